@@ -1,0 +1,163 @@
+/**
+ * Define-by-run reverse mode.
+ *
+ * Each differentiable op computes its value, then `record`s a node holding its inputs and a backward
+ * function. Backward functions are written with the same differentiable ops, so running them with
+ * grad mode on (createGraph) builds a graph of the gradient itself: that is how the gradient of a
+ * gradient (Hessians, Hessian-vector products for Newton's method) comes for free.
+ *
+ * backward = topological sort of the nodes reachable from the outputs, then the chain rule in
+ * reverse order, summing the contributions that reach a tensor from several consumers.
+ */
+import { Tensor, full } from '../tensor/tensor.js';
+import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Run `fn` without recording a graph (inference, optimizer updates, metrics). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+export function withGrad<T>(enabled: boolean, fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Attach a node to `out` when grad mode is on and an input needs a gradient. */
+export function record(op: string, inputs: Tensor[], out: Tensor, backward: (g: Tensor) => (Tensor | null)[]): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, backward };
+  }
+  return out;
+}
+
+function topoOrder(roots: Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative post-order DFS: deep graphs (long unrolled loops) must not overflow the JS stack.
+  const stack: [Tensor, number][] = [];
+  for (const r of roots) {
+    if (!r.requiresGrad || seen.has(r)) continue;
+    seen.add(r);
+    stack.push([r, 0]);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const [t, i] = top;
+      const inputs = t.node ? t.node.inputs : [];
+      if (i < inputs.length) {
+        top[1]++;
+        const c = inputs[i];
+        if (c.requiresGrad && !seen.has(c)) {
+          seen.add(c);
+          stack.push([c, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(t);
+      }
+    }
+  }
+  return order;
+}
+
+export interface GradOptions {
+  /** Gradients of the outputs (default: 1 for a one-element output). */
+  gradOutputs?: (Tensor | null)[];
+  /** Record the backward pass itself so it can be differentiated again. */
+  createGraph?: boolean;
+  /** Return null (instead of throwing) for inputs the outputs do not depend on. */
+  allowUnused?: boolean;
+}
+
+function seedGrad(out: Tensor, g: Tensor | null | undefined): Tensor {
+  if (g) {
+    if (!shapeEq(g.shape, out.shape)) throw new ShapeError(`backward: gradient shape ${fmtShape(g.shape)} does not match output shape ${fmtShape(out.shape)}`);
+    return g;
+  }
+  if (out.size !== 1) throw new ShapeError(`backward: output of shape ${fmtShape(out.shape)} is not a scalar; pass its gradient`);
+  return full(out.shape, 1, { dtype: out.dtype });
+}
+
+/** Propagate from `outputs`; calls `sink(t, g)` for every tensor in the graph with its total gradient. */
+function propagate(outputs: Tensor[], gradOutputs: (Tensor | null)[] | undefined, createGraph: boolean, wanted: (t: Tensor) => boolean, sink: (t: Tensor, g: Tensor) => void): void {
+  const grads = new Map<Tensor, Tensor>();
+  outputs.forEach((o, i) => {
+    if (!o.requiresGrad) throw new Error('backward: output does not require grad (was it computed under noGrad, or from tensors without requiresGrad?)');
+    const g = seedGrad(o, gradOutputs?.[i]);
+    const prev = grads.get(o);
+    grads.set(o, prev ? add2(prev, g) : g);
+  });
+  const order = topoOrder(outputs);
+  withGrad(createGraph, () => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t); // free as we go: memory of a backward pass stays at one frontier
+      if (wanted(t)) sink(t, g);
+      if (!t.node) continue;
+      const ins = t.node.inputs;
+      const gs = t.node.backward(g);
+      for (let j = 0; j < ins.length; j++) {
+        const gi = gs[j];
+        const x = ins[j];
+        if (!gi || !x.requiresGrad) continue;
+        if (!shapeEq(gi.shape, x.shape)) throw new ShapeError(`internal: ${t.node.op} backward gave ${fmtShape(gi.shape)} for input ${fmtShape(x.shape)}`);
+        const prev = grads.get(x);
+        grads.set(x, prev ? add2(prev, gi) : gi);
+      }
+    }
+  });
+}
+
+// The engine sums gradients with the differentiable add, injected by ops.ts to avoid an import cycle.
+let add2: (a: Tensor, b: Tensor) => Tensor = () => {
+  throw new Error('autograd ops not loaded');
+};
+export function _setAdd(f: (a: Tensor, b: Tensor) => Tensor): void {
+  add2 = f;
+}
+
+/** Gradients of `outputs` with respect to `inputs` (torch.autograd.grad). */
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  const want = new Set(inputs);
+  const result = new Map<Tensor, Tensor>();
+  propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g));
+  return inputs.map((x, i) => {
+    const g = result.get(x) ?? null;
+    if (!g && !opts.allowUnused) throw new Error(`grad: input ${x.name ?? i} is not used by the outputs (pass allowUnused)`);
+    return g;
+  });
+}
+
+/** Accumulate d(root)/d(leaf) into every leaf's `.grad` (Tensor.backward in PyTorch). */
+export function backward(root: Tensor, opts: { gradient?: Tensor; createGraph?: boolean } = {}): void {
+  const createGraph = opts.createGraph ?? false;
+  // An op may hand the same gradient tensor to several inputs (add does); leaves get their own
+  // copy then, so an in-place change to one .grad (clipping) cannot leak into another.
+  const given = new Set<Tensor>();
+  propagate([root], opts.gradient ? [opts.gradient] : undefined, createGraph, (t) => !t.node, (leaf, g) => {
+    let gl = createGraph ? g : g.node ? g.detach() : g;
+    if (!createGraph && (given.has(g) || g === opts.gradient)) gl = g.clone();
+    given.add(g);
+    leaf.grad = leaf.grad ? withGrad(createGraph, () => add2(leaf.grad as Tensor, gl)) : gl;
+  });
+}

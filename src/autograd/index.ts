@@ -1,0 +1,3 @@
+export * from './engine.js';
+export * from './ops.js';
+import './methods.js';

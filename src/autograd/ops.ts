@@ -1,0 +1,356 @@
+/**
+ * Differentiable ops. Each one computes its value through the backend, then records its local
+ * derivative right beside it (micrograd's habit), written in these same ops so that it can itself be
+ * differentiated.
+ */
+import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
+import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
+import { backend, type BinaryOp, type UnaryOp } from '../backend/index.js';
+import { broadcastStrides } from '../backend/reference.js';
+import { record, _setAdd } from './engine.js';
+
+export type TensorLike = Tensor | number;
+
+function lift(x: TensorLike, dtype: DType): Tensor {
+  return typeof x === 'number' ? full([], x, { dtype }) : x;
+}
+
+function lift2(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
+  if (typeof a === 'number' && typeof b === 'number') return [full([], a), full([], b)];
+  const dtype = typeof a === 'number' ? (b as Tensor).dtype : a.dtype;
+  const ta = lift(a, dtype);
+  const tb = lift(b, dtype);
+  if (ta.dtype !== tb.dtype) throw new TypeError(`${op}: dtype mismatch (${ta.dtype} vs ${tb.dtype}); convert one with .to()`);
+  return [ta, tb];
+}
+
+function rawBinary(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor {
+  const shape = shapeEq(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
+  const out = allocStorage(a.dtype, sizeOf(shape));
+  backend().binary(op, a.data, a.shape, b.data, b.shape, out, shape);
+  return new Tensor(out, shape);
+}
+
+function rawUnary(op: UnaryOp, a: Tensor): Tensor {
+  const out = allocStorage(a.dtype, a.size);
+  backend().unary(op, a.data, out);
+  return new Tensor(out, a.shape);
+}
+
+// ---------------------------------------------------------------- shape ops
+
+/** Sum a broadcast gradient back down to `shape`. */
+export function sumTo(x: Tensor, shape: Shape): Tensor {
+  if (shapeEq(x.shape, shape)) return x;
+  const lead = x.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < x.ndim; i++) if (i < lead || (shape[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
+  const out = allocStorage(x.dtype, sizeOf(shape));
+  backend().sum(x.data, x.shape, axes, out);
+  const y = new Tensor(out, shape);
+  return record('sumTo', [x], y, (g) => [broadcastTo(g, x.shape)]);
+}
+
+/** Stretch dimensions of size 1 (and add leading ones) to reach `shape`. */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  if (shapeEq(x.shape, shape)) return x;
+  const target = broadcastShapes(x.shape, shape, 'broadcastTo');
+  if (!shapeEq(target, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  const n = sizeOf(shape);
+  const out = allocStorage(x.dtype, n);
+  if (x.size === 1) out.fill(x.data[0]);
+  else {
+    const st = broadcastStrides(x.shape, shape);
+    const rank = shape.length;
+    const idx = new Array<number>(rank).fill(0);
+    let off = 0;
+    for (let o = 0; o < n; o++) {
+      out[o] = x.data[off];
+      for (let d = rank - 1; d >= 0; d--) {
+        idx[d]++;
+        off += st[d];
+        if (idx[d] < shape[d]) break;
+        off -= st[d] * shape[d];
+        idx[d] = 0;
+      }
+    }
+  }
+  return record('broadcastTo', [x], new Tensor(out, shape), (g) => [sumTo(g, x.shape)]);
+}
+
+/** Same data, new shape; one dimension may be -1. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const s = [...shape];
+  const neg = s.indexOf(-1);
+  if (neg >= 0) {
+    const rest = sizeOf(s.filter((_, i) => i !== neg));
+    s[neg] = rest === 0 ? 0 : x.size / rest;
+  }
+  if (sizeOf(s) !== x.size || s.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`reshape: cannot view ${fmtShape(x.shape)} (${x.size} elements) as ${fmtShape(shape)}`);
+  }
+  return record('reshape', [x], new Tensor(x.data, s), (g) => [reshape(g, x.shape)]);
+}
+
+/** Reorder dimensions (a copy: tensors are always contiguous). */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim || new Set(dims).size !== dims.length) throw new ShapeError(`permute: dims ${fmtShape(dims)} do not match rank ${x.ndim}`);
+  const d = dims.map((a) => normAxis(a, x.ndim, 'permute'));
+  const shape = d.map((a) => x.shape[a]);
+  const inStrides = new Array<number>(x.ndim);
+  let acc = 1;
+  for (let i = x.ndim - 1; i >= 0; i--) { inStrides[i] = acc; acc *= x.shape[i]; }
+  const st = d.map((a) => inStrides[a]);
+  const out = allocStorage(x.dtype, x.size);
+  const idx = new Array<number>(x.ndim).fill(0);
+  let off = 0;
+  for (let o = 0; o < x.size; o++) {
+    out[o] = x.data[off];
+    for (let k = x.ndim - 1; k >= 0; k--) {
+      idx[k]++;
+      off += st[k];
+      if (idx[k] < shape[k]) break;
+      off -= st[k] * shape[k];
+      idx[k] = 0;
+    }
+  }
+  const inv = new Array<number>(d.length);
+  d.forEach((a, i) => (inv[a] = i));
+  return record('permute', [x], new Tensor(out, shape), (g) => [permute(g, inv)]);
+}
+
+/** Transpose of a matrix. */
+export function t(x: Tensor): Tensor {
+  if (x.ndim !== 2) throw new ShapeError(`t: expected a matrix, got shape ${fmtShape(x.shape)}`);
+  return permute(x, [1, 0]);
+}
+
+// ---------------------------------------------------------------- elementwise
+
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = lift2(a, b, 'add');
+  return record('add', [x, y], rawBinary('add', x, y, 'add'), (g) => [
+    x.requiresGrad ? sumTo(g, x.shape) : null,
+    y.requiresGrad ? sumTo(g, y.shape) : null,
+  ]);
+}
+_setAdd(add);
+
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = lift2(a, b, 'sub');
+  return record('sub', [x, y], rawBinary('sub', x, y, 'sub'), (g) => [
+    x.requiresGrad ? sumTo(g, x.shape) : null,
+    y.requiresGrad ? sumTo(neg(g), y.shape) : null,
+  ]);
+}
+
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = lift2(a, b, 'mul');
+  return record('mul', [x, y], rawBinary('mul', x, y, 'mul'), (g) => [
+    x.requiresGrad ? sumTo(mul(g, y), x.shape) : null,
+    y.requiresGrad ? sumTo(mul(g, x), y.shape) : null,
+  ]);
+}
+
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = lift2(a, b, 'div');
+  return record('div', [x, y], rawBinary('div', x, y, 'div'), (g) => [
+    x.requiresGrad ? sumTo(div(g, y), x.shape) : null,
+    y.requiresGrad ? sumTo(neg(div(mul(g, x), square(y))), y.shape) : null,
+  ]);
+}
+
+/** Elementwise maximum; the gradient goes to `a` where a ≥ b (ties to a, as in PyTorch's clamp). */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = lift2(a, b, 'maximum');
+  const out = rawBinary('max', x, y, 'maximum');
+  return record('maximum', [x, y], out, (g) => {
+    const takeY = rawBinary('gt', y, x, 'maximum'); // 1 where y wins
+    return [
+      x.requiresGrad ? sumTo(mul(g, sub(1, takeY)), x.shape) : null,
+      y.requiresGrad ? sumTo(mul(g, takeY), y.shape) : null,
+    ];
+  });
+}
+
+export function neg(x: Tensor): Tensor {
+  return record('neg', [x], rawUnary('neg', x), (g) => [neg(g)]);
+}
+
+export function exp(x: Tensor): Tensor {
+  const out = rawUnary('exp', x);
+  return record('exp', [x], out, (g) => [mul(g, out)]);
+}
+
+export function log(x: Tensor): Tensor {
+  return record('log', [x], rawUnary('log', x), (g) => [div(g, x)]);
+}
+
+export function sqrt(x: Tensor): Tensor {
+  const out = rawUnary('sqrt', x);
+  return record('sqrt', [x], out, (g) => [div(mul(g, 0.5), out)]);
+}
+
+export function square(x: Tensor): Tensor {
+  return record('square', [x], rawUnary('square', x), (g) => [mul(g, mul(x, 2))]);
+}
+
+/** x ** p for a constant exponent p. */
+export function pow(x: Tensor, p: number): Tensor {
+  if (p === 2) return square(x);
+  if (p === 1) return x;
+  const out = rawBinary('pow', x, full([], p, { dtype: x.dtype }), 'pow');
+  return record('pow', [x], out, (g) => [mul(g, mul(pow(x, p - 1), p))]);
+}
+
+export function abs(x: Tensor): Tensor {
+  return record('abs', [x], rawUnary('abs', x), (g) => [mul(g, rawUnary('sign', x))]);
+}
+
+/** sign(x), with zero gradient everywhere (as in PyTorch). */
+export function sign(x: Tensor): Tensor {
+  return rawUnary('sign', x);
+}
+
+export function relu(x: Tensor): Tensor {
+  return record('relu', [x], rawUnary('relu', x), (g) => [mul(g, rawUnary('step', x))]);
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  const out = rawUnary('sigmoid', x);
+  return record('sigmoid', [x], out, (g) => [mul(g, mul(out, sub(1, out)))]);
+}
+
+export function tanh(x: Tensor): Tensor {
+  const out = rawUnary('tanh', x);
+  return record('tanh', [x], out, (g) => [mul(g, sub(1, square(out)))]);
+}
+
+// ---------------------------------------------------------------- reductions
+
+function axesOf(x: Tensor, axis: number | readonly number[] | undefined): number[] {
+  if (axis === undefined) return x.shape.map((_, i) => i);
+  const list = typeof axis === 'number' ? [axis] : [...axis];
+  return [...new Set(list.map((a) => normAxis(a, x.ndim, 'sum')))].sort((p, q) => p - q);
+}
+
+/** Sum over `axis` (all axes by default). */
+export function sum(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
+  const axes = axesOf(x, axis);
+  const kshape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const shape = keepdim ? kshape : x.shape.filter((_, i) => !axes.includes(i));
+  const out = allocStorage(x.dtype, sizeOf(kshape));
+  backend().sum(x.data, x.shape, axes, out);
+  return record('sum', [x], new Tensor(out, shape), (g) => [broadcastTo(reshape(g, kshape), x.shape)]);
+}
+
+export function mean(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
+  const axes = axesOf(x, axis);
+  const count = axes.reduce((n, a) => n * x.shape[a], 1);
+  return div(sum(x, axes, keepdim), count);
+}
+
+/** Max over one axis; the gradient flows to the (first) arg-max. */
+export function max(x: Tensor, axis: number, keepdim = false): Tensor {
+  const ax = normAxis(axis, x.ndim, 'max');
+  const kshape = x.shape.map((d, i) => (i === ax ? 1 : d));
+  const shape = keepdim ? kshape : x.shape.filter((_, i) => i !== ax);
+  const out = allocStorage(x.dtype, sizeOf(kshape));
+  const arg = new Int32Array(out.length);
+  backend().max(x.data, x.shape, ax, out, arg);
+  return record('max', [x], new Tensor(out, shape), (g) => {
+    const mask = allocStorage(x.dtype, x.size);
+    const inner = sizeOf(x.shape.slice(ax + 1));
+    const len = x.shape[ax];
+    for (let i = 0; i < arg.length; i++) {
+      const o = Math.floor(i / inner), r = i % inner;
+      mask[(o * len + arg[i]) * inner + r] = 1;
+    }
+    return [mul(broadcastTo(reshape(g, kshape), x.shape), new Tensor(mask, x.shape))];
+  });
+}
+
+/** Index of the maximum along `axis` (no gradient). */
+export function argmax(x: Tensor, axis = -1): Int32Array {
+  const ax = normAxis(axis, x.ndim, 'argmax');
+  const n = x.size / x.shape[ax];
+  const arg = new Int32Array(n);
+  backend().max(x.data, x.shape, ax, allocStorage(x.dtype, n), arg);
+  return arg;
+}
+
+// ---------------------------------------------------------------- linear algebra
+
+/**
+ * op(a)·op(b) for matrices, where op transposes when asked. Transposed operands are read in place
+ * by the kernel, so Linear's x·Wᵀ and the backward products make no copies.
+ */
+export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  if (a.ndim !== 2 || b.ndim !== 2) throw new ShapeError(`matmul: expected matrices, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtype mismatch (${a.dtype} vs ${b.dtype})`);
+  const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [k2, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (k !== k2) {
+    throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${k} vs ${k2})`);
+  }
+  const out = allocStorage(a.dtype, m * n);
+  backend().matmul(a.data, b.data, out, m, n, k, transA, transB);
+  return record('mm', [a, b], new Tensor(out, [m, n]), (g) => {
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) ga = !transA ? mm(g, b, false, !transB) : mm(b, g, transB, true);
+    if (b.requiresGrad) gb = !transB ? mm(a, g, !transA, false) : mm(g, a, true, transA);
+    return [ga, gb];
+  });
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 1 && b.ndim === 2) return reshape(mm(reshape(a, [1, a.size]), b), [b.shape[1]]);
+  if (a.ndim === 2 && b.ndim === 1) return reshape(mm(a, reshape(b, [b.size, 1])), [a.shape[0]]);
+  if (a.ndim === 1 && b.ndim === 1) return sum(mul(a, b));
+  return mm(a, b);
+}
+
+// ---------------------------------------------------------------- softmax and losses
+
+/** log(softmax(x)) along the last axis, shifted by the row max so it never overflows. */
+export function logSoftmax(x: Tensor): Tensor {
+  if (x.ndim < 1) throw new ShapeError('logSoftmax: expected at least one dimension');
+  const cols = x.shape[x.ndim - 1];
+  const out = allocStorage(x.dtype, x.size);
+  backend().logSoftmax(x.data, x.size / cols, cols, out);
+  const y = new Tensor(out, x.shape);
+  return record('logSoftmax', [x], y, (g) => [sub(g, mul(exp(y), sum(g, -1, true)))]);
+}
+
+export function softmax(x: Tensor): Tensor {
+  return exp(logSoftmax(x));
+}
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/** A constant one-hot matrix [N, C] for integer class targets. */
+export function oneHot(targets: ArrayLike<number>, classes: number, dtype: DType = 'float32'): Tensor {
+  const out = allocStorage(dtype, targets.length * classes);
+  for (let i = 0; i < targets.length; i++) {
+    const c = targets[i];
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new RangeError(`target ${i} is ${c}, expected an integer class in [0, ${classes - 1}]`);
+    out[i * classes + c] = 1;
+  }
+  return new Tensor(out, [targets.length, classes]);
+}
+
+/** Cross-entropy of logits [N, C] against integer targets, through a stable log-softmax. */
+export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reduction: Reduction = 'mean'): Tensor {
+  if (logits.ndim !== 2) throw new ShapeError(`CrossEntropyLoss: expected logits [N, C], got ${fmtShape(logits.shape)}`);
+  if (targets.length !== logits.shape[0]) throw new ShapeError(`CrossEntropyLoss: ${logits.shape[0]} logits rows but ${targets.length} targets`);
+  const picked = sum(mul(logSoftmax(logits), oneHot(targets, logits.shape[1], logits.dtype)), 1);
+  const nll = neg(picked);
+  return reduction === 'none' ? nll : reduction === 'sum' ? sum(nll) : mean(nll);
+}
+
+export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  if (!shapeEq(input.shape, target.shape)) throw new ShapeError(`MSELoss: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} differ`);
+  const sq = square(sub(input, target));
+  return reduction === 'none' ? sq : reduction === 'sum' ? sum(sq) : mean(sq);
+}

@@ -1,0 +1,68 @@
+/**
+ * The kernel interface. Every numeric loop of descent sits behind it, so a faster implementation
+ * (WebAssembly SIMD with threads, later WebGPU) can replace the plain TypeScript reference one op at
+ * a time. Kernels take raw typed arrays and shapes, never Tensors, and write into `out` (allocated
+ * by the caller, zero-filled unless stated), so they know nothing of autograd.
+ *
+ * The reference backend (reference.ts) is the test oracle: a faster backend is tested op by op
+ * against it.
+ */
+import type { Storage } from '../tensor/tensor.js';
+import type { Shape } from '../tensor/shape.js';
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'lt' | 'eq';
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'step' | 'sigmoid' | 'tanh' | 'square' | 'recip';
+
+export interface Conv2dGeometry {
+  n: number; c: number; h: number; w: number; // input N, C, H, W
+  k: number; kh: number; kw: number; // output channels, kernel height/width
+  oh: number; ow: number; // output height/width
+  strideH: number; strideW: number; padH: number; padW: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** out[m×n] = op(a)·op(b) where op(a) is m×k and op(b) is k×n; a transposed operand is read in place. */
+  matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  /** Elementwise with NumPy broadcasting; outShape = broadcast(aShape, bShape). */
+  binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void;
+  unary(op: UnaryOp, a: Storage, out: Storage): void;
+  /** Sum over `axes`; out has the shape with those axes set to 1 (keepdim layout). */
+  sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void;
+  /** Max over one axis; `arg` (if given) receives the index along the axis of each maximum. */
+  max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void;
+  /** Row-wise log-softmax of a rows×cols matrix (numerically stable: shifts by the row max). */
+  logSoftmax(a: Storage, rows: number, cols: number, out: Storage): void;
+  /** Cross-correlation, NCHW input, KCHW weight (PyTorch's conv2d). */
+  conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void;
+  /** Gradient of conv2d with respect to its input, given the output gradient. */
+  conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void;
+  /** Gradient of conv2d with respect to its weight, given the output gradient. */
+  conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void;
+}
+
+let current: Backend | null = null;
+const registry = new Map<string, Backend>();
+
+export function registerBackend(b: Backend): void {
+  registry.set(b.name, b);
+  current ??= b;
+}
+
+/** The backend every op dispatches to. */
+export function backend(): Backend {
+  if (!current) throw new Error('no backend registered');
+  return current;
+}
+
+export function setBackend(name: string): Backend {
+  const b = registry.get(name);
+  if (!b) throw new Error(`setBackend: unknown backend "${name}"; available: ${[...registry.keys()].join(', ')}`);
+  current = b;
+  return b;
+}
+
+export function backendNames(): string[] {
+  return [...registry.keys()];
+}

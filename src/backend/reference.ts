@@ -1,0 +1,296 @@
+/**
+ * The reference backend: plain TypeScript loops, written for clarity first. It stays as the oracle
+ * that faster backends are tested against, and as the fallback where WebAssembly is unavailable.
+ */
+import type { Backend, BinaryOp, Conv2dGeometry, UnaryOp } from './backend.js';
+import type { Storage } from '../tensor/tensor.js';
+import { type Shape, sizeOf, stridesOf } from '../tensor/shape.js';
+
+const binFns: Record<BinaryOp, (x: number, y: number) => number> = {
+  add: (x, y) => x + y,
+  sub: (x, y) => x - y,
+  mul: (x, y) => x * y,
+  div: (x, y) => x / y,
+  pow: (x, y) => Math.pow(x, y),
+  max: (x, y) => (x >= y ? x : y),
+  min: (x, y) => (x <= y ? x : y),
+  gt: (x, y) => (x > y ? 1 : 0),
+  lt: (x, y) => (x < y ? 1 : 0),
+  eq: (x, y) => (x === y ? 1 : 0),
+};
+
+const unFns: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  relu: (x) => (x > 0 ? x : 0),
+  step: (x) => (x > 0 ? 1 : 0),
+  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  tanh: Math.tanh,
+  square: (x) => x * x,
+  recip: (x) => 1 / x,
+};
+
+/** Strides of `shape` aligned right against an output of rank `rank`, 0 where broadcast. */
+export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const rank = outShape.length;
+  const st = stridesOf(shape);
+  const out = new Array<number>(rank).fill(0);
+  for (let i = 0; i < shape.length; i++) {
+    const o = rank - shape.length + i;
+    out[o] = shape[i] === 1 && outShape[o] !== 1 ? 0 : st[i];
+  }
+  return out;
+}
+
+function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void {
+  const n = out.length;
+  // Fast paths: same shape, or one side a single number.
+  if (a.length === n && b.length === n) {
+    switch (op) {
+      case 'add': for (let i = 0; i < n; i++) out[i] = a[i] + b[i]; return;
+      case 'sub': for (let i = 0; i < n; i++) out[i] = a[i] - b[i]; return;
+      case 'mul': for (let i = 0; i < n; i++) out[i] = a[i] * b[i]; return;
+      case 'div': for (let i = 0; i < n; i++) out[i] = a[i] / b[i]; return;
+    }
+    const f = binFns[op];
+    for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
+    return;
+  }
+  if (b.length === 1 && a.length === n) {
+    const y = b[0];
+    switch (op) {
+      case 'add': for (let i = 0; i < n; i++) out[i] = a[i] + y; return;
+      case 'mul': for (let i = 0; i < n; i++) out[i] = a[i] * y; return;
+    }
+    const f = binFns[op];
+    for (let i = 0; i < n; i++) out[i] = f(a[i], y);
+    return;
+  }
+  if (a.length === 1 && b.length === n) {
+    const x = a[0];
+    const f = binFns[op];
+    for (let i = 0; i < n; i++) out[i] = f(x, b[i]);
+    return;
+  }
+  // General case: walk the output with an index counter, innermost dimension in a tight loop.
+  const rank = outShape.length;
+  const sa = broadcastStrides(aShape, outShape);
+  const sb = broadcastStrides(bShape, outShape);
+  const inner = rank ? outShape[rank - 1] : 1;
+  const ia = rank ? sa[rank - 1] : 0;
+  const ib = rank ? sb[rank - 1] : 0;
+  const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  const f = binFns[op];
+  let oa = 0, ob = 0;
+  for (let o = 0; o < n; o += inner) {
+    let pa = oa, pb = ob;
+    if (op === 'add') for (let j = 0; j < inner; j++, pa += ia, pb += ib) out[o + j] = a[pa] + b[pb];
+    else if (op === 'mul') for (let j = 0; j < inner; j++, pa += ia, pb += ib) out[o + j] = a[pa] * b[pb];
+    else for (let j = 0; j < inner; j++, pa += ia, pb += ib) out[o + j] = f(a[pa], b[pb]);
+    // advance the outer counter
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      oa += sa[d];
+      ob += sb[d];
+      if (idx[d] < outShape[d]) break;
+      oa -= sa[d] * outShape[d];
+      ob -= sb[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+function unary(op: UnaryOp, a: Storage, out: Storage): void {
+  const n = a.length;
+  switch (op) {
+    case 'relu': for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? a[i] : 0; return;
+    case 'step': for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? 1 : 0; return;
+    case 'neg': for (let i = 0; i < n; i++) out[i] = -a[i]; return;
+    case 'square': for (let i = 0; i < n; i++) out[i] = a[i] * a[i]; return;
+  }
+  const f = unFns[op];
+  for (let i = 0; i < n; i++) out[i] = f(a[i]);
+}
+
+function sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void {
+  const rank = shape.length;
+  const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const so = broadcastStrides(outShape, shape); // 0 on reduced axes
+  out.fill(0);
+  if (out.length === 1) {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i];
+    out[0] = s;
+    return;
+  }
+  const inner = rank ? shape[rank - 1] : 1;
+  const io = rank ? so[rank - 1] : 0;
+  const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  let oo = 0;
+  for (let i = 0; i < a.length; i += inner) {
+    if (io === 0) {
+      let s = 0;
+      for (let j = 0; j < inner; j++) s += a[i + j];
+      out[oo] += s;
+    } else {
+      for (let j = 0, po = oo; j < inner; j++, po += io) out[po] += a[i + j];
+    }
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      oo += so[d];
+      if (idx[d] < shape[d]) break;
+      oo -= so[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+function max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void {
+  const outer = sizeOf(shape.slice(0, axis));
+  const len = shape[axis];
+  const inner = sizeOf(shape.slice(axis + 1));
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * len * inner + i;
+      let best = a[base];
+      let bi = 0;
+      for (let j = 1; j < len; j++) {
+        const v = a[base + j * inner];
+        if (v > best || (v !== v && best === best)) {
+          best = v;
+          bi = j;
+        }
+      }
+      out[o * inner + i] = best;
+      if (arg) arg[o * inner + i] = bi;
+    }
+  }
+}
+
+function logSoftmax(a: Storage, rows: number, cols: number, out: Storage): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) if (a[off + j] > m) m = a[off + j];
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += Math.exp(a[off + j] - m);
+    const lse = m + Math.log(s);
+    for (let j = 0; j < cols; j++) out[off + j] = a[off + j] - lse;
+  }
+}
+
+function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
+  out.fill(0);
+  // i-p-j order keeps the inner loop contiguous in `out` (and in b when not transposed).
+  for (let i = 0; i < m; i++) {
+    const oRow = i * n;
+    for (let p = 0; p < k; p++) {
+      const av = transA ? a[p * m + i] : a[i * k + p];
+      if (av === 0) continue;
+      if (!transB) {
+        const bRow = p * n;
+        for (let j = 0; j < n; j++) out[oRow + j] += av * b[bRow + j];
+      } else {
+        for (let j = 0; j < n; j++) out[oRow + j] += av * b[j * k + p];
+      }
+    }
+  }
+}
+
+function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
+  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+  out.fill(0);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < k; o++) {
+      const oBase = (b * k + o) * oh * ow;
+      for (let ci = 0; ci < c; ci++) {
+        const xBase = (b * c + ci) * h * W;
+        const wBase = (o * c + ci) * kh * kw;
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++) {
+            let s = 0;
+            for (let i = 0; i < kh; i++) {
+              const iy = y * strideH - padH + i;
+              if (iy < 0 || iy >= h) continue;
+              for (let j = 0; j < kw; j++) {
+                const ix = xx * strideW - padW + j;
+                if (ix < 0 || ix >= W) continue;
+                s += x[xBase + iy * W + ix] * w[wBase + i * kw + j];
+              }
+            }
+            out[oBase + y * ow + xx] += s;
+          }
+      }
+    }
+}
+
+function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
+  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+  gx.fill(0);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < k; o++) {
+      const oBase = (b * k + o) * oh * ow;
+      for (let ci = 0; ci < c; ci++) {
+        const xBase = (b * c + ci) * h * W;
+        const wBase = (o * c + ci) * kh * kw;
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++) {
+            const gv = gy[oBase + y * ow + xx];
+            if (gv === 0) continue;
+            for (let i = 0; i < kh; i++) {
+              const iy = y * strideH - padH + i;
+              if (iy < 0 || iy >= h) continue;
+              for (let j = 0; j < kw; j++) {
+                const ix = xx * strideW - padW + j;
+                if (ix < 0 || ix >= W) continue;
+                gx[xBase + iy * W + ix] += gv * w[wBase + i * kw + j];
+              }
+            }
+          }
+      }
+    }
+}
+
+function conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void {
+  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+  gw.fill(0);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < k; o++) {
+      const oBase = (b * k + o) * oh * ow;
+      for (let ci = 0; ci < c; ci++) {
+        const xBase = (b * c + ci) * h * W;
+        const wBase = (o * c + ci) * kh * kw;
+        for (let i = 0; i < kh; i++)
+          for (let j = 0; j < kw; j++) {
+            let s = 0;
+            for (let y = 0; y < oh; y++) {
+              const iy = y * strideH - padH + i;
+              if (iy < 0 || iy >= h) continue;
+              for (let xx = 0; xx < ow; xx++) {
+                const ix = xx * strideW - padW + j;
+                if (ix < 0 || ix >= W) continue;
+                s += gy[oBase + y * ow + xx] * x[xBase + iy * W + ix];
+              }
+            }
+            gw[wBase + i * kw + j] += s;
+          }
+      }
+    }
+}
+
+export const referenceBackend: Backend = {
+  name: 'reference',
+  matmul,
+  binary,
+  unary,
+  sum,
+  max,
+  logSoftmax,
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+};

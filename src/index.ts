@@ -1,0 +1,9 @@
+/**
+ * descent — the library entry. Isomorphic: nothing reachable from here touches fs, zlib, process or
+ * the DOM (Node-only helpers live in ./node.ts).
+ */
+export * from './tensor/index.js';
+export * from './backend/index.js';
+export * from './autograd/index.js';
+export * from './nn/index.js';
+export * from './optim/index.js';

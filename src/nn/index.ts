@@ -1,0 +1,4 @@
+export * from './module.js';
+export * from './init.js';
+export * from './layers.js';
+export * from './loss.js';

@@ -1,0 +1,122 @@
+/**
+ * Module: a function with named parameters and named sub-modules, as in PyTorch.
+ *
+ * Modes are arguments, not global flags: forward(x, { training, rng }) — dropout and friends read
+ * `training` and draw their masks from `rng`, so evaluation is deterministic and never depends on
+ * a forgotten model.eval().
+ */
+import { Tensor, allocStorage } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/rng.js';
+import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
+
+export interface ForwardOptions {
+  /** Training mode (dropout active, augmentation layers active). Default false. */
+  training?: boolean;
+  /** Where stochastic layers draw their masks while training. */
+  rng?: Rng;
+}
+
+export type StateDict = Record<string, { shape: number[]; data: number[] }>;
+
+export abstract class Module {
+  private readonly _params = new Map<string, Tensor>();
+  private readonly _children = new Map<string, Module>();
+
+  abstract forward(x: Tensor, opts?: ForwardOptions): Tensor;
+
+  /** Same as forward; reads like PyTorch's model(x). */
+  call(x: Tensor, opts?: ForwardOptions): Tensor {
+    return this.forward(x, opts);
+  }
+
+  protected registerParameter(name: string, t: Tensor): Tensor {
+    t.requiresGrad = true;
+    this._params.set(name, t);
+    return t;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    this._children.set(name, m);
+    return m;
+  }
+
+  children(): [string, Module][] {
+    return [...this._children];
+  }
+
+  /** [dotted name, parameter] pairs; also stamps each parameter's `name`, which optimizers key state by. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, pre: string) => {
+      for (const [n, p] of m._params) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        p.name = pre + n;
+        out.push([pre + n, p]);
+      }
+      for (const [n, c] of m._children) walk(c, `${pre}${n}.`);
+    };
+    walk(this, prefix);
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  numParameters(): number {
+    return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  /** Parameters as plain JSON. */
+  stateDict(): StateDict {
+    const sd: StateDict = {};
+    for (const [n, p] of this.namedParameters()) sd[n] = { shape: [...p.shape], data: Array.from(p.data) };
+    return sd;
+  }
+
+  /** Copy values in by name; every parameter must be present with the same shape. */
+  loadStateDict(sd: StateDict): void {
+    const named = this.namedParameters();
+    for (const [n, p] of named) {
+      const e = sd[n];
+      if (!e) throw new Error(`loadStateDict: missing parameter "${n}"`);
+      if (!shapeEq(e.shape, p.shape)) throw new ShapeError(`loadStateDict: parameter "${n}" has shape ${fmtShape(p.shape)}, state has ${fmtShape(e.shape)}`);
+      if (e.data.length !== p.size) throw new ShapeError(`loadStateDict: parameter "${n}" needs ${p.size} values, state has ${e.data.length}`);
+      p.data.set(e.data);
+    }
+    const known = new Set(named.map(([n]) => n));
+    const extra = Object.keys(sd).filter((k) => !known.has(k));
+    if (extra.length) throw new Error(`loadStateDict: unexpected parameter(s) ${extra.join(', ')}`);
+  }
+
+  /** Copy all parameter values from a module of the same architecture. */
+  copyFrom(other: Module): void {
+    const mine = this.namedParameters();
+    const theirs = new Map(other.namedParameters());
+    for (const [n, p] of mine) {
+      const q = theirs.get(n);
+      if (!q || !shapeEq(q.shape, p.shape)) throw new ShapeError(`copyFrom: parameter "${n}" missing or of another shape`);
+      p.data.set(q.data);
+    }
+  }
+
+  /** A short description used in error messages and summaries. */
+  describe(): string {
+    return this.constructor.name;
+  }
+
+  toString(): string {
+    const kids = this.children();
+    if (!kids.length) return this.describe();
+    return `${this.describe()}(\n${kids.map(([n, m]) => `  (${n}): ${m.toString().replace(/\n/g, '\n  ')}`).join('\n')}\n)`;
+  }
+}
+
+/** A parameter tensor of the given shape and dtype, filled by `init`. */
+export function parameter(shape: number[], dtype: 'float32' | 'float64', init: (t: Tensor) => void): Tensor {
+  const t = new Tensor(allocStorage(dtype, shape.reduce((a, b) => a * b, 1)), shape, true);
+  init(t);
+  return t;
+}

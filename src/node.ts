@@ -1,0 +1,2 @@
+/** Node-only entry: file-system data loaders and anything else that needs fs/zlib/process. */
+export * from './index.js';

@@ -1,0 +1,190 @@
+/**
+ * The optimizer contract.
+ *
+ * Pure core: an UpdateRule holds an optimizer's mathematics and nothing else —
+ *   init(param) → state            fresh, named, serialisable state for one parameter
+ *   apply(param, grad, state, h)   one step, in place on param and state (the fast path)
+ *   update(...)                    the same step as a pure function (copies, then apply)
+ * State is a plain record of numbers and typed arrays keyed by PyTorch's names (camel-cased), so
+ * it round-trips through JSON and can be compared with torch's optimizer.state_dict().
+ *
+ * Familiar shell: Optimizer is the PyTorch-like class (step, zeroGrad, stateDict, loadStateDict,
+ * parameter groups). It keys state by parameter *name*, never by position, so reordering the
+ * parameters cannot mix state (the tfjs bug).
+ */
+import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
+import { noGrad } from '../autograd/engine.js';
+
+export type ParamState = Record<string, number | Storage>;
+
+/** Hyper-parameters every rule has; the rest are its own. */
+export interface BaseHyper {
+  lr: number;
+}
+
+export interface UpdateRule<H extends BaseHyper> {
+  readonly name: string;
+  readonly defaults: H;
+  /** Throws a RangeError naming the option and its accepted range. */
+  validate(h: H): void;
+  init(param: Storage, h: H): ParamState;
+  apply(param: Storage, grad: Storage, state: ParamState, h: H): void;
+}
+
+/** The rule as a pure function: inputs are left untouched, new values are returned. */
+export function pureUpdate<H extends BaseHyper>(rule: UpdateRule<H>, param: Storage, grad: Storage, state: ParamState, h: H): { param: Storage; state: ParamState } {
+  const p = param.slice() as Storage;
+  const s = cloneState(state);
+  rule.apply(p, grad, s, h);
+  return { param: p, state: s };
+}
+
+export function cloneState(s: ParamState): ParamState {
+  const out: ParamState = {};
+  for (const [k, v] of Object.entries(s)) out[k] = typeof v === 'number' ? v : (v.slice() as Storage);
+  return out;
+}
+
+/** Validation helpers: every message names the optimizer, the option, the range and the value. */
+export function check(opt: string, name: string, value: unknown, ok: boolean, range: string): void {
+  if (!ok) throw new RangeError(`${opt}: invalid ${name} ${JSON.stringify(value)}; expected ${range}`);
+}
+export const checkNonNeg = (opt: string, name: string, v: number) =>
+  check(opt, name, v, typeof v === 'number' && Number.isFinite(v) && v >= 0, '≥ 0');
+export const checkUnit = (opt: string, name: string, v: number) =>
+  check(opt, name, v, typeof v === 'number' && v >= 0 && v < 1, 'in [0, 1)');
+
+export type ParamGroup<H> = H & { params: Tensor[] };
+export type ParamsInput<H> = Tensor[] | [string, Tensor][] | (Partial<H> & { params: Tensor[] | [string, Tensor][] })[];
+
+export interface OptimizerStateDict {
+  optimizer: string;
+  state: Record<string, Record<string, number | number[]>>;
+  paramGroups: Record<string, unknown>[];
+}
+
+function isNamedList(x: unknown[]): x is [string, Tensor][] {
+  return x.length > 0 && Array.isArray(x[0]) && typeof (x[0] as unknown[])[0] === 'string';
+}
+
+export class Optimizer<H extends BaseHyper> {
+  readonly paramGroups: ParamGroup<H>[] = [];
+  /** Per-parameter state, keyed by parameter name. */
+  readonly state = new Map<string, ParamState>();
+  private readonly names = new Map<Tensor, string>();
+
+  constructor(readonly rule: UpdateRule<H>, params: ParamsInput<H>, options: Partial<H> = {}) {
+    const defaults = { ...rule.defaults, ...stripUndefined(options) } as H;
+    rule.validate(defaults);
+    const list = params as unknown[];
+    if (!Array.isArray(list) || list.length === 0) throw new RangeError(`${rule.name}: got an empty parameter list`);
+    const groups: { params: Tensor[] | [string, Tensor][] }[] =
+      list[0] instanceof Tensor || isNamedList(list) ? [{ params: list as Tensor[] }] : (list as { params: Tensor[] }[]);
+    let index = 0;
+    for (const g of groups) {
+      const { params: ps, ...over } = g;
+      const h = { ...defaults, ...stripUndefined(over as Partial<H>) } as H;
+      rule.validate(h);
+      const tensors: Tensor[] = [];
+      for (const item of ps) {
+        const [name, t] = Array.isArray(item) ? item : [item.name ?? String(index), item];
+        if (!(t instanceof Tensor)) throw new TypeError(`${rule.name}: parameter ${name} is not a Tensor`);
+        if ([...this.names.values()].includes(name)) throw new RangeError(`${rule.name}: two parameters are named "${name}"`);
+        if (this.names.has(t)) throw new RangeError(`${rule.name}: parameter "${name}" appears twice`);
+        this.names.set(t, name);
+        tensors.push(t);
+        index++;
+      }
+      this.paramGroups.push({ ...h, params: tensors });
+    }
+  }
+
+  nameOf(p: Tensor): string {
+    return this.names.get(p) as string;
+  }
+
+  /** One update of every parameter that has a gradient. With a closure, it is called first (with grad on) and its loss returned. */
+  step(closure?: () => number): number | undefined {
+    const loss = closure ? closure() : undefined;
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        for (const p of g.params) {
+          if (!p.grad) continue;
+          const name = this.nameOf(p);
+          let s = this.state.get(name);
+          if (!s) {
+            s = this.rule.init(p.data, g);
+            this.state.set(name, s);
+          }
+          this.rule.apply(p.data, p.grad.data, s, g);
+        }
+      }
+    });
+    return loss;
+  }
+
+  /** Forget gradients (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  }
+
+  /** The learning rate of the first group. */
+  get lr(): number {
+    return this.paramGroups[0].lr;
+  }
+
+  /** Set the learning rate of every group (schedules use this). */
+  setLr(lr: number | ((group: ParamGroup<H>, i: number) => number)): void {
+    this.paramGroups.forEach((g, i) => {
+      const v = typeof lr === 'number' ? lr : lr(g, i);
+      checkNonNeg(this.rule.name, 'lr', v);
+      g.lr = v;
+    });
+  }
+
+  /** State and hyper-parameters as plain JSON, keyed by parameter name. */
+  stateDict(): OptimizerStateDict {
+    const state: OptimizerStateDict['state'] = {};
+    for (const [name, s] of this.state) {
+      const e: Record<string, number | number[]> = {};
+      for (const [k, v] of Object.entries(s)) e[k] = typeof v === 'number' ? v : Array.from(v);
+      state[name] = e;
+    }
+    const paramGroups = this.paramGroups.map(({ params, ...h }) => ({ ...h, params: params.map((p) => this.nameOf(p)) }));
+    return { optimizer: this.rule.name, state, paramGroups };
+  }
+
+  loadStateDict(sd: OptimizerStateDict): void {
+    if (sd.optimizer !== this.rule.name) throw new Error(`loadStateDict: state is for ${sd.optimizer}, this optimizer is ${this.rule.name}`);
+    if (sd.paramGroups.length !== this.paramGroups.length) throw new Error(`loadStateDict: ${sd.paramGroups.length} parameter groups in state, ${this.paramGroups.length} here`);
+    const byName = new Map<string, Tensor>();
+    for (const [t, n] of this.names) byName.set(n, t);
+    this.state.clear();
+    for (const [name, e] of Object.entries(sd.state)) {
+      const p = byName.get(name);
+      if (!p) throw new Error(`loadStateDict: state names unknown parameter "${name}"`);
+      const s: ParamState = {};
+      for (const [k, v] of Object.entries(e)) {
+        if (typeof v === 'number') s[k] = v;
+        else {
+          if (v.length !== p.size) throw new Error(`loadStateDict: "${name}".${k} has ${v.length} values, parameter has ${p.size}`);
+          const arr = allocStorage(p.dtype as DType, v.length);
+          arr.set(v);
+          s[k] = arr;
+        }
+      }
+      this.state.set(name, s);
+    }
+    sd.paramGroups.forEach((g, i) => {
+      const { params: _names, ...h } = g as Record<string, unknown>;
+      Object.assign(this.paramGroups[i], h);
+      this.rule.validate(this.paramGroups[i]);
+    });
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

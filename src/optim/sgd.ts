@@ -1,0 +1,64 @@
+/**
+ * SGD with momentum, dampening, Nesterov, weight decay and maximize — PyTorch's torch.optim.SGD.
+ *
+ *   g ← ∇J(θ)            (−∇J if maximize)
+ *   g ← g + λθ           (weightDecay λ: L2 added to the gradient, not decoupled)
+ *   b ← g                at the first step, else  b ← μb + (1−τ)g      (momentum μ, dampening τ)
+ *   g ← g + μb           if nesterov, else  g ← b
+ *   θ ← θ − η g
+ *
+ * Conventions: η sits outside the velocity (the lecture's pseudocode form, PyTorch's form); the
+ * buffer starts as the first gradient, undamped. Plain SGD (μ = 0) keeps no state. Full-batch
+ * gradient descent is this with a batch that is the whole data set.
+ */
+import type { Storage } from '../tensor/tensor.js';
+import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+
+export interface SGDOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+}
+
+export const sgdRule: UpdateRule<SGDOptions> = {
+  name: 'SGD',
+  defaults: { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false },
+  validate(h) {
+    checkNonNeg('SGD', 'lr', h.lr);
+    checkNonNeg('SGD', 'momentum', h.momentum);
+    checkNonNeg('SGD', 'weightDecay', h.weightDecay);
+    check('SGD', 'dampening', h.dampening, typeof h.dampening === 'number' && Number.isFinite(h.dampening), 'a finite number');
+    check('SGD', 'nesterov', h.nesterov, !h.nesterov || (h.momentum > 0 && h.dampening === 0), 'nesterov only with momentum > 0 and dampening = 0');
+  },
+  init() {
+    return {};
+  },
+  apply(p: Storage, g: Storage, s: ParamState, h) {
+    const { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize } = h;
+    const n = p.length;
+    const sign = maximize ? -1 : 1;
+    if (mu === 0) {
+      for (let i = 0; i < n; i++) p[i] -= lr * (sign * g[i] + wd * p[i]);
+      return;
+    }
+    let b = s.momentumBuffer as Storage | undefined;
+    const first = !b;
+    if (!b) s.momentumBuffer = b = (p instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+    const keep = 1 - dampening;
+    for (let i = 0; i < n; i++) {
+      const d = sign * g[i] + wd * p[i];
+      const bi = first ? d : mu * b[i] + keep * d;
+      b[i] = bi;
+      p[i] -= lr * (nesterov ? d + mu * bi : bi);
+    }
+  },
+};
+
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
+    super(sgdRule, params, options);
+  }
+}

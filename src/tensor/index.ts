@@ -1,0 +1,3 @@
+export * from './shape.js';
+export * from './rng.js';
+export * from './tensor.js';

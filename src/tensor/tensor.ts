@@ -1,0 +1,179 @@
+/**
+ * Tensor: a contiguous, row-major block of float32 (default) or float64 numbers with a shape.
+ *
+ * Storage is a plain JS typed array owned by the tensor, so the garbage collector frees it: no
+ * dispose()/tidy() in user code. Fast backends copy operands into WebAssembly memory for the
+ * heavy kernels (see docs/design.md). A tensor is immutable from the library's point of view except
+ * for parameters, which optimizers update in place.
+ *
+ * The autograd fields (`requiresGrad`, `grad`, `node`) live here, but the tape logic lives in
+ * src/autograd: this file only knows that a tensor may have been produced by a node.
+ */
+import { type Shape, sizeOf, fmtShape, ShapeError } from './shape.js';
+import type { Rng } from './rng.js';
+
+export type DType = 'float32' | 'float64';
+export type Storage = Float32Array | Float64Array;
+
+/** The record autograd attaches to a tensor that an op produced. */
+export interface GradNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  /** Gradients of the inputs given the gradient of the output; written in differentiable ops. */
+  backward(gradOut: Tensor): (Tensor | null)[];
+}
+
+export function allocStorage(dtype: DType, n: number): Storage {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function dtypeOf(s: Storage): DType {
+  return s instanceof Float64Array ? 'float64' : 'float32';
+}
+
+export class Tensor {
+  readonly data: Storage;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly size: number;
+  requiresGrad: boolean;
+  grad: Tensor | null = null;
+  node: GradNode | null = null;
+  /** Set by Module.parameters() to the dotted path ("0.weight"); optimizers key their state by it. */
+  name: string | undefined;
+
+  constructor(data: Storage, shape: Shape, requiresGrad = false) {
+    const n = sizeOf(shape);
+    if (data.length !== n) {
+      throw new ShapeError(`Tensor: data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`);
+    }
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) throw new ShapeError(`Tensor: invalid shape ${fmtShape(shape)}`);
+    }
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtypeOf(data);
+    this.size = n;
+    this.requiresGrad = requiresGrad;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item(): tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
+    return this.data[0];
+  }
+
+  /** Nested JS arrays (or a number for a scalar). */
+  toArray(): any {
+    const rec = (dim: number, off: number): any => {
+      if (dim === this.shape.length) return this.data[off];
+      const stride = sizeOf(this.shape.slice(dim + 1));
+      const out = [];
+      for (let i = 0; i < this.shape[dim]; i++) out.push(rec(dim + 1, off + i * stride));
+      return out;
+    };
+    return rec(0, 0);
+  }
+
+  /** A new leaf sharing nothing with this tensor. */
+  clone(): Tensor {
+    return new Tensor(this.data.slice() as Storage, this.shape);
+  }
+
+  /** The same storage, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+
+  /** Mark as a leaf that collects gradients (returns this, like PyTorch's requires_grad_). */
+  requireGrad(flag = true): this {
+    if (this.node && flag === false) throw new Error('requireGrad(false) on a non-leaf tensor; use detach()');
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  toString(): string {
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}
+
+export interface TensorOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+type Nested = number | readonly Nested[];
+
+function inferShape(x: Nested): number[] {
+  const shape: number[] = [];
+  let cur: Nested = x;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    cur = (cur as readonly Nested[])[0];
+  }
+  return shape;
+}
+
+/** Build a tensor from a number or nested arrays: tensor([[1, 2], [3, 4]]). */
+export function tensor(values: Nested, opts: TensorOptions = {}): Tensor {
+  const dtype = opts.dtype ?? 'float32';
+  if (typeof values === 'number') return fromData([values], [], opts);
+  const shape = inferShape(values);
+  const flat = (values as any[]).flat(Infinity) as number[];
+  if (flat.length !== sizeOf(shape)) throw new ShapeError('tensor(): ragged nested array');
+  return fromData(flat, shape, { ...opts, dtype });
+}
+
+/** Build a tensor from flat data and a shape; a typed array of the right dtype is copied. */
+export function fromData(values: ArrayLike<number>, shape: Shape, opts: TensorOptions = {}): Tensor {
+  const dtype = opts.dtype ?? (values instanceof Float64Array ? 'float64' : 'float32');
+  const data = allocStorage(dtype, values.length);
+  data.set(values);
+  return new Tensor(data, shape, opts.requiresGrad ?? false);
+}
+
+export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
+  const data = allocStorage(opts.dtype ?? 'float32', sizeOf(shape));
+  if (value !== 0) data.fill(value);
+  return new Tensor(data, shape, opts.requiresGrad ?? false);
+}
+
+export const zeros = (shape: Shape, opts: TensorOptions = {}) => full(shape, 0, opts);
+export const ones = (shape: Shape, opts: TensorOptions = {}) => full(shape, 1, opts);
+export const scalar = (v: number, dtype: DType = 'float32') => full([], v, { dtype });
+
+export function zerosLike(t: Tensor): Tensor {
+  return full(t.shape, 0, { dtype: t.dtype });
+}
+
+export function onesLike(t: Tensor): Tensor {
+  return full(t.shape, 1, { dtype: t.dtype });
+}
+
+/** Standard normal entries times `std`. */
+export function randn(shape: Shape, rng: Rng, opts: TensorOptions & { std?: number; mean?: number } = {}): Tensor {
+  const t = full(shape, 0, opts);
+  const std = opts.std ?? 1;
+  const mean = opts.mean ?? 0;
+  for (let i = 0; i < t.size; i++) t.data[i] = mean + std * rng.normal();
+  return t;
+}
+
+/** Uniform entries in [low, high). */
+export function rand(shape: Shape, rng: Rng, opts: TensorOptions & { low?: number; high?: number } = {}): Tensor {
+  const t = full(shape, 0, opts);
+  const low = opts.low ?? 0;
+  const high = opts.high ?? 1;
+  for (let i = 0; i < t.size; i++) t.data[i] = low + (high - low) * rng.uniform();
+  return t;
+}
+
+export function arange(n: number, opts: TensorOptions = {}): Tensor {
+  const t = full([n], 0, opts);
+  for (let i = 0; i < n; i++) t.data[i] = i;
+  return t;
+}

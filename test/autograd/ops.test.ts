@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as d from '../../src/index.js';
+import { gradCheck, randT, assertClose } from '../helpers.js';
+
+const pos = (shape: number[], seed: number) => randT(shape, seed, 0.5, 2);
+
+test('elementwise ops with broadcasting: gradients match central differences', () => {
+  gradCheck((a, b) => d.add(a, b), [randT([3, 4], 1), randT([4], 2)]);
+  gradCheck((a, b) => d.sub(a, b), [randT([3, 1], 3), randT([1, 4], 4)]);
+  gradCheck((a, b) => d.mul(a, b), [randT([2, 3, 4], 5), randT([3, 1], 6)]);
+  gradCheck((a, b) => d.div(a, b), [randT([3, 4], 7), pos([4], 8)]);
+  gradCheck((a, b) => d.maximum(a, b), [randT([3, 4], 9), randT([3, 4], 10)]);
+});
+
+test('unary ops: gradients match central differences', () => {
+  const x = randT([3, 5], 11);
+  for (const f of [d.neg, d.exp, d.square, d.abs, d.relu, d.sigmoid, d.tanh]) gradCheck(f, [x]);
+  gradCheck(d.log, [pos([3, 5], 12)]);
+  gradCheck(d.sqrt, [pos([3, 5], 13)]);
+  gradCheck((a) => d.pow(a, 3), [randT([4], 14)]);
+  gradCheck((a) => d.pow(a, 0.5), [pos([4], 15)]);
+});
+
+test('shape ops and reductions: gradients match central differences', () => {
+  const x = randT([2, 3, 4], 16);
+  gradCheck((a) => d.sum(a), [x]);
+  gradCheck((a) => d.sum(a, 1), [x]);
+  gradCheck((a) => d.sum(a, [0, 2], true), [x]);
+  gradCheck((a) => d.mean(a, -1), [x]);
+  gradCheck((a) => d.max(a, 1), [x]);
+  gradCheck((a) => d.reshape(a, [6, 4]), [x]);
+  gradCheck((a) => d.permute(a, [2, 0, 1]), [x]);
+  gradCheck((a) => d.broadcastTo(a, [5, 3, 4]), [randT([3, 1], 17)]);
+  gradCheck((a) => d.sumTo(a, [3, 1]), [randT([2, 3, 4], 18)]);
+});
+
+test('matmul in all four transpose combinations: values and gradients', () => {
+  const A = randT([3, 4], 19), B = randT([4, 5], 20);
+  const ref = d.mm(A, B).data;
+  const At = d.t(A).clone().requireGrad(), Bt = d.t(B).clone().requireGrad();
+  assertClose(d.mm(At, B, true, false).data, ref, 1e-12);
+  assertClose(d.mm(A, Bt, false, true).data, ref, 1e-12);
+  assertClose(d.mm(At, Bt, true, true).data, ref, 1e-12);
+  gradCheck((a, b) => d.mm(a, b), [A, B]);
+  gradCheck((a, b) => d.mm(a, b, true, false), [At, B]);
+  gradCheck((a, b) => d.mm(a, b, false, true), [A, Bt]);
+  gradCheck((a, b) => d.mm(a, b, true, true), [At, Bt]);
+});
+
+test('logSoftmax is stable for huge logits and has the right gradient', () => {
+  const big = d.tensor([[1000, 1001, 1002]], { dtype: 'float64' });
+  const y = d.logSoftmax(big);
+  assert.ok(Array.from(y.data).every(Number.isFinite));
+  assertClose(d.exp(y).data, [0.09003057317038046, 0.24472847105479764, 0.6652409557748219], 1e-12);
+  gradCheck(d.logSoftmax, [randT([3, 5], 21)]);
+  gradCheck((a) => d.crossEntropy(a, [0, 4, 2]), [randT([3, 5], 22)]);
+  gradCheck((a, b) => d.mseLoss(a, b), [randT([3, 2], 23), randT([3, 2], 24)]);
+});
+
+test('the gradient of a gradient gives the analytic Hessian', () => {
+  // f(x, y) = x³y + sin-free polynomial: x³·y + 2·x·y² + y⁴ ; H = [[6xy, 3x²+4y], [3x²+4y, 4x+12y²]]
+  const p = d.tensor([0.7, -1.3], { dtype: 'float64', requiresGrad: true });
+  const f = (v: d.Tensor) => {
+    const x = d.reshape(d.mul(v, d.tensor([1, 0], { dtype: 'float64' })).sum(), []);
+    const y = d.reshape(d.mul(v, d.tensor([0, 1], { dtype: 'float64' })).sum(), []);
+    return d.add(d.add(d.mul(d.pow(x, 3), y), d.mul(d.mul(x, 2), d.square(y))), d.pow(y, 4));
+  };
+  const [g] = d.grad(f(p), [p], { createGraph: true });
+  const [x, y] = [0.7, -1.3];
+  assertClose(g!.data, [3 * x * x * y + 2 * y * y, x ** 3 + 4 * x * y + 4 * y ** 3], 1e-12, 'gradient');
+  const H: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const e = d.tensor(i === 0 ? [1, 0] : [0, 1], { dtype: 'float64' });
+    const [row] = d.grad(d.sum(d.mul(g!, e)), [p]);
+    H.push(...row!.data);
+  }
+  assertClose(H, [6 * x * y, 3 * x * x + 4 * y, 3 * x * x + 4 * y, 4 * x + 12 * y * y], 1e-12, 'Hessian');
+});
+
+test('Hessian of cross-entropy through an MLP layer matches central differences of the gradient', () => {
+  const W = randT([3, 4], 30), X = randT([5, 4], 31);
+  X.requiresGrad = false;
+  const loss = (w: d.Tensor) => d.crossEntropy(d.tanh(d.mm(X, w, false, true)), [0, 1, 2, 1, 0]);
+  const [g] = d.grad(loss(W), [W], { createGraph: true });
+  const v = randT([3, 4], 32);
+  v.requiresGrad = false;
+  const [hv] = d.grad(d.sum(d.mul(g!, v)), [W]);
+  const h = 1e-6;
+  const shifted = (s: number) => {
+    const w2 = d.fromData(W.data.map((x, i) => x + s * h * v.data[i]), W.shape, { requiresGrad: true });
+    return d.grad(loss(w2), [w2])[0]!.data;
+  };
+  const gp = shifted(1), gm = shifted(-1);
+  assertClose(hv!.data, gp.map((x, i) => (x - gm[i]) / (2 * h)), 1e-6, 'Hessian-vector product');
+});
+
+test('backward accumulates into leaves and keeps distinct gradient tensors', () => {
+  const a = d.tensor([1, 2], { requiresGrad: true });
+  const b = d.tensor([3, 4], { requiresGrad: true });
+  d.add(a, b).sum().backward();
+  assert.notEqual(a.grad!.data, b.grad!.data);
+  d.mul(a, 3).sum().backward();
+  assert.deepEqual(Array.from(a.grad!.data), [4, 4]);
+});

@@ -1,0 +1,58 @@
+/** Test helpers: central-difference gradient checks in float64, closeness assertions. */
+import assert from 'node:assert/strict';
+import { Tensor, fromData, grad, type Storage } from '../src/index.js';
+
+export function assertClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, tol = 1e-9, what = 'value'): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = typeof expected === 'number' ? [expected] : Array.from(expected);
+  assert.equal(a.length, e.length, `${what}: length ${a.length} vs ${e.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - e[i]);
+    const scale = Math.max(1, Math.abs(e[i]));
+    if (!(err <= tol * scale)) assert.fail(`${what}[${i}]: got ${a[i]}, expected ${e[i]} (|diff| ${err} > ${tol}·${scale})`);
+  }
+}
+
+/** Random float64 tensor with requiresGrad, values in [lo, hi). Deterministic (simple LCG). */
+export function randT(shape: number[], seed = 1, lo = -1, hi = 1): Tensor {
+  let s = seed >>> 0 || 1;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = lo + ((hi - lo) * s) / 4294967296;
+  }
+  return fromData(v, shape, { requiresGrad: true });
+}
+
+/**
+ * Check d(sum(f(inputs) * w))/d(inputs) by central differences in float64, where w is a fixed
+ * random weighting so every output element matters.
+ */
+export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], tol = 1e-6, h = 1e-6): void {
+  const y0 = f(...inputs);
+  const w = randT([...y0.shape], 99);
+  w.requiresGrad = false;
+  const scalarOf = () => {
+    const y = f(...inputs);
+    let s = 0;
+    for (let i = 0; i < y.size; i++) s += y.data[i] * w.data[i];
+    return s;
+  };
+  const analytic = grad([y0], inputs, { gradOutputs: [w], allowUnused: true });
+  inputs.forEach((x, k) => {
+    const d: Storage = x.data;
+    const numeric = new Float64Array(x.size);
+    for (let i = 0; i < x.size; i++) {
+      const old = d[i];
+      d[i] = old + h;
+      const fp = scalarOf();
+      d[i] = old - h;
+      const fm = scalarOf();
+      d[i] = old;
+      numeric[i] = (fp - fm) / (2 * h);
+    }
+    const a = analytic[k] ? analytic[k]!.data : new Float64Array(x.size);
+    assertClose(a, numeric, tol, `gradient of input ${k}`);
+  });
+}
