@@ -2,7 +2,8 @@
  * The reference backend: plain TypeScript loops, written for clarity first. It stays as the oracle
  * that faster backends are tested against, and as the fallback where WebAssembly is unavailable.
  */
-import type { Backend, BinaryOp, Conv2dGeometry, UnaryOp } from './backend.js';
+import type { Backend, BinaryOp, UnaryOp } from './backend.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './reference-conv.js';
 import type { Storage } from '../tensor/tensor.js';
 import { type Shape, sizeOf, stridesOf } from '../tensor/shape.js';
 
@@ -199,87 +200,6 @@ function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: n
       }
     }
   }
-}
-
-function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
-  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
-  out.fill(0);
-  for (let b = 0; b < n; b++)
-    for (let o = 0; o < k; o++) {
-      const oBase = (b * k + o) * oh * ow;
-      for (let ci = 0; ci < c; ci++) {
-        const xBase = (b * c + ci) * h * W;
-        const wBase = (o * c + ci) * kh * kw;
-        for (let y = 0; y < oh; y++)
-          for (let xx = 0; xx < ow; xx++) {
-            let s = 0;
-            for (let i = 0; i < kh; i++) {
-              const iy = y * strideH - padH + i;
-              if (iy < 0 || iy >= h) continue;
-              for (let j = 0; j < kw; j++) {
-                const ix = xx * strideW - padW + j;
-                if (ix < 0 || ix >= W) continue;
-                s += x[xBase + iy * W + ix] * w[wBase + i * kw + j];
-              }
-            }
-            out[oBase + y * ow + xx] += s;
-          }
-      }
-    }
-}
-
-function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
-  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
-  gx.fill(0);
-  for (let b = 0; b < n; b++)
-    for (let o = 0; o < k; o++) {
-      const oBase = (b * k + o) * oh * ow;
-      for (let ci = 0; ci < c; ci++) {
-        const xBase = (b * c + ci) * h * W;
-        const wBase = (o * c + ci) * kh * kw;
-        for (let y = 0; y < oh; y++)
-          for (let xx = 0; xx < ow; xx++) {
-            const gv = gy[oBase + y * ow + xx];
-            if (gv === 0) continue;
-            for (let i = 0; i < kh; i++) {
-              const iy = y * strideH - padH + i;
-              if (iy < 0 || iy >= h) continue;
-              for (let j = 0; j < kw; j++) {
-                const ix = xx * strideW - padW + j;
-                if (ix < 0 || ix >= W) continue;
-                gx[xBase + iy * W + ix] += gv * w[wBase + i * kw + j];
-              }
-            }
-          }
-      }
-    }
-}
-
-function conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void {
-  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
-  gw.fill(0);
-  for (let b = 0; b < n; b++)
-    for (let o = 0; o < k; o++) {
-      const oBase = (b * k + o) * oh * ow;
-      for (let ci = 0; ci < c; ci++) {
-        const xBase = (b * c + ci) * h * W;
-        const wBase = (o * c + ci) * kh * kw;
-        for (let i = 0; i < kh; i++)
-          for (let j = 0; j < kw; j++) {
-            let s = 0;
-            for (let y = 0; y < oh; y++) {
-              const iy = y * strideH - padH + i;
-              if (iy < 0 || iy >= h) continue;
-              for (let xx = 0; xx < ow; xx++) {
-                const ix = xx * strideW - padW + j;
-                if (ix < 0 || ix >= W) continue;
-                s += gy[oBase + y * ow + xx] * x[xBase + iy * W + ix];
-              }
-            }
-            gw[wBase + i * kw + j] += s;
-          }
-      }
-    }
 }
 
 export const referenceBackend: Backend = {
