@@ -83,3 +83,80 @@ export function conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Co
     }
 }
 
+
+// ---------------------------------------------------------------- pooling (plain loops, not behind Backend:
+// they are memory-bound and a small share of a CNN's time)
+
+export interface PoolGeometry {
+  n: number; c: number; h: number; w: number;
+  kh: number; kw: number; oh: number; ow: number;
+  strideH: number; strideW: number; padH: number; padW: number;
+}
+
+/**
+ * For each output of a max pooling, the offset within its input plane of the window's maximum,
+ * as PyTorch picks it: padding is −∞, the first maximum in row-major order wins, a NaN wins (the last one).
+ */
+export function maxPool2dIndices(x: Storage, idx: Int32Array, g: PoolGeometry): void {
+  const { n, c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+  for (let pl = 0; pl < n * c; pl++) {
+    const xb = pl * h * W;
+    const ob = pl * oh * ow;
+    for (let y = 0; y < oh; y++) {
+      const y0 = Math.max(y * strideH - padH, 0), y1 = Math.min(y * strideH - padH + kh, h);
+      for (let xx = 0; xx < ow; xx++) {
+        const x0 = Math.max(xx * strideW - padW, 0), x1 = Math.min(xx * strideW - padW + kw, W);
+        let best = -Infinity;
+        let bi = y0 * W + x0;
+        for (let i = y0; i < y1; i++)
+          for (let j = x0; j < x1; j++) {
+            const v = x[xb + i * W + j];
+            if (v > best || v !== v) {
+              best = v;
+              bi = i * W + j;
+            }
+          }
+        idx[ob + y * ow + xx] = bi;
+      }
+    }
+  }
+}
+
+function avgWindow(g: PoolGeometry, y: number, xx: number, inclPad: boolean): [number, number, number, number, number] {
+  let y0 = y * g.strideH - g.padH, x0 = xx * g.strideW - g.padW;
+  let y1 = Math.min(y0 + g.kh, g.h + g.padH), x1 = Math.min(x0 + g.kw, g.w + g.padW);
+  const padded = (y1 - y0) * (x1 - x0);
+  y0 = Math.max(y0, 0); x0 = Math.max(x0, 0);
+  y1 = Math.min(y1, g.h); x1 = Math.min(x1, g.w);
+  return [y0, y1, x0, x1, inclPad ? padded : (y1 - y0) * (x1 - x0)];
+}
+
+/** PyTorch's avg_pool2d (ceil_mode false): the divisor counts padded cells when `inclPad`. */
+export function avgPool2dForward(x: Storage, out: Storage, g: PoolGeometry, inclPad: boolean): void {
+  const { n, c, h, w: W, oh, ow } = g;
+  for (let pl = 0; pl < n * c; pl++) {
+    const xb = pl * h * W, ob = pl * oh * ow;
+    for (let y = 0; y < oh; y++)
+      for (let xx = 0; xx < ow; xx++) {
+        const [y0, y1, x0, x1, div] = avgWindow(g, y, xx, inclPad);
+        let s = 0;
+        for (let i = y0; i < y1; i++) for (let j = x0; j < x1; j++) s += x[xb + i * W + j];
+        out[ob + y * ow + xx] = s / div;
+      }
+  }
+}
+
+/** The transpose of avgPool2dForward (its backward): spreads each output gradient over its window. */
+export function avgPool2dAdjoint(gy: Storage, gx: Storage, g: PoolGeometry, inclPad: boolean): void {
+  const { n, c, h, w: W, oh, ow } = g;
+  gx.fill(0);
+  for (let pl = 0; pl < n * c; pl++) {
+    const xb = pl * h * W, ob = pl * oh * ow;
+    for (let y = 0; y < oh; y++)
+      for (let xx = 0; xx < ow; xx++) {
+        const [y0, y1, x0, x1, div] = avgWindow(g, y, xx, inclPad);
+        const v = gy[ob + y * ow + xx] / div;
+        for (let i = y0; i < y1; i++) for (let j = x0; j < x1; j++) gx[xb + i * W + j] += v;
+      }
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Differentiable convolution and pooling.
+ *
+ * Convolution is bilinear in (x, w), so its two backward products are themselves bilinear ops; the
+ * three — conv2d, its input gradient and its weight gradient — are each other's derivatives:
+ *
+ *   y   = conv(x, w)        ∂/∂x ← convBackInput(gy, w)     ∂/∂w ← convBackWeight(x, gy)
+ *   gx  = backInput(gy, w)  ∂/∂gy ← conv(ggx, w)            ∂/∂w ← convBackWeight(ggx, gy)
+ *   gw  = backWeight(x, gy) ∂/∂x ← convBackInput(gy, ggw)   ∂/∂gy ← conv(x, ggw)
+ *
+ * so the gradient of a gradient works without a separate rule. Pooling reduces to two linear maps:
+ * max pooling (and fractional max pooling) is a gather at the arg-max positions, whose adjoint is a
+ * scatter-add; average pooling and its adjoint are each other's transpose.
+ */
+import { Tensor, allocStorage } from '../tensor/tensor.js';
+import { fmtShape, ShapeError } from '../tensor/shape.js';
+import { backend, type Conv2dGeometry } from '../backend/index.js';
+import { avgPool2dForward, avgPool2dAdjoint, maxPool2dIndices, type PoolGeometry } from '../backend/reference-conv.js';
+import { record } from './engine.js';
+import { add, reshape } from './ops.js';
+
+export type Pair = number | readonly [number, number];
+
+export function pair(v: Pair, what: string, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new RangeError(`${what}: expected an integer ≥ ${min} (or a pair of them), got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+/** floor((size + 2·pad − kernel) / stride) + 1, or an error naming the layer when the window does not fit. */
+export function outSize(size: number, kernel: number, stride: number, pad: number, what: string, axis: string): number {
+  const o = Math.floor((size + 2 * pad - kernel) / stride) + 1;
+  if (o < 1) throw new ShapeError(`${what}: input ${axis} ${size} (padding ${pad}) is smaller than the kernel ${kernel}`);
+  return o;
+}
+
+function checkDtype(a: Tensor, b: Tensor, what: string): void {
+  if (a.dtype !== b.dtype) throw new TypeError(`${what}: dtype mismatch (${a.dtype} vs ${b.dtype})`);
+}
+
+function convValue(x: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
+  const out = allocStorage(x.dtype, g.n * g.k * g.oh * g.ow);
+  backend().conv2d(x.data, w.data, out, g);
+  return new Tensor(out, [g.n, g.k, g.oh, g.ow]);
+}
+
+function convOp(x: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
+  return record('conv2d', [x, w], convValue(x, w, g), (gy) => [
+    x.requiresGrad ? convBackInputOp(gy, w, g) : null,
+    w.requiresGrad ? convBackWeightOp(x, gy, g) : null,
+  ]);
+}
+
+function convBackInputOp(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
+  const out = allocStorage(gy.dtype, g.n * g.c * g.h * g.w);
+  backend().conv2dBackwardInput(gy.data, w.data, out, g);
+  return record('conv2dBackInput', [gy, w], new Tensor(out, [g.n, g.c, g.h, g.w]), (ggx) => [
+    gy.requiresGrad ? convOp(ggx, w, g) : null,
+    w.requiresGrad ? convBackWeightOp(ggx, gy, g) : null,
+  ]);
+}
+
+function convBackWeightOp(x: Tensor, gy: Tensor, g: Conv2dGeometry): Tensor {
+  const out = allocStorage(x.dtype, g.k * g.c * g.kh * g.kw);
+  backend().conv2dBackwardWeight(x.data, gy.data, out, g);
+  return record('conv2dBackWeight', [x, gy], new Tensor(out, [g.k, g.c, g.kh, g.kw]), (ggw) => [
+    x.requiresGrad ? convBackInputOp(gy, ggw, g) : null,
+    gy.requiresGrad ? convOp(x, ggw, g) : null,
+  ]);
+}
+
+export interface Conv2dArgs {
+  stride?: Pair;
+  padding?: Pair;
+}
+
+/** The geometry of a convolution of x [N, C, H, W] with w [K, C, kh, kw]; `what` names the layer in errors. */
+export function conv2dGeometry(xShape: readonly number[], wShape: readonly number[], opts: Conv2dArgs = {}, what = 'conv2d'): Conv2dGeometry {
+  if (xShape.length !== 4) throw new ShapeError(`${what}: expected input [N, C, H, W], got ${fmtShape(xShape)}`);
+  if (wShape.length !== 4) throw new ShapeError(`${what}: expected weight [K, C, kh, kw], got ${fmtShape(wShape)}`);
+  const [n, c, h, w] = xShape;
+  const [k, wc, kh, kw] = wShape;
+  if (wc !== c) throw new ShapeError(`${what}: input has ${c} channels, weight expects ${wc} (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`);
+  const [strideH, strideW] = pair(opts.stride ?? 1, `${what} stride`, 1);
+  const [padH, padW] = pair(opts.padding ?? 0, `${what} padding`, 0);
+  const oh = outSize(h, kh, strideH, padH, what, 'height');
+  const ow = outSize(w, kw, strideW, padW, what, 'width');
+  return { n, c, h, w, k, kh, kw, oh, ow, strideH, strideW, padH, padW };
+}
+
+/** PyTorch's F.conv2d: cross-correlation of x [N, C, H, W] with w [K, C, kh, kw], plus bias [K]. */
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
+  checkDtype(x, w, 'conv2d');
+  const g = conv2dGeometry(x.shape, w.shape, opts);
+  const y = convOp(x, w, g);
+  if (!bias) return y;
+  if (bias.ndim !== 1 || bias.shape[0] !== g.k) throw new ShapeError(`conv2d: bias must be [${g.k}], got ${fmtShape(bias.shape)}`);
+  return add(y, reshape(bias, [1, g.k, 1, 1]));
+}
+
+// ---------------------------------------------------------------- gather / scatter (max pooling)
+
+/**
+ * out[n, c, p] = x[n, c, idx[(n·C + c)·P + p]]: a gather inside each [H, W] plane; `idx` holds
+ * offsets within the plane. Its adjoint is scatterPlanes, so both are differentiable to any order.
+ */
+export function gatherPlanes(x: Tensor, idx: Int32Array, outShape: readonly number[]): Tensor {
+  const planes = x.shape[0] * x.shape[1];
+  const inPlane = x.shape[2] * x.shape[3];
+  const outPlane = outShape[2] * outShape[3];
+  const out = allocStorage(x.dtype, planes * outPlane);
+  const d = x.data;
+  for (let pl = 0; pl < planes; pl++) {
+    const ib = pl * inPlane, ob = pl * outPlane;
+    for (let p = 0; p < outPlane; p++) out[ob + p] = d[ib + idx[ob + p]];
+  }
+  return record('gatherPlanes', [x], new Tensor(out, outShape), (g) => [scatterPlanes(g, idx, x.shape)]);
+}
+
+/** The adjoint of gatherPlanes: adds g[n, c, p] into position idx[…] of an [N, C, H, W] zero tensor. */
+export function scatterPlanes(g: Tensor, idx: Int32Array, inShape: readonly number[]): Tensor {
+  const planes = inShape[0] * inShape[1];
+  const inPlane = inShape[2] * inShape[3];
+  const outPlane = g.shape[2] * g.shape[3];
+  const out = allocStorage(g.dtype, planes * inPlane);
+  const d = g.data;
+  for (let pl = 0; pl < planes; pl++) {
+    const ib = pl * inPlane, ob = pl * outPlane;
+    for (let p = 0; p < outPlane; p++) out[ib + idx[ob + p]] += d[ob + p];
+  }
+  return record('scatterPlanes', [g], new Tensor(out, inShape), (gg) => [gatherPlanes(gg, idx, g.shape)]);
+}
+
+// ---------------------------------------------------------------- pooling
+
+export interface Pool2dArgs {
+  /** Default: the kernel size (PyTorch's default). */
+  stride?: Pair;
+  /** Implicit padding on both sides; at most half the kernel (PyTorch's rule). */
+  padding?: Pair;
+}
+
+export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool2dArgs, what: string): PoolGeometry {
+  if (xShape.length !== 4) throw new ShapeError(`${what}: expected input [N, C, H, W], got ${fmtShape(xShape)}`);
+  const [n, c, h, w] = xShape;
+  const [kh, kw] = pair(kernel, `${what} kernelSize`, 1);
+  const [strideH, strideW] = pair(opts.stride ?? [kh, kw], `${what} stride`, 1);
+  const [padH, padW] = pair(opts.padding ?? 0, `${what} padding`, 0);
+  if (2 * padH > kh || 2 * padW > kw) throw new RangeError(`${what}: padding [${padH}, ${padW}] must be at most half the kernel [${kh}, ${kw}]`);
+  const oh = outSize(h, kh, strideH, padH, what, 'height');
+  const ow = outSize(w, kw, strideW, padW, what, 'width');
+  return { n, c, h, w, kh, kw, oh, ow, strideH, strideW, padH, padW };
+}
+
+/** PyTorch's F.max_pool2d (padding counts as −∞; ties go to the first maximum in row-major order). */
+export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dArgs = {}): Tensor {
+  const g = poolGeometry(x.shape, kernel, opts, 'maxPool2d');
+  const idx = new Int32Array(g.n * g.c * g.oh * g.ow);
+  maxPool2dIndices(x.data, idx, g);
+  return gatherPlanes(x, idx, [g.n, g.c, g.oh, g.ow]);
+}
+
+export interface AvgPool2dArgs extends Pool2dArgs {
+  /** Divide by the full window even where it hangs over the padding (PyTorch's default, true). */
+  countIncludePad?: boolean;
+}
+
+function avgForward(x: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
+  const out = allocStorage(x.dtype, g.n * g.c * g.oh * g.ow);
+  avgPool2dForward(x.data, out, g, inclPad);
+  return record('avgPool2d', [x], new Tensor(out, [g.n, g.c, g.oh, g.ow]), (gy) => [avgAdjoint(gy, g, inclPad)]);
+}
+
+function avgAdjoint(gy: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
+  const out = allocStorage(gy.dtype, g.n * g.c * g.h * g.w);
+  avgPool2dAdjoint(gy.data, out, g, inclPad);
+  return record('avgPool2dBackward', [gy], new Tensor(out, [g.n, g.c, g.h, g.w]), (gg) => [avgForward(gg, g, inclPad)]);
+}
+
+/** PyTorch's F.avg_pool2d (ceil_mode false, no divisor_override). */
+export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dArgs = {}): Tensor {
+  const g = poolGeometry(x.shape, kernel, opts, 'avgPool2d');
+  return avgForward(x, g, opts.countIncludePad ?? true);
+}

@@ -1,0 +1,63 @@
+/** MaxPool2d and AvgPool2d, PyTorch's semantics (stride defaults to the kernel size; ceil_mode false). */
+import type { Tensor } from '../tensor/tensor.js';
+import { avgPool2d, maxPool2d, pair, type Pair } from '../autograd/conv.js';
+import { Module } from './module.js';
+
+function renamed<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Error) e.message = e.message.replace(/^(max|avg)Pool2d/, what);
+    throw e;
+  }
+}
+
+export interface Pool2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+}
+
+export class MaxPool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+
+  constructor(kernelSize: Pair, opts: Pool2dOptions = {}) {
+    super();
+    this.kernelSize = pair(kernelSize, 'MaxPool2d kernelSize', 1);
+    this.stride = pair(opts.stride ?? this.kernelSize, 'MaxPool2d stride', 1);
+    this.padding = pair(opts.padding ?? 0, 'MaxPool2d padding', 0);
+  }
+
+  forward(x: Tensor): Tensor {
+    return renamed(this.describe(), () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding }));
+  }
+
+  override describe(): string {
+    return `MaxPool2d(${this.kernelSize.join('×')})`;
+  }
+}
+
+export class AvgPool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly countIncludePad: boolean;
+
+  constructor(kernelSize: Pair, opts: Pool2dOptions & { countIncludePad?: boolean } = {}) {
+    super();
+    this.kernelSize = pair(kernelSize, 'AvgPool2d kernelSize', 1);
+    this.stride = pair(opts.stride ?? this.kernelSize, 'AvgPool2d stride', 1);
+    this.padding = pair(opts.padding ?? 0, 'AvgPool2d padding', 0);
+    this.countIncludePad = opts.countIncludePad ?? true;
+  }
+
+  forward(x: Tensor): Tensor {
+    return renamed(this.describe(), () =>
+      avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }));
+  }
+
+  override describe(): string {
+    return `AvgPool2d(${this.kernelSize.join('×')})`;
+  }
+}
