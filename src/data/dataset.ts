@@ -1,0 +1,162 @@
+/**
+ * An in-memory image classification data set: images as float32 N×C×H×W scaled to [0, 1] (what
+ * torchvision's ToTensor gives), integer labels, and the class names.
+ *
+ * Isomorphic. Images are stored once as one Float32Array; `subset`/`slice` copy the selected rows
+ * (a view-based design would save memory but tie subsets' lifetime to the parent, and the loader
+ * copies rows into each batch anyway).
+ */
+import { DataFormatError, type IdxArray } from './idx.js';
+
+/** Fashion-MNIST's ten classes, in label order (Xiao, Rasul & Vollgraf 2017). */
+export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+]);
+
+export interface DatasetInit {
+  /** N·C·H·W values, row-major, one sample after the other. */
+  images: Float32Array;
+  /** N integer labels in [0, classes.length). */
+  labels: Int32Array | Uint8Array;
+  /** [C, H, W] of one sample. */
+  shape: readonly [number, number, number];
+  classes: readonly string[];
+  /** Shown in messages and by the CLI ("fashion-mnist/train"). */
+  name?: string;
+}
+
+export class Dataset {
+  readonly images: Float32Array;
+  readonly labels: Int32Array;
+  readonly shape: readonly [number, number, number];
+  readonly classes: readonly string[];
+  readonly name: string;
+  readonly length: number;
+  /** C·H·W. */
+  readonly sampleSize: number;
+
+  constructor(init: DatasetInit) {
+    const name = init.name ?? 'dataset';
+    const [c, h, w] = init.shape;
+    for (const d of init.shape) {
+      if (!Number.isInteger(d) || d <= 0) throw new RangeError(`${name}: sample shape [${init.shape.join(', ')}] must be positive integers`);
+    }
+    const sampleSize = c * h * w;
+    const n = init.labels.length;
+    if (init.images.length !== n * sampleSize) {
+      throw new RangeError(
+        `${name}: ${n} labels need ${n} × ${sampleSize} = ${n * sampleSize} image values, got ${init.images.length}`,
+      );
+    }
+    if (init.classes.length === 0) throw new RangeError(`${name}: classes must not be empty`);
+    const labels = init.labels instanceof Int32Array ? init.labels : Int32Array.from(init.labels);
+    checkLabels(labels, init.classes.length, name);
+    this.images = init.images;
+    this.labels = labels;
+    this.shape = Object.freeze([c, h, w]) as readonly [number, number, number];
+    this.classes = init.classes;
+    this.name = name;
+    this.length = n;
+    this.sampleSize = sampleSize;
+  }
+
+  /** A new data set holding the samples at `indices`, in that order (copies). */
+  subset(indices: ArrayLike<number>, name = this.name): Dataset {
+    const m = indices.length;
+    const s = this.sampleSize;
+    const images = new Float32Array(m * s);
+    const labels = new Int32Array(m);
+    for (let k = 0; k < m; k++) {
+      const i = indices[k];
+      if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+        throw new RangeError(`${this.name}.subset: index ${k} is ${i}, expected an integer in [0, ${this.length - 1}]`);
+      }
+      images.set(this.images.subarray(i * s, (i + 1) * s), k * s);
+      labels[k] = this.labels[i];
+    }
+    return new Dataset({ images, labels, shape: this.shape, classes: this.classes, name });
+  }
+
+  /** Samples start..end-1 (negative and out-of-range bounds clamp like Array.prototype.slice). */
+  slice(start = 0, end = this.length, name = this.name): Dataset {
+    const n = this.length;
+    const a = Math.min(n, Math.max(0, start < 0 ? n + start : start));
+    const b = Math.min(n, Math.max(a, end < 0 ? n + end : end));
+    const s = this.sampleSize;
+    return new Dataset({
+      images: this.images.slice(a * s, b * s),
+      labels: this.labels.slice(a, b),
+      shape: this.shape,
+      classes: this.classes,
+      name,
+    });
+  }
+
+  /** Number of samples of each class, indexed by label. */
+  classCounts(): number[] {
+    const counts = new Array<number>(this.classes.length).fill(0);
+    for (let i = 0; i < this.length; i++) counts[this.labels[i]]++;
+    return counts;
+  }
+}
+
+function checkLabels(labels: ArrayLike<number>, k: number, file: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    if (!Number.isInteger(y) || y < 0 || y >= k) {
+      throw new DataFormatError(file, `label ${i} is ${y}, out of range: expected a class in [0, ${k - 1}]`);
+    }
+  }
+}
+
+export interface FromIdxOptions {
+  classes?: readonly string[];
+  /** File names used in error messages. */
+  imagesName?: string;
+  labelsName?: string;
+  name?: string;
+}
+
+/**
+ * Build a Dataset from a parsed images file (u8, [N, H, W] or [N, C, H, W]) and labels file
+ * (u8 [N]); pixels are divided by 255.
+ */
+export function datasetFromIdx(images: IdxArray, labels: IdxArray, opts: FromIdxOptions = {}): Dataset {
+  const imagesName = opts.imagesName ?? 'images';
+  const labelsName = opts.labelsName ?? 'labels';
+  const classes = opts.classes ?? FASHION_MNIST_CLASSES;
+  if (images.dtype !== 'uint8') throw new DataFormatError(imagesName, `expected uint8 pixels, got ${images.dtype}`);
+  if (images.shape.length !== 3 && images.shape.length !== 4) {
+    throw new DataFormatError(imagesName, `expected images of shape [N, H, W] or [N, C, H, W], got [${images.shape.join(', ')}]`);
+  }
+  if (labels.shape.length !== 1) {
+    throw new DataFormatError(labelsName, `expected labels of shape [N], got [${labels.shape.join(', ')}]`);
+  }
+  if (labels.dtype !== 'uint8' && labels.dtype !== 'int8' && labels.dtype !== 'int16' && labels.dtype !== 'int32') {
+    throw new DataFormatError(labelsName, `expected integer labels, got ${labels.dtype}`);
+  }
+  const n = images.shape[0];
+  if (labels.shape[0] !== n) {
+    throw new DataFormatError(
+      `${imagesName} / ${labelsName}`,
+      `image/label count mismatch: ${n} images but ${labels.shape[0]} labels`,
+    );
+  }
+  checkLabels(labels.data, classes.length, labelsName);
+  const shape: [number, number, number] =
+    images.shape.length === 3 ? [1, images.shape[1], images.shape[2]] : [images.shape[1], images.shape[2], images.shape[3]];
+  const px = images.data;
+  const out = new Float32Array(px.length);
+  // Multiply by the float32 nearest 1/255 would differ from PyTorch's x / 255 in the last bit.
+  for (let i = 0; i < px.length; i++) out[i] = px[i] / 255;
+  return new Dataset({ images: out, labels: Int32Array.from(labels.data), shape, classes, name: opts.name });
+}

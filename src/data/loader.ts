@@ -1,0 +1,140 @@
+/**
+ * DataLoader: mini-batches of a Dataset, with seeded shuffling and drop-last (PyTorch's DataLoader
+ * with a sampler and default collate, minus the workers).
+ *
+ * Determinism: the order of epoch e is `rng.fork('epoch:' + e).permutation(n)`, a pure function of
+ * the loader's seed and e. It does not depend on how many epochs were run before, nor on any other
+ * use of randomness (initialisation, dropout), so resuming at epoch 7 replays epoch 7 exactly.
+ * A batch transform (augmentation) gets its own stream, `rng.fork('transform:' + e)`, drawn batch
+ * after batch in order.
+ *
+ * Isomorphic.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { Rng, nextDefaultRng } from '../tensor/rng.js';
+import type { Dataset } from './dataset.js';
+
+export interface Batch {
+  /** [B, C, H, W], or [B, C·H·W] when `flatten`. float32. */
+  x: Tensor;
+  /** B labels. */
+  y: Int32Array;
+  /** Positions in the data set of the B samples. */
+  indices: Int32Array;
+}
+
+/** A function of an NCHW batch, e.g. augmentation; it must return a tensor of the same shape. */
+export type BatchTransform = (x: Tensor, rng: Rng) => Tensor;
+
+export interface DataLoaderOptions {
+  /** Samples per batch, a positive integer (default 1, like PyTorch). */
+  batchSize?: number;
+  /** Visit the samples in a new seeded random order each epoch (default false). */
+  shuffle?: boolean;
+  /** Skip the last batch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+  /** Source of the shuffling (and transform) randomness; default: drawn from the global generator. */
+  rng?: Rng;
+  /** Yield x as [B, C·H·W] (for MLPs) instead of [B, C, H, W]. Applied after `transform`. */
+  flatten?: boolean;
+  /** Applied to each NCHW batch before flattening. */
+  transform?: BatchTransform;
+}
+
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly flatten: boolean;
+  readonly rng: Rng;
+  readonly transform: BatchTransform | undefined;
+  /** The epoch that the next `for (const b of loader)` will run; advanced by each such loop. */
+  nextEpoch = 0;
+
+  constructor(dataset: Dataset, opts: DataLoaderOptions = {}) {
+    const batchSize = opts.batchSize ?? 1;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    for (const key of ['shuffle', 'dropLast', 'flatten'] as const) {
+      if (opts[key] !== undefined && typeof opts[key] !== 'boolean') {
+        throw new TypeError(`DataLoader: ${key} must be true or false, got ${String(opts[key])}`);
+      }
+    }
+    if (opts.transform !== undefined && typeof opts.transform !== 'function') {
+      throw new TypeError(`DataLoader: transform must be a function (x, rng) => Tensor`);
+    }
+    if (dataset.length === 0) throw new RangeError(`DataLoader: data set ${dataset.name} is empty`);
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = opts.shuffle ?? false;
+    this.dropLast = opts.dropLast ?? false;
+    this.flatten = opts.flatten ?? false;
+    this.rng = opts.rng ?? nextDefaultRng();
+    this.transform = opts.transform;
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Samples per epoch (fewer than the data set when dropLast cuts a partial batch). */
+  get samplesPerEpoch(): number {
+    return this.dropLast ? this.length * this.batchSize : this.dataset.length;
+  }
+
+  /** The sample order of epoch `e` (identity when not shuffling). */
+  order(e: number): Int32Array {
+    if (!Number.isInteger(e) || e < 0) throw new RangeError(`DataLoader: epoch must be a non-negative integer, got ${e}`);
+    const n = this.dataset.length;
+    if (this.shuffle) return this.rng.fork('epoch:' + e).permutation(n);
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = i;
+    return idx;
+  }
+
+  /** The batches of epoch `e`; does not touch `nextEpoch`. */
+  *epoch(e: number): Generator<Batch, void, undefined> {
+    const order = this.order(e);
+    const B = this.batchSize;
+    const nb = this.length;
+    const tRng = this.transform ? this.rng.fork('transform:' + e) : null;
+    for (let b = 0; b < nb; b++) {
+      const indices = order.slice(b * B, Math.min((b + 1) * B, order.length));
+      yield this.collate(indices, tRng);
+    }
+  }
+
+  [Symbol.iterator](): Iterator<Batch> {
+    return this.epoch(this.nextEpoch++);
+  }
+
+  /** Gather the samples at `indices` into one batch. */
+  collate(indices: Int32Array, transformRng: Rng | null = null): Batch {
+    const ds = this.dataset;
+    const s = ds.sampleSize;
+    const m = indices.length;
+    const x = new Float32Array(m * s);
+    const y = new Int32Array(m);
+    for (let k = 0; k < m; k++) {
+      const i = indices[k];
+      x.set(ds.images.subarray(i * s, i * s + s), k * s);
+      y[k] = ds.labels[i];
+    }
+    const [c, h, w] = ds.shape;
+    let xt = new Tensor(x, [m, c, h, w]);
+    if (this.transform) {
+      const out = this.transform(xt, transformRng ?? this.rng.fork('transform'));
+      if (!(out instanceof Tensor) || out.shape.length !== 4 || out.shape[0] !== m) {
+        const got = out instanceof Tensor ? `[${out.shape.join(', ')}]` : String(out);
+        throw new TypeError(`DataLoader: transform must return a [${m}, C, H, W] tensor, got ${got}`);
+      }
+      xt = out;
+    }
+    if (this.flatten) xt = new Tensor(xt.data, [m, xt.size / m]);
+    return { x: xt, y, indices };
+  }
+}
