@@ -10,6 +10,16 @@
  * Conventions: η sits outside the velocity (the lecture's pseudocode form, PyTorch's form); the
  * buffer starts as the first gradient, undamped. Plain SGD (μ = 0) keeps no state. Full-batch
  * gradient descent is this with a batch that is the whole data set.
+ *
+ * Option `lrInsideMomentum` (Keras/TensorFlow's form, Sutskever et al. 2013): η moves inside the
+ * velocity,
+ *   v ← η g              at the first step, else  v ← μv + (1−τ) η g
+ *   θ ← θ − (η g + μ v)  if nesterov, else  θ ← θ − v
+ * With a constant η both forms give the same iterates; once η changes (a schedule) they differ:
+ * here the old velocity keeps the old η, in PyTorch's form the new η rescales the whole buffer.
+ *
+ * Reference: Polyak 1964 (heavy ball); Nesterov 1983; Sutskever, Martens, Dahl, Hinton 2013,
+ * "On the importance of initialization and momentum in deep learning"; torch.optim.SGD (1.13).
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
@@ -21,11 +31,13 @@ export interface SGDOptions {
   weightDecay: number;
   nesterov: boolean;
   maximize: boolean;
+  /** Keras/TF velocity v ← μv + ηg, θ ← θ − v (see the header). */
+  lrInsideMomentum: boolean;
 }
 
 export const sgdRule: UpdateRule<SGDOptions> = {
   name: 'SGD',
-  defaults: { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false },
+  defaults: { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, lrInsideMomentum: false },
   validate(h) {
     checkNonNeg('SGD', 'lr', h.lr);
     checkNonNeg('SGD', 'momentum', h.momentum);
@@ -48,6 +60,15 @@ export const sgdRule: UpdateRule<SGDOptions> = {
     const first = !b;
     if (!b) s.momentumBuffer = b = (p instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
     const keep = 1 - dampening;
+    if (h.lrInsideMomentum) {
+      for (let i = 0; i < n; i++) {
+        const d = sign * g[i] + wd * p[i];
+        const bi = first ? lr * d : mu * b[i] + keep * (lr * d);
+        b[i] = bi;
+        p[i] -= nesterov ? lr * d + mu * bi : bi;
+      }
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const d = sign * g[i] + wd * p[i];
       const bi = first ? d : mu * b[i] + keep * d;

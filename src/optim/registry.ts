@@ -1,0 +1,97 @@
+/**
+ * Optimizers by name, for the CLI, the surfaces runner and the lab.
+ *
+ * Every first-order class is listed here under PyTorch's lower-cased name; `gd`, `momentum` and
+ * `nesterov` are conveniences for SGD (momentum 0.9 unless given). Other optimizers (LBFGS, Newton,
+ * …) join with `registerOptimizer(spec)`.
+ *
+ *   optimizers                      Map name → spec (the CLI lists it)
+ *   getOptimizer(name).create(params, o)
+ *       lenient: picks from `o` only the options this optimizer knows (so a whole parsed CLI
+ *       record can be passed), ignores undefined ones
+ *   createOptimizer(name, params, options)
+ *       strict: an option this optimizer does not know is an error naming it
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import type { Optimizer, BaseHyper } from './optimizer.js';
+
+/** What a runner needs from an optimizer. `Optimizer` satisfies it; closure-driven methods too. */
+export interface Steppable {
+  /** One step. The closure (re)evaluates the objective at the current parameters, sets `.grad` and returns f. */
+  step(closure?: () => number): unknown;
+  zeroGrad?(): void;
+  /** The learning rate of the first group, if the method has one. */
+  readonly lr?: number;
+  setLr?(lr: number): void;
+}
+
+export type NamedParams = [string, Tensor][];
+
+export interface OptimizerSpec {
+  /** Registry key, lower case (e.g. "adamw", "momentum"). */
+  key: string;
+  /** Display name (e.g. "AdamW", "SGD+momentum"). */
+  name: string;
+  /** Option names (camelCase, PyTorch's names) this optimizer accepts. */
+  options: readonly string[];
+  /** Values filled in before the user's (conveniences such as `momentum`: 0.9). */
+  preset?: Readonly<Record<string, unknown>>;
+  summary?: string;
+  /** Build from already-filtered options. */
+  build(params: NamedParams, options: Record<string, unknown>): Optimizer<any>;
+  /** Lenient creation (see the header). */
+  create(params: NamedParams, o?: Record<string, unknown>): Optimizer<any>;
+}
+
+export const optimizers = new Map<string, OptimizerSpec>();
+
+export function registerOptimizer(spec: Omit<OptimizerSpec, 'create'>): OptimizerSpec {
+  const full: OptimizerSpec = {
+    ...spec,
+    create(params, o = {}) {
+      const picked: Record<string, unknown> = {};
+      for (const k of spec.options) if (o[k] !== undefined) picked[k] = o[k];
+      return spec.build(params, { ...spec.preset, ...picked });
+    },
+  };
+  optimizers.set(spec.key.toLowerCase(), full);
+  return full;
+}
+
+export function optimizerNames(): string[] {
+  return [...optimizers.keys()];
+}
+
+export function getOptimizer(name: string): OptimizerSpec {
+  const e = optimizers.get(String(name).toLowerCase());
+  if (!e) throw new RangeError(`unknown optimizer "${name}"; expected one of ${optimizerNames().join(', ')}`);
+  return e;
+}
+
+/** The spec of a registered optimizer (its `options` list the option names it reads). */
+export function optimizerInfo(name: string): OptimizerSpec {
+  return getOptimizer(name);
+}
+
+/** Build a registered optimizer over named parameters. Unknown option names are rejected, naming them. */
+export function createOptimizer(name: string, params: NamedParams, options: Record<string, unknown> = {}): Optimizer<any> {
+  const e = getOptimizer(name);
+  const clean: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    if (!e.options.includes(k)) throw new RangeError(`${e.name}: unknown option "${k}"; expected one of ${e.options.join(', ')}`);
+    clean[k] = v;
+  }
+  return e.build(params, { ...e.preset, ...clean });
+}
+
+export type { BaseHyper };
+
+// ---- the first-order optimizers of this library ----------------------------------------------
+import { SGD } from './sgd.js';
+
+const sgdOptions = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize', 'lrInsideMomentum'] as const;
+registerOptimizer({ key: 'sgd', name: 'SGD', options: sgdOptions, summary: 'stochastic gradient descent (PyTorch SGD)', build: (p, o) => new SGD(p, o) });
+registerOptimizer({ key: 'gd', name: 'GD', options: sgdOptions, summary: 'SGD without momentum (full-batch when the batch is the data set)', preset: { momentum: 0 }, build: (p, o) => new SGD(p, o) });
+registerOptimizer({ key: 'momentum', name: 'SGD+momentum', options: sgdOptions, summary: 'SGD with heavy-ball momentum 0.9 unless given', preset: { momentum: 0.9 }, build: (p, o) => new SGD(p, o) });
+registerOptimizer({ key: 'nesterov', name: 'SGD+Nesterov', options: sgdOptions, summary: 'SGD with Nesterov momentum 0.9 unless given', preset: { momentum: 0.9, nesterov: true }, build: (p, o) => new SGD(p, o) });
