@@ -2,7 +2,7 @@
  * PyTorch-style methods on Tensor (x.matmul(w).add(b).relu()), attached here because the tensor
  * module sits below autograd and must not import it. Importing the library installs them.
  */
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type DType } from '../tensor/tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import * as ops from './ops.js';
 import { backward } from './engine.js';
@@ -30,6 +30,8 @@ declare module '../tensor/tensor.js' {
     reshape(shape: Shape): Tensor;
     t(): Tensor;
     permute(dims: readonly number[]): Tensor;
+    /** Convert to another dtype (a copy; differentiable). */
+    to(dtype: DType): Tensor;
     backward(gradient?: Tensor, opts?: { createGraph?: boolean }): void;
   }
 }
@@ -56,4 +58,5 @@ P.max = function (axis, keepdim) { return ops.max(this, axis, keepdim); };
 P.reshape = function (shape) { return ops.reshape(this, shape); };
 P.t = function () { return ops.t(this); };
 P.permute = function (dims) { return ops.permute(this, dims); };
+P.to = function (dtype) { return ops.cast(this, dtype); };
 P.backward = function (gradient, opts) { backward(this, { gradient, createGraph: opts?.createGraph }); };

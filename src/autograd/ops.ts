@@ -8,6 +8,8 @@ import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, Shape
 import { backend, type BinaryOp, type UnaryOp } from '../backend/index.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { record, _setAdd } from './engine.js';
+// Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
+import './methods.js';
 
 export type TensorLike = Tensor | number;
 
@@ -123,6 +125,14 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 export function t(x: Tensor): Tensor {
   if (x.ndim !== 2) throw new ShapeError(`t: expected a matrix, got shape ${fmtShape(x.shape)}`);
   return permute(x, [1, 0]);
+}
+
+/** A copy converted to `dtype` (the gradient is converted back). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  const out = allocStorage(dtype, x.size);
+  out.set(x.data);
+  return record('cast', [x], new Tensor(out, x.shape), (g) => [cast(g, x.dtype)]);
 }
 
 // ---------------------------------------------------------------- elementwise

@@ -1,0 +1,132 @@
+/** descent train: build a model by name, train it with an optimizer by name, report every epoch. */
+import { writeFileSync, renameSync } from 'node:fs';
+import type { Command, Io } from '../command.js';
+import { UsageError, type OptSpec, type Parsed } from '../args.js';
+import { Rng } from '../../tensor/rng.js';
+import { setBackend, backendNames } from '../../backend/index.js';
+import { DataLoader } from '../../data/loader.js';
+import { fit, type EpochRecord, type Callback } from '../../train/trainer.js';
+import { getModel, models } from '../../train/models.js';
+import { createOptimizer, getOptimizer, optimizerNames } from '../../optim/registry.js';
+import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
+import { dataOption, limit, loadData } from '../data.js';
+import { progressDrawer, fmtInt } from '../progress.js';
+import { trainExtensions } from '../extensions.js';
+
+export const optimizerOptions: OptSpec[] = [
+  { name: 'lr', type: 'number', min: 0, help: 'learning rate η (default: the optimizer\'s own)' },
+  { name: 'momentum', type: 'number', min: 0, help: 'momentum μ (sgd, momentum, nesterov, rmsprop)' },
+  { name: 'dampening', type: 'number', help: 'momentum dampening τ (sgd)' },
+  { name: 'nesterov', type: 'boolean', help: 'Nesterov momentum (sgd)' },
+  { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 added to the gradient; decoupled for adamw)' },
+];
+
+export const trainOptions: OptSpec[] = [
+  { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME', help: 'model to train' },
+  { name: 'optimizer', type: 'string', default: 'sgd', metavar: 'NAME', help: 'optimizer' },
+  ...optimizerOptions,
+  { name: 'epochs', type: 'int', min: 1, default: 5, help: 'passes over the training set' },
+  { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
+  dataOption,
+  { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
+  { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
+  { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
+  { name: 'backend', type: 'string', default: 'reference', metavar: 'NAME', help: 'kernel backend' },
+  { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained weights as JSON (atomically)' },
+  { name: 'json', type: 'boolean', help: 'print one JSON record per epoch instead of text' },
+];
+
+/** The parsed options this optimizer reads; an option it does not read is an error, not ignored. */
+export function optimizerBag(name: string, o: Parsed): Record<string, unknown> {
+  const accepted = getOptimizer(name).options;
+  const given = optimizerOptions.map((s) => s.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())).filter((k) => o[k] !== undefined);
+  const bag: Record<string, unknown> = {};
+  for (const k of given) {
+    if (!accepted.includes(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} does not apply to optimizer ${name}; it reads ${accepted.join(', ')}`);
+    bag[k] = o[k];
+  }
+  return bag;
+}
+
+export interface TrainRun {
+  records: EpochRecord[];
+  finalAccuracy: number;
+}
+
+function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
+  const parts = [`epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`, `train loss ${r.trainLoss.toFixed(4)}`];
+  for (const [k, v] of Object.entries(r.terms)) parts.push(`${k} ${v.toExponential(3)}`);
+  if (r.testLoss !== undefined) parts.push(`test loss ${r.testLoss.toFixed(4)}`, `test acc ${(r.testAccuracy as number).toFixed(4)}`);
+  parts.push(`lr ${Number(r.lr.toPrecision(4))}`, `${r.seconds.toFixed(1)}s`, `${fmtInt(r.samplesPerSec)} samples/s`, ...extra);
+  return parts.join('  ');
+}
+
+/** Write a file so that readers see the old one or the new one, never half of it. */
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = []): Promise<TrainRun> {
+  if (!backendNames().includes(o.backend)) throw new UsageError(`--backend: unknown backend "${o.backend}"; expected one of ${backendNames().join(', ')}`);
+  setBackend(o.backend);
+  if (!models.has(o.model)) throw new UsageError(`--model: unknown model "${o.model}"; expected one of ${[...models.keys()].join(', ')}`);
+  if (!optimizerNames().includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer: unknown optimizer "${o.optimizer}"; expected one of ${optimizerNames().join(', ')}`);
+  const spec = getModel(o.model);
+  const data = await loadData(o.data);
+  const trainSet = limit(data.train, o.limit);
+  const testSet = limit(data.test, o.testLimit);
+  const rng = new Rng(o.seed);
+  const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
+  const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });
+  const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
+  const transforms = trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
+  const flatten = spec.input === 'flat';
+  const trainLoader = new DataLoader(trainSet, {
+    batchSize: o.batchSize, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten,
+    transform: transforms.length ? (x, r) => transforms.reduce((acc, t) => t!(acc, r), x) : undefined,
+  });
+  const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten });
+  const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch: trainLoader.length };
+  const callbacks = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setup) ?? []), ...extraCallbacks];
+  if (!o.json) {
+    io.out(`data: ${data.source}${trainSet !== data.train || testSet !== data.test ? `, using ${trainSet.length} / ${testSet.length}` : ''}`);
+    io.out(`model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name} ${JSON.stringify(Object.fromEntries(Object.entries(optimizer.paramGroups[0]).filter(([k]) => k !== 'params')))}, seed ${o.seed}, backend ${o.backend}`);
+  }
+  const bar = io.tty && !o.json ? progressDrawer(io.raw) : null;
+  const records = fit({
+    model, optimizer, train: trainLoader, test: testLoader, epochs: o.epochs, rng: rng.fork('train'), callbacks,
+    onProgress: bar ? (p) => bar.draw(p) : undefined,
+    onEpoch: (r) => {
+      bar?.clear();
+      if (o.json) io.out(JSON.stringify(r));
+      else io.out(fmtRecord(r, o.epochs, trainExtensions.map((x) => x.describe?.(o, r)).filter((s): s is string => !!s)));
+    },
+  });
+  const finalAccuracy = records[records.length - 1].testAccuracy as number;
+  if (o.save) {
+    writeAtomic(o.save, JSON.stringify({ model: o.model, seed: o.seed, state: model.stateDict() }));
+    if (!o.json) io.out(`saved weights to ${o.save}`);
+  }
+  if (!o.json) io.out(`final test accuracy ${finalAccuracy.toFixed(4)}`);
+  return { records, finalAccuracy };
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a model on Fashion-MNIST and report loss and accuracy per epoch',
+  get options() {
+    return [...trainOptions, ...trainExtensions.flatMap((x) => x.options)];
+  },
+  get helpExtra() {
+    return [
+      `Models: ${[...models.values()].map((m) => `${m.name} (${m.summary})`).join('; ')}.`,
+      `Optimizers: ${optimizerNames().join(', ')}.`,
+      'Example: descent train --model mlp --optimizer sgd --lr 0.1 --epochs 5 --batch-size 128 --seed 1',
+    ].join('\n');
+  },
+  async run(o, io) {
+    await runTrain(o, io);
+  },
+};

@@ -1,0 +1,36 @@
+/**
+ * How features plug into `descent train` without growing one giant command: an extension declares
+ * its flags and turns the parsed options into trainer callbacks, model options or a batch transform.
+ * Schedules, penalties, dropout/augmentation and the like each register one.
+ */
+import type { OptSpec, Parsed } from './args.js';
+import type { Callback, EpochRecord } from '../train/trainer.js';
+import type { ModelOptions } from '../train/models.js';
+import type { BatchTransform } from '../data/loader.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer, BaseHyper } from '../optim/optimizer.js';
+
+export interface TrainSetup {
+  model: Module;
+  optimizer: Optimizer<BaseHyper>;
+  epochs: number;
+  stepsPerEpoch: number;
+}
+
+export interface TrainExtension {
+  name: string;
+  options: OptSpec[];
+  /** Extra fields for the model builder (e.g. dropout). */
+  modelOptions?(o: Parsed): Partial<ModelOptions>;
+  /** A transform for training batches (augmentation). */
+  transform?(o: Parsed): BatchTransform | undefined;
+  callbacks?(o: Parsed, setup: TrainSetup): Callback[];
+  /** Extra text for the per-epoch line (e.g. "sparsity 0.31"). */
+  describe?(o: Parsed, r: EpochRecord): string | undefined;
+}
+
+export const trainExtensions: TrainExtension[] = [];
+
+export function registerTrainExtension(x: TrainExtension): void {
+  trainExtensions.push(x);
+}

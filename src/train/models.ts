@@ -1,0 +1,58 @@
+/**
+ * The models the CLI and the lab can build by name. Each entry says what input it takes, so the
+ * data loader can hand it flat vectors or NCHW images.
+ */
+import type { DType } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/rng.js';
+import { Linear, ReLU, Sequential, type Module } from '../nn/index.js';
+
+export interface ModelOptions {
+  rng: Rng;
+  /** [C, H, W] of one input image. */
+  inputShape: readonly [number, number, number];
+  classes: number;
+  dtype?: DType;
+  /** Dropout probability after hidden layers (models that support it). */
+  dropout?: number;
+  /** DropConnect probability on hidden Linear layers (models that support it). */
+  dropconnect?: number;
+  [extra: string]: unknown;
+}
+
+export interface ModelSpec {
+  name: string;
+  summary: string;
+  /** 'flat': [N, C·H·W] vectors; 'image': [N, C, H, W]. */
+  input: 'flat' | 'image';
+  build(o: ModelOptions): Module;
+}
+
+export const models = new Map<string, ModelSpec>();
+
+export function registerModel(spec: ModelSpec): void {
+  models.set(spec.name, spec);
+}
+
+export function getModel(name: string): ModelSpec {
+  const m = models.get(name);
+  if (!m) throw new RangeError(`unknown model "${name}"; expected one of ${[...models.keys()].join(', ')}`);
+  return m;
+}
+
+/** A multilayer perceptron with ReLU between layers; hidden sizes as given. */
+export function mlp(sizes: readonly number[], o: Pick<ModelOptions, 'rng' | 'dtype'>): Sequential {
+  const layers: Module[] = [];
+  const rng = o.rng.fork('init');
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    layers.push(new Linear(sizes[i], sizes[i + 1], { rng: rng.fork(`layer${i}`), dtype: o.dtype }));
+    if (i + 2 < sizes.length) layers.push(new ReLU());
+  }
+  return new Sequential(...layers);
+}
+
+registerModel({
+  name: 'mlp',
+  summary: 'multilayer perceptron 784-256-128-10 with ReLU (the benchmark model W1)',
+  input: 'flat',
+  build: (o) => mlp([o.inputShape[0] * o.inputShape[1] * o.inputShape[2], 256, 128, o.classes], o),
+});
