@@ -4,3 +4,5 @@ export * from './layers.js';
 export * from './loss.js';
 export * from './conv.js';
 export * from './pool.js';
+export * from './dropout.js';
+export * from './dropconnect.js';

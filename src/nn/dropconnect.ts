@@ -1,0 +1,194 @@
+/**
+ * DropConnect (Wan, Zeiler, Zhang, LeCun & Fergus, ICML 2013): a linear layer whose *weights* are
+ * dropped while training, r = a((M ⊙ W) v + b) with M_ij ~ Bernoulli(1 − p).
+ *
+ * Conventions chosen here:
+ * - p is the *drop* probability (as in Dropout; the paper's p is the keep probability).
+ * - Inverted scaling: kept weights are multiplied by 1/(1 − p) while training, so the mean network
+ *   at inference is plain W (the paper keeps W and multiplies by the keep probability at inference;
+ *   the two are the same function).
+ * - The bias is not dropped.
+ * - masks: 'example' (default, the paper): every example of a batch has its own mask; the layer then
+ *   costs as much as the matmul again, in plain loops. 'batch': one mask per mini-batch, a single
+ *   matmul with W ⊙ M — much faster, but the examples of a batch share a sub-network.
+ * - inference: 'mean' (default) evaluates a(W v + b). 'gaussian' is the paper's moment matching
+ *   (its Algorithm 2): each pre-activation u = (M ⊙ W) v + b is approximated by a Gaussian with the
+ *   same mean and variance, μ = W v + b and σ² = p/(1 − p) · (W ⊙ W)(v ⊙ v), and the output is the
+ *   average of a(u) over `samples` draws (Z in the paper). With activation 'none' that average is μ
+ *   exactly, so μ is returned. Gaussian inference is not differentiated (it is for evaluation).
+ * - The activation belongs to the layer (as in the paper), because moment matching averages a(u),
+ *   not u.
+ */
+import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
+import { Rng, nextDefaultRng } from '../tensor/rng.js';
+import { fmtShape, ShapeError } from '../tensor/shape.js';
+import { add, mm, mul, relu, sigmoid, tanh } from '../autograd/ops.js';
+import { record } from '../autograd/engine.js';
+import { Module, parameter, type ForwardOptions } from './module.js';
+import { initializers, type InitName } from './init.js';
+import { checkDropP, fillDropMask, needRng } from './dropout.js';
+
+export type DropConnectActivation = 'none' | 'relu' | 'tanh' | 'sigmoid';
+
+export interface DropConnectOptions {
+  /** Probability of dropping each weight, in [0, 1). Default 0.5. */
+  p?: number;
+  masks?: 'example' | 'batch';
+  inference?: 'mean' | 'gaussian';
+  /** Z, the number of Gaussian samples per unit for inference 'gaussian'. Default 100. */
+  samples?: number;
+  activation?: DropConnectActivation;
+  bias?: boolean;
+  dtype?: DType;
+  init?: InitName;
+  rng?: Rng;
+}
+
+const activations: Record<DropConnectActivation, (x: Tensor) => Tensor> = { none: (x) => x, relu, tanh, sigmoid };
+const scalarAct: Record<DropConnectActivation, (u: number) => number> = {
+  none: (u) => u,
+  relu: (u) => (u > 0 ? u : 0),
+  tanh: Math.tanh,
+  sigmoid: (u) => 1 / (1 + Math.exp(-u)),
+};
+
+/**
+ * The per-example masked product y[n, o] = s·Σ_i m[n, o, i]·W[o, i]·x[n, i] and its two backward
+ * products. Like convolution it is trilinear in (x, W, gy), so the three are each other's
+ * derivatives and second derivatives work.
+ */
+function maskedOps(m: Uint8Array, s: number, N: number, O: number, I: number) {
+  const fwd = (x: Tensor, w: Tensor): Tensor => {
+    const out = allocStorage(x.dtype, N * O);
+    const xd = x.data, wd = w.data;
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        const mb = (n * O + o) * I, wb = o * I, xb = n * I;
+        let acc = 0;
+        for (let i = 0; i < I; i++) if (m[mb + i]) acc += wd[wb + i] * xd[xb + i];
+        out[n * O + o] = acc * s;
+      }
+    return record('dropConnect', [x, w], new Tensor(out, [N, O]), (gy) => [
+      x.requiresGrad ? backInput(gy, w) : null,
+      w.requiresGrad ? backWeight(x, gy) : null,
+    ]);
+  };
+  const backInput = (gy: Tensor, w: Tensor): Tensor => {
+    const out = allocStorage(gy.dtype, N * I);
+    const gd = gy.data, wd = w.data;
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        const g = gd[n * O + o] * s;
+        if (g === 0) continue;
+        const mb = (n * O + o) * I, wb = o * I, xb = n * I;
+        for (let i = 0; i < I; i++) if (m[mb + i]) out[xb + i] += g * wd[wb + i];
+      }
+    return record('dropConnectBackInput', [gy, w], new Tensor(out, [N, I]), (ggx) => [
+      gy.requiresGrad ? fwd(ggx, w) : null,
+      w.requiresGrad ? backWeight(ggx, gy) : null,
+    ]);
+  };
+  const backWeight = (x: Tensor, gy: Tensor): Tensor => {
+    const out = allocStorage(x.dtype, O * I);
+    const gd = gy.data, xd = x.data;
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        const g = gd[n * O + o] * s;
+        if (g === 0) continue;
+        const mb = (n * O + o) * I, wb = o * I, xb = n * I;
+        for (let i = 0; i < I; i++) if (m[mb + i]) out[wb + i] += g * xd[xb + i];
+      }
+    return record('dropConnectBackWeight', [x, gy], new Tensor(out, [O, I]), (ggw) => [
+      x.requiresGrad ? backInput(gy, ggw) : null,
+      gy.requiresGrad ? fwd(x, ggw) : null,
+    ]);
+  };
+  return fwd;
+}
+
+export class DropConnect extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly p: number;
+  readonly masks: 'example' | 'batch';
+  readonly inference: 'mean' | 'gaussian';
+  readonly samples: number;
+  readonly activation: DropConnectActivation;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: DropConnectOptions = {}) {
+    super();
+    for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`DropConnect: ${k} must be a positive integer, got ${v}`);
+    }
+    this.p = checkDropP(opts.p ?? 0.5, 'DropConnect');
+    this.masks = opts.masks ?? 'example';
+    if (this.masks !== 'example' && this.masks !== 'batch') throw new RangeError(`DropConnect: masks must be 'example' or 'batch', got ${JSON.stringify(opts.masks)}`);
+    this.inference = opts.inference ?? 'mean';
+    if (this.inference !== 'mean' && this.inference !== 'gaussian') throw new RangeError(`DropConnect: inference must be 'mean' or 'gaussian', got ${JSON.stringify(opts.inference)}`);
+    this.samples = opts.samples ?? 100;
+    if (!Number.isInteger(this.samples) || this.samples < 1) throw new RangeError(`DropConnect: samples must be a positive integer, got ${opts.samples}`);
+    this.activation = opts.activation ?? 'none';
+    if (!(this.activation in activations)) throw new RangeError(`DropConnect: activation must be one of ${Object.keys(activations).join(', ')}, got ${JSON.stringify(opts.activation)}`);
+    const rng = opts.rng ?? nextDefaultRng();
+    const dtype = opts.dtype ?? 'float32';
+    const init = initializers[opts.init ?? 'torch'];
+    if (!init) throw new RangeError(`DropConnect: unknown init "${opts.init}"; expected one of ${Object.keys(initializers).join(', ')}`);
+    this.weight = this.registerParameter('weight', parameter([outFeatures, inFeatures], dtype, (t) => init(t, rng)));
+    const b = 1 / Math.sqrt(inFeatures);
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', parameter([outFeatures], dtype, (t) => {
+      for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
+    }));
+  }
+
+  forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
+      throw new ShapeError(`${this.describe()}: expected input [N, ${this.inFeatures}], got ${fmtShape(x.shape)}`);
+    }
+    const act = activations[this.activation];
+    const withBias = (y: Tensor) => (this.bias ? add(y, this.bias) : y);
+    if (!opts?.training || this.p === 0) {
+      if (this.inference === 'gaussian' && this.p > 0 && this.activation !== 'none') return this.gaussian(x, opts?.rng);
+      return act(withBias(mm(x, this.weight, false, true)));
+    }
+    const rng = needRng(opts, this.describe());
+    const [N, I, O] = [x.shape[0], this.inFeatures, this.outFeatures];
+    if (this.masks === 'batch') {
+      const mask = allocStorage(this.weight.dtype, O * I);
+      fillDropMask(mask, this.p, rng);
+      return act(withBias(mm(x, mul(this.weight, new Tensor(mask, [O, I])), false, true)));
+    }
+    const m = new Uint8Array(N * O * I);
+    const threshold = this.p * 4294967296;
+    for (let i = 0; i < m.length; i++) m[i] = rng.nextU32() >= threshold ? 1 : 0;
+    return act(withBias(maskedOps(m, 1 / (1 - this.p), N, O, I)(x, this.weight)));
+  }
+
+  /** Moment-matching inference: the average of a(u) over Z draws of u ~ N(μ, σ²) per unit. */
+  private gaussian(x: Tensor, given?: Rng): Tensor {
+    const rng = given ?? new Rng(0x5eed); // evaluation stays deterministic without an rng
+    const [N, I, O] = [x.shape[0], this.inFeatures, this.outFeatures];
+    const xd = x.data, wd = this.weight.data, bd = this.bias?.data;
+    const f = scalarAct[this.activation];
+    const ratio = this.p / (1 - this.p);
+    const Z = this.samples;
+    const out = allocStorage(x.dtype, N * O);
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        let mu = bd ? bd[o] : 0, v = 0;
+        for (let i = 0; i < I; i++) {
+          const t = wd[o * I + i] * xd[n * I + i];
+          mu += t;
+          v += t * t;
+        }
+        const sd = Math.sqrt(ratio * v);
+        let s = 0;
+        for (let z = 0; z < Z; z++) s += f(mu + sd * rng.normal());
+        out[n * O + o] = s / Z;
+      }
+    return new Tensor(out, [N, O]);
+  }
+
+  override describe(): string {
+    return `DropConnect(${this.inFeatures}→${this.outFeatures}, p=${this.p}${this.activation !== 'none' ? `, ${this.activation}` : ''})`;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Dropout (Srivastava et al. 2014), inverted: while training each activation is kept with
+ * probability 1 − p and scaled by 1/(1 − p), so the expected output equals the input and
+ * evaluation is the identity. (ConvNetJS scales by p at test time instead — wrong; the test
+ * "dropout eval is the identity, not a scaling by p" guards against it.)
+ *
+ * Masks come from the `rng` passed to forward({ training: true, rng }); there is no hidden global
+ * generator, so the same seed gives the same masks.
+ */
+import { Tensor, allocStorage } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/rng.js';
+import { fmtShape, ShapeError } from '../tensor/shape.js';
+import { mul } from '../autograd/ops.js';
+import { Module, type ForwardOptions } from './module.js';
+
+export function checkDropP(p: number, what: string): number {
+  if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`${what}: p must be in [0, 1), got ${p}`);
+  return p;
+}
+
+export function needRng(opts: ForwardOptions | undefined, what: string): Rng {
+  if (!opts?.rng) throw new Error(`${what}: training mode needs a random generator; call forward(x, { training: true, rng })`);
+  return opts.rng;
+}
+
+/** Fill `mask` with 1/(1−p) where kept (probability 1 − p) and 0 where dropped. */
+export function fillDropMask(mask: Float32Array | Float64Array, p: number, rng: Rng): void {
+  const threshold = p * 4294967296;
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() >= threshold ? keep : 0;
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    checkDropP(p, 'Dropout');
+  }
+
+  forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    if (!opts?.training || this.p === 0) return x;
+    const rng = needRng(opts, this.describe());
+    const mask = allocStorage(x.dtype, x.size);
+    fillDropMask(mask, this.p, rng);
+    return mul(x, new Tensor(mask, x.shape));
+  }
+
+  override describe(): string {
+    return `Dropout(p=${this.p})`;
+  }
+}
+
+/** Spatial dropout (Tompson et al. 2015): drops whole channels of [N, C, ...] inputs, like nn.Dropout2d. */
+export class Dropout2d extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    checkDropP(p, 'Dropout2d');
+  }
+
+  forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    if (x.ndim < 3) throw new ShapeError(`${this.describe()}: expected input [N, C, H, W] (or [N, C, L]), got ${fmtShape(x.shape)}`);
+    if (!opts?.training || this.p === 0) return x;
+    const rng = needRng(opts, this.describe());
+    const mask = allocStorage(x.dtype, x.shape[0] * x.shape[1]);
+    fillDropMask(mask, this.p, rng);
+    return mul(x, new Tensor(mask, [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)]));
+  }
+
+  override describe(): string {
+    return `Dropout2d(p=${this.p})`;
+  }
+}
