@@ -6,3 +6,4 @@ export * from './conv.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './dropconnect.js';
+export * from './fmp.js';
