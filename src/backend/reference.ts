@@ -185,6 +185,19 @@ function logSoftmax(a: Storage, rows: number, cols: number, out: Storage): void 
 }
 
 function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
+  if (transB && !transA) {
+    // Both operands are read along contiguous rows: out[i,j] = a[i,:]·b[j,:].
+    for (let i = 0; i < m; i++) {
+      const aRow = i * k;
+      for (let j = 0; j < n; j++) {
+        const bRow = j * k;
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[aRow + p] * b[bRow + p];
+        out[i * n + j] = s;
+      }
+    }
+    return;
+  }
   out.fill(0);
   // i-p-j order keeps the inner loop contiguous in `out` (and in b when not transposed).
   for (let i = 0; i < m; i++) {
