@@ -1,0 +1,61 @@
+/**
+ * The driver: a trainer callback that sets the optimizer's learning rate from a schedule.
+ *
+ * Convention: before update number t (0-based) the driver sets lr = schedule(t) (unit 'step'), or
+ * lr = schedule(e) during 0-based epoch e (unit 'epoch'). The rate is *set before the step it is
+ * used by*, from the step counter the trainer owns, so nothing has to be called after
+ * optimizer.step() and calling order cannot shift the schedule by one (PyTorch's trap). The same
+ * t-th value is what PyTorch's optimizer holds for its (t+1)-th step when scheduler.step() is called
+ * after each optimizer.step().
+ *
+ * The types here are structural (the trainer's Callback/TrainState satisfy them): schedules sit below
+ * the trainer in the architecture and do not import it.
+ */
+import type { Schedule } from './schedules.js';
+import type { ReduceOnPlateau } from './plateau.js';
+
+export interface LrTarget {
+  readonly lr: number;
+  setLr(lr: number): void;
+}
+
+export interface ScheduleState {
+  optimizer: LrTarget;
+  /** Updates taken so far. */
+  step: number;
+  /** 0-based epoch. */
+  epoch: number;
+}
+
+export interface EpochMetrics {
+  trainLoss: number;
+  testLoss?: number;
+  testAccuracy?: number;
+}
+
+export type ScheduleUnit = 'step' | 'epoch';
+
+export function scheduleCallback(schedule: Schedule, o: { unit?: ScheduleUnit } = {}) {
+  const unit = o.unit ?? 'step';
+  if (unit !== 'step' && unit !== 'epoch') throw new RangeError(`scheduleCallback: invalid unit ${JSON.stringify(unit)}; expected step or epoch`);
+  return {
+    onStepBegin(s: ScheduleState): void {
+      s.optimizer.setLr(schedule(unit === 'step' ? s.step : s.epoch));
+    },
+  };
+}
+
+/**
+ * Reduce-on-plateau from a metric of each epoch's record (by default the test loss, else the train
+ * loss; use mode 'max' in the plateau for an accuracy). The new rate applies from the next epoch.
+ */
+export function plateauCallback(p: ReduceOnPlateau, metric: (r: EpochMetrics) => number = (r) => r.testLoss ?? r.trainLoss) {
+  return {
+    onTrainBegin(s: ScheduleState): void {
+      s.optimizer.setLr(p.lr);
+    },
+    onEpochEnd(s: ScheduleState, r: EpochMetrics): void {
+      s.optimizer.setLr(p.step(metric(r)));
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export * from './schedules.js';
+export * from './plateau.js';
+export * from './driver.js';
+export * from './parse.js';
