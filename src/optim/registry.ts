@@ -95,3 +95,23 @@ registerOptimizer({ key: 'sgd', name: 'SGD', options: sgdOptions, summary: 'stoc
 registerOptimizer({ key: 'gd', name: 'GD', options: sgdOptions, summary: 'SGD without momentum (full-batch when the batch is the data set)', preset: { momentum: 0 }, build: (p, o) => new SGD(p, o) });
 registerOptimizer({ key: 'momentum', name: 'SGD+momentum', options: sgdOptions, summary: 'SGD with heavy-ball momentum 0.9 unless given', preset: { momentum: 0.9 }, build: (p, o) => new SGD(p, o) });
 registerOptimizer({ key: 'nesterov', name: 'SGD+Nesterov', options: sgdOptions, summary: 'SGD with Nesterov momentum 0.9 unless given', preset: { momentum: 0.9, nesterov: true }, build: (p, o) => new SGD(p, o) });
+import { Adagrad } from './adagrad.js';
+import { RMSprop } from './rmsprop.js';
+import { Adadelta } from './adadelta.js';
+import { Adam } from './adam.js';
+import { AdamW } from './adamw.js';
+import { Adamax } from './adamax.js';
+import { NAdam } from './nadam.js';
+import { RAdam } from './radam.js';
+import { Lion } from './lion.js';
+
+const adamOptions = ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize', 'epsInsideSqrt'] as const;
+registerOptimizer({ key: 'adagrad', name: 'Adagrad', options: ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize', 'epsInsideSqrt'], summary: 'per-coordinate lr from the sum of squared gradients', build: (p, o) => new Adagrad(p, o) });
+registerOptimizer({ key: 'rmsprop', name: 'RMSprop', options: ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', 'epsInsideSqrt', 'lrInsideMomentum'], summary: 'lr divided by a running RMS of gradients', build: (p, o) => new RMSprop(p, o) });
+registerOptimizer({ key: 'adadelta', name: 'Adadelta', options: ['lr', 'rho', 'eps', 'weightDecay', 'maximize'], summary: 'RMS of updates over RMS of gradients', build: (p, o) => new Adadelta(p, o) });
+registerOptimizer({ key: 'adam', name: 'Adam', options: adamOptions, summary: 'bias-corrected first and second moments', build: (p, o) => new Adam(p, o) });
+registerOptimizer({ key: 'adamw', name: 'AdamW', options: adamOptions, summary: 'Adam with decoupled weight decay', build: (p, o) => new AdamW(p, o) });
+registerOptimizer({ key: 'adamax', name: 'Adamax', options: ['lr', 'betas', 'eps', 'weightDecay', 'maximize'], summary: 'Adam with the infinity norm', build: (p, o) => new Adamax(p, o) });
+registerOptimizer({ key: 'nadam', name: 'NAdam', options: ['lr', 'betas', 'eps', 'weightDecay', 'momentumDecay', 'legacyMuProduct'], summary: 'Adam with Nesterov momentum', build: (p, o) => new NAdam(p, o) });
+registerOptimizer({ key: 'radam', name: 'RAdam', options: ['lr', 'betas', 'eps', 'weightDecay'], summary: 'Adam with a rectified adaptive lr', build: (p, o) => new RAdam(p, o) });
+registerOptimizer({ key: 'lion', name: 'Lion', options: ['lr', 'betas', 'weightDecay', 'maximize'], summary: 'sign of interpolated momentum (Chen et al. 2023)', build: (p, o) => new Lion(p, o) });

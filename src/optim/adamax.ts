@@ -1,0 +1,68 @@
+/**
+ * Adamax — PyTorch's torch.optim.Adamax (1.13): Adam with the infinity norm.
+ *
+ *   g ← ∇J(θ)  (−∇J if maximize);   g ← g + λθ            (weightDecay λ)
+ *   t ← t + 1;   m ← β1 m + (1 − β1) g                    (m, u start at 0)
+ *   u ← max(β2 u, |g| + ε)
+ *   θ ← θ − (η / (1 − β1ᵗ)) · m / u
+ *
+ * Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", section 7.1, Algorithm 2.
+ *
+ * Conventions: ε is added to |g| inside the max (PyTorch's; the paper has no ε), so u > 0 and the
+ * division is safe; u needs no bias correction. Default lr 2e-3.
+ * State: step, expAvg (m), expInf (u).
+ */
+import type { Storage } from '../tensor/tensor.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { like, checkBetas, checkBool } from './util.js';
+
+export interface AdamaxOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+}
+
+export const adamaxRule: UpdateRule<AdamaxOptions> = {
+  name: 'Adamax',
+  defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
+  validate(h) {
+    checkNonNeg('Adamax', 'lr', h.lr);
+    checkNonNeg('Adamax', 'eps', h.eps);
+    checkBetas('Adamax', h.betas);
+    checkNonNeg('Adamax', 'weightDecay', h.weightDecay);
+    checkBool('Adamax', 'maximize', h.maximize);
+  },
+  init(p) {
+    return { step: 0, expAvg: like(p), expInf: like(p) };
+  },
+  apply(p: Storage, g: Storage, s: ParamState, h) {
+    const { lr, eps, weightDecay: wd } = h;
+    const [beta1, beta2] = h.betas;
+    const t = (s.step as number) + 1;
+    s.step = t;
+    const m = s.expAvg as Storage;
+    const u = s.expInf as Storage;
+    const clr = lr / (1 - beta1 ** t);
+    const sign = h.maximize ? -1 : 1;
+    const b1c = 1 - beta1;
+    const n = p.length;
+    for (let i = 0; i < n; i++) {
+      const gi = sign * g[i] + wd * p[i];
+      const mi = m[i] * beta1 + b1c * gi;
+      m[i] = mi;
+      const a = u[i] * beta2;
+      const b = Math.abs(gi) + eps;
+      const ui = a >= b ? a : b;
+      u[i] = ui;
+      p[i] += (-clr * mi) / ui;
+    }
+  },
+};
+
+export class Adamax extends Optimizer<AdamaxOptions> {
+  constructor(params: ParamsInput<AdamaxOptions>, options: Partial<AdamaxOptions> = {}) {
+    super(adamaxRule, params, options);
+  }
+}

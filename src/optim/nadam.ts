@@ -1,0 +1,90 @@
+/**
+ * NAdam — PyTorch's torch.optim.NAdam (1.13): Adam with Nesterov momentum.
+ *
+ *   g ← ∇J(θ);   g ← g + λθ                               (weightDecay λ)
+ *   t ← t + 1
+ *   μ_t ← β1 (1 − ½·0.96^(t·ψ));   μ_{t+1} ← β1 (1 − ½·0.96^((t+1)·ψ))   (momentumDecay ψ)
+ *   Π_t ← Π_{t−1} · μ_t                                   (Π_0 = 1)
+ *   m ← β1 m + (1 − β1) g;   v ← β2 v + (1 − β2) g²
+ *   d ← √(v / (1 − β2ᵗ)) + ε
+ *   θ ← θ − η (1 − μ_t) / (1 − Π_t) · g / d − η μ_{t+1} / (1 − Π_t μ_{t+1}) · m / d
+ *
+ * Dozat 2016, "Incorporating Nesterov Momentum into Adam" (ICLR workshop), with the momentum
+ * schedule μ_t of Sutskever et al. 2013 as PyTorch implements it (ψ = 4e-3 by default).
+ *
+ * Option `legacyMuProduct` (default true, PyTorch ≤ 1.13): the second coefficient uses
+ * 1 − Π_t·μ_t·μ_{t+1} — μ_t counted twice, a bug fixed in PyTorch 2.0 (pytorch/pytorch#92699).
+ * With false it is the paper's 1 − Π_t·μ_{t+1} (= 1 − Π_{t+1}). The default follows the PyTorch this
+ * project is tested against; set it to false for the paper's and PyTorch ≥ 2.0's NAdam.
+ *
+ * Conventions: PyTorch 1.13 keeps the running product Π (`mu_product`) in a float32 scalar tensor,
+ * so Π and Π·μ_{t+1} are rounded to float32 at every multiplication; this file does the same
+ * (Math.fround) so that float64 trajectories equal PyTorch's to 1e-9 — the relative effect is
+ * ≈ 1e-7 on two step coefficients, immaterial to training. PyTorch 1.13's NAdam has no `maximize`.
+ * State: step, muProduct (Π), expAvg (m), expAvgSq (v).
+ */
+import type { Storage } from '../tensor/tensor.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { like, checkBetas, checkBool } from './util.js';
+
+export interface NAdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  momentumDecay: number;
+  /** PyTorch ≤ 1.13's 1 − Π_t·μ_t·μ_{t+1} (true, default) or the paper's 1 − Π_t·μ_{t+1} (false). */
+  legacyMuProduct: boolean;
+}
+
+const f32 = Math.fround;
+
+export const nadamRule: UpdateRule<NAdamOptions> = {
+  name: 'NAdam',
+  defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, legacyMuProduct: true },
+  validate(h) {
+    checkNonNeg('NAdam', 'lr', h.lr);
+    checkNonNeg('NAdam', 'eps', h.eps);
+    checkBetas('NAdam', h.betas);
+    checkNonNeg('NAdam', 'weightDecay', h.weightDecay);
+    checkNonNeg('NAdam', 'momentumDecay', h.momentumDecay);
+    checkBool('NAdam', 'legacyMuProduct', h.legacyMuProduct);
+  },
+  init(p) {
+    return { step: 0, muProduct: 1, expAvg: like(p), expAvgSq: like(p) };
+  },
+  apply(p: Storage, g: Storage, s: ParamState, h) {
+    const { lr, eps, weightDecay: wd, momentumDecay: psi } = h;
+    const [beta1, beta2] = h.betas;
+    const t = (s.step as number) + 1;
+    s.step = t;
+    const bc2 = 1 - beta2 ** t;
+    const mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi));
+    const muNext = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
+    const muProduct = f32((s.muProduct as number) * f32(mu));
+    s.muProduct = muProduct;
+    const muProductNext = h.legacyMuProduct ? f32(f32(muProduct * f32(mu)) * f32(muNext)) : f32(muProduct * f32(muNext));
+    const cg = (-lr * (1 - mu)) / (1 - muProduct);
+    const cm = (-lr * muNext) / (1 - muProductNext);
+    const m = s.expAvg as Storage;
+    const v = s.expAvgSq as Storage;
+    const b1c = 1 - beta1;
+    const b2c = 1 - beta2;
+    const n = p.length;
+    for (let i = 0; i < n; i++) {
+      const gi = g[i] + wd * p[i];
+      const mi = m[i] * beta1 + b1c * gi;
+      m[i] = mi;
+      const vi = v[i] * beta2 + b2c * gi * gi;
+      v[i] = vi;
+      const d = Math.sqrt(vi / bc2) + eps;
+      p[i] = p[i] + (cg * gi) / d + (cm * mi) / d;
+    }
+  },
+};
+
+export class NAdam extends Optimizer<NAdamOptions> {
+  constructor(params: ParamsInput<NAdamOptions>, options: Partial<NAdamOptions> = {}) {
+    super(nadamRule, params, options);
+  }
+}
