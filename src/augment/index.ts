@@ -1,0 +1,2 @@
+export * from './transforms.js';
+export * from './parse.js';
