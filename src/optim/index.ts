@@ -14,3 +14,5 @@ export * from './lion.js';
 export * from './clip.js';
 export * from './linesearch.js';
 export * from './lbfgs.js';
+export * from './hvp.js';
+export * from './newton.js';
