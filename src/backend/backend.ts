@@ -40,6 +40,27 @@ export interface Backend {
   conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void;
   /** Gradient of conv2d with respect to its weight, given the output gradient. */
   conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void;
+  /**
+   * Optional fused optimizer updates (one pass over parameter, gradient and state, in place).
+   * They return false when they do not handle the arguments (e.g. float64): the rule then runs
+   * its own loop. The equations are PyTorch's (see src/optim/adam.ts and asm/optim.ts).
+   */
+  adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
+  sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
+}
+
+/** Adam/AdamW hyper-parameters for Backend.adamStep; `step` is t ≥ 1 (after increment). */
+export interface AdamStepHyper {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  /** AdamW: p ← p·(1 − lr·wd) instead of adding wd·p to the gradient. */
+  decoupled: boolean;
+  maximize: boolean;
+  step: number;
+}
+
+/** SGD hyper-parameters for Backend.sgdStep; `first` means the momentum buffer is set to the gradient. */
+export interface SgdStepHyper {
+  lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; first: boolean;
 }
 
 let current: Backend | null = null;
@@ -56,8 +77,16 @@ export function backend(): Backend {
   return current;
 }
 
+const hints = new Map<string, string>();
+
+/** Names a backend that exists but must be initialised before use; setBackend says how. */
+export function registerBackendHint(name: string, howToInit: string): void {
+  hints.set(name, howToInit);
+}
+
 export function setBackend(name: string): Backend {
   const b = registry.get(name);
+  if (!b && hints.has(name)) throw new Error(`setBackend: backend "${name}" is not initialised yet; ${hints.get(name)}`);
   if (!b) throw new Error(`setBackend: unknown backend "${name}"; available: ${[...registry.keys()].join(', ')}`);
   current = b;
   return b;

@@ -1,0 +1,143 @@
+/**
+ * Convolution as im2col + the packed GEMM, one image at a time (so threads split the batch and
+ * the column buffer stays small: C·kh·kw × oh·ow floats).
+ *   forward          out_b[K, oh·ow]   = W[K, C·kh·kw] · col_b
+ *   backward input   gcol[C·kh·kw, oh·ow] = Wᵀ · gy_b, then col2im adds gcol into gx_b
+ *   backward weight  gW[K, C·kh·kw]  += gy_b · col_bᵀ
+ * Geometry is passed in a small i32 block: n c h w k kh kw oh ow sh sw ph pw.
+ */
+import { gemm } from './gemm';
+
+@inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + <usize>i * 4); }
+
+/** col[(ci·kh + i)·kw + j, y·ow + x] = x[ci, y·sh − ph + i, x·sw − pw + j] (0 outside). */
+function im2col(x: usize, geo: usize, col: usize): void {
+  const c = g(geo, 1), h = g(geo, 2), w = g(geo, 3), kh = g(geo, 5), kw = g(geo, 6);
+  const oh = g(geo, 7), ow = g(geo, 8), sh = g(geo, 9), sw = g(geo, 10), ph = g(geo, 11), pw = g(geo, 12);
+  let dst = col;
+  for (let ci = 0; ci < c; ci++) {
+    const plane = x + <usize>(ci * h * w) * 4;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        for (let y = 0; y < oh; y++) {
+          const iy = y * sh - ph + i;
+          if (iy < 0 || iy >= h) {
+            memory.fill(dst, 0, <usize>ow * 4);
+            dst += <usize>ow * 4;
+            continue;
+          }
+          const row = plane + <usize>(iy * w) * 4;
+          if (sw == 1) {
+            // contiguous run of the input row, zero margins
+            const x0 = j - pw;
+            let lo = max(0, -x0), hi = min(ow, w - x0);
+            if (hi < lo) hi = lo;
+            if (lo > 0) memory.fill(dst, 0, <usize>lo * 4);
+            if (hi > lo) memory.copy(dst + <usize>lo * 4, row + <usize>(x0 + lo) * 4, <usize>(hi - lo) * 4);
+            if (hi < ow) memory.fill(dst + <usize>hi * 4, 0, <usize>(ow - hi) * 4);
+          } else {
+            for (let xx = 0; xx < ow; xx++) {
+              const ix = xx * sw - pw + j;
+              store<f32>(dst + <usize>xx * 4, ix >= 0 && ix < w ? load<f32>(row + <usize>ix * 4) : 0);
+            }
+          }
+          dst += <usize>ow * 4;
+        }
+      }
+    }
+  }
+}
+
+/** gx[ci, iy, ix] += col[(ci·kh + i)·kw + j, y·ow + x] — the adjoint of im2col. */
+function col2im(col: usize, geo: usize, gx: usize): void {
+  const c = g(geo, 1), h = g(geo, 2), w = g(geo, 3), kh = g(geo, 5), kw = g(geo, 6);
+  const oh = g(geo, 7), ow = g(geo, 8), sh = g(geo, 9), sw = g(geo, 10), ph = g(geo, 11), pw = g(geo, 12);
+  memory.fill(gx, 0, <usize>(c * h * w) * 4);
+  let src = col;
+  for (let ci = 0; ci < c; ci++) {
+    const plane = gx + <usize>(ci * h * w) * 4;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        for (let y = 0; y < oh; y++) {
+          const iy = y * sh - ph + i;
+          if (iy >= 0 && iy < h) {
+            const row = plane + <usize>(iy * w) * 4;
+            if (sw == 1) {
+              const x0 = j - pw;
+              const lo = max(0, -x0), hi = min(ow, w - x0);
+              let xx = lo;
+              for (; xx + 4 <= hi; xx += 4) {
+                const d = row + <usize>(x0 + xx) * 4;
+                v128.store(d, f32x4.add(v128.load(d), v128.load(src + <usize>xx * 4)));
+              }
+              for (; xx < hi; xx++) {
+                const d = row + <usize>(x0 + xx) * 4;
+                store<f32>(d, load<f32>(d) + load<f32>(src + <usize>xx * 4));
+              }
+            } else {
+              for (let xx = 0; xx < ow; xx++) {
+                const ix = xx * sw - pw + j;
+                if (ix >= 0 && ix < w) {
+                  const d = row + <usize>ix * 4;
+                  store<f32>(d, load<f32>(d) + load<f32>(src + <usize>xx * 4));
+                }
+              }
+            }
+          }
+          src += <usize>ow * 4;
+        }
+      }
+    }
+  }
+}
+
+@inline function isPointwise(geo: usize): bool {
+  return g(geo, 5) == 1 && g(geo, 6) == 1 && g(geo, 9) == 1 && g(geo, 10) == 1 && g(geo, 11) == 0 && g(geo, 12) == 0;
+}
+
+/** Images [b0, b1) of conv2d. scratch: col buffer then GEMM scratch. */
+export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
+  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
+  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
+  const col = scratch;
+  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
+  for (let b = b0; b < b1; b++) {
+    const xb = x + <usize>(b * c * h * ww) * 4;
+    let src = col;
+    if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
+    gemm(w, src, out + <usize>(b * k * ohw) * 4, k, ohw, ckk, false, false, false, 0, k, 0, ohw, gs);
+  }
+}
+
+export function conv2dBackwardInput(gy: usize, w: usize, gx: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
+  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
+  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
+  const col = scratch;
+  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
+  for (let b = b0; b < b1; b++) {
+    const gxb = gx + <usize>(b * c * h * ww) * 4;
+    const gyb = gy + <usize>(b * k * ohw) * 4;
+    if (isPointwise(geo)) {
+      gemm(w, gyb, gxb, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
+    } else {
+      gemm(w, gyb, col, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
+      col2im(col, geo, gxb);
+    }
+  }
+}
+
+/** gw = Σ_{b in [b0,b1)} gy_b · col_bᵀ (overwrites gw). */
+export function conv2dBackwardWeight(x: usize, gy: usize, gw: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
+  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
+  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
+  const col = scratch;
+  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
+  if (b1 <= b0) { memory.fill(gw, 0, <usize>(k * ckk) * 4); return; }
+  for (let b = b0; b < b1; b++) {
+    const xb = x + <usize>(b * c * h * ww) * 4;
+    const gyb = gy + <usize>(b * k * ohw) * 4;
+    let src = col;
+    if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
+    gemm(gyb, src, gw, k, ckk, ohw, false, true, b > b0, 0, k, 0, ckk, gs);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Memory-bound kernels: broadcasting binary ops, unary ops, reductions, log-softmax.
+ * Shapes arrive already collapsed by the TS glue: a binary op is outer × inner with each operand's
+ * inner stride 0 or 1 (broadcast or contiguous); a reduction is outer × mid × inner, reducing mid.
+ * Comparisons and max/min follow the reference backend's NaN behaviour exactly.
+ */
+
+// binary op codes (same order as the glue's table)
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, GT = 7, LT = 8, EQ = 9;
+
+@inline function vbin(op: i32, x: v128, y: v128): v128 {
+  switch (op) {
+    case ADD: return f32x4.add(x, y);
+    case SUB: return f32x4.sub(x, y);
+    case MUL: return f32x4.mul(x, y);
+    case DIV: return f32x4.div(x, y);
+    case MAX: return v128.bitselect(x, y, f32x4.ge(x, y));
+    case MIN: return v128.bitselect(x, y, f32x4.le(x, y));
+    case GT: return v128.and(f32x4.gt(x, y), f32x4.splat(1));
+    case LT: return v128.and(f32x4.lt(x, y), f32x4.splat(1));
+    case EQ: return v128.and(f32x4.eq(x, y), f32x4.splat(1));
+    default: {
+      return f32x4(
+        Mathf.pow(f32x4.extract_lane(x, 0), f32x4.extract_lane(y, 0)),
+        Mathf.pow(f32x4.extract_lane(x, 1), f32x4.extract_lane(y, 1)),
+        Mathf.pow(f32x4.extract_lane(x, 2), f32x4.extract_lane(y, 2)),
+        Mathf.pow(f32x4.extract_lane(x, 3), f32x4.extract_lane(y, 3)));
+    }
+  }
+}
+
+@inline function sbin(op: i32, x: f32, y: f32): f32 {
+  switch (op) {
+    case ADD: return x + y;
+    case SUB: return x - y;
+    case MUL: return x * y;
+    case DIV: return x / y;
+    case MAX: return x >= y ? x : y;
+    case MIN: return x <= y ? x : y;
+    case GT: return x > y ? 1 : 0;
+    case LT: return x < y ? 1 : 0;
+    case EQ: return x == y ? 1 : 0;
+    default: return Mathf.pow(x, y);
+  }
+}
+
+/** out[o, i] = a[o·sao + i·sai] (op) b[o·sbo + i·sbi], strides in elements, sai/sbi ∈ {0, 1}. */
+export function binary(op: i32, a: usize, sao: i32, sai: i32, b: usize, sbo: i32, sbi: i32, out: usize, outer: i32, inner: i32): void {
+  for (let o = 0; o < outer; o++) {
+    const pa = a + <usize>(o * sao) * 4, pb = b + <usize>(o * sbo) * 4, po = out + <usize>(o * inner) * 4;
+    let i = 0;
+    if (sai == 1 && sbi == 1) {
+      for (; i + 4 <= inner; i += 4) {
+        const off = <usize>i * 4;
+        v128.store(po + off, vbin(op, v128.load(pa + off), v128.load(pb + off)));
+      }
+      for (; i < inner; i++) { const off = <usize>i * 4; store<f32>(po + off, sbin(op, load<f32>(pa + off), load<f32>(pb + off))); }
+    } else if (sai == 1) {
+      const y = load<f32>(pb), vy = f32x4.splat(y);
+      for (; i + 4 <= inner; i += 4) { const off = <usize>i * 4; v128.store(po + off, vbin(op, v128.load(pa + off), vy)); }
+      for (; i < inner; i++) { const off = <usize>i * 4; store<f32>(po + off, sbin(op, load<f32>(pa + off), y)); }
+    } else if (sbi == 1) {
+      const x = load<f32>(pa), vx = f32x4.splat(x);
+      for (; i + 4 <= inner; i += 4) { const off = <usize>i * 4; v128.store(po + off, vbin(op, vx, v128.load(pb + off))); }
+      for (; i < inner; i++) { const off = <usize>i * 4; store<f32>(po + off, sbin(op, x, load<f32>(pb + off))); }
+    } else {
+      const v = sbin(op, load<f32>(pa), load<f32>(pb));
+      for (; i < inner; i++) store<f32>(po + <usize>i * 4, v);
+    }
+  }
+}
+
+const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, STEP = 7, SIGMOID = 8, TANH = 9, SQUARE = 10, RECIP = 11;
+
+@inline function sigmoid(x: f32): f32 {
+  if (x >= 0) return 1 / (1 + Mathf.exp(-x));
+  const e = Mathf.exp(x);
+  return e / (1 + e);
+}
+
+export function unary(op: i32, a: usize, out: usize, n: i32): void {
+  let i = 0;
+  const vec = op == NEG || op == SQRT || op == ABS || op == SIGN || op == RELU || op == STEP || op == SQUARE || op == RECIP;
+  if (vec) {
+    const zero = f32x4.splat(0), one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i * 4;
+      const x = v128.load(a + off);
+      let y: v128;
+      switch (op) {
+        case NEG: y = f32x4.neg(x); break;
+        case SQRT: y = f32x4.sqrt(x); break;
+        case ABS: y = f32x4.abs(x); break;
+        case SIGN: y = v128.or(v128.and(f32x4.gt(x, zero), one), v128.and(f32x4.lt(x, zero), f32x4.splat(-1))); break;
+        case RELU: y = v128.and(x, f32x4.gt(x, zero)); break;
+        case STEP: y = v128.and(f32x4.gt(x, zero), one); break;
+        case SQUARE: y = f32x4.mul(x, x); break;
+        default: y = f32x4.div(one, x); break;
+      }
+      v128.store(out + off, y);
+    }
+  }
+  for (; i < n; i++) {
+    const off = <usize>i * 4;
+    const x = load<f32>(a + off);
+    let y: f32;
+    switch (op) {
+      case NEG: y = -x; break;
+      case EXP: y = Mathf.exp(x); break;
+      case LOG: y = Mathf.log(x); break;
+      case SQRT: y = Mathf.sqrt(x); break;
+      case ABS: y = Mathf.abs(x); break;
+      case SIGN: y = x > 0 ? 1 : x < 0 ? -1 : 0; break;
+      case RELU: y = x > 0 ? x : 0; break;
+      case STEP: y = x > 0 ? 1 : 0; break;
+      case SIGMOID: y = sigmoid(x); break;
+      case TANH: y = Mathf.tanh(x); break;
+      case SQUARE: y = x * x; break;
+      default: y = 1 / x; break;
+    }
+    store<f32>(out + off, y);
+  }
+}
+
+/** out[o, i] = Σ_m a[o, m, i]. */
+export function sum(a: usize, outer: i32, mid: i32, inner: i32, out: usize): void {
+  for (let o = 0; o < outer; o++) {
+    const base = a + <usize>(o * mid * inner) * 4;
+    const po = out + <usize>(o * inner) * 4;
+    if (inner == 1) {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let m = 0;
+      for (; m + 8 <= mid; m += 8) {
+        s0 = f32x4.add(s0, v128.load(base + <usize>m * 4));
+        s1 = f32x4.add(s1, v128.load(base + <usize>m * 4, 16));
+      }
+      s0 = f32x4.add(s0, s1);
+      let s = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+      for (; m < mid; m++) s += load<f32>(base + <usize>m * 4);
+      store<f32>(po, s);
+    } else {
+      memory.copy(po, base, <usize>inner * 4);
+      for (let m = 1; m < mid; m++) {
+        const row = base + <usize>(m * inner) * 4;
+        let i = 0;
+        for (; i + 4 <= inner; i += 4) {
+          const off = <usize>i * 4;
+          v128.store(po + off, f32x4.add(v128.load(po + off), v128.load(row + off)));
+        }
+        for (; i < inner; i++) { const off = <usize>i * 4; store<f32>(po + off, load<f32>(po + off) + load<f32>(row + off)); }
+      }
+    }
+  }
+}
+
+/** out[o, i] = max_j a[o, j, i] (first maximum; the first NaN wins), arg (if non-zero) gets j. */
+export function max(a: usize, outer: i32, len: i32, inner: i32, out: usize, arg: usize): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = a + <usize>(o * len * inner + i) * 4;
+      let best = load<f32>(base);
+      let bi = 0;
+      for (let j = 1; j < len; j++) {
+        const v = load<f32>(base + <usize>(j * inner) * 4);
+        if (v > best || (v != v && best == best)) { best = v; bi = j; }
+      }
+      store<f32>(out + <usize>(o * inner + i) * 4, best);
+      if (arg) store<i32>(arg + <usize>(o * inner + i) * 4, bi);
+    }
+  }
+}
+
+export function logSoftmax(a: usize, rows: i32, cols: i32, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const pa = a + <usize>(r * cols) * 4, po = out + <usize>(r * cols) * 4;
+    let m: f32 = -Infinity;
+    for (let j = 0; j < cols; j++) { const v = load<f32>(pa + <usize>j * 4); if (v > m) m = v; }
+    let s: f64 = 0;
+    for (let j = 0; j < cols; j++) s += <f64>Mathf.exp(load<f32>(pa + <usize>j * 4) - m);
+    const lse = <f32>(<f64>m + Math.log(s));
+    for (let j = 0; j < cols; j++) store<f32>(po + <usize>j * 4, load<f32>(pa + <usize>j * 4) - lse);
+  }
+}
+
+/** dst[i] += src[i] (sums per-thread partial results). */
+export function addInto(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i * 4;
+    v128.store(dst + off, f32x4.add(v128.load(dst + off), v128.load(src + off)));
+  }
+  for (; i < n; i++) { const off = <usize>i * 4; store<f32>(dst + off, load<f32>(dst + off) + load<f32>(src + off)); }
+}

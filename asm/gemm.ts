@@ -1,0 +1,223 @@
+/**
+ * Packed single-precision GEMM (BLIS-style): C[m×n] (+)= op(A)[m×k] · op(B)[k×n].
+ *
+ * B is packed into panels of 8 columns (kc×8, zero-padded), A into panels of MR rows (kc×MR,
+ * zero-padded); transposed operands are read in place while packing, so no transposed copy is ever
+ * made. The micro-kernel keeps an MR×8 tile of C in 2·MR f32x4 registers and streams one packed A
+ * panel and one packed B panel. With relaxed SIMD (fused multiply-add) the tile is 6×8, otherwise
+ * 4×8: a 6×8 tile with separate mul+add needs 16 live registers and spills on x86.
+ *
+ * A call may cover a sub-rectangle [m0,m1)×[n0,n1) of C so that threads can split one product;
+ * each caller passes its own scratch area (packing buffers), at least gemmScratchBytes() bytes.
+ */
+
+export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+const NR: i32 = 8;
+export const KC: i32 = 256;
+export const MC: i32 = 96; // multiple of both 4 and 6
+export const NC: i32 = 2048;
+
+export function gemmScratchBytes(): i32 {
+  // packed A block + packed B block + one C tile for the edges
+  return (MC * KC + KC * NC + MR * NR) * 4 + 64;
+}
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  else return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** Pack rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels. */
+function packA(a: usize, m: i32, k: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    const panel = dst + <usize>(ir * kc) * 4;
+    if (!transA) {
+      // A[i,p] = a[i*k + p]
+      for (let r = 0; r < rows; r++) {
+        let src = a + (<usize>(i0 + ir + r) * k + p0) * 4;
+        let d = panel + <usize>r * 4;
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, load<f32>(src));
+          src += 4;
+          d += MR * 4;
+        }
+      }
+      for (let r = rows; r < MR; r++) {
+        let d = panel + <usize>r * 4;
+        for (let p = 0; p < kc; p++) { store<f32>(d, 0); d += MR * 4; }
+      }
+    } else {
+      // A[i,p] = a[p*m + i]: MR consecutive values per p
+      for (let p = 0; p < kc; p++) {
+        const src = a + (<usize>(p0 + p) * m + i0 + ir) * 4;
+        const d = panel + <usize>(p * MR) * 4;
+        if (rows == MR) {
+          if (MR == 4) v128.store(d, v128.load(src));
+          else { v128.store(d, v128.load(src)); store<u64>(d, load<u64>(src, 16), 16); }
+        } else {
+          for (let r = 0; r < rows; r++) store<f32>(d + <usize>r * 4, load<f32>(src + <usize>r * 4));
+          for (let r = rows; r < MR; r++) store<f32>(d + <usize>r * 4, 0);
+        }
+      }
+    }
+  }
+}
+
+/** Pack rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) into 8-column panels. */
+function packB(b: usize, n: i32, k: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = min(NR, nc - jr);
+    const panel = dst + <usize>(jr * kc) * 4;
+    if (!transB) {
+      // B[p,j] = b[p*n + j]
+      for (let p = 0; p < kc; p++) {
+        const src = b + (<usize>(p0 + p) * n + j0 + jr) * 4;
+        const d = panel + <usize>(p * NR) * 4;
+        if (cols == NR) {
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+        } else {
+          for (let c = 0; c < cols; c++) store<f32>(d + <usize>c * 4, load<f32>(src + <usize>c * 4));
+          for (let c = cols; c < NR; c++) store<f32>(d + <usize>c * 4, 0);
+        }
+      }
+    } else {
+      // B[p,j] = b[j*k + p]
+      for (let c = 0; c < cols; c++) {
+        let src = b + (<usize>(j0 + jr + c) * k + p0) * 4;
+        let d = panel + <usize>c * 4;
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, load<f32>(src));
+          src += 4;
+          d += NR * 4;
+        }
+      }
+      for (let c = cols; c < NR; c++) {
+        let d = panel + <usize>c * 4;
+        for (let p = 0; p < kc; p++) { store<f32>(d, 0); d += NR * 4; }
+      }
+    }
+  }
+}
+
+@inline function storeRow(ptr: usize, lo: v128, hi: v128, beta: bool): void {
+  if (beta) {
+    v128.store(ptr, f32x4.add(v128.load(ptr), lo));
+    v128.store(ptr, f32x4.add(v128.load(ptr, 16), hi), 16);
+  } else {
+    v128.store(ptr, lo);
+    v128.store(ptr, hi, 16);
+  }
+}
+
+/**
+ * One MR×8 tile: ap is an MR-row packed panel, bp an 8-column packed panel, both kc deep.
+ * When the tile is clipped (rows < MR or cols < 8) it goes through `tile` and only the valid
+ * part is written.
+ */
+function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, beta: bool, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  if (MR == 6) {
+    for (let p = 0; p < kc; p++) {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      let a = v128.load32_splat(ap);
+      c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+      a = v128.load32_splat(ap, 4);
+      c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+      a = v128.load32_splat(ap, 8);
+      c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+      a = v128.load32_splat(ap, 12);
+      c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+      a = v128.load32_splat(ap, 16);
+      c40 = madd(a, b0, c40); c41 = madd(a, b1, c41);
+      a = v128.load32_splat(ap, 20);
+      c50 = madd(a, b0, c50); c51 = madd(a, b1, c51);
+      ap += 24; bp += 32;
+    }
+  } else {
+    for (let p = 0; p < kc; p++) {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      let a = v128.load32_splat(ap);
+      c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+      a = v128.load32_splat(ap, 4);
+      c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+      a = v128.load32_splat(ap, 8);
+      c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+      a = v128.load32_splat(ap, 12);
+      c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+      ap += 16; bp += 32;
+    }
+  }
+  const ldb = <usize>ldc * 4;
+  if (rows == MR && cols == NR) {
+    storeRow(c, c00, c01, beta);
+    storeRow(c + ldb, c10, c11, beta);
+    storeRow(c + 2 * ldb, c20, c21, beta);
+    storeRow(c + 3 * ldb, c30, c31, beta);
+    if (MR == 6) {
+      storeRow(c + 4 * ldb, c40, c41, beta);
+      storeRow(c + 5 * ldb, c50, c51, beta);
+    }
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  if (MR == 6) {
+    v128.store(tile, c40, 128); v128.store(tile, c41, 144);
+    v128.store(tile, c50, 160); v128.store(tile, c51, 176);
+  }
+  for (let r = 0; r < rows; r++) {
+    const dst = c + <usize>r * ldb;
+    const src = tile + <usize>(r * NR) * 4;
+    for (let j = 0; j < cols; j++) {
+      const v = load<f32>(src + <usize>j * 4);
+      const d = dst + <usize>j * 4;
+      store<f32>(d, beta ? load<f32>(d) + v : v);
+    }
+  }
+}
+
+/**
+ * C[m0:m1, n0:n1] (+)= op(A)[m0:m1, :] · op(B)[:, n0:n1]. `accumulate` adds to C instead of
+ * overwriting it. a, b, c and scratch are byte addresses in linear memory.
+ */
+export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
+                     accumulate: bool, m0: i32, m1: i32, n0: i32, n1: i32, scratch: usize): void {
+  if (m1 <= m0 || n1 <= n0) return;
+  if (k == 0) {
+    if (!accumulate) for (let i = m0; i < m1; i++) memory.fill(c + (<usize>i * n + n0) * 4, 0, <usize>(n1 - n0) * 4);
+    return;
+  }
+  const pa = (scratch + 15) & ~15;
+  const pb = pa + <usize>(MC * KC) * 4;
+  const tile = pb + <usize>(KC * NC) * 4;
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = min(NC, n1 - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const beta = accumulate || pc > 0;
+      packB(b, n, k, transB, pc, kc, jc, nc, pb);
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = min(MC, m1 - ic);
+        packA(a, m, k, transA, ic, mc, pc, kc, pa);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const bp = pb + <usize>(jr * kc) * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const cp = c + (<usize>(ic + ir) * n + jc + jr) * 4;
+            micro(pa + <usize>(ir * kc) * 4, bp, kc, cp, n, rows, cols, beta, tile);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,14 @@
+/** Entry point of the descent WebAssembly kernels (compiled as SIMD128 and as relaxed SIMD). */
+export { gemm, gemmScratchBytes } from './gemm';
+export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
+export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
+export { adam, sgd } from './optim';
+
+/** First byte of linear memory that the kernels' own static data does not use. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+export function isRelaxed(): bool {
+  return ASC_FEATURE_RELAXED_SIMD;
+}

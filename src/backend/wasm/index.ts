@@ -1,0 +1,138 @@
+/**
+ * The 'wasm' backend: WebAssembly SIMD kernels (asm/*.ts, compiled by AssemblyScript at build time
+ * and embedded in kernels.generated.ts) on worker threads over one shared WebAssembly.Memory.
+ *
+ *   await initWasm()          compile, start workers (Node worker_threads / Web Workers), register
+ *   initWasmSync()            the same without workers (one thread), usable at import time
+ *   setBackend('wasm')        then every op runs on it
+ *
+ * Threads need SharedArrayBuffer (always in Node; in browsers only on cross-origin-isolated pages
+ * and, since Atomics.wait is forbidden on a window's main thread, only inside a Web Worker);
+ * elsewhere the backend runs on one thread. Relaxed SIMD (FMA) is used where the engine validates
+ * it (Node 20 needs --experimental-wasm-relaxed-simd), else plain SIMD128.
+ */
+import { type Backend, registerBackend, registerBackendHint } from '../backend.js';
+import { referenceBackend } from '../reference.js';
+import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.js';
+import { makeWasmKernels } from './kernels.js';
+import type { WorkerInit } from './protocol.js';
+
+export type { WasmOptions } from './runtime.js';
+
+let runtime: WasmRuntime | null = null;
+let backendObj: Backend | null = null;
+let maxThreads = 1;
+
+registerBackendHint('wasm', 'call `await initWasm()` (or `initWasmSync()` for one thread) first');
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+function create(opts: WasmOptions, shared: boolean): Backend {
+  if (!runtime) {
+    runtime = new WasmRuntime({ shared, relaxed: opts.relaxed ?? true });
+    const rt = runtime;
+    const kernels = makeWasmKernels(rt, () => maxThreads);
+    backendObj = { ...referenceBackend, ...kernels, name: 'wasm' };
+  }
+  registerBackend(backendObj!);
+  return backendObj!;
+}
+
+/** Single-threaded initialisation (no workers); returns the registered backend. */
+export function initWasmSync(opts: Omit<WasmOptions, 'threads'> = {}): Backend {
+  return create(opts, sharedMemorySupported());
+}
+
+async function defaultThreads(): Promise<number> {
+  if (isNode()) {
+    const os = await import('node:os');
+    return Math.max(1, Math.min(8, os.availableParallelism()));
+  }
+  const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(8, hc));
+}
+
+function canThread(): boolean {
+  if (!sharedMemorySupported()) return false;
+  if (isNode()) return true;
+  // browsers: shared memory only when cross-origin isolated; no Atomics.wait on a window's main thread
+  const g = globalThis as { crossOriginIsolated?: boolean; window?: unknown; Worker?: unknown };
+  return g.crossOriginIsolated === true && g.window === undefined && typeof g.Worker === 'function';
+}
+
+async function spawn(init: WorkerInit): Promise<{ terminate(): unknown }> {
+  const url = new URL('./worker.js', import.meta.url);
+  if (isNode()) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(url, { workerData: init });
+    await new Promise<void>((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`wasm backend: kernel worker exited with code ${code} while starting`)));
+    });
+    w.removeAllListeners('exit');
+    w.removeAllListeners('error');
+    w.on('error', () => {});
+    w.unref(); // an idle pool must not keep the process alive
+    return w;
+  }
+  const W = (globalThis as unknown as { Worker: new (u: URL, o: object) => { postMessage(m: unknown): void; terminate(): void; onmessage: unknown; onerror: unknown } }).Worker;
+  const w = new W(url, { type: 'module' });
+  await new Promise<void>((resolve, reject) => {
+    w.onmessage = () => resolve();
+    w.onerror = (e: unknown) => reject(new Error(`wasm backend: kernel worker failed to start: ${String((e as { message?: string }).message ?? e)}`));
+    w.postMessage(init);
+  });
+  return w;
+}
+
+/**
+ * Compiles the kernels, starts `threads − 1` workers (default: one thread per core, up to 8) and
+ * registers the 'wasm' backend. Calling it again changes the thread count (workers are kept).
+ */
+export async function initWasm(opts: WasmOptions = {}): Promise<Backend> {
+  const want = opts.threads ?? (await defaultThreads());
+  const b = create(opts, canThread());
+  const rt = runtime!;
+  if (want > rt.threads && rt.shared && canThread()) await rt.startWorkers(Math.min(want, 8) - rt.threads, spawn);
+  maxThreads = Math.max(1, Math.min(want, rt.threads));
+  return b;
+}
+
+/** How many threads the kernels may use now (≤ the workers started + 1). */
+export function setWasmThreads(n: number): void {
+  if (!runtime) throw new Error('setWasmThreads: call `await initWasm()` first');
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setWasmThreads: invalid thread count ${n}; expected an integer ≥ 1`);
+  maxThreads = Math.min(n, runtime.threads);
+}
+
+/** What the backend runs with, for logs and the benchmark. */
+export function wasmInfo(): { initialised: boolean; threads: number; workers: number; relaxedSimd: boolean; sharedMemory: boolean; memoryBytes: number } {
+  const rt = runtime;
+  return {
+    initialised: rt !== null,
+    threads: rt ? maxThreads : 0,
+    workers: rt ? rt.threads - 1 : 0,
+    relaxedSimd: rt?.relaxed ?? false,
+    sharedMemory: rt?.shared ?? false,
+    memoryBytes: rt ? rt.memory.buffer.byteLength : 0,
+  };
+}
+
+/**
+ * A Float32Array that lives in WebAssembly memory, so the wasm kernels use it in place (no copy).
+ * Never freed: for big, long-lived buffers (e.g. a model's parameters and optimizer state).
+ */
+export function wasmFloat32Array(n: number): Float32Array {
+  if (!runtime) throw new Error('wasmFloat32Array: call `await initWasm()` first');
+  return runtime.persistent(n);
+}
+
+/** Stops the workers (the backend stays usable on one thread). */
+export function shutdownWasmWorkers(): void {
+  runtime?.stopWorkers();
+  maxThreads = 1;
+}

@@ -1,0 +1,232 @@
+/**
+ * The wasm backend's kernels: `{ ...referenceBackend, ...overrides }`, so an op added to the
+ * Backend interface later still works (through the reference) until it gets a fast version here.
+ * Only float32 is fast; float64 operands go to the reference.
+ *
+ * Every override has the same shape: copy the operands into the runtime's transient arena
+ * (skipped for arrays that already live in WebAssembly memory), run the kernel — split over the
+ * worker threads when the product is big enough to pay for the hand-off — and copy the result out.
+ */
+import type { Backend, BinaryOp, UnaryOp, Conv2dGeometry, AdamStepHyper, SgdStepHyper } from '../backend.js';
+import { referenceBackend, broadcastStrides } from '../reference.js';
+import type { Storage } from '../../tensor/tensor.js';
+import type { Shape } from '../../tensor/shape.js';
+import type { WasmRuntime } from './runtime.js';
+
+/** Below this many multiply-adds a product runs on one thread (a hand-off costs ~5–50 µs). */
+export const PARALLEL_MACS = 1 << 19;
+/** Below this many elements a memory-bound op stays in plain JS (the copies cost more than they save). */
+export const SMALL_ELEMENTWISE = 1 << 11;
+/** Below this many multiply-adds a matmul stays in plain JS. */
+const SMALL_MATMUL = 1 << 10;
+
+const BIN_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, gt: 7, lt: 8, eq: 9 };
+const UN_CODES: Record<UnaryOp, number> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, step: 7, sigmoid: 8, tanh: 9, square: 10, recip: 11,
+};
+
+const f32 = (...xs: (Storage | null)[]): boolean => xs.every((x) => x === null || x instanceof Float32Array);
+
+/** [start, end) of part t when `total` items are cut in `parts` pieces whose starts are multiples of `unit`. */
+function cut(total: number, parts: number, t: number, unit: number): [number, number] {
+  const units = Math.ceil(total / unit);
+  const lo = Math.min(total, Math.round((units * t) / parts) * unit);
+  const hi = Math.min(total, Math.round((units * (t + 1)) / parts) * unit);
+  return [lo, hi];
+}
+
+export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Partial<Backend> {
+  const MR_UNIT = 12; // a multiple of both micro-kernel heights (4 and 6)
+
+  function threadsFor(macs: number, items: number): number {
+    return macs >= PARALLEL_MACS ? Math.max(1, Math.min(maxThreads(), rt.threads, items)) : 1;
+  }
+
+  function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
+    if (!f32(a, b, out) || m * n * k < SMALL_MATMUL) return referenceBackend.matmul(a, b, out, m, n, k, transA, transB);
+    rt.reset();
+    const pa = rt.put(a as Float32Array), pb = rt.put(b as Float32Array), pc = rt.outPtr(out as Float32Array);
+    // Split the dimension whose other operand is the cheaper one to pack twice.
+    const splitN = m < n;
+    const T = threadsFor(m * n * k, Math.ceil((splitN ? n / 8 : m / MR_UNIT)));
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [lo, hi] = splitN ? cut(n, T, t, 8) : cut(m, T, t, MR_UNIT);
+      const [m0, m1, n0, n1] = splitN ? [0, m, lo, hi] : [lo, hi, 0, n];
+      parts.push([pa, pb, pc, m, n, k, +transA, +transB, 0, m0, m1, n0, n1, rt.alloc(rt.gemmScratch)]);
+    }
+    rt.parallel('gemm', parts);
+    rt.take(pc, out as Float32Array);
+  }
+
+  function geometry(g: Conv2dGeometry): number {
+    const p = rt.alloc(13 * 4);
+    rt.i32.set([g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padH, g.padW], p >> 2);
+    return p;
+  }
+
+  function convScratch(g: Conv2dGeometry): number {
+    return g.c * g.kh * g.kw * g.oh * g.ow * 4 + rt.gemmScratch + 64;
+  }
+
+  const convMacs = (g: Conv2dGeometry) => g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
+
+  function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
+    if (!f32(x, w, out)) return referenceBackend.conv2d(x, w, out, g);
+    rt.reset();
+    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array), geo = geometry(g);
+    const T = threadsFor(convMacs(g), g.n);
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [b0, b1] = cut(g.n, T, t, 1);
+      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g))]);
+    }
+    rt.parallel('conv2dForward', parts);
+    rt.take(po, out as Float32Array);
+  }
+
+  function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
+    if (!f32(gy, w, gx)) return referenceBackend.conv2dBackwardInput(gy, w, gx, g);
+    rt.reset();
+    const pgy = rt.put(gy as Float32Array), pw = rt.put(w as Float32Array), pgx = rt.outPtr(gx as Float32Array), geo = geometry(g);
+    const T = threadsFor(convMacs(g), g.n);
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [b0, b1] = cut(g.n, T, t, 1);
+      parts.push([pgy, pw, pgx, geo, b0, b1, rt.alloc(convScratch(g))]);
+    }
+    rt.parallel('conv2dBackwardInput', parts);
+    rt.take(pgx, gx as Float32Array);
+  }
+
+  function conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void {
+    if (!f32(x, gy, gw)) return referenceBackend.conv2dBackwardWeight(x, gy, gw, g);
+    rt.reset();
+    const px = rt.put(x as Float32Array), pgy = rt.put(gy as Float32Array), pgw = rt.outPtr(gw as Float32Array), geo = geometry(g);
+    const T = threadsFor(convMacs(g), g.n);
+    const parts: number[][] = [];
+    const partials: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [b0, b1] = cut(g.n, T, t, 1);
+      const dst = t === 0 ? pgw : rt.alloc(gw.length * 4);
+      if (t > 0) partials.push(dst);
+      parts.push([px, pgy, dst, geo, b0, b1, rt.alloc(convScratch(g))]);
+    }
+    rt.parallel('conv2dBackwardWeight', parts);
+    for (const p of partials) rt.k.addInto(pgw, p, gw.length);
+    rt.take(pgw, gw as Float32Array);
+  }
+
+  function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void {
+    if (!f32(a, b, out) || out.length < SMALL_ELEMENTWISE) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
+    // Collapse to at most three dims [d0, d1, d2] in which each operand is contiguous or broadcast.
+    const sa = broadcastStrides(aShape, outShape), sb = broadcastStrides(bShape, outShape);
+    const dims: { n: number; sa: number; sb: number }[] = [];
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      const n = outShape[d];
+      if (n === 1) continue;
+      const inner = dims[0];
+      if (inner && sa[d] === inner.sa * inner.n && sb[d] === inner.sb * inner.n) {
+        inner.n *= n;
+      } else dims.unshift({ n, sa: sa[d], sb: sb[d] });
+    }
+    if (dims.length > 3) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
+    while (dims.length < 3) dims.unshift({ n: 1, sa: 0, sb: 0 });
+    const [d0, d1, d2] = dims;
+    rt.reset();
+    const pa = rt.put(a as Float32Array), pb = rt.put(b as Float32Array), po = rt.outPtr(out as Float32Array);
+    const code = BIN_CODES[op];
+    for (let i = 0; i < d0.n; i++) {
+      rt.k.binary(code, pa + i * d0.sa * 4, d1.sa, d2.sa, pb + i * d0.sb * 4, d1.sb, d2.sb, po + i * d1.n * d2.n * 4, d1.n, d2.n);
+    }
+    rt.take(po, out as Float32Array);
+  }
+
+  function unary(op: UnaryOp, a: Storage, out: Storage): void {
+    if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.unary(op, a, out);
+    rt.reset();
+    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
+    rt.k.unary(UN_CODES[op], pa, po, a.length);
+    rt.take(po, out as Float32Array);
+  }
+
+  function sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void {
+    if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.sum(a, shape, axes, out);
+    // outer × mid × inner with the reduced axes (ignoring size-1 ones) contiguous in mid
+    const red = shape.map((d, i) => axes.includes(i) && d !== 1);
+    const live = shape.map((d, i) => d !== 1 || red[i]);
+    const first = red.indexOf(true), last = red.lastIndexOf(true);
+    if (first < 0) return referenceBackend.sum(a, shape, axes, out);
+    for (let i = first; i <= last; i++) if (live[i] && !red[i]) return referenceBackend.sum(a, shape, axes, out);
+    let outer = 1, mid = 1, inner = 1;
+    shape.forEach((d, i) => { if (i < first) outer *= d; else if (i > last) inner *= d; else mid *= d; });
+    rt.reset();
+    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
+    rt.k.sum(pa, outer, mid, inner, po);
+    rt.take(po, out as Float32Array);
+  }
+
+  function max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void {
+    if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.max(a, shape, axis, out, arg);
+    let outer = 1, inner = 1;
+    shape.forEach((d, i) => { if (i < axis) outer *= d; else if (i > axis) inner *= d; });
+    rt.reset();
+    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
+    const pArg = arg ? rt.alloc(arg.length * 4) : 0;
+    rt.k.max(pa, outer, shape[axis], inner, po, pArg);
+    rt.take(po, out as Float32Array);
+    if (arg) arg.set(rt.i32.subarray(pArg >> 2, (pArg >> 2) + arg.length));
+  }
+
+  function logSoftmax(a: Storage, rows: number, cols: number, out: Storage): void {
+    if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.logSoftmax(a, rows, cols, out);
+    rt.reset();
+    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
+    rt.k.logSoftmax(pa, rows, cols, po);
+    rt.take(po, out as Float32Array);
+  }
+
+  function adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean {
+    if (!f32(p, g, m, v, vMax)) return false;
+    const n = p.length;
+    rt.reset();
+    const pp = rt.put(p as Float32Array), pg = rt.put(g as Float32Array), pm = rt.put(m as Float32Array), pv = rt.put(v as Float32Array);
+    const pvm = vMax ? rt.put(vMax as Float32Array) : 0;
+    const stepSize = h.lr / (1 - Math.pow(h.beta1, h.step));
+    const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, h.step));
+    const T = threadsFor(n * 8, Math.ceil(n / 4096));
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [lo, hi] = cut(n, T, t, 16);
+      const o = lo * 4;
+      parts.push([pp + o, pg + o, pm + o, pv + o, pvm ? pvm + o : 0, hi - lo, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay,
+        +h.decoupled, +h.maximize, stepSize, bc2Sqrt]);
+    }
+    rt.parallel('adam', parts);
+    rt.take(pp, p as Float32Array);
+    rt.take(pm, m as Float32Array);
+    rt.take(pv, v as Float32Array);
+    if (vMax) rt.take(pvm, vMax as Float32Array);
+    return true;
+  }
+
+  function sgdStep(p: Storage, g: Storage, buf: Storage | null, h: SgdStepHyper): boolean {
+    if (!f32(p, g, buf)) return false;
+    const n = p.length;
+    rt.reset();
+    const pp = rt.put(p as Float32Array), pg = rt.put(g as Float32Array), pb = buf ? rt.put(buf as Float32Array) : 0;
+    const T = threadsFor(n * 8, Math.ceil(n / 4096));
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [lo, hi] = cut(n, T, t, 16);
+      const o = lo * 4;
+      parts.push([pp + o, pg + o, pb ? pb + o : 0, hi - lo, h.lr, h.momentum, h.dampening, h.weightDecay, +h.nesterov, +h.maximize, +h.first]);
+    }
+    rt.parallel('sgd', parts);
+    rt.take(pp, p as Float32Array);
+    if (buf) rt.take(pb, buf as Float32Array);
+    return true;
+  }
+
+  return { matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep };
+}

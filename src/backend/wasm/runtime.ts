@@ -1,0 +1,232 @@
+/**
+ * The WebAssembly side of the wasm backend: one instance of the kernels on one linear memory, a
+ * transient arena in that memory for the operands of each kernel call, and (optionally) a pool of
+ * workers that run slices of a kernel on the same (shared) memory.
+ *
+ * Memory layout: [0, heapBase) kernels' static data · control block (one slot per worker) ·
+ * persistent blocks (wasmFloat32Array) · transient arena, reset at every kernel call.
+ * Tensor storage stays in JS typed arrays: a kernel call copies its operands into the arena and
+ * its result out (docs/performance.md has the cost of that decision). A typed array that already
+ * lives in this memory (wasmFloat32Array) is used in place.
+ */
+import * as bins from './kernels.generated.js';
+import { SLOT_BYTES, MAX_ARGS, SEQ, DONE, FN, NARGS, ERROR, ARGS_F64, KERNEL_FNS, type KernelFn, type WorkerInit } from './protocol.js';
+
+export interface KernelExports {
+  gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
+  gemmScratchBytes(): number;
+  conv2dForward(x: number, w: number, out: number, geo: number, b0: number, b1: number, scratch: number): void;
+  conv2dBackwardInput(gy: number, w: number, gx: number, geo: number, b0: number, b1: number, scratch: number): void;
+  conv2dBackwardWeight(x: number, gy: number, gw: number, geo: number, b0: number, b1: number, scratch: number): void;
+  binary(op: number, a: number, sao: number, sai: number, b: number, sbo: number, sbi: number, out: number, outer: number, inner: number): void;
+  unary(op: number, a: number, out: number, n: number): void;
+  sum(a: number, outer: number, mid: number, inner: number, out: number): void;
+  max(a: number, outer: number, len: number, inner: number, out: number, arg: number): void;
+  logSoftmax(a: number, rows: number, cols: number, out: number): void;
+  addInto(dst: number, src: number, n: number): void;
+  adam(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: number, maximize: number, stepSize: number, bc2Sqrt: number): void;
+  sgd(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number, wd: number, nesterov: number, maximize: number, first: number): void;
+  heapBase(): number;
+  isRelaxed(): number;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 16384; // 1 GiB: shared memory needs a maximum, and must match the compiled limit
+
+export interface WasmOptions {
+  /** Worker threads besides the calling one (default: hardware threads − 1, at most 7; 0 = none). */
+  threads?: number;
+  /** Use relaxed SIMD (fused multiply-add) when the engine supports it (default true). */
+  relaxed?: boolean;
+}
+
+function decode(b64: string): Uint8Array {
+  if (typeof atob === 'function') {
+    const s = atob(b64);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  throw new Error('wasm backend: no base64 decoder (atob) in this environment');
+}
+
+export function sharedMemorySupported(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly k: KernelExports;
+  readonly shared: boolean;
+  readonly relaxed: boolean;
+  /** Views over the whole memory; rebuilt after every grow. */
+  f32!: Float32Array;
+  i32!: Int32Array;
+  private f64!: Float64Array;
+  private readonly ctl: number;
+  private persistTop: number;
+  private top = 0;
+  private workers: { terminate(): unknown }[] = [];
+  private seqs: number[] = [];
+  /** Buffers of this memory handed out in views (a shared memory's buffer object changes on grow). */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  readonly gemmScratch: number;
+
+  constructor(opts: { shared: boolean; relaxed: boolean }) {
+    const useRelaxed = opts.relaxed && WebAssembly.validate(decode(opts.shared ? bins.relaxedShared : bins.relaxed) as BufferSource);
+    const bytes = decode(opts.shared ? (useRelaxed ? bins.relaxedShared : bins.simdShared) : (useRelaxed ? bins.relaxed : bins.simd));
+    this.shared = opts.shared;
+    this.relaxed = useRelaxed;
+    this.module = new WebAssembly.Module(bytes as BufferSource);
+    this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
+    const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm kernel abort'); } } });
+    this.k = inst.exports as unknown as KernelExports;
+    this.ctl = align(this.k.heapBase(), 64);
+    this.persistTop = align(this.ctl + 8 * SLOT_BYTES, 64);
+    this.gemmScratch = this.k.gemmScratchBytes();
+    this.refreshViews();
+  }
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  private refreshViews(): void {
+    const buf = this.memory.buffer;
+    this.buffers.add(buf);
+    this.f32 = new Float32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+  }
+
+  /** Makes sure bytes [0, end) exist. */
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES) {
+        throw new RangeError(`wasm backend: a kernel needs ${(end / 2 ** 20).toFixed(0)} MiB of WebAssembly memory, more than the ${MAX_PAGES * PAGE / 2 ** 20} MiB maximum`);
+      }
+      this.memory.grow(pages);
+    }
+    if (this.f32.buffer.byteLength < end) this.refreshViews();
+  }
+
+  /** Starts a kernel call: forgets every transient allocation. */
+  reset(): void {
+    this.top = this.persistTop;
+  }
+
+  /** A transient block of `bytes` (64-byte aligned), valid until the next reset(). */
+  alloc(bytes: number): number {
+    const p = align(this.top, 64);
+    this.top = p + bytes;
+    this.ensure(this.top);
+    return p;
+  }
+
+  /** True if `a` is a view into this memory (then it can be used in place). */
+  owns(a: ArrayBufferView): boolean {
+    return this.buffers.has(a.buffer);
+  }
+
+  /** Address of `a` in linear memory: in place if it lives there, else a transient copy. */
+  put(a: Float32Array): number {
+    if (this.owns(a)) return a.byteOffset;
+    const p = this.alloc(a.length * 4);
+    this.f32.set(a, p >> 2);
+    return p;
+  }
+
+  /** Address where a kernel may write `out` (in place if it lives in this memory). */
+  outPtr(out: Float32Array): number {
+    return this.owns(out) ? out.byteOffset : this.alloc(out.length * 4);
+  }
+
+  /** Copies a kernel's result at `p` back into `out` (no-op when it was written in place). */
+  take(p: number, out: Float32Array): void {
+    if (this.owns(out) && out.byteOffset === p) return;
+    out.set(this.f32.subarray(p >> 2, (p >> 2) + out.length));
+  }
+
+  /** A Float32Array of n elements that lives in WebAssembly memory (never freed; for big, long-lived buffers). */
+  persistent(n: number): Float32Array {
+    const p = align(this.persistTop, 64);
+    this.persistTop = p + n * 4;
+    this.ensure(this.persistTop);
+    return new Float32Array(this.memory.buffer, p, n);
+  }
+
+  // ---------------------------------------------------------------- threads
+
+  async startWorkers(count: number, spawn: (init: WorkerInit) => Promise<{ terminate(): unknown }>): Promise<void> {
+    if (!this.shared) throw new Error('wasm backend: worker threads need shared memory');
+    count = Math.min(count, 7);
+    for (let i = 0; i < count; i++) {
+      this.seqs.push(0);
+      const slot = new Int32Array(this.memory.buffer, this.ctl + i * SLOT_BYTES, SLOT_BYTES / 4);
+      slot.fill(0);
+      this.workers.push(await spawn({ module: this.module, memory: this.memory, ctl: this.ctl, index: i }));
+    }
+  }
+
+  stopWorkers(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+    this.seqs = [];
+  }
+
+  /**
+   * Runs fn(parts[t]) for every part: part 0 on this thread, the others on workers, and returns
+   * when all are done. `parts.length` must not exceed `threads`.
+   */
+  parallel(fn: KernelFn, parts: number[][]): void {
+    const f = this.k[fn] as unknown as (...a: number[]) => void;
+    if (parts.length === 1) {
+      f(...parts[0]);
+      return;
+    }
+    const fi = KERNEL_FNS.indexOf(fn);
+    for (let t = 1; t < parts.length; t++) {
+      const w = t - 1;
+      const base = this.ctl + w * SLOT_BYTES;
+      const args = parts[t];
+      if (args.length > MAX_ARGS) throw new Error(`wasm backend: too many kernel arguments (${args.length})`);
+      const i = base >> 2;
+      this.i32[i + FN] = fi;
+      this.i32[i + NARGS] = args.length;
+      const d = (base >> 3) + ARGS_F64;
+      for (let j = 0; j < args.length; j++) this.f64[d + j] = args[j];
+      const seq = (this.seqs[w] = (this.seqs[w] + 1) | 0);
+      Atomics.store(this.i32, i + SEQ, seq);
+      Atomics.notify(this.i32, i + SEQ);
+    }
+    let err: unknown = null;
+    try {
+      f(...parts[0]);
+    } catch (e) {
+      err = e;
+    }
+    for (let t = 1; t < parts.length; t++) {
+      const w = t - 1;
+      const i = (this.ctl + w * SLOT_BYTES) >> 2;
+      const seq = this.seqs[w];
+      for (let spins = 0; Atomics.load(this.i32, i + DONE) !== seq; spins++) {
+        if (spins > 2000) Atomics.wait(this.i32, i + DONE, Atomics.load(this.i32, i + DONE), 1);
+      }
+      if (this.i32[i + ERROR]) err ??= new Error(`wasm backend: kernel ${fn} failed in worker ${w + 1}`);
+    }
+    if (err) throw err;
+  }
+}
+
+function align(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}

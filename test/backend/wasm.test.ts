@@ -1,0 +1,214 @@
+/**
+ * The wasm backend against the reference backend, op by op, on random shapes with odd sizes and
+ * every transpose combination, with threads off (1) and on (2). Float32 tolerance: results differ
+ * from the reference only by summation order (and fused multiply-adds under relaxed SIMD).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initWasm, setWasmThreads, wasmInfo, wasmFloat32Array } from '../../src/backend/wasm/index.js';
+import { referenceBackend as R } from '../../src/backend/reference.js';
+import { PARALLEL_MACS, SMALL_ELEMENTWISE } from '../../src/backend/wasm/kernels.js';
+import type { BinaryOp, UnaryOp, Conv2dGeometry } from '../../src/backend/backend.js';
+import { sizeOf } from '../../src/tensor/shape.js';
+import { assertClose } from '../helpers.js';
+
+const W = await initWasm({ threads: 2 });
+
+let seed = 12345;
+function rnd(n: number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    a[i] = lo + ((hi - lo) * seed) / 4294967296;
+  }
+  return a;
+}
+
+const TOL = 2e-5;
+
+for (const threads of [1, 2]) {
+  const tag = `threads=${threads}`;
+
+  test(`wasm matmul equals the reference for every transpose, odd and big sizes (${tag})`, () => {
+    setWasmThreads(threads);
+    const sizes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [37, 53, 71], [13, 300, 9], [300, 13, 9], [97, 129, 257], [6, 8, 1000]];
+    for (const [m, n, k] of sizes)
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          const a = rnd(m * k), b = rnd(k * n);
+          const got = new Float32Array(m * n).fill(NaN), want = new Float32Array(m * n);
+          W.matmul(a, b, got, m, n, k, ta, tb);
+          R.matmul(a, b, want, m, n, k, ta, tb);
+          assertClose(got, want, TOL * Math.sqrt(k), `matmul ${m}x${n}x${k} tA=${ta} tB=${tb}`);
+        }
+    assert.ok(97 * 129 * 257 >= PARALLEL_MACS, 'the big case must take the threaded path');
+  });
+
+  test(`wasm conv2d and both backward passes equal the reference (${tag})`, () => {
+    setWasmThreads(threads);
+    const geos: Conv2dGeometry[] = [
+      { n: 3, c: 2, h: 9, w: 11, k: 5, kh: 3, kw: 3, oh: 9, ow: 11, strideH: 1, strideW: 1, padH: 1, padW: 1 },
+      { n: 2, c: 3, h: 10, w: 7, k: 4, kh: 3, kw: 2, oh: 4, ow: 3, strideH: 2, strideW: 2, padH: 0, padW: 0 },
+      { n: 5, c: 4, h: 6, w: 6, k: 3, kh: 1, kw: 1, oh: 6, ow: 6, strideH: 1, strideW: 1, padH: 0, padW: 0 },
+      { n: 2, c: 1, h: 8, w: 9, k: 2, kh: 5, kw: 5, oh: 8, ow: 9, strideH: 1, strideW: 1, padH: 2, padW: 2 },
+      // big enough to be split over threads
+      { n: 8, c: 8, h: 14, w: 14, k: 16, kh: 5, kw: 5, oh: 14, ow: 14, strideH: 1, strideW: 1, padH: 2, padW: 2 },
+    ];
+    for (const g of geos) {
+      const what = JSON.stringify(g);
+      const x = rnd(g.n * g.c * g.h * g.w), w = rnd(g.k * g.c * g.kh * g.kw), gy = rnd(g.n * g.k * g.oh * g.ow);
+      const y1 = new Float32Array(gy.length).fill(NaN), y2 = new Float32Array(gy.length);
+      W.conv2d(x, w, y1, g);
+      R.conv2d(x, w, y2, g);
+      assertClose(y1, y2, 1e-4, `conv2d ${what}`);
+      const gx1 = new Float32Array(x.length).fill(NaN), gx2 = new Float32Array(x.length);
+      W.conv2dBackwardInput(gy, w, gx1, g);
+      R.conv2dBackwardInput(gy, w, gx2, g);
+      assertClose(gx1, gx2, 1e-4, `conv2dBackwardInput ${what}`);
+      const gw1 = new Float32Array(w.length).fill(NaN), gw2 = new Float32Array(w.length);
+      W.conv2dBackwardWeight(x, gy, gw1, g);
+      R.conv2dBackwardWeight(x, gy, gw2, g);
+      assertClose(gw1, gw2, 1e-4, `conv2dBackwardWeight ${what}`);
+    }
+  });
+
+  test(`wasm fused Adam/AdamW/AMSGrad and SGD steps equal the plain update (${tag})`, () => {
+    setWasmThreads(threads);
+    const n = 100003; // odd: exercises the scalar tail
+    for (const variant of [
+      { weightDecay: 0, decoupled: false, maximize: false, amsgrad: false },
+      { weightDecay: 0.1, decoupled: false, maximize: true, amsgrad: true },
+      { weightDecay: 0.01, decoupled: true, maximize: false, amsgrad: false },
+    ]) {
+      const p = rnd(n), g = rnd(n), m = rnd(n, -0.1, 0.1), v = rnd(n, 0, 0.01), vm = rnd(n, 0, 0.02);
+      const h = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3, ...variant };
+      const [p2, m2, v2, vm2] = [p.slice(), m.slice(), v.slice(), vm.slice()];
+      assert.equal(W.adamStep!(p, g, m, v, h.amsgrad ? vm : null, h), true);
+      // PyTorch 1.13's single-tensor Adam, in float64
+      const bc1 = 1 - h.beta1 ** h.step, bc2 = 1 - h.beta2 ** h.step;
+      for (let i = 0; i < n; i++) {
+        let gi = h.maximize ? -g[i] : g[i];
+        let pi = p2[i];
+        if (h.decoupled) pi *= 1 - h.lr * h.weightDecay;
+        else gi += h.weightDecay * pi;
+        m2[i] = h.beta1 * m2[i] + (1 - h.beta1) * gi;
+        v2[i] = h.beta2 * v2[i] + (1 - h.beta2) * gi * gi;
+        let vv = v2[i];
+        if (h.amsgrad) vv = vm2[i] = Math.max(vm2[i], vv);
+        p2[i] = pi - (h.lr / bc1) * (m2[i] / (Math.sqrt(vv) / Math.sqrt(bc2) + h.eps));
+      }
+      assertClose(p, p2, 1e-6, `adam param ${JSON.stringify(variant)}`);
+      assertClose(m, m2, 1e-6, 'adam m');
+      assertClose(v, v2, 1e-6, 'adam v');
+      if (h.amsgrad) assertClose(vm, vm2, 1e-6, 'adam vMax');
+    }
+    for (const variant of [
+      { momentum: 0.9, dampening: 0.1, weightDecay: 0.01, nesterov: false, maximize: false, first: false },
+      { momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, maximize: true, first: true },
+      { momentum: 0, dampening: 0, weightDecay: 0.1, nesterov: false, maximize: false, first: false },
+    ]) {
+      const p = rnd(n), g = rnd(n), buf = rnd(n);
+      const [p2, b2] = [p.slice(), buf.slice()];
+      const h = { lr: 0.05, ...variant };
+      assert.equal(W.sgdStep!(p, g, h.momentum ? buf : null, h), true);
+      for (let i = 0; i < n; i++) {
+        let d = (h.maximize ? -g[i] : g[i]) + h.weightDecay * p2[i];
+        if (h.momentum) {
+          b2[i] = h.first ? d : h.momentum * b2[i] + (1 - h.dampening) * d;
+          d = h.nesterov ? d + h.momentum * b2[i] : b2[i];
+        }
+        p2[i] -= h.lr * d;
+      }
+      assertClose(p, p2, 1e-6, `sgd param ${JSON.stringify(variant)}`);
+      if (h.momentum) assertClose(buf, b2, 1e-6, 'sgd buffer');
+    }
+  });
+}
+
+test('wasm binary ops equal the reference, with broadcasting of every kind', () => {
+  const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'lt', 'eq'];
+  const cases: [number[], number[]][] = [
+    [[37, 61], [37, 61]], [[37, 61], [61]], [[37, 61], [37, 1]], [[37, 61], []], [[], [37, 61]],
+    [[5, 7, 11, 13], [1, 7, 1, 1]], [[5, 7, 11, 13], [7, 11, 1]], [[1, 61], [37, 1]], [[4, 3, 5, 7, 11], [3, 1, 7, 1]],
+  ];
+  for (const op of ops)
+    for (const [as, bs] of cases) {
+      const os = as.length >= bs.length ? as.map((d, i) => Math.max(d, bs[i - (as.length - bs.length)] ?? 1)) : bs.map((d, i) => Math.max(d, as[i - (bs.length - as.length)] ?? 1));
+      const pos = op === 'pow';
+      const a = rnd(sizeOf(as), pos ? 0.1 : -2, 2), b = rnd(sizeOf(bs), pos ? -2 : -2, 2);
+      if (op === 'eq') for (let i = 0; i < Math.min(a.length, b.length); i += 3) a[i] = b[i];
+      const got = new Float32Array(sizeOf(os)).fill(NaN), want = new Float32Array(sizeOf(os));
+      assert.ok(os.length === 0 || sizeOf(os) >= SMALL_ELEMENTWISE || as.length < 2, 'cases must reach the wasm path');
+      W.binary(op, a, as, b, bs, got, os);
+      R.binary(op, a, as, b, bs, want, os);
+      assertClose(got, want, op === 'pow' ? 1e-5 : 1e-6, `${op} ${JSON.stringify(as)} ${JSON.stringify(bs)}`);
+    }
+});
+
+test('wasm unary ops equal the reference (NaN and ±0 handled like it)', () => {
+  const ops: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'step', 'sigmoid', 'tanh', 'square', 'recip'];
+  for (const op of ops) {
+    const n = 4099;
+    const a = rnd(n, op === 'log' || op === 'sqrt' ? 0.01 : -5, 5);
+    a[0] = 0; a[1] = NaN; a[2] = -0;
+    const got = new Float32Array(n), want = new Float32Array(n);
+    W.unary(op, a, got);
+    R.unary(op, a, want);
+    for (const i of [0, 1, 2]) assert.ok(Object.is(got[i], want[i]) || (op === 'recip' && i !== 1 && got[i] === want[i]), `${op}(${a[i]}): ${got[i]} vs ${want[i]}`);
+    assertClose(got.subarray(3), want.subarray(3), 2e-6, op);
+  }
+});
+
+test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
+  const shapes = [[67, 61], [5, 7, 11, 13], [3, 1, 2049]];
+  for (const shape of shapes) {
+    const a = rnd(sizeOf(shape), -3, 3);
+    const axesList = shape.length === 2 ? [[0], [1], [0, 1]] : shape.length === 4 ? [[0], [3], [1, 2], [0, 1, 2, 3], [0, 2]] : [[2], [0, 1], [0, 2]];
+    for (const axes of axesList) {
+      const os = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const got = new Float32Array(sizeOf(os)).fill(NaN), want = new Float32Array(sizeOf(os));
+      W.sum(a, shape, axes, got);
+      R.sum(a, shape, axes, want);
+      assertClose(got, want, 1e-4, `sum ${JSON.stringify(shape)} over ${axes}`);
+    }
+    for (let axis = 0; axis < shape.length; axis++) {
+      const n = sizeOf(shape) / shape[axis];
+      const got = new Float32Array(n), want = new Float32Array(n);
+      const ga = new Int32Array(n), wa = new Int32Array(n);
+      a[7] = NaN;
+      W.max(a, shape, axis, got, ga);
+      R.max(a, shape, axis, want, wa);
+      assert.deepEqual(Array.from(ga), Array.from(wa), `argmax ${JSON.stringify(shape)} axis ${axis}`);
+      assert.deepEqual(Array.from(got), Array.from(want), `max ${JSON.stringify(shape)} axis ${axis}`);
+      a[7] = 0.5;
+    }
+  }
+  for (const [rows, cols] of [[128, 10], [3, 1000], [1000, 3]]) {
+    const a = rnd(rows * cols, -20, 20);
+    const got = new Float32Array(rows * cols), want = new Float32Array(rows * cols);
+    W.logSoftmax(a, rows, cols, got);
+    R.logSoftmax(a, rows, cols, want);
+    assertClose(got, want, 1e-5, `logSoftmax ${rows}x${cols}`);
+  }
+});
+
+test('float64 operands fall back to the reference exactly', () => {
+  const a = new Float64Array(rnd(30 * 40)), b = new Float64Array(rnd(40 * 20));
+  const got = new Float64Array(600), want = new Float64Array(600);
+  W.matmul(a, b, got, 30, 20, 40, false, false);
+  R.matmul(a, b, want, 30, 20, 40, false, false);
+  assert.deepEqual(got, want);
+  assert.equal(W.adamStep!(new Float64Array(4), new Float64Array(4), new Float64Array(4), new Float64Array(4), null, { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1, weightDecay: 0, decoupled: false, maximize: false, step: 1 }), false);
+});
+
+test('arrays that live in WebAssembly memory are used in place and give the same result', () => {
+  const m = 33, n = 65, k = 17;
+  const a = rnd(m * k), b = rnd(k * n);
+  const wa = wasmFloat32Array(m * k), wb = wasmFloat32Array(k * n), wo = wasmFloat32Array(m * n);
+  wa.set(a); wb.set(b);
+  const want = new Float32Array(m * n);
+  R.matmul(a, b, want, m, n, k, false, false);
+  W.matmul(wa, wb, wo, m, n, k, false, false);
+  assertClose(wo, want, 1e-5, 'in-place matmul');
+  assert.equal(wasmInfo().workers, 1);
+});
