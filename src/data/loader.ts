@@ -33,7 +33,7 @@ export interface DataLoaderOptions {
   shuffle?: boolean;
   /** Skip the last batch when it is smaller than batchSize (default false). */
   dropLast?: boolean;
-  /** Source of the shuffling (and transform) randomness; default: drawn from the global generator. */
+  /** Source of the shuffling (and transform) randomness; default: drawn from the global generator (manualSeed). */
   rng?: Rng;
   /** Yield x as [B, C·H·W] (for MLPs) instead of [B, C, H, W]. Applied after `transform`. */
   flatten?: boolean;
@@ -71,7 +71,9 @@ export class DataLoader implements Iterable<Batch> {
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
     this.flatten = opts.flatten ?? false;
-    this.rng = opts.rng ?? nextDefaultRng();
+    // Draw from the global generator only when randomness is used, so a plain test loader does not
+    // shift the stream that later default-initialised layers see.
+    this.rng = opts.rng ?? (this.shuffle || opts.transform ? nextDefaultRng() : new Rng(0));
     this.transform = opts.transform;
   }
 

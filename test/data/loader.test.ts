@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Dataset, DataLoader, Rng, Tensor, type Batch } from '../../src/index.js';
+import { Dataset, DataLoader, Rng, Tensor, manualSeed, type Batch } from '../../src/index.js';
 
 /** n samples of shape [2, 1, 3]; sample i holds the values i + k/10, label i % 4. */
 function toy(n: number): Dataset {
@@ -132,4 +132,20 @@ test('bad options name the option and the value', () => {
   assert.throws(() => new DataLoader(ds, { transform: 3 as never }), /transform must be a function/);
   assert.throws(() => new DataLoader(ds.slice(0, 0), {}), /data set toy is empty/);
   assert.throws(() => new DataLoader(ds).order(-1), /epoch must be a non-negative integer, got -1/);
+});
+
+test('without an rng, shuffling draws its seed from the global generator (manualSeed), reproducibly', () => {
+  const ds = toy(30);
+  manualSeed(11);
+  const a = allIndices([...new DataLoader(ds, { batchSize: 8, shuffle: true })]);
+  manualSeed(11);
+  const b = allIndices([...new DataLoader(ds, { batchSize: 8, shuffle: true })]);
+  manualSeed(12);
+  const c = allIndices([...new DataLoader(ds, { batchSize: 8, shuffle: true })]);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  // a loader that does not shuffle leaves the global stream alone
+  manualSeed(11);
+  new DataLoader(ds, { batchSize: 8 });
+  assert.deepEqual(allIndices([...new DataLoader(ds, { batchSize: 8, shuffle: true })]), a);
 });
