@@ -1,0 +1,143 @@
+/**
+ * Penalties, proximal steps, constraints and decoupled decay as trainer callbacks. The types are
+ * structural (the trainer's Callback and TrainState fit them): regularize/ sits below train/.
+ *
+ *   penaltyCallback        adds λR(W) to the loss each step, reported per epoch as its own term;
+ *                          with any L1 part it also reports the fraction of near-zero weights
+ *   l1ProximalCallback     L1 by proximal gradient (ISTA): after each step
+ *                            w ← sign(w)·max(|w| − ηλ, 0)      (soft-thresholding)
+ *                          which lands weights on exact zeros, unlike the subgradient λ·sign(w) that
+ *                          only makes them oscillate around 0. The loss term is reported, not
+ *                          differentiated. Exact for plain SGD; with momentum or Adam it is the
+ *                          usual heuristic.
+ *   maxNormCallback        after each step, each unit's incoming weight vector (a slice along dim 0:
+ *                          a row of a Linear weight, an output channel of a Conv2d weight) is
+ *                          rescaled to L2 norm c if it is longer (Srebro & Shraibman 2005; Hinton et
+ *                          al. 2012 with dropout)
+ *   decoupledDecayCallback θ ← θ − ηλθ_prev after the step (AdamW's decay, for any optimizer)
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { l1Penalty, l2Penalty, elasticNetPenalty, nearZeroFraction, norms } from './penalties.js';
+
+interface Group {
+  lr: number;
+  params: Tensor[];
+}
+export interface RegState {
+  optimizer: { readonly lr: number; paramGroups: readonly Group[] };
+}
+export interface RegRecord {
+  terms: Record<string, number>;
+  [extra: string]: unknown;
+}
+
+export interface PenaltyOptions {
+  params: readonly Tensor[];
+  l1?: number;
+  l2?: number;
+  /** Threshold of the near-zero fraction reported with L1 (|w| ≤ tol). Default 1e-3. */
+  nearZeroTol?: number;
+}
+
+/** The learning rate of the group that holds p (groups may have their own). */
+function lrOf(s: RegState): (p: Tensor) => number {
+  const m = new Map<Tensor, number>();
+  for (const g of s.optimizer.paramGroups) for (const p of g.params) m.set(p, g.lr);
+  return (p) => m.get(p) ?? s.optimizer.lr;
+}
+
+/** L1, L2 or Elastic Net (both given) as a loss term named l1, l2 or elasticNet. */
+export function penaltyCallback(o: PenaltyOptions) {
+  const l1 = o.l1 ?? 0, l2 = o.l2 ?? 0;
+  const name = l1 > 0 && l2 > 0 ? 'elasticNet' : l1 > 0 ? 'l1' : 'l2';
+  const tol = o.nearZeroTol ?? 1e-3;
+  return {
+    lossTerms(): Record<string, Tensor> {
+      if (l1 > 0 && l2 > 0) return { [name]: elasticNetPenalty(o.params, l1, l2) };
+      if (l1 > 0) return { l1: l1Penalty(o.params, l1) };
+      return { l2: l2Penalty(o.params, l2) };
+    },
+    onEpochEnd(_s: unknown, r: RegRecord): void {
+      if (l1 > 0) r.nearZero = nearZeroFraction(o.params, tol);
+    },
+  };
+}
+
+/** L1 by soft-thresholding after each step; reports the term l1 and the fractions nearZero and zeros. */
+export function l1ProximalCallback(o: { params: readonly Tensor[]; lambda: number; nearZeroTol?: number }) {
+  if (!(o.lambda >= 0 && Number.isFinite(o.lambda))) throw new RangeError(`L1 proximal: invalid λ ${o.lambda}; expected a number ≥ 0`);
+  const tol = o.nearZeroTol ?? 1e-3;
+  let sum = 0, n = 0;
+  return {
+    onEpochBegin(): void {
+      sum = 0;
+      n = 0;
+    },
+    onStepEnd(s: RegState): void {
+      const lr = lrOf(s);
+      for (const p of o.params) softThreshold(p.data, lr(p) * o.lambda);
+      sum += o.lambda * norms(o.params).l1;
+      n++;
+    },
+    onEpochEnd(_s: unknown, r: RegRecord): void {
+      r.terms.l1 = n ? sum / n : 0;
+      r.nearZero = nearZeroFraction(o.params, tol);
+      r.zeros = nearZeroFraction(o.params, 0);
+    },
+  };
+}
+
+/** w ← sign(w)·max(|w| − τ, 0), in place: the proximal operator of τ‖w‖₁. */
+export function softThreshold(w: Float32Array | Float64Array, tau: number): void {
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i];
+    w[i] = v > tau ? v - tau : v < -tau ? v + tau : 0;
+  }
+}
+
+/** Rescale each slice along dim 0 to L2 norm ≤ c, in place. */
+export function maxNorm(p: Tensor, c: number): void {
+  const rows = p.shape[0] ?? 1;
+  const len = p.size / rows;
+  const d = p.data;
+  for (let r = 0; r < rows; r++) {
+    let ss = 0;
+    for (let j = r * len; j < (r + 1) * len; j++) ss += d[j] * d[j];
+    const norm = Math.sqrt(ss);
+    if (norm > c) {
+      const k = c / norm;
+      for (let j = r * len; j < (r + 1) * len; j++) d[j] *= k;
+    }
+  }
+}
+
+export function maxNormCallback(o: { params: readonly Tensor[]; maxNorm: number }) {
+  if (!(o.maxNorm > 0 && Number.isFinite(o.maxNorm))) throw new RangeError(`max-norm: invalid c ${o.maxNorm}; expected a number > 0`);
+  return {
+    onStepEnd(): void {
+      for (const p of o.params) maxNorm(p, o.maxNorm);
+    },
+  };
+}
+
+/**
+ * Decoupled weight decay (Loshchilov & Hutter 2019) for any optimizer: θ ← θ − ηλθ_prev, where θ_prev
+ * is the value before the step. With Adam it reproduces AdamW exactly (up to rounding): AdamW does
+ * θ(1 − ηλ) − η·u, and Adam's update u does not depend on θ.
+ */
+export function decoupledDecayCallback(o: { params: readonly Tensor[]; weightDecay: number }) {
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new RangeError(`decoupled weight decay: invalid λ ${o.weightDecay}; expected a number ≥ 0`);
+  let before: (Float32Array | Float64Array)[] = [];
+  return {
+    onStepBegin(): void {
+      before = o.params.map((p) => p.data.slice());
+    },
+    onStepEnd(s: RegState): void {
+      const lr = lrOf(s);
+      o.params.forEach((p, i) => {
+        const k = lr(p) * o.weightDecay, d = p.data, b = before[i];
+        for (let j = 0; j < d.length; j++) d[j] -= k * b[j];
+      });
+    },
+  };
+}
