@@ -94,7 +94,10 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 
   constructor(params: ParamsInput<LBFGSOptions>, options: Partial<LBFGSOptions> = {}) {
     const maxIter = options.maxIter ?? lbfgsRule.defaults.maxIter;
-    super(lbfgsRule, params, { ...options, maxEval: options.maxEval ?? Math.floor((maxIter * 5) / 4) });
+    // PyTorch spells it 'strong_wolfe'; the CLI 'strong-wolfe'.
+    const ls = options.lineSearchFn as string | null | undefined;
+    const lineSearchFn = ls === 'strong_wolfe' || ls === 'strong-wolfe' ? 'strongWolfe' : options.lineSearchFn;
+    super(lbfgsRule, params, { ...options, lineSearchFn, maxEval: options.maxEval ?? Math.floor((maxIter * 5) / 4) });
     if (this.paramGroups.length !== 1) throw new RangeError("LBFGS: doesn't support per-parameter options (parameter groups); pass one list of parameters");
     this.params = this.paramGroups[0].params;
     const dtypes = new Set(this.params.map((p) => p.dtype));

@@ -115,3 +115,10 @@ registerOptimizer({ key: 'adamax', name: 'Adamax', options: ['lr', 'betas', 'eps
 registerOptimizer({ key: 'nadam', name: 'NAdam', options: ['lr', 'betas', 'eps', 'weightDecay', 'momentumDecay', 'legacyMuProduct'], summary: 'Adam with Nesterov momentum', build: (p, o) => new NAdam(p, o) });
 registerOptimizer({ key: 'radam', name: 'RAdam', options: ['lr', 'betas', 'eps', 'weightDecay'], summary: 'Adam with a rectified adaptive lr', build: (p, o) => new RAdam(p, o) });
 registerOptimizer({ key: 'lion', name: 'Lion', options: ['lr', 'betas', 'weightDecay', 'maximize'], summary: 'sign of interpolated momentum (Chen et al. 2023)', build: (p, o) => new Lion(p, o) });
+
+// ---- closure-driven second-order methods: step(closure) may evaluate the objective several times
+import { LBFGS } from './lbfgs.js';
+import { Newton } from './newton.js';
+
+registerOptimizer({ key: 'lbfgs', name: 'L-BFGS', options: ['lr', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize', 'lineSearchFn'], summary: 'limited-memory BFGS (PyTorch LBFGS; one step runs up to maxIter iterations)', build: (p, o) => new LBFGS(p, o) });
+registerOptimizer({ key: 'newton', name: 'Newton', options: ['lr', 'mode', 'damping', 'lineSearch', 'c1', 'maxLs', 'toleranceGrad', 'cgMaxIter', 'cgTol', 'hessian'], summary: "damped Newton's method with a line search (exact Hessian or Hessian-free CG); the closure returns the loss Tensor, or pass a hessian callback", build: (p, o) => new Newton(p, o) });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { LBFGS, fromData, mm, add, crossEntropy, sum, square, mul, zeros, type Tensor, type LBFGSOptions, cubicInterpolate, strongWolfe } from '../../src/index.js';
 import { assertClose } from '../helpers.js';
+import { trajectory } from '../../src/surfaces/index.js';
 
 // Fixtures made by tools/golden_lbfgs.py with PyTorch 1.13 in float64.
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/lbfgs/${name}.json`, import.meta.url), 'utf8'));
@@ -43,6 +44,19 @@ for (const [name, c] of Object.entries<{ options: Partial<LBFGSOptions>; trace: 
       assert.equal(opt.funcEvals, e.funcEvals, `step ${k + 1} funcEvals`);
       assert.equal(opt.nIter, e.nIter, `step ${k + 1} nIter`);
     });
+  });
+}
+
+// What `descent surface --fn rosenbrock --optimizer lbfgs --line-search strong-wolfe --start -1.5,2
+// --steps 50` runs: the surfaces' runner with their own Rosenbrock gradient (rounded differently
+// from torch's autograd, hence 1e-8 rather than bit equality).
+for (const name of ['wolfe_default', 'wolfe_iter1']) {
+  test(`the surfaces' trajectory runner drives LBFGS along PyTorch's iterates: ${name}`, () => {
+    const c = rosen.cases[name];
+    const tr = trajectory('rosenbrock', { name: 'lbfgs', options: c.options }, { start: [-1.5, 2], steps: 50 });
+    assert.equal(tr.trace.length, 51);
+    c.trace.forEach((e: TraceEntry, k: number) => assertClose(tr.trace[k + 1].x, e.params[0], 1e-8, `step ${k + 1}`));
+    assert.equal(tr.evaluations, c.trace[49].funcEvals, 'closure calls counted by the runner equal torch\'s func_evals');
   });
 }
 
@@ -94,6 +108,7 @@ test('LBFGS rejects bad options with a message naming the option', () => {
   assert.throws(() => new LBFGS([p], { lineSearchFn: 'armijo' as never }), /lineSearchFn "armijo"/);
   assert.throws(() => new LBFGS([{ params: [p] }, { params: [zeros([1], { requiresGrad: true })] }]), /parameter groups/);
   assert.throws(() => new LBFGS([p]).step(), /closure/);
+  assert.equal(new LBFGS([p], { lineSearchFn: 'strong_wolfe' as never }).paramGroups[0].lineSearchFn, 'strongWolfe', "PyTorch's spelling is accepted");
 });
 
 test('LBFGS state (history included) survives a JSON round trip: the resumed run equals the uninterrupted one', () => {
