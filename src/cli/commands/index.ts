@@ -1,5 +1,6 @@
 /** Every `descent` command, in the order --help lists them. */
 import type { Command } from '../command.js';
 import { trainCommand } from './train.js';
+import { augmentCommand } from './augment.js';
 
-export const commands: Command[] = [trainCommand];
+export const commands: Command[] = [trainCommand, augmentCommand];

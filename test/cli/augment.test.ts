@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/run.js';
+import { crc32, encodePng } from '../../src/cli/png.js';
+import type { Io } from '../../src/cli/command.js';
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [], stderr: string[] = [];
+  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
+}
+
+/** Parse our own PNGs back (unfiltered scanlines), checking every chunk's CRC. */
+function decodePng(buf: Uint8Array): { width: number; height: number; type: number; pixels: Uint8Array } {
+  assert.deepEqual(Array.from(buf.subarray(0, 8)), [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let off = 8, width = 0, height = 0, type = 0;
+  const idat: Uint8Array[] = [];
+  while (off < buf.length) {
+    const len = view.getUint32(off);
+    const name = String.fromCharCode(...buf.subarray(off + 4, off + 8));
+    assert.equal(view.getUint32(off + 8 + len), crc32(buf.subarray(off + 4, off + 8 + len)), `${name} CRC`);
+    const data = buf.subarray(off + 8, off + 8 + len);
+    if (name === 'IHDR') { width = view.getUint32(off + 8); height = view.getUint32(off + 12); type = data[9]; }
+    if (name === 'IDAT') idat.push(data);
+    off += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const ch = type === 0 ? 1 : 3;
+  const pixels = new Uint8Array(width * height * ch);
+  for (let y = 0; y < height; y++) {
+    assert.equal(raw[y * (width * ch + 1)], 0, 'filter type 0');
+    pixels.set(raw.subarray(y * (width * ch + 1) + 1, (y + 1) * (width * ch + 1)), y * width * ch);
+  }
+  return { width, height, type, pixels };
+}
+
+test('PNG encoder: standard CRC-32, round trip of grey and RGB pixels', () => {
+  assert.equal(crc32(new TextEncoder().encode('IEND')), 0xae426082);
+  assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  const grey = Uint8Array.from({ length: 5 * 3 }, (_, i) => i * 17);
+  const g = decodePng(encodePng(grey, 5, 3, 1));
+  assert.deepEqual([g.width, g.height, g.type], [5, 3, 0]);
+  assert.deepEqual(Array.from(g.pixels), Array.from(grey));
+  const rgb = Uint8Array.from({ length: 2 * 2 * 3 }, (_, i) => 255 - i * 20);
+  const c = decodePng(encodePng(rgb, 2, 2, 3));
+  assert.equal(c.type, 2);
+  assert.deepEqual(Array.from(c.pixels), Array.from(rgb));
+  assert.throws(() => encodePng(grey, 4, 4, 1), /4×4×1 needs 16 bytes, got 15/);
+});
+
+test('descent augment writes a grid: the original then augmented copies; zero strength copies the original', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'descent-augment-'));
+  const file = join(dir, 'grid.png');
+  const io = capture();
+  assert.equal(await runCli(['augment', '--out', file, '--rows', '3', '--per', '2', '--zoom', '1', '--augment', 'flip:0,crop:0'], io), 0, io.stderr.join('\n'));
+  assert.match(io.stdout.join('\n'), /wrote .*grid\.png: 3 garments/);
+  const png = decodePng(readFileSync(file));
+  // width = gap + 28 + bigGap + 2·(28 + gap), height = gap + 3·(28 + gap)
+  assert.deepEqual([png.width, png.height, png.type], [2 + 28 + 6 + 2 * 30, 2 + 3 * 30, 0]);
+  const cell = (r: number, col: number) => {
+    const x0 = col === 0 ? 2 : 2 + 28 + 6 + (col - 1) * 30, y0 = 2 + r * 30;
+    return Array.from({ length: 28 * 28 }, (_, i) => png.pixels[(y0 + Math.floor(i / 28)) * png.width + x0 + (i % 28)]);
+  };
+  for (let r = 0; r < 3; r++) {
+    assert.ok(cell(r, 0).some((v) => v > 100), 'a garment is drawn');
+    assert.deepEqual(cell(r, 1), cell(r, 0));
+    assert.deepEqual(cell(r, 2), cell(r, 0));
+  }
+  const bad = capture();
+  assert.equal(await runCli(['augment', '--out', file, '--augment', 'spin'], bad), 2);
+  assert.match(bad.stderr.join('\n'), /--augment: unknown transform "spin"/);
+  const noOut = capture();
+  assert.equal(await runCli(['augment'], noOut), 2);
+  assert.match(noOut.stderr.join('\n'), /--out: the PNG file to write is required/);
+});
