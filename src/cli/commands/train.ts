@@ -3,7 +3,7 @@ import { writeFileSync, renameSync } from 'node:fs';
 import type { Command, Io } from '../command.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
-import { setBackend, backendNames } from '../../backend/index.js';
+import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { fit, type EpochRecord, type Callback } from '../../train/trainer.js';
 import { getModel, models } from '../../train/models.js';
@@ -31,7 +31,7 @@ export const trainOptions: OptSpec[] = [
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
-  { name: 'backend', type: 'string', default: 'reference', metavar: 'NAME', help: 'kernel backend' },
+  backendOption,
   { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained weights as JSON (atomically)' },
   { name: 'json', type: 'boolean', help: 'print one JSON record per epoch instead of text' },
 ];
@@ -69,8 +69,7 @@ export function writeAtomic(path: string, text: string): void {
 }
 
 export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = []): Promise<TrainRun> {
-  if (!backendNames().includes(o.backend)) throw new UsageError(`--backend: unknown backend "${o.backend}"; expected one of ${backendNames().join(', ')}`);
-  setBackend(o.backend);
+  await selectBackend(o.backend);
   if (!models.has(o.model)) throw new UsageError(`--model: unknown model "${o.model}"; expected one of ${[...models.keys()].join(', ')}`);
   if (!optimizerNames().includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer: unknown optimizer "${o.optimizer}"; expected one of ${optimizerNames().join(', ')}`);
   const spec = getModel(o.model);
