@@ -11,3 +11,4 @@ export * from './augment/index.js';
 export * from './optim/index.js';
 export * from './surfaces/index.js';
 export * from './data/index.js';
+export * from './train/index.js';

@@ -12,14 +12,14 @@ import { add, argmax, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, BaseHyper } from '../optim/optimizer.js';
 
-export interface Batch {
+export interface LabeledBatch {
   x: Tensor;
   y: ArrayLike<number>;
 }
 
 /** Anything that yields the batches of one epoch (the DataLoader is one). */
 export interface BatchSource {
-  epoch(e: number): Iterable<Batch>;
+  epoch(e: number): Iterable<LabeledBatch>;
   /** Batches per epoch. */
   readonly length: number;
   readonly samplesPerEpoch: number;
