@@ -1,6 +1,11 @@
 /** Small in-memory batch sources for the regularisation and ensemble tests. */
 import { fromData, randn, Rng, type Tensor } from '../../src/index.js';
-import type { BatchSource, Batch } from '../../src/train/index.js';
+import type { BatchSource } from '../../src/train/index.js';
+
+export interface Batch {
+  x: Tensor;
+  y: ArrayLike<number>;
+}
 
 export function fixedBatches(batches: Batch[]): BatchSource {
   return {

@@ -1,0 +1,106 @@
+/**
+ * Weight averaging and weight snapshots.
+ *
+ *   SWA (Izmailov et al. 2018):  w̄ ← (n·w̄ + w)/(n + 1), equal weights for every sample taken
+ *   EMA:                         w̄ ← β·w̄ + (1 − β)·w, the first sample copied (PyTorch
+ *                                AveragedModel's rule; no bias correction needed then)
+ * Averages accumulate in float64 and are copied into a model of the same architecture with copyTo.
+ * The library's models have no BatchNorm, so SWA needs no statistics pass afterwards.
+ *
+ * The callbacks' types are structural (the trainer's fit); they take the model from the train state.
+ */
+import type { Storage } from '../tensor/tensor.js';
+import type { Module } from '../nn/module.js';
+
+/** A copy of a model's parameter values, by name. */
+export type WeightSnapshot = Map<string, Storage>;
+
+export function captureWeights(model: Module): WeightSnapshot {
+  return new Map(model.namedParameters().map(([n, p]) => [n, p.data.slice() as Storage]));
+}
+
+/** Copy a snapshot's values into a model of the same architecture (names and sizes must match). */
+export function restoreWeights(model: Module, snap: WeightSnapshot): void {
+  for (const [n, p] of model.namedParameters()) {
+    const v = snap.get(n);
+    if (!v) throw new Error(`restoreWeights: snapshot has no parameter "${n}"`);
+    if (v.length !== p.size) throw new Error(`restoreWeights: parameter "${n}" has ${p.size} values, snapshot has ${v.length}`);
+    p.data.set(v);
+  }
+}
+
+export class WeightAverage {
+  /** Samples taken so far. */
+  n = 0;
+  private avg = new Map<string, Float64Array>();
+
+  /** kind 'swa' (equal weights) or 'ema' with decay β ∈ [0, 1). */
+  constructor(readonly kind: 'swa' | 'ema', readonly decay = 0.999) {
+    if (kind !== 'swa' && kind !== 'ema') throw new RangeError(`WeightAverage: invalid kind ${JSON.stringify(kind)}; expected swa or ema`);
+    if (kind === 'ema' && !(decay >= 0 && decay < 1)) throw new RangeError(`WeightAverage: invalid EMA decay ${decay}; expected a number in [0, 1)`);
+  }
+
+  update(model: Module): void {
+    for (const [name, p] of model.namedParameters()) {
+      let a = this.avg.get(name);
+      if (!a) this.avg.set(name, (a = new Float64Array(p.size)));
+      const d = p.data;
+      if (this.n === 0) a.set(d);
+      else if (this.kind === 'swa') {
+        const k = 1 / (this.n + 1);
+        for (let i = 0; i < d.length; i++) a[i] += (d[i] - a[i]) * k;
+      } else {
+        const b = this.decay;
+        for (let i = 0; i < d.length; i++) a[i] = b * a[i] + (1 - b) * d[i];
+      }
+    }
+    this.n++;
+  }
+
+  /** The averaged values of one parameter. */
+  get(name: string): Float64Array | undefined {
+    return this.avg.get(name);
+  }
+
+  /** Write the averaged weights into a model (the trained one, or a fresh copy of the architecture). */
+  copyTo(model: Module): void {
+    if (this.n === 0) throw new Error(`WeightAverage (${this.kind}): no samples taken yet`);
+    for (const [name, p] of model.namedParameters()) {
+      const a = this.avg.get(name);
+      if (!a) throw new Error(`WeightAverage: no average for parameter "${name}"`);
+      p.data.set(a);
+    }
+  }
+}
+
+interface ModelState {
+  model: Module;
+  epoch: number;
+  step: number;
+  stepsPerEpoch: number;
+}
+
+/**
+ * SWA as a callback: samples the weights at the end of every epoch from `startEpoch` (1-based,
+ * default 1) on, or every `everySteps` updates once that epoch is reached.
+ */
+export function swaCallback(avg: WeightAverage, o: { startEpoch?: number; everySteps?: number } = {}) {
+  const start = o.startEpoch ?? 1;
+  return {
+    onStepEnd(s: ModelState): void {
+      if (o.everySteps && s.epoch + 1 >= start && s.step % o.everySteps === 0) avg.update(s.model);
+    },
+    onEpochEnd(s: ModelState): void {
+      if (!o.everySteps && s.epoch + 1 >= start) avg.update(s.model);
+    },
+  };
+}
+
+/** EMA of the weights as a callback: one update after every optimizer step. */
+export function emaCallback(avg: WeightAverage) {
+  return {
+    onStepEnd(s: ModelState): void {
+      avg.update(s.model);
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './ensemble.js';
+export * from './averaging.js';
+export * from './snapshot.js';
