@@ -21,6 +21,7 @@
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { like, checkBetas, checkBool } from './util.js';
+import { backend } from '../backend/backend.js';
 
 export interface AdamOptions {
   lr: number;
@@ -68,6 +69,9 @@ export function adamStep(p: Storage, g: Storage, s: ParamState, h: AdamOptions, 
   const b1c = 1 - beta1;
   const b2c = 1 - beta2;
   const inside = h.epsInsideSqrt;
+  // A backend with a fused kernel (wasm: one SIMD pass, in float32) does the whole loop below.
+  const fused = backend().adamStep;
+  if (!inside && fused && fused(p, g, m, v, vmax, { lr, beta1, beta2, eps, weightDecay, decoupled, maximize: h.maximize, step: t })) return;
   const n = p.length;
   for (let i = 0; i < n; i++) {
     if (decoupled) p[i] *= shrink;

@@ -56,3 +56,10 @@ registerModel({
   input: 'flat',
   build: (o) => mlp([o.inputShape[0] * o.inputShape[1] * o.inputShape[2], 256, 128, o.classes], o),
 });
+
+registerModel({
+  name: 'logreg',
+  summary: 'logistic regression 784→10: one Linear layer, softmax cross-entropy (the convex full-batch benchmark)',
+  input: 'flat',
+  build: (o) => mlp([o.inputShape[0] * o.inputShape[1] * o.inputShape[2], o.classes], o),
+});

@@ -25,6 +25,11 @@ let maxThreads = 1;
 
 registerBackendHint('wasm', 'call `await initWasm()` (or `initWasmSync()` for one thread) first');
 
+/** A Node built-in, imported by a computed name so bundlers for the browser leave it alone. */
+export function nodeImport(name: string): Promise<unknown> {
+  return import(/* @vite-ignore */ name);
+}
+
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === 'string';
@@ -48,7 +53,7 @@ export function initWasmSync(opts: Omit<WasmOptions, 'threads'> = {}): Backend {
 
 async function defaultThreads(): Promise<number> {
   if (isNode()) {
-    const os = await import('node:os');
+    const os = (await nodeImport('node:os')) as typeof import('node:os');
     return Math.max(1, Math.min(8, os.availableParallelism()));
   }
   const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
@@ -66,7 +71,7 @@ function canThread(): boolean {
 async function spawn(init: WorkerInit): Promise<{ terminate(): unknown }> {
   const url = new URL('./worker.js', import.meta.url);
   if (isNode()) {
-    const { Worker } = await import('node:worker_threads');
+    const { Worker } = (await nodeImport('node:worker_threads')) as typeof import('node:worker_threads');
     const w = new Worker(url, { workerData: init });
     await new Promise<void>((resolve, reject) => {
       w.once('message', () => resolve());

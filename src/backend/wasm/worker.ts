@@ -49,7 +49,8 @@ declare const self: { onmessage: ((e: { data: WorkerInit }) => void) | null; pos
 
 const isNode = typeof globalThis.process === 'object' && typeof (globalThis.process as { versions?: { node?: string } }).versions?.node === 'string';
 if (isNode) {
-  const wt = await import('node:worker_threads');
+  const name = 'node:worker_threads'; // computed, so browser bundlers leave it alone
+  const wt = (await import(/* @vite-ignore */ name)) as typeof import('node:worker_threads');
   serve(wt.workerData as WorkerInit, () => wt.parentPort!.postMessage('ready'));
 } else if (typeof self !== 'undefined') {
   self.onmessage = (e) => serve(e.data, () => self!.postMessage('ready'));

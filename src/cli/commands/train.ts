@@ -12,6 +12,7 @@ import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
 import { dataOption, limit, loadData } from '../data.js';
 import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
+import { runFullBatch } from '../fullbatch.js';
 
 export const optimizerOptions: OptSpec[] = [
   { name: 'lr', type: 'number', min: 0, help: 'learning rate η (default: the optimizer\'s own)' },
@@ -19,6 +20,11 @@ export const optimizerOptions: OptSpec[] = [
   { name: 'dampening', type: 'number', help: 'momentum dampening τ (sgd)' },
   { name: 'nesterov', type: 'boolean', help: 'Nesterov momentum (sgd)' },
   { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 added to the gradient; decoupled for adamw)' },
+  { name: 'max-iter', type: 'int', min: 1, help: 'iterations per step (lbfgs; default 20)' },
+  { name: 'history-size', type: 'int', min: 1, help: 'curvature pairs kept (lbfgs; default 100)' },
+  { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
+  { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)' },
+  { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
 ];
 
 export const trainOptions: OptSpec[] = [
@@ -27,6 +33,7 @@ export const trainOptions: OptSpec[] = [
   ...optimizerOptions,
   { name: 'epochs', type: 'int', min: 1, default: 5, help: 'passes over the training set' },
   { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
+  { name: 'full-batch', type: 'boolean', help: 'every step on the whole training set (one step per epoch); needed by lbfgs and newton' },
   dataOption,
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
@@ -80,6 +87,13 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
+  if (o.fullBatch) {
+    const setupFb = { model, optimizer, epochs: o.epochs, stepsPerEpoch: 1 };
+    const cbs = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setupFb) ?? []), ...extraCallbacks];
+    if (!o.json) io.out(`data: ${data.source}, using ${trainSet.length} / ${testSet.length}\nmodel: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name}, seed ${o.seed}`);
+    return runFullBatch({ o, io, model, optimizer, trainSet, testSet, flatten: spec.input === 'flat', rng: rng.fork('train'), callbacks: cbs });
+  }
+  if (['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
   const transforms = trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
   const flatten = spec.input === 'flat';
   const trainLoader = new DataLoader(trainSet, {

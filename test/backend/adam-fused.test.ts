@@ -1,0 +1,41 @@
+/** The Adam/AdamW rules take the wasm backend's fused kernel and agree with their own JS loop. */
+import { test } from 'node:test';
+import { initWasm } from '../../src/backend/wasm/index.js';
+import { setBackend, registerBackend } from '../../src/backend/backend.js';
+import assert from 'node:assert/strict';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { Adam, AdamW } from '../../src/optim/index.js';
+import { assertClose } from '../helpers.js';
+
+const wasm = await initWasm({ threads: 2 });
+// the wasm backend, counting its fused calls (so the test fails if the rule stops using them)
+let fusedCalls = 0;
+registerBackend({ ...wasm, name: 'wasm-spy', adamStep: (...a) => (fusedCalls++, wasm.adamStep!(...a)) });
+
+function run(backendName: string, make: (ps: Tensor[]) => { step(): unknown }): Float32Array[] {
+  setBackend(backendName);
+  let s = 7;
+  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
+  const ps = [new Tensor(rnd(3001), [3001], true), new Tensor(rnd(70 * 33), [70, 33], true)];
+  const opt = make(ps);
+  for (let t = 0; t < 5; t++) {
+    for (const p of ps) p.grad = new Tensor(rnd(p.size), p.shape);
+    opt.step();
+  }
+  setBackend('reference');
+  return ps.map((p) => p.data as Float32Array);
+}
+
+for (const [name, make] of [
+  ['Adam', (ps: Tensor[]) => new Adam(ps, { lr: 1e-2 })],
+  ['Adam amsgrad + L2 + maximize', (ps: Tensor[]) => new Adam(ps, { lr: 1e-2, amsgrad: true, weightDecay: 0.1, maximize: true })],
+  ['AdamW', (ps: Tensor[]) => new AdamW(ps, { lr: 1e-2, weightDecay: 0.05 })],
+] as const) {
+  test(`${name}: the fused wasm step equals the JS loop (float32 tolerance)`, () => {
+    const want = run('reference', make);
+    fusedCalls = 0;
+    const got = run('wasm-spy', make);
+    assert.equal(fusedCalls, 10, 'one fused call per parameter per step');
+    got.forEach((g, i) => assertClose(g, want[i], 1e-5, `${name} parameter ${i}`));
+  });
+}
