@@ -1,0 +1,123 @@
+/**
+ * descent surface: run one optimizer on a 2-D test function and print its trajectory.
+ *
+ * With --json: one object {"fn", "optimizer", "options", "trace": [{"t", "x": [x, y], "f"}, ...]},
+ * the trace starting with t = 0 at the start point, one entry per step (fewer if it diverged).
+ * Without: a table of the path (all steps when few, else a sample) and how it ended.
+ */
+import type { Command, Io } from '../command.js';
+import { UsageError, type OptSpec, type Parsed } from '../args.js';
+import { getOptimizer, optimizerNames } from '../../optim/registry.js';
+import { surfaces, surfaceNames, getSurface } from '../../surfaces/functions.js';
+import { trajectory, type StepRecord } from '../../surfaces/trajectory.js';
+
+/** CLI flag → optimizer option (camelCase, PyTorch's names). Shared with `descent compare`. */
+export const surfaceOptimizerOptions: OptSpec[] = [
+  { name: 'lr', type: 'number', min: 0, help: 'learning rate η (default: the optimizer\'s own)' },
+  { name: 'momentum', type: 'number', min: 0, help: 'momentum μ (sgd, rmsprop; 0.9 for momentum/nesterov unless given)' },
+  { name: 'dampening', type: 'number', help: 'momentum dampening τ (sgd)' },
+  { name: 'nesterov', type: 'boolean', help: 'Nesterov momentum (sgd)' },
+  { name: 'betas', type: 'numbers', count: 2, metavar: 'B1,B2', help: 'β1,β2 (adam, adamw, adamax, nadam, radam, lion)' },
+  { name: 'eps', type: 'number', min: 0, help: 'ε (adagrad, rmsprop, adadelta, adam family)' },
+  { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 in the gradient; decoupled for adamw and lion)' },
+  { name: 'alpha', type: 'number', min: 0, help: 'smoothing α of the squared-gradient average (rmsprop)' },
+  { name: 'rho', type: 'number', min: 0, max: 1, help: 'decay ρ of the running averages (adadelta)' },
+  { name: 'centered', type: 'boolean', help: 'centered RMSprop (divide by the estimated variance)' },
+  { name: 'amsgrad', type: 'boolean', help: 'AMSGrad: keep the maximum second moment (adam, adamw)' },
+  { name: 'lr-decay', type: 'number', min: 0, help: 'lr decay: η/(1 + (t−1)·decay) (adagrad)' },
+  { name: 'initial-accumulator-value', type: 'number', min: 0, help: 'starting value of the squared-gradient sum (adagrad; Keras uses 0.1)' },
+  { name: 'momentum-decay', type: 'number', min: 0, help: 'momentum schedule ψ (nadam)' },
+  { name: 'maximize', type: 'boolean', help: 'ascend instead of descend' },
+  { name: 'eps-inside-sqrt', type: 'boolean', help: 'Keras/TF form: ε inside the square root (adagrad, rmsprop, adam, adamw)' },
+  { name: 'lr-inside-momentum', type: 'boolean', help: 'Keras/TF form: v ← μv + ηg, θ ← θ − v (sgd, rmsprop)' },
+  { name: 'legacy-mu-product', type: 'boolean', help: 'PyTorch 1.13\'s NAdam coefficient (default on; --no-legacy-mu-product for the paper\'s)' },
+];
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const flag = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** The optimizer options given on the command line; one that does not apply to `name` is an error. */
+export function optimizerOptionsFrom(name: string, o: Parsed): Record<string, unknown> {
+  const spec = getOptimizer(name);
+  const bag: Record<string, unknown> = {};
+  for (const s of surfaceOptimizerOptions) {
+    const k = camel(s.name);
+    if (o[k] === undefined) continue;
+    if (!spec.options.includes(k)) throw new UsageError(`${flag(k)} does not apply to optimizer ${name}; it reads ${spec.options.map(flag).join(', ')}`);
+    bag[k] = o[k];
+  }
+  return bag;
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-4 || a >= 1e6) ? v.toExponential(6) : v.toFixed(8);
+}
+
+export const surfaceCommand: Command = {
+  name: 'surface',
+  summary: 'run an optimizer on a 2-D test function (bowl, rosenbrock, …) and print its path',
+  options: [
+    { name: 'fn', type: 'string', default: 'rosenbrock', choices: surfaceNames, help: 'the test function' },
+    { name: 'optimizer', type: 'string', default: 'sgd', metavar: 'NAME', help: 'optimizer (see below)' },
+    { name: 'start', type: 'numbers', count: 2, metavar: 'X,Y', help: 'start point (default: the function\'s own)' },
+    { name: 'steps', type: 'int', min: 0, default: 100, help: 'optimizer steps' },
+    ...surfaceOptimizerOptions,
+    { name: 'noise', type: 'number', min: 0, help: 'σ of Gaussian noise added to each gradient component (stochastic gradients)' },
+    { name: 'seed', type: 'int', min: 0, default: 0, help: 'seed of the gradient noise' },
+    { name: 'grad-tol', type: 'number', gt: 0, default: 1e-6, help: 'converged when ‖∇f‖ falls to this' },
+    { name: 'json', type: 'boolean', help: 'print {"fn","optimizer","options","trace":[{"t","x":[x,y],"f"},…]}' },
+  ] satisfies OptSpec[],
+  get helpExtra() {
+    return [
+      `Functions: ${Object.values(surfaces).map((s) => `${s.name} = ${s.formula}`).join('; ')}.`,
+      `Optimizers: ${optimizerNames().join(', ')} (momentum and nesterov are SGD with momentum 0.9 unless --momentum is given).`,
+      'Example: descent surface --fn rosenbrock --optimizer adam --lr 0.02 --start -1.2,1 --steps 3000',
+    ].join('\n');
+  },
+  async run(o: Parsed, io: Io) {
+    const fn = getSurface(o.fn);
+    if (!optimizerNames().includes(String(o.optimizer).toLowerCase())) {
+      throw new UsageError(`--optimizer: unknown optimizer "${o.optimizer}"; expected one of ${optimizerNames().join(', ')}`);
+    }
+    const key = String(o.optimizer).toLowerCase();
+    const given = optimizerOptionsFrom(key, o);
+    const options = { ...getOptimizer(key).preset, ...given };
+    let r;
+    try {
+      r = trajectory(fn, key, { start: o.start, steps: o.steps, options: given, noise: o.noise, seed: o.seed, gradTol: o.gradTol });
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (o.json) {
+      io.out(JSON.stringify({ fn: fn.name, optimizer: key, options, trace: r.trace.map((s: StepRecord) => ({ t: s.t, x: s.x, f: s.f })) }));
+      return;
+    }
+    io.out(`${fn.title}: f(x, y) = ${fn.formula}`);
+    io.out(`optimizer: ${getOptimizer(key).name} ${JSON.stringify(options)}, start (${r.trace[0].x.join(', ')}), ${o.steps} steps${o.noise ? `, gradient noise σ = ${o.noise} (seed ${o.seed})` : ''}`);
+    const n = r.trace.length;
+    const show = new Set<number>();
+    if (n <= 25) for (let i = 0; i < n; i++) show.add(i);
+    else {
+      for (let i = 0; i <= 10; i++) show.add(i);
+      for (let k = 1; k <= 10; k++) show.add(Math.round((k * (n - 1)) / 10));
+    }
+    io.out(`${'t'.padStart(7)}  ${'x'.padStart(16)}  ${'y'.padStart(16)}  ${'f'.padStart(16)}  ${'|∇f|'.padStart(14)}`);
+    let last = -1;
+    for (const i of [...show].sort((a, b) => a - b)) {
+      if (last >= 0 && i !== last + 1) io.out(`${'…'.padStart(7)}`);
+      const s = r.trace[i];
+      const [gx, gy] = fn.grad(s.x[0], s.x[1]);
+      io.out(`${String(s.t).padStart(7)}  ${fmt(s.x[0]).padStart(16)}  ${fmt(s.x[1]).padStart(16)}  ${fmt(s.f).padStart(16)}  ${fmt(Math.hypot(gx, gy)).padStart(14)}`);
+      last = i;
+    }
+    const where = r.nearest ? `; nearest minimum (${r.nearest.minimum.x.join(', ')}) f = ${r.nearest.minimum.f}${r.nearest.minimum.global ? ' (global)' : ' (local)'}, distance ${fmt(r.nearest.distance)}` : '';
+    if (r.diverged) io.out(`diverged at step ${r.steps} (|x| or f left the finite range)`);
+    else if (r.converged) {
+      const first = r.trace.findIndex((s) => Math.hypot(...fn.grad(s.x[0], s.x[1])) <= o.gradTol);
+      io.out(`converged: ‖∇f‖ ≤ ${o.gradTol} from step ${first}, ended at (${r.final.x.map(fmt).join(', ')}) f = ${fmt(r.final.f)} after ${r.steps} steps${where}`);
+    } else io.out(`not converged after ${r.steps} steps: ended at (${r.final.x.map(fmt).join(', ')}) f = ${fmt(r.final.f)}, ‖∇f‖ = ${fmt(r.final.gradNorm)}${where}`);
+  },
+};

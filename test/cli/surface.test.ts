@@ -1,0 +1,89 @@
+/** descent surface: --json equals PyTorch's trajectories (the optim fixtures), table output, errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { runCli } from '../../src/cli/run.js';
+import type { Io } from '../../src/cli/command.js';
+import { assertClose } from '../helpers.js';
+
+async function cli(...args: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
+  const code = await runCli(args, io);
+  return { code, out: stdout.join('\n'), err: stderr.join('\n') };
+}
+
+function flags(options: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(options)) {
+    const name = '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    if (typeof v === 'boolean') out.push(v ? name : `--no-${name.slice(2)}`);
+    else if (Array.isArray(v)) out.push(name, v.join(','));
+    else out.push(name, String(v));
+  }
+  return out;
+}
+
+const surf = JSON.parse(readFileSync(new URL('../../../test/fixtures/optim/surfaces.json', import.meta.url), 'utf8'));
+
+test('descent surface --json equals PyTorch\'s trajectory for every optimizer and setting of the fixtures', async () => {
+  for (const c of surf.cases) {
+    const args = ['surface', '--fn', c.problem, '--optimizer', c.key, '--start', c.start.join(','), '--steps', String(c.steps), ...flags(c.options), '--json'];
+    const r = await cli(...args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(Object.keys(j), ['fn', 'optimizer', 'options', 'trace']);
+    assert.equal(j.fn, c.problem);
+    assert.equal(j.trace.length, c.steps + 1);
+    j.trace.forEach((s: { t: number; x: number[]; f: number }, t: number) => {
+      assert.equal(s.t, t);
+      assertClose(s.x, c.x[t], 1e-9, `${args.join(' ')} x at t=${t}`);
+      assertClose(s.f, c.f[t], 1e-9, `${args.join(' ')} f at t=${t}`);
+    });
+  }
+});
+
+test('momentum and nesterov are SGD with momentum 0.9 unless given', async () => {
+  const a = JSON.parse((await cli('surface', '--fn', 'bowl', '--optimizer', 'nesterov', '--lr', '0.01', '--steps', '5', '--json')).out);
+  const b = JSON.parse((await cli('surface', '--fn', 'bowl', '--optimizer', 'sgd', '--lr', '0.01', '--momentum', '0.9', '--nesterov', '--steps', '5', '--json')).out);
+  assert.deepEqual(a.trace, b.trace);
+  assert.deepEqual(a.options, { momentum: 0.9, nesterov: true, lr: 0.01 });
+  const c = JSON.parse((await cli('surface', '--fn', 'bowl', '--optimizer', 'momentum', '--momentum', '0.5', '--steps', '2', '--json')).out);
+  assert.equal(c.options.momentum, 0.5);
+});
+
+test('noise with a seed is reproducible and changes the path', async () => {
+  const run = async (seed: string) => JSON.parse((await cli('surface', '--fn', 'saddle', '--optimizer', 'sgd', '--lr', '0.1', '--steps', '20', '--noise', '0.1', '--seed', seed, '--json')).out);
+  assert.deepEqual(await run('3'), await run('3'));
+  assert.notDeepEqual((await run('3')).trace, (await run('4')).trace);
+});
+
+test('the table says converged, diverged or not converged', async () => {
+  const ok = await cli('surface', '--fn', 'bowl', '--optimizer', 'sgd', '--lr', '0.1', '--steps', '400');
+  assert.equal(ok.code, 0);
+  assert.match(ok.out, /converged: ‖∇f‖ ≤ 0.000001 from step \d+/);
+  assert.match(ok.out, /nearest minimum \(0, 0\)/);
+  const bad = await cli('surface', '--fn', 'bowl', '--optimizer', 'sgd', '--lr', '0.3', '--steps', '1000');
+  assert.match(bad.out, /diverged at step \d+/);
+  const slow = await cli('surface', '--fn', 'rosenbrock', '--optimizer', 'sgd', '--lr', '1e-4', '--steps', '30');
+  assert.match(slow.out, /not converged after 30 steps/);
+  assert.match(slow.out, /^\s+30\s/m);
+});
+
+test('surface errors name the option', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--fn', 'banana'], /--fn: unknown value "banana"; expected one of bowl, saddle, twowells, rosenbrock, beale, himmelblau, rastrigin/],
+    [['--optimizer', 'adamx'], /--optimizer: unknown optimizer "adamx"/],
+    [['--optimizer', 'adam', '--momentum', '0.9'], /--momentum does not apply to optimizer adam/],
+    [['--optimizer', 'adam', '--betas', '1,0.9'], /Adam: invalid betas\[0\] 1; expected in \[0, 1\)/],
+    [['--optimizer', 'sgd', '--nesterov'], /SGD: invalid nesterov/],
+    [['--start', '1'], /--start: expected 2 comma-separated numbers, got "1"/],
+    [['--lr', '-1'], /--lr: -1 is out of range/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli('surface', ...args);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.err, re, args.join(' '));
+  }
+});
