@@ -149,7 +149,11 @@ export class Newton extends Optimizer<NewtonOptions> {
   readonly trace: NewtonStepInfo[] = [];
 
   constructor(params: ParamsInput<NewtonOptions>, options: Partial<NewtonOptions> = {}) {
-    super(newtonRule, params, options);
+    // The CLI's spellings ('strong-wolfe', 'none', 'hessian-free') and PyTorch's ('strong_wolfe').
+    const ls = options.lineSearch as string | null | undefined;
+    const lineSearch = ls === 'none' ? null : ls === 'strong-wolfe' || ls === 'strong_wolfe' ? 'strongWolfe' : options.lineSearch;
+    const mode = (options.mode as string) === 'hessian-free' ? 'hessianFree' : options.mode;
+    super(newtonRule, params, { ...options, lineSearch, mode });
     if (this.paramGroups.length !== 1) throw new RangeError('Newton: one parameter group only (the Hessian couples all parameters)');
     this.params = this.paramGroups[0].params;
     this.n = this.params.reduce((n, p) => n + p.size, 0);

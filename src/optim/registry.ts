@@ -120,5 +120,14 @@ registerOptimizer({ key: 'lion', name: 'Lion', options: ['lr', 'betas', 'weightD
 import { LBFGS } from './lbfgs.js';
 import { Newton } from './newton.js';
 
-registerOptimizer({ key: 'lbfgs', name: 'L-BFGS', options: ['lr', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize', 'lineSearchFn'], summary: 'limited-memory BFGS (PyTorch LBFGS; one step runs up to maxIter iterations)', build: (p, o) => new LBFGS(p, o) });
-registerOptimizer({ key: 'newton', name: 'Newton', options: ['lr', 'mode', 'damping', 'lineSearch', 'c1', 'maxLs', 'toleranceGrad', 'cgMaxIter', 'cgTol', 'hessian'], summary: "damped Newton's method with a line search (exact Hessian or Hessian-free CG); the closure returns the loss Tensor, or pass a hessian callback", build: (p, o) => new Newton(p, o) });
+// `lineSearch` ('none' | 'strong-wolfe') and `hessianFree` are the CLI's spellings of lineSearchFn and mode.
+registerOptimizer({
+  key: 'lbfgs', name: 'L-BFGS', options: ['lr', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize', 'lineSearchFn', 'lineSearch'],
+  summary: 'limited-memory BFGS (PyTorch LBFGS; one step runs up to maxIter iterations)',
+  build: (p, { lineSearch, ...o }) => new LBFGS(p, { ...o, lineSearchFn: (o.lineSearchFn ?? (lineSearch === 'none' ? null : lineSearch)) as never }),
+});
+registerOptimizer({
+  key: 'newton', name: 'Newton', options: ['lr', 'mode', 'damping', 'lineSearch', 'c1', 'maxLs', 'toleranceGrad', 'cgMaxIter', 'cgTol', 'hessian', 'hessianFree'],
+  summary: "damped Newton's method with a line search (exact Hessian or Hessian-free CG); the closure returns the loss Tensor, or pass a hessian callback",
+  build: (p, { hessianFree, ...o }) => new Newton(p, { ...o, mode: (o.mode ?? (hessianFree ? 'hessianFree' : undefined)) as never }),
+});

@@ -1,2 +1,3 @@
 export * from './trainer.js';
 export * from './models.js';
+export * from './fullbatch.js';
