@@ -5,6 +5,7 @@
 import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { Linear, ReLU, Sequential, type Module } from '../nn/index.js';
+import { cnn, fmpNet, regularizedMlp } from './conv-models.js';
 
 export interface ModelOptions {
   rng: Rng;
@@ -54,7 +55,10 @@ registerModel({
   name: 'mlp',
   summary: 'multilayer perceptron 784-256-128-10 with ReLU (the benchmark model W1)',
   input: 'flat',
-  build: (o) => mlp([o.inputShape[0] * o.inputShape[1] * o.inputShape[2], 256, 128, o.classes], o),
+  build: (o) => {
+    const sizes = [o.inputShape[0] * o.inputShape[1] * o.inputShape[2], 256, 128, o.classes];
+    return o.dropout || o.dropconnect ? regularizedMlp(sizes, o) : mlp(sizes, o);
+  },
 });
 
 registerModel({
@@ -62,4 +66,18 @@ registerModel({
   summary: 'logistic regression 784→10: one Linear layer, softmax cross-entropy (the convex full-batch benchmark)',
   input: 'flat',
   build: (o) => mlp([o.inputShape[0] * o.inputShape[1] * o.inputShape[2], o.classes], o),
+});
+
+registerModel({
+  name: 'cnn',
+  summary: 'conv5x5x32-ReLU-maxpool-conv5x5x64-ReLU-maxpool-fc128-ReLU-fc10, padding 2 (the benchmark CNN)',
+  input: 'image',
+  build: (o) => cnn(o),
+});
+
+registerModel({
+  name: 'fmp',
+  summary: 'four conv3x3 (16/32/48/64 channels) each with ReLU and fractional max pooling α=√2 (Graham 2014), then fc128-ReLU-fc10',
+  input: 'image',
+  build: (o) => fmpNet(o),
 });

@@ -12,6 +12,7 @@ import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
 import { dataOption, limit, loadData } from '../data.js';
 import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
+import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
 import { runFullBatch } from '../fullbatch.js';
 
 export const optimizerOptions: OptSpec[] = [
