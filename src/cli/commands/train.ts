@@ -141,6 +141,9 @@ export const trainCommand: Command = {
     ].join('\n');
   },
   async run(o, io) {
+    // --ensemble / --snapshots / --swa / --ema train several models or keep snapshots (src/cli/ext/ensemble.ts)
+    const ens = await import('../ext/ensemble.js');
+    if (ens.wantsEnsemble(o)) return ens.runEnsembleTrain(o, io);
     await runTrain(o, io);
   },
 };

@@ -1,0 +1,47 @@
+/** descent schedule: print a learning-rate schedule's value at every step (for plots and checks). */
+import type { Command } from '../command.js';
+import { UsageError } from '../args.js';
+import { parseSchedule, scheduleHelp } from '../../schedule/index.js';
+
+export const scheduleCommand: Command = {
+  name: 'schedule',
+  summary: 'print the learning rate of a schedule at every step',
+  options: [
+    { name: 'name', type: 'string', metavar: 'NAME[:k=v,...]', help: 'the schedule, with its parameters after a colon (or in --params)' },
+    { name: 'params', type: 'string', metavar: 'k=v,...', help: 'the schedule\'s parameters, e.g. k=0.05' },
+    { name: 'lr', type: 'number', min: 0, default: 0.1, help: 'base learning rate α₀' },
+    { name: 'steps', type: 'int', min: 1, default: 100, help: 'how many steps to print (t = 0 … steps−1)' },
+    { name: 'total', type: 'int', min: 1, help: 'run length for schedules whose T defaults to it (default --steps)' },
+    { name: 'metrics', type: 'string', metavar: 'A,B,...', help: 'plateau only: the metric of each step (the rate printed is the one after it)' },
+    { name: 'json', type: 'boolean', help: 'print {"schedule", "lr": [...]} as JSON' },
+  ],
+  helpExtra: ['Schedules (t counts steps from 0; the rate of update t is schedule(t)):', ...scheduleHelp(), '', 'Examples:', '  descent schedule --name exponential:k=0.05 --lr 0.1 --steps 50 --json', '  descent schedule --name sgdr --params T0=10,Tmult=2 --steps 70'].join('\n'),
+  async run(o, io) {
+    if (o.name === undefined) throw new UsageError('--name: which schedule? e.g. --name exponential:k=0.05 (see descent schedule --help)');
+    let spec = String(o.name);
+    if (o.params !== undefined) {
+      if (spec.includes(':')) throw new UsageError('--params: the parameters are already in --name after the colon; give them once');
+      spec += ':' + o.params;
+    }
+    let lrs: number[];
+    try {
+      const p = parseSchedule(spec, { lr: o.lr, total: o.total ?? o.steps });
+      if (p.kind === 'plateau') {
+        if (o.metrics === undefined) throw new UsageError('--metrics A,B,...: plateau needs the metric of each step');
+        const ms = String(o.metrics).split(',').map(Number);
+        if (ms.some((m) => !Number.isFinite(m))) throw new UsageError(`--metrics: expected comma-separated numbers, got "${o.metrics}"`);
+        if (ms.length < o.steps) throw new UsageError(`--metrics: ${ms.length} values for --steps ${o.steps}`);
+        lrs = ms.slice(0, o.steps).map((m) => p.plateau.step(m));
+      } else {
+        if (o.metrics !== undefined) throw new UsageError('--metrics applies to the plateau schedule only');
+        const s = p.schedule;
+        lrs = Array.from({ length: o.steps }, (_, t) => s(t));
+      }
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(`--name: ${e.message}`);
+      throw e;
+    }
+    if (o.json) io.out(JSON.stringify({ schedule: spec, lr0: o.lr, steps: o.steps, lr: lrs }));
+    else lrs.forEach((v, t) => io.out(`${t}\t${v}`));
+  },
+};

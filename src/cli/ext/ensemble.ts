@@ -1,0 +1,144 @@
+/**
+ * `descent train --ensemble N`: train N models from seeds seed, seed+1, …, seed+N−1 and report each
+ * member's test accuracy and the ensemble's (averaged probabilities, and majority vote).
+ * `descent train --snapshots M`: one run with the snapshot-ensemble schedule (M cosine cycles from
+ * --lr, per step), a snapshot at the end of each cycle; reports each snapshot and their ensemble.
+ * `--swa START` / `--ema β` (with either or a plain run): also report the averaged weights' accuracy.
+ */
+import { UsageError, type Parsed } from '../args.js';
+import type { Io } from '../command.js';
+import { registerTrainExtension, trainExtensions } from '../extensions.js';
+import { runTrain } from '../commands/train.js';
+import { loadData, limit } from '../data.js';
+import { DataLoader } from '../../data/loader.js';
+import { Rng } from '../../tensor/rng.js';
+import type { Module } from '../../nn/module.js';
+import { getModel } from '../../train/models.js';
+import { evaluate, type Callback, type TrainState } from '../../train/trainer.js';
+import { evaluateEnsemble, snapshotEnsemble, restoreWeights, WeightAverage, swaCallback, emaCallback, type EnsembleReport, type SnapshotRun } from '../../ensemble/index.js';
+
+registerTrainExtension({
+  name: 'ensemble',
+  options: [
+    { name: 'ensemble', type: 'int', min: 2, metavar: 'N', help: 'train N models (seeds seed…seed+N−1) and report each one\'s and the averaged ensemble\'s test accuracy' },
+    { name: 'snapshots', type: 'int', min: 2, metavar: 'M', help: 'snapshot ensemble from one run: M cosine cycles per step from --lr, a snapshot at each cycle\'s end (Huang et al. 2017)' },
+    { name: 'swa', type: 'int', min: 1, metavar: 'EPOCH', help: 'also report stochastic weight averaging of the weights at every epoch end from EPOCH on' },
+    { name: 'ema', type: 'number', min: 0, max: 0.999999, metavar: 'β', help: 'also report an exponential moving average of the weights, updated every step' },
+  ],
+});
+
+/** Whether `descent train` must go through runEnsembleTrain instead of a single runTrain. */
+export function wantsEnsemble(o: Parsed): boolean {
+  return o.ensemble !== undefined || o.snapshots !== undefined || o.swa !== undefined || o.ema !== undefined;
+}
+
+async function testLoaderAndFactory(o: Parsed) {
+  const spec = getModel(o.model);
+  const data = await loadData(o.data);
+  const trainSet = limit(data.train, o.limit);
+  const testSet = limit(data.test, o.testLimit);
+  const test = new DataLoader(testSet, { batchSize: 1000, flatten: spec.input === 'flat' });
+  const extras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
+  const build = (): Module => spec.build({ rng: new Rng(0).fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...extras });
+  return { test, build };
+}
+
+function captureModel(into: Module[]): Callback {
+  return { onTrainEnd: (s: TrainState) => void into.push(s.model) };
+}
+
+function fmtReport(label: string, names: string[], r: EnsembleReport): string[] {
+  const best = Math.max(...r.members);
+  return [
+    `${label}: test accuracy of each member and of the ensemble (${r.samples} test images)`,
+    ...names.map((n, i) => `  ${n}  ${r.members[i].toFixed(4)}${r.members[i] === best ? '  (best member)' : ''}`),
+    `  ensemble, averaged probabilities  ${r.average.toFixed(4)}  (${r.average > best ? '+' : ''}${((r.average - best) * 100).toFixed(2)} points vs best member; NLL ${r.averageLoss.toFixed(4)})`,
+    `  ensemble, majority vote           ${r.vote.toFixed(4)}`,
+  ];
+}
+
+export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
+  if (o.ensemble !== undefined && o.snapshots !== undefined) throw new UsageError('--ensemble N and --snapshots M are two different ensembles; give one');
+  if (o.snapshots !== undefined && o.schedule !== undefined) throw new UsageError('--snapshots M sets its own cyclic cosine schedule; drop --schedule');
+  if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');
+  const { test, build } = await testLoaderAndFactory(o);
+  const averages: { name: string; avg: WeightAverage; cbs: Callback[] }[] = [];
+  const makeAverages = () => {
+    averages.length = 0;
+    if (o.swa !== undefined) {
+      const avg = new WeightAverage('swa');
+      averages.push({ name: `SWA from epoch ${o.swa}`, avg, cbs: [swaCallback(avg, { startEpoch: o.swa })] });
+    }
+    if (o.ema !== undefined) {
+      const avg = new WeightAverage('ema', o.ema);
+      averages.push({ name: `EMA β=${o.ema}`, avg, cbs: [emaCallback(avg)] });
+    }
+    return averages.flatMap((a) => a.cbs);
+  };
+  const reportAverages = (final: Module, seed: number) => {
+    const tag = o.ensemble !== undefined ? ` (seed ${seed})` : '';
+    for (const a of averages) {
+      if (a.avg.n === 0) {
+        io.out(`${a.name}${tag}: no samples (the run ended before epoch ${o.swa})`);
+        continue;
+      }
+      const m = build();
+      a.avg.copyTo(m);
+      const acc = evaluate(m, test).testAccuracy;
+      const fin = evaluate(final, test).testAccuracy;
+      if (o.json) io.out(JSON.stringify({ average: a.name, seed, testAccuracy: acc, finalAccuracy: fin, samples: a.avg.n }));
+      else io.out(`${a.name}${tag}: test accuracy ${acc.toFixed(4)} (final weights ${fin.toFixed(4)}, ${a.avg.n} samples)`);
+    }
+  };
+
+  if (o.ensemble !== undefined) {
+    const members: Module[] = [];
+    const seeds: number[] = [];
+    for (let i = 0; i < o.ensemble; i++) {
+      const seed = o.seed + i;
+      seeds.push(seed);
+      if (!o.json) io.out(`— member ${i + 1}/${o.ensemble}, seed ${seed} —`);
+      await runTrain({ ...o, seed }, io, [captureModel(members), ...makeAverages()]);
+      reportAverages(members[members.length - 1], seed);
+    }
+    const r = evaluateEnsemble(members, test);
+    if (o.json) io.out(JSON.stringify({ ensemble: 'independent', seeds, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss }));
+    else for (const line of fmtReport(`ensemble of ${o.ensemble} (seeds ${seeds.join(', ')})`, seeds.map((s) => `seed ${s}`.padEnd(33)), r)) io.out(line);
+    return;
+  }
+
+  if (o.snapshots !== undefined) {
+    let run: SnapshotRun | undefined;
+    const cycles = o.snapshots as number;
+    // Built at train begin, when the run's length in steps and the optimizer's lr are known.
+    const driver: Callback = {
+      onTrainBegin(s) {
+        if (cycles > s.epochs * s.stepsPerEpoch) throw new UsageError(`--snapshots ${cycles}: more cycles than the run's ${s.epochs * s.stepsPerEpoch} steps`);
+        run = snapshotEnsemble({ lr: s.optimizer.lr, totalSteps: s.epochs * s.stepsPerEpoch, cycles });
+      },
+      onStepBegin: (s) => run!.callbacks[0].onStepBegin(s),
+      onStepEnd: (s) => run!.callbacks[0].onStepEnd(s),
+    };
+    const finals: Module[] = [];
+    if (!o.json) io.out(`snapshot ensemble: ${cycles} cosine cycles from lr ${o.lr ?? "the optimizer's default"}, seed ${o.seed}`);
+    const result = await runTrain(o, io, [driver, captureModel(finals), ...makeAverages()]);
+    reportAverages(finals[0], o.seed);
+    const members = run!.snapshots.map((snap) => {
+      const m = build();
+      restoreWeights(m, snap);
+      return m;
+    });
+    const r = evaluateEnsemble(members, test);
+    const names = run!.at.map((step, i) => `snapshot ${i + 1} (step ${step})`.padEnd(33));
+    if (o.json) io.out(JSON.stringify({ ensemble: 'snapshots', seed: o.seed, at: run!.at, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss, finalAccuracy: result.finalAccuracy }));
+    else {
+      for (const line of fmtReport(`snapshot ensemble of ${members.length} (seed ${o.seed})`, names, r)) io.out(line);
+      io.out(`  the run's final model              ${result.finalAccuracy.toFixed(4)}  (ensemble ${r.average > result.finalAccuracy ? '+' : ''}${((r.average - result.finalAccuracy) * 100).toFixed(2)} points)`);
+    }
+    return;
+  }
+
+  const finals: Module[] = [];
+  await runTrain(o, io, [captureModel(finals), ...makeAverages()]);
+  reportAverages(finals[0], o.seed);
+}
