@@ -3,7 +3,8 @@ import type { Command } from '../command.js';
 import { trainCommand } from './train.js';
 import { augmentCommand } from './augment.js';
 import { surfaceCommand } from './surface.js';
+import { compareCommand } from './compare.js';
 import { scheduleCommand } from './schedule.js';
 import '../ext/index.js'; // --schedule, --l1/--l2/--elastic-net/--max-norm, --ensemble/--snapshots
 
-export const commands: Command[] = [trainCommand, augmentCommand, surfaceCommand, scheduleCommand];
+export const commands: Command[] = [trainCommand, augmentCommand, surfaceCommand, compareCommand, scheduleCommand];
