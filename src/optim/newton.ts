@@ -10,9 +10,12 @@
  *                identity" (Algorithm 3.3). H + λI is then positive definite, so d is a descent
  *                direction even where H is indefinite (at a saddle).
  *   hessianFree  (H + λ₀I) d = −g by conjugate gradients on Hessian-vector products, stopped when
- *                ‖r‖ ≤ min(cgTol, √‖g‖)·‖g‖ (superlinear forcing, Dembo–Eisenstat–Steihaug), after
- *                cgMaxIter products, or at the first direction of non-positive curvature (then the
- *                iterate so far, or −g if that is the first direction) — Nocedal & Wright §7.1.
+ *                ‖r‖ ≤ min(cgTol, √‖g‖)·‖g‖ (superlinear forcing, Dembo–Eisenstat–Steihaug; cgTol
+ *                defaults to 0.01, not the textbook 0.5, which on Rosenbrock's valley stops CG after
+ *                one product and crawls like steepest descent), after cgMaxIter products, or at the
+ *                first direction of non-positive curvature: then the iterate so far — Nocedal &
+ *                Wright §7.1 — or, if −g itself has negative curvature, CG again with λ raised by
+ *                twice that curvature (the Hessian reflected along −g).
  *
  *   θ ← θ + t·d  with t from the line search:
  *     'armijo'      t = lr, lr/2, lr/4, … until J(θ + t·d) ≤ J + c1·t·gᵀd (Wolfe's first condition);
@@ -53,7 +56,7 @@ export interface NewtonOptions {
   cgMaxIter: number;
   /** Hessian-free: largest relative residual at which CG stops. */
   cgTol: number;
-  /** Exact mode: the Hessian at the current parameters (row-major n×n) instead of the autograd's. */
+  /** The Hessian at the current parameters (row-major n×n) instead of the autograd's; hessianFree multiplies by it. */
   hessian: null | (() => ArrayLike<number>);
 }
 
@@ -62,7 +65,7 @@ const posInt = (v: number) => Number.isInteger(v) && v >= 1;
 
 export const newtonRule: UpdateRule<NewtonOptions> = {
   name: 'Newton',
-  defaults: { lr: 1, mode: 'exact', damping: 0, lineSearch: 'armijo', c1: 1e-4, maxLs: 40, toleranceGrad: 1e-12, cgMaxIter: 100, cgTol: 0.5, hessian: null },
+  defaults: { lr: 1, mode: 'exact', damping: 0, lineSearch: 'armijo', c1: 1e-4, maxLs: 40, toleranceGrad: 1e-12, cgMaxIter: 100, cgTol: 1e-2, hessian: null },
   validate(h) {
     check('Newton', 'lr', h.lr, nonNeg(h.lr) && h.lr > 0, '> 0');
     check('Newton', 'mode', h.mode, h.mode === 'exact' || h.mode === 'hessianFree', "'exact' or 'hessianFree'");
@@ -282,13 +285,37 @@ export class Newton extends Optimizer<NewtonOptions> {
       };
       lambda0 = h.damping;
     } else {
-      const c = curv;
-      if (!c) throw new Error("Newton: mode 'hessianFree' needs the loss as a Tensor (the hessian option is for mode 'exact')");
+      // Products from the autograd, or from the given matrix (the surfaces' 2×2 Hessians).
+      let c: HvpOracle;
+      if (curv) c = curv;
+      else {
+        const H = Float64Array.from((h.hessian as () => ArrayLike<number>)());
+        if (H.length !== n * n) throw new RangeError(`Newton: the hessian option returned ${H.length} values, expected ${n}×${n} = ${n * n}`);
+        const m: HvpOracle = {
+          hvpCount: 0,
+          hvp: (v) => {
+            m.hvpCount++;
+            this.hvpEvals++;
+            const out = new Float64Array(n);
+            for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i] += H[i * n + j] * v[j];
+            return out;
+          },
+        };
+        c = m;
+      }
+      const tol = Math.min(h.cgTol, Math.sqrt(info.gradNorm)) * info.gradNorm;
       solve = (lambda) => {
-        info.lambda = lambda;
-        const { d, iters } = truncatedCG(c, g, lambda, h.cgMaxIter, Math.min(h.cgTol, Math.sqrt(info.gradNorm)) * info.gradNorm);
-        info.cgIters += iters;
-        return d;
+        // Negative curvature along −g itself: shift λ so that direction's curvature becomes
+        // |pᵀ(H + λI)p|/pᵀp (the Hessian reflected there) and solve again; −g only if that fails.
+        let lam = lambda;
+        for (let attempt = 0; attempt < 5; attempt++) {
+          info.lambda = lam;
+          const res = truncatedCG(c, g, lam, h.cgMaxIter, tol);
+          info.cgIters += res.iters;
+          if (res.firstCurvature === undefined) return res.d;
+          lam += 2 * Math.abs(res.firstCurvature) + 1e-12;
+        }
+        return g.map((v) => -v);
       };
       lambda0 = h.damping;
     }
@@ -368,9 +395,16 @@ function descent(d: Float64Array, g: Float64Array): Float64Array {
 
 /**
  * Conjugate gradients on (H + λI)·d = −g from d = 0, stopped at residual ‖r‖ ≤ tol, after maxIter
- * products, or on meeting a direction p with pᵀ(H + λI)p ≤ 0 (returning the iterate so far, or −g).
+ * products, or on meeting a direction p with pᵀ(H + λI)p ≤ 0 (returning the iterate so far, or −g
+ * with that curvature pᵀ(H + λI)p/pᵀp when it is the very first direction).
  */
-export function truncatedCG(c: Curvature, g: Float64Array, lambda: number, maxIter: number, tol: number): { d: Float64Array; iters: number } {
+/** Anything that multiplies by the Hessian (Curvature, or a stored matrix). */
+export interface HvpOracle {
+  hvp(v: ArrayLike<number>): Float64Array;
+  hvpCount: number;
+}
+
+export function truncatedCG(c: HvpOracle, g: Float64Array, lambda: number, maxIter: number, tol: number): { d: Float64Array; iters: number; firstCurvature?: number } {
   const n = g.length;
   const d = new Float64Array(n);
   const r = g.map((v) => -v); // residual −g − (H + λI)d at d = 0
@@ -384,7 +418,7 @@ export function truncatedCG(c: Curvature, g: Float64Array, lambda: number, maxIt
     if (lambda !== 0) for (let i = 0; i < n; i++) Hp[i] += lambda * p[i];
     const pHp = dot(p, Hp);
     if (!(pHp > 0)) {
-      if (k === 0) return { d: r, iters };
+      if (k === 0) return { d: r, iters, firstCurvature: pHp / dot(p, p) };
       break;
     }
     const alpha = rr / pHp;

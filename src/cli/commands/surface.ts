@@ -7,9 +7,9 @@
  */
 import type { Command, Io } from '../command.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
-import { getOptimizer, optimizerNames } from '../../optim/registry.js';
+import { createOptimizer, getOptimizer, optimizerNames, type NamedParams } from '../../optim/registry.js';
 import { surfaces, surfaceNames, getSurface } from '../../surfaces/functions.js';
-import { trajectory, type StepRecord } from '../../surfaces/trajectory.js';
+import { trajectory, type StepRecord, type FactoryContext } from '../../surfaces/trajectory.js';
 
 /** CLI flag → optimizer option (camelCase, PyTorch's names). Shared with `descent compare`. */
 export const surfaceOptimizerOptions: OptSpec[] = [
@@ -31,6 +31,11 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'eps-inside-sqrt', type: 'boolean', help: 'Keras/TF form: ε inside the square root (adagrad, rmsprop, adam, adamw)' },
   { name: 'lr-inside-momentum', type: 'boolean', help: 'Keras/TF form: v ← μv + ηg, θ ← θ − v (sgd, rmsprop)' },
   { name: 'legacy-mu-product', type: 'boolean', help: 'PyTorch 1.13\'s NAdam coefficient (default on; --no-legacy-mu-product for the paper\'s)' },
+  { name: 'max-iter', type: 'int', min: 1, help: 'iterations per step (lbfgs; default 20, PyTorch\'s)' },
+  { name: 'history-size', type: 'int', min: 1, help: 'curvature pairs kept (lbfgs; default 100)' },
+  { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
+  { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products (newton)' },
+  { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
 ];
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -86,13 +91,15 @@ export const surfaceCommand: Command = {
     const options = { ...getOptimizer(key).preset, ...given };
     let r;
     try {
-      r = trajectory(fn, key, { start: o.start, steps: o.steps, options: given, noise: o.noise, seed: o.seed, gradTol: o.gradTol });
+      // Newton takes the surface's exact Hessian through the runner's context.
+      const opt = key === 'newton' ? (p: NamedParams, ctx: FactoryContext) => createOptimizer(key, p, { ...given, hessian: () => ctx.hessian() }) : key;
+      r = trajectory(fn, opt, { start: o.start, steps: o.steps, options: given, noise: o.noise, seed: o.seed, gradTol: o.gradTol });
     } catch (e) {
       if (e instanceof RangeError) throw new UsageError(e.message);
       throw e;
     }
     if (o.json) {
-      io.out(JSON.stringify({ fn: fn.name, optimizer: key, options, trace: r.trace.map((s: StepRecord) => ({ t: s.t, x: s.x, f: s.f })) }));
+      io.out(JSON.stringify({ fn: fn.name, optimizer: key, options, trace: r.trace.map((s: StepRecord) => ({ t: s.t, x: s.x, f: s.f, evals: s.evals })) }));
       return;
     }
     io.out(`${fn.title}: f(x, y) = ${fn.formula}`);
