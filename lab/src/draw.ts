@@ -1,0 +1,414 @@
+/**
+ * Canvas 2D drawing: the surface as a heat map with log-spaced contour lines, the racers on it, and
+ * small line charts (loss against evaluations, Adam's moments, schedules). No chart library.
+ */
+import type { Surface } from '../../src/surfaces/index.js';
+import { indexAt, type Run } from './race.js';
+
+export interface Frame {
+  /** canvas pixel ↔ surface coordinates */
+  toPx(x: number, y: number): [number, number];
+  fromPx(px: number, py: number): [number, number];
+  w: number;
+  h: number;
+}
+
+export function frameFor(s: Surface, w: number, h: number): Frame {
+  const [x0, x1] = s.view.x;
+  const [y0, y1] = s.view.y;
+  return {
+    w,
+    h,
+    toPx: (x, y) => [((x - x0) / (x1 - x0)) * w, (1 - (y - y0) / (y1 - y0)) * h],
+    fromPx: (px, py) => [x0 + (px / w) * (x1 - x0), y0 + (1 - py / h) * (y1 - y0)],
+  };
+}
+
+// Low loss dark blue, high loss pale sand; the racers' saturated colours stay visible on both.
+const STOPS: [number, number, number][] = [
+  [8, 18, 48],
+  [22, 52, 102],
+  [40, 98, 138],
+  [86, 146, 156],
+  [158, 190, 168],
+  [226, 222, 190],
+];
+function ramp(u: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, u)) * (STOPS.length - 1);
+  const i = Math.min(STOPS.length - 2, Math.floor(x));
+  const a = x - i;
+  const p = STOPS[i];
+  const q = STOPS[i + 1];
+  return [p[0] + (q[0] - p[0]) * a, p[1] + (q[1] - p[1]) * a, p[2] + (q[2] - p[2]) * a];
+}
+
+/** Heat map and contours of log10(f − ref + δ), rendered once per surface into an offscreen canvas. */
+export function renderSurface(s: Surface, ref: number, w: number, h: number): HTMLCanvasElement {
+  const fr = frameFor(s, w, h);
+  const cell = 2;
+  const nx = Math.ceil(w / cell) + 1;
+  const ny = Math.ceil(h / cell) + 1;
+  const z = new Float64Array(nx * ny);
+  let lo = Infinity;
+  let hi = -Infinity;
+  const raw = new Float64Array(nx * ny);
+  for (let j = 0; j < ny; j++)
+    for (let i = 0; i < nx; i++) {
+      const [x, y] = fr.fromPx(i * cell, j * cell);
+      const v = s.f(x, y) - ref;
+      raw[j * nx + i] = v;
+    }
+  // δ: a small fraction of the spread keeps the minimum's neighbourhood from being all one colour.
+  const sorted = Float64Array.from(raw).sort();
+  const spread = sorted[Math.floor(sorted.length * 0.98)] - sorted[0];
+  const delta = Math.max(spread * 1e-4, 1e-12);
+  const base = Math.min(0, sorted[0]);
+  for (let k = 0; k < z.length; k++) {
+    z[k] = Math.log10(raw[k] - base + delta);
+    if (z[k] < lo) lo = z[k];
+    if (z[k] > hi) hi = z[k];
+  }
+  const c = document.createElement('canvas');
+  c.width = w;
+  c.height = h;
+  const g = c.getContext('2d')!;
+  const img = g.createImageData(w, h);
+  for (let py = 0; py < h; py++)
+    for (let px = 0; px < w; px++) {
+      // bilinear sample of the grid
+      const gx = px / cell;
+      const gy = py / cell;
+      const i = Math.min(nx - 2, Math.floor(gx));
+      const j = Math.min(ny - 2, Math.floor(gy));
+      const a = gx - i;
+      const b = gy - j;
+      const v = (1 - b) * ((1 - a) * z[j * nx + i] + a * z[j * nx + i + 1]) + b * ((1 - a) * z[(j + 1) * nx + i] + a * z[(j + 1) * nx + i + 1]);
+      const [r, gg, bb] = ramp((v - lo) / (hi - lo || 1));
+      const o = (py * w + px) * 4;
+      img.data[o] = r;
+      img.data[o + 1] = gg;
+      img.data[o + 2] = bb;
+      img.data[o + 3] = 255;
+    }
+  g.putImageData(img, 0, 0);
+  // Contours: levels equally spaced in log10(f − ref + δ), i.e. log-spaced in the loss.
+  const levels = 16;
+  g.strokeStyle = 'rgba(255,255,255,0.33)';
+  g.lineWidth = 1;
+  g.beginPath();
+  for (let l = 1; l < levels; l++) {
+    const level = lo + ((hi - lo) * l) / levels;
+    marchingSquares(z, nx, ny, level, (ax, ay, bx, by) => {
+      g.moveTo(ax * cell, ay * cell);
+      g.lineTo(bx * cell, by * cell);
+    });
+  }
+  g.stroke();
+  return c;
+}
+
+/** Segments of the level set z = level on a grid (cell corners at integer coordinates). */
+export function marchingSquares(z: Float64Array, nx: number, ny: number, level: number, seg: (ax: number, ay: number, bx: number, by: number) => void): void {
+  const t = (a: number, b: number) => (level - a) / (b - a);
+  for (let j = 0; j < ny - 1; j++)
+    for (let i = 0; i < nx - 1; i++) {
+      const v0 = z[j * nx + i]; // top-left
+      const v1 = z[j * nx + i + 1]; // top-right
+      const v2 = z[(j + 1) * nx + i + 1]; // bottom-right
+      const v3 = z[(j + 1) * nx + i]; // bottom-left
+      const code = (v0 > level ? 8 : 0) | (v1 > level ? 4 : 0) | (v2 > level ? 2 : 0) | (v3 > level ? 1 : 0);
+      if (code === 0 || code === 15) continue;
+      // edge crossing points
+      const top = (): [number, number] => [i + t(v0, v1), j];
+      const right = (): [number, number] => [i + 1, j + t(v1, v2)];
+      const bottom = (): [number, number] => [i + t(v3, v2), j + 1];
+      const left = (): [number, number] => [i, j + t(v0, v3)];
+      const pairs: [() => [number, number], () => [number, number]][] = [];
+      switch (code) {
+        case 1: case 14: pairs.push([left, bottom]); break;
+        case 2: case 13: pairs.push([bottom, right]); break;
+        case 3: case 12: pairs.push([left, right]); break;
+        case 4: case 11: pairs.push([top, right]); break;
+        case 6: case 9: pairs.push([top, bottom]); break;
+        case 7: case 8: pairs.push([left, top]); break;
+        case 5: pairs.push([left, top], [bottom, right]); break;
+        case 10: pairs.push([top, right], [left, bottom]); break;
+      }
+      for (const [p, q] of pairs) {
+        const a = p();
+        const b = q();
+        seg(a[0], a[1], b[0], b[1]);
+      }
+    }
+}
+
+export interface RacerStyle {
+  color: string;
+  dash: number[];
+}
+
+/** Background, critical points, the racers' paths up to timeline position k, the start. */
+export function drawMap(g: CanvasRenderingContext2D, bg: HTMLCanvasElement, s: Surface, fr: Frame, runs: Run[], styles: RacerStyle[], k: number, start: [number, number]): void {
+  g.drawImage(bg, 0, 0, fr.w, fr.h);
+  g.lineJoin = 'round';
+  g.lineCap = 'round';
+  for (let r = 0; r < runs.length; r++) {
+    const run = runs[r];
+    const last = indexAt(run, k);
+    if (last < 0) continue;
+    g.strokeStyle = styles[r].color;
+    g.setLineDash(styles[r].dash);
+    g.lineWidth = 2.2;
+    g.beginPath();
+    for (let i = 0; i <= last; i++) {
+      const [px, py] = clampPx(fr.toPx(run.xs[i], run.ys[i]));
+      if (i === 0) g.moveTo(px, py);
+      else g.lineTo(px, py);
+    }
+    g.stroke();
+    g.setLineDash([]);
+    const [px, py] = clampPx(fr.toPx(run.xs[last], run.ys[last]));
+    g.fillStyle = styles[r].color;
+    g.strokeStyle = '#000';
+    g.lineWidth = 1.5;
+    g.beginPath();
+    g.arc(px, py, 5, 0, 2 * Math.PI);
+    g.fill();
+    g.stroke();
+  }
+  drawCritical(g, s, fr);
+  // the start: a white ring with a cross
+  const [sx, sy] = fr.toPx(start[0], start[1]);
+  g.strokeStyle = '#fff';
+  g.lineWidth = 2;
+  g.beginPath();
+  g.arc(sx, sy, 7, 0, 2 * Math.PI);
+  g.moveTo(sx - 11, sy);
+  g.lineTo(sx + 11, sy);
+  g.moveTo(sx, sy - 11);
+  g.lineTo(sx, sy + 11);
+  g.stroke();
+}
+
+/** Minima (★ global, ○ local) and saddles (×), drawn over the paths so they stay visible. */
+function drawCritical(g: CanvasRenderingContext2D, s: Surface, fr: Frame): void {
+  // minima: ★ global, ○ local; saddles ×
+  g.lineWidth = 2;
+  for (const m of s.minima) {
+    const [px, py] = fr.toPx(m.x[0], m.x[1]);
+    g.strokeStyle = '#ffffff';
+    g.fillStyle = '#ffffff';
+    if (m.global) star(g, px, py, 9);
+    else {
+      g.beginPath();
+      g.arc(px, py, 6, 0, 2 * Math.PI);
+      g.stroke();
+    }
+  }
+  g.strokeStyle = '#ffffff';
+  for (const sd of s.saddles) {
+    const [px, py] = fr.toPx(sd.x[0], sd.x[1]);
+    g.beginPath();
+    g.moveTo(px - 5, py - 5);
+    g.lineTo(px + 5, py + 5);
+    g.moveTo(px - 5, py + 5);
+    g.lineTo(px + 5, py - 5);
+    g.stroke();
+  }
+}
+
+/** Keep far-away (diverging) points drawable: canvas paths misbehave near ±1e9 px. */
+function clampPx([x, y]: [number, number]): [number, number] {
+  const L = 1e5;
+  return [Math.max(-L, Math.min(L, x)), Math.max(-L, Math.min(L, y))];
+}
+
+function star(g: CanvasRenderingContext2D, x: number, y: number, r: number): void {
+  g.beginPath();
+  for (let i = 0; i < 10; i++) {
+    const a = -Math.PI / 2 + (i * Math.PI) / 5;
+    const rr = i % 2 ? r * 0.45 : r;
+    const px = x + rr * Math.cos(a);
+    const py = y + rr * Math.sin(a);
+    if (i) g.lineTo(px, py);
+    else g.moveTo(px, py);
+  }
+  g.closePath();
+  g.fill();
+  g.strokeStyle = '#000';
+  g.lineWidth = 1;
+  g.stroke();
+}
+
+// ---- line charts ---------------------------------------------------------------------------------
+
+export interface Series {
+  label: string;
+  color: string;
+  dash?: number[];
+  xs: ArrayLike<number>;
+  ys: ArrayLike<number>;
+  /** draw only points with index ≤ upto */
+  upto?: number;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  xMax: number;
+  logY?: boolean;
+  /** marker at this x (the timeline) */
+  cursor?: number;
+  legend?: boolean;
+}
+
+export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, series: Series[], o: ChartOptions): void {
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, w, h);
+  const L = 56;
+  const R = 10;
+  const T = 24;
+  const B = 34;
+  const tr = (v: number) => (o.logY ? Math.log10(Math.max(v, 1e-300)) : v);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of series)
+    for (let i = 0; i < s.ys.length; i++) {
+      const v = tr(s.ys[i]);
+      if (Number.isFinite(v) && Math.abs(v) < 1e12) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  if (!Number.isFinite(lo)) {
+    lo = 0;
+    hi = 1;
+  }
+  if (o.logY) lo = Math.max(lo, hi - 16); // at most 16 decades
+  if (hi - lo < 1e-9) {
+    hi += 0.5;
+    lo -= 0.5;
+  }
+  const pad = (hi - lo) * 0.05;
+  lo -= pad;
+  hi += pad;
+  const X = (x: number) => L + (x / (o.xMax || 1)) * (w - L - R);
+  const Y = (v: number) => T + (1 - (Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (h - T - B);
+  g.strokeStyle = '#ccc';
+  g.fillStyle = '#444';
+  g.font = '11px system-ui, sans-serif';
+  g.lineWidth = 1;
+  // y ticks
+  const ticks = o.logY ? logTicks(lo, hi) : niceTicks(lo, hi, 5);
+  g.textAlign = 'right';
+  g.textBaseline = 'middle';
+  for (const tv of ticks) {
+    const y = Y(tv);
+    g.beginPath();
+    g.moveTo(L, y);
+    g.lineTo(w - R, y);
+    g.stroke();
+    g.fillText(o.logY ? `1e${tv}` : short(tv), L - 4, y);
+  }
+  g.textAlign = 'center';
+  g.textBaseline = 'top';
+  for (const xv of niceTicks(0, o.xMax, 6)) {
+    const x = X(xv);
+    g.beginPath();
+    g.moveTo(x, T);
+    g.lineTo(x, h - B);
+    g.stroke();
+    g.fillText(short(xv), x, h - B + 3);
+  }
+  g.fillText(o.xLabel, (L + w - R) / 2, h - 14);
+  g.font = 'bold 12px system-ui, sans-serif';
+  g.textAlign = 'left';
+  g.fillText(o.title, L, 5);
+  g.save();
+  g.translate(12, (T + h - B) / 2);
+  g.rotate(-Math.PI / 2);
+  g.textAlign = 'center';
+  g.font = '11px system-ui, sans-serif';
+  g.fillText(o.yLabel, 0, 0);
+  g.restore();
+  g.save();
+  g.beginPath();
+  g.rect(L, T, w - L - R, h - T - B);
+  g.clip();
+  for (const s of series) {
+    const n = Math.min(s.xs.length, (s.upto ?? Infinity) + 1);
+    g.strokeStyle = s.color;
+    g.setLineDash(s.dash ?? []);
+    g.lineWidth = 2;
+    g.beginPath();
+    let pen = false;
+    for (let i = 0; i < n; i++) {
+      const v = tr(s.ys[i]);
+      if (!Number.isFinite(v)) {
+        pen = false;
+        continue;
+      }
+      const x = X(s.xs[i]);
+      const y = Y(v);
+      if (pen) g.lineTo(x, y);
+      else g.moveTo(x, y);
+      pen = true;
+    }
+    g.stroke();
+  }
+  g.setLineDash([]);
+  g.restore();
+  if (o.cursor !== undefined) {
+    g.strokeStyle = '#e33';
+    g.beginPath();
+    g.moveTo(X(o.cursor), T);
+    g.lineTo(X(o.cursor), h - B);
+    g.stroke();
+  }
+  if (o.legend) {
+    g.font = '11px system-ui, sans-serif';
+    g.textAlign = 'left';
+    g.textBaseline = 'middle';
+    let y = T + 10;
+    for (const s of series) {
+      g.strokeStyle = s.color;
+      g.setLineDash(s.dash ?? []);
+      g.lineWidth = 2;
+      g.beginPath();
+      g.moveTo(w - R - 110, y);
+      g.lineTo(w - R - 88, y);
+      g.stroke();
+      g.setLineDash([]);
+      g.fillStyle = '#222';
+      g.fillText(s.label, w - R - 84, y);
+      y += 15;
+    }
+  }
+}
+
+function short(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(0);
+  return String(Number(v.toPrecision(3)));
+}
+
+function niceTicks(lo: number, hi: number, n: number): number[] {
+  const span = hi - lo || 1;
+  const raw = span / n;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function logTicks(lo: number, hi: number): number[] {
+  const a = Math.ceil(lo);
+  const b = Math.floor(hi);
+  const every = Math.max(1, Math.ceil((b - a + 1) / 7));
+  const out: number[] = [];
+  for (let e = a; e <= b; e += every) out.push(e);
+  return out;
+}

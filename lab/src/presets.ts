@@ -1,0 +1,166 @@
+/**
+ * The lecture's figures (shared/seed/LECTURE.md) as one-click presets. Starts, learning rates and
+ * budgets were picked by running the library (lab/tune-presets note in docs/lab.md) so that each
+ * picture shows what the lecture says; the text under the buttons says what to look at.
+ */
+import { optimizerNames } from '../../src/optim/index.js';
+import type { LabState, Racer, OptValue } from './state.js';
+
+export interface Preset {
+  id: string;
+  title: string;
+  /** Two or three sentences: what the figure shows. */
+  text: string;
+  fn: string;
+  start: [number, number];
+  budget: number;
+  noise?: number;
+  seed?: number;
+  racers: Racer[];
+  /** Plot Adam's m, v, m̂, v̂ over the first steps. */
+  moments?: boolean;
+  speed?: number;
+}
+
+const r = (opt: string, options: Record<string, OptValue> = {}, noisy = false): Racer => ({ opt, noisy, options });
+
+export const PRESETS: Preset[] = [
+  {
+    id: 'local-global',
+    title: 'Local vs global minimum',
+    text: 'Two wells: a local minimum at (1, 0) (ring) and the lower, global one at (−2, 0) (star), with a saddle (×) between. Gradient descent only ever goes downhill, so from the right GD — and Adam — settle in the nearer, higher well; momentum carries SGD+momentum over the barrier into the global one. Drag the start left of the saddle and GD finds the global minimum too.',
+    fn: 'twowells',
+    start: [2.2, 1.2],
+    budget: 150,
+    racers: [r('gd', { lr: 0.05 }), r('adam', { lr: 0.1 }), r('momentum', { lr: 0.05, momentum: 0.9 })],
+  },
+  {
+    id: 'sgd-vs-gd',
+    title: 'SGD vs GD',
+    text: 'The same learning rate with exact gradients (GD, solid) and with seeded Gaussian noise on every gradient (SGD, dashed): the mini-batch picture. GD follows a smooth path; SGD wanders around it and keeps jittering at the bottom.',
+    fn: 'bowl',
+    start: [-4, 2],
+    budget: 120,
+    noise: 1.5,
+    seed: 1,
+    racers: [r('gd', { lr: 0.05 }), r('gd', { lr: 0.05 }, true)],
+  },
+  {
+    id: 'sgd-local',
+    title: 'SGD at a local minimum',
+    text: 'Started inside the local well, GD and SGD both stay there: the gradient is zero at the bottom and the noise is too weak to climb the barrier. Momentum overshoots through the local minimum and reaches the global one.',
+    fn: 'twowells',
+    start: [1.6, 0.8],
+    budget: 200,
+    noise: 1,
+    seed: 3,
+    racers: [r('gd', { lr: 0.05 }), r('gd', { lr: 0.05 }, true), r('momentum', { lr: 0.08, momentum: 0.9 })],
+  },
+  {
+    id: 'sgd-saddle',
+    title: 'SGD at a saddle point',
+    text: 'f = x² − y², started a hair (y = 0.001) off the line y = 0 that leads straight into the saddle. GD and SGD slide to the saddle at the origin and stall there, where the gradient vanishes; after 200 steps they are still next to it. SGD+momentum at the same learning rate gathers speed and escapes downhill along y within about 40 steps.',
+    fn: 'saddle',
+    start: [-2.2, 0.001],
+    budget: 200,
+    noise: 0.3,
+    seed: 1,
+    racers: [r('gd', { lr: 0.01 }), r('gd', { lr: 0.01 }, true), r('momentum', { lr: 0.01, momentum: 0.9 })],
+  },
+  {
+    id: 'momentum-nag',
+    title: 'SGD+Momentum vs NAG',
+    text: 'The same learning rate and momentum 0.9 on an ill-conditioned bowl. Heavy-ball momentum overshoots the minimum and spirals in; Nesterov evaluates the gradient at the look-ahead point, brakes earlier, overshoots less and settles sooner.',
+    fn: 'bowl',
+    start: [-4.5, 2.5],
+    budget: 120,
+    racers: [r('momentum', { lr: 0.05, momentum: 0.9 }), r('nesterov', { lr: 0.05, momentum: 0.9 })],
+  },
+  {
+    id: 'convex',
+    title: 'Comparison at a convex minimum',
+    text: 'The first-order methods from one start on a convex, ill-conditioned bowl, each at a good learning rate of its own. On a convex bowl every one reaches the minimum; what differs is the path: GD zig-zags across the steep axis, momentum overshoots and spirals in, NAG overshoots less, and AdaGrad, RMSProp and Adam rescale each coordinate and cut diagonally towards the minimum.',
+    fn: 'bowl',
+    start: [-4.5, 2.5],
+    budget: 150,
+    racers: [r('gd', { lr: 0.18 }), r('momentum', { lr: 0.03 }), r('nesterov', { lr: 0.03 }), r('adagrad', { lr: 1 }), r('rmsprop', { lr: 0.05 }), r('adam', { lr: 0.3 })],
+  },
+  {
+    id: 'so-far',
+    title: 'The optimizers so far',
+    text: 'GD, momentum, NAG, AdaGrad, RMSProp and AdaDelta on Beale’s function, whose flat plateau and steep walls punish a single step size: the momentum methods need a 10× smaller learning rate than GD to stay on the walls. AdaDelta sizes its steps from its own running averages (PyTorch’s lr, 10 here, only scales them) and is the slowest to settle.',
+    fn: 'beale',
+    start: [1, 1.5],
+    budget: 500,
+    racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('nesterov', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adadelta', { lr: 10 })],
+  },
+  {
+    id: 'momentum',
+    title: 'Momentum',
+    text: 'Rosenbrock’s curved valley, the same learning rate for both. GD crawls along the flat floor of the valley (still far from (1, 1) after 400 steps); momentum accumulates velocity along the valley and gets almost there for the same number of gradient evaluations.',
+    fn: 'rosenbrock',
+    start: [-1.2, 1],
+    budget: 400,
+    racers: [r('gd', { lr: 0.001 }), r('momentum', { lr: 0.001, momentum: 0.9 })],
+  },
+  {
+    id: 'rmsprop',
+    title: 'RMSProp',
+    text: 'AdaGrad divides by the root of the sum of all squared gradients, so its steps shrink forever; RMSProp divides by a decaying average instead and keeps a steady pace towards the minimum. Same learning rate for both.',
+    fn: 'beale',
+    start: [1, 1.5],
+    budget: 400,
+    racers: [r('adagrad', { lr: 0.05 }), r('rmsprop', { lr: 0.05 })],
+  },
+  {
+    id: 'bias-correction',
+    title: 'Bias correction',
+    text: 'Adam’s moments start at zero, so for the first steps m and v are far too small (right: m and v for the x coordinate). Dividing by 1 − β₁ᵗ and 1 − β₂ᵗ gives m̂ and v̂, which track the gradient and its square from the very first step; the correction fades as t grows.',
+    fn: 'rosenbrock',
+    start: [-1.2, 1],
+    budget: 60,
+    racers: [r('adam', { lr: 0.05 })],
+    moments: true,
+    speed: 0.5,
+  },
+  {
+    id: 'adam',
+    title: 'Adam results',
+    text: 'Adam against the methods before it on Beale’s function, each at a good learning rate of its own. Adam overshoots like momentum (it carries m) and steers like RMSProp (it divides by √v̂): it swings into the narrow valley and is the only one at the minimum (3, 0.5) after 500 steps.',
+    fn: 'beale',
+    start: [1, 1.5],
+    budget: 500,
+    racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adam', { lr: 0.1 })],
+  },
+  {
+    id: 'second-order',
+    title: 'Newton and L-BFGS',
+    text: 'Second-order methods on Rosenbrock, charged fairly: the timeline counts function/gradient evaluations, so every line-search trial costs a step. Newton (exact Hessian, Armijo line search) and L-BFGS (curvature from its history, strong-Wolfe search) reach (1, 1) in well under 100 evaluations, while Adam and momentum are still in the valley.',
+    fn: 'rosenbrock',
+    start: [-1.2, 1],
+    budget: 150,
+    racers: [r('momentum', { lr: 0.001 }), r('adam', { lr: 0.1 }), r('lbfgs'), r('newton')],
+  },
+];
+
+export const presetIds = PRESETS.map((p) => p.id);
+
+/** The state for a preset; racers whose optimizer the library does not have (yet) are left out. */
+export function presetState(p: Preset, base: LabState): LabState {
+  const known = new Set(optimizerNames());
+  return {
+    ...base,
+    view: 'race',
+    preset: p.id,
+    fn: p.fn,
+    start: [...p.start],
+    budget: p.budget,
+    t: 0,
+    speed: p.speed ?? Math.max(1, Math.round(p.budget / 150)),
+    lrMode: 'each',
+    noise: p.noise ?? 0,
+    seed: p.seed ?? 0,
+    moments: !!p.moments,
+    racers: p.racers.filter((x) => known.has(x.opt)).map((x) => ({ ...x, options: { ...x.options } })),
+  };
+}

@@ -1,0 +1,308 @@
+/**
+ * The lab in a real browser: builds lab/ with Vite into a temporary folder, serves it on 127.0.0.1
+ * with a tiny static server, and drives Debian's Chromium through playwright-core (no browser
+ * download: `.ci/run` installs the `chromium` package). Checks:
+ *   - the built page is ≤ 300 KB gzipped;
+ *   - every lecture preset runs; a screenshot of each goes to test/lab/screenshots/ (gitignored);
+ *   - the trajectory points the page draws equal what the library computes in Node for the same
+ *     settings (bit for bit: same code, same float64 arithmetic), noisy runs included;
+ *   - the URL round trip restores the same state and the same race;
+ *   - a hostile URL gets defaults and a notice, and runs no script;
+ *   - 8 optimizers × 500 steps animate; the frame rate is printed (not asserted beyond sanity).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, extname, resolve, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { trajectory, createOptimizer, getOptimizer } from '../../src/index.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
+const shots = join(repo, 'test', 'lab', 'screenshots');
+
+type Page = import('playwright-core').Page;
+type Context = import('playwright-core').BrowserContext;
+
+let outDir = '';
+let profile = '';
+let server: Server;
+let base = '';
+let ctx: Context;
+
+interface LabRun {
+  opt: string;
+  label: string;
+  noisy: boolean;
+  options: Record<string, unknown>;
+  xs: number[];
+  ys: number[];
+  fs: number[];
+  cost: number[];
+  diverged: boolean;
+  error?: string;
+}
+interface LabState {
+  fn: string;
+  start: [number, number];
+  budget: number;
+  noise: number;
+  seed: number;
+  t: number;
+  racers: { opt: string; noisy: boolean; options: Record<string, unknown> }[];
+  [k: string]: unknown;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`lab browser tests: no Chromium at ${CHROMIUM}. Install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH.`);
+  }
+  outDir = mkdtempSync(join(tmpdir(), 'descent-lab-'));
+  const { build } = await import('vite');
+  await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = resolve(outDir, '.' + (path.endsWith('/') ? path + 'index.html' : path));
+    if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const addr = server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
+  profile = mkdtempSync(join(tmpdir(), 'descent-lab-profile-'));
+  const { chromium } = await import('playwright-core');
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1120, height: 1000 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  mkdirSync(shots, { recursive: true });
+});
+
+after(async () => {
+  await ctx?.close();
+  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function open(query = ''): Promise<{ page: Page; errors: string[]; dialogs: string[] }> {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  const dialogs: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(base + (query ? `?${query}` : ''));
+  await page.waitForFunction(() => (window as any).__lab?.ready === true, undefined, { timeout: 30000 });
+  return { page, errors, dialogs };
+}
+
+const labState = (page: Page) => page.evaluate(() => (window as any).__lab.state as LabState);
+const labRuns = (page: Page) => page.evaluate(() => (window as any).__lab.runs as LabRun[]);
+
+/** What the library gives for one racer with the page's settings, cut to the same length. */
+function libraryRun(s: LabState, r: LabRun) {
+  const run = { start: s.start, steps: s.budget, noise: r.noisy ? s.noise : 0, seed: s.seed };
+  // Newton takes the surface's exact Hessian through the runner's context.
+  if (getOptimizer(r.opt).options.includes('hessian'))
+    return trajectory(s.fn, (params, c) => createOptimizer(r.opt, params, { ...r.options, hessian: () => c.hessian() }), run);
+  return trajectory(s.fn, { name: r.opt, options: r.options }, run);
+}
+
+/**
+ * Optimizers built from + − × ÷ and √ alone (the SGD family) must agree bit for bit between the page
+ * and Node: IEEE 754 fixes those operations. Math.pow, exp, log, sin and cos are not pinned to the
+ * last bit by ECMAScript, and Chromium's V8 and Node 20's V8 do differ by an ulp (Adam's βᵗ, the
+ * Box–Muller noise), so everything else — and every noisy run — is compared to 1e-9 of the view
+ * (far below a pixel; an ulp at one step stays an ulp-sized difference on these runs).
+ */
+const EXACT = new Set(['gd', 'sgd', 'momentum', 'nesterov']);
+function same(a: number, b: number, exact: boolean, scale: number, what: string): void {
+  if (exact) assert.equal(a, b, what);
+  else assert.ok(Math.abs(a - b) <= 1e-9 * scale, `${what}: ${a} vs ${b}`);
+}
+
+test('the built lab is at most 300 KB gzipped', () => {
+  const files = walk(outDir);
+  const gz = files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+  console.log(`lab build: ${files.length} files, ${(gz / 1024).toFixed(1)} KB gzipped`);
+  assert.ok(files.some((f) => f.endsWith('index.html')), 'index.html built');
+  assert.ok(gz <= 300 * 1024, `built page is ${gz} bytes gzipped; budget 300 KB`);
+});
+
+test('every lecture preset runs, and its drawn points equal the library trajectory', async () => {
+  const { page, errors } = await open();
+  const ids = await page.evaluate(() => (window as any).__lab.presets as string[]);
+  assert.ok(ids.length >= 11, `expected the 11 lecture presets, got ${ids.length}`);
+  let exactRuns = 0;
+  for (const id of ids) {
+    await page.evaluate((p) => {
+      (window as any).__lab.applyPreset(p, false);
+      (window as any).__lab.setT((window as any).__lab.state.budget);
+    }, id);
+    const s = await labState(page);
+    const runs = await labRuns(page);
+    assert.equal(s.preset, id);
+    assert.ok(runs.length >= 1, `${id}: no racers`);
+    for (const r of runs) {
+      assert.equal(r.error, undefined, `${id}/${r.label}: ${r.error}`);
+      const lib = libraryRun(s, r);
+      const n = r.xs.length;
+      assert.ok(n >= 2, `${id}/${r.label}: fewer than 2 points`);
+      // every first-order step costs one evaluation: the page holds budget + 1 points unless the run stopped
+      if (r.cost[n - 1] === n - 1 && !lib.diverged) assert.equal(n, s.budget + 1, `${id}/${r.label}: points`);
+      if (EXACT.has(r.opt) && !r.noisy) exactRuns++;
+      for (let i = 0; i < n; i++) {
+        const exact = EXACT.has(r.opt) && !r.noisy;
+        same(r.xs[i], lib.trace[i].x[0], exact, 10, `${id}/${r.label}: x at step ${i}`);
+        same(r.ys[i], lib.trace[i].x[1], exact, 10, `${id}/${r.label}: y at step ${i}`);
+      }
+      assert.equal(r.diverged, lib.diverged && n === lib.trace.length, `${id}/${r.label}: diverged flag`);
+    }
+    await page.screenshot({ path: join(shots, `preset-${id}.png`), fullPage: false });
+  }
+  assert.ok(exactRuns >= 10, `bit-exact comparisons: ${exactRuns}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('noisy gradients: same seed, same path; SGD differs from GD', async () => {
+  const { page } = await open('preset=sgd-vs-gd');
+  const s = await labState(page);
+  const runs = await labRuns(page);
+  const gd = runs.find((r) => !r.noisy)!;
+  const sgd = runs.find((r) => r.noisy)!;
+  assert.ok(gd && sgd, 'GD and SGD racers');
+  assert.ok(s.noise > 0);
+  const lib = libraryRun(s, sgd);
+  sgd.xs.forEach((x, i) => same(x, lib.trace[i].x[0], false, 10, `SGD x at step ${i}`));
+  // a different seed gives a different path; the same seed in a new page the same one
+  const other = trajectory(s.fn, { name: sgd.opt, options: sgd.options }, { start: s.start, steps: s.budget, noise: s.noise, seed: s.seed + 1 });
+  assert.notEqual(other.trace[5].x[0], sgd.xs[5]);
+  const { page: again } = await open('preset=sgd-vs-gd');
+  assert.deepEqual((await labRuns(again)).map((r) => r.xs), runs.map((r) => r.xs));
+  await again.close();
+  assert.notDeepEqual(sgd.xs, gd.xs);
+  await page.close();
+});
+
+test('the URL holds the whole state: a copied link reproduces the race', async () => {
+  const { page } = await open('preset=momentum-nag');
+  await page.evaluate(() => {
+    (window as any).__lab.setStart(-3.25, 1.5);
+    (window as any).__lab.setT(37);
+  });
+  // one racer's option changed by hand in the table
+  await page.locator('#racers tbody tr').nth(1).locator('input.lr').fill('0.021');
+  await page.locator('#racers tbody tr').nth(1).locator('input.lr').dispatchEvent('change');
+  await page.waitForTimeout(300); // the URL is written 150 ms after the last change
+  const url = page.url();
+  const s1 = await labState(page);
+  const r1 = await labRuns(page);
+  assert.equal(s1.racers[1].options.lr, 0.021);
+  const { page: p2, errors } = await open(url.split('?')[1]);
+  const s2 = await labState(p2);
+  const r2 = await labRuns(p2);
+  assert.deepEqual(s2, s1);
+  assert.deepEqual(r2.map((r) => r.xs), r1.map((r) => r.xs));
+  assert.deepEqual(await p2.evaluate(() => (window as any).__lab.notices), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+  await p2.close();
+});
+
+test('a hostile or broken URL gets defaults and a notice, never a script', async () => {
+  const q = new URLSearchParams();
+  q.set('fn', '<script>alert(1)</script>');
+  q.set('lr', 'NaN');
+  q.set('lrm', 'one');
+  q.set('x', '1e999');
+  q.set('n', '-5');
+  q.set('preset', '"><img src=x onerror=alert(2)>');
+  q.append('r', '<img src=x onerror="window.__xss=1">');
+  q.append('r', 'adam;lr=-1');
+  q.append('r', 'momentum;momentum=0.5;evil=<b>x</b>');
+  q.append('s', 'cosine;totalSteps=<svg/onload=alert(3)>');
+  const { page, dialogs, errors } = await open(q.toString());
+  const s = await labState(page);
+  assert.equal(s.fn, 'rosenbrock');
+  assert.equal(s.lr, 0.01);
+  assert.equal(s.budget, 300);
+  assert.equal(s.preset, '');
+  // the bad racers are dropped or reset; the good option survives
+  assert.deepEqual(s.racers.map((r) => r.opt), ['adam', 'momentum']);
+  assert.deepEqual(s.racers[0].options, {});
+  assert.deepEqual(s.racers[1].options, { momentum: 0.5 });
+  const notice = page.locator('#notice');
+  assert.equal(await notice.isVisible(), true);
+  const text = (await notice.textContent()) ?? '';
+  assert.match(text, /fn/);
+  assert.match(text, /lr/);
+  assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
+  assert.equal(await page.locator('img').count(), 0);
+  assert.equal(await page.locator('#notice script, #notice b, #explain *').count(), 0);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+  // and the page still works
+  const runs = await labRuns(page);
+  assert.equal(runs.length, 2);
+  assert.ok(runs.every((r) => r.xs.length > 1));
+  await page.close();
+});
+
+test('8 optimizers × 500 steps animate (frame rate printed)', async () => {
+  const { page } = await open('fn=beale');
+  const names = await page.evaluate(() => {
+    const want = ['gd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'nadam', 'radam', 'adamax', 'lion'];
+    const have = (window as any).__lab.state.racers.map((r: { opt: string }) => r.opt);
+    return want.filter((w) => have.includes(w)).slice(0, 8);
+  });
+  assert.equal(names.length, 8, `8 optimizers available: ${names.join(', ')}`);
+  await page.evaluate((ns) => {
+    (window as any).__lab.setRacers(ns.map((opt: string) => ({ opt, noisy: false, options: {} })), 500);
+    (window as any).__lab.setSpeed(2);
+    (window as any).__lab.setT(0);
+    (window as any).__lab.play();
+  }, names);
+  await page.waitForFunction(() => !(window as any).__lab.playing, undefined, { timeout: 60000 });
+  const perf = await page.evaluate(() => (window as any).__lab.perf);
+  const runs = await labRuns(page);
+  assert.equal(runs.length, 8);
+  assert.ok(runs.every((r) => r.xs.length === 501 || r.diverged), 'every racer has 500 steps');
+  console.log(`lab animation: 8 optimizers × 500 steps, ${perf.frames} frames at ${perf.fps.toFixed(1)} frames/s (last frame ${perf.drawMs.toFixed(2)} ms to draw; race computed in ${perf.lastComputeMs.toFixed(0)} ms)`);
+  assert.ok(perf.frames >= 200, `frames drawn: ${perf.frames}`);
+  assert.ok(perf.fps > 1, 'sanity: the animation advanced');
+  await page.screenshot({ path: join(shots, 'race-8x500.png') });
+  await page.close();
+});
+
+test('schedules view draws every schedule of the library', async () => {
+  const { page, errors } = await open('view=schedules');
+  const cards = await page.locator('.sched-card').count();
+  assert.ok(cards >= 10, `schedule cards: ${cards}`);
+  const errs = await page.locator('.sched-error').allTextContents();
+  assert.deepEqual(errs.filter((e) => e), []);
+  await page.screenshot({ path: join(shots, 'schedules.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
