@@ -38,8 +38,14 @@ function cut(total: number, parts: number, t: number, unit: number): [number, nu
 export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Partial<Backend> {
   const MR_UNIT = 12; // a multiple of both micro-kernel heights (4 and 6)
 
-  function threadsFor(macs: number, items: number): number {
-    return macs >= PARALLEL_MACS ? Math.max(1, Math.min(maxThreads(), rt.threads, items)) : 1;
+  /**
+   * How many parts to cut a kernel into: 1 below PARALLEL_MACS or on one thread, else `perThread`
+   * parts per thread (threads claim parts dynamically, so more parts balance a late worker, at the
+   * price of re-packing a GEMM operand once per part), at most `items`.
+   */
+  function partsFor(macs: number, items: number, perThread: number): number {
+    const T = Math.min(maxThreads(), rt.threads);
+    return macs >= PARALLEL_MACS && T > 1 ? Math.max(1, Math.min(T * perThread, items, 32)) : 1;
   }
 
   function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
@@ -48,7 +54,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const pa = rt.put(a as Float32Array), pb = rt.put(b as Float32Array), pc = rt.outPtr(out as Float32Array);
     // Split the dimension whose other operand is the cheaper one to pack twice.
     const splitN = m < n;
-    const T = threadsFor(m * n * k, Math.ceil((splitN ? n / 8 : m / MR_UNIT)));
+    const T = partsFor(m * n * k, Math.ceil((splitN ? n / 8 : m / MR_UNIT)), 2);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [lo, hi] = splitN ? cut(n, T, t, 8) : cut(m, T, t, MR_UNIT);
@@ -75,7 +81,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (!f32(x, w, out)) return referenceBackend.conv2d(x, w, out, g);
     rt.reset();
     const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array), geo = geometry(g);
-    const T = threadsFor(convMacs(g), g.n);
+    const T = partsFor(convMacs(g), g.n, 4);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
@@ -89,7 +95,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (!f32(gy, w, gx)) return referenceBackend.conv2dBackwardInput(gy, w, gx, g);
     rt.reset();
     const pgy = rt.put(gy as Float32Array), pw = rt.put(w as Float32Array), pgx = rt.outPtr(gx as Float32Array), geo = geometry(g);
-    const T = threadsFor(convMacs(g), g.n);
+    const T = partsFor(convMacs(g), g.n, 4);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
@@ -103,7 +109,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (!f32(x, gy, gw)) return referenceBackend.conv2dBackwardWeight(x, gy, gw, g);
     rt.reset();
     const px = rt.put(x as Float32Array), pgy = rt.put(gy as Float32Array), pgw = rt.outPtr(gw as Float32Array), geo = geometry(g);
-    const T = threadsFor(convMacs(g), g.n);
+    const T = partsFor(convMacs(g), g.n, 4);
     const parts: number[][] = [];
     const partials: number[] = [];
     for (let t = 0; t < T; t++) {
@@ -194,7 +200,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const pvm = vMax ? rt.put(vMax as Float32Array) : 0;
     const stepSize = h.lr / (1 - Math.pow(h.beta1, h.step));
     const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, h.step));
-    const T = threadsFor(n * 8, Math.ceil(n / 4096));
+    const T = partsFor(n * 8, Math.ceil(n / 65536), 4);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [lo, hi] = cut(n, T, t, 16);
@@ -215,7 +221,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const n = p.length;
     rt.reset();
     const pp = rt.put(p as Float32Array), pg = rt.put(g as Float32Array), pb = buf ? rt.put(buf as Float32Array) : 0;
-    const T = threadsFor(n * 8, Math.ceil(n / 4096));
+    const T = partsFor(n * 8, Math.ceil(n / 65536), 4);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [lo, hi] = cut(n, T, t, 16);

@@ -1,31 +1,67 @@
 /**
  * The job protocol between the main thread and the kernel workers, over a control block in the
  * shared WebAssembly memory (no postMessage per job: a message costs tens of µs, an atomic store
- * and a notify cost well under one).
+ * and a notify well under one).
  *
- * One slot of SLOT_BYTES per worker, at `ctl + index·SLOT_BYTES`:
- *   i32[0] seq    bumped by the main thread when a job is posted (the worker waits on it)
- *   i32[1] done   set to seq by the worker when the job is finished (the main thread waits on it)
- *   i32[2] fn     index into KERNEL_FNS
- *   i32[3] nargs
- *   i32[4] error  non-zero if the job threw (the message is lost; the main thread rethrows)
- *   f64[4..]      arguments (pointers, sizes and floats all fit in a double)
+ * A job is a kernel cut into parts (more parts than threads). Every thread, the caller included,
+ * claims parts with a compare-and-swap on TICKET until none is left, so a worker that wakes late
+ * (waking one blocked in Atomics.wait costs ~50 µs, much more on a loaded machine) simply finds
+ * less or no work, and the caller never waits for a part nobody has started.
+ *
+ * i32 slots at `ctl`:
+ *   SEQ     bumped when a job is posted (idle workers wait on it)
+ *   TICKET  (seq & 0xffff) << 16 | next unclaimed part: a claim is valid only for the current job
+ *   DONE    parts finished (the caller waits for DONE = NPARTS)
+ *   FN, NPARTS, NARGS, ERROR
+ * f64 arguments from byte ctl + ARGS_BYTE: part p's arguments at [p·NARGS, (p+1)·NARGS).
  */
-export const SLOT_BYTES = 256;
-export const MAX_ARGS = 24;
-export const SEQ = 0, DONE = 1, FN = 2, NARGS = 3, ERROR = 4;
-export const ARGS_F64 = 4; // f64 index of the first argument within a slot
+export const SEQ = 0, TICKET = 1, DONE = 2, FN = 3, NPARTS = 4, NARGS = 5, ERROR = 6;
+export const ARGS_BYTE = 64;
+export const MAX_PARTS = 32;
+export const MAX_ARGS = 16;
+export const CTL_BYTES = ARGS_BYTE + MAX_PARTS * MAX_ARGS * 8;
 
 /** Kernels a worker may run (exports of asm/kernels.ts). */
 export const KERNEL_FNS = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'adam', 'sgd', 'binary', 'unary'] as const;
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
-/** How long an idle worker spins before it blocks in Atomics.wait (waking a blocked one costs ~50 µs). */
-export const SPIN_MS = 2;
+/** How long an idle worker spins before it blocks in Atomics.wait. */
+export const SPIN_MS = 1;
 
 export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   ctl: number;
   index: number;
+}
+
+type Fn = (...args: number[]) => void;
+
+/**
+ * Claims and runs parts of the current job `seq` until none is left; returns how many it ran.
+ * Shared by the caller and the workers.
+ */
+export function runParts(i32: Int32Array, f64: Float64Array, base: number, seq: number, fns: readonly Fn[]): number {
+  const tag = ((seq & 0xffff) << 16) | 0; // as an i32, like the values Atomics returns
+  let ran = 0;
+  for (;;) {
+    const t = Atomics.load(i32, base + TICKET);
+    if ((t & ~0xffff) !== tag) return ran;
+    const part = t & 0xffff;
+    if (part >= i32[base + NPARTS]) return ran;
+    if (Atomics.compareExchange(i32, base + TICKET, t, t + 1) !== t) continue;
+    // The claim succeeded, so the job cannot change until this part is done: read it now.
+    const n = i32[base + NARGS];
+    const a0 = ((base << 2) + ARGS_BYTE) / 8 + part * n;
+    const args = new Array<number>(n);
+    for (let i = 0; i < n; i++) args[i] = f64[a0 + i];
+    try {
+      fns[i32[base + FN]](...args);
+    } catch {
+      Atomics.store(i32, base + ERROR, 1);
+    }
+    ran++;
+    Atomics.add(i32, base + DONE, 1);
+    Atomics.notify(i32, base + DONE);
+  }
 }

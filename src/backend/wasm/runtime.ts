@@ -10,7 +10,7 @@
  * lives in this memory (wasmFloat32Array) is used in place.
  */
 import * as bins from './kernels.generated.js';
-import { SLOT_BYTES, MAX_ARGS, SEQ, DONE, FN, NARGS, ERROR, ARGS_F64, KERNEL_FNS, type KernelFn, type WorkerInit } from './protocol.js';
+import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NPARTS, NARGS, ERROR, KERNEL_FNS, runParts, type KernelFn, type WorkerInit } from './protocol.js';
 
 export interface KernelExports {
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
@@ -74,7 +74,8 @@ export class WasmRuntime {
   private persistTop: number;
   private top = 0;
   private workers: { terminate(): unknown }[] = [];
-  private seqs: number[] = [];
+  private seq = 0;
+  private readonly fns: ((...a: number[]) => void)[];
   /** Buffers of this memory handed out in views (a shared memory's buffer object changes on grow). */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   readonly gemmScratch: number;
@@ -89,7 +90,8 @@ export class WasmRuntime {
     const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm kernel abort'); } } });
     this.k = inst.exports as unknown as KernelExports;
     this.ctl = align(this.k.heapBase(), 64);
-    this.persistTop = align(this.ctl + 8 * SLOT_BYTES, 64);
+    this.persistTop = align(this.ctl + CTL_BYTES, 64);
+    this.fns = KERNEL_FNS.map((name) => this.k[name] as unknown as (...a: number[]) => void);
     this.gemmScratch = this.k.gemmScratchBytes();
     this.refreshViews();
   }
@@ -168,62 +170,49 @@ export class WasmRuntime {
 
   async startWorkers(count: number, spawn: (init: WorkerInit) => Promise<{ terminate(): unknown }>): Promise<void> {
     if (!this.shared) throw new Error('wasm backend: worker threads need shared memory');
-    count = Math.min(count, 7);
     for (let i = 0; i < count; i++) {
-      this.seqs.push(0);
-      const slot = new Int32Array(this.memory.buffer, this.ctl + i * SLOT_BYTES, SLOT_BYTES / 4);
-      slot.fill(0);
-      this.workers.push(await spawn({ module: this.module, memory: this.memory, ctl: this.ctl, index: i }));
+      this.workers.push(await spawn({ module: this.module, memory: this.memory, ctl: this.ctl, index: this.workers.length }));
     }
   }
 
   stopWorkers(): void {
     for (const w of this.workers) w.terminate();
     this.workers = [];
-    this.seqs = [];
   }
 
   /**
-   * Runs fn(parts[t]) for every part: part 0 on this thread, the others on workers, and returns
-   * when all are done. `parts.length` must not exceed `threads`.
+   * Runs fn(...parts[p]) for every part and returns when all are done. With workers, the parts
+   * are claimed dynamically by this thread and the workers (protocol.ts); without, they run here.
    */
   parallel(fn: KernelFn, parts: number[][]): void {
     const f = this.k[fn] as unknown as (...a: number[]) => void;
-    if (parts.length === 1) {
-      f(...parts[0]);
+    if (parts.length === 1 || this.workers.length === 0) {
+      for (const p of parts) f(...p);
       return;
     }
-    const fi = KERNEL_FNS.indexOf(fn);
-    for (let t = 1; t < parts.length; t++) {
-      const w = t - 1;
-      const base = this.ctl + w * SLOT_BYTES;
-      const args = parts[t];
-      if (args.length > MAX_ARGS) throw new Error(`wasm backend: too many kernel arguments (${args.length})`);
-      const i = base >> 2;
-      this.i32[i + FN] = fi;
-      this.i32[i + NARGS] = args.length;
-      const d = (base >> 3) + ARGS_F64;
-      for (let j = 0; j < args.length; j++) this.f64[d + j] = args[j];
-      const seq = (this.seqs[w] = (this.seqs[w] + 1) | 0);
-      Atomics.store(this.i32, i + SEQ, seq);
-      Atomics.notify(this.i32, i + SEQ);
+    if (parts.length > MAX_PARTS) throw new Error(`wasm backend: too many parts (${parts.length} > ${MAX_PARTS})`);
+    const nargs = parts[0].length;
+    if (nargs > MAX_ARGS) throw new Error(`wasm backend: too many kernel arguments (${nargs})`);
+    const i32 = this.i32, base = this.ctl >> 2;
+    i32[base + FN] = KERNEL_FNS.indexOf(fn);
+    i32[base + NPARTS] = parts.length;
+    i32[base + NARGS] = nargs;
+    i32[base + ERROR] = 0;
+    const a0 = (this.ctl + ARGS_BYTE) >> 3;
+    for (let p = 0; p < parts.length; p++) for (let j = 0; j < nargs; j++) this.f64[a0 + p * nargs + j] = parts[p][j];
+    Atomics.store(i32, base + DONE, 0);
+    const seq = (this.seq = (this.seq + 1) & 0x3fffffff);
+    Atomics.store(i32, base + TICKET, ((seq & 0xffff) << 16) | 0);
+    Atomics.store(i32, base + SEQ, seq);
+    Atomics.notify(i32, base + SEQ);
+    runParts(i32, this.f64, base, seq, this.fns);
+    // Wait for the parts that workers claimed and have not finished.
+    for (let spins = 0; ; spins++) {
+      const done = Atomics.load(i32, base + DONE);
+      if (done >= parts.length) break;
+      if (spins > 1000) Atomics.wait(i32, base + DONE, done, 5);
     }
-    let err: unknown = null;
-    try {
-      f(...parts[0]);
-    } catch (e) {
-      err = e;
-    }
-    for (let t = 1; t < parts.length; t++) {
-      const w = t - 1;
-      const i = (this.ctl + w * SLOT_BYTES) >> 2;
-      const seq = this.seqs[w];
-      for (let spins = 0; Atomics.load(this.i32, i + DONE) !== seq; spins++) {
-        if (spins > 2000) Atomics.wait(this.i32, i + DONE, Atomics.load(this.i32, i + DONE), 1);
-      }
-      if (this.i32[i + ERROR]) err ??= new Error(`wasm backend: kernel ${fn} failed in worker ${w + 1}`);
-    }
-    if (err) throw err;
+    if (i32[base + ERROR]) throw new Error(`wasm backend: kernel ${fn} failed in a worker`);
   }
 }
 

@@ -1,47 +1,32 @@
 /**
- * A kernel worker: instantiates the kernels on the shared memory, then loops forever running the
- * jobs that the main thread posts in its control slot (see protocol.ts). Runs under Node's
- * worker_threads (init data in workerData) or as a browser Web Worker (init data in the first
- * message).
+ * A kernel worker: instantiates the kernels on the shared memory, then loops forever claiming
+ * parts of the jobs that the main thread posts (see protocol.ts). Runs under Node's worker_threads
+ * (init data in workerData) or as a browser Web Worker (init data in the first message).
  */
-import { SLOT_BYTES, SEQ, DONE, FN, NARGS, ERROR, ARGS_F64, KERNEL_FNS, SPIN_MS, type WorkerInit } from './protocol.js';
-
-type Fn = (...args: number[]) => void;
+import { SEQ, SPIN_MS, KERNEL_FNS, runParts, type WorkerInit } from './protocol.js';
 
 function serve(init: WorkerInit, ready: () => void): never {
   const instance = new WebAssembly.Instance(init.module, {
     env: { memory: init.memory, abort: () => { throw new Error('wasm kernel abort'); } },
   });
-  const fns = KERNEL_FNS.map((name) => instance.exports[name] as Fn);
-  const base = init.ctl + init.index * SLOT_BYTES;
+  const fns = KERNEL_FNS.map((name) => instance.exports[name] as (...a: number[]) => void);
   // The control block is in the first pages, so views made now stay valid after memory.grow.
-  const i32 = new Int32Array(init.memory.buffer, base, SLOT_BYTES / 4);
-  const f64 = new Float64Array(init.memory.buffer, base, SLOT_BYTES / 8);
-  let seen = Atomics.load(i32, SEQ);
+  const i32 = new Int32Array(init.memory.buffer);
+  const f64 = new Float64Array(init.memory.buffer);
+  const base = init.ctl >> 2;
+  let seen = Atomics.load(i32, base + SEQ);
   ready();
   for (;;) {
-    let seq = Atomics.load(i32, SEQ);
+    let seq = Atomics.load(i32, base + SEQ);
     if (seq === seen) {
       const until = performance.now() + SPIN_MS;
-      for (let spins = 0; seq === seen; spins++) {
-        if ((spins & 1023) === 1023 && performance.now() > until) {
-          Atomics.wait(i32, SEQ, seen);
-        }
-        seq = Atomics.load(i32, SEQ);
+      for (let spins = 1; seq === seen; spins++) {
+        if ((spins & 255) === 0 && performance.now() > until) Atomics.wait(i32, base + SEQ, seen);
+        seq = Atomics.load(i32, base + SEQ);
       }
     }
     seen = seq;
-    const n = i32[NARGS];
-    const args = new Array<number>(n);
-    for (let i = 0; i < n; i++) args[i] = f64[ARGS_F64 + i];
-    try {
-      fns[i32[FN]](...args);
-      i32[ERROR] = 0;
-    } catch {
-      i32[ERROR] = 1;
-    }
-    Atomics.store(i32, DONE, seq);
-    Atomics.notify(i32, DONE);
+    runParts(i32, f64, base, seq, fns);
   }
 }
 

@@ -1,0 +1,107 @@
+/** The four workloads run with descent (wasm backend unless --backend reference). */
+import {
+  Tensor, Linear, ReLU, Sequential, Flatten, Conv2d, MaxPool2d, Adam, LBFGS, Rng, crossEntropy,
+  initWasm, setBackend, wasmInfo, wasmFloat32Array, noGrad,
+} from '../src/index.js';
+import { loadFashionMnist } from '../src/node.js';
+import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median } from './common.js';
+
+export async function runDescent(w: WorkloadId, quick: boolean, backendName: string, inWasmMemory = false): Promise<Measurement> {
+  if (backendName === 'wasm') {
+    const t = process.env.DESCENT_WASM_THREADS;
+    await initWasm(t ? { threads: Number(t) } : {});
+    setBackend('wasm');
+  } else setBackend(backendName);
+  const framework = backendName === 'wasm' ? (inWasmMemory ? 'descent (params in wasm memory)' : 'descent') : `descent (${backendName})`;
+  const info = backendName === 'wasm' ? wasmInfo() : {};
+  const base = { framework, workload: w } as const;
+  if (w === 'W3') return { ...base, ...w3(quick, inWasmMemory), extra: { ...info } };
+  const data = loadFashionMnist();
+  if (w === 'W4') return { ...base, ...w4(data.train.images, data.train.labels), extra: { ...info } };
+  const rng = new Rng(1);
+  const cnn = w === 'W2';
+  const model = cnn
+    ? new Sequential(
+        new Conv2d(1, 32, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
+        new Conv2d(32, 64, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
+        new Flatten(), new Linear(64 * 7 * 7, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }))
+    : new Sequential(new Linear(784, 256, { rng }), new ReLU(), new Linear(256, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+  const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
+  const B = cnn ? 64 : 128;
+  const shape = cnn ? [B, 1, 28, 28] : [B, 784];
+  const { images, labels } = data.train;
+  const order = batchOrder(labels.length, 42);
+  const steps = STEPS[w];
+  const n = quick ? steps.quick : steps.full;
+  const rss: number[] = [];
+  let loss = NaN;
+  let at = 0;
+  const step = () => {
+    const x = new Float32Array(B * 784), y = new Int32Array(B);
+    gather(images, labels, order, at, B, 784, x, y);
+    at += B;
+    const out = model.forward(new Tensor(x, shape), { training: true, rng });
+    const l = crossEntropy(out, y);
+    opt.zeroGrad();
+    l.backward();
+    opt.step();
+    loss = l.data[0];
+  };
+  for (let i = 0; i < steps.warmup; i++) step();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+    if (i % Math.max(1, Math.floor(n / 8)) === 0) rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+  }
+  const mean = (n * B * 1000) / times.reduce((a, b) => a + b, 0);
+  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: Math.round(mean), steps: n, batch: B, finalLoss: loss, rssMiB: rss, ...info } };
+}
+
+function w3(quick: boolean, inWasmMemory: boolean): Omit<Measurement, 'framework' | 'workload'> {
+  const N = 10_000_000;
+  const alloc = (n: number) => (inWasmMemory ? wasmFloat32Array(n) : new Float32Array(n));
+  const rng = new Rng(3);
+  const p = new Tensor(alloc(N), [N], true);
+  const g = new Tensor(alloc(N), [N]);
+  for (let i = 0; i < N; i++) { p.data[i] = rng.uniform() - 0.5; g.data[i] = rng.uniform() - 0.5; }
+  p.name = 'p';
+  p.grad = g;
+  const opt = new Adam([p], { lr: 1e-3 });
+  const s = STEPS.W3;
+  for (let i = 0; i < s.warmup; i++) opt.step();
+  const n = quick ? s.quick : s.full;
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    opt.step();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { value: times[Math.floor(times.length / 2)], unit: 'ms', peakMiB: peakMiB(), note: 'median of steps', extra: { timesMs: times.map((t) => +t.toFixed(2)) } };
+}
+
+function w4(images: Float32Array, labels: ArrayLike<number>): Omit<Measurement, 'framework' | 'workload'> {
+  const N = 10_000;
+  const x = new Tensor(images.slice(0, N * 784), [N, 784]);
+  const y = Int32Array.from({ length: N }, (_, i) => labels[i]);
+  // zero initial weights: the same starting point as the PyTorch run (the problem is convex)
+  const model = new Linear(784, 10, { rng: new Rng(0) });
+  model.weight.data.fill(0);
+  model.bias!.data.fill(0);
+  const opt = new LBFGS(model.namedParameters(), { lr: 1, maxIter: 100, lineSearchFn: 'strongWolfe' });
+  let evals = 0;
+  const closure = () => {
+    evals++;
+    opt.zeroGrad();
+    const l = crossEntropy(model.forward(x), y);
+    l.backward();
+    return l;
+  };
+  const t0 = performance.now();
+  opt.step(closure);
+  const dt = performance.now() - t0;
+  const final = noGrad(() => crossEntropy(model.forward(x), y).data[0]);
+  return { value: dt, unit: 'ms', peakMiB: peakMiB(), extra: { finalLoss: final, evaluations: evals } };
+}

@@ -1,0 +1,95 @@
+/**
+ * Where the time of one training step goes: runs W1 and W2 steps with every backend kernel wrapped
+ * in a timer (and its multiply-adds counted), then prints ms/step per kernel, GFLOP/s of the
+ * products, and the rest (autograd, allocation, pooling and other JS outside the backend).
+ *   node --experimental-wasm-relaxed-simd dist/bench/profile.js [W1|W2] [steps] [backend]
+ */
+import {
+  Tensor, Linear, ReLU, Sequential, Flatten, Conv2d, MaxPool2d, Adam, Rng, crossEntropy,
+  initWasm, setBackend, registerBackend, backend, wasmInfo, type Backend, type Conv2dGeometry,
+} from '../src/index.js';
+import { loadFashionMnist } from '../src/node.js';
+import { batchOrder, gather, median } from './common.js';
+
+const [w = 'W1', stepsArg = '30', which = 'wasm'] = process.argv.slice(2);
+const t = process.env.DESCENT_WASM_THREADS;
+await initWasm(t ? { threads: Number(t) } : {});
+setBackend(which);
+const inner: Backend = backend();
+const time = new Map<string, { ms: number; calls: number; flops: number; perStep: number[]; cur: number }>();
+const macsOf = (name: string, a: unknown[]): number => {
+  if (name === 'matmul') return (a[3] as number) * (a[4] as number) * (a[5] as number);
+  if (name.startsWith('conv2d')) {
+    const g = a[3] as Conv2dGeometry;
+    return g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
+  }
+  return 0;
+};
+const timed: Record<string, unknown> = { name: 'timed' };
+for (const [k, f] of Object.entries(inner)) {
+  if (typeof f !== 'function') continue;
+  timed[k] = (...a: unknown[]) => {
+    const key = k === 'matmul' ? `matmul ${a[3]}x${a[4]}x${a[5]}${a[6] ? ' tA' : ''}${a[7] ? ' tB' : ''}` : k === 'binary' || k === 'unary' ? `${k} ${a[0]}` : k;
+    const t0 = performance.now();
+    const r = (f as (...x: unknown[]) => unknown)(...a);
+    const e = time.get(key) ?? { ms: 0, calls: 0, flops: 0, perStep: [], cur: 0 };
+    const dt = performance.now() - t0;
+    e.ms += dt;
+    e.cur += dt;
+    e.calls++;
+    e.flops += 2 * macsOf(k, a);
+    time.set(key, e);
+    return r;
+  };
+}
+registerBackend(timed as unknown as Backend);
+setBackend('timed');
+
+const data = loadFashionMnist();
+const rng = new Rng(1);
+const cnn = w === 'W2';
+const model = cnn
+  ? new Sequential(
+      new Conv2d(1, 32, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
+      new Conv2d(32, 64, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
+      new Flatten(), new Linear(64 * 7 * 7, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }))
+  : new Sequential(new Linear(784, 256, { rng }), new ReLU(), new Linear(256, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
+const B = cnn ? 64 : 128;
+const order = batchOrder(data.train.labels.length, 42);
+let at = 0;
+const phases = { forward: [] as number[], backward: [] as number[], step: [] as number[], total: [] as number[] };
+const step = (record: boolean) => {
+  const x = new Float32Array(B * 784), y = new Int32Array(B);
+  gather(data.train.images, data.train.labels, order, at, B, 784, x, y);
+  at += B;
+  const t0 = performance.now();
+  const l = crossEntropy(model.forward(new Tensor(x, cnn ? [B, 1, 28, 28] : [B, 784]), { training: true, rng }), y);
+  const t1 = performance.now();
+  opt.zeroGrad();
+  l.backward();
+  const t2 = performance.now();
+  opt.step();
+  const t3 = performance.now();
+  if (record) {
+    phases.forward.push(t1 - t0); phases.backward.push(t2 - t1); phases.step.push(t3 - t2); phases.total.push(t3 - t0);
+    for (const e of time.values()) { e.perStep.push(e.cur); e.cur = 0; }
+  }
+};
+for (let i = 0; i < 5; i++) step(false);
+time.clear();
+const n = Number(stepsArg);
+for (let i = 0; i < n; i++) step(true);
+// medians, not means: the machine is shared and preemption spikes would dominate a mean
+const total = median(phases.total);
+let inKernels = 0;
+console.log(`${w} on ${which} (${JSON.stringify(wasmInfo())}): median ${total.toFixed(2)} ms/step = ${Math.round((B * 1000) / total)} samples/s`);
+console.log(`median ms/step: forward ${median(phases.forward).toFixed(2)}, backward ${median(phases.backward).toFixed(2)}, optimizer ${median(phases.step).toFixed(2)} (excluding batch assembly)`);
+console.log('kernel (median ms per step)         ms/step  calls/step  GFLOP/s');
+for (const [k, e] of [...time].sort((a, b) => median(b[1].perStep) - median(a[1].perStep))) {
+  const ms = median(e.perStep);
+  inKernels += ms;
+  const flopsPerStep = e.flops / n;
+  console.log(`${k.padEnd(36)}${ms.toFixed(3).padStart(8)}${(e.calls / n).toFixed(1).padStart(10)}${e.flops ? (flopsPerStep / ms / 1e6).toFixed(1).padStart(10) : ''}`);
+}
+console.log(`${'outside the backend (autograd, JS ops, pooling)'.padEnd(36)}${(total - inKernels).toFixed(3).padStart(8)}`);

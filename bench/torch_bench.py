@@ -1,0 +1,152 @@
+"""The descent benchmark workloads with PyTorch (CPU, 2 threads), for bench/run.ts.
+
+Run as a child process with LD_LIBRARY_PATH pointing at OpenBLAS's OpenMP build. Same data, same
+batch order (the LCG shuffle of bench/common.ts), same models and hyper-parameters as the descent
+run. Prints one JSON line: {framework, workload, value, unit, peakMiB, extra}.
+"""
+import gzip, json, resource, sys, time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DATA = '/usr/share/datasets/fashion-mnist'
+STEPS = {'W1': (10, 400, 40), 'W2': (3, 40, 6), 'W3': (2, 10, 3)}  # warm-up, full, quick
+
+
+def idx(path):
+    with gzip.open(path, 'rb') as f:
+        raw = f.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def batch_order(n, seed):
+    idx_ = np.arange(n, dtype=np.int64)
+    s = seed & 0xFFFFFFFF or 1
+    for i in range(n - 1, 0, -1):
+        s = (s * 1664525 + 1013904223) & 0xFFFFFFFF
+        j = s % (i + 1)
+        idx_[i], idx_[j] = idx_[j], idx_[i]
+    return idx_
+
+
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def train(workload, quick):
+    images = torch.from_numpy(idx(f'{DATA}/train-images-idx3-ubyte.gz').astype(np.float32) / 255.0)
+    labels = torch.from_numpy(idx(f'{DATA}/train-labels-idx1-ubyte.gz').astype(np.int64))
+    torch.manual_seed(1)
+    cnn = workload == 'W2'
+    if cnn:
+        model = nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+        x_all = images.reshape(-1, 1, 28, 28)
+    else:
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+        x_all = images.reshape(-1, 784)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    B = 64 if cnn else 128
+    order = torch.from_numpy(batch_order(len(labels), 42))
+    warm, full, q = STEPS[workload]
+    n = q if quick else full
+    at = 0
+    loss = float('nan')
+    rss = []
+
+    def step():
+        nonlocal at, loss
+        ids = order[torch.arange(at, at + B) % len(order)]
+        at += B
+        x, y = x_all[ids], labels[ids]
+        out = model(x)
+        l = F.cross_entropy(out, y)
+        opt.zero_grad()
+        l.backward()
+        opt.step()
+        loss = l.item()
+
+    for _ in range(warm):
+        step()
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+        if i % max(1, n // 8) == 0:
+            rss.append(round(peak_mib()))
+    return {'value': B / float(np.median(times)), 'unit': 'samples/s', 'peakMiB': peak_mib(),
+            'note': 'batch size / median step time',
+            'extra': {'meanSamplesPerSec': round(n * B / sum(times)), 'steps': n, 'batch': B, 'finalLoss': loss,
+                      'maxRssSoFarMiB': rss}}
+
+
+def adam10m(quick):
+    N = 10_000_000
+    g = torch.Generator().manual_seed(3)
+    p = torch.nn.Parameter(torch.rand(N, generator=g) - 0.5)
+    p.grad = torch.rand(N, generator=g) - 0.5
+    opt = torch.optim.Adam([p], lr=1e-3)
+    warm, full, q = STEPS['W3']
+    for _ in range(warm):
+        opt.step()
+    times = []
+    for _ in range(q if quick else full):
+        t0 = time.perf_counter()
+        opt.step()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {'value': times[len(times) // 2], 'unit': 'ms', 'peakMiB': peak_mib(), 'note': 'median of steps',
+            'extra': {'timesMs': [round(t, 2) for t in times]}}
+
+
+def lbfgs():
+    N = 10_000
+    images = idx(f'{DATA}/train-images-idx3-ubyte.gz')[:N].reshape(N, 784).astype(np.float32) / 255.0
+    x = torch.from_numpy(images)
+    y = torch.from_numpy(idx(f'{DATA}/train-labels-idx1-ubyte.gz')[:N].astype(np.int64))
+    model = nn.Linear(784, 10)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.zero_()
+    opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=100, line_search_fn='strong_wolfe')
+    evals = 0
+
+    def closure():
+        nonlocal evals
+        evals += 1
+        opt.zero_grad()
+        l = F.cross_entropy(model(x), y)
+        l.backward()
+        return l
+
+    t0 = time.perf_counter()
+    opt.step(closure)
+    dt = (time.perf_counter() - t0) * 1000
+    with torch.no_grad():
+        final = F.cross_entropy(model(x), y).item()
+    return {'value': dt, 'unit': 'ms', 'peakMiB': peak_mib(), 'extra': {'finalLoss': final, 'evaluations': evals}}
+
+
+def main():
+    workload = sys.argv[1]
+    quick = '--quick' in sys.argv
+    torch.set_num_threads(2)
+    if workload in ('W1', 'W2'):
+        r = train(workload, quick)
+    elif workload == 'W3':
+        r = adam10m(quick)
+    else:
+        r = lbfgs()
+    r['extra'] = {**r.get('extra', {}), 'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    print(json.dumps({'framework': 'pytorch', 'workload': workload, **r}))
+
+
+if __name__ == '__main__':
+    main()
