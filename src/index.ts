@@ -12,3 +12,6 @@ export * from './optim/index.js';
 export * from './surfaces/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './schedule/index.js';
+export * from './regularize/index.js';
+export * from './ensemble/index.js';
