@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
-import { conv2d as refConv } from '../../src/backend/reference-conv.js';
+import * as rc from '../../src/backend/reference-conv.js';
 import { gradCheck, randT, assertClose } from '../helpers.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/conv/${name}`, import.meta.url), 'utf8'));
@@ -56,12 +56,28 @@ test('conv2d: float32 agrees with float64 and Conv2d uses PyTorch layout and def
   assertClose(y.data, y64.data, 1e-5, 'float32 vs float64');
 });
 
-test('conv2d: the active backend agrees with the reference loops', () => {
-  const x = randT([2, 3, 8, 7], 20), w = randT([4, 3, 3, 3], 21);
-  const g = d.conv2dGeometry(x.shape, w.shape, { stride: 2, padding: 1 });
-  const expect = new Float64Array(g.n * g.k * g.oh * g.ow);
-  refConv(x.data, w.data, expect, g);
-  assertClose(d.conv2d(x, w, null, { stride: 2, padding: 1 }).data, expect, 1e-12);
+test('conv2d: the unfolded (im2col) reference kernels and the active backend equal the direct loops', () => {
+  const rng = new d.Rng(30);
+  for (let trial = 0; trial < 12; trial++) {
+    const kh = 1 + rng.int(4), kw = 1 + rng.int(4);
+    const xShape = [1 + rng.int(3), 1 + rng.int(3), kh + rng.int(6), kw + rng.int(6)];
+    const wShape = [1 + rng.int(4), xShape[1], kh, kw];
+    const opts = { stride: [1 + rng.int(3), 1 + rng.int(3)] as [number, number], padding: [rng.int(3), rng.int(3)] as [number, number] };
+    const g = d.conv2dGeometry(xShape, wShape, opts);
+    const x = randT(xShape, 31 + trial), w = randT(wShape, 60 + trial), gy = randT([g.n, g.k, g.oh, g.ow], 90 + trial);
+    const pairs: [typeof rc.conv2d, typeof rc.conv2d, Float64Array, Float64Array, number][] = [
+      [rc.conv2d, rc.conv2dDirect, x.data as Float64Array, w.data as Float64Array, g.n * g.k * g.oh * g.ow],
+      [rc.conv2dBackwardInput, rc.conv2dBackwardInputDirect, gy.data as Float64Array, w.data as Float64Array, x.size],
+      [rc.conv2dBackwardWeight, rc.conv2dBackwardWeightDirect, x.data as Float64Array, gy.data as Float64Array, w.size],
+    ];
+    for (const [fast, direct, a, b, size] of pairs) {
+      const o1 = new Float64Array(size).fill(7), o2 = new Float64Array(size);
+      fast(a, b, o1, g);
+      direct(a, b, o2, g);
+      assertClose(o1, o2, 1e-12, `${fast.name} ${JSON.stringify({ xShape, wShape, opts })}`);
+    }
+    assertClose(d.conv2d(x, w, null, opts).data, (() => { const o = new Float64Array(g.n * g.k * g.oh * g.ow); rc.conv2dDirect(x.data, w.data, o, g); return o; })(), 1e-12);
+  }
 });
 
 test('conv2d: clear errors for channel mismatch, too-small input and bad hyper-parameters', () => {
