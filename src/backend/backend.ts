@@ -47,6 +47,11 @@ export interface Backend {
    */
   adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
+  /**
+   * Optional: zeroed storage for optimizer state of parameter `p`, in the backend's own memory when
+   * `p` lives there (so fused steps need no copies); null means "allocate a plain typed array".
+   */
+  allocLike?(p: Storage): Storage | null;
 }
 
 /** Adam/AdamW hyper-parameters for Backend.adamStep; `step` is t ≥ 1 (after increment). */

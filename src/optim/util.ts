@@ -1,10 +1,12 @@
 /** Small helpers shared by the update rules (kept out of the hot loops). */
 import type { Storage } from '../tensor/tensor.js';
 import { check } from './optimizer.js';
+import { backend } from '../backend/backend.js';
 
 /** A buffer of the parameter's dtype and length, filled with `value`. */
 export function like(p: Storage, value = 0): Storage {
-  const b = p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length);
+  // A parameter kept in a backend's own memory gets its state there too (wasm: fused steps without copies).
+  const b = backend().allocLike?.(p) ?? (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length));
   if (value !== 0) b.fill(value);
   return b;
 }

@@ -1,6 +1,6 @@
 /** The Adam/AdamW rules take the wasm backend's fused kernel and agree with their own JS loop. */
 import { test } from 'node:test';
-import { initWasm } from '../../src/backend/wasm/index.js';
+import { initWasm, wasmFloat32Array } from '../../src/backend/wasm/index.js';
 import { setBackend, registerBackend } from '../../src/backend/backend.js';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -39,3 +39,24 @@ for (const [name, make] of [
     got.forEach((g, i) => assertClose(g, want[i], 1e-5, `${name} parameter ${i}`));
   });
 }
+
+test('a parameter in WebAssembly memory gets its Adam state there too, and the same result', () => {
+  const n = 5001;
+  const mk = (inWasm: boolean) => {
+    const data = inWasm ? wasmFloat32Array(n) : new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(i);
+    const p = new Tensor(data, [n], true);
+    p.name = 'p';
+    p.grad = new Tensor(Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7)), [n]);
+    return p;
+  };
+  setBackend('wasm');
+  const [a, b] = [mk(true), mk(false)];
+  const oa = new Adam([a], { lr: 0.01 }), ob = new Adam([b], { lr: 0.01 });
+  for (let t = 0; t < 3; t++) { oa.step(); ob.step(); }
+  const state = oa.state.get('p')!;
+  assert.ok((state.expAvg as Float32Array).buffer === a.data.buffer || (state.expAvg as Float32Array).buffer instanceof SharedArrayBuffer, 'state lives in wasm memory');
+  assert.ok(!((ob.state.get('p')!.expAvg as Float32Array).buffer instanceof SharedArrayBuffer), 'plain parameters keep plain state');
+  assert.deepEqual(Array.from(a.data), Array.from(b.data));
+  setBackend('reference');
+});

@@ -234,5 +234,10 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     return true;
   }
 
-  return { matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep };
+  /** Optimizer state of a parameter that lives in WebAssembly memory goes there too (never freed). */
+  function allocLike(p: Storage): Storage | null {
+    return p instanceof Float32Array && rt.owns(p) ? rt.persistent(p.length) : null;
+  }
+
+  return { allocLike, matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep };
 }

@@ -163,7 +163,8 @@ export class WasmRuntime {
     const p = align(this.persistTop, 64);
     this.persistTop = p + n * 4;
     this.ensure(this.persistTop);
-    return new Float32Array(this.memory.buffer, p, n);
+    // zeroed: the block may overlap memory that the transient arena used before
+    return new Float32Array(this.memory.buffer, p, n).fill(0);
   }
 
   // ---------------------------------------------------------------- threads
