@@ -60,6 +60,7 @@ function fmtReport(label: string, names: string[], r: EnsembleReport): string[] 
 export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
   if (o.ensemble !== undefined && o.snapshots !== undefined) throw new UsageError('--ensemble N and --snapshots M are two different ensembles; give one');
   if (o.snapshots !== undefined && o.schedule !== undefined) throw new UsageError('--snapshots M sets its own cyclic cosine schedule; drop --schedule');
+  if (o.ensemble !== undefined && o.save !== undefined) throw new UsageError('--save writes one model; with --ensemble N each member would overwrite it (train the members one by one to save them)');
   if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');
   const { test, build } = await testLoaderAndFactory(o);
   const averages: { name: string; avg: WeightAverage; cbs: Callback[] }[] = [];
