@@ -10,6 +10,14 @@ import { gemm } from './gemm';
 
 @inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + <usize>i * 4); }
 
+/** dst[0..n) = 0 (a loop: for short runs the bulk-memory instruction is a slow call in V8). */
+@inline function zero(dst: usize, n: i32): void {
+  let i = 0;
+  const z = f32x4.splat(0);
+  for (; i + 4 <= n; i += 4) v128.store(dst + <usize>i * 4, z);
+  for (; i < n; i++) store<f32>(dst + <usize>i * 4, 0);
+}
+
 /** col[(ci·kh + i)·kw + j, y·ow + x] = x[ci, y·sh − ph + i, x·sw − pw + j] (0 outside). */
 function im2col(x: usize, geo: usize, col: usize): void {
   const c = g(geo, 1), h = g(geo, 2), w = g(geo, 3), kh = g(geo, 5), kw = g(geo, 6);
@@ -22,19 +30,22 @@ function im2col(x: usize, geo: usize, col: usize): void {
         for (let y = 0; y < oh; y++) {
           const iy = y * sh - ph + i;
           if (iy < 0 || iy >= h) {
-            memory.fill(dst, 0, <usize>ow * 4);
+            zero(dst, ow);
             dst += <usize>ow * 4;
             continue;
           }
           const row = plane + <usize>(iy * w) * 4;
           if (sw == 1) {
-            // contiguous run of the input row, zero margins
+            // a contiguous run of the input row between zero margins
             const x0 = j - pw;
-            let lo = max(0, -x0), hi = min(ow, w - x0);
-            if (hi < lo) hi = lo;
-            if (lo > 0) memory.fill(dst, 0, <usize>lo * 4);
-            if (hi > lo) memory.copy(dst + <usize>lo * 4, row + <usize>(x0 + lo) * 4, <usize>(hi - lo) * 4);
-            if (hi < ow) memory.fill(dst + <usize>hi * 4, 0, <usize>(ow - hi) * 4);
+            const lo = min(ow, max(0, -x0));
+            const hi = max(lo, min(ow, w - x0));
+            for (let xx = 0; xx < lo; xx++) store<f32>(dst + <usize>xx * 4, 0);
+            let xx = lo;
+            const src = row + <usize>(x0 * 4);
+            for (; xx + 4 <= hi; xx += 4) v128.store(dst + <usize>xx * 4, v128.load(src + <usize>xx * 4));
+            for (; xx < hi; xx++) store<f32>(dst + <usize>xx * 4, load<f32>(src + <usize>xx * 4));
+            for (xx = hi; xx < ow; xx++) store<f32>(dst + <usize>xx * 4, 0);
           } else {
             for (let xx = 0; xx < ow; xx++) {
               const ix = xx * sw - pw + j;
@@ -52,7 +63,7 @@ function im2col(x: usize, geo: usize, col: usize): void {
 function col2im(col: usize, geo: usize, gx: usize): void {
   const c = g(geo, 1), h = g(geo, 2), w = g(geo, 3), kh = g(geo, 5), kw = g(geo, 6);
   const oh = g(geo, 7), ow = g(geo, 8), sh = g(geo, 9), sw = g(geo, 10), ph = g(geo, 11), pw = g(geo, 12);
-  memory.fill(gx, 0, <usize>(c * h * w) * 4);
+  zero(gx, c * h * w);
   let src = col;
   for (let ci = 0; ci < c; ci++) {
     const plane = gx + <usize>(ci * h * w) * 4;
