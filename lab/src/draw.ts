@@ -156,15 +156,19 @@ export function drawMap(g: CanvasRenderingContext2D, bg: HTMLCanvasElement, s: S
     const run = runs[r];
     const last = indexAt(run, k);
     if (last < 0) continue;
-    g.strokeStyle = styles[r].color;
     g.setLineDash(styles[r].dash);
-    g.lineWidth = 2.2;
     g.beginPath();
     for (let i = 0; i <= last; i++) {
       const [px, py] = clampPx(fr.toPx(run.xs[i], run.ys[i]));
       if (i === 0) g.moveTo(px, py);
       else g.lineTo(px, py);
     }
+    // a dark halo under the colour keeps pale and dark paths visible on every part of the map
+    g.strokeStyle = 'rgba(0,0,0,0.35)';
+    g.lineWidth = 4;
+    g.stroke();
+    g.strokeStyle = styles[r].color;
+    g.lineWidth = 2.2;
     g.stroke();
     g.setLineDash([]);
     const [px, py] = clampPx(fr.toPx(run.xs[last], run.ys[last]));
@@ -258,6 +262,8 @@ export interface ChartOptions {
   yLabel: string;
   xMax: number;
   logY?: boolean;
+  /** Upper end of the y axis at most this far (in axis units) above the highest first value: a diverging run is clipped instead of flattening the others. */
+  headroom?: number;
   /** marker at this x (the timeline) */
   cursor?: number;
   legend?: boolean;
@@ -284,6 +290,11 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
   if (!Number.isFinite(lo)) {
     lo = 0;
     hi = 1;
+  }
+  if (o.headroom !== undefined) {
+    let first = -Infinity;
+    for (const s of series) if (s.ys.length && Number.isFinite(tr(s.ys[0]))) first = Math.max(first, tr(s.ys[0]));
+    if (Number.isFinite(first)) hi = Math.min(hi, first + o.headroom);
   }
   if (o.logY) lo = Math.max(lo, hi - 16); // at most 16 decades
   if (hi - lo < 1e-9) {

@@ -21,7 +21,7 @@ registerBackend(referenceBackend);
 const COLORS: Record<string, string> = {
   gd: '#ff453a', sgd: '#ff8a80', momentum: '#32d74b', nesterov: '#ff9f0a', adagrad: '#bf5af2', rmsprop: '#64d2ff',
   adadelta: '#ff375f', adam: '#ffd60a', adamw: '#ac8e68', adamax: '#5e5ce6', nadam: '#f9a8ff', radam: '#a8ff60',
-  lion: '#00c7be', lbfgs: '#ffffff', newton: '#d1d1d6',
+  lion: '#00c7be', lbfgs: '#ffffff', newton: '#ff00ff',
 };
 const SPARE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe', '#008080'];
 const NOISY = '#ffa8f0';
@@ -147,6 +147,7 @@ function drawLoss(k: number): void {
     yLabel: hasMin ? 'f − f* (log)' : 'f',
     xMax: state.budget,
     logY: hasMin,
+    headroom: hasMin ? 1 : undefined,
     cursor: k,
   });
 }
@@ -181,12 +182,14 @@ function drawMoments(k: number): void {
   const col = (a: number[][], c: number) => a.slice(0, n).map((e) => e[c]);
   // x coordinate: m beside m̂, v beside v̂ (v on a log axis: it spans decades in the first steps)
   drawChart(g, W, H / 2, [
+    { label: 'gradient gₓ', color: '#999', xs, ys: col(M.g, 0), upto },
     { label: 'm (x)', color: '#1f6feb', dash: [5, 3], xs, ys: col(M.m, 0), upto },
     { label: 'm̂ (x)', color: '#1f6feb', xs, ys: col(M.mHat, 0), upto },
   ], { title: `first moment, β₁ = ${M.beta1}`, xLabel: 'step t', yLabel: 'x-component', xMax: n, legend: true });
   g.save();
   g.translate(0, H / 2);
   drawChart(g, W, H / 2, [
+    { label: 'gₓ²', color: '#999', xs, ys: col(M.g, 0).map((g) => g * g), upto },
     { label: 'v (x)', color: '#d1242f', dash: [5, 3], xs, ys: col(M.v, 0), upto },
     { label: 'v̂ (x)', color: '#d1242f', xs, ys: col(M.vHat, 0), upto },
   ], { title: `second moment, β₂ = ${M.beta2}`, xLabel: 'step t', yLabel: 'x-component (log)', xMax: n, logY: true, legend: true });
@@ -649,6 +652,7 @@ function boot(): void {
       return playing;
     },
     presets: presetIds,
+    optimizers: optimizerNames(),
     applyPreset: (id: string, autoplay = false) => applyPreset(id, autoplay),
     setT,
     play,

@@ -59,7 +59,7 @@ export const PRESETS: Preset[] = [
   {
     id: 'sgd-saddle',
     title: 'SGD at a saddle point',
-    text: 'f = x² − y², started a hair (y = 0.001) off the line y = 0 that leads straight into the saddle. GD and SGD slide to the saddle at the origin and stall there, where the gradient vanishes; after 200 steps they are still next to it. SGD+momentum at the same learning rate gathers speed and escapes downhill along y within about 40 steps.',
+    text: 'f = x² − y², started a hair (y = 0.001) off the line y = 0 that leads straight into the saddle. GD and SGD slide to the saddle at the origin and stall there, where the gradient vanishes; after 200 steps they are still next to it. SGD+momentum at the same learning rate gathers speed, swings across the saddle and escapes downhill along y after about 80 evaluations.',
     fn: 'saddle',
     start: [-2.2, 0.001],
     budget: 200,
@@ -79,7 +79,7 @@ export const PRESETS: Preset[] = [
   {
     id: 'convex',
     title: 'Comparison at a convex minimum',
-    text: 'The first-order methods from one start on a convex, ill-conditioned bowl, each at a good learning rate of its own. On a convex bowl every one reaches the minimum; what differs is the path: GD zig-zags across the steep axis, momentum overshoots and spirals in, NAG overshoots less, and AdaGrad, RMSProp and Adam rescale each coordinate and cut diagonally towards the minimum.',
+    text: 'The first-order methods from one start on a convex, ill-conditioned bowl, each at a good learning rate of its own. On a convex bowl every one reaches the minimum; what differs is the path: GD zig-zags across the steep axis, momentum overshoots and spirals in, NAG overshoots less, AdaGrad and RMSProp rescale each coordinate and cut diagonally towards the minimum, and Adam does too but carries momentum, so it overshoots.',
     fn: 'bowl',
     start: [-4.5, 2.5],
     budget: 150,
@@ -88,11 +88,11 @@ export const PRESETS: Preset[] = [
   {
     id: 'so-far',
     title: 'The optimizers so far',
-    text: 'GD, momentum, NAG, AdaGrad, RMSProp and AdaDelta on Beale’s function, whose flat plateau and steep walls punish a single step size: the momentum methods need a 10× smaller learning rate than GD to stay on the walls. AdaDelta sizes its steps from its own running averages (PyTorch’s lr, 10 here, only scales them) and is the slowest to settle.',
+    text: 'GD, momentum, NAG, AdaGrad, RMSProp and AdaDelta on Beale’s function, whose flat plateau and steep walls punish a single step size: the momentum methods need a 10× smaller learning rate than GD to stay on the walls, AdaGrad and RMSProp rescale each coordinate. AdaDelta runs with PyTorch’s default lr = 1, i.e. nothing to tune: its steps grow only as its running average of past updates does, so it starts slowest.',
     fn: 'beale',
     start: [1, 1.5],
     budget: 500,
-    racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('nesterov', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adadelta', { lr: 10 })],
+    racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('nesterov', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adadelta', { lr: 1 })],
   },
   {
     id: 'momentum',
@@ -115,7 +115,7 @@ export const PRESETS: Preset[] = [
   {
     id: 'bias-correction',
     title: 'Bias correction',
-    text: 'Adam’s moments start at zero, so for the first steps m and v are far too small (right: m and v for the x coordinate). Dividing by 1 − β₁ᵗ and 1 − β₂ᵗ gives m̂ and v̂, which track the gradient and its square from the very first step; the correction fades as t grows.',
+    text: 'Adam’s moments start at zero, so for the first steps m and v (dashed) are far too small — v by a factor of a thousand at t = 1. Dividing by 1 − β₁ᵗ and 1 − β₂ᵗ gives m̂ and v̂ (solid), which track the gradient and its square (grey, x coordinate) from the very first step; the correction fades as t grows.',
     fn: 'rosenbrock',
     start: [-1.2, 1],
     budget: 60,
@@ -156,7 +156,7 @@ export function presetState(p: Preset, base: LabState): LabState {
     start: [...p.start],
     budget: p.budget,
     t: 0,
-    speed: p.speed ?? Math.max(1, Math.round(p.budget / 150)),
+    speed: p.speed ?? (p.budget <= 150 ? 1 : p.budget <= 300 ? 2 : 4),
     lrMode: 'each',
     noise: p.noise ?? 0,
     seed: p.seed ?? 0,

@@ -37,6 +37,8 @@ export interface Moments {
   v: number[][];
   mHat: number[][];
   vHat: number[][];
+  /** the exact gradient each step used (without noise) */
+  g: number[][];
 }
 
 /** Options that make closure-driven methods readable on a map: one iteration per step, a line search. */
@@ -83,9 +85,10 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     opt = createOptimizer(racer.opt, params, o);
     return opt;
   };
-  const moments: Moments | undefined = wantMoments ? { beta1: 0, beta2: 0, m: [], v: [], mHat: [], vHat: [] } : undefined;
+  const moments: Moments | undefined = wantMoments ? { beta1: 0, beta2: 0, m: [], v: [], mHat: [], vHat: [], g: [] } : undefined;
+  let prev: Point = set.start;
   if (moments) {
-    const b = (options.betas ?? [0.9, 0.999]) as number[];
+    const b = (options.betas ?? optimizerDefaultsOf(racer.opt).betas) as number[];
     moments.beta1 = b[0];
     moments.beta2 = b[1];
   }
@@ -96,6 +99,8 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     seed: set.seed,
     onStep: moments
       ? (r) => {
+          const at = prev;
+          prev = r.x;
           if (r.t === 0 || !opt) return;
           const st = (opt as unknown as { state?: Map<string, Record<string, unknown>> }).state?.get('xy');
           const m = st?.expAvg as Float64Array | undefined;
@@ -109,6 +114,7 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
           moments.v.push([v[0], v[1]]);
           moments.mHat.push([m[0] / c1, m[1] / c1]);
           moments.vHat.push([v[0] / c2, v[1] / c2]);
+          moments.g.push(surface.grad(at[0], at[1]));
         }
       : undefined,
   });
@@ -228,7 +234,7 @@ export function computeRuns(state: LabState, wantMoments: boolean): Run[] {
     const { options, lrSource } = effectiveOptions(state, racer);
     const label = labelOf(racer);
     try {
-      const isAdamLike = Array.isArray(options.betas) && wantMoments;
+      const isAdamLike = wantMoments && Array.isArray({ ...optimizerDefaultsOf(racer.opt), ...options }.betas);
       return { ...runRacer(set, racer, options, isAdamLike), label, lrSource };
     } catch (e) {
       const empty = new Float64Array(0);

@@ -151,7 +151,7 @@ test('the built lab is at most 300 KB gzipped', () => {
 });
 
 test('every lecture preset runs, and its drawn points equal the library trajectory', async () => {
-  const { page, errors } = await open();
+  const { page, errors } = await open('preset=local-global');
   const ids = await page.evaluate(() => (window as any).__lab.presets as string[]);
   assert.ok(ids.length >= 11, `expected the 11 lecture presets, got ${ids.length}`);
   let exactRuns = 0;
@@ -271,16 +271,16 @@ test('a hostile or broken URL gets defaults and a notice, never a script', async
 });
 
 test('8 optimizers × 500 steps animate (frame rate printed)', async () => {
-  const { page } = await open('fn=beale');
+  const { page } = await open('fn=beale&r=gd');
   const names = await page.evaluate(() => {
     const want = ['gd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'nadam', 'radam', 'adamax', 'lion'];
-    const have = (window as any).__lab.state.racers.map((r: { opt: string }) => r.opt);
+    const have = (window as any).__lab.optimizers as string[];
     return want.filter((w) => have.includes(w)).slice(0, 8);
   });
   assert.equal(names.length, 8, `8 optimizers available: ${names.join(', ')}`);
   await page.evaluate((ns) => {
     (window as any).__lab.setRacers(ns.map((opt: string) => ({ opt, noisy: false, options: {} })), 500);
-    (window as any).__lab.setSpeed(2);
+    (window as any).__lab.setSpeed(4);
     (window as any).__lab.setT(0);
     (window as any).__lab.play();
   }, names);
@@ -290,14 +290,14 @@ test('8 optimizers × 500 steps animate (frame rate printed)', async () => {
   assert.equal(runs.length, 8);
   assert.ok(runs.every((r) => r.xs.length === 501 || r.diverged), 'every racer has 500 steps');
   console.log(`lab animation: 8 optimizers × 500 steps, ${perf.frames} frames at ${perf.fps.toFixed(1)} frames/s (last frame ${perf.drawMs.toFixed(2)} ms to draw; race computed in ${perf.lastComputeMs.toFixed(0)} ms)`);
-  assert.ok(perf.frames >= 200, `frames drawn: ${perf.frames}`);
+  assert.ok(perf.frames >= 100, `frames drawn: ${perf.frames}`);
   assert.ok(perf.fps > 1, 'sanity: the animation advanced');
   await page.screenshot({ path: join(shots, 'race-8x500.png') });
   await page.close();
 });
 
 test('schedules view draws every schedule of the library', async () => {
-  const { page, errors } = await open('view=schedules');
+  const { page, errors } = await open('view=schedules&r=gd');
   const cards = await page.locator('.sched-card').count();
   assert.ok(cards >= 10, `schedule cards: ${cards}`);
   const errs = await page.locator('.sched-error').allTextContents();
