@@ -79,7 +79,9 @@ const step = (record: boolean) => {
 for (let i = 0; i < 5; i++) step(false);
 time.clear();
 const n = Number(stepsArg);
+const copied0 = wasmInfo().copiedBytes;
 for (let i = 0; i < n; i++) step(true);
+const copiedPerStep = (wasmInfo().copiedBytes - copied0) / n;
 // medians, not means: the machine is shared and preemption spikes would dominate a mean
 const total = median(phases.total);
 let inKernels = 0;
@@ -92,4 +94,5 @@ for (const [k, e] of [...time].sort((a, b) => median(b[1].perStep) - median(a[1]
   const flopsPerStep = e.flops / n;
   console.log(`${k.padEnd(36)}${ms.toFixed(3).padStart(8)}${(e.calls / n).toFixed(1).padStart(10)}${e.flops ? (flopsPerStep / ms / 1e6).toFixed(1).padStart(10) : ''}`);
 }
+console.log(`copied between JS arrays and wasm memory: ${(copiedPerStep / 2 ** 20).toFixed(2)} MiB/step`);
 console.log(`${'outside the backend (autograd, JS ops, pooling)'.padEnd(36)}${(total - inKernels).toFixed(3).padStart(8)}`);

@@ -115,7 +115,7 @@ export function setWasmThreads(n: number): void {
 }
 
 /** What the backend runs with, for logs and the benchmark. */
-export function wasmInfo(): { initialised: boolean; threads: number; workers: number; relaxedSimd: boolean; sharedMemory: boolean; memoryBytes: number } {
+export function wasmInfo(): { initialised: boolean; threads: number; workers: number; relaxedSimd: boolean; sharedMemory: boolean; memoryBytes: number; copiedBytes: number } {
   const rt = runtime;
   return {
     initialised: rt !== null,
@@ -124,6 +124,7 @@ export function wasmInfo(): { initialised: boolean; threads: number; workers: nu
     relaxedSimd: rt?.relaxed ?? false,
     sharedMemory: rt?.shared ?? false,
     memoryBytes: rt ? rt.memory.buffer.byteLength : 0,
+    copiedBytes: rt?.copiedBytes ?? 0,
   };
 }
 

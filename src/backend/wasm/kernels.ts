@@ -158,18 +158,28 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
 
   function sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void {
     if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.sum(a, shape, axes, out);
-    // outer × mid × inner with the reduced axes (ignoring size-1 ones) contiguous in mid
-    const red = shape.map((d, i) => axes.includes(i) && d !== 1);
-    const live = shape.map((d, i) => d !== 1 || red[i]);
-    const first = red.indexOf(true), last = red.lastIndexOf(true);
-    if (first < 0) return referenceBackend.sum(a, shape, axes, out);
-    for (let i = first; i <= last; i++) if (live[i] && !red[i]) return referenceBackend.sum(a, shape, axes, out);
-    let outer = 1, mid = 1, inner = 1;
-    shape.forEach((d, i) => { if (i < first) outer *= d; else if (i > last) inner *= d; else mid *= d; });
+    // One pass per run of adjacent reduced axes, last run first (e.g. a conv bias gradient,
+    // axes 0, 2, 3 of N×K×H×W: first H·W, then N), each pass outer × mid × inner.
+    const dims = [...shape];
+    const left = new Set(axes.filter((ax) => dims[ax] !== 1));
     rt.reset();
-    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
-    rt.k.sum(pa, outer, mid, inner, po);
-    rt.take(po, out as Float32Array);
+    let p = rt.put(a as Float32Array);
+    if (left.size === 0) {
+      rt.take(p, out as Float32Array);
+      return;
+    }
+    while (left.size) {
+      const last = Math.max(...left);
+      let first = last;
+      while (first > 0 && (left.has(first - 1) || dims[first - 1] === 1)) first--;
+      let outer = 1, mid = 1, inner = 1;
+      dims.forEach((d, i) => { if (i < first) outer *= d; else if (i > last) inner *= d; else mid *= d; });
+      const q = left.size === 1 || outer * inner === out.length ? rt.outPtr(out as Float32Array) : rt.alloc(outer * inner * 4);
+      rt.k.sum(p, outer, mid, inner, q);
+      p = q;
+      for (let i = first; i <= last; i++) { dims[i] = 1; left.delete(i); }
+    }
+    rt.take(p, out as Float32Array);
   }
 
   function max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void {

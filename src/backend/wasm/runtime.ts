@@ -79,6 +79,8 @@ export class WasmRuntime {
   /** Buffers of this memory handed out in views (a shared memory's buffer object changes on grow). */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   readonly gemmScratch: number;
+  /** Bytes copied between JS typed arrays and WebAssembly memory so far (for the profile). */
+  copiedBytes = 0;
 
   constructor(opts: { shared: boolean; relaxed: boolean }) {
     const useRelaxed = opts.relaxed && WebAssembly.validate(decode(opts.shared ? bins.relaxedShared : bins.relaxed) as BufferSource);
@@ -144,6 +146,7 @@ export class WasmRuntime {
     if (this.owns(a)) return a.byteOffset;
     const p = this.alloc(a.length * 4);
     this.f32.set(a, p >> 2);
+    this.copiedBytes += a.length * 4;
     return p;
   }
 
@@ -156,6 +159,7 @@ export class WasmRuntime {
   take(p: number, out: Float32Array): void {
     if (this.owns(out) && out.byteOffset === p) return;
     out.set(this.f32.subarray(p >> 2, (p >> 2) + out.length));
+    this.copiedBytes += out.length * 4;
   }
 
   /** A Float32Array of n elements that lives in WebAssembly memory (never freed; for big, long-lived buffers). */
