@@ -296,12 +296,22 @@ test('8 optimizers × 500 steps animate (frame rate printed)', async () => {
   await page.close();
 });
 
-test('schedules view draws every schedule of the library', async () => {
-  const { page, errors } = await open('view=schedules&r=gd');
+test('schedules view draws every schedule of the library; edited parameters live in the URL', async () => {
+  const { page, errors } = await open('view=schedules&r=gd&s=cosine;totalSteps=40');
   const cards = await page.locator('.sched-card').count();
   assert.ok(cards >= 10, `schedule cards: ${cards}`);
   const errs = await page.locator('.sched-error').allTextContents();
   assert.deepEqual(errs.filter((e) => e), []);
+  assert.deepEqual((await labState(page)).sched, { cosine: { totalSteps: '40' } });
+  // edit another schedule's parameter, reload the written URL, and it is still there
+  const k = page.locator('.sched-card', { hasText: 'exponential' }).locator('input[data-param=k]');
+  await k.fill('0.07');
+  await k.dispatchEvent('change');
+  await page.waitForTimeout(300);
+  const { page: again } = await open(page.url().split('?')[1]);
+  assert.deepEqual((await labState(again)).sched, { cosine: { totalSteps: '40' }, exponential: { k: '0.07' } });
+  assert.equal(await again.locator('.sched-card', { hasText: 'exponential' }).locator('input[data-param=k]').inputValue(), '0.07');
+  await again.close();
   await page.screenshot({ path: join(shots, 'schedules.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
