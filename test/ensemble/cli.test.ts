@@ -32,6 +32,8 @@ test('--snapshots 2 keeps one snapshot per cosine cycle; the last one is the fin
   assert.equal(summary.ensemble, 'snapshots');
   assert.deepEqual(summary.at, [4, 8]); // 256/64 = 4 steps per epoch, one cycle per epoch
   assert.equal(summary.members[1], summary.finalAccuracy);
+  // the ensemble of the last k snapshots: k = 1 is the final model alone, k = M the whole ensemble
+  assert.deepEqual([summary.lastK[0], summary.lastK[1]], [summary.finalAccuracy, summary.average]);
   // the rate at the end of each epoch (its last step, t = 3 of a 4-step cycle) is α0/2·(cos(3π/4)+1)
   assert.equal(r.records[0].lr, (0.1 / 2) * (Math.cos((Math.PI * 3) / 4) + 1));
   const bad = await cli('train', '--snapshots', '2', '--schedule', 'cosine', '--epochs', '2', ...tiny);

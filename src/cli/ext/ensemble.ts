@@ -131,10 +131,13 @@ export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
     });
     const r = evaluateEnsemble(members, test);
     const names = run!.at.map((step, i) => `snapshot ${i + 1} (step ${step})`.padEnd(33));
-    if (o.json) io.out(JSON.stringify({ ensemble: 'snapshots', seed: o.seed, at: run!.at, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss, finalAccuracy: result.finalAccuracy }));
+    // As in Huang et al.'s figure 4: the ensemble of the last k snapshots, k = 1 … M.
+    const lastK = members.map((_, i) => (i === 0 ? r.average : evaluateEnsemble(members.slice(i), test).average)).reverse();
+    if (o.json) io.out(JSON.stringify({ ensemble: 'snapshots', seed: o.seed, at: run!.at, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss, finalAccuracy: result.finalAccuracy, lastK }));
     else {
       for (const line of fmtReport(`snapshot ensemble of ${members.length} (seed ${o.seed})`, names, r)) io.out(line);
       io.out(`  the run's final model              ${result.finalAccuracy.toFixed(4)}  (ensemble ${r.average > result.finalAccuracy ? '+' : ''}${((r.average - result.finalAccuracy) * 100).toFixed(2)} points)`);
+      io.out(`  ensemble of the last k snapshots   ${lastK.map((a, k) => `k=${k + 1}: ${a.toFixed(4)}`).join('  ')}`);
     }
     return;
   }
