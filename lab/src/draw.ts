@@ -42,8 +42,13 @@ function ramp(u: number): [number, number, number] {
   return [p[0] + (q[0] - p[0]) * a, p[1] + (q[1] - p[1]) * a, p[2] + (q[2] - p[2]) * a];
 }
 
-/** Heat map and contours of log10(f − ref + δ), rendered once per surface into an offscreen canvas. */
+/**
+ * Heat map and contours of log10(f − ref + δ) — of f itself on a surface without a minimum (the
+ * saddle), where "above the lowest value in view" has no meaning — rendered once per surface into an
+ * offscreen canvas.
+ */
 export function renderSurface(s: Surface, ref: number, w: number, h: number): HTMLCanvasElement {
+  const logScale = s.minima.length > 0;
   const fr = frameFor(s, w, h);
   const cell = 2;
   const nx = Math.ceil(w / cell) + 1;
@@ -64,7 +69,7 @@ export function renderSurface(s: Surface, ref: number, w: number, h: number): HT
   const delta = Math.max(spread * 1e-4, 1e-12);
   const base = Math.min(0, sorted[0]);
   for (let k = 0; k < z.length; k++) {
-    z[k] = Math.log10(raw[k] - base + delta);
+    z[k] = logScale ? Math.log10(raw[k] - base + delta) : raw[k];
     if (z[k] < lo) lo = z[k];
     if (z[k] > hi) hi = z[k];
   }
@@ -152,7 +157,8 @@ export function drawMap(g: CanvasRenderingContext2D, bg: HTMLCanvasElement, s: S
   g.drawImage(bg, 0, 0, fr.w, fr.h);
   g.lineJoin = 'round';
   g.lineCap = 'round';
-  for (let r = 0; r < runs.length; r++) {
+  // the first racer (the preset's subject, usually GD) is drawn last, on top
+  for (let r = runs.length - 1; r >= 0; r--) {
     const run = runs[r];
     const last = indexAt(run, k);
     if (last < 0) continue;

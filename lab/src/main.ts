@@ -371,6 +371,10 @@ function statusOf(run: Run, j: number): { text: string; cls: string } {
   for (const m of surface.minima) {
     if (Math.hypot(x - m.x[0], y - m.x[1]) < 2e-3 * span && gn < 1e-2) return { text: m.global ? 'converged · global min' : 'converged · local min', cls: m.global ? 'good' : 'warn' };
   }
+  // noisy racers never settle exactly: say which minimum they are jittering around
+  for (const m of surface.minima) {
+    if (Math.hypot(x - m.x[0], y - m.x[1]) < 0.04 * span) return { text: m.global ? 'near the global min' : 'near a local min', cls: m.global ? 'good' : 'warn' };
+  }
   const outside = x < surface.view.x[0] || x > surface.view.x[1] || y < surface.view.y[0] || y > surface.view.y[1];
   if (outside) return surface.minima.length ? { text: 'left the view', cls: 'warn' } : { text: 'escaped', cls: 'good' };
   for (const sd of surface.saddles) {
