@@ -7,7 +7,9 @@ Three kinds of fixture, all in float64:
   surfaces.json  every optimizer and setting on Rosenbrock from (-1.2, 1) and Beale from (1, 1.5),
                  50 steps; the gradient is set from the same hand-written formula as
                  src/surfaces/functions.ts (same operation order, so the inputs are bit-identical
-                 and only the optimizer's arithmetic is compared).
+                 and only the optimizer's arithmetic is compared). Then one setting per optimizer on
+                 bowl, saddle, twowells, himmelblau and rastrigin with the gradient from torch
+                 autograd of torch formulas, so the surfaces' own gradients are checked too.
   mlp.json       a 4-3-2 tanh MLP with cross-entropy on 8 fixed samples, 20 full-batch steps per
                  setting: parameters after every step, the loss before it, and the final optimizer
                  state (renamed to descent's camelCase keys, keyed by parameter name). Two settings
@@ -182,6 +184,40 @@ def surface_case(key, kw, problem, steps=50):
                 steps=steps, x=xs, f=fs)
 
 
+# ---- other surfaces, with the gradient from torch autograd of torch formulas (not descent's code) ----
+def t_bowl(x, y): return 0.5 * (x * x + 10 * y * y)
+def t_saddle(x, y): return x * x - y * y
+def t_twowells(x, y): return x ** 4 / 4 + x ** 3 / 3 - x * x + y * y
+def t_himmelblau(x, y): return (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+def t_rastrigin(x, y): return 20 + x * x - 10 * torch.cos(2 * math.pi * x) + y * y - 10 * torch.cos(2 * math.pi * y)
+
+
+AUTOGRAD = {'bowl': (t_bowl, [-4.0, 2.0]), 'saddle': (t_saddle, [-2.0, 1e-3]), 'twowells': (t_twowells, [2.0, 1.0]),
+            'himmelblau': (t_himmelblau, [0.0, 0.0]), 'rastrigin': (t_rastrigin, [3.3, -2.2])}
+AUTOGRAD_SETTINGS = [
+    ('sgd', dict(lr=0.002)), ('sgd', dict(lr=0.002, momentum=0.9, nesterov=True)), ('adagrad', dict(lr=0.3)),
+    ('rmsprop', dict(lr=0.01, centered=True, momentum=0.5)), ('adadelta', dict(lr=1.0)), ('adam', dict(lr=0.05, amsgrad=True)),
+    ('adamw', dict(lr=0.05)), ('adamax', dict(lr=0.05)), ('nadam', dict(lr=0.05)), ('radam', dict(lr=0.01)), ('lion', dict(lr=0.01)),
+]
+
+
+def autograd_case(key, kw, problem, steps=50):
+    fn, start = AUTOGRAD[problem]
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = CLASSES[key]([p], **kw)
+    xs, fs = [list(start)], [fn(p[0], p[1]).item()]
+    for _ in range(steps):
+        opt.zero_grad()
+        fn(p[0], p[1]).backward()
+        opt.step()
+        xs.append(p.detach().tolist())
+        fs.append(fn(p[0], p[1]).item())
+    if not all(math.isfinite(v) for pt in xs for v in pt) or max(abs(v) for pt in xs for v in pt) > 1e6:
+        return None
+    return dict(key=key, optimizer=CLASSES[key].__name__, problem=problem, options=descent_options(kw), start=start,
+                steps=steps, x=xs, f=fs, gradient='torch autograd')
+
+
 # ---- the MLP ----
 NAMES = ['0.weight', '0.bias', '2.weight', '2.bias']
 
@@ -253,6 +289,10 @@ def main():
                 else:
                     c = surface_case(key, kw, problem)
                     (surf.append(c) if c else dropped.append((key, problem, kw)))
+    for key, kw in AUTOGRAD_SETTINGS:
+        for problem in AUTOGRAD:
+            c = autograd_case(key, kw, problem)
+            (surf.append(c) if c else dropped.append((key, problem, kw)))
     # Parameter groups: per-group lr and weight decay.
     groups = [dict(params=['0.weight', '0.bias'], lr=0.3), dict(params=['2.weight', '2.bias'], lr=0.05, weight_decay=0.1)]
     mlp.append(mlp_case('sgd', dict(lr=0.1, momentum=0.9), groups))
