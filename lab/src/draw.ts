@@ -275,9 +275,9 @@ export interface ChartOptions {
   legend?: boolean;
 }
 
+const layers = new Map<string, HTMLCanvasElement>();
+
 export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, series: Series[], o: ChartOptions): void {
-  g.fillStyle = '#fff';
-  g.fillRect(0, 0, w, h);
   const L = 56;
   const R = 10;
   const T = 24;
@@ -312,43 +312,84 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
   hi += pad;
   const X = (x: number) => L + (x / (o.xMax || 1)) * (w - L - R);
   const Y = (v: number) => T + (1 - (Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (h - T - B);
-  g.strokeStyle = '#ccc';
-  g.fillStyle = '#444';
-  g.font = '11px system-ui, sans-serif';
-  g.lineWidth = 1;
-  // y ticks
-  const ticks = o.logY ? logTicks(lo, hi) : niceTicks(lo, hi, 5);
-  g.textAlign = 'right';
-  g.textBaseline = 'middle';
-  for (const tv of ticks) {
-    const y = Y(tv);
-    g.beginPath();
-    g.moveTo(L, y);
-    g.lineTo(w - R, y);
-    g.stroke();
-    g.fillText(o.logY ? `1e${tv}` : short(tv), L - 4, y);
+  // Axes, grid, labels and legend depend only on the ranges: drawn once into a cached layer, so a
+  // frame of the animation only blits it and strokes the curves.
+  const a = g.getTransform().a || 1;
+  const key = `${w}x${h}@${a}|${lo}|${hi}|${o.xMax}|${o.title}|${o.xLabel}|${o.yLabel}|${!!o.logY}|${o.legend ? series.map((q) => q.label + q.color).join() : ''}`;
+  let layer = layers.get(key);
+  if (!layer) {
+    layer = document.createElement('canvas');
+    layer.width = Math.round(w * a);
+    layer.height = Math.round(h * a);
+    const c = layer.getContext('2d')!;
+    c.setTransform(a, 0, 0, a, 0, 0);
+    drawFrame(c);
+    if (layers.size > 24) layers.clear();
+    layers.set(key, layer);
   }
-  g.textAlign = 'center';
-  g.textBaseline = 'top';
-  for (const xv of niceTicks(0, o.xMax, 6)) {
-    const x = X(xv);
-    g.beginPath();
-    g.moveTo(x, T);
-    g.lineTo(x, h - B);
-    g.stroke();
-    g.fillText(short(xv), x, h - B + 3);
+  g.drawImage(layer, 0, 0, w, h);
+
+  function drawFrame(g: CanvasRenderingContext2D): void {
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, w, h);
+    g.strokeStyle = '#ccc';
+    g.fillStyle = '#444';
+    g.font = '11px system-ui, sans-serif';
+    g.lineWidth = 1;
+    // y ticks
+    const ticks = o.logY ? logTicks(lo, hi) : niceTicks(lo, hi, 5);
+    g.textAlign = 'right';
+    g.textBaseline = 'middle';
+    for (const tv of ticks) {
+      const y = Y(tv);
+      g.beginPath();
+      g.moveTo(L, y);
+      g.lineTo(w - R, y);
+      g.stroke();
+      g.fillText(o.logY ? `1e${tv}` : short(tv), L - 4, y);
+    }
+    g.textAlign = 'center';
+    g.textBaseline = 'top';
+    for (const xv of niceTicks(0, o.xMax, 6)) {
+      const x = X(xv);
+      g.beginPath();
+      g.moveTo(x, T);
+      g.lineTo(x, h - B);
+      g.stroke();
+      g.fillText(short(xv), x, h - B + 3);
+    }
+    g.fillText(o.xLabel, (L + w - R) / 2, h - 14);
+    g.font = 'bold 12px system-ui, sans-serif';
+    g.textAlign = 'left';
+    g.fillText(o.title, L, 5);
+    g.save();
+    g.translate(12, (T + h - B) / 2);
+    g.rotate(-Math.PI / 2);
+    g.textAlign = 'center';
+    g.font = '11px system-ui, sans-serif';
+    g.fillText(o.yLabel, 0, 0);
+    g.restore();
+    if (o.legend) {
+      g.font = '11px system-ui, sans-serif';
+      g.textAlign = 'left';
+      g.textBaseline = 'middle';
+      let y = T + 10;
+      for (const s of series) {
+        g.strokeStyle = s.color;
+        g.setLineDash(s.dash ?? []);
+        g.lineWidth = 2;
+        g.beginPath();
+        g.moveTo(w - R - 110, y);
+        g.lineTo(w - R - 88, y);
+        g.stroke();
+        g.setLineDash([]);
+        g.fillStyle = '#222';
+        g.fillText(s.label, w - R - 84, y);
+        y += 15;
+      }
+    }
   }
-  g.fillText(o.xLabel, (L + w - R) / 2, h - 14);
-  g.font = 'bold 12px system-ui, sans-serif';
-  g.textAlign = 'left';
-  g.fillText(o.title, L, 5);
-  g.save();
-  g.translate(12, (T + h - B) / 2);
-  g.rotate(-Math.PI / 2);
-  g.textAlign = 'center';
-  g.font = '11px system-ui, sans-serif';
-  g.fillText(o.yLabel, 0, 0);
-  g.restore();
+
   g.save();
   g.beginPath();
   g.rect(L, T, w - L - R, h - T - B);
@@ -382,25 +423,6 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
     g.moveTo(X(o.cursor), T);
     g.lineTo(X(o.cursor), h - B);
     g.stroke();
-  }
-  if (o.legend) {
-    g.font = '11px system-ui, sans-serif';
-    g.textAlign = 'left';
-    g.textBaseline = 'middle';
-    let y = T + 10;
-    for (const s of series) {
-      g.strokeStyle = s.color;
-      g.setLineDash(s.dash ?? []);
-      g.lineWidth = 2;
-      g.beginPath();
-      g.moveTo(w - R - 110, y);
-      g.lineTo(w - R - 88, y);
-      g.stroke();
-      g.setLineDash([]);
-      g.fillStyle = '#222';
-      g.fillText(s.label, w - R - 84, y);
-      y += 15;
-    }
   }
 }
 

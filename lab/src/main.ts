@@ -127,9 +127,12 @@ function draw(): void {
   drawMap(g, bg!, surface, frame, runs, styles, k, state.start);
   drawLoss(k);
   drawMoments(k);
-  updateTableCells(k);
   $<HTMLInputElement>('timeline').value = String(k);
-  $('tlabel').textContent = `${Math.floor(k)} / ${state.budget} evaluations`;
+  // Text in the table and the label relayouts the page: while playing, ten times a second is enough.
+  if (!playing || perf.frames % 6 === 0) {
+    updateTableCells(k);
+    $('tlabel').textContent = `${Math.floor(k)} / ${state.budget} evaluations`;
+  }
   perf.drawMs = performance.now() - t0;
 }
 
@@ -597,6 +600,7 @@ function tick(now: number): void {
   if (el > 0) perf.fps = (perf.frames * 1000) / el;
   if (state.t >= state.budget) {
     pause();
+    draw();
     return;
   }
   requestAnimationFrame(tick);
