@@ -24,7 +24,7 @@ export const WORKLOADS: Record<WorkloadId, { title: string; unit: 'samples/s' | 
 /** Steps timed per workload (after warm-up), full and --quick. */
 export const STEPS = {
   W1: { warmup: 10, full: 400, quick: 40 },
-  W2: { warmup: 3, full: 40, quick: 6 },
+  W2: { warmup: 2, full: 40, quick: 6 },
   W3: { warmup: 2, full: 10, quick: 3 },
 };
 

@@ -85,7 +85,7 @@ export async function runTfjs(w: WorkloadId, quick: boolean, backendName: 'cpu' 
   }
   const times: number[] = [];
   const budget = performance.now() + (quick ? 5_000 : 20_000);
-  for (let i = 0; i < n && (i < 5 || performance.now() < budget); i++) {
+  for (let i = 0; i < n && (i < 3 || performance.now() < budget); i++) {
     const t0 = performance.now();
     step();
     times.push(performance.now() - t0);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initWasm, setWasmThreads, wasmInfo, wasmFloat32Array } from '../../src/backend/wasm/index.js';
+import { initWasm, setWasmThreads, wasmInfo, wasmFloat32Array, wasmPersistentBytes } from '../../src/backend/wasm/index.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import { PARALLEL_MACS, SMALL_ELEMENTWISE } from '../../src/backend/wasm/kernels.js';
 import type { BinaryOp, UnaryOp, Conv2dGeometry } from '../../src/backend/backend.js';
@@ -211,4 +211,27 @@ test('arrays that live in WebAssembly memory are used in place and give the same
   W.matmul(wa, wb, wo, m, n, k, false, false);
   assertClose(wo, want, 1e-5, 'in-place matmul');
   assert.equal(wasmInfo().workers, 1);
+});
+
+test('wasm-memory arrays are released when garbage-collected (memory stays flat)', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const before = wasmPersistentBytes();
+  let peak = 0;
+  for (let i = 0; i < 60; i++) {
+    const a = wasmFloat32Array(1 << 18); // 1 MiB
+    a[7] = i;
+    peak = Math.max(peak, wasmPersistentBytes() - before);
+    if (i % 10 === 9) {
+      gc();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  gc();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(peak < 40 * 2 ** 20, `60 MiB allocated and dropped, peak in use ${peak} bytes`);
+  const b = wasmFloat32Array(1000);
+  assert.ok(b.every((v) => v === 0), 'a reused block is zeroed');
 });

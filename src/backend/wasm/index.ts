@@ -129,12 +129,18 @@ export function wasmInfo(): { initialised: boolean; threads: number; workers: nu
 }
 
 /**
- * A Float32Array that lives in WebAssembly memory, so the wasm kernels use it in place (no copy).
- * Never freed: for big, long-lived buffers (e.g. a model's parameters and optimizer state).
+ * A zeroed Float32Array that lives in WebAssembly memory, so the wasm kernels use it in place (no
+ * copy). Its memory is released when the array is garbage-collected: keep the array itself alive
+ * (not only a subarray of it) while you use the memory.
  */
 export function wasmFloat32Array(n: number): Float32Array {
   if (!runtime) throw new Error('wasmFloat32Array: call `await initWasm()` first');
   return runtime.persistent(n);
+}
+
+/** Bytes held by live wasmFloat32Arrays (and optimizer state kept in wasm memory). */
+export function wasmPersistentBytes(): number {
+  return runtime ? runtime.persistentBytes() : 0;
 }
 
 /** Stops the workers (the backend stays usable on one thread). */

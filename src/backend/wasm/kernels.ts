@@ -244,9 +244,12 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     return true;
   }
 
-  /** Optimizer state of a parameter that lives in WebAssembly memory goes there too (never freed). */
+  /**
+   * Optimizer state (float32, ≥ SMALL_ELEMENTWISE elements) lives in WebAssembly memory, so a fused
+   * step copies only the parameter and its gradient; the block is freed with the state array.
+   */
   function allocLike(p: Storage): Storage | null {
-    return p instanceof Float32Array && rt.owns(p) ? rt.persistent(p.length) : null;
+    return p instanceof Float32Array && (p.length >= SMALL_ELEMENTWISE || rt.owns(p)) ? rt.persistent(p.length) : null;
   }
 
   return { allocLike, matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep };

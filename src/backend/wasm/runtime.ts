@@ -162,13 +162,49 @@ export class WasmRuntime {
     this.copiedBytes += out.length * 4;
   }
 
-  /** A Float32Array of n elements that lives in WebAssembly memory (never freed; for big, long-lived buffers). */
+  /** Freed persistent blocks, reused first-fit. */
+  private readonly freeBlocks: { p: number; bytes: number }[] = [];
+  private readonly finalizer = typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<{ p: number; bytes: number }>((b) => this.release(b))
+    : null;
+
+  /**
+   * A zeroed Float32Array of n elements that lives in WebAssembly memory. Its block returns to a
+   * free list when the array is garbage-collected (so keep the array itself, not only a subarray
+   * of it, for as long as the memory is used).
+   */
   persistent(n: number): Float32Array {
-    const p = align(this.persistTop, 64);
-    this.persistTop = p + n * 4;
-    this.ensure(this.persistTop);
-    // zeroed: the block may overlap memory that the transient arena used before
-    return new Float32Array(this.memory.buffer, p, n).fill(0);
+    const bytes = align(Math.max(n, 1) * 4, 64);
+    let p = -1;
+    const i = this.freeBlocks.findIndex((b) => b.bytes >= bytes);
+    if (i >= 0) {
+      const b = this.freeBlocks[i];
+      p = b.p;
+      if (b.bytes > bytes) { b.p += bytes; b.bytes -= bytes; } else this.freeBlocks.splice(i, 1);
+    } else {
+      p = align(this.persistTop, 64);
+      this.persistTop = p + bytes;
+      this.ensure(this.persistTop);
+    }
+    // zeroed: the block may hold old data (a freed block, or memory the transient arena used)
+    const view = new Float32Array(this.memory.buffer, p, n).fill(0);
+    this.finalizer?.register(view, { p, bytes });
+    return view;
+  }
+
+  private release(b: { p: number; bytes: number }): void {
+    if (b.p + b.bytes === this.persistTop) this.persistTop = b.p;
+    else this.freeBlocks.push(b);
+    // the top block may now be free too
+    for (let j = this.freeBlocks.findIndex((f) => f.p + f.bytes === this.persistTop); j >= 0; j = this.freeBlocks.findIndex((f) => f.p + f.bytes === this.persistTop)) {
+      this.persistTop = this.freeBlocks[j].p;
+      this.freeBlocks.splice(j, 1);
+    }
+  }
+
+  /** Bytes of persistent blocks in use (for tests and the benchmark). */
+  persistentBytes(): number {
+    return this.persistTop - align(this.ctl + CTL_BYTES, 64) - this.freeBlocks.reduce((s, b) => s + b.bytes, 0);
   }
 
   // ---------------------------------------------------------------- threads
