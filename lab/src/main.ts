@@ -561,6 +561,18 @@ function setupControls(): void {
   };
   mapCanvas.addEventListener('pointerup', end);
   mapCanvas.addEventListener('pointercancel', end);
+  // keyboard: space plays / pauses, → and ← step one evaluation (not while typing in a field)
+  document.addEventListener('keydown', (ev) => {
+    const t = ev.target as HTMLElement;
+    if (state.view !== 'race' || ['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON'].includes(t.tagName)) return;
+    if (ev.key === ' ') {
+      ev.preventDefault();
+      playing ? pause() : play();
+    } else if (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') {
+      pause();
+      setT(Math.floor(state.t) + (ev.key === 'ArrowRight' ? 1 : -1));
+    }
+  });
   for (const b of document.querySelectorAll<HTMLButtonElement>('#tabs button'))
     b.addEventListener('click', () => {
       state.view = b.dataset.view === 'schedules' ? 'schedules' : 'race';
