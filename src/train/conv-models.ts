@@ -78,7 +78,7 @@ export function fmpNet(o: RegularizedOptions): Sequential {
   const layers: Module[] = [];
   let c = C, h = H, w = W;
   for (let k = 1; k <= 4; k++) {
-    layers.push(new Conv2d(c, 16 * k, 3, { padding: 1, rng: rng.fork(`conv${k}`), dtype: o.dtype }), new ReLU(), new FractionalMaxPool2d({ ratio: Math.SQRT2 }));
+    layers.push(new Conv2d(c, 16 * k, 3, { padding: 1, rng: rng.fork(`conv${k}`), dtype: o.dtype }), new ReLU(), new FractionalMaxPool2d({ ratio: Math.SQRT2, rng: rng.fork(`fmp${k}`) }));
     c = 16 * k;
     h = fmpOutputSize(h, Math.SQRT2);
     w = fmpOutputSize(w, Math.SQRT2);

@@ -99,6 +99,18 @@ test('FMP: seeded, deterministic in evaluation, gradients match central differen
   }
 });
 
+test('FMP evaluation: deterministic, and layers do not share one sequence generator (shifts must not add up)', () => {
+  const x = d.rand([4, 2, 20, 20], new d.Rng(20));
+  const a = new d.FractionalMaxPool2d({ rng: new d.Rng(21) });
+  const b = new d.FractionalMaxPool2d({ rng: new d.Rng(22) });
+  const a2 = new d.FractionalMaxPool2d({ rng: new d.Rng(21) });
+  assert.deepEqual(Array.from(a.forward(x).data), Array.from(a.forward(x).data), 'same layer, same call: same regions');
+  assert.deepEqual(Array.from(a.forward(x).data), Array.from(a2.forward(x).data), 'same seed: same regions');
+  assert.notDeepEqual(Array.from(a.forward(x).data), Array.from(b.forward(x).data), 'two layers: independent regions');
+  // Default-constructed layers draw their seeds from the global generator, so they differ too.
+  assert.notDeepEqual(Array.from(new d.FractionalMaxPool2d().forward(x).data), Array.from(new d.FractionalMaxPool2d().forward(x).data));
+});
+
 test('FMP: clear errors', () => {
   assert.throws(() => new d.FractionalMaxPool2d({ ratio: 2 }), /ratio α must be in \(1, 2\), got 2/);
   assert.throws(() => new d.FractionalMaxPool2d({ sequence: 'sobol' as any }), /sequence must be 'random' or 'pseudorandom'/);
