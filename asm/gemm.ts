@@ -32,8 +32,35 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i0: i32, mc: i32, p0: i32
   for (let ir = 0; ir < mc; ir += MR) {
     const rows = min(MR, mc - ir);
     const panel = dst + <usize>(ir * kc) * 4;
-    if (!transA) {
-      // A[i,p] = a[i*k + p]
+    if (!transA && rows == MR) {
+      // A[i,p] = a[i*k + p]: 4 values of each row at a time, transposed in registers
+      const r0 = a + (<usize>(i0 + ir) * k + p0) * 4, ld = <usize>k * 4;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p * 4;
+        const x0 = v128.load(r0 + o), x1 = v128.load(r0 + ld + o), x2 = v128.load(r0 + 2 * ld + o), x3 = v128.load(r0 + 3 * ld + o);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        const d = panel + <usize>(p * MR) * 4;
+        v128.store(d, v128.shuffle<f64>(t0, t2, 0, 2));
+        v128.store(d + MR * 4, v128.shuffle<f64>(t0, t2, 1, 3));
+        v128.store(d + MR * 8, v128.shuffle<f64>(t1, t3, 0, 2));
+        v128.store(d + MR * 12, v128.shuffle<f64>(t1, t3, 1, 3));
+        if (MR == 6) {
+          const x4 = v128.load(r0 + 4 * ld + o), x5 = v128.load(r0 + 5 * ld + o);
+          const u0 = v128.shuffle<f32>(x4, x5, 0, 4, 1, 5), u1 = v128.shuffle<f32>(x4, x5, 2, 6, 3, 7);
+          store<i64>(d, i64x2.extract_lane(u0, 0), 16);
+          store<i64>(d + MR * 4, i64x2.extract_lane(u0, 1), 16);
+          store<i64>(d + MR * 8, i64x2.extract_lane(u1, 0), 16);
+          store<i64>(d + MR * 12, i64x2.extract_lane(u1, 1), 16);
+        }
+      }
+      for (; p < kc; p++) {
+        const d = panel + <usize>(p * MR) * 4;
+        for (let r = 0; r < MR; r++) store<f32>(d + <usize>r * 4, load<f32>(r0 + <usize>r * ld + <usize>p * 4));
+      }
+    } else if (!transA) {
+      // A[i,p] = a[i*k + p], a clipped panel
       for (let r = 0; r < rows; r++) {
         let src = a + (<usize>(i0 + ir + r) * k + p0) * 4;
         let d = panel + <usize>r * 4;
@@ -82,8 +109,31 @@ function packB(b: usize, n: i32, k: i32, transB: bool, p0: i32, kc: i32, j0: i32
           for (let c = cols; c < NR; c++) store<f32>(d + <usize>c * 4, 0);
         }
       }
+    } else if (cols == NR) {
+      // B[p,j] = b[j*k + p]: 4 values of each of the 8 columns at a time, transposed in registers
+      const c0 = b + (<usize>(j0 + jr) * k + p0) * 4, ld = <usize>k * 4;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p * 4;
+        const d = panel + <usize>(p * NR) * 4;
+        for (let h = 0; h < 2; h++) {
+          const q = c0 + <usize>(h * 4) * ld + o;
+          const x0 = v128.load(q), x1 = v128.load(q + ld), x2 = v128.load(q + 2 * ld), x3 = v128.load(q + 3 * ld);
+          const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+          const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+          const e = d + <usize>h * 16;
+          v128.store(e, v128.shuffle<f64>(t0, t2, 0, 2));
+          v128.store(e + NR * 4, v128.shuffle<f64>(t0, t2, 1, 3));
+          v128.store(e + NR * 8, v128.shuffle<f64>(t1, t3, 0, 2));
+          v128.store(e + NR * 12, v128.shuffle<f64>(t1, t3, 1, 3));
+        }
+      }
+      for (; p < kc; p++) {
+        const d = panel + <usize>(p * NR) * 4;
+        for (let c = 0; c < NR; c++) store<f32>(d + <usize>c * 4, load<f32>(c0 + <usize>c * ld + <usize>p * 4));
+      }
     } else {
-      // B[p,j] = b[j*k + p]
+      // B[p,j] = b[j*k + p], a clipped panel
       for (let c = 0; c < cols; c++) {
         let src = b + (<usize>(j0 + jr + c) * k + p0) * 4;
         let d = panel + <usize>c * 4;

@@ -1,7 +1,7 @@
 /** The four workloads run with descent (wasm backend unless --backend reference). */
 import {
   Tensor, Linear, ReLU, Sequential, Flatten, Conv2d, MaxPool2d, Adam, LBFGS, Rng, crossEntropy,
-  initWasm, setBackend, wasmInfo, wasmFloat32Array, noGrad,
+  initWasm, setBackend, backend, wasmInfo, wasmFloat32Array, noGrad,
 } from '../src/index.js';
 import { loadFashionMnist } from '../src/node.js';
 import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median } from './common.js';
@@ -15,9 +15,9 @@ export async function runDescent(w: WorkloadId, quick: boolean, backendName: str
   const framework = backendName === 'wasm' ? (inWasmMemory ? 'descent (params in wasm memory)' : 'descent') : `descent (${backendName})`;
   const info = backendName === 'wasm' ? wasmInfo() : {};
   const base = { framework, workload: w } as const;
-  if (w === 'W3') return { ...base, ...w3(quick, inWasmMemory), extra: { ...info } };
+  if (w === 'W3') { const r = w3(quick, inWasmMemory); return { ...base, ...r, extra: { ...r.extra, ...info } }; }
   const data = loadFashionMnist();
-  if (w === 'W4') return { ...base, ...w4(data.train.images, data.train.labels), extra: { ...info } };
+  if (w === 'W4') { const r = w4(data.train.images, data.train.labels); return { ...base, ...r, extra: { ...r.extra, ...info } }; }
   const rng = new Rng(1);
   const cnn = w === 'W2';
   const model = cnn
@@ -47,10 +47,12 @@ export async function runDescent(w: WorkloadId, quick: boolean, backendName: str
     opt.step();
     loss = l.data[0];
   };
-  for (let i = 0; i < steps.warmup; i++) step();
+  // a framework that needs more than the budget for its warm-up gets one warm-up step and two timed ones
+  const warmEnd = performance.now() + (quick ? 5_000 : 20_000);
+  for (let i = 0; i < steps.warmup && (i < 1 || performance.now() < warmEnd); i++) step();
   const times: number[] = [];
   const budget = performance.now() + (quick ? 5_000 : 20_000);
-  for (let i = 0; i < n && (i < 3 || performance.now() < budget); i++) {
+  for (let i = 0; i < n && (i < 2 || performance.now() < budget); i++) {
     const t0 = performance.now();
     step();
     times.push(performance.now() - t0);
@@ -85,7 +87,10 @@ function w3(quick: boolean, inWasmMemory: boolean): Omit<Measurement, 'framework
 
 function w4(images: Float32Array, labels: ArrayLike<number>): Omit<Measurement, 'framework' | 'workload'> {
   const N = 10_000;
-  const x = new Tensor(images.slice(0, N * 784), [N, 784]);
+  // the data set is a big, long-lived buffer: kept in wasm memory, the kernels read it in place
+  const xs = backend().name === 'wasm' ? wasmFloat32Array(N * 784) : new Float32Array(N * 784);
+  xs.set(images.subarray(0, N * 784));
+  const x = new Tensor(xs, [N, 784]);
   const y = Int32Array.from({ length: N }, (_, i) => labels[i]);
   // zero initial weights: the same starting point as the PyTorch run (the problem is convex)
   const model = new Linear(784, 10, { rng: new Rng(0) });
@@ -104,5 +109,5 @@ function w4(images: Float32Array, labels: ArrayLike<number>): Omit<Measurement, 
   opt.step(closure);
   const dt = performance.now() - t0;
   const final = noGrad(() => crossEntropy(model.forward(x), y).data[0]);
-  return { value: dt, unit: 'ms', peakMiB: peakMiB(), extra: { finalLoss: final, evaluations: evals } };
+  return { value: dt, unit: 'ms', peakMiB: peakMiB(), note: 'inputs in wasm memory (wasmFloat32Array)', extra: { finalLoss: final, evaluations: evals } };
 }

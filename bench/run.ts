@@ -60,7 +60,7 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const date = new Date().toISOString();
 lines.push(`Benchmark run ${date} on ${cpus().length} × ${cpu}, Node ${process.version}${quick ? ' (--quick: few steps, noisy)' : ''}.`);
 lines.push('');
-lines.push('| workload | framework | result | peak memory (MiB) | descent ÷ framework | notes |');
+lines.push('| workload | framework | result | peak memory (MiB) | descent ÷ framework (samples/s: > 1 is descent faster; ms: < 1 is descent faster) | notes |');
 lines.push('|---|---|---|---|---|---|');
 for (const w of only) {
   const ours = results.find((r) => r.workload === w && r.framework === 'descent');
