@@ -112,6 +112,7 @@ export function setWasmThreads(n: number): void {
   if (!runtime) throw new Error('setWasmThreads: call `await initWasm()` first');
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setWasmThreads: invalid thread count ${n}; expected an integer ≥ 1`);
   maxThreads = Math.min(n, runtime.threads);
+  runtime.resetBackoff();
 }
 
 /** What the backend runs with, for logs and the benchmark. */

@@ -75,6 +75,10 @@ export class WasmRuntime {
   private top = 0;
   private workers: { terminate(): unknown }[] = [];
   private seq = 0;
+  /** Moving average of the share of a threaded call spent waiting for workers. */
+  private waitShare = 0;
+  /** Calls left to run on this thread alone (back-off after workers were late). */
+  private soloCalls = 0;
   private readonly fns: ((...a: number[]) => void)[];
   /** Buffers of this memory handed out in views (a shared memory's buffer object changes on grow). */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
@@ -216,6 +220,12 @@ export class WasmRuntime {
     }
   }
 
+  /** Forget the back-off (the next big call tries the workers again). */
+  resetBackoff(): void {
+    this.soloCalls = 0;
+    this.waitShare = 0;
+  }
+
   stopWorkers(): void {
     for (const w of this.workers) w.terminate();
     this.workers = [];
@@ -227,10 +237,12 @@ export class WasmRuntime {
    */
   parallel(fn: KernelFn, parts: number[][]): void {
     const f = this.k[fn] as unknown as (...a: number[]) => void;
-    if (parts.length === 1 || this.workers.length === 0) {
+    if (parts.length === 1 || this.workers.length === 0 || this.soloCalls > 0) {
+      if (this.soloCalls > 0) this.soloCalls--;
       for (const p of parts) f(...p);
       return;
     }
+    const t0 = performance.now();
     if (parts.length > MAX_PARTS) throw new Error(`wasm backend: too many parts (${parts.length} > ${MAX_PARTS})`);
     const nargs = parts[0].length;
     if (nargs > MAX_ARGS) throw new Error(`wasm backend: too many kernel arguments (${nargs})`);
@@ -248,10 +260,19 @@ export class WasmRuntime {
     Atomics.notify(i32, base + SEQ);
     runParts(i32, this.f64, base, seq, this.fns);
     // Wait for the parts that workers claimed and have not finished.
+    const t1 = performance.now();
     for (let spins = 0; ; spins++) {
       const done = Atomics.load(i32, base + DONE);
       if (done >= parts.length) break;
       if (spins > 1000) Atomics.wait(i32, base + DONE, done, 5);
+    }
+    // On a machine busy with other processes a worker that claimed a part may be descheduled for
+    // milliseconds. If this thread keeps waiting longer than it computed, run alone for a while.
+    const waited = performance.now() - t1, worked = t1 - t0;
+    this.waitShare = 0.9 * this.waitShare + 0.1 * (waited / Math.max(worked + waited, 1e-3));
+    if (this.waitShare > 0.35) {
+      this.soloCalls = 500;
+      this.waitShare = 0;
     }
     if (i32[base + ERROR]) throw new Error(`wasm backend: kernel ${fn} failed in a worker`);
   }
