@@ -4,7 +4,7 @@
  * Each step minimises the quadratic Taylor model J(θ + d) ≈ J + gᵀd + ½dᵀHd:
  *
  *   exact        H from the autograd (n Hessian-vector products, or a `hessian` callback), then
- *                (H + λI) d = −g solved by Cholesky. λ is the smallest of λ₀, λ₀ + τ, λ₀ + 10τ, …
+ *                (H + λI) d = −g solved by Cholesky. λ is the smallest of λ₀, λ₀ + τ, λ₀ + 2τ, λ₀ + 4τ, …
  *                (τ = −min Hᵢᵢ + β when some Hᵢᵢ ≤ 0, β = 10⁻³·mean|Hᵢᵢ|) for which the
  *                factorisation succeeds — Nocedal & Wright's "Cholesky with added multiple of the
  *                identity" (Algorithm 3.3). H + λI is then positive definite, so d is a descent
@@ -267,7 +267,7 @@ export class Newton extends Optimizer<NewtonOptions> {
       const beta = 1e-3 * (meanDiag > 0 ? meanDiag : 1);
       const shift = minDiag > 0 ? 0 : -minDiag + beta;
       solve = (lambda) => {
-        // Smallest λ' in λ, λ + τ, λ + 10τ, … making H + λ'I positive definite.
+        // Smallest λ' in λ, λ + τ, λ + 2τ, λ + 4τ, … making H + λ'I positive definite.
         let extra = 0;
         for (let k = 0; k < 60; k++) {
           const A = H.slice();
@@ -278,7 +278,7 @@ export class Newton extends Optimizer<NewtonOptions> {
             for (let i = 0; i < n; i++) d[i] = -d[i];
             return d;
           }
-          extra = extra === 0 ? Math.max(shift, beta) : extra * 10;
+          extra = extra === 0 ? Math.max(shift, beta) : extra * 2;
         }
         info.lambda = Infinity;
         return g.map((v) => -v);
