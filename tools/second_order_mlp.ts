@@ -63,7 +63,10 @@ function run(name: string, make: (m: Sequential) => Optimizer<any>, steps: numbe
   let hvpsBefore = 0;
   for (let k = 1; k <= steps; k++) {
     const r = fitFullBatch({ model, optimizer: o, x, y, steps: 1 })[0];
-    const c = points[points.length - 1].cost + cost(k, r.evals, r.hvps - hvpsBefore);
+    const stepCost = cost(k, r.evals, r.hvps - hvpsBefore);
+    // A free step made no move (L-BFGS returns at once when its tolerances are met): stop there.
+    if (stepCost <= 0) break;
+    const c = points[points.length - 1].cost + stepCost;
     hvpsBefore = r.hvps;
     points.push({ cost: c, loss: r.loss });
     if (c >= budget && steps === Infinity) break;
