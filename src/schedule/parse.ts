@@ -29,6 +29,8 @@ interface Param {
 interface Entry {
   help: string;
   params: Record<string, Param>;
+  /** Parameters without a default. */
+  required?: string[];
   build(p: Record<string, any>, lr: number, total: number | undefined): S.Schedule;
 }
 
@@ -45,17 +47,19 @@ export const scheduleTable: Record<string, Entry> = {
   constant: { help: 'α₀', params: {}, build: (_p, lr) => S.constant({ lr }) },
   step: {
     help: 'α₀·γ^⌊t/step⌋ (PyTorch StepLR)',
+    required: ['stepSize'],
     params: { stepSize: int('decay every N', 'step', 'stepSize'), gamma: num('factor (0.1)', 'gamma') },
     build: (p, lr) => S.stepDecay({ lr, stepSize: p.stepSize, gamma: p.gamma }),
   },
   multistep: {
     help: 'α₀·γ^(milestones passed) (MultiStepLR)',
+    required: ['milestones'],
     params: { milestones: { keys: ['milestones', 'at'], kind: 'ints', help: 'e.g. at=30/60/90' }, gamma: num('factor (0.1)', 'gamma') },
     build: (p, lr) => S.multiStep({ lr, milestones: p.milestones, gamma: p.gamma }),
   },
-  exponential: { help: "the lecture's α₀e^(−kt)", params: { k: num('decay rate', 'k') }, build: (p, lr) => S.exponential({ lr, k: p.k }) },
-  expgamma: { help: 'α₀·γ^t (ExponentialLR)', params: { gamma: num('factor per unit', 'gamma') }, build: (p, lr) => S.exponentialGamma({ lr, gamma: p.gamma }) },
-  inverse: { help: "the lecture's 1/t decay α₀/(1+kt)", params: { k: num('decay rate', 'k') }, build: (p, lr) => S.inverseTime({ lr, k: p.k }) },
+  exponential: { help: "the lecture's α₀e^(−kt)", required: ['k'], params: { k: num('decay rate', 'k') }, build: (p, lr) => S.exponential({ lr, k: p.k }) },
+  expgamma: { help: 'α₀·γ^t (ExponentialLR)', required: ['gamma'], params: { gamma: num('factor per unit', 'gamma') }, build: (p, lr) => S.exponentialGamma({ lr, gamma: p.gamma }) },
+  inverse: { help: "the lecture's 1/t decay α₀/(1+kt)", required: ['k'], params: { k: num('decay rate', 'k') }, build: (p, lr) => S.inverseTime({ lr, k: p.k }) },
   polynomial: {
     help: '(α₀−end)(1−t/T)^power+end (PolynomialLR)',
     params: { totalSteps: int('length', 'T'), power: num('power (1)', 'power'), endLr: num('final rate (0)', 'end') },
@@ -73,11 +77,13 @@ export const scheduleTable: Record<string, Entry> = {
   },
   sgdr: {
     help: 'cosine with warm restarts (CosineAnnealingWarmRestarts)',
+    required: ['t0'],
     params: { t0: int('first cycle length', 'T0'), tMult: int('cycle growth (1)', 'Tmult'), minLr: num('η_min (0)', 'min') },
     build: (p, lr) => S.sgdr({ lr, t0: p.t0, tMult: p.tMult, minLr: p.minLr }),
   },
   cyclic: {
     help: 'cyclical rates from α₀ to max (CyclicLR)',
+    required: ['maxLr'],
     params: { maxLr: num('peak rate', 'max'), stepSizeUp: int('steps up (2000)', 'up'), stepSizeDown: int('steps down (=up)', 'down'), mode: { keys: ['mode'], kind: 'string', help: 'triangular|triangular2|exp_range' }, gamma: num('exp_range factor (1)', 'gamma') },
     build: (p, lr) => S.cyclic({ lr, maxLr: p.maxLr, stepSizeUp: p.stepSizeUp, stepSizeDown: p.stepSizeDown, mode: p.mode, gamma: p.gamma }),
   },
@@ -88,6 +94,7 @@ export const scheduleTable: Record<string, Entry> = {
   },
   snapshot: {
     help: 'M cosine cycles over T (Huang et al. 2017)',
+    required: ['cycles'],
     params: { totalSteps: int('length', 'T'), cycles: int('cycles', 'M') },
     build: (p, lr, total) => S.snapshotCosine({ lr, totalSteps: p.totalSteps ?? needTotal('snapshot', total, 'T'), cycles: p.cycles }),
   },
@@ -201,9 +208,8 @@ function parseOne(seg: string, ctx: ScheduleContext, total: number | undefined):
   const e = scheduleTable[name];
   if (!e) throw new RangeError(`unknown schedule "${rawName}"; expected one of ${[...Object.keys(scheduleTable), 'plateau'].join(', ')}`);
   const p = parseParams(name, body, e.params, common);
-  for (const [f, q] of Object.entries(e.params)) {
-    const optional = q.help.includes('(') || ['totalSteps', 'mode', 'anneal', 'threePhase'].includes(f);
-    if (p[f] === undefined && !optional) throw new RangeError(`schedule ${name}: missing ${q.keys[0]}= (${q.help})`);
+  for (const f of e.required ?? []) {
+    if (p[f] === undefined) throw new RangeError(`schedule ${name}: missing ${e.params[f].keys[0]}= (${e.params[f].help})`);
   }
   const lr = p.lr ?? ctx.lr;
   const w = p.warmup as number | undefined;
