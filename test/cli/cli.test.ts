@@ -5,21 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/run.js';
-import type { Io } from '../../src/cli/command.js';
+import { cli } from './run-cli.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [], stderr: string[] = [];
-  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
-}
-
-async function cli(...args: string[]) {
-  const io = capture();
-  const code = await runCli(args, io);
-  return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
-}
 
 test('descent --help and train --help list every option', async () => {
   const main = await cli('--help');

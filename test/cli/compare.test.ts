@@ -1,16 +1,8 @@
 /** descent compare: same initial weights and batches for every optimizer; table and JSON shape; errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli } from '../../src/cli/run.js';
-import type { Io } from '../../src/cli/command.js';
+import { cli } from './run-cli.js';
 
-async function cli(...args: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
-  const code = await runCli(args, io);
-  return { code, out: stdout.join('\n'), err: stderr.join('\n') };
-}
 const small = ['--data', 'embedded', '--limit', '256', '--test-limit', '128', '--epochs', '1', '--batch-size', '64', '--backend', 'reference'];
 
 test('with lr 0 every optimizer ends where it started: the same initial weights and batches for all', async () => {

@@ -2,17 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { runCli } from '../../src/cli/run.js';
-import type { Io } from '../../src/cli/command.js';
+import { cli } from './run-cli.js';
 import { assertClose } from '../helpers.js';
 
-async function cli(...args: string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
-  const code = await runCli(args, io);
-  return { code, out: stdout.join('\n'), err: stderr.join('\n') };
-}
 
 const rosen = JSON.parse(readFileSync(new URL('../../../test/fixtures/lbfgs/rosenbrock.json', import.meta.url), 'utf8'));
 
