@@ -30,7 +30,7 @@ export const optimizerOptions: OptSpec[] = [
 
 export const trainOptions: OptSpec[] = [
   { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME', help: 'model to train' },
-  { name: 'optimizer', type: 'string', default: 'sgd', metavar: 'NAME', help: 'optimizer' },
+  { name: 'optimizer', type: 'string', default: 'adam', metavar: 'NAME', help: 'optimizer (sgd, momentum, adam, ...: see the list below)' },
   ...optimizerOptions,
   { name: 'epochs', type: 'int', min: 1, default: 5, help: 'passes over the training set' },
   { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
