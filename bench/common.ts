@@ -58,3 +58,25 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/**
+ * The timed part of a training workload, the same for every JS framework: at most `n` steps within
+ * the time budget (at least two), each timed; RSS sampled eight times along the way.
+ */
+export function timeSteps(step: () => void, n: number, quick: boolean): { times: number[]; rss: number[] } {
+  const times: number[] = [];
+  const rss: number[] = [];
+  const budget = performance.now() + (quick ? 5_000 : 20_000);
+  for (let i = 0; i < n && (i < 2 || performance.now() < budget); i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+    if (i % Math.max(1, Math.floor(n / 8)) === 0) rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+  }
+  return { times, rss };
+}
+
+/** samples/s from per-step times: by the median step (the reported value) and by the mean. */
+export function throughput(times: number[], batch: number): { median: number; mean: number } {
+  return { median: (batch * 1000) / median(times), mean: Math.round((times.length * batch * 1000) / times.reduce((a, b) => a + b, 0)) };
+}

@@ -1,10 +1,11 @@
 /** The four workloads run with descent (wasm backend unless --backend reference). */
 import {
-  Tensor, Linear, ReLU, Sequential, Flatten, Conv2d, MaxPool2d, Adam, LBFGS, Rng, crossEntropy,
+  Tensor, Linear, Adam, LBFGS, Rng, crossEntropy,
   initWasm, setBackend, backend, wasmInfo, wasmFloat32Array, noGrad,
 } from '../src/index.js';
 import { loadFashionMnist } from '../src/node.js';
-import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median } from './common.js';
+import { descentModel } from './models.js';
+import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median, timeSteps, throughput } from './common.js';
 
 export async function runDescent(w: WorkloadId, quick: boolean, backendName: string, inWasmMemory = false): Promise<Measurement> {
   if (backendName === 'wasm') {
@@ -20,12 +21,7 @@ export async function runDescent(w: WorkloadId, quick: boolean, backendName: str
   if (w === 'W4') { const r = w4(data.train.images, data.train.labels); return { ...base, ...r, extra: { ...r.extra, ...info } }; }
   const rng = new Rng(1);
   const cnn = w === 'W2';
-  const model = cnn
-    ? new Sequential(
-        new Conv2d(1, 32, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
-        new Conv2d(32, 64, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
-        new Flatten(), new Linear(64 * 7 * 7, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }))
-    : new Sequential(new Linear(784, 256, { rng }), new ReLU(), new Linear(256, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+  const model = descentModel(cnn, rng);
   const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
   const B = cnn ? 64 : 128;
   const shape = cnn ? [B, 1, 28, 28] : [B, 784];
@@ -50,16 +46,10 @@ export async function runDescent(w: WorkloadId, quick: boolean, backendName: str
   // a framework that needs more than the budget for its warm-up gets one warm-up step and two timed ones
   const warmEnd = performance.now() + (quick ? 5_000 : 20_000);
   for (let i = 0; i < steps.warmup && (i < 1 || performance.now() < warmEnd); i++) step();
-  const times: number[] = [];
-  const budget = performance.now() + (quick ? 5_000 : 20_000);
-  for (let i = 0; i < n && (i < 2 || performance.now() < budget); i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-    if (i % Math.max(1, Math.floor(n / 8)) === 0) rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
-  }
-  const mean = (times.length * B * 1000) / times.reduce((a, b) => a + b, 0);
-  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: Math.round(mean), steps: times.length, batch: B, finalLoss: loss, rssMiB: rss, ...info } };
+  const { times, rss: sampled } = timeSteps(step, n, quick);
+  rss.push(...sampled);
+  const mean = throughput(times, B).mean;
+  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: mean, steps: times.length, batch: B, finalLoss: loss, rssMiB: rss, ...info } };
 }
 
 function w3(quick: boolean, inWasmMemory: boolean): Omit<Measurement, 'framework' | 'workload'> {

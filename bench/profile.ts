@@ -5,11 +5,12 @@
  *   node --experimental-wasm-relaxed-simd dist/bench/profile.js [W1|W2] [steps] [backend]
  */
 import {
-  Tensor, Linear, ReLU, Sequential, Flatten, Conv2d, MaxPool2d, Adam, Rng, crossEntropy,
+  Tensor, Adam, Rng, crossEntropy,
   initWasm, setBackend, registerBackend, backend, wasmInfo, type Backend, type Conv2dGeometry,
 } from '../src/index.js';
 import { loadFashionMnist } from '../src/node.js';
 import { batchOrder, gather, median } from './common.js';
+import { descentModel } from './models.js';
 
 const [w = 'W1', stepsArg = '30', which = 'wasm'] = process.argv.slice(2);
 const t = process.env.DESCENT_WASM_THREADS;
@@ -48,12 +49,7 @@ setBackend('timed');
 const data = loadFashionMnist();
 const rng = new Rng(1);
 const cnn = w === 'W2';
-const model = cnn
-  ? new Sequential(
-      new Conv2d(1, 32, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
-      new Conv2d(32, 64, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
-      new Flatten(), new Linear(64 * 7 * 7, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }))
-  : new Sequential(new Linear(784, 256, { rng }), new ReLU(), new Linear(256, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+const model = descentModel(cnn, rng);
 const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
 const B = cnn ? 64 : 128;
 const order = batchOrder(data.train.labels.length, 42);

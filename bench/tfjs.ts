@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { loadFashionMnist } from '../src/node.js';
-import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median } from './common.js';
+import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median, timeSteps, throughput } from './common.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TF = any;
@@ -85,14 +85,8 @@ export async function runTfjs(w: WorkloadId, quick: boolean, backendName: 'cpu' 
   } catch (e) {
     return { ...base, value: null, unit: 'samples/s', peakMiB: null, note: `cannot train: ${String((e as Error).message).split('\n')[0].slice(0, 120)}` };
   }
-  const times: number[] = [];
-  const budget = performance.now() + (quick ? 5_000 : 20_000);
-  for (let i = 0; i < n && (i < 2 || performance.now() < budget); i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-    if (i % Math.max(1, Math.floor(n / 8)) === 0) rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
-  }
-  const mean = (times.length * B * 1000) / times.reduce((a, b) => a + b, 0);
-  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: Math.round(mean), steps: times.length, batch: B, finalLoss: loss, rssMiB: rss } };
+  const { times, rss: sampled } = timeSteps(step, n, quick);
+  rss.push(...sampled);
+  const mean = throughput(times, B).mean;
+  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: mean, steps: times.length, batch: B, finalLoss: loss, rssMiB: rss } };
 }
