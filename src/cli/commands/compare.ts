@@ -5,7 +5,26 @@
  * Each run is `descent train` (runTrain) with the same seed: the model's initial weights come from
  * rng.fork('model') and the batch order from rng.fork('data'), both independent of the optimizer, so
  * only the update rule differs between rows.
+ *
+ * `--export-run DIR` writes what the runs used, so that tools/compare_torch.py --from DIR can train
+ * PyTorch from the very same start (not merely the same seed, which means different numbers there):
+ *
+ *   DIR/manifest.json        model, data, epochs, batch size, seed, the files below, and each
+ *                            optimizer's full hyper-parameters (the values its param group held)
+ *   DIR/init/<param>.f32     initial weights, one file per parameter in PyTorch's layout and
+ *                            naming (Linear weight [out, in], "0.weight"), raw little-endian float32
+ *   DIR/order/epoch-<e>.i32  the sample order of epoch e (1-based), little-endian int32; batch b is
+ *                            positions [b·B, (b+1)·B) of it, the last batch possibly shorter
+ *   DIR/results.json         descent's rows (final train loss, test accuracy, time, per-epoch records)
+ *
+ * The weights and order are captured from the runs themselves (at the start of training and from the
+ * loader), and every run is checked to have started from the same weights and order as the first.
  */
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Callback, EpochRecord } from '../../train/trainer.js';
+import { FASHION_MNIST_SEARCH_PATH } from '../../data/node.js';
+import { writeAtomic } from './train.js';
 import type { Command, Io } from '../command.js';
 import { UsageError, parseArgs, type OptSpec, type Parsed } from '../args.js';
 import { getOptimizer, optimizerNames } from '../../optim/registry.js';
@@ -40,6 +59,83 @@ export interface CompareRow {
   seconds: number;
 }
 
+/** What `--export-run` writes to manifest.json (see the header). */
+export interface RunManifest {
+  format: 'descent-compare-run';
+  version: 1;
+  model: string;
+  /** IDX directory of Fashion-MNIST, or "embedded" (the packaged subset, not readable by the script). */
+  data: string;
+  /** Pixels as float32 x / 255 (PyTorch: tensor.float() / 255). */
+  scaling: 'x/255';
+  limit: number | null;
+  testLimit: number | null;
+  trainSamples: number;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  backend: string;
+  params: { name: string; shape: number[]; file: string; dtype: 'float32' }[];
+  order: { epoch: number; file: string; dtype: 'int32'; length: number }[];
+  optimizers: { key: string; name: string; hyper: Record<string, unknown> }[];
+  results: 'results.json';
+}
+
+interface Captured {
+  params: [string, Float32Array, number[]][];
+  orders: Int32Array[];
+}
+
+/** A training callback that copies the parameters and hyper-parameters as training begins. */
+function captureStart(into: { params?: [string, Float32Array, number[]][]; hyper?: Record<string, unknown> }): Callback {
+  return {
+    onTrainBegin(s) {
+      into.params = s.model.namedParameters().map(([n, p]) => [n, Float32Array.from(p.data), [...p.shape]]);
+      const { params: _params, ...hyper } = s.optimizer.paramGroups[0];
+      into.hyper = JSON.parse(JSON.stringify(hyper));
+    },
+  };
+}
+
+function sameCapture(a: Captured, b: Captured): string | null {
+  if (a.params.length !== b.params.length) return 'the parameter lists differ';
+  for (let i = 0; i < a.params.length; i++) {
+    const [n, x] = a.params[i], [m, y] = b.params[i];
+    if (n !== m || x.length !== y.length || x.some((v, j) => !Object.is(v, y[j]))) return `initial ${n} differs`;
+  }
+  for (let e = 0; e < a.orders.length; e++) if (a.orders[e].some((v, j) => v !== b.orders[e][j])) return `the order of epoch ${e + 1} differs`;
+  return null;
+}
+
+/** Bytes of a typed array in little-endian order (the manifest's promise on any host). */
+function leBytes(a: Float32Array | Int32Array): Uint8Array {
+  const out = new Uint8Array(a.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) {
+    if (a instanceof Float32Array) dv.setFloat32(i * 4, a[i], true);
+    else dv.setInt32(i * 4, a[i], true);
+  }
+  return out;
+}
+
+/** Write init/, order/ and manifest.json for the first run's capture. */
+function writeRun(dir: string, o: Parsed, cap: Captured, optimizers: RunManifest['optimizers']): void {
+  mkdirSync(join(dir, 'init'), { recursive: true });
+  mkdirSync(join(dir, 'order'), { recursive: true });
+  const data = o.data === 'embedded' || (o.data === 'auto' && !existsSync(FASHION_MNIST_SEARCH_PATH[0])) ? 'embedded' : resolve(o.data === 'auto' ? FASHION_MNIST_SEARCH_PATH[0] : o.data);
+  const m: RunManifest = {
+    format: 'descent-compare-run', version: 1, model: o.model, data, scaling: 'x/255',
+    limit: o.limit ?? null, testLimit: o.testLimit ?? null, trainSamples: cap.orders[0].length,
+    epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, backend: o.backend,
+    params: cap.params.map(([name, , shape]) => ({ name, shape, file: `init/${name}.f32`, dtype: 'float32' as const })),
+    order: cap.orders.map((a, e) => ({ epoch: e + 1, file: `order/epoch-${e + 1}.i32`, dtype: 'int32' as const, length: a.length })),
+    optimizers, results: 'results.json',
+  };
+  for (const [name, data] of cap.params) writeFileSync(join(dir, 'init', `${name}.f32`), leBytes(data));
+  cap.orders.forEach((a, e) => writeFileSync(join(dir, 'order', `epoch-${e + 1}.i32`), leBytes(a)));
+  writeAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1) + '\n');
+}
+
 export const compareCommand: Command = {
   name: 'compare',
   summary: 'train the same model with several optimizers (same initial weights, same batches) and compare',
@@ -56,10 +152,15 @@ export const compareCommand: Command = {
     { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of the initial weights and the batch order (shared by all runs)' },
     backendOption,
     { name: 'json', type: 'boolean', help: 'print one JSON object with every run instead of a table' },
+    {
+      name: 'export-run', type: 'string', metavar: 'DIR',
+      help: 'write the exact initial weights (init/*.f32), the batch order of every epoch (order/epoch-E.i32), each optimizer\'s hyper-parameters (manifest.json) and the results (results.json) to DIR, for: /usr/bin/python3 tools/compare_torch.py --from DIR (mlp and logreg only)',
+    },
   ] satisfies OptSpec[],
   helpExtra: [
     `Tuned table: ${Object.entries(TUNED).map(([k, v]) => `${k} ${Object.values(v).join('/')}`).join(', ')}.`,
     'Example: descent compare --optimizers sgd,momentum,nesterov,adagrad,rmsprop,adadelta,adam --epochs 3',
+    'Same start in PyTorch: descent compare --epochs 3 --export-run runs/s1 && /usr/bin/python3 tools/compare_torch.py --from runs/s1',
   ].join('\n'),
   async run(o: Parsed, io: Io) {
     const keys = String(o.optimizers).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s);
@@ -69,6 +170,13 @@ export const compareCommand: Command = {
       if (['lbfgs', 'newton'].includes(k)) throw new UsageError(`--optimizers: ${k} needs full-batch training; compare runs mini-batch SGD-style training`);
     }
     if (o.lrTable === 'tuned' && o.lr !== undefined) throw new UsageError('--lr applies only with --lr-table same');
+    if (o.exportRun !== undefined && !['mlp', 'logreg'].includes(o.model)) {
+      throw new UsageError(`--export-run: supports models mlp and logreg (the PyTorch script rebuilds Linear+ReLU stacks), got --model ${o.model}`);
+    }
+    const exportDir: string | undefined = o.exportRun;
+    let first: Captured | undefined;
+    const exported: RunManifest['optimizers'] = [];
+    const epochRecords: Record<string, EpochRecord[]> = {};
     const base = parseArgs([], trainCommand.options, 'train');
     const rows: CompareRow[] = [];
     const silent: Io = { out: () => {}, err: io.err, raw: () => {}, tty: false };
@@ -80,7 +188,19 @@ export const compareCommand: Command = {
         model: o.model, optimizer: key, epochs: o.epochs, batchSize: o.batchSize, data: o.data, limit: o.limit, testLimit: o.testLimit,
         seed: o.seed, backend: o.backend, json: true, ...table,
       };
-      const r = await runTrain(run, silent);
+      const start: { params?: [string, Float32Array, number[]][]; hyper?: Record<string, unknown> } = {};
+      const r = await runTrain(run, silent, exportDir !== undefined ? [captureStart(start)] : []);
+      if (exportDir !== undefined) {
+        const cap: Captured = { params: start.params!, orders: Array.from({ length: o.epochs }, (_, e) => r.trainOrder!(e)) };
+        if (!first) first = cap;
+        else {
+          const diff = sameCapture(first, cap);
+          if (diff) throw new Error(`compare: run ${key} did not start like run ${keys[0]}: ${diff}`);
+        }
+        exported.push({ key, name: getOptimizer(key).name, hyper: start.hyper! });
+        writeRun(exportDir, o, first, exported);
+        epochRecords[key] = r.records;
+      }
       const last = r.records[r.records.length - 1];
       const row: CompareRow = {
         optimizer: key,
@@ -90,8 +210,12 @@ export const compareCommand: Command = {
         seconds: r.records.reduce((s, e) => s + e.seconds, 0),
       };
       rows.push(row);
+      if (exportDir !== undefined) {
+        writeAtomic(join(exportDir, 'results.json'), JSON.stringify({ model: o.model, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTable: o.lrTable, results: rows, records: epochRecords }, null, 1) + '\n');
+      }
       if (!o.json) io.err(`  ${key}: done (${row.seconds.toFixed(1)} s)`);
     }
+    if (exportDir !== undefined && !o.json) io.err(`wrote the run to ${exportDir}; PyTorch from the same start: /usr/bin/python3 tools/compare_torch.py --from ${exportDir}`);
     if (o.json) {
       io.out(JSON.stringify({ model: o.model, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTable: o.lrTable, results: rows }));
       return;

@@ -59,6 +59,8 @@ export function optimizerBag(name: string, o: Parsed): Record<string, unknown> {
 export interface TrainRun {
   records: EpochRecord[];
   finalAccuracy: number;
+  /** The sample order of each epoch the loader used (mini-batch runs; `descent compare --export-run` writes it). */
+  trainOrder?: (epoch: number) => Int32Array;
 }
 
 function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
@@ -124,7 +126,7 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
     if (!o.json) io.out(`saved weights to ${o.save}`);
   }
   if (!o.json) io.out(`final test accuracy ${finalAccuracy.toFixed(4)}`);
-  return { records, finalAccuracy };
+  return { records, finalAccuracy, trainOrder: (e) => trainLoader.order(e) };
 }
 
 export const trainCommand: Command = {
