@@ -5,7 +5,7 @@ import {
 } from '../src/index.js';
 import { loadFashionMnist } from '../src/node.js';
 import { descentModel } from './models.js';
-import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median, timeSteps, throughput } from './common.js';
+import { type Measurement, type WorkloadId, STEPS, W4_HISTORY, batchOrder, gather, peakMiB, median, timeSteps, throughput } from './common.js';
 
 export async function runDescent(w: WorkloadId, quick: boolean, backendName: string, inWasmMemory = false): Promise<Measurement> {
   if (backendName === 'wasm') {
@@ -86,18 +86,28 @@ function w4(images: Float32Array, labels: ArrayLike<number>): Omit<Measurement, 
   const model = new Linear(784, 10, { rng: new Rng(0) });
   model.weight.data.fill(0);
   model.bias!.data.fill(0);
-  const opt = new LBFGS(model.namedParameters(), { lr: 1, maxIter: 100, lineSearchFn: 'strongWolfe' });
+  const opt = new LBFGS(model.namedParameters(), { lr: 1, maxIter: 100, historySize: W4_HISTORY, lineSearchFn: 'strongWolfe' });
   let evals = 0;
+  // (ms since the start, loss) at every evaluation: the report finds when the loss first gets
+  // within 1e-4 of PyTorch's final loss (float32 trajectories of two libraries drift apart, so the
+  // fair question is the time to reach the same loss, not the loss after the same iterations)
+  const trace: [number, number][] = [];
   const closure = () => {
     evals++;
     opt.zeroGrad();
     const l = crossEntropy(model.forward(x), y);
     l.backward();
+    trace.push([performance.now() - t0, l.data[0]]);
     return l;
   };
   const t0 = performance.now();
   opt.step(closure);
   const dt = performance.now() - t0;
+  const evaluations = evals;
   const final = noGrad(() => crossEntropy(model.forward(x), y).data[0]);
-  return { value: dt, unit: 'ms', peakMiB: peakMiB(), note: 'inputs in wasm memory (wasmFloat32Array)', extra: { finalLoss: final, evaluations: evals } };
+  // not timed: up to 100 more iterations (the optimizer keeps its history across steps, as in
+  // PyTorch), so the trace shows when descent reaches PyTorch's final loss even if its float32
+  // trajectory needs a few more iterations than PyTorch's did
+  opt.step(closure);
+  return { value: dt, unit: 'ms', peakMiB: peakMiB(), note: 'inputs in wasm memory (wasmFloat32Array)', extra: { finalLoss: final, evaluations, historySize: W4_HISTORY, trace } };
 }

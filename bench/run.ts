@@ -49,6 +49,20 @@ function fmt(v: number | null): string {
   return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2);
 }
 
+/**
+ * W4: when descent's loss first gets within 1e-4 of PyTorch's final loss (from descent's
+ * per-evaluation trace), as a time and as a multiple of PyTorch's whole run.
+ */
+function reachNote(ours: Measurement, torch: Measurement | undefined): string {
+  const target = torch?.extra?.finalLoss as number | undefined;
+  const trace = ours.extra?.trace as [number, number][] | undefined;
+  if (target === undefined || !trace || torch?.value == null) return '';
+  const hit = trace.find(([, loss]) => loss <= target + 1e-4);
+  return hit
+    ? `reaches PyTorch's final loss + 1e-4 (${(target + 1e-4).toFixed(5)}) after ${fmt(hit[0])} ms = ${(hit[0] / torch.value).toFixed(2)}× PyTorch's time`
+    : `does not reach PyTorch's final loss + 1e-4 (${(target + 1e-4).toFixed(5)}) in 200 iterations`;
+}
+
 const results: Measurement[] = [];
 process.stderr.write(`descent benchmark${quick ? ' (--quick)' : ''}: ${only.join(', ')} × ${frameworks.join(', ')}\n`);
 for (const w of only) for (const fw of frameworks) if (fw !== 'descent-wasm-memory' || w === 'W3') results.push(runOne(fw, w));
@@ -66,7 +80,7 @@ for (const w of only) {
   for (const r of results.filter((x) => x.workload === w)) {
     const ratio = ours?.value != null && r.value != null && r !== ours ? `${(ours.value / r.value).toFixed(2)}×` : '';
     const extra = r.extra ?? {};
-    const notes = [r.note, extra.finalLoss !== undefined ? `final loss ${Number(extra.finalLoss).toFixed(4)}` : '', Array.isArray(extra.rssMiB) ? `RSS ${(extra.rssMiB as number[]).join('→')} MiB` : '']
+    const notes = [r.note, w === 'W4' && r === ours ? reachNote(r, results.find((x) => x.workload === w && x.framework === 'pytorch')) : '', extra.finalLoss !== undefined ? `final loss ${Number(extra.finalLoss).toFixed(5)} after ${extra.evaluations} evaluations` : '', Array.isArray(extra.rssMiB) ? `RSS ${(extra.rssMiB as number[]).join('→')} MiB` : '']
       .filter(Boolean).join('; ');
     lines.push(`| ${w} ${WORKLOADS[w].unit === 'ms' ? '(ms, lower is better)' : '(samples/s, higher is better)'} | ${r.framework} | ${fmt(r.value)} | ${r.peakMiB == null ? '—' : Math.round(r.peakMiB)} | ${ratio} | ${notes} |`);
   }

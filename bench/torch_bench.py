@@ -118,8 +118,9 @@ def lbfgs():
     with torch.no_grad():
         model.weight.zero_()
         model.bias.zero_()
-    opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=100, line_search_fn='strong_wolfe')
+    opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=100, history_size=10, line_search_fn='strong_wolfe')
     evals = 0
+    trace = []
 
     def closure():
         nonlocal evals
@@ -127,6 +128,7 @@ def lbfgs():
         opt.zero_grad()
         l = F.cross_entropy(model(x), y)
         l.backward()
+        trace.append([(time.perf_counter() - t0) * 1000, l.item()])
         return l
 
     t0 = time.perf_counter()
@@ -134,7 +136,7 @@ def lbfgs():
     dt = (time.perf_counter() - t0) * 1000
     with torch.no_grad():
         final = F.cross_entropy(model(x), y).item()
-    return {'value': dt, 'unit': 'ms', 'peakMiB': peak_mib(), 'extra': {'finalLoss': final, 'evaluations': evals}}
+    return {'value': dt, 'unit': 'ms', 'peakMiB': peak_mib(), 'extra': {'finalLoss': final, 'evaluations': evals, 'historySize': 10, 'trace': trace}}
 
 
 def main():
