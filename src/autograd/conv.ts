@@ -14,8 +14,7 @@
  */
 import { Tensor, allocStorage } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { backend, type Conv2dGeometry } from '../backend/index.js';
-import { avgPool2dForward, avgPool2dAdjoint, maxPool2dIndices, type PoolGeometry } from '../backend/reference-conv.js';
+import { backend, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
 import { record } from './engine.js';
 import { add, reshape } from './ops.js';
 
@@ -119,17 +118,16 @@ export function gatherPlanes(x: Tensor, idx: Int32Array, outShape: readonly numb
   return record('gatherPlanes', [x], new Tensor(out, outShape), (g) => [scatterPlanes(g, idx, x.shape)]);
 }
 
-/** The adjoint of gatherPlanes: adds g[n, c, p] into position idx[…] of an [N, C, H, W] zero tensor. */
+/**
+ * The adjoint of gatherPlanes: adds g[n, c, p] into position idx[…] of an [N, C, H, W] zero tensor
+ * (the backend's scatterPlanes kernel: max pooling's and fractional max pooling's backward).
+ */
 export function scatterPlanes(g: Tensor, idx: Int32Array, inShape: readonly number[]): Tensor {
   const planes = inShape[0] * inShape[1];
   const inPlane = inShape[2] * inShape[3];
   const outPlane = g.shape[2] * g.shape[3];
   const out = allocStorage(g.dtype, planes * inPlane);
-  const d = g.data;
-  for (let pl = 0; pl < planes; pl++) {
-    const ib = pl * inPlane, ob = pl * outPlane;
-    for (let p = 0; p < outPlane; p++) out[ib + idx[ob + p]] += d[ob + p];
-  }
+  backend().scatterPlanes(g.data, idx, out, planes, inPlane, outPlane);
   return record('scatterPlanes', [g], new Tensor(out, inShape), (gg) => [gatherPlanes(gg, idx, g.shape)]);
 }
 
@@ -158,8 +156,11 @@ export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool
 export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dArgs = {}): Tensor {
   const g = poolGeometry(x.shape, kernel, opts, 'maxPool2d');
   const idx = new Int32Array(g.n * g.c * g.oh * g.ow);
-  maxPool2dIndices(x.data, idx, g);
-  return gatherPlanes(x, idx, [g.n, g.c, g.oh, g.ow]);
+  const out = allocStorage(x.dtype, idx.length);
+  // One kernel gives the maxima and their positions; the result is then the gather at `idx`, so
+  // its backward (and every higher one) is the scatter/gather pair.
+  backend().maxPool2d(x.data, out, idx, g);
+  return record('maxPool2d', [x], new Tensor(out, [g.n, g.c, g.oh, g.ow]), (gy) => [scatterPlanes(gy, idx, x.shape)]);
 }
 
 export interface AvgPool2dArgs extends Pool2dArgs {
@@ -169,13 +170,13 @@ export interface AvgPool2dArgs extends Pool2dArgs {
 
 function avgForward(x: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
   const out = allocStorage(x.dtype, g.n * g.c * g.oh * g.ow);
-  avgPool2dForward(x.data, out, g, inclPad);
+  backend().avgPool2d(x.data, out, g, inclPad);
   return record('avgPool2d', [x], new Tensor(out, [g.n, g.c, g.oh, g.ow]), (gy) => [avgAdjoint(gy, g, inclPad)]);
 }
 
 function avgAdjoint(gy: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
   const out = allocStorage(gy.dtype, g.n * g.c * g.h * g.w);
-  avgPool2dAdjoint(gy.data, out, g, inclPad);
+  backend().avgPool2dBackward(gy.data, out, g, inclPad);
   return record('avgPool2dBackward', [gy], new Tensor(out, [g.n, g.c, g.h, g.w]), (gg) => [avgForward(gg, g, inclPad)]);
 }
 

@@ -21,6 +21,13 @@ export interface Conv2dGeometry {
   strideH: number; strideW: number; padH: number; padW: number;
 }
 
+/** A 2-d pooling window layout over NCHW planes (PyTorch's, ceil_mode false). */
+export interface PoolGeometry {
+  n: number; c: number; h: number; w: number; // input N, C, H, W
+  kh: number; kw: number; oh: number; ow: number; // window height/width, output height/width
+  strideH: number; strideW: number; padH: number; padW: number;
+}
+
 export interface Backend {
   readonly name: string;
   /** out[m×n] = op(a)·op(b) where op(a) is m×k and op(b) is k×n; a transposed operand is read in place. */
@@ -40,6 +47,22 @@ export interface Backend {
   conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void;
   /** Gradient of conv2d with respect to its weight, given the output gradient. */
   conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void;
+  /**
+   * Max pooling as PyTorch picks the maximum (padding is −∞, the first maximum in row-major order
+   * wins, a NaN wins — the last one): `out` gets each window's maximum, `idx` its offset within the
+   * input [H, W] plane.
+   */
+  maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void;
+  /**
+   * The adjoint of a gather inside planes (max pooling's backward, and fractional max pooling's):
+   * gx[pl·inPlane + idx[pl·outPlane + p]] += gy[pl·outPlane + p] for `planes` planes, into a gx
+   * that the kernel zero-fills first.
+   */
+  scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void;
+  /** PyTorch's avg_pool2d (ceil_mode false): the divisor counts padded cells when `countIncludePad`. */
+  avgPool2d(x: Storage, out: Storage, g: PoolGeometry, countIncludePad: boolean): void;
+  /** The transpose of avgPool2d (its backward): spreads each gy over its window, into gx (zero-filled by the kernel). */
+  avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeometry, countIncludePad: boolean): void;
   /**
    * Optional fused optimizer updates (one pass over parameter, gradient and state, in place).
    * They return false when they do not handle the arguments (e.g. float64): the rule then runs

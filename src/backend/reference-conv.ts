@@ -4,7 +4,7 @@
  * several times faster than the direct loops and still plain, readable TypeScript. The direct loops
  * (…Direct) stay as the definition the unfolded versions are tested against.
  */
-import type { Conv2dGeometry } from './backend.js';
+import type { Conv2dGeometry, PoolGeometry } from './backend.js';
 import type { Storage } from '../tensor/tensor.js';
 
 export function conv2dDirect(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
@@ -199,20 +199,16 @@ export function conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Co
   }
 }
 
-// ---------------------------------------------------------------- pooling (plain loops, not behind Backend:
-// they are memory-bound and a small share of a CNN's time)
+// ---------------------------------------------------------------- pooling (the reference kernels
+// behind Backend.maxPool2d, scatterPlanes, avgPool2d and avgPool2dBackward)
 
-export interface PoolGeometry {
-  n: number; c: number; h: number; w: number;
-  kh: number; kw: number; oh: number; ow: number;
-  strideH: number; strideW: number; padH: number; padW: number;
-}
+export type { PoolGeometry } from './backend.js';
 
 /**
- * For each output of a max pooling, the offset within its input plane of the window's maximum,
- * as PyTorch picks it: padding is −∞, the first maximum in row-major order wins, a NaN wins (the last one).
+ * Max pooling: each window's maximum and its offset within its input plane, as PyTorch picks it:
+ * padding is −∞, the first maximum in row-major order wins, a NaN wins (the last one).
  */
-export function maxPool2dIndices(x: Storage, idx: Int32Array, g: PoolGeometry): void {
+export function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void {
   const { n, c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
   for (let pl = 0; pl < n * c; pl++) {
     const xb = pl * h * W;
@@ -231,9 +227,19 @@ export function maxPool2dIndices(x: Storage, idx: Int32Array, g: PoolGeometry): 
               bi = i * W + j;
             }
           }
+        out[ob + y * ow + xx] = best;
         idx[ob + y * ow + xx] = bi;
       }
     }
+  }
+}
+
+/** gx[pl, idx[pl, p]] += gy[pl, p] over `planes` planes (gx zero-filled here): the adjoint of a gather. */
+export function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void {
+  gx.fill(0);
+  for (let pl = 0; pl < planes; pl++) {
+    const ib = pl * inPlane, ob = pl * outPlane;
+    for (let p = 0; p < outPlane; p++) gx[ib + idx[ob + p]] += gy[ob + p];
   }
 }
 

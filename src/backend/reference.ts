@@ -3,7 +3,7 @@
  * that faster backends are tested against, and as the fallback where WebAssembly is unavailable.
  */
 import type { Backend, BinaryOp, UnaryOp } from './backend.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './reference-conv.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, scatterPlanes, avgPool2dForward, avgPool2dAdjoint } from './reference-conv.js';
 import type { Storage } from '../tensor/tensor.js';
 import { type Shape, sizeOf, stridesOf } from '../tensor/shape.js';
 
@@ -226,4 +226,8 @@ export const referenceBackend: Backend = {
   conv2d,
   conv2dBackwardInput,
   conv2dBackwardWeight,
+  maxPool2d,
+  scatterPlanes,
+  avgPool2d: avgPool2dForward,
+  avgPool2dBackward: avgPool2dAdjoint,
 };
