@@ -22,6 +22,8 @@
  * "On the importance of initialization and momentum in deep learning"; torch.optim.SGD (1.13).
  */
 import type { Storage } from '../tensor/tensor.js';
+import { backend } from '../backend/backend.js';
+import { like } from './util.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 
 export interface SGDOptions {
@@ -52,13 +54,18 @@ export const sgdRule: UpdateRule<SGDOptions> = {
     const { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize } = h;
     const n = p.length;
     const sign = maximize ? -1 : 1;
+    // A backend with a fused kernel (wasm: one SIMD pass, in float32) does the loops below.
+    const fused = backend().sgdStep;
     if (mu === 0) {
+      if (fused && fused(p, g, null, { lr, momentum: 0, dampening, weightDecay: wd, nesterov, maximize, first: false })) return;
       for (let i = 0; i < n; i++) p[i] -= lr * (sign * g[i] + wd * p[i]);
       return;
     }
     let b = s.momentumBuffer as Storage | undefined;
     const first = !b;
-    if (!b) s.momentumBuffer = b = (p instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+    // like(): in the backend's own memory when it has one (wasm: the fused step copies no state)
+    if (!b) s.momentumBuffer = b = like(p);
+    if (!h.lrInsideMomentum && fused && fused(p, g, b, { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize, first })) return;
     const keep = 1 - dampening;
     if (h.lrInsideMomentum) {
       for (let i = 0; i < n; i++) {
