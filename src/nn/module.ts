@@ -6,6 +6,7 @@
  * a forgotten model.eval().
  */
 import { Tensor, allocStorage } from '../tensor/tensor.js';
+import { backend } from '../backend/backend.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 
@@ -116,7 +117,10 @@ export abstract class Module {
 
 /** A parameter tensor of the given shape and dtype, filled by `init`. */
 export function parameter(shape: number[], dtype: 'float32' | 'float64', init: (t: Tensor) => void): Tensor {
-  const t = new Tensor(allocStorage(dtype, shape.reduce((a, b) => a * b, 1)), shape, true);
+  const js = allocStorage(dtype, shape.reduce((a, b) => a * b, 1));
+  // A parameter lives as long as its model, so a backend with its own memory may keep it there
+  // (wasm: the products and the fused optimizer step then read it in place, with no copies).
+  const t = new Tensor(backend().allocLike?.(js) ?? js, shape, true);
   init(t);
   return t;
 }

@@ -35,6 +35,9 @@ function cut(total: number, parts: number, t: number, unit: number): [number, nu
   return [lo, hi];
 }
 
+/** Most bytes allocLike keeps in WebAssembly memory (parameters and optimizer state). */
+const PERSISTENT_CAP = 384 * 2 ** 20;
+
 export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Partial<Backend> {
   const MR_UNIT = 12; // a multiple of both micro-kernel heights (4 and 6)
 
@@ -249,7 +252,12 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
    * step copies only the parameter and its gradient; the block is freed with the state array.
    */
   function allocLike(p: Storage): Storage | null {
-    return p instanceof Float32Array && (p.length >= SMALL_ELEMENTWISE || rt.owns(p)) ? rt.persistent(p.length) : null;
+    if (!(p instanceof Float32Array) || !(p.length >= SMALL_ELEMENTWISE || rt.owns(p))) return null;
+    // Only shared memory: growing an unshared memory detaches every view made before, which would
+    // empty a long-lived array. And at most PERSISTENT_CAP bytes: blocks return only when the JS
+    // array is collected by a major GC, so past the cap new arrays stay plain JS arrays.
+    if (!rt.shared || rt.persistentBytes() + p.length * 4 > PERSISTENT_CAP) return null;
+    return rt.persistent(p.length);
   }
 
   return { allocLike, matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep };
