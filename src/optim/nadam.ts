@@ -1,5 +1,5 @@
 /**
- * NAdam — PyTorch's torch.optim.NAdam (1.13): Adam with Nesterov momentum.
+ * NAdam — PyTorch's torch.optim.NAdam (≥ 2.0; 1.13's with `legacyMuProduct`): Adam with Nesterov momentum.
  *
  *   g ← ∇J(θ);   g ← g + λθ                               (weightDecay λ)
  *   t ← t + 1
@@ -7,20 +7,23 @@
  *   Π_t ← Π_{t−1} · μ_t                                   (Π_0 = 1)
  *   m ← β1 m + (1 − β1) g;   v ← β2 v + (1 − β2) g²
  *   d ← √(v / (1 − β2ᵗ)) + ε
- *   θ ← θ − η (1 − μ_t) / (1 − Π_t) · g / d − η μ_{t+1} / (1 − Π_t μ_{t+1}) · m / d
+ *   θ ← θ − η (1 − μ_t) / (1 − Π_t) · g / d − η μ_{t+1} / (1 − Π_t μ_{t+1}) · m / d   (Π_t μ_{t+1} = Π_{t+1})
  *
  * Dozat 2016, "Incorporating Nesterov Momentum into Adam" (ICLR workshop), with the momentum
  * schedule μ_t of Sutskever et al. 2013 as PyTorch implements it (ψ = 4e-3 by default).
  *
- * Option `legacyMuProduct` (default true, PyTorch ≤ 1.13): the second coefficient uses
- * 1 − Π_t·μ_t·μ_{t+1} — μ_t counted twice, a bug fixed in PyTorch 2.0 (pytorch/pytorch#92699).
- * With false it is the paper's 1 − Π_t·μ_{t+1} (= 1 − Π_{t+1}). The default follows the PyTorch this
- * project is tested against; set it to false for the paper's and PyTorch ≥ 2.0's NAdam.
+ * Option `legacyMuProduct` (default false): true reproduces PyTorch ≤ 1.13, whose second coefficient
+ * uses 1 − Π_t·μ_t·μ_{t+1} — μ_t counted twice, a bug fixed in PyTorch 2.0 (pytorch/pytorch#92699).
+ * The default is the paper's and PyTorch ≥ 2.0's 1 − Π_t·μ_{t+1}. Tests: the 1.13 golden fixtures
+ * (tools/golden_optim.py) run with legacyMuProduct: true; the default is checked against the 2.0 rule
+ * written out with torch ops in tools/golden_nadam2.py (test/optim/nadam.test.ts).
  *
- * Conventions: PyTorch 1.13 keeps the running product Π (`mu_product`) in a float32 scalar tensor,
- * so Π and Π·μ_{t+1} are rounded to float32 at every multiplication; this file does the same
- * (Math.fround) so that float64 trajectories equal PyTorch's to 1e-9 — the relative effect is
- * ≈ 1e-7 on two step coefficients, immaterial to training. PyTorch 1.13's NAdam has no `maximize`.
+ * Conventions: PyTorch keeps the running product Π (`mu_product`) in a float32 scalar tensor, so Π is
+ * rounded to float32 at every multiplication; this file does the same (Math.fround) so that float64
+ * trajectories equal PyTorch's to 1e-9 — the relative effect is ≈ 1e-7 on two step coefficients,
+ * immaterial to training. PyTorch 2.0 forms Π_t·μ_{t+1} from Π's value in double precision
+ * (`mu_product.item() * mu_next`); 1.13 forms Π_t·μ_t·μ_{t+1} in float32 tensor arithmetic; each
+ * mode rounds as its PyTorch does. PyTorch's NAdam has no `maximize`.
  * State: step, muProduct (Π), expAvg (m), expAvgSq (v).
  */
 import type { Storage } from '../tensor/tensor.js';
@@ -33,7 +36,7 @@ export interface NAdamOptions {
   eps: number;
   weightDecay: number;
   momentumDecay: number;
-  /** PyTorch ≤ 1.13's 1 − Π_t·μ_t·μ_{t+1} (true, default) or the paper's 1 − Π_t·μ_{t+1} (false). */
+  /** PyTorch ≤ 1.13's 1 − Π_t·μ_t·μ_{t+1} (true) or the paper's and PyTorch ≥ 2.0's 1 − Π_t·μ_{t+1} (false, default). */
   legacyMuProduct: boolean;
 }
 
@@ -41,7 +44,7 @@ const f32 = Math.fround;
 
 export const nadamRule: UpdateRule<NAdamOptions> = {
   name: 'NAdam',
-  defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, legacyMuProduct: true },
+  defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, legacyMuProduct: false },
   validate(h) {
     checkNonNeg('NAdam', 'lr', h.lr);
     checkNonNeg('NAdam', 'eps', h.eps);
@@ -63,7 +66,7 @@ export const nadamRule: UpdateRule<NAdamOptions> = {
     const muNext = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
     const muProduct = f32((s.muProduct as number) * f32(mu));
     s.muProduct = muProduct;
-    const muProductNext = h.legacyMuProduct ? f32(f32(muProduct * f32(mu)) * f32(muNext)) : f32(muProduct * f32(muNext));
+    const muProductNext = h.legacyMuProduct ? f32(f32(muProduct * f32(mu)) * f32(muNext)) : muProduct * muNext;
     const cg = (-lr * (1 - mu)) / (1 - muProduct);
     const cm = (-lr * muNext) / (1 - muProductNext);
     const m = s.expAvg as Storage;

@@ -90,7 +90,7 @@ test('Adam ε inside the root', () => {
   near(setup('adamw', { lr: 0.1, eps: 0.01, epsInsideSqrt: true, weightDecay: 0 }, 1).step(0.5), 1 - 0.05 / Math.sqrt(0.26));
 });
 
-test('NAdam legacyMuProduct: PyTorch 1.13 counts μ_t twice; false gives the paper\'s coefficient', () => {
+test('NAdam legacyMuProduct: true is PyTorch 1.13, which counts μ_t twice; the default is the paper\'s (PyTorch 2.0) coefficient', () => {
   // g = 1, η = 0.1, ε = 0, β = (0.9, 0.999), ψ = 4e-3, one step: m = 0.1, v = 0.001, d = √(0.001/0.001) = 1.
   // μ1 = 0.9(1 − ½·0.96^0.004), μ2 = 0.9(1 − ½·0.96^0.008), Π1 = μ1 (rounded to float32, as PyTorch's tensor).
   // θ = −0.1(1 − μ1)/(1 − Π1) − 0.1·μ2/(1 − P)·0.1 with P = Π1·μ2 (paper) or Π1·μ1·μ2 (PyTorch 1.13).
@@ -99,6 +99,7 @@ test('NAdam legacyMuProduct: PyTorch 1.13 counts μ_t twice; false gives the pap
   const mu2 = 0.9 * (1 - 0.5 * 0.96 ** 0.008);
   const pi1 = f(mu1);
   const expected = (P: number) => (-0.1 * (1 - mu1)) / (1 - pi1) + ((-0.1 * mu2) / (1 - P)) * 0.1;
-  near(setup('nadam', { lr: 0.1, eps: 0, legacyMuProduct: false }).step(1), expected(f(pi1 * f(mu2))));
-  near(setup('nadam', { lr: 0.1, eps: 0 }).step(1), expected(f(f(pi1 * f(mu1)) * f(mu2))));
+  // The default (PyTorch ≥ 2.0) forms Π1·μ2 in double (mu_product.item() * mu_next); 1.13 in float32 tensors.
+  near(setup('nadam', { lr: 0.1, eps: 0 }).step(1), expected(pi1 * mu2));
+  near(setup('nadam', { lr: 0.1, eps: 0, legacyMuProduct: true }).step(1), expected(f(f(pi1 * f(mu1)) * f(mu2))));
 });

@@ -30,7 +30,7 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'maximize', type: 'boolean', help: 'ascend instead of descend' },
   { name: 'eps-inside-sqrt', type: 'boolean', help: 'Keras/TF form: ε inside the square root (adagrad, rmsprop, adam, adamw)' },
   { name: 'lr-inside-momentum', type: 'boolean', help: 'Keras/TF form: v ← μv + ηg, θ ← θ − v (sgd, rmsprop)' },
-  { name: 'legacy-mu-product', type: 'boolean', help: 'PyTorch 1.13\'s NAdam coefficient (default on; --no-legacy-mu-product for the paper\'s)' },
+  { name: 'legacy-mu-product', type: 'boolean', help: 'PyTorch 1.13\'s NAdam coefficient, μ_t counted twice (nadam; default off: the paper\'s and PyTorch ≥ 2.0\'s)' },
   { name: 'max-iter', type: 'int', min: 1, help: 'iterations per step (lbfgs; default 20, PyTorch\'s)' },
   { name: 'history-size', type: 'int', min: 1, help: 'curvature pairs kept (lbfgs; default 100)' },
   { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
