@@ -3,6 +3,7 @@ export { gemm, gemmScratchBytes } from './gemm';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
 export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { adam, sgd } from './optim';
+export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 
 /** First byte of linear memory that the kernels' own static data does not use. */
 export function heapBase(): usize {

@@ -234,12 +234,19 @@ export function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeom
   }
 }
 
-/** gx[pl, idx[pl, p]] += gy[pl, p] over `planes` planes (gx zero-filled here): the adjoint of a gather. */
+/**
+ * gx[pl, idx[pl, p]] += gy[pl, p] over `planes` planes (gx zero-filled here): the adjoint of a
+ * gather. An index outside [0, inPlane) is skipped, as the wasm kernel must (it would write into
+ * other memory).
+ */
 export function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void {
   gx.fill(0);
   for (let pl = 0; pl < planes; pl++) {
     const ib = pl * inPlane, ob = pl * outPlane;
-    for (let p = 0; p < outPlane; p++) gx[ib + idx[ob + p]] += gy[ob + p];
+    for (let p = 0; p < outPlane; p++) {
+      const i = idx[ob + p];
+      if (i >= 0 && i < inPlane) gx[ib + i] += gy[ob + p];
+    }
   }
 }
 

@@ -7,7 +7,7 @@
  * (skipped for arrays that already live in WebAssembly memory), run the kernel — split over the
  * worker threads when the product is big enough to pay for the hand-off — and copy the result out.
  */
-import type { Backend, BinaryOp, UnaryOp, Conv2dGeometry, AdamStepHyper, SgdStepHyper } from '../backend.js';
+import type { Backend, BinaryOp, UnaryOp, Conv2dGeometry, PoolGeometry, AdamStepHyper, SgdStepHyper } from '../backend.js';
 import { referenceBackend, broadcastStrides } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
 import type { Shape } from '../../tensor/shape.js';
@@ -124,6 +124,70 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     rt.parallel('conv2dBackwardWeight', parts);
     for (const p of partials) rt.k.addInto(pgw, p, gw.length);
     rt.take(pgw, gw as Float32Array);
+  }
+
+  // ---------------------------------------------------------------- pooling (asm/pool.ts)
+  // Memory-bound: one pass over the input. Split by (n, c) planes over the threads when the
+  // planes hold enough elements to pay for the hand-off (W2's pools: 1.6 M and 0.8 M inputs).
+
+  function poolGeo(g: PoolGeometry): number {
+    const p = rt.alloc(12 * 4);
+    rt.i32.set([g.n, g.c, g.h, g.w, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padH, g.padW], p >> 2);
+    return p;
+  }
+
+  function putI32(a: Int32Array): number {
+    const p = rt.alloc(a.length * 4);
+    rt.i32.set(a, p >> 2);
+    rt.copiedBytes += a.length * 4;
+    return p;
+  }
+
+  /** Runs `fn` over planes [0, planes), cut into parts when `work` (elements touched) is big. */
+  function overPlanes(fn: 'maxPool2d' | 'scatterPlanes' | 'avgPool2d' | 'avgPool2dBackward', planes: number, work: number, args: (p0: number, p1: number) => number[]): void {
+    const T = partsFor(work, planes, 4);
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [p0, p1] = cut(planes, T, t, 1);
+      parts.push(args(p0, p1));
+    }
+    rt.parallel(fn, parts);
+  }
+
+  const poolWork = (g: PoolGeometry) => g.n * g.c * (g.h * g.w + g.oh * g.ow * g.kh * g.kw);
+
+  function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void {
+    if (!f32(x, out) || x.length < SMALL_ELEMENTWISE) return referenceBackend.maxPool2d(x, out, idx, g);
+    rt.reset();
+    const px = rt.put(x as Float32Array), po = rt.outPtr(out as Float32Array), pi = rt.alloc(idx.length * 4), geo = poolGeo(g);
+    overPlanes('maxPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, pi, geo, p0, p1]);
+    rt.take(po, out as Float32Array);
+    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
+    rt.copiedBytes += idx.length * 4;
+  }
+
+  function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void {
+    if (!f32(gy, gx) || gx.length < SMALL_ELEMENTWISE) return referenceBackend.scatterPlanes(gy, idx, gx, planes, inPlane, outPlane);
+    rt.reset();
+    const pgy = rt.put(gy as Float32Array), pi = putI32(idx), pgx = rt.outPtr(gx as Float32Array);
+    overPlanes('scatterPlanes', planes, planes * (inPlane + 2 * outPlane), (p0, p1) => [pgy, pi, pgx, inPlane, outPlane, p0, p1]);
+    rt.take(pgx, gx as Float32Array);
+  }
+
+  function avgPool2d(x: Storage, out: Storage, g: PoolGeometry, countIncludePad: boolean): void {
+    if (!f32(x, out) || x.length < SMALL_ELEMENTWISE) return referenceBackend.avgPool2d(x, out, g, countIncludePad);
+    rt.reset();
+    const px = rt.put(x as Float32Array), po = rt.outPtr(out as Float32Array), geo = poolGeo(g);
+    overPlanes('avgPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, geo, +countIncludePad, p0, p1]);
+    rt.take(po, out as Float32Array);
+  }
+
+  function avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeometry, countIncludePad: boolean): void {
+    if (!f32(gy, gx) || gx.length < SMALL_ELEMENTWISE) return referenceBackend.avgPool2dBackward(gy, gx, g, countIncludePad);
+    rt.reset();
+    const pgy = rt.put(gy as Float32Array), pgx = rt.outPtr(gx as Float32Array), geo = poolGeo(g);
+    overPlanes('avgPool2dBackward', g.n * g.c, poolWork(g), (p0, p1) => [pgy, pgx, geo, +countIncludePad, p0, p1]);
+    rt.take(pgx, gx as Float32Array);
   }
 
   function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void {
@@ -260,5 +324,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     return rt.persistent(p.length);
   }
 
-  return { allocLike, matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep };
+  return {
+    allocLike, matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
+    maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward,
+  };
 }

@@ -24,6 +24,10 @@ export interface KernelExports {
   max(a: number, outer: number, len: number, inner: number, out: number, arg: number): void;
   logSoftmax(a: number, rows: number, cols: number, out: number): void;
   addInto(dst: number, src: number, n: number): void;
+  maxPool2d(x: number, out: number, idx: number, geo: number, p0: number, p1: number): void;
+  scatterPlanes(gy: number, idx: number, gx: number, inPlane: number, outPlane: number, p0: number, p1: number): void;
+  avgPool2d(x: number, out: number, geo: number, inclPad: number, p0: number, p1: number): void;
+  avgPool2dBackward(gy: number, gx: number, geo: number, inclPad: number, p0: number, p1: number): void;
   adam(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: number, maximize: number, stepSize: number, bc2Sqrt: number): void;
   sgd(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number, wd: number, nesterov: number, maximize: number, first: number): void;
   heapBase(): number;
