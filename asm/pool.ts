@@ -34,7 +34,10 @@
     const row = xp + <usize>(i * w) * 4;
     for (let j = x0; j < x1; j++) {
       const v = load<f32>(row + <usize>j * 4);
-      if (v > best || v != v) { best = v; bi = i * w + j; }
+      // branch-free: on random data the comparison is a coin flip a branch predictor cannot learn
+      const take = v > best || v != v;
+      best = select<f32>(v, best, take);
+      bi = select<i32>(i * w + j, bi, take);
     }
   }
   store<f32>(o, best);
@@ -57,9 +60,11 @@ export function maxPool2d(x: usize, out: usize, idx: usize, geo: usize, p0: i32,
         // (even, odd) of row 0 then of row 1; a later cell wins only if greater, or NaN
         const r0 = xp + <usize>(2 * y * w) * 4, r1 = r0 + <usize>w * 4;
         const one = i32x4.splat(1), down = i32x4.splat(w);
-        let col = i32x4.add(i32x4.splat(2 * y * w), i32x4(0, 2, 4, 6));
-        const step = i32x4.splat(8);
-        for (; xx + 4 <= ow; xx += 4) {
+        // when ow is not a multiple of 4 the last vector overlaps the one before (recomputing
+        // outputs is harmless), so no output takes the slow scalar path
+        for (; xx < ow && ow >= 4; xx += 4) {
+          if (xx + 4 > ow) xx = ow - 4;
+          const col = i32x4.add(i32x4.splat(2 * y * w + 2 * xx), i32x4(0, 2, 4, 6));
           const off = <usize>(2 * xx) * 4;
           const a0 = v128.load(r0 + off), a1 = v128.load(r0 + off, 16);
           const b0 = v128.load(r1 + off), b1 = v128.load(r1 + off, 16);
@@ -80,7 +85,6 @@ export function maxPool2d(x: usize, out: usize, idx: usize, geo: usize, p0: i32,
           bi = v128.bitselect(i32x4.add(below, one), bi, m);
           v128.store(o + <usize>xx * 4, best);
           v128.store(ix + <usize>xx * 4, bi);
-          col = i32x4.add(col, step);
         }
       }
       const y0 = max(y * sh - ph, 0), y1 = min(y * sh - ph + kh, h);
@@ -135,7 +139,8 @@ export function avgPool2d(x: usize, out: usize, geo: usize, inclPad: bool, p0: i
         // the reference's f64 sum (row-major order) and division, two lanes at a time
         const r0 = xp + <usize>(2 * y * w) * 4, r1 = r0 + <usize>w * 4;
         const q = f64x2.splat(0.25);
-        for (; xx + 4 <= ow; xx += 4) {
+        for (; xx < ow && ow >= 4; xx += 4) {
+          if (xx + 4 > ow) xx = ow - 4; // an overlapping last vector, as in maxPool2d
           const off = <usize>(2 * xx) * 4;
           const a0 = v128.load(r0 + off), a1 = v128.load(r0 + off, 16);
           const b0 = v128.load(r1 + off), b1 = v128.load(r1 + off, 16);
@@ -184,7 +189,8 @@ export function avgPool2dBackward(gy: usize, gx: usize, geo: usize, inclPad: boo
         const r0 = dp + <usize>(2 * y * w) * 4, r1 = r0 + <usize>w * 4;
         const src = gp + <usize>(y * ow) * 4;
         let xx = 0;
-        for (; xx + 4 <= ow; xx += 4) {
+        for (; xx < ow && ow >= 4; xx += 4) {
+          if (xx + 4 > ow) xx = ow - 4; // an overlapping last vector (it writes the same values again)
           const v = f32x4.mul(v128.load(src + <usize>xx * 4), q);
           const l = v128.shuffle<f32>(v, v, 0, 0, 1, 1), r = v128.shuffle<f32>(v, v, 2, 2, 3, 3);
           const off = <usize>(2 * xx) * 4;

@@ -43,7 +43,9 @@ function geo(n: number, c: number, h: number, w: number, kh: number, kw: number,
 
 const GEOS: PoolGeometry[] = [
   geo(2, 3, 19, 23, 2, 2, 2, 2, 0, 0), // the 2×2 SIMD path with odd sizes (a scalar tail and an unused last row/column)
-  geo(3, 4, 28, 28, 2, 2, 2, 2, 0, 0), // W2's first pool
+  geo(3, 4, 28, 28, 2, 2, 2, 2, 0, 0), // W2's first pool (its last vector of outputs overlaps the one before)
+  geo(2, 8, 16, 17, 2, 2, 2, 2, 0, 0), // whole vectors only
+  geo(4, 30, 7, 6, 2, 2, 2, 2, 0, 0), // rows shorter than a vector
   geo(2, 5, 17, 15, 3, 3, 2, 2, 1, 1),
   geo(2, 8, 13, 11, 3, 3, 1, 1, 1, 1), // overlapping windows: scatter adds several times into a cell
   geo(3, 7, 12, 9, 2, 2, 1, 1, 0, 0),
