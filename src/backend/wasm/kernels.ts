@@ -17,6 +17,15 @@ import type { WasmRuntime } from './runtime.js';
 export const PARALLEL_MACS = 1 << 19;
 /** Below this many elements a memory-bound op stays in plain JS (the copies cost more than they save). */
 export const SMALL_ELEMENTWISE = 1 << 11;
+/**
+ * Below this many elements touched (poolWork) a pooling kernel runs on one thread. Pooling is a
+ * single pass over memory and the operand copies are serial anyway: on W2's pools (3.2 M and
+ * 1.6 M elements, 0.2-0.7 ms of kernel) two threads measured no faster than one, and in a loaded
+ * W2 step they cost 2-5 ms (a late worker). So only much bigger inputs are split.
+ */
+export const POOL_PARALLEL = 1 << 22;
+/** Elements a pooling kernel touches: the input once, each window once per output. */
+export const poolWork = (g: PoolGeometry): number => g.n * g.c * (g.h * g.w + g.oh * g.ow * g.kh * g.kw);
 /** Below this many multiply-adds a matmul stays in plain JS. */
 const SMALL_MATMUL = 1 << 10;
 
@@ -127,8 +136,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   // ---------------------------------------------------------------- pooling (asm/pool.ts)
-  // Memory-bound: one pass over the input. Split by (n, c) planes over the threads when the
-  // planes hold enough elements to pay for the hand-off (W2's pools: 1.6 M and 0.8 M inputs).
+  // Memory-bound: one pass over the input. Split by (n, c) planes over the threads only for
+  // inputs far bigger than W2's (POOL_PARALLEL).
 
   function poolGeo(g: PoolGeometry): number {
     const p = rt.alloc(12 * 4);
@@ -145,7 +154,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
 
   /** Runs `fn` over planes [0, planes), cut into parts when `work` (elements touched) is big. */
   function overPlanes(fn: 'maxPool2d' | 'scatterPlanes' | 'avgPool2d' | 'avgPool2dBackward', planes: number, work: number, args: (p0: number, p1: number) => number[]): void {
-    const T = partsFor(work, planes, 4);
+    const T = work >= POOL_PARALLEL ? partsFor(work, planes, 4) : 1;
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [p0, p1] = cut(planes, T, t, 1);
@@ -153,8 +162,6 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     }
     rt.parallel(fn, parts);
   }
-
-  const poolWork = (g: PoolGeometry) => g.n * g.c * (g.h * g.w + g.oh * g.ow * g.kh * g.kw);
 
   function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void {
     if (!f32(x, out) || x.length < SMALL_ELEMENTWISE) return referenceBackend.maxPool2d(x, out, idx, g);
@@ -170,7 +177,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (!f32(gy, gx) || gx.length < SMALL_ELEMENTWISE) return referenceBackend.scatterPlanes(gy, idx, gx, planes, inPlane, outPlane);
     rt.reset();
     const pgy = rt.put(gy as Float32Array), pi = putI32(idx), pgx = rt.outPtr(gx as Float32Array);
-    overPlanes('scatterPlanes', planes, planes * (inPlane + 2 * outPlane), (p0, p1) => [pgy, pi, pgx, inPlane, outPlane, p0, p1]);
+    overPlanes('scatterPlanes', planes, planes * (inPlane + outPlane), (p0, p1) => [pgy, pi, pgx, inPlane, outPlane, p0, p1]);
     rt.take(pgx, gx as Float32Array);
   }
 
