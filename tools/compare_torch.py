@@ -13,7 +13,11 @@ int32) and train PyTorch from exactly those weights on exactly those batches, wi
 hyper-parameters as descent held them; print PyTorch's table in descent's format and the difference
 from descent's test accuracies (DIR/results.json). Only numpy and torch are needed.
 
-  /usr/bin/python3 tools/compare_torch.py --from DIR [--json OUT]
+  /usr/bin/python3 tools/compare_torch.py --from DIR [--json OUT] [--ulp-nudge] [--threads N]
+
+--ulp-nudge moves every initial weight one float32 ulp up before training: PyTorch against itself with
+a rounding-sized change shows how far float noise alone carries over 3 epochs (a yardstick for the
+descent − PyTorch differences, whose matrix products sum in another order).
 """
 import argparse
 import gzip
@@ -90,7 +94,7 @@ def read_raw(root, entry, dtype, count):
     return a
 
 
-def same_start(root, out_json):
+def same_start(root, out_json, nudge=False):
     with open(os.path.join(root, 'manifest.json')) as f:
         m = json.load(f)
     if m.get('format') != 'descent-compare-run' or m.get('version') != 1:
@@ -108,6 +112,8 @@ def same_start(root, out_json):
     if len(xtr) != m['trainSamples']:
         sys.exit(f'--from: {m["data"]} gives {len(xtr)} training images, the run had {m["trainSamples"]}')
     init = {p['name']: torch.from_numpy(read_raw(root, p, '<f4', int(np.prod(p['shape']))).reshape(p['shape']).copy()) for p in m['params']}
+    if nudge:  # every initial weight one float32 ulp up: the size of a rounding difference, to see what it does to 3 epochs
+        init = {n: torch.nextafter(t, torch.tensor(float('inf'))) for n, t in init.items()}
     orders = [torch.from_numpy(read_raw(root, e, '<i4', e['length']).astype(np.int64)) for e in m['order']]
     for e, o in zip(m['order'], orders):
         if not torch.equal(o.sort().values, torch.arange(len(xtr))):
@@ -120,7 +126,8 @@ def same_start(root, out_json):
             layers.append(torch.nn.ReLU())
     with open(os.path.join(root, m['results'])) as f:
         theirs = {r['optimizer']: r for r in json.load(f)['results']}
-    print(f'PyTorch {torch.__version__}, {torch.get_num_threads()} threads, from {root}: the initial weights and batch order of descent\'s run')
+    print(f'PyTorch {torch.__version__}, {torch.get_num_threads()} threads, from {root}: the initial weights and batch order of descent\'s run'
+          + (', every initial weight nudged up by one float32 ulp' if nudge else ''))
     print(f'model {m["model"]}, {m["epochs"]} epoch(s), batch {m["batchSize"]}, seed {m["seed"]} (descent\'s), data {m["data"]}, {len(xtr)} / {len(xte)}')
     rows = []
     for entry in m['optimizers']:
@@ -165,11 +172,12 @@ def main():
     ap.add_argument('--optimizers', default=','.join(TUNED))
     ap.add_argument('--from', dest='run', metavar='DIR', help='a run written by descent compare --export-run DIR')
     ap.add_argument('--json', metavar='OUT', help='with --from: also write PyTorch\'s rows (and descent\'s accuracies) to OUT')
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=int, default=2, help='torch.set_num_threads (default 2)')
+    ap.add_argument('--ulp-nudge', action='store_true', help='with --from: move every initial weight up by one float32 ulp (how far does rounding noise alone carry 3 epochs?)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.run:
-        return same_start(a.run, a.json)
+        return same_start(a.run, a.json, a.ulp_nudge)
     xtr, ytr = idx('train-images-idx3-ubyte.gz'), idx('train-labels-idx1-ubyte.gz')
     xte, yte = idx('t10k-images-idx3-ubyte.gz'), idx('t10k-labels-idx1-ubyte.gz')
     for key in a.optimizers.split(','):
