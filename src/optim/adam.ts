@@ -21,7 +21,7 @@
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { like, checkBetas, checkBool } from './util.js';
-import { backend } from '../backend/backend.js';
+import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 
 export interface AdamOptions {
   lr: number;

@@ -22,7 +22,7 @@
  * "On the importance of initialization and momentum in deep learning"; torch.optim.SGD (1.13).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { backend } from '../backend/backend.js';
+import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 import { like } from './util.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 

@@ -1,7 +1,7 @@
 /** Small helpers shared by the update rules (kept out of the hot loops). */
 import type { Storage } from '../tensor/tensor.js';
 import { check } from './optimizer.js';
-import { backend } from '../backend/backend.js';
+import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 
 /** A buffer of the parameter's dtype and length, filled with `value`. */
 export function like(p: Storage, value = 0): Storage {
