@@ -116,7 +116,7 @@ export function setWasmThreads(n: number): void {
 }
 
 /** What the backend runs with, for logs and the benchmark. */
-export function wasmInfo(): { initialised: boolean; threads: number; workers: number; relaxedSimd: boolean; sharedMemory: boolean; memoryBytes: number; copiedBytes: number } {
+export function wasmInfo(): { initialised: boolean; threads: number; workers: number; relaxedSimd: boolean; sharedMemory: boolean; memoryBytes: number; copiedBytes: number; threadedCalls: number; workerParts: number; backoffs: number } {
   const rt = runtime;
   return {
     initialised: rt !== null,
@@ -126,6 +126,9 @@ export function wasmInfo(): { initialised: boolean; threads: number; workers: nu
     sharedMemory: rt?.shared ?? false,
     memoryBytes: rt ? rt.memory.buffer.byteLength : 0,
     copiedBytes: rt?.copiedBytes ?? 0,
+    threadedCalls: rt?.threadedCalls ?? 0,
+    workerParts: rt?.workerParts ?? 0,
+    backoffs: rt?.backoffs ?? 0,
   };
 }
 

@@ -89,6 +89,10 @@ export class WasmRuntime {
   readonly gemmScratch: number;
   /** Bytes copied between JS typed arrays and WebAssembly memory so far (for the profile). */
   copiedBytes = 0;
+  /** Kernel calls split over threads, parts the workers ran, and times the back-off below started. */
+  threadedCalls = 0;
+  workerParts = 0;
+  backoffs = 0;
 
   constructor(opts: { shared: boolean; relaxed: boolean }) {
     const useRelaxed = opts.relaxed && WebAssembly.validate(decode(opts.shared ? bins.relaxedShared : bins.relaxed) as BufferSource);
@@ -262,7 +266,9 @@ export class WasmRuntime {
     Atomics.store(i32, base + TICKET, ((seq & 0xffff) << 16) | 0);
     Atomics.store(i32, base + SEQ, seq);
     Atomics.notify(i32, base + SEQ);
-    runParts(i32, this.f64, base, seq, this.fns);
+    const ran = runParts(i32, this.f64, base, seq, this.fns);
+    this.threadedCalls++;
+    this.workerParts += parts.length - ran;
     // Wait for the parts that workers claimed and have not finished.
     const t1 = performance.now();
     for (let spins = 0; ; spins++) {
@@ -277,6 +283,7 @@ export class WasmRuntime {
     if (this.waitShare > 0.35) {
       this.soloCalls = 500;
       this.waitShare = 0;
+      this.backoffs++;
     }
     if (i32[base + ERROR]) throw new Error(`wasm backend: kernel ${fn} failed in a worker`);
   }
