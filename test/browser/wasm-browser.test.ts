@@ -42,6 +42,8 @@ interface BrowserReport {
   sharedArrayBuffer: boolean;
   inWindow: boolean;
   info: ReturnType<Lib['wasmInfo']>;
+  /** wasmInfo() after the checks: how many kernel parts the worker ran */
+  infoAfter: ReturnType<Lib['wasmInfo']>;
   results: Comparison[];
   fusedAdamCalls: number;
   sizes: { matmulMacs: number; convMacs: number; adamElements: number };
@@ -133,6 +135,7 @@ async function browserCheck(lib: Lib, opts: { threads: number; full: boolean; mm
     sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
     inWindow: g.window !== undefined,
     info,
+    infoAfter: lib.wasmInfo(),
     results,
     fusedAdamCalls,
     sizes: { matmulMacs: m * n * k, convMacs: cg.n * cg.k * cg.c * cg.kh * cg.kw * cg.oh * cg.ow, adamElements: opts.adamN },
@@ -275,6 +278,8 @@ test('cross-origin isolated page, module Web Worker: 2 threads on shared memory;
     assert.ok(r.sizes.matmulMacs >= PARALLEL_MACS && r.sizes.convMacs >= PARALLEL_MACS && r.sizes.adamElements * 8 >= PARALLEL_MACS && r.sizes.adamElements > 65536);
     assertMatches(r, [...MATMULS, 'conv2d forward', 'conv2d backward input', 'conv2d backward weight', 'Adam update', 'Adam update']);
     assert.equal(r.fusedAdamCalls, 6, 'Adam took the fused wasm step (2 parameters × 3 steps)');
+    assert.ok(r.infoAfter.threadedCalls > 0, 'kernels were split over the threads');
+    assert.ok(r.infoAfter.workerParts > 0, `the kernel Web Worker ran none of the ${r.infoAfter.threadedCalls} split calls' parts`);
     assert.deepEqual(errors, []);
   } finally {
     await page.close();
