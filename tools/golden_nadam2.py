@@ -25,7 +25,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_optim import NAMES, OUT, SURFACES, STATE_CAMEL, descent_options, mlp_data, mlp_loss  # noqa: E402
+from golden_optim import NAMES, OUT, SURFACES, STATE_CAMEL, descent_options, mlp_data, train_mlp  # noqa: E402
 
 
 class NAdam2(torch.optim.Optimizer):
@@ -95,14 +95,7 @@ def mlp_run(make, steps=20):
     X, Y, init = mlp_data()
     ps = [t.clone().requires_grad_(True) for t in init]
     opt = make(ps)
-    params, losses = [], []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = mlp_loss(X, Y, ps)
-        loss.backward()
-        losses.append(loss.item())
-        opt.step()
-        params.append({n: p.detach().flatten().tolist() for n, p in zip(NAMES, ps)})
+    losses, params = train_mlp(opt, ps, X, Y, steps)
     state = {}
     for n, p in zip(NAMES, ps):
         state[n] = {STATE_CAMEL[k]: (v.item() if v.dim() == 0 else v.flatten().tolist()) for k, v in opt.state[p].items()}

@@ -239,14 +239,8 @@ def mlp_loss(X, Y, ps):
     return torch.nn.functional.cross_entropy(h @ W2.t() + b2, Y)
 
 
-def mlp_case(key, kw, groups=None, steps=20):
-    X, Y, init = mlp_data()
-    ps = [t.clone().requires_grad_(True) for t in init]
-    if groups:
-        spec = [dict(params=[ps[NAMES.index(n)] for n in g['params']], **{k: v for k, v in g.items() if k != 'params'}) for g in groups]
-        opt = CLASSES[key](spec, **kw)
-    else:
-        opt = CLASSES[key](ps, **kw)
+def train_mlp(opt, ps, X, Y, steps):
+    """`steps` optimizer steps on the small MLP: the loss before each step, the parameters after it."""
     params, losses = [], []
     for _ in range(steps):
         opt.zero_grad()
@@ -255,6 +249,18 @@ def mlp_case(key, kw, groups=None, steps=20):
         losses.append(loss.item())
         opt.step()
         params.append({n: p.detach().flatten().tolist() for n, p in zip(NAMES, ps)})
+    return losses, params
+
+
+def mlp_case(key, kw, groups=None, steps=20):
+    X, Y, init = mlp_data()
+    ps = [t.clone().requires_grad_(True) for t in init]
+    if groups:
+        spec = [dict(params=[ps[NAMES.index(n)] for n in g['params']], **{k: v for k, v in g.items() if k != 'params'}) for g in groups]
+        opt = CLASSES[key](spec, **kw)
+    else:
+        opt = CLASSES[key](ps, **kw)
+    losses, params = train_mlp(opt, ps, X, Y, steps)
     state = {}
     for n, p in zip(NAMES, ps):
         st = opt.state.get(p, {})
