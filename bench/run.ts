@@ -80,7 +80,7 @@ for (const w of only) {
   for (const r of results.filter((x) => x.workload === w)) {
     const ratio = ours?.value != null && r.value != null && r !== ours ? `${(ours.value / r.value).toFixed(2)}×` : '';
     const extra = r.extra ?? {};
-    const notes = [r.note, w === 'W4' && r === ours ? reachNote(r, results.find((x) => x.workload === w && x.framework === 'pytorch')) : '', extra.finalLoss !== undefined ? `final loss ${Number(extra.finalLoss).toFixed(5)} after ${extra.evaluations} evaluations` : '', Array.isArray(extra.rssMiB) ? `RSS ${(extra.rssMiB as number[]).join('→')} MiB` : '']
+    const notes = [r.note, w === 'W4' && r === ours ? reachNote(r, results.find((x) => x.workload === w && x.framework === 'pytorch')) : '', extra.finalLoss !== undefined ? `final loss ${Number(extra.finalLoss).toFixed(5)}${extra.evaluations !== undefined ? ` after ${extra.evaluations} evaluations` : ''}` : '', Array.isArray(extra.rssMiB) ? `RSS ${(extra.rssMiB as number[]).join('→')} MiB` : '']
       .filter(Boolean).join('; ');
     lines.push(`| ${w} ${WORKLOADS[w].unit === 'ms' ? '(ms, lower is better)' : '(samples/s, higher is better)'} | ${r.framework} | ${fmt(r.value)} | ${r.peakMiB == null ? '—' : Math.round(r.peakMiB)} | ${ratio} | ${notes} |`);
   }
