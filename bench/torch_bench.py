@@ -4,23 +4,18 @@ Run as a child process with LD_LIBRARY_PATH pointing at OpenBLAS's OpenMP build.
 batch order (the LCG shuffle of bench/common.ts), same models and hyper-parameters as the descent
 run. Prints one JSON line: {framework, workload, value, unit, peakMiB, extra}.
 """
-import gzip, json, resource, sys, time
+import json, os, resource, sys, time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools'))
+from fmnist_idx import read_idx  # noqa: E402
+
 DATA = '/usr/share/datasets/fashion-mnist'
 STEPS = {'W1': (10, 400, 40), 'W2': (2, 40, 6), 'W3': (2, 10, 3)}  # warm-up, full, quick
-
-
-def idx(path):
-    with gzip.open(path, 'rb') as f:
-        raw = f.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def batch_order(n, seed):
@@ -38,8 +33,8 @@ def peak_mib():
 
 
 def train(workload, quick):
-    images = torch.from_numpy(idx(f'{DATA}/train-images-idx3-ubyte.gz').astype(np.float32) / 255.0)
-    labels = torch.from_numpy(idx(f'{DATA}/train-labels-idx1-ubyte.gz').astype(np.int64))
+    images = torch.from_numpy(read_idx(f'{DATA}/train-images-idx3-ubyte.gz').astype(np.float32) / 255.0)
+    labels = torch.from_numpy(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz').astype(np.int64))
     torch.manual_seed(1)
     cnn = workload == 'W2'
     if cnn:
@@ -111,9 +106,9 @@ def adam10m(quick):
 
 def lbfgs():
     N = 10_000
-    images = idx(f'{DATA}/train-images-idx3-ubyte.gz')[:N].reshape(N, 784).astype(np.float32) / 255.0
+    images = read_idx(f'{DATA}/train-images-idx3-ubyte.gz')[:N].reshape(N, 784).astype(np.float32) / 255.0
     x = torch.from_numpy(images)
-    y = torch.from_numpy(idx(f'{DATA}/train-labels-idx1-ubyte.gz')[:N].astype(np.int64))
+    y = torch.from_numpy(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz')[:N].astype(np.int64))
     model = nn.Linear(784, 10)
     with torch.no_grad():
         model.weight.zero_()

@@ -20,7 +20,6 @@ a rounding-sized change shows how far float noise alone carries over 3 epochs (a
 descent − PyTorch differences, whose matrix products sum in another order).
 """
 import argparse
-import gzip
 import json
 import os
 import re
@@ -29,6 +28,8 @@ import time
 
 import numpy as np
 import torch
+
+from fmnist_idx import read_idx
 
 DIR = '/usr/share/datasets/fashion-mnist'
 TUNED = {
@@ -43,16 +44,10 @@ TUNED = {
 
 
 def idx(name, root=DIR):
-    path = os.path.join(root, name)
-    if not os.path.exists(path) and os.path.exists(path[:-3]):
-        path = path[:-3]  # the IDX files may be stored unzipped
-    opener = gzip.open if path.endswith('.gz') else open
-    with opener(path, 'rb') as f:
-        data = f.read()
-    if data[2] == 8 and data[3] == 3:
-        n, h, w = np.frombuffer(data[4:16], dtype='>i4')
-        return torch.from_numpy(np.frombuffer(data[16:], dtype=np.uint8).reshape(n, h * w).astype(np.float32) / 255)
-    return torch.from_numpy(np.frombuffer(data[8:], dtype=np.uint8).astype(np.int64))
+    a = read_idx(os.path.join(root, name))  # images: pixels / 255 as float32 rows; labels: int64
+    if a.ndim == 3:
+        return torch.from_numpy(a.reshape(a.shape[0], -1).astype(np.float32) / 255)
+    return torch.from_numpy(a.astype(np.int64))
 
 
 # descent's optimizer keys -> torch.optim classes; hyper-parameters are renamed camelCase -> snake_case.

@@ -2,27 +2,21 @@
 """PyTorch side of tools/lbfgs_fmnist.ts: full-batch L-BFGS on logistic regression, first N Fashion-MNIST
 training images, zero initial weights. Prints one JSON line. Run by the .ts driver with
 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp and torch.set_num_threads(2)."""
-import gzip, json, sys, time
+import json, sys, time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from fmnist_idx import read_idx
 
 n, iters, history, dtype, repeats = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 torch.set_num_threads(2)
 DATA = '/usr/share/datasets/fashion-mnist'
 
 
-def idx(path):
-    with gzip.open(path, 'rb') as fh:
-        raw = fh.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 dt = torch.float64 if dtype == 'float64' else torch.float32
-x = torch.from_numpy(idx(f'{DATA}/train-images-idx3-ubyte.gz')[:n].reshape(n, 784).copy()).to(dt) / 255
-y = torch.from_numpy(idx(f'{DATA}/train-labels-idx1-ubyte.gz')[:n].astype(np.int64))
+x = torch.from_numpy(read_idx(f'{DATA}/train-images-idx3-ubyte.gz')[:n].reshape(n, 784).copy()).to(dt) / 255
+y = torch.from_numpy(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz')[:n].astype(np.int64))
 trace_losses = []
 times, out = [], None
 for _ in range(repeats):

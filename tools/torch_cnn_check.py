@@ -6,10 +6,12 @@ Same architecture, PyTorch's default init, Adam, batch 64, shuffled; prints test
 (PyTorch's FractionalMaxPool2d is its own variant, not Graham's pseudorandom overlapping one, so the
 fmp numbers are only indicative.)
 """
-import argparse, gzip, os, time
+import argparse, os, time
 import numpy as np
 import torch
 import torch.nn as nn
+
+from fmnist_idx import read_idx
 
 p = argparse.ArgumentParser()
 p.add_argument('--model', default='cnn')
@@ -24,11 +26,7 @@ torch.set_num_threads(a.threads)
 
 
 def idx(name):
-    path = os.path.join(a.data, name)
-    raw = gzip.open(path).read() if os.path.exists(path) else gzip.open(path + '.gz').read() if os.path.exists(path + '.gz') else open(path.replace('.gz', ''), 'rb').read()
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+    return read_idx(os.path.join(a.data, name))
 
 
 def find(prefix):
