@@ -49,7 +49,7 @@ export async function runDescent(w: WorkloadId, quick: boolean, backendName: str
   const { times, rss: sampled } = timeSteps(step, n, quick);
   rss.push(...sampled);
   const mean = throughput(times, B).mean;
-  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: mean, steps: times.length, batch: B, finalLoss: loss, rssMiB: rss, ...info, ...(backendName === 'wasm' ? wasmInfo() : {}) } };
+  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: mean, steps: times.length, batch: B, finalLoss: loss, rssMiB: rss, ...(backendName === 'wasm' ? wasmInfo() : {}) } };
 }
 
 function w3(quick: boolean, inWasmMemory: boolean): Omit<Measurement, 'framework' | 'workload'> {
