@@ -17,6 +17,11 @@ export const KC: i32 = 256;
 export const MC: i32 = 96; // multiple of both 4 and 6
 export const NC: i32 = 2048;
 
+/** Rows per packed A panel (6 with relaxed SIMD, 4 without); the JS side sizes pre-packed A with it. */
+export function gemmMR(): i32 {
+  return MR;
+}
+
 export function gemmScratchBytes(): i32 {
   // packed A block + packed B block + one C tile for the edges
   return (MC * KC + KC * NC + MR * NR) * 4 + 64;
@@ -266,6 +271,88 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
             const cp = c + (<usize>(ic + ir) * n + jc + jr) * 4;
             micro(pa + <usize>(ir * kc) * 4, bp, kc, cp, n, rows, cols, beta, tile);
           }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- pre-packed operand (threads)
+// When threads split a product along n, every part needs all of op(A) packed (and along m, all of
+// op(B)): packing it once, before the parts run, instead of once per part, lets the product be cut
+// into more, smaller parts (a late thread then costs less) without packing the shared operand
+// again for each. Layout: the block of depth pc (a multiple of KC) starts at pc·mPad floats (pc·nPad
+// for B), and its panel starting at row ir (column jr) sits at ir·kc (jr·kc) within the block.
+
+@inline function padTo(x: i32, u: i32): i32 {
+  return (x + u - 1) / u * u;
+}
+
+/** Packs rows [r0, r1) of op(A) (r0 a multiple of MR) for the whole depth k into dst (gemmPackedA's layout). */
+export function packAAll(a: usize, m: i32, k: i32, transA: bool, r0: i32, r1: i32, dst: usize): void {
+  const mPad = padTo(m, MR);
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    packA(a, m, k, transA, r0, r1 - r0, pc, kc, dst + (<usize>pc * mPad + <usize>r0 * kc) * 4);
+  }
+}
+
+/** Packs columns [c0, c1) of op(B) (c0 a multiple of 8) for the whole depth k into dst (gemmPackedB's layout). */
+export function packBAll(b: usize, n: i32, k: i32, transB: bool, c0: i32, c1: i32, dst: usize): void {
+  const nPad = padTo(n, NR);
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    packB(b, n, k, transB, pc, kc, c0, c1 - c0, dst + (<usize>pc * nPad + <usize>c0 * kc) * 4);
+  }
+}
+
+/** C[:, n0:n1] (+)= op(A) · op(B)[:, n0:n1] with op(A) already packed by packAAll (k > 0). */
+export function gemmPackedA(pa: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transB: bool, accumulate: bool,
+                            n0: i32, n1: i32, scratch: usize): void {
+  if (n1 <= n0) return;
+  const mPad = padTo(m, MR);
+  const pb = (scratch + 15) & ~15;
+  const tile = pb + <usize>(KC * NC) * 4;
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = min(NC, n1 - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const beta = accumulate || pc > 0;
+      packB(b, n, k, transB, pc, kc, jc, nc, pb);
+      const blk = pa + <usize>pc * mPad * 4;
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const bp = pb + <usize>(jr * kc) * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            micro(blk + <usize>((ic + ir) * kc) * 4, bp, kc, c + (<usize>(ic + ir) * n + jc + jr) * 4, n, min(MR, mc - ir), cols, beta, tile);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C[m0:m1, :] (+)= op(A)[m0:m1, :] · op(B) with op(B) already packed by packBAll (k > 0, m0 a multiple of MR). */
+export function gemmPackedB(a: usize, pb: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, accumulate: bool,
+                            m0: i32, m1: i32, scratch: usize): void {
+  if (m1 <= m0) return;
+  const nPad = padTo(n, NR);
+  const pa = (scratch + 15) & ~15;
+  const tile = pa + <usize>(MC * KC) * 4;
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    const beta = accumulate || pc > 0;
+    const blk = pb + <usize>pc * nPad * 4;
+    for (let ic = m0; ic < m1; ic += MC) {
+      const mc = min(MC, m1 - ic);
+      packA(a, m, k, transA, ic, mc, pc, kc, pa);
+      for (let jr = 0; jr < n; jr += NR) {
+        const cols = min(NR, n - jr);
+        const bp = blk + <usize>(jr * kc) * 4;
+        for (let ir = 0; ir < mc; ir += MR) {
+          micro(pa + <usize>(ir * kc) * 4, bp, kc, c + (<usize>(ic + ir) * n + jr) * 4, n, min(MR, mc - ir), cols, beta, tile);
         }
       }
     }

@@ -31,7 +31,9 @@ for (const threads of [1, 2]) {
 
   test(`wasm matmul equals the reference for every transpose, odd and big sizes (${tag})`, () => {
     setWasmThreads(threads);
-    const sizes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [37, 53, 71], [13, 300, 9], [300, 13, 9], [97, 129, 257], [6, 8, 1000]];
+    const sizes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [37, 53, 71], [13, 300, 9], [300, 13, 9], [97, 129, 257], [6, 8, 1000],
+      // threaded, split along m (B packed once) and along n (A packed once), depth over several KC blocks
+      [257, 97, 129], [131, 50, 700], [40, 300, 600]];
     for (const [m, n, k] of sizes)
       for (const ta of [false, true])
         for (const tb of [false, true]) {

@@ -44,6 +44,9 @@ function cut(total: number, parts: number, t: number, unit: number): [number, nu
   return [lo, hi];
 }
 
+/** Largest shared operand that a threaded product packs once before its parts run (else each part packs its own). */
+const PREPACK_BYTES = 16 * 2 ** 20;
+
 /** Most bytes allocLike keeps in WebAssembly memory (parameters and optimizer state). */
 const PERSISTENT_CAP = 384 * 2 ** 20;
 
@@ -64,17 +67,42 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (!f32(a, b, out) || m * n * k < SMALL_MATMUL) return referenceBackend.matmul(a, b, out, m, n, k, transA, transB);
     rt.reset();
     const pa = rt.put(a as Float32Array), pb = rt.put(b as Float32Array), pc = rt.outPtr(out as Float32Array);
-    // Split the dimension whose other operand is the cheaper one to pack twice.
+    gemmInto(pa, pb, pc, m, n, k, transA, transB, false);
+    rt.take(pc, out as Float32Array);
+  }
+
+  /**
+   * C (+)= op(A)·op(B) on operands already in linear memory. Split over the threads along the
+   * dimension whose other operand is the cheaper one to pack, and that other operand is packed
+   * once, before the parts run (PREPACK_BYTES at most), so the product can be cut into 4 parts per
+   * thread — a late thread then costs a small part — without packing it again for each part.
+   */
+  function gemmInto(pa: number, pb: number, pc: number, m: number, n: number, k: number, transA: boolean, transB: boolean, acc: boolean): void {
     const splitN = m < n;
-    const T = partsFor(m * n * k, Math.ceil((splitN ? n / 8 : m / MR_UNIT)), 2);
+    const mr = rt.k.gemmMR();
+    const packedBytes = (splitN ? Math.ceil(m / mr) * mr : Math.ceil(n / 8) * 8) * k * 4;
+    const prepack = k > 0 && packedBytes <= PREPACK_BYTES;
+    const T = partsFor(m * n * k, Math.ceil((splitN ? n / 8 : m / MR_UNIT)), prepack ? 4 : 2);
     const parts: number[][] = [];
+    if (T > 1 && prepack) {
+      const shared = rt.alloc(packedBytes);
+      if (splitN) rt.k.packAAll(pa, m, k, +transA, 0, m, shared);
+      else rt.k.packBAll(pb, n, k, +transB, 0, n, shared);
+      for (let t = 0; t < T; t++) {
+        const [lo, hi] = splitN ? cut(n, T, t, 8) : cut(m, T, t, MR_UNIT);
+        parts.push(splitN
+          ? [shared, pb, pc, m, n, k, +transB, +acc, lo, hi, rt.alloc(rt.gemmScratch)]
+          : [pa, shared, pc, m, n, k, +transA, +acc, lo, hi, rt.alloc(rt.gemmScratch)]);
+      }
+      rt.parallel(splitN ? 'gemmPackedA' : 'gemmPackedB', parts);
+      return;
+    }
     for (let t = 0; t < T; t++) {
       const [lo, hi] = splitN ? cut(n, T, t, 8) : cut(m, T, t, MR_UNIT);
       const [m0, m1, n0, n1] = splitN ? [0, m, lo, hi] : [lo, hi, 0, n];
-      parts.push([pa, pb, pc, m, n, k, +transA, +transB, 0, m0, m1, n0, n1, rt.alloc(rt.gemmScratch)]);
+      parts.push([pa, pb, pc, m, n, k, +transA, +transB, +acc, m0, m1, n0, n1, rt.alloc(rt.gemmScratch)]);
     }
     rt.parallel('gemm', parts);
-    rt.take(pc, out as Float32Array);
   }
 
   function geometry(g: Conv2dGeometry): number {

@@ -23,7 +23,7 @@ export const CTL_BYTES = ARGS_BYTE + MAX_PARTS * MAX_ARGS * 8;
 
 /** Kernels a worker may run (exports of asm/kernels.ts). */
 export const KERNEL_FNS = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'adam', 'sgd', 'binary', 'unary',
-  'maxPool2d', 'scatterPlanes', 'avgPool2d', 'avgPool2dBackward'] as const;
+  'maxPool2d', 'scatterPlanes', 'avgPool2d', 'avgPool2dBackward', 'gemmPackedA', 'gemmPackedB'] as const;
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
 /** How long an idle worker spins before it blocks in Atomics.wait. */

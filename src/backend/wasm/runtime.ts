@@ -15,6 +15,11 @@ import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NPART
 export interface KernelExports {
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
   gemmScratchBytes(): number;
+  gemmMR(): number;
+  packAAll(a: number, m: number, k: number, transA: number, r0: number, r1: number, dst: number): void;
+  packBAll(b: number, n: number, k: number, transB: number, c0: number, c1: number, dst: number): void;
+  gemmPackedA(pa: number, b: number, c: number, m: number, n: number, k: number, transB: number, acc: number, n0: number, n1: number, scratch: number): void;
+  gemmPackedB(a: number, pb: number, c: number, m: number, n: number, k: number, transA: number, acc: number, m0: number, m1: number, scratch: number): void;
   conv2dForward(x: number, w: number, out: number, geo: number, b0: number, b1: number, scratch: number): void;
   conv2dBackwardInput(gy: number, w: number, gx: number, geo: number, b0: number, b1: number, scratch: number): void;
   conv2dBackwardWeight(x: number, gy: number, gw: number, geo: number, b0: number, b1: number, scratch: number): void;
