@@ -6,7 +6,7 @@
  */
 
 // binary op codes (same order as the glue's table)
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, GT = 7, LT = 8, EQ = 9;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, GT = 7, LT = 8, EQ = 9, RELU_GRAD = 10;
 
 @inline function vbin(op: i32, x: v128, y: v128): v128 {
   switch (op) {
@@ -19,6 +19,7 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, GT = 7, LT 
     case GT: return v128.and(f32x4.gt(x, y), f32x4.splat(1));
     case LT: return v128.and(f32x4.lt(x, y), f32x4.splat(1));
     case EQ: return v128.and(f32x4.eq(x, y), f32x4.splat(1));
+    case RELU_GRAD: return v128.and(x, f32x4.gt(y, f32x4.splat(0)));
     default: {
       return f32x4(
         Mathf.pow(f32x4.extract_lane(x, 0), f32x4.extract_lane(y, 0)),
@@ -40,6 +41,7 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, GT = 7, LT 
     case GT: return x > y ? 1 : 0;
     case LT: return x < y ? 1 : 0;
     case EQ: return x == y ? 1 : 0;
+    case RELU_GRAD: return y > 0 ? x : 0;
     default: return Mathf.pow(x, y);
   }
 }

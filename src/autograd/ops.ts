@@ -7,7 +7,7 @@ import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
 import { backend, type BinaryOp, type UnaryOp } from '../backend/index.js';
 import { broadcastStrides } from '../backend/reference.js';
-import { record, _setAdd } from './engine.js';
+import { record, isGradEnabled, _setAdd } from './engine.js';
 // Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
 import './methods.js';
 
@@ -223,7 +223,16 @@ export function sign(x: Tensor): Tensor {
 }
 
 export function relu(x: Tensor): Tensor {
-  return record('relu', [x], rawUnary('relu', x), (g) => [mul(g, rawUnary('step', x))]);
+  return record('relu', [x], rawUnary('relu', x), (g) => [reluGrad(g, x)]);
+}
+
+/**
+ * ReLU's backward in one pass: g where y > 0, else 0 (y is ReLU's input or output: both are
+ * positive at the same places). Linear in g; its derivative in y is zero almost everywhere, as
+ * for ReLU itself, so only g gets a gradient.
+ */
+export function reluGrad(g: Tensor, y: Tensor): Tensor {
+  return record('reluGrad', [g], rawBinary('reluGrad', g, y, 'reluGrad'), (gg) => [reluGrad(gg, y)]);
 }
 
 export function sigmoid(x: Tensor): Tensor {
@@ -311,6 +320,44 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
     if (a.requiresGrad) ga = !transA ? mm(g, b, false, !transB) : mm(b, g, transB, true);
     if (b.requiresGrad) gb = !transB ? mm(a, g, !transA, false) : mm(g, a, true, transA);
     return [ga, gb];
+  });
+}
+
+/**
+ * A fully connected layer, x·wᵀ + b, optionally followed by ReLU, as one op (PyTorch's F.linear,
+ * Keras' Dense with its activation;
+ * Sequential runs a Linear followed by a ReLU through it). x is [m, k], w is [n, k] (PyTorch's
+ * layout), b is [n] or null. On a backend with fused `linear`/`linearBackward` kernels the bias,
+ * the activation and, in a plain backward pass, the ReLU mask, both products and the bias sums
+ * each take one kernel call; elsewhere — and when the backward itself is being recorded (createGraph)
+ * — it is the composition of mm, the bias and reluGrad, with the same values.
+ */
+export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation: 'relu' | null = null): Tensor {
+  if (x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[1]) {
+    throw new ShapeError(`dense: expected x [m, k] and weight [n, k], got ${fmtShape(x.shape)} and ${fmtShape(w.shape)}`);
+  }
+  const [m, k] = x.shape, n = w.shape[0];
+  if (b && (b.ndim !== 1 || b.shape[0] !== n)) throw new ShapeError(`dense: expected bias [${n}], got ${fmtShape(b.shape)}`);
+  if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype)) throw new TypeError(`dense: dtype mismatch (${x.dtype}, ${w.dtype}${b ? `, ${b.dtype}` : ''})`);
+  const relu = activation === 'relu';
+  const out = allocStorage(x.dtype, m * n);
+  if (!backend().linear?.(x.data, w.data, b ? b.data : null, out, m, n, k, relu)) {
+    backend().matmul(x.data, w.data, out, m, n, k, false, true);
+    if (b) for (let i = 0, o = 0; i < m; i++) for (let j = 0; j < n; j++, o++) out[o] += b.data[j];
+    if (relu) for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = 0;
+  }
+  const y = new Tensor(out, [m, n]);
+  return record('dense', b ? [x, w, b] : [x, w], y, (g) => {
+    const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
+    if (!isGradEnabled()) {
+      const gx = wantX ? allocStorage(x.dtype, m * k) : null, gw = wantW ? allocStorage(x.dtype, n * k) : null;
+      const gb = wantB ? allocStorage(x.dtype, n) : null;
+      if (backend().linearBackward?.(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k)) {
+        return [gx && new Tensor(gx, x.shape), gw && new Tensor(gw, w.shape), gb && new Tensor(gb, [n])];
+      }
+    }
+    const gz = relu ? reluGrad(g, y) : g;
+    return [wantX ? mm(gz, w) : null, wantW ? mm(gz, x, true, false) : null, wantB ? sum(gz, 0) : null];
   });
 }
 

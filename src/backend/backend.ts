@@ -10,7 +10,8 @@
 import type { Storage } from '../tensor/tensor.js';
 import type { Shape } from '../tensor/shape.js';
 
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'lt' | 'eq';
+/** `reluGrad` is ReLU's backward: a where b > 0, else 0 (PyTorch's threshold_backward: a NaN gradient is masked too). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'lt' | 'eq' | 'reluGrad';
 export type UnaryOp =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'step' | 'sigmoid' | 'tanh' | 'square' | 'recip';
 
@@ -68,6 +69,19 @@ export interface Backend {
    * They return false when they do not handle the arguments (e.g. float64): the rule then runs
    * its own loop. The equations are PyTorch's (see src/optim/adam.ts and asm/optim.ts).
    */
+  /**
+   * Optional fused fully connected layer: out[m×n] = x[m×k]·w[n×k]ᵀ + bias (+ ReLU when `relu`), in
+   * one call (the bias and the activation applied while the result is still in the backend's
+   * memory). Returns false when it does not handle the arguments; the op then composes matmul,
+   * the bias and the ReLU itself.
+   */
+  linear?(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean;
+  /**
+   * Optional backward of `linear` in one call: gz = relu ? gy where y > 0 : gy, then gx = gz·w,
+   * gw = gzᵀ·x and gb = the column sums of gz, for those of gx, gw, gb that are not null. `y` is
+   * the forward's output (only read when relu). Returns false when it does not handle the arguments.
+   */
+  linearBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null, m: number, n: number, k: number): boolean;
   adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
   /**

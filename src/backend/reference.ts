@@ -18,6 +18,7 @@ const binFns: Record<BinaryOp, (x: number, y: number) => number> = {
   gt: (x, y) => (x > y ? 1 : 0),
   lt: (x, y) => (x < y ? 1 : 0),
   eq: (x, y) => (x === y ? 1 : 0),
+  reluGrad: (x, y) => (y > 0 ? x : 0),
 };
 
 const unFns: Record<UnaryOp, (x: number) => number> = {

@@ -2,7 +2,7 @@
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { add, mm, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
+import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, type InitName } from './init.js';
 
@@ -36,11 +36,15 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWith(x, null);
+  }
+
+  /** forward followed by `activation`, in one op (Sequential uses it for a Linear followed by a ReLU). */
+  forwardWith(x: Tensor, activation: 'relu' | null): Tensor {
     if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
       throw new ShapeError(`${this.describe()}: expected input [N, ${this.inFeatures}], got ${fmtShape(x.shape)}`);
     }
-    const y = mm(x, this.weight, false, true);
-    return this.bias ? add(y, this.bias) : y;
+    return dense(x, this.weight, this.bias, activation);
   }
 
   override describe(): string {
@@ -88,7 +92,16 @@ export class Sequential extends Module {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       try {
-        h = this.layers[i].forward(h, opts);
+        const layer = this.layers[i];
+        // A plain Linear followed by a plain ReLU runs as one fused op (same values; the
+        // pre-activation is never materialised as a tensor of its own). Subclasses are left alone:
+        // they may override forward.
+        if (layer.constructor === Linear && this.layers[i + 1]?.constructor === ReLU) {
+          h = (layer as Linear).forwardWith(h, 'relu');
+          i++;
+          continue;
+        }
+        h = layer.forward(h, opts);
       } catch (e) {
         if (e instanceof ShapeError && !e.message.startsWith('layer ')) {
           throw new ShapeError(`layer ${i} (${this.layers[i].describe()}): ${e.message}`);

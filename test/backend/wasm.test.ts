@@ -128,7 +128,7 @@ for (const threads of [1, 2]) {
 }
 
 test('wasm binary ops equal the reference, with broadcasting of every kind', () => {
-  const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'lt', 'eq'];
+  const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'lt', 'eq', 'reluGrad'];
   const cases: [number[], number[]][] = [
     [[37, 61], [37, 61]], [[37, 61], [61]], [[37, 61], [37, 1]], [[37, 61], []], [[], [37, 61]],
     [[5, 7, 11, 13], [1, 7, 1, 1]], [[5, 7, 11, 13], [7, 11, 1]], [[1, 61], [37, 1]], [[4, 3, 5, 7, 11], [3, 1, 7, 1]],

@@ -29,7 +29,7 @@ export const poolWork = (g: PoolGeometry): number => g.n * g.c * (g.h * g.w + g.
 /** Below this many multiply-adds a matmul stays in plain JS. */
 const SMALL_MATMUL = 1 << 10;
 
-const BIN_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, gt: 7, lt: 8, eq: 9 };
+const BIN_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, gt: 7, lt: 8, eq: 9, reluGrad: 10 };
 const UN_CODES: Record<UnaryOp, number> = {
   neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, step: 7, sigmoid: 8, tanh: 9, square: 10, recip: 11,
 };
@@ -103,6 +103,47 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       parts.push([pa, pb, pc, m, n, k, +transA, +transB, +acc, m0, m1, n0, n1, rt.alloc(rt.gemmScratch)]);
     }
     rt.parallel('gemm', parts);
+  }
+
+  /** x·wᵀ + bias (+ ReLU): the bias rows are written into C first and the product accumulates onto them. */
+  function linear(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean {
+    if (!f32(x, w, bias, out) || m * n * k < SMALL_MATMUL) return false;
+    rt.reset();
+    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array);
+    if (bias) for (let i = 0, o = po >> 2; i < m; i++, o += n) rt.f32.set(bias as Float32Array, o);
+    gemmInto(px, pw, po, m, n, k, false, true, bias !== null);
+    if (relu) rt.k.unary(UN_CODES.relu, po, po, m * n);
+    rt.take(po, out as Float32Array);
+    return true;
+  }
+
+  /** linear's backward: the ReLU mask, both products and the bias sums on one copy of gy (and of x). */
+  function linearBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    m: number, n: number, k: number): boolean {
+    if (!f32(gy, x, w, y, gx, gw, gb) || m * n * k < SMALL_MATMUL) return false;
+    rt.reset();
+    let pg = rt.put(gy as Float32Array);
+    if (y) {
+      const py = rt.put(y as Float32Array), pz = rt.alloc(m * n * 4);
+      rt.k.binary(BIN_CODES.reluGrad, pg, 0, 1, py, 0, 1, pz, 1, m * n);
+      pg = pz;
+    }
+    if (gx) {
+      const po = rt.outPtr(gx as Float32Array);
+      gemmInto(pg, rt.put(w as Float32Array), po, m, k, n, false, false, false);
+      rt.take(po, gx as Float32Array);
+    }
+    if (gw) {
+      const po = rt.outPtr(gw as Float32Array);
+      gemmInto(pg, rt.put(x as Float32Array), po, n, k, m, true, false, false);
+      rt.take(po, gw as Float32Array);
+    }
+    if (gb) {
+      const po = rt.outPtr(gb as Float32Array);
+      rt.k.sum(pg, 1, m, n, po);
+      rt.take(po, gb as Float32Array);
+    }
+    return true;
   }
 
   function geometry(g: Conv2dGeometry): number {
@@ -360,7 +401,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   return {
-    allocLike, matmul, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
+    allocLike, matmul, linear, linearBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
     maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward,
   };
 }
