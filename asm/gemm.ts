@@ -288,6 +288,15 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
   return (x + u - 1) / u * u;
 }
 
+/**
+ * Scratch bytes of one gemmPackedA part covering `cols` columns (its packed B slice and a tile), or
+ * of one gemmPackedB part (cols = 0: a packed A block and a tile). Parts get only what they use,
+ * so the slices the threads pack stay close together in cache.
+ */
+export function gemmPackedScratchBytes(cols: i32): i32 {
+  return 64 + 256 + (cols > 0 ? KC * min(NC, padTo(cols, NR)) : MC * KC) * 4;
+}
+
 /** Packs rows [r0, r1) of op(A) (r0 a multiple of MR) for the whole depth k into dst (gemmPackedA's layout). */
 export function packAAll(a: usize, m: i32, k: i32, transA: bool, r0: i32, r1: i32, dst: usize): void {
   const mPad = padTo(m, MR);
@@ -311,8 +320,8 @@ export function gemmPackedA(pa: usize, b: usize, c: usize, m: i32, n: i32, k: i3
                             n0: i32, n1: i32, scratch: usize): void {
   if (n1 <= n0) return;
   const mPad = padTo(m, MR);
-  const pb = (scratch + 15) & ~15;
-  const tile = pb + <usize>(KC * NC) * 4;
+  const tile = (scratch + 63) & ~63;
+  const pb = tile + 256;
   for (let jc = n0; jc < n1; jc += NC) {
     const nc = min(NC, n1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
@@ -339,8 +348,8 @@ export function gemmPackedB(a: usize, pb: usize, c: usize, m: i32, n: i32, k: i3
                             m0: i32, m1: i32, scratch: usize): void {
   if (m1 <= m0) return;
   const nPad = padTo(n, NR);
-  const pa = (scratch + 15) & ~15;
-  const tile = pa + <usize>(MC * KC) * 4;
+  const tile = (scratch + 63) & ~63;
+  const pa = tile + 256;
   for (let pc = 0; pc < k; pc += KC) {
     const kc = min(KC, k - pc);
     const beta = accumulate || pc > 0;

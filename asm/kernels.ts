@@ -1,5 +1,5 @@
 /** Entry point of the descent WebAssembly kernels (compiled as SIMD128 and as relaxed SIMD). */
-export { gemm, gemmScratchBytes, gemmMR, packAAll, packBAll, gemmPackedA, gemmPackedB } from './gemm';
+export { gemm, gemmScratchBytes, gemmMR, gemmPackedScratchBytes, packAAll, packBAll, gemmPackedA, gemmPackedB } from './gemm';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight } from './conv';
 export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { adam, sgd } from './optim';

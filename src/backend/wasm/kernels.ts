@@ -78,7 +78,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
    * thread — a late thread then costs a small part — without packing it again for each part.
    */
   function gemmInto(pa: number, pb: number, pc: number, m: number, n: number, k: number, transA: boolean, transB: boolean, acc: boolean): void {
-    const splitN = m < n;
+    const splitN = m <= n;
     const mr = rt.k.gemmMR();
     const packedBytes = (splitN ? Math.ceil(m / mr) * mr : Math.ceil(n / 8) * 8) * k * 4;
     const prepack = k > 0 && packedBytes <= PREPACK_BYTES;
@@ -91,8 +91,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       for (let t = 0; t < T; t++) {
         const [lo, hi] = splitN ? cut(n, T, t, 8) : cut(m, T, t, MR_UNIT);
         parts.push(splitN
-          ? [shared, pb, pc, m, n, k, +transB, +acc, lo, hi, rt.alloc(rt.gemmScratch)]
-          : [pa, shared, pc, m, n, k, +transA, +acc, lo, hi, rt.alloc(rt.gemmScratch)]);
+          ? [shared, pb, pc, m, n, k, +transB, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(hi - lo))]
+          : [pa, shared, pc, m, n, k, +transA, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(0))]);
       }
       rt.parallel(splitN ? 'gemmPackedA' : 'gemmPackedB', parts);
       return;

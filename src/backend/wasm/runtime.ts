@@ -16,6 +16,7 @@ export interface KernelExports {
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
   gemmScratchBytes(): number;
   gemmMR(): number;
+  gemmPackedScratchBytes(cols: number): number;
   packAAll(a: number, m: number, k: number, transA: number, r0: number, r1: number, dst: number): void;
   packBAll(b: number, n: number, k: number, transB: number, c0: number, c1: number, dst: number): void;
   gemmPackedA(pa: number, b: number, c: number, m: number, n: number, k: number, transB: number, acc: number, n0: number, n1: number, scratch: number): void;
