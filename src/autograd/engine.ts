@@ -9,7 +9,7 @@
  * backward = topological sort of the nodes reachable from the outputs, then the chain rule in
  * reverse order, summing the contributions that reach a tensor from several consumers.
  */
-import { Tensor, full } from '../tensor/tensor.js';
+import { Tensor, full, type Storage } from '../tensor/tensor.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 
 let gradEnabled = true;
@@ -135,12 +135,26 @@ export function _setAdd(f: (a: Tensor, b: Tensor) => Tensor): void {
   add2 = f;
 }
 
+// buf += g elementwise, through the backend (the engine cannot import ops.ts: ops.ts imports it).
+let addInPlace: (buf: Tensor, g: Tensor) => void = () => {
+  throw new Error('autograd ops not loaded');
+};
+export function _setAddInPlace(f: (buf: Tensor, g: Tensor) => void): void {
+  addInPlace = f;
+}
+
 /** Gradients of `outputs` with respect to `inputs` (torch.autograd.grad). */
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const want = new Set(inputs);
   const result = new Map<Tensor, Tensor>();
-  propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g));
+  const prevAccumulating = accumulatingLeaves;
+  accumulatingLeaves = false; // grad() returns gradients and never touches .grad
+  try {
+    propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g));
+  } finally {
+    accumulatingLeaves = prevAccumulating;
+  }
   return inputs.map((x, i) => {
     const g = result.get(x) ?? null;
     if (!g && !opts.allowUnused) throw new Error(`grad: input ${x.name ?? i} is not used by the outputs (pass allowUnused)`);
@@ -148,9 +162,49 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
   });
 }
 
+/**
+ * Gradient buffers that accumulate in place (PyTorch's behaviour once a `.grad` exists): the ones
+ * Optimizer.zeroGrad({ setToNone: false }) keeps and zeroes. Every other `.grad` is replaced by
+ * a new tensor when a backward pass adds to it, so a gradient the user kept never changes.
+ */
+const inPlaceGrads = new WeakSet<Tensor>();
+
+/** Marks `g` (a leaf's `.grad`) as a buffer that later backward passes add into in place. */
+export function keepGradBuffer(g: Tensor): void {
+  inPlaceGrads.add(g);
+}
+
+export function isGradBuffer(g: Tensor): boolean {
+  return inPlaceGrads.has(g);
+}
+
+/** True while backward() (not grad()) propagates without recording: leaf buffers may be written directly. */
+let accumulatingLeaves = false;
+
+/**
+ * The storage an op's backward may add d(root)/d(leaf) into directly, instead of returning it:
+ * only during a plain backward() (no createGraph), for a leaf whose `.grad` is an in-place buffer.
+ * The op then returns null for that input. (The fused dense layer writes its weight gradient this
+ * way: the product accumulates into the buffer, with no intermediate tensor.)
+ */
+export function leafGradBuffer(t: Tensor): Storage | null {
+  if (!accumulatingLeaves || gradEnabled || t.node || !t.requiresGrad || !t.grad) return null;
+  return inPlaceGrads.has(t.grad) ? t.grad.data : null;
+}
+
 /** Accumulate d(root)/d(leaf) into every leaf's `.grad` (Tensor.backward in PyTorch). */
 export function backward(root: Tensor, opts: { gradient?: Tensor; createGraph?: boolean } = {}): void {
   const createGraph = opts.createGraph ?? false;
+  const prevAccumulating = accumulatingLeaves;
+  accumulatingLeaves = !createGraph;
+  try {
+    backwardInto(root, opts, createGraph);
+  } finally {
+    accumulatingLeaves = prevAccumulating;
+  }
+}
+
+function backwardInto(root: Tensor, opts: { gradient?: Tensor }, createGraph: boolean): void {
   // An op may hand the same gradient tensor to several inputs (add does); leaves get their own
   // copy then, so an in-place change to one .grad (clipping) cannot leak into another.
   const given = new Set<Tensor>();
@@ -158,6 +212,8 @@ export function backward(root: Tensor, opts: { gradient?: Tensor; createGraph?: 
     let gl = createGraph ? g : g.node ? g.detach() : g;
     if (!createGraph && (given.has(g) || g === opts.gradient)) gl = g.clone();
     given.add(g);
-    leaf.grad = leaf.grad ? withGrad(createGraph, () => add2(leaf.grad as Tensor, gl)) : gl;
+    const buf = leaf.grad;
+    if (buf && !createGraph && inPlaceGrads.has(buf) && !buf.node) addInPlace(buf, gl);
+    else leaf.grad = buf ? withGrad(createGraph, () => add2(buf, gl)) : gl;
   });
 }

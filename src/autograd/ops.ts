@@ -7,7 +7,7 @@ import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
 import { backend, type BinaryOp, type UnaryOp } from '../backend/index.js';
 import { broadcastStrides } from '../backend/reference.js';
-import { record, isGradEnabled, _setAdd } from './engine.js';
+import { record, isGradEnabled, leafGradBuffer, _setAdd, _setAddInPlace } from './engine.js';
 // Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
 import './methods.js';
 
@@ -145,6 +145,7 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
   ]);
 }
 _setAdd(add);
+_setAddInPlace((buf, g) => backend().binary('add', buf.data, buf.shape, g.data, g.shape, buf.data, buf.shape));
 
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = lift2(a, b, 'sub');
@@ -350,10 +351,12 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   return record('dense', b ? [x, w, b] : [x, w], y, (g) => {
     const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
     if (!isGradEnabled()) {
-      const gx = wantX ? allocStorage(x.dtype, m * k) : null, gw = wantW ? allocStorage(x.dtype, n * k) : null;
+      // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
+      const into = wantW ? leafGradBuffer(w) : null;
+      const gx = wantX ? allocStorage(x.dtype, m * k) : null, gw = into ?? (wantW ? allocStorage(x.dtype, n * k) : null);
       const gb = wantB ? allocStorage(x.dtype, n) : null;
-      if (backend().linearBackward?.(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k)) {
-        return [gx && new Tensor(gx, x.shape), gw && new Tensor(gw, w.shape), gb && new Tensor(gb, [n])];
+      if (backend().linearBackward?.(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
+        return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [n])];
       }
     }
     const gz = relu ? reluGrad(g, y) : g;

@@ -79,9 +79,12 @@ export interface Backend {
   /**
    * Optional backward of `linear` in one call: gz = relu ? gy where y > 0 : gy, then gx = gz·w,
    * gw = gzᵀ·x and gb = the column sums of gz, for those of gx, gw, gb that are not null. `y` is
-   * the forward's output (only read when relu). Returns false when it does not handle the arguments.
+   * the forward's output (only read when relu). With `accumulateGw`, gw += gzᵀ·x (gw is a
+   * parameter's gradient buffer). Returns false when it does not handle the arguments (then it
+   * has written nothing).
    */
-  linearBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null, m: number, n: number, k: number): boolean;
+  linearBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    m: number, n: number, k: number, accumulateGw: boolean): boolean;
   adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
   /**

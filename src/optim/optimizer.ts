@@ -13,7 +13,8 @@
  * parameters cannot mix state (the tfjs bug).
  */
 import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
-import { noGrad } from '../autograd/engine.js';
+import { noGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
+import { backend } from '../backend/index.js';
 
 export type ParamState = Record<string, number | Storage>;
 
@@ -123,9 +124,29 @@ export class Optimizer<H extends BaseHyper> {
     return loss;
   }
 
-  /** Forget gradients (PyTorch's zero_grad(set_to_none=True)). */
-  zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  /**
+   * Forget gradients: PyTorch's zero_grad(set_to_none=True), its default since 2.0. With
+   * `{ setToNone: false }` (PyTorch 1.x's default) each existing `.grad` is kept and zeroed, and
+   * later backward passes add into it in place — so a step allocates no gradient tensors, and on
+   * the wasm backend the buffers live in WebAssembly memory, where the fused dense layer writes
+   * its weight gradient directly and the fused update reads it without a copy.
+   */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    const setToNone = opts.setToNone ?? true;
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (setToNone || !p.grad) {
+          p.grad = null;
+          continue;
+        }
+        if (p.grad.node || !isGradBuffer(p.grad)) {
+          // first time: a buffer of our own, in the backend's memory when the parameter is there
+          const data = backend().allocLike?.(p.data) ?? allocStorage(p.dtype, p.size);
+          p.grad = new Tensor(data, p.shape);
+          keepGradBuffer(p.grad);
+        } else p.grad.data.fill(0);
+      }
+    }
   }
 
   /** The learning rate of the first group. */

@@ -3,7 +3,9 @@
  * callbacks for everything else (schedules, penalties, constraints, snapshots, progress).
  *
  * It needs no dispose()/tidy(): every intermediate tensor is an ordinary JS object that the garbage
- * collector frees once the step's graph is unreachable, and grads are dropped by zeroGrad().
+ * collector frees once the step's graph is unreachable. Each parameter keeps one gradient buffer,
+ * zeroed before every backward pass (zeroGrad({ setToNone: false }), PyTorch 1.x's zero_grad): a
+ * step allocates no gradient tensors, and on the wasm backend the buffers live in WebAssembly memory.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
@@ -131,7 +133,7 @@ export function fit(o: FitOptions): EpochRecord[] {
           loss = add(loss, v);
         }
       }
-      optimizer.zeroGrad();
+      optimizer.zeroGrad({ setToNone: false });
       loss.backward();
       optimizer.step();
       s.step++;

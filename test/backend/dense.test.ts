@@ -57,13 +57,17 @@ for (const threads of [1, 2]) {
           assertClose(y, want.y, tol, `y ${what}`);
           if (relu) assert.ok(y.some((v) => v === 0) && y.some((v) => v > 0), `${what}: the ReLU clipped some outputs and kept others`);
           const gx = new Float32Array(m * k).fill(NaN), gw = new Float32Array(n * k).fill(NaN), gb = new Float32Array(n).fill(NaN);
-          assert.equal(W.linearBackward!(gy, x, w, relu ? y : null, gx, gw, withBias ? gb : null, m, n, k), true);
+          assert.equal(W.linearBackward!(gy, x, w, relu ? y : null, gx, gw, withBias ? gb : null, m, n, k, false), true);
           assertClose(gx, want.gx, tol, `gx ${what}`);
           assertClose(gw, want.gw, tol, `gw ${what}`);
           if (withBias) assertClose(gb, want.gb, tol, `gb ${what}`);
           // an input that needs no gradient (the data): only the weight and bias gradients
           const gw2 = new Float32Array(n * k).fill(NaN);
-          assert.equal(W.linearBackward!(gy, x, w, relu ? y : null, null, gw2, null, m, n, k), true);
+          assert.equal(W.linearBackward!(gy, x, w, relu ? y : null, null, gw2, null, m, n, k, false), true);
+          // accumulating into a gradient buffer: gw3 = 0.5 + gzᵀ·x
+          const gw3 = new Float32Array(n * k).fill(0.5);
+          assert.equal(W.linearBackward!(gy, x, w, relu ? y : null, null, gw3, null, m, n, k, true), true);
+          assertClose(gw3, want.gw.map((v) => v + 0.5), tol, `gw accumulated ${what}`);
           assertClose(gw2, want.gw, tol, `gw without gx ${what}`);
         }
   });

@@ -119,7 +119,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
 
   /** linear's backward: the ReLU mask, both products and the bias sums on one copy of gy (and of x). */
   function linearBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    m: number, n: number, k: number): boolean {
+    m: number, n: number, k: number, accumulateGw: boolean): boolean {
     if (!f32(gy, x, w, y, gx, gw, gb) || m * n * k < SMALL_MATMUL) return false;
     rt.reset();
     let pg = rt.put(gy as Float32Array);
@@ -134,8 +134,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       rt.take(po, gx as Float32Array);
     }
     if (gw) {
-      const po = rt.outPtr(gw as Float32Array);
-      gemmInto(pg, rt.put(x as Float32Array), po, n, k, m, true, false, false);
+      const po = accumulateGw ? rt.put(gw as Float32Array) : rt.outPtr(gw as Float32Array);
+      gemmInto(pg, rt.put(x as Float32Array), po, n, k, m, true, false, accumulateGw);
       rt.take(po, gw as Float32Array);
     }
     if (gb) {
