@@ -400,13 +400,45 @@ export function oneHot(targets: ArrayLike<number>, classes: number, dtype: DType
   return new Tensor(out, [targets.length, classes]);
 }
 
-/** Cross-entropy of logits [N, C] against integer targets, through a stable log-softmax. */
+/**
+ * Cross-entropy of logits [N, C] against integer targets, through a stable log-softmax, as one op
+ * (PyTorch's fused cross_entropy): the loss is −log softmax(logits)[i, tᵢ], summed in float64 and
+ * averaged for 'mean'; its gradient is (softmax(logits) − onehot(t))·g, per row for 'none' and
+ * divided by N for 'mean'. A plain backward computes that in one pass; when the backward is itself
+ * recorded (createGraph: Hessians for Newton's method) it is written in differentiable ops.
+ */
 export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reduction: Reduction = 'mean'): Tensor {
   if (logits.ndim !== 2) throw new ShapeError(`CrossEntropyLoss: expected logits [N, C], got ${fmtShape(logits.shape)}`);
-  if (targets.length !== logits.shape[0]) throw new ShapeError(`CrossEntropyLoss: ${logits.shape[0]} logits rows but ${targets.length} targets`);
-  const picked = sum(mul(logSoftmax(logits), oneHot(targets, logits.shape[1], logits.dtype)), 1);
-  const nll = neg(picked);
-  return reduction === 'none' ? nll : reduction === 'sum' ? sum(nll) : mean(nll);
+  const [N, C] = logits.shape;
+  if (targets.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${targets.length} targets`);
+  for (let i = 0; i < N; i++) {
+    const c = targets[i];
+    if (!Number.isInteger(c) || c < 0 || c >= C) throw new RangeError(`target ${i} is ${c}, expected an integer class in [0, ${C - 1}]`);
+  }
+  const t = Int32Array.from(targets);
+  const ls = allocStorage(logits.dtype, logits.size);
+  backend().logSoftmax(logits.data, N, C, ls);
+  const out = allocStorage(logits.dtype, reduction === 'none' ? N : 1);
+  let total = 0;
+  for (let i = 0; i < N; i++) {
+    const nll = -ls[i * C + t[i]];
+    if (reduction === 'none') out[i] = nll;
+    else total += nll;
+  }
+  if (reduction !== 'none') out[0] = reduction === 'mean' ? total / N : total;
+  const y = new Tensor(out, reduction === 'none' ? [N] : []);
+  return record('crossEntropy', [logits], y, (g) => {
+    if (isGradEnabled()) {
+      const perRow = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? div(g, N) : g;
+      return [mul(sub(exp(logSoftmax(logits)), oneHot(t, C, logits.dtype)), perRow)];
+    }
+    const gx = allocStorage(logits.dtype, logits.size);
+    for (let i = 0, o = 0; i < N; i++) {
+      const s = reduction === 'none' ? g.data[i] : reduction === 'mean' ? g.data[0] / N : g.data[0];
+      for (let c = 0; c < C; c++, o++) gx[o] = (Math.exp(ls[o]) - (c === t[i] ? 1 : 0)) * s;
+    }
+    return [new Tensor(gx, logits.shape)];
+  });
 }
 
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {

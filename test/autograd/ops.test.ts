@@ -103,3 +103,28 @@ test('backward accumulates into leaves and keeps distinct gradient tensors', () 
   d.mul(a, 3).sum().backward();
   assert.deepEqual(Array.from(a.grad!.data), [4, 4]);
 });
+
+test('fused cross-entropy: every reduction matches central differences, the recorded backward agrees, bad targets are named', () => {
+  const targets = [0, 4, 2, 4];
+  for (const reduction of ['mean', 'sum', 'none'] as const) {
+    gradCheck((a) => d.crossEntropy(a, targets, reduction), [randT([4, 5], 31)]);
+    // the value: −log softmax at the target, from the definition
+    const x = randT([4, 5], 32);
+    const want = targets.map((t, i) => {
+      const row = Array.from(x.data.slice(i * 5, i * 5 + 5));
+      const m = Math.max(...row);
+      return -(row[t] - m - Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)));
+    });
+    const got = d.crossEntropy(x, targets, reduction);
+    const agg = reduction === 'none' ? want : reduction === 'sum' ? want.reduce((a, b) => a + b) : want.reduce((a, b) => a + b) / 4;
+    assertClose(got.data, typeof agg === 'number' ? [agg] : agg, 1e-12, `crossEntropy ${reduction}`);
+    // the one-pass backward equals the one written in differentiable ops (createGraph)
+    const w = randT(reduction === 'none' ? [4] : [], 33);
+    const plain = d.grad([d.crossEntropy(x, targets, reduction)], [x], { gradOutputs: [w] })[0]!;
+    const recorded = d.grad([d.crossEntropy(x, targets, reduction)], [x], { gradOutputs: [w], createGraph: true })[0]!;
+    assert.ok(recorded.requiresGrad, 'createGraph recorded the gradient');
+    assertClose(plain.data, recorded.data, 1e-12, `plain vs recorded backward (${reduction})`);
+  }
+  assert.throws(() => d.crossEntropy(randT([2, 3], 1), [0, 3]), /target 1 is 3, expected an integer class in \[0, 2\]/);
+  assert.throws(() => d.crossEntropy(randT([2, 3], 1), [0]), /CrossEntropyLoss: 2 logits rows but 1 targets/);
+});
