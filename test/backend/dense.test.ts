@@ -123,3 +123,48 @@ test('Sequential(Linear, ReLU, Linear) trains the same on wasm (fused) and on th
   fast.grads.forEach((g, i) => assertClose(g, ref.grads[i], 1e-5, `gradient of parameter ${i}`));
   assert.ok(fast.grads[0].some((v) => v !== 0), 'the first layer got a gradient');
 });
+
+test('operands kept for the backward pass in wasm memory are freed by it: no growth over many steps', async () => {
+  const { wasmPersistentBytes } = await import('../../src/backend/wasm/index.js');
+  const { Adam } = await import('../../src/index.js');
+  setBackend('wasm');
+  setWasmThreads(2);
+  const rng = new Rng(8);
+  const model = new Sequential(new Linear(300, 128, { rng }), new ReLU(), new Linear(128, 64, { rng }), new ReLU(), new Linear(64, 10, { rng }));
+  const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
+  const x = new Tensor(rnd(128 * 300), [128, 300]);
+  const y = Int32Array.from({ length: 128 }, (_, i) => i % 10);
+  const step = () => { opt.zeroGrad({ setToNone: false }); crossEntropy(model.forward(x), y).backward(); opt.step(); };
+  step();
+  step();
+  const held = wasmPersistentBytes();
+  const loss = crossEntropy(model.forward(x), y);
+  const during = wasmPersistentBytes();
+  // x (128×300) and the two ReLU outputs (128×128, 128×64), and the inputs of layers 2 and 3
+  assert.ok(during - held >= (128 * 300 + 2 * 128 * 128 + 2 * 128 * 64) * 4, `kept ${during - held} bytes between forward and backward`);
+  loss.backward();
+  assert.equal(wasmPersistentBytes(), held, 'the backward pass freed what the forward pass kept');
+  for (let i = 0; i < 50; i++) step();
+  assert.equal(wasmPersistentBytes(), held, 'no growth over 50 steps');
+});
+
+test('forward passes whose backward never runs keep at most the cap, and stay correct', async () => {
+  const { wasmPersistentBytes } = await import('../../src/backend/wasm/index.js');
+  setBackend('wasm');
+  const rng = new Rng(9);
+  const lin = new Linear(1024, 1024, { rng });
+  const x = new Tensor(rnd(256 * 1024), [256, 1024]);
+  const before = wasmPersistentBytes();
+  const outs: Tensor[] = [];
+  for (let i = 0; i < 40; i++) outs.push(lin.forwardWith(x, 'relu')); // 40 × 2 MiB kept: over the 64 MiB cap
+  const grown = wasmPersistentBytes() - before;
+  assert.ok(grown > 0 && grown <= 64 * 2 ** 20, `kept ${grown} bytes, at most the 64 MiB cap`);
+  // the last ones (past the cap) are plain: their backward still gives the right gradient
+  setBackend('reference');
+  const ref = dense(x, lin.weight, lin.bias, 'relu');
+  setBackend('wasm');
+  assertClose(outs[39].data, ref.data, 1e-4, 'output past the cap');
+  outs[39].sum().backward();
+  outs[0].sum().backward(); // and the first, which had kept its operands
+  assert.ok(lin.weight.grad!.data.some((v) => v !== 0));
+});

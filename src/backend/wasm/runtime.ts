@@ -192,9 +192,25 @@ export class WasmRuntime {
    * of it, for as long as the memory is used).
    */
   persistent(n: number): Float32Array {
+    const view = this.block(n);
+    view.fill(0); // the block may hold old data (a freed block, or memory the transient arena used)
+    this.finalizer?.register(view, { p: view.byteOffset, bytes: align(Math.max(n, 1) * 4, 64) });
+    return view;
+  }
+
+  /**
+   * A block of n floats (contents undefined) that stays until freeBlock(view) — for operands an op
+   * keeps from its forward pass for its backward pass. Not freed by the garbage collector.
+   */
+  block(n: number): Float32Array {
     const bytes = align(Math.max(n, 1) * 4, 64);
     let p = -1;
-    const i = this.freeBlocks.findIndex((b) => b.bytes >= bytes);
+    // best fit: the smallest free block that holds it (blocks of a training step come back in the same sizes)
+    let i = -1;
+    for (let j = 0; j < this.freeBlocks.length; j++) {
+      const b = this.freeBlocks[j];
+      if (b.bytes >= bytes && (i < 0 || b.bytes < this.freeBlocks[i].bytes)) i = j;
+    }
     if (i >= 0) {
       const b = this.freeBlocks[i];
       p = b.p;
@@ -204,20 +220,24 @@ export class WasmRuntime {
       this.persistTop = p + bytes;
       this.ensure(this.persistTop);
     }
-    // zeroed: the block may hold old data (a freed block, or memory the transient arena used)
-    const view = new Float32Array(this.memory.buffer, p, n).fill(0);
-    this.finalizer?.register(view, { p, bytes });
-    return view;
+    return new Float32Array(this.memory.buffer, p, n);
   }
 
-  private release(b: { p: number; bytes: number }): void {
+  /** Returns a block from block() to the free list (the view must not be used afterwards). */
+  freeBlock(view: Float32Array): void {
+    this.release({ p: view.byteOffset, bytes: align(Math.max(view.length, 1) * 4, 64) });
+  }
+
+  private release(freed: { p: number; bytes: number }): void {
+    // merge with free neighbours on both sides, then give the block back to the top if it ends there
+    let b = { ...freed };
+    for (let j = this.freeBlocks.findIndex((f) => f.p + f.bytes === b.p || b.p + b.bytes === f.p); j >= 0;
+      j = this.freeBlocks.findIndex((f) => f.p + f.bytes === b.p || b.p + b.bytes === f.p)) {
+      const f = this.freeBlocks.splice(j, 1)[0];
+      b = { p: Math.min(b.p, f.p), bytes: b.bytes + f.bytes };
+    }
     if (b.p + b.bytes === this.persistTop) this.persistTop = b.p;
     else this.freeBlocks.push(b);
-    // the top block may now be free too
-    for (let j = this.freeBlocks.findIndex((f) => f.p + f.bytes === this.persistTop); j >= 0; j = this.freeBlocks.findIndex((f) => f.p + f.bytes === this.persistTop)) {
-      this.persistTop = this.freeBlocks[j].p;
-      this.freeBlocks.splice(j, 1);
-    }
   }
 
   /** Bytes of persistent blocks in use (for tests and the benchmark). */
