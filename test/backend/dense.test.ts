@@ -168,3 +168,15 @@ test('forward passes whose backward never runs keep at most the cap, and stay co
   outs[0].sum().backward(); // and the first, which had kept its operands
   assert.ok(lin.weight.grad!.data.some((v) => v !== 0));
 });
+
+test('an input that already lives in wasm memory is not copied again to be saved', async () => {
+  const { wasmFloat32Array } = await import('../../src/backend/wasm/index.js');
+  setBackend('wasm');
+  const x = wasmFloat32Array(4096);
+  x.set(rnd(4096));
+  assert.equal(W.saveOperand!(4096, x), null, 'in wasm memory already: nothing saved');
+  const js = rnd(4096);
+  const s = W.saveOperand!(4096, js);
+  assert.ok(s !== null && s.length === 4096 && s[17] === js[17], 'a JS array is copied into a saved block');
+  W.freeSaved!(s!);
+});

@@ -399,7 +399,9 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   // SAVED_CAP bytes at a time.
   let savedBytes = 0;
   function saveOperand(n: number, from: Storage | null): Storage | null {
-    if (!rt.shared || n < SMALL_ELEMENTWISE || (from !== null && !(from instanceof Float32Array)) || savedBytes + n * 4 > SAVED_CAP) return null;
+    if (!rt.shared || n < SMALL_ELEMENTWISE || savedBytes + n * 4 > SAVED_CAP) return null;
+    // an array that already lives in wasm memory is read in place by the backward pass too
+    if (from !== null && (!(from instanceof Float32Array) || rt.owns(from))) return null;
     const s = rt.block(n);
     if (from) {
       s.set(from);
