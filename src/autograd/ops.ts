@@ -3,9 +3,9 @@
  * derivative right beside it (micrograd's habit), written in these same ops so that it can itself be
  * differentiated.
  */
-import { Tensor, allocStorage, full, type DType, type Storage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
-import { backend, type Backend, type BinaryOp, type UnaryOp } from '../backend/index.js';
+import { backend, type BinaryOp, type UnaryOp } from '../backend/index.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { record, isGradEnabled, leafGradBuffer, _setAdd, _setAddInPlace } from './engine.js';
 // Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
@@ -341,57 +341,28 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   if (b && (b.ndim !== 1 || b.shape[0] !== n)) throw new ShapeError(`dense: expected bias [${n}], got ${fmtShape(b.shape)}`);
   if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype)) throw new TypeError(`dense: dtype mismatch (${x.dtype}, ${w.dtype}${b ? `, ${b.dtype}` : ''})`);
   const relu = activation === 'relu';
-  const be = backend();
   const out = allocStorage(x.dtype, m * n);
-  // When the op is recorded, the backend may keep x and the ReLU's output in its own memory for the
-  // backward pass (no second copy of them then; freed right after it, see savedOperands).
-  const recorded = isGradEnabled() && (x.requiresGrad || w.requiresGrad || (!!b && b.requiresGrad));
-  const saved: SavedOperands = { x: null, y: null, be };
-  if (recorded && be.linear && be.saveOperand) {
-    saved.x = be.saveOperand(x.size, x.data);
-    saved.y = relu ? be.saveOperand(m * n, null) : null;
-  }
-  if (!be.linear?.(saved.x ?? x.data, w.data, b ? b.data : null, out, m, n, k, relu, saved.y)) {
-    freeSaved(saved);
-    be.matmul(x.data, w.data, out, m, n, k, false, true);
+  if (!backend().linear?.(x.data, w.data, b ? b.data : null, out, m, n, k, relu)) {
+    backend().matmul(x.data, w.data, out, m, n, k, false, true);
     if (b) for (let i = 0, o = 0; i < m; i++) for (let j = 0; j < n; j++, o++) out[o] += b.data[j];
     if (relu) for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = 0;
   }
   const y = new Tensor(out, [m, n]);
-  if (saved.x || saved.y) savedOperands.register(y, saved, saved);
   return record('dense', b ? [x, w, b] : [x, w], y, (g) => {
     const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
-    try {
-      if (!isGradEnabled()) {
-        // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
-        const into = wantW ? leafGradBuffer(w) : null;
-        const gx = wantX ? allocStorage(x.dtype, m * k) : null, gw = into ?? (wantW ? allocStorage(x.dtype, n * k) : null);
-        const gb = wantB ? allocStorage(x.dtype, n) : null;
-        if (backend().linearBackward?.(g.data, saved.x ?? x.data, w.data, relu ? saved.y ?? out : null, gx, gw, gb, m, n, k, into !== null)) {
-          return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [n])];
-        }
+    if (!isGradEnabled()) {
+      // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
+      const into = wantW ? leafGradBuffer(w) : null;
+      const gx = wantX ? allocStorage(x.dtype, m * k) : null, gw = into ?? (wantW ? allocStorage(x.dtype, n * k) : null);
+      const gb = wantB ? allocStorage(x.dtype, n) : null;
+      if (backend().linearBackward?.(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
+        return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [n])];
       }
-      const gz = relu ? reluGrad(g, y) : g;
-      return [wantX ? mm(gz, w) : null, wantW ? mm(gz, x, true, false) : null, wantB ? sum(gz, 0) : null];
-    } finally {
-      // a second backward through the same graph (rare) reads the JS arrays again
-      savedOperands.unregister(saved);
-      freeSaved(saved);
     }
+    const gz = relu ? reluGrad(g, y) : g;
+    return [wantX ? mm(gz, w) : null, wantW ? mm(gz, x, true, false) : null, wantB ? sum(gz, 0) : null];
   });
 }
-
-/** Operands a fused op keeps in the memory of backend `be` between its forward and backward passes. */
-interface SavedOperands { x: Storage | null; y: Storage | null; readonly be: Backend }
-
-function freeSaved(s: SavedOperands): void {
-  if (s.x) s.be.freeSaved?.(s.x);
-  if (s.y) s.be.freeSaved?.(s.y);
-  s.x = s.y = null;
-}
-
-/** Frees the saved operands of an op whose backward never ran, once its output is collected. */
-const savedOperands = new FinalizationRegistry<SavedOperands>(freeSaved);
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 1 && b.ndim === 2) return reshape(mm(reshape(a, [1, a.size]), b), [b.shape[1]]);

@@ -72,11 +72,10 @@ export interface Backend {
   /**
    * Optional fused fully connected layer: out[m×n] = x[m×k]·w[n×k]ᵀ + bias (+ ReLU when `relu`), in
    * one call (the bias and the activation applied while the result is still in the backend's
-   * memory). With `saveOut` (a block from saveOperand) the result is also left there, for the
-   * backward pass. Returns false when it does not handle the arguments; the op then composes
-   * matmul, the bias and the ReLU itself.
+   * memory). Returns false when it does not handle the arguments; the op then composes matmul,
+   * the bias and the ReLU itself.
    */
-  linear?(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean, saveOut?: Storage | null): boolean;
+  linear?(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean;
   /**
    * Optional backward of `linear` in one call: gz = relu ? gy where y > 0 : gy, then gx = gz·w,
    * gw = gzᵀ·x and gb = the column sums of gz, for those of gx, gw, gb that are not null. `y` is
@@ -86,14 +85,6 @@ export interface Backend {
    */
   linearBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
     m: number, n: number, k: number, accumulateGw: boolean): boolean;
-  /**
-   * Optional: n elements of the backend's own memory (a copy of `from` when given, else
-   * uninitialised) that an op keeps from its forward pass for its backward pass, so the backward
-   * needs no second copy of its operands; the op returns it with freeSaved. null when the backend
-   * keeps none for these arguments (then the op uses the JS array).
-   */
-  saveOperand?(n: number, from: Storage | null): Storage | null;
-  freeSaved?(s: Storage): void;
   adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
   /**

@@ -47,9 +47,6 @@ function cut(total: number, parts: number, t: number, unit: number): [number, nu
 /** Largest shared operand that a threaded product packs once before its parts run (else each part packs its own). */
 const PREPACK_BYTES = 16 * 2 ** 20;
 
-/** Most bytes of operands saved for backward passes (saveOperand) at once; past it, ops use their JS arrays. */
-const SAVED_CAP = 64 * 2 ** 20;
-
 /** Most bytes allocLike keeps in WebAssembly memory (parameters and optimizer state). */
 const PERSISTENT_CAP = 384 * 2 ** 20;
 
@@ -109,10 +106,10 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   /** x·wᵀ + bias (+ ReLU): the bias rows are written into C first and the product accumulates onto them. */
-  function linear(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean, saveOut: Storage | null = null): boolean {
-    if (!f32(x, w, bias, out, saveOut) || m * n * k < SMALL_MATMUL) return false;
+  function linear(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean {
+    if (!f32(x, w, bias, out) || m * n * k < SMALL_MATMUL) return false;
     rt.reset();
-    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr((saveOut ?? out) as Float32Array);
+    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array);
     if (bias) for (let i = 0, o = po >> 2; i < m; i++, o += n) rt.f32.set(bias as Float32Array, o);
     gemmInto(px, pw, po, m, n, k, false, true, bias !== null);
     if (relu) rt.k.unary(UN_CODES.relu, po, po, m * n);
@@ -394,28 +391,6 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
    * Optimizer state (float32, ≥ SMALL_ELEMENTWISE elements) lives in WebAssembly memory, so a fused
    * step copies only the parameter and its gradient; the block is freed with the state array.
    */
-  // Operands saved from forward passes for backward passes: blocks of wasm memory that the op frees
-  // itself after its backward (or a FinalizationRegistry, when the backward never runs), at most
-  // SAVED_CAP bytes at a time.
-  let savedBytes = 0;
-  function saveOperand(n: number, from: Storage | null): Storage | null {
-    if (!rt.shared || n < SMALL_ELEMENTWISE || savedBytes + n * 4 > SAVED_CAP) return null;
-    // an array that already lives in wasm memory is read in place by the backward pass too
-    if (from !== null && (!(from instanceof Float32Array) || rt.owns(from))) return null;
-    const s = rt.block(n);
-    if (from) {
-      s.set(from);
-      rt.copiedBytes += n * 4;
-    }
-    savedBytes += n * 4;
-    return s;
-  }
-
-  function freeSaved(s: Storage): void {
-    savedBytes -= s.length * 4;
-    rt.freeBlock(s as Float32Array);
-  }
-
   function allocLike(p: Storage): Storage | null {
     if (!(p instanceof Float32Array) || !(p.length >= SMALL_ELEMENTWISE || rt.owns(p))) return null;
     // Only shared memory: growing an unshared memory detaches every view made before, which would
@@ -426,7 +401,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   return {
-    allocLike, saveOperand, freeSaved, matmul, linear, linearBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
+    allocLike, matmul, linear, linearBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
     maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward,
   };
 }
