@@ -1,18 +1,25 @@
-/** Runs one workload with one JS framework in this process and prints its Measurement as JSON. */
-import { runDescent } from './descent.js';
-import { runTfjs } from './tfjs.js';
-import type { WorkloadId } from './common.js';
+/**
+ * Runs one workload with one JS framework in this process and prints its Measurement as JSON.
+ * W3/W4: the whole run, then the Measurement. W1/W2: set up and warm up, then the segment protocol
+ * on stdin/stdout driven by run.ts (serveSegments in common.ts), then the Measurement.
+ */
+import { runDescent, setupDescent } from './descent.js';
+import { runTfjs, setupTfjs } from './tfjs.js';
+import { serveSegments, type Measurement, type Trainer, type WorkloadId } from './common.js';
 
 const [framework, workload, ...rest] = process.argv.slice(2);
 const quick = rest.includes('--quick');
 const w = workload as WorkloadId;
-const m =
-  framework === 'descent' ? await runDescent(w, quick, 'wasm')
-  : framework === 'descent-wasm-memory' ? await runDescent(w, quick, 'wasm', true)
-  : framework === 'descent-reference' ? await runDescent(w, quick, 'reference')
-  : framework === 'tfjs-cpu' ? await runTfjs(w, quick, 'cpu')
-  : framework === 'tfjs-wasm' ? await runTfjs(w, quick, 'wasm')
-  : null;
-if (!m) throw new Error(`bench child: unknown framework "${framework}"`);
+const backends: Record<string, [string, boolean?]> = {
+  descent: ['wasm'], 'descent-wasm-memory': ['wasm', true], 'descent-reference': ['reference'], 'tfjs-cpu': ['cpu'], 'tfjs-wasm': ['wasm'],
+};
+const [backendName, inWasmMemory] = backends[framework] ?? [];
+if (!backendName) throw new Error(`bench child: unknown framework "${framework}"`);
+const tfjs = framework.startsWith('tfjs');
+let m: Measurement;
+if (w === 'W1' || w === 'W2') {
+  const t: Trainer | Measurement = tfjs ? await setupTfjs(w, quick, backendName as 'cpu' | 'wasm') : await setupDescent(w, quick, backendName);
+  m = 'step' in t ? await serveSegments(t) : t;
+} else m = tfjs ? await runTfjs(w, quick, backendName as 'cpu' | 'wasm') : await runDescent(w, quick, backendName, inWasmMemory);
 process.stdout.write(JSON.stringify(m) + '\n');
 process.exit(0);

@@ -1,4 +1,6 @@
 /** What every benchmark child prints (one JSON line on stdout) and shared workload definitions. */
+import { createInterface } from 'node:readline';
+
 export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4';
 
 export interface Measurement {
@@ -62,24 +64,63 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/**
- * The timed part of a training workload, the same for every JS framework: at most `n` steps within
- * the time budget (at least two), each timed; RSS sampled eight times along the way.
- */
-export function timeSteps(step: () => void, n: number, quick: boolean): { times: number[]; rss: number[] } {
-  const times: number[] = [];
-  const rss: number[] = [];
-  const budget = performance.now() + (quick ? 5_000 : 20_000);
-  for (let i = 0; i < n && (i < 2 || performance.now() < budget); i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-    if (i % Math.max(1, Math.floor(n / 8)) === 0) rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
-  }
-  return { times, rss };
+/** Rounds in which W1/W2 are measured, interleaved across frameworks (see run.ts). */
+export const SEGMENTS = { full: 8, quick: 4 };
+
+/** One segment's share of a W1/W2 run: at most `steps` timed steps within `budgetMs`. */
+export function segmentSize(w: 'W1' | 'W2', quick: boolean): { steps: number; budgetMs: number } {
+  const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
+  return { steps: Math.ceil((quick ? STEPS[w].quick : STEPS[w].full) / segs), budgetMs: (quick ? 5_000 : 20_000) / segs };
 }
 
-/** samples/s from per-step times: by the median step (the reported value) and by the mean. */
-export function throughput(times: number[], batch: number): { median: number; mean: number } {
-  return { median: (batch * 1000) / median(times), mean: Math.round((times.length * batch * 1000) / times.reduce((a, b) => a + b, 0)) };
+/** A W1/W2 run set up and warmed up: `step` trains on one batch and returns its loss. */
+export interface Trainer {
+  framework: string;
+  workload: WorkloadId;
+  batch: number;
+  step: () => number;
+  /** extra fields for the final Measurement, taken after the timed steps */
+  finish?: () => Record<string, unknown>;
+}
+
+/** Warm-up: `n` steps, but a framework that needs more than the whole budget gets only one. */
+export function warmUp(step: () => unknown, n: number, quick: boolean): void {
+  const end = performance.now() + (quick ? 5_000 : 20_000);
+  for (let i = 0; i < n && (i < 1 || performance.now() < end); i++) step();
+}
+
+const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+
+/**
+ * The child's side of the interleaved measurement (the same for every JS framework): prints
+ * {"ready":true}, then for each `run <steps> <budgetMs>` line on stdin times at most <steps> steps
+ * (at least one, fewer once <budgetMs> has passed) and replies {"times":[ms...]}; on `done` it
+ * returns the Measurement over all the timed steps.
+ */
+export async function serveSegments(t: Trainer): Promise<Measurement> {
+  process.stdout.write('{"ready":true}\n');
+  const times: number[] = [], segmentMedianMs: number[] = [], rss: number[] = [];
+  let loss = NaN;
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [cmd, stepsArg, budgetArg] = line.trim().split(/\s+/);
+    if (cmd === 'done') break;
+    if (cmd !== 'run') throw new Error(`bench child: unknown command "${line}"`);
+    const seg: number[] = [];
+    const end = performance.now() + Number(budgetArg);
+    for (let i = 0; i < Number(stepsArg) && (i < 1 || performance.now() < end); i++) {
+      const t0 = performance.now();
+      loss = t.step();
+      seg.push(performance.now() - t0);
+    }
+    times.push(...seg);
+    segmentMedianMs.push(+median(seg).toFixed(3));
+    rss.push(rssMiB());
+    process.stdout.write(JSON.stringify({ times: seg }) + '\n');
+  }
+  if (!times.length) throw new Error('bench child: stdin closed before any segment');
+  const B = t.batch;
+  return {
+    framework: t.framework, workload: t.workload, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time',
+    extra: { meanSamplesPerSec: Math.round((times.length * B * 1000) / times.reduce((a, b) => a + b, 0)), steps: times.length, batch: B, finalLoss: loss, rssMiB: rss, segmentMedianMs, ...t.finish?.() },
+  };
 }

@@ -5,32 +5,39 @@ import {
 } from '../src/index.js';
 import { loadFashionMnist } from '../src/node.js';
 import { descentModel } from './models.js';
-import { type Measurement, type WorkloadId, STEPS, W4_HISTORY, batchOrder, gather, peakMiB, median, timeSteps, throughput } from './common.js';
+import { type Measurement, type Trainer, STEPS, W4_HISTORY, batchOrder, gather, peakMiB, warmUp } from './common.js';
 
-export async function runDescent(w: WorkloadId, quick: boolean, backendName: string, inWasmMemory = false): Promise<Measurement> {
+async function init(backendName: string): Promise<void> {
   if (backendName === 'wasm') {
     const t = process.env.DESCENT_WASM_THREADS;
     await initWasm(t ? { threads: Number(t) } : {});
     setBackend('wasm');
   } else setBackend(backendName);
-  const framework = backendName === 'wasm' ? (inWasmMemory ? 'descent (params in wasm memory)' : 'descent') : `descent (${backendName})`;
+}
+
+const label = (backendName: string, inWasmMemory = false) =>
+  backendName === 'wasm' ? (inWasmMemory ? 'descent (params in wasm memory)' : 'descent') : `descent (${backendName})`;
+
+/** W3 and W4: the whole measurement in this process. */
+export async function runDescent(w: 'W3' | 'W4', quick: boolean, backendName: string, inWasmMemory = false): Promise<Measurement> {
+  await init(backendName);
   const info = backendName === 'wasm' ? wasmInfo() : {};
-  const base = { framework, workload: w } as const;
-  if (w === 'W3') { const r = w3(quick, inWasmMemory); return { ...base, ...r, extra: { ...r.extra, ...info } }; }
-  const data = loadFashionMnist();
-  if (w === 'W4') { const r = w4(data.train.images, data.train.labels); return { ...base, ...r, extra: { ...r.extra, ...info } }; }
+  const base = { framework: label(backendName, inWasmMemory), workload: w } as const;
+  const r = w === 'W3' ? w3(quick, inWasmMemory) : w4(loadFashionMnist().train);
+  return { ...base, ...r, extra: { ...r.extra, ...info } };
+}
+
+/** W1 and W2: data loaded, model built and warmed up; child.ts times the steps (serveSegments). */
+export async function setupDescent(w: 'W1' | 'W2', quick: boolean, backendName: string): Promise<Trainer> {
+  await init(backendName);
+  const { images, labels } = loadFashionMnist().train;
   const rng = new Rng(1);
   const cnn = w === 'W2';
   const model = descentModel(cnn, rng);
   const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
   const B = cnn ? 64 : 128;
   const shape = cnn ? [B, 1, 28, 28] : [B, 784];
-  const { images, labels } = data.train;
   const order = batchOrder(labels.length, 42);
-  const steps = STEPS[w];
-  const n = quick ? steps.quick : steps.full;
-  const rss: number[] = [];
-  let loss = NaN;
   let at = 0;
   const step = () => {
     const x = new Float32Array(B * 784), y = new Int32Array(B);
@@ -38,18 +45,15 @@ export async function runDescent(w: WorkloadId, quick: boolean, backendName: str
     at += B;
     const out = model.forward(new Tensor(x, shape), { training: true, rng });
     const l = crossEntropy(out, y);
-    opt.zeroGrad();
+    // gradients zeroed in place, not dropped: what the PyTorch runner's opt.zero_grad() does
+    // (set_to_none defaults to False in PyTorch 1.13)
+    opt.zeroGrad({ setToNone: false });
     l.backward();
     opt.step();
-    loss = l.data[0];
+    return l.data[0];
   };
-  // a framework that needs more than the budget for its warm-up gets one warm-up step and two timed ones
-  const warmEnd = performance.now() + (quick ? 5_000 : 20_000);
-  for (let i = 0; i < steps.warmup && (i < 1 || performance.now() < warmEnd); i++) step();
-  const { times, rss: sampled } = timeSteps(step, n, quick);
-  rss.push(...sampled);
-  const mean = throughput(times, B).mean;
-  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: mean, steps: times.length, batch: B, finalLoss: loss, rssMiB: rss, ...(backendName === 'wasm' ? wasmInfo() : {}) } };
+  warmUp(step, STEPS[w].warmup, quick);
+  return { framework: label(backendName), workload: w, batch: B, step, finish: () => (backendName === 'wasm' ? wasmInfo() : {}) };
 }
 
 function w3(quick: boolean, inWasmMemory: boolean): Omit<Measurement, 'framework' | 'workload'> {
@@ -75,7 +79,7 @@ function w3(quick: boolean, inWasmMemory: boolean): Omit<Measurement, 'framework
   return { value: times[Math.floor(times.length / 2)], unit: 'ms', peakMiB: peakMiB(), note: 'median of steps', extra: { timesMs: times.map((t) => +t.toFixed(2)) } };
 }
 
-function w4(images: Float32Array, labels: ArrayLike<number>): Omit<Measurement, 'framework' | 'workload'> {
+function w4({ images, labels }: { images: Float32Array; labels: ArrayLike<number> }): Omit<Measurement, 'framework' | 'workload'> {
   const N = 10_000;
   // the data set is a big, long-lived buffer: kept in wasm memory, the kernels read it in place
   const xs = backend().name === 'wasm' ? wasmFloat32Array(N * 784) : new Float32Array(N * 784);

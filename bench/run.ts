@@ -3,15 +3,17 @@
  *
  * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
  * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), each (framework, workload) in its own
- * process so peak memory is that run's alone. Prints a table and writes bench/results/<date>.json
+ * process so peak memory is that run's alone (W1/W2 interleaved across those processes, see
+ * runInterleaved). Prints a table and writes bench/results/<date>.json
  * and .md. It measures; it asserts nothing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { WORKLOADS, type Measurement, type WorkloadId } from './common.js';
+import { SEGMENTS, WORKLOADS, median, segmentSize, type Measurement, type WorkloadId } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..'); // dist/bench → repo root
@@ -25,23 +27,132 @@ const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 const torchOk = spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
 const frameworks = opt('--peers')?.split(',') ?? ['descent', 'descent-wasm-memory', 'tfjs-wasm', 'tfjs-cpu', ...(torchOk ? ['pytorch'] : [])];
 
-function runOne(fw: string, w: WorkloadId): Measurement {
-  const unit = WORKLOADS[w].unit;
+function command(fw: string, w: WorkloadId): { cmd: string[]; env: NodeJS.ProcessEnv } {
   const cmd = fw === 'pytorch'
     ? [PY, join(root, 'bench', 'torch_bench.py'), w, ...(quick ? ['--quick'] : [])]
     : [process.execPath, '--experimental-wasm-relaxed-simd', join(here, 'child.js'), fw, w, ...(quick ? ['--quick'] : [])];
   const env = fw === 'pytorch' ? { ...process.env, LD_LIBRARY_PATH: OPENBLAS, OMP_NUM_THREADS: '2' } : process.env;
+  return { cmd, env };
+}
+
+/** The line of a child's stderr that says why it failed (Node ends an uncaught error with its version). */
+const lastError = (stderr: string): string => {
+  const ls = stderr.trim().split('\n').filter(Boolean);
+  return ls.filter((l) => /error/i.test(l)).pop() ?? ls.pop() ?? '';
+};
+
+const failed = (fw: string, w: WorkloadId, why: string): Measurement => {
+  process.stderr.write(`  ${w} ${fw} failed: ${why}\n`);
+  return { framework: fw, workload: w, value: null, unit: WORKLOADS[w].unit, peakMiB: null, note: `failed: ${why.slice(0, 160)}` };
+};
+
+/** W3, W4: one process per framework, one after another. */
+function runOne(fw: string, w: WorkloadId): Measurement {
+  const { cmd, env } = command(fw, w);
   process.stderr.write(`  ${w} ${fw} ... `);
   const r = spawnSync(cmd[0], cmd.slice(1), { env, encoding: 'utf8', maxBuffer: 1 << 24, timeout: 20 * 60_000 });
   const line = r.stdout?.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.status !== 0 || !line) {
-    const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').filter(Boolean).pop() ?? '';
-    process.stderr.write(`failed: ${why}\n`);
-    return { framework: fw, workload: w, value: null, unit, peakMiB: null, note: `failed: ${why.slice(0, 160)}` };
+    process.stderr.write('\n');
+    return failed(fw, w, lastError(r.stderr || r.error?.message || `exit ${r.status}`));
   }
   const m = JSON.parse(line) as Measurement;
   process.stderr.write(m.value === null ? `${m.note}\n` : `${fmt(m.value)} ${m.unit}\n`);
   return m;
+}
+
+/** A benchmark child speaking the W1/W2 segment protocol: one JSON object per stdout line. */
+class Child {
+  private proc: ChildProcess;
+  private lines: string[] = [];
+  private waiting?: () => void;
+  private closed = false;
+  private stderr = '';
+
+  constructor(readonly fw: string, w: WorkloadId) {
+    const { cmd, env } = command(fw, w);
+    this.proc = spawn(cmd[0], cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdin!.on('error', () => {}); // a dead child: reported by reply()
+    this.proc.stderr!.on('data', (d) => { this.stderr = (this.stderr + d).slice(-4000); });
+    createInterface({ input: this.proc.stdout! }).on('line', (l) => {
+      if (l.startsWith('{')) { this.lines.push(l); this.waiting?.(); }
+    });
+    this.proc.on('close', (code, signal) => { this.closed = true; this.stderr ||= `exit ${code ?? signal}`; this.waiting?.(); });
+    this.proc.on('error', (e) => { this.stderr = e.message; });
+  }
+
+  send(line: string): void { this.proc.stdin!.write(line + '\n'); }
+
+  /** The next JSON line; throws (with the child's last stderr line) if it exits or takes longer than `ms`. */
+  async reply(ms: number): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + ms;
+    while (!this.lines.length) {
+      if (this.closed) throw new Error(lastError(this.stderr));
+      if (Date.now() >= deadline) throw new Error(`no reply within ${ms / 1000} s`);
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, deadline - Date.now());
+        this.waiting = () => { clearTimeout(timer); done(); };
+      });
+      this.waiting = undefined;
+    }
+    return JSON.parse(this.lines.shift()!);
+  }
+
+  kill(): void { if (!this.closed) this.proc.kill('SIGKILL'); }
+}
+
+/**
+ * W1, W2: every framework's child is started at once and sets up and warms up; then in each of
+ * SEGMENTS rounds each one in turn (the order rotated by one per round) runs a segment of timed steps
+ * while the others wait on stdin. The VM's speed drifts by ±30 % from minute to minute; so every
+ * framework samples the same minutes and the ratios compare like with like.
+ */
+async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measurement[]> {
+  const kids = fws.map((fw) => new Child(fw, w));
+  const done = new Map<string, Measurement>();
+  const fail = (k: Child, e: unknown) => { done.set(k.fw, failed(k.fw, w, (e as Error).message)); k.kill(); };
+  const { steps, budgetMs } = segmentSize(w, quick);
+  process.stderr.write(`  ${w}: setting up ${fws.join(', ')} ...\n`);
+  try {
+    await Promise.all(kids.map(async (k) => {
+      try {
+        const m = await k.reply(20 * 60_000);
+        if (m.ready !== true) { done.set(k.fw, m as unknown as Measurement); process.stderr.write(`  ${w} ${k.fw}: ${(m as unknown as Measurement).note}\n`); }
+      } catch (e) { fail(k, e); }
+    }));
+    const ready = kids.filter((k) => !done.has(k.fw));
+    const rounds = quick ? SEGMENTS.quick : SEGMENTS.full;
+    // the total budget, as when each framework ran alone: one whose timed steps (at least two)
+    // already took longer is not asked again (tfjs-cpu's W2 step takes ~90 s)
+    const spent = new Map(ready.map((k) => [k.fw, { ms: 0, steps: 0 }]));
+    for (let r = 0; r < rounds; r++) {
+      const report: string[] = [];
+      for (let i = 0; i < ready.length; i++) {
+        const k = ready[(i + r) % ready.length];
+        const sofar = spent.get(k.fw)!;
+        if (done.has(k.fw) || (sofar.steps >= 2 && sofar.ms >= budgetMs * rounds)) continue;
+        try {
+          k.send(`run ${steps} ${budgetMs}`);
+          const times = (await k.reply(10 * 60_000)).times as number[];
+          sofar.ms += times.reduce((a, b) => a + b, 0);
+          sofar.steps += times.length;
+          report.push(`${k.fw} ${median(times).toFixed(2)} ms × ${times.length}`);
+        } catch (e) { fail(k, e); }
+      }
+      process.stderr.write(`  ${w} round ${r + 1}/${rounds} (median step): ${report.join(', ')}\n`);
+    }
+    for (const k of ready.filter((x) => !done.has(x.fw))) {
+      try {
+        k.send('done');
+        const m = (await k.reply(10 * 60_000)) as unknown as Measurement;
+        done.set(k.fw, m);
+        process.stderr.write(`  ${w} ${k.fw}: ${fmt(m.value)} ${m.unit}\n`);
+      } catch (e) { fail(k, e); }
+    }
+  } finally {
+    for (const k of kids) k.kill();
+  }
+  return fws.map((fw) => done.get(fw)!);
 }
 
 function fmt(v: number | null): string {
@@ -65,7 +176,11 @@ function reachNote(ours: Measurement, torch: Measurement | undefined): string {
 
 const results: Measurement[] = [];
 process.stderr.write(`descent benchmark${quick ? ' (--quick)' : ''}: ${only.join(', ')} × ${frameworks.join(', ')}\n`);
-for (const w of only) for (const fw of frameworks) if (fw !== 'descent-wasm-memory' || w === 'W3') results.push(runOne(fw, w));
+for (const w of only) {
+  const fws = frameworks.filter((fw) => fw !== 'descent-wasm-memory' || w === 'W3');
+  if (w === 'W1' || w === 'W2') results.push(...(await runInterleaved(w, fws)));
+  else for (const fw of fws) results.push(runOne(fw, w));
+}
 
 // The table: one row per (workload, framework), ratio of descent's figure to the peer's.
 const lines: string[] = [];
@@ -86,6 +201,11 @@ for (const w of only) {
   }
 }
 lines.push('');
+const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
+if (only.some((w) => w === 'W1' || w === 'W2')) {
+  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
+  lines.push('');
+}
 for (const w of only) lines.push(`- ${w}: ${WORKLOADS[w].title}`);
 const md = lines.join('\n') + '\n';
 process.stdout.write('\n' + md);

@@ -5,12 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import { loadFashionMnist } from '../src/node.js';
-import { type Measurement, type WorkloadId, STEPS, batchOrder, gather, peakMiB, median, timeSteps, throughput } from './common.js';
+import { type Measurement, type Trainer, STEPS, batchOrder, gather, peakMiB, warmUp } from './common.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TF = any;
 
-export async function runTfjs(w: WorkloadId, quick: boolean, backendName: 'cpu' | 'wasm'): Promise<Measurement> {
+async function loadTf(backendName: 'cpu' | 'wasm'): Promise<TF> {
   const require = createRequire(import.meta.url);
   const tf: TF = require('@tensorflow/tfjs');
   if (backendName === 'wasm') {
@@ -20,27 +20,40 @@ export async function runTfjs(w: WorkloadId, quick: boolean, backendName: 'cpu' 
   }
   await tf.setBackend(backendName);
   await tf.ready();
-  const framework = `tfjs-${backendName}`;
-  const base = { framework, workload: w } as const;
+  return tf;
+}
+
+/** W3 and W4: the whole measurement in this process. */
+export async function runTfjs(w: 'W3' | 'W4', quick: boolean, backendName: 'cpu' | 'wasm'): Promise<Measurement> {
+  const tf = await loadTf(backendName);
+  const base = { framework: `tfjs-${backendName}`, workload: w } as const;
   if (w === 'W4') return { ...base, value: null, unit: 'ms', peakMiB: null, note: 'TensorFlow.js has no L-BFGS' };
-  if (w === 'W3') {
-    const N = 10_000_000;
-    const p = tf.variable(tf.randomUniform([N], -0.5, 0.5), true, 'p');
-    const g = tf.randomUniform([N], -0.5, 0.5);
-    const opt = tf.train.adam(1e-3);
-    const s = STEPS.W3;
-    const n = quick ? s.quick : s.full;
-    const times: number[] = [];
-    for (let i = 0; i < s.warmup + n; i++) {
-      const t0 = performance.now();
-      opt.applyGradients({ p: g });
-      p.dataSync(); // wait for the step (and pay one read-back, as an in-place update would not)
-      if (i >= s.warmup) times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    return { ...base, value: times[Math.floor(n / 2)], unit: 'ms', peakMiB: peakMiB(), note: 'median of steps; includes one read-back of the parameters', extra: { timesMs: times.map((t) => +t.toFixed(1)) } };
+  const N = 10_000_000;
+  const p = tf.variable(tf.randomUniform([N], -0.5, 0.5), true, 'p');
+  const g = tf.randomUniform([N], -0.5, 0.5);
+  const opt = tf.train.adam(1e-3);
+  const s = STEPS.W3;
+  const n = quick ? s.quick : s.full;
+  const times: number[] = [];
+  for (let i = 0; i < s.warmup + n; i++) {
+    const t0 = performance.now();
+    opt.applyGradients({ p: g });
+    p.dataSync(); // wait for the step (and pay one read-back, as an in-place update would not)
+    if (i >= s.warmup) times.push(performance.now() - t0);
   }
-  const data = loadFashionMnist();
+  times.sort((a, b) => a - b);
+  return { ...base, value: times[Math.floor(n / 2)], unit: 'ms', peakMiB: peakMiB(), note: 'median of steps; includes one read-back of the parameters', extra: { timesMs: times.map((t) => +t.toFixed(1)) } };
+}
+
+/**
+ * W1 and W2: data loaded, model built and warmed up; child.ts times the steps (serveSegments).
+ * A backend that fails in the warm-up (tfjs-wasm has no Conv2DBackpropFilter) gets its final
+ * Measurement with value null instead.
+ */
+export async function setupTfjs(w: 'W1' | 'W2', quick: boolean, backendName: 'cpu' | 'wasm'): Promise<Trainer | Measurement> {
+  const tf = await loadTf(backendName);
+  const framework = `tfjs-${backendName}`;
+  const { images, labels } = loadFashionMnist().train;
   const cnn = w === 'W2';
   tf.util.seedrandom?.('1');
   const model = tf.sequential();
@@ -59,13 +72,8 @@ export async function runTfjs(w: WorkloadId, quick: boolean, backendName: 'cpu' 
   }
   const opt = tf.train.adam(1e-3);
   const B = cnn ? 64 : 128;
-  const { images, labels } = data.train;
   const order = batchOrder(labels.length, 42);
-  const steps = STEPS[w];
-  const n = quick ? steps.quick : steps.full;
   let at = 0;
-  let loss = NaN;
-  const rss: number[] = [];
   const step = () => {
     const x = new Float32Array(B * 784), y = new Int32Array(B);
     gather(images, labels, order, at, B, 784, x, y);
@@ -75,18 +83,14 @@ export async function runTfjs(w: WorkloadId, quick: boolean, backendName: 'cpu' 
       const ys = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
       return opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs)), true);
     });
-    loss = l.dataSync()[0];
+    const loss = l.dataSync()[0];
     l.dispose();
+    return loss;
   };
   try {
-    // a framework that needs more than the budget for its warm-up gets one warm-up step and two timed ones
-    const warmEnd = performance.now() + (quick ? 5_000 : 20_000);
-    for (let i = 0; i < steps.warmup && (i < 1 || performance.now() < warmEnd); i++) step();
+    warmUp(step, STEPS[w].warmup, quick);
   } catch (e) {
-    return { ...base, value: null, unit: 'samples/s', peakMiB: null, note: `cannot train: ${String((e as Error).message).split('\n')[0].slice(0, 120)}` };
+    return { framework, workload: w, value: null, unit: 'samples/s', peakMiB: null, note: `cannot train: ${String((e as Error).message).split('\n')[0].slice(0, 120)}` };
   }
-  const { times, rss: sampled } = timeSteps(step, n, quick);
-  rss.push(...sampled);
-  const mean = throughput(times, B).mean;
-  return { ...base, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time', extra: { meanSamplesPerSec: mean, steps: times.length, batch: B, finalLoss: loss, rssMiB: rss } };
+  return { framework, workload: w, batch: B, step };
 }

@@ -2,7 +2,8 @@
 
 Run as a child process with LD_LIBRARY_PATH pointing at OpenBLAS's OpenMP build. Same data, same
 batch order (the LCG shuffle of bench/common.ts), same models and hyper-parameters as the descent
-run. Prints one JSON line: {framework, workload, value, unit, peakMiB, extra}.
+run. Prints one JSON line: {framework, workload, value, unit, peakMiB, extra}; for W1/W2 first the
+segment protocol on stdin/stdout (serve_segments), as bench/child.ts does.
 """
 import json, os, resource, sys, time
 
@@ -15,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from fmnist_idx import read_idx  # noqa: E402
 
 DATA = '/usr/share/datasets/fashion-mnist'
-STEPS = {'W1': (10, 400, 40), 'W2': (2, 40, 6), 'W3': (2, 10, 3)}  # warm-up, full, quick
+STEPS = {'W1': (10, 400, 40), 'W2': (2, 40, 6), 'W3': (2, 10, 3)}  # warm-up, full, quick (W1/W2: run.ts sends the timed steps)
 
 
 def batch_order(n, seed):
@@ -32,7 +33,12 @@ def peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def train(workload, quick):
+def rss_mib():
+    with open('/proc/self/statm') as f:
+        return round(int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20)
+
+
+def train(workload):
     images = torch.from_numpy(read_idx(f'{DATA}/train-images-idx3-ubyte.gz').astype(np.float32) / 255.0)
     labels = torch.from_numpy(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz').astype(np.int64))
     torch.manual_seed(1)
@@ -49,14 +55,11 @@ def train(workload, quick):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     B = 64 if cnn else 128
     order = torch.from_numpy(batch_order(len(labels), 42))
-    warm, full, q = STEPS[workload]
-    n = q if quick else full
+    warm = STEPS[workload][0]
     at = 0
-    loss = float('nan')
-    rss = []
 
     def step():
-        nonlocal at, loss
+        nonlocal at
         ids = order[torch.arange(at, at + B) % len(order)]
         at += B
         x, y = x_all[ids], labels[ids]
@@ -65,24 +68,47 @@ def train(workload, quick):
         opt.zero_grad()
         l.backward()
         opt.step()
-        loss = l.item()
+        return l.item()
 
     for _ in range(warm):
         step()
-    times = []
-    budget = time.perf_counter() + (5 if quick else 20)
-    for i in range(n):
-        if i >= 2 and time.perf_counter() > budget:
+    return serve_segments(step, B)
+
+
+def reply(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def serve_segments(step, B):
+    """The segment protocol of bench/run.ts (serveSegments in bench/common.ts): after {"ready":true},
+    each `run <steps> <budgetMs>` line times at most <steps> steps (at least one, fewer once
+    <budgetMs> has passed) and replies {"times": [ms...]}; `done` ends it."""
+    reply({'ready': True})
+    times, seg_medians, rss = [], [], []
+    loss = float('nan')
+    while True:
+        words = sys.stdin.readline().split()
+        if not words:
+            raise SystemExit('torch_bench: stdin closed before "done"')
+        if words[0] == 'done':
             break
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-        if i % max(1, n // 8) == 0:
-            rss.append(round(peak_mib()))
-    return {'value': B / float(np.median(times)), 'unit': 'samples/s', 'peakMiB': peak_mib(),
+        n, budget = int(words[1]), float(words[2]) / 1000
+        seg = []
+        end = time.perf_counter() + budget
+        for i in range(n):
+            if i >= 1 and time.perf_counter() > end:
+                break
+            t0 = time.perf_counter()
+            loss = step()
+            seg.append((time.perf_counter() - t0) * 1000)
+        times += seg
+        seg_medians.append(round(float(np.median(seg)), 3))
+        rss.append(rss_mib())
+        reply({'times': seg})
+    return {'value': B * 1000 / float(np.median(times)), 'unit': 'samples/s', 'peakMiB': peak_mib(),
             'note': 'batch size / median step time',
-            'extra': {'meanSamplesPerSec': round(len(times) * B / sum(times)), 'steps': len(times), 'batch': B, 'finalLoss': loss,
-                      'maxRssSoFarMiB': rss}}
+            'extra': {'meanSamplesPerSec': round(len(times) * B * 1000 / sum(times)), 'steps': len(times), 'batch': B,
+                      'finalLoss': loss, 'rssMiB': rss, 'segmentMedianMs': seg_medians}}
 
 
 def adam10m(quick):
@@ -139,7 +165,7 @@ def main():
     quick = '--quick' in sys.argv
     torch.set_num_threads(2)
     if workload in ('W1', 'W2'):
-        r = train(workload, quick)
+        r = train(workload)
     elif workload == 'W3':
         r = adam10m(quick)
     else:
