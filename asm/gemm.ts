@@ -241,6 +241,20 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, col
 }
 
 /**
+ * The tiles of one block: C[mc×nc] at c (row stride ldc) (+)= the packed A block ap (MR-row panels,
+ * kc deep) · the packed B block bp (8-column panels, kc deep).
+ */
+@inline function macro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mc: i32, nc: i32, beta: bool, tile: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = min(NR, nc - jr);
+    const bpanel = bp + <usize>(jr * kc) * 4;
+    for (let ir = 0; ir < mc; ir += MR) {
+      micro(ap + <usize>(ir * kc) * 4, bpanel, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mc - ir), cols, beta, tile);
+    }
+  }
+}
+
+/**
  * C[m0:m1, n0:n1] (+)= op(A)[m0:m1, :] · op(B)[:, n0:n1]. `accumulate` adds to C instead of
  * overwriting it. a, b, c and scratch are byte addresses in linear memory.
  */
@@ -263,15 +277,7 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
       for (let ic = m0; ic < m1; ic += MC) {
         const mc = min(MC, m1 - ic);
         packA(a, m, k, transA, ic, mc, pc, kc, pa);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const cols = min(NR, nc - jr);
-          const bp = pb + <usize>(jr * kc) * 4;
-          for (let ir = 0; ir < mc; ir += MR) {
-            const rows = min(MR, mc - ir);
-            const cp = c + (<usize>(ic + ir) * n + jc + jr) * 4;
-            micro(pa + <usize>(ir * kc) * 4, bp, kc, cp, n, rows, cols, beta, tile);
-          }
-        }
+        macro(pa, pb, kc, c + (<usize>ic * n + jc) * 4, n, mc, nc, beta, tile);
       }
     }
   }
@@ -330,14 +336,7 @@ export function gemmPackedA(pa: usize, b: usize, c: usize, m: i32, n: i32, k: i3
       packB(b, n, k, transB, pc, kc, jc, nc, pb);
       const blk = pa + <usize>pc * mPad * 4;
       for (let ic = 0; ic < m; ic += MC) {
-        const mc = min(MC, m - ic);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const cols = min(NR, nc - jr);
-          const bp = pb + <usize>(jr * kc) * 4;
-          for (let ir = 0; ir < mc; ir += MR) {
-            micro(blk + <usize>((ic + ir) * kc) * 4, bp, kc, c + (<usize>(ic + ir) * n + jc + jr) * 4, n, min(MR, mc - ir), cols, beta, tile);
-          }
-        }
+        macro(blk + <usize>(ic * kc) * 4, pb, kc, c + (<usize>ic * n + jc) * 4, n, min(MC, m - ic), nc, beta, tile);
       }
     }
   }
@@ -357,13 +356,7 @@ export function gemmPackedB(a: usize, pb: usize, c: usize, m: i32, n: i32, k: i3
     for (let ic = m0; ic < m1; ic += MC) {
       const mc = min(MC, m1 - ic);
       packA(a, m, k, transA, ic, mc, pc, kc, pa);
-      for (let jr = 0; jr < n; jr += NR) {
-        const cols = min(NR, n - jr);
-        const bp = blk + <usize>(jr * kc) * 4;
-        for (let ir = 0; ir < mc; ir += MR) {
-          micro(pa + <usize>(ir * kc) * 4, bp, kc, c + (<usize>(ic + ir) * n + jr) * 4, n, min(MR, mc - ir), cols, beta, tile);
-        }
-      }
+      macro(pa, blk, kc, c + <usize>(ic * n) * 4, n, mc, n, beta, tile);
     }
   }
 }

@@ -13,6 +13,22 @@ export function assertClose(actual: ArrayLike<number> | number, expected: ArrayL
   }
 }
 
+/**
+ * A seeded source of random Float32Arrays with entries in [lo, hi) (an LCG; deterministic), for the
+ * kernel tests: `const rnd = floatSource(7); rnd(100)`.
+ */
+export function floatSource(seed: number): (n: number, lo?: number, hi?: number) => Float32Array {
+  let s = seed >>> 0 || 1;
+  return (n, lo = -1, hi = 1) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      a[i] = lo + ((hi - lo) * s) / 4294967296;
+    }
+    return a;
+  };
+}
+
 /** Random float64 tensor with requiresGrad, values in [lo, hi). Deterministic (simple LCG). */
 export function randT(shape: number[], seed = 1, lo = -1, hi = 1): Tensor {
   let s = seed >>> 0 || 1;

@@ -5,7 +5,7 @@ import { setBackend, registerBackend } from '../../src/backend/backend.js';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Adam, AdamW } from '../../src/optim/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, floatSource } from '../helpers.js';
 
 const wasm = await initWasm({ threads: 2 });
 // the wasm backend, counting its fused calls (so the test fails if the rule stops using them)
@@ -14,8 +14,7 @@ registerBackend({ ...wasm, name: 'wasm-spy', adamStep: (...a) => (fusedCalls++, 
 
 function run(backendName: string, make: (ps: Tensor[]) => { step(): unknown }): Float32Array[] {
   setBackend(backendName);
-  let s = 7;
-  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
+  const rnd = floatSource(7);
   const ps = [new Tensor(rnd(3001), [3001], true), new Tensor(rnd(70 * 33), [70, 33], true)];
   const opt = make(ps);
   for (let t = 0; t < 5; t++) {

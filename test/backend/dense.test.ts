@@ -10,19 +10,11 @@ import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import { PARALLEL_MACS } from '../../src/backend/wasm/kernels.js';
 import { setBackend, Tensor, Linear, ReLU, Sequential, Rng, crossEntropy, dense, fromData } from '../../src/index.js';
-import { assertClose, gradCheck, randT } from '../helpers.js';
+import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
 
 const W = await initWasm({ threads: 2 });
 
-let seed = 777;
-function rnd(n: number, lo = -1, hi = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    a[i] = lo + ((hi - lo) * seed) / 4294967296;
-  }
-  return a;
-}
+let rnd = floatSource(777);
 
 /** The composition on the reference backend: [y, gx, gw, gb]. */
 function composed(x: Float32Array, w: Float32Array, b: Float32Array | null, gy: Float32Array, m: number, n: number, k: number, relu: boolean) {
@@ -112,10 +104,10 @@ test('Sequential(Linear, ReLU, Linear) trains the same on wasm (fused) and on th
     const y = Int32Array.from({ length: 128 }, (_, i) => (i * 7) % 10);
     const loss = crossEntropy(model.forward(x), y);
     loss.backward();
-    seed = 777; // the same input for both runs
+    rnd = floatSource(777); // the same input for both runs
     return { loss: loss.item(), grads: model.parameters().map((p) => p.grad!.data) };
   };
-  seed = 777;
+  rnd = floatSource(777);
   setWasmThreads(2);
   const fast = run('wasm');
   const ref = run('reference');

@@ -5,7 +5,7 @@ import { initWasm } from '../../src/backend/wasm/index.js';
 import { setBackend, registerBackend } from '../../src/backend/backend.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { SGD, type SGDOptions } from '../../src/optim/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, floatSource } from '../helpers.js';
 
 const wasm = await initWasm({ threads: 2 });
 // the wasm backend, counting its fused calls (so the test fails if the rule stops using them)
@@ -14,8 +14,7 @@ registerBackend({ ...wasm, name: 'wasm-sgd-spy', sgdStep: (...a) => (fusedCalls+
 
 function run(backendName: string, o: Partial<SGDOptions>): Float32Array[] {
   setBackend(backendName);
-  let s = 11;
-  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
+  const rnd = floatSource(11);
   const ps = [new Tensor(rnd(3001), [3001], true), new Tensor(rnd(70 * 33), [70, 33], true), new Tensor(rnd(7), [7], true)];
   ps.forEach((p, i) => (p.name = `p${i}`));
   const opt = new SGD(ps, o);

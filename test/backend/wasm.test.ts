@@ -10,19 +10,11 @@ import { referenceBackend as R } from '../../src/backend/reference.js';
 import { PARALLEL_MACS, SMALL_ELEMENTWISE } from '../../src/backend/wasm/kernels.js';
 import type { BinaryOp, UnaryOp, Conv2dGeometry } from '../../src/backend/backend.js';
 import { sizeOf } from '../../src/tensor/shape.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, floatSource } from '../helpers.js';
 
 const W = await initWasm({ threads: 2 });
 
-let seed = 12345;
-function rnd(n: number, lo = -1, hi = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    a[i] = lo + ((hi - lo) * seed) / 4294967296;
-  }
-  return a;
-}
+const rnd = floatSource(12345);
 
 const TOL = 2e-5;
 
