@@ -44,6 +44,24 @@ function cut(total: number, parts: number, t: number, unit: number): [number, nu
   return [lo, hi];
 }
 
+/**
+ * Guided cut of `total` items (in multiples of `unit`) for `threads` threads: each part takes
+ * 1/(2·threads) of what is left, so the parts shrink towards the end and the thread that finishes
+ * first waits at most for a small last part (the two cores of this VM are not always equally fast).
+ * At most MAX_GUIDED parts; the last takes the rest.
+ */
+function guidedCut(total: number, unit: number, threads: number): [number, number][] {
+  const units = Math.ceil(total / unit);
+  const out: [number, number][] = [];
+  for (let at = 0; at < units;) {
+    const take = out.length === MAX_GUIDED - 1 ? units - at : Math.max(1, Math.ceil((units - at) / (2 * threads)));
+    out.push([Math.min(total, at * unit), Math.min(total, (at + take) * unit)]);
+    at += take;
+  }
+  return out;
+}
+const MAX_GUIDED = 24;
+
 /** Largest shared operand that a threaded product packs once before its parts run (else each part packs its own). */
 const PREPACK_BYTES = 16 * 2 ** 20;
 
@@ -74,8 +92,9 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   /**
    * C (+)= op(A)·op(B) on operands already in linear memory. Split over the threads along the
    * dimension whose other operand is the cheaper one to pack, and that other operand is packed
-   * once, before the parts run (PREPACK_BYTES at most), so the product can be cut into 4 parts per
-   * thread — a late thread then costs a small part — without packing it again for each part.
+   * once, before the parts run (PREPACK_BYTES at most), so the product can be cut into many parts
+   * of shrinking size (guidedCut) — a late or slower thread then costs a small part — without
+   * packing it again for each part.
    */
   function gemmInto(pa: number, pb: number, pc: number, m: number, n: number, k: number, transA: boolean, transB: boolean, acc: boolean): void {
     const splitN = m <= n;
@@ -88,8 +107,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       const shared = rt.alloc(packedBytes);
       if (splitN) rt.k.packAAll(pa, m, k, +transA, 0, m, shared);
       else rt.k.packBAll(pb, n, k, +transB, 0, n, shared);
-      for (let t = 0; t < T; t++) {
-        const [lo, hi] = splitN ? cut(n, T, t, 8) : cut(m, T, t, MR_UNIT);
+      for (const [lo, hi] of guidedCut(splitN ? n : m, splitN ? 8 : MR_UNIT, Math.min(maxThreads(), rt.threads))) {
         parts.push(splitN
           ? [shared, pb, pc, m, n, k, +transB, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(hi - lo))]
           : [pa, shared, pc, m, n, k, +transA, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(0))]);
