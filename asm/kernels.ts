@@ -5,6 +5,11 @@ export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { adam, sgd } from './optim';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 
+/** Zeroes n floats at p (memory.fill: a native memset, where TypedArray.fill on shared memory is a slow loop). */
+export function zero(p: usize, n: i32): void {
+  memory.fill(p, 0, <usize>n * 4);
+}
+
 /** First byte of linear memory that the kernels' own static data does not use. */
 export function heapBase(): usize {
   return __heap_base;

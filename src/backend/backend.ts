@@ -85,6 +85,12 @@ export interface Backend {
    */
   linearBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
     m: number, n: number, k: number, accumulateGw: boolean): boolean;
+  /**
+   * Optional: a.fill(0), for arrays in the backend's own memory (on shared wasm memory
+   * TypedArray.fill is an element-by-element loop, 10× slower than memset). Returns false when it
+   * does not handle `a`; the caller fills it itself.
+   */
+  zero?(a: Storage): boolean;
   adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
   /**

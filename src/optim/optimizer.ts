@@ -144,7 +144,7 @@ export class Optimizer<H extends BaseHyper> {
           const data = backend().allocLike?.(p.data) ?? allocStorage(p.dtype, p.size);
           p.grad = new Tensor(data, p.shape);
           keepGradBuffer(p.grad);
-        } else p.grad.data.fill(0);
+        } else if (!backend().zero?.(p.grad.data)) p.grad.data.fill(0);
       }
     }
   }

@@ -229,3 +229,13 @@ test('wasm-memory arrays are released when garbage-collected (memory stays flat)
   const b = wasmFloat32Array(1000);
   assert.ok(b.every((v) => v === 0), 'a reused block is zeroed');
 });
+
+test('zero() clears arrays in wasm memory (memset) and declines the others', () => {
+  const a = wasmFloat32Array(5000);
+  a.set(rnd(5000));
+  assert.equal(W.zero!(a), true);
+  assert.ok(a.every((v) => v === 0), 'all zero');
+  const b = rnd(5000);
+  assert.equal(W.zero!(b), false, 'a JS array is left to the caller');
+  assert.ok(b.some((v) => v !== 0), 'and not touched');
+});

@@ -409,6 +409,12 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
    * Optimizer state (float32, ≥ SMALL_ELEMENTWISE elements) lives in WebAssembly memory, so a fused
    * step copies only the parameter and its gradient; the block is freed with the state array.
    */
+  function zero(a: Storage): boolean {
+    if (!(a instanceof Float32Array) || !rt.owns(a)) return false;
+    rt.k.zero(a.byteOffset, a.length);
+    return true;
+  }
+
   function allocLike(p: Storage): Storage | null {
     if (!(p instanceof Float32Array) || !(p.length >= SMALL_ELEMENTWISE || rt.owns(p))) return null;
     // Only shared memory: growing an unshared memory detaches every view made before, which would
@@ -419,7 +425,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   return {
-    allocLike, matmul, linear, linearBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
+    allocLike, zero, matmul, linear, linearBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
     maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward,
   };
 }

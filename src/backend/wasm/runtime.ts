@@ -30,6 +30,7 @@ export interface KernelExports {
   max(a: number, outer: number, len: number, inner: number, out: number, arg: number): void;
   logSoftmax(a: number, rows: number, cols: number, out: number): void;
   addInto(dst: number, src: number, n: number): void;
+  zero(p: number, n: number): void;
   maxPool2d(x: number, out: number, idx: number, geo: number, p0: number, p1: number): void;
   scatterPlanes(gy: number, idx: number, gx: number, inPlane: number, outPlane: number, p0: number, p1: number): void;
   avgPool2d(x: number, out: number, geo: number, inclPad: number, p0: number, p1: number): void;
@@ -193,7 +194,7 @@ export class WasmRuntime {
    */
   persistent(n: number): Float32Array {
     const view = this.block(n);
-    view.fill(0); // the block may hold old data (a freed block, or memory the transient arena used)
+    this.k.zero(view.byteOffset, n); // the block may hold old data (a freed block, or memory the transient arena used)
     this.finalizer?.register(view, { p: view.byteOffset, bytes: align(Math.max(n, 1) * 4, 64) });
     return view;
   }
