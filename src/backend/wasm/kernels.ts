@@ -70,6 +70,10 @@ const PERSISTENT_CAP = 384 * 2 ** 20;
 
 export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Partial<Backend> {
   const MR_UNIT = 12; // a multiple of both micro-kernel heights (4 and 6)
+  // Columns per unit when threads split a product along n: 16 floats, one 64-byte cache line of a C
+  // row, so two threads never write the same line (with 8, the 8-column micro-tiles of two parts
+  // shared lines at every part boundary, which then bounced between the cores on each k block).
+  const NC_UNIT = 16;
 
   /**
    * How many parts to cut a kernel into: 1 below PARALLEL_MACS or on one thread, else `perThread`
@@ -101,13 +105,13 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const mr = rt.k.gemmMR();
     const packedBytes = (splitN ? Math.ceil(m / mr) * mr : Math.ceil(n / 8) * 8) * k * 4;
     const prepack = k > 0 && packedBytes <= PREPACK_BYTES;
-    const T = partsFor(m * n * k, Math.ceil((splitN ? n / 8 : m / MR_UNIT)), prepack ? 4 : 2);
+    const T = partsFor(m * n * k, Math.ceil((splitN ? n / NC_UNIT : m / MR_UNIT)), prepack ? 4 : 2);
     const parts: number[][] = [];
     if (T > 1 && prepack) {
       const shared = rt.alloc(packedBytes);
       if (splitN) rt.k.packAAll(pa, m, k, +transA, 0, m, shared);
       else rt.k.packBAll(pb, n, k, +transB, 0, n, shared);
-      for (const [lo, hi] of guidedCut(splitN ? n : m, splitN ? 8 : MR_UNIT, Math.min(maxThreads(), rt.threads))) {
+      for (const [lo, hi] of guidedCut(splitN ? n : m, splitN ? NC_UNIT : MR_UNIT, Math.min(maxThreads(), rt.threads))) {
         parts.push(splitN
           ? [shared, pb, pc, m, n, k, +transB, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(hi - lo))]
           : [pa, shared, pc, m, n, k, +transA, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(0))]);
@@ -116,7 +120,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       return;
     }
     for (let t = 0; t < T; t++) {
-      const [lo, hi] = splitN ? cut(n, T, t, 8) : cut(m, T, t, MR_UNIT);
+      const [lo, hi] = splitN ? cut(n, T, t, NC_UNIT) : cut(m, T, t, MR_UNIT);
       const [m0, m1, n0, n1] = splitN ? [0, m, lo, hi] : [lo, hi, 0, n];
       parts.push([pa, pb, pc, m, n, k, +transA, +transB, +acc, m0, m1, n0, n1, rt.alloc(rt.gemmScratch)]);
     }
