@@ -94,7 +94,8 @@ const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 /**
  * The child's side of the interleaved measurement (the same for every JS framework): prints
  * {"ready":true}, then for each `run <steps> <budgetMs>` line on stdin times at most <steps> steps
- * (at least one, fewer once <budgetMs> has passed) and replies {"times":[ms...]}; on `done` it
+ * (at least one, fewer once <budgetMs> has passed) and replies {"times":[ms...]}; `warm <steps>
+ * <budgetMs>` does the same but the steps are a warm-up, not part of the measurement; on `done` it
  * returns the Measurement over all the timed steps.
  */
 export async function serveSegments(t: Trainer): Promise<Measurement> {
@@ -104,7 +105,7 @@ export async function serveSegments(t: Trainer): Promise<Measurement> {
   for await (const line of createInterface({ input: process.stdin })) {
     const [cmd, stepsArg, budgetArg] = line.trim().split(/\s+/);
     if (cmd === 'done') break;
-    if (cmd !== 'run') throw new Error(`bench child: unknown command "${line}"`);
+    if (cmd !== 'run' && cmd !== 'warm') throw new Error(`bench child: unknown command "${line}"`);
     const seg: number[] = [];
     const end = performance.now() + Number(budgetArg);
     for (let i = 0; i < Number(stepsArg) && (i < 1 || performance.now() < end); i++) {
@@ -112,9 +113,11 @@ export async function serveSegments(t: Trainer): Promise<Measurement> {
       loss = t.step();
       seg.push(performance.now() - t0);
     }
-    times.push(...seg);
-    segmentMedianMs.push(+median(seg).toFixed(3));
-    rss.push(rssMiB());
+    if (cmd === 'run') {
+      times.push(...seg);
+      segmentMedianMs.push(+median(seg).toFixed(3));
+      rss.push(rssMiB());
+    }
     process.stdout.write(JSON.stringify({ times: seg }) + '\n');
   }
   if (!times.length) throw new Error('bench child: stdin closed before any segment');

@@ -125,6 +125,18 @@ async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measuremen
     // the total budget, as when each framework ran alone: one whose timed steps (at least two)
     // already took longer is not asked again (tfjs-cpu's W2 step takes ~90 s)
     const spent = new Map(ready.map((k) => [k.fw, { ms: 0, steps: 0 }]));
+    // A warm-up round first, one framework at a time (the set-up warm-ups ran all at once, and a
+    // JIT needs more than 10 steps: descent's first timed segments were 10-40 % slower than its
+    // later ones); its steps are not measured.
+    const warm: string[] = [];
+    for (const k of ready) {
+      try {
+        k.send(`warm ${steps} ${budgetMs}`);
+        const times = (await k.reply(10 * 60_000)).times as number[];
+        warm.push(`${k.fw} ${median(times).toFixed(2)} ms × ${times.length}`);
+      } catch (e) { fail(k, e); }
+    }
+    process.stderr.write(`  ${w} warm-up round (not measured): ${warm.join(', ')}\n`);
     for (let r = 0; r < rounds; r++) {
       const report: string[] = [];
       for (let i = 0; i < ready.length; i++) {
@@ -203,7 +215,7 @@ for (const w of only) {
 lines.push('');
 const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
 if (only.some((w) => w === 'W1' || w === 'W2')) {
-  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
+  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
   lines.push('');
 }
 for (const w of only) lines.push(`- ${w}: ${WORKLOADS[w].title}`);

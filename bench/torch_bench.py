@@ -82,7 +82,8 @@ def reply(obj):
 def serve_segments(step, B):
     """The segment protocol of bench/run.ts (serveSegments in bench/common.ts): after {"ready":true},
     each `run <steps> <budgetMs>` line times at most <steps> steps (at least one, fewer once
-    <budgetMs> has passed) and replies {"times": [ms...]}; `done` ends it."""
+    <budgetMs> has passed) and replies {"times": [ms...]}; `warm` does the same as a warm-up, not
+    measured; `done` ends it."""
     reply({'ready': True})
     times, seg_medians, rss = [], [], []
     loss = float('nan')
@@ -101,9 +102,10 @@ def serve_segments(step, B):
             t0 = time.perf_counter()
             loss = step()
             seg.append((time.perf_counter() - t0) * 1000)
-        times += seg
-        seg_medians.append(round(float(np.median(seg)), 3))
-        rss.append(rss_mib())
+        if words[0] == 'run':
+            times += seg
+            seg_medians.append(round(float(np.median(seg)), 3))
+            rss.append(rss_mib())
         reply({'times': seg})
     return {'value': B * 1000 / float(np.median(times)), 'unit': 'samples/s', 'peakMiB': peak_mib(),
             'note': 'batch size / median step time',
