@@ -148,13 +148,8 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const want = new Set(inputs);
   const result = new Map<Tensor, Tensor>();
-  const prevAccumulating = accumulatingLeaves;
-  accumulatingLeaves = false; // grad() returns gradients and never touches .grad
-  try {
-    propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g));
-  } finally {
-    accumulatingLeaves = prevAccumulating;
-  }
+  // grad() returns gradients and never touches .grad
+  withLeafBuffers(false, () => propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g)));
   return inputs.map((x, i) => {
     const g = result.get(x) ?? null;
     if (!g && !opts.allowUnused) throw new Error(`grad: input ${x.name ?? i} is not used by the outputs (pass allowUnused)`);
@@ -181,6 +176,16 @@ export function isGradBuffer(g: Tensor): boolean {
 /** True while backward() (not grad()) propagates without recording: leaf buffers may be written directly. */
 let accumulatingLeaves = false;
 
+function withLeafBuffers<T>(on: boolean, fn: () => T): T {
+  const prev = accumulatingLeaves;
+  accumulatingLeaves = on;
+  try {
+    return fn();
+  } finally {
+    accumulatingLeaves = prev;
+  }
+}
+
 /**
  * The storage an op's backward may add d(root)/d(leaf) into directly, instead of returning it:
  * only during a plain backward() (no createGraph), for a leaf whose `.grad` is an in-place buffer.
@@ -195,13 +200,7 @@ export function leafGradBuffer(t: Tensor): Storage | null {
 /** Accumulate d(root)/d(leaf) into every leaf's `.grad` (Tensor.backward in PyTorch). */
 export function backward(root: Tensor, opts: { gradient?: Tensor; createGraph?: boolean } = {}): void {
   const createGraph = opts.createGraph ?? false;
-  const prevAccumulating = accumulatingLeaves;
-  accumulatingLeaves = !createGraph;
-  try {
-    backwardInto(root, opts, createGraph);
-  } finally {
-    accumulatingLeaves = prevAccumulating;
-  }
+  withLeafBuffers(!createGraph, () => backwardInto(root, opts, createGraph));
 }
 
 function backwardInto(root: Tensor, opts: { gradient?: Tensor }, createGraph: boolean): void {

@@ -326,8 +326,7 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
 
 /**
  * A fully connected layer, x·wᵀ + b, optionally followed by ReLU, as one op (PyTorch's F.linear,
- * Keras' Dense with its activation;
- * Sequential runs a Linear followed by a ReLU through it). x is [m, k], w is [n, k] (PyTorch's
+ * Keras' Dense with its activation; Sequential runs a Linear followed by a ReLU through it). x is [m, k], w is [n, k] (PyTorch's
  * layout), b is [n] or null. On a backend with fused `linear`/`linearBackward` kernels the bias,
  * the activation and, in a plain backward pass, the ReLU mask, both products and the bias sums
  * each take one kernel call; elsewhere — and when the backward itself is being recorded (createGraph)
@@ -342,10 +341,11 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype)) throw new TypeError(`dense: dtype mismatch (${x.dtype}, ${w.dtype}${b ? `, ${b.dtype}` : ''})`);
   const relu = activation === 'relu';
   const out = allocStorage(x.dtype, m * n);
-  if (!backend().linear?.(x.data, w.data, b ? b.data : null, out, m, n, k, relu)) {
-    backend().matmul(x.data, w.data, out, m, n, k, false, true);
-    if (b) for (let i = 0, o = 0; i < m; i++) for (let j = 0; j < n; j++, o++) out[o] += b.data[j];
-    if (relu) for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = 0;
+  const be = backend();
+  if (!be.linear?.(x.data, w.data, b ? b.data : null, out, m, n, k, relu)) {
+    be.matmul(x.data, w.data, out, m, n, k, false, true);
+    if (b) be.binary('add', out, [m, n], b.data, b.shape, out, [m, n]);
+    if (relu) be.unary('relu', out, out);
   }
   const y = new Tensor(out, [m, n]);
   return record('dense', b ? [x, w, b] : [x, w], y, (g) => {
@@ -391,13 +391,21 @@ export type Reduction = 'mean' | 'sum' | 'none';
 
 /** A constant one-hot matrix [N, C] for integer class targets. */
 export function oneHot(targets: ArrayLike<number>, classes: number, dtype: DType = 'float32'): Tensor {
-  const out = allocStorage(dtype, targets.length * classes);
+  const t = classIndices(targets, classes);
+  const out = allocStorage(dtype, t.length * classes);
+  for (let i = 0; i < t.length; i++) out[i * classes + t[i]] = 1;
+  return new Tensor(out, [t.length, classes]);
+}
+
+/** Integer class targets as an Int32Array, each checked to be an integer in [0, classes − 1]. */
+function classIndices(targets: ArrayLike<number>, classes: number): Int32Array {
+  const t = new Int32Array(targets.length);
   for (let i = 0; i < targets.length; i++) {
     const c = targets[i];
     if (!Number.isInteger(c) || c < 0 || c >= classes) throw new RangeError(`target ${i} is ${c}, expected an integer class in [0, ${classes - 1}]`);
-    out[i * classes + c] = 1;
+    t[i] = c;
   }
-  return new Tensor(out, [targets.length, classes]);
+  return t;
 }
 
 /**
@@ -411,11 +419,7 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
   if (logits.ndim !== 2) throw new ShapeError(`CrossEntropyLoss: expected logits [N, C], got ${fmtShape(logits.shape)}`);
   const [N, C] = logits.shape;
   if (targets.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${targets.length} targets`);
-  for (let i = 0; i < N; i++) {
-    const c = targets[i];
-    if (!Number.isInteger(c) || c < 0 || c >= C) throw new RangeError(`target ${i} is ${c}, expected an integer class in [0, ${C - 1}]`);
-  }
-  const t = Int32Array.from(targets);
+  const t = classIndices(targets, C);
   const ls = allocStorage(logits.dtype, logits.size);
   backend().logSoftmax(logits.data, N, C, ls);
   const out = allocStorage(logits.dtype, reduction === 'none' ? N : 1);

@@ -65,11 +65,6 @@ export interface Backend {
   /** The transpose of avgPool2d (its backward): spreads each gy over its window, into gx (zero-filled by the kernel). */
   avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeometry, countIncludePad: boolean): void;
   /**
-   * Optional fused optimizer updates (one pass over parameter, gradient and state, in place).
-   * They return false when they do not handle the arguments (e.g. float64): the rule then runs
-   * its own loop. The equations are PyTorch's (see src/optim/adam.ts and asm/optim.ts).
-   */
-  /**
    * Optional fused fully connected layer: out[m×n] = x[m×k]·w[n×k]ᵀ + bias (+ ReLU when `relu`), in
    * one call (the bias and the activation applied while the result is still in the backend's
    * memory). Returns false when it does not handle the arguments; the op then composes matmul,
@@ -91,6 +86,11 @@ export interface Backend {
    * does not handle `a`; the caller fills it itself.
    */
   zero?(a: Storage): boolean;
+  /**
+   * Optional fused optimizer updates (one pass over parameter, gradient and state, in place).
+   * They return false when they do not handle the arguments (e.g. float64): the rule then runs
+   * its own loop. The equations are PyTorch's (see src/optim/adam.ts and asm/optim.ts).
+   */
   adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
   /**

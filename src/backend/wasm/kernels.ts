@@ -409,16 +409,17 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     return true;
   }
 
-  /**
-   * Optimizer state (float32, ≥ SMALL_ELEMENTWISE elements) lives in WebAssembly memory, so a fused
-   * step copies only the parameter and its gradient; the block is freed with the state array.
-   */
+  /** a.fill(0) with memset for arrays in wasm memory (TypedArray.fill on shared memory is an element loop). */
   function zero(a: Storage): boolean {
     if (!(a instanceof Float32Array) || !rt.owns(a)) return false;
     rt.k.zero(a.byteOffset, a.length);
     return true;
   }
 
+  /**
+   * Optimizer state (float32, ≥ SMALL_ELEMENTWISE elements) lives in WebAssembly memory, so a fused
+   * step copies only the parameter and its gradient; the block is freed with the state array.
+   */
   function allocLike(p: Storage): Storage | null {
     if (!(p instanceof Float32Array) || !(p.length >= SMALL_ELEMENTWISE || rt.owns(p))) return null;
     // Only shared memory: growing an unshared memory detaches every view made before, which would

@@ -193,20 +193,9 @@ export class WasmRuntime {
    * of it, for as long as the memory is used).
    */
   persistent(n: number): Float32Array {
-    const view = this.block(n);
-    this.k.zero(view.byteOffset, n); // the block may hold old data (a freed block, or memory the transient arena used)
-    this.finalizer?.register(view, { p: view.byteOffset, bytes: align(Math.max(n, 1) * 4, 64) });
-    return view;
-  }
-
-  /**
-   * A block of n floats (contents undefined) that stays until freeBlock(view) — for operands an op
-   * keeps from its forward pass for its backward pass. Not freed by the garbage collector.
-   */
-  block(n: number): Float32Array {
     const bytes = align(Math.max(n, 1) * 4, 64);
     let p = -1;
-    // best fit: the smallest free block that holds it (blocks of a training step come back in the same sizes)
+    // best fit: the smallest free block that holds it (freed parameters and state come back in the same sizes)
     let i = -1;
     for (let j = 0; j < this.freeBlocks.length; j++) {
       const b = this.freeBlocks[j];
@@ -221,12 +210,10 @@ export class WasmRuntime {
       this.persistTop = p + bytes;
       this.ensure(this.persistTop);
     }
-    return new Float32Array(this.memory.buffer, p, n);
-  }
-
-  /** Returns a block from block() to the free list (the view must not be used afterwards). */
-  freeBlock(view: Float32Array): void {
-    this.release({ p: view.byteOffset, bytes: align(Math.max(view.length, 1) * 4, 64) });
+    this.k.zero(p, n); // the block may hold old data (a freed block, or memory the transient arena used)
+    const view = new Float32Array(this.memory.buffer, p, n);
+    this.finalizer?.register(view, { p, bytes });
+    return view;
   }
 
   private release(freed: { p: number; bytes: number }): void {
