@@ -1,7 +1,7 @@
 /** The four workloads run with descent (wasm backend unless --backend reference). */
 import {
   Tensor, Linear, Adam, LBFGS, Rng, crossEntropy,
-  initWasm, setBackend, backend, wasmInfo, wasmFloat32Array, noGrad,
+  initWasm, setBackend, backend, wasmInfo, wasmFloat32Array, noGrad, parameter,
 } from '../src/index.js';
 import { loadFashionMnist } from '../src/node.js';
 import { descentModel } from './models.js';
@@ -15,15 +15,15 @@ async function init(backendName: string): Promise<void> {
   } else setBackend(backendName);
 }
 
-const label = (backendName: string, inWasmMemory = false) =>
-  backendName === 'wasm' ? (inWasmMemory ? 'descent (params in wasm memory)' : 'descent') : `descent (${backendName})`;
+const label = (backendName: string, jsArray = false) =>
+  backendName === 'wasm' ? (jsArray ? 'descent (params in a JS array)' : 'descent') : `descent (${backendName})`;
 
 /** W3 and W4: the whole measurement in this process. */
-export async function runDescent(w: 'W3' | 'W4', quick: boolean, backendName: string, inWasmMemory = false): Promise<Measurement> {
+export async function runDescent(w: 'W3' | 'W4', quick: boolean, backendName: string, jsArray = false): Promise<Measurement> {
   await init(backendName);
   const info = backendName === 'wasm' ? wasmInfo() : {};
-  const base = { framework: label(backendName, inWasmMemory), workload: w } as const;
-  const r = w === 'W3' ? w3(quick, inWasmMemory) : w4(loadFashionMnist().train);
+  const base = { framework: label(backendName, jsArray), workload: w } as const;
+  const r = w === 'W3' ? w3(quick, jsArray) : w4(loadFashionMnist().train);
   return { ...base, ...r, extra: { ...r.extra, ...info } };
 }
 
@@ -56,12 +56,17 @@ export async function setupDescent(w: 'W1' | 'W2', quick: boolean, backendName: 
   return { framework: label(backendName), workload: w, batch: B, step, finish: () => (backendName === 'wasm' ? wasmInfo() : {}) };
 }
 
-function w3(quick: boolean, inWasmMemory: boolean): Omit<Measurement, 'framework' | 'workload'> {
+/**
+ * W3 as a user writes it: `parameter()` (PyTorch's nn.Parameter), which the wasm backend keeps in
+ * its memory, with a gradient where backward() keeps it (a buffer beside the parameter). With
+ * `jsArray` the parameter and gradient are plain Float32Arrays the user made, copied into wasm
+ * memory and back at every step.
+ */
+function w3(quick: boolean, jsArray: boolean): Omit<Measurement, 'framework' | 'workload'> {
   const N = 10_000_000;
-  const alloc = (n: number) => (inWasmMemory ? wasmFloat32Array(n) : new Float32Array(n));
   const rng = new Rng(3);
-  const p = new Tensor(alloc(N), [N], true);
-  const g = new Tensor(alloc(N), [N]);
+  const p = jsArray ? new Tensor(new Float32Array(N), [N], true) : parameter([N], 'float32', () => {});
+  const g = new Tensor(jsArray ? new Float32Array(N) : backend().allocLike?.(p.data) ?? new Float32Array(N), [N]);
   for (let i = 0; i < N; i++) { p.data[i] = rng.uniform() - 0.5; g.data[i] = rng.uniform() - 0.5; }
   p.name = 'p';
   p.grad = g;

@@ -25,13 +25,26 @@ const PY = '/usr/bin/python3';
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 const torchOk = spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
-const frameworks = opt('--peers')?.split(',') ?? ['descent', 'descent-wasm-memory', 'tfjs-wasm', 'tfjs-cpu', ...(torchOk ? ['pytorch'] : [])];
+const frameworks = opt('--peers')?.split(',') ?? ['descent', 'descent-js-array', 'tfjs-wasm', 'tfjs-cpu', ...(torchOk ? ['pytorch'] : [])];
+
+/**
+ * glibc's malloc settings for every child. By default glibc returns freed memory at the top of its
+ * heap to the kernel and serves blocks of 128 KiB and more with fresh mmaps, so a framework that
+ * allocates its tensors per op touches new pages every step. On this VM (Firecracker, free page
+ * reporting) a first touch is costly: PyTorch's W1 ran at 14–18 k samples/s and its 10 M Adam step
+ * took 140–230 ms with the defaults, against 70–97 k and 9–18 ms with these (the issue's reference
+ * figures are 67–86 k and ~36 ms). Keeping the memory once obtained makes the peers fast, as they are
+ * on a machine without that cost; descent and TensorFlow.js get the same settings.
+ */
+const MALLOC_KEEP = { MALLOC_TOP_PAD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 36), MALLOC_MMAP_THRESHOLD_: String(2 ** 32) };
 
 function command(fw: string, w: WorkloadId): { cmd: string[]; env: NodeJS.ProcessEnv } {
   const cmd = fw === 'pytorch'
     ? [PY, join(root, 'bench', 'torch_bench.py'), w, ...(quick ? ['--quick'] : [])]
     : [process.execPath, '--experimental-wasm-relaxed-simd', join(here, 'child.js'), fw, w, ...(quick ? ['--quick'] : [])];
-  const env = fw === 'pytorch' ? { ...process.env, LD_LIBRARY_PATH: OPENBLAS, OMP_NUM_THREADS: '2' } : process.env;
+  const env = fw === 'pytorch'
+    ? { ...process.env, ...MALLOC_KEEP, LD_LIBRARY_PATH: OPENBLAS, OMP_NUM_THREADS: '2' }
+    : { ...process.env, ...MALLOC_KEEP };
   return { cmd, env };
 }
 
@@ -189,7 +202,7 @@ function reachNote(ours: Measurement, torch: Measurement | undefined): string {
 const results: Measurement[] = [];
 process.stderr.write(`descent benchmark${quick ? ' (--quick)' : ''}: ${only.join(', ')} × ${frameworks.join(', ')}\n`);
 for (const w of only) {
-  const fws = frameworks.filter((fw) => fw !== 'descent-wasm-memory' || w === 'W3');
+  const fws = frameworks.filter((fw) => fw !== 'descent-js-array' || w === 'W3');
   if (w === 'W1' || w === 'W2') results.push(...(await runInterleaved(w, fws)));
   else for (const fw of fws) results.push(runOne(fw, w));
 }
@@ -218,6 +231,8 @@ if (only.some((w) => w === 'W1' || w === 'W2')) {
   lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
   lines.push('');
 }
+lines.push(`Every process ran with glibc's malloc told to keep the memory it has obtained (${Object.entries(MALLOC_KEEP).map(([k, v]) => `${k}=${v}`).join(' ')}): with the defaults, page faults on this VM slowed PyTorch's W1 about 5× and its W3 about 10×.`);
+lines.push('');
 for (const w of only) lines.push(`- ${w}: ${WORKLOADS[w].title}`);
 const md = lines.join('\n') + '\n';
 process.stdout.write('\n' + md);
@@ -226,6 +241,6 @@ const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 const stamp = date.replace(/:/g, '-').replace(/\..*/, '');
 const name = `${stamp}${quick ? '-quick' : ''}`;
-writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ date, quick, cpu, cores: cpus().length, node: process.version, results }, null, 2) + '\n');
+writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ date, quick, cpu, cores: cpus().length, node: process.version, env: MALLOC_KEEP, results }, null, 2) + '\n');
 writeFileSync(join(outDir, `${name}.md`), md);
 process.stderr.write(`wrote bench/results/${name}.json and .md\n`);
