@@ -106,17 +106,97 @@ function col2im(col: usize, geo: usize, gx: usize): void {
   return g(geo, 5) == 1 && g(geo, 6) == 1 && g(geo, 9) == 1 && g(geo, 10) == 1 && g(geo, 11) == 0 && g(geo, 12) == 0;
 }
 
-/** Images [b0, b1) of conv2d. scratch: col buffer then GEMM scratch. */
-export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
+/** v = max(v, 0) over n floats at p (NaN → 0: the elementwise relu's rule). */
+@inline function reluInPlace(p: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const a = p + <usize>i * 4, v = v128.load(a); v128.store(a, v128.and(v, f32x4.gt(v, z))); }
+  for (; i < n; i++) { const a = p + <usize>i * 4, v = load<f32>(a); store<f32>(a, v > 0 ? v : 0); }
+}
+
+/**
+ * Images [b0, b1) of conv2d. scratch: col buffer then GEMM scratch. With `bias` (≠ 0) each output
+ * row starts as its channel's bias and the product accumulates onto it; with `relu` the image's
+ * output is rectified while it is still in cache (a convolution layer in one pass).
+ */
+export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i32, b1: i32, scratch: usize, bias: usize, relu: i32): void {
   const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
   const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
   const col = scratch;
   const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
   for (let b = b0; b < b1; b++) {
     const xb = x + <usize>(b * c * h * ww) * 4;
+    const ob = out + <usize>(b * k * ohw) * 4;
     let src = col;
     if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
-    gemm(w, src, out + <usize>(b * k * ohw) * 4, k, ohw, ckk, false, false, false, 0, k, 0, ohw, gs);
+    if (bias) {
+      for (let kk = 0; kk < k; kk++) {
+        const row = ob + <usize>(kk * ohw) * 4, v = load<f32>(bias + <usize>kk * 4), vv = f32x4.splat(v);
+        let i = 0;
+        for (; i + 4 <= ohw; i += 4) v128.store(row + <usize>i * 4, vv);
+        for (; i < ohw; i++) store<f32>(row + <usize>i * 4, v);
+      }
+    }
+    gemm(w, src, ob, k, ohw, ckk, false, false, bias != 0, 0, k, 0, ohw, gs);
+    if (relu) reluInPlace(ob, k * ohw);
+  }
+}
+
+/**
+ * Images [b0, b1) of a convolution layer's backward, image by image while its gradient is in cache.
+ * gz is the caller's own copy of the output gradient; with y (≠ 0, the layer's ReLU output) it is
+ * first masked in place: gz = y > 0 ? gz : 0. Then, for those of gb, gw, gx that are not 0:
+ *   gb[k]  = Σ over this part's images and pixels of gz   (a partial: the caller sums the parts)
+ *   gw     = Σ over this part's images of gz_b · col_bᵀ   (a partial, overwritten)
+ *   gx_b   = col2im(Wᵀ · gz_b)
+ */
+export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
+                                    geo: usize, b0: i32, b1: i32, scratch: usize): void {
+  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
+  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
+  const col = scratch;
+  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
+  if (gb) zero(gb, k);
+  if (gw && b1 <= b0) zero(gw, k * ckk);
+  const z = f32x4.splat(0);
+  for (let b = b0; b < b1; b++) {
+    const gzb = gz + <usize>(b * k * ohw) * 4;
+    if (y) {
+      const yb = y + <usize>(b * k * ohw) * 4, n = k * ohw;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i * 4;
+        v128.store(gzb + o, v128.and(v128.load(gzb + o), f32x4.gt(v128.load(yb + o), z)));
+      }
+      for (; i < n; i++) { const o = <usize>i * 4; if (!(load<f32>(yb + o) > 0)) store<f32>(gzb + o, 0); }
+    }
+    if (gb) {
+      for (let kk = 0; kk < k; kk++) {
+        const row = gzb + <usize>(kk * ohw) * 4;
+        let s4 = f32x4.splat(0);
+        let i = 0;
+        for (; i + 4 <= ohw; i += 4) s4 = f32x4.add(s4, v128.load(row + <usize>i * 4));
+        let s = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
+        for (; i < ohw; i++) s += load<f32>(row + <usize>i * 4);
+        const d = gb + <usize>kk * 4;
+        store<f32>(d, load<f32>(d) + s);
+      }
+    }
+    if (gw) {
+      const xb = x + <usize>(b * c * h * ww) * 4;
+      let src = col;
+      if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
+      gemm(gzb, src, gw, k, ckk, ohw, false, true, b > b0, 0, k, 0, ckk, gs);
+    }
+    if (gx) {
+      const gxb = gx + <usize>(b * c * h * ww) * 4;
+      if (isPointwise(geo)) {
+        gemm(w, gzb, gxb, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
+      } else {
+        gemm(w, gzb, col, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
+        col2im(col, geo, gxb);
+      }
+    }
   }
 }
 

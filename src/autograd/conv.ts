@@ -15,8 +15,8 @@
 import { Tensor, allocStorage } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { backend, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
-import { record } from './engine.js';
-import { add, reshape } from './ops.js';
+import { record, isGradEnabled, leafGradBuffer } from './engine.js';
+import { reluGrad, reshape, sum } from './ops.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -91,12 +91,47 @@ export function conv2dGeometry(xShape: readonly number[], wShape: readonly numbe
 
 /** PyTorch's F.conv2d: cross-correlation of x [N, C, H, W] with w [K, C, kh, kw], plus bias [K]. */
 export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
+  return convLayer(x, w, bias, opts, null);
+}
+
+/**
+ * A convolution layer in one op: conv2d(x, w) + bias, then `activation` — Keras' Conv2D with
+ * activation='relu', PyTorch's Conv2d followed by a ReLU (Sequential runs that pair through it).
+ * The values are those of the composition; on a backend with the fused kernels the bias and the
+ * ReLU are applied to each image's output while it is in cache, and the backward masks, sums and
+ * multiplies one copy of the gradient. Under createGraph the backward is the composition of
+ * differentiable ops, so gradients of gradients are unchanged.
+ */
+export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs = {}, activation: 'relu' | null = null): Tensor {
   checkDtype(x, w, 'conv2d');
   const g = conv2dGeometry(x.shape, w.shape, opts);
-  const y = convOp(x, w, g);
-  if (!bias) return y;
-  if (bias.ndim !== 1 || bias.shape[0] !== g.k) throw new ShapeError(`conv2d: bias must be [${g.k}], got ${fmtShape(bias.shape)}`);
-  return add(y, reshape(bias, [1, g.k, 1, 1]));
+  if (!b && !activation) return convOp(x, w, g);
+  if (b && (b.ndim !== 1 || b.shape[0] !== g.k)) throw new ShapeError(`conv2d: bias must be [${g.k}], got ${fmtShape(b.shape)}`);
+  if (b) checkDtype(x, b, 'conv2d');
+  const relu = activation === 'relu';
+  const out = allocStorage(x.dtype, g.n * g.k * g.oh * g.ow);
+  const shape = [g.n, g.k, g.oh, g.ow];
+  const be = backend();
+  if (!be.convLayer?.(x.data, w.data, b ? b.data : null, out, g, relu)) {
+    be.conv2d(x.data, w.data, out, g);
+    if (b) be.binary('add', out, shape, b.data, [1, g.k, 1, 1], out, shape);
+    if (relu) be.unary('relu', out, out);
+  }
+  const y = new Tensor(out, shape);
+  return record('convLayer', b ? [x, w, b] : [x, w], y, (gy) => {
+    const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
+    if (!isGradEnabled()) {
+      // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
+      const into = wantW ? leafGradBuffer(w) : null;
+      const gx = wantX ? allocStorage(x.dtype, x.size) : null, gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
+      const gb = wantB ? allocStorage(x.dtype, g.k) : null;
+      if (backend().convLayerBackward?.(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, into !== null)) {
+        return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [g.k])];
+      }
+    }
+    const gz = relu ? reluGrad(gy, y) : gy;
+    return [wantX ? convBackInputOp(gz, w, g) : null, wantW ? convBackWeightOp(x, gz, g) : null, wantB ? sum(gz, [0, 2, 3]) : null];
+  });
 }
 
 // ---------------------------------------------------------------- gather / scatter (max pooling)

@@ -81,6 +81,19 @@ export interface Backend {
   linearBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
     m: number, n: number, k: number, accumulateGw: boolean): boolean;
   /**
+   * Optional fused convolution layer: out = conv2d(x, w) + bias per output channel (+ ReLU when
+   * `relu`), in one call, like `linear`. Returns false when it does not handle the arguments.
+   */
+  convLayer?(x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Conv2dGeometry, relu: boolean): boolean;
+  /**
+   * Optional backward of `convLayer` in one call, like `linearBackward`: gz = relu ? gy where y > 0
+   * : gy, then gx (conv2dBackwardInput of gz), gw (conv2dBackwardWeight of gz; with `accumulateGw`
+   * added into gw) and gb (the sums of gz over images and pixels), for those that are not null.
+   * Returns false when it does not handle the arguments (then it has written nothing).
+   */
+  convLayerBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    g: Conv2dGeometry, accumulateGw: boolean): boolean;
+  /**
    * Optional: a.fill(0), for arrays in the backend's own memory (on shared wasm memory
    * TypedArray.fill is an element-by-element loop, 10× slower than memset). Returns false when it
    * does not handle `a`; the caller fills it itself.

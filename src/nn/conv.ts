@@ -1,7 +1,7 @@
 /** Conv2d with PyTorch's layout ([out, in, kh, kw]) and default initialisation. */
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
-import { conv2d, pair, type Pair } from '../autograd/conv.js';
+import { convLayer, pair, type Pair } from '../autograd/conv.js';
 import { Module, parameter } from './module.js';
 import { initializers, type InitName } from './init.js';
 
@@ -43,8 +43,13 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWith(x, null);
+  }
+
+  /** forward followed by `activation`, in one op (Sequential uses it for a Conv2d followed by a ReLU). */
+  forwardWith(x: Tensor, activation: 'relu' | null): Tensor {
     try {
-      return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+      return convLayer(x, this.weight, this.bias, { stride: this.stride, padding: this.padding }, activation);
     } catch (e) {
       if (e instanceof Error) e.message = e.message.replace(/^conv2d/, this.describe());
       throw e;

@@ -5,6 +5,7 @@ import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, type InitName } from './init.js';
+import { Conv2d } from './conv.js';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -93,11 +94,11 @@ export class Sequential extends Module {
     for (let i = 0; i < this.layers.length; i++) {
       try {
         const layer = this.layers[i];
-        // A plain Linear followed by a plain ReLU runs as one fused op (same values; the
+        // A plain Linear or Conv2d followed by a plain ReLU runs as one fused op (same values; the
         // pre-activation is never materialised as a tensor of its own). Subclasses are left alone:
         // they may override forward.
-        if (layer.constructor === Linear && this.layers[i + 1]?.constructor === ReLU) {
-          h = (layer as Linear).forwardWith(h, 'relu');
+        if ((layer.constructor === Linear || layer.constructor === Conv2d) && this.layers[i + 1]?.constructor === ReLU) {
+          h = (layer as Linear | Conv2d).forwardWith(h, 'relu');
           i++;
           continue;
         }

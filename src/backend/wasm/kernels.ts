@@ -188,10 +188,62 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g))]);
+      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g)), 0, 0]);
     }
     rt.parallel('conv2dForward', parts);
     rt.take(po, out as Float32Array);
+  }
+
+  /** conv2d + bias (+ ReLU), each image's output biased and rectified while it is in cache. */
+  function convLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Conv2dGeometry, relu: boolean): boolean {
+    if (!f32(x, w, bias, out)) return false;
+    rt.reset();
+    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array), geo = geometry(g);
+    const pb = bias ? rt.put(bias as Float32Array) : 0;
+    const T = partsFor(convMacs(g), g.n, 4);
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [b0, b1] = cut(g.n, T, t, 1);
+      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g)), pb, +relu]);
+    }
+    rt.parallel('conv2dForward', parts);
+    rt.take(po, out as Float32Array);
+    return true;
+  }
+
+  /**
+   * convLayer's backward on one copy of gy: each part masks its images' gy, sums them for the bias
+   * and runs both products on them while they are in cache; the parts' weight and bias partials
+   * are summed at the end.
+   */
+  function convLayerBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    g: Conv2dGeometry, accumulateGw: boolean): boolean {
+    if (!f32(gy, x, w, y, gx, gw, gb)) return false;
+    rt.reset();
+    const pz = rt.alloc(gy.length * 4);
+    rt.f32.set(gy as Float32Array, pz >> 2);
+    rt.copiedBytes += gy.length * 4;
+    const py = y ? rt.put(y as Float32Array) : 0, px = gw ? rt.put(x as Float32Array) : 0, pw = rt.put(w as Float32Array);
+    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = geometry(g);
+    const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
+    const parts: number[][] = [];
+    const gws: number[] = [], gbs: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [b0, b1] = cut(g.n, T, t, 1);
+      const pgw = gw ? rt.alloc(gw.length * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
+      if (gw) gws.push(pgw);
+      if (gb) gbs.push(pgb);
+      parts.push([pz, py, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convScratch(g))]);
+    }
+    rt.parallel('conv2dLayerBackward', parts);
+    if (gx) rt.take(pgx, gx as Float32Array);
+    for (const [dst, ps, acc] of [[gw, gws, accumulateGw], [gb, gbs, false]] as const) {
+      if (!dst) continue;
+      const into = acc ? rt.put(dst as Float32Array) : ps[0];
+      for (let i = acc ? 0 : 1; i < ps.length; i++) rt.k.addInto(into, ps[i], dst.length);
+      rt.take(into, dst as Float32Array);
+    }
+    return true;
   }
 
   function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
@@ -430,7 +482,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   return {
-    allocLike, zero, matmul, linear, linearBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
+    allocLike, zero, matmul, linear, linearBackward, convLayer, convLayerBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
     maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward,
   };
 }

@@ -1,0 +1,145 @@
+/**
+ * The fused convolution layer (Backend.convLayer / convLayerBackward, used by the `convLayer` op,
+ * by conv2d with a bias and by Sequential for a Conv2d followed by a ReLU) against the composition
+ * it replaces, computed with the reference backend: conv2d, the bias per channel, ReLU; and in the
+ * backward ReLU's mask, both convolution gradients and the bias sums. Threads 1 and 2, with and
+ * without bias and ReLU, padded, strided and 1×1 geometries.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
+import { referenceBackend as R } from '../../src/backend/reference.js';
+import type { Conv2dGeometry } from '../../src/backend/backend.js';
+import {
+  setBackend, Tensor, Conv2d, ReLU, MaxPool2d, Flatten, Linear, Sequential, Rng, crossEntropy, convLayer, conv2d, conv2dGeometry, fromData, grad, sum, square,
+} from '../../src/index.js';
+import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
+
+const W = await initWasm({ threads: 2 });
+
+let rnd = floatSource(4242);
+
+/** The composition on the reference backend: [y, gx, gw, gb]. */
+function composed(x: Float32Array, w: Float32Array, b: Float32Array | null, gy: Float32Array, g: Conv2dGeometry, relu: boolean) {
+  const shape = [g.n, g.k, g.oh, g.ow];
+  const y = new Float32Array(g.n * g.k * g.oh * g.ow);
+  R.conv2d(x, w, y, g);
+  if (b) R.binary('add', y, shape, b, [1, g.k, 1, 1], y, shape);
+  if (relu) R.unary('relu', y, y);
+  const gz = new Float32Array(y.length);
+  if (relu) R.binary('reluGrad', gy, shape, y, shape, gz, shape);
+  else gz.set(gy);
+  const gx = new Float32Array(x.length), gw = new Float32Array(w.length), gb = new Float32Array(g.k);
+  R.conv2dBackwardInput(gz, w, gx, g);
+  R.conv2dBackwardWeight(x, gz, gw, g);
+  R.sum(gz, shape, [0, 2, 3], gb);
+  return { y, gx, gw, gb };
+}
+
+const cases: [string, number[], number[], { stride?: number; padding?: number }][] = [
+  ['W2 layer 1 (C=1, 5×5, padding 2)', [8, 1, 28, 28], [32, 1, 5, 5], { padding: 2 }],
+  ['W2 layer 2 (32→64, 5×5, padding 2)', [6, 32, 14, 14], [64, 32, 5, 5], { padding: 2 }],
+  ['odd sizes, stride 2, no padding', [3, 5, 11, 9], [7, 5, 3, 3], { stride: 2 }],
+  ['1×1 (pointwise)', [4, 16, 9, 9], [24, 16, 1, 1], {}],
+];
+
+for (const threads of [1, 2]) {
+  test(`fused conv layer and its backward equal conv2d + bias + ReLU on the reference (threads=${threads})`, () => {
+    setWasmThreads(threads);
+    for (const [name, xs, ws, opts] of cases) {
+      const g = conv2dGeometry(xs, ws, opts);
+      const nx = xs.reduce((a, b) => a * b), nw = ws.reduce((a, b) => a * b), ny = g.n * g.k * g.oh * g.ow;
+      for (const withBias of [true, false])
+        for (const relu of [true, false]) {
+          const what = `${name} bias=${withBias} relu=${relu}`;
+          const x = rnd(nx), w = rnd(nw, -0.3, 0.3), b = withBias ? rnd(g.k) : null, gy = rnd(ny);
+          const want = composed(x, w, b, gy, g, relu);
+          const tol = 3e-5 * Math.sqrt(g.c * g.kh * g.kw * g.n);
+          const y = new Float32Array(ny).fill(NaN);
+          assert.equal(W.convLayer!(x, w, b, y, g, relu), true, `${what}: the fused kernel ran`);
+          assertClose(y, want.y, tol, `y ${what}`);
+          if (relu) assert.ok(y.some((v) => v === 0) && y.some((v) => v > 0), `${what}: the ReLU clipped some outputs and kept others`);
+          const gx = new Float32Array(nx).fill(NaN), gw = new Float32Array(nw).fill(NaN), gb = new Float32Array(g.k).fill(NaN);
+          assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, gx, gw, withBias ? gb : null, g, false), true);
+          assertClose(gx, want.gx, tol, `gx ${what}`);
+          assertClose(gw, want.gw, tol, `gw ${what}`);
+          if (withBias) assertClose(gb, want.gb, tol, `gb ${what}`);
+          // the data needs no gradient: only the weight's and the bias', and gy is left as it was
+          const gyCopy = gy.slice();
+          const gw2 = new Float32Array(nw).fill(NaN), gb2 = new Float32Array(g.k).fill(NaN);
+          assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, null, gw2, gb2, g, false), true);
+          assertClose(gw2, want.gw, tol, `gw without gx ${what}`);
+          assertClose(gb2, want.gb, tol, `gb without gx ${what}`);
+          assert.deepEqual(gy, gyCopy, `${what}: the caller's gy is not masked in place`);
+          // accumulating into a gradient buffer: gw3 = 0.5 + the weight gradient
+          const gw3 = new Float32Array(nw).fill(0.5);
+          assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, null, gw3, null, g, true), true);
+          assertClose(gw3, want.gw.map((v) => v + 0.5), tol, `gw accumulated ${what}`);
+          // only the input gradient
+          const gx4 = new Float32Array(nx).fill(NaN);
+          assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, gx4, null, null, g, false), true);
+          assertClose(gx4, want.gx, tol, `gx alone ${what}`);
+        }
+    }
+  });
+}
+
+test('the fused conv layer really ran parts on the worker', () => {
+  setWasmThreads(2);
+  const g = conv2dGeometry([8, 32, 14, 14], [64, 32, 5, 5], { padding: 2 });
+  const x = rnd(8 * 32 * 14 * 14), w = rnd(64 * 32 * 25), y = new Float32Array(8 * 64 * 14 * 14);
+  const before = wasmInfo();
+  for (let i = 0; i < 50 && wasmInfo().workerParts === before.workerParts; i++) W.convLayer!(x, w, null, y, g, true);
+  assert.ok(wasmInfo().workerParts > before.workerParts, 'the worker ran no part');
+});
+
+test('convLayer: gradients in x, weight and bias match central differences, with and without ReLU (float64)', () => {
+  setBackend('reference');
+  for (const act of [null, 'relu'] as const) {
+    const x = randT([2, 2, 5, 4], 3), w = randT([3, 2, 3, 2], 4), b = randT([3], 5);
+    gradCheck((xx, ww, bb) => convLayer(xx, ww, bb, { padding: 1, stride: [2, 1] }, act), [x, w, b], 1e-6);
+    gradCheck((xx, ww) => convLayer(xx, ww, null, { padding: 1 }, act), [x, w], 1e-6);
+  }
+});
+
+test('conv2d with a bias keeps second derivatives (createGraph runs through the composition)', () => {
+  setBackend('reference');
+  const x = randT([1, 2, 4, 4], 6), w = randT([2, 2, 3, 3], 7), b = randT([2], 8);
+  // d/dw of Σ (∂L/∂x)² where L = Σ conv2d(x, w, b)²: checked against central differences of the first gradient
+  gradCheck((ww) => {
+    const y = conv2d(x, ww, b, { padding: 1 });
+    const [gx] = grad(sum(square(y)), [x], { createGraph: true });
+    return sum(square(gx!));
+  }, [w], 1e-6);
+});
+
+test('convLayer rejects a bias of the wrong size with one clear message', () => {
+  setBackend('reference');
+  const x = fromData(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]), w = fromData(new Float32Array(5 * 3 * 9), [5, 3, 3, 3]);
+  assert.throws(() => convLayer(x, w, fromData(new Float32Array(4), [4]), {}, 'relu'), /conv2d: bias must be \[5\], got \[4\]/);
+  assert.throws(() => new Conv2d(4, 5, 3).forwardWith(x, 'relu'), /Conv2d\(4→5, 3×3\): input has 3 channels, weight expects 4/);
+});
+
+test('Sequential(Conv2d, ReLU, MaxPool2d, …) trains the same on wasm (fused) and on the reference (composed)', () => {
+  const run = (name: string) => {
+    setBackend(name);
+    const rng = new Rng(9);
+    const model = new Sequential(
+      new Conv2d(1, 8, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
+      new Conv2d(8, 16, 3, { padding: 1, rng }), new ReLU(), new MaxPool2d(2),
+      new Flatten(), new Linear(16 * 7 * 7, 10, { rng }));
+    const x = new Tensor(rnd(16 * 28 * 28), [16, 1, 28, 28]);
+    const y = Int32Array.from({ length: 16 }, (_, i) => (i * 3) % 10);
+    const loss = crossEntropy(model.forward(x), y);
+    loss.backward();
+    rnd = floatSource(4242); // the same input for both runs
+    return { loss: loss.item(), grads: model.parameters().map((p) => p.grad!.data) };
+  };
+  rnd = floatSource(4242);
+  setWasmThreads(2);
+  const fast = run('wasm');
+  const ref = run('reference');
+  assertClose(fast.loss, ref.loss, 1e-5, 'loss');
+  fast.grads.forEach((g, i) => assertClose(g, ref.grads[i], 2e-5, `gradient of parameter ${i}`));
+  assert.ok(fast.grads[0].some((v) => v !== 0) && fast.grads[1].some((v) => v !== 0), 'the first layer got weight and bias gradients');
+});
