@@ -7,6 +7,7 @@
  * Geometry is passed in a small i32 block: n c h w k kh kw oh ow sh sw ph pw.
  */
 import { gemm } from './gemm';
+import { maxPool2d } from './pool';
 
 @inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + <usize>i * 4); }
 
@@ -120,26 +121,27 @@ function col2im(col: usize, geo: usize, gx: usize): void {
  * output is rectified while it is still in cache (a convolution layer in one pass).
  */
 export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i32, b1: i32, scratch: usize, bias: usize, relu: i32): void {
-  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
-  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
+  const chw = g(geo, 1) * g(geo, 2) * g(geo, 3), kohw = g(geo, 4) * g(geo, 7) * g(geo, 8);
+  for (let b = b0; b < b1; b++) forwardImage(x + <usize>(b * chw) * 4, w, out + <usize>(b * kohw) * 4, geo, scratch, bias, relu);
+}
+
+/** One image of conv2dForward: ob = W·col(xb) (+ bias) (then ReLU). */
+@inline function forwardImage(xb: usize, w: usize, ob: usize, geo: usize, scratch: usize, bias: usize, relu: i32): void {
+  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6);
   const col = scratch;
   const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
-  for (let b = b0; b < b1; b++) {
-    const xb = x + <usize>(b * c * h * ww) * 4;
-    const ob = out + <usize>(b * k * ohw) * 4;
-    let src = col;
-    if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
-    if (bias) {
-      for (let kk = 0; kk < k; kk++) {
-        const row = ob + <usize>(kk * ohw) * 4, v = load<f32>(bias + <usize>kk * 4), vv = f32x4.splat(v);
-        let i = 0;
-        for (; i + 4 <= ohw; i += 4) v128.store(row + <usize>i * 4, vv);
-        for (; i < ohw; i++) store<f32>(row + <usize>i * 4, v);
-      }
+  let src = col;
+  if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
+  if (bias) {
+    for (let kk = 0; kk < k; kk++) {
+      const row = ob + <usize>(kk * ohw) * 4, v = load<f32>(bias + <usize>kk * 4), vv = f32x4.splat(v);
+      let i = 0;
+      for (; i + 4 <= ohw; i += 4) v128.store(row + <usize>i * 4, vv);
+      for (; i < ohw; i++) store<f32>(row + <usize>i * 4, v);
     }
-    gemm(w, src, ob, k, ohw, ckk, false, false, bias != 0, 0, k, 0, ohw, gs);
-    if (relu) reluInPlace(ob, k * ohw);
   }
+  gemm(w, src, ob, k, ohw, ckk, false, false, bias != 0, 0, k, 0, ohw, gs);
+  if (relu) reluInPlace(ob, k * ohw);
 }
 
 /**
@@ -152,10 +154,7 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
  */
 export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
                                     geo: usize, b0: i32, b1: i32, scratch: usize): void {
-  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
-  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
-  const col = scratch;
-  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
+  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
   const z = f32x4.splat(0);
@@ -170,33 +169,96 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
       }
       for (; i < n; i++) { const o = <usize>i * 4; if (!(load<f32>(yb + o) > 0)) store<f32>(gzb + o, 0); }
     }
-    if (gb) {
-      for (let kk = 0; kk < k; kk++) {
-        const row = gzb + <usize>(kk * ohw) * 4;
-        let s4 = f32x4.splat(0);
-        let i = 0;
-        for (; i + 4 <= ohw; i += 4) s4 = f32x4.add(s4, v128.load(row + <usize>i * 4));
-        let s = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
-        for (; i < ohw; i++) s += load<f32>(row + <usize>i * 4);
-        const d = gb + <usize>kk * 4;
-        store<f32>(d, load<f32>(d) + s);
+    layerBackwardImage(gzb, b, b > b0, x, w, gx, gw, gb, geo, scratch);
+  }
+}
+
+/** One image's share of a layer's backward from its (masked) output gradient gzb: gb +=, gw (+)=, gx_b =. */
+@inline function layerBackwardImage(gzb: usize, b: i32, accGw: bool, x: usize, w: usize, gx: usize, gw: usize, gb: usize, geo: usize, scratch: usize): void {
+  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
+  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
+  const col = scratch;
+  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
+  if (gb) {
+    for (let kk = 0; kk < k; kk++) {
+      const row = gzb + <usize>(kk * ohw) * 4;
+      let s4 = f32x4.splat(0);
+      let i = 0;
+      for (; i + 4 <= ohw; i += 4) s4 = f32x4.add(s4, v128.load(row + <usize>i * 4));
+      let s = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
+      for (; i < ohw; i++) s += load<f32>(row + <usize>i * 4);
+      const d = gb + <usize>kk * 4;
+      store<f32>(d, load<f32>(d) + s);
+    }
+  }
+  if (gw) {
+    const xb = x + <usize>(b * c * h * ww) * 4;
+    let src = col;
+    if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
+    gemm(gzb, src, gw, k, ckk, ohw, false, true, accGw, 0, k, 0, ckk, gs);
+  }
+  if (gx) {
+    const gxb = gx + <usize>(b * c * h * ww) * 4;
+    if (isPointwise(geo)) {
+      gemm(w, gzb, gxb, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
+    } else {
+      gemm(w, gzb, col, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
+      col2im(col, geo, gxb);
+    }
+  }
+}
+
+/** Bytes of the per-image output buffer the pooled layer keeps at the start of its scratch. */
+@inline function imageBytes(geo: usize): usize {
+  return (<usize>(g(geo, 4) * g(geo, 7) * g(geo, 8)) * 4 + 63) & ~63;
+}
+
+/**
+ * Images [b0, b1) of a convolution layer followed by max pooling: each image's conv2d + bias (+
+ * ReLU) goes into a buffer at the start of `scratch` and is pooled from there, so the full-size
+ * activation never exists. geo: the convolution's 13 ints, then the pooling's 12 (n c h w kh kw oh
+ * ow sh sw ph pw, on the convolution's output), then relu (0/1). out and idx get the pooled values
+ * and their offsets in the convolution's output plane, as maxPool2d gives them.
+ */
+export function convPoolForward(x: usize, w: usize, bias: usize, out: usize, idx: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
+  const k = g(geo, 4), pgeo = geo + 13 * 4, relu = g(geo, 25);
+  const pohw = g(pgeo, 6) * g(pgeo, 7);
+  const yb = scratch, rest = scratch + imageBytes(geo);
+  const chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
+  for (let b = b0; b < b1; b++) {
+    forwardImage(x + <usize>(b * chw) * 4, w, yb, geo, rest, bias, relu);
+    maxPool2d(yb, out + <usize>(b * k * pohw) * 4, idx + <usize>(b * k * pohw) * 4, pgeo, 0, k);
+  }
+}
+
+/**
+ * The backward of convPoolForward for images [b0, b1): each image's output gradient is rebuilt in
+ * the scratch buffer — gp scattered to the pooled offsets, kept only where the pooled value is > 0
+ * when relu (there y = pooled, so this is ReLU's mask) — then gb, gw and gx as in
+ * conv2dLayerBackward (gb and gw are this part's partials).
+ */
+export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
+                                 geo: usize, b0: i32, b1: i32, scratch: usize): void {
+  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6);
+  const pgeo = geo + 13 * 4, relu = g(geo, 25), pohw = g(pgeo, 6) * g(pgeo, 7);
+  const gzb = scratch, rest = scratch + imageBytes(geo);
+  if (gb) zero(gb, k);
+  if (gw && b1 <= b0) zero(gw, k * ckk);
+  for (let b = b0; b < b1; b++) {
+    zero(gzb, k * ohw);
+    const base = <usize>(b * k * pohw) * 4;
+    for (let pl = 0; pl < k; pl++) {
+      const dst = gzb + <usize>(pl * ohw) * 4;
+      const src = base + <usize>(pl * pohw) * 4;
+      for (let p = 0; p < pohw; p++) {
+        const o = src + <usize>p * 4;
+        const i = load<i32>(idx + o);
+        if (<u32>i >= <u32>ohw || (relu && !(load<f32>(pooled + o) > 0))) continue;
+        const d = dst + (<usize>i << 2);
+        store<f32>(d, load<f32>(d) + load<f32>(gp + o));
       }
     }
-    if (gw) {
-      const xb = x + <usize>(b * c * h * ww) * 4;
-      let src = col;
-      if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
-      gemm(gzb, src, gw, k, ckk, ohw, false, true, b > b0, 0, k, 0, ckk, gs);
-    }
-    if (gx) {
-      const gxb = gx + <usize>(b * c * h * ww) * 4;
-      if (isPointwise(geo)) {
-        gemm(w, gzb, gxb, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
-      } else {
-        gemm(w, gzb, col, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
-        col2im(col, geo, gxb);
-      }
-    }
+    layerBackwardImage(gzb, b, b > b0, x, w, gx, gw, gb, geo, rest);
   }
 }
 

@@ -5,7 +5,7 @@
 export * from './tensor/index.js';
 export * from './backend/index.js';
 export * from './autograd/index.js';
-export { conv2d, convLayer, maxPool2d, avgPool2d, gatherPlanes, scatterPlanes, conv2dGeometry, type Conv2dArgs, type Pool2dArgs, type AvgPool2dArgs } from './autograd/conv.js';
+export { conv2d, convLayer, convPoolLayer, maxPool2d, avgPool2d, gatherPlanes, scatterPlanes, conv2dGeometry, type Conv2dArgs, type Pool2dArgs, type AvgPool2dArgs } from './autograd/conv.js';
 export * from './nn/index.js';
 export * from './augment/index.js';
 export * from './optim/index.js';

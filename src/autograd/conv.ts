@@ -134,6 +134,45 @@ export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dAr
   });
 }
 
+/**
+ * A convolution layer followed by max pooling in one op: maxPool2d(convLayer(x, w, b, opts,
+ * activation), poolKernel, poolOpts) — Sequential runs Conv2d, ReLU, MaxPool2d through it. On a
+ * backend with the fused kernels each image's activation is pooled while it is in cache and is
+ * never stored; the backward rebuilds it from the pooled gradient: scattered to the arg-max
+ * positions and, with the ReLU, kept where the pooled value is positive (there the activation
+ * equals it). Without the kernels, and for gradients of gradients, it is that composition.
+ */
+export function convPoolLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs, activation: 'relu' | null, poolKernel: Pair, poolOpts: Pool2dArgs = {}): Tensor {
+  const be = backend();
+  if (!be.convPoolLayer) return maxPool2d(convLayer(x, w, b, opts, activation), poolKernel, poolOpts);
+  checkDtype(x, w, 'conv2d');
+  const g = conv2dGeometry(x.shape, w.shape, opts);
+  if (b && (b.ndim !== 1 || b.shape[0] !== g.k)) throw new ShapeError(`conv2d: bias must be [${g.k}], got ${fmtShape(b.shape)}`);
+  if (b) checkDtype(x, b, 'conv2d');
+  const yShape = [g.n, g.k, g.oh, g.ow];
+  const pg = poolGeometry(yShape, poolKernel, poolOpts, 'maxPool2d');
+  const relu = activation === 'relu';
+  const idx = new Int32Array(g.n * g.k * pg.oh * pg.ow);
+  const out = allocStorage(x.dtype, idx.length);
+  if (!be.convPoolLayer(x.data, w.data, b ? b.data : null, out, idx, g, pg, relu)) {
+    return maxPool2d(convLayer(x, w, b, opts, activation), poolKernel, poolOpts);
+  }
+  const p = new Tensor(out, [g.n, g.k, pg.oh, pg.ow]);
+  return record('convPoolLayer', b ? [x, w, b] : [x, w], p, (gp) => {
+    const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
+    if (!isGradEnabled()) {
+      const into = wantW ? leafGradBuffer(w) : null;
+      const gx = wantX ? allocStorage(x.dtype, x.size) : null, gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
+      const gb = wantB ? allocStorage(x.dtype, g.k) : null;
+      if (backend().convPoolLayerBackward?.(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, into !== null)) {
+        return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [g.k])];
+      }
+    }
+    const gz = scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape);
+    return [wantX ? convBackInputOp(gz, w, g) : null, wantW ? convBackWeightOp(x, gz, g) : null, wantB ? sum(gz, [0, 2, 3]) : null];
+  });
+}
+
 // ---------------------------------------------------------------- gather / scatter (max pooling)
 
 /**

@@ -94,6 +94,19 @@ export interface Backend {
   convLayerBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
     g: Conv2dGeometry, accumulateGw: boolean): boolean;
   /**
+   * Optional fused convolution layer followed by max pooling (PyTorch's Conv2d, ReLU, MaxPool2d):
+   * out and idx are what maxPool2d gives on convLayer's output, which is never materialised.
+   * Returns false when it does not handle the arguments.
+   */
+  convPoolLayer?(x: Storage, w: Storage, bias: Storage | null, out: Storage, idx: Int32Array, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): boolean;
+  /**
+   * Backward of `convPoolLayer` from the pooled output's gradient gp: gz = gp scattered to `idx`
+   * (kept where `pooled` > 0 when relu), then gx, gw, gb as convLayerBackward. Returns false when
+   * it does not handle the arguments (then it has written nothing).
+   */
+  convPoolLayerBackward?(gp: Storage, pooled: Storage, idx: Int32Array, x: Storage, w: Storage, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    g: Conv2dGeometry, pg: PoolGeometry, relu: boolean, accumulateGw: boolean): boolean;
+  /**
    * Optional: a.fill(0), for arrays in the backend's own memory (on shared wasm memory
    * TypedArray.fill is an element-by-element loop, 10× slower than memset). Returns false when it
    * does not handle `a`; the caller fills it itself.

@@ -6,6 +6,7 @@ import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, type InitName } from './init.js';
 import { Conv2d } from './conv.js';
+import { MaxPool2d } from './pool.js';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -92,12 +93,26 @@ export class Sequential extends Module {
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
+      let blame = i; // the layer an error is reported against
       try {
-        const layer = this.layers[i];
-        // A plain Linear or Conv2d followed by a plain ReLU runs as one fused op (same values; the
-        // pre-activation is never materialised as a tensor of its own). Subclasses are left alone:
-        // they may override forward.
-        if ((layer.constructor === Linear || layer.constructor === Conv2d) && this.layers[i + 1]?.constructor === ReLU) {
+        const layer = this.layers[i], next = this.layers[i + 1], pool = this.layers[i + 2];
+        // A plain Linear or Conv2d followed by a plain ReLU runs as one fused op, and a Conv2d,
+        // ReLU, MaxPool2d as one more (same values; the activation is never materialised as a
+        // tensor of its own). Subclasses are left alone: they may override forward.
+        if (layer.constructor === Conv2d && next?.constructor === ReLU && pool?.constructor === MaxPool2d) {
+          try {
+            h = (layer as Conv2d).forwardWith(h, 'relu', pool as MaxPool2d);
+          } catch (e) {
+            if (e instanceof Error && e.message.startsWith('maxPool2d')) {
+              blame = i + 2;
+              e.message = e.message.replace(/^maxPool2d/, (pool as MaxPool2d).describe());
+            }
+            throw e;
+          }
+          i += 2;
+          continue;
+        }
+        if ((layer.constructor === Linear || layer.constructor === Conv2d) && next?.constructor === ReLU) {
           h = (layer as Linear | Conv2d).forwardWith(h, 'relu');
           i++;
           continue;
@@ -105,7 +120,7 @@ export class Sequential extends Module {
         h = layer.forward(h, opts);
       } catch (e) {
         if (e instanceof ShapeError && !e.message.startsWith('layer ')) {
-          throw new ShapeError(`layer ${i} (${this.layers[i].describe()}): ${e.message}`);
+          throw new ShapeError(`layer ${blame} (${this.layers[blame].describe()}): ${e.message}`);
         }
         throw e;
       }

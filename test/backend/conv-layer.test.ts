@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import type { Conv2dGeometry } from '../../src/backend/backend.js';
+import { poolGeometry } from '../../src/autograd/conv.js';
 import {
-  setBackend, Tensor, Conv2d, ReLU, MaxPool2d, Flatten, Linear, Sequential, Rng, crossEntropy, convLayer, conv2d, conv2dGeometry, fromData, grad, sum, square,
+  setBackend, Tensor, Conv2d, ReLU, MaxPool2d, Flatten, Linear, Sequential, Rng, crossEntropy, convLayer, convPoolLayer, conv2d, conv2dGeometry, fromData, grad, sum, square,
 } from '../../src/index.js';
 import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
 
@@ -142,4 +143,74 @@ test('Sequential(Conv2d, ReLU, MaxPool2d, …) trains the same on wasm (fused) a
   assertClose(fast.loss, ref.loss, 1e-5, 'loss');
   fast.grads.forEach((g, i) => assertClose(g, ref.grads[i], 2e-5, `gradient of parameter ${i}`));
   assert.ok(fast.grads[0].some((v) => v !== 0) && fast.grads[1].some((v) => v !== 0), 'the first layer got weight and bias gradients');
+});
+
+// ---------------------------------------------------------------- convolution layer + max pooling
+
+const poolCases: [string, number[], number[], { stride?: number; padding?: number }, [number, { stride?: number; padding?: number }]][] = [
+  ['W2 layer 1 + 2×2 pool', [8, 1, 28, 28], [32, 1, 5, 5], { padding: 2 }, [2, {}]],
+  ['W2 layer 2 + 2×2 pool', [6, 32, 14, 14], [64, 32, 5, 5], { padding: 2 }, [2, {}]],
+  ['odd sizes, overlapping padded 3×3 windows (stride 2)', [3, 5, 11, 9], [7, 5, 3, 3], { padding: 1 }, [3, { stride: 2, padding: 1 }]],
+];
+
+for (const threads of [1, 2]) {
+  test(`fused conv layer + max pooling equals conv2d + bias + ReLU + maxPool2d on the reference, and so does its backward (threads=${threads})`, () => {
+    setWasmThreads(threads);
+    for (const [name, xs, ws, opts, [pk, popts]] of poolCases) {
+      const g = conv2dGeometry(xs, ws, opts);
+      const yShape = [g.n, g.k, g.oh, g.ow];
+      const pg = poolGeometry(yShape, pk, popts, 'maxPool2d');
+      const nx = xs.reduce((a, b) => a * b), nw = ws.reduce((a, b) => a * b), ny = g.n * g.k * g.oh * g.ow, np = g.n * g.k * pg.oh * pg.ow;
+      for (const withBias of [true, false])
+        for (const relu of [true, false]) {
+          const what = `${name} bias=${withBias} relu=${relu}`;
+          const x = rnd(nx), w = rnd(nw, -0.3, 0.3), b = withBias ? rnd(g.k) : null, gp = rnd(np);
+          // the reference composition: y, then pooled + idx; backward: scatter, mask, both gradients, bias sums
+          const y = new Float32Array(ny);
+          R.conv2d(x, w, y, g);
+          if (b) R.binary('add', y, yShape, b, [1, g.k, 1, 1], y, yShape);
+          if (relu) R.unary('relu', y, y);
+          const wantP = new Float32Array(np), wantIdx = new Int32Array(np);
+          R.maxPool2d(y, wantP, wantIdx, pg);
+          const gy = new Float32Array(ny);
+          R.scatterPlanes(gp, wantIdx, gy, g.n * g.k, g.oh * g.ow, pg.oh * pg.ow);
+          const want = composed(x, w, null, gy, g, false); // gy already carries the pooling; mask below
+          if (relu) {
+            const gz = new Float32Array(ny);
+            R.binary('reluGrad', gy, yShape, y, yShape, gz, yShape);
+            Object.assign(want, composed(x, w, null, gz, g, false));
+          }
+          const tol = 3e-5 * Math.sqrt(g.c * g.kh * g.kw * g.n);
+          const p = new Float32Array(np).fill(NaN), idx = new Int32Array(np).fill(-1);
+          assert.equal(W.convPoolLayer!(x, w, b, p, idx, g, pg, relu), true, `${what}: the fused kernel ran`);
+          assertClose(p, wantP, tol, `pooled ${what}`);
+          assert.deepEqual(idx, wantIdx, `${what}: the arg-max offsets`);
+          const gx = new Float32Array(nx).fill(NaN), gw = new Float32Array(nw).fill(NaN), gb = new Float32Array(g.k).fill(NaN);
+          assert.equal(W.convPoolLayerBackward!(gp, p, idx, x, w, gx, gw, withBias ? gb : null, g, pg, relu, false), true);
+          assertClose(gx, want.gx, tol, `gx ${what}`);
+          assertClose(gw, want.gw, tol, `gw ${what}`);
+          if (withBias) assertClose(gb, want.gb, tol, `gb ${what}`);
+          const gw3 = new Float32Array(nw).fill(0.5);
+          assert.equal(W.convPoolLayerBackward!(gp, p, idx, x, w, null, gw3, null, g, pg, relu, true), true);
+          assertClose(gw3, want.gw.map((v) => v + 0.5), tol, `gw accumulated ${what}`);
+        }
+    }
+  });
+}
+
+test('convPoolLayer: gradients in x, weight and bias match central differences (float64, the composition)', () => {
+  setBackend('reference');
+  const x = randT([2, 2, 6, 5], 13), w = randT([3, 2, 3, 3], 14), b = randT([3], 15);
+  gradCheck((xx, ww, bb) => convPoolLayer(xx, ww, bb, { padding: 1 }, 'relu', 2), [x, w, b], 1e-6);
+  gradCheck((xx, ww) => convPoolLayer(xx, ww, null, {}, null, 3, { stride: 2, padding: 1 }), [x, w], 1e-6);
+});
+
+test('Sequential reports a pooling error against the MaxPool2d layer, also when Conv2d, ReLU, MaxPool2d run fused', () => {
+  setWasmThreads(2);
+  for (const name of ['wasm', 'reference']) {
+    setBackend(name);
+    const model = new Sequential(new Conv2d(1, 4, 3), new ReLU(), new MaxPool2d(4));
+    const x = new Tensor(new Float32Array(2 * 1 * 5 * 5), [2, 1, 5, 5]); // conv output 3×3: too small for a 4×4 window
+    assert.throws(() => model.forward(x), (e: Error) => /^layer 2 \(MaxPool2d\(4×4\)\): MaxPool2d\(4×4\)/.test(e.message), name);
+  }
 });

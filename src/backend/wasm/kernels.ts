@@ -237,13 +237,72 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     }
     rt.parallel('conv2dLayerBackward', parts);
     if (gx) rt.take(pgx, gx as Float32Array);
-    for (const [dst, ps, acc] of [[gw, gws, accumulateGw], [gb, gbs, false]] as const) {
-      if (!dst) continue;
-      const into = acc ? rt.put(dst as Float32Array) : ps[0];
-      for (let i = acc ? 0 : 1; i < ps.length; i++) rt.k.addInto(into, ps[i], dst.length);
-      rt.take(into, dst as Float32Array);
-    }
+    sumPartials(gw, gws, accumulateGw);
+    sumPartials(gb, gbs, false);
     return true;
+  }
+
+  /** The convolution's and the pooling's geometry and the ReLU flag in one block (asm/conv.ts convPoolForward). */
+  function convPoolGeo(g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): number {
+    const p = rt.alloc(26 * 4);
+    rt.i32.set([g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padH, g.padW,
+      pg.n, pg.c, pg.h, pg.w, pg.kh, pg.kw, pg.oh, pg.ow, pg.strideH, pg.strideW, pg.padH, pg.padW, +relu], p >> 2);
+    return p;
+  }
+
+  /** Scratch of a pooled layer's part: one image's convolution output (64-byte aligned), then convScratch. */
+  const convPoolScratch = (g: Conv2dGeometry) => Math.ceil((g.k * g.oh * g.ow * 4) / 64) * 64 + convScratch(g);
+
+  /** convLayer then max pooling, image by image: the full-size activation never exists. */
+  function convPoolLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, idx: Int32Array, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): boolean {
+    if (!f32(x, w, bias, out)) return false;
+    rt.reset();
+    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), pb = bias ? rt.put(bias as Float32Array) : 0;
+    const po = rt.outPtr(out as Float32Array), pi = rt.alloc(idx.length * 4), geo = convPoolGeo(g, pg, relu);
+    const T = partsFor(convMacs(g), g.n, 4);
+    const parts: number[][] = [];
+    for (let t = 0; t < T; t++) {
+      const [b0, b1] = cut(g.n, T, t, 1);
+      parts.push([px, pw, pb, po, pi, geo, b0, b1, rt.alloc(convPoolScratch(g))]);
+    }
+    rt.parallel('convPoolForward', parts);
+    rt.take(po, out as Float32Array);
+    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
+    rt.copiedBytes += idx.length * 4;
+    return true;
+  }
+
+  /** convPoolLayer's backward: each part rebuilds its images' output gradient in cache, then as convLayerBackward. */
+  function convPoolLayerBackward(gp: Storage, pooled: Storage, idx: Int32Array, x: Storage, w: Storage, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    g: Conv2dGeometry, pg: PoolGeometry, relu: boolean, accumulateGw: boolean): boolean {
+    if (!f32(gp, pooled, x, w, gx, gw, gb)) return false;
+    rt.reset();
+    const pgp = rt.put(gp as Float32Array), ppool = relu ? rt.put(pooled as Float32Array) : 0, pi = putI32(idx);
+    const px = gw ? rt.put(x as Float32Array) : 0, pw = rt.put(w as Float32Array);
+    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = convPoolGeo(g, pg, relu);
+    const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
+    const parts: number[][] = [];
+    const gws: number[] = [], gbs: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [b0, b1] = cut(g.n, T, t, 1);
+      const pgw = gw ? rt.alloc(gw.length * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
+      if (gw) gws.push(pgw);
+      if (gb) gbs.push(pgb);
+      parts.push([pgp, ppool, pi, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convPoolScratch(g))]);
+    }
+    rt.parallel('convPoolBackward', parts);
+    if (gx) rt.take(pgx, gx as Float32Array);
+    sumPartials(gw, gws, accumulateGw);
+    sumPartials(gb, gbs, false);
+    return true;
+  }
+
+  /** dst (+)= the sum of the parts' partials (each of dst's length), in the arena. */
+  function sumPartials(dst: Storage | null, ps: number[], accumulate: boolean): void {
+    if (!dst) return;
+    const into = accumulate ? rt.put(dst as Float32Array) : ps[0];
+    for (let i = accumulate ? 0 : 1; i < ps.length; i++) rt.k.addInto(into, ps[i], dst.length);
+    rt.take(into, dst as Float32Array);
   }
 
   function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
@@ -482,7 +541,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   return {
-    allocLike, zero, matmul, linear, linearBackward, convLayer, convLayerBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
+    allocLike, zero, matmul, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
     maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward,
   };
 }
