@@ -8,6 +8,7 @@
  */
 import { gemm } from './gemm';
 import { maxPool2d } from './pool';
+import { winogradImages, WINO_NB } from './winograd';
 
 @inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + <usize>i * 4); }
 
@@ -120,9 +121,18 @@ function col2im(col: usize, geo: usize, gx: usize): void {
  * row starts as its channel's bias and the product accumulates onto it; with `relu` the image's
  * output is rectified while it is still in cache (a convolution layer in one pass).
  */
-export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i32, b1: i32, scratch: usize, bias: usize, relu: i32): void {
+export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i32, b1: i32, scratch: usize, bias: usize, relu: i32, u: usize): void {
   const chw = g(geo, 1) * g(geo, 2) * g(geo, 3), kohw = g(geo, 4) * g(geo, 7) * g(geo, 8);
+  if (u) {
+    for (let b = b0; b < b1; b += WINO_NB) winogradForward(x + <usize>(b * chw) * 4, min(WINO_NB, b1 - b), w, out + <usize>(b * kohw) * 4, geo, scratch, bias, relu, u);
+    return;
+  }
   for (let b = b0; b < b1; b++) forwardImage(x + <usize>(b * chw) * 4, w, out + <usize>(b * kohw) * 4, geo, scratch, bias, relu);
+}
+
+/** nb consecutive images of conv2dForward by Winograd F(2×2, 5×5), given the filters' transform u. */
+@inline function winogradForward(xb: usize, nb: i32, w: usize, ob: usize, geo: usize, scratch: usize, bias: usize, relu: i32, u: usize): void {
+  winogradImages(xb, nb, g(geo, 1), g(geo, 2), g(geo, 3), g(geo, 11), u, g(geo, 4), ob, g(geo, 7), g(geo, 8), bias, relu != 0, scratch);
 }
 
 /** One image of conv2dForward: ob = W·col(xb) (+ bias) (then ReLU). */
@@ -153,8 +163,8 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
  *   gx_b   = col2im(Wᵀ · gz_b)
  */
 export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
-                                    geo: usize, b0: i32, b1: i32, scratch: usize): void {
-  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6);
+                                    geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize): void {
+  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6), chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
   const z = f32x4.splat(0);
@@ -169,8 +179,21 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
       }
       for (; i < n; i++) { const o = <usize>i * 4; if (!(load<f32>(yb + o) > 0)) store<f32>(gzb + o, 0); }
     }
-    layerBackwardImage(gzb, b, b > b0, x, w, gx, gw, gb, geo, scratch);
+    layerBackwardImage(gzb, b, b > b0, x, w, ut ? 0 : gx, gw, gb, geo, scratch);
+    // with Winograd, the input gradients of each WINO_NB images at once, once their gz is masked
+    const first = b0 + (b - b0) / WINO_NB * WINO_NB;
+    if (ut && gx && (b == b1 - 1 || b - first == WINO_NB - 1)) {
+      winogradBackInput(gz + <usize>(first * k * ohw) * 4, b + 1 - first, gx + <usize>(first * chw) * 4, geo, scratch, ut);
+    }
   }
+}
+
+/**
+ * nb images' input gradients by Winograd: the stride-1 convolution of gz with the rotated,
+ * transposed filters (their transform ut), padded 4 − p.
+ */
+@inline function winogradBackInput(gzb: usize, nb: i32, gxb: usize, geo: usize, scratch: usize, ut: usize): void {
+  winogradImages(gzb, nb, g(geo, 4), g(geo, 7), g(geo, 8), 4 - g(geo, 11), ut, g(geo, 1), gxb, g(geo, 2), g(geo, 3), 0, false, scratch);
 }
 
 /** One image's share of a layer's backward from its (masked) output gradient gzb: gb +=, gw (+)=, gx_b =. */
@@ -208,60 +231,6 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
   }
 }
 
-/** Bytes of the per-image output buffer the pooled layer keeps at the start of its scratch. */
-@inline function imageBytes(geo: usize): usize {
-  return (<usize>(g(geo, 4) * g(geo, 7) * g(geo, 8)) * 4 + 63) & ~63;
-}
-
-/**
- * Images [b0, b1) of a convolution layer followed by max pooling: each image's conv2d + bias (+
- * ReLU) goes into a buffer at the start of `scratch` and is pooled from there, so the full-size
- * activation never exists. geo: the convolution's 13 ints, then the pooling's 12 (n c h w kh kw oh
- * ow sh sw ph pw, on the convolution's output), then relu (0/1). out and idx get the pooled values
- * and their offsets in the convolution's output plane, as maxPool2d gives them.
- */
-export function convPoolForward(x: usize, w: usize, bias: usize, out: usize, idx: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
-  const k = g(geo, 4), pgeo = geo + 13 * 4, relu = g(geo, 25);
-  const pohw = g(pgeo, 6) * g(pgeo, 7);
-  const yb = scratch, rest = scratch + imageBytes(geo);
-  const chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
-  for (let b = b0; b < b1; b++) {
-    forwardImage(x + <usize>(b * chw) * 4, w, yb, geo, rest, bias, relu);
-    maxPool2d(yb, out + <usize>(b * k * pohw) * 4, idx + <usize>(b * k * pohw) * 4, pgeo, 0, k);
-  }
-}
-
-/**
- * The backward of convPoolForward for images [b0, b1): each image's output gradient is rebuilt in
- * the scratch buffer — gp scattered to the pooled offsets, kept only where the pooled value is > 0
- * when relu (there y = pooled, so this is ReLU's mask) — then gb, gw and gx as in
- * conv2dLayerBackward (gb and gw are this part's partials).
- */
-export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
-                                 geo: usize, b0: i32, b1: i32, scratch: usize): void {
-  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6);
-  const pgeo = geo + 13 * 4, relu = g(geo, 25), pohw = g(pgeo, 6) * g(pgeo, 7);
-  const gzb = scratch, rest = scratch + imageBytes(geo);
-  if (gb) zero(gb, k);
-  if (gw && b1 <= b0) zero(gw, k * ckk);
-  for (let b = b0; b < b1; b++) {
-    zero(gzb, k * ohw);
-    const base = <usize>(b * k * pohw) * 4;
-    for (let pl = 0; pl < k; pl++) {
-      const dst = gzb + <usize>(pl * ohw) * 4;
-      const src = base + <usize>(pl * pohw) * 4;
-      for (let p = 0; p < pohw; p++) {
-        const o = src + <usize>p * 4;
-        const i = load<i32>(idx + o);
-        if (<u32>i >= <u32>ohw || (relu && !(load<f32>(pooled + o) > 0))) continue;
-        const d = dst + (<usize>i << 2);
-        store<f32>(d, load<f32>(d) + load<f32>(gp + o));
-      }
-    }
-    layerBackwardImage(gzb, b, b > b0, x, w, gx, gw, gb, geo, rest);
-  }
-}
-
 export function conv2dBackwardInput(gy: usize, w: usize, gx: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
   const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
   const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
@@ -292,5 +261,76 @@ export function conv2dBackwardWeight(x: usize, gy: usize, gw: usize, geo: usize,
     let src = col;
     if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
     gemm(gyb, src, gw, k, ckk, ohw, false, true, b > b0, 0, k, 0, ckk, gs);
+  }
+}
+
+/** Bytes of the output buffer the pooled layer keeps at the start of its scratch: nb images (64-byte aligned). */
+@inline function imagesBytes(geo: usize, nb: i32): usize {
+  return (<usize>(nb * g(geo, 4) * g(geo, 7) * g(geo, 8)) * 4 + 63) & ~63;
+}
+
+/** Images the pooled layer's buffer holds (the JS side sizes the scratch with it): WINO_NB with Winograd, else 1. */
+export function convPoolImages(winograd: bool): i32 {
+  return winograd ? WINO_NB : 1;
+}
+
+/**
+ * Images [b0, b1) of a convolution layer followed by max pooling: each image's conv2d + bias (+
+ * ReLU) goes into a buffer at the start of `scratch` and is pooled from there, so the full-size
+ * activation never exists. geo: the convolution's 13 ints, then the pooling's 12 (n c h w kh kw oh
+ * ow sh sw ph pw, on the convolution's output), then relu (0/1). out and idx get the pooled values
+ * and their offsets in the convolution's output plane, as maxPool2d gives them. With u (the
+ * filters' Winograd transform) WINO_NB images at a time go through the buffer.
+ */
+export function convPoolForward(x: usize, w: usize, bias: usize, out: usize, idx: usize, geo: usize, b0: i32, b1: i32, scratch: usize, u: usize): void {
+  const k = g(geo, 4), pgeo = geo + 13 * 4, relu = g(geo, 25);
+  const pohw = g(pgeo, 6) * g(pgeo, 7), kohw = k * g(geo, 7) * g(geo, 8);
+  const step = u ? WINO_NB : 1;
+  const yb = scratch, rest = scratch + imagesBytes(geo, step);
+  const chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
+  for (let b = b0; b < b1; b += step) {
+    const nb = min(step, b1 - b);
+    if (u) winogradForward(x + <usize>(b * chw) * 4, nb, w, yb, geo, rest, bias, relu, u);
+    else forwardImage(x + <usize>(b * chw) * 4, w, yb, geo, rest, bias, relu);
+    for (let i = 0; i < nb; i++) {
+      maxPool2d(yb + <usize>(i * kohw) * 4, out + <usize>((b + i) * k * pohw) * 4, idx + <usize>((b + i) * k * pohw) * 4, pgeo, 0, k);
+    }
+  }
+}
+
+/**
+ * The backward of convPoolForward for images [b0, b1): each image's output gradient is rebuilt in
+ * the scratch buffer — gp scattered to the pooled offsets, kept only where the pooled value is > 0
+ * when relu (there y = pooled, so this is ReLU's mask) — then gb, gw and gx as in
+ * conv2dLayerBackward (gb and gw are this part's partials); with ut, gx for WINO_NB images at once.
+ */
+export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
+                                 geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize): void {
+  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6), chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
+  const pgeo = geo + 13 * 4, relu = g(geo, 25), pohw = g(pgeo, 6) * g(pgeo, 7);
+  const step = ut ? WINO_NB : 1;
+  const gzs = scratch, rest = scratch + imagesBytes(geo, step);
+  if (gb) zero(gb, k);
+  if (gw && b1 <= b0) zero(gw, k * ckk);
+  for (let b0c = b0; b0c < b1; b0c += step) {
+    const nb = min(step, b1 - b0c);
+    for (let i = 0; i < nb; i++) {
+      const b = b0c + i, gzb = gzs + <usize>(i * k * ohw) * 4;
+      zero(gzb, k * ohw);
+      const base = <usize>(b * k * pohw) * 4;
+      for (let pl = 0; pl < k; pl++) {
+        const dst = gzb + <usize>(pl * ohw) * 4;
+        const src = base + <usize>(pl * pohw) * 4;
+        for (let p = 0; p < pohw; p++) {
+          const o = src + <usize>p * 4;
+          const ix = load<i32>(idx + o);
+          if (<u32>ix >= <u32>ohw || (relu && !(load<f32>(pooled + o) > 0))) continue;
+          const d = dst + (<usize>ix << 2);
+          store<f32>(d, load<f32>(d) + load<f32>(gp + o));
+        }
+      }
+      layerBackwardImage(gzb, b, b > b0, x, w, ut ? 0 : gx, gw, gb, geo, rest);
+    }
+    if (ut && gx) winogradBackInput(gzs, nb, gx + <usize>(b0c * chw) * 4, geo, rest, ut);
   }
 }

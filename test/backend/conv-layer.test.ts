@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
+import { setWinogradEnabled } from '../../src/backend/wasm/kernels.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import type { Conv2dGeometry } from '../../src/backend/backend.js';
 import { poolGeometry } from '../../src/autograd/conv.js';
@@ -212,5 +213,40 @@ test('Sequential reports a pooling error against the MaxPool2d layer, also when 
     const model = new Sequential(new Conv2d(1, 4, 3), new ReLU(), new MaxPool2d(4));
     const x = new Tensor(new Float32Array(2 * 1 * 5 * 5), [2, 1, 5, 5]); // conv output 3×3: too small for a 4×4 window
     assert.throws(() => model.forward(x), (e: Error) => /^layer 2 \(MaxPool2d\(4×4\)\): MaxPool2d\(4×4\)/.test(e.message), name);
+  }
+});
+
+// ---------------------------------------------------------------- Winograd F(2×2, 5×5)
+
+test('Winograd F(2×2, 5×5): the forward and the input gradient equal the reference for paddings 0–5, odd sizes and batches, on 1 and 2 threads', () => {
+  for (const threads of [1, 2]) {
+    setWasmThreads(threads);
+    for (const pad of [0, 1, 2, 3, 4, 5]) {
+      const xs = [5, 9, 11, 13], ws = [10, 9, 5, 5]; // 5 images: not a multiple of the images per product
+      const g = conv2dGeometry(xs, ws, { padding: pad });
+      const nx = xs.reduce((a, b) => a * b), nw = ws.reduce((a, b) => a * b), ny = g.n * g.k * g.oh * g.ow;
+      const x = rnd(nx), w = rnd(nw, -0.3, 0.3), b = rnd(g.k), gy = rnd(ny);
+      const what = `padding ${pad}, threads ${threads}`;
+      const want = composed(x, w, b, gy, g, false);
+      const tol = 3e-5 * Math.sqrt(g.c * 25 * g.n);
+      const run = (on: boolean) => {
+        setWinogradEnabled(on);
+        const y = new Float32Array(ny).fill(NaN), y2 = new Float32Array(ny).fill(NaN), gx = new Float32Array(nx).fill(NaN);
+        W.convLayer!(x, w, b, y, g, false);
+        W.conv2d(x, w, y2, g);
+        W.convLayerBackward!(gy, x, w, null, gx, null, null, g, false);
+        return { y, y2, gx };
+      };
+      const fast = run(true), direct = run(false);
+      setWinogradEnabled(true);
+      assertClose(fast.y, want.y, tol, `y ${what}`);
+      const noBias = want.y.map((v, i) => v - b[Math.floor(i / (g.oh * g.ow)) % g.k]);
+      assertClose(fast.y2, noBias, tol, `conv2d ${what}`);
+      assertClose(fast.gx, want.gx, tol, `gx ${what}`);
+      // the two paths round differently: Winograd really ran (for the input gradient only while 4 − p ≥ 0)
+      assert.ok(fast.y.some((v, i) => v !== direct.y[i]), `${what}: the forward took the Winograd path`);
+      if (pad <= 4) assert.ok(fast.gx.some((v, i) => v !== direct.gx[i]), `${what}: the input gradient took the Winograd path`);
+      else assert.deepEqual(fast.gx, direct.gx, `${what}: no Winograd input gradient beyond padding 4`);
+    }
   }
 });

@@ -68,6 +68,12 @@ const PREPACK_BYTES = 16 * 2 ** 20;
 /** Most bytes allocLike keeps in WebAssembly memory (parameters and optimizer state). */
 const PERSISTENT_CAP = 384 * 2 ** 20;
 
+let winogradEnabled = true;
+/** Turns the Winograd forward convolution off (true) or back on: for tests and measurements of the direct path. */
+export function setWinogradEnabled(on: boolean): void {
+  winogradEnabled = on;
+}
+
 export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Partial<Backend> {
   const MR_UNIT = 12; // a multiple of both micro-kernel heights (4 and 6)
   // Columns per unit when threads split a product along n: 16 floats, one 64-byte cache line of a C
@@ -174,8 +180,31 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     return p;
   }
 
+  /**
+   * Whether a forward convolution runs as Winograd F(2×2, 5×5) (asm/winograd.ts): 5×5 filters,
+   * stride 1, the same padding on both axes, and enough channels on both sides for its 36 products
+   * to be worth their transforms (W2's first layer, one input channel, stays direct).
+   */
+  const winograd = (g: Conv2dGeometry): boolean =>
+    winogradEnabled && g.kh === 5 && g.kw === 5 && g.strideH === 1 && g.strideW === 1 && g.padH === g.padW && g.c >= 8 && g.k >= 8;
+
   function convScratch(g: Conv2dGeometry): number {
-    return g.c * g.kh * g.kw * g.oh * g.ow * 4 + rt.gemmScratch + 64;
+    const direct = g.c * g.kh * g.kw * g.oh * g.ow * 4;
+    // the forward's Winograd buffers, and those of the input gradient's (the transposed layer)
+    const nb = rt.k.winogradBatch();
+    const wino = winograd(g) ? Math.max(rt.k.winogradScratchFloats(g.c, g.k, g.oh, g.ow, nb), rt.k.winogradScratchFloats(g.k, g.c, g.h, g.w, nb)) * 4 : 0;
+    return Math.max(direct, wino) + rt.gemmScratch + 64;
+  }
+
+  /**
+   * The filters' Winograd transform in the arena when the convolution runs that way, else 0; with
+   * `transposed`, that of the input gradient's convolution (padding 4 − p, so p ≤ 4).
+   */
+  function winogradFilters(pw: number, g: Conv2dGeometry, transposed = false): number {
+    if (!winograd(g) || (transposed && g.padH > 4)) return 0;
+    const u = rt.alloc(36 * g.k * g.c * 4);
+    rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(30 * 4), +transposed);
+    return u;
   }
 
   const convMacs = (g: Conv2dGeometry) => g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
@@ -184,11 +213,12 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (!f32(x, w, out)) return referenceBackend.conv2d(x, w, out, g);
     rt.reset();
     const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array), geo = geometry(g);
+    const u = winogradFilters(pw, g);
     const T = partsFor(convMacs(g), g.n, 4);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g)), 0, 0]);
+      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g)), 0, 0, u]);
     }
     rt.parallel('conv2dForward', parts);
     rt.take(po, out as Float32Array);
@@ -199,12 +229,12 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (!f32(x, w, bias, out)) return false;
     rt.reset();
     const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array), geo = geometry(g);
-    const pb = bias ? rt.put(bias as Float32Array) : 0;
+    const pb = bias ? rt.put(bias as Float32Array) : 0, u = winogradFilters(pw, g);
     const T = partsFor(convMacs(g), g.n, 4);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g)), pb, +relu]);
+      parts.push([px, pw, po, geo, b0, b1, rt.alloc(convScratch(g)), pb, +relu, u]);
     }
     rt.parallel('conv2dForward', parts);
     rt.take(po, out as Float32Array);
@@ -224,7 +254,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     rt.f32.set(gy as Float32Array, pz >> 2);
     rt.copiedBytes += gy.length * 4;
     const py = y ? rt.put(y as Float32Array) : 0, px = gw ? rt.put(x as Float32Array) : 0, pw = rt.put(w as Float32Array);
-    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = geometry(g);
+    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = geometry(g), ut = gx ? winogradFilters(pw, g, true) : 0;
     const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
     const parts: number[][] = [];
     const gws: number[] = [], gbs: number[] = [];
@@ -233,7 +263,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       const pgw = gw ? rt.alloc(gw.length * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
       if (gw) gws.push(pgw);
       if (gb) gbs.push(pgb);
-      parts.push([pz, py, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convScratch(g))]);
+      parts.push([pz, py, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convScratch(g)), ut]);
     }
     rt.parallel('conv2dLayerBackward', parts);
     if (gx) rt.take(pgx, gx as Float32Array);
@@ -250,20 +280,20 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     return p;
   }
 
-  /** Scratch of a pooled layer's part: one image's convolution output (64-byte aligned), then convScratch. */
-  const convPoolScratch = (g: Conv2dGeometry) => Math.ceil((g.k * g.oh * g.ow * 4) / 64) * 64 + convScratch(g);
+  /** Scratch of a pooled layer's part: its images' convolution output (64-byte aligned), then convScratch. */
+  const convPoolScratch = (g: Conv2dGeometry) => Math.ceil((rt.k.convPoolImages(+winograd(g)) * g.k * g.oh * g.ow * 4) / 64) * 64 + convScratch(g);
 
   /** convLayer then max pooling, image by image: the full-size activation never exists. */
   function convPoolLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, idx: Int32Array, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): boolean {
     if (!f32(x, w, bias, out)) return false;
     rt.reset();
     const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), pb = bias ? rt.put(bias as Float32Array) : 0;
-    const po = rt.outPtr(out as Float32Array), pi = rt.alloc(idx.length * 4), geo = convPoolGeo(g, pg, relu);
+    const po = rt.outPtr(out as Float32Array), pi = rt.alloc(idx.length * 4), geo = convPoolGeo(g, pg, relu), u = winogradFilters(pw, g);
     const T = partsFor(convMacs(g), g.n, 4);
     const parts: number[][] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      parts.push([px, pw, pb, po, pi, geo, b0, b1, rt.alloc(convPoolScratch(g))]);
+      parts.push([px, pw, pb, po, pi, geo, b0, b1, rt.alloc(convPoolScratch(g)), u]);
     }
     rt.parallel('convPoolForward', parts);
     rt.take(po, out as Float32Array);
@@ -279,7 +309,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     rt.reset();
     const pgp = rt.put(gp as Float32Array), ppool = relu ? rt.put(pooled as Float32Array) : 0, pi = putI32(idx);
     const px = gw ? rt.put(x as Float32Array) : 0, pw = rt.put(w as Float32Array);
-    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = convPoolGeo(g, pg, relu);
+    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = convPoolGeo(g, pg, relu), ut = gx ? winogradFilters(pw, g, true) : 0;
     const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
     const parts: number[][] = [];
     const gws: number[] = [], gbs: number[] = [];
@@ -288,7 +318,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       const pgw = gw ? rt.alloc(gw.length * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
       if (gw) gws.push(pgw);
       if (gb) gbs.push(pgb);
-      parts.push([pgp, ppool, pi, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convPoolScratch(g))]);
+      parts.push([pgp, ppool, pi, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convPoolScratch(g)), ut]);
     }
     rt.parallel('convPoolBackward', parts);
     if (gx) rt.take(pgx, gx as Float32Array);

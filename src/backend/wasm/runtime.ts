@@ -21,10 +21,14 @@ export interface KernelExports {
   packBAll(b: number, n: number, k: number, transB: number, c0: number, c1: number, dst: number): void;
   gemmPackedA(pa: number, b: number, c: number, m: number, n: number, k: number, transB: number, acc: number, n0: number, n1: number, scratch: number): void;
   gemmPackedB(a: number, pb: number, c: number, m: number, n: number, k: number, transA: number, acc: number, m0: number, m1: number, scratch: number): void;
-  conv2dForward(x: number, w: number, out: number, geo: number, b0: number, b1: number, scratch: number, bias: number, relu: number): void;
-  convPoolForward(x: number, w: number, bias: number, out: number, idx: number, geo: number, b0: number, b1: number, scratch: number): void;
-  convPoolBackward(gp: number, pooled: number, idx: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number): void;
-  conv2dLayerBackward(gz: number, y: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number): void;
+  conv2dForward(x: number, w: number, out: number, geo: number, b0: number, b1: number, scratch: number, bias: number, relu: number, u: number): void;
+  winogradFilters(w: number, u: number, k: number, c: number, tmp: number, flip: number): void;
+  winogradScratchFloats(c: number, k: number, oh: number, ow: number, nb: number): number;
+  winogradBatch(): number;
+  convPoolImages(winograd: number): number;
+  convPoolForward(x: number, w: number, bias: number, out: number, idx: number, geo: number, b0: number, b1: number, scratch: number, u: number): void;
+  convPoolBackward(gp: number, pooled: number, idx: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number, ut: number): void;
+  conv2dLayerBackward(gz: number, y: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number, ut: number): void;
   conv2dBackwardInput(gy: number, w: number, gx: number, geo: number, b0: number, b1: number, scratch: number): void;
   conv2dBackwardWeight(x: number, gy: number, gw: number, geo: number, b0: number, b1: number, scratch: number): void;
   binary(op: number, a: number, sao: number, sai: number, b: number, sbo: number, sbi: number, out: number, outer: number, inner: number): void;
