@@ -8,7 +8,7 @@
  */
 import { gemm } from './gemm';
 import { maxPool2d } from './pool';
-import { winogradImages, WINO_NB } from './winograd';
+import { winogradImages, winogradWeightGrad, WINO_NB } from './winograd';
 
 @inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + <usize>i * 4); }
 
@@ -163,10 +163,11 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
  *   gx_b   = col2im(Wᵀ · gz_b)
  */
 export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
-                                    geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize): void {
+                                    geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize, dU: usize): void {
   const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6), chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
+  if (dU && b1 <= b0) zero(dU, 36 * k * g(geo, 1));
   const z = f32x4.splat(0);
   for (let b = b0; b < b1; b++) {
     const gzb = gz + <usize>(b * k * ohw) * 4;
@@ -179,13 +180,20 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
       }
       for (; i < n; i++) { const o = <usize>i * 4; if (!(load<f32>(yb + o) > 0)) store<f32>(gzb + o, 0); }
     }
-    layerBackwardImage(gzb, b, b > b0, x, w, ut ? 0 : gx, gw, gb, geo, scratch);
-    // with Winograd, the input gradients of each WINO_NB images at once, once their gz is masked
+    layerBackwardImage(gzb, b, b > b0, x, w, ut ? 0 : gx, dU ? 0 : gw, gb, geo, scratch);
+    // with Winograd, the input and weight gradients of each WINO_NB images at once, once their gz is masked
     const first = b0 + (b - b0) / WINO_NB * WINO_NB;
-    if (ut && gx && (b == b1 - 1 || b - first == WINO_NB - 1)) {
-      winogradBackInput(gz + <usize>(first * k * ohw) * 4, b + 1 - first, gx + <usize>(first * chw) * 4, geo, scratch, ut);
+    if ((ut || dU) && (b == b1 - 1 || b - first == WINO_NB - 1)) {
+      const gzc = gz + <usize>(first * k * ohw) * 4;
+      if (dU) winogradWeight(x + <usize>(first * chw) * 4, gzc, b + 1 - first, geo, dU, first == b0, scratch);
+      if (ut && gx) winogradBackInput(gzc, b + 1 - first, gx + <usize>(first * chw) * 4, geo, scratch, ut);
     }
   }
+}
+
+/** nb images' share of the weight gradient in the Winograd domain (dU, overwritten when `first`). */
+@inline function winogradWeight(xb: usize, gzb: usize, nb: i32, geo: usize, dU: usize, first: bool, scratch: usize): void {
+  winogradWeightGrad(xb, gzb, nb, g(geo, 1), g(geo, 2), g(geo, 3), g(geo, 11), g(geo, 4), g(geo, 7), g(geo, 8), dU, first, scratch);
 }
 
 /**
@@ -302,16 +310,18 @@ export function convPoolForward(x: usize, w: usize, bias: usize, out: usize, idx
  * The backward of convPoolForward for images [b0, b1): each image's output gradient is rebuilt in
  * the scratch buffer — gp scattered to the pooled offsets, kept only where the pooled value is > 0
  * when relu (there y = pooled, so this is ReLU's mask) — then gb, gw and gx as in
- * conv2dLayerBackward (gb and gw are this part's partials); with ut, gx for WINO_NB images at once.
+ * conv2dLayerBackward (gb and gw are this part's partials); with ut, gx for WINO_NB images at once,
+ * with dU (instead of gw) the Winograd-domain weight gradient, this part's partial.
  */
 export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
-                                 geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize): void {
+                                 geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize, dU: usize): void {
   const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6), chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
   const pgeo = geo + 13 * 4, relu = g(geo, 25), pohw = g(pgeo, 6) * g(pgeo, 7);
-  const step = ut ? WINO_NB : 1;
+  const step = ut || dU ? WINO_NB : 1;
   const gzs = scratch, rest = scratch + imagesBytes(geo, step);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
+  if (dU && b1 <= b0) zero(dU, 36 * k * g(geo, 1));
   for (let b0c = b0; b0c < b1; b0c += step) {
     const nb = min(step, b1 - b0c);
     for (let i = 0; i < nb; i++) {
@@ -329,8 +339,9 @@ export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize,
           store<f32>(d, load<f32>(d) + load<f32>(gp + o));
         }
       }
-      layerBackwardImage(gzb, b, b > b0, x, w, ut ? 0 : gx, gw, gb, geo, rest);
+      layerBackwardImage(gzb, b, b > b0, x, w, ut ? 0 : gx, dU ? 0 : gw, gb, geo, rest);
     }
+    if (dU) winogradWeight(x + <usize>(b0c * chw) * 4, gzs, nb, geo, dU, b0c == b0, rest);
     if (ut && gx) winogradBackInput(gzs, nb, gx + <usize>(b0c * chw) * 4, geo, rest, ut);
   }
 }

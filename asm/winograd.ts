@@ -98,28 +98,17 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
 }
 
 /**
- * nb consecutive images: ob[b][K][oh][ow] = conv(xb[b][C][h][w], w) (+ bias) (then ReLU) with
- * padding `pad`, given the filters' transform U. The images' tiles share the 36 products (more
- * columns for the GEMM: 49 tiles alone ran it at half speed). scratch: winogradScratchFloats
- * floats, then the GEMM's scratch.
+ * V[ξ1·6+ξ2][ci][tile] = (Bᵀ d B)[ξ1][ξ2] for every 6×6 input patch d of nb images (tiles in
+ * (image, row, column) order), 4 patches of a tile row per vector, read from P: one plane at a time
+ * with its zero padding around (rows 2·th + 4, columns 2·tw + 16, so every patch and the widest
+ * vector loads fit). P's margins are zeroed here once; each plane only fills the inside.
  */
-export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, u: usize, k: i32, ob: usize, oh: i32, ow: i32,
-                               bias: usize, relu: bool, scratch: usize): void {
-  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1, nt = th * tw * nb, per = th * tw;
-  const V = (scratch + 15) & ~15;
-  const M = V + <usize>(36 * c * nt) * 4;
-  // one input plane with its zero padding around (rows 2·th + 4, columns 2·tw + 16: every 6×6 patch
-  // and the widest vector loads fit); the margins are zeroed once, each plane only fills the inside
-  const PH = 2 * th + 4, PW = 2 * tw + 16;
-  const P = M + <usize>(36 * k * nt) * 4;
-  const R = P + <usize>(PH * PW) * 4;        // 6 × 6 vectors
-  const T6 = R + 36 * 16;                    // 6 more vectors
-  const gs = T6 + 6 * 16;                    // the GEMM's scratch (it aligns it itself)
+@inline function inputTransform(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, th: i32, tw: i32, V: usize, P: usize, R: usize, T6: usize): void {
+  const PH = 2 * th + 4, PW = 2 * tw + 16, per = th * tw, nt = per * nb;
   const zv = f32x4.splat(0);
   for (let i = 0; i < PH * PW; i += 4) v128.store(P + <usize>i * 4, zv);
   const rows = min(h, PH - pad), cols = min(w, PW - pad);
 
-  // input transform: V[ξ1·6+ξ2][ci][tile]
   for (let pl = 0; pl < nb * c; pl++) {
     const plane = xb + <usize>(pl * h * w) * 4;
     const img = pl / c, ci = pl % c;
@@ -160,6 +149,26 @@ export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: 
       }
     }
   }
+}
+
+/**
+ * nb consecutive images: ob[b][K][oh][ow] = conv(xb[b][C][h][w], w) (+ bias) (then ReLU) with
+ * padding `pad`, given the filters' transform U. The images' tiles share the 36 products (more
+ * columns for the GEMM: 49 tiles alone ran it at half speed). scratch: winogradScratchFloats
+ * floats, then the GEMM's scratch.
+ */
+export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, u: usize, k: i32, ob: usize, oh: i32, ow: i32,
+                               bias: usize, relu: bool, scratch: usize): void {
+  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1, nt = th * tw * nb, per = th * tw;
+  const V = (scratch + 15) & ~15;
+  const M = V + <usize>(36 * c * nt) * 4;
+  const P = M + <usize>(36 * k * nt) * 4;        // a padded input plane: (2·th + 4) × (2·tw + 16)
+  const PH = 2 * th + 4, PW = 2 * tw + 16;
+  const R = P + <usize>(PH * PW) * 4;        // 6 × 6 vectors
+  const T6 = R + 36 * 16;                    // 6 more vectors
+  const gs = T6 + 6 * 16;                    // the GEMM's scratch (it aligns it itself)
+  inputTransform(xb, nb, c, h, w, pad, th, tw, V, P, R, T6);
+  void PH; void PW;
 
   // the 36 products M[ξ] = U[ξ] · V[ξ]: [K × C] · [C × tiles]
   for (let x = 0; x < 36; x++) {
@@ -217,3 +226,134 @@ export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: 
   }
 }
 
+
+/** The six values (p, p + q, p − q, p + 2q, p − 2q, q): A·(p, q) for A = (Aᵀ)ᵀ, 6×2. */
+@inline function aStore(p: v128, q: v128, dst: usize): void {
+  const two = f32x4.splat(2), q2 = f32x4.mul(two, q);
+  v128.store(dst, p);
+  v128.store(dst, f32x4.add(p, q), 16);
+  v128.store(dst, f32x4.sub(p, q), 32);
+  v128.store(dst, f32x4.add(p, q2), 48);
+  v128.store(dst, f32x4.sub(p, q2), 64);
+  v128.store(dst, q, 80);
+}
+
+/**
+ * The weight gradient of nb images in the Winograd domain: with V the input transform of x (as in
+ * the forward) and Z[ξ][k][tile] = (A z Aᵀ)[ξ] for each 2×2 block z of the output gradient gz (the
+ * adjoint of the output transform), dU[ξ] (+)= Z[ξ] · V[ξ]ᵀ — 36 products [K × tiles]·[tiles × C].
+ * `first` overwrites dU, else it accumulates. winogradFilterGrad then turns dU into the 5×5
+ * filters' gradient. scratch as winogradImages.
+ */
+export function winogradWeightGrad(xb: usize, gzb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, k: i32, oh: i32, ow: i32,
+                                   dU: usize, first: bool, scratch: usize): void {
+  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1, nt = th * tw * nb, per = th * tw;
+  const V = (scratch + 15) & ~15;
+  const Z = V + <usize>(36 * c * nt) * 4;
+  const P = Z + <usize>(36 * k * nt) * 4;
+  const PH = 2 * th + 4, PW = 2 * tw + 16;
+  const R = P + <usize>(PH * PW) * 4;
+  const T6 = R + 36 * 16;
+  const gs = T6 + 6 * 16;
+  inputTransform(xb, nb, c, h, w, pad, th, tw, V, P, R, T6);
+
+  // Z: each gz plane copied into P (zero beyond its edges: the last tiles of odd sizes), then per
+  // 4 blocks the rows' A·(z_i0, z_i1) and the columns' A·(row 0, row 1)
+  const zv = f32x4.splat(0);
+  for (let i = 0; i < PH * PW; i += 4) v128.store(P + <usize>i * 4, zv);
+  for (let pl = 0; pl < nb * k; pl++) {
+    const plane = gzb + <usize>(pl * oh * ow) * 4;
+    const img = pl / k, kk = pl % k;
+    for (let y = 0; y < oh; y++) {
+      const src = plane + <usize>(y * ow) * 4, dst = P + <usize>(y * PW) * 4;
+      let j = 0;
+      for (; j + 4 <= ow; j += 4) v128.store(dst + <usize>j * 4, v128.load(src + <usize>j * 4));
+      for (; j < ow; j++) store<f32>(dst + <usize>j * 4, load<f32>(src + <usize>j * 4));
+    }
+    for (let ty = 0; ty < th; ty++) {
+      for (let t0 = 0; t0 < tw; t0 += 4) {
+        const r0 = P + <usize>((2 * ty) * PW + 2 * t0) * 4, r1 = r0 + <usize>PW * 4;
+        const a0 = v128.load(r0), b0 = v128.load(r0, 16), a1 = v128.load(r1), b1 = v128.load(r1, 16);
+        // rows 0 and 1 of the 4 blocks, each expanded to 6 values
+        aStore(v128.shuffle<f32>(a0, b0, 0, 2, 4, 6), v128.shuffle<f32>(a0, b0, 1, 3, 5, 7), R);
+        aStore(v128.shuffle<f32>(a1, b1, 0, 2, 4, 6), v128.shuffle<f32>(a1, b1, 1, 3, 5, 7), R + 96);
+        const lanes = min(4, tw - t0);
+        const tile = img * per + ty * tw + t0;
+        for (let x2 = 0; x2 < 6; x2++) {
+          aStore(v128.load(R + <usize>x2 * 16), v128.load(R + 96 + <usize>x2 * 16), T6);
+          for (let x1 = 0; x1 < 6; x1++) {
+            const v = v128.load(T6 + <usize>x1 * 16);
+            const dst = Z + (<usize>((x1 * 6 + x2) * k + kk) * <usize>nt + <usize>tile) * 4;
+            if (lanes == 4) v128.store(dst, v);
+            else {
+              store<f32>(dst, f32x4.extract_lane(v, 0));
+              if (lanes > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
+              if (lanes > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // dU[ξ] (+)= Z[ξ] · V[ξ]ᵀ
+  for (let x = 0; x < 36; x++) {
+    gemm(Z + <usize>(x * k * nt) * 4, V + <usize>(x * c * nt) * 4, dU + <usize>(x * k * c) * 4, k, c, nt, false, true, !first, 0, k, 0, c, gs);
+  }
+}
+
+/** G (6×5), row-major: the filter transform's matrix (see the header). */
+const G_TABLE: StaticArray<f32> = [
+  0.25, 0, 0, 0, 0,
+  -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
+  -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+  1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3,
+  1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
+  0, 0, 0, 0, 1,
+];
+
+/**
+ * gw[kk][cc] = Gᵀ dU[·][kk][cc] G (5×5), the adjoint of winogradFilters: the filters' gradient
+ * from the Winograd-domain gradient dU [36][K][C]; 4 input channels per vector (C a multiple of 4
+ * on that path, the rest one at a time).
+ */
+export function winogradFilterGrad(dU: usize, gw: usize, k: i32, c: i32): void {
+  const kc = k * c;
+  for (let kk = 0; kk < k; kk++) {
+    for (let c0 = 0; c0 < c; c0 += 4) {
+      const lanes = min(4, c - c0);
+      // t[ξ1][j] = Σ_ξ2 dU[ξ1][ξ2] G[ξ2][j]; then gw[i][j] = Σ_ξ1 G[ξ1][i] t[ξ1][j]
+      for (let i = 0; i < 5; i++) {
+        for (let j = 0; j < 5; j++) {
+          let acc = f32x4.splat(0);
+          for (let x1 = 0; x1 < 6; x1++) {
+            const gi = unchecked(G_TABLE[x1 * 5 + i]);
+            if (gi == 0) continue;
+            let t = f32x4.splat(0);
+            for (let x2 = 0; x2 < 6; x2++) {
+              const gj = unchecked(G_TABLE[x2 * 5 + j]);
+              if (gj == 0) continue;
+              const p = dU + <usize>((x1 * 6 + x2) * kc + kk * c + c0) * 4;
+              const v = lanes == 4 ? v128.load(p) : loadPartial(p, lanes);
+              t = f32x4.add(t, f32x4.mul(v, f32x4.splat(gj)));
+            }
+            acc = f32x4.add(acc, f32x4.mul(t, f32x4.splat(gi)));
+          }
+          const o = gw + <usize>((kk * c + c0) * 25 + i * 5 + j) * 4;
+          store<f32>(o, f32x4.extract_lane(acc, 0));
+          if (lanes > 1) store<f32>(o, f32x4.extract_lane(acc, 1), 100);
+          if (lanes > 2) store<f32>(o, f32x4.extract_lane(acc, 2), 200);
+          if (lanes > 3) store<f32>(o, f32x4.extract_lane(acc, 3), 300);
+        }
+      }
+    }
+  }
+}
+
+@inline function loadPartial(p: usize, lanes: i32): v128 {
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}

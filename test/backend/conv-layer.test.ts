@@ -218,7 +218,7 @@ test('Sequential reports a pooling error against the MaxPool2d layer, also when 
 
 // ---------------------------------------------------------------- Winograd F(2×2, 5×5)
 
-test('Winograd F(2×2, 5×5): the forward and the input gradient equal the reference for paddings 0–5, odd sizes and batches, on 1 and 2 threads', () => {
+test('Winograd F(2×2, 5×5): the forward, the input gradient and the weight gradient equal the reference for paddings 0–5, odd sizes and batches, on 1 and 2 threads', () => {
   for (const threads of [1, 2]) {
     setWasmThreads(threads);
     for (const pad of [0, 1, 2, 3, 4, 5]) {
@@ -232,10 +232,12 @@ test('Winograd F(2×2, 5×5): the forward and the input gradient equal the refer
       const run = (on: boolean) => {
         setWinogradEnabled(on);
         const y = new Float32Array(ny).fill(NaN), y2 = new Float32Array(ny).fill(NaN), gx = new Float32Array(nx).fill(NaN);
+        const gw = new Float32Array(nw).fill(NaN), gwAcc = new Float32Array(nw).fill(0.25);
         W.convLayer!(x, w, b, y, g, false);
         W.conv2d(x, w, y2, g);
-        W.convLayerBackward!(gy, x, w, null, gx, null, null, g, false);
-        return { y, y2, gx };
+        W.convLayerBackward!(gy, x, w, null, gx, gw, null, g, false);
+        W.convLayerBackward!(gy, x, w, null, null, gwAcc, null, g, true);
+        return { y, y2, gx, gw, gwAcc };
       };
       const fast = run(true), direct = run(false);
       setWinogradEnabled(true);
@@ -243,6 +245,9 @@ test('Winograd F(2×2, 5×5): the forward and the input gradient equal the refer
       const noBias = want.y.map((v, i) => v - b[Math.floor(i / (g.oh * g.ow)) % g.k]);
       assertClose(fast.y2, noBias, tol, `conv2d ${what}`);
       assertClose(fast.gx, want.gx, tol, `gx ${what}`);
+      assertClose(fast.gw, want.gw, tol, `gw ${what}`);
+      assertClose(fast.gwAcc, want.gw.map((v) => v + 0.25), tol, `gw accumulated ${what}`);
+      assert.ok(fast.gw.some((v, i) => v !== direct.gw[i]), `${what}: the weight gradient took the Winograd path`);
       // the two paths round differently: Winograd really ran (for the input gradient only while 4 − p ≥ 0)
       assert.ok(fast.y.some((v, i) => v !== direct.y[i]), `${what}: the forward took the Winograd path`);
       if (pad <= 4) assert.ok(fast.gx.some((v, i) => v !== direct.gx[i]), `${what}: the input gradient took the Winograd path`);

@@ -258,16 +258,18 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
     const parts: number[][] = [];
     const gws: number[] = [], gbs: number[] = [];
+    const wino = gw && winograd(g);
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      const pgw = gw ? rt.alloc(gw.length * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
-      if (gw) gws.push(pgw);
+      const part = gw ? rt.alloc((wino ? 36 * g.k * g.c : gw.length) * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
+      if (gw) gws.push(part);
       if (gb) gbs.push(pgb);
-      parts.push([pz, py, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convScratch(g)), ut]);
+      parts.push([pz, py, px, pw, pgx, wino ? 0 : part, pgb, geo, b0, b1, rt.alloc(convScratch(g)), ut, wino ? part : 0]);
     }
     rt.parallel('conv2dLayerBackward', parts);
     if (gx) rt.take(pgx, gx as Float32Array);
-    sumPartials(gw, gws, accumulateGw);
+    if (wino) weightFromWinograd(gw, gws, g, accumulateGw);
+    else sumPartials(gw, gws, accumulateGw);
     sumPartials(gb, gbs, false);
     return true;
   }
@@ -313,18 +315,31 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
     const parts: number[][] = [];
     const gws: number[] = [], gbs: number[] = [];
+    const wino = gw && winograd(g);
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      const pgw = gw ? rt.alloc(gw.length * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
-      if (gw) gws.push(pgw);
+      const part = gw ? rt.alloc((wino ? 36 * g.k * g.c : gw.length) * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
+      if (gw) gws.push(part);
       if (gb) gbs.push(pgb);
-      parts.push([pgp, ppool, pi, px, pw, pgx, pgw, pgb, geo, b0, b1, rt.alloc(convPoolScratch(g)), ut]);
+      parts.push([pgp, ppool, pi, px, pw, pgx, wino ? 0 : part, pgb, geo, b0, b1, rt.alloc(convPoolScratch(g)), ut, wino ? part : 0]);
     }
     rt.parallel('convPoolBackward', parts);
     if (gx) rt.take(pgx, gx as Float32Array);
-    sumPartials(gw, gws, accumulateGw);
+    if (wino) weightFromWinograd(gw, gws, g, accumulateGw);
+    else sumPartials(gw, gws, accumulateGw);
     sumPartials(gb, gbs, false);
     return true;
+  }
+
+  /** gw (+)= the filters' gradient from the parts' Winograd-domain partials dU [36][K][C] (summed, then Gᵀ·dU·G). */
+  function weightFromWinograd(gw: Storage, dUs: number[], g: Conv2dGeometry, accumulate: boolean): void {
+    const n = 36 * g.k * g.c;
+    for (let i = 1; i < dUs.length; i++) rt.k.addInto(dUs[0], dUs[i], n);
+    const into = accumulate ? rt.put(gw as Float32Array) : rt.outPtr(gw as Float32Array);
+    const dst = accumulate ? rt.alloc(gw.length * 4) : into;
+    rt.k.winogradFilterGrad(dUs[0], dst, g.k, g.c);
+    if (accumulate) rt.k.addInto(into, dst, gw.length);
+    rt.take(into, gw as Float32Array);
   }
 
   /** dst (+)= the sum of the parts' partials (each of dst's length), in the arena. */
