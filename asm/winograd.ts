@@ -84,6 +84,14 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
 @inline function gRow3(a0: f32, a1: f32, a2: f32, a3: f32, a4: f32): f32 { return (a0 + 2 * a1 + 4 * a2 + 8 * a3 + 16 * a4) / 24; }
 @inline function gRow4(a0: f32, a1: f32, a2: f32, a3: f32, a4: f32): f32 { return (a0 - 2 * a1 + 4 * a2 - 8 * a3 + 16 * a4) / 24; }
 
+/** The first `lanes` (1–4) lanes of v at dst: the last tiles of a row must not spill into the next row's. */
+@inline function storeLanes(dst: usize, v: v128, lanes: i32): void {
+  if (lanes == 4) { v128.store(dst, v); return; }
+  store<f32>(dst, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
+  if (lanes > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
+}
+
 /** The six outputs of Bᵀ·v for four lanes at once, stored at dst, dst+16, …, dst+80. */
 @inline function btStore(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, dst: usize): void {
   const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
@@ -138,12 +146,7 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
           for (let x1 = 0; x1 < 6; x1++) {
             const v = v128.load(T6 + <usize>x1 * 16);
             const dst = V + (<usize>((x1 * 6 + x2) * c + ci) * <usize>nt + <usize>tile) * 4;
-            if (lanes == 4) v128.store(dst, v);
-            else {
-              store<f32>(dst, f32x4.extract_lane(v, 0));
-              if (lanes > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
-              if (lanes > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
-            }
+            storeLanes(dst, v, lanes);
           }
         }
       }
@@ -284,12 +287,7 @@ export function winogradWeightGrad(xb: usize, gzb: usize, nb: i32, c: i32, h: i3
           for (let x1 = 0; x1 < 6; x1++) {
             const v = v128.load(T6 + <usize>x1 * 16);
             const dst = Z + (<usize>((x1 * 6 + x2) * k + kk) * <usize>nt + <usize>tile) * 4;
-            if (lanes == 4) v128.store(dst, v);
-            else {
-              store<f32>(dst, f32x4.extract_lane(v, 0));
-              if (lanes > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
-              if (lanes > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
-            }
+            storeLanes(dst, v, lanes);
           }
         }
       }

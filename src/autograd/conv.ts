@@ -12,7 +12,7 @@
  * max pooling (and fractional max pooling) is a gather at the arg-max positions, whose adjoint is a
  * scatter-add; average pooling and its adjoint are each other's transpose.
  */
-import { Tensor, allocStorage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type Storage } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { backend, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
 import { record, isGradEnabled, leafGradBuffer } from './engine.js';
@@ -118,20 +118,30 @@ export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dAr
     if (relu) be.unary('relu', out, out);
   }
   const y = new Tensor(out, shape);
-  return record('convLayer', b ? [x, w, b] : [x, w], y, (gy) => {
-    const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
-    if (!isGradEnabled()) {
-      // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
-      const into = wantW ? leafGradBuffer(w) : null;
-      const gx = wantX ? allocStorage(x.dtype, x.size) : null, gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
-      const gb = wantB ? allocStorage(x.dtype, g.k) : null;
-      if (backend().convLayerBackward?.(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, into !== null)) {
-        return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [g.k])];
-      }
+  return record('convLayer', b ? [x, w, b] : [x, w], y, (gy) =>
+    layerGrads(x, w, b, g, (gx, gw, gb, acc) => backend().convLayerBackward?.(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, acc) ?? false,
+      () => (relu ? reluGrad(gy, y) : gy)));
+}
+
+/**
+ * The gradients of a fused convolution layer: from the backend's fused kernel (`fused` gets the
+ * destinations, gw being the weight's .grad buffer when backward() lets ops add into it directly,
+ * and says whether it ran), else — and always while recording a graph — from the differentiable
+ * ops on the layer's output gradient `gz()`.
+ */
+function layerGrads(x: Tensor, w: Tensor, b: Tensor | null, g: Conv2dGeometry,
+  fused: (gx: Storage | null, gw: Storage | null, gb: Storage | null, accumulateGw: boolean) => boolean, gz: () => Tensor): (Tensor | null)[] {
+  const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
+  if (!isGradEnabled()) {
+    const into = wantW ? leafGradBuffer(w) : null;
+    const gx = wantX ? allocStorage(x.dtype, x.size) : null, gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
+    const gb = wantB ? allocStorage(x.dtype, g.k) : null;
+    if (fused(gx, gw, gb, into !== null)) {
+      return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [g.k])];
     }
-    const gz = relu ? reluGrad(gy, y) : gy;
-    return [wantX ? convBackInputOp(gz, w, g) : null, wantW ? convBackWeightOp(x, gz, g) : null, wantB ? sum(gz, [0, 2, 3]) : null];
-  });
+  }
+  const z = gz();
+  return [wantX ? convBackInputOp(z, w, g) : null, wantW ? convBackWeightOp(x, z, g) : null, wantB ? sum(z, [0, 2, 3]) : null];
 }
 
 /**
@@ -158,19 +168,9 @@ export function convPoolLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv
     return maxPool2d(convLayer(x, w, b, opts, activation), poolKernel, poolOpts);
   }
   const p = new Tensor(out, [g.n, g.k, pg.oh, pg.ow]);
-  return record('convPoolLayer', b ? [x, w, b] : [x, w], p, (gp) => {
-    const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
-    if (!isGradEnabled()) {
-      const into = wantW ? leafGradBuffer(w) : null;
-      const gx = wantX ? allocStorage(x.dtype, x.size) : null, gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
-      const gb = wantB ? allocStorage(x.dtype, g.k) : null;
-      if (backend().convPoolLayerBackward?.(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, into !== null)) {
-        return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [g.k])];
-      }
-    }
-    const gz = scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape);
-    return [wantX ? convBackInputOp(gz, w, g) : null, wantW ? convBackWeightOp(x, gz, g) : null, wantB ? sum(gz, [0, 2, 3]) : null];
-  });
+  return record('convPoolLayer', b ? [x, w, b] : [x, w], p, (gp) =>
+    layerGrads(x, w, b, g, (gx, gw, gb, acc) => backend().convPoolLayerBackward?.(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, acc) ?? false,
+      () => scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape)));
 }
 
 // ---------------------------------------------------------------- gather / scatter (max pooling)

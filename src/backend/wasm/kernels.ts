@@ -254,24 +254,35 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     rt.f32.set(gy as Float32Array, pz >> 2);
     rt.copiedBytes += gy.length * 4;
     const py = y ? rt.put(y as Float32Array) : 0, px = gw ? rt.put(x as Float32Array) : 0, pw = rt.put(w as Float32Array);
-    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = geometry(g), ut = gx ? winogradFilters(pw, g, true) : 0;
+    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0;
+    layerBackwardParts('conv2dLayerBackward', [pz, py], px, pw, pgx, gx, gw, gb, g, geometry(g), convScratch(g), accumulateGw);
+    return true;
+  }
+
+  /**
+   * The threaded part of both convolution layers' backwards: parts of images, each with its own
+   * partials (the bias sums; the weight gradient, or with Winograd its transform-domain dU), the
+   * kernel's arguments `lead` first; then gx is copied out and the partials summed into gw and gb.
+   */
+  function layerBackwardParts(fn: 'conv2dLayerBackward' | 'convPoolBackward', lead: number[], px: number, pw: number, pgx: number,
+    gx: Storage | null, gw: Storage | null, gb: Storage | null, g: Conv2dGeometry, geo: number, scratchBytes: number, accumulateGw: boolean): void {
+    const ut = gx ? winogradFilters(pw, g, true) : 0;
+    const wino = gw !== null && winograd(g);
     const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
     const parts: number[][] = [];
     const gws: number[] = [], gbs: number[] = [];
-    const wino = gw && winograd(g);
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
       const part = gw ? rt.alloc((wino ? 36 * g.k * g.c : gw.length) * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
       if (gw) gws.push(part);
       if (gb) gbs.push(pgb);
-      parts.push([pz, py, px, pw, pgx, wino ? 0 : part, pgb, geo, b0, b1, rt.alloc(convScratch(g)), ut, wino ? part : 0]);
+      parts.push([...lead, px, pw, pgx, wino ? 0 : part, pgb, geo, b0, b1, rt.alloc(scratchBytes), ut, wino ? part : 0]);
     }
-    rt.parallel('conv2dLayerBackward', parts);
+    rt.parallel(fn, parts);
     if (gx) rt.take(pgx, gx as Float32Array);
     if (wino) weightFromWinograd(gw, gws, g, accumulateGw);
     else sumPartials(gw, gws, accumulateGw);
     sumPartials(gb, gbs, false);
-    return true;
   }
 
   /** The convolution's and the pooling's geometry and the ReLU flag in one block (asm/conv.ts convPoolForward). */
@@ -311,23 +322,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     rt.reset();
     const pgp = rt.put(gp as Float32Array), ppool = relu ? rt.put(pooled as Float32Array) : 0, pi = putI32(idx);
     const px = gw ? rt.put(x as Float32Array) : 0, pw = rt.put(w as Float32Array);
-    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0, geo = convPoolGeo(g, pg, relu), ut = gx ? winogradFilters(pw, g, true) : 0;
-    const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
-    const parts: number[][] = [];
-    const gws: number[] = [], gbs: number[] = [];
-    const wino = gw && winograd(g);
-    for (let t = 0; t < T; t++) {
-      const [b0, b1] = cut(g.n, T, t, 1);
-      const part = gw ? rt.alloc((wino ? 36 * g.k * g.c : gw.length) * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
-      if (gw) gws.push(part);
-      if (gb) gbs.push(pgb);
-      parts.push([pgp, ppool, pi, px, pw, pgx, wino ? 0 : part, pgb, geo, b0, b1, rt.alloc(convPoolScratch(g)), ut, wino ? part : 0]);
-    }
-    rt.parallel('convPoolBackward', parts);
-    if (gx) rt.take(pgx, gx as Float32Array);
-    if (wino) weightFromWinograd(gw, gws, g, accumulateGw);
-    else sumPartials(gw, gws, accumulateGw);
-    sumPartials(gb, gbs, false);
+    const pgx = gx ? rt.outPtr(gx as Float32Array) : 0;
+    layerBackwardParts('convPoolBackward', [pgp, ppool, pi], px, pw, pgx, gx, gw, gb, g, convPoolGeo(g, pg, relu), convPoolScratch(g), accumulateGw);
     return true;
   }
 
