@@ -3,6 +3,6 @@ import { referenceBackend } from './reference.js';
 
 export * from './backend.js';
 export { referenceBackend } from './reference.js';
-export { initWasm, initWasmSync, setWasmThreads, wasmInfo, wasmFloat32Array, wasmPersistentBytes, shutdownWasmWorkers, type WasmOptions } from './wasm/index.js';
+export { initWasm, initWasmSync, setWasmThreads, wasmInfo, wasmFloat32Array, wasmPersistentBytes, shutdownWasmWorkers, setWinogradEnabled, type WasmOptions } from './wasm/index.js';
 
 registerBackend(referenceBackend);

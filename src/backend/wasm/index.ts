@@ -15,6 +15,7 @@ import { type Backend, registerBackend, registerBackendHint } from '../backend.j
 import { referenceBackend } from '../reference.js';
 import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.js';
 import { makeWasmKernels } from './kernels.js';
+export { setWinogradEnabled } from './kernels.js';
 import type { WorkerInit } from './protocol.js';
 
 export type { WasmOptions } from './runtime.js';

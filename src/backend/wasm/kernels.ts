@@ -69,7 +69,11 @@ const PREPACK_BYTES = 16 * 2 ** 20;
 const PERSISTENT_CAP = 384 * 2 ** 20;
 
 let winogradEnabled = true;
-/** Turns the Winograd forward convolution off (true) or back on: for tests and measurements of the direct path. */
+/**
+ * Whether 5×5 stride-1 convolutions may run as Winograd F(2×2, 5×5) (default on; PyTorch's
+ * torch.backends.mkldnn.enabled is the like switch): off, every convolution is im2col + GEMM,
+ * which rounds like the reference more closely and runs 1.5–2× slower on such layers.
+ */
 export function setWinogradEnabled(on: boolean): void {
   winogradEnabled = on;
 }
