@@ -172,15 +172,21 @@ export function max(a: usize, outer: i32, len: i32, inner: i32, out: usize, arg:
   }
 }
 
-export function logSoftmax(a: usize, rows: i32, cols: i32, out: usize): void {
+export function logSoftmax(a: usize, rows: i32, cols: i32, out: usize, probs: usize): void {
   for (let r = 0; r < rows; r++) {
-    const pa = a + <usize>(r * cols) * 4, po = out + <usize>(r * cols) * 4;
+    const pa = a + <usize>(r * cols) * 4, po = out + <usize>(r * cols) * 4, pp = probs + <usize>(r * cols) * 4;
     let m: f32 = -Infinity;
     for (let j = 0; j < cols; j++) { const v = load<f32>(pa + <usize>j * 4); if (v > m) m = v; }
     let s: f64 = 0;
-    for (let j = 0; j < cols; j++) s += <f64>Mathf.exp(load<f32>(pa + <usize>j * 4) - m);
+    for (let j = 0; j < cols; j++) {
+      const e = Mathf.exp(load<f32>(pa + <usize>j * 4) - m);
+      s += <f64>e;
+      if (probs) store<f32>(pp + <usize>j * 4, e);
+    }
     const lse = <f32>(<f64>m + Math.log(s));
     for (let j = 0; j < cols; j++) store<f32>(po + <usize>j * 4, load<f32>(pa + <usize>j * 4) - lse);
+    // the softmax too when asked (the cross-entropy's backward needs it; exp is the costly part)
+    if (probs) for (let j = 0; j < cols; j++) store<f32>(pp + <usize>j * 4, <f32>(<f64>load<f32>(pp + <usize>j * 4) / s));
   }
 }
 

@@ -420,8 +420,9 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
   const [N, C] = logits.shape;
   if (targets.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${targets.length} targets`);
   const t = classIndices(targets, C);
-  const ls = allocStorage(logits.dtype, logits.size);
-  backend().logSoftmax(logits.data, N, C, ls);
+  const ls = allocStorage(logits.dtype, logits.size), probs = allocStorage(logits.dtype, logits.size);
+  // the softmax comes from the same exponentials as the log-softmax: the backward needs no exp
+  backend().logSoftmax(logits.data, N, C, ls, probs);
   const out = allocStorage(logits.dtype, reduction === 'none' ? N : 1);
   let total = 0;
   for (let i = 0; i < N; i++) {
@@ -436,10 +437,14 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
       const perRow = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? div(g, N) : g;
       return [mul(sub(exp(logSoftmax(logits)), oneHot(t, C, logits.dtype)), perRow)];
     }
+    // (softmax − onehot) · g, per row
     const gx = allocStorage(logits.dtype, logits.size);
+    const scale = reduction === 'mean' ? g.data[0] / N : g.data[0];
     for (let i = 0, o = 0; i < N; i++) {
-      const s = reduction === 'none' ? g.data[i] : reduction === 'mean' ? g.data[0] / N : g.data[0];
-      for (let c = 0; c < C; c++, o++) gx[o] = (Math.exp(ls[o]) - (c === t[i] ? 1 : 0)) * s;
+      const s = reduction === 'none' ? g.data[i] : scale;
+      for (let c = 0; c < C; c++, o++) gx[o] = probs[o] * s;
+      const at = i * C + t[i];
+      gx[at] = (probs[at] - 1) * s;
     }
     return [new Tensor(gx, logits.shape)];
   });

@@ -40,8 +40,11 @@ export interface Backend {
   sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void;
   /** Max over one axis; `arg` (if given) receives the index along the axis of each maximum. */
   max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void;
-  /** Row-wise log-softmax of a rows×cols matrix (numerically stable: shifts by the row max). */
-  logSoftmax(a: Storage, rows: number, cols: number, out: Storage): void;
+  /**
+   * Row-wise log-softmax of a rows×cols matrix (numerically stable: shifts by the row max); with
+   * `probs`, the softmax as well, from the same exponentials (the cross-entropy's backward).
+   */
+  logSoftmax(a: Storage, rows: number, cols: number, out: Storage, probs?: Storage | null): void;
   /** Cross-correlation, NCHW input, KCHW weight (PyTorch's conv2d). */
   conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void;
   /** Gradient of conv2d with respect to its input, given the output gradient. */

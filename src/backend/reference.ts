@@ -173,15 +173,20 @@ function max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Arr
   }
 }
 
-function logSoftmax(a: Storage, rows: number, cols: number, out: Storage): void {
+function logSoftmax(a: Storage, rows: number, cols: number, out: Storage, probs: Storage | null = null): void {
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     let m = -Infinity;
     for (let j = 0; j < cols; j++) if (a[off + j] > m) m = a[off + j];
     let s = 0;
-    for (let j = 0; j < cols; j++) s += Math.exp(a[off + j] - m);
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp(a[off + j] - m);
+      s += e;
+      if (probs) probs[off + j] = e;
+    }
     const lse = m + Math.log(s);
     for (let j = 0; j < cols; j++) out[off + j] = a[off + j] - lse;
+    if (probs) for (let j = 0; j < cols; j++) probs[off + j] /= s;
   }
 }
 

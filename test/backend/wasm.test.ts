@@ -183,6 +183,14 @@ test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
     W.logSoftmax(a, rows, cols, got);
     R.logSoftmax(a, rows, cols, want);
     assertClose(got, want, 1e-5, `logSoftmax ${rows}x${cols}`);
+    // with the softmax beside it (crossEntropy's backward): exp of the log-softmax, rows summing to 1, on both backends
+    for (const [name, B] of [['wasm', W], ['reference', R]] as const) {
+      const ls = new Float32Array(rows * cols), p = new Float32Array(rows * cols).fill(NaN);
+      B.logSoftmax(a, rows, cols, ls, p);
+      assertClose(ls, want, 1e-5, `${name} logSoftmax with probs ${rows}x${cols}`);
+      assertClose(p, want.map(Math.exp), 1e-6, `${name} softmax ${rows}x${cols}`);
+      for (let r = 0; r < rows; r++) assertClose(p.subarray(r * cols, (r + 1) * cols).reduce((x, y) => x + y, 0), 1, 1e-5, `${name} row ${r} sums to 1`);
+    }
   }
 });
 

@@ -515,12 +515,13 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (arg) arg.set(rt.i32.subarray(pArg >> 2, (pArg >> 2) + arg.length));
   }
 
-  function logSoftmax(a: Storage, rows: number, cols: number, out: Storage): void {
-    if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.logSoftmax(a, rows, cols, out);
+  function logSoftmax(a: Storage, rows: number, cols: number, out: Storage, probs: Storage | null = null): void {
+    if (!f32(a, out, probs) || a.length < SMALL_ELEMENTWISE) return referenceBackend.logSoftmax(a, rows, cols, out, probs);
     rt.reset();
-    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
-    rt.k.logSoftmax(pa, rows, cols, po);
+    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array), pp = probs ? rt.outPtr(probs as Float32Array) : 0;
+    rt.k.logSoftmax(pa, rows, cols, po, pp);
     rt.take(po, out as Float32Array);
+    if (probs) rt.take(pp, probs as Float32Array);
   }
 
   function adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean {

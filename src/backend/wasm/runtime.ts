@@ -36,7 +36,7 @@ export interface KernelExports {
   unary(op: number, a: number, out: number, n: number): void;
   sum(a: number, outer: number, mid: number, inner: number, out: number): void;
   max(a: number, outer: number, len: number, inner: number, out: number, arg: number): void;
-  logSoftmax(a: number, rows: number, cols: number, out: number): void;
+  logSoftmax(a: number, rows: number, cols: number, out: number, probs: number): void;
   addInto(dst: number, src: number, n: number): void;
   zero(p: number, n: number): void;
   maxPool2d(x: number, out: number, idx: number, geo: number, p0: number, p1: number): void;
