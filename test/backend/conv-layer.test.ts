@@ -239,8 +239,13 @@ test('Winograd F(2×2, 5×5): the forward, the input gradient and the weight gra
         W.convLayerBackward!(gy, x, w, null, null, gwAcc, null, g, true);
         return { y, y2, gx, gw, gwAcc };
       };
-      const fast = run(true), direct = run(false);
-      setWinogradEnabled(true);
+      let fast, direct;
+      try {
+        fast = run(true);
+        direct = run(false);
+      } finally {
+        setWinogradEnabled(true);
+      }
       assertClose(fast.y, want.y, tol, `y ${what}`);
       const noBias = want.y.map((v, i) => v - b[Math.floor(i / (g.oh * g.ow)) % g.k]);
       assertClose(fast.y2, noBias, tol, `conv2d ${what}`);
