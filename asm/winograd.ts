@@ -14,10 +14,12 @@
  *
  *   Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A
  *
- * Per image: the input transform writes V[ξ][c][tile] (ξ = one of the 36 cells of the 6×6
- * transform), 36 products M[ξ] = U[ξ] · V[ξ] (U[ξ][k][c], the filters' transform, computed once per
- * call by winogradFilters) run on the packed GEMM, and the output transform writes the 2×2 blocks
- * (+ bias, ReLU). The transforms work on 4 tiles of a tile row at a time (SIMD lanes).
+ * Per WINO_NB images: the input transform writes V[ξ][c][tile] (ξ = one of the 36 cells of the
+ * 6×6 transform), 36 products M[ξ] = U[ξ] · V[ξ] (U[ξ][k][c], the filters' transform, computed once
+ * per call by winogradFilters) run on the packed GEMM, and the output transform writes the 2×2
+ * blocks (+ bias, ReLU). The input gradient is the same routine on the transposed, rotated filters;
+ * the weight gradient (winogradWeightGrad, winogradFilterGrad) runs the adjoint transforms. The
+ * transforms work on 4 tiles of a tile row at a time (SIMD lanes).
  */
 import { gemm } from './gemm';
 
@@ -28,7 +30,7 @@ export function winogradBatch(): i32 {
   return WINO_NB;
 }
 
-/** Floats of scratch one image needs: V, M, the row buffers and the 6×6 vector temporaries (before the GEMM's scratch). */
+/** Floats of scratch nb images need: V, M, the padded plane and the vector temporaries (before the GEMM's scratch). */
 export function winogradScratchFloats(c: i32, k: i32, oh: i32, ow: i32, nb: i32): i32 {
   const th = (oh + 1) >> 1, tw = (ow + 1) >> 1, t = th * tw * nb;
   return 36 * c * t + 36 * k * t + (2 * th + 4) * (2 * tw + 16) + 42 * 4 + 32;
