@@ -239,39 +239,6 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
   }
 }
 
-export function conv2dBackwardInput(gy: usize, w: usize, gx: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
-  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
-  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
-  const col = scratch;
-  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
-  for (let b = b0; b < b1; b++) {
-    const gxb = gx + <usize>(b * c * h * ww) * 4;
-    const gyb = gy + <usize>(b * k * ohw) * 4;
-    if (isPointwise(geo)) {
-      gemm(w, gyb, gxb, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
-    } else {
-      gemm(w, gyb, col, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
-      col2im(col, geo, gxb);
-    }
-  }
-}
-
-/** gw = Σ_{b in [b0,b1)} gy_b · col_bᵀ (overwrites gw). */
-export function conv2dBackwardWeight(x: usize, gy: usize, gw: usize, geo: usize, b0: i32, b1: i32, scratch: usize): void {
-  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
-  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
-  const col = scratch;
-  const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
-  if (b1 <= b0) { memory.fill(gw, 0, <usize>(k * ckk) * 4); return; }
-  for (let b = b0; b < b1; b++) {
-    const xb = x + <usize>(b * c * h * ww) * 4;
-    const gyb = gy + <usize>(b * k * ohw) * 4;
-    let src = col;
-    if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
-    gemm(gyb, src, gw, k, ckk, ohw, false, true, b > b0, 0, k, 0, ckk, gs);
-  }
-}
-
 /** Bytes of the output buffer the pooled layer keeps at the start of its scratch: nb images (64-byte aligned). */
 @inline function imagesBytes(geo: usize, nb: i32): usize {
   return (<usize>(nb * g(geo, 4) * g(geo, 7) * g(geo, 8)) * 4 + 63) & ~63;

@@ -1,6 +1,6 @@
 /** Entry point of the descent WebAssembly kernels (compiled as SIMD128 and as relaxed SIMD). */
 export { gemm, gemmScratchBytes, gemmMR, gemmPackedScratchBytes, packAAll, packBAll, gemmPackedA, gemmPackedB } from './gemm';
-export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, conv2dLayerBackward, convPoolForward, convPoolBackward, convPoolImages } from './conv';
+export { conv2dForward, conv2dLayerBackward, convPoolForward, convPoolBackward, convPoolImages } from './conv';
 export { winogradFilters, winogradScratchFloats, winogradBatch, winogradFilterGrad } from './winograd';
 export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { adam, sgd } from './optim';

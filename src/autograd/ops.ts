@@ -420,8 +420,10 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
   const [N, C] = logits.shape;
   if (targets.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${targets.length} targets`);
   const t = classIndices(targets, C);
-  const ls = allocStorage(logits.dtype, logits.size), probs = allocStorage(logits.dtype, logits.size);
-  // the softmax comes from the same exponentials as the log-softmax: the backward needs no exp
+  // the softmax comes from the same exponentials as the log-softmax, so the backward needs no
+  // exp; only asked for when there will be a backward (not in evaluation under noGrad)
+  const ls = allocStorage(logits.dtype, logits.size);
+  const probs = isGradEnabled() && logits.requiresGrad ? allocStorage(logits.dtype, logits.size) : null;
   backend().logSoftmax(logits.data, N, C, ls, probs);
   const out = allocStorage(logits.dtype, reduction === 'none' ? N : 1);
   let total = 0;
@@ -437,14 +439,14 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
       const perRow = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? div(g, N) : g;
       return [mul(sub(exp(logSoftmax(logits)), oneHot(t, C, logits.dtype)), perRow)];
     }
-    // (softmax − onehot) · g, per row
-    const gx = allocStorage(logits.dtype, logits.size);
+    // (softmax − onehot) · g, per row (recorded, so probs was computed)
+    const p = probs!, gx = allocStorage(logits.dtype, logits.size);
     const scale = reduction === 'mean' ? g.data[0] / N : g.data[0];
     for (let i = 0, o = 0; i < N; i++) {
       const s = reduction === 'none' ? g.data[i] : scale;
-      for (let c = 0; c < C; c++, o++) gx[o] = probs[o] * s;
+      for (let c = 0; c < C; c++, o++) gx[o] = p[o] * s;
       const at = i * C + t[i];
-      gx[at] = (probs[at] - 1) * s;
+      gx[at] = (p[at] - 1) * s;
     }
     return [new Tensor(gx, logits.shape)];
   });

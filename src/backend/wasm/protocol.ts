@@ -22,7 +22,7 @@ export const MAX_ARGS = 16;
 export const CTL_BYTES = ARGS_BYTE + MAX_PARTS * MAX_ARGS * 8;
 
 /** Kernels a worker may run (exports of asm/kernels.ts). */
-export const KERNEL_FNS = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dLayerBackward', 'convPoolForward', 'convPoolBackward', 'adam', 'sgd', 'binary', 'unary',
+export const KERNEL_FNS = ['gemm', 'conv2dForward', 'conv2dLayerBackward', 'convPoolForward', 'convPoolBackward', 'adam', 'sgd', 'binary', 'unary',
   'maxPool2d', 'scatterPlanes', 'avgPool2d', 'avgPool2dBackward', 'gemmPackedA', 'gemmPackedB'] as const;
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

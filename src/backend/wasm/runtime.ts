@@ -30,8 +30,6 @@ export interface KernelExports {
   convPoolForward(x: number, w: number, bias: number, out: number, idx: number, geo: number, b0: number, b1: number, scratch: number, u: number): void;
   convPoolBackward(gp: number, pooled: number, idx: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number, ut: number, dU: number): void;
   conv2dLayerBackward(gz: number, y: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number, ut: number, dU: number): void;
-  conv2dBackwardInput(gy: number, w: number, gx: number, geo: number, b0: number, b1: number, scratch: number): void;
-  conv2dBackwardWeight(x: number, gy: number, gw: number, geo: number, b0: number, b1: number, scratch: number): void;
   binary(op: number, a: number, sao: number, sai: number, b: number, sbo: number, sbi: number, out: number, outer: number, inner: number): void;
   unary(op: number, a: number, out: number, n: number): void;
   sum(a: number, outer: number, mid: number, inner: number, out: number): void;
