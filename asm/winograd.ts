@@ -173,7 +173,6 @@ export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: 
   const T6 = R + 36 * 16;                    // 6 more vectors
   const gs = T6 + 6 * 16;                    // the GEMM's scratch (it aligns it itself)
   inputTransform(xb, nb, c, h, w, pad, th, tw, V, P, R, T6);
-  void PH; void PW;
 
   // the 36 products M[ξ] = U[ξ] · V[ξ]: [K × C] · [C × tiles]
   for (let x = 0; x < 36; x++) {
