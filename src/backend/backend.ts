@@ -123,6 +123,13 @@ export interface Backend {
   adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
   /**
+   * Optional: runs `run`, during which the fused updates above may be queued instead of run at
+   * once; all of them are done when this returns (PyTorch's multi-tensor "foreach" updates). The
+   * optimizer wraps one step over all its parameters in it, so a backend can run the whole step as
+   * one job: on wasm, one threaded call for every parameter instead of one call per parameter.
+   */
+  batchUpdates?(run: () => void): void;
+  /**
    * Optional: zeroed storage for optimizer state of parameter `p`, in the backend's own memory when
    * `p` lives there (so fused steps need no copies); null means "allocate a plain typed array".
    */

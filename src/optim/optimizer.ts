@@ -107,7 +107,7 @@ export class Optimizer<H extends BaseHyper> {
   /** One update of every parameter that has a gradient. With a closure, it is called first (with grad on) and its loss returned. */
   step(closure?: () => number): number | undefined {
     const loss = closure ? closure() : undefined;
-    noGrad(() => {
+    const all = () => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
           if (!p.grad) continue;
@@ -120,7 +120,10 @@ export class Optimizer<H extends BaseHyper> {
           this.rule.apply(p.data, p.grad.data, s, g);
         }
       }
-    });
+    };
+    // every parameter's update in one backend job where the backend can (wasm: one threaded call)
+    const b = backend();
+    noGrad(() => (b.batchUpdates ? b.batchUpdates(all) : all()));
     return loss;
   }
 

@@ -12,6 +12,7 @@ import { referenceBackend, broadcastStrides } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
 import type { Shape } from '../../tensor/shape.js';
 import type { WasmRuntime } from './runtime.js';
+import { MAX_PARTS } from './protocol.js';
 
 /** Below this many multiply-adds a product runs on one thread (a hand-off costs ~5–50 µs). */
 export const PARALLEL_MACS = 1 << 19;
@@ -509,45 +510,86 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     if (probs) rt.take(pp, probs as Float32Array);
   }
 
+  /**
+   * A fused update over arrays at `ptrs` (parameter first; every other address moves with it, 0
+   * stays 0): `args(ptrs, n)` is the kernel's argument list for n floats from those addresses.
+   */
+  interface Update { fn: 'adam' | 'sgd'; ptrs: number[]; n: number; args: (ptrs: number[], n: number) => number[] }
+  /** Updates queued by batchUpdates (null outside it). */
+  let queued: Update[] | null = null;
+
+  /** Runs updates as one job: each cut into parts of about the same size, over the threads. */
+  function runUpdates(list: Update[]): void {
+    for (const fn of ['adam', 'sgd'] as const) {
+      const us = list.filter((u) => u.fn === fn);
+      const total = us.reduce((s, u) => s + u.n, 0);
+      if (!total) continue;
+      // parts of ~1/(4T) of the whole (the parallel call claims them dynamically), at least 4096 floats
+      const T = partsFor(total * 8, Math.ceil(total / 4096), 4);
+      const size = Math.max(4096, Math.ceil(total / T / 16) * 16);
+      const parts: number[][] = [];
+      for (const u of us) {
+        const pieces = Math.max(1, Math.round(u.n / size));
+        for (let t = 0; t < pieces; t++) {
+          const [lo, hi] = cut(u.n, pieces, t, 16);
+          parts.push(u.args(u.ptrs.map((q) => (q ? q + lo * 4 : 0)), hi - lo));
+        }
+      }
+      // the biggest first: the last parts claimed are the small ones, so the threads finish together
+      const count = fn === 'adam' ? 5 : 3; // where the kernel's arguments hold the element count
+      parts.sort((a, b) => b[count] - a[count]);
+      for (let at = 0; at < parts.length; at += MAX_PARTS) rt.parallel(fn, parts.slice(at, at + MAX_PARTS));
+    }
+  }
+  /** Queues the update when inside batchUpdates and every array lives in wasm memory (no copies), else runs it now. */
+  function update(u: Update, arrays: (Storage | null)[], take: (ptrs: number[]) => void): void {
+    if (queued && arrays.every((a) => a === null || rt.owns(a as Float32Array))) {
+      queued.push(u);
+      return;
+    }
+    runUpdates([u]);
+    take(u.ptrs);
+  }
+
+  function batchUpdates(run: () => void): void {
+    if (queued) return run();
+    queued = [];
+    try {
+      run();
+    } finally {
+      const list = queued;
+      queued = null;
+      runUpdates(list);
+    }
+  }
+
   function adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean {
     if (!f32(p, g, m, v, vMax)) return false;
-    const n = p.length;
     rt.reset();
-    const pp = rt.put(p as Float32Array), pg = rt.put(g as Float32Array), pm = rt.put(m as Float32Array), pv = rt.put(v as Float32Array);
-    const pvm = vMax ? rt.put(vMax as Float32Array) : 0;
+    const ptrs = [rt.put(p as Float32Array), rt.put(g as Float32Array), rt.put(m as Float32Array), rt.put(v as Float32Array), vMax ? rt.put(vMax as Float32Array) : 0];
     const stepSize = h.lr / (1 - Math.pow(h.beta1, h.step));
     const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, h.step));
-    const T = partsFor(n * 8, Math.ceil(n / 65536), 4);
-    const parts: number[][] = [];
-    for (let t = 0; t < T; t++) {
-      const [lo, hi] = cut(n, T, t, 16);
-      const o = lo * 4;
-      parts.push([pp + o, pg + o, pm + o, pv + o, pvm ? pvm + o : 0, hi - lo, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay,
-        +h.decoupled, +h.maximize, stepSize, bc2Sqrt]);
-    }
-    rt.parallel('adam', parts);
-    rt.take(pp, p as Float32Array);
-    rt.take(pm, m as Float32Array);
-    rt.take(pv, v as Float32Array);
-    if (vMax) rt.take(pvm, vMax as Float32Array);
+    const args = ([pp, pg, pm, pv, pvm]: number[], n: number) =>
+      [pp, pg, pm, pv, pvm, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, +h.decoupled, +h.maximize, stepSize, bc2Sqrt];
+    update({ fn: 'adam', ptrs, n: p.length, args }, [p, g, m, v, vMax], ([pp, , pm, pv, pvm]) => {
+      rt.take(pp, p as Float32Array);
+      rt.take(pm, m as Float32Array);
+      rt.take(pv, v as Float32Array);
+      if (vMax) rt.take(pvm, vMax as Float32Array);
+    });
     return true;
   }
 
   function sgdStep(p: Storage, g: Storage, buf: Storage | null, h: SgdStepHyper): boolean {
     if (!f32(p, g, buf)) return false;
-    const n = p.length;
     rt.reset();
-    const pp = rt.put(p as Float32Array), pg = rt.put(g as Float32Array), pb = buf ? rt.put(buf as Float32Array) : 0;
-    const T = partsFor(n * 8, Math.ceil(n / 65536), 4);
-    const parts: number[][] = [];
-    for (let t = 0; t < T; t++) {
-      const [lo, hi] = cut(n, T, t, 16);
-      const o = lo * 4;
-      parts.push([pp + o, pg + o, pb ? pb + o : 0, hi - lo, h.lr, h.momentum, h.dampening, h.weightDecay, +h.nesterov, +h.maximize, +h.first]);
-    }
-    rt.parallel('sgd', parts);
-    rt.take(pp, p as Float32Array);
-    if (buf) rt.take(pb, buf as Float32Array);
+    const ptrs = [rt.put(p as Float32Array), rt.put(g as Float32Array), buf ? rt.put(buf as Float32Array) : 0];
+    const args = ([pp, pg, pb]: number[], n: number) =>
+      [pp, pg, pb, n, h.lr, h.momentum, h.dampening, h.weightDecay, +h.nesterov, +h.maximize, +h.first];
+    update({ fn: 'sgd', ptrs, n: p.length, args }, [p, g, buf], ([pp, , pb]) => {
+      rt.take(pp, p as Float32Array);
+      if (buf) rt.take(pb, buf as Float32Array);
+    });
     return true;
   }
 
@@ -572,7 +614,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
   }
 
   return {
-    allocLike, zero, matmul, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep,
+    allocLike, zero, matmul, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, binary, unary, sum, max, logSoftmax, adamStep, sgdStep, batchUpdates,
     maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward,
   };
 }
