@@ -30,7 +30,7 @@ const timed: Record<string, unknown> = { name: 'timed' };
 for (const [k, f] of Object.entries(inner)) {
   if (typeof f !== 'function') continue;
   timed[k] = (...a: unknown[]) => {
-    const key = k === 'matmul' ? `matmul ${a[3]}x${a[4]}x${a[5]}${a[6] ? ' tA' : ''}${a[7] ? ' tB' : ''}` : k === 'binary' || k === 'unary' ? `${k} ${a[0]}` : k;
+    const key = k.startsWith('convPool') ? `${k} c=${(a[k.endsWith('Backward') ? 8 : 5] as Conv2dGeometry).c}` : k === 'matmul' ? `matmul ${a[3]}x${a[4]}x${a[5]}${a[6] ? ' tA' : ''}${a[7] ? ' tB' : ''}` : k === 'binary' || k === 'unary' ? `${k} ${a[0]}` : k;
     const t0 = performance.now();
     const r = (f as (...x: unknown[]) => unknown)(...a);
     const e = time.get(key) ?? { ms: 0, calls: 0, flops: 0, perStep: [], cur: 0 };
