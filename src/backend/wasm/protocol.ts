@@ -10,14 +10,18 @@
  *
  * i32 slots at `ctl`:
  *   SEQ     bumped when a job is posted (idle workers wait on it)
- *   TICKET  (seq & 0xffff) << 16 | next unclaimed part: a claim is valid only for the current job
- *   DONE    parts finished (the caller waits for DONE = NPARTS)
- *   FN, NPARTS, NARGS, ERROR
+ *   TICKET  (seq & 0xffff) << 16 | parts << 8 | next unclaimed part: a claim is valid only for
+ *           the current job, and only below that job's part count, read from the same word (a
+ *           thread that read the count from a slot of its own could see the next job's count
+ *           while the caller is still writing that job, claim a part of the finished one and run
+ *           it on half-written arguments)
+ *   DONE    parts finished (the caller waits until all are)
+ *   FN, NARGS, ERROR
  * f64 arguments from byte ctl + ARGS_BYTE: part p's arguments at [p·NARGS, (p+1)·NARGS).
  */
-export const SEQ = 0, TICKET = 1, DONE = 2, FN = 3, NPARTS = 4, NARGS = 5, ERROR = 6;
+export const SEQ = 0, TICKET = 1, DONE = 2, FN = 3, NARGS = 4, ERROR = 5;
 export const ARGS_BYTE = 64;
-export const MAX_PARTS = 32;
+export const MAX_PARTS = 32; // < 256: TICKET holds the count in 8 bits
 export const MAX_ARGS = 16;
 export const CTL_BYTES = ARGS_BYTE + MAX_PARTS * MAX_ARGS * 8;
 
@@ -38,6 +42,11 @@ export interface WorkerInit {
 
 type Fn = (...args: number[]) => void;
 
+/** TICKET's value for job `seq` cut into `parts` parts, `next` of them claimed. */
+export function ticket(seq: number, parts: number, next = 0): number {
+  return ((seq & 0xffff) << 16) | (parts << 8) | next;
+}
+
 /**
  * Claims and runs parts of the current job `seq` until none is left; returns how many it ran.
  * Shared by the caller and the workers.
@@ -48,8 +57,8 @@ export function runParts(i32: Int32Array, f64: Float64Array, base: number, seq: 
   for (;;) {
     const t = Atomics.load(i32, base + TICKET);
     if ((t & ~0xffff) !== tag) return ran;
-    const part = t & 0xffff;
-    if (part >= i32[base + NPARTS]) return ran;
+    const part = t & 0xff;
+    if (part >= ((t >> 8) & 0xff)) return ran;
     if (Atomics.compareExchange(i32, base + TICKET, t, t + 1) !== t) continue;
     // The claim succeeded, so the job cannot change until this part is done: read it now.
     const n = i32[base + NARGS];

@@ -10,7 +10,7 @@
  * lives in this memory (wasmFloat32Array) is used in place.
  */
 import * as bins from './kernels.generated.js';
-import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NPARTS, NARGS, ERROR, KERNEL_FNS, runParts, type KernelFn, type WorkerInit } from './protocol.js';
+import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NARGS, ERROR, KERNEL_FNS, runParts, ticket, type KernelFn, type WorkerInit } from './protocol.js';
 
 export interface KernelExports {
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
@@ -276,14 +276,13 @@ export class WasmRuntime {
     if (nargs > MAX_ARGS) throw new Error(`wasm backend: too many kernel arguments (${nargs})`);
     const i32 = this.i32, base = this.ctl >> 2;
     i32[base + FN] = KERNEL_FNS.indexOf(fn);
-    i32[base + NPARTS] = parts.length;
     i32[base + NARGS] = nargs;
     i32[base + ERROR] = 0;
     const a0 = (this.ctl + ARGS_BYTE) >> 3;
     for (let p = 0; p < parts.length; p++) for (let j = 0; j < nargs; j++) this.f64[a0 + p * nargs + j] = parts[p][j];
     Atomics.store(i32, base + DONE, 0);
     const seq = (this.seq = (this.seq + 1) & 0x3fffffff);
-    Atomics.store(i32, base + TICKET, ((seq & 0xffff) << 16) | 0);
+    Atomics.store(i32, base + TICKET, ticket(seq, parts.length));
     Atomics.store(i32, base + SEQ, seq);
     Atomics.notify(i32, base + SEQ);
     const ran = runParts(i32, this.f64, base, seq, this.fns);

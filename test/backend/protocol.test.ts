@@ -1,0 +1,79 @@
+/**
+ * The job protocol's claims (src/backend/wasm/protocol.ts), driven by hand on one thread so the
+ * interleavings that threads produce only rarely can be set up exactly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runParts, ticket, TICKET, DONE, FN, NARGS, ARGS_BYTE, CTL_BYTES } from '../../src/backend/wasm/protocol.js';
+import { initWasm, wasmFloat32Array, setWasmThreads } from '../../src/backend/wasm/index.js';
+
+function block() {
+  const buf = new SharedArrayBuffer(CTL_BYTES);
+  return { i32: new Int32Array(buf), f64: new Float64Array(buf) };
+}
+
+/** Writes job `seq` (fn 0, one argument per part: its index), as the caller does before posting it. */
+function post(i32: Int32Array, f64: Float64Array, seq: number, parts: number, postTicket = true): void {
+  i32[FN] = 0;
+  i32[NARGS] = 1;
+  for (let p = 0; p < parts; p++) f64[ARGS_BYTE / 8 + p] = p;
+  Atomics.store(i32, DONE, 0);
+  if (postTicket) Atomics.store(i32, TICKET, ticket(seq, parts));
+}
+
+test('a thread runs every part of its job once, and none of another job', () => {
+  const { i32, f64 } = block();
+  const ran: number[] = [];
+  post(i32, f64, 7, 5);
+  assert.equal(runParts(i32, f64, 0, 7, [(p) => ran.push(p)]), 5);
+  assert.deepEqual(ran, [0, 1, 2, 3, 4]);
+  assert.equal(i32[DONE], 5);
+  // a thread that woke for job 6 finds job 7's ticket and claims nothing
+  assert.equal(runParts(i32, f64, 0, 6, [(p) => ran.push(p)]), 0);
+  assert.equal(ran.length, 5);
+});
+
+test('a finished job cannot be claimed while the caller writes the next, bigger one', () => {
+  // The worker ran the last part of job 1 (2 parts); the caller saw them done and is writing job 2
+  // (8 parts): the count and arguments are new, the ticket is still job 1's. A claim checked
+  // against the count the caller is writing would take "part 2" of job 1 and run it on job 2's
+  // half-written arguments.
+  const { i32, f64 } = block();
+  post(i32, f64, 1, 2);
+  assert.equal(runParts(i32, f64, 0, 1, [() => {}]), 2);
+  post(i32, f64, 2, 8, false);
+  const stray: number[] = [];
+  assert.equal(runParts(i32, f64, 0, 1, [(p) => stray.push(p)]), 0, `claimed parts ${stray} of a finished job`);
+  assert.equal(i32[TICKET], ticket(1, 2, 2), 'the ticket is untouched');
+  assert.equal(i32[DONE], 0, 'the next job\'s count of finished parts is untouched');
+  Atomics.store(i32, TICKET, ticket(2, 8));
+  const ran: number[] = [];
+  assert.equal(runParts(i32, f64, 0, 2, [(p) => ran.push(p)]), 8);
+  assert.deepEqual(ran, [0, 1, 2, 3, 4, 5, 6, 7]);
+});
+
+test('jobs of alternating sizes on two threads give exact results (stress)', async () => {
+  const wasm = await initWasm({ threads: 2 });
+  setWasmThreads(2);
+  // small products just above the threading threshold, with few and many parts in turn
+  const shapes = [[64, 128, 96], [96, 512, 64], [48, 64, 256]] as const;
+  const ops = shapes.map(([m, n, k]) => {
+    const a = wasmFloat32Array(m * k), b = wasmFloat32Array(k * n), c = wasmFloat32Array(m * n);
+    for (let i = 0; i < a.length; i++) a[i] = (i % 7) - 3;
+    for (let i = 0; i < b.length; i++) b[i] = (i % 5) - 2;
+    const want = new Float32Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+      want[i * n + j] = s;
+    }
+    return { m, n, k, a, b, c, want };
+  });
+  for (let it = 0; it < 600; it++) {
+    const o = ops[it % ops.length];
+    o.c.fill(NaN);
+    wasm.matmul(o.a, o.b, o.c, o.m, o.n, o.k, false, false);
+    // small integers: every sum is exact in float32
+    assert.deepEqual(o.c, o.want, `iteration ${it}, ${o.m}×${o.n}×${o.k}`);
+  }
+});
