@@ -33,6 +33,26 @@ test('a thread runs every part of its job once, and none of another job', () => 
   assert.equal(ran.length, 5);
 });
 
+test('the caller claims from the front and a worker from the back: every part runs once', () => {
+  const { i32, f64 } = block();
+  const byCaller: number[] = [], byWorker: number[] = [];
+  post(i32, f64, 3, 6);
+  // while the caller runs part 0, a worker claims from the back until nothing is left
+  const fns = [(p: number) => {
+    byCaller.push(p);
+    if (p === 0) byWorker.push(runParts(i32, f64, 0, 3, [(q) => byWorker.push(q)], true));
+  }];
+  assert.equal(runParts(i32, f64, 0, 3, fns), 1);
+  assert.deepEqual(byCaller, [0]);
+  assert.deepEqual(byWorker, [5, 4, 3, 2, 1, 5], 'parts 5…1 from the back, then the count of parts it ran');
+  assert.equal(i32[DONE], 6);
+  // the next job: a worker alone runs it all, from the back
+  post(i32, f64, 4, 3);
+  const order: number[] = [];
+  assert.equal(runParts(i32, f64, 0, 4, [(p) => order.push(p)], true), 3);
+  assert.deepEqual(order, [2, 1, 0]);
+});
+
 test('a finished job cannot be claimed while the caller writes the next, bigger one', () => {
   // The worker ran the last part of job 1 (2 parts); the caller saw them done and is writing job 2
   // (8 parts): the count and arguments are new, the ticket is still job 1's. A claim checked
@@ -44,6 +64,7 @@ test('a finished job cannot be claimed while the caller writes the next, bigger 
   post(i32, f64, 2, 8, false);
   const stray: number[] = [];
   assert.equal(runParts(i32, f64, 0, 1, [(p) => stray.push(p)]), 0, `claimed parts ${stray} of a finished job`);
+  assert.equal(runParts(i32, f64, 0, 1, [(p) => stray.push(p)], true), 0, `claimed parts ${stray} of a finished job from the back`);
   assert.equal(i32[TICKET], ticket(1, 2, 2), 'the ticket is untouched');
   assert.equal(i32[DONE], 0, 'the next job\'s count of finished parts is untouched');
   Atomics.store(i32, TICKET, ticket(2, 8));

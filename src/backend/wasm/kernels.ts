@@ -46,22 +46,17 @@ function cut(total: number, parts: number, t: number, unit: number): [number, nu
 }
 
 /**
- * Guided cut of `total` items (in multiples of `unit`) for `threads` threads: each part takes
- * 1/(2·threads) of what is left, so the parts shrink towards the end and the thread that finishes
- * first waits at most for a small last part (the two cores of this VM are not always equally fast).
- * At most MAX_GUIDED parts; the last takes the rest.
+ * `total` items (in multiples of `unit`) cut into equal parts, PRODUCT_PARTS at most, in order: the
+ * caller claims them from the front and the workers from the back (protocol.ts), so each thread
+ * keeps the same end of the operands from one call to the next, and the two meet wherever their
+ * speeds put them (this VM's two cores are not always equally fast).
  */
-function guidedCut(total: number, unit: number, threads: number): [number, number][] {
-  const units = Math.ceil(total / unit);
-  const out: [number, number][] = [];
-  for (let at = 0; at < units;) {
-    const take = out.length === MAX_GUIDED - 1 ? units - at : Math.max(1, Math.ceil((units - at) / (2 * threads)));
-    out.push([Math.min(total, at * unit), Math.min(total, (at + take) * unit)]);
-    at += take;
-  }
-  return out;
+function equalCut(total: number, unit: number): [number, number][] {
+  const parts = Math.min(PRODUCT_PARTS, Math.ceil(total / unit));
+  return Array.from({ length: parts }, (_, t) => cut(total, parts, t, unit));
 }
-const MAX_GUIDED = 24;
+/** 8 measured slower, 32 the same (W1 step, same process: 2.256/2.277, 2.284/2.297 and 1.887/1.888, 2.271/2.274 ms). */
+const PRODUCT_PARTS = 16;
 
 /** Largest shared operand that a threaded product packs once before its parts run (else each part packs its own). */
 const PREPACK_BYTES = 16 * 2 ** 20;
@@ -111,8 +106,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
    * C (+)= op(A)·op(B) on operands already in linear memory. Split over the threads along the
    * dimension whose other operand is the cheaper one to pack, and that other operand is packed
    * once, before the parts run (PREPACK_BYTES at most), so the product can be cut into many parts
-   * of shrinking size (guidedCut) — a late or slower thread then costs a small part — without
-   * packing it again for each part.
+   * (equalCut) — a late or slower thread then costs a small part — without packing it again for
+   * each part.
    */
   function gemmInto(pa: number, pb: number, pc: number, m: number, n: number, k: number, transA: boolean, transB: boolean, acc: boolean): void {
     const splitN = m <= n;
@@ -125,7 +120,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       const shared = rt.alloc(packedBytes);
       if (splitN) rt.k.packAAll(pa, m, k, +transA, 0, m, shared);
       else rt.k.packBAll(pb, n, k, +transB, 0, n, shared);
-      for (const [lo, hi] of guidedCut(splitN ? n : m, splitN ? NC_UNIT : MR_UNIT, Math.min(maxThreads(), rt.threads))) {
+      for (const [lo, hi] of equalCut(splitN ? n : m, splitN ? NC_UNIT : MR_UNIT)) {
         parts.push(splitN
           ? [shared, pb, pc, m, n, k, +transB, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(hi - lo))]
           : [pa, shared, pc, m, n, k, +transA, +acc, lo, hi, rt.alloc(rt.k.gemmPackedScratchBytes(0))]);
@@ -535,9 +530,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
           parts.push(u.args(u.ptrs.map((q) => (q ? q + lo * 4 : 0)), hi - lo));
         }
       }
-      // the biggest first: the last parts claimed are the small ones, so the threads finish together
-      const count = fn === 'adam' ? 5 : 3; // where the kernel's arguments hold the element count
-      parts.sort((a, b) => b[count] - a[count]);
+      // in the parameters' order: the caller updates the low rows of each big parameter, the same
+      // rows it computes in the products (protocol.ts), and the worker starts from the small last ones
       for (let at = 0; at < parts.length; at += MAX_PARTS) rt.parallel(fn, parts.slice(at, at + MAX_PARTS));
     }
   }

@@ -26,7 +26,7 @@ function serve(init: WorkerInit, ready: () => void): never {
       }
     }
     seen = seq;
-    runParts(i32, f64, base, seq, fns);
+    runParts(i32, f64, base, seq, fns, true);
   }
 }
 
