@@ -91,7 +91,7 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
    */
   function partsFor(macs: number, items: number, perThread: number): number {
     const T = Math.min(maxThreads(), rt.threads);
-    return macs >= PARALLEL_MACS && T > 1 ? Math.max(1, Math.min(T * perThread, items, 32)) : 1;
+    return macs >= PARALLEL_MACS && T > 1 ? Math.max(1, Math.min(T * perThread, items, MAX_PARTS)) : 1;
   }
 
   function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
@@ -114,7 +114,8 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
     const mr = rt.k.gemmMR();
     const packedBytes = (splitN ? Math.ceil(m / mr) * mr : Math.ceil(n / 8) * 8) * k * 4;
     const prepack = k > 0 && packedBytes <= PREPACK_BYTES;
-    const T = partsFor(m * n * k, Math.ceil((splitN ? n / NC_UNIT : m / MR_UNIT)), prepack ? 4 : 2);
+    // pre-packed, this only decides whether to split (equalCut cuts the parts); else T parts that each pack both operands
+    const T = partsFor(m * n * k, Math.ceil((splitN ? n / NC_UNIT : m / MR_UNIT)), 2);
     const parts: number[][] = [];
     if (T > 1 && prepack) {
       const shared = rt.alloc(packedBytes);
@@ -519,9 +520,9 @@ export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Part
       const us = list.filter((u) => u.fn === fn);
       const total = us.reduce((s, u) => s + u.n, 0);
       if (!total) continue;
-      // parts of ~1/(4T) of the whole (the parallel call claims them dynamically), at least 4096 floats
-      const T = partsFor(total * 8, Math.ceil(total / 4096), 4);
-      const size = Math.max(4096, Math.ceil(total / T / 16) * 16);
+      // parts of ~1/4 of the whole per thread (the threads claim them dynamically), at least 4096 floats
+      const count = partsFor(total * 8, Math.ceil(total / 4096), 4);
+      const size = Math.max(4096, Math.ceil(total / count / 16) * 16);
       const parts: number[][] = [];
       for (const u of us) {
         const pieces = Math.max(1, Math.round(u.n / size));

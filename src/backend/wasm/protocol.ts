@@ -28,7 +28,7 @@
  */
 export const SEQ = 0, TICKET = 1, DONE = 2, FN = 3, NARGS = 4, ERROR = 5;
 export const ARGS_BYTE = 64;
-export const MAX_PARTS = 32; // < 256: TICKET holds the count in 8 bits
+export const MAX_PARTS = 32; // ≤ 255: TICKET holds front and back in 8 bits each
 export const MAX_ARGS = 16;
 export const CTL_BYTES = ARGS_BYTE + MAX_PARTS * MAX_ARGS * 8;
 
