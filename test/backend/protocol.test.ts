@@ -53,6 +53,23 @@ test('the caller claims from the front and a worker from the back: every part ru
   assert.deepEqual(order, [2, 1, 0]);
 });
 
+test('a claim takes a quarter of the parts left, and a thread adds its count to DONE once, when it is out of parts', () => {
+  const { i32, f64 } = block();
+  post(i32, f64, 5, 16);
+  const byCaller: number[] = [], byWorker: number[] = [], doneSeen: number[] = [];
+  const fns = [(p: number) => {
+    byCaller.push(p);
+    doneSeen.push(i32[DONE]);
+    // while the caller runs part 0 of its first claim (parts 0–3), a worker takes the rest from the back
+    if (p === 0) byWorker.push(runParts(i32, f64, 0, 5, [(q) => byWorker.push(q)], true));
+  }];
+  assert.equal(runParts(i32, f64, 0, 5, fns), 4);
+  assert.deepEqual(byCaller, [0, 1, 2, 3], 'the caller claimed 16 >> 2 = 4 parts at once');
+  assert.deepEqual(byWorker, [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 12], 'the worker: 3 (12 left), then 2, then one at a time, and its count');
+  assert.deepEqual(doneSeen, [0, 12, 12, 12], 'the worker added its 12 parts once; the caller adds its own only after its last part');
+  assert.equal(i32[DONE], 16);
+});
+
 test('a finished job cannot be claimed while the caller writes the next, bigger one', () => {
   // The worker ran the last part of job 1 (2 parts); the caller saw them done and is writing job 2
   // (8 parts): the count and arguments are new, the ticket is still job 1's. A claim checked

@@ -6,7 +6,10 @@
  * A job is a kernel cut into parts (more parts than threads). Every thread, the caller included,
  * claims parts with a compare-and-swap on TICKET until none is left, so a worker that wakes late
  * (waking one blocked in Atomics.wait costs ~50 µs, much more on a loaded machine) simply finds
- * less or no work, and the caller never waits for a part nobody has started.
+ * less or no work, and the caller never waits for a part nobody has started. A claim takes a
+ * quarter of the parts left (at least one), and a thread adds its count to DONE once, when it
+ * finds no part left: every atomic on the control block moves a cache line between the cores
+ * (~0.5 µs each way on this VM), and a threaded call of 16 empty parts went from 5.1 to 3.3 µs.
  *
  * The caller claims parts from the front, the workers from the back. Parts are cut in the same
  * order from one call to the next (a product's columns, a parameter's rows), so the caller keeps
@@ -22,7 +25,8 @@
  *           front < back in that same word (a thread that read the count from a slot of its own
  *           could see the next job's count while the caller is still writing that job, claim a
  *           part of the finished one and run it on half-written arguments)
- *   DONE    parts finished (the caller waits until all are)
+ *   DONE    parts finished, added by each thread when it runs out of parts (the caller waits
+ *           until all are)
  *   FN, NARGS, ERROR
  * f64 arguments from byte ctl + ARGS_BYTE: part p's arguments at [p·NARGS, (p+1)·NARGS).
  */
@@ -63,23 +67,34 @@ export function runParts(i32: Int32Array, f64: Float64Array, base: number, seq: 
   let ran = 0;
   for (;;) {
     const t = Atomics.load(i32, base + TICKET);
-    if ((t & ~0xffff) !== tag) return ran;
+    if ((t & ~0xffff) !== tag) break;
     const front = t & 0xff, back = (t >> 8) & 0xff;
-    if (front >= back) return ran;
-    const part = fromBack ? back - 1 : front;
-    if (Atomics.compareExchange(i32, base + TICKET, t, fromBack ? t - 256 : t + 1) !== t) continue;
-    // The claim succeeded, so the job cannot change until this part is done: read it now.
-    const n = i32[base + NARGS];
-    const a0 = ((base << 2) + ARGS_BYTE) / 8 + part * n;
-    const args = new Array<number>(n);
-    for (let i = 0; i < n; i++) args[i] = f64[a0 + i];
-    try {
-      fns[i32[base + FN]](...args);
-    } catch {
-      Atomics.store(i32, base + ERROR, 1);
+    if (front >= back) break;
+    // a quarter of what is left (at least one part): few claims while much is left, single parts
+    // at the end so the threads still finish together
+    const take = Math.max(1, (back - front) >> 2);
+    if (Atomics.compareExchange(i32, base + TICKET, t, fromBack ? t - 256 * take : t + take) !== t) continue;
+    // The claim succeeded, so the job cannot change until these parts are done: read them now.
+    const n = i32[base + NARGS], fn = fns[i32[base + FN]];
+    for (let q = 0; q < take; q++) {
+      const part = fromBack ? back - 1 - q : front + q;
+      const a0 = ((base << 2) + ARGS_BYTE) / 8 + part * n;
+      const args = new Array<number>(n);
+      for (let i = 0; i < n; i++) args[i] = f64[a0 + i];
+      try {
+        fn(...args);
+      } catch {
+        Atomics.store(i32, base + ERROR, 1);
+      }
     }
-    ran++;
-    Atomics.add(i32, base + DONE, 1);
+    ran += take;
+  }
+  // One add and one notify per thread and job, not per part: each is a cache line (and V8's
+  // futex mutex) taken from the other core. The caller waits for DONE to reach the part count;
+  // a thread gets here only once its claimed parts are finished.
+  if (ran) {
+    Atomics.add(i32, base + DONE, ran);
     Atomics.notify(i32, base + DONE);
   }
+  return ran;
 }
