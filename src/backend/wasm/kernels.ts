@@ -55,7 +55,7 @@ function equalCut(total: number, unit: number): [number, number][] {
   const parts = Math.min(PRODUCT_PARTS, Math.ceil(total / unit));
   return Array.from({ length: parts }, (_, t) => cut(total, parts, t, unit));
 }
-/** 8 measured slower, 32 the same (W1 step, same process: 2.256/2.277, 2.284/2.297 and 1.887/1.888, 2.271/2.274 ms). */
+/** 8 and 32 measured slower (W1 step, same process: 2.256/2.277, 2.284/2.297 and 1.887/1.888, 2.271/2.274 ms; with quarter claims, two processes: 1.007 and 1.005). */
 const PRODUCT_PARTS = 16;
 
 /** Largest shared operand that a threaded product packs once before its parts run (else each part packs its own). */

@@ -53,6 +53,21 @@ export interface WorkerInit {
 
 type Fn = (...args: number[]) => void;
 
+/**
+ * Reads i32[index] until `ready` accepts it: spinning for `spinMs` (the clock read every 256
+ * loads), then blocked in Atomics.wait (at most `waitMs` at a time) until a notify. Returns the
+ * accepted value. Both sides of the protocol wait this way: a worker for the next job, the caller
+ * for the workers' last parts.
+ */
+export function spinThenWait(i32: Int32Array, index: number, ready: (v: number) => boolean, spinMs: number, waitMs = Infinity): number {
+  const until = performance.now() + spinMs;
+  for (let spins = 1; ; spins++) {
+    const v = Atomics.load(i32, index);
+    if (ready(v)) return v;
+    if ((spins & 255) === 0 && performance.now() > until) Atomics.wait(i32, index, v, waitMs);
+  }
+}
+
 /** TICKET's value for job `seq` with parts [front, back) unclaimed (a new job: front 0, back = its part count). */
 export function ticket(seq: number, back: number, front = 0): number {
   return ((seq & 0xffff) << 16) | (back << 8) | front;

@@ -10,7 +10,7 @@
  * lives in this memory (wasmFloat32Array) is used in place.
  */
 import * as bins from './kernels.generated.js';
-import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NARGS, ERROR, KERNEL_FNS, runParts, ticket, type KernelFn, type WorkerInit } from './protocol.js';
+import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NARGS, ERROR, KERNEL_FNS, runParts, spinThenWait, ticket, type KernelFn, type WorkerInit } from './protocol.js';
 
 export interface KernelExports {
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
@@ -293,11 +293,7 @@ export class WasmRuntime {
     // blocked, this thread needs a notify and a wake-up first (~40 µs in W1: 1000 spins, ~2 µs,
     // used to be all it waited before blocking, about once per step).
     const t1 = performance.now();
-    for (let spins = 1; ; spins++) {
-      const done = Atomics.load(i32, base + DONE);
-      if (done >= parts.length) break;
-      if ((spins & 255) === 0 && performance.now() - t1 > WAIT_SPIN_MS) Atomics.wait(i32, base + DONE, done, 5);
-    }
+    spinThenWait(i32, base + DONE, (done) => done >= parts.length, WAIT_SPIN_MS, 5);
     // On a machine busy with other processes a worker that claimed a part may be descheduled for
     // milliseconds. If this thread keeps waiting longer than it computed, run alone for a while.
     // Only waits of more than WAIT_NOISE_MS count: on an idle machine a spinning worker finishes

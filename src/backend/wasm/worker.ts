@@ -3,7 +3,7 @@
  * parts of the jobs that the main thread posts (see protocol.ts). Runs under Node's worker_threads
  * (init data in workerData) or as a browser Web Worker (init data in the first message).
  */
-import { SEQ, SPIN_MS, KERNEL_FNS, runParts, type WorkerInit } from './protocol.js';
+import { SEQ, SPIN_MS, KERNEL_FNS, runParts, spinThenWait, type WorkerInit } from './protocol.js';
 
 function serve(init: WorkerInit, ready: () => void): never {
   const instance = new WebAssembly.Instance(init.module, {
@@ -17,16 +17,8 @@ function serve(init: WorkerInit, ready: () => void): never {
   let seen = Atomics.load(i32, base + SEQ);
   ready();
   for (;;) {
-    let seq = Atomics.load(i32, base + SEQ);
-    if (seq === seen) {
-      const until = performance.now() + SPIN_MS;
-      for (let spins = 1; seq === seen; spins++) {
-        if ((spins & 255) === 0 && performance.now() > until) Atomics.wait(i32, base + SEQ, seen);
-        seq = Atomics.load(i32, base + SEQ);
-      }
-    }
-    seen = seq;
-    runParts(i32, f64, base, seq, fns, true);
+    seen = spinThenWait(i32, base + SEQ, (seq) => seq !== seen, SPIN_MS);
+    runParts(i32, f64, base, seen, fns, true);
   }
 }
 
