@@ -67,6 +67,18 @@ export function median(xs: number[]): number {
 /** Rounds in which W1/W2 are measured, interleaved across frameworks (see run.ts). */
 export const SEGMENTS = { full: 8, quick: 4 };
 
+/**
+ * Untimed steps before each timed W1/W2 segment, in ms (--quick: 250). On this VM a process that
+ * has been idle for seconds, as each one is while the others take their turns, runs its next
+ * seconds slower: descent's W1 step after 5 s of sleep 2.6–3.0 ms per 50-step segment against
+ * 2.2–2.3 run back to back (one thread: 3.6 against 3.3), recovering only after seconds of steady
+ * work; with a 1 s lead-in the segments after a 5 s sleep ran 1.9–2.5 ms, like those back to back
+ * (1.9–2.4). A framework whose 50 steps take 0.1 s (descent, PyTorch) was measured in that state and
+ * one whose take 1.75 s (tfjs-wasm) mostly outside it. A real training run never idles, so every
+ * framework gets the lead-in, and none is measured coming out of an idle pause.
+ */
+export const LEAD_MS = { full: 1_000, quick: 250 };
+
 /** One segment's share of a W1/W2 run: at most `steps` timed steps within `budgetMs`. */
 export function segmentSize(w: 'W1' | 'W2', quick: boolean): { steps: number; budgetMs: number } {
   const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
@@ -93,19 +105,34 @@ const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
 /**
  * The child's side of the interleaved measurement (the same for every JS framework): prints
- * {"ready":true}, then for each `run <steps> <budgetMs>` line on stdin times at most <steps> steps
- * (at least one, fewer once <budgetMs> has passed) and replies {"times":[ms...]}; `warm <steps>
- * <budgetMs>` does the same but the steps are a warm-up, not part of the measurement; on `done` it
+ * {"ready":true}, then for each `run <steps> <budgetMs> <leadMs>` line on stdin first runs untimed
+ * steps for <leadMs> (the lead-in, see LEAD_MS; skipped when its last segment's median step took more
+ * than half of that), then times at most <steps> steps (at least one, fewer once <budgetMs> has
+ * passed) and replies {"times":[ms...],"lead":<untimed steps>}; `warm <steps> <budgetMs>` does the
+ * same without a lead-in, and its steps are a warm-up, not part of the measurement; on `done` it
  * returns the Measurement over all the timed steps.
  */
-export async function serveSegments(t: Trainer): Promise<Measurement> {
-  process.stdout.write('{"ready":true}\n');
+/** Where serveSegments reads its commands and writes its replies (stdin/stdout in a bench child). */
+export interface SegmentIo {
+  lines: AsyncIterable<string>;
+  write: (s: string) => void;
+}
+
+const stdio = (): SegmentIo => ({ lines: createInterface({ input: process.stdin }), write: (s) => process.stdout.write(s) });
+
+export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promise<Measurement> {
+  io.write('{"ready":true}\n');
   const times: number[] = [], segmentMedianMs: number[] = [], rss: number[] = [];
-  let loss = NaN;
-  for await (const line of createInterface({ input: process.stdin })) {
-    const [cmd, stepsArg, budgetArg] = line.trim().split(/\s+/);
+  let loss = NaN, lastMedianMs = Infinity;
+  for await (const line of io.lines) {
+    const [cmd, stepsArg, budgetArg, leadArg] = line.trim().split(/\s+/);
     if (cmd === 'done') break;
     if (cmd !== 'run' && cmd !== 'warm') throw new Error(`bench child: unknown command "${line}"`);
+    let lead = 0;
+    const leadMs = cmd === 'run' ? Number(leadArg ?? 0) : 0;
+    if (leadMs > 0 && lastMedianMs < leadMs / 2) {
+      for (const leadEnd = performance.now() + leadMs; performance.now() < leadEnd; lead++) loss = t.step();
+    }
     const seg: number[] = [];
     const end = performance.now() + Number(budgetArg);
     for (let i = 0; i < Number(stepsArg) && (i < 1 || performance.now() < end); i++) {
@@ -113,12 +140,13 @@ export async function serveSegments(t: Trainer): Promise<Measurement> {
       loss = t.step();
       seg.push(performance.now() - t0);
     }
+    lastMedianMs = median(seg);
     if (cmd === 'run') {
       times.push(...seg);
       segmentMedianMs.push(+median(seg).toFixed(3));
       rss.push(rssMiB());
     }
-    process.stdout.write(JSON.stringify({ times: seg }) + '\n');
+    io.write(JSON.stringify({ times: seg, lead }) + '\n');
   }
   if (!times.length) throw new Error('bench child: stdin closed before any segment');
   const B = t.batch;

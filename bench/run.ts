@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SEGMENTS, WORKLOADS, median, segmentSize, type Measurement, type WorkloadId } from './common.js';
+import { LEAD_MS, SEGMENTS, WORKLOADS, median, segmentSize, type Measurement, type WorkloadId } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..'); // dist/bench → repo root
@@ -157,7 +157,7 @@ async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measuremen
         const sofar = spent.get(k.fw)!;
         if (done.has(k.fw) || (sofar.steps >= 2 && sofar.ms >= budgetMs * rounds)) continue;
         try {
-          k.send(`run ${steps} ${budgetMs}`);
+          k.send(`run ${steps} ${budgetMs} ${quick ? LEAD_MS.quick : LEAD_MS.full}`);
           const times = (await k.reply(10 * 60_000)).times as number[];
           sofar.ms += times.reduce((a, b) => a + b, 0);
           sofar.steps += times.length;
@@ -228,7 +228,7 @@ for (const w of only) {
 lines.push('');
 const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
 if (only.some((w) => w === 'W1' || w === 'W2')) {
-  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
+  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${(quick ? LEAD_MS.quick : LEAD_MS.full) / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
   lines.push('');
 }
 lines.push(`Every process ran with glibc's malloc told to keep the memory it has obtained (${Object.entries(MALLOC_KEEP).map(([k, v]) => `${k}=${v}`).join(' ')}): with the defaults, page faults on this VM slowed PyTorch's W1 about 5× and its W3 about 10×.`);

@@ -81,12 +81,14 @@ def reply(obj):
 
 def serve_segments(step, B):
     """The segment protocol of bench/run.ts (serveSegments in bench/common.ts): after {"ready":true},
-    each `run <steps> <budgetMs>` line times at most <steps> steps (at least one, fewer once
-    <budgetMs> has passed) and replies {"times": [ms...]}; `warm` does the same as a warm-up, not
-    measured; `done` ends it."""
+    each `run <steps> <budgetMs> <leadMs>` line first runs untimed steps for <leadMs> (skipped when
+    the last segment's median step took more than half of that), then times at most <steps> steps
+    (at least one, fewer once <budgetMs> has passed) and replies {"times": [ms...], "lead": <untimed
+    steps>}; `warm` does the same without a lead-in, as a warm-up, not measured; `done` ends it."""
     reply({'ready': True})
     times, seg_medians, rss = [], [], []
     loss = float('nan')
+    last_median_ms = float('inf')
     while True:
         words = sys.stdin.readline().split()
         if not words:
@@ -94,6 +96,13 @@ def serve_segments(step, B):
         if words[0] == 'done':
             break
         n, budget = int(words[1]), float(words[2]) / 1000
+        lead_ms = float(words[3]) if words[0] == 'run' and len(words) > 3 else 0.0
+        lead = 0
+        if lead_ms > 0 and last_median_ms < lead_ms / 2:
+            lead_end = time.perf_counter() + lead_ms / 1000
+            while time.perf_counter() < lead_end:
+                loss = step()
+                lead += 1
         seg = []
         end = time.perf_counter() + budget
         for i in range(n):
@@ -102,11 +111,12 @@ def serve_segments(step, B):
             t0 = time.perf_counter()
             loss = step()
             seg.append((time.perf_counter() - t0) * 1000)
+        last_median_ms = float(np.median(seg))
         if words[0] == 'run':
             times += seg
-            seg_medians.append(round(float(np.median(seg)), 3))
+            seg_medians.append(round(last_median_ms, 3))
             rss.append(rss_mib())
-        reply({'times': seg})
+        reply({'times': seg, 'lead': lead})
     return {'value': B * 1000 / float(np.median(times)), 'unit': 'samples/s', 'peakMiB': peak_mib(),
             'note': 'batch size / median step time',
             'extra': {'meanSamplesPerSec': round(len(times) * B * 1000 / sum(times)), 'steps': len(times), 'batch': B,
