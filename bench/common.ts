@@ -143,7 +143,7 @@ export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promis
     lastMedianMs = median(seg);
     if (cmd === 'run') {
       times.push(...seg);
-      segmentMedianMs.push(+median(seg).toFixed(3));
+      segmentMedianMs.push(+lastMedianMs.toFixed(3));
       rss.push(rssMiB());
     }
     io.write(JSON.stringify({ times: seg, lead }) + '\n');

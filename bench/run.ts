@@ -22,6 +22,8 @@ const quick = args.includes('--quick');
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const only = (opt('--only')?.split(',') ?? ['W1', 'W2', 'W3', 'W4']) as WorkloadId[];
 const PY = '/usr/bin/python3';
+/** Untimed steps before each timed W1/W2 segment (ms), see LEAD_MS. */
+const leadMs = quick ? LEAD_MS.quick : LEAD_MS.full;
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 const torchOk = spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
@@ -157,7 +159,7 @@ async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measuremen
         const sofar = spent.get(k.fw)!;
         if (done.has(k.fw) || (sofar.steps >= 2 && sofar.ms >= budgetMs * rounds)) continue;
         try {
-          k.send(`run ${steps} ${budgetMs} ${quick ? LEAD_MS.quick : LEAD_MS.full}`);
+          k.send(`run ${steps} ${budgetMs} ${leadMs}`);
           const times = (await k.reply(10 * 60_000)).times as number[];
           sofar.ms += times.reduce((a, b) => a + b, 0);
           sofar.steps += times.length;
@@ -228,7 +230,7 @@ for (const w of only) {
 lines.push('');
 const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
 if (only.some((w) => w === 'W1' || w === 'W2')) {
-  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${(quick ? LEAD_MS.quick : LEAD_MS.full) / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
+  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${leadMs / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
   lines.push('');
 }
 lines.push(`Every process ran with glibc's malloc told to keep the memory it has obtained (${Object.entries(MALLOC_KEEP).map(([k, v]) => `${k}=${v}`).join(' ')}): with the defaults, page faults on this VM slowed PyTorch's W1 about 5× and its W3 about 10×.`);
