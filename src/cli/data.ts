@@ -1,33 +1,217 @@
-/** Resolve the CLI's --data value to a train/test pair (Node-only). */
-import { existsSync } from 'node:fs';
-import { loadEmbedded, loadFashionMnist, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
+/**
+ * Resolve the CLI's --data value (and the options of users' own data) to a train/test pair
+ * (Node-only). --data is one of:
+ *   auto | embedded          Fashion-MNIST (installed, else the embedded subset)
+ *   DIR with IDX files       Fashion-MNIST's four IDX files
+ *   DIR of class folders     PyTorch's ImageFolder layout: DIR/CLASS/*.png|jpg, or DIR/train/CLASS/…
+ *                            with DIR/test (or DIR/val) beside it
+ *   FILE.csv (or any file)   a header row, a label column, numeric features
+ * A source without its own test set needs --test-data or --val-split.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
+import { loadCsv } from '../data/csv.js';
+import { loadImageFolders } from '../data/image-folder.js';
+import { fitStandardize, preprocessDataset, randomSplit, type Preprocess } from '../data/preprocess.js';
+import { parseImageSize } from '../data/image.js';
+import { Rng } from '../tensor/rng.js';
+import { UsageError, type OptSpec } from './args.js';
+import type { Dataset } from '../data/dataset.js';
 
 const DEFAULT_FASHION_MNIST_DIR = FASHION_MNIST_SEARCH_PATH[0];
-import type { Dataset } from '../data/dataset.js';
 
 export interface LoadedData {
   train: Dataset;
   test: Dataset;
   /** Where it came from, for the log line. */
   source: string;
+  /**
+   * The input transformation fitted on the training part (--standardize); a trained model needs it
+   * again for any later input (`applyPreprocess` from src/data/preprocess.ts).
+   */
+  preprocess?: Preprocess;
 }
 
 export const dataOption = {
   name: 'data',
   type: 'string' as const,
-  metavar: 'auto|embedded|DIR',
+  metavar: 'auto|embedded|DIR|FILE.csv',
   default: 'auto',
-  help: `where Fashion-MNIST is: "auto" uses ${'/usr/share/datasets/fashion-mnist'} if installed (apt-get install dataset-fashion-mnist), else the embedded subset; "embedded" the 10k/2k subset shipped in the package; or a directory of IDX files`,
+  help: `the data set: "auto" uses Fashion-MNIST from ${'/usr/share/datasets/fashion-mnist'} if installed (apt-get install dataset-fashion-mnist), else the embedded subset; "embedded" the 10k/2k subset shipped in the package; a directory of IDX files; a directory of images with one subfolder per class (or train/ and test/ subfolders in that layout); or a CSV file with a header row and a label column`,
 };
 
-export async function loadData(spec: string): Promise<LoadedData> {
-  if (spec === 'embedded' || (spec === 'auto' && !existsSync(DEFAULT_FASHION_MNIST_DIR))) {
+/** The options of users' own data (CSV files and image folders); `descent train` lists them after --data. */
+export const dataOptions: OptSpec[] = [
+  { name: 'test-data', type: 'string', metavar: 'FILE|DIR', help: 'the test set, in the format of --data (a CSV file with the same header, or an image folder)' },
+  { name: 'val-split', type: 'number', gt: 0, max: 0.99, metavar: 'F', help: 'for data without a test set: hold out the fraction F of it, chosen by --seed, as the set evaluated every epoch' },
+  { name: 'label-column', type: 'string', metavar: 'NAME|INDEX', help: 'CSV: the label column, by header name or 0-based index (default: the column named "label")' },
+  { name: 'standardize', type: 'boolean', help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only' },
+  { name: 'channels', type: 'string', choices: ['1', '3'], help: 'image folders: 1 (grey) or 3 (RGB) channels (default: 1 when every image is grey, else 3)' },
+  { name: 'resize', type: 'string', metavar: 'HxW', help: 'image folders: resize every image to H×W, bilinear (default: every image must have the same size)' },
+];
+
+/** The parsed options loadData reads (camel-cased, as parseArgs returns them); all optional. */
+export interface DataFlags {
+  testData?: string;
+  valSplit?: number;
+  labelColumn?: string;
+  standardize?: boolean;
+  channels?: string | number;
+  resize?: string;
+  /** Seeds --val-split (through Rng(seed).fork('val-split'), apart from every other stream). */
+  seed?: number;
+}
+
+type DataKind = 'embedded' | 'idx' | 'csv' | 'folder';
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** What kind of data --data names: a folder is IDX or images (by its content), a file or *.csv is CSV. */
+export function dataKind(spec: string): DataKind {
+  if (spec === 'embedded') return 'embedded';
+  if (spec === 'auto') return existsSync(DEFAULT_FASHION_MNIST_DIR) ? 'idx' : 'embedded';
+  if (isDirectory(spec)) return hasFashionMnistFiles(spec) ? 'idx' : 'folder';
+  if (spec.toLowerCase().endsWith('.csv') || existsSync(spec)) return 'csv';
+  return 'idx';
+}
+
+const KIND_NAMES: Record<DataKind, string> = {
+  embedded: 'the embedded Fashion-MNIST',
+  idx: 'IDX data',
+  csv: 'CSV data',
+  folder: 'image folders',
+};
+
+/** Refuse options that do not apply to this kind of data, instead of ignoring them. */
+function checkFlagsApply(kind: DataKind, f: DataFlags): void {
+  const only: [keyof DataFlags, string, DataKind[]][] = [
+    ['labelColumn', '--label-column', ['csv']],
+    ['standardize', '--standardize', ['csv']],
+    ['channels', '--channels', ['folder']],
+    ['resize', '--resize', ['folder']],
+    ['testData', '--test-data', ['csv', 'folder']],
+  ];
+  for (const [key, flag, kinds] of only) {
+    if (f[key] !== undefined && f[key] !== false && !kinds.includes(kind)) {
+      throw new UsageError(`${flag} applies to ${kinds.map((k) => KIND_NAMES[k]).join(' and ')}, not to ${KIND_NAMES[kind]}`);
+    }
+  }
+}
+
+export async function loadData(spec: string, flags: DataFlags = {}): Promise<LoadedData> {
+  const kind = dataKind(spec);
+  checkFlagsApply(kind, flags);
+  switch (kind) {
+    case 'embedded':
+    case 'idx':
+      return withTestSet(await loadIdx(kind, spec), flags);
+    case 'csv':
+      return loadCsvData(spec, flags);
+    case 'folder':
+      return loadFolderData(spec, flags);
+  }
+}
+
+async function loadIdx(kind: 'embedded' | 'idx', spec: string): Promise<LoadedData> {
+  if (kind === 'embedded') {
     const d = await loadEmbedded();
     return { ...d, source: `embedded Fashion-MNIST subset (${d.train.length} train / ${d.test.length} test)` };
   }
   const dir = spec === 'auto' ? DEFAULT_FASHION_MNIST_DIR : spec;
   const d = await loadFashionMnist({ dir });
   return { ...d, source: `Fashion-MNIST from ${dir} (${d.train.length} train / ${d.test.length} test)` };
+}
+
+/** A data set with its own test set refuses --val-split (it would silently replace the test set). */
+function withTestSet(d: LoadedData, f: DataFlags): LoadedData {
+  if (f.valSplit !== undefined) throw new UsageError(`--val-split applies to data without a test set; ${d.source.replace(/ \(.*$/, '')} has one`);
+  return d;
+}
+
+/** The evaluation set: the given test set, or a seeded --val-split of `train`. */
+function testOrSplit(
+  train: Dataset,
+  test: Dataset | undefined,
+  f: DataFlags,
+  what: string,
+): { train: Dataset; test: Dataset; how: string } {
+  if (test) {
+    if (f.valSplit !== undefined) throw new UsageError(`--val-split applies to data without a test set; ${what} has one`);
+    return { train, test, how: `${train.length} train / ${test.length} test` };
+  }
+  if (f.valSplit === undefined) {
+    throw new UsageError(`${what} has no test set: give --test-data FILE|DIR, or --val-split F to hold out a fraction (e.g. --val-split 0.2)`);
+  }
+  const seed = f.seed ?? 0;
+  let parts;
+  try {
+    parts = randomSplit(train, f.valSplit, new Rng(seed).fork('val-split'));
+  } catch (e) {
+    throw new UsageError(`--val-split ${f.valSplit}: ${(e as Error).message.replace(/^randomSplit: /, '')}`);
+  }
+  return {
+    train: parts.train,
+    test: parts.val,
+    how: `${parts.train.length} train / ${parts.val.length} held out by --val-split ${f.valSplit} (seed ${seed})`,
+  };
+}
+
+async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
+  if (f.testData !== undefined && isDirectory(f.testData)) throw new UsageError(`--test-data ${f.testData} is a folder; with --data ${path} (CSV) it must be a CSV file`);
+  const d = await loadCsv(path, { labelColumn: f.labelColumn, testPath: f.testData });
+  const split = testOrSplit(d.train, d.test, f, `--data ${path}`);
+  const cls = d.classes;
+  const shown = cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
+  const parts = [
+    `CSV ${path}${f.testData !== undefined ? ` + ${f.testData}` : ''}: ${d.featureNames.length} features`,
+    `label column "${d.labelName}" (${d.labelKind} labels, ${cls.length} classes: ${shown})`,
+    split.how,
+  ];
+  let { train, test } = split;
+  let preprocess: Preprocess | undefined;
+  if (f.standardize) {
+    preprocess = fitStandardize(train);
+    train = preprocessDataset(preprocess, train);
+    test = preprocessDataset(preprocess, test);
+    parts.push('standardized with the mean and std of the training part');
+  }
+  return { train, test, source: parts.join(', '), preprocess };
+}
+
+async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
+  let size: [number, number] | undefined;
+  if (f.resize !== undefined) {
+    const s = parseImageSize(f.resize);
+    if (!s) throw new UsageError(`--resize: expected HxW with positive integers (e.g. 28x28), got "${f.resize}"`);
+    size = s;
+  }
+  const channels = f.channels === undefined ? undefined : (Number(f.channels) as 1 | 3);
+  const split = isDirectory(join(dir, 'train'));
+  const trainDir = split ? join(dir, 'train') : dir;
+  let testDir: string | undefined;
+  if (split) testDir = ['test', 'val'].map((n) => join(dir, n)).find(isDirectory);
+  if (f.testData !== undefined) {
+    if (testDir !== undefined) throw new UsageError(`--test-data: ${dir} already has its test folder ${testDir}; give one or the other`);
+    if (!isDirectory(f.testData)) throw new UsageError(`--test-data ${f.testData} is not a folder; with --data ${dir} (image folders) it must be an image folder`);
+    testDir = f.testData;
+  }
+  const dirs = testDir !== undefined ? [trainDir, testDir] : [trainDir];
+  const { sets, classes, shape, grey } = loadImageFolders(dirs, { channels, size, names: ['images/train', 'images/test'] });
+  const s = testOrSplit(sets[0], sets[1], f, `--data ${dir}`);
+  const shown = classes.length <= 6 ? classes.join(', ') : `${classes.slice(0, 3).join(', ')}, …, ${classes[classes.length - 1]}`;
+  const how = `${shape.join('×')} (${shape[0] === 1 ? 'grey' : 'RGB'}${channels === undefined ? (grey ? ': every image is grey' : ': some images are in colour') : ''}${size ? ', resized' : ''})`;
+  return {
+    train: s.train,
+    test: s.test,
+    source: `images from ${dirs.join(' and ')}: ${classes.length} classes (${shown}), ${how}, ${s.how}`,
+  };
 }
 
 /** The first `n` samples (or all when n is undefined). */

@@ -3,3 +3,5 @@ export * from './idx.js';
 export * from './dataset.js';
 export * from './loader.js';
 export * from './fashion-mnist.js';
+export * from './preprocess.js';
+export * from './image.js';

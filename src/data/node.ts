@@ -52,6 +52,11 @@ function findFile(dir: string, name: string): string | null {
   return null;
 }
 
+/** Whether `dir` holds Fashion-MNIST's training images as IDX (gzipped or not, either naming). */
+export function hasFashionMnistFiles(dir: string): boolean {
+  return findFile(dir, FASHION_MNIST_FILES.trainImages) !== null;
+}
+
 export interface LoadFashionMnistOptions {
   /** A directory holding the four IDX files (gzipped or not); default: FASHION_MNIST_SEARCH_PATH. */
   dir?: string;

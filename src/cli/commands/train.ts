@@ -9,7 +9,7 @@ import { fit, type EpochRecord, type Callback } from '../../train/trainer.js';
 import { getModel, models } from '../../train/models.js';
 import { createOptimizer, getOptimizer, optimizerNames } from '../../optim/registry.js';
 import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
-import { dataOption, limit, loadData } from '../data.js';
+import { dataOption, dataOptions, limit, loadData } from '../data.js';
 import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
@@ -35,7 +35,7 @@ export const trainOptions: OptSpec[] = [
   { name: 'epochs', type: 'int', min: 1, default: 5, help: 'passes over the training set' },
   { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
   { name: 'full-batch', type: 'boolean', help: 'every step on the whole training set (one step per epoch); needed by lbfgs and newton' },
-  dataOption,
+  dataOption, ...dataOptions,
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
@@ -83,7 +83,7 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
   if (!models.has(o.model)) throw new UsageError(`--model: unknown model "${o.model}"; expected one of ${[...models.keys()].join(', ')}`);
   if (!optimizerNames().includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer: unknown optimizer "${o.optimizer}"; expected one of ${optimizerNames().join(', ')}`);
   const spec = getModel(o.model);
-  const data = await loadData(o.data);
+  const data = await loadData(o.data, o);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
   const rng = new Rng(o.seed);

@@ -34,7 +34,7 @@ export function wantsEnsemble(o: Parsed): boolean {
 
 async function testLoaderAndFactory(o: Parsed) {
   const spec = getModel(o.model);
-  const data = await loadData(o.data);
+  const data = await loadData(o.data, o);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
   const test = new DataLoader(testSet, { batchSize: 1000, flatten: spec.input === 'flat' });

@@ -1,0 +1,242 @@
+/**
+ * Classification data from CSV files (Node-only): a header row, one label column, every other column
+ * a numeric feature. Parsed by `csv-parse` as a stream, so a file is never held whole as text; the
+ * features are converted to float32 row by row.
+ *
+ * A sample of F features is a Dataset sample of shape [1, 1, F]: C·H·W = F, so the flat models (mlp,
+ * logreg) see the F features in file order, exactly as written.
+ *
+ * Labels may be integers or any strings. Integer labels (every label cell an integer) give the
+ * classes in numeric order, other labels in string order; either way the class index of a row is the
+ * position of its label in the sorted unique labels of all files read together (train and test).
+ */
+import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
+import { parse, CsvError } from 'csv-parse';
+import { DataFormatError } from './idx.js';
+import { Dataset } from './dataset.js';
+
+export interface CsvTable {
+  path: string;
+  /** Column names of the header row (trimmed). */
+  header: string[];
+  /** Index of the label column in `header`. */
+  labelColumn: number;
+  /** Header names of the feature columns, in file order. */
+  featureNames: string[];
+  /** rows × features values, row after row. */
+  features: Float32Array;
+  /** The label cell of each row (trimmed). */
+  labels: string[];
+  /** The file line each row ends on (1-based; the header is line 1 unless blank lines precede it). */
+  lines: Int32Array;
+  rows: number;
+}
+
+export interface ReadCsvOptions {
+  /**
+   * The label column: a number is a 0-based index (negative counts from the end); a string is a
+   * column name, or, when no column has that name and it is an integer, an index. Default: the
+   * column named "label".
+   */
+  labelColumn?: string | number;
+}
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+
+function preview(names: readonly string[]): string {
+  const shown = names.slice(0, 8).map((n) => JSON.stringify(n));
+  return shown.join(', ') + (names.length > 8 ? `, … (${names.length} columns)` : '');
+}
+
+function resolveLabelColumn(header: readonly string[], spec: string | number | undefined, where: string): number {
+  const byName = (name: string): number | null => {
+    const hits = header.flatMap((h, i) => (h === name ? [i] : []));
+    if (hits.length > 1) throw new DataFormatError(where, `the label column name "${name}" appears ${hits.length} times (columns ${hits.join(', ')})`);
+    return hits.length === 1 ? hits[0] : null;
+  };
+  if (spec === undefined) {
+    const i = byName('label');
+    if (i === null) throw new DataFormatError(where, `no column named "label"; say which column holds the labels, by name or 0-based index (columns: ${preview(header)})`);
+    return i;
+  }
+  let index: number;
+  if (typeof spec === 'string') {
+    const i = byName(spec);
+    if (i !== null) return i;
+    if (!INTEGER.test(spec.trim())) throw new DataFormatError(where, `no label column named "${spec}" (columns: ${preview(header)})`);
+    index = Number(spec.trim());
+  } else index = spec;
+  const n = header.length;
+  if (!Number.isInteger(index) || index < -n || index >= n) {
+    throw new DataFormatError(where, `label column index ${index} is out of range: the header has ${n} columns (0…${n - 1}, or −1…−${n} from the end)`);
+  }
+  return index < 0 ? n + index : index;
+}
+
+/** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
+export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+    throw new DataFormatError(path, `cannot be read: ${why}`);
+  }
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new DataFormatError(path, 'cannot be read: is a folder, expected a CSV file');
+  }
+  const parser = createReadStream('', { fd }).pipe(
+    parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }),
+  );
+  let header: string[] | null = null;
+  let labelColumn = -1;
+  let F = 0;
+  let rows = 0;
+  let cap = 1024;
+  let features = new Float32Array(0);
+  let lines = new Int32Array(cap);
+  const labels: string[] = [];
+  try {
+    for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const cells = rec.record;
+      const line = rec.info.lines;
+      if (header === null) {
+        header = cells;
+        labelColumn = resolveLabelColumn(header, opts.labelColumn, `${path}:${line}`);
+        F = header.length - 1;
+        if (F === 0) throw new DataFormatError(`${path}:${line}`, `the header has only the label column "${header[labelColumn]}"; expected feature columns besides it`);
+        features = new Float32Array(cap * F);
+        continue;
+      }
+      if (cells.length !== header.length) {
+        throw new DataFormatError(`${path}:${line}`, `ragged row: expected ${header.length} fields as in the header, got ${cells.length}`);
+      }
+      if (rows === cap) {
+        cap *= 2;
+        const f2 = new Float32Array(cap * F);
+        f2.set(features);
+        features = f2;
+        const l2 = new Int32Array(cap);
+        l2.set(lines);
+        lines = l2;
+      }
+      let o = rows * F;
+      for (let j = 0; j < cells.length; j++) {
+        const cell = cells[j];
+        if (j === labelColumn) {
+          if (cell === '') throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): missing label`);
+          labels.push(cell);
+          continue;
+        }
+        if (!NUMBER.test(cell)) {
+          const what = cell === '' ? 'is empty; every feature needs a number (missing values are not supported)' : `${JSON.stringify(cell.length > 40 ? cell.slice(0, 40) + '…' : cell)} is not a number`;
+          throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): ${what}`);
+        }
+        features[o++] = Number(cell);
+      }
+      lines[rows] = line;
+      rows++;
+    }
+  } catch (e) {
+    if (e instanceof CsvError) {
+      const at = (e as CsvError & { lines?: number }).lines;
+      throw new DataFormatError(at !== undefined ? `${path}:${at}` : path, `malformed CSV: ${e.message.replace(/\s+/g, ' ')}`);
+    }
+    if (e instanceof DataFormatError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataFormatError(path, `cannot be read: ${code === 'EISDIR' ? 'is a folder, expected a CSV file' : (e as Error).message}`);
+  }
+  if (header === null) throw new DataFormatError(path, 'empty file: expected a header row, then one row per sample');
+  if (rows === 0) throw new DataFormatError(path, 'no data rows after the header');
+  return {
+    path,
+    header,
+    labelColumn,
+    featureNames: header.filter((_, j) => j !== labelColumn),
+    features: features.slice(0, rows * F),
+    labels,
+    lines: lines.slice(0, rows),
+    rows,
+  };
+}
+
+export interface CsvClasses {
+  /** Class names in index order. */
+  classes: string[];
+  /** 'integer' when every label cell is an integer (numeric order), else 'string' (string order). */
+  labelKind: 'integer' | 'string';
+}
+
+/** The classes of one or more tables read together: sorted unique labels (integers numerically). */
+export function csvClasses(tables: readonly CsvTable[]): CsvClasses {
+  const all = tables.flatMap((t) => t.labels);
+  const integer = all.every((l) => INTEGER.test(l));
+  if (integer) {
+    const values = [...new Set(all.map((l) => Number(l)))].sort((a, b) => a - b);
+    return { classes: values.map(String), labelKind: 'integer' };
+  }
+  const values = [...new Set(all)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { classes: values, labelKind: 'string' };
+}
+
+/** A table as a Dataset of [1, 1, F] samples with labels indexed in `classes`. */
+export function csvDataset(table: CsvTable, cls: CsvClasses, name = table.path): Dataset {
+  const index = new Map(cls.classes.map((c, i) => [c, i]));
+  const labels = new Int32Array(table.rows);
+  for (let i = 0; i < table.rows; i++) {
+    const key = cls.labelKind === 'integer' ? String(Number(table.labels[i])) : table.labels[i];
+    const y = index.get(key);
+    if (y === undefined) throw new DataFormatError(`${table.path}:${table.lines[i]}`, `label "${table.labels[i]}" is not one of the classes ${preview(cls.classes)}`);
+    labels[i] = y;
+  }
+  return new Dataset({ images: table.features, labels, shape: [1, 1, table.featureNames.length], classes: cls.classes, name });
+}
+
+export interface LoadCsvOptions extends ReadCsvOptions {
+  /** A second CSV file with the same header, read as the test set. */
+  testPath?: string;
+}
+
+export interface CsvData extends CsvClasses {
+  train: Dataset;
+  /** Present when `testPath` was given. */
+  test?: Dataset;
+  featureNames: string[];
+  /** The header name of the label column. */
+  labelName: string;
+}
+
+/**
+ * Load a CSV data set, and its test file when given (it must have the same header). Fewer than 2
+ * classes over both files is an error: there is nothing to classify.
+ */
+export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<CsvData> {
+  const train = await readCsvTable(path, opts);
+  const test = opts.testPath !== undefined ? await readCsvTable(opts.testPath, opts) : undefined;
+  if (test) {
+    const a = train.header;
+    const b = test.header;
+    const j = a.findIndex((h, i) => h !== b[i]);
+    if (a.length !== b.length || j >= 0) {
+      const detail =
+        a.length !== b.length ? `${b.length} columns here, ${a.length} there` : `column ${j} is ${JSON.stringify(b[j])} here, ${JSON.stringify(a[j])} there`;
+      throw new DataFormatError(test.path, `header differs from the one of ${path}: ${detail}`);
+    }
+  }
+  const tables = test ? [train, test] : [train];
+  const cls = csvClasses(tables);
+  if (cls.classes.length < 2) {
+    const files = tables.map((t) => t.path).join(' and ');
+    throw new DataFormatError(path, `every row of ${files} has the label ${JSON.stringify(cls.classes[0])}; a classifier needs at least 2 classes`);
+  }
+  return {
+    ...cls,
+    train: csvDataset(train, cls, 'csv/train'),
+    test: test ? csvDataset(test, cls, 'csv/test') : undefined,
+    featureNames: train.featureNames,
+    labelName: train.header[train.labelColumn],
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * What a data set needs besides its samples: a seeded train/validation split and per-feature
+ * standardisation whose statistics travel with the model, so the samples given to a trained model
+ * later (evaluation, prediction) are transformed exactly as its training samples were.
+ *
+ * Isomorphic.
+ */
+import { Dataset } from './dataset.js';
+import type { Rng } from '../tensor/rng.js';
+
+/**
+ * Per-feature standardisation x' = (x − mean) / std (scikit-learn's StandardScaler): mean and
+ * population standard deviation (divisor N) of each of the C·H·W input values over the training
+ * samples, computed in float64. A feature that is constant on the training samples has std 0; its
+ * stored std is 1, so it becomes x − mean instead of a division by zero.
+ */
+export interface StandardizePreprocess {
+  kind: 'standardize';
+  mean: number[];
+  std: number[];
+}
+
+/** A transformation of the input samples fitted on the training data. */
+export type Preprocess = StandardizePreprocess;
+
+/** Fit standardisation on `ds` (its training samples; never on test data). */
+export function fitStandardize(ds: Dataset): StandardizePreprocess {
+  const n = ds.length;
+  const f = ds.sampleSize;
+  if (n === 0) throw new RangeError(`fitStandardize: data set ${ds.name} is empty`);
+  const sum = new Float64Array(f);
+  const x = ds.images;
+  for (let i = 0; i < n; i++) {
+    const o = i * f;
+    for (let j = 0; j < f; j++) sum[j] += x[o + j];
+  }
+  const mean = Array.from(sum, (s) => s / n);
+  const sq = new Float64Array(f);
+  for (let i = 0; i < n; i++) {
+    const o = i * f;
+    for (let j = 0; j < f; j++) {
+      const d = x[o + j] - mean[j];
+      sq[j] += d * d;
+    }
+  }
+  const std = Array.from(sq, (s) => {
+    const sd = Math.sqrt(s / n);
+    return sd > 0 ? sd : 1;
+  });
+  return { kind: 'standardize', mean, std };
+}
+
+/**
+ * Check that `p` is a well-formed preprocess (for example one read back from a saved model) and
+ * return it typed; `features`, when given, is the sample size it must fit.
+ */
+export function checkPreprocess(p: unknown, features?: number): Preprocess {
+  const bad = (why: string): never => {
+    throw new RangeError(`preprocess: ${why}`);
+  };
+  if (typeof p !== 'object' || p === null) return bad(`expected an object, got ${p === null ? 'null' : typeof p}`);
+  const o = p as Record<string, unknown>;
+  if (o.kind !== 'standardize') return bad(`unknown kind ${JSON.stringify(o.kind)}; expected "standardize"`);
+  const { mean, std } = o;
+  if (!Array.isArray(mean) || !Array.isArray(std)) return bad('standardize needs arrays mean and std');
+  if (mean.length !== std.length) return bad(`mean has ${mean.length} values but std has ${std.length}`);
+  if (features !== undefined && mean.length !== features) return bad(`fitted on ${mean.length} features, but the samples have ${features}`);
+  mean.forEach((v, j) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) bad(`mean[${j}] is ${String(v)}, expected a finite number`);
+  });
+  std.forEach((v, j) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(`std[${j}] is ${String(v)}, expected a positive finite number`);
+  });
+  return { kind: 'standardize', mean: mean as number[], std: std as number[] };
+}
+
+/**
+ * Apply a fitted preprocess to samples laid out one after the other (N × F values, F the number of
+ * features it was fitted on); returns new float32 values, rounded once from the float64 result.
+ */
+export function applyPreprocess(p: Preprocess, samples: ArrayLike<number>): Float32Array {
+  const f = p.mean.length;
+  if (samples.length % f !== 0) {
+    throw new RangeError(`applyPreprocess: ${samples.length} values are not a whole number of samples of ${f} features`);
+  }
+  const out = new Float32Array(samples.length);
+  for (let o = 0; o < samples.length; o += f) {
+    for (let j = 0; j < f; j++) out[o + j] = (samples[o + j] - p.mean[j]) / p.std[j];
+  }
+  return out;
+}
+
+/** `ds` with its samples transformed by `p`. */
+export function preprocessDataset(p: Preprocess, ds: Dataset): Dataset {
+  if (p.mean.length !== ds.sampleSize) {
+    throw new RangeError(`preprocessDataset: fitted on ${p.mean.length} features, but ${ds.name} has ${ds.sampleSize} per sample`);
+  }
+  return new Dataset({ images: applyPreprocess(p, ds.images), labels: ds.labels, shape: ds.shape, classes: ds.classes, name: ds.name });
+}
+
+/**
+ * Hold out round(fraction · N) samples, chosen by `rng.permutation(N)`, as a validation set. Both
+ * parts keep the data set's order, so the split is a pure function of (N, fraction, rng's seed).
+ */
+export function randomSplit(ds: Dataset, fraction: number, rng: Rng): { train: Dataset; val: Dataset } {
+  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`randomSplit: fraction must be in (0, 1), got ${fraction}`);
+  const n = ds.length;
+  const nVal = Math.round(fraction * n);
+  if (nVal < 1 || nVal > n - 1) {
+    throw new RangeError(`randomSplit: a fraction ${fraction} of ${n} samples leaves ${nVal} to validate and ${n - nVal} to train; both need at least 1`);
+  }
+  const perm = rng.permutation(n);
+  const held = new Uint8Array(n);
+  for (let k = 0; k < nVal; k++) held[perm[k]] = 1;
+  const trainIdx = new Int32Array(n - nVal);
+  const valIdx = new Int32Array(nVal);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < n; i++) {
+    if (held[i]) valIdx[b++] = i;
+    else trainIdx[a++] = i;
+  }
+  return { train: ds.subset(trainIdx, ds.name + '/train'), val: ds.subset(valIdx, ds.name + '/val') };
+}
