@@ -61,6 +61,11 @@ export interface DataFlags {
   resize?: string;
   /** Seeds --val-split (through Rng(seed).fork('val-split'), apart from every other stream). */
   seed?: number;
+  /**
+   * Seeds --val-split instead of `seed` when given: the members of an ensemble, trained with seeds
+   * seed, seed+1, …, must all hold out the samples the ensemble is evaluated on.
+   */
+  splitSeed?: number;
 }
 
 type DataKind = 'embedded' | 'idx' | 'csv' | 'folder';
@@ -149,7 +154,7 @@ function testOrSplit(
   if (f.valSplit === undefined) {
     throw new UsageError(`${what} has no test set: give --test-data FILE|DIR, or --val-split F to hold out a fraction (e.g. --val-split 0.2)`);
   }
-  const seed = f.seed ?? 0;
+  const seed = f.splitSeed ?? f.seed ?? 0;
   let parts;
   try {
     parts = randomSplit(train, f.valSplit, new Rng(seed).fork('val-split'));

@@ -6,7 +6,7 @@
  * gives. An image counts as grey when every pixel has R = G = B (a greyscale PNG or JPEG always
  * does); alpha is dropped, as PIL's `convert('RGB')` does.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
@@ -180,7 +180,13 @@ export function listImageFolder(dir: string): ImageFolderListing {
   const files: ImageFolderEntry[] = [];
   classes.forEach((cls, label) => {
     const found: [string, string][] = [];
+    // Symbolic links are followed (as PyTorch's os.walk(followlinks=True)); a folder already seen
+    // through another path is not entered again, so a link loop cannot recurse forever.
+    const seen = new Set<string>();
     const walk = (d: string) => {
+      const real = realpathSync(d);
+      if (seen.has(real)) return;
+      seen.add(real);
       for (const n of listDir(d)) {
         const p = join(d, n);
         if (isDir(p)) {

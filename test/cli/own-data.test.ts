@@ -171,6 +171,17 @@ test('--val-split is a pure function of --seed, for CSV files and image folders'
   assert.deepEqual(r1, r2);
 });
 
+test('--val-split with --ensemble: every member holds out the samples the ensemble is evaluated on', async () => {
+  const r = await cli('train', '--data', join(root, 'small.csv'), '--val-split', '0.3', '--ensemble', '2', '--epochs', '1', '--json');
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  const final = lines.filter((l) => l.epoch !== undefined).map((l) => l.testAccuracy);
+  const ens = lines.find((l) => l.ensemble === 'independent');
+  assert.equal(final.length, 2);
+  // A member's own last evaluation and the ensemble's evaluation of it see the same held-out rows.
+  assert.deepEqual(ens.members, final);
+});
+
 test('--standardize: mean and std of the training part only, applied to both parts, returned for later inputs', async () => {
   const d = await loadData(join(root, 'train.csv'), { testData: join(root, 'test.csv'), standardize: true });
   const p = d.preprocess!;

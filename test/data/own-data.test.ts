@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -14,6 +14,7 @@ import {
   loadCsv,
   readImageFile,
   decodeImage,
+  listImageFolder,
   resizeBilinear,
   convertChannels,
   parseImageSize,
@@ -217,4 +218,29 @@ test('randomSplit: a pure function of the seed; disjoint parts that keep the dat
   assert.ok(inc(a.train.images) && inc(a.val.images), 'both parts in data order');
   assert.throws(() => randomSplit(ds, 0.001, new Rng(1)), /leaves 0 to validate/);
   assert.throws(() => randomSplit(ds, 1, new Rng(1)), /fraction must be in \(0, 1\)/);
+});
+
+test('CSV: a folder, or a header with nothing but the label column, is refused with the path', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await assert.rejects(readCsvTable(dir), (e: Error) => e instanceof DataFormatError && e.message === `${dir}: cannot be read: is a folder, expected a CSV file`);
+  writeFileSync(join(dir, 'l.csv'), 'label\n1\n');
+  await assert.rejects(readCsvTable(join(dir, 'l.csv')), /l\.csv:1: the header has only the label column "label"/);
+});
+
+test('listImageFolder: sorted classes, files by folder then name at any depth, a link loop entered once', (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const png = greyPng(2, 2, () => 0);
+  for (const f of ['b/2.png', 'b/10.png', 'b/sub/1.jpg', 'a/x.PNG', 'a/notes.txt', '.hidden/0.png']) {
+    mkdirSync(join(dir, f, '..'), { recursive: true });
+    writeFileSync(join(dir, f), png);
+  }
+  symlinkSync('.', join(dir, 'a', 'self'));
+  const l = listImageFolder(dir);
+  assert.deepEqual(l.classes, ['a', 'b']);
+  assert.deepEqual(
+    l.files.map((f) => [f.path.slice(dir.length + 1), f.label]),
+    [['a/x.PNG', 0], ['b/10.png', 1], ['b/2.png', 1], ['b/sub/1.jpg', 1]],
+  );
 });

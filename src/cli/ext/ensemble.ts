@@ -99,7 +99,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
       const seed = o.seed + i;
       seeds.push(seed);
       if (!o.json) io.out(`— member ${i + 1}/${o.ensemble}, seed ${seed} —`);
-      await runTrain({ ...o, seed }, io, [captureModel(members), ...makeAverages()]);
+      await runTrain({ ...o, seed, splitSeed: o.seed }, io, [captureModel(members), ...makeAverages()]);
       reportAverages(members[members.length - 1], seed);
     }
     const r = evaluateEnsemble(members, test);
