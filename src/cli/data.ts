@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
 import { loadCsv } from '../data/csv.js';
 import { loadImageFolders } from '../data/image-folder.js';
-import { fitStandardize, preprocessDataset, randomSplit, type Preprocess } from '../data/preprocess.js';
+import { checkPreprocess, fitStandardize, preprocessDataset, randomSplit, type Preprocess } from '../data/preprocess.js';
 import { parseImageSize } from '../data/image.js';
 import { Rng } from '../tensor/rng.js';
 import { UsageError, type OptSpec } from './args.js';
@@ -66,6 +66,11 @@ export interface DataFlags {
    * seed, seed+1, …, must all hold out the samples the ensemble is evaluated on.
    */
   splitSeed?: number;
+  /**
+   * A preprocess saved with a trained model: applied to the CSV samples instead of fitting new
+   * statistics (evaluating or predicting with a model trained with --standardize).
+   */
+  preprocess?: Preprocess;
 }
 
 type DataKind = 'embedded' | 'idx' | 'csv' | 'folder';
@@ -102,6 +107,7 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     ['channels', '--channels', ['folder']],
     ['resize', '--resize', ['folder']],
     ['testData', '--test-data', ['csv', 'folder']],
+    ['preprocess', 'a saved standardization', ['csv']],
   ];
   for (const [key, flag, kinds] of only) {
     if (f[key] !== undefined && f[key] !== false && !kinds.includes(kind)) {
@@ -113,10 +119,15 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
 export async function loadData(spec: string, flags: DataFlags = {}): Promise<LoadedData> {
   const kind = dataKind(spec);
   checkFlagsApply(kind, flags);
+  const data = await loadKind(kind, spec, flags);
+  return data;
+}
+
+function loadKind(kind: DataKind, spec: string, flags: DataFlags): Promise<LoadedData> {
   switch (kind) {
     case 'embedded':
     case 'idx':
-      return withTestSet(await loadIdx(kind, spec), flags);
+      return loadIdx(kind, spec).then((d) => withTestSet(d, flags));
     case 'csv':
       return loadCsvData(spec, flags);
     case 'folder':
@@ -181,7 +192,16 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   ];
   let { train, test } = split;
   let preprocess: Preprocess | undefined;
-  if (f.standardize) {
+  if (f.preprocess !== undefined) {
+    try {
+      preprocess = checkPreprocess(f.preprocess, train.sampleSize);
+    } catch (e) {
+      throw new UsageError(`${path}: the model's ${(e as Error).message}`);
+    }
+    train = preprocessDataset(preprocess, train);
+    test = preprocessDataset(preprocess, test);
+    parts.push('standardized with the saved statistics of the model');
+  } else if (f.standardize) {
     preprocess = fitStandardize(train);
     train = preprocessDataset(preprocess, train);
     test = preprocessDataset(preprocess, test);

@@ -197,6 +197,12 @@ test('--standardize: mean and std of the training part only, applied to both par
   }
   assert.deepEqual(d.train.images, applyPreprocess(p, x));
   assert.deepEqual(d.test.images, applyPreprocess(p, raw(testSet)), 'the test part is transformed with the training statistics');
+  // A saved preprocess is applied as it is, not fitted again (evaluating a trained model on new rows).
+  const again = await loadData(join(root, 'test.csv'), { valSplit: 0.5, seed: 1, preprocess: JSON.parse(JSON.stringify(p)) });
+  assert.deepEqual(again.preprocess, p);
+  const rawAgain = await loadData(join(root, 'test.csv'), { valSplit: 0.5, seed: 1 });
+  assert.deepEqual(again.test.images, applyPreprocess(p, rawAgain.test.images));
+  await assert.rejects(loadData(join(root, 'test.csv'), { valSplit: 0.5, preprocess: { ...p, mean: p.mean.slice(1), std: p.std.slice(1) } }), /test\.csv: the model's preprocess: fitted on 783 features, but the samples have 784/);
   // With --val-split, the held-out rows do not enter the statistics.
   const v = await loadData(join(root, 'small.csv'), { valSplit: 0.5, seed: 2, standardize: true });
   const plain = await loadData(join(root, 'small.csv'), { valSplit: 0.5, seed: 2 });
