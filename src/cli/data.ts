@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
 import { loadCsv } from '../data/csv.js';
-import { loadImageFolders } from '../data/image-folder.js';
+import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
 import { checkPreprocess, fitStandardize, preprocessDataset, randomSplit, type Preprocess } from '../data/preprocess.js';
 import { parseImageSize } from '../data/image.js';
 import { Rng } from '../tensor/rng.js';
@@ -228,7 +228,14 @@ async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
     testDir = f.testData;
   }
   const dirs = testDir !== undefined ? [trainDir, testDir] : [trainDir];
-  const { sets, classes, shape, grey } = loadImageFolders(dirs, { channels, size, names: ['images/train', 'images/test'] });
+  let loaded;
+  try {
+    loaded = loadImageFolders(dirs, { channels, size, names: ['images/train', 'images/test'] });
+  } catch (e) {
+    if (e instanceof ImageSizeError) throw new ImageSizeError(e.path, e.size, e.firstPath, e.firstSize, 'give every image the same size or resize them all (--resize HxW)');
+    throw e;
+  }
+  const { sets, classes, shape, grey } = loaded;
   const s = testOrSplit(sets[0], sets[1], f, `--data ${dir}`);
   const shown = classes.length <= 6 ? classes.join(', ') : `${classes.slice(0, 3).join(', ')}, …, ${classes[classes.length - 1]}`;
   const how = `${shape.join('×')} (${shape[0] === 1 ? 'grey' : 'RGB'}${channels === undefined ? (grey ? ': every image is grey' : ': some images are in colour') : ''}${size ? ', resized' : ''})`;

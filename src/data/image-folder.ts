@@ -26,21 +26,16 @@ export interface ReadImageOptions {
   size?: readonly [number, number];
 }
 
-export interface ImageData {
+export interface DecodedImage {
   /** C·H·W values in [0, 1], channel planes one after the other. */
   data: Float32Array;
   shape: [number, number, number];
 }
 
-interface Decoded extends ImageData {
-  /** The size as stored in the file, before any resize. */
-  fileSize: [number, number];
-}
-
 const hex = (b: Uint8Array) => Array.from(b.subarray(0, 4), (x) => x.toString(16).padStart(2, '0')).join(' ');
 
 /** Decode PNG or JPEG bytes (told apart by their signature) to a CHW image with 1 channel if grey, else 3. */
-export function decodeImage(bytes: Uint8Array, name = 'image'): ImageData {
+export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
   let width: number;
   let height: number;
   let px: Uint8Array;
@@ -101,7 +96,7 @@ function describeFsError(e: unknown): string {
   return (e as Error).message;
 }
 
-function finish(img: ImageData, opts: ReadImageOptions): ImageData {
+function finish(img: DecodedImage, opts: ReadImageOptions): DecodedImage {
   let { data } = img;
   let shape: ImageShape = img.shape;
   if (opts.channels !== undefined && opts.channels !== shape[0]) {
@@ -119,7 +114,7 @@ function finish(img: ImageData, opts: ReadImageOptions): ImageData {
  * Read one PNG or JPEG file as a CHW float32 image in [0, 1], converted to `channels` and resized
  * to `size` when given (what `descent predict IMAGE.png` feeds a trained model).
  */
-export function readImageFile(path: string, opts: ReadImageOptions = {}): ImageData {
+export function readImageFile(path: string, opts: ReadImageOptions = {}): DecodedImage {
   checkReadImageOptions(opts);
   return finish(decodeImage(readBytes(path), path), opts);
 }
@@ -133,6 +128,19 @@ function checkReadImageOptions(opts: ReadImageOptions): void {
     if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) {
       throw new RangeError(`readImageFile: size must be [height, width] of positive integers, got [${opts.size.join(', ')}]`);
     }
+  }
+}
+
+/** An image whose size differs from the first image's when no common size was asked for. */
+export class ImageSizeError extends DataFormatError {
+  constructor(
+    readonly path: string,
+    readonly size: readonly [number, number],
+    readonly firstPath: string,
+    readonly firstSize: readonly [number, number],
+    remedy = 'give every image the same size, or a size to resize them all to',
+  ) {
+    super(path, `image is ${size[0]}×${size[1]} (H×W) but the first image, ${firstPath}, is ${firstSize[0]}×${firstSize[1]}; ${remedy}`);
   }
 }
 
@@ -236,16 +244,13 @@ export function loadImageFolders(dirs: readonly string[], opts: LoadImageFolders
   );
   let first: { path: string; size: [number, number] } | null = null;
   let allGrey = true;
-  const images: ImageData[][] = listings.map((l) =>
+  const images: DecodedImage[][] = listings.map((l) =>
     l.files.map(({ path }) => {
       const img = decodeImage(readBytes(path), path);
       const size: [number, number] = [img.shape[1], img.shape[2]];
       if (!first) first = { path, size };
       else if (!opts.size && (size[0] !== first.size[0] || size[1] !== first.size[1])) {
-        throw new DataFormatError(
-          path,
-          `image is ${size[0]}×${size[1]} (H×W) but the first image, ${first.path}, is ${first.size[0]}×${first.size[1]}; give every image the same size or resize them all (--resize HxW)`,
-        );
+        throw new ImageSizeError(path, size, first.path, first.size);
       }
       if (img.shape[0] !== 1) allGrey = false;
       // Resize now, in the image's own channel count, so large photos are not all held at full size.
