@@ -47,7 +47,7 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
       px = png.data;
       stride = 4;
     } catch (e) {
-      throw new DataFormatError(name, `corrupt PNG image (pngjs: ${(e as Error).message})`);
+      throw new DataFormatError(name, `corrupt or unsupported PNG image (pngjs: ${(e as Error).message})`);
     }
   } else if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
     try {
@@ -56,7 +56,7 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
       px = img.data;
       stride = 3;
     } catch (e) {
-      throw new DataFormatError(name, `corrupt JPEG image (jpeg-js: ${(e as Error).message})`);
+      throw new DataFormatError(name, `corrupt or unsupported JPEG image (jpeg-js: ${(e as Error).message})`);
     }
   } else {
     const what = bytes.length === 0 ? 'the file is empty' : `it starts with ${hex(bytes)}`;

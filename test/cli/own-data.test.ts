@@ -292,7 +292,7 @@ test('malformed CSV files and image folders: one line with the path and line or 
     [['--data', 'embedded', '--val-split', '0.2'], 2, /--val-split applies to data without a test set; embedded Fashion-MNIST subset has one/],
     [['--data', 'embedded', '--standardize'], 2, /--standardize applies to CSV data, not to the embedded Fashion-MNIST/],
     [['--data', join(dir, 'f-size'), '--val-split', '0.5'], 1, new RegExp(`${D('f-size/b/0.png')}: image is 4×5 \\(H×W\\) but the first image, ${D('f-size/a/0.png')}, is 4×4; give every image the same size or resize them all \\(--resize HxW\\)$`)],
-    [['--data', join(dir, 'f-corrupt'), '--val-split', '0.5'], 1, new RegExp(`${D('f-corrupt/b/0.png')}: corrupt PNG image`)],
+    [['--data', join(dir, 'f-corrupt'), '--val-split', '0.5'], 1, new RegExp(`${D('f-corrupt/b/0.png')}: corrupt or unsupported PNG image \\(pngjs: `)],
     [['--data', join(dir, 'f-text'), '--val-split', '0.5'], 1, new RegExp(`${D('f-text/b/0.jpg')}: not a PNG or JPEG image \\(it starts with 6e 6f 74 20\\)`)],
     [['--data', join(dir, 'f-one'), '--val-split', '0.5'], 1, new RegExp(`${D('f-one')}: found 1 class folder \\("a"\\); a classifier needs at least 2 classes`)],
     [['--data', join(dir, 'f-empty'), '--val-split', '0.5'], 1, new RegExp(`${D('f-empty/b')}: class folder "b" holds no PNG or JPEG image`)],

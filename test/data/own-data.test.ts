@@ -139,7 +139,10 @@ test('undecodable images are refused with the path and the problem', (t) => {
   assert.throws(() => readImageFile(text), (e: Error) => e instanceof DataFormatError && /text\.png: not a PNG or JPEG image \(it starts with 68 65 6c 6c\)/.test(e.message));
   const cut = join(dir, 'cut.png');
   writeFileSync(cut, greyPng(8, 8, () => 7).subarray(0, 40));
-  assert.throws(() => readImageFile(cut), /cut\.png: corrupt PNG image/);
+  assert.throws(() => readImageFile(cut), /cut\.png: corrupt or unsupported PNG image \(pngjs: /);
+  const cutJpeg = join(dir, 'cut.jpg');
+  writeFileSync(cutJpeg, jpeg.encode({ data: Buffer.alloc(8 * 8 * 4, 200), width: 8, height: 8 }, 90).data.subarray(0, 100));
+  assert.throws(() => readImageFile(cutJpeg), /cut\.jpg: corrupt or unsupported JPEG image \(jpeg-js: /);
   assert.throws(() => readImageFile(join(dir, 'none.png')), /none\.png: cannot be read: file not found/);
   assert.throws(() => decodeImage(new Uint8Array(0), 'x'), /x: not a PNG or JPEG image \(the file is empty\)/);
   assert.throws(() => readImageFile(text, { channels: 2 as 1 }), /channels must be 1 or 3, got 2/);
