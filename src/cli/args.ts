@@ -50,14 +50,22 @@ function describeRange(spec: OptSpec): string {
   return `${spec.type === 'int' ? 'an integer' : 'a number'}${parts.length ? ' ' + parts.join(' and ') : ''}`;
 }
 
-/** Parse `argv` against `specs`; values come back camel-cased (--batch-size → batchSize). */
-export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], command: string): Parsed {
+/**
+ * Parse `argv` against `specs`; values come back camel-cased (--batch-size → batchSize). With
+ * `positional`, arguments that are not options are collected in order under `_` (file names).
+ */
+export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], command: string, positional = false): Parsed {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const out: Parsed = {};
   for (const s of specs) if (s.default !== undefined) out[camel(s.name)] = s.default;
   const given = new Set<string>();
+  if (positional) out._ = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    if (positional && !arg.startsWith('--')) {
+      out._.push(arg);
+      continue;
+    }
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}" for "descent ${command}" (see descent ${command} --help)`);
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let spec = byName.get(name);
@@ -106,7 +114,7 @@ function convert(spec: OptSpec, raw: string): unknown {
 }
 
 /** The --help text of a command, from its option list. */
-export function helpText(command: string, summary: string, specs: readonly OptSpec[], extra = ''): string {
+export function helpText(command: string, summary: string, specs: readonly OptSpec[], extra = '', positional = ''): string {
   const rows = specs.map((s) => {
     const flag = `--${s.name}${s.type === 'boolean' ? '' : ' ' + (s.metavar ?? (s.choices ? s.choices.join('|') : s.type === 'numbers' ? 'A,B' : s.type.toUpperCase()))}`;
     const def = s.default !== undefined && s.type !== 'boolean' ? ` (default ${Array.isArray(s.default) ? s.default.join(',') : s.default})` : '';
@@ -114,5 +122,5 @@ export function helpText(command: string, summary: string, specs: readonly OptSp
   });
   const w = Math.min(34, Math.max(...rows.map(([f]) => f.length), 10));
   const lines = rows.map(([f, h]) => `  ${f.padEnd(w)}  ${h}`);
-  return `descent ${command} — ${summary}\n\nUsage: descent ${command} [options]\n\nOptions:\n${lines.join('\n')}\n  ${'--help'.padEnd(w)}  show this help\n${extra ? '\n' + extra + '\n' : ''}`;
+  return `descent ${command} — ${summary}\n\nUsage: descent ${command} [options]${positional ? ' ' + positional : ''}\n\nOptions:\n${lines.join('\n')}\n  ${'--help'.padEnd(w)}  show this help\n${extra ? '\n' + extra + '\n' : ''}`;
 }

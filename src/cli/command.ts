@@ -16,5 +16,7 @@ export interface Command {
   options: OptSpec[];
   /** Extra --help text after the option list (examples, value syntax). */
   helpExtra?: string;
+  /** Metavar of the arguments that are not options (e.g. "IMAGE..."); absent: none are taken. */
+  positional?: string;
   run(opts: Parsed, io: Io): Promise<number | void>;
 }

@@ -38,11 +38,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(helpText(cmd.name, cmd.summary, cmd.options, cmd.helpExtra));
+    io.out(helpText(cmd.name, cmd.summary, cmd.options, cmd.helpExtra, cmd.positional));
     return 0;
   }
   try {
-    const opts = parseArgs(rest, cmd.options, cmd.name);
+    const opts = parseArgs(rest, cmd.options, cmd.name, cmd.positional !== undefined);
     const code = await cmd.run(opts, io);
     return code ?? 0;
   } catch (e) {

@@ -1,0 +1,76 @@
+/** descent eval: a trained model's loss, accuracy and confusion matrix on a data set's test part. */
+import type { Command, Io } from '../command.js';
+import { UsageError, type Parsed } from '../args.js';
+import { Rng } from '../../tensor/rng.js';
+import { backendOption, selectBackend } from '../backend.js';
+import { DataLoader } from '../../data/loader.js';
+import { getModel, models } from '../../train/models.js';
+import { evaluateConfusion } from '../../train/metrics.js';
+import { dataOption, limit, loadData } from '../data.js';
+import { readWeights, type SavedModel } from '../weights.js';
+import type { Module } from '../../nn/module.js';
+import { fmtInt } from '../progress.js';
+
+export const weightsOptions = [
+  { name: 'weights', type: 'string' as const, metavar: 'FILE', help: 'the weights file written by descent train --save (required)' },
+  { name: 'model', type: 'string' as const, metavar: 'NAME', help: 'the model the weights belong to (default: the one the file names)' },
+];
+
+/** The model a weights file belongs to, built for `inputShape` and `classes` with its weights in. */
+export function buildSaved(o: Parsed, saved: SavedModel, inputShape: readonly [number, number, number], classes: number): { model: Module; name: string; flat: boolean } {
+  const name = o.model ?? saved.model;
+  if (name === undefined) throw new UsageError(`--model: ${saved.path} does not say which model it holds; give --model`);
+  if (!models.has(name)) throw new UsageError(`--model: unknown model "${name}"; expected one of ${[...models.keys()].join(', ')}`);
+  const spec = getModel(name);
+  const model = spec.build({ rng: new Rng(0).fork('model'), inputShape, classes });
+  saved.loadInto(model);
+  return { model, name, flat: spec.input === 'flat' };
+}
+
+function confusionTable(m: Int32Array, names: readonly string[]): string[] {
+  const k = names.length;
+  const short = names.map((n) => n.slice(0, 6));
+  const w = Math.max(5, ...Array.from(m, (v) => String(v).length)) + 1;
+  const lw = Math.max(...names.map((n) => n.length));
+  const lines = [`${'true \\ predicted'.padEnd(lw)} ${short.map((s) => s.padStart(Math.max(w, s.length + 1))).join('')}`];
+  for (let i = 0; i < k; i++) {
+    const row = Array.from(m.subarray(i * k, (i + 1) * k), (v, j) => String(v).padStart(Math.max(w, short[j].length + 1)));
+    lines.push(`${names[i].padEnd(lw)} ${row.join('')}`);
+  }
+  return lines;
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'loss, accuracy and confusion matrix of trained weights on a test set',
+  options: [
+    ...weightsOptions,
+    dataOption,
+    { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
+    backendOption,
+    { name: 'json', type: 'boolean', help: 'print one JSON object instead of text' },
+  ],
+  helpExtra: 'Example: descent train --model mlp --epochs 3 --save mlp.json && descent eval --weights mlp.json --data embedded',
+  async run(o: Parsed, io: Io) {
+    if (!o.weights) throw new UsageError('--weights: the weights file is required (write one with descent train --save FILE)');
+    await selectBackend(o.backend);
+    const saved = readWeights(o.weights);
+    const data = await loadData(o.data);
+    const test = limit(data.test, o.testLimit);
+    if (saved.inputShape && saved.inputShape.join('x') !== test.shape.join('x')) {
+      throw new UsageError(`--data: the model takes inputs of shape ${saved.inputShape.join('×')}, the test images are ${test.shape.join('×')}`);
+    }
+    const { model, name, flat } = buildSaved(o, saved, test.shape, test.classes.length);
+    const r = evaluateConfusion(model, new DataLoader(test, { batchSize: 1000, flatten: flat }), test.classes.length);
+    const k = test.classes.length;
+    const rows = Array.from({ length: k }, (_, i) => Array.from(r.confusion.subarray(i * k, (i + 1) * k)));
+    if (o.json) {
+      io.out(JSON.stringify({ weights: o.weights, model: name, data: data.source, samples: r.samples, loss: r.loss, accuracy: r.accuracy, classes: test.classes, confusion: rows }));
+      return;
+    }
+    io.out(`weights: ${o.weights} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.samples)} test samples`);
+    io.out(`test loss ${r.loss.toFixed(4)}  test accuracy ${r.accuracy.toFixed(4)}`);
+    io.out('confusion matrix (rows: true class, columns: predicted class)');
+    for (const line of confusionTable(r.confusion, test.classes)) io.out(line);
+  },
+};
