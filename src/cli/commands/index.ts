@@ -5,6 +5,8 @@ import { augmentCommand } from './augment.js';
 import { surfaceCommand } from './surface.js';
 import { compareCommand } from './compare.js';
 import { scheduleCommand } from './schedule.js';
+import { evalCommand } from './eval.js';
+import { predictCommand } from './predict.js';
 import '../ext/index.js'; // --schedule, --l1/--l2/--elastic-net/--max-norm, --ensemble/--snapshots
 
-export const commands: Command[] = [trainCommand, augmentCommand, surfaceCommand, compareCommand, scheduleCommand];
+export const commands: Command[] = [trainCommand, augmentCommand, surfaceCommand, compareCommand, scheduleCommand, evalCommand, predictCommand];
