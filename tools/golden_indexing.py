@@ -140,6 +140,11 @@ for xv, k, axis, largest in [
     ([1.0, float("nan"), 2.0, float("-inf"), float("inf")], 3, 0, True),  # NaN counts as the largest
     ([1.0, float("nan"), 2.0, float("-inf"), float("inf")], 5, 0, False),
     ([[1.0, 2.0]], 0, 1, True),
+    # few of many (descent keeps a running list of the best k instead of sorting): no ties
+    (np.sin(np.arange(60) * 1.3).reshape(3, 20).tolist(), 2, 1, True),
+    (np.sin(np.arange(60) * 1.3).reshape(3, 20).tolist(), 2, -1, False),
+    ([float("nan") if i in (5, 17) else math.cos(i * 0.9) for i in range(24)], 3, 0, True),
+    ([float("nan") if i in (5, 17) else math.cos(i * 0.9) for i in range(24)], 3, 0, False),
 ]:
     t = torch.tensor(xv)
     r = torch.topk(t, k, axis, largest)

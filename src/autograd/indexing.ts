@@ -12,7 +12,7 @@
  * [0, n − 1]); slicing follows NumPy, which also allows negative steps (PyTorch refuses them).
  * Errors name the op, the argument, the expected range and the value given.
  */
-import { Tensor, allocStorage, full, tensor, type DType } from '../tensor/tensor.js';
+import { Tensor, allocStorage, full, tensor, type DType, type Storage } from '../tensor/tensor.js';
 import { type Shape, broadcastShapes, fmtShape, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { record } from './engine.js';
@@ -43,12 +43,6 @@ function pair(a: TensorLike, b: TensorLike, op: string, dflt: DType = 'float32')
   const ta = liftTo(a, dtype), tb = liftTo(b, dtype);
   if (ta.dtype !== tb.dtype) throw new TypeError(`${op}: dtype mismatch (${ta.dtype} vs ${tb.dtype}); convert one with .to()`);
   return [ta, tb];
-}
-
-/** Input offsets of each element of `to` when a tensor of shape `from` is broadcast to it (null: the same shape). */
-function broadcastMap(from: Shape, to: Shape): Int32Array | null {
-  if (shapeEq(from, to)) return null;
-  return stridedMap(to, 0, broadcastStrides(from, to));
 }
 
 // ---------------------------------------------------------------- take / put: the two linear maps
@@ -468,6 +462,17 @@ function broadcastAll(shapes: Shape[], op: string): number[] {
   return shapes.reduce<number[]>((acc, s) => broadcastShapes(acc, s, op), []);
 }
 
+/** t's values broadcast to `shape`, as one array (t's own storage when the shapes agree). */
+function expand(t: Tensor, shape: Shape): Storage {
+  if (shapeEq(t.shape, shape)) return t.data;
+  const n = sizeOf(shape);
+  const out = allocStorage(t.dtype, n);
+  if (t.size === 1) return out.fill(t.data[0]);
+  const map = stridedMap(shape, 0, broadcastStrides(t.shape, shape));
+  for (let i = 0; i < n; i++) out[i] = t.data[map[i]];
+  return out;
+}
+
 /**
  * torch.where: a where cond is non-zero, else b, all three broadcast together. cond carries no
  * gradient; a and b (tensors or numbers) get theirs where they were chosen.
@@ -476,33 +481,20 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = pair(a, b, 'where', cond.dtype);
   const shape = broadcastAll([cond.shape, x.shape, y.shape], 'where');
   const n = sizeOf(shape);
-  const mc = broadcastMap(cond.shape, shape), mx = broadcastMap(x.shape, shape), my = broadcastMap(y.shape, shape);
-  const c = cond.data, xd = x.data, yd = y.data;
+  const c = expand(cond, shape), xd = expand(x, shape), yd = expand(y, shape);
   const out = allocStorage(x.dtype, n);
-  for (let i = 0; i < n; i++) out[i] = c[mc ? mc[i] : i] !== 0 ? xd[mx ? mx[i] : i] : yd[my ? my[i] : i];
+  for (let i = 0; i < n; i++) out[i] = c[i] !== 0 ? xd[i] : yd[i];
   return record('where', [x, y], new Tensor(out, shape), (g) => [
     x.requiresGrad ? sumTo(where(cond, g, 0), x.shape) : null,
     y.requiresGrad ? sumTo(where(cond, 0, g), y.shape) : null,
   ]);
 }
 
-/** A 0/1 tensor of `shape` from a predicate on the broadcast elements of `ts`. */
-function mask(shape: Shape, ts: readonly Tensor[], dtype: DType, f: (v: number[]) => boolean): Tensor {
-  const n = sizeOf(shape);
-  const maps = ts.map((t) => broadcastMap(t.shape, shape));
-  const out = allocStorage(dtype, n);
-  const v = new Array<number>(ts.length);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < ts.length; k++) v[k] = ts[k].data[maps[k] ? maps[k]![i] : i];
-    out[i] = f(v) ? 1 : 0;
-  }
-  return new Tensor(out, shape);
-}
-
 /**
  * torch.clamp: min(max(x, min), max), with either bound a number, a tensor (broadcast with x) or
- * null/undefined for none (at least one is needed); when min > max the result is max. Gradients as
- * PyTorch's: x's where min ≤ x ≤ max, min's where x < min < max, max's where x > max or max < min.
+ * null/undefined for none (at least one is needed); when min > max the result is max, and a NaN
+ * bound gives NaN, as in PyTorch. Gradients as PyTorch's: x's where min ≤ x ≤ max, min's where
+ * x < min < max, max's where x > max or max < min.
  */
 export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
   if (min == null && max == null) throw new TypeError('clamp: min and max are both missing, expected at least one bound (a number or a tensor)');
@@ -514,73 +506,87 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
   const inputs = [x, ...(lo ? [lo] : []), ...(hi ? [hi] : [])];
   const shape = broadcastAll(inputs.map((t) => t.shape), 'clamp');
   const n = sizeOf(shape);
-  const mx = broadcastMap(x.shape, shape);
-  const ml = lo && broadcastMap(lo.shape, shape), mh = hi && broadcastMap(hi.shape, shape);
+  const none = (v: number) => full(shape, v, { dtype: x.dtype });
+  const xd = expand(x, shape), ld = expand(lo ?? none(-Infinity), shape), hd = expand(hi ?? none(Infinity), shape);
   const out = allocStorage(x.dtype, n);
   for (let i = 0; i < n; i++) {
-    let v = x.data[mx ? mx[i] : i];
-    if (lo) {
-      const l = lo.data[ml ? ml[i] : i];
-      v = l !== l ? l : v < l ? l : v; // a NaN bound gives NaN, as in PyTorch
-    }
-    if (hi) {
-      const h = hi.data[mh ? mh[i] : i];
-      v = h !== h ? h : v > h ? h : v;
-    }
-    out[i] = v;
+    const l = ld[i], h = hd[i];
+    let v = xd[i];
+    v = l !== l ? l : v < l ? l : v;
+    out[i] = h !== h ? h : v > h ? h : v;
   }
-  const L = (v: number[]) => (lo ? v[1] : -Infinity);
-  const H = (v: number[]) => (hi ? v[lo ? 2 : 1] : Infinity);
   return record('clamp', inputs, new Tensor(out, shape), (g) => {
-    const route = (t: Tensor, f: (v: number[]) => boolean) => sumTo(where(mask(shape, inputs, x.dtype, f), g, 0), t.shape);
-    const gs: (Tensor | null)[] = [x.requiresGrad ? route(x, (v) => v[0] >= L(v) && v[0] <= H(v)) : null];
-    if (lo) gs.push(lo.requiresGrad ? route(lo, (v) => v[0] < L(v) && L(v) < H(v)) : null);
-    if (hi) gs.push(hi.requiresGrad ? route(hi, (v) => v[0] > H(v) || H(v) < L(v)) : null);
+    const route = (t: Tensor, pick: (v: number, l: number, h: number) => boolean) => {
+      const m = allocStorage(x.dtype, n);
+      for (let i = 0; i < n; i++) m[i] = pick(xd[i], ld[i], hd[i]) ? 1 : 0;
+      return sumTo(where(new Tensor(m, shape), g, 0), t.shape);
+    };
+    const gs: (Tensor | null)[] = [x.requiresGrad ? route(x, (v, l, h) => v >= l && v <= h) : null];
+    if (lo) gs.push(lo.requiresGrad ? route(lo, (v, l, h) => v < l && l < h) : null);
+    if (hi) gs.push(hi.requiresGrad ? route(hi, (v, l, h) => v > h || h < l) : null);
     return gs;
   });
 }
 
-function compare(op: string, a: TensorLike, b: TensorLike, f: (p: number, q: number) => boolean): Tensor {
+type Relation = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne' | 'logicalAnd' | 'logicalOr';
+
+/** A 0/1 tensor of a relation between a and b, broadcast (one loop per relation, so each stays monomorphic). */
+function compare(op: Relation, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = pair(a, b, op);
   const shape = broadcastAll([x.shape, y.shape], op);
-  return mask(shape, [x, y], x.dtype, (v) => f(v[0], v[1]));
+  const n = sizeOf(shape);
+  const p = expand(x, shape), q = expand(y, shape);
+  const o = allocStorage(x.dtype, n);
+  switch (op) {
+    case 'gt': for (let i = 0; i < n; i++) o[i] = p[i] > q[i] ? 1 : 0; break;
+    case 'ge': for (let i = 0; i < n; i++) o[i] = p[i] >= q[i] ? 1 : 0; break;
+    case 'lt': for (let i = 0; i < n; i++) o[i] = p[i] < q[i] ? 1 : 0; break;
+    case 'le': for (let i = 0; i < n; i++) o[i] = p[i] <= q[i] ? 1 : 0; break;
+    case 'eq': for (let i = 0; i < n; i++) o[i] = p[i] === q[i] ? 1 : 0; break;
+    case 'ne': for (let i = 0; i < n; i++) o[i] = p[i] !== q[i] ? 1 : 0; break;
+    case 'logicalAnd': for (let i = 0; i < n; i++) o[i] = p[i] !== 0 && q[i] !== 0 ? 1 : 0; break;
+    case 'logicalOr': for (let i = 0; i < n; i++) o[i] = p[i] !== 0 || q[i] !== 0 ? 1 : 0; break;
+  }
+  return new Tensor(o, shape);
 }
 
 /** a > b elementwise with broadcasting: 1 where true, 0 elsewhere (no gradient). */
 export function gt(a: TensorLike, b: TensorLike): Tensor {
-  return compare('gt', a, b, (p, q) => p > q);
+  return compare('gt', a, b);
 }
 /** a ≥ b elementwise with broadcasting: 1 where true, 0 elsewhere (no gradient). */
 export function ge(a: TensorLike, b: TensorLike): Tensor {
-  return compare('ge', a, b, (p, q) => p >= q);
+  return compare('ge', a, b);
 }
 /** a < b elementwise with broadcasting: 1 where true, 0 elsewhere (no gradient). */
 export function lt(a: TensorLike, b: TensorLike): Tensor {
-  return compare('lt', a, b, (p, q) => p < q);
+  return compare('lt', a, b);
 }
 /** a ≤ b elementwise with broadcasting: 1 where true, 0 elsewhere (no gradient). */
 export function le(a: TensorLike, b: TensorLike): Tensor {
-  return compare('le', a, b, (p, q) => p <= q);
+  return compare('le', a, b);
 }
 /** a = b elementwise with broadcasting: 1 where true, 0 elsewhere (NaN equals nothing; no gradient). */
 export function eq(a: TensorLike, b: TensorLike): Tensor {
-  return compare('eq', a, b, (p, q) => p === q);
+  return compare('eq', a, b);
 }
 /** a ≠ b elementwise with broadcasting: 1 where true, 0 elsewhere (NaN differs from everything; no gradient). */
 export function ne(a: TensorLike, b: TensorLike): Tensor {
-  return compare('ne', a, b, (p, q) => p !== q);
+  return compare('ne', a, b);
 }
 /** 1 where both a and b are non-zero (torch.logical_and), with broadcasting. */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
-  return compare('logicalAnd', a, b, (p, q) => p !== 0 && q !== 0);
+  return compare('logicalAnd', a, b);
 }
 /** 1 where a or b is non-zero (torch.logical_or), with broadcasting. */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
-  return compare('logicalOr', a, b, (p, q) => p !== 0 || q !== 0);
+  return compare('logicalOr', a, b);
 }
 /** 1 where x is zero, 0 elsewhere (torch.logical_not). */
 export function logicalNot(x: Tensor): Tensor {
-  return mask(x.shape, [x], x.dtype, (v) => v[0] === 0);
+  const o = allocStorage(x.dtype, x.size);
+  for (let i = 0; i < x.size; i++) o[i] = x.data[i] === 0 ? 1 : 0;
+  return new Tensor(o, x.shape);
 }
 
 /** x with `value` wherever mask is non-zero (torch.masked_fill); mask broadcasts to x's shape. */
@@ -645,21 +651,38 @@ export function topk(x: Tensor, k: number, axis = -1, largest = true): ValuesInd
   shape[ax] = k;
   const map = new Int32Array(outer * k * inner);
   const pos = allocStorage(x.dtype, map.length);
+  // `before(u, p, w, q)`: the value u at position p ranks ahead of w at q — NaN first when largest
+  // (last otherwise), then by value, then by position, so the order is total and ties keep theirs
+  const before = largest
+    ? (u: number, p: number, w: number, q: number) => (u !== u ? w !== w && p < q || w === w : w !== w ? false : u > w || (u === w && p < q))
+    : (u: number, p: number, w: number, q: number) => (u !== u ? w !== w && p < q : w !== w ? true : u < w || (u === w && p < q));
+  const vals = new Float64Array(n);
+  const best = new Int32Array(k);
+  const select = k * 8 <= n; // few of many: keep a sorted list of the best k, one pass
+  const order = select ? null : Array.from({ length: n }, (_, j) => j);
   const a = x.data;
-  const order = Array.from({ length: n }, (_, j) => j);
-  for (let o = 0; o < outer; o++) {
+  for (let o = 0; o < outer && k > 0; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
-      for (let j = 0; j < n; j++) order[j] = j;
-      order.sort((p, q) => {
-        const u = a[base + p * inner], w = a[base + q * inner];
-        if (u !== u || w !== w) return u !== u && w !== w ? p - q : (u !== u) === largest ? -1 : 1;
-        return (largest ? w - u : u - w) || p - q;
-      });
+      for (let j = 0; j < n; j++) vals[j] = a[base + j * inner];
+      if (order) {
+        for (let j = 0; j < n; j++) order[j] = j;
+        order.sort((p, q) => (before(vals[p], p, vals[q], q) ? -1 : 1));
+        for (let j = 0; j < k; j++) best[j] = order[j];
+      } else {
+        let count = 0;
+        for (let j = 0; j < n; j++) {
+          const u = vals[j];
+          if (count === k && !before(u, j, vals[best[k - 1]], best[k - 1])) continue;
+          let at = count < k ? count++ : k - 1;
+          for (; at > 0 && before(u, j, vals[best[at - 1]], best[at - 1]); at--) best[at] = best[at - 1];
+          best[at] = j;
+        }
+      }
       for (let j = 0; j < k; j++) {
         const at = (o * k + j) * inner + i;
-        map[at] = base + order[j] * inner;
-        pos[at] = order[j];
+        map[at] = base + best[j] * inner;
+        pos[at] = best[j];
       }
     }
   }

@@ -220,6 +220,16 @@ test('topk and sort: values as PyTorch; positions as PyTorch except among ties, 
     }
   }
   assert.ok(G.topk.some((c: { indices: TJ }, i: number) => i === 3 && c.indices.data.join() !== '0,2,4,3'), 'the tie case really differs in PyTorch');
+  // a few of many (one pass keeping the best k) orders exactly as the full sort: ties, NaN, ±0
+  const many = d.fromData(Array.from({ length: 64 * 64 }, (_, i) => (i % 29 === 3 ? NaN : i % 31 === 0 ? -0 : Math.round(Math.sin(i * 7.1) * 4))), [64, 64], { dtype: 'float64' });
+  for (const largest of [true, false]) {
+    for (const axis of [0, 1]) {
+      const k = axis === 1 ? 5 : 2;
+      const few = d.topk(many, k, axis, largest), all = d.sort(many, axis, largest);
+      const head = d.narrow(all.indices, axis, 0, k);
+      assert.deepEqual([...few.indices.data], [...head.data], `topk(k = ${k}, axis ${axis}, largest ${largest}) as the sort`);
+    }
+  }
   const x = randT([3, 5], 18);
   gradCheck((a) => d.topk(a, 2, 1).values, [x]);
   gradCheck((a) => d.topk(a, 2, 0, false).values, [x]);
