@@ -458,8 +458,18 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor | ArrayLike<n
 
 // ---------------------------------------------------------------- where, clamp, masks
 
-function broadcastAll(shapes: Shape[], op: string): number[] {
-  return shapes.reduce<number[]>((acc, s) => broadcastShapes(acc, s, op), []);
+/** The common broadcast shape of named operands; the error names the operand that does not fit. */
+function broadcastAll(op: string, named: readonly [string, Shape][]): number[] {
+  let acc: number[] = [];
+  named.forEach(([name, shape], k) => {
+    try {
+      acc = broadcastShapes(acc, shape, op);
+    } catch {
+      const before = named.slice(0, k).map(([n, s]) => `${n} ${fmtShape(s)}`).join(', ');
+      throw new ShapeError(`${op}: ${name} has shape ${fmtShape(shape)}, expected a shape that broadcasts with ${fmtShape(acc)} (${before}): each axis equal or 1, aligned from the right`);
+    }
+  });
+  return acc;
 }
 
 /** t's values broadcast to `shape`, as one array (t's own storage when the shapes agree). */
@@ -479,7 +489,7 @@ function expand(t: Tensor, shape: Shape): Storage {
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = pair(a, b, 'where', cond.dtype);
-  const shape = broadcastAll([cond.shape, x.shape, y.shape], 'where');
+  const shape = broadcastAll('where', [['cond', cond.shape], ['a', x.shape], ['b', y.shape]]);
   const n = sizeOf(shape);
   const c = expand(cond, shape), xd = expand(x, shape), yd = expand(y, shape);
   const out = allocStorage(x.dtype, n);
@@ -504,7 +514,7 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
     if (b && b.dtype !== x.dtype) throw new TypeError(`clamp: ${name} is ${b.dtype}, expected ${x.dtype} like x; convert it with .to()`);
   }
   const inputs = [x, ...(lo ? [lo] : []), ...(hi ? [hi] : [])];
-  const shape = broadcastAll(inputs.map((t) => t.shape), 'clamp');
+  const shape = broadcastAll('clamp', [['x', x.shape], ...(lo ? [['min', lo.shape] as [string, Shape]] : []), ...(hi ? [['max', hi.shape] as [string, Shape]] : [])]);
   const n = sizeOf(shape);
   const none = (v: number) => full(shape, v, { dtype: x.dtype });
   const xd = expand(x, shape), ld = expand(lo ?? none(-Infinity), shape), hd = expand(hi ?? none(Infinity), shape);
@@ -533,7 +543,7 @@ type Relation = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne' | 'logicalAnd' | 'logica
 /** A 0/1 tensor of a relation between a and b, broadcast (one loop per relation, so each stays monomorphic). */
 function compare(op: Relation, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = pair(a, b, op);
-  const shape = broadcastAll([x.shape, y.shape], op);
+  const shape = broadcastAll(op, [['a', x.shape], ['b', y.shape]]);
   const n = sizeOf(shape);
   const p = expand(x, shape), q = expand(y, shape);
   const o = allocStorage(x.dtype, n);
@@ -591,7 +601,12 @@ export function logicalNot(x: Tensor): Tensor {
 
 /** x with `value` wherever mask is non-zero (torch.masked_fill); mask broadcasts to x's shape. */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
-  const shape = broadcastShapes(x.shape, mask.shape, 'maskedFill');
+  let shape: Shape = [];
+  try {
+    shape = broadcastShapes(x.shape, mask.shape, 'maskedFill');
+  } catch {
+    /* reported below */
+  }
   if (!shapeEq(shape, x.shape)) throw new ShapeError(`maskedFill: mask has shape ${fmtShape(mask.shape)}, expected a shape that broadcasts to x's ${fmtShape(x.shape)}`);
   return where(mask, value, x);
 }

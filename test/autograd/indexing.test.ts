@@ -280,7 +280,7 @@ test('errors name the op, the argument, the expected range and the value; PyTorc
     'topk k larger than the axis': [() => d.topk(E, 5, 1), /^topk: k is 5, expected an integer in \[0, 4\]/],
     'narrow past the end': [() => d.narrow(E, 1, 2, 3), /^narrow: length is 3, expected an integer in \[0, 2\]/],
     'chunk into 0': [() => d.chunk(E, 0), /^chunk: chunks is 0, expected a positive integer/],
-    'where with shapes that do not broadcast': [() => d.where(d.ones([3, 1]), E, d.zeros([2])), /^where: shapes \[3, 4\] and \[2\] cannot be broadcast/],
+    'where with shapes that do not broadcast': [() => d.where(d.ones([3, 1]), E, d.zeros([2])), /^where: b has shape \[2\], expected a shape that broadcasts with \[3, 4\] \(cond \[3, 1\], a \[3, 4\]\)/],
     'clamp with neither bound': [() => d.clamp(E), /^clamp: min and max are both missing/],
     'flip the same axis twice': [() => d.flip(E, [0, -2]), /^flip: axes is \[0, -2\], expected distinct axes/],
   };
@@ -301,6 +301,9 @@ test('errors name the op, the argument, the expected range and the value; PyTorc
   throwsWith(() => d.split(E, 0), /^split: size is 0, expected a positive integer/);
   throwsWith(() => d.argmin(E, -3), /^argmin: axis is -3, expected an integer in \[-2, 1\]/);
   throwsWith(() => d.argmax(E, 2), /^argmax: axis 2 is out of range for a tensor of rank 2 \(expected an integer in \[-2, 1\]\)/);
+  throwsWith(() => d.clamp(d.zeros([3]), d.zeros([2]), 1), /^clamp: min has shape \[2\], expected a shape that broadcasts with \[3\] \(x \[3\]\)/);
+  throwsWith(() => d.gt(d.zeros([2, 3]), d.zeros([2])), /^gt: b has shape \[2\], expected a shape that broadcasts with \[2, 3\] \(a \[2, 3\]\)/);
+  throwsWith(() => d.maskedFill(d.zeros([3]), d.ones([2]), 1), /^maskedFill: mask has shape \[2\], expected a shape that broadcasts to x's \[3\]/);
   throwsWith(() => d.maskedFill(d.zeros([3]), d.ones([2, 3]), 1), /^maskedFill: mask has shape \[2, 3\], expected a shape that broadcasts to x's \[3\]/);
 });
 
