@@ -53,7 +53,7 @@ test('docs/tensors.md: every `// →` line gives the value it shows', () => {
     const names: string[] = [];
     const body = code
       .replace(/import\s*\{([^}]*)\}\s*from\s*'descent';/g, (_, list: string) => {
-        names.push(...list.split(',').map((s) => s.trim()).filter(Boolean));
+        names.push(...list.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')));
         return '';
       })
       .split('\n')
