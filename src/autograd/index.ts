@@ -1,3 +1,4 @@
 export * from './engine.js';
 export * from './ops.js';
 import './methods.js';
+export * from './indexing.js';

@@ -5,6 +5,7 @@
 import { Tensor, type DType } from '../tensor/tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import * as ops from './ops.js';
+import * as ix from './indexing.js';
 import { backward } from './engine.js';
 
 declare module '../tensor/tensor.js' {
@@ -33,6 +34,31 @@ declare module '../tensor/tensor.js' {
     /** Convert to another dtype (a copy; differentiable). */
     to(dtype: DType): Tensor;
     backward(gradient?: Tensor, opts?: { createGraph?: boolean }): void;
+    /** NumPy-style x[spec]: x.index('1:, ::-1'); see index(). */
+    index(spec: string | number | readonly ix.IndexItem[]): Tensor;
+    narrow(axis: number, start: number, length: number): Tensor;
+    flip(axes: number | readonly number[]): Tensor;
+    squeeze(axis?: number): Tensor;
+    unsqueeze(axis: number): Tensor;
+    split(sizeOrSections: number | readonly number[], axis?: number): Tensor[];
+    chunk(chunks: number, axis?: number): Tensor[];
+    gather(axis: number, index: Tensor | ix.IndexArray): Tensor;
+    indexSelect(axis: number, index: Tensor | ArrayLike<number>): Tensor;
+    clamp(min?: ops.TensorLike | null, max?: ops.TensorLike | null): Tensor;
+    maskedFill(mask: Tensor, value: number): Tensor;
+    gt(o: ops.TensorLike): Tensor;
+    ge(o: ops.TensorLike): Tensor;
+    lt(o: ops.TensorLike): Tensor;
+    le(o: ops.TensorLike): Tensor;
+    eq(o: ops.TensorLike): Tensor;
+    ne(o: ops.TensorLike): Tensor;
+    min(axis: number, keepdim?: boolean): Tensor;
+    /** Positions of the maxima along `axis` (default the last), one per element of the other axes in row-major order. */
+    argmax(axis?: number): Int32Array;
+    /** Positions of the minima along `axis` (default the last), one per element of the other axes in row-major order. */
+    argmin(axis?: number): Int32Array;
+    topk(k: number, axis?: number, largest?: boolean): ix.ValuesIndices;
+    sort(axis?: number, descending?: boolean): ix.ValuesIndices;
   }
 }
 
@@ -60,3 +86,25 @@ P.t = function () { return ops.t(this); };
 P.permute = function (dims) { return ops.permute(this, dims); };
 P.to = function (dtype) { return ops.cast(this, dtype); };
 P.backward = function (gradient, opts) { backward(this, { gradient, createGraph: opts?.createGraph }); };
+P.index = function (spec) { return ix.index(this, spec); };
+P.narrow = function (axis, start, length) { return ix.narrow(this, axis, start, length); };
+P.flip = function (axes) { return ix.flip(this, axes); };
+P.squeeze = function (axis) { return ix.squeeze(this, axis); };
+P.unsqueeze = function (axis) { return ix.unsqueeze(this, axis); };
+P.split = function (s, axis) { return ix.split(this, s, axis); };
+P.chunk = function (chunks, axis) { return ix.chunk(this, chunks, axis); };
+P.gather = function (axis, index) { return ix.gather(this, axis, index); };
+P.indexSelect = function (axis, index) { return ix.indexSelect(this, axis, index); };
+P.clamp = function (min, max) { return ix.clamp(this, min, max); };
+P.maskedFill = function (mask, value) { return ix.maskedFill(this, mask, value); };
+P.gt = function (o) { return ix.gt(this, o); };
+P.ge = function (o) { return ix.ge(this, o); };
+P.lt = function (o) { return ix.lt(this, o); };
+P.le = function (o) { return ix.le(this, o); };
+P.eq = function (o) { return ix.eq(this, o); };
+P.ne = function (o) { return ix.ne(this, o); };
+P.min = function (axis, keepdim) { return ix.min(this, axis, keepdim); };
+P.argmax = function (axis) { return ops.argmax(this, axis); };
+P.argmin = function (axis) { return ix.argmin(this, axis); };
+P.topk = function (k, axis, largest) { return ix.topk(this, k, axis, largest); };
+P.sort = function (axis, descending) { return ix.sort(this, axis, descending); };
