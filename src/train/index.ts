@@ -1,3 +1,4 @@
 export * from './trainer.js';
 export * from './models.js';
 export * from './fullbatch.js';
+export * from './spec.js';
