@@ -244,7 +244,7 @@ function copyOut(bytes: Uint8Array, start: number, e: Entry): SafetensorsTensor[
     }
     return out;
   }
-  return src.slice();
+  return new Uint8Array(src); // a copy (Buffer#slice, on a Node Buffer, would be a view of the file)
 }
 
 /** Parse a safetensors file. Throws SafetensorsError on any inconsistency (see the header of this file). */

@@ -100,6 +100,15 @@ test('encode/decode round-trip any dtype as raw bytes, and zero-size tensors', (
   assert.deepEqual(Array.from(new BigInt64Array(f.tensors.get('a')!.data.slice().buffer)), [1n, -2n, 3n]);
   assert.deepEqual(f.tensors.get('empty')!.shape, [0, 4]);
   assert.deepEqual(Array.from(f.tensors.get('b')!.data), [Math.PI]);
+  // Decoded tensors own their memory, also when the input is a Node Buffer (whose slice() is a view).
+  const buf = Buffer.from(bytes);
+  const g = d.decodeSafetensors(buf);
+  const raw = g.tensors.get('a')!.data;
+  assert.equal(raw.byteLength, 24);
+  assert.equal(raw.buffer.byteLength, 24);
+  buf.fill(0);
+  assert.deepEqual(Array.from(new BigInt64Array(raw.buffer)), [1n, -2n, 3n]);
+  assert.deepEqual(Array.from(g.tensors.get('b')!.data), [Math.PI]);
 });
 
 test('names are PyTorch state_dict names: a DropConnect with an activation takes two nn.Sequential slots', () => {
