@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import * as d from '../../src/node.js';
 import { cli } from '../cli/run-cli.js';
 import { initWasm } from '../../src/backend/wasm/index.js';
+import { registerTrainExtension } from '../../src/cli/extensions.js';
+
+// Keeps the model each `descent train` run ends with, so CLI runs can be compared weight for weight.
+const trained: d.Module[] = [];
+registerTrainExtension({ name: 'test-capture', options: [], callbacks: () => [{ onTrainEnd: (s) => void trained.push(s.model) }] });
 
 const CNN = 'conv:32:5:pad=2,relu,maxpool:2,conv:64:5:pad=2,relu,maxpool:2,flatten,linear:128,relu,linear:10';
 const IMG = [1, 28, 28] as const;
@@ -74,10 +79,14 @@ test('training a few steps of the spec and of --model cnn ends with identical we
   }
 });
 
-test('descent train --model SPEC prints the same run as --model cnn', async () => {
+test('descent train --model SPEC --seed 3 ends with the same weights and prints the same run as --model cnn --seed 3', async () => {
   const args = ['--data', 'embedded', '--limit', '128', '--test-limit', '100', '--epochs', '2', '--batch-size', '32', '--seed', '3', '--json'];
+  trained.length = 0;
   const a = await cli('train', '--model', CNN, ...args);
   const b = await cli('train', '--model', 'cnn', ...args);
+  assert.equal(trained.length, 2);
+  same(trained[0], trained[1]);
+  assert.notDeepEqual(weights(trained[0]), weights(build(CNN, {}, 3)), 'the weights moved');
   assert.equal(a.code, 0, a.err);
   assert.equal(b.code, 0, b.err);
   const strip = (s: string) => s.trim().split('\n').map((l) => {
@@ -183,7 +192,7 @@ test('resolveModel reads a .json file of layers; its name is the canonical spec 
   }
 });
 
-test('the CLI: --model FILE.json trains, a bad spec is one line and exit 2, --help documents the grammar', async () => {
+test('the CLI: --model FILE.json trains (also with --ensemble), a bad spec is one line and exit 2, --help documents the grammar', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'descent-spec-cli-'));
   try {
     const path = join(dir, 'net.json');
@@ -191,6 +200,9 @@ test('the CLI: --model FILE.json trains, a bad spec is one line and exit 2, --he
     const ok = await cli('train', '--model', path, '--data', 'embedded', '--limit', '64', '--test-limit', '50', '--epochs', '1');
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /final test accuracy/);
+    const ens = await cli('train', '--model', path, '--ensemble', '2', '--data', 'embedded', '--limit', '64', '--test-limit', '50', '--epochs', '1');
+    assert.equal(ens.code, 0, ens.err);
+    assert.match(ens.out, /ensemble, averaged probabilities/);
     const bad = await cli('train', '--model', 'conv:8:3,relu,linear', '--data', 'embedded', '--limit', '64', '--epochs', '1');
     assert.equal(bad.code, 2);
     assert.equal(bad.err.trim().split('\n').length, 1);
