@@ -85,6 +85,11 @@ test('a float64 file loads into a float32 module rounded to nearest, and F16 / B
   dv.setUint16(2, 0xc080, true); // BF16 −4.0
   d.loadSafetensors(m, d.encodeSafetensors({ '0.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) }, '0.bias': { dtype: 'BF16', shape: [2], data: b16 } }));
   assert.deepEqual(Array.from(m.parameters()[1].data), [1.5, -4]);
+  // F16 edge cases: the smallest subnormal, the largest finite, ±∞, NaN, −0.
+  const h = new Uint8Array(new Uint16Array([0x0001, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x8000]).buffer);
+  const out = new Float64Array(6);
+  d.readFloats({ dtype: 'F16', shape: [6], data: h }, out);
+  assert.deepEqual(Array.from(out), [2 ** -24, 65504, Infinity, -Infinity, NaN, -0]);
 });
 
 test('encode/decode round-trip any dtype as raw bytes, and zero-size tensors', () => {
