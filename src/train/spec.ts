@@ -448,7 +448,13 @@ export function modelFromLayers(layers: LayerSpec[]): ModelSpec {
     name: spec,
     summary: `custom model ${spec}`,
     input: specInput(layers),
-    build: (o: ModelOptions) => buildFromLayers(layers, o).model,
+    build: (o: ModelOptions) => {
+      // The built-in models' dropout / dropconnect options have no place to go in a spec: say so.
+      for (const k of ['dropout', 'dropconnect'] as const) {
+        if (o[k]) throw new ModelSpecError(`the ${k} option applies to the built-in models; write ${k} layers in the spec instead (e.g. ${k === 'dropout' ? 'linear:128,relu,dropout:0.5' : 'dropconnect:128:0.5:act=relu'})`);
+      }
+      return buildFromLayers(layers, o).model;
+    },
   };
 }
 

@@ -168,6 +168,7 @@ test('errors name the layer (position and token), the shapes, and the nearest va
   rejects(() => build('flatten,dropout2d,linear'), /^layer 1 \(dropout2d\): drops whole channels of \[C, H, W\] \(or \[C, L\]\) but gets \[784\]/);
   rejects(() => build('fmp:out=10,flatten,linear'), /^layer 0 \(fmp:out=10\): cannot pool 28×28 into 10×10/);
   rejects(() => build('fmp:kernel=20:out=10,flatten,linear'), /^layer 0 \(fmp:out=10:kernel=20\): output 10×10 with kernel 20×20 does not fit the input \[1, 28, 28\]/);
+  rejects(() => build('linear', { dropout: 0.5 }), /the dropout option applies to the built-in models; write dropout layers in the spec instead/);
   rejects(() => d.resolveModel('resnt'), /^unknown model "resnt"; expected one of mlp, logreg, cnn, fmp, a layer spec/);
   rejects(() => d.resolveModel('cnnn'), /^unknown model "cnnn" \(did you mean "cnn"\?\)/);
   rejects(() => d.layersFromJson([{ type: 'conv', out: 8 }], 'net.json'), /^net\.json: layer 0 \(conv\): conv needs kernel/);
