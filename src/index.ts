@@ -15,3 +15,4 @@ export * from './train/index.js';
 export * from './schedule/index.js';
 export * from './regularize/index.js';
 export * from './ensemble/index.js';
+export * from './io/safetensors.js';

@@ -3,3 +3,4 @@ export * from './index.js';
 export * from './data/node.js';
 export * from './data/csv.js';
 export * from './data/image-folder.js';
+export * from './io/safetensors-node.js';

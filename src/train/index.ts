@@ -2,3 +2,4 @@ export * from './trainer.js';
 export * from './models.js';
 export * from './fullbatch.js';
 export * from './metrics.js';
+export * from './spec.js';

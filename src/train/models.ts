@@ -6,6 +6,7 @@ import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { Linear, ReLU, Sequential, type Module } from '../nn/index.js';
 import { cnn, fmpNet, regularizedMlp } from './conv-models.js';
+import { resolveModel } from './spec.js';
 
 export interface ModelOptions {
   rng: Rng;
@@ -34,10 +35,12 @@ export function registerModel(spec: ModelSpec): void {
   models.set(spec.name, spec);
 }
 
+/**
+ * A built-in model by name, or the model a spec string or inline JSON describes (resolveModel in
+ * ./spec.ts; a `.json` file needs resolveModel with a file reader).
+ */
 export function getModel(name: string): ModelSpec {
-  const m = models.get(name);
-  if (!m) throw new RangeError(`unknown model "${name}"; expected one of ${[...models.keys()].join(', ')}`);
-  return m;
+  return models.get(name) ?? resolveModel(name);
 }
 
 /** A multilayer perceptron with ReLU between layers; hidden sizes as given. */

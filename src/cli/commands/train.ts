@@ -6,7 +6,9 @@ import { Rng } from '../../tensor/rng.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { fit, type EpochRecord, type Callback } from '../../train/trainer.js';
-import { getModel, models } from '../../train/models.js';
+import { models } from '../../train/models.js';
+import { resolveCliModel } from '../model.js';
+import { modelSpecHelp } from '../../train/spec.js';
 import { createOptimizer, getOptimizer, optimizerNames } from '../../optim/registry.js';
 import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
 import { dataOption, dataOptions, limit, loadData } from '../data.js';
@@ -29,7 +31,7 @@ export const optimizerOptions: OptSpec[] = [
 ];
 
 export const trainOptions: OptSpec[] = [
-  { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME', help: 'model to train' },
+  { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME|SPEC|FILE.json', help: 'model to train: a name below, a layer spec or a .json file of layers (see "Model spec")' },
   { name: 'optimizer', type: 'string', default: 'adam', metavar: 'NAME', help: 'optimizer (sgd, momentum, adam, ...: see the list below)' },
   ...optimizerOptions,
   { name: 'epochs', type: 'int', min: 1, default: 5, help: 'passes over the training set' },
@@ -80,9 +82,8 @@ export function writeAtomic(path: string, text: string): void {
 
 export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = []): Promise<TrainRun> {
   await selectBackend(o.backend);
-  if (!models.has(o.model)) throw new UsageError(`--model: unknown model "${o.model}"; expected one of ${[...models.keys()].join(', ')}`);
+  const spec = resolveCliModel(o.model);
   if (!optimizerNames().includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer: unknown optimizer "${o.optimizer}"; expected one of ${optimizerNames().join(', ')}`);
-  const spec = getModel(o.model);
   const data = await loadData(o.data, o);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
@@ -139,6 +140,7 @@ export const trainCommand: Command = {
     return [
       `Models: ${[...models.values()].map((m) => `${m.name} (${m.summary})`).join('; ')}.`,
       `Optimizers: ${optimizerNames().join(', ')}.`,
+      ...modelSpecHelp(),
       'Example: descent train --model mlp --optimizer sgd --lr 0.1 --epochs 5 --batch-size 128 --seed 1',
     ].join('\n');
   },

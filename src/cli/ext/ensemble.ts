@@ -13,7 +13,7 @@ import { loadData, limit } from '../data.js';
 import { DataLoader } from '../../data/loader.js';
 import { Rng } from '../../tensor/rng.js';
 import type { Module } from '../../nn/module.js';
-import { getModel } from '../../train/models.js';
+import { resolveCliModel } from '../model.js';
 import { evaluate, type Callback, type TrainState } from '../../train/trainer.js';
 import { evaluateEnsemble, snapshotEnsemble, restoreWeights, WeightAverage, swaCallback, emaCallback, type EnsembleReport, type SnapshotRun } from '../../ensemble/index.js';
 
@@ -33,7 +33,7 @@ export function wantsEnsemble(o: Parsed): boolean {
 }
 
 async function testLoaderAndFactory(o: Parsed) {
-  const spec = getModel(o.model);
+  const spec = resolveCliModel(o.model);
   const data = await loadData(o.data, o);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);

@@ -1,0 +1,518 @@
+/**
+ * Models described by a spec: a compact string or JSON, one layer per entry, built into a
+ * Sequential whose shapes are inferred from the input shape and checked layer by layer.
+ *
+ *   conv:32:5:pad=2,relu,maxpool:2,conv:64:5:pad=2,relu,maxpool:2,flatten,linear:128,relu,linear:10
+ *
+ * Grammar: layers separated by commas; a layer is `name`, then `:`-separated values, positional
+ * (in the order the table below lists them) or `key=value`. A pair (kernel, stride, padding,
+ * output size) is `5` or `5x3` (height × width). Booleans are `true` / `false`.
+ *
+ *   linear[:out]          bias=true init=torch|he|heUniform|glorot|glorotNormal
+ *   conv:out:kernel       stride=1 pad=0 bias=true init=…            (Conv2d)
+ *   maxpool:kernel        stride=kernel pad=0                         (MaxPool2d)
+ *   avgpool:kernel        stride=kernel pad=0 countpad=true           (AvgPool2d, count_include_pad)
+ *   fmp[:ratio]           ratio=1.41421… seq=pseudorandom|random overlap=true out=HxW kernel=K
+ *                         (FractionalMaxPool2d; kernel= selects PyTorch's variant)
+ *   dropout[:p]           p=0.5
+ *   dropout2d[:p]         p=0.5
+ *   dropconnect[:out[:p]] p=0.5 act=none|relu|tanh|sigmoid masks=example|batch
+ *                         inference=mean|gaussian samples=100 bias=true init=…
+ *   relu, tanh, sigmoid, flatten
+ *
+ * The same layers as JSON: an array of objects `{"type": "conv", "out": 32, "kernel": 5, "pad": 2}`
+ * (or `{"layers": [...]}`), with the option names above; pairs may be `[5, 3]`.
+ *
+ * Output size: the last fully-connected layer (linear or dropconnect) may leave out its size; it
+ * then has one output per class of the data. Written or not, the model must end in [classes].
+ *
+ * Initialisation draws from the same named generators as the built-in models, under `init`: the
+ * k-th conv from `conv{k}`, the k-th FMP layer from `fmp{k}`, and the k-th fully-connected layer
+ * from `fc{k}` when the model has a conv layer (as cnn and fmp) and from `layer{k−1}` when it has
+ * none (as mlp and logreg). So a spec of a built-in architecture gives the same weights, bit for
+ * bit, as the built-in model with the same seed.
+ *
+ * The model takes flat vectors [N, C·H·W] unless the spec has an image layer (conv, pools, FMP,
+ * dropout2d, flatten); then it takes [N, C, H, W].
+ */
+import type { DType } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/rng.js';
+import { fmtShape } from '../tensor/shape.js';
+import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential } from '../nn/layers.js';
+import type { Module } from '../nn/module.js';
+import { Conv2d } from '../nn/conv.js';
+import { MaxPool2d, AvgPool2d } from '../nn/pool.js';
+import { Dropout, Dropout2d } from '../nn/dropout.js';
+import { DropConnect, type DropConnectActivation } from '../nn/dropconnect.js';
+import { FractionalMaxPool2d, fmpOutputSize } from '../nn/fmp.js';
+import { initializers, type InitName } from '../nn/init.js';
+import { models, type ModelOptions, type ModelSpec } from './models.js';
+
+/** A spec that cannot be parsed or built; the message names the layer (position and token). */
+export class ModelSpecError extends RangeError {
+  override name = 'ModelSpecError';
+}
+
+export type LayerType = 'linear' | 'conv' | 'maxpool' | 'avgpool' | 'fmp' | 'dropout' | 'dropout2d' | 'dropconnect' | 'relu' | 'tanh' | 'sigmoid' | 'flatten';
+
+export type SpecValue = number | boolean | string | [number, number];
+
+/** One layer: its type and options (normalised: numbers, booleans, strings, [h, w] pairs). */
+export interface LayerSpec {
+  type: LayerType;
+  [option: string]: SpecValue | undefined;
+}
+
+type Kind = { t: 'int'; min: number } | { t: 'pair'; min: number } | { t: 'prob' } | { t: 'ratio' } | { t: 'bool' } | { t: 'enum'; choices: readonly string[] };
+
+interface LayerDef {
+  positional: readonly string[];
+  required: readonly string[];
+  options: Record<string, Kind>;
+  help: string;
+}
+
+const INT1: Kind = { t: 'int', min: 1 };
+const PAIR1: Kind = { t: 'pair', min: 1 };
+const PAIR0: Kind = { t: 'pair', min: 0 };
+const BOOL: Kind = { t: 'bool' };
+const PROB: Kind = { t: 'prob' };
+const INIT: Kind = { t: 'enum', choices: Object.keys(initializers) };
+
+const LAYERS: Record<LayerType, LayerDef> = {
+  linear: { positional: ['out'], required: [], options: { out: INT1, bias: BOOL, init: INIT }, help: 'linear[:out] (bias=, init=)' },
+  conv: { positional: ['out', 'kernel'], required: ['out', 'kernel'], options: { out: INT1, kernel: PAIR1, stride: PAIR1, pad: PAIR0, bias: BOOL, init: INIT }, help: 'conv:out:kernel (stride=, pad=, bias=, init=)' },
+  maxpool: { positional: ['kernel'], required: ['kernel'], options: { kernel: PAIR1, stride: PAIR1, pad: PAIR0 }, help: 'maxpool:kernel (stride=, pad=)' },
+  avgpool: { positional: ['kernel'], required: ['kernel'], options: { kernel: PAIR1, stride: PAIR1, pad: PAIR0, countpad: BOOL }, help: 'avgpool:kernel (stride=, pad=, countpad=)' },
+  fmp: {
+    positional: ['ratio'], required: [],
+    options: { ratio: { t: 'ratio' }, seq: { t: 'enum', choices: ['pseudorandom', 'random'] }, overlap: BOOL, out: PAIR1, kernel: PAIR1 },
+    help: 'fmp[:ratio] (ratio=1.4142, seq=pseudorandom|random, overlap=true, out=HxW, kernel=K for PyTorch\'s variant)',
+  },
+  dropout: { positional: ['p'], required: [], options: { p: PROB }, help: 'dropout[:p] (p=0.5)' },
+  dropout2d: { positional: ['p'], required: [], options: { p: PROB }, help: 'dropout2d[:p] (p=0.5)' },
+  dropconnect: {
+    positional: ['out', 'p'], required: [],
+    options: {
+      out: INT1, p: PROB, act: { t: 'enum', choices: ['none', 'relu', 'tanh', 'sigmoid'] }, masks: { t: 'enum', choices: ['example', 'batch'] },
+      inference: { t: 'enum', choices: ['mean', 'gaussian'] }, samples: INT1, bias: BOOL, init: INIT,
+    },
+    help: 'dropconnect[:out[:p]] (p=0.5, act=none|relu|tanh|sigmoid, masks=example|batch, inference=mean|gaussian, samples=, bias=, init=)',
+  },
+  relu: { positional: [], required: [], options: {}, help: 'relu' },
+  tanh: { positional: [], required: [], options: {}, help: 'tanh' },
+  sigmoid: { positional: [], required: [], options: {}, help: 'sigmoid' },
+  flatten: { positional: [], required: [], options: {}, help: 'flatten' },
+};
+
+const ALIASES: Record<string, LayerType> = { conv2d: 'conv', maxpool2d: 'maxpool', avgpool2d: 'avgpool', fc: 'linear', dense: 'linear', fractionalmaxpool2d: 'fmp' };
+
+const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'fmp', 'dropout2d', 'flatten']);
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length];
+}
+
+/** The candidate nearest to `s` (ties: the first), as ` (did you mean "x"?)`, or '' when none is close. */
+export function didYouMean(s: string, candidates: readonly string[]): string {
+  let best = '', bd = Infinity;
+  for (const c of candidates) {
+    const dd = distance(s.toLowerCase(), c.toLowerCase());
+    if (dd < bd) {
+      bd = dd;
+      best = c;
+    }
+  }
+  if (best && bd <= Math.max(2, Math.floor(best.length / 2))) return ` (did you mean "${best}"?)`;
+  const pre = s.length >= 2 ? candidates.find((c) => c.toLowerCase().startsWith(s.toLowerCase()) || s.toLowerCase().startsWith(c.toLowerCase())) : undefined;
+  return pre ? ` (did you mean "${pre}"?)` : '';
+}
+
+function fmtValue(v: SpecValue): string {
+  return Array.isArray(v) ? (v[0] === v[1] ? String(v[0]) : `${v[0]}x${v[1]}`) : String(v);
+}
+
+/** A layer as its compact token (the canonical form: positional values while they are given, then key=value). */
+export function formatLayer(l: LayerSpec): string {
+  const def = LAYERS[l.type];
+  const parts: string[] = [l.type];
+  const used = new Set<string>();
+  for (const k of def.positional) {
+    if (l[k] === undefined) break;
+    parts.push(fmtValue(l[k]!));
+    used.add(k);
+  }
+  for (const k of Object.keys(def.options)) if (!used.has(k) && l[k] !== undefined) parts.push(`${k}=${fmtValue(l[k]!)}`);
+  return parts.join(':');
+}
+
+/** The compact string of a list of layers; parseModelSpec(formatModelSpec(x)) equals x. */
+export function formatModelSpec(layers: readonly LayerSpec[]): string {
+  return layers.map(formatLayer).join(',');
+}
+
+function where(i: number, token: string): string {
+  return `layer ${i} (${token})`;
+}
+
+/** Check and normalise one option value (from the string grammar or from JSON). */
+function convert(raw: unknown, kind: Kind, what: string): SpecValue {
+  const num = (v: unknown): number => {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    if (!Number.isFinite(n)) throw new ModelSpecError(`${what}: expected a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  switch (kind.t) {
+    case 'int': {
+      const n = num(raw);
+      if (!Number.isInteger(n) || n < kind.min) throw new ModelSpecError(`${what}: expected an integer ≥ ${kind.min}, got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'pair': {
+      const parts = Array.isArray(raw) ? raw : typeof raw === 'string' && /x/i.test(raw) ? raw.split(/x/i) : [raw];
+      const bad = () => new ModelSpecError(`${what}: expected an integer ≥ ${kind.min} or HxW, got ${JSON.stringify(raw)}`);
+      if (parts.length < 1 || parts.length > 2) throw bad();
+      const ns = parts.map((p) => {
+        const n = typeof p === 'number' ? p : typeof p === 'string' && p.trim() !== '' ? Number(p) : NaN;
+        if (!Number.isInteger(n) || n < kind.min) throw bad();
+        return n;
+      });
+      return ns.length === 1 || ns[0] === ns[1] ? ns[0] : [ns[0], ns[1]];
+    }
+    case 'prob': {
+      const n = num(raw);
+      if (!(n >= 0 && n < 1)) throw new ModelSpecError(`${what}: the drop probability must be in [0, 1), got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'ratio': {
+      const n = num(raw);
+      if (!(n > 1 && n < 2)) throw new ModelSpecError(`${what}: the pooling ratio α must be in (1, 2), got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'bool':
+      if (raw === true || raw === 'true') return true;
+      if (raw === false || raw === 'false') return false;
+      throw new ModelSpecError(`${what}: expected true or false, got ${JSON.stringify(raw)}`);
+    case 'enum':
+      if (typeof raw === 'string' && kind.choices.includes(raw)) return raw;
+      throw new ModelSpecError(`${what}: expected one of ${kind.choices.join(', ')}, got ${JSON.stringify(raw)}${typeof raw === 'string' ? didYouMean(raw, kind.choices) : ''}`);
+  }
+}
+
+function layerType(name: string, at: string): LayerType {
+  const n = name.toLowerCase();
+  if (n in LAYERS) return n as LayerType;
+  if (n in ALIASES) return ALIASES[n];
+  const all = [...Object.keys(LAYERS), ...Object.keys(ALIASES)];
+  throw new ModelSpecError(`${at}: unknown layer "${name}"${didYouMean(name, all)}; expected one of ${Object.keys(LAYERS).join(', ')}`);
+}
+
+/** Build one LayerSpec from positional values and key → value options, checking every name and value. */
+function makeLayer(type: LayerType, positional: unknown[], keyed: [string, unknown][], at: string): LayerSpec {
+  const def = LAYERS[type];
+  const layer: LayerSpec = { type };
+  if (positional.length > def.positional.length) {
+    throw new ModelSpecError(`${at}: ${type} takes ${def.positional.length ? `at most ${def.positional.length} positional value(s) (${def.positional.join(', ')})` : 'no values'}, got ${positional.length}; usage: ${def.help}`);
+  }
+  positional.forEach((v, i) => {
+    const k = def.positional[i];
+    layer[k] = convert(v, def.options[k], `${at}: ${k}`);
+  });
+  for (const [k, v] of keyed) {
+    const names = Object.keys(def.options);
+    if (!names.includes(k)) {
+      throw new ModelSpecError(`${at}: ${type} has no option "${k}"${didYouMean(k, names)}; ${names.length ? `its options are ${names.join(', ')}` : 'it takes no options'}`);
+    }
+    if (layer[k] !== undefined) throw new ModelSpecError(`${at}: option "${k}" is given twice`);
+    layer[k] = convert(v, def.options[k], `${at}: ${k}`);
+  }
+  for (const k of def.required) if (layer[k] === undefined) throw new ModelSpecError(`${at}: ${type} needs ${k}; usage: ${def.help}`);
+  return layer;
+}
+
+/** Check the rules that involve several layers (only the last fully-connected layer may omit its size). */
+function checkLayers(layers: LayerSpec[], token: (i: number) => string): LayerSpec[] {
+  if (!layers.length) throw new ModelSpecError('the model spec has no layers');
+  const fc = layers.map((l, i) => [l, i] as const).filter(([l]) => l.type === 'linear' || l.type === 'dropconnect');
+  for (const [l, i] of fc.slice(0, -1)) {
+    if (l.out === undefined) throw new ModelSpecError(`${where(i, token(i))}: needs its output size (e.g. ${l.type}:128); only the last fully-connected layer may leave it out, to get one output per class`);
+  }
+  return layers;
+}
+
+/** Parse the compact string form. */
+export function parseModelSpec(spec: string): LayerSpec[] {
+  if (typeof spec !== 'string' || spec.trim() === '') throw new ModelSpecError('the model spec is empty');
+  const tokens = spec.split(',').map((t) => t.trim());
+  const layers = tokens.map((tok, i) => {
+    const at = where(i, tok || '<empty>');
+    if (tok === '') throw new ModelSpecError(`${at}: empty layer (two commas in a row?)`);
+    const [name, ...rest] = tok.split(':').map((s) => s.trim());
+    const type = layerType(name, at);
+    const positional: string[] = [];
+    const keyed: [string, string][] = [];
+    for (const r of rest) {
+      if (r === '') throw new ModelSpecError(`${at}: empty value (two colons in a row?)`);
+      const eq = r.indexOf('=');
+      if (eq < 0) {
+        if (keyed.length) throw new ModelSpecError(`${at}: positional value "${r}" after a key=value option; write ${LAYERS[type].positional[positional.length] ?? 'it'}=${r}`);
+        positional.push(r);
+      } else keyed.push([r.slice(0, eq).trim(), r.slice(eq + 1).trim()]);
+    }
+    return makeLayer(type, positional, keyed, at);
+  });
+  return checkLayers(layers, (i) => tokens[i]);
+}
+
+/** The JSON form: an array of {type, ...options}, or {layers: [...]}. `source` names it in errors. */
+export function layersFromJson(value: unknown, source = 'model JSON'): LayerSpec[] {
+  const arr = Array.isArray(value) ? value : typeof value === 'object' && value !== null && Array.isArray((value as { layers?: unknown }).layers) ? (value as { layers: unknown[] }).layers : null;
+  if (!arr) throw new ModelSpecError(`${source}: expected an array of layers ({"type": "conv", ...}) or {"layers": [...]}, got ${JSON.stringify(value)?.slice(0, 60)}`);
+  const tokens: string[] = [];
+  const layers = arr.map((o, i) => {
+    const raw = JSON.stringify(o) ?? String(o);
+    tokens.push(raw);
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ModelSpecError(`${source}: ${where(i, raw)}: expected an object with a "type"`);
+    const { type, ...rest } = o as Record<string, unknown>;
+    if (typeof type !== 'string') throw new ModelSpecError(`${source}: ${where(i, raw)}: needs "type" (one of ${Object.keys(LAYERS).join(', ')})`);
+    const at = `${source}: ${where(i, type)}`;
+    return makeLayer(layerType(type, at), [], Object.entries(rest), at);
+  });
+  try {
+    return checkLayers(layers, (i) => String(layers[i]?.type ?? tokens[i]));
+  } catch (e) {
+    if (e instanceof ModelSpecError) e.message = `${source}: ${e.message}`;
+    throw e;
+  }
+}
+
+/** 'image' if any layer needs [C, H, W] input (or flattens it), else 'flat'. */
+export function specInput(layers: readonly LayerSpec[]): 'flat' | 'image' {
+  return layers.some((l) => IMAGE_LAYERS.has(l.type)) ? 'image' : 'flat';
+}
+
+export interface BuildSpecOptions {
+  rng: Rng;
+  /** [C, H, W] of one input. */
+  inputShape: readonly number[];
+  /** The data's class count: the size of a last fully-connected layer without one, and the output the model must end in. */
+  classes: number;
+  dtype?: DType;
+}
+
+export interface BuiltSpec {
+  model: Sequential;
+  /** The shape of one example after each layer ([C, H, W] or [F], without the batch). */
+  shapes: number[][];
+}
+
+const pairOf = (v: SpecValue | undefined, dflt: number | [number, number]): [number, number] => {
+  const x = v === undefined ? dflt : (v as number | [number, number]);
+  return typeof x === 'number' ? [x, x] : x;
+};
+
+/**
+ * Build the model and infer every layer's output shape, checking that each layer fits the shape it
+ * receives; an error names the layer (position and token) and the shapes.
+ */
+export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOptions): BuiltSpec {
+  const [C, H, W] = o.inputShape;
+  const input = specInput(layers);
+  let shape: number[] = input === 'image' ? [C, H, W] : [C * H * W];
+  const root = o.rng.fork('init');
+  const hasConv = layers.some((l) => l.type === 'conv');
+  let convs = 0, fcs = 0, fmps = 0;
+  const modules: Module[] = [];
+  const shapes: number[][] = [];
+  const dtype = o.dtype;
+  layers.forEach((l, i) => {
+    const at = where(i, formatLayer(l));
+    const flatIn = (): number => {
+      if (shape.length !== 1) throw new ModelSpecError(`${at}: takes flat features [F] but gets ${fmtShape(shape)}; put flatten before it`);
+      return shape[0];
+    };
+    const imageIn = (): [number, number, number] => {
+      if (shape.length !== 3) throw new ModelSpecError(`${at}: takes images [C, H, W] but gets ${fmtShape(shape)}${i === 0 ? '' : ' (a flattened or fully-connected output)'}`);
+      return shape as [number, number, number];
+    };
+    const window = (h: number, w: number, k: [number, number], s: [number, number], p: [number, number]): [number, number] => {
+      const oh = Math.floor((h + 2 * p[0] - k[0]) / s[0]) + 1, ow = Math.floor((w + 2 * p[1] - k[1]) / s[1]) + 1;
+      if (oh < 1 || ow < 1) throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}`);
+      return [oh, ow];
+    };
+    let m: Module;
+    switch (l.type) {
+      case 'linear': {
+        const inF = flatIn();
+        fcs++;
+        const out = (l.out as number | undefined) ?? o.classes;
+        m = new Linear(inF, out, { bias: l.bias as boolean | undefined, init: l.init as InitName | undefined, dtype, rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`) });
+        shape = [out];
+        break;
+      }
+      case 'dropconnect': {
+        const inF = flatIn();
+        fcs++;
+        const out = (l.out as number | undefined) ?? o.classes;
+        m = new DropConnect(inF, out, {
+          p: l.p as number | undefined, activation: l.act as DropConnectActivation | undefined, masks: l.masks as 'example' | 'batch' | undefined,
+          inference: l.inference as 'mean' | 'gaussian' | undefined, samples: l.samples as number | undefined, bias: l.bias as boolean | undefined,
+          init: l.init as InitName | undefined, dtype, rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
+        });
+        shape = [out];
+        break;
+      }
+      case 'conv': {
+        const [c, h, w] = imageIn();
+        convs++;
+        const k = pairOf(l.kernel, 1), s = pairOf(l.stride, 1), p = pairOf(l.pad, 0);
+        const [oh, ow] = window(h, w, k, s, p);
+        m = new Conv2d(c, l.out as number, k, { stride: s, padding: p, bias: l.bias as boolean | undefined, init: l.init as InitName | undefined, dtype, rng: root.fork(`conv${convs}`) });
+        shape = [l.out as number, oh, ow];
+        break;
+      }
+      case 'maxpool':
+      case 'avgpool': {
+        const [c, h, w] = imageIn();
+        const k = pairOf(l.kernel, 1), s = pairOf(l.stride, k), p = pairOf(l.pad, 0);
+        if (2 * p[0] > k[0] || 2 * p[1] > k[1]) throw new ModelSpecError(`${at}: padding ${p.join('×')} must be at most half the kernel ${k.join('×')}`);
+        const [oh, ow] = window(h, w, k, s, p);
+        m = l.type === 'maxpool' ? new MaxPool2d(k, { stride: s, padding: p }) : new AvgPool2d(k, { stride: s, padding: p, countIncludePad: l.countpad as boolean | undefined });
+        shape = [c, oh, ow];
+        break;
+      }
+      case 'fmp': {
+        const [c, h, w] = imageIn();
+        fmps++;
+        const fmp = new FractionalMaxPool2d({
+          ratio: l.ratio as number | undefined, sequence: l.seq as 'random' | 'pseudorandom' | undefined, overlapping: l.overlap as boolean | undefined,
+          outputSize: l.out as number | [number, number] | undefined, kernelSize: l.kernel as number | [number, number] | undefined, rng: root.fork(`fmp${fmps}`),
+        });
+        const [oh, ow] = fmp.outShape(h, w);
+        if (fmp.kernelSize) {
+          const [kh, kw] = fmp.kernelSize;
+          if (oh < 1 || ow < 1 || oh + kh - 1 > h || ow + kw - 1 > w) throw new ModelSpecError(`${at}: output ${oh}×${ow} with kernel ${kh}×${kw} does not fit the input ${fmtShape(shape)} (need output + kernel − 1 ≤ input)`);
+        } else if (!(oh <= h && h <= 2 * oh && ow <= w && w <= 2 * ow)) {
+          throw new ModelSpecError(`${at}: cannot pool ${h}×${w} into ${oh}×${ow} with steps of 1 or 2 (the output must be between half the input and the input)`);
+        }
+        m = fmp;
+        shape = [c, oh, ow];
+        break;
+      }
+      case 'dropout':
+        m = new Dropout((l.p as number | undefined) ?? 0.5);
+        break;
+      case 'dropout2d':
+        if (shape.length < 2) throw new ModelSpecError(`${at}: drops whole channels of [C, H, W] (or [C, L]) but gets ${fmtShape(shape)}`);
+        m = new Dropout2d((l.p as number | undefined) ?? 0.5);
+        break;
+      case 'flatten':
+        m = new Flatten();
+        shape = [shape.reduce((a, b) => a * b, 1)];
+        break;
+      case 'relu':
+        m = new ReLU();
+        break;
+      case 'tanh':
+        m = new Tanh();
+        break;
+      case 'sigmoid':
+        m = new Sigmoid();
+        break;
+    }
+    modules.push(m);
+    shapes.push([...shape]);
+  });
+  if (shape.length !== 1 || shape[0] !== o.classes) {
+    const last = layers.length - 1;
+    throw new ModelSpecError(`${where(last, formatLayer(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : ' (end with flatten and a linear layer)'}`);
+  }
+  return { model: new Sequential(...modules), shapes };
+}
+
+/** A ModelSpec (the interface of the built-in models) for a list of layers; its name is the canonical spec string. */
+export function modelFromLayers(layers: LayerSpec[]): ModelSpec {
+  const spec = formatModelSpec(layers);
+  return {
+    name: spec,
+    summary: `custom model ${spec}`,
+    input: specInput(layers),
+    build: (o: ModelOptions) => {
+      // The built-in models' dropout / dropconnect options have no place to go in a spec: say so.
+      for (const k of ['dropout', 'dropconnect'] as const) {
+        if (o[k]) throw new ModelSpecError(`the ${k} option applies to the built-in models; write ${k} layers in the spec instead (e.g. ${k === 'dropout' ? 'linear:128,relu,dropout:0.5' : 'dropconnect:128:0.5:act=relu'})`);
+      }
+      return buildFromLayers(layers, o).model;
+    },
+  };
+}
+
+export interface ResolveModelOptions {
+  /** Reads a `.json` model file (the Node CLI passes fs.readFileSync); without it such paths are refused. */
+  readFile?: (path: string) => string;
+}
+
+/**
+ * The model `arg` names: a built-in model's name (mlp, logreg, cnn, fmp), a spec string, inline
+ * JSON (starting with `[` or `{`), or the path of a `.json` file of layers. The ModelSpec of a spec
+ * or a file is named by its canonical spec string, which rebuilds the same model.
+ */
+export function resolveModel(arg: string, opts: ResolveModelOptions = {}): ModelSpec {
+  const s = String(arg).trim();
+  const named = models.get(s);
+  if (named) return named;
+  if (/\.json$/i.test(s)) {
+    if (!opts.readFile) throw new ModelSpecError(`${s}: reading a model file needs a readFile function (resolveModel(path, { readFile }))`);
+    let text: string;
+    try {
+      text = opts.readFile(s);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new ModelSpecError(`${s}: ${code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? (e as Error).message})`}`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new ModelSpecError(`${s}: not valid JSON (${(e as Error).message})`);
+    }
+    return modelFromLayers(layersFromJson(value, s));
+  }
+  if (s.startsWith('[') || s.startsWith('{')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(s);
+    } catch (e) {
+      throw new ModelSpecError(`model JSON is not valid JSON (${(e as Error).message})`);
+    }
+    return modelFromLayers(layersFromJson(value));
+  }
+  const word = /^[A-Za-z0-9_]+$/.test(s);
+  if (word && !(s.toLowerCase() in LAYERS) && !(s.toLowerCase() in ALIASES)) {
+    const names = [...models.keys()];
+    throw new ModelSpecError(`unknown model "${s}"${didYouMean(s, [...names, ...Object.keys(LAYERS)])}; expected one of ${names.join(', ')}, a layer spec such as linear:128,relu,linear, or a .json file of layers`);
+  }
+  return modelFromLayers(parseModelSpec(s));
+}
+
+/** The grammar in a few lines, for `--help`. */
+export function modelSpecHelp(): string[] {
+  return [
+    'Model spec (--model): layers separated by commas, each name[:value…][:key=value…]; pairs are K or HxW.',
+    ...Object.values(LAYERS).filter((d) => d.positional.length || Object.keys(d.options).length).map((d) => `  ${d.help}`),
+    '  relu, tanh, sigmoid, flatten',
+    '  The last linear may omit its size (one output per class). A .json file holds the same layers: [{"type": "conv", "out": 32, "kernel": 5, "pad": 2}, ...].',
+    '  Example: --model conv:32:5:pad=2,relu,maxpool:2,conv:64:5:pad=2,relu,maxpool:2,flatten,linear:128,relu,linear:10 (the cnn model, bit for bit)',
+  ];
+}
