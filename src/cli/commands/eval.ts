@@ -4,7 +4,7 @@ import { UsageError, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
-import { getModel, models } from '../../train/models.js';
+import { resolveCliModel } from '../model.js';
 import { evaluateConfusion } from '../../train/metrics.js';
 import { dataOption, limit, loadData } from '../data.js';
 import { readWeights, type SavedModel } from '../weights.js';
@@ -13,15 +13,14 @@ import { fmtInt } from '../progress.js';
 
 export const weightsOptions = [
   { name: 'weights', type: 'string' as const, metavar: 'FILE', help: 'the weights file written by descent train --save (required)' },
-  { name: 'model', type: 'string' as const, metavar: 'NAME', help: 'the model the weights belong to (default: the one the file names)' },
+  { name: 'model', type: 'string' as const, metavar: 'NAME|SPEC', help: 'the model the weights belong to, by name or spec (default: the one the file names)' },
 ];
 
 /** The model a weights file belongs to, built for `inputShape` and `classes` with its weights in. */
 export function buildSaved(o: Parsed, saved: SavedModel, inputShape: readonly [number, number, number], classes: number): { model: Module; name: string; flat: boolean } {
   const name = o.model ?? saved.model;
   if (name === undefined) throw new UsageError(`--model: ${saved.path} does not say which model it holds; give --model`);
-  if (!models.has(name)) throw new UsageError(`--model: unknown model "${name}"; expected one of ${[...models.keys()].join(', ')}`);
-  const spec = getModel(name);
+  const spec = resolveCliModel(name);
   const model = spec.build({ rng: new Rng(0).fork('model'), inputShape, classes });
   saved.loadInto(model);
   return { model, name, flat: spec.input === 'flat' };
