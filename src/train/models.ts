@@ -3,6 +3,7 @@
  * data loader can hand it flat vectors or NCHW images.
  */
 import type { DType } from '../tensor/tensor.js';
+import { clip, didYouMean, findName } from '../util/names.js';
 import type { Rng } from '../tensor/rng.js';
 import { Linear, ReLU, Sequential, type Module } from '../nn/index.js';
 import { cnn, fmpNet, regularizedMlp } from './conv-models.js';
@@ -34,9 +35,11 @@ export function registerModel(spec: ModelSpec): void {
   models.set(spec.name, spec);
 }
 
+/** The model registered as `name`, ignoring case (MLP is mlp), as every name of descent is matched. */
 export function getModel(name: string): ModelSpec {
-  const m = models.get(name);
-  if (!m) throw new RangeError(`unknown model "${name}"; expected one of ${[...models.keys()].join(', ')}`);
+  const key = findName(String(name), models.keys());
+  const m = key === undefined ? undefined : models.get(key);
+  if (!m) throw new RangeError(`unknown model "${clip(String(name))}"; expected one of ${[...models.keys()].join(', ')}${didYouMean(String(name), models.keys())}`);
   return m;
 }
 
