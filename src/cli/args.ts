@@ -133,7 +133,10 @@ function convert(spec: OptSpec, raw: string): unknown {
 export function helpText(command: string, summary: string, specs: readonly OptSpec[], extra = ''): string {
   const rows = specs.map((s) => {
     const flag = `--${s.name}${s.type === 'boolean' ? '' : ' ' + (s.metavar ?? (s.choices ? s.choices.join('|') : s.type === 'numbers' ? 'A,B' : s.type.toUpperCase()))}`;
-    const def = s.default !== undefined && s.type !== 'boolean' ? ` (default ${Array.isArray(s.default) ? s.default.join(',') : s.default})` : '';
+    const notes: string[] = [];
+    if (s.default !== undefined && s.type !== 'boolean') notes.push(`default ${Array.isArray(s.default) ? s.default.join(',') : s.default}`);
+    if (s.max !== undefined) notes.push(`at most ${s.max}`);
+    const def = notes.length ? ` (${notes.join(', ')})` : '';
     return [flag, s.help + def] as const;
   });
   const w = Math.min(34, Math.max(...rows.map(([f]) => f.length), 10));

@@ -5,7 +5,7 @@
 import { commands } from './commands/index.js';
 import { helpText, parseArgs, UsageError } from './args.js';
 import type { Io } from './command.js';
-import { clip, clipMessage, didYouMean } from '../util/names.js';
+import { clip, clipMessage, didYouMean, findName } from '../util/names.js';
 
 const VERSION = '0.1.0';
 
@@ -33,7 +33,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     io.out(VERSION);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
+  const cmd = commands.find((c) => c.name === findName(name, commands.map((k) => k.name)));
   if (!cmd) {
     io.err(`descent: unknown command "${clip(name)}"; expected one of ${commands.map((c) => c.name).join(', ')}${didYouMean(name, commands.map((c) => c.name))} (see descent --help)`);
     return 2;

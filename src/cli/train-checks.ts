@@ -106,5 +106,5 @@ export function stallMessage(o: Parsed, step: number, loss: number): string {
   const hint = o.hessianFree
     ? 'try another --lr, a --damping λ > 0, or --line-search none (Levenberg–Marquardt damping)'
     : 'try another --lr or a --damping λ > 0';
-  return `descent train: ${o.optimizer}${o.hessianFree ? ' --hessian-free' : ''} stalled at step ${step} of ${o.epochs}: the step did not lower the loss ${loss.toPrecision(7)}, and every further step would repeat it; stopped early (${hint})`;
+  return `descent train: ${o.optimizer}${o.hessianFree ? ' --hessian-free' : ''} stalled at step ${step} of ${o.epochs}: the step did not lower the loss ${loss.toPrecision(7)}, and every further step would repeat it; stopped early (at a minimum in float32 precision, or a step too short to change the weights: ${hint})`;
 }

@@ -46,6 +46,8 @@ export function fsErrorReason(e: NodeJS.ErrnoException, kind: 'file' | 'folder')
       return kind === 'folder' ? 'not a directory' : 'a part of the path is not a directory';
     case 'ELOOP':
       return 'too many symbolic links in the path';
+    case 'ENAMETOOLONG':
+      return 'the path is too long';
     default:
       return e.message;
   }

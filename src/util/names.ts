@@ -80,12 +80,16 @@ export function clip(value: string): string {
   return `${s.slice(0, ECHO_LIMIT)}… (${s.length} characters)`;
 }
 
+/** What clip() leaves: ECHO_LIMIT characters, "…", the length — not clipped again. */
+const CLIPPED = new RegExp(`^[^]{${ECHO_LIMIT}}… \\(\\d+ characters\\)$`);
+
 /**
  * A whole message with every echoed value clipped: each quoted "…" longer than ECHO_LIMIT, and
  * each unquoted run of non-space characters longer than 4·ECHO_LIMIT (long paths stay readable).
  */
 export function clipMessage(message: string): string {
+  const long = (v: string, limit: number) => v.length > limit && !CLIPPED.test(v);
   return message
-    .replace(/"([^"]*)"/g, (q, v: string) => (v.length > ECHO_LIMIT ? `"${clip(v)}"` : q))
-    .replace(/[^\s"]{241,}/g, (v) => clip(v));
+    .replace(/"([^"]*)"/g, (q, v: string) => (long(v, ECHO_LIMIT) ? `"${clip(v)}"` : q))
+    .replace(/[^\s"]{241,}/g, (v) => (long(v, 4 * ECHO_LIMIT) ? clip(v) : v));
 }
