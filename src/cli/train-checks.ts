@@ -86,13 +86,21 @@ export function checkTrainData(o: Parsed, train: Dataset, test: Dataset): void {
   }
   for (const x of trainExtensions) {
     const t = x.transform?.(o);
-    if (!t) continue;
-    try {
-      t(new Tensor(new Float32Array(c * h * w), [1, c, h, w]), new Rng(0));
-    } catch (e) {
-      if (e instanceof RangeError || (e as Error).name === 'ShapeError') throw new UsageError(`--augment ${clip(String(o.augment))}: ${(e as Error).message}`);
-      throw e;
-    }
+    if (t) checkBatchTransform(t, [c, h, w], String(o.augment));
+  }
+}
+
+/**
+ * Run a batch transform once on one blank image of the data's shape: what it refuses for that size
+ * (a crop past half the image) becomes a UsageError for --augment, before any work.
+ */
+export function checkBatchTransform(t: (x: Tensor, rng: Rng) => Tensor, shape: readonly [number, number, number], spec: string): void {
+  const [c, h, w] = shape;
+  try {
+    t(new Tensor(new Float32Array(c * h * w), [1, c, h, w]), new Rng(0));
+  } catch (e) {
+    if (e instanceof RangeError || (e as Error).name === 'ShapeError') throw new UsageError(`--augment ${clip(spec)}: ${(e as Error).message}`);
+    throw e;
   }
 }
 

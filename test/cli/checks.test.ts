@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
@@ -113,6 +113,11 @@ test('--full-batch with --batch-size is an error, not silently ignored', async (
 test('--augment crop larger than half the image is refused before training', async () => {
   await refused(['train', '--augment', 'crop:1000', ...tiny, '--epochs', '1'], 2, /--augment crop:1000: crop: padding 1000 is too large for 28×28 images; expected at most 13/);
   await refused(['train', '--augment', 'flip,crop:14', ...tiny, '--epochs', '1'], 2, /expected at most 13/);
+  const dir = mkdtempSync(join(tmpdir(), 'descent-aug-'));
+  const r = await cli('augment', '--out', join(dir, 'grid.png'), '--augment', 'crop:1000');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^descent augment: --augment crop:1000: crop: padding 1000 is too large for 28×28 images/);
+  assert.deepEqual(readdirSync(dir), [], 'no grid, no temporary file');
   const ok = await cli('train', '--augment', 'crop:13', '--model', 'logreg', ...tiny, '--epochs', '1');
   assert.equal(ok.code, 0, ok.err);
 });

@@ -4,6 +4,7 @@
  * independently augmented copies. Rows cycle through the classes (one garment of each class first).
  */
 import { SEED_MAX } from '../../tensor/rng.js';
+import { checkBatchTransform } from '../train-checks.js';
 import { writeFileSync, renameSync } from 'node:fs';
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
@@ -40,6 +41,7 @@ export const augmentCommand: Command = {
     const data = await loadData(o.data);
     const ds = data.train;
     const [C, H, W] = ds.shape;
+    checkBatchTransform(aug, ds.shape, o.augment);
     // Pick garments: the first of each class, then the second of each class, …
     const byClass = ds.classes.map(() => [] as number[]);
     for (let i = 0; i < ds.length; i++) byClass[ds.labels[i]].push(i);
