@@ -12,6 +12,7 @@
 import { optimizerNames, getOptimizer, createOptimizer } from '../../src/optim/index.js';
 import { surfaceNames, getSurface } from '../../src/surfaces/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { findName } from '../../src/util/names.js';
 
 export type OptValue = number | boolean | number[] | string | null;
 
@@ -231,7 +232,9 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
   const fn = q.get('fn');
   let fnOk = true;
   if (fn !== null) {
-    if (surfaceNames.includes(fn)) s.fn = fn;
+    // Names match ignoring case, as everywhere in descent (src/util/names.ts).
+    const known = findName(fn, surfaceNames);
+    if (known !== undefined) s.fn = known;
     else {
       fnOk = false;
       bad('fn');

@@ -28,3 +28,10 @@ test('the largest accepted L-BFGS options run within the evaluation budget, in b
   assert.ok(seconds < 10, `${seconds.toFixed(1)} s`);
   assert.ok(run.xs.length >= 1);
 });
+
+test('function and optimizer names in the URL match ignoring case, as in the CLI', () => {
+  const { state, notices } = parse('fn=Himmelblau&r=ADAM;lr=0.1');
+  assert.deepEqual(notices, []);
+  assert.equal(state.fn, 'himmelblau');
+  assert.equal(state.racers[0].opt, 'adam');
+});
