@@ -13,6 +13,7 @@ import { optimizerNames, getOptimizer, createOptimizer } from '../../src/optim/i
 import { surfaceNames, getSurface } from '../../src/surfaces/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { findName } from '../../src/util/names.js';
+import { decimal } from '../../src/util/decimal.js';
 
 export type OptValue = number | boolean | number[] | string | null;
 
@@ -117,11 +118,8 @@ export function checkRacerOptions(opt: string, options: Record<string, OptValue>
 
 // ---- URL ------------------------------------------------------------------------------------
 
-const num = (s: string | null): number | undefined => {
-  if (s === null || s.trim() === '' || s.length > 40) return undefined;
-  const v = Number(s);
-  return Number.isFinite(v) ? v : undefined;
-};
+/** A decimal number from the URL (src/util/decimal.ts: not 0x10, Infinity or " 1"), else undefined. */
+const num = (s: string | null): number | undefined => (s === null || s.length > 40 ? undefined : decimal(s));
 
 function encodeValue(v: OptValue): string {
   if (Array.isArray(v)) return v.map(String).join('_');

@@ -46,3 +46,7 @@ test('train --epochs 10000 (the maximum) keeps one small record per epoch: under
 test('train --snapshots 100 (the maximum members) stays under 250 MB', () => {
   check(['train', '--model', 'logreg', '--data', 'embedded', '--limit', '100', '--test-limit', '10', '--batch-size', '1', '--epochs', '1', '--snapshots', '100', '--lr', '0.01', '--json'], 250);
 });
+
+test('train --ensemble 100 (the maximum members) stays under 300 MB', () => {
+  check(['train', '--model', 'logreg', '--data', 'embedded', '--limit', '10', '--test-limit', '10', '--batch-size', '10', '--epochs', '1', '--ensemble', '100', '--json'], 300);
+});

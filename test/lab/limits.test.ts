@@ -35,3 +35,11 @@ test('function and optimizer names in the URL match ignoring case, as in the CLI
   assert.equal(state.fn, 'himmelblau');
   assert.equal(state.racers[0].opt, 'adam');
 });
+
+test('numbers in the URL are decimal only, as in the CLI: 0x10 is not 16', () => {
+  const { state, notices } = parse('n=0x10&lr=1e-2&lrm=one&r=adam;lr=0x1');
+  assert.equal(state.budget, 300, 'default budget');
+  assert.equal(state.lr, 0.01);
+  assert.ok(notices.includes('bad value for "n": default used'), notices.join(' | '));
+  assert.ok(notices.includes('adam: bad value for lr ignored'), notices.join(' | '));
+});
