@@ -95,6 +95,9 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
   const tr = trajectory(surface, factory, {
     start: set.start,
     steps: set.budget,
+    // Every step costs at least one evaluation, and no step may run past the budget: an L-BFGS
+    // step with a large maxIter from the URL would otherwise freeze the page inside one step.
+    maxEvaluations: set.budget,
     noise: racer.noisy ? set.noise : 0,
     seed: set.seed,
     onStep: moments

@@ -12,6 +12,8 @@
 import { optimizerNames, getOptimizer, createOptimizer } from '../../src/optim/index.js';
 import { surfaceNames, getSurface } from '../../src/surfaces/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { findName } from '../../src/util/names.js';
+import { decimal } from '../../src/util/decimal.js';
 
 export type OptValue = number | boolean | number[] | string | null;
 
@@ -116,11 +118,8 @@ export function checkRacerOptions(opt: string, options: Record<string, OptValue>
 
 // ---- URL ------------------------------------------------------------------------------------
 
-const num = (s: string | null): number | undefined => {
-  if (s === null || s.trim() === '' || s.length > 40) return undefined;
-  const v = Number(s);
-  return Number.isFinite(v) ? v : undefined;
-};
+/** A decimal number from the URL (src/util/decimal.ts: not 0x10, Infinity or " 1"), else undefined. */
+const num = (s: string | null): number | undefined => (s === null || s.length > 40 ? undefined : decimal(s));
 
 function encodeValue(v: OptValue): string {
   if (Array.isArray(v)) return v.map(String).join('_');
@@ -231,7 +230,9 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
   const fn = q.get('fn');
   let fnOk = true;
   if (fn !== null) {
-    if (surfaceNames.includes(fn)) s.fn = fn;
+    // Names match ignoring case, as everywhere in descent (src/util/names.ts).
+    const known = findName(fn, surfaceNames);
+    if (known !== undefined) s.fn = known;
     else {
       fnOk = false;
       bad('fn');

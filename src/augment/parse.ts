@@ -10,6 +10,8 @@
  *
  * e.g. "flip,crop:4,scale:0.9-1.1,jitter:0.2".
  */
+import { decimal } from '../util/decimal.js';
+import { didYouMean } from '../util/names.js';
 import { colorJitter, composeAugment, randomCrop, randomFlip, randomScale, type Augmentation } from './transforms.js';
 
 export class AugmentSpecError extends Error {
@@ -20,17 +22,18 @@ const SYNTAX = 'flip[:P], crop:N, scale:A-B, jitter:B[:C[:S[:H]]] or none';
 
 export function parseAugment(spec: string, what = '--augment'): Augmentation {
   const items = spec.split(',').map((s) => s.trim()).filter((s) => s.length);
-  if (!items.length || (items.length === 1 && items[0] === 'none')) return composeAugment();
+  if (!items.length || (items.length === 1 && items[0].toLowerCase() === 'none')) return composeAugment();
   const fail = (item: string, why: string): never => {
     throw new AugmentSpecError(`${what}: ${why} in "${item}" (spec "${spec}"); expected comma-separated ${SYNTAX}`);
   };
   const num = (item: string, raw: string | undefined, name: string): number => {
-    const v = Number(raw);
-    if (raw === undefined || raw.trim() === '' || !Number.isFinite(v)) fail(item, `${name} is not a number ("${raw ?? ''}")`);
-    return v;
+    const v = raw === undefined ? undefined : decimal(raw);
+    if (v === undefined) fail(item, `${name} is not a number ("${raw ?? ''}")`);
+    return v as number;
   };
   const ts: Augmentation[] = items.map((item) => {
-    const [name, ...args] = item.split(':');
+    const [rawName, ...args] = item.split(':');
+    const name = rawName.toLowerCase();
     try {
       switch (name) {
         case 'flip':
@@ -53,7 +56,7 @@ export function parseAugment(spec: string, what = '--augment'): Augmentation {
           return colorJitter({ brightness: b, contrast: c ?? b, saturation: s ?? b, hue: h ?? 0 });
         }
         default:
-          return fail(item, `unknown transform "${name}"`);
+          return fail(item, `unknown transform "${rawName}"${didYouMean(rawName, ['flip', 'crop', 'scale', 'jitter', 'none'])}`);
       }
     } catch (e) {
       if (e instanceof RangeError) fail(item, e.message);

@@ -41,6 +41,10 @@ export function randomCrop(padding: number, fill = 0): Augmentation {
   if (!Number.isInteger(padding) || padding < 0) throw new RangeError(`crop: padding must be a non-negative integer, got ${padding}`);
   return named(`crop(padding=${padding})`, (x, rng) => {
     const [N, C, H, W] = x.shape;
+    // A shift of more than half the image leaves most of a crop as fill (crop:1000 on 28×28
+    // images would train on blank ones), so the padding must stay below half the smaller side.
+    const most = Math.floor((Math.min(H, W) - 1) / 2);
+    if (padding > most) throw new RangeError(`crop: padding ${padding} is too large for ${H}×${W} images; expected at most ${most} (below half the smaller side)`);
     const out = allocStorage(x.dtype, x.size);
     for (let n = 0; n < N; n++) {
       // Window origin in padded coordinates is (oy, ox) ∈ [0, 2·pad]²; shift relative to the image:

@@ -4,6 +4,8 @@
  * accepted values and what was given.
  */
 
+import { clip, didYouMean, findName } from '../util/names.js';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -31,13 +33,16 @@ function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+export { DECIMAL, decimal } from '../util/decimal.js';
+import { decimal } from '../util/decimal.js';
+
 function parseNumber(spec: OptSpec, raw: string): number {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${spec.name}: expected a number, got "${raw}"`);
-  if (spec.type === 'int' && !Number.isInteger(v)) throw new UsageError(`--${spec.name}: expected an integer, got "${raw}"`);
+  const v = decimal(raw);
+  if (v === undefined) throw new UsageError(`--${spec.name}: expected a decimal number (like 0.01 or 1e-3), got "${clip(raw)}"`);
+  if (spec.type === 'int' && !Number.isInteger(v)) throw new UsageError(`--${spec.name}: expected an integer, got "${clip(raw)}"`);
   const range = describeRange(spec);
   if ((spec.min !== undefined && v < spec.min) || (spec.gt !== undefined && v <= spec.gt) || (spec.max !== undefined && v > spec.max)) {
-    throw new UsageError(`--${spec.name}: ${raw} is out of range; expected ${range}`);
+    throw new UsageError(`--${spec.name}: ${clip(raw)} is out of range; expected ${range}`);
   }
   return v;
 }
@@ -51,8 +56,22 @@ function describeRange(spec: OptSpec): string {
 }
 
 /**
- * Parse `argv` against `specs`; values come back camel-cased (--batch-size → batchSize). With
- * `positional`, arguments that are not options are collected in order under `_` (file names).
+ * Where parseArgs keeps the names of the options given on the command line: a symbol key, so it is
+ * copied by `{ ...parsed }` (commands pass modified copies on) but not listed by Object.entries or
+ * JSON.stringify.
+ */
+const GIVEN = Symbol('given options');
+
+/** The options (names without --) given on the command line that produced `parsed`; defaults are not. */
+export function givenOptions(parsed: Parsed): ReadonlySet<string> {
+  return ((parsed as Record<symbol, unknown>)[GIVEN] as ReadonlySet<string> | undefined) ?? new Set();
+}
+
+/**
+ * Parse `argv` against `specs`; values come back camel-cased (--batch-size → batchSize). Option
+ * names are exact (--batch-size, not --Batch-Size); choice values match ignoring case and come
+ * back as listed. `givenOptions(result)` tells which options were given rather than defaulted. With `positional`,
+ * arguments that are not options are collected in order under `_` (file names).
  */
 export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], command: string, positional = false): Parsed {
   const byName = new Map(specs.map((s) => [s.name, s]));
@@ -66,7 +85,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], co
       out._.push(arg);
       continue;
     }
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}" for "descent ${command}" (see descent ${command} --help)`);
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${clip(arg)}" for "descent ${command}" (see descent ${command} --help)`);
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let spec = byName.get(name);
     if (!spec && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean') {
@@ -75,15 +94,14 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], co
       name = name.slice(3);
     }
     if (!spec) {
-      const near = specs.map((s) => s.name).filter((n) => n.includes(name) || name.includes(n));
-      throw new UsageError(`unknown option --${name} for "descent ${command}"${near.length ? ` (did you mean --${near[0]}?)` : ''}; see descent ${command} --help`);
+      throw new UsageError(`unknown option --${clip(name)} for "descent ${command}"${didYouMean(name, specs.map((s) => s.name), '--')}; see descent ${command} --help`);
     }
     if (given.has(name)) throw new UsageError(`--${name} given twice`);
     given.add(name);
     if (spec.type === 'boolean') {
       if (value === undefined) out[camel(name)] = true;
       else if (value === 'true' || value === 'false') out[camel(name)] = value === 'true';
-      else throw new UsageError(`--${name}: expected true or false, got "${value}"`);
+      else throw new UsageError(`--${name}: expected true or false, got "${clip(value)}"`);
       continue;
     }
     if (value === undefined) {
@@ -92,6 +110,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], co
     }
     out[camel(name)] = convert(spec, value);
   }
+  (out as Record<symbol, unknown>)[GIVEN] = given;
   return out;
 }
 
@@ -102,12 +121,15 @@ function convert(spec: OptSpec, raw: string): unknown {
       return parseNumber(spec, raw);
     case 'numbers': {
       const parts = raw.split(',');
-      if (spec.count && parts.length !== spec.count) throw new UsageError(`--${spec.name}: expected ${spec.count} comma-separated numbers, got "${raw}"`);
+      if (spec.count && parts.length !== spec.count) throw new UsageError(`--${spec.name}: expected ${spec.count} comma-separated numbers, got "${clip(raw)}"`);
       return parts.map((p) => parseNumber({ ...spec, type: 'number' }, p));
     }
-    case 'string':
-      if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${spec.name}: unknown value "${raw}"; expected one of ${spec.choices.join(', ')}`);
-      return raw;
+    case 'string': {
+      if (!spec.choices) return raw;
+      const found = findName(raw, spec.choices);
+      if (found === undefined) throw new UsageError(`--${spec.name}: unknown value "${clip(raw)}"; expected one of ${spec.choices.join(', ')}${didYouMean(raw, spec.choices)}`);
+      return found;
+    }
     default:
       return raw;
   }
@@ -117,7 +139,10 @@ function convert(spec: OptSpec, raw: string): unknown {
 export function helpText(command: string, summary: string, specs: readonly OptSpec[], extra = '', positional = ''): string {
   const rows = specs.map((s) => {
     const flag = `--${s.name}${s.type === 'boolean' ? '' : ' ' + (s.metavar ?? (s.choices ? s.choices.join('|') : s.type === 'numbers' ? 'A,B' : s.type.toUpperCase()))}`;
-    const def = s.default !== undefined && s.type !== 'boolean' ? ` (default ${Array.isArray(s.default) ? s.default.join(',') : s.default})` : '';
+    const notes: string[] = [];
+    if (s.default !== undefined && s.type !== 'boolean') notes.push(`default ${Array.isArray(s.default) ? s.default.join(',') : s.default}`);
+    if (s.max !== undefined) notes.push(`at most ${s.max}`);
+    const def = notes.length ? ` (${notes.join(', ')})` : '';
     return [flag, s.help + def] as const;
   });
   const w = Math.min(34, Math.max(...rows.map(([f]) => f.length), 10));

@@ -15,6 +15,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { fitFullBatch } from '../train/fullbatch.js';
 import { evaluate, type Callback, type EpochRecord, type TrainState } from '../train/trainer.js';
 import { fmtInt } from './progress.js';
+import { stallMessage } from './train-checks.js';
 
 export interface FullBatchRun {
   o: Parsed;
@@ -59,6 +60,7 @@ export function runFullBatch(r: FullBatchRun): { records: EpochRecord[]; finalAc
         const cost = `evals ${s.evals}${s.hvps ? ` + ${s.hvps} Hv` : ''}, iters ${s.iters}`;
         io.out(`step ${String(s.step).padStart(String(o.epochs).length)}/${o.epochs}  train loss ${s.loss.toFixed(6)}  test loss ${(rec.testLoss as number).toFixed(4)}  test acc ${(rec.testAccuracy as number).toFixed(4)}  ${cost}  ${seconds.toFixed(2)}s`);
       }
+      if (s.stalled) io.err(stallMessage(o, s.step, s.loss));
     },
   });
   for (const c of callbacks) c.onTrainEnd?.(state);

@@ -5,6 +5,7 @@
 import { commands } from './commands/index.js';
 import { helpText, parseArgs, UsageError } from './args.js';
 import type { Io } from './command.js';
+import { clip, clipMessage, didYouMean, findName } from '../util/names.js';
 
 const VERSION = '0.1.0';
 
@@ -32,9 +33,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     io.out(VERSION);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
+  const cmd = commands.find((c) => c.name === findName(name, commands.map((k) => k.name)));
   if (!cmd) {
-    io.err(`descent: unknown command "${name}"; expected one of ${commands.map((c) => c.name).join(', ')} (see descent --help)`);
+    io.err(`descent: unknown command "${clip(name)}"; expected one of ${commands.map((c) => c.name).join(', ')}${didYouMean(name, commands.map((c) => c.name))} (see descent --help)`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -48,7 +49,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (process.env.DESCENT_DEBUG) io.err(err.stack ?? String(err));
-    else io.err(`descent ${cmd.name}: ${err.message}`);
+    // Every error line passes here: user values echoed in it are clipped (src/util/names.ts).
+    else io.err(`descent ${cmd.name}: ${clipMessage(err.message)}`);
     return err instanceof UsageError ? 2 : 1;
   }
 }

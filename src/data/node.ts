@@ -3,10 +3,10 @@
  * the name), the full Fashion-MNIST from Debian's dataset-fashion-mnist or a given directory, and
  * the embedded default subset shipped in the package's data/ folder.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { DataFormatError, parseIdx, type IdxArray } from './idx.js';
 import { datasetFromIdx } from './dataset.js';
 import { EMBEDDED_DIR, FASHION_MNIST_FILES, isGzip, type TrainTest } from './fashion-mnist.js';
@@ -23,23 +23,108 @@ export function readMaybeGzip(path: string): Uint8Array {
   try {
     raw = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, expected a file' : (e as Error).message;
-    throw new DataFormatError(path, why);
+    throw new DataFormatError(path, fsErrorReason(e as NodeJS.ErrnoException, 'file'));
   }
   if (!isGzip(raw)) return raw;
+  return gunzipChecked(raw, path);
+}
+
+/**
+ * Why a file or folder could not be read, from the error's code: "not found" only when it is not
+ * there (ENOENT) — a folder without read permission is "permission denied", not missing.
+ */
+export function fsErrorReason(e: NodeJS.ErrnoException, kind: 'file' | 'folder'): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return `${kind} not found`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied: cannot read this ${kind} (check its permissions and those of the folders above it)`;
+    case 'EISDIR':
+      return 'is a directory, expected a file';
+    case 'ENOTDIR':
+      return kind === 'folder' ? 'not a directory' : 'a part of the path is not a directory';
+    case 'ELOOP':
+      return 'too many symbolic links in the path';
+    case 'ENAMETOOLONG':
+      return 'the path is too long';
+    default:
+      return e.message;
+  }
+}
+
+function gunzipChecked(raw: Uint8Array, path: string, maxOutputLength?: number): Uint8Array {
   try {
-    return gunzipSync(raw);
+    return gunzipSync(raw, maxOutputLength === undefined ? {} : { maxOutputLength });
   } catch (e) {
-    const msg = (e as Error).message;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DataFormatError(path, `the gzip data expands past the ${maxOutputLength! - 1} bytes its IDX header announces; the file is damaged or not what it claims (refused before inflating it all)`);
+    }
+    const msg = err.message;
     const what = /unexpected end of file/i.test(msg) ? 'truncated gzip data' : 'corrupt gzip data';
     throw new DataFormatError(path, `${what} (zlib: ${msg}); the file is damaged, download or reinstall it`);
   }
 }
 
+/** Bytes per element of each IDX element type (the third byte of the magic). */
+const IDX_ELEMENT_BYTES: Record<number, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
+
+/** Largest IDX file descent inflates (the full Fashion-MNIST training images are 47 MB). */
+export const MAX_IDX_BYTES = 2 ** 31;
+
+/**
+ * The size in bytes an IDX header announces (header included), from the first bytes of the file;
+ * undefined when they are not a complete, supported IDX header (parseIdx then says what is wrong).
+ */
+function announcedIdxBytes(head: Uint8Array): number | undefined {
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0) return undefined;
+  const elem = IDX_ELEMENT_BYTES[head[2]];
+  const rank = head[3];
+  if (elem === undefined || rank === 0 || head.length < 4 + 4 * rank) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let n = elem;
+  for (let i = 0; i < rank; i++) n *= view.getUint32(4 + 4 * i);
+  return 4 + 4 * rank + n;
+}
+
+/**
+ * The bytes of an IDX file, gunzipped when it starts with the gzip magic. A gzipped file is
+ * inflated in two passes so that a small file expanding to gigabytes is refused early: the first
+ * compressed bytes give the header (rank and dimensions), then the whole file is inflated with
+ * zlib's maxOutputLength set one byte past the size that header announces.
+ */
+export function readIdxBytes(path: string): Uint8Array {
+  let raw: Uint8Array;
+  try {
+    raw = readFileSync(path);
+  } catch (e) {
+    throw new DataFormatError(path, fsErrorReason(e as NodeJS.ErrnoException, 'file'));
+  }
+  if (!isGzip(raw)) return raw;
+  let head: Uint8Array = new Uint8Array(0);
+  // A deflate block can spend a few hundred bytes on its code tables before the first output byte.
+  for (const k of [512, 8192, 65536]) {
+    try {
+      head = gunzipSync(raw.subarray(0, k), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch {
+      break; // corrupt: the full inflate below reports it
+    }
+    if (head.length >= 4 && (head.length >= 4 + 4 * head[3] || head[0] !== 0 || head[1] !== 0)) break;
+    if (k >= raw.length) break;
+  }
+  const announced = announcedIdxBytes(head);
+  if (announced === undefined) {
+    if (head.length >= 4) parseIdx(head, path); // throws the header's problem (magic, type, rank)
+    return gunzipChecked(raw, path, 1 << 20); // too short to hold a header: let zlib or parseIdx say why
+  }
+  if (announced > MAX_IDX_BYTES) throw new DataFormatError(path, `the IDX header announces ${announced} bytes, more than descent reads (${MAX_IDX_BYTES})`);
+  return gunzipChecked(raw, path, announced + 1);
+}
+
 /** Read and parse an IDX file, gzipped or not. */
 export function readIdxFile(path: string): IdxArray {
-  return parseIdx(readMaybeGzip(path), path);
+  return parseIdx(readIdxBytes(path), path);
 }
 
 /** The existing file for a canonical IDX name in `dir`: name.gz, name, or the dotted variant. */
@@ -69,6 +154,13 @@ export interface LoadFashionMnistOptions {
 export function loadFashionMnist(opts: LoadFashionMnistOptions = {}): TrainTest {
   const dirs = opts.dir !== undefined ? [resolve(opts.dir)] : [...FASHION_MNIST_SEARCH_PATH];
   for (const dir of dirs) {
+    try {
+      readdirSync(dir);
+    } catch (e) {
+      // Missing: look further (and say where it looked); there but unreadable: say so.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new DataFormatError(dir, fsErrorReason(e as NodeJS.ErrnoException, 'folder'));
+      continue;
+    }
     if (findFile(dir, FASHION_MNIST_FILES.trainImages)) return loadDir(dir);
   }
   const F = FASHION_MNIST_FILES;
@@ -91,7 +183,7 @@ function loadDir(dir: string, prefix = 'fashion-mnist'): TrainTest {
   };
   const F = FASHION_MNIST_FILES;
   const files = { ti: need(F.trainImages), tl: need(F.trainLabels), vi: need(F.testImages), vl: need(F.testLabels) };
-  return {
+  const out = {
     train: datasetFromIdx(readIdxFile(files.ti), readIdxFile(files.tl), {
       imagesName: files.ti,
       labelsName: files.tl,
@@ -104,6 +196,20 @@ function loadDir(dir: string, prefix = 'fashion-mnist'): TrainTest {
     }),
     source: dir,
   };
+  checkSameImages(out.train, out.test, files.vi);
+  return out;
+}
+
+/**
+ * Train and test images must have one size (and channel count): a model built for one cannot read
+ * the other, which would otherwise fail only at the first evaluation, after an epoch of training.
+ */
+export function checkSameImages(train: { shape: readonly number[] }, test: { shape: readonly number[] }, testName: string): void {
+  const [tc, th, tw] = train.shape;
+  const [vc, vh, vw] = test.shape;
+  if (tc !== vc || th !== vh || tw !== vw) {
+    throw new DataFormatError(testName, `test images are ${vc}×${vh}×${vw} (channels×height×width) but the training images are ${tc}×${th}×${tw}; both sets must have one image size`);
+  }
 }
 
 /**

@@ -42,6 +42,13 @@ export interface LBFGSOptions {
 }
 
 const posInt = (v: number) => Number.isInteger(v) && v >= 1;
+/**
+ * The largest counts L-BFGS accepts. The history costs 2·historySize·n numbers (n parameters):
+ * 1000 pairs of a 100 000-parameter float32 model are 800 MB. maxIter and maxEval bound the work
+ * of one step(): at most maxEval closure calls.
+ */
+export const LBFGS_LIMITS = Object.freeze({ maxIter: 100_000, maxEval: 125_000, historySize: 1000 });
+const upTo = (v: number, most: number) => posInt(v) && v <= most;
 const nonNeg = (v: number) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 export const lbfgsRule: UpdateRule<LBFGSOptions> = {
@@ -49,11 +56,11 @@ export const lbfgsRule: UpdateRule<LBFGSOptions> = {
   defaults: { lr: 1, maxIter: 20, maxEval: 25, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null },
   validate(h) {
     check('LBFGS', 'lr', h.lr, nonNeg(h.lr), '≥ 0');
-    check('LBFGS', 'maxIter', h.maxIter, posInt(h.maxIter), 'a positive integer');
-    check('LBFGS', 'maxEval', h.maxEval, posInt(h.maxEval), 'a positive integer');
+    check('LBFGS', 'maxIter', h.maxIter, upTo(h.maxIter, LBFGS_LIMITS.maxIter), `an integer from 1 to ${LBFGS_LIMITS.maxIter}`);
+    check('LBFGS', 'maxEval', h.maxEval, upTo(h.maxEval, LBFGS_LIMITS.maxEval), `an integer from 1 to ${LBFGS_LIMITS.maxEval}`);
     check('LBFGS', 'toleranceGrad', h.toleranceGrad, nonNeg(h.toleranceGrad), '≥ 0');
     check('LBFGS', 'toleranceChange', h.toleranceChange, nonNeg(h.toleranceChange), '≥ 0');
-    check('LBFGS', 'historySize', h.historySize, posInt(h.historySize), 'a positive integer');
+    check('LBFGS', 'historySize', h.historySize, upTo(h.historySize, LBFGS_LIMITS.historySize), `an integer from 1 to ${LBFGS_LIMITS.historySize}`);
     check('LBFGS', 'lineSearchFn', h.lineSearchFn, h.lineSearchFn === null || h.lineSearchFn === 'strongWolfe', "null or 'strongWolfe'");
   },
   init() {
@@ -97,7 +104,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     // PyTorch spells it 'strong_wolfe'; the CLI 'strong-wolfe'.
     const ls = options.lineSearchFn as string | null | undefined;
     const lineSearchFn = ls === 'strong_wolfe' || ls === 'strong-wolfe' ? 'strongWolfe' : options.lineSearchFn;
-    super(lbfgsRule, params, { ...options, lineSearchFn, maxEval: options.maxEval ?? Math.floor((maxIter * 5) / 4) });
+    super(lbfgsRule, params, { ...options, lineSearchFn, maxEval: options.maxEval ?? Math.min(Math.floor((maxIter * 5) / 4), LBFGS_LIMITS.maxEval) });
     if (this.paramGroups.length !== 1) throw new RangeError("LBFGS: doesn't support per-parameter options (parameter groups); pass one list of parameters");
     this.params = this.paramGroups[0].params;
     const dtypes = new Set(this.params.map((p) => p.dtype));
@@ -173,7 +180,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     if (optCond) return origLoss;
 
     let { d, t, oldDirs, oldStps, ro, hDiag, prevFlatGrad, prevLoss } = st;
-    const al = new Array<number>(historySize).fill(0);
+    // One coefficient per stored pair (at most historySize, fewer until the history fills).
+    const al: number[] = [];
 
     let nIter = 0;
     while (nIter < maxIter) {

@@ -63,6 +63,13 @@ export interface NewtonOptions {
 const nonNeg = (v: number) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const posInt = (v: number) => Number.isInteger(v) && v >= 1;
 
+/**
+ * The largest sizes Newton accepts. `exactParams`: the exact mode stores the n×n Hessian in float64
+ * and factors a copy, 16·n² bytes (1.6 GB at 10 000 parameters); beyond it use the Hessian-free
+ * mode, which keeps a few vectors of n. `maxLs` and `cgMaxIter` bound the work of one step.
+ */
+export const NEWTON_LIMITS = Object.freeze({ exactParams: 10_000, maxLs: 1000, cgMaxIter: 100_000 });
+
 export const newtonRule: UpdateRule<NewtonOptions> = {
   name: 'Newton',
   defaults: { lr: 1, mode: 'exact', damping: 0, lineSearch: 'armijo', c1: 1e-4, maxLs: 40, toleranceGrad: 1e-12, cgMaxIter: 100, cgTol: 1e-2, hessian: null },
@@ -72,9 +79,9 @@ export const newtonRule: UpdateRule<NewtonOptions> = {
     check('Newton', 'damping', h.damping, nonNeg(h.damping), '≥ 0');
     check('Newton', 'lineSearch', h.lineSearch, h.lineSearch === null || h.lineSearch === 'armijo' || h.lineSearch === 'strongWolfe', "'armijo', 'strongWolfe' or null");
     check('Newton', 'c1', h.c1, h.c1 > 0 && h.c1 < 1, 'in (0, 1)');
-    check('Newton', 'maxLs', h.maxLs, posInt(h.maxLs), 'a positive integer');
+    check('Newton', 'maxLs', h.maxLs, posInt(h.maxLs) && h.maxLs <= NEWTON_LIMITS.maxLs, `an integer from 1 to ${NEWTON_LIMITS.maxLs}`);
     check('Newton', 'toleranceGrad', h.toleranceGrad, nonNeg(h.toleranceGrad), '≥ 0');
-    check('Newton', 'cgMaxIter', h.cgMaxIter, posInt(h.cgMaxIter), 'a positive integer');
+    check('Newton', 'cgMaxIter', h.cgMaxIter, posInt(h.cgMaxIter) && h.cgMaxIter <= NEWTON_LIMITS.cgMaxIter, `an integer from 1 to ${NEWTON_LIMITS.cgMaxIter}`);
     check('Newton', 'cgTol', h.cgTol, h.cgTol > 0 && h.cgTol < 1, 'in (0, 1)');
     check('Newton', 'hessian', typeof h.hessian, h.hessian === null || typeof h.hessian === 'function', 'null or a function');
   },
@@ -99,6 +106,13 @@ export interface NewtonStepInfo {
   funcEvals: number;
   gradEvals: number;
   hvpEvals: number;
+  /**
+   * The gradient was above toleranceGrad but the step did not lower the loss (no trial point was
+   * accepted, or the accepted one has the same loss in the working precision). The parameters are
+   * then where they were, or differ by rounding only, so with a line search the next step repeats
+   * this one: Newton is stuck there. Drivers should stop and say so (fitFullBatch does).
+   */
+  stalled: boolean;
 }
 
 type Closure = () => number | Tensor;
@@ -161,6 +175,7 @@ export class Newton extends Optimizer<NewtonOptions> {
     this.params = this.paramGroups[0].params;
     this.n = this.params.reduce((n, p) => n + p.size, 0);
     this.lmLambda = this.paramGroups[0].damping;
+    if (this.paramGroups[0].mode === 'exact' && this.n > NEWTON_LIMITS.exactParams) throw new RangeError(exactTooLarge(this.n));
   }
 
   /** Evaluations a first-order method would be charged for the same work: closure calls + HVPs. */
@@ -234,7 +249,7 @@ export class Newton extends Optimizer<NewtonOptions> {
       g = curv.grad;
     }
     this.nIter++;
-    const info: NewtonStepInfo = { loss: f0, gradNorm: Math.sqrt(dot(g, g)), t: 0, lambda: 0, cgIters: 0, funcEvals: 0, gradEvals: 0, hvpEvals: 0 };
+    const info: NewtonStepInfo = { loss: f0, gradNorm: Math.sqrt(dot(g, g)), t: 0, lambda: 0, cgIters: 0, funcEvals: 0, gradEvals: 0, hvpEvals: 0, stalled: false };
     const finish = () => {
       if (curv) this.hvpEvals += curv.hvpCount;
       info.funcEvals = this.funcEvals - before.f;
@@ -327,6 +342,7 @@ export class Newton extends Optimizer<NewtonOptions> {
       return this.value(closure).f;
     };
     let t = 0;
+    let fNew = f0;
     if (h.lineSearch === null) {
       let lambda = Math.max(this.lmLambda, h.damping);
       for (let k = 0; k < h.maxLs; k++) {
@@ -334,6 +350,7 @@ export class Newton extends Optimizer<NewtonOptions> {
         const f = evalF(h.lr, d);
         if (f <= f0) {
           t = h.lr;
+          fNew = f;
           this.lmLambda = Math.max(lambda / 10, h.damping);
           break;
         }
@@ -346,7 +363,9 @@ export class Newton extends Optimizer<NewtonOptions> {
       const d = descent(solve(lambda0), g);
       const gtd = dot(g, d);
       if (h.lineSearch === 'armijo') {
-        t = armijo((tt) => evalF(tt, d), h.lr, f0, gtd, { c1: h.c1, maxLs: h.maxLs }).t;
+        const res = armijo((tt) => evalF(tt, d), h.lr, f0, gtd, { c1: h.c1, maxLs: h.maxLs });
+        t = res.t;
+        fNew = res.f;
       } else {
         const res = strongWolfe((tt) => {
           this.setX(x0, tt, d);
@@ -354,10 +373,12 @@ export class Newton extends Optimizer<NewtonOptions> {
           return { f, g: this.gradientOf(l) };
         }, h.lr, d, f0, g, gtd, { c1: h.c1, maxLs: h.maxLs });
         t = res.f <= f0 ? res.t : 0;
+        if (t > 0) fNew = res.f;
       }
       this.setX(x0, t, d);
     }
     info.t = t;
+    info.stalled = !(fNew < f0);
     return finish();
   }
 
@@ -384,6 +405,12 @@ export class Newton extends Optimizer<NewtonOptions> {
     newtonRule.validate(merged);
     Object.assign(this.paramGroups[0], hyper);
   }
+}
+
+/** Why the exact mode refuses n parameters, in the library's terms. */
+export function exactTooLarge(n: number): string {
+  const gb = (16 * n * n) / 1e9;
+  return `Newton: the exact Hessian of ${n} parameters has ${n}² = ${(n * n).toExponential(2)} entries (${gb >= 1 ? gb.toFixed(0) + ' GB' : (gb * 1000).toFixed(0) + ' MB'} with its factor), more than the exact mode allows (${NEWTON_LIMITS.exactParams} parameters); use mode 'hessianFree' (hessianFree: true), which multiplies by the Hessian without forming it`;
 }
 
 /** d itself if it points downhill, else −g (guards against a direction spoilt by rounding). */

@@ -13,6 +13,7 @@
  *       strict: an option this optimizer does not know is an error naming it
  */
 import type { Tensor } from '../tensor/tensor.js';
+import { clip, didYouMean } from '../util/names.js';
 import type { Optimizer, BaseHyper } from './optimizer.js';
 
 /** What a runner needs from an optimizer. `Optimizer` satisfies it; closure-driven methods too. */
@@ -64,7 +65,7 @@ export function optimizerNames(): string[] {
 
 export function getOptimizer(name: string): OptimizerSpec {
   const e = optimizers.get(String(name).toLowerCase());
-  if (!e) throw new RangeError(`unknown optimizer "${name}"; expected one of ${optimizerNames().join(', ')}`);
+  if (!e) throw new RangeError(`unknown optimizer "${clip(String(name))}"; expected one of ${optimizerNames().join(', ')}${didYouMean(String(name), optimizerNames())}`);
   return e;
 }
 

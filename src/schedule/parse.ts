@@ -8,6 +8,8 @@
  * `lr` (α₀) comes from the context (the optimizer's --lr) unless the spec gives lr=. Lengths (T, for
  * onecycle/cosine/linear/polynomial/snapshot) default to the whole run, `total` units of the context.
  */
+import { decimal } from '../util/decimal.js';
+import { clip, didYouMean } from '../util/names.js';
 import * as S from './schedules.js';
 import { ReduceOnPlateau, type PlateauOptions } from './plateau.js';
 
@@ -125,19 +127,19 @@ function convert(name: string, key: string, q: Param, raw: string): unknown {
   const bad = (what: string) => new RangeError(`schedule ${name}: ${key}=${raw} is not ${what}`);
   switch (q.kind) {
     case 'number': {
-      const v = Number(raw);
-      if (raw === '' || !Number.isFinite(v)) throw bad('a number');
+      const v = decimal(raw);
+      if (v === undefined) throw bad('a number');
       return v;
     }
     case 'int': {
-      const v = Number(raw);
-      if (raw === '' || !Number.isInteger(v)) throw bad('an integer');
+      const v = decimal(raw);
+      if (v === undefined || !Number.isInteger(v)) throw bad('an integer');
       return v;
     }
     case 'ints':
       return raw.split('/').map((x) => {
-        const v = Number(x);
-        if (x === '' || !Number.isInteger(v)) throw bad('integers separated by /');
+        const v = decimal(x);
+        if (v === undefined || !Number.isInteger(v)) throw bad('integers separated by /');
         return v;
       });
     case 'boolean':
@@ -206,7 +208,7 @@ function parseOne(seg: string, ctx: ScheduleContext, total: number | undefined):
     return { schedule: { kind: 'plateau', plateau: new ReduceOnPlateau({ lr: ctx.lr, ...p } as PlateauOptions), text: seg }, p };
   }
   const e = scheduleTable[name];
-  if (!e) throw new RangeError(`unknown schedule "${rawName}"; expected one of ${[...Object.keys(scheduleTable), 'plateau'].join(', ')}`);
+  if (!e) throw new RangeError(`unknown schedule "${clip(rawName)}"; expected one of ${[...Object.keys(scheduleTable), 'plateau'].join(', ')}${didYouMean(rawName, [...Object.keys(scheduleTable), 'plateau', ...Object.keys(aliases)])}`);
   const p = parseParams(name, body, e.params, common);
   for (const f of e.required ?? []) {
     if (p[f] === undefined) throw new RangeError(`schedule ${name}: missing ${e.params[f].keys[0]}= (${e.params[f].help})`);

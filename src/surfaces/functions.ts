@@ -10,6 +10,7 @@
  * Minima that have no closed form (Himmelblau's three irrational ones) are polished to machine
  * precision by Newton's method on the exact gradient when this module loads.
  */
+import { clip, didYouMean } from '../util/names.js';
 
 export type Point = [number, number];
 /** [[fxx, fxy], [fxy, fyy]] */
@@ -238,6 +239,6 @@ export const surfaceNames = Object.keys(surfaces);
 /** Look a surface up by name, with a message listing the valid names. */
 export function getSurface(name: string): Surface {
   const s = surfaces[name.toLowerCase()];
-  if (!s) throw new RangeError(`unknown surface "${name}"; expected one of ${surfaceNames.join(', ')}`);
+  if (!s) throw new RangeError(`unknown surface "${clip(name)}"; expected one of ${surfaceNames.join(', ')}${didYouMean(name, surfaceNames)}`);
   return s;
 }

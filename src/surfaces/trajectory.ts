@@ -74,6 +74,18 @@ export interface TrajectoryOptions {
   /** |x| or |y| beyond which the run counts as diverged and stops (default 1e8). */
   divergeAbove?: number;
   onStep?: (r: StepRecord) => void;
+  /**
+   * Keep every record in `trace` (default true). False keeps none — memory stays flat however many
+   * steps — and `onStep` sees each record as it is made (the CLI streams them).
+   */
+  keepTrace?: boolean;
+  /**
+   * Most closure calls for the whole run: the call that would pass it ends the run instead, inside
+   * whichever step made it (that step is not recorded and the point goes back to where the step
+   * began). A step of L-BFGS can make up to maxEval calls, so this bounds the work a run does
+   * whatever the optimizer's options (the lab passes its evaluation budget).
+   */
+  maxEvaluations?: number;
 }
 
 export interface Trajectory {
@@ -87,6 +99,8 @@ export interface Trajectory {
   diverged: boolean;
   /** Total closure calls. */
   evaluations: number;
+  /** The run ended because `maxEvaluations` was spent. */
+  outOfEvaluations: boolean;
   final: { x: Point; f: number; gradNorm: number };
   /** The known minimum nearest to the end point and the distance to it (if the surface has minima). */
   nearest?: { minimum: Minimum; distance: number };
@@ -102,6 +116,8 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
   if (start.length !== 2 || !start.every(Number.isFinite)) throw new RangeError(`trajectory: invalid start ${JSON.stringify(start)}; expected two finite numbers`);
   const gradTol = run.gradTol ?? 1e-6;
   const divergeAbove = run.divergeAbove ?? 1e8;
+  const maxEvaluations = run.maxEvaluations ?? Infinity;
+  if (!(maxEvaluations >= 0)) throw new RangeError(`trajectory: invalid maxEvaluations ${maxEvaluations}; expected a number ≥ 0`);
 
   const xy = new Tensor(new Float64Array(start), [2], true);
   xy.name = 'xy';
@@ -131,6 +147,7 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
   const rng = new Rng(run.seed ?? 0).fork('surface-noise');
   let calls = 0;
   const closure = (): number => {
+    if (calls >= maxEvaluations) throw outOfEvaluations;
     calls++;
     const x = xy.data[0];
     const y = xy.data[1];
@@ -150,7 +167,7 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
     const x: Point = [xy.data[0], xy.data[1]];
     const r: StepRecord = { t, x, f: surface.f(x[0], x[1]), ...extra };
     if (run.recordGrad) r.grad = surface.grad(x[0], x[1]);
-    trace.push(r);
+    if (run.keepTrace !== false) trace.push(r);
     run.onStep?.(r);
     return r;
   };
@@ -163,6 +180,7 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
 
   let diverged = isDiverged(record(0, {}));
   let taken = 0;
+  let spent = false;
   for (let t = 1; t <= steps && !diverged; t++) {
     if (run.stopAtConvergence && isConverged()) break;
     if (run.lrAt) {
@@ -172,7 +190,16 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
     const lr = opt.lr;
     const before = calls;
     opt.zeroGrad?.();
-    opt.step(closure);
+    const x0 = [xy.data[0], xy.data[1]];
+    try {
+      opt.step(closure);
+    } catch (e) {
+      if (e !== outOfEvaluations) throw e;
+      xy.data[0] = x0[0];
+      xy.data[1] = x0[1];
+      spent = true;
+      break;
+    }
     taken = t;
     const extra: Partial<StepRecord> = { evals: calls - before };
     if (typeof lr === 'number') extra.lr = lr;
@@ -193,6 +220,7 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
     converged: !diverged && gradNorm <= gradTol,
     diverged,
     evaluations: calls,
+    outOfEvaluations: spent,
     final: { x, f: surface.f(x[0], x[1]), gradNorm },
   };
   if (surface.minima.length && !diverged) {
@@ -209,6 +237,9 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
   }
   return out;
 }
+
+/** Thrown by the closure when `maxEvaluations` is spent; caught by the runner only. */
+const outOfEvaluations = new Error('trajectory: evaluation budget spent');
 
 function ownEvals(opt: Steppable): number | undefined {
   const o = opt as unknown as Record<string, unknown>;

@@ -25,6 +25,12 @@ function hashName(name: string): number {
   return h >>> 0;
 }
 
+/**
+ * The largest seed: seeds are 32-bit (the generator's state is seeded from one 32-bit word), so
+ * larger ones are refused rather than wrapped (4294967297 would otherwise be seed 1).
+ */
+export const SEED_MAX = 0xffffffff;
+
 export class Rng {
   readonly seed: number;
   private a: number;
@@ -34,7 +40,7 @@ export class Rng {
   private spare: number | null = null;
 
   constructor(seed = 0) {
-    if (!Number.isInteger(seed)) throw new RangeError(`Rng seed: expected an integer, got ${seed}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > SEED_MAX) throw new RangeError(`Rng seed: expected an integer from 0 to ${SEED_MAX}, got ${seed}`);
     this.seed = seed >>> 0;
     const st = { s: this.seed };
     this.a = splitmix32(st);
@@ -48,7 +54,7 @@ export class Rng {
   fork(name: string): Rng {
     const st = { s: (this.seed ^ Math.imul(hashName(name), 0x27d4eb2d)) >>> 0 };
     splitmix32(st);
-    return new Rng(splitmix32(st) ^ hashName(name + '#' + this.seed));
+    return new Rng((splitmix32(st) ^ hashName(name + '#' + this.seed)) >>> 0);
   }
 
   /** Uniform 32-bit unsigned integer. */

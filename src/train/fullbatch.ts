@@ -37,6 +37,11 @@ export interface FullBatchRecord {
   /** Optimizer iterations so far (L-BFGS runs up to maxIter per step; others 1). */
   iters: number;
   seconds: number;
+  /**
+   * Newton's step did not lower the loss (NewtonStepInfo.stalled): its next step would repeat this
+   * one, so this is the last record — fitFullBatch stops here, before `steps`.
+   */
+  stalled?: true;
 }
 
 export interface FullBatchOptions {
@@ -87,10 +92,10 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
 
   const records: FullBatchRecord[] = [];
   const t0 = now();
-  const push = (step: number) => {
+  const push = (step: number, stalled = false) => {
     const loss = noGrad(() => objective().item());
     if (!Number.isFinite(loss)) throw new RangeError(`full-batch training: the loss became ${loss} at step ${step} (learning rate ${optimizer.lr}); try a smaller --lr or a line search`);
-    const r: FullBatchRecord = { step, loss, evals, hvps: hvps(), iters: iters(step), seconds: (now() - t0) / 1000 };
+    const r: FullBatchRecord = { step, loss, evals, hvps: hvps(), iters: iters(step), seconds: (now() - t0) / 1000, ...(stalled ? { stalled: true as const } : {}) };
     records.push(r);
     o.onStep?.(r);
   };
@@ -98,7 +103,9 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
   for (let k = 1; k <= o.steps; k++) {
     stepRng = rng.fork(`step:${k}`);
     optimizer.step(closure as () => number);
-    push(k);
+    const stalled = optimizer instanceof Newton && optimizer.trace[optimizer.trace.length - 1]?.stalled === true;
+    push(k, stalled);
+    if (stalled) break;
   }
   return records;
 }

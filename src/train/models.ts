@@ -3,6 +3,7 @@
  * data loader can hand it flat vectors or NCHW images.
  */
 import type { DType } from '../tensor/tensor.js';
+import { clip, didYouMean, findName } from '../util/names.js';
 import type { Rng } from '../tensor/rng.js';
 import { Linear, ReLU, Sequential, type Module } from '../nn/index.js';
 import { cnn, fmpNet, regularizedMlp } from './conv-models.js';
@@ -36,11 +37,13 @@ export function registerModel(spec: ModelSpec): void {
 }
 
 /**
- * A built-in model by name, or the model a spec string or inline JSON describes (resolveModel in
- * ./spec.ts; a `.json` file needs resolveModel with a file reader).
+ * A built-in model by name, ignoring case (MLP is mlp, as every name of descent is matched), or the
+ * model a spec string or inline JSON describes (resolveModel in ./spec.ts; a `.json` file needs
+ * resolveModel with a file reader).
  */
 export function getModel(name: string): ModelSpec {
-  return models.get(name) ?? resolveModel(name);
+  const key = findName(String(name), models.keys());
+  return key === undefined ? resolveModel(name) : (models.get(key) as ModelSpec);
 }
 
 /** A multilayer perceptron with ReLU between layers; hidden sizes as given. */

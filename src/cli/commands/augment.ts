@@ -3,6 +3,8 @@
  * Row r shows one training image: the original in the first column (after a gap), then `--per`
  * independently augmented copies. Rows cycle through the classes (one garment of each class first).
  */
+import { SEED_MAX } from '../../tensor/rng.js';
+import { checkBatchTransform } from '../train-checks.js';
 import { writeFileSync, renameSync } from 'node:fs';
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
@@ -23,7 +25,7 @@ export const augmentCommand: Command = {
     { name: 'rows', type: 'int', min: 1, max: 100, default: 10, help: 'how many garments (one per class first)' },
     { name: 'per', type: 'int', min: 1, max: 50, default: 8, help: 'augmented copies of each garment' },
     { name: 'zoom', type: 'int', min: 1, max: 16, default: 3, help: 'pixels per image pixel' },
-    { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of the augmentation draws' },
+    { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of the augmentation draws' },
     { ...dataOption, default: 'embedded' },
   ],
   helpExtra: `Example: descent augment --out grid.png --augment ${DEFAULT_AUGMENT} --seed 3`,
@@ -39,6 +41,7 @@ export const augmentCommand: Command = {
     const data = await loadData(o.data);
     const ds = data.train;
     const [C, H, W] = ds.shape;
+    checkBatchTransform(aug, ds.shape, o.augment);
     // Pick garments: the first of each class, then the second of each class, …
     const byClass = ds.classes.map(() => [] as number[]);
     for (let i = 0; i < ds.length; i++) byClass[ds.labels[i]].push(i);

@@ -20,6 +20,10 @@
  * The weights and order are captured from the runs themselves (at the start of training and from the
  * loader), and every run is checked to have started from the same weights and order as the first.
  */
+import { SEED_MAX } from '../../tensor/rng.js';
+import { MAX_EPOCHS, resolveName } from '../train-checks.js';
+import { models } from '../../train/models.js';
+import { clip, didYouMean } from '../../util/names.js';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Callback, EpochRecord } from '../../train/trainer.js';
@@ -144,12 +148,12 @@ export const compareCommand: Command = {
     { name: 'lr-table', type: 'string', default: 'tuned', choices: ['tuned', 'same'], help: 'tuned: a good lr per optimizer (see below); same: --lr for all' },
     { name: 'lr', type: 'number', min: 0, help: 'the learning rate of every optimizer with --lr-table same (default 0.01)' },
     { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME', help: 'model to train' },
-    { name: 'epochs', type: 'int', min: 1, default: 3, help: 'passes over the training set' },
+    { name: 'epochs', type: 'int', min: 1, max: MAX_EPOCHS, default: 3, help: 'passes over the training set' },
     { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
     dataOption,
     { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
     { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
-    { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of the initial weights and the batch order (shared by all runs)' },
+    { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of the initial weights and the batch order (shared by all runs)' },
     backendOption,
     { name: 'json', type: 'boolean', help: 'print one JSON object with every run instead of a table' },
     {
@@ -166,9 +170,10 @@ export const compareCommand: Command = {
     const keys = String(o.optimizers).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s);
     if (keys.length === 0) throw new UsageError('--optimizers: expected a comma-separated list of optimizers');
     for (const k of keys) {
-      if (!optimizerNames().includes(k)) throw new UsageError(`--optimizers: unknown optimizer "${k}"; expected names from ${optimizerNames().join(', ')}`);
+      if (!optimizerNames().includes(k)) throw new UsageError(`--optimizers: unknown optimizer "${clip(k)}"; expected names from ${optimizerNames().join(', ')}${didYouMean(k, optimizerNames())}`);
       if (['lbfgs', 'newton'].includes(k)) throw new UsageError(`--optimizers: ${k} needs full-batch training; compare runs mini-batch SGD-style training`);
     }
+    o.model = resolveName('model', 'model', o.model, [...models.keys()]);
     if (o.lrTable === 'tuned' && o.lr !== undefined) throw new UsageError('--lr applies only with --lr-table same');
     if (o.exportRun !== undefined && !['mlp', 'logreg'].includes(o.model)) {
       throw new UsageError(`--export-run: supports models mlp and logreg (the PyTorch script rebuilds Linear+ReLU stacks), got --model ${o.model}`);

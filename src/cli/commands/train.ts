@@ -16,6 +16,9 @@ import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
 import { runFullBatch } from '../fullbatch.js';
+import { checkOptimizerBag, checkTrainData, checkTrainOptions, MAX_EPOCHS } from '../train-checks.js';
+import { SEED_MAX } from '../../tensor/rng.js';
+import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 
 export const optimizerOptions: OptSpec[] = [
   { name: 'lr', type: 'number', min: 0, help: 'learning rate η (default: the optimizer\'s own)' },
@@ -23,8 +26,8 @@ export const optimizerOptions: OptSpec[] = [
   { name: 'dampening', type: 'number', help: 'momentum dampening τ (sgd)' },
   { name: 'nesterov', type: 'boolean', help: 'Nesterov momentum (sgd)' },
   { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 added to the gradient; decoupled for adamw)' },
-  { name: 'max-iter', type: 'int', min: 1, help: 'iterations per step (lbfgs; default 20)' },
-  { name: 'history-size', type: 'int', min: 1, help: 'curvature pairs kept (lbfgs; default 100)' },
+  { name: 'max-iter', type: 'int', min: 1, max: LBFGS_LIMITS.maxIter, help: 'iterations per step (lbfgs; default 20)' },
+  { name: 'history-size', type: 'int', min: 1, max: LBFGS_LIMITS.historySize, help: 'curvature pairs kept (lbfgs; default 100; each pair is two copies of the weights)' },
   { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
   { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)' },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
@@ -34,13 +37,13 @@ export const trainOptions: OptSpec[] = [
   { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME|SPEC|FILE.json', help: 'model to train: a name below, a layer spec or a .json file of layers (see "Model spec")' },
   { name: 'optimizer', type: 'string', default: 'adam', metavar: 'NAME', help: 'optimizer (sgd, momentum, adam, ...: see the list below)' },
   ...optimizerOptions,
-  { name: 'epochs', type: 'int', min: 1, default: 5, help: 'passes over the training set' },
+  { name: 'epochs', type: 'int', min: 1, max: MAX_EPOCHS, default: 5, help: 'passes over the training set' },
   { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
   { name: 'full-batch', type: 'boolean', help: 'every step on the whole training set (one step per epoch); needed by lbfgs and newton' },
   dataOption, ...dataOptions,
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
-  { name: 'seed', type: 'int', min: 0, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
+  { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
   backendOption,
   { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained weights as JSON (atomically)' },
   { name: 'json', type: 'boolean', help: 'print one JSON record per epoch instead of text' },
@@ -55,6 +58,7 @@ export function optimizerBag(name: string, o: Parsed): Record<string, unknown> {
     if (!accepted.includes(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} does not apply to optimizer ${name}; it reads ${accepted.join(', ')}`);
     bag[k] = o[k];
   }
+  checkOptimizerBag(name, bag);
   return bag;
 }
 
@@ -82,11 +86,12 @@ export function writeAtomic(path: string, text: string): void {
 
 export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = []): Promise<TrainRun> {
   await selectBackend(o.backend);
+  checkTrainOptions(o);
   const spec = resolveCliModel(o.model);
-  if (!optimizerNames().includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer: unknown optimizer "${o.optimizer}"; expected one of ${optimizerNames().join(', ')}`);
   const data = await loadData(o.data, o);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
+  checkTrainData(o, trainSet, testSet);
   const rng = new Rng(o.seed);
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });

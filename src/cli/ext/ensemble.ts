@@ -11,17 +11,20 @@ import { registerTrainExtension, trainExtensions } from '../extensions.js';
 import { runTrain } from '../commands/train.js';
 import { loadData, limit } from '../data.js';
 import { DataLoader } from '../../data/loader.js';
-import { Rng } from '../../tensor/rng.js';
+import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import type { Module } from '../../nn/module.js';
 import { resolveCliModel } from '../model.js';
 import { evaluate, type Callback, type TrainState } from '../../train/trainer.js';
 import { evaluateEnsemble, snapshotEnsemble, restoreWeights, WeightAverage, swaCallback, emaCallback, type EnsembleReport, type SnapshotRun } from '../../ensemble/index.js';
 
+/** Most members of an ensemble (--ensemble, --snapshots): each is a copy of the weights kept until the end. */
+export const MAX_MEMBERS = 100;
+
 registerTrainExtension({
   name: 'ensemble',
   options: [
-    { name: 'ensemble', type: 'int', min: 2, metavar: 'N', help: 'train N models (seeds seed…seed+N−1) and report each one\'s and the averaged ensemble\'s test accuracy' },
-    { name: 'snapshots', type: 'int', min: 2, metavar: 'M', help: 'snapshot ensemble from one run: M cosine cycles per step from --lr, a snapshot at each cycle\'s end (Huang et al. 2017)' },
+    { name: 'ensemble', type: 'int', min: 2, max: MAX_MEMBERS, metavar: 'N', help: 'train N models (seeds seed…seed+N−1) and report each one\'s and the averaged ensemble\'s test accuracy' },
+    { name: 'snapshots', type: 'int', min: 2, max: MAX_MEMBERS, metavar: 'M', help: 'snapshot ensemble from one run: M cosine cycles per step from --lr, a snapshot at each cycle\'s end (Huang et al. 2017)' },
     { name: 'swa', type: 'int', min: 1, metavar: 'EPOCH', help: 'also report stochastic weight averaging of the weights at every epoch end from EPOCH on' },
     { name: 'ema', type: 'number', min: 0, max: 0.999999, metavar: 'β', help: 'also report an exponential moving average of the weights, updated every step' },
   ],
@@ -93,6 +96,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
   };
 
   if (o.ensemble !== undefined) {
+    if (o.seed + o.ensemble - 1 > SEED_MAX) throw new UsageError(`--ensemble ${o.ensemble} with --seed ${o.seed}: the members' seeds ${o.seed}…${o.seed + o.ensemble - 1} pass the largest seed ${SEED_MAX}`);
     const members: Module[] = [];
     const seeds: number[] = [];
     for (let i = 0; i < o.ensemble; i++) {
