@@ -108,17 +108,13 @@ export function checkWritableDir(dir: string, what?: string): void {
     }
     return;
   }
-  const parent = dirname(resolve(dir));
-  try {
-    checkParent(parent, undefined, parent);
-  } catch {
-    throw new FileError(`${label(what, dir)}: parent folder ${parent} does not exist or is not writable`);
-  }
+  checkParent(dirname(resolve(dir)), what, dir);
 }
 
 /**
  * Check that `writeDirAtomic` can create `dir`: it is absent or an empty folder (never a link), and
- * its parent is a writable folder. A folder with files in it is refused, not mixed with new ones.
+ * its parent is a writable folder, or absent (created by `writeDirAtomic`) below a writable folder.
+ * A folder with files in it is refused, not mixed with new ones.
  */
 export function checkNewDir(dir: string, what?: string): void {
   if (dir === '') throw new FileError(`${what ?? 'output folder'}: empty folder name`);
@@ -135,7 +131,14 @@ export function checkNewDir(dir: string, what?: string): void {
       throw new FileError(`${label(what, dir)}: folder is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries.sort()[0]}); give a new or empty folder`);
     }
   }
-  checkParent(dirname(resolve(dir)), what, dir);
+  checkParent(nearestExisting(dirname(resolve(dir))), what, dir);
+}
+
+/** `path` or its nearest ancestor that exists (as anything: checkParent says if it is no folder). */
+function nearestExisting(path: string): string {
+  let p = path;
+  while (lstatOrNull(p) === null && dirname(p) !== p) p = dirname(p);
+  return p;
 }
 
 /** The temporary names `writeFileAtomic` uses for `path` start with this prefix (and end in .tmp). */
@@ -238,6 +241,11 @@ function checkEntry(name: string, what: string | undefined, dir: string): string
 export function writeDirAtomic(dir: string, files: Iterable<readonly [string, string | Uint8Array]>, what?: string): void {
   checkNewDir(dir, what);
   const entries = [...files].map(([name, data]) => [checkEntry(name, what, dir), data] as const);
+  try {
+    mkdirSync(dirname(resolve(dir)), { recursive: true });
+  } catch (e) {
+    throw new FileError(`${label(what, dir)}: cannot create its parent folder (${codeOf(e)})`);
+  }
   const [tmp] = createTemp(dir, what, 'folder', (t) => mkdirSync(t, { mode: 0o777 }));
   try {
     for (const [name, data] of entries) {

@@ -164,8 +164,9 @@ test('pre-flight checks name the path and the problem in one line', () => {
   refuses(() => checkWritableDir(join(dir, 'file'), '--out-dir'), /^--out-dir .*file: is a regular file, not a folder$/);
   symlinkSync(join(dir, 'file'), join(dir, 'link-to-file'));
   refuses(() => checkWritableDir(join(dir, 'link-to-file'), '--out-dir'), /link-to-file: is a symbolic link that does not lead to a folder$/);
-  refuses(() => checkWritableDir(join(dir, 'missing', 'deeper'), '--out-dir'), /parent folder .*missing does not exist or is not writable$/);
-  refuses(() => checkNewDir(join(dir, 'missing', 'run'), '--export-run'), /^--export-run .*run: folder .*missing does not exist$/);
+  refuses(() => checkWritableDir(join(dir, 'missing', 'deeper'), '--out-dir'), /^--out-dir .*deeper: folder .*missing does not exist$/);
+  refuses(() => checkNewDir(join(dir, 'file', 'deeper', 'run'), '--export-run'), /^--export-run .*run: .*file is not a folder$/);
+  checkNewDir(join(dir, 'missing', 'deeper', 'run')); // parents are created
   // A link to a folder is a fine place to write into.
   mkdirSync(join(dir, 'real'));
   symlinkSync(join(dir, 'real'), join(dir, 'via-link'));
@@ -191,7 +192,7 @@ test('a read-only folder is refused before any work (checked as an unprivileged 
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.match(lines[0], /^--save .*ro\/x\.json: folder .*ro is not writable$/);
-  assert.match(lines[1], /^--dir .*ro\/sub: parent folder .*ro does not exist or is not writable$/);
+  assert.match(lines[1], /^--dir .*ro\/sub: folder .*ro is not writable$/);
   assert.match(lines[2], /^--export-run .*ro\/run: folder .*ro is not writable$/);
   assert.match(lines[3], /ro\/x\.json: folder .*ro is not writable$/);
   assert.deepEqual(readdirSync(ro), []);
@@ -205,6 +206,9 @@ test('writeDirAtomic builds the folder beside the target and renames it into pla
   assert.deepEqual(readdirSync(dir), ['run']);
   assert.deepEqual(readdirSync(run).sort(), ['init', 'manifest.json', 'order']);
   assert.equal(statSync(join(run, 'init', 'a.f32')).size, 8);
+  // Missing parents are created.
+  writeDirAtomic(join(dir, 'runs', 's1'), [['x', 'y']]);
+  assert.deepEqual(readdirSync(join(dir, 'runs')), ['s1']);
   // An empty folder is taken over.
   const empty = join(dir, 'empty');
   mkdirSync(empty);
