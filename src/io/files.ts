@@ -5,13 +5,15 @@
  * with fsync and renamed over the target, and the folder is flushed so the rename itself survives a
  * power cut. A reader therefore sees the old file or the new one, never half of one, and a target
  * that is not a regular file (a device, a folder, a symbolic link) is refused instead of replaced.
- * Whatever fails after the temporary file exists, it is removed before the error is thrown.
+ * Whatever fails after the temporary file exists, it is removed before the error is thrown; a
+ * process killed in the few milliseconds between creating it and the rename can leave a
+ * `.<name>.<random>.tmp` beside the target, never a partial target.
  * `writeDirAtomic` does the same for a folder of files (built beside the target, renamed into place).
  * `checkWritableFile` / `checkWritableDir` / `checkNewDir` run the same checks before a long
  * computation, so a bad output path fails in the first second, not after training.
  */
 import {
-  accessSync, closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync,
+  accessSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync,
   rmSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -190,7 +192,8 @@ export function fsyncDir(dir: string): void {
 /**
  * Write `data` to `path` so that readers see the old file or the new one, never half of it, and so
  * that nothing but `path` (and, until the rename, a fresh temporary file beside it) is ever
- * created, followed or replaced. An existing target keeps its permission bits.
+ * created, followed or replaced. An existing target keeps its permission bits (and, when the
+ * writer may set them, its owner and group).
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, what?: string): void {
   checkWritableFile(path, what);
@@ -200,7 +203,17 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, what?: 
   let fd: number | undefined = fd0;
   try {
     const old = lstatOrNull(path);
-    if (old?.isFile()) fchmodSync(fd, old.mode & 0o7777);
+    if (old?.isFile()) {
+      fchmodSync(fd, old.mode & 0o777);
+      // Root replacing a user's file gives it back to that user; others cannot give files away.
+      if (old.uid !== process.getuid?.() || old.gid !== process.getgid?.()) {
+        try {
+          fchownSync(fd, old.uid, old.gid);
+        } catch {
+          // EPERM: the new file keeps the writer's ownership
+        }
+      }
+    }
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);

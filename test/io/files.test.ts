@@ -4,7 +4,7 @@
  */
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import fs, { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -48,9 +48,13 @@ test('writeFileAtomic writes a new file and replaces an old one, keeping its per
   writeFileAtomic(p, 'one');
   assert.equal(readFileSync(p, 'utf8'), 'one');
   chmodSync(p, 0o600);
+  // As root, the file belongs to another user, who must get the new one back.
+  if (process.getuid?.() === 0) chownSync(p, 65534, 65534);
+  const owner = [statSync(p).uid, statSync(p).gid];
   writeFileAtomic(p, new Uint8Array([1, 2, 3]));
   assert.deepEqual([...readFileSync(p)], [1, 2, 3]);
   assert.equal(statSync(p).mode & 0o777, 0o600);
+  assert.deepEqual([statSync(p).uid, statSync(p).gid], owner);
   assert.deepEqual(readdirSync(dir), ['out.json']);
   // A large write arrives whole.
   const big = new Uint8Array(5 << 20).map((_, i) => i * 7);
