@@ -80,6 +80,8 @@ test('targets that are not regular files are refused and left as they were', () 
   refuses(() => writeFileAtomic(join(dir, 'folder'), 'x'), /folder: is a folder/);
   refuses(() => writeFileAtomic(join(dir, 'fifo'), 'x'), /fifo: is a pipe/);
   refuses(() => writeFileAtomic('/dev/null', 'x', '--save'), /^--save \/dev\/null: is a character device; refusing to replace it/);
+  // /dev/stdout is a link (to /proc/self/fd/1): refused by the check, before anything is created.
+  refuses(() => checkWritableFile('/dev/stdout', '--out'), /^--out \/dev\/stdout: is a symbolic link; refusing to replace it/);
   assert.deepEqual(changes(before, snapshot(dir)), []);
   assert.equal(stamp('/dev/null'), nullBefore);
   assert.ok(statSync('/dev/null').isCharacterDevice());
