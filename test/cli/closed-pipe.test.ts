@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,4 +96,17 @@ test('a user error still prints its one line when stdout is closed', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^descent train: --lr/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('stdout on a full disk (/dev/full) is an error, not a closed pipe: one line, exit 1', () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    for (const args of [['schedule', '--name', 'cosine', '--steps', '5'], ['surface', '--steps', '10000', '--json'], ['--help']]) {
+      const r = spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      assert.equal(r.status, 1, args.join(' '));
+      assert.match(r.stderr, /^descent( \w+)?: cannot write to stdout \(ENOSPC\)\n$/);
+    }
+  } finally {
+    closeSync(full);
+  }
 });
