@@ -5,9 +5,9 @@
  */
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,5 +84,41 @@ test('an export into a new folder (parents created) or an empty one is complete,
   assert.equal(py.status, 0, py.stderr);
   assert.match(py.stdout, /^sgd .*\+0\.0000$/m);
   assert.match(py.stdout, /^adam .*\+0\.0000$/m);
+  rmSync(root, { recursive: true });
+});
+
+test('an export killed at any moment is either complete at DIR or absent from it', async () => {
+  const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const args = [bin, 'compare', '--data', 'embedded', ...SMALL, '--json'];
+  const root = mkdtempSync(join(tmpdir(), 'descent-export-kill-'));
+  const run = (dir: string, killAfterMs?: number): Promise<number> => new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [...args, '--export-run', dir], { stdio: 'ignore' });
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(performance.now() - t0);
+    });
+  });
+  const full = await run(join(root, 'whole'));
+  assert.deepEqual(readdirSync(join(root, 'whole')).sort(), ['init', 'manifest.json', 'order', 'results.json']);
+  const outcomes: string[] = [];
+  for (let k = 1; k <= 8; k++) {
+    const dir = join(root, `k${k}`);
+    await run(dir, (full * k) / 8);
+    if (!existsSync(dir)) {
+      outcomes.push('absent');
+      continue;
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['init', 'manifest.json', 'order', 'results.json'], `kill ${k}/8: complete`);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    assert.deepEqual(manifest.optimizers.map((o: { key: string }) => o.key), ['sgd', 'adam'], `kill ${k}/8: every run in the manifest`);
+    assert.equal(results.results.length, 2, `kill ${k}/8: every run in the results`);
+    outcomes.push('complete');
+  }
+  // Only the runs' folders and, for a kill during the last milliseconds of writing, a temporary folder.
+  for (const name of readdirSync(root)) assert.match(name, /^(whole|k\d|\.k\d\.[0-9a-f]{12}\.tmp)$/);
+  assert.ok(outcomes.includes('absent'), `some kills came before the export: ${outcomes.join(', ')}`);
   rmSync(root, { recursive: true });
 });
