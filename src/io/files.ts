@@ -224,7 +224,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, what?: 
     if (st && !st.isFile()) throw new FileError(`${label(what, path)}: is ${kindOf(st)}; refusing to replace it with a regular file`);
     renameSync(tmp, path);
   } catch (e) {
-    if (fd !== undefined) closeSync(fd);
+    try {
+      if (fd !== undefined) closeSync(fd);
+    } catch {
+      // the write already failed; the temporary file is removed below all the same
+    }
     try {
       unlinkSync(tmp);
     } catch {
