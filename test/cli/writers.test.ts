@@ -18,11 +18,16 @@ import { changes, snapshot, stamp } from '../io/snapshot.js';
 
 const TRAIN = ['--data', 'embedded', '--model', 'logreg', '--limit', '64', '--test-limit', '32', '--epochs', '1', '--batch-size', '32', '--backend', 'reference'];
 
-/** The writers under test: each writes to `target` and names it in its messages by this flag. */
-const writers: { name: string; flag: string; folder: boolean; run: (target: string) => Promise<{ code: number; out: string; err: string }> }[] = [
-  { name: 'train --save', flag: '', folder: false, run: (t) => cli('train', ...TRAIN, '--save', t) },
-  { name: 'augment --out', flag: '--out', folder: false, run: (t) => cli('augment', '--rows', '2', '--per', '1', '--zoom', '1', '--out', t) },
-  { name: 'compare --export-run', flag: '--export-run', folder: true, run: (t) => cli('compare', ...TRAIN, '--optimizers', 'sgd', '--export-run', t) },
+/**
+ * The writers under test: each writes to `target` and names it in its messages by this flag;
+ * `checkedFirst`: the target is checked before any work (the output is empty when refused). For
+ * train --save only the write is under test here; its pre-flight check belongs to the training
+ * command's own tests.
+ */
+const writers: { name: string; flag: string; folder: boolean; checkedFirst: boolean; run: (target: string) => Promise<{ code: number; out: string; err: string }> }[] = [
+  { name: 'train --save', flag: '', folder: false, checkedFirst: false, run: (t) => cli('train', ...TRAIN, '--save', t) },
+  { name: 'augment --out', flag: '--out', folder: false, checkedFirst: true, run: (t) => cli('augment', '--rows', '2', '--per', '1', '--zoom', '1', '--out', t) },
+  { name: 'compare --export-run', flag: '--export-run', folder: true, checkedFirst: true, run: (t) => cli('compare', ...TRAIN, '--optimizers', 'sgd', '--export-run', t) },
 ];
 
 /** The planted names the source hands out first, then fresh ones. */
@@ -55,6 +60,7 @@ for (const w of writers) {
     const dev = characterDevice(work);
     symlinkSync(victim, join(work, 'link'));
     symlinkSync(outside, join(work, 'link-to-folder'));
+    writeFileSync(join(work, 'plain'), 'a regular file');
     // A folder holding a link where the export writes its first weight file.
     mkdirSync(join(work, 'stale', 'init'), { recursive: true });
     symlinkSync(victim, join(work, 'stale', 'init', '0.weight.f32'));
@@ -67,12 +73,16 @@ for (const w of writers) {
       [join(work, 'link-to-folder'), /link-to-folder: is a symbolic link/],
     ];
     if (w.folder) cases.push([join(work, 'stale'), /stale: folder is not empty \(1 entry, e\.g\. init\); give a new or empty folder$/]);
+    // A place that cannot exist: below a regular file (and, for a file, in a missing folder).
+    cases.push([join(work, 'plain', 'x'), /x: .*plain is not a folder$/]);
+    if (!w.folder) cases.push([join(work, 'missing', 'x'), /x: folder .*missing does not exist$/]);
     for (const [target, re] of cases) {
       const r = await w.run(target);
       assert.equal(r.code, 1, `${target}: exit 1 (${r.err})`);
       assert.match(r.err, re);
       assert.match(r.err, new RegExp(`^descent \\w+: ${w.flag}`));
       assert.equal(r.err.split('\n').length, 1, 'one line');
+      if (w.checkedFirst) assert.equal(r.out, '', `${target}: refused before any work`);
     }
     assert.deepEqual(changes(before, snapshot(root)), []);
     assert.equal(stamp(dev), devBefore);
