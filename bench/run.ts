@@ -1,18 +1,20 @@
 /**
- * npm run bench [-- --quick] [--only W1,W3] [--peers descent,tfjs-wasm,...]
+ * npm run bench [-- --quick] [--only W1,W3] [--peers descent,tfjs-wasm,...] [--out DIR]
  *
  * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
  * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), each (framework, workload) in its own
  * process so peak memory is that run's alone (W1/W2 interleaved across those processes, see
  * runInterleaved). Prints a table and writes bench/results/<date>.json
- * and .md. It measures; it asserts nothing.
+ * and .md (or DIR/<date>.json and .md with --out DIR; the folder is checked before the first
+ * measurement and the files are written with writeFileAtomic). It measures; it asserts nothing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { checkWritableDir, writeFileAtomic } from '../src/io/files.js';
 import { LEAD_MS, SEGMENTS, WORKLOADS, median, segmentSize, type Measurement, type WorkloadId } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,6 +24,13 @@ const quick = args.includes('--quick');
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const only = (opt('--only')?.split(',') ?? ['W1', 'W2', 'W3', 'W4']) as WorkloadId[];
 const PY = '/usr/bin/python3';
+const outDir = opt('--out') ?? join(root, 'bench', 'results');
+try {
+  checkWritableDir(outDir, 'bench --out');
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(1);
+}
 /** Untimed steps before each timed W1/W2 segment (ms), see LEAD_MS. */
 const leadMs = quick ? LEAD_MS.quick : LEAD_MS.full;
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
@@ -239,10 +248,9 @@ for (const w of only) lines.push(`- ${w}: ${WORKLOADS[w].title}`);
 const md = lines.join('\n') + '\n';
 process.stdout.write('\n' + md);
 
-const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 const stamp = date.replace(/:/g, '-').replace(/\..*/, '');
 const name = `${stamp}${quick ? '-quick' : ''}`;
-writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ date, quick, cpu, cores: cpus().length, node: process.version, env: MALLOC_KEEP, results }, null, 2) + '\n');
-writeFileSync(join(outDir, `${name}.md`), md);
-process.stderr.write(`wrote bench/results/${name}.json and .md\n`);
+writeFileAtomic(join(outDir, `${name}.json`), JSON.stringify({ date, quick, cpu, cores: cpus().length, node: process.version, env: MALLOC_KEEP, results }, null, 2) + '\n');
+writeFileAtomic(join(outDir, `${name}.md`), md);
+process.stderr.write(`wrote ${join(outDir, name)}.json and .md\n`);

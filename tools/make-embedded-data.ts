@@ -9,9 +9,10 @@
  * with Rng(20261127).fork('train:' + class) (or 'test:' + class) and the first 1000 (train) / 200
  * (test) are kept; the kept indices are then sorted, so the subset keeps the original file order
  * (which is already class-mixed). The output is four gzipped IDX files under the full set's names,
- * readable by the same loader, plus manifest.json recording the source indices.
+ * readable by the same loader, plus manifest.json recording the source indices. The output folder is
+ * checked before the source is read, and each file is written with writeFileAtomic.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Rng } from '../src/tensor/rng.js';
@@ -24,6 +25,7 @@ import {
 } from '../src/data/fashion-mnist.js';
 import { FASHION_MNIST_CLASSES } from '../src/data/dataset.js';
 import { readIdxFile } from '../src/data/node.js';
+import { checkWritableDir, writeFileAtomic } from '../src/io/files.js';
 
 const SEED = 20261127;
 const src = process.argv[2] ?? '/usr/share/datasets/fashion-mnist';
@@ -51,10 +53,16 @@ function take(arr: IdxArray, idx: Int32Array): IdxArray {
 
 function write(name: string, arr: IdxArray): number {
   const gz = gzipSync(encodeIdx(arr), { level: 9 });
-  writeFileSync(join(out, name + '.gz'), gz);
+  writeFileAtomic(join(out, name + '.gz'), gz);
   return gz.length;
 }
 
+try {
+  checkWritableDir(out, 'output folder');
+} catch (e) {
+  process.stderr.write(`make-embedded-data: ${(e as Error).message}\n`);
+  process.exit(1);
+}
 mkdirSync(out, { recursive: true });
 const F = FASHION_MNIST_FILES;
 const manifest: Record<string, unknown> = {
@@ -74,5 +82,5 @@ for (const [split, imgs, labs, perClass] of [
   total += write(labs, take(labels, idx));
   manifest[split] = { count: idx.length, perClass, sourceFile: imgs, sourceIndices: Array.from(idx) };
 }
-writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest) + '\n');
+writeFileAtomic(join(out, 'manifest.json'), JSON.stringify(manifest) + '\n');
 console.log(`wrote ${out}: ${(total / 1e6).toFixed(2)} MB of gzipped IDX`);

@@ -6,6 +6,9 @@ import { commands } from './commands/index.js';
 import { helpText, parseArgs, UsageError } from './args.js';
 import type { Io } from './command.js';
 import { clip, clipMessage, didYouMean, findName } from '../util/names.js';
+import { EXIT_CLOSED_PIPE, OutputClosed } from './stdio.js';
+
+export { processIo } from './stdio.js';
 
 const VERSION = '0.1.0';
 
@@ -47,6 +50,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     const code = await cmd.run(opts, io);
     return code ?? 0;
   } catch (e) {
+    if (e instanceof OutputClosed) return EXIT_CLOSED_PIPE; // the reader of stdout has gone: stop quietly
     const err = e as Error;
     if (process.env.DESCENT_DEBUG) io.err(err.stack ?? String(err));
     // Every error line passes here: user values echoed in it are clipped (src/util/names.ts).
@@ -54,11 +58,3 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     return err instanceof UsageError ? 2 : 1;
   }
 }
-
-export const processIo: Io = {
-  out: (s) => process.stdout.write(s + '\n'),
-  err: (s) => process.stderr.write(s + '\n'),
-  raw: (s) => process.stderr.write(s),
-  tty: Boolean(process.stderr.isTTY),
-};
-

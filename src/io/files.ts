@@ -5,12 +5,19 @@
  * with fsync and renamed over the target, and the folder is flushed so the rename itself survives a
  * power cut. A reader therefore sees the old file or the new one, never half of one, and a target
  * that is not a regular file (a device, a folder, a symbolic link) is refused instead of replaced.
- * `checkWritableFile` / `checkWritableDir` run the same checks before a long computation, so a
- * bad output path fails in the first second, not after training.
+ * Whatever fails after the temporary file exists, it is removed before the error is thrown; a
+ * process killed in the few milliseconds between creating it and the rename can leave a
+ * `.<name>.<random>.tmp` beside the target, never a partial target.
+ * `writeDirAtomic` does the same for a folder of files (built beside the target, renamed into place).
+ * `checkWritableFile` / `checkWritableDir` / `checkNewDir` run the same checks before a long
+ * computation, so a bad output path fails in the first second, not after training.
  */
-import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, accessSync, type Stats } from 'node:fs';
+import {
+  accessSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync,
+  rmSync, statSync, unlinkSync, writeSync, type Stats,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 
 /** A file or folder that cannot be written as asked; the message names the path and the reason. */
 export class FileError extends Error {
@@ -24,20 +31,47 @@ function kindOf(st: Stats): string {
   if (st.isBlockDevice()) return 'a block device';
   if (st.isFIFO()) return 'a pipe';
   if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
+  if (st.isFile()) return 'a regular file';
+  return 'an unknown kind of file';
 }
 
+const codeOf = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+/** lstat (the path itself, links not followed); null when absent. */
 function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new FileError(`${path}: cannot be examined (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    // ENOTDIR: a folder on the way is a file, so nothing is there (the parent check says why).
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw new FileError(`${path}: cannot be examined (${codeOf(e)})`);
   }
 }
 
 function label(what: string | undefined, path: string): string {
   return what ? `${what} ${path}` : path;
+}
+
+/**
+ * The folder that will hold a new entry: it must exist, be a folder (a link to a folder is the
+ * user's choice of place and is followed) and be writable.
+ */
+function checkParent(parent: string, what: string | undefined, path: string): void {
+  let st: Stats;
+  try {
+    st = statSync(parent);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FileError(`${label(what, path)}: folder ${parent} does not exist`);
+    if (code === 'ENOTDIR') throw new FileError(`${label(what, path)}: ${parent} is not a folder`);
+    throw new FileError(`${label(what, path)}: folder ${parent} cannot be examined (${codeOf(e)})`);
+  }
+  if (!st.isDirectory()) throw new FileError(`${label(what, path)}: ${parent} is not a folder`);
+  try {
+    accessSync(parent, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new FileError(`${label(what, path)}: folder ${parent} is not writable`);
+  }
 }
 
 /**
@@ -49,52 +83,104 @@ export function checkWritableFile(path: string, what?: string): void {
   if (path === '') throw new FileError(`${what ?? 'output path'}: empty file name`);
   const st = lstatOrNull(path);
   if (st && !st.isFile()) throw new FileError(`${label(what, path)}: is ${kindOf(st)}; refusing to replace it with a regular file`);
-  const dir = dirname(resolve(path));
-  const dst = lstatOrNull(dir);
-  if (!dst) throw new FileError(`${label(what, path)}: folder ${dir} does not exist`);
-  if (!dst.isDirectory()) throw new FileError(`${label(what, path)}: ${dir} is not a folder`);
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new FileError(`${label(what, path)}: folder ${dir} is not writable`);
-  }
+  checkParent(dirname(resolve(path)), what, path);
 }
 
 /**
- * Check that `dir` is a writable folder, or absent with a writable parent (it will be created).
+ * Check that `dir` is a writable folder (a link to one is followed: files are written inside it, each
+ * by `writeFileAtomic`), or absent with a writable parent (it will be created).
  */
 export function checkWritableDir(dir: string, what?: string): void {
   if (dir === '') throw new FileError(`${what ?? 'output folder'}: empty folder name`);
   const st = lstatOrNull(dir);
   if (st) {
-    if (!st.isDirectory()) throw new FileError(`${label(what, dir)}: is ${kindOf(st)}, not a folder`);
+    if (st.isSymbolicLink()) {
+      let to: Stats | null = null;
+      try {
+        to = statSync(dir);
+      } catch {
+        // a link to nothing
+      }
+      if (!to?.isDirectory()) throw new FileError(`${label(what, dir)}: is a symbolic link that does not lead to a folder`);
+    } else if (!st.isDirectory()) throw new FileError(`${label(what, dir)}: is ${kindOf(st)}, not a folder`);
     try {
-      accessSync(dir, constants.W_OK);
+      accessSync(dir, constants.W_OK | constants.X_OK);
     } catch {
       throw new FileError(`${label(what, dir)}: folder is not writable`);
     }
     return;
   }
-  const parent = dirname(resolve(dir));
-  const pst = lstatOrNull(parent);
-  if (!pst || !pst.isDirectory()) throw new FileError(`${label(what, dir)}: parent folder ${parent} does not exist`);
-  try {
-    accessSync(parent, constants.W_OK);
-  } catch {
-    throw new FileError(`${label(what, dir)}: parent folder ${parent} is not writable`);
+  checkParent(dirname(resolve(dir)), what, dir);
+}
+
+/**
+ * Check that `writeDirAtomic` can create `dir`: it is absent or an empty folder (never a link), and
+ * its parent is a writable folder, or absent (created by `writeDirAtomic`) below a writable folder.
+ * A folder with files in it is refused, not mixed with new ones.
+ */
+export function checkNewDir(dir: string, what?: string): void {
+  if (dir === '') throw new FileError(`${what ?? 'output folder'}: empty folder name`);
+  const st = lstatOrNull(dir);
+  if (st) {
+    if (!st.isDirectory()) throw new FileError(`${label(what, dir)}: is ${kindOf(st)}, not a folder`);
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch (e) {
+      throw new FileError(`${label(what, dir)}: folder cannot be read (${codeOf(e)})`);
+    }
+    if (entries.length > 0) {
+      throw new FileError(`${label(what, dir)}: folder is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries.sort()[0]}); give a new or empty folder`);
+    }
   }
+  checkParent(nearestExisting(dirname(resolve(dir))), what, dir);
+}
+
+/** `path` or its nearest ancestor that exists (as anything: checkParent says if it is no folder). */
+function nearestExisting(path: string): string {
+  let p = path;
+  while (lstatOrNull(p) === null && dirname(p) !== p) p = dirname(p);
+  return p;
 }
 
 /** The temporary names `writeFileAtomic` uses for `path` start with this prefix (and end in .tmp). */
 export function tempPrefix(path: string): string {
-  return join(dirname(path), `.${basename(path)}.`);
+  const abs = resolve(path);
+  return join(dirname(abs), `.${basename(abs)}.`);
+}
+
+const randomName = (): string => randomBytes(6).toString('hex');
+let nameSource: () => string = randomName;
+
+/**
+ * Replace the source of the random part of temporary names (tests use it to know, and plant
+ * links at, the names a writer will try); `undefined` restores the random source.
+ */
+export function setTempNameSource(source: (() => string) | undefined): void {
+  nameSource = source ?? randomName;
+}
+
+/** Temporary names are tried this many times when one exists already. */
+const ATTEMPTS = 16;
+
+/** Create a fresh temporary entry beside `path` with `make` (which throws EEXIST when taken). */
+function createTemp<T>(path: string, what: string | undefined, kind: string, make: (tmp: string) => T): [string, T] {
+  for (let attempt = 1; ; attempt++) {
+    const tmp = `${tempPrefix(path)}${nameSource()}.tmp`;
+    try {
+      return [tmp, make(tmp)];
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < ATTEMPTS) continue;
+      throw new FileError(`${label(what, path)}: cannot create a temporary ${kind} beside it (${codeOf(e)})`);
+    }
+  }
 }
 
 /** Flush a folder's entries (the rename) to disk; file systems that cannot do it are skipped. */
 export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
-    fd = openSync(dir, constants.O_RDONLY);
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
     fsyncSync(fd);
   } catch {
     // Some file systems refuse fsync on a folder (EINVAL, EISDIR); the data itself is flushed.
@@ -106,24 +192,28 @@ export function fsyncDir(dir: string): void {
 /**
  * Write `data` to `path` so that readers see the old file or the new one, never half of it, and so
  * that nothing but `path` (and, until the rename, a fresh temporary file beside it) is ever
- * created, followed or replaced.
+ * created, followed or replaced. An existing target keeps its permission bits (and, when the
+ * writer may set them, its owner and group).
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, what?: string): void {
   checkWritableFile(path, what);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  let fd: number | undefined;
-  let tmp = '';
-  for (let attempt = 0; fd === undefined; attempt++) {
-    tmp = `${tempPrefix(path)}${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      fd = openSync(tmp, flags, 0o644);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 8) continue;
-      throw new FileError(`${label(what, path)}: cannot create a temporary file beside it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  }
+  const [tmp, fd0] = createTemp(path, what, 'file', (t) => openSync(t, flags, 0o666));
+  let fd: number | undefined = fd0;
   try {
+    const old = lstatOrNull(path);
+    if (old?.isFile()) {
+      fchmodSync(fd, old.mode & 0o777);
+      // Root replacing a user's file gives it back to that user; others cannot give files away.
+      if (old.uid !== process.getuid?.() || old.gid !== process.getgid?.()) {
+        try {
+          fchownSync(fd, old.uid, old.gid);
+        } catch {
+          // EPERM: the new file keeps the writer's ownership
+        }
+      }
+    }
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
@@ -134,14 +224,62 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, what?: 
     if (st && !st.isFile()) throw new FileError(`${label(what, path)}: is ${kindOf(st)}; refusing to replace it with a regular file`);
     renameSync(tmp, path);
   } catch (e) {
-    if (fd !== undefined) closeSync(fd);
+    try {
+      if (fd !== undefined) closeSync(fd);
+    } catch {
+      // the write already failed; the temporary file is removed below all the same
+    }
     try {
       unlinkSync(tmp);
     } catch {
-      // already renamed or never created
+      // already renamed
     }
     if (e instanceof FileError) throw e;
-    throw new FileError(`${label(what, path)}: cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new FileError(`${label(what, path)}: cannot be written (${codeOf(e)})`);
   }
   fsyncDir(dirname(resolve(path)));
+}
+
+/** A relative path inside the folder `writeDirAtomic` builds: no `..`, not absolute, not empty. */
+function checkEntry(name: string, what: string | undefined, dir: string): string {
+  const n = normalize(name);
+  if (name === '' || isAbsolute(name) || n === '.' || n === '..' || n.startsWith('..' + sep)) {
+    throw new FileError(`${label(what, dir)}: entry "${name}" is not a relative path inside the folder`);
+  }
+  return n;
+}
+
+/**
+ * Write a folder of files at once: `files` (relative path → contents) are written into a fresh
+ * temporary folder beside `dir`, which is then renamed to `dir`. `dir` must be absent or an empty
+ * folder (`checkNewDir`); it holds all the files or, if anything fails or the process is killed
+ * before the rename, does not exist (an existing empty folder stays as it was).
+ */
+export function writeDirAtomic(dir: string, files: Iterable<readonly [string, string | Uint8Array]>, what?: string): void {
+  checkNewDir(dir, what);
+  const entries = [...files].map(([name, data]) => [checkEntry(name, what, dir), data] as const);
+  try {
+    mkdirSync(dirname(resolve(dir)), { recursive: true });
+  } catch (e) {
+    throw new FileError(`${label(what, dir)}: cannot create its parent folder (${codeOf(e)})`);
+  }
+  const [tmp] = createTemp(dir, what, 'folder', (t) => mkdirSync(t, { mode: 0o777 }));
+  try {
+    for (const [name, data] of entries) {
+      const sub = dirname(join(tmp, name));
+      if (sub !== tmp) mkdirSync(sub, { recursive: true });
+      writeFileAtomic(join(tmp, name), data, what);
+    }
+    fsyncDir(tmp);
+    checkNewDir(dir, what);
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
+      throw new FileError(`${label(what, dir)}: cannot be written (${codeOf(e)})`);
+    }
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  fsyncDir(dirname(resolve(dir)));
 }

@@ -26,6 +26,24 @@ let maxThreads = 1;
 
 registerBackendHint('wasm', 'call `await initWasm()` (or `initWasmSync()` for one thread) first');
 
+/**
+ * The parts of node:os and node:worker_threads used here, typed locally: this module is isomorphic,
+ * so it type-checks without Node's type declarations (the lab's browser build has none).
+ */
+interface NodeOs {
+  availableParallelism(): number;
+}
+interface NodeWorker {
+  once(event: 'message' | 'error' | 'exit', listener: (arg: unknown) => void): unknown;
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+  removeAllListeners(event: string): unknown;
+  unref(): void;
+  terminate(): unknown;
+}
+interface NodeWorkerThreads {
+  Worker: new (url: URL, options: { workerData: unknown }) => NodeWorker;
+}
+
 /** A Node built-in, imported by a computed name so bundlers for the browser leave it alone. */
 export function nodeImport(name: string): Promise<unknown> {
   return import(/* @vite-ignore */ name);
@@ -54,7 +72,7 @@ export function initWasmSync(opts: Omit<WasmOptions, 'threads'> = {}): Backend {
 
 async function defaultThreads(): Promise<number> {
   if (isNode()) {
-    const os = (await nodeImport('node:os')) as typeof import('node:os');
+    const os = (await nodeImport('node:os')) as NodeOs;
     return Math.max(1, Math.min(8, os.availableParallelism()));
   }
   const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
@@ -72,7 +90,7 @@ function canThread(): boolean {
 async function spawn(init: WorkerInit): Promise<{ terminate(): unknown }> {
   const url = new URL('./worker.js', import.meta.url);
   if (isNode()) {
-    const { Worker } = (await nodeImport('node:worker_threads')) as typeof import('node:worker_threads');
+    const { Worker } = (await nodeImport('node:worker_threads')) as NodeWorkerThreads;
     const w = new Worker(url, { workerData: init });
     await new Promise<void>((resolve, reject) => {
       w.once('message', () => resolve());

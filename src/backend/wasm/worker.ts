@@ -27,7 +27,8 @@ declare const self: { onmessage: ((e: { data: WorkerInit }) => void) | null; pos
 const isNode = typeof globalThis.process === 'object' && typeof (globalThis.process as { versions?: { node?: string } }).versions?.node === 'string';
 if (isNode) {
   const name = 'node:worker_threads'; // computed, so browser bundlers leave it alone
-  const wt = (await import(/* @vite-ignore */ name)) as typeof import('node:worker_threads');
+  // The parts of node:worker_threads used, typed locally: this module type-checks without Node's types.
+  const wt = (await import(/* @vite-ignore */ name)) as { workerData: unknown; parentPort: { postMessage(m: unknown): void } | null };
   serve(wt.workerData as WorkerInit, () => wt.parentPort!.postMessage('ready'));
 } else if (typeof self !== 'undefined') {
   self.onmessage = (e) => serve(e.data, () => self!.postMessage('ready'));

@@ -5,7 +5,7 @@
  */
 import { SEED_MAX } from '../../tensor/rng.js';
 import { checkBatchTransform } from '../train-checks.js';
-import { writeFileSync, renameSync } from 'node:fs';
+import { checkWritableFile, writeFileAtomic } from '../../io/files.js';
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
@@ -38,6 +38,7 @@ export const augmentCommand: Command = {
       if (e instanceof AugmentSpecError) throw new UsageError(e.message);
       throw e;
     }
+    checkWritableFile(o.out, '--out');
     const data = await loadData(o.data);
     const ds = data.train;
     const [C, H, W] = ds.shape;
@@ -75,9 +76,7 @@ export const augmentCommand: Command = {
       const out = aug(new Tensor(batch, [K, C, H, W]), rng);
       for (let k = 0; k < K; k++) blit(out.data.subarray(k * size, (k + 1) * size), gap + cellW + bigGap + k * (cellW + gap), y0);
     }
-    const tmp = `${o.out}.tmp-${process.pid}`;
-    writeFileSync(tmp, encodePng(px, width, height, C === 1 ? 1 : 3));
-    renameSync(tmp, o.out);
+    writeFileAtomic(o.out, encodePng(px, width, height, C === 1 ? 1 : 3), '--out');
     io.out(`wrote ${o.out}: ${R} garments (${data.source}), original then ${K} × ${aug.describe}, seed ${o.seed}, ${width}×${height} px`);
   },
 };

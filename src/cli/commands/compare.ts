@@ -19,16 +19,20 @@
  *
  * The weights and order are captured from the runs themselves (at the start of training and from the
  * loader), and every run is checked to have started from the same weights and order as the first.
+ *
+ * DIR must be new or an empty folder (its parent is checked before training). The files are written
+ * into a fresh temporary folder beside DIR once every run has finished, which is then renamed to DIR:
+ * DIR either holds a complete export or does not exist (an interrupted export never appears there).
  */
 import { SEED_MAX } from '../../tensor/rng.js';
 import { MAX_EPOCHS, resolveName } from '../train-checks.js';
 import { models } from '../../train/models.js';
 import { clip, didYouMean } from '../../util/names.js';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Callback, EpochRecord } from '../../train/trainer.js';
 import { FASHION_MNIST_SEARCH_PATH } from '../../data/node.js';
-import { writeAtomic } from './train.js';
+import { checkNewDir, writeDirAtomic } from '../../io/files.js';
 import type { Command, Io } from '../command.js';
 import { UsageError, parseArgs, type OptSpec, type Parsed } from '../args.js';
 import { getOptimizer, optimizerNames } from '../../optim/registry.js';
@@ -122,10 +126,8 @@ function leBytes(a: Float32Array | Int32Array): Uint8Array {
   return out;
 }
 
-/** Write init/, order/ and manifest.json for the first run's capture. */
-function writeRun(dir: string, o: Parsed, cap: Captured, optimizers: RunManifest['optimizers']): void {
-  mkdirSync(join(dir, 'init'), { recursive: true });
-  mkdirSync(join(dir, 'order'), { recursive: true });
+/** The files of an export (relative path → bytes): init/, order/ and manifest.json for the first run's capture, and results.json. */
+function runFiles(o: Parsed, cap: Captured, optimizers: RunManifest['optimizers'], results: unknown): [string, string | Uint8Array][] {
   const data = o.data === 'embedded' || (o.data === 'auto' && !existsSync(FASHION_MNIST_SEARCH_PATH[0])) ? 'embedded' : resolve(o.data === 'auto' ? FASHION_MNIST_SEARCH_PATH[0] : o.data);
   const m: RunManifest = {
     format: 'descent-compare-run', version: 1, model: o.model, data, scaling: 'x/255',
@@ -135,9 +137,12 @@ function writeRun(dir: string, o: Parsed, cap: Captured, optimizers: RunManifest
     order: cap.orders.map((a, e) => ({ epoch: e + 1, file: `order/epoch-${e + 1}.i32`, dtype: 'int32' as const, length: a.length })),
     optimizers, results: 'results.json',
   };
-  for (const [name, data] of cap.params) writeFileSync(join(dir, 'init', `${name}.f32`), leBytes(data));
-  cap.orders.forEach((a, e) => writeFileSync(join(dir, 'order', `epoch-${e + 1}.i32`), leBytes(a)));
-  writeAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1) + '\n');
+  return [
+    ...cap.params.map(([name, data]): [string, Uint8Array] => [`init/${name}.f32`, leBytes(data)]),
+    ...cap.orders.map((a, e): [string, Uint8Array] => [`order/epoch-${e + 1}.i32`, leBytes(a)]),
+    ['manifest.json', JSON.stringify(m, null, 1) + '\n'],
+    ['results.json', JSON.stringify(results, null, 1) + '\n'],
+  ];
 }
 
 export const compareCommand: Command = {
@@ -179,6 +184,7 @@ export const compareCommand: Command = {
       throw new UsageError(`--export-run: supports models mlp and logreg (the PyTorch script rebuilds Linear+ReLU stacks), got --model ${o.model}`);
     }
     const exportDir: string | undefined = o.exportRun;
+    if (exportDir !== undefined) checkNewDir(exportDir, '--export-run');
     let first: Captured | undefined;
     const exported: RunManifest['optimizers'] = [];
     const epochRecords: Record<string, EpochRecord[]> = {};
@@ -203,7 +209,6 @@ export const compareCommand: Command = {
           if (diff) throw new Error(`compare: run ${key} did not start like run ${keys[0]}: ${diff}`);
         }
         exported.push({ key, name: getOptimizer(key).name, hyper: start.hyper! });
-        writeRun(exportDir, o, first, exported);
         epochRecords[key] = r.records;
       }
       const last = r.records[r.records.length - 1];
@@ -215,10 +220,11 @@ export const compareCommand: Command = {
         seconds: r.records.reduce((s, e) => s + e.seconds, 0),
       };
       rows.push(row);
-      if (exportDir !== undefined) {
-        writeAtomic(join(exportDir, 'results.json'), JSON.stringify({ model: o.model, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTable: o.lrTable, results: rows, records: epochRecords }, null, 1) + '\n');
-      }
       if (!o.json) io.err(`  ${key}: done (${row.seconds.toFixed(1)} s)`);
+    }
+    if (exportDir !== undefined) {
+      const results = { model: o.model, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTable: o.lrTable, results: rows, records: epochRecords };
+      writeDirAtomic(exportDir, runFiles(o, first!, exported, results), '--export-run');
     }
     if (exportDir !== undefined && !o.json) io.err(`wrote the run to ${exportDir}; PyTorch from the same start: /usr/bin/python3 tools/compare_torch.py --from ${exportDir}`);
     if (o.json) {

@@ -1,5 +1,5 @@
 /** descent train: build a model by name, train it with an optimizer by name, report every epoch. */
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../../io/files.js';
 import type { Command, Io } from '../command.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
@@ -79,9 +79,7 @@ function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
 
 /** Write a file so that readers see the old one or the new one, never half of it. */
 export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = []): Promise<TrainRun> {
