@@ -1,3 +1,4 @@
 /** Node-only entry: file-system data loaders and anything else that needs fs/zlib/process. */
 export * from './index.js';
 export * from './data/node.js';
+export * from './io/checkpoints.js';

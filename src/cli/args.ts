@@ -84,6 +84,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], co
     }
     out[camel(name)] = convert(spec, value);
   }
+  // Which options the user gave (by name), apart from defaults: --resume accepts only a few.
+  Object.defineProperty(out, '$given', { value: given, enumerable: false });
   return out;
 }
 

@@ -1,3 +1,5 @@
 export * from './trainer.js';
 export * from './models.js';
 export * from './fullbatch.js';
+export * from './checkpoint.js';
+export * from './ensemble-fit.js';
