@@ -524,6 +524,7 @@ export function fitRun(o: FitOptions): FitResult {
       }
     }
     if (b !== train.length) throw new RangeError(`fit: the training source yielded ${b} of its ${train.length} batches in epoch ${e + 1}`);
+    if (acc.seen === 0 && b > 0) fail('non-finite loss', NaN, e + 1, s.step, `every step of the epoch was skipped (${result.skipped} in all): the loss or gradient was never finite`);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     finishEpoch(e, acc);
     if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
