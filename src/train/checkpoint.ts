@@ -128,8 +128,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
 /** Parse bytes written by encodeCheckpoint; `source` (a file name) goes into every error message. */
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
   const bad = (why: string) => new CheckpointError(`${source}: not a usable checkpoint (${why})`);
+  for (let i = 0; i < Math.min(8, bytes.length); i++) if (bytes[i] !== MAGIC.charCodeAt(i)) throw bad('wrong magic bytes');
   if (bytes.length < 20) throw bad(`${bytes.length} bytes, truncated`);
-  for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC.charCodeAt(i)) throw bad('wrong magic bytes');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = dv.getUint32(8, true);
   if (16 + hlen + 4 > bytes.length) throw bad(`header of ${hlen} bytes runs past the end of the ${bytes.length}-byte file, truncated`);

@@ -287,7 +287,7 @@ function restoreModel(model: Module, c: Checkpoint): void {
   for (const [n, p] of named) p.data.set(c.model[n].data);
 }
 
-/** Load optimizer state, then move its arrays where a fresh state would live (wasm memory), so steps take the same kernels as in the uninterrupted run. */
+/** Load optimizer state, then move its arrays where a fresh state would live (wasm memory), so the resumed steps update it in place as the uninterrupted run does, without copies. */
 function restoreOptimizer(optimizer: Optimizer<any>, c: Checkpoint): void {
   optimizer.loadStateDict(c.optimizer);
   const params = new Map<string, Tensor>();

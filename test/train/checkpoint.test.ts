@@ -45,7 +45,7 @@ test('the byte form keeps every float bit, NaN, ±Infinity and −0, and refuses
     assert.throws(() => decodeCheckpoint(bad, 'a.dckpt'), (e: unknown) => e instanceof CheckpointError && /^a\.dckpt: not a usable checkpoint/.test(e.message), `flipped byte ${at}`);
   }
   for (const n of [0, 10, 100, bytes.length - 1]) {
-    assert.throws(() => decodeCheckpoint(bytes.subarray(0, n), 'a.dckpt'), /^CheckpointError: a\.dckpt: not a usable checkpoint \(.*(truncated|magic)/, `cut at ${n}`);
+    assert.throws(() => decodeCheckpoint(bytes.subarray(0, n), 'a.dckpt'), /^CheckpointError: a\.dckpt: not a usable checkpoint \(.*truncated/, `cut at ${n}`);
   }
 });
 

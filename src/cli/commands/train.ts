@@ -134,9 +134,9 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
   const c = latest.checkpoint;
   const meta = c.meta as { command?: string; options?: Parsed } | undefined;
   if (!meta || meta.command !== 'train' || !meta.options || typeof meta.options !== 'object') throw new UsageError(`--resume: ${latest.path} was not written by descent train (no options in it)`);
-  const merged: Parsed = { ...meta.options, epochs: given.has('epochs') ? o.epochs : c.epochs, json: o.json, save: o.save, keep: o.keep, checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery, onNan: given.has('on-nan') ? o.onNan : meta.options.onNan, checkpointDir: o.resume };
+  const merged: Parsed = { ...meta.options, epochs: given.has('epochs') ? o.epochs : c.epochs, json: o.json, save: o.save, keep: o.keep ?? meta.options.keep, checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery, onNan: given.has('on-nan') ? o.onNan : meta.options.onNan, checkpointDir: o.resume };
   if (c.epoch > merged.epochs || (c.epoch === merged.epochs && c.batch > 0)) throw new UsageError(`--epochs ${merged.epochs}: the checkpoint ${latest.path} is already at epoch ${c.epoch + (c.batch > 0 ? 1 : 0)}; give --epochs ${c.epoch + 1} or more`);
-  if (!merged.json) io.out(`resuming from ${latest.path}: epoch ${c.epoch + (c.batch > 0 ? 1 : 0)}${c.batch > 0 ? `, batch ${c.batch}` : ' start'}, step ${c.step}, to epoch ${merged.epochs}`);
+  if (!merged.json) io.out(`resuming from ${latest.path}: ${c.batch > 0 ? `epoch ${c.epoch + 1}, batch ${c.batch}` : `after epoch ${c.epoch}`}, step ${c.step}; training to epoch ${merged.epochs}`);
   return { o: merged, checkpoint: c };
 }
 
@@ -174,7 +174,7 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
   let checkpoint: CheckpointOptions | undefined;
   if (o.checkpointDir !== undefined) {
     const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
-    const { resume: _r, json: _j, save: _s, epochs: _e, checkpointDir: _d, keep: _k, ...options } = o;
+    const { resume: _r, json: _j, save: _s, epochs: _e, checkpointDir: _d, ...options } = o;
     checkpoint = { save: (c) => sink.save(c), ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}), meta: { command: 'train', options } };
   }
   if (!o.json) {
