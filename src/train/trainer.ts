@@ -172,6 +172,11 @@ export interface FitOptions {
    */
   onNonFinite?: 'stop' | 'skip';
   onSkip?: (info: { epoch: number; step: number; reason: string }) => void;
+  /**
+   * Full batch only: called once when the loss has stayed exactly the same for `stallSteps` (3)
+   * steps in a row — the optimizer makes no progress (e.g. a line search that finds no decrease).
+   */
+  onStall?: (info: { step: number; steps: number; loss: number; lr: number }) => void;
   /** The explosion rule (on by default); false turns it off. */
   divergence?: DivergenceOptions | false;
   /** Stochastic weight averaging of the weights at every epoch end from `startEpoch` (1-based) on, or every `everySteps` steps. */
@@ -534,6 +539,8 @@ export function fitRun(o: FitOptions): FitResult {
   return result;
 }
 
+const STALL_STEPS = 3;
+
 /** fit's full-batch branch: one closure-driven optimizer step per epoch on all of `train`. */
 function runFullBatch(
   o: FitOptions, s: TrainState, cbs: Callback[], startEpoch: number, lossFn: (l: Tensor, y: ArrayLike<number>) => Tensor, now: () => number,
@@ -546,6 +553,7 @@ function runFullBatch(
   const { x, y } = concatBatches(o.train);
   const last = records.length ? (records[records.length - 1] as EpochRecord & FullBatchFitRecord) : undefined;
   let prev = { evals: last?.evals ?? 0, seconds: 0 };
+  let prevLoss = last?.trainLoss ?? NaN, same = 0;
   const steps = epochs - startEpoch;
   if (steps <= 0) return;
   fitFullBatch({
@@ -554,6 +562,9 @@ function runFullBatch(
     checkLoss: (loss, step) => {
       const bad = checkLoss(loss, step, step);
       if (bad) fail('non-finite loss', loss, step, step, bad);
+      same = loss === prevLoss ? same + 1 : 0;
+      prevLoss = loss;
+      if (same === STALL_STEPS) o.onStall?.({ step, steps: STALL_STEPS, loss, lr: optimizer.lr });
     },
     onStep: (r) => {
       s.step = r.step;

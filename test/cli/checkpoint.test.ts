@@ -188,3 +188,11 @@ test('full-batch L-BFGS resumes bit for bit from a checkpoint', async () => {
   assert.deepEqual(recs(r.out), recs(full.out).slice(1));
   assert.ok(existsSync(join(d, 'ckpt-000000000003.dckpt')));
 });
+
+test('a full-batch run whose loss stops changing says so once on stderr', async () => {
+  const r = await cli('train', '--model', 'logreg', '--optimizer', 'sgd', '--lr', '0', '--full-batch', '--data', 'embedded', '--limit', '100', '--test-limit', '50', '--epochs', '5');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /^descent train: warning: the loss has stayed at \S+ for 3 steps \(step 4, learning rate 0\): the optimizer makes no progress$/);
+  const ok = await cli('train', '--model', 'logreg', '--optimizer', 'sgd', '--lr', '0.1', '--full-batch', '--data', 'embedded', '--limit', '100', '--test-limit', '50', '--epochs', '5');
+  assert.equal(ok.err, '');
+});

@@ -55,7 +55,7 @@ export const trainOptions: OptSpec[] = [
   { name: 'checkpoint-every', type: 'string', metavar: 'Nepochs|Nsteps', help: 'how often to checkpoint, e.g. 2epochs or 100steps (default: every epoch end; the last epoch always ends with one)' },
   { name: 'keep', type: 'int', min: 1, metavar: 'K', help: 'keep only the newest K checkpoints (older ones are deleted once the new one is in place)' },
   { name: 'resume', type: 'string', metavar: 'DIR', help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan)' },
-  { name: 'on-nan', type: 'string', choices: ['stop', 'skip'], default: 'stop', help: 'a non-finite loss or gradient: stop (exit 1, naming epoch, step, lr and the last checkpoint) or skip that step (not applied; counted)' },
+  { name: 'on-nan', type: 'string', choices: ['stop', 'skip'], default: 'stop', help: 'a non-finite loss or gradient: stop (exit 1, naming epoch, step, lr and the last checkpoint) or skip that step (not applied; counted); a loss above 10⁴× the first step\'s always stops' },
   { name: 'json', type: 'boolean', help: 'print one JSON record per epoch instead of text' },
 ];
 
@@ -193,6 +193,7 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
     swa: o.swa !== undefined ? { startEpoch: o.swa } : undefined,
     ema: o.ema !== undefined ? { decay: o.ema } : undefined,
     snapshots: o.snapshots !== undefined ? { cycles: o.snapshots } : undefined,
+    onStall: (i) => io.err(`descent train: warning: the loss has stayed at ${i.loss} for ${i.steps} steps (step ${i.step}, learning rate ${i.lr}): the optimizer makes no progress${String(o.optimizer).toLowerCase() === 'newton' ? '; try --damping or without --hessian-free' : ''}`),
     onProgress: bar ? (p) => bar.draw(p) : undefined,
     onEpoch: (r) => {
       bar?.clear();
