@@ -196,3 +196,15 @@ test('a full-batch run whose loss stops changing says so once on stderr', async 
   const ok = await cli('train', '--model', 'logreg', '--optimizer', 'sgd', '--lr', '0.1', '--full-batch', '--data', 'embedded', '--limit', '100', '--test-limit', '50', '--epochs', '5');
   assert.equal(ok.err, '');
 });
+
+test('--on-nan skip leaves out the non-finite steps and says how many; an epoch with every step skipped stops', async () => {
+  const one = await cli('train', ...tiny, '--optimizer', 'sgd', '--lr', '1e30', '--epochs', '1', '--on-nan', 'skip');
+  assert.equal(one.code, 0, one.err);
+  assert.match(one.out, /\nskipped 5 step\(s\) whose loss or gradient was not finite \(--on-nan skip\)\n/);
+  const stop = await cli('train', ...tiny, '--optimizer', 'sgd', '--lr', '1e30', '--epochs', '1');
+  assert.equal(stop.code, 1);
+  assert.equal(stop.err, 'descent train: the loss became NaN at epoch 1, step 2 (learning rate 1e+30); last good checkpoint: none');
+  const two = await cli('train', ...tiny, '--optimizer', 'sgd', '--lr', '1e30', '--epochs', '2', '--on-nan', 'skip');
+  assert.equal(two.code, 1);
+  assert.equal(two.err, 'descent train: every step of the epoch was skipped (11 in all): the loss or gradient was never finite at epoch 2, step 12 (learning rate 1e+30); last good checkpoint: none');
+});
