@@ -412,7 +412,7 @@ export function fitRun(o: FitOptions): FitResult {
   const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: typeof partial) => {
     const ck = o.checkpoint;
     if (!ck) return;
-    if (!allFinite(model)) fail('non-finite parameters', NaN, epoch + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
+    if (!allFinite(model)) fail('non-finite parameters', NaN, batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step, 'the parameters became non-finite (a non-finite gradient)');
     const c: Checkpoint = {
       version: CHECKPOINT_VERSION, epochs, epoch, batch, step: s.step, skipped: result.skipped,
       model: Object.fromEntries(model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }])),
