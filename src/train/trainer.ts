@@ -26,7 +26,7 @@ import { Rng, type RngState } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
 import { add, argmax, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
-import type { Optimizer, BaseHyper } from '../optim/optimizer.js';
+import { Optimizer as OptimizerClass, type Optimizer, type BaseHyper } from '../optim/optimizer.js';
 import { backend } from '../backend/index.js';
 import type { EpochStart } from '../data/loader.js';
 import { WeightAverage, swaCallback, emaCallback, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
@@ -292,6 +292,23 @@ function restoreModel(model: Module, c: Checkpoint): void {
   for (const [n, p] of named) p.data.set(c.model[n].data);
 }
 
+/**
+ * The optimizer's stateDict(), with the per-parameter arrays kept as typed arrays (exact, half the
+ * bytes of float64 numbers for float32 state) when the optimizer uses the base class's form; L-BFGS
+ * and Newton keep their own (global) form.
+ */
+function optimizerState(optimizer: Optimizer<any>): Checkpoint['optimizer'] {
+  if (optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
+  const state: Record<string, Record<string, unknown>> = {};
+  for (const [name, st] of optimizer.state) {
+    const e: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(st)) e[k] = typeof v === 'number' ? v : v.slice();
+    state[name] = e;
+  }
+  const paramGroups = optimizer.paramGroups.map(({ params, ...h }) => ({ ...h, params: (params as Tensor[]).map((p) => optimizer.nameOf(p)) }));
+  return { optimizer: optimizer.rule.name, state, paramGroups } as unknown as Checkpoint['optimizer'];
+}
+
 /** Load optimizer state, then move its arrays where a fresh state would live (wasm memory), so the resumed steps update it in place as the uninterrupted run does, without copies. */
 function restoreOptimizer(optimizer: Optimizer<any>, c: Checkpoint): void {
   optimizer.loadStateDict(c.optimizer);
@@ -416,7 +433,7 @@ export function fitRun(o: FitOptions): FitResult {
     const c: Checkpoint = {
       version: CHECKPOINT_VERSION, epochs, epoch, batch, step: s.step, skipped: result.skipped,
       model: Object.fromEntries(model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }])),
-      optimizer: optimizer.stateDict(),
+      optimizer: optimizerState(optimizer),
       callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
       rng: batch > 0 ? { masks: masks?.getState(), transform: transform?.getState() } : {},
       records: records.map((r) => ({ ...r })),
