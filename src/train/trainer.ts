@@ -449,6 +449,8 @@ export function fitRun(o: FitOptions): FitResult {
     const ck = o.checkpoint;
     if (!ck) return false;
     const every = ck.everyEpochs ?? (ck.everySteps ? undefined : 1);
+    // A full-batch epoch is one step, so everySteps counts epochs there.
+    if (o.fullBatch && ck.everySteps && (e + 1) % ck.everySteps === 0) return true;
     return (every !== undefined && (e + 1) % every === 0) || e + 1 === epochs;
   };
 

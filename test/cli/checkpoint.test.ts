@@ -160,6 +160,10 @@ test('--save is checked before training: an empty name is a usage error, a missi
   const isDir = await cli('train', ...tiny, '--save', join(dir, 'sub'));
   assert.equal(isDir.code, 1);
   assert.match(isDir.err, /is a folder; refusing to replace it/);
+  const ckFile = await cli('train', ...tiny, '--checkpoint-dir', join(dir, 'file'));
+  assert.equal(ckFile.code, 1);
+  assert.equal(ckFile.err, `descent train: checkpoint folder ${join(dir, 'file')}: is a regular file, not a folder`);
+  assert.equal(ckFile.out, '');
   assert.deepEqual(readdirSync(dir).sort(), ['file', 'sub']);
   assert.deepEqual(readdirSync(join(dir, 'sub')), []);
 });
@@ -180,6 +184,7 @@ test('full-batch L-BFGS resumes bit for bit from a checkpoint', async () => {
   const args = ['--model', 'logreg', '--optimizer', 'lbfgs', '--max-iter', '3', '--history-size', '5', '--full-batch', '--data', 'embedded', '--limit', '200', '--test-limit', '100', '--epochs', '3'];
   const full = await cli('train', ...args, '--save', ref, '--checkpoint-dir', join(dir, 'ck'), '--json');
   assert.equal(full.code, 0, full.err);
+  assert.deepEqual(ckpts(join(dir, 'ck')), ['ckpt-000000000001.dckpt', 'ckpt-000000000002.dckpt', 'ckpt-000000000003.dckpt']);
   const d = stoppedAt(join(dir, 'ck'), 'ckpt-000000000001.dckpt');
   const r = await cli('train', '--resume', d, '--save', join(d, 'o.json'), '--json');
   assert.equal(r.code, 0, r.err);
