@@ -167,8 +167,8 @@ export interface FitOptions {
    * the step, counts it (FitResult.skipped, onSkip) and goes on. With 'skip' every step's gradients
    * are checked (one pass over them); with 'stop' the loss is checked every step (a scalar) and the
    * parameters at every epoch end and before every checkpoint, so a non-finite gradient with a
-   * finite loss stops the run at the next step, whose loss it makes non-finite, and never reaches a
-   * checkpoint.
+   * finite loss stops the run at the next step whose loss it makes non-finite, or at the latest at
+   * the epoch's end (ReLU can hide NaN weights from the loss), and never reaches a checkpoint.
    */
   onNonFinite?: 'stop' | 'skip';
   onSkip?: (info: { epoch: number; step: number; reason: string }) => void;
@@ -474,8 +474,8 @@ export function fitRun(o: FitOptions): FitResult {
 
   if (o.fullBatch) {
     runFullBatch(o, s, cbs, startEpoch, lossFn, now, checkLoss, fail, (e, rec, acc) => {
-      finishEpoch(e, acc, rec);
       if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite');
+      finishEpoch(e, acc, rec);
       if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
     }, records);
     for (const c of cbs) c.onTrainEnd?.(s);
@@ -496,7 +496,7 @@ export function fitRun(o: FitOptions): FitResult {
     let transformRng: Rng | undefined;
     const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
     for (const batch of batches) {
-      if (b >= train.length) throw new RangeError(`fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`);
+      if (resuming && b >= train.length) throw new RangeError(`fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`);
       for (const c of cbs) c.onStepBegin?.(s);
       const n = batch.y.length;
       const logits = model.forward(batch.x, { training: true, rng: epochRng });
@@ -547,11 +547,11 @@ export function fitRun(o: FitOptions): FitResult {
         t0 = now() - (acc.seconds - secondsBefore) * 1000;
       }
     }
-    if (b !== train.length) throw new RangeError(`fit: the training source yielded ${b} of its ${train.length} batches in epoch ${e + 1}`);
     if (acc.seen === 0 && b > 0) fail('non-finite loss', NaN, e + 1, s.step, `every step of the epoch was skipped (${result.skipped} in all): the loss or gradient was never finite`);
+    // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
+    if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     finishEpoch(e, acc);
-    if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
     if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);

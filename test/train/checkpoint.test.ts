@@ -11,7 +11,7 @@ import { DataLoader } from '../../src/data/loader.js';
 import { loadEmbedded } from '../../src/data/node.js';
 import { parseAugment } from '../../src/augment/parse.js';
 import { scheduleCallback, plateauCallback, ReduceOnPlateau, cosine } from '../../src/schedule/index.js';
-import { crossEntropy, mul } from '../../src/autograd/ops.js';
+import { crossEntropy, mul, sqrt, sum } from '../../src/autograd/ops.js';
 
 const data = loadEmbedded();
 const train = data.train.slice(0, 240);
@@ -190,4 +190,27 @@ test('onNonFinite skip leaves out the steps with a NaN loss (not applied, counte
     assert.deepEqual([e.epoch, e.step, e.lr, e.lastCheckpoint], [1, 2, 0.001, 'ck-1']);
     return true;
   });
+});
+
+test('a non-finite gradient with a finite loss: skip leaves the step out (checked every step); stop catches the parameters at the epoch end', () => {
+  // A penalty that is 0 in value but whose gradient is NaN (d√u/du = ∞ at u = 0, times 0), on step 3 only.
+  const nanGradOnStep3 = (params: () => Parameters<typeof sum>[0]) => ({
+    lossTerms(s: { step: number }): Record<string, ReturnType<typeof sqrt>> {
+      return s.step === 2 ? { bad: sqrt(sum(mul(params(), 0))) } : {};
+    },
+  });
+  const make = () => {
+    const { rng, model } = mlp(8);
+    const w = model.namedParameters()[0][1];
+    return { model, optimizer: new SGD(model.namedParameters(), { lr: 0.05 }), train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), epochs: 1, rng, callbacks: [nanGradOnStep3(() => w)] };
+  };
+  const a = make();
+  const r = fitRun({ ...a, onNonFinite: 'skip' });
+  assert.equal(r.skipped, 1);
+  for (const [, p] of a.model.namedParameters()) assert.ok(p.data.every(Number.isFinite));
+  // ReLU turns the NaN pre-activations into 0 here, so the loss stays finite: the epoch-end scan
+  // of the parameters stops the run, before evaluation and any checkpoint.
+  const records: unknown[] = [];
+  assert.throws(() => fitRun({ ...make(), onEpoch: (x) => records.push(x) }), /^TrainingError: the parameters became non-finite \(a non-finite gradient\) at epoch 1, step 6 \(learning rate 0\.05\); last good checkpoint: none$/);
+  assert.deepEqual(records, []);
 });
