@@ -23,7 +23,7 @@ export interface Batch {
   y: Int32Array;
   /** Positions in the data set of the B samples. */
   indices: Int32Array;
-  /** The epoch's transform stream after this batch (absent without a transform). */
+  /** The epoch's transform stream (absent without a transform); live: its state is the position after this batch until the next one is drawn. */
   transformRng?: Rng;
 }
 

@@ -214,3 +214,28 @@ test('a non-finite gradient with a finite loss: skip leaves the step out (checke
   assert.throws(() => fitRun({ ...make(), onEpoch: (x) => records.push(x) }), /^TrainingError: the parameters became non-finite \(a non-finite gradient\) at epoch 1, step 6 \(learning rate 0\.05\); last good checkpoint: none$/);
   assert.deepEqual(records, []);
 });
+
+test('Rng.getState/fromState continue draw for draw; DataLoader.epoch(e, { batch, transformRng }) continues an augmented epoch', () => {
+  const r = new Rng(42);
+  r.normal();
+  const st = r.getState();
+  const a = [r.normal(), r.nextU32(), r.uniform()];
+  const q = Rng.fromState(JSON.parse(JSON.stringify(st)));
+  assert.deepEqual([q.normal(), q.nextU32(), q.uniform()], a);
+  assert.equal(q.fork('x').nextU32(), new Rng(42).fork('x').nextU32(), 'forks depend on the seed, which the state keeps');
+  const loader = new DataLoader(train, { batchSize: 50, shuffle: true, rng: new Rng(3), transform: parseAugment('flip,crop:2,jitter:0.3') });
+  const all: ReturnType<typeof loader.collate>[] = [];
+  let after1: ReturnType<Rng['getState']> | undefined;
+  for (const b of loader.epoch(2)) {
+    all.push(b);
+    if (all.length === 2) after1 = b.transformRng!.getState(); // the live stream, read before the next batch is drawn
+  }
+  const rest = [...loader.epoch(2, { batch: 2, transformRng: after1 })];
+  assert.equal(rest.length, all.length - 2);
+  rest.forEach((b, i) => {
+    assert.deepEqual(b.indices, all[i + 2].indices);
+    assert.ok(Buffer.from(b.x.data.buffer).equals(Buffer.from(all[i + 2].x.data.buffer)), `batch ${i + 2}`);
+  });
+  assert.throws(() => [...loader.epoch(2, { batch: 2 })], /needs the transform stream's position/);
+  assert.throws(() => [...loader.epoch(2, { batch: 99 })], /start batch must be an integer in \[0, 5\], got 99/);
+});
