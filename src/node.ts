@@ -4,3 +4,4 @@ export * from './data/node.js';
 export * from './data/csv.js';
 export * from './data/image-folder.js';
 export * from './io/safetensors-node.js';
+export * from './io/checkpoints.js';

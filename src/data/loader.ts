@@ -6,12 +6,14 @@
  * the loader's seed and e. It does not depend on how many epochs were run before, nor on any other
  * use of randomness (initialisation, dropout), so resuming at epoch 7 replays epoch 7 exactly.
  * A batch transform (augmentation) gets its own stream, `rng.fork('transform:' + e)`, drawn batch
- * after batch in order.
+ * after batch in order. Each batch carries that stream as it stands after the batch was drawn
+ * (`transformRng`), and `epoch(e, { batch, transformRng })` continues an epoch from a batch and a
+ * saved stream position, so a checkpoint taken mid-epoch resumes draw for draw.
  *
  * Isomorphic.
  */
 import { Tensor } from '../tensor/tensor.js';
-import { Rng, nextDefaultRng } from '../tensor/rng.js';
+import { Rng, nextDefaultRng, type RngState } from '../tensor/rng.js';
 import type { Dataset } from './dataset.js';
 
 export interface Batch {
@@ -21,6 +23,14 @@ export interface Batch {
   y: Int32Array;
   /** Positions in the data set of the B samples. */
   indices: Int32Array;
+  /** The epoch's transform stream (absent without a transform); live: its state is the position after this batch until the next one is drawn. */
+  transformRng?: Rng;
+}
+
+/** Where to start an epoch: the first batch to yield and the transform stream's position there. */
+export interface EpochStart {
+  batch: number;
+  transformRng?: RngState;
 }
 
 /** A function of an NCHW batch, e.g. augmentation; it must return a tensor of the same shape. */
@@ -98,15 +108,23 @@ export class DataLoader implements Iterable<Batch> {
     return idx;
   }
 
-  /** The batches of epoch `e`; does not touch `nextEpoch`. */
-  *epoch(e: number): Generator<Batch, void, undefined> {
+  /** The batches of epoch `e` (from batch `start.batch` on when given); does not touch `nextEpoch`. */
+  *epoch(e: number, start?: EpochStart): Generator<Batch, void, undefined> {
     const order = this.order(e);
     const B = this.batchSize;
     const nb = this.length;
-    const tRng = this.transform ? this.rng.fork('transform:' + e) : null;
-    for (let b = 0; b < nb; b++) {
+    const first = start?.batch ?? 0;
+    if (!Number.isInteger(first) || first < 0 || first > nb) throw new RangeError(`DataLoader: start batch must be an integer in [0, ${nb}], got ${first}`);
+    let tRng: Rng | null = null;
+    if (this.transform) {
+      if (first > 0 && !start?.transformRng) throw new RangeError('DataLoader: starting an epoch mid-way with a transform needs the transform stream\'s position (transformRng)');
+      tRng = first > 0 ? Rng.fromState(start!.transformRng!) : this.rng.fork('transform:' + e);
+    }
+    for (let b = first; b < nb; b++) {
       const indices = order.slice(b * B, Math.min((b + 1) * B, order.length));
-      yield this.collate(indices, tRng);
+      const batch = this.collate(indices, tRng);
+      if (tRng) batch.transformRng = tRng;
+      yield batch;
     }
   }
 

@@ -29,6 +29,14 @@ export function restoreWeights(model: Module, snap: WeightSnapshot): void {
   }
 }
 
+/** A WeightAverage's exact state (checkpoints): the sample count and the float64 averages by name. */
+export interface WeightAverageState {
+  kind: 'swa' | 'ema';
+  decay: number;
+  n: number;
+  avg: Record<string, Float64Array>;
+}
+
 export class WeightAverage {
   /** Samples taken so far. */
   n = 0;
@@ -60,6 +68,19 @@ export class WeightAverage {
   /** The averaged values of one parameter. */
   get(name: string): Float64Array | undefined {
     return this.avg.get(name);
+  }
+
+  /** A copy of the state (for checkpoints). */
+  stateDict(): WeightAverageState {
+    return { kind: this.kind, decay: this.decay, n: this.n, avg: Object.fromEntries([...this.avg].map(([k, v]) => [k, v.slice()])) };
+  }
+
+  /** Continue from a state taken by stateDict() of an average of the same kind and decay. */
+  loadStateDict(st: WeightAverageState): void {
+    if (st.kind !== this.kind || st.decay !== this.decay) throw new RangeError(`WeightAverage: state is ${st.kind} (decay ${st.decay}), this average is ${this.kind} (decay ${this.decay})`);
+    if (!Number.isInteger(st.n) || st.n < 0) throw new RangeError(`WeightAverage: invalid sample count ${st.n}`);
+    this.n = st.n;
+    this.avg = new Map(Object.entries(st.avg).map(([k, v]) => [k, Float64Array.from(v)]));
   }
 
   /** Write the averaged weights into a model (the trained one, or a fresh copy of the architecture). */

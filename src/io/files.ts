@@ -25,6 +25,7 @@ export class FileError extends Error {
 }
 
 function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isDirectory()) return 'a folder';
   if (st.isCharacterDevice()) return 'a character device';

@@ -69,6 +69,12 @@ export function l1ProximalCallback(o: { params: readonly Tensor[]; lambda: numbe
   const tol = o.nearZeroTol ?? 1e-3;
   let sum = 0, n = 0;
   return {
+    /** The epoch's running sum of the term is kept in checkpoints under this key. */
+    key: 'l1Proximal',
+    state: () => ({ sum, n }),
+    loadState(st: unknown): void {
+      ({ sum, n } = st as { sum: number; n: number });
+    },
     onEpochBegin(): void {
       sum = 0;
       n = 0;

@@ -12,7 +12,7 @@
  * the trainer in the architecture and do not import it.
  */
 import type { Schedule } from './schedules.js';
-import type { ReduceOnPlateau } from './plateau.js';
+import type { ReduceOnPlateau, PlateauState } from './plateau.js';
 
 export interface LrTarget {
   readonly lr: number;
@@ -51,6 +51,10 @@ export function scheduleCallback(schedule: Schedule, o: { unit?: ScheduleUnit } 
  */
 export function plateauCallback(p: ReduceOnPlateau, metric: (r: EpochMetrics) => number = (r) => r.testLoss ?? r.trainLoss) {
   return {
+    /** Checkpoints keep the plateau's state under this key (the trainer's state()/loadState()). */
+    key: 'plateau',
+    state: () => p.stateDict(),
+    loadState: (st: unknown) => p.loadStateDict(st as PlateauState),
     onTrainBegin(s: ScheduleState): void {
       s.optimizer.setLr(p.lr);
     },

@@ -117,12 +117,34 @@ export class Rng {
     return arr;
   }
 
+  /** The generator's exact position; `Rng.fromState` continues from it draw for draw. */
+  getState(): RngState {
+    return { seed: this.seed, words: [this.a, this.b, this.c, this.d], spare: this.spare };
+  }
+
+  /** A generator at a position taken by `getState()` (forks depend on the seed, which it keeps). */
+  static fromState(st: RngState): Rng {
+    const ok = st && Number.isInteger(st.seed) && Array.isArray(st.words) && st.words.length === 4 && st.words.every((w) => Number.isInteger(w)) && (st.spare === null || typeof st.spare === 'number');
+    if (!ok) throw new RangeError('Rng.fromState: expected { seed, words: [4 integers], spare }');
+    const r = new Rng(st.seed);
+    [r.a, r.b, r.c, r.d] = st.words.map((w) => w | 0) as [number, number, number, number];
+    r.spare = st.spare;
+    return r;
+  }
+
   /** A random permutation of 0..n-1. */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     return this.shuffle(p);
   }
+}
+
+/** The exact position of a generator: its seed, its four words and the spare normal (checkpoints). */
+export interface RngState {
+  seed: number;
+  words: [number, number, number, number];
+  spare: number | null;
 }
 
 function rotl(x: number, k: number): number {

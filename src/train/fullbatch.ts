@@ -57,6 +57,12 @@ export interface FullBatchOptions {
   rng?: Rng;
   /** Also record the starting point as step 0 (costs one evaluation, not counted). */
   recordStart?: boolean;
+  /** Number of the first step (default 1): a resumed run continues the per-step mask streams. */
+  firstStep?: number;
+  /** Closure evaluations already spent (a resumed run's count goes on from it). */
+  evals?: number;
+  /** Called with each step's loss instead of the built-in check (which throws on a non-finite loss). */
+  checkLoss?: (loss: number, step: number) => void;
   onStep?: (r: FullBatchRecord) => void;
   now?: () => number;
 }
@@ -72,7 +78,9 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
   const rng = (o.rng ?? new Rng(0)).fork('full-batch-masks');
   const wantsGraph = optimizer instanceof Newton;
   let stepRng = rng.fork('step:0');
-  let evals = 0;
+  let evals = o.evals ?? 0;
+  const first = o.firstStep ?? 1;
+  if (!Number.isInteger(first) || first < 1) throw new RangeError(`fitFullBatch: firstStep must be an integer ≥ 1, got ${first}`);
 
   const objective = (): Tensor => {
     let loss = lossFn(model.forward(x, { training: true, rng: stepRng.fork('eval') }), y);
@@ -94,13 +102,14 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
   const t0 = now();
   const push = (step: number, stalled = false) => {
     const loss = noGrad(() => objective().item());
-    if (!Number.isFinite(loss)) throw new RangeError(`full-batch training: the loss became ${loss} at step ${step} (learning rate ${optimizer.lr}); try a smaller --lr or a line search`);
+    if (o.checkLoss) o.checkLoss(loss, step);
+    else if (!Number.isFinite(loss)) throw new RangeError(`full-batch training: the loss became ${loss} at step ${step} (learning rate ${optimizer.lr}); try a smaller --lr or a line search`);
     const r: FullBatchRecord = { step, loss, evals, hvps: hvps(), iters: iters(step), seconds: (now() - t0) / 1000, ...(stalled ? { stalled: true as const } : {}) };
     records.push(r);
     o.onStep?.(r);
   };
-  if (o.recordStart) push(0);
-  for (let k = 1; k <= o.steps; k++) {
+  if (o.recordStart) push(first - 1);
+  for (let k = first; k < first + o.steps; k++) {
     stepRng = rng.fork(`step:${k}`);
     optimizer.step(closure as () => number);
     const stalled = optimizer instanceof Newton && optimizer.trace[optimizer.trace.length - 1]?.stalled === true;

@@ -3,3 +3,5 @@ export * from './models.js';
 export * from './fullbatch.js';
 export * from './metrics.js';
 export * from './spec.js';
+export * from './checkpoint.js';
+export * from './ensemble-fit.js';

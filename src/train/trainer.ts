@@ -1,27 +1,54 @@
 /**
  * The training loop: forward, loss (+ regularisation terms), backward, step — per batch, with
- * callbacks for everything else (schedules, penalties, constraints, snapshots, progress).
+ * callbacks for everything else (schedules, penalties, constraints, snapshots, progress), and
+ * options for what every run may want: full-batch steps (L-BFGS, Newton), SWA/EMA averages, snapshot
+ * ensembles, checkpoints that resume bit for bit, and divergence handling.
+ *
+ * Divergence: a non-finite loss (data loss plus penalty terms, a scalar the step computes anyway)
+ * stops the run with a TrainingError naming the epoch, the step, the learning rate and the last
+ * checkpoint, or with onNonFinite 'skip' leaves the step out; a loss above `divergence.factor` (1e4)
+ * times the first step's loss stops it too (an explosion without a NaN: Adam at lr 1e6 reaches 1e21).
+ * Gradients are not scanned every step unless skipping is asked for (see FitOptions.onNonFinite).
+ *
+ * Resuming: a checkpoint keeps everything that is not a pure function of the seed and the position.
+ * Epoch e's batch order and dropout stream are forks named by e; mid-epoch, the dropout and
+ * augmentation streams' exact positions are saved. Callbacks are restored after onTrainBegin and
+ * the optimizer last, so a callback that sets the learning rate when training begins cannot
+ * override the saved one.
  *
  * It needs no dispose()/tidy(): every intermediate tensor is an ordinary JS object that the garbage
  * collector frees once the step's graph is unreachable. Each parameter keeps one gradient buffer,
  * zeroed before every backward pass (zeroGrad({ setToNone: false }), PyTorch 1.x's zero_grad): a
  * step allocates no gradient tensors, and on the wasm backend the buffers live in WebAssembly memory.
  */
-import type { Tensor } from '../tensor/tensor.js';
-import type { Rng } from '../tensor/rng.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Rng, type RngState } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
 import { add, argmax, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
-import type { Optimizer, BaseHyper } from '../optim/optimizer.js';
+import { Optimizer as OptimizerClass, type Optimizer, type BaseHyper } from '../optim/optimizer.js';
+import { backend } from '../backend/index.js';
+import type { EpochStart } from '../data/loader.js';
+import { WeightAverage, swaCallback, emaCallback, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
+import { snapshotEnsemble, type SnapshotRun } from '../ensemble/snapshot.js';
+import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
+import { fitFullBatch } from './fullbatch.js';
 
 export interface LabeledBatch {
   x: Tensor;
   y: ArrayLike<number>;
+  /** The epoch's augmentation stream after this batch (the DataLoader sets it); saved in checkpoints. */
+  transformRng?: Rng;
 }
 
 /** Anything that yields the batches of one epoch (the DataLoader is one). */
 export interface BatchSource {
-  epoch(e: number): Iterable<LabeledBatch>;
+  /**
+   * The batches of epoch `e`. Resuming a checkpoint taken mid-epoch passes `start`: the source must
+   * then begin at batch `start.batch` with its augmentation stream at `start.transformRng` (the
+   * DataLoader does; fit() refuses a source that yields more batches than are left).
+   */
+  epoch(e: number, start?: EpochStart): Iterable<LabeledBatch>;
   /** Batches per epoch. */
   readonly length: number;
   readonly samplesPerEpoch: number;
@@ -33,7 +60,7 @@ export interface TrainState {
   /** 0-based epoch being run. */
   epoch: number;
   epochs: number;
-  /** Optimizer steps taken so far (0 before the first). */
+  /** Batches trained on so far (0 before the first; a skipped batch counts, see onNonFinite). */
   step: number;
   stepsPerEpoch: number;
   /** Set by a callback to end training after the current epoch (early stopping). */
@@ -53,13 +80,21 @@ export interface EpochRecord {
 }
 
 export interface Callback {
+  /**
+   * Name under which `state()` is kept in checkpoints; a callback with state() needs one, unique in
+   * the run. On resume, `loadState()` is called after onTrainBegin with what `state()` returned.
+   */
+  key?: string;
+  state?(): unknown;
+  loadState?(state: unknown): void;
   onTrainBegin?(s: TrainState): void;
+  /** At the start of an epoch (not called again when a run resumes in the middle of one). */
   onEpochBegin?(s: TrainState): void;
   /** Before the forward pass of a step (a schedule sets the learning rate here). */
   onStepBegin?(s: TrainState): void;
   /** Extra differentiable loss terms for this step, by name (L1, L2, Elastic Net penalties). */
   lossTerms?(s: TrainState): Record<string, Tensor>;
-  /** After optimizer.step() (constraints, proximal steps, weight averages). */
+  /** After optimizer.step() (constraints, proximal steps, weight averages); not called for a skipped step. */
   onStepEnd?(s: TrainState, loss: number): void;
   /** After evaluation; may add fields to the record. */
   onEpochEnd?(s: TrainState, record: EpochRecord): void;
@@ -76,11 +111,38 @@ export interface Progress {
   etaSeconds: number;
 }
 
+export interface CheckpointOptions {
+  /** Receives each checkpoint (a Node program writes it with `checkpointDir`); may return a label for messages, such as the file name. */
+  save(c: Checkpoint): string | void;
+  /** A checkpoint after every k epochs (default 1 when everySteps is not given). The run's last epoch always ends with one. */
+  everyEpochs?: number;
+  /** A checkpoint after every k steps (batches), mid-epoch included. */
+  everySteps?: number;
+  /** Stored with each checkpoint as `meta` (the CLI keeps its options there). */
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * The explosion rule: training stops when a step's data loss exceeds `factor` times the first
+ * step's data loss (the reference is kept in checkpoints, so a resumed run uses the same one).
+ */
+export interface DivergenceOptions {
+  /** Default 1e4: cross-entropy starting at ln 10 ≈ 2.3 stops above 2.3e4. */
+  factor?: number;
+}
+
+export interface FullBatchFitRecord {
+  evals: number;
+  iters: number;
+  hvps?: number;
+}
+
 export interface FitOptions {
   model: Module;
   optimizer: Optimizer<any>;
   train: BatchSource;
   test?: BatchSource;
+  /** Epochs of the whole run (a resumed run continues up to this many). */
   epochs: number;
   /** Draws stochastic layers' masks (dropout, DropConnect) while training. */
   rng: Rng;
@@ -90,74 +152,454 @@ export interface FitOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Clock in milliseconds (performance.now by default). */
   now?: () => number;
+  /**
+   * Every step on the whole training set (all of `train`'s epoch 0 in one batch): one optimizer
+   * step per epoch through a closure, as L-BFGS and Newton need (see fullbatch.ts). Records gain
+   * `evals`, `iters` and (Newton) `hvps`.
+   */
+  fullBatch?: boolean;
+  /** Write checkpoints (see CheckpointOptions). */
+  checkpoint?: CheckpointOptions;
+  /** Continue the run a checkpoint describes (the same model, optimizer, data and callbacks must be given). */
+  resume?: Checkpoint;
+  /**
+   * A non-finite loss or gradient: 'stop' (default) throws a TrainingError; 'skip' does not apply
+   * the step, counts it (FitResult.skipped, onSkip) and goes on. With 'skip' every step's gradients
+   * are checked (one pass over them); with 'stop' the loss is checked every step (a scalar) and the
+   * parameters at every epoch end and before every checkpoint, so a non-finite gradient with a
+   * finite loss stops the run at the next step whose loss it makes non-finite, or at the latest at
+   * the epoch's end (ReLU can hide NaN weights from the loss), and never reaches a checkpoint.
+   */
+  onNonFinite?: 'stop' | 'skip';
+  onSkip?: (info: { epoch: number; step: number; reason: string }) => void;
+  /**
+   * Full batch only: called once when the loss has stayed exactly the same for `stallSteps` (3)
+   * steps in a row — the optimizer makes no progress (e.g. a line search that finds no decrease) —
+   * or with `stopped` when the optimizer itself reports that its step changed nothing and every
+   * further step would repeat it (Newton's `stalled`), at which point the run ends there.
+   */
+  onStall?: (info: { step: number; steps: number; loss: number; lr: number; stopped?: boolean }) => void;
+  /** The explosion rule (on by default); false turns it off. */
+  divergence?: DivergenceOptions | false;
+  /** Stochastic weight averaging of the weights at every epoch end from `startEpoch` (1-based) on, or every `everySteps` steps. */
+  swa?: { startEpoch?: number; everySteps?: number };
+  /** Exponential moving average of the weights, updated after every step. */
+  ema?: { decay: number };
+  /** Snapshot ensemble: `cycles` cosine cycles over the run's steps from the optimizer's lr, a snapshot at each cycle's end. */
+  snapshots?: { cycles: number };
 }
 
+/** What fitRun returns: the epoch records and what the run's options asked to keep. */
+export interface FitResult {
+  records: EpochRecord[];
+  /** Steps whose update was not applied (onNonFinite 'skip'). */
+  skipped: number;
+  swa?: WeightAverage;
+  ema?: WeightAverage;
+  snapshots?: SnapshotRun;
+  /** The label returned by the last checkpoint save. */
+  lastCheckpoint?: string;
+}
+
+export type DivergenceReason = 'non-finite loss' | 'non-finite parameters' | 'exploded';
+
+/** Training diverged: the loss (or the parameters) became non-finite, or the loss exploded. */
 export class TrainingError extends Error {
   override name = 'TrainingError';
+  constructor(
+    message: string,
+    readonly details: { reason: DivergenceReason; epoch: number; step: number; lr: number; value: number; lastCheckpoint?: string } = { reason: 'non-finite loss', epoch: 0, step: 0, lr: NaN, value: NaN },
+  ) {
+    super(message);
+  }
+  get epoch(): number {
+    return this.details.epoch;
+  }
+  get step(): number {
+    return this.details.step;
+  }
+  get lr(): number {
+    return this.details.lr;
+  }
+  get lastCheckpoint(): string | undefined {
+    return this.details.lastCheckpoint;
+  }
 }
 
 const defaultNow = () => (globalThis.performance ? performance.now() : Date.now());
 
-/** Train for `epochs` epochs; returns one record per epoch. */
+/** Train for `epochs` epochs; returns one record per epoch (fitRun returns the averages and snapshots too). */
 export function fit(o: FitOptions): EpochRecord[] {
+  return fitRun(o).records;
+}
+
+function allFinite(model: Module): boolean {
+  for (const [, p] of model.namedParameters()) {
+    const d = p.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+  }
+  return true;
+}
+
+function gradsFinite(optimizer: Optimizer<any>): boolean {
+  for (const g of optimizer.paramGroups) {
+    for (const p of g.params) {
+      const d = p.grad?.data;
+      if (!d) continue;
+      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+    }
+  }
+  return true;
+}
+
+function positiveInt(v: number | undefined, name: string): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`fit: ${name} must be a positive integer, got ${v}`);
+}
+
+/** The snapshot-ensemble schedule as a checkpointable callback (its run is made at train begin). */
+function snapshotDriver(cycles: number, holder: { run?: SnapshotRun }): Callback {
+  let plan: { lr: number; totalSteps: number } | undefined;
+  const make = (p: { lr: number; totalSteps: number }, snaps: WeightSnapshot[] = []) => {
+    plan = p;
+    holder.run = snapshotEnsemble({ ...p, cycles });
+    holder.run.snapshots.push(...snaps);
+  };
+  return {
+    key: 'snapshots',
+    onTrainBegin(s) {
+      const totalSteps = s.epochs * s.stepsPerEpoch;
+      if (cycles > totalSteps) throw new RangeError(`fit: snapshots.cycles ${cycles} is more than the run's ${totalSteps} steps`);
+      make({ lr: s.optimizer.lr, totalSteps });
+    },
+    onStepBegin: (s) => holder.run!.callbacks[0].onStepBegin(s),
+    onStepEnd: (s) => holder.run!.callbacks[0].onStepEnd(s),
+    state: () => ({ ...plan, snapshots: holder.run!.snapshots.map((m) => Object.fromEntries(m)) }),
+    loadState(st) {
+      const v = st as { lr: number; totalSteps: number; snapshots: Record<string, Float32Array | Float64Array>[] };
+      make({ lr: v.lr, totalSteps: v.totalSteps }, v.snapshots.map((o) => new Map(Object.entries(o))));
+    },
+  };
+}
+
+function restoreModel(model: Module, c: Checkpoint): void {
+  const named = model.namedParameters();
+  const saved = Object.keys(c.model);
+  for (const [n, p] of named) {
+    const e = c.model[n];
+    if (!e) throw new RangeError(`fit: the checkpoint has no parameter "${n}" (it holds ${saved.join(', ')}); resume with the model it was taken from`);
+    if (e.data.length !== p.size || e.shape.join('x') !== p.shape.join('x')) throw new RangeError(`fit: parameter "${n}" has shape [${p.shape.join(', ')}], the checkpoint's has [${e.shape.join(', ')}]`);
+    if ((e.data instanceof Float64Array) !== (p.data instanceof Float64Array)) throw new RangeError(`fit: parameter "${n}" is ${p.dtype}, the checkpoint's is ${e.data instanceof Float64Array ? 'float64' : 'float32'}`);
+  }
+  if (saved.length !== named.length) throw new RangeError(`fit: the checkpoint has ${saved.length} parameters, the model ${named.length}`);
+  for (const [n, p] of named) p.data.set(c.model[n].data);
+}
+
+/**
+ * The optimizer's stateDict(), with the per-parameter arrays kept as typed arrays (exact, half the
+ * bytes of float64 numbers for float32 state) when the optimizer uses the base class's form; L-BFGS
+ * and Newton keep their own (global) form.
+ */
+function optimizerState(optimizer: Optimizer<any>): Checkpoint['optimizer'] {
+  if (optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
+  const state: Record<string, Record<string, unknown>> = {};
+  for (const [name, st] of optimizer.state) {
+    const e: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(st)) e[k] = typeof v === 'number' ? v : v.slice();
+    state[name] = e;
+  }
+  const paramGroups = optimizer.paramGroups.map(({ params, ...h }) => ({ ...h, params: (params as Tensor[]).map((p) => optimizer.nameOf(p)) }));
+  return { optimizer: optimizer.rule.name, state, paramGroups } as unknown as Checkpoint['optimizer'];
+}
+
+/** Load optimizer state, then move its arrays where a fresh state would live (wasm memory), so the resumed steps update it in place as the uninterrupted run does, without copies. */
+function restoreOptimizer(optimizer: Optimizer<any>, c: Checkpoint): void {
+  optimizer.loadStateDict(c.optimizer);
+  const params = new Map<string, Tensor>();
+  for (const g of optimizer.paramGroups) for (const p of g.params) params.set(optimizer.nameOf(p), p);
+  for (const [name, st] of optimizer.state) {
+    const p = params.get(name);
+    if (!p) continue;
+    for (const [k, v] of Object.entries(st)) {
+      if (typeof v === 'number') continue;
+      const home = backend().allocLike?.(p.data);
+      if (home && home.length === v.length && home.constructor === v.constructor) {
+        home.set(v);
+        st[k] = home;
+      }
+    }
+  }
+}
+
+function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array } {
+  const xs: LabeledBatch[] = [...train.epoch(0)];
+  if (xs.length === 1) return { x: xs[0].x, y: Int32Array.from(xs[0].y) };
+  const inner = xs[0].x.shape.slice(1);
+  const n = xs.reduce((a, b) => a + b.x.shape[0], 0);
+  const data = xs[0].x.dtype === 'float64' ? new Float64Array(n * xs[0].x.size / xs[0].x.shape[0]) : new Float32Array(n * xs[0].x.size / xs[0].x.shape[0]);
+  const y = new Int32Array(n);
+  let off = 0, row = 0;
+  for (const b of xs) {
+    data.set(b.x.data, off);
+    off += b.x.size;
+    y.set(Array.from(b.y), row);
+    row += b.y.length;
+  }
+  return { x: new Tensor(data, [n, ...inner]), y };
+}
+
+/** Train for `epochs` epochs with everything the options ask for; see FitOptions. */
+export function fitRun(o: FitOptions): FitResult {
   const { model, optimizer, train, test, epochs, rng } = o;
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${epochs}`);
+  const onNonFinite = o.onNonFinite ?? 'stop';
+  if (onNonFinite !== 'stop' && onNonFinite !== 'skip') throw new RangeError(`fit: onNonFinite must be "stop" or "skip", got ${JSON.stringify(onNonFinite)}`);
+  const factor = o.divergence === false ? Infinity : (o.divergence?.factor ?? 1e4);
+  if (!(factor > 1)) throw new RangeError(`fit: divergence.factor must be > 1, got ${factor}`);
+  positiveInt(o.checkpoint?.everyEpochs, 'checkpoint.everyEpochs');
+  positiveInt(o.checkpoint?.everySteps, 'checkpoint.everySteps');
   const lossFn = o.loss ?? crossEntropy;
-  const cbs = o.callbacks ?? [];
   const now = o.now ?? defaultNow;
-  const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
-  const records: EpochRecord[] = [];
-  const maskRng = rng.fork('masks');
+  const stepsPerEpoch = o.fullBatch ? 1 : train.length;
+  const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch, stop: false };
+  const result: FitResult = { records: [], skipped: 0 };
+  const records = result.records;
+
+  const cbs = [...(o.callbacks ?? [])];
+  if (o.snapshots) {
+    if (o.fullBatch) throw new RangeError('fit: snapshots need mini-batch steps, not fullBatch');
+    const holder: { run?: SnapshotRun } = {};
+    cbs.unshift(snapshotDriver(o.snapshots.cycles, holder));
+    Object.defineProperty(result, 'snapshots', { get: () => holder.run, enumerable: true });
+  }
+  if (o.swa) {
+    result.swa = new WeightAverage('swa');
+    cbs.push({ key: 'swa', ...swaCallback(result.swa, o.swa), state: () => result.swa!.stateDict(), loadState: (v) => result.swa!.loadStateDict(v as WeightAverageState) });
+  }
+  if (o.ema) {
+    result.ema = new WeightAverage('ema', o.ema.decay);
+    cbs.push({ key: 'ema', ...emaCallback(result.ema), state: () => result.ema!.stateDict(), loadState: (v) => result.ema!.loadStateDict(v as WeightAverageState) });
+  }
+  const keys = new Set<string>();
+  for (const c of cbs) {
+    if (!c.state) continue;
+    if (!c.key) throw new RangeError('fit: a callback with state() needs a key to be kept in checkpoints');
+    if (keys.has(c.key)) throw new RangeError(`fit: two callbacks have the key "${c.key}"`);
+    keys.add(c.key);
+  }
+
+  // Divergence reference: the first step's data loss.
+  const div = { reference: NaN, samples: 0 };
+  let startEpoch = 0, startBatch = 0;
+  let partial = { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
+  let resumedMasks: Rng | undefined;
+  let resumedTransform: RngState | undefined;
+  const r0 = o.resume;
+  if (r0) {
+    if (r0.epoch > epochs || (r0.epoch === epochs && r0.batch > 0)) throw new RangeError(`fit: the checkpoint is at epoch ${r0.epoch + (r0.batch > 0 ? 1 : 0)} of ${r0.epochs}; epochs ${epochs} is fewer`);
+    if (!o.fullBatch && r0.batch > train.length) throw new RangeError(`fit: the checkpoint is at batch ${r0.batch} of its epoch, the data has ${train.length} batches per epoch`);
+    restoreModel(model, r0);
+    startEpoch = r0.epoch;
+    startBatch = r0.batch;
+    s.step = r0.step;
+    result.skipped = r0.skipped;
+    records.push(...(r0.records as EpochRecord[]));
+    div.reference = r0.divergence.reference;
+    div.samples = r0.divergence.samples;
+    if (startBatch > 0) {
+      partial = { ...r0.partial, termSums: { ...r0.partial.termSums } };
+      if (r0.rng.masks) resumedMasks = Rng.fromState(r0.rng.masks);
+      resumedTransform = r0.rng.transform;
+    }
+  }
+
+  let lastCheckpoint: string | undefined;
+  const fail = (reason: DivergenceReason, value: number, epoch: number, step: number, what: string): never => {
+    const lr = optimizer.lr;
+    const msg = `${what} at epoch ${epoch}, step ${step} (learning rate ${lr}); last good checkpoint: ${lastCheckpoint ?? 'none'}`;
+    throw new TrainingError(msg, { reason, epoch, step, lr, value, lastCheckpoint });
+  };
+  const checkLoss = (loss: number, epoch: number, step: number): string | null => {
+    if (!Number.isFinite(loss)) return `the loss became ${loss}`;
+    if (div.samples === 0) {
+      div.reference = Math.abs(loss);
+      div.samples = 1;
+    } else if (Math.abs(loss) > factor * div.reference && div.reference > 0) {
+      fail('exploded', loss, epoch, step, `the loss became ${loss.toPrecision(4)}, over ${factor}× the first step's loss ${div.reference.toPrecision(4)} (diverging)`);
+    }
+    return null;
+  };
+  const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: typeof partial) => {
+    const ck = o.checkpoint;
+    if (!ck) return;
+    if (!allFinite(model)) fail('non-finite parameters', NaN, batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step, 'the parameters became non-finite (a non-finite gradient)');
+    const c: Checkpoint = {
+      version: CHECKPOINT_VERSION, epochs, epoch, batch, step: s.step, skipped: result.skipped,
+      model: Object.fromEntries(model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }])),
+      optimizer: optimizerState(optimizer),
+      callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
+      rng: batch > 0 ? { masks: masks?.getState(), transform: transform?.getState() } : {},
+      records: records.map((r) => ({ ...r })),
+      partial: { ...p, termSums: { ...p.termSums } },
+      divergence: { ...div },
+      meta: ck.meta,
+    };
+    const label = ck.save(c);
+    lastCheckpoint = typeof label === 'string' ? label : `step ${s.step}`;
+    result.lastCheckpoint = lastCheckpoint;
+  };
+  const epochCheckpointDue = (e: number) => {
+    const ck = o.checkpoint;
+    if (!ck) return false;
+    const every = ck.everyEpochs ?? (ck.everySteps ? undefined : 1);
+    // A full-batch epoch is one step, so everySteps counts epochs there.
+    if (o.fullBatch && ck.everySteps && (e + 1) % ck.everySteps === 0) return true;
+    return (every !== undefined && (e + 1) % every === 0) || e + 1 === epochs;
+  };
+
   for (const c of cbs) c.onTrainBegin?.(s);
-  for (let e = 0; e < epochs && !s.stop; e++) {
+  if (r0) {
+    for (const c of cbs) if (c.key && c.loadState && r0.callbacks[c.key] !== undefined) c.loadState(r0.callbacks[c.key]);
+    restoreOptimizer(optimizer, r0);
+  }
+
+  const finishEpoch = (e: number, acc: typeof partial, extra: Record<string, unknown> = {}) => {
+    const { seen, lossSum, termSums } = acc;
+    const seconds = acc.seconds;
+    const terms: Record<string, number> = {};
+    for (const [k, v] of Object.entries(termSums)) terms[k] = v / Math.max(seen, 1);
+    const record: EpochRecord = { epoch: e + 1, trainLoss: lossSum / Math.max(seen, 1), terms, lr: optimizer.lr, seconds, samplesPerSec: seen / Math.max(seconds, 1e-9), ...extra };
+    if (test) Object.assign(record, evaluate(model, test, lossFn));
+    for (const c of cbs) c.onEpochEnd?.(s, record);
+    records.push(record);
+    o.onEpoch?.(record);
+  };
+
+  if (o.fullBatch) {
+    runFullBatch(o, s, cbs, startEpoch, lossFn, now, checkLoss, fail, (e, rec, acc) => {
+      if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite');
+      finishEpoch(e, acc, rec);
+      if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
+    }, records);
+    for (const c of cbs) c.onTrainEnd?.(s);
+    return result;
+  }
+
+  const maskRng = rng.fork('masks');
+  for (let e = startEpoch; e < epochs && !s.stop; e++) {
     s.epoch = e;
-    for (const c of cbs) c.onEpochBegin?.(s);
-    const t0 = now();
-    let seen = 0, lossSum = 0, b = 0;
-    const termSums: Record<string, number> = {};
-    const epochRng = maskRng.fork(`epoch:${e}`);
-    for (const batch of train.epoch(e)) {
+    const resuming = e === startEpoch && startBatch > 0;
+    if (!resuming) for (const c of cbs) c.onEpochBegin?.(s);
+    const acc = resuming ? partial : { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
+    const termSums = acc.termSums;
+    let t0 = now();
+    const secondsBefore = acc.seconds;
+    let b = resuming ? startBatch : 0;
+    const epochRng = resuming && resumedMasks ? resumedMasks : maskRng.fork(`epoch:${e}`);
+    let transformRng: Rng | undefined;
+    const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
+    for (const batch of batches) {
+      if (resuming && b >= train.length) throw new RangeError(`fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`);
       for (const c of cbs) c.onStepBegin?.(s);
       const n = batch.y.length;
       const logits = model.forward(batch.x, { training: true, rng: epochRng });
       let loss = lossFn(logits, batch.y);
       const dataLoss = loss.item();
-      if (!Number.isFinite(dataLoss)) {
-        throw new TrainingError(`loss became ${dataLoss} at epoch ${e + 1}, batch ${b + 1} (learning rate ${optimizer.lr}); try a smaller --lr`);
-      }
+      let total = dataLoss;
+      const stepTerms: [string, number][] = [];
       for (const c of cbs) {
         const terms = c.lossTerms?.(s);
         if (!terms) continue;
         for (const [k, v] of Object.entries(terms)) {
-          termSums[k] = (termSums[k] ?? 0) + v.item() * n;
+          const tv = v.item();
+          stepTerms.push([k, tv]);
+          total += tv;
           loss = add(loss, v);
         }
       }
-      optimizer.zeroGrad({ setToNone: false });
-      loss.backward();
-      optimizer.step();
-      s.step++;
-      for (const c of cbs) c.onStepEnd?.(s, dataLoss);
-      seen += n;
-      lossSum += dataLoss * n;
-      b++;
-      if (o.onProgress) {
-        const dt = (now() - t0) / 1000;
-        const rate = seen / Math.max(dt, 1e-9);
-        o.onProgress({ epoch: e + 1, epochs, batch: b, numBatches: train.length, loss: lossSum / seen, samplesPerSec: rate, etaSeconds: (train.samplesPerEpoch - seen) / rate });
+      let bad = checkLoss(total, e + 1, s.step + 1);
+      if (!bad) {
+        optimizer.zeroGrad({ setToNone: false });
+        loss.backward();
+        if (onNonFinite === 'skip' && !gradsFinite(optimizer)) bad = 'a gradient became non-finite';
+      }
+      transformRng = batch.transformRng;
+      if (bad) {
+        if (onNonFinite === 'stop') fail('non-finite loss', total, e + 1, s.step + 1, bad);
+        result.skipped++;
+        s.step++;
+        b++;
+        o.onSkip?.({ epoch: e + 1, step: s.step, reason: bad });
+      } else {
+        optimizer.step();
+        s.step++;
+        for (const c of cbs) c.onStepEnd?.(s, dataLoss);
+        for (const [k, tv] of stepTerms) termSums[k] = (termSums[k] ?? 0) + tv * n;
+        acc.seen += n;
+        acc.lossSum += dataLoss * n;
+        b++;
+      }
+      acc.seconds = secondsBefore + (now() - t0) / 1000;
+      if (o.onProgress && acc.seen > 0) {
+        const rate = acc.seen / Math.max(acc.seconds, 1e-9);
+        o.onProgress({ epoch: e + 1, epochs, batch: b, numBatches: train.length, loss: acc.lossSum / acc.seen, samplesPerSec: rate, etaSeconds: (train.samplesPerEpoch - acc.seen) / rate });
+      }
+      const every = o.checkpoint?.everySteps;
+      if (every && s.step % every === 0 && !(b === train.length && epochCheckpointDue(e))) {
+        save(e, b, epochRng, transformRng, acc);
+        t0 = now() - (acc.seconds - secondsBefore) * 1000;
       }
     }
-    const seconds = (now() - t0) / 1000;
-    const terms: Record<string, number> = {};
-    for (const [k, v] of Object.entries(termSums)) terms[k] = v / Math.max(seen, 1);
-    const record: EpochRecord = { epoch: e + 1, trainLoss: lossSum / Math.max(seen, 1), terms, lr: optimizer.lr, seconds, samplesPerSec: seen / Math.max(seconds, 1e-9) };
-    if (test) Object.assign(record, evaluate(model, test, lossFn));
-    for (const c of cbs) c.onEpochEnd?.(s, record);
-    records.push(record);
-    o.onEpoch?.(record);
+    if (acc.seen === 0 && b > 0) fail('non-finite loss', NaN, e + 1, s.step, `every step of the epoch was skipped (${result.skipped} in all): the loss or gradient was never finite`);
+    // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
+    if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
+    acc.seconds = secondsBefore + (now() - t0) / 1000;
+    finishEpoch(e, acc);
+    if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);
-  return records;
+  return result;
+}
+
+const STALL_STEPS = 3;
+
+/** fit's full-batch branch: one closure-driven optimizer step per epoch on all of `train`. */
+function runFullBatch(
+  o: FitOptions, s: TrainState, cbs: Callback[], startEpoch: number, lossFn: (l: Tensor, y: ArrayLike<number>) => Tensor, now: () => number,
+  checkLoss: (loss: number, epoch: number, step: number) => string | null,
+  fail: (reason: DivergenceReason, value: number, epoch: number, step: number, what: string) => never,
+  endEpoch: (e: number, extra: Record<string, unknown>, acc: { seen: number; lossSum: number; termSums: Record<string, number>; seconds: number }) => void,
+  records: EpochRecord[],
+): void {
+  const { model, optimizer, epochs } = o;
+  const { x, y } = concatBatches(o.train);
+  const last = records.length ? (records[records.length - 1] as EpochRecord & FullBatchFitRecord) : undefined;
+  let prev = { evals: last?.evals ?? 0, seconds: 0 };
+  let prevLoss = last?.trainLoss ?? NaN, same = 0;
+  const steps = epochs - startEpoch;
+  if (steps <= 0) return;
+  fitFullBatch({
+    model, optimizer, x, y, steps, firstStep: startEpoch + 1, evals: prev.evals, rng: o.rng, loss: lossFn, now,
+    lossTerms: () => cbs.flatMap((c) => Object.values(c.lossTerms?.(s) ?? {}) as Tensor[]),
+    checkLoss: (loss, step) => {
+      const bad = checkLoss(loss, step, step);
+      if (bad) fail('non-finite loss', loss, step, step, bad);
+      same = loss === prevLoss ? same + 1 : 0;
+      prevLoss = loss;
+      if (same === STALL_STEPS) o.onStall?.({ step, steps: STALL_STEPS, loss, lr: optimizer.lr });
+    },
+    onStep: (r) => {
+      s.step = r.step;
+      s.epoch = r.step - 1;
+      for (const c of cbs) c.onStepEnd?.(s, r.loss);
+      const seconds = r.seconds - prev.seconds;
+      const samplesPerSec = (y.length * (r.evals - prev.evals)) / Math.max(seconds, 1e-9);
+      const extra: Record<string, unknown> = { trainLoss: r.loss, samplesPerSec, evals: r.evals, iters: r.iters, ...(r.hvps ? { hvps: r.hvps } : {}) };
+      if (r.stalled) extra.stalled = true;
+      prev = { evals: r.evals, seconds: r.seconds };
+      endEpoch(r.step - 1, extra, { seen: 0, lossSum: 0, termSums: {}, seconds });
+      if (r.stalled) o.onStall?.({ step: r.step, steps: 1, loss: r.loss, lr: optimizer.lr, stopped: true });
+    },
+  });
 }
 
 /** Mean loss and accuracy in evaluation mode (no graph, no dropout). */

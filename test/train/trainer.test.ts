@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/tensor/rng.js';
 import { SGD } from '../../src/optim/sgd.js';
-import { fit, evaluate } from '../../src/train/trainer.js';
+import { fit, evaluate, TrainingError } from '../../src/train/trainer.js';
 import { getModel } from '../../src/train/models.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { loadEmbedded } from '../../src/data/node.js';
@@ -48,7 +48,27 @@ test('a diverging run stops with a message naming the learning rate', () => {
   const model = getModel('mlp').build({ rng, inputShape: train.shape, classes: 10 });
   const optimizer = new SGD(model.namedParameters(), { lr: 1e6 });
   const loader = new DataLoader(train, { batchSize: 64, flatten: true, rng });
-  assert.throws(() => fit({ model, optimizer, train: loader, epochs: 3, rng }), /loss became (NaN|Infinity).*learning rate 1000000/);
+  assert.throws(() => fit({ model, optimizer, train: loader, epochs: 3, rng }), (e: unknown) => {
+    assert.ok(e instanceof TrainingError);
+    assert.match(e.message, /^the loss became \S+, over 10000× the first step's loss 2\.\d+ \(diverging\) at epoch 1, step \d+ \(learning rate 1000000\); last good checkpoint: none$/);
+    assert.equal(e.details.reason, 'exploded');
+    assert.equal(e.epoch, 1);
+    assert.equal(e.lr, 1e6);
+    return true;
+  });
+});
+
+test('with the explosion rule off, the same run stops at the first non-finite loss, naming epoch and step', () => {
+  const rng = new Rng(1);
+  const model = getModel('mlp').build({ rng, inputShape: train.shape, classes: 10 });
+  const optimizer = new SGD(model.namedParameters(), { lr: 1e6 });
+  const loader = new DataLoader(train, { batchSize: 64, flatten: true, rng });
+  assert.throws(() => fit({ model, optimizer, train: loader, epochs: 3, rng, divergence: false }), (e: unknown) => {
+    assert.ok(e instanceof TrainingError);
+    assert.match(e.message, /^the loss became (NaN|Infinity) at epoch \d, step \d+ \(learning rate 1000000\); last good checkpoint: none$/);
+    assert.equal(e.details.reason, 'non-finite loss');
+    return true;
+  });
 });
 
 test('memory stays flat from epoch 2 to epoch 10 without dispose()', () => {

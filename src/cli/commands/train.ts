@@ -1,22 +1,29 @@
-/** descent train: build a model by name, train it with an optimizer by name, report every epoch. */
-import { writeFileAtomic } from '../../io/files.js';
+/**
+ * descent train: build a model by name, train it with an optimizer by name, report every epoch.
+ * The CLI parses flags and calls the library's fitRun(); everything the run does (penalties,
+ * augmentation, schedules, snapshots, SWA/EMA, full batch, checkpoints, divergence) is an option or
+ * callback there.
+ */
 import type { Command, Io } from '../command.js';
-import { UsageError, type OptSpec, type Parsed } from '../args.js';
+import { UsageError, givenOptions, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
-import { fit, type EpochRecord, type Callback } from '../../train/trainer.js';
+import { fitRun, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
+import type { Checkpoint } from '../../train/checkpoint.js';
 import { models } from '../../train/models.js';
 import { resolveCliModel } from '../model.js';
 import { modelSpecHelp } from '../../train/spec.js';
+import type { Module } from '../../nn/module.js';
 import { createOptimizer, getOptimizer, optimizerNames } from '../../optim/registry.js';
 import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
-import { dataOption, dataOptions, limit, loadData } from '../data.js';
+import { dataOption, dataOptions, limit, loadData, type LoadedData } from '../data.js';
 import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
-import { runFullBatch } from '../fullbatch.js';
-import { checkOptimizerBag, checkTrainData, checkTrainOptions, MAX_EPOCHS } from '../train-checks.js';
+import { writeFileAtomic, checkWritableFile } from '../../io/files.js';
+import { checkpointDir, loadLatestCheckpoint } from '../../io/checkpoints.js';
+import { checkOptimizerBag, checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 
@@ -33,11 +40,14 @@ export const optimizerOptions: OptSpec[] = [
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
 ];
 
+/** The options --resume accepts besides the folder; every other setting comes from the checkpoint. */
+const RESUME_OVERRIDES = ['epochs', 'save', 'json', 'keep', 'checkpointEvery', 'onNan', 'resume'];
+
 export const trainOptions: OptSpec[] = [
   { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME|SPEC|FILE.json', help: 'model to train: a name below, a layer spec or a .json file of layers (see "Model spec")' },
   { name: 'optimizer', type: 'string', default: 'adam', metavar: 'NAME', help: 'optimizer (sgd, momentum, adam, ...: see the list below)' },
   ...optimizerOptions,
-  { name: 'epochs', type: 'int', min: 1, max: MAX_EPOCHS, default: 5, help: 'passes over the training set' },
+  { name: 'epochs', type: 'int', min: 1, max: MAX_EPOCHS, default: 5, help: 'passes over the training set (with --resume: of the whole run, default the checkpoint\'s)' },
   { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
   { name: 'full-batch', type: 'boolean', help: 'every step on the whole training set (one step per epoch); needed by lbfgs and newton' },
   dataOption, ...dataOptions,
@@ -45,7 +55,12 @@ export const trainOptions: OptSpec[] = [
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
   backendOption,
-  { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained weights as JSON (atomically)' },
+  { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained weights as JSON (atomically; the folder is checked before training)' },
+  { name: 'checkpoint-dir', type: 'string', metavar: 'DIR', help: 'write checkpoints into DIR (created if absent), to continue the run bit for bit with --resume DIR' },
+  { name: 'checkpoint-every', type: 'string', metavar: 'Nepochs|Nsteps', help: 'how often to checkpoint, e.g. 2epochs or 100steps (default: every epoch end; the last epoch always ends with one)' },
+  { name: 'keep', type: 'int', min: 1, metavar: 'K', help: 'keep only the newest K checkpoints (older ones are deleted once the new one is in place)' },
+  { name: 'resume', type: 'string', metavar: 'DIR', help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan)' },
+  { name: 'on-nan', type: 'string', choices: ['stop', 'skip'], default: 'stop', help: 'a non-finite loss or gradient: stop (exit 1, naming epoch, step, lr and the last checkpoint) or skip that step (not applied; counted); a loss above 10⁴× the first step\'s always stops' },
   { name: 'json', type: 'boolean', help: 'print one JSON record per epoch instead of text' },
 ];
 
@@ -67,6 +82,9 @@ export interface TrainRun {
   finalAccuracy: number;
   /** The sample order of each epoch the loader used (mini-batch runs; `descent compare --export-run` writes it). */
   trainOrder?: (epoch: number) => Int32Array;
+  /** The library's result: SWA/EMA averages, snapshots, skipped steps. */
+  result: FitResult;
+  model: Module;
 }
 
 function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
@@ -77,16 +95,68 @@ function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
   return parts.join('  ');
 }
 
-/** Write a file so that readers see the old one or the new one, never half of it. */
+function fmtFullBatchRecord(r: EpochRecord, epochs: number): string {
+  const cost = `evals ${r.evals}${r.hvps ? ` + ${r.hvps} Hv` : ''}, iters ${r.iters}`;
+  return `step ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  train loss ${r.trainLoss.toFixed(6)}  test loss ${(r.testLoss as number).toFixed(4)}  test acc ${(r.testAccuracy as number).toFixed(4)}  ${cost}  ${r.seconds.toFixed(2)}s`;
+}
+
+/** Write a text file so that readers see the old one or the new one, never half of it (writeFileAtomic). */
 export function writeAtomic(path: string, text: string): void {
   writeFileAtomic(path, text);
 }
 
-export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = []): Promise<TrainRun> {
-  await selectBackend(o.backend);
+/** --checkpoint-every: "2epochs", "1epoch", "100steps". */
+export function parseCheckpointEvery(v: string): { everyEpochs?: number; everySteps?: number } {
+  const m = /^([1-9][0-9]{0,8})\s*(epochs?|steps?)$/.exec(v.trim());
+  if (!m) throw new UsageError(`--checkpoint-every: expected a count and a unit such as 2epochs or 100steps, got "${v.slice(0, 40)}"`);
+  return m[2].startsWith('epoch') ? { everyEpochs: Number(m[1]) } : { everySteps: Number(m[1]) };
+}
+
+/** Checks that need no data: output paths and flag combinations, so a mistake fails in the first second. */
+export function preflight(o: Parsed): void {
   checkTrainOptions(o);
+  if (o.save !== undefined) {
+    if (o.save === '') throw new UsageError('--save: empty file name; give the file to write the weights to');
+    checkWritableFile(o.save, '--save');
+  }
+  if (o.checkpointDir === '') throw new UsageError('--checkpoint-dir: empty folder name');
+  if (o.checkpointDir === undefined && o.resume === undefined) {
+    if (o.checkpointEvery !== undefined) throw new UsageError('--checkpoint-every needs --checkpoint-dir DIR');
+    if (o.keep !== undefined) throw new UsageError('--keep needs --checkpoint-dir DIR');
+  }
+  if (o.checkpointEvery !== undefined) parseCheckpointEvery(o.checkpointEvery);
+}
+
+/**
+ * --resume DIR: the newest usable checkpoint in DIR and the run's options from it; --epochs and the
+ * output flags may be given, nothing else. A newer file that is refused is reported in one line.
+ */
+export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Checkpoint } {
+  const given = givenOptions(o);
+  const extra = [...given].map((k) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())).filter((k) => !RESUME_OVERRIDES.includes(k));
+  if (extra.length) throw new UsageError(`--${extra[0].replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every and --on-nan may be given`);
+  if (o.resume === '') throw new UsageError('--resume: empty folder name');
+  const latest = loadLatestCheckpoint(o.resume);
+  for (const r of latest.refused) io.err(`descent train: ${r.reason}; resuming from the previous good one, ${latest.path}`);
+  const c = latest.checkpoint;
+  const meta = c.meta as { command?: string; options?: Parsed } | undefined;
+  if (!meta || meta.command !== 'train' || !meta.options || typeof meta.options !== 'object') throw new UsageError(`--resume: ${latest.path} was not written by descent train (no options in it)`);
+  const merged: Parsed = { ...meta.options, epochs: given.has('epochs') ? o.epochs : c.epochs, json: o.json, save: o.save, keep: o.keep ?? meta.options.keep, checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery, onNan: given.has('on-nan') ? o.onNan : meta.options.onNan, checkpointDir: o.resume };
+  if (c.epoch > merged.epochs || (c.epoch === merged.epochs && c.batch > 0)) throw new UsageError(`--epochs ${merged.epochs}: the checkpoint ${latest.path} is already at epoch ${c.epoch + (c.batch > 0 ? 1 : 0)}; give --epochs ${c.epoch + 1} or more`);
+  if (!merged.json) io.out(`resuming from ${latest.path}: ${c.batch > 0 ? `epoch ${c.epoch + 1}, batch ${c.batch}` : `after epoch ${c.epoch}`}, step ${c.step}; training to epoch ${merged.epochs}`);
+  return { o: merged, checkpoint: c };
+}
+
+/** A run made ready: the options for fitRun and what to print and write when it returns. */
+export interface PreparedTrain {
+  fit: FitOptions;
+  finish(result: FitResult): TrainRun;
+}
+
+/** Build the model, optimizer, loaders and callbacks from the options (backend selected, data loaded). */
+export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks: Callback[] = [], resume?: Checkpoint): PreparedTrain {
+  if (!o.fullBatch && ['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
   const spec = resolveCliModel(o.model);
-  const data = await loadData(o.data, o);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
   checkTrainData(o, trainSet, testSet);
@@ -94,43 +164,72 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
-  if (o.fullBatch) {
-    const setupFb = { model, optimizer, epochs: o.epochs, stepsPerEpoch: 1 };
-    const cbs = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setupFb) ?? []), ...extraCallbacks];
-    if (!o.json) io.out(`data: ${data.source}, using ${trainSet.length} / ${testSet.length}\nmodel: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name}, seed ${o.seed}`);
-    return runFullBatch({ o, io, model, optimizer, trainSet, testSet, flatten: spec.input === 'flat', rng: rng.fork('train'), callbacks: cbs });
-  }
-  if (['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
-  const transforms = trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
   const flatten = spec.input === 'flat';
-  const trainLoader = new DataLoader(trainSet, {
-    batchSize: o.batchSize, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten,
-    transform: transforms.length ? (x, r) => transforms.reduce((acc, t) => t!(acc, r), x) : undefined,
-  });
+  const transforms = o.fullBatch ? [] : trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
+  const trainLoader = o.fullBatch
+    ? new DataLoader(trainSet, { batchSize: trainSet.length, flatten })
+    : new DataLoader(trainSet, {
+        batchSize: o.batchSize, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten,
+        transform: transforms.length ? (x, r) => transforms.reduce((acc, t) => t!(acc, r), x) : undefined,
+      });
   const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten });
-  const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch: trainLoader.length };
+  const stepsPerEpoch = o.fullBatch ? 1 : trainLoader.length;
+  const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch };
   const callbacks = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setup) ?? []), ...extraCallbacks];
-  if (!o.json) {
-    io.out(`data: ${data.source}${trainSet !== data.train || testSet !== data.test ? `, using ${trainSet.length} / ${testSet.length}` : ''}`);
-    io.out(`model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name} ${JSON.stringify(Object.fromEntries(Object.entries(optimizer.paramGroups[0]).filter(([k]) => k !== 'params')))}, seed ${o.seed}, backend ${o.backend}`);
+  if (o.snapshots !== undefined && o.snapshots > o.epochs * stepsPerEpoch) throw new UsageError(`--snapshots ${o.snapshots}: more cycles than the run's ${o.epochs * stepsPerEpoch} steps`);
+  let checkpoint: CheckpointOptions | undefined;
+  if (o.checkpointDir !== undefined) {
+    const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
+    const { resume: _r, json: _j, save: _s, epochs: _e, checkpointDir: _d, ...options } = o;
+    checkpoint = { save: (c) => sink.save(c), ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}), meta: { command: 'train', options } };
   }
-  const bar = io.tty && !o.json ? progressDrawer(io.raw) : null;
-  const records = fit({
+  if (!o.json) {
+    if (o.fullBatch) {
+      io.out(`data: ${data.source}, using ${trainSet.length} / ${testSet.length}\nmodel: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name}, seed ${o.seed}`);
+      io.out(`full batch: ${fmtInt(trainSet.length)} samples per step, one step per epoch`);
+    } else {
+      io.out(`data: ${data.source}${trainSet !== data.train || testSet !== data.test ? `, using ${trainSet.length} / ${testSet.length}` : ''}`);
+      io.out(`model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name} ${JSON.stringify(Object.fromEntries(Object.entries(optimizer.paramGroups[0]).filter(([k]) => k !== 'params')))}, seed ${o.seed}, backend ${o.backend}`);
+    }
+  }
+  const bar = io.tty && !o.json && !o.fullBatch ? progressDrawer(io.raw) : null;
+  const fit: FitOptions = {
     model, optimizer, train: trainLoader, test: testLoader, epochs: o.epochs, rng: rng.fork('train'), callbacks,
+    fullBatch: Boolean(o.fullBatch), checkpoint, resume, onNonFinite: o.onNan ?? 'stop',
+    swa: o.swa !== undefined ? { startEpoch: o.swa } : undefined,
+    ema: o.ema !== undefined ? { decay: o.ema } : undefined,
+    snapshots: o.snapshots !== undefined ? { cycles: o.snapshots } : undefined,
+    onStall: (i) => i.stopped ? io.err(stallMessage(o, i.step, i.loss)) : io.err(`descent train: warning: the loss has stayed at ${i.loss} for ${i.steps} steps (step ${i.step}, learning rate ${i.lr}): the optimizer makes no progress${String(o.optimizer).toLowerCase() === 'newton' ? '; try --damping or without --hessian-free' : ''}`),
     onProgress: bar ? (p) => bar.draw(p) : undefined,
     onEpoch: (r) => {
       bar?.clear();
       if (o.json) io.out(JSON.stringify(r));
+      else if (o.fullBatch) io.out(fmtFullBatchRecord(r, o.epochs));
       else io.out(fmtRecord(r, o.epochs, trainExtensions.map((x) => x.describe?.(o, r)).filter((s): s is string => !!s)));
     },
-  });
-  const finalAccuracy = records[records.length - 1].testAccuracy as number;
-  if (o.save) {
-    writeAtomic(o.save, JSON.stringify({ model: o.model, seed: o.seed, state: model.stateDict() }));
-    if (!o.json) io.out(`saved weights to ${o.save}`);
-  }
-  if (!o.json) io.out(`final test accuracy ${finalAccuracy.toFixed(4)}`);
-  return { records, finalAccuracy, trainOrder: (e) => trainLoader.order(e) };
+  };
+  return {
+    fit,
+    finish(result) {
+      const records = result.records;
+      const finalAccuracy = records.length ? (records[records.length - 1].testAccuracy as number) : NaN;
+      if (result.skipped > 0) (o.json ? io.err : io.out)(`skipped ${result.skipped} step(s) whose loss or gradient was not finite (--on-nan skip)`);
+      if (o.save) {
+        writeFileAtomic(o.save, JSON.stringify({ model: o.model, seed: o.seed, state: model.stateDict() }), '--save');
+        if (!o.json) io.out(`saved weights to ${o.save}`);
+      }
+      if (!o.json && !o.fullBatch) io.out(`final test accuracy ${finalAccuracy.toFixed(4)}`);
+      return { records, finalAccuracy, trainOrder: o.fullBatch ? undefined : (e) => trainLoader.order(e), result, model };
+    },
+  };
+}
+
+export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [], resume?: Checkpoint): Promise<TrainRun> {
+  preflight(o);
+  await selectBackend(o.backend);
+  const data = await loadData(o.data, o);
+  const p = prepareTrain(o, io, data, extraCallbacks, resume);
+  return p.finish(fitRun(p.fit));
 }
 
 export const trainCommand: Command = {
@@ -145,12 +244,18 @@ export const trainCommand: Command = {
       `Optimizers: ${optimizerNames().join(', ')}.`,
       ...modelSpecHelp(),
       'Example: descent train --model mlp --optimizer sgd --lr 0.1 --epochs 5 --batch-size 128 --seed 1',
+      'Checkpoints: descent train ... --checkpoint-dir ck --checkpoint-every 100steps --keep 3; later descent train --resume ck --epochs 10',
     ].join('\n');
   },
   async run(o, io) {
-    // --ensemble / --snapshots / --swa / --ema train several models or keep snapshots (src/cli/ext/ensemble.ts)
+    let resume: Checkpoint | undefined;
+    if (o.resume !== undefined) {
+      preflight(o);
+      ({ o, checkpoint: resume } = resolveResume(o, io));
+    }
+    // --ensemble / --snapshots / --swa / --ema report averaged weights or several models (src/cli/ext/ensemble.ts)
     const ens = await import('../ext/ensemble.js');
-    if (ens.wantsEnsemble(o)) return ens.runEnsembleTrain(o, io);
-    await runTrain(o, io);
+    if (ens.wantsEnsemble(o)) return ens.runEnsembleTrain(o, io, resume);
+    await runTrain(o, io, [], resume);
   },
 };

@@ -4,18 +4,23 @@
  * `descent train --snapshots M`: one run with the snapshot-ensemble schedule (M cosine cycles from
  * --lr, per step), a snapshot at the end of each cycle; reports each snapshot and their ensemble.
  * `--swa START` / `--ema β` (with either or a plain run): also report the averaged weights' accuracy.
+ * The training itself is the library's (fitEnsemble, fit's snapshots/swa/ema options); this file
+ * parses the flags and prints.
  */
 import { UsageError, type Parsed } from '../args.js';
 import type { Io } from '../command.js';
 import { registerTrainExtension, trainExtensions } from '../extensions.js';
-import { runTrain } from '../commands/train.js';
+import { prepareTrain, preflight, runTrain, type PreparedTrain } from '../commands/train.js';
 import { loadData, limit } from '../data.js';
+import { selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import type { Module } from '../../nn/module.js';
 import { resolveCliModel } from '../model.js';
-import { evaluate, type Callback, type TrainState } from '../../train/trainer.js';
-import { evaluateEnsemble, snapshotEnsemble, restoreWeights, WeightAverage, swaCallback, emaCallback, type EnsembleReport, type SnapshotRun } from '../../ensemble/index.js';
+import { evaluate, type FitResult } from '../../train/trainer.js';
+import { fitEnsemble } from '../../train/ensemble-fit.js';
+import type { Checkpoint } from '../../train/checkpoint.js';
+import { evaluateEnsemble, restoreWeights, type EnsembleReport } from '../../ensemble/index.js';
 
 /** Most members of an ensemble (--ensemble, --snapshots): each is a copy of the weights kept until the end. */
 export const MAX_MEMBERS = 100;
@@ -43,11 +48,7 @@ async function testLoaderAndFactory(o: Parsed) {
   const test = new DataLoader(testSet, { batchSize: 1000, flatten: spec.input === 'flat' });
   const extras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const build = (): Module => spec.build({ rng: new Rng(0).fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...extras });
-  return { test, build };
-}
-
-function captureModel(into: Module[]): Callback {
-  return { onTrainEnd: (s: TrainState) => void into.push(s.model) };
+  return { test, build, data };
 }
 
 function fmtReport(label: string, names: string[], r: EnsembleReport): string[] {
@@ -60,27 +61,21 @@ function fmtReport(label: string, names: string[], r: EnsembleReport): string[] 
   ];
 }
 
-export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
+export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): Promise<void> {
   if (o.ensemble !== undefined && o.snapshots !== undefined) throw new UsageError('--ensemble N and --snapshots M are two different ensembles; give one');
   if (o.snapshots !== undefined && o.schedule !== undefined) throw new UsageError('--snapshots M sets its own cyclic cosine schedule; drop --schedule');
   if (o.ensemble !== undefined && o.save !== undefined) throw new UsageError('--save writes one model; with --ensemble N each member would overwrite it (train the members one by one to save them)');
+  if (o.ensemble !== undefined && o.checkpointDir !== undefined) throw new UsageError('--checkpoint-dir checkpoints one run; with --ensemble N train the members one by one to checkpoint them');
   if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');
-  const { test, build } = await testLoaderAndFactory(o);
-  const averages: { name: string; avg: WeightAverage; cbs: Callback[] }[] = [];
-  const makeAverages = () => {
-    averages.length = 0;
-    if (o.swa !== undefined) {
-      const avg = new WeightAverage('swa');
-      averages.push({ name: `SWA from epoch ${o.swa}`, avg, cbs: [swaCallback(avg, { startEpoch: o.swa })] });
-    }
-    if (o.ema !== undefined) {
-      const avg = new WeightAverage('ema', o.ema);
-      averages.push({ name: `EMA β=${o.ema}`, avg, cbs: [emaCallback(avg)] });
-    }
-    return averages.flatMap((a) => a.cbs);
-  };
-  const reportAverages = (final: Module, seed: number) => {
+  preflight(o);
+  await selectBackend(o.backend);
+  const { test, build, data } = await testLoaderAndFactory(o);
+  const reportAverages = (r: FitResult, final: Module, seed: number) => {
     const tag = o.ensemble !== undefined ? ` (seed ${seed})` : '';
+    const averages = [
+      ...(r.swa ? [{ name: `SWA from epoch ${o.swa}`, avg: r.swa }] : []),
+      ...(r.ema ? [{ name: `EMA β=${o.ema}`, avg: r.ema }] : []),
+    ];
     for (const a of averages) {
       if (a.avg.n === 0) {
         io.out(`${a.name}${tag}: no samples (the run ended before epoch ${o.swa})`);
@@ -97,47 +92,43 @@ export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
 
   if (o.ensemble !== undefined) {
     if (o.seed + o.ensemble - 1 > SEED_MAX) throw new UsageError(`--ensemble ${o.ensemble} with --seed ${o.seed}: the members' seeds ${o.seed}…${o.seed + o.ensemble - 1} pass the largest seed ${SEED_MAX}`);
-    const members: Module[] = [];
-    const seeds: number[] = [];
-    for (let i = 0; i < o.ensemble; i++) {
-      const seed = o.seed + i;
-      seeds.push(seed);
-      if (!o.json) io.out(`— member ${i + 1}/${o.ensemble}, seed ${seed} —`);
-      await runTrain({ ...o, seed, splitSeed: o.seed }, io, [captureModel(members), ...makeAverages()]);
-      reportAverages(members[members.length - 1], seed);
-    }
-    const r = evaluateEnsemble(members, test);
+    const seeds = Array.from({ length: o.ensemble as number }, (_, i) => o.seed + i);
+    let current: PreparedTrain | undefined;
+    const { report } = fitEnsemble({
+      members: o.ensemble,
+      test,
+      member: (i) => {
+        if (!o.json) io.out(`— member ${i + 1}/${o.ensemble}, seed ${seeds[i]} —`);
+        current = prepareTrain({ ...o, seed: seeds[i] }, io, data);
+        return current.fit;
+      },
+      onMemberEnd: (i, r, model) => {
+        current!.finish(r);
+        reportAverages(r, model, seeds[i]);
+      },
+    });
+    const r = report!;
     if (o.json) io.out(JSON.stringify({ ensemble: 'independent', seeds, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss }));
     else for (const line of fmtReport(`ensemble of ${o.ensemble} (seeds ${seeds.join(', ')})`, seeds.map((s) => `seed ${s}`.padEnd(33)), r)) io.out(line);
     return;
   }
 
   if (o.snapshots !== undefined) {
-    let run: SnapshotRun | undefined;
     const cycles = o.snapshots as number;
-    // Built at train begin, when the run's length in steps and the optimizer's lr are known.
-    const driver: Callback = {
-      onTrainBegin(s) {
-        if (cycles > s.epochs * s.stepsPerEpoch) throw new UsageError(`--snapshots ${cycles}: more cycles than the run's ${s.epochs * s.stepsPerEpoch} steps`);
-        run = snapshotEnsemble({ lr: s.optimizer.lr, totalSteps: s.epochs * s.stepsPerEpoch, cycles });
-      },
-      onStepBegin: (s) => run!.callbacks[0].onStepBegin(s),
-      onStepEnd: (s) => run!.callbacks[0].onStepEnd(s),
-    };
-    const finals: Module[] = [];
-    if (!o.json) io.out(`snapshot ensemble: ${cycles} cosine cycles from lr ${o.lr ?? "the optimizer's default"}, seed ${o.seed}`);
-    const result = await runTrain(o, io, [driver, captureModel(finals), ...makeAverages()]);
-    reportAverages(finals[0], o.seed);
-    const members = run!.snapshots.map((snap) => {
+    if (!o.json && !resume) io.out(`snapshot ensemble: ${cycles} cosine cycles from lr ${o.lr ?? "the optimizer's default"}, seed ${o.seed}`);
+    const result = await runTrain(o, io, [], resume);
+    reportAverages(result.result, result.model, o.seed);
+    const run = result.result.snapshots!;
+    const members = run.snapshots.map((snap) => {
       const m = build();
       restoreWeights(m, snap);
       return m;
     });
     const r = evaluateEnsemble(members, test);
-    const names = run!.at.map((step, i) => `snapshot ${i + 1} (step ${step})`.padEnd(33));
+    const names = run.at.map((step, i) => `snapshot ${i + 1} (step ${step})`.padEnd(33));
     // As in Huang et al.'s figure 4: the ensemble of the last k snapshots, k = 1 … M.
     const lastK = members.map((_, i) => (i === 0 ? r.average : evaluateEnsemble(members.slice(i), test).average)).reverse();
-    if (o.json) io.out(JSON.stringify({ ensemble: 'snapshots', seed: o.seed, at: run!.at, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss, finalAccuracy: result.finalAccuracy, lastK }));
+    if (o.json) io.out(JSON.stringify({ ensemble: 'snapshots', seed: o.seed, at: run.at, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss, finalAccuracy: result.finalAccuracy, lastK }));
     else {
       for (const line of fmtReport(`snapshot ensemble of ${members.length} (seed ${o.seed})`, names, r)) io.out(line);
       io.out(`  the run's final model              ${result.finalAccuracy.toFixed(4)}  (ensemble ${r.average > result.finalAccuracy ? '+' : ''}${((r.average - result.finalAccuracy) * 100).toFixed(2)} points)`);
@@ -146,7 +137,6 @@ export async function runEnsembleTrain(o: Parsed, io: Io): Promise<void> {
     return;
   }
 
-  const finals: Module[] = [];
-  await runTrain(o, io, [captureModel(finals), ...makeAverages()]);
-  reportAverages(finals[0], o.seed);
+  const result = await runTrain(o, io, [], resume);
+  reportAverages(result.result, result.model, o.seed);
 }

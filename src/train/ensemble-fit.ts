@@ -1,0 +1,39 @@
+/**
+ * Independent ensembles as a library call: train M models (each its own fit, typically the same run
+ * with seeds seed … seed+M−1), then report every member's test accuracy and the ensemble's
+ * (averaged probabilities and majority vote; src/ensemble).
+ */
+import type { Module } from '../nn/module.js';
+import { evaluateEnsemble, type EnsembleReport, type LabelledSource } from '../ensemble/ensemble.js';
+import { fitRun, type FitOptions, type FitResult } from './trainer.js';
+
+export interface EnsembleFitOptions {
+  /** Number of members, ≥ 1. */
+  members: number;
+  /** The fit options of member i (0-based), called just before it trains. */
+  member(i: number): FitOptions;
+  /** Evaluate the members and the ensemble on this source. */
+  test?: LabelledSource;
+  /** After member i has trained. */
+  onMemberEnd?(i: number, result: FitResult, model: Module): void;
+}
+
+export interface EnsembleFit {
+  models: Module[];
+  results: FitResult[];
+  report?: EnsembleReport;
+}
+
+export function fitEnsemble(o: EnsembleFitOptions): EnsembleFit {
+  if (!(Number.isInteger(o.members) && o.members >= 1)) throw new RangeError(`fitEnsemble: members must be a positive integer, got ${o.members}`);
+  const models: Module[] = [];
+  const results: FitResult[] = [];
+  for (let i = 0; i < o.members; i++) {
+    const f = o.member(i);
+    const r = fitRun(f);
+    models.push(f.model);
+    results.push(r);
+    o.onMemberEnd?.(i, r, f.model);
+  }
+  return { models, results, report: o.test ? evaluateEnsemble(models, o.test) : undefined };
+}
