@@ -1,21 +1,57 @@
 /**
- * Reading a trained model back for `descent eval` and `descent predict`: the weights file names the
- * model it was trained as (its name or spec), the input shape and the class names, so neither
- * command needs --model; a --model given anyway must build a network whose parameters match.
+ * A trained model on disk, for `descent train --save`, `descent eval` and `descent predict`. Every
+ * form names what is needed to rebuild the network without --model: the model (its built-in name or
+ * canonical spec), the options that change its layers (dropout, DropConnect), the input shape, the
+ * class names and the input preprocessing fitted on the training data (--standardize).
+ *
+ * - `FILE.safetensors`: the weights under PyTorch's state_dict names (src/io/safetensors.ts), the
+ *   description in the header's __metadata__ as `descent.*` keys (JSON-encoded values), so PyTorch
+ *   loads the same file with `load_state_dict`;
+ * - any other name: JSON `{ model, seed, modelOptions, inputShape, classes, preprocess, state }`;
+ * - a checkpoint file (`ckpt-*.dckpt`) or a checkpoint folder (its newest good checkpoint): the
+ *   description is stored in the checkpoint's meta by `descent train --checkpoint-dir`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Module, StateDict } from '../nn/module.js';
 import { DataFormatError } from '../data/idx.js';
+import { checkPreprocess, type Preprocess } from '../data/preprocess.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/files.js';
+import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
+import { loadLatestCheckpoint } from '../io/checkpoints.js';
 
-export interface SavedModel {
+/** What rebuilds a trained network: stored beside its weights in every saved form. */
+export interface SavedModelInfo {
+  /** A built-in model name or a canonical layer spec (resolveModel reads both). */
+  model: string;
+  /** Builder options that change the layers (dropout, DropConnect), as given to ModelSpec.build. */
+  modelOptions?: Record<string, unknown>;
+  /** [C, H, W] of one input. */
+  inputShape: [number, number, number];
+  classes: string[];
+  preprocess?: Preprocess;
+  seed?: number;
+}
+
+export interface SavedModel extends Partial<SavedModelInfo> {
   path: string;
-  /** The model name or spec it was trained as, when the file says. */
-  model?: string;
-  /** [C, H, W] of one input, when the file says. */
-  inputShape?: [number, number, number];
-  classes?: string[];
+  /** 'safetensors', 'json' or 'checkpoint'. */
+  format: string;
   /** Copy the weights into a module of the same architecture (every parameter, same shapes). */
   loadInto(m: Module): void;
+}
+
+const PREFIX = 'descent.';
+
+/** The weights file for `path`: safetensors when the name ends in .safetensors, JSON otherwise. */
+export function writeSavedModel(path: string, model: Module, info: SavedModelInfo, what = '--save'): void {
+  if (/\.safetensors$/i.test(path)) {
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(info)) if (v !== undefined) metadata[PREFIX + k] = typeof v === 'string' ? v : JSON.stringify(v);
+    writeFileAtomic(path, saveSafetensors(model, { metadata }), what);
+  } else {
+    writeFileAtomic(path, JSON.stringify({ ...info, state: model.stateDict() }), what);
+  }
 }
 
 function readBytes(path: string): Uint8Array {
@@ -23,7 +59,7 @@ function readBytes(path: string): Uint8Array {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataFormatError(path, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, expected a weights file' : `cannot be read (${code ?? (e as Error).message})`);
+    throw new DataFormatError(path, code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? (e as Error).message})`);
   }
 }
 
@@ -31,28 +67,145 @@ function shape3(v: unknown): [number, number, number] | undefined {
   return Array.isArray(v) && v.length === 3 && v.every((d) => Number.isInteger(d) && d > 0) ? (v as [number, number, number]) : undefined;
 }
 
-/** Read a weights file written by `descent train --save`. */
-export function readWeights(path: string): SavedModel {
-  const bytes = readBytes(path);
-  let doc: { model?: unknown; state?: unknown; inputShape?: unknown; classes?: unknown };
-  try {
-    doc = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new DataFormatError(path, 'not a weights file: expected the JSON written by descent train --save');
+/** The description fields of a parsed object, each checked; a malformed one names the file. */
+function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelInfo> {
+  const bad = (field: string, why: string): never => {
+    throw new DataFormatError(path, `${field}: ${why}`);
+  };
+  const info: Partial<SavedModelInfo> = {};
+  if (o.model !== undefined) info.model = typeof o.model === 'string' ? o.model : bad('model', 'expected a model name or spec');
+  if (o.inputShape !== undefined) info.inputShape = shape3(o.inputShape) ?? bad('inputShape', 'expected [C, H, W] of positive integers');
+  if (o.classes !== undefined) {
+    info.classes = Array.isArray(o.classes) && o.classes.length > 0 && o.classes.every((c) => typeof c === 'string') ? (o.classes as string[]) : bad('classes', 'expected a list of class names');
   }
-  if (!doc || typeof doc !== 'object' || !doc.state || typeof doc.state !== 'object') throw new DataFormatError(path, 'not a weights file: no "state" object');
-  const state = doc.state as StateDict;
+  if (o.modelOptions !== undefined) {
+    info.modelOptions = o.modelOptions !== null && typeof o.modelOptions === 'object' && !Array.isArray(o.modelOptions) ? (o.modelOptions as Record<string, unknown>) : bad('modelOptions', 'expected an object');
+  }
+  if (o.preprocess !== undefined) {
+    try {
+      info.preprocess = checkPreprocess(o.preprocess);
+    } catch (e) {
+      bad('preprocess', (e as Error).message.replace(/^preprocess: /, ''));
+    }
+  }
+  if (typeof o.seed === 'number') info.seed = o.seed;
+  return info;
+}
+
+function fitError(path: string, e: unknown): never {
+  throw new DataFormatError(path, `does not fit the model: ${(e as Error).message.replace(/^loadStateDict: /, '')}`);
+}
+
+function fromCheckpoint(path: string, c: Checkpoint): SavedModel {
+  const saved = (c.meta as { saved?: unknown } | undefined)?.saved;
+  const info = saved !== null && typeof saved === 'object' ? infoFrom(path, saved as Record<string, unknown>) : {};
   return {
+    ...info,
     path,
-    model: typeof doc.model === 'string' ? doc.model : undefined,
-    inputShape: shape3(doc.inputShape),
-    classes: Array.isArray(doc.classes) && doc.classes.every((c) => typeof c === 'string') ? (doc.classes as string[]) : undefined,
+    format: 'checkpoint',
     loadInto(m) {
       try {
-        m.loadStateDict(state);
+        m.loadStateDict(c.model as unknown as StateDict);
       } catch (e) {
-        throw new DataFormatError(path, `does not fit the model: ${(e as Error).message.replace(/^loadStateDict: /, '')}`);
+        fitError(path, e);
       }
     },
   };
+}
+
+/**
+ * Read a trained model: a safetensors file, a `--save` JSON file, a checkpoint file, or a folder of
+ * checkpoints (its newest usable one).
+ */
+export function readWeights(path: string): SavedModel {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // reported by readBytes
+  }
+  if (isDir) {
+    let latest;
+    try {
+      latest = loadLatestCheckpoint(path);
+    } catch (e) {
+      throw new DataFormatError(path, `is a folder without a usable checkpoint (${(e as Error).message.replace(`${path}: `, '')}); expected a weights file or a --checkpoint-dir folder`);
+    }
+    return fromCheckpoint(latest.path, latest.checkpoint);
+  }
+  const bytes = readBytes(path);
+  const head = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (head === 'DCKPT001') return fromCheckpoint(path, decodeCheckpoint(bytes, path));
+  let first = 0;
+  while (first < bytes.length && (bytes[first] === 0x20 || bytes[first] === 0x0a || bytes[first] === 0x0d || bytes[first] === 0x09)) first++;
+  if (bytes[first] === 0x7b /* { */) {
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new DataFormatError(path, `not a weights file: invalid JSON (${(e as Error).message})`);
+    }
+    if (!doc.state || typeof doc.state !== 'object') throw new DataFormatError(path, 'not a weights file: no "state" object');
+    const state = doc.state as StateDict;
+    return {
+      ...infoFrom(path, doc),
+      path,
+      format: 'json',
+      loadInto(m) {
+        try {
+          m.loadStateDict(state);
+        } catch (e) {
+          fitError(path, e);
+        }
+      },
+    };
+  }
+  if (bytes.length < 8) throw new DataFormatError(path, `not a weights file: ${bytes.length} bytes (expected safetensors, the JSON of descent train --save, or a checkpoint)`);
+  // safetensors: an 8-byte little-endian header length, then the JSON header.
+  let meta: Record<string, string>;
+  try {
+    meta = loadSafetensorsMetadata(bytes);
+  } catch (e) {
+    throw new DataFormatError(path, `not a weights file: ${(e as Error).message} (expected safetensors, the JSON of descent train --save, or a checkpoint)`);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) {
+    if (!k.startsWith(PREFIX)) continue;
+    const key = k.slice(PREFIX.length);
+    try {
+      raw[key] = key === 'model' ? v : JSON.parse(v);
+    } catch {
+      throw new DataFormatError(path, `__metadata__ ${k}: not valid JSON`);
+    }
+  }
+  return {
+    ...infoFrom(path, raw),
+    path,
+    format: 'safetensors',
+    loadInto(m) {
+      try {
+        loadSafetensors(m, bytes);
+      } catch (e) {
+        throw new DataFormatError(path, `does not fit the model: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
+/** The `__metadata__` of a safetensors file (its header checked as far as reading it needs). */
+function loadSafetensorsMetadata(bytes: Uint8Array): Record<string, string> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > bytes.length - 8) throw new Error(`its 8-byte header length ${n} runs past the end of the file`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    throw new Error('its header is not JSON');
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error('its header is not a JSON object');
+  const meta = (header as Record<string, unknown>).__metadata__;
+  if (meta === undefined) return {};
+  if (meta === null || typeof meta !== 'object') throw new Error('its __metadata__ is not an object');
+  return meta as Record<string, string>;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
@@ -33,7 +33,7 @@ test('descent eval names what is wrong with its inputs', async () => {
   const cases: [string[], RegExp, number][] = [
     [[], /--weights: the weights file is required/, 2],
     [['--weights', join(dir, 'absent.json')], /absent\.json: file not found/, 1],
-    [['--weights', dir], /is a folder, expected a weights file/, 1],
+    [['--weights', dir], /is a folder without a usable checkpoint .*expected a weights file or a --checkpoint-dir folder/, 1],
     [['--weights', weights, '--model', 'logreg'], /mlp\.json: does not fit the model/, 1],
     [['--weights', weights, '--model', 'resnet'], /--model: unknown model "resnet"/, 2],
   ];
@@ -47,4 +47,58 @@ test('descent eval names what is wrong with its inputs', async () => {
     assert.equal(r.err.split('\n').length, 1);
   }
   assert.deepEqual(readdirSync(dir).sort(), ['junk.json', 'mlp.json']);
+});
+
+test('eval reads a .safetensors --save, a checkpoint file and a checkpoint folder, with no --model, for a model whose layers depend on --dropout', async () => {
+  const st = join(dir, 'drop.safetensors');
+  const ck = join(dir, 'ck');
+  const t = await cli('train', '--data', 'embedded', '--model', 'mlp', '--dropout', '0.5', '--limit', '600', '--test-limit', '300', '--epochs', '2', '--seed', '4', '--json', '--save', st, '--checkpoint-dir', ck);
+  assert.equal(t.code, 0, t.err);
+  const record = JSON.parse(t.out.split('\n').filter((l) => l.startsWith('{"epoch"')).pop()!);
+  const ckFile = join(ck, readdirSync(ck).filter((f) => f.endsWith('.dckpt')).sort().pop()!);
+  for (const weights of [st, ck, ckFile]) {
+    const e = await cli('eval', '--weights', weights, '--data', 'embedded', '--test-limit', '300', '--json');
+    assert.equal(e.code, 0, `${weights}: ${e.err}`);
+    const r = JSON.parse(e.out);
+    assert.equal(r.model, 'mlp');
+    assert.equal(r.accuracy, record.testAccuracy, weights);
+  }
+  // The file is safetensors under PyTorch's names (a Dropout after each hidden Linear+ReLU shifts them).
+  const bytes = readFileSync(st);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)))));
+  assert.deepEqual(Object.keys(header).filter((k) => k !== '__metadata__').sort(), ['0.bias', '0.weight', '3.bias', '3.weight', '6.bias', '6.weight']);
+  assert.equal(header.__metadata__['descent.model'], 'mlp');
+  assert.equal(header.__metadata__['descent.inputShape'], '[1,28,28]');
+});
+
+test('eval applies the standardisation a CSV model was trained with, on the same --val-split', async () => {
+  const csv = join(dir, 'points.csv');
+  const rows = ['a,b,c,kind'];
+  let s = 7;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < 240; i++) {
+    const k = i % 3;
+    rows.push([100 + 40 * k + 30 * rnd(), -5 + 2 * rnd(), 1000 * k + 900 * rnd(), ['north', 'south', 'west'][k]].join(','));
+  }
+  writeFileSync(csv, rows.join('\n') + '\n');
+  const st = join(dir, 'points.safetensors');
+  const flags = ['--data', csv, '--label-column', 'kind', '--val-split', '0.25', '--seed', '2'];
+  const t = await cli('train', ...flags, '--standardize', '--model', 'logreg', '--optimizer', 'sgd', '--lr', '0.5', '--epochs', '3', '--batch-size', '16', '--json', '--save', st);
+  assert.equal(t.code, 0, t.err);
+  const record = JSON.parse(t.out.split('\n').filter((l) => l.startsWith('{"epoch"')).pop()!);
+  const e = await cli('eval', '--weights', st, ...flags, '--json');
+  assert.equal(e.code, 0, e.err);
+  const r = JSON.parse(e.out);
+  assert.equal(r.accuracy, record.testAccuracy);
+  assert.deepEqual(r.classes, ['north', 'south', 'west']);
+  // Without the saved statistics the raw features (hundreds) would give another accuracy; with a
+  // data set of other classes the model is refused by name.
+  const other = join(dir, 'other.csv');
+  writeFileSync(other, rows.map((l, i) => (i === 0 ? l : l.replace(/west$/, 'east'))).join('\n') + '\n');
+  const bad = await cli('eval', '--weights', st, '--data', other, '--label-column', 'kind', '--val-split', '0.25');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--data: the model was trained on classes north, south, west; the data has east, north, south/);
+  const p = await cli('predict', '--weights', st, join(dir, 'img0.png'));
+  assert.equal(p.code, 2);
+  assert.match(p.err, /trained on CSV features/);
 });

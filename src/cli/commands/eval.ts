@@ -6,13 +6,13 @@ import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { resolveCliModel } from '../model.js';
 import { evaluateConfusion } from '../../train/metrics.js';
-import { dataOption, limit, loadData } from '../data.js';
+import { dataOption, dataOptions, limit, loadData } from '../data.js';
 import { readWeights, type SavedModel } from '../weights.js';
 import type { Module } from '../../nn/module.js';
 import { fmtInt } from '../progress.js';
 
 export const weightsOptions = [
-  { name: 'weights', type: 'string' as const, metavar: 'FILE', help: 'the weights file written by descent train --save (required)' },
+  { name: 'weights', type: 'string' as const, metavar: 'FILE|DIR', help: 'the trained model: a file written by descent train --save (.safetensors or JSON), a checkpoint file, or a --checkpoint-dir folder (its newest checkpoint); required' },
   { name: 'model', type: 'string' as const, metavar: 'NAME|SPEC', help: 'the model the weights belong to, by name or spec (default: the one the file names)' },
 ];
 
@@ -21,7 +21,7 @@ export function buildSaved(o: Parsed, saved: SavedModel, inputShape: readonly [n
   const name = o.model ?? saved.model;
   if (name === undefined) throw new UsageError(`--model: ${saved.path} does not say which model it holds; give --model`);
   const spec = resolveCliModel(name);
-  const model = spec.build({ rng: new Rng(0).fork('model'), inputShape, classes });
+  const model = spec.build({ rng: new Rng(0).fork('model'), inputShape, classes, ...(o.model === undefined ? saved.modelOptions : {}) });
   saved.loadInto(model);
   return { model, name, flat: spec.input === 'flat' };
 }
@@ -45,6 +45,8 @@ export const evalCommand: Command = {
   options: [
     ...weightsOptions,
     dataOption,
+    ...dataOptions.filter((d) => d.name !== 'standardize'),
+    { name: 'seed', type: 'int', min: 0, default: 1, help: 'the seed of --val-split (the one training used holds out the same samples)' },
     { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
     backendOption,
     { name: 'json', type: 'boolean', help: 'print one JSON object instead of text' },
@@ -54,8 +56,12 @@ export const evalCommand: Command = {
     if (!o.weights) throw new UsageError('--weights: the weights file is required (write one with descent train --save FILE)');
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
-    const data = await loadData(o.data);
+    const data = await loadData(o.data, { ...o, preprocess: saved.preprocess });
     const test = limit(data.test, o.testLimit);
+    if (saved.classes && saved.classes.join('\u0000') !== test.classes.join('\u0000')) {
+      const show = (c: readonly string[]) => (c.length <= 6 ? c.join(', ') : `${c.slice(0, 5).join(', ')}, … (${c.length})`);
+      throw new UsageError(`--data: the model was trained on classes ${show(saved.classes)}; the data has ${show(test.classes)}`);
+    }
     if (saved.inputShape && saved.inputShape.join('x') !== test.shape.join('x')) {
       throw new UsageError(`--data: the model takes inputs of shape ${saved.inputShape.join('×')}, the test images are ${test.shape.join('×')}`);
     }

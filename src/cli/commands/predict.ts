@@ -30,6 +30,7 @@ export const predictCommand: Command = {
     if (!files.length) throw new UsageError('no image given; expected one or more PNG or JPEG files after the options');
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
+    if (saved.preprocess) throw new UsageError(`--weights: ${o.weights} was trained on CSV features (with --standardize); predict reads images: use descent eval --data FILE.csv`);
     const shape = saved.inputShape ?? DEFAULT_INPUT;
     const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
     const { model, flat } = buildSaved(o, saved, shape, classes.length);

@@ -22,6 +22,7 @@ import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
 import { writeFileAtomic, checkWritableFile } from '../../io/files.js';
+import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkpointDir, loadLatestCheckpoint } from '../../io/checkpoints.js';
 import { checkOptimizerBag, checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
 import { SEED_MAX } from '../../tensor/rng.js';
@@ -55,7 +56,7 @@ export const trainOptions: OptSpec[] = [
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
   backendOption,
-  { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained weights as JSON (atomically; the folder is checked before training)' },
+  { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained model: FILE.safetensors (PyTorch\'s state_dict names; the model, input shape and classes in its metadata) or JSON for any other name; checked before training, written atomically' },
   { name: 'checkpoint-dir', type: 'string', metavar: 'DIR', help: 'write checkpoints into DIR (created if absent), to continue the run bit for bit with --resume DIR' },
   { name: 'checkpoint-every', type: 'string', metavar: 'Nepochs|Nsteps', help: 'how often to checkpoint, e.g. 2epochs or 100steps (default: every epoch end; the last epoch always ends with one)' },
   { name: 'keep', type: 'int', min: 1, metavar: 'K', help: 'keep only the newest K checkpoints (older ones are deleted once the new one is in place)' },
@@ -163,6 +164,15 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
   const rng = new Rng(o.seed);
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });
+  // What --save, eval and predict need to rebuild this network without --model.
+  const saved: SavedModelInfo = {
+    model: spec.name,
+    modelOptions: Object.fromEntries(Object.entries(modelExtras).filter(([, v]) => v !== undefined)),
+    inputShape: [...trainSet.shape],
+    classes: [...trainSet.classes],
+    ...(data.preprocess ? { preprocess: data.preprocess } : {}),
+    seed: o.seed,
+  };
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
   const flatten = spec.input === 'flat';
   const transforms = o.fullBatch ? [] : trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
@@ -181,7 +191,7 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
   if (o.checkpointDir !== undefined) {
     const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
     const { resume: _r, json: _j, save: _s, epochs: _e, checkpointDir: _d, ...options } = o;
-    checkpoint = { save: (c) => sink.save(c), ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}), meta: { command: 'train', options } };
+    checkpoint = { save: (c) => sink.save(c), ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}), meta: { command: 'train', options, saved } };
   }
   if (!o.json) {
     if (o.fullBatch) {
@@ -215,7 +225,7 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
       const finalAccuracy = records.length ? (records[records.length - 1].testAccuracy as number) : NaN;
       if (result.skipped > 0) (o.json ? io.err : io.out)(`skipped ${result.skipped} step(s) whose loss or gradient was not finite (--on-nan skip)`);
       if (o.save) {
-        writeFileAtomic(o.save, JSON.stringify({ model: o.model, seed: o.seed, state: model.stateDict() }), '--save');
+        writeSavedModel(o.save, model, saved);
         if (!o.json) io.out(`saved weights to ${o.save}`);
       }
       if (!o.json && !o.fullBatch) io.out(`final test accuracy ${finalAccuracy.toFixed(4)}`);
