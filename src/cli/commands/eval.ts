@@ -28,10 +28,11 @@ export function buildSaved(o: Parsed, saved: SavedModel, inputShape: readonly [n
 
 function confusionTable(m: Int32Array, names: readonly string[]): string[] {
   const k = names.length;
-  const short = names.map((n) => n.slice(0, 6));
+  const short = names.map((n) => n.slice(0, 6).trim());
   const w = Math.max(5, ...Array.from(m, (v) => String(v).length)) + 1;
-  const lw = Math.max(...names.map((n) => n.length));
-  const lines = [`${'true \\ predicted'.padEnd(lw)} ${short.map((s) => s.padStart(Math.max(w, s.length + 1))).join('')}`];
+  const corner = 'true \\ predicted';
+  const lw = Math.max(corner.length, ...names.map((n) => n.length));
+  const lines = [`${corner.padEnd(lw)} ${short.map((s) => s.padStart(Math.max(w, s.length + 1))).join('')}`];
   for (let i = 0; i < k; i++) {
     const row = Array.from(m.subarray(i * k, (i + 1) * k), (v, j) => String(v).padStart(Math.max(w, short[j].length + 1)));
     lines.push(`${names[i].padEnd(lw)} ${row.join('')}`);
