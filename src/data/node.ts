@@ -17,14 +17,18 @@ export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** Where loadFashionMnist looks when no directory is given. */
 export const FASHION_MNIST_SEARCH_PATH: readonly string[] = Object.freeze([DEFAULT_FASHION_MNIST_DIR]);
 
-/** Read a file's bytes, gunzipping when it starts with the gzip magic. */
-export function readMaybeGzip(path: string): Uint8Array {
-  let raw: Uint8Array;
+/** A file's bytes; a file that cannot be read is a DataFormatError naming it and the cause. */
+function readRaw(path: string): Uint8Array {
   try {
-    raw = readFileSync(path);
+    return readFileSync(path);
   } catch (e) {
     throw new DataFormatError(path, fsErrorReason(e as NodeJS.ErrnoException, 'file'));
   }
+}
+
+/** Read a file's bytes, gunzipping when it starts with the gzip magic. */
+export function readMaybeGzip(path: string): Uint8Array {
+  const raw = readRaw(path);
   if (!isGzip(raw)) return raw;
   return gunzipChecked(raw, path);
 }
@@ -95,12 +99,7 @@ function announcedIdxBytes(head: Uint8Array): number | undefined {
  * zlib's maxOutputLength set one byte past the size that header announces.
  */
 export function readIdxBytes(path: string): Uint8Array {
-  let raw: Uint8Array;
-  try {
-    raw = readFileSync(path);
-  } catch (e) {
-    throw new DataFormatError(path, fsErrorReason(e as NodeJS.ErrnoException, 'file'));
-  }
+  const raw = readRaw(path);
   if (!isGzip(raw)) return raw;
   let head: Uint8Array = new Uint8Array(0);
   // A deflate block can spend a few hundred bytes on its code tables before the first output byte.

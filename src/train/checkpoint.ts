@@ -22,6 +22,9 @@
  * (decoded back to plain arrays). A file that is shorter or longer than it says, whose checksum does
  * not match or whose header is not what this writes is refused with a CheckpointError naming it.
  */
+import { crc32 } from '../util/crc32.js';
+
+export { crc32 };
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RngState } from '../tensor/rng.js';
 
@@ -66,22 +69,6 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE 802.3, zlib's) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
