@@ -549,6 +549,7 @@ export function fitRun(o: FitOptions): FitResult {
     const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
     for (const batch of batches) {
       if (resuming && b >= train.length) throw new RangeError(`fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`);
+      if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`fit: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
       for (const c of cbs) c.onStepBegin?.(s);
       const n = targetCount(batch.y);
       const logits = model.forward(batch.x, { training: true, rng: epochRng });
@@ -684,6 +685,7 @@ export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn
         for (const [name, m] of metrics) if (typeof m !== 'function') throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
         sums = metrics.map(() => 0);
       }
+      if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`evaluate: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
       const out = model.forward(batch.x, { training: false });
       const b = targetCount(batch.y);
       lossSum += lossFn(out, batch.y).item() * b;

@@ -121,6 +121,14 @@ test('full-batch steps take float targets: batches are concatenated into one ten
   assert.ok(Math.abs(model.weight.data[1] - TRUE_W[1]) < 1e-3);
 });
 
+test('float targets without a loss: one line naming the option', () => {
+  const model = new Linear(3, 1, { rng: new Rng(0) });
+  const train = new DataLoader(regression(8, 1), { batchSize: 4 });
+  assert.throws(() => fit({ model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), train, epochs: 1, rng: new Rng(1) }),
+    /^TypeError: fit: the targets are a float tensor \[4, 1\]; give a loss for them, such as loss: mseLoss/);
+  assert.throws(() => evaluate(model, train), /^TypeError: evaluate: the targets are a float tensor \[4, 1\]/);
+});
+
 test('DataLoader over a TensorDataset: rows stay paired, same seed same order, epoch(e, start) continues an epoch', () => {
   const n = 23;
   const x = fromData(Array.from({ length: n * 2 }, (_, k) => k), [n, 2]);
