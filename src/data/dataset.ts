@@ -6,7 +6,9 @@
  * (a view-based design would save memory but tie subsets' lifetime to the parent, and the loader
  * copies rows into each batch anyway).
  */
+import { Tensor } from '../tensor/tensor.js';
 import { DataFormatError, type IdxArray } from './idx.js';
+import type { SampleSet } from './tensor-dataset.js';
 
 /** Fashion-MNIST's ten classes, in label order (Xiao, Rasul & Vollgraf 2017). */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
@@ -34,7 +36,7 @@ export interface DatasetInit {
   name?: string;
 }
 
-export class Dataset {
+export class Dataset implements SampleSet<Int32Array> {
   readonly images: Float32Array;
   readonly labels: Int32Array;
   readonly shape: readonly [number, number, number];
@@ -99,6 +101,21 @@ export class Dataset {
       classes: this.classes,
       name,
     });
+  }
+
+  /** The samples at `indices` as one batch: x [B, C, H, W] float32 and B labels (what a DataLoader yields). */
+  collate(indices: ArrayLike<number>): { x: Tensor; y: Int32Array } {
+    const s = this.sampleSize;
+    const m = indices.length;
+    const x = new Float32Array(m * s);
+    const y = new Int32Array(m);
+    for (let k = 0; k < m; k++) {
+      const i = indices[k];
+      x.set(this.images.subarray(i * s, i * s + s), k * s);
+      y[k] = this.labels[i];
+    }
+    const [c, h, w] = this.shape;
+    return { x: new Tensor(x, [m, c, h, w]), y };
   }
 
   /** Number of samples of each class, indexed by label. */

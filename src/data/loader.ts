@@ -1,6 +1,7 @@
 /**
- * DataLoader: mini-batches of a Dataset, with seeded shuffling and drop-last (PyTorch's DataLoader
- * with a sampler and default collate, minus the workers).
+ * DataLoader: mini-batches of any data set — an image Dataset, a TensorDataset, or anything with
+ * `length` and `collate(indices)` (SampleSet) — with seeded shuffling and drop-last (PyTorch's
+ * DataLoader with a sampler and default collate, minus the workers).
  *
  * Determinism: the order of epoch e is `rng.fork('epoch:' + e).permutation(n)`, a pure function of
  * the loader's seed and e. It does not depend on how many epochs were run before, nor on any other
@@ -15,12 +16,13 @@
 import { Tensor } from '../tensor/tensor.js';
 import { Rng, nextDefaultRng, type RngState } from '../tensor/rng.js';
 import type { Dataset } from './dataset.js';
+import type { SampleSet, Target, TargetOf } from './tensor-dataset.js';
 
-export interface Batch {
-  /** [B, C, H, W], or [B, C·H·W] when `flatten`. float32. */
+export interface Batch<Y extends Target = Int32Array> {
+  /** [B, …] as the data set stores a sample ([B, C, H, W] for images), or [B, features] when `flatten`. */
   x: Tensor;
-  /** B labels. */
-  y: Int32Array;
+  /** B labels, or a float tensor [B, …] of targets (TensorDataset with float targets). */
+  y: Y;
   /** Positions in the data set of the B samples. */
   indices: Int32Array;
   /** The epoch's transform stream (absent without a transform); live: its state is the position after this batch until the next one is drawn. */
@@ -33,7 +35,7 @@ export interface EpochStart {
   transformRng?: RngState;
 }
 
-/** A function of an NCHW batch, e.g. augmentation; it must return a tensor of the same shape. */
+/** A function of a batch's inputs (NCHW for images), e.g. augmentation; it must return a tensor of the same shape. */
 export type BatchTransform = (x: Tensor, rng: Rng) => Tensor;
 
 export interface DataLoaderOptions {
@@ -45,14 +47,14 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** Source of the shuffling (and transform) randomness; default: drawn from the global generator (manualSeed). */
   rng?: Rng;
-  /** Yield x as [B, C·H·W] (for MLPs) instead of [B, C, H, W]. Applied after `transform`. */
+  /** Yield x as [B, C·H·W] (for MLPs) instead of [B, C, H, W] (any sample shape: [B, its size]). Applied after `transform`. */
   flatten?: boolean;
-  /** Applied to each NCHW batch before flattening. */
+  /** Applied to each batch's inputs (NCHW for images) before flattening. */
   transform?: BatchTransform;
 }
 
-export class DataLoader implements Iterable<Batch> {
-  readonly dataset: Dataset;
+export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch<TargetOf<D>>> {
+  readonly dataset: D;
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
@@ -62,7 +64,7 @@ export class DataLoader implements Iterable<Batch> {
   /** The epoch that the next `for (const b of loader)` will run; advanced by each such loop. */
   nextEpoch = 0;
 
-  constructor(dataset: Dataset, opts: DataLoaderOptions = {}) {
+  constructor(dataset: D, opts: DataLoaderOptions = {}) {
     const batchSize = opts.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
@@ -109,7 +111,7 @@ export class DataLoader implements Iterable<Batch> {
   }
 
   /** The batches of epoch `e` (from batch `start.batch` on when given); does not touch `nextEpoch`. */
-  *epoch(e: number, start?: EpochStart): Generator<Batch, void, undefined> {
+  *epoch(e: number, start?: EpochStart): Generator<Batch<TargetOf<D>>, void, undefined> {
     const order = this.order(e);
     const B = this.batchSize;
     const nb = this.length;
@@ -128,29 +130,22 @@ export class DataLoader implements Iterable<Batch> {
     }
   }
 
-  [Symbol.iterator](): Iterator<Batch> {
+  [Symbol.iterator](): Iterator<Batch<TargetOf<D>>> {
     return this.epoch(this.nextEpoch++);
   }
 
-  /** Gather the samples at `indices` into one batch. */
-  collate(indices: Int32Array, transformRng: Rng | null = null): Batch {
-    const ds = this.dataset;
-    const s = ds.sampleSize;
+  /** Gather the samples at `indices` into one batch (the data set's collate, then transform and flatten). */
+  collate(indices: Int32Array, transformRng: Rng | null = null): Batch<TargetOf<D>> {
     const m = indices.length;
-    const x = new Float32Array(m * s);
-    const y = new Int32Array(m);
-    for (let k = 0; k < m; k++) {
-      const i = indices[k];
-      x.set(ds.images.subarray(i * s, i * s + s), k * s);
-      y[k] = ds.labels[i];
-    }
-    const [c, h, w] = ds.shape;
-    let xt = new Tensor(x, [m, c, h, w]);
+    const got = this.dataset.collate(indices);
+    const y = got.y as TargetOf<D>;
+    let xt = got.x;
     if (this.transform) {
       const out = this.transform(xt, transformRng ?? this.rng.fork('transform'));
-      if (!(out instanceof Tensor) || out.shape.length !== 4 || out.shape[0] !== m) {
+      if (!(out instanceof Tensor) || out.shape.length !== xt.shape.length || out.shape[0] !== m) {
         const got = out instanceof Tensor ? `[${out.shape.join(', ')}]` : String(out);
-        throw new TypeError(`DataLoader: transform must return a [${m}, C, H, W] tensor, got ${got}`);
+        const want = xt.shape.length === 4 ? `[${m}, C, H, W]` : `[${m}, …] (${xt.shape.length} dimensions)`;
+        throw new TypeError(`DataLoader: transform must return a ${want} tensor, got ${got}`);
       }
       xt = out;
     }

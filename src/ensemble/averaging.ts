@@ -96,6 +96,7 @@ export class WeightAverage {
 
 interface ModelState {
   model: Module;
+  /** The epoch being run, numbered from 1. */
   epoch: number;
   step: number;
   stepsPerEpoch: number;
@@ -109,10 +110,10 @@ export function swaCallback(avg: WeightAverage, o: { startEpoch?: number; everyS
   const start = o.startEpoch ?? 1;
   return {
     onStepEnd(s: ModelState): void {
-      if (o.everySteps && s.epoch + 1 >= start && s.step % o.everySteps === 0) avg.update(s.model);
+      if (o.everySteps && s.epoch >= start && s.step % o.everySteps === 0) avg.update(s.model);
     },
     onEpochEnd(s: ModelState): void {
-      if (!o.everySteps && s.epoch + 1 >= start) avg.update(s.model);
+      if (!o.everySteps && s.epoch >= start) avg.update(s.model);
     },
   };
 }

@@ -13,6 +13,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { fromData } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/engine.js';
+import { classLabels } from '../data/tensor-dataset.js';
 import { add, log, mul, softmax, argmax } from '../autograd/ops.js';
 import { Module, type ForwardOptions } from '../nn/module.js';
 
@@ -87,7 +88,7 @@ export function voteFrom(probs: readonly ArrayLike<number>[], weights: readonly 
 
 /** Anything yielding labelled batches (the DataLoader, the trainer's BatchSource). */
 export interface LabelledSource {
-  epoch(e: number): Iterable<{ x: Tensor; y: ArrayLike<number> }>;
+  epoch(e: number): Iterable<{ x: Tensor; y: ArrayLike<number> | Tensor }>;
 }
 
 export interface EnsembleReport {
@@ -108,7 +109,8 @@ export function evaluateEnsemble(members: readonly Module[], data: LabelledSourc
   return noGrad(() => {
     const correct = new Float64Array(members.length);
     let avgCorrect = 0, voteCorrect = 0, n = 0, nll = 0;
-    for (const { x, y } of data.epoch(0)) {
+    for (const { x, y: target } of data.epoch(0)) {
+      const y = classLabels(target, 'evaluateEnsemble');
       const probs = members.map((m) => softmax(m.forward(x, {})));
       const rows = x.shape[0], classes = probs[0].shape[1];
       probs.forEach((p, k) => {

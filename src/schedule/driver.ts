@@ -2,7 +2,8 @@
  * The driver: a trainer callback that sets the optimizer's learning rate from a schedule.
  *
  * Convention: before update number t (0-based) the driver sets lr = schedule(t) (unit 'step'), or
- * lr = schedule(e) during 0-based epoch e (unit 'epoch'). The rate is *set before the step it is
+ * lr = schedule(e − 1) during epoch e (unit 'epoch'; epochs are numbered from 1, so the first epoch
+ * uses schedule(0)). The rate is *set before the step it is
  * used by*, from the step counter the trainer owns, so nothing has to be called after
  * optimizer.step() and calling order cannot shift the schedule by one (PyTorch's trap). The same
  * t-th value is what PyTorch's optimizer holds for its (t+1)-th step when scheduler.step() is called
@@ -21,9 +22,9 @@ export interface LrTarget {
 
 export interface ScheduleState {
   optimizer: LrTarget;
-  /** Updates taken so far. */
+  /** Updates taken so far (before the first update 0). */
   step: number;
-  /** 0-based epoch. */
+  /** The epoch being run, numbered from 1 (the trainer's TrainState.epoch). */
   epoch: number;
 }
 
@@ -40,7 +41,7 @@ export function scheduleCallback(schedule: Schedule, o: { unit?: ScheduleUnit } 
   if (unit !== 'step' && unit !== 'epoch') throw new RangeError(`scheduleCallback: invalid unit ${JSON.stringify(unit)}; expected step or epoch`);
   return {
     onStepBegin(s: ScheduleState): void {
-      s.optimizer.setLr(schedule(unit === 'step' ? s.step : s.epoch));
+      s.optimizer.setLr(schedule(unit === 'step' ? s.step : s.epoch - 1));
     },
   };
 }

@@ -17,6 +17,8 @@
  * that step, so the objective a line search sees does not change under it.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import { targetCount } from '../data/tensor-dataset.js';
+import type { LossFn } from './trainer.js';
 import { Rng } from '../tensor/rng.js';
 import { add, crossEntropy } from '../autograd/ops.js';
 import { noGrad } from '../autograd/engine.js';
@@ -48,9 +50,10 @@ export interface FullBatchOptions {
   model: Module;
   optimizer: Optimizer<any>;
   x: Tensor;
-  y: ArrayLike<number>;
+  /** Class labels, or a float tensor [N, …] of targets (with a loss such as mseLoss). */
+  y: ArrayLike<number> | Tensor;
   steps: number;
-  loss?: (logits: Tensor, y: ArrayLike<number>) => Tensor;
+  loss?: LossFn;
   /** Extra differentiable terms added to the objective (penalties). */
   lossTerms?: () => Tensor[];
   /** Masks of stochastic layers (default: a fixed seed). */
@@ -72,8 +75,8 @@ const defaultNow = () => (globalThis.performance ? performance.now() : Date.now(
 export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
   const { model, optimizer, x, y } = o;
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new RangeError(`fitFullBatch: steps must be an integer ≥ 0, got ${o.steps}`);
-  if (x.shape[0] !== y.length) throw new RangeError(`fitFullBatch: ${x.shape[0]} inputs but ${y.length} labels`);
-  const lossFn = o.loss ?? crossEntropy;
+  if (x.shape[0] !== targetCount(y)) throw new RangeError(`fitFullBatch: ${x.shape[0]} inputs but ${targetCount(y)} targets`);
+  const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
   const rng = (o.rng ?? new Rng(0)).fork('full-batch-masks');
   const wantsGraph = optimizer instanceof Newton;

@@ -1,13 +1,90 @@
 /**
- * Evaluation beyond one accuracy figure: the confusion matrix of a classifier over a whole source,
+ * Metrics as functions of a batch's outputs and targets (accuracy, top-k accuracy, MAE, MSE, or the
+ * user's own), which fit() and evaluate() average over a whole source; and evaluation beyond one
+ * accuracy figure: the confusion matrix of a classifier over a whole source,
  * with its mean loss and accuracy. Rows are the true classes, columns the predicted ones (as in
  * scikit-learn's confusion_matrix), so row i sums to the number of samples of class i.
  */
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/engine.js';
 import { argmax, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
+import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import type { BatchSource } from './trainer.js';
+
+/** A batch's targets as fit() and evaluate() pass them on: class labels or a float tensor [B, …]. */
+export type BatchTarget = ArrayLike<number> | Tensor;
+
+/**
+ * A metric: the mean over a batch's samples of some score of the model's output against the
+ * targets. evaluate() averages it over a source weighting each batch by its sample count, or, when
+ * the metric has `sum` (the batch's total over its samples; the built-in metrics do), divides the
+ * sums' total by the number of samples, which is exact for counts such as correct predictions.
+ * Declared with method syntax, so a function whose target parameter is narrower (`Tensor`, or
+ * `Int32Array`) is accepted.
+ */
+export type Metric = { bivariance(output: Tensor, target: BatchTarget): number }['bivariance'] & {
+  sum?: (output: Tensor, target: BatchTarget) => number;
+};
+
+
+function tensorOf(output: Tensor, target: BatchTarget, metric: string): Tensor {
+  if (!(target instanceof Tensor)) throw new TypeError(`${metric}: needs float targets (a tensor [B, …]), got class labels`);
+  if (target.size !== output.size || target.shape[0] !== output.shape[0]) throw new RangeError(`${metric}: output [${output.shape.join(', ')}] and target [${target.shape.join(', ')}] differ`);
+  return target;
+}
+
+function metric(sum: (output: Tensor, target: BatchTarget) => number): Metric {
+  const f = (output: Tensor, target: BatchTarget) => sum(output, target) / Math.max(targetCount(target), 1);
+  return Object.assign(f, { sum });
+}
+
+/** Fraction of samples whose arg-max output is the label (outputs [B, C], integer labels). */
+export const accuracy: Metric = metric((output, target) => {
+  const y = classLabels(target, 'accuracy');
+  const pred = argmax(output, -1);
+  let correct = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === y[i]) correct++;
+  return correct;
+});
+
+/**
+ * Fraction of samples whose label is among the k largest outputs (PyTorch's and Keras's top-k
+ * accuracy; a tie at the k-th value counts as a hit, as with Keras's in_top_k).
+ */
+export function topKAccuracy(k: number): Metric {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`topKAccuracy: k must be a positive integer, got ${k}`);
+  return metric((output, target) => {
+    const y = classLabels(target, `topKAccuracy(${k})`);
+    if (output.ndim !== 2) throw new RangeError(`topKAccuracy(${k}): expected outputs [B, C], got [${output.shape.join(', ')}]`);
+    const [b, c] = output.shape;
+    const d = output.data;
+    let hits = 0;
+    for (let i = 0; i < b; i++) {
+      const v = d[i * c + y[i]];
+      let above = 0;
+      for (let j = 0; j < c; j++) if (d[i * c + j] > v) above++;
+      if (above < k) hits++;
+    }
+    return hits;
+  });
+}
+
+/** Mean absolute error over all elements, in double precision (float targets of the output's size). */
+export const mae: Metric = metric((output, target) => {
+  const t = tensorOf(output, target, 'mae').data, o = output.data;
+  let s = 0;
+  for (let i = 0; i < o.length; i++) s += Math.abs(o[i] - t[i]);
+  return s / (o.length / Math.max(output.shape[0], 1));
+});
+
+/** Mean squared error over all elements, in double precision (float targets of the output's size). */
+export const mse: Metric = metric((output, target) => {
+  const t = tensorOf(output, target, 'mse').data, o = output.data;
+  let s = 0;
+  for (let i = 0; i < o.length; i++) s += (o[i] - t[i]) ** 2;
+  return s / (o.length / Math.max(output.shape[0], 1));
+});
 
 export interface Evaluation {
   loss: number;
@@ -29,16 +106,17 @@ export function evaluateConfusion(
     const confusion = new Int32Array(classes * classes);
     let n = 0, lossSum = 0, correct = 0;
     for (const batch of data.epoch(0)) {
+      const labels = classLabels(batch.y, 'evaluateConfusion');
       const logits = model.forward(batch.x, { training: false });
       if (logits.shape[1] !== classes) throw new RangeError(`evaluateConfusion: the model gives ${logits.shape[1]} outputs per sample, the data has ${classes} classes`);
-      lossSum += lossFn(logits, batch.y).item() * batch.y.length;
+      lossSum += lossFn(logits, labels).item() * labels.length;
       const pred = argmax(logits, -1);
       for (let i = 0; i < pred.length; i++) {
-        const t = batch.y[i];
+        const t = labels[i];
         confusion[t * classes + pred[i]]++;
         if (pred[i] === t) correct++;
       }
-      n += batch.y.length;
+      n += labels.length;
     }
     return { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1), samples: n, confusion, classes };
   });

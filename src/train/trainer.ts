@@ -29,14 +29,24 @@ import type { Module } from '../nn/module.js';
 import { Optimizer as OptimizerClass, type Optimizer, type BaseHyper } from '../optim/optimizer.js';
 import { backend } from '../backend/index.js';
 import type { EpochStart } from '../data/loader.js';
+import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import { WeightAverage, swaCallback, emaCallback, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
 import { snapshotEnsemble, type SnapshotRun } from '../ensemble/snapshot.js';
 import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
 import { fitFullBatch } from './fullbatch.js';
+import { accuracy, type BatchTarget, type Metric } from './metrics.js';
+
+/**
+ * A loss: the model's output and the batch's targets (class labels or a float tensor) to a scalar
+ * tensor — crossEntropy (the default), mseLoss, or the user's own. Declared with method syntax, so
+ * a function whose target parameter is narrower (mseLoss takes a Tensor) is accepted.
+ */
+export type LossFn = { bivariance(output: Tensor, target: BatchTarget): Tensor }['bivariance'];
 
 export interface LabeledBatch {
   x: Tensor;
-  y: ArrayLike<number>;
+  /** Class labels (one per sample), or a float tensor [B, …] of targets. */
+  y: BatchTarget;
   /** The epoch's augmentation stream after this batch (the DataLoader sets it); saved in checkpoints. */
   transformRng?: Rng;
 }
@@ -54,26 +64,45 @@ export interface BatchSource {
   readonly samplesPerEpoch: number;
 }
 
+/**
+ * What callbacks see. Numbering, the same in TrainState, Progress, EpochRecord, TrainingError and
+ * onSkip: epochs and steps are counted from 1, as printed ("epoch 1/5", Keras's convention); the
+ * first epoch is epoch 1 and its first step is step 1. `step` here is a count: the steps taken so
+ * far, so while step k runs (onStepBegin) it is k − 1 and after it (onStepEnd) k — the 0-based index
+ * of the step about to be taken, which is what a schedule of the step count reads. A checkpoint's
+ * `epoch` is likewise the number of epochs completed.
+ */
 export interface TrainState {
   model: Module;
   optimizer: Optimizer<BaseHyper>;
-  /** 0-based epoch being run. */
+  /** The epoch being run, from 1 to `epochs` (0 in onTrainBegin, before any epoch). */
   epoch: number;
   epochs: number;
-  /** Batches trained on so far (0 before the first; a skipped batch counts, see onNonFinite). */
+  /** Steps (batches) taken so far: 0 before the first; a skipped batch counts (see onNonFinite). */
   step: number;
   stepsPerEpoch: number;
   /** Set by a callback to end training after the current epoch (early stopping). */
   stop: boolean;
 }
 
+/**
+ * One finished epoch. `epoch` counts from 1 (see TrainState for the numbering). With a `test`
+ * source the record carries `testLoss` and each metric under `test` + its name with a capital
+ * (metrics `{ accuracy, mae }` give `testAccuracy` and `testMae`).
+ */
 export interface EpochRecord {
-  epoch: number; // 1-based, as printed
-  trainLoss: number; // mean data loss over the epoch's batches (without penalties)
-  terms: Record<string, number>; // mean of each extra loss term (e.g. l1, l2)
+  /** The epoch, from 1 to `epochs`, as printed ("epoch 1/5"). */
+  epoch: number;
+  /** Mean data loss over the epoch's batches (without penalty terms). */
+  trainLoss: number;
+  /** Mean of each extra loss term (e.g. l1, l2) over the epoch's batches. */
+  terms: Record<string, number>;
+  /** Mean loss on the test source (when fit has one). */
   testLoss?: number;
+  /** Arg-max accuracy on the test source (the default metric for class labels). */
   testAccuracy?: number;
-  lr: number; // learning rate at the end of the epoch
+  /** Learning rate at the end of the epoch. */
+  lr: number;
   seconds: number;
   samplesPerSec: number;
   [extra: string]: unknown;
@@ -101,11 +130,15 @@ export interface Callback {
   onTrainEnd?(s: TrainState): void;
 }
 
+/** After each step: where the run is (numbered from 1, see TrainState) and how fast it goes. */
 export interface Progress {
+  /** The epoch being run, from 1 to `epochs`. */
   epoch: number;
   epochs: number;
+  /** Batches of this epoch done, from 1 to `numBatches`. */
   batch: number;
   numBatches: number;
+  /** Mean data loss of the epoch's batches so far. */
   loss: number;
   samplesPerSec: number;
   etaSeconds: number;
@@ -146,7 +179,15 @@ export interface FitOptions {
   epochs: number;
   /** Draws stochastic layers' masks (dropout, DropConnect) while training. */
   rng: Rng;
-  loss?: (logits: Tensor, y: ArrayLike<number>) => Tensor;
+  /** The training objective (default crossEntropy, for class labels; mseLoss for float targets). */
+  loss?: LossFn;
+  /**
+   * Evaluated on `test` after every epoch, each reported as `test` + its capitalised name
+   * (`{ mae }` → `testMae`): accuracy, topKAccuracy(k), mae, mse or a function
+   * `(output, target) => number`. Default: `{ accuracy }` when the targets are class labels, none
+   * for float targets; `{}` evaluates the loss only.
+   */
+  metrics?: Record<string, Metric>;
   callbacks?: Callback[];
   onProgress?: (p: Progress) => void;
   onEpoch?: (r: EpochRecord) => void;
@@ -330,21 +371,30 @@ function restoreOptimizer(optimizer: Optimizer<any>, c: Checkpoint): void {
   }
 }
 
-function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array } {
+function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor } {
   const xs: LabeledBatch[] = [...train.epoch(0)];
-  if (xs.length === 1) return { x: xs[0].x, y: Int32Array.from(xs[0].y) };
-  const inner = xs[0].x.shape.slice(1);
-  const n = xs.reduce((a, b) => a + b.x.shape[0], 0);
-  const data = xs[0].x.dtype === 'float64' ? new Float64Array(n * xs[0].x.size / xs[0].x.shape[0]) : new Float32Array(n * xs[0].x.size / xs[0].x.shape[0]);
-  const y = new Int32Array(n);
-  let off = 0, row = 0;
-  for (const b of xs) {
-    data.set(b.x.data, off);
-    off += b.x.size;
-    y.set(Array.from(b.y), row);
-    row += b.y.length;
+  const cat = (ts: Tensor[]): Tensor => {
+    const n = ts.reduce((a, t) => a + t.shape[0], 0);
+    const data = ts[0].dtype === 'float64' ? new Float64Array(n * ts[0].size / ts[0].shape[0]) : new Float32Array(n * ts[0].size / ts[0].shape[0]);
+    let off = 0;
+    for (const t of ts) {
+      data.set(t.data, off);
+      off += t.size;
+    }
+    return new Tensor(data, [n, ...ts[0].shape.slice(1)]);
+  };
+  const ys = xs.map((b) => b.y);
+  const floatTargets = ys[0] instanceof Tensor;
+  if (xs.length === 1) return { x: xs[0].x, y: floatTargets ? (ys[0] as Tensor) : Int32Array.from(ys[0] as ArrayLike<number>) };
+  const x = cat(xs.map((b) => b.x));
+  if (floatTargets) return { x, y: cat(ys as Tensor[]) };
+  const y = new Int32Array(x.shape[0]);
+  let row = 0;
+  for (const b of ys as ArrayLike<number>[]) {
+    y.set(Array.from(b), row);
+    row += b.length;
   }
-  return { x: new Tensor(data, [n, ...inner]), y };
+  return { x, y };
 }
 
 /** Train for `epochs` epochs with everything the options ask for; see FitOptions. */
@@ -357,7 +407,7 @@ export function fitRun(o: FitOptions): FitResult {
   if (!(factor > 1)) throw new RangeError(`fit: divergence.factor must be > 1, got ${factor}`);
   positiveInt(o.checkpoint?.everyEpochs, 'checkpoint.everyEpochs');
   positiveInt(o.checkpoint?.everySteps, 'checkpoint.everySteps');
-  const lossFn = o.loss ?? crossEntropy;
+  const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
   const stepsPerEpoch = o.fullBatch ? 1 : train.length;
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch, stop: false };
@@ -468,7 +518,7 @@ export function fitRun(o: FitOptions): FitResult {
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(termSums)) terms[k] = v / Math.max(seen, 1);
     const record: EpochRecord = { epoch: e + 1, trainLoss: lossSum / Math.max(seen, 1), terms, lr: optimizer.lr, seconds, samplesPerSec: seen / Math.max(seconds, 1e-9), ...extra };
-    if (test) Object.assign(record, evaluate(model, test, lossFn));
+    if (test) Object.assign(record, evaluate(model, test, { loss: lossFn, metrics: o.metrics }));
     for (const c of cbs) c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
@@ -486,7 +536,7 @@ export function fitRun(o: FitOptions): FitResult {
 
   const maskRng = rng.fork('masks');
   for (let e = startEpoch; e < epochs && !s.stop; e++) {
-    s.epoch = e;
+    s.epoch = e + 1;
     const resuming = e === startEpoch && startBatch > 0;
     if (!resuming) for (const c of cbs) c.onEpochBegin?.(s);
     const acc = resuming ? partial : { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
@@ -499,8 +549,9 @@ export function fitRun(o: FitOptions): FitResult {
     const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
     for (const batch of batches) {
       if (resuming && b >= train.length) throw new RangeError(`fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`);
+      if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`fit: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
       for (const c of cbs) c.onStepBegin?.(s);
-      const n = batch.y.length;
+      const n = targetCount(batch.y);
       const logits = model.forward(batch.x, { training: true, rng: epochRng });
       let loss = lossFn(logits, batch.y);
       const dataLoss = loss.item();
@@ -564,7 +615,7 @@ const STALL_STEPS = 3;
 
 /** fit's full-batch branch: one closure-driven optimizer step per epoch on all of `train`. */
 function runFullBatch(
-  o: FitOptions, s: TrainState, cbs: Callback[], startEpoch: number, lossFn: (l: Tensor, y: ArrayLike<number>) => Tensor, now: () => number,
+  o: FitOptions, s: TrainState, cbs: Callback[], startEpoch: number, lossFn: LossFn, now: () => number,
   checkLoss: (loss: number, epoch: number, step: number) => string | null,
   fail: (reason: DivergenceReason, value: number, epoch: number, step: number, what: string) => never,
   endEpoch: (e: number, extra: Record<string, unknown>, acc: { seen: number; lossSum: number; termSums: Record<string, number>; seconds: number }) => void,
@@ -589,10 +640,10 @@ function runFullBatch(
     },
     onStep: (r) => {
       s.step = r.step;
-      s.epoch = r.step - 1;
+      s.epoch = r.step;
       for (const c of cbs) c.onStepEnd?.(s, r.loss);
       const seconds = r.seconds - prev.seconds;
-      const samplesPerSec = (y.length * (r.evals - prev.evals)) / Math.max(seconds, 1e-9);
+      const samplesPerSec = (targetCount(y) * (r.evals - prev.evals)) / Math.max(seconds, 1e-9);
       const extra: Record<string, unknown> = { trainLoss: r.loss, samplesPerSec, evals: r.evals, iters: r.iters, ...(r.hvps ? { hvps: r.hvps } : {}) };
       if (r.stalled) extra.stalled = true;
       prev = { evals: r.evals, seconds: r.seconds };
@@ -602,18 +653,52 @@ function runFullBatch(
   });
 }
 
-/** Mean loss and accuracy in evaluation mode (no graph, no dropout). */
-export function evaluate(model: Module, data: BatchSource, lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy): { testLoss: number; testAccuracy: number } {
+/** What evaluate() computes besides the loss. */
+export interface EvaluateOptions {
+  /** Default crossEntropy. */
+  loss?: LossFn;
+  /** By name; see FitOptions.metrics (the same default: accuracy for class labels, none for float targets). */
+  metrics?: Record<string, Metric>;
+}
+
+/** The record key of a metric: `test` + its name with a capital (`mae` → `testMae`). */
+export function metricKey(name: string): string {
+  return 'test' + name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/**
+ * Mean loss and metrics over a whole source in evaluation mode (no graph, no dropout), as
+ * `{ testLoss, test<Metric>… }`: by default arg-max accuracy (`testAccuracy`) for class labels.
+ */
+export function evaluate(model: Module, data: BatchSource, loss?: LossFn): { testLoss: number; testAccuracy: number };
+export function evaluate(model: Module, data: BatchSource, options: EvaluateOptions): { testLoss: number; [metric: string]: number };
+export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn | EvaluateOptions = {}): { testLoss: number; [metric: string]: number } {
+  const o: EvaluateOptions = typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : lossOrOptions;
+  const lossFn: LossFn = o.loss ?? crossEntropy;
   return noGrad(() => {
-    let n = 0, lossSum = 0, correct = 0;
+    let n = 0, lossSum = 0;
+    let metrics: [string, Metric][] | undefined;
+    let sums: number[] = [];
     for (const batch of data.epoch(0)) {
-      const logits = model.forward(batch.x, { training: false });
-      lossSum += lossFn(logits, batch.y).item() * batch.y.length;
-      const pred = argmax(logits, -1);
-      for (let i = 0; i < pred.length; i++) if (pred[i] === batch.y[i]) correct++;
-      n += batch.y.length;
+      if (!metrics) {
+        metrics = Object.entries(o.metrics ?? (batch.y instanceof Tensor ? {} : { accuracy }));
+        for (const [name, m] of metrics) if (typeof m !== 'function') throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
+        sums = metrics.map(() => 0);
+      }
+      if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`evaluate: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
+      const out = model.forward(batch.x, { training: false });
+      const b = targetCount(batch.y);
+      lossSum += lossFn(out, batch.y).item() * b;
+      metrics.forEach(([, m], i) => {
+        sums[i] += m.sum ? m.sum(out, batch.y) : m(out, batch.y) * b;
+      });
+      n += b;
     }
-    return { testLoss: lossSum / Math.max(n, 1), testAccuracy: correct / Math.max(n, 1) };
+    const r: { testLoss: number; [metric: string]: number } = { testLoss: lossSum / Math.max(n, 1) };
+    (metrics ?? Object.entries(o.metrics ?? {})).forEach(([name], i) => {
+      r[metricKey(name)] = (sums[i] ?? 0) / Math.max(n, 1);
+    });
+    return r;
   });
 }
 
@@ -624,6 +709,7 @@ export function predictProba(model: Module, data: BatchSource): { probs: Float64
     const labels: number[] = [];
     let classes = 0;
     for (const batch of data.epoch(0)) {
+      const y = classLabels(batch.y, 'predictProba');
       const logits = model.forward(batch.x, { training: false });
       classes = logits.shape[1];
       const d = logits.data;
@@ -635,7 +721,7 @@ export function predictProba(model: Module, data: BatchSource): { probs: Float64
         for (let j = 0; j < classes; j++) z += row[j] = Math.exp(d[i * classes + j] - m);
         for (let j = 0; j < classes; j++) row[j] /= z;
         rows.push(row);
-        labels.push(batch.y[i]);
+        labels.push(y[i]);
       }
     }
     const probs = new Float64Array(rows.length * classes);

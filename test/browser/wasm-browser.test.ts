@@ -8,7 +8,9 @@
  *     passes) and Adam steps, all big enough to be cut into parts for the threads, equal the
  *     reference backend computed in the same worker (float32 tolerance);
  *   - a window's main thread (isolated or not) and a worker on a non-isolated page fall back to
- *     one thread on unshared memory and still compute the same matmul.
+ *     one thread on unshared memory and still compute the same matmul;
+ *   - `await ready()`, the isomorphic entry's one line, gives wasm with threads in an isolated
+ *     page's worker and one thread in a window, where importing the entry started nothing.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -307,3 +309,41 @@ for (const [kind, where] of [['plain', 'window'], ['isolated', 'window'], ['plai
     }
   });
 }
+
+/** What `await ready()` gives in a window's main thread or a module Web Worker of the page. */
+async function readyIn(page: Page, where: 'window' | 'worker'): Promise<{ before: string; after: string; threads: number; relaxedSimd: boolean; oracle: string }> {
+  return page.evaluate(async (where) => {
+    const probe = `const lib = await import(${JSON.stringify(location.origin + '/src/index.js')});
+      const before = lib.backend().name;
+      await lib.ready();
+      const after = lib.backend().name, info = lib.wasmInfo();
+      return { before, after, threads: info.threads, relaxedSimd: info.relaxedSimd, oracle: lib.setBackend('reference').name };`;
+    if (where === 'window') return new Function(`return (async () => { ${probe} })()`)();
+    const src = `self.onmessage = async () => { try { self.postMessage(await (async () => { ${probe} })()); } catch (e) { self.postMessage({ error: String(e) }); } };`;
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+    return new Promise((done) => {
+      w.onmessage = (e) => done(e.data);
+      w.postMessage(null);
+    });
+  }, where);
+}
+
+test('await ready(): wasm with threads in an isolated page\'s worker, one thread in a window; the reference backend stays one call away', async () => {
+  for (const [kind, where, threads] of [['isolated', 'worker', 2], ['plain', 'window', 1]] as const) {
+    const { page, errors } = await open(kind);
+    try {
+      const r = await readyIn(page, where);
+      console.log(`# ready() in a ${kind} ${where}: ${JSON.stringify(r)}`);
+      assert.equal(r.before, 'reference', 'nothing starts on import of the isomorphic entry');
+      assert.equal(r.after, 'wasm');
+      // one thread per core up to 8; the CI machine has at least 2
+      if (threads === 1) assert.equal(r.threads, 1);
+      else assert.ok(r.threads >= 2, `threads ${r.threads}`);
+      assert.equal(r.relaxedSimd, true, 'Chromium validates relaxed SIMD');
+      assert.equal(r.oracle, 'reference');
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  }
+});

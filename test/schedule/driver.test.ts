@@ -5,14 +5,14 @@ import * as S from '../../src/schedule/index.js';
 function fakeRun(cb: any, steps: number, stepsPerEpoch: number, metrics: number[] = []) {
   const used: number[] = [];
   const optimizer = { lr: 1, setLr(v: number) { this.lr = v; } };
-  const s = { optimizer, step: 0, epoch: 0 };
+  const s = { optimizer, step: 0, epoch: 1 };
   cb.onTrainBegin?.(s);
   for (let t = 0; t < steps; t++) {
-    s.epoch = Math.floor(t / stepsPerEpoch);
+    s.epoch = Math.floor(t / stepsPerEpoch) + 1; // the trainer numbers epochs from 1
     cb.onStepBegin?.(s);
     used.push(optimizer.lr); // the rate optimizer.step() would use
     s.step++;
-    if ((t + 1) % stepsPerEpoch === 0) cb.onEpochEnd?.(s, { trainLoss: metrics[s.epoch] ?? 0 });
+    if ((t + 1) % stepsPerEpoch === 0) cb.onEpochEnd?.(s, { trainLoss: metrics[s.epoch - 1] ?? 0 });
   }
   return used;
 }

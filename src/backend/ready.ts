@@ -1,0 +1,27 @@
+/**
+ * `await ready()`: the one line a program needs for the fastest backend this runtime allows — the
+ * wasm backend (WebAssembly SIMD; relaxed SIMD where the engine validates it; worker threads where
+ * shared memory and workers are available: always in Node, in browsers inside a Web Worker on a
+ * cross-origin-isolated page) made current. The Node entry (`descent/node`) awaits it on import,
+ * so a Node program needs no line at all. The reference backend stays one call away:
+ * `setBackend('reference')`.
+ *
+ * Isomorphic.
+ */
+import { backend, setBackend, type Backend } from './backend.js';
+import { initWasm, type WasmOptions } from './wasm/index.js';
+
+let started: Promise<Backend> | null = null;
+
+/**
+ * Starts the wasm backend (once: later calls return the first call's promise) and makes it current.
+ * Where WebAssembly SIMD is missing (engines older than 2021) it leaves the reference backend
+ * current and resolves to it; `backend().name` says which runs.
+ */
+export function ready(opts: WasmOptions = {}): Promise<Backend> {
+  started ??= initWasm(opts).then(
+    () => setBackend('wasm'),
+    () => backend(),
+  );
+  return started;
+}
