@@ -13,8 +13,9 @@
  * parameters cannot mix state (the tfjs bug).
  */
 import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
-import { noGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
+import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
 import { backend } from '../backend/index.js';
+import { checkOptions, type SchemaOf } from '../util/options.js';
 
 export type ParamState = Record<string, number | Storage>;
 
@@ -26,6 +27,8 @@ export interface BaseHyper {
 export interface UpdateRule<H extends BaseHyper> {
   readonly name: string;
   readonly defaults: H;
+  /** Every option the rule takes and its type: the constructor refuses other names and wrong types (util/options). */
+  readonly schema: SchemaOf<H>;
   /** Throws a RangeError naming the option and its accepted range. */
   validate(h: H): void;
   init(param: Storage, h: H): ParamState;
@@ -55,6 +58,19 @@ export const checkNonNeg = (opt: string, name: string, v: number) =>
 export const checkUnit = (opt: string, name: string, v: number) =>
   check(opt, name, v, typeof v === 'number' && v >= 0 && v < 1, 'in [0, 1)');
 
+/** The loss, recomputed: zero the gradients, forward, backward, return the loss (a number or a one-element Tensor). */
+export type Closure = () => number | Tensor;
+
+/** A closure's result as a number; anything but a number or a one-element Tensor is a TypeError naming `owner`. */
+export function lossValue(owner: string, v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof Tensor && v.size === 1) return v.data[0];
+  throw new TypeError(`${owner}: the closure must return the loss (a number or a one-element Tensor), got ${v instanceof Tensor ? v.toString() : typeof v}`);
+}
+
+/** An optimizer of any rule, for code that only steps, zeroes and reads the learning rate. */
+export type AnyOptimizer = Optimizer<BaseHyper>;
+
 export type ParamGroup<H> = H & { params: Tensor[] };
 export type ParamsInput<H> = Tensor[] | [string, Tensor][] | (Partial<H> & { params: Tensor[] | [string, Tensor][] })[];
 
@@ -75,6 +91,7 @@ export class Optimizer<H extends BaseHyper> {
   private readonly names = new Map<Tensor, string>();
 
   constructor(readonly rule: UpdateRule<H>, params: ParamsInput<H>, options: Partial<H> = {}) {
+    checkOptions(rule.name, options, rule.schema);
     const defaults = { ...rule.defaults, ...stripUndefined(options) } as H;
     rule.validate(defaults);
     const list = params as unknown[];
@@ -82,7 +99,8 @@ export class Optimizer<H extends BaseHyper> {
     const groups: { params: Tensor[] | [string, Tensor][] }[] =
       list[0] instanceof Tensor || isNamedList(list) ? [{ params: list as Tensor[] }] : (list as { params: Tensor[] }[]);
     let index = 0;
-    for (const g of groups) {
+    for (const [gi, g] of groups.entries()) {
+      if (groups !== list) checkOptions(`${rule.name} parameter group ${gi}`, g, rule.schema, { allowed: ['params'] });
       const { params: ps, ...over } = g;
       const h = { ...defaults, ...stripUndefined(over as Partial<H>) } as H;
       rule.validate(h);
@@ -104,9 +122,13 @@ export class Optimizer<H extends BaseHyper> {
     return this.names.get(p) as string;
   }
 
-  /** One update of every parameter that has a gradient. With a closure, it is called first (with grad on) and its loss returned. */
-  step(closure?: () => number): number | undefined {
-    const loss = closure ? closure() : undefined;
+  /**
+   * One update of every parameter that has a gradient. With a closure (PyTorch's: zero the
+   * gradients, compute the loss, backward, return the loss as a number or a one-element Tensor) it is
+   * called first, with grad on, and its loss returned as a number.
+   */
+  step(closure?: Closure): number | undefined {
+    const loss = closure ? lossValue(this.rule.name, withGrad(true, closure)) : undefined;
     const all = () => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
