@@ -100,7 +100,7 @@ export class Optimizer<H extends BaseHyper> {
       list[0] instanceof Tensor || isNamedList(list) ? [{ params: list as Tensor[] }] : (list as { params: Tensor[] }[]);
     let index = 0;
     for (const [gi, g] of groups.entries()) {
-      if (groups !== list) checkOptions(`${rule.name} parameter group ${gi}`, g, rule.schema, { allowed: ['params'] });
+      if ((groups as unknown[]) === list) checkOptions(`${rule.name} parameter group ${gi}`, g, rule.schema, { allowed: ['params'] });
       const { params: ps, ...over } = g;
       const h = { ...defaults, ...stripUndefined(over as Partial<H>) } as H;
       rule.validate(h);

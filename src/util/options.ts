@@ -97,10 +97,19 @@ function camel(name: string): string {
   return name.replace(/[_-]+([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
 }
 
+/**
+ * Other libraries' names for options of ours (lower case, without _ or -): TensorFlow.js and Keras
+ * spell the learning rate learningRate, PyTorch's schedulers T_max and eta_min, Keras' Dropout rate.
+ */
+const SYNONYMS: Readonly<Record<string, string>> = {
+  learningrate: 'lr', epsilon: 'eps', beta1: 'betas', beta2: 'betas', tmax: 'totalSteps', etamin: 'minLr', rate: 'p',
+};
+
 /** " (did you mean "x"?)" for a name that is not in `names`, or "". */
 export function nearestName(raw: string, names: readonly string[], quote = '"'): string {
   const c = camel(raw);
-  const exact = names.find((n) => n === c) ?? names.find((n) => n.toLowerCase() === c.toLowerCase());
+  const synonym = SYNONYMS[c.toLowerCase().replace(/[_-]/g, '')];
+  const exact = names.find((n) => n === c) ?? names.find((n) => n.toLowerCase() === c.toLowerCase()) ?? names.find((n) => n === synonym);
   const s = exact ?? suggest(raw, names) ?? suggest(c, names);
   return s === undefined ? '' : ` (did you mean ${quote}${s}${quote}?)`;
 }
