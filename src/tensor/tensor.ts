@@ -31,6 +31,9 @@ export function dtypeOf(s: Storage): DType {
   return s instanceof Float64Array ? 'float64' : 'float32';
 }
 
+/** What Tensor.toArray() returns: a number, or arrays of them nested one level per dimension. */
+export type NestedNumbers = number | NestedNumbers[];
+
 export class Tensor {
   readonly data: Storage;
   readonly shape: readonly number[];
@@ -67,12 +70,15 @@ export class Tensor {
     return this.data[0];
   }
 
-  /** Nested JS arrays (or a number for a scalar). */
-  toArray(): any {
-    const rec = (dim: number, off: number): any => {
+  /**
+   * Nested JS arrays, one level per dimension (a number for a 0-d tensor). The static type cannot
+   * know the rank: narrow it with a cast, e.g. `t.toArray() as number[][]` for a matrix.
+   */
+  toArray(): NestedNumbers {
+    const rec = (dim: number, off: number): NestedNumbers => {
       if (dim === this.shape.length) return this.data[off];
       const stride = sizeOf(this.shape.slice(dim + 1));
-      const out = [];
+      const out: NestedNumbers[] = [];
       for (let i = 0; i < this.shape[dim]; i++) out.push(rec(dim + 1, off + i * stride));
       return out;
     };
