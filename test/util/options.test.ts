@@ -72,7 +72,26 @@ const ROWS: Row[] = [
   { owner: 'decoupledDecayCallback', make: (o) => d.decoupledDecayCallback(o as never), base: { params: w(), weightDecay: 0.1 }, unknown: ['decay', 'weightDecay'], snake: ['weight_decay', 'weightDecay'], wrong: ['weightDecay', '0.1', 'a number'] },
   { owner: 'swaCallback', make: (o) => d.swaCallback(new d.WeightAverage('swa'), o as never), unknown: ['start', 'startEpoch'], snake: ['start_epoch', 'startEpoch'], wrong: ['everySteps', '5', 'a number'] },
   { owner: 'snapshotEnsemble', make: (o) => d.snapshotEnsemble(o as never), base: { lr: 0.1, totalSteps: 10, cycles: 2 }, unknown: ['cycle', 'cycles'], snake: ['total_steps', 'totalSteps'], wrong: ['lr', '0.1', 'a number'] },
+  // functions of tensors and autograd
+  { owner: 'tensor', make: (o) => d.tensor([1, 2], o as never), unknown: ['dtpye', 'dtype'], snake: ['requires_grad', 'requiresGrad'], wrong: ['requiresGrad', 'yes', 'true or false'] },
+  { owner: 'fromData', make: (o) => d.fromData([1, 2], [2], o as never), unknown: ['type', 'dtype'], snake: ['requires_grad', 'requiresGrad'], wrong: ['requiresGrad', 1, 'true or false'] },
+  { owner: 'full', make: (o) => d.full([2], 1, o as never), unknown: ['fill', null], snake: ['requires_grad', 'requiresGrad'], wrong: ['dtype', 32, "'float32' or 'float64'"] },
+  { owner: 'randn', make: (o) => d.randn([2], new d.Rng(1), o as never), unknown: ['stdev', 'std'], snake: ['requires_grad', 'requiresGrad'], wrong: ['std', '2', 'a number'] },
+  { owner: 'rand', make: (o) => d.rand([2], new d.Rng(1), o as never), unknown: ['lo', 'low'], snake: ['requires_grad', 'requiresGrad'], wrong: ['high', '2', 'a number'] },
+  { owner: 'arange', make: (o) => d.arange(3, o as never), unknown: ['step', null], snake: ['requires_grad', 'requiresGrad'], wrong: ['dtype', null, "'float32' or 'float64'"] },
+  { owner: 'grad', make: (o) => { const x = d.tensor([1, 2], { requiresGrad: true }); return d.grad(d.sum(d.mul(x, x)), [x], o as never); }, unknown: ['allowUnsed', 'allowUnused'], snake: ['create_graph', 'createGraph'], wrong: ['createGraph', 1, 'true or false'] },
+  { owner: 'backward', make: (o) => { const x = d.tensor([1, 2], { requiresGrad: true }); d.sum(d.mul(x, x)).backward(undefined, o as never); }, unknown: ['createGraf', 'createGraph'], snake: ['create_graph', 'createGraph'], wrong: ['createGraph', 'yes', 'true or false'] },
+  { owner: 'conv2d', make: (o) => d.conv2d(d.full([1, 1, 4, 4], 1), d.full([1, 1, 3, 3], 1), null, o as never), unknown: ['strides', 'stride'], snake: null, wrong: ['padding', '1', 'a number or [number, number]'] },
+  { owner: 'maxPool2d', make: (o) => d.maxPool2d(d.full([1, 1, 4, 4], 1), 2, o as never), unknown: ['dilation', null], snake: null, wrong: ['stride', true, 'a number or [number, number]'] },
+  { owner: 'avgPool2d', make: (o) => d.avgPool2d(d.full([1, 1, 4, 4], 1), 2, o as never), unknown: ['pad', 'padding'], snake: ['count_include_pad', 'countIncludePad'], wrong: ['countIncludePad', 'no', 'true or false'] },
+  { owner: 'clipGradNorm_', make: (o) => d.clipGradNorm_([param()], 1, 2, o as never), unknown: ['errorIfNonFinite', 'errorIfNonfinite'], snake: ['error_if_nonfinite', 'errorIfNonfinite'], wrong: ['errorIfNonfinite', 1, 'true or false'] },
+  { owner: 'scheduleCallback', make: (o) => d.scheduleCallback(d.constant({ lr: 1 }), o as never), unknown: ['units', 'unit'], snake: null, wrong: ['unit', 1, "'step' or 'epoch'"] },
 ];
+
+test('backward({ createGraph: true }) is refused: the options go second', () => {
+  const x = d.tensor([1, 2], { requiresGrad: true });
+  assert.throws(() => d.sum(x).backward({ createGraph: true } as never), /^TypeError: backward: invalid gradient \{"createGraph":true\}; expected a Tensor \(options go second/);
+});
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -26,7 +26,8 @@ test('the compile-time checks above hold at run time too', () => {
 
 test('toArray: nested arrays, one level per dimension; a number for a 0-d tensor', () => {
   const m = d.tensor([[1, 2, 3], [4, 5, 6]]);
-  const rows = m.toArray() as number[][];
+  const rows = m.toArray<number[][]>();
+  assert.deepEqual(rows[1], [4, 5, 6]);
   assert.deepEqual(rows, [[1, 2, 3], [4, 5, 6]]);
   assert.equal(new d.Tensor(new Float64Array([7]), []).toArray(), 7);
 });
