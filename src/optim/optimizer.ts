@@ -15,7 +15,7 @@
 import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
 import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
 import { backend } from '../backend/index.js';
-import { checkOptions, type SchemaOf } from '../util/options.js';
+import { bool, checkOptions, type SchemaOf } from '../util/options.js';
 
 export type ParamState = Record<string, number | Storage>;
 
@@ -67,6 +67,8 @@ export function lossValue(owner: string, v: unknown): number {
   if (v instanceof Tensor && v.size === 1) return v.data[0];
   throw new TypeError(`${owner}: the closure must return the loss (a number or a one-element Tensor), got ${v instanceof Tensor ? v.toString() : typeof v}`);
 }
+
+const zeroGradSchema = { setToNone: bool };
 
 /** An optimizer of any rule, for code that only steps, zeroes and reads the learning rate. */
 export type AnyOptimizer = Optimizer<BaseHyper>;
@@ -157,6 +159,7 @@ export class Optimizer<H extends BaseHyper> {
    * its weight gradient directly and the fused update reads it without a copy.
    */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    checkOptions(`${this.rule.name}.zeroGrad`, opts, zeroGradSchema);
     const setToNone = opts.setToNone ?? true;
     for (const g of this.paramGroups) {
       for (const p of g.params) {

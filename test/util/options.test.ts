@@ -85,6 +85,8 @@ const ROWS: Row[] = [
   { owner: 'maxPool2d', make: (o) => d.maxPool2d(d.full([1, 1, 4, 4], 1), 2, o as never), unknown: ['dilation', null], snake: null, wrong: ['stride', true, 'a number or [number, number]'] },
   { owner: 'avgPool2d', make: (o) => d.avgPool2d(d.full([1, 1, 4, 4], 1), 2, o as never), unknown: ['pad', 'padding'], snake: ['count_include_pad', 'countIncludePad'], wrong: ['countIncludePad', 'no', 'true or false'] },
   { owner: 'clipGradNorm_', make: (o) => d.clipGradNorm_([param()], 1, 2, o as never), unknown: ['errorIfNonFinite', 'errorIfNonfinite'], snake: ['error_if_nonfinite', 'errorIfNonfinite'], wrong: ['errorIfNonfinite', 1, 'true or false'] },
+  { owner: 'trajectory', make: (o) => d.trajectory('bowl', 'sgd', o as never), base: { steps: 2 }, unknown: ['gradTolerance', 'gradTol'], snake: ['grad_tol', 'gradTol'], wrong: ['keepTrace', 'no', 'true or false'] },
+  { owner: 'SGD.zeroGrad', make: (o) => new d.SGD([param()]).zeroGrad(o as never), unknown: ['set_to_none', 'setToNone'], snake: ['set_to_none', 'setToNone'], wrong: ['setToNone', 0, 'true or false'] },
   { owner: 'scheduleCallback', make: (o) => d.scheduleCallback(d.constant({ lr: 1 }), o as never), unknown: ['units', 'unit'], snake: null, wrong: ['unit', 1, "'step' or 'epoch'"] },
 ];
 
