@@ -10,7 +10,10 @@
  *
  * Familiar shell: Optimizer is the PyTorch-like class (step, zeroGrad, stateDict, loadStateDict,
  * parameter groups). It keys state by parameter *name*, never by position, so reordering the
- * parameters cannot mix state (the tfjs bug).
+ * parameters cannot mix state (the tfjs bug). Its options, a parameter group's and a loaded state's
+ * hyper-parameters are checked against the rule's schema (util/options): an unknown name is a
+ * RangeError naming the nearest valid one (`learningRate` → lr, `weight_decay` → weightDecay), a
+ * wrong type a TypeError, before the rule's own range checks.
  */
 import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
 import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
@@ -206,6 +209,8 @@ export class Optimizer<H extends BaseHyper> {
   loadStateDict(sd: OptimizerStateDict): void {
     if (sd.optimizer !== this.rule.name) throw new Error(`loadStateDict: state is for ${sd.optimizer}, this optimizer is ${this.rule.name}`);
     if (sd.paramGroups.length !== this.paramGroups.length) throw new Error(`loadStateDict: ${sd.paramGroups.length} parameter groups in state, ${this.paramGroups.length} here`);
+    // hyper-parameters by name and type first, before anything is replaced
+    sd.paramGroups.forEach((g, i) => checkOptions(`${this.rule.name}: loadStateDict: parameter group ${i}`, g, this.rule.schema, { allowed: ['params'] }));
     const byName = new Map<string, Tensor>();
     for (const [t, n] of this.names) byName.set(n, t);
     this.state.clear();

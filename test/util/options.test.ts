@@ -144,6 +144,12 @@ test('the examples of the issue: Adam learningRate, weight_decay, SGD nesterov "
   assert.throws(() => new d.SGD([param()], 0.1 as never), /^TypeError: SGD: options must be an object \{ lr, momentum, dampening, weightDecay, nesterov, maximize, lrInsideMomentum \}, got 0\.1$/);
   // a parameter group's options are checked too
   assert.throws(() => new d.SGD([{ params: [param()], learning_rate: 0.1 }] as never), /SGD parameter group 0: unknown option "learning_rate" \(did you mean "lr"\?\)/);
+  // a loaded state's hyper-parameters too, before anything is replaced
+  const o = new d.Adam([param()], { lr: 0.01 });
+  const sd = o.stateDict();
+  assert.throws(() => o.loadStateDict({ ...sd, paramGroups: [{ ...sd.paramGroups[0], learning_rate: 1 }] }), /Adam: loadStateDict: parameter group 0: unknown option "learning_rate" \(did you mean "lr"\?\)/);
+  assert.throws(() => o.loadStateDict({ ...sd, paramGroups: [{ ...sd.paramGroups[0], amsgrad: 'yes' }] }), /^TypeError: Adam: loadStateDict: parameter group 0: invalid amsgrad "yes"; expected true or false$/);
+  assert.equal(o.lr, 0.01);
   // undefined counts as not given
   assert.equal(new d.Adam([param()], { lr: undefined }).lr, 1e-3);
 });
