@@ -10,7 +10,10 @@
  *       lenient: picks from `o` only the options this optimizer knows (so a whole parsed CLI
  *       record can be passed), ignores undefined ones
  *   createOptimizer(name, params, options)
- *       strict: an option this optimizer does not know is an error naming it
+ *       strict: an option this optimizer does not know is an error naming it and the nearest valid
+ *       one, a wrong type an error naming the type (the same check as the classes' constructors)
+ *
+ * The option names are each rule's schema (`optionsOf(rule)`), written once beside its defaults.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { clip, didYouMean } from '../util/names.js';
