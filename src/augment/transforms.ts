@@ -7,6 +7,7 @@
 import { Tensor, allocStorage, type Storage } from '../tensor/tensor.js';
 import { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
+import { checkOptions, num, showValue, type SchemaOf } from '../util/options.js';
 
 export type Augmentation = ((x: Tensor, rng: Rng) => Tensor) & { readonly describe: string };
 
@@ -18,7 +19,13 @@ function named(describe: string, f: (x: Tensor, rng: Rng) => Tensor): Augmentati
   return Object.assign(t, { describe });
 }
 
+/** A positional argument that must be a number (its range is checked after). */
+function needNumber(what: string, name: string, v: unknown): void {
+  if (typeof v !== 'number') throw new TypeError(`${what}: invalid ${name} ${showValue(v)}; expected a number`);
+}
+
 function checkProb(p: number, what: string): void {
+  needNumber(what, 'p', p);
   if (!(p >= 0 && p <= 1)) throw new RangeError(`${what}: probability must be in [0, 1], got ${p}`);
 }
 
@@ -38,6 +45,8 @@ export function randomFlip(p = 0.5): Augmentation {
 
 /** Pad each side by `padding` cells of `fill`, then cut an H×W window at a random offset (torchvision's RandomCrop(size, padding)). */
 export function randomCrop(padding: number, fill = 0): Augmentation {
+  needNumber('crop', 'padding', padding);
+  needNumber('crop', 'fill', fill);
   if (!Number.isInteger(padding) || padding < 0) throw new RangeError(`crop: padding must be a non-negative integer, got ${padding}`);
   return named(`crop(padding=${padding})`, (x, rng) => {
     const [N, C, H, W] = x.shape;
@@ -70,6 +79,9 @@ export function randomCrop(padding: number, fill = 0): Augmentation {
  * random offset if it grew, or pad it with `fill` at a random offset if it shrank.
  */
 export function randomScale(min: number, max: number, fill = 0): Augmentation {
+  needNumber('scale', 'min', min);
+  needNumber('scale', 'max', max);
+  needNumber('scale', 'fill', fill);
   if (!(min > 0 && max >= min && Number.isFinite(max))) throw new RangeError(`scale: expected 0 < min ≤ max, got ${min}-${max}`);
   return named(`scale(${min}-${max})`, (x, rng) => {
     const [N, C, H, W] = x.shape;
@@ -116,6 +128,8 @@ export interface JitterOptions {
   hue?: number;
 }
 
+const jitterSchema: SchemaOf<JitterOptions> = { brightness: num, contrast: num, saturation: num, hue: num };
+
 const grey = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 
@@ -125,6 +139,7 @@ const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
  * saturation and hue need C = 3 (RGB) and are skipped for grey images. A zero strength skips its step.
  */
 export function colorJitter(opts: JitterOptions): Augmentation {
+  checkOptions('jitter', opts, jitterSchema);
   const { brightness = 0, contrast = 0, saturation = 0, hue = 0 } = opts;
   for (const [k, v] of Object.entries({ brightness, contrast, saturation })) {
     if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`jitter: ${k} must be a non-negative number, got ${v}`);

@@ -12,6 +12,7 @@
  * max pooling (and fractional max pooling) is a gather at the arg-max positions, whose adjoint is a
  * scatter-add; average pooling and its adjoint are each other's transpose.
  */
+import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
 import { Tensor, allocStorage, type Storage } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { backend, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
@@ -74,6 +75,7 @@ export interface Conv2dArgs {
   stride?: Pair;
   padding?: Pair;
 }
+const convArgsSchema: SchemaOf<Conv2dArgs> = { stride: numOrPair, padding: numOrPair };
 
 /** The geometry of a convolution of x [N, C, H, W] with w [K, C, kh, kw]; `what` names the layer in errors. */
 export function conv2dGeometry(xShape: readonly number[], wShape: readonly number[], opts: Conv2dArgs = {}, what = 'conv2d'): Conv2dGeometry {
@@ -91,6 +93,7 @@ export function conv2dGeometry(xShape: readonly number[], wShape: readonly numbe
 
 /** PyTorch's F.conv2d: cross-correlation of x [N, C, H, W] with w [K, C, kh, kw], plus bias [K]. */
 export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
+  checkOptions('conv2d', opts, convArgsSchema);
   return convLayer(x, w, bias, opts, null);
 }
 
@@ -228,6 +231,7 @@ export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool
 
 /** PyTorch's F.max_pool2d (padding counts as −∞; ties go to the first maximum in row-major order). */
 export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dArgs = {}): Tensor {
+  checkOptions('maxPool2d', opts, convArgsSchema);
   const g = poolGeometry(x.shape, kernel, opts, 'maxPool2d');
   const idx = new Int32Array(g.n * g.c * g.oh * g.ow);
   const out = allocStorage(x.dtype, idx.length);
@@ -256,6 +260,7 @@ function avgAdjoint(gy: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
 
 /** PyTorch's F.avg_pool2d (ceil_mode false, no divisor_override). */
 export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dArgs = {}): Tensor {
+  checkOptions('avgPool2d', opts, { ...convArgsSchema, countIncludePad: bool });
   const g = poolGeometry(x.shape, kernel, opts, 'avgPool2d');
   return avgForward(x, g, opts.countIncludePad ?? true);
 }

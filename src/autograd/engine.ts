@@ -10,6 +10,7 @@
  * reverse order, summing the contributions that reach a tensor from several consumers.
  */
 import { Tensor, full, type Storage } from '../tensor/tensor.js';
+import { bool, checkOptions, spec, tensor as tensorSpec, type SchemaOf } from '../util/options.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 
 let gradEnabled = true;
@@ -144,7 +145,15 @@ export function _setAddInPlace(f: (buf: Tensor, g: Tensor) => void): void {
 }
 
 /** Gradients of `outputs` with respect to `inputs` (torch.autograd.grad). */
+const gradSchema: SchemaOf<GradOptions> = {
+  gradOutputs: spec('an array of Tensors or nulls', (v) => Array.isArray(v) && v.every((t) => t === null || tensorSpec.test(t))),
+  createGraph: bool,
+  allowUnused: bool,
+};
+const backwardSchema = { gradient: tensorSpec, createGraph: bool };
+
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
+  checkOptions('grad', opts, gradSchema);
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const want = new Set(inputs);
   const result = new Map<Tensor, Tensor>();
@@ -199,6 +208,7 @@ export function leafGradBuffer(t: Tensor): Storage | null {
 
 /** Accumulate d(root)/d(leaf) into every leaf's `.grad` (Tensor.backward in PyTorch). */
 export function backward(root: Tensor, opts: { gradient?: Tensor; createGraph?: boolean } = {}): void {
+  checkOptions('backward', opts, backwardSchema);
   const createGraph = opts.createGraph ?? false;
   withLeafBuffers(!createGraph, () => backwardInto(root, opts, createGraph));
 }

@@ -7,6 +7,7 @@ import type { Shape } from '../tensor/shape.js';
 import * as ops from './ops.js';
 import * as ix from './indexing.js';
 import { backward } from './engine.js';
+import { bool, checkOptions, showValue } from '../util/options.js';
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
@@ -85,7 +86,11 @@ P.reshape = function (shape) { return ops.reshape(this, shape); };
 P.t = function () { return ops.t(this); };
 P.permute = function (dims) { return ops.permute(this, dims); };
 P.to = function (dtype) { return ops.cast(this, dtype); };
-P.backward = function (gradient, opts) { backward(this, { gradient, createGraph: opts?.createGraph }); };
+P.backward = function (gradient, opts) {
+  // backward({ createGraph: true }) would take the options for the gradient: they go second
+  if (gradient !== undefined && !(gradient instanceof Tensor)) throw new TypeError(`backward: invalid gradient ${showValue(gradient)}; expected a Tensor (options go second: backward(undefined, { createGraph: true }))`);
+  backward(this, { gradient, createGraph: checkOptions('backward', opts, { createGraph: bool })?.createGraph });
+};
 P.index = function (spec) { return ix.index(this, spec); };
 P.narrow = function (axis, start, length) { return ix.narrow(this, axis, start, length); };
 P.flip = function (axes) { return ix.flip(this, axes); };

@@ -17,6 +17,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Rng, nextDefaultRng, type RngState } from '../tensor/rng.js';
 import type { Dataset } from './dataset.js';
 import type { SampleSet, Target, TargetOf } from './tensor-dataset.js';
+import { bool, checkOptions, num, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 export interface Batch<Y extends Target = Int32Array> {
   /** [B, …] as the data set stores a sample ([B, C, H, W] for images), or [B, features] when `flatten`. */
@@ -53,6 +54,11 @@ export interface DataLoaderOptions {
   transform?: BatchTransform;
 }
 
+const loaderSchema: SchemaOf<DataLoaderOptions> = {
+  batchSize: num, shuffle: bool, dropLast: bool, rng: rngSpec, flatten: bool,
+  transform: spec('a function (x, rng) => Tensor', (v) => typeof v === 'function'),
+};
+
 export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch<TargetOf<D>>> {
   readonly dataset: D;
   readonly batchSize: number;
@@ -65,17 +71,10 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
   nextEpoch = 0;
 
   constructor(dataset: D, opts: DataLoaderOptions = {}) {
+    checkOptions('DataLoader', opts, loaderSchema);
     const batchSize = opts.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
-    }
-    for (const key of ['shuffle', 'dropLast', 'flatten'] as const) {
-      if (opts[key] !== undefined && typeof opts[key] !== 'boolean') {
-        throw new TypeError(`DataLoader: ${key} must be true or false, got ${String(opts[key])}`);
-      }
-    }
-    if (opts.transform !== undefined && typeof opts.transform !== 'function') {
-      throw new TypeError(`DataLoader: transform must be a function (x, rng) => Tensor`);
     }
     if (dataset.length === 0) throw new RangeError(`DataLoader: data set ${dataset.name} is empty`);
     this.dataset = dataset;

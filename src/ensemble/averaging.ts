@@ -11,6 +11,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
+import { checkOptions, num, type SchemaOf } from '../util/options.js';
 
 /** A copy of a model's parameter values, by name. */
 export type WeightSnapshot = Map<string, Storage>;
@@ -44,6 +45,7 @@ export class WeightAverage {
 
   /** kind 'swa' (equal weights) or 'ema' with decay β ∈ [0, 1). */
   constructor(readonly kind: 'swa' | 'ema', readonly decay = 0.999) {
+    if (typeof decay !== 'number') throw new TypeError(`WeightAverage: invalid decay ${JSON.stringify(decay)}; expected a number in [0, 1)`);
     if (kind !== 'swa' && kind !== 'ema') throw new RangeError(`WeightAverage: invalid kind ${JSON.stringify(kind)}; expected swa or ema`);
     if (kind === 'ema' && !(decay >= 0 && decay < 1)) throw new RangeError(`WeightAverage: invalid EMA decay ${decay}; expected a number in [0, 1)`);
   }
@@ -102,11 +104,23 @@ interface ModelState {
   stepsPerEpoch: number;
 }
 
+export interface SwaCallbackOptions {
+  /** First epoch (1-based) whose weights are sampled; default 1. */
+  startEpoch?: number;
+  /** Sample every this many updates (from startEpoch on) instead of at the end of each epoch. */
+  everySteps?: number;
+}
+const swaSchema: SchemaOf<SwaCallbackOptions> = { startEpoch: num, everySteps: num };
+
 /**
  * SWA as a callback: samples the weights at the end of every epoch from `startEpoch` (1-based,
  * default 1) on, or every `everySteps` updates once that epoch is reached.
  */
-export function swaCallback(avg: WeightAverage, o: { startEpoch?: number; everySteps?: number } = {}) {
+export function swaCallback(avg: WeightAverage, o: SwaCallbackOptions = {}) {
+  checkOptions('swaCallback', o, swaSchema);
+  if (!(avg instanceof WeightAverage)) throw new TypeError('swaCallback: the first argument must be a WeightAverage');
+  if (o.startEpoch !== undefined && !(Number.isInteger(o.startEpoch) && o.startEpoch >= 1)) throw new RangeError(`swaCallback: invalid startEpoch ${o.startEpoch}; expected an integer ≥ 1`);
+  if (o.everySteps !== undefined && !(Number.isInteger(o.everySteps) && o.everySteps >= 1)) throw new RangeError(`swaCallback: invalid everySteps ${o.everySteps}; expected an integer ≥ 1`);
   const start = o.startEpoch ?? 1;
   return {
     onStepEnd(s: ModelState): void {

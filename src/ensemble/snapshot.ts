@@ -7,6 +7,17 @@
 import type { Module } from '../nn/module.js';
 import { snapshotCosine, snapshotSteps } from '../schedule/schedules.js';
 import { captureWeights, type WeightSnapshot } from './averaging.js';
+import { checkOptions, num, type SchemaOf } from '../util/options.js';
+
+export interface SnapshotEnsembleOptions {
+  /** Rate at the start of each cycle. */
+  lr: number;
+  /** Updates in the whole run. */
+  totalSteps: number;
+  /** M, the number of cycles (and snapshots). */
+  cycles: number;
+}
+const snapshotSchema: SchemaOf<SnapshotEnsembleOptions> = { lr: num, totalSteps: num, cycles: num };
 
 interface RunState {
   model: Module;
@@ -24,7 +35,8 @@ export interface SnapshotRun {
 }
 
 /** The schedule and snapshot-taking for M cycles over totalSteps updates, starting from rate lr. */
-export function snapshotEnsemble(o: { lr: number; totalSteps: number; cycles: number }): SnapshotRun {
+export function snapshotEnsemble(o: SnapshotEnsembleOptions): SnapshotRun {
+  checkOptions('snapshotEnsemble', o, snapshotSchema, { required: ['lr', 'totalSteps', 'cycles'] });
   const sched = snapshotCosine(o);
   const at = snapshotSteps(o.totalSteps, o.cycles);
   const snapshots: WeightSnapshot[] = [];

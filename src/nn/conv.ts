@@ -3,7 +3,8 @@ import { Tensor, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { convLayer, convPoolLayer, pair, type Pair } from '../autograd/conv.js';
 import { Module, parameter } from './module.js';
-import { initializers, type InitName } from './init.js';
+import { initializers, weightOptionSpecs, type InitName } from './init.js';
+import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -15,6 +16,8 @@ export interface Conv2dOptions {
   rng?: Rng;
 }
 
+const conv2dSchema: SchemaOf<Conv2dOptions> = { stride: numOrPair, padding: numOrPair, bias: bool, ...weightOptionSpecs };
+
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
@@ -24,6 +27,7 @@ export class Conv2d extends Module {
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
     super();
+    checkOptions('Conv2d', opts, conv2dSchema);
     for (const [k, v] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Conv2d: ${k} must be a positive integer, got ${v}`);
     }

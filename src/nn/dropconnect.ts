@@ -26,7 +26,8 @@ import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, mm, mul, relu, sigmoid, tanh } from '../autograd/ops.js';
 import { record } from '../autograd/engine.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
-import { initializers, type InitName } from './init.js';
+import { initializers, weightOptionSpecs, type InitName } from './init.js';
+import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 import { checkDropP, fillDropMask, needRng } from './dropout.js';
 
 export type DropConnectActivation = 'none' | 'relu' | 'tanh' | 'sigmoid';
@@ -44,6 +45,11 @@ export interface DropConnectOptions {
   init?: InitName;
   rng?: Rng;
 }
+
+const dropConnectSchema: SchemaOf<DropConnectOptions> = {
+  p: num, masks: oneOf('example', 'batch'), inference: oneOf('mean', 'gaussian'), samples: num,
+  activation: oneOf('none', 'relu', 'tanh', 'sigmoid'), bias: bool, ...weightOptionSpecs,
+};
 
 const activations: Record<DropConnectActivation, (x: Tensor) => Tensor> = { none: (x) => x, relu, tanh, sigmoid };
 const scalarAct: Record<DropConnectActivation, (u: number) => number> = {
@@ -136,6 +142,7 @@ export class DropConnect extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: DropConnectOptions = {}) {
     super();
+    checkOptions('DropConnect', opts, dropConnectSchema);
     for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`DropConnect: ${k} must be a positive integer, got ${v}`);
     }

@@ -12,8 +12,24 @@ import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { mul } from '../autograd/ops.js';
 import { Module, type ForwardOptions } from './module.js';
+import { checkOptions, num, showValue, type SchemaOf } from '../util/options.js';
+
+export interface DropoutOptions {
+  /** Probability of zeroing each element (Dropout) or channel (Dropout2d), in [0, 1). Default 0.5. */
+  p?: number;
+}
+
+const dropoutSchema: SchemaOf<DropoutOptions> = { p: num };
+
+/** The p of `new Dropout(p)` or `new Dropout({ p })` (PyTorch's nn.Dropout(p=…)), checked. */
+function dropP(arg: number | DropoutOptions | undefined, what: string): number {
+  if (typeof arg === 'number' || arg === undefined) return checkDropP(arg ?? 0.5, what);
+  if (typeof arg !== 'object' || arg === null) throw new TypeError(`${what}: invalid p ${showValue(arg)}; expected a number in [0, 1) or { p }`);
+  return checkDropP(checkOptions(what, arg, dropoutSchema).p ?? 0.5, what);
+}
 
 export function checkDropP(p: number, what: string): number {
+  if (typeof p !== 'number') throw new TypeError(`${what}: invalid p ${showValue(p)}; expected a number in [0, 1)`);
   if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`${what}: p must be in [0, 1), got ${p}`);
   return p;
 }
@@ -31,9 +47,12 @@ export function fillDropMask(mask: Float32Array | Float64Array, p: number, rng: 
 }
 
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) {
+  readonly p: number;
+
+  /** `new Dropout(0.2)` or `new Dropout({ p: 0.2 })`; default p = 0.5. */
+  constructor(p: number | DropoutOptions = 0.5) {
     super();
-    checkDropP(p, 'Dropout');
+    this.p = dropP(p, 'Dropout');
   }
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
@@ -51,9 +70,12 @@ export class Dropout extends Module {
 
 /** Spatial dropout (Tompson et al. 2015): drops whole channels of [N, C, ...] inputs, like nn.Dropout2d. */
 export class Dropout2d extends Module {
-  constructor(readonly p = 0.5) {
+  readonly p: number;
+
+  /** `new Dropout2d(0.2)` or `new Dropout2d({ p: 0.2 })`; default p = 0.5. */
+  constructor(p: number | DropoutOptions = 0.5) {
     super();
-    checkDropP(p, 'Dropout2d');
+    this.p = dropP(p, 'Dropout2d');
   }
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {

@@ -32,6 +32,7 @@ import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { gatherPlanes, pair, type Pair } from '../autograd/conv.js';
 import { Module, type ForwardOptions } from './module.js';
 import { needRng } from './dropout.js';
+import { bool, checkOptions, numOrPair, oneOf, rng as rngSpec, tensor, type SchemaOf } from '../util/options.js';
 
 export type FmpSequence = 'random' | 'pseudorandom';
 
@@ -51,6 +52,10 @@ export interface FractionalMaxPool2dOptions {
   /** Seeds this layer's own evaluation generator (see the header); default: the global generator. */
   rng?: Rng;
 }
+
+const fmpSchema: SchemaOf<FractionalMaxPool2dOptions> = {
+  ratio: numOrPair, outputSize: numOrPair, sequence: oneOf('random', 'pseudorandom'), overlapping: bool, kernelSize: numOrPair, samples: tensor, rng: rngSpec,
+};
 
 /** Output length of an axis of length nIn pooled by ratio α. */
 export function fmpOutputSize(nIn: number, alpha: number): number {
@@ -132,6 +137,7 @@ export class FractionalMaxPool2d extends Module {
 
   constructor(opts: FractionalMaxPool2dOptions = {}) {
     super();
+    checkOptions('FractionalMaxPool2d', opts, fmpSchema);
     this.evalSeed = (opts.rng ?? nextDefaultRng()).nextU32();
     const r = opts.ratio ?? Math.SQRT2;
     this.ratio = typeof r === 'number' ? [r, r] : [r[0], r[1]];

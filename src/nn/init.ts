@@ -5,6 +5,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
+import { oneOf, rng as rngSpec, type OptionSpec } from '../util/options.js';
 
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) throw new ShapeError(`init: fan-in/fan-out need at least 2 dimensions, got ${fmtShape(shape)}`);
@@ -60,4 +61,11 @@ export const initializers: Record<InitName, (t: Tensor, rng: Rng) => Tensor> = {
   heUniform: heUniform_,
   glorot: glorotUniform_,
   glorotNormal: glorotNormal_,
+};
+
+/** The options every layer with weights shares (dtype, init, rng), as util/options specs. */
+export const weightOptionSpecs: { readonly dtype: OptionSpec; readonly init: OptionSpec; readonly rng: OptionSpec } = {
+  dtype: oneOf('float32', 'float64'),
+  init: oneOf(...(Object.keys(initializers) as InitName[])),
+  rng: rngSpec,
 };

@@ -4,7 +4,8 @@ import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
-import { initializers, type InitName } from './init.js';
+import { initializers, weightOptionSpecs, type InitName } from './init.js';
+import { bool, checkOptions, type SchemaOf } from '../util/options.js';
 import { Conv2d } from './conv.js';
 import { MaxPool2d } from './pool.js';
 
@@ -16,6 +17,8 @@ export interface LinearOptions {
   rng?: Rng;
 }
 
+const linearSchema: SchemaOf<LinearOptions> = { bias: bool, ...weightOptionSpecs };
+
 /** y = x·Wᵀ + b with W of shape [out, in] (PyTorch's layout). */
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -23,6 +26,7 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
+    checkOptions('Linear', opts, linearSchema);
     for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Linear: ${k} must be a positive integer, got ${v}`);
     }

@@ -17,7 +17,13 @@ export interface ForwardOptions {
   rng?: Rng;
 }
 
-export type StateDict = Record<string, { shape: number[]; data: number[] }>;
+/** One parameter's saved values: its shape and its values in row-major order (any array-like: number[], Float32Array, …). */
+export interface StateEntry<D extends ArrayLike<number> = ArrayLike<number>> {
+  shape: number[];
+  data: D;
+}
+/** Parameters by name, as loadStateDict takes them. stateDict() gives plain number[] data (JSON-ready). */
+export type StateDict = Record<string, StateEntry>;
 
 export abstract class Module {
   private readonly _params = new Map<string, Tensor>();
@@ -71,8 +77,8 @@ export abstract class Module {
   }
 
   /** Parameters as plain JSON. */
-  stateDict(): StateDict {
-    const sd: StateDict = {};
+  stateDict(): Record<string, StateEntry<number[]>> {
+    const sd: Record<string, StateEntry<number[]>> = {};
     for (const [n, p] of this.namedParameters()) sd[n] = { shape: [...p.shape], data: Array.from(p.data) };
     return sd;
   }

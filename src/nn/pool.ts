@@ -2,6 +2,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { avgPool2d, maxPool2d, pair, type Pair } from '../autograd/conv.js';
 import { Module } from './module.js';
+import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
 
 function renamed<T>(what: string, fn: () => T): T {
   try {
@@ -17,6 +18,14 @@ export interface Pool2dOptions {
   padding?: Pair;
 }
 
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /** Count the zero padding in each average's divisor (default true, as PyTorch). */
+  countIncludePad?: boolean;
+}
+
+const poolSchema: SchemaOf<Pool2dOptions> = { stride: numOrPair, padding: numOrPair };
+const avgPoolSchema: SchemaOf<AvgPool2dOptions> = { ...poolSchema, countIncludePad: bool };
+
 export class MaxPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
@@ -24,6 +33,7 @@ export class MaxPool2d extends Module {
 
   constructor(kernelSize: Pair, opts: Pool2dOptions = {}) {
     super();
+    checkOptions('MaxPool2d', opts, poolSchema);
     this.kernelSize = pair(kernelSize, 'MaxPool2d kernelSize', 1);
     this.stride = pair(opts.stride ?? this.kernelSize, 'MaxPool2d stride', 1);
     this.padding = pair(opts.padding ?? 0, 'MaxPool2d padding', 0);
@@ -44,8 +54,9 @@ export class AvgPool2d extends Module {
   readonly padding: [number, number];
   readonly countIncludePad: boolean;
 
-  constructor(kernelSize: Pair, opts: Pool2dOptions & { countIncludePad?: boolean } = {}) {
+  constructor(kernelSize: Pair, opts: AvgPool2dOptions = {}) {
     super();
+    checkOptions('AvgPool2d', opts, avgPoolSchema);
     this.kernelSize = pair(kernelSize, 'AvgPool2d kernelSize', 1);
     this.stride = pair(opts.stride ?? this.kernelSize, 'AvgPool2d stride', 1);
     this.padding = pair(opts.padding ?? 0, 'AvgPool2d padding', 0);

@@ -16,6 +16,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
 
 export interface AdadeltaOptions {
@@ -29,6 +30,7 @@ export interface AdadeltaOptions {
 export const adadeltaRule: UpdateRule<AdadeltaOptions> = {
   name: 'Adadelta',
   defaults: { lr: 1.0, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false },
+  schema: { lr: num, rho: num, eps: num, weightDecay: num, maximize: bool },
   validate(h) {
     checkNonNeg('Adadelta', 'lr', h.lr);
     check('Adadelta', 'rho', h.rho, typeof h.rho === 'number' && h.rho >= 0 && h.rho <= 1, 'in [0, 1]');

@@ -17,6 +17,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
 
 export interface AdagradOptions {
@@ -33,6 +34,7 @@ export interface AdagradOptions {
 export const adagradRule: UpdateRule<AdagradOptions> = {
   name: 'Adagrad',
   defaults: { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, epsInsideSqrt: false },
+  schema: { lr: num, lrDecay: num, weightDecay: num, initialAccumulatorValue: num, eps: num, maximize: bool, epsInsideSqrt: bool },
   validate(h) {
     checkNonNeg('Adagrad', 'lr', h.lr);
     checkNonNeg('Adagrad', 'lrDecay', h.lrDecay);

@@ -20,6 +20,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 
@@ -92,6 +93,7 @@ export function adamStep(p: Storage, g: Storage, s: ParamState, h: AdamOptions, 
 export const adamRule: UpdateRule<AdamOptions> = {
   name: 'Adam',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, epsInsideSqrt: false },
+  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, amsgrad: bool, maximize: bool, epsInsideSqrt: bool },
   validate: (h) => validateAdamLike('Adam', h),
   init: initAdamLike,
   apply: (p, g, s, h) => adamStep(p, g, s, h, false),

@@ -14,6 +14,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
 export interface AdamaxOptions {
@@ -27,6 +28,7 @@ export interface AdamaxOptions {
 export const adamaxRule: UpdateRule<AdamaxOptions> = {
   name: 'Adamax',
   defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
+  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, maximize: bool },
   validate(h) {
     checkNonNeg('Adamax', 'lr', h.lr);
     checkNonNeg('Adamax', 'eps', h.eps);

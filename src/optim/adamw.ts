@@ -14,13 +14,14 @@
  * State: step, expAvg, expAvgSq, maxExpAvgSq (if amsgrad).
  */
 import { Optimizer, type ParamsInput, type UpdateRule } from './optimizer.js';
-import { adamStep, initAdamLike, validateAdamLike, type AdamOptions } from './adam.js';
+import { adamRule, adamStep, initAdamLike, validateAdamLike, type AdamOptions } from './adam.js';
 
 export type AdamWOptions = AdamOptions;
 
 export const adamwRule: UpdateRule<AdamWOptions> = {
   name: 'AdamW',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, epsInsideSqrt: false },
+  schema: adamRule.schema,
   validate: (h) => validateAdamLike('AdamW', h),
   init: initAdamLike,
   apply: (p, g, s, h) => adamStep(p, g, s, h, true),

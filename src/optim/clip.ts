@@ -11,6 +11,7 @@
  * hair; the gradients are scaled even when c = 1 (a no-op); parameters without a gradient are
  * skipped; a non-finite total norm is an error only with errorIfNonfinite. In place, hence the "_".
  */
+import { bool, checkOptions } from '../util/options.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { check } from './optimizer.js';
 
@@ -26,6 +27,7 @@ function grads(params: ParamList): Tensor[] {
 }
 
 export function clipGradNorm_(params: ParamList, maxNorm: number, normType = 2, opts: { errorIfNonfinite?: boolean } = {}): number {
+  checkOptions('clipGradNorm_', opts, { errorIfNonfinite: bool });
   check('clipGradNorm_', 'maxNorm', maxNorm, typeof maxNorm === 'number' && maxNorm >= 0 && Number.isFinite(maxNorm), 'a finite number ≥ 0');
   check('clipGradNorm_', 'normType', normType, typeof normType === 'number' && normType > 0, '> 0 or Infinity');
   const gs = grads(params);

@@ -26,7 +26,8 @@
  */
 import { Tensor, allocStorage, type DType, type Storage } from '../tensor/tensor.js';
 import { withGrad } from '../autograd/engine.js';
-import { Optimizer, check, type OptimizerStateDict, type ParamsInput, type UpdateRule } from './optimizer.js';
+import { Optimizer, check, lossValue, type Closure, type OptimizerStateDict, type ParamsInput, type UpdateRule } from './optimizer.js';
+import { checkOptions, num, nullable, str } from '../util/options.js';
 import { strongWolfe } from './linesearch.js';
 import { axpy, dot, maxAbs } from './vec.js';
 
@@ -38,8 +39,12 @@ export interface LBFGSOptions {
   toleranceGrad: number;
   toleranceChange: number;
   historySize: number;
-  lineSearchFn: null | 'strongWolfe';
+  /** The strong-Wolfe line search, or null for the fixed step lr. 'strong_wolfe' (PyTorch's spelling) and 'strong-wolfe' (the CLI's) are the same as 'strongWolfe'. */
+  lineSearchFn: null | LBFGSLineSearch;
 }
+
+/** The names of the strong-Wolfe line search L-BFGS accepts: the library's, PyTorch's and the CLI's. */
+export type LBFGSLineSearch = 'strongWolfe' | 'strong_wolfe' | 'strong-wolfe';
 
 const posInt = (v: number) => Number.isInteger(v) && v >= 1;
 /**
@@ -54,6 +59,7 @@ const nonNeg = (v: number) => typeof v === 'number' && Number.isFinite(v) && v >
 export const lbfgsRule: UpdateRule<LBFGSOptions> = {
   name: 'LBFGS',
   defaults: { lr: 1, maxIter: 20, maxEval: 25, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null },
+  schema: { lr: num, maxIter: num, maxEval: num, toleranceGrad: num, toleranceChange: num, historySize: num, lineSearchFn: nullable(str) },
   validate(h) {
     check('LBFGS', 'lr', h.lr, nonNeg(h.lr), '≥ 0');
     check('LBFGS', 'maxIter', h.maxIter, upTo(h.maxIter, LBFGS_LIMITS.maxIter), `an integer from 1 to ${LBFGS_LIMITS.maxIter}`);
@@ -71,8 +77,6 @@ export const lbfgsRule: UpdateRule<LBFGSOptions> = {
   },
 };
 
-/** The loss and gradients, recomputed: zero the gradients, forward, backward, return the loss. */
-export type Closure = () => number | Tensor;
 
 /** L-BFGS's global state (PyTorch's state keys, camel-cased). */
 interface LBFGSState {
@@ -100,10 +104,11 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   lastIters = 0;
 
   constructor(params: ParamsInput<LBFGSOptions>, options: Partial<LBFGSOptions> = {}) {
+    checkOptions(lbfgsRule.name, options, lbfgsRule.schema);
     const maxIter = options.maxIter ?? lbfgsRule.defaults.maxIter;
     // PyTorch spells it 'strong_wolfe'; the CLI 'strong-wolfe'.
-    const ls = options.lineSearchFn as string | null | undefined;
-    const lineSearchFn = ls === 'strong_wolfe' || ls === 'strong-wolfe' ? 'strongWolfe' : options.lineSearchFn;
+    const ls = options.lineSearchFn;
+    const lineSearchFn = ls === 'strong_wolfe' || ls === 'strong-wolfe' ? 'strongWolfe' : ls;
     super(lbfgsRule, params, { ...options, lineSearchFn, maxEval: options.maxEval ?? Math.min(Math.floor((maxIter * 5) / 4), LBFGS_LIMITS.maxEval) });
     if (this.paramGroups.length !== 1) throw new RangeError("LBFGS: doesn't support per-parameter options (parameter groups); pass one list of parameters");
     this.params = this.paramGroups[0].params;
@@ -154,10 +159,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   }
 
   private evaluate(closure: Closure): number {
-    const v = withGrad(true, closure);
-    if (typeof v === 'number') return v;
-    if (v instanceof Tensor && v.size === 1) return v.data[0];
-    throw new TypeError(`LBFGS: the closure must return the loss (a number or a one-element Tensor), got ${v instanceof Tensor ? v.toString() : typeof v}`);
+    return lossValue('LBFGS', withGrad(true, closure));
   }
 
   /** Up to maxIter L-BFGS iterations; returns the loss the closure gave at the starting point. */

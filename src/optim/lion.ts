@@ -17,6 +17,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
 export interface LionOptions {
@@ -29,6 +30,7 @@ export interface LionOptions {
 export const lionRule: UpdateRule<LionOptions> = {
   name: 'Lion',
   defaults: { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 0, maximize: false },
+  schema: { lr: num, betas: numPair, weightDecay: num, maximize: bool },
   validate(h) {
     checkNonNeg('Lion', 'lr', h.lr);
     checkBetas('Lion', h.betas);

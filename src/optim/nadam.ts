@@ -28,6 +28,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
 export interface NAdamOptions {
@@ -45,6 +46,7 @@ const f32 = Math.fround;
 export const nadamRule: UpdateRule<NAdamOptions> = {
   name: 'NAdam',
   defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, legacyMuProduct: false },
+  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, momentumDecay: num, legacyMuProduct: bool },
   validate(h) {
     checkNonNeg('NAdam', 'lr', h.lr);
     checkNonNeg('NAdam', 'eps', h.eps);

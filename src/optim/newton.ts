@@ -34,7 +34,8 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { grad as autoGrad, withGrad } from '../autograd/engine.js';
-import { Optimizer, check, type OptimizerStateDict, type ParamsInput, type UpdateRule } from './optimizer.js';
+import { Optimizer, check, type Closure, type OptimizerStateDict, type ParamsInput, type UpdateRule } from './optimizer.js';
+import { checkOptions, fn, num, nullable, str } from '../util/options.js';
 import { Curvature } from './hvp.js';
 import { armijo, strongWolfe } from './linesearch.js';
 import { dot, maxAbs } from './vec.js';
@@ -45,7 +46,8 @@ export interface NewtonOptions {
   mode: 'exact' | 'hessianFree';
   /** λ₀ ≥ 0, always added to the Hessian. */
   damping: number;
-  lineSearch: 'armijo' | 'strongWolfe' | null;
+  /** 'strong_wolfe' (PyTorch's spelling of L-BFGS's search) and 'strong-wolfe' (the CLI's) are the same as 'strongWolfe'. */
+  lineSearch: 'armijo' | 'strongWolfe' | 'strong_wolfe' | 'strong-wolfe' | null;
   /** Sufficient-decrease constant of the line search. */
   c1: number;
   /** Trials of the line search (or λ increases without one). */
@@ -73,6 +75,7 @@ export const NEWTON_LIMITS = Object.freeze({ exactParams: 10_000, maxLs: 1000, c
 export const newtonRule: UpdateRule<NewtonOptions> = {
   name: 'Newton',
   defaults: { lr: 1, mode: 'exact', damping: 0, lineSearch: 'armijo', c1: 1e-4, maxLs: 40, toleranceGrad: 1e-12, cgMaxIter: 100, cgTol: 1e-2, hessian: null },
+  schema: { lr: num, mode: str, damping: num, lineSearch: nullable(str), c1: num, maxLs: num, toleranceGrad: num, cgMaxIter: num, cgTol: num, hessian: nullable(fn) },
   validate(h) {
     check('Newton', 'lr', h.lr, nonNeg(h.lr) && h.lr > 0, '> 0');
     check('Newton', 'mode', h.mode, h.mode === 'exact' || h.mode === 'hessianFree', "'exact' or 'hessianFree'");
@@ -115,7 +118,6 @@ export interface NewtonStepInfo {
   stalled: boolean;
 }
 
-type Closure = () => number | Tensor;
 
 /** Cholesky factor in place (lower triangle of a row-major n×n); false if not positive definite. */
 export function cholesky(A: Float64Array, n: number): boolean {
@@ -166,9 +168,11 @@ export class Newton extends Optimizer<NewtonOptions> {
   readonly trace: NewtonStepInfo[] = [];
 
   constructor(params: ParamsInput<NewtonOptions>, options: Partial<NewtonOptions> = {}) {
+    checkOptions(newtonRule.name, options, newtonRule.schema);
     // The CLI's spellings ('strong-wolfe', 'none', 'hessian-free') and PyTorch's ('strong_wolfe').
     const ls = options.lineSearch as string | null | undefined;
     const lineSearch = ls === 'none' ? null : ls === 'strong-wolfe' || ls === 'strong_wolfe' ? 'strongWolfe' : options.lineSearch;
+    // (the check above let 'none' and 'hessian-free' through as strings; validate() then sees the library's names)
     const mode = (options.mode as string) === 'hessian-free' ? 'hessianFree' : options.mode;
     super(newtonRule, params, { ...options, lineSearch, mode });
     if (this.paramGroups.length !== 1) throw new RangeError('Newton: one parameter group only (the Hessian couples all parameters)');

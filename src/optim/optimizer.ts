@@ -10,11 +10,15 @@
  *
  * Familiar shell: Optimizer is the PyTorch-like class (step, zeroGrad, stateDict, loadStateDict,
  * parameter groups). It keys state by parameter *name*, never by position, so reordering the
- * parameters cannot mix state (the tfjs bug).
+ * parameters cannot mix state (the tfjs bug). Its options, a parameter group's and a loaded state's
+ * hyper-parameters are checked against the rule's schema (util/options): an unknown name is a
+ * RangeError naming the nearest valid one (`learningRate` → lr, `weight_decay` → weightDecay), a
+ * wrong type a TypeError, before the rule's own range checks.
  */
 import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
-import { noGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
+import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
 import { backend } from '../backend/index.js';
+import { bool, checkOptions, type SchemaOf } from '../util/options.js';
 
 export type ParamState = Record<string, number | Storage>;
 
@@ -26,6 +30,8 @@ export interface BaseHyper {
 export interface UpdateRule<H extends BaseHyper> {
   readonly name: string;
   readonly defaults: H;
+  /** Every option the rule takes and its type: the constructor refuses other names and wrong types (util/options). */
+  readonly schema: SchemaOf<H>;
   /** Throws a RangeError naming the option and its accepted range. */
   validate(h: H): void;
   init(param: Storage, h: H): ParamState;
@@ -55,6 +61,21 @@ export const checkNonNeg = (opt: string, name: string, v: number) =>
 export const checkUnit = (opt: string, name: string, v: number) =>
   check(opt, name, v, typeof v === 'number' && v >= 0 && v < 1, 'in [0, 1)');
 
+/** The loss, recomputed: zero the gradients, forward, backward, return the loss (a number or a one-element Tensor). */
+export type Closure = () => number | Tensor;
+
+/** A closure's result as a number; anything but a number or a one-element Tensor is a TypeError naming `owner`. */
+export function lossValue(owner: string, v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof Tensor && v.size === 1) return v.data[0];
+  throw new TypeError(`${owner}: the closure must return the loss (a number or a one-element Tensor), got ${v instanceof Tensor ? v.toString() : typeof v}`);
+}
+
+const zeroGradSchema = { setToNone: bool };
+
+/** An optimizer of any rule, for code that only steps, zeroes and reads the learning rate. */
+export type AnyOptimizer = Optimizer<BaseHyper>;
+
 export type ParamGroup<H> = H & { params: Tensor[] };
 export type ParamsInput<H> = Tensor[] | [string, Tensor][] | (Partial<H> & { params: Tensor[] | [string, Tensor][] })[];
 
@@ -75,6 +96,7 @@ export class Optimizer<H extends BaseHyper> {
   private readonly names = new Map<Tensor, string>();
 
   constructor(readonly rule: UpdateRule<H>, params: ParamsInput<H>, options: Partial<H> = {}) {
+    checkOptions(rule.name, options, rule.schema);
     const defaults = { ...rule.defaults, ...stripUndefined(options) } as H;
     rule.validate(defaults);
     const list = params as unknown[];
@@ -82,7 +104,8 @@ export class Optimizer<H extends BaseHyper> {
     const groups: { params: Tensor[] | [string, Tensor][] }[] =
       list[0] instanceof Tensor || isNamedList(list) ? [{ params: list as Tensor[] }] : (list as { params: Tensor[] }[]);
     let index = 0;
-    for (const g of groups) {
+    for (const [gi, g] of groups.entries()) {
+      if ((groups as unknown[]) === list) checkOptions(`${rule.name} parameter group ${gi}`, g, rule.schema, { allowed: ['params'] });
       const { params: ps, ...over } = g;
       const h = { ...defaults, ...stripUndefined(over as Partial<H>) } as H;
       rule.validate(h);
@@ -104,9 +127,13 @@ export class Optimizer<H extends BaseHyper> {
     return this.names.get(p) as string;
   }
 
-  /** One update of every parameter that has a gradient. With a closure, it is called first (with grad on) and its loss returned. */
-  step(closure?: () => number): number | undefined {
-    const loss = closure ? closure() : undefined;
+  /**
+   * One update of every parameter that has a gradient. With a closure (PyTorch's: zero the
+   * gradients, compute the loss, backward, return the loss as a number or a one-element Tensor) it is
+   * called first, with grad on, and its loss returned as a number.
+   */
+  step(closure?: Closure): number | undefined {
+    const loss = closure ? lossValue(this.rule.name, withGrad(true, closure)) : undefined;
     const all = () => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
@@ -135,6 +162,7 @@ export class Optimizer<H extends BaseHyper> {
    * its weight gradient directly and the fused update reads it without a copy.
    */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    checkOptions(`${this.rule.name}.zeroGrad`, opts, zeroGradSchema);
     const setToNone = opts.setToNone ?? true;
     for (const g of this.paramGroups) {
       for (const p of g.params) {
@@ -181,6 +209,8 @@ export class Optimizer<H extends BaseHyper> {
   loadStateDict(sd: OptimizerStateDict): void {
     if (sd.optimizer !== this.rule.name) throw new Error(`loadStateDict: state is for ${sd.optimizer}, this optimizer is ${this.rule.name}`);
     if (sd.paramGroups.length !== this.paramGroups.length) throw new Error(`loadStateDict: ${sd.paramGroups.length} parameter groups in state, ${this.paramGroups.length} here`);
+    // hyper-parameters by name and type first, before anything is replaced
+    sd.paramGroups.forEach((g, i) => checkOptions(`${this.rule.name}: loadStateDict: parameter group ${i}`, g, this.rule.schema, { allowed: ['params'] }));
     const byName = new Map<string, Tensor>();
     for (const [t, n] of this.names) byName.set(n, t);
     this.state.clear();

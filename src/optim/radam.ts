@@ -18,6 +18,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { num, numPair } from '../util/options.js';
 import { like, checkBetas } from './util.js';
 
 export interface RAdamOptions {
@@ -30,6 +31,7 @@ export interface RAdamOptions {
 export const radamRule: UpdateRule<RAdamOptions> = {
   name: 'RAdam',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+  schema: { lr: num, betas: numPair, eps: num, weightDecay: num },
   validate(h) {
     checkNonNeg('RAdam', 'lr', h.lr);
     checkNonNeg('RAdam', 'eps', h.eps);

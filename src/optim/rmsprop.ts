@@ -20,6 +20,7 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
 
 export interface RMSpropOptions {
@@ -39,6 +40,7 @@ export interface RMSpropOptions {
 export const rmspropRule: UpdateRule<RMSpropOptions> = {
   name: 'RMSprop',
   defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, epsInsideSqrt: false, lrInsideMomentum: false },
+  schema: { lr: num, alpha: num, eps: num, weightDecay: num, momentum: num, centered: bool, maximize: bool, epsInsideSqrt: bool, lrInsideMomentum: bool },
   validate(h) {
     checkNonNeg('RMSprop', 'lr', h.lr);
     checkNonNeg('RMSprop', 'eps', h.eps);

@@ -25,6 +25,7 @@ import type { Storage } from '../tensor/tensor.js';
 import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 import { like } from './util.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { bool, num } from '../util/options.js';
 
 export interface SGDOptions {
   lr: number;
@@ -40,6 +41,7 @@ export interface SGDOptions {
 export const sgdRule: UpdateRule<SGDOptions> = {
   name: 'SGD',
   defaults: { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, lrInsideMomentum: false },
+  schema: { lr: num, momentum: num, dampening: num, weightDecay: num, nesterov: bool, maximize: bool, lrInsideMomentum: bool },
   validate(h) {
     checkNonNeg('SGD', 'lr', h.lr);
     checkNonNeg('SGD', 'momentum', h.momentum);

@@ -18,6 +18,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { l1Penalty, l2Penalty, elasticNetPenalty, nearZeroFraction, norms } from './penalties.js';
+import { checkOptions, num, tensors, type SchemaOf } from '../util/options.js';
 
 interface Group {
   lr: number;
@@ -39,6 +40,31 @@ export interface PenaltyOptions {
   nearZeroTol?: number;
 }
 
+const penaltySchema: SchemaOf<PenaltyOptions> = { params: tensors, l1: num, l2: num, nearZeroTol: num };
+
+export interface L1ProximalOptions {
+  params: readonly Tensor[];
+  /** λ ≥ 0: each step soft-thresholds by η·λ. */
+  lambda: number;
+  /** Threshold of the near-zero fraction reported (|w| ≤ tol). Default 1e-3. */
+  nearZeroTol?: number;
+}
+const l1ProximalSchema: SchemaOf<L1ProximalOptions> = { params: tensors, lambda: num, nearZeroTol: num };
+
+export interface MaxNormOptions {
+  params: readonly Tensor[];
+  /** c > 0: the largest L2 norm of a unit's incoming weights. */
+  maxNorm: number;
+}
+const maxNormSchema: SchemaOf<MaxNormOptions> = { params: tensors, maxNorm: num };
+
+export interface DecoupledDecayOptions {
+  params: readonly Tensor[];
+  /** λ ≥ 0: θ ← θ − ηλθ after each step. */
+  weightDecay: number;
+}
+const decoupledDecaySchema: SchemaOf<DecoupledDecayOptions> = { params: tensors, weightDecay: num };
+
 /** The learning rate of the group that holds p (groups may have their own). */
 function lrOf(s: RegState): (p: Tensor) => number {
   const m = new Map<Tensor, number>();
@@ -48,6 +74,7 @@ function lrOf(s: RegState): (p: Tensor) => number {
 
 /** L1, L2 or Elastic Net (both given) as a loss term named l1, l2 or elasticNet. */
 export function penaltyCallback(o: PenaltyOptions) {
+  checkOptions('penaltyCallback', o, penaltySchema, { required: ['params'] });
   const l1 = o.l1 ?? 0, l2 = o.l2 ?? 0;
   const name = l1 > 0 && l2 > 0 ? 'elasticNet' : l1 > 0 ? 'l1' : 'l2';
   const tol = o.nearZeroTol ?? 1e-3;
@@ -64,7 +91,8 @@ export function penaltyCallback(o: PenaltyOptions) {
 }
 
 /** L1 by soft-thresholding after each step; reports the term l1 and the fractions nearZero and zeros. */
-export function l1ProximalCallback(o: { params: readonly Tensor[]; lambda: number; nearZeroTol?: number }) {
+export function l1ProximalCallback(o: L1ProximalOptions) {
+  checkOptions('l1ProximalCallback', o, l1ProximalSchema, { required: ['params', 'lambda'] });
   if (!(o.lambda >= 0 && Number.isFinite(o.lambda))) throw new RangeError(`L1 proximal: invalid λ ${o.lambda}; expected a number ≥ 0`);
   const tol = o.nearZeroTol ?? 1e-3;
   let sum = 0, n = 0;
@@ -117,7 +145,8 @@ export function maxNorm(p: Tensor, c: number): void {
   }
 }
 
-export function maxNormCallback(o: { params: readonly Tensor[]; maxNorm: number }) {
+export function maxNormCallback(o: MaxNormOptions) {
+  checkOptions('maxNormCallback', o, maxNormSchema, { required: ['params', 'maxNorm'] });
   if (!(o.maxNorm > 0 && Number.isFinite(o.maxNorm))) throw new RangeError(`max-norm: invalid c ${o.maxNorm}; expected a number > 0`);
   return {
     onStepEnd(): void {
@@ -131,7 +160,8 @@ export function maxNormCallback(o: { params: readonly Tensor[]; maxNorm: number 
  * is the value before the step. With Adam it reproduces AdamW exactly (up to rounding): AdamW does
  * θ(1 − ηλ) − η·u, and Adam's update u does not depend on θ.
  */
-export function decoupledDecayCallback(o: { params: readonly Tensor[]; weightDecay: number }) {
+export function decoupledDecayCallback(o: DecoupledDecayOptions) {
+  checkOptions('decoupledDecayCallback', o, decoupledDecaySchema, { required: ['params', 'weightDecay'] });
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new RangeError(`decoupled weight decay: invalid λ ${o.weightDecay}; expected a number ≥ 0`);
   let before: (Float32Array | Float64Array)[] = [];
   return {

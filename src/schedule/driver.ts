@@ -12,6 +12,7 @@
  * The types here are structural (the trainer's Callback/TrainState satisfy them): schedules sit below
  * the trainer in the architecture and do not import it.
  */
+import { checkOptions, oneOf } from '../util/options.js';
 import type { Schedule } from './schedules.js';
 import type { ReduceOnPlateau, PlateauState } from './plateau.js';
 
@@ -37,6 +38,8 @@ export interface EpochMetrics {
 export type ScheduleUnit = 'step' | 'epoch';
 
 export function scheduleCallback(schedule: Schedule, o: { unit?: ScheduleUnit } = {}) {
+  if (typeof schedule !== 'function') throw new TypeError(`scheduleCallback: invalid schedule ${typeof schedule}; expected a function (t) => lr`);
+  checkOptions('scheduleCallback', o, { unit: oneOf('step', 'epoch') });
   const unit = o.unit ?? 'step';
   if (unit !== 'step' && unit !== 'epoch') throw new RangeError(`scheduleCallback: invalid unit ${JSON.stringify(unit)}; expected step or epoch`);
   return {

@@ -12,6 +12,8 @@
  * in which bad epochs are not counted.
  */
 
+import { checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
+
 export interface PlateauOptions {
   lr: number;
   mode?: 'min' | 'max';
@@ -23,6 +25,10 @@ export interface PlateauOptions {
   minLr?: number;
   eps?: number;
 }
+
+const plateauSchema: SchemaOf<PlateauOptions> = {
+  lr: num, mode: oneOf('min', 'max'), factor: num, patience: num, threshold: num, thresholdMode: oneOf('rel', 'abs'), cooldown: num, minLr: num, eps: num,
+};
 
 export interface PlateauState {
   lr: number;
@@ -37,7 +43,9 @@ export class ReduceOnPlateau {
   private s: PlateauState;
 
   constructor(o: PlateauOptions) {
-    this.o = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...o };
+    checkOptions('plateau schedule', o, plateauSchema, { required: ['lr'] });
+    const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as PlateauOptions;
+    this.o = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...given };
     const { lr, factor, patience, threshold, cooldown, minLr, mode, thresholdMode } = this.o;
     const bad = (name: string, v: unknown, range: string) => new RangeError(`plateau schedule: invalid ${name} ${JSON.stringify(v)}; expected ${range}`);
     if (!(lr >= 0)) throw bad('lr', lr, '≥ 0');

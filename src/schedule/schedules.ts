@@ -15,7 +15,17 @@
  * Huang et al. 2017 (snapshot ensembles); Goyal et al. 2017 (linear warm-up).
  */
 
+import { bool, checkOptions, fn, num, numArray, oneOf, type SchemaOf } from '../util/options.js';
+
 export type Schedule = (t: number) => number;
+
+/**
+ * The options check every factory makes first (util/options): unknown names (with the nearest valid
+ * one), wrong types and missing required options are refused, naming "<name> schedule".
+ */
+function checked<T extends object>(schedule: string, o: T, schema: SchemaOf<T>, required: readonly (keyof T & string)[]): T {
+  return checkOptions(`${schedule} schedule`, o, schema, { required });
+}
 
 /** Validation: every message names the schedule, the parameter, the accepted range and the value. */
 function need(schedule: string, name: string, v: unknown, ok: boolean, range: string): void {
@@ -41,12 +51,14 @@ function sched(f: (t: number) => number): Schedule {
 
 /** α(t) = α₀. */
 export function constant(o: { lr: number }): Schedule {
+  checked('constant', o, { lr: num }, ['lr']);
   nonNeg('constant', 'lr', o.lr);
   return sched(() => o.lr);
 }
 
 /** α(t) = α₀·γ^⌊t/stepSize⌋ (PyTorch StepLR). */
 export function stepDecay(o: { lr: number; stepSize: number; gamma?: number }): Schedule {
+  checked('step', o, { lr: num, stepSize: num, gamma: num }, ['lr', 'stepSize']);
   const gamma = o.gamma ?? 0.1;
   nonNeg('step', 'lr', o.lr);
   posInt('step', 'stepSize', o.stepSize);
@@ -56,6 +68,7 @@ export function stepDecay(o: { lr: number; stepSize: number; gamma?: number }): 
 
 /** α(t) = α₀·γ^(number of milestones ≤ t) (PyTorch MultiStepLR). */
 export function multiStep(o: { lr: number; milestones: readonly number[]; gamma?: number }): Schedule {
+  checked('multistep', o, { lr: num, milestones: numArray, gamma: num }, ['lr', 'milestones']);
   const gamma = o.gamma ?? 0.1;
   nonNeg('multistep', 'lr', o.lr);
   positive('multistep', 'gamma', gamma);
@@ -65,6 +78,7 @@ export function multiStep(o: { lr: number; milestones: readonly number[]; gamma?
 
 /** The lecture's exponential decay α(t) = α₀·e^(−kt). */
 export function exponential(o: { lr: number; k: number }): Schedule {
+  checked('exponential', o, { lr: num, k: num }, ['lr', 'k']);
   nonNeg('exponential', 'lr', o.lr);
   nonNeg('exponential', 'k', o.k);
   return sched((t) => o.lr * Math.exp(-o.k * t));
@@ -72,6 +86,7 @@ export function exponential(o: { lr: number; k: number }): Schedule {
 
 /** α(t) = α₀·γ^t (PyTorch ExponentialLR); equals exponential with k = −ln γ. */
 export function exponentialGamma(o: { lr: number; gamma: number }): Schedule {
+  checked('gamma', o, { lr: num, gamma: num }, ['lr', 'gamma']);
   nonNeg('gamma', 'lr', o.lr);
   positive('gamma', 'gamma', o.gamma);
   return sched((t) => o.lr * o.gamma ** t);
@@ -79,6 +94,7 @@ export function exponentialGamma(o: { lr: number; gamma: number }): Schedule {
 
 /** The lecture's 1/t decay α(t) = α₀/(1 + kt). */
 export function inverseTime(o: { lr: number; k: number }): Schedule {
+  checked('inverse-time', o, { lr: num, k: num }, ['lr', 'k']);
   nonNeg('inverse-time', 'lr', o.lr);
   nonNeg('inverse-time', 'k', o.k);
   return sched((t) => o.lr / (1 + o.k * t));
@@ -86,6 +102,7 @@ export function inverseTime(o: { lr: number; k: number }): Schedule {
 
 /** α(t) = (α₀ − α_end)·(1 − min(t, T)/T)^power + α_end (PyTorch PolynomialLR has α_end = 0, power 1). */
 export function polynomial(o: { lr: number; totalSteps: number; power?: number; endLr?: number }): Schedule {
+  checked('polynomial', o, { lr: num, totalSteps: num, power: num, endLr: num }, ['lr', 'totalSteps']);
   const power = o.power ?? 1, end = o.endLr ?? 0;
   nonNeg('polynomial', 'lr', o.lr);
   posInt('polynomial', 'totalSteps', o.totalSteps);
@@ -96,6 +113,7 @@ export function polynomial(o: { lr: number; totalSteps: number; power?: number; 
 
 /** α(t) = α₀·(s + (e − s)·min(t, T)/T): linear from factor s to factor e over T steps (PyTorch LinearLR). */
 export function linear(o: { lr: number; totalSteps: number; startFactor?: number; endFactor?: number }): Schedule {
+  checked('linear', o, { lr: num, totalSteps: num, startFactor: num, endFactor: num }, ['lr', 'totalSteps']);
   const s = o.startFactor ?? 1 / 3, e = o.endFactor ?? 1;
   nonNeg('linear', 'lr', o.lr);
   posInt('linear', 'totalSteps', o.totalSteps);
@@ -112,6 +130,7 @@ const cosineBetween = (a: number, b: number, p: number) => b + ((a - b) * (1 + M
  * Past T the cosine continues (rises again), as PyTorch's does; use SGDR for restarts.
  */
 export function cosine(o: { lr: number; totalSteps: number; minLr?: number }): Schedule {
+  checked('cosine', o, { lr: num, totalSteps: num, minLr: num }, ['lr', 'totalSteps']);
   const min = o.minLr ?? 0;
   nonNeg('cosine', 'lr', o.lr);
   posInt('cosine', 'totalSteps', o.totalSteps);
@@ -125,6 +144,7 @@ export function cosine(o: { lr: number; totalSteps: number; minLr?: number }): S
  * α = η_min + (α₀ − η_min)(1 + cos(π T_cur/T_i))/2.
  */
 export function sgdr(o: { lr: number; t0: number; tMult?: number; minLr?: number }): Schedule {
+  checked('sgdr', o, { lr: num, t0: num, tMult: num, minLr: num }, ['lr', 't0']);
   const tMult = o.tMult ?? 1, min = o.minLr ?? 0;
   nonNeg('sgdr', 'lr', o.lr);
   posInt('sgdr', 'T0', o.t0);
@@ -150,6 +170,7 @@ export type CyclicMode = 'triangular' | 'triangular2' | 'exp_range';
  * scales it by γ^t.
  */
 export function cyclic(o: { lr: number; maxLr: number; stepSizeUp?: number; stepSizeDown?: number; mode?: CyclicMode; gamma?: number }): Schedule {
+  checked('cyclic', o, { lr: num, maxLr: num, stepSizeUp: num, stepSizeDown: num, mode: oneOf('triangular', 'triangular2', 'exp_range'), gamma: num }, ['lr', 'maxLr']);
   const up = o.stepSizeUp ?? 2000, down = o.stepSizeDown ?? up, mode = o.mode ?? 'triangular', gamma = o.gamma ?? 1;
   nonNeg('cyclic', 'lr', o.lr);
   nonNeg('cyclic', 'maxLr', o.maxLr);
@@ -174,6 +195,7 @@ export function cyclic(o: { lr: number; maxLr: number; stepSizeUp?: number; step
  * annealing; threePhase goes back to the initial rate before the final descent.
  */
 export function oneCycle(o: { maxLr: number; totalSteps: number; pctStart?: number; anneal?: 'cos' | 'linear'; divFactor?: number; finalDivFactor?: number; threePhase?: boolean }): Schedule {
+  checked('onecycle', o, { maxLr: num, totalSteps: num, pctStart: num, anneal: oneOf('cos', 'linear'), divFactor: num, finalDivFactor: num, threePhase: bool }, ['maxLr', 'totalSteps']);
   const pct = o.pctStart ?? 0.3, div = o.divFactor ?? 25, finalDiv = o.finalDivFactor ?? 1e4, anneal = o.anneal ?? 'cos';
   nonNeg('onecycle', 'maxLr', o.maxLr);
   posInt('onecycle', 'totalSteps', o.totalSteps);
@@ -212,6 +234,8 @@ export function oneCycle(o: { maxLr: number; totalSteps: number; pctStart?: numb
  * i.e. the schedule starts its own clock after the warm-up (as SequentialLR does).
  */
 export function warmup(s: Schedule, o: { steps: number; startFactor?: number }): Schedule {
+  if (typeof s !== 'function') throw new TypeError(`warmup schedule: invalid schedule ${typeof s}; expected a function (t) => lr`);
+  checked('warmup', o, { steps: num, startFactor: num }, ['steps']);
   const f = o.startFactor ?? 1 / 3;
   posInt('warmup', 'steps', o.steps);
   need('warmup', 'startFactor', f, isNum(f) && f >= 0 && f <= 1, 'in [0, 1]');
@@ -224,6 +248,8 @@ export function warmup(s: Schedule, o: { steps: number; startFactor?: number }):
  * restarted at 0 (PyTorch SequentialLR's intent).
  */
 export function join(schedules: readonly Schedule[], milestones: readonly number[]): Schedule {
+  need('join', 'schedules', schedules, Array.isArray(schedules) && schedules.length > 0 && schedules.every((f) => fn.test(f)), 'a non-empty array of schedules (t) => lr');
+  need('join', 'milestones', milestones, numArray.test(milestones), numArray.expected);
   need('join', 'milestones', milestones, milestones.length === schedules.length - 1 && milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > milestones[i - 1])), `${schedules.length - 1} increasing integers ≥ 1 (one fewer than schedules)`);
   return sched((t) => {
     let i = 0;
@@ -239,6 +265,7 @@ export function join(schedules: readonly Schedule[], milestones: readonly number
  * after the last step of each cycle (see snapshotSteps).
  */
 export function snapshotCosine(o: { lr: number; totalSteps: number; cycles: number }): Schedule {
+  checked('snapshot', o, { lr: num, totalSteps: num, cycles: num }, ['lr', 'totalSteps', 'cycles']);
   nonNeg('snapshot', 'lr', o.lr);
   posInt('snapshot', 'totalSteps', o.totalSteps);
   posInt('snapshot', 'cycles', o.cycles);

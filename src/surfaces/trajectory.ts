@@ -27,6 +27,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/rng.js';
 import { createOptimizer, type Steppable, type NamedParams } from '../optim/registry.js';
 import { getSurface, type Surface, type Point, type Minimum } from './functions.js';
+import { bool, checkOptions, fn, num, numPair, spec, type SchemaOf } from '../util/options.js';
 
 export interface StepRecord {
   t: number;
@@ -106,7 +107,13 @@ export interface Trajectory {
   nearest?: { minimum: Minimum; distance: number };
 }
 
+const trajectorySchema: SchemaOf<TrajectoryOptions> = {
+  start: numPair, steps: num, options: spec('an object of optimizer options', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
+  noise: num, seed: num, lrAt: fn, recordGrad: bool, gradTol: num, stopAtConvergence: bool, divergeAbove: num, onStep: fn, keepTrace: bool, maxEvaluations: num,
+};
+
 export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOptimizer, run: TrajectoryOptions): Trajectory {
+  checkOptions('trajectory', run, trajectorySchema, { required: ['steps'] });
   const surface = typeof surfaceIn === 'string' ? getSurface(surfaceIn) : surfaceIn;
   const steps = run.steps;
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`trajectory: invalid steps ${steps}; expected an integer ≥ 0`);

@@ -10,6 +10,7 @@
  * src/autograd: this file only knows that a tensor may have been produced by a node.
  */
 import { type Shape, sizeOf, fmtShape, ShapeError } from './shape.js';
+import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 import type { Rng } from './rng.js';
 
 export type DType = 'float32' | 'float64';
@@ -30,6 +31,9 @@ export function allocStorage(dtype: DType, n: number): Storage {
 export function dtypeOf(s: Storage): DType {
   return s instanceof Float64Array ? 'float64' : 'float32';
 }
+
+/** What Tensor.toArray() returns: a number, or arrays of them nested one level per dimension. */
+export type NestedNumbers = number | NestedNumbers[];
 
 export class Tensor {
   readonly data: Storage;
@@ -67,16 +71,20 @@ export class Tensor {
     return this.data[0];
   }
 
-  /** Nested JS arrays (or a number for a scalar). */
-  toArray(): any {
-    const rec = (dim: number, off: number): any => {
+  /**
+   * Nested JS arrays, one level per dimension (a number for a 0-d tensor). The static type cannot
+   * know the rank: name it as the type argument, `m.toArray<number[][]>()[1]` for a row of a matrix
+   * (like a cast, it is not checked against the tensor's rank).
+   */
+  toArray<T extends NestedNumbers = NestedNumbers>(): T {
+    const rec = (dim: number, off: number): NestedNumbers => {
       if (dim === this.shape.length) return this.data[off];
       const stride = sizeOf(this.shape.slice(dim + 1));
-      const out = [];
+      const out: NestedNumbers[] = [];
       for (let i = 0; i < this.shape[dim]; i++) out.push(rec(dim + 1, off + i * stride));
       return out;
     };
-    return rec(0, 0);
+    return rec(0, 0) as T;
   }
 
   /** A new leaf sharing nothing with this tensor. */
@@ -106,6 +114,10 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
+const tensorSchema: SchemaOf<TensorOptions> = { dtype: oneOf('float32', 'float64'), requiresGrad: bool };
+const randnSchema = { ...tensorSchema, std: num, mean: num };
+const randSchema = { ...tensorSchema, low: num, high: num };
+
 type Nested = number | readonly Nested[];
 
 function inferShape(x: Nested): number[] {
@@ -120,6 +132,7 @@ function inferShape(x: Nested): number[] {
 
 /** Build a tensor from a number or nested arrays: tensor([[1, 2], [3, 4]]). */
 export function tensor(values: Nested, opts: TensorOptions = {}): Tensor {
+  checkOptions('tensor', opts, tensorSchema);
   const dtype = opts.dtype ?? 'float32';
   if (typeof values === 'number') return fromData([values], [], opts);
   const shape = inferShape(values);
@@ -130,6 +143,7 @@ export function tensor(values: Nested, opts: TensorOptions = {}): Tensor {
 
 /** Build a tensor from flat data and a shape; a typed array of the right dtype is copied. */
 export function fromData(values: ArrayLike<number>, shape: Shape, opts: TensorOptions = {}): Tensor {
+  checkOptions('fromData', opts, tensorSchema);
   const dtype = opts.dtype ?? (values instanceof Float64Array ? 'float64' : 'float32');
   const data = allocStorage(dtype, values.length);
   data.set(values);
@@ -137,6 +151,7 @@ export function fromData(values: ArrayLike<number>, shape: Shape, opts: TensorOp
 }
 
 export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
+  checkOptions('full', opts, tensorSchema);
   const data = allocStorage(opts.dtype ?? 'float32', sizeOf(shape));
   if (value !== 0) data.fill(value);
   return new Tensor(data, shape, opts.requiresGrad ?? false);
@@ -156,7 +171,8 @@ export function onesLike(t: Tensor): Tensor {
 
 /** Standard normal entries times `std`. */
 export function randn(shape: Shape, rng: Rng, opts: TensorOptions & { std?: number; mean?: number } = {}): Tensor {
-  const t = full(shape, 0, opts);
+  checkOptions('randn', opts, randnSchema);
+  const t = full(shape, 0, { dtype: opts.dtype, requiresGrad: opts.requiresGrad });
   const std = opts.std ?? 1;
   const mean = opts.mean ?? 0;
   for (let i = 0; i < t.size; i++) t.data[i] = mean + std * rng.normal();
@@ -165,7 +181,8 @@ export function randn(shape: Shape, rng: Rng, opts: TensorOptions & { std?: numb
 
 /** Uniform entries in [low, high). */
 export function rand(shape: Shape, rng: Rng, opts: TensorOptions & { low?: number; high?: number } = {}): Tensor {
-  const t = full(shape, 0, opts);
+  checkOptions('rand', opts, randSchema);
+  const t = full(shape, 0, { dtype: opts.dtype, requiresGrad: opts.requiresGrad });
   const low = opts.low ?? 0;
   const high = opts.high ?? 1;
   for (let i = 0; i < t.size; i++) t.data[i] = low + (high - low) * rng.uniform();
@@ -173,6 +190,7 @@ export function rand(shape: Shape, rng: Rng, opts: TensorOptions & { low?: numbe
 }
 
 export function arange(n: number, opts: TensorOptions = {}): Tensor {
+  checkOptions('arange', opts, tensorSchema);
   const t = full([n], 0, opts);
   for (let i = 0; i < n; i++) t.data[i] = i;
   return t;

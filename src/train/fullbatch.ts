@@ -23,7 +23,7 @@ import { Rng } from '../tensor/rng.js';
 import { add, crossEntropy } from '../autograd/ops.js';
 import { noGrad } from '../autograd/engine.js';
 import type { Module } from '../nn/module.js';
-import type { Optimizer } from '../optim/optimizer.js';
+import type { AnyOptimizer } from '../optim/optimizer.js';
 import { Newton } from '../optim/newton.js';
 import { LBFGS } from '../optim/lbfgs.js';
 
@@ -48,7 +48,7 @@ export interface FullBatchRecord {
 
 export interface FullBatchOptions {
   model: Module;
-  optimizer: Optimizer<any>;
+  optimizer: AnyOptimizer;
   x: Tensor;
   /** Class labels, or a float tensor [N, …] of targets (with a loss such as mseLoss). */
   y: ArrayLike<number> | Tensor;
@@ -114,7 +114,7 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
   if (o.recordStart) push(first - 1);
   for (let k = first; k < first + o.steps; k++) {
     stepRng = rng.fork(`step:${k}`);
-    optimizer.step(closure as () => number);
+    optimizer.step(closure);
     const stalled = optimizer instanceof Newton && optimizer.trace[optimizer.trace.length - 1]?.stalled === true;
     push(k, stalled);
     if (stalled) break;

@@ -26,7 +26,7 @@ import { Rng, type RngState } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
 import { add, argmax, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
-import { Optimizer as OptimizerClass, type Optimizer, type BaseHyper } from '../optim/optimizer.js';
+import { Optimizer as OptimizerClass, type Optimizer, type BaseHyper, type AnyOptimizer } from '../optim/optimizer.js';
 import { backend } from '../backend/index.js';
 import type { EpochStart } from '../data/loader.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
@@ -172,7 +172,7 @@ export interface FullBatchFitRecord {
 
 export interface FitOptions {
   model: Module;
-  optimizer: Optimizer<any>;
+  optimizer: AnyOptimizer;
   train: BatchSource;
   test?: BatchSource;
   /** Epochs of the whole run (a resumed run continues up to this many). */
@@ -282,7 +282,7 @@ function allFinite(model: Module): boolean {
   return true;
 }
 
-function gradsFinite(optimizer: Optimizer<any>): boolean {
+function gradsFinite(optimizer: AnyOptimizer): boolean {
   for (const g of optimizer.paramGroups) {
     for (const p of g.params) {
       const d = p.grad?.data;
@@ -340,7 +340,7 @@ function restoreModel(model: Module, c: Checkpoint): void {
  * bytes of float64 numbers for float32 state) when the optimizer uses the base class's form; L-BFGS
  * and Newton keep their own (global) form.
  */
-function optimizerState(optimizer: Optimizer<any>): Checkpoint['optimizer'] {
+function optimizerState(optimizer: AnyOptimizer): Checkpoint['optimizer'] {
   if (optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
   const state: Record<string, Record<string, unknown>> = {};
   for (const [name, st] of optimizer.state) {
@@ -353,7 +353,7 @@ function optimizerState(optimizer: Optimizer<any>): Checkpoint['optimizer'] {
 }
 
 /** Load optimizer state, then move its arrays where a fresh state would live (wasm memory), so the resumed steps update it in place as the uninterrupted run does, without copies. */
-function restoreOptimizer(optimizer: Optimizer<any>, c: Checkpoint): void {
+function restoreOptimizer(optimizer: AnyOptimizer, c: Checkpoint): void {
   optimizer.loadStateDict(c.optimizer);
   const params = new Map<string, Tensor>();
   for (const g of optimizer.paramGroups) for (const p of g.params) params.set(optimizer.nameOf(p), p);

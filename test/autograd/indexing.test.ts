@@ -157,7 +157,7 @@ test('clamp equals PyTorch: ties at the bounds, min > max, broadcast tensor boun
   // away from the kinks, central differences agree (values spread so that no element sits on a bound)
   gradCheck((a, lo, hi) => d.clamp(a, lo, hi), [randT([3, 4], 12, -2, 2), randT([4], 13, -1.5, -0.5), randT([3, 1], 14, 0.5, 1.5)]);
   gradCheck((a) => d.clamp(a, -0.5, null), [randT([3, 4], 15)]);
-  assert.equal(d.clamp(d.tensor([5, -5]), null, 1).toArray().join(), '1,-5');
+  assert.equal((d.clamp(d.tensor([5, -5]), null, 1).toArray() as number[]).join(), '1,-5');
 });
 
 test('comparisons and masks equal PyTorch (broadcasting, NaN, -0), carry no gradient and keep the dtype', () => {

@@ -128,8 +128,8 @@ test('bad options name the option and the value', () => {
   for (const bs of [0, -1, 2.5, NaN]) {
     assert.throws(() => new DataLoader(ds, { batchSize: bs }), new RegExp(`batchSize must be a positive integer, got ${bs}`));
   }
-  assert.throws(() => new DataLoader(ds, { batchSize: 2, shuffle: 'yes' as never }), /shuffle must be true or false, got yes/);
-  assert.throws(() => new DataLoader(ds, { transform: 3 as never }), /transform must be a function/);
+  assert.throws(() => new DataLoader(ds, { batchSize: 2, shuffle: 'yes' as never }), /DataLoader: invalid shuffle "yes"; expected true or false/);
+  assert.throws(() => new DataLoader(ds, { transform: 3 as never }), /DataLoader: invalid transform 3; expected a function \(x, rng\) => Tensor/);
   assert.throws(() => new DataLoader(ds.slice(0, 0), {}), /data set toy is empty/);
   assert.throws(() => new DataLoader(ds).order(-1), /epoch must be a non-negative integer, got -1/);
 });

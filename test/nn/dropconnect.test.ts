@@ -73,7 +73,7 @@ test("DropConnect moment matching approaches the Monte-Carlo average of masked n
 
 test('DropConnect: errors name the layer and the option', () => {
   assert.throws(() => new d.DropConnect(4, 2, { p: 1 }), /DropConnect: p must be in \[0, 1\), got 1/);
-  assert.throws(() => new d.DropConnect(4, 2, { masks: 'row' as any }), /masks must be 'example' or 'batch', got "row"/);
+  assert.throws(() => new d.DropConnect(4, 2, { masks: 'row' as any }), /DropConnect: invalid masks "row"; expected 'example' or 'batch'/);
   assert.throws(() => new d.DropConnect(4, 2, { samples: 0 }), /samples must be a positive integer, got 0/);
   const dc = new d.DropConnect(4, 2, { rng: new d.Rng(1) });
   assert.throws(() => dc.forward(d.zeros([3, 5])), /DropConnect\(4→2, p=0.5\): expected input \[N, 4\], got \[3, 5\]/);

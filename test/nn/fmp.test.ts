@@ -113,7 +113,7 @@ test('FMP evaluation: deterministic, and layers do not share one sequence genera
 
 test('FMP: clear errors', () => {
   assert.throws(() => new d.FractionalMaxPool2d({ ratio: 2 }), /ratio α must be in \(1, 2\), got 2/);
-  assert.throws(() => new d.FractionalMaxPool2d({ sequence: 'sobol' as any }), /sequence must be 'random' or 'pseudorandom'/);
+  assert.throws(() => new d.FractionalMaxPool2d({ sequence: 'sobol' as any }), /FractionalMaxPool2d: invalid sequence "sobol"; expected 'random' or 'pseudorandom'/);
   assert.throws(() => new d.FractionalMaxPool2d({ kernelSize: 3, outputSize: 7 }).forward(d.zeros([1, 1, 8, 8])), /output 7×7 with kernel 3×3 does not fit the input 8×8/);
   assert.throws(() => new d.FractionalMaxPool2d().forward(d.zeros([8, 8])), /expected input \[N, C, H, W\], got \[8, 8\]/);
 });

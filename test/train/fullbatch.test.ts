@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitFullBatch, Linear, Sequential, Tanh, SGD, LBFGS, Newton, Rng, randn, createOptimizer, getModel, type Module, type Optimizer } from '../../src/index.js';
+import { fitFullBatch, Linear, Sequential, Tanh, SGD, LBFGS, Newton, Rng, randn, createOptimizer, getModel, type Module, type AnyOptimizer } from '../../src/index.js';
 
 // 3 Gaussian blobs in 4 dimensions, float64.
 function data(): { x: ReturnType<typeof randn>; y: number[] } {
@@ -14,7 +14,7 @@ function data(): { x: ReturnType<typeof randn>; y: number[] } {
 const logreg = () => new Sequential(new Linear(4, 3, { dtype: 'float64', rng: new Rng(1) }));
 const mlp = () => new Sequential(new Linear(4, 6, { dtype: 'float64', rng: new Rng(2) }), new Tanh(), new Linear(6, 3, { dtype: 'float64', rng: new Rng(3) }));
 
-function run(model: Module, opt: Optimizer<any>, steps: number) {
+function run(model: Module, opt: AnyOptimizer, steps: number) {
   const { x, y } = data();
   return fitFullBatch({ model, optimizer: opt, x, y, steps, recordStart: true });
 }

@@ -17,6 +17,7 @@ import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.
 import { makeWasmKernels } from './kernels.js';
 export { setWinogradEnabled } from './kernels.js';
 import type { WorkerInit } from './protocol.js';
+import { bool, checkOptions, num } from '../../util/options.js';
 
 export type { WasmOptions } from './runtime.js';
 
@@ -67,6 +68,7 @@ function create(opts: WasmOptions, shared: boolean): Backend {
 
 /** Single-threaded initialisation (no workers); returns the registered backend. */
 export function initWasmSync(opts: Omit<WasmOptions, 'threads'> = {}): Backend {
+  checkOptions('initWasmSync', opts, { relaxed: bool });
   return create(opts, sharedMemorySupported());
 }
 
@@ -118,6 +120,8 @@ async function spawn(init: WorkerInit): Promise<{ terminate(): unknown }> {
  * registers the 'wasm' backend. Calling it again changes the thread count (workers are kept).
  */
 export async function initWasm(opts: WasmOptions = {}): Promise<Backend> {
+  checkOptions('initWasm', opts, { threads: num, relaxed: bool });
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new RangeError(`initWasm: invalid threads ${opts.threads}; expected an integer ≥ 1`);
   const want = opts.threads ?? (await defaultThreads());
   const b = create(opts, canThread());
   const rt = runtime!;
@@ -126,12 +130,17 @@ export async function initWasm(opts: WasmOptions = {}): Promise<Backend> {
   return b;
 }
 
-/** How many threads the kernels may use now (≤ the workers started + 1). */
-export function setWasmThreads(n: number): void {
+/**
+ * Let the kernels use up to `n` threads, the calling one included, and return how many they will
+ * use: at most the workers initWasm started + 1 (setWasmThreads(4) after initWasm({ threads: 2 })
+ * returns 2; call initWasm({ threads: 4 }) to start more workers).
+ */
+export function setWasmThreads(n: number): number {
   if (!runtime) throw new Error('setWasmThreads: call `await initWasm()` first');
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setWasmThreads: invalid thread count ${n}; expected an integer ≥ 1`);
   maxThreads = Math.min(n, runtime.threads);
   runtime.resetBackoff();
+  return maxThreads;
 }
 
 /** What the backend runs with, for logs and the benchmark. */

@@ -51,7 +51,11 @@ const PAGE = 65536;
 const MAX_PAGES = 16384; // 1 GiB: shared memory needs a maximum, and must match the compiled limit
 
 export interface WasmOptions {
-  /** Worker threads besides the calling one (default: hardware threads − 1, at most 7; 0 = none). */
+  /**
+   * Threads in all, the calling one included: initWasm starts `threads − 1` workers (default: one
+   * thread per core, at most 8; 1 = no workers). More than 8, or threads where the runtime has no
+   * shared memory, are not available: wasmInfo().threads says how many are used.
+   */
   threads?: number;
   /** Use relaxed SIMD (fused multiply-add) when the engine supports it (default true). */
   relaxed?: boolean;
