@@ -44,6 +44,18 @@ test('docs/library.md: the five tasks are there, each within its line budget', (
   assert.deepEqual(tasks.sort(), ['fashion-mnist', 'hvp-lbfgs', 'regression', 'save-load', 'xor']);
 });
 
+test('docs/library.md: one section per task of the library, each with a checked example', () => {
+  const sections = [...doc.matchAll(/^## (.+)$/gm)].map((m) => ({ title: m[1], at: m.index }));
+  assert.deepEqual(sections.map((x) => x.title), [
+    'Five everyday tasks', 'Tensors and autograd', 'Models', 'Data', 'Training with fit', 'Optimizers and schedules',
+    'Regularisation', 'Ensembles and weight averages', 'Second-order methods', 'Saving and loading', 'Backends', 'Names',
+  ]);
+  sections.forEach((sec, i) => {
+    const text = doc.slice(sec.at, sections[i + 1]?.at ?? doc.length);
+    assert.match(text, /```ts\n[\s\S]*?\/\/ → /, `section "${sec.title}" has a block with a checked value`);
+  });
+});
+
 /** A consumer's folder with descent installed as node_modules/descent (the repository itself). */
 function consumerDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'descent-guide-'));
