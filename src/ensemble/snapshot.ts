@@ -23,17 +23,8 @@ export interface SnapshotRun {
   callbacks: { onStepBegin(s: RunState): void; onStepEnd(s: RunState): void }[];
 }
 
-export interface SnapshotEnsembleOptions {
-  /** The rate each cosine cycle starts from. */
-  lr: number;
-  /** Updates (steps) of the whole run, divided into the cycles. */
-  totalSteps: number;
-  /** M ≥ 1: cycles, hence snapshots. */
-  cycles: number;
-}
-
 /** The schedule and snapshot-taking for M cycles over totalSteps updates, starting from rate lr. */
-export function snapshotEnsemble(o: SnapshotEnsembleOptions): SnapshotRun {
+export function snapshotEnsemble(o: { lr: number; totalSteps: number; cycles: number }): SnapshotRun {
   const sched = snapshotCosine(o);
   const at = snapshotSteps(o.totalSteps, o.cycles);
   const snapshots: WeightSnapshot[] = [];

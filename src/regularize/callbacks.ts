@@ -66,17 +66,8 @@ export function penaltyCallback(o: PenaltyOptions) {
   };
 }
 
-export interface L1ProximalOptions {
-  /** The parameters shrunk after each step. */
-  params: readonly Tensor[];
-  /** λ of λ·Σ|w|: each step soft-thresholds every weight by τ = lr·λ (its group's learning rate). */
-  lambda: number;
-  /** Threshold of the near-zero fraction reported (|w| ≤ tol). Default 1e-3. */
-  nearZeroTol?: number;
-}
-
 /** L1 by soft-thresholding after each step; reports the term l1 and the fractions nearZero and zeros. */
-export function l1ProximalCallback(o: L1ProximalOptions) {
+export function l1ProximalCallback(o: { params: readonly Tensor[]; lambda: number; nearZeroTol?: number }) {
   if (!(o.lambda >= 0 && Number.isFinite(o.lambda))) throw new RangeError(`L1 proximal: invalid λ ${o.lambda}; expected a number ≥ 0`);
   const tol = o.nearZeroTol ?? 1e-3;
   let sum = 0, n = 0;
@@ -129,15 +120,7 @@ export function maxNorm(p: Tensor, c: number): void {
   }
 }
 
-export interface MaxNormOptions {
-  /** The constrained parameters: each slice along dim 0 (a unit's incoming weights) is rescaled. */
-  params: readonly Tensor[];
-  /** c > 0: the largest L2 norm a slice keeps after each step. */
-  maxNorm: number;
-}
-
-/** Max-norm constraint (Srivastava et al. 2014) after every optimizer step; see maxNorm. */
-export function maxNormCallback(o: MaxNormOptions) {
+export function maxNormCallback(o: { params: readonly Tensor[]; maxNorm: number }) {
   if (!(o.maxNorm > 0 && Number.isFinite(o.maxNorm))) throw new RangeError(`max-norm: invalid c ${o.maxNorm}; expected a number > 0`);
   return {
     onStepEnd(): void {
@@ -146,19 +129,12 @@ export function maxNormCallback(o: MaxNormOptions) {
   };
 }
 
-export interface DecoupledDecayOptions {
-  /** The decayed parameters (usually the weights, not the biases). */
-  params: readonly Tensor[];
-  /** λ ≥ 0: each step subtracts lr·λ·θ_prev. */
-  weightDecay: number;
-}
-
 /**
  * Decoupled weight decay (Loshchilov & Hutter 2019) for any optimizer: θ ← θ − ηλθ_prev, where θ_prev
  * is the value before the step. With Adam it reproduces AdamW exactly (up to rounding): AdamW does
  * θ(1 − ηλ) − η·u, and Adam's update u does not depend on θ.
  */
-export function decoupledDecayCallback(o: DecoupledDecayOptions) {
+export function decoupledDecayCallback(o: { params: readonly Tensor[]; weightDecay: number }) {
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new RangeError(`decoupled weight decay: invalid λ ${o.weightDecay}; expected a number ≥ 0`);
   let before: (Float32Array | Float64Array)[] = [];
   return {
