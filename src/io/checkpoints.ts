@@ -93,7 +93,9 @@ export function readCheckpoint(path: string): Checkpoint {
 }
 
 export interface LatestCheckpoint {
+  /** The decoded checkpoint, ready for fit's `resume`. */
   checkpoint: Checkpoint;
+  /** The file it was read from. */
   path: string;
   /** Newer files that were refused, with the reason (newest first). */
   refused: { path: string; reason: string }[];

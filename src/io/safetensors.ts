@@ -39,13 +39,18 @@ export type SafetensorsDType = keyof typeof SAFETENSORS_DTYPES;
  * bytes (a Uint8Array) for every other dtype.
  */
 export interface SafetensorsTensor {
+  /** The file's dtype name (F32, F64, F16, BF16, …). */
   dtype: SafetensorsDType;
+  /** Dimensions, outermost first ([] for a scalar). */
   shape: number[];
+  /** The values in row-major order (see above for which array type). */
   data: Float32Array | Float64Array | Uint8Array;
 }
 
 export interface SafetensorsFile {
+  /** By name, in file order. */
   tensors: Map<string, SafetensorsTensor>;
+  /** The header's __metadata__ (string → string; empty when absent). */
   metadata: Record<string, string>;
 }
 

@@ -33,8 +33,11 @@ export interface RegRecord {
 }
 
 export interface PenaltyOptions {
+  /** The parameters penalised; `selectParameters(model)` gives the weights without the biases. */
   params: readonly Tensor[];
+  /** λ₁ of the L1 term λ₁·Σ|w| (Lasso); 0 or absent: none. */
   l1?: number;
+  /** λ₂ of the L2 term λ₂·Σw² (Ridge; no ½); 0 or absent: none. Both given: Elastic Net. */
   l2?: number;
   /** Threshold of the near-zero fraction reported with L1 (|w| ≤ tol). Default 1e-3. */
   nearZeroTol?: number;

@@ -1,2 +1,3 @@
 export * from './functions.js';
 export * from './trajectory.js';
+export * from './aliases.js';

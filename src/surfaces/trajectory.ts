@@ -65,15 +65,19 @@ export interface TrajectoryOptions {
   options?: Record<string, unknown>;
   /** σ of the Gaussian noise added to each gradient component (0: exact gradients). */
   noise?: number;
+  /** Seeds the gradient noise (`new Rng(seed).fork('surface-noise')`; default 0): same seed, same trajectory. */
   seed?: number;
   /** Learning rate of step t (1-based), set through `setLr` before the step (a schedule). */
   lrAt?: (t: number) => number;
+  /** Store the exact gradient (without noise) in each record's `grad`. */
   recordGrad?: boolean;
   /** ‖∇f‖ at which the run counts as converged (default 1e-6). */
   gradTol?: number;
+  /** End the run at the first point where ‖∇f‖ ≤ gradTol (otherwise it runs all `steps`). */
   stopAtConvergence?: boolean;
   /** |x| or |y| beyond which the run counts as diverged and stops (default 1e8). */
   divergeAbove?: number;
+  /** Called with each record as it is made, the start point's included. */
   onStep?: (r: StepRecord) => void;
   /**
    * Keep every record in `trace` (default true). False keeps none — memory stays flat however many

@@ -12,15 +12,21 @@ import { DropConnect } from '../nn/dropconnect.js';
 import { FractionalMaxPool2d, fmpOutputSize } from '../nn/fmp.js';
 
 export interface RegularizedOptions {
+  /** Draws the initial weights (forked per layer). */
   rng: Rng;
+  /** [C, H, W] of one input image. */
   inputShape: readonly [number, number, number];
+  /** Outputs of the last layer. */
   classes: number;
+  /** Parameter dtype (default float32). */
   dtype?: DType;
   /** Dropout probability after each hidden fully-connected layer (0: none). */
   dropout?: number;
   /** DropConnect probability on the hidden fully-connected layers (0: plain Linear). */
   dropconnect?: number;
+  /** DropConnect masks: one per example (Wan et al.'s formulation, default) or one per batch (faster). */
   dropconnectMasks?: 'example' | 'batch';
+  /** DropConnect at evaluation: the mean weights (default) or Wan et al.'s Gaussian moment matching. */
   dropconnectInference?: 'mean' | 'gaussian';
   [extra: string]: unknown;
 }

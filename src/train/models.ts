@@ -10,10 +10,13 @@ import { cnn, fmpNet, regularizedMlp } from './conv-models.js';
 import { resolveModel } from './spec.js';
 
 export interface ModelOptions {
+  /** Draws the initial weights. */
   rng: Rng;
   /** [C, H, W] of one input image. */
   inputShape: readonly [number, number, number];
+  /** Outputs of the last layer (one per class). */
   classes: number;
+  /** Parameter dtype (default float32). */
   dtype?: DType;
   /** Dropout probability after hidden layers (models that support it). */
   dropout?: number;
@@ -23,10 +26,13 @@ export interface ModelOptions {
 }
 
 export interface ModelSpec {
+  /** The name it is found by (a built-in's name, or a spec's canonical string). */
   name: string;
+  /** One line for --help and listings. */
   summary: string;
   /** 'flat': [N, C·H·W] vectors; 'image': [N, C, H, W]. */
   input: 'flat' | 'image';
+  /** A new model for this input shape and class count, initialised from `o.rng`. */
   build(o: ModelOptions): Module;
 }
 

@@ -59,6 +59,7 @@ export type SpecValue = number | boolean | string | [number, number];
 
 /** One layer: its type and options (normalised: numbers, booleans, strings, [h, w] pairs). */
 export interface LayerSpec {
+  /** The layer kind, as written in a spec string (linear, conv, maxpool, …). */
   type: LayerType;
   [option: string]: SpecValue | undefined;
 }
@@ -303,15 +304,18 @@ export function specInput(layers: readonly LayerSpec[]): 'flat' | 'image' {
 }
 
 export interface BuildSpecOptions {
+  /** Draws the initial weights. */
   rng: Rng;
   /** [C, H, W] of one input. */
   inputShape: readonly number[];
   /** The data's class count: the size of a last fully-connected layer without one, and the output the model must end in. */
   classes: number;
+  /** Parameter dtype (default float32). */
   dtype?: DType;
 }
 
 export interface BuiltSpec {
+  /** The layers in order. */
   model: Sequential;
   /** The shape of one example after each layer ([C, H, W] or [F], without the batch). */
   shapes: number[][];

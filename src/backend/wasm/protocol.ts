@@ -44,9 +44,20 @@ export type KernelFn = (typeof KERNEL_FNS)[number];
 /** How long an idle worker spins before it blocks in Atomics.wait. */
 export const SPIN_MS = 1;
 
+/**
+ * WebAssembly.Module and WebAssembly.Memory as the declarations name them: local structural types, so
+ * the published .d.ts type-check without a lib that declares the WebAssembly namespace (ES2022 with
+ * Node 20's types has none, and the DOM lib is not a requirement of the package).
+ */
+export type WasmModuleHandle = object;
+export interface WasmMemoryHandle {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(deltaPages: number): number;
+}
+
 export interface WorkerInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModuleHandle;
+  memory: WasmMemoryHandle;
   ctl: number;
   index: number;
 }

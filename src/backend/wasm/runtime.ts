@@ -10,7 +10,7 @@
  * lives in this memory (wasmFloat32Array) is used in place.
  */
 import * as bins from './kernels.generated.js';
-import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NARGS, ERROR, KERNEL_FNS, runParts, spinThenWait, ticket, type KernelFn, type WorkerInit } from './protocol.js';
+import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NARGS, ERROR, KERNEL_FNS, runParts, spinThenWait, ticket, type KernelFn, type WorkerInit, type WasmMemoryHandle, type WasmModuleHandle } from './protocol.js';
 
 export interface KernelExports {
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
@@ -82,8 +82,8 @@ export function sharedMemorySupported(): boolean {
 }
 
 export class WasmRuntime {
-  readonly memory: WebAssembly.Memory;
-  readonly module: WebAssembly.Module;
+  readonly memory: WasmMemoryHandle;
+  readonly module: WasmModuleHandle;
   readonly k: KernelExports;
   readonly shared: boolean;
   readonly relaxed: boolean;
@@ -116,9 +116,11 @@ export class WasmRuntime {
     const bytes = decode(opts.shared ? (useRelaxed ? bins.relaxedShared : bins.simdShared) : (useRelaxed ? bins.relaxed : bins.simd));
     this.shared = opts.shared;
     this.relaxed = useRelaxed;
-    this.module = new WebAssembly.Module(bytes as BufferSource);
-    this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
-    const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm kernel abort'); } } });
+    const module = new WebAssembly.Module(bytes as BufferSource);
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
+    this.module = module;
+    this.memory = memory;
+    const inst = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm kernel abort'); } } });
     this.k = inst.exports as unknown as KernelExports;
     this.ctl = align(this.k.heapBase(), 64);
     this.persistTop = align(this.ctl + CTL_BYTES, 64);
