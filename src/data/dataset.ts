@@ -9,6 +9,15 @@
 import { Tensor } from '../tensor/tensor.js';
 import { DataFormatError, type IdxArray } from './idx.js';
 import type { SampleSet } from './tensor-dataset.js';
+import { checkOptions, spec, str, type SchemaOf } from '../util/options.js';
+
+const datasetSchema: SchemaOf<DatasetInit> = {
+  images: spec('a Float32Array', (v) => v instanceof Float32Array),
+  labels: spec('an Int32Array or Uint8Array', (v) => v instanceof Int32Array || v instanceof Uint8Array),
+  shape: spec('[C, H, W]', (v) => Array.isArray(v) && v.length === 3),
+  classes: spec('an array of class names', (v) => Array.isArray(v) && v.every((c) => typeof c === 'string')),
+  name: str,
+};
 
 /** Fashion-MNIST's ten classes, in label order (Xiao, Rasul & Vollgraf 2017). */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
@@ -47,6 +56,7 @@ export class Dataset implements SampleSet<Int32Array> {
   readonly sampleSize: number;
 
   constructor(init: DatasetInit) {
+    checkOptions('Dataset', init, datasetSchema, { required: ['images', 'labels', 'shape', 'classes'] });
     const name = init.name ?? 'dataset';
     const [c, h, w] = init.shape;
     for (const d of init.shape) {

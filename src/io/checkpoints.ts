@@ -11,6 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, checkWritableDir, FileError } from './files.js';
+import { checkOptions, num } from '../util/options.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from '../train/checkpoint.js';
 
 const NAME = /^ckpt-(\d{12})\.dckpt$/;
@@ -40,6 +41,7 @@ export interface CheckpointDirOptions {
 
 /** A sink for fit()'s `checkpoint.save`: writes each checkpoint into `dir` (created if absent) and returns its path. */
 export function checkpointDir(dir: string, o: CheckpointDirOptions = {}): { dir: string; save(c: Checkpoint): string } {
+  checkOptions('checkpointDir', o, { keep: num });
   if (o.keep !== undefined && !(Number.isInteger(o.keep) && o.keep >= 1)) throw new RangeError(`checkpointDir: keep must be a positive integer, got ${o.keep}`);
   checkWritableDir(dir, 'checkpoint folder');
   mkdirSync(dir, { recursive: true });

@@ -23,6 +23,7 @@ import { Sequential } from '../nn/layers.js';
 import { DropConnect } from '../nn/dropconnect.js';
 import type { DType, Tensor } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
+import { checkOptions, spec } from '../util/options.js';
 
 /** The dtypes of the format, with their sizes in bytes. */
 export const SAFETENSORS_DTYPES = {
@@ -337,6 +338,7 @@ export interface SaveSafetensorsOptions {
 
 /** The module's parameters as a safetensors file, under PyTorch's state_dict names, each in its own dtype. */
 export function saveSafetensors(module: Module, opts: SaveSafetensorsOptions = {}): Uint8Array {
+  checkOptions('saveSafetensors', opts, { metadata: spec('an object of strings', (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string')) });
   const names = torchParameterNames(module);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, p] of module.namedParameters()) {

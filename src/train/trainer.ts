@@ -35,6 +35,20 @@ import { snapshotEnsemble, type SnapshotRun } from '../ensemble/snapshot.js';
 import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
 import { fitFullBatch } from './fullbatch.js';
 import { accuracy, type BatchTarget, type Metric } from './metrics.js';
+import { bool, checkOptions, fn, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
+
+const anObject = spec('an object', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+const source = spec('a batch source (a DataLoader: epoch(e), length, samplesPerEpoch)', (v) => typeof v === 'object' && v !== null && typeof (v as { epoch?: unknown }).epoch === 'function');
+const fitSchema: SchemaOf<FitOptions> = {
+  model: spec('a Module', (v) => typeof v === 'object' && v !== null && typeof (v as { forward?: unknown }).forward === 'function'),
+  optimizer: spec('an Optimizer', (v) => typeof v === 'object' && v !== null && typeof (v as { step?: unknown }).step === 'function'),
+  train: source, test: source, epochs: num, rng: rngSpec, loss: fn, metrics: anObject,
+  callbacks: spec('an array of callbacks', (v) => Array.isArray(v)), onProgress: fn, onEpoch: fn, now: fn,
+  fullBatch: bool, checkpoint: anObject, resume: anObject, onNonFinite: oneOf('stop', 'skip'), onSkip: fn, onStall: fn,
+  divergence: spec('an object { factor } or false', (v) => v === false || (typeof v === 'object' && v !== null)),
+  swa: anObject, ema: anObject, snapshots: anObject,
+};
+const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject };
 
 /**
  * A loss: the model's output and the batch's targets (class labels or a float tensor) to a scalar
@@ -399,6 +413,7 @@ function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor 
 
 /** Train for `epochs` epochs with everything the options ask for; see FitOptions. */
 export function fitRun(o: FitOptions): FitResult {
+  checkOptions('fit', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
   const { model, optimizer, train, test, epochs, rng } = o;
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${epochs}`);
   const onNonFinite = o.onNonFinite ?? 'stop';
@@ -673,7 +688,7 @@ export function metricKey(name: string): string {
 export function evaluate(model: Module, data: BatchSource, loss?: LossFn): { testLoss: number; testAccuracy: number };
 export function evaluate(model: Module, data: BatchSource, options: EvaluateOptions): { testLoss: number; [metric: string]: number };
 export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn | EvaluateOptions = {}): { testLoss: number; [metric: string]: number } {
-  const o: EvaluateOptions = typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : lossOrOptions;
+  const o: EvaluateOptions = typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   return noGrad(() => {
     let n = 0, lossSum = 0;

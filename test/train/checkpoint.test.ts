@@ -56,7 +56,9 @@ function runOf(make: () => FitOptions, every: { everySteps?: number; everyEpochs
   return () => {
     const saved: Checkpoint[] = [];
     const o = make();
-    return { ...o, saved, checkpoint: { ...every, save: (c) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) } };
+    const run = { ...o, checkpoint: { ...every, save: (c: Checkpoint) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) } };
+    // Not an option of fit (which refuses unknown ones): kept off the enumerable keys.
+    return Object.defineProperty(run, 'saved', { value: saved, enumerable: false }) as FitOptions & { saved: Checkpoint[] };
   };
 }
 

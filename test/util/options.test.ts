@@ -23,6 +23,12 @@ const param = () => new d.Tensor(new Float64Array([1, 2]), [2], true);
 const opt = (C: new (p: d.Tensor[], o: never) => unknown): Make => (o) => new C([param()], o as never);
 const toy = () => new d.Dataset({ images: new Float32Array(4 * 6), labels: new Int32Array([0, 1, 2, 3]), shape: [2, 1, 3], classes: ['a', 'b', 'c', 'd'], name: 'toy' });
 const w = () => [new d.Tensor(new Float32Array(4), [2, 2], true)];
+const toyModel = () => new d.Linear(6, 4, { rng: new d.Rng(0) });
+const toyLoader = () => new d.DataLoader(toy(), { batchSize: 2, flatten: true });
+const fitBase = () => {
+  const model = toyModel();
+  return { model, optimizer: new d.SGD(model.parameters(), { lr: 0.1 }), train: toyLoader(), epochs: 1, rng: new d.Rng(0) };
+};
 
 const ROWS: Row[] = [
   // optimizers (the classes; createOptimizer is checked below for every registry name)
@@ -88,6 +94,12 @@ const ROWS: Row[] = [
   { owner: 'trajectory', make: (o) => d.trajectory('bowl', 'sgd', o as never), base: { steps: 2 }, unknown: ['gradTolerance', 'gradTol'], snake: ['grad_tol', 'gradTol'], wrong: ['keepTrace', 'no', 'true or false'] },
   { owner: 'SGD.zeroGrad', make: (o) => new d.SGD([param()]).zeroGrad(o as never), unknown: ['set_to_none', 'setToNone'], snake: ['set_to_none', 'setToNone'], wrong: ['setToNone', 0, 'true or false'] },
   { owner: 'scheduleCallback', make: (o) => d.scheduleCallback(d.constant({ lr: 1 }), o as never), unknown: ['units', 'unit'], snake: null, wrong: ['unit', 1, "'step' or 'epoch'"] },
+  // training, data sets, saving
+  { owner: 'fit', make: (o) => d.fit(o as never), base: fitBase(), unknown: ['epoch', 'epochs'], snake: ['on_non_finite', 'onNonFinite'], wrong: ['fullBatch', 'yes', 'true or false'] },
+  { owner: 'evaluate', make: (o) => d.evaluate(toyModel(), toyLoader(), o as never), unknown: ['metric', 'metrics'], snake: null, wrong: ['loss', 'mse', 'a function'] },
+  { owner: 'fitEnsemble', make: (o) => d.fitEnsemble(o as never), base: { members: 1, member: () => fitBase() }, unknown: ['member_count', 'member'], snake: ['on_member_end', 'onMemberEnd'], wrong: ['members', '2', 'a number'] },
+  { owner: 'Dataset', make: (o) => new d.Dataset(o as never), base: { images: new Float32Array(6), labels: new Int32Array([0]), shape: [2, 1, 3], classes: ['a'] }, unknown: ['label', 'labels'], snake: null, wrong: ['images', [0, 0, 0, 0, 0, 0], 'a Float32Array'] },
+  { owner: 'saveSafetensors', make: (o) => d.saveSafetensors(toyModel(), o as never), unknown: ['meta', 'metadata'], snake: null, wrong: ['metadata', { epoch: 3 }, 'an object of strings'] },
 ];
 
 test('backward({ createGraph: true }) is refused: the options go second', () => {
