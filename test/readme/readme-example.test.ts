@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { typeCheckBlocks } from '../docs/typecheck-blocks.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const MARKER = '<!-- test: readme-example -->';
@@ -46,31 +47,7 @@ test('README example: at most 25 lines, imports only the package', () => {
 
 test('README example: type-checks against the declarations under strict', () => {
   const { code } = extractExample(readme);
-  const dir = mkdtempSync(join(tmpdir(), 'descent-readme-'));
-  try {
-    const file = join(dir, 'example.ts');
-    writeFileSync(file, `${code}\nexport {};\n`);
-    const program = ts.createProgram([file], {
-      strict: true,
-      noEmit: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.ES2022,
-      moduleResolution: ts.ModuleResolutionKind.Bundler,
-      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
-      types: ['node'],
-      typeRoots: [join(root, 'node_modules/@types')],
-      skipLibCheck: true,
-      baseUrl: root,
-      paths: { descent: ['dist/src/index.d.ts'], 'descent/node': ['dist/src/node.d.ts'] },
-    });
-    const diags = ts.getPreEmitDiagnostics(program).map((d) => {
-      const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
-      return `${d.file ? d.file.fileName.replace(dir, '') : ''}:${pos ? pos.line + 1 : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
-    });
-    assert.deepEqual(diags, []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  assert.deepEqual(typeCheckBlocks([code], { nodeTypes: true }), []);
 });
 
 test('README example: runs, trains, saves, reloads, and prints what the README says', () => {
