@@ -36,13 +36,13 @@ const leadMs = quick ? LEAD_MS.quick : LEAD_MS.full;
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 const torchOk = spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
+const frameworks = opt('--peers')?.split(',') ?? ['descent', 'descent-js-array', 'tfjs-wasm', 'tfjs-cpu', ...(torchOk ? ['pytorch'] : [])];
 // Without Debian's OpenMP OpenBLAS, PyTorch 1.13 multiplies with the reference BLAS (a W1 step
 // takes ~37 ms instead of ~1.4 ms): its rows would not be PyTorch's speed.
-if (torchOk && !existsSync(OPENBLAS)) {
+if (frameworks.includes('pytorch') && !existsSync(OPENBLAS)) {
   process.stderr.write(`bench: ${OPENBLAS} is missing, so PyTorch would run on the reference BLAS; apt-get install libopenblas0-openmp for fair PyTorch rows\n`);
   process.exit(2);
 }
-const frameworks = opt('--peers')?.split(',') ?? ['descent', 'descent-js-array', 'tfjs-wasm', 'tfjs-cpu', ...(torchOk ? ['pytorch'] : [])];
 
 /**
  * glibc's malloc settings for every child. By default glibc returns freed memory at the top of its
