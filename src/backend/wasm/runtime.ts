@@ -296,8 +296,8 @@ export class WasmRuntime {
     this.workerParts += parts.length - ran;
     // Wait for the parts that workers claimed and have not finished: spinning for up to
     // WAIT_SPIN_MS, then blocked. A worker's last part often ends tens of µs after this thread's;
-    // blocked, this thread needs a notify and a wake-up first (~40 µs in W1: 1000 spins, ~2 µs,
-    // used to be all it waited before blocking, about once per step).
+    // blocked, this thread would need a notify and a wake-up first (~40 µs in W1), so a spin of a
+    // few µs alone would block about once per step.
     const t1 = performance.now();
     spinThenWait(i32, base + DONE, (done) => done >= parts.length, WAIT_SPIN_MS, 5);
     // On a machine busy with other processes a worker that claimed a part may be descheduled for

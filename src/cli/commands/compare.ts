@@ -40,7 +40,7 @@ import { backendOption } from '../backend.js';
 import { dataOption } from '../data.js';
 import { runTrain, trainCommand } from './train.js';
 
-/** Learning rates (and momenta) per optimizer for `--lr-table tuned` (the lecture's seven as in issue 4). */
+/** Learning rates (and momenta) per optimizer for `--lr-table tuned` (the lecture's seven optimizers, plus gd). */
 export const TUNED: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   sgd: { lr: 0.1 },
   gd: { lr: 0.1 },
