@@ -1,7 +1,7 @@
 /** descent eval: a trained model's loss, accuracy and confusion matrix on a data set's test part. */
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
-import { Rng } from '../../tensor/rng.js';
+import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { resolveCliModel } from '../model.js';
@@ -47,7 +47,7 @@ export const evalCommand: Command = {
     ...weightsOptions,
     dataOption,
     ...dataOptions.filter((d) => d.name !== 'standardize'),
-    { name: 'seed', type: 'int', min: 0, default: 1, help: 'the seed of --val-split (the one training used holds out the same samples)' },
+    { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'the seed of --val-split (the one training used holds out the same samples)' },
     { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
     backendOption,
     { name: 'json', type: 'boolean', help: 'print one JSON object instead of text' },
