@@ -47,16 +47,22 @@ function characterDevice(dir: string): string {
   return p;
 }
 
+/** A fresh folder with work/ (where the writer aims) and outside/victim.txt (which must never change). */
+function scene(): { root: string; work: string; outside: string; victim: string } {
+  const root = mkdtempSync(join(tmpdir(), 'descent-writers-'));
+  const work = join(root, 'work');
+  const outside = join(root, 'outside');
+  mkdirSync(work);
+  mkdirSync(outside);
+  const victim = join(outside, 'victim.txt');
+  writeFileSync(victim, 'do not touch');
+  utimesSync(victim, 1e9, 1e9);
+  return { root, work, outside, victim };
+}
+
 for (const w of writers) {
   test(`${w.name}: a device, a link to a file outside or a non-empty folder is refused in one line, and nothing changes`, async () => {
-    const root = mkdtempSync(join(tmpdir(), 'descent-writers-'));
-    const work = join(root, 'work');
-    const outside = join(root, 'outside');
-    mkdirSync(work);
-    mkdirSync(outside);
-    const victim = join(outside, 'victim.txt');
-    writeFileSync(victim, 'do not touch');
-    utimesSync(victim, 1e9, 1e9);
+    const { root, work, outside, victim } = scene();
     const dev = characterDevice(work);
     symlinkSync(victim, join(work, 'link'));
     symlinkSync(outside, join(work, 'link-to-folder'));
@@ -93,14 +99,7 @@ for (const w of writers) {
   });
 
   test(`${w.name}: links planted at every temporary name are left alone and the output is written`, async () => {
-    const root = mkdtempSync(join(tmpdir(), 'descent-writers-'));
-    const work = join(root, 'work');
-    const outside = join(root, 'outside');
-    mkdirSync(work);
-    mkdirSync(outside);
-    const victim = join(outside, 'victim.txt');
-    writeFileSync(victim, 'do not touch');
-    utimesSync(victim, 1e9, 1e9);
+    const { root, work, victim } = scene();
     const target = join(work, w.folder ? 'run' : 'out');
     // The names a naive writer uses, and the first names this writer will draw.
     const planted = [`${target}.tmp-${process.pid}`, ...PLANTED.map((n) => `${tempPrefix(target)}${n}.tmp`)];
