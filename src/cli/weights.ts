@@ -92,8 +92,15 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
   return info;
 }
 
-function fitError(path: string, e: unknown): never {
-  throw new DataFormatError(path, `does not fit the model: ${(e as Error).message.replace(/^loadStateDict: /, '')}`);
+/** Copies `state` into a module; a mismatch names the file. */
+function stateLoader(path: string, state: StateDict): (m: Module) => void {
+  return (m) => {
+    try {
+      m.loadStateDict(state);
+    } catch (e) {
+      throw new DataFormatError(path, `does not fit the model: ${(e as Error).message.replace(/^loadStateDict: /, '')}`);
+    }
+  };
 }
 
 function fromCheckpoint(path: string, c: Checkpoint): SavedModel {
@@ -103,13 +110,7 @@ function fromCheckpoint(path: string, c: Checkpoint): SavedModel {
     ...info,
     path,
     format: 'checkpoint',
-    loadInto(m) {
-      try {
-        m.loadStateDict(c.model as unknown as StateDict);
-      } catch (e) {
-        fitError(path, e);
-      }
-    },
+    loadInto: stateLoader(path, c.model as unknown as StateDict),
   };
 }
 
@@ -151,13 +152,7 @@ export function readWeights(path: string): SavedModel {
       ...infoFrom(path, doc),
       path,
       format: 'json',
-      loadInto(m) {
-        try {
-          m.loadStateDict(state);
-        } catch (e) {
-          fitError(path, e);
-        }
-      },
+      loadInto: stateLoader(path, state),
     };
   }
   if (bytes.length < 8) throw new DataFormatError(path, `not a weights file: ${bytes.length} bytes (expected safetensors, the JSON of descent train --save, or a checkpoint)`);
