@@ -1,8 +1,9 @@
 /** The four workloads run with descent (wasm backend unless --backend reference). */
 import {
   Tensor, Linear, Adam, LBFGS, Rng, crossEntropy,
-  initWasm, setBackend, backend, wasmInfo, wasmFloat32Array, noGrad, parameter,
+  setBackend, backend, noGrad, parameter,
 } from '../src/index.js';
+import { initWasm, wasmInfo, wasmFloat32Array } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
 import { descentModel } from './models.js';
 import { type Measurement, type Trainer, STEPS, W4_HISTORY, batchOrder, gather, peakMiB, warmUp } from './common.js';

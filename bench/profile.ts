@@ -6,8 +6,9 @@
  */
 import {
   Tensor, Adam, Rng, crossEntropy,
-  initWasm, setBackend, registerBackend, backend, wasmInfo, type Backend, type Conv2dGeometry,
+  setBackend, registerBackend, backend, type Backend, type Conv2dGeometry,
 } from '../src/index.js';
+import { initWasm, wasmInfo } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
 import { batchOrder, gather, median } from './common.js';
 import { descentModel } from './models.js';

@@ -1,9 +1,9 @@
-import { registerBackend } from './backend.js';
+import { registerBackend, registerBackendHint } from './backend.js';
 import { referenceBackend } from './reference.js';
 
 export * from './backend.js';
 export { referenceBackend } from './reference.js';
-export { ready } from './ready.js';
-export { initWasm, initWasmSync, setWasmThreads, wasmInfo, wasmFloat32Array, wasmPersistentBytes, shutdownWasmWorkers, setWinogradEnabled, type WasmOptions } from './wasm/index.js';
 
 registerBackend(referenceBackend);
+// The wasm backend and its embedded binary are in the descent/wasm entry (descent/node starts it).
+registerBackendHint('wasm', "call `await initWasm()` (or `initWasmSync()` for one thread) from 'descent/wasm' first");

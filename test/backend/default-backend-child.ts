@@ -1,10 +1,10 @@
 /**
  * Run by default-backend.test.ts in a fresh process: a program that never calls a backend function.
  * `node` imports the Node entry (descent/node); `isomorphic` imports the isomorphic entry and
- * awaits `ready()`, its one documented line. Prints what runs, then trains a few MLP steps on it.
+ * descent/wasm and awaits `ready()`, the one documented line. Prints what runs, then trains a few MLP steps on it.
  */
 const mode = process.argv[2];
-const d = mode === 'node' ? await import('../../src/node.js') : await import('../../src/index.js');
+const d = mode === 'node' ? await import('../../src/node.js') : { ...(await import('../../src/index.js')), ...(await import('../../src/wasm.js')) };
 const before = d.backend().name;
 if (mode === 'isomorphic') await d.ready();
 const rng = new d.Rng(1);

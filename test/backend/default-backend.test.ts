@@ -1,7 +1,7 @@
 /**
  * The fastest backend without ceremony: a program that imports descent/node and never mentions a
  * backend trains on wasm with one thread per core (up to 8) and relaxed SIMD (set on Node 20 by the
- * entry itself, before the kernels compile); the isomorphic entry gets there with `await ready()`.
+ * entry itself, before the kernels compile); the isomorphic entry gets there with `await ready()` from descent/wasm.
  * Each case runs in a fresh process, since a V8 flag and the backend choice are per process.
  */
 import { test } from 'node:test';
@@ -31,7 +31,7 @@ test('importing descent/node starts wasm with threads and relaxed SIMD; the refe
   assert.equal(r.oracle, 'reference');
 });
 
-test('the isomorphic entry starts on the reference backend; `await ready()` gives the same wasm backend', () => {
+test('the isomorphic entry starts on the reference backend; `await ready()` from descent/wasm gives the same wasm backend', () => {
   const r = run('isomorphic');
   assert.equal(r.before, 'reference');
   assert.equal(r.name, 'wasm');

@@ -9,7 +9,7 @@
  *     reference backend computed in the same worker (float32 tolerance);
  *   - a window's main thread (isolated or not) and a worker on a non-isolated page fall back to
  *     one thread on unshared memory and still compute the same matmul;
- *   - `await ready()`, the isomorphic entry's one line, gives wasm with threads in an isolated
+ *   - `await ready()` from descent/wasm, the one line, gives wasm with threads in an isolated
  *     page's worker and one thread in a window, where importing the entry started nothing.
  */
 import { test, before, after } from 'node:test';
@@ -24,7 +24,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** dist/ (this file runs as dist/test/browser/wasm-browser.test.js). */
 const dist = fileURLToPath(new URL('../../', import.meta.url)).replace(/[\\/]$/, '');
 
-type Lib = typeof import('../../src/index.js');
+/** The isomorphic entry and descent/wasm, as the page imports them. */
+type Lib = typeof import('../../src/index.js') & typeof import('../../src/wasm.js');
 
 interface Comparison {
   name: string;
@@ -146,7 +147,9 @@ async function browserCheck(lib: Lib, opts: { threads: number; full: boolean; mm
 }
 
 /** The host Web Worker: imports the library and the check, runs it on request. */
-const HOST_WORKER = `import * as lib from '/src/index.js';
+const HOST_WORKER = `import * as core from '/src/index.js';
+import * as wasm from '/src/wasm.js';
+const lib = { ...core, ...wasm };
 import { browserCheck } from '/__test/check.js';
 self.onmessage = async (e) => {
   try { self.postMessage({ ok: true, report: await browserCheck(lib, e.data) }); }
@@ -240,8 +243,8 @@ async function inWorker(page: Page, o: ReturnType<typeof opts>): Promise<Browser
 /** Runs the check on the window's main thread. */
 async function inWindow(page: Page, o: ReturnType<typeof opts>): Promise<BrowserReport> {
   return page.evaluate(async (o) => {
-    const [lib, { browserCheck }] = await Promise.all([import('/src/index.js' as string), import('/__test/check.js' as string)]);
-    return browserCheck(lib, o) as Promise<BrowserReport>;
+    const [core, wasm, { browserCheck }] = await Promise.all([import('/src/index.js' as string), import('/src/wasm.js' as string), import('/__test/check.js' as string)]);
+    return browserCheck({ ...core, ...wasm }, o) as Promise<BrowserReport>;
   }, o);
 }
 
@@ -313,7 +316,7 @@ for (const [kind, where] of [['plain', 'window'], ['isolated', 'window'], ['plai
 /** What `await ready()` gives in a window's main thread or a module Web Worker of the page. */
 async function readyIn(page: Page, where: 'window' | 'worker'): Promise<{ before: string; after: string; threads: number; relaxedSimd: boolean; oracle: string }> {
   return page.evaluate(async (where) => {
-    const probe = `const lib = await import(${JSON.stringify(location.origin + '/src/index.js')});
+    const probe = `const lib = { ...(await import(${JSON.stringify(location.origin + '/src/index.js')})), ...(await import(${JSON.stringify(location.origin + '/src/wasm.js')})) };
       const before = lib.backend().name;
       await lib.ready();
       const after = lib.backend().name, info = lib.wasmInfo();
@@ -334,7 +337,7 @@ test('await ready(): wasm with threads in an isolated page\'s worker, one thread
     try {
       const r = await readyIn(page, where);
       console.log(`# ready() in a ${kind} ${where}: ${JSON.stringify(r)}`);
-      assert.equal(r.before, 'reference', 'nothing starts on import of the isomorphic entry');
+      assert.equal(r.before, 'reference', 'nothing starts on import of descent or descent/wasm');
       assert.equal(r.after, 'wasm');
       // one thread per core up to 8; the CI machine has at least 2
       if (threads === 1) assert.equal(r.threads, 1);

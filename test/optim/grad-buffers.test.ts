@@ -7,8 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Tensor, Linear, ReLU, Sequential, Rng, SGD, Adam, crossEntropy, grad, setBackend, isGradBuffer, dense, sum,
+  Tensor, Linear, ReLU, Sequential, Rng, SGD, Adam, crossEntropy, grad, setBackend, dense, sum,
 } from '../../src/index.js';
+import { isGradBuffer } from '../../src/autograd/engine.js';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
 import { assertClose } from '../helpers.js';
 

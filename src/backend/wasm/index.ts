@@ -10,13 +10,19 @@
  * and, since Atomics.wait is forbidden on a window's main thread, only inside a Web Worker);
  * elsewhere the backend runs on one thread. Relaxed SIMD (FMA) is used where the engine validates
  * it (Node 20 needs --experimental-wasm-relaxed-simd), else plain SIMD128.
+ *
+ * Reached through the descent/wasm and descent/node entries, never the isomorphic one (which
+ * stays free of the embedded binary). What differs between Node and browsers (cores, workers,
+ * whether threads may block) is in platform-node.ts and platform-browser.ts; this file picks one.
  */
-import { type Backend, registerBackend, registerBackendHint } from '../backend.js';
+import { type Backend, registerBackend } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.js';
 import { makeWasmKernels } from './kernels.js';
 export { setWinogradEnabled } from './kernels.js';
-import type { WorkerInit } from './protocol.js';
+import type { WasmPlatform } from './platform.js';
+import { nodePlatform } from './platform-node.js';
+import { browserPlatform } from './platform-browser.js';
 import { bool, checkOptions, num } from '../../util/options.js';
 
 export type { WasmOptions } from './runtime.js';
@@ -25,30 +31,8 @@ let runtime: WasmRuntime | null = null;
 let backendObj: Backend | null = null;
 let maxThreads = 1;
 
-registerBackendHint('wasm', 'call `await initWasm()` (or `initWasmSync()` for one thread) first');
-
-/**
- * The parts of node:os and node:worker_threads used here, typed locally: this module is isomorphic,
- * so it type-checks without Node's type declarations (the lab's browser build has none).
- */
-interface NodeOs {
-  availableParallelism(): number;
-}
-interface NodeWorker {
-  once(event: 'message' | 'error' | 'exit', listener: (arg: unknown) => void): unknown;
-  on(event: 'error', listener: (err: unknown) => void): unknown;
-  removeAllListeners(event: string): unknown;
-  unref(): void;
-  terminate(): unknown;
-}
-interface NodeWorkerThreads {
-  Worker: new (url: URL, options: { workerData: unknown }) => NodeWorker;
-}
-
-/** A Node built-in, imported by a computed name so bundlers for the browser leave it alone. */
-export function nodeImport(name: string): Promise<unknown> {
-  return import(/* @vite-ignore */ name);
-}
+/** The runtime's cores, workers and threads (Node or browser); the rest of the backend is the same on both. */
+const platform: WasmPlatform = isNode() ? nodePlatform : browserPlatform;
 
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -73,46 +57,11 @@ export function initWasmSync(opts: Omit<WasmOptions, 'threads'> = {}): Backend {
 }
 
 async function defaultThreads(): Promise<number> {
-  if (isNode()) {
-    const os = (await nodeImport('node:os')) as NodeOs;
-    return Math.max(1, Math.min(8, os.availableParallelism()));
-  }
-  const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(8, hc));
+  return Math.max(1, Math.min(8, await platform.cores()));
 }
 
 function canThread(): boolean {
-  if (!sharedMemorySupported()) return false;
-  if (isNode()) return true;
-  // browsers: shared memory only when cross-origin isolated; no Atomics.wait on a window's main thread
-  const g = globalThis as { crossOriginIsolated?: boolean; window?: unknown; Worker?: unknown };
-  return g.crossOriginIsolated === true && g.window === undefined && typeof g.Worker === 'function';
-}
-
-async function spawn(init: WorkerInit): Promise<{ terminate(): unknown }> {
-  const url = new URL('./worker.js', import.meta.url);
-  if (isNode()) {
-    const { Worker } = (await nodeImport('node:worker_threads')) as NodeWorkerThreads;
-    const w = new Worker(url, { workerData: init });
-    await new Promise<void>((resolve, reject) => {
-      w.once('message', () => resolve());
-      w.once('error', reject);
-      w.once('exit', (code) => reject(new Error(`wasm backend: kernel worker exited with code ${code} while starting`)));
-    });
-    w.removeAllListeners('exit');
-    w.removeAllListeners('error');
-    w.on('error', () => {});
-    w.unref(); // an idle pool must not keep the process alive
-    return w;
-  }
-  const W = (globalThis as unknown as { Worker: new (u: URL, o: object) => { postMessage(m: unknown): void; terminate(): void; onmessage: unknown; onerror: unknown } }).Worker;
-  const w = new W(url, { type: 'module' });
-  await new Promise<void>((resolve, reject) => {
-    w.onmessage = () => resolve();
-    w.onerror = (e: unknown) => reject(new Error(`wasm backend: kernel worker failed to start: ${String((e as { message?: string }).message ?? e)}`));
-    w.postMessage(init);
-  });
-  return w;
+  return sharedMemorySupported() && platform.canThread();
 }
 
 /**
@@ -125,7 +74,7 @@ export async function initWasm(opts: WasmOptions = {}): Promise<Backend> {
   const want = opts.threads ?? (await defaultThreads());
   const b = create(opts, canThread());
   const rt = runtime!;
-  if (want > rt.threads && rt.shared && canThread()) await rt.startWorkers(Math.min(want, 8) - rt.threads, spawn);
+  if (want > rt.threads && rt.shared && canThread()) await rt.startWorkers(Math.min(want, 8) - rt.threads, (init) => platform.spawn(init));
   maxThreads = Math.max(1, Math.min(want, rt.threads));
   return b;
 }

@@ -1,11 +1,12 @@
 /**
- * A kernel worker: instantiates the kernels on the shared memory, then loops forever claiming
- * parts of the jobs that the main thread posts (see protocol.ts). Runs under Node's worker_threads
- * (init data in workerData) or as a browser Web Worker (init data in the first message).
+ * A kernel worker's loop: instantiates the kernels on the shared memory, then claims parts of the
+ * jobs that the main thread posts (see protocol.ts) forever. worker-node.ts (Node's
+ * worker_threads: init data in workerData) and worker-browser.ts (a module Web Worker: init data
+ * in the first message) are the scripts that start it.
  */
 import { SEQ, SPIN_MS, KERNEL_FNS, runParts, spinThenWait, type WorkerInit } from './protocol.js';
 
-function serve(init: WorkerInit, ready: () => void): never {
+export function serve(init: WorkerInit, ready: () => void): never {
   const instance = new WebAssembly.Instance(init.module as WebAssembly.Module, {
     env: { memory: init.memory as WebAssembly.Memory, abort: () => { throw new Error('wasm kernel abort'); } },
   });
@@ -20,16 +21,4 @@ function serve(init: WorkerInit, ready: () => void): never {
     seen = spinThenWait(i32, base + SEQ, (seq) => seq !== seen, SPIN_MS);
     runParts(i32, f64, base, seen, fns, true);
   }
-}
-
-declare const self: { onmessage: ((e: { data: WorkerInit }) => void) | null; postMessage(m: unknown): void } | undefined;
-
-const isNode = typeof globalThis.process === 'object' && typeof (globalThis.process as { versions?: { node?: string } }).versions?.node === 'string';
-if (isNode) {
-  const name = 'node:worker_threads'; // computed, so browser bundlers leave it alone
-  // The parts of node:worker_threads used, typed locally: this module type-checks without Node's types.
-  const wt = (await import(/* @vite-ignore */ name)) as { workerData: unknown; parentPort: { postMessage(m: unknown): void } | null };
-  serve(wt.workerData as WorkerInit, () => wt.parentPort!.postMessage('ready'));
-} else if (typeof self !== 'undefined') {
-  self.onmessage = (e) => serve(e.data, () => self!.postMessage('ready'));
 }
