@@ -1,6 +1,6 @@
 /**
  * docs/library.md is true: every TypeScript block type-checks under `strict` as a user's module
- * importing the published declarations of `descent` and `descent/node` (ES2022 + Node's types), then
+ * importing the published declarations of `descent`, `descent/wasm` and `descent/node` (ES2022 + Node's types), then
  * runs in its own Node process (in a fresh temporary folder, for the files it writes) against the
  * built package, and every line `EXPR; // → VALUE` must give VALUE (JSON; `≈ VALUE` compares each
  * number to the decimals it is written with). The five everyday tasks, each marked
@@ -105,6 +105,7 @@ function runnable(b: Block): string {
   const body = b.code
     .replace(/from 'descent'/g, `from ${JSON.stringify(pathToFileURL(join(repo, 'dist/src/index.js')).href)}`)
     .replace(/from 'descent\/node'/g, `from ${JSON.stringify(pathToFileURL(join(repo, 'dist/src/node.js')).href)}`)
+    .replace(/from 'descent\/wasm'/g, `from ${JSON.stringify(pathToFileURL(join(repo, 'dist/src/wasm.js')).href)}`)
     .split('\n')
     .map((l, n) => {
       const m = ARROW.exec(l);

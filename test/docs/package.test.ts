@@ -1,6 +1,7 @@
 /**
  * What an npm user gets: the packed file list (declaration and source maps, the TypeScript sources
- * they point to, the docs without the generated API pages, LICENSE), declarations that type-check
+ * they point to, the wasm entry with its binary and both platforms' files, the docs without the
+ * generated API pages, LICENSE), declarations that type-check
  * under `strict` in a consumer's project with only ES2022 + Node's types or only ES2022 + DOM (no
  * skipLibCheck, so an error anywhere in the published .d.ts counts), and the TypeDoc reference
  * (`npm run docs:api`) still building from the sources.
@@ -24,6 +25,9 @@ test('npm packs declaration maps, source maps, the sources they point to, the do
     'LICENSE', 'README.md', 'docs/library.md', 'docs/tensors.md',
     'dist/src/index.d.ts', 'dist/src/index.d.ts.map', 'dist/src/node.d.ts.map', 'dist/src/index.js.map',
     'dist/src/train/trainer.d.ts.map', 'src/index.ts', 'src/node.ts', 'src/train/trainer.ts',
+    'dist/src/wasm.js', 'dist/src/wasm.d.ts', 'src/wasm.ts', 'dist/src/backend/wasm/kernels.generated.js',
+    'dist/src/backend/wasm/platform-node.js', 'dist/src/backend/wasm/platform-browser.js',
+    'dist/src/backend/wasm/worker-node.js', 'dist/src/backend/wasm/worker-browser.js',
   ]) assert.ok(files.includes(f), `${f} is packed`);
   const maps = files.filter((f) => f.endsWith('.d.ts.map')).length;
   const decls = files.filter((f) => f.endsWith('.d.ts')).length;
@@ -63,14 +67,16 @@ function consumerDiagnostics(code: string, lib: string[], types: string[]): stri
 }
 
 const isomorphicUse = `
-import { Sequential, Linear, ReLU, Adam, Rng, tensor, mseLoss, fit, initWasm, setBackend, type Tensor, type FitOptions } from 'descent';
+import { Sequential, Linear, ReLU, Adam, Rng, tensor, mseLoss, fit, setBackend, type Tensor, type FitOptions } from 'descent';
+import { initWasm, ready, wasmInfo, type WasmOptions } from 'descent/wasm';
 const rng = new Rng(1);
 const model = new Sequential(new Linear(2, 4, { rng }), new ReLU(), new Linear(4, 1, { rng }));
 const opt = new Adam(model.parameters(), { lr: 0.01 });
 const x: Tensor = tensor([[0, 1]]);
 const loss: Tensor = mseLoss(model.forward(x), tensor([[1]]));
 const run: ((o: FitOptions) => unknown) = fit;
-export { opt, loss, run, initWasm, setBackend };
+const threads: WasmOptions = { threads: 2 };
+export { opt, loss, run, initWasm, ready, wasmInfo, threads, setBackend };
 `;
 
 test('the published declarations type-check under strict with only ES2022 + Node types (no DOM)', () => {
@@ -81,7 +87,7 @@ export { loadEmbedded, checkpointDir, saveSafetensorsFile, readCsvTable };
   assert.deepEqual(consumerDiagnostics(code, ['lib.es2022.d.ts'], ['node']), []);
 });
 
-test('the isomorphic entry type-checks under strict with only ES2022 + DOM (no Node types)', () => {
+test('the isomorphic entry and descent/wasm type-check under strict with only ES2022 + DOM (no Node types)', () => {
   assert.deepEqual(consumerDiagnostics(isomorphicUse, ['lib.es2022.d.ts', 'lib.dom.d.ts'], []), []);
 });
 
