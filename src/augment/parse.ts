@@ -1,5 +1,5 @@
 /**
- * The CLI's augmentation spec: comma-separated transforms, applied in the order given.
+ * The augmentation spec (the CLI's --augment): comma-separated transforms, applied in the order given.
  *
  *   flip[:P]          horizontal flip with probability P (default 0.5)
  *   crop:N            pad N cells on each side, cut back to size at a random offset
@@ -20,7 +20,8 @@ export class AugmentSpecError extends Error {
 
 const SYNTAX = 'flip[:P], crop:N, scale:A-B, jitter:B[:C[:S[:H]]] or none';
 
-export function parseAugment(spec: string, what = '--augment'): Augmentation {
+/** Parses an augmentation spec; errors start with `what` (the CLI passes its flag, `--augment`). */
+export function parseAugment(spec: string, what = 'augmentation spec'): Augmentation {
   const items = spec.split(',').map((s) => s.trim()).filter((s) => s.length);
   if (!items.length || (items.length === 1 && items[0].toLowerCase() === 'none')) return composeAugment();
   const fail = (item: string, why: string): never => {

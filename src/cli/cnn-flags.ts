@@ -35,7 +35,7 @@ registerTrainExtension({
   transform(o) {
     if (o.augment === undefined) return undefined;
     try {
-      return parseAugment(o.augment);
+      return parseAugment(o.augment, '--augment');
     } catch (e) {
       if (e instanceof AugmentSpecError) throw new UsageError(e.message);
       throw e;

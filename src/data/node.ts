@@ -166,7 +166,7 @@ export function loadFashionMnist(opts: LoadFashionMnistOptions = {}): TrainTest 
   const where = dirs.join(', ');
   const hint =
     opts.dir === undefined
-      ? ' Install it with `apt-get install dataset-fashion-mnist`, pass a directory (--data DIR), or use the embedded default set.'
+      ? ' Install it with `apt-get install dataset-fashion-mnist`, pass the folder that holds it as `dir`, or use the embedded subset (loadEmbedded()).'
       : '';
   throw new DataFormatError(
     opts.dir ?? 'Fashion-MNIST',

@@ -118,7 +118,7 @@ test('parseAugment: the CLI spec and its errors', () => {
   assert.equal(d.parseAugment('flip,crop:4,scale:0.9-1.1,jitter:0.2').describe,
     'flip(p=0.5) → crop(padding=4) → scale(0.9-1.1) → jitter(b=0.2, c=0.2, s=0.2, h=0)');
   assert.equal(d.parseAugment('').describe, 'identity');
-  assert.throws(() => d.parseAugment('flip,rotate:10'), /--augment: unknown transform "rotate" in "rotate:10" \(spec "flip,rotate:10"\); expected comma-separated flip\[:P\], crop:N/);
+  assert.throws(() => d.parseAugment('flip,rotate:10'), /^AugmentSpecError: augmentation spec: unknown transform "rotate" in "rotate:10" \(spec "flip,rotate:10"\); expected comma-separated flip\[:P\], crop:N/);
   assert.throws(() => d.parseAugment('crop:-1'), /the padding must be a non-negative integer, got -1/);
   assert.throws(() => d.parseAugment('crop'), /crop needs the padding/);
   assert.throws(() => d.parseAugment('scale:1.1'), /scale needs a range A-B/);

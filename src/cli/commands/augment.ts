@@ -33,7 +33,7 @@ export const augmentCommand: Command = {
     if (!o.out) throw new UsageError('--out: the PNG file to write is required (e.g. --out grid.png)');
     let aug;
     try {
-      aug = parseAugment(o.augment);
+      aug = parseAugment(o.augment, '--augment');
     } catch (e) {
       if (e instanceof AugmentSpecError) throw new UsageError(e.message);
       throw e;
