@@ -42,7 +42,7 @@ export const SNAPSHOT = 'test/package/public-api.json';
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const repo = fileURLToPath(new URL('../..', import.meta.url));
   const api = publicApi(repo);
-  const text = JSON.stringify(api, null, 1) + '\n';
+  const text = `${JSON.stringify(api, null, 1)}\n`;
   if (process.argv.includes('--write')) {
     writeFileAtomic(join(repo, SNAPSHOT), text);
     console.log(`${SNAPSHOT}: ${Object.entries(api).map(([k, v]) => `${k} ${v.length}`).join(', ')} names`);

@@ -78,7 +78,7 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer | SharedArrayBuffer;
     grow(delta: number): number;
   }
-  type ExportValue = Function | Memory;
+  type ExportValue = ((...args: never[]) => unknown) | Memory;
   type Exports = Record<string, ExportValue>;
   type Imports = Record<string, Record<string, unknown>>;
   class Instance {

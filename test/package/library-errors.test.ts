@@ -21,8 +21,8 @@ const FLAG = /(^|[^\w-])--[a-z][a-z-]+/;
 /** Strings that may spell flags: the CLI's help texts kept beside their grammar, and a V8 flag. */
 const ALLOWED: Record<string, RegExp> = {
   'src/backend/wasm/node-flags.ts': /^--experimental-wasm-relaxed-simd$/,
-  'src/train/spec.ts': /^(Model spec \(--model\)|  Example: --model )/,
-  'src/schedule/parse.ts': /^  any: lr=α₀ \(default --lr\)/,
+  'src/train/spec.ts': /^(Model spec \(--model\)| {2}Example: --model )/,
+  'src/schedule/parse.ts': /^ {2}any: lr=α₀ \(default --lr\)/,
 };
 
 function sources(dir: string): string[] {

@@ -3,4 +3,4 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { WorkerInit } from './protocol.js';
 import { serve } from './worker.js';
 
-serve(workerData as WorkerInit, () => parentPort!.postMessage('ready'));
+serve(workerData as WorkerInit, () => parentPort?.postMessage('ready'));
