@@ -18,7 +18,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PARALLEL_MACS } from '../../src/backend/wasm/kernels.js';
+import { PARALLEL_MACS } from '../../src/backend/wasm/context.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** dist/ (this file runs as dist/test/browser/wasm-browser.test.js). */
