@@ -276,7 +276,7 @@ test('cross-origin isolated page, module Web Worker: 2 threads on shared memory;
     assert.equal(r.info.threads, 2, 'two threads');
     assert.equal(r.info.workers, 1, 'one kernel Web Worker started');
     assert.equal(r.info.sharedMemory, true, 'shared WebAssembly memory');
-    // big enough that the kernels are cut into parts for the two threads (kernels.ts partsFor)
+    // big enough that the kernels are cut into parts for the two threads (context.ts partsFor)
     assert.ok(r.sizes.matmulMacs >= PARALLEL_MACS && r.sizes.convMacs >= PARALLEL_MACS && r.sizes.adamElements * 8 >= PARALLEL_MACS && r.sizes.adamElements > 65536);
     assertMatches(r, [...MATMULS, 'conv2d forward', 'conv2d backward input', 'conv2d backward weight', 'Adam update', 'Adam update']);
     assert.equal(r.fusedAdamCalls, 6, 'Adam took the fused wasm step (2 parameters × 3 steps)');
