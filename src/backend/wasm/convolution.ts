@@ -42,7 +42,8 @@ type BackwardJob =
   | { fn: 'conv2dLayerBackward'; lead: [gz: number, y: number] }
   | { fn: 'convPoolBackward'; lead: [gp: number, pooled: number, idx: number] };
 
-type ConvOps = 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'convLayer' | 'convLayerBackward' | 'convPoolLayer' | 'convPoolLayerBackward';
+type ConvOps = 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'convLayer' | 'convLayerBackward' | 'convPoolLayer'
+  | 'convPoolLayerBackward';
 
 export function convolutionOps({ rt, partsFor }: WasmContext): Pick<Backend, ConvOps> {
   function convScratch(g: Conv2dGeometry): number {
