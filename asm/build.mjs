@@ -106,9 +106,9 @@ function abiSource(fns) {
   }
   lines.push('}', '', '/** Each export\'s parameter count. */');
   lines.push(`export const KERNEL_ARITY = {\n${fns.map((f) => `  ${f.name}: ${f.params.length},`).join('\n')}\n} as const;`);
-  for (const file of SHARED) {
+  for (const { file, constants } of shared) {
     lines.push('', `// asm/${file}`);
-    for (const c of sharedConstants(file)) lines.push(`export const ${c.name} = ${c.value};${c.note ? ` // ${c.note}` : ''}`);
+    for (const c of constants) lines.push(`export const ${c.name} = ${c.value};${c.note ? ` // ${c.note}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -119,6 +119,9 @@ function writeAtomic(file, text) {
   writeFileSync(tmpFile, text);
   renameSync(tmpFile, file);
 }
+
+// read before compiling, so that a constant the TypeScript side cannot take stops the build at once
+const shared = SHARED.map((file) => ({ file, constants: sharedConstants(file) }));
 
 // loading the compiler (binaryen) takes seconds: only when needed
 const { default: asc } = await import('assemblyscript/asc');

@@ -2,11 +2,16 @@
  * The wasm boundary as asm/build.mjs generates it (src/backend/wasm/abi.generated.ts) against the
  * compiled modules themselves: the declared exports are the modules' exports with the same
  * parameter counts, every kernel the worker protocol runs fits its argument block, and the shared
- * layouts (geometry slots, op codes) are consistent.
+ * layouts (geometry slots, op codes) are consistent, and the build refuses a constant it cannot copy.
  */
 import '../../src/backend/wasm/node-flags.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as bins from '../../src/backend/wasm/kernels.generated.js';
 import * as abi from '../../src/backend/wasm/abi.generated.js';
 import { KERNEL_FNS, MAX_ARGS } from '../../src/backend/wasm/protocol.js';
@@ -52,5 +57,24 @@ test('the op codes of each kind are distinct', () => {
     const codes = Object.entries(abi).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v as number);
     assert.ok(codes.length >= 11, prefix);
     assert.equal(new Set(codes).size, codes.length, prefix);
+  }
+});
+
+test('asm/build.mjs stops, naming the line, at a shared constant it cannot copy, and writes nothing', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const tmp = mkdtempSync(join(tmpdir(), 'descent-abi-'));
+  try {
+    mkdirSync(join(tmp, 'asm'));
+    mkdirSync(join(tmp, 'src', 'backend', 'wasm'), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(tmp, 'node_modules'));
+    for (const f of readdirSync(join(root, 'asm'))) copyFileSync(join(root, 'asm', f), join(tmp, 'asm', f));
+    const geometry = join(tmp, 'asm', 'geometry.ts');
+    writeFileSync(geometry, readFileSync(geometry, 'utf8') + '@inline export const GEO_EXTRA: i32 = GEO_INTS + 1;\n');
+    const r = spawnSync(process.execPath, [join(tmp, 'asm', 'build.mjs')], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /asm\/geometry\.ts:\d+: a shared constant must read .*GEO_EXTRA/);
+    assert.deepEqual(readdirSync(join(tmp, 'src', 'backend', 'wasm')), []);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 });

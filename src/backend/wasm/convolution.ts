@@ -4,10 +4,10 @@
  * Threads split the batch: each part runs whole images, with its own scratch and its own partial
  * weight and bias gradients, summed at the end.
  */
-import type { Backend, Conv2dGeometry, PoolGeometry } from '../backend.js';
+import type { Conv2dGeometry, PoolGeometry } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, convPoolBlock, cut, f32, geometryBlock, putI32 } from './context.js';
+import { type WasmContext, type WasmOps, convPoolBlock, cut, f32, geometryBlock, putI32 } from './context.js';
 import type { KernelArgs } from './runtime.js';
 
 let winogradEnabled = true;
@@ -45,7 +45,7 @@ type BackwardJob =
 type ConvOps = 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'convLayer' | 'convLayerBackward' | 'convPoolLayer'
   | 'convPoolLayerBackward';
 
-export function convolutionOps({ rt, partsFor }: WasmContext): Pick<Backend, ConvOps> {
+export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, ConvOps> {
   function convScratch(g: Conv2dGeometry): number {
     const direct = g.c * g.kh * g.kw * g.oh * g.ow * 4;
     // the forward's Winograd buffers, and those of the input gradient's (the transposed layer)

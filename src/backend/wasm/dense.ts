@@ -2,10 +2,9 @@
  * Products on the packed GEMM (asm/gemm.ts): matmul, and a dense layer's forward (x·wᵀ + bias,
  * then ReLU) and backward, each on one copy of its operands.
  */
-import type { Backend } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, cut, f32 } from './context.js';
+import { type WasmContext, type WasmOps, cut, f32 } from './context.js';
 import { BIN_RELU_GRAD, UN_RELU } from './abi.generated.js';
 import type { KernelArgs } from './runtime.js';
 
@@ -38,7 +37,7 @@ function equalCut(total: number, unit: number): [number, number][] {
   return Array.from({ length: parts }, (_, t) => cut(total, parts, t, unit));
 }
 
-export function denseOps({ rt, partsFor }: WasmContext): Pick<Backend, 'matmul' | 'linear' | 'linearBackward'> {
+export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' | 'linear' | 'linearBackward'> {
   /**
    * C (+)= op(A)·op(B) on operands already in linear memory. Split over the threads along the
    * dimension whose other operand is the cheaper one to pack, and that other operand is packed

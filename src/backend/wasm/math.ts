@@ -3,11 +3,11 @@
  * max and log-softmax. Memory-bound and single-threaded; below SMALL_ELEMENTWISE elements they
  * stay in plain JS.
  */
-import type { Backend, BinaryOp, UnaryOp } from '../backend.js';
+import type { BinaryOp, UnaryOp } from '../backend.js';
 import { referenceBackend, broadcastStrides } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
 import type { Shape } from '../../tensor/shape.js';
-import { type WasmContext, SMALL_ELEMENTWISE, f32 } from './context.js';
+import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, f32 } from './context.js';
 import {
   BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN, BIN_GT, BIN_LT, BIN_EQ, BIN_RELU_GRAD,
   UN_NEG, UN_EXP, UN_LOG, UN_SQRT, UN_ABS, UN_SIGN, UN_RELU, UN_STEP, UN_SIGMOID, UN_TANH, UN_SQUARE, UN_RECIP,
@@ -23,7 +23,7 @@ const UN_CODES: Record<UnaryOp, number> = {
   tanh: UN_TANH, square: UN_SQUARE, recip: UN_RECIP,
 };
 
-export function mathOps({ rt }: WasmContext): Pick<Backend, 'binary' | 'unary' | 'sum' | 'max' | 'logSoftmax'> {
+export function mathOps({ rt }: WasmContext): Pick<WasmOps, 'binary' | 'unary' | 'sum' | 'max' | 'logSoftmax'> {
   function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void {
     if (!f32(a, b, out) || out.length < SMALL_ELEMENTWISE) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
     // Collapse to at most three dims [d0, d1, d2] in which each operand is contiguous or broadcast.

@@ -1,12 +1,11 @@
 /** Arrays that live in WebAssembly memory: optimizer state allocated there, and zeroing them with memset. */
-import type { Backend } from '../backend.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, SMALL_ELEMENTWISE } from './context.js';
+import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE } from './context.js';
 
 /** Most bytes allocLike keeps in WebAssembly memory (parameters and optimizer state). */
 const PERSISTENT_CAP = 384 * 2 ** 20;
 
-export function memoryOps({ rt }: WasmContext): Pick<Backend, 'allocLike' | 'zero'> {
+export function memoryOps({ rt }: WasmContext): Pick<WasmOps, 'allocLike' | 'zero'> {
   /** a.fill(0) with memset for arrays in wasm memory (TypedArray.fill on shared memory is an element loop). */
   function zero(a: Storage): boolean {
     if (!(a instanceof Float32Array) || !rt.owns(a)) return false;

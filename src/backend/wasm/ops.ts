@@ -11,9 +11,8 @@
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
  * do not provide runs on the reference.
  */
-import type { Backend } from '../backend.js';
 import type { WasmRuntime } from './runtime.js';
-import { makeContext } from './context.js';
+import { type WasmOps, makeContext } from './context.js';
 import { denseOps } from './dense.js';
 import { convolutionOps } from './convolution.js';
 import { poolingOps } from './pooling.js';
@@ -21,7 +20,7 @@ import { mathOps } from './math.js';
 import { updateOps } from './updates.js';
 import { memoryOps } from './memory.js';
 
-export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): Partial<Backend> {
+export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
   const cx = makeContext(rt, maxThreads);
   return { ...memoryOps(cx), ...denseOps(cx), ...convolutionOps(cx), ...poolingOps(cx), ...mathOps(cx), ...updateOps(cx) };
 }

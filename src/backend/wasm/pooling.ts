@@ -3,10 +3,10 @@
  * the input, split by (n, c) planes over the threads only for inputs of POOL_PARALLEL elements
  * touched or more.
  */
-import type { Backend, PoolGeometry } from '../backend.js';
+import type { PoolGeometry } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32 } from './context.js';
+import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32 } from './context.js';
 import type { KernelArgs } from './runtime.js';
 
 /**
@@ -21,7 +21,7 @@ export const poolWork = (g: PoolGeometry): number => g.n * g.c * (g.h * g.w + g.
 
 type PoolFn = 'maxPool2d' | 'scatterPlanes' | 'avgPool2d' | 'avgPool2dBackward';
 
-export function poolingOps({ rt, partsFor }: WasmContext): Pick<Backend, PoolFn> {
+export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn> {
   /** Runs `fn` over planes [0, planes), cut into parts when `work` (elements touched) is big. */
   function overPlanes<F extends PoolFn>(fn: F, planes: number, work: number, args: (p0: number, p1: number) => KernelArgs<F>): void {
     const T = work >= POOL_PARALLEL ? partsFor(work, planes, 4) : 1;

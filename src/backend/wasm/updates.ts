@@ -3,9 +3,9 @@
  * and state. Inside batchUpdates, the updates of all parameters whose arrays live in WebAssembly
  * memory run as one threaded job.
  */
-import type { AdamStepHyper, Backend, SgdStepHyper } from '../backend.js';
+import type { AdamStepHyper, SgdStepHyper } from '../backend.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, cut, f32 } from './context.js';
+import { type WasmContext, type WasmOps, cut, f32 } from './context.js';
 import { MAX_PARTS } from './protocol.js';
 import type { KernelArgs } from './runtime.js';
 
@@ -17,7 +17,7 @@ type UpdateFn = 'adam' | 'sgd';
  */
 type Update = { [F in UpdateFn]: { fn: F; ptrs: number[]; n: number; args: (ptrs: number[], n: number) => KernelArgs<F> } }[UpdateFn];
 
-export function updateOps({ rt, partsFor }: WasmContext): Pick<Backend, 'adamStep' | 'sgdStep' | 'batchUpdates'> {
+export function updateOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'adamStep' | 'sgdStep' | 'batchUpdates'> {
   /** Updates queued by batchUpdates (null outside it). */
   let queued: Update[] | null = null;
 
