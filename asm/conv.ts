@@ -4,13 +4,14 @@
  *   forward          out_b[K, oh·ow]   = W[K, C·kh·kw] · col_b
  *   backward input   gcol[C·kh·kw, oh·ow] = Wᵀ · gy_b, then col2im adds gcol into gx_b
  *   backward weight  gW[K, C·kh·kw]  += gy_b · col_bᵀ
- * Geometry is passed in a small i32 block: n c h w k kh kw oh ow sh sw ph pw.
+ * Geometry arrives in a block laid out as asm/geometry.ts names it.
  */
 import { gemm } from './gemm';
+import {
+  geoAt, GEO_C, GEO_H, GEO_W, GEO_K, GEO_KH, GEO_KW, GEO_OH, GEO_OW, GEO_SH, GEO_SW, GEO_PH, GEO_PW, GEO_POOL, GEO_RELU,
+} from './geometry';
 import { maxPool2d } from './pool';
 import { winogradImages, winogradWeightGrad, WINO_NB } from './winograd';
-
-@inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + <usize>i * 4); }
 
 /** dst[0..n) = 0 (a loop: for short runs the bulk-memory instruction is a slow call in V8). */
 @inline function zero(dst: usize, n: i32): void {
@@ -22,8 +23,9 @@ import { winogradImages, winogradWeightGrad, WINO_NB } from './winograd';
 
 /** col[(ci·kh + i)·kw + j, y·ow + x] = x[ci, y·sh − ph + i, x·sw − pw + j] (0 outside). */
 function im2col(x: usize, geo: usize, col: usize): void {
-  const c = g(geo, 1), h = g(geo, 2), w = g(geo, 3), kh = g(geo, 5), kw = g(geo, 6);
-  const oh = g(geo, 7), ow = g(geo, 8), sh = g(geo, 9), sw = g(geo, 10), ph = g(geo, 11), pw = g(geo, 12);
+  const c = geoAt(geo, GEO_C), h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+  const oh = geoAt(geo, GEO_OH), ow = geoAt(geo, GEO_OW), sh = geoAt(geo, GEO_SH), sw = geoAt(geo, GEO_SW),
+    ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW);
   let dst = col;
   for (let ci = 0; ci < c; ci++) {
     const plane = x + <usize>(ci * h * w) * 4;
@@ -63,8 +65,9 @@ function im2col(x: usize, geo: usize, col: usize): void {
 
 /** gx[ci, iy, ix] += col[(ci·kh + i)·kw + j, y·ow + x] — the adjoint of im2col. */
 function col2im(col: usize, geo: usize, gx: usize): void {
-  const c = g(geo, 1), h = g(geo, 2), w = g(geo, 3), kh = g(geo, 5), kw = g(geo, 6);
-  const oh = g(geo, 7), ow = g(geo, 8), sh = g(geo, 9), sw = g(geo, 10), ph = g(geo, 11), pw = g(geo, 12);
+  const c = geoAt(geo, GEO_C), h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+  const oh = geoAt(geo, GEO_OH), ow = geoAt(geo, GEO_OW), sh = geoAt(geo, GEO_SH), sw = geoAt(geo, GEO_SW),
+    ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW);
   zero(gx, c * h * w);
   let src = col;
   for (let ci = 0; ci < c; ci++) {
@@ -105,7 +108,8 @@ function col2im(col: usize, geo: usize, gx: usize): void {
 }
 
 @inline function isPointwise(geo: usize): bool {
-  return g(geo, 5) == 1 && g(geo, 6) == 1 && g(geo, 9) == 1 && g(geo, 10) == 1 && g(geo, 11) == 0 && g(geo, 12) == 0;
+  return geoAt(geo, GEO_KH) == 1 && geoAt(geo, GEO_KW) == 1 && geoAt(geo, GEO_SH) == 1 && geoAt(geo, GEO_SW) == 1
+    && geoAt(geo, GEO_PH) == 0 && geoAt(geo, GEO_PW) == 0;
 }
 
 /** v = max(v, 0) over n floats at p (NaN → 0: the elementwise relu's rule). */
@@ -122,7 +126,8 @@ function col2im(col: usize, geo: usize, gx: usize): void {
  * output is rectified while it is still in cache (a convolution layer in one pass).
  */
 export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i32, b1: i32, scratch: usize, bias: usize, relu: i32, u: usize): void {
-  const chw = g(geo, 1) * g(geo, 2) * g(geo, 3), kohw = g(geo, 4) * g(geo, 7) * g(geo, 8);
+  const chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
+  const kohw = geoAt(geo, GEO_K) * geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
   if (u) {
     for (let b = b0; b < b1; b += WINO_NB) winogradForward(x + <usize>(b * chw) * 4, min(WINO_NB, b1 - b), w, out + <usize>(b * kohw) * 4, geo, scratch, bias, relu, u);
     return;
@@ -132,12 +137,14 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
 
 /** nb consecutive images of conv2dForward by Winograd F(2×2, 5×5), given the filters' transform u. */
 @inline function winogradForward(xb: usize, nb: i32, w: usize, ob: usize, geo: usize, scratch: usize, bias: usize, relu: i32, u: usize): void {
-  winogradImages(xb, nb, g(geo, 1), g(geo, 2), g(geo, 3), g(geo, 11), u, g(geo, 4), ob, g(geo, 7), g(geo, 8), bias, relu != 0, scratch);
+  winogradImages(xb, nb, geoAt(geo, GEO_C), geoAt(geo, GEO_H), geoAt(geo, GEO_W), geoAt(geo, GEO_PH), u,
+    geoAt(geo, GEO_K), ob, geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), bias, relu != 0, scratch);
 }
 
 /** One image of conv2dForward: ob = W·col(xb) (+ bias) (then ReLU). */
 @inline function forwardImage(xb: usize, w: usize, ob: usize, geo: usize, scratch: usize, bias: usize, relu: i32): void {
-  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6);
+  const k = geoAt(geo, GEO_K), ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
+  const ckk = geoAt(geo, GEO_C) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW);
   const col = scratch;
   const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
   let src = col;
@@ -164,10 +171,11 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
  */
 export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
                                     geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize, dU: usize): void {
-  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6), chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
+  const k = geoAt(geo, GEO_K), ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
+  const ckk = geoAt(geo, GEO_C) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW), chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
-  if (dU && b1 <= b0) zero(dU, 36 * k * g(geo, 1));
+  if (dU && b1 <= b0) zero(dU, 36 * k * geoAt(geo, GEO_C));
   const z = f32x4.splat(0);
   for (let b = b0; b < b1; b++) {
     const gzb = gz + <usize>(b * k * ohw) * 4;
@@ -193,7 +201,8 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
 
 /** nb images' share of the weight gradient in the Winograd domain (dU, overwritten when `first`). */
 @inline function winogradWeight(xb: usize, gzb: usize, nb: i32, geo: usize, dU: usize, first: bool, scratch: usize): void {
-  winogradWeightGrad(xb, gzb, nb, g(geo, 1), g(geo, 2), g(geo, 3), g(geo, 11), g(geo, 4), g(geo, 7), g(geo, 8), dU, first, scratch);
+  winogradWeightGrad(xb, gzb, nb, geoAt(geo, GEO_C), geoAt(geo, GEO_H), geoAt(geo, GEO_W), geoAt(geo, GEO_PH),
+    geoAt(geo, GEO_K), geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), dU, first, scratch);
 }
 
 /**
@@ -201,13 +210,15 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
  * transposed filters (their transform ut), padded 4 − p.
  */
 @inline function winogradBackInput(gzb: usize, nb: i32, gxb: usize, geo: usize, scratch: usize, ut: usize): void {
-  winogradImages(gzb, nb, g(geo, 4), g(geo, 7), g(geo, 8), 4 - g(geo, 11), ut, g(geo, 1), gxb, g(geo, 2), g(geo, 3), 0, false, scratch);
+  winogradImages(gzb, nb, geoAt(geo, GEO_K), geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), 4 - geoAt(geo, GEO_PH), ut,
+    geoAt(geo, GEO_C), gxb, geoAt(geo, GEO_H), geoAt(geo, GEO_W), 0, false, scratch);
 }
 
 /** One image's share of a layer's backward from its (masked) output gradient gzb: gb +=, gw (+)=, gx_b =. */
 @inline function layerBackwardImage(gzb: usize, b: i32, accGw: bool, x: usize, w: usize, gx: usize, gw: usize, gb: usize, geo: usize, scratch: usize): void {
-  const c = g(geo, 1), h = g(geo, 2), ww = g(geo, 3), k = g(geo, 4), kh = g(geo, 5), kw = g(geo, 6);
-  const ohw = g(geo, 7) * g(geo, 8), ckk = c * kh * kw;
+  const c = geoAt(geo, GEO_C), h = geoAt(geo, GEO_H), ww = geoAt(geo, GEO_W);
+  const k = geoAt(geo, GEO_K), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+  const ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW), ckk = c * kh * kw;
   const col = scratch;
   const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
   if (gb) {
@@ -241,7 +252,7 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
 
 /** Bytes of the output buffer the pooled layer keeps at the start of its scratch: nb images (64-byte aligned). */
 @inline function imagesBytes(geo: usize, nb: i32): usize {
-  return (<usize>(nb * g(geo, 4) * g(geo, 7) * g(geo, 8)) * 4 + 63) & ~63;
+  return (<usize>(nb * geoAt(geo, GEO_K) * geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW)) * 4 + 63) & ~63;
 }
 
 /** Images the pooled layer's buffer holds (the JS side sizes the scratch with it): WINO_NB with Winograd, else 1. */
@@ -252,17 +263,17 @@ export function convPoolImages(winograd: bool): i32 {
 /**
  * Images [b0, b1) of a convolution layer followed by max pooling: each image's conv2d + bias (+
  * ReLU) goes into a buffer at the start of `scratch` and is pooled from there, so the full-size
- * activation never exists. geo: the convolution's 13 ints, then the pooling's 12 (n c h w kh kw oh
- * ow sh sw ph pw, on the convolution's output), then relu (0/1). out and idx get the pooled values
+ * activation never exists. geo: a convolution + pooling block (asm/geometry.ts: the convolution's
+ * geometry, the pooling's over the convolution's output from GEO_POOL, the ReLU flag at GEO_RELU). out and idx get the pooled values
  * and their offsets in the convolution's output plane, as maxPool2d gives them. With u (the
  * filters' Winograd transform) WINO_NB images at a time go through the buffer.
  */
 export function convPoolForward(x: usize, w: usize, bias: usize, out: usize, idx: usize, geo: usize, b0: i32, b1: i32, scratch: usize, u: usize): void {
-  const k = g(geo, 4), pgeo = geo + 13 * 4, relu = g(geo, 25);
-  const pohw = g(pgeo, 6) * g(pgeo, 7), kohw = k * g(geo, 7) * g(geo, 8);
+  const k = geoAt(geo, GEO_K), pgeo = geo + <usize>GEO_POOL * 4, relu = geoAt(geo, GEO_RELU);
+  const pohw = geoAt(pgeo, GEO_OH) * geoAt(pgeo, GEO_OW), kohw = k * geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
   const step = u ? WINO_NB : 1;
   const yb = scratch, rest = scratch + imagesBytes(geo, step);
-  const chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
+  const chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
   for (let b = b0; b < b1; b += step) {
     const nb = min(step, b1 - b);
     if (u) winogradForward(x + <usize>(b * chw) * 4, nb, w, yb, geo, rest, bias, relu, u);
@@ -282,13 +293,14 @@ export function convPoolForward(x: usize, w: usize, bias: usize, out: usize, idx
  */
 export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
                                  geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize, dU: usize): void {
-  const k = g(geo, 4), ohw = g(geo, 7) * g(geo, 8), ckk = g(geo, 1) * g(geo, 5) * g(geo, 6), chw = g(geo, 1) * g(geo, 2) * g(geo, 3);
-  const pgeo = geo + 13 * 4, relu = g(geo, 25), pohw = g(pgeo, 6) * g(pgeo, 7);
+  const k = geoAt(geo, GEO_K), ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
+  const ckk = geoAt(geo, GEO_C) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW), chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
+  const pgeo = geo + <usize>GEO_POOL * 4, relu = geoAt(geo, GEO_RELU), pohw = geoAt(pgeo, GEO_OH) * geoAt(pgeo, GEO_OW);
   const step = ut || dU ? WINO_NB : 1;
   const gzs = scratch, rest = scratch + imagesBytes(geo, step);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
-  if (dU && b1 <= b0) zero(dU, 36 * k * g(geo, 1));
+  if (dU && b1 <= b0) zero(dU, 36 * k * geoAt(geo, GEO_C));
   for (let b0c = b0; b0c < b1; b0c += step) {
     const nb = min(step, b1 - b0c);
     for (let i = 0; i < nb; i++) {

@@ -5,21 +5,23 @@
  * Comparisons and max/min follow the reference backend's NaN behaviour exactly.
  */
 
-// binary op codes (same order as the glue's table)
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, GT = 7, LT = 8, EQ = 9, RELU_GRAD = 10;
+import {
+  BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MAX, BIN_MIN, BIN_GT, BIN_LT, BIN_EQ, BIN_RELU_GRAD,
+  UN_NEG, UN_EXP, UN_LOG, UN_SQRT, UN_ABS, UN_SIGN, UN_RELU, UN_STEP, UN_SIGMOID, UN_TANH, UN_SQUARE, UN_RECIP,
+} from './opcodes';
 
 @inline function vbin(op: i32, x: v128, y: v128): v128 {
   switch (op) {
-    case ADD: return f32x4.add(x, y);
-    case SUB: return f32x4.sub(x, y);
-    case MUL: return f32x4.mul(x, y);
-    case DIV: return f32x4.div(x, y);
-    case MAX: return v128.bitselect(x, y, f32x4.ge(x, y));
-    case MIN: return v128.bitselect(x, y, f32x4.le(x, y));
-    case GT: return v128.and(f32x4.gt(x, y), f32x4.splat(1));
-    case LT: return v128.and(f32x4.lt(x, y), f32x4.splat(1));
-    case EQ: return v128.and(f32x4.eq(x, y), f32x4.splat(1));
-    case RELU_GRAD: return v128.and(x, f32x4.gt(y, f32x4.splat(0)));
+    case BIN_ADD: return f32x4.add(x, y);
+    case BIN_SUB: return f32x4.sub(x, y);
+    case BIN_MUL: return f32x4.mul(x, y);
+    case BIN_DIV: return f32x4.div(x, y);
+    case BIN_MAX: return v128.bitselect(x, y, f32x4.ge(x, y));
+    case BIN_MIN: return v128.bitselect(x, y, f32x4.le(x, y));
+    case BIN_GT: return v128.and(f32x4.gt(x, y), f32x4.splat(1));
+    case BIN_LT: return v128.and(f32x4.lt(x, y), f32x4.splat(1));
+    case BIN_EQ: return v128.and(f32x4.eq(x, y), f32x4.splat(1));
+    case BIN_RELU_GRAD: return v128.and(x, f32x4.gt(y, f32x4.splat(0)));
     default: {
       return f32x4(
         Mathf.pow(f32x4.extract_lane(x, 0), f32x4.extract_lane(y, 0)),
@@ -32,16 +34,16 @@ const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, GT = 7, LT 
 
 @inline function sbin(op: i32, x: f32, y: f32): f32 {
   switch (op) {
-    case ADD: return x + y;
-    case SUB: return x - y;
-    case MUL: return x * y;
-    case DIV: return x / y;
-    case MAX: return x >= y ? x : y;
-    case MIN: return x <= y ? x : y;
-    case GT: return x > y ? 1 : 0;
-    case LT: return x < y ? 1 : 0;
-    case EQ: return x == y ? 1 : 0;
-    case RELU_GRAD: return y > 0 ? x : 0;
+    case BIN_ADD: return x + y;
+    case BIN_SUB: return x - y;
+    case BIN_MUL: return x * y;
+    case BIN_DIV: return x / y;
+    case BIN_MAX: return x >= y ? x : y;
+    case BIN_MIN: return x <= y ? x : y;
+    case BIN_GT: return x > y ? 1 : 0;
+    case BIN_LT: return x < y ? 1 : 0;
+    case BIN_EQ: return x == y ? 1 : 0;
+    case BIN_RELU_GRAD: return y > 0 ? x : 0;
     default: return Mathf.pow(x, y);
   }
 }
@@ -72,8 +74,6 @@ export function binary(op: i32, a: usize, sao: i32, sai: i32, b: usize, sbo: i32
   }
 }
 
-const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, STEP = 7, SIGMOID = 8, TANH = 9, SQUARE = 10, RECIP = 11;
-
 @inline function sigmoid(x: f32): f32 {
   if (x >= 0) return 1 / (1 + Mathf.exp(-x));
   const e = Mathf.exp(x);
@@ -82,7 +82,8 @@ const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, STEP = 7
 
 export function unary(op: i32, a: usize, out: usize, n: i32): void {
   let i = 0;
-  const vec = op == NEG || op == SQRT || op == ABS || op == SIGN || op == RELU || op == STEP || op == SQUARE || op == RECIP;
+  const vec = op == UN_NEG || op == UN_SQRT || op == UN_ABS || op == UN_SIGN || op == UN_RELU || op == UN_STEP
+    || op == UN_SQUARE || op == UN_RECIP;
   if (vec) {
     const zero = f32x4.splat(0), one = f32x4.splat(1);
     for (; i + 4 <= n; i += 4) {
@@ -90,13 +91,13 @@ export function unary(op: i32, a: usize, out: usize, n: i32): void {
       const x = v128.load(a + off);
       let y: v128;
       switch (op) {
-        case NEG: y = f32x4.neg(x); break;
-        case SQRT: y = f32x4.sqrt(x); break;
-        case ABS: y = f32x4.abs(x); break;
-        case SIGN: y = v128.or(v128.and(f32x4.gt(x, zero), one), v128.and(f32x4.lt(x, zero), f32x4.splat(-1))); break;
-        case RELU: y = v128.and(x, f32x4.gt(x, zero)); break;
-        case STEP: y = v128.and(f32x4.gt(x, zero), one); break;
-        case SQUARE: y = f32x4.mul(x, x); break;
+        case UN_NEG: y = f32x4.neg(x); break;
+        case UN_SQRT: y = f32x4.sqrt(x); break;
+        case UN_ABS: y = f32x4.abs(x); break;
+        case UN_SIGN: y = v128.or(v128.and(f32x4.gt(x, zero), one), v128.and(f32x4.lt(x, zero), f32x4.splat(-1))); break;
+        case UN_RELU: y = v128.and(x, f32x4.gt(x, zero)); break;
+        case UN_STEP: y = v128.and(f32x4.gt(x, zero), one); break;
+        case UN_SQUARE: y = f32x4.mul(x, x); break;
         default: y = f32x4.div(one, x); break;
       }
       v128.store(out + off, y);
@@ -107,17 +108,17 @@ export function unary(op: i32, a: usize, out: usize, n: i32): void {
     const x = load<f32>(a + off);
     let y: f32;
     switch (op) {
-      case NEG: y = -x; break;
-      case EXP: y = Mathf.exp(x); break;
-      case LOG: y = Mathf.log(x); break;
-      case SQRT: y = Mathf.sqrt(x); break;
-      case ABS: y = Mathf.abs(x); break;
-      case SIGN: y = x > 0 ? 1 : x < 0 ? -1 : 0; break;
-      case RELU: y = x > 0 ? x : 0; break;
-      case STEP: y = x > 0 ? 1 : 0; break;
-      case SIGMOID: y = sigmoid(x); break;
-      case TANH: y = Mathf.tanh(x); break;
-      case SQUARE: y = x * x; break;
+      case UN_NEG: y = -x; break;
+      case UN_EXP: y = Mathf.exp(x); break;
+      case UN_LOG: y = Mathf.log(x); break;
+      case UN_SQRT: y = Mathf.sqrt(x); break;
+      case UN_ABS: y = Mathf.abs(x); break;
+      case UN_SIGN: y = x > 0 ? 1 : x < 0 ? -1 : 0; break;
+      case UN_RELU: y = x > 0 ? x : 0; break;
+      case UN_STEP: y = x > 0 ? 1 : 0; break;
+      case UN_SIGMOID: y = sigmoid(x); break;
+      case UN_TANH: y = Mathf.tanh(x); break;
+      case UN_SQUARE: y = x * x; break;
       default: y = 1 / x; break;
     }
     store<f32>(out + off, y);

@@ -4,18 +4,18 @@
  *   scatterPlanes       gx[idx[p]] += gy[p] per plane (max pooling's backward)
  *   avgPool2d           out = window means (divisor with or without the padded cells)
  *   avgPool2dBackward   its transpose: each gy / divisor spread over its window
- * Geometry arrives in a small i32 block: n c h w kh kw oh ow sh sw ph pw.
+ * Geometry arrives in a block laid out as asm/geometry.ts names it.
  *
  * The reference semantics are kept exactly (src/backend/reference-conv.ts): padding is −∞ for the
  * maximum, the first maximum in row-major order wins and a NaN wins (the last one); the averages
  * sum in f64 and divide in f64 like the reference's JS numbers, so every result is bit-identical to
  * it. The common 2×2, stride-2, unpadded window has SIMD paths that do 4 outputs at a time.
  */
-
-@inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + <usize>i * 4); }
+import { geoAt, GEO_H, GEO_W, GEO_KH, GEO_KW, GEO_OH, GEO_OW, GEO_SH, GEO_SW, GEO_PH, GEO_PW } from './geometry';
 
 @inline function is2x2s2(geo: usize): bool {
-  return g(geo, 4) == 2 && g(geo, 5) == 2 && g(geo, 8) == 2 && g(geo, 9) == 2 && g(geo, 10) == 0 && g(geo, 11) == 0;
+  return geoAt(geo, GEO_KH) == 2 && geoAt(geo, GEO_KW) == 2 && geoAt(geo, GEO_SH) == 2 && geoAt(geo, GEO_SW) == 2
+    && geoAt(geo, GEO_PH) == 0 && geoAt(geo, GEO_PW) == 0;
 }
 
 /** dst[0..n) = 0 (a loop: for short runs the bulk-memory instruction is a slow call in V8). */
@@ -46,8 +46,9 @@
 
 /** Max pooling of planes [p0, p1): out gets the maxima, idx (i32) their offsets within the plane. */
 export function maxPool2d(x: usize, out: usize, idx: usize, geo: usize, p0: i32, p1: i32): void {
-  const h = g(geo, 2), w = g(geo, 3), kh = g(geo, 4), kw = g(geo, 5), oh = g(geo, 6), ow = g(geo, 7);
-  const sh = g(geo, 8), sw = g(geo, 9), ph = g(geo, 10), pw = g(geo, 11);
+  const h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+  const oh = geoAt(geo, GEO_OH), ow = geoAt(geo, GEO_OW);
+  const sh = geoAt(geo, GEO_SH), sw = geoAt(geo, GEO_SW), ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW);
   const fast = is2x2s2(geo);
   for (let pl = p0; pl < p1; pl++) {
     const xp = x + <usize>(pl * h * w) * 4;
@@ -127,8 +128,9 @@ export function scatterPlanes(gy: usize, idx: usize, gx: usize, inPlane: i32, ou
 
 /** Average pooling of planes [p0, p1). */
 export function avgPool2d(x: usize, out: usize, geo: usize, inclPad: bool, p0: i32, p1: i32): void {
-  const h = g(geo, 2), w = g(geo, 3), kh = g(geo, 4), kw = g(geo, 5), oh = g(geo, 6), ow = g(geo, 7);
-  const sh = g(geo, 8), sw = g(geo, 9), ph = g(geo, 10), pw = g(geo, 11);
+  const h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+  const oh = geoAt(geo, GEO_OH), ow = geoAt(geo, GEO_OW);
+  const sh = geoAt(geo, GEO_SH), sw = geoAt(geo, GEO_SW), ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW);
   const fast = is2x2s2(geo);
   for (let pl = p0; pl < p1; pl++) {
     const xp = x + <usize>(pl * h * w) * 4;
@@ -175,8 +177,9 @@ export function avgPool2d(x: usize, out: usize, geo: usize, inclPad: bool, p0: i
 
 /** The transpose of avgPool2d for planes [p0, p1): gx (overwritten) gets each gy / divisor over its window. */
 export function avgPool2dBackward(gy: usize, gx: usize, geo: usize, inclPad: bool, p0: i32, p1: i32): void {
-  const h = g(geo, 2), w = g(geo, 3), kh = g(geo, 4), kw = g(geo, 5), oh = g(geo, 6), ow = g(geo, 7);
-  const sh = g(geo, 8), sw = g(geo, 9), ph = g(geo, 10), pw = g(geo, 11);
+  const h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+  const oh = geoAt(geo, GEO_OH), ow = geoAt(geo, GEO_OW);
+  const sh = geoAt(geo, GEO_SH), sw = geoAt(geo, GEO_SW), ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW);
   const fast = is2x2s2(geo);
   for (let pl = p0; pl < p1; pl++) {
     const dp = gx + <usize>(pl * h * w) * 4;

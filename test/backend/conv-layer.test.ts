@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
-import { setWinogradEnabled } from '../../src/backend/wasm/kernels.js';
+import { setWinogradEnabled } from '../../src/backend/wasm/convolution.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import type { Conv2dGeometry } from '../../src/backend/backend.js';
 import { poolGeometry } from '../../src/autograd/conv.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
-import { PARALLEL_MACS } from '../../src/backend/wasm/kernels.js';
+import { PARALLEL_MACS } from '../../src/backend/wasm/context.js';
 import { setBackend, Tensor, Linear, ReLU, Sequential, Rng, crossEntropy, dense, fromData } from '../../src/index.js';
 import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
 

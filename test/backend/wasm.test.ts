@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo, wasmFloat32Array, wasmPersistentBytes } from '../../src/backend/wasm/index.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
-import { PARALLEL_MACS, SMALL_ELEMENTWISE } from '../../src/backend/wasm/kernels.js';
+import { PARALLEL_MACS, SMALL_ELEMENTWISE } from '../../src/backend/wasm/context.js';
 import type { BinaryOp, UnaryOp, Conv2dGeometry } from '../../src/backend/backend.js';
 import { sizeOf } from '../../src/tensor/shape.js';
 import { assertClose, floatSource } from '../helpers.js';

@@ -18,7 +18,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PARALLEL_MACS } from '../../src/backend/wasm/kernels.js';
+import { PARALLEL_MACS } from '../../src/backend/wasm/context.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** dist/ (this file runs as dist/test/browser/wasm-browser.test.js). */
@@ -279,7 +279,7 @@ test('cross-origin isolated page, module Web Worker: 2 threads on shared memory;
     assert.equal(r.info.threads, 2, 'two threads');
     assert.equal(r.info.workers, 1, 'one kernel Web Worker started');
     assert.equal(r.info.sharedMemory, true, 'shared WebAssembly memory');
-    // big enough that the kernels are cut into parts for the two threads (kernels.ts partsFor)
+    // big enough that the kernels are cut into parts for the two threads (context.ts partsFor)
     assert.ok(r.sizes.matmulMacs >= PARALLEL_MACS && r.sizes.convMacs >= PARALLEL_MACS && r.sizes.adamElements * 8 >= PARALLEL_MACS && r.sizes.adamElements > 65536);
     assertMatches(r, [...MATMULS, 'conv2d forward', 'conv2d backward input', 'conv2d backward weight', 'Adam update', 'Adam update']);
     assert.equal(r.fusedAdamCalls, 6, 'Adam took the fused wasm step (2 parameters × 3 steps)');

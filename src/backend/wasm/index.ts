@@ -18,8 +18,8 @@
 import { type Backend, registerBackend } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.js';
-import { makeWasmKernels } from './kernels.js';
-export { setWinogradEnabled } from './kernels.js';
+import { makeWasmOps } from './ops.js';
+export { setWinogradEnabled } from './convolution.js';
 import type { WasmPlatform } from './platform.js';
 import { nodePlatform } from './platform-node.js';
 import { browserPlatform } from './platform-browser.js';
@@ -43,8 +43,7 @@ function create(opts: WasmOptions, shared: boolean): Backend {
   if (!runtime) {
     runtime = new WasmRuntime({ shared, relaxed: opts.relaxed ?? true });
     const rt = runtime;
-    const kernels = makeWasmKernels(rt, () => maxThreads);
-    backendObj = { ...referenceBackend, ...kernels, name: 'wasm' };
+    backendObj = { ...referenceBackend, ...makeWasmOps(rt, () => maxThreads), name: 'wasm' };
   }
   registerBackend(backendObj!);
   return backendObj!;

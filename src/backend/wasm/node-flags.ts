@@ -1,6 +1,6 @@
 /**
  * Node-only, imported for its effect before anything compiles WebAssembly (first in src/node.ts):
- * Node 20 ships WebAssembly relaxed SIMD (fused multiply-add: ~20–35% faster GEMM) behind
+ * Node 20 ships WebAssembly relaxed SIMD (fused multiply-add, which the GEMM micro-kernel uses) behind
  * --experimental-wasm-relaxed-simd. V8 flags set at run time apply to modules compiled afterwards,
  * in this thread and in workers started later, so setting it here, before the wasm backend
  * compiles its kernels, gives a library user what the command line would. Node 22+ has relaxed

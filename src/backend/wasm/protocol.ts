@@ -1,22 +1,20 @@
 /**
  * The job protocol between the main thread and the kernel workers, over a control block in the
- * shared WebAssembly memory (no postMessage per job: a message costs tens of µs, an atomic store
- * and a notify well under one).
+ * shared WebAssembly memory: a job is posted with atomic stores and a notify, not with a
+ * postMessage, which goes through the event loop and a structured clone.
  *
  * A job is a kernel cut into parts (more parts than threads). Every thread, the caller included,
  * claims parts with a compare-and-swap on TICKET until none is left, so a worker that wakes late
- * (waking one blocked in Atomics.wait costs ~50 µs, much more on a loaded machine) simply finds
- * less or no work, and the caller never waits for a part nobody has started. A claim takes a
- * quarter of the parts left (at least one), and a thread adds its count to DONE once, when it
- * finds no part left: every atomic on the control block moves a cache line between the cores
- * (~0.5 µs each way on this VM), and a threaded call of 16 empty parts went from 5.1 to 3.3 µs.
+ * (a wake-up from Atomics.wait is slow, and slower still on a loaded machine) simply finds less or
+ * no work, and the caller never waits for a part nobody has started. A claim takes a quarter of
+ * the parts left (at least one), and a thread adds its count to DONE once, when it finds no part
+ * left: every atomic on the control block moves a cache line between the cores, so a job costs a
+ * few claims per thread rather than one per part.
  *
  * The caller claims parts from the front, the workers from the back. Parts are cut in the same
  * order from one call to the next (a product's columns, a parameter's rows), so the caller keeps
  * computing on the low end of each operand and the worker on the high end: the rows of W that
- * one core updates in Adam are the rows it packs in the next forward, still in its cache. With
- * both threads claiming from the front, which core got which part changed at every call, and
- * the cache lines followed (W1 step, same process: 2.40–2.48 → 2.29–2.33 ms).
+ * one core updates in Adam are the rows it packs in the next forward, still in its cache.
  *
  * i32 slots at `ctl`:
  *   SEQ     bumped when a job is posted (idle workers wait on it)
@@ -30,15 +28,17 @@
  *   FN, NARGS, ERROR
  * f64 arguments from byte ctl + ARGS_BYTE: part p's arguments at [p·NARGS, (p+1)·NARGS).
  */
+import type { KernelExports } from './abi.generated.js';
+
 export const SEQ = 0, TICKET = 1, DONE = 2, FN = 3, NARGS = 4, ERROR = 5;
 export const ARGS_BYTE = 64;
 export const MAX_PARTS = 32; // ≤ 255: TICKET holds front and back in 8 bits each
 export const MAX_ARGS = 16;
 export const CTL_BYTES = ARGS_BYTE + MAX_PARTS * MAX_ARGS * 8;
 
-/** Kernels a worker may run (exports of asm/kernels.ts). */
+/** Kernels a worker may run (exports of asm/exports.ts; FN holds the index in this list). */
 export const KERNEL_FNS = ['gemm', 'conv2dForward', 'conv2dLayerBackward', 'convPoolForward', 'convPoolBackward', 'adam', 'sgd', 'binary', 'unary',
-  'maxPool2d', 'scatterPlanes', 'avgPool2d', 'avgPool2dBackward', 'gemmPackedA', 'gemmPackedB'] as const;
+  'maxPool2d', 'scatterPlanes', 'avgPool2d', 'avgPool2dBackward', 'gemmPackedA', 'gemmPackedB'] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
 /** How long an idle worker spins before it blocks in Atomics.wait. */

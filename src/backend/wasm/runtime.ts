@@ -10,42 +10,12 @@
  * lives in this memory (wasmFloat32Array) is used in place.
  */
 import * as bins from './kernels.generated.js';
+import type { KernelExports } from './abi.generated.js';
 import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NARGS, ERROR, KERNEL_FNS, runParts, spinThenWait, ticket, type KernelFn, type WorkerInit, type WasmMemoryHandle, type WasmModuleHandle } from './protocol.js';
 
-export interface KernelExports {
-  gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number, acc: number, m0: number, m1: number, n0: number, n1: number, scratch: number): void;
-  gemmScratchBytes(): number;
-  gemmMR(): number;
-  gemmPackedScratchBytes(cols: number): number;
-  packAAll(a: number, m: number, k: number, transA: number, r0: number, r1: number, dst: number): void;
-  packBAll(b: number, n: number, k: number, transB: number, c0: number, c1: number, dst: number): void;
-  gemmPackedA(pa: number, b: number, c: number, m: number, n: number, k: number, transB: number, acc: number, n0: number, n1: number, scratch: number): void;
-  gemmPackedB(a: number, pb: number, c: number, m: number, n: number, k: number, transA: number, acc: number, m0: number, m1: number, scratch: number): void;
-  conv2dForward(x: number, w: number, out: number, geo: number, b0: number, b1: number, scratch: number, bias: number, relu: number, u: number): void;
-  winogradFilters(w: number, u: number, k: number, c: number, tmp: number, flip: number): void;
-  winogradScratchFloats(c: number, k: number, oh: number, ow: number, nb: number): number;
-  winogradBatch(): number;
-  winogradFilterGrad(dU: number, gw: number, k: number, c: number): void;
-  convPoolImages(winograd: number): number;
-  convPoolForward(x: number, w: number, bias: number, out: number, idx: number, geo: number, b0: number, b1: number, scratch: number, u: number): void;
-  convPoolBackward(gp: number, pooled: number, idx: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number, ut: number, dU: number): void;
-  conv2dLayerBackward(gz: number, y: number, x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number, scratch: number, ut: number, dU: number): void;
-  binary(op: number, a: number, sao: number, sai: number, b: number, sbo: number, sbi: number, out: number, outer: number, inner: number): void;
-  unary(op: number, a: number, out: number, n: number): void;
-  sum(a: number, outer: number, mid: number, inner: number, out: number): void;
-  max(a: number, outer: number, len: number, inner: number, out: number, arg: number): void;
-  logSoftmax(a: number, rows: number, cols: number, out: number, probs: number): void;
-  addInto(dst: number, src: number, n: number): void;
-  zero(p: number, n: number): void;
-  maxPool2d(x: number, out: number, idx: number, geo: number, p0: number, p1: number): void;
-  scatterPlanes(gy: number, idx: number, gx: number, inPlane: number, outPlane: number, p0: number, p1: number): void;
-  avgPool2d(x: number, out: number, geo: number, inclPad: number, p0: number, p1: number): void;
-  avgPool2dBackward(gy: number, gx: number, geo: number, inclPad: number, p0: number, p1: number): void;
-  adam(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: number, maximize: number, stepSize: number, bc2Sqrt: number): void;
-  sgd(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number, wd: number, nesterov: number, maximize: number, first: number): void;
-  heapBase(): number;
-  isRelaxed(): number;
-}
+export type { KernelExports } from './abi.generated.js';
+/** A kernel's arguments, as the compiler declares them (abi.generated.ts). */
+export type KernelArgs<F extends keyof KernelExports> = Parameters<KernelExports[F]>;
 
 const PAGE = 65536;
 const MAX_PAGES = 16384; // 1 GiB: shared memory needs a maximum, and must match the compiled limit
@@ -269,8 +239,8 @@ export class WasmRuntime {
    * Runs fn(...parts[p]) for every part and returns when all are done. With workers, the parts
    * are claimed dynamically by this thread and the workers (protocol.ts); without, they run here.
    */
-  parallel(fn: KernelFn, parts: number[][]): void {
-    const f = this.k[fn] as unknown as (...a: number[]) => void;
+  parallel<F extends KernelFn>(fn: F, parts: readonly KernelArgs<F>[]): void {
+    const f = this.k[fn] as (...a: number[]) => void;
     if (parts.length === 1 || this.workers.length === 0 || this.soloCalls > 0) {
       if (this.soloCalls > 0) this.soloCalls--;
       for (const p of parts) f(...p);
@@ -295,16 +265,14 @@ export class WasmRuntime {
     this.threadedCalls++;
     this.workerParts += parts.length - ran;
     // Wait for the parts that workers claimed and have not finished: spinning for up to
-    // WAIT_SPIN_MS, then blocked. A worker's last part often ends tens of µs after this thread's;
-    // blocked, this thread would need a notify and a wake-up first (~40 µs in W1), so a spin of a
-    // few µs alone would block about once per step.
+    // WAIT_SPIN_MS, then blocked. A worker's last part often ends shortly after this thread's, and
+    // blocked, this thread needs a notify and a wake-up first, which cost more than the spin.
     const t1 = performance.now();
     spinThenWait(i32, base + DONE, (done) => done >= parts.length, WAIT_SPIN_MS, 5);
     // On a machine busy with other processes a worker that claimed a part may be descheduled for
     // milliseconds. If this thread keeps waiting longer than it computed, run alone for a while.
     // Only waits of more than WAIT_NOISE_MS count: on an idle machine a spinning worker finishes
-    // within tens of µs, and small products made those short waits look like a late worker (W1
-    // then ran alone ~40% of the time at 3.6 ms/step instead of 2.3–3.0 with both threads).
+    // well within it, so a short wait after a small product is not taken for a late worker.
     const waited = performance.now() - t1, worked = t1 - t0;
     const share = waited > WAIT_NOISE_MS ? waited / Math.max(worked + waited, 1e-3) : 0;
     this.waitShare = 0.9 * this.waitShare + 0.1 * share;

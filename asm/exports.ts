@@ -1,4 +1,4 @@
-/** Entry point of the descent WebAssembly kernels (compiled as SIMD128 and as relaxed SIMD). */
+/** The descent WebAssembly kernels' exports: the module's entry (compiled as SIMD128 and as relaxed SIMD, shared and unshared memory). */
 export { gemm, gemmScratchBytes, gemmMR, gemmPackedScratchBytes, packAAll, packBAll, gemmPackedA, gemmPackedB } from './gemm';
 export { conv2dForward, conv2dLayerBackward, convPoolForward, convPoolBackward, convPoolImages } from './conv';
 export { winogradFilters, winogradScratchFloats, winogradBatch, winogradFilterGrad } from './winograd';

@@ -1,0 +1,30 @@
+/**
+ * Operation codes of the elementwise kernels (asm/elementwise.ts): `binary`'s first argument is a
+ * BIN_ code, `unary`'s an UN_ code. The TypeScript side maps the Backend's op names to the same
+ * constants (asm/build.mjs copies them into src/backend/wasm/abi.generated.ts).
+ */
+
+export const BIN_ADD: i32 = 0;
+export const BIN_SUB: i32 = 1;
+export const BIN_MUL: i32 = 2;
+export const BIN_DIV: i32 = 3;
+export const BIN_POW: i32 = 4;
+export const BIN_MAX: i32 = 5;
+export const BIN_MIN: i32 = 6;
+export const BIN_GT: i32 = 7;
+export const BIN_LT: i32 = 8;
+export const BIN_EQ: i32 = 9;
+export const BIN_RELU_GRAD: i32 = 10; // a · (b > 0): ReLU's backward from its output b
+
+export const UN_NEG: i32 = 0;
+export const UN_EXP: i32 = 1;
+export const UN_LOG: i32 = 2;
+export const UN_SQRT: i32 = 3;
+export const UN_ABS: i32 = 4;
+export const UN_SIGN: i32 = 5;
+export const UN_RELU: i32 = 6;
+export const UN_STEP: i32 = 7;
+export const UN_SIGMOID: i32 = 8;
+export const UN_TANH: i32 = 9;
+export const UN_SQUARE: i32 = 10;
+export const UN_RECIP: i32 = 11;

@@ -1,0 +1,26 @@
+/**
+ * The wasm backend's ops, one module per kernel family (each mirrors a file of asm/):
+ *
+ *   dense.ts        matmul, linear, linearBackward                        asm/gemm.ts
+ *   convolution.ts  conv2d and its gradients, conv layers, conv + pool   asm/conv.ts, asm/winograd.ts
+ *   pooling.ts      max and average pooling and their backwards           asm/pool.ts
+ *   math.ts         binary, unary, sum, max, logSoftmax                   asm/elementwise.ts
+ *   updates.ts      adamStep, sgdStep, batchUpdates                       asm/optim.ts
+ *   memory.ts       allocLike, zero                                       asm/exports.ts
+ *
+ * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
+ * do not provide runs on the reference.
+ */
+import type { WasmRuntime } from './runtime.js';
+import { type WasmOps, makeContext } from './context.js';
+import { denseOps } from './dense.js';
+import { convolutionOps } from './convolution.js';
+import { poolingOps } from './pooling.js';
+import { mathOps } from './math.js';
+import { updateOps } from './updates.js';
+import { memoryOps } from './memory.js';
+
+export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
+  const cx = makeContext(rt, maxThreads);
+  return { ...memoryOps(cx), ...denseOps(cx), ...convolutionOps(cx), ...poolingOps(cx), ...mathOps(cx), ...updateOps(cx) };
+}
