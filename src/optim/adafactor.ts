@@ -22,8 +22,9 @@
  * lr) and scales the decoupled weight decay; eps = [ε₁, ε₂] with ε₁ = null meaning the machine
  * epsilon of the parameter's dtype (2⁻⁵² for float64, 2⁻²³ for float32). A tensor of more than two
  * dimensions is factored over its last two, the leading ones being a batch of matrices; tensors of
- * 0 or 1 dimension keep the full V̂. The running averages are lerp'ed in torch's form (a + w(b − a)
- * for w < ½, else b − (b − a)(1 − w)), so float64 trajectories equal PyTorch's to 1e-9.
+ * 0 or 1 dimension keep the full V̂. The running averages are computed as torch.lerp computes them
+ * (a + w(b − a) for w < ½, else b − (b − a)(1 − w)); the plain (1 − w)a + wb differs only in the last
+ * bits (both match the torch 2.6 goldens to 1e-9).
  * lr = 0 is a no-op (ρ = 0 and no decay). RMS(θ) and RMS(U) are taken over the whole tensor, so the
  * update of one coordinate depends on the others.
  *
