@@ -194,8 +194,11 @@ export class Adafactor extends Optimizer<AdafactorOptions> {
       const want = adafactorInit(p.data, p.shape);
       for (const [k, v] of [['rowVar', rowVar], ['colVar', colVar]] as const) {
         const len = (want[k] as Storage).length;
-        if (!Array.isArray(v) || v.length !== len) throw new Error(`loadStateDict: "${name}".${k} has ${Array.isArray(v) ? v.length : 'no'} values, a parameter of shape [${p.shape}] needs ${len}`);
-        (want[k] as Storage).set(v);
+        // a JSON state holds number arrays; a checkpoint's, typed arrays
+        const ok = Array.isArray(v) || ArrayBuffer.isView(v);
+        const got = ok ? (v as ArrayLike<number>).length : 'no';
+        if (!ok || got !== len) throw new Error(`loadStateDict: "${name}".${k} has ${got} values, a parameter of shape [${p.shape}] needs ${len}`);
+        (want[k] as Storage).set(v as ArrayLike<number>);
       }
       factors.set(name, want);
     }

@@ -51,3 +51,25 @@ test('descent compare trains Adafactor, Rprop and ASGD from the same weights (lr
   assert.equal(t.code, 0, t.err);
   for (const x of JSON.parse(t.out).results) assert.ok(Number.isFinite(x.trainLoss), `${x.optimizer}: ${x.trainLoss}`);
 });
+
+test('descent train --resume with Adafactor: the factored state comes back from a checkpoint and the run equals an uninterrupted one', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'descent-adafactor-'));
+  try {
+    const run = ['--optimizer', 'adafactor', '--data', 'embedded', '--limit', '256', '--test-limit', '64', '--batch-size', '64', '--backend', 'reference', '--json'];
+    const first = await cli('train', ...run, '--epochs', '1', '--checkpoint-dir', join(dir, 'ck'));
+    assert.equal(first.code, 0, first.err);
+    const resumed = await cli('train', '--resume', join(dir, 'ck'), '--epochs', '2', '--json');
+    assert.equal(resumed.code, 0, resumed.err);
+    const whole = await cli('train', ...run, '--epochs', '2');
+    assert.equal(whole.code, 0, whole.err);
+    const last = (out: string) => JSON.parse(out.trim().split('\n').pop()!);
+    const a = last(resumed.out), b = last(whole.out);
+    assert.equal(a.epoch, 2);
+    assert.deepEqual([a.trainLoss, a.testLoss, a.testAccuracy], [b.trainLoss, b.testLoss, b.testAccuracy]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
