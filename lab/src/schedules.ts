@@ -24,6 +24,7 @@ const START: Record<string, Record<string, string>> = {
   cyclic: { maxLr: '0.5', stepSizeUp: '15', mode: 'triangular2' },
   onecycle: { totalSteps: '100', pctStart: '0.3' },
   snapshot: { totalSteps: '100', cycles: '4' },
+  swalr: { swaLr: '0.02', annealSteps: '30' },
 };
 
 export function scheduleNames(): string[] {

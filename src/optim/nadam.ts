@@ -1,7 +1,8 @@
 /**
  * NAdam — PyTorch's torch.optim.NAdam (≥ 2.0; 1.13's with `legacyMuProduct`): Adam with Nesterov momentum.
  *
- *   g ← ∇J(θ);   g ← g + λθ                               (weightDecay λ)
+ *   g ← ∇J(θ)  (−∇J if maximize)
+ *   g ← g + λθ  (weightDecay λ),  or  θ ← θ(1 − ηλ) first if decoupledWeightDecay (NAdamW)
  *   t ← t + 1
  *   μ_t ← β1 (1 − ½·0.96^(t·ψ));   μ_{t+1} ← β1 (1 − ½·0.96^((t+1)·ψ))   (momentumDecay ψ)
  *   Π_t ← Π_{t−1} · μ_t                                   (Π_0 = 1)
@@ -23,7 +24,8 @@
  * trajectories equal PyTorch's to 1e-9 — the relative effect is ≈ 1e-7 on two step coefficients,
  * immaterial to training. PyTorch 2.0 forms Π_t·μ_{t+1} from Π's value in double precision
  * (`mu_product.item() * mu_next`); 1.13 forms Π_t·μ_t·μ_{t+1} in float32 tensor arithmetic; each
- * mode rounds as its PyTorch does. PyTorch's NAdam has no `maximize`.
+ * mode rounds as its PyTorch does. `decoupledWeightDecay` and `maximize` are PyTorch 2's options
+ * (checked against torch 2.6 by tools/golden_torch2_optim.py).
  * State: step, muProduct (Π), expAvg (m), expAvgSq (v).
  */
 import type { Storage } from '../tensor/tensor.js';
@@ -37,6 +39,9 @@ export interface NAdamOptions {
   eps: number;
   weightDecay: number;
   momentumDecay: number;
+  /** θ ← θ(1 − ηλ) before the step instead of L2 in the gradient (PyTorch 2's decoupled_weight_decay). */
+  decoupledWeightDecay: boolean;
+  maximize: boolean;
   /** PyTorch ≤ 1.13's 1 − Π_t·μ_t·μ_{t+1} (true) or the paper's and PyTorch ≥ 2.0's 1 − Π_t·μ_{t+1} (false, default). */
   legacyMuProduct: boolean;
 }
@@ -45,21 +50,26 @@ const f32 = Math.fround;
 
 export const nadamRule: UpdateRule<NAdamOptions> = {
   name: 'NAdam',
-  defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, legacyMuProduct: false },
-  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, momentumDecay: num, legacyMuProduct: bool },
+  defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, decoupledWeightDecay: false, maximize: false, legacyMuProduct: false },
+  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, momentumDecay: num, decoupledWeightDecay: bool, maximize: bool, legacyMuProduct: bool },
   validate(h) {
     checkNonNeg('NAdam', 'lr', h.lr);
     checkNonNeg('NAdam', 'eps', h.eps);
     checkBetas('NAdam', h.betas);
     checkNonNeg('NAdam', 'weightDecay', h.weightDecay);
     checkNonNeg('NAdam', 'momentumDecay', h.momentumDecay);
+    checkBool('NAdam', 'decoupledWeightDecay', h.decoupledWeightDecay);
+    checkBool('NAdam', 'maximize', h.maximize);
     checkBool('NAdam', 'legacyMuProduct', h.legacyMuProduct);
   },
   init(p) {
     return { step: 0, muProduct: 1, expAvg: like(p), expAvgSq: like(p) };
   },
   apply(p: Storage, g: Storage, s: ParamState, h) {
-    const { lr, eps, weightDecay: wd, momentumDecay: psi } = h;
+    const { lr, eps, momentumDecay: psi } = h;
+    const wd = h.decoupledWeightDecay ? 0 : h.weightDecay;
+    const shrink = h.decoupledWeightDecay ? 1 - lr * h.weightDecay : 1;
+    const sign = h.maximize ? -1 : 1;
     const [beta1, beta2] = h.betas;
     const t = (s.step as number) + 1;
     s.step = t;
@@ -77,7 +87,8 @@ export const nadamRule: UpdateRule<NAdamOptions> = {
     const b2c = 1 - beta2;
     const n = p.length;
     for (let i = 0; i < n; i++) {
-      const gi = g[i] + wd * p[i];
+      if (shrink !== 1) p[i] *= shrink;
+      const gi = sign * g[i] + wd * p[i];
       const mi = m[i] * beta1 + b1c * gi;
       m[i] = mi;
       const vi = v[i] * beta2 + b2c * gi * gi;

@@ -1,7 +1,9 @@
 /**
- * RAdam — PyTorch's torch.optim.RAdam (1.13): Adam with a rectified adaptive learning rate.
+ * RAdam — PyTorch's torch.optim.RAdam (1.13; 2.x's options decoupledWeightDecay and maximize):
+ * Adam with a rectified adaptive learning rate.
  *
- *   g ← ∇J(θ);   g ← g + λθ                               (weightDecay λ)
+ *   g ← ∇J(θ)  (−∇J if maximize)
+ *   g ← g + λθ  (weightDecay λ),  or  θ ← θ(1 − ηλ) first if decoupledWeightDecay (RAdamW)
  *   t ← t + 1;   m ← β1 m + (1 − β1) g;   v ← β2 v + (1 − β2) g²
  *   m̂ ← m / (1 − β1ᵗ)
  *   ρ∞ ← 2 / (1 − β2) − 1;   ρ_t ← ρ∞ − 2 t β2ᵗ / (1 − β2ᵗ)
@@ -13,36 +15,45 @@
  * Beyond" (ICLR), Algorithm 2.
  *
  * Conventions: the threshold is ρ_t > 5 (PyTorch's; the paper says 4); ε is added to the
- * uncorrected √v and the correction √(1 − β2ᵗ) multiplies outside. PyTorch 1.13's RAdam has no
- * `maximize`. State: step, expAvg (m), expAvgSq (v).
+ * uncorrected √v and the correction √(1 − β2ᵗ) multiplies outside. `decoupledWeightDecay` and
+ * `maximize` are PyTorch 2's (checked against torch 2.6 by tools/golden_torch2_optim.py).
+ * State: step, expAvg (m), expAvgSq (v).
  */
 import type { Storage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
-import { num, numPair } from '../util/options.js';
-import { like, checkBetas } from './util.js';
+import { bool, num, numPair } from '../util/options.js';
+import { like, checkBetas, checkBool } from './util.js';
 
 export interface RAdamOptions {
   lr: number;
   betas: [number, number];
   eps: number;
   weightDecay: number;
+  /** θ ← θ(1 − ηλ) before the step instead of L2 in the gradient (PyTorch 2's decoupled_weight_decay). */
+  decoupledWeightDecay: boolean;
+  maximize: boolean;
 }
 
 export const radamRule: UpdateRule<RAdamOptions> = {
   name: 'RAdam',
-  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
-  schema: { lr: num, betas: numPair, eps: num, weightDecay: num },
+  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, maximize: false },
+  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, decoupledWeightDecay: bool, maximize: bool },
   validate(h) {
     checkNonNeg('RAdam', 'lr', h.lr);
     checkNonNeg('RAdam', 'eps', h.eps);
     checkBetas('RAdam', h.betas);
     checkNonNeg('RAdam', 'weightDecay', h.weightDecay);
+    checkBool('RAdam', 'decoupledWeightDecay', h.decoupledWeightDecay);
+    checkBool('RAdam', 'maximize', h.maximize);
   },
   init(p) {
     return { step: 0, expAvg: like(p), expAvgSq: like(p) };
   },
   apply(p: Storage, g: Storage, s: ParamState, h) {
-    const { lr, eps, weightDecay: wd } = h;
+    const { lr, eps } = h;
+    const wd = h.decoupledWeightDecay ? 0 : h.weightDecay;
+    const shrink = h.decoupledWeightDecay ? 1 - lr * h.weightDecay : 1;
+    const sign = h.maximize ? -1 : 1;
     const [beta1, beta2] = h.betas;
     const t = (s.step as number) + 1;
     s.step = t;
@@ -59,7 +70,8 @@ export const radamRule: UpdateRule<RAdamOptions> = {
     const b2c = 1 - beta2;
     const n = p.length;
     for (let i = 0; i < n; i++) {
-      const gi = g[i] + wd * p[i];
+      if (shrink !== 1) p[i] *= shrink;
+      const gi = sign * g[i] + wd * p[i];
       const mi = m[i] * beta1 + b1c * gi;
       m[i] = mi;
       const vi = v[i] * beta2 + b2c * gi * gi;

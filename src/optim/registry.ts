@@ -144,3 +144,12 @@ registerOptimizer({
   summary: "damped Newton's method with a line search (exact Hessian or Hessian-free CG); the closure returns the loss Tensor, or pass a hessian callback",
   build: (p, { hessianFree, ...o }) => new Newton(p, { ...o, mode: (o.mode ?? (hessianFree ? 'hessianFree' : undefined)) as never }),
 });
+
+// ---- PyTorch 2's Adafactor, Rprop and ASGD ---------------------------------------------------
+import { Adafactor, adafactorRule } from './adafactor.js';
+import { Rprop, rpropRule } from './rprop.js';
+import { ASGD, asgdRule } from './asgd.js';
+
+registerOptimizer({ key: 'adafactor', name: 'Adafactor', options: optionsOf(adafactorRule), summary: 'relative step, update clipping, second moments factored into rows and columns for matrices (Shazeer & Stern 2018); on a 2-D point it runs its vector form, which keeps the full second moment', build: (p, o) => new Adafactor(p, o) });
+registerOptimizer({ key: 'rprop', name: 'Rprop', options: optionsOf(rpropRule), summary: 'per-coordinate step sizes from gradient signs (full-batch)', build: (p, o) => new Rprop(p, o) });
+registerOptimizer({ key: 'asgd', name: 'ASGD', options: optionsOf(asgdRule), summary: 'SGD with a decaying rate and iterate averaging (Polyak & Juditsky 1992)', build: (p, o) => new ASGD(p, o) });

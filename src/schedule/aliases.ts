@@ -10,4 +10,5 @@ export {
   cosine as cosineSchedule,
   polynomial as polynomialSchedule,
   join as joinSchedules,
+  chain as chainSchedules,
 } from './schedules.js';

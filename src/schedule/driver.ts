@@ -9,16 +9,33 @@
  * t-th value is what PyTorch's optimizer holds for its (t+1)-th step when scheduler.step() is called
  * after each optimizer.step().
  *
+ * A schedule that carries a momentum cycle (oneCycle with cycleMomentum) sets the momentum of every
+ * parameter group with the rate: β₁ where the group has `betas` (Adam-like, as PyTorch's OneCycleLR
+ * decides), else `momentum` (SGD, RMSprop); an optimizer with neither is refused at the first step.
+ *
  * The types here are structural (the trainer's Callback/TrainState satisfy them): schedules sit below
  * the trainer in the architecture and do not import it.
  */
 import { checkOptions, oneOf } from '../util/options.js';
-import type { Schedule } from './schedules.js';
+import type { MomentumSchedule, Schedule } from './schedules.js';
 import type { ReduceOnPlateau, PlateauState } from './plateau.js';
 
 export interface LrTarget {
   readonly lr: number;
   setLr(lr: number): void;
+  /** Read only when the schedule cycles the momentum (the Optimizer's parameter groups). */
+  readonly paramGroups?: readonly object[];
+}
+
+/** Set β₁ (groups with `betas`) or `momentum` of every group; a RangeError when a group has neither. */
+export function setMomentum(opt: LrTarget, m: number): void {
+  const groups = opt.paramGroups;
+  if (!groups) throw new RangeError('schedule: this schedule cycles the momentum, but the optimizer has no parameter groups to set it in');
+  for (const g of groups as Record<string, unknown>[]) {
+    if (Array.isArray(g.betas)) g.betas = [m, ...g.betas.slice(1)];
+    else if (typeof g.momentum === 'number') g.momentum = m;
+    else throw new RangeError(`schedule: this schedule cycles the momentum, but the optimizer has neither momentum nor betas (options: ${Object.keys(g).filter((k) => k !== 'params').join(', ')})`);
+  }
 }
 
 export interface ScheduleState {
@@ -37,14 +54,17 @@ export interface EpochMetrics {
 
 export type ScheduleUnit = 'step' | 'epoch';
 
-export function scheduleCallback(schedule: Schedule, o: { unit?: ScheduleUnit } = {}) {
+export function scheduleCallback(schedule: Schedule | MomentumSchedule, o: { unit?: ScheduleUnit } = {}) {
   if (typeof schedule !== 'function') throw new TypeError(`scheduleCallback: invalid schedule ${typeof schedule}; expected a function (t) => lr`);
   checkOptions('scheduleCallback', o, { unit: oneOf('step', 'epoch') });
   const unit = o.unit ?? 'step';
   if (unit !== 'step' && unit !== 'epoch') throw new RangeError(`scheduleCallback: invalid unit ${JSON.stringify(unit)}; expected step or epoch`);
+  const momentum = (schedule as MomentumSchedule).momentum;
   return {
     onStepBegin(s: ScheduleState): void {
-      s.optimizer.setLr(schedule(unit === 'step' ? s.step : s.epoch - 1));
+      const t = unit === 'step' ? s.step : s.epoch - 1;
+      s.optimizer.setLr(schedule(t));
+      if (momentum) setMomentum(s.optimizer, momentum(t));
     },
   };
 }

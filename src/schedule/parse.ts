@@ -3,6 +3,8 @@
  *
  *   NAME[:key=value,key=value...]          e.g.  exponential:k=0.05   cosine:T=50,min=1e-4
  *   SPEC;SPEC;...                          in sequence; every segment but the last says for=N
+ *   SPEC*SPEC*...                          chained: the product of the parts' factors times α₀
+ *                                          (PyTorch ChainedScheduler); a segment of a sequence may be a chain
  *   any segment may add warmup=W[,warmupStart=f]  (linear warm-up of W units in front of it)
  *
  * `lr` (α₀) comes from the context (the optimizer's --lr) unless the spec gives lr=. Lengths (T, for
@@ -90,9 +92,28 @@ export const scheduleTable: Record<string, Entry> = {
     build: (p, lr) => S.cyclic({ lr, maxLr: p.maxLr, stepSizeUp: p.stepSizeUp, stepSizeDown: p.stepSizeDown, mode: p.mode, gamma: p.gamma }),
   },
   onecycle: {
-    help: 'one-cycle up to max=α₀ then down (OneCycleLR)',
-    params: { totalSteps: int('length', 'T'), pctStart: num('rising share (0.3)', 'pct'), anneal: { keys: ['anneal'], kind: 'string', help: 'cos|linear' }, divFactor: num('initial = max/div (25)', 'div'), finalDivFactor: num('final = initial/finaldiv (1e4)', 'finaldiv'), threePhase: { keys: ['three'], kind: 'boolean', help: 'three phases' } },
-    build: (p, lr, total) => S.oneCycle({ maxLr: lr, totalSteps: p.totalSteps ?? needTotal('onecycle', total, 'T'), pctStart: p.pctStart, anneal: p.anneal, divFactor: p.divFactor, finalDivFactor: p.finalDivFactor, threePhase: p.threePhase }),
+    help: 'one-cycle up to max=α₀ then down (OneCycleLR); cyclemom=true cycles momentum/β₁ inversely',
+    params: {
+      totalSteps: int('length', 'T'), pctStart: num('rising share (0.3)', 'pct'), anneal: { keys: ['anneal'], kind: 'string', help: 'cos|linear' },
+      divFactor: num('initial = max/div (25)', 'div'), finalDivFactor: num('final = initial/finaldiv (1e4)', 'finaldiv'), threePhase: { keys: ['three'], kind: 'boolean', help: 'three phases' },
+      cycleMomentum: { keys: ['cyclemom', 'cycleMomentum'], kind: 'boolean', help: 'cycle the momentum (false)' },
+      baseMomentum: num('momentum at the peak rate (0.85)', 'basemom', 'baseMomentum'), maxMomentum: num('momentum at the ends (0.95)', 'maxmom', 'maxMomentum'),
+    },
+    build: (p, lr, total) => S.oneCycle({
+      maxLr: lr, totalSteps: p.totalSteps ?? needTotal('onecycle', total, 'T'), pctStart: p.pctStart, anneal: p.anneal, divFactor: p.divFactor,
+      finalDivFactor: p.finalDivFactor, threePhase: p.threePhase, cycleMomentum: p.cycleMomentum, baseMomentum: p.baseMomentum, maxMomentum: p.maxMomentum,
+    }),
+  },
+  constantlr: {
+    help: 'α₀·factor for t < T, then α₀ (ConstantLR)',
+    params: { factor: num('factor (1/3)', 'factor'), totalSteps: int('steps at the factor (5)', 'T') },
+    build: (p, lr) => S.constantFactor({ lr, factor: p.factor, totalSteps: p.totalSteps }),
+  },
+  swalr: {
+    help: 'anneal from α₀ to swa over T, then swa (SWALR)',
+    required: ['swaLr'],
+    params: { swaLr: num('the SWA rate', 'swa', 'swaLr'), annealSteps: int('anneal length (10)', 'T'), anneal: { keys: ['anneal'], kind: 'string', help: 'cos|linear' } },
+    build: (p, lr) => S.swalr({ lr, swaLr: p.swaLr, annealSteps: p.annealSteps, anneal: p.anneal }),
   },
   snapshot: {
     help: 'M cosine cycles over T (Huang et al. 2017)',
@@ -111,7 +132,7 @@ const plateauParams: Record<string, Param> = {
   mode: { keys: ['mode'], kind: 'string', help: 'min|max' },
 };
 
-const aliases: Record<string, string> = { exp: 'exponential', invtime: 'inverse', '1/t': 'inverse', inversetime: 'inverse', cos: 'cosine', poly: 'polynomial', multi: 'multistep' };
+const aliases: Record<string, string> = { constantfactor: 'constantlr', swa: 'swalr', exp: 'exponential', invtime: 'inverse', '1/t': 'inverse', inversetime: 'inverse', cos: 'cosine', poly: 'polynomial', multi: 'multistep' };
 
 /** One line per schedule, for --help. */
 export function scheduleHelp(): string[] {
@@ -120,6 +141,7 @@ export function scheduleHelp(): string[] {
     ...Object.entries(scheduleTable).map(([n, e]) => line(n, e.help, e.params)),
     line('plateau', 'reduce-on-plateau of the test loss (ReduceLROnPlateau), per epoch', plateauParams),
     '  any: lr=α₀ (default --lr), warmup=W[,warmupStart=f] (linear warm-up), for=N then ";" and the next spec',
+    '  A*B*...: chained, α₀ times the product of the parts\' factors (ChainedScheduler), e.g. constantlr:factor=0.5,T=4*expgamma:gamma=0.9',
   ];
 }
 
@@ -184,7 +206,7 @@ export function parseSchedule(text: string, ctx: ScheduleContext): ParsedSchedul
     const milestones: number[] = [];
     let at = 0;
     segments.forEach((seg, i) => {
-      const { schedule, p } = parseOne(seg, ctx, ctx.total === undefined ? undefined : ctx.total - at);
+      const { schedule, p } = parseSegment(seg, ctx, ctx.total === undefined ? undefined : ctx.total - at);
       if (schedule.kind === 'plateau') throw new RangeError('schedule: plateau cannot be joined in a sequence');
       parts.push(schedule.schedule);
       if (i < segments.length - 1) {
@@ -195,7 +217,22 @@ export function parseSchedule(text: string, ctx: ScheduleContext): ParsedSchedul
     });
     return { kind: 'schedule', schedule: S.join(parts, milestones), text };
   }
-  return parseOne(text, ctx, ctx.total).schedule;
+  return parseSegment(text, ctx, ctx.total).schedule;
+}
+
+/** One segment: a schedule, or parts joined by '*' (a chain, each part's factor from lr = 1). */
+function parseSegment(seg: string, ctx: ScheduleContext, total: number | undefined): { schedule: ParsedSchedule; p: Record<string, any> } {
+  const parts = seg.split('*').map((x) => x.trim());
+  if (parts.length === 1) return parseOne(seg, ctx, total);
+  const built = parts.map((part) => parseOne(part, { ...ctx, lr: 1 }, total));
+  const factors = built.map(({ schedule, p }, i) => {
+    if (schedule.kind === 'plateau') throw new RangeError('schedule: plateau cannot be chained with "*"');
+    if (p.lr !== undefined) throw new RangeError(`schedule: part ${i + 1} of the chain "${clip(seg)}" gives lr=; a chained part is a factor (the rate is --lr or the first part's context)`);
+    return schedule.schedule;
+  });
+  const fors = built.map(({ p }) => p.for).filter((v) => v !== undefined);
+  if (fors.length > 1) throw new RangeError(`schedule: the chain "${clip(seg)}" gives for= ${fors.length} times; give it once`);
+  return { schedule: { kind: 'schedule', schedule: S.chain(factors, { lr: ctx.lr }), text: seg }, p: { for: fors[0] } };
 }
 
 function parseOne(seg: string, ctx: ScheduleContext, total: number | undefined): { schedule: ParsedSchedule; p: Record<string, any> } {

@@ -12,12 +12,20 @@
  *
  * References: the lecture (α₀e^(−kt), α₀/(1+kt)); torch.optim.lr_scheduler (1.13); Loshchilov &
  * Hutter 2017 (SGDR); Smith 2017 (cyclical learning rates); Smith & Topin 2019 (1cycle);
- * Huang et al. 2017 (snapshot ensembles); Goyal et al. 2017 (linear warm-up).
+ * Huang et al. 2017 (snapshot ensembles); Goyal et al. 2017 (linear warm-up); Izmailov et al. 2018
+ * (SWALR). Goldens: tools/golden_schedules.py (torch 1.13) and tools/golden_torch2_schedules.py (2.6).
  */
 
 import { bool, checkOptions, fn, num, numArray, oneOf, type SchemaOf } from '../util/options.js';
 
 export type Schedule = (t: number) => number;
+
+/**
+ * A schedule that also cycles the momentum (oneCycle with cycleMomentum): `momentum(t)` is the
+ * momentum of update t — SGD's and RMSprop's `momentum`, β₁ of Adam-like optimizers — which the
+ * driver (driver.ts) sets with the rate. Combinators refuse it rather than drop the momentum.
+ */
+export type MomentumSchedule = Schedule & { readonly momentum?: Schedule };
 
 /**
  * The options check every factory makes first (util/options): unknown names (with the nearest valid
@@ -193,38 +201,63 @@ export function cyclic(o: { lr: number; maxLr: number; stepSizeUp?: number; step
  * One-cycle (Smith & Topin 2019; PyTorch OneCycleLR): from maxLr/divFactor up to maxLr over the first
  * pctStart of totalSteps, then down to maxLr/(divFactor·finalDivFactor), by cosine or linear
  * annealing; threePhase goes back to the initial rate before the final descent.
+ *
+ * cycleMomentum (PyTorch's cycle_momentum) cycles the momentum inversely: from maxMomentum down to
+ * baseMomentum while the rate rises, back up while it falls (three phases: stays at maxMomentum in
+ * the third), with the same annealing; the result then carries `momentum(t)` and the driver sets
+ * it as the optimizer's momentum or β₁. Its default is false here: PyTorch's is true, which
+ * silently gives momentum 0.85–0.95 to an SGD built without momentum.
  */
-export function oneCycle(o: { maxLr: number; totalSteps: number; pctStart?: number; anneal?: 'cos' | 'linear'; divFactor?: number; finalDivFactor?: number; threePhase?: boolean }): Schedule {
-  checked('onecycle', o, { maxLr: num, totalSteps: num, pctStart: num, anneal: oneOf('cos', 'linear'), divFactor: num, finalDivFactor: num, threePhase: bool }, ['maxLr', 'totalSteps']);
+export function oneCycle(o: {
+  maxLr: number; totalSteps: number; pctStart?: number; anneal?: 'cos' | 'linear'; divFactor?: number; finalDivFactor?: number; threePhase?: boolean;
+  cycleMomentum?: boolean; baseMomentum?: number; maxMomentum?: number;
+}): MomentumSchedule {
+  checked('onecycle', o, {
+    maxLr: num, totalSteps: num, pctStart: num, anneal: oneOf('cos', 'linear'), divFactor: num, finalDivFactor: num, threePhase: bool,
+    cycleMomentum: bool, baseMomentum: num, maxMomentum: num,
+  }, ['maxLr', 'totalSteps']);
   const pct = o.pctStart ?? 0.3, div = o.divFactor ?? 25, finalDiv = o.finalDivFactor ?? 1e4, anneal = o.anneal ?? 'cos';
+  const baseM = o.baseMomentum ?? 0.85, maxM = o.maxMomentum ?? 0.95;
   nonNeg('onecycle', 'maxLr', o.maxLr);
   posInt('onecycle', 'totalSteps', o.totalSteps);
   need('onecycle', 'pctStart', pct, isNum(pct) && pct > 0 && pct < 1, 'in (0, 1)');
   positive('onecycle', 'divFactor', div);
   positive('onecycle', 'finalDivFactor', finalDiv);
   need('onecycle', 'anneal', anneal, anneal === 'cos' || anneal === 'linear', 'cos or linear');
+  need('onecycle', 'baseMomentum', baseM, isNum(baseM) && baseM >= 0 && baseM < 1, 'in [0, 1)');
+  need('onecycle', 'maxMomentum', maxM, isNum(maxM) && maxM >= 0 && maxM < 1, 'in [0, 1)');
   const initial = o.maxLr / div, min = initial / finalDiv, T = o.totalSteps;
-  // Phase end steps as PyTorch computes them (floating point, may be fractional).
+  // Phase end steps as PyTorch computes them (floating point, may be fractional); m: the momentum's ends.
   const phases = o.threePhase
     ? [
-        { end: pct * T - 1, from: initial, to: o.maxLr },
-        { end: 2 * pct * T - 2, from: o.maxLr, to: initial },
-        { end: T - 1, from: initial, to: min },
+        { end: pct * T - 1, from: initial, to: o.maxLr, m: [maxM, baseM] },
+        { end: 2 * pct * T - 2, from: o.maxLr, to: initial, m: [baseM, maxM] },
+        { end: T - 1, from: initial, to: min, m: [maxM, maxM] },
       ]
     : [
-        { end: pct * T - 1, from: initial, to: o.maxLr },
-        { end: T - 1, from: o.maxLr, to: min },
+        { end: pct * T - 1, from: initial, to: o.maxLr, m: [maxM, baseM] },
+        { end: T - 1, from: o.maxLr, to: min, m: [baseM, maxM] },
       ];
   const f = (a: number, b: number, p: number) => (anneal === 'cos' ? cosineBetween(a, b, p) : a + (b - a) * p);
-  return sched((t) => {
+  const at = (t: number, value: (ph: (typeof phases)[number], p: number) => number) => {
     if (t >= T) throw new RangeError(`onecycle schedule: step ${t} is past totalSteps ${T} (steps 0..${T - 1})`);
     let start = 0;
     for (let i = 0; i < phases.length; i++) {
       const ph = phases[i];
-      if (t <= ph.end || i === phases.length - 1) return f(ph.from, ph.to, (t - start) / (ph.end - start));
+      if (t <= ph.end || i === phases.length - 1) return value(ph, (t - start) / (ph.end - start));
       start = ph.end;
     }
-    return min;
+    return NaN; // not reached: the last phase takes every t < T
+  };
+  const lr = sched((t) => at(t, (ph, p) => f(ph.from, ph.to, p)));
+  if (!o.cycleMomentum) return lr;
+  return Object.assign(lr, { momentum: sched((t) => at(t, (ph, p) => f(ph.m[0], ph.m[1], p))) });
+}
+
+/** A combinator's parts must not carry a momentum cycle (it would be lost). */
+function noMomentum(name: string, parts: readonly Schedule[]): void {
+  parts.forEach((s, i) => {
+    if ((s as MomentumSchedule).momentum) throw new RangeError(`${name} schedule: schedule ${i} cycles the momentum, which ${name} cannot carry; drive that one-cycle schedule alone`);
   });
 }
 
@@ -236,6 +269,7 @@ export function oneCycle(o: { maxLr: number; totalSteps: number; pctStart?: numb
 export function warmup(s: Schedule, o: { steps: number; startFactor?: number }): Schedule {
   if (typeof s !== 'function') throw new TypeError(`warmup schedule: invalid schedule ${typeof s}; expected a function (t) => lr`);
   checked('warmup', o, { steps: num, startFactor: num }, ['steps']);
+  noMomentum('warmup', [s]);
   const f = o.startFactor ?? 1 / 3;
   posInt('warmup', 'steps', o.steps);
   need('warmup', 'startFactor', f, isNum(f) && f >= 0 && f <= 1, 'in [0, 1]');
@@ -245,16 +279,84 @@ export function warmup(s: Schedule, o: { steps: number; startFactor?: number }):
 
 /**
  * Schedules in sequence: schedules[i] runs from milestones[i − 1] (0 for the first) with its own clock
- * restarted at 0 (PyTorch SequentialLR's intent).
+ * restarted at 0. This equals PyTorch SequentialLR (which calls step(0) on the next scheduler at a
+ * milestone) for the schedules here; golden: tools/golden_torch2_schedules.py.
  */
 export function join(schedules: readonly Schedule[], milestones: readonly number[]): Schedule {
   need('join', 'schedules', schedules, Array.isArray(schedules) && schedules.length > 0 && schedules.every((f) => fn.test(f)), 'a non-empty array of schedules (t) => lr');
+  noMomentum('join', schedules);
   need('join', 'milestones', milestones, numArray.test(milestones), numArray.expected);
   need('join', 'milestones', milestones, milestones.length === schedules.length - 1 && milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > milestones[i - 1])), `${schedules.length - 1} increasing integers ≥ 1 (one fewer than schedules)`);
   return sched((t) => {
     let i = 0;
     while (i < milestones.length && t >= milestones[i]) i++;
     return schedules[i](t - (i === 0 ? 0 : milestones[i - 1]));
+  });
+}
+
+/**
+ * α(t) = α₀·factor for t < totalSteps, then α₀ (PyTorch ConstantLR; defaults factor 1/3, 5 steps).
+ * Used as a short constant warm-up, or inside chain().
+ */
+export function constantFactor(o: { lr: number; factor?: number; totalSteps?: number }): Schedule {
+  checked('constant-factor', o, { lr: num, factor: num, totalSteps: num }, ['lr']);
+  const factor = o.factor ?? 1 / 3, T = o.totalSteps ?? 5;
+  nonNeg('constant-factor', 'lr', o.lr);
+  need('constant-factor', 'factor', factor, isNum(factor) && factor >= 0 && factor <= 1, 'in [0, 1]');
+  need('constant-factor', 'totalSteps', T, Number.isInteger(T) && T >= 0, 'an integer ≥ 0');
+  return sched((t) => (t < T ? o.lr * factor : o.lr));
+}
+
+/**
+ * α(t) = α₀·λ(t) for any function λ of the step (PyTorch LambdaLR's lr_lambda). A λ that returns
+ * anything but a finite number ≥ 0 is an error naming the step. The library's only schedule that
+ * takes code, so the CLI has no spelling for it.
+ */
+export function lambdaFactor(o: { lr: number; lrLambda: (t: number) => number }): Schedule {
+  checked('lambda', o, { lr: num, lrLambda: fn }, ['lr', 'lrLambda']);
+  nonNeg('lambda', 'lr', o.lr);
+  return sched((t) => {
+    const k = o.lrLambda(t);
+    if (!(isNum(k) && k >= 0)) throw new RangeError(`lambda schedule: lrLambda(${t}) returned ${typeof k === 'number' ? k : typeof k}; expected a finite number ≥ 0`);
+    return o.lr * k;
+  });
+}
+
+/**
+ * Schedules chained by multiplication: α(t) = α₀·Π sᵢ(t), each sᵢ built with lr: 1 (its factor).
+ * This is PyTorch ChainedScheduler when every chained scheduler scales the rate by a factor of its
+ * own step (ConstantLR, LinearLR, StepLR, MultiStepLR, ExponentialLR, PolynomialLR; CosineAnnealingLR
+ * with η_min = 0 within its first T steps), which is how it is used. For the others (LambdaLR,
+ * cosine with η_min > 0, cyclic, one-cycle) PyTorch's result depends on the order of the step()
+ * calls, since each overwrites or offsets the rate; no product reproduces that: use join or
+ * lambdaFactor for those.
+ */
+export function chain(schedules: readonly Schedule[], o: { lr: number }): Schedule {
+  need('chain', 'schedules', schedules, Array.isArray(schedules) && schedules.length > 0 && schedules.every((f) => fn.test(f)), 'a non-empty array of schedules (t) => factor');
+  noMomentum('chain', schedules);
+  checked('chain', o, { lr: num }, ['lr']);
+  nonNeg('chain', 'lr', o.lr);
+  return sched((t) => schedules.reduce((a, s) => a * s(t), o.lr));
+}
+
+/**
+ * The SWA rate (PyTorch torch.optim.swa_utils.SWALR): from α₀ to swaLr over annealSteps by cosine
+ * ((1 − cos πp)/2) or linear annealing, then swaLr:
+ *   α(t) = swaLr·a(p) + α₀·(1 − a(p)),   p = min(1, t/annealSteps)   (annealSteps = 0: swaLr from t = 0)
+ * PyTorch computes it recursively, recovering α₀ from the current rate each step; the closed form
+ * agrees up to rounding. Izmailov et al. 2018, "Averaging Weights Leads to Wider Optima and Better
+ * Generalization".
+ */
+export function swalr(o: { lr: number; swaLr: number; annealSteps?: number; anneal?: 'cos' | 'linear' }): Schedule {
+  checked('swalr', o, { lr: num, swaLr: num, annealSteps: num, anneal: oneOf('cos', 'linear') }, ['lr', 'swaLr']);
+  const A = o.annealSteps ?? 10, anneal = o.anneal ?? 'cos';
+  nonNeg('swalr', 'lr', o.lr);
+  nonNeg('swalr', 'swaLr', o.swaLr);
+  need('swalr', 'annealSteps', A, Number.isInteger(A) && A >= 0, 'an integer ≥ 0');
+  const a = anneal === 'cos' ? (p: number) => (1 - Math.cos(Math.PI * p)) / 2 : (p: number) => p;
+  return sched((t) => {
+    const alpha = a(A === 0 ? 1 : Math.min(1, t / A));
+    return o.swaLr * alpha + o.lr * (1 - alpha);
   });
 }
 

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { Tensor, fromData } from '../../src/index.js';
 import {
   createOptimizer, pureUpdate, sgdRule, adagradRule, rmspropRule, adadeltaRule, adamRule, adamwRule, adamaxRule, nadamRule, radamRule, lionRule,
+  adafactorRule, rpropRule, asgdRule,
   type Optimizer, type BaseHyper, type UpdateRule, type OptimizerStateDict,
 } from '../../src/optim/index.js';
 import { trajectory } from '../../src/surfaces/index.js';
 
-const KEYS = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'adamax', 'nadam', 'radam', 'lion'];
+const KEYS = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'adamax', 'nadam', 'radam', 'lion', 'adafactor', 'rprop', 'asgd'];
 /** Options that switch every buffer on, so the properties see all the state. */
 const RICH: Record<string, Record<string, unknown>> = {
   sgd: { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 },
@@ -25,8 +26,11 @@ const RICH: Record<string, Record<string, unknown>> = {
   nadam: { lr: 0.01, weightDecay: 0.01 },
   radam: { lr: 0.01, weightDecay: 0.01 },
   lion: { lr: 0.01, weightDecay: 0.1 },
+  adafactor: { lr: 0.05, beta2Decay: -0.7, weightDecay: 0.01 },
+  rprop: { lr: 0.01, etas: [0.4, 1.3] },
+  asgd: { lr: 0.05, lambd: 0.01, t0: 2, weightDecay: 0.01 },
 };
-const RULES: UpdateRule<any>[] = [sgdRule, adagradRule, rmspropRule, adadeltaRule, adamRule, adamwRule, adamaxRule, nadamRule, radamRule, lionRule];
+const RULES: UpdateRule<any>[] = [sgdRule, adagradRule, rmspropRule, adadeltaRule, adamRule, adamwRule, adamaxRule, nadamRule, radamRule, lionRule, adafactorRule, rpropRule, asgdRule];
 
 function param(name: string, values: number[]): Tensor {
   const t = fromData(new Float64Array(values), [values.length], { requiresGrad: true });
@@ -50,7 +54,8 @@ const make = (key: string, ps: Tensor[], extra: Record<string, unknown> = {}) =>
   createOptimizer(key, ps.map((p) => [p.name!, p] as [string, Tensor]), { ...RICH[key], ...extra }) as Optimizer<BaseHyper>;
 
 for (const key of KEYS) {
-  test(`${key}: lr = 0 leaves parameters unchanged`, () => {
+  // Rprop's lr is only its initial step size, which the first step clamps to stepSizes[0]: test below.
+  if (key !== 'rprop') test(`${key}: lr = 0 leaves parameters unchanged`, () => {
     const ps = [param('a', [0.5, -1.5, 2]), param('b', [3, -0.25])];
     const before = ps.map((p) => Array.from(p.data));
     run(make(key, ps, { lr: 0 }), ps, 0, 5);
@@ -181,6 +186,9 @@ const CONVERGE: [string, string, Record<string, unknown>, number, ((t: number) =
   ['nadam', 'bowl', { lr: 0.02 }, 1000], ['nadam', 'rosenbrock', { lr: 0.02 }, 4000],
   ['radam', 'bowl', { lr: 0.05 }, 1000], ['radam', 'rosenbrock', { lr: 5e-3, betas: [0.9, 0.99] }, 3000],
   ['lion', 'bowl', { lr: 0.02 }, 500], ['lion', 'rosenbrock', { lr: 1e-3 }, 5000],
+  ['adafactor', 'bowl', { lr: 0.05 }, 1000], ['adafactor', 'rosenbrock', { lr: 0.05 }, 10000],
+  ['rprop', 'bowl', { lr: 0.01 }, 500], ['rprop', 'rosenbrock', { lr: 1e-3 }, 3000],
+  ['asgd', 'bowl', { lr: 0.05 }, 500], ['asgd', 'rosenbrock', { lr: 1.5e-3 }, 8000],
 ];
 for (const [key, fn, options, budget, lrAt] of CONVERGE) {
   test(`${key} converges on ${fn} within ${budget} steps (${JSON.stringify(options)})`, () => {
@@ -235,6 +243,28 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['lion', { betas: [0.9, 1] }, /Lion: invalid betas\[1\]/],
   ['lion', { weightDecay: -1 }, /Lion: invalid weightDecay/],
   ['adam', { momentum: 0.9 }, /Adam: unknown option "momentum"/],
+  ['nadam', { decoupledWeightDecay: 1 }, /NAdam: invalid decoupledWeightDecay/],
+  ['nadam', { maximize: 'yes' }, /NAdam: invalid maximize/],
+  ['radam', { decoupledWeightDecay: 'no' }, /RAdam: invalid decoupledWeightDecay/],
+  ['radam', { maximize: 0 }, /RAdam: invalid maximize/],
+  ['adafactor', { lr: -1 }, /Adafactor: invalid lr -1; expected ≥ 0/],
+  ['adafactor', { beta2Decay: 0.5 }, /Adafactor: invalid beta2Decay 0.5; expected ≤ 0/],
+  ['adafactor', { eps: [-1, 1e-3] }, /Adafactor: invalid eps\[0\] -1; expected ≥ 0/],
+  ['adafactor', { eps: [null, -1] }, /Adafactor: invalid eps\[1\] -1; expected ≥ 0/],
+  ['adafactor', { eps: 1e-3 }, /Adafactor: invalid eps 0.001; expected \[ε₁ \(a number or null\), ε₂ \(a number\)\]/],
+  ['adafactor', { d: 0.5 }, /Adafactor: invalid d 0.5; expected ≥ 1/],
+  ['adafactor', { weightDecay: -1 }, /Adafactor: invalid weightDecay/],
+  ['adafactor', { betas: [0.9, 0.999] }, /Adafactor: unknown option "betas"/],
+  ['rprop', { lr: -1 }, /Rprop: invalid lr/],
+  ['rprop', { etas: [1.2, 0.5] }, /Rprop: invalid etas \[1.2,0.5\]; expected \[η₋, η₊\] with 0 < η₋ < 1 < η₊/],
+  ['rprop', { etas: [0.5, 1] }, /Rprop: invalid etas/],
+  ['rprop', { stepSizes: [1, 0.1] }, /Rprop: invalid stepSizes \[1,0.1\]; expected \[Δmin, Δmax\] with 0 ≤ Δmin ≤ Δmax/],
+  ['rprop', { weightDecay: 0.1 }, /Rprop: unknown option "weightDecay"/],
+  ['asgd', { lr: -1 }, /ASGD: invalid lr/],
+  ['asgd', { lambd: -1 }, /ASGD: invalid lambd -1; expected a finite number ≥ 0/],
+  ['asgd', { alpha: NaN }, /ASGD: invalid alpha/],
+  ['asgd', { t0: -1 }, /ASGD: invalid t0/],
+  ['asgd', { weightDecay: -1 }, /ASGD: invalid weightDecay/],
 ];
 test('every invalid hyper-parameter is rejected with a message naming it', () => {
   for (const [key, bad, msg] of BAD) {

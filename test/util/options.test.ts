@@ -40,8 +40,11 @@ const ROWS: Row[] = [
   { owner: 'AdamW', make: opt(d.AdamW), unknown: ['beta1', 'betas'], snake: ['eps_inside_sqrt', 'epsInsideSqrt'], wrong: ['amsgrad', 'no', 'true or false'] },
   { owner: 'Adamax', make: opt(d.Adamax), unknown: ['amsgrad', null], snake: ['weight_decay', 'weightDecay'], wrong: ['eps', null, 'a number'] },
   { owner: 'NAdam', make: opt(d.NAdam), unknown: ['momentum', 'momentumDecay'], snake: ['momentum_decay', 'momentumDecay'], wrong: ['legacyMuProduct', 0, 'true or false'] },
-  { owner: 'RAdam', make: opt(d.RAdam), unknown: ['decoupled_weight_decay', 'weightDecay'], snake: ['weight_decay', 'weightDecay'], wrong: ['weightDecay', [0.1], 'a number'] },
+  { owner: 'RAdam', make: opt(d.RAdam), unknown: ['decoupled_weight_decay', 'decoupledWeightDecay'], snake: ['weight_decay', 'weightDecay'], wrong: ['weightDecay', [0.1], 'a number'] },
   { owner: 'Lion', make: opt(d.Lion), unknown: ['eps', null], snake: ['weight_decay', 'weightDecay'], wrong: ['maximize', 'false', 'true or false'] },
+  { owner: 'Adafactor', make: opt(d.Adafactor), unknown: ['beta2_decay', 'beta2Decay'], snake: ['weight_decay', 'weightDecay'], wrong: ['eps', 1e-3, '[ε₁ (a number or null), ε₂ (a number)]'] },
+  { owner: 'Rprop', make: opt(d.Rprop), unknown: ['step_sizes', 'stepSizes'], snake: ['step_sizes', 'stepSizes'], wrong: ['etas', 0.5, 'two numbers [a, b]'] },
+  { owner: 'ASGD', make: opt(d.ASGD), unknown: ['lambda', 'lambd'], snake: ['weight_decay', 'weightDecay'], wrong: ['t0', '1e6', 'a number'] },
   { owner: 'LBFGS', make: opt(d.LBFGS), unknown: ['maxIters', 'maxIter'], snake: ['line_search_fn', 'lineSearchFn'], wrong: ['historySize', '10', 'a number'] },
   { owner: 'Newton', make: opt(d.Newton), unknown: ['dampening', 'damping'], snake: ['cg_max_iter', 'cgMaxIter'], wrong: ['hessian', 1, 'a function or null'] },
   // layers
@@ -137,7 +140,7 @@ for (const r of ROWS) {
 }
 
 test('every optimizer class is in the table, and createOptimizer refuses the same mistakes for every registered name', () => {
-  const classes = ['SGD', 'Adagrad', 'RMSprop', 'Adadelta', 'Adam', 'AdamW', 'Adamax', 'NAdam', 'RAdam', 'Lion', 'LBFGS', 'Newton'];
+  const classes = ['SGD', 'Adagrad', 'RMSprop', 'Adadelta', 'Adam', 'AdamW', 'Adamax', 'NAdam', 'RAdam', 'Lion', 'Adafactor', 'Rprop', 'ASGD', 'LBFGS', 'Newton'];
   for (const c of classes) assert.ok(ROWS.some((r) => r.owner === c), c);
   for (const key of d.optimizerNames()) {
     const spec = d.optimizerInfo(key);

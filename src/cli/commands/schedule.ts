@@ -1,7 +1,7 @@
 /** descent schedule: print a learning-rate schedule's value at every step (for plots and checks). */
 import type { Command } from '../command.js';
 import { UsageError } from '../args.js';
-import { parseSchedule, scheduleHelp } from '../../schedule/index.js';
+import { parseSchedule, scheduleHelp, type MomentumSchedule } from '../../schedule/index.js';
 import { MAX_SURFACE_STEPS } from './surface.js';
 import { decimal } from '../../util/decimal.js';
 import { clip } from '../../util/names.js';
@@ -18,7 +18,7 @@ export const scheduleCommand: Command = {
     { name: 'steps', type: 'int', min: 1, max: MAX_SURFACE_STEPS, default: 100, help: 'how many steps to print (t = 0 … steps−1; printed as computed, never held in memory)' },
     { name: 'total', type: 'int', min: 1, help: 'run length for schedules whose T defaults to it (default --steps)' },
     { name: 'metrics', type: 'string', metavar: 'A,B,...', help: 'plateau only: the metric of each step (the rate printed is the one after it)' },
-    { name: 'json', type: 'boolean', help: 'print {"schedule", "lr": [...]} as JSON' },
+    { name: 'json', type: 'boolean', help: 'print {"schedule", "lr": [...]} as JSON (and "momentum": [...] when the schedule cycles it)' },
   ],
   helpExtra: ['Schedules (t counts steps from 0; the rate of update t is schedule(t)):', ...scheduleHelp(), '', 'Examples:', '  descent schedule --name exponential:k=0.05 --lr 0.1 --steps 50 --json', '  descent schedule --name sgdr --params T0=10,Tmult=2 --steps 70'].join('\n'),
   async run(o, io) {
@@ -30,6 +30,7 @@ export const scheduleCommand: Command = {
     }
     // The rates are streamed in chunks of CHUNK lines: memory stays flat up to the largest --steps.
     let rateAt: (t: number) => number;
+    let momentumAt: ((t: number) => number) | undefined;
     try {
       const p = parseSchedule(spec, { lr: o.lr, total: o.total ?? o.steps });
       if (p.kind === 'plateau') {
@@ -42,6 +43,7 @@ export const scheduleCommand: Command = {
       } else {
         if (o.metrics !== undefined) throw new UsageError('--metrics applies to the plateau schedule only');
         rateAt = p.schedule;
+        momentumAt = (p.schedule as MomentumSchedule).momentum;
       }
     } catch (e) {
       if (e instanceof RangeError) throw new UsageError(`--name: ${e.message}`);
@@ -55,10 +57,19 @@ export const scheduleCommand: Command = {
     if (o.json) io.out(`{"schedule":${JSON.stringify(spec)},"lr0":${JSON.stringify(o.lr)},"steps":${o.steps},"lr":[`);
     for (let t = 0; t < o.steps; t++) {
       const v = rateAt(t);
-      buffer.push(o.json ? (t > 0 ? ',' : '') + JSON.stringify(v) : `${t}\t${v}`);
+      const m = momentumAt && !o.json ? `\t${momentumAt(t)}` : '';
+      buffer.push(o.json ? (t > 0 ? ',' : '') + JSON.stringify(v) : `${t}\t${v}${m}`);
       if (buffer.length >= CHUNK) flush();
     }
     flush();
+    if (o.json && momentumAt) {
+      io.out('],"momentum":[');
+      for (let t = 0; t < o.steps; t++) {
+        buffer.push((t > 0 ? ',' : '') + JSON.stringify(momentumAt(t)));
+        if (buffer.length >= CHUNK) flush();
+      }
+      flush();
+    }
     if (o.json) io.out(']}');
   },
 };

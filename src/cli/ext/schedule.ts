@@ -1,7 +1,7 @@
 /** `descent train --schedule SPEC [--schedule-unit epoch|step]`: a learning-rate schedule for the run. */
 import { UsageError, type Parsed } from '../args.js';
 import { registerTrainExtension } from '../extensions.js';
-import { parseSchedule, scheduleCallback, plateauCallback, type ParsedSchedule } from '../../schedule/index.js';
+import { parseSchedule, scheduleCallback, plateauCallback, setMomentum, type MomentumSchedule, type ParsedSchedule } from '../../schedule/index.js';
 
 /** Parse --schedule against the run; spec errors become usage errors naming the flag. */
 export function scheduleFromOptions(o: Parsed, lr: number, epochs: number, stepsPerEpoch: number): ParsedSchedule {
@@ -29,6 +29,16 @@ registerTrainExtension({
     if (p.kind === 'plateau') {
       if (o.scheduleUnit === 'step') throw new UsageError('--schedule plateau works per epoch (on the test loss); drop --schedule-unit step');
       return [plateauCallback(p.plateau)];
+    }
+    const momentum = (p.schedule as MomentumSchedule).momentum;
+    if (momentum) {
+      // a momentum cycle needs an optimizer with momentum or betas: refused here as a usage error, not mid-run
+      try {
+        setMomentum(setup.optimizer, momentum(0));
+      } catch (e) {
+        if (e instanceof RangeError) throw new UsageError(`--schedule: ${e.message}`);
+        throw e;
+      }
     }
     return [scheduleCallback(p.schedule, { unit: o.scheduleUnit })];
   },
