@@ -48,16 +48,16 @@ export {
 } from './augment/index.js';
 // Optimizers, line searches, second order
 export {
-  Adadelta, adadeltaRule, Adagrad, adagradRule, Adam, Adamax, adamaxRule, adamRule, AdamW, adamwRule, armijo, cholesky,
+  Adadelta, adadeltaRule, Adafactor, adafactorRule, Adagrad, adagradRule, Adam, Adamax, adamaxRule, adamRule, AdamW, adamwRule, armijo, ASGD, asgdRule, cholesky,
   choleskySolve, clipGradNorm_, clipGradValue_, createOptimizer, cubicInterpolate, Curvature, getOptimizer, hessian,
   hessianVectorProduct, LBFGS, LBFGS_LIMITS, lbfgsRule, Lion, lionRule, NAdam, nadamRule, Newton, NEWTON_LIMITS,
   newtonRule, Optimizer, optimizerInfo, optimizerNames, optionsOf, pureUpdate, RAdam, radamRule, registerOptimizer,
-  RMSprop, rmspropRule, SGD, sgdRule, strongWolfe, truncatedCG, type AdadeltaOptions, type AdagradOptions,
-  type AdamaxOptions, type AdamOptions, type AdamWOptions, type AnyOptimizer, type ArmijoOptions, type BaseHyper,
+  RMSprop, rmspropRule, Rprop, rpropRule, SGD, sgdRule, strongWolfe, truncatedCG, type AdadeltaOptions, type AdafactorOptions, type AdagradOptions,
+  type AdamaxOptions, type AdamOptions, type AdamWOptions, type AnyOptimizer, type ArmijoOptions, type ASGDOptions, type BaseHyper,
   type Closure, type DirectionalObjective, type HvpOracle, type LBFGSLineSearch, type LBFGSOptions,
   type LineSearchResult, type LionOptions, type NAdamOptions, type NamedParams, type NewtonClosure, type NewtonOptions,
   type NewtonStepInfo, type OptimizerSpec, type OptimizerStateDict, type ParamGroup, type ParamsInput, type ParamState,
-  type RAdamOptions, type RMSpropOptions, type SGDOptions, type Steppable, type StrongWolfeOptions, type UpdateRule
+  type RAdamOptions, type RMSpropOptions, type RpropOptions, type SGDOptions, type Steppable, type StrongWolfeOptions, type UpdateRule
 } from './optim/index.js';
 // 2-d test functions and optimizer trajectories
 export {
@@ -90,10 +90,10 @@ export {
 } from './train/index.js';
 // Learning-rate schedules
 export {
-  constant, constantSchedule, cosine, cosineSchedule, cyclic, exponential, exponentialGamma, exponentialSchedule,
-  inverseTime, join, joinSchedules, linear, linearSchedule, multiStep, oneCycle, parseSchedule, plateauCallback,
+  chain, chainSchedules, constant, constantFactor, constantSchedule, cosine, cosineSchedule, cyclic, exponential, exponentialGamma, exponentialSchedule,
+  inverseTime, join, joinSchedules, lambdaFactor, linear, linearSchedule, multiStep, oneCycle, parseSchedule, plateauCallback,
   polynomial, polynomialSchedule, ReduceOnPlateau, sample, scheduleCallback, scheduleTable, sgdr, snapshotCosine,
-  snapshotSteps, stepDecay, warmup, type CyclicMode, type EpochMetrics, type LrTarget, type ParsedSchedule,
+  snapshotSteps, stepDecay, swalr, warmup, type CyclicMode, type EpochMetrics, type LrTarget, type MomentumSchedule, type ParsedSchedule,
   type PlateauOptions, type PlateauState, type Schedule, type ScheduleContext, type ScheduleState, type ScheduleUnit
 } from './schedule/index.js';
 // Regularisation

@@ -227,7 +227,7 @@ function parseSegment(seg: string, ctx: ScheduleContext, total: number | undefin
   const built = parts.map((part) => parseOne(part, { ...ctx, lr: 1 }, total));
   const factors = built.map(({ schedule, p }, i) => {
     if (schedule.kind === 'plateau') throw new RangeError('schedule: plateau cannot be chained with "*"');
-    if (p.lr !== undefined) throw new RangeError(`schedule: part ${i + 1} of the chain "${clip(seg)}" gives lr=; a chained part is a factor (the rate is --lr or the first part's context)`);
+    if (p.lr !== undefined) throw new RangeError(`schedule: part ${i + 1} of the chain "${clip(seg)}" gives lr=; a chained part is a factor (the rate comes from the context: the optimizer's lr)`);
     return schedule.schedule;
   });
   const fors = built.map(({ p }) => p.for).filter((v) => v !== undefined);
