@@ -11,7 +11,7 @@
  * elsewhere the backend runs on one thread. Relaxed SIMD (FMA) is used where the engine validates
  * it (Node 20 needs --experimental-wasm-relaxed-simd), else plain SIMD128.
  */
-import { type Backend, registerBackend, registerBackendHint } from '../backend.js';
+import { type Backend, type Extensions, registerBackend, registerBackendHint } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.js';
 import { makeWasmKernels } from './kernels.js';
@@ -23,6 +23,7 @@ export type { WasmOptions } from './runtime.js';
 
 let runtime: WasmRuntime | null = null;
 let backendObj: Backend | null = null;
+let extensions: Partial<Extensions> = {};
 let maxThreads = 1;
 
 registerBackendHint('wasm', 'call `await initWasm()` (or `initWasmSync()` for one thread) first');
@@ -59,10 +60,13 @@ function create(opts: WasmOptions, shared: boolean): Backend {
   if (!runtime) {
     runtime = new WasmRuntime({ shared, relaxed: opts.relaxed ?? true });
     const rt = runtime;
-    const kernels = makeWasmKernels(rt, () => maxThreads);
-    backendObj = { ...referenceBackend, ...kernels, name: 'wasm' };
+    const { allocLike, zero, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, adamStep, sgdStep,
+      batchUpdates, ...primitives } = makeWasmKernels(rt, () => maxThreads);
+    // the primitives override the reference's; an op the kernels lack runs on the reference
+    backendObj = { ...referenceBackend, ...primitives, name: 'wasm' };
+    extensions = { allocLike, zero, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, adamStep, sgdStep, batchUpdates };
   }
-  registerBackend(backendObj!);
+  registerBackend(backendObj!, extensions);
   return backendObj!;
 }
 

@@ -7,7 +7,7 @@
  * (skipped for arrays that already live in WebAssembly memory), run the kernel — split over the
  * worker threads when the product is big enough to pay for the hand-off — and copy the result out.
  */
-import type { Backend, BinaryOp, UnaryOp, Conv2dGeometry, PoolGeometry, AdamStepHyper, SgdStepHyper } from '../backend.js';
+import type { KernelSet, BinaryOp, UnaryOp, Conv2dGeometry, PoolGeometry, AdamStepHyper, SgdStepHyper } from '../backend.js';
 import { referenceBackend, broadcastStrides } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
 import type { Shape } from '../../tensor/shape.js';
@@ -77,7 +77,7 @@ export function setWinogradEnabled(on: boolean): void {
 /** Stand-ins for an operand a convolution gradient does not read (convLayerBackward reads x only for gw, w only for gx). */
 const NO_X = new Float32Array(0), NO_W = new Float32Array(0);
 
-export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): Partial<Backend> {
+export function makeWasmKernels(rt: WasmRuntime, maxThreads: () => number): KernelSet {
   const MR_UNIT = 12; // a multiple of both micro-kernel heights (4 and 6)
   // Columns per unit when threads split a product along n: 16 floats, one 64-byte cache line of a C
   // row, so two threads never write the same line (with 8, the 8-column micro-tiles of two parts
