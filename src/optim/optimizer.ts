@@ -38,17 +38,21 @@ export interface BaseHyper {
   lr: number;
 }
 
-/**
- * An optimizer's mathematics. `S` is the rule's state type (e.g. AdamState); it defaults to the
- * untyped ParamState.
- */
-export interface UpdateRule<H extends BaseHyper, S extends ParamState = ParamState> {
+/** A method's name and options: what every optimizer declares, first-order rule or closure method. */
+export interface Method<H extends BaseHyper> {
   readonly name: string;
   readonly defaults: H;
-  /** Every option the rule takes and its type: the constructor refuses other names and wrong types (util/options). */
+  /** Every option the method takes and its type: the constructor refuses other names and wrong types (util/options). */
   readonly schema: SchemaOf<H>;
   /** Throws a RangeError naming the option and its accepted range. */
   validate(h: H): void;
+}
+
+/**
+ * A first-order optimizer's mathematics: one update of one parameter from its gradient. `S` is
+ * the rule's state type (e.g. AdamState); it defaults to the untyped ParamState.
+ */
+export interface UpdateRule<H extends BaseHyper, S extends ParamState = ParamState> extends Method<H> {
   init(param: Storage, h: H): S;
   apply(param: Storage, grad: Storage, state: S, h: H): void;
 }
@@ -88,8 +92,8 @@ export function lossValue(owner: string, v: unknown): number {
 
 const zeroGradSchema = { setToNone: bool };
 
-/** An optimizer of any rule, for code that only steps, zeroes and reads the learning rate. */
-export type AnyOptimizer = Optimizer<BaseHyper, ParamState>;
+/** An optimizer of any kind (a rule's or a closure method's), for code that only steps, zeroes, saves and reads the learning rate. */
+export type AnyOptimizer = OptimizerBase<BaseHyper>;
 
 export type ParamGroup<H> = H & { params: Tensor[] };
 export type ParamsInput<H> = Tensor[] | [string, Tensor][] | (Partial<H> & { params: Tensor[] | [string, Tensor][] })[];
@@ -104,13 +108,16 @@ function isNamedList(x: unknown[]): x is [string, Tensor][] {
   return x.length > 0 && Array.isArray(x[0]) && typeof (x[0] as unknown[])[0] === 'string';
 }
 
-export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> {
+/**
+ * What every optimizer has: parameter groups with their options (checked against the method's
+ * schema), parameter names, zeroGrad, the learning rate. `Optimizer` adds per-parameter state and a
+ * rule's step; `ClosureOptimizer` is the base of methods whose step re-evaluates the objective.
+ */
+export abstract class OptimizerBase<H extends BaseHyper> {
   readonly paramGroups: ParamGroup<H>[] = [];
-  /** Per-parameter state, keyed by parameter name. */
-  readonly state = new Map<string, S>();
-  private readonly names = new Map<Tensor, string>();
+  protected readonly names = new Map<Tensor, string>();
 
-  constructor(readonly rule: UpdateRule<H, S>, params: ParamsInput<H>, options: Partial<H> = {}) {
+  constructor(readonly rule: Method<H>, params: ParamsInput<H>, options: Partial<H> = {}) {
     checkOptions(rule.name, options, rule.schema);
     const defaults = { ...rule.defaults, ...stripUndefined(options) } as H;
     rule.validate(defaults);
@@ -142,6 +149,58 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> {
     return this.names.get(p) as string;
   }
 
+  /** One update; see the subclasses. */
+  abstract step(closure?: Closure): number | undefined;
+
+  /** Hyper-parameters as plain JSON (state: the subclass's). */
+  stateDict(): OptimizerStateDict {
+    const paramGroups = this.paramGroups.map(({ params, ...h }) => ({ ...h, params: params.map((p) => this.nameOf(p)) }));
+    return { optimizer: this.rule.name, state: {}, paramGroups };
+  }
+
+  abstract loadStateDict(sd: OptimizerStateDict): void;
+
+  /** See Optimizer.zeroGrad. */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    zeroGrads(this.rule.name, this.paramGroups, opts);
+  }
+
+  /** The learning rate of the first group. */
+  get lr(): number {
+    return this.paramGroups[0].lr;
+  }
+
+  /** Set the learning rate of every group (schedules use this). */
+  setLr(lr: number | ((group: ParamGroup<H>, i: number) => number)): void {
+    this.paramGroups.forEach((g, i) => {
+      const v = typeof lr === 'number' ? lr : lr(g, i);
+      checkNonNeg(this.rule.name, 'lr', v);
+      g.lr = v;
+    });
+  }
+}
+
+/**
+ * A method whose step needs the objective re-evaluated (L-BFGS, Newton): step(closure) is
+ * required, and `evaluations` counts the objective evaluations made so far — the counter that
+ * trajectories, full-batch training and the lab read to compare methods fairly.
+ */
+export abstract class ClosureOptimizer<H extends BaseHyper> extends OptimizerBase<H> {
+  abstract override step(closure: Closure): number;
+  /** Objective evaluations so far (closure calls; Newton adds its Hessian-vector products). */
+  abstract get evaluations(): number;
+}
+
+/** A first-order optimizer: a rule applied to every parameter that has a gradient, with per-parameter state. */
+export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> extends OptimizerBase<H> {
+  /** Per-parameter state, keyed by parameter name. */
+  readonly state = new Map<string, S>();
+  declare readonly rule: UpdateRule<H, S>;
+
+  constructor(rule: UpdateRule<H, S>, params: ParamsInput<H>, options: Partial<H> = {}) {
+    super(rule, params, options);
+  }
+
   /**
    * One update of every parameter that has a gradient. With a closure (PyTorch's: zero the
    * gradients, compute the loss, backward, return the loss as a number or a one-element Tensor) it is
@@ -171,56 +230,15 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> {
     return loss;
   }
 
-  /**
-   * Forget gradients: PyTorch's zero_grad(set_to_none=True), its default since 2.0. With
-   * `{ setToNone: false }` (PyTorch 1.x's default) each existing `.grad` is kept and zeroed, and
-   * later backward passes add into it in place — so a step allocates no gradient tensors, and on
-   * the wasm backend the buffers live in WebAssembly memory, where the fused dense layer writes
-   * its weight gradient directly and the fused update reads it without a copy.
-   */
-  zeroGrad(opts: { setToNone?: boolean } = {}): void {
-    checkOptions(`${this.rule.name}.zeroGrad`, opts, zeroGradSchema);
-    const setToNone = opts.setToNone ?? true;
-    for (const g of this.paramGroups) {
-      for (const p of g.params) {
-        if (setToNone || !p.grad) {
-          p.grad = null;
-          continue;
-        }
-        if (p.grad.node || !isGradBuffer(p.grad)) {
-          // first time: a buffer of our own, in the backend's memory when the parameter is there
-          const data = extension('allocLike')?.(p.data) ?? allocStorage(p.dtype, p.size);
-          p.grad = new Tensor(data, p.shape);
-          keepGradBuffer(p.grad);
-        } else if (!extension('zero')?.(p.grad.data)) p.grad.data.fill(0);
-      }
-    }
-  }
-
-  /** The learning rate of the first group. */
-  get lr(): number {
-    return this.paramGroups[0].lr;
-  }
-
-  /** Set the learning rate of every group (schedules use this). */
-  setLr(lr: number | ((group: ParamGroup<H>, i: number) => number)): void {
-    this.paramGroups.forEach((g, i) => {
-      const v = typeof lr === 'number' ? lr : lr(g, i);
-      checkNonNeg(this.rule.name, 'lr', v);
-      g.lr = v;
-    });
-  }
-
   /** State and hyper-parameters as plain JSON, keyed by parameter name. */
-  stateDict(): OptimizerStateDict {
+  override stateDict(): OptimizerStateDict {
     const state: OptimizerStateDict['state'] = {};
     for (const [name, s] of this.state) {
       const e: Record<string, number | number[]> = {};
       for (const [k, v] of Object.entries(s)) if (v !== undefined) e[k] = typeof v === 'number' ? v : Array.from(v);
       state[name] = e;
     }
-    const paramGroups = this.paramGroups.map(({ params, ...h }) => ({ ...h, params: params.map((p) => this.nameOf(p)) }));
-    return { optimizer: this.rule.name, state, paramGroups };
+    return { ...super.stateDict(), state };
   }
 
   loadStateDict(sd: OptimizerStateDict): void {
@@ -252,6 +270,32 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> {
       Object.assign(this.paramGroups[i], h);
       this.rule.validate(this.paramGroups[i]);
     });
+  }
+}
+
+/**
+ * Forget gradients: PyTorch's zero_grad(set_to_none=True), its default since 2.0. With
+ * `{ setToNone: false }` (PyTorch 1.x's default) each existing `.grad` is kept and zeroed, and
+ * later backward passes add into it in place — so a step allocates no gradient tensors, and on
+ * the wasm backend the buffers live in WebAssembly memory, where the fused dense layer writes
+ * its weight gradient directly and the fused update reads it without a copy.
+ */
+function zeroGrads(owner: string, groups: readonly { params: Tensor[] }[], opts: { setToNone?: boolean }): void {
+  checkOptions(`${owner}.zeroGrad`, opts, zeroGradSchema);
+  const setToNone = opts.setToNone ?? true;
+  for (const g of groups) {
+    for (const p of g.params) {
+      if (setToNone || !p.grad) {
+        p.grad = null;
+        continue;
+      }
+      if (p.grad.node || !isGradBuffer(p.grad)) {
+        // first time: a buffer of our own, in the backend's memory when the parameter is there
+        const data = extension('allocLike')?.(p.data) ?? allocStorage(p.dtype, p.size);
+        p.grad = new Tensor(data, p.shape);
+        keepGradBuffer(p.grad);
+      } else if (!extension('zero')?.(p.grad.data)) p.grad.data.fill(0);
+    }
   }
 }
 

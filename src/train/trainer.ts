@@ -27,7 +27,7 @@ import { noGrad } from '../autograd/engine.js';
 import { add, argmax, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
-import { Optimizer as OptimizerClass, type Optimizer, type BaseHyper, type AnyOptimizer } from '../optim/optimizer.js';
+import { Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
 import type { EpochStart } from '../data/loader.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import { WeightAverage, swaCallback, emaCallback, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
@@ -88,7 +88,7 @@ export interface BatchSource {
  */
 export interface TrainState {
   model: Module;
-  optimizer: Optimizer<BaseHyper>;
+  optimizer: AnyOptimizer;
   /** The epoch being run, from 1 to `epochs` (0 in onTrainBegin, before any epoch). */
   epoch: number;
   epochs: number;
@@ -355,11 +355,11 @@ function restoreModel(model: Module, c: Checkpoint): void {
  * and Newton keep their own (global) form.
  */
 function optimizerState(optimizer: AnyOptimizer): Checkpoint['optimizer'] {
-  if (optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
+  if (!(optimizer instanceof OptimizerClass) || optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
   const state: Record<string, Record<string, unknown>> = {};
   for (const [name, st] of optimizer.state) {
     const e: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(st)) if (v !== undefined) e[k] = typeof v === 'number' ? v : v.slice();
+    for (const [k, v] of Object.entries(st as ParamState)) if (v !== undefined) e[k] = typeof v === 'number' ? v : v.slice();
     state[name] = e;
   }
   const paramGroups = optimizer.paramGroups.map(({ params, ...h }) => ({ ...h, params: (params as Tensor[]).map((p) => optimizer.nameOf(p)) }));

@@ -107,7 +107,7 @@ test('LBFGS rejects bad options with a message naming the option', () => {
   assert.throws(() => new LBFGS([p], { historySize: 0 }), /LBFGS: invalid historySize 0/);
   assert.throws(() => new LBFGS([p], { lineSearchFn: 'armijo' as never }), /lineSearchFn "armijo"/);
   assert.throws(() => new LBFGS([{ params: [p] }, { params: [zeros([1], { requiresGrad: true })] }]), /parameter groups/);
-  assert.throws(() => new LBFGS([p]).step(), /closure/);
+  assert.throws(() => (new LBFGS([p]).step as () => number)(), /closure/);
   assert.equal(new LBFGS([p], { lineSearchFn: 'strong_wolfe' as never }).paramGroups[0].lineSearchFn, 'strongWolfe', "PyTorch's spelling is accepted");
 });
 
