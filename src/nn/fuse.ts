@@ -23,12 +23,19 @@ import { Linear, ReLU, Sequential, checkLinearInput } from './layers.js';
 import { Conv2d } from './conv.js';
 import { MaxPool2d } from './pool.js';
 
-/** relu(linear(x)) as one op. */
-export class LinearReLU extends Module {
-  constructor(readonly linear: Linear) {
+/** A fused layer holds its first part's weight and bias (the same tensors, under the same names). */
+abstract class FusedLayer extends Module {
+  constructor(first: { weight: Tensor; bias: Tensor | null }) {
     super();
-    this.registerParameter('weight', linear.weight);
-    if (linear.bias) this.registerParameter('bias', linear.bias);
+    this.registerParameter('weight', first.weight);
+    if (first.bias) this.registerParameter('bias', first.bias);
+  }
+}
+
+/** relu(linear(x)) as one op. */
+export class LinearReLU extends FusedLayer {
+  constructor(readonly linear: Linear) {
+    super(linear);
   }
 
   forward(x: Tensor): Tensor {
@@ -42,11 +49,9 @@ export class LinearReLU extends Module {
 }
 
 /** relu(conv(x)) as one op. */
-export class Conv2dReLU extends Module {
+export class Conv2dReLU extends FusedLayer {
   constructor(readonly conv: Conv2d) {
-    super();
-    this.registerParameter('weight', conv.weight);
-    if (conv.bias) this.registerParameter('bias', conv.bias);
+    super(conv);
   }
 
   forward(x: Tensor): Tensor {
@@ -60,11 +65,9 @@ export class Conv2dReLU extends Module {
 }
 
 /** pool(relu(conv(x))) as one op; the activation before pooling is never stored on a backend with `convPoolLayer`. */
-export class Conv2dReLUMaxPool extends Module {
+export class Conv2dReLUMaxPool extends FusedLayer {
   constructor(readonly conv: Conv2d, readonly pool: MaxPool2d) {
-    super();
-    this.registerParameter('weight', conv.weight);
-    if (conv.bias) this.registerParameter('bias', conv.bias);
+    super(conv);
   }
 
   forward(x: Tensor): Tensor {
