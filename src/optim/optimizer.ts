@@ -160,7 +160,13 @@ export abstract class OptimizerBase<H extends BaseHyper> {
 
   abstract loadStateDict(sd: OptimizerStateDict): void;
 
-  /** See Optimizer.zeroGrad. */
+  /**
+   * Forget gradients: PyTorch's zero_grad(set_to_none=True), its default since 2.0. With
+   * `{ setToNone: false }` (PyTorch 1.x's default) each existing `.grad` is kept and zeroed, and
+   * later backward passes add into it in place — so a step allocates no gradient tensors, and on
+   * the wasm backend the buffers live in WebAssembly memory, where the fused dense layer writes
+   * its weight gradient directly and the fused update reads it without a copy.
+   */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
     zeroGrads(this.rule.name, this.paramGroups, opts);
   }
@@ -182,8 +188,8 @@ export abstract class OptimizerBase<H extends BaseHyper> {
 
 /**
  * A method whose step needs the objective re-evaluated (L-BFGS, Newton): step(closure) is
- * required, and `evaluations` counts the objective evaluations made so far — the counter that
- * trajectories, full-batch training and the lab read to compare methods fairly.
+ * required, and `evaluations` counts the objective evaluations made so far (Steppable's counter,
+ * which trajectories record as `optimizerEvals`).
  */
 export abstract class ClosureOptimizer<H extends BaseHyper> extends OptimizerBase<H> {
   abstract override step(closure: Closure): number;
@@ -273,13 +279,7 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
   }
 }
 
-/**
- * Forget gradients: PyTorch's zero_grad(set_to_none=True), its default since 2.0. With
- * `{ setToNone: false }` (PyTorch 1.x's default) each existing `.grad` is kept and zeroed, and
- * later backward passes add into it in place — so a step allocates no gradient tensors, and on
- * the wasm backend the buffers live in WebAssembly memory, where the fused dense layer writes
- * its weight gradient directly and the fused update reads it without a copy.
- */
+/** OptimizerBase.zeroGrad over `groups`; `owner` names the optimizer in option errors. */
 function zeroGrads(owner: string, groups: readonly { params: Tensor[] }[], opts: { setToNone?: boolean }): void {
   checkOptions(`${owner}.zeroGrad`, opts, zeroGradSchema);
   const setToNone = opts.setToNone ?? true;
