@@ -1,7 +1,7 @@
 /** The four workloads run with descent (wasm backend unless --backend reference). */
 import {
   Tensor, Linear, Adam, LBFGS, Rng, crossEntropy,
-  setBackend, backend, noGrad, parameter,
+  setBackend, backend, extension, noGrad, parameter,
 } from '../src/index.js';
 import { initWasm, wasmInfo, wasmFloat32Array } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
@@ -67,7 +67,7 @@ function w3(quick: boolean, jsArray: boolean): Omit<Measurement, 'framework' | '
   const N = 10_000_000;
   const rng = new Rng(3);
   const p = jsArray ? new Tensor(new Float32Array(N), [N], true) : parameter([N], 'float32', () => {});
-  const g = new Tensor(jsArray ? new Float32Array(N) : backend().allocLike?.(p.data) ?? new Float32Array(N), [N]);
+  const g = new Tensor(jsArray ? new Float32Array(N) : extension('allocLike')?.(p.data) ?? new Float32Array(N), [N]);
   for (let i = 0; i < N; i++) { p.data[i] = rng.uniform() - 0.5; g.data[i] = rng.uniform() - 0.5; }
   p.name = 'p';
   p.grad = g;

@@ -6,7 +6,7 @@
  */
 import {
   Tensor, Adam, Rng, crossEntropy,
-  setBackend, registerBackend, backend, type Backend, type Conv2dGeometry,
+  setBackend, registerBackend, backend, extensionsOf, type Backend, type Conv2dGeometry,
 } from '../src/index.js';
 import { initWasm, wasmInfo } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
@@ -17,7 +17,8 @@ const [w = 'W1', stepsArg = '30', which = 'wasm'] = process.argv.slice(2);
 const t = process.env.DESCENT_WASM_THREADS;
 await initWasm(t ? { threads: Number(t) } : {});
 setBackend(which);
-const inner: Backend = backend();
+// the primitives and the extensions, each timed under its name
+const inner: Record<string, unknown> = { ...backend(), ...extensionsOf(backend().name) };
 const time = new Map<string, { ms: number; calls: number; flops: number; perStep: number[]; cur: number }>();
 const macsOf = (name: string, a: unknown[]): number => {
   if (name === 'matmul') return (a[3] as number) * (a[4] as number) * (a[5] as number);
@@ -44,7 +45,7 @@ for (const [k, f] of Object.entries(inner)) {
     return r;
   };
 }
-registerBackend(timed as unknown as Backend);
+registerBackend(timed as unknown as Backend, timed);
 setBackend('timed');
 
 const data = loadFashionMnist();

@@ -20,8 +20,9 @@ export {
 } from './tensor/index.js';
 // Backends (the reference backend; wasm is in descent/wasm)
 export {
-  backend, backendNames, referenceBackend, registerBackend, setBackend, type Backend, type BinaryOp,
-  type Conv2dGeometry, type PoolGeometry, type UnaryOp
+  backend, backendNames, extension, extensionsOf, referenceBackend, registerBackend, setBackend,
+  type AdamStepHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ExtensionName, type Extensions,
+  type KernelSet, type PoolGeometry, type SgdStepHyper, type UnaryOp
 } from './backend/index.js';
 // Autograd and tensor ops
 export {
@@ -29,13 +30,13 @@ export {
   gather, ge, grad, gt, index, indexSelect, isGradEnabled, le, log, logicalAnd, logicalNot, logicalOr, logSoftmax, lt,
   maskedFill, matmul, max, maximum, mean, min, mm, mseLoss, mul, narrow, ne, neg, noGrad, oneHot, permute, pow, record,
   relu, reshape, sigmoid, sign, softmax, sort, split, sqrt, square, squeeze, stack, sub, sum, sumTo, t, tanh, topk,
-  unsqueeze, where, withGrad, type GradOptions, type IndexArray, type IndexItem, type Reduction, type Slice,
+  unsqueeze, where, withGrad, type BackwardContext, type BackwardFn, type GradOptions, type IndexArray, type IndexItem, type Reduction, type Slice,
   type TensorLike, type ValuesIndices
 } from './autograd/index.js';
 // Modules, layers, losses and initialisers
 export {
-  AvgPool2d, Conv2d, CrossEntropyLoss, DropConnect, Dropout, Dropout2d, fans, Flatten, fmpOutputSize, fmpSequence,
-  fmpWindows, FractionalMaxPool2d, glorotNormal_, glorotUniform_, heNormal_, heUniform_, Linear, MaxPool2d, Module,
+  AvgPool2d, Conv2d, Conv2dReLU, Conv2dReLUMaxPool, CrossEntropyLoss, DropConnect, Dropout, Dropout2d, fans, Flatten, fmpOutputSize, fmpSequence,
+  fmpWindows, FractionalMaxPool2d, fuse, glorotNormal_, glorotUniform_, heNormal_, heUniform_, Linear, LinearReLU, MaxPool2d, Module,
   MSELoss, normal_, parameter, ReLU, Sequential, Sigmoid, Tanh, torchDefault_, torchFmpIntervals, uniform_,
   type AvgPool2dOptions, type Conv2dOptions, type DropConnectActivation, type DropConnectOptions, type DropoutOptions,
   type FmpSequence, type ForwardOptions, type FractionalMaxPool2dOptions, type InitName, type LinearOptions,
@@ -48,16 +49,16 @@ export {
 } from './augment/index.js';
 // Optimizers, line searches, second order
 export {
-  Adadelta, adadeltaRule, Adafactor, adafactorRule, Adagrad, adagradRule, Adam, Adamax, adamaxRule, adamRule, AdamW, adamwRule, armijo, ASGD, asgdRule, cholesky,
-  choleskySolve, clipGradNorm_, clipGradValue_, createOptimizer, cubicInterpolate, Curvature, getOptimizer, hessian,
-  hessianVectorProduct, LBFGS, LBFGS_LIMITS, lbfgsRule, Lion, lionRule, NAdam, nadamRule, Newton, NEWTON_LIMITS,
-  newtonRule, Optimizer, optimizerInfo, optimizerNames, optionsOf, pureUpdate, RAdam, radamRule, registerOptimizer,
-  RMSprop, rmspropRule, Rprop, rpropRule, SGD, sgdRule, strongWolfe, truncatedCG, type AdadeltaOptions, type AdafactorOptions, type AdagradOptions,
-  type AdamaxOptions, type AdamOptions, type AdamWOptions, type AnyOptimizer, type ArmijoOptions, type ASGDOptions, type BaseHyper,
+  accelerationInfo, Adadelta, adadeltaRule, Adafactor, adafactorRule, Adagrad, adagradRule, Adam, Adamax, adamaxRule, adamRule, AdamW, adamwRule, armijo, ASGD, asgdRule, cholesky,
+  choleskySolve, ClosureOptimizer, clipGradNorm_, clipGradValue_, createOptimizer, cubicInterpolate, Curvature, formatAccelerationInfo, getOptimizer, hessian,
+  hessianVectorProduct, LBFGS, LBFGS_LIMITS, lbfgsRule, Lion, lionRule, NAdam, nadamRule, Newton, NEWTON_LIMITS, OptimizerBase,
+  newtonRule, Optimizer, optimizerInfo, optimizerNames, optionsOf, pureUpdate, RAdam, radamRule, registerAcceleration, registerOptimizer,
+  RMSprop, rmspropRule, Rprop, rpropRule, SGD, sgdRule, strongWolfe, truncatedCG, type Acceleration, type AccelerationRow, type AdadeltaOptions, type AdadeltaState, type AdafactorOptions, type AdagradOptions, type AdagradState,
+  type AdamaxOptions, type AdamaxState, type AdamOptions, type AdamState, type AdamWOptions, type AnyOptimizer, type ArmijoOptions, type ASGDOptions, type BaseHyper,
   type Closure, type DirectionalObjective, type HvpOracle, type LBFGSLineSearch, type LBFGSOptions,
-  type LineSearchResult, type LionOptions, type NAdamOptions, type NamedParams, type NewtonClosure, type NewtonOptions,
+  type LineSearchResult, type LionOptions, type LionState, type Method, type NAdamOptions, type NAdamState, type NamedParams, type NewtonClosure, type NewtonOptions,
   type NewtonStepInfo, type OptimizerSpec, type OptimizerStateDict, type ParamGroup, type ParamsInput, type ParamState,
-  type RAdamOptions, type RMSpropOptions, type RpropOptions, type SGDOptions, type Steppable, type StrongWolfeOptions, type UpdateRule
+  type RAdamOptions, type RAdamState, type RMSpropOptions, type RMSpropState, type RpropOptions, type SGDOptions, type SGDState, type StateValue, type Steppable, type StrongWolfeOptions, type UpdateRule
 } from './optim/index.js';
 // 2-d test functions and optimizer trajectories
 export {

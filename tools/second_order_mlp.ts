@@ -11,7 +11,7 @@
  *   npx tsc -p tsconfig.json && node dist/tools/second_order_mlp.js [--n 1000] [--pool 2] [--hidden 16]
  *        [--budget 300] [--exact-steps 12] [--backend reference|wasm]
  */
-import { Sequential, Linear, Tanh, SGD, LBFGS, Newton, Rng, Tensor, fitFullBatch, setBackend, type Optimizer } from '../src/index.js';
+import { Sequential, Linear, Tanh, SGD, LBFGS, Newton, Rng, Tensor, fitFullBatch, setBackend, type AnyOptimizer } from '../src/index.js';
 import { loadFashionMnist } from '../src/data/node.js';
 import { initWasm } from '../src/backend/wasm/index.js';
 
@@ -54,7 +54,7 @@ interface Curve {
 }
 
 /** cost(k, evals, hvps): what step k is charged, given its closure calls and Hessian-vector products. */
-function run(name: string, make: (m: Sequential) => Optimizer<any>, steps: number, cost: (k: number, evals: number, hvps: number) => number): Curve {
+function run(name: string, make: (m: Sequential) => AnyOptimizer, steps: number, cost: (k: number, evals: number, hvps: number) => number): Curve {
   const model = makeModel();
   const o = make(model);
   const t0 = performance.now();

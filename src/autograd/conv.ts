@@ -15,8 +15,8 @@
 import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
 import { Tensor, allocStorage, type Storage } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { backend, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
-import { record, isGradEnabled, leafGradBuffer } from './engine.js';
+import { backend, extension, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
+import { record, isGradEnabled, type BackwardContext } from './engine.js';
 import { reluGrad, reshape, sum } from './ops.js';
 
 export type Pair = number | readonly [number, number];
@@ -99,31 +99,33 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
 
 /**
  * A convolution layer in one op: conv2d(x, w) + bias, then `activation` — Keras' Conv2D with
- * activation='relu', PyTorch's Conv2d followed by a ReLU (Sequential runs that pair through it).
+ * activation='relu', PyTorch's Conv2d followed by a ReLU (the Conv2dReLU module; `what` names it in errors).
  * The values are those of the composition; on a backend with the fused kernels the bias and the
  * ReLU are applied to each image's output while it is in cache, and the backward masks, sums and
  * multiplies one copy of the gradient. Under createGraph the backward is the composition of
  * differentiable ops, so gradients of gradients are unchanged.
  */
-export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs = {}, activation: 'relu' | null = null): Tensor {
-  checkDtype(x, w, 'conv2d');
-  const g = conv2dGeometry(x.shape, w.shape, opts);
+export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs = {}, activation: 'relu' | null = null, what = 'conv2d'): Tensor {
+  checkDtype(x, w, what);
+  const g = conv2dGeometry(x.shape, w.shape, opts, what);
   if (!b && !activation) return convOp(x, w, g);
-  if (b && (b.ndim !== 1 || b.shape[0] !== g.k)) throw new ShapeError(`conv2d: bias must be [${g.k}], got ${fmtShape(b.shape)}`);
-  if (b) checkDtype(x, b, 'conv2d');
+  if (b && (b.ndim !== 1 || b.shape[0] !== g.k)) throw new ShapeError(`${what}: bias must be [${g.k}], got ${fmtShape(b.shape)}`);
+  if (b) checkDtype(x, b, what);
   const relu = activation === 'relu';
   const out = allocStorage(x.dtype, g.n * g.k * g.oh * g.ow);
   const shape = [g.n, g.k, g.oh, g.ow];
   const be = backend();
-  if (!be.convLayer?.(x.data, w.data, b ? b.data : null, out, g, relu)) {
+  if (!extension('convLayer')?.(x.data, w.data, b ? b.data : null, out, g, relu)) {
     be.conv2d(x.data, w.data, out, g);
     if (b) be.binary('add', out, shape, b.data, [1, g.k, 1, 1], out, shape);
     if (relu) be.unary('relu', out, out);
   }
   const y = new Tensor(out, shape);
-  return record('convLayer', b ? [x, w, b] : [x, w], y, (gy) =>
-    layerGrads(x, w, b, g, (gx, gw, gb, acc) => backend().convLayerBackward?.(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, acc) ?? false,
-      () => (relu ? reluGrad(gy, y) : gy)));
+  return record('convLayer', b ? [x, w, b] : [x, w], y, (gy, ctx) => {
+    const fused = extension('convLayerBackward');
+    return layerGrads(x, w, b, g, ctx, fused && ((gx, gw, gb, acc) => fused(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, acc)),
+      () => (relu ? reluGrad(gy, y) : gy));
+  });
 }
 
 /**
@@ -132,11 +134,11 @@ export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dAr
  * and says whether it ran), else — and always while recording a graph — from the differentiable
  * ops on the layer's output gradient `gz()`.
  */
-function layerGrads(x: Tensor, w: Tensor, b: Tensor | null, g: Conv2dGeometry,
-  fused: (gx: Storage | null, gw: Storage | null, gb: Storage | null, accumulateGw: boolean) => boolean, gz: () => Tensor): (Tensor | null)[] {
+function layerGrads(x: Tensor, w: Tensor, b: Tensor | null, g: Conv2dGeometry, ctx: BackwardContext,
+  fused: ((gx: Storage | null, gw: Storage | null, gb: Storage | null, accumulateGw: boolean) => boolean) | undefined, gz: () => Tensor): (Tensor | null)[] {
   const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
-  if (!isGradEnabled()) {
-    const into = wantW ? leafGradBuffer(w) : null;
+  if (fused && !isGradEnabled()) {
+    const into = wantW ? ctx.leafGradTarget(w) : null;
     const gx = wantX ? allocStorage(x.dtype, x.size) : null, gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
     const gb = wantB ? allocStorage(x.dtype, g.k) : null;
     if (fused(gx, gw, gb, into !== null)) {
@@ -149,31 +151,33 @@ function layerGrads(x: Tensor, w: Tensor, b: Tensor | null, g: Conv2dGeometry,
 
 /**
  * A convolution layer followed by max pooling in one op: maxPool2d(convLayer(x, w, b, opts,
- * activation), poolKernel, poolOpts) — Sequential runs Conv2d, ReLU, MaxPool2d through it. On a
+ * activation), poolKernel, poolOpts) — the Conv2dReLUMaxPool module. On a
  * backend with the fused kernels each image's activation is pooled while it is in cache and is
  * never stored; the backward rebuilds it from the pooled gradient: scattered to the arg-max
  * positions and, with the ReLU, kept where the pooled value is positive (there the activation
  * equals it). Without the kernels, and for gradients of gradients, it is that composition.
  */
-export function convPoolLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs, activation: 'relu' | null, poolKernel: Pair, poolOpts: Pool2dArgs = {}): Tensor {
-  const be = backend();
-  if (!be.convPoolLayer) return maxPool2d(convLayer(x, w, b, opts, activation), poolKernel, poolOpts);
-  checkDtype(x, w, 'conv2d');
-  const g = conv2dGeometry(x.shape, w.shape, opts);
-  if (b && (b.ndim !== 1 || b.shape[0] !== g.k)) throw new ShapeError(`conv2d: bias must be [${g.k}], got ${fmtShape(b.shape)}`);
-  if (b) checkDtype(x, b, 'conv2d');
+export function convPoolLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs, activation: 'relu' | null, poolKernel: Pair, poolOpts: Pool2dArgs = {},
+  what: { conv: string; pool: string } = { conv: 'conv2d', pool: 'maxPool2d' }): Tensor {
+  const composed = () => maxPool2d(convLayer(x, w, b, opts, activation, what.conv), poolKernel, poolOpts, what.pool);
+  const fusedForward = extension('convPoolLayer');
+  if (!fusedForward) return composed();
+  checkDtype(x, w, what.conv);
+  const g = conv2dGeometry(x.shape, w.shape, opts, what.conv);
+  if (b && (b.ndim !== 1 || b.shape[0] !== g.k)) throw new ShapeError(`${what.conv}: bias must be [${g.k}], got ${fmtShape(b.shape)}`);
+  if (b) checkDtype(x, b, what.conv);
   const yShape = [g.n, g.k, g.oh, g.ow];
-  const pg = poolGeometry(yShape, poolKernel, poolOpts, 'maxPool2d');
+  const pg = poolGeometry(yShape, poolKernel, poolOpts, what.pool);
   const relu = activation === 'relu';
   const idx = new Int32Array(g.n * g.k * pg.oh * pg.ow);
   const out = allocStorage(x.dtype, idx.length);
-  if (!be.convPoolLayer(x.data, w.data, b ? b.data : null, out, idx, g, pg, relu)) {
-    return maxPool2d(convLayer(x, w, b, opts, activation), poolKernel, poolOpts);
-  }
+  if (!fusedForward(x.data, w.data, b ? b.data : null, out, idx, g, pg, relu)) return composed();
   const p = new Tensor(out, [g.n, g.k, pg.oh, pg.ow]);
-  return record('convPoolLayer', b ? [x, w, b] : [x, w], p, (gp) =>
-    layerGrads(x, w, b, g, (gx, gw, gb, acc) => backend().convPoolLayerBackward?.(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, acc) ?? false,
-      () => scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape)));
+  return record('convPoolLayer', b ? [x, w, b] : [x, w], p, (gp, ctx) => {
+    const fused = extension('convPoolLayerBackward');
+    return layerGrads(x, w, b, g, ctx, fused && ((gx, gw, gb, acc) => fused(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, acc)),
+      () => scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape));
+  });
 }
 
 // ---------------------------------------------------------------- gather / scatter (max pooling)
@@ -229,10 +233,10 @@ export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool
   return { n, c, h, w, kh, kw, oh, ow, strideH, strideW, padH, padW };
 }
 
-/** PyTorch's F.max_pool2d (padding counts as −∞; ties go to the first maximum in row-major order). */
-export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dArgs = {}): Tensor {
-  checkOptions('maxPool2d', opts, convArgsSchema);
-  const g = poolGeometry(x.shape, kernel, opts, 'maxPool2d');
+/** PyTorch's F.max_pool2d (padding counts as −∞; ties go to the first maximum in row-major order); `what` names it in errors. */
+export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dArgs = {}, what = 'maxPool2d'): Tensor {
+  checkOptions(what, opts, convArgsSchema);
+  const g = poolGeometry(x.shape, kernel, opts, what);
   const idx = new Int32Array(g.n * g.c * g.oh * g.ow);
   const out = allocStorage(x.dtype, idx.length);
   // One kernel gives the maxima and their positions; the result is then the gather at `idx`, so
@@ -258,9 +262,9 @@ function avgAdjoint(gy: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
   return record('avgPool2dBackward', [gy], new Tensor(out, [g.n, g.c, g.h, g.w]), (gg) => [avgForward(gg, g, inclPad)]);
 }
 
-/** PyTorch's F.avg_pool2d (ceil_mode false, no divisor_override). */
-export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dArgs = {}): Tensor {
-  checkOptions('avgPool2d', opts, { ...convArgsSchema, countIncludePad: bool });
-  const g = poolGeometry(x.shape, kernel, opts, 'avgPool2d');
+/** PyTorch's F.avg_pool2d (ceil_mode false, no divisor_override); `what` names it in errors. */
+export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dArgs = {}, what = 'avgPool2d'): Tensor {
+  checkOptions(what, opts, { ...convArgsSchema, countIncludePad: bool });
+  const g = poolGeometry(x.shape, kernel, opts, what);
   return avgForward(x, g, opts.countIncludePad ?? true);
 }

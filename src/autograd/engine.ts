@@ -40,8 +40,23 @@ export function withGrad<T>(enabled: boolean, fn: () => T): T {
   }
 }
 
+/**
+ * What the engine offers an op's backward besides the output gradient.
+ *
+ * `leafGradTarget(t)`: the storage into which the backward may add d(root)/d(t) directly instead
+ * of returning it (the op then returns null for t). It is non-null only during a plain backward()
+ * (not grad(), not createGraph) for a leaf whose `.grad` is an in-place buffer (zeroGrad({
+ * setToNone: false })); there the fused dense and convolution layers write their weight gradient
+ * with no intermediate tensor.
+ */
+export interface BackwardContext {
+  leafGradTarget(t: Tensor): Storage | null;
+}
+
+export type BackwardFn = (g: Tensor, ctx: BackwardContext) => (Tensor | null)[];
+
 /** Attach a node to `out` when grad mode is on and an input needs a gradient. */
-export function record(op: string, inputs: Tensor[], out: Tensor, backward: (g: Tensor) => (Tensor | null)[]): Tensor {
+export function record(op: string, inputs: Tensor[], out: Tensor, backward: BackwardFn): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };
@@ -97,7 +112,8 @@ function seedGrad(out: Tensor, g: Tensor | null | undefined): Tensor {
 }
 
 /** Propagate from `outputs`; calls `sink(t, g)` for every tensor in the graph with its total gradient. */
-function propagate(outputs: Tensor[], gradOutputs: (Tensor | null)[] | undefined, createGraph: boolean, wanted: (t: Tensor) => boolean, sink: (t: Tensor, g: Tensor) => void): void {
+function propagate(outputs: Tensor[], gradOutputs: (Tensor | null)[] | undefined, createGraph: boolean, wanted: (t: Tensor) => boolean,
+  sink: (t: Tensor, g: Tensor) => void, ctx: BackwardContext = noLeafTargets): void {
   const grads = new Map<Tensor, Tensor>();
   outputs.forEach((o, i) => {
     if (!o.requiresGrad) throw new Error('backward: output does not require grad (was it computed under noGrad, or from tensors without requiresGrad?)');
@@ -115,7 +131,7 @@ function propagate(outputs: Tensor[], gradOutputs: (Tensor | null)[] | undefined
       if (wanted(t)) sink(t, g);
       if (!t.node) continue;
       const ins = t.node.inputs;
-      const gs = t.node.backward(g);
+      const gs = t.node.backward(g, ctx);
       for (let j = 0; j < ins.length; j++) {
         const gi = gs[j];
         const x = ins[j];
@@ -157,8 +173,8 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const want = new Set(inputs);
   const result = new Map<Tensor, Tensor>();
-  // grad() returns gradients and never touches .grad
-  withLeafBuffers(false, () => propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g)));
+  // grad() returns gradients and never touches .grad: no leaf targets
+  propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g));
   return inputs.map((x, i) => {
     const g = result.get(x) ?? null;
     if (!g && !opts.allowUnused) throw new Error(`grad: input ${x.name ?? i} is not used by the outputs (pass allowUnused)`);
@@ -182,47 +198,34 @@ export function isGradBuffer(g: Tensor): boolean {
   return inPlaceGrads.has(g);
 }
 
-/** True while backward() (not grad()) propagates without recording: leaf buffers may be written directly. */
-let accumulatingLeaves = false;
+const noLeafTargets: BackwardContext = { leafGradTarget: () => null };
 
-function withLeafBuffers<T>(on: boolean, fn: () => T): T {
-  const prev = accumulatingLeaves;
-  accumulatingLeaves = on;
-  try {
-    return fn();
-  } finally {
-    accumulatingLeaves = prev;
-  }
-}
-
-/**
- * The storage an op's backward may add d(root)/d(leaf) into directly, instead of returning it:
- * only during a plain backward() (no createGraph), for a leaf whose `.grad` is an in-place buffer.
- * The op then returns null for that input. (The fused dense layer writes its weight gradient this
- * way: the product accumulates into the buffer, with no intermediate tensor.)
- */
-export function leafGradBuffer(t: Tensor): Storage | null {
-  if (!accumulatingLeaves || gradEnabled || t.node || !t.requiresGrad || !t.grad) return null;
-  return inPlaceGrads.has(t.grad) ? t.grad.data : null;
-}
+/** backward()'s context without createGraph: a leaf's in-place `.grad` buffer is a target. */
+const leafBuffers: BackwardContext = {
+  leafGradTarget(t) {
+    if (t.node || !t.requiresGrad || !t.grad) return null;
+    return inPlaceGrads.has(t.grad) && !t.grad.node ? t.grad.data : null;
+  },
+};
 
 /** Accumulate d(root)/d(leaf) into every leaf's `.grad` (Tensor.backward in PyTorch). */
 export function backward(root: Tensor, opts: { gradient?: Tensor; createGraph?: boolean } = {}): void {
   checkOptions('backward', opts, backwardSchema);
   const createGraph = opts.createGraph ?? false;
-  withLeafBuffers(!createGraph, () => backwardInto(root, opts, createGraph));
+  backwardInto(root, opts, createGraph);
 }
 
 function backwardInto(root: Tensor, opts: { gradient?: Tensor }, createGraph: boolean): void {
   // An op may hand the same gradient tensor to several inputs (add does); leaves get their own
   // copy then, so an in-place change to one .grad (clipping) cannot leak into another.
   const given = new Set<Tensor>();
-  propagate([root], opts.gradient ? [opts.gradient] : undefined, createGraph, (t) => !t.node, (leaf, g) => {
+  const sink = (leaf: Tensor, g: Tensor) => {
     let gl = createGraph ? g : g.node ? g.detach() : g;
     if (!createGraph && (given.has(g) || g === opts.gradient)) gl = g.clone();
     given.add(g);
     const buf = leaf.grad;
     if (buf && !createGraph && inPlaceGrads.has(buf) && !buf.node) addInPlace(buf, gl);
     else leaf.grad = buf ? withGrad(createGraph, () => add2(buf, gl)) : gl;
-  });
+  };
+  propagate([root], opts.gradient ? [opts.gradient] : undefined, createGraph, (t) => !t.node, sink, createGraph ? noLeafTargets : leafBuffers);
 }

@@ -5,9 +5,9 @@
  */
 import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
-import { backend, type BinaryOp, type UnaryOp } from '../backend/index.js';
+import { backend, extension, type BinaryOp, type UnaryOp } from '../backend/index.js';
 import { broadcastStrides } from '../backend/reference.js';
-import { record, isGradEnabled, leafGradBuffer, _setAdd, _setAddInPlace } from './engine.js';
+import { record, isGradEnabled, _setAdd, _setAddInPlace } from './engine.js';
 // Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
 import './methods.js';
 
@@ -342,20 +342,21 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   const relu = activation === 'relu';
   const out = allocStorage(x.dtype, m * n);
   const be = backend();
-  if (!be.linear?.(x.data, w.data, b ? b.data : null, out, m, n, k, relu)) {
+  if (!extension('linear')?.(x.data, w.data, b ? b.data : null, out, m, n, k, relu)) {
     be.matmul(x.data, w.data, out, m, n, k, false, true);
     if (b) be.binary('add', out, [m, n], b.data, b.shape, out, [m, n]);
     if (relu) be.unary('relu', out, out);
   }
   const y = new Tensor(out, [m, n]);
-  return record('dense', b ? [x, w, b] : [x, w], y, (g) => {
+  return record('dense', b ? [x, w, b] : [x, w], y, (g, ctx) => {
     const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
-    if (!isGradEnabled()) {
+    const fused = extension('linearBackward');
+    if (fused && !isGradEnabled()) {
       // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
-      const into = wantW ? leafGradBuffer(w) : null;
+      const into = wantW ? ctx.leafGradTarget(w) : null;
       const gx = wantX ? allocStorage(x.dtype, m * k) : null, gw = into ?? (wantW ? allocStorage(x.dtype, n * k) : null);
       const gb = wantB ? allocStorage(x.dtype, n) : null;
-      if (backend().linearBackward?.(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
+      if (fused(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
         return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [n])];
       }
     }

@@ -6,6 +6,12 @@
  *
  * The reference backend (reference.ts) is the test oracle: a faster backend is tested op by op
  * against it.
+ *
+ * `Backend` holds the primitives every backend implements. Anything more (a fused layer, a fused
+ * optimizer update, memory of the backend's own) is an *extension*: a named, typed function in
+ * `Extensions` that a backend registers beside itself (`registerBackend(b, extensions)`) and that
+ * the op or module able to use it looks up with `extension(name)`. An op that finds none composes
+ * primitives; so a backend implements the primitives first and each extension when it pays.
  */
 import type { Storage } from '../tensor/tensor.js';
 import type { Shape } from '../tensor/shape.js';
@@ -67,76 +73,9 @@ export interface Backend {
   avgPool2d(x: Storage, out: Storage, g: PoolGeometry, countIncludePad: boolean): void;
   /** The transpose of avgPool2d (its backward): spreads each gy over its window, into gx (zero-filled by the kernel). */
   avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeometry, countIncludePad: boolean): void;
-  /**
-   * Optional fused fully connected layer: out[m×n] = x[m×k]·w[n×k]ᵀ + bias (+ ReLU when `relu`), in
-   * one call (the bias and the activation applied while the result is still in the backend's
-   * memory). Returns false when it does not handle the arguments; the op then composes matmul,
-   * the bias and the ReLU itself.
-   */
-  linear?(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean;
-  /**
-   * Optional backward of `linear` in one call: gz = relu ? gy where y > 0 : gy, then gx = gz·w,
-   * gw = gzᵀ·x and gb = the column sums of gz, for those of gx, gw, gb that are not null. `y` is
-   * the forward's output (only read when relu). With `accumulateGw`, gw += gzᵀ·x (gw is a
-   * parameter's gradient buffer). Returns false when it does not handle the arguments (then it
-   * has written nothing).
-   */
-  linearBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    m: number, n: number, k: number, accumulateGw: boolean): boolean;
-  /**
-   * Optional fused convolution layer: out = conv2d(x, w) + bias per output channel (+ ReLU when
-   * `relu`), in one call, like `linear`. Returns false when it does not handle the arguments.
-   */
-  convLayer?(x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Conv2dGeometry, relu: boolean): boolean;
-  /**
-   * Optional backward of `convLayer` in one call, like `linearBackward`: gz = relu ? gy where y > 0
-   * : gy, then gx (conv2dBackwardInput of gz), gw (conv2dBackwardWeight of gz; with `accumulateGw`
-   * added into gw) and gb (the sums of gz over images and pixels), for those that are not null.
-   * Returns false when it does not handle the arguments (then it has written nothing).
-   */
-  convLayerBackward?(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    g: Conv2dGeometry, accumulateGw: boolean): boolean;
-  /**
-   * Optional fused convolution layer followed by max pooling (PyTorch's Conv2d, ReLU, MaxPool2d):
-   * out and idx are what maxPool2d gives on convLayer's output, which is never materialised.
-   * Returns false when it does not handle the arguments.
-   */
-  convPoolLayer?(x: Storage, w: Storage, bias: Storage | null, out: Storage, idx: Int32Array, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): boolean;
-  /**
-   * Backward of `convPoolLayer` from the pooled output's gradient gp: gz = gp scattered to `idx`
-   * (kept where `pooled` > 0 when relu), then gx, gw, gb as convLayerBackward. Returns false when
-   * it does not handle the arguments (then it has written nothing).
-   */
-  convPoolLayerBackward?(gp: Storage, pooled: Storage, idx: Int32Array, x: Storage, w: Storage, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    g: Conv2dGeometry, pg: PoolGeometry, relu: boolean, accumulateGw: boolean): boolean;
-  /**
-   * Optional: a.fill(0), for arrays in the backend's own memory (on shared wasm memory
-   * TypedArray.fill is an element-by-element loop, 10× slower than memset). Returns false when it
-   * does not handle `a`; the caller fills it itself.
-   */
-  zero?(a: Storage): boolean;
-  /**
-   * Optional fused optimizer updates (one pass over parameter, gradient and state, in place).
-   * They return false when they do not handle the arguments (e.g. float64): the rule then runs
-   * its own loop. The equations are PyTorch's (see src/optim/adam.ts and asm/optim.ts).
-   */
-  adamStep?(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
-  sgdStep?(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
-  /**
-   * Optional: runs `run`, during which the fused updates above may be queued instead of run at
-   * once; all of them are done when this returns (PyTorch's multi-tensor "foreach" updates). The
-   * optimizer wraps one step over all its parameters in it, so a backend can run the whole step as
-   * one job: on wasm, one threaded call for every parameter instead of one call per parameter.
-   */
-  batchUpdates?(run: () => void): void;
-  /**
-   * Optional: zeroed storage for optimizer state of parameter `p`, in the backend's own memory when
-   * `p` lives there (so fused steps need no copies); null means "allocate a plain typed array".
-   */
-  allocLike?(p: Storage): Storage | null;
 }
 
-/** Adam/AdamW hyper-parameters for Backend.adamStep; `step` is t ≥ 1 (after increment). */
+/** Adam/AdamW hyper-parameters for the adamStep extension; `step` is t ≥ 1 (after increment). */
 export interface AdamStepHyper {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
   /** AdamW: p ← p·(1 − lr·wd) instead of adding wd·p to the gradient. */
@@ -145,17 +84,100 @@ export interface AdamStepHyper {
   step: number;
 }
 
-/** SGD hyper-parameters for Backend.sgdStep; `first` means the momentum buffer is set to the gradient. */
+/** SGD hyper-parameters for the sgdStep extension; `first` means the momentum buffer is set to the gradient. */
 export interface SgdStepHyper {
   lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; first: boolean;
 }
 
-let current: Backend | null = null;
-const registry = new Map<string, Backend>();
+/**
+ * The extensions a backend may register (all optional). Each one that can decline returns false
+ * when it does not handle its arguments (a dtype, a size, memory it does not own) and has then
+ * written nothing; the caller composes primitives instead.
+ */
+export interface Extensions {
+  /**
+   * Fused fully connected layer: out[m×n] = x[m×k]·w[n×k]ᵀ + bias (+ ReLU when `relu`), in one
+   * call (the bias and the activation applied while the result is still in the backend's memory).
+   */
+  linear(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean;
+  /**
+   * Backward of `linear` in one call: gz = relu ? gy where y > 0 : gy, then gx = gz·w, gw = gzᵀ·x
+   * and gb = the column sums of gz, for those of gx, gw, gb that are not null. `y` is the forward's
+   * output (only read when relu). With `accumulateGw`, gw += gzᵀ·x (gw is a parameter's gradient buffer).
+   */
+  linearBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    m: number, n: number, k: number, accumulateGw: boolean): boolean;
+  /** Fused convolution layer: out = conv2d(x, w) + bias per output channel (+ ReLU when `relu`), like `linear`. */
+  convLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Conv2dGeometry, relu: boolean): boolean;
+  /**
+   * Backward of `convLayer` in one call, like `linearBackward`: gz = relu ? gy where y > 0 : gy,
+   * then gx (conv2dBackwardInput of gz), gw (conv2dBackwardWeight of gz; with `accumulateGw` added
+   * into gw) and gb (the sums of gz over images and pixels), for those that are not null.
+   */
+  convLayerBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
+    g: Conv2dGeometry, accumulateGw: boolean): boolean;
+  /**
+   * Fused convolution layer followed by max pooling (PyTorch's Conv2d, ReLU, MaxPool2d): out and
+   * idx are what maxPool2d gives on convLayer's output, which is never materialised.
+   */
+  convPoolLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, idx: Int32Array, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): boolean;
+  /**
+   * Backward of `convPoolLayer` from the pooled output's gradient gp: gz = gp scattered to `idx`
+   * (kept where `pooled` > 0 when relu), then gx, gw, gb as convLayerBackward.
+   */
+  convPoolLayerBackward(gp: Storage, pooled: Storage, idx: Int32Array, x: Storage, w: Storage, gx: Storage | null, gw: Storage | null,
+    gb: Storage | null, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean, accumulateGw: boolean): boolean;
+  /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
+  zero(a: Storage): boolean;
+  /**
+   * Zeroed storage like `p` in the backend's own memory, for arrays that live as long as a model
+   * (parameters, gradient buffers, optimizer state), so fused kernels read them in place; null
+   * means "keep a plain typed array".
+   */
+  allocLike(p: Storage): Storage | null;
+  /** One fused Adam/AdamW update in place (PyTorch's equations, see src/optim/adam.ts); the optimizer's acceleration table decides when it applies. */
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
+  /** One fused SGD update in place (see src/optim/sgd.ts). */
+  sgdStep(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
+  /**
+   * Runs `run`, during which fused updates may be queued instead of run at once; all of them are
+   * done when this returns (PyTorch's multi-tensor "foreach" updates). The optimizer wraps one step
+   * over all its parameters in it (wasm: one threaded call for every parameter).
+   */
+  batchUpdates(run: () => void): void;
+}
 
-export function registerBackend(b: Backend): void {
+export type ExtensionName = keyof Extensions;
+
+/** What a backend module hands over: its primitives and, beside them, the extensions it implements. */
+export type KernelSet = Partial<Backend> & Partial<Extensions>;
+
+let current: Backend | null = null;
+let currentExt: Partial<Extensions> = {};
+const registry = new Map<string, Backend>();
+const extensionsByBackend = new Map<string, Partial<Extensions>>();
+
+/** Registers `b` (the first one registered becomes current) with the extensions it implements. */
+export function registerBackend(b: Backend, extensions: Partial<Extensions> = {}): void {
+  const own: Partial<Extensions> = {};
+  for (const [k, f] of Object.entries(extensions)) if (typeof f === 'function') (own as Record<string, unknown>)[k] = f;
   registry.set(b.name, b);
-  current ??= b;
+  extensionsByBackend.set(b.name, own);
+  if (!current) current = b;
+  if (current === b || current.name === b.name) {
+    current = b;
+    currentExt = own;
+  }
+}
+
+/** The current backend's implementation of extension `name`, or undefined (then compose primitives). */
+export function extension<K extends ExtensionName>(name: K): Extensions[K] | undefined {
+  return currentExt[name];
+}
+
+/** The extensions a registered backend implements (empty for an unknown name). */
+export function extensionsOf(backendName: string): Readonly<Partial<Extensions>> {
+  return extensionsByBackend.get(backendName) ?? {};
 }
 
 /** The backend every op dispatches to. */
@@ -176,6 +198,7 @@ export function setBackend(name: string): Backend {
   if (!b && hints.has(name)) throw new Error(`setBackend: backend "${name}" is not initialised yet; ${hints.get(name)}`);
   if (!b) throw new Error(`setBackend: unknown backend "${name}"; available: ${[...registry.keys()].join(', ')}`);
   current = b;
+  currentExt = extensionsByBackend.get(name) ?? {};
   return b;
 }
 

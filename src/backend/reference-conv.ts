@@ -1,7 +1,8 @@
 /**
  * Reference convolution kernels. The backend's entries (conv2d, conv2dBackwardInput,
- * conv2dBackwardWeight) unfold each image into columns (im2col) and run row-contiguous products:
- * several times faster than the direct loops and still plain, readable TypeScript. The direct loops
+ * conv2dBackwardWeight) unfold each image into columns (im2col) and run row-contiguous products,
+ * whose inner loops read memory in order where the direct loops stride across it; still plain,
+ * readable TypeScript. The direct loops
  * (…Direct) stay as the definition the unfolded versions are tested against.
  */
 import type { Conv2dGeometry, PoolGeometry } from './backend.js';

@@ -1,7 +1,7 @@
 /** Conv2d with PyTorch's layout ([out, in, kh, kw]) and default initialisation. */
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
-import { convLayer, convPoolLayer, pair, type Pair } from '../autograd/conv.js';
+import { convLayer, pair, type Pair } from '../autograd/conv.js';
 import { Module, parameter } from './module.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
@@ -47,23 +47,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardWith(x, null);
-  }
-
-  /**
-   * forward followed by `activation` and, when given, max pooling with `pool`'s settings, in one op
-   * (Sequential uses it for a Conv2d followed by a ReLU, and by a MaxPool2d after that).
-   */
-  forwardWith(x: Tensor, activation: 'relu' | null, pool: { kernelSize: Pair; stride: Pair; padding: Pair } | null = null): Tensor {
-    const opts = { stride: this.stride, padding: this.padding };
-    try {
-      return pool
-        ? convPoolLayer(x, this.weight, this.bias, opts, activation, pool.kernelSize, { stride: pool.stride, padding: pool.padding })
-        : convLayer(x, this.weight, this.bias, opts, activation);
-    } catch (e) {
-      if (e instanceof Error) e.message = e.message.replace(/^conv2d/, this.describe());
-      throw e;
-    }
+    return convLayer(x, this.weight, this.bias, { stride: this.stride, padding: this.padding }, null, this.describe());
   }
 
   override describe(): string {

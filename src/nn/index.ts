@@ -7,3 +7,4 @@ export * from './pool.js';
 export * from './dropout.js';
 export * from './dropconnect.js';
 export * from './fmp.js';
+export * from './fuse.js';

@@ -6,8 +6,6 @@ import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { bool, checkOptions, type SchemaOf } from '../util/options.js';
-import { Conv2d } from './conv.js';
-import { MaxPool2d } from './pool.js';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -18,6 +16,13 @@ export interface LinearOptions {
 }
 
 const linearSchema: SchemaOf<LinearOptions> = { bias: bool, ...weightOptionSpecs };
+
+/** A Linear layer's input check (also the LinearReLU module's): [N, inFeatures], the error naming the layer. */
+export function checkLinearInput(layer: Linear, x: Tensor): void {
+  if (x.ndim !== 2 || x.shape[1] !== layer.inFeatures) {
+    throw new ShapeError(`${layer.describe()}: expected input [N, ${layer.inFeatures}], got ${fmtShape(x.shape)}`);
+  }
+}
 
 /** y = x·Wᵀ + b with W of shape [out, in] (PyTorch's layout). */
 export class Linear extends Module {
@@ -42,15 +47,8 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardWith(x, null);
-  }
-
-  /** forward followed by `activation`, in one op (Sequential uses it for a Linear followed by a ReLU). */
-  forwardWith(x: Tensor, activation: 'relu' | null): Tensor {
-    if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
-      throw new ShapeError(`${this.describe()}: expected input [N, ${this.inFeatures}], got ${fmtShape(x.shape)}`);
-    }
-    return dense(x, this.weight, this.bias, activation);
+    checkLinearInput(this, x);
+    return dense(x, this.weight, this.bias);
   }
 
   override describe(): string {
@@ -84,48 +82,45 @@ export class Flatten extends Module {
   }
 }
 
-/** Layers applied in order; a shape error names the layer (its index and kind). */
+/**
+ * Layers applied in order; a shape error names the layer (its name — the index unless given — and
+ * kind). Each layer runs its own forward: fusing a Linear and the ReLU after it into one op is the
+ * explicit `fuse(model)` pass (nn/fuse.ts), which returns a Sequential of fused modules under the
+ * same names.
+ */
 export class Sequential extends Module {
   readonly layers: Module[];
+  /** The name each layer is registered under (its parameters are `name.weight`, …). */
+  readonly names: string[];
 
   constructor(...layers: Module[]) {
     super();
     this.layers = layers;
-    layers.forEach((m, i) => this.registerModule(String(i), m));
+    this.names = layers.map((_, i) => String(i));
+    layers.forEach((m, i) => this.registerModule(this.names[i], m));
+  }
+
+  /** A Sequential whose layers are registered under the given names (fuse() keeps the unfused model's). */
+  static named(entries: readonly (readonly [string, Module])[]): Sequential {
+    const s = new Sequential();
+    for (const [name, m] of entries) {
+      if (s.names.includes(name)) throw new RangeError(`Sequential.named: two layers are named "${name}"`);
+      s.layers.push(m);
+      s.names.push(name);
+      s.registerModule(name, m);
+    }
+    return s;
   }
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
-      let blame = i; // the layer an error is reported against
+      const layer = this.layers[i];
       try {
-        const layer = this.layers[i], next = this.layers[i + 1], pool = this.layers[i + 2];
-        // A plain Linear or Conv2d followed by a plain ReLU runs as one fused op, and a Conv2d,
-        // ReLU, MaxPool2d as one more (same values; the activation is never materialised as a
-        // tensor of its own). Subclasses are left alone: they may override forward.
-        if (layer.constructor === Conv2d && next?.constructor === ReLU && pool?.constructor === MaxPool2d) {
-          try {
-            h = (layer as Conv2d).forwardWith(h, 'relu', pool as MaxPool2d);
-          } catch (e) {
-            if (e instanceof Error && e.message.startsWith('maxPool2d')) {
-              blame = i + 2;
-              e.message = e.message.replace(/^maxPool2d/, (pool as MaxPool2d).describe());
-            }
-            throw e;
-          }
-          i += 2;
-          continue;
-        }
-        if ((layer.constructor === Linear || layer.constructor === Conv2d) && next?.constructor === ReLU) {
-          h = (layer as Linear | Conv2d).forwardWith(h, 'relu');
-          i++;
-          continue;
-        }
         h = layer.forward(h, opts);
       } catch (e) {
-        if (e instanceof ShapeError && !e.message.startsWith('layer ')) {
-          throw new ShapeError(`layer ${blame} (${this.layers[blame].describe()}): ${e.message}`);
-        }
+        // a nested Sequential has named its own layer already: that error passes through as it is
+        if (e instanceof ShapeError && !(layer instanceof Sequential)) throw new ShapeError(`layer ${this.names[i]} (${layer.describe()}): ${e.message}`);
         throw e;
       }
     }

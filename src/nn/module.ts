@@ -6,7 +6,7 @@
  * a forgotten model.eval().
  */
 import { Tensor, allocStorage } from '../tensor/tensor.js';
-import { backend } from '../backend/backend.js';
+import { extension } from '../backend/backend.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 
@@ -126,7 +126,7 @@ export function parameter(shape: number[], dtype: 'float32' | 'float64', init: (
   const js = allocStorage(dtype, shape.reduce((a, b) => a * b, 1));
   // A parameter lives as long as its model, so a backend with its own memory may keep it there
   // (wasm: the products and the fused optimizer step then read it in place, with no copies).
-  const t = new Tensor(backend().allocLike?.(js) ?? js, shape, true);
+  const t = new Tensor(extension('allocLike')?.(js) ?? js, shape, true);
   init(t);
   return t;
 }

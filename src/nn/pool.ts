@@ -4,15 +4,6 @@ import { avgPool2d, maxPool2d, pair, type Pair } from '../autograd/conv.js';
 import { Module } from './module.js';
 import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
 
-function renamed<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Error) e.message = e.message.replace(/^(max|avg)Pool2d/, what);
-    throw e;
-  }
-}
-
 export interface Pool2dOptions {
   stride?: Pair;
   padding?: Pair;
@@ -40,7 +31,7 @@ export class MaxPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return renamed(this.describe(), () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding }));
+    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding }, this.describe());
   }
 
   override describe(): string {
@@ -64,8 +55,7 @@ export class AvgPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return renamed(this.describe(), () =>
-      avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }));
+    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }, this.describe());
   }
 
   override describe(): string {

@@ -15,7 +15,7 @@
  * State: step, squareAvg (v), accDelta (u).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
 
@@ -27,7 +27,14 @@ export interface AdadeltaOptions {
   maximize: boolean;
 }
 
-export const adadeltaRule: UpdateRule<AdadeltaOptions> = {
+/** Adadelta's state for one parameter (PyTorch's names, camel-cased). */
+export type AdadeltaState = {
+  step: number;
+  squareAvg: Storage;
+  accDelta: Storage;
+};
+
+export const adadeltaRule: UpdateRule<AdadeltaOptions, AdadeltaState> = {
   name: 'Adadelta',
   defaults: { lr: 1.0, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false },
   schema: { lr: num, rho: num, eps: num, weightDecay: num, maximize: bool },
@@ -41,11 +48,11 @@ export const adadeltaRule: UpdateRule<AdadeltaOptions> = {
   init(p) {
     return { step: 0, squareAvg: like(p), accDelta: like(p) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: Storage, g: Storage, s: AdadeltaState, h) {
     const { lr, rho, eps, weightDecay: wd } = h;
-    s.step = (s.step as number) + 1;
-    const v = s.squareAvg as Storage;
-    const u = s.accDelta as Storage;
+    s.step = s.step + 1;
+    const v = s.squareAvg;
+    const u = s.accDelta;
     const sign = h.maximize ? -1 : 1;
     const oneMinusRho = 1 - rho;
     const n = p.length;
@@ -60,7 +67,7 @@ export const adadeltaRule: UpdateRule<AdadeltaOptions> = {
   },
 };
 
-export class Adadelta extends Optimizer<AdadeltaOptions> {
+export class Adadelta extends Optimizer<AdadeltaOptions, AdadeltaState> {
   constructor(params: ParamsInput<AdadeltaOptions>, options: Partial<AdadeltaOptions> = {}) {
     super(adadeltaRule, params, options);
   }

@@ -16,7 +16,7 @@
  * State: step (t), sum (s).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
 
@@ -31,7 +31,14 @@ export interface AdagradOptions {
   epsInsideSqrt: boolean;
 }
 
-export const adagradRule: UpdateRule<AdagradOptions> = {
+/** Adagrad's state for one parameter (PyTorch's names, camel-cased). */
+export type AdagradState = {
+  step: number;
+  /** the running sum of squared gradients */
+  sum: Storage;
+};
+
+export const adagradRule: UpdateRule<AdagradOptions, AdagradState> = {
   name: 'Adagrad',
   defaults: { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, epsInsideSqrt: false },
   schema: { lr: num, lrDecay: num, weightDecay: num, initialAccumulatorValue: num, eps: num, maximize: bool, epsInsideSqrt: bool },
@@ -47,11 +54,11 @@ export const adagradRule: UpdateRule<AdagradOptions> = {
   init(p, h) {
     return { step: 0, sum: like(p, h.initialAccumulatorValue) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: Storage, g: Storage, s: AdagradState, h) {
     const { lr, lrDecay, weightDecay: wd, eps } = h;
-    const t = (s.step as number) + 1;
+    const t = s.step + 1;
     s.step = t;
-    const sum = s.sum as Storage;
+    const sum = s.sum;
     const clr = lr / (1 + (t - 1) * lrDecay);
     const sign = h.maximize ? -1 : 1;
     const inside = h.epsInsideSqrt;
@@ -66,7 +73,7 @@ export const adagradRule: UpdateRule<AdagradOptions> = {
   },
 };
 
-export class Adagrad extends Optimizer<AdagradOptions> {
+export class Adagrad extends Optimizer<AdagradOptions, AdagradState> {
   constructor(params: ParamsInput<AdagradOptions>, options: Partial<AdagradOptions> = {}) {
     super(adagradRule, params, options);
   }

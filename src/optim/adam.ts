@@ -19,10 +19,9 @@
  * State: step, expAvg (m), expAvgSq (v), maxExpAvgSq (if amsgrad).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
-import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 
 export interface AdamOptions {
   lr: number;
@@ -45,21 +44,32 @@ export function validateAdamLike(name: string, h: AdamOptions): void {
   checkBool(name, 'epsInsideSqrt', h.epsInsideSqrt);
 }
 
-export function initAdamLike(p: Storage, h: AdamOptions): ParamState {
-  const s: ParamState = { step: 0, expAvg: like(p), expAvgSq: like(p) };
+/** Adam's (and AdamW's) state for one parameter: PyTorch's step, exp_avg, exp_avg_sq, max_exp_avg_sq. */
+export type AdamState = {
+  step: number;
+  /** m */
+  expAvg: Storage;
+  /** v */
+  expAvgSq: Storage;
+  /** v̂max, with amsgrad */
+  maxExpAvgSq?: Storage;
+};
+
+export function initAdamLike(p: Storage, h: AdamOptions): AdamState {
+  const s: AdamState = { step: 0, expAvg: like(p), expAvgSq: like(p) };
   if (h.amsgrad) s.maxExpAvgSq = like(p);
   return s;
 }
 
 /** One Adam step; `decoupled` makes it AdamW (θ ← θ(1 − ηλ) first, no L2 in the gradient). */
-export function adamStep(p: Storage, g: Storage, s: ParamState, h: AdamOptions, decoupled: boolean): void {
+export function adamStep(p: Storage, g: Storage, s: AdamState, h: AdamOptions, decoupled: boolean): void {
   const { lr, eps, weightDecay, amsgrad } = h;
   const [beta1, beta2] = h.betas;
-  const t = (s.step as number) + 1;
+  const t = s.step + 1;
   s.step = t;
-  const m = s.expAvg as Storage;
-  const v = s.expAvgSq as Storage;
-  const vmax = amsgrad ? ((s.maxExpAvgSq as Storage | undefined) ?? (s.maxExpAvgSq = like(p))) : null;
+  const m = s.expAvg;
+  const v = s.expAvgSq;
+  const vmax = amsgrad ? (s.maxExpAvgSq ??= like(p)) : null;
   const bc1 = 1 - beta1 ** t;
   const bc2 = 1 - beta2 ** t;
   const stepSize = lr / bc1;
@@ -70,9 +80,6 @@ export function adamStep(p: Storage, g: Storage, s: ParamState, h: AdamOptions, 
   const b1c = 1 - beta1;
   const b2c = 1 - beta2;
   const inside = h.epsInsideSqrt;
-  // A backend with a fused kernel (wasm: one SIMD pass, in float32) does the whole loop below.
-  const fused = backend().adamStep;
-  if (!inside && fused && fused(p, g, m, v, vmax, { lr, beta1, beta2, eps, weightDecay, decoupled, maximize: h.maximize, step: t })) return;
   const n = p.length;
   for (let i = 0; i < n; i++) {
     if (decoupled) p[i] *= shrink;
@@ -90,7 +97,7 @@ export function adamStep(p: Storage, g: Storage, s: ParamState, h: AdamOptions, 
   }
 }
 
-export const adamRule: UpdateRule<AdamOptions> = {
+export const adamRule: UpdateRule<AdamOptions, AdamState> = {
   name: 'Adam',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, epsInsideSqrt: false },
   schema: { lr: num, betas: numPair, eps: num, weightDecay: num, amsgrad: bool, maximize: bool, epsInsideSqrt: bool },
@@ -99,7 +106,7 @@ export const adamRule: UpdateRule<AdamOptions> = {
   apply: (p, g, s, h) => adamStep(p, g, s, h, false),
 };
 
-export class Adam extends Optimizer<AdamOptions> {
+export class Adam extends Optimizer<AdamOptions, AdamState> {
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(adamRule, params, options);
   }

@@ -13,7 +13,7 @@
  * State: step, expAvg (m), expInf (u).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
@@ -25,7 +25,14 @@ export interface AdamaxOptions {
   maximize: boolean;
 }
 
-export const adamaxRule: UpdateRule<AdamaxOptions> = {
+/** Adamax's state for one parameter (PyTorch's names, camel-cased). */
+export type AdamaxState = {
+  step: number;
+  expAvg: Storage;
+  expInf: Storage;
+};
+
+export const adamaxRule: UpdateRule<AdamaxOptions, AdamaxState> = {
   name: 'Adamax',
   defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
   schema: { lr: num, betas: numPair, eps: num, weightDecay: num, maximize: bool },
@@ -39,13 +46,13 @@ export const adamaxRule: UpdateRule<AdamaxOptions> = {
   init(p) {
     return { step: 0, expAvg: like(p), expInf: like(p) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: Storage, g: Storage, s: AdamaxState, h) {
     const { lr, eps, weightDecay: wd } = h;
     const [beta1, beta2] = h.betas;
-    const t = (s.step as number) + 1;
+    const t = s.step + 1;
     s.step = t;
-    const m = s.expAvg as Storage;
-    const u = s.expInf as Storage;
+    const m = s.expAvg;
+    const u = s.expInf;
     const clr = lr / (1 - beta1 ** t);
     const sign = h.maximize ? -1 : 1;
     const b1c = 1 - beta1;
@@ -63,7 +70,7 @@ export const adamaxRule: UpdateRule<AdamaxOptions> = {
   },
 };
 
-export class Adamax extends Optimizer<AdamaxOptions> {
+export class Adamax extends Optimizer<AdamaxOptions, AdamaxState> {
   constructor(params: ParamsInput<AdamaxOptions>, options: Partial<AdamaxOptions> = {}) {
     super(adamaxRule, params, options);
   }

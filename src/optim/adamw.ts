@@ -14,11 +14,11 @@
  * State: step, expAvg, expAvgSq, maxExpAvgSq (if amsgrad).
  */
 import { Optimizer, type ParamsInput, type UpdateRule } from './optimizer.js';
-import { adamRule, adamStep, initAdamLike, validateAdamLike, type AdamOptions } from './adam.js';
+import { adamRule, adamStep, initAdamLike, validateAdamLike, type AdamOptions, type AdamState } from './adam.js';
 
 export type AdamWOptions = AdamOptions;
 
-export const adamwRule: UpdateRule<AdamWOptions> = {
+export const adamwRule: UpdateRule<AdamWOptions, AdamState> = {
   name: 'AdamW',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, epsInsideSqrt: false },
   schema: adamRule.schema,
@@ -27,7 +27,7 @@ export const adamwRule: UpdateRule<AdamWOptions> = {
   apply: (p, g, s, h) => adamStep(p, g, s, h, true),
 };
 
-export class AdamW extends Optimizer<AdamWOptions> {
+export class AdamW extends Optimizer<AdamWOptions, AdamState> {
   constructor(params: ParamsInput<AdamWOptions>, options: Partial<AdamWOptions> = {}) {
     super(adamwRule, params, options);
   }

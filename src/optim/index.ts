@@ -1,4 +1,5 @@
 export * from './optimizer.js';
+export * from './accelerated.js';
 export * from './sgd.js';
 export * from './registry.js';
 export * from './util.js';

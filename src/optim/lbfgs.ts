@@ -26,7 +26,7 @@
  */
 import { Tensor, allocStorage, type DType, type Storage } from '../tensor/tensor.js';
 import { withGrad } from '../autograd/engine.js';
-import { Optimizer, check, lossValue, type Closure, type OptimizerStateDict, type ParamsInput, type UpdateRule } from './optimizer.js';
+import { ClosureOptimizer, check, lossValue, type Closure, type Method, type OptimizerStateDict, type ParamsInput } from './optimizer.js';
 import { checkOptions, num, nullable, str } from '../util/options.js';
 import { strongWolfe } from './linesearch.js';
 import { axpy, dot, maxAbs } from './vec.js';
@@ -56,7 +56,8 @@ export const LBFGS_LIMITS = Object.freeze({ maxIter: 100_000, maxEval: 125_000, 
 const upTo = (v: number, most: number) => posInt(v) && v <= most;
 const nonNeg = (v: number) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-export const lbfgsRule: UpdateRule<LBFGSOptions> = {
+/** L-BFGS's name and options (a closure method: its step is LBFGS.step(closure)). */
+export const lbfgsRule: Method<LBFGSOptions> = {
   name: 'LBFGS',
   defaults: { lr: 1, maxIter: 20, maxEval: 25, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null },
   schema: { lr: num, maxIter: num, maxEval: num, toleranceGrad: num, toleranceChange: num, historySize: num, lineSearchFn: nullable(str) },
@@ -68,12 +69,6 @@ export const lbfgsRule: UpdateRule<LBFGSOptions> = {
     check('LBFGS', 'toleranceChange', h.toleranceChange, nonNeg(h.toleranceChange), '≥ 0');
     check('LBFGS', 'historySize', h.historySize, upTo(h.historySize, LBFGS_LIMITS.historySize), `an integer from 1 to ${LBFGS_LIMITS.historySize}`);
     check('LBFGS', 'lineSearchFn', h.lineSearchFn, h.lineSearchFn === null || h.lineSearchFn === 'strongWolfe', "null or 'strongWolfe'");
-  },
-  init() {
-    return {};
-  },
-  apply() {
-    throw new Error('LBFGS: the update needs re-evaluations of the loss; call step(closure)');
   },
 };
 
@@ -93,7 +88,7 @@ interface LBFGSState {
 }
 
 
-export class LBFGS extends Optimizer<LBFGSOptions> {
+export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
   private readonly params: Tensor[];
   private readonly n: number;
   private readonly dtype: DType;
@@ -121,6 +116,11 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
 
   /** Total closure evaluations so far (PyTorch's state['func_evals']). */
   get funcEvals(): number {
+    return this.s.funcEvals;
+  }
+
+  /** Objective evaluations so far: the closure calls (funcEvals). */
+  get evaluations(): number {
     return this.s.funcEvals;
   }
 
@@ -163,7 +163,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   }
 
   /** Up to maxIter L-BFGS iterations; returns the loss the closure gave at the starting point. */
-  override step(closure?: Closure): number {
+  override step(closure: Closure): number {
     if (typeof closure !== 'function') throw new TypeError('LBFGS: step(closure) needs a closure that re-evaluates the loss and its gradients');
     const group = this.paramGroups[0];
     const { lr, maxIter, maxEval, toleranceGrad, toleranceChange, historySize, lineSearchFn } = group;

@@ -16,7 +16,7 @@
  * State: expAvg (m).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
@@ -27,7 +27,13 @@ export interface LionOptions {
   maximize: boolean;
 }
 
-export const lionRule: UpdateRule<LionOptions> = {
+/** Lion's state for one parameter (PyTorch's names, camel-cased). */
+export type LionState = {
+  step: number;
+  expAvg: Storage;
+};
+
+export const lionRule: UpdateRule<LionOptions, LionState> = {
   name: 'Lion',
   defaults: { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 0, maximize: false },
   schema: { lr: num, betas: numPair, weightDecay: num, maximize: bool },
@@ -40,11 +46,11 @@ export const lionRule: UpdateRule<LionOptions> = {
   init(p) {
     return { step: 0, expAvg: like(p) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: Storage, g: Storage, s: LionState, h) {
     const { lr, weightDecay: wd } = h;
     const [beta1, beta2] = h.betas;
-    s.step = (s.step as number) + 1;
-    const m = s.expAvg as Storage;
+    s.step = s.step + 1;
+    const m = s.expAvg;
     const shrink = 1 - lr * wd;
     const sign = h.maximize ? -1 : 1;
     const b1c = 1 - beta1;
@@ -60,7 +66,7 @@ export const lionRule: UpdateRule<LionOptions> = {
   },
 };
 
-export class Lion extends Optimizer<LionOptions> {
+export class Lion extends Optimizer<LionOptions, LionState> {
   constructor(params: ParamsInput<LionOptions>, options: Partial<LionOptions> = {}) {
     super(lionRule, params, options);
   }

@@ -29,7 +29,7 @@
  * State: step, muProduct (Π), expAvg (m), expAvgSq (v).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
@@ -48,7 +48,16 @@ export interface NAdamOptions {
 
 const f32 = Math.fround;
 
-export const nadamRule: UpdateRule<NAdamOptions> = {
+/** NAdam's state for one parameter (PyTorch's names, camel-cased). */
+export type NAdamState = {
+  step: number;
+  /** ∏ μ_i so far, in float32 as PyTorch keeps it */
+  muProduct: number;
+  expAvg: Storage;
+  expAvgSq: Storage;
+};
+
+export const nadamRule: UpdateRule<NAdamOptions, NAdamState> = {
   name: 'NAdam',
   defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, decoupledWeightDecay: false, maximize: false, legacyMuProduct: false },
   schema: { lr: num, betas: numPair, eps: num, weightDecay: num, momentumDecay: num, decoupledWeightDecay: bool, maximize: bool, legacyMuProduct: bool },
@@ -65,24 +74,24 @@ export const nadamRule: UpdateRule<NAdamOptions> = {
   init(p) {
     return { step: 0, muProduct: 1, expAvg: like(p), expAvgSq: like(p) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: Storage, g: Storage, s: NAdamState, h) {
     const { lr, eps, momentumDecay: psi } = h;
     const wd = h.decoupledWeightDecay ? 0 : h.weightDecay;
     const shrink = h.decoupledWeightDecay ? 1 - lr * h.weightDecay : 1;
     const sign = h.maximize ? -1 : 1;
     const [beta1, beta2] = h.betas;
-    const t = (s.step as number) + 1;
+    const t = s.step + 1;
     s.step = t;
     const bc2 = 1 - beta2 ** t;
     const mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi));
     const muNext = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
-    const muProduct = f32((s.muProduct as number) * f32(mu));
+    const muProduct = f32(s.muProduct * f32(mu));
     s.muProduct = muProduct;
     const muProductNext = h.legacyMuProduct ? f32(f32(muProduct * f32(mu)) * f32(muNext)) : muProduct * muNext;
     const cg = (-lr * (1 - mu)) / (1 - muProduct);
     const cm = (-lr * muNext) / (1 - muProductNext);
-    const m = s.expAvg as Storage;
-    const v = s.expAvgSq as Storage;
+    const m = s.expAvg;
+    const v = s.expAvgSq;
     const b1c = 1 - beta1;
     const b2c = 1 - beta2;
     const n = p.length;
@@ -99,7 +108,7 @@ export const nadamRule: UpdateRule<NAdamOptions> = {
   },
 };
 
-export class NAdam extends Optimizer<NAdamOptions> {
+export class NAdam extends Optimizer<NAdamOptions, NAdamState> {
   constructor(params: ParamsInput<NAdamOptions>, options: Partial<NAdamOptions> = {}) {
     super(nadamRule, params, options);
   }

@@ -34,7 +34,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { grad as autoGrad, withGrad } from '../autograd/engine.js';
-import { Optimizer, check, type Closure, type OptimizerStateDict, type ParamsInput, type UpdateRule } from './optimizer.js';
+import { ClosureOptimizer, check, type Closure, type Method, type OptimizerStateDict, type ParamsInput } from './optimizer.js';
 import { checkOptions, fn, num, nullable, str } from '../util/options.js';
 import { Curvature } from './hvp.js';
 import { armijo, strongWolfe } from './linesearch.js';
@@ -72,7 +72,8 @@ const posInt = (v: number) => Number.isInteger(v) && v >= 1;
  */
 export const NEWTON_LIMITS = Object.freeze({ exactParams: 10_000, maxLs: 1000, cgMaxIter: 100_000 });
 
-export const newtonRule: UpdateRule<NewtonOptions> = {
+/** Newton's name and options (a closure method: its step is Newton.step(closure)). */
+export const newtonRule: Method<NewtonOptions> = {
   name: 'Newton',
   defaults: { lr: 1, mode: 'exact', damping: 0, lineSearch: 'armijo', c1: 1e-4, maxLs: 40, toleranceGrad: 1e-12, cgMaxIter: 100, cgTol: 1e-2, hessian: null },
   schema: { lr: num, mode: str, damping: num, lineSearch: nullable(str), c1: num, maxLs: num, toleranceGrad: num, cgMaxIter: num, cgTol: num, hessian: nullable(fn) },
@@ -87,12 +88,6 @@ export const newtonRule: UpdateRule<NewtonOptions> = {
     check('Newton', 'cgMaxIter', h.cgMaxIter, posInt(h.cgMaxIter) && h.cgMaxIter <= NEWTON_LIMITS.cgMaxIter, `an integer from 1 to ${NEWTON_LIMITS.cgMaxIter}`);
     check('Newton', 'cgTol', h.cgTol, h.cgTol > 0 && h.cgTol < 1, 'in (0, 1)');
     check('Newton', 'hessian', typeof h.hessian, h.hessian === null || typeof h.hessian === 'function', 'null or a function');
-  },
-  init() {
-    return {};
-  },
-  apply() {
-    throw new Error('Newton: the update needs the loss and its Hessian; call step(closure)');
   },
 };
 
@@ -154,7 +149,7 @@ export function choleskySolve(L: Float64Array, n: number, b: ArrayLike<number>):
   return x;
 }
 
-export class Newton extends Optimizer<NewtonOptions> {
+export class Newton extends ClosureOptimizer<NewtonOptions> {
   private readonly params: Tensor[];
   private readonly n: number;
   funcEvals = 0;
@@ -234,7 +229,7 @@ export class Newton extends Optimizer<NewtonOptions> {
     }
   }
 
-  override step(closure?: Closure): number {
+  override step(closure: Closure): number {
     if (typeof closure !== 'function') throw new TypeError('Newton: step(closure) needs a closure that returns the loss');
     const h = this.paramGroups[0];
     const n = this.n;

@@ -1,12 +1,19 @@
 /**
  * The optimizer contract.
  *
- * Pure core: an UpdateRule holds an optimizer's mathematics and nothing else —
- *   init(param) → state            fresh, named, serialisable state for one parameter
- *   apply(param, grad, state, h)   one step, in place on param and state (the fast path)
- *   update(...)                    the same step as a pure function (copies, then apply)
- * State is a plain record of numbers and typed arrays keyed by PyTorch's names (camel-cased), so
- * it round-trips through JSON and can be compared with torch's optimizer.state_dict().
+ * Pure core: an UpdateRule<H, S> holds an optimizer's mathematics and nothing else —
+ *   init(param, h) → S             fresh, named, serialisable state for one parameter
+ *   apply(param, grad, state, h)   one step, in place on param and state
+ *   pureUpdate(rule, ...)          the same step as a pure function (copies, then apply)
+ * A rule imports no backend: it reads and writes plain typed arrays and is the oracle.
+ * State S is a type alias of named numbers and typed arrays keyed by PyTorch's names (camel-cased;
+ * a type alias, not an interface, so it is a ParamState), so it round-trips through JSON and can be
+ * compared with torch's optimizer.state_dict().
+ *
+ * Acceleration: a backend's fused update for a rule is registered in accelerated.ts, keyed by the
+ * rule's name and a predicate on the options and dtypes it supports. `step()` asks that table, per
+ * parameter and step, whether a fused update applies; else it runs the rule. State arrays the rule
+ * allocates are moved into the backend's own memory (extension `allocLike`) once, after init.
  *
  * Familiar shell: Optimizer is the PyTorch-like class (step, zeroGrad, stateDict, loadStateDict,
  * parameter groups). It keys state by parameter *name*, never by position, so reordering the
@@ -17,39 +24,51 @@
  */
 import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
 import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
-import { backend } from '../backend/index.js';
+import { extension } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 import { bool, checkOptions, type SchemaOf } from '../util/options.js';
+import { acceleratedStep } from './accelerated.js';
 
-export type ParamState = Record<string, number | Storage>;
+/** One entry of a parameter's optimizer state: a count or a buffer of the parameter's length. */
+export type StateValue = number | Storage;
+/** The shape every rule's state has (optional entries are created when first needed). */
+export type ParamState = Record<string, StateValue | undefined>;
 
 /** Hyper-parameters every rule has; the rest are its own. */
 export interface BaseHyper {
   lr: number;
 }
 
-export interface UpdateRule<H extends BaseHyper> {
+/** A method's name and options: what every optimizer declares, first-order rule or closure method. */
+export interface Method<H extends BaseHyper> {
   readonly name: string;
   readonly defaults: H;
-  /** Every option the rule takes and its type: the constructor refuses other names and wrong types (util/options). */
+  /** Every option the method takes and its type: the constructor refuses other names and wrong types (util/options). */
   readonly schema: SchemaOf<H>;
   /** Throws a RangeError naming the option and its accepted range. */
   validate(h: H): void;
-  init(param: Storage, h: H): ParamState;
-  apply(param: Storage, grad: Storage, state: ParamState, h: H): void;
+}
+
+/**
+ * A first-order optimizer's mathematics: one update of one parameter from its gradient. `S` is
+ * the rule's state type (e.g. AdamState); it defaults to the untyped ParamState.
+ */
+export interface UpdateRule<H extends BaseHyper, S extends ParamState = ParamState> extends Method<H> {
+  init(param: Storage, h: H): S;
+  apply(param: Storage, grad: Storage, state: S, h: H): void;
 }
 
 /** The rule as a pure function: inputs are left untouched, new values are returned. */
-export function pureUpdate<H extends BaseHyper>(rule: UpdateRule<H>, param: Storage, grad: Storage, state: ParamState, h: H): { param: Storage; state: ParamState } {
+export function pureUpdate<H extends BaseHyper, S extends ParamState>(rule: UpdateRule<H, S>, param: Storage, grad: Storage, state: S, h: H): { param: Storage; state: S } {
   const p = param.slice() as Storage;
   const s = cloneState(state);
   rule.apply(p, grad, s, h);
   return { param: p, state: s };
 }
 
-export function cloneState(s: ParamState): ParamState {
+export function cloneState<S extends ParamState>(s: S): S {
   const out: ParamState = {};
-  for (const [k, v] of Object.entries(s)) out[k] = typeof v === 'number' ? v : (v.slice() as Storage);
-  return out;
+  for (const [k, v] of Object.entries(s)) if (v !== undefined) out[k] = typeof v === 'number' ? v : (v.slice() as Storage);
+  return out as S;
 }
 
 /** Validation helpers: every message names the optimizer, the option, the range and the value. */
@@ -73,8 +92,8 @@ export function lossValue(owner: string, v: unknown): number {
 
 const zeroGradSchema = { setToNone: bool };
 
-/** An optimizer of any rule, for code that only steps, zeroes and reads the learning rate. */
-export type AnyOptimizer = Optimizer<BaseHyper>;
+/** An optimizer of any kind (a rule's or a closure method's), for code that only steps, zeroes, saves and reads the learning rate. */
+export type AnyOptimizer = OptimizerBase<BaseHyper>;
 
 export type ParamGroup<H> = H & { params: Tensor[] };
 export type ParamsInput<H> = Tensor[] | [string, Tensor][] | (Partial<H> & { params: Tensor[] | [string, Tensor][] })[];
@@ -89,13 +108,16 @@ function isNamedList(x: unknown[]): x is [string, Tensor][] {
   return x.length > 0 && Array.isArray(x[0]) && typeof (x[0] as unknown[])[0] === 'string';
 }
 
-export class Optimizer<H extends BaseHyper> {
+/**
+ * What every optimizer has: parameter groups with their options (checked against the method's
+ * schema), parameter names, zeroGrad, the learning rate. `Optimizer` adds per-parameter state and a
+ * rule's step; `ClosureOptimizer` is the base of methods whose step re-evaluates the objective.
+ */
+export abstract class OptimizerBase<H extends BaseHyper> {
   readonly paramGroups: ParamGroup<H>[] = [];
-  /** Per-parameter state, keyed by parameter name. */
-  readonly state = new Map<string, ParamState>();
-  private readonly names = new Map<Tensor, string>();
+  protected readonly names = new Map<Tensor, string>();
 
-  constructor(readonly rule: UpdateRule<H>, params: ParamsInput<H>, options: Partial<H> = {}) {
+  constructor(readonly rule: Method<H>, params: ParamsInput<H>, options: Partial<H> = {}) {
     checkOptions(rule.name, options, rule.schema);
     const defaults = { ...rule.defaults, ...stripUndefined(options) } as H;
     rule.validate(defaults);
@@ -127,32 +149,16 @@ export class Optimizer<H extends BaseHyper> {
     return this.names.get(p) as string;
   }
 
-  /**
-   * One update of every parameter that has a gradient. With a closure (PyTorch's: zero the
-   * gradients, compute the loss, backward, return the loss as a number or a one-element Tensor) it is
-   * called first, with grad on, and its loss returned as a number.
-   */
-  step(closure?: Closure): number | undefined {
-    const loss = closure ? lossValue(this.rule.name, withGrad(true, closure)) : undefined;
-    const all = () => {
-      for (const g of this.paramGroups) {
-        for (const p of g.params) {
-          if (!p.grad) continue;
-          const name = this.nameOf(p);
-          let s = this.state.get(name);
-          if (!s) {
-            s = this.rule.init(p.data, g);
-            this.state.set(name, s);
-          }
-          this.rule.apply(p.data, p.grad.data, s, g);
-        }
-      }
-    };
-    // every parameter's update in one backend job where the backend can (wasm: one threaded call)
-    const b = backend();
-    noGrad(() => (b.batchUpdates ? b.batchUpdates(all) : all()));
-    return loss;
+  /** One update; see the subclasses. */
+  abstract step(closure?: Closure): number | undefined;
+
+  /** Hyper-parameters as plain JSON (state: the subclass's). */
+  stateDict(): OptimizerStateDict {
+    const paramGroups = this.paramGroups.map(({ params, ...h }) => ({ ...h, params: params.map((p) => this.nameOf(p)) }));
+    return { optimizer: this.rule.name, state: {}, paramGroups };
   }
+
+  abstract loadStateDict(sd: OptimizerStateDict): void;
 
   /**
    * Forget gradients: PyTorch's zero_grad(set_to_none=True), its default since 2.0. With
@@ -162,22 +168,7 @@ export class Optimizer<H extends BaseHyper> {
    * its weight gradient directly and the fused update reads it without a copy.
    */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
-    checkOptions(`${this.rule.name}.zeroGrad`, opts, zeroGradSchema);
-    const setToNone = opts.setToNone ?? true;
-    for (const g of this.paramGroups) {
-      for (const p of g.params) {
-        if (setToNone || !p.grad) {
-          p.grad = null;
-          continue;
-        }
-        if (p.grad.node || !isGradBuffer(p.grad)) {
-          // first time: a buffer of our own, in the backend's memory when the parameter is there
-          const data = backend().allocLike?.(p.data) ?? allocStorage(p.dtype, p.size);
-          p.grad = new Tensor(data, p.shape);
-          keepGradBuffer(p.grad);
-        } else if (!backend().zero?.(p.grad.data)) p.grad.data.fill(0);
-      }
-    }
+    zeroGrads(this.rule.name, this.paramGroups, opts);
   }
 
   /** The learning rate of the first group. */
@@ -193,17 +184,67 @@ export class Optimizer<H extends BaseHyper> {
       g.lr = v;
     });
   }
+}
+
+/**
+ * A method whose step needs the objective re-evaluated (L-BFGS, Newton): step(closure) is
+ * required, and `evaluations` counts the objective evaluations made so far (Steppable's counter,
+ * which trajectories record as `optimizerEvals`).
+ */
+export abstract class ClosureOptimizer<H extends BaseHyper> extends OptimizerBase<H> {
+  abstract override step(closure: Closure): number;
+  /** Objective evaluations so far (closure calls; Newton adds its Hessian-vector products). */
+  abstract get evaluations(): number;
+}
+
+/** A first-order optimizer: a rule applied to every parameter that has a gradient, with per-parameter state. */
+export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> extends OptimizerBase<H> {
+  /** Per-parameter state, keyed by parameter name. */
+  readonly state = new Map<string, S>();
+  declare readonly rule: UpdateRule<H, S>;
+
+  constructor(rule: UpdateRule<H, S>, params: ParamsInput<H>, options: Partial<H> = {}) {
+    super(rule, params, options);
+  }
+
+  /**
+   * One update of every parameter that has a gradient. With a closure (PyTorch's: zero the
+   * gradients, compute the loss, backward, return the loss as a number or a one-element Tensor) it is
+   * called first, with grad on, and its loss returned as a number.
+   */
+  step(closure?: Closure): number | undefined {
+    const loss = closure ? lossValue(this.rule.name, withGrad(true, closure)) : undefined;
+    const rule = this.rule;
+    const all = () => {
+      for (const g of this.paramGroups) {
+        for (const p of g.params) {
+          if (!p.grad) continue;
+          const name = this.nameOf(p);
+          let s = this.state.get(name);
+          if (!s) {
+            s = homeState(rule.init(p.data, g), p.data);
+            this.state.set(name, s);
+          }
+          // a fused update where one is registered for this rule, these options and dtypes; else the rule
+          if (!acceleratedStep(rule.name, p.data, p.grad.data, s, g)) rule.apply(p.data, p.grad.data, s, g);
+        }
+      }
+    };
+    // every parameter's update in one backend job where the backend can (wasm: one threaded call)
+    const batch = extension('batchUpdates');
+    noGrad(() => (batch ? batch(all) : all()));
+    return loss;
+  }
 
   /** State and hyper-parameters as plain JSON, keyed by parameter name. */
-  stateDict(): OptimizerStateDict {
+  override stateDict(): OptimizerStateDict {
     const state: OptimizerStateDict['state'] = {};
     for (const [name, s] of this.state) {
       const e: Record<string, number | number[]> = {};
-      for (const [k, v] of Object.entries(s)) e[k] = typeof v === 'number' ? v : Array.from(v);
+      for (const [k, v] of Object.entries(s)) if (v !== undefined) e[k] = typeof v === 'number' ? v : Array.from(v);
       state[name] = e;
     }
-    const paramGroups = this.paramGroups.map(({ params, ...h }) => ({ ...h, params: params.map((p) => this.nameOf(p)) }));
-    return { optimizer: this.rule.name, state, paramGroups };
+    return { ...super.stateDict(), state };
   }
 
   loadStateDict(sd: OptimizerStateDict): void {
@@ -227,7 +268,8 @@ export class Optimizer<H extends BaseHyper> {
           s[k] = arr;
         }
       }
-      this.state.set(name, s);
+      // the entries are the rule's own names (stateDict wrote them from an S); the rule reads them
+      this.state.set(name, homeState(s as S, p.data));
     }
     sd.paramGroups.forEach((g, i) => {
       const { params: _names, ...h } = g as Record<string, unknown>;
@@ -235,6 +277,46 @@ export class Optimizer<H extends BaseHyper> {
       this.rule.validate(this.paramGroups[i]);
     });
   }
+}
+
+/** OptimizerBase.zeroGrad over `groups`; `owner` names the optimizer in option errors. */
+function zeroGrads(owner: string, groups: readonly { params: Tensor[] }[], opts: { setToNone?: boolean }): void {
+  checkOptions(`${owner}.zeroGrad`, opts, zeroGradSchema);
+  const setToNone = opts.setToNone ?? true;
+  for (const g of groups) {
+    for (const p of g.params) {
+      if (setToNone || !p.grad) {
+        p.grad = null;
+        continue;
+      }
+      if (p.grad.node || !isGradBuffer(p.grad)) {
+        // first time: a buffer of our own, in the backend's memory when the parameter is there
+        const data = extension('allocLike')?.(p.data) ?? allocStorage(p.dtype, p.size);
+        p.grad = new Tensor(data, p.shape);
+        keepGradBuffer(p.grad);
+      } else if (!extension('zero')?.(p.grad.data)) p.grad.data.fill(0);
+    }
+  }
+}
+
+/**
+ * State arrays of the parameter's length moved into the backend's own memory where it keeps the
+ * parameter there (extension `allocLike`; wasm: a fused update then copies no state). Values are
+ * unchanged; the rule itself allocates plain typed arrays.
+ */
+function homeState<S extends ParamState>(s: S, p: Storage): S {
+  const allocLike = extension('allocLike');
+  if (!allocLike) return s;
+  const out: ParamState = s;
+  for (const [k, v] of Object.entries(s)) {
+    if (v === undefined || typeof v === 'number' || v.length !== p.length) continue;
+    const home = allocLike(p);
+    if (home) {
+      home.set(v);
+      out[k] = home;
+    }
+  }
+  return s;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -20,7 +20,7 @@
  * State: step, expAvg (m), expAvgSq (v).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
@@ -34,7 +34,14 @@ export interface RAdamOptions {
   maximize: boolean;
 }
 
-export const radamRule: UpdateRule<RAdamOptions> = {
+/** RAdam's state for one parameter (PyTorch's names, camel-cased). */
+export type RAdamState = {
+  step: number;
+  expAvg: Storage;
+  expAvgSq: Storage;
+};
+
+export const radamRule: UpdateRule<RAdamOptions, RAdamState> = {
   name: 'RAdam',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, maximize: false },
   schema: { lr: num, betas: numPair, eps: num, weightDecay: num, decoupledWeightDecay: bool, maximize: bool },
@@ -49,13 +56,13 @@ export const radamRule: UpdateRule<RAdamOptions> = {
   init(p) {
     return { step: 0, expAvg: like(p), expAvgSq: like(p) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: Storage, g: Storage, s: RAdamState, h) {
     const { lr, eps } = h;
     const wd = h.decoupledWeightDecay ? 0 : h.weightDecay;
     const shrink = h.decoupledWeightDecay ? 1 - lr * h.weightDecay : 1;
     const sign = h.maximize ? -1 : 1;
     const [beta1, beta2] = h.betas;
-    const t = (s.step as number) + 1;
+    const t = s.step + 1;
     s.step = t;
     const bc1 = 1 - beta1 ** t;
     const bc2 = 1 - beta2 ** t;
@@ -64,8 +71,8 @@ export const radamRule: UpdateRule<RAdamOptions> = {
     const rectified = rhoT > 5;
     const rect = rectified ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0;
     const bc2Sqrt = Math.sqrt(bc2);
-    const m = s.expAvg as Storage;
-    const v = s.expAvgSq as Storage;
+    const m = s.expAvg;
+    const v = s.expAvgSq;
     const b1c = 1 - beta1;
     const b2c = 1 - beta2;
     const n = p.length;
@@ -82,7 +89,7 @@ export const radamRule: UpdateRule<RAdamOptions> = {
   },
 };
 
-export class RAdam extends Optimizer<RAdamOptions> {
+export class RAdam extends Optimizer<RAdamOptions, RAdamState> {
   constructor(params: ParamsInput<RAdamOptions>, options: Partial<RAdamOptions> = {}) {
     super(radamRule, params, options);
   }

@@ -7,8 +7,7 @@
  *
  *   optimizers                      Map name → spec (the CLI lists it)
  *   getOptimizer(name).create(params, o)
- *       lenient: picks from `o` only the options this optimizer knows (so a whole parsed CLI
- *       record can be passed), ignores undefined ones
+ *       lenient: picks from `o` only the options this optimizer knows, ignores undefined ones
  *   createOptimizer(name, params, options)
  *       strict: an option this optimizer does not know is an error naming it and the nearest valid
  *       one, a wrong type an error naming the type (the same check as the classes' constructors)
@@ -28,6 +27,8 @@ export interface Steppable {
   /** The learning rate of the first group, if the method has one. */
   readonly lr?: number;
   setLr?(lr: number): void;
+  /** Objective evaluations so far, when the method counts them (ClosureOptimizer: L-BFGS, Newton); read by trajectories and the lab. */
+  readonly evaluations?: number;
 }
 
 export type NamedParams = [string, Tensor][];
@@ -37,7 +38,7 @@ export interface OptimizerSpec {
   key: string;
   /** Display name (e.g. "AdamW", "SGD+momentum"). */
   name: string;
-  /** Option names (camelCase, PyTorch's names) this optimizer accepts: its rule's schema (`optionsOf`), plus any CLI spellings. */
+  /** Option names (camelCase, PyTorch's names) this optimizer accepts: its rule's schema (`optionsOf`). */
   options: readonly string[];
   /** Values filled in before the user's (conveniences such as `momentum`: 0.9). */
   preset?: Readonly<Record<string, unknown>>;
@@ -133,16 +134,16 @@ registerOptimizer({ key: 'lion', name: 'Lion', options: optionsOf(lionRule), sum
 import { LBFGS, lbfgsRule } from './lbfgs.js';
 import { Newton, newtonRule } from './newton.js';
 
-// `lineSearch` ('none' | 'strong-wolfe') and `hessianFree` are the CLI's spellings of lineSearchFn and mode.
+// (the CLI's spellings of their options, such as --hessian-free, are mapped in src/cli/optimizer-spellings.ts)
 registerOptimizer({
-  key: 'lbfgs', name: 'L-BFGS', options: [...optionsOf(lbfgsRule), 'lineSearch'],
+  key: 'lbfgs', name: 'L-BFGS', options: optionsOf(lbfgsRule),
   summary: 'limited-memory BFGS (PyTorch LBFGS; one step runs up to maxIter iterations)',
-  build: (p, { lineSearch, ...o }) => new LBFGS(p, { ...o, lineSearchFn: (o.lineSearchFn ?? (lineSearch === 'none' ? null : lineSearch)) as never }),
+  build: (p, o) => new LBFGS(p, o),
 });
 registerOptimizer({
-  key: 'newton', name: 'Newton', options: [...optionsOf(newtonRule), 'hessianFree'],
+  key: 'newton', name: 'Newton', options: optionsOf(newtonRule),
   summary: "damped Newton's method with a line search (exact Hessian or Hessian-free CG); the closure returns the loss Tensor, or pass a hessian callback",
-  build: (p, { hessianFree, ...o }) => new Newton(p, { ...o, mode: (o.mode ?? (hessianFree ? 'hessianFree' : undefined)) as never }),
+  build: (p, o) => new Newton(p, o),
 });
 
 // ---- PyTorch 2's Adafactor, Rprop and ASGD ---------------------------------------------------

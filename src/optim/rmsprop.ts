@@ -19,7 +19,7 @@
  * State: step, squareAvg (v), momentumBuffer (b, if μ > 0), gradAvg (ḡ, if centered).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
 
@@ -37,7 +37,17 @@ export interface RMSpropOptions {
   lrInsideMomentum: boolean;
 }
 
-export const rmspropRule: UpdateRule<RMSpropOptions> = {
+/** RMSprop's state for one parameter (PyTorch's names, camel-cased). */
+export type RMSpropState = {
+  step: number;
+  squareAvg: Storage;
+  /** with momentum > 0 */
+  momentumBuffer?: Storage;
+  /** when centered */
+  gradAvg?: Storage;
+};
+
+export const rmspropRule: UpdateRule<RMSpropOptions, RMSpropState> = {
   name: 'RMSprop',
   defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, epsInsideSqrt: false, lrInsideMomentum: false },
   schema: { lr: num, alpha: num, eps: num, weightDecay: num, momentum: num, centered: bool, maximize: bool, epsInsideSqrt: bool, lrInsideMomentum: bool },
@@ -53,18 +63,18 @@ export const rmspropRule: UpdateRule<RMSpropOptions> = {
     checkBool('RMSprop', 'lrInsideMomentum', h.lrInsideMomentum);
   },
   init(p, h) {
-    const s: ParamState = { step: 0, squareAvg: like(p) };
+    const s: RMSpropState = { step: 0, squareAvg: like(p) };
     if (h.momentum > 0) s.momentumBuffer = like(p);
     if (h.centered) s.gradAvg = like(p);
     return s;
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: Storage, g: Storage, s: RMSpropState, h) {
     const { lr, alpha, eps, weightDecay: wd, momentum: mu, centered, epsInsideSqrt: inside } = h;
-    s.step = (s.step as number) + 1;
-    const v = s.squareAvg as Storage;
+    s.step = s.step + 1;
+    const v = s.squareAvg;
     // Buffers appear if momentum or centering is switched on after the first step (PyTorch would fail).
-    const ga = centered ? ((s.gradAvg as Storage | undefined) ?? (s.gradAvg = like(p))) : null;
-    const b = mu > 0 ? ((s.momentumBuffer as Storage | undefined) ?? (s.momentumBuffer = like(p))) : null;
+    const ga = centered ? (s.gradAvg ??= like(p)) : null;
+    const b = mu > 0 ? (s.momentumBuffer ??= like(p)) : null;
     const sign = h.maximize ? -1 : 1;
     const oneMinusAlpha = 1 - alpha;
     const lrIn = h.lrInsideMomentum;
@@ -98,7 +108,7 @@ export const rmspropRule: UpdateRule<RMSpropOptions> = {
   },
 };
 
-export class RMSprop extends Optimizer<RMSpropOptions> {
+export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
   constructor(params: ParamsInput<RMSpropOptions>, options: Partial<RMSpropOptions> = {}) {
     super(rmspropRule, params, options);
   }

@@ -22,9 +22,8 @@
  * "On the importance of initialization and momentum in deep learning"; torch.optim.SGD (1.13).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 import { like } from './util.js';
-import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 
 export interface SGDOptions {
@@ -38,7 +37,12 @@ export interface SGDOptions {
   lrInsideMomentum: boolean;
 }
 
-export const sgdRule: UpdateRule<SGDOptions> = {
+/** SGD's state: PyTorch's momentum_buffer, created at the first step with momentum (none without). */
+export type SGDState = {
+  momentumBuffer?: Storage;
+};
+
+export const sgdRule: UpdateRule<SGDOptions, SGDState> = {
   name: 'SGD',
   defaults: { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, lrInsideMomentum: false },
   schema: { lr: num, momentum: num, dampening: num, weightDecay: num, nesterov: bool, maximize: bool, lrInsideMomentum: bool },
@@ -52,23 +56,18 @@ export const sgdRule: UpdateRule<SGDOptions> = {
   init() {
     return {};
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
-    const { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize } = h;
+  apply(p: Storage, g: Storage, s: SGDState, h) {
+    const { lr, momentum: mu, weightDecay: wd, nesterov, maximize } = h;
     const n = p.length;
     const sign = maximize ? -1 : 1;
-    // A backend with a fused kernel (wasm: one SIMD pass, in float32) does the loops below.
-    const fused = backend().sgdStep;
     if (mu === 0) {
-      if (fused && fused(p, g, null, { lr, momentum: 0, dampening, weightDecay: wd, nesterov, maximize, first: false })) return;
       for (let i = 0; i < n; i++) p[i] -= lr * (sign * g[i] + wd * p[i]);
       return;
     }
-    let b = s.momentumBuffer as Storage | undefined;
+    let b = s.momentumBuffer;
     const first = !b;
-    // like(): in the backend's own memory when it has one (wasm: the fused step copies no state)
     if (!b) s.momentumBuffer = b = like(p);
-    if (!h.lrInsideMomentum && fused && fused(p, g, b, { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize, first })) return;
-    const keep = 1 - dampening;
+    const keep = 1 - h.dampening;
     if (h.lrInsideMomentum) {
       for (let i = 0; i < n; i++) {
         const d = sign * g[i] + wd * p[i];
@@ -87,7 +86,7 @@ export const sgdRule: UpdateRule<SGDOptions> = {
   },
 };
 
-export class SGD extends Optimizer<SGDOptions> {
+export class SGD extends Optimizer<SGDOptions, SGDState> {
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
     super(sgdRule, params, options);
   }

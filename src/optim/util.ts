@@ -1,12 +1,13 @@
 /** Small helpers shared by the update rules (kept out of the hot loops). */
 import type { Storage } from '../tensor/tensor.js';
 import { check } from './optimizer.js';
-import { backend } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 
-/** A buffer of the parameter's dtype and length, filled with `value`. */
+/**
+ * A plain typed array of the parameter's dtype and length, filled with `value` (the Optimizer
+ * moves state into a backend's own memory after init; a rule allocates plain arrays).
+ */
 export function like(p: Storage, value = 0): Storage {
-  // A parameter kept in a backend's own memory gets its state there too (wasm: fused steps without copies).
-  const b = backend().allocLike?.(p) ?? (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length));
+  const b = p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length);
   if (value !== 0) b.fill(value);
   return b;
 }

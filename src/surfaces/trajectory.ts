@@ -11,7 +11,7 @@
  * several times, and the runner counts the calls: `evals` in each record is the number of closure
  * calls that step made (`evaluations` is the total). That count is the hook for fair comparisons —
  * no method has to expose its own counter, although the record also carries `optimizerEvals`
- * when the optimizer has a numeric `evaluations`, `funcEvals` or `nEvals` property.
+ * when the optimizer has a numeric `evaluations` (Steppable's counter; ClosureOptimizer's).
  *
  * Second-order methods get the exact Hessian through the factory's context:
  *   trajectory('rosenbrock', (params, ctx) => new Newton(params, { hessian: () => ctx.hessian() }), {...})
@@ -253,7 +253,5 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
 const outOfEvaluations = new Error('trajectory: evaluation budget spent');
 
 function ownEvals(opt: Steppable): number | undefined {
-  const o = opt as unknown as Record<string, unknown>;
-  for (const k of ['evaluations', 'funcEvals', 'nEvals']) if (typeof o[k] === 'number') return o[k] as number;
-  return undefined;
+  return typeof opt.evaluations === 'number' ? opt.evaluations : undefined;
 }

@@ -20,8 +20,11 @@ export type Storage = Float32Array | Float64Array;
 export interface GradNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
-  /** Gradients of the inputs given the gradient of the output; written in differentiable ops. */
-  backward(gradOut: Tensor): (Tensor | null)[];
+  /**
+   * Gradients of the inputs given the gradient of the output; written in differentiable ops. `ctx`
+   * is the engine's BackwardContext (autograd/engine.ts): where a leaf's gradient may be added directly.
+   */
+  backward(gradOut: Tensor, ctx: { leafGradTarget(t: Tensor): Storage | null }): (Tensor | null)[];
 }
 
 export function allocStorage(dtype: DType, n: number): Storage {

@@ -26,8 +26,8 @@ import { Rng, type RngState } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
 import { add, argmax, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
-import { Optimizer as OptimizerClass, type Optimizer, type BaseHyper, type AnyOptimizer } from '../optim/optimizer.js';
-import { backend } from '../backend/index.js';
+import { fuse } from '../nn/fuse.js';
+import { Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
 import type { EpochStart } from '../data/loader.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import { WeightAverage, swaCallback, emaCallback, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
@@ -88,7 +88,7 @@ export interface BatchSource {
  */
 export interface TrainState {
   model: Module;
-  optimizer: Optimizer<BaseHyper>;
+  optimizer: AnyOptimizer;
   /** The epoch being run, from 1 to `epochs` (0 in onTrainBegin, before any epoch). */
   epoch: number;
   epochs: number;
@@ -355,34 +355,20 @@ function restoreModel(model: Module, c: Checkpoint): void {
  * and Newton keep their own (global) form.
  */
 function optimizerState(optimizer: AnyOptimizer): Checkpoint['optimizer'] {
-  if (optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
+  if (!(optimizer instanceof OptimizerClass) || optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
   const state: Record<string, Record<string, unknown>> = {};
   for (const [name, st] of optimizer.state) {
     const e: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(st)) e[k] = typeof v === 'number' ? v : v.slice();
+    for (const [k, v] of Object.entries(st as ParamState)) if (v !== undefined) e[k] = typeof v === 'number' ? v : v.slice();
     state[name] = e;
   }
   const paramGroups = optimizer.paramGroups.map(({ params, ...h }) => ({ ...h, params: (params as Tensor[]).map((p) => optimizer.nameOf(p)) }));
   return { optimizer: optimizer.rule.name, state, paramGroups } as unknown as Checkpoint['optimizer'];
 }
 
-/** Load optimizer state, then move its arrays where a fresh state would live (wasm memory), so the resumed steps update it in place as the uninterrupted run does, without copies. */
+/** Load optimizer state (Optimizer.loadStateDict puts its arrays where a fresh state would live: wasm memory, so resumed steps run in place). */
 function restoreOptimizer(optimizer: AnyOptimizer, c: Checkpoint): void {
   optimizer.loadStateDict(c.optimizer);
-  const params = new Map<string, Tensor>();
-  for (const g of optimizer.paramGroups) for (const p of g.params) params.set(optimizer.nameOf(p), p);
-  for (const [name, st] of optimizer.state) {
-    const p = params.get(name);
-    if (!p) continue;
-    for (const [k, v] of Object.entries(st)) {
-      if (typeof v === 'number') continue;
-      const home = backend().allocLike?.(p.data);
-      if (home && home.length === v.length && home.constructor === v.constructor) {
-        home.set(v);
-        st[k] = home;
-      }
-    }
-  }
 }
 
 function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor } {
@@ -415,6 +401,7 @@ function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor 
 export function fitRun(o: FitOptions): FitResult {
   checkOptions('fit', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
   const { model, optimizer, train, test, epochs, rng } = o;
+  const net = fuse(model); // the same parameters, Linear/Conv2d + ReLU (+ MaxPool2d) as fused layers
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${epochs}`);
   const onNonFinite = o.onNonFinite ?? 'stop';
   if (onNonFinite !== 'stop' && onNonFinite !== 'skip') throw new RangeError(`fit: onNonFinite must be "stop" or "skip", got ${JSON.stringify(onNonFinite)}`);
@@ -567,7 +554,7 @@ export function fitRun(o: FitOptions): FitResult {
       if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`fit: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
       for (const c of cbs) c.onStepBegin?.(s);
       const n = targetCount(batch.y);
-      const logits = model.forward(batch.x, { training: true, rng: epochRng });
+      const logits = net.forward(batch.x, { training: true, rng: epochRng });
       let loss = lossFn(logits, batch.y);
       const dataLoss = loss.item();
       let total = dataLoss;
@@ -690,6 +677,7 @@ export function evaluate(model: Module, data: BatchSource, options: EvaluateOpti
 export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn | EvaluateOptions = {}): { testLoss: number; [metric: string]: number } {
   const o: EvaluateOptions = typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
   const lossFn: LossFn = o.loss ?? crossEntropy;
+  const net = fuse(model);
   return noGrad(() => {
     let n = 0, lossSum = 0;
     let metrics: [string, Metric][] | undefined;
@@ -701,7 +689,7 @@ export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn
         sums = metrics.map(() => 0);
       }
       if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`evaluate: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
-      const out = model.forward(batch.x, { training: false });
+      const out = net.forward(batch.x, { training: false });
       const b = targetCount(batch.y);
       lossSum += lossFn(out, batch.y).item() * b;
       metrics.forEach(([, m], i) => {

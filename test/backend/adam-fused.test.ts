@@ -1,7 +1,7 @@
 /** The Adam/AdamW rules take the wasm backend's fused kernel and agree with their own JS loop. */
 import { test } from 'node:test';
 import { initWasm, wasmFloat32Array } from '../../src/backend/wasm/index.js';
-import { setBackend, registerBackend } from '../../src/backend/backend.js';
+import { setBackend, registerBackend, extensionsOf } from '../../src/backend/backend.js';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Adam, AdamW } from '../../src/optim/index.js';
@@ -10,7 +10,8 @@ import { assertClose, floatSource } from '../helpers.js';
 const wasm = await initWasm({ threads: 2 });
 // the wasm backend, counting its fused calls (so the test fails if the rule stops using them)
 let fusedCalls = 0;
-registerBackend({ ...wasm, name: 'wasm-spy', adamStep: (...a) => (fusedCalls++, wasm.adamStep!(...a)) });
+const ext = extensionsOf('wasm');
+registerBackend({ ...wasm, name: 'wasm-spy' }, { ...ext, adamStep: (...a) => (fusedCalls++, ext.adamStep!(...a)) });
 
 function run(backendName: string, make: (ps: Tensor[]) => { step(): unknown }): Float32Array[] {
   setBackend(backendName);

@@ -6,14 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initWasm, wasmFloat32Array, wasmInfo, setWasmThreads } from '../../src/backend/wasm/index.js';
-import { setBackend, registerBackend, type Backend } from '../../src/backend/backend.js';
+import { setBackend, registerBackend, extensionsOf } from '../../src/backend/backend.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Adam, AdamW, SGD } from '../../src/optim/index.js';
 import { floatSource } from '../helpers.js';
 
 const wasm = await initWasm({ threads: 2 });
 // the same kernels without batchUpdates: every fused update runs at once, one call per parameter
-registerBackend({ ...wasm, name: 'wasm-unbatched', batchUpdates: undefined } as Backend);
+const ext = extensionsOf('wasm');
+registerBackend({ ...wasm, name: 'wasm-unbatched' }, { ...ext, batchUpdates: undefined });
 
 // sizes with two big parameters (each split over the threads), small ones and odd lengths (scalar tails)
 const SIZES = [200_003, 257, 100_001, 129, 1_281, 10, 7];
@@ -89,8 +90,8 @@ test('batched: updates queued before an error in the step are still done', () =>
   const g = wasmFloat32Array(n).fill(0.5);
   const m = wasmFloat32Array(n), v = wasmFloat32Array(n);
   const h = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, maximize: false, step: 1 };
-  assert.throws(() => wasm.batchUpdates!(() => {
-    assert.equal(wasm.adamStep!(p.data, g, m, v, null, h), true);
+  assert.throws(() => ext.batchUpdates!(() => {
+    assert.equal(ext.adamStep!(p.data, g, m, v, null, h), true);
     assert.equal(p.data[0], 1, 'queued, not yet run');
     throw new Error('boom');
   }), /boom/);

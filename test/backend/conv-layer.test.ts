@@ -1,6 +1,6 @@
 /**
- * The fused convolution layer (Backend.convLayer / convLayerBackward, used by the `convLayer` op,
- * by conv2d with a bias and by Sequential for a Conv2d followed by a ReLU) against the composition
+ * The fused convolution layer (extensions convLayer / convLayerBackward, used by the `convLayer` op,
+ * by conv2d with a bias and by the Conv2dReLU module) against the composition
  * it replaces, computed with the reference backend: conv2d, the bias per channel, ReLU; and in the
  * backward ReLU's mask, both convolution gradients and the bias sums. Threads 1 and 2, with and
  * without bias and ReLU, padded, strided and 1×1 geometries.
@@ -10,14 +10,14 @@ import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
 import { setWinogradEnabled } from '../../src/backend/wasm/convolution.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
-import type { Conv2dGeometry } from '../../src/backend/backend.js';
+import { extensionsOf, type Conv2dGeometry } from '../../src/backend/backend.js';
 import { poolGeometry } from '../../src/autograd/conv.js';
 import {
-  setBackend, Tensor, Conv2d, ReLU, MaxPool2d, Flatten, Linear, Sequential, Rng, crossEntropy, convLayer, convPoolLayer, conv2d, conv2dGeometry, fromData, grad, sum, square,
+  setBackend, Tensor, Conv2d, Conv2dReLU, fuse, ReLU, MaxPool2d, Flatten, Linear, Sequential, Rng, crossEntropy, convLayer, convPoolLayer, conv2d, conv2dGeometry, fromData, grad, sum, square,
 } from '../../src/index.js';
 import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
 
-const W = await initWasm({ threads: 2 });
+const W = { ...(await initWasm({ threads: 2 })), ...extensionsOf('wasm') };
 
 let rnd = floatSource(4242);
 
@@ -119,17 +119,18 @@ test('convLayer rejects a bias of the wrong size with one clear message', () => 
   setBackend('reference');
   const x = fromData(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]), w = fromData(new Float32Array(5 * 3 * 9), [5, 3, 3, 3]);
   assert.throws(() => convLayer(x, w, fromData(new Float32Array(4), [4]), {}, 'relu'), /conv2d: bias must be \[5\], got \[4\]/);
-  assert.throws(() => new Conv2d(4, 5, 3).forwardWith(x, 'relu'), /Conv2d\(4→5, 3×3\): input has 3 channels, weight expects 4/);
+  assert.throws(() => new Conv2dReLU(new Conv2d(4, 5, 3)).forward(x), /Conv2d\(4→5, 3×3\): input has 3 channels, weight expects 4/);
+  assert.throws(() => new Conv2d(4, 5, 3).forward(x), /Conv2d\(4→5, 3×3\): input has 3 channels, weight expects 4/);
 });
 
-test('Sequential(Conv2d, ReLU, MaxPool2d, …) trains the same on wasm (fused) and on the reference (composed)', () => {
+test('fuse(Sequential(Conv2d, ReLU, MaxPool2d, …)) trains the same on wasm (fused kernels) and on the reference (composed)', () => {
   const run = (name: string) => {
     setBackend(name);
     const rng = new Rng(9);
-    const model = new Sequential(
+    const model = fuse(new Sequential(
       new Conv2d(1, 8, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
       new Conv2d(8, 16, 3, { padding: 1, rng }), new ReLU(), new MaxPool2d(2),
-      new Flatten(), new Linear(16 * 7 * 7, 10, { rng }));
+      new Flatten(), new Linear(16 * 7 * 7, 10, { rng })));
     const x = new Tensor(rnd(16 * 28 * 28), [16, 1, 28, 28]);
     const y = Int32Array.from({ length: 16 }, (_, i) => (i * 3) % 10);
     const loss = crossEntropy(model.forward(x), y);
@@ -206,13 +207,15 @@ test('convPoolLayer: gradients in x, weight and bias match central differences (
   gradCheck((xx, ww) => convPoolLayer(xx, ww, null, {}, null, 3, { stride: 2, padding: 1 }), [x, w], 1e-6);
 });
 
-test('Sequential reports a pooling error against the MaxPool2d layer, also when Conv2d, ReLU, MaxPool2d run fused', () => {
+test('Sequential reports a pooling error against the MaxPool2d layer; fused, against the fused layer, naming the MaxPool2d part', () => {
   setWasmThreads(2);
   for (const name of ['wasm', 'reference']) {
     setBackend(name);
     const model = new Sequential(new Conv2d(1, 4, 3), new ReLU(), new MaxPool2d(4));
     const x = new Tensor(new Float32Array(2 * 1 * 5 * 5), [2, 1, 5, 5]); // conv output 3×3: too small for a 4×4 window
-    assert.throws(() => model.forward(x), (e: Error) => /^layer 2 \(MaxPool2d\(4×4\)\): MaxPool2d\(4×4\)/.test(e.message), name);
+    assert.throws(() => model.forward(x), (e: Error) => /^layer 2 \(MaxPool2d\(4×4\)\): MaxPool2d\(4×4\): input height 3/.test(e.message), name);
+    assert.throws(() => fuse(model).forward(x),
+      (e: Error) => /^layer 0 \(Conv2d\(1→4, 3×3\)\+ReLU\+MaxPool2d\(4×4\)\): MaxPool2d\(4×4\): input height 3/.test(e.message), name);
   }
 });
 

@@ -1,6 +1,6 @@
 /**
- * The fused fully connected layer (Backend.linear / linearBackward, used by the `dense` op and by
- * Sequential for a Linear followed by a ReLU) against the composition it replaces, computed with
+ * The fused fully connected layer (extensions linear / linearBackward, used by the `dense` op and by
+ * the LinearReLU module) against the composition it replaces, computed with
  * the reference backend: matmul, bias rows, ReLU; and in the backward ReLU's mask, both products and
  * the bias sums. Threads 1 and 2, with and without bias and ReLU, odd and threaded sizes.
  */
@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import { PARALLEL_MACS } from '../../src/backend/wasm/context.js';
-import { setBackend, Tensor, Linear, ReLU, Sequential, Rng, crossEntropy, dense, fromData } from '../../src/index.js';
+import { setBackend, extensionsOf, fuse, Tensor, Linear, ReLU, Sequential, Rng, crossEntropy, dense, fromData } from '../../src/index.js';
 import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
 
-const W = await initWasm({ threads: 2 });
+const W = { ...(await initWasm({ threads: 2 })), ...extensionsOf('wasm') };
 
 let rnd = floatSource(777);
 
@@ -95,11 +95,11 @@ test('dense rejects mismatched shapes with one clear message', () => {
   assert.throws(() => dense(x, fromData(new Float32Array(6), [2, 3]), fromData(new Float32Array(3), [3])), /dense: expected bias \[2\], got \[3\]/);
 });
 
-test('Sequential(Linear, ReLU, Linear) trains the same on wasm (fused) and on the reference (composed)', () => {
+test('fuse(Sequential(Linear, ReLU, Linear)) trains the same on wasm (fused kernels) and on the reference (composed)', () => {
   const run = (name: string) => {
     setBackend(name);
     const rng = new Rng(5);
-    const model = new Sequential(new Linear(300, 64, { rng }), new ReLU(), new Linear(64, 10, { rng }));
+    const model = fuse(new Sequential(new Linear(300, 64, { rng }), new ReLU(), new Linear(64, 10, { rng })));
     const x = new Tensor(rnd(128 * 300), [128, 300]);
     const y = Int32Array.from({ length: 128 }, (_, i) => (i * 7) % 10);
     const loss = crossEntropy(model.forward(x), y);

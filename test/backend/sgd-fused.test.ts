@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initWasm } from '../../src/backend/wasm/index.js';
-import { setBackend, registerBackend } from '../../src/backend/backend.js';
+import { setBackend, registerBackend, extensionsOf } from '../../src/backend/backend.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { SGD, type SGDOptions } from '../../src/optim/index.js';
 import { assertClose, floatSource } from '../helpers.js';
@@ -10,7 +10,8 @@ import { assertClose, floatSource } from '../helpers.js';
 const wasm = await initWasm({ threads: 2 });
 // the wasm backend, counting its fused calls (so the test fails if the rule stops using them)
 let fusedCalls = 0;
-registerBackend({ ...wasm, name: 'wasm-sgd-spy', sgdStep: (...a) => (fusedCalls++, wasm.sgdStep!(...a)) });
+const ext = extensionsOf('wasm');
+registerBackend({ ...wasm, name: 'wasm-sgd-spy' }, { ...ext, sgdStep: (...a) => (fusedCalls++, ext.sgdStep!(...a)) });
 
 function run(backendName: string, o: Partial<SGDOptions>): Float32Array[] {
   setBackend(backendName);

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads, wasmInfo, wasmFloat32Array, wasmPersistentBytes } from '../../src/backend/wasm/index.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import { PARALLEL_MACS, SMALL_ELEMENTWISE } from '../../src/backend/wasm/context.js';
-import type { BinaryOp, UnaryOp, Conv2dGeometry } from '../../src/backend/backend.js';
+import { extensionsOf, type BinaryOp, type UnaryOp, type Conv2dGeometry } from '../../src/backend/backend.js';
 import { sizeOf } from '../../src/tensor/shape.js';
 import { assertClose, floatSource } from '../helpers.js';
 
-const W = await initWasm({ threads: 2 });
+const W = { ...(await initWasm({ threads: 2 })), ...extensionsOf('wasm') };
 
 const rnd = floatSource(12345);
 

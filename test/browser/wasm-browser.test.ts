@@ -111,7 +111,8 @@ async function browserCheck(lib: Lib, opts: { threads: number; full: boolean; mm
     ['conv2d forward', 'conv2d backward input', 'conv2d backward weight'].forEach((name, i) => compare(name, cw[i], cr[i]));
 
     // Adam through the optimizer, on the wasm backend with a spy on its fused step
-    lib.registerBackend({ ...wasm, name: 'wasm-spy', adamStep: (...args) => (fusedAdamCalls++, wasm.adamStep!(...args)) });
+    const ext = lib.extensionsOf('wasm');
+    lib.registerBackend({ ...wasm, name: 'wasm-spy' }, { ...ext, adamStep: (...args) => (fusedAdamCalls++, ext.adamStep!(...args)) });
     const lr = 1e-2;
     const p0 = [rnd(opts.adamN), rnd(3001)];
     const grads = [0, 1, 2].map(() => p0.map((p) => rnd(p.length)));

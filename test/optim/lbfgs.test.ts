@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { LBFGS, fromData, mm, add, crossEntropy, sum, square, mul, zeros, type Tensor, type LBFGSOptions, cubicInterpolate, strongWolfe } from '../../src/index.js';
+import { LBFGS, ClosureOptimizer, fromData, mm, add, crossEntropy, sum, square, mul, zeros, type Tensor, type LBFGSOptions, cubicInterpolate, strongWolfe } from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 import { trajectory } from '../../src/surfaces/index.js';
 
@@ -107,7 +107,7 @@ test('LBFGS rejects bad options with a message naming the option', () => {
   assert.throws(() => new LBFGS([p], { historySize: 0 }), /LBFGS: invalid historySize 0/);
   assert.throws(() => new LBFGS([p], { lineSearchFn: 'armijo' as never }), /lineSearchFn "armijo"/);
   assert.throws(() => new LBFGS([{ params: [p] }, { params: [zeros([1], { requiresGrad: true })] }]), /parameter groups/);
-  assert.throws(() => new LBFGS([p]).step(), /closure/);
+  assert.throws(() => (new LBFGS([p]).step as () => number)(), /closure/);
   assert.equal(new LBFGS([p], { lineSearchFn: 'strong_wolfe' as never }).paramGroups[0].lineSearchFn, 'strongWolfe', "PyTorch's spelling is accepted");
 });
 
@@ -167,4 +167,23 @@ test('strongWolfe returns a step satisfying both strong Wolfe conditions on a qu
   assert.ok(r.f <= f(x0) + 1e-4 * r.t * gtd, 'sufficient decrease');
   assert.ok(Math.abs(gNew[0] * d[0] + gNew[1] * d[1]) <= -0.9 * gtd, 'curvature');
   assert.ok(r.evals >= 2, 'the first trial (t = 1) overshoots, so the search must have zoomed');
+});
+
+test('L-BFGS counts its closure calls as `evaluations` (ClosureOptimizer\'s counter), which trajectories record as optimizerEvals', () => {
+  const tr = trajectory('rosenbrock', { name: 'lbfgs', options: { lineSearchFn: 'strongWolfe', maxIter: 3 } }, { start: [-1.5, 2], steps: 4 });
+  const last = tr.trace[tr.trace.length - 1];
+  assert.ok(typeof last.optimizerEvals === 'number' && last.optimizerEvals > 4, `optimizerEvals ${last.optimizerEvals}`);
+  assert.equal(last.optimizerEvals, tr.evaluations, 'every closure call the runner counted, the optimizer counted');
+  const x = fromData(new Float64Array([1, 2]), [2]);
+  x.requiresGrad = true;
+  const opt = new LBFGS([x], { maxIter: 5 });
+  assert.ok(opt instanceof ClosureOptimizer);
+  opt.step(() => {
+    opt.zeroGrad();
+    const l = sum(square(x));
+    l.backward();
+    return l;
+  });
+  assert.equal(opt.evaluations, opt.funcEvals);
+  assert.ok(opt.evaluations >= 2);
 });

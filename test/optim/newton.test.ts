@@ -197,7 +197,7 @@ test('Newton rejects bad options and closures with messages naming them', () => 
   assert.throws(() => new Newton([p], { mode: 'bfgs' as never }), /Newton: invalid mode "bfgs"/);
   assert.throws(() => new Newton([p], { lineSearch: 'wolfe' as never }), /lineSearch/);
   assert.throws(() => new Newton([p]).step(() => 3), /Tensor that depends on the parameters/);
-  assert.throws(() => new Newton([p]).step(), /closure/);
+  assert.throws(() => (new Newton([p]).step as () => number)(), /closure/);
 });
 
 test('Newton counts its evaluations and its state round-trips through JSON', () => {

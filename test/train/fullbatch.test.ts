@@ -43,11 +43,11 @@ test('full-batch L-BFGS and Newton (exact and Hessian-free) reach a lower loss t
 
 test('the registry builds lbfgs and newton from the CLI spellings', () => {
   const m = logreg();
-  const l = createOptimizer('lbfgs', m.namedParameters(), { lineSearch: 'strong-wolfe', historySize: 10 }) as LBFGS;
+  const l = createOptimizer('lbfgs', m.namedParameters(), { lineSearchFn: 'strongWolfe', historySize: 10 }) as LBFGS;
   assert.equal(l.paramGroups[0].lineSearchFn, 'strongWolfe');
   assert.equal(l.paramGroups[0].historySize, 10);
-  assert.equal((createOptimizer('lbfgs', m.namedParameters(), { lineSearch: 'none' }) as LBFGS).paramGroups[0].lineSearchFn, null);
-  const n = createOptimizer('newton', m.namedParameters(), { hessianFree: true, lineSearch: 'strong-wolfe' }) as Newton;
+  assert.equal((createOptimizer('lbfgs', m.namedParameters(), { lineSearchFn: null }) as LBFGS).paramGroups[0].lineSearchFn, null);
+  const n = createOptimizer('newton', m.namedParameters(), { mode: 'hessianFree', lineSearch: 'strongWolfe' }) as Newton;
   assert.equal(n.paramGroups[0].mode, 'hessianFree');
   assert.equal(n.paramGroups[0].lineSearch, 'strongWolfe');
 });

@@ -6,7 +6,7 @@
  * kernel — split over the worker threads when the work is big enough to pay for the hand-off — and
  * copy the result out. Only float32 is fast; an op given float64 operands goes to the reference.
  */
-import type { Backend, Conv2dGeometry, PoolGeometry } from '../backend.js';
+import type { KernelSet, Conv2dGeometry, PoolGeometry } from '../backend.js';
 import type { Storage } from '../../tensor/tensor.js';
 import type { WasmRuntime } from './runtime.js';
 import { MAX_PARTS } from './protocol.js';
@@ -24,7 +24,7 @@ export const PARALLEL_MACS = 1 << 19;
 export const SMALL_ELEMENTWISE = 1 << 11;
 
 /** The backend methods the families provide; each family returns its `Pick` of it and ops.ts merges them. */
-export type WasmOps = Partial<Backend>;
+export type WasmOps = KernelSet;
 
 /** The runtime and the thread budget, as every family's ops see them. */
 export interface WasmContext {

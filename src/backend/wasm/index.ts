@@ -15,7 +15,7 @@
  * stays free of the embedded binary). What differs between Node and browsers (cores, workers,
  * whether threads may block) is in platform-node.ts and platform-browser.ts; this file picks one.
  */
-import { type Backend, registerBackend } from '../backend.js';
+import { type Backend, type Extensions, registerBackend } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.js';
 import { makeWasmOps } from './ops.js';
@@ -29,6 +29,7 @@ export type { WasmOptions } from './runtime.js';
 
 let runtime: WasmRuntime | null = null;
 let backendObj: Backend | null = null;
+let extensions: Partial<Extensions> = {};
 let maxThreads = 1;
 
 /** The runtime's cores, workers and threads (Node or browser); the rest of the backend is the same on both. */
@@ -43,9 +44,13 @@ function create(opts: WasmOptions, shared: boolean): Backend {
   if (!runtime) {
     runtime = new WasmRuntime({ shared, relaxed: opts.relaxed ?? true });
     const rt = runtime;
-    backendObj = { ...referenceBackend, ...makeWasmOps(rt, () => maxThreads), name: 'wasm' };
+    const { allocLike, zero, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, adamStep, sgdStep,
+      batchUpdates, ...primitives } = makeWasmOps(rt, () => maxThreads);
+    // the primitives override the reference's; an op the kernels lack runs on the reference
+    backendObj = { ...referenceBackend, ...primitives, name: 'wasm' };
+    extensions = { allocLike, zero, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, adamStep, sgdStep, batchUpdates };
   }
-  registerBackend(backendObj!);
+  registerBackend(backendObj!, extensions);
   return backendObj!;
 }
 

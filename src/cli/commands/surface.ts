@@ -13,6 +13,7 @@ import { trajectory, type StepRecord, type FactoryContext } from '../../surfaces
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { checkOptimizerBag, resolveName } from '../train-checks.js';
+import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
 
 /** CLI flag → optimizer option (camelCase, PyTorch's names). Shared with `descent compare`. */
 export const surfaceOptimizerOptions: OptSpec[] = [
@@ -69,13 +70,14 @@ const flag = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowe
 
 /** The optimizer options given on the command line; one that does not apply to `name` is an error. */
 export function optimizerOptionsFrom(name: string, o: Parsed): Record<string, unknown> {
-  const spec = getOptimizer(name);
+  const accepted = cliOptionNames(name);
   const bag: Record<string, unknown> = {};
   for (const s of surfaceOptimizerOptions) {
     const k = camel(s.name);
     if (o[k] === undefined) continue;
-    if (!spec.options.includes(k)) throw new UsageError(`${flag(k)} does not apply to optimizer ${name}; it reads ${spec.options.map(flag).join(', ')}`);
-    bag[k] = o[k];
+    if (!accepted.includes(k)) throw new UsageError(`${flag(k)} does not apply to optimizer ${name}; it reads ${accepted.map(flag).join(', ')}`);
+    const [option, value] = libraryOption(name, k, o[k]);
+    bag[option] = value;
   }
   checkOptimizerBag(name, bag);
   return bag;

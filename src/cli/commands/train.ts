@@ -25,6 +25,7 @@ import { writeFileAtomic, checkWritableFile } from '../../io/files.js';
 import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkpointDir, loadLatestCheckpoint } from '../../io/checkpoints.js';
 import { checkOptimizerBag, checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
+import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 
@@ -67,12 +68,13 @@ export const trainOptions: OptSpec[] = [
 
 /** The parsed options this optimizer reads; an option it does not read is an error, not ignored. */
 export function optimizerBag(name: string, o: Parsed): Record<string, unknown> {
-  const accepted = getOptimizer(name).options;
+  const accepted = cliOptionNames(name);
   const given = optimizerOptions.map((s) => s.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())).filter((k) => o[k] !== undefined);
   const bag: Record<string, unknown> = {};
   for (const k of given) {
     if (!accepted.includes(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} does not apply to optimizer ${name}; it reads ${accepted.join(', ')}`);
-    bag[k] = o[k];
+    const [option, value] = libraryOption(name, k, o[k]);
+    bag[option] = value;
   }
   checkOptimizerBag(name, bag);
   return bag;

@@ -1,0 +1,116 @@
+/**
+ * Fused layers and the pass that uses them.
+ *
+ * A fused module computes exactly what its parts compute in sequence — same values, same
+ * gradients — as one op, so a backend with the matching extension (`linear`, `convLayer`,
+ * `convPoolLayer`) runs it as one kernel and the intermediate activation is never a tensor of its
+ * own. It holds its parts' parameter tensors (the same objects) under the parts' names (`weight`,
+ * `bias`), so a fused model's stateDict, safetensors and optimizer state read as the unfused one's.
+ *
+ *   fuse(model)   returns an equivalent model: inside every Sequential, a Linear followed by a
+ *                 ReLU becomes LinearReLU, a Conv2d followed by a ReLU becomes Conv2dReLU, and a
+ *                 Conv2d, ReLU, MaxPool2d becomes Conv2dReLUMaxPool; each fused layer is
+ *                 registered under its first part's name. Other modules are kept as they are.
+ *
+ * Only the library's own classes fuse (a subclass may override forward, so it is kept as it is).
+ * Errors name the part they come from (its describe()) and, through Sequential, the layer.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { dense } from '../autograd/ops.js';
+import { convLayer, convPoolLayer } from '../autograd/conv.js';
+import { Module } from './module.js';
+import { Linear, ReLU, Sequential, checkLinearInput } from './layers.js';
+import { Conv2d } from './conv.js';
+import { MaxPool2d } from './pool.js';
+
+/** A fused layer holds its first part's weight and bias (the same tensors, under the same names). */
+abstract class FusedLayer extends Module {
+  constructor(first: { weight: Tensor; bias: Tensor | null }) {
+    super();
+    this.registerParameter('weight', first.weight);
+    if (first.bias) this.registerParameter('bias', first.bias);
+  }
+}
+
+/** relu(linear(x)) as one op. */
+export class LinearReLU extends FusedLayer {
+  constructor(readonly linear: Linear) {
+    super(linear);
+  }
+
+  forward(x: Tensor): Tensor {
+    checkLinearInput(this.linear, x);
+    return dense(x, this.linear.weight, this.linear.bias, 'relu');
+  }
+
+  override describe(): string {
+    return `${this.linear.describe()}+ReLU`;
+  }
+}
+
+/** relu(conv(x)) as one op. */
+export class Conv2dReLU extends FusedLayer {
+  constructor(readonly conv: Conv2d) {
+    super(conv);
+  }
+
+  forward(x: Tensor): Tensor {
+    const c = this.conv;
+    return convLayer(x, c.weight, c.bias, { stride: c.stride, padding: c.padding }, 'relu', c.describe());
+  }
+
+  override describe(): string {
+    return `${this.conv.describe()}+ReLU`;
+  }
+}
+
+/** pool(relu(conv(x))) as one op; the activation before pooling is never stored on a backend with `convPoolLayer`. */
+export class Conv2dReLUMaxPool extends FusedLayer {
+  constructor(readonly conv: Conv2d, readonly pool: MaxPool2d) {
+    super(conv);
+  }
+
+  forward(x: Tensor): Tensor {
+    const c = this.conv, p = this.pool;
+    return convPoolLayer(x, c.weight, c.bias, { stride: c.stride, padding: c.padding }, 'relu', p.kernelSize, { stride: p.stride, padding: p.padding },
+      { conv: c.describe(), pool: p.describe() });
+  }
+
+  override describe(): string {
+    return `${this.conv.describe()}+ReLU+${this.pool.describe()}`;
+  }
+}
+
+const is = (m: Module | undefined, cls: abstract new (...a: never[]) => Module): boolean => m !== undefined && m.constructor === cls;
+
+/**
+ * An equivalent model whose Linear/Conv2d + ReLU (+ MaxPool2d) runs are fused modules (see the
+ * header); it shares the parameter tensors with `model`, so training either trains both. A model
+ * that is not a Sequential, or has nothing to fuse, is returned as it is.
+ */
+export function fuse<M extends Module>(model: M): M | Sequential {
+  if (!(model instanceof Sequential)) return model;
+  const out: [string, Module][] = [];
+  let changed = false;
+  const { layers, names } = model;
+  for (let i = 0; i < layers.length; i++) {
+    const [a, b, c] = [layers[i], layers[i + 1], layers[i + 2]];
+    if (is(a, Conv2d) && is(b, ReLU) && is(c, MaxPool2d)) {
+      out.push([names[i], new Conv2dReLUMaxPool(a as Conv2d, c as MaxPool2d)]);
+      i += 2;
+    } else if (is(a, Conv2d) && is(b, ReLU)) {
+      out.push([names[i], new Conv2dReLU(a as Conv2d)]);
+      i += 1;
+    } else if (is(a, Linear) && is(b, ReLU)) {
+      out.push([names[i], new LinearReLU(a as Linear)]);
+      i += 1;
+    } else {
+      const f = a instanceof Sequential ? fuse(a) : a;
+      if (f !== a) changed = true;
+      out.push([names[i], f]);
+      continue;
+    }
+    changed = true;
+  }
+  return changed ? Sequential.named(out) : model;
+}
