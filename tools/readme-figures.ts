@@ -5,10 +5,11 @@
  *   npm run readme:figures -- --long       # all of them (the long ones need the full data and PyTorch)
  *   npm run readme:figures -- compare      # the named blocks only
  *
- * Each such figure sits in README.md between `<!-- figures:NAME -->` and `<!-- /figures -->`, and
- * NAME is one of the blocks below, which reruns the command the README shows beside it and formats
- * its output. test/readme/figures.test.ts checks that every marked block has a block here (and
- * every block here a marker), and that the cheap blocks equal what they give now, timings aside.
+ * Each such figure sits in README.md (or the doc a block names) between `<!-- figures:NAME -->` and
+ * `<!-- /figures -->`, and NAME is one of the blocks below, which reruns the command the text shows
+ * beside it and formats its output. test/readme/figures.test.ts checks that every marked block has
+ * a block here (and every block here a marker), and that the cheap blocks equal what they give now,
+ * timings aside.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,8 @@ export interface Block {
   make(): string;
   /** The text with what varies from run to run (times, speeds) replaced, for the test's comparison. */
   stable?(text: string): string;
+  /** The file that holds the block: README.md unless given. */
+  file?: string;
 }
 
 /** Run the CLI; `cwd` defaults to a fresh temporary folder, so relative paths in the README's commands stay there. */
@@ -76,41 +79,84 @@ export function startArgs(): string[] {
 
 const COMPARE_SEEDS = [1, 2, 3];
 
-/** descent compare --epochs 3 on the full data from seeds 1–3, and PyTorch from each exported start. */
-function compareTable(): string {
+interface CompareRow {
+  optimizer: string;
+  options: Record<string, unknown>;
+  /** PyTorch's, from the exported start. */
+  testAccuracy: number;
+  trainLoss: number;
+  descentTestAccuracy: number;
+  descentTrainLoss: number;
+}
+
+let compareCache: CompareRow[][] | undefined;
+
+/** descent compare --epochs 3 on the full data from seeds 1–3, and PyTorch from each exported start (one run per process). */
+function compareRuns(): CompareRow[][] {
+  if (compareCache) return compareCache;
   if (!existsSync(FULL_DATA)) throw new Error(`compare: needs the full Fashion-MNIST in ${FULL_DATA} (apt-get install dataset-fashion-mnist)`);
   const dir = mkdtempSync(join(tmpdir(), 'descent-figures-compare-'));
-  type Row = { optimizer: string; testAccuracy: number; descentTestAccuracy: number };
-  const runs: Row[][] = [];
+  const runs: CompareRow[][] = [];
   try {
     for (const seed of COMPARE_SEEDS) {
       const run = join(dir, `s${seed}`);
-      ok(['compare', '--data', FULL_DATA, '--epochs', '3', '--seed', String(seed), '--export-run', run, '--json']);
+      const mine = JSON.parse(ok(['compare', '--data', FULL_DATA, '--epochs', '3', '--seed', String(seed), '--export-run', run, '--json']));
       const out = join(dir, `torch-s${seed}.json`);
       const py = spawnSync(PYTHON, [join(ROOT, 'tools', 'compare_torch.py'), '--from', run, '--json', out], { cwd: ROOT, encoding: 'utf8' });
       if (py.status !== 0) throw new Error(`tools/compare_torch.py --from ${run}: exit ${py.status}: ${py.stderr.trim()}`);
-      runs.push(JSON.parse(readFileSync(out, 'utf8')).results);
+      const theirs: CompareRow[] = JSON.parse(readFileSync(out, 'utf8')).results;
+      runs.push(
+        theirs.map((r) => ({ ...r, options: mine.results.find((m: { optimizer: string }) => m.optimizer === r.optimizer).options })),
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  compareCache = runs;
+  return runs;
+}
+
+/** The compare table: per seed descent, PyTorch and their difference, then the means; `settings` adds a row of hyper-parameters. */
+function compareTable(settings: boolean): string {
+  const runs = compareRuns();
   const names = runs[0].map((r) => r.optimizer);
   const lines = [`| seed | | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---|').join('')}`];
   const row = (seed: string, who: string, cells: string[]) => lines.push(`| ${seed} | ${who} | ${cells.join(' | ')} |`);
+  if (settings) row('', 'settings', runs[0].map((r) => describeOptions(r.options)));
   runs.forEach((rows, k) => {
     row(String(COMPARE_SEEDS[k]), 'descent', rows.map((r) => fixed(r.descentTestAccuracy)));
     row(String(COMPARE_SEEDS[k]), 'PyTorch', rows.map((r) => fixed(r.testAccuracy)));
     row(String(COMPARE_SEEDS[k]), 'difference', rows.map((r) => signed(r.descentTestAccuracy - r.testAccuracy)));
   });
-  const mean = (f: (r: Row) => number) => names.map((_, j) => runs.reduce((s, rows) => s + f(rows[j]), 0) / runs.length);
+  const mean = (f: (r: CompareRow) => number) => names.map((_, j) => runs.reduce((s, rows) => s + f(rows[j]), 0) / runs.length);
   const md = mean((r) => r.descentTestAccuracy), mt = mean((r) => r.testAccuracy);
-  row('mean', 'descent', md.map((x) => `**${fixed(x)}**`));
+  row('mean', 'descent', md.map((x) => (settings ? fixed(x) : `**${fixed(x)}**`)));
   row('mean', 'PyTorch', mt.map((x) => fixed(x)));
   row('mean', 'difference', md.map((x, j) => signed(x - mt[j])));
-  const all = runs.flat();
+  return lines.join('\n');
+}
+
+function compareSummary(): string {
+  const all = compareRuns().flat();
   const lowest = Math.min(...all.map((r) => r.descentTestAccuracy));
   const widest = Math.max(...all.map((r) => Math.abs(r.descentTestAccuracy - r.testAccuracy)));
-  return `${lines.join('\n')}\n\nEvery descent run reaches ${fixed(lowest, 3)} or more, and from the same start descent and PyTorch differ by at most ${fixed(widest)}.`;
+  return `Every descent run reaches ${fixed(lowest)} or more, and from the same start descent and PyTorch differ by at most ${fixed(widest)}.`;
+}
+
+function compareLosses(): string {
+  const seed1 = compareRuns()[0];
+  const pairs = seed1.map((r) => `${r.optimizer} ${fixed(r.descentTrainLoss)} / ${fixed(r.trainLoss)}`);
+  const widest = Math.max(...seed1.map((r) => Math.abs(r.descentTrainLoss - r.trainLoss)));
+  return `Final train loss (mean over the last epoch), descent / PyTorch, seed ${COMPARE_SEEDS[0]}: ${pairs.join(', ')}: at most ${fixed(widest)} apart.`;
+}
+
+/** `lr 0.05, μ 0.9, Nesterov`: the hyper-parameters a compare run gave one optimizer. */
+function describeOptions(o: Record<string, unknown>): string {
+  const num = (x: number) => (x !== 0 && Math.abs(x) < 0.01 ? x.toExponential().replace(/\.?0*e/, 'e').replace('e-', 'e-') : Number.isInteger(x) ? x.toFixed(1) : String(x));
+  const parts = [`lr ${num(o.lr as number)}`];
+  if (typeof o.momentum === 'number' && o.momentum !== 0) parts.push(`μ ${num(o.momentum)}`);
+  if (o.nesterov === true) parts.push('Nesterov');
+  return parts.join(', ');
 }
 
 /** The newest benchmark result, as bench/run.ts printed it. */
@@ -174,7 +220,8 @@ export const BLOCKS: Record<string, Block> = {
     cost: 'cheap',
     make: () => session([['train', '--lr', '-1'], ['train', '--optimizer', 'adma']]),
   },
-  compare: { cost: 'long', make: compareTable },
+  compare: { cost: 'long', make: () => `${compareTable(false)}\n\n${compareSummary()}` },
+  'compare-detail': { cost: 'long', make: () => `${compareTable(true)}\n\n${compareLosses()}`, file: 'docs/optimizers.md' },
   bench: {
     cost: 'cheap',
     make() {
@@ -218,19 +265,25 @@ function main(argv: string[]): void {
   const long = argv.includes('--long');
   const names = argv.filter((a) => !a.startsWith('--'));
   for (const n of names) if (!(n in BLOCKS)) throw new Error(`readme-figures: no block "${n}"; the blocks are ${Object.keys(BLOCKS).join(', ')}`);
-  const path = join(ROOT, 'README.md');
-  let readme = readFileSync(path, 'utf8');
   const wanted = names.length > 0 ? names : Object.keys(BLOCKS).filter((n) => long || BLOCKS[n].cost === 'cheap');
+  const texts = new Map<string, string>();
   for (const name of wanted) {
+    const file = blockFile(name);
+    if (!texts.has(file)) texts.set(file, readFileSync(join(ROOT, file), 'utf8'));
     const t0 = performance.now();
     const text = BLOCKS[name].make();
-    const found = markedBlocks(readme).filter((b) => b.name === name);
-    if (found.length === 0) throw new Error(`README.md has no <!-- figures:${name} --> block`);
+    const found = markedBlocks(texts.get(file)!).filter((b) => b.name === name);
+    if (found.length === 0) throw new Error(`${file} has no <!-- figures:${name} --> block`);
     // Replace from the last so the earlier offsets stay valid.
-    for (const b of found.reverse()) readme = replaceBlock(readme, b, text);
+    for (const b of found.reverse()) texts.set(file, replaceBlock(texts.get(file)!, b, text));
     process.stderr.write(`${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   }
-  writeFileAtomic(path, readme, 'README.md');
+  for (const [file, text] of texts) writeFileAtomic(join(ROOT, file), text, file);
+}
+
+/** The file that holds a block (README.md unless the block names another). */
+export function blockFile(name: string): string {
+  return BLOCKS[name].file ?? 'README.md';
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
