@@ -16,6 +16,9 @@ fi
 stage=$(mktemp -d /tmp/bare-node.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/bin" "$stage/tmp"
+# Like /tmp: tests that drop privileges (setpriv to nobody) reach their temporary folders.
+chmod 755 "$stage"
+chmod 1777 "$stage/tmp"
 status=0
 STAGE="$stage" unshare --mount --propagation private bash -c '
   set -euo pipefail
