@@ -79,7 +79,7 @@ export function startArgs(): string[] {
 
 const COMPARE_SEEDS = [1, 2, 3];
 
-interface CompareRow {
+export interface CompareRow {
   optimizer: string;
   options: Record<string, unknown>;
   /** PyTorch's, from the exported start. */
@@ -117,11 +117,10 @@ function compareRuns(): CompareRow[][] {
 }
 
 /** The compare table: per seed descent, PyTorch and their difference, then the means; `settings` adds a row of hyper-parameters. */
-function compareTable(settings: boolean): string {
-  const runs = compareRuns();
+export function compareTable(runs: CompareRow[][], settings: boolean): string {
   const names = runs[0].map((r) => r.optimizer);
   const lines = [`| seed | | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---|').join('')}`];
-  const row = (seed: string, who: string, cells: string[]) => lines.push(`| ${seed} | ${who} | ${cells.join(' | ')} |`);
+  const row = (seed: string, who: string, cells: string[]) => lines.push(`|${seed ? ` ${seed} ` : ' '}| ${who} | ${cells.join(' | ')} |`);
   if (settings) row('', 'settings', runs[0].map((r) => describeOptions(r.options)));
   runs.forEach((rows, k) => {
     row(String(COMPARE_SEEDS[k]), 'descent', rows.map((r) => fixed(r.descentTestAccuracy)));
@@ -136,15 +135,15 @@ function compareTable(settings: boolean): string {
   return lines.join('\n');
 }
 
-function compareSummary(): string {
-  const all = compareRuns().flat();
+export function compareSummary(runs: CompareRow[][]): string {
+  const all = runs.flat();
   const lowest = Math.min(...all.map((r) => r.descentTestAccuracy));
   const widest = Math.max(...all.map((r) => Math.abs(r.descentTestAccuracy - r.testAccuracy)));
   return `Every descent run reaches ${fixed(lowest)} or more, and from the same start descent and PyTorch differ by at most ${fixed(widest)}.`;
 }
 
-function compareLosses(): string {
-  const seed1 = compareRuns()[0];
+export function compareLosses(runs: CompareRow[][]): string {
+  const seed1 = runs[0];
   const pairs = seed1.map((r) => `${r.optimizer} ${fixed(r.descentTrainLoss)} / ${fixed(r.trainLoss)}`);
   const widest = Math.max(...seed1.map((r) => Math.abs(r.descentTrainLoss - r.trainLoss)));
   return `Final train loss (mean over the last epoch), descent / PyTorch, seed ${COMPARE_SEEDS[0]}: ${pairs.join(', ')}: at most ${fixed(widest)} apart.`;
@@ -220,8 +219,8 @@ export const BLOCKS: Record<string, Block> = {
     cost: 'cheap',
     make: () => session([['train', '--lr', '-1'], ['train', '--optimizer', 'adma']]),
   },
-  compare: { cost: 'long', make: () => `${compareTable(false)}\n\n${compareSummary()}` },
-  'compare-detail': { cost: 'long', make: () => `${compareTable(true)}\n\n${compareLosses()}`, file: 'docs/optimizers.md' },
+  compare: { cost: 'long', make: () => `${compareTable(compareRuns(), false)}\n\n${compareSummary(compareRuns())}` },
+  'compare-detail': { cost: 'long', make: () => `${compareTable(compareRuns(), true)}\n\n${compareLosses(compareRuns())}`, file: 'docs/optimizers.md' },
   bench: {
     cost: 'cheap',
     make() {

@@ -121,7 +121,7 @@ function makeFiles(dir: string): void {
   const iris = ['sepal_length,sepal_width,petal_length,petal_width,species'];
   for (let i = 0; i < 150; i++) {
     const k = i % 3;
-    iris.push([0, 1, 2, 3].map((j) => (k * 1.5 + j + value(i, j)).toFixed(2)).join(',') + `,${species[k]}`);
+    iris.push([...[0, 1, 2, 3].map((j) => (k * 1.5 + j + value(i, j)).toFixed(2)), species[k]].join(','));
   }
   writeFileSync(join(dir, 'iris.csv'), `${iris.join('\n')}\n`);
   for (const [name, n] of [['train.csv', 120], ['test.csv', 40]] as const) {

@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLOCKS, ROOT, blockFile, markedBlocks, replaceBlock } from '../../tools/readme-figures.js';
+import {
+  BLOCKS, ROOT, blockFile, markedBlocks, replaceBlock, compareTable, compareSummary, compareLosses, type CompareRow,
+} from '../../tools/readme-figures.js';
 
 const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const marked = files.flatMap((file) => markedBlocks(readFileSync(join(ROOT, file), 'utf8')).map((b) => ({ ...b, file })));
@@ -39,4 +41,36 @@ test('a block without its closing marker is refused; a rewrite touches only its 
   assert.equal(x.text, 'old');
   assert.equal(replaceBlock(text, x, 'new'), 'a\n<!-- figures:x -->\nnew\n<!-- /figures -->\nb <!-- figures:y -->1<!-- /figures --> c');
   assert.equal(replaceBlock(text, y, '2'), 'a\n<!-- figures:x -->\nold\n<!-- /figures -->\nb <!-- figures:y -->2<!-- /figures --> c');
+});
+
+/** The compare runs as the detailed table in docs/optimizers.md shows them (accuracies, settings, seed 1's train losses). */
+function runsFromDetail(text: string): CompareRow[][] {
+  const rows = text.split('\n').filter((l) => l.startsWith('|')).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  const names = rows[0].slice(2);
+  const settings = rows.find((r) => r[1] === 'settings')!.slice(2);
+  const losses = new Map([...text.matchAll(/(\w+) (\d\.\d{4}) \/ (\d\.\d{4})/g)].map((m) => [m[1], [Number(m[2]), Number(m[3])]]));
+  const seeds = [...new Set(rows.filter((r) => /^\d+$/.test(r[0])).map((r) => r[0]))];
+  return seeds.map((seed, k) => {
+    const get = (who: string) => rows.find((r) => r[0] === seed && r[1] === who)!.slice(2).map(Number);
+    const mine = get('descent'), theirs = get('PyTorch');
+    return names.map((optimizer, j) => {
+      const options: Record<string, unknown> = {};
+      for (const part of settings[j].split(', ')) {
+        const [key, v] = part.split(' ');
+        if (key === 'lr') options.lr = Number(v);
+        else if (key === 'μ') options.momentum = Number(v);
+        else if (key === 'Nesterov') options.nesterov = true;
+      }
+      const [dl, tl] = k === 0 ? losses.get(optimizer)! : [0, 0];
+      return { optimizer, options, descentTestAccuracy: mine[j], testAccuracy: theirs[j], descentTrainLoss: dl, trainLoss: tl };
+    });
+  });
+}
+
+test('the compare blocks are what their formatter makes of the runs they show (means, differences, settings, summary)', () => {
+  const detail = marked.find((b) => b.name === 'compare-detail')!.text;
+  const runs = runsFromDetail(detail);
+  assert.equal(runs.length, 3);
+  assert.equal(`${compareTable(runs, true)}\n\n${compareLosses(runs)}`, detail);
+  assert.equal(`${compareTable(runs, false)}\n\n${compareSummary(runs)}`, marked.find((b) => b.name === 'compare')!.text);
 });
