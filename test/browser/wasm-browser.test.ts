@@ -1,7 +1,7 @@
 /**
- * The wasm backend in a real browser (Debian's Chromium through playwright-core, no browser
- * download). The built dist/ is served as plain ES modules on 127.0.0.1 by a tiny static server,
- * once with the cross-origin isolation headers (COOP same-origin + COEP require-corp) and once
+ * The wasm backend in a real browser (Chromium through playwright-core: Debian's if installed, else
+ * the one inside the @sparticuz/chromium npm package; test/browser/chromium.ts). The built dist/ is
+ * served as plain ES modules on 127.0.0.1 by a tiny static server, once with the cross-origin isolation headers (COOP same-origin + COEP require-corp) and once
  * without. Checks:
  *   - isolated page, module Web Worker: `initWasm({ threads: 2 })` starts a kernel Web Worker on
  *     shared memory; a matmul with a transposed operand, conv2d (forward and both backward
@@ -18,9 +18,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findChromium } from './chromium.js';
 import { PARALLEL_MACS } from '../../src/backend/wasm/context.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** dist/ (this file runs as dist/test/browser/wasm-browser.test.js). */
 const dist = fileURLToPath(new URL('../../', import.meta.url)).replace(/[\\/]$/, '');
 
@@ -191,19 +191,18 @@ const servers: Server[] = [];
 const bases = { isolated: '', plain: '' };
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`wasm browser tests: no Chromium at ${CHROMIUM}. Install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH.`);
-  }
   for (const kind of ['isolated', 'plain'] as const) {
     const { server, base } = await serve(kind === 'isolated');
     servers.push(server);
     bases[kind] = base;
   }
   const { chromium } = await import('playwright-core');
+  const chromiumFound = await findChromium();
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumFound.executablePath,
+    env: chromiumFound.env,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', ...chromiumFound.args],
   });
 });
 

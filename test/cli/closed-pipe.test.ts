@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,13 +36,15 @@ function readThenClose(args: string[], upTo: 'line' | 'chunk'): Promise<Ended> {
 }
 
 /**
- * Run the CLI with stdout on a pipe whose reader is already gone (python creates the pipe and
- * closes its read end): the very first write fails, whatever the command prints and however fast.
+ * Run the CLI with stdout on a pipe whose reader is already gone, so the very first write fails,
+ * whatever the command prints and however fast. POSIX sh makes it: a FIFO opened read-write (fd 3)
+ * lets the write end (fd 4) open without blocking; closing fd 3 leaves a FIFO with no reader, where
+ * every write gets EPIPE. A process ended by a signal reports 1000 + the signal's number.
  */
 function closedFromStart(args: string[], cwd?: string): { status: number | null; stderr: string } {
-  const py = 'import os, subprocess, sys\nr, w = os.pipe()\nos.close(r)\np = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)\nsys.stderr.buffer.write(p.stderr)\nsys.exit(p.returncode if p.returncode >= 0 else 1000 - p.returncode)';
-  const r = spawnSync('/usr/bin/python3', ['-c', py, process.execPath, bin, ...args], { encoding: 'utf8', cwd, timeout: 120_000 });
-  return { status: r.status, stderr: r.stderr };
+  const sh = 'd=$(mktemp -d) && mkfifo "$d/p" && exec 3<>"$d/p" 4>"$d/p" && exec 3<&- && rm -r "$d" && exec "$@" >&4 4>&-';
+  const r = spawnSync('/bin/sh', ['-c', sh, 'sh', process.execPath, bin, ...args], { encoding: 'utf8', cwd, timeout: 120_000 });
+  return { status: r.signal ? 1000 + (constants.signals[r.signal] ?? 0) : r.status, stderr: r.stderr };
 }
 
 const TRAIN = ['--data', 'embedded', '--limit', '256', '--test-limit', '64', '--backend', 'reference'];

@@ -1,7 +1,7 @@
 /**
  * The lab in a real browser: builds lab/ with Vite into a temporary folder, serves it on 127.0.0.1
- * with a tiny static server, and drives Debian's Chromium through playwright-core (no browser
- * download: `.ci/run` installs the `chromium` package). Checks:
+ * with a tiny static server, and drives Chromium through playwright-core (Debian's if installed,
+ * else the one inside the @sparticuz/chromium npm package; test/browser/chromium.ts). Checks:
  *   - the built page is ≤ 300 KB gzipped;
  *   - every lecture preset runs; a screenshot of each goes to test/lab/screenshots/ (gitignored);
  *   - the trajectory points the page draws equal what the library computes in Node for the same
@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join, extname, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { findChromium } from '../browser/chromium.js';
 import { trajectory, createOptimizer, getOptimizer } from '../../src/index.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
 const shots = join(repo, 'test', 'lab', 'screenshots');
 
@@ -63,9 +63,6 @@ function walk(dir: string): string[] {
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`lab browser tests: no Chromium at ${CHROMIUM}. Install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH.`);
-  }
   outDir = mkdtempSync(join(tmpdir(), 'descent-lab-'));
   const { build } = await import('vite');
   await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
@@ -84,11 +81,13 @@ before(async () => {
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
   profile = mkdtempSync(join(tmpdir(), 'descent-lab-profile-'));
   const { chromium } = await import('playwright-core');
+  const chromiumFound = await findChromium();
   ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumFound.executablePath,
+    env: chromiumFound.env,
     headless: true,
     viewport: { width: 1120, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...chromiumFound.args],
   });
   mkdirSync(shots, { recursive: true });
 });
