@@ -232,7 +232,8 @@ export function effectiveOptions(state: LabState, r: Racer): { options: Record<s
 }
 
 export function computeRuns(state: LabState, wantMoments: boolean): Run[] {
-  const set: RunSettings = { fn: state.fn, start: state.start, budget: state.budget, noise: state.noise, seed: state.seed };
+  // A mini-batch of B examples averages B independent gradient errors: the noise's σ shrinks as 1/√B.
+  const set: RunSettings = { fn: state.fn, start: state.start, budget: state.budget, noise: state.noise / Math.sqrt(state.batch ?? 1), seed: state.seed };
   return state.racers.map((racer) => {
     const { options, lrSource } = effectiveOptions(state, racer);
     const label = labelOf(racer);

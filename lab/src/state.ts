@@ -39,6 +39,8 @@ export interface LabState {
   lrMode: 'each' | 'one';
   lr: number;
   noise: number;
+  /** Mini-batch size B of the noisy racers: their gradient noise is σ/√B (noise ∝ 1/√B). */
+  batch: number;
   seed: number;
   preset: string;
   /** Plot the first Adam-like racer's m, v, m̂, v̂ (bias correction). */
@@ -49,7 +51,7 @@ export interface LabState {
 }
 
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
-export const LIMITS = { budget: [1, 5000], noise: [0, 1e3], lr: [0, 1e3], seed: [0, 2 ** 31 - 1], coord: 1e6 } as const;
+export const LIMITS = { budget: [1, 5000], noise: [0, 1e3], batch: [1, 4096], lr: [0, 1e3], seed: [0, 2 ** 31 - 1], coord: 1e6 } as const;
 
 export function defaultRacers(): Racer[] {
   return optimizerNames()
@@ -69,6 +71,7 @@ export function defaultState(): LabState {
     lrMode: 'each',
     lr: 0.01,
     noise: 0,
+    batch: 1,
     seed: 0,
     preset: '',
     moments: false,
@@ -196,6 +199,7 @@ export function toQuery(s: LabState): string {
   q.set('lrm', s.lrMode);
   if (s.lrMode === 'one') q.set('lr', String(s.lr));
   if (s.noise > 0) q.set('noise', String(s.noise));
+  if (s.batch !== 1) q.set('b', String(s.batch));
   if (s.seed) q.set('seed', String(s.seed));
   if (s.moments) q.set('mom', '1');
   for (const r of s.racers) q.append('r', encodeRacer(r));
@@ -264,6 +268,7 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
   if (lrm !== null) lrm === 'each' || lrm === 'one' ? (s.lrMode = lrm) : bad('lrm');
   real('lr', LIMITS.lr[0], LIMITS.lr[1], (v) => (s.lr = v));
   real('noise', LIMITS.noise[0], LIMITS.noise[1], (v) => (s.noise = v));
+  int('b', LIMITS.batch[0], LIMITS.batch[1], (v) => (s.batch = v));
   int('seed', LIMITS.seed[0], LIMITS.seed[1], (v) => (s.seed = v));
   int('mom', 0, 1, (v) => (s.moments = v === 1));
 

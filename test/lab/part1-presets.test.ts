@@ -1,0 +1,83 @@
+/**
+ * Every lecture preset's text is backed by checkable claims (lab/src/presets.ts `claims`): who reaches
+ * which minimum, who stalls, who ends how many times lower. This runs each preset with the lab's own
+ * race code in Node — the same modules the page bundles — and checks every claim; a preset with
+ * gradient noise is checked for seeds 0–5, so a claim cannot rest on one lucky draw.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PRESETS, presetState, type Claim } from '../../lab/src/presets.js';
+import { defaultState, fromQuery, toQuery } from '../../lab/src/state.js';
+import { computeRuns, fRef, indexAt, type Run } from '../../lab/src/race.js';
+import { getSurface } from '../../src/surfaces/index.js';
+import { registerBackend } from '../../src/backend/backend.js';
+import { referenceBackend } from '../../src/backend/reference.js';
+
+registerBackend(referenceBackend);
+
+function check(c: Claim, runs: Run[], ref: number, hasMin: boolean): string | undefined {
+  const run = runs[c.racer];
+  const last = run.xs.length - 1;
+  const at = 'by' in c && c.by !== undefined ? indexAt(run, c.by) : last;
+  const x = run.xs[at];
+  const y = run.ys[at];
+  const loss = (r: Run) => (hasMin ? r.fs[r.fs.length - 1] - ref : r.fs[r.fs.length - 1]);
+  const where = `${run.label} ends at (${x.toPrecision(4)}, ${y.toPrecision(4)}), loss ${loss(run).toExponential(3)}`;
+  if ('near' in c) return Math.hypot(x - c.near[0], y - c.near[1]) <= c.within ? undefined : `${where}; claimed within ${c.within} of ${c.near}`;
+  if ('far' in c) return Math.hypot(x - c.far[0], y - c.far[1]) > c.beyond ? undefined : `${where}; claimed farther than ${c.beyond} from ${c.far}`;
+  if ('below' in c) return loss(run) < c.below ? undefined : `${where}; claimed loss below ${c.below}`;
+  if ('above' in c) return loss(run) > c.above ? undefined : `${where}; claimed loss above ${c.above}`;
+  const other = runs[c.beats];
+  return loss(run) * c.factor <= loss(other) ? undefined : `${where}; claimed ${c.factor}× lower than ${other.label} (${loss(other).toExponential(3)})`;
+}
+
+for (const p of PRESETS) {
+  test(`preset "${p.title}": every claim of its text holds for what it draws`, () => {
+    assert.ok(p.claims.length > 0, 'a preset states at least one checkable claim');
+    const noisy = p.racers.some((r) => r.noisy);
+    for (const seed of noisy ? [0, 1, 2, 3, 4, 5] : [p.seed ?? 0]) {
+      const state = { ...presetState(p, defaultState()), seed };
+      const s = getSurface(state.fn);
+      const runs = computeRuns(state, false);
+      assert.equal(runs.length, p.racers.length, 'every racer of the preset runs');
+      for (const r of runs) assert.equal(r.error, undefined, `${r.label}: ${r.error}`);
+      const failures = p.claims.map((c) => check(c, runs, fRef(s), s.minima.length > 0)).filter((f) => f !== undefined);
+      assert.deepEqual(failures, [], `seed ${seed}`);
+    }
+  });
+}
+
+test('a claim that is false fails the check (the checker can fail)', () => {
+  const p = PRESETS.find((q) => q.id === 'local-global')!;
+  const state = presetState(p, defaultState());
+  const s = getSurface(state.fn);
+  const runs = computeRuns(state, false);
+  // GD stays in the local well at (1, 0): claiming the global one must be reported.
+  assert.match(check({ racer: 0, near: [-2, 0], within: 0.05 }, runs, fRef(s), true) ?? '', /GD ends at \(1\.000/);
+  assert.ok(check({ racer: 0, beats: 2, factor: 10 }, runs, fRef(s), true));
+});
+
+test('the presets that compare methods at one learning rate give every racer the same rate', () => {
+  for (const id of ['convex', 'sgd-local', 'sgd-saddle', 'momentum-nag', 'momentum', 'rmsprop', 'sgd-vs-gd']) {
+    const p = PRESETS.find((q) => q.id === id)!;
+    const rates = new Set(p.racers.map((r) => r.options.lr));
+    assert.equal(rates.size, 1, `${id}: ${[...rates].join(', ')}`);
+    assert.match(p.text, /same learning rate|one learning rate/i, `${id} says so`);
+  }
+});
+
+test('batch size B scales the gradient noise as 1/√B: B = 4 gives the path of σ/2 at B = 1', () => {
+  const p = PRESETS.find((q) => q.id === 'sgd-vs-gd')!;
+  const s1 = presetState(p, defaultState());
+  const a = computeRuns({ ...s1, batch: 4 }, false)[1];
+  const b = computeRuns({ ...s1, noise: s1.noise / 2, batch: 1 }, false)[1];
+  assert.deepEqual([...a.xs], [...b.xs]);
+  const full = computeRuns({ ...s1, batch: 1 }, false)[1];
+  assert.notDeepEqual([...a.xs], [...full.xs]);
+  // and it travels in the URL, validated
+  const q = toQuery({ ...s1, batch: 64 });
+  assert.equal(fromQuery(q, [p.id], () => undefined).state.batch, 64);
+  const bad = fromQuery('b=0', [], () => undefined);
+  assert.equal(bad.state.batch, 1);
+  assert.ok(bad.notices.some((n) => n.includes('"b"')));
+});
