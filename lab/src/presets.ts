@@ -238,6 +238,36 @@ export const PRESETS: Preset[] = [
 
 export const presetIds = PRESETS.map((p) => p.id);
 
+/** The parts of a racer's run a claim looks at (the page's runs and race.ts's Run both have them). */
+export interface ClaimRun {
+  label: string;
+  xs: ArrayLike<number>;
+  ys: ArrayLike<number>;
+  fs: ArrayLike<number>;
+  cost: ArrayLike<number>;
+}
+
+/**
+ * Undefined when the claim holds for these runs, else what was found instead. `ref` is f* (the global
+ * minimum's value); on a surface without a minimum (`hasMin` false) losses are f itself.
+ */
+export function checkClaim(c: Claim, runs: ClaimRun[], ref: number, hasMin: boolean): string | undefined {
+  const run = runs[c.racer];
+  if (!run || run.xs.length === 0) return `racer ${c.racer}: no run`;
+  let at = run.xs.length - 1;
+  if ('by' in c && c.by !== undefined) while (at > 0 && run.cost[at] > c.by) at--;
+  const x = run.xs[at];
+  const y = run.ys[at];
+  const loss = (r: ClaimRun) => (hasMin ? r.fs[r.fs.length - 1] - ref : r.fs[r.fs.length - 1]);
+  const where = `${run.label} ends at (${x.toPrecision(4)}, ${y.toPrecision(4)}), loss ${loss(run).toExponential(3)}`;
+  if ('near' in c) return Math.hypot(x - c.near[0], y - c.near[1]) <= c.within ? undefined : `${where}; claimed within ${c.within} of ${c.near}`;
+  if ('far' in c) return Math.hypot(x - c.far[0], y - c.far[1]) > c.beyond ? undefined : `${where}; claimed farther than ${c.beyond} from ${c.far}`;
+  if ('below' in c) return loss(run) < c.below ? undefined : `${where}; claimed loss below ${c.below}`;
+  if ('above' in c) return loss(run) > c.above ? undefined : `${where}; claimed loss above ${c.above}`;
+  const other = runs[c.beats];
+  return loss(run) * c.factor <= loss(other) ? undefined : `${where}; claimed ${c.factor}× lower than ${other.label} (${loss(other).toExponential(3)})`;
+}
+
 /** The state for a preset; racers whose optimizer the library does not have (yet) are left out. */
 export function presetState(p: Preset, base: LabState): LabState {
   const known = new Set(optimizerNames());

@@ -51,7 +51,7 @@ export interface LabState {
 }
 
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
-export const LIMITS = { budget: [1, 5000], noise: [0, 1e3], batch: [1, 4096], lr: [0, 1e3], seed: [0, 2 ** 31 - 1], coord: 1e6 } as const;
+export const LIMITS = { budget: [1, 5000], noise: [0, 1e3], batch: [1, 4096], lr: [0, 1e3], seed: [0, 2 ** 31 - 1] } as const;
 
 export function defaultRacers(): Racer[] {
   return optimizerNames()
@@ -219,6 +219,17 @@ export interface Parsed {
   notices: string[];
 }
 
+/**
+ * Where a start may lie: the surface's view widened by its own width and height on each side. A start
+ * farther out would show nothing of the race on the map.
+ */
+export function startBounds(fn: string): [number, number, number, number] {
+  const v = getSurface(fn).view;
+  const w = v.x[1] - v.x[0];
+  const h = v.y[1] - v.y[0];
+  return [v.x[0] - w, v.x[1] + w, v.y[0] - h, v.y[1] + h];
+}
+
 export function fromQuery(query: string, presetIds: readonly string[], scheduleParams: (name: string) => string[] | undefined): Parsed {
   const q = new URLSearchParams(query.length > 20000 ? '' : query);
   const notices: string[] = [];
@@ -246,8 +257,11 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
   if (fnOk && (q.has('x') || q.has('y'))) {
     const x = num(q.get('x'));
     const y = num(q.get('y'));
-    if (x !== undefined && y !== undefined && Math.abs(x) <= LIMITS.coord && Math.abs(y) <= LIMITS.coord) s.start = [x, y];
-    else bad('x/y');
+    const [ax, bx, ay, by] = startBounds(s.fn);
+    if (x === undefined || y === undefined) bad('x/y');
+    else if (x < ax || x > bx || y < ay || y > by) {
+      notices.push(`start (${fmt(x)}, ${fmt(y)}) is off the map of ${s.fn}: expected x in [${fmt(ax)}, ${fmt(bx)}] and y in [${fmt(ay)}, ${fmt(by)}]; the surface's start used`);
+    } else s.start = [x, y];
   }
   const int = (key: string, lo: number, hi: number, set: (v: number) => void) => {
     if (!q.has(key)) return;

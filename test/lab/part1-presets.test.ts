@@ -6,30 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PRESETS, presetState, type Claim } from '../../lab/src/presets.js';
+import { PRESETS, presetState, checkClaim } from '../../lab/src/presets.js';
 import { defaultState, fromQuery, toQuery } from '../../lab/src/state.js';
-import { computeRuns, fRef, indexAt, type Run } from '../../lab/src/race.js';
+import { computeRuns, fRef } from '../../lab/src/race.js';
 import { getSurface } from '../../src/surfaces/index.js';
 import { registerBackend } from '../../src/backend/backend.js';
 import { referenceBackend } from '../../src/backend/reference.js';
 
 registerBackend(referenceBackend);
 
-function check(c: Claim, runs: Run[], ref: number, hasMin: boolean): string | undefined {
-  const run = runs[c.racer];
-  const last = run.xs.length - 1;
-  const at = 'by' in c && c.by !== undefined ? indexAt(run, c.by) : last;
-  const x = run.xs[at];
-  const y = run.ys[at];
-  const loss = (r: Run) => (hasMin ? r.fs[r.fs.length - 1] - ref : r.fs[r.fs.length - 1]);
-  const where = `${run.label} ends at (${x.toPrecision(4)}, ${y.toPrecision(4)}), loss ${loss(run).toExponential(3)}`;
-  if ('near' in c) return Math.hypot(x - c.near[0], y - c.near[1]) <= c.within ? undefined : `${where}; claimed within ${c.within} of ${c.near}`;
-  if ('far' in c) return Math.hypot(x - c.far[0], y - c.far[1]) > c.beyond ? undefined : `${where}; claimed farther than ${c.beyond} from ${c.far}`;
-  if ('below' in c) return loss(run) < c.below ? undefined : `${where}; claimed loss below ${c.below}`;
-  if ('above' in c) return loss(run) > c.above ? undefined : `${where}; claimed loss above ${c.above}`;
-  const other = runs[c.beats];
-  return loss(run) * c.factor <= loss(other) ? undefined : `${where}; claimed ${c.factor}× lower than ${other.label} (${loss(other).toExponential(3)})`;
-}
+const check = checkClaim;
 
 for (const p of PRESETS) {
   test(`preset "${p.title}": every claim of its text holds for what it draws`, () => {
