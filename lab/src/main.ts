@@ -42,7 +42,7 @@ let bgKey = '';
 let playing = false;
 let lastComputeMs = 0;
 const perf = { frames: 0, since: 0, fps: 0, drawMs: 0 };
-/** Milliseconds of each recent recompute (the drag measurement reads them). */
+/** Milliseconds of each recent recompute, runs and redraw together (the drag measurement reads them). */
 const computeTimes: number[] = [];
 
 const MAP_W = 560;
@@ -114,8 +114,6 @@ function recompute(rebuildTable = true): void {
   runs = computeRuns(state, state.moments);
   styles = runs.map(styleOf);
   lastComputeMs = performance.now() - t0;
-  computeTimes.push(lastComputeMs);
-  if (computeTimes.length > 200) computeTimes.shift();
   mapH = Math.round((MAP_W * (surface.view.y[1] - surface.view.y[0])) / (surface.view.x[1] - surface.view.x[0]));
   mapH = Math.max(260, Math.min(620, mapH));
   // While the start is dragged the view holds still, so the map does not move under the pointer.
@@ -130,6 +128,8 @@ function recompute(rebuildTable = true): void {
   syncControls();
   draw();
   syncUrl();
+  computeTimes.push(performance.now() - t0);
+  if (computeTimes.length > 200) computeTimes.shift();
 }
 
 /**
