@@ -173,7 +173,7 @@ function draw(): void {
   const k = state.t;
   const g = sizeCanvas(mapCanvas, MAP_W, mapH);
   drawMap(g, bg!.canvas, surface, frame, runs, styles, k, state.start);
-  drawColorBar(sizeCanvas(barCanvas, MAP_W, 40), MAP_W, 40, bg!, surface.minima.length ? 'map colour: loss above the global minimum, f − f* (log)' : 'map colour: f');
+  drawColorBar(sizeCanvas(barCanvas, MAP_W, 48), MAP_W, 48, bg!, surface.minima.length ? 'map colour: loss above the global minimum, f − f* (log)' : 'map colour: f');
   drawLoss(k);
   drawMoments(k);
   $<HTMLInputElement>('timeline').value = String(k);
