@@ -11,6 +11,7 @@ import { computeRuns, indexAt, fRef, labelOf, LAB_DEFAULTS, type Run } from './r
 import { renderSurface, drawMap, drawChart, drawColorBar, frameFor, type Frame, type RacerStyle, type Series, type SurfaceImage, type View } from './draw.js';
 import { PRESETS, presetIds, presetState } from './presets.js';
 import { buildSchedulesView, scheduleParams, sampleSchedule } from './schedules.js';
+import { EQUATIONS } from './equations.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -281,6 +282,35 @@ function buildLegend(): void {
   });
 }
 
+/** The update rule of each optimizer in the race, beside it, in the racer's colour. */
+function buildEquations(): void {
+  const box = $('equations');
+  box.replaceChildren();
+  const seen = new Set<string>();
+  runs.forEach((run, i) => {
+    const key = run.racer.opt;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const eq = EQUATIONS[key];
+    const div = document.createElement('div');
+    div.className = 'eq';
+    const h = document.createElement('h4');
+    h.append(swatch(styles[i]), ` ${getOptimizer(key).name}`);
+    div.append(h);
+    for (const line of eq?.lines ?? [getOptimizer(key).summary ?? '']) {
+      const code = document.createElement('code');
+      code.textContent = line;
+      div.append(code);
+    }
+    if (eq?.note) {
+      const n = document.createElement('small');
+      n.textContent = eq.note;
+      div.append(n);
+    }
+    box.append(div);
+  });
+}
+
 /** Text equivalents of the map and the loss chart (read by screen readers; kept with the drawing). */
 function describeCharts(k: number): void {
   const hasMin = surface.minima.length > 0;
@@ -307,6 +337,7 @@ const lossCells: HTMLElement[] = [];
 
 function buildTable(): void {
   buildLegend();
+  buildEquations();
   const body = document.querySelector('#racers tbody')!;
   body.replaceChildren();
   statusCells.length = evalCells.length = lossCells.length = 0;

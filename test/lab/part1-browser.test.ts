@@ -95,6 +95,9 @@ test('every preset at 1400×900: its claims hold for the runs the page draws; ev
     const legend = await page.$$eval('#legend li', (els) => els.map((e) => ({ text: e.textContent ?? '', color: e.querySelector('line')?.getAttribute('stroke'), dash: e.querySelector('line')?.getAttribute('stroke-dasharray') ?? '' })));
     assert.deepEqual(legend.map((l) => l.text.replace(/ \(ring: look-ahead point\)$/, '').trim()), runs.map((r) => r.label), p.id);
     assert.equal(new Set(legend.map((l) => `${l.color}|${l.dash}`)).size, legend.length, `${p.id}: two lines drawn alike`);
+    // the update rule of every optimizer in the race is beside it
+    const eqs = await page.$$eval('#equations h4', (els) => els.map((e) => (e.textContent ?? '').trim()));
+    assert.deepEqual(eqs, [...new Set(runs.map((r) => r.label.replace(/ \+ noise$|^SGD \(noisy GD\)$/, (m) => (m.startsWith('SGD') ? 'GD' : ''))))], p.id);
     // text equivalents name every racer
     const mapText = (await page.textContent('#map-text')) ?? '';
     const lossText = (await page.textContent('#loss-text')) ?? '';
@@ -102,6 +105,9 @@ test('every preset at 1400×900: its claims hold for the runs the page draws; ev
     assert.match((await page.textContent('#explain')) ?? '', new RegExp(p.title.replace(/[+()]/g, '.')));
     await page.screenshot({ path: join(shots, `part1-${p.id}-1400.png`), fullPage: false });
   }
+  // the errata are on the page: Adam's second moment decays with β₂
+  await page.click('#presets button[data-preset="adam"]');
+  assert.match((await page.textContent('#equations')) ?? '', /v ← β₂ v \+ \(1 − β₂\) g².*β₁ there, which is wrong/s);
   assert.deepEqual(errors, []);
   await page.context().close();
 });
