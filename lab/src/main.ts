@@ -53,6 +53,7 @@ const mapCanvas = $<HTMLCanvasElement>('map');
 const lossCanvas = $<HTMLCanvasElement>('loss');
 const momCanvas = $<HTMLCanvasElement>('moments');
 const barCanvas = $<HTMLCanvasElement>('cbar');
+const stepCanvas = $<HTMLCanvasElement>('steps');
 const dpr = Math.min(2, window.devicePixelRatio || 1);
 
 function sizeCanvas(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
@@ -177,6 +178,7 @@ function draw(): void {
   drawColorBar(sizeCanvas(barCanvas, MAP_W, 48), MAP_W, 48, bg!, surface.minima.length ? 'map colour: loss above the global minimum, f − f* (log)' : 'map colour: f');
   drawLoss(k);
   drawMoments(k);
+  drawStepSizes(k);
   $<HTMLInputElement>('timeline').value = String(k);
   // Text in the table and the label relayouts the page: while playing, ten times a second is enough.
   if (!playing || perf.frames % 6 === 0) {
@@ -212,6 +214,30 @@ function darker(hex: string): string {
   const f = 0.78;
   const c = [(n >> 16) & 255, (n >> 8) & 255, n & 255].map((v) => Math.round(v * f));
   return `rgb(${c.join(',')})`;
+}
+
+/**
+ * AdaGrad's and RMSProp's step size per coordinate, η_t / (√s + ε), against the step (log axis): AdaGrad's
+ * only shrinks (s sums every g²), RMSProp's settles (s is a decaying average). x solid, y dashed.
+ */
+function drawStepSizes(k: number): void {
+  const with_ = runs.map((run, i) => ({ run, i })).filter(({ run }) => run.stepSizes && run.stepSizes.length);
+  stepCanvas.hidden = with_.length === 0;
+  if (!with_.length) return;
+  const W = 460;
+  const H = 220;
+  const g = sizeCanvas(stepCanvas, W, H);
+  const series: Series[] = [];
+  let n = 1;
+  for (const { run, i } of with_) {
+    const ss = run.stepSizes!;
+    n = Math.max(n, ss.length);
+    const xs = ss.map((_, t) => t + 1);
+    const upto = Math.max(0, indexAt(run, k) - 1);
+    series.push({ label: `${run.label}: x`, color: darker(styles[i].color), xs, ys: ss.map((e) => e[0]), upto });
+    series.push({ label: `${run.label}: y`, color: darker(styles[i].color), dash: [5, 3], xs, ys: ss.map((e) => e[1]), upto });
+  }
+  drawChart(g, W, H, series, { title: 'step size per coordinate, η / (√s + ε)', xLabel: 'step t', yLabel: 'step size (log)', xMax: n, logY: true, legend: true });
 }
 
 function drawMoments(k: number): void {
@@ -327,6 +353,12 @@ function describeCharts(k: number): void {
     const v = (i: number) => (hasMin ? run.fs[i] - ref : run.fs[i]);
     return `${run.label} from ${v(0).toPrecision(3)} to ${v(j).toPrecision(3)}`;
   });
+  const steps = runs.filter((r) => r.stepSizes && r.stepSizes.length).map((r) => {
+    const ss = r.stepSizes!;
+    const j = Math.max(0, Math.min(ss.length - 1, indexAt(r, k) - 1));
+    return `${r.label} x from ${ss[0][0].toPrecision(3)} to ${ss[j][0].toPrecision(3)}, y from ${ss[0][1].toPrecision(3)} to ${ss[j][1].toPrecision(3)}`;
+  });
+  $('steps-text').textContent = steps.length ? `Step size per coordinate against the step: ${steps.join('; ')}.` : '';
   $('loss-text').textContent = `Loss chart, ${hasMin ? 'f − f* on a log axis' : 'f'} against evaluations 0 to ${state.budget}: ${loss.join('; ')}.`;
 }
 

@@ -26,6 +26,8 @@ export interface Run {
   diverged: boolean;
   /** Adam-family moments of x and y per step (for the bias-correction plot), when asked. */
   moments?: Moments;
+  /** AdaGrad and RMSProp: the step size each coordinate got, η_t / (√s + ε), per step t = 1.. as [x, y]. */
+  stepSizes?: number[][];
   error?: string;
 }
 
@@ -87,6 +89,8 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
   };
   const moments: Moments | undefined = wantMoments ? { beta1: 0, beta2: 0, m: [], v: [], mHat: [], vHat: [], g: [] } : undefined;
   let prev: Point = set.start;
+  const stepSizes: number[][] | undefined = racer.opt === 'adagrad' || racer.opt === 'rmsprop' ? [] : undefined;
+  const hyper = { ...optimizerDefaultsOf(racer.opt), ...options } as Record<string, number | boolean>;
   if (moments) {
     const b = (options.betas ?? optimizerDefaultsOf(racer.opt).betas) as number[];
     moments.beta1 = b[0];
@@ -100,8 +104,28 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     maxEvaluations: set.budget,
     noise: racer.noisy ? set.noise : 0,
     seed: set.seed,
-    onStep: moments
+    onStep: moments || stepSizes
       ? (r) => {
+          if (stepSizes && r.t > 0 && opt) {
+            const st = (opt as unknown as { state?: Map<string, Record<string, unknown>> }).state?.get('xy');
+            const t = st?.step as number;
+            const eps = hyper.eps as number;
+            const lr = hyper.lr as number;
+            if (racer.opt === 'adagrad') {
+              // src/optim/adagrad.ts: clr = η / (1 + (t − 1)·lrDecay), step = clr / (√sum + ε) (ε inside the root if asked)
+              const s = st?.sum as Float64Array;
+              const clr = lr / (1 + (t - 1) * (hyper.lrDecay as number));
+              const den = (i: number) => (hyper.epsInsideSqrt ? Math.sqrt(s[i] + eps) : Math.sqrt(s[i]) + eps);
+              if (s) stepSizes.push([clr / den(0), clr / den(1)]);
+            } else {
+              // src/optim/rmsprop.ts: step = η / (√(v − ḡ²) + ε) when centered, else η / (√v + ε)
+              const v = st?.squareAvg as Float64Array;
+              const ga = st?.gradAvg as Float64Array | undefined;
+              const den = (i: number) => Math.sqrt(v[i] - (hyper.centered && ga ? ga[i] * ga[i] : 0)) + eps;
+              if (v) stepSizes.push([lr / den(0), lr / den(1)]);
+            }
+          }
+          if (!moments) return;
           const at = prev;
           prev = r.x;
           if (r.t === 0 || !opt) return;
@@ -144,6 +168,7 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     cost: Int32Array.from(cost),
     diverged: tr.diverged && xs.length === pts.length,
     moments,
+    stepSizes: stepSizes?.slice(0, Math.max(0, xs.length - 1)),
   };
 }
 

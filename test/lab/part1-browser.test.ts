@@ -98,6 +98,10 @@ test('every preset at 1400×900: its claims hold for the runs the page draws; ev
     // the update rule of every optimizer in the race is beside it
     const eqs = await page.$$eval('#equations h4', (els) => els.map((e) => (e.textContent ?? '').trim()));
     assert.deepEqual(eqs, [...new Set(runs.map((r) => r.label.replace(/ \+ noise$|^SGD \(noisy GD\)$/, (m) => (m.startsWith('SGD') ? 'GD' : ''))))], p.id);
+    // the step-size panel shows exactly when AdaGrad or RMSProp races, with its text equivalent
+    const adaptive = runs.some((r) => r.opt === 'adagrad' || r.opt === 'rmsprop');
+    assert.equal(await page.isVisible('#steps'), adaptive, p.id);
+    if (adaptive) assert.match((await page.textContent('#steps-text')) ?? '', /Step size per coordinate/);
     // text equivalents name every racer
     const mapText = (await page.textContent('#map-text')) ?? '';
     const lossText = (await page.textContent('#loss-text')) ?? '';

@@ -67,3 +67,25 @@ test('batch size B scales the gradient noise as 1/√B: B = 4 gives the path of 
   assert.equal(bad.state.batch, 1);
   assert.ok(bad.notices.some((n) => n.includes('"b"')));
 });
+
+test('the step-size panel: AdaGrad η/(√Σg² + ε) recomputed from its own path; it only shrinks, RMSProp does not', () => {
+  const p = PRESETS.find((q) => q.id === 'rmsprop')!;
+  const state = presetState(p, defaultState());
+  const [ada, rms] = computeRuns(state, false);
+  const s = getSurface(state.fn);
+  assert.ok(ada.stepSizes && rms.stepSizes && ada.stepSizes.length === ada.xs.length - 1);
+  let sx = 0;
+  let sy = 0;
+  for (let t = 0; t < ada.stepSizes.length; t++) {
+    const [gx, gy] = s.grad(ada.xs[t], ada.ys[t]);
+    sx += gx * gx;
+    sy += gy * gy;
+    const want = [0.05 / (Math.sqrt(sx) + 1e-10), 0.05 / (Math.sqrt(sy) + 1e-10)];
+    for (const c of [0, 1]) assert.ok(Math.abs(ada.stepSizes[t][c] - want[c]) <= 1e-12 * want[c], `t=${t + 1}: ${ada.stepSizes[t][c]} vs ${want[c]}`);
+    if (t) assert.ok(ada.stepSizes[t][0] <= ada.stepSizes[t - 1][0]);
+  }
+  // RMSProp's step size rises again somewhere (its average forgets), and ends larger than AdaGrad's
+  assert.ok(rms.stepSizes.some((e, t) => t > 0 && e[0] > rms.stepSizes![t - 1][0]));
+  const last = (r: typeof ada) => r.stepSizes![r.stepSizes!.length - 1][0];
+  assert.ok(last(rms) > last(ada), `${last(rms)} vs ${last(ada)}`);
+});
