@@ -10,7 +10,7 @@ import { defaultState, fromQuery, toQuery, optimizerDefaults, choicesOf, checkRa
 import { computeRuns, indexAt, fRef, labelOf, LAB_DEFAULTS, type Run } from './race.js';
 import { renderSurface, drawMap, drawChart, drawColorBar, frameFor, type Frame, type RacerStyle, type Series, type SurfaceImage, type View } from './draw.js';
 import { PRESETS, presetIds, presetState } from './presets.js';
-import { buildSchedulesView, scheduleParams, sampleSchedule } from './schedules.js';
+import { buildSchedulesView, scheduleParams, sampleSchedule, scheduleNames, racerSpec } from './schedules.js';
 import { EQUATIONS } from './equations.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -439,7 +439,9 @@ function optionControls(i: number, racer: Racer): HTMLElement {
   const d = document.createElement('details');
   const s = document.createElement('summary');
   const set = Object.entries(racer.options).filter(([k]) => k !== 'lr');
-  s.textContent = set.length ? set.map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('/') : v}`).join(' ') : 'defaults';
+  const parts = set.map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('/') : v}`);
+  if (racer.sched) parts.push(`schedule ${racer.sched.split(':')[0]}`);
+  s.textContent = parts.length ? parts.join(' ') : 'defaults';
   d.append(s);
   const defaults = { ...optimizerDefaults(racer.opt), ...LAB_DEFAULTS[racer.opt] };
   for (const [k, def] of Object.entries(defaults)) {
@@ -491,6 +493,34 @@ function optionControls(i: number, racer: Racer): HTMLElement {
       sel.addEventListener('change', () => setOption(i, k, sel.value === 'null' ? null : sel.value));
       row.append(sel);
     } else continue;
+    d.append(row);
+  }
+  // a learning-rate schedule for this racer (from its own lr, over the budget)
+  if (getOptimizer(racer.opt).options.includes('lr') && !['lbfgs', 'newton'].includes(racer.opt)) {
+    const row = document.createElement('label');
+    row.className = 'opt';
+    row.append('schedule ');
+    const sel = document.createElement('select');
+    for (const n of ['', ...scheduleNames()]) {
+      const o = document.createElement('option');
+      o.value = n;
+      o.textContent = n || 'none (constant)';
+      sel.append(o);
+    }
+    sel.value = racer.sched?.split(':')[0] ?? '';
+    sel.addEventListener('change', () => {
+      const next: Racer = { ...racer };
+      if (sel.value) next.sched = racerSpec(sel.value);
+      else delete next.sched;
+      state.racers[i] = next;
+      changed();
+    });
+    row.append(sel);
+    if (racer.sched) {
+      const code = document.createElement('code');
+      code.textContent = racer.sched;
+      row.append(' ', code);
+    }
     d.append(row);
   }
   const err = document.createElement('div');

@@ -8,6 +8,7 @@
  */
 import { trajectory, getSurface, type Surface, type Point } from '../../src/surfaces/index.js';
 import { createOptimizer, getOptimizer, type NamedParams, type Steppable } from '../../src/optim/index.js';
+import { parseSchedule } from '../../src/schedule/index.js';
 import { optimizerDefaults as optimizerDefaultsOf, type LabState, type OptValue, type Racer } from './state.js';
 
 export interface Run {
@@ -50,8 +51,8 @@ export const LAB_DEFAULTS: Record<string, Record<string, OptValue>> = {
 
 export function labelOf(r: Racer): string {
   const name = getOptimizer(r.opt).name;
-  if (r.noisy && r.opt === 'gd') return 'SGD (noisy GD)';
-  return r.noisy ? `${name} + noise` : name;
+  const base = r.noisy && r.opt === 'gd' ? 'SGD (noisy GD)' : r.noisy ? `${name} + noise` : name;
+  return r.sched ? `${base} · ${r.sched.split(':')[0]}` : base;
 }
 
 /** Reference value for "loss above the best": the global minimum, or the lowest value in view. */
@@ -96,7 +97,15 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     moments.beta1 = b[0];
     moments.beta2 = b[1];
   }
+  // A racer's schedule sets the lr of step t (1-based) to the schedule's value at t − 1, from its own lr.
+  let lrAt: ((t: number) => number) | undefined;
+  if (racer.sched) {
+    const p = parseSchedule(racer.sched, { lr: Number(options.lr ?? optimizerDefaultsOf(racer.opt).lr), total: set.budget });
+    if (p.kind !== 'schedule') throw new RangeError(`schedule ${racer.sched}: not a function of the step`);
+    lrAt = (t) => p.schedule(t - 1);
+  }
   const tr = trajectory(surface, factory, {
+    ...(lrAt ? { lrAt } : {}),
     start: set.start,
     steps: set.budget,
     // Every step costs at least one evaluation, and no step may run past the budget: an L-BFGS

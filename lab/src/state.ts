@@ -14,6 +14,7 @@ import { surfaceNames, getSurface } from '../../src/surfaces/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { findName } from '../../src/util/names.js';
 import { decimal } from '../../src/util/decimal.js';
+import { parseSchedule } from '../../src/schedule/index.js';
 
 export type OptValue = number | boolean | number[] | string | null;
 
@@ -23,6 +24,8 @@ export interface Racer {
   noisy: boolean;
   /** Only the options set away from the optimizer's defaults (lr included when set by hand). */
   options: Record<string, OptValue>;
+  /** A learning-rate schedule for this racer, in the CLI's `--schedule` spec language (one segment). */
+  sched?: string;
 }
 
 export interface LabState {
@@ -146,6 +149,7 @@ function decodeValue(text: string, like: OptValue, choices?: (string | null)[]):
 export function encodeRacer(r: Racer): string {
   let s = r.opt + (r.noisy ? '~n' : '');
   for (const [k, v] of Object.entries(r.options)) s += `;${k}=${encodeValue(v)}`;
+  if (r.sched) s += `;sched=${r.sched}`;
   return s;
 }
 
@@ -159,10 +163,17 @@ export function decodeRacer(text: string, notices: string[]): Racer | undefined 
   }
   const defaults = optimizerDefaults(opt);
   const options: Record<string, OptValue> = {};
+  let sched: string | undefined;
   for (const pair of pairs) {
     const i = pair.indexOf('=');
     const k = i < 0 ? pair : pair.slice(0, i);
     const v = i < 0 ? '' : pair.slice(i + 1);
+    if (k === 'sched') {
+      const why = scheduleError(v, 0.1, 100);
+      if (why) notices.push(`${opt}: schedule ${quote(v)} ignored: ${why}`);
+      else sched = v;
+      continue;
+    }
     if (!Object.prototype.hasOwnProperty.call(defaults, k)) {
       notices.push(`${opt}: unknown option ${quote(k)} ignored`);
       continue;
@@ -177,7 +188,18 @@ export function decodeRacer(text: string, notices: string[]): Racer | undefined 
     notices.push(`${opt}: ${(e as Error).message} — defaults used`);
     return { opt, noisy, options: {} };
   }
-  return { opt, noisy, options };
+  return sched ? { opt, noisy, options, sched } : { opt, noisy, options };
+}
+
+/** Why a racer's schedule spec is refused (a short token the library's parser accepts), or ''. */
+export function scheduleError(spec: string, lr: number, total: number): string {
+  if (!/^[A-Za-z0-9_.:,=\/+-]{1,120}$/.test(spec)) return 'expected a schedule spec such as cosine:totalSteps=100';
+  try {
+    const p = parseSchedule(spec, { lr, total });
+    return p.kind === 'schedule' ? '' : 'not a function of the step';
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** Short, printable form of a URL fragment for a notice (never HTML). */

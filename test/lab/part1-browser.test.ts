@@ -294,3 +294,30 @@ test('dragging the start: time per recompute and redraw in Chromium (printed) an
   assert.ok(st.start[0] > x, 'the start moved with the pointer');
   await page.context().close();
 });
+
+test('schedules: one applied to a racer from its row; the schedules view overlays the ticked ones on shared axes', async () => {
+  const { page, errors } = await open('preset=momentum');
+  await lab(page, 'pause()');
+  const row = page.locator('#racers tbody tr').first();
+  await row.locator('details summary').click();
+  await row.locator('label.opt', { hasText: 'schedule' }).locator('select').selectOption('cosine');
+  const st = await lab<{ racers: { sched?: string }[] }>(page, 'state');
+  assert.match(st.racers[0].sched ?? '', /^cosine/);
+  assert.match((await page.textContent('#legend')) ?? '', /GD · cosine/);
+  const runs = await lab<PageRun[]>(page, 'runs');
+  assert.equal(runs[0].label, 'GD · cosine');
+  await page.waitForFunction(() => decodeURIComponent(location.search).includes('sched=cosine'));
+  await page.click('#tabs button[data-view="schedules"]');
+  const text = () => page.textContent('#sched-overlay-text').then((t) => t ?? '');
+  assert.match(await text(), /step from 0\.1 to .*cosine from 0\.1 to/);
+  await page.uncheck('input.overlay[data-schedule="cosine"]');
+  assert.doesNotMatch(await text(), /cosine/);
+  await page.check('input.overlay[data-schedule="sgdr"]');
+  assert.match(await text(), /sgdr from 0\.1/);
+  await page.screenshot({ path: join(shots, 'part1-schedules-1400.png') });
+  await page.setViewportSize(PHONE);
+  const wide = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(wide[0] <= wide[1], `schedules view ${wide[0]} px wide in ${wide[1]}`);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});

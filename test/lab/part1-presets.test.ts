@@ -89,3 +89,28 @@ test('the step-size panel: AdaGrad η/(√Σg² + ε) recomputed from its own pa
   const last = (r: typeof ada) => r.stepSizes![r.stepSizes!.length - 1][0];
   assert.ok(last(rms) > last(ada), `${last(rms)} vs ${last(ada)}`);
 });
+
+test('a schedule applied to a racer: GD on the bowl steps with the schedule lr of each step (recomputed by hand)', async () => {
+  const { racerSpec, scheduleNames } = await import('../../lab/src/schedules.js');
+  const { scheduleError, encodeRacer, decodeRacer } = await import('../../lab/src/state.js');
+  for (const n of scheduleNames()) assert.equal(scheduleError(racerSpec(n), 0.05, 150), '', n);
+  const sched = 'step:stepSize=10,gamma=0.5';
+  const state = { ...defaultState(), fn: 'bowl', start: [-4, 2] as [number, number], budget: 40, racers: [{ opt: 'gd', noisy: false, options: { lr: 0.05 }, sched }] };
+  const [run] = computeRuns(state, false);
+  assert.equal(run.error, undefined);
+  assert.equal(run.label, 'GD · step');
+  const s = getSurface('bowl');
+  let [x, y] = [-4, 2];
+  for (let t = 1; t < run.xs.length; t++) {
+    const lr = 0.05 * 0.5 ** Math.floor((t - 1) / 10);
+    const [gx, gy] = s.grad(x, y);
+    x -= lr * gx;
+    y -= lr * gy;
+    assert.ok(Math.abs(run.xs[t] - x) <= 1e-12 && Math.abs(run.ys[t] - y) <= 1e-12, `step ${t}: (${run.xs[t]}, ${run.ys[t]}) vs (${x}, ${y})`);
+  }
+  // and through the URL, validated
+  const notices: string[] = [];
+  assert.deepEqual(decodeRacer(encodeRacer(state.racers[0]), notices), state.racers[0]);
+  assert.equal(decodeRacer('gd;sched=cosine:nosuch=1', notices)?.sched, undefined);
+  assert.match(notices.join(' | '), /gd: schedule "cosine:nosuch=1" ignored/);
+});
