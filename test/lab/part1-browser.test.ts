@@ -314,6 +314,7 @@ test('schedules: one applied to a racer from its row; the schedules view overlay
   assert.doesNotMatch(await text(), /cosine/);
   await page.check('input.overlay[data-schedule="sgdr"]');
   assert.match(await text(), /sgdr from 0\.1/);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, 'part1-schedules-1400.png') });
   await page.setViewportSize(PHONE);
   const wide = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
