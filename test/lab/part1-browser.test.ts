@@ -287,7 +287,7 @@ test('dragging the start: time per recompute and redraw in Chromium (printed) an
   const times = (await lab<{ computeTimes: number[] }>(page, 'perf')).computeTimes.slice(n0);
   const sorted = [...times].sort((a, b) => a - b);
   const racers = (await lab<unknown[]>(page, 'runs')).length;
-  console.log(`# drag: ${times.length} recomputes of ${racers} racers, median ${sorted[sorted.length >> 1].toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`);
+  console.log(`# drag: ${times.length} recomputes of ${racers} racers, median ${sorted[sorted.length >> 1].toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms; in order: ${times.map((v) => v.toFixed(0)).join(' ')} (the last is the release, which re-renders the zoomed map)`);
   assert.ok(times.length >= 2);
   const st = await lab<{ start: number[] }>(page, 'state');
   const [x] = await page.evaluate(() => (window as any).__lab.view.x);
