@@ -257,6 +257,10 @@ function drawMoments(k: number): void {
   }
   const M = run.moments;
   const n = Math.min(M.m.length, 60);
+  if (n > 0 && (!playing || perf.frames % 6 === 0)) {
+    const r = (v: number) => v.toPrecision(3);
+    $('moments-text').textContent = `${run.label}, x coordinate, steps 1 to ${n}: m from ${r(M.m[0][0])} to ${r(M.m[n - 1][0])}, m̂ from ${r(M.mHat[0][0])} to ${r(M.mHat[n - 1][0])} (gradient ${r(M.g[0][0])} at t = 1); v from ${r(M.v[0][0])} to ${r(M.v[n - 1][0])}, v̂ from ${r(M.vHat[0][0])} to ${r(M.vHat[n - 1][0])} (g² ${r(M.g[0][0] ** 2)} at t = 1).`;
+  }
   const xs = Array.from({ length: n }, (_, i) => i + 1);
   const upto = Math.max(0, indexAt(run, k) - 1);
   const col = (a: number[][], c: number) => a.slice(0, n).map((e) => e[c]);

@@ -121,6 +121,7 @@ export function buildSchedulesView(host: HTMLElement, current: Record<string, Re
     h.textContent = `${name} — ${entry.help}`;
     card.append(h);
     const canvas = document.createElement('canvas');
+    canvas.setAttribute('role', 'img');
     const W = 360;
     const H = 180;
     const dpr = window.devicePixelRatio || 1;
@@ -142,7 +143,10 @@ export function buildSchedulesView(host: HTMLElement, current: Record<string, Re
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       const lrs = 'lrs' in r ? r.lrs : [];
       err.textContent = 'error' in r ? r.error : '';
-      drawChart(g, W, H, [{ label: name, color: '#1f6feb', xs: lrs.map((_, i) => i), ys: lrs }], { title: 'learning rate', xLabel: 'step t', yLabel: 'lr', xMax: SCHED_STEPS });
+      drawChart(g, W, H, [{ label: name, color: '#0072B2', xs: lrs.map((_, i) => i), ys: lrs }], { title: 'learning rate', xLabel: 'step t', yLabel: 'lr', xMax: SCHED_STEPS });
+      // the chart's text equivalent: the values at a few steps
+      const at = [0, 25, 50, 75, SCHED_STEPS - 1].filter((t) => t < lrs.length);
+      canvas.setAttribute('aria-label', lrs.length ? `${name}: lr ${at.map((t) => `${Number(lrs[t].toPrecision(3))} at step ${t}`).join(', ')}` : `${name}: ${err.textContent}`);
     };
     for (const [field, q] of Object.entries(entry.params)) {
       const label = document.createElement('label');

@@ -109,6 +109,9 @@ test('every preset at 1400×900: its claims hold for the runs the page draws; ev
     assert.match((await page.textContent('#explain')) ?? '', new RegExp(p.title.replace(/[+()]/g, '.')));
     await page.screenshot({ path: join(shots, `part1-${p.id}-1400.png`), fullPage: false });
   }
+  // the moments chart's text equivalent: v̂ equals g² at t = 1 (bias correction)
+  await page.click('#presets button[data-preset="bias-correction"]');
+  assert.match((await page.textContent('#moments-text')) ?? '', /v from [\d.e-]+ to .*v̂ from ([\d.e+-]+) to .*\(g² \1 at t = 1\)/);
   // the errata are on the page: Adam's second moment decays with β₂
   await page.click('#presets button[data-preset="adam"]');
   assert.match((await page.textContent('#equations')) ?? '', /v ← β₂ v \+ \(1 − β₂\) g².*β₁ there, which is wrong/s);
@@ -310,6 +313,9 @@ test('schedules: one applied to a racer from its row; the schedules view overlay
   await page.click('#tabs button[data-view="schedules"]');
   const text = () => page.textContent('#sched-overlay-text').then((t) => t ?? '');
   assert.match(await text(), /step from 0\.1 to .*cosine from 0\.1 to/);
+  // every schedule card's chart has a text equivalent
+  const labels = await page.$$eval('.sched-card canvas[role=img]:not(#sched-overlay)', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  assert.ok(labels.length >= 10 && labels.every((l) => /lr [\d.e-]+ at step 0/.test(l)), labels.join(' | '));
   await page.uncheck('input.overlay[data-schedule="cosine"]');
   assert.doesNotMatch(await text(), /cosine/);
   await page.check('input.overlay[data-schedule="sgdr"]');
