@@ -65,9 +65,9 @@ after(async () => {
 const DESKTOP = { width: 1400, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
-async function open(query = '', size = DESKTOP, phone = false): Promise<{ page: Page; errors: string[] }> {
+async function open(query = '', size = DESKTOP, phone = false, clipboard = true): Promise<{ page: Page; errors: string[] }> {
   const ctx = await browser.newContext({ viewport: size, hasTouch: phone, isMobile: phone, deviceScaleFactor: 1 });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base.slice(0, -1) });
+  if (clipboard) await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base.slice(0, -1) });
   const page = await ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -226,6 +226,16 @@ test('share link copies the address and says so', async () => {
   assert.equal(copied, page.url());
   assert.match(copied, /preset=momentum/);
   await page.context().close();
+  // where the clipboard is closed, the link is shown selected with a message saying how to copy it
+  const { page: p2 } = await open('preset=momentum', DESKTOP, false, false);
+  await p2.evaluate(() => {
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText: () => Promise.reject(new Error('denied')) } });
+  });
+  await p2.click('#share');
+  await p2.waitForFunction(() => /Copying is blocked/.test(document.getElementById('share-msg')?.textContent ?? ''));
+  assert.equal(await p2.inputValue('#share-url'), p2.url());
+  assert.equal(await p2.evaluate(() => document.activeElement?.id), 'share-url');
+  await p2.context().close();
 });
 
 test('keyboard: the map takes focus and the arrows move the start; Space after a preset click pauses; tabs carry ARIA roles', async () => {
