@@ -13,9 +13,15 @@ export interface Frame {
   h: number;
 }
 
-export function frameFor(s: Surface, w: number, h: number): Frame {
-  const [x0, x1] = s.view.x;
-  const [y0, y1] = s.view.y;
+/** A rectangle of the plane: [x0, x1] × [y0, y1]. */
+export interface View {
+  x: readonly [number, number] | readonly number[];
+  y: readonly [number, number] | readonly number[];
+}
+
+export function frameFor(s: Surface, w: number, h: number, view: View = s.view): Frame {
+  const [x0, x1] = view.x;
+  const [y0, y1] = view.y;
   return {
     w,
     h,
@@ -42,14 +48,25 @@ function ramp(u: number): [number, number, number] {
   return [p[0] + (q[0] - p[0]) * a, p[1] + (q[1] - p[1]) * a, p[2] + (q[2] - p[2]) * a];
 }
 
+/** How the heat map's colours map to loss values (for the colour bar). */
+export interface SurfaceImage {
+  canvas: HTMLCanvasElement;
+  /** colour 0 ↔ lo, colour 1 ↔ hi, in log10(f − ref − base + δ) (logScale) or in f − ref */
+  lo: number;
+  hi: number;
+  logScale: boolean;
+  base: number;
+  delta: number;
+}
+
 /**
  * Heat map and contours of log10(f − ref + δ) — of f itself on a surface without a minimum (the
  * saddle), where "above the lowest value in view" has no meaning — rendered once per surface into an
  * offscreen canvas.
  */
-export function renderSurface(s: Surface, ref: number, w: number, h: number): HTMLCanvasElement {
+export function renderSurface(s: Surface, ref: number, w: number, h: number, view: View = s.view): SurfaceImage {
   const logScale = s.minima.length > 0;
-  const fr = frameFor(s, w, h);
+  const fr = frameFor(s, w, h, view);
   const cell = 2;
   const nx = Math.ceil(w / cell) + 1;
   const ny = Math.ceil(h / cell) + 1;
@@ -109,7 +126,90 @@ export function renderSurface(s: Surface, ref: number, w: number, h: number): HT
     });
   }
   g.stroke();
-  return c;
+  return { canvas: c, lo, hi, logScale, base, delta };
+}
+
+/**
+ * The colour bar under the map: the ramp from low to high loss with ticks in loss units (f − f*,
+ * log-spaced, or f on a surface without a minimum).
+ */
+export function drawColorBar(g: CanvasRenderingContext2D, w: number, h: number, img: SurfaceImage, label: string): void {
+  const L = 8;
+  const R = 8;
+  const barH = 12;
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, w, h);
+  for (let px = L; px < w - R; px++) {
+    const [r, gg, b] = ramp((px - L) / (w - L - R));
+    g.fillStyle = `rgb(${r | 0},${gg | 0},${b | 0})`;
+    g.fillRect(px, 2, 1, barH);
+  }
+  g.fillStyle = '#333';
+  g.font = '11px system-ui, sans-serif';
+  g.textBaseline = 'top';
+  g.textAlign = 'center';
+  const X = (z: number) => L + ((z - img.lo) / (img.hi - img.lo || 1)) * (w - L - R);
+  if (img.logScale) {
+    // z = log10(v − base + δ); a tick at loss value 10^e sits at z = log10(10^e − base + δ)
+    const e0 = Math.ceil(img.lo);
+    const e1 = Math.floor(img.hi);
+    const every = Math.max(1, Math.ceil((e1 - e0 + 1) / 8));
+    for (let e = e0; e <= e1; e += every) {
+      const x = X(Math.log10(10 ** e - img.base + img.delta));
+      g.fillRect(x, 2 + barH, 1, 3);
+      g.fillText(`1e${e}`, x, barH + 6);
+    }
+  } else {
+    for (const v of niceTicks(img.lo, img.hi, 6)) {
+      const x = X(v);
+      g.fillRect(x, 2 + barH, 1, 3);
+      g.fillText(short(v), x, barH + 6);
+    }
+  }
+  g.textAlign = 'right';
+  g.fillText(label, w - R, barH + 20);
+}
+
+/** Tick labels along the map's bottom and left edges, drawn inside the map with a light backing. */
+function drawAxes(g: CanvasRenderingContext2D, fr: Frame): void {
+  const [x0] = fr.fromPx(0, 0);
+  const [x1] = fr.fromPx(fr.w, 0);
+  const [, y1] = fr.fromPx(0, 0);
+  const [, y0] = fr.fromPx(0, fr.h);
+  g.font = '11px system-ui, sans-serif';
+  g.lineWidth = 1;
+  const label = (text: string, x: number, y: number, align: CanvasTextAlign, base: CanvasTextBaseline) => {
+    g.textAlign = align;
+    g.textBaseline = base;
+    const m = g.measureText(text).width;
+    const left = align === 'center' ? x - m / 2 : align === 'right' ? x - m : x;
+    const top = base === 'bottom' ? y - 13 : base === 'middle' ? y - 7 : y;
+    g.fillStyle = 'rgba(255,255,255,0.75)';
+    g.fillRect(left - 2, top, m + 4, 14);
+    g.fillStyle = '#111';
+    g.fillText(text, x, y);
+  };
+  g.strokeStyle = 'rgba(255,255,255,0.9)';
+  for (const v of niceTicks(x0, x1, 6)) {
+    const [px] = fr.toPx(v, 0);
+    if (px < 24 || px > fr.w - 24) continue;
+    g.beginPath();
+    g.moveTo(px, fr.h);
+    g.lineTo(px, fr.h - 6);
+    g.stroke();
+    label(short(v), px, fr.h - 7, 'center', 'bottom');
+  }
+  for (const v of niceTicks(y0, y1, 5)) {
+    const [, py] = fr.toPx(0, v);
+    if (py < 14 || py > fr.h - 24) continue;
+    g.beginPath();
+    g.moveTo(0, py);
+    g.lineTo(6, py);
+    g.stroke();
+    label(short(v), 8, py, 'left', 'middle');
+  }
+  label('x', fr.w - 6, fr.h - 7, 'right', 'bottom');
+  label('y', 8, 10, 'left', 'top');
 }
 
 /** Segments of the level set z = level on a grid (cell corners at integer coordinates). */
@@ -150,6 +250,11 @@ export function marchingSquares(z: Float64Array, nx: number, ny: number, level: 
 export interface RacerStyle {
   color: string;
   dash: number[];
+  /**
+   * NAG's momentum μ: the look-ahead point x + μ(x − x_prev), where (in PyTorch's form of Nesterov)
+   * the next gradient is effectively taken, is drawn as a hollow ring joined to the racer.
+   */
+  lookAhead?: number;
 }
 
 /** Background, critical points, the racers' paths up to timeline position k, the start. */
@@ -169,9 +274,9 @@ export function drawMap(g: CanvasRenderingContext2D, bg: HTMLCanvasElement, s: S
       if (i === 0) g.moveTo(px, py);
       else g.lineTo(px, py);
     }
-    // a dark halo under the colour keeps pale and dark paths visible on every part of the map
-    g.strokeStyle = 'rgba(0,0,0,0.35)';
-    g.lineWidth = 4;
+    // a light halo under the colour keeps every palette colour visible on the dark, low-loss part of the map
+    g.strokeStyle = 'rgba(255,255,255,0.7)';
+    g.lineWidth = 5;
     g.stroke();
     g.strokeStyle = styles[r].color;
     g.lineWidth = 2.2;
@@ -185,8 +290,26 @@ export function drawMap(g: CanvasRenderingContext2D, bg: HTMLCanvasElement, s: S
     g.arc(px, py, 5, 0, 2 * Math.PI);
     g.fill();
     g.stroke();
+    const mu = styles[r].lookAhead;
+    if (mu && last >= 1) {
+      const lx = run.xs[last] + mu * (run.xs[last] - run.xs[last - 1]);
+      const ly = run.ys[last] + mu * (run.ys[last] - run.ys[last - 1]);
+      const [qx, qy] = clampPx(fr.toPx(lx, ly));
+      g.strokeStyle = styles[r].color;
+      g.lineWidth = 1.5;
+      g.setLineDash([3, 3]);
+      g.beginPath();
+      g.moveTo(px, py);
+      g.lineTo(qx, qy);
+      g.stroke();
+      g.setLineDash([]);
+      g.beginPath();
+      g.arc(qx, qy, 4, 0, 2 * Math.PI);
+      g.stroke();
+    }
   }
   drawCritical(g, s, fr);
+  drawAxes(g, fr);
   // the start: a white ring with a cross
   const [sx, sy] = fr.toPx(start[0], start[1]);
   g.strokeStyle = '#fff';
@@ -315,7 +438,7 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
   // Axes, grid, labels and legend depend only on the ranges: drawn once into a cached layer, so a
   // frame of the animation only blits it and strokes the curves.
   const a = g.getTransform().a || 1;
-  const key = `${w}x${h}@${a}|${lo}|${hi}|${o.xMax}|${o.title}|${o.xLabel}|${o.yLabel}|${!!o.logY}|${o.legend ? series.map((q) => q.label + q.color).join() : ''}`;
+  const key = `${w}x${h}@${a}|${lo}|${hi}|${o.xMax}|${o.title}|${o.xLabel}|${o.yLabel}|${!!o.logY}`;
   let layer = layers.get(key);
   if (!layer) {
     layer = document.createElement('canvas');
@@ -369,25 +492,6 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
     g.font = '11px system-ui, sans-serif';
     g.fillText(o.yLabel, 0, 0);
     g.restore();
-    if (o.legend) {
-      g.font = '11px system-ui, sans-serif';
-      g.textAlign = 'left';
-      g.textBaseline = 'middle';
-      let y = T + 10;
-      for (const s of series) {
-        g.strokeStyle = s.color;
-        g.setLineDash(s.dash ?? []);
-        g.lineWidth = 2;
-        g.beginPath();
-        g.moveTo(w - R - 110, y);
-        g.lineTo(w - R - 88, y);
-        g.stroke();
-        g.setLineDash([]);
-        g.fillStyle = '#222';
-        g.fillText(s.label, w - R - 84, y);
-        y += 15;
-      }
-    }
   }
 
   g.save();
@@ -417,6 +521,33 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
   }
   g.setLineDash([]);
   g.restore();
+  if (o.legend) {
+    // Over the data, on a white box, so no curve hides a label.
+    g.font = '11px system-ui, sans-serif';
+    const wide = Math.max(...series.map((q) => g.measureText(q.label).width)) + 34;
+    const left = w - R - wide - 4;
+    g.fillStyle = 'rgba(255,255,255,0.9)';
+    g.strokeStyle = '#bbb';
+    g.lineWidth = 1;
+    g.fillRect(left, T + 2, wide + 2, series.length * 15 + 6);
+    g.strokeRect(left, T + 2, wide + 2, series.length * 15 + 6);
+    g.textAlign = 'left';
+    g.textBaseline = 'middle';
+    let y = T + 12;
+    for (const q of series) {
+      g.strokeStyle = q.color;
+      g.setLineDash(q.dash ?? []);
+      g.lineWidth = 2;
+      g.beginPath();
+      g.moveTo(left + 4, y);
+      g.lineTo(left + 26, y);
+      g.stroke();
+      g.setLineDash([]);
+      g.fillStyle = '#222';
+      g.fillText(q.label, left + 30, y);
+      y += 15;
+    }
+  }
   if (o.cursor !== undefined) {
     g.strokeStyle = '#e33';
     g.beginPath();

@@ -8,26 +8,24 @@ import { getSurface, surfaceNames, type Surface } from '../../src/surfaces/index
 import { optimizerNames, getOptimizer } from '../../src/optim/index.js';
 import { defaultState, fromQuery, toQuery, optimizerDefaults, choicesOf, checkRacerOptions, fmt, SPEEDS, LIMITS, type LabState, type Racer, type OptValue } from './state.js';
 import { computeRuns, indexAt, fRef, labelOf, LAB_DEFAULTS, type Run } from './race.js';
-import { renderSurface, drawMap, drawChart, frameFor, type Frame, type RacerStyle, type Series } from './draw.js';
+import { renderSurface, drawMap, drawChart, drawColorBar, frameFor, type Frame, type RacerStyle, type Series, type SurfaceImage, type View } from './draw.js';
 import { PRESETS, presetIds, presetState } from './presets.js';
-import { buildSchedulesView, scheduleParams, sampleSchedule } from './schedules.js';
+import { buildSchedulesView, scheduleParams, sampleSchedule, scheduleNames, racerSpec } from './schedules.js';
+import { EQUATIONS } from './equations.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 // The plain-TS kernels are all a 2-D race needs (src/backend/index.js would also pull in the WASM build).
 registerBackend(referenceBackend);
 
-// ---- colours: one per optimizer (stable across presets); noisy racers dashed in a second colour ----
-const COLORS: Record<string, string> = {
-  gd: '#ff453a', sgd: '#ff8a80', momentum: '#32d74b', nesterov: '#ff9f0a', adagrad: '#bf5af2', rmsprop: '#64d2ff',
-  adadelta: '#ff375f', adam: '#ffd60a', adamw: '#ac8e68', adamax: '#5e5ce6', nadam: '#f9a8ff', radam: '#a8ff60',
-  lion: '#00c7be', lbfgs: '#ffffff', newton: '#ff00ff',
-};
-const SPARE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe', '#008080'];
-const NOISY = '#ffa8f0';
-function styleOf(r: Racer): RacerStyle {
-  const base = COLORS[r.opt] ?? SPARE[optimizerNames().indexOf(r.opt) % SPARE.length];
-  return r.noisy ? { color: r.opt === 'gd' ? NOISY : base, dash: [7, 4] } : { color: base, dash: [] };
+// ---- colours: the Okabe–Ito palette (distinct under the common colour-vision deficiencies), one per
+// racer in table order; noisy racers are dashed, and past eight racers the colours repeat dotted.
+export const PALETTE = ['#D55E00', '#0072B2', '#009E73', '#E69F00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
+function styleOf(run: Run, i: number): RacerStyle {
+  const color = PALETTE[i % PALETTE.length];
+  const dash = run.racer.noisy ? [7, 4] : i >= PALETTE.length ? [2, 3] : [];
+  const mu = run.racer.opt === 'nesterov' ? Number(run.options.momentum ?? optimizerDefaults('nesterov').momentum) : undefined;
+  return { color, dash, lookAhead: mu };
 }
 
 // ---- state ----------------------------------------------------------------------------------------
@@ -36,11 +34,17 @@ let runs: Run[] = [];
 let styles: RacerStyle[] = [];
 let surface: Surface;
 let ref = 0;
-let bg: HTMLCanvasElement | undefined;
+let bg: SurfaceImage | undefined;
+/** The part of the plane the map shows: the surface's view, or (zoom on) the box around the paths. */
+let view: View;
+let zoomOn = true;
+let dragging = false;
 let bgKey = '';
 let playing = false;
 let lastComputeMs = 0;
 const perf = { frames: 0, since: 0, fps: 0, drawMs: 0 };
+/** Milliseconds of each recent recompute, runs and redraw together (the drag measurement reads them). */
+const computeTimes: number[] = [];
 
 const MAP_W = 560;
 let mapH = 400;
@@ -48,6 +52,8 @@ let frame: Frame;
 const mapCanvas = $<HTMLCanvasElement>('map');
 const lossCanvas = $<HTMLCanvasElement>('loss');
 const momCanvas = $<HTMLCanvasElement>('moments');
+const barCanvas = $<HTMLCanvasElement>('cbar');
+const stepCanvas = $<HTMLCanvasElement>('steps');
 const dpr = Math.min(2, window.devicePixelRatio || 1);
 
 function sizeCanvas(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
@@ -78,6 +84,11 @@ function notify(lines: string[]): void {
     li.textContent = l;
     ul.append(li);
   }
+  if (lines.length > 12) {
+    const li = document.createElement('li');
+    li.textContent = `+${lines.length - 12} more`;
+    ul.append(li);
+  }
   box.append(ul);
   const close = document.createElement('button');
   close.textContent = 'dismiss';
@@ -103,20 +114,59 @@ function recompute(rebuildTable = true): void {
   surface = getSurface(state.fn);
   ref = fRef(surface);
   runs = computeRuns(state, state.moments);
-  styles = state.racers.map(styleOf);
+  styles = runs.map(styleOf);
   lastComputeMs = performance.now() - t0;
   mapH = Math.round((MAP_W * (surface.view.y[1] - surface.view.y[0])) / (surface.view.x[1] - surface.view.x[0]));
   mapH = Math.max(260, Math.min(620, mapH));
-  frame = frameFor(surface, MAP_W, mapH);
-  const key = `${state.fn}|${MAP_W}x${mapH}|${dpr}`;
+  // While the start is dragged the view holds still, so the map does not move under the pointer.
+  if (!dragging || !view) view = zoomOn ? zoomView() : surface.view;
+  frame = frameFor(surface, MAP_W, mapH, view);
+  const key = `${state.fn}|${MAP_W}x${mapH}|${dpr}|${view.x.join()}|${view.y.join()}`;
   if (key !== bgKey) {
-    bg = renderSurface(surface, ref, Math.round(MAP_W * dpr), Math.round(mapH * dpr));
+    bg = renderSurface(surface, ref, Math.round(MAP_W * dpr), Math.round(mapH * dpr), view);
     bgKey = key;
   }
   if (rebuildTable) buildTable();
   syncControls();
   draw();
   syncUrl();
+  computeTimes.push(performance.now() - t0);
+  if (computeTimes.length > 200) computeTimes.shift();
+}
+
+/**
+ * The box around the start, the drawn paths (the parts inside the surface's view) and the minima they
+ * reach, padded by a tenth and widened to the map's aspect; never larger than the surface's view.
+ */
+function zoomView(): View {
+  const V = surface.view;
+  let x0 = state.start[0];
+  let x1 = x0;
+  let y0 = state.start[1];
+  let y1 = y0;
+  const inView = (x: number, y: number) => x >= V.x[0] && x <= V.x[1] && y >= V.y[0] && y <= V.y[1];
+  for (const run of runs)
+    for (let i = 0; i < run.xs.length; i++) {
+      const x = run.xs[i];
+      const y = run.ys[i];
+      if (!inView(x, y)) continue;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+  const W = V.x[1] - V.x[0];
+  const H = V.y[1] - V.y[0];
+  let w = Math.max(x1 - x0, W * 0.15) * 1.2;
+  let h = Math.max(y1 - y0, H * 0.15) * 1.2;
+  // keep the surface's aspect (the map's pixel size follows it)
+  if (w / h > W / H) h = (w * H) / W;
+  else w = (h * W) / H;
+  if (w >= W || h >= H) return V;
+  const cx = Math.min(V.x[1] - w / 2, Math.max(V.x[0] + w / 2, (x0 + x1) / 2));
+  const cy = Math.min(V.y[1] - h / 2, Math.max(V.y[0] + h / 2, (y0 + y1) / 2));
+  const r = (v: number) => Number(v.toPrecision(6));
+  return { x: [r(cx - w / 2), r(cx + w / 2)], y: [r(cy - h / 2), r(cy + h / 2)] };
 }
 
 // ---- drawing -----------------------------------------------------------------------------------------
@@ -124,13 +174,16 @@ function draw(): void {
   const t0 = performance.now();
   const k = state.t;
   const g = sizeCanvas(mapCanvas, MAP_W, mapH);
-  drawMap(g, bg!, surface, frame, runs, styles, k, state.start);
+  drawMap(g, bg!.canvas, surface, frame, runs, styles, k, state.start);
+  drawColorBar(sizeCanvas(barCanvas, MAP_W, 48), MAP_W, 48, bg!, surface.minima.length ? 'map colour: loss above the global minimum, f − f* (log)' : 'map colour: f');
   drawLoss(k);
   drawMoments(k);
+  drawStepSizes(k);
   $<HTMLInputElement>('timeline').value = String(k);
   // Text in the table and the label relayouts the page: while playing, ten times a second is enough.
   if (!playing || perf.frames % 6 === 0) {
     updateTableCells(k);
+    describeCharts(k);
     $('tlabel').textContent = `${Math.floor(k)} / ${state.budget} evaluations`;
   }
   perf.drawMs = performance.now() - t0;
@@ -142,7 +195,7 @@ function drawLoss(k: number): void {
   const series: Series[] = runs.map((run, i) => {
     const ys = new Float64Array(run.fs.length);
     for (let j = 0; j < ys.length; j++) ys[j] = hasMin ? run.fs[j] - ref : Math.max(run.fs[j], ref - 10);
-    return { label: run.label, color: styles[i].color === '#ffffff' ? '#555' : darker(styles[i].color), dash: styles[i].dash, xs: run.cost, ys, upto: indexAt(run, k) };
+    return { label: run.label, color: darker(styles[i].color), dash: styles[i].dash, xs: run.cost, ys, upto: indexAt(run, k) };
   });
   drawChart(g, 460, state.moments ? 250 : 360, series, {
     title: hasMin ? 'loss above the global minimum, f − f*' : `loss f (clipped at ${fmt(ref - 10)})`,
@@ -163,6 +216,30 @@ function darker(hex: string): string {
   return `rgb(${c.join(',')})`;
 }
 
+/**
+ * AdaGrad's and RMSProp's step size per coordinate, η_t / (√s + ε), against the step (log axis): AdaGrad's
+ * only shrinks (s sums every g²), RMSProp's settles (s is a decaying average). x solid, y dashed.
+ */
+function drawStepSizes(k: number): void {
+  const with_ = runs.map((run, i) => ({ run, i })).filter(({ run }) => run.stepSizes && run.stepSizes.length);
+  stepCanvas.hidden = with_.length === 0;
+  if (!with_.length) return;
+  const W = 460;
+  const H = 220;
+  const g = sizeCanvas(stepCanvas, W, H);
+  const series: Series[] = [];
+  let n = 1;
+  for (const { run, i } of with_) {
+    const ss = run.stepSizes!;
+    n = Math.max(n, ss.length);
+    const xs = ss.map((_, t) => t + 1);
+    const upto = Math.max(0, indexAt(run, k) - 1);
+    series.push({ label: `${run.label}: x`, color: darker(styles[i].color), xs, ys: ss.map((e) => e[0]), upto });
+    series.push({ label: `${run.label}: y`, color: darker(styles[i].color), dash: [5, 3], xs, ys: ss.map((e) => e[1]), upto });
+  }
+  drawChart(g, W, H, series, { title: 'step size per coordinate, η / (√s + ε)', xLabel: 'step t', yLabel: 'step size (log)', xMax: n, logY: true, legend: true });
+}
+
 function drawMoments(k: number): void {
   const run = runs.find((r) => r.moments && r.moments.m.length);
   momCanvas.hidden = !state.moments;
@@ -180,6 +257,10 @@ function drawMoments(k: number): void {
   }
   const M = run.moments;
   const n = Math.min(M.m.length, 60);
+  if (n > 0 && (!playing || perf.frames % 6 === 0)) {
+    const r = (v: number) => v.toPrecision(3);
+    $('moments-text').textContent = `${run.label}, x coordinate, steps 1 to ${n}: m from ${r(M.m[0][0])} to ${r(M.m[n - 1][0])}, m̂ from ${r(M.mHat[0][0])} to ${r(M.mHat[n - 1][0])} (gradient ${r(M.g[0][0])} at t = 1); v from ${r(M.v[0][0])} to ${r(M.v[n - 1][0])}, v̂ from ${r(M.vHat[0][0])} to ${r(M.vHat[n - 1][0])} (g² ${r(M.g[0][0] ** 2)} at t = 1).`;
+  }
   const xs = Array.from({ length: n }, (_, i) => i + 1);
   const upto = Math.max(0, indexAt(run, k) - 1);
   const col = (a: number[][], c: number) => a.slice(0, n).map((e) => e[c]);
@@ -199,12 +280,100 @@ function drawMoments(k: number): void {
   g.restore();
 }
 
+/** A short line in the racer's colour and dash: the key that names a line on the map and the chart. */
+function swatch(st: RacerStyle): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', '28');
+  svg.setAttribute('height', '10');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.classList.add('swatch');
+  const line = document.createElementNS(ns, 'line');
+  line.setAttribute('x1', '2');
+  line.setAttribute('x2', '26');
+  line.setAttribute('y1', '5');
+  line.setAttribute('y2', '5');
+  line.setAttribute('stroke', st.color);
+  line.setAttribute('stroke-width', '3');
+  if (st.dash.length) line.setAttribute('stroke-dasharray', st.dash.join(' '));
+  svg.append(line);
+  return svg;
+}
+
+/** The legend under the loss chart: one entry per racer, the same key as on the map. */
+function buildLegend(): void {
+  const ul = $('legend');
+  ul.replaceChildren();
+  runs.forEach((run, i) => {
+    const li = document.createElement('li');
+    li.append(swatch(styles[i]), ` ${run.label}`);
+    if (styles[i].lookAhead) li.append(' (ring: look-ahead point)');
+    ul.append(li);
+  });
+}
+
+/** The update rule of each optimizer in the race, beside it, in the racer's colour. */
+function buildEquations(): void {
+  const box = $('equations');
+  box.replaceChildren();
+  const seen = new Set<string>();
+  runs.forEach((run, i) => {
+    const key = run.racer.opt;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const eq = EQUATIONS[key];
+    const div = document.createElement('div');
+    div.className = 'eq';
+    const h = document.createElement('h4');
+    h.append(swatch(styles[i]), ` ${getOptimizer(key).name}`);
+    div.append(h);
+    for (const line of eq?.lines ?? [getOptimizer(key).summary ?? '']) {
+      const code = document.createElement('code');
+      code.textContent = line;
+      div.append(code);
+    }
+    if (eq?.note) {
+      const n = document.createElement('small');
+      n.textContent = eq.note;
+      div.append(n);
+    }
+    box.append(div);
+  });
+}
+
+/** Text equivalents of the map and the loss chart (read by screen readers; kept with the drawing). */
+function describeCharts(k: number): void {
+  const hasMin = surface.minima.length > 0;
+  const parts = runs.map((run) => {
+    const j = indexAt(run, k);
+    if (j < 0) return `${run.label}: ${run.error ?? 'no points'}`;
+    const st = statusOf(run, j).text;
+    return `${run.label} at (${fmt(run.xs[j])}, ${fmt(run.ys[j])})${st ? `, ${st}` : ''}`;
+  });
+  $('map-text').textContent = `Map of ${surface.title} over x ${fmt(view.x[0])} to ${fmt(view.x[1])}, y ${fmt(view.y[0])} to ${fmt(view.y[1])}; start (${fmt(state.start[0])}, ${fmt(state.start[1])}); after ${Math.floor(k)} evaluations: ${parts.join('; ')}.`;
+  const loss = runs.map((run) => {
+    const j = indexAt(run, k);
+    if (j < 0) return `${run.label}: none`;
+    const v = (i: number) => (hasMin ? run.fs[i] - ref : run.fs[i]);
+    return `${run.label} from ${v(0).toPrecision(3)} to ${v(j).toPrecision(3)}`;
+  });
+  const steps = runs.filter((r) => r.stepSizes && r.stepSizes.length).map((r) => {
+    const ss = r.stepSizes!;
+    const j = Math.max(0, Math.min(ss.length - 1, indexAt(r, k) - 1));
+    return `${r.label} x from ${ss[0][0].toPrecision(3)} to ${ss[j][0].toPrecision(3)}, y from ${ss[0][1].toPrecision(3)} to ${ss[j][1].toPrecision(3)}`;
+  });
+  $('steps-text').textContent = steps.length ? `Step size per coordinate against the step: ${steps.join('; ')}.` : '';
+  $('loss-text').textContent = `Loss chart, ${hasMin ? 'f − f* on a log axis' : 'f'} against evaluations 0 to ${state.budget}: ${loss.join('; ')}.`;
+}
+
 // ---- racer table --------------------------------------------------------------------------------------
 const statusCells: HTMLElement[] = [];
 const evalCells: HTMLElement[] = [];
 const lossCells: HTMLElement[] = [];
 
 function buildTable(): void {
+  buildLegend();
+  buildEquations();
   const body = document.querySelector('#racers tbody')!;
   body.replaceChildren();
   statusCells.length = evalCells.length = lossCells.length = 0;
@@ -212,11 +381,7 @@ function buildTable(): void {
     const run = runs[i];
     const tr = document.createElement('tr');
     const sw = document.createElement('td');
-    const dot = document.createElement('span');
-    dot.className = 'swatch';
-    dot.style.background = styles[i].color;
-    if (racer.noisy) dot.style.outline = '2px dashed #333';
-    sw.append(dot);
+    sw.append(swatch(styles[i]));
     const name = document.createElement('td');
     name.textContent = labelOf(racer);
     name.title = getOptimizer(racer.opt).summary ?? '';
@@ -231,7 +396,10 @@ function buildTable(): void {
       lr.value = String(run.options.lr ?? '');
       lr.disabled = state.lrMode === 'one' && run.lrSource === 'one';
       lr.setAttribute('aria-label', `${labelOf(racer)} learning rate`);
-      lr.addEventListener('change', () => setOption(i, 'lr', Number(lr.value)));
+      lr.addEventListener('change', () => {
+        const v = readNumber(lr, `${labelOf(racer)} lr`, 0, LIMITS.lr[1], String(run.options.lr ?? ''));
+        if (v !== undefined) setOption(i, 'lr', v);
+      });
       const src = document.createElement('small');
       src.textContent = run.lrSource === 'tuned' ? ' tuned' : run.lrSource === 'one' ? ' (all)' : run.lrSource === 'default' ? ' step' : '';
       if (run.lrSource === 'default') src.title = 'a step-length multiplier (1 = the full step), not a learning rate: kept in "one for all"';
@@ -275,7 +443,9 @@ function optionControls(i: number, racer: Racer): HTMLElement {
   const d = document.createElement('details');
   const s = document.createElement('summary');
   const set = Object.entries(racer.options).filter(([k]) => k !== 'lr');
-  s.textContent = set.length ? set.map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('/') : v}`).join(' ') : 'defaults';
+  const parts = set.map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('/') : v}`);
+  if (racer.sched) parts.push(`schedule ${racer.sched.split(':')[0]}`);
+  s.textContent = parts.length ? parts.join(' ') : 'defaults';
   d.append(s);
   const defaults = { ...optimizerDefaults(racer.opt), ...LAB_DEFAULTS[racer.opt] };
   for (const [k, def] of Object.entries(defaults)) {
@@ -295,7 +465,10 @@ function optionControls(i: number, racer: Racer): HTMLElement {
       n.type = 'number';
       n.step = 'any';
       n.value = String(cur);
-      n.addEventListener('change', () => setOption(i, k, Number(n.value)));
+      n.addEventListener('change', () => {
+        const v = readNumber(n, `${labelOf(racer)} ${k}`, -Infinity, Infinity, String(cur));
+        if (v !== undefined) setOption(i, k, v, n, String(cur));
+      });
       row.append(n);
     } else if (Array.isArray(def)) {
       const vals = [...(cur as number[])];
@@ -305,8 +478,10 @@ function optionControls(i: number, racer: Racer): HTMLElement {
         n.step = 'any';
         n.value = String(v);
         n.addEventListener('change', () => {
-          vals[j] = Number(n.value);
-          setOption(i, k, [...vals]);
+          const x = readNumber(n, `${labelOf(racer)} ${k}[${j}]`, -Infinity, Infinity, String(v));
+          if (x === undefined) return;
+          vals[j] = x;
+          setOption(i, k, [...vals], n, String(v));
         });
         row.append(n);
       });
@@ -324,24 +499,82 @@ function optionControls(i: number, racer: Racer): HTMLElement {
     } else continue;
     d.append(row);
   }
+  // a learning-rate schedule for this racer (from its own lr, over the budget)
+  if (getOptimizer(racer.opt).options.includes('lr') && !['lbfgs', 'newton'].includes(racer.opt)) {
+    const row = document.createElement('label');
+    row.className = 'opt';
+    row.append('schedule ');
+    const sel = document.createElement('select');
+    for (const n of ['', ...scheduleNames()]) {
+      const o = document.createElement('option');
+      o.value = n;
+      o.textContent = n || 'none (constant)';
+      sel.append(o);
+    }
+    sel.value = racer.sched?.split(':')[0] ?? '';
+    sel.addEventListener('change', () => {
+      const next: Racer = { ...racer };
+      if (sel.value) next.sched = racerSpec(sel.value);
+      else delete next.sched;
+      state.racers[i] = next;
+      changed();
+    });
+    row.append(sel);
+    if (racer.sched) {
+      const code = document.createElement('code');
+      code.textContent = racer.sched;
+      row.append(' ', code);
+    }
+    d.append(row);
+  }
   const err = document.createElement('div');
   err.className = 'opt-error';
   d.append(err);
   return d;
 }
 
-function setOption(i: number, key: string, value: OptValue): void {
+/**
+ * The number in a field, or undefined after saying why not: an empty field, text that is not a
+ * finite number (1e400 overflows to Infinity; a number field then reports an empty value) or a value
+ * outside [lo, hi] is refused with a message naming the field, and the field shows the kept value again.
+ */
+function readNumber(el: HTMLInputElement, name: string, lo: number, hi: number, kept: string, integer = false): number | undefined {
+  const raw = el.value.trim();
+  const v = raw === '' ? NaN : Number(raw);
+  let why = '';
+  if (raw === '') why = el.validity.badInput ? 'not a number' : 'empty or not a finite number';
+  else if (!Number.isFinite(v)) why = `${raw} is not a finite number`;
+  else if (integer && !Number.isInteger(v)) why = `${raw} is not an integer`;
+  else if (v < lo || v > hi) why = `${raw} is outside ${lo} … ${hi}`;
+  if (!why) {
+    inputMessage('');
+    return v;
+  }
+  el.value = kept;
+  inputMessage(`${name}: ${why}; kept ${kept === '' ? 'the previous value' : kept}.`);
+  return undefined;
+}
+
+/** One line under the controls for the last refused input (role=status: read out when it changes). */
+function inputMessage(text: string): void {
+  const box = $('input-msg');
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function setOption(i: number, key: string, value: OptValue, field?: HTMLInputElement, kept?: string): void {
   const racer = state.racers[i];
   const options = { ...racer.options, [key]: value };
   try {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(`${key}: not a number`);
     checkRacerOptions(racer.opt, { ...LAB_DEFAULTS[racer.opt], ...options });
   } catch (e) {
-    const row = document.querySelectorAll('#racers tbody tr')[i];
-    const cell = row?.querySelectorAll('td')[6];
-    if (cell) cell.textContent = (e as Error).message;
+    // the field goes back to the value in force; the message says what was refused and why
+    if (field && kept !== undefined) field.value = kept;
+    inputMessage(`${labelOf(racer)}: ${(e as Error).message}; kept ${key} = ${kept ?? String(racer.options[key] ?? 'default')}.`);
     return;
   }
+  inputMessage('');
   state.racers[i] = { ...racer, options };
   changed();
 }
@@ -365,7 +598,7 @@ function updateTableCells(k: number): void {
 /** Badge for a racer at its point j: converged (which minimum), diverged, at a saddle, escaped. */
 function statusOf(run: Run, j: number): { text: string; cls: string } {
   const last = run.xs.length - 1;
-  if (run.diverged && j === last) return surface.minima.length ? { text: 'diverged', cls: 'bad' } : { text: 'escaped (unbounded)', cls: 'good' };
+  if (run.diverged && j === last) return { text: 'diverged', cls: 'bad' };
   const x = run.xs[j];
   const y = run.ys[j];
   const span = Math.max(surface.view.x[1] - surface.view.x[0], surface.view.y[1] - surface.view.y[0]);
@@ -379,7 +612,8 @@ function statusOf(run: Run, j: number): { text: string; cls: string } {
     if (Math.hypot(x - m.x[0], y - m.x[1]) < 0.04 * span) return { text: m.global ? 'near the global min' : 'near a local min', cls: m.global ? 'good' : 'warn' };
   }
   const outside = x < surface.view.x[0] || x > surface.view.x[1] || y < surface.view.y[0] || y > surface.view.y[1];
-  if (outside) return surface.minima.length ? { text: 'left the view', cls: 'warn' } : { text: 'escaped', cls: 'good' };
+  // Without a minimum, leaving the view downhill means f → −∞: the run diverges.
+  if (outside) return surface.minima.length ? { text: 'left the view', cls: 'warn' } : { text: 'diverged (f → −∞)', cls: 'bad' };
   for (const sd of surface.saddles) {
     if (Math.hypot(x - sd.x[0], y - sd.x[1]) < 0.05 * span) return { text: 'at a saddle', cls: 'warn' };
   }
@@ -407,12 +641,31 @@ function syncControls(): void {
   $<HTMLInputElement>('sigma').value = String(state.noise);
   $<HTMLInputElement>('seed').value = String(state.seed);
   $<HTMLInputElement>('show-moments').checked = state.moments;
-  for (const b of document.querySelectorAll<HTMLButtonElement>('#presets button')) b.classList.toggle('active', b.dataset.preset === state.preset);
   const p = PRESETS.find((x) => x.id === state.preset);
-  $('explain').textContent = p ? `${p.title}. ${p.text}` : 'Pick a lecture figure above, or play: choose a surface, click or drag on the map to set the start, change learning rates in the table.';
+  const modified = !!p && isModified(p);
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#presets button')) {
+    const on = b.dataset.preset === state.preset;
+    b.classList.toggle('active', on);
+    b.classList.toggle('modified', on && modified);
+    b.setAttribute('aria-pressed', String(on));
+    b.textContent = PRESETS.find((q) => q.id === b.dataset.preset)!.title + (on && modified ? ' (modified)' : '');
+  }
+  // An edited preset no longer shows its text: the claims were checked for the preset's own settings only.
+  $('explain').textContent = !p
+    ? 'Pick a lecture figure above, or play: choose a surface, click or drag on the map to set the start, change learning rates in the table.'
+    : modified
+      ? `${p.title} — modified. You changed the preset's settings, so its description (which holds for the preset as given) is hidden; “reset preset” brings both back.`
+      : `${p.title}. ${p.text}`;
+  $('reset-preset').hidden = !modified;
+  $<HTMLInputElement>('batch').value = String(Math.round(Math.log2(state.batch)));
+  $('batch-label').textContent = `B = ${state.batch} (σ/√B = ${fmt(state.noise / Math.sqrt(state.batch))})`;
   $('surface-desc').textContent = `${surface.title}: f(x, y) = ${surface.formula} — ${surface.description}. ★ global minimum, ○ local minimum, × saddle or maximum.`;
   $('play').textContent = playing ? '❚❚ pause' : '▶ play';
-  for (const b of document.querySelectorAll<HTMLButtonElement>('#tabs button')) b.classList.toggle('active', b.dataset.view === state.view);
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#tabs button')) {
+    b.classList.toggle('active', b.dataset.view === state.view);
+    b.setAttribute('aria-selected', String(b.dataset.view === state.view));
+    b.tabIndex = b.dataset.view === state.view ? 0 : -1;
+  }
   $('race-view').hidden = state.view !== 'race';
   $('schedules-view').hidden = state.view !== 'schedules';
 }
@@ -452,8 +705,9 @@ function setupControls(): void {
     syncUrl();
   });
   $<HTMLInputElement>('budget').addEventListener('change', (e) => {
-    const v = Math.round(Number((e.target as HTMLInputElement).value));
-    if (Number.isFinite(v)) state.budget = Math.min(LIMITS.budget[1], Math.max(LIMITS.budget[0], v));
+    const v = readNumber(e.target as HTMLInputElement, 'budget', LIMITS.budget[0], LIMITS.budget[1], String(state.budget), true);
+    if (v === undefined) return;
+    state.budget = v;
     state.t = Math.min(state.t, state.budget);
     changed();
   });
@@ -463,8 +717,9 @@ function setupControls(): void {
       changed();
     });
   $<HTMLInputElement>('lr').addEventListener('change', (e) => {
-    const v = Number((e.target as HTMLInputElement).value);
-    if (Number.isFinite(v) && v >= 0 && v <= LIMITS.lr[1]) state.lr = v;
+    const v = readNumber(e.target as HTMLInputElement, 'learning rate for all', LIMITS.lr[0], LIMITS.lr[1], String(state.lr));
+    if (v === undefined) return;
+    state.lr = v;
     changed();
   });
   $('retune').addEventListener('click', () => {
@@ -482,15 +737,32 @@ function setupControls(): void {
     changed();
   });
   $<HTMLInputElement>('sigma').addEventListener('change', (e) => {
-    const v = Number((e.target as HTMLInputElement).value);
-    if (Number.isFinite(v) && v >= 0 && v <= LIMITS.noise[1]) state.noise = v;
+    const v = readNumber(e.target as HTMLInputElement, 'noise σ', LIMITS.noise[0], LIMITS.noise[1], String(state.noise));
+    if (v === undefined) return;
+    state.noise = v;
     changed(false);
   });
   $<HTMLInputElement>('seed').addEventListener('change', (e) => {
-    const v = Number((e.target as HTMLInputElement).value);
-    if (Number.isInteger(v) && v >= 0 && v <= LIMITS.seed[1]) state.seed = v;
+    const v = readNumber(e.target as HTMLInputElement, 'seed', LIMITS.seed[0], LIMITS.seed[1], String(state.seed), true);
+    if (v === undefined) return;
+    state.seed = v;
     changed(false);
   });
+  // batch size on a log slider: B = 2^k, k = 0 … 12
+  $<HTMLInputElement>('batch').addEventListener('input', (e) => {
+    state.batch = 2 ** Math.round(Number((e.target as HTMLInputElement).value));
+    changed(false);
+  });
+  $<HTMLInputElement>('zoom').addEventListener('change', (e) => {
+    zoomOn = (e.target as HTMLInputElement).checked;
+    changed(false);
+  });
+  $('share').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    syncUrl(true);
+    shareLink(location.href);
+  });
+  $('reset-preset').addEventListener('click', () => applyPreset(state.preset, false));
   $<HTMLInputElement>('show-moments').addEventListener('change', (e) => {
     state.moments = (e.target as HTMLInputElement).checked;
     changed(false);
@@ -526,7 +798,6 @@ function setupControls(): void {
     setT(Number((e.target as HTMLInputElement).value));
   });
   // start point: click or drag on the map
-  let dragging = false;
   let pending: [number, number] | undefined;
   const toXY = (ev: PointerEvent): [number, number] => {
     const rect = mapCanvas.getBoundingClientRect();
@@ -556,15 +827,41 @@ function setupControls(): void {
   const end = () => {
     if (!dragging) return;
     dragging = false;
-    buildTable();
-    draw();
+    recompute();
   };
+  // hover read-out: where the pointer is and the loss there
+  mapCanvas.addEventListener('pointermove', (ev) => {
+    if (dragging) return;
+    const [x, y] = toXY(ev);
+    const f = surface.f(x, y);
+    const hasMin = surface.minima.length > 0;
+    $('readout').textContent = `x = ${fmt(x)}, y = ${fmt(y)}, f = ${f.toPrecision(4)}${hasMin ? `, f − f* = ${(f - ref).toPrecision(3)}` : ''}`;
+  });
+  mapCanvas.addEventListener('pointerleave', () => ($('readout').textContent = ''));
+  // keyboard: with the map focused the arrows move the start (Shift: ten times further)
+  mapCanvas.addEventListener('keydown', (ev) => {
+    const d: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+    const dir = d[ev.key];
+    if (!dir) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    pause();
+    const f = ev.shiftKey ? 0.1 : 0.02;
+    const nx = state.start[0] + dir[0] * f * (view.x[1] - view.x[0]);
+    const ny = state.start[1] + dir[1] * f * (view.y[1] - view.y[0]);
+    const V = surface.view;
+    state.start = [Number(Math.min(V.x[1], Math.max(V.x[0], nx)).toPrecision(4)), Number(Math.min(V.y[1], Math.max(V.y[0], ny)).toPrecision(4))];
+    state.t = state.budget;
+    changed();
+  });
   mapCanvas.addEventListener('pointerup', end);
   mapCanvas.addEventListener('pointercancel', end);
   // keyboard: space plays / pauses, → and ← step one evaluation (not while typing in a field)
   document.addEventListener('keydown', (ev) => {
     const t = ev.target as HTMLElement;
-    if (state.view !== 'race' || ['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON'].includes(t.tagName)) return;
+    // A preset button keeps the focus after a click; Space there plays / pauses instead of re-applying it.
+    const onPreset = t.tagName === 'BUTTON' && t.parentElement?.id === 'presets' && ev.key === ' ';
+    if (state.view !== 'race' || (!onPreset && ['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON'].includes(t.tagName))) return;
     if (ev.key === ' ') {
       ev.preventDefault();
       playing ? pause() : play();
@@ -573,6 +870,11 @@ function setupControls(): void {
       setT(Math.floor(state.t) + (ev.key === 'ArrowRight' ? 1 : -1));
     }
   });
+  // a preset button must not also activate on the Space that pauses
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#presets button'))
+    b.addEventListener('keyup', (ev) => {
+      if (ev.key === ' ') ev.preventDefault();
+    });
   for (const b of document.querySelectorAll<HTMLButtonElement>('#tabs button'))
     b.addEventListener('click', () => {
       state.view = b.dataset.view === 'schedules' ? 'schedules' : 'race';
@@ -616,6 +918,37 @@ function tick(now: number): void {
     return;
   }
   requestAnimationFrame(tick);
+}
+
+/** Whether the race differs from the preset's own (timeline, speed and view aside). */
+function isModified(p: (typeof PRESETS)[number]): boolean {
+  const strip = (q: string) => {
+    const u = new URLSearchParams(q);
+    for (const k of ['t', 'speed', 'view', 's']) u.delete(k);
+    return u.toString();
+  };
+  return strip(toQuery(state)) !== strip(toQuery(presetState(p, state)));
+}
+
+/** Copy the link; say whether it worked, and where the clipboard is closed, show the link selected. */
+function shareLink(url: string): void {
+  const msg = $('share-msg');
+  const fallback = () => {
+    const box = $<HTMLInputElement>('share-url');
+    box.hidden = false;
+    box.value = url;
+    box.focus();
+    box.select();
+    msg.textContent = 'Copying is blocked here: the link is selected, press Ctrl+C (⌘C).';
+  };
+  try {
+    navigator.clipboard.writeText(url).then(() => {
+      msg.textContent = 'Link copied.';
+      window.setTimeout(() => (msg.textContent = ''), 4000);
+    }, fallback);
+  } catch {
+    fallback();
+  }
 }
 
 function applyPreset(id: string, autoplay: boolean): void {
@@ -663,7 +996,10 @@ function boot(): void {
       return runs.map((r) => ({ opt: r.racer.opt, label: r.label, noisy: r.racer.noisy, options: r.options, xs: [...r.xs], ys: [...r.ys], fs: [...r.fs], cost: [...r.cost], diverged: r.diverged, error: r.error, moments: r.moments }));
     },
     get perf() {
-      return { ...perf, lastComputeMs };
+      return { ...perf, lastComputeMs, computeTimes: computeTimes.slice() };
+    },
+    get view() {
+      return { x: [...view.x], y: [...view.y] };
     },
     get notices() {
       return parsed.notices.slice();

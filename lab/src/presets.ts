@@ -20,7 +20,26 @@ export interface Preset {
   /** Plot Adam's m, v, m̂, v̂ over the first steps. */
   moments?: boolean;
   speed?: number;
+  /** Gradient-noise batch size B: a noisy racer's σ is `noise / √B` (full batch: no noise). */
+  batch?: number;
+  /**
+   * What the text says, in checkable form (test/lab/part1-presets.test.ts runs each preset and checks
+   * them; for a preset with noise, for seeds 0–5). Racers are named by their index in `racers`.
+   */
+  claims: Claim[];
 }
+
+/**
+ * `near`: the racer's last point (or its point after `by` evaluations) is within `within` of `near`; `far`: it is not; `below`/`above`: its
+ * last f − f* (f itself on a surface without a minimum) is under/over `value`; `beats`: its last
+ * f − f* is at least `factor` times smaller than racer `other`'s.
+ */
+export type Claim =
+  | { racer: number; near: [number, number]; within: number; by?: number }
+  | { racer: number; far: [number, number]; beyond: number }
+  | { racer: number; below: number }
+  | { racer: number; above: number }
+  | { racer: number; beats: number; factor: number };
 
 const r = (opt: string, options: Record<string, OptValue> = {}, noisy = false): Racer => ({ opt, noisy, options });
 
@@ -33,39 +52,61 @@ export const PRESETS: Preset[] = [
     start: [2.2, 1.2],
     budget: 150,
     racers: [r('gd', { lr: 0.05 }), r('adam', { lr: 0.1 }), r('momentum', { lr: 0.05, momentum: 0.9 })],
+    claims: [
+      { racer: 0, near: [1, 0], within: 0.05 },
+      { racer: 1, near: [1, 0], within: 0.05 },
+      { racer: 2, near: [-2, 0], within: 0.05 },
+    ],
   },
   {
     id: 'sgd-vs-gd',
     title: 'SGD vs GD',
-    text: 'The same learning rate with exact gradients (GD, solid) and with seeded Gaussian noise on every gradient (SGD, dashed): the mini-batch picture. GD follows a smooth path; SGD wanders around it and keeps jittering at the bottom.',
+    text: 'The same learning rate with exact gradients (GD, solid: the full batch) and with seeded Gaussian noise on every gradient (SGD, dashed: a mini-batch of B examples, noise σ/√B). GD follows a smooth path to the minimum; SGD wanders around it and keeps jittering near the bottom, well above GD’s loss. Move the batch-size slider: a larger B means less noise and a path closer to GD’s.',
     fn: 'bowl',
     start: [-4, 2],
     budget: 120,
     noise: 1.5,
     seed: 1,
+    batch: 1,
     racers: [r('gd', { lr: 0.05 }), r('gd', { lr: 0.05 }, true)],
+    claims: [
+      { racer: 0, near: [0, 0], within: 0.05 },
+      { racer: 1, near: [0, 0], within: 1.5 },
+      { racer: 0, beats: 1, factor: 10 },
+    ],
   },
   {
     id: 'sgd-local',
     title: 'SGD at a local minimum',
-    text: 'Started inside the local well, GD and SGD both stay there: the gradient is zero at the bottom and the noise is too weak to climb the barrier. Momentum overshoots through the local minimum and reaches the global one.',
+    text: 'Started inside the local well, with one learning rate (0.08) for all three. GD and SGD both stay there: the gradient is zero at the bottom and the noise is too weak to climb the barrier. SGD+momentum gathers speed on the way down, overshoots through the local minimum, crosses the barrier and settles in the global one.',
     fn: 'twowells',
     start: [1.6, 0.8],
     budget: 200,
     noise: 1,
     seed: 3,
-    racers: [r('gd', { lr: 0.05 }), r('gd', { lr: 0.05 }, true), r('momentum', { lr: 0.08, momentum: 0.9 })],
+    racers: [r('gd', { lr: 0.08 }), r('gd', { lr: 0.08 }, true), r('momentum', { lr: 0.08, momentum: 0.9 })],
+    claims: [
+      { racer: 0, near: [1, 0], within: 0.01 },
+      { racer: 1, near: [1, 0], within: 0.5 },
+      { racer: 2, near: [-2, 0], within: 0.01 },
+    ],
   },
   {
     id: 'sgd-saddle',
     title: 'SGD at a saddle point',
-    text: 'f = x² − y², started a hair (y = 0.001) off the line y = 0 that leads straight into the saddle. GD and SGD slide to the saddle at the origin and stall there, where the gradient vanishes; after 200 steps they are still next to it. SGD+momentum at the same learning rate gathers speed, swings across the saddle and escapes downhill along y after about 80 evaluations.',
+    text: 'f = x² − y², started a hair (y = 0.001) off the line y = 0 that leads straight into the saddle; one learning rate (0.01) for all. GD slides to the saddle at the origin and stalls there, where the gradient vanishes: after 200 steps it is still next to it. SGD’s noise knocks it off the ridge, and once off it the slope along y carries it away from the saddle. SGD+momentum gathers speed, swings across the saddle and runs downhill along y without end (the surface has no minimum: its loss diverges to −∞).',
     fn: 'saddle',
     start: [-2.2, 0.001],
     budget: 200,
     noise: 0.3,
     seed: 1,
     racers: [r('gd', { lr: 0.01 }), r('gd', { lr: 0.01 }, true), r('momentum', { lr: 0.01, momentum: 0.9 })],
+    claims: [
+      { racer: 0, near: [0, 0], within: 0.1 },
+      { racer: 1, far: [0, 0], beyond: 0.3 },
+      { racer: 2, far: [0, 0], beyond: 100 },
+      { racer: 2, below: -1e4 },
+    ],
   },
   {
     id: 'momentum-nag',
@@ -75,15 +116,21 @@ export const PRESETS: Preset[] = [
     start: [-4.5, 2.5],
     budget: 120,
     racers: [r('momentum', { lr: 0.05, momentum: 0.9 }), r('nesterov', { lr: 0.05, momentum: 0.9 })],
+    claims: [{ racer: 1, beats: 0, factor: 100 }],
   },
   {
     id: 'convex',
     title: 'Comparison at a convex minimum',
-    text: 'The first-order methods from one start on a convex, ill-conditioned bowl, each at a good learning rate of its own. On a convex bowl every one reaches the minimum; what differs is the path: GD zig-zags across the steep axis, momentum overshoots and spirals in, NAG overshoots less, AdaGrad and RMSProp rescale each coordinate and cut diagonally towards the minimum, and Adam does too but carries momentum, so it overshoots.',
+    text: 'GD, momentum and NAG from one start on a convex, ill-conditioned bowl, with one learning rate (0.01) for all. A rate small enough for the steep axis makes GD crawl along the shallow one: after 150 steps it is still at f − f* ≈ 0.5. Momentum builds up speed along the shallow axis and ends about five orders of magnitude lower; NAG, braking with its look-ahead gradient, lower still and with a smoother path.',
     fn: 'bowl',
     start: [-4.5, 2.5],
     budget: 150,
-    racers: [r('gd', { lr: 0.18 }), r('momentum', { lr: 0.03 }), r('nesterov', { lr: 0.03 }), r('adagrad', { lr: 1 }), r('rmsprop', { lr: 0.05 }), r('adam', { lr: 0.3 })],
+    racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.01, momentum: 0.9 }), r('nesterov', { lr: 0.01, momentum: 0.9 })],
+    claims: [
+      { racer: 0, above: 0.1 },
+      { racer: 1, beats: 0, factor: 1e4 },
+      { racer: 2, beats: 1, factor: 2 },
+    ],
   },
   {
     id: 'so-far',
@@ -93,6 +140,14 @@ export const PRESETS: Preset[] = [
     start: [1, 1.5],
     budget: 500,
     racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('nesterov', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adadelta', { lr: 1 })],
+    claims: [
+      { racer: 0, below: 0.01 },
+      { racer: 1, below: 0.01 },
+      { racer: 2, below: 0.01 },
+      { racer: 3, below: 0.01 },
+      { racer: 5, above: 0.05 },
+      { racer: 0, beats: 5, factor: 10 },
+    ],
   },
   {
     id: 'momentum',
@@ -102,6 +157,10 @@ export const PRESETS: Preset[] = [
     start: [-1.2, 1],
     budget: 400,
     racers: [r('gd', { lr: 0.001 }), r('momentum', { lr: 0.001, momentum: 0.9 })],
+    claims: [
+      { racer: 0, far: [1, 1], beyond: 1 },
+      { racer: 1, near: [1, 1], within: 0.2 },
+    ],
   },
   {
     id: 'rmsprop',
@@ -111,6 +170,10 @@ export const PRESETS: Preset[] = [
     start: [1, 1.5],
     budget: 400,
     racers: [r('adagrad', { lr: 0.05 }), r('rmsprop', { lr: 0.05 })],
+    claims: [
+      { racer: 0, far: [3, 0.5], beyond: 1 },
+      { racer: 1, near: [3, 0.5], within: 0.01 },
+    ],
   },
   {
     id: 'bias-correction',
@@ -122,6 +185,7 @@ export const PRESETS: Preset[] = [
     racers: [r('adam', { lr: 0.05 })],
     moments: true,
     speed: 0.5,
+    claims: [{ racer: 0, far: [1, 1], beyond: 1 }],
   },
   {
     id: 'adam',
@@ -131,6 +195,13 @@ export const PRESETS: Preset[] = [
     start: [1, 1.5],
     budget: 500,
     racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adam', { lr: 0.1 })],
+    claims: [
+      { racer: 4, near: [3, 0.5], within: 0.01 },
+      { racer: 0, far: [3, 0.5], beyond: 0.05 },
+      { racer: 1, far: [3, 0.5], beyond: 0.05 },
+      { racer: 2, far: [3, 0.5], beyond: 0.05 },
+      { racer: 3, far: [3, 0.5], beyond: 0.05 },
+    ],
   },
   {
     id: 'second-order',
@@ -140,10 +211,62 @@ export const PRESETS: Preset[] = [
     start: [-1.2, 1],
     budget: 150,
     racers: [r('momentum', { lr: 0.001 }), r('adam', { lr: 0.1 }), r('lbfgs'), r('newton')],
+    claims: [
+      { racer: 2, near: [1, 1], within: 1e-3, by: 100 },
+      { racer: 3, near: [1, 1], within: 1e-3, by: 100 },
+      { racer: 0, far: [1, 1], beyond: 0.2 },
+      { racer: 1, far: [1, 1], beyond: 0.2 },
+    ],
+  },
+  {
+    id: 'lbfgs-noise',
+    title: 'L-BFGS on noisy gradients',
+    text: 'L-BFGS builds its curvature model from differences of successive gradients and trusts its line search; both assume exact gradients. On Rosenbrock with exact gradients it reaches (1, 1) in about 100 evaluations; with seeded noise (σ = 1) on every gradient the same method stalls far from the minimum — the gradient differences are mostly noise and the line search accepts or rejects steps by chance. That is why L-BFGS is a full-batch method and SGD-style methods rule mini-batch training.',
+    fn: 'rosenbrock',
+    start: [-1.2, 1],
+    budget: 150,
+    noise: 1,
+    seed: 0,
+    racers: [r('lbfgs'), r('lbfgs', {}, true)],
+    claims: [
+      { racer: 0, near: [1, 1], within: 1e-3 },
+      { racer: 1, far: [1, 1], beyond: 0.5 },
+      { racer: 1, above: 0.1 },
+    ],
   },
 ];
 
 export const presetIds = PRESETS.map((p) => p.id);
+
+/** The parts of a racer's run a claim looks at (the page's runs and race.ts's Run both have them). */
+export interface ClaimRun {
+  label: string;
+  xs: ArrayLike<number>;
+  ys: ArrayLike<number>;
+  fs: ArrayLike<number>;
+  cost: ArrayLike<number>;
+}
+
+/**
+ * Undefined when the claim holds for these runs, else what was found instead. `ref` is f* (the global
+ * minimum's value); on a surface without a minimum (`hasMin` false) losses are f itself.
+ */
+export function checkClaim(c: Claim, runs: ClaimRun[], ref: number, hasMin: boolean): string | undefined {
+  const run = runs[c.racer];
+  if (!run || run.xs.length === 0) return `racer ${c.racer}: no run`;
+  let at = run.xs.length - 1;
+  if ('by' in c && c.by !== undefined) while (at > 0 && run.cost[at] > c.by) at--;
+  const x = run.xs[at];
+  const y = run.ys[at];
+  const loss = (r: ClaimRun) => (hasMin ? r.fs[r.fs.length - 1] - ref : r.fs[r.fs.length - 1]);
+  const where = `${run.label} ends at (${x.toPrecision(4)}, ${y.toPrecision(4)}), loss ${loss(run).toExponential(3)}`;
+  if ('near' in c) return Math.hypot(x - c.near[0], y - c.near[1]) <= c.within ? undefined : `${where}; claimed within ${c.within} of ${c.near}`;
+  if ('far' in c) return Math.hypot(x - c.far[0], y - c.far[1]) > c.beyond ? undefined : `${where}; claimed farther than ${c.beyond} from ${c.far}`;
+  if ('below' in c) return loss(run) < c.below ? undefined : `${where}; claimed loss below ${c.below}`;
+  if ('above' in c) return loss(run) > c.above ? undefined : `${where}; claimed loss above ${c.above}`;
+  const other = runs[c.beats];
+  return loss(run) * c.factor <= loss(other) ? undefined : `${where}; claimed ${c.factor}× lower than ${other.label} (${loss(other).toExponential(3)})`;
+}
 
 /** The state for a preset; racers whose optimizer the library does not have (yet) are left out. */
 export function presetState(p: Preset, base: LabState): LabState {
@@ -161,6 +284,7 @@ export function presetState(p: Preset, base: LabState): LabState {
     noise: p.noise ?? 0,
     seed: p.seed ?? 0,
     moments: !!p.moments,
+    batch: p.batch ?? 1,
     racers: p.racers.filter((x) => known.has(x.opt)).map((x) => ({ ...x, options: { ...x.options } })),
   };
 }

@@ -8,6 +8,7 @@
  */
 import { trajectory, getSurface, type Surface, type Point } from '../../src/surfaces/index.js';
 import { createOptimizer, getOptimizer, type NamedParams, type Steppable } from '../../src/optim/index.js';
+import { parseSchedule } from '../../src/schedule/index.js';
 import { optimizerDefaults as optimizerDefaultsOf, type LabState, type OptValue, type Racer } from './state.js';
 
 export interface Run {
@@ -26,6 +27,8 @@ export interface Run {
   diverged: boolean;
   /** Adam-family moments of x and y per step (for the bias-correction plot), when asked. */
   moments?: Moments;
+  /** AdaGrad and RMSProp: the step size each coordinate got, η_t / (√s + ε), per step t = 1.. as [x, y]. */
+  stepSizes?: number[][];
   error?: string;
 }
 
@@ -48,8 +51,8 @@ export const LAB_DEFAULTS: Record<string, Record<string, OptValue>> = {
 
 export function labelOf(r: Racer): string {
   const name = getOptimizer(r.opt).name;
-  if (r.noisy && r.opt === 'gd') return 'SGD (noisy GD)';
-  return r.noisy ? `${name} + noise` : name;
+  const base = r.noisy && r.opt === 'gd' ? 'SGD (noisy GD)' : r.noisy ? `${name} + noise` : name;
+  return r.sched ? `${base} · ${r.sched.split(':')[0]}` : base;
 }
 
 /** Reference value for "loss above the best": the global minimum, or the lowest value in view. */
@@ -87,12 +90,22 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
   };
   const moments: Moments | undefined = wantMoments ? { beta1: 0, beta2: 0, m: [], v: [], mHat: [], vHat: [], g: [] } : undefined;
   let prev: Point = set.start;
+  const stepSizes: number[][] | undefined = racer.opt === 'adagrad' || racer.opt === 'rmsprop' ? [] : undefined;
+  const hyper = { ...optimizerDefaultsOf(racer.opt), ...options } as Record<string, number | boolean>;
   if (moments) {
     const b = (options.betas ?? optimizerDefaultsOf(racer.opt).betas) as number[];
     moments.beta1 = b[0];
     moments.beta2 = b[1];
   }
+  // A racer's schedule sets the lr of step t (1-based) to the schedule's value at t − 1, from its own lr.
+  let lrAt: ((t: number) => number) | undefined;
+  if (racer.sched) {
+    const p = parseSchedule(racer.sched, { lr: Number(options.lr ?? optimizerDefaultsOf(racer.opt).lr), total: set.budget });
+    if (p.kind !== 'schedule') throw new RangeError(`schedule ${racer.sched}: not a function of the step`);
+    lrAt = (t) => p.schedule(t - 1);
+  }
   const tr = trajectory(surface, factory, {
+    ...(lrAt ? { lrAt } : {}),
     start: set.start,
     steps: set.budget,
     // Every step costs at least one evaluation, and no step may run past the budget: an L-BFGS
@@ -100,8 +113,28 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     maxEvaluations: set.budget,
     noise: racer.noisy ? set.noise : 0,
     seed: set.seed,
-    onStep: moments
+    onStep: moments || stepSizes
       ? (r) => {
+          if (stepSizes && r.t > 0 && opt) {
+            const st = (opt as unknown as { state?: Map<string, Record<string, unknown>> }).state?.get('xy');
+            const t = st?.step as number;
+            const eps = hyper.eps as number;
+            const lr = hyper.lr as number;
+            if (racer.opt === 'adagrad') {
+              // src/optim/adagrad.ts: clr = η / (1 + (t − 1)·lrDecay), step = clr / (√sum + ε) (ε inside the root if asked)
+              const s = st?.sum as Float64Array;
+              const clr = lr / (1 + (t - 1) * (hyper.lrDecay as number));
+              const den = (i: number) => (hyper.epsInsideSqrt ? Math.sqrt(s[i] + eps) : Math.sqrt(s[i]) + eps);
+              if (s) stepSizes.push([clr / den(0), clr / den(1)]);
+            } else {
+              // src/optim/rmsprop.ts: step = η / (√(v − ḡ²) + ε) when centered, else η / (√v + ε)
+              const v = st?.squareAvg as Float64Array;
+              const ga = st?.gradAvg as Float64Array | undefined;
+              const den = (i: number) => Math.sqrt(v[i] - (hyper.centered && ga ? ga[i] * ga[i] : 0)) + eps;
+              if (v) stepSizes.push([lr / den(0), lr / den(1)]);
+            }
+          }
+          if (!moments) return;
           const at = prev;
           prev = r.x;
           if (r.t === 0 || !opt) return;
@@ -144,6 +177,7 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     cost: Int32Array.from(cost),
     diverged: tr.diverged && xs.length === pts.length,
     moments,
+    stepSizes: stepSizes?.slice(0, Math.max(0, xs.length - 1)),
   };
 }
 
@@ -232,7 +266,8 @@ export function effectiveOptions(state: LabState, r: Racer): { options: Record<s
 }
 
 export function computeRuns(state: LabState, wantMoments: boolean): Run[] {
-  const set: RunSettings = { fn: state.fn, start: state.start, budget: state.budget, noise: state.noise, seed: state.seed };
+  // A mini-batch of B examples averages B independent gradient errors: the noise's σ shrinks as 1/√B.
+  const set: RunSettings = { fn: state.fn, start: state.start, budget: state.budget, noise: state.noise / Math.sqrt(state.batch ?? 1), seed: state.seed };
   return state.racers.map((racer) => {
     const { options, lrSource } = effectiveOptions(state, racer);
     const label = labelOf(racer);

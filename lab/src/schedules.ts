@@ -36,6 +36,16 @@ export function scheduleParams(name: string): string[] | undefined {
   return e ? Object.keys(e.params) : undefined;
 }
 
+/**
+ * The spec a racer gets when a schedule is picked for it: the starting parameters without the ones
+ * that fix a length (the race's budget is the schedule's length instead).
+ */
+export function racerSpec(name: string): string {
+  const p = startParams(name);
+  delete p.totalSteps;
+  return specOf(name, p);
+}
+
 export function startParams(name: string): Record<string, string> {
   return { ...(START[name] ?? {}) };
 }
@@ -64,10 +74,46 @@ export function sampleSchedule(name: string, params: Record<string, string>): { 
   }
 }
 
-/** Build the cards once; `onChange(name, params)` is called when a control changes. */
+/** Okabe–Ito, as the race uses. */
+const OVERLAY_COLORS = ['#D55E00', '#0072B2', '#009E73', '#E69F00', '#CC79A7', '#56B4E9', '#000000', '#F0E442'];
+
+/**
+ * Build the cards once; `onChange(name, params)` is called when a control changes. Above them, the
+ * schedules ticked "overlay" share one pair of axes (step, lr) so their decays can be compared.
+ */
 export function buildSchedulesView(host: HTMLElement, current: Record<string, Record<string, string>>, onChange: (name: string, params: Record<string, string>) => void): () => void {
   host.replaceChildren();
   const redraws: (() => void)[] = [];
+  const overlay = new Set(['step', 'exponential', 'cosine', 'onecycle']);
+  const ov = document.createElement('div');
+  ov.className = 'sched-card sched-overlay';
+  const ovCanvas = document.createElement('canvas');
+  ovCanvas.id = 'sched-overlay';
+  ovCanvas.setAttribute('role', 'img');
+  ovCanvas.setAttribute('aria-describedby', 'sched-overlay-text');
+  const ovText = document.createElement('p');
+  ovText.id = 'sched-overlay-text';
+  ovText.className = 'sr-only';
+  const OW = 720;
+  const OH = 280;
+  const odpr = window.devicePixelRatio || 1;
+  ovCanvas.width = OW * odpr;
+  ovCanvas.height = OH * odpr;
+  ovCanvas.style.width = `${OW}px`;
+  ovCanvas.style.height = `${OH}px`;
+  ov.append(ovCanvas, ovText);
+  host.append(ov);
+  const redrawOverlay = () => {
+    const names = scheduleNames().filter((n) => overlay.has(n));
+    const series = names.flatMap((n, i) => {
+      const r = sampleSchedule(n, current[n] ?? startParams(n));
+      return 'lrs' in r ? [{ label: n, color: OVERLAY_COLORS[i % OVERLAY_COLORS.length], dash: i >= OVERLAY_COLORS.length ? [2, 3] : [], xs: r.lrs.map((_, t) => t), ys: r.lrs }] : [];
+    });
+    const g = ovCanvas.getContext('2d')!;
+    g.setTransform(odpr, 0, 0, odpr, 0, 0);
+    drawChart(g, OW, OH, series, { title: 'schedules ticked "overlay", on shared axes', xLabel: 'step t', yLabel: 'lr', xMax: SCHED_STEPS, legend: series.length > 0 });
+    ovText.textContent = `Overlay of ${series.map((q) => `${q.label} from ${q.ys[0]} to ${Number(q.ys[q.ys.length - 1].toPrecision(3))}`).join('; ') || 'no schedule'}.`;
+  };
   for (const name of scheduleNames()) {
     const entry = scheduleTable[name];
     const card = document.createElement('div');
@@ -76,6 +122,7 @@ export function buildSchedulesView(host: HTMLElement, current: Record<string, Re
     h.textContent = `${name} — ${entry.help}`;
     card.append(h);
     const canvas = document.createElement('canvas');
+    canvas.setAttribute('role', 'img');
     const W = 360;
     const H = 180;
     const dpr = window.devicePixelRatio || 1;
@@ -97,7 +144,10 @@ export function buildSchedulesView(host: HTMLElement, current: Record<string, Re
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       const lrs = 'lrs' in r ? r.lrs : [];
       err.textContent = 'error' in r ? r.error : '';
-      drawChart(g, W, H, [{ label: name, color: '#1f6feb', xs: lrs.map((_, i) => i), ys: lrs }], { title: 'learning rate', xLabel: 'step t', yLabel: 'lr', xMax: SCHED_STEPS });
+      drawChart(g, W, H, [{ label: name, color: '#0072B2', xs: lrs.map((_, i) => i), ys: lrs }], { title: 'learning rate', xLabel: 'step t', yLabel: 'lr', xMax: SCHED_STEPS });
+      // the chart's text equivalent: the values at a few steps
+      const at = [0, 25, 50, 75, SCHED_STEPS - 1].filter((t) => t < lrs.length);
+      canvas.setAttribute('aria-label', lrs.length ? `${name}: lr ${at.map((t) => `${Number(lrs[t].toPrecision(3))} at step ${t}`).join(', ')}` : `${name}: ${err.textContent}`);
     };
     for (const [field, q] of Object.entries(entry.params)) {
       const label = document.createElement('label');
@@ -121,13 +171,28 @@ export function buildSchedulesView(host: HTMLElement, current: Record<string, Re
         else next[field] = v;
         onChange(name, next);
         redraw();
+        redrawOverlay();
       });
       label.append(`${q.keys[0]} `, input);
       row.append(label);
     }
+    const pick = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.className = 'overlay';
+    box.dataset.schedule = name;
+    box.checked = overlay.has(name);
+    box.addEventListener('change', () => {
+      if (box.checked) overlay.add(name);
+      else overlay.delete(name);
+      redrawOverlay();
+    });
+    pick.append(box, ' overlay');
+    row.append(pick);
     card.append(row, canvas, spec, err);
     host.append(card);
     redraws.push(redraw);
   }
+  redraws.push(redrawOverlay);
   return () => redraws.forEach((r) => r());
 }

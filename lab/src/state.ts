@@ -14,6 +14,7 @@ import { surfaceNames, getSurface } from '../../src/surfaces/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { findName } from '../../src/util/names.js';
 import { decimal } from '../../src/util/decimal.js';
+import { parseSchedule } from '../../src/schedule/index.js';
 
 export type OptValue = number | boolean | number[] | string | null;
 
@@ -23,6 +24,8 @@ export interface Racer {
   noisy: boolean;
   /** Only the options set away from the optimizer's defaults (lr included when set by hand). */
   options: Record<string, OptValue>;
+  /** A learning-rate schedule for this racer, in the CLI's `--schedule` spec language (one segment). */
+  sched?: string;
 }
 
 export interface LabState {
@@ -39,6 +42,8 @@ export interface LabState {
   lrMode: 'each' | 'one';
   lr: number;
   noise: number;
+  /** Mini-batch size B of the noisy racers: their gradient noise is σ/√B (noise ∝ 1/√B). */
+  batch: number;
   seed: number;
   preset: string;
   /** Plot the first Adam-like racer's m, v, m̂, v̂ (bias correction). */
@@ -49,7 +54,7 @@ export interface LabState {
 }
 
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
-export const LIMITS = { budget: [1, 5000], noise: [0, 1e3], lr: [0, 1e3], seed: [0, 2 ** 31 - 1], coord: 1e6 } as const;
+export const LIMITS = { budget: [1, 5000], noise: [0, 1e3], batch: [1, 4096], lr: [0, 1e3], seed: [0, 2 ** 31 - 1] } as const;
 
 export function defaultRacers(): Racer[] {
   return optimizerNames()
@@ -69,6 +74,7 @@ export function defaultState(): LabState {
     lrMode: 'each',
     lr: 0.01,
     noise: 0,
+    batch: 1,
     seed: 0,
     preset: '',
     moments: false,
@@ -143,6 +149,7 @@ function decodeValue(text: string, like: OptValue, choices?: (string | null)[]):
 export function encodeRacer(r: Racer): string {
   let s = r.opt + (r.noisy ? '~n' : '');
   for (const [k, v] of Object.entries(r.options)) s += `;${k}=${encodeValue(v)}`;
+  if (r.sched) s += `;sched=${r.sched}`;
   return s;
 }
 
@@ -156,10 +163,17 @@ export function decodeRacer(text: string, notices: string[]): Racer | undefined 
   }
   const defaults = optimizerDefaults(opt);
   const options: Record<string, OptValue> = {};
+  let sched: string | undefined;
   for (const pair of pairs) {
     const i = pair.indexOf('=');
     const k = i < 0 ? pair : pair.slice(0, i);
     const v = i < 0 ? '' : pair.slice(i + 1);
+    if (k === 'sched') {
+      const why = scheduleError(v, 0.1, 100);
+      if (why) notices.push(`${opt}: schedule ${quote(v)} ignored: ${why}`);
+      else sched = v;
+      continue;
+    }
     if (!Object.prototype.hasOwnProperty.call(defaults, k)) {
       notices.push(`${opt}: unknown option ${quote(k)} ignored`);
       continue;
@@ -174,7 +188,18 @@ export function decodeRacer(text: string, notices: string[]): Racer | undefined 
     notices.push(`${opt}: ${(e as Error).message} — defaults used`);
     return { opt, noisy, options: {} };
   }
-  return { opt, noisy, options };
+  return sched ? { opt, noisy, options, sched } : { opt, noisy, options };
+}
+
+/** Why a racer's schedule spec is refused (a short token the library's parser accepts), or ''. */
+export function scheduleError(spec: string, lr: number, total: number): string {
+  if (!/^[A-Za-z0-9_.:,=\/+-]{1,120}$/.test(spec)) return 'expected a schedule spec such as cosine:totalSteps=100';
+  try {
+    const p = parseSchedule(spec, { lr, total });
+    return p.kind === 'schedule' ? '' : 'not a function of the step';
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** Short, printable form of a URL fragment for a notice (never HTML). */
@@ -196,6 +221,7 @@ export function toQuery(s: LabState): string {
   q.set('lrm', s.lrMode);
   if (s.lrMode === 'one') q.set('lr', String(s.lr));
   if (s.noise > 0) q.set('noise', String(s.noise));
+  if (s.batch !== 1) q.set('b', String(s.batch));
   if (s.seed) q.set('seed', String(s.seed));
   if (s.moments) q.set('mom', '1');
   for (const r of s.racers) q.append('r', encodeRacer(r));
@@ -213,6 +239,17 @@ export function fmt(v: number): string {
 export interface Parsed {
   state: LabState;
   notices: string[];
+}
+
+/**
+ * Where a start may lie: the surface's view widened by its own width and height on each side. A start
+ * farther out would show nothing of the race on the map.
+ */
+export function startBounds(fn: string): [number, number, number, number] {
+  const v = getSurface(fn).view;
+  const w = v.x[1] - v.x[0];
+  const h = v.y[1] - v.y[0];
+  return [v.x[0] - w, v.x[1] + w, v.y[0] - h, v.y[1] + h];
 }
 
 export function fromQuery(query: string, presetIds: readonly string[], scheduleParams: (name: string) => string[] | undefined): Parsed {
@@ -242,8 +279,11 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
   if (fnOk && (q.has('x') || q.has('y'))) {
     const x = num(q.get('x'));
     const y = num(q.get('y'));
-    if (x !== undefined && y !== undefined && Math.abs(x) <= LIMITS.coord && Math.abs(y) <= LIMITS.coord) s.start = [x, y];
-    else bad('x/y');
+    const [ax, bx, ay, by] = startBounds(s.fn);
+    if (x === undefined || y === undefined) bad('x/y');
+    else if (x < ax || x > bx || y < ay || y > by) {
+      notices.push(`start (${fmt(x)}, ${fmt(y)}) is off the map of ${s.fn}: expected x in [${fmt(ax)}, ${fmt(bx)}] and y in [${fmt(ay)}, ${fmt(by)}]; the surface's start used`);
+    } else s.start = [x, y];
   }
   const int = (key: string, lo: number, hi: number, set: (v: number) => void) => {
     if (!q.has(key)) return;
@@ -264,6 +304,7 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
   if (lrm !== null) lrm === 'each' || lrm === 'one' ? (s.lrMode = lrm) : bad('lrm');
   real('lr', LIMITS.lr[0], LIMITS.lr[1], (v) => (s.lr = v));
   real('noise', LIMITS.noise[0], LIMITS.noise[1], (v) => (s.noise = v));
+  int('b', LIMITS.batch[0], LIMITS.batch[1], (v) => (s.batch = v));
   int('seed', LIMITS.seed[0], LIMITS.seed[1], (v) => (s.seed = v));
   int('mom', 0, 1, (v) => (s.moments = v === 1));
 
