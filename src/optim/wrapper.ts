@@ -39,7 +39,9 @@ export abstract class WrapperOptimizer<H extends BaseHyper> extends Optimizer<H>
 
   override setLr(lr: number | ((group: never, i: number) => number)): void {
     this.base.setLr(lr as never);
-    this.paramGroups.forEach((g, i) => (g.lr = this.base.paramGroups[i].lr));
+    this.paramGroups.forEach((g, i) => {
+      g.lr = this.base.paramGroups[i].lr;
+    });
   }
 
   /** Counters kept in stateDict() beside the per-parameter state. */

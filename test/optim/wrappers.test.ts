@@ -85,7 +85,7 @@ for (const c of fx.surfaces) {
   test(`${c.key} ${JSON.stringify(c.options)} on ${c.problem}: the trajectory equals the reference's`, () => {
     const r = trajectory(c.problem, c.key, { start: c.start, steps: c.steps, options: c.options });
     assert.equal(r.trace.length, c.x.length);
-    r.trace.forEach((s, t) => assertClose(s.x, c.x[t], TOL, `${c.key} x at t=${t}`));
+    for (const [t, s] of r.trace.entries()) assertClose(s.x, c.x[t], TOL, `${c.key} x at t=${t}`);
     if (c.key === 'sam') assert.ok(r.trace.slice(1).every((s) => s.evals === 2), 'SAM: two gradient evaluations per step');
   });
 }

@@ -40,7 +40,7 @@ test('Schedule-Free AdamW in fit(): evaluated at the average, trained at y, and 
   const ra = fitRun(a);
   const b = setup(1, make, { test: false });
   fitRun(b);
-  bits(a.model).forEach((w, i) => assert.ok(w.equals(bits(b.model)[i]), `parameter ${i}: a run that evaluates each epoch ends where one that never does ends`));
+  for (const [i, w] of bits(a.model).entries()) assert.ok(w.equals(bits(b.model)[i]), `parameter ${i}: a run that evaluates each epoch ends where one that never does ends`);
   const opt = a.optimizer as ScheduleFreeAdamW;
   assert.equal(opt.trainMode, false, 'fit ends in eval mode: the parameters hold x');
   const last = ra.records.at(-1)!;
@@ -70,7 +70,7 @@ function resumesBitForBit(name: string, make: () => FitOptions, everySteps: numb
   for (const c of picks) {
     const again = make();
     const r = fitRun({ ...again, resume: c });
-    bits(again.model).forEach((w, i) => assert.ok(w.equals(bits(full.model)[i]), `${name}: resumed from step ${c.step}: parameter ${i} differs`));
+    for (const [i, w] of bits(again.model).entries()) assert.ok(w.equals(bits(full.model)[i]), `${name}: resumed from step ${c.step}: parameter ${i} differs`);
     assert.deepEqual(r.records.map((e) => [e.trainLoss, e.testLoss, e.evals]), ref.records.map((e) => [e.trainLoss, e.testLoss, e.evals]), `${name}: records after resuming from step ${c.step}`);
   }
   return full.saved;
