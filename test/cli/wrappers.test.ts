@@ -1,7 +1,9 @@
 /** The CLI's Schedule-Free, SAM/ASAM and Lookahead: WRAPPER:BASE, flags routed to the one that reads them, errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { assertClose } from '../helpers.js';
 
@@ -59,5 +61,22 @@ test('descent surface --json equals the reference trajectories of Schedule-Free,
     assert.equal(r.code, 0, `${key}: ${r.err}`);
     const trace = JSON.parse(r.out).trace as { x: number[] }[];
     for (const [t, s] of trace.entries()) assertClose(s.x, c.x[t], 1e-9, `${key} on ${c.problem}, t=${t}`);
+  }
+});
+
+test('Schedule-Free: descent eval of a checkpoint and of --save evaluates the average, as the run did', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'descent-sf-'));
+  try {
+    const save = join(dir, 'w.safetensors');
+    const r = await cli('train', ...small.map((a, i) => (small[i - 1] === '--epochs' ? '2' : a)), '--optimizer', 'schedule-free-adamw', '--lr', '0.005', '--checkpoint-dir', join(dir, 'ck'), '--save', save, '--json');
+    assert.equal(r.code, 0, r.err);
+    const last = JSON.parse(r.out.trim().split('\n').at(-1)!);
+    for (const weights of [join(dir, 'ck'), save]) {
+      const e = await cli('eval', '--weights', weights, '--data', 'embedded', '--test-limit', '128', '--backend', 'reference', '--json');
+      assert.equal(e.code, 0, e.err);
+      assert.equal(JSON.parse(e.out).loss, last.testLoss, `${weights}: the loss of the run's last evaluation`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
