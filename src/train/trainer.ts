@@ -4,6 +4,12 @@
  * options for what every run may want: full-batch steps (L-BFGS, Newton), SWA/EMA averages, snapshot
  * ensembles, checkpoints that resume bit for bit, and divergence handling.
  *
+ * Optimizers that evaluate other weights than they train (Schedule-Free: the average x; they have
+ * `evalWeights()`) are put in train mode when fit() starts and in eval mode when it ends; each
+ * evaluation swaps copies of x in and the trained weights back, bit for bit. Optimizers that take
+ * several gradients per step (`needsClosure`: SAM) get a closure whose first call is the batch's own
+ * forward and backward pass.
+ *
  * Divergence: a non-finite loss (data loss plus penalty terms, a scalar the step computes anyway)
  * stops the run with a TrainingError naming the epoch, the step, the learning rate and the last
  * checkpoint, or with onNonFinite 'skip' leaves the step out; a loss above `divergence.factor` (1e4)
