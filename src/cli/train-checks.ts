@@ -66,6 +66,16 @@ export function resolveName(flag: string, what: string, raw: unknown, names: rea
   return found;
 }
 
+/** `--optimizer sam:adam` is `--optimizer sam --base adam` (a wrapper and the optimizer it steps with). */
+export function splitWrapper(o: Parsed): void {
+  const [name, base, ...more] = String(o.optimizer).split(':');
+  if (base === undefined) return;
+  if (more.length > 0 || base === '') throw new UsageError(`--optimizer: expected NAME or WRAPPER:BASE (such as sam:adam), got "${clip(String(o.optimizer))}"`);
+  if (o.base !== undefined && String(o.base).toLowerCase() !== base.toLowerCase()) throw new UsageError(`--optimizer ${o.optimizer} names base ${base}, --base names ${o.base}`);
+  o.optimizer = name;
+  o.base = base;
+}
+
 export function checkTrainOptions(o: Parsed): void {
   const builtin = findName(String(o.model), [...models.keys()]);
   if (builtin !== undefined) o.model = builtin;
@@ -78,6 +88,7 @@ export function checkTrainOptions(o: Parsed): void {
       resolveName('model', 'model', o.model, [...models.keys()]);
     }
   }
+  splitWrapper(o);
   o.optimizer = resolveName('optimizer', 'optimizer', o.optimizer, optimizerNames());
   const given = givenOptions(o);
   if (o.fullBatch && given.has('batch-size')) {

@@ -110,7 +110,8 @@ function fromCheckpoint(path: string, c: Checkpoint): SavedModel {
     ...info,
     path,
     format: 'checkpoint',
-    loadInto: stateLoader(path, c.model as unknown as StateDict),
+    // the weights the run evaluated: Schedule-Free's average where the checkpoint keeps one
+    loadInto: stateLoader(path, (c.evalModel ?? c.model) as unknown as StateDict),
   };
 }
 

@@ -20,3 +20,7 @@ export * from './linesearch.js';
 export * from './lbfgs.js';
 export * from './hvp.js';
 export * from './newton.js';
+export * from './schedule-free.js';
+export * from './wrapper.js';
+export * from './sam.js';
+export * from './lookahead.js';

@@ -154,3 +154,73 @@ import { ASGD, asgdRule } from './asgd.js';
 registerOptimizer({ key: 'adafactor', name: 'Adafactor', options: optionsOf(adafactorRule), summary: 'relative step, update clipping, second moments factored into rows and columns for matrices (Shazeer & Stern 2018); on a 2-D point it runs its vector form, which keeps the full second moment', build: (p, o) => new Adafactor(p, o) });
 registerOptimizer({ key: 'rprop', name: 'Rprop', options: optionsOf(rpropRule), summary: 'per-coordinate step sizes from gradient signs (full-batch)', build: (p, o) => new Rprop(p, o) });
 registerOptimizer({ key: 'asgd', name: 'ASGD', options: optionsOf(asgdRule), summary: 'SGD with a decaying rate and iterate averaging (Polyak & Juditsky 1992)', build: (p, o) => new ASGD(p, o) });
+
+// ---- Schedule-Free (./schedule-free.ts) and the wrappers SAM, ASAM, Lookahead (./sam.ts, ./lookahead.ts)
+import { ScheduleFreeAdamW, ScheduleFreeSGD, scheduleFreeAdamWRule, scheduleFreeSGDRule } from './schedule-free.js';
+import { SAM, samRule } from './sam.js';
+import { Lookahead, lookaheadRule } from './lookahead.js';
+
+// trainMode is the optimizer's mode (eval()/train()), kept in stateDict(), not an option to give.
+const notMode = (names: string[]) => names.filter((n) => n !== 'trainMode');
+registerOptimizer({
+  key: 'schedule-free-sgd', name: 'Schedule-Free SGD', options: notMode(optionsOf(scheduleFreeSGDRule)),
+  summary: 'SGD without a schedule: gradients at an interpolation, evaluated at the average (Defazio et al. 2024)',
+  build: (p, o) => new ScheduleFreeSGD(p, o),
+});
+registerOptimizer({
+  key: 'schedule-free-adamw', name: 'Schedule-Free AdamW', options: notMode(optionsOf(scheduleFreeAdamWRule)),
+  summary: 'AdamW without a schedule: gradients at an interpolation, evaluated at the average (Defazio et al. 2024)',
+  build: (p, o) => new ScheduleFreeAdamW(p, o),
+});
+
+/** Registered keys a wrapper may wrap: the per-parameter first-order optimizers (not closure-driven, not wrappers). */
+const WRAPS_NOT = new Set(['lbfgs', 'newton', 'sam', 'asam', 'lookahead']);
+function wrappable(): string[] {
+  return optimizerNames().filter((k) => !WRAPS_NOT.has(k));
+}
+/** The base optimizer of a wrapper, built strictly from the options that are not the wrapper's own. */
+function buildBase(wrapper: string, p: NamedParams, base: unknown, rest: Record<string, unknown>): AnyOptimizer {
+  const key = String(base ?? 'sgd').toLowerCase();
+  if (!wrappable().includes(key)) {
+    throw new RangeError(`${wrapper}: invalid base ${JSON.stringify(base)}; expected one of ${wrappable().join(', ')}${didYouMean(String(base), wrappable())}`);
+  }
+  return createOptimizer(key, p, rest);
+}
+/**
+ * A wrapper accepts its own options, `base`, and every option of any optimizer it can wrap (the base
+ * checks them): a getter, so optimizers registered after the wrapper count too.
+ */
+function registerWrapper(spec: Omit<OptimizerSpec, 'create' | 'options'>, own: string[]): void {
+  const options = { get: () => [...new Set([...own, 'base', ...wrappable().flatMap((k) => optimizers.get(k)!.options)])] };
+  const full = registerOptimizer(Object.defineProperty({ ...spec }, 'options', options) as Omit<OptimizerSpec, 'create'>);
+  Object.defineProperty(full, 'options', options);
+}
+const samOwn = optionsOf(samRule).filter((n) => n !== 'lr');
+const lookaheadOwn = optionsOf(lookaheadRule).filter((n) => n !== 'lr');
+const pick = (o: Record<string, unknown>, names: string[]) => {
+  const own: Record<string, unknown> = {}, rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) (names.includes(k) ? own : rest)[k] = v;
+  return { own, rest };
+};
+for (const [key, name, summary, preset] of [
+  ['sam', 'SAM', 'sharpness-aware minimization over a base optimizer (--base, default sgd): two gradients per step (Foret et al. 2021)', undefined],
+  ['asam', 'ASAM', 'adaptive SAM (Kwon et al. 2021): SAM with adaptive, rho 0.5, eta 0.01 (the ASAM repository\'s settings)', { adaptive: true, rho: 0.5, eta: 0.01 }],
+] as const) {
+  registerWrapper({
+    key, name, summary, preset,
+    build: (p, o) => {
+      const { base, ...all } = o;
+      const { own, rest } = pick(all, samOwn);
+      return new SAM(buildBase(name, p, base, rest), own);
+    },
+  }, samOwn);
+}
+registerWrapper({
+  key: 'lookahead', name: 'Lookahead',
+  summary: 'k steps of a base optimizer (--base, default sgd), then the slow weights move α toward them (Zhang et al. 2019)',
+  build: (p, o) => {
+    const { base, ...all } = o;
+    const { own, rest } = pick(all, lookaheadOwn);
+    return new Lookahead(buildBase('Lookahead', p, base, rest), own);
+  },
+}, lookaheadOwn);

@@ -50,6 +50,11 @@ export interface Checkpoint {
   /** Steps whose update was not applied (onNonFinite 'skip'). */
   skipped: number;
   model: Record<string, CheckpointParam>;
+  /**
+   * The weights evaluated, where the optimizer's differ from the trained ones in `model` (Schedule-Free:
+   * the average x; `model` holds y, and the optimizer's state z): what an evaluation at this point saw.
+   */
+  evalModel?: Record<string, CheckpointParam>;
   optimizer: OptimizerStateDict;
   /** States of the callbacks that have a key and state(), by key. */
   callbacks: Record<string, unknown>;

@@ -4,6 +4,12 @@
  * options for what every run may want: full-batch steps (L-BFGS, Newton), SWA/EMA averages, snapshot
  * ensembles, checkpoints that resume bit for bit, and divergence handling.
  *
+ * Optimizers that evaluate other weights than they train (Schedule-Free: the average x; they have
+ * `evalWeights()`) are put in train mode when fit() starts and in eval mode when it ends; each
+ * evaluation swaps copies of x in and the trained weights back, bit for bit. Optimizers that take
+ * several gradients per step (`needsClosure`: SAM) get a closure whose first call is the batch's own
+ * forward and backward pass.
+ *
  * Divergence: a non-finite loss (data loss plus penalty terms, a scalar the step computes anyway)
  * stops the run with a TrainingError naming the epoch, the step, the learning rate and the last
  * checkpoint, or with onNonFinite 'skip' leaves the step out; a loss above `divergence.factor` (1e4)
@@ -36,6 +42,7 @@ import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
 import { fitFullBatch } from './fullbatch.js';
 import { accuracy, type BatchTarget, type Metric } from './metrics.js';
 import { bool, checkOptions, fn, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
+import { hasEvalWeights } from '../optim/schedule-free.js';
 
 const anObject = spec('an object', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
 const source = spec('a batch source (a DataLoader: epoch(e), length, samplesPerEpoch)', (v) => typeof v === 'object' && v !== null && typeof (v as { epoch?: unknown }).epoch === 'function');
@@ -48,7 +55,28 @@ const fitSchema: SchemaOf<FitOptions> = {
   divergence: spec('an object { factor } or false', (v) => v === false || (typeof v === 'object' && v !== null)),
   swa: anObject, ema: anObject, snapshots: anObject,
 };
-const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject };
+const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject, optimizer: fitSchema.optimizer };
+
+/**
+ * Run `fn` with the optimizer's evaluated weights in the parameters (Schedule-Free: the average x)
+ * and put the trained ones back bit for bit, so evaluating never changes training.
+ */
+function withEvalWeights<T>(optimizer: unknown, fn: () => T): T {
+  if (!hasEvalWeights(optimizer)) return fn();
+  const swaps = optimizer.evalWeights();
+  const kept = swaps.map(([p]) => p.data.slice());
+  for (const [p, x] of swaps) p.data.set(x);
+  try {
+    return fn();
+  } finally {
+    swaps.forEach(([p], i) => p.data.set(kept[i]));
+  }
+}
+
+/** The closure-driven step of an optimizer that evaluates the gradient more than once (SAM). */
+function needsClosure(optimizer: unknown): boolean {
+  return (optimizer as { needsClosure?: boolean }).needsClosure === true;
+}
 
 /**
  * A loss: the model's output and the batch's targets (class labels or a float tensor) to a scalar
@@ -487,6 +515,7 @@ export function fitRun(o: FitOptions): FitResult {
     const c: Checkpoint = {
       version: CHECKPOINT_VERSION, epochs, epoch, batch, step: s.step, skipped: result.skipped,
       model: Object.fromEntries(model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }])),
+      ...evalModel(model, optimizer),
       optimizer: optimizerState(optimizer),
       callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
       rng: batch > 0 ? { masks: masks?.getState(), transform: transform?.getState() } : {},
@@ -520,12 +549,17 @@ export function fitRun(o: FitOptions): FitResult {
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(termSums)) terms[k] = v / Math.max(seen, 1);
     const record: EpochRecord = { epoch: e + 1, trainLoss: lossSum / Math.max(seen, 1), terms, lr: optimizer.lr, seconds, samplesPerSec: seen / Math.max(seconds, 1e-9), ...extra };
-    if (test) Object.assign(record, evaluate(model, test, { loss: lossFn, metrics: o.metrics }));
+    // closure evaluations of an optimizer that counts them (SAM: 2 per step)
+    const evals = (optimizer as unknown as { evals?: unknown }).evals;
+    if (typeof evals === 'number' && !('evals' in extra)) record.evals = evals;
+    if (test) Object.assign(record, evaluate(model, test, { loss: lossFn, metrics: o.metrics, optimizer }));
     for (const c of cbs) c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
   };
 
+  // Schedule-Free: train in train mode (y); fit ends in eval mode (the average x in the parameters).
+  if (hasEvalWeights(optimizer)) optimizer.train();
   if (o.fullBatch) {
     runFullBatch(o, s, cbs, startEpoch, lossFn, now, checkLoss, fail, (e, rec, acc) => {
       if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite');
@@ -533,6 +567,7 @@ export function fitRun(o: FitOptions): FitResult {
       if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
     }, records);
     for (const c of cbs) c.onTrainEnd?.(s);
+    if (hasEvalWeights(optimizer)) optimizer.eval();
     return result;
   }
 
@@ -583,7 +618,18 @@ export function fitRun(o: FitOptions): FitResult {
         b++;
         o.onSkip?.({ epoch: e + 1, step: s.step, reason: bad });
       } else {
-        optimizer.step();
+        if (needsClosure(optimizer)) {
+          // The first evaluation is the pass above (its gradients are in .grad); later ones redo it at the moved weights.
+          let calls = 0;
+          optimizer.step(() => {
+            if (calls++ === 0) return total;
+            optimizer.zeroGrad({ setToNone: false });
+            let l = lossFn(net.forward(batch.x, { training: true, rng: epochRng }), batch.y);
+            for (const c of cbs) for (const v of Object.values(c.lossTerms?.(s) ?? {})) l = add(l, v);
+            l.backward();
+            return l.item();
+          });
+        } else optimizer.step();
         s.step++;
         for (const c of cbs) c.onStepEnd?.(s, dataLoss);
         for (const [k, tv] of stepTerms) termSums[k] = (termSums[k] ?? 0) + tv * n;
@@ -610,7 +656,18 @@ export function fitRun(o: FitOptions): FitResult {
     if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);
+  if (hasEvalWeights(optimizer)) optimizer.eval();
   return result;
+}
+
+/** The weights an optimizer evaluates, when they differ from the trained ones (a checkpoint keeps both). */
+function evalModel(model: Module, optimizer: unknown): Pick<Checkpoint, 'evalModel'> {
+  if (!hasEvalWeights(optimizer)) return {};
+  const x = new Map(optimizer.evalWeights());
+  if (x.size === 0) return {};
+  const out: NonNullable<Checkpoint['evalModel']> = {};
+  for (const [n, t] of model.namedParameters()) out[n] = { shape: [...t.shape], data: (x.get(t) ?? t.data).slice() as Float32Array | Float64Array };
+  return { evalModel: out };
 }
 
 const STALL_STEPS = 3;
@@ -661,6 +718,8 @@ export interface EvaluateOptions {
   loss?: LossFn;
   /** By name; see FitOptions.metrics (the same default: accuracy for class labels, none for float targets). */
   metrics?: Record<string, Metric>;
+  /** The model's optimizer: one with evaluated weights of its own (Schedule-Free's average) is evaluated at them. */
+  optimizer?: AnyOptimizer;
 }
 
 /** The record key of a metric: `test` + its name with a capital (`mae` → `testMae`). */
@@ -678,7 +737,7 @@ export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn
   const o: EvaluateOptions = typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const net = fuse(model);
-  return noGrad(() => {
+  return withEvalWeights(o.optimizer, () => noGrad(() => {
     let n = 0, lossSum = 0;
     let metrics: [string, Metric][] | undefined;
     let sums: number[] = [];
@@ -702,7 +761,7 @@ export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn
       r[metricKey(name)] = (sums[i] ?? 0) / Math.max(n, 1);
     });
     return r;
-  });
+  }));
 }
 
 /** Class probabilities (softmax of the logits) for a whole source, in order: [N × C] row-major. */

@@ -55,7 +55,18 @@ export const TUNED: Readonly<Record<string, Readonly<Record<string, number>>>> =
   nadam: { lr: 2e-3 },
   radam: { lr: 1e-3 },
   lion: { lr: 1e-4 },
+  // the wrappers over their default base (sgd) with momentum's settings; WRAPPER:BASE takes the base's row
+  sam: { lr: 0.05, momentum: 0.9 },
+  asam: { lr: 0.05, momentum: 0.9 },
+  lookahead: { lr: 0.1, momentum: 0.9 },
+  'schedule-free-sgd': { lr: 1 },
+  'schedule-free-adamw': { lr: 5e-3 },
 };
+
+/** The tuned row of `key`, or of the base of a `WRAPPER:BASE` key. */
+function tunedRow(key: string): Readonly<Record<string, number>> {
+  return TUNED[key] ?? TUNED[key.split(':')[1] ?? ''] ?? {};
+}
 
 export const LECTURE_OPTIMIZERS = 'sgd,momentum,nesterov,adagrad,rmsprop,adadelta,adam';
 
@@ -149,7 +160,7 @@ export const compareCommand: Command = {
   name: 'compare',
   summary: 'train the same model with several optimizers (same initial weights, same batches) and compare',
   options: [
-    { name: 'optimizers', type: 'string', default: LECTURE_OPTIMIZERS, metavar: 'A,B,…', help: 'optimizers to compare' },
+    { name: 'optimizers', type: 'string', default: LECTURE_OPTIMIZERS, metavar: 'A,B,…', help: 'optimizers to compare; a wrapper over a base as WRAPPER:BASE (sam:adam, lookahead:adam)' },
     { name: 'lr-table', type: 'string', default: 'tuned', choices: ['tuned', 'same'], help: 'tuned: a good lr per optimizer (see below); same: --lr for all' },
     { name: 'lr', type: 'number', min: 0, help: 'the learning rate of every optimizer with --lr-table same (default 0.01)' },
     { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME', help: 'model to train' },
@@ -175,6 +186,10 @@ export const compareCommand: Command = {
     const keys = String(o.optimizers).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s);
     if (keys.length === 0) throw new UsageError('--optimizers: expected a comma-separated list of optimizers');
     for (const k of keys) {
+      const [name, base] = k.split(':');
+      if (base !== undefined && !['sam', 'asam', 'lookahead'].includes(name)) throw new UsageError(`--optimizers: ${k}: only sam, asam and lookahead take a base (WRAPPER:BASE)`);
+      if (base !== undefined && !optimizerNames().includes(base)) throw new UsageError(`--optimizers: unknown base optimizer "${clip(base)}" in ${k}${didYouMean(base, optimizerNames())}`);
+      if (base !== undefined) continue;
       if (!optimizerNames().includes(k)) throw new UsageError(`--optimizers: unknown optimizer "${clip(k)}"; expected names from ${optimizerNames().join(', ')}${didYouMean(k, optimizerNames())}`);
       if (['lbfgs', 'newton'].includes(k)) throw new UsageError(`--optimizers: ${k} needs full-batch training; compare runs mini-batch SGD-style training`);
     }
@@ -193,7 +208,7 @@ export const compareCommand: Command = {
     const silent: Io = { out: () => {}, err: io.err, raw: () => {}, tty: false };
     if (!o.json) io.out(`model ${o.model}, ${o.epochs} epoch(s), batch ${o.batchSize}, seed ${o.seed}, lr table ${o.lrTable}`);
     for (const key of keys) {
-      const table = o.lrTable === 'tuned' ? TUNED[key] ?? {} : { lr: o.lr ?? 0.01 };
+      const table = o.lrTable === 'tuned' ? tunedRow(key) : { lr: o.lr ?? 0.01 };
       const run: Parsed = {
         ...base,
         model: o.model, optimizer: key, epochs: o.epochs, batchSize: o.batchSize, data: o.data, limit: o.limit, testLimit: o.testLimit,
@@ -208,13 +223,13 @@ export const compareCommand: Command = {
           const diff = sameCapture(first, cap);
           if (diff) throw new Error(`compare: run ${key} did not start like run ${keys[0]}: ${diff}`);
         }
-        exported.push({ key, name: getOptimizer(key).name, hyper: start.hyper! });
+        exported.push({ key, name: getOptimizer(key.split(':')[0]).name, hyper: start.hyper! });
         epochRecords[key] = r.records;
       }
       const last = r.records[r.records.length - 1];
       const row: CompareRow = {
         optimizer: key,
-        options: { ...getOptimizer(key).preset, ...table },
+        options: { ...getOptimizer(key.split(':')[0]).preset, ...table },
         trainLoss: last.trainLoss,
         testAccuracy: last.testAccuracy as number,
         seconds: r.records.reduce((s, e) => s + e.seconds, 0),

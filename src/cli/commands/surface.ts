@@ -12,7 +12,7 @@ import { surfaces, surfaceNames, getSurface } from '../../surfaces/functions.js'
 import { trajectory, type StepRecord, type FactoryContext } from '../../surfaces/trajectory.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 import { SEED_MAX } from '../../tensor/rng.js';
-import { checkOptimizerBag, resolveName } from '../train-checks.js';
+import { checkOptimizerBag, resolveName, splitWrapper } from '../train-checks.js';
 import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
 
 /** CLI flag → optimizer option (camelCase, PyTorch's names). Shared with `descent compare`. */
@@ -24,8 +24,8 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'betas', type: 'numbers', count: 2, metavar: 'B1,B2', help: 'β1,β2 (adam, adamw, adamax, nadam, radam, lion)' },
   { name: 'eps', type: 'number', min: 0, help: 'ε (adagrad, rmsprop, adadelta, adam family)' },
   { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 in the gradient; decoupled for adamw and lion)' },
-  { name: 'alpha', type: 'number', min: 0, help: 'smoothing α of the squared-gradient average (rmsprop); power α of the rate schedule (asgd)' },
-  { name: 'rho', type: 'number', min: 0, max: 1, help: 'decay ρ of the running averages (adadelta)' },
+  { name: 'alpha', type: 'number', min: 0, help: 'smoothing α of the squared-gradient average (rmsprop); power α of the rate schedule (asgd); the slow weights\' step toward the fast (lookahead)' },
+  { name: 'rho', type: 'number', min: 0, max: 1, help: 'decay ρ of the running averages (adadelta); the neighbourhood radius (sam, asam)' },
   { name: 'centered', type: 'boolean', help: 'centered RMSprop (divide by the estimated variance)' },
   { name: 'amsgrad', type: 'boolean', help: 'AMSGrad: keep the maximum second moment (adam, adamw)' },
   { name: 'lr-decay', type: 'number', min: 0, help: 'lr decay: η/(1 + (t−1)·decay) (adagrad)' },
@@ -47,6 +47,13 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
   { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products (newton)' },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
+  // Schedule-Free, SAM/ASAM and Lookahead
+  { name: 'base', type: 'string', metavar: 'NAME', help: 'the optimizer sam, asam or lookahead steps with (default sgd); also --optimizer sam:adam' },
+  { name: 'adaptive', type: 'boolean', help: 'ASAM: the neighbourhood scaled by |w| + η (sam)' },
+  { name: 'eta', type: 'number', min: 0, help: 'ASAM\'s η (sam, asam)' },
+  { name: 'k', type: 'int', min: 1, help: 'base steps between lookahead\'s synchronisations (default 5)' },
+  { name: 'warmup-steps', type: 'int', min: 0, help: 'linear warm-up steps (schedule-free-sgd, schedule-free-adamw)' },
+  { name: 'weight-lr-power', type: 'number', min: 0, help: 'the schedule-free average weights each step by lr_max to this power (default 2)' },
 ];
 
 /** Most steps of `descent surface` (and `descent schedule`): a million take about two seconds. */
@@ -112,6 +119,7 @@ export const surfaceCommand: Command = {
   },
   async run(o: Parsed, io: Io) {
     const fn = getSurface(o.fn);
+    splitWrapper(o);
     const key = resolveName('optimizer', 'optimizer', o.optimizer, optimizerNames());
     const given = optimizerOptionsFrom(key, o);
     const options = { ...getOptimizer(key).preset, ...given };

@@ -40,6 +40,15 @@ export const optimizerOptions: OptSpec[] = [
   { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
   { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)' },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
+  // Schedule-Free, SAM/ASAM and Lookahead (src/optim/schedule-free.ts, sam.ts, lookahead.ts)
+  { name: 'base', type: 'string', metavar: 'NAME', help: 'the optimizer a wrapper (sam, asam, lookahead) steps with, default sgd; --optimizer sam:adam is --optimizer sam --base adam; the other flags go to the one that reads them' },
+  { name: 'rho', type: 'number', min: 0, help: 'radius ρ of the neighbourhood SAM minimises the worst loss of (sam: default 0.05; asam: 0.5)' },
+  { name: 'adaptive', type: 'boolean', help: 'ASAM: the neighbourhood scaled by |w| + η (sam; asam is sam --adaptive --rho 0.5 --eta 0.01)' },
+  { name: 'eta', type: 'number', min: 0, help: 'ASAM\'s η in |w| + η (sam, asam)' },
+  { name: 'k', type: 'int', min: 1, help: 'base steps between the synchronisations of lookahead (default 5)' },
+  { name: 'alpha', type: 'number', help: 'how far lookahead\'s slow weights move toward the fast ones, in (0, 1] (default 0.5)' },
+  { name: 'warmup-steps', type: 'int', min: 0, help: 'linear warm-up steps (schedule-free-sgd, schedule-free-adamw; default 0)' },
+  { name: 'weight-lr-power', type: 'number', min: 0, help: 'the schedule-free average weights each step by lr_max to this power (default 2)' },
 ];
 
 /** The options --resume accepts besides the folder; every other setting comes from the checkpoint. */
@@ -201,7 +210,12 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
       io.out(`full batch: ${fmtInt(trainSet.length)} samples per step, one step per epoch`);
     } else {
       io.out(`data: ${data.source}${trainSet !== data.train || testSet !== data.test ? `, using ${trainSet.length} / ${testSet.length}` : ''}`);
-      io.out(`model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name} ${JSON.stringify(Object.fromEntries(Object.entries(optimizer.paramGroups[0]).filter(([k]) => k !== 'params')))}, seed ${o.seed}, backend ${o.backend}`);
+      const described = (opt: Optimizer<BaseHyper>): string => {
+        const base = (opt as { base?: Optimizer<BaseHyper> }).base;
+        const own = Object.fromEntries(Object.entries(opt.paramGroups[0]).filter(([k]) => k !== 'params' && !(base && k === 'lr')));
+        return `${opt.rule.name} ${JSON.stringify(own)}${base ? ` over ${described(base)}` : ''}`;
+      };
+      io.out(`model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${described(optimizer)}, seed ${o.seed}, backend ${o.backend}`);
     }
   }
   const bar = io.tty && !o.json && !o.fullBatch ? progressDrawer(io.raw) : null;
@@ -256,6 +270,7 @@ export const trainCommand: Command = {
       `Optimizers: ${optimizerNames().join(', ')}.`,
       ...modelSpecHelp(),
       'Example: descent train --model mlp --optimizer sgd --lr 0.1 --epochs 5 --batch-size 128 --seed 1',
+      'Wrappers: descent train --optimizer sam --base sgd --lr 0.05 --momentum 0.9 --rho 0.05; --optimizer lookahead:adam --lr 0.001 --k 5 --alpha 0.5. schedule-free-sgd and schedule-free-adamw are evaluated (and saved) at their average.',
       'Checkpoints: descent train ... --checkpoint-dir ck --checkpoint-every 100steps --keep 3; later descent train --resume ck --epochs 10',
     ].join('\n');
   },
