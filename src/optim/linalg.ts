@@ -52,8 +52,9 @@ export function gramRows(a: ArrayLike<number>, m: number, n: number, out = new F
  */
 export function symEig(A: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
   const a = Float64Array.from(A as ArrayLike<number>);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  // w holds the eigenvectors as rows (w = Vᵀ), so a rotation updates two contiguous rows
+  const w = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) w[i * n + i] = 1;
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     let diag = 0;
@@ -73,23 +74,29 @@ export function symEig(A: ArrayLike<number>, n: number): { values: Float64Array;
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
+        // A ← Jᵀ A J on rows p and q (A stays symmetric: the columns are the mirrored rows)
+        const rp = p * n;
+        const rq = q * n;
         for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
+          if (k === p || k === q) continue;
+          const akp = a[rp + k];
+          const akq = a[rq + k];
+          const np = c * akp - s * akq;
+          const nq = s * akp + c * akq;
+          a[rp + k] = np;
+          a[k * n + p] = np;
+          a[rq + k] = nq;
+          a[k * n + q] = nq;
         }
+        a[rp + p] = app - t * apq;
+        a[rq + q] = aqq + t * apq;
+        a[rp + q] = 0;
+        a[rq + p] = 0;
         for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p];
-          const vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
+          const wpk = w[rp + k];
+          const wqk = w[rq + k];
+          w[rp + k] = c * wpk - s * wqk;
+          w[rq + k] = s * wpk + c * wqk;
         }
       }
     }
@@ -99,7 +106,7 @@ export function symEig(A: ArrayLike<number>, n: number): { values: Float64Array;
   const vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
     values[dst] = a[src * n + src];
-    for (let k = 0; k < n; k++) vectors[k * n + dst] = v[k * n + src];
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = w[src * n + k];
   });
   return { values, vectors };
 }
@@ -110,6 +117,7 @@ export function qrQ(A: ArrayLike<number>, n: number): Float64Array {
   const q = new Float64Array(n * n);
   for (let i = 0; i < n; i++) q[i * n + i] = 1;
   const w = new Float64Array(n);
+  const sums = new Float64Array(n);
   for (let k = 0; k < n - 1; k++) {
     let norm = 0;
     for (let i = k; i < n; i++) norm += r[i * n + k] * r[i * n + k];
@@ -123,11 +131,14 @@ export function qrQ(A: ArrayLike<number>, n: number): Float64Array {
     for (let i = k; i < n; i++) wn += w[i] * w[i];
     if (wn === 0) continue;
     // R ← (I − 2wwᵀ/wᵀw) R;  Q ← Q (I − 2wwᵀ/wᵀw)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = k; i < n; i++) s += w[i] * r[i * n + j];
-      const f = (2 * s) / wn;
-      for (let i = k; i < n; i++) r[i * n + j] -= f * w[i];
+    sums.fill(0);
+    for (let i = k; i < n; i++) {
+      const wi = w[i];
+      for (let j = k; j < n; j++) sums[j] += wi * r[i * n + j];
+    }
+    for (let i = k; i < n; i++) {
+      const wi = (2 * w[i]) / wn;
+      for (let j = k; j < n; j++) r[i * n + j] -= sums[j] * wi;
     }
     for (let i = 0; i < n; i++) {
       let s = 0;
@@ -154,16 +165,26 @@ function around(dims: readonly number[], k: number): [number, number, number] {
  */
 export function modeProduct(t: ArrayLike<number>, dims: readonly number[], k: number, Q: ArrayLike<number>, back: boolean, out = new Float64Array(t.length)): Float64Array {
   const [outer, d, inner] = around(dims, k);
+  // m[i][a] = M(i, a), rows contiguous
+  const m = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let a = 0; a < d; a++) m[i * d + a] = back ? Q[a * d + i] : Q[i * d + a];
   out.fill(0);
   for (let o = 0; o < outer; o++) {
     const base = o * d * inner;
-    for (let a = 0; a < d; a++) {
-      const ro = base + a * inner;
-      for (let i = 0; i < d; i++) {
-        const m = back ? Q[a * d + i] : Q[i * d + a];
-        if (m === 0) continue;
-        const ri = base + i * inner;
-        for (let j = 0; j < inner; j++) out[ro + j] += t[ri + j] * m;
+    for (let i = 0; i < d; i++) {
+      const ri = base + i * inner;
+      const mi = i * d;
+      if (inner === 1) {
+        const ti = t[ri];
+        if (ti === 0) continue;
+        for (let a = 0; a < d; a++) out[base + a] += ti * m[mi + a];
+        continue;
+      }
+      for (let a = 0; a < d; a++) {
+        const mia = m[mi + a];
+        if (mia === 0) continue;
+        const ro = base + a * inner;
+        for (let j = 0; j < inner; j++) out[ro + j] += t[ri + j] * mia;
       }
     }
   }
@@ -174,17 +195,28 @@ export function modeProduct(t: ArrayLike<number>, dims: readonly number[], k: nu
 export function modeGram(t: ArrayLike<number>, dims: readonly number[], k: number): Float64Array {
   const [outer, d, inner] = around(dims, k);
   const g = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    for (let i2 = i; i2 < d; i2++) {
-      let s = 0;
-      for (let o = 0; o < outer; o++) {
-        const b1 = o * d * inner + i * inner;
-        const b2 = o * d * inner + i2 * inner;
-        for (let j = 0; j < inner; j++) s += t[b1 + j] * t[b2 + j];
+  for (let o = 0; o < outer; o++) {
+    const base = o * d * inner;
+    if (inner === 1) {
+      // a rank-one update by the row t[o, :] (upper triangle)
+      for (let i = 0; i < d; i++) {
+        const ti = t[base + i];
+        if (ti === 0) continue;
+        const gi = i * d;
+        for (let i2 = i; i2 < d; i2++) g[gi + i2] += ti * t[base + i2];
       }
-      g[i * d + i2] = s;
-      g[i2 * d + i] = s;
+      continue;
+    }
+    for (let i = 0; i < d; i++) {
+      const b1 = base + i * inner;
+      for (let i2 = i; i2 < d; i2++) {
+        const b2 = base + i2 * inner;
+        let s = 0;
+        for (let j = 0; j < inner; j++) s += t[b1 + j] * t[b2 + j];
+        g[i * d + i2] += s;
+      }
     }
   }
+  for (let i = 0; i < d; i++) for (let i2 = i + 1; i2 < d; i2++) g[i2 * d + i] = g[i * d + i2];
   return g;
 }

@@ -171,10 +171,11 @@ registerOptimizer({
   key: 'muon', name: 'Muon', options: [...optionsOf(muonRule), 'adamLr', 'adamWeightDecay'],
   summary: 'momentum orthogonalised by Newton–Schulz for hidden weight matrices, AdamW for the rest (Jordan et al. 2024)',
   build: (p, { adamLr, adamWeightDecay, ...o }) => {
-    refuseVectorsOnly('muon', p);
     const flat = Array.isArray(p[0]) && typeof (p[0] as unknown[])[0] === 'string';
     const groups = flat ? muonParamGroups(p, { adamLr: adamLr as number | undefined, adamWeightDecay: adamWeightDecay as number | undefined }) : p;
-    return new Muon(groups as never, o);
+    const opt = new Muon(groups as never, o); // options are checked first, then the domain
+    refuseVectorsOnly('muon', p);
+    return opt;
   },
 });
 registerOptimizer({ key: 'adan', name: 'Adan', options: optionsOf(adanRule), summary: 'adaptive Nesterov momentum from gradient differences (Xie et al. 2022)', build: (p, o) => new Adan(p, o) });
@@ -184,7 +185,8 @@ registerOptimizer({
   key: 'soap', name: 'SOAP', options: optionsOf(soapRule),
   summary: "Adam in the eigenbasis of Shampoo's preconditioner (Vyas et al. 2024)",
   build: (p, o) => {
+    const opt = new SOAP(p, o);
     refuseVectorsOnly('soap', p, o.precondition1d === true);
-    return new SOAP(p, o);
+    return opt;
   },
 });

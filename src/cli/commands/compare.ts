@@ -55,6 +55,13 @@ export const TUNED: Readonly<Record<string, Readonly<Record<string, number>>>> =
   nadam: { lr: 2e-3 },
   radam: { lr: 1e-3 },
   lion: { lr: 1e-4 },
+  // the references' recommended values, not swept here: Muon's lr is for its hidden matrices (its
+  // AdamW groups take --adam-lr, 3e-4); Prodigy and D-Adaptation estimate the step and take lr 1
+  muon: { lr: 0.02 },
+  adan: { lr: 1e-3 },
+  prodigy: { lr: 1 },
+  dadaptadam: { lr: 1 },
+  soap: { lr: 3e-3 },
 };
 
 export const LECTURE_OPTIMIZERS = 'sgd,momentum,nesterov,adagrad,rmsprop,adadelta,adam';

@@ -39,6 +39,12 @@ export const optimizerOptions: OptSpec[] = [
   { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
   { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)' },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
+  { name: 'adam-lr', type: 'number', min: 0, help: 'lr of the AdamW groups: biases, first and last layer (muon; default 3e-4)' },
+  { name: 'ns-steps', type: 'int', min: 0, max: 100, help: 'Newton–Schulz iterations (muon; default 5)' },
+  { name: 'adjust-lr-fn', type: 'string', choices: ['original', 'match_rms_adamw', 'none'], help: 'step scaling per matrix shape (muon; default original)' },
+  { name: 'd-coef', type: 'number', gt: 0, help: 'multiplier of the self-estimated step size d (prodigy; default 1)' },
+  { name: 'precondition-frequency', type: 'int', min: 1, help: 'steps between eigenbasis refreshes (soap; default 10)' },
+  { name: 'max-precond-dim', type: 'int', min: 0, help: 'dimensions larger than this keep the identity basis (soap; default 10000)' },
 ];
 
 /** The options --resume accepts besides the folder; every other setting comes from the checkpoint. */
