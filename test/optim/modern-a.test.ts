@@ -144,6 +144,15 @@ test('Prodigy, first two steps by hand: a step of size d0 first, then d from ⟨
   const d = Math.max(d0, dHat);
   const sd = o.stateDict().paramGroups[0];
   assertClose([sd.dHat as number, sd.d as number, sd.k as number], [dHat, d, 2], 1e-15, 'Prodigy d̂, d, k');
+  // the first estimate jumps past growthRate: d = max(d0, d̂) while d is still d0, bounded by growth only later
+  assert.ok(dHat > 1.1 * d0, `d̂ ${dHat} must exceed 1.1·d0 for this check`);
+  const q = param('q', [1]);
+  const o2 = createOptimizer('prodigy', [['q', q]], { lr: 1, growthRate: 1.1 }) as Optimizer<BaseHyper>;
+  for (let k = 0; k < 2; k++) {
+    setGrad(q, [0.5]);
+    o2.step();
+  }
+  assertClose(o2.stateDict().paramGroups[0].d as number, dHat, 1e-15, 'Prodigy first jump with growthRate 1.1');
 });
 
 test('D-Adapt Adam, first step: m carries dη, so the step is d0·lr·(1−β1)g/(√((1−β2)g²) + ε) and d stays d0', () => {
