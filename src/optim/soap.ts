@@ -243,17 +243,19 @@ export class SOAP extends Optimizer<SOAPOptions> {
 
   /** As Optimizer.loadStateDict; the d_j × d_j statistics and bases are checked against the recorded shape. */
   override loadStateDict(sd: OptimizerStateDict): void {
-    const matrices = new Map<string, [string, number[]][]>();
+    // arrays come as number[] (JSON) or typed arrays (fit()'s checkpoints)
+    const matrices = new Map<string, [string, ArrayLike<number>][]>();
     const state: OptimizerStateDict['state'] = {};
+    const isList = (v: unknown): v is ArrayLike<number> => Array.isArray(v) || ArrayBuffer.isView(v);
     for (const [name, e] of Object.entries(sd.state)) {
       const rest: Record<string, number | number[]> = {};
-      const mats: [string, number[]][] = [];
+      const mats: [string, ArrayLike<number>][] = [];
       for (const [k, v] of Object.entries(e)) {
         const hit = MATRIX_KEY.exec(k);
         if (hit) {
           const d = e[`dim${hit[2]}`];
-          if (typeof d !== 'number' || !Array.isArray(v) || v.length !== d * d) {
-            throw new Error(`loadStateDict: "${name}".${k} must hold ${typeof d === 'number' ? d * d : '(dim' + hit[2] + ')²'} values, has ${Array.isArray(v) ? v.length : typeof v}`);
+          if (typeof d !== 'number' || !isList(v) || v.length !== d * d) {
+            throw new Error(`loadStateDict: "${name}".${k} must hold ${typeof d === 'number' ? d * d : '(dim' + hit[2] + ')²'} values, has ${isList(v) ? v.length : typeof v}`);
           }
           mats.push([k, v]);
         } else rest[k] = v;
@@ -264,7 +266,7 @@ export class SOAP extends Optimizer<SOAPOptions> {
     super.loadStateDict({ ...sd, state });
     for (const [name, mats] of matrices) {
       const s = this.state.get(name)!;
-      for (const [k, v] of mats) s[k] = Float64Array.from(v);
+      for (const [k, v] of mats) s[k] = Float64Array.from(v as ArrayLike<number>);
     }
   }
 }

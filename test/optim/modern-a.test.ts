@@ -324,6 +324,21 @@ for (const key of KEYS) {
     run(o2, ps2, 3, 7);
     ps.forEach((p, i) => assert.deepEqual(Array.from(ps2[i].data), Array.from(p.data), `${key} ${p.name}`));
   });
+
+  test(`${key}: a state with typed arrays (the form fit()'s checkpoints keep) loads and continues the same`, () => {
+    const ps = trio();
+    const o = make(key, ps);
+    run(o, ps, 0, 3);
+    const sd = o.stateDict();
+    const typed = { ...sd, state: Object.fromEntries(Object.entries(sd.state).map(([n, e]) => [n, Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === 'number' ? v : Float64Array.from(v)]))])) };
+    const ps2 = trio();
+    ps2.forEach((p, i) => p.data.set(ps[i].data));
+    const o2 = make(key, ps2);
+    o2.loadStateDict(typed as never);
+    run(o, ps, 3, 6);
+    run(o2, ps2, 3, 6);
+    ps.forEach((p, i) => assert.deepEqual(Array.from(ps2[i].data), Array.from(p.data), `${key} ${p.name}`));
+  });
 }
 
 test('pure update: Adan, Muon and SOAP rules leave their inputs untouched and equal the in-place step', () => {
