@@ -45,3 +45,27 @@ test('descent surface: Adan, Prodigy and D-Adapt run; Muon and SOAP are refused 
     assert.doesNotMatch(r.err, /\n\s+at /);
   }
 });
+
+test('a run checkpointed and resumed equals the uninterrupted one (SOAP statistics, Prodigy shared scalars, Muon groups)', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'descent-modern-'));
+  try {
+    for (const [opt, extra] of [['soap', ['--max-precond-dim', '128']], ['prodigy', []], ['muon', []]] as const) {
+      const at = small.indexOf('--epochs');
+      const base = ['train', '--optimizer', opt, ...extra, ...small.filter((_, i) => i !== at && i !== at + 1), '--json'];
+      const whole = await cli(...base, '--epochs', '2');
+      assert.equal(whole.code, 0, whole.err);
+      const ck = join(dir, opt);
+      assert.equal((await cli(...base, '--epochs', '1', '--checkpoint-dir', ck)).code, 0);
+      const resumed = await cli('train', '--resume', ck, '--epochs', '2', '--json');
+      assert.equal(resumed.code, 0, resumed.err);
+      const last = (r: { out: string }) => JSON.parse(r.out.trim().split('\n').pop()!);
+      assert.equal(last(resumed).trainLoss, last(whole).trainLoss, opt);
+      assert.equal(last(resumed).testAccuracy, last(whole).testAccuracy, opt);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
