@@ -115,6 +115,67 @@ export function matrixShape(shape: readonly number[]): [number, number] {
   return [rows, shape.length === 0 ? 1 : shape.slice(1).reduce((a, b) => a * b, 1)];
 }
 
+/** X Xᵀ of an r × k matrix into `out` (symmetric: the upper triangle computed and mirrored). */
+function gram(x: Float64Array, r: number, k: number, out: Float64Array): void {
+  for (let i = 0; i < r; i++) {
+    for (let j = i; j < r; j++) {
+      let s = 0;
+      for (let l = 0; l < k; l++) s += x[i * k + l] * x[j * k + l];
+      out[i * r + j] = s;
+      out[j * r + i] = s;
+    }
+  }
+}
+
+/** out = L R for r × r matrices. */
+function mulSquare(L: Float64Array, R: Float64Array, r: number, out: Float64Array): void {
+  out.fill(0);
+  for (let i = 0; i < r; i++) {
+    for (let l = 0; l < r; l++) {
+      const v = L[i * r + l];
+      if (v === 0) continue;
+      for (let j = 0; j < r; j++) out[i * r + j] += v * R[l * r + j];
+    }
+  }
+}
+
+/**
+ * The iteration for a wide X (k > 2.5 r) on the r × r Gram matrix: X_{t+1} = P_t X_t with
+ * P_t = aI + bA_t + cA_t², a polynomial in A_t = X_t X_tᵀ, so A_{t+1} = P_t A_t P_t and
+ * X_n = (P_{n−1} ⋯ P_0) X_0 — the same iterates in exact arithmetic, with the r × k matrix used twice
+ * instead of twice per step (≈ 1.5 r²k + 20 r³ multiply-adds instead of 7.5 r²k + 5 r³ for 5 steps).
+ */
+function viaGram(x: Float64Array, r: number, k: number, a: number, b: number, c: number, steps: number): Float64Array {
+  let A = new Float64Array(r * r);
+  gram(x, r, k, A);
+  let M = new Float64Array(r * r);
+  for (let i = 0; i < r; i++) M[i * r + i] = 1;
+  const P = new Float64Array(r * r);
+  let T = new Float64Array(r * r);
+  let U = new Float64Array(r * r);
+  for (let step = 0; step < steps; step++) {
+    mulSquare(A, A, r, T);
+    for (let i = 0; i < r * r; i++) P[i] = b * A[i] + c * T[i];
+    for (let i = 0; i < r; i++) P[i * r + i] += a;
+    mulSquare(P, M, r, T);
+    [M, T] = [T, M];
+    mulSquare(A, P, r, T);
+    mulSquare(P, T, r, U);
+    [A, U] = [U, A];
+  }
+  const out = new Float64Array(r * k);
+  for (let i = 0; i < r; i++) {
+    const row = i * k;
+    for (let l = 0; l < r; l++) {
+      const m = M[i * r + l];
+      if (m === 0) continue;
+      const rl = l * k;
+      for (let j = 0; j < k; j++) out[row + j] += m * x[rl + j];
+    }
+  }
+  return out;
+}
+
 /**
  * The quintic Newton–Schulz iteration on a rows × cols matrix (float64, row-major): an approximate
  * orthogonalisation U Vᵀ of `u`, returned in a new array of the same layout.
@@ -124,7 +185,7 @@ export function newtonSchulz5(u: ArrayLike<number>, rows: number, cols: number, 
   const tall = rows > cols;
   const r = tall ? cols : rows; // X is r × k with r ≤ k
   const k = tall ? rows : cols;
-  let x = new Float64Array(r * k);
+  let x: Float64Array = new Float64Array(r * k);
   if (tall) for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) x[j * k + i] = u[i * cols + j];
   else for (let i = 0; i < x.length; i++) x[i] = u[i];
   let ss = 0;
@@ -132,39 +193,34 @@ export function newtonSchulz5(u: ArrayLike<number>, rows: number, cols: number, 
   const norm = Math.sqrt(ss);
   const scale = h.nsNormalize === 'add' ? norm + h.eps : Math.max(norm, h.eps);
   for (let i = 0; i < x.length; i++) x[i] /= scale;
-  const A = new Float64Array(r * r);
-  const B = new Float64Array(r * r);
-  let next = new Float64Array(r * k);
-  for (let step = 0; step < h.nsSteps; step++) {
-    // A = X Xᵀ (symmetric)
-    for (let i = 0; i < r; i++) {
-      for (let j = i; j < r; j++) {
-        let s = 0;
-        for (let l = 0; l < k; l++) s += x[i * k + l] * x[j * k + l];
-        A[i * r + j] = s;
-        A[j * r + i] = s;
+  if (k > 2.5 * r) x = viaGram(x, r, k, a, b, c, h.nsSteps);
+  else {
+    const A = new Float64Array(r * r);
+    const B = new Float64Array(r * r);
+    let next: Float64Array = new Float64Array(r * k);
+    for (let step = 0; step < h.nsSteps; step++) {
+      gram(x, r, k, A);
+      // B = b A + c A A
+      for (let i = 0; i < r; i++) {
+        for (let j = 0; j < r; j++) {
+          let s = 0;
+          for (let l = 0; l < r; l++) s += A[i * r + l] * A[l * r + j];
+          B[i * r + j] = b * A[i * r + j] + c * s;
+        }
       }
-    }
-    // B = b A + c A A
-    for (let i = 0; i < r; i++) {
-      for (let j = 0; j < r; j++) {
-        let s = 0;
-        for (let l = 0; l < r; l++) s += A[i * r + l] * A[l * r + j];
-        B[i * r + j] = b * A[i * r + j] + c * s;
+      // X ← a X + B X
+      for (let i = 0; i < r; i++) {
+        const row = i * k;
+        for (let j = 0; j < k; j++) next[row + j] = a * x[row + j];
+        for (let l = 0; l < r; l++) {
+          const bil = B[i * r + l];
+          if (bil === 0) continue;
+          const rl = l * k;
+          for (let j = 0; j < k; j++) next[row + j] += bil * x[rl + j];
+        }
       }
+      [x, next] = [next, x];
     }
-    // X ← a X + B X
-    for (let i = 0; i < r; i++) {
-      const row = i * k;
-      for (let j = 0; j < k; j++) next[row + j] = a * x[row + j];
-      for (let l = 0; l < r; l++) {
-        const bil = B[i * r + l];
-        if (bil === 0) continue;
-        const rl = l * k;
-        for (let j = 0; j < k; j++) next[row + j] += bil * x[rl + j];
-      }
-    }
-    [x, next] = [next, x];
   }
   if (!tall) return x;
   const out = new Float64Array(rows * cols);
