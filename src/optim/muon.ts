@@ -37,7 +37,8 @@
  *                        reference reads a conv filter's last two sizes, kh/kw, for it; this file reads
  *                        the flattened matrix's); 'match_rms_adamw' is Moonshot's (Keras: rms_rate 0.2).
  * The iteration runs in float64 (PyTorch and the reference run it in bfloat16); the result is
- * rounded once into the parameter's dtype. The AdamW path is the reference's MuonWithAuxAdam update
+ * rounded once into the parameter's dtype. For a wide matrix (k > 2.5 r) it runs on the r × r Gram
+ * matrix (viaGram below: the same iterates in exact arithmetic, fewer flops). The AdamW path is the reference's MuonWithAuxAdam update
  * (defaults betas (0.9, 0.95), adamEps 1e-10), equal to torch.optim.AdamW's to rounding. Keras
  * instead runs its AdamW path at lr·adam_lr_ratio; here each group carries its own lr.
  * A Muon group refuses a parameter with fewer than two dimensions (RangeError naming it).
