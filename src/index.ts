@@ -49,18 +49,18 @@ export {
 } from './augment/index.js';
 // Optimizers, line searches, second order
 export {
-  accelerationInfo, Adadelta, adadeltaRule, Adafactor, adafactorRule, Adagrad, adagradRule, Adam, Adamax, adamaxRule, adamRule, AdamW, adamwRule, armijo, ASGD, asgdRule, cholesky,
-  choleskySolve, ClosureOptimizer, clipGradNorm_, clipGradValue_, createOptimizer, cubicInterpolate, Curvature, formatAccelerationInfo, hasEvalWeights, getOptimizer, hessian,
-  hessianVectorProduct, Lookahead, lookaheadRule, LBFGS, LBFGS_LIMITS, lbfgsRule, Lion, lionRule, NAdam, nadamRule, Newton, NEWTON_LIMITS, OptimizerBase,
-  newtonRule, Optimizer, optimizerInfo, optimizerNames, optionsOf, pureUpdate, RAdam, radamRule, registerAcceleration, registerOptimizer,
+  accelerationInfo, Adadelta, Adan, adanRule, adadeltaRule, Adafactor, adafactorRule, Adagrad, adagradRule, Adam, Adamax, adamaxRule, adamRule, AdamW, adamwRule, armijo, ASGD, asgdRule, cholesky,
+  choleskySolve, ClosureOptimizer, clipGradNorm_, clipGradValue_, createOptimizer, cubicInterpolate, DAdaptAdam, dadaptAdamRule, Curvature, formatAccelerationInfo, hasEvalWeights, getOptimizer, hessian,
+  hessianVectorProduct, Lookahead, lookaheadRule, LBFGS, LBFGS_LIMITS, lbfgsRule, Lion, lionRule, Muon, muonParamGroups, muonRule, newtonSchulz5, NAdam, nadamRule, Newton, NEWTON_LIMITS, OptimizerBase,
+  newtonRule, Optimizer, optimizerInfo, optimizerNames, optionsOf, Prodigy, prodigyRule, pureUpdate, RAdam, radamRule, registerAcceleration, registerOptimizer,
   RMSprop, rmspropRule, Rprop, rpropRule, SAM, samRule, ScheduleFreeAdamW, scheduleFreeAdamWRule,
-  ScheduleFreeSGD, scheduleFreeSGDRule, SGD, sgdRule, strongWolfe, truncatedCG, type Acceleration, type AccelerationRow, type AdadeltaOptions, type AdadeltaState, type AdafactorOptions, type AdagradOptions, type AdagradState,
-  type AdamaxOptions, type AdamaxState, type AdamOptions, type AdamState, type AdamWOptions, type AnyOptimizer, type ArmijoOptions, type ASGDOptions, type BaseHyper,
-  type Closure, type DirectionalObjective, type EvalWeights, type HvpOracle, type LBFGSLineSearch, type LBFGSOptions,
-  type LineSearchResult, type LionOptions, type LookaheadOptions, type LionState, type Method, type NAdamOptions, type NAdamState, type NamedParams, type NewtonClosure, type NewtonOptions,
-  type NewtonStepInfo, type OptimizerSpec, type OptimizerStateDict, type ParamGroup, type ParamsInput, type ParamState,
+  ScheduleFreeSGD, scheduleFreeSGDRule, SGD, SOAP, soapRule, sgdRule, strongWolfe, truncatedCG, type Acceleration, type AccelerationRow, type AdadeltaOptions, type AdadeltaState, type AdafactorOptions, type AdagradOptions, type AdagradState,
+  type AdamaxOptions, type AdanOptions, type AdamaxState, type AdamOptions, type AdamState, type AdamWOptions, type AnyOptimizer, type ArmijoOptions, type ASGDOptions, type BaseHyper,
+  type Closure, type DAdaptAdamOptions, type DirectionalObjective, type EvalWeights, type HvpOracle, type LBFGSLineSearch, type LBFGSOptions,
+  type LineSearchResult, type LionOptions, type LookaheadOptions, type LionState, type Method, type MuonAdjustLr, type MuonGroupOptions, type MuonOptions, type NAdamOptions, type NAdamState, type NamedParams, type NewtonClosure, type NewtonOptions,
+  type NewtonStepInfo, type OptimizerSpec, type OptimizerStateDict, type ParamGroup, type ParamsInput, type ParamState, type ProdigyOptions,
   type RAdamOptions, type RAdamState, type RMSpropOptions, type RMSpropState, type RpropOptions, type SAMOptions, type ScheduleFreeAdamWOptions, type ScheduleFreeSGDOptions,
-  type ScheduleFreeState, type SGDOptions, type SGDState, type StateValue, type Steppable, WrapperOptimizer, type WrapperStateDict, type StrongWolfeOptions, type UpdateRule
+  type ScheduleFreeState, type SGDOptions, type SGDState, type SOAPOptions, type StateValue, type Steppable, WrapperOptimizer, type WrapperStateDict, type StrongWolfeOptions, type UpdateRule
 } from './optim/index.js';
 // 2-d test functions and optimizer trajectories
 export {

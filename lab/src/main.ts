@@ -5,7 +5,7 @@
 import { registerBackend } from '../../src/backend/backend.js';
 import { referenceBackend } from '../../src/backend/reference.js';
 import { getSurface, surfaceNames, type Surface } from '../../src/surfaces/index.js';
-import { optimizerNames, getOptimizer } from '../../src/optim/index.js';
+import { optimizerNames, getOptimizer, MATRIX_ONLY } from '../../src/optim/index.js';
 import { defaultState, fromQuery, toQuery, optimizerDefaults, choicesOf, checkRacerOptions, fmt, SPEEDS, LIMITS, type LabState, type Racer, type OptValue } from './state.js';
 import { computeRuns, indexAt, fRef, labelOf, LAB_DEFAULTS, type Run } from './race.js';
 import { renderSurface, drawMap, drawChart, drawColorBar, frameFor, type Frame, type RacerStyle, type Series, type SurfaceImage, type View } from './draw.js';
@@ -780,7 +780,7 @@ function setupControls(): void {
   });
   $('add-all').addEventListener('click', () => {
     const have = new Set(state.racers.map((r) => r.opt));
-    for (const n of optimizerNames()) if (n !== 'sgd' && !have.has(n)) state.racers.push({ opt: n, noisy: false, options: {} });
+    for (const n of optimizerNames()) if (n !== 'sgd' && !MATRIX_ONLY.has(n) && !have.has(n)) state.racers.push({ opt: n, noisy: false, options: {} });
     changed();
   });
   // transport

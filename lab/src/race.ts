@@ -248,9 +248,10 @@ export function tunedLr(fn: string, opt: string, extra: Record<string, OptValue>
 
 /**
  * Methods whose `lr` is a step-length multiplier for a line search or a Newton step (1 = the full
- * step), not a learning rate: they keep their own value in "one lr for all" and are not tuned.
+ * step), or of a step size the method estimates itself (Prodigy, D-Adaptation), not a learning
+ * rate: they keep their own value in "one lr for all" and are not tuned.
  */
-export const OWN_STEP = new Set(['lbfgs', 'newton']);
+export const OWN_STEP = new Set(['lbfgs', 'newton', 'prodigy', 'dadaptadam']);
 
 /** The options a racer runs with under the current lr mode, and where its lr came from. */
 export function effectiveOptions(state: LabState, r: Racer): { options: Record<string, OptValue>; lrSource: Run['lrSource'] } {

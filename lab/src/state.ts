@@ -9,7 +9,7 @@
  * Racers are encoded one per `r` parameter: `name[~n][;key=value]*`, e.g. `adam;lr=0.1;betas=0.9_0.99`
  * (`~n` = noisy gradients, arrays joined by `_`, booleans 1/0).
  */
-import { optimizerNames, getOptimizer, createOptimizer } from '../../src/optim/index.js';
+import { optimizerNames, getOptimizer, createOptimizer, MATRIX_ONLY } from '../../src/optim/index.js';
 import { surfaceNames, getSurface } from '../../src/surfaces/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { findName } from '../../src/util/names.js';
@@ -59,6 +59,7 @@ export const LIMITS = { budget: [1, 5000], noise: [0, 1e3], batch: [1, 4096], lr
 export function defaultRacers(): Racer[] {
   return optimizerNames()
     .filter((n) => n !== 'sgd') // `gd` is SGD without momentum; with noise on it is SGD
+    .filter((n) => !MATRIX_ONLY.has(n)) // Muon, SOAP: added by hand, they show why a point is not their domain
     .map((opt) => ({ opt, noisy: false, options: {} }));
 }
 
@@ -101,8 +102,10 @@ const defaultsCache = new Map<string, Record<string, OptValue>>();
 export function optimizerDefaults(opt: string): Record<string, OptValue> {
   let d = defaultsCache.get(opt);
   if (!d) {
-    const p = new Tensor(new Float64Array(2), [2], true);
-    const o = getOptimizer(opt).create([['xy', p]], {}) as unknown as { paramGroups?: Record<string, unknown>[] };
+    // the matrix optimizers refuse a lone vector: three 1×1 matrices give Muon a hidden one (its first group)
+    const probe = (n: string): [string, Tensor] => [n, new Tensor(new Float64Array(MATRIX_ONLY.has(opt) ? 1 : 2), MATRIX_ONLY.has(opt) ? [1, 1] : [2], true)];
+    const params = MATRIX_ONLY.has(opt) ? ['a', 'b', 'c'].map(probe) : [probe('xy')];
+    const o = getOptimizer(opt).create(params, {}) as unknown as { paramGroups?: Record<string, unknown>[] };
     const g = o.paramGroups?.[0] ?? {};
     d = {};
     for (const k of getOptimizer(opt).options) {

@@ -47,12 +47,13 @@ function cliTerms(message: string): string {
 
 /**
  * The optimizer options of the command line, checked by the optimizer itself (built once over a
- * one-number parameter) before any data is loaded; its RangeError comes back as one UsageError in
+ * one-number parameter, shaped 1×1) before any data is loaded; its RangeError comes back as one UsageError in
  * the CLI's spelling (--line-search armijo with lbfgs: "expected none or strong-wolfe").
  */
 export function checkOptimizerBag(name: string, bag: Record<string, unknown>): void {
   try {
-    createOptimizer(name, [['probe', new Tensor(new Float64Array(1), [1], true)]], bag);
+    // a 1×1 matrix: the matrix optimizers (Muon, SOAP) refuse a lone vector, the others do not care
+    createOptimizer(name, [['probe', new Tensor(new Float64Array(1), [1, 1], true)]], bag);
   } catch (e) {
     if (e instanceof RangeError || e instanceof TypeError) throw new UsageError(`--optimizer ${getOptimizer(name).key}: ${cliTerms(e.message)}`);
     throw e;

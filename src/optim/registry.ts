@@ -224,3 +224,48 @@ registerWrapper({
     return new Lookahead(buildBase('Lookahead', p, base, rest), own);
   },
 }, lookaheadOwn);
+// ---- optimizers of 2022–2025: Muon, Adan, Prodigy, D-Adaptation Adam, SOAP ----------------------
+import { Muon, muonRule, muonParamGroups } from './muon.js';
+import { Adan, adanRule } from './adan.js';
+import { Prodigy, prodigyRule } from './prodigy.js';
+import { DAdaptAdam, dadaptAdamRule } from './dadapt.js';
+import { SOAP, soapRule } from './soap.js';
+
+/**
+ * Optimizers that act on weight matrices, with the reason a single vector (a 2-D surface point) is
+ * not their domain: the surface runner and the lab say this instead of running them there.
+ */
+export const MATRIX_ONLY: ReadonlyMap<string, string> = new Map([
+  ['muon', 'Muon orthogonalises the update of a weight matrix (2-D or more); a surface point (x, y) is one vector, so there is nothing to orthogonalise — use it on a network (descent train/compare)'],
+  ['soap', 'SOAP runs Adam in the eigenbasis of the per-dimension statistics of a weight matrix; on one vector it is Adam (or, with precondition1d, a 2×2 full-matrix Adam) — use it on a network (descent train/compare)'],
+]);
+
+function refuseVectorsOnly(key: string, params: NamedParams | unknown[], exempt = false): void {
+  const flat = params.length > 0 && Array.isArray(params[0]) && typeof (params[0] as unknown[])[0] === 'string';
+  if (!flat || exempt) return;
+  if ((params as NamedParams).every(([, t]) => t.shape.length < 2)) throw new RangeError(MATRIX_ONLY.get(key)!);
+}
+
+registerOptimizer({
+  key: 'muon', name: 'Muon', options: [...optionsOf(muonRule), 'adamLr', 'adamWeightDecay'],
+  summary: 'momentum orthogonalised by Newton–Schulz for hidden weight matrices, AdamW for the rest (Jordan et al. 2024)',
+  build: (p, { adamLr, adamWeightDecay, ...o }) => {
+    const flat = Array.isArray(p[0]) && typeof (p[0] as unknown[])[0] === 'string';
+    const groups = flat ? muonParamGroups(p, { adamLr: adamLr as number | undefined, adamWeightDecay: adamWeightDecay as number | undefined }) : p;
+    const opt = new Muon(groups as never, o); // options are checked first, then the domain
+    refuseVectorsOnly('muon', p);
+    return opt;
+  },
+});
+registerOptimizer({ key: 'adan', name: 'Adan', options: optionsOf(adanRule), summary: 'adaptive Nesterov momentum from gradient differences (Xie et al. 2022)', build: (p, o) => new Adan(p, o) });
+registerOptimizer({ key: 'prodigy', name: 'Prodigy', options: optionsOf(prodigyRule), summary: 'Adam with a self-estimated step size, lr 1 (Mishchenko & Defazio 2024)', build: (p, o) => new Prodigy(p, o) });
+registerOptimizer({ key: 'dadaptadam', name: 'D-Adapt Adam', options: optionsOf(dadaptAdamRule), summary: 'D-Adaptation: Adam with a step size from a distance estimate, lr 1 (Defazio & Mishchenko 2023)', build: (p, o) => new DAdaptAdam(p, o) });
+registerOptimizer({
+  key: 'soap', name: 'SOAP', options: optionsOf(soapRule),
+  summary: "Adam in the eigenbasis of Shampoo's preconditioner (Vyas et al. 2024)",
+  build: (p, o) => {
+    const opt = new SOAP(p, o);
+    refuseVectorsOnly('soap', p, o.precondition1d === true);
+    return opt;
+  },
+});

@@ -61,6 +61,13 @@ export const TUNED: Readonly<Record<string, Readonly<Record<string, number>>>> =
   lookahead: { lr: 0.1, momentum: 0.9 },
   'schedule-free-sgd': { lr: 1 },
   'schedule-free-adamw': { lr: 5e-3 },
+  // the references' recommended values, not swept here: Muon's lr is for its hidden matrices (its
+  // AdamW groups take --adam-lr, 3e-4); Prodigy and D-Adaptation estimate the step and take lr 1
+  muon: { lr: 0.02 },
+  adan: { lr: 1e-3 },
+  prodigy: { lr: 1 },
+  dadaptadam: { lr: 1 },
+  soap: { lr: 3e-3 },
 };
 
 /** The tuned row of `key`, or of the base of a `WRAPPER:BASE` key. */

@@ -54,6 +54,13 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'k', type: 'int', min: 1, help: 'base steps between lookahead\'s synchronisations (default 5)' },
   { name: 'warmup-steps', type: 'int', min: 0, help: 'linear warm-up steps (schedule-free-sgd, schedule-free-adamw)' },
   { name: 'weight-lr-power', type: 'number', min: 0, help: 'the schedule-free average weights each step by lr_max to this power (default 2)' },
+  { name: 'adam-lr', type: 'number', min: 0, help: 'lr of the AdamW groups: biases, first and last layer (muon; default 3e-4)' },
+  { name: 'ns-steps', type: 'int', min: 0, max: 100, help: 'Newton–Schulz iterations (muon; default 5)' },
+  { name: 'adjust-lr-fn', type: 'string', choices: ['original', 'match_rms_adamw', 'none'], help: 'step scaling per matrix shape (muon; default original)' },
+  { name: 'd0', type: 'number', gt: 0, help: 'initial step-size estimate d (prodigy, dadaptadam; default 1e-6)' },
+  { name: 'd-coef', type: 'number', gt: 0, help: 'multiplier of the estimate d (prodigy; default 1)' },
+  { name: 'precondition-frequency', type: 'int', min: 1, help: 'steps between eigenbasis refreshes (soap; default 10)' },
+  { name: 'max-precond-dim', type: 'int', min: 0, help: 'dimensions larger than this keep the identity basis (soap; default 10000)' },
 ];
 
 /** Most steps of `descent surface` (and `descent schedule`): a million take about two seconds. */

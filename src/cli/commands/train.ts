@@ -49,6 +49,12 @@ export const optimizerOptions: OptSpec[] = [
   { name: 'alpha', type: 'number', help: 'how far lookahead\'s slow weights move toward the fast ones, in (0, 1] (default 0.5)' },
   { name: 'warmup-steps', type: 'int', min: 0, help: 'linear warm-up steps (schedule-free-sgd, schedule-free-adamw; default 0)' },
   { name: 'weight-lr-power', type: 'number', min: 0, help: 'the schedule-free average weights each step by lr_max to this power (default 2)' },
+  { name: 'adam-lr', type: 'number', min: 0, help: 'lr of the AdamW groups: biases, first and last layer (muon; default 3e-4)' },
+  { name: 'ns-steps', type: 'int', min: 0, max: 100, help: 'Newton–Schulz iterations (muon; default 5)' },
+  { name: 'adjust-lr-fn', type: 'string', choices: ['original', 'match_rms_adamw', 'none'], help: 'step scaling per matrix shape (muon; default original)' },
+  { name: 'd-coef', type: 'number', gt: 0, help: 'multiplier of the self-estimated step size d (prodigy; default 1)' },
+  { name: 'precondition-frequency', type: 'int', min: 1, help: 'steps between eigenbasis refreshes (soap; default 10)' },
+  { name: 'max-precond-dim', type: 'int', min: 0, help: 'dimensions larger than this keep the identity basis (soap; default 10000)' },
 ];
 
 /** The options --resume accepts besides the folder; every other setting comes from the checkpoint. */
