@@ -1,0 +1,365 @@
+/**
+ * The training page: settings and presets on the left, uPlot charts on the right, the network
+ * training in a Web Worker (worker.ts) so the page stays responsive. A preset's runs are trained
+ * one after the other and overlaid. The settings and the preset live in the URL (config.ts).
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './train.css';
+import { DEFAULTS, CHOICES, LIMITS, checkValue, checkConfig, fromQuery, toQuery, type TrainConfig } from './config.js';
+import { TRAIN_PRESETS } from './presets.js';
+import type { FromWorker, ToWorker } from './worker.js';
+import type { StepRecord, EpochSummary } from './session.js';
+
+/** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies). */
+const COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
+const CLASSES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'];
+
+interface RunData {
+  label: string;
+  config: TrainConfig;
+  steps: StepRecord[];
+  epochs: EpochSummary[];
+  done: boolean;
+  error?: string;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const parsed = fromQuery(location.search);
+let config: TrainConfig = parsed.config;
+let preset: string | null = parsed.preset && parsed.preset in TRAIN_PRESETS ? parsed.preset : null;
+const notices: string[] = [...parsed.errors];
+if (parsed.preset && !preset) notices.push(`unknown preset "${parsed.preset}"; expected one of ${Object.keys(TRAIN_PRESETS).join(', ')}`);
+let runs: RunData[] = [];
+let current = -1;
+let runId = 0;
+let paused = false;
+let rate = 0;
+let ready = false;
+let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
+
+function showNotice(extra: string[] = []): void {
+  const lines = [...notices, ...extra];
+  const n = $('notice');
+  n.hidden = lines.length === 0;
+  n.textContent = lines.join('\n');
+}
+
+// ---- settings form ----
+const form = $<HTMLFormElement>('settings');
+const inputs = new Map<keyof TrainConfig, HTMLInputElement | HTMLSelectElement>();
+for (const key of Object.keys(DEFAULTS) as (keyof TrainConfig)[]) {
+  const label = document.createElement('label');
+  label.textContent = key;
+  label.htmlFor = 'set-' + key;
+  let el: HTMLInputElement | HTMLSelectElement;
+  if (key in CHOICES) {
+    el = document.createElement('select');
+    for (const c of CHOICES[key as keyof typeof CHOICES]) el.add(new Option(c, c));
+  } else {
+    el = document.createElement('input');
+    el.inputMode = 'decimal';
+    const lim = LIMITS[key as keyof typeof LIMITS];
+    el.title = `${lim.int ? 'integer' : 'number'} in [${lim.min}, ${lim.max}]`;
+  }
+  el.id = 'set-' + key;
+  el.name = key;
+  el.addEventListener('change', () => readForm());
+  inputs.set(key, el);
+  form.append(label, el);
+}
+
+function fillForm(): void {
+  for (const [k, el] of inputs) {
+    el.value = String(config[k]);
+    el.classList.remove('bad');
+  }
+}
+
+/** Reads the form; invalid fields are outlined and named in the notice, and keep the last valid value in the run. */
+function readForm(): boolean {
+  const next = { ...config } as Record<string, unknown>;
+  const errors: string[] = [];
+  for (const [k, el] of inputs) {
+    const r = checkValue(k, el.value);
+    el.classList.toggle('bad', 'error' in r);
+    if ('error' in r) errors.push(r.error);
+    else next[k] = r.value;
+  }
+  const rule = checkConfig(next as unknown as TrainConfig);
+  if (rule) errors.push(rule.replace(/; using.*/, ''));
+  notices.length = 0;
+  showNotice(errors);
+  if (errors.length) return false;
+  const changed = (Object.keys(DEFAULTS) as (keyof TrainConfig)[]).some((k) => next[k] !== config[k]);
+  config = next as unknown as TrainConfig;
+  if (changed && preset) {
+    preset = null;
+    markPreset();
+    $('preset-text').textContent = 'Modified settings: one run with the values below (a preset\'s text no longer applies).';
+  }
+  history.replaceState(null, '', '?' + toQuery(config, preset));
+  return true;
+}
+
+// ---- presets ----
+const presetBox = $('presets');
+for (const [id, p] of Object.entries(TRAIN_PRESETS)) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = p.title;
+  b.dataset.preset = id;
+  b.addEventListener('click', () => choosePreset(id));
+  presetBox.append(b);
+}
+function markPreset(): void {
+  for (const b of presetBox.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.preset === preset));
+}
+function runsFor(): RunData[] {
+  if (!preset) return [{ label: 'run', config: { ...config }, steps: [], epochs: [], done: false }];
+  return TRAIN_PRESETS[preset].runs.map((r) => ({ label: r.label, config: { ...DEFAULTS, ...r.config, seed: r.config.seed ?? config.seed }, steps: [], epochs: [], done: false }));
+}
+function choosePreset(id: string): void {
+  preset = id;
+  config = { ...DEFAULTS, ...TRAIN_PRESETS[id].runs[0].config, seed: config.seed };
+  fillForm();
+  history.replaceState(null, '', '?' + toQuery(config, preset));
+  restart();
+}
+function describe(): void {
+  markPreset();
+  $('preset-text').textContent = preset ? TRAIN_PRESETS[preset].text : 'One run with the settings below. Pick a preset for one of the lecture\'s figures.';
+}
+
+// ---- worker ----
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (m: ToWorker) => worker.postMessage(m);
+worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+  const m = ev.data;
+  if (m.type === 'ready') {
+    ready = true;
+    const threads = m.threads > 1 ? `${m.threads} threads` : 'one thread';
+    $('backend').textContent = `backend: ${m.backend}, ${threads}${m.relaxedSimd ? ', relaxed SIMD' : ''}`;
+    if (!m.isolated) notices.push('This page is not cross-origin isolated (no COOP/COEP headers), so training runs on one thread. `npm run lab` and the hosting headers in docs/lab-training.md make it use all cores.');
+    if (m.note) notices.push(m.note);
+    showNotice();
+    restart();
+    return;
+  }
+  if (m.run !== runId) return;
+  const r = runs[current];
+  if (m.type === 'error') {
+    r.error = m.message;
+    notices.push(`${r.label}: ${m.message}`);
+    showNotice();
+    nextRun();
+    return;
+  }
+  r.steps.push(...m.steps);
+  r.epochs.push(...m.epochs);
+  rate = m.samplesPerSec;
+  if (m.mistakes) mistakes = m.mistakes;
+  if (m.done) {
+    r.done = true;
+    nextRun();
+  }
+  dirty = true;
+};
+
+function startRun(i: number): void {
+  current = i;
+  runId++;
+  send({ type: 'start', config: runs[i].config, run: runId, paused });
+}
+function nextRun(): void {
+  if (current + 1 < runs.length) startRun(current + 1);
+  else dirty = true;
+}
+function restart(): void {
+  if (!ready) return;
+  describe();
+  runs = runsFor();
+  charts.forEach((c) => c.destroy());
+  charts.length = 0;
+  mistakes = [];
+  startRun(0);
+  dirty = true;
+}
+
+$('restart').addEventListener('click', () => {
+  if (readForm()) restart();
+});
+$('pause').addEventListener('click', () => {
+  paused = !paused;
+  send({ type: paused ? 'pause' : 'resume' });
+  $('pause').textContent = paused ? 'resume' : 'pause';
+});
+$('step').addEventListener('click', () => {
+  paused = true;
+  $('pause').textContent = 'resume';
+  send({ type: 'step' });
+});
+$('share').addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    $('progress').textContent = 'link copied';
+  } catch {
+    $('progress').textContent = `copy this link: ${location.href}`;
+  }
+});
+
+// ---- charts ----
+const charts: uPlot[] = [];
+let dirty = false;
+
+function width(id: string): number {
+  return Math.max(280, Math.min(900, $(id).clientWidth || 600));
+}
+
+function lineChart(id: string, title: string, xLabel: string, yLabel: string, tables: [number[], ...(number | null)[][]], series: uPlot.Series[], log = false): uPlot {
+  const el = $(id);
+  el.textContent = '';
+  const opts: uPlot.Options = {
+    title, width: width(id), height: 200,
+    scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+    axes: [{ label: xLabel }, { label: yLabel }],
+    series: [{ label: xLabel }, ...series],
+  };
+  const u = new uPlot(opts, tables as uPlot.AlignedData, el);
+  charts.push(u);
+  return u;
+}
+
+function joined(cols: [number[], number[]][]): uPlot.AlignedData {
+  if (cols.length === 0) return [[]];
+  return uPlot.join(cols.map(([x, y]) => [x, y] as uPlot.AlignedData));
+}
+
+function draw(): void {
+  charts.forEach((c) => c.destroy());
+  charts.length = 0;
+  const xKey = preset ? TRAIN_PRESETS[preset].x : 'step';
+  const xName = xKey === 'gradEpochs' ? 'gradient evaluations (passes over the data)' : 'step';
+  const ser = (label: string, i: number, dash = false): uPlot.Series => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, ...(dash ? { dash: [5, 4] } : {}) });
+  const visible = runs.filter((r) => r.steps.length > 0);
+  const idx = (r: RunData) => runs.indexOf(r);
+  // loss per step (thinned to at most 600 points per run)
+  const thin = (r: RunData) => {
+    const every = Math.max(1, Math.ceil(r.steps.length / 600));
+    return r.steps.filter((_, i) => i % every === 0 || i === r.steps.length - 1);
+  };
+  lineChart('chart-step', 'training loss per step', xName, 'loss', joined(visible.map((r) => {
+    const s = thin(r);
+    return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)];
+  })) as never, visible.map((r) => ser(r.label, idx(r))), true);
+  lineChart('chart-lr', 'learning rate', 'step', 'lr', joined(visible.map((r) => {
+    const s = thin(r);
+    return [s.map((p) => p.step), s.map((p) => p.lr)];
+  })) as never, visible.map((r) => ser(r.label, idx(r))));
+  const ep = runs.filter((r) => r.epochs.length > 0);
+  const epochSeries = ep.flatMap((r) => [ser(`${r.label} test`, idx(r)), ser(`${r.label} train`, idx(r), true)]);
+  lineChart('chart-epoch-loss', 'loss per epoch', 'epoch', 'loss', joined(ep.flatMap((r) => {
+    const x = r.epochs.map((e) => e.epoch);
+    return [[x, r.epochs.map((e) => e.testLoss)], [x, r.epochs.map((e) => e.trainLoss)]] as [number[], number[]][];
+  })) as never, epochSeries);
+  lineChart('chart-epoch-acc', 'accuracy per epoch', 'epoch', 'accuracy', joined(ep.flatMap((r) => {
+    const x = r.epochs.map((e) => e.epoch);
+    return [[x, r.epochs.map((e) => e.testAccuracy)], [x, r.epochs.map((e) => e.trainAccuracy)]] as [number[], number[]][];
+  })) as never, epochSeries);
+  const last = runs[current];
+  if (last && last.epochs.length) {
+    const names = last.epochs[0].norms.map((n) => n.name);
+    const x = last.epochs.map((e) => e.epoch);
+    lineChart('chart-norms', `${last.label}: per-layer norms (solid: weights, dashed: last gradient)`, 'epoch', 'L2 norm', joined(names.flatMap((_, j) => [
+      [x, last.epochs.map((e) => e.norms[j].weight)], [x, last.epochs.map((e) => e.norms[j].grad)],
+    ] as [number[], number[]][])) as never, names.flatMap((n, j) => [ser(`${n} |w|`, j), ser(`${n} |g|`, j, true)]), true);
+    drawConfusion(last.epochs[last.epochs.length - 1].confusion);
+  }
+  lineChart('chart-nearzero', 'fraction of weights with |w| < 0.001', 'epoch', 'fraction', joined(ep.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.nearZero)])) as never,
+    ep.map((r) => ser(r.label, idx(r))));
+  drawMistakes();
+  const r = runs[current];
+  if (r) {
+    const e = r.epochs[r.epochs.length - 1];
+    const all = runs.every((q) => q.done || q.error);
+    $('progress').textContent = `${all ? 'done' : paused ? 'paused' : 'training'} · run ${current + 1}/${runs.length} (${r.label}) · epoch ${Math.min(r.config.epochs, (r.steps.at(-1)?.epoch ?? 1))}/${r.config.epochs}`
+      + ` · step ${r.steps.length} · ${Math.round(rate).toLocaleString('en')} samples/s${e ? ` · test accuracy ${(100 * e.testAccuracy).toFixed(1)}%` : ''}`;
+  }
+}
+
+function drawConfusion(conf: number[]): void {
+  const c = $<HTMLCanvasElement>('confusion');
+  const g = c.getContext('2d')!;
+  const cell = 22, off = 40;
+  g.clearRect(0, 0, c.width, c.height);
+  g.font = '9px sans-serif';
+  for (let t = 0; t < 10; t++) {
+    let row = 0;
+    for (let p = 0; p < 10; p++) row += conf[t * 10 + p];
+    g.fillStyle = '#222';
+    g.fillText(CLASSES[t].slice(0, 7), 0, off + t * cell + 14);
+    for (let p = 0; p < 10; p++) {
+      const f = row ? conf[t * 10 + p] / row : 0;
+      g.fillStyle = `rgba(0, 114, 178, ${f})`;
+      g.fillRect(off + p * cell, off + t * cell, cell - 1, cell - 1);
+      g.fillStyle = f > 0.5 ? '#fff' : '#222';
+      if (conf[t * 10 + p]) g.fillText(String(conf[t * 10 + p]), off + p * cell + 2, off + t * cell + 14);
+    }
+  }
+  g.save();
+  g.fillStyle = '#222';
+  for (let p = 0; p < 10; p++) {
+    g.translate(off + p * cell + 14, off - 2);
+    g.rotate(-Math.PI / 3);
+    g.fillText(CLASSES[p].slice(0, 7), 0, 0);
+    g.setTransform(1, 0, 0, 1, 0, 0);
+  }
+  g.restore();
+}
+
+function drawMistakes(): void {
+  const c = $<HTMLCanvasElement>('mistakes');
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  const img = g.createImageData(28, 28);
+  mistakes.slice(0, 8).forEach((m, i) => {
+    for (let j = 0; j < 784; j++) {
+      const v = 255 - Math.round(m.pixels[j] * 255);
+      img.data.set([v, v, v, 255], j * 4);
+    }
+    const x = (i % 4) * 60, y = Math.floor(i / 4) * 60;
+    g.putImageData(img, x + 16, y);
+    g.font = '9px sans-serif';
+    g.fillStyle = '#d55e00';
+    g.fillText(`${CLASSES[m.predicted].slice(0, 7)} ${(100 * m.p).toFixed(0)}%`, x, y + 40);
+    g.fillStyle = '#222';
+    g.fillText(`is ${CLASSES[m.label].slice(0, 7)}`, x, y + 51);
+  });
+  $('mistakes-cap').textContent = mistakes.length ? 'most confidently wrong test images: predicted (probability), true class' : 'most confidently wrong test images (after the first epoch)';
+}
+
+// Charts are redrawn at most every 250 ms, from requestAnimationFrame, so the page keeps its frame rate while the worker streams steps.
+let lastDraw = 0;
+function frame(t: number): void {
+  if (dirty && t - lastDraw > 250) {
+    dirty = false;
+    lastDraw = t;
+    draw();
+  }
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);
+
+fillForm();
+describe();
+showNotice();
+send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI).href });
+
+/** For tests and the console: the runs as drawn. */
+(globalThis as { __train?: unknown }).__train = {
+  get runs() { return runs; },
+  get config() { return config; },
+  get preset() { return preset; },
+  get done() { return runs.length > 0 && runs.every((r) => r.done || r.error); },
+  get ready() { return ready; },
+};

@@ -1,0 +1,74 @@
+/**
+ * The lecture's figures on real networks: each preset is a list of runs (settings that differ from
+ * the defaults) trained one after the other and drawn on the same charts, with the lines that say
+ * what to look at.
+ */
+import type { TrainConfig } from './config.js';
+
+export interface TrainPreset {
+  title: string;
+  text: string;
+  /** What the step chart's x axis counts. */
+  x: 'gradEpochs' | 'step';
+  runs: { label: string; config: Partial<TrainConfig> }[];
+}
+
+const small: Partial<TrainConfig> = { arch: 'mlp', hidden: 64, train: 2000, test: 1000 };
+
+export const TRAIN_PRESETS: Record<string, TrainPreset> = {
+  batch: {
+    title: 'Full-batch vs mini-batch',
+    text: 'The same MLP trained by gradient descent on all 2,000 samples per step, by mini-batch SGD (64 per step) and by L-BFGS (full batch, strong Wolfe line search). '
+      + 'Against gradient evaluations (x: passes over the data) SGD gets furthest for the same work; per step, L-BFGS makes the most progress.',
+    x: 'gradEpochs',
+    runs: [
+      { label: 'GD (full batch)', config: { ...small, optimizer: 'sgd', lr: 0.5, batch: 2000, epochs: 30 } },
+      { label: 'SGD (batch 64)', config: { ...small, optimizer: 'sgd', lr: 0.05, batch: 64, epochs: 4 } },
+      { label: 'L-BFGS', config: { ...small, optimizer: 'lbfgs', lr: 1, batch: 2000, epochs: 30 } },
+    ],
+  },
+  decay: {
+    title: 'Learning-rate decay',
+    text: 'SGD with a large constant rate against exponential decay lr·e^(−kt) and 1/t decay lr/(1 + kt). '
+      + 'The rate is drawn under the loss: the decayed runs stop bouncing and settle lower late in training.',
+    x: 'step',
+    runs: [
+      { label: 'constant', config: { ...small, optimizer: 'sgd', lr: 0.2, schedule: 'constant', epochs: 5 } },
+      { label: 'exponential', config: { ...small, optimizer: 'sgd', lr: 0.2, schedule: 'exponential', k: 0.01, epochs: 5 } },
+      { label: '1/t', config: { ...small, optimizer: 'sgd', lr: 0.2, schedule: 'inverse', k: 0.02, epochs: 5 } },
+    ],
+  },
+  ensemble: {
+    title: 'SGD and ensemble members',
+    text: 'Three members of the same MLP from different seeds: different initial weights and batch orders end at different test accuracies. '
+      + 'Their spread is what averaging an ensemble removes.',
+    x: 'step',
+    runs: [1, 2, 3].map((seed) => ({ label: `member seed ${seed}`, config: { ...small, optimizer: 'momentum', lr: 0.02, seed, epochs: 5 } })),
+  },
+  penalty: {
+    title: 'Model accuracy and loss: L1, L2, Elastic Net',
+    text: 'A wide MLP on only 500 samples overfits: train loss falls while test loss rises. An L2 penalty shrinks every weight, L1 drives many to zero '
+      + '(the near-zero fraction grows), Elastic Net does both; the test loss stays lower.',
+    x: 'step',
+    runs: (['none', 'l1', 'l2', 'elastic'] as const).map((penalty) => ({
+      label: penalty, config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, penalty, lambda: penalty === 'l2' ? 1e-3 : 1e-4 },
+    })),
+  },
+  dropout: {
+    title: 'Fully connected network and dropout',
+    text: 'The same wide MLP on 500 samples with and without dropout (p = 0.5 after the hidden layer). Without it the train loss goes to zero and the test loss turns up; '
+      + 'with it the train loss stays higher and the test loss lower.',
+    x: 'step',
+    runs: (['none', 'dropout'] as const).map((reg) => ({
+      label: reg === 'none' ? 'no dropout' : 'dropout 0.5', config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, reg, p: 0.5 },
+    })),
+  },
+  dropconnect: {
+    title: 'DropConnect against dropout',
+    text: 'DropConnect drops single connections (weights) instead of whole units. On the overfitting set-up both regularise; DropConnect keeps more of the layer each batch.',
+    x: 'step',
+    runs: (['dropout', 'dropconnect'] as const).map((reg) => ({
+      label: reg, config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, reg, p: 0.5 },
+    })),
+  },
+};

@@ -1,0 +1,261 @@
+/**
+ * One training run of the lab, one batch at a time: the model, the loader, the optimizer and the
+ * penalty come from the library (getModel, DataLoader, createOptimizer, l1/l2/elasticNetPenalty),
+ * the step is the trainer's (forward with the epoch's mask stream, loss + penalty, zeroGrad,
+ * backward, step). It is a class rather than `fit()` because the page pauses, resumes and steps one
+ * batch, which a synchronous loop cannot. Isomorphic: the Web Worker and the Node test run the same
+ * code on the same data, so their losses agree (docs/lab-training.md says to what precision).
+ */
+import {
+  Rng, DataLoader, Dataset, createOptimizer, crossEntropy, add, noGrad, getModel, evaluateConfusion,
+  l1Penalty, l2Penalty, elasticNetPenalty, nearZeroFraction, exponential, inverseTime, constant,
+  type Module, type Tensor, type AnyOptimizer, type Schedule,
+} from '../../../src/index.js';
+import type { TrainConfig } from './config.js';
+
+export interface StepRecord {
+  /** Steps taken, from 1. */
+  step: number;
+  /** Epoch of this step, from 1. */
+  epoch: number;
+  /** Mean data loss of the batch (for L-BFGS: of the full batch, before the step). */
+  loss: number;
+  /** Fraction of the batch classified correctly (before the step). */
+  accuracy: number;
+  /** Penalty term added to the loss (0 without one). */
+  penalty: number;
+  lr: number;
+  /** Gradient evaluations so far, in units of one full pass over the training samples. */
+  gradEpochs: number;
+  /** Samples seen so far. */
+  samples: number;
+}
+
+export interface EpochSummary {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  /** Fraction of weights with |w| < 1e-3. */
+  nearZero: number;
+  /** test confusion counts, [true][predicted], 10 × 10. */
+  confusion: number[];
+  /** Per parameter: name, L2 norm of the weights, L2 norm of the last gradient. */
+  norms: { name: string; weight: number; grad: number }[];
+}
+
+/** The library's model spec for a config (a compact spec string, or a built-in name). */
+export function modelSpec(c: TrainConfig): string {
+  const p = Number(c.p.toFixed(4));
+  const hidden = c.reg === 'dropconnect' ? `dropconnect:${c.hidden}:${p}:act=relu` : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
+  if (c.arch === 'logreg') return 'logreg';
+  if (c.arch === 'mlp') return `${hidden},linear`;
+  return `conv:8:5:pad=2,relu,maxpool:2,conv:16:5:pad=2,relu,maxpool:2,flatten,${hidden},linear`;
+}
+
+const OPT_NAMES: Record<TrainConfig['optimizer'], { name: string; options: Record<string, unknown> }> = {
+  sgd: { name: 'sgd', options: {} },
+  momentum: { name: 'sgd', options: { momentum: 0.9 } },
+  nesterov: { name: 'sgd', options: { momentum: 0.9, nesterov: true } },
+  adam: { name: 'adam', options: {} },
+  rmsprop: { name: 'rmsprop', options: {} },
+  adagrad: { name: 'adagrad', options: {} },
+  lbfgs: { name: 'lbfgs', options: { maxIter: 1, historySize: 10, lineSearchFn: 'strong_wolfe' } },
+};
+
+export function scheduleOf(c: TrainConfig): Schedule {
+  if (c.schedule === 'exponential') return exponential({ lr: c.lr, k: c.k });
+  if (c.schedule === 'inverse') return inverseTime({ lr: c.lr, k: c.k });
+  return constant({ lr: c.lr });
+}
+
+export class TrainSession {
+  readonly config: TrainConfig;
+  readonly model: Module;
+  readonly optimizer: AnyOptimizer;
+  readonly loader: DataLoader;
+  readonly testLoader: DataLoader;
+  readonly trainSet: Dataset;
+  readonly testSet: Dataset;
+  readonly stepsPerEpoch: number;
+  readonly fullBatch: boolean;
+  private readonly schedule: Schedule;
+  private readonly maskRng: Rng;
+  private readonly weights: Tensor[];
+  private iter: Iterator<{ x: Tensor; y: Int32Array }> | null = null;
+  private epochRng: Rng | null = null;
+  private evals = 0;
+  private sums = { loss: 0, correct: 0, n: 0 };
+  step = 0;
+  epoch = 0;
+  samples = 0;
+  /** Weights after each epoch (flattened), for the loss landscape's projected path. */
+  readonly path: Float32Array[] = [];
+
+  constructor(config: TrainConfig, train: Dataset, test: Dataset) {
+    this.config = config;
+    const rng = new Rng(config.seed);
+    this.trainSet = train.slice(0, Math.min(config.train, train.length));
+    this.testSet = test.slice(0, Math.min(config.test, test.length));
+    const spec = getModel(modelSpec(config));
+    this.model = spec.build({ rng: rng.fork('model'), inputShape: train.shape, classes: train.classes.length });
+    this.fullBatch = config.optimizer === 'lbfgs' || config.batch >= this.trainSet.length;
+    const batchSize = this.fullBatch ? this.trainSet.length : config.batch;
+    const flatten = spec.input === 'flat';
+    this.loader = new DataLoader(this.trainSet, { batchSize, shuffle: !this.fullBatch, rng: rng.fork('data'), flatten });
+    this.testLoader = new DataLoader(this.testSet, { batchSize: 500, flatten });
+    this.stepsPerEpoch = this.loader.length;
+    const o = OPT_NAMES[config.optimizer];
+    this.optimizer = createOptimizer(o.name, this.model.namedParameters(), { lr: config.lr, ...o.options });
+    this.schedule = scheduleOf(config);
+    this.maskRng = rng.fork('masks');
+    this.weights = this.model.namedParameters().filter(([n]) => n.endsWith('weight')).map(([, p]) => p);
+    this.path.push(this.flatWeights());
+  }
+
+  get done(): boolean {
+    return this.epoch >= this.config.epochs && this.iter === null;
+  }
+
+  private penalty(): Tensor | null {
+    const c = this.config;
+    if (c.penalty === 'none' || c.lambda === 0) return null;
+    if (c.penalty === 'l1') return l1Penalty(this.weights, c.lambda);
+    if (c.penalty === 'l2') return l2Penalty(this.weights, c.lambda);
+    return elasticNetPenalty(this.weights, c.lambda, c.lambda);
+  }
+
+  /** One optimizer step on the next batch; returns its record, and the epoch's summary when the step ended an epoch. */
+  next(): { step: StepRecord; epoch?: EpochSummary } | null {
+    if (this.done) return null;
+    if (!this.iter) {
+      this.iter = this.loader.epoch(this.epoch) as Iterator<{ x: Tensor; y: Int32Array }>;
+      this.epochRng = this.maskRng.fork(`epoch:${this.epoch}`);
+      this.sums = { loss: 0, correct: 0, n: 0 };
+    }
+    const it = this.iter.next();
+    const batch = it.value as { x: Tensor; y: Int32Array };
+    const lr = this.schedule(this.step);
+    this.optimizer.setLr(lr);
+    const n = batch.y.length;
+    let loss = 0, correct = 0, pen = 0;
+    const measure = (logits: Tensor) => {
+      correct = 0;
+      const k = logits.shape[1], d = logits.data;
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
+        if (best === batch.y[i]) correct++;
+      }
+    };
+    if (this.fullBatch) {
+      const stepRng = this.epochRng!;
+      let first = true;
+      const closure = (): number => {
+        this.evals++;
+        this.optimizer.zeroGrad();
+        const logits = this.model.forward(batch.x, { training: true, rng: stepRng.fork(`eval:${this.evals}`) });
+        let l = crossEntropy(logits, batch.y);
+        const p = this.penalty();
+        if (first) {
+          loss = l.item();
+          pen = p ? p.item() : 0;
+          measure(logits);
+          first = false;
+        }
+        if (p) l = add(l, p);
+        l.backward();
+        return l.item();
+      };
+      if (this.config.optimizer === 'lbfgs') (this.optimizer as unknown as { step(c: () => number): void }).step(closure);
+      else {
+        closure();
+        this.optimizer.step();
+      }
+    } else {
+      const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
+      let l = crossEntropy(logits, batch.y);
+      loss = l.item();
+      measure(logits);
+      const p = this.penalty();
+      if (p) {
+        pen = p.item();
+        l = add(l, p);
+      }
+      this.optimizer.zeroGrad({ setToNone: false });
+      l.backward();
+      this.optimizer.step();
+      this.evals += n / this.trainSet.length;
+    }
+    if (!Number.isFinite(loss + pen)) throw new RangeError(`the loss became ${loss + pen} at step ${this.step + 1} (learning rate ${lr}); try a smaller rate`);
+    this.step++;
+    this.samples += n;
+    this.sums.loss += loss * n;
+    this.sums.correct += correct;
+    this.sums.n += n;
+    const step: StepRecord = {
+      step: this.step, epoch: this.epoch + 1, loss, accuracy: correct / n, penalty: pen, lr, gradEpochs: this.evals, samples: this.samples,
+    };
+    // The epoch ends when the loader has no batch left (checked now, so a summary comes with the last step).
+    if (this.fullBatch || this.sums.n >= this.loader.samplesPerEpoch) {
+      this.iter = null;
+      this.epoch++;
+      this.path.push(this.flatWeights());
+      return { step, epoch: this.summary() };
+    }
+    return { step };
+  }
+
+  private summary(): EpochSummary {
+    const ev = evaluateConfusion(this.model, this.testLoader, 10);
+    const norms: EpochSummary['norms'] = [];
+    for (const [name, p] of this.model.namedParameters()) {
+      norms.push({ name, weight: l2norm(p.data), grad: p.grad ? l2norm(p.grad.data) : 0 });
+    }
+    return {
+      epoch: this.epoch, step: this.step, trainLoss: this.sums.loss / this.sums.n, trainAccuracy: this.sums.correct / this.sums.n,
+      testLoss: ev.loss, testAccuracy: ev.accuracy, nearZero: nearZeroFraction(this.weights, 1e-3), confusion: Array.from(ev.confusion), norms,
+    };
+  }
+
+  /** All weights and biases in one array, in namedParameters order. */
+  flatWeights(): Float32Array {
+    const ps = this.model.namedParameters();
+    const out = new Float32Array(ps.reduce((a, [, p]) => a + p.size, 0));
+    let o = 0;
+    for (const [, p] of ps) {
+      out.set(p.data, o);
+      o += p.size;
+    }
+    return out;
+  }
+
+  /** Test probabilities' most confident mistakes: up to `k` of (test index, true, predicted, probability). */
+  worstMistakes(k: number): { index: number; label: number; predicted: number; p: number }[] {
+    const all: { index: number; label: number; predicted: number; p: number }[] = [];
+    noGrad(() => {
+      let base = 0;
+      for (const b of this.testLoader.epoch(0)) {
+        const logits = this.model.forward(b.x, { training: false });
+        const K = logits.shape[1], d = logits.data;
+        for (let i = 0; i < b.y.length; i++) {
+          let best = 0, mx = -Infinity;
+          for (let j = 0; j < K; j++) if (d[i * K + j] > mx) (mx = d[i * K + j]), (best = j);
+          let z = 0;
+          for (let j = 0; j < K; j++) z += Math.exp(d[i * K + j] - mx);
+          if (best !== b.y[i]) all.push({ index: base + i, label: b.y[i], predicted: best, p: 1 / z });
+        }
+        base += b.y.length;
+      }
+    });
+    return all.sort((a, b) => b.p - a.p).slice(0, k);
+  }
+}
+
+function l2norm(d: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < d.length; i++) s += d[i] * d[i];
+  return Math.sqrt(s);
+}
