@@ -49,7 +49,7 @@ export interface EpochSummary {
 /** The library's model spec for a config (a compact spec string, or a built-in name). */
 export function modelSpec(c: TrainConfig): string {
   const p = Number(c.p.toFixed(4));
-  const hidden = c.reg === 'dropconnect' ? `dropconnect:${c.hidden}:${p}:act=relu` : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
+  const hidden = c.reg === 'dropconnect' ? `dropconnect:${c.hidden}:${p}:act=relu:masks=batch` : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
   if (c.arch === 'logreg') return 'logreg';
   if (c.arch === 'mlp') return `${hidden},linear`;
   return `conv:8:5:pad=2,relu,maxpool:2,conv:16:5:pad=2,relu,maxpool:2,flatten,${hidden},linear`;
