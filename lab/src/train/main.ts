@@ -9,7 +9,7 @@ import './train.css';
 import { DEFAULTS, CHOICES, LIMITS, checkValue, checkConfig, fromQuery, toQuery, type TrainConfig } from './config.js';
 import { TRAIN_PRESETS } from './presets.js';
 import type { FromWorker, ToWorker } from './worker.js';
-import type { StepRecord, EpochSummary } from './session.js';
+import type { StepRecord, EpochSummary, Landscape } from './session.js';
 
 /** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies). */
 const COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
@@ -29,6 +29,8 @@ const parsed = fromQuery(location.search);
 let config: TrainConfig = parsed.config;
 let preset: string | null = parsed.preset && parsed.preset in TRAIN_PRESETS ? parsed.preset : null;
 const notices: string[] = [...parsed.errors];
+// A preset's link carries its first run's settings; a link with only the preset gets them from the preset.
+if (preset && toQuery(config) === '') config = { ...DEFAULTS, ...TRAIN_PRESETS[preset].runs[0].config };
 if (parsed.preset && !preset) notices.push(`unknown preset "${parsed.preset}"; expected one of ${Object.keys(TRAIN_PRESETS).join(', ')}`);
 let runs: RunData[] = [];
 let current = -1;
@@ -36,6 +38,7 @@ let runId = 0;
 let paused = false;
 let rate = 0;
 let ready = false;
+let land: Landscape | null = null;
 let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
 
 function showNotice(extra: string[] = []): void {
@@ -159,6 +162,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   r.epochs.push(...m.epochs);
   rate = m.samplesPerSec;
   if (m.mistakes) mistakes = m.mistakes;
+  if (m.landscape) land = m.landscape;
   if (m.done) {
     r.done = true;
     nextRun();
@@ -179,9 +183,10 @@ function restart(): void {
   if (!ready) return;
   describe();
   runs = runsFor();
-  charts.forEach((c) => c.destroy());
-  charts.length = 0;
+  charts.forEach((c) => c.chart.destroy());
+  charts.clear();
   mistakes = [];
+  land = null;
   startRun(0);
   dirty = true;
 }
@@ -209,15 +214,23 @@ $('share').addEventListener('click', async () => {
 });
 
 // ---- charts ----
-const charts: uPlot[] = [];
+const charts = new Map<string, { key: string; chart: uPlot }>();
 let dirty = false;
 
 function width(id: string): number {
   return Math.max(280, Math.min(900, $(id).clientWidth || 600));
 }
 
-function lineChart(id: string, title: string, xLabel: string, yLabel: string, tables: [number[], ...(number | null)[][]], series: uPlot.Series[], log = false): uPlot {
+/** Draws or updates a chart: a chart with the same series keeps its canvas and only takes the new data. */
+function lineChart(id: string, title: string, xLabel: string, yLabel: string, tables: [number[], ...(number | null)[][]], series: uPlot.Series[], log = false): void {
   const el = $(id);
+  const key = [title, xLabel, log, ...series.map((s) => String(s.label))].join('|');
+  const old = charts.get(id);
+  if (old && old.key === key) {
+    old.chart.setData(tables as uPlot.AlignedData);
+    return;
+  }
+  old?.chart.destroy();
   el.textContent = '';
   const opts: uPlot.Options = {
     title, width: width(id), height: 200,
@@ -225,9 +238,7 @@ function lineChart(id: string, title: string, xLabel: string, yLabel: string, ta
     axes: [{ label: xLabel }, { label: yLabel }],
     series: [{ label: xLabel }, ...series],
   };
-  const u = new uPlot(opts, tables as uPlot.AlignedData, el);
-  charts.push(u);
-  return u;
+  charts.set(id, { key, chart: new uPlot(opts, tables as uPlot.AlignedData, el) });
 }
 
 function joined(cols: [number[], number[]][]): uPlot.AlignedData {
@@ -236,8 +247,6 @@ function joined(cols: [number[], number[]][]): uPlot.AlignedData {
 }
 
 function draw(): void {
-  charts.forEach((c) => c.destroy());
-  charts.length = 0;
   const xKey = preset ? TRAIN_PRESETS[preset].x : 'step';
   const xName = xKey === 'gradEpochs' ? 'gradient evaluations (passes over the data)' : 'step';
   const ser = (label: string, i: number, dash = false): uPlot.Series => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, ...(dash ? { dash: [5, 4] } : {}) });
@@ -278,6 +287,7 @@ function draw(): void {
   lineChart('chart-nearzero', 'fraction of weights with |w| < 0.001', 'epoch', 'fraction', joined(ep.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.nearZero)])) as never,
     ep.map((r) => ser(r.label, idx(r))));
   drawMistakes();
+  drawLandscape();
   const r = runs[current];
   if (r) {
     const e = r.epochs[r.epochs.length - 1];
@@ -315,6 +325,52 @@ function drawConfusion(conf: number[]): void {
     g.setTransform(1, 0, 0, 1, 0, 0);
   }
   g.restore();
+}
+
+/** Viridis-like ramp, dark (low loss) to yellow (high), on log loss. */
+function ramp(f: number): string {
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const x = Math.min(0.9999, Math.max(0, f)) * (stops.length - 1), i = Math.floor(x), t = x - i;
+  const c = stops[i].map((v, k) => Math.round(v + (stops[i + 1][k] - v) * t));
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+}
+
+function heat(id: string, z: number[][], path?: [number, number][]): void {
+  const c = $<HTMLCanvasElement>(id);
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  if (!z.length) return;
+  const n = z.length, cell = c.width / n;
+  const flat = z.flat().filter(Number.isFinite);
+  const lo = Math.log(Math.min(...flat)), hi = Math.log(Math.max(...flat));
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    g.fillStyle = ramp((Math.log(z[i][j]) - lo) / (hi - lo || 1));
+    g.fillRect(j * cell, (n - 1 - i) * cell, cell + 0.5, cell + 0.5);
+  }
+  g.fillStyle = '#fff';
+  g.font = '10px sans-serif';
+  g.fillText(`loss ${Math.exp(lo).toPrecision(3)} (dark) – ${Math.exp(hi).toPrecision(3)} (yellow)`, 4, 12);
+  const at = (a: number) => ((a + 1) / 2) * (c.width - cell) + cell / 2;
+  const atY = (b: number) => c.height - at(b);
+  if (path) {
+    g.strokeStyle = '#fff';
+    g.lineWidth = 1.5;
+    g.beginPath();
+    path.forEach(([a, b], k) => (k ? g.lineTo(at(a), atY(b)) : g.moveTo(at(a), atY(b))));
+    g.stroke();
+    g.fillStyle = '#d55e00';
+    for (const [a, b] of path) g.fillRect(at(a) - 2, atY(b) - 2, 4, 4);
+  }
+  g.strokeStyle = '#fff';
+  g.strokeRect(at(0) - 4, atY(0) - 4, 8, 8);
+}
+
+function drawLandscape(): void {
+  heat('land-random', land?.random ?? []);
+  heat('land-pca', land?.pca ?? [], land?.path);
+  $('land-pca-cap').textContent = land
+    ? `the path's two principal directions (${(100 * land.explained).toFixed(0)}% of its variance), path in white, one dot per epoch; square: final weights`
+    : 'computed when the last run ends';
 }
 
 function drawMistakes(): void {
@@ -362,4 +418,7 @@ send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI)
   get preset() { return preset; },
   get done() { return runs.length > 0 && runs.every((r) => r.done || r.error); },
   get ready() { return ready; },
+  /** The worker's smoothed samples/s. */
+  get rate() { return rate; },
+  get backend() { return $('backend').textContent; },
 };

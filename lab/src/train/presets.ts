@@ -22,8 +22,8 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
       + 'Against gradient evaluations (x: passes over the data) SGD gets furthest for the same work; per step, L-BFGS makes the most progress.',
     x: 'gradEpochs',
     runs: [
-      { label: 'GD (full batch)', config: { ...small, optimizer: 'sgd', lr: 0.5, batch: 2000, epochs: 30 } },
-      { label: 'SGD (batch 64)', config: { ...small, optimizer: 'sgd', lr: 0.05, batch: 64, epochs: 4 } },
+      { label: 'GD (full batch)', config: { ...small, optimizer: 'sgd', lr: 0.2, batch: 2000, epochs: 30 } },
+      { label: 'SGD (batch 64)', config: { ...small, optimizer: 'sgd', lr: 0.1, batch: 64, epochs: 6 } },
       { label: 'L-BFGS', config: { ...small, optimizer: 'lbfgs', lr: 1, batch: 2000, epochs: 30 } },
     ],
   },

@@ -254,6 +254,117 @@ export class TrainSession {
   }
 }
 
+export interface Landscape {
+  /** Grid coordinates along each direction (the final weights at 0). */
+  alphas: number[];
+  /** Training loss at (alphas[j], alphas[i]), row i, column j, on a fixed subset of the training samples. */
+  random: number[][];
+  /** The same over the path's two principal directions. */
+  pca: number[][];
+  /** The path (weights after each epoch, the initial ones first) in the principal directions' coordinates. */
+  path: [number, number][];
+  /** Share of the path's variance that the two principal directions explain. */
+  explained: number;
+}
+
+/**
+ * The loss around the final weights on a 2-D slice (Li, Xu, Taylor, Studer & Goldstein, "Visualizing the
+ * Loss Landscape of Neural Nets", NeurIPS 2018): (1) along two Gaussian random directions, filter-normalised —
+ * each output unit's row of a weight matrix (each filter of a convolution) scaled to that row's norm in the
+ * weights, biases left at 0 — and (2) along the two principal directions of the path (weights after each
+ * epoch minus the final ones), with the path projected on them.
+ */
+export function landscape(s: TrainSession, grid = 21, samples = 1000): Landscape {
+  const params = s.model.namedParameters().map(([n, p]) => ({ n, p, at: p.data.slice() }));
+  const sizes = params.map((q) => q.p.size);
+  const D = sizes.reduce((a, b) => a + b, 0);
+  const final = s.flatWeights();
+  const rng = new Rng(s.config.seed).fork('landscape');
+  const randomDir = (name: string): Float64Array => {
+    const r = rng.fork(name);
+    const d = new Float64Array(D);
+    let o = 0;
+    for (const q of params) {
+      if (q.p.shape.length >= 2) {
+        const rows = q.p.shape[0], cols = q.p.size / rows;
+        for (let i = 0; i < rows; i++) {
+          let nw = 0, nd = 0;
+          for (let j = 0; j < cols; j++) {
+            const v = r.normal();
+            d[o + i * cols + j] = v;
+            nd += v * v;
+            nw += q.at[i * cols + j] ** 2;
+          }
+          const f = Math.sqrt(nw) / (Math.sqrt(nd) || 1);
+          for (let j = 0; j < cols; j++) d[o + i * cols + j] *= f;
+        }
+      }
+      o += q.p.size;
+    }
+    return d;
+  };
+  const sub = s.trainSet.slice(0, Math.min(samples, s.trainSet.length));
+  const loader = new DataLoader(sub, { batchSize: sub.length, flatten: s.testLoader.flatten });
+  const [batch] = [...loader.epoch(0)];
+  const lossAt = (a: number, b: number, d1: Float64Array, d2: Float64Array): number => {
+    let o = 0;
+    for (const q of params) {
+      const t = q.p.data;
+      for (let i = 0; i < t.length; i++) t[i] = final[o + i] + a * d1[o + i] + b * d2[o + i];
+      o += t.length;
+    }
+    return noGrad(() => crossEntropy(s.model.forward(batch.x, { training: false }), batch.y).item());
+  };
+  // Principal directions of the path: the top two eigenvectors of the Gram matrix of (w_k − w_final).
+  const P = s.path.map((w) => Float64Array.from(w, (v, i) => v - final[i]));
+  const n = P.length;
+  const G = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => dot(P[i], P[j])));
+  const eig = topEigen(G, 2);
+  const dirs = eig.map(({ vec, val }) => {
+    const d = new Float64Array(D);
+    for (let k = 0; k < n; k++) for (let i = 0; i < D; i++) d[i] += vec[k] * P[k][i];
+    const norm = Math.sqrt(val) || 1;
+    for (let i = 0; i < D; i++) d[i] /= norm;
+    return d;
+  });
+  const total = G.reduce((a, r, i) => a + r[i], 0);
+  const path = P.map((w) => [dot(w, dirs[0]), dot(w, dirs[1])] as [number, number]);
+  const reach = Math.max(1e-3, ...path.map(([a, b]) => Math.max(Math.abs(a), Math.abs(b)))) * 1.2;
+  const alphas = Array.from({ length: grid }, (_, i) => -1 + (2 * i) / (grid - 1));
+  const r1 = randomDir('d1'), r2 = randomDir('d2');
+  const random = alphas.map((b) => alphas.map((a) => lossAt(a, b, r1, r2)));
+  const pca = alphas.map((b) => alphas.map((a) => lossAt(a * reach, b * reach, dirs[0], dirs[1])));
+  for (const q of params) q.p.data.set(q.at);
+  return { alphas, random, pca, path: path.map(([a, b]) => [a / reach, b / reach]), explained: total > 0 ? (eig[0].val + eig[1].val) / total : 0 };
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** The k largest eigenpairs of a small symmetric positive semi-definite matrix, by power iteration with deflation. */
+function topEigen(A: number[][], k: number): { vec: number[]; val: number }[] {
+  const n = A.length;
+  const M = A.map((r) => r.slice());
+  const out: { vec: number[]; val: number }[] = [];
+  for (let e = 0; e < k; e++) {
+    let v = Array.from({ length: n }, (_, i) => 1 + i / n);
+    let val = 0;
+    for (let it = 0; it < 300; it++) {
+      const w = M.map((r) => dot(r, v));
+      const norm = Math.sqrt(dot(w, w));
+      if (norm === 0) break;
+      v = w.map((x) => x / norm);
+      val = norm;
+    }
+    out.push({ vec: v, val });
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[i][j] -= val * v[i] * v[j];
+  }
+  return out;
+}
+
 function l2norm(d: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < d.length; i++) s += d[i] * d[i];

@@ -5,7 +5,7 @@
  * go to the page in one message per slice.
  */
 import { fetchFashionMnist, initWasm, initWasmSync, wasmInfo, backend, setBackend, type Dataset } from '../../../src/index.js';
-import { TrainSession, type StepRecord, type EpochSummary } from './session.js';
+import { TrainSession, landscape, type StepRecord, type EpochSummary, type Landscape } from './session.js';
 import type { TrainConfig } from './config.js';
 
 export type ToWorker =
@@ -16,7 +16,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; relaxedSimd: boolean; isolated: boolean; note?: string }
   | { type: 'progress'; run: number; steps: StepRecord[]; epochs: EpochSummary[]; samplesPerSec: number; done: boolean; paused: boolean;
-      path?: Float32Array[]; mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[] }
+      landscape?: Landscape; mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[] }
   | { type: 'error'; run: number; message: string };
 
 const post = (m: FromWorker) => (self as unknown as { postMessage(m: unknown): void }).postMessage(m);
@@ -76,7 +76,7 @@ function slice(budgetMs = 40, maxSteps = Infinity): void {
   post({
     type: 'progress', run, steps, epochs, samplesPerSec: rate.ms > 0 ? (rate.samples / rate.ms) * 1000 : 0, done, paused,
     ...(done || epochs.length ? { mistakes: s.worstMistakes(8).map((w) => ({ ...w, pixels: s.testSet.images.slice(w.index * 784, (w.index + 1) * 784) })) } : {}),
-    ...(done ? { path: s.path } : {}),
+    ...(done ? { landscape: landscape(s) } : {}),
   });
   schedule();
 }
