@@ -9,6 +9,7 @@ export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adam', 'rmsprop', 'ad
 export const SCHEDULES = ['constant', 'exponential', 'inverse'] as const;
 export const REGS = ['none', 'dropout', 'dropconnect'] as const;
 export const PENALTIES = ['none', 'l1', 'l2', 'elastic'] as const;
+export const AUGMENTS = ['none', 'flipcrop'] as const;
 
 export interface TrainConfig {
   arch: (typeof ARCHS)[number];
@@ -20,6 +21,8 @@ export interface TrainConfig {
   penalty: (typeof PENALTIES)[number];
   /** Penalty strength λ (elastic: λ for both L1 and L2). */
   lambda: number;
+  /** Training-batch augmentation: none, or the library's random flip (p = 0.5) and crop after 2-pixel padding. */
+  augment: (typeof AUGMENTS)[number];
   optimizer: (typeof OPTIMIZERS)[number];
   lr: number;
   schedule: (typeof SCHEDULES)[number];
@@ -36,7 +39,7 @@ export interface TrainConfig {
 }
 
 export const DEFAULTS: TrainConfig = Object.freeze({
-  arch: 'mlp', hidden: 64, reg: 'none', p: 0.5, penalty: 'none', lambda: 1e-4, optimizer: 'sgd', lr: 0.05,
+  arch: 'mlp', hidden: 64, reg: 'none', p: 0.5, penalty: 'none', lambda: 1e-4, augment: 'none', optimizer: 'sgd', lr: 0.05,
   schedule: 'constant', k: 1e-3, batch: 64, train: 2000, test: 1000, epochs: 10, seed: 1,
 }) as TrainConfig;
 
@@ -58,7 +61,7 @@ export const LIMITS: Record<NumKey, { min: number; max: number; int: boolean }> 
 };
 
 export const CHOICES: Record<ChoiceKey, readonly string[]> = {
-  arch: ARCHS, reg: REGS, penalty: PENALTIES, optimizer: OPTIMIZERS, schedule: SCHEDULES,
+  arch: ARCHS, reg: REGS, penalty: PENALTIES, augment: AUGMENTS, optimizer: OPTIMIZERS, schedule: SCHEDULES,
 };
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

@@ -9,7 +9,7 @@ import './train.css';
 import { DEFAULTS, CHOICES, LIMITS, checkValue, checkConfig, fromQuery, toQuery, type TrainConfig } from './config.js';
 import { TRAIN_PRESETS } from './presets.js';
 import type { FromWorker, ToWorker } from './worker.js';
-import type { StepRecord, EpochSummary, Landscape } from './session.js';
+import { HIST_BINS, HIST_RANGE, type StepRecord, type EpochSummary, type Landscape, type AugmentSettings } from './session.js';
 
 /** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies). */
 const COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
@@ -131,6 +131,8 @@ function choosePreset(id: string): void {
 }
 function describe(): void {
   markPreset();
+  $('augment').hidden = preset !== 'augment';
+  if (preset === 'augment') requestAugment();
   $('preset-text').textContent = preset ? TRAIN_PRESETS[preset].text : 'One run with the settings below. Pick a preset for one of the lecture\'s figures.';
 }
 
@@ -147,6 +149,10 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     if (m.note) notices.push(m.note);
     showNotice();
     restart();
+    return;
+  }
+  if (m.type === 'augmented') {
+    drawAugmented(m.images, m.count);
     return;
   }
   if (m.run !== runId) return;
@@ -286,6 +292,9 @@ function draw(): void {
   }
   lineChart('chart-nearzero', 'fraction of weights with |w| < 0.001', 'epoch', 'fraction', joined(ep.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.nearZero)])) as never,
     ep.map((r) => ser(r.label, idx(r))));
+  const hx = Array.from({ length: HIST_BINS }, (_, i) => -HIST_RANGE + ((i + 0.5) * 2 * HIST_RANGE) / HIST_BINS);
+  lineChart('chart-hist', 'histogram of the weights (latest epoch; end bins hold everything beyond ±0.3)', 'weight', 'count', joined(ep.map((r) => [hx, r.epochs[r.epochs.length - 1].hist])) as never,
+    ep.map((r) => ({ ...ser(r.label, idx(r)), paths: uPlot.paths.stepped!({ align: 1 }) })), true);
   drawMistakes();
   drawLandscape();
   const r = runs[current];
@@ -371,6 +380,53 @@ function drawLandscape(): void {
   $('land-pca-cap').textContent = land
     ? `the path's two principal directions (${(100 * land.explained).toFixed(0)}% of its variance), path in white, one dot per epoch; square: final weights`
     : 'computed when the last run ends';
+}
+
+// ---- crop examples ----
+const AUG_SLIDERS: [keyof AugmentSettings, string, number, number, number][] = [
+  ['flip', 'flip probability', 0, 1, 0.5], ['pad', 'crop padding (px)', 0, 6, 2], ['scale', 'scale ±', 0, 0.4, 0.15],
+  ['brightness', 'brightness ±', 0, 0.8, 0.3], ['contrast', 'contrast ±', 0, 0.8, 0.3],
+];
+const augValues: AugmentSettings = { flip: 0.5, pad: 2, scale: 0.15, brightness: 0.3, contrast: 0.3, count: 8, variants: 3, seed: config.seed };
+for (const [key, label, min, max, value] of AUG_SLIDERS) {
+  const l = document.createElement('label');
+  const input = document.createElement('input');
+  Object.assign(input, { type: 'range', min: String(min), max: String(max), step: String((max - min) / 20), value: String(value) });
+  input.setAttribute('aria-label', label);
+  const out = document.createElement('output');
+  out.textContent = String(value);
+  input.addEventListener('input', () => {
+    augValues[key] = Number(input.value);
+    out.textContent = input.value;
+    requestAugment();
+  });
+  l.append(label, input, out);
+  $('aug-controls').append(l);
+}
+function requestAugment(): void {
+  if (ready) send({ type: 'augment', settings: { ...augValues, seed: config.seed } });
+}
+function drawAugmented(images: Float32Array[], count: number): void {
+  const c = $<HTMLCanvasElement>('aug-canvas');
+  const scale = 2, gap = 6, cellW = 28 * scale + gap;
+  c.width = count * cellW;
+  c.height = images.length * cellW;
+  const g = c.getContext('2d')!;
+  g.imageSmoothingEnabled = false;
+  const img = g.createImageData(28, 28);
+  const tmp = document.createElement('canvas');
+  tmp.width = tmp.height = 28;
+  const tg = tmp.getContext('2d')!;
+  images.forEach((data, row) => {
+    for (let k = 0; k < count; k++) {
+      for (let j = 0; j < 784; j++) {
+        const v = 255 - Math.round(Math.min(1, Math.max(0, data[k * 784 + j])) * 255);
+        img.data.set([v, v, v, 255], j * 4);
+      }
+      tg.putImageData(img, 0, 0);
+      g.drawImage(tmp, k * cellW, row * cellW, 28 * scale, 28 * scale);
+    }
+  });
 }
 
 function drawMistakes(): void {

@@ -8,7 +8,7 @@
  */
 import {
   Rng, DataLoader, Dataset, createOptimizer, crossEntropy, add, noGrad, getModel, evaluateConfusion,
-  l1Penalty, l2Penalty, elasticNetPenalty, nearZeroFraction, exponential, inverseTime, constant,
+  l1Penalty, l2Penalty, composeAugment, randomFlip, randomCrop, randomScale, colorJitter, elasticNetPenalty, nearZeroFraction, exponential, inverseTime, constant,
   type Module, type Tensor, type AnyOptimizer, type Schedule,
 } from '../../../src/index.js';
 import type { TrainConfig } from './config.js';
@@ -42,11 +42,16 @@ export interface EpochSummary {
   nearZero: number;
   /** test confusion counts, [true][predicted], 10 × 10. */
   confusion: number[];
+  /** Histogram of the weights (not biases): HIST_BINS counts over [−HIST_RANGE, HIST_RANGE], outside values in the end bins. */
+  hist: number[];
   /** Per parameter: name, L2 norm of the weights, L2 norm of the last gradient. */
   norms: { name: string; weight: number; grad: number }[];
 }
 
 /** The library's model spec for a config (a compact spec string, or a built-in name). */
+export const HIST_BINS = 60;
+export const HIST_RANGE = 0.3;
+
 export function modelSpec(c: TrainConfig): string {
   const p = Number(c.p.toFixed(4));
   const hidden = c.reg === 'dropconnect' ? `dropconnect:${c.hidden}:${p}:act=relu:masks=batch` : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
@@ -104,7 +109,8 @@ export class TrainSession {
     this.fullBatch = config.optimizer === 'lbfgs' || config.batch >= this.trainSet.length;
     const batchSize = this.fullBatch ? this.trainSet.length : config.batch;
     const flatten = spec.input === 'flat';
-    this.loader = new DataLoader(this.trainSet, { batchSize, shuffle: !this.fullBatch, rng: rng.fork('data'), flatten });
+    const transform = config.augment === 'flipcrop' ? composeAugment(randomFlip(0.5), randomCrop(2)) : undefined;
+    this.loader = new DataLoader(this.trainSet, { batchSize, shuffle: !this.fullBatch, rng: rng.fork('data'), flatten, ...(transform ? { transform } : {}) });
     this.testLoader = new DataLoader(this.testSet, { batchSize: 500, flatten });
     this.stepsPerEpoch = this.loader.length;
     const o = OPT_NAMES[config.optimizer];
@@ -216,7 +222,7 @@ export class TrainSession {
     }
     return {
       epoch: this.epoch, step: this.step, trainLoss: this.sums.loss / this.sums.n, trainAccuracy: this.sums.correct / this.sums.n,
-      testLoss: ev.loss, testAccuracy: ev.accuracy, nearZero: nearZeroFraction(this.weights, 1e-3), confusion: Array.from(ev.confusion), norms,
+      testLoss: ev.loss, testAccuracy: ev.accuracy, nearZero: nearZeroFraction(this.weights, 1e-3), hist: histogram(this.weights), confusion: Array.from(ev.confusion), norms,
     };
   }
 
@@ -363,6 +369,48 @@ function topEigen(A: number[][], k: number): { vec: number[]; val: number }[] {
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[i][j] -= val * v[i] * v[j];
   }
   return out;
+}
+
+function histogram(ws: readonly Tensor[]): number[] {
+  const h = new Array<number>(HIST_BINS).fill(0);
+  for (const w of ws) {
+    const d = w.data;
+    for (let i = 0; i < d.length; i++) {
+      const b = Math.floor(((d[i] + HIST_RANGE) / (2 * HIST_RANGE)) * HIST_BINS);
+      h[b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b]++;
+    }
+  }
+  return h;
+}
+
+/** Sample images under the library's augmentations: rows of `count` garments, the original first, then `variants` draws. */
+export function augmentExamples(data: Dataset, o: AugmentSettings): Float32Array[] {
+  const t = composeAugment(
+    ...(o.flip > 0 ? [randomFlip(o.flip)] : []),
+    ...(o.pad > 0 ? [randomCrop(o.pad)] : []),
+    ...(o.scale > 0 ? [randomScale(1 - o.scale, 1 + o.scale)] : []),
+    ...(o.brightness > 0 || o.contrast > 0 ? [colorJitter({ brightness: o.brightness, contrast: o.contrast })] : []),
+  );
+  const idx = Int32Array.from({ length: o.count }, (_, i) => i * 7);
+  const { x } = data.collate(idx);
+  const rng = new Rng(o.seed).fork('augment');
+  const out: Float32Array[] = [x.data.slice() as Float32Array];
+  for (let v = 0; v < o.variants; v++) out.push(t(x, rng.fork(`variant:${v}`)).data.slice() as Float32Array);
+  return out;
+}
+
+export interface AugmentSettings {
+  /** Probability of a horizontal flip. */
+  flip: number;
+  /** Zero padding before a random 28×28 crop, pixels. */
+  pad: number;
+  /** Scale factor drawn from [1 − scale, 1 + scale]. */
+  scale: number;
+  brightness: number;
+  contrast: number;
+  count: number;
+  variants: number;
+  seed: number;
 }
 
 function l2norm(d: ArrayLike<number>): number {

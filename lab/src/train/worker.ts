@@ -5,19 +5,21 @@
  * go to the page in one message per slice.
  */
 import { fetchFashionMnist, initWasm, initWasmSync, wasmInfo, backend, setBackend, type Dataset } from '../../../src/index.js';
-import { TrainSession, landscape, type StepRecord, type EpochSummary, type Landscape } from './session.js';
+import { TrainSession, landscape, augmentExamples, type AugmentSettings, type StepRecord, type EpochSummary, type Landscape } from './session.js';
 import type { TrainConfig } from './config.js';
 
 export type ToWorker =
   | { type: 'init'; dataUrl: string; threads?: number }
   | { type: 'start'; config: TrainConfig; run: number; paused?: boolean }
-  | { type: 'pause' } | { type: 'resume' } | { type: 'step' };
+  | { type: 'pause' } | { type: 'resume' } | { type: 'step' }
+  | { type: 'augment'; settings: AugmentSettings };
 
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; relaxedSimd: boolean; isolated: boolean; note?: string }
   | { type: 'progress'; run: number; steps: StepRecord[]; epochs: EpochSummary[]; samplesPerSec: number; done: boolean; paused: boolean;
       landscape?: Landscape; mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[] }
-  | { type: 'error'; run: number; message: string };
+  | { type: 'error'; run: number; message: string }
+  | { type: 'augmented'; images: Float32Array[]; count: number };
 
 const post = (m: FromWorker) => (self as unknown as { postMessage(m: unknown): void }).postMessage(m);
 
@@ -85,6 +87,14 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   if (m.type === 'init') {
     init(m).catch((e) => post({ type: 'error', run, message: (e as Error).message }));
+    return;
+  }
+  if (m.type === 'augment') {
+    try {
+      post({ type: 'augmented', images: augmentExamples(data!.train, m.settings), count: m.settings.count });
+    } catch (e) {
+      post({ type: 'error', run, message: (e as Error).message });
+    }
     return;
   }
   if (m.type === 'start') {
