@@ -173,6 +173,18 @@ for (const id of Object.keys(TRAIN_PRESETS)) {
     const canvases = await page.locator('#chart-step canvas').count();
     assert.ok(canvases >= 1, 'the loss chart was not drawn');
     assert.match(await page.locator('#preset-text').textContent() ?? '', new RegExp(TRAIN_PRESETS[id].text.slice(0, 20).replace(/[()]/g, '.')));
+    if (id === 'augment') {
+      // 1 row of originals + 3 augmented rows of 8 garments, 62 px per cell.
+      await page.waitForFunction(() => (document.getElementById('aug-canvas') as HTMLCanvasElement).height === 4 * 62, undefined, { timeout: 30000 });
+      const ink = await page.evaluate(() => {
+        const c = document.getElementById('aug-canvas') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 62, c.width, 62).data;
+        let dark = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < 128) dark++;
+        return dark;
+      });
+      assert.ok(ink > 500, `the augmented garments row has only ${ink} dark pixels`);
+    }
     await page.screenshot({ path: join(shots, `train-${id}.png`), fullPage: true });
     await page.close();
     assert.deepEqual(errors, []);

@@ -121,3 +121,7 @@ export function toQuery(c: TrainConfig, preset?: string | null): string {
   for (const k of Object.keys(DEFAULTS) as (keyof TrainConfig)[]) if (c[k] !== DEFAULTS[k]) p.set(k, String(c[k]));
   return p.toString();
 }
+
+/** The weight histogram's bins over [−HIST_RANGE, HIST_RANGE] (session.ts fills it, main.ts draws it). */
+export const HIST_BINS = 60;
+export const HIST_RANGE = 0.3;

@@ -6,10 +6,10 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './train.css';
-import { DEFAULTS, CHOICES, LIMITS, checkValue, checkConfig, fromQuery, toQuery, type TrainConfig } from './config.js';
+import { DEFAULTS, CHOICES, LIMITS, HIST_BINS, HIST_RANGE, checkValue, checkConfig, fromQuery, toQuery, type TrainConfig } from './config.js';
 import { TRAIN_PRESETS } from './presets.js';
 import type { FromWorker, ToWorker } from './worker.js';
-import { HIST_BINS, HIST_RANGE, type StepRecord, type EpochSummary, type Landscape, type AugmentSettings } from './session.js';
+import type { StepRecord, EpochSummary, Landscape, AugmentSettings } from './session.js';
 
 /** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies). */
 const COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];

@@ -11,7 +11,7 @@ import {
   l1Penalty, l2Penalty, composeAugment, randomFlip, randomCrop, randomScale, colorJitter, elasticNetPenalty, nearZeroFraction, exponential, inverseTime, constant,
   type Module, type Tensor, type AnyOptimizer, type Schedule,
 } from '../../../src/index.js';
-import type { TrainConfig } from './config.js';
+import { HIST_BINS, HIST_RANGE, type TrainConfig } from './config.js';
 
 export interface StepRecord {
   /** Steps taken, from 1. */
@@ -49,9 +49,6 @@ export interface EpochSummary {
 }
 
 /** The library's model spec for a config (a compact spec string, or a built-in name). */
-export const HIST_BINS = 60;
-export const HIST_RANGE = 0.3;
-
 export function modelSpec(c: TrainConfig): string {
   const p = Number(c.p.toFixed(4));
   const hidden = c.reg === 'dropconnect' ? `dropconnect:${c.hidden}:${p}:act=relu:masks=batch` : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
