@@ -39,6 +39,7 @@ let paused = false;
 let rate = 0;
 let ready = false;
 let land: Landscape | null = null;
+let ensemble: { members: number; memberAccuracy: number; accuracy: number }[] = [];
 let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
 
 function showNotice(extra: string[] = []): void {
@@ -169,6 +170,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   rate = m.samplesPerSec;
   if (m.mistakes) mistakes = m.mistakes;
   if (m.landscape) land = m.landscape;
+  if (m.ensemble) ensemble.push(m.ensemble);
   if (m.done) {
     r.done = true;
     nextRun();
@@ -179,7 +181,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
 function startRun(i: number): void {
   current = i;
   runId++;
-  send({ type: 'start', config: runs[i].config, run: runId, paused });
+  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: preset !== null && TRAIN_PRESETS[preset].ensemble === true });
 }
 function nextRun(): void {
   if (current + 1 < runs.length) startRun(current + 1);
@@ -193,6 +195,7 @@ function restart(): void {
   charts.clear();
   mistakes = [];
   land = null;
+  ensemble = [];
   startRun(0);
   dirty = true;
 }
@@ -295,6 +298,12 @@ function draw(): void {
   const hx = Array.from({ length: HIST_BINS }, (_, i) => -HIST_RANGE + ((i + 0.5) * 2 * HIST_RANGE) / HIST_BINS);
   lineChart('chart-hist', 'histogram of the weights (latest epoch; end bins hold everything beyond ±0.3)', 'weight', 'count', joined(ep.map((r) => [hx, r.epochs[r.epochs.length - 1].hist])) as never,
     ep.map((r) => ({ ...ser(r.label, idx(r)), paths: uPlot.paths.stepped!({ align: 1 }) })), true);
+  $('chart-ensemble').hidden = ensemble.length === 0;
+  if (ensemble.length) {
+    const n = ensemble.map((e) => e.members);
+    lineChart('chart-ensemble', 'test accuracy against ensemble size N', 'members N', 'accuracy', [n, ensemble.map((e) => e.memberAccuracy), ensemble.map((e) => e.accuracy)],
+      [{ ...ser('member N alone', 1), width: 0, points: { show: true, size: 8 } }, { ...ser('ensemble of members 1..N', 0), points: { show: true, size: 6 } }]);
+  }
   drawMistakes();
   drawLandscape();
   const r = runs[current];

@@ -4,20 +4,20 @@
  * slices of about 40 ms, so pause, step and restart messages are answered between slices. Results
  * go to the page in one message per slice.
  */
-import { fetchFashionMnist, initWasm, initWasmSync, wasmInfo, backend, setBackend, type Dataset } from '../../../src/index.js';
+import { fetchFashionMnist, predictProba, initWasm, initWasmSync, wasmInfo, backend, setBackend, type Dataset } from '../../../src/index.js';
 import { TrainSession, landscape, augmentExamples, type AugmentSettings, type StepRecord, type EpochSummary, type Landscape } from './session.js';
 import type { TrainConfig } from './config.js';
 
 export type ToWorker =
   | { type: 'init'; dataUrl: string; threads?: number }
-  | { type: 'start'; config: TrainConfig; run: number; paused?: boolean }
+  | { type: 'start'; config: TrainConfig; run: number; paused?: boolean; /** Average this run's test probabilities with the earlier runs' since the last start without it. */ ensemble?: boolean }
   | { type: 'pause' } | { type: 'resume' } | { type: 'step' }
   | { type: 'augment'; settings: AugmentSettings };
 
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; relaxedSimd: boolean; isolated: boolean; note?: string }
   | { type: 'progress'; run: number; steps: StepRecord[]; epochs: EpochSummary[]; samplesPerSec: number; done: boolean; paused: boolean;
-      landscape?: Landscape; mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[] }
+      landscape?: Landscape; ensemble?: { members: number; memberAccuracy: number; accuracy: number }; mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[] }
   | { type: 'error'; run: number; message: string }
   | { type: 'augmented'; images: Float32Array[]; count: number };
 
@@ -29,6 +29,27 @@ let run = 0;
 let paused = false;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let rate = { samples: 0, ms: 0 };
+let ensembleOn = false;
+/** Sum of the ensemble members' test probabilities so far, and how many. */
+let ensembleSum: { probs: Float64Array; labels: Int32Array; classes: number; members: number } | null = null;
+
+function ensembleStep(s: TrainSession): { members: number; memberAccuracy: number; accuracy: number } {
+  const p = predictProba(s.model, s.testLoader);
+  if (!ensembleSum) ensembleSum = { probs: new Float64Array(p.probs.length), labels: p.labels, classes: p.classes, members: 0 };
+  const e = ensembleSum;
+  for (let i = 0; i < p.probs.length; i++) e.probs[i] += p.probs[i];
+  e.members++;
+  const acc = (q: Float64Array) => {
+    let ok = 0;
+    for (let i = 0; i < e.labels.length; i++) {
+      let best = 0;
+      for (let j = 1; j < e.classes; j++) if (q[i * e.classes + j] > q[i * e.classes + best]) best = j;
+      if (best === e.labels[i]) ok++;
+    }
+    return ok / e.labels.length;
+  };
+  return { members: e.members, memberAccuracy: acc(p.probs), accuracy: acc(e.probs) };
+}
 
 async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
@@ -79,6 +100,7 @@ function slice(budgetMs = 40, maxSteps = Infinity): void {
     type: 'progress', run, steps, epochs, samplesPerSec: rate.ms > 0 ? (rate.samples / rate.ms) * 1000 : 0, done, paused,
     ...(done || epochs.length ? { mistakes: s.worstMistakes(8).map((w) => ({ ...w, pixels: s.testSet.images.slice(w.index * 784, (w.index + 1) * 784) })) } : {}),
     ...(done ? { landscape: landscape(s) } : {}),
+    ...(done && ensembleOn ? { ensemble: ensembleStep(s) } : {}),
   });
   schedule();
 }
@@ -102,6 +124,8 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     timer = null;
     run = m.run;
     paused = m.paused ?? false;
+    ensembleOn = m.ensemble === true;
+    if (!ensembleOn) ensembleSum = null;
     rate = { samples: 0, ms: 0 };
     try {
       session = new TrainSession(m.config, data!.train, data!.test);
