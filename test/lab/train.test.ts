@@ -191,6 +191,40 @@ for (const id of Object.keys(TRAIN_PRESETS)) {
   });
 }
 
+test('the ensemble preset\'s claims hold for what it draws: above the mean member at every N; its best, at N = 3, above every member', async () => {
+  const { page, errors } = await open('preset=ensemble');
+  await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
+  const ens = await page.evaluate(() => (window as any).__train.ensemble as { members: number; memberAccuracy: number; accuracy: number }[]);
+  await page.close();
+  assert.deepEqual(errors, []);
+  assert.deepEqual(ens.map((e) => e.members), [1, 2, 3, 4, 5]);
+  for (let n = 2; n <= 5; n++) {
+    const members = ens.slice(0, n).map((e) => e.memberAccuracy);
+    const mean = members.reduce((a, b) => a + b, 0) / n;
+    assert.ok(ens[n - 1].accuracy > mean, `N = ${n}: ensemble ${ens[n - 1].accuracy} ≤ mean member ${mean}`);
+  }
+  const best = Math.max(...ens.map((e) => e.accuracy));
+  assert.equal(ens[2].accuracy, best, 'the text says the ensemble is best at N = 3');
+  assert.equal(best, 0.748);
+  assert.ok(best > Math.max(...ens.map((e) => e.memberAccuracy)), 'the best ensemble does not beat every member');
+  const lo = Math.min(...ens.map((e) => e.memberAccuracy)), hi = Math.max(...ens.map((e) => e.memberAccuracy));
+  assert.ok(lo >= 0.53 && lo < 0.55 && hi >= 0.71 && hi < 0.72, `members span ${lo}–${hi}, the text says 54 %–71 %`);
+});
+
+test('the dropout preset\'s claim holds: lower test loss and higher train loss at the last epoch with dropout', async () => {
+  const { page, errors } = await open('preset=dropout');
+  await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
+  const runs = await pageRuns(page);
+  await page.close();
+  assert.deepEqual(errors, []);
+  const last = (r: PageRun) => r.epochs[r.epochs.length - 1] as unknown as { testLoss: number; trainLoss: number };
+  const [plain, drop] = runs.map(last);
+  const firstTest = Math.min(...runs[0].epochs.map((e) => (e as unknown as { testLoss: number }).testLoss));
+  assert.ok(plain.testLoss > firstTest + 0.1, `without dropout the test loss should turn up: best ${firstTest}, last ${plain.testLoss}`);
+  assert.ok(drop.testLoss < plain.testLoss, `test loss with dropout ${drop.testLoss} ≥ without ${plain.testLoss}`);
+  assert.ok(drop.trainLoss > plain.trainLoss, `train loss with dropout ${drop.trainLoss} ≤ without ${plain.trainLoss}`);
+});
+
 test('a hostile URL gets the defaults and a notice, and runs no script', async () => {
   const { page, errors } = await open('arch=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&lr=1e400&epochs=-1');
   const notice = (await page.locator('#notice').textContent()) ?? '';

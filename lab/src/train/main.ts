@@ -483,6 +483,8 @@ send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI)
   get preset() { return preset; },
   get done() { return runs.length > 0 && runs.every((r) => r.done || r.error); },
   get ready() { return ready; },
+  /** The ensemble preset's accuracy against N, as drawn. */
+  get ensemble() { return ensemble; },
   /** The worker's smoothed samples/s. */
   get rate() { return rate; },
   get backend() { return $('backend').textContent; },

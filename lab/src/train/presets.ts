@@ -43,7 +43,7 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
   ensemble: {
     title: 'SGD and ensemble members',
     text: 'Five members of the same MLP from seeds 1–5 (SGD, lr 0.1, 5 epochs: different initial weights and batch orders) end between 54 % and 71 % test accuracy. '
-      + 'Averaging their predicted probabilities, the ensemble beats the mean member at every N and, from N = 3, the best member (chart: accuracy against N).',
+      + 'Averaging their predicted probabilities, the ensemble beats the mean member at every N, and its best (N = 3, 74.8 %) beats every member (chart: accuracy against N); it does not rise with every member.',
     x: 'step',
     ensemble: true,
     runs: [1, 2, 3, 4, 5].map((seed) => ({ label: `member seed ${seed}`, config: { ...small, optimizer: 'sgd', lr: 0.1, seed, epochs: 5 } })),
@@ -78,7 +78,8 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
   },
   dropconnect: {
     title: 'DropConnect against dropout',
-    text: 'DropConnect drops single connections (weights) instead of whole units. On the overfitting set-up both regularise; DropConnect keeps more of the layer each batch.',
+    text: 'DropConnect drops single connections (weights) instead of whole units. With one mask per batch (the fast variant; the paper draws one per example) it regularises '
+      + 'far less than dropout on this overfitting set-up: test loss at epoch 30 is about 0.80 against dropout\'s 0.65 (0.82 with neither, in the dropout preset).',
     x: 'step',
     runs: (['dropout', 'dropconnect'] as const).map((reg) => ({
       label: reg, config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, reg, p: 0.5 },
