@@ -4,9 +4,9 @@
  *   - `speed`: trains the same model (the default MLP 784-64-10 unless --arch/--hidden, batch 64)
  *     in the page and in Node for --seconds each, and prints samples/s of both and their ratio
  *     (Node with the wasm backend's default threads, and with one thread);
- *   - `shots`: runs every preset to its end (or --seconds per preset) and writes a full-page
+ *   - `shots`: runs every preset (or those named by --only a,b) to its end (or --seconds per preset) and writes a full-page
  *     screenshot of each to test/lab/screenshots/train-<preset>-full.png.
- * Run: npx tsc -p tsconfig.json && node dist/tools/lab-train-browser.js speed|shots [--seconds N]
+ * Run: npx tsc -p tsconfig.json && node dist/tools/lab-train-browser.js speed|shots [--seconds N] [--only PRESETS]
  */
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -78,7 +78,9 @@ try {
   } else {
     const shots = join(repo, 'test', 'lab', 'screenshots');
     mkdirSync(shots, { recursive: true });
-    for (const id of Object.keys(TRAIN_PRESETS)) {
+    const onlyIdx = process.argv.indexOf('--only');
+    const only = onlyIdx > 0 ? process.argv[onlyIdx + 1].split(',') : Object.keys(TRAIN_PRESETS);
+    for (const id of only.filter((k) => k in TRAIN_PRESETS)) {
       const page = await ctx.newPage();
       await page.goto(`${base}?preset=${id}`);
       await page.waitForFunction(() => (window as any).__train?.done === true, undefined, { timeout: seconds * 1000 }).catch(() => console.log(`${id}: not finished after ${seconds} s`));

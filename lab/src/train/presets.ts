@@ -59,7 +59,7 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
   },
   dropout: {
     title: 'Fully connected network and dropout',
-    text: 'The same wide MLP on 500 samples with and without dropout (p = 0.5 after the hidden layer). Without it the train loss goes to zero and the test loss turns up; '
+    text: 'The same wide MLP on 500 samples with and without dropout (p = 0.5 after the hidden layer). Without it the train loss falls towards zero and the test loss turns up; '
       + 'with it the train loss stays higher and the test loss lower.',
     x: 'step',
     runs: (['none', 'dropout'] as const).map((reg) => ({
