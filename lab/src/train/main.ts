@@ -1,0 +1,491 @@
+/**
+ * The training page: settings and presets on the left, uPlot charts on the right, the network
+ * training in a Web Worker (worker.ts) so the page stays responsive. A preset's runs are trained
+ * one after the other and overlaid. The settings and the preset live in the URL (config.ts).
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './train.css';
+import { DEFAULTS, CHOICES, LIMITS, HIST_BINS, HIST_RANGE, checkValue, checkConfig, fromQuery, toQuery, type TrainConfig } from './config.js';
+import { TRAIN_PRESETS } from './presets.js';
+import type { FromWorker, ToWorker } from './worker.js';
+import type { StepRecord, EpochSummary, Landscape, AugmentSettings } from './session.js';
+
+/** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies). */
+const COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
+const CLASSES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'];
+
+interface RunData {
+  label: string;
+  config: TrainConfig;
+  steps: StepRecord[];
+  epochs: EpochSummary[];
+  done: boolean;
+  error?: string;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const parsed = fromQuery(location.search);
+let config: TrainConfig = parsed.config;
+let preset: string | null = parsed.preset && parsed.preset in TRAIN_PRESETS ? parsed.preset : null;
+const notices: string[] = [...parsed.errors];
+// A preset's link carries its first run's settings; a link with only the preset gets them from the preset.
+if (preset && toQuery(config) === '') config = { ...DEFAULTS, ...TRAIN_PRESETS[preset].runs[0].config };
+if (parsed.preset && !preset) notices.push(`unknown preset "${parsed.preset}"; expected one of ${Object.keys(TRAIN_PRESETS).join(', ')}`);
+let runs: RunData[] = [];
+let current = -1;
+let runId = 0;
+let paused = false;
+let rate = 0;
+let ready = false;
+let land: Landscape | null = null;
+let ensemble: { members: number; memberAccuracy: number; accuracy: number }[] = [];
+let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
+
+function showNotice(extra: string[] = []): void {
+  const lines = [...notices, ...extra];
+  const n = $('notice');
+  n.hidden = lines.length === 0;
+  n.textContent = lines.join('\n');
+}
+
+// ---- settings form ----
+const form = $<HTMLFormElement>('settings');
+const inputs = new Map<keyof TrainConfig, HTMLInputElement | HTMLSelectElement>();
+for (const key of Object.keys(DEFAULTS) as (keyof TrainConfig)[]) {
+  const label = document.createElement('label');
+  label.textContent = key;
+  label.htmlFor = 'set-' + key;
+  let el: HTMLInputElement | HTMLSelectElement;
+  if (key in CHOICES) {
+    el = document.createElement('select');
+    for (const c of CHOICES[key as keyof typeof CHOICES]) el.add(new Option(c, c));
+  } else {
+    el = document.createElement('input');
+    el.inputMode = 'decimal';
+    const lim = LIMITS[key as keyof typeof LIMITS];
+    el.title = `${lim.int ? 'integer' : 'number'} in [${lim.min}, ${lim.max}]`;
+  }
+  el.id = 'set-' + key;
+  el.name = key;
+  el.addEventListener('change', () => readForm());
+  inputs.set(key, el);
+  form.append(label, el);
+}
+
+function fillForm(): void {
+  for (const [k, el] of inputs) {
+    el.value = String(config[k]);
+    el.classList.remove('bad');
+  }
+}
+
+/** Reads the form; invalid fields are outlined and named in the notice, and keep the last valid value in the run. */
+function readForm(): boolean {
+  const next = { ...config } as Record<string, unknown>;
+  const errors: string[] = [];
+  for (const [k, el] of inputs) {
+    const r = checkValue(k, el.value);
+    el.classList.toggle('bad', 'error' in r);
+    if ('error' in r) errors.push(r.error);
+    else next[k] = r.value;
+  }
+  const rule = checkConfig(next as unknown as TrainConfig);
+  if (rule) errors.push(rule.replace(/; using.*/, ''));
+  notices.length = 0;
+  showNotice(errors);
+  if (errors.length) return false;
+  const changed = (Object.keys(DEFAULTS) as (keyof TrainConfig)[]).some((k) => next[k] !== config[k]);
+  config = next as unknown as TrainConfig;
+  if (changed && preset) {
+    preset = null;
+    markPreset();
+    $('preset-text').textContent = 'Modified settings: one run with the values below (a preset\'s text no longer applies).';
+  }
+  history.replaceState(null, '', '?' + toQuery(config, preset));
+  return true;
+}
+
+// ---- presets ----
+const presetBox = $('presets');
+for (const [id, p] of Object.entries(TRAIN_PRESETS)) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = p.title;
+  b.dataset.preset = id;
+  b.addEventListener('click', () => choosePreset(id));
+  presetBox.append(b);
+}
+function markPreset(): void {
+  for (const b of presetBox.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.preset === preset));
+}
+function runsFor(): RunData[] {
+  if (!preset) return [{ label: 'run', config: { ...config }, steps: [], epochs: [], done: false }];
+  return TRAIN_PRESETS[preset].runs.map((r) => ({ label: r.label, config: { ...DEFAULTS, ...r.config, seed: r.config.seed ?? config.seed }, steps: [], epochs: [], done: false }));
+}
+function choosePreset(id: string): void {
+  preset = id;
+  config = { ...DEFAULTS, ...TRAIN_PRESETS[id].runs[0].config, seed: config.seed };
+  fillForm();
+  history.replaceState(null, '', '?' + toQuery(config, preset));
+  restart();
+}
+function describe(): void {
+  markPreset();
+  $('augment').hidden = preset !== 'augment';
+  if (preset === 'augment') requestAugment();
+  $('preset-text').textContent = preset ? TRAIN_PRESETS[preset].text : 'One run with the settings below. Pick a preset for one of the lecture\'s figures.';
+}
+
+// ---- worker ----
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (m: ToWorker) => worker.postMessage(m);
+worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+  const m = ev.data;
+  if (m.type === 'ready') {
+    ready = true;
+    const threads = m.threads > 1 ? `${m.threads} threads` : 'one thread';
+    $('backend').textContent = `backend: ${m.backend}, ${threads}${m.relaxedSimd ? ', relaxed SIMD' : ''}`;
+    if (!m.isolated) notices.push('This page is not cross-origin isolated (no COOP/COEP headers), so training runs on one thread. `npm run lab` and the hosting headers in docs/lab-training.md make it use all cores.');
+    if (m.note) notices.push(m.note);
+    showNotice();
+    restart();
+    return;
+  }
+  if (m.type === 'augmented') {
+    drawAugmented(m.images, m.count);
+    return;
+  }
+  if (m.run !== runId) return;
+  const r = runs[current];
+  if (m.type === 'error') {
+    r.error = m.message;
+    notices.push(`${r.label}: ${m.message}`);
+    showNotice();
+    nextRun();
+    return;
+  }
+  r.steps.push(...m.steps);
+  r.epochs.push(...m.epochs);
+  rate = m.samplesPerSec;
+  if (m.mistakes) mistakes = m.mistakes;
+  if (m.landscape) land = m.landscape;
+  if (m.ensemble) ensemble.push(m.ensemble);
+  if (m.done) {
+    r.done = true;
+    nextRun();
+  }
+  dirty = true;
+};
+
+function startRun(i: number): void {
+  current = i;
+  runId++;
+  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: preset !== null && TRAIN_PRESETS[preset].ensemble === true });
+}
+function nextRun(): void {
+  if (current + 1 < runs.length) startRun(current + 1);
+  else dirty = true;
+}
+function restart(): void {
+  if (!ready) return;
+  describe();
+  runs = runsFor();
+  charts.forEach((c) => c.chart.destroy());
+  charts.clear();
+  mistakes = [];
+  land = null;
+  ensemble = [];
+  startRun(0);
+  dirty = true;
+}
+
+$('restart').addEventListener('click', () => {
+  if (readForm()) restart();
+});
+$('pause').addEventListener('click', () => {
+  paused = !paused;
+  send({ type: paused ? 'pause' : 'resume' });
+  $('pause').textContent = paused ? 'resume' : 'pause';
+});
+$('step').addEventListener('click', () => {
+  paused = true;
+  $('pause').textContent = 'resume';
+  send({ type: 'step' });
+});
+$('share').addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    $('progress').textContent = 'link copied';
+  } catch {
+    $('progress').textContent = `copy this link: ${location.href}`;
+  }
+});
+
+// ---- charts ----
+const charts = new Map<string, { key: string; chart: uPlot }>();
+let dirty = false;
+
+function width(id: string): number {
+  return Math.max(280, Math.min(900, $(id).clientWidth || 600));
+}
+
+/** Draws or updates a chart: a chart with the same series keeps its canvas and only takes the new data. */
+function lineChart(id: string, title: string, xLabel: string, yLabel: string, tables: [number[], ...(number | null)[][]], series: uPlot.Series[], log = false): void {
+  const el = $(id);
+  const key = [title, xLabel, log, ...series.map((s) => String(s.label))].join('|');
+  const old = charts.get(id);
+  if (old && old.key === key) {
+    old.chart.setData(tables as uPlot.AlignedData);
+    return;
+  }
+  old?.chart.destroy();
+  el.textContent = '';
+  const opts: uPlot.Options = {
+    title, width: width(id), height: 200,
+    scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+    axes: [{ label: xLabel }, { label: yLabel }],
+    series: [{ label: xLabel }, ...series],
+  };
+  charts.set(id, { key, chart: new uPlot(opts, tables as uPlot.AlignedData, el) });
+}
+
+function joined(cols: [number[], number[]][]): uPlot.AlignedData {
+  if (cols.length === 0) return [[]];
+  return uPlot.join(cols.map(([x, y]) => [x, y] as uPlot.AlignedData));
+}
+
+function draw(): void {
+  const xKey = preset ? TRAIN_PRESETS[preset].x : 'step';
+  const xName = xKey === 'gradEpochs' ? 'gradient evaluations (passes over the data)' : 'step';
+  const ser = (label: string, i: number, dash = false): uPlot.Series => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, ...(dash ? { dash: [5, 4] } : {}) });
+  const visible = runs.filter((r) => r.steps.length > 0);
+  const idx = (r: RunData) => runs.indexOf(r);
+  // loss per step (thinned to at most 600 points per run)
+  const thin = (r: RunData) => {
+    const every = Math.max(1, Math.ceil(r.steps.length / 600));
+    return r.steps.filter((_, i) => i % every === 0 || i === r.steps.length - 1);
+  };
+  lineChart('chart-step', 'training loss per step', xName, 'loss', joined(visible.map((r) => {
+    const s = thin(r);
+    return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)];
+  })) as never, visible.map((r) => ser(r.label, idx(r))), true);
+  lineChart('chart-lr', 'learning rate', 'step', 'lr', joined(visible.map((r) => {
+    const s = thin(r);
+    return [s.map((p) => p.step), s.map((p) => p.lr)];
+  })) as never, visible.map((r) => ser(r.label, idx(r))));
+  const ep = runs.filter((r) => r.epochs.length > 0);
+  const epochSeries = ep.flatMap((r) => [ser(`${r.label} test`, idx(r)), ser(`${r.label} train`, idx(r), true)]);
+  lineChart('chart-epoch-loss', 'loss per epoch', 'epoch', 'loss', joined(ep.flatMap((r) => {
+    const x = r.epochs.map((e) => e.epoch);
+    return [[x, r.epochs.map((e) => e.testLoss)], [x, r.epochs.map((e) => e.trainLoss)]] as [number[], number[]][];
+  })) as never, epochSeries);
+  lineChart('chart-epoch-acc', 'accuracy per epoch', 'epoch', 'accuracy', joined(ep.flatMap((r) => {
+    const x = r.epochs.map((e) => e.epoch);
+    return [[x, r.epochs.map((e) => e.testAccuracy)], [x, r.epochs.map((e) => e.trainAccuracy)]] as [number[], number[]][];
+  })) as never, epochSeries);
+  const last = runs[current];
+  if (last && last.epochs.length) {
+    const names = last.epochs[0].norms.map((n) => n.name);
+    const x = last.epochs.map((e) => e.epoch);
+    lineChart('chart-norms', `${last.label}: per-layer norms (solid: weights, dashed: last gradient)`, 'epoch', 'L2 norm', joined(names.flatMap((_, j) => [
+      [x, last.epochs.map((e) => e.norms[j].weight)], [x, last.epochs.map((e) => e.norms[j].grad)],
+    ] as [number[], number[]][])) as never, names.flatMap((n, j) => [ser(`${n} |w|`, j), ser(`${n} |g|`, j, true)]), true);
+    drawConfusion(last.epochs[last.epochs.length - 1].confusion);
+  }
+  lineChart('chart-nearzero', 'fraction of weights with |w| < 0.001', 'epoch', 'fraction', joined(ep.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.nearZero)])) as never,
+    ep.map((r) => ser(r.label, idx(r))));
+  const hx = Array.from({ length: HIST_BINS }, (_, i) => -HIST_RANGE + ((i + 0.5) * 2 * HIST_RANGE) / HIST_BINS);
+  lineChart('chart-hist', 'histogram of the weights (latest epoch; end bins hold everything beyond ±0.3)', 'weight', 'count', joined(ep.map((r) => [hx, r.epochs[r.epochs.length - 1].hist])) as never,
+    ep.map((r) => ({ ...ser(r.label, idx(r)), paths: uPlot.paths.stepped!({ align: 1 }) })), true);
+  $('chart-ensemble').hidden = ensemble.length === 0;
+  if (ensemble.length) {
+    const n = ensemble.map((e) => e.members);
+    lineChart('chart-ensemble', 'test accuracy against ensemble size N', 'members N', 'accuracy', [n, ensemble.map((e) => e.memberAccuracy), ensemble.map((e) => e.accuracy)],
+      [{ ...ser('member N alone', 1), width: 0, points: { show: true, size: 8 } }, { ...ser('ensemble of members 1..N', 0), points: { show: true, size: 6 } }]);
+  }
+  drawMistakes();
+  drawLandscape();
+  const r = runs[current];
+  if (r) {
+    const e = r.epochs[r.epochs.length - 1];
+    const all = runs.every((q) => q.done || q.error);
+    $('progress').textContent = `${all ? 'done' : paused ? 'paused' : 'training'} · run ${current + 1}/${runs.length} (${r.label}) · epoch ${Math.min(r.config.epochs, (r.steps.at(-1)?.epoch ?? 1))}/${r.config.epochs}`
+      + ` · step ${r.steps.length} · ${Math.round(rate).toLocaleString('en')} samples/s${e ? ` · test accuracy ${(100 * e.testAccuracy).toFixed(1)}%` : ''}`;
+  }
+}
+
+function drawConfusion(conf: number[]): void {
+  const c = $<HTMLCanvasElement>('confusion');
+  const g = c.getContext('2d')!;
+  const cell = 22, off = 40;
+  g.clearRect(0, 0, c.width, c.height);
+  g.font = '9px sans-serif';
+  for (let t = 0; t < 10; t++) {
+    let row = 0;
+    for (let p = 0; p < 10; p++) row += conf[t * 10 + p];
+    g.fillStyle = '#222';
+    g.fillText(CLASSES[t].slice(0, 7), 0, off + t * cell + 14);
+    for (let p = 0; p < 10; p++) {
+      const f = row ? conf[t * 10 + p] / row : 0;
+      g.fillStyle = `rgba(0, 114, 178, ${f})`;
+      g.fillRect(off + p * cell, off + t * cell, cell - 1, cell - 1);
+      g.fillStyle = f > 0.5 ? '#fff' : '#222';
+      if (conf[t * 10 + p]) g.fillText(String(conf[t * 10 + p]), off + p * cell + 2, off + t * cell + 14);
+    }
+  }
+  g.save();
+  g.fillStyle = '#222';
+  for (let p = 0; p < 10; p++) {
+    g.translate(off + p * cell + 14, off - 2);
+    g.rotate(-Math.PI / 3);
+    g.fillText(CLASSES[p].slice(0, 7), 0, 0);
+    g.setTransform(1, 0, 0, 1, 0, 0);
+  }
+  g.restore();
+}
+
+/** Viridis-like ramp, dark (low loss) to yellow (high), on log loss. */
+function ramp(f: number): string {
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const x = Math.min(0.9999, Math.max(0, f)) * (stops.length - 1), i = Math.floor(x), t = x - i;
+  const c = stops[i].map((v, k) => Math.round(v + (stops[i + 1][k] - v) * t));
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+}
+
+function heat(id: string, z: number[][], path?: [number, number][]): void {
+  const c = $<HTMLCanvasElement>(id);
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  if (!z.length) return;
+  const n = z.length, cell = c.width / n;
+  const flat = z.flat().filter(Number.isFinite);
+  const lo = Math.log(Math.min(...flat)), hi = Math.log(Math.max(...flat));
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    g.fillStyle = ramp((Math.log(z[i][j]) - lo) / (hi - lo || 1));
+    g.fillRect(j * cell, (n - 1 - i) * cell, cell + 0.5, cell + 0.5);
+  }
+  g.fillStyle = '#fff';
+  g.font = '10px sans-serif';
+  g.fillText(`loss ${Math.exp(lo).toPrecision(3)} (dark) – ${Math.exp(hi).toPrecision(3)} (yellow)`, 4, 12);
+  const at = (a: number) => ((a + 1) / 2) * (c.width - cell) + cell / 2;
+  const atY = (b: number) => c.height - at(b);
+  if (path) {
+    g.strokeStyle = '#fff';
+    g.lineWidth = 1.5;
+    g.beginPath();
+    path.forEach(([a, b], k) => (k ? g.lineTo(at(a), atY(b)) : g.moveTo(at(a), atY(b))));
+    g.stroke();
+    g.fillStyle = '#d55e00';
+    for (const [a, b] of path) g.fillRect(at(a) - 2, atY(b) - 2, 4, 4);
+  }
+  g.strokeStyle = '#fff';
+  g.strokeRect(at(0) - 4, atY(0) - 4, 8, 8);
+}
+
+function drawLandscape(): void {
+  heat('land-random', land?.random ?? []);
+  heat('land-pca', land?.pca ?? [], land?.path);
+  $('land-pca-cap').textContent = land
+    ? `the path's two principal directions (${(100 * land.explained).toFixed(0)}% of its variance), path in white, one dot per epoch; square: final weights`
+    : 'computed when the last run ends';
+}
+
+// ---- crop examples ----
+const AUG_SLIDERS: [keyof AugmentSettings, string, number, number, number][] = [
+  ['flip', 'flip probability', 0, 1, 0.5], ['pad', 'crop padding (px)', 0, 6, 2], ['scale', 'scale ±', 0, 0.4, 0.15],
+  ['brightness', 'brightness ±', 0, 0.8, 0.3], ['contrast', 'contrast ±', 0, 0.8, 0.3],
+];
+const augValues: AugmentSettings = { flip: 0.5, pad: 2, scale: 0.15, brightness: 0.3, contrast: 0.3, count: 8, variants: 3, seed: config.seed };
+for (const [key, label, min, max, value] of AUG_SLIDERS) {
+  const l = document.createElement('label');
+  const input = document.createElement('input');
+  Object.assign(input, { type: 'range', min: String(min), max: String(max), step: String((max - min) / 20), value: String(value) });
+  input.setAttribute('aria-label', label);
+  const out = document.createElement('output');
+  out.textContent = String(value);
+  input.addEventListener('input', () => {
+    augValues[key] = Number(input.value);
+    out.textContent = input.value;
+    requestAugment();
+  });
+  l.append(label, input, out);
+  $('aug-controls').append(l);
+}
+function requestAugment(): void {
+  if (ready) send({ type: 'augment', settings: { ...augValues, seed: config.seed } });
+}
+function drawAugmented(images: Float32Array[], count: number): void {
+  const c = $<HTMLCanvasElement>('aug-canvas');
+  const scale = 2, gap = 6, cellW = 28 * scale + gap;
+  c.width = count * cellW;
+  c.height = images.length * cellW;
+  const g = c.getContext('2d')!;
+  g.imageSmoothingEnabled = false;
+  const img = g.createImageData(28, 28);
+  const tmp = document.createElement('canvas');
+  tmp.width = tmp.height = 28;
+  const tg = tmp.getContext('2d')!;
+  images.forEach((data, row) => {
+    for (let k = 0; k < count; k++) {
+      for (let j = 0; j < 784; j++) {
+        const v = 255 - Math.round(Math.min(1, Math.max(0, data[k * 784 + j])) * 255);
+        img.data.set([v, v, v, 255], j * 4);
+      }
+      tg.putImageData(img, 0, 0);
+      g.drawImage(tmp, k * cellW, row * cellW, 28 * scale, 28 * scale);
+    }
+  });
+}
+
+function drawMistakes(): void {
+  const c = $<HTMLCanvasElement>('mistakes');
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  const img = g.createImageData(28, 28);
+  mistakes.slice(0, 8).forEach((m, i) => {
+    for (let j = 0; j < 784; j++) {
+      const v = 255 - Math.round(m.pixels[j] * 255);
+      img.data.set([v, v, v, 255], j * 4);
+    }
+    const x = (i % 4) * 60, y = Math.floor(i / 4) * 60;
+    g.putImageData(img, x + 16, y);
+    g.font = '9px sans-serif';
+    g.fillStyle = '#d55e00';
+    g.fillText(`${CLASSES[m.predicted].slice(0, 7)} ${(100 * m.p).toFixed(0)}%`, x, y + 40);
+    g.fillStyle = '#222';
+    g.fillText(`is ${CLASSES[m.label].slice(0, 7)}`, x, y + 51);
+  });
+  $('mistakes-cap').textContent = mistakes.length ? 'most confidently wrong test images: predicted (probability), true class' : 'most confidently wrong test images (after the first epoch)';
+}
+
+// Charts are redrawn at most every 250 ms, from requestAnimationFrame, so the page keeps its frame rate while the worker streams steps.
+let lastDraw = 0;
+function frame(t: number): void {
+  if (dirty && t - lastDraw > 250) {
+    dirty = false;
+    lastDraw = t;
+    draw();
+  }
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);
+
+fillForm();
+describe();
+showNotice();
+send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI).href });
+
+/** For tests and the console: the runs as drawn. */
+(globalThis as { __train?: unknown }).__train = {
+  get runs() { return runs; },
+  get config() { return config; },
+  get preset() { return preset; },
+  get done() { return runs.length > 0 && runs.every((r) => r.done || r.error); },
+  get ready() { return ready; },
+  /** The ensemble preset's accuracy against N, as drawn. */
+  get ensemble() { return ensemble; },
+  /** The worker's smoothed samples/s. */
+  get rate() { return rate; },
+  get backend() { return $('backend').textContent; },
+};

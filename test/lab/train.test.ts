@@ -1,0 +1,257 @@
+/**
+ * The training page (lab/train.html) in a real browser: builds lab/ with Vite into a temporary
+ * folder, serves it on 127.0.0.1 with the COOP/COEP headers (so the page is cross-origin isolated
+ * and the worker may use threads), and drives Debian's Chromium through playwright-core. Checks:
+ *   - the size budget: the training page's JS + CSS ≤ 300 KB gzipped, the wasm kernels (embedded
+ *     in the worker as base64) and the data set counted apart and printed;
+ *   - every preset loads, trains steps and draws its charts (a screenshot of each goes to
+ *     test/lab/screenshots/, gitignored);
+ *   - a short run's per-step losses in the browser equal the same run in Node (TrainSession on the
+ *     same data and seed);
+ *   - a hostile URL gets defaults and a notice naming each rejected value, and runs no script;
+ *   - the main thread keeps ≥ 30 frames/s (requestAnimationFrame count) while a network trains.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, extname, resolve, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { loadEmbedded } from '../../src/node.js';
+import { TrainSession, type StepRecord } from '../../lab/src/train/session.js';
+import { DEFAULTS, fromQuery, toQuery, type TrainConfig } from '../../lab/src/train/config.js';
+import { TRAIN_PRESETS } from '../../lab/src/train/presets.js';
+import { findChromium } from '../browser/chromium.js';
+
+const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
+const shots = join(repo, 'test', 'lab', 'screenshots');
+
+type Page = import('playwright-core').Page;
+type Context = import('playwright-core').BrowserContext;
+
+let outDir = '';
+let profile = '';
+let server: Server;
+let base = '';
+let ctx: Context;
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.gz': 'application/gzip' };
+
+before(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'descent-lab-train-'));
+  const { build } = await import('vite');
+  await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = resolve(outDir, '.' + (path.endsWith('/') ? path + 'index.html' : path));
+    if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+    });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const addr = server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
+  profile = mkdtempSync(join(tmpdir(), 'descent-lab-train-profile-'));
+  const { chromium } = await import('playwright-core');
+  const found = await findChromium();
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: found.executablePath,
+    env: found.env,
+    headless: true,
+    viewport: { width: 1400, height: 1500 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...found.args],
+  });
+  mkdirSync(shots, { recursive: true });
+});
+
+after(async () => {
+  await ctx?.close();
+  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('dialog', (d) => {
+    errors.push('dialog: ' + d.message());
+    void d.dismiss();
+  });
+  await page.goto(base + 'train.html' + (query ? `?${query}` : ''));
+  await page.waitForFunction(() => (window as any).__train?.ready === true, undefined, { timeout: 60000 });
+  return { page, errors };
+}
+
+interface PageRun { label: string; config: TrainConfig; steps: StepRecord[]; epochs: { testAccuracy: number }[]; done: boolean; error?: string }
+const pageRuns = (page: Page) => page.evaluate(() => (window as any).__train.runs as PageRun[]);
+
+test('size budget: the training page\'s JS + CSS ≤ 300 KB gzipped (wasm kernels and data counted apart)', () => {
+  const assets = walk(outDir).filter((f) => /\.(js|css)$/.test(f) && !/[\\/]index-[^\\/]+$/.test(f));
+  let code = 0, wasm = 0;
+  for (const f of assets) {
+    const text = readFileSync(f, 'utf8');
+    // The kernels are embedded as base64 strings (kernels.generated.ts); they are the wasm binary, counted apart.
+    const b64 = text.match(/["'`][A-Za-z0-9+/]{4096,}={0,2}["'`]/g) ?? [];
+    const binary = b64.reduce((a, s) => a + s.length, 0);
+    wasm += b64.reduce((a, s) => a + gzipSync(Buffer.from(s.slice(1, -1), 'base64')).length, 0);
+    code += gzipSync(text.replace(/["'`][A-Za-z0-9+/]{4096,}={0,2}["'`]/g, '""')).length;
+    assert.ok(binary >= 0);
+  }
+  const data = walk(join(outDir, 'fashion-mnist-subset')).reduce((a, f) => a + statSync(f).size, 0);
+  console.log(`# training page: JS+CSS ${(code / 1024).toFixed(1)} KB gzipped; wasm kernels ${(wasm / 1024).toFixed(1)} KB gzipped; data ${(data / 1024).toFixed(0)} KB`);
+  assert.ok(code > 10 * 1024, `the page's code is only ${code} bytes; the build did not include it`);
+  assert.ok(code <= 300 * 1024, `JS+CSS is ${(code / 1024).toFixed(1)} KB gzipped, over the 300 KB budget`);
+  assert.ok(wasm > 0, 'no embedded wasm kernels found in the worker bundle');
+});
+
+test('URL round trip and validation of the settings', () => {
+  const c: TrainConfig = { ...DEFAULTS, optimizer: 'adam', lr: 0.003, hidden: 32, reg: 'dropout', p: 0.25, seed: 7 };
+  const back = fromQuery(toQuery(c, 'dropout'));
+  assert.deepEqual(back.config, c);
+  assert.equal(back.preset, 'dropout');
+  assert.deepEqual(back.errors, []);
+  const bad = fromQuery('lr=1e400&hidden=3.5&optimizer=sdg&batch=0x10&nope=1');
+  assert.deepEqual(bad.config, DEFAULTS);
+  assert.equal(bad.errors.length, 5);
+  assert.match(bad.errors.join('\n'), /lr: expected a number in \[0.000001, 10\], got 1e400/);
+  assert.match(bad.errors.join('\n'), /optimizer: expected one of sgd, momentum/);
+  assert.match(bad.errors.join('\n'), /unknown setting "nope"/);
+});
+
+test('a short run in the browser gives the losses of the same run in Node', async () => {
+  const c: TrainConfig = { ...DEFAULTS, arch: 'mlp', hidden: 16, optimizer: 'sgd', lr: 0.05, batch: 32, train: 256, test: 100, epochs: 2, seed: 3 };
+  const { page, errors } = await open(toQuery(c));
+  await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 120000 });
+  const [run] = await pageRuns(page);
+  await page.close();
+  assert.deepEqual(errors, []);
+  assert.equal(run.error, undefined);
+  const { train, test: testSet } = loadEmbedded();
+  const s = new TrainSession(c, train, testSet);
+  const node: StepRecord[] = [];
+  for (let r = s.next(); r; r = s.next()) node.push(r.step);
+  assert.equal(run.steps.length, node.length);
+  assert.equal(node.length, 16);
+  let worst = 0;
+  for (let i = 0; i < node.length; i++) worst = Math.max(worst, Math.abs(run.steps[i].loss - node[i].loss) / Math.abs(node[i].loss));
+  console.log(`# browser vs Node, ${node.length} SGD steps: largest relative loss difference ${worst.toExponential(2)}`);
+  // SGD uses + − × ÷ only in its update; the loss (exp/log in cross-entropy) may differ in the last bits between engines.
+  assert.ok(worst <= 1e-6, `browser and Node losses differ by ${worst} relative`);
+  assert.ok(node[node.length - 1].loss < node[0].loss, 'the run did not train');
+});
+
+for (const id of Object.keys(TRAIN_PRESETS)) {
+  test(`preset ${id}: loads, trains and draws`, async () => {
+    const { page, errors } = await open(`preset=${id}`);
+    await page.waitForFunction(() => {
+      const t = (window as any).__train;
+      return t.runs.length > 0 && t.runs[0].steps.length >= 5 && t.runs[0].epochs.length >= 1;
+    }, undefined, { timeout: 180000 });
+    await page.waitForTimeout(600);
+    const runs = await pageRuns(page);
+    assert.equal(runs.length, TRAIN_PRESETS[id].runs.length);
+    assert.ok(runs[0].steps.every((s) => Number.isFinite(s.loss)));
+    const canvases = await page.locator('#chart-step canvas').count();
+    assert.ok(canvases >= 1, 'the loss chart was not drawn');
+    assert.match(await page.locator('#preset-text').textContent() ?? '', new RegExp(TRAIN_PRESETS[id].text.slice(0, 20).replace(/[()]/g, '.')));
+    if (id === 'augment') {
+      // 1 row of originals + 3 augmented rows of 8 garments, 62 px per cell.
+      await page.waitForFunction(() => (document.getElementById('aug-canvas') as HTMLCanvasElement).height === 4 * 62, undefined, { timeout: 30000 });
+      const ink = await page.evaluate(() => {
+        const c = document.getElementById('aug-canvas') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 62, c.width, 62).data;
+        let dark = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < 128) dark++;
+        return dark;
+      });
+      assert.ok(ink > 500, `the augmented garments row has only ${ink} dark pixels`);
+    }
+    await page.screenshot({ path: join(shots, `train-${id}.png`), fullPage: true });
+    await page.close();
+    assert.deepEqual(errors, []);
+  });
+}
+
+test('the ensemble preset\'s claims hold for what it draws: above the mean member at every N; its best, at N = 3, above every member', async () => {
+  const { page, errors } = await open('preset=ensemble');
+  await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
+  const ens = await page.evaluate(() => (window as any).__train.ensemble as { members: number; memberAccuracy: number; accuracy: number }[]);
+  await page.close();
+  assert.deepEqual(errors, []);
+  assert.deepEqual(ens.map((e) => e.members), [1, 2, 3, 4, 5]);
+  for (let n = 2; n <= 5; n++) {
+    const members = ens.slice(0, n).map((e) => e.memberAccuracy);
+    const mean = members.reduce((a, b) => a + b, 0) / n;
+    assert.ok(ens[n - 1].accuracy > mean, `N = ${n}: ensemble ${ens[n - 1].accuracy} ≤ mean member ${mean}`);
+  }
+  const best = Math.max(...ens.map((e) => e.accuracy));
+  assert.equal(ens[2].accuracy, best, 'the text says the ensemble is best at N = 3');
+  assert.equal(best, 0.748);
+  assert.ok(best > Math.max(...ens.map((e) => e.memberAccuracy)), 'the best ensemble does not beat every member');
+  const lo = Math.min(...ens.map((e) => e.memberAccuracy)), hi = Math.max(...ens.map((e) => e.memberAccuracy));
+  assert.ok(lo >= 0.53 && lo < 0.55 && hi >= 0.71 && hi < 0.72, `members span ${lo}–${hi}, the text says 54 %–71 %`);
+});
+
+test('the dropout preset\'s claim holds: lower test loss and higher train loss at the last epoch with dropout', async () => {
+  const { page, errors } = await open('preset=dropout');
+  await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
+  const runs = await pageRuns(page);
+  await page.close();
+  assert.deepEqual(errors, []);
+  const last = (r: PageRun) => r.epochs[r.epochs.length - 1] as unknown as { testLoss: number; trainLoss: number };
+  const [plain, drop] = runs.map(last);
+  const firstTest = Math.min(...runs[0].epochs.map((e) => (e as unknown as { testLoss: number }).testLoss));
+  assert.ok(plain.testLoss > firstTest + 0.1, `without dropout the test loss should turn up: best ${firstTest}, last ${plain.testLoss}`);
+  assert.ok(drop.testLoss < plain.testLoss, `test loss with dropout ${drop.testLoss} ≥ without ${plain.testLoss}`);
+  assert.ok(drop.trainLoss > plain.trainLoss, `train loss with dropout ${drop.trainLoss} ≤ without ${plain.trainLoss}`);
+});
+
+test('a hostile URL gets the defaults and a notice, and runs no script', async () => {
+  const { page, errors } = await open('arch=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&lr=1e400&epochs=-1');
+  const notice = (await page.locator('#notice').textContent()) ?? '';
+  const config = await page.evaluate(() => (window as any).__train.config as TrainConfig);
+  await page.close();
+  assert.match(notice, /arch: expected one of logreg, mlp, cnn, got "<img src=x onerror=alert\(1\)>"/);
+  assert.match(notice, /lr: expected/);
+  assert.match(notice, /epochs: expected an integer in \[1, 200\], got -1/);
+  assert.equal(config.arch, DEFAULTS.arch);
+  assert.deepEqual(errors, []);
+});
+
+test('the main thread keeps ≥ 30 frames/s while a network trains', async () => {
+  const { page, errors } = await open(toQuery({ ...DEFAULTS, epochs: 50 }));
+  await page.waitForFunction(() => (window as any).__train.runs[0]?.steps.length > 10, undefined, { timeout: 60000 });
+  const fps = await page.evaluate(() => new Promise<number>((ok) => {
+    let n = 0;
+    const t0 = performance.now();
+    const tick = (t: number) => {
+      n++;
+      if (t - t0 < 3000) requestAnimationFrame(tick);
+      else ok((n * 1000) / (t - t0));
+    };
+    requestAnimationFrame(tick);
+  }));
+  const stepsDuring = (await pageRuns(page))[0].steps.length;
+  await page.close();
+  console.log(`# main thread while training: ${fps.toFixed(1)} frames/s (${stepsDuring} steps so far)`);
+  assert.deepEqual(errors, []);
+  assert.ok(fps >= 30, `${fps.toFixed(1)} frames/s`);
+});
