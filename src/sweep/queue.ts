@@ -18,7 +18,7 @@
  * worker takes it. Trials run in a child process so the worker's event loop stays free to renew
  * its lock while a long trial computes.
  */
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker, createBunRedisClient, type Job } from 'bullmq';
 import { RedisConnection, type RedisTarget } from './redis.js';
 import { TrialProcess } from './pool.js';
 import { trialId, type TrialResult, type TrialSpec } from './trial.js';
@@ -56,7 +56,7 @@ export async function runQueue(
   o: { onResult: (r: TrialResult) => void; onProgress?: (p: { done: number; total: number; elapsed: number }) => void; pollMs?: number },
 ): Promise<void> {
   const reader = await connectRedis(target);
-  const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: await connectRedis(target) as never });
+  const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: createBunRedisClient(await connectRedis(target)) as never });
   const t0 = Date.now();
   try {
     const key = resultsKey(sweep);
@@ -129,7 +129,7 @@ export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: A
       o.onTrial?.(id, r, false);
       return 'stored';
     },
-    { connection: await connectRedis(target) as never, concurrency: 1, lockDuration: lock, stalledInterval: lock, maxStalledCount: 100 },
+    { connection: createBunRedisClient(await connectRedis(target)) as never, concurrency: 1, lockDuration: lock, stalledInterval: lock, maxStalledCount: 100 },
   );
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();

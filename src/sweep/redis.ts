@@ -147,6 +147,23 @@ export class RedisConnection {
     this.socket?.destroy();
   }
 
+  get(key: string): Promise<string | null> {
+    return this.send('GET', [key]);
+  }
+
+  smembers(key: string): Promise<string[]> {
+    return this.send('SMEMBERS', [key]);
+  }
+
+  incr(key: string): Promise<number> {
+    return this.send('INCR', [key]);
+  }
+
+  /** The same as close(); BullMQ recognises a client instance by connect, disconnect and duplicate. */
+  disconnect(): void {
+    this.close();
+  }
+
   /** A new, unconnected connection to the same server (BullMQ opens one per blocking reader). */
   async duplicate(): Promise<RedisConnection> {
     return new RedisConnection(this.target, this.connectTimeoutMs);
