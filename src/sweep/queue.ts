@@ -99,6 +99,8 @@ export async function runQueue(
 export interface WorkerOptions {
   /** Seconds a job's lock lasts without renewal before another worker may take the job back (BullMQ's lockDuration). */
   lockSeconds?: number;
+  /** Called when a job is taken (for the worker's log). */
+  onStart?: (id: string) => void;
   /** Called after each trial (for the worker's log). */
   onTrial?: (id: string, r: TrialResult | null, skipped: boolean) => void;
   /**
@@ -119,6 +121,7 @@ export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: A
       const { sweep, trial } = job.data;
       const id = trialId(trial);
       const key = resultsKey(sweep);
+      o.onStart?.(id);
       if (await store.send('HEXISTS', [key, id])) {
         o.onTrial?.(id, null, true);
         return 'stored before';

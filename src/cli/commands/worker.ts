@@ -35,6 +35,7 @@ export const workerCommand: Command = {
     await runWorker(target, {
       lockSeconds: o.lockSeconds,
       dieAfterStore: process.env.DESCENT_SWEEP_FAULT === 'die-after-store',
+      onStart: (id) => io.err(`trial ${id}: started`),
       onTrial: (id, r, skipped) => io.err(skipped ? `trial ${id}: already stored, skipped` : `trial ${id}: ${r!.status} (${r!.steps} steps, ${r!.seconds.toFixed(1)} s)`),
     }, stop.signal);
   },
