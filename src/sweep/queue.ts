@@ -56,7 +56,9 @@ export async function runQueue(
   o: { onResult: (r: TrialResult) => void; onProgress?: (p: { done: number; total: number; elapsed: number }) => void; pollMs?: number },
 ): Promise<void> {
   const reader = await connectRedis(target);
-  const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: createBunRedisClient(await connectRedis(target)) as never });
+  // BullMQ leaves a connection it was given open when it closes (the caller owns it): closed below.
+  const own = createBunRedisClient(await connectRedis(target));
+  const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: own as never });
   const t0 = Date.now();
   try {
     const key = resultsKey(sweep);
@@ -92,6 +94,7 @@ export async function runQueue(
     o.onProgress?.({ done: done(), total: ids.size, elapsed: (Date.now() - t0) / 1000 });
   } finally {
     await queue.close();
+    own.disconnect();
     reader.close();
   }
 }
@@ -115,6 +118,7 @@ export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: A
   const store = await connectRedis(target);
   const proc = new TrialProcess();
   const lock = (o.lockSeconds ?? 30) * 1000;
+  const own = createBunRedisClient(await connectRedis(target));
   const worker = new Worker<TrialJob>(
     QUEUE_NAME,
     async (job: Job<TrialJob>) => {
@@ -132,7 +136,7 @@ export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: A
       o.onTrial?.(id, r, false);
       return 'stored';
     },
-    { connection: createBunRedisClient(await connectRedis(target)) as never, concurrency: 1, lockDuration: lock, stalledInterval: lock, maxStalledCount: 100 },
+    { connection: own as never, concurrency: 1, lockDuration: lock, stalledInterval: lock, maxStalledCount: 100 },
   );
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
@@ -140,5 +144,6 @@ export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: A
   });
   await worker.close();
   proc.close();
+  own.disconnect();
   store.close();
 }

@@ -76,6 +76,7 @@ export class RedisConnection {
   onclose: (error?: Error) => void = () => {};
   onerror: (error: Error) => void = () => {};
   private socket: Socket | null = null;
+  private closing = false;
   private buf: Buffer = Buffer.alloc(0);
   private pending: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
 
@@ -112,8 +113,9 @@ export class RedisConnection {
       s.on('close', () => {
         const was = this.connected;
         this.connected = false;
+        // Commands cut off by close() end with null, as an orderly shutdown; by a lost connection, with an error.
         const err = new Error('Connection closed');
-        for (const p of this.pending.splice(0)) p.reject(err);
+        for (const p of this.pending.splice(0)) (this.closing ? p.resolve(null) : p.reject(err));
         if (opened && was) this.onclose(err);
       });
       this.socket = s;
@@ -144,6 +146,7 @@ export class RedisConnection {
   }
 
   close(): void {
+    this.closing = true;
     this.socket?.destroy();
   }
 
