@@ -40,17 +40,17 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'mlp', model: 'mlp', batchSize: 128, summary: 'MLP 784-256-128-10, batch 128',
     embedded: { budget: 400, target: 0.83, evalEvery: 20 },
-    full: { budget: 1000, target: 0.85, evalEvery: 50 },
+    full: { budget: 600, target: 0.85, evalEvery: 50 },
   },
   {
     name: 'cnn', model: 'cnn', batchSize: 128, summary: 'CNN conv32-conv64-fc128, batch 128',
     embedded: { budget: 200, target: 0.8, evalEvery: 20 },
-    full: { budget: 300, target: 0.84, evalEvery: 50 },
+    full: { budget: 200, target: 0.84, evalEvery: 50 },
   },
   {
     name: 'fmp', model: 'fmp', batchSize: 128, summary: 'fractional max-pooling net, batch 128',
     embedded: { budget: 200, target: 0.75, evalEvery: 20 },
-    full: { budget: 300, target: 0.78, evalEvery: 50 },
+    full: { budget: 200, target: 0.78, evalEvery: 50 },
   },
 ];
 
