@@ -16,7 +16,7 @@ import { ResultsFile, ResultsFileError } from '../../sweep/results.js';
 import { runPool } from '../../sweep/pool.js';
 import { scoreSweep } from '../../sweep/score.js';
 import { buildReport, reportHtml, reportTable } from '../../sweep/report.js';
-import { trialId } from '../../sweep/trial.js';
+import { trialId, type TrialResult } from '../../sweep/trial.js';
 import { parseRedisUrl } from '../../sweep/redis.js';
 
 export const MAX_TRIALS = 100_000;
@@ -112,7 +112,7 @@ export const sweepCommand: Command = {
         io.err(text);
       }
     };
-    const onResult = (r: import('../../sweep/trial.js').TrialResult) => {
+    const onResult = (r: TrialResult) => {
       file.append(r);
     };
     if (todo.length && target) {
