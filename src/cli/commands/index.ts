@@ -7,6 +7,8 @@ import { compareCommand } from './compare.js';
 import { scheduleCommand } from './schedule.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
+import { sweepCommand } from './sweep.js';
+import { workerCommand } from './worker.js';
 import '../ext/index.js'; // --schedule, --l1/--l2/--elastic-net/--max-norm, --ensemble/--snapshots
 
-export const commands: Command[] = [trainCommand, augmentCommand, surfaceCommand, compareCommand, scheduleCommand, evalCommand, predictCommand];
+export const commands: Command[] = [trainCommand, augmentCommand, surfaceCommand, compareCommand, scheduleCommand, evalCommand, predictCommand, sweepCommand, workerCommand];

@@ -1,0 +1,89 @@
+/**
+ * A sweep's spec (what the user asked for, checked) and the trials it expands to.
+ *
+ * Tuning rules (AlgoPerf's): `external` — each optimizer gets the same number of points of the
+ * search space; a study is one seed, in which every point is trained with that seed; `self` — the
+ * optimizer's defaults only, one trial per seed. Scoring takes the best trial of each study and
+ * the median over studies (score.ts).
+ */
+import { getOptimizer, optimizerNames } from '../optim/registry.js';
+import { clip, didYouMean } from '../util/names.js';
+import { SweepSpecError, parseSpace, pointFor, samplePoints, type Sampler } from './space.js';
+import { hashOf, type TrialSpec } from './trial.js';
+import { dataSize, getWorkload } from './workloads.js';
+
+export interface SweepSpec {
+  workloads: string[];
+  optimizers: string[];
+  space: string;
+  sampler: Sampler;
+  /** Points per optimizer (grid: values per range). */
+  points: number;
+  /** Studies: seeds 1..seeds. */
+  seeds: number;
+  tuning: 'external' | 'self';
+  data: string;
+  limit?: number;
+  testLimit?: number;
+  /** Overrides of the workloads' own settings (all workloads). */
+  target?: number;
+  budget?: number;
+  evalEvery?: number;
+}
+
+/** Check a spec's names (optimizers, workloads, space) and return it normalised (lower-case names). */
+export function checkSweepSpec(s: SweepSpec): SweepSpec {
+  const optimizers = s.optimizers.map((k) => k.trim().toLowerCase()).filter((k) => k);
+  if (!optimizers.length) throw new SweepSpecError('--optimizers: expected a comma-separated list of optimizers');
+  for (const k of optimizers) {
+    if (!optimizerNames().includes(k)) throw new SweepSpecError(`--optimizers: unknown optimizer "${clip(k)}"; expected names from ${optimizerNames().join(', ')}${didYouMean(k, optimizerNames())}`);
+    if (['lbfgs', 'newton'].includes(k)) throw new SweepSpecError(`--optimizers: ${k} takes closure steps; a sweep compares first-order optimizers`);
+  }
+  const workloads = s.workloads.map((w) => getWorkload(w).name);
+  if (!workloads.length) throw new SweepSpecError('--workloads: expected a comma-separated list of workloads');
+  const known = [...new Set(optimizers.flatMap((k) => getOptimizer(k).options))];
+  const dims = parseSpace(s.space, known);
+  for (const d of dims) {
+    const readers = optimizers.filter((k) => pointForNames(k).includes(d.name));
+    if (!readers.length) throw new SweepSpecError(`search space: ${d.name} is read by none of ${optimizers.join(', ')}`);
+  }
+  if (s.tuning === 'self' && dims.length) throw new SweepSpecError('--space: the self-tuning rule trains each optimizer with its defaults; leave --space out or use --tuning external');
+  return { ...s, optimizers: [...new Set(optimizers)], workloads: [...new Set(workloads)] };
+}
+
+function pointForNames(opt: string): string[] {
+  const o = getOptimizer(opt).options;
+  return o.includes('betas') ? [...o, 'beta1', 'beta2', 'schedule'] : [...o, 'schedule'];
+}
+
+/** The hash that names the sweep (its results file's header holds it). */
+export function sweepHash(s: SweepSpec): string {
+  return hashOf({ format: 'descent-sweep', ...s });
+}
+
+/** Every trial of the sweep, in a fixed order: workload, optimizer, point, seed. */
+export function planTrials(s: SweepSpec): TrialSpec[] {
+  const trials: TrialSpec[] = [];
+  for (const wname of s.workloads) {
+    const w = getWorkload(wname);
+    const settings = w[dataSize(s.data)];
+    for (const opt of s.optimizers) {
+      const spec = getOptimizer(opt);
+      const known = [...new Set(s.optimizers.flatMap((k) => getOptimizer(k).options))];
+      const dims = s.tuning === 'self' ? [] : parseSpace(s.space, known).filter((d) => pointForNames(opt).includes(d.name));
+      const points = samplePoints(dims, s.sampler, s.points, 0);
+      const preset = spec.preset as { betas?: [number, number] } | undefined;
+      for (const p of points) {
+        const { options, schedule } = pointFor(p, spec.options, preset);
+        for (let seed = 1; seed <= s.seeds; seed++) {
+          trials.push({
+            workload: w.name, data: s.data, limit: s.limit, testLimit: s.testLimit,
+            budget: s.budget ?? settings.budget, target: s.target ?? settings.target, evalEvery: s.evalEvery ?? settings.evalEvery,
+            optimizer: opt, options, ...(schedule !== undefined ? { schedule } : {}), seed,
+          });
+        }
+      }
+    }
+  }
+  return trials;
+}

@@ -1,0 +1,48 @@
+/** A trial is a pure function of its spec, stops at the target, and its id changes with anything that changes the run. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setBackend } from '../../src/backend/index.js';
+import { runTrial, trialId, type TrialSpec } from '../../src/sweep/trial.js';
+
+setBackend('reference');
+const spec: TrialSpec = { workload: 'mlp', data: 'embedded', limit: 300, testLimit: 200, budget: 12, target: 0.99, evalEvery: 4, optimizer: 'adam', options: { lr: 0.003 }, seed: 3 };
+
+test('same spec, same curve bit for bit; the budget ends the run', () => {
+  const a = runTrial(spec), b = runTrial(spec);
+  assert.equal(a.status, 'budget');
+  assert.deepEqual(a.curve.map((p) => p.step), [4, 8, 12]);
+  assert.deepEqual(a.curve.map((p) => [p.trainLoss, p.testLoss, p.testAccuracy]), b.curve.map((p) => [p.trainLoss, p.testLoss, p.testAccuracy]));
+  assert.equal(a.steps, 12);
+  assert.equal(a.evaluations, 3);
+  assert.equal(a.stepsToTarget, null);
+  assert.ok(a.curve[2].testAccuracy > a.curve[0].testAccuracy - 0.2);
+});
+
+test('a trial stops at the first evaluation that reaches the target', () => {
+  const first = runTrial(spec);
+  const target = first.curve[1].testAccuracy; // reached at step 8 (or at step 4 if that was already as good)
+  const r = runTrial({ ...spec, target });
+  const expect = first.curve.find((p) => p.testAccuracy >= target)!;
+  assert.equal(r.status, 'reached');
+  assert.equal(r.stepsToTarget, expect.step);
+  assert.equal(r.curve.length, first.curve.indexOf(expect) + 1);
+  assert.equal(r.steps, expect.step);
+});
+
+test('a diverging run is recorded as diverged, not thrown', () => {
+  const r = runTrial({ ...spec, optimizer: 'sgd', options: { lr: 1e6 } });
+  assert.equal(r.status, 'diverged');
+  assert.match(r.error!, /loss/);
+});
+
+test('full-batch logistic regression takes one step per evaluation', () => {
+  const r = runTrial({ ...spec, workload: 'logreg', budget: 3, evalEvery: 1, optimizer: 'sgd', options: { lr: 0.5 } });
+  assert.deepEqual(r.curve.map((p) => p.step), [1, 2, 3]);
+});
+
+test('the id is stable and changes with the options, the seed and the budget', () => {
+  assert.equal(trialId(spec), trialId({ ...spec, options: { lr: 0.003 } }));
+  assert.equal(trialId(spec), trialId(Object.fromEntries(Object.entries(spec).reverse()) as unknown as TrialSpec));
+  const ids = new Set([trialId(spec), trialId({ ...spec, seed: 4 }), trialId({ ...spec, options: { lr: 0.001 } }), trialId({ ...spec, budget: 13 })]);
+  assert.equal(ids.size, 4);
+});
