@@ -4,7 +4,8 @@
  * slices of about 40 ms, so pause, step and restart messages are answered between slices. Results
  * go to the page in one message per slice.
  */
-import { fetchFashionMnist, predictProba, initWasm, initWasmSync, wasmInfo, backend, setBackend, type Dataset } from '../../../src/index.js';
+import { fetchFashionMnist, predictProba, backend, setBackend, type Dataset } from '../../../src/index.js';
+import { initWasm, initWasmSync, wasmInfo } from '../../../src/wasm.js';
 import { TrainSession, landscape, augmentExamples, type AugmentSettings, type StepRecord, type EpochSummary, type Landscape } from './session.js';
 import type { TrainConfig } from './config.js';
 
