@@ -15,7 +15,7 @@ const repo = fileURLToPath(new URL('../../..', import.meta.url));
 /** Each pattern with a phrase it must catch. */
 const HISTORY: [RegExp, string][] = [
   [/\brounds? (\d|of work)/i, 'in round 3 the kernels'],
-  [/\bsessions?\b/i, 'this session measured'],
+  [/\bsessions?\b(?!\.ts)/i, 'this session measured'],
   [/\bpreviously\b/i, 'previously 0.825'],
   [/\bbefore (the|this) (change|fix|commit|issue|rewrite)\b/i, 'before this change it froze'],
   [/\bwe (added|changed|removed|fixed|moved|replaced|made|rewrote)\b/i, 'we added a cache'],
