@@ -203,7 +203,7 @@ const pick = (o: Record<string, unknown>, names: string[]) => {
   return { own, rest };
 };
 for (const [key, name, summary, preset] of [
-  ['sam', 'SAM', 'sharpness-aware minimization over a base optimizer (--base, default sgd): two gradients per step (Foret et al. 2021)', undefined],
+  ['sam', 'SAM', 'sharpness-aware minimization over a base optimizer (option base, default sgd): two gradients per step (Foret et al. 2021)', undefined],
   ['asam', 'ASAM', 'adaptive SAM (Kwon et al. 2021): SAM with adaptive, rho 0.5, eta 0.01 (the ASAM repository\'s settings)', { adaptive: true, rho: 0.5, eta: 0.01 }],
 ] as const) {
   registerWrapper({
@@ -217,7 +217,7 @@ for (const [key, name, summary, preset] of [
 }
 registerWrapper({
   key: 'lookahead', name: 'Lookahead',
-  summary: 'k steps of a base optimizer (--base, default sgd), then the slow weights move α toward them (Zhang et al. 2019)',
+  summary: 'k steps of a base optimizer (option base, default sgd), then the slow weights move α toward them (Zhang et al. 2019)',
   build: (p, o) => {
     const { base, ...all } = o;
     const { own, rest } = pick(all, lookaheadOwn);

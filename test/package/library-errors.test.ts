@@ -1,6 +1,6 @@
 /**
- * Library errors speak the library's terms: no string in the library's code (src/ outside src/cli/,
- * the CLI's own vocabulary) spells a command-line flag, except the help texts the CLI prints and
+ * Library errors speak the library's terms: no string in the library's code (src/ outside src/cli/
+ * and src/sweep/, the commands' own vocabulary) spells a command-line flag, except the help texts the CLI prints and
  * the V8 flag the Node entry sets, listed below. Where a message names a CLI concept the CLI passes
  * its spelling in (parseAugment's `what`), and the messages that fitFullBatch and parseAugment
  * throw are checked by running them.
@@ -28,7 +28,9 @@ const ALLOWED: Record<string, RegExp> = {
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
-    return statSync(p).isDirectory() ? (f === 'cli' ? [] : sources(p)) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+    // src/sweep implements the sweep and worker commands (no package entry exports it): its
+    // messages answer those commands' flags, like src/cli's.
+    return statSync(p).isDirectory() ? (f === 'cli' || f === 'sweep' ? [] : sources(p)) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
   });
 }
 

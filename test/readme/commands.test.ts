@@ -7,7 +7,8 @@
  * `--data`, `--data embedded` (the README's default is the full data set when installed, else the
  * same embedded subset); `--test-limit` 128; for train and compare `--limit` at most 256 and
  * `--epochs` at most 2 (5 with `--snapshots 5`, one snapshot per epoch); `--epochs 3` for `--resume`,
- * one more than the run it resumes. The test checks that each command it runs is the README's with only these changes.
+ * one more than the run it resumes. `npx descent sweep` runs 2 points and 1 seed of its grid on 256
+ * training and 128 test images with a 20-step budget. The test checks that each command it runs is the README's with only these changes.
  *
  * The commands not run here say where they are exercised: `npm install` (.ci/run's `npm ci`),
  * `npm test` (this suite), `npm start` (test/readme/figures.test.ts reruns its command), `npm run
@@ -33,7 +34,8 @@ const readme = readFileSync(join(repo, 'README.md'), 'utf8');
 function shCommands(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)) {
-    for (const line of m[1].split('\n')) {
+    // a line ending in a backslash continues on the next, as in the shell
+    for (const line of m[1].replace(/\s*\\\n\s*/g, ' ').split('\n')) {
       const cmd = line.replace(/\s+#\s.*$/, '').trim();
       if (cmd) out.push(cmd);
     }
@@ -52,6 +54,12 @@ const NOT_RUN: Record<string, string> = {
   'npm test': 'this suite',
   'npm run lab': 'a dev server; test/lab/lab.test.ts builds the same Vite config and drives it in Chromium',
   '/usr/bin/python3 tools/compare_torch.py --from runs/s1': 'needs PyTorch: test/system/compare-torch.test.ts (npm run test:system)',
+  'npx descent sweep --workloads logreg,mlp,cnn,fmp --optimizers sgd,momentum,rmsprop,adam --space lr=log:1e-3:1e-1 --sampler grid --points 3 --data full --test-limit 2000 --target 1 --out full.jsonl':
+    'needs the full data set; the same code runs on the embedded data in the sweep command above and test/cli/sweep.test.ts',
+  'node dist/tools/sweep-targets.js full.jsonl --score --html full.html': 'reads the full-data sweep; test/sweep/ tests the target rule and scoring',
+  'redis-server --bind 0.0.0.0 --protected-mode no': 'a server: the queue tests start redis-server themselves (test/system, npm run test:system)',
+  'npx descent worker --queue redis://HOST:6379': 'needs Redis on HOST: test/system runs workers against a local redis-server',
+  'npx descent sweep --workloads mlp ... --queue redis://HOST:6379 --out mlp.jsonl': 'an elided sweep through Redis on HOST: test/system runs it against a local redis-server',
 };
 
 const option = (args: string[], name: string) => {
@@ -69,6 +77,11 @@ function set(args: string[], name: string, value: string): void {
 function reduce(readmeArgs: string[]): string[] {
   const args = [...readmeArgs];
   const command = args[0];
+  if (command === 'sweep' && !args.includes('--help')) {
+    // two points and one seed of the README's grid, on 256 images with a 20-step budget
+    for (const [name, v] of [['--points', '2'], ['--seeds', '1'], ['--limit', '256'], ['--test-limit', '128'], ['--budget', '20']] as const) set(args, name, v);
+    return args;
+  }
   if (!['train', 'compare', 'eval'].includes(command) || args.includes('--help')) return args;
   if (args.includes('--resume')) {
     set(args, '--epochs', '3');
@@ -86,7 +99,7 @@ function reduce(readmeArgs: string[]): string[] {
 
 /** Only the reductions' options differ between the README's arguments and the ones run. */
 function onlyReduced(readmeArgs: string[], run: string[]): boolean {
-  const reducible = new Set(['--data', '--limit', '--test-limit', '--epochs']);
+  const reducible = new Set(['--data', '--limit', '--test-limit', '--epochs', ...(readmeArgs[0] === 'sweep' ? ['--points', '--seeds', '--budget'] : [])]);
   const strip = (a: string[]) => {
     const out: string[] = [];
     for (let i = 0; i < a.length; i++) {
