@@ -29,24 +29,13 @@
  * update of one coordinate depends on the others.
  *
  * State: step, and rowVar (R) and colVar (C) for a matrix, or variance (V̂) for a vector. The
- * factors are smaller than the parameter, so the state needs the parameter's shape: the Adafactor
- * class creates it with `adafactorInit(param, shape, h)`; the rule's own `init(param)` sees only the
- * values and gives the vector form. `apply` reads the factorisation back from the state's sizes
- * (batch = |R|·|C| / size, rows = |R| / batch, columns = |C| / batch).
+ * factors are smaller than the parameter, so `init` sizes them from the parameter's shape (the
+ * contract's third argument; Optimizer.loadStateDict checks a loaded state's lengths against it).
+ * `apply` reads the factorisation back from the state's sizes (batch = |R|·|C| / size, rows = |R| /
+ * batch, columns = |C| / batch).
  */
 import { allocStorage, type Storage, type DType } from '../tensor/tensor.js';
-import { withGrad } from '../autograd/engine.js';
-import {
-  Optimizer,
-  check,
-  checkNonNeg,
-  lossValue,
-  type Closure,
-  type OptimizerStateDict,
-  type ParamsInput,
-  type UpdateRule,
-  type ParamState,
-} from './optimizer.js';
+import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, spec } from '../util/options.js';
 import { like, checkBool } from './util.js';
 
@@ -92,9 +81,7 @@ export const adafactorRule: UpdateRule<AdafactorOptions> = {
     checkNonNeg('Adafactor', 'weightDecay', h.weightDecay);
     checkBool('Adafactor', 'maximize', h.maximize);
   },
-  init(p) {
-    return { step: 0, variance: like(p) };
-  },
+  init: (p, _h, shape) => adafactorInit(p, shape),
   apply(p: Storage, g: Storage, s: ParamState, h) {
     const { lr, beta2Decay, d, weightDecay: wd } = h;
     const n = p.length;
@@ -164,45 +151,5 @@ export const adafactorRule: UpdateRule<AdafactorOptions> = {
 export class Adafactor extends Optimizer<AdafactorOptions> {
   constructor(params: ParamsInput<AdafactorOptions>, options: Partial<AdafactorOptions> = {}) {
     super(adafactorRule, params, options);
-  }
-
-  /** As Optimizer.step, with each new state made from the parameter's shape (factored for matrices). */
-  override step(closure?: Closure): number | undefined {
-    const loss = closure ? lossValue(this.rule.name, withGrad(true, closure)) : undefined;
-    for (const g of this.paramGroups) {
-      for (const p of g.params) {
-        const name = this.nameOf(p);
-        if (p.grad && !this.state.has(name)) this.state.set(name, adafactorInit(p.data, p.shape, g));
-      }
-    }
-    super.step();
-    return loss;
-  }
-
-  /** As Optimizer.loadStateDict; the factors rowVar and colVar are checked against the parameter's shape instead of its size. */
-  override loadStateDict(sd: OptimizerStateDict): void {
-    const byName = new Map(this.paramGroups.flatMap((g) => g.params.map((p) => [this.nameOf(p), p] as const)));
-    const factors = new Map<string, ParamState>();
-    const rest: OptimizerStateDict['state'] = {};
-    for (const [name, e] of Object.entries(sd.state ?? {})) {
-      const { rowVar, colVar, ...others } = e;
-      rest[name] = others;
-      if (rowVar === undefined && colVar === undefined) continue;
-      const p = byName.get(name);
-      if (!p) throw new Error(`loadStateDict: state names unknown parameter "${name}"`);
-      if (p.shape.length < 2) throw new Error(`loadStateDict: "${name}" has rowVar/colVar, but the parameter has ${p.shape.length} dimension(s); a vector keeps variance`);
-      const want = adafactorInit(p.data, p.shape);
-      for (const [k, v] of [['rowVar', rowVar], ['colVar', colVar]] as const) {
-        const len = (want[k] as Storage).length;
-        // a JSON state holds number arrays; a checkpoint's, typed arrays
-        const ok = Array.isArray(v) || ArrayBuffer.isView(v);
-        const got = ok ? (v as ArrayLike<number>).length : 'no';
-        if (!ok || got !== len) throw new Error(`loadStateDict: "${name}".${k} has ${got} values, a parameter of shape [${p.shape}] needs ${len}`);
-        (want[k] as Storage).set(v as ArrayLike<number>);
-      }
-      factors.set(name, want);
-    }
-    super.loadStateDict({ ...sd, state: rest });
-    for (const [name, f] of factors) Object.assign(this.state.get(name) as ParamState, { rowVar: f.rowVar, colVar: f.colVar });
   }
 }

@@ -43,7 +43,7 @@ export abstract class GroupAdaptiveOptimizer<H extends BaseHyper, G extends obje
           const name = this.nameOf(p);
           let s = this.state.get(name);
           if (!s) {
-            s = this.rule.init(p.data, g);
+            s = this.rule.init(p.data, g, p.shape);
             this.state.set(name, s);
           }
           return { p: p.data, g: p.grad!.data, s };

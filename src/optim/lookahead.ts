@@ -74,7 +74,7 @@ export class Lookahead extends WrapperOptimizer<LookaheadOptions> {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         const name = this.nameOf(p);
-        if (!this.state.has(name)) this.state.set(name, this.rule.init(p.data, g));
+        if (!this.state.has(name)) this.state.set(name, this.rule.init(p.data, g, p.shape));
       }
     }
     const loss = this.base.step(closure) as number | undefined;

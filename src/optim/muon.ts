@@ -45,8 +45,7 @@
  * State: momentumBuffer (Muon groups); step, expAvg, expAvgSq (AdamW groups); rows, cols.
  */
 import type { Storage, Tensor } from '../tensor/tensor.js';
-import { noGrad, withGrad } from '../autograd/engine.js';
-import { Optimizer, check, checkNonNeg, lossValue, type Closure, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, numArray, numPair, oneOf } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 
@@ -101,9 +100,7 @@ export const muonRule: UpdateRule<MuonOptions> = {
     checkBetas(NAME, h.betas);
     checkNonNeg(NAME, 'adamEps', h.adamEps);
   },
-  init(p, h): ParamState {
-    return h.useMuon ? { momentumBuffer: like(p), rows: 1, cols: p.length } : { step: 0, expAvg: like(p), expAvgSq: like(p), rows: 1, cols: p.length };
-  },
+  init: (p, h, shape) => muonInit(p, shape, h),
   apply(p, g, s, h) {
     if (h.useMuon) muonStep(p, g, s, h);
     else adamwAuxStep(p, g, s, h);
@@ -282,9 +279,8 @@ export function muonInit(p: Storage, shape: readonly number[], h: MuonOptions, n
   if (h.useMuon && shape.length < 2) {
     throw new RangeError(`Muon: parameter "${name}" has shape [${shape.join(', ')}]; Muon orthogonalises matrices (2-D or more, a conv filter flattened), so give it a group with useMuon: false (muonParamGroups does)`);
   }
-  const s = muonRule.init(p, h);
-  [s.rows, s.cols] = matrixShape(shape);
-  return s;
+  const [rows, cols] = matrixShape(shape);
+  return h.useMuon ? { momentumBuffer: like(p), rows, cols } : { step: 0, expAvg: like(p), expAvgSq: like(p), rows, cols };
 }
 
 export interface MuonGroupOptions {
@@ -319,20 +315,5 @@ export class Muon extends Optimizer<MuonOptions> {
   constructor(params: ParamsInput<MuonOptions>, options: Partial<MuonOptions> = {}) {
     super(muonRule, params, options);
     for (const g of this.paramGroups) for (const p of g.params) if (g.useMuon && p.shape.length < 2) muonInit(p.data, p.shape, g, this.nameOf(p));
-  }
-
-  /** As Optimizer.step; a parameter's first state records its matrix shape (rows, cols). */
-  override step(closure?: Closure): number | undefined {
-    const loss = closure ? lossValue(NAME, withGrad(true, closure)) : undefined;
-    noGrad(() => {
-      for (const g of this.paramGroups) {
-        for (const p of g.params) {
-          const name = this.nameOf(p);
-          if (p.grad && !this.state.has(name)) this.state.set(name, muonInit(p.data, p.shape, g, name));
-        }
-      }
-    });
-    super.step();
-    return loss;
   }
 }

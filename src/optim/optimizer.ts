@@ -2,7 +2,7 @@
  * The optimizer contract.
  *
  * Pure core: an UpdateRule<H, S> holds an optimizer's mathematics and nothing else —
- *   init(param, h) → S             fresh, named, serialisable state for one parameter
+ *   init(param, h, shape) → S      fresh, named, serialisable state for one parameter of this shape
  *   apply(param, grad, state, h)   one step, in place on param and state
  *   pureUpdate(rule, ...)          the same step as a pure function (copies, then apply)
  * A rule imports no backend: it reads and writes plain typed arrays and is the oracle.
@@ -53,7 +53,12 @@ export interface Method<H extends BaseHyper> {
  * the rule's state type (e.g. AdamState); it defaults to the untyped ParamState.
  */
 export interface UpdateRule<H extends BaseHyper, S extends ParamState = ParamState> extends Method<H> {
-  init(param: Storage, h: H): S;
+  /**
+   * `shape` is the parameter's (its Tensor's shape; `[param.length]` for a plain vector): most rules
+   * ignore it, a rule whose state is not elementwise (Adafactor's factors, Muon's matrix, SOAP's
+   * modes) sizes and records its state from it.
+   */
+  init(param: Storage, h: H, shape: readonly number[]): S;
   apply(param: Storage, grad: Storage, state: S, h: H): void;
 }
 
@@ -222,7 +227,7 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
           const name = this.nameOf(p);
           let s = this.state.get(name);
           if (!s) {
-            s = homeState(rule.init(p.data, g), p.data);
+            s = homeState(rule.init(p.data, g, p.shape), p.data);
             this.state.set(name, s);
           }
           // a fused update where one is registered for this rule, these options and dtypes; else the rule
@@ -252,25 +257,32 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
     if (sd.paramGroups.length !== this.paramGroups.length) throw new Error(`loadStateDict: ${sd.paramGroups.length} parameter groups in state, ${this.paramGroups.length} here`);
     // hyper-parameters by name and type first, before anything is replaced
     sd.paramGroups.forEach((g, i) => checkOptions(`${this.rule.name}: loadStateDict: parameter group ${i}`, g, this.rule.schema, { allowed: ['params'] }));
-    const byName = new Map<string, Tensor>();
-    for (const [t, n] of this.names) byName.set(n, t);
-    this.state.clear();
+    const groupOf = new Map<string, [Tensor, ParamGroup<H>]>();
+    for (const g of this.paramGroups) for (const p of g.params) groupOf.set(this.nameOf(p), [p, g]);
+    const loaded = new Map<string, S>();
     for (const [name, e] of Object.entries(sd.state)) {
-      const p = byName.get(name);
-      if (!p) throw new Error(`loadStateDict: state names unknown parameter "${name}"`);
+      const found = groupOf.get(name);
+      if (!found) throw new Error(`loadStateDict: state names unknown parameter "${name}"`);
+      const [p, g] = found;
+      // an array the rule's init sizes (Adafactor's factors) has that length; any other, the parameter's
+      const fresh: ParamState = this.rule.init(p.data, g, p.shape);
       const s: ParamState = {};
       for (const [k, v] of Object.entries(e)) {
         if (typeof v === 'number') s[k] = v;
         else {
-          if (v.length !== p.size) throw new Error(`loadStateDict: "${name}".${k} has ${v.length} values, parameter has ${p.size}`);
+          const model = fresh[k];
+          const len = model !== undefined && typeof model !== 'number' ? model.length : p.size;
+          if (v.length !== len) throw new Error(`loadStateDict: "${name}".${k} has ${v.length} values, a parameter of shape [${p.shape}] needs ${len}`);
           const arr = allocStorage(p.dtype as DType, v.length);
           arr.set(v);
           s[k] = arr;
         }
       }
       // the entries are the rule's own names (stateDict wrote them from an S); the rule reads them
-      this.state.set(name, homeState(s as S, p.data));
+      loaded.set(name, homeState(s as S, p.data));
     }
+    this.state.clear();
+    for (const [name, s] of loaded) this.state.set(name, s);
     sd.paramGroups.forEach((g, i) => {
       const { params: _names, ...h } = g as Record<string, unknown>;
       Object.assign(this.paramGroups[i], h);

@@ -32,8 +32,7 @@
  * (d_j × d_j, row-major).
  */
 import type { Storage } from '../tensor/tensor.js';
-import { noGrad, withGrad } from '../autograd/engine.js';
-import { Optimizer, check, checkNonNeg, lossValue, type Closure, type OptimizerStateDict, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
+import { Optimizer, check, checkNonNeg, type OptimizerStateDict, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, numPair, nullable } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
 import { modeGram, modeProduct, qrQ, symEig } from './linalg.js';
@@ -77,9 +76,7 @@ export const soapRule: UpdateRule<SOAPOptions> = {
     checkBool(NAME, 'normalizeGrads', h.normalizeGrads);
     checkBool(NAME, 'correctBias', h.correctBias);
   },
-  init(p) {
-    return { step: 0, initialised: 0, expAvg: like(p), expAvgSq: like(p), ndim: 1, dim0: p.length };
-  },
+  init: (p, _h, shape) => soapInit(p, shape),
   apply: soapStep,
 };
 
@@ -89,8 +86,8 @@ export function soapDims(s: ParamState): number[] {
 }
 
 /** The state of a parameter of this shape (the shape recorded in it). */
-export function soapInit(p: Storage, shape: readonly number[], h: SOAPOptions): ParamState {
-  const s = soapRule.init(p, h);
+export function soapInit(p: Storage, shape: readonly number[], _h?: SOAPOptions): ParamState {
+  const s: ParamState = { step: 0, initialised: 0, expAvg: like(p), expAvgSq: like(p) };
   const dims = shape.length === 0 ? [1] : shape;
   s.ndim = dims.length;
   dims.forEach((d, j) => (s[`dim${j}`] = d));
@@ -224,21 +221,6 @@ const MATRIX_KEY = /^(gg|q)(\d+)$/;
 export class SOAP extends Optimizer<SOAPOptions> {
   constructor(params: ParamsInput<SOAPOptions>, options: Partial<SOAPOptions> = {}) {
     super(soapRule, params, options);
-  }
-
-  /** As Optimizer.step; a parameter's first state records its shape. */
-  override step(closure?: Closure): number | undefined {
-    const loss = closure ? lossValue(NAME, withGrad(true, closure)) : undefined;
-    noGrad(() => {
-      for (const g of this.paramGroups) {
-        for (const p of g.params) {
-          const name = this.nameOf(p);
-          if (p.grad && !this.state.has(name)) this.state.set(name, soapInit(p.data, p.shape, g));
-        }
-      }
-    });
-    super.step();
-    return loss;
   }
 
   /** As Optimizer.loadStateDict; the d_j × d_j statistics and bases are checked against the recorded shape. */

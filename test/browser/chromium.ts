@@ -73,3 +73,33 @@ function unpackLibraries(archive: string, dest: string): string {
   }
   return dest;
 }
+
+type Browser = import('playwright-core').Browser;
+type BrowserContext = import('playwright-core').BrowserContext;
+type ContextOptions = NonNullable<Parameters<import('playwright-core').BrowserType['launchPersistentContext']>[1]>;
+
+/** Switches every browser test passes: headless, no sandbox or GPU, no background network traffic. */
+const TEST_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+/** The Chromium findChromium finds, launched headless through playwright-core with the tests' switches. */
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  const found = await findChromium();
+  return chromium.launch({ executablePath: found.executablePath, env: found.env, headless: true, args: [...TEST_ARGS, ...found.args] });
+}
+
+/** As launchChromium, as one context with a profile folder of its own (`profile`), e.g. to keep storage across pages. */
+export async function launchChromiumContext(profile: string, options: ContextOptions = {}): Promise<BrowserContext> {
+  const { chromium } = await import('playwright-core');
+  const found = await findChromium();
+  return chromium.launchPersistentContext(profile, {
+    ...options,
+    executablePath: found.executablePath,
+    env: found.env,
+    headless: true,
+    args: [...TEST_ARGS, ...found.args],
+  });
+}

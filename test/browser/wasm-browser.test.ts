@@ -18,7 +18,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findChromium } from './chromium.js';
+import { launchChromium } from './chromium.js';
 import { PARALLEL_MACS } from '../../src/backend/wasm/context.js';
 
 /** dist/ (this file runs as dist/test/browser/wasm-browser.test.js). */
@@ -196,14 +196,7 @@ before(async () => {
     servers.push(server);
     bases[kind] = base;
   }
-  const { chromium } = await import('playwright-core');
-  const chromiumFound = await findChromium();
-  browser = await chromium.launch({
-    executablePath: chromiumFound.executablePath,
-    env: chromiumFound.env,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', ...chromiumFound.args],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

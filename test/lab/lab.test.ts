@@ -12,24 +12,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, extname, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
-import { findChromium } from '../browser/chromium.js';
+import { launchChromiumContext } from '../browser/chromium.js';
+import { buildAndServeLab, repo, type ServedLab } from './serve.js';
 import { trajectory, createOptimizer, getOptimizer } from '../../src/index.js';
 
-const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
 const shots = join(repo, 'test', 'lab', 'screenshots');
 
 type Page = import('playwright-core').Page;
 type Context = import('playwright-core').BrowserContext;
 
+let served: ServedLab;
 let outDir = '';
 let profile = '';
-let server: Server;
 let base = '';
 let ctx: Context;
 
@@ -60,42 +58,17 @@ function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
-
 before(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'descent-lab-'));
-  const { build } = await import('vite');
-  await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = resolve(outDir, '.' + (path.endsWith('/') ? path + 'index.html' : path));
-    if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const addr = server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
+  served = await buildAndServeLab('descent-lab-');
+  ({ outDir, base } = served);
   profile = mkdtempSync(join(tmpdir(), 'descent-lab-profile-'));
-  const { chromium } = await import('playwright-core');
-  const chromiumFound = await findChromium();
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumFound.executablePath,
-    env: chromiumFound.env,
-    headless: true,
-    viewport: { width: 1120, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...chromiumFound.args],
-  });
+  ctx = await launchChromiumContext(profile, { viewport: { width: 1120, height: 1000 } });
   mkdirSync(shots, { recursive: true });
 });
 
 after(async () => {
   await ctx?.close();
-  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  await served?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 

@@ -6,61 +6,33 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, extname, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PRESETS, checkClaim } from '../../lab/src/presets.js';
 import { fRef } from '../../lab/src/race.js';
 import { getSurface } from '../../src/surfaces/index.js';
-import { findChromium } from '../browser/chromium.js';
+import { launchChromium } from '../browser/chromium.js';
+import { buildAndServeLab, repo, type ServedLab } from './serve.js';
 
-const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
 const shots = join(repo, 'test', 'lab', 'screenshots');
 
 type Page = import('playwright-core').Page;
 type Browser = import('playwright-core').Browser;
 
-let outDir = '';
-let server: Server;
+let served: ServedLab;
 let base = '';
 let browser: Browser;
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
-
 before(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'descent-lab1-'));
-  const { build } = await import('vite');
-  await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = resolve(outDir, '.' + (path.endsWith('/') ? path + 'index.html' : path));
-    if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const addr = server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
-  const { chromium } = await import('playwright-core');
-  const found = await findChromium();
-  browser = await chromium.launch({
-    executablePath: found.executablePath,
-    env: found.env,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...found.args],
-  });
+  served = await buildAndServeLab('descent-lab1-');
+  base = served.base;
+  browser = await launchChromium();
   mkdirSync(shots, { recursive: true });
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  await served?.close();
 });
 
 const DESKTOP = { width: 1400, height: 900 };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Tensor, fromData, tanh, add, sub, mm, mul, sum, mean, square } from '../../src/index.js';
 import {
-  createOptimizer, pureUpdate, adanRule, muonRule, muonInit, muonParamGroups, newtonSchulz5, soapRule, soapInit, prodigyStep, prodigyRule,
+  createOptimizer, pureUpdate, adanRule, muonRule, muonParamGroups, newtonSchulz5, soapRule, prodigyStep, prodigyRule,
   dadaptAdamStep, dadaptAdamRule, MATRIX_ONLY, cloneState,
   type Optimizer, type BaseHyper, type OptimizerStateDict, type ParamState,
 } from '../../src/optim/index.js';
@@ -344,10 +344,10 @@ for (const key of KEYS) {
 test('pure update: Adan, Muon and SOAP rules leave their inputs untouched and equal the in-place step', () => {
   const shape = [2, 3];
   const cases: [string, (p: Float64Array) => ParamState, Record<string, unknown>, (p: Float64Array, g: Float64Array, s: ParamState, h: any) => void][] = [
-    ['Adan', (p) => adanRule.init(p, adanRule.defaults), { ...adanRule.defaults, lr: 0.05, weightDecay: 0.1 }, adanRule.apply],
-    ['Muon', (p) => muonInit(p, shape, muonRule.defaults), { ...muonRule.defaults, lr: 0.05 }, muonRule.apply],
-    ['Muon AdamW path', (p) => muonInit(p, shape, { ...muonRule.defaults, useMuon: false }), { ...muonRule.defaults, useMuon: false }, muonRule.apply],
-    ['SOAP', (p) => soapInit(p, shape, soapRule.defaults), { ...soapRule.defaults, lr: 0.05, preconditionFrequency: 2 }, soapRule.apply],
+    ['Adan', (p) => adanRule.init(p, adanRule.defaults, shape), { ...adanRule.defaults, lr: 0.05, weightDecay: 0.1 }, adanRule.apply],
+    ['Muon', (p) => muonRule.init(p, muonRule.defaults, shape), { ...muonRule.defaults, lr: 0.05 }, muonRule.apply],
+    ['Muon AdamW path', (p) => muonRule.init(p, { ...muonRule.defaults, useMuon: false }, shape), { ...muonRule.defaults, useMuon: false }, muonRule.apply],
+    ['SOAP', (p) => soapRule.init(p, soapRule.defaults, shape), { ...soapRule.defaults, lr: 0.05, preconditionFrequency: 2 }, soapRule.apply],
   ];
   const snap = (s: ParamState) => JSON.stringify(s, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
   for (const [name, init, h, apply] of cases) {
@@ -381,7 +381,7 @@ test('pure group steps: prodigyStep and dadaptAdamStep on copies leave the origi
   ] as const) {
     const h = { ...rule.defaults } as never;
     const p = new Float64Array([0.5, -1.5, 2]);
-    const s = rule.init(p, h);
+    const s = rule.init(p, h, [3]);
     const g = new Float64Array([0.3, -0.2, 0.9]);
     const before = [p.slice(), g.slice(), JSON.stringify(cloneState(s), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)), JSON.stringify(shared)];
     const pc = p.slice();

@@ -111,10 +111,10 @@ for (const rule of RULES) {
     const h = { ...rule.defaults, lr: 0.05 };
     const p = new Float64Array([0.5, -1.5, 2]);
     const g = new Float64Array([0.3, -0.2, 0.9]);
-    let state = rule.init(p, h);
+    let state = rule.init(p, h, [3]);
     let cur: Float64Array = p.slice();
     const inPlace = p.slice();
-    const inPlaceState = rule.init(inPlace, h);
+    const inPlaceState = rule.init(inPlace, h, [3]);
     for (let k = 0; k < 3; k++) {
       const pSnap = cur.slice();
       const sSnap = JSON.stringify(state, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));

@@ -84,13 +84,15 @@ test('Adafactor by hand on a 2×2 matrix: the rank-1 factored second moment, not
   assert.equal(s.variance, undefined, 'a matrix keeps no full variance');
 });
 
-test('Adafactor: lr = 0 leaves a matrix unchanged; the rule alone (no shape) keeps the vector form', () => {
+test('Adafactor: lr = 0 leaves a matrix unchanged; init factors the state by the shape it is given', () => {
   const p = param('w', [1, 2, 3, 4, 5, 6], [2, 3]);
   const o = new Adafactor([p], { lr: 0, weightDecay: 0.5 });
   setGrad(p, [1, -1, 2, 0.5, 3, -2]);
   o.step();
   assert.deepEqual(Array.from(p.data), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(Object.keys(adafactorRule.init(new Float64Array(6), adafactorRule.defaults)).sort(), ['step', 'variance']);
+  assert.deepEqual(Object.keys(adafactorRule.init(new Float64Array(6), adafactorRule.defaults, [6])).sort(), ['step', 'variance']);
+  const s = adafactorRule.init(new Float64Array(6), adafactorRule.defaults, [2, 3]);
+  assert.deepEqual([(s.rowVar as Float64Array).length, (s.colVar as Float64Array).length], [2, 3]);
 });
 
 test('Adafactor: factored state survives a JSON round trip and reordering; a factor of the wrong size is named', () => {

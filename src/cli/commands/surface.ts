@@ -14,6 +14,7 @@ import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { checkOptimizerBag, resolveName, splitWrapper } from '../train-checks.js';
 import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
+import { sharedOptimizerFlags } from '../optimizer-flags.js';
 
 /** CLI flag → optimizer option (camelCase, PyTorch's names). Shared with `descent compare`. */
 export const surfaceOptimizerOptions: OptSpec[] = [
@@ -47,20 +48,9 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
   { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products (newton)' },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
-  // Schedule-Free, SAM/ASAM and Lookahead
-  { name: 'base', type: 'string', metavar: 'NAME', help: 'the optimizer sam, asam or lookahead steps with (default sgd); also --optimizer sam:adam' },
-  { name: 'adaptive', type: 'boolean', help: 'ASAM: the neighbourhood scaled by |w| + η (sam)' },
-  { name: 'eta', type: 'number', min: 0, help: 'ASAM\'s η (sam, asam)' },
-  { name: 'k', type: 'int', min: 1, help: 'base steps between lookahead\'s synchronisations (default 5)' },
-  { name: 'warmup-steps', type: 'int', min: 0, help: 'linear warm-up steps (schedule-free-sgd, schedule-free-adamw)' },
-  { name: 'weight-lr-power', type: 'number', min: 0, help: 'the schedule-free average weights each step by lr_max to this power (default 2)' },
-  { name: 'adam-lr', type: 'number', min: 0, help: 'lr of the AdamW groups: biases, first and last layer (muon; default 3e-4)' },
-  { name: 'ns-steps', type: 'int', min: 0, max: 100, help: 'Newton–Schulz iterations (muon; default 5)' },
-  { name: 'adjust-lr-fn', type: 'string', choices: ['original', 'match_rms_adamw', 'none'], help: 'step scaling per matrix shape (muon; default original)' },
+  // Schedule-Free, SAM/ASAM, Lookahead, Muon, Prodigy, SOAP
+  ...sharedOptimizerFlags,
   { name: 'd0', type: 'number', gt: 0, help: 'initial step-size estimate d (prodigy, dadaptadam; default 1e-6)' },
-  { name: 'd-coef', type: 'number', gt: 0, help: 'multiplier of the estimate d (prodigy; default 1)' },
-  { name: 'precondition-frequency', type: 'int', min: 1, help: 'steps between eigenbasis refreshes (soap; default 10)' },
-  { name: 'max-precond-dim', type: 'int', min: 0, help: 'dimensions larger than this keep the identity basis (soap; default 10000)' },
 ];
 
 /** Most steps of `descent surface` (and `descent schedule`): a million take about two seconds. */

@@ -26,6 +26,7 @@ import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkpointDir, loadLatestCheckpoint } from '../../io/checkpoints.js';
 import { checkOptimizerBag, checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
 import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
+import { sharedOptimizerFlags } from '../optimizer-flags.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 
@@ -40,21 +41,10 @@ export const optimizerOptions: OptSpec[] = [
   { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
   { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)' },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
-  // Schedule-Free, SAM/ASAM and Lookahead (src/optim/schedule-free.ts, sam.ts, lookahead.ts)
-  { name: 'base', type: 'string', metavar: 'NAME', help: 'the optimizer a wrapper (sam, asam, lookahead) steps with, default sgd; --optimizer sam:adam is --optimizer sam --base adam; the other flags go to the one that reads them' },
   { name: 'rho', type: 'number', min: 0, help: 'radius ρ of the neighbourhood SAM minimises the worst loss of (sam: default 0.05; asam: 0.5)' },
-  { name: 'adaptive', type: 'boolean', help: 'ASAM: the neighbourhood scaled by |w| + η (sam; asam is sam --adaptive --rho 0.5 --eta 0.01)' },
-  { name: 'eta', type: 'number', min: 0, help: 'ASAM\'s η in |w| + η (sam, asam)' },
-  { name: 'k', type: 'int', min: 1, help: 'base steps between the synchronisations of lookahead (default 5)' },
   { name: 'alpha', type: 'number', help: 'how far lookahead\'s slow weights move toward the fast ones, in (0, 1] (default 0.5)' },
-  { name: 'warmup-steps', type: 'int', min: 0, help: 'linear warm-up steps (schedule-free-sgd, schedule-free-adamw; default 0)' },
-  { name: 'weight-lr-power', type: 'number', min: 0, help: 'the schedule-free average weights each step by lr_max to this power (default 2)' },
-  { name: 'adam-lr', type: 'number', min: 0, help: 'lr of the AdamW groups: biases, first and last layer (muon; default 3e-4)' },
-  { name: 'ns-steps', type: 'int', min: 0, max: 100, help: 'Newton–Schulz iterations (muon; default 5)' },
-  { name: 'adjust-lr-fn', type: 'string', choices: ['original', 'match_rms_adamw', 'none'], help: 'step scaling per matrix shape (muon; default original)' },
-  { name: 'd-coef', type: 'number', gt: 0, help: 'multiplier of the self-estimated step size d (prodigy; default 1)' },
-  { name: 'precondition-frequency', type: 'int', min: 1, help: 'steps between eigenbasis refreshes (soap; default 10)' },
-  { name: 'max-precond-dim', type: 'int', min: 0, help: 'dimensions larger than this keep the identity basis (soap; default 10000)' },
+  // Schedule-Free, SAM/ASAM, Lookahead, Muon, Prodigy, SOAP
+  ...sharedOptimizerFlags,
 ];
 
 /** The options --resume accepts besides the folder; every other setting comes from the checkpoint. */
