@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (the tests run from dist/test/lab; DESCENT_REPO overrides). */
 export const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.gz': 'application/gzip' };
 
 export interface ServedLab {
   /** The built files. */
@@ -22,7 +22,7 @@ export interface ServedLab {
   close(): Promise<void>;
 }
 
-/** Builds the lab into a new temporary folder named `prefix…` and serves it. */
+/** Builds the lab into a new temporary folder named `prefix…` and serves it, cross-origin isolated. */
 export async function buildAndServeLab(prefix = 'descent-lab-'): Promise<ServedLab> {
   const outDir = mkdtempSync(join(tmpdir(), prefix));
   try {
@@ -39,7 +39,12 @@ export async function buildAndServeLab(prefix = 'descent-lab-'): Promise<ServedL
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    // the hosting headers docs/lab-training.md asks for: cross-origin isolation, so workers get threads
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+    });
     res.end(readFileSync(file));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

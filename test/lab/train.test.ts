@@ -14,7 +14,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, extname, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,7 +22,8 @@ import { loadEmbedded } from '../../src/node.js';
 import { TrainSession, type StepRecord } from '../../lab/src/train/session.js';
 import { DEFAULTS, fromQuery, toQuery, type TrainConfig } from '../../lab/src/train/config.js';
 import { TRAIN_PRESETS } from '../../lab/src/train/presets.js';
-import { findChromium } from '../browser/chromium.js';
+import { launchChromiumContext } from '../browser/chromium.js';
+import { buildAndServeLab, type ServedLab } from './serve.js';
 
 const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
 const shots = join(repo, 'test', 'lab', 'screenshots');
@@ -33,7 +33,7 @@ type Context = import('playwright-core').BrowserContext;
 
 let outDir = '';
 let profile = '';
-let server: Server;
+let lab: ServedLab | undefined;
 let base = '';
 let ctx: Context;
 
@@ -41,46 +41,18 @@ function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.gz': 'application/gzip' };
-
 before(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'descent-lab-train-'));
-  const { build } = await import('vite');
-  await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = resolve(outDir, '.' + (path.endsWith('/') ? path + 'index.html' : path));
-    if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-    });
-    res.end(readFileSync(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const addr = server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
+  lab = await buildAndServeLab('descent-lab-train-');
+  outDir = lab.outDir;
+  base = lab.base;
   profile = mkdtempSync(join(tmpdir(), 'descent-lab-train-profile-'));
-  const { chromium } = await import('playwright-core');
-  const found = await findChromium();
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: found.executablePath,
-    env: found.env,
-    headless: true,
-    viewport: { width: 1400, height: 1500 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...found.args],
-  });
+  ctx = await launchChromiumContext(profile, { viewport: { width: 1400, height: 1500 } });
   mkdirSync(shots, { recursive: true });
 });
 
 after(async () => {
   await ctx?.close();
-  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  await lab?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
