@@ -1,14 +1,15 @@
 /**
- * Redis connections for the sweep queue: ioredis clients built from a `redis://HOST:PORT[/DB]`
- * address, handed to BullMQ as ready client instances (BullMQ's ES module build cannot load
- * ioredis itself) and used directly for the sweep's result hash.
+ * Redis connections for the sweep queue: ioredis clients built from a host, port and database (the
+ * CLI reads them from `redis://HOST:PORT[/DB]` in src/cli/redis-url.ts), handed to BullMQ as ready
+ * client instances (BullMQ's ES module build cannot load ioredis itself) and used directly for the
+ * sweep's result hash.
  *
  * Fail fast, then hold on: the first connect makes one attempt (bounded by `timeoutMs`) and a
  * failure becomes one line naming the address and the reason; once a client has been ready, a lost
  * connection is retried every 0.2–2 s for as long as the process runs, so a worker or a sweep rides
  * out a Redis restart. Every client has `maxRetriesPerRequest: null`, which BullMQ requires of the
  * clients its Workers use and which makes a command wait for the reconnect instead of failing.
- * ioredis is loaded on first connect, so commands that only parse an address do not load it.
+ * ioredis is loaded on the first connect, so importing this module costs the CLI nothing.
  */
 import type { Redis } from 'ioredis';
 
@@ -18,25 +19,6 @@ export interface RedisTarget {
   db: number;
   password?: string;
   username?: string;
-}
-
-/** The parts of a `redis://[user:password@]host[:port][/db]` address. */
-export function parseRedisUrl(url: string): RedisTarget {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RangeError(`--queue: "${url.slice(0, 60)}" is not an address; expected redis://HOST:PORT or redis://HOST:PORT/DB`);
-  }
-  if (u.protocol !== 'redis:') throw new RangeError(`--queue: expected a redis:// address, got ${u.protocol}//…`);
-  const path = u.pathname.replace(/^\//, '');
-  if (path !== '' && !/^\d{1,2}$/.test(path)) throw new RangeError(`--queue: the path is a database number (redis://HOST:PORT/0), got "/${path.slice(0, 30)}"`);
-  const port = u.port === '' ? 6379 : Number(u.port);
-  return {
-    host: u.hostname || '127.0.0.1', port, db: path === '' ? 0 : Number(path),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-  };
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import type { Command, Io } from '../command.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
-import { connectRedis, parseRedisUrl } from '../../sweep/redis.js';
+import { connectRedis } from '../../sweep/redis.js';
+import { parseRedisUrl } from '../redis-url.js';
 
 const workerOptions: OptSpec[] = [
   { name: 'queue', type: 'string', metavar: 'redis://HOST:PORT[/DB]', help: 'the Redis server that descent sweep --queue puts trials on (required)' },
