@@ -18,8 +18,8 @@
  * worker takes it. Trials run in a child process so the worker's event loop stays free to renew
  * its lock while a long trial computes.
  */
-import { Queue, Worker, createBunRedisClient, type Job } from 'bullmq';
-import { RedisConnection, type RedisTarget } from './redis.js';
+import { Queue, Worker, type Job } from 'bullmq';
+import { connectRedis, type RedisTarget } from './redis.js';
 import { TrialProcess } from './pool.js';
 import { trialId, type TrialResult, type TrialSpec } from './trial.js';
 
@@ -34,20 +34,6 @@ export function resultsKey(sweep: string): string {
   return `descent:sweep:${sweep}:results`;
 }
 
-/** Connect to Redis, or fail with one line that names the address and the reason. */
-export async function connectRedis(target: RedisTarget, timeoutMs = 5000): Promise<RedisConnection> {
-  const c = new RedisConnection(target, timeoutMs);
-  try {
-    await c.connect();
-    await c.send('PING');
-  } catch (e) {
-    c.close();
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(`cannot reach Redis at ${target.host}:${target.port}: ${err.code ?? err.message}${err.code === 'ECONNREFUSED' ? ' (is redis-server running there?)' : ''}`);
-  }
-  return c;
-}
-
 /** Add the trials to the queue (ids make this idempotent) and collect results into `onResult` until every trial has one. */
 export async function runQueue(
   target: RedisTarget,
@@ -56,20 +42,24 @@ export async function runQueue(
   o: { onResult: (r: TrialResult) => void; onProgress?: (p: { done: number; total: number; elapsed: number }) => void; pollMs?: number },
 ): Promise<void> {
   const reader = await connectRedis(target);
-  // BullMQ leaves a connection it was given open when it closes (the caller owns it): closed below.
-  const own = createBunRedisClient(await connectRedis(target));
-  const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: own as never });
+  // BullMQ leaves a client it was given open when it closes (the caller owns it): closed below.
+  const own = await connectRedis(target).catch((e) => {
+    reader.disconnect();
+    throw e;
+  });
+  const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: own });
+  // A lost connection is retried (redis.ts) and the commands below wait for it; BullMQ's error events would otherwise be thrown.
+  queue.on('error', () => {});
   const t0 = Date.now();
   try {
     const key = resultsKey(sweep);
     const seen = new Set<string>();
     const collect = async () => {
-      const flat: (string | null)[] = await reader.send('HGETALL', [key]);
-      for (let i = 0; i + 1 < (flat?.length ?? 0); i += 2) {
-        const id = flat[i]!;
+      const stored = await reader.hgetall(key);
+      for (const [id, json] of Object.entries(stored)) {
         if (seen.has(id)) continue;
         seen.add(id);
-        o.onResult(JSON.parse(flat[i + 1]!));
+        o.onResult(JSON.parse(json));
       }
     };
     await collect();
@@ -95,7 +85,7 @@ export async function runQueue(
   } finally {
     await queue.close();
     own.disconnect();
-    reader.close();
+    reader.disconnect();
   }
 }
 
@@ -111,14 +101,19 @@ export interface WorkerOptions {
    * after it stored a result and before the job is marked done.
    */
   dieAfterStore?: boolean;
+  /** Called on an error outside a trial (a lost connection being retried). */
+  onError?: (e: Error) => void;
 }
 
 /** Run a worker until `signal` aborts; resolves when it has shut down. */
 export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: AbortSignal): Promise<void> {
   const store = await connectRedis(target);
+  const own = await connectRedis(target).catch((e) => {
+    store.disconnect();
+    throw e;
+  });
   const proc = new TrialProcess();
   const lock = (o.lockSeconds ?? 30) * 1000;
-  const own = createBunRedisClient(await connectRedis(target));
   const worker = new Worker<TrialJob>(
     QUEUE_NAME,
     async (job: Job<TrialJob>) => {
@@ -126,18 +121,20 @@ export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: A
       const id = trialId(trial);
       const key = resultsKey(sweep);
       o.onStart?.(id);
-      if (await store.send('HEXISTS', [key, id])) {
+      if (await store.hexists(key, id)) {
         o.onTrial?.(id, null, true);
         return 'stored before';
       }
       const r = await proc.run(trial);
-      await store.send('HSETNX', [key, id, JSON.stringify(r)]);
+      await store.hsetnx(key, id, JSON.stringify(r));
       if (o.dieAfterStore) process.kill(process.pid, 'SIGKILL');
       o.onTrial?.(id, r, false);
       return 'stored';
     },
-    { connection: own as never, concurrency: 1, lockDuration: lock, stalledInterval: lock, maxStalledCount: 100 },
+    { connection: own, concurrency: 1, lockDuration: lock, stalledInterval: lock, maxStalledCount: 100 },
   );
+  // Connection errors while the clients reconnect (redis.ts) are reported, not thrown.
+  worker.on('error', (e) => o.onError?.(e));
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
     signal.addEventListener('abort', () => resolve(), { once: true });
@@ -145,5 +142,5 @@ export async function runWorker(target: RedisTarget, o: WorkerOptions, signal: A
   await worker.close();
   proc.close();
   own.disconnect();
-  store.close();
+  store.disconnect();
 }

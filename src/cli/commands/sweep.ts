@@ -17,7 +17,7 @@ import { runPool } from '../../sweep/pool.js';
 import { scoreSweep } from '../../sweep/score.js';
 import { buildReport, reportHtml, reportTable } from '../../sweep/report.js';
 import { trialId, type TrialResult } from '../../sweep/trial.js';
-import { parseRedisUrl } from '../../sweep/redis.js';
+import { parseRedisUrl } from '../redis-url.js';
 
 export const MAX_TRIALS = 100_000;
 

@@ -5,7 +5,8 @@
  */
 import type { Command, Io } from '../command.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
-import { parseRedisUrl } from '../../sweep/redis.js';
+import { connectRedis } from '../../sweep/redis.js';
+import { parseRedisUrl } from '../redis-url.js';
 
 const workerOptions: OptSpec[] = [
   { name: 'queue', type: 'string', metavar: 'redis://HOST:PORT[/DB]', help: 'the Redis server that descent sweep --queue puts trials on (required)' },
@@ -25,8 +26,8 @@ export const workerCommand: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const { runWorker, connectRedis } = await import('../../sweep/queue.js');
-    (await connectRedis(target)).close();
+    (await connectRedis(target)).disconnect();
+    const { runWorker } = await import('../../sweep/queue.js');
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);
@@ -36,6 +37,7 @@ export const workerCommand: Command = {
       lockSeconds: o.lockSeconds,
       dieAfterStore: process.env.DESCENT_SWEEP_FAULT === 'die-after-store',
       onStart: (id) => io.err(`trial ${id}: started`),
+      onError: (e) => io.err(`descent worker ${process.pid}: ${e.message}`),
       onTrial: (id, r, skipped) => io.err(skipped ? `trial ${id}: already stored, skipped` : `trial ${id}: ${r!.status} (${r!.steps} steps, ${r!.seconds.toFixed(1)} s)`),
     }, stop.signal);
   },

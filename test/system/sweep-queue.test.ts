@@ -3,7 +3,8 @@
  * in a temporary folder, stopped after): three workers give every trial the same curve, bit for
  * bit, as the local pool; one worker is killed with SIGKILL in the middle of a trial and another
  * kills itself right after storing a result, before its job is marked done; every trial still ends
- * recorded exactly once.
+ * recorded exactly once. In the system suite (`npm run test:system`): it needs `redis-server`, which
+ * `.ci/run` installs.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +14,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cli } from './run-cli.js';
-import { RedisConnection } from '../../src/sweep/redis.js';
+import { cli } from '../cli/run-cli.js';
+import { connectRedis } from '../../src/sweep/redis.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const started: ChildProcess[] = [];
@@ -37,11 +38,8 @@ async function startRedis(): Promise<{ port: number; stop(): Promise<void> }> {
   const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   started.push(p);
   for (let i = 0; i < 100; i++) {
-    const c = new RedisConnection({ host: '127.0.0.1', port, db: 0 });
     try {
-      await c.connect();
-      await c.send('PING');
-      c.close();
+      (await connectRedis({ host: '127.0.0.1', port, db: 0 }, 1000)).disconnect();
       break;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
@@ -108,12 +106,11 @@ test('three workers through Redis: the same curves as the local pool; a worker k
     assert.deepEqual(curveOf(r), curveOf(byId.get(r.id)), `trial ${r.id}`);
     assert.equal(r.steps, byId.get(r.id).steps);
   }
-  const c = new RedisConnection({ host: '127.0.0.1', port: redis.port, db: 0 });
-  await c.connect();
-  const keys: string[] = await c.send('KEYS', ['descent:sweep:*:results']);
+  const c = await connectRedis({ host: '127.0.0.1', port: redis.port, db: 0 });
+  const keys = await c.keys('descent:sweep:*:results');
   assert.equal(keys.length, 1);
-  assert.equal(await c.send('HLEN', [keys[0]]), 12);
-  c.close();
+  assert.equal(await c.hlen(keys[0]), 12);
+  c.disconnect();
   survivor.proc.kill('SIGTERM');
   assert.equal(await survivor.exited, 0);
   await redis.stop();
