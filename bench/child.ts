@@ -11,15 +11,21 @@ const [framework, workload, ...rest] = process.argv.slice(2);
 const quick = rest.includes('--quick');
 const w = workload as WorkloadId;
 const backends: Record<string, [string, boolean?]> = {
-  descent: ['wasm'], 'descent-js-array': ['wasm', true], 'descent-reference': ['reference'], 'tfjs-cpu': ['cpu'], 'tfjs-wasm': ['wasm'],
+  descent: ['wasm'],
+  'descent-js-array': ['wasm', true],
+  'descent-reference': ['reference'],
+  'tfjs-cpu': ['cpu'],
+  'tfjs-wasm': ['wasm'],
 };
 const [backendName, jsArray] = backends[framework] ?? [];
 if (!backendName) throw new Error(`bench child: unknown framework "${framework}"`);
 const tfjs = framework.startsWith('tfjs');
 let m: Measurement;
 if (w === 'W1' || w === 'W2') {
-  const t: Trainer | Measurement = tfjs ? await setupTfjs(w, quick, backendName as 'cpu' | 'wasm') : await setupDescent(w, quick, backendName);
+  const t: Trainer | Measurement = tfjs
+    ? await setupTfjs(w, quick, backendName as 'cpu' | 'wasm')
+    : await setupDescent(w, quick, backendName);
   m = 'step' in t ? await serveSegments(t) : t;
 } else m = tfjs ? await runTfjs(w, quick, backendName as 'cpu' | 'wasm') : await runDescent(w, quick, backendName, jsArray);
-process.stdout.write(JSON.stringify(m) + '\n');
+process.stdout.write(`${JSON.stringify(m)}\n`);
 process.exit(0);

@@ -20,7 +20,11 @@ export const WORKLOADS: Record<WorkloadId, { title: string; unit: 'samples/s' | 
   W1: { title: 'MLP 784-256-128-10, Adam, batch 128 (train samples/s)', unit: 'samples/s', better: 'higher' },
   W2: { title: 'CNN conv5x5x32-pool-conv5x5x64-pool-fc128-fc10, Adam, batch 64 (train samples/s)', unit: 'samples/s', better: 'higher' },
   W3: { title: 'one Adam step on 10M parameters (ms)', unit: 'ms', better: 'lower' },
-  W4: { title: 'full-batch L-BFGS (strong Wolfe, history 10), logistic regression, 10k images, 100 iterations (ms)', unit: 'ms', better: 'lower' },
+  W4: {
+    title: 'full-batch L-BFGS (strong Wolfe, history 10), logistic regression, 10k images, 100 iterations (ms)',
+    unit: 'ms',
+    better: 'lower',
+  },
 };
 
 /** L-BFGS history in W4, in every framework (the form of the second-order issue; PyTorch's default is 100). */
@@ -41,13 +45,24 @@ export function batchOrder(n: number, seed: number): Int32Array {
   for (let i = n - 1; i > 0; i--) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     const j = s % (i + 1);
-    const t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
   }
   return idx;
 }
 
 /** Copies images[order[start..start+b)] into x (b × sample) and their labels into y. */
-export function gather(images: Float32Array, labels: ArrayLike<number>, order: Int32Array, start: number, b: number, sample: number, x: Float32Array, y: Int32Array): void {
+export function gather(
+  images: Float32Array,
+  labels: ArrayLike<number>,
+  order: Int32Array,
+  start: number,
+  b: number,
+  sample: number,
+  x: Float32Array,
+  y: Int32Array,
+): void {
   for (let i = 0; i < b; i++) {
     const j = order[(start + i) % order.length];
     x.set(images.subarray(j * sample, (j + 1) * sample), i * sample);
@@ -122,8 +137,11 @@ const stdio = (): SegmentIo => ({ lines: createInterface({ input: process.stdin 
 
 export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promise<Measurement> {
   io.write('{"ready":true}\n');
-  const times: number[] = [], segmentMedianMs: number[] = [], rss: number[] = [];
-  let loss = NaN, lastMedianMs = Infinity;
+  const times: number[] = [],
+    segmentMedianMs: number[] = [],
+    rss: number[] = [];
+  let loss = NaN,
+    lastMedianMs = Infinity;
   for await (const line of io.lines) {
     const [cmd, stepsArg, budgetArg, leadArg] = line.trim().split(/\s+/);
     if (cmd === 'done') break;
@@ -146,12 +164,25 @@ export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promis
       segmentMedianMs.push(+lastMedianMs.toFixed(3));
       rss.push(rssMiB());
     }
-    io.write(JSON.stringify({ times: seg, lead }) + '\n');
+    io.write(`${JSON.stringify({ times: seg, lead })}\n`);
   }
   if (!times.length) throw new Error('bench child: stdin closed before any segment');
   const B = t.batch;
   return {
-    framework: t.framework, workload: t.workload, value: (B * 1000) / median(times), unit: 'samples/s', peakMiB: peakMiB(), note: 'batch size / median step time',
-    extra: { meanSamplesPerSec: Math.round((times.length * B * 1000) / times.reduce((a, b) => a + b, 0)), steps: times.length, batch: B, finalLoss: loss, rssMiB: rss, segmentMedianMs, ...t.finish?.() },
+    framework: t.framework,
+    workload: t.workload,
+    value: (B * 1000) / median(times),
+    unit: 'samples/s',
+    peakMiB: peakMiB(),
+    note: 'batch size / median step time',
+    extra: {
+      meanSamplesPerSec: Math.round((times.length * B * 1000) / times.reduce((a, b) => a + b, 0)),
+      steps: times.length,
+      batch: B,
+      finalLoss: loss,
+      rssMiB: rss,
+      segmentMedianMs,
+      ...t.finish?.(),
+    },
   };
 }

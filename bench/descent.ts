@@ -1,8 +1,5 @@
 /** The four workloads run with descent (wasm backend unless --backend reference). */
-import {
-  Tensor, Linear, Adam, LBFGS, Rng, crossEntropy,
-  setBackend, backend, extension, noGrad, parameter,
-} from '../src/index.js';
+import { Tensor, Linear, Adam, LBFGS, Rng, crossEntropy, setBackend, backend, extension, noGrad, parameter } from '../src/index.js';
 import { initWasm, wasmInfo, wasmFloat32Array } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
 import { descentModel } from './models.js';
@@ -41,7 +38,8 @@ export async function setupDescent(w: 'W1' | 'W2', quick: boolean, backendName: 
   const order = batchOrder(labels.length, 42);
   let at = 0;
   const step = () => {
-    const x = new Float32Array(B * 784), y = new Int32Array(B);
+    const x = new Float32Array(B * 784),
+      y = new Int32Array(B);
     gather(images, labels, order, at, B, 784, x, y);
     at += B;
     const out = model.forward(new Tensor(x, shape), { training: true, rng });
@@ -67,8 +65,11 @@ function w3(quick: boolean, jsArray: boolean): Omit<Measurement, 'framework' | '
   const N = 10_000_000;
   const rng = new Rng(3);
   const p = jsArray ? new Tensor(new Float32Array(N), [N], true) : parameter([N], 'float32', () => {});
-  const g = new Tensor(jsArray ? new Float32Array(N) : extension('allocLike')?.(p.data) ?? new Float32Array(N), [N]);
-  for (let i = 0; i < N; i++) { p.data[i] = rng.uniform() - 0.5; g.data[i] = rng.uniform() - 0.5; }
+  const g = new Tensor(jsArray ? new Float32Array(N) : (extension('allocLike')?.(p.data) ?? new Float32Array(N)), [N]);
+  for (let i = 0; i < N; i++) {
+    p.data[i] = rng.uniform() - 0.5;
+    g.data[i] = rng.uniform() - 0.5;
+  }
   p.name = 'p';
   p.grad = g;
   const opt = new Adam([p], { lr: 1e-3 });
@@ -82,7 +83,13 @@ function w3(quick: boolean, jsArray: boolean): Omit<Measurement, 'framework' | '
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return { value: times[Math.floor(times.length / 2)], unit: 'ms', peakMiB: peakMiB(), note: 'median of steps', extra: { timesMs: times.map((t) => +t.toFixed(2)) } };
+  return {
+    value: times[Math.floor(times.length / 2)],
+    unit: 'ms',
+    peakMiB: peakMiB(),
+    note: 'median of steps',
+    extra: { timesMs: times.map((t) => +t.toFixed(2)) },
+  };
 }
 
 function w4({ images, labels }: { images: Float32Array; labels: ArrayLike<number> }): Omit<Measurement, 'framework' | 'workload'> {
@@ -119,5 +126,11 @@ function w4({ images, labels }: { images: Float32Array; labels: ArrayLike<number
   // PyTorch), so the trace shows when descent reaches PyTorch's final loss even if its float32
   // trajectory needs a few more iterations than PyTorch's did
   opt.step(closure);
-  return { value: dt, unit: 'ms', peakMiB: peakMiB(), note: 'inputs in wasm memory (wasmFloat32Array)', extra: { finalLoss: final, evaluations, historySize: W4_HISTORY, trace } };
+  return {
+    value: dt,
+    unit: 'ms',
+    peakMiB: peakMiB(),
+    note: 'inputs in wasm memory (wasmFloat32Array)',
+    extra: { finalLoss: final, evaluations, historySize: W4_HISTORY, trace },
+  };
 }

@@ -5,8 +5,16 @@
  *   node --experimental-wasm-relaxed-simd dist/bench/profile.js [W1|W2] [steps] [backend]
  */
 import {
-  Tensor, Adam, Rng, crossEntropy,
-  setBackend, registerBackend, backend, extensionsOf, type Backend, type Conv2dGeometry,
+  Tensor,
+  Adam,
+  Rng,
+  crossEntropy,
+  setBackend,
+  registerBackend,
+  backend,
+  extensionsOf,
+  type Backend,
+  type Conv2dGeometry,
 } from '../src/index.js';
 import { initWasm, wasmInfo } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
@@ -32,7 +40,13 @@ const timed: Record<string, unknown> = { name: 'timed' };
 for (const [k, f] of Object.entries(inner)) {
   if (typeof f !== 'function') continue;
   timed[k] = (...a: unknown[]) => {
-    const key = k.startsWith('convPool') ? `${k} c=${(a[k.endsWith('Backward') ? 8 : 5] as Conv2dGeometry).c}` : k === 'matmul' ? `matmul ${a[3]}x${a[4]}x${a[5]}${a[6] ? ' tA' : ''}${a[7] ? ' tB' : ''}` : k === 'binary' || k === 'unary' ? `${k} ${a[0]}` : k;
+    const key = k.startsWith('convPool')
+      ? `${k} c=${(a[k.endsWith('Backward') ? 8 : 5] as Conv2dGeometry).c}`
+      : k === 'matmul'
+        ? `matmul ${a[3]}x${a[4]}x${a[5]}${a[6] ? ' tA' : ''}${a[7] ? ' tB' : ''}`
+        : k === 'binary' || k === 'unary'
+          ? `${k} ${a[0]}`
+          : k;
     const t0 = performance.now();
     const r = (f as (...x: unknown[]) => unknown)(...a);
     const e = time.get(key) ?? { ms: 0, calls: 0, flops: 0, perStep: [], cur: 0 };
@@ -58,7 +72,8 @@ const order = batchOrder(data.train.labels.length, 42);
 let at = 0;
 const phases = { forward: [] as number[], backward: [] as number[], step: [] as number[], total: [] as number[] };
 const step = (record: boolean) => {
-  const x = new Float32Array(B * 784), y = new Int32Array(B);
+  const x = new Float32Array(B * 784),
+    y = new Int32Array(B);
   gather(data.train.images, data.train.labels, order, at, B, 784, x, y);
   at += B;
   const t0 = performance.now();
@@ -72,8 +87,14 @@ const step = (record: boolean) => {
   opt.step();
   const t3 = performance.now();
   if (record) {
-    phases.forward.push(t1 - t0); phases.backward.push(t2 - t1); phases.step.push(t3 - t2); phases.total.push(t3 - t0);
-    for (const e of time.values()) { e.perStep.push(e.cur); e.cur = 0; }
+    phases.forward.push(t1 - t0);
+    phases.backward.push(t2 - t1);
+    phases.step.push(t3 - t2);
+    phases.total.push(t3 - t0);
+    for (const e of time.values()) {
+      e.perStep.push(e.cur);
+      e.cur = 0;
+    }
   }
 };
 for (let i = 0; i < 5; i++) step(false);
@@ -85,14 +106,20 @@ const copiedPerStep = (wasmInfo().copiedBytes - copied0) / n;
 // medians, not means: the machine is shared and preemption spikes would dominate a mean
 const total = median(phases.total);
 let inKernels = 0;
-console.log(`${w} on ${which} (${JSON.stringify(wasmInfo())}): median ${total.toFixed(2)} ms/step = ${Math.round((B * 1000) / total)} samples/s`);
-console.log(`median ms/step: forward ${median(phases.forward).toFixed(2)}, backward ${median(phases.backward).toFixed(2)}, optimizer ${median(phases.step).toFixed(2)} (excluding batch assembly)`);
+console.log(
+  `${w} on ${which} (${JSON.stringify(wasmInfo())}): median ${total.toFixed(2)} ms/step = ${Math.round((B * 1000) / total)} samples/s`,
+);
+console.log(
+  `median ms/step: forward ${median(phases.forward).toFixed(2)}, backward ${median(phases.backward).toFixed(2)}, optimizer ${median(phases.step).toFixed(2)} (excluding batch assembly)`,
+);
 console.log('kernel (median ms per step)         ms/step  calls/step  GFLOP/s');
 for (const [k, e] of [...time].sort((a, b) => median(b[1].perStep) - median(a[1].perStep))) {
   const ms = median(e.perStep);
   inKernels += ms;
   const flopsPerStep = e.flops / n;
-  console.log(`${k.padEnd(36)}${ms.toFixed(3).padStart(8)}${(e.calls / n).toFixed(1).padStart(10)}${e.flops ? (flopsPerStep / ms / 1e6).toFixed(1).padStart(10) : ''}`);
+  console.log(
+    `${k.padEnd(36)}${ms.toFixed(3).padStart(8)}${(e.calls / n).toFixed(1).padStart(10)}${e.flops ? (flopsPerStep / ms / 1e6).toFixed(1).padStart(10) : ''}`,
+  );
 }
 console.log(`copied between JS arrays and wasm memory: ${(copiedPerStep / 2 ** 20).toFixed(2)} MiB/step`);
 console.log(`${'outside the backend (autograd, JS ops, pooling)'.padEnd(36)}${(total - inKernels).toFixed(3).padStart(8)}`);

@@ -21,7 +21,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..'); // dist/bench → repo root
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const only = (opt('--only')?.split(',') ?? ['W1', 'W2', 'W3', 'W4']) as WorkloadId[];
 const PY = '/usr/bin/python3';
 const outDir = opt('--out') ?? join(root, 'bench', 'results');
@@ -35,12 +38,15 @@ try {
 const leadMs = quick ? LEAD_MS.quick : LEAD_MS.full;
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
-const torchOk = spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
+const torchOk =
+  spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
 const frameworks = opt('--peers')?.split(',') ?? ['descent', 'descent-js-array', 'tfjs-wasm', 'tfjs-cpu', ...(torchOk ? ['pytorch'] : [])];
 // Without Debian's OpenMP OpenBLAS, PyTorch 1.13 multiplies with the reference BLAS (a W1 step
 // takes ~37 ms instead of ~1.4 ms): its rows would not be PyTorch's speed.
 if (frameworks.includes('pytorch') && !existsSync(OPENBLAS)) {
-  process.stderr.write(`bench: ${OPENBLAS} is missing, so PyTorch would run on the reference BLAS; apt-get install libopenblas0-openmp for fair PyTorch rows\n`);
+  process.stderr.write(
+    `bench: ${OPENBLAS} is missing, so PyTorch would run on the reference BLAS; apt-get install libopenblas0-openmp for fair PyTorch rows\n`,
+  );
   process.exit(2);
 }
 
@@ -56,12 +62,14 @@ if (frameworks.includes('pytorch') && !existsSync(OPENBLAS)) {
 const MALLOC_KEEP = { MALLOC_TOP_PAD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 36), MALLOC_MMAP_THRESHOLD_: String(2 ** 32) };
 
 function command(fw: string, w: WorkloadId): { cmd: string[]; env: NodeJS.ProcessEnv } {
-  const cmd = fw === 'pytorch'
-    ? [PY, join(root, 'bench', 'torch_bench.py'), w, ...(quick ? ['--quick'] : [])]
-    : [process.execPath, '--experimental-wasm-relaxed-simd', join(here, 'child.js'), fw, w, ...(quick ? ['--quick'] : [])];
-  const env = fw === 'pytorch'
-    ? { ...process.env, ...MALLOC_KEEP, LD_LIBRARY_PATH: OPENBLAS, OMP_NUM_THREADS: '2' }
-    : { ...process.env, ...MALLOC_KEEP };
+  const cmd =
+    fw === 'pytorch'
+      ? [PY, join(root, 'bench', 'torch_bench.py'), w, ...(quick ? ['--quick'] : [])]
+      : [process.execPath, '--experimental-wasm-relaxed-simd', join(here, 'child.js'), fw, w, ...(quick ? ['--quick'] : [])];
+  const env =
+    fw === 'pytorch'
+      ? { ...process.env, ...MALLOC_KEEP, LD_LIBRARY_PATH: OPENBLAS, OMP_NUM_THREADS: '2' }
+      : { ...process.env, ...MALLOC_KEEP };
   return { cmd, env };
 }
 
@@ -81,7 +89,11 @@ function runOne(fw: string, w: WorkloadId): Measurement {
   const { cmd, env } = command(fw, w);
   process.stderr.write(`  ${w} ${fw} ... `);
   const r = spawnSync(cmd[0], cmd.slice(1), { env, encoding: 'utf8', maxBuffer: 1 << 24, timeout: 20 * 60_000 });
-  const line = r.stdout?.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = r.stdout
+    ?.trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (r.status !== 0 || !line) {
     process.stderr.write('\n');
     return failed(fw, w, lastError(r.stderr || r.error?.message || `exit ${r.status}`));
@@ -99,19 +111,35 @@ class Child {
   private closed = false;
   private stderr = '';
 
-  constructor(readonly fw: string, w: WorkloadId) {
+  constructor(
+    readonly fw: string,
+    w: WorkloadId,
+  ) {
     const { cmd, env } = command(fw, w);
     this.proc = spawn(cmd[0], cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdin!.on('error', () => {}); // a dead child: reported by reply()
-    this.proc.stderr!.on('data', (d) => { this.stderr = (this.stderr + d).slice(-4000); });
-    createInterface({ input: this.proc.stdout! }).on('line', (l) => {
-      if (l.startsWith('{')) { this.lines.push(l); this.waiting?.(); }
+    this.proc.stderr!.on('data', (d) => {
+      this.stderr = (this.stderr + d).slice(-4000);
     });
-    this.proc.on('close', (code, signal) => { this.closed = true; this.stderr ||= `exit ${code ?? signal}`; this.waiting?.(); });
-    this.proc.on('error', (e) => { this.stderr = e.message; });
+    createInterface({ input: this.proc.stdout! }).on('line', (l) => {
+      if (l.startsWith('{')) {
+        this.lines.push(l);
+        this.waiting?.();
+      }
+    });
+    this.proc.on('close', (code, signal) => {
+      this.closed = true;
+      this.stderr ||= `exit ${code ?? signal}`;
+      this.waiting?.();
+    });
+    this.proc.on('error', (e) => {
+      this.stderr = e.message;
+    });
   }
 
-  send(line: string): void { this.proc.stdin!.write(line + '\n'); }
+  send(line: string): void {
+    this.proc.stdin!.write(`${line}\n`);
+  }
 
   /** The next JSON line; throws (with the child's last stderr line) if it exits or takes longer than `ms`. */
   async reply(ms: number): Promise<Record<string, unknown>> {
@@ -121,14 +149,19 @@ class Child {
       if (Date.now() >= deadline) throw new Error(`no reply within ${ms / 1000} s`);
       await new Promise<void>((done) => {
         const timer = setTimeout(done, deadline - Date.now());
-        this.waiting = () => { clearTimeout(timer); done(); };
+        this.waiting = () => {
+          clearTimeout(timer);
+          done();
+        };
       });
       this.waiting = undefined;
     }
     return JSON.parse(this.lines.shift()!);
   }
 
-  kill(): void { if (!this.closed) this.proc.kill('SIGKILL'); }
+  kill(): void {
+    if (!this.closed) this.proc.kill('SIGKILL');
+  }
 }
 
 /**
@@ -140,16 +173,26 @@ class Child {
 async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measurement[]> {
   const kids = fws.map((fw) => new Child(fw, w));
   const done = new Map<string, Measurement>();
-  const fail = (k: Child, e: unknown) => { done.set(k.fw, failed(k.fw, w, (e as Error).message)); k.kill(); };
+  const fail = (k: Child, e: unknown) => {
+    done.set(k.fw, failed(k.fw, w, (e as Error).message));
+    k.kill();
+  };
   const { steps, budgetMs } = segmentSize(w, quick);
   process.stderr.write(`  ${w}: setting up ${fws.join(', ')} ...\n`);
   try {
-    await Promise.all(kids.map(async (k) => {
-      try {
-        const m = await k.reply(20 * 60_000);
-        if (m.ready !== true) { done.set(k.fw, m as unknown as Measurement); process.stderr.write(`  ${w} ${k.fw}: ${(m as unknown as Measurement).note}\n`); }
-      } catch (e) { fail(k, e); }
-    }));
+    await Promise.all(
+      kids.map(async (k) => {
+        try {
+          const m = await k.reply(20 * 60_000);
+          if (m.ready !== true) {
+            done.set(k.fw, m as unknown as Measurement);
+            process.stderr.write(`  ${w} ${k.fw}: ${(m as unknown as Measurement).note}\n`);
+          }
+        } catch (e) {
+          fail(k, e);
+        }
+      }),
+    );
     const ready = kids.filter((k) => !done.has(k.fw));
     const rounds = quick ? SEGMENTS.quick : SEGMENTS.full;
     // the total budget, as when each framework ran alone: one whose timed steps (at least two)
@@ -164,7 +207,9 @@ async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measuremen
         k.send(`warm ${steps} ${budgetMs}`);
         const times = (await k.reply(10 * 60_000)).times as number[];
         warm.push(`${k.fw} ${median(times).toFixed(2)} ms × ${times.length}`);
-      } catch (e) { fail(k, e); }
+      } catch (e) {
+        fail(k, e);
+      }
     }
     process.stderr.write(`  ${w} warm-up round (not measured): ${warm.join(', ')}\n`);
     for (let r = 0; r < rounds; r++) {
@@ -179,7 +224,9 @@ async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measuremen
           sofar.ms += times.reduce((a, b) => a + b, 0);
           sofar.steps += times.length;
           report.push(`${k.fw} ${median(times).toFixed(2)} ms × ${times.length}`);
-        } catch (e) { fail(k, e); }
+        } catch (e) {
+          fail(k, e);
+        }
       }
       process.stderr.write(`  ${w} round ${r + 1}/${rounds} (median step): ${report.join(', ')}\n`);
     }
@@ -189,7 +236,9 @@ async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measuremen
         const m = (await k.reply(10 * 60_000)) as unknown as Measurement;
         done.set(k.fw, m);
         process.stderr.write(`  ${w} ${k.fw}: ${fmt(m.value)} ${m.unit}\n`);
-      } catch (e) { fail(k, e); }
+      } catch (e) {
+        fail(k, e);
+      }
     }
   } finally {
     for (const k of kids) k.kill();
@@ -230,33 +279,59 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const date = new Date().toISOString();
 lines.push(`Benchmark run ${date} on ${cpus().length} × ${cpu}, Node ${process.version}${quick ? ' (--quick: few steps, noisy)' : ''}.`);
 lines.push('');
-lines.push('| workload | framework | result | peak memory (MiB) | descent ÷ framework (samples/s: > 1 is descent faster; ms: < 1 is descent faster) | notes |');
+lines.push(
+  '| workload | framework | result | peak memory (MiB) | descent ÷ framework (samples/s: > 1 is descent faster; ms: < 1 is descent faster) | notes |',
+);
 lines.push('|---|---|---|---|---|---|');
 for (const w of only) {
   const ours = results.find((r) => r.workload === w && r.framework === 'descent');
   for (const r of results.filter((x) => x.workload === w)) {
     const ratio = ours?.value != null && r.value != null && r !== ours ? `${(ours.value / r.value).toFixed(2)}×` : '';
     const extra = r.extra ?? {};
-    const notes = [r.note, w === 'W4' && r === ours ? reachNote(r, results.find((x) => x.workload === w && x.framework === 'pytorch')) : '', extra.finalLoss !== undefined ? `final loss ${Number(extra.finalLoss).toFixed(5)}${extra.evaluations !== undefined ? ` after ${extra.evaluations} evaluations` : ''}` : '', Array.isArray(extra.rssMiB) ? `RSS ${(extra.rssMiB as number[]).join('→')} MiB` : '']
-      .filter(Boolean).join('; ');
-    lines.push(`| ${w} ${WORKLOADS[w].unit === 'ms' ? '(ms, lower is better)' : '(samples/s, higher is better)'} | ${r.framework} | ${fmt(r.value)} | ${r.peakMiB == null ? '—' : Math.round(r.peakMiB)} | ${ratio} | ${notes} |`);
+    const notes = [
+      r.note,
+      w === 'W4' && r === ours
+        ? reachNote(
+            r,
+            results.find((x) => x.workload === w && x.framework === 'pytorch'),
+          )
+        : '',
+      extra.finalLoss !== undefined
+        ? `final loss ${Number(extra.finalLoss).toFixed(5)}${extra.evaluations !== undefined ? ` after ${extra.evaluations} evaluations` : ''}`
+        : '',
+      Array.isArray(extra.rssMiB) ? `RSS ${(extra.rssMiB as number[]).join('→')} MiB` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    lines.push(
+      `| ${w} ${WORKLOADS[w].unit === 'ms' ? '(ms, lower is better)' : '(samples/s, higher is better)'} | ${r.framework} | ${fmt(r.value)} | ${r.peakMiB == null ? '—' : Math.round(r.peakMiB)} | ${ratio} | ${notes} |`,
+    );
   }
 }
 lines.push('');
 const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
 if (only.some((w) => w === 'W1' || w === 'W2')) {
-  lines.push(`W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${leadMs / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`);
+  lines.push(
+    `W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${leadMs / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`,
+  );
   lines.push('');
 }
-lines.push(`Every process ran with glibc's malloc told to keep the memory it has obtained (${Object.entries(MALLOC_KEEP).map(([k, v]) => `${k}=${v}`).join(' ')}): with the defaults, page faults on this VM slowed PyTorch's W1 about 5× and its W3 about 10×.`);
+lines.push(
+  `Every process ran with glibc's malloc told to keep the memory it has obtained (${Object.entries(MALLOC_KEEP)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}): with the defaults, page faults on this VM slowed PyTorch's W1 about 5× and its W3 about 10×.`,
+);
 lines.push('');
 for (const w of only) lines.push(`- ${w}: ${WORKLOADS[w].title}`);
-const md = lines.join('\n') + '\n';
-process.stdout.write('\n' + md);
+const md = `${lines.join('\n')}\n`;
+process.stdout.write(`\n${md}`);
 
 mkdirSync(outDir, { recursive: true });
 const stamp = date.replace(/:/g, '-').replace(/\..*/, '');
 const name = `${stamp}${quick ? '-quick' : ''}`;
-writeFileAtomic(join(outDir, `${name}.json`), JSON.stringify({ date, quick, cpu, cores: cpus().length, node: process.version, env: MALLOC_KEEP, results }, null, 2) + '\n');
+writeFileAtomic(
+  join(outDir, `${name}.json`),
+  `${JSON.stringify({ date, quick, cpu, cores: cpus().length, node: process.version, env: MALLOC_KEEP, results }, null, 2)}\n`,
+);
 writeFileAtomic(join(outDir, `${name}.md`), md);
 process.stderr.write(`wrote ${join(outDir, name)}.json and .md\n`);

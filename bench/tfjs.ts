@@ -42,7 +42,14 @@ export async function runTfjs(w: 'W3' | 'W4', quick: boolean, backendName: 'cpu'
     if (i >= s.warmup) times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return { ...base, value: times[Math.floor(n / 2)], unit: 'ms', peakMiB: peakMiB(), note: 'median of steps; includes one read-back of the parameters', extra: { timesMs: times.map((t) => +t.toFixed(1)) } };
+  return {
+    ...base,
+    value: times[Math.floor(n / 2)],
+    unit: 'ms',
+    peakMiB: peakMiB(),
+    note: 'median of steps; includes one read-back of the parameters',
+    extra: { timesMs: times.map((t) => +t.toFixed(1)) },
+  };
 }
 
 /**
@@ -75,7 +82,8 @@ export async function setupTfjs(w: 'W1' | 'W2', quick: boolean, backendName: 'cp
   const order = batchOrder(labels.length, 42);
   let at = 0;
   const step = () => {
-    const x = new Float32Array(B * 784), y = new Int32Array(B);
+    const x = new Float32Array(B * 784),
+      y = new Int32Array(B);
     gather(images, labels, order, at, B, 784, x, y);
     at += B;
     const l = tf.tidy(() => {
@@ -90,7 +98,16 @@ export async function setupTfjs(w: 'W1' | 'W2', quick: boolean, backendName: 'cp
   try {
     warmUp(step, STEPS[w].warmup, quick);
   } catch (e) {
-    return { framework, workload: w, value: null, unit: 'samples/s', peakMiB: null, note: `cannot train: ${String((e as Error).message).split('\n')[0].slice(0, 120)}` };
+    return {
+      framework,
+      workload: w,
+      value: null,
+      unit: 'samples/s',
+      peakMiB: null,
+      note: `cannot train: ${String((e as Error).message)
+        .split('\n')[0]
+        .slice(0, 120)}`,
+    };
   }
   return { framework, workload: w, batch: B, step };
 }

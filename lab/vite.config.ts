@@ -18,7 +18,12 @@ export default defineConfig({
   preview: { host: '127.0.0.1', port: 4173, headers: isolation },
   worker: { format: 'es' },
   build: {
-    outDir: 'dist', emptyOutDir: true, target: 'es2022', reportCompressedSize: true,
-    rollupOptions: { input: { index: fileURLToPath(new URL('index.html', import.meta.url)), train: fileURLToPath(new URL('train.html', import.meta.url)) } },
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    reportCompressedSize: true,
+    rollupOptions: {
+      input: { index: fileURLToPath(new URL('index.html', import.meta.url)), train: fileURLToPath(new URL('train.html', import.meta.url)) },
+    },
   },
 });

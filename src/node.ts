@@ -13,17 +13,44 @@ import { ready } from './backend/ready.js';
 export * from './index.js';
 export * from './wasm.js';
 export {
-  DEFAULT_FASHION_MNIST_DIR, embeddedDataDir, FASHION_MNIST_SEARCH_PATH, loadEmbedded, loadFashionMnist, readIdxFile,
+  DEFAULT_FASHION_MNIST_DIR,
+  embeddedDataDir,
+  FASHION_MNIST_SEARCH_PATH,
+  loadEmbedded,
+  loadFashionMnist,
+  readIdxFile,
   type LoadFashionMnistOptions,
 } from './data/node.js';
-export { loadCsv, readCsvTable, type CsvClasses, type CsvData, type CsvTable, type LoadCsvOptions, type ReadCsvOptions } from './data/csv.js';
 export {
-  decodeImage, IMAGE_EXTENSIONS, ImageSizeError, listImageFolder, loadImageFolders, readImageFile, type DecodedImage,
-  type ImageFolderEntry, type ImageFolderListing, type LoadImageFoldersOptions, type ReadImageOptions,
+  loadCsv,
+  readCsvTable,
+  type CsvClasses,
+  type CsvData,
+  type CsvTable,
+  type LoadCsvOptions,
+  type ReadCsvOptions,
+} from './data/csv.js';
+export {
+  decodeImage,
+  IMAGE_EXTENSIONS,
+  ImageSizeError,
+  listImageFolder,
+  loadImageFolders,
+  readImageFile,
+  type DecodedImage,
+  type ImageFolderEntry,
+  type ImageFolderListing,
+  type LoadImageFoldersOptions,
+  type ReadImageOptions,
 } from './data/image-folder.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './io/safetensors-node.js';
 export {
-  checkpointDir, checkpointName, listCheckpoints, loadLatestCheckpoint, readCheckpoint, type CheckpointDirOptions,
+  checkpointDir,
+  checkpointName,
+  listCheckpoints,
+  loadLatestCheckpoint,
+  readCheckpoint,
+  type CheckpointDirOptions,
   type LatestCheckpoint,
 } from './io/checkpoints.js';
 

@@ -10,6 +10,13 @@
  */
 export { ready } from './backend/ready.js';
 export {
-  initWasm, initWasmSync, setWasmThreads, setWinogradEnabled, shutdownWasmWorkers, wasmFloat32Array, wasmInfo,
-  wasmPersistentBytes, type WasmOptions,
+  initWasm,
+  initWasmSync,
+  setWasmThreads,
+  setWinogradEnabled,
+  shutdownWasmWorkers,
+  wasmFloat32Array,
+  wasmInfo,
+  wasmPersistentBytes,
+  type WasmOptions,
 } from './backend/wasm/index.js';

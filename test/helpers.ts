@@ -1,6 +1,6 @@
 /** Test helpers: central-difference gradient checks in float64, closeness assertions. */
 import assert from 'node:assert/strict';
-import { Tensor, fromData, grad, type Storage } from '../src/index.js';
+import { type Tensor, fromData, grad, type Storage } from '../src/index.js';
 
 export function assertClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, tol = 1e-9, what = 'value'): void {
   const a = typeof actual === 'number' ? [actual] : Array.from(actual);

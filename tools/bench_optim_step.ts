@@ -13,8 +13,15 @@ const key = process.argv[2] ?? 'adam';
 const n = Number(process.argv[3] ?? 10_000_000);
 const backendName = process.argv[4] ?? 'reference';
 await selectBackend(backendName);
-const p = fromData(new Float32Array(n).map((_, i) => Math.sin(i)), [n], { requiresGrad: true });
-p.grad = fromData(new Float32Array(n).map((_, i) => Math.cos(i) * 1e-2), [n]);
+const p = fromData(
+  new Float32Array(n).map((_, i) => Math.sin(i)),
+  [n],
+  { requiresGrad: true },
+);
+p.grad = fromData(
+  new Float32Array(n).map((_, i) => Math.cos(i) * 1e-2),
+  [n],
+);
 const opt = createOptimizer(key, [['w', p]], key === 'momentum' ? { lr: 1e-3 } : {});
 const times: number[] = [];
 for (let i = 0; i < 18; i++) {
@@ -24,4 +31,6 @@ for (let i = 0; i < 18; i++) {
   if (i >= 3) times.push(t1 - t0);
 }
 times.sort((a, b) => a - b);
-console.log(`descent (${backendName}) ${key} step on ${n} float32 parameters: median ${times[7].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[14].toFixed(1)})`);
+console.log(
+  `descent (${backendName}) ${key} step on ${n} float32 parameters: median ${times[7].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[14].toFixed(1)})`,
+);

@@ -34,9 +34,13 @@ const { build } = await import('vite');
 await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-  const file = resolve(outDir, '.' + path);
+  const file = resolve(outDir, `.${path}`);
   if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) return void res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-embedder-policy': 'require-corp',
+  });
   res.end(readFileSync(file));
 });
 await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -46,7 +50,10 @@ const profile = mkdtempSync(join(tmpdir(), 'descent-lab-train-tool-profile-'));
 const { chromium } = await import('playwright-core');
 const found = await findChromium();
 const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: found.executablePath, env: found.env, headless: true, viewport: { width: 1400, height: 1500 },
+  executablePath: found.executablePath,
+  env: found.env,
+  headless: true,
+  viewport: { width: 1400, height: 1500 },
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', ...found.args],
 });
 
@@ -67,16 +74,20 @@ try {
       setWasmThreads(threads);
       const s = new TrainSession(c, train, test);
       for (let i = 0; i < 20; i++) s.next();
-      const n0 = s.samples, t0 = performance.now();
+      const n0 = s.samples,
+        t0 = performance.now();
       while (performance.now() - t0 < seconds * 1000) s.next();
       return ((s.samples - n0) / (performance.now() - t0)) * 1000;
     };
     const maxThreads = wasmInfo().threads;
-    const nodeAll = node(maxThreads), node1 = node(1);
+    const nodeAll = node(maxThreads),
+      node1 = node(1);
     console.log(`model ${c.arch} hidden ${c.hidden}, batch ${c.batch}, ${seconds} s each`);
     console.log(`Chromium (${where}): ${browser.toFixed(0)} samples/s`);
     console.log(`Node, wasm ${maxThreads} threads: ${nodeAll.toFixed(0)} samples/s; one thread: ${node1.toFixed(0)} samples/s`);
-    console.log(`ratio Chromium / Node (${maxThreads} threads): ${(browser / nodeAll).toFixed(2)}; Chromium / Node (one thread): ${(browser / node1).toFixed(2)}`);
+    console.log(
+      `ratio Chromium / Node (${maxThreads} threads): ${(browser / nodeAll).toFixed(2)}; Chromium / Node (one thread): ${(browser / node1).toFixed(2)}`,
+    );
   } else {
     const shots = join(repo, 'test', 'lab', 'screenshots');
     mkdirSync(shots, { recursive: true });
@@ -85,7 +96,9 @@ try {
     for (const id of only.filter((k) => k in TRAIN_PRESETS)) {
       const page = await ctx.newPage();
       await page.goto(`${base}?preset=${id}`);
-      await page.waitForFunction(() => (window as any).__train?.done === true, undefined, { timeout: seconds * 1000 }).catch(() => console.log(`${id}: not finished after ${seconds} s`));
+      await page
+        .waitForFunction(() => (window as any).__train?.done === true, undefined, { timeout: seconds * 1000 })
+        .catch(() => console.log(`${id}: not finished after ${seconds} s`));
       await page.waitForTimeout(800);
       await page.screenshot({ path: join(shots, `train-${id}-full.png`), fullPage: true });
       console.log(`${id}: ${join(shots, `train-${id}-full.png`)}`);

@@ -37,7 +37,10 @@ async function descent() {
   const all = train.slice(0, n);
   const px = all.images;
   // The data set stores float32 px/255; in float64 recompute px/255 exactly, as PyTorch's side does.
-  const data = dtype === 'float64' ? Float64Array.from(px.subarray(0, n * 784), (v) => Math.round(v * 255) / 255) : Float32Array.from(px.subarray(0, n * 784));
+  const data =
+    dtype === 'float64'
+      ? Float64Array.from(px.subarray(0, n * 784), (v) => Math.round(v * 255) / 255)
+      : Float32Array.from(px.subarray(0, n * 784));
   const x = new Tensor(data, [n, 784]);
   const y = Int32Array.from(all.labels.subarray(0, n));
   const times: number[] = [];
@@ -46,7 +49,21 @@ async function descent() {
   for (let r = 0; r < repeats; r++) {
     const W = new Tensor(dtype === 'float64' ? new Float64Array(7840) : new Float32Array(7840), [10, 784], true);
     const b = new Tensor(dtype === 'float64' ? new Float64Array(10) : new Float32Array(10), [10], true);
-    const o = new LBFGS([['weight', W], ['bias', b]], { lr: 1, maxIter: iters, maxEval: iters * 10, historySize: history, lineSearchFn: 'strongWolfe', toleranceGrad: 0, toleranceChange: 0 });
+    const o = new LBFGS(
+      [
+        ['weight', W],
+        ['bias', b],
+      ],
+      {
+        lr: 1,
+        maxIter: iters,
+        maxEval: iters * 10,
+        historySize: history,
+        lineSearchFn: 'strongWolfe',
+        toleranceGrad: 0,
+        toleranceChange: 0,
+      },
+    );
     const closure = () => {
       o.zeroGrad();
       const loss = crossEntropy(add(mm(x, W, false, true), b), y);
@@ -77,14 +94,22 @@ function torch() {
 
 const d = await descent();
 const t = torch();
-console.log(`full-batch L-BFGS, logistic regression, ${n} Fashion-MNIST images, ${dtype}, historySize ${history}, strong Wolfe, ${iters} iterations`);
+console.log(
+  `full-batch L-BFGS, logistic regression, ${n} Fashion-MNIST images, ${dtype}, historySize ${history}, strong Wolfe, ${iters} iterations`,
+);
 for (const r of [d, t]) {
   const s = r.seconds as number[];
-  console.log(`${r.framework.padEnd(22)} final loss ${r.finalLoss.toFixed(8)}  evals ${r.funcEvals}  iters ${r.nIter}  wall s: ${s.map((v: number) => v.toFixed(2)).join(' ')} (min ${Math.min(...s).toFixed(2)})`);
+  console.log(
+    `${r.framework.padEnd(22)} final loss ${r.finalLoss.toFixed(8)}  evals ${r.funcEvals}  iters ${r.nIter}  wall s: ${s.map((v: number) => v.toFixed(2)).join(' ')} (min ${Math.min(...s).toFixed(2)})`,
+  );
 }
 const diff = Math.abs(d.finalLoss - t.finalLoss);
-console.log(`|Δ final loss| = ${diff.toExponential(2)} (${diff <= 1e-4 ? 'within' : 'NOT within'} 1e-4); time ratio descent/PyTorch (min/min) ${(Math.min(...d.seconds) / Math.min(...t.seconds)).toFixed(2)}`);
+console.log(
+  `|Δ final loss| = ${diff.toExponential(2)} (${diff <= 1e-4 ? 'within' : 'NOT within'} 1e-4); time ratio descent/PyTorch (min/min) ${(Math.min(...d.seconds) / Math.min(...t.seconds)).toFixed(2)}`,
+);
 // Where the two runs part: the first closure evaluation whose losses differ by more than 1e-12 (relative).
 const first = d.evalLosses.findIndex((v: number, i: number) => !(Math.abs(v - t.evalLosses[i]) <= 1e-12 * Math.abs(v)));
-console.log(`closure losses agree to 1e-12 for the first ${first < 0 ? Math.min(d.evalLosses.length, t.evalLosses.length) : first} evaluations`);
+console.log(
+  `closure losses agree to 1e-12 for the first ${first < 0 ? Math.min(d.evalLosses.length, t.evalLosses.length) : first} evaluations`,
+);
 if (args.includes('--json')) console.log(JSON.stringify({ descent: d, pytorch: t }));

@@ -35,9 +35,36 @@ const file = join(mkdtempSync(join(tmpdir(), 'descent-libspeed-')), 'program.mjs
 writeFileSync(file, program);
 
 const cli = (): number[] => {
-  const r = spawnSync(process.execPath, [bin, 'train', '--data', 'embedded', '--model', 'mlp', '--optimizer', 'adam', '--lr', '0.001', '--epochs', '3', '--batch-size', '128', '--seed', '1', '--json'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      bin,
+      'train',
+      '--data',
+      'embedded',
+      '--model',
+      'mlp',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '0.001',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '128',
+      '--seed',
+      '1',
+      '--json',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(r.stderr);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.samplesPerSec).map((x) => x.samplesPerSec as number);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((x) => x.samplesPerSec)
+    .map((x) => x.samplesPerSec as number);
 };
 const lib = (): number[] => {
   const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
@@ -50,11 +77,17 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 const fmt = (a: number[]) => a.map((v) => Math.round(v).toLocaleString('en-US')).join(' / ');
 const all = { cli: [] as number[], lib: [] as number[] };
 for (let r = 0; r < rounds; r++) {
-  for (const [name, run] of [['cli', cli], ['lib', lib]] as const) {
+  for (const [name, run] of [
+    ['cli', cli],
+    ['lib', lib],
+  ] as const) {
     const sps = run();
     all[name].push(...sps.slice(1));
     console.log(`round ${r + 1} ${name === 'cli' ? 'descent train' : 'library     '}: ${fmt(sps)} samples/s`);
   }
 }
-const c = median(all.cli), l = median(all.lib);
-console.log(`median of epochs 2-3: descent train ${Math.round(c).toLocaleString('en-US')}, library ${Math.round(l).toLocaleString('en-US')} samples/s (library ÷ CLI ${(l / c).toFixed(2)})`);
+const c = median(all.cli),
+  l = median(all.lib);
+console.log(
+  `median of epochs 2-3: descent train ${Math.round(c).toLocaleString('en-US')}, library ${Math.round(l).toLocaleString('en-US')} samples/s (library ÷ CLI ${(l / c).toFixed(2)})`,
+);

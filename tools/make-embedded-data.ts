@@ -17,12 +17,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Rng } from '../src/tensor/rng.js';
 import { encodeIdx, type IdxArray } from '../src/data/idx.js';
-import {
-  EMBEDDED_DIR,
-  EMBEDDED_TEST_PER_CLASS,
-  EMBEDDED_TRAIN_PER_CLASS,
-  FASHION_MNIST_FILES,
-} from '../src/data/fashion-mnist.js';
+import { EMBEDDED_DIR, EMBEDDED_TEST_PER_CLASS, EMBEDDED_TRAIN_PER_CLASS, FASHION_MNIST_FILES } from '../src/data/fashion-mnist.js';
 import { FASHION_MNIST_CLASSES } from '../src/data/dataset.js';
 import { readIdxFile } from '../src/data/node.js';
 import { checkWritableDir, writeFileAtomic } from '../src/io/files.js';
@@ -38,7 +33,7 @@ function pick(labels: IdxArray, perClass: number, split: string): Int32Array {
     const ofClass: number[] = [];
     for (let i = 0; i < labels.data.length; i++) if (labels.data[i] === c) ofClass.push(i);
     if (ofClass.length < perClass) throw new Error(`${split}: class ${c} has only ${ofClass.length} samples, need ${perClass}`);
-    rng.fork(split + ':' + c).shuffle(ofClass);
+    rng.fork(`${split}:${c}`).shuffle(ofClass);
     chosen.push(...ofClass.slice(0, perClass));
   }
   return Int32Array.from(chosen.sort((a, b) => a - b));
@@ -53,7 +48,7 @@ function take(arr: IdxArray, idx: Int32Array): IdxArray {
 
 function write(name: string, arr: IdxArray): number {
   const gz = gzipSync(encodeIdx(arr), { level: 9 });
-  writeFileAtomic(join(out, name + '.gz'), gz);
+  writeFileAtomic(join(out, `${name}.gz`), gz);
   return gz.length;
 }
 
@@ -75,12 +70,12 @@ for (const [split, imgs, labs, perClass] of [
   ['train', F.trainImages, F.trainLabels, EMBEDDED_TRAIN_PER_CLASS],
   ['test', F.testImages, F.testLabels, EMBEDDED_TEST_PER_CLASS],
 ] as const) {
-  const images = readIdxFile(join(src, imgs + '.gz'));
-  const labels = readIdxFile(join(src, labs + '.gz'));
+  const images = readIdxFile(join(src, `${imgs}.gz`));
+  const labels = readIdxFile(join(src, `${labs}.gz`));
   const idx = pick(labels, perClass, split);
   total += write(imgs, take(images, idx));
   total += write(labs, take(labels, idx));
   manifest[split] = { count: idx.length, perClass, sourceFile: imgs, sourceIndices: Array.from(idx) };
 }
-writeFileAtomic(join(out, 'manifest.json'), JSON.stringify(manifest) + '\n');
+writeFileAtomic(join(out, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
 console.log(`wrote ${out}: ${(total / 1e6).toFixed(2)} MB of gzipped IDX`);

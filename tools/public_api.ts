@@ -12,7 +12,11 @@ import ts from 'typescript';
 import { writeFileAtomic } from '../src/io/files.js';
 
 /** Package subpath → entry source file (relative to the repository root). */
-export const ENTRIES: Readonly<Record<string, string>> = { descent: 'src/index.ts', 'descent/wasm': 'src/wasm.ts', 'descent/node': 'src/node.ts' };
+export const ENTRIES: Readonly<Record<string, string>> = {
+  descent: 'src/index.ts',
+  'descent/wasm': 'src/wasm.ts',
+  'descent/node': 'src/node.ts',
+};
 
 export type PublicApi = Record<string, string[]>;
 
@@ -20,8 +24,14 @@ export type PublicApi = Record<string, string[]>;
 export function publicApi(repo: string): PublicApi {
   const files = Object.values(ENTRIES).map((f) => join(repo, f));
   const program = ts.createProgram(files, {
-    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
-    strict: true, noEmit: true, skipLibCheck: true, types: ['node'], lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
   });
   const checker = program.getTypeChecker();
   const out: PublicApi = {};
@@ -29,10 +39,13 @@ export function publicApi(repo: string): PublicApi {
     const source = program.getSourceFile(join(repo, file));
     const module = source && checker.getSymbolAtLocation(source);
     if (!module) throw new Error(`public_api: cannot read the exports of ${file}`);
-    out[name] = checker.getExportsOfModule(module).map((e) => {
-      const target = e.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(e) : e;
-      return target.flags & ts.SymbolFlags.Value ? e.name : `type ${e.name}`;
-    }).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    out[name] = checker
+      .getExportsOfModule(module)
+      .map((e) => {
+        const target = e.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(e) : e;
+        return target.flags & ts.SymbolFlags.Value ? e.name : `type ${e.name}`;
+      })
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
   return out;
 }
@@ -45,6 +58,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const text = `${JSON.stringify(api, null, 1)}\n`;
   if (process.argv.includes('--write')) {
     writeFileAtomic(join(repo, SNAPSHOT), text);
-    console.log(`${SNAPSHOT}: ${Object.entries(api).map(([k, v]) => `${k} ${v.length}`).join(', ')} names`);
+    console.log(
+      `${SNAPSHOT}: ${Object.entries(api)
+        .map(([k, v]) => `${k} ${v.length}`)
+        .join(', ')} names`,
+    );
   } else process.stdout.write(text);
 }

@@ -94,7 +94,8 @@ let compareCache: CompareRow[][] | undefined;
 /** descent compare --epochs 3 on the full data from seeds 1–3, and PyTorch from each exported start (one run per process). */
 function compareRuns(): CompareRow[][] {
   if (compareCache) return compareCache;
-  if (!existsSync(FULL_DATA)) throw new Error(`compare: needs the full Fashion-MNIST in ${FULL_DATA} (apt-get install dataset-fashion-mnist)`);
+  if (!existsSync(FULL_DATA))
+    throw new Error(`compare: needs the full Fashion-MNIST in ${FULL_DATA} (apt-get install dataset-fashion-mnist)`);
   const dir = mkdtempSync(join(tmpdir(), 'descent-figures-compare-'));
   const runs: CompareRow[][] = [];
   try {
@@ -102,7 +103,10 @@ function compareRuns(): CompareRow[][] {
       const run = join(dir, `s${seed}`);
       const mine = JSON.parse(ok(['compare', '--data', FULL_DATA, '--epochs', '3', '--seed', String(seed), '--export-run', run, '--json']));
       const out = join(dir, `torch-s${seed}.json`);
-      const py = spawnSync(PYTHON, [join(ROOT, 'tools', 'compare_torch.py'), '--from', run, '--json', out], { cwd: ROOT, encoding: 'utf8' });
+      const py = spawnSync(PYTHON, [join(ROOT, 'tools', 'compare_torch.py'), '--from', run, '--json', out], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
       if (py.status !== 0) throw new Error(`tools/compare_torch.py --from ${run}: exit ${py.status}: ${py.stderr.trim()}`);
       const theirs: CompareRow[] = JSON.parse(readFileSync(out, 'utf8')).results;
       runs.push(
@@ -121,17 +125,47 @@ export function compareTable(runs: CompareRow[][], settings: boolean): string {
   const names = runs[0].map((r) => r.optimizer);
   const lines = [`| seed | | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---|').join('')}`];
   const row = (seed: string, who: string, cells: string[]) => lines.push(`|${seed ? ` ${seed} ` : ' '}| ${who} | ${cells.join(' | ')} |`);
-  if (settings) row('', 'settings', runs[0].map((r) => describeOptions(r.options)));
+  if (settings)
+    row(
+      '',
+      'settings',
+      runs[0].map((r) => describeOptions(r.options)),
+    );
   runs.forEach((rows, k) => {
-    row(String(COMPARE_SEEDS[k]), 'descent', rows.map((r) => fixed(r.descentTestAccuracy)));
-    row(String(COMPARE_SEEDS[k]), 'PyTorch', rows.map((r) => fixed(r.testAccuracy)));
-    row(String(COMPARE_SEEDS[k]), 'difference', rows.map((r) => signed(r.descentTestAccuracy - r.testAccuracy)));
+    row(
+      String(COMPARE_SEEDS[k]),
+      'descent',
+      rows.map((r) => fixed(r.descentTestAccuracy)),
+    );
+    row(
+      String(COMPARE_SEEDS[k]),
+      'PyTorch',
+      rows.map((r) => fixed(r.testAccuracy)),
+    );
+    row(
+      String(COMPARE_SEEDS[k]),
+      'difference',
+      rows.map((r) => signed(r.descentTestAccuracy - r.testAccuracy)),
+    );
   });
   const mean = (f: (r: CompareRow) => number) => names.map((_, j) => runs.reduce((s, rows) => s + f(rows[j]), 0) / runs.length);
-  const md = mean((r) => r.descentTestAccuracy), mt = mean((r) => r.testAccuracy);
-  row('mean', 'descent', md.map((x) => (settings ? fixed(x) : `**${fixed(x)}**`)));
-  row('mean', 'PyTorch', mt.map((x) => fixed(x)));
-  row('mean', 'difference', md.map((x, j) => signed(x - mt[j])));
+  const md = mean((r) => r.descentTestAccuracy),
+    mt = mean((r) => r.testAccuracy);
+  row(
+    'mean',
+    'descent',
+    md.map((x) => (settings ? fixed(x) : `**${fixed(x)}**`)),
+  );
+  row(
+    'mean',
+    'PyTorch',
+    mt.map((x) => fixed(x)),
+  );
+  row(
+    'mean',
+    'difference',
+    md.map((x, j) => signed(x - mt[j])),
+  );
   return lines.join('\n');
 }
 
@@ -151,7 +185,15 @@ export function compareLosses(runs: CompareRow[][]): string {
 
 /** `lr 0.05, μ 0.9, Nesterov`: the hyper-parameters a compare run gave one optimizer. */
 function describeOptions(o: Record<string, unknown>): string {
-  const num = (x: number) => (x !== 0 && Math.abs(x) < 0.01 ? x.toExponential().replace(/\.?0*e/, 'e').replace('e-', 'e-') : Number.isInteger(x) ? x.toFixed(1) : String(x));
+  const num = (x: number) =>
+    x !== 0 && Math.abs(x) < 0.01
+      ? x
+          .toExponential()
+          .replace(/\.?0*e/, 'e')
+          .replace('e-', 'e-')
+      : Number.isInteger(x)
+        ? x.toFixed(1)
+        : String(x);
   const parts = [`lr ${num(o.lr as number)}`];
   if (typeof o.momentum === 'number' && o.momentum !== 0) parts.push(`μ ${num(o.momentum)}`);
   if (o.nesterov === true) parts.push('Nesterov');
@@ -161,7 +203,9 @@ function describeOptions(o: Record<string, unknown>): string {
 /** The newest benchmark result, as bench/run.ts printed it. */
 export function newestBench(): { file: string; text: string } {
   const dir = join(ROOT, 'bench', 'results');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.md')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   if (files.length === 0) throw new Error(`bench: no result in ${dir}; run npm run bench`);
   const file = files[files.length - 1];
   return { file, text: readFileSync(join(dir, file), 'utf8').trim() };
@@ -188,7 +232,9 @@ export const BLOCKS: Record<string, Block> = {
   start: {
     cost: 'cheap',
     make() {
-      const records = ok([...startArgs(), '--json']).split('\n').map((l) => JSON.parse(l));
+      const records = ok([...startArgs(), '--json'])
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const seconds = records.reduce((s: number, r: { seconds: number }) => s + r.seconds, 0);
       const last = records[records.length - 1];
       return `\`npm start\` trains ${records.length} epochs (${seconds.toFixed(0)} s of training on the machine that wrote this line) and ends at test accuracy ${fixed(last.testAccuracy, 3)}.`;
@@ -202,10 +248,11 @@ export const BLOCKS: Record<string, Block> = {
   },
   'error-csv': {
     cost: 'cheap',
-    make: () => inFolder((dir) => {
-      raggedCsv(dir);
-      return session([['train', '--data', 'data.csv']], dir);
-    }),
+    make: () =>
+      inFolder((dir) => {
+        raggedCsv(dir);
+        return session([['train', '--data', 'data.csv']], dir);
+      }),
   },
   'error-model': {
     cost: 'cheap',
@@ -213,14 +260,23 @@ export const BLOCKS: Record<string, Block> = {
   },
   'error-diverge': {
     cost: 'cheap',
-    make: () => session([['train', '--data', 'embedded', '--limit', '2000', '--optimizer', 'sgd', '--lr', '1e6', '--checkpoint-dir', 'ck']]),
+    make: () =>
+      session([['train', '--data', 'embedded', '--limit', '2000', '--optimizer', 'sgd', '--lr', '1e6', '--checkpoint-dir', 'ck']]),
   },
   'error-usage': {
     cost: 'cheap',
-    make: () => session([['train', '--lr', '-1'], ['train', '--optimizer', 'adma']]),
+    make: () =>
+      session([
+        ['train', '--lr', '-1'],
+        ['train', '--optimizer', 'adma'],
+      ]),
   },
   compare: { cost: 'long', make: () => `${compareTable(compareRuns(), false)}\n\n${compareSummary(compareRuns())}` },
-  'compare-detail': { cost: 'long', make: () => `${compareTable(compareRuns(), true)}\n\n${compareLosses(compareRuns())}`, file: 'docs/optimizers.md' },
+  'compare-detail': {
+    cost: 'long',
+    make: () => `${compareTable(compareRuns(), true)}\n\n${compareLosses(compareRuns())}`,
+    file: 'docs/optimizers.md',
+  },
   bench: {
     cost: 'cheap',
     make() {
@@ -248,7 +304,8 @@ export function markedBlocks(readme: string): Marked[] {
     const start = m.index + m[0].length;
     const end = readme.indexOf(CLOSE, start);
     const next = readme.slice(start).search(/<!-- figures:/);
-    if (end < 0 || (next >= 0 && start + next < end)) throw new Error(`README.md: <!-- figures:${m[1]} --> has no ${CLOSE} before the next block`);
+    if (end < 0 || (next >= 0 && start + next < end))
+      throw new Error(`README.md: <!-- figures:${m[1]} --> has no ${CLOSE} before the next block`);
     out.push({ name: m[1], start, end, text: readme.slice(start, end).replace(/^\n/, '').replace(/\n$/, '') });
   }
   return out;
@@ -263,7 +320,8 @@ export function replaceBlock(readme: string, block: Marked, text: string): strin
 function main(argv: string[]): void {
   const long = argv.includes('--long');
   const names = argv.filter((a) => !a.startsWith('--'));
-  for (const n of names) if (!(n in BLOCKS)) throw new Error(`readme-figures: no block "${n}"; the blocks are ${Object.keys(BLOCKS).join(', ')}`);
+  for (const n of names)
+    if (!(n in BLOCKS)) throw new Error(`readme-figures: no block "${n}"; the blocks are ${Object.keys(BLOCKS).join(', ')}`);
   const wanted = names.length > 0 ? names : Object.keys(BLOCKS).filter((n) => long || BLOCKS[n].cost === 'cheap');
   const texts = new Map<string, string>();
   for (const name of wanted) {

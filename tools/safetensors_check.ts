@@ -15,8 +15,20 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
-  Rng, DataLoader, fit, getModel, createOptimizer, noGrad, setBackend, argmax, encodeSafetensors, decodeSafetensors,
-  type Module, type Optimizer, type BaseHyper, type Dataset,
+  Rng,
+  DataLoader,
+  fit,
+  getModel,
+  createOptimizer,
+  noGrad,
+  setBackend,
+  argmax,
+  encodeSafetensors,
+  decodeSafetensors,
+  type Module,
+  type Optimizer,
+  type BaseHyper,
+  type Dataset,
 } from '../src/index.js';
 import { loadEmbedded, saveSafetensorsFile, loadSafetensorsFile } from '../src/node.js';
 import { writeFileAtomic } from '../src/io/files.js';
@@ -32,7 +44,8 @@ const MODELS = ['mlp', 'cnn'] as const;
 function logits(model: Module, test: Dataset, flatten: boolean): { out: Float32Array; acc: number } {
   const loader = new DataLoader(test, { batchSize: 1000, flatten });
   const out = new Float32Array(test.length * 10);
-  let at = 0, correct = 0;
+  let at = 0,
+    correct = 0;
   noGrad(() => {
     for (const b of loader.epoch(0)) {
       const y = model.forward(b.x, { training: false });
@@ -61,27 +74,50 @@ async function main() {
       const rng = new Rng(Number(opt('seed', '1')));
       const t0 = performance.now();
       const optimizer = createOptimizer('adam', model.namedParameters(), { lr: 0.001 }) as Optimizer<BaseHyper>;
-      fit({ model, optimizer, train: new DataLoader(train, { batchSize: 64, shuffle: true, rng: rng.fork('data'), flatten }), epochs: Number(opt('epochs', '1')), rng: rng.fork('train') });
+      fit({
+        model,
+        optimizer,
+        train: new DataLoader(train, { batchSize: 64, shuffle: true, rng: rng.fork('data'), flatten }),
+        epochs: Number(opt('epochs', '1')),
+        rng: rng.fork('train'),
+      });
       setBackend(opt('logits-backend', opt('backend', 'wasm')));
       const { out, acc } = logits(model, test, flatten);
       setBackend(opt('backend', 'wasm'));
       saveSafetensorsFile(join(dir, `descent_${name}.safetensors`), model, { metadata: { model: name, test_accuracy: acc.toFixed(6) } });
-      writeFileAtomic(join(dir, `descent_${name}_logits.safetensors`), encodeSafetensors({ logits: { dtype: 'F32', shape: [test.length, 10], data: out } }));
-      console.log(`${name}: descent trained ${opt('epochs', '1')} epoch(s) in ${((performance.now() - t0) / 1000).toFixed(1)}s; test accuracy ${acc.toFixed(4)}; wrote descent_${name}.safetensors (${model.numParameters()} parameters) and its logits on ${test.length} test images`);
+      writeFileAtomic(
+        join(dir, `descent_${name}_logits.safetensors`),
+        encodeSafetensors({ logits: { dtype: 'F32', shape: [test.length, 10], data: out } }),
+      );
+      console.log(
+        `${name}: descent trained ${opt('epochs', '1')} epoch(s) in ${((performance.now() - t0) / 1000).toFixed(1)}s; test accuracy ${acc.toFixed(4)}; wrote descent_${name}.safetensors (${model.numParameters()} parameters) and its logits on ${test.length} test images`,
+      );
     } else {
       const meta = loadSafetensorsFile(join(dir, `torch_${name}.safetensors`), model);
       const refs = decodeSafetensors(readFileSync(join(dir, `torch_${name}_logits.safetensors`))).tensors;
-      const ref = refs.get('logits')!.data, exact = refs.get('logits64')?.data;
-      const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
+      const ref = refs.get('logits')!.data,
+        exact = refs.get('logits64')?.data;
+      const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+        let m = 0;
+        for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        return m;
+      };
       const { out, acc } = logits(model, test, flatten);
-      let diff = 0, same = 0;
+      let diff = 0,
+        same = 0;
       for (let i = 0; i < out.length; i++) diff = Math.max(diff, Math.abs(out[i] - ref[i]));
       for (let i = 0; i < test.length; i++) {
-        const am = (a: ArrayLike<number>) => { let k = 0; for (let j = 1; j < 10; j++) if (a[i * 10 + j] > a[i * 10 + k]) k = j; return k; };
+        const am = (a: ArrayLike<number>) => {
+          let k = 0;
+          for (let j = 1; j < 10; j++) if (a[i * 10 + j] > a[i * 10 + k]) k = j;
+          return k;
+        };
         same += +(am(out) === am(ref));
       }
       worst = Math.max(worst, diff);
-      console.log(`${name}: descent loaded torch_${name}.safetensors (PyTorch ${meta.torch}); test accuracy ${acc.toFixed(4)} (PyTorch ${Number(meta.test_accuracy).toFixed(4)}); max |descent - PyTorch| logit ${diff.toExponential(3)}; same argmax on ${same}/${test.length}${exact ? `; vs float64 logits: PyTorch float32 ${maxDiff(ref, exact).toExponential(3)}, descent ${maxDiff(out, exact).toExponential(3)}` : ''}`);
+      console.log(
+        `${name}: descent loaded torch_${name}.safetensors (PyTorch ${meta.torch}); test accuracy ${acc.toFixed(4)} (PyTorch ${Number(meta.test_accuracy).toFixed(4)}); max |descent - PyTorch| logit ${diff.toExponential(3)}; same argmax on ${same}/${test.length}${exact ? `; vs float64 logits: PyTorch float32 ${maxDiff(ref, exact).toExponential(3)}, descent ${maxDiff(out, exact).toExponential(3)}` : ''}`,
+      );
     }
   }
   if (cmd === 'import') {

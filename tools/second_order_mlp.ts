@@ -44,7 +44,12 @@ for (let s = 0; s < n; s++) {
   }
 }
 const y = Int32Array.from(train.labels.subarray(0, n));
-const makeModel = () => new Sequential(new Linear(d, hidden, { dtype: 'float64', rng: new Rng(1) }), new Tanh(), new Linear(hidden, 10, { dtype: 'float64', rng: new Rng(2) }));
+const makeModel = () =>
+  new Sequential(
+    new Linear(d, hidden, { dtype: 'float64', rng: new Rng(1) }),
+    new Tanh(),
+    new Linear(hidden, 10, { dtype: 'float64', rng: new Rng(2) }),
+  );
 const nParams = makeModel().numParameters();
 
 interface Curve {
@@ -54,7 +59,12 @@ interface Curve {
 }
 
 /** cost(k, evals, hvps): what step k is charged, given its closure calls and Hessian-vector products. */
-function run(name: string, make: (m: Sequential) => AnyOptimizer, steps: number, cost: (k: number, evals: number, hvps: number) => number): Curve {
+function run(
+  name: string,
+  make: (m: Sequential) => AnyOptimizer,
+  steps: number,
+  cost: (k: number, evals: number, hvps: number) => number,
+): Curve {
   const model = makeModel();
   const o = make(model);
   const t0 = performance.now();
@@ -75,13 +85,44 @@ function run(name: string, make: (m: Sequential) => AnyOptimizer, steps: number,
 }
 
 const curves: Curve[] = [];
-curves.push(run(`GD (lr ${gdLr})`, (m) => new SGD(m.namedParameters(), { lr: gdLr }), Infinity, (_k, e) => e));
+curves.push(
+  run(
+    `GD (lr ${gdLr})`,
+    (m) => new SGD(m.namedParameters(), { lr: gdLr }),
+    Infinity,
+    (_k, e) => e,
+  ),
+);
 // Not charged: the re-evaluation at the start of steps 2, 3, … (see the header).
-curves.push(run('L-BFGS (strong Wolfe, history 10)', (m) => new LBFGS(m.namedParameters(), { lineSearchFn: 'strongWolfe', historySize: 10, maxIter: 1 }), Infinity, (k, e) => e - (k > 1 ? 1 : 0)));
-curves.push(run('Newton, Hessian-free (CG ≤ 50)', (m) => new Newton(m.namedParameters(), { mode: 'hessianFree', cgMaxIter: 50 }), Infinity, (_k, e, h) => e + h));
-if (exactSteps > 0) curves.push(run('Newton, exact Hessian', (m) => new Newton(m.namedParameters()), exactSteps, (_k, e, h) => e + h));
+curves.push(
+  run(
+    'L-BFGS (strong Wolfe, history 10)',
+    (m) => new LBFGS(m.namedParameters(), { lineSearchFn: 'strongWolfe', historySize: 10, maxIter: 1 }),
+    Infinity,
+    (k, e) => e - (k > 1 ? 1 : 0),
+  ),
+);
+curves.push(
+  run(
+    'Newton, Hessian-free (CG ≤ 50)',
+    (m) => new Newton(m.namedParameters(), { mode: 'hessianFree', cgMaxIter: 50 }),
+    Infinity,
+    (_k, e, h) => e + h,
+  ),
+);
+if (exactSteps > 0)
+  curves.push(
+    run(
+      'Newton, exact Hessian',
+      (m) => new Newton(m.namedParameters()),
+      exactSteps,
+      (_k, e, h) => e + h,
+    ),
+  );
 
-const budgets = [1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000, 20000, 50000].filter((b) => b <= Math.max(...curves.map((c) => c.points[c.points.length - 1].cost)));
+const budgets = [1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000, 20000, 50000].filter(
+  (b) => b <= Math.max(...curves.map((c) => c.points[c.points.length - 1].cost)),
+);
 const at = (c: Curve, b: number) => {
   // Blank when the run ended before spending b (exact Newton's steps are few and costly).
   if (c.points[c.points.length - 1].cost < b) return undefined;
@@ -89,13 +130,18 @@ const at = (c: Curve, b: number) => {
   for (const p of c.points) if (p.cost <= b) best = p.loss;
   return best;
 };
-console.log(`MLP ${d}-${hidden}-10 (tanh, ${nParams} parameters, float64), ${n} Fashion-MNIST images${pool > 1 ? ` average-pooled ${pool}×${pool} to ${side}×${side}` : ''}, full batch, mean cross-entropy.`);
+console.log(
+  `MLP ${d}-${hidden}-10 (tanh, ${nParams} parameters, float64), ${n} Fashion-MNIST images${pool > 1 ? ` average-pooled ${pool}×${pool} to ${side}×${side}` : ''}, full batch, mean cross-entropy.`,
+);
 console.log('Training loss after at most B gradient-equivalent evaluations (closure calls + Hessian-vector products):\n');
 console.log(`| B | ${curves.map((c) => c.name).join(' | ')} |`);
 console.log(`|---:|${curves.map(() => '---:').join('|')}|`);
-for (const b of budgets) console.log(`| ${b} | ${curves.map((c) => (at(c, b) === undefined ? '' : (at(c, b) as number).toFixed(4))).join(' | ')} |`);
+for (const b of budgets)
+  console.log(`| ${b} | ${curves.map((c) => (at(c, b) === undefined ? '' : (at(c, b) as number).toFixed(4))).join(' | ')} |`);
 console.log('');
 for (const c of curves) {
   const last = c.points[c.points.length - 1];
-  console.log(`${c.name}: ${c.points.length - 1} steps, ${last.cost} evaluations, final loss ${last.loss.toFixed(5)}, ${c.seconds.toFixed(1)} s`);
+  console.log(
+    `${c.name}: ${c.points.length - 1} steps, ${last.cost} evaluations, final loss ${last.loss.toFixed(5)}, ${c.seconds.toFixed(1)} s`,
+  );
 }

@@ -28,7 +28,17 @@ export function atTarget(r: TrialResult, target: number): TrialResult {
   const i = r.curve.findIndex((p) => p.testAccuracy >= target);
   if (i < 0) return { ...r, spec: { ...r.spec, target } };
   const p = r.curve[i];
-  return { ...r, spec: { ...r.spec, target }, status: 'reached', curve: r.curve.slice(0, i + 1), stepsToTarget: p.step, secondsToTarget: p.seconds, steps: p.step, seconds: p.seconds, evaluations: i + 1 };
+  return {
+    ...r,
+    spec: { ...r.spec, target },
+    status: 'reached',
+    curve: r.curve.slice(0, i + 1),
+    stepsToTarget: p.step,
+    secondsToTarget: p.seconds,
+    steps: p.step,
+    seconds: p.seconds,
+    evaluations: i + 1,
+  };
 }
 
 function main(args: string[]): void {

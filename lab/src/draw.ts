@@ -104,7 +104,8 @@ export function renderSurface(s: Surface, ref: number, w: number, h: number, vie
       const j = Math.min(ny - 2, Math.floor(gy));
       const a = gx - i;
       const b = gy - j;
-      const v = (1 - b) * ((1 - a) * z[j * nx + i] + a * z[j * nx + i + 1]) + b * ((1 - a) * z[(j + 1) * nx + i] + a * z[(j + 1) * nx + i + 1]);
+      const v =
+        (1 - b) * ((1 - a) * z[j * nx + i] + a * z[j * nx + i + 1]) + b * ((1 - a) * z[(j + 1) * nx + i] + a * z[(j + 1) * nx + i + 1]);
       const [r, gg, bb] = ramp((v - lo) / (hi - lo || 1));
       const o = (py * w + px) * 4;
       img.data[o] = r;
@@ -213,7 +214,13 @@ function drawAxes(g: CanvasRenderingContext2D, fr: Frame): void {
 }
 
 /** Segments of the level set z = level on a grid (cell corners at integer coordinates). */
-export function marchingSquares(z: Float64Array, nx: number, ny: number, level: number, seg: (ax: number, ay: number, bx: number, by: number) => void): void {
+export function marchingSquares(
+  z: Float64Array,
+  nx: number,
+  ny: number,
+  level: number,
+  seg: (ax: number, ay: number, bx: number, by: number) => void,
+): void {
   const t = (a: number, b: number) => (level - a) / (b - a);
   for (let j = 0; j < ny - 1; j++)
     for (let i = 0; i < nx - 1; i++) {
@@ -230,14 +237,36 @@ export function marchingSquares(z: Float64Array, nx: number, ny: number, level: 
       const left = (): [number, number] => [i, j + t(v0, v3)];
       const pairs: [() => [number, number], () => [number, number]][] = [];
       switch (code) {
-        case 1: case 14: pairs.push([left, bottom]); break;
-        case 2: case 13: pairs.push([bottom, right]); break;
-        case 3: case 12: pairs.push([left, right]); break;
-        case 4: case 11: pairs.push([top, right]); break;
-        case 6: case 9: pairs.push([top, bottom]); break;
-        case 7: case 8: pairs.push([left, top]); break;
-        case 5: pairs.push([left, top], [bottom, right]); break;
-        case 10: pairs.push([top, right], [left, bottom]); break;
+        case 1:
+        case 14:
+          pairs.push([left, bottom]);
+          break;
+        case 2:
+        case 13:
+          pairs.push([bottom, right]);
+          break;
+        case 3:
+        case 12:
+          pairs.push([left, right]);
+          break;
+        case 4:
+        case 11:
+          pairs.push([top, right]);
+          break;
+        case 6:
+        case 9:
+          pairs.push([top, bottom]);
+          break;
+        case 7:
+        case 8:
+          pairs.push([left, top]);
+          break;
+        case 5:
+          pairs.push([left, top], [bottom, right]);
+          break;
+        case 10:
+          pairs.push([top, right], [left, bottom]);
+          break;
       }
       for (const [p, q] of pairs) {
         const a = p();
@@ -258,7 +287,16 @@ export interface RacerStyle {
 }
 
 /** Background, critical points, the racers' paths up to timeline position k, the start. */
-export function drawMap(g: CanvasRenderingContext2D, bg: HTMLCanvasElement, s: Surface, fr: Frame, runs: Run[], styles: RacerStyle[], k: number, start: [number, number]): void {
+export function drawMap(
+  g: CanvasRenderingContext2D,
+  bg: HTMLCanvasElement,
+  s: Surface,
+  fr: Frame,
+  runs: Run[],
+  styles: RacerStyle[],
+  k: number,
+  start: [number, number],
+): void {
   g.drawImage(bg, 0, 0, fr.w, fr.h);
   g.lineJoin = 'round';
   g.lineCap = 'round';

@@ -36,7 +36,10 @@ export const EQUATIONS: Record<string, Equation> = {
     note: 'The second moment decays with β₂ (the lecture’s Adam pseudocode writes β₁).',
   },
   lbfgs: {
-    lines: ['d ← −H̃ g   (H̃: inverse-Hessian estimate from the last m pairs s = Δθ, y = Δg, two-loop recursion)', 'θ ← θ + α d   (α from the strong-Wolfe line search)'],
+    lines: [
+      'd ← −H̃ g   (H̃: inverse-Hessian estimate from the last m pairs s = Δθ, y = Δg, two-loop recursion)',
+      'θ ← θ + α d   (α from the strong-Wolfe line search)',
+    ],
     note: 'Works on non-convex problems too; what it handles badly is noisy (mini-batch) gradients: y = Δg is then mostly noise.',
   },
   newton: { lines: ['θ ← θ − α H⁻¹ g   (H: exact Hessian; α from the Armijo line search)'] },

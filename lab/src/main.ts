@@ -6,9 +6,33 @@ import { registerBackend } from '../../src/backend/backend.js';
 import { referenceBackend } from '../../src/backend/reference.js';
 import { getSurface, surfaceNames, type Surface } from '../../src/surfaces/index.js';
 import { optimizerNames, getOptimizer, MATRIX_ONLY } from '../../src/optim/index.js';
-import { defaultState, fromQuery, toQuery, optimizerDefaults, choicesOf, checkRacerOptions, fmt, SPEEDS, LIMITS, type LabState, type Racer, type OptValue } from './state.js';
+import {
+  defaultState,
+  fromQuery,
+  toQuery,
+  optimizerDefaults,
+  choicesOf,
+  checkRacerOptions,
+  fmt,
+  SPEEDS,
+  LIMITS,
+  type LabState,
+  type Racer,
+  type OptValue,
+} from './state.js';
 import { computeRuns, indexAt, fRef, labelOf, LAB_DEFAULTS, type Run } from './race.js';
-import { renderSurface, drawMap, drawChart, drawColorBar, frameFor, type Frame, type RacerStyle, type Series, type SurfaceImage, type View } from './draw.js';
+import {
+  renderSurface,
+  drawMap,
+  drawChart,
+  drawColorBar,
+  frameFor,
+  type Frame,
+  type RacerStyle,
+  type Series,
+  type SurfaceImage,
+  type View,
+} from './draw.js';
 import { PRESETS, presetIds, presetState } from './presets.js';
 import { buildSchedulesView, scheduleParams, sampleSchedule, scheduleNames, racerSpec } from './schedules.js';
 import { EQUATIONS } from './equations.js';
@@ -175,7 +199,13 @@ function draw(): void {
   const k = state.t;
   const g = sizeCanvas(mapCanvas, MAP_W, mapH);
   drawMap(g, bg!.canvas, surface, frame, runs, styles, k, state.start);
-  drawColorBar(sizeCanvas(barCanvas, MAP_W, 48), MAP_W, 48, bg!, surface.minima.length ? 'map colour: loss above the global minimum, f − f* (log)' : 'map colour: f');
+  drawColorBar(
+    sizeCanvas(barCanvas, MAP_W, 48),
+    MAP_W,
+    48,
+    bg!,
+    surface.minima.length ? 'map colour: loss above the global minimum, f − f* (log)' : 'map colour: f',
+  );
   drawLoss(k);
   drawMoments(k);
   drawStepSizes(k);
@@ -237,7 +267,14 @@ function drawStepSizes(k: number): void {
     series.push({ label: `${run.label}: x`, color: darker(styles[i].color), xs, ys: ss.map((e) => e[0]), upto });
     series.push({ label: `${run.label}: y`, color: darker(styles[i].color), dash: [5, 3], xs, ys: ss.map((e) => e[1]), upto });
   }
-  drawChart(g, W, H, series, { title: 'step size per coordinate, η / (√s + ε)', xLabel: 'step t', yLabel: 'step size (log)', xMax: n, logY: true, legend: true });
+  drawChart(g, W, H, series, {
+    title: 'step size per coordinate, η / (√s + ε)',
+    xLabel: 'step t',
+    yLabel: 'step size (log)',
+    xMax: n,
+    logY: true,
+    legend: true,
+  });
 }
 
 function drawMoments(k: number): void {
@@ -259,24 +296,37 @@ function drawMoments(k: number): void {
   const n = Math.min(M.m.length, 60);
   if (n > 0 && (!playing || perf.frames % 6 === 0)) {
     const r = (v: number) => v.toPrecision(3);
-    $('moments-text').textContent = `${run.label}, x coordinate, steps 1 to ${n}: m from ${r(M.m[0][0])} to ${r(M.m[n - 1][0])}, m̂ from ${r(M.mHat[0][0])} to ${r(M.mHat[n - 1][0])} (gradient ${r(M.g[0][0])} at t = 1); v from ${r(M.v[0][0])} to ${r(M.v[n - 1][0])}, v̂ from ${r(M.vHat[0][0])} to ${r(M.vHat[n - 1][0])} (g² ${r(M.g[0][0] ** 2)} at t = 1).`;
+    $('moments-text').textContent =
+      `${run.label}, x coordinate, steps 1 to ${n}: m from ${r(M.m[0][0])} to ${r(M.m[n - 1][0])}, m̂ from ${r(M.mHat[0][0])} to ${r(M.mHat[n - 1][0])} (gradient ${r(M.g[0][0])} at t = 1); v from ${r(M.v[0][0])} to ${r(M.v[n - 1][0])}, v̂ from ${r(M.vHat[0][0])} to ${r(M.vHat[n - 1][0])} (g² ${r(M.g[0][0] ** 2)} at t = 1).`;
   }
   const xs = Array.from({ length: n }, (_, i) => i + 1);
   const upto = Math.max(0, indexAt(run, k) - 1);
   const col = (a: number[][], c: number) => a.slice(0, n).map((e) => e[c]);
   // x coordinate: m beside m̂, v beside v̂ (v on a log axis: it spans decades in the first steps)
-  drawChart(g, W, H / 2, [
-    { label: 'gradient gₓ', color: '#999', xs, ys: col(M.g, 0), upto },
-    { label: 'm (x)', color: '#1f6feb', dash: [5, 3], xs, ys: col(M.m, 0), upto },
-    { label: 'm̂ (x)', color: '#1f6feb', xs, ys: col(M.mHat, 0), upto },
-  ], { title: `first moment, β₁ = ${M.beta1}`, xLabel: 'step t', yLabel: 'x-component', xMax: n, legend: true });
+  drawChart(
+    g,
+    W,
+    H / 2,
+    [
+      { label: 'gradient gₓ', color: '#999', xs, ys: col(M.g, 0), upto },
+      { label: 'm (x)', color: '#1f6feb', dash: [5, 3], xs, ys: col(M.m, 0), upto },
+      { label: 'm̂ (x)', color: '#1f6feb', xs, ys: col(M.mHat, 0), upto },
+    ],
+    { title: `first moment, β₁ = ${M.beta1}`, xLabel: 'step t', yLabel: 'x-component', xMax: n, legend: true },
+  );
   g.save();
   g.translate(0, H / 2);
-  drawChart(g, W, H / 2, [
-    { label: 'gₓ²', color: '#999', xs, ys: col(M.g, 0).map((g) => g * g), upto },
-    { label: 'v (x)', color: '#d1242f', dash: [5, 3], xs, ys: col(M.v, 0), upto },
-    { label: 'v̂ (x)', color: '#d1242f', xs, ys: col(M.vHat, 0), upto },
-  ], { title: `second moment, β₂ = ${M.beta2}`, xLabel: 'step t', yLabel: 'x-component (log)', xMax: n, logY: true, legend: true });
+  drawChart(
+    g,
+    W,
+    H / 2,
+    [
+      { label: 'gₓ²', color: '#999', xs, ys: col(M.g, 0).map((g) => g * g), upto },
+      { label: 'v (x)', color: '#d1242f', dash: [5, 3], xs, ys: col(M.v, 0), upto },
+      { label: 'v̂ (x)', color: '#d1242f', xs, ys: col(M.vHat, 0), upto },
+    ],
+    { title: `second moment, β₂ = ${M.beta2}`, xLabel: 'step t', yLabel: 'x-component (log)', xMax: n, logY: true, legend: true },
+  );
   g.restore();
 }
 
@@ -350,20 +400,24 @@ function describeCharts(k: number): void {
     const st = statusOf(run, j).text;
     return `${run.label} at (${fmt(run.xs[j])}, ${fmt(run.ys[j])})${st ? `, ${st}` : ''}`;
   });
-  $('map-text').textContent = `Map of ${surface.title} over x ${fmt(view.x[0])} to ${fmt(view.x[1])}, y ${fmt(view.y[0])} to ${fmt(view.y[1])}; start (${fmt(state.start[0])}, ${fmt(state.start[1])}); after ${Math.floor(k)} evaluations: ${parts.join('; ')}.`;
+  $('map-text').textContent =
+    `Map of ${surface.title} over x ${fmt(view.x[0])} to ${fmt(view.x[1])}, y ${fmt(view.y[0])} to ${fmt(view.y[1])}; start (${fmt(state.start[0])}, ${fmt(state.start[1])}); after ${Math.floor(k)} evaluations: ${parts.join('; ')}.`;
   const loss = runs.map((run) => {
     const j = indexAt(run, k);
     if (j < 0) return `${run.label}: none`;
     const v = (i: number) => (hasMin ? run.fs[i] - ref : run.fs[i]);
     return `${run.label} from ${v(0).toPrecision(3)} to ${v(j).toPrecision(3)}`;
   });
-  const steps = runs.filter((r) => r.stepSizes && r.stepSizes.length).map((r) => {
-    const ss = r.stepSizes!;
-    const j = Math.max(0, Math.min(ss.length - 1, indexAt(r, k) - 1));
-    return `${r.label} x from ${ss[0][0].toPrecision(3)} to ${ss[j][0].toPrecision(3)}, y from ${ss[0][1].toPrecision(3)} to ${ss[j][1].toPrecision(3)}`;
-  });
+  const steps = runs
+    .filter((r) => r.stepSizes && r.stepSizes.length)
+    .map((r) => {
+      const ss = r.stepSizes!;
+      const j = Math.max(0, Math.min(ss.length - 1, indexAt(r, k) - 1));
+      return `${r.label} x from ${ss[0][0].toPrecision(3)} to ${ss[j][0].toPrecision(3)}, y from ${ss[0][1].toPrecision(3)} to ${ss[j][1].toPrecision(3)}`;
+    });
   $('steps-text').textContent = steps.length ? `Step size per coordinate against the step: ${steps.join('; ')}.` : '';
-  $('loss-text').textContent = `Loss chart, ${hasMin ? 'f − f* on a log axis' : 'f'} against evaluations 0 to ${state.budget}: ${loss.join('; ')}.`;
+  $('loss-text').textContent =
+    `Loss chart, ${hasMin ? 'f − f* on a log axis' : 'f'} against evaluations 0 to ${state.budget}: ${loss.join('; ')}.`;
 }
 
 // ---- racer table --------------------------------------------------------------------------------------
@@ -402,7 +456,8 @@ function buildTable(): void {
       });
       const src = document.createElement('small');
       src.textContent = run.lrSource === 'tuned' ? ' tuned' : run.lrSource === 'one' ? ' (all)' : run.lrSource === 'default' ? ' step' : '';
-      if (run.lrSource === 'default') src.title = 'a step-length multiplier (1 = the full step), not a learning rate: kept in "one for all"';
+      if (run.lrSource === 'default')
+        src.title = 'a step-length multiplier (1 = the full step), not a learning rate: kept in "one for all"';
       lrTd.append(lr, src);
     } else lrTd.textContent = '—';
     const optTd = document.createElement('td');
@@ -605,11 +660,13 @@ function statusOf(run: Run, j: number): { text: string; cls: string } {
   const [gx, gy] = surface.grad(x, y);
   const gn = Math.hypot(gx, gy);
   for (const m of surface.minima) {
-    if (Math.hypot(x - m.x[0], y - m.x[1]) < 2e-3 * span && gn < 1e-2) return { text: m.global ? 'converged · global min' : 'converged · local min', cls: m.global ? 'good' : 'warn' };
+    if (Math.hypot(x - m.x[0], y - m.x[1]) < 2e-3 * span && gn < 1e-2)
+      return { text: m.global ? 'converged · global min' : 'converged · local min', cls: m.global ? 'good' : 'warn' };
   }
   // noisy racers never settle exactly: say which minimum they are jittering around
   for (const m of surface.minima) {
-    if (Math.hypot(x - m.x[0], y - m.x[1]) < 0.04 * span) return { text: m.global ? 'near the global min' : 'near a local min', cls: m.global ? 'good' : 'warn' };
+    if (Math.hypot(x - m.x[0], y - m.x[1]) < 0.04 * span)
+      return { text: m.global ? 'near the global min' : 'near a local min', cls: m.global ? 'good' : 'warn' };
   }
   const outside = x < surface.view.x[0] || x > surface.view.x[1] || y < surface.view.y[0] || y > surface.view.y[1];
   // Without a minimum, leaving the view downhill means f → −∞: the run diverges.
@@ -659,7 +716,8 @@ function syncControls(): void {
   $('reset-preset').hidden = !modified;
   $<HTMLInputElement>('batch').value = String(Math.round(Math.log2(state.batch)));
   $('batch-label').textContent = `B = ${state.batch} (σ/√B = ${fmt(state.noise / Math.sqrt(state.batch))})`;
-  $('surface-desc').textContent = `${surface.title}: f(x, y) = ${surface.formula} — ${surface.description}. ★ global minimum, ○ local minimum, × saddle or maximum.`;
+  $('surface-desc').textContent =
+    `${surface.title}: f(x, y) = ${surface.formula} — ${surface.description}. ★ global minimum, ○ local minimum, × saddle or maximum.`;
   $('play').textContent = playing ? '❚❚ pause' : '▶ play';
   for (const b of document.querySelectorAll<HTMLButtonElement>('#tabs button')) {
     b.classList.toggle('active', b.dataset.view === state.view);
@@ -780,7 +838,8 @@ function setupControls(): void {
   });
   $('add-all').addEventListener('click', () => {
     const have = new Set(state.racers.map((r) => r.opt));
-    for (const n of optimizerNames()) if (n !== 'sgd' && !MATRIX_ONLY.has(n) && !have.has(n)) state.racers.push({ opt: n, noisy: false, options: {} });
+    for (const n of optimizerNames())
+      if (n !== 'sgd' && !MATRIX_ONLY.has(n) && !have.has(n)) state.racers.push({ opt: n, noisy: false, options: {} });
     changed();
   });
   // transport
@@ -835,7 +894,8 @@ function setupControls(): void {
     const [x, y] = toXY(ev);
     const f = surface.f(x, y);
     const hasMin = surface.minima.length > 0;
-    $('readout').textContent = `x = ${fmt(x)}, y = ${fmt(y)}, f = ${f.toPrecision(4)}${hasMin ? `, f − f* = ${(f - ref).toPrecision(3)}` : ''}`;
+    $('readout').textContent =
+      `x = ${fmt(x)}, y = ${fmt(y)}, f = ${f.toPrecision(4)}${hasMin ? `, f − f* = ${(f - ref).toPrecision(3)}` : ''}`;
   });
   mapCanvas.addEventListener('pointerleave', () => ($('readout').textContent = ''));
   // keyboard: with the map focused the arrows move the start (Shift: ten times further)
@@ -850,7 +910,10 @@ function setupControls(): void {
     const nx = state.start[0] + dir[0] * f * (view.x[1] - view.x[0]);
     const ny = state.start[1] + dir[1] * f * (view.y[1] - view.y[0]);
     const V = surface.view;
-    state.start = [Number(Math.min(V.x[1], Math.max(V.x[0], nx)).toPrecision(4)), Number(Math.min(V.y[1], Math.max(V.y[0], ny)).toPrecision(4))];
+    state.start = [
+      Number(Math.min(V.x[1], Math.max(V.x[0], nx)).toPrecision(4)),
+      Number(Math.min(V.y[1], Math.max(V.y[0], ny)).toPrecision(4)),
+    ];
     state.t = state.budget;
     changed();
   });
@@ -993,7 +1056,19 @@ function boot(): void {
       return JSON.parse(JSON.stringify(state));
     },
     get runs() {
-      return runs.map((r) => ({ opt: r.racer.opt, label: r.label, noisy: r.racer.noisy, options: r.options, xs: [...r.xs], ys: [...r.ys], fs: [...r.fs], cost: [...r.cost], diverged: r.diverged, error: r.error, moments: r.moments }));
+      return runs.map((r) => ({
+        opt: r.racer.opt,
+        label: r.label,
+        noisy: r.racer.noisy,
+        options: r.options,
+        xs: [...r.xs],
+        ys: [...r.ys],
+        fs: [...r.fs],
+        cost: [...r.cost],
+        diverged: r.diverged,
+        error: r.error,
+        moments: r.moments,
+      }));
     },
     get perf() {
       return { ...perf, lastComputeMs, computeTimes: computeTimes.slice() };

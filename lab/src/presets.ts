@@ -139,7 +139,14 @@ export const PRESETS: Preset[] = [
     fn: 'beale',
     start: [1, 1.5],
     budget: 500,
-    racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('nesterov', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adadelta', { lr: 1 })],
+    racers: [
+      r('gd', { lr: 0.01 }),
+      r('momentum', { lr: 0.001 }),
+      r('nesterov', { lr: 0.001 }),
+      r('adagrad', { lr: 0.5 }),
+      r('rmsprop', { lr: 0.01 }),
+      r('adadelta', { lr: 1 }),
+    ],
     claims: [
       { racer: 0, below: 0.01 },
       { racer: 1, below: 0.01 },
@@ -194,7 +201,13 @@ export const PRESETS: Preset[] = [
     fn: 'beale',
     start: [1, 1.5],
     budget: 500,
-    racers: [r('gd', { lr: 0.01 }), r('momentum', { lr: 0.001 }), r('adagrad', { lr: 0.5 }), r('rmsprop', { lr: 0.01 }), r('adam', { lr: 0.1 })],
+    racers: [
+      r('gd', { lr: 0.01 }),
+      r('momentum', { lr: 0.001 }),
+      r('adagrad', { lr: 0.5 }),
+      r('rmsprop', { lr: 0.01 }),
+      r('adam', { lr: 0.1 }),
+    ],
     claims: [
       { racer: 4, near: [3, 0.5], within: 0.01 },
       { racer: 0, far: [3, 0.5], beyond: 0.05 },
@@ -260,12 +273,16 @@ export function checkClaim(c: Claim, runs: ClaimRun[], ref: number, hasMin: bool
   const y = run.ys[at];
   const loss = (r: ClaimRun) => (hasMin ? r.fs[r.fs.length - 1] - ref : r.fs[r.fs.length - 1]);
   const where = `${run.label} ends at (${x.toPrecision(4)}, ${y.toPrecision(4)}), loss ${loss(run).toExponential(3)}`;
-  if ('near' in c) return Math.hypot(x - c.near[0], y - c.near[1]) <= c.within ? undefined : `${where}; claimed within ${c.within} of ${c.near}`;
-  if ('far' in c) return Math.hypot(x - c.far[0], y - c.far[1]) > c.beyond ? undefined : `${where}; claimed farther than ${c.beyond} from ${c.far}`;
+  if ('near' in c)
+    return Math.hypot(x - c.near[0], y - c.near[1]) <= c.within ? undefined : `${where}; claimed within ${c.within} of ${c.near}`;
+  if ('far' in c)
+    return Math.hypot(x - c.far[0], y - c.far[1]) > c.beyond ? undefined : `${where}; claimed farther than ${c.beyond} from ${c.far}`;
   if ('below' in c) return loss(run) < c.below ? undefined : `${where}; claimed loss below ${c.below}`;
   if ('above' in c) return loss(run) > c.above ? undefined : `${where}; claimed loss above ${c.above}`;
   const other = runs[c.beats];
-  return loss(run) * c.factor <= loss(other) ? undefined : `${where}; claimed ${c.factor}× lower than ${other.label} (${loss(other).toExponential(3)})`;
+  return loss(run) * c.factor <= loss(other)
+    ? undefined
+    : `${where}; claimed ${c.factor}× lower than ${other.label} (${loss(other).toExponential(3)})`;
 }
 
 /** The state for a preset; racers whose optimizer the library does not have (yet) are left out. */

@@ -78,7 +78,12 @@ export interface RunSettings {
 }
 
 /** One racer's run. `steps` = budget is enough: every step costs at least one evaluation. */
-export function runRacer(set: RunSettings, racer: Racer, options: Record<string, OptValue>, wantMoments: boolean): Omit<Run, 'label' | 'lrSource'> {
+export function runRacer(
+  set: RunSettings,
+  racer: Racer,
+  options: Record<string, OptValue>,
+  wantMoments: boolean,
+): Omit<Run, 'label' | 'lrSource'> {
   const surface = getSurface(set.fn);
   let opt: Steppable | undefined;
   const factory = (params: NamedParams, ctx: { hessian(): Float64Array }) => {
@@ -113,46 +118,47 @@ export function runRacer(set: RunSettings, racer: Racer, options: Record<string,
     maxEvaluations: set.budget,
     noise: racer.noisy ? set.noise : 0,
     seed: set.seed,
-    onStep: moments || stepSizes
-      ? (r) => {
-          if (stepSizes && r.t > 0 && opt) {
-            const st = (opt as unknown as { state?: Map<string, Record<string, unknown>> }).state?.get('xy');
-            const t = st?.step as number;
-            const eps = hyper.eps as number;
-            const lr = hyper.lr as number;
-            if (racer.opt === 'adagrad') {
-              // src/optim/adagrad.ts: clr = η / (1 + (t − 1)·lrDecay), step = clr / (√sum + ε) (ε inside the root if asked)
-              const s = st?.sum as Float64Array;
-              const clr = lr / (1 + (t - 1) * (hyper.lrDecay as number));
-              const den = (i: number) => (hyper.epsInsideSqrt ? Math.sqrt(s[i] + eps) : Math.sqrt(s[i]) + eps);
-              if (s) stepSizes.push([clr / den(0), clr / den(1)]);
-            } else {
-              // src/optim/rmsprop.ts: step = η / (√(v − ḡ²) + ε) when centered, else η / (√v + ε)
-              const v = st?.squareAvg as Float64Array;
-              const ga = st?.gradAvg as Float64Array | undefined;
-              const den = (i: number) => Math.sqrt(v[i] - (hyper.centered && ga ? ga[i] * ga[i] : 0)) + eps;
-              if (v) stepSizes.push([lr / den(0), lr / den(1)]);
+    onStep:
+      moments || stepSizes
+        ? (r) => {
+            if (stepSizes && r.t > 0 && opt) {
+              const st = (opt as unknown as { state?: Map<string, Record<string, unknown>> }).state?.get('xy');
+              const t = st?.step as number;
+              const eps = hyper.eps as number;
+              const lr = hyper.lr as number;
+              if (racer.opt === 'adagrad') {
+                // src/optim/adagrad.ts: clr = η / (1 + (t − 1)·lrDecay), step = clr / (√sum + ε) (ε inside the root if asked)
+                const s = st?.sum as Float64Array;
+                const clr = lr / (1 + (t - 1) * (hyper.lrDecay as number));
+                const den = (i: number) => (hyper.epsInsideSqrt ? Math.sqrt(s[i] + eps) : Math.sqrt(s[i]) + eps);
+                if (s) stepSizes.push([clr / den(0), clr / den(1)]);
+              } else {
+                // src/optim/rmsprop.ts: step = η / (√(v − ḡ²) + ε) when centered, else η / (√v + ε)
+                const v = st?.squareAvg as Float64Array;
+                const ga = st?.gradAvg as Float64Array | undefined;
+                const den = (i: number) => Math.sqrt(v[i] - (hyper.centered && ga ? ga[i] * ga[i] : 0)) + eps;
+                if (v) stepSizes.push([lr / den(0), lr / den(1)]);
+              }
             }
+            if (!moments) return;
+            const at = prev;
+            prev = r.x;
+            if (r.t === 0 || !opt) return;
+            const st = (opt as unknown as { state?: Map<string, Record<string, unknown>> }).state?.get('xy');
+            const m = st?.expAvg as Float64Array | undefined;
+            const v = st?.expAvgSq as Float64Array | undefined;
+            const t = st?.step as number | undefined;
+            if (!m || !v || typeof t !== 'number') return;
+            // The bias corrections as Adam applies them (src/optim/adam.ts): divide by 1 − βᵗ.
+            const c1 = 1 - moments.beta1 ** t;
+            const c2 = 1 - moments.beta2 ** t;
+            moments.m.push([m[0], m[1]]);
+            moments.v.push([v[0], v[1]]);
+            moments.mHat.push([m[0] / c1, m[1] / c1]);
+            moments.vHat.push([v[0] / c2, v[1] / c2]);
+            moments.g.push(surface.grad(at[0], at[1]));
           }
-          if (!moments) return;
-          const at = prev;
-          prev = r.x;
-          if (r.t === 0 || !opt) return;
-          const st = (opt as unknown as { state?: Map<string, Record<string, unknown>> }).state?.get('xy');
-          const m = st?.expAvg as Float64Array | undefined;
-          const v = st?.expAvgSq as Float64Array | undefined;
-          const t = st?.step as number | undefined;
-          if (!m || !v || typeof t !== 'number') return;
-          // The bias corrections as Adam applies them (src/optim/adam.ts): divide by 1 − βᵗ.
-          const c1 = 1 - moments.beta1 ** t;
-          const c2 = 1 - moments.beta2 ** t;
-          moments.m.push([m[0], m[1]]);
-          moments.v.push([v[0], v[1]]);
-          moments.mHat.push([m[0] / c1, m[1] / c1]);
-          moments.vHat.push([v[0] / c2, v[1] / c2]);
-          moments.g.push(surface.grad(at[0], at[1]));
-        }
-      : undefined,
+        : undefined,
   });
   const pts = tr.trace;
   const xs: number[] = [];
@@ -223,7 +229,11 @@ export function tunedLr(fn: string, opt: string, extra: Record<string, OptValue>
   for (const lr of LR_GRID) {
     let score = 0;
     try {
-      const tr = trajectory(s, { name: opt, options: { ...LAB_DEFAULTS[opt], ...extra, lr } as Record<string, unknown> }, { steps, divergeAbove: limit });
+      const tr = trajectory(
+        s,
+        { name: opt, options: { ...LAB_DEFAULTS[opt], ...extra, lr } as Record<string, unknown> },
+        { steps, divergeAbove: limit },
+      );
       const floor = -12;
       let used = 0;
       for (const r of tr.trace) {
@@ -258,7 +268,11 @@ export function effectiveOptions(state: LabState, r: Racer): { options: Record<s
   const spec = getOptimizer(r.opt);
   const options: Record<string, OptValue> = { ...LAB_DEFAULTS[r.opt], ...r.options };
   if (!spec.options.includes('lr')) return { options, lrSource: 'none' };
-  if (OWN_STEP.has(r.opt)) return { options: { lr: (optimizerDefaultsOf(r.opt).lr as number) ?? 1, ...options }, lrSource: r.options.lr !== undefined ? 'hand' : 'default' };
+  if (OWN_STEP.has(r.opt))
+    return {
+      options: { lr: (optimizerDefaultsOf(r.opt).lr as number) ?? 1, ...options },
+      lrSource: r.options.lr !== undefined ? 'hand' : 'default',
+    };
   if (state.lrMode === 'one') return { options: { ...options, lr: state.lr }, lrSource: 'one' };
   if (r.options.lr !== undefined) return { options, lrSource: 'hand' };
   const { lr: _drop, ...rest } = options;
@@ -268,7 +282,13 @@ export function effectiveOptions(state: LabState, r: Racer): { options: Record<s
 
 export function computeRuns(state: LabState, wantMoments: boolean): Run[] {
   // A mini-batch of B examples averages B independent gradient errors: the noise's σ shrinks as 1/√B.
-  const set: RunSettings = { fn: state.fn, start: state.start, budget: state.budget, noise: state.noise / Math.sqrt(state.batch ?? 1), seed: state.seed };
+  const set: RunSettings = {
+    fn: state.fn,
+    start: state.start,
+    budget: state.budget,
+    noise: state.noise / Math.sqrt(state.batch ?? 1),
+    seed: state.seed,
+  };
   return state.racers.map((racer) => {
     const { options, lrSource } = effectiveOptions(state, racer);
     const label = labelOf(racer);
@@ -277,7 +297,18 @@ export function computeRuns(state: LabState, wantMoments: boolean): Run[] {
       return { ...runRacer(set, racer, options, isAdamLike), label, lrSource };
     } catch (e) {
       const empty = new Float64Array(0);
-      return { racer, options, label, lrSource, xs: empty, ys: empty, fs: empty, cost: new Int32Array(0), diverged: false, error: (e as Error).message };
+      return {
+        racer,
+        options,
+        label,
+        lrSource,
+        xs: empty,
+        ys: empty,
+        fs: empty,
+        cost: new Int32Array(0),
+        diverged: false,
+        error: (e as Error).message,
+      };
     }
   });
 }

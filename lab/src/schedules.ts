@@ -51,7 +51,7 @@ export function startParams(name: string): Record<string, string> {
 }
 
 /** A value from a control or the URL: a short token of digits, letters, '.', '/', '+', '-', '_'. */
-export const SAFE_VALUE = /^[A-Za-z0-9_.\/+-]{1,30}$/;
+export const SAFE_VALUE = /^[A-Za-z0-9_./+-]{1,30}$/;
 
 export function specOf(name: string, params: Record<string, string>): string {
   const body = Object.entries(params)
@@ -81,7 +81,11 @@ const OVERLAY_COLORS = ['#D55E00', '#0072B2', '#009E73', '#E69F00', '#CC79A7', '
  * Build the cards once; `onChange(name, params)` is called when a control changes. Above them, the
  * schedules ticked "overlay" share one pair of axes (step, lr) so their decays can be compared.
  */
-export function buildSchedulesView(host: HTMLElement, current: Record<string, Record<string, string>>, onChange: (name: string, params: Record<string, string>) => void): () => void {
+export function buildSchedulesView(
+  host: HTMLElement,
+  current: Record<string, Record<string, string>>,
+  onChange: (name: string, params: Record<string, string>) => void,
+): () => void {
   host.replaceChildren();
   const redraws: (() => void)[] = [];
   const overlay = new Set(['step', 'exponential', 'cosine', 'onecycle']);
@@ -107,11 +111,27 @@ export function buildSchedulesView(host: HTMLElement, current: Record<string, Re
     const names = scheduleNames().filter((n) => overlay.has(n));
     const series = names.flatMap((n, i) => {
       const r = sampleSchedule(n, current[n] ?? startParams(n));
-      return 'lrs' in r ? [{ label: n, color: OVERLAY_COLORS[i % OVERLAY_COLORS.length], dash: i >= OVERLAY_COLORS.length ? [2, 3] : [], xs: r.lrs.map((_, t) => t), ys: r.lrs }] : [];
+      return 'lrs' in r
+        ? [
+            {
+              label: n,
+              color: OVERLAY_COLORS[i % OVERLAY_COLORS.length],
+              dash: i >= OVERLAY_COLORS.length ? [2, 3] : [],
+              xs: r.lrs.map((_, t) => t),
+              ys: r.lrs,
+            },
+          ]
+        : [];
     });
     const g = ovCanvas.getContext('2d')!;
     g.setTransform(odpr, 0, 0, odpr, 0, 0);
-    drawChart(g, OW, OH, series, { title: 'schedules ticked "overlay", on shared axes', xLabel: 'step t', yLabel: 'lr', xMax: SCHED_STEPS, legend: series.length > 0 });
+    drawChart(g, OW, OH, series, {
+      title: 'schedules ticked "overlay", on shared axes',
+      xLabel: 'step t',
+      yLabel: 'lr',
+      xMax: SCHED_STEPS,
+      legend: series.length > 0,
+    });
     ovText.textContent = `Overlay of ${series.map((q) => `${q.label} from ${q.ys[0]} to ${Number(q.ys[q.ys.length - 1].toPrecision(3))}`).join('; ') || 'no schedule'}.`;
   };
   for (const name of scheduleNames()) {
@@ -144,10 +164,20 @@ export function buildSchedulesView(host: HTMLElement, current: Record<string, Re
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       const lrs = 'lrs' in r ? r.lrs : [];
       err.textContent = 'error' in r ? r.error : '';
-      drawChart(g, W, H, [{ label: name, color: '#0072B2', xs: lrs.map((_, i) => i), ys: lrs }], { title: 'learning rate', xLabel: 'step t', yLabel: 'lr', xMax: SCHED_STEPS });
+      drawChart(g, W, H, [{ label: name, color: '#0072B2', xs: lrs.map((_, i) => i), ys: lrs }], {
+        title: 'learning rate',
+        xLabel: 'step t',
+        yLabel: 'lr',
+        xMax: SCHED_STEPS,
+      });
       // the chart's text equivalent: the values at a few steps
       const at = [0, 25, 50, 75, SCHED_STEPS - 1].filter((t) => t < lrs.length);
-      canvas.setAttribute('aria-label', lrs.length ? `${name}: lr ${at.map((t) => `${Number(lrs[t].toPrecision(3))} at step ${t}`).join(', ')}` : `${name}: ${err.textContent}`);
+      canvas.setAttribute(
+        'aria-label',
+        lrs.length
+          ? `${name}: lr ${at.map((t) => `${Number(lrs[t].toPrecision(3))} at step ${t}`).join(', ')}`
+          : `${name}: ${err.textContent}`,
+      );
     };
     for (const [field, q] of Object.entries(entry.params)) {
       const label = document.createElement('label');

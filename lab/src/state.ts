@@ -103,7 +103,10 @@ export function optimizerDefaults(opt: string): Record<string, OptValue> {
   let d = defaultsCache.get(opt);
   if (!d) {
     // the matrix optimizers refuse a lone vector: three 1×1 matrices give Muon a hidden one (its first group)
-    const probe = (n: string): [string, Tensor] => [n, new Tensor(new Float64Array(MATRIX_ONLY.has(opt) ? 1 : 2), MATRIX_ONLY.has(opt) ? [1, 1] : [2], true)];
+    const probe = (n: string): [string, Tensor] => [
+      n,
+      new Tensor(new Float64Array(MATRIX_ONLY.has(opt) ? 1 : 2), MATRIX_ONLY.has(opt) ? [1, 1] : [2], true),
+    ];
     const params = MATRIX_ONLY.has(opt) ? ['a', 'b', 'c'].map(probe) : [probe('xy')];
     const o = getOptimizer(opt).create(params, {}) as unknown as { paramGroups?: Record<string, unknown>[] };
     const g = o.paramGroups?.[0] ?? {};
@@ -177,7 +180,7 @@ export function decodeRacer(text: string, notices: string[]): Racer | undefined 
       else sched = v;
       continue;
     }
-    if (!Object.prototype.hasOwnProperty.call(defaults, k)) {
+    if (!Object.hasOwn(defaults, k)) {
       notices.push(`${opt}: unknown option ${quote(k)} ignored`);
       continue;
     }
@@ -196,7 +199,7 @@ export function decodeRacer(text: string, notices: string[]): Racer | undefined 
 
 /** Why a racer's schedule spec is refused (a short token the library's parser accepts), or ''. */
 export function scheduleError(spec: string, lr: number, total: number): string {
-  if (!/^[A-Za-z0-9_.:,=\/+-]{1,120}$/.test(spec)) return 'expected a schedule spec such as cosine:totalSteps=100';
+  if (!/^[A-Za-z0-9_.:,=/+-]{1,120}$/.test(spec)) return 'expected a schedule spec such as cosine:totalSteps=100';
   try {
     const p = parseSchedule(spec, { lr, total });
     return p.kind === 'schedule' ? '' : 'not a function of the step';
@@ -208,7 +211,7 @@ export function scheduleError(spec: string, lr: number, total: number): string {
 /** Short, printable form of a URL fragment for a notice (never HTML). */
 function quote(s: string): string {
   const clean = s.replace(/[^\x20-\x7e]/g, '?');
-  return JSON.stringify(clean.length > 24 ? clean.slice(0, 24) + '…' : clean);
+  return JSON.stringify(clean.length > 24 ? `${clean.slice(0, 24)}…` : clean);
 }
 
 export function toQuery(s: LabState): string {
@@ -229,7 +232,13 @@ export function toQuery(s: LabState): string {
   if (s.moments) q.set('mom', '1');
   for (const r of s.racers) q.append('r', encodeRacer(r));
   for (const [name, params] of Object.entries(s.sched)) {
-    q.append('s', name + Object.entries(params).map(([k, v]) => `;${k}=${v}`).join(''));
+    q.append(
+      's',
+      name +
+        Object.entries(params)
+          .map(([k, v]) => `;${k}=${v}`)
+          .join(''),
+    );
   }
   return q.toString();
 }
@@ -285,7 +294,9 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
     const [ax, bx, ay, by] = startBounds(s.fn);
     if (x === undefined || y === undefined) bad('x/y');
     else if (x < ax || x > bx || y < ay || y > by) {
-      notices.push(`start (${fmt(x)}, ${fmt(y)}) is off the map of ${s.fn}: expected x in [${fmt(ax)}, ${fmt(bx)}] and y in [${fmt(ay)}, ${fmt(by)}]; the surface's start used`);
+      notices.push(
+        `start (${fmt(x)}, ${fmt(y)}) is off the map of ${s.fn}: expected x in [${fmt(ax)}, ${fmt(bx)}] and y in [${fmt(ay)}, ${fmt(by)}]; the surface's start used`,
+      );
     } else s.start = [x, y];
   }
   const int = (key: string, lo: number, hi: number, set: (v: number) => void) => {
@@ -313,7 +324,10 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
 
   const rs = q.getAll('r');
   if (rs.length) {
-    const racers = rs.slice(0, 40).map((r) => decodeRacer(r, notices)).filter((r): r is Racer => !!r);
+    const racers = rs
+      .slice(0, 40)
+      .map((r) => decodeRacer(r, notices))
+      .filter((r): r is Racer => !!r);
     if (rs.length > 40) notices.push('more than 40 racers: the rest dropped');
     if (racers.length) s.racers = racers;
   }
@@ -327,7 +341,7 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
     const p: Record<string, string> = {};
     for (const pair of pairs) {
       const [k, v] = pair.split('=');
-      if (known.includes(k) && v !== undefined && /^[A-Za-z0-9_.\/+-]{1,30}$/.test(v)) p[k] = v;
+      if (known.includes(k) && v !== undefined && /^[A-Za-z0-9_./+-]{1,30}$/.test(v)) p[k] = v;
       else notices.push(`schedule ${name}: bad parameter ignored`);
     }
     s.sched[name] = p;

@@ -22,7 +22,10 @@ const SYNTAX = 'flip[:P], crop:N, scale:A-B, jitter:B[:C[:S[:H]]] or none';
 
 /** Parses an augmentation spec; errors start with `what` (the CLI passes its flag, `--augment`). */
 export function parseAugment(spec: string, what = 'augmentation spec'): Augmentation {
-  const items = spec.split(',').map((s) => s.trim()).filter((s) => s.length);
+  const items = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length);
   if (!items.length || (items.length === 1 && items[0].toLowerCase() === 'none')) return composeAugment();
   const fail = (item: string, why: string): never => {
     throw new AugmentSpecError(`${what}: ${why} in "${item}" (spec "${spec}"); expected comma-separated ${SYNTAX}`);

@@ -53,11 +53,15 @@ export function randomCrop(padding: number, fill = 0): Augmentation {
     // A shift of more than half the image leaves most of a crop as fill (crop:1000 on 28×28
     // images would train on blank ones), so the padding must stay below half the smaller side.
     const most = Math.floor((Math.min(H, W) - 1) / 2);
-    if (padding > most) throw new RangeError(`crop: padding ${padding} is too large for ${H}×${W} images; expected at most ${most} (below half the smaller side)`);
+    if (padding > most)
+      throw new RangeError(
+        `crop: padding ${padding} is too large for ${H}×${W} images; expected at most ${most} (below half the smaller side)`,
+      );
     const out = allocStorage(x.dtype, x.size);
     for (let n = 0; n < N; n++) {
       // Window origin in padded coordinates is (oy, ox) ∈ [0, 2·pad]²; shift relative to the image:
-      const dy = rng.int(2 * padding + 1) - padding, dx = rng.int(2 * padding + 1) - padding;
+      const dy = rng.int(2 * padding + 1) - padding,
+        dx = rng.int(2 * padding + 1) - padding;
       for (let c = 0; c < C; c++) {
         const b = (n * C + c) * H * W;
         for (let y = 0; y < H; y++) {
@@ -88,23 +92,35 @@ export function randomScale(min: number, max: number, fill = 0): Augmentation {
     const out = allocStorage(x.dtype, x.size);
     for (let n = 0; n < N; n++) {
       const s = min + (max - min) * rng.uniform();
-      const sh = Math.max(1, Math.round(H * s)), sw = Math.max(1, Math.round(W * s));
+      const sh = Math.max(1, Math.round(H * s)),
+        sw = Math.max(1, Math.round(W * s));
       // Offset of the output window in the scaled image (negative: the scaled image sits inside padding).
       const oy = sh >= H ? rng.int(sh - H + 1) : -rng.int(H - sh + 1);
       const ox = sw >= W ? rng.int(sw - W + 1) : -rng.int(W - sw + 1);
-      const fy = H / sh, fx = W / sw;
+      const fy = H / sh,
+        fx = W / sw;
       for (let c = 0; c < C; c++) {
         const b = (n * C + c) * H * W;
         for (let y = 0; y < H; y++) {
           const ty = y + oy; // row in the scaled image
-          if (ty < 0 || ty >= sh) { out.fill(fill, b + y * W, b + (y + 1) * W); continue; }
+          if (ty < 0 || ty >= sh) {
+            out.fill(fill, b + y * W, b + (y + 1) * W);
+            continue;
+          }
           const syf = Math.max((ty + 0.5) * fy - 0.5, 0);
-          const y0 = Math.min(Math.floor(syf), H - 1), y1 = Math.min(y0 + 1, H - 1), wy = syf - y0;
+          const y0 = Math.min(Math.floor(syf), H - 1),
+            y1 = Math.min(y0 + 1, H - 1),
+            wy = syf - y0;
           for (let xx = 0; xx < W; xx++) {
             const tx = xx + ox;
-            if (tx < 0 || tx >= sw) { out[b + y * W + xx] = fill; continue; }
+            if (tx < 0 || tx >= sw) {
+              out[b + y * W + xx] = fill;
+              continue;
+            }
             const sxf = Math.max((tx + 0.5) * fx - 0.5, 0);
-            const x0 = Math.min(Math.floor(sxf), W - 1), x1 = Math.min(x0 + 1, W - 1), wx = sxf - x0;
+            const x0 = Math.min(Math.floor(sxf), W - 1),
+              x1 = Math.min(x0 + 1, W - 1),
+              wx = sxf - x0;
             const d = x.data;
             const top = wx === 0 ? d[b + y0 * W + x0] : d[b + y0 * W + x0] * (1 - wx) + d[b + y0 * W + x1] * wx;
             const bot = wx === 0 ? d[b + y1 * W + x0] : d[b + y1 * W + x0] * (1 - wx) + d[b + y1 * W + x1] * wx;
@@ -177,7 +193,9 @@ export function colorJitter(opts: JitterOptions): Augmentation {
         for (let i = 0; i < P; i++) {
           const [h, s, v] = rgbToHsv(img[i], img[P + i], img[2 * P + i]);
           const [r, g, b] = hsvToRgb((((h + shift) % 1) + 1) % 1, s, v);
-          img[i] = r; img[P + i] = g; img[2 * P + i] = b;
+          img[i] = r;
+          img[P + i] = g;
+          img[2 * P + i] = b;
         }
       }
     }
@@ -187,7 +205,9 @@ export function colorJitter(opts: JitterOptions): Augmentation {
 
 /** Hue in turns [0, 1), saturation and value in [0, 1]. */
 export function rgbToHsv(r: number, g: number, b: number): [number, number, number] {
-  const mx = Math.max(r, g, b), mn = Math.min(r, g, b), d = mx - mn;
+  const mx = Math.max(r, g, b),
+    mn = Math.min(r, g, b),
+    d = mx - mn;
   let h = 0;
   if (d > 0) {
     if (mx === r) h = ((g - b) / d) % 6;
@@ -212,9 +232,12 @@ export function hsvToRgb(h: number, s: number, v: number): [number, number, numb
  */
 export function composeAugment(...ts: Augmentation[]): Augmentation {
   const describe = ts.length ? ts.map((t) => t.describe).join(' → ') : 'identity';
-  return Object.assign((x: Tensor, rng: Rng) => {
-    let h = x;
-    for (const t of ts) h = t(h, new Rng(rng.nextU32()));
-    return h;
-  }, { describe });
+  return Object.assign(
+    (x: Tensor, rng: Rng) => {
+      let h = x;
+      for (const t of ts) h = t(h, new Rng(rng.nextU32()));
+      return h;
+    },
+    { describe },
+  );
 }

@@ -17,7 +17,7 @@ import { Tensor, allocStorage, type Storage } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { backend, extension, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
 import { record, isGradEnabled, type BackwardContext } from './engine.js';
-import { reluGrad, reshape, sum } from './ops.js';
+import { reluGrad, sum } from './ops.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -78,12 +78,18 @@ export interface Conv2dArgs {
 const convArgsSchema: SchemaOf<Conv2dArgs> = { stride: numOrPair, padding: numOrPair };
 
 /** The geometry of a convolution of x [N, C, H, W] with w [K, C, kh, kw]; `what` names the layer in errors. */
-export function conv2dGeometry(xShape: readonly number[], wShape: readonly number[], opts: Conv2dArgs = {}, what = 'conv2d'): Conv2dGeometry {
+export function conv2dGeometry(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dArgs = {},
+  what = 'conv2d',
+): Conv2dGeometry {
   if (xShape.length !== 4) throw new ShapeError(`${what}: expected input [N, C, H, W], got ${fmtShape(xShape)}`);
   if (wShape.length !== 4) throw new ShapeError(`${what}: expected weight [K, C, kh, kw], got ${fmtShape(wShape)}`);
   const [n, c, h, w] = xShape;
   const [k, wc, kh, kw] = wShape;
-  if (wc !== c) throw new ShapeError(`${what}: input has ${c} channels, weight expects ${wc} (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`);
+  if (wc !== c)
+    throw new ShapeError(`${what}: input has ${c} channels, weight expects ${wc} (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`);
   const [strideH, strideW] = pair(opts.stride ?? 1, `${what} stride`, 1);
   const [padH, padW] = pair(opts.padding ?? 0, `${what} padding`, 0);
   const oh = outSize(h, kh, strideH, padH, what, 'height');
@@ -105,7 +111,14 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
  * multiplies one copy of the gradient. Under createGraph the backward is the composition of
  * differentiable ops, so gradients of gradients are unchanged.
  */
-export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs = {}, activation: 'relu' | null = null, what = 'conv2d'): Tensor {
+export function convLayer(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  opts: Conv2dArgs = {},
+  activation: 'relu' | null = null,
+  what = 'conv2d',
+): Tensor {
   checkDtype(x, w, what);
   const g = conv2dGeometry(x.shape, w.shape, opts, what);
   if (!b && !activation) return convOp(x, w, g);
@@ -123,8 +136,15 @@ export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dAr
   const y = new Tensor(out, shape);
   return record('convLayer', b ? [x, w, b] : [x, w], y, (gy, ctx) => {
     const fused = extension('convLayerBackward');
-    return layerGrads(x, w, b, g, ctx, fused && ((gx, gw, gb, acc) => fused(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, acc)),
-      () => (relu ? reluGrad(gy, y) : gy));
+    return layerGrads(
+      x,
+      w,
+      b,
+      g,
+      ctx,
+      fused && ((gx, gw, gb, acc) => fused(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, acc)),
+      () => (relu ? reluGrad(gy, y) : gy),
+    );
   });
 }
 
@@ -134,12 +154,22 @@ export function convLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dAr
  * and says whether it ran), else — and always while recording a graph — from the differentiable
  * ops on the layer's output gradient `gz()`.
  */
-function layerGrads(x: Tensor, w: Tensor, b: Tensor | null, g: Conv2dGeometry, ctx: BackwardContext,
-  fused: ((gx: Storage | null, gw: Storage | null, gb: Storage | null, accumulateGw: boolean) => boolean) | undefined, gz: () => Tensor): (Tensor | null)[] {
-  const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
+function layerGrads(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  g: Conv2dGeometry,
+  ctx: BackwardContext,
+  fused: ((gx: Storage | null, gw: Storage | null, gb: Storage | null, accumulateGw: boolean) => boolean) | undefined,
+  gz: () => Tensor,
+): (Tensor | null)[] {
+  const wantX = x.requiresGrad,
+    wantW = w.requiresGrad,
+    wantB = !!b && b.requiresGrad;
   if (fused && !isGradEnabled()) {
     const into = wantW ? ctx.leafGradTarget(w) : null;
-    const gx = wantX ? allocStorage(x.dtype, x.size) : null, gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
+    const gx = wantX ? allocStorage(x.dtype, x.size) : null,
+      gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
     const gb = wantB ? allocStorage(x.dtype, g.k) : null;
     if (fused(gx, gw, gb, into !== null)) {
       return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [g.k])];
@@ -157,8 +187,16 @@ function layerGrads(x: Tensor, w: Tensor, b: Tensor | null, g: Conv2dGeometry, c
  * positions and, with the ReLU, kept where the pooled value is positive (there the activation
  * equals it). Without the kernels, and for gradients of gradients, it is that composition.
  */
-export function convPoolLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dArgs, activation: 'relu' | null, poolKernel: Pair, poolOpts: Pool2dArgs = {},
-  what: { conv: string; pool: string } = { conv: 'conv2d', pool: 'maxPool2d' }): Tensor {
+export function convPoolLayer(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  opts: Conv2dArgs,
+  activation: 'relu' | null,
+  poolKernel: Pair,
+  poolOpts: Pool2dArgs = {},
+  what: { conv: string; pool: string } = { conv: 'conv2d', pool: 'maxPool2d' },
+): Tensor {
   const composed = () => maxPool2d(convLayer(x, w, b, opts, activation, what.conv), poolKernel, poolOpts, what.pool);
   const fusedForward = extension('convPoolLayer');
   if (!fusedForward) return composed();
@@ -175,8 +213,15 @@ export function convPoolLayer(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv
   const p = new Tensor(out, [g.n, g.k, pg.oh, pg.ow]);
   return record('convPoolLayer', b ? [x, w, b] : [x, w], p, (gp, ctx) => {
     const fused = extension('convPoolLayerBackward');
-    return layerGrads(x, w, b, g, ctx, fused && ((gx, gw, gb, acc) => fused(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, acc)),
-      () => scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape));
+    return layerGrads(
+      x,
+      w,
+      b,
+      g,
+      ctx,
+      fused && ((gx, gw, gb, acc) => fused(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, acc)),
+      () => scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape),
+    );
   });
 }
 
@@ -193,7 +238,8 @@ export function gatherPlanes(x: Tensor, idx: Int32Array, outShape: readonly numb
   const out = allocStorage(x.dtype, planes * outPlane);
   const d = x.data;
   for (let pl = 0; pl < planes; pl++) {
-    const ib = pl * inPlane, ob = pl * outPlane;
+    const ib = pl * inPlane,
+      ob = pl * outPlane;
     for (let p = 0; p < outPlane; p++) out[ob + p] = d[ib + idx[ob + p]];
   }
   return record('gatherPlanes', [x], new Tensor(out, outShape), (g) => [scatterPlanes(g, idx, x.shape)]);
@@ -227,7 +273,8 @@ export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool
   const [kh, kw] = pair(kernel, `${what} kernelSize`, 1);
   const [strideH, strideW] = pair(opts.stride ?? [kh, kw], `${what} stride`, 1);
   const [padH, padW] = pair(opts.padding ?? 0, `${what} padding`, 0);
-  if (2 * padH > kh || 2 * padW > kw) throw new RangeError(`${what}: padding [${padH}, ${padW}] must be at most half the kernel [${kh}, ${kw}]`);
+  if (2 * padH > kh || 2 * padW > kw)
+    throw new RangeError(`${what}: padding [${padH}, ${padW}] must be at most half the kernel [${kh}, ${kw}]`);
   const oh = outSize(h, kh, strideH, padH, what, 'height');
   const ow = outSize(w, kw, strideW, padW, what, 'width');
   return { n, c, h, w, kh, kw, oh, ow, strideH, strideW, padH, padW };

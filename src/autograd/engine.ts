@@ -9,7 +9,7 @@
  * backward = topological sort of the nodes reachable from the outputs, then the chain rule in
  * reverse order, summing the contributions that reach a tensor from several consumers.
  */
-import { Tensor, full, type Storage } from '../tensor/tensor.js';
+import { type Tensor, full, type Storage } from '../tensor/tensor.js';
 import { bool, checkOptions, spec, tensor as tensorSpec, type SchemaOf } from '../util/options.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 
@@ -104,7 +104,8 @@ export interface GradOptions {
 
 function seedGrad(out: Tensor, g: Tensor | null | undefined): Tensor {
   if (g) {
-    if (!shapeEq(g.shape, out.shape)) throw new ShapeError(`backward: gradient shape ${fmtShape(g.shape)} does not match output shape ${fmtShape(out.shape)}`);
+    if (!shapeEq(g.shape, out.shape))
+      throw new ShapeError(`backward: gradient shape ${fmtShape(g.shape)} does not match output shape ${fmtShape(out.shape)}`);
     return g;
   }
   if (out.size !== 1) throw new ShapeError(`backward: output of shape ${fmtShape(out.shape)} is not a scalar; pass its gradient`);
@@ -112,11 +113,18 @@ function seedGrad(out: Tensor, g: Tensor | null | undefined): Tensor {
 }
 
 /** Propagate from `outputs`; calls `sink(t, g)` for every tensor in the graph with its total gradient. */
-function propagate(outputs: Tensor[], gradOutputs: (Tensor | null)[] | undefined, createGraph: boolean, wanted: (t: Tensor) => boolean,
-  sink: (t: Tensor, g: Tensor) => void, ctx: BackwardContext = noLeafTargets): void {
+function propagate(
+  outputs: Tensor[],
+  gradOutputs: (Tensor | null)[] | undefined,
+  createGraph: boolean,
+  wanted: (t: Tensor) => boolean,
+  sink: (t: Tensor, g: Tensor) => void,
+  ctx: BackwardContext = noLeafTargets,
+): void {
   const grads = new Map<Tensor, Tensor>();
   outputs.forEach((o, i) => {
-    if (!o.requiresGrad) throw new Error('backward: output does not require grad (was it computed under noGrad, or from tensors without requiresGrad?)');
+    if (!o.requiresGrad)
+      throw new Error('backward: output does not require grad (was it computed under noGrad, or from tensors without requiresGrad?)');
     const g = seedGrad(o, gradOutputs?.[i]);
     const prev = grads.get(o);
     grads.set(o, prev ? add2(prev, g) : g);
@@ -136,7 +144,8 @@ function propagate(outputs: Tensor[], gradOutputs: (Tensor | null)[] | undefined
         const gi = gs[j];
         const x = ins[j];
         if (!gi || !x.requiresGrad) continue;
-        if (!shapeEq(gi.shape, x.shape)) throw new ShapeError(`internal: ${t.node.op} backward gave ${fmtShape(gi.shape)} for input ${fmtShape(x.shape)}`);
+        if (!shapeEq(gi.shape, x.shape))
+          throw new ShapeError(`internal: ${t.node.op} backward gave ${fmtShape(gi.shape)} for input ${fmtShape(x.shape)}`);
         const prev = grads.get(x);
         grads.set(x, prev ? add2(prev, gi) : gi);
       }
@@ -174,7 +183,13 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradOpt
   const want = new Set(inputs);
   const result = new Map<Tensor, Tensor>();
   // grad() returns gradients and never touches .grad: no leaf targets
-  propagate(outs, opts.gradOutputs, opts.createGraph ?? false, (t) => want.has(t), (t, g) => result.set(t, g));
+  propagate(
+    outs,
+    opts.gradOutputs,
+    opts.createGraph ?? false,
+    (t) => want.has(t),
+    (t, g) => result.set(t, g),
+  );
   return inputs.map((x, i) => {
     const g = result.get(x) ?? null;
     if (!g && !opts.allowUnused) throw new Error(`grad: input ${x.name ?? i} is not used by the outputs (pass allowUnused)`);
@@ -227,5 +242,12 @@ function backwardInto(root: Tensor, opts: { gradient?: Tensor }, createGraph: bo
     if (buf && !createGraph && inPlaceGrads.has(buf) && !buf.node) addInPlace(buf, gl);
     else leaf.grad = buf ? withGrad(createGraph, () => add2(buf, gl)) : gl;
   };
-  propagate([root], opts.gradient ? [opts.gradient] : undefined, createGraph, (t) => !t.node, sink, createGraph ? noLeafTargets : leafBuffers);
+  propagate(
+    [root],
+    opts.gradient ? [opts.gradient] : undefined,
+    createGraph,
+    (t) => !t.node,
+    sink,
+    createGraph ? noLeafTargets : leafBuffers,
+  );
 }

@@ -40,7 +40,8 @@ function liftTo(x: TensorLike, dtype: DType): Tensor {
 /** Two operands with one dtype (a number takes the other operand's). */
 function pair(a: TensorLike, b: TensorLike, op: string, dflt: DType = 'float32'): [Tensor, Tensor] {
   const dtype = a instanceof Tensor ? a.dtype : b instanceof Tensor ? b.dtype : dflt;
-  const ta = liftTo(a, dtype), tb = liftTo(b, dtype);
+  const ta = liftTo(a, dtype),
+    tb = liftTo(b, dtype);
   if (ta.dtype !== tb.dtype) throw new TypeError(`${op}: dtype mismatch (${ta.dtype} vs ${tb.dtype}); convert one with .to()`);
   return [ta, tb];
 }
@@ -57,7 +58,9 @@ function stridedMap(shape: Shape, base: number, strides: readonly number[]): Int
     map[0] = base;
     return map;
   }
-  const last = rank - 1, len = shape[last], st = strides[last];
+  const last = rank - 1,
+    len = shape[last],
+    st = strides[last];
   const idx = new Array<number>(rank).fill(0);
   let off = base;
   for (let o = 0; o < n; o += len) {
@@ -155,7 +158,8 @@ function itemOf(it: IndexItem, k: number): Item {
     return v;
   };
   for (const key of Object.keys(it)) {
-    if (key !== 'start' && key !== 'stop' && key !== 'step') throw new TypeError(`index: the slice at item ${k} has an unknown field '${key}', expected start, stop and step`);
+    if (key !== 'start' && key !== 'stop' && key !== 'step')
+      throw new TypeError(`index: the slice at item ${k} has an unknown field '${key}', expected start, stop and step`);
   }
   return { kind: 'slice', start: field('start'), stop: field('stop'), step: field('step') };
 }
@@ -199,7 +203,10 @@ export function index(x: Tensor, spec: string | number | readonly IndexItem[]): 
   const ellipses = items.filter((it) => it.kind === 'ellipsis').length;
   if (ellipses > 1) throw new TypeError(`index: '${fmtItems(items)}' has ${ellipses} ellipses ('...'), expected at most one`);
   const used = items.filter((it) => it.kind === 'int' || it.kind === 'slice').length;
-  if (used > x.ndim) throw new RangeError(`index: '${fmtItems(items)}' indexes ${used} axes, expected at most ${x.ndim} for a tensor of shape ${fmtShape(x.shape)}`);
+  if (used > x.ndim)
+    throw new RangeError(
+      `index: '${fmtItems(items)}' indexes ${used} axes, expected at most ${x.ndim} for a tensor of shape ${fmtShape(x.shape)}`,
+    );
   const full: Item = { kind: 'slice', start: null, stop: null, step: null };
   const fill = new Array<Item>(x.ndim - used).fill(full);
   const at = items.findIndex((it) => it.kind === 'ellipsis');
@@ -207,7 +214,9 @@ export function index(x: Tensor, spec: string | number | readonly IndexItem[]): 
   const inStrides = stridesOf(x.shape);
   const shape: number[] = [];
   const strides: number[] = [];
-  let base = 0, d = 0, identity = true;
+  let base = 0,
+    d = 0,
+    identity = true;
   for (const it of expanded) {
     if (it.kind === 'new') {
       shape.push(1);
@@ -218,7 +227,9 @@ export function index(x: Tensor, spec: string | number | readonly IndexItem[]): 
     const n = x.shape[d];
     if (it.kind === 'int') {
       if (it.v < -n || it.v >= n) {
-        throw new RangeError(`index: index ${it.v} on axis ${d} is out of range, expected an integer in [${-n}, ${n - 1}] (the axis has size ${n})`);
+        throw new RangeError(
+          `index: index ${it.v} on axis ${d} is out of range, expected an integer in [${-n}, ${n - 1}] (the axis has size ${n})`,
+        );
       }
       base += (it.v < 0 ? it.v + n : it.v) * inStrides[d];
       identity = false;
@@ -241,7 +252,8 @@ export function index(x: Tensor, spec: string | number | readonly IndexItem[]): 
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
   const ax = axisOf('narrow', axis, x.ndim);
   const n = x.shape[ax];
-  if (!Number.isInteger(start) || start < -n || start > n) throw new RangeError(`narrow: start is ${start}, expected an integer in [${-n}, ${n}] (axis ${ax} has size ${n})`);
+  if (!Number.isInteger(start) || start < -n || start > n)
+    throw new RangeError(`narrow: start is ${start}, expected an integer in [${-n}, ${n}] (axis ${ax} has size ${n})`);
   const s = start < 0 ? start + n : start;
   if (!Number.isInteger(length) || length < 0 || s + length > n) {
     throw new RangeError(`narrow: length is ${length}, expected an integer in [0, ${n - s}] (axis ${ax} has size ${n}, start ${s})`);
@@ -286,9 +298,18 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 /** Remove axes of size 1: all of them, or `axis` only (left as is when its size is not 1, as in PyTorch). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const ax = axisOf('squeeze', axis, x.ndim);
-  return x.shape[ax] === 1 ? reshape(x, x.shape.filter((_, d) => d !== ax)) : x;
+  return x.shape[ax] === 1
+    ? reshape(
+        x,
+        x.shape.filter((_, d) => d !== ax),
+      )
+    : x;
 }
 
 // ---------------------------------------------------------------- joining and splitting
@@ -305,9 +326,12 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   const ax = axisOf('cat', axis, first.ndim);
   let total = 0;
   tensors.forEach((t, i) => {
-    if (t.dtype !== first.dtype) throw new TypeError(`cat: tensor ${i} is ${t.dtype}, expected ${first.dtype} like tensor 0; convert it with .to()`);
+    if (t.dtype !== first.dtype)
+      throw new TypeError(`cat: tensor ${i} is ${t.dtype}, expected ${first.dtype} like tensor 0; convert it with .to()`);
     if (t.ndim !== first.ndim || t.shape.some((n, k) => k !== ax && n !== first.shape[k])) {
-      throw new ShapeError(`cat: tensor ${i} has shape ${fmtShape(t.shape)}, expected ${shapePattern(first.shape, ax)} (tensor 0's shape, any size on axis ${ax})`);
+      throw new ShapeError(
+        `cat: tensor ${i} has shape ${fmtShape(t.shape)}, expected ${shapePattern(first.shape, ax)} (tensor 0's shape, any size on axis ${ax})`,
+      );
     }
     total += t.shape[ax];
   });
@@ -337,10 +361,15 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   const first = tensors[0];
   const ax = axisOf('stack', axis, first.ndim, 'axis', 1);
   tensors.forEach((t, i) => {
-    if (!shapeEq(t.shape, first.shape)) throw new ShapeError(`stack: tensor ${i} has shape ${fmtShape(t.shape)}, expected ${fmtShape(first.shape)} like tensor 0`);
-    if (t.dtype !== first.dtype) throw new TypeError(`stack: tensor ${i} is ${t.dtype}, expected ${first.dtype} like tensor 0; convert it with .to()`);
+    if (!shapeEq(t.shape, first.shape))
+      throw new ShapeError(`stack: tensor ${i} has shape ${fmtShape(t.shape)}, expected ${fmtShape(first.shape)} like tensor 0`);
+    if (t.dtype !== first.dtype)
+      throw new TypeError(`stack: tensor ${i} is ${t.dtype}, expected ${first.dtype} like tensor 0; convert it with .to()`);
   });
-  return cat(tensors.map((t) => unsqueeze(t, ax)), ax);
+  return cat(
+    tensors.map((t) => unsqueeze(t, ax)),
+    ax,
+  );
 }
 
 /**
@@ -411,10 +440,13 @@ function fmtPos(flat: number, shape: Shape): string {
 export function gather(x: Tensor, axis: number, index: Tensor | IndexArray): Tensor {
   const idx = indexTensor(index);
   const ax = axisOf('gather', axis, x.ndim);
-  if (idx.ndim !== x.ndim) throw new ShapeError(`gather: index has shape ${fmtShape(idx.shape)}, expected rank ${x.ndim} like the input ${fmtShape(x.shape)}`);
+  if (idx.ndim !== x.ndim)
+    throw new ShapeError(`gather: index has shape ${fmtShape(idx.shape)}, expected rank ${x.ndim} like the input ${fmtShape(x.shape)}`);
   for (let d = 0; d < x.ndim; d++) {
     if (d !== ax && idx.shape[d] > x.shape[d]) {
-      throw new ShapeError(`gather: index has shape ${fmtShape(idx.shape)}, expected at most ${x.shape[d]} on axis ${d} (the input is ${fmtShape(x.shape)}; only axis ${ax} may be larger)`);
+      throw new ShapeError(
+        `gather: index has shape ${fmtShape(idx.shape)}, expected at most ${x.shape[d]} on axis ${d} (the input is ${fmtShape(x.shape)}; only axis ${ax} may be larger)`,
+      );
     }
   }
   const n = x.shape[ax];
@@ -425,7 +457,9 @@ export function gather(x: Tensor, axis: number, index: Tensor | IndexArray): Ten
   for (let i = 0; i < map.length; i++) {
     const j = v[i];
     if (!Number.isInteger(j) || j < 0 || j >= n) {
-      throw new RangeError(`gather: index${fmtPos(i, idx.shape)} is ${j}, expected an integer in [0, ${n - 1}] (axis ${ax} of the input has size ${n})`);
+      throw new RangeError(
+        `gather: index${fmtPos(i, idx.shape)} is ${j}, expected an integer in [0, ${n - 1}] (axis ${ax} of the input has size ${n})`,
+      );
     }
     map[i] += j * xs[ax];
   }
@@ -438,18 +472,25 @@ export function gather(x: Tensor, axis: number, index: Tensor | IndexArray): Ten
  */
 export function indexSelect(x: Tensor, axis: number, index: Tensor | ArrayLike<number>): Tensor {
   const ax = axisOf('indexSelect', axis, x.ndim);
-  if (index instanceof Tensor && index.ndim > 1) throw new ShapeError(`indexSelect: index has shape ${fmtShape(index.shape)}, expected one dimension`);
+  if (index instanceof Tensor && index.ndim > 1)
+    throw new ShapeError(`indexSelect: index has shape ${fmtShape(index.shape)}, expected one dimension`);
   const v = index instanceof Tensor ? index.data : index;
-  const n = x.shape[ax], len = v.length;
-  const outer = sizeOf(x.shape.slice(0, ax)), inner = sizeOf(x.shape.slice(ax + 1));
+  const n = x.shape[ax],
+    len = v.length;
+  const outer = sizeOf(x.shape.slice(0, ax)),
+    inner = sizeOf(x.shape.slice(ax + 1));
   const shape = [...x.shape];
   shape[ax] = len;
   const map = new Int32Array(outer * len * inner);
   for (let j = 0; j < len; j++) {
     const k = v[j];
-    if (!Number.isInteger(k) || k < 0 || k >= n) throw new RangeError(`indexSelect: index[${j}] is ${k}, expected an integer in [0, ${n - 1}] (axis ${ax} of the input has size ${n})`);
+    if (!Number.isInteger(k) || k < 0 || k >= n)
+      throw new RangeError(
+        `indexSelect: index[${j}] is ${k}, expected an integer in [0, ${n - 1}] (axis ${ax} of the input has size ${n})`,
+      );
     for (let o = 0; o < outer; o++) {
-      const to = (o * len + j) * inner, from = (o * n + k) * inner;
+      const to = (o * len + j) * inner,
+        from = (o * n + k) * inner;
       for (let i = 0; i < inner; i++) map[to + i] = from + i;
     }
   }
@@ -465,8 +506,13 @@ function broadcastAll(op: string, named: readonly [string, Shape][]): number[] {
     try {
       acc = broadcastShapes(acc, shape, op);
     } catch {
-      const before = named.slice(0, k).map(([n, s]) => `${n} ${fmtShape(s)}`).join(', ');
-      throw new ShapeError(`${op}: ${name} has shape ${fmtShape(shape)}, expected a shape that broadcasts with ${fmtShape(acc)} (${before}): each axis equal or 1, aligned from the right`);
+      const before = named
+        .slice(0, k)
+        .map(([n, s]) => `${n} ${fmtShape(s)}`)
+        .join(', ');
+      throw new ShapeError(
+        `${op}: ${name} has shape ${fmtShape(shape)}, expected a shape that broadcasts with ${fmtShape(acc)} (${before}): each axis equal or 1, aligned from the right`,
+      );
     }
   });
   return acc;
@@ -489,9 +535,15 @@ function expand(t: Tensor, shape: Shape): Storage {
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = pair(a, b, 'where', cond.dtype);
-  const shape = broadcastAll('where', [['cond', cond.shape], ['a', x.shape], ['b', y.shape]]);
+  const shape = broadcastAll('where', [
+    ['cond', cond.shape],
+    ['a', x.shape],
+    ['b', y.shape],
+  ]);
   const n = sizeOf(shape);
-  const c = expand(cond, shape), xd = expand(x, shape), yd = expand(y, shape);
+  const c = expand(cond, shape),
+    xd = expand(x, shape),
+    yd = expand(y, shape);
   const out = allocStorage(x.dtype, n);
   for (let i = 0; i < n; i++) out[i] = c[i] !== 0 ? xd[i] : yd[i];
   return record('where', [x, y], new Tensor(out, shape), (g) => [
@@ -507,20 +559,31 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  * x < min < max, max's where x > max or max < min.
  */
 export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
-  if (min == null && max == null) throw new TypeError('clamp: min and max are both missing, expected at least one bound (a number or a tensor)');
+  if (min == null && max == null)
+    throw new TypeError('clamp: min and max are both missing, expected at least one bound (a number or a tensor)');
   const lo = min == null ? null : liftTo(min, x.dtype);
   const hi = max == null ? null : liftTo(max, x.dtype);
-  for (const [name, b] of [['min', lo], ['max', hi]] as const) {
+  for (const [name, b] of [
+    ['min', lo],
+    ['max', hi],
+  ] as const) {
     if (b && b.dtype !== x.dtype) throw new TypeError(`clamp: ${name} is ${b.dtype}, expected ${x.dtype} like x; convert it with .to()`);
   }
   const inputs = [x, ...(lo ? [lo] : []), ...(hi ? [hi] : [])];
-  const shape = broadcastAll('clamp', [['x', x.shape], ...(lo ? [['min', lo.shape] as [string, Shape]] : []), ...(hi ? [['max', hi.shape] as [string, Shape]] : [])]);
+  const shape = broadcastAll('clamp', [
+    ['x', x.shape],
+    ...(lo ? [['min', lo.shape] as [string, Shape]] : []),
+    ...(hi ? [['max', hi.shape] as [string, Shape]] : []),
+  ]);
   const n = sizeOf(shape);
   const none = (v: number) => full(shape, v, { dtype: x.dtype });
-  const xd = expand(x, shape), ld = expand(lo ?? none(-Infinity), shape), hd = expand(hi ?? none(Infinity), shape);
+  const xd = expand(x, shape),
+    ld = expand(lo ?? none(-Infinity), shape),
+    hd = expand(hi ?? none(Infinity), shape);
   const out = allocStorage(x.dtype, n);
   for (let i = 0; i < n; i++) {
-    const l = ld[i], h = hd[i];
+    const l = ld[i],
+      h = hd[i];
     let v = xd[i];
     v = l !== l ? l : v < l ? l : v;
     out[i] = h !== h ? h : v > h ? h : v;
@@ -543,19 +606,39 @@ type Relation = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne' | 'logicalAnd' | 'logica
 /** A 0/1 tensor of a relation between a and b, broadcast (one loop per relation, so each stays monomorphic). */
 function compare(op: Relation, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = pair(a, b, op);
-  const shape = broadcastAll(op, [['a', x.shape], ['b', y.shape]]);
+  const shape = broadcastAll(op, [
+    ['a', x.shape],
+    ['b', y.shape],
+  ]);
   const n = sizeOf(shape);
-  const p = expand(x, shape), q = expand(y, shape);
+  const p = expand(x, shape),
+    q = expand(y, shape);
   const o = allocStorage(x.dtype, n);
   switch (op) {
-    case 'gt': for (let i = 0; i < n; i++) o[i] = p[i] > q[i] ? 1 : 0; break;
-    case 'ge': for (let i = 0; i < n; i++) o[i] = p[i] >= q[i] ? 1 : 0; break;
-    case 'lt': for (let i = 0; i < n; i++) o[i] = p[i] < q[i] ? 1 : 0; break;
-    case 'le': for (let i = 0; i < n; i++) o[i] = p[i] <= q[i] ? 1 : 0; break;
-    case 'eq': for (let i = 0; i < n; i++) o[i] = p[i] === q[i] ? 1 : 0; break;
-    case 'ne': for (let i = 0; i < n; i++) o[i] = p[i] !== q[i] ? 1 : 0; break;
-    case 'logicalAnd': for (let i = 0; i < n; i++) o[i] = p[i] !== 0 && q[i] !== 0 ? 1 : 0; break;
-    case 'logicalOr': for (let i = 0; i < n; i++) o[i] = p[i] !== 0 || q[i] !== 0 ? 1 : 0; break;
+    case 'gt':
+      for (let i = 0; i < n; i++) o[i] = p[i] > q[i] ? 1 : 0;
+      break;
+    case 'ge':
+      for (let i = 0; i < n; i++) o[i] = p[i] >= q[i] ? 1 : 0;
+      break;
+    case 'lt':
+      for (let i = 0; i < n; i++) o[i] = p[i] < q[i] ? 1 : 0;
+      break;
+    case 'le':
+      for (let i = 0; i < n; i++) o[i] = p[i] <= q[i] ? 1 : 0;
+      break;
+    case 'eq':
+      for (let i = 0; i < n; i++) o[i] = p[i] === q[i] ? 1 : 0;
+      break;
+    case 'ne':
+      for (let i = 0; i < n; i++) o[i] = p[i] !== q[i] ? 1 : 0;
+      break;
+    case 'logicalAnd':
+      for (let i = 0; i < n; i++) o[i] = p[i] !== 0 && q[i] !== 0 ? 1 : 0;
+      break;
+    case 'logicalOr':
+      for (let i = 0; i < n; i++) o[i] = p[i] !== 0 || q[i] !== 0 ? 1 : 0;
+      break;
   }
   return new Tensor(o, shape);
 }
@@ -607,7 +690,10 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   } catch {
     /* reported below */
   }
-  if (!shapeEq(shape, x.shape)) throw new ShapeError(`maskedFill: mask has shape ${fmtShape(mask.shape)}, expected a shape that broadcasts to x's ${fmtShape(x.shape)}`);
+  if (!shapeEq(shape, x.shape))
+    throw new ShapeError(
+      `maskedFill: mask has shape ${fmtShape(mask.shape)}, expected a shape that broadcasts to x's ${fmtShape(x.shape)}`,
+    );
   return where(mask, value, x);
 }
 
@@ -623,13 +709,15 @@ export function min(x: Tensor, axis: number, keepdim = false): Tensor {
 export function argmin(x: Tensor, axis = -1): Int32Array {
   const ax = axisOf('argmin', axis, x.ndim);
   const len = x.shape[ax];
-  const outer = sizeOf(x.shape.slice(0, ax)), inner = sizeOf(x.shape.slice(ax + 1));
+  const outer = sizeOf(x.shape.slice(0, ax)),
+    inner = sizeOf(x.shape.slice(ax + 1));
   const arg = new Int32Array(outer * inner);
   const a = x.data;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * len * inner + i;
-      let best = a[base], bi = 0;
+      let best = a[base],
+        bi = 0;
       for (let j = 1; j < len && best === best; j++) {
         const v = a[base + j * inner];
         if (v < best || v !== v) {
@@ -659,9 +747,14 @@ export interface ValuesIndices {
 export function topk(x: Tensor, k: number, axis = -1, largest = true): ValuesIndices {
   const ax = axisOf('topk', axis, x.ndim);
   const n = x.shape[ax];
-  if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`topk: k is ${k}, expected an integer in [0, ${n}] (axis ${ax} has size ${n})`);
-  if (x.dtype === 'float32' && n > 2 ** 24) throw new RangeError(`topk: axis ${ax} has size ${n}, expected at most 2^24 for float32 indices to be exact; convert x with .to('float64')`);
-  const outer = sizeOf(x.shape.slice(0, ax)), inner = sizeOf(x.shape.slice(ax + 1));
+  if (!Number.isInteger(k) || k < 0 || k > n)
+    throw new RangeError(`topk: k is ${k}, expected an integer in [0, ${n}] (axis ${ax} has size ${n})`);
+  if (x.dtype === 'float32' && n > 2 ** 24)
+    throw new RangeError(
+      `topk: axis ${ax} has size ${n}, expected at most 2^24 for float32 indices to be exact; convert x with .to('float64')`,
+    );
+  const outer = sizeOf(x.shape.slice(0, ax)),
+    inner = sizeOf(x.shape.slice(ax + 1));
   const shape = [...x.shape];
   shape[ax] = k;
   const map = new Int32Array(outer * k * inner);
@@ -669,7 +762,8 @@ export function topk(x: Tensor, k: number, axis = -1, largest = true): ValuesInd
   // `before(u, p, w, q)`: the value u at position p ranks ahead of w at q — NaN first when largest
   // (last otherwise), then by value, then by position, so the order is total and ties keep theirs
   const before = largest
-    ? (u: number, p: number, w: number, q: number) => (u !== u ? w !== w && p < q || w === w : w !== w ? false : u > w || (u === w && p < q))
+    ? (u: number, p: number, w: number, q: number) =>
+        u !== u ? (w !== w && p < q) || w === w : w !== w ? false : u > w || (u === w && p < q)
     : (u: number, p: number, w: number, q: number) => (u !== u ? w !== w && p < q : w !== w ? true : u < w || (u === w && p < q));
   const vals = new Float64Array(n);
   const best = new Int32Array(k);

@@ -64,52 +64,143 @@ declare module '../tensor/tensor.js' {
 }
 
 const P = Tensor.prototype;
-P.add = function (o) { return ops.add(this, o); };
-P.sub = function (o) { return ops.sub(this, o); };
-P.mul = function (o) { return ops.mul(this, o); };
-P.div = function (o) { return ops.div(this, o); };
-P.neg = function () { return ops.neg(this); };
-P.exp = function () { return ops.exp(this); };
-P.log = function () { return ops.log(this); };
-P.sqrt = function () { return ops.sqrt(this); };
-P.square = function () { return ops.square(this); };
-P.pow = function (p) { return ops.pow(this, p); };
-P.abs = function () { return ops.abs(this); };
-P.relu = function () { return ops.relu(this); };
-P.sigmoid = function () { return ops.sigmoid(this); };
-P.tanh = function () { return ops.tanh(this); };
-P.matmul = function (o) { return ops.matmul(this, o); };
-P.sum = function (axis, keepdim) { return ops.sum(this, axis, keepdim); };
-P.mean = function (axis, keepdim) { return ops.mean(this, axis, keepdim); };
-P.max = function (axis, keepdim) { return ops.max(this, axis, keepdim); };
-P.reshape = function (shape) { return ops.reshape(this, shape); };
-P.t = function () { return ops.t(this); };
-P.permute = function (dims) { return ops.permute(this, dims); };
-P.to = function (dtype) { return ops.cast(this, dtype); };
+P.add = function (o) {
+  return ops.add(this, o);
+};
+P.sub = function (o) {
+  return ops.sub(this, o);
+};
+P.mul = function (o) {
+  return ops.mul(this, o);
+};
+P.div = function (o) {
+  return ops.div(this, o);
+};
+P.neg = function () {
+  return ops.neg(this);
+};
+P.exp = function () {
+  return ops.exp(this);
+};
+P.log = function () {
+  return ops.log(this);
+};
+P.sqrt = function () {
+  return ops.sqrt(this);
+};
+P.square = function () {
+  return ops.square(this);
+};
+P.pow = function (p) {
+  return ops.pow(this, p);
+};
+P.abs = function () {
+  return ops.abs(this);
+};
+P.relu = function () {
+  return ops.relu(this);
+};
+P.sigmoid = function () {
+  return ops.sigmoid(this);
+};
+P.tanh = function () {
+  return ops.tanh(this);
+};
+P.matmul = function (o) {
+  return ops.matmul(this, o);
+};
+P.sum = function (axis, keepdim) {
+  return ops.sum(this, axis, keepdim);
+};
+P.mean = function (axis, keepdim) {
+  return ops.mean(this, axis, keepdim);
+};
+P.max = function (axis, keepdim) {
+  return ops.max(this, axis, keepdim);
+};
+P.reshape = function (shape) {
+  return ops.reshape(this, shape);
+};
+P.t = function () {
+  return ops.t(this);
+};
+P.permute = function (dims) {
+  return ops.permute(this, dims);
+};
+P.to = function (dtype) {
+  return ops.cast(this, dtype);
+};
 P.backward = function (gradient, opts) {
   // backward({ createGraph: true }) would take the options for the gradient: they go second
-  if (gradient !== undefined && !(gradient instanceof Tensor)) throw new TypeError(`backward: invalid gradient ${showValue(gradient)}; expected a Tensor (options go second: backward(undefined, { createGraph: true }))`);
+  if (gradient !== undefined && !(gradient instanceof Tensor))
+    throw new TypeError(
+      `backward: invalid gradient ${showValue(gradient)}; expected a Tensor (options go second: backward(undefined, { createGraph: true }))`,
+    );
   backward(this, { gradient, createGraph: checkOptions('backward', opts, { createGraph: bool })?.createGraph });
 };
-P.index = function (spec) { return ix.index(this, spec); };
-P.narrow = function (axis, start, length) { return ix.narrow(this, axis, start, length); };
-P.flip = function (axes) { return ix.flip(this, axes); };
-P.squeeze = function (axis) { return ix.squeeze(this, axis); };
-P.unsqueeze = function (axis) { return ix.unsqueeze(this, axis); };
-P.split = function (s, axis) { return ix.split(this, s, axis); };
-P.chunk = function (chunks, axis) { return ix.chunk(this, chunks, axis); };
-P.gather = function (axis, index) { return ix.gather(this, axis, index); };
-P.indexSelect = function (axis, index) { return ix.indexSelect(this, axis, index); };
-P.clamp = function (min, max) { return ix.clamp(this, min, max); };
-P.maskedFill = function (mask, value) { return ix.maskedFill(this, mask, value); };
-P.gt = function (o) { return ix.gt(this, o); };
-P.ge = function (o) { return ix.ge(this, o); };
-P.lt = function (o) { return ix.lt(this, o); };
-P.le = function (o) { return ix.le(this, o); };
-P.eq = function (o) { return ix.eq(this, o); };
-P.ne = function (o) { return ix.ne(this, o); };
-P.min = function (axis, keepdim) { return ix.min(this, axis, keepdim); };
-P.argmax = function (axis) { return ops.argmax(this, axis); };
-P.argmin = function (axis) { return ix.argmin(this, axis); };
-P.topk = function (k, axis, largest) { return ix.topk(this, k, axis, largest); };
-P.sort = function (axis, descending) { return ix.sort(this, axis, descending); };
+P.index = function (spec) {
+  return ix.index(this, spec);
+};
+P.narrow = function (axis, start, length) {
+  return ix.narrow(this, axis, start, length);
+};
+P.flip = function (axes) {
+  return ix.flip(this, axes);
+};
+P.squeeze = function (axis) {
+  return ix.squeeze(this, axis);
+};
+P.unsqueeze = function (axis) {
+  return ix.unsqueeze(this, axis);
+};
+P.split = function (s, axis) {
+  return ix.split(this, s, axis);
+};
+P.chunk = function (chunks, axis) {
+  return ix.chunk(this, chunks, axis);
+};
+P.gather = function (axis, index) {
+  return ix.gather(this, axis, index);
+};
+P.indexSelect = function (axis, index) {
+  return ix.indexSelect(this, axis, index);
+};
+P.clamp = function (min, max) {
+  return ix.clamp(this, min, max);
+};
+P.maskedFill = function (mask, value) {
+  return ix.maskedFill(this, mask, value);
+};
+P.gt = function (o) {
+  return ix.gt(this, o);
+};
+P.ge = function (o) {
+  return ix.ge(this, o);
+};
+P.lt = function (o) {
+  return ix.lt(this, o);
+};
+P.le = function (o) {
+  return ix.le(this, o);
+};
+P.eq = function (o) {
+  return ix.eq(this, o);
+};
+P.ne = function (o) {
+  return ix.ne(this, o);
+};
+P.min = function (axis, keepdim) {
+  return ix.min(this, axis, keepdim);
+};
+P.argmax = function (axis) {
+  return ops.argmax(this, axis);
+};
+P.argmin = function (axis) {
+  return ix.argmin(this, axis);
+};
+P.topk = function (k, axis, largest) {
+  return ix.topk(this, k, axis, largest);
+};
+P.sort = function (axis, descending) {
+  return ix.sort(this, axis, descending);
+};

@@ -96,12 +96,16 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 /** Reorder dimensions (a copy: tensors are always contiguous). */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
-  if (dims.length !== x.ndim || new Set(dims).size !== dims.length) throw new ShapeError(`permute: dims ${fmtShape(dims)} do not match rank ${x.ndim}`);
+  if (dims.length !== x.ndim || new Set(dims).size !== dims.length)
+    throw new ShapeError(`permute: dims ${fmtShape(dims)} do not match rank ${x.ndim}`);
   const d = dims.map((a) => normAxis(a, x.ndim, 'permute'));
   const shape = d.map((a) => x.shape[a]);
   const inStrides = new Array<number>(x.ndim);
   let acc = 1;
-  for (let i = x.ndim - 1; i >= 0; i--) { inStrides[i] = acc; acc *= x.shape[i]; }
+  for (let i = x.ndim - 1; i >= 0; i--) {
+    inStrides[i] = acc;
+    acc *= x.shape[i];
+  }
   const st = d.map((a) => inStrides[a]);
   const out = allocStorage(x.dtype, x.size);
   const idx = new Array<number>(x.ndim).fill(0);
@@ -177,10 +181,7 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
   const out = rawBinary('max', x, y, 'maximum');
   return record('maximum', [x, y], out, (g) => {
     const takeY = rawBinary('gt', y, x, 'maximum'); // 1 where y wins
-    return [
-      x.requiresGrad ? sumTo(mul(g, sub(1, takeY)), x.shape) : null,
-      y.requiresGrad ? sumTo(mul(g, takeY), y.shape) : null,
-    ];
+    return [x.requiresGrad ? sumTo(mul(g, sub(1, takeY)), x.shape) : null, y.requiresGrad ? sumTo(mul(g, takeY), y.shape) : null];
   });
 }
 
@@ -283,7 +284,8 @@ export function max(x: Tensor, axis: number, keepdim = false): Tensor {
     const inner = sizeOf(x.shape.slice(ax + 1));
     const len = x.shape[ax];
     for (let i = 0; i < arg.length; i++) {
-      const o = Math.floor(i / inner), r = i % inner;
+      const o = Math.floor(i / inner),
+        r = i % inner;
       mask[(o * len + arg[i]) * inner + r] = 1;
     }
     return [mul(broadcastTo(reshape(g, kshape), x.shape), new Tensor(mask, x.shape))];
@@ -311,7 +313,9 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
   const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [k2, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (k !== k2) {
-    throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${k} vs ${k2})`);
+    throw new ShapeError(
+      `matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${k} vs ${k2})`,
+    );
   }
   const out = allocStorage(a.dtype, m * n);
   backend().matmul(a.data, b.data, out, m, n, k, transA, transB);
@@ -336,9 +340,11 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   if (x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[1]) {
     throw new ShapeError(`dense: expected x [m, k] and weight [n, k], got ${fmtShape(x.shape)} and ${fmtShape(w.shape)}`);
   }
-  const [m, k] = x.shape, n = w.shape[0];
+  const [m, k] = x.shape,
+    n = w.shape[0];
   if (b && (b.ndim !== 1 || b.shape[0] !== n)) throw new ShapeError(`dense: expected bias [${n}], got ${fmtShape(b.shape)}`);
-  if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype)) throw new TypeError(`dense: dtype mismatch (${x.dtype}, ${w.dtype}${b ? `, ${b.dtype}` : ''})`);
+  if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype))
+    throw new TypeError(`dense: dtype mismatch (${x.dtype}, ${w.dtype}${b ? `, ${b.dtype}` : ''})`);
   const relu = activation === 'relu';
   const out = allocStorage(x.dtype, m * n);
   const be = backend();
@@ -349,12 +355,15 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   }
   const y = new Tensor(out, [m, n]);
   return record('dense', b ? [x, w, b] : [x, w], y, (g, ctx) => {
-    const wantX = x.requiresGrad, wantW = w.requiresGrad, wantB = !!b && b.requiresGrad;
+    const wantX = x.requiresGrad,
+      wantW = w.requiresGrad,
+      wantB = !!b && b.requiresGrad;
     const fused = extension('linearBackward');
     if (fused && !isGradEnabled()) {
       // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
       const into = wantW ? ctx.leafGradTarget(w) : null;
-      const gx = wantX ? allocStorage(x.dtype, m * k) : null, gw = into ?? (wantW ? allocStorage(x.dtype, n * k) : null);
+      const gx = wantX ? allocStorage(x.dtype, m * k) : null,
+        gw = into ?? (wantW ? allocStorage(x.dtype, n * k) : null);
       const gb = wantB ? allocStorage(x.dtype, n) : null;
       if (fused(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
         return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [n])];
@@ -403,7 +412,8 @@ function classIndices(targets: ArrayLike<number>, classes: number): Int32Array {
   const t = new Int32Array(targets.length);
   for (let i = 0; i < targets.length; i++) {
     const c = targets[i];
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new RangeError(`target ${i} is ${c}, expected an integer class in [0, ${classes - 1}]`);
+    if (!Number.isInteger(c) || c < 0 || c >= classes)
+      throw new RangeError(`target ${i} is ${c}, expected an integer class in [0, ${classes - 1}]`);
     t[i] = c;
   }
   return t;
@@ -441,7 +451,8 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
       return [mul(sub(exp(logSoftmax(logits)), oneHot(t, C, logits.dtype)), perRow)];
     }
     // (softmax − onehot) · g, per row (recorded, so probs was computed)
-    const p = probs!, gx = allocStorage(logits.dtype, logits.size);
+    const p = probs!,
+      gx = allocStorage(logits.dtype, logits.size);
     const scale = reduction === 'mean' ? g.data[0] / N : g.data[0];
     for (let i = 0, o = 0; i < N; i++) {
       const s = reduction === 'none' ? g.data[i] : scale;
@@ -454,7 +465,8 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
 }
 
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
-  if (!shapeEq(input.shape, target.shape)) throw new ShapeError(`MSELoss: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} differ`);
+  if (!shapeEq(input.shape, target.shape))
+    throw new ShapeError(`MSELoss: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} differ`);
   const sq = square(sub(input, target));
   return reduction === 'none' ? sq : reduction === 'sum' ? sum(sq) : mean(sq);
 }

@@ -18,21 +18,38 @@ import type { Shape } from '../tensor/shape.js';
 
 /** `reluGrad` is ReLU's backward: a where b > 0, else 0 (PyTorch's threshold_backward: a NaN gradient is masked too). */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'lt' | 'eq' | 'reluGrad';
-export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'step' | 'sigmoid' | 'tanh' | 'square' | 'recip';
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'step' | 'sigmoid' | 'tanh' | 'square' | 'recip';
 
 export interface Conv2dGeometry {
-  n: number; c: number; h: number; w: number; // input N, C, H, W
-  k: number; kh: number; kw: number; // output channels, kernel height/width
-  oh: number; ow: number; // output height/width
-  strideH: number; strideW: number; padH: number; padW: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number; // input N, C, H, W
+  k: number;
+  kh: number;
+  kw: number; // output channels, kernel height/width
+  oh: number;
+  ow: number; // output height/width
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
 }
 
 /** A 2-d pooling window layout over NCHW planes (PyTorch's, ceil_mode false). */
 export interface PoolGeometry {
-  n: number; c: number; h: number; w: number; // input N, C, H, W
-  kh: number; kw: number; oh: number; ow: number; // window height/width, output height/width
-  strideH: number; strideW: number; padH: number; padW: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number; // input N, C, H, W
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number; // window height/width, output height/width
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
 }
 
 export interface Backend {
@@ -77,7 +94,11 @@ export interface Backend {
 
 /** Adam/AdamW hyper-parameters for the adamStep extension; `step` is t ≥ 1 (after increment). */
 export interface AdamStepHyper {
-  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
   /** AdamW: p ← p·(1 − lr·wd) instead of adding wd·p to the gradient. */
   decoupled: boolean;
   maximize: boolean;
@@ -86,7 +107,13 @@ export interface AdamStepHyper {
 
 /** SGD hyper-parameters for the sgdStep extension; `first` means the momentum buffer is set to the gradient. */
 export interface SgdStepHyper {
-  lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean; first: boolean;
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  first: boolean;
 }
 
 /**
@@ -105,8 +132,19 @@ export interface Extensions {
    * and gb = the column sums of gz, for those of gx, gw, gb that are not null. `y` is the forward's
    * output (only read when relu). With `accumulateGw`, gw += gzᵀ·x (gw is a parameter's gradient buffer).
    */
-  linearBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    m: number, n: number, k: number, accumulateGw: boolean): boolean;
+  linearBackward(
+    gy: Storage,
+    x: Storage,
+    w: Storage,
+    y: Storage | null,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    m: number,
+    n: number,
+    k: number,
+    accumulateGw: boolean,
+  ): boolean;
   /** Fused convolution layer: out = conv2d(x, w) + bias per output channel (+ ReLU when `relu`), like `linear`. */
   convLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Conv2dGeometry, relu: boolean): boolean;
   /**
@@ -114,19 +152,49 @@ export interface Extensions {
    * then gx (conv2dBackwardInput of gz), gw (conv2dBackwardWeight of gz; with `accumulateGw` added
    * into gw) and gb (the sums of gz over images and pixels), for those that are not null.
    */
-  convLayerBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    g: Conv2dGeometry, accumulateGw: boolean): boolean;
+  convLayerBackward(
+    gy: Storage,
+    x: Storage,
+    w: Storage,
+    y: Storage | null,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+  ): boolean;
   /**
    * Fused convolution layer followed by max pooling (PyTorch's Conv2d, ReLU, MaxPool2d): out and
    * idx are what maxPool2d gives on convLayer's output, which is never materialised.
    */
-  convPoolLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, idx: Int32Array, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): boolean;
+  convPoolLayer(
+    x: Storage,
+    w: Storage,
+    bias: Storage | null,
+    out: Storage,
+    idx: Int32Array,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+  ): boolean;
   /**
    * Backward of `convPoolLayer` from the pooled output's gradient gp: gz = gp scattered to `idx`
    * (kept where `pooled` > 0 when relu), then gx, gw, gb as convLayerBackward.
    */
-  convPoolLayerBackward(gp: Storage, pooled: Storage, idx: Int32Array, x: Storage, w: Storage, gx: Storage | null, gw: Storage | null,
-    gb: Storage | null, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean, accumulateGw: boolean): boolean;
+  convPoolLayerBackward(
+    gp: Storage,
+    pooled: Storage,
+    idx: Int32Array,
+    x: Storage,
+    w: Storage,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+    accumulateGw: boolean,
+  ): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**

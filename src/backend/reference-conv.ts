@@ -89,7 +89,6 @@ export function conv2dBackwardWeightDirect(x: Storage, gy: Storage, gw: Storage,
     }
 }
 
-
 // ---------------------------------------------------------------- im2col versions
 
 function newLike(s: Storage, n: number): Storage {
@@ -108,7 +107,10 @@ function im2col(x: Storage, b: number, cols: Storage, g: Conv2dGeometry): void {
         for (let y = 0; y < oh; y++) {
           const iy = y * strideH - padH + i;
           const rb = row + y * ow;
-          if (iy < 0 || iy >= h) { cols.fill(0, rb, rb + ow); continue; }
+          if (iy < 0 || iy >= h) {
+            cols.fill(0, rb, rb + ow);
+            continue;
+          }
           for (let xx = 0; xx < ow; xx++) {
             const ix = xx * strideW - padW + j;
             cols[rb + xx] = ix >= 0 && ix < W ? x[xb + iy * W + ix] : 0;
@@ -142,7 +144,8 @@ function col2imAdd(cols: Storage, b: number, gx: Storage, g: Conv2dGeometry): vo
 /** out[b, o, :] = Σ_p w[o, p]·cols[p, :], p over (ci, i, j). */
 export function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
   const { n, c, k, kh, kw, oh, ow } = g;
-  const P = oh * ow, Q = c * kh * kw;
+  const P = oh * ow,
+    Q = c * kh * kw;
   const cols = newLike(x, Q * P);
   out.fill(0);
   for (let b = 0; b < n; b++) {
@@ -162,7 +165,8 @@ export function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry):
 /** gcols[p, :] = Σ_o w[o, p]·gy[b, o, :], then col2im. */
 export function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
   const { n, c, k, kh, kw, oh, ow } = g;
-  const P = oh * ow, Q = c * kh * kw;
+  const P = oh * ow,
+    Q = c * kh * kw;
   const cols = newLike(gy, Q * P);
   gx.fill(0);
   for (let b = 0; b < n; b++) {
@@ -183,7 +187,8 @@ export function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Con
 /** gw[o, p] = Σ_b gy[b, o, :]·cols_b[p, :]. */
 export function conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void {
   const { n, c, k, kh, kw, oh, ow } = g;
-  const P = oh * ow, Q = c * kh * kw;
+  const P = oh * ow,
+    Q = c * kh * kw;
   const cols = newLike(x, Q * P);
   gw.fill(0);
   for (let b = 0; b < n; b++) {
@@ -215,9 +220,11 @@ export function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeom
     const xb = pl * h * W;
     const ob = pl * oh * ow;
     for (let y = 0; y < oh; y++) {
-      const y0 = Math.max(y * strideH - padH, 0), y1 = Math.min(y * strideH - padH + kh, h);
+      const y0 = Math.max(y * strideH - padH, 0),
+        y1 = Math.min(y * strideH - padH + kh, h);
       for (let xx = 0; xx < ow; xx++) {
-        const x0 = Math.max(xx * strideW - padW, 0), x1 = Math.min(xx * strideW - padW + kw, W);
+        const x0 = Math.max(xx * strideW - padW, 0),
+          x1 = Math.min(xx * strideW - padW + kw, W);
         let best = -Infinity;
         let bi = y0 * W + x0;
         for (let i = y0; i < y1; i++)
@@ -243,7 +250,8 @@ export function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeom
 export function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void {
   gx.fill(0);
   for (let pl = 0; pl < planes; pl++) {
-    const ib = pl * inPlane, ob = pl * outPlane;
+    const ib = pl * inPlane,
+      ob = pl * outPlane;
     for (let p = 0; p < outPlane; p++) {
       const i = idx[ob + p];
       if (i >= 0 && i < inPlane) gx[ib + i] += gy[ob + p];
@@ -252,11 +260,15 @@ export function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes:
 }
 
 function avgWindow(g: PoolGeometry, y: number, xx: number, inclPad: boolean): [number, number, number, number, number] {
-  let y0 = y * g.strideH - g.padH, x0 = xx * g.strideW - g.padW;
-  let y1 = Math.min(y0 + g.kh, g.h + g.padH), x1 = Math.min(x0 + g.kw, g.w + g.padW);
+  let y0 = y * g.strideH - g.padH,
+    x0 = xx * g.strideW - g.padW;
+  let y1 = Math.min(y0 + g.kh, g.h + g.padH),
+    x1 = Math.min(x0 + g.kw, g.w + g.padW);
   const padded = (y1 - y0) * (x1 - x0);
-  y0 = Math.max(y0, 0); x0 = Math.max(x0, 0);
-  y1 = Math.min(y1, g.h); x1 = Math.min(x1, g.w);
+  y0 = Math.max(y0, 0);
+  x0 = Math.max(x0, 0);
+  y1 = Math.min(y1, g.h);
+  x1 = Math.min(x1, g.w);
   return [y0, y1, x0, x1, inclPad ? padded : (y1 - y0) * (x1 - x0)];
 }
 
@@ -264,7 +276,8 @@ function avgWindow(g: PoolGeometry, y: number, xx: number, inclPad: boolean): [n
 export function avgPool2dForward(x: Storage, out: Storage, g: PoolGeometry, inclPad: boolean): void {
   const { n, c, h, w: W, oh, ow } = g;
   for (let pl = 0; pl < n * c; pl++) {
-    const xb = pl * h * W, ob = pl * oh * ow;
+    const xb = pl * h * W,
+      ob = pl * oh * ow;
     for (let y = 0; y < oh; y++)
       for (let xx = 0; xx < ow; xx++) {
         const [y0, y1, x0, x1, div] = avgWindow(g, y, xx, inclPad);
@@ -280,7 +293,8 @@ export function avgPool2dAdjoint(gy: Storage, gx: Storage, g: PoolGeometry, incl
   const { n, c, h, w: W, oh, ow } = g;
   gx.fill(0);
   for (let pl = 0; pl < n * c; pl++) {
-    const xb = pl * h * W, ob = pl * oh * ow;
+    const xb = pl * h * W,
+      ob = pl * oh * ow;
     for (let y = 0; y < oh; y++)
       for (let xx = 0; xx < ow; xx++) {
         const [y0, y1, x0, x1, div] = avgWindow(g, y, xx, inclPad);

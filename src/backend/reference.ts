@@ -3,7 +3,15 @@
  * that faster backends are tested against, and as the fallback where WebAssembly is unavailable.
  */
 import type { Backend, BinaryOp, UnaryOp } from './backend.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, scatterPlanes, avgPool2dForward, avgPool2dAdjoint } from './reference-conv.js';
+import {
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  maxPool2d,
+  scatterPlanes,
+  avgPool2dForward,
+  avgPool2dAdjoint,
+} from './reference-conv.js';
 import type { Storage } from '../tensor/tensor.js';
 import { type Shape, sizeOf, stridesOf } from '../tensor/shape.js';
 
@@ -12,7 +20,7 @@ const binFns: Record<BinaryOp, (x: number, y: number) => number> = {
   sub: (x, y) => x - y,
   mul: (x, y) => x * y,
   div: (x, y) => x / y,
-  pow: (x, y) => Math.pow(x, y),
+  pow: (x, y) => x ** y,
   max: (x, y) => (x >= y ? x : y),
   min: (x, y) => (x <= y ? x : y),
   gt: (x, y) => (x > y ? 1 : 0),
@@ -53,10 +61,18 @@ function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Sha
   // Fast paths: same shape, or one side a single number.
   if (a.length === n && b.length === n) {
     switch (op) {
-      case 'add': for (let i = 0; i < n; i++) out[i] = a[i] + b[i]; return;
-      case 'sub': for (let i = 0; i < n; i++) out[i] = a[i] - b[i]; return;
-      case 'mul': for (let i = 0; i < n; i++) out[i] = a[i] * b[i]; return;
-      case 'div': for (let i = 0; i < n; i++) out[i] = a[i] / b[i]; return;
+      case 'add':
+        for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+        return;
+      case 'sub':
+        for (let i = 0; i < n; i++) out[i] = a[i] - b[i];
+        return;
+      case 'mul':
+        for (let i = 0; i < n; i++) out[i] = a[i] * b[i];
+        return;
+      case 'div':
+        for (let i = 0; i < n; i++) out[i] = a[i] / b[i];
+        return;
     }
     const f = binFns[op];
     for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
@@ -65,8 +81,12 @@ function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Sha
   if (b.length === 1 && a.length === n) {
     const y = b[0];
     switch (op) {
-      case 'add': for (let i = 0; i < n; i++) out[i] = a[i] + y; return;
-      case 'mul': for (let i = 0; i < n; i++) out[i] = a[i] * y; return;
+      case 'add':
+        for (let i = 0; i < n; i++) out[i] = a[i] + y;
+        return;
+      case 'mul':
+        for (let i = 0; i < n; i++) out[i] = a[i] * y;
+        return;
     }
     const f = binFns[op];
     for (let i = 0; i < n; i++) out[i] = f(a[i], y);
@@ -87,9 +107,11 @@ function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Sha
   const ib = rank ? sb[rank - 1] : 0;
   const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
   const f = binFns[op];
-  let oa = 0, ob = 0;
+  let oa = 0,
+    ob = 0;
   for (let o = 0; o < n; o += inner) {
-    let pa = oa, pb = ob;
+    let pa = oa,
+      pb = ob;
     if (op === 'add') for (let j = 0; j < inner; j++, pa += ia, pb += ib) out[o + j] = a[pa] + b[pb];
     else if (op === 'mul') for (let j = 0; j < inner; j++, pa += ia, pb += ib) out[o + j] = a[pa] * b[pb];
     else for (let j = 0; j < inner; j++, pa += ia, pb += ib) out[o + j] = f(a[pa], b[pb]);
@@ -109,10 +131,18 @@ function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Sha
 function unary(op: UnaryOp, a: Storage, out: Storage): void {
   const n = a.length;
   switch (op) {
-    case 'relu': for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? a[i] : 0; return;
-    case 'step': for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? 1 : 0; return;
-    case 'neg': for (let i = 0; i < n; i++) out[i] = -a[i]; return;
-    case 'square': for (let i = 0; i < n; i++) out[i] = a[i] * a[i]; return;
+    case 'relu':
+      for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? a[i] : 0;
+      return;
+    case 'step':
+      for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? 1 : 0;
+      return;
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -a[i];
+      return;
+    case 'square':
+      for (let i = 0; i < n; i++) out[i] = a[i] * a[i];
+      return;
   }
   const f = unFns[op];
   for (let i = 0; i < n; i++) out[i] = f(a[i]);

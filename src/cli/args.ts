@@ -52,7 +52,7 @@ function describeRange(spec: OptSpec): string {
   if (spec.gt !== undefined) parts.push(`> ${spec.gt}`);
   if (spec.min !== undefined) parts.push(`≥ ${spec.min}`);
   if (spec.max !== undefined) parts.push(`≤ ${spec.max}`);
-  return `${spec.type === 'int' ? 'an integer' : 'a number'}${parts.length ? ' ' + parts.join(' and ') : ''}`;
+  return `${spec.type === 'int' ? 'an integer' : 'a number'}${parts.length ? ` ${parts.join(' and ')}` : ''}`;
 }
 
 /**
@@ -85,7 +85,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], co
       out._.push(arg);
       continue;
     }
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${clip(arg)}" for "descent ${command}" (see descent ${command} --help)`);
+    if (!arg.startsWith('--'))
+      throw new UsageError(`unexpected argument "${clip(arg)}" for "descent ${command}" (see descent ${command} --help)`);
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let spec = byName.get(name);
     if (!spec && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean') {
@@ -94,7 +95,13 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], co
       name = name.slice(3);
     }
     if (!spec) {
-      throw new UsageError(`unknown option --${clip(name)} for "descent ${command}"${didYouMean(name, specs.map((s) => s.name), '--')}; see descent ${command} --help`);
+      throw new UsageError(
+        `unknown option --${clip(name)} for "descent ${command}"${didYouMean(
+          name,
+          specs.map((s) => s.name),
+          '--',
+        )}; see descent ${command} --help`,
+      );
     }
     if (given.has(name)) throw new UsageError(`--${name} given twice`);
     given.add(name);
@@ -106,7 +113,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], co
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined || (value.startsWith('--') && spec.type !== 'number')) throw new UsageError(`--${name}: missing value (expected ${spec.metavar ?? spec.type})`);
+      if (value === undefined || (value.startsWith('--') && spec.type !== 'number'))
+        throw new UsageError(`--${name}: missing value (expected ${spec.metavar ?? spec.type})`);
     }
     out[camel(name)] = convert(spec, value);
   }
@@ -121,13 +129,17 @@ function convert(spec: OptSpec, raw: string): unknown {
       return parseNumber(spec, raw);
     case 'numbers': {
       const parts = raw.split(',');
-      if (spec.count && parts.length !== spec.count) throw new UsageError(`--${spec.name}: expected ${spec.count} comma-separated numbers, got "${clip(raw)}"`);
+      if (spec.count && parts.length !== spec.count)
+        throw new UsageError(`--${spec.name}: expected ${spec.count} comma-separated numbers, got "${clip(raw)}"`);
       return parts.map((p) => parseNumber({ ...spec, type: 'number' }, p));
     }
     case 'string': {
       if (!spec.choices) return raw;
       const found = findName(raw, spec.choices);
-      if (found === undefined) throw new UsageError(`--${spec.name}: unknown value "${clip(raw)}"; expected one of ${spec.choices.join(', ')}${didYouMean(raw, spec.choices)}`);
+      if (found === undefined)
+        throw new UsageError(
+          `--${spec.name}: unknown value "${clip(raw)}"; expected one of ${spec.choices.join(', ')}${didYouMean(raw, spec.choices)}`,
+        );
       return found;
     }
     default:
@@ -138,14 +150,15 @@ function convert(spec: OptSpec, raw: string): unknown {
 /** The --help text of a command, from its option list. */
 export function helpText(command: string, summary: string, specs: readonly OptSpec[], extra = '', positional = ''): string {
   const rows = specs.map((s) => {
-    const flag = `--${s.name}${s.type === 'boolean' ? '' : ' ' + (s.metavar ?? (s.choices ? s.choices.join('|') : s.type === 'numbers' ? 'A,B' : s.type.toUpperCase()))}`;
+    const flag = `--${s.name}${s.type === 'boolean' ? '' : ` ${s.metavar ?? (s.choices ? s.choices.join('|') : s.type === 'numbers' ? 'A,B' : s.type.toUpperCase())}`}`;
     const notes: string[] = [];
-    if (s.default !== undefined && s.type !== 'boolean') notes.push(`default ${Array.isArray(s.default) ? s.default.join(',') : s.default}`);
+    if (s.default !== undefined && s.type !== 'boolean')
+      notes.push(`default ${Array.isArray(s.default) ? s.default.join(',') : s.default}`);
     if (s.max !== undefined) notes.push(`at most ${s.max}`);
     const def = notes.length ? ` (${notes.join(', ')})` : '';
     return [flag, s.help + def] as const;
   });
   const w = Math.min(34, Math.max(...rows.map(([f]) => f.length), 10));
   const lines = rows.map(([f, h]) => `  ${f.padEnd(w)}  ${h}`);
-  return `descent ${command} — ${summary}\n\nUsage: descent ${command} [options]${positional ? ' ' + positional : ''}\n\nOptions:\n${lines.join('\n')}\n  ${'--help'.padEnd(w)}  show this help\n${extra ? '\n' + extra + '\n' : ''}`;
+  return `descent ${command} — ${summary}\n\nUsage: descent ${command} [options]${positional ? ` ${positional}` : ''}\n\nOptions:\n${lines.join('\n')}\n  ${'--help'.padEnd(w)}  show this help\n${extra ? `\n${extra}\n` : ''}`;
 }

@@ -13,7 +13,8 @@ export const backendOption: OptSpec = {
 
 export async function selectBackend(name: string): Promise<string> {
   if (name === 'wasm') await initWasm();
-  if (!backendNames().includes(name)) throw new UsageError(`--backend: unknown backend "${name}"; expected one of ${backendNames().join(', ')}`);
+  if (!backendNames().includes(name))
+    throw new UsageError(`--backend: unknown backend "${name}"; expected one of ${backendNames().join(', ')}`);
   setBackend(name);
   return name;
 }

@@ -17,13 +17,31 @@ registerTrainExtension({
   name: 'regularize-net',
   options: [
     { name: 'dropout', type: 'number', metavar: 'P', help: 'dropout probability after each hidden fully-connected layer (mlp, cnn, fmp)' },
-    { name: 'dropconnect', type: 'number', metavar: 'P', help: 'DropConnect probability on the hidden fully-connected layers (mlp, cnn, fmp)' },
-    { name: 'dropconnect-masks', type: 'string', choices: ['example', 'batch'], default: 'example', help: 'one DropConnect mask per example (the paper: N·out·in draws a batch, minutes per epoch on the full set) or per batch (one masked product: seconds per epoch)' },
-    { name: 'dropconnect-inference', type: 'string', choices: ['mean', 'gaussian'], default: 'mean', help: 'DropConnect at test time: the mean network or Gaussian moment matching' },
+    {
+      name: 'dropconnect',
+      type: 'number',
+      metavar: 'P',
+      help: 'DropConnect probability on the hidden fully-connected layers (mlp, cnn, fmp)',
+    },
+    {
+      name: 'dropconnect-masks',
+      type: 'string',
+      choices: ['example', 'batch'],
+      default: 'example',
+      help: 'one DropConnect mask per example (the paper: N·out·in draws a batch, minutes per epoch on the full set) or per batch (one masked product: seconds per epoch)',
+    },
+    {
+      name: 'dropconnect-inference',
+      type: 'string',
+      choices: ['mean', 'gaussian'],
+      default: 'mean',
+      help: 'DropConnect at test time: the mean network or Gaussian moment matching',
+    },
     { name: 'augment', type: 'string', metavar: 'SPEC', help: 'augment training batches, e.g. flip,crop:4,scale:0.9-1.1,jitter:0.2' },
   ],
   modelOptions(o) {
-    const dropout = prob(o, 'dropout'), dropconnect = prob(o, 'dropconnect');
+    const dropout = prob(o, 'dropout'),
+      dropconnect = prob(o, 'dropconnect');
     if (dropconnect === undefined && (o.dropconnectMasks !== 'example' || o.dropconnectInference !== 'mean')) {
       throw new UsageError('--dropconnect-masks / --dropconnect-inference need --dropconnect P');
     }

@@ -43,12 +43,43 @@ export const dataOption = {
 
 /** The options of users' own data (CSV files and image folders); `descent train` lists them after --data. */
 export const dataOptions: OptSpec[] = [
-  { name: 'test-data', type: 'string', metavar: 'FILE|DIR', help: 'the test set, in the format of --data (a CSV file with the same header, or an image folder)' },
-  { name: 'val-split', type: 'number', gt: 0, max: 0.99, metavar: 'F', help: 'for data without a test set: hold out the fraction F of it, chosen by --seed, as the set evaluated every epoch' },
-  { name: 'label-column', type: 'string', metavar: 'NAME|INDEX', help: 'CSV: the label column, by header name or 0-based index (default: the column named "label")' },
-  { name: 'standardize', type: 'boolean', help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only' },
-  { name: 'channels', type: 'string', choices: ['1', '3'], help: 'image folders: 1 (grey) or 3 (RGB) channels (default: 1 when every image is grey, else 3)' },
-  { name: 'resize', type: 'string', metavar: 'HxW', help: 'image folders: resize every image to H×W, bilinear (default: every image must have the same size)' },
+  {
+    name: 'test-data',
+    type: 'string',
+    metavar: 'FILE|DIR',
+    help: 'the test set, in the format of --data (a CSV file with the same header, or an image folder)',
+  },
+  {
+    name: 'val-split',
+    type: 'number',
+    gt: 0,
+    max: 0.99,
+    metavar: 'F',
+    help: 'for data without a test set: hold out the fraction F of it, chosen by --seed, as the set evaluated every epoch',
+  },
+  {
+    name: 'label-column',
+    type: 'string',
+    metavar: 'NAME|INDEX',
+    help: 'CSV: the label column, by header name or 0-based index (default: the column named "label")',
+  },
+  {
+    name: 'standardize',
+    type: 'boolean',
+    help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only',
+  },
+  {
+    name: 'channels',
+    type: 'string',
+    choices: ['1', '3'],
+    help: 'image folders: 1 (grey) or 3 (RGB) channels (default: 1 when every image is grey, else 3)',
+  },
+  {
+    name: 'resize',
+    type: 'string',
+    metavar: 'HxW',
+    help: 'image folders: resize every image to H×W, bilinear (default: every image must have the same size)',
+  },
 ];
 
 /** The parsed options loadData reads (camel-cased, as parseArgs returns them); all optional. */
@@ -147,7 +178,8 @@ async function loadIdx(kind: 'embedded' | 'idx', spec: string): Promise<LoadedDa
 
 /** A data set with its own test set refuses --val-split (it would silently replace the test set). */
 function withTestSet(d: LoadedData, f: DataFlags): LoadedData {
-  if (f.valSplit !== undefined) throw new UsageError(`--val-split applies to data without a test set; ${d.source.replace(/ \(.*$/, '')} has one`);
+  if (f.valSplit !== undefined)
+    throw new UsageError(`--val-split applies to data without a test set; ${d.source.replace(/ \(.*$/, '')} has one`);
   return d;
 }
 
@@ -163,7 +195,9 @@ function testOrSplit(
     return { train, test, how: `${train.length} train / ${test.length} test` };
   }
   if (f.valSplit === undefined) {
-    throw new UsageError(`${what} has no test set: give --test-data FILE|DIR, or --val-split F to hold out a fraction (e.g. --val-split 0.2)`);
+    throw new UsageError(
+      `${what} has no test set: give --test-data FILE|DIR, or --val-split F to hold out a fraction (e.g. --val-split 0.2)`,
+    );
   }
   const seed = f.splitSeed ?? f.seed ?? 0;
   let parts;
@@ -180,7 +214,8 @@ function testOrSplit(
 }
 
 async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
-  if (f.testData !== undefined && isDirectory(f.testData)) throw new UsageError(`--test-data ${f.testData} is a folder; with --data ${path} (CSV) it must be a CSV file`);
+  if (f.testData !== undefined && isDirectory(f.testData))
+    throw new UsageError(`--test-data ${f.testData} is a folder; with --data ${path} (CSV) it must be a CSV file`);
   const d = await loadCsv(path, { labelColumn: f.labelColumn, testPath: f.testData });
   const split = testOrSplit(d.train, d.test, f, `--data ${path}`);
   const cls = d.classes;
@@ -224,7 +259,8 @@ async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
   if (split) testDir = ['test', 'val'].map((n) => join(dir, n)).find(isDirectory);
   if (f.testData !== undefined) {
     if (testDir !== undefined) throw new UsageError(`--test-data: ${dir} already has its test folder ${testDir}; give one or the other`);
-    if (!isDirectory(f.testData)) throw new UsageError(`--test-data ${f.testData} is not a folder; with --data ${dir} (image folders) it must be an image folder`);
+    if (!isDirectory(f.testData))
+      throw new UsageError(`--test-data ${f.testData} is not a folder; with --data ${dir} (image folders) it must be an image folder`);
     testDir = f.testData;
   }
   const dirs = testDir !== undefined ? [trainDir, testDir] : [trainDir];
@@ -232,7 +268,14 @@ async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
   try {
     loaded = loadImageFolders(dirs, { channels, size, names: ['images/train', 'images/test'] });
   } catch (e) {
-    if (e instanceof ImageSizeError) throw new ImageSizeError(e.path, e.size, e.firstPath, e.firstSize, 'give every image the same size or resize them all (--resize HxW)');
+    if (e instanceof ImageSizeError)
+      throw new ImageSizeError(
+        e.path,
+        e.size,
+        e.firstPath,
+        e.firstSize,
+        'give every image the same size or resize them all (--resize HxW)',
+      );
     throw e;
   }
   const { sets, classes, shape, grey } = loaded;

@@ -4,7 +4,6 @@ import { crc32 } from '../util/crc32.js';
 export { crc32 };
 import { deflateSync } from 'node:zlib';
 
-
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const view = new DataView(out.buffer);
@@ -40,6 +39,9 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }

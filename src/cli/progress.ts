@@ -29,7 +29,7 @@ export function progressDrawer(raw: (s: string) => void, everyMs = 100): { draw(
       if (t - last < everyMs && p.batch !== p.numBatches) return;
       last = t;
       drawn = true;
-      raw('\r' + progressLine(p) + '\x1b[K');
+      raw(`\r${progressLine(p)}\x1b[K`);
     },
     clear() {
       if (drawn) raw('\r\x1b[K');

@@ -14,10 +14,13 @@ export function parseRedisUrl(url: string): RedisTarget {
   }
   if (u.protocol !== 'redis:') throw new RangeError(`--queue: expected a redis:// address, got ${u.protocol}//…`);
   const path = u.pathname.replace(/^\//, '');
-  if (path !== '' && !/^\d{1,2}$/.test(path)) throw new RangeError(`--queue: the path is a database number (redis://HOST:PORT/0), got "/${path.slice(0, 30)}"`);
+  if (path !== '' && !/^\d{1,2}$/.test(path))
+    throw new RangeError(`--queue: the path is a database number (redis://HOST:PORT/0), got "/${path.slice(0, 30)}"`);
   const port = u.port === '' ? 6379 : Number(u.port);
   return {
-    host: u.hostname || '127.0.0.1', port, db: path === '' ? 0 : Number(path),
+    host: u.hostname || '127.0.0.1',
+    port,
+    db: path === '' ? 0 : Number(path),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
   };

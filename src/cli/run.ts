@@ -36,9 +36,21 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     io.out(VERSION);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === findName(name, commands.map((k) => k.name)));
+  const cmd = commands.find(
+    (c) =>
+      c.name ===
+      findName(
+        name,
+        commands.map((k) => k.name),
+      ),
+  );
   if (!cmd) {
-    io.err(`descent: unknown command "${clip(name)}"; expected one of ${commands.map((c) => c.name).join(', ')}${didYouMean(name, commands.map((c) => c.name))} (see descent --help)`);
+    io.err(
+      `descent: unknown command "${clip(name)}"; expected one of ${commands.map((c) => c.name).join(', ')}${didYouMean(
+        name,
+        commands.map((c) => c.name),
+      )} (see descent --help)`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -41,11 +41,11 @@ function checkStdout(): void {
 export const processIo: Io = {
   out: (s) => {
     checkStdout();
-    process.stdout.write(s + '\n');
+    process.stdout.write(`${s}\n`);
     checkStdout();
   },
   err: (s) => {
-    if (!closed(process.stderr)) process.stderr.write(s + '\n');
+    if (!closed(process.stderr)) process.stderr.write(`${s}\n`);
   },
   raw: (s) => {
     if (!closed(process.stderr)) process.stderr.write(s);

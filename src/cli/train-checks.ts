@@ -42,7 +42,7 @@ const CLI_SPELLING: [RegExp, string][] = [
 function cliTerms(message: string): string {
   let m = message;
   for (const [re, to] of CLI_SPELLING) m = m.replace(re, to);
-  return m.replace(/--([a-z]+[A-Z][A-Za-z]*)/g, (_, k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+  return m.replace(/--([a-z]+[A-Z][A-Za-z]*)/g, (_, k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 }
 
 /**
@@ -55,7 +55,8 @@ export function checkOptimizerBag(name: string, bag: Record<string, unknown>): v
     // a 1×1 matrix: the matrix optimizers (Muon, SOAP) refuse a lone vector, the others do not care
     createOptimizer(name, [['probe', new Tensor(new Float64Array(1), [1, 1], true)]], bag);
   } catch (e) {
-    if (e instanceof RangeError || e instanceof TypeError) throw new UsageError(`--optimizer ${getOptimizer(name).key}: ${cliTerms(e.message)}`);
+    if (e instanceof RangeError || e instanceof TypeError)
+      throw new UsageError(`--optimizer ${getOptimizer(name).key}: ${cliTerms(e.message)}`);
     throw e;
   }
 }
@@ -63,7 +64,10 @@ export function checkOptimizerBag(name: string, bag: Record<string, unknown>): v
 /** `raw` as one of `names` (ignoring case), or a UsageError for `--flag` with a suggestion. */
 export function resolveName(flag: string, what: string, raw: unknown, names: readonly string[]): string {
   const found = findName(String(raw), names);
-  if (found === undefined) throw new UsageError(`--${flag}: unknown ${what} "${clip(String(raw))}"; expected one of ${names.join(', ')}${didYouMean(String(raw), names)}`);
+  if (found === undefined)
+    throw new UsageError(
+      `--${flag}: unknown ${what} "${clip(String(raw))}"; expected one of ${names.join(', ')}${didYouMean(String(raw), names)}`,
+    );
   return found;
 }
 
@@ -71,8 +75,10 @@ export function resolveName(flag: string, what: string, raw: unknown, names: rea
 export function splitWrapper(o: Parsed): void {
   const [name, base, ...more] = String(o.optimizer).split(':');
   if (base === undefined) return;
-  if (more.length > 0 || base === '') throw new UsageError(`--optimizer: expected NAME or WRAPPER:BASE (such as sam:adam), got "${clip(String(o.optimizer))}"`);
-  if (o.base !== undefined && String(o.base).toLowerCase() !== base.toLowerCase()) throw new UsageError(`--optimizer ${o.optimizer} names base ${base}, --base names ${o.base}`);
+  if (more.length > 0 || base === '')
+    throw new UsageError(`--optimizer: expected NAME or WRAPPER:BASE (such as sam:adam), got "${clip(String(o.optimizer))}"`);
+  if (o.base !== undefined && String(o.base).toLowerCase() !== base.toLowerCase())
+    throw new UsageError(`--optimizer ${o.optimizer} names base ${base}, --base names ${o.base}`);
   o.optimizer = name;
   o.base = base;
 }
@@ -93,7 +99,9 @@ export function checkTrainOptions(o: Parsed): void {
   o.optimizer = resolveName('optimizer', 'optimizer', o.optimizer, optimizerNames());
   const given = givenOptions(o);
   if (o.fullBatch && given.has('batch-size')) {
-    throw new UsageError(`--batch-size ${o.batchSize} does not apply with --full-batch: every step uses the whole training set (use --limit N to choose its size)`);
+    throw new UsageError(
+      `--batch-size ${o.batchSize} does not apply with --full-batch: every step uses the whole training set (use --limit N to choose its size)`,
+    );
   }
 }
 
@@ -101,9 +109,13 @@ export function checkTrainData(o: Parsed, train: Dataset, test: Dataset): void {
   checkSameImages(train, test, test.name || 'the test set');
   const [c, h, w] = train.shape;
   if (o.optimizer === 'newton' && !o.hessianFree) {
-    const n = resolveCliModel(o.model).build({ rng: new Rng(0), inputShape: train.shape, classes: train.classes.length }).numParameters();
+    const n = resolveCliModel(o.model)
+      .build({ rng: new Rng(0), inputShape: train.shape, classes: train.classes.length })
+      .numParameters();
     if (n > NEWTON_LIMITS.exactParams) {
-      throw new UsageError(`--optimizer newton: the exact Hessian of model ${o.model} (${n} parameters) would have ${n}² = ${(n * n).toExponential(2)} entries, more than the exact mode allows (${NEWTON_LIMITS.exactParams} parameters); add --hessian-free (conjugate gradients on Hessian-vector products), or use a smaller model such as logreg`);
+      throw new UsageError(
+        `--optimizer newton: the exact Hessian of model ${o.model} (${n} parameters) would have ${n}² = ${(n * n).toExponential(2)} entries, more than the exact mode allows (${NEWTON_LIMITS.exactParams} parameters); add --hessian-free (conjugate gradients on Hessian-vector products), or use a smaller model such as logreg`,
+      );
     }
   }
   for (const x of trainExtensions) {
@@ -121,7 +133,8 @@ export function checkBatchTransform(t: (x: Tensor, rng: Rng) => Tensor, shape: r
   try {
     t(new Tensor(new Float32Array(c * h * w), [1, c, h, w]), new Rng(0));
   } catch (e) {
-    if (e instanceof RangeError || (e as Error).name === 'ShapeError') throw new UsageError(`--augment ${clip(spec)}: ${(e as Error).message}`);
+    if (e instanceof RangeError || (e as Error).name === 'ShapeError')
+      throw new UsageError(`--augment ${clip(spec)}: ${(e as Error).message}`);
     throw e;
   }
 }

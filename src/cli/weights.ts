@@ -76,10 +76,16 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
   if (o.model !== undefined) info.model = typeof o.model === 'string' ? o.model : bad('model', 'expected a model name or spec');
   if (o.inputShape !== undefined) info.inputShape = shape3(o.inputShape) ?? bad('inputShape', 'expected [C, H, W] of positive integers');
   if (o.classes !== undefined) {
-    info.classes = Array.isArray(o.classes) && o.classes.length > 0 && o.classes.every((c) => typeof c === 'string') ? (o.classes as string[]) : bad('classes', 'expected a list of class names');
+    info.classes =
+      Array.isArray(o.classes) && o.classes.length > 0 && o.classes.every((c) => typeof c === 'string')
+        ? (o.classes as string[])
+        : bad('classes', 'expected a list of class names');
   }
   if (o.modelOptions !== undefined) {
-    info.modelOptions = o.modelOptions !== null && typeof o.modelOptions === 'object' && !Array.isArray(o.modelOptions) ? (o.modelOptions as Record<string, unknown>) : bad('modelOptions', 'expected an object');
+    info.modelOptions =
+      o.modelOptions !== null && typeof o.modelOptions === 'object' && !Array.isArray(o.modelOptions)
+        ? (o.modelOptions as Record<string, unknown>)
+        : bad('modelOptions', 'expected an object');
   }
   if (o.preprocess !== undefined) {
     try {
@@ -131,7 +137,10 @@ export function readWeights(path: string): SavedModel {
     try {
       latest = loadLatestCheckpoint(path);
     } catch (e) {
-      throw new DataFormatError(path, `is a folder without a usable checkpoint (${(e as Error).message.replace(`${path}: `, '')}); expected a weights file or a --checkpoint-dir folder`);
+      throw new DataFormatError(
+        path,
+        `is a folder without a usable checkpoint (${(e as Error).message.replace(`${path}: `, '')}); expected a weights file or a --checkpoint-dir folder`,
+      );
     }
     return fromCheckpoint(latest.path, latest.checkpoint);
   }
@@ -139,7 +148,8 @@ export function readWeights(path: string): SavedModel {
   const head = new TextDecoder().decode(bytes.subarray(0, 8));
   if (head === 'DCKPT001') return fromCheckpoint(path, decodeCheckpoint(bytes, path));
   let first = 0;
-  while (first < bytes.length && (bytes[first] === 0x20 || bytes[first] === 0x0a || bytes[first] === 0x0d || bytes[first] === 0x09)) first++;
+  while (first < bytes.length && (bytes[first] === 0x20 || bytes[first] === 0x0a || bytes[first] === 0x0d || bytes[first] === 0x09))
+    first++;
   if (bytes[first] === 0x7b /* { */) {
     let doc: Record<string, unknown>;
     try {
@@ -156,13 +166,20 @@ export function readWeights(path: string): SavedModel {
       loadInto: stateLoader(path, state),
     };
   }
-  if (bytes.length < 8) throw new DataFormatError(path, `not a weights file: ${bytes.length} bytes (expected safetensors, the JSON of descent train --save, or a checkpoint)`);
+  if (bytes.length < 8)
+    throw new DataFormatError(
+      path,
+      `not a weights file: ${bytes.length} bytes (expected safetensors, the JSON of descent train --save, or a checkpoint)`,
+    );
   // safetensors: an 8-byte little-endian header length, then the JSON header.
   let meta: Record<string, string>;
   try {
     meta = loadSafetensorsMetadata(bytes);
   } catch (e) {
-    throw new DataFormatError(path, `not a weights file: ${(e as Error).message} (expected safetensors, the JSON of descent train --save, or a checkpoint)`);
+    throw new DataFormatError(
+      path,
+      `not a weights file: ${(e as Error).message} (expected safetensors, the JSON of descent train --save, or a checkpoint)`,
+    );
   }
   const raw: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(meta)) {

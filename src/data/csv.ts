@@ -52,12 +52,17 @@ function preview(names: readonly string[]): string {
 function resolveLabelColumn(header: readonly string[], spec: string | number | undefined, where: string): number {
   const byName = (name: string): number | null => {
     const hits = header.flatMap((h, i) => (h === name ? [i] : []));
-    if (hits.length > 1) throw new DataFormatError(where, `the label column name "${name}" appears ${hits.length} times (columns ${hits.join(', ')})`);
+    if (hits.length > 1)
+      throw new DataFormatError(where, `the label column name "${name}" appears ${hits.length} times (columns ${hits.join(', ')})`);
     return hits.length === 1 ? hits[0] : null;
   };
   if (spec === undefined) {
     const i = byName('label');
-    if (i === null) throw new DataFormatError(where, `no column named "label"; say which column holds the labels, by name or 0-based index (columns: ${preview(header)})`);
+    if (i === null)
+      throw new DataFormatError(
+        where,
+        `no column named "label"; say which column holds the labels, by name or 0-based index (columns: ${preview(header)})`,
+      );
     return i;
   }
   let index: number;
@@ -69,7 +74,10 @@ function resolveLabelColumn(header: readonly string[], spec: string | number | u
   } else index = spec;
   const n = header.length;
   if (!Number.isInteger(index) || index < -n || index >= n) {
-    throw new DataFormatError(where, `label column index ${index} is out of range: the header has ${n} columns (0…${n - 1}, or −1…−${n} from the end)`);
+    throw new DataFormatError(
+      where,
+      `label column index ${index} is out of range: the header has ${n} columns (0…${n - 1}, or −1…−${n} from the end)`,
+    );
   }
   return index < 0 ? n + index : index;
 }
@@ -107,7 +115,11 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
         header = cells;
         labelColumn = resolveLabelColumn(header, opts.labelColumn, `${path}:${line}`);
         F = header.length - 1;
-        if (F === 0) throw new DataFormatError(`${path}:${line}`, `the header has only the label column "${header[labelColumn]}"; expected feature columns besides it`);
+        if (F === 0)
+          throw new DataFormatError(
+            `${path}:${line}`,
+            `the header has only the label column "${header[labelColumn]}"; expected feature columns besides it`,
+          );
         features = new Float32Array(cap * F);
         continue;
       }
@@ -132,7 +144,10 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
           continue;
         }
         if (!NUMBER.test(cell)) {
-          const what = cell === '' ? 'is empty; every feature needs a number (missing values are not supported)' : `${JSON.stringify(cell.length > 40 ? cell.slice(0, 40) + '…' : cell)} is not a number`;
+          const what =
+            cell === ''
+              ? 'is empty; every feature needs a number (missing values are not supported)'
+              : `${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
           throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): ${what}`);
         }
         features[o++] = Number(cell);
@@ -189,7 +204,11 @@ export function csvDataset(table: CsvTable, cls: CsvClasses, name = table.path):
   for (let i = 0; i < table.rows; i++) {
     const key = cls.labelKind === 'integer' ? String(Number(table.labels[i])) : table.labels[i];
     const y = index.get(key);
-    if (y === undefined) throw new DataFormatError(`${table.path}:${table.lines[i]}`, `label "${table.labels[i]}" is not one of the classes ${preview(cls.classes)}`);
+    if (y === undefined)
+      throw new DataFormatError(
+        `${table.path}:${table.lines[i]}`,
+        `label "${table.labels[i]}" is not one of the classes ${preview(cls.classes)}`,
+      );
     labels[i] = y;
   }
   return new Dataset({ images: table.features, labels, shape: [1, 1, table.featureNames.length], classes: cls.classes, name });
@@ -222,7 +241,9 @@ export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<
     const j = a.findIndex((h, i) => h !== b[i]);
     if (a.length !== b.length || j >= 0) {
       const detail =
-        a.length !== b.length ? `${b.length} columns here, ${a.length} there` : `column ${j} is ${JSON.stringify(b[j])} here, ${JSON.stringify(a[j])} there`;
+        a.length !== b.length
+          ? `${b.length} columns here, ${a.length} there`
+          : `column ${j} is ${JSON.stringify(b[j])} here, ${JSON.stringify(a[j])} there`;
       throw new DataFormatError(test.path, `header differs from the one of ${path}: ${detail}`);
     }
   }
@@ -230,7 +251,10 @@ export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<
   const cls = csvClasses(tables);
   if (cls.classes.length < 2) {
     const files = tables.map((t) => t.path).join(' and ');
-    throw new DataFormatError(path, `every row of ${files} has the label ${JSON.stringify(cls.classes[0])}; a classifier needs at least 2 classes`);
+    throw new DataFormatError(
+      path,
+      `every row of ${files} has the label ${JSON.stringify(cls.classes[0])}; a classifier needs at least 2 classes`,
+    );
   }
   return {
     ...cls,

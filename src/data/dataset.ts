@@ -60,14 +60,13 @@ export class Dataset implements SampleSet<Int32Array> {
     const name = init.name ?? 'dataset';
     const [c, h, w] = init.shape;
     for (const d of init.shape) {
-      if (!Number.isInteger(d) || d <= 0) throw new RangeError(`${name}: sample shape [${init.shape.join(', ')}] must be positive integers`);
+      if (!Number.isInteger(d) || d <= 0)
+        throw new RangeError(`${name}: sample shape [${init.shape.join(', ')}] must be positive integers`);
     }
     const sampleSize = c * h * w;
     const n = init.labels.length;
     if (init.images.length !== n * sampleSize) {
-      throw new RangeError(
-        `${name}: ${n} labels need ${n} × ${sampleSize} = ${n * sampleSize} image values, got ${init.images.length}`,
-      );
+      throw new RangeError(`${name}: ${n} labels need ${n} × ${sampleSize} = ${n * sampleSize} image values, got ${init.images.length}`);
     }
     if (init.classes.length === 0) throw new RangeError(`${name}: classes must not be empty`);
     const labels = init.labels instanceof Int32Array ? init.labels : Int32Array.from(init.labels);
@@ -173,10 +172,7 @@ export function datasetFromIdx(images: IdxArray, labels: IdxArray, opts: FromIdx
   }
   const n = images.shape[0];
   if (labels.shape[0] !== n) {
-    throw new DataFormatError(
-      `${imagesName} / ${labelsName}`,
-      `image/label count mismatch: ${n} images but ${labels.shape[0]} labels`,
-    );
+    throw new DataFormatError(`${imagesName} / ${labelsName}`, `image/label count mismatch: ${n} images but ${labels.shape[0]} labels`);
   }
   checkLabels(labels.data, classes.length, labelsName);
   const shape: [number, number, number] =

@@ -52,10 +52,10 @@ export async function gunzipStream(bytes: Uint8Array, name = 'gzip data'): Promi
  * `<name>.gz` first, then `<name>`. In the lab: `fetchFashionMnist(new URL('data/fashion-mnist-subset/', base))`.
  */
 export async function fetchFashionMnist(baseUrl: string | URL, fetchFn: typeof fetch = fetch): Promise<TrainTest> {
-  const base = new URL(String(baseUrl).endsWith('/') ? String(baseUrl) : String(baseUrl) + '/');
+  const base = new URL(String(baseUrl).endsWith('/') ? String(baseUrl) : `${String(baseUrl)}/`);
   const get = async (file: string) => {
     const tried: string[] = [];
-    for (const candidate of [file + '.gz', file]) {
+    for (const candidate of [`${file}.gz`, file]) {
       const url = new URL(candidate, base);
       tried.push(url.href);
       const res = await fetchFn(url);

@@ -32,15 +32,15 @@ export class DataFormatError extends Error {
 }
 
 const CODES: Record<number, { dtype: IdxDType; bytes: number }> = {
-  0x08: { dtype: 'uint8', bytes: 1 },
-  0x09: { dtype: 'int8', bytes: 1 },
-  0x0b: { dtype: 'int16', bytes: 2 },
-  0x0c: { dtype: 'int32', bytes: 4 },
-  0x0d: { dtype: 'float32', bytes: 4 },
-  0x0e: { dtype: 'float64', bytes: 8 },
+  8: { dtype: 'uint8', bytes: 1 },
+  9: { dtype: 'int8', bytes: 1 },
+  11: { dtype: 'int16', bytes: 2 },
+  12: { dtype: 'int32', bytes: 4 },
+  13: { dtype: 'float32', bytes: 4 },
+  14: { dtype: 'float64', bytes: 8 },
 };
 
-const hex = (b: number) => '0x' + b.toString(16).padStart(2, '0');
+const hex = (b: number) => `0x${b.toString(16).padStart(2, '0')}`;
 
 /** Parse an IDX file held in memory. Throws DataFormatError naming `name` on any inconsistency. */
 export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
@@ -79,7 +79,10 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
     );
   }
   if (bytes.length > expected) {
-    throw new DataFormatError(name, `trailing garbage: ${code.dtype} ${dims} takes ${expected} bytes, but the file has ${bytes.length - expected} more`);
+    throw new DataFormatError(
+      name,
+      `trailing garbage: ${code.dtype} ${dims} takes ${expected} bytes, but the file has ${bytes.length - expected} more`,
+    );
   }
   return { dtype: code.dtype, shape, data: readPayload(view, headerLen, count, code.dtype) };
 }
@@ -133,12 +136,24 @@ export function encodeIdx(arr: IdxArray): Uint8Array {
   for (let i = 0; i < n; i++) {
     const o = headerLen + i * size;
     switch (arr.dtype) {
-      case 'uint8': view.setUint8(o, d[i]); break;
-      case 'int8': view.setInt8(o, d[i]); break;
-      case 'int16': view.setInt16(o, d[i], false); break;
-      case 'int32': view.setInt32(o, d[i], false); break;
-      case 'float32': view.setFloat32(o, d[i], false); break;
-      case 'float64': view.setFloat64(o, d[i], false); break;
+      case 'uint8':
+        view.setUint8(o, d[i]);
+        break;
+      case 'int8':
+        view.setInt8(o, d[i]);
+        break;
+      case 'int16':
+        view.setInt16(o, d[i], false);
+        break;
+      case 'int32':
+        view.setInt32(o, d[i], false);
+        break;
+      case 'float32':
+        view.setFloat32(o, d[i], false);
+        break;
+      case 'float64':
+        view.setFloat64(o, d[i], false);
+        break;
     }
   }
   return out;

@@ -63,7 +63,8 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
     throw new DataFormatError(name, `not a PNG or JPEG image (${what}); descent reads PNG and JPEG`);
   }
   const plane = width * height;
-  if (px.length < plane * stride || plane === 0) throw new DataFormatError(name, `decoder returned ${px.length} bytes for a ${height}×${width} image`);
+  if (px.length < plane * stride || plane === 0)
+    throw new DataFormatError(name, `decoder returned ${px.length} bytes for a ${height}×${width} image`);
   let grey = true;
   for (let i = 0, o = 0; i < plane; i++, o += stride) {
     if (px[o] !== px[o + 1] || px[o] !== px[o + 2]) {
@@ -181,7 +182,9 @@ function listDir(dir: string): string[] {
  */
 export function listImageFolder(dir: string): ImageFolderListing {
   if (!isDir(dir)) throw new DataFormatError(dir, 'folder not found');
-  const classes = listDir(dir).filter((n) => isDir(join(dir, n))).sort();
+  const classes = listDir(dir)
+    .filter((n) => isDir(join(dir, n)))
+    .sort();
   if (classes.length === 0) {
     throw new DataFormatError(dir, 'no class subfolders: expected one subfolder of PNG/JPEG images per class (dir/CLASS/IMAGE.png)');
   }
@@ -204,7 +207,10 @@ export function listImageFolder(dir: string): ImageFolderListing {
         const ext = n.slice(n.lastIndexOf('.')).toLowerCase();
         if (IMAGE_EXTENSIONS.includes(ext)) found.push([d, n]);
         else if (UNSUPPORTED_EXTENSIONS.includes(ext)) {
-          throw new DataFormatError(p, `unsupported image format ${ext}; descent reads PNG and JPEG (${IMAGE_EXTENSIONS.join(', ')}), convert the file`);
+          throw new DataFormatError(
+            p,
+            `unsupported image format ${ext}; descent reads PNG and JPEG (${IMAGE_EXTENSIONS.join(', ')}), convert the file`,
+          );
         }
       }
     };
@@ -227,7 +233,10 @@ export interface LoadImageFoldersOptions extends ReadImageOptions {
  * Without `size`, every image must have the first image's size; without `channels`, the data sets
  * are grey (C = 1) when every image is grey, else RGB (C = 3).
  */
-export function loadImageFolders(dirs: readonly string[], opts: LoadImageFoldersOptions = {}): { sets: Dataset[]; classes: string[]; shape: [number, number, number]; grey: boolean } {
+export function loadImageFolders(
+  dirs: readonly string[],
+  opts: LoadImageFoldersOptions = {},
+): { sets: Dataset[]; classes: string[]; shape: [number, number, number]; grey: boolean } {
   checkReadImageOptions(opts);
   if (dirs.length === 0) throw new RangeError('loadImageFolders: expected at least one folder');
   const listings = dirs.map(listImageFolder);

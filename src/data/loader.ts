@@ -55,7 +55,11 @@ export interface DataLoaderOptions {
 }
 
 const loaderSchema: SchemaOf<DataLoaderOptions> = {
-  batchSize: num, shuffle: bool, dropLast: bool, rng: rngSpec, flatten: bool,
+  batchSize: num,
+  shuffle: bool,
+  dropLast: bool,
+  rng: rngSpec,
+  flatten: bool,
   transform: spec('a function (x, rng) => Tensor', (v) => typeof v === 'function'),
 };
 
@@ -103,7 +107,7 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
   order(e: number): Int32Array {
     if (!Number.isInteger(e) || e < 0) throw new RangeError(`DataLoader: epoch must be a non-negative integer, got ${e}`);
     const n = this.dataset.length;
-    if (this.shuffle) return this.rng.fork('epoch:' + e).permutation(n);
+    if (this.shuffle) return this.rng.fork(`epoch:${e}`).permutation(n);
     const idx = new Int32Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
     return idx;
@@ -115,11 +119,13 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
     const B = this.batchSize;
     const nb = this.length;
     const first = start?.batch ?? 0;
-    if (!Number.isInteger(first) || first < 0 || first > nb) throw new RangeError(`DataLoader: start batch must be an integer in [0, ${nb}], got ${first}`);
+    if (!Number.isInteger(first) || first < 0 || first > nb)
+      throw new RangeError(`DataLoader: start batch must be an integer in [0, ${nb}], got ${first}`);
     let tRng: Rng | null = null;
     if (this.transform) {
-      if (first > 0 && !start?.transformRng) throw new RangeError('DataLoader: starting an epoch mid-way with a transform needs the transform stream\'s position (transformRng)');
-      tRng = first > 0 ? Rng.fromState(start!.transformRng!) : this.rng.fork('transform:' + e);
+      if (first > 0 && !start?.transformRng)
+        throw new RangeError("DataLoader: starting an epoch mid-way with a transform needs the transform stream's position (transformRng)");
+      tRng = first > 0 ? Rng.fromState(start!.transformRng!) : this.rng.fork(`transform:${e}`);
     }
     for (let b = first; b < nb; b++) {
       const indices = order.slice(b * B, Math.min((b + 1) * B, order.length));

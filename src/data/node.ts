@@ -63,7 +63,10 @@ function gunzipChecked(raw: Uint8Array, path: string, maxOutputLength?: number):
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new DataFormatError(path, `the gzip data expands past the ${maxOutputLength! - 1} bytes its IDX header announces; the file is damaged or not what it claims (refused before inflating it all)`);
+      throw new DataFormatError(
+        path,
+        `the gzip data expands past the ${maxOutputLength! - 1} bytes its IDX header announces; the file is damaged or not what it claims (refused before inflating it all)`,
+      );
     }
     const msg = err.message;
     const what = /unexpected end of file/i.test(msg) ? 'truncated gzip data' : 'corrupt gzip data';
@@ -72,7 +75,7 @@ function gunzipChecked(raw: Uint8Array, path: string, maxOutputLength?: number):
 }
 
 /** Bytes per element of each IDX element type (the third byte of the magic). */
-const IDX_ELEMENT_BYTES: Record<number, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
+const IDX_ELEMENT_BYTES: Record<number, number> = { 8: 1, 9: 1, 11: 2, 12: 4, 13: 4, 14: 8 };
 
 /** Largest IDX file descent inflates (the full Fashion-MNIST training images are 47 MB). */
 export const MAX_IDX_BYTES = 2 ** 31;
@@ -117,7 +120,8 @@ export function readIdxBytes(path: string): Uint8Array {
     if (head.length >= 4) parseIdx(head, path); // throws the header's problem (magic, type, rank)
     return gunzipChecked(raw, path, 1 << 20); // too short to hold a header: let zlib or parseIdx say why
   }
-  if (announced > MAX_IDX_BYTES) throw new DataFormatError(path, `the IDX header announces ${announced} bytes, more than descent reads (${MAX_IDX_BYTES})`);
+  if (announced > MAX_IDX_BYTES)
+    throw new DataFormatError(path, `the IDX header announces ${announced} bytes, more than descent reads (${MAX_IDX_BYTES})`);
   return gunzipChecked(raw, path, announced + 1);
 }
 
@@ -129,7 +133,7 @@ export function readIdxFile(path: string): IdxArray {
 /** The existing file for a canonical IDX name in `dir`: name.gz, name, or the dotted variant. */
 function findFile(dir: string, name: string): string | null {
   const dotted = name.replace(/-(idx\d-ubyte)$/, '.$1'); // train-images.idx3-ubyte, as some mirrors name it
-  for (const cand of [name + '.gz', name, dotted + '.gz', dotted]) {
+  for (const cand of [`${name}.gz`, name, `${dotted}.gz`, dotted]) {
     const p = join(dir, cand);
     if (existsSync(p) && statSync(p).isFile()) return p;
   }
@@ -157,7 +161,8 @@ export function loadFashionMnist(opts: LoadFashionMnistOptions = {}): TrainTest 
       readdirSync(dir);
     } catch (e) {
       // Missing: look further (and say where it looked); there but unreadable: say so.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new DataFormatError(dir, fsErrorReason(e as NodeJS.ErrnoException, 'folder'));
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new DataFormatError(dir, fsErrorReason(e as NodeJS.ErrnoException, 'folder'));
       continue;
     }
     if (findFile(dir, FASHION_MNIST_FILES.trainImages)) return loadDir(dir);
@@ -168,10 +173,7 @@ export function loadFashionMnist(opts: LoadFashionMnistOptions = {}): TrainTest 
     opts.dir === undefined
       ? ' Install it with `apt-get install dataset-fashion-mnist`, pass the folder that holds it as `dir`, or use the embedded subset (loadEmbedded()).'
       : '';
-  throw new DataFormatError(
-    opts.dir ?? 'Fashion-MNIST',
-    `data set not found: looked for ${F.trainImages}[.gz] in ${where}.${hint}`,
-  );
+  throw new DataFormatError(opts.dir ?? 'Fashion-MNIST', `data set not found: looked for ${F.trainImages}[.gz] in ${where}.${hint}`);
 }
 
 function loadDir(dir: string, prefix = 'fashion-mnist'): TrainTest {
@@ -186,12 +188,12 @@ function loadDir(dir: string, prefix = 'fashion-mnist'): TrainTest {
     train: datasetFromIdx(readIdxFile(files.ti), readIdxFile(files.tl), {
       imagesName: files.ti,
       labelsName: files.tl,
-      name: prefix + '/train',
+      name: `${prefix}/train`,
     }),
     test: datasetFromIdx(readIdxFile(files.vi), readIdxFile(files.vl), {
       imagesName: files.vi,
       labelsName: files.vl,
-      name: prefix + '/test',
+      name: `${prefix}/test`,
     }),
     source: dir,
   };
@@ -207,7 +209,10 @@ export function checkSameImages(train: { shape: readonly number[] }, test: { sha
   const [tc, th, tw] = train.shape;
   const [vc, vh, vw] = test.shape;
   if (tc !== vc || th !== vh || tw !== vw) {
-    throw new DataFormatError(testName, `test images are ${vc}×${vh}×${vw} (channels×height×width) but the training images are ${tc}×${th}×${tw}; both sets must have one image size`);
+    throw new DataFormatError(
+      testName,
+      `test images are ${vc}×${vh}×${vw} (channels×height×width) but the training images are ${tc}×${th}×${tw}; both sets must have one image size`,
+    );
   }
 }
 
@@ -225,7 +230,10 @@ export function embeddedDataDir(): string {
     if (findFile(cand, FASHION_MNIST_FILES.trainImages)) return cand;
     dir = dirname(dir);
   }
-  throw new DataFormatError(EMBEDDED_DIR, `embedded data set not found; looked in ${tried.join(', ')}. The package is incomplete: reinstall it`);
+  throw new DataFormatError(
+    EMBEDDED_DIR,
+    `embedded data set not found; looked in ${tried.join(', ')}. The package is incomplete: reinstall it`,
+  );
 }
 
 /** The embedded default: 10000 training and 2000 test images of Fashion-MNIST, class-balanced. */

@@ -107,7 +107,9 @@ export function randomSplit(ds: Dataset, fraction: number, rng: Rng): { train: D
   const n = ds.length;
   const nVal = Math.round(fraction * n);
   if (nVal < 1 || nVal > n - 1) {
-    throw new RangeError(`randomSplit: a fraction ${fraction} of ${n} samples leaves ${nVal} to validate and ${n - nVal} to train; both need at least 1`);
+    throw new RangeError(
+      `randomSplit: a fraction ${fraction} of ${n} samples leaves ${nVal} to validate and ${n - nVal} to train; both need at least 1`,
+    );
   }
   const perm = rng.permutation(n);
   const held = new Uint8Array(n);
@@ -120,5 +122,5 @@ export function randomSplit(ds: Dataset, fraction: number, rng: Rng): { train: D
     if (held[i]) valIdx[b++] = i;
     else trainIdx[a++] = i;
   }
-  return { train: ds.subset(trainIdx, ds.name + '/train'), val: ds.subset(valIdx, ds.name + '/val') };
+  return { train: ds.subset(trainIdx, `${ds.name}/train`), val: ds.subset(valIdx, `${ds.name}/val`) };
 }

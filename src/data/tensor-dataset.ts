@@ -31,7 +31,8 @@ export function targetCount(y: ArrayLike<number> | Tensor): number {
 
 /** The targets as class labels, for what needs them (accuracy, cross-entropy, confusion); a float tensor is refused naming `what`. */
 export function classLabels(y: ArrayLike<number> | Tensor, what: string): ArrayLike<number> {
-  if (y instanceof Tensor) throw new TypeError(`${what}: needs integer class labels as targets, got a float tensor [${y.shape.join(', ')}]`);
+  if (y instanceof Tensor)
+    throw new TypeError(`${what}: needs integer class labels as targets, got a float tensor [${y.shape.join(', ')}]`);
   return y;
 }
 
@@ -62,15 +63,19 @@ export class TensorDataset<Y extends Target = Target> implements SampleSet<Y> {
   readonly name: string;
 
   constructor(x: Tensor, y: Y, name = 'TensorDataset') {
-    if (!(x instanceof Tensor) || x.ndim < 1) throw new TypeError(`${name}: inputs must be a tensor [N, …], got ${x instanceof Tensor ? 'a scalar' : typeof x}`);
+    if (!(x instanceof Tensor) || x.ndim < 1)
+      throw new TypeError(`${name}: inputs must be a tensor [N, …], got ${x instanceof Tensor ? 'a scalar' : typeof x}`);
     const n = x.shape[0];
     if (y instanceof Tensor) {
-      if (y.ndim < 1 || y.shape[0] !== n) throw new RangeError(`${name}: ${n} inputs but targets of shape [${y.shape.join(', ')}]; expected [${n}, …]`);
+      if (y.ndim < 1 || y.shape[0] !== n)
+        throw new RangeError(`${name}: ${n} inputs but targets of shape [${y.shape.join(', ')}]; expected [${n}, …]`);
     } else if (y instanceof Int32Array) {
       if (y.length !== n) throw new RangeError(`${name}: ${n} inputs but ${y.length} labels`);
       for (let i = 0; i < n; i++) if (y[i] < 0) throw new RangeError(`${name}: label ${i} is ${y[i]}, expected a class index ≥ 0`);
     } else {
-      throw new TypeError(`${name}: targets must be an Int32Array of class labels or a float tensor [N, …], got ${Object.prototype.toString.call(y)}`);
+      throw new TypeError(
+        `${name}: targets must be an Int32Array of class labels or a float tensor [N, …], got ${Object.prototype.toString.call(y)}`,
+      );
     }
     if (n === 0) throw new RangeError(`${name}: no samples`);
     this.x = x;

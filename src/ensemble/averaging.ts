@@ -44,10 +44,15 @@ export class WeightAverage {
   private avg = new Map<string, Float64Array>();
 
   /** kind 'swa' (equal weights) or 'ema' with decay β ∈ [0, 1). */
-  constructor(readonly kind: 'swa' | 'ema', readonly decay = 0.999) {
-    if (typeof decay !== 'number') throw new TypeError(`WeightAverage: invalid decay ${JSON.stringify(decay)}; expected a number in [0, 1)`);
+  constructor(
+    readonly kind: 'swa' | 'ema',
+    readonly decay = 0.999,
+  ) {
+    if (typeof decay !== 'number')
+      throw new TypeError(`WeightAverage: invalid decay ${JSON.stringify(decay)}; expected a number in [0, 1)`);
     if (kind !== 'swa' && kind !== 'ema') throw new RangeError(`WeightAverage: invalid kind ${JSON.stringify(kind)}; expected swa or ema`);
-    if (kind === 'ema' && !(decay >= 0 && decay < 1)) throw new RangeError(`WeightAverage: invalid EMA decay ${decay}; expected a number in [0, 1)`);
+    if (kind === 'ema' && !(decay >= 0 && decay < 1))
+      throw new RangeError(`WeightAverage: invalid EMA decay ${decay}; expected a number in [0, 1)`);
   }
 
   update(model: Module): void {
@@ -79,7 +84,8 @@ export class WeightAverage {
 
   /** Continue from a state taken by stateDict() of an average of the same kind and decay. */
   loadStateDict(st: WeightAverageState): void {
-    if (st.kind !== this.kind || st.decay !== this.decay) throw new RangeError(`WeightAverage: state is ${st.kind} (decay ${st.decay}), this average is ${this.kind} (decay ${this.decay})`);
+    if (st.kind !== this.kind || st.decay !== this.decay)
+      throw new RangeError(`WeightAverage: state is ${st.kind} (decay ${st.decay}), this average is ${this.kind} (decay ${this.decay})`);
     if (!Number.isInteger(st.n) || st.n < 0) throw new RangeError(`WeightAverage: invalid sample count ${st.n}`);
     this.n = st.n;
     this.avg = new Map(Object.entries(st.avg).map(([k, v]) => [k, Float64Array.from(v)]));
@@ -119,8 +125,10 @@ const swaSchema: SchemaOf<SwaCallbackOptions> = { startEpoch: num, everySteps: n
 export function swaCallback(avg: WeightAverage, o: SwaCallbackOptions = {}) {
   checkOptions('swaCallback', o, swaSchema);
   if (!(avg instanceof WeightAverage)) throw new TypeError('swaCallback: the first argument must be a WeightAverage');
-  if (o.startEpoch !== undefined && !(Number.isInteger(o.startEpoch) && o.startEpoch >= 1)) throw new RangeError(`swaCallback: invalid startEpoch ${o.startEpoch}; expected an integer ≥ 1`);
-  if (o.everySteps !== undefined && !(Number.isInteger(o.everySteps) && o.everySteps >= 1)) throw new RangeError(`swaCallback: invalid everySteps ${o.everySteps}; expected an integer ≥ 1`);
+  if (o.startEpoch !== undefined && !(Number.isInteger(o.startEpoch) && o.startEpoch >= 1))
+    throw new RangeError(`swaCallback: invalid startEpoch ${o.startEpoch}; expected an integer ≥ 1`);
+  if (o.everySteps !== undefined && !(Number.isInteger(o.everySteps) && o.everySteps >= 1))
+    throw new RangeError(`swaCallback: invalid everySteps ${o.everySteps}; expected an integer ≥ 1`);
   const start = o.startEpoch ?? 1;
   return {
     onStepEnd(s: ModelState): void {

@@ -52,7 +52,12 @@ export class Ensemble extends Module {
   vote(x: Tensor): Int32Array {
     return noGrad(() => {
       const probs = this.members.map((m) => softmax(m.forward(x, {})));
-      return voteFrom(probs.map((p) => p.data), this.weights, x.shape[0], probs[0].shape[1]);
+      return voteFrom(
+        probs.map((p) => p.data),
+        this.weights,
+        x.shape[0],
+        probs[0].shape[1],
+      );
     });
   }
 
@@ -72,7 +77,8 @@ export function voteFrom(probs: readonly ArrayLike<number>[], weights: readonly 
       for (let c = 1; c < classes; c++) if (p[i * classes + c] > p[i * classes + best]) best = c;
       votes[best]++;
     }
-    let pick = 0, pickAvg = -1;
+    let pick = 0,
+      pickAvg = -1;
     for (let c = 0; c < classes; c++) {
       let avg = 0;
       probs.forEach((p, k) => (avg += weights[k] * p[i * classes + c]));
@@ -108,11 +114,15 @@ export function evaluateEnsemble(members: readonly Module[], data: LabelledSourc
   const ens = new Ensemble(members, weights);
   return noGrad(() => {
     const correct = new Float64Array(members.length);
-    let avgCorrect = 0, voteCorrect = 0, n = 0, nll = 0;
+    let avgCorrect = 0,
+      voteCorrect = 0,
+      n = 0,
+      nll = 0;
     for (const { x, y: target } of data.epoch(0)) {
       const y = classLabels(target, 'evaluateEnsemble');
       const probs = members.map((m) => softmax(m.forward(x, {})));
-      const rows = x.shape[0], classes = probs[0].shape[1];
+      const rows = x.shape[0],
+        classes = probs[0].shape[1];
       probs.forEach((p, k) => {
         const pred = argmax(p, -1);
         for (let i = 0; i < rows; i++) if (pred[i] === y[i]) correct[k]++;
@@ -122,7 +132,12 @@ export function evaluateEnsemble(members: readonly Module[], data: LabelledSourc
         for (let j = 0; j < avg.length; j++) avg[j] += ens.weights[k] * p.data[j];
       });
       const pred = argmax(fromData(avg, [rows, classes], { dtype: 'float64' }), -1);
-      const votes = voteFrom(probs.map((p) => p.data), ens.weights, rows, classes);
+      const votes = voteFrom(
+        probs.map((p) => p.data),
+        ens.weights,
+        rows,
+        classes,
+      );
       for (let i = 0; i < rows; i++) {
         if (pred[i] === y[i]) avgCorrect++;
         if (votes[i] === y[i]) voteCorrect++;

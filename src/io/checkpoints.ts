@@ -29,9 +29,15 @@ export function listCheckpoints(dir: string): string[] {
     names = readdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new FileError(`${dir}: cannot list the checkpoint folder (${code === 'ENOENT' ? 'it does not exist' : code === 'ENOTDIR' ? 'not a folder' : code ?? (e as Error).message})`);
+    throw new FileError(
+      `${dir}: cannot list the checkpoint folder (${code === 'ENOENT' ? 'it does not exist' : code === 'ENOTDIR' ? 'not a folder' : (code ?? (e as Error).message)})`,
+    );
   }
-  return names.filter((n) => NAME.test(n)).sort().reverse().map((n) => join(dir, n));
+  return names
+    .filter((n) => NAME.test(n))
+    .sort()
+    .reverse()
+    .map((n) => join(dir, n));
 }
 
 export interface CheckpointDirOptions {
@@ -42,7 +48,8 @@ export interface CheckpointDirOptions {
 /** A sink for fit()'s `checkpoint.save`: writes each checkpoint into `dir` (created if absent) and returns its path. */
 export function checkpointDir(dir: string, o: CheckpointDirOptions = {}): { dir: string; save(c: Checkpoint): string } {
   checkOptions('checkpointDir', o, { keep: num });
-  if (o.keep !== undefined && !(Number.isInteger(o.keep) && o.keep >= 1)) throw new RangeError(`checkpointDir: keep must be a positive integer, got ${o.keep}`);
+  if (o.keep !== undefined && !(Number.isInteger(o.keep) && o.keep >= 1))
+    throw new RangeError(`checkpointDir: keep must be a positive integer, got ${o.keep}`);
   checkWritableDir(dir, 'checkpoint folder');
   mkdirSync(dir, { recursive: true });
   sweepTemporaryFiles(dir);
@@ -56,7 +63,8 @@ export function checkpointDir(dir: string, o: CheckpointDirOptions = {}): { dir:
           try {
             unlinkSync(old);
           } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new FileError(`${old}: cannot delete an old checkpoint (${(e as NodeJS.ErrnoException).code})`);
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+              throw new FileError(`${old}: cannot delete an old checkpoint (${(e as NodeJS.ErrnoException).code})`);
           }
         }
       }

@@ -13,8 +13,22 @@
  * computation, so a bad output path fails in the first second, not after training.
  */
 import {
-  accessSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync,
-  rmSync, statSync, unlinkSync, writeSync, type Stats,
+  accessSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
@@ -131,7 +145,9 @@ export function checkNewDir(dir: string, what?: string): void {
       throw new FileError(`${label(what, dir)}: folder cannot be read (${codeOf(e)})`);
     }
     if (entries.length > 0) {
-      throw new FileError(`${label(what, dir)}: folder is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries.sort()[0]}); give a new or empty folder`);
+      throw new FileError(
+        `${label(what, dir)}: folder is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries.sort()[0]}); give a new or empty folder`,
+      );
     }
   }
   checkParent(nearestExisting(dirname(resolve(dir))), what, dir);
@@ -244,7 +260,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, what?: 
 /** A relative path inside the folder `writeDirAtomic` builds: no `..`, not absolute, not empty. */
 function checkEntry(name: string, what: string | undefined, dir: string): string {
   const n = normalize(name);
-  if (name === '' || isAbsolute(name) || n === '.' || n === '..' || n.startsWith('..' + sep)) {
+  if (name === '' || isAbsolute(name) || n === '.' || n === '..' || n.startsWith(`..${sep}`)) {
     throw new FileError(`${label(what, dir)}: entry "${name}" is not a relative path inside the folder`);
   }
   return n;

@@ -19,7 +19,9 @@ export function loadSafetensorsFile(path: string, module: Module): Record<string
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(`${path}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, expected a safetensors file' : `cannot be read (${code ?? (e as Error).message})`}`);
+    throw new SafetensorsError(
+      `${path}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, expected a safetensors file' : `cannot be read (${code ?? (e as Error).message})`}`,
+    );
   }
   try {
     return loadSafetensors(module, bytes);

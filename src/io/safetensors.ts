@@ -27,10 +27,21 @@ import { checkOptions, spec } from '../util/options.js';
 
 /** The dtypes of the format, with their sizes in bytes. */
 export const SAFETENSORS_DTYPES = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 } as const;
 
 export type SafetensorsDType = keyof typeof SAFETENSORS_DTYPES;
@@ -58,7 +69,10 @@ export interface SafetensorsFile {
 /** A file that is not valid safetensors, or that does not fit the module; `tensor` names the culprit. */
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
-  constructor(message: string, readonly tensor?: string) {
+  constructor(
+    message: string,
+    readonly tensor?: string,
+  ) {
     super(message);
   }
 }
@@ -67,7 +81,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MAX_HEADER = 100_000_000; // the reference implementation's limit
 
 function isDType(s: unknown): s is SafetensorsDType {
-  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(SAFETENSORS_DTYPES, s);
+  return typeof s === 'string' && Object.hasOwn(SAFETENSORS_DTYPES, s);
 }
 
 function nearestDType(s: string): string {
@@ -84,8 +98,10 @@ function q(name: string): string {
 
 function bytesOf(t: SafetensorsTensor, name: string): Uint8Array {
   const { dtype, data } = t;
-  if (dtype === 'F32' && !(data instanceof Float32Array)) throw new SafetensorsError(`tensor ${q(name)}: dtype F32 needs a Float32Array`, name);
-  if (dtype === 'F64' && !(data instanceof Float64Array)) throw new SafetensorsError(`tensor ${q(name)}: dtype F64 needs a Float64Array`, name);
+  if (dtype === 'F32' && !(data instanceof Float32Array))
+    throw new SafetensorsError(`tensor ${q(name)}: dtype F32 needs a Float32Array`, name);
+  if (dtype === 'F64' && !(data instanceof Float64Array))
+    throw new SafetensorsError(`tensor ${q(name)}: dtype F64 needs a Float64Array`, name);
   if (dtype !== 'F32' && dtype !== 'F64' && !(data instanceof Uint8Array)) {
     throw new SafetensorsError(`tensor ${q(name)}: dtype ${dtype} takes its raw little-endian bytes as a Uint8Array`, name);
   }
@@ -101,7 +117,10 @@ function bytesOf(t: SafetensorsTensor, name: string): Uint8Array {
  * The bytes of a safetensors file holding `tensors` (in the order given) and `metadata`. The
  * header is padded with spaces to a multiple of 8 bytes, so every tensor starts 8-byte aligned.
  */
-export function encodeSafetensors(tensors: Map<string, SafetensorsTensor> | Record<string, SafetensorsTensor>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Map<string, SafetensorsTensor> | Record<string, SafetensorsTensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
   if (metadata) {
@@ -114,11 +133,20 @@ export function encodeSafetensors(tensors: Map<string, SafetensorsTensor> | Reco
   let offset = 0;
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new SafetensorsError('a tensor cannot be named "__metadata__"', name);
-    if (!isDType(t.dtype)) throw new SafetensorsError(`tensor ${q(name)}: unknown dtype ${q(String(t.dtype))}; expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`, name);
-    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new SafetensorsError(`tensor ${q(name)}: shape must be a list of integers ≥ 0, got ${JSON.stringify(t.shape)}`, name);
+    if (!isDType(t.dtype))
+      throw new SafetensorsError(
+        `tensor ${q(name)}: unknown dtype ${q(String(t.dtype))}; expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`,
+        name,
+      );
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0))
+      throw new SafetensorsError(`tensor ${q(name)}: shape must be a list of integers ≥ 0, got ${JSON.stringify(t.shape)}`, name);
     const b = bytesOf(t, name);
     const need = t.shape.reduce((a, d) => a * d, 1) * SAFETENSORS_DTYPES[t.dtype];
-    if (b.byteLength !== need) throw new SafetensorsError(`tensor ${q(name)}: shape ${fmtShape(t.shape)} of ${t.dtype} needs ${need} bytes, the data has ${b.byteLength}`, name);
+    if (b.byteLength !== need)
+      throw new SafetensorsError(
+        `tensor ${q(name)}: shape ${fmtShape(t.shape)} of ${t.dtype} needs ${need} bytes, the data has ${b.byteLength}`,
+        name,
+      );
     header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + need] };
     parts.push(b);
     offset += need;
@@ -156,11 +184,16 @@ interface Entry {
 
 /** Parse and check the header; nothing is copied yet. */
 function readHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
-  if (bytes.byteLength < 8) throw new SafetensorsError(`the file is ${bytes.byteLength} bytes; a safetensors file starts with an 8-byte header length`);
+  if (bytes.byteLength < 8)
+    throw new SafetensorsError(`the file is ${bytes.byteLength} bytes; a safetensors file starts with an 8-byte header length`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lo = dv.getUint32(0, true), hi = dv.getUint32(4, true);
+  const lo = dv.getUint32(0, true),
+    hi = dv.getUint32(4, true);
   const n = hi * 4294967296 + lo;
-  if (n > bytes.byteLength - 8) throw new SafetensorsError(`the header length ${n} runs past the end of the file (${bytes.byteLength} bytes, so at most ${bytes.byteLength - 8})`);
+  if (n > bytes.byteLength - 8)
+    throw new SafetensorsError(
+      `the header length ${n} runs past the end of the file (${bytes.byteLength} bytes, so at most ${bytes.byteLength - 8})`,
+    );
   if (n > MAX_HEADER) throw new SafetensorsError(`the header length ${n} is over the format's limit of ${MAX_HEADER} bytes`);
   if (n < 2) throw new SafetensorsError(`the header length ${n} is too short for a JSON object`);
   let text: string;
@@ -176,7 +209,9 @@ function readHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<str
     throw new SafetensorsError(`the header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new SafetensorsError(`the header must be a JSON object of tensors, got ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`);
+    throw new SafetensorsError(
+      `the header must be a JSON object of tensors, got ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`,
+    );
   }
   const dataStart = 8 + n;
   const dataLength = bytes.byteLength - dataStart;
@@ -184,7 +219,8 @@ function readHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<str
   const entries: Entry[] = [];
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SafetensorsError(`__metadata__ must be an object of strings, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw new SafetensorsError(`__metadata__ must be an object of strings, got ${JSON.stringify(v)}`);
       for (const [k, s] of Object.entries(v)) {
         if (typeof s !== 'string') throw new SafetensorsError(`__metadata__ ${q(k)}: values must be strings, got ${JSON.stringify(s)}`);
         metadata[k] = s;
@@ -192,10 +228,14 @@ function readHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<str
       continue;
     }
     const what = `tensor ${q(name)}`;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SafetensorsError(`${what}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(v)}`, name);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new SafetensorsError(`${what}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(v)}`, name);
     const { dtype, shape, data_offsets: off } = v as Record<string, unknown>;
     if (!isDType(dtype)) {
-      throw new SafetensorsError(`${what}: unknown dtype ${JSON.stringify(dtype)}${typeof dtype === 'string' ? nearestDType(dtype) : ''}; expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`, name);
+      throw new SafetensorsError(
+        `${what}: unknown dtype ${JSON.stringify(dtype)}${typeof dtype === 'string' ? nearestDType(dtype) : ''}; expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`,
+        name,
+      );
     }
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw new SafetensorsError(`${what}: shape must be a list of integers ≥ 0, got ${JSON.stringify(shape)}`, name);
@@ -207,10 +247,16 @@ function readHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<str
     if (end < begin) throw new SafetensorsError(`${what}: data_offsets [${begin}, ${end}] end before they begin`, name);
     const need = (shape as number[]).reduce((a, d) => a * d, 1) * SAFETENSORS_DTYPES[dtype];
     if (end - begin !== need) {
-      throw new SafetensorsError(`${what}: shape ${fmtShape(shape as number[])} of ${dtype} needs ${need} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`, name);
+      throw new SafetensorsError(
+        `${what}: shape ${fmtShape(shape as number[])} of ${dtype} needs ${need} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        name,
+      );
     }
     if (end > dataLength) {
-      throw new SafetensorsError(`${what}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes after the header)`, name);
+      throw new SafetensorsError(
+        `${what}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes after the header)`,
+        name,
+      );
     }
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
@@ -220,18 +266,26 @@ function readHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<str
   let prev: Entry | null = null;
   for (const e of sorted) {
     if (e.begin < at) {
-      throw new SafetensorsError(`tensor ${q(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap tensor ${q(prev!.name)} [${prev!.begin}, ${prev!.end}]`, e.name);
+      throw new SafetensorsError(
+        `tensor ${q(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap tensor ${q(prev!.name)} [${prev!.begin}, ${prev!.end}]`,
+        e.name,
+      );
     }
     if (e.begin > at) {
-      throw new SafetensorsError(`tensor ${q(e.name)}: data_offsets [${e.begin}, ${e.end}] leave bytes [${at}, ${e.begin}) of the data to no tensor (ranges must be contiguous)`, e.name);
+      throw new SafetensorsError(
+        `tensor ${q(e.name)}: data_offsets [${e.begin}, ${e.end}] leave bytes [${at}, ${e.begin}) of the data to no tensor (ranges must be contiguous)`,
+        e.name,
+      );
     }
     at = e.end;
     prev = e;
   }
   if (at !== dataLength) {
-    throw new SafetensorsError(prev
-      ? `the data part is ${dataLength} bytes but the tensors end at ${at} (after tensor ${q(prev.name)}): ${dataLength - at} bytes belong to no tensor`
-      : `the header lists no tensors but ${dataLength} bytes of data follow it`);
+    throw new SafetensorsError(
+      prev
+        ? `the data part is ${dataLength} bytes but the tensors end at ${at} (after tensor ${q(prev.name)}): ${dataLength - at} bytes belong to no tensor`
+        : `the header lists no tensors but ${dataLength} bytes of data follow it`,
+    );
   }
   return { entries, metadata, dataStart };
 }
@@ -266,7 +320,8 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
 
 function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const e = (h >> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
@@ -295,7 +350,10 @@ export function readFloats(t: SafetensorsTensor, out: Float32Array | Float64Arra
       out[i] = f32[0];
     }
   } else {
-    throw new SafetensorsError(`tensor ${q(name)}: dtype ${t.dtype} is not a floating-point type; parameters load from F32, F64, F16 or BF16`, name);
+    throw new SafetensorsError(
+      `tensor ${q(name)}: dtype ${t.dtype} is not a floating-point type; parameters load from F32, F64, F16 or BF16`,
+      name,
+    );
   }
 }
 
@@ -338,7 +396,12 @@ export interface SaveSafetensorsOptions {
 
 /** The module's parameters as a safetensors file, under PyTorch's state_dict names, each in its own dtype. */
 export function saveSafetensors(module: Module, opts: SaveSafetensorsOptions = {}): Uint8Array {
-  checkOptions('saveSafetensors', opts, { metadata: spec('an object of strings', (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string')) });
+  checkOptions('saveSafetensors', opts, {
+    metadata: spec(
+      'an object of strings',
+      (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string'),
+    ),
+  });
   const names = torchParameterNames(module);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, p] of module.namedParameters()) {
@@ -364,20 +427,39 @@ export function loadSafetensors(module: Module, bytes: Uint8Array): Record<strin
     const e = byName.get(tname);
     const alias = tname === name ? '' : ` (descent's ${q(name)})`;
     if (!e) {
-      throw new SafetensorsError(`tensor ${q(tname)}${alias} is missing from the file; the module needs it with shape ${fmtShape(p.shape)} (the file has ${entries.length ? entries.map((x) => x.name).join(', ') : 'no tensors'})`, tname);
+      throw new SafetensorsError(
+        `tensor ${q(tname)}${alias} is missing from the file; the module needs it with shape ${fmtShape(p.shape)} (the file has ${entries.length ? entries.map((x) => x.name).join(', ') : 'no tensors'})`,
+        tname,
+      );
     }
     if (e.shape.length !== p.shape.length || e.shape.some((d, i) => d !== p.shape[i])) {
-      throw new SafetensorsError(`tensor ${q(tname)}${alias}: shape ${fmtShape(e.shape)} in the file, the module's parameter is ${fmtShape(p.shape)}`, tname);
+      throw new SafetensorsError(
+        `tensor ${q(tname)}${alias}: shape ${fmtShape(e.shape)} in the file, the module's parameter is ${fmtShape(p.shape)}`,
+        tname,
+      );
     }
     if (!['F32', 'F64', 'F16', 'BF16'].includes(e.dtype)) {
-      throw new SafetensorsError(`tensor ${q(tname)}${alias}: dtype ${e.dtype} cannot be loaded into a ${p.dtype} parameter; expected F32, F64, F16 or BF16`, tname);
+      throw new SafetensorsError(
+        `tensor ${q(tname)}${alias}: dtype ${e.dtype} cannot be loaded into a ${p.dtype} parameter; expected F32, F64, F16 or BF16`,
+        tname,
+      );
     }
     plan.push([p, e]);
   }
   const wanted = new Set(names.values());
   const extra = entries.filter((e) => !wanted.has(e.name));
   if (extra.length) {
-    throw new SafetensorsError(`tensor ${q(extra[0].name)} in the file is not a parameter of the module${extra.length > 1 ? ` (nor ${extra.slice(1).map((e) => q(e.name)).join(', ')})` : ''}; the module has ${[...wanted].join(', ')}`, extra[0].name);
+    throw new SafetensorsError(
+      `tensor ${q(extra[0].name)} in the file is not a parameter of the module${
+        extra.length > 1
+          ? ` (nor ${extra
+              .slice(1)
+              .map((e) => q(e.name))
+              .join(', ')})`
+          : ''
+      }; the module has ${[...wanted].join(', ')}`,
+      extra[0].name,
+    );
   }
   for (const [p, e] of plan) {
     readFloats({ dtype: e.dtype, shape: e.shape, data: copyOut(bytes, dataStart, e) }, p.data, e.name);

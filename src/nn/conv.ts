@@ -1,5 +1,5 @@
 /** Conv2d with PyTorch's layout ([out, in, kh, kw]) and default initialisation. */
-import { Tensor, type DType } from '../tensor/tensor.js';
+import type { Tensor, DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { convLayer, pair, type Pair } from '../autograd/conv.js';
 import { Module, parameter } from './module.js';
@@ -25,10 +25,18 @@ export class Conv2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    opts: Conv2dOptions = {},
+  ) {
     super();
     checkOptions('Conv2d', opts, conv2dSchema);
-    for (const [k, v] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
+    for (const [k, v] of [
+      ['inChannels', inChannels],
+      ['outChannels', outChannels],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Conv2d: ${k} must be a positive integer, got ${v}`);
     }
     this.kernelSize = pair(kernelSize, 'Conv2d kernelSize', 1);
@@ -39,11 +47,20 @@ export class Conv2d extends Module {
     const init = initializers[opts.init ?? 'torch'];
     if (!init) throw new RangeError(`Conv2d: unknown init "${opts.init}"; expected one of ${Object.keys(initializers).join(', ')}`);
     const [kh, kw] = this.kernelSize;
-    this.weight = this.registerParameter('weight', parameter([outChannels, inChannels, kh, kw], dtype, (t) => init(t, rng)));
+    this.weight = this.registerParameter(
+      'weight',
+      parameter([outChannels, inChannels, kh, kw], dtype, (t) => init(t, rng)),
+    );
     const b = 1 / Math.sqrt(inChannels * kh * kw);
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', parameter([outChannels], dtype, (t) => {
-      for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
-    }));
+    this.bias =
+      opts.bias === false
+        ? null
+        : this.registerParameter(
+            'bias',
+            parameter([outChannels], dtype, (t) => {
+              for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
+            }),
+          );
   }
 
   forward(x: Tensor): Tensor {

@@ -47,8 +47,13 @@ export interface DropConnectOptions {
 }
 
 const dropConnectSchema: SchemaOf<DropConnectOptions> = {
-  p: num, masks: oneOf('example', 'batch'), inference: oneOf('mean', 'gaussian'), samples: num,
-  activation: oneOf('none', 'relu', 'tanh', 'sigmoid'), bias: bool, ...weightOptionSpecs,
+  p: num,
+  masks: oneOf('example', 'batch'),
+  inference: oneOf('mean', 'gaussian'),
+  samples: num,
+  activation: oneOf('none', 'relu', 'tanh', 'sigmoid'),
+  bias: bool,
+  ...weightOptionSpecs,
 };
 
 const activations: Record<DropConnectActivation, (x: Tensor) => Tensor> = { none: (x) => x, relu, tanh, sigmoid };
@@ -67,10 +72,13 @@ const scalarAct: Record<DropConnectActivation, (u: number) => number> = {
 function maskedOps(m: Uint8Array, s: number, N: number, O: number, I: number) {
   const fwd = (x: Tensor, w: Tensor): Tensor => {
     const out = allocStorage(x.dtype, N * O);
-    const xd = x.data, wd = w.data;
+    const xd = x.data,
+      wd = w.data;
     for (let n = 0; n < N; n++)
       for (let o = 0; o < O; o++) {
-        const mb = (n * O + o) * I, wb = o * I, xb = n * I;
+        const mb = (n * O + o) * I,
+          wb = o * I,
+          xb = n * I;
         let acc = 0;
         for (let i = 0; i < I; i++) acc += m[mb + i] * wd[wb + i] * xd[xb + i]; // branch-free: masks are 0/1
         out[n * O + o] = acc * s;
@@ -82,12 +90,15 @@ function maskedOps(m: Uint8Array, s: number, N: number, O: number, I: number) {
   };
   const backInput = (gy: Tensor, w: Tensor): Tensor => {
     const out = allocStorage(gy.dtype, N * I);
-    const gd = gy.data, wd = w.data;
+    const gd = gy.data,
+      wd = w.data;
     for (let n = 0; n < N; n++)
       for (let o = 0; o < O; o++) {
         const g = gd[n * O + o] * s;
         if (g === 0) continue;
-        const mb = (n * O + o) * I, wb = o * I, xb = n * I;
+        const mb = (n * O + o) * I,
+          wb = o * I,
+          xb = n * I;
         for (let i = 0; i < I; i++) out[xb + i] += m[mb + i] * g * wd[wb + i];
       }
     return record('dropConnectBackInput', [gy, w], new Tensor(out, [N, I]), (ggx) => [
@@ -97,12 +108,15 @@ function maskedOps(m: Uint8Array, s: number, N: number, O: number, I: number) {
   };
   const backWeight = (x: Tensor, gy: Tensor): Tensor => {
     const out = allocStorage(x.dtype, O * I);
-    const gd = gy.data, xd = x.data;
+    const gd = gy.data,
+      xd = x.data;
     for (let n = 0; n < N; n++)
       for (let o = 0; o < O; o++) {
         const g = gd[n * O + o] * s;
         if (g === 0) continue;
-        const mb = (n * O + o) * I, wb = o * I, xb = n * I;
+        const mb = (n * O + o) * I,
+          wb = o * I,
+          xb = n * I;
         for (let i = 0; i < I; i++) out[wb + i] += m[mb + i] * g * xd[xb + i];
       }
     return record('dropConnectBackWeight', [x, gy], new Tensor(out, [O, I]), (ggw) => [
@@ -140,30 +154,52 @@ export class DropConnect extends Module {
   readonly samples: number;
   readonly activation: DropConnectActivation;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: DropConnectOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: DropConnectOptions = {},
+  ) {
     super();
     checkOptions('DropConnect', opts, dropConnectSchema);
-    for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+    for (const [k, v] of [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`DropConnect: ${k} must be a positive integer, got ${v}`);
     }
     this.p = checkDropP(opts.p ?? 0.5, 'DropConnect');
     this.masks = opts.masks ?? 'example';
-    if (this.masks !== 'example' && this.masks !== 'batch') throw new RangeError(`DropConnect: masks must be 'example' or 'batch', got ${JSON.stringify(opts.masks)}`);
+    if (this.masks !== 'example' && this.masks !== 'batch')
+      throw new RangeError(`DropConnect: masks must be 'example' or 'batch', got ${JSON.stringify(opts.masks)}`);
     this.inference = opts.inference ?? 'mean';
-    if (this.inference !== 'mean' && this.inference !== 'gaussian') throw new RangeError(`DropConnect: inference must be 'mean' or 'gaussian', got ${JSON.stringify(opts.inference)}`);
+    if (this.inference !== 'mean' && this.inference !== 'gaussian')
+      throw new RangeError(`DropConnect: inference must be 'mean' or 'gaussian', got ${JSON.stringify(opts.inference)}`);
     this.samples = opts.samples ?? 100;
-    if (!Number.isInteger(this.samples) || this.samples < 1) throw new RangeError(`DropConnect: samples must be a positive integer, got ${opts.samples}`);
+    if (!Number.isInteger(this.samples) || this.samples < 1)
+      throw new RangeError(`DropConnect: samples must be a positive integer, got ${opts.samples}`);
     this.activation = opts.activation ?? 'none';
-    if (!(this.activation in activations)) throw new RangeError(`DropConnect: activation must be one of ${Object.keys(activations).join(', ')}, got ${JSON.stringify(opts.activation)}`);
+    if (!(this.activation in activations))
+      throw new RangeError(
+        `DropConnect: activation must be one of ${Object.keys(activations).join(', ')}, got ${JSON.stringify(opts.activation)}`,
+      );
     const rng = opts.rng ?? nextDefaultRng();
     const dtype = opts.dtype ?? 'float32';
     const init = initializers[opts.init ?? 'torch'];
     if (!init) throw new RangeError(`DropConnect: unknown init "${opts.init}"; expected one of ${Object.keys(initializers).join(', ')}`);
-    this.weight = this.registerParameter('weight', parameter([outFeatures, inFeatures], dtype, (t) => init(t, rng)));
+    this.weight = this.registerParameter(
+      'weight',
+      parameter([outFeatures, inFeatures], dtype, (t) => init(t, rng)),
+    );
     const b = 1 / Math.sqrt(inFeatures);
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', parameter([outFeatures], dtype, (t) => {
-      for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
-    }));
+    this.bias =
+      opts.bias === false
+        ? null
+        : this.registerParameter(
+            'bias',
+            parameter([outFeatures], dtype, (t) => {
+              for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
+            }),
+          );
   }
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
@@ -191,14 +227,17 @@ export class DropConnect extends Module {
   private gaussian(x: Tensor, given?: Rng): Tensor {
     const rng = given ?? new Rng(0x5eed); // evaluation stays deterministic without an rng
     const [N, I, O] = [x.shape[0], this.inFeatures, this.outFeatures];
-    const xd = x.data, wd = this.weight.data, bd = this.bias?.data;
+    const xd = x.data,
+      wd = this.weight.data,
+      bd = this.bias?.data;
     const f = scalarAct[this.activation];
     const ratio = this.p / (1 - this.p);
     const Z = this.samples;
     const out = allocStorage(x.dtype, N * O);
     for (let n = 0; n < N; n++)
       for (let o = 0; o < O; o++) {
-        let mu = bd ? bd[o] : 0, v = 0;
+        let mu = bd ? bd[o] : 0,
+          v = 0;
         for (let i = 0; i < I; i++) {
           const t = wd[o * I + i] * xd[n * I + i];
           mu += t;

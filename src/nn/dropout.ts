@@ -24,7 +24,8 @@ const dropoutSchema: SchemaOf<DropoutOptions> = { p: num };
 /** The p of `new Dropout(p)` or `new Dropout({ p })` (PyTorch's nn.Dropout(p=…)), checked. */
 function dropP(arg: number | DropoutOptions | undefined, what: string): number {
   if (typeof arg === 'number' || arg === undefined) return checkDropP(arg ?? 0.5, what);
-  if (typeof arg !== 'object' || arg === null) throw new TypeError(`${what}: invalid p ${showValue(arg)}; expected a number in [0, 1) or { p }`);
+  if (typeof arg !== 'object' || arg === null)
+    throw new TypeError(`${what}: invalid p ${showValue(arg)}; expected a number in [0, 1) or { p }`);
   return checkDropP(checkOptions(what, arg, dropoutSchema).p ?? 0.5, what);
 }
 

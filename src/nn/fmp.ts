@@ -26,7 +26,7 @@
  * averaging out as in training, which was measured to cost 7 to 13 points of accuracy (also with
  * u = 1/2 in every layer).
  */
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { gatherPlanes, pair, type Pair } from '../autograd/conv.js';
@@ -54,7 +54,13 @@ export interface FractionalMaxPool2dOptions {
 }
 
 const fmpSchema: SchemaOf<FractionalMaxPool2dOptions> = {
-  ratio: numOrPair, outputSize: numOrPair, sequence: oneOf('random', 'pseudorandom'), overlapping: bool, kernelSize: numOrPair, samples: tensor, rng: rngSpec,
+  ratio: numOrPair,
+  outputSize: numOrPair,
+  sequence: oneOf('random', 'pseudorandom'),
+  overlapping: bool,
+  kernelSize: numOrPair,
+  samples: tensor,
+  rng: rngSpec,
 };
 
 /** Output length of an axis of length nIn pooled by ratio α. */
@@ -67,7 +73,8 @@ export function fmpOutputSize(nIn: number, alpha: number): number {
  * sequence uses `u` when given, else draws it from `rng`.
  */
 export function fmpSequence(nIn: number, nOut: number, kind: FmpSequence, rng: Rng, u?: number): Int32Array {
-  if (!(nOut <= nIn && nIn <= 2 * nOut)) throw new RangeError(`FractionalMaxPool2d: cannot pool ${nIn} cells into ${nOut} with steps of 1 or 2`);
+  if (!(nOut <= nIn && nIn <= 2 * nOut))
+    throw new RangeError(`FractionalMaxPool2d: cannot pool ${nIn} cells into ${nOut} with steps of 1 or 2`);
   const a = new Int32Array(nOut + 1);
   if (kind === 'random') {
     const steps = new Int32Array(nOut).fill(1);
@@ -98,11 +105,23 @@ export function torchFmpIntervals(u: number, nIn: number, nOut: number, k: numbe
 }
 
 /** Arg-max offsets within each plane over the window [r0[i], r1[i]) × [c0[j], c1[j]). */
-function argmaxWindows(x: ArrayLike<number>, xb: number, W: number, r0: Int32Array, r1: Int32Array, c0: Int32Array, c1: Int32Array, idx: Int32Array, ob: number): void {
-  const oh = r0.length, ow = c0.length;
+function argmaxWindows(
+  x: ArrayLike<number>,
+  xb: number,
+  W: number,
+  r0: Int32Array,
+  r1: Int32Array,
+  c0: Int32Array,
+  c1: Int32Array,
+  idx: Int32Array,
+  ob: number,
+): void {
+  const oh = r0.length,
+    ow = c0.length;
   for (let i = 0; i < oh; i++)
     for (let j = 0; j < ow; j++) {
-      let best = -Infinity, bi = r0[i] * W + c0[j];
+      let best = -Infinity,
+        bi = r0[i] * W + c0[j];
       for (let y = r0[i]; y < r1[i]; y++)
         for (let xx = c0[j]; xx < c1[j]; xx++) {
           const v = x[xb + y * W + xx];
@@ -118,7 +137,8 @@ function argmaxWindows(x: ArrayLike<number>, xb: number, W: number, r0: Int32Arr
 /** Window [start, end) per output cell from a boundary sequence. */
 export function fmpWindows(a: Int32Array, nIn: number, overlapping: boolean): [Int32Array, Int32Array] {
   const n = a.length - 1;
-  const s = new Int32Array(n), e = new Int32Array(n);
+  const s = new Int32Array(n),
+    e = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     s[i] = a[i];
     e[i] = overlapping ? Math.min(a[i + 1] + 1, nIn) : a[i + 1];
@@ -141,14 +161,17 @@ export class FractionalMaxPool2d extends Module {
     this.evalSeed = (opts.rng ?? nextDefaultRng()).nextU32();
     const r = opts.ratio ?? Math.SQRT2;
     this.ratio = typeof r === 'number' ? [r, r] : [r[0], r[1]];
-    if (this.ratio.some((v) => !(v > 1 && v < 2))) throw new RangeError(`FractionalMaxPool2d: ratio α must be in (1, 2), got ${JSON.stringify(opts.ratio)}`);
+    if (this.ratio.some((v) => !(v > 1 && v < 2)))
+      throw new RangeError(`FractionalMaxPool2d: ratio α must be in (1, 2), got ${JSON.stringify(opts.ratio)}`);
     this.outputSize = opts.outputSize === undefined ? null : pair(opts.outputSize, 'FractionalMaxPool2d outputSize', 1);
     this.sequence = opts.sequence ?? 'pseudorandom';
-    if (this.sequence !== 'random' && this.sequence !== 'pseudorandom') throw new RangeError(`FractionalMaxPool2d: sequence must be 'random' or 'pseudorandom', got ${JSON.stringify(opts.sequence)}`);
+    if (this.sequence !== 'random' && this.sequence !== 'pseudorandom')
+      throw new RangeError(`FractionalMaxPool2d: sequence must be 'random' or 'pseudorandom', got ${JSON.stringify(opts.sequence)}`);
     this.overlapping = opts.overlapping ?? true;
     this.kernelSize = opts.kernelSize === undefined ? null : pair(opts.kernelSize, 'FractionalMaxPool2d kernelSize', 1);
     this.samples = opts.samples ?? null;
-    if (this.samples && !this.kernelSize) throw new RangeError('FractionalMaxPool2d: samples are for the PyTorch variant; give kernelSize too');
+    if (this.samples && !this.kernelSize)
+      throw new RangeError('FractionalMaxPool2d: samples are for the PyTorch variant; give kernelSize too');
   }
 
   /** Output [H, W] for an input plane [H, W]. */
@@ -164,12 +187,14 @@ export class FractionalMaxPool2d extends Module {
     const [N, C, H, W] = x.shape;
     const [oh, ow] = this.outShape(H, W);
     // Evaluation without a generator: this layer's own, restarted each call (deterministic regions).
-    const rng = opts?.training && !this.samples ? needRng(opts, this.describe()) : opts?.rng ?? new Rng(this.evalSeed);
+    const rng = opts?.training && !this.samples ? needRng(opts, this.describe()) : (opts?.rng ?? new Rng(this.evalSeed));
     const idx = new Int32Array(N * C * oh * ow);
     if (this.kernelSize) {
       const [kh, kw] = this.kernelSize;
       if (oh + kh - 1 > H || ow + kw - 1 > W || oh < 1 || ow < 1) {
-        throw new ShapeError(`${this.describe()}: output ${oh}×${ow} with kernel ${kh}×${kw} does not fit the input ${H}×${W} (need output + kernel − 1 ≤ input)`);
+        throw new ShapeError(
+          `${this.describe()}: output ${oh}×${ow} with kernel ${kh}×${kw} does not fit the input ${H}×${W} (need output + kernel − 1 ≤ input)`,
+        );
       }
       const s = this.samples;
       if (s && (s.ndim !== 3 || s.shape[0] !== N || s.shape[1] !== C || s.shape[2] !== 2)) {
@@ -179,8 +204,19 @@ export class FractionalMaxPool2d extends Module {
       for (let pl = 0; pl < N * C; pl++) {
         const uw = s ? s.data[pl * 2] : rng.uniform();
         const uh = s ? s.data[pl * 2 + 1] : rng.uniform();
-        const c0 = torchFmpIntervals(uw, W, ow, kw, f32), r0 = torchFmpIntervals(uh, H, oh, kh, f32);
-        argmaxWindows(x.data, pl * H * W, W, r0, r0.map((v) => v + kh), c0, c0.map((v) => v + kw), idx, pl * oh * ow);
+        const c0 = torchFmpIntervals(uw, W, ow, kw, f32),
+          r0 = torchFmpIntervals(uh, H, oh, kh, f32);
+        argmaxWindows(
+          x.data,
+          pl * H * W,
+          W,
+          r0,
+          r0.map((v) => v + kh),
+          c0,
+          c0.map((v) => v + kw),
+          idx,
+          pl * oh * ow,
+        );
       }
     } else {
       for (let n = 0; n < N; n++) {

@@ -66,14 +66,26 @@ export class Conv2dReLU extends FusedLayer {
 
 /** pool(relu(conv(x))) as one op; the activation before pooling is never stored on a backend with `convPoolLayer`. */
 export class Conv2dReLUMaxPool extends FusedLayer {
-  constructor(readonly conv: Conv2d, readonly pool: MaxPool2d) {
+  constructor(
+    readonly conv: Conv2d,
+    readonly pool: MaxPool2d,
+  ) {
     super(conv);
   }
 
   forward(x: Tensor): Tensor {
-    const c = this.conv, p = this.pool;
-    return convPoolLayer(x, c.weight, c.bias, { stride: c.stride, padding: c.padding }, 'relu', p.kernelSize, { stride: p.stride, padding: p.padding },
-      { conv: c.describe(), pool: p.describe() });
+    const c = this.conv,
+      p = this.pool;
+    return convPoolLayer(
+      x,
+      c.weight,
+      c.bias,
+      { stride: c.stride, padding: c.padding },
+      'relu',
+      p.kernelSize,
+      { stride: p.stride, padding: p.padding },
+      { conv: c.describe(), pool: p.describe() },
+    );
   }
 
   override describe(): string {

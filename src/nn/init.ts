@@ -2,7 +2,7 @@
  * Weight initialisers. Fan-in/fan-out follow PyTorch: for a weight [out, in, ...kernel],
  * fanIn = in·∏kernel and fanOut = out·∏kernel.
  */
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { oneOf, rng as rngSpec, type OptionSpec } from '../util/options.js';

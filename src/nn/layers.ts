@@ -1,5 +1,5 @@
 /** The layers of a multilayer perceptron, and Sequential to chain them. */
-import { Tensor, type DType } from '../tensor/tensor.js';
+import type { Tensor, DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
@@ -29,21 +29,37 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
     super();
     checkOptions('Linear', opts, linearSchema);
-    for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+    for (const [k, v] of [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Linear: ${k} must be a positive integer, got ${v}`);
     }
     const rng = opts.rng ?? nextDefaultRng();
     const dtype = opts.dtype ?? 'float32';
     const init = initializers[opts.init ?? 'torch'];
     if (!init) throw new RangeError(`Linear: unknown init "${opts.init}"; expected one of ${Object.keys(initializers).join(', ')}`);
-    this.weight = this.registerParameter('weight', parameter([outFeatures, inFeatures], dtype, (t) => init(t, rng)));
-    this.bias = opts.bias === false ? null : this.registerParameter('bias', parameter([outFeatures], dtype, (t) => {
-      const b = 1 / Math.sqrt(inFeatures);
-      for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
-    }));
+    this.weight = this.registerParameter(
+      'weight',
+      parameter([outFeatures, inFeatures], dtype, (t) => init(t, rng)),
+    );
+    this.bias =
+      opts.bias === false
+        ? null
+        : this.registerParameter(
+            'bias',
+            parameter([outFeatures], dtype, (t) => {
+              const b = 1 / Math.sqrt(inFeatures);
+              for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
+            }),
+          );
   }
 
   forward(x: Tensor): Tensor {
@@ -120,7 +136,8 @@ export class Sequential extends Module {
         h = layer.forward(h, opts);
       } catch (e) {
         // a nested Sequential has named its own layer already: that error passes through as it is
-        if (e instanceof ShapeError && !(layer instanceof Sequential)) throw new ShapeError(`layer ${this.names[i]} (${layer.describe()}): ${e.message}`);
+        if (e instanceof ShapeError && !(layer instanceof Sequential))
+          throw new ShapeError(`layer ${this.names[i]} (${layer.describe()}): ${e.message}`);
         throw e;
       }
     }

@@ -89,8 +89,10 @@ export abstract class Module {
     for (const [n, p] of named) {
       const e = sd[n];
       if (!e) throw new Error(`loadStateDict: missing parameter "${n}"`);
-      if (!shapeEq(e.shape, p.shape)) throw new ShapeError(`loadStateDict: parameter "${n}" has shape ${fmtShape(p.shape)}, state has ${fmtShape(e.shape)}`);
-      if (e.data.length !== p.size) throw new ShapeError(`loadStateDict: parameter "${n}" needs ${p.size} values, state has ${e.data.length}`);
+      if (!shapeEq(e.shape, p.shape))
+        throw new ShapeError(`loadStateDict: parameter "${n}" has shape ${fmtShape(p.shape)}, state has ${fmtShape(e.shape)}`);
+      if (e.data.length !== p.size)
+        throw new ShapeError(`loadStateDict: parameter "${n}" needs ${p.size} values, state has ${e.data.length}`);
       p.data.set(e.data);
     }
     const known = new Set(named.map(([n]) => n));
@@ -123,7 +125,10 @@ export abstract class Module {
 
 /** A parameter tensor of the given shape and dtype, filled by `init`. */
 export function parameter(shape: number[], dtype: 'float32' | 'float64', init: (t: Tensor) => void): Tensor {
-  const js = allocStorage(dtype, shape.reduce((a, b) => a * b, 1));
+  const js = allocStorage(
+    dtype,
+    shape.reduce((a, b) => a * b, 1),
+  );
   // A parameter lives as long as its model, so a backend with its own memory may keep it there
   // (wasm: the products and the fused optimizer step then read it in place, with no copies).
   const t = new Tensor(extension('allocLike')?.(js) ?? js, shape, true);

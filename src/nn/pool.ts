@@ -55,7 +55,12 @@ export class AvgPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }, this.describe());
+    return avgPool2d(
+      x,
+      this.kernelSize,
+      { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad },
+      this.describe(),
+    );
   }
 
   override describe(): string {

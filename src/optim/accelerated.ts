@@ -30,7 +30,7 @@ export interface Acceleration<H extends BaseHyper, S extends ParamState, K exten
   step(kernel: Extensions[K], param: Storage, grad: Storage, state: S, h: H): boolean;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the table holds entries of every rule's own H and S
+// the table holds entries of every rule's own H and S
 type AnyAcceleration = Acceleration<any, any, ExtensionName>;
 
 const table = new Map<string, AnyAcceleration[]>();
@@ -77,12 +77,17 @@ export interface AccelerationRow {
  * and a listed rule outside `supports`, runs its own loop. `updates` counts parameter updates per
  * rule since the process started (fused vs pure), so a test or a log can see which path ran.
  */
-export function accelerationInfo(): { backend: string; accelerated: AccelerationRow[]; updates: Record<string, { fused: number; pure: number }> } {
+export function accelerationInfo(): {
+  backend: string;
+  accelerated: AccelerationRow[];
+  updates: Record<string, { fused: number; pure: number }>;
+} {
   const name = backend().name;
   const ext = extensionsOf(name);
   const accelerated: AccelerationRow[] = [];
   for (const list of table.values()) {
-    for (const a of list) accelerated.push({ rule: a.rule, extension: a.extension, supports: a.supports, available: typeof ext[a.extension] === 'function' });
+    for (const a of list)
+      accelerated.push({ rule: a.rule, extension: a.extension, supports: a.supports, available: typeof ext[a.extension] === 'function' });
   }
   const updates: Record<string, { fused: number; pure: number }> = {};
   for (const [r, c] of counts) updates[r] = { ...c };
@@ -117,7 +122,18 @@ function adamLike(rule: string, decoupled: boolean): Acceleration<AdamOptions, A
       const created = h.amsgrad && !s.maxExpAvgSq;
       const vMax = h.amsgrad ? (s.maxExpAvgSq ??= stateLike(p)) : null;
       const [beta1, beta2] = h.betas;
-      if (!kernel(p, g, s.expAvg, s.expAvgSq, vMax, { lr: h.lr, beta1, beta2, eps: h.eps, weightDecay: h.weightDecay, decoupled, maximize: h.maximize, step: t })) {
+      if (
+        !kernel(p, g, s.expAvg, s.expAvgSq, vMax, {
+          lr: h.lr,
+          beta1,
+          beta2,
+          eps: h.eps,
+          weightDecay: h.weightDecay,
+          decoupled,
+          maximize: h.maximize,
+          step: t,
+        })
+      ) {
         if (created) s.maxExpAvgSq = undefined;
         return false;
       }

@@ -51,8 +51,10 @@ export interface AdafactorOptions {
   maximize: boolean;
 }
 
-const epsPair = spec('[ε₁ (a number or null), ε₂ (a number)]', (v) =>
-  Array.isArray(v) && v.length === 2 && (v[0] === null || typeof v[0] === 'number') && typeof v[1] === 'number');
+const epsPair = spec(
+  '[ε₁ (a number or null), ε₂ (a number)]',
+  (v) => Array.isArray(v) && v.length === 2 && (v[0] === null || typeof v[0] === 'number') && typeof v[1] === 'number',
+);
 
 /** torch.lerp's two forms, chosen by the weight (exact at w = 1). */
 const lerp = (a: number, b: number, w: number) => (w < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w));

@@ -28,7 +28,13 @@ function grads(params: ParamList): Tensor[] {
 
 export function clipGradNorm_(params: ParamList, maxNorm: number, normType = 2, opts: { errorIfNonfinite?: boolean } = {}): number {
   checkOptions('clipGradNorm_', opts, { errorIfNonfinite: bool });
-  check('clipGradNorm_', 'maxNorm', maxNorm, typeof maxNorm === 'number' && maxNorm >= 0 && Number.isFinite(maxNorm), 'a finite number ≥ 0');
+  check(
+    'clipGradNorm_',
+    'maxNorm',
+    maxNorm,
+    typeof maxNorm === 'number' && maxNorm >= 0 && Number.isFinite(maxNorm),
+    'a finite number ≥ 0',
+  );
   check('clipGradNorm_', 'normType', normType, typeof normType === 'number' && normType > 0, '> 0 or Infinity');
   const gs = grads(params);
   if (gs.length === 0) return 0;

@@ -54,8 +54,28 @@ const NAME = 'DAdaptAdam';
 
 export const dadaptAdamRule: UpdateRule<DAdaptAdamOptions> = {
   name: NAME,
-  defaults: { lr: 1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, decouple: false, useBiasCorrection: false, d0: 1e-6, growthRate: Infinity, layerScale: 1 },
-  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, decouple: bool, useBiasCorrection: bool, d0: num, growthRate: nullable(num), layerScale: num },
+  defaults: {
+    lr: 1,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0,
+    decouple: false,
+    useBiasCorrection: false,
+    d0: 1e-6,
+    growthRate: Infinity,
+    layerScale: 1,
+  },
+  schema: {
+    lr: num,
+    betas: numPair,
+    eps: num,
+    weightDecay: num,
+    decouple: bool,
+    useBiasCorrection: bool,
+    d0: num,
+    growthRate: nullable(num),
+    layerScale: num,
+  },
   validate(h) {
     checkNonNeg(NAME, 'lr', h.lr);
     checkBetas(NAME, h.betas);
@@ -64,14 +84,22 @@ export const dadaptAdamRule: UpdateRule<DAdaptAdamOptions> = {
     checkBool(NAME, 'decouple', h.decouple);
     checkBool(NAME, 'useBiasCorrection', h.useBiasCorrection);
     check(NAME, 'd0', h.d0, typeof h.d0 === 'number' && h.d0 > 0 && Number.isFinite(h.d0), '> 0');
-    check(NAME, 'growthRate', h.growthRate, h.growthRate === null || (typeof h.growthRate === 'number' && h.growthRate >= 1), 'null (∞) or ≥ 1');
+    check(
+      NAME,
+      'growthRate',
+      h.growthRate,
+      h.growthRate === null || (typeof h.growthRate === 'number' && h.growthRate >= 1),
+      'null (∞) or ≥ 1',
+    );
     check(NAME, 'layerScale', h.layerScale, typeof h.layerScale === 'number' && h.layerScale > 0 && Number.isFinite(h.layerScale), '> 0');
   },
   init(p) {
     return { step: 0, s: like(p), expAvg: like(p), expAvgSq: like(p) };
   },
   apply() {
-    throw new Error('DAdaptAdam: one step-size estimate is shared by all parameters; step the DAdaptAdam class (or call dadaptAdamStep) with all of them');
+    throw new Error(
+      'DAdaptAdam: one step-size estimate is shared by all parameters; step the DAdaptAdam class (or call dadaptAdamStep) with all of them',
+    );
   },
 };
 

@@ -7,7 +7,16 @@
  */
 import type { Storage } from '../tensor/tensor.js';
 import { noGrad, withGrad } from '../autograd/engine.js';
-import { Optimizer, lossValue, type BaseHyper, type Closure, type OptimizerStateDict, type ParamState, type ParamsInput, type UpdateRule } from './optimizer.js';
+import {
+  Optimizer,
+  lossValue,
+  type BaseHyper,
+  type Closure,
+  type OptimizerStateDict,
+  type ParamState,
+  type ParamsInput,
+  type UpdateRule,
+} from './optimizer.js';
 
 /** One parameter as a group step sees it. */
 export interface Slot {
@@ -20,7 +29,13 @@ export interface Slot {
 export type GroupStep<H, G> = (groups: { h: H; params: Slot[] }[], shared: G) => void;
 
 export abstract class GroupAdaptiveOptimizer<H extends BaseHyper, G extends object> extends Optimizer<H> {
-  constructor(rule: UpdateRule<H>, params: ParamsInput<H>, options: Partial<H>, private readonly keys: readonly (keyof G & string)[], initial: (h: H) => G) {
+  constructor(
+    rule: UpdateRule<H>,
+    params: ParamsInput<H>,
+    options: Partial<H>,
+    private readonly keys: readonly (keyof G & string)[],
+    initial: (h: H) => G,
+  ) {
     super(rule, params, options);
     const g0 = initial(this.paramGroups[0]);
     for (const g of this.paramGroups) Object.assign(g, g0);
@@ -39,15 +54,17 @@ export abstract class GroupAdaptiveOptimizer<H extends BaseHyper, G extends obje
     noGrad(() => {
       const groups = this.paramGroups.map((g) => ({
         h: g as H,
-        params: g.params.filter((p) => p.grad).map((p) => {
-          const name = this.nameOf(p);
-          let s = this.state.get(name);
-          if (!s) {
-            s = this.rule.init(p.data, g, p.shape);
-            this.state.set(name, s);
-          }
-          return { p: p.data, g: p.grad!.data, s };
-        }),
+        params: g.params
+          .filter((p) => p.grad)
+          .map((p) => {
+            const name = this.nameOf(p);
+            let s = this.state.get(name);
+            if (!s) {
+              s = this.rule.init(p.data, g, p.shape);
+              this.state.set(name, s);
+            }
+            return { p: p.data, g: p.grad!.data, s };
+          }),
       }));
       const shared = this.shared;
       this.groupStep(groups, shared);
@@ -62,12 +79,15 @@ export abstract class GroupAdaptiveOptimizer<H extends BaseHyper, G extends obje
       for (const k of this.keys) {
         if (!(k in g)) throw new Error(`loadStateDict: ${this.rule.name} state has no "${k}" in its parameter groups`);
         const v = g[k] === null ? Infinity : g[k]; // JSON writes ±∞ as null; the shared scalars that can be ∞ are bounds
-        if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`loadStateDict: ${this.rule.name} group "${k}" must be a number, got ${JSON.stringify(g[k])}`);
+        if (typeof v !== 'number' || Number.isNaN(v))
+          throw new TypeError(`loadStateDict: ${this.rule.name} group "${k}" must be a number, got ${JSON.stringify(g[k])}`);
         out[k] = v;
       }
       return out;
     });
-    const stripped = sd.paramGroups.map((g) => Object.fromEntries(Object.entries(g).filter(([k]) => !(this.keys as readonly string[]).includes(k))));
+    const stripped = sd.paramGroups.map((g) =>
+      Object.fromEntries(Object.entries(g).filter(([k]) => !(this.keys as readonly string[]).includes(k))),
+    );
     super.loadStateDict({ ...sd, paramGroups: stripped });
     saved.forEach((v, i) => Object.assign(this.paramGroups[i], v));
   }

@@ -21,10 +21,15 @@ export class Curvature {
   hvpCount = 0;
   private readonly g: Tensor[];
 
-  constructor(loss: Tensor, readonly params: Tensor[]) {
+  constructor(
+    loss: Tensor,
+    readonly params: Tensor[],
+  ) {
     if (loss.size !== 1) throw new RangeError(`Curvature: the loss must have one element, got ${loss.size}`);
     if (!loss.requiresGrad) throw new Error('Curvature: the loss does not depend on the parameters (computed under noGrad, or a number?)');
-    this.g = grad(loss, params, { createGraph: true, allowUnused: true }).map((gi, i) => gi ?? zeros(params[i].shape, { dtype: params[i].dtype }));
+    this.g = grad(loss, params, { createGraph: true, allowUnused: true }).map(
+      (gi, i) => gi ?? zeros(params[i].shape, { dtype: params[i].dtype }),
+    );
     this.n = params.reduce((n, p) => n + p.size, 0);
     this.grad = new Float64Array(this.n);
     let off = 0;

@@ -24,7 +24,7 @@
  *
  * Reference: Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4; Liu & Nocedal (1989).
  */
-import { Tensor, allocStorage, type DType, type Storage } from '../tensor/tensor.js';
+import { type Tensor, allocStorage, type DType, type Storage } from '../tensor/tensor.js';
 import { withGrad } from '../autograd/engine.js';
 import { ClosureOptimizer, check, lossValue, type Closure, type Method, type OptimizerStateDict, type ParamsInput } from './optimizer.js';
 import { checkOptions, num, nullable, str } from '../util/options.js';
@@ -67,11 +67,16 @@ export const lbfgsRule: Method<LBFGSOptions> = {
     check('LBFGS', 'maxEval', h.maxEval, upTo(h.maxEval, LBFGS_LIMITS.maxEval), `an integer from 1 to ${LBFGS_LIMITS.maxEval}`);
     check('LBFGS', 'toleranceGrad', h.toleranceGrad, nonNeg(h.toleranceGrad), '≥ 0');
     check('LBFGS', 'toleranceChange', h.toleranceChange, nonNeg(h.toleranceChange), '≥ 0');
-    check('LBFGS', 'historySize', h.historySize, upTo(h.historySize, LBFGS_LIMITS.historySize), `an integer from 1 to ${LBFGS_LIMITS.historySize}`);
+    check(
+      'LBFGS',
+      'historySize',
+      h.historySize,
+      upTo(h.historySize, LBFGS_LIMITS.historySize),
+      `an integer from 1 to ${LBFGS_LIMITS.historySize}`,
+    );
     check('LBFGS', 'lineSearchFn', h.lineSearchFn, h.lineSearchFn === null || h.lineSearchFn === 'strongWolfe', "null or 'strongWolfe'");
   },
 };
-
 
 /** L-BFGS's global state (PyTorch's state keys, camel-cased). */
 interface LBFGSState {
@@ -86,7 +91,6 @@ interface LBFGSState {
   prevFlatGrad: Storage | null;
   prevLoss: number;
 }
-
 
 export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
   private readonly params: Tensor[];
@@ -104,8 +108,13 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     // PyTorch spells it 'strong_wolfe'; the CLI 'strong-wolfe'.
     const ls = options.lineSearchFn;
     const lineSearchFn = ls === 'strong_wolfe' || ls === 'strong-wolfe' ? 'strongWolfe' : ls;
-    super(lbfgsRule, params, { ...options, lineSearchFn, maxEval: options.maxEval ?? Math.min(Math.floor((maxIter * 5) / 4), LBFGS_LIMITS.maxEval) });
-    if (this.paramGroups.length !== 1) throw new RangeError("LBFGS: doesn't support per-parameter options (parameter groups); pass one list of parameters");
+    super(lbfgsRule, params, {
+      ...options,
+      lineSearchFn,
+      maxEval: options.maxEval ?? Math.min(Math.floor((maxIter * 5) / 4), LBFGS_LIMITS.maxEval),
+    });
+    if (this.paramGroups.length !== 1)
+      throw new RangeError("LBFGS: doesn't support per-parameter options (parameter groups); pass one list of parameters");
     this.params = this.paramGroups[0].params;
     const dtypes = new Set(this.params.map((p) => p.dtype));
     if (dtypes.size !== 1) throw new TypeError(`LBFGS: all parameters must share one dtype, got ${[...dtypes].join(' and ')}`);
@@ -134,7 +143,8 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     let off = 0;
     for (const p of this.params) {
       if (p.grad) {
-        if (p.grad.size !== p.size) throw new Error(`LBFGS: gradient of "${this.nameOf(p)}" has ${p.grad.size} values, parameter has ${p.size}`);
+        if (p.grad.size !== p.size)
+          throw new Error(`LBFGS: gradient of "${this.nameOf(p)}" has ${p.grad.size} values, parameter has ${p.size}`);
         out.set(p.grad.data, off);
       }
       off += p.size;
@@ -164,7 +174,8 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
 
   /** Up to maxIter L-BFGS iterations; returns the loss the closure gave at the starting point. */
   override step(closure: Closure): number {
-    if (typeof closure !== 'function') throw new TypeError('LBFGS: step(closure) needs a closure that re-evaluates the loss and its gradients');
+    if (typeof closure !== 'function')
+      throw new TypeError('LBFGS: step(closure) needs a closure that re-evaluates the loss and its gradients');
     const group = this.paramGroups[0];
     const { lr, maxIter, maxEval, toleranceGrad, toleranceChange, historySize, lineSearchFn } = group;
     const st = this.s;
@@ -263,7 +274,12 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
             this.setParams(x0);
             return { f, g };
           },
-          t, dir, loss, flatGrad, gtd, { toleranceChange },
+          t,
+          dir,
+          loss,
+          flatGrad,
+          gtd,
+          { toleranceChange },
         );
         loss = res.f;
         flatGrad = res.g;
@@ -329,10 +345,13 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     const first = this.nameOf(this.params[0]);
     const keys = Object.keys(sd.state);
     if (keys.length > 1 || (keys.length === 1 && keys[0] !== first)) {
-      throw new Error(`loadStateDict: LBFGS keeps its state under the first parameter "${first}", got ${keys.map((k) => `"${k}"`).join(', ')}`);
+      throw new Error(
+        `loadStateDict: LBFGS keeps its state under the first parameter "${first}", got ${keys.map((k) => `"${k}"`).join(', ')}`,
+      );
     }
     const g = sd.paramGroups[0] as Record<string, unknown> | undefined;
-    if (sd.paramGroups.length !== 1 || !g) throw new Error(`loadStateDict: LBFGS has one parameter group, state has ${sd.paramGroups.length}`);
+    if (sd.paramGroups.length !== 1 || !g)
+      throw new Error(`loadStateDict: LBFGS has one parameter group, state has ${sd.paramGroups.length}`);
     const { params: _names, ...h } = g;
     const merged = { ...this.paramGroups[0], ...h };
     lbfgsRule.validate(merged);
@@ -345,7 +364,8 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     };
     const vec = (k: string, len: number) => {
       const v = e[k];
-      if (!Array.isArray(v) || v.length !== len) throw new Error(`loadStateDict: LBFGS state "${k}" must have ${len} values, got ${Array.isArray(v) ? v.length : typeof v}`);
+      if (!Array.isArray(v) || v.length !== len)
+        throw new Error(`loadStateDict: LBFGS state "${k}" must have ${len} values, got ${Array.isArray(v) ? v.length : typeof v}`);
       const out = allocStorage(this.dtype, len);
       out.set(v);
       return out;

@@ -17,7 +17,14 @@
  * eigenvalues are distinct. Sums run in index order, so results equal BLAS's to rounding (~1e-16 relative).
  */
 /** a (m×k) · b (k×n) → m×n. */
-export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number, out = new Float64Array(m * n)): Float64Array {
+export function matmul(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+  out = new Float64Array(m * n),
+): Float64Array {
   out.fill(0);
   for (let i = 0; i < m; i++) {
     const ro = i * n;
@@ -163,7 +170,14 @@ function around(dims: readonly number[], k: number): [number, number, number] {
  * Mode-k product of a row-major tensor with a d_k×d_k matrix Q: out[…, a, …] = Σ_i t[…, i, …]·M(i, a),
  * M = Q (`transpose` false: coordinates in Q's basis, Qᵀt along mode k) or Qᵀ (`transpose` true: back, Q·t).
  */
-export function modeProduct(t: ArrayLike<number>, dims: readonly number[], k: number, Q: ArrayLike<number>, back: boolean, out = new Float64Array(t.length)): Float64Array {
+export function modeProduct(
+  t: ArrayLike<number>,
+  dims: readonly number[],
+  k: number,
+  Q: ArrayLike<number>,
+  back: boolean,
+  out = new Float64Array(t.length),
+): Float64Array {
   const [outer, d, inner] = around(dims, k);
   // m[i][a] = M(i, a), rows contiguous
   const m = new Float64Array(d * d);

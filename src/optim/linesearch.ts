@@ -28,13 +28,22 @@ const pyMin = (a: number, b: number) => (b < a ? b : a);
  * Minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), clamped to `bounds` (default: the
  * interval between x1 and x2); the interval's midpoint when the cubic has no real minimiser.
  */
-export function cubicInterpolate(x1: number, f1: number, g1: number, x2: number, f2: number, g2: number, bounds?: [number, number]): number {
+export function cubicInterpolate(
+  x1: number,
+  f1: number,
+  g1: number,
+  x2: number,
+  f2: number,
+  g2: number,
+  bounds?: [number, number],
+): number {
   const [lo, hi] = bounds ?? (x1 <= x2 ? [x1, x2] : [x2, x1]);
   const d1 = g1 + g2 - (3 * (f1 - f2)) / (x1 - x2);
   const d2sq = d1 * d1 - g1 * g2;
   if (d2sq >= 0) {
     const d2 = Math.sqrt(d2sq);
-    const minPos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+    const minPos =
+      x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
     return pyMin(pyMax(minPos, lo), hi);
   }
   return (lo + hi) / 2;
@@ -58,7 +67,15 @@ export interface LineSearchResult {
 }
 
 /** PyTorch's _strong_wolfe: start at step t with f = φ(0), g = ∇f(x), gtd = φ'(0) < 0. */
-export function strongWolfe(obj: DirectionalObjective, t: number, d: Storage, f: number, g: Storage, gtd: number, opts: StrongWolfeOptions = {}): LineSearchResult {
+export function strongWolfe(
+  obj: DirectionalObjective,
+  t: number,
+  d: Storage,
+  f: number,
+  g: Storage,
+  gtd: number,
+  opts: StrongWolfeOptions = {},
+): LineSearchResult {
   const c1 = opts.c1 ?? 1e-4;
   const c2 = opts.c2 ?? 0.9;
   const tolChange = opts.toleranceChange ?? 1e-9;
@@ -188,7 +205,13 @@ export interface ArmijoOptions {
  * Backtracking: the first t in t0, t0·ρ, t0·ρ², … with φ(t) ≤ φ(0) + c1·t·φ'(0). If none of maxLs
  * trials passes, returns t = 0 (stay put) — a descent method must never step uphill.
  */
-export function armijo(phi: (t: number) => number, t0: number, f: number, gtd: number, opts: ArmijoOptions = {}): { t: number; f: number; evals: number } {
+export function armijo(
+  phi: (t: number) => number,
+  t0: number,
+  f: number,
+  gtd: number,
+  opts: ArmijoOptions = {},
+): { t: number; f: number; evals: number } {
   const c1 = opts.c1 ?? 1e-4;
   const shrink = opts.shrink ?? 0.5;
   const maxLs = opts.maxLs ?? 40;

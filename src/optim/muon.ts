@@ -79,13 +79,34 @@ const NAME = 'Muon';
 export const muonRule: UpdateRule<MuonOptions> = {
   name: NAME,
   defaults: {
-    lr: 1e-3, momentum: 0.95, nesterov: true, weightDecay: 0.1, nsCoefficients: [3.4445, -4.775, 2.0315], nsSteps: 5, eps: 1e-7,
-    adjustLrFn: 'original', momentumForm: 'ema', nsNormalize: 'clamp', useMuon: true, betas: [0.9, 0.95], adamEps: 1e-10,
+    lr: 1e-3,
+    momentum: 0.95,
+    nesterov: true,
+    weightDecay: 0.1,
+    nsCoefficients: [3.4445, -4.775, 2.0315],
+    nsSteps: 5,
+    eps: 1e-7,
+    adjustLrFn: 'original',
+    momentumForm: 'ema',
+    nsNormalize: 'clamp',
+    useMuon: true,
+    betas: [0.9, 0.95],
+    adamEps: 1e-10,
   },
   schema: {
-    lr: num, momentum: num, nesterov: bool, weightDecay: num, nsCoefficients: numArray, nsSteps: num, eps: num,
-    adjustLrFn: oneOf('original', 'match_rms_adamw', 'none'), momentumForm: oneOf('ema', 'sum'), nsNormalize: oneOf('clamp', 'add'),
-    useMuon: bool, betas: numPair, adamEps: num,
+    lr: num,
+    momentum: num,
+    nesterov: bool,
+    weightDecay: num,
+    nsCoefficients: numArray,
+    nsSteps: num,
+    eps: num,
+    adjustLrFn: oneOf('original', 'match_rms_adamw', 'none'),
+    momentumForm: oneOf('ema', 'sum'),
+    nsNormalize: oneOf('clamp', 'add'),
+    useMuon: bool,
+    betas: numPair,
+    adamEps: num,
   },
   validate(h) {
     checkNonNeg(NAME, 'lr', h.lr);
@@ -93,7 +114,13 @@ export const muonRule: UpdateRule<MuonOptions> = {
     checkBool(NAME, 'nesterov', h.nesterov);
     checkNonNeg(NAME, 'weightDecay', h.weightDecay);
     const c = h.nsCoefficients;
-    check(NAME, 'nsCoefficients', c, Array.isArray(c) && c.length === 3 && c.every((x) => Number.isFinite(x)), 'three finite numbers [a, b, c]');
+    check(
+      NAME,
+      'nsCoefficients',
+      c,
+      Array.isArray(c) && c.length === 3 && c.every((x) => Number.isFinite(x)),
+      'three finite numbers [a, b, c]',
+    );
     check(NAME, 'nsSteps', h.nsSteps, Number.isInteger(h.nsSteps) && h.nsSteps >= 0 && h.nsSteps <= 100, 'an integer in [0, 100]');
     check(NAME, 'eps', h.eps, typeof h.eps === 'number' && h.eps > 0 && Number.isFinite(h.eps), '> 0');
     checkBool(NAME, 'useMuon', h.useMuon);
@@ -178,7 +205,12 @@ function viaGram(x: Float64Array, r: number, k: number, a: number, b: number, c:
  * The quintic Newton–Schulz iteration on a rows × cols matrix (float64, row-major): an approximate
  * orthogonalisation U Vᵀ of `u`, returned in a new array of the same layout.
  */
-export function newtonSchulz5(u: ArrayLike<number>, rows: number, cols: number, h: Pick<MuonOptions, 'nsCoefficients' | 'nsSteps' | 'eps' | 'nsNormalize'>): Float64Array {
+export function newtonSchulz5(
+  u: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  h: Pick<MuonOptions, 'nsCoefficients' | 'nsSteps' | 'eps' | 'nsNormalize'>,
+): Float64Array {
   const [a, b, c] = h.nsCoefficients;
   const tall = rows > cols;
   const r = tall ? cols : rows; // X is r × k with r ≤ k
@@ -277,7 +309,9 @@ function adamwAuxStep(p: Storage, g: Storage, s: ParamState, h: MuonOptions): vo
  */
 export function muonInit(p: Storage, shape: readonly number[], h: MuonOptions, name = 'a parameter'): ParamState {
   if (h.useMuon && shape.length < 2) {
-    throw new RangeError(`Muon: parameter "${name}" has shape [${shape.join(', ')}]; Muon orthogonalises matrices (2-D or more, a conv filter flattened), so give it a group with useMuon: false (muonParamGroups does)`);
+    throw new RangeError(
+      `Muon: parameter "${name}" has shape [${shape.join(', ')}]; Muon orthogonalises matrices (2-D or more, a conv filter flattened), so give it a group with useMuon: false (muonParamGroups does)`,
+    );
   }
   const [rows, cols] = matrixShape(shape);
   return h.useMuon ? { momentumBuffer: like(p), rows, cols } : { step: 0, expAvg: like(p), expAvgSq: like(p), rows, cols };
@@ -299,10 +333,13 @@ export interface MuonGroupOptions {
  * matrices (2-D or more) between the first and the last go to Muon; biases, gains and (unless told
  * otherwise) the first and the last weight matrix go to an AdamW group. Empty groups are left out.
  */
-export function muonParamGroups(params: [string, Tensor][], o: MuonGroupOptions = {}): (Partial<MuonOptions> & { params: [string, Tensor][] })[] {
+export function muonParamGroups(
+  params: [string, Tensor][],
+  o: MuonGroupOptions = {},
+): (Partial<MuonOptions> & { params: [string, Tensor][] })[] {
   const mats = params.filter(([, t]) => t.shape.length >= 2);
-  const first = o.adamFirst ?? true ? mats[0]?.[1] : undefined;
-  const last = o.adamLast ?? true ? mats[mats.length - 1]?.[1] : undefined;
+  const first = (o.adamFirst ?? true) ? mats[0]?.[1] : undefined;
+  const last = (o.adamLast ?? true) ? mats[mats.length - 1]?.[1] : undefined;
   const muon = params.filter(([, t]) => t.shape.length >= 2 && t !== first && t !== last);
   const adam = params.filter(([, t]) => !muon.some(([, m]) => m === t));
   const groups: (Partial<MuonOptions> & { params: [string, Tensor][] })[] = [];
@@ -314,6 +351,7 @@ export function muonParamGroups(params: [string, Tensor][], o: MuonGroupOptions 
 export class Muon extends Optimizer<MuonOptions> {
   constructor(params: ParamsInput<MuonOptions>, options: Partial<MuonOptions> = {}) {
     super(muonRule, params, options);
-    for (const g of this.paramGroups) for (const p of g.params) if (g.useMuon && p.shape.length < 2) muonInit(p.data, p.shape, g, this.nameOf(p));
+    for (const g of this.paramGroups)
+      for (const p of g.params) if (g.useMuon && p.shape.length < 2) muonInit(p.data, p.shape, g, this.nameOf(p));
   }
 }

@@ -59,8 +59,26 @@ export type NAdamState = {
 
 export const nadamRule: UpdateRule<NAdamOptions, NAdamState> = {
   name: 'NAdam',
-  defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, decoupledWeightDecay: false, maximize: false, legacyMuProduct: false },
-  schema: { lr: num, betas: numPair, eps: num, weightDecay: num, momentumDecay: num, decoupledWeightDecay: bool, maximize: bool, legacyMuProduct: bool },
+  defaults: {
+    lr: 2e-3,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0,
+    momentumDecay: 4e-3,
+    decoupledWeightDecay: false,
+    maximize: false,
+    legacyMuProduct: false,
+  },
+  schema: {
+    lr: num,
+    betas: numPair,
+    eps: num,
+    weightDecay: num,
+    momentumDecay: num,
+    decoupledWeightDecay: bool,
+    maximize: bool,
+    legacyMuProduct: bool,
+  },
   validate(h) {
     checkNonNeg('NAdam', 'lr', h.lr);
     checkNonNeg('NAdam', 'eps', h.eps);

@@ -75,17 +75,51 @@ export const NEWTON_LIMITS = Object.freeze({ exactParams: 10_000, maxLs: 1000, c
 /** Newton's name and options (a closure method: its step is Newton.step(closure)). */
 export const newtonRule: Method<NewtonOptions> = {
   name: 'Newton',
-  defaults: { lr: 1, mode: 'exact', damping: 0, lineSearch: 'armijo', c1: 1e-4, maxLs: 40, toleranceGrad: 1e-12, cgMaxIter: 100, cgTol: 1e-2, hessian: null },
-  schema: { lr: num, mode: str, damping: num, lineSearch: nullable(str), c1: num, maxLs: num, toleranceGrad: num, cgMaxIter: num, cgTol: num, hessian: nullable(fn) },
+  defaults: {
+    lr: 1,
+    mode: 'exact',
+    damping: 0,
+    lineSearch: 'armijo',
+    c1: 1e-4,
+    maxLs: 40,
+    toleranceGrad: 1e-12,
+    cgMaxIter: 100,
+    cgTol: 1e-2,
+    hessian: null,
+  },
+  schema: {
+    lr: num,
+    mode: str,
+    damping: num,
+    lineSearch: nullable(str),
+    c1: num,
+    maxLs: num,
+    toleranceGrad: num,
+    cgMaxIter: num,
+    cgTol: num,
+    hessian: nullable(fn),
+  },
   validate(h) {
     check('Newton', 'lr', h.lr, nonNeg(h.lr) && h.lr > 0, '> 0');
     check('Newton', 'mode', h.mode, h.mode === 'exact' || h.mode === 'hessianFree', "'exact' or 'hessianFree'");
     check('Newton', 'damping', h.damping, nonNeg(h.damping), '≥ 0');
-    check('Newton', 'lineSearch', h.lineSearch, h.lineSearch === null || h.lineSearch === 'armijo' || h.lineSearch === 'strongWolfe', "'armijo', 'strongWolfe' or null");
+    check(
+      'Newton',
+      'lineSearch',
+      h.lineSearch,
+      h.lineSearch === null || h.lineSearch === 'armijo' || h.lineSearch === 'strongWolfe',
+      "'armijo', 'strongWolfe' or null",
+    );
     check('Newton', 'c1', h.c1, h.c1 > 0 && h.c1 < 1, 'in (0, 1)');
     check('Newton', 'maxLs', h.maxLs, posInt(h.maxLs) && h.maxLs <= NEWTON_LIMITS.maxLs, `an integer from 1 to ${NEWTON_LIMITS.maxLs}`);
     check('Newton', 'toleranceGrad', h.toleranceGrad, nonNeg(h.toleranceGrad), '≥ 0');
-    check('Newton', 'cgMaxIter', h.cgMaxIter, posInt(h.cgMaxIter) && h.cgMaxIter <= NEWTON_LIMITS.cgMaxIter, `an integer from 1 to ${NEWTON_LIMITS.cgMaxIter}`);
+    check(
+      'Newton',
+      'cgMaxIter',
+      h.cgMaxIter,
+      posInt(h.cgMaxIter) && h.cgMaxIter <= NEWTON_LIMITS.cgMaxIter,
+      `an integer from 1 to ${NEWTON_LIMITS.cgMaxIter}`,
+    );
     check('Newton', 'cgTol', h.cgTol, h.cgTol > 0 && h.cgTol < 1, 'in (0, 1)');
     check('Newton', 'hessian', typeof h.hessian, h.hessian === null || typeof h.hessian === 'function', 'null or a function');
   },
@@ -112,7 +146,6 @@ export interface NewtonStepInfo {
    */
   stalled: boolean;
 }
-
 
 /** Cholesky factor in place (lower triangle of a row-major n×n); false if not positive definite. */
 export function cholesky(A: Float64Array, n: number): boolean {
@@ -187,7 +220,9 @@ export class Newton extends ClosureOptimizer<NewtonOptions> {
     const v = withGrad(true, closure);
     if (typeof v === 'number') return { f: v, loss: null };
     if (v instanceof Tensor && v.size === 1) return { f: v.data[0], loss: v };
-    throw new TypeError(`Newton: the closure must return the loss (a one-element Tensor, or a number with the hessian option), got ${v instanceof Tensor ? v.toString() : typeof v}`);
+    throw new TypeError(
+      `Newton: the closure must return the loss (a one-element Tensor, or a number with the hessian option), got ${v instanceof Tensor ? v.toString() : typeof v}`,
+    );
   }
 
   /** Gradient at the current parameters from the closure's result: autograd or the .grad it set. */
@@ -242,13 +277,26 @@ export class Newton extends ClosureOptimizer<NewtonOptions> {
     if (h.hessian) {
       g = this.gradientOf(loss);
     } else {
-      if (!loss || !loss.requiresGrad) throw new TypeError('Newton: the closure must return the loss as a Tensor that depends on the parameters (or pass a hessian option)');
+      if (!loss || !loss.requiresGrad)
+        throw new TypeError(
+          'Newton: the closure must return the loss as a Tensor that depends on the parameters (or pass a hessian option)',
+        );
       curv = new Curvature(loss, this.params);
       this.gradEvals++;
       g = curv.grad;
     }
     this.nIter++;
-    const info: NewtonStepInfo = { loss: f0, gradNorm: Math.sqrt(dot(g, g)), t: 0, lambda: 0, cgIters: 0, funcEvals: 0, gradEvals: 0, hvpEvals: 0, stalled: false };
+    const info: NewtonStepInfo = {
+      loss: f0,
+      gradNorm: Math.sqrt(dot(g, g)),
+      t: 0,
+      lambda: 0,
+      cgIters: 0,
+      funcEvals: 0,
+      gradEvals: 0,
+      hvpEvals: 0,
+      stalled: false,
+    };
     const finish = () => {
       if (curv) this.hvpEvals += curv.hvpCount;
       info.funcEvals = this.funcEvals - before.f;
@@ -266,7 +314,8 @@ export class Newton extends ClosureOptimizer<NewtonOptions> {
       let H: Float64Array;
       if (h.hessian) {
         const given = h.hessian();
-        if (given.length !== n * n) throw new RangeError(`Newton: the hessian option returned ${given.length} values, expected ${n}×${n} = ${n * n}`);
+        if (given.length !== n * n)
+          throw new RangeError(`Newton: the hessian option returned ${given.length} values, expected ${n}×${n} = ${n * n}`);
         H = Float64Array.from(given);
       } else {
         H = (curv as Curvature).hessian();
@@ -304,7 +353,8 @@ export class Newton extends ClosureOptimizer<NewtonOptions> {
       if (curv) c = curv;
       else {
         const H = Float64Array.from((h.hessian as () => ArrayLike<number>)());
-        if (H.length !== n * n) throw new RangeError(`Newton: the hessian option returned ${H.length} values, expected ${n}×${n} = ${n * n}`);
+        if (H.length !== n * n)
+          throw new RangeError(`Newton: the hessian option returned ${H.length} values, expected ${n}×${n} = ${n * n}`);
         const m: HvpOracle = {
           hvpCount: 0,
           hvp: (v) => {
@@ -366,11 +416,19 @@ export class Newton extends ClosureOptimizer<NewtonOptions> {
         t = res.t;
         fNew = res.f;
       } else {
-        const res = strongWolfe((tt) => {
-          this.setX(x0, tt, d);
-          const { f, loss: l } = this.value(closure);
-          return { f, g: this.gradientOf(l) };
-        }, h.lr, d, f0, g, gtd, { c1: h.c1, maxLs: h.maxLs });
+        const res = strongWolfe(
+          (tt) => {
+            this.setX(x0, tt, d);
+            const { f, loss: l } = this.value(closure);
+            return { f, g: this.gradientOf(l) };
+          },
+          h.lr,
+          d,
+          f0,
+          g,
+          gtd,
+          { c1: h.c1, maxLs: h.maxLs },
+        );
         t = res.f <= f0 ? res.t : 0;
         if (t > 0) fNew = res.f;
       }
@@ -385,7 +443,16 @@ export class Newton extends ClosureOptimizer<NewtonOptions> {
     const sd = super.stateDict();
     const { hessian: _h, ...rest } = sd.paramGroups[0];
     sd.paramGroups = [rest];
-    sd.state = { [this.nameOf(this.params[0])]: { nIter: this.nIter, funcEvals: this.funcEvals, gradEvals: this.gradEvals, hessEvals: this.hessEvals, hvpEvals: this.hvpEvals, lambda: this.lmLambda } };
+    sd.state = {
+      [this.nameOf(this.params[0])]: {
+        nIter: this.nIter,
+        funcEvals: this.funcEvals,
+        gradEvals: this.gradEvals,
+        hessEvals: this.hessEvals,
+        hvpEvals: this.hvpEvals,
+        lambda: this.lmLambda,
+      },
+    };
     return sd;
   }
 
@@ -409,7 +476,7 @@ export class Newton extends ClosureOptimizer<NewtonOptions> {
 /** Why the exact mode refuses n parameters, in the library's terms. */
 export function exactTooLarge(n: number): string {
   const gb = (16 * n * n) / 1e9;
-  return `Newton: the exact Hessian of ${n} parameters has ${n}² = ${(n * n).toExponential(2)} entries (${gb >= 1 ? gb.toFixed(0) + ' GB' : (gb * 1000).toFixed(0) + ' MB'} with its factor), more than the exact mode allows (${NEWTON_LIMITS.exactParams} parameters); use mode 'hessianFree' (hessianFree: true), which multiplies by the Hessian without forming it`;
+  return `Newton: the exact Hessian of ${n} parameters has ${n}² = ${(n * n).toExponential(2)} entries (${gb >= 1 ? `${gb.toFixed(0)} GB` : `${(gb * 1000).toFixed(0)} MB`} with its factor), more than the exact mode allows (${NEWTON_LIMITS.exactParams} parameters); use mode 'hessianFree' (hessianFree: true), which multiplies by the Hessian without forming it`;
 }
 
 /** d itself if it points downhill, else −g (guards against a direction spoilt by rounding). */
@@ -430,7 +497,13 @@ export interface HvpOracle {
   hvpCount: number;
 }
 
-export function truncatedCG(c: HvpOracle, g: Float64Array, lambda: number, maxIter: number, tol: number): { d: Float64Array; iters: number; firstCurvature?: number } {
+export function truncatedCG(
+  c: HvpOracle,
+  g: Float64Array,
+  lambda: number,
+  maxIter: number,
+  tol: number,
+): { d: Float64Array; iters: number; firstCurvature?: number } {
   const n = g.length;
   const d = new Float64Array(n);
   const r = g.map((v) => -v); // residual −g − (H + λI)d at d = 0

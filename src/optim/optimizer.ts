@@ -63,7 +63,13 @@ export interface UpdateRule<H extends BaseHyper, S extends ParamState = ParamSta
 }
 
 /** The rule as a pure function: inputs are left untouched, new values are returned. */
-export function pureUpdate<H extends BaseHyper, S extends ParamState>(rule: UpdateRule<H, S>, param: Storage, grad: Storage, state: S, h: H): { param: Storage; state: S } {
+export function pureUpdate<H extends BaseHyper, S extends ParamState>(
+  rule: UpdateRule<H, S>,
+  param: Storage,
+  grad: Storage,
+  state: S,
+  h: H,
+): { param: Storage; state: S } {
   const p = param.slice() as Storage;
   const s = cloneState(state);
   rule.apply(p, grad, s, h);
@@ -92,7 +98,9 @@ export type Closure = () => number | Tensor;
 export function lossValue(owner: string, v: unknown): number {
   if (typeof v === 'number') return v;
   if (v instanceof Tensor && v.size === 1) return v.data[0];
-  throw new TypeError(`${owner}: the closure must return the loss (a number or a one-element Tensor), got ${v instanceof Tensor ? v.toString() : typeof v}`);
+  throw new TypeError(
+    `${owner}: the closure must return the loss (a number or a one-element Tensor), got ${v instanceof Tensor ? v.toString() : typeof v}`,
+  );
 }
 
 const zeroGradSchema = { setToNone: bool };
@@ -122,7 +130,11 @@ export abstract class OptimizerBase<H extends BaseHyper> {
   readonly paramGroups: ParamGroup<H>[] = [];
   protected readonly names = new Map<Tensor, string>();
 
-  constructor(readonly rule: Method<H>, params: ParamsInput<H>, options: Partial<H> = {}) {
+  constructor(
+    readonly rule: Method<H>,
+    params: ParamsInput<H>,
+    options: Partial<H> = {},
+  ) {
     checkOptions(rule.name, options, rule.schema);
     const defaults = { ...rule.defaults, ...stripUndefined(options) } as H;
     rule.validate(defaults);
@@ -253,10 +265,14 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
   }
 
   loadStateDict(sd: OptimizerStateDict): void {
-    if (sd.optimizer !== this.rule.name) throw new Error(`loadStateDict: state is for ${sd.optimizer}, this optimizer is ${this.rule.name}`);
-    if (sd.paramGroups.length !== this.paramGroups.length) throw new Error(`loadStateDict: ${sd.paramGroups.length} parameter groups in state, ${this.paramGroups.length} here`);
+    if (sd.optimizer !== this.rule.name)
+      throw new Error(`loadStateDict: state is for ${sd.optimizer}, this optimizer is ${this.rule.name}`);
+    if (sd.paramGroups.length !== this.paramGroups.length)
+      throw new Error(`loadStateDict: ${sd.paramGroups.length} parameter groups in state, ${this.paramGroups.length} here`);
     // hyper-parameters by name and type first, before anything is replaced
-    sd.paramGroups.forEach((g, i) => checkOptions(`${this.rule.name}: loadStateDict: parameter group ${i}`, g, this.rule.schema, { allowed: ['params'] }));
+    sd.paramGroups.forEach((g, i) =>
+      checkOptions(`${this.rule.name}: loadStateDict: parameter group ${i}`, g, this.rule.schema, { allowed: ['params'] }),
+    );
     const groupOf = new Map<string, [Tensor, ParamGroup<H>]>();
     for (const g of this.paramGroups) for (const p of g.params) groupOf.set(this.nameOf(p), [p, g]);
     const loaded = new Map<string, S>();
@@ -272,7 +288,8 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
         else {
           const model = fresh[k];
           const len = model !== undefined && typeof model !== 'number' ? model.length : p.size;
-          if (v.length !== len) throw new Error(`loadStateDict: "${name}".${k} has ${v.length} values, a parameter of shape [${p.shape}] needs ${len}`);
+          if (v.length !== len)
+            throw new Error(`loadStateDict: "${name}".${k} has ${v.length} values, a parameter of shape [${p.shape}] needs ${len}`);
           const arr = allocStorage(p.dtype as DType, v.length);
           arr.set(v);
           s[k] = arr;

@@ -61,12 +61,30 @@ const NAME = 'Prodigy';
 export const prodigyRule: UpdateRule<ProdigyOptions> = {
   name: NAME,
   defaults: {
-    lr: 1, betas: [0.9, 0.999], beta3: null, eps: 1e-8, weightDecay: 0, decouple: true, useBiasCorrection: false, safeguardWarmup: false,
-    d0: 1e-6, dCoef: 1, growthRate: Infinity,
+    lr: 1,
+    betas: [0.9, 0.999],
+    beta3: null,
+    eps: 1e-8,
+    weightDecay: 0,
+    decouple: true,
+    useBiasCorrection: false,
+    safeguardWarmup: false,
+    d0: 1e-6,
+    dCoef: 1,
+    growthRate: Infinity,
   },
   schema: {
-    lr: num, betas: numPair, beta3: nullable(num), eps: num, weightDecay: num, decouple: bool, useBiasCorrection: bool, safeguardWarmup: bool,
-    d0: num, dCoef: num, growthRate: nullable(num),
+    lr: num,
+    betas: numPair,
+    beta3: nullable(num),
+    eps: num,
+    weightDecay: num,
+    decouple: bool,
+    useBiasCorrection: bool,
+    safeguardWarmup: bool,
+    d0: num,
+    dCoef: num,
+    growthRate: nullable(num),
   },
   validate(h) {
     checkNonNeg(NAME, 'lr', h.lr);
@@ -79,13 +97,21 @@ export const prodigyRule: UpdateRule<ProdigyOptions> = {
     checkBool(NAME, 'safeguardWarmup', h.safeguardWarmup);
     check(NAME, 'd0', h.d0, typeof h.d0 === 'number' && h.d0 > 0 && Number.isFinite(h.d0), '> 0');
     check(NAME, 'dCoef', h.dCoef, typeof h.dCoef === 'number' && h.dCoef > 0 && Number.isFinite(h.dCoef), '> 0');
-    check(NAME, 'growthRate', h.growthRate, h.growthRate === null || (typeof h.growthRate === 'number' && h.growthRate >= 1), 'null (∞) or ≥ 1');
+    check(
+      NAME,
+      'growthRate',
+      h.growthRate,
+      h.growthRate === null || (typeof h.growthRate === 'number' && h.growthRate >= 1),
+      'null (∞) or ≥ 1',
+    );
   },
   init(p) {
     return { step: 0, s: like(p), p0: p.slice(), expAvg: like(p), expAvgSq: like(p) };
   },
   apply() {
-    throw new Error('Prodigy: one step-size estimate is shared by all parameters; step the Prodigy class (or call prodigyStep) with all of them');
+    throw new Error(
+      'Prodigy: one step-size estimate is shared by all parameters; step the Prodigy class (or call prodigyStep) with all of them',
+    );
   },
 };
 
@@ -93,7 +119,10 @@ export const prodigyRule: UpdateRule<ProdigyOptions> = {
 export function sharedLr(name: string, groups: { h: { lr: number } }[]): number {
   const lr = Math.max(...groups.map((g) => g.h.lr));
   groups.forEach((g, i) => {
-    if (g.h.lr !== lr && g.h.lr !== 0) throw new RangeError(`${name}: parameter group ${i} has lr ${g.h.lr}, group lr ${lr} elsewhere; groups may differ only by lr 0 (one shared step-size estimate)`);
+    if (g.h.lr !== lr && g.h.lr !== 0)
+      throw new RangeError(
+        `${name}: parameter group ${i} has lr ${g.h.lr}, group lr ${lr} elsewhere; groups may differ only by lr 0 (one shared step-size estimate)`,
+      );
   });
   return lr;
 }
@@ -165,6 +194,13 @@ export const prodigyStep: GroupStep<ProdigyOptions, ProdigyShared> = (groups, sh
 export class Prodigy extends GroupAdaptiveOptimizer<ProdigyOptions, ProdigyShared> {
   protected groupStep = prodigyStep;
   constructor(params: ParamsInput<ProdigyOptions>, options: Partial<ProdigyOptions> = {}) {
-    super(prodigyRule, params, options, ['d', 'dMax', 'dNumerator', 'dDenom', 'dHat', 'k'], (h) => ({ d: h.d0, dMax: h.d0, dNumerator: 0, dDenom: 0, dHat: 0, k: 0 }));
+    super(prodigyRule, params, options, ['d', 'dMax', 'dNumerator', 'dDenom', 'dHat', 'k'], (h) => ({
+      d: h.d0,
+      dMax: h.d0,
+      dNumerator: 0,
+      dDenom: 0,
+      dHat: 0,
+      k: 0,
+    }));
   }
 }

@@ -49,8 +49,28 @@ export type RMSpropState = {
 
 export const rmspropRule: UpdateRule<RMSpropOptions, RMSpropState> = {
   name: 'RMSprop',
-  defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, epsInsideSqrt: false, lrInsideMomentum: false },
-  schema: { lr: num, alpha: num, eps: num, weightDecay: num, momentum: num, centered: bool, maximize: bool, epsInsideSqrt: bool, lrInsideMomentum: bool },
+  defaults: {
+    lr: 1e-2,
+    alpha: 0.99,
+    eps: 1e-8,
+    weightDecay: 0,
+    momentum: 0,
+    centered: false,
+    maximize: false,
+    epsInsideSqrt: false,
+    lrInsideMomentum: false,
+  },
+  schema: {
+    lr: num,
+    alpha: num,
+    eps: num,
+    weightDecay: num,
+    momentum: num,
+    centered: bool,
+    maximize: bool,
+    epsInsideSqrt: bool,
+    lrInsideMomentum: bool,
+  },
   validate(h) {
     checkNonNeg('RMSprop', 'lr', h.lr);
     checkNonNeg('RMSprop', 'eps', h.eps);

@@ -81,7 +81,10 @@ export class SAM extends WrapperOptimizer<SAMOptions> {
   }
 
   override step(closure?: Closure): number {
-    if (typeof closure !== 'function') throw new TypeError('SAM: step() needs a closure (zero the gradients, compute the loss, backward, return it): SAM evaluates the gradient twice per step');
+    if (typeof closure !== 'function')
+      throw new TypeError(
+        'SAM: step() needs a closure (zero the gradients, compute the loss, backward, return it): SAM evaluates the gradient twice per step',
+      );
     const loss = lossValue('SAM', withGrad(true, closure));
     this.evals++;
     noGrad(() => this.ascend());
@@ -102,7 +105,8 @@ export class SAM extends WrapperOptimizer<SAMOptions> {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         if (!p.grad) continue;
-        const w = p.data, gr = p.grad.data;
+        const w = p.data,
+          gr = p.grad.data;
         let s = 0;
         for (let i = 0; i < w.length; i++) {
           const tg = (g.adaptive ? Math.abs(w[i]) + g.eta : 1) * gr[i];
@@ -117,7 +121,8 @@ export class SAM extends WrapperOptimizer<SAMOptions> {
       const scale = g.rho / (norm + 1e-12);
       for (const p of g.params) {
         if (!p.grad) continue;
-        const w = p.data, gr = p.grad.data;
+        const w = p.data,
+          gr = p.grad.data;
         this.saved.set(this.nameOf(p), w.slice() as Storage);
         for (let i = 0; i < w.length; i++) {
           const t = g.adaptive ? Math.abs(w[i]) + g.eta : 1;

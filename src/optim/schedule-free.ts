@@ -81,7 +81,10 @@ const lerp = (a: number, b: number, w: number) => (w < 0.5 ? a + w * (b - a) : b
 
 const alloc = (p: Storage): Storage => (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length));
 
-function validateCommon(name: string, h: { lr: number; weightDecay: number; warmupSteps: number; r: number; weightLrPower: number; trainMode: boolean }): void {
+function validateCommon(
+  name: string,
+  h: { lr: number; weightDecay: number; warmupSteps: number; r: number; weightLrPower: number; trainMode: boolean },
+): void {
   checkNonNeg(name, 'lr', h.lr);
   checkNonNeg(name, 'weightDecay', h.weightDecay);
   check(name, 'warmupSteps', h.warmupSteps, Number.isInteger(h.warmupSteps) && h.warmupSteps >= 0, 'an integer ≥ 0');
@@ -94,7 +97,14 @@ const interpolation = (name: string, option: string, b: number) =>
   check(name, option, b, typeof b === 'number' && b > 0 && b < 1, 'in (0, 1): β interpolates between z and the average x');
 
 /** The step's ηₜ and averaging weight cₜ, advancing step, lrMax and weightSum. */
-function advance(s: ParamState, lr: number, warmupSteps: number, r: number, weightLrPower: number, bias: (t: number) => number): { lrT: number; c: number } {
+function advance(
+  s: ParamState,
+  lr: number,
+  warmupSteps: number,
+  r: number,
+  weightLrPower: number,
+  bias: (t: number) => number,
+): { lrT: number; c: number } {
   const k = s.step as number;
   const sched = k < warmupSteps ? (k + 1) / warmupSteps : 1;
   const lrT = lr * sched * bias(k + 1);

@@ -51,7 +51,13 @@ export const sgdRule: UpdateRule<SGDOptions, SGDState> = {
     checkNonNeg('SGD', 'momentum', h.momentum);
     checkNonNeg('SGD', 'weightDecay', h.weightDecay);
     check('SGD', 'dampening', h.dampening, typeof h.dampening === 'number' && Number.isFinite(h.dampening), 'a finite number');
-    check('SGD', 'nesterov', h.nesterov, !h.nesterov || (h.momentum > 0 && h.dampening === 0), 'nesterov only with momentum > 0 and dampening = 0');
+    check(
+      'SGD',
+      'nesterov',
+      h.nesterov,
+      !h.nesterov || (h.momentum > 0 && h.dampening === 0),
+      'nesterov only with momentum > 0 and dampening = 0',
+    );
   },
   init() {
     return {};

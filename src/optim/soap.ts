@@ -57,20 +57,48 @@ const NAME = 'SOAP';
 export const soapRule: UpdateRule<SOAPOptions> = {
   name: NAME,
   defaults: {
-    lr: 3e-3, betas: [0.95, 0.95], shampooBeta: null, eps: 1e-8, weightDecay: 0.01, preconditionFrequency: 10, maxPrecondDim: 10000,
-    precondition1d: false, normalizeGrads: false, correctBias: true,
+    lr: 3e-3,
+    betas: [0.95, 0.95],
+    shampooBeta: null,
+    eps: 1e-8,
+    weightDecay: 0.01,
+    preconditionFrequency: 10,
+    maxPrecondDim: 10000,
+    precondition1d: false,
+    normalizeGrads: false,
+    correctBias: true,
   },
   schema: {
-    lr: num, betas: numPair, shampooBeta: nullable(num), eps: num, weightDecay: num, preconditionFrequency: num, maxPrecondDim: num,
-    precondition1d: bool, normalizeGrads: bool, correctBias: bool,
+    lr: num,
+    betas: numPair,
+    shampooBeta: nullable(num),
+    eps: num,
+    weightDecay: num,
+    preconditionFrequency: num,
+    maxPrecondDim: num,
+    precondition1d: bool,
+    normalizeGrads: bool,
+    correctBias: bool,
   },
   validate(h) {
     checkNonNeg(NAME, 'lr', h.lr);
     checkBetas(NAME, h.betas);
-    check(NAME, 'shampooBeta', h.shampooBeta, h.shampooBeta === null || (typeof h.shampooBeta === 'number' && h.shampooBeta >= 0 && h.shampooBeta < 1), 'null (betas[1]) or in [0, 1)');
+    check(
+      NAME,
+      'shampooBeta',
+      h.shampooBeta,
+      h.shampooBeta === null || (typeof h.shampooBeta === 'number' && h.shampooBeta >= 0 && h.shampooBeta < 1),
+      'null (betas[1]) or in [0, 1)',
+    );
     checkNonNeg(NAME, 'eps', h.eps);
     checkNonNeg(NAME, 'weightDecay', h.weightDecay);
-    check(NAME, 'preconditionFrequency', h.preconditionFrequency, Number.isInteger(h.preconditionFrequency) && h.preconditionFrequency >= 1, 'an integer ≥ 1');
+    check(
+      NAME,
+      'preconditionFrequency',
+      h.preconditionFrequency,
+      Number.isInteger(h.preconditionFrequency) && h.preconditionFrequency >= 1,
+      'an integer ≥ 1',
+    );
     check(NAME, 'maxPrecondDim', h.maxPrecondDim, Number.isInteger(h.maxPrecondDim) && h.maxPrecondDim >= 0, 'an integer ≥ 0');
     checkBool(NAME, 'precondition1d', h.precondition1d);
     checkBool(NAME, 'normalizeGrads', h.normalizeGrads);
@@ -212,7 +240,8 @@ function permuteMode(t: Float64Array, dims: number[], j: number, order: number[]
   for (let i = j + 1; i < dims.length; i++) inner *= dims[i];
   const d = dims[j];
   const out = new Float64Array(t.length);
-  for (let o = 0; o < outer; o++) for (let c = 0; c < d; c++) out.set(t.subarray((o * d + order[c]) * inner, (o * d + order[c] + 1) * inner), (o * d + c) * inner);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < d; c++) out.set(t.subarray((o * d + order[c]) * inner, (o * d + order[c] + 1) * inner), (o * d + c) * inner);
   return out;
 }
 
@@ -237,7 +266,9 @@ export class SOAP extends Optimizer<SOAPOptions> {
         if (hit) {
           const d = e[`dim${hit[2]}`];
           if (typeof d !== 'number' || !isList(v) || v.length !== d * d) {
-            throw new Error(`loadStateDict: "${name}".${k} must hold ${typeof d === 'number' ? d * d : '(dim' + hit[2] + ')²'} values, has ${isList(v) ? v.length : typeof v}`);
+            throw new Error(
+              `loadStateDict: "${name}".${k} must hold ${typeof d === 'number' ? d * d : `(dim${hit[2]})²`} values, has ${isList(v) ? v.length : typeof v}`,
+            );
           }
           mats.push([k, v]);
         } else rest[k] = v;

@@ -26,7 +26,7 @@ function addOdd(a: number, b: number): number {
   if (lo & 1) return s;
   // s has an even significand and is not exact: the odd neighbour on the side of the error
   // (+1 on an even word never carries; −1 borrows only from a zero word).
-  if ((s > 0) === (e > 0)) u32[0] = lo + 1;
+  if (s > 0 === e > 0) u32[0] = lo + 1;
   else if (lo !== 0) u32[0] = lo - 1;
   else {
     u32[0] = 0xffffffff;
@@ -46,7 +46,7 @@ export function fma(a: number, b: number, c: number): number {
   t = SPLIT * b;
   const bh = t - (t - b);
   const bl = b - bh;
-  const pl = al * bl - (((ph - ah * bh) - al * bh) - ah * bl);
+  const pl = al * bl - (ph - ah * bh - al * bh - ah * bl);
   if (pl === 0) return ph + c;
   // Correctly rounded ph + pl + c: (uh, ul) = c ⊕ pl, (th, tl) = ph ⊕ uh exactly, then th + RO(tl + ul).
   const uh = c + pl;

@@ -25,9 +25,15 @@ export function isWrapperStateDict(sd: OptimizerStateDict): sd is WrapperStateDi
 }
 
 export abstract class WrapperOptimizer<H extends BaseHyper> extends Optimizer<H> implements EvalWeights {
-  constructor(rule: UpdateRule<H>, readonly base: AnyOptimizer, options: Partial<Omit<H, 'lr'>>, ownSchema: OptionSchema) {
+  constructor(
+    rule: UpdateRule<H>,
+    readonly base: AnyOptimizer,
+    options: Partial<Omit<H, 'lr'>>,
+    ownSchema: OptionSchema,
+  ) {
     checkOptions(rule.name, options, ownSchema);
-    if (!(base instanceof Optimizer)) throw new TypeError(`${rule.name}: the base optimizer must be an Optimizer (such as new SGD(params, …)), got ${typeof base}`);
+    if (!(base instanceof Optimizer))
+      throw new TypeError(`${rule.name}: the base optimizer must be an Optimizer (such as new SGD(params, …)), got ${typeof base}`);
     const b: Optimizer<BaseHyper> = base;
     const groups = b.paramGroups.map((g) => ({ params: g.params.map((p: Tensor) => [b.nameOf(p), p] as [string, Tensor]) }));
     super(rule, groups as never, { ...options, lr: base.lr } as Partial<H>);
@@ -55,15 +61,20 @@ export abstract class WrapperOptimizer<H extends BaseHyper> extends Optimizer<H>
   }
 
   override loadStateDict(sd: OptimizerStateDict): void {
-    if (sd.optimizer !== this.rule.name) throw new Error(`loadStateDict: state is for ${sd.optimizer}, this optimizer is ${this.rule.name}`);
+    if (sd.optimizer !== this.rule.name)
+      throw new Error(`loadStateDict: state is for ${sd.optimizer}, this optimizer is ${this.rule.name}`);
     if (!isWrapperStateDict(sd)) throw new Error(`loadStateDict: ${this.rule.name} state has no "base" (the wrapped optimizer's state)`);
     const counters = sd.counters ?? {};
     for (const [k, v] of Object.entries(counters)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`loadStateDict: ${this.rule.name} counter "${k}" must be a finite number, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new TypeError(`loadStateDict: ${this.rule.name} counter "${k}" must be a finite number, got ${JSON.stringify(v)}`);
     }
     this.base.loadStateDict(sd.base);
     const { counters: _c, base: _b, ...own } = sd;
-    super.loadStateDict({ ...own, paramGroups: own.paramGroups.map((g, i) => ({ ...g, lr: this.base.paramGroups[i]?.lr ?? this.base.lr })) });
+    super.loadStateDict({
+      ...own,
+      paramGroups: own.paramGroups.map((g, i) => ({ ...g, lr: this.base.paramGroups[i]?.lr ?? this.base.lr })),
+    });
     this.loadCounters(counters);
   }
 

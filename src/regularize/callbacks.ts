@@ -78,7 +78,8 @@ function lrOf(s: RegState): (p: Tensor) => number {
 /** L1, L2 or Elastic Net (both given) as a loss term named l1, l2 or elasticNet. */
 export function penaltyCallback(o: PenaltyOptions) {
   checkOptions('penaltyCallback', o, penaltySchema, { required: ['params'] });
-  const l1 = o.l1 ?? 0, l2 = o.l2 ?? 0;
+  const l1 = o.l1 ?? 0,
+    l2 = o.l2 ?? 0;
   const name = l1 > 0 && l2 > 0 ? 'elasticNet' : l1 > 0 ? 'l1' : 'l2';
   const tol = o.nearZeroTol ?? 1e-3;
   return {
@@ -98,7 +99,8 @@ export function l1ProximalCallback(o: L1ProximalOptions) {
   checkOptions('l1ProximalCallback', o, l1ProximalSchema, { required: ['params', 'lambda'] });
   if (!(o.lambda >= 0 && Number.isFinite(o.lambda))) throw new RangeError(`L1 proximal: invalid λ ${o.lambda}; expected a number ≥ 0`);
   const tol = o.nearZeroTol ?? 1e-3;
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   return {
     /** The epoch's running sum of the term is kept in checkpoints under this key. */
     key: 'l1Proximal',
@@ -165,7 +167,8 @@ export function maxNormCallback(o: MaxNormOptions) {
  */
 export function decoupledDecayCallback(o: DecoupledDecayOptions) {
   checkOptions('decoupledDecayCallback', o, decoupledDecaySchema, { required: ['params', 'weightDecay'] });
-  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new RangeError(`decoupled weight decay: invalid λ ${o.weightDecay}; expected a number ≥ 0`);
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay)))
+    throw new RangeError(`decoupled weight decay: invalid λ ${o.weightDecay}; expected a number ≥ 0`);
   let before: (Float32Array | Float64Array)[] = [];
   return {
     onStepBegin(): void {
@@ -174,7 +177,9 @@ export function decoupledDecayCallback(o: DecoupledDecayOptions) {
     onStepEnd(s: RegState): void {
       const lr = lrOf(s);
       o.params.forEach((p, i) => {
-        const k = lr(p) * o.weightDecay, d = p.data, b = before[i];
+        const k = lr(p) * o.weightDecay,
+          d = p.data,
+          b = before[i];
         for (let j = 0; j < d.length; j++) d[j] -= k * b[j];
       });
     },

@@ -28,11 +28,15 @@ export interface HasParameters {
 }
 
 export function selectParameters(model: HasParameters, filter: ParamFilter = weightsOnly): Tensor[] {
-  return model.namedParameters().filter(([n, p]) => filter(n, p)).map(([, p]) => p);
+  return model
+    .namedParameters()
+    .filter(([n, p]) => filter(n, p))
+    .map(([, p]) => p);
 }
 
 function checkLambda(what: string, lambda: number): void {
-  if (!(typeof lambda === 'number' && Number.isFinite(lambda) && lambda >= 0)) throw new RangeError(`${what}: invalid λ ${JSON.stringify(lambda)}; expected a number ≥ 0`);
+  if (!(typeof lambda === 'number' && Number.isFinite(lambda) && lambda >= 0))
+    throw new RangeError(`${what}: invalid λ ${JSON.stringify(lambda)}; expected a number ≥ 0`);
 }
 
 function total(params: readonly Tensor[], f: (p: Tensor) => Tensor, what: string): Tensor {
@@ -59,7 +63,9 @@ export function elasticNetPenalty(params: readonly Tensor[], l1: number, l2: num
 
 /** Σ|w| and Σw² as plain numbers (no graph), for reporting. */
 export function norms(params: readonly Tensor[]): { l1: number; l2sq: number; count: number } {
-  let l1 = 0, l2sq = 0, count = 0;
+  let l1 = 0,
+    l2sq = 0,
+    count = 0;
   for (const p of params) {
     const d = p.data;
     for (let i = 0; i < d.length; i++) {
@@ -73,7 +79,8 @@ export function norms(params: readonly Tensor[]): { l1: number; l2sq: number; co
 
 /** Fraction of the weights with |w| ≤ tol (tol = 0 counts exact zeros). */
 export function nearZeroFraction(params: readonly Tensor[], tol = 1e-3): number {
-  let n = 0, z = 0;
+  let n = 0,
+    z = 0;
   for (const p of params) {
     const d = p.data;
     for (let i = 0; i < d.length; i++) if (Math.abs(d[i]) <= tol) z++;

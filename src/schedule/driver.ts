@@ -34,7 +34,12 @@ export function setMomentum(opt: LrTarget, m: number): void {
   for (const g of groups as Record<string, unknown>[]) {
     if (Array.isArray(g.betas)) g.betas = [m, ...g.betas.slice(1)];
     else if (typeof g.momentum === 'number') g.momentum = m;
-    else throw new RangeError(`schedule: this schedule cycles the momentum, but the optimizer has neither momentum nor betas (options: ${Object.keys(g).filter((k) => k !== 'params').join(', ')})`);
+    else
+      throw new RangeError(
+        `schedule: this schedule cycles the momentum, but the optimizer has neither momentum nor betas (options: ${Object.keys(g)
+          .filter((k) => k !== 'params')
+          .join(', ')})`,
+      );
   }
 }
 
@@ -55,10 +60,12 @@ export interface EpochMetrics {
 export type ScheduleUnit = 'step' | 'epoch';
 
 export function scheduleCallback(schedule: Schedule | MomentumSchedule, o: { unit?: ScheduleUnit } = {}) {
-  if (typeof schedule !== 'function') throw new TypeError(`scheduleCallback: invalid schedule ${typeof schedule}; expected a function (t) => lr`);
+  if (typeof schedule !== 'function')
+    throw new TypeError(`scheduleCallback: invalid schedule ${typeof schedule}; expected a function (t) => lr`);
   checkOptions('scheduleCallback', o, { unit: oneOf('step', 'epoch') });
   const unit = o.unit ?? 'step';
-  if (unit !== 'step' && unit !== 'epoch') throw new RangeError(`scheduleCallback: invalid unit ${JSON.stringify(unit)}; expected step or epoch`);
+  if (unit !== 'step' && unit !== 'epoch')
+    throw new RangeError(`scheduleCallback: invalid unit ${JSON.stringify(unit)}; expected step or epoch`);
   const momentum = (schedule as MomentumSchedule).momentum;
   return {
     onStepBegin(s: ScheduleState): void {

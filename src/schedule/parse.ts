@@ -15,7 +15,9 @@ import { clip, didYouMean } from '../util/names.js';
 import * as S from './schedules.js';
 import { ReduceOnPlateau, type PlateauOptions } from './plateau.js';
 
-export type ParsedSchedule = { kind: 'schedule'; schedule: S.Schedule; text: string } | { kind: 'plateau'; plateau: ReduceOnPlateau; text: string };
+export type ParsedSchedule =
+  | { kind: 'schedule'; schedule: S.Schedule; text: string }
+  | { kind: 'plateau'; plateau: ReduceOnPlateau; text: string };
 
 export interface ScheduleContext {
   /** Base learning rate α₀. */
@@ -42,7 +44,8 @@ const num = (help: string, ...keys: string[]): Param => ({ keys, kind: 'number',
 const int = (help: string, ...keys: string[]): Param => ({ keys, kind: 'int', help });
 
 function needTotal(name: string, v: number | undefined, key: string): number {
-  if (v === undefined) throw new RangeError(`schedule ${name}: give ${key}= (the length; it defaults to the run's length only inside descent train)`);
+  if (v === undefined)
+    throw new RangeError(`schedule ${name}: give ${key}= (the length; it defaults to the run's length only inside descent train)`);
   return v;
 }
 
@@ -61,18 +64,35 @@ export const scheduleTable: Record<string, Entry> = {
     params: { milestones: { keys: ['milestones', 'at'], kind: 'ints', help: 'e.g. at=30/60/90' }, gamma: num('factor (0.1)', 'gamma') },
     build: (p, lr) => S.multiStep({ lr, milestones: p.milestones, gamma: p.gamma }),
   },
-  exponential: { help: "the lecture's α₀e^(−kt)", required: ['k'], params: { k: num('decay rate', 'k') }, build: (p, lr) => S.exponential({ lr, k: p.k }) },
-  expgamma: { help: 'α₀·γ^t (ExponentialLR)', required: ['gamma'], params: { gamma: num('factor per unit', 'gamma') }, build: (p, lr) => S.exponentialGamma({ lr, gamma: p.gamma }) },
-  inverse: { help: "the lecture's 1/t decay α₀/(1+kt)", required: ['k'], params: { k: num('decay rate', 'k') }, build: (p, lr) => S.inverseTime({ lr, k: p.k }) },
+  exponential: {
+    help: "the lecture's α₀e^(−kt)",
+    required: ['k'],
+    params: { k: num('decay rate', 'k') },
+    build: (p, lr) => S.exponential({ lr, k: p.k }),
+  },
+  expgamma: {
+    help: 'α₀·γ^t (ExponentialLR)',
+    required: ['gamma'],
+    params: { gamma: num('factor per unit', 'gamma') },
+    build: (p, lr) => S.exponentialGamma({ lr, gamma: p.gamma }),
+  },
+  inverse: {
+    help: "the lecture's 1/t decay α₀/(1+kt)",
+    required: ['k'],
+    params: { k: num('decay rate', 'k') },
+    build: (p, lr) => S.inverseTime({ lr, k: p.k }),
+  },
   polynomial: {
     help: '(α₀−end)(1−t/T)^power+end (PolynomialLR)',
     params: { totalSteps: int('length', 'T'), power: num('power (1)', 'power'), endLr: num('final rate (0)', 'end') },
-    build: (p, lr, total) => S.polynomial({ lr, totalSteps: p.totalSteps ?? needTotal('polynomial', total, 'T'), power: p.power, endLr: p.endLr }),
+    build: (p, lr, total) =>
+      S.polynomial({ lr, totalSteps: p.totalSteps ?? needTotal('polynomial', total, 'T'), power: p.power, endLr: p.endLr }),
   },
   linear: {
     help: 'α₀·(start→end factor over T) (LinearLR)',
     params: { totalSteps: int('length', 'T'), startFactor: num('start factor (1/3)', 'start'), endFactor: num('end factor (1)', 'end') },
-    build: (p, lr, total) => S.linear({ lr, totalSteps: p.totalSteps ?? needTotal('linear', total, 'T'), startFactor: p.startFactor, endFactor: p.endFactor }),
+    build: (p, lr, total) =>
+      S.linear({ lr, totalSteps: p.totalSteps ?? needTotal('linear', total, 'T'), startFactor: p.startFactor, endFactor: p.endFactor }),
   },
   cosine: {
     help: 'cosine annealing to min over T (CosineAnnealingLR)',
@@ -88,21 +108,42 @@ export const scheduleTable: Record<string, Entry> = {
   cyclic: {
     help: 'cyclical rates from α₀ to max (CyclicLR)',
     required: ['maxLr'],
-    params: { maxLr: num('peak rate', 'max'), stepSizeUp: int('steps up (2000)', 'up'), stepSizeDown: int('steps down (=up)', 'down'), mode: { keys: ['mode'], kind: 'string', help: 'triangular|triangular2|exp_range' }, gamma: num('exp_range factor (1)', 'gamma') },
-    build: (p, lr) => S.cyclic({ lr, maxLr: p.maxLr, stepSizeUp: p.stepSizeUp, stepSizeDown: p.stepSizeDown, mode: p.mode, gamma: p.gamma }),
+    params: {
+      maxLr: num('peak rate', 'max'),
+      stepSizeUp: int('steps up (2000)', 'up'),
+      stepSizeDown: int('steps down (=up)', 'down'),
+      mode: { keys: ['mode'], kind: 'string', help: 'triangular|triangular2|exp_range' },
+      gamma: num('exp_range factor (1)', 'gamma'),
+    },
+    build: (p, lr) =>
+      S.cyclic({ lr, maxLr: p.maxLr, stepSizeUp: p.stepSizeUp, stepSizeDown: p.stepSizeDown, mode: p.mode, gamma: p.gamma }),
   },
   onecycle: {
     help: 'one-cycle up to max=α₀ then down (OneCycleLR); cyclemom=true cycles momentum/β₁ inversely',
     params: {
-      totalSteps: int('length', 'T'), pctStart: num('rising share (0.3)', 'pct'), anneal: { keys: ['anneal'], kind: 'string', help: 'cos|linear' },
-      divFactor: num('initial = max/div (25)', 'div'), finalDivFactor: num('final = initial/finaldiv (1e4)', 'finaldiv'), threePhase: { keys: ['three'], kind: 'boolean', help: 'three phases' },
+      totalSteps: int('length', 'T'),
+      pctStart: num('rising share (0.3)', 'pct'),
+      anneal: { keys: ['anneal'], kind: 'string', help: 'cos|linear' },
+      divFactor: num('initial = max/div (25)', 'div'),
+      finalDivFactor: num('final = initial/finaldiv (1e4)', 'finaldiv'),
+      threePhase: { keys: ['three'], kind: 'boolean', help: 'three phases' },
       cycleMomentum: { keys: ['cyclemom', 'cycleMomentum'], kind: 'boolean', help: 'cycle the momentum (false)' },
-      baseMomentum: num('momentum at the peak rate (0.85)', 'basemom', 'baseMomentum'), maxMomentum: num('momentum at the ends (0.95)', 'maxmom', 'maxMomentum'),
+      baseMomentum: num('momentum at the peak rate (0.85)', 'basemom', 'baseMomentum'),
+      maxMomentum: num('momentum at the ends (0.95)', 'maxmom', 'maxMomentum'),
     },
-    build: (p, lr, total) => S.oneCycle({
-      maxLr: lr, totalSteps: p.totalSteps ?? needTotal('onecycle', total, 'T'), pctStart: p.pctStart, anneal: p.anneal, divFactor: p.divFactor,
-      finalDivFactor: p.finalDivFactor, threePhase: p.threePhase, cycleMomentum: p.cycleMomentum, baseMomentum: p.baseMomentum, maxMomentum: p.maxMomentum,
-    }),
+    build: (p, lr, total) =>
+      S.oneCycle({
+        maxLr: lr,
+        totalSteps: p.totalSteps ?? needTotal('onecycle', total, 'T'),
+        pctStart: p.pctStart,
+        anneal: p.anneal,
+        divFactor: p.divFactor,
+        finalDivFactor: p.finalDivFactor,
+        threePhase: p.threePhase,
+        cycleMomentum: p.cycleMomentum,
+        baseMomentum: p.baseMomentum,
+        maxMomentum: p.maxMomentum,
+      }),
   },
   constantlr: {
     help: 'α₀·factor for t < T, then α₀ (ConstantLR)',
@@ -112,7 +153,11 @@ export const scheduleTable: Record<string, Entry> = {
   swalr: {
     help: 'anneal from α₀ to swa over T, then swa (SWALR)',
     required: ['swaLr'],
-    params: { swaLr: num('the SWA rate', 'swa', 'swaLr'), annealSteps: int('anneal length (10)', 'T'), anneal: { keys: ['anneal'], kind: 'string', help: 'cos|linear' } },
+    params: {
+      swaLr: num('the SWA rate', 'swa', 'swaLr'),
+      annealSteps: int('anneal length (10)', 'T'),
+      anneal: { keys: ['anneal'], kind: 'string', help: 'cos|linear' },
+    },
     build: (p, lr) => S.swalr({ lr, swaLr: p.swaLr, annealSteps: p.annealSteps, anneal: p.anneal }),
   },
   snapshot: {
@@ -132,16 +177,33 @@ const plateauParams: Record<string, Param> = {
   mode: { keys: ['mode'], kind: 'string', help: 'min|max' },
 };
 
-const aliases: Record<string, string> = { constantfactor: 'constantlr', swa: 'swalr', exp: 'exponential', invtime: 'inverse', '1/t': 'inverse', inversetime: 'inverse', cos: 'cosine', poly: 'polynomial', multi: 'multistep' };
+const aliases: Record<string, string> = {
+  constantfactor: 'constantlr',
+  swa: 'swalr',
+  exp: 'exponential',
+  invtime: 'inverse',
+  '1/t': 'inverse',
+  inversetime: 'inverse',
+  cos: 'cosine',
+  poly: 'polynomial',
+  multi: 'multistep',
+};
 
 /** One line per schedule, for --help. */
 export function scheduleHelp(): string[] {
-  const line = (name: string, help: string, params: Record<string, Param>) => `  ${name}${Object.keys(params).length ? ':' + Object.values(params).map((q) => `${q.keys[0]}=`).join(',') : ''}  — ${help}`;
+  const line = (name: string, help: string, params: Record<string, Param>) =>
+    `  ${name}${
+      Object.keys(params).length
+        ? `:${Object.values(params)
+            .map((q) => `${q.keys[0]}=`)
+            .join(',')}`
+        : ''
+    }  — ${help}`;
   return [
     ...Object.entries(scheduleTable).map(([n, e]) => line(n, e.help, e.params)),
     line('plateau', 'reduce-on-plateau of the test loss (ReduceLROnPlateau), per epoch', plateauParams),
     '  any: lr=α₀ (default --lr), warmup=W[,warmupStart=f] (linear warm-up), for=N then ";" and the next spec',
-    '  A*B*...: chained, α₀ times the product of the parts\' factors (ChainedScheduler), e.g. constantlr:factor=0.5,T=4*expgamma:gamma=0.9',
+    "  A*B*...: chained, α₀ times the product of the parts' factors (ChainedScheduler), e.g. constantlr:factor=0.5,T=4*expgamma:gamma=0.9",
   ];
 }
 
@@ -180,7 +242,9 @@ function parseParams(name: string, body: string, table: Record<string, Param>, e
     const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(item.trim());
     if (!m) throw new RangeError(`schedule ${name}: "${item}" is not key=value`);
     const [, key, raw] = m;
-    const field = Object.entries(all).find(([f, q]) => q.keys.some((k) => k.toLowerCase() === key.toLowerCase()) || f.toLowerCase() === key.toLowerCase());
+    const field = Object.entries(all).find(
+      ([f, q]) => q.keys.some((k) => k.toLowerCase() === key.toLowerCase()) || f.toLowerCase() === key.toLowerCase(),
+    );
     if (!field) {
       const known = Object.values(all).map((q) => q.keys[0]);
       throw new RangeError(`schedule ${name}: unknown parameter "${key}"; expected one of ${known.join(', ')}`);
@@ -227,7 +291,10 @@ function parseSegment(seg: string, ctx: ScheduleContext, total: number | undefin
   const built = parts.map((part) => parseOne(part, { ...ctx, lr: 1 }, total));
   const factors = built.map(({ schedule, p }, i) => {
     if (schedule.kind === 'plateau') throw new RangeError('schedule: plateau cannot be chained with "*"');
-    if (p.lr !== undefined) throw new RangeError(`schedule: part ${i + 1} of the chain "${clip(seg)}" gives lr=; a chained part is a factor (the rate comes from the context: the optimizer's lr)`);
+    if (p.lr !== undefined)
+      throw new RangeError(
+        `schedule: part ${i + 1} of the chain "${clip(seg)}" gives lr=; a chained part is a factor (the rate comes from the context: the optimizer's lr)`,
+      );
     return schedule.schedule;
   });
   const fors = built.map(({ p }) => p.for).filter((v) => v !== undefined);
@@ -245,7 +312,10 @@ function parseOne(seg: string, ctx: ScheduleContext, total: number | undefined):
     return { schedule: { kind: 'plateau', plateau: new ReduceOnPlateau({ lr: ctx.lr, ...p } as PlateauOptions), text: seg }, p };
   }
   const e = scheduleTable[name];
-  if (!e) throw new RangeError(`unknown schedule "${clip(rawName)}"; expected one of ${[...Object.keys(scheduleTable), 'plateau'].join(', ')}${didYouMean(rawName, [...Object.keys(scheduleTable), 'plateau', ...Object.keys(aliases)])}`);
+  if (!e)
+    throw new RangeError(
+      `unknown schedule "${clip(rawName)}"; expected one of ${[...Object.keys(scheduleTable), 'plateau'].join(', ')}${didYouMean(rawName, [...Object.keys(scheduleTable), 'plateau', ...Object.keys(aliases)])}`,
+    );
   const p = parseParams(name, body, e.params, common);
   for (const f of e.required ?? []) {
     if (p[f] === undefined) throw new RangeError(`schedule ${name}: missing ${e.params[f].keys[0]}= (${e.params[f].help})`);

@@ -27,7 +27,15 @@ export interface PlateauOptions {
 }
 
 const plateauSchema: SchemaOf<PlateauOptions> = {
-  lr: num, mode: oneOf('min', 'max'), factor: num, patience: num, threshold: num, thresholdMode: oneOf('rel', 'abs'), cooldown: num, minLr: num, eps: num,
+  lr: num,
+  mode: oneOf('min', 'max'),
+  factor: num,
+  patience: num,
+  threshold: num,
+  thresholdMode: oneOf('rel', 'abs'),
+  cooldown: num,
+  minLr: num,
+  eps: num,
 };
 
 export interface PlateauState {
@@ -47,7 +55,8 @@ export class ReduceOnPlateau {
     const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as PlateauOptions;
     this.o = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...given };
     const { lr, factor, patience, threshold, cooldown, minLr, mode, thresholdMode } = this.o;
-    const bad = (name: string, v: unknown, range: string) => new RangeError(`plateau schedule: invalid ${name} ${JSON.stringify(v)}; expected ${range}`);
+    const bad = (name: string, v: unknown, range: string) =>
+      new RangeError(`plateau schedule: invalid ${name} ${JSON.stringify(v)}; expected ${range}`);
     if (!(lr >= 0)) throw bad('lr', lr, '≥ 0');
     if (!(factor >= 0 && factor < 1)) throw bad('factor', factor, 'in [0, 1)');
     if (!(Number.isInteger(patience) && patience >= 0)) throw bad('patience', patience, 'an integer ≥ 0');

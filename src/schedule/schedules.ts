@@ -80,7 +80,13 @@ export function multiStep(o: { lr: number; milestones: readonly number[]; gamma?
   const gamma = o.gamma ?? 0.1;
   nonNeg('multistep', 'lr', o.lr);
   positive('multistep', 'gamma', gamma);
-  need('multistep', 'milestones', o.milestones, Array.isArray(o.milestones) && o.milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > o.milestones[i - 1])), 'increasing integers ≥ 1');
+  need(
+    'multistep',
+    'milestones',
+    o.milestones,
+    Array.isArray(o.milestones) && o.milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > o.milestones[i - 1])),
+    'increasing integers ≥ 1',
+  );
   return sched((t) => o.lr * gamma ** o.milestones.filter((m) => m <= t).length);
 }
 
@@ -111,7 +117,8 @@ export function inverseTime(o: { lr: number; k: number }): Schedule {
 /** α(t) = (α₀ − α_end)·(1 − min(t, T)/T)^power + α_end (PyTorch PolynomialLR has α_end = 0, power 1). */
 export function polynomial(o: { lr: number; totalSteps: number; power?: number; endLr?: number }): Schedule {
   checked('polynomial', o, { lr: num, totalSteps: num, power: num, endLr: num }, ['lr', 'totalSteps']);
-  const power = o.power ?? 1, end = o.endLr ?? 0;
+  const power = o.power ?? 1,
+    end = o.endLr ?? 0;
   nonNeg('polynomial', 'lr', o.lr);
   posInt('polynomial', 'totalSteps', o.totalSteps);
   nonNeg('polynomial', 'power', power);
@@ -122,7 +129,8 @@ export function polynomial(o: { lr: number; totalSteps: number; power?: number; 
 /** α(t) = α₀·(s + (e − s)·min(t, T)/T): linear from factor s to factor e over T steps (PyTorch LinearLR). */
 export function linear(o: { lr: number; totalSteps: number; startFactor?: number; endFactor?: number }): Schedule {
   checked('linear', o, { lr: num, totalSteps: num, startFactor: num, endFactor: num }, ['lr', 'totalSteps']);
-  const s = o.startFactor ?? 1 / 3, e = o.endFactor ?? 1;
+  const s = o.startFactor ?? 1 / 3,
+    e = o.endFactor ?? 1;
   nonNeg('linear', 'lr', o.lr);
   posInt('linear', 'totalSteps', o.totalSteps);
   unit('linear', 'startFactor', s);
@@ -153,14 +161,16 @@ export function cosine(o: { lr: number; totalSteps: number; minLr?: number }): S
  */
 export function sgdr(o: { lr: number; t0: number; tMult?: number; minLr?: number }): Schedule {
   checked('sgdr', o, { lr: num, t0: num, tMult: num, minLr: num }, ['lr', 't0']);
-  const tMult = o.tMult ?? 1, min = o.minLr ?? 0;
+  const tMult = o.tMult ?? 1,
+    min = o.minLr ?? 0;
   nonNeg('sgdr', 'lr', o.lr);
   posInt('sgdr', 'T0', o.t0);
   posInt('sgdr', 'Tmult', tMult);
   nonNeg('sgdr', 'minLr', min);
   return sched((t) => {
     // Walk the cycles with integers (exact; log-based formulas misplace boundaries by rounding).
-    let start = 0, len = o.t0;
+    let start = 0,
+      len = o.t0;
     while (t >= start + len) {
       start += len;
       len *= tMult;
@@ -177,16 +187,32 @@ export type CyclicMode = 'triangular' | 'triangular2' | 'exp_range';
  * down in `stepSizeDown` (default the same). triangular2 halves the amplitude each cycle; exp_range
  * scales it by γ^t.
  */
-export function cyclic(o: { lr: number; maxLr: number; stepSizeUp?: number; stepSizeDown?: number; mode?: CyclicMode; gamma?: number }): Schedule {
-  checked('cyclic', o, { lr: num, maxLr: num, stepSizeUp: num, stepSizeDown: num, mode: oneOf('triangular', 'triangular2', 'exp_range'), gamma: num }, ['lr', 'maxLr']);
-  const up = o.stepSizeUp ?? 2000, down = o.stepSizeDown ?? up, mode = o.mode ?? 'triangular', gamma = o.gamma ?? 1;
+export function cyclic(o: {
+  lr: number;
+  maxLr: number;
+  stepSizeUp?: number;
+  stepSizeDown?: number;
+  mode?: CyclicMode;
+  gamma?: number;
+}): Schedule {
+  checked(
+    'cyclic',
+    o,
+    { lr: num, maxLr: num, stepSizeUp: num, stepSizeDown: num, mode: oneOf('triangular', 'triangular2', 'exp_range'), gamma: num },
+    ['lr', 'maxLr'],
+  );
+  const up = o.stepSizeUp ?? 2000,
+    down = o.stepSizeDown ?? up,
+    mode = o.mode ?? 'triangular',
+    gamma = o.gamma ?? 1;
   nonNeg('cyclic', 'lr', o.lr);
   nonNeg('cyclic', 'maxLr', o.maxLr);
   posInt('cyclic', 'stepSizeUp', up);
   posInt('cyclic', 'stepSizeDown', down);
   need('cyclic', 'mode', mode, ['triangular', 'triangular2', 'exp_range'].includes(mode), 'triangular, triangular2 or exp_range');
   positive('cyclic', 'gamma', gamma);
-  const total = up + down, ratio = up / total;
+  const total = up + down,
+    ratio = up / total;
   return sched((t) => {
     const cycle = Math.floor(1 + t / total);
     const x = 1 + t / total - cycle;
@@ -209,15 +235,40 @@ export function cyclic(o: { lr: number; maxLr: number; stepSizeUp?: number; step
  * silently gives momentum 0.85–0.95 to an SGD built without momentum.
  */
 export function oneCycle(o: {
-  maxLr: number; totalSteps: number; pctStart?: number; anneal?: 'cos' | 'linear'; divFactor?: number; finalDivFactor?: number; threePhase?: boolean;
-  cycleMomentum?: boolean; baseMomentum?: number; maxMomentum?: number;
+  maxLr: number;
+  totalSteps: number;
+  pctStart?: number;
+  anneal?: 'cos' | 'linear';
+  divFactor?: number;
+  finalDivFactor?: number;
+  threePhase?: boolean;
+  cycleMomentum?: boolean;
+  baseMomentum?: number;
+  maxMomentum?: number;
 }): MomentumSchedule {
-  checked('onecycle', o, {
-    maxLr: num, totalSteps: num, pctStart: num, anneal: oneOf('cos', 'linear'), divFactor: num, finalDivFactor: num, threePhase: bool,
-    cycleMomentum: bool, baseMomentum: num, maxMomentum: num,
-  }, ['maxLr', 'totalSteps']);
-  const pct = o.pctStart ?? 0.3, div = o.divFactor ?? 25, finalDiv = o.finalDivFactor ?? 1e4, anneal = o.anneal ?? 'cos';
-  const baseM = o.baseMomentum ?? 0.85, maxM = o.maxMomentum ?? 0.95;
+  checked(
+    'onecycle',
+    o,
+    {
+      maxLr: num,
+      totalSteps: num,
+      pctStart: num,
+      anneal: oneOf('cos', 'linear'),
+      divFactor: num,
+      finalDivFactor: num,
+      threePhase: bool,
+      cycleMomentum: bool,
+      baseMomentum: num,
+      maxMomentum: num,
+    },
+    ['maxLr', 'totalSteps'],
+  );
+  const pct = o.pctStart ?? 0.3,
+    div = o.divFactor ?? 25,
+    finalDiv = o.finalDivFactor ?? 1e4,
+    anneal = o.anneal ?? 'cos';
+  const baseM = o.baseMomentum ?? 0.85,
+    maxM = o.maxMomentum ?? 0.95;
   nonNeg('onecycle', 'maxLr', o.maxLr);
   posInt('onecycle', 'totalSteps', o.totalSteps);
   need('onecycle', 'pctStart', pct, isNum(pct) && pct > 0 && pct < 1, 'in (0, 1)');
@@ -226,7 +277,9 @@ export function oneCycle(o: {
   need('onecycle', 'anneal', anneal, anneal === 'cos' || anneal === 'linear', 'cos or linear');
   need('onecycle', 'baseMomentum', baseM, isNum(baseM) && baseM >= 0 && baseM < 1, 'in [0, 1)');
   need('onecycle', 'maxMomentum', maxM, isNum(maxM) && maxM >= 0 && maxM < 1, 'in [0, 1)');
-  const initial = o.maxLr / div, min = initial / finalDiv, T = o.totalSteps;
+  const initial = o.maxLr / div,
+    min = initial / finalDiv,
+    T = o.totalSteps;
   // Phase end steps as PyTorch computes them (floating point, may be fractional); m: the momentum's ends.
   const phases = o.threePhase
     ? [
@@ -257,7 +310,10 @@ export function oneCycle(o: {
 /** A combinator's parts must not carry a momentum cycle (it would be lost). */
 function noMomentum(name: string, parts: readonly Schedule[]): void {
   parts.forEach((s, i) => {
-    if ((s as MomentumSchedule).momentum) throw new RangeError(`${name} schedule: schedule ${i} cycles the momentum, which ${name} cannot carry; drive that one-cycle schedule alone`);
+    if ((s as MomentumSchedule).momentum)
+      throw new RangeError(
+        `${name} schedule: schedule ${i} cycles the momentum, which ${name} cannot carry; drive that one-cycle schedule alone`,
+      );
   });
 }
 
@@ -283,10 +339,23 @@ export function warmup(s: Schedule, o: { steps: number; startFactor?: number }):
  * milestone) for the schedules here; golden: tools/golden_torch2_schedules.py.
  */
 export function join(schedules: readonly Schedule[], milestones: readonly number[]): Schedule {
-  need('join', 'schedules', schedules, Array.isArray(schedules) && schedules.length > 0 && schedules.every((f) => fn.test(f)), 'a non-empty array of schedules (t) => lr');
+  need(
+    'join',
+    'schedules',
+    schedules,
+    Array.isArray(schedules) && schedules.length > 0 && schedules.every((f) => fn.test(f)),
+    'a non-empty array of schedules (t) => lr',
+  );
   noMomentum('join', schedules);
   need('join', 'milestones', milestones, numArray.test(milestones), numArray.expected);
-  need('join', 'milestones', milestones, milestones.length === schedules.length - 1 && milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > milestones[i - 1])), `${schedules.length - 1} increasing integers ≥ 1 (one fewer than schedules)`);
+  need(
+    'join',
+    'milestones',
+    milestones,
+    milestones.length === schedules.length - 1 &&
+      milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > milestones[i - 1])),
+    `${schedules.length - 1} increasing integers ≥ 1 (one fewer than schedules)`,
+  );
   return sched((t) => {
     let i = 0;
     while (i < milestones.length && t >= milestones[i]) i++;
@@ -300,7 +369,8 @@ export function join(schedules: readonly Schedule[], milestones: readonly number
  */
 export function constantFactor(o: { lr: number; factor?: number; totalSteps?: number }): Schedule {
   checked('constant-factor', o, { lr: num, factor: num, totalSteps: num }, ['lr']);
-  const factor = o.factor ?? 1 / 3, T = o.totalSteps ?? 5;
+  const factor = o.factor ?? 1 / 3,
+    T = o.totalSteps ?? 5;
   nonNeg('constant-factor', 'lr', o.lr);
   need('constant-factor', 'factor', factor, isNum(factor) && factor >= 0 && factor <= 1, 'in [0, 1]');
   need('constant-factor', 'totalSteps', T, Number.isInteger(T) && T >= 0, 'an integer ≥ 0');
@@ -317,7 +387,10 @@ export function lambdaFactor(o: { lr: number; lrLambda: (t: number) => number })
   nonNeg('lambda', 'lr', o.lr);
   return sched((t) => {
     const k = o.lrLambda(t);
-    if (!(isNum(k) && k >= 0)) throw new RangeError(`lambda schedule: lrLambda(${t}) returned ${typeof k === 'number' ? k : typeof k}; expected a finite number ≥ 0`);
+    if (!(isNum(k) && k >= 0))
+      throw new RangeError(
+        `lambda schedule: lrLambda(${t}) returned ${typeof k === 'number' ? k : typeof k}; expected a finite number ≥ 0`,
+      );
     return o.lr * k;
   });
 }
@@ -332,7 +405,13 @@ export function lambdaFactor(o: { lr: number; lrLambda: (t: number) => number })
  * lambdaFactor for those.
  */
 export function chain(schedules: readonly Schedule[], o: { lr: number }): Schedule {
-  need('chain', 'schedules', schedules, Array.isArray(schedules) && schedules.length > 0 && schedules.every((f) => fn.test(f)), 'a non-empty array of schedules (t) => factor');
+  need(
+    'chain',
+    'schedules',
+    schedules,
+    Array.isArray(schedules) && schedules.length > 0 && schedules.every((f) => fn.test(f)),
+    'a non-empty array of schedules (t) => factor',
+  );
   noMomentum('chain', schedules);
   checked('chain', o, { lr: num }, ['lr']);
   nonNeg('chain', 'lr', o.lr);
@@ -349,7 +428,8 @@ export function chain(schedules: readonly Schedule[], o: { lr: number }): Schedu
  */
 export function swalr(o: { lr: number; swaLr: number; annealSteps?: number; anneal?: 'cos' | 'linear' }): Schedule {
   checked('swalr', o, { lr: num, swaLr: num, annealSteps: num, anneal: oneOf('cos', 'linear') }, ['lr', 'swaLr']);
-  const A = o.annealSteps ?? 10, anneal = o.anneal ?? 'cos';
+  const A = o.annealSteps ?? 10,
+    anneal = o.anneal ?? 'cos';
   nonNeg('swalr', 'lr', o.lr);
   nonNeg('swalr', 'swaLr', o.swaLr);
   need('swalr', 'annealSteps', A, Number.isInteger(A) && A >= 0, 'an integer ≥ 0');

@@ -80,7 +80,10 @@ export const bowl = build({
   description: 'convex quadratic with condition number 10: gradient descent zig-zags, momentum damps it',
   f: (x, y) => 0.5 * (x * x + 10 * y * y),
   grad: (x, y) => [x, 10 * y],
-  hessian: () => [[1, 0], [0, 10]],
+  hessian: () => [
+    [1, 0],
+    [0, 10],
+  ],
   minima: [[0, 0]],
   view: { x: [-5, 5], y: [-3, 3] },
   start: [-4, 2],
@@ -94,7 +97,10 @@ export const saddle = build({
   description: 'saddle at the origin and no minimum: GD started near y = 0 lingers at the saddle before escaping',
   f: (x, y) => x * x - y * y,
   grad: (x, y) => [2 * x, -2 * y],
-  hessian: () => [[2, 0], [0, -2]],
+  hessian: () => [
+    [2, 0],
+    [0, -2],
+  ],
   minima: [],
   saddles: [[0, 0]],
   view: { x: [-2.5, 2.5], y: [-2.5, 2.5] },
@@ -110,11 +116,18 @@ export const twowells = build({
   name: 'twowells',
   title: 'Local vs global minimum',
   formula: 'x⁴/4 + x³/3 − x² + y²',
-  description: 'a local minimum at (1, 0) and a lower global one at (−2, 0): from the right, GD stops in the local well, momentum may cross',
+  description:
+    'a local minimum at (1, 0) and a lower global one at (−2, 0): from the right, GD stops in the local well, momentum may cross',
   f: (x, y) => (x * x * x * x) / 4 + (x * x * x) / 3 - x * x + y * y,
   grad: (x, y) => [x * x * x + x * x - 2 * x, 2 * y],
-  hessian: (x) => [[3 * x * x + 2 * x - 2, 0], [0, 2]],
-  minima: [[-2, 0], [1, 0]],
+  hessian: (x) => [
+    [3 * x * x + 2 * x - 2, 0],
+    [0, 2],
+  ],
+  minima: [
+    [-2, 0],
+    [1, 0],
+  ],
   saddles: [[0, 0]],
   view: { x: [-3, 2.5], y: [-2, 2] },
   start: [2, 1],
@@ -135,7 +148,10 @@ export const rosenbrock = build({
     const b = y - x * x;
     return [-2 * (1 - x) - 400 * x * b, 200 * b];
   },
-  hessian: (x, y) => [[2 - 400 * y + 1200 * x * x, -400 * x], [-400 * x, 200]],
+  hessian: (x, y) => [
+    [2 - 400 * y + 1200 * x * x, -400 * x],
+    [-400 * x, 200],
+  ],
   minima: [[1, 1]],
   view: { x: [-2, 2], y: [-1, 3] },
   start: [-1.2, 1],
@@ -181,7 +197,10 @@ export const beale = build({
       hxy += dx[i] * dy[i] + a[i] * dxy[i];
       hyy += dy[i] * dy[i] + a[i] * dyy[i];
     }
-    return [[2 * hxx, 2 * hxy], [2 * hxy, 2 * hyy]];
+    return [
+      [2 * hxx, 2 * hxy],
+      [2 * hxy, 2 * hyy],
+    ];
   },
   minima: [[3, 0.5]],
   view: { x: [-4.5, 4.5], y: [-4.5, 4.5] },
@@ -208,11 +227,25 @@ export const himmelblau = build({
     const u = x * x + y - 11;
     const v = x + y * y - 7;
     const hxy = 4 * x + 4 * y;
-    return [[4 * u + 8 * x * x + 2, hxy], [hxy, 2 + 4 * v + 8 * y * y]];
+    return [
+      [4 * u + 8 * x * x + 2, hxy],
+      [hxy, 2 + 4 * v + 8 * y * y],
+    ];
   },
-  minima: [[3, 2], [-2.805118, 3.131312], [-3.77931, -3.283186], [3.584428, -1.848126]],
+  minima: [
+    [3, 2],
+    [-2.805118, 3.131312],
+    [-3.77931, -3.283186],
+    [3.584428, -1.848126],
+  ],
   // The local maximum and the four saddles between the basins.
-  saddles: [[-0.270845, -0.923039], [0.086678, 2.884254], [-3.073026, -0.081353], [3.385154, 0.073852], [-0.127961, -1.953715]],
+  saddles: [
+    [-0.270845, -0.923039],
+    [0.086678, 2.884254],
+    [-3.073026, -0.081353],
+    [3.385154, 0.073852],
+    [-0.127961, -1.953715],
+  ],
   polish: true,
   view: { x: [-5, 5], y: [-5, 5] },
   start: [0, 0],
@@ -226,19 +259,31 @@ export const rastrigin = build({
   description: 'a grid of local minima on a bowl: first-order methods stop in the nearest dimple',
   f: (x, y) => 20 + x * x - 10 * Math.cos(PI2 * x) + y * y - 10 * Math.cos(PI2 * y),
   grad: (x, y) => [2 * x + 10 * PI2 * Math.sin(PI2 * x), 2 * y + 10 * PI2 * Math.sin(PI2 * y)],
-  hessian: (x, y) => [[2 + 10 * PI2 * PI2 * Math.cos(PI2 * x), 0], [0, 2 + 10 * PI2 * PI2 * Math.cos(PI2 * y)]],
+  hessian: (x, y) => [
+    [2 + 10 * PI2 * PI2 * Math.cos(PI2 * x), 0],
+    [0, 2 + 10 * PI2 * PI2 * Math.cos(PI2 * y)],
+  ],
   minima: [[0, 0]],
   view: { x: [-5.12, 5.12], y: [-5.12, 5.12] },
   start: [3.3, -2.2],
 });
 
-export const surfaces: Readonly<Record<string, Surface>> = Object.freeze({ bowl, saddle, twowells, rosenbrock, beale, himmelblau, rastrigin });
+export const surfaces: Readonly<Record<string, Surface>> = Object.freeze({
+  bowl,
+  saddle,
+  twowells,
+  rosenbrock,
+  beale,
+  himmelblau,
+  rastrigin,
+});
 
 export const surfaceNames = Object.keys(surfaces);
 
 /** Look a surface up by name, with a message listing the valid names. */
 export function getSurface(name: string): Surface {
   const s = surfaces[name.toLowerCase()];
-  if (!s) throw new RangeError(`unknown surface "${clip(name)}"; expected one of ${surfaceNames.join(', ')}${didYouMean(name, surfaceNames)}`);
+  if (!s)
+    throw new RangeError(`unknown surface "${clip(name)}"; expected one of ${surfaceNames.join(', ')}${didYouMean(name, surfaceNames)}`);
   return s;
 }

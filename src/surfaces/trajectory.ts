@@ -112,8 +112,19 @@ export interface Trajectory {
 }
 
 const trajectorySchema: SchemaOf<TrajectoryOptions> = {
-  start: numPair, steps: num, options: spec('an object of optimizer options', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
-  noise: num, seed: num, lrAt: fn, recordGrad: bool, gradTol: num, stopAtConvergence: bool, divergeAbove: num, onStep: fn, keepTrace: bool, maxEvaluations: num,
+  start: numPair,
+  steps: num,
+  options: spec('an object of optimizer options', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
+  noise: num,
+  seed: num,
+  lrAt: fn,
+  recordGrad: bool,
+  gradTol: num,
+  stopAtConvergence: bool,
+  divergeAbove: num,
+  onStep: fn,
+  keepTrace: bool,
+  maxEvaluations: num,
 };
 
 export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOptimizer, run: TrajectoryOptions): Trajectory {
@@ -124,7 +135,8 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
   const noise = run.noise ?? 0;
   if (!(noise >= 0) || !Number.isFinite(noise)) throw new RangeError(`trajectory: invalid noise ${noise}; expected a finite σ ≥ 0`);
   const start = run.start ?? surface.start;
-  if (start.length !== 2 || !start.every(Number.isFinite)) throw new RangeError(`trajectory: invalid start ${JSON.stringify(start)}; expected two finite numbers`);
+  if (start.length !== 2 || !start.every(Number.isFinite))
+    throw new RangeError(`trajectory: invalid start ${JSON.stringify(start)}; expected two finite numbers`);
   const gradTol = run.gradTol ?? 1e-6;
   const divergeAbove = run.divergeAbove ?? 1e8;
   const maxEvaluations = run.maxEvaluations ?? Infinity;
@@ -151,7 +163,7 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
     options = run.options ?? {};
   } else {
     name = typeof optimizer === 'string' ? optimizer : optimizer.name;
-    options = (typeof optimizer === 'string' ? run.options : optimizer.options ?? run.options) ?? {};
+    options = (typeof optimizer === 'string' ? run.options : (optimizer.options ?? run.options)) ?? {};
     opt = createOptimizer(name, params, options);
   }
 

@@ -36,8 +36,12 @@ export function checkSweepSpec(s: SweepSpec): SweepSpec {
   const optimizers = s.optimizers.map((k) => k.trim().toLowerCase()).filter((k) => k);
   if (!optimizers.length) throw new SweepSpecError('--optimizers: expected a comma-separated list of optimizers');
   for (const k of optimizers) {
-    if (!optimizerNames().includes(k)) throw new SweepSpecError(`--optimizers: unknown optimizer "${clip(k)}"; expected names from ${optimizerNames().join(', ')}${didYouMean(k, optimizerNames())}`);
-    if (['lbfgs', 'newton'].includes(k)) throw new SweepSpecError(`--optimizers: ${k} takes closure steps; a sweep compares first-order optimizers`);
+    if (!optimizerNames().includes(k))
+      throw new SweepSpecError(
+        `--optimizers: unknown optimizer "${clip(k)}"; expected names from ${optimizerNames().join(', ')}${didYouMean(k, optimizerNames())}`,
+      );
+    if (['lbfgs', 'newton'].includes(k))
+      throw new SweepSpecError(`--optimizers: ${k} takes closure steps; a sweep compares first-order optimizers`);
   }
   const workloads = s.workloads.map((w) => getWorkload(w).name);
   if (!workloads.length) throw new SweepSpecError('--workloads: expected a comma-separated list of workloads');
@@ -47,7 +51,10 @@ export function checkSweepSpec(s: SweepSpec): SweepSpec {
     const readers = optimizers.filter((k) => pointForNames(k).includes(d.name));
     if (!readers.length) throw new SweepSpecError(`search space: ${d.name} is read by none of ${optimizers.join(', ')}`);
   }
-  if (s.tuning === 'self' && dims.length) throw new SweepSpecError('--space: the self-tuning rule trains each optimizer with its defaults; leave --space out or use --tuning external');
+  if (s.tuning === 'self' && dims.length)
+    throw new SweepSpecError(
+      '--space: the self-tuning rule trains each optimizer with its defaults; leave --space out or use --tuning external',
+    );
   return { ...s, optimizers: [...new Set(optimizers)], workloads: [...new Set(workloads)] };
 }
 
@@ -77,9 +84,17 @@ export function planTrials(s: SweepSpec): TrialSpec[] {
         const { options, schedule } = pointFor(p, spec.options, preset);
         for (let seed = 1; seed <= s.seeds; seed++) {
           trials.push({
-            workload: w.name, data: s.data, limit: s.limit, testLimit: s.testLimit,
-            budget: s.budget ?? settings.budget, target: s.target ?? settings.target, evalEvery: s.evalEvery ?? settings.evalEvery,
-            optimizer: opt, options, ...(schedule !== undefined ? { schedule } : {}), seed,
+            workload: w.name,
+            data: s.data,
+            limit: s.limit,
+            testLimit: s.testLimit,
+            budget: s.budget ?? settings.budget,
+            target: s.target ?? settings.target,
+            evalEvery: s.evalEvery ?? settings.evalEvery,
+            optimizer: opt,
+            options,
+            ...(schedule !== undefined ? { schedule } : {}),
+            seed,
           });
         }
       }

@@ -80,7 +80,8 @@ export async function runPool(
   const queue = [...trials];
   const tries = new Map<string, number>();
   const t0 = Date.now();
-  let done = 0, running = 0;
+  let done = 0,
+    running = 0;
   const report = () => o.onProgress?.({ done, running, total: trials.length, elapsed: (Date.now() - t0) / 1000 });
   const procs = Array.from({ length: Math.max(1, Math.min(o.workers, trials.length)) }, () => new TrialProcess());
   let failure: Error | null = null;

@@ -65,11 +65,13 @@ export async function runQueue(
     await collect();
     const todo = trials.filter((t) => !seen.has(trialId(t)));
     if (todo.length) {
-      await queue.addBulk(todo.map((t) => ({
-        name: 'trial',
-        data: { sweep, trial: t },
-        opts: { jobId: `${sweep}-${trialId(t)}`, attempts: 5, removeOnComplete: true, removeOnFail: false },
-      })));
+      await queue.addBulk(
+        todo.map((t) => ({
+          name: 'trial',
+          data: { sweep, trial: t },
+          opts: { jobId: `${sweep}-${trialId(t)}`, attempts: 5, removeOnComplete: true, removeOnFail: false },
+        })),
+      );
     }
     const ids = new Set(trials.map(trialId));
     const done = () => [...ids].filter((id) => seen.has(id)).length;

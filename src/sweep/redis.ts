@@ -53,7 +53,9 @@ export async function connectRedis(target: RedisTarget, timeoutMs = 5000): Promi
     client.disconnect();
     const err = lastError ?? (e as Error & { code?: string });
     const reason = err.code ?? err.message;
-    throw new Error(`cannot reach Redis at ${target.host}:${target.port}: ${reason}${err.code === 'ECONNREFUSED' ? ' (is redis-server running there?)' : ''}`);
+    throw new Error(
+      `cannot reach Redis at ${target.host}:${target.port}: ${reason}${err.code === 'ECONNREFUSED' ? ' (is redis-server running there?)' : ''}`,
+    );
   }
   ready = true;
   return client;

@@ -18,17 +18,33 @@ export interface SweepReport {
   profiles: { steps: Profile; seconds: Profile };
 }
 
-export function buildReport(sweep: string, spec: SweepSpec, total: number, results: readonly TrialResult[], scores: readonly Score[]): SweepReport {
+export function buildReport(
+  sweep: string,
+  spec: SweepSpec,
+  total: number,
+  results: readonly TrialResult[],
+  scores: readonly Score[],
+): SweepReport {
   return {
-    sweep, spec, trials: { total, done: results.length },
-    scores: scores.map(({ best, ...s }) => ({ ...s, bestTrial: best?.id ?? null, bestOptions: best?.spec.options ?? null, ...(best?.spec.schedule ? { bestSchedule: best.spec.schedule } : {}) })),
+    sweep,
+    spec,
+    trials: { total, done: results.length },
+    scores: scores.map(({ best, ...s }) => ({
+      ...s,
+      bestTrial: best?.id ?? null,
+      bestOptions: best?.spec.options ?? null,
+      ...(best?.spec.schedule ? { bestSchedule: best.spec.schedule } : {}),
+    })),
     profiles: { steps: performanceProfile(scores, 'steps'), seconds: performanceProfile(scores, 'seconds') },
   };
 }
 
 function fmtOptions(o: Record<string, unknown> | null, schedule?: string): string {
   if (!o) return '-';
-  const parts = Object.entries(o).map(([k, v]) => `${k} ${Array.isArray(v) ? v.map((x) => Number((x as number).toPrecision(3))).join('/') : typeof v === 'number' ? Number(v.toPrecision(3)) : v}`);
+  const parts = Object.entries(o).map(
+    ([k, v]) =>
+      `${k} ${Array.isArray(v) ? v.map((x) => Number((x as number).toPrecision(3))).join('/') : typeof v === 'number' ? Number(v.toPrecision(3)) : v}`,
+  );
   if (schedule) parts.push(schedule);
   return parts.join(', ') || 'defaults';
 }
@@ -36,16 +52,28 @@ function fmtOptions(o: Record<string, unknown> | null, schedule?: string): strin
 /** The table for the terminal: one row per workload and optimizer, then the profile at a few τ. */
 export function reportTable(r: SweepReport): string[] {
   const rows = r.scores.map((s) => [
-    s.workload, s.optimizer, `${s.studies.filter((x) => x.trial).length}/${s.studies.length}`, `${s.reached}/${s.trials}`,
-    s.steps === null ? '-' : String(s.steps), s.seconds === null ? '-' : s.seconds.toFixed(2) + ' s', fmtOptions(s.bestOptions, s.bestSchedule),
+    s.workload,
+    s.optimizer,
+    `${s.studies.filter((x) => x.trial).length}/${s.studies.length}`,
+    `${s.reached}/${s.trials}`,
+    s.steps === null ? '-' : String(s.steps),
+    s.seconds === null ? '-' : `${s.seconds.toFixed(2)} s`,
+    fmtOptions(s.bestOptions, s.bestSchedule),
   ]);
   const head = ['workload', 'optimizer', 'studies', 'trials', 'steps', 'time', 'best trial'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
-  const line = (x: string[]) => x.map((c, i) => (i >= 4 && i <= 5 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const line = (x: string[]) =>
+    x
+      .map((c, i) => (i >= 4 && i <= 5 ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), ...rows.map(line)];
   const taus = [1, 1.5, 2, 4];
   for (const p of [r.profiles.steps, r.profiles.seconds]) {
-    out.push('', `performance profile (${p.metric} to target), ρ(τ) over ${p.workloads.length} workload(s): ${taus.map((t) => `τ=${t}`).join('  ')}`);
+    out.push(
+      '',
+      `performance profile (${p.metric} to target), ρ(τ) over ${p.workloads.length} workload(s): ${taus.map((t) => `τ=${t}`).join('  ')}`,
+    );
     const ow = Math.max(...Object.keys(p.rho).map((k) => k.length));
     for (const [o, rho] of Object.entries(p.rho)) {
       const at = (t: number) => rho[p.taus.findIndex((x) => x >= t - 1e-9)];
@@ -71,11 +99,15 @@ export function reportHtml(r: SweepReport, results: readonly TrialResult[]): str
   const byId = new Map(results.map((x) => [x.id, x]));
   const curves = [...new Set(r.scores.map((s) => s.workload))].map((w) => ({
     workload: w,
-    target: r.scores.find((s) => s.workload === w && s.bestTrial)?.bestTrial ? byId.get(r.scores.find((s) => s.workload === w && s.bestTrial)!.bestTrial!)!.spec.target : null,
-    series: r.scores.filter((s) => s.workload === w && s.bestTrial).map((s) => {
-      const t = byId.get(s.bestTrial!)!;
-      return { optimizer: s.optimizer, steps: t.curve.map((p) => p.step), acc: t.curve.map((p) => p.testAccuracy) };
-    }),
+    target: r.scores.find((s) => s.workload === w && s.bestTrial)?.bestTrial
+      ? byId.get(r.scores.find((s) => s.workload === w && s.bestTrial)!.bestTrial!)!.spec.target
+      : null,
+    series: r.scores
+      .filter((s) => s.workload === w && s.bestTrial)
+      .map((s) => {
+        const t = byId.get(s.bestTrial!)!;
+        return { optimizer: s.optimizer, steps: t.curve.map((p) => p.step), acc: t.curve.map((p) => p.testAccuracy) };
+      }),
   }));
   const data = { curves, profiles: [r.profiles.steps, r.profiles.seconds] };
   const table = reportTable(r).join('\n');

@@ -33,14 +33,18 @@ export class ResultsFile {
   /** Bytes of a torn last line removed when the file was opened (0: none). */
   readonly repaired: number = 0;
 
-  private constructor(readonly path: string, readonly header: ResultsHeader, repaired: number) {
+  private constructor(
+    readonly path: string,
+    readonly header: ResultsHeader,
+    repaired: number,
+  ) {
     this.repaired = repaired;
   }
 
   /** Open (or create) the results file of the sweep `header` describes. */
   static open(path: string, header: ResultsHeader): ResultsFile {
     if (!existsSync(path)) {
-      writeFileAtomic(path, JSON.stringify(header) + '\n', 'results file');
+      writeFileAtomic(path, `${JSON.stringify(header)}\n`, 'results file');
       return new ResultsFile(path, header, 0);
     }
     const text = readFileSync(path, 'utf8');
@@ -52,16 +56,20 @@ export class ResultsFile {
       repaired = text.length - good;
     }
     const lines = text.slice(0, good).split('\n').slice(0, -1);
-    if (lines.length === 0) throw new ResultsFileError(`results file ${path}: empty or cut short before its header; delete it or give another --out`);
+    if (lines.length === 0)
+      throw new ResultsFileError(`results file ${path}: empty or cut short before its header; delete it or give another --out`);
     let head: ResultsHeader;
     try {
       head = JSON.parse(lines[0]);
     } catch {
       throw new ResultsFileError(`results file ${path}: the first line is not a sweep header (not written by descent sweep?)`);
     }
-    if (head.format !== RESULTS_FORMAT) throw new ResultsFileError(`results file ${path}: not a descent sweep results file (format ${JSON.stringify(head.format)})`);
+    if (head.format !== RESULTS_FORMAT)
+      throw new ResultsFileError(`results file ${path}: not a descent sweep results file (format ${JSON.stringify(head.format)})`);
     if (head.sweep !== header.sweep) {
-      throw new ResultsFileError(`results file ${path} belongs to a different sweep (spec hash ${head.sweep}, this sweep's is ${header.sweep}); give the same options as that sweep, or another --out`);
+      throw new ResultsFileError(
+        `results file ${path} belongs to a different sweep (spec hash ${head.sweep}, this sweep's is ${header.sweep}); give the same options as that sweep, or another --out`,
+      );
     }
     const f = new ResultsFile(path, head, repaired);
     for (let i = 1; i < lines.length; i++) {
@@ -69,7 +77,9 @@ export class ResultsFile {
       try {
         r = JSON.parse(lines[i]);
       } catch {
-        throw new ResultsFileError(`results file ${path}: line ${i + 1} is not valid JSON (only a last line cut short by a crash is repaired)`);
+        throw new ResultsFileError(
+          `results file ${path}: line ${i + 1} is not valid JSON (only a last line cut short by a crash is repaired)`,
+        );
       }
       if (!f.results.has(r.id)) f.results.set(r.id, r);
     }
@@ -86,7 +96,7 @@ export class ResultsFile {
     if (this.results.has(r.id)) return false;
     const fd = openSync(this.path, 'a');
     try {
-      const bytes = Buffer.from(JSON.stringify(r) + '\n');
+      const bytes = Buffer.from(`${JSON.stringify(r)}\n`);
       for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
       fsyncSync(fd);
     } finally {

@@ -56,7 +56,12 @@ function median(xs: number[]): number {
 const better = (a: TrialResult, b: TrialResult) =>
   a.stepsToTarget! < b.stepsToTarget! || (a.stepsToTarget === b.stepsToTarget && a.secondsToTarget! < b.secondsToTarget!);
 
-export function scoreSweep(results: readonly TrialResult[], workloads: readonly string[], optimizers: readonly string[], seeds: number): Score[] {
+export function scoreSweep(
+  results: readonly TrialResult[],
+  workloads: readonly string[],
+  optimizers: readonly string[],
+  seeds: number,
+): Score[] {
   const out: Score[] = [];
   for (const w of workloads) {
     for (const o of optimizers) {
@@ -74,7 +79,16 @@ export function scoreSweep(results: readonly TrialResult[], workloads: readonly 
         const v = median(studies.map((s) => s[k] ?? Infinity));
         return Number.isFinite(v) ? v : null;
       };
-      out.push({ workload: w, optimizer: o, trials: mine.length, reached: mine.filter((r) => r.stepsToTarget !== null).length, studies, steps: med('steps'), seconds: med('seconds'), best });
+      out.push({
+        workload: w,
+        optimizer: o,
+        trials: mine.length,
+        reached: mine.filter((r) => r.stepsToTarget !== null).length,
+        studies,
+        steps: med('steps'),
+        seconds: med('seconds'),
+        best,
+      });
     }
   }
   return out;

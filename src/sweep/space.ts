@@ -45,7 +45,8 @@ export const EXTRA_NAMES = ['beta1', 'beta2', 'schedule'] as const;
 
 function number(text: string, where: string): number {
   const v = decimal(text);
-  if (v === undefined || !Number.isFinite(v)) throw new SweepSpecError(`search space: ${where}: expected a decimal number, got "${clip(text)}"`);
+  if (v === undefined || !Number.isFinite(v))
+    throw new SweepSpecError(`search space: ${where}: expected a decimal number, got "${clip(text)}"`);
   return v;
 }
 
@@ -53,19 +54,31 @@ function number(text: string, where: string): number {
 export function parseSpace(text: string, known: readonly string[]): Dimension[] {
   const dims: Dimension[] = [];
   const names = [...known, ...EXTRA_NAMES];
-  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new SweepSpecError(`search space: "${clip(part)}" is not name=range (like lr=log:1e-4:1, momentum=0.8:0.99 or schedule=constant|cosine)`);
+    if (eq <= 0)
+      throw new SweepSpecError(
+        `search space: "${clip(part)}" is not name=range (like lr=log:1e-4:1, momentum=0.8:0.99 or schedule=constant|cosine)`,
+      );
     const name = part.slice(0, eq).trim();
     const range = part.slice(eq + 1).trim();
-    if (!names.includes(name)) throw new SweepSpecError(`search space: unknown name "${clip(name)}"; the sweep's optimizers read ${names.join(', ')}${didYouMean(name, names)}`);
+    if (!names.includes(name))
+      throw new SweepSpecError(
+        `search space: unknown name "${clip(name)}"; the sweep's optimizers read ${names.join(', ')}${didYouMean(name, names)}`,
+      );
     if (dims.some((d) => d.name === name)) throw new SweepSpecError(`search space: ${name} is given twice`);
     const where = `${name}=${range}`;
     if (name === 'schedule') {
       const values = range.split('|').map((s) => s.trim());
       for (const v of values) {
         const kind = v.split(':')[0];
-        if (!(kind in scheduleTable)) throw new SweepSpecError(`search space: ${where}: unknown schedule "${clip(v)}"; expected names from ${Object.keys(scheduleTable).join(', ')}${didYouMean(kind, Object.keys(scheduleTable))}`);
+        if (!(kind in scheduleTable))
+          throw new SweepSpecError(
+            `search space: ${where}: unknown schedule "${clip(v)}"; expected names from ${Object.keys(scheduleTable).join(', ')}${didYouMean(kind, Object.keys(scheduleTable))}`,
+          );
       }
       dims.push({ name, kind: 'choice', values });
       continue;
@@ -78,7 +91,8 @@ export function parseSpace(text: string, known: readonly string[]): Dimension[] 
     const log = bits[0] === 'log';
     if (log) bits.shift();
     if (bits.length !== 2) throw new SweepSpecError(`search space: ${where}: a range is LO:HI or log:LO:HI`);
-    const lo = number(bits[0], where), hi = number(bits[1], where);
+    const lo = number(bits[0], where),
+      hi = number(bits[1], where);
     if (!(lo < hi)) throw new SweepSpecError(`search space: ${where}: the low end must be below the high end`);
     if (log && !(lo > 0)) throw new SweepSpecError(`search space: ${where}: a log range needs a positive low end`);
     dims.push({ name, kind: log ? 'log' : 'uniform', lo, hi });
@@ -88,7 +102,8 @@ export function parseSpace(text: string, known: readonly string[]): Dimension[] 
 
 /** The radical inverse of i in `base`, each digit passed through `perm` (a permutation of 0..base−1 with perm[0] = 0 kept). */
 function radicalInverse(i: number, base: number, perm: number[]): number {
-  let f = 1 / base, r = 0;
+  let f = 1 / base,
+    r = 0;
   while (i > 0) {
     r += perm[i % base] * f;
     i = Math.floor(i / base);
@@ -136,10 +151,13 @@ export function samplePoints(dims: readonly Dimension[], sampler: Sampler, point
     for (const d of dims) out = out.flatMap((p) => gridValues(d, points).map((v) => ({ ...p, [d.name]: v })));
     return out;
   }
-  const us = sampler === 'halton' ? halton(points, dims.length, seed) : (() => {
-    const r = new Rng(seed).fork('random-search');
-    return Array.from({ length: points }, () => dims.map(() => r.uniform()));
-  })();
+  const us =
+    sampler === 'halton'
+      ? halton(points, dims.length, seed)
+      : (() => {
+          const r = new Rng(seed).fork('random-search');
+          return Array.from({ length: points }, () => dims.map(() => r.uniform()));
+        })();
   return us.map((u) => Object.fromEntries(dims.map((d, k) => [d.name, place(d, u[k])])));
 }
 
@@ -147,7 +165,11 @@ export function samplePoints(dims: readonly Dimension[], sampler: Sampler, point
  * A point as one optimizer's options and schedule: `beta1`/`beta2` fill `betas` (the other half
  * from the optimizer's preset or default), and dimensions the optimizer does not read are left out.
  */
-export function pointFor(point: Point, accepts: readonly string[], defaults: { betas?: [number, number] } = {}): { options: Record<string, unknown>; schedule?: string } {
+export function pointFor(
+  point: Point,
+  accepts: readonly string[],
+  defaults: { betas?: [number, number] } = {},
+): { options: Record<string, unknown>; schedule?: string } {
   const options: Record<string, unknown> = {};
   let schedule: string | undefined;
   for (const [k, v] of Object.entries(point)) {

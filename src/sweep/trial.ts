@@ -70,7 +70,11 @@ export interface TrialResult {
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -110,11 +114,16 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
   const callbacks: Callback[] = [];
   if (spec.schedule !== undefined) {
     const parsed = parseSchedule(spec.schedule, { lr: optimizer.lr, total: spec.budget });
-    if (parsed.kind !== 'schedule') throw new RangeError(`trial: schedule "${spec.schedule}" depends on the test loss; a sweep takes schedules of the step`);
+    if (parsed.kind !== 'schedule')
+      throw new RangeError(`trial: schedule "${spec.schedule}" depends on the test loss; a sweep takes schedules of the step`);
     callbacks.push(scheduleCallback(parsed.schedule, { unit: 'step' }));
   }
   const curve: CurvePoint[] = [];
-  let start = 0, evalSeconds = 0, lossSum = 0, lossCount = 0, steps = 0;
+  let start = 0,
+    evalSeconds = 0,
+    lossSum = 0,
+    lossCount = 0,
+    steps = 0;
   let reachedAt: CurvePoint | null = null;
   callbacks.push({
     onTrainBegin() {
@@ -140,14 +149,23 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
   const stepsPerEpoch = fullBatch ? 1 : loader.length;
   let error: string | undefined;
   try {
-    fitRun({ model: net, optimizer, train: loader, epochs: Math.ceil(spec.budget / stepsPerEpoch), rng: rng.fork('train'), callbacks, fullBatch });
+    fitRun({
+      model: net,
+      optimizer,
+      train: loader,
+      epochs: Math.ceil(spec.budget / stepsPerEpoch),
+      rng: rng.fork('train'),
+      callbacks,
+      fullBatch,
+    });
   } catch (e) {
     if (e instanceof TrainingError) error = e.message;
     else if (!(e instanceof EndTrial)) throw e;
   }
   const hit = reachedAt as CurvePoint | null;
   return {
-    id: trialId(spec), spec,
+    id: trialId(spec),
+    spec,
     status: hit ? 'reached' : error !== undefined ? 'diverged' : 'budget',
     curve,
     stepsToTarget: hit ? hit.step : null,

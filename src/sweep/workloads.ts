@@ -35,22 +35,34 @@ export interface Workload {
 
 export const WORKLOADS: readonly Workload[] = [
   {
-    name: 'logreg', model: 'logreg', batchSize: 'full', summary: 'full-batch logistic regression 784→10',
+    name: 'logreg',
+    model: 'logreg',
+    batchSize: 'full',
+    summary: 'full-batch logistic regression 784→10',
     embedded: { budget: 100, target: 0.8, evalEvery: 1 },
     full: { budget: 100, target: 0.8, evalEvery: 1 },
   },
   {
-    name: 'mlp', model: 'mlp', batchSize: 128, summary: 'MLP 784-256-128-10, batch 128',
+    name: 'mlp',
+    model: 'mlp',
+    batchSize: 128,
+    summary: 'MLP 784-256-128-10, batch 128',
     embedded: { budget: 400, target: 0.83, evalEvery: 20 },
     full: { budget: 600, target: 0.85, evalEvery: 50 },
   },
   {
-    name: 'cnn', model: 'cnn', batchSize: 128, summary: 'CNN conv32-conv64-fc128, batch 128',
+    name: 'cnn',
+    model: 'cnn',
+    batchSize: 128,
+    summary: 'CNN conv32-conv64-fc128, batch 128',
     embedded: { budget: 200, target: 0.8, evalEvery: 20 },
     full: { budget: 200, target: 0.84, evalEvery: 50 },
   },
   {
-    name: 'fmp', model: 'fmp', batchSize: 128, summary: 'fractional max-pooling net, batch 128',
+    name: 'fmp',
+    model: 'fmp',
+    batchSize: 128,
+    summary: 'fractional max-pooling net, batch 128',
     embedded: { budget: 200, target: 0.75, evalEvery: 20 },
     full: { budget: 200, target: 0.78, evalEvery: 50 },
   },
@@ -58,7 +70,13 @@ export const WORKLOADS: readonly Workload[] = [
 
 export function getWorkload(name: string): Workload {
   const w = WORKLOADS.find((x) => x.name === name.toLowerCase());
-  if (!w) throw new SweepSpecError(`unknown workload "${clip(name)}"; expected ${WORKLOADS.map((x) => x.name).join(', ')}${didYouMean(name, WORKLOADS.map((x) => x.name))}`);
+  if (!w)
+    throw new SweepSpecError(
+      `unknown workload "${clip(name)}"; expected ${WORKLOADS.map((x) => x.name).join(', ')}${didYouMean(
+        name,
+        WORKLOADS.map((x) => x.name),
+      )}`,
+    );
   return w;
 }
 

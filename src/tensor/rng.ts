@@ -40,7 +40,8 @@ export class Rng {
   private spare: number | null = null;
 
   constructor(seed = 0) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > SEED_MAX) throw new RangeError(`Rng seed: expected an integer from 0 to ${SEED_MAX}, got ${seed}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > SEED_MAX)
+      throw new RangeError(`Rng seed: expected an integer from 0 to ${SEED_MAX}, got ${seed}`);
     this.seed = seed >>> 0;
     const st = { s: this.seed };
     this.a = splitmix32(st);
@@ -54,7 +55,7 @@ export class Rng {
   fork(name: string): Rng {
     const st = { s: (this.seed ^ Math.imul(hashName(name), 0x27d4eb2d)) >>> 0 };
     splitmix32(st);
-    return new Rng((splitmix32(st) ^ hashName(name + '#' + this.seed)) >>> 0);
+    return new Rng((splitmix32(st) ^ hashName(`${name}#${this.seed}`)) >>> 0);
   }
 
   /** Uniform 32-bit unsigned integer. */
@@ -124,7 +125,13 @@ export class Rng {
 
   /** A generator at a position taken by `getState()` (forks depend on the seed, which it keeps). */
   static fromState(st: RngState): Rng {
-    const ok = st && Number.isInteger(st.seed) && Array.isArray(st.words) && st.words.length === 4 && st.words.every((w) => Number.isInteger(w)) && (st.spare === null || typeof st.spare === 'number');
+    const ok =
+      st &&
+      Number.isInteger(st.seed) &&
+      Array.isArray(st.words) &&
+      st.words.length === 4 &&
+      st.words.every((w) => Number.isInteger(w)) &&
+      (st.spare === null || typeof st.spare === 'number');
     if (!ok) throw new RangeError('Rng.fromState: expected { seed, words: [4 integers], spare }');
     const r = new Rng(st.seed);
     [r.a, r.b, r.c, r.d] = st.words.map((w) => w | 0) as [number, number, number, number];

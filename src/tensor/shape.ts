@@ -48,7 +48,9 @@ export function broadcastShapes(a: Shape, b: Shape, what = 'broadcast'): number[
 export function normAxis(axis: number, ndim: number, what = 'axis'): number {
   const a = axis < 0 ? axis + ndim : axis;
   if (!Number.isInteger(a) || a < 0 || a >= Math.max(ndim, 1)) {
-    throw new ShapeError(`${what}: axis ${axis} is out of range for a tensor of rank ${ndim} (expected an integer in [${ndim === 0 ? 0 : -ndim}, ${Math.max(ndim, 1) - 1}])`);
+    throw new ShapeError(
+      `${what}: axis ${axis} is out of range for a tensor of rank ${ndim} (expected an integer in [${ndim === 0 ? 0 : -ndim}, ${Math.max(ndim, 1) - 1}])`,
+    );
   }
   return a;
 }

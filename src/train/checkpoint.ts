@@ -74,7 +74,6 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-
 const pad8 = (n: number) => (n + 7) & ~7;
 
 /** The checkpoint as bytes (exact float bits, with a checksum). */
@@ -127,7 +126,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   if (16 + hlen + 4 > bytes.length) throw bad(`header of ${hlen} bytes runs past the end of the ${bytes.length}-byte file, truncated`);
   const stored = dv.getUint32(bytes.length - 4, true);
   const actual = crc32(bytes.subarray(0, bytes.length - 4));
-  if (stored !== actual) throw bad(`checksum mismatch: stored ${stored.toString(16).padStart(8, '0')}, contents give ${actual.toString(16).padStart(8, '0')}; truncated or corrupt`);
+  if (stored !== actual)
+    throw bad(
+      `checksum mismatch: stored ${stored.toString(16).padStart(8, '0')}, contents give ${actual.toString(16).padStart(8, '0')}; truncated or corrupt`,
+    );
   let tree: unknown;
   try {
     tree = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + hlen)));
@@ -174,10 +176,21 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     return v;
   };
   const c = walk(tree) as Checkpoint;
-  if (!c || typeof c !== 'object' || c.version !== CHECKPOINT_VERSION) throw bad(`version ${JSON.stringify((c as { version?: unknown })?.version)}, expected ${CHECKPOINT_VERSION}`);
+  if (!c || typeof c !== 'object' || c.version !== CHECKPOINT_VERSION)
+    throw bad(`version ${JSON.stringify((c as { version?: unknown })?.version)}, expected ${CHECKPOINT_VERSION}`);
   for (const k of ['epochs', 'epoch', 'batch', 'step', 'skipped'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) throw bad(`field ${k} is ${JSON.stringify(c[k])}, expected an integer ≥ 0`);
   }
-  if (!c.model || typeof c.model !== 'object' || !c.optimizer || !Array.isArray(c.records) || !c.partial || !c.divergence || !c.rng || !c.callbacks) throw bad('missing fields');
+  if (
+    !c.model ||
+    typeof c.model !== 'object' ||
+    !c.optimizer ||
+    !Array.isArray(c.records) ||
+    !c.partial ||
+    !c.divergence ||
+    !c.rng ||
+    !c.callbacks
+  )
+    throw bad('missing fields');
   return c;
 }

@@ -34,7 +34,16 @@ export interface RegularizedOptions {
 /** A hidden fully-connected layer with ReLU: Linear+ReLU, or DropConnect with the ReLU inside it. */
 function hidden(inF: number, outF: number, o: RegularizedOptions, rng: Rng): Module[] {
   const layers: Module[] = o.dropconnect
-    ? [new DropConnect(inF, outF, { p: o.dropconnect, activation: 'relu', masks: o.dropconnectMasks, inference: o.dropconnectInference, rng, dtype: o.dtype })]
+    ? [
+        new DropConnect(inF, outF, {
+          p: o.dropconnect,
+          activation: 'relu',
+          masks: o.dropconnectMasks,
+          inference: o.dropconnectInference,
+          rng,
+          dtype: o.dtype,
+        }),
+      ]
     : [new Linear(inF, outF, { rng, dtype: o.dtype }), new ReLU()];
   if (o.dropout) layers.push(new Dropout(o.dropout));
   return layers;
@@ -59,7 +68,8 @@ export function regularizedMlp(sizes: readonly number[], o: RegularizedOptions):
 export function cnn(o: RegularizedOptions): Sequential {
   const [C, H, W] = o.inputShape;
   const rng = o.rng.fork('init');
-  const h = Math.floor(Math.floor(H / 2) / 2), w = Math.floor(Math.floor(W / 2) / 2);
+  const h = Math.floor(Math.floor(H / 2) / 2),
+    w = Math.floor(Math.floor(W / 2) / 2);
   return new Sequential(
     new Conv2d(C, 32, 5, { padding: 2, rng: rng.fork('conv1'), dtype: o.dtype }),
     new ReLU(),
@@ -82,13 +92,23 @@ export function fmpNet(o: RegularizedOptions): Sequential {
   const [C, H, W] = o.inputShape;
   const rng = o.rng.fork('init');
   const layers: Module[] = [];
-  let c = C, h = H, w = W;
+  let c = C,
+    h = H,
+    w = W;
   for (let k = 1; k <= 4; k++) {
-    layers.push(new Conv2d(c, 16 * k, 3, { padding: 1, rng: rng.fork(`conv${k}`), dtype: o.dtype }), new ReLU(), new FractionalMaxPool2d({ ratio: Math.SQRT2, rng: rng.fork(`fmp${k}`) }));
+    layers.push(
+      new Conv2d(c, 16 * k, 3, { padding: 1, rng: rng.fork(`conv${k}`), dtype: o.dtype }),
+      new ReLU(),
+      new FractionalMaxPool2d({ ratio: Math.SQRT2, rng: rng.fork(`fmp${k}`) }),
+    );
     c = 16 * k;
     h = fmpOutputSize(h, Math.SQRT2);
     w = fmpOutputSize(w, Math.SQRT2);
   }
-  layers.push(new Flatten(), ...hidden(c * h * w, 128, o, rng.fork('fc1')), new Linear(128, o.classes, { rng: rng.fork('fc2'), dtype: o.dtype }));
+  layers.push(
+    new Flatten(),
+    ...hidden(c * h * w, 128, o, rng.fork('fc1')),
+    new Linear(128, o.classes, { rng: rng.fork('fc2'), dtype: o.dtype }),
+  );
   return new Sequential(...layers);
 }

@@ -9,8 +9,13 @@ import { fitRun, type FitOptions, type FitResult } from './trainer.js';
 import { checkOptions, fn, num, spec, type SchemaOf } from '../util/options.js';
 
 const ensembleSchema: SchemaOf<EnsembleFitOptions> = {
-  members: num, member: fn, onMemberEnd: fn,
-  test: spec('a labelled source (a DataLoader)', (v) => typeof v === 'object' && v !== null && typeof (v as { epoch?: unknown }).epoch === 'function'),
+  members: num,
+  member: fn,
+  onMemberEnd: fn,
+  test: spec(
+    'a labelled source (a DataLoader)',
+    (v) => typeof v === 'object' && v !== null && typeof (v as { epoch?: unknown }).epoch === 'function',
+  ),
 };
 
 export interface EnsembleFitOptions {
@@ -32,7 +37,8 @@ export interface EnsembleFit {
 
 export function fitEnsemble(o: EnsembleFitOptions): EnsembleFit {
   checkOptions('fitEnsemble', o, ensembleSchema, { required: ['members', 'member'] });
-  if (!(Number.isInteger(o.members) && o.members >= 1)) throw new RangeError(`fitEnsemble: members must be a positive integer, got ${o.members}`);
+  if (!(Number.isInteger(o.members) && o.members >= 1))
+    throw new RangeError(`fitEnsemble: members must be a positive integer, got ${o.members}`);
   const models: Module[] = [];
   const results: FitResult[] = [];
   for (let i = 0; i < o.members; i++) {

@@ -106,8 +106,19 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
   const push = (step: number, stalled = false) => {
     const loss = noGrad(() => objective().item());
     if (o.checkLoss) o.checkLoss(loss, step);
-    else if (!Number.isFinite(loss)) throw new RangeError(`full-batch training: the loss became ${loss} at step ${step} (learning rate ${optimizer.lr}); try a smaller learning rate (option lr) or, for LBFGS, lineSearchFn: 'strong_wolfe'`);
-    const r: FullBatchRecord = { step, loss, evals, hvps: hvps(), iters: iters(step), seconds: (now() - t0) / 1000, ...(stalled ? { stalled: true as const } : {}) };
+    else if (!Number.isFinite(loss))
+      throw new RangeError(
+        `full-batch training: the loss became ${loss} at step ${step} (learning rate ${optimizer.lr}); try a smaller learning rate (option lr) or, for LBFGS, lineSearchFn: 'strong_wolfe'`,
+      );
+    const r: FullBatchRecord = {
+      step,
+      loss,
+      evals,
+      hvps: hvps(),
+      iters: iters(step),
+      seconds: (now() - t0) / 1000,
+      ...(stalled ? { stalled: true as const } : {}),
+    };
     records.push(r);
     o.onStep?.(r);
   };

@@ -27,10 +27,10 @@ export type Metric = { bivariance(output: Tensor, target: BatchTarget): number }
   sum?: (output: Tensor, target: BatchTarget) => number;
 };
 
-
 function tensorOf(output: Tensor, target: BatchTarget, metric: string): Tensor {
   if (!(target instanceof Tensor)) throw new TypeError(`${metric}: needs float targets (a tensor [B, …]), got class labels`);
-  if (target.size !== output.size || target.shape[0] !== output.shape[0]) throw new RangeError(`${metric}: output [${output.shape.join(', ')}] and target [${target.shape.join(', ')}] differ`);
+  if (target.size !== output.size || target.shape[0] !== output.shape[0])
+    throw new RangeError(`${metric}: output [${output.shape.join(', ')}] and target [${target.shape.join(', ')}] differ`);
   return target;
 }
 
@@ -72,7 +72,8 @@ export function topKAccuracy(k: number): Metric {
 
 /** Mean absolute error over all elements, in double precision (float targets of the output's size). */
 export const mae: Metric = metric((output, target) => {
-  const t = tensorOf(output, target, 'mae').data, o = output.data;
+  const t = tensorOf(output, target, 'mae').data,
+    o = output.data;
   let s = 0;
   for (let i = 0; i < o.length; i++) s += Math.abs(o[i] - t[i]);
   return s / (o.length / Math.max(output.shape[0], 1));
@@ -80,7 +81,8 @@ export const mae: Metric = metric((output, target) => {
 
 /** Mean squared error over all elements, in double precision (float targets of the output's size). */
 export const mse: Metric = metric((output, target) => {
-  const t = tensorOf(output, target, 'mse').data, o = output.data;
+  const t = tensorOf(output, target, 'mse').data,
+    o = output.data;
   let s = 0;
   for (let i = 0; i < o.length; i++) s += (o[i] - t[i]) ** 2;
   return s / (o.length / Math.max(output.shape[0], 1));
@@ -101,14 +103,18 @@ export function evaluateConfusion(
   classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
 ): Evaluation {
-  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`evaluateConfusion: classes must be a positive integer, got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 1)
+    throw new RangeError(`evaluateConfusion: classes must be a positive integer, got ${classes}`);
   return noGrad(() => {
     const confusion = new Int32Array(classes * classes);
-    let n = 0, lossSum = 0, correct = 0;
+    let n = 0,
+      lossSum = 0,
+      correct = 0;
     for (const batch of data.epoch(0)) {
       const labels = classLabels(batch.y, 'evaluateConfusion');
       const logits = model.forward(batch.x, { training: false });
-      if (logits.shape[1] !== classes) throw new RangeError(`evaluateConfusion: the model gives ${logits.shape[1]} outputs per sample, the data has ${classes} classes`);
+      if (logits.shape[1] !== classes)
+        throw new RangeError(`evaluateConfusion: the model gives ${logits.shape[1]} outputs per sample, the data has ${classes} classes`);
       lossSum += lossFn(logits, labels).item() * labels.length;
       const pred = argmax(logits, -1);
       for (let i = 0; i < pred.length; i++) {

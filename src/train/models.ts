@@ -3,7 +3,7 @@
  * data loader can hand it flat vectors or NCHW images.
  */
 import type { DType } from '../tensor/tensor.js';
-import { clip, didYouMean, findName } from '../util/names.js';
+import { findName } from '../util/names.js';
 import type { Rng } from '../tensor/rng.js';
 import { Linear, ReLU, Sequential, type Module } from '../nn/index.js';
 import { cnn, fmpNet, regularizedMlp } from './conv-models.js';

@@ -44,7 +44,7 @@ import { Conv2d } from '../nn/conv.js';
 import { MaxPool2d, AvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
 import { DropConnect, type DropConnectActivation } from '../nn/dropconnect.js';
-import { FractionalMaxPool2d, fmpOutputSize } from '../nn/fmp.js';
+import { FractionalMaxPool2d } from '../nn/fmp.js';
 import { initializers, type InitName } from '../nn/init.js';
 import { models, type ModelOptions, type ModelSpec } from './models.js';
 
@@ -53,7 +53,19 @@ export class ModelSpecError extends RangeError {
   override name = 'ModelSpecError';
 }
 
-export type LayerType = 'linear' | 'conv' | 'maxpool' | 'avgpool' | 'fmp' | 'dropout' | 'dropout2d' | 'dropconnect' | 'relu' | 'tanh' | 'sigmoid' | 'flatten';
+export type LayerType =
+  | 'linear'
+  | 'conv'
+  | 'maxpool'
+  | 'avgpool'
+  | 'fmp'
+  | 'dropout'
+  | 'dropout2d'
+  | 'dropconnect'
+  | 'relu'
+  | 'tanh'
+  | 'sigmoid'
+  | 'flatten';
 
 export type SpecValue = number | boolean | string | [number, number];
 
@@ -64,7 +76,13 @@ export interface LayerSpec {
   [option: string]: SpecValue | undefined;
 }
 
-type Kind = { t: 'int'; min: number } | { t: 'pair'; min: number } | { t: 'prob' } | { t: 'ratio' } | { t: 'bool' } | { t: 'enum'; choices: readonly string[] };
+type Kind =
+  | { t: 'int'; min: number }
+  | { t: 'pair'; min: number }
+  | { t: 'prob' }
+  | { t: 'ratio' }
+  | { t: 'bool' }
+  | { t: 'enum'; choices: readonly string[] };
 
 interface LayerDef {
   positional: readonly string[];
@@ -82,21 +100,44 @@ const INIT: Kind = { t: 'enum', choices: Object.keys(initializers) };
 
 const LAYERS: Record<LayerType, LayerDef> = {
   linear: { positional: ['out'], required: [], options: { out: INT1, bias: BOOL, init: INIT }, help: 'linear[:out] (bias=, init=)' },
-  conv: { positional: ['out', 'kernel'], required: ['out', 'kernel'], options: { out: INT1, kernel: PAIR1, stride: PAIR1, pad: PAIR0, bias: BOOL, init: INIT }, help: 'conv:out:kernel (stride=, pad=, bias=, init=)' },
-  maxpool: { positional: ['kernel'], required: ['kernel'], options: { kernel: PAIR1, stride: PAIR1, pad: PAIR0 }, help: 'maxpool:kernel (stride=, pad=)' },
-  avgpool: { positional: ['kernel'], required: ['kernel'], options: { kernel: PAIR1, stride: PAIR1, pad: PAIR0, countpad: BOOL }, help: 'avgpool:kernel (stride=, pad=, countpad=)' },
+  conv: {
+    positional: ['out', 'kernel'],
+    required: ['out', 'kernel'],
+    options: { out: INT1, kernel: PAIR1, stride: PAIR1, pad: PAIR0, bias: BOOL, init: INIT },
+    help: 'conv:out:kernel (stride=, pad=, bias=, init=)',
+  },
+  maxpool: {
+    positional: ['kernel'],
+    required: ['kernel'],
+    options: { kernel: PAIR1, stride: PAIR1, pad: PAIR0 },
+    help: 'maxpool:kernel (stride=, pad=)',
+  },
+  avgpool: {
+    positional: ['kernel'],
+    required: ['kernel'],
+    options: { kernel: PAIR1, stride: PAIR1, pad: PAIR0, countpad: BOOL },
+    help: 'avgpool:kernel (stride=, pad=, countpad=)',
+  },
   fmp: {
-    positional: ['ratio'], required: [],
+    positional: ['ratio'],
+    required: [],
     options: { ratio: { t: 'ratio' }, seq: { t: 'enum', choices: ['pseudorandom', 'random'] }, overlap: BOOL, out: PAIR1, kernel: PAIR1 },
-    help: 'fmp[:ratio] (ratio=1.4142, seq=pseudorandom|random, overlap=true, out=HxW, kernel=K for PyTorch\'s variant)',
+    help: "fmp[:ratio] (ratio=1.4142, seq=pseudorandom|random, overlap=true, out=HxW, kernel=K for PyTorch's variant)",
   },
   dropout: { positional: ['p'], required: [], options: { p: PROB }, help: 'dropout[:p] (p=0.5)' },
   dropout2d: { positional: ['p'], required: [], options: { p: PROB }, help: 'dropout2d[:p] (p=0.5)' },
   dropconnect: {
-    positional: ['out', 'p'], required: [],
+    positional: ['out', 'p'],
+    required: [],
     options: {
-      out: INT1, p: PROB, act: { t: 'enum', choices: ['none', 'relu', 'tanh', 'sigmoid'] }, masks: { t: 'enum', choices: ['example', 'batch'] },
-      inference: { t: 'enum', choices: ['mean', 'gaussian'] }, samples: INT1, bias: BOOL, init: INIT,
+      out: INT1,
+      p: PROB,
+      act: { t: 'enum', choices: ['none', 'relu', 'tanh', 'sigmoid'] },
+      masks: { t: 'enum', choices: ['example', 'batch'] },
+      inference: { t: 'enum', choices: ['mean', 'gaussian'] },
+      samples: INT1,
+      bias: BOOL,
+      init: INIT,
     },
     help: 'dropconnect[:out[:p]] (p=0.5, act=none|relu|tanh|sigmoid, masks=example|batch, inference=mean|gaussian, samples=, bias=, init=)',
   },
@@ -106,7 +147,14 @@ const LAYERS: Record<LayerType, LayerDef> = {
   flatten: { positional: [], required: [], options: {}, help: 'flatten' },
 };
 
-const ALIASES: Record<string, LayerType> = { conv2d: 'conv', maxpool2d: 'maxpool', avgpool2d: 'avgpool', fc: 'linear', dense: 'linear', fractionalmaxpool2d: 'fmp' };
+const ALIASES: Record<string, LayerType> = {
+  conv2d: 'conv',
+  maxpool2d: 'maxpool',
+  avgpool2d: 'avgpool',
+  fc: 'linear',
+  dense: 'linear',
+  fractionalmaxpool2d: 'fmp',
+};
 
 const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'fmp', 'dropout2d', 'flatten']);
 
@@ -127,7 +175,8 @@ function distance(a: string, b: string): number {
 
 /** The candidate nearest to `s` (ties: the first), as ` (did you mean "x"?)`, or '' when none is close. */
 export function didYouMean(s: string, candidates: readonly string[]): string {
-  let best = '', bd = Infinity;
+  let best = '',
+    bd = Infinity;
   for (const c of candidates) {
     const dd = distance(s.toLowerCase(), c.toLowerCase());
     if (dd < bd) {
@@ -136,7 +185,10 @@ export function didYouMean(s: string, candidates: readonly string[]): string {
     }
   }
   if (best && bd <= Math.max(2, Math.floor(best.length / 2))) return ` (did you mean "${best}"?)`;
-  const pre = s.length >= 2 ? candidates.find((c) => c.toLowerCase().startsWith(s.toLowerCase()) || s.toLowerCase().startsWith(c.toLowerCase())) : undefined;
+  const pre =
+    s.length >= 2
+      ? candidates.find((c) => c.toLowerCase().startsWith(s.toLowerCase()) || s.toLowerCase().startsWith(c.toLowerCase()))
+      : undefined;
   return pre ? ` (did you mean "${pre}"?)` : '';
 }
 
@@ -177,7 +229,8 @@ function convert(raw: unknown, kind: Kind, what: string): SpecValue {
   switch (kind.t) {
     case 'int': {
       const n = num(raw);
-      if (!Number.isInteger(n) || n < kind.min) throw new ModelSpecError(`${what}: expected an integer ≥ ${kind.min}, got ${JSON.stringify(raw)}`);
+      if (!Number.isInteger(n) || n < kind.min)
+        throw new ModelSpecError(`${what}: expected an integer ≥ ${kind.min}, got ${JSON.stringify(raw)}`);
       return n;
     }
     case 'pair': {
@@ -207,7 +260,9 @@ function convert(raw: unknown, kind: Kind, what: string): SpecValue {
       throw new ModelSpecError(`${what}: expected true or false, got ${JSON.stringify(raw)}`);
     case 'enum':
       if (typeof raw === 'string' && kind.choices.includes(raw)) return raw;
-      throw new ModelSpecError(`${what}: expected one of ${kind.choices.join(', ')}, got ${JSON.stringify(raw)}${typeof raw === 'string' ? didYouMean(raw, kind.choices) : ''}`);
+      throw new ModelSpecError(
+        `${what}: expected one of ${kind.choices.join(', ')}, got ${JSON.stringify(raw)}${typeof raw === 'string' ? didYouMean(raw, kind.choices) : ''}`,
+      );
   }
 }
 
@@ -224,7 +279,9 @@ function makeLayer(type: LayerType, positional: unknown[], keyed: [string, unkno
   const def = LAYERS[type];
   const layer: LayerSpec = { type };
   if (positional.length > def.positional.length) {
-    throw new ModelSpecError(`${at}: ${type} takes ${def.positional.length ? `at most ${def.positional.length} positional value(s) (${def.positional.join(', ')})` : 'no values'}, got ${positional.length}; usage: ${def.help}`);
+    throw new ModelSpecError(
+      `${at}: ${type} takes ${def.positional.length ? `at most ${def.positional.length} positional value(s) (${def.positional.join(', ')})` : 'no values'}, got ${positional.length}; usage: ${def.help}`,
+    );
   }
   positional.forEach((v, i) => {
     const k = def.positional[i];
@@ -233,7 +290,9 @@ function makeLayer(type: LayerType, positional: unknown[], keyed: [string, unkno
   for (const [k, v] of keyed) {
     const names = Object.keys(def.options);
     if (!names.includes(k)) {
-      throw new ModelSpecError(`${at}: ${type} has no option "${k}"${didYouMean(k, names)}; ${names.length ? `its options are ${names.join(', ')}` : 'it takes no options'}`);
+      throw new ModelSpecError(
+        `${at}: ${type} has no option "${k}"${didYouMean(k, names)}; ${names.length ? `its options are ${names.join(', ')}` : 'it takes no options'}`,
+      );
     }
     if (layer[k] !== undefined) throw new ModelSpecError(`${at}: option "${k}" is given twice`);
     layer[k] = convert(v, def.options[k], `${at}: ${k}`);
@@ -247,7 +306,10 @@ function checkLayers(layers: LayerSpec[], token: (i: number) => string): LayerSp
   if (!layers.length) throw new ModelSpecError('the model spec has no layers');
   const fc = layers.map((l, i) => [l, i] as const).filter(([l]) => l.type === 'linear' || l.type === 'dropconnect');
   for (const [l, i] of fc.slice(0, -1)) {
-    if (l.out === undefined) throw new ModelSpecError(`${where(i, token(i))}: needs its output size (e.g. ${l.type}:128); only the last fully-connected layer may leave it out, to get one output per class`);
+    if (l.out === undefined)
+      throw new ModelSpecError(
+        `${where(i, token(i))}: needs its output size (e.g. ${l.type}:128); only the last fully-connected layer may leave it out, to get one output per class`,
+      );
   }
   return layers;
 }
@@ -267,7 +329,10 @@ export function parseModelSpec(spec: string): LayerSpec[] {
       if (r === '') throw new ModelSpecError(`${at}: empty value (two colons in a row?)`);
       const eq = r.indexOf('=');
       if (eq < 0) {
-        if (keyed.length) throw new ModelSpecError(`${at}: positional value "${r}" after a key=value option; write ${LAYERS[type].positional[positional.length] ?? 'it'}=${r}`);
+        if (keyed.length)
+          throw new ModelSpecError(
+            `${at}: positional value "${r}" after a key=value option; write ${LAYERS[type].positional[positional.length] ?? 'it'}=${r}`,
+          );
         positional.push(r);
       } else keyed.push([r.slice(0, eq).trim(), r.slice(eq + 1).trim()]);
     }
@@ -278,15 +343,24 @@ export function parseModelSpec(spec: string): LayerSpec[] {
 
 /** The JSON form: an array of {type, ...options}, or {layers: [...]}. `source` names it in errors. */
 export function layersFromJson(value: unknown, source = 'model JSON'): LayerSpec[] {
-  const arr = Array.isArray(value) ? value : typeof value === 'object' && value !== null && Array.isArray((value as { layers?: unknown }).layers) ? (value as { layers: unknown[] }).layers : null;
-  if (!arr) throw new ModelSpecError(`${source}: expected an array of layers ({"type": "conv", ...}) or {"layers": [...]}, got ${JSON.stringify(value)?.slice(0, 60)}`);
+  const arr = Array.isArray(value)
+    ? value
+    : typeof value === 'object' && value !== null && Array.isArray((value as { layers?: unknown }).layers)
+      ? (value as { layers: unknown[] }).layers
+      : null;
+  if (!arr)
+    throw new ModelSpecError(
+      `${source}: expected an array of layers ({"type": "conv", ...}) or {"layers": [...]}, got ${JSON.stringify(value)?.slice(0, 60)}`,
+    );
   const tokens: string[] = [];
   const layers = arr.map((o, i) => {
     const raw = JSON.stringify(o) ?? String(o);
     tokens.push(raw);
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ModelSpecError(`${source}: ${where(i, raw)}: expected an object with a "type"`);
+    if (typeof o !== 'object' || o === null || Array.isArray(o))
+      throw new ModelSpecError(`${source}: ${where(i, raw)}: expected an object with a "type"`);
     const { type, ...rest } = o as Record<string, unknown>;
-    if (typeof type !== 'string') throw new ModelSpecError(`${source}: ${where(i, raw)}: needs "type" (one of ${Object.keys(LAYERS).join(', ')})`);
+    if (typeof type !== 'string')
+      throw new ModelSpecError(`${source}: ${where(i, raw)}: needs "type" (one of ${Object.keys(LAYERS).join(', ')})`);
     const at = `${source}: ${where(i, type)}`;
     return makeLayer(layerType(type, at), [], Object.entries(rest), at);
   });
@@ -336,7 +410,9 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
   let shape: number[] = input === 'image' ? [C, H, W] : [C * H * W];
   const root = o.rng.fork('init');
   const hasConv = layers.some((l) => l.type === 'conv');
-  let convs = 0, fcs = 0, fmps = 0;
+  let convs = 0,
+    fcs = 0,
+    fmps = 0;
   const modules: Module[] = [];
   const shapes: number[][] = [];
   const dtype = o.dtype;
@@ -347,12 +423,17 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
       return shape[0];
     };
     const imageIn = (): [number, number, number] => {
-      if (shape.length !== 3) throw new ModelSpecError(`${at}: takes images [C, H, W] but gets ${fmtShape(shape)}${i === 0 ? '' : ' (a flattened or fully-connected output)'}`);
+      if (shape.length !== 3)
+        throw new ModelSpecError(
+          `${at}: takes images [C, H, W] but gets ${fmtShape(shape)}${i === 0 ? '' : ' (a flattened or fully-connected output)'}`,
+        );
       return shape as [number, number, number];
     };
     const window = (h: number, w: number, k: [number, number], s: [number, number], p: [number, number]): [number, number] => {
-      const oh = Math.floor((h + 2 * p[0] - k[0]) / s[0]) + 1, ow = Math.floor((w + 2 * p[1] - k[1]) / s[1]) + 1;
-      if (oh < 1 || ow < 1) throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}`);
+      const oh = Math.floor((h + 2 * p[0] - k[0]) / s[0]) + 1,
+        ow = Math.floor((w + 2 * p[1] - k[1]) / s[1]) + 1;
+      if (oh < 1 || ow < 1)
+        throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}`);
       return [oh, ow];
     };
     let m: Module;
@@ -361,7 +442,12 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         const inF = flatIn();
         fcs++;
         const out = (l.out as number | undefined) ?? o.classes;
-        m = new Linear(inF, out, { bias: l.bias as boolean | undefined, init: l.init as InitName | undefined, dtype, rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`) });
+        m = new Linear(inF, out, {
+          bias: l.bias as boolean | undefined,
+          init: l.init as InitName | undefined,
+          dtype,
+          rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
+        });
         shape = [out];
         break;
       }
@@ -370,9 +456,15 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         fcs++;
         const out = (l.out as number | undefined) ?? o.classes;
         m = new DropConnect(inF, out, {
-          p: l.p as number | undefined, activation: l.act as DropConnectActivation | undefined, masks: l.masks as 'example' | 'batch' | undefined,
-          inference: l.inference as 'mean' | 'gaussian' | undefined, samples: l.samples as number | undefined, bias: l.bias as boolean | undefined,
-          init: l.init as InitName | undefined, dtype, rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
+          p: l.p as number | undefined,
+          activation: l.act as DropConnectActivation | undefined,
+          masks: l.masks as 'example' | 'batch' | undefined,
+          inference: l.inference as 'mean' | 'gaussian' | undefined,
+          samples: l.samples as number | undefined,
+          bias: l.bias as boolean | undefined,
+          init: l.init as InitName | undefined,
+          dtype,
+          rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
         });
         shape = [out];
         break;
@@ -380,19 +472,34 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
       case 'conv': {
         const [c, h, w] = imageIn();
         convs++;
-        const k = pairOf(l.kernel, 1), s = pairOf(l.stride, 1), p = pairOf(l.pad, 0);
+        const k = pairOf(l.kernel, 1),
+          s = pairOf(l.stride, 1),
+          p = pairOf(l.pad, 0);
         const [oh, ow] = window(h, w, k, s, p);
-        m = new Conv2d(c, l.out as number, k, { stride: s, padding: p, bias: l.bias as boolean | undefined, init: l.init as InitName | undefined, dtype, rng: root.fork(`conv${convs}`) });
+        m = new Conv2d(c, l.out as number, k, {
+          stride: s,
+          padding: p,
+          bias: l.bias as boolean | undefined,
+          init: l.init as InitName | undefined,
+          dtype,
+          rng: root.fork(`conv${convs}`),
+        });
         shape = [l.out as number, oh, ow];
         break;
       }
       case 'maxpool':
       case 'avgpool': {
         const [c, h, w] = imageIn();
-        const k = pairOf(l.kernel, 1), s = pairOf(l.stride, k), p = pairOf(l.pad, 0);
-        if (2 * p[0] > k[0] || 2 * p[1] > k[1]) throw new ModelSpecError(`${at}: padding ${p.join('×')} must be at most half the kernel ${k.join('×')}`);
+        const k = pairOf(l.kernel, 1),
+          s = pairOf(l.stride, k),
+          p = pairOf(l.pad, 0);
+        if (2 * p[0] > k[0] || 2 * p[1] > k[1])
+          throw new ModelSpecError(`${at}: padding ${p.join('×')} must be at most half the kernel ${k.join('×')}`);
         const [oh, ow] = window(h, w, k, s, p);
-        m = l.type === 'maxpool' ? new MaxPool2d(k, { stride: s, padding: p }) : new AvgPool2d(k, { stride: s, padding: p, countIncludePad: l.countpad as boolean | undefined });
+        m =
+          l.type === 'maxpool'
+            ? new MaxPool2d(k, { stride: s, padding: p })
+            : new AvgPool2d(k, { stride: s, padding: p, countIncludePad: l.countpad as boolean | undefined });
         shape = [c, oh, ow];
         break;
       }
@@ -400,15 +507,24 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         const [c, h, w] = imageIn();
         fmps++;
         const fmp = new FractionalMaxPool2d({
-          ratio: l.ratio as number | undefined, sequence: l.seq as 'random' | 'pseudorandom' | undefined, overlapping: l.overlap as boolean | undefined,
-          outputSize: l.out as number | [number, number] | undefined, kernelSize: l.kernel as number | [number, number] | undefined, rng: root.fork(`fmp${fmps}`),
+          ratio: l.ratio as number | undefined,
+          sequence: l.seq as 'random' | 'pseudorandom' | undefined,
+          overlapping: l.overlap as boolean | undefined,
+          outputSize: l.out as number | [number, number] | undefined,
+          kernelSize: l.kernel as number | [number, number] | undefined,
+          rng: root.fork(`fmp${fmps}`),
         });
         const [oh, ow] = fmp.outShape(h, w);
         if (fmp.kernelSize) {
           const [kh, kw] = fmp.kernelSize;
-          if (oh < 1 || ow < 1 || oh + kh - 1 > h || ow + kw - 1 > w) throw new ModelSpecError(`${at}: output ${oh}×${ow} with kernel ${kh}×${kw} does not fit the input ${fmtShape(shape)} (need output + kernel − 1 ≤ input)`);
+          if (oh < 1 || ow < 1 || oh + kh - 1 > h || ow + kw - 1 > w)
+            throw new ModelSpecError(
+              `${at}: output ${oh}×${ow} with kernel ${kh}×${kw} does not fit the input ${fmtShape(shape)} (need output + kernel − 1 ≤ input)`,
+            );
         } else if (!(oh <= h && h <= 2 * oh && ow <= w && w <= 2 * ow)) {
-          throw new ModelSpecError(`${at}: cannot pool ${h}×${w} into ${oh}×${ow} with steps of 1 or 2 (the output must be between half the input and the input)`);
+          throw new ModelSpecError(
+            `${at}: cannot pool ${h}×${w} into ${oh}×${ow} with steps of 1 or 2 (the output must be between half the input and the input)`,
+          );
         }
         m = fmp;
         shape = [c, oh, ow];
@@ -440,7 +556,9 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
   });
   if (shape.length !== 1 || shape[0] !== o.classes) {
     const last = layers.length - 1;
-    throw new ModelSpecError(`${where(last, formatLayer(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : ' (end with flatten and a linear layer)'}`);
+    throw new ModelSpecError(
+      `${where(last, formatLayer(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : ' (end with flatten and a linear layer)'}`,
+    );
   }
   return { model: new Sequential(...modules), shapes };
 }
@@ -455,7 +573,10 @@ export function modelFromLayers(layers: LayerSpec[]): ModelSpec {
     build: (o: ModelOptions) => {
       // The built-in models' dropout / dropconnect options have no place to go in a spec: say so.
       for (const k of ['dropout', 'dropconnect'] as const) {
-        if (o[k]) throw new ModelSpecError(`the ${k} option applies to the built-in models; write ${k} layers in the spec instead (e.g. ${k === 'dropout' ? 'linear:128,relu,dropout:0.5' : 'dropconnect:128:0.5:act=relu'})`);
+        if (o[k])
+          throw new ModelSpecError(
+            `the ${k} option applies to the built-in models; write ${k} layers in the spec instead (e.g. ${k === 'dropout' ? 'linear:128,relu,dropout:0.5' : 'dropconnect:128:0.5:act=relu'})`,
+          );
       }
       return buildFromLayers(layers, o).model;
     },
@@ -505,7 +626,9 @@ export function resolveModel(arg: string, opts: ResolveModelOptions = {}): Model
   const word = /^[A-Za-z0-9_]+$/.test(s);
   if (word && !(s.toLowerCase() in LAYERS) && !(s.toLowerCase() in ALIASES)) {
     const names = [...models.keys()];
-    throw new ModelSpecError(`unknown model "${s}"${didYouMean(s, [...names, ...Object.keys(LAYERS)])}; expected one of ${names.join(', ')}, a layer spec such as linear:128,relu,linear, or a .json file of layers`);
+    throw new ModelSpecError(
+      `unknown model "${s}"${didYouMean(s, [...names, ...Object.keys(LAYERS)])}; expected one of ${names.join(', ')}, a layer spec such as linear:128,relu,linear, or a .json file of layers`,
+    );
   }
   return modelFromLayers(parseModelSpec(s));
 }
@@ -514,7 +637,9 @@ export function resolveModel(arg: string, opts: ResolveModelOptions = {}): Model
 export function modelSpecHelp(): string[] {
   return [
     'Model spec (--model): layers separated by commas, each name[:value…][:key=value…]; pairs are K or HxW.',
-    ...Object.values(LAYERS).filter((d) => d.positional.length || Object.keys(d.options).length).map((d) => `  ${d.help}`),
+    ...Object.values(LAYERS)
+      .filter((d) => d.positional.length || Object.keys(d.options).length)
+      .map((d) => `  ${d.help}`),
     '  relu, tanh, sigmoid, flatten',
     '  The last linear may omit its size (one output per class). A .json file holds the same layers: [{"type": "conv", "out": 32, "kernel": 5, "pad": 2}, ...].',
     '  Example: --model conv:32:5:pad=2,relu,maxpool:2,conv:64:5:pad=2,relu,maxpool:2,flatten,linear:128,relu,linear:10 (the cnn model, bit for bit)',

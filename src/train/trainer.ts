@@ -30,7 +30,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { Rng, type RngState } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
-import { add, argmax, crossEntropy } from '../autograd/ops.js';
+import { add, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
 import { Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
@@ -45,15 +45,33 @@ import { bool, checkOptions, fn, num, oneOf, rng as rngSpec, spec, type SchemaOf
 import { hasEvalWeights } from '../optim/schedule-free.js';
 
 const anObject = spec('an object', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
-const source = spec('a batch source (a DataLoader: epoch(e), length, samplesPerEpoch)', (v) => typeof v === 'object' && v !== null && typeof (v as { epoch?: unknown }).epoch === 'function');
+const source = spec(
+  'a batch source (a DataLoader: epoch(e), length, samplesPerEpoch)',
+  (v) => typeof v === 'object' && v !== null && typeof (v as { epoch?: unknown }).epoch === 'function',
+);
 const fitSchema: SchemaOf<FitOptions> = {
   model: spec('a Module', (v) => typeof v === 'object' && v !== null && typeof (v as { forward?: unknown }).forward === 'function'),
   optimizer: spec('an Optimizer', (v) => typeof v === 'object' && v !== null && typeof (v as { step?: unknown }).step === 'function'),
-  train: source, test: source, epochs: num, rng: rngSpec, loss: fn, metrics: anObject,
-  callbacks: spec('an array of callbacks', (v) => Array.isArray(v)), onProgress: fn, onEpoch: fn, now: fn,
-  fullBatch: bool, checkpoint: anObject, resume: anObject, onNonFinite: oneOf('stop', 'skip'), onSkip: fn, onStall: fn,
+  train: source,
+  test: source,
+  epochs: num,
+  rng: rngSpec,
+  loss: fn,
+  metrics: anObject,
+  callbacks: spec('an array of callbacks', (v) => Array.isArray(v)),
+  onProgress: fn,
+  onEpoch: fn,
+  now: fn,
+  fullBatch: bool,
+  checkpoint: anObject,
+  resume: anObject,
+  onNonFinite: oneOf('stop', 'skip'),
+  onSkip: fn,
+  onStall: fn,
   divergence: spec('an object { factor } or false', (v) => v === false || (typeof v === 'object' && v !== null)),
-  swa: anObject, ema: anObject, snapshots: anObject,
+  swa: anObject,
+  ema: anObject,
+  snapshots: anObject,
 };
 const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject, optimizer: fitSchema.optimizer };
 
@@ -291,7 +309,13 @@ export class TrainingError extends Error {
   override name = 'TrainingError';
   constructor(
     message: string,
-    readonly details: { reason: DivergenceReason; epoch: number; step: number; lr: number; value: number; lastCheckpoint?: string } = { reason: 'non-finite loss', epoch: 0, step: 0, lr: NaN, value: NaN },
+    readonly details: { reason: DivergenceReason; epoch: number; step: number; lr: number; value: number; lastCheckpoint?: string } = {
+      reason: 'non-finite loss',
+      epoch: 0,
+      step: 0,
+      lr: NaN,
+      value: NaN,
+    },
   ) {
     super(message);
   }
@@ -359,7 +383,10 @@ function snapshotDriver(cycles: number, holder: { run?: SnapshotRun }): Callback
     state: () => ({ ...plan, snapshots: holder.run!.snapshots.map((m) => Object.fromEntries(m)) }),
     loadState(st) {
       const v = st as { lr: number; totalSteps: number; snapshots: Record<string, Float32Array | Float64Array>[] };
-      make({ lr: v.lr, totalSteps: v.totalSteps }, v.snapshots.map((o) => new Map(Object.entries(o))));
+      make(
+        { lr: v.lr, totalSteps: v.totalSteps },
+        v.snapshots.map((o) => new Map(Object.entries(o))),
+      );
     },
   };
 }
@@ -369,9 +396,16 @@ function restoreModel(model: Module, c: Checkpoint): void {
   const saved = Object.keys(c.model);
   for (const [n, p] of named) {
     const e = c.model[n];
-    if (!e) throw new RangeError(`fit: the checkpoint has no parameter "${n}" (it holds ${saved.join(', ')}); resume with the model it was taken from`);
-    if (e.data.length !== p.size || e.shape.join('x') !== p.shape.join('x')) throw new RangeError(`fit: parameter "${n}" has shape [${p.shape.join(', ')}], the checkpoint's has [${e.shape.join(', ')}]`);
-    if ((e.data instanceof Float64Array) !== (p.data instanceof Float64Array)) throw new RangeError(`fit: parameter "${n}" is ${p.dtype}, the checkpoint's is ${e.data instanceof Float64Array ? 'float64' : 'float32'}`);
+    if (!e)
+      throw new RangeError(
+        `fit: the checkpoint has no parameter "${n}" (it holds ${saved.join(', ')}); resume with the model it was taken from`,
+      );
+    if (e.data.length !== p.size || e.shape.join('x') !== p.shape.join('x'))
+      throw new RangeError(`fit: parameter "${n}" has shape [${p.shape.join(', ')}], the checkpoint's has [${e.shape.join(', ')}]`);
+    if (e.data instanceof Float64Array !== p.data instanceof Float64Array)
+      throw new RangeError(
+        `fit: parameter "${n}" is ${p.dtype}, the checkpoint's is ${e.data instanceof Float64Array ? 'float64' : 'float32'}`,
+      );
   }
   if (saved.length !== named.length) throw new RangeError(`fit: the checkpoint has ${saved.length} parameters, the model ${named.length}`);
   for (const [n, p] of named) p.data.set(c.model[n].data);
@@ -390,7 +424,10 @@ function optimizerState(optimizer: AnyOptimizer): Checkpoint['optimizer'] {
     for (const [k, v] of Object.entries(st as ParamState)) if (v !== undefined) e[k] = typeof v === 'number' ? v : v.slice();
     state[name] = e;
   }
-  const paramGroups = optimizer.paramGroups.map(({ params, ...h }) => ({ ...h, params: (params as Tensor[]).map((p) => optimizer.nameOf(p)) }));
+  const paramGroups = optimizer.paramGroups.map(({ params, ...h }) => ({
+    ...h,
+    params: (params as Tensor[]).map((p) => optimizer.nameOf(p)),
+  }));
   return { optimizer: optimizer.rule.name, state, paramGroups } as unknown as Checkpoint['optimizer'];
 }
 
@@ -403,7 +440,8 @@ function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor 
   const xs: LabeledBatch[] = [...train.epoch(0)];
   const cat = (ts: Tensor[]): Tensor => {
     const n = ts.reduce((a, t) => a + t.shape[0], 0);
-    const data = ts[0].dtype === 'float64' ? new Float64Array(n * ts[0].size / ts[0].shape[0]) : new Float32Array(n * ts[0].size / ts[0].shape[0]);
+    const data =
+      ts[0].dtype === 'float64' ? new Float64Array((n * ts[0].size) / ts[0].shape[0]) : new Float32Array((n * ts[0].size) / ts[0].shape[0]);
     let off = 0;
     for (const t of ts) {
       data.set(t.data, off);
@@ -432,7 +470,8 @@ export function fitRun(o: FitOptions): FitResult {
   const net = fuse(model); // the same parameters, Linear/Conv2d + ReLU (+ MaxPool2d) as fused layers
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${epochs}`);
   const onNonFinite = o.onNonFinite ?? 'stop';
-  if (onNonFinite !== 'stop' && onNonFinite !== 'skip') throw new RangeError(`fit: onNonFinite must be "stop" or "skip", got ${JSON.stringify(onNonFinite)}`);
+  if (onNonFinite !== 'stop' && onNonFinite !== 'skip')
+    throw new RangeError(`fit: onNonFinite must be "stop" or "skip", got ${JSON.stringify(onNonFinite)}`);
   const factor = o.divergence === false ? Infinity : (o.divergence?.factor ?? 1e4);
   if (!(factor > 1)) throw new RangeError(`fit: divergence.factor must be > 1, got ${factor}`);
   positiveInt(o.checkpoint?.everyEpochs, 'checkpoint.everyEpochs');
@@ -453,11 +492,21 @@ export function fitRun(o: FitOptions): FitResult {
   }
   if (o.swa) {
     result.swa = new WeightAverage('swa');
-    cbs.push({ key: 'swa', ...swaCallback(result.swa, o.swa), state: () => result.swa!.stateDict(), loadState: (v) => result.swa!.loadStateDict(v as WeightAverageState) });
+    cbs.push({
+      key: 'swa',
+      ...swaCallback(result.swa, o.swa),
+      state: () => result.swa!.stateDict(),
+      loadState: (v) => result.swa!.loadStateDict(v as WeightAverageState),
+    });
   }
   if (o.ema) {
     result.ema = new WeightAverage('ema', o.ema.decay);
-    cbs.push({ key: 'ema', ...emaCallback(result.ema), state: () => result.ema!.stateDict(), loadState: (v) => result.ema!.loadStateDict(v as WeightAverageState) });
+    cbs.push({
+      key: 'ema',
+      ...emaCallback(result.ema),
+      state: () => result.ema!.stateDict(),
+      loadState: (v) => result.ema!.loadStateDict(v as WeightAverageState),
+    });
   }
   const keys = new Set<string>();
   for (const c of cbs) {
@@ -469,14 +518,19 @@ export function fitRun(o: FitOptions): FitResult {
 
   // Divergence reference: the first step's data loss.
   const div = { reference: NaN, samples: 0 };
-  let startEpoch = 0, startBatch = 0;
+  let startEpoch = 0,
+    startBatch = 0;
   let partial = { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
   let resumedMasks: Rng | undefined;
   let resumedTransform: RngState | undefined;
   const r0 = o.resume;
   if (r0) {
-    if (r0.epoch > epochs || (r0.epoch === epochs && r0.batch > 0)) throw new RangeError(`fit: the checkpoint is at epoch ${r0.epoch + (r0.batch > 0 ? 1 : 0)} of ${r0.epochs}; epochs ${epochs} is fewer`);
-    if (!o.fullBatch && r0.batch > train.length) throw new RangeError(`fit: the checkpoint is at batch ${r0.batch} of its epoch, the data has ${train.length} batches per epoch`);
+    if (r0.epoch > epochs || (r0.epoch === epochs && r0.batch > 0))
+      throw new RangeError(
+        `fit: the checkpoint is at epoch ${r0.epoch + (r0.batch > 0 ? 1 : 0)} of ${r0.epochs}; epochs ${epochs} is fewer`,
+      );
+    if (!o.fullBatch && r0.batch > train.length)
+      throw new RangeError(`fit: the checkpoint is at batch ${r0.batch} of its epoch, the data has ${train.length} batches per epoch`);
     restoreModel(model, r0);
     startEpoch = r0.epoch;
     startBatch = r0.batch;
@@ -504,17 +558,37 @@ export function fitRun(o: FitOptions): FitResult {
       div.reference = Math.abs(loss);
       div.samples = 1;
     } else if (Math.abs(loss) > factor * div.reference && div.reference > 0) {
-      fail('exploded', loss, epoch, step, `the loss became ${loss.toPrecision(4)}, over ${factor}× the first step's loss ${div.reference.toPrecision(4)} (diverging)`);
+      fail(
+        'exploded',
+        loss,
+        epoch,
+        step,
+        `the loss became ${loss.toPrecision(4)}, over ${factor}× the first step's loss ${div.reference.toPrecision(4)} (diverging)`,
+      );
     }
     return null;
   };
   const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: typeof partial) => {
     const ck = o.checkpoint;
     if (!ck) return;
-    if (!allFinite(model)) fail('non-finite parameters', NaN, batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step, 'the parameters became non-finite (a non-finite gradient)');
+    if (!allFinite(model))
+      fail(
+        'non-finite parameters',
+        NaN,
+        batch > 0 ? epoch + 1 : Math.max(epoch, 1),
+        s.step,
+        'the parameters became non-finite (a non-finite gradient)',
+      );
     const c: Checkpoint = {
-      version: CHECKPOINT_VERSION, epochs, epoch, batch, step: s.step, skipped: result.skipped,
-      model: Object.fromEntries(model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }])),
+      version: CHECKPOINT_VERSION,
+      epochs,
+      epoch,
+      batch,
+      step: s.step,
+      skipped: result.skipped,
+      model: Object.fromEntries(
+        model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }]),
+      ),
       ...evalModel(model, optimizer),
       optimizer: optimizerState(optimizer),
       callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
@@ -548,7 +622,15 @@ export function fitRun(o: FitOptions): FitResult {
     const seconds = acc.seconds;
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(termSums)) terms[k] = v / Math.max(seen, 1);
-    const record: EpochRecord = { epoch: e + 1, trainLoss: lossSum / Math.max(seen, 1), terms, lr: optimizer.lr, seconds, samplesPerSec: seen / Math.max(seconds, 1e-9), ...extra };
+    const record: EpochRecord = {
+      epoch: e + 1,
+      trainLoss: lossSum / Math.max(seen, 1),
+      terms,
+      lr: optimizer.lr,
+      seconds,
+      samplesPerSec: seen / Math.max(seconds, 1e-9),
+      ...extra,
+    };
     // closure evaluations of an optimizer that counts them (SAM: 2 per step)
     const evals = (optimizer as unknown as { evals?: unknown }).evals;
     if (typeof evals === 'number' && !('evals' in extra)) record.evals = evals;
@@ -561,11 +643,22 @@ export function fitRun(o: FitOptions): FitResult {
   // Schedule-Free: train in train mode (y); fit ends in eval mode (the average x in the parameters).
   if (hasEvalWeights(optimizer)) optimizer.train();
   if (o.fullBatch) {
-    runFullBatch(o, s, cbs, startEpoch, lossFn, now, checkLoss, fail, (e, rec, acc) => {
-      if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite');
-      finishEpoch(e, acc, rec);
-      if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
-    }, records);
+    runFullBatch(
+      o,
+      s,
+      cbs,
+      startEpoch,
+      lossFn,
+      now,
+      checkLoss,
+      fail,
+      (e, rec, acc) => {
+        if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite');
+        finishEpoch(e, acc, rec);
+        if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
+      },
+      records,
+    );
     for (const c of cbs) c.onTrainEnd?.(s);
     if (hasEvalWeights(optimizer)) optimizer.eval();
     return result;
@@ -585,8 +678,14 @@ export function fitRun(o: FitOptions): FitResult {
     let transformRng: Rng | undefined;
     const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
     for (const batch of batches) {
-      if (resuming && b >= train.length) throw new RangeError(`fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`);
-      if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`fit: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
+      if (resuming && b >= train.length)
+        throw new RangeError(
+          `fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
+        );
+      if (!o.loss && batch.y instanceof Tensor)
+        throw new TypeError(
+          `fit: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
+        );
       for (const c of cbs) c.onStepBegin?.(s);
       const n = targetCount(batch.y);
       const logits = net.forward(batch.x, { training: true, rng: epochRng });
@@ -640,7 +739,15 @@ export function fitRun(o: FitOptions): FitResult {
       acc.seconds = secondsBefore + (now() - t0) / 1000;
       if (o.onProgress && acc.seen > 0) {
         const rate = acc.seen / Math.max(acc.seconds, 1e-9);
-        o.onProgress({ epoch: e + 1, epochs, batch: b, numBatches: train.length, loss: acc.lossSum / acc.seen, samplesPerSec: rate, etaSeconds: (train.samplesPerEpoch - acc.seen) / rate });
+        o.onProgress({
+          epoch: e + 1,
+          epochs,
+          batch: b,
+          numBatches: train.length,
+          loss: acc.lossSum / acc.seen,
+          samplesPerSec: rate,
+          etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
+        });
       }
       const every = o.checkpoint?.everySteps;
       if (every && s.step % every === 0 && !(b === train.length && epochCheckpointDue(e))) {
@@ -648,7 +755,14 @@ export function fitRun(o: FitOptions): FitResult {
         t0 = now() - (acc.seconds - secondsBefore) * 1000;
       }
     }
-    if (acc.seen === 0 && b > 0) fail('non-finite loss', NaN, e + 1, s.step, `every step of the epoch was skipped (${result.skipped} in all): the loss or gradient was never finite`);
+    if (acc.seen === 0 && b > 0)
+      fail(
+        'non-finite loss',
+        NaN,
+        e + 1,
+        s.step,
+        `every step of the epoch was skipped (${result.skipped} in all): the loss or gradient was never finite`,
+      );
     // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
     if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
     acc.seconds = secondsBefore + (now() - t0) / 1000;
@@ -666,7 +780,8 @@ function evalModel(model: Module, optimizer: unknown): Pick<Checkpoint, 'evalMod
   const x = new Map(optimizer.evalWeights());
   if (x.size === 0) return {};
   const out: NonNullable<Checkpoint['evalModel']> = {};
-  for (const [n, t] of model.namedParameters()) out[n] = { shape: [...t.shape], data: (x.get(t) ?? t.data).slice() as Float32Array | Float64Array };
+  for (const [n, t] of model.namedParameters())
+    out[n] = { shape: [...t.shape], data: (x.get(t) ?? t.data).slice() as Float32Array | Float64Array };
   return { evalModel: out };
 }
 
@@ -674,21 +789,40 @@ const STALL_STEPS = 3;
 
 /** fit's full-batch branch: one closure-driven optimizer step per epoch on all of `train`. */
 function runFullBatch(
-  o: FitOptions, s: TrainState, cbs: Callback[], startEpoch: number, lossFn: LossFn, now: () => number,
+  o: FitOptions,
+  s: TrainState,
+  cbs: Callback[],
+  startEpoch: number,
+  lossFn: LossFn,
+  now: () => number,
   checkLoss: (loss: number, epoch: number, step: number) => string | null,
   fail: (reason: DivergenceReason, value: number, epoch: number, step: number, what: string) => never,
-  endEpoch: (e: number, extra: Record<string, unknown>, acc: { seen: number; lossSum: number; termSums: Record<string, number>; seconds: number }) => void,
+  endEpoch: (
+    e: number,
+    extra: Record<string, unknown>,
+    acc: { seen: number; lossSum: number; termSums: Record<string, number>; seconds: number },
+  ) => void,
   records: EpochRecord[],
 ): void {
   const { model, optimizer, epochs } = o;
   const { x, y } = concatBatches(o.train);
   const last = records.length ? (records[records.length - 1] as EpochRecord & FullBatchFitRecord) : undefined;
   let prev = { evals: last?.evals ?? 0, seconds: 0 };
-  let prevLoss = last?.trainLoss ?? NaN, same = 0;
+  let prevLoss = last?.trainLoss ?? NaN,
+    same = 0;
   const steps = epochs - startEpoch;
   if (steps <= 0) return;
   fitFullBatch({
-    model, optimizer, x, y, steps, firstStep: startEpoch + 1, evals: prev.evals, rng: o.rng, loss: lossFn, now,
+    model,
+    optimizer,
+    x,
+    y,
+    steps,
+    firstStep: startEpoch + 1,
+    evals: prev.evals,
+    rng: o.rng,
+    loss: lossFn,
+    now,
     lossTerms: () => cbs.flatMap((c) => Object.values(c.lossTerms?.(s) ?? {}) as Tensor[]),
     checkLoss: (loss, step) => {
       const bad = checkLoss(loss, step, step);
@@ -703,7 +837,13 @@ function runFullBatch(
       for (const c of cbs) c.onStepEnd?.(s, r.loss);
       const seconds = r.seconds - prev.seconds;
       const samplesPerSec = (targetCount(y) * (r.evals - prev.evals)) / Math.max(seconds, 1e-9);
-      const extra: Record<string, unknown> = { trainLoss: r.loss, samplesPerSec, evals: r.evals, iters: r.iters, ...(r.hvps ? { hvps: r.hvps } : {}) };
+      const extra: Record<string, unknown> = {
+        trainLoss: r.loss,
+        samplesPerSec,
+        evals: r.evals,
+        iters: r.iters,
+        ...(r.hvps ? { hvps: r.hvps } : {}),
+      };
       if (r.stalled) extra.stalled = true;
       prev = { evals: r.evals, seconds: r.seconds };
       endEpoch(r.step - 1, extra, { seen: 0, lossSum: 0, termSums: {}, seconds });
@@ -724,7 +864,7 @@ export interface EvaluateOptions {
 
 /** The record key of a metric: `test` + its name with a capital (`mae` → `testMae`). */
 export function metricKey(name: string): string {
-  return 'test' + name.charAt(0).toUpperCase() + name.slice(1);
+  return `test${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 }
 
 /**
@@ -733,35 +873,47 @@ export function metricKey(name: string): string {
  */
 export function evaluate(model: Module, data: BatchSource, loss?: LossFn): { testLoss: number; testAccuracy: number };
 export function evaluate(model: Module, data: BatchSource, options: EvaluateOptions): { testLoss: number; [metric: string]: number };
-export function evaluate(model: Module, data: BatchSource, lossOrOptions: LossFn | EvaluateOptions = {}): { testLoss: number; [metric: string]: number } {
-  const o: EvaluateOptions = typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
+export function evaluate(
+  model: Module,
+  data: BatchSource,
+  lossOrOptions: LossFn | EvaluateOptions = {},
+): { testLoss: number; [metric: string]: number } {
+  const o: EvaluateOptions =
+    typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const net = fuse(model);
-  return withEvalWeights(o.optimizer, () => noGrad(() => {
-    let n = 0, lossSum = 0;
-    let metrics: [string, Metric][] | undefined;
-    let sums: number[] = [];
-    for (const batch of data.epoch(0)) {
-      if (!metrics) {
-        metrics = Object.entries(o.metrics ?? (batch.y instanceof Tensor ? {} : { accuracy }));
-        for (const [name, m] of metrics) if (typeof m !== 'function') throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
-        sums = metrics.map(() => 0);
+  return withEvalWeights(o.optimizer, () =>
+    noGrad(() => {
+      let n = 0,
+        lossSum = 0;
+      let metrics: [string, Metric][] | undefined;
+      let sums: number[] = [];
+      for (const batch of data.epoch(0)) {
+        if (!metrics) {
+          metrics = Object.entries(o.metrics ?? (batch.y instanceof Tensor ? {} : { accuracy }));
+          for (const [name, m] of metrics)
+            if (typeof m !== 'function') throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
+          sums = metrics.map(() => 0);
+        }
+        if (!o.loss && batch.y instanceof Tensor)
+          throw new TypeError(
+            `evaluate: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
+          );
+        const out = net.forward(batch.x, { training: false });
+        const b = targetCount(batch.y);
+        lossSum += lossFn(out, batch.y).item() * b;
+        metrics.forEach(([, m], i) => {
+          sums[i] += m.sum ? m.sum(out, batch.y) : m(out, batch.y) * b;
+        });
+        n += b;
       }
-      if (!o.loss && batch.y instanceof Tensor) throw new TypeError(`evaluate: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`);
-      const out = net.forward(batch.x, { training: false });
-      const b = targetCount(batch.y);
-      lossSum += lossFn(out, batch.y).item() * b;
-      metrics.forEach(([, m], i) => {
-        sums[i] += m.sum ? m.sum(out, batch.y) : m(out, batch.y) * b;
+      const r: { testLoss: number; [metric: string]: number } = { testLoss: lossSum / Math.max(n, 1) };
+      (metrics ?? Object.entries(o.metrics ?? {})).forEach(([name], i) => {
+        r[metricKey(name)] = (sums[i] ?? 0) / Math.max(n, 1);
       });
-      n += b;
-    }
-    const r: { testLoss: number; [metric: string]: number } = { testLoss: lossSum / Math.max(n, 1) };
-    (metrics ?? Object.entries(o.metrics ?? {})).forEach(([name], i) => {
-      r[metricKey(name)] = (sums[i] ?? 0) / Math.max(n, 1);
-    });
-    return r;
-  }));
+      return r;
+    }),
+  );
 }
 
 /** Class probabilities (softmax of the logits) for a whole source, in order: [N × C] row-major. */

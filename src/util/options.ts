@@ -48,8 +48,10 @@ export const bool = spec('true or false', (v) => typeof v === 'boolean');
 export const fn = spec('a function', (v) => typeof v === 'function');
 export const str = spec('a string', (v) => typeof v === 'string');
 /** A number or a [number, number] pair (kernel sizes, strides, paddings, ratios). */
-export const numOrPair = spec('a number or [number, number]', (v) =>
-  typeof v === 'number' || (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')));
+export const numOrPair = spec(
+  'a number or [number, number]',
+  (v) => typeof v === 'number' || (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')),
+);
 /** [number, number] (Adam's betas). */
 export const numPair = spec('two numbers [a, b]', (v) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number'));
 /** An array of numbers (milestones, weights). */
@@ -102,7 +104,13 @@ function camel(name: string): string {
  * spell the learning rate learningRate, PyTorch's schedulers T_max and eta_min, Keras' Dropout rate.
  */
 const SYNONYMS: Readonly<Record<string, string>> = {
-  learningrate: 'lr', epsilon: 'eps', beta1: 'betas', beta2: 'betas', tmax: 'totalSteps', etamin: 'minLr', rate: 'p',
+  learningrate: 'lr',
+  epsilon: 'eps',
+  beta1: 'betas',
+  beta2: 'betas',
+  tmax: 'totalSteps',
+  etamin: 'minLr',
+  rate: 'p',
 };
 
 /** " (did you mean "x"?)" for a name that is not in `names`, or "". */
@@ -144,7 +152,12 @@ export interface CheckOptionsExtra {
  * Check an options object against a schema (see the header). `given` undefined is an empty object.
  * Returns it, typed as the owner's options.
  */
-export function checkOptions<T extends object>(owner: string, given: T | undefined, schema: OptionSchema, extra: CheckOptionsExtra = {}): T {
+export function checkOptions<T extends object>(
+  owner: string,
+  given: T | undefined,
+  schema: OptionSchema,
+  extra: CheckOptionsExtra = {},
+): T {
   const names = optionNames(schema);
   if (given === undefined) given = {} as T;
   if (!isObject(given) || ArrayBuffer.isView(given)) {
@@ -156,7 +169,8 @@ export function checkOptions<T extends object>(owner: string, given: T | undefin
     checkValue(owner, k, v, schema[k]);
   }
   for (const k of extra.required ?? []) {
-    if ((given as Record<string, unknown>)[k] === undefined) throw new TypeError(`${owner}: missing option "${k}" (${schema[k]?.expected ?? 'required'})`);
+    if ((given as Record<string, unknown>)[k] === undefined)
+      throw new TypeError(`${owner}: missing option "${k}" (${schema[k]?.expected ?? 'required'})`);
   }
   return given;
 }

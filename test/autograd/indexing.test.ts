@@ -10,11 +10,15 @@ import * as d from '../../src/index.js';
 import { gradCheck, randT } from '../helpers.js';
 
 type Num = number | string;
-interface TJ { shape: number[]; data: Num[] }
+interface TJ {
+  shape: number[];
+  data: Num[];
+}
 const G = JSON.parse(readFileSync(new URL('../../../test/fixtures/indexing/golden.json', import.meta.url), 'utf8'));
 
 const num = (v: Num): number => (typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity);
-const T = (o: TJ, dtype: d.DType = 'float64', requiresGrad = false): d.Tensor => d.fromData(o.data.map(num), o.shape, { dtype, requiresGrad });
+const T = (o: TJ, dtype: d.DType = 'float64', requiresGrad = false): d.Tensor =>
+  d.fromData(o.data.map(num), o.shape, { dtype, requiresGrad });
 const DTYPES: d.DType[] = ['float64', 'float32'];
 
 /** Equal shapes and values within tol (relative to max(1, |expected|)); NaN matches NaN, infinities match exactly. */
@@ -22,8 +26,10 @@ function same(actual: d.Tensor | null, expected: TJ, tol: number, what: string):
   assert.ok(actual, `${what}: no tensor`);
   assert.deepEqual([...actual.shape], expected.shape, `${what}: shape`);
   expected.data.forEach((ev, i) => {
-    const e = num(ev), a = actual.data[i];
-    if (Number.isNaN(e) || !Number.isFinite(e)) assert.ok(Object.is(a, e) || (Number.isNaN(e) && Number.isNaN(a)), `${what}[${i}]: got ${a}, expected ${e}`);
+    const e = num(ev),
+      a = actual.data[i];
+    if (Number.isNaN(e) || !Number.isFinite(e))
+      assert.ok(Object.is(a, e) || (Number.isNaN(e) && Number.isNaN(a)), `${what}[${i}]: got ${a}, expected ${e}`);
     else assert.ok(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)), `${what}[${i}]: got ${a}, expected ${e}`);
   });
 }
@@ -45,7 +51,10 @@ test('index: every slice of the golden list equals NumPy (negative steps and ind
       if (c.torch !== 'same') assert.match(c.torch, /step must be greater than zero/);
     }
   }
-  assert.ok(G.slicing.cases.some((c: { torch: string }) => c.torch !== 'same'), 'the golden list has negative steps');
+  assert.ok(
+    G.slicing.cases.some((c: { torch: string }) => c.torch !== 'same'),
+    'the golden list has negative steps',
+  );
 });
 
 test('index: the array form, a single number and the Tensor method read the same as the string', () => {
@@ -84,18 +93,54 @@ test('flip, cat and stack equal PyTorch on every axis', () => {
 });
 
 test('cat, stack, split and chunk: gradients by central differences, sizes as PyTorch', () => {
-  const a = randT([2, 3], 2), b = randT([2, 1], 3), c = randT([2, 4], 4);
+  const a = randT([2, 3], 2),
+    b = randT([2, 1], 3),
+    c = randT([2, 4], 4);
   gradCheck((p, q, r) => d.cat([p, q, r], 1), [a, b, c]);
   gradCheck((p, q, r) => d.cat([p, d.mul(p, q)], -1), [a, b, c]);
   gradCheck((p, q) => d.stack([p, d.square(q), p], 1), [a, randT([2, 3], 5)]);
   const x = randT([7, 3], 6);
-  gradCheck((p) => d.cat(d.split(p, 3).map((s, i) => d.mul(s, i + 1)), 0), [x]);
-  gradCheck((p) => d.cat(d.split(p, [2, 0, 5]).map((s, i) => d.mul(s, i - 1)), 0), [x]);
-  gradCheck((p) => d.stack(d.chunk(p, 3, 1).map((s, i) => d.sum(d.mul(s, i + 2))), 0), [x]);
-  for (const c of G.split) assert.deepEqual(d.split(d.arange(c.n), c.arg).map((t) => t.shape[0]), c.sizes, `split(${c.n}, ${JSON.stringify(c.arg)})`);
-  for (const c of G.chunk) assert.deepEqual(d.chunk(d.arange(c.n), c.chunks).map((t) => t.shape[0]), c.sizes, `chunk(${c.n}, ${c.chunks})`);
+  gradCheck(
+    (p) =>
+      d.cat(
+        d.split(p, 3).map((s, i) => d.mul(s, i + 1)),
+        0,
+      ),
+    [x],
+  );
+  gradCheck(
+    (p) =>
+      d.cat(
+        d.split(p, [2, 0, 5]).map((s, i) => d.mul(s, i - 1)),
+        0,
+      ),
+    [x],
+  );
+  gradCheck(
+    (p) =>
+      d.stack(
+        d.chunk(p, 3, 1).map((s, i) => d.sum(d.mul(s, i + 2))),
+        0,
+      ),
+    [x],
+  );
+  for (const c of G.split)
+    assert.deepEqual(
+      d.split(d.arange(c.n), c.arg).map((t) => t.shape[0]),
+      c.sizes,
+      `split(${c.n}, ${JSON.stringify(c.arg)})`,
+    );
+  for (const c of G.chunk)
+    assert.deepEqual(
+      d.chunk(d.arange(c.n), c.chunks).map((t) => t.shape[0]),
+      c.sizes,
+      `chunk(${c.n}, ${c.chunks})`,
+    );
   const pieces = d.split(d.arange(7), 3);
-  assert.deepEqual(pieces.map((t) => [...t.data]), [[0, 1, 2], [3, 4, 5], [6]]);
+  assert.deepEqual(
+    pieces.map((t) => [...t.data]),
+    [[0, 1, 2], [3, 4, 5], [6]],
+  );
 });
 
 test('gather and indexSelect: values and gradients (repeated indices add) equal PyTorch', () => {
@@ -114,7 +159,15 @@ test('gather and indexSelect: values and gradients (repeated indices add) equal 
     }
   }
   const x = randT([3, 4], 7);
-  gradCheck((a) => d.gather(a, 1, [[0, 0, 3], [2, 1, 2], [3, 3, 3]]), [x]);
+  gradCheck(
+    (a) =>
+      d.gather(a, 1, [
+        [0, 0, 3],
+        [2, 1, 2],
+        [3, 3, 3],
+      ]),
+    [x],
+  );
   gradCheck((a) => d.gather(a, 0, d.tensor([[2, 2, 0, 1]])), [x]);
   gradCheck((a) => d.indexSelect(a, 1, new Int32Array([3, 0, 3])), [x]);
   // gather's index as nested arrays, a Tensor, or the indices of topk: the same result
@@ -125,7 +178,8 @@ test('gather and indexSelect: values and gradients (repeated indices add) equal 
 test('where broadcasts condition, a and b as PyTorch, with the same gradients', () => {
   for (const dtype of DTYPES) {
     for (const [k, c] of G.where.entries()) {
-      const a = T(c.a, dtype, true), b = T(c.b, dtype, true);
+      const a = T(c.a, dtype, true),
+        b = T(c.b, dtype, true);
       const y = d.where(T(c.cond, dtype), a, b);
       same(y, c.out, tolOf(dtype), `where case ${k}`);
       const [ga, gb] = d.grad(y, [a, b], { gradOutputs: [T(c.w, dtype)] });
@@ -144,7 +198,8 @@ test('clamp equals PyTorch: ties at the bounds, min > max, broadcast tensor boun
     for (const [k, c] of G.clamp.entries()) {
       const x = T(c.x, dtype, true);
       const bound = (b: TJ | number | null) => (b === null ? null : typeof b === 'number' ? b : T(b, dtype, true));
-      const lo = bound(c.min), hi = bound(c.max);
+      const lo = bound(c.min),
+        hi = bound(c.max);
       const y = d.clamp(x, lo, hi);
       same(y, c.out, tolOf(dtype), `clamp case ${k}`);
       const wrt = [x, lo, hi].filter((t): t is d.Tensor => t instanceof d.Tensor);
@@ -162,7 +217,8 @@ test('clamp equals PyTorch: ties at the bounds, min > max, broadcast tensor boun
 
 test('comparisons and masks equal PyTorch (broadcasting, NaN, -0), carry no gradient and keep the dtype', () => {
   for (const dtype of DTYPES) {
-    const a = T(G.compare.a, dtype, true), b = T(G.compare.b, dtype);
+    const a = T(G.compare.a, dtype, true),
+      b = T(G.compare.b, dtype);
     const ops = { gt: d.gt, ge: d.ge, lt: d.lt, le: d.le, eq: d.eq, ne: d.ne } as const;
     for (const [name, f] of Object.entries(ops)) {
       const y = f(a, b);
@@ -205,12 +261,14 @@ test('topk and sort: values as PyTorch; positions as PyTorch except among ties, 
       assert.deepEqual(indices.shape, values.shape);
       // the positions hold the values
       same(d.gather(x, c.axis, indices), c.values, tolOf(dtype), `topk case ${n}: x at the positions`);
-      const vals = c.values.data.map(num), pos = [...indices.data];
+      const vals = c.values.data.map(num),
+        pos = [...indices.data];
       const xs = [...x.data].map(String);
       if (new Set(xs).size === xs.length) assert.deepEqual(pos, c.indices.data, `topk case ${n} positions`);
       else {
         // equal values come in increasing position (PyTorch's order among them is unspecified)
-        for (let i = 1; i < vals.length; i++) if (Object.is(vals[i], vals[i - 1])) assert.ok(pos[i] > pos[i - 1], `topk case ${n}: ties in order`);
+        for (let i = 1; i < vals.length; i++)
+          if (Object.is(vals[i], vals[i - 1])) assert.ok(pos[i] > pos[i - 1], `topk case ${n}: ties in order`);
       }
     }
     for (const [n, c] of G.sort.entries()) {
@@ -219,13 +277,21 @@ test('topk and sort: values as PyTorch; positions as PyTorch except among ties, 
       assert.deepEqual([...r.indices.data], c.indices.data, `sort case ${n} positions (torch.sort stable=True)`);
     }
   }
-  assert.ok(G.topk.some((c: { indices: TJ }, i: number) => i === 3 && c.indices.data.join() !== '0,2,4,3'), 'the tie case really differs in PyTorch');
+  assert.ok(
+    G.topk.some((c: { indices: TJ }, i: number) => i === 3 && c.indices.data.join() !== '0,2,4,3'),
+    'the tie case really differs in PyTorch',
+  );
   // a few of many (one pass keeping the best k) orders exactly as the full sort: ties, NaN, ±0
-  const many = d.fromData(Array.from({ length: 64 * 64 }, (_, i) => (i % 29 === 3 ? NaN : i % 31 === 0 ? -0 : Math.round(Math.sin(i * 7.1) * 4))), [64, 64], { dtype: 'float64' });
+  const many = d.fromData(
+    Array.from({ length: 64 * 64 }, (_, i) => (i % 29 === 3 ? NaN : i % 31 === 0 ? -0 : Math.round(Math.sin(i * 7.1) * 4))),
+    [64, 64],
+    { dtype: 'float64' },
+  );
   for (const largest of [true, false]) {
     for (const axis of [0, 1]) {
       const k = axis === 1 ? 5 : 2;
-      const few = d.topk(many, k, axis, largest), all = d.sort(many, axis, largest);
+      const few = d.topk(many, k, axis, largest),
+        all = d.sort(many, axis, largest);
       const head = d.narrow(all.indices, axis, 0, k);
       assert.deepEqual([...few.indices.data], [...head.data], `topk(k = ${k}, axis ${axis}, largest ${largest}) as the sort`);
     }
@@ -245,16 +311,54 @@ test('second order: the gradient of a gradient through slicing, gather, where, c
   const hess = (f: (a: d.Tensor) => d.Tensor) => (a: d.Tensor) => d.grad(f(a), [a], { createGraph: true })[0]!;
   const cube = (t: d.Tensor) => d.sum(d.pow(t, 3));
   const x = randT([3, 4], 19);
-  gradCheck(hess((a) => cube(d.index(a, '::-1, 1::2'))), [x]);
-  gradCheck(hess((a) => d.sum(d.mul(d.index(a, '1:'), d.index(a, ':-1')))), [x]);
-  gradCheck(hess((a) => cube(d.gather(a, 1, [[0, 0], [3, 1], [2, 2]]))), [x]);
-  gradCheck(hess((a) => cube(d.indexSelect(a, 0, [2, 2, 0]))), [x]);
-  gradCheck(hess((a) => cube(d.where(d.gt(a, 0), d.square(a), d.mul(a, 3)))), [x]);
-  gradCheck(hess((a) => cube(d.clamp(a, -0.5, 0.5))), [randT([3, 4], 20, -2, 2)]);
-  gradCheck(hess((a) => cube(d.cat([...d.split(a, [1, 2]).reverse(), d.flip(a, 1)], 0))), [x]);
-  gradCheck(hess((a) => cube(d.topk(a, 2, 1).values)), [x]);
+  gradCheck(
+    hess((a) => cube(d.index(a, '::-1, 1::2'))),
+    [x],
+  );
+  gradCheck(
+    hess((a) => d.sum(d.mul(d.index(a, '1:'), d.index(a, ':-1')))),
+    [x],
+  );
+  gradCheck(
+    hess((a) =>
+      cube(
+        d.gather(a, 1, [
+          [0, 0],
+          [3, 1],
+          [2, 2],
+        ]),
+      ),
+    ),
+    [x],
+  );
+  gradCheck(
+    hess((a) => cube(d.indexSelect(a, 0, [2, 2, 0]))),
+    [x],
+  );
+  gradCheck(
+    hess((a) => cube(d.where(d.gt(a, 0), d.square(a), d.mul(a, 3)))),
+    [x],
+  );
+  gradCheck(
+    hess((a) => cube(d.clamp(a, -0.5, 0.5))),
+    [randT([3, 4], 20, -2, 2)],
+  );
+  gradCheck(
+    hess((a) => cube(d.cat([...d.split(a, [1, 2]).reverse(), d.flip(a, 1)], 0))),
+    [x],
+  );
+  gradCheck(
+    hess((a) => cube(d.topk(a, 2, 1).values)),
+    [x],
+  );
   // float32 second derivatives run too, with the dtype kept
-  const x32 = d.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+  const x32 = d.tensor(
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    { requiresGrad: true },
+  );
   const [g] = d.grad(cube(d.index(x32, '::-1')), [x32], { createGraph: true });
   const [h] = d.grad(d.sum(g!), [x32]);
   assert.equal(h!.dtype, 'float32');
@@ -266,13 +370,22 @@ test('errors name the op, the argument, the expected range and the value; PyTorc
   const cases: Record<string, [() => unknown, RegExp]> = {
     'index 3 on axis 0': [() => d.index(E, '3'), /^index: index 3 on axis 0 is out of range, expected an integer in \[-3, 2\]/],
     'index -4 on axis 0': [() => E.index([-4]), /^index: index -4 on axis 0 is out of range, expected an integer in \[-3, 2\]/],
-    'three indices on a matrix': [() => d.index(E, '1, 2, 3'), /^index: '1, 2, 3' indexes 3 axes, expected at most 2 for a tensor of shape \[3, 4\]/],
+    'three indices on a matrix': [
+      () => d.index(E, '1, 2, 3'),
+      /^index: '1, 2, 3' indexes 3 axes, expected at most 2 for a tensor of shape \[3, 4\]/,
+    ],
     'gather index -1': [() => d.gather(E, 1, [[-1]]), /^gather: index\[0, 0\] is -1, expected an integer in \[0, 3\]/],
     'gather index 4 on axis of size 4': [() => d.gather(E, 1, [[0], [4]]), /^gather: index\[1, 0\] is 4, expected an integer in \[0, 3\]/],
     'gather index of the wrong rank': [() => d.gather(E, 1, [0]), /^gather: index has shape \[1\], expected rank 2/],
-    'gather index larger than x off the axis': [() => d.gather(E, 1, [[0], [0], [0], [0]]), /^gather: index has shape \[4, 1\], expected at most 3 on axis 0/],
+    'gather index larger than x off the axis': [
+      () => d.gather(E, 1, [[0], [0], [0], [0]]),
+      /^gather: index has shape \[4, 1\], expected at most 3 on axis 0/,
+    ],
     'index_select index -1': [() => d.indexSelect(E, 0, [-1]), /^indexSelect: index\[0\] is -1, expected an integer in \[0, 2\]/],
-    'index_select index 3 on axis of size 3': [() => d.indexSelect(E, 0, [0, 3]), /^indexSelect: index\[1\] is 3, expected an integer in \[0, 2\]/],
+    'index_select index 3 on axis of size 3': [
+      () => d.indexSelect(E, 0, [0, 3]),
+      /^indexSelect: index\[1\] is 3, expected an integer in \[0, 2\]/,
+    ],
     'axis 2 of a matrix': [() => d.flip(E, 2), /^flip: axes is 2, expected an integer in \[-2, 1\] for a tensor of rank 2/],
     'cat mismatched shapes': [() => d.cat([E, d.zeros([2, 3])], 0), /^cat: tensor 1 has shape \[2, 3\], expected \[\*, 4\]/],
     'stack mismatched shapes': [() => d.stack([E, d.zeros([3, 3])]), /^stack: tensor 1 has shape \[3, 3\], expected \[3, 4\]/],
@@ -280,7 +393,10 @@ test('errors name the op, the argument, the expected range and the value; PyTorc
     'topk k larger than the axis': [() => d.topk(E, 5, 1), /^topk: k is 5, expected an integer in \[0, 4\]/],
     'narrow past the end': [() => d.narrow(E, 1, 2, 3), /^narrow: length is 3, expected an integer in \[0, 2\]/],
     'chunk into 0': [() => d.chunk(E, 0), /^chunk: chunks is 0, expected a positive integer/],
-    'where with shapes that do not broadcast': [() => d.where(d.ones([3, 1]), E, d.zeros([2])), /^where: b has shape \[2\], expected a shape that broadcasts with \[3, 4\] \(cond \[3, 1\], a \[3, 4\]\)/],
+    'where with shapes that do not broadcast': [
+      () => d.where(d.ones([3, 1]), E, d.zeros([2])),
+      /^where: b has shape \[2\], expected a shape that broadcasts with \[3, 4\] \(cond \[3, 1\], a \[3, 4\]\)/,
+    ],
     'clamp with neither bound': [() => d.clamp(E), /^clamp: min and max are both missing/],
     'flip the same axis twice': [() => d.flip(E, [0, -2]), /^flip: axes is \[0, -2\], expected distinct axes/],
   };
@@ -301,28 +417,72 @@ test('errors name the op, the argument, the expected range and the value; PyTorc
   throwsWith(() => d.split(E, 0), /^split: size is 0, expected a positive integer/);
   throwsWith(() => d.argmin(E, -3), /^argmin: axis is -3, expected an integer in \[-2, 1\]/);
   throwsWith(() => d.argmax(E, 2), /^argmax: axis 2 is out of range for a tensor of rank 2 \(expected an integer in \[-2, 1\]\)/);
-  throwsWith(() => d.clamp(d.zeros([3]), d.zeros([2]), 1), /^clamp: min has shape \[2\], expected a shape that broadcasts with \[3\] \(x \[3\]\)/);
-  throwsWith(() => d.gt(d.zeros([2, 3]), d.zeros([2])), /^gt: b has shape \[2\], expected a shape that broadcasts with \[2, 3\] \(a \[2, 3\]\)/);
-  throwsWith(() => d.maskedFill(d.zeros([3]), d.ones([2]), 1), /^maskedFill: mask has shape \[2\], expected a shape that broadcasts to x's \[3\]/);
-  throwsWith(() => d.maskedFill(d.zeros([3]), d.ones([2, 3]), 1), /^maskedFill: mask has shape \[2, 3\], expected a shape that broadcasts to x's \[3\]/);
+  throwsWith(
+    () => d.clamp(d.zeros([3]), d.zeros([2]), 1),
+    /^clamp: min has shape \[2\], expected a shape that broadcasts with \[3\] \(x \[3\]\)/,
+  );
+  throwsWith(
+    () => d.gt(d.zeros([2, 3]), d.zeros([2])),
+    /^gt: b has shape \[2\], expected a shape that broadcasts with \[2, 3\] \(a \[2, 3\]\)/,
+  );
+  throwsWith(
+    () => d.maskedFill(d.zeros([3]), d.ones([2]), 1),
+    /^maskedFill: mask has shape \[2\], expected a shape that broadcasts to x's \[3\]/,
+  );
+  throwsWith(
+    () => d.maskedFill(d.zeros([3]), d.ones([2, 3]), 1),
+    /^maskedFill: mask has shape \[2, 3\], expected a shape that broadcasts to x's \[3\]/,
+  );
 });
 
 test('item() reads a one-element tensor of any rank, the Tensor methods chain', () => {
-  const x = d.tensor([[1, -2, 3], [4, 5, -6]]);
+  const x = d.tensor([
+    [1, -2, 3],
+    [4, 5, -6],
+  ]);
   assert.equal(x.index('1, -1').item(), -6);
   assert.equal(d.sum(x).item(), 5);
   assert.equal(x.index('0:1, 1:2').item(), -2);
   throwsWith(() => x.item(), /item\(\): tensor of shape \[2, 3\] has 6 elements, expected 1/);
-  assert.deepEqual(x.clamp(0, 4).flip(1).gather(1, [[0], [2]]).toArray(), [[3], [4]]);
+  assert.deepEqual(
+    x
+      .clamp(0, 4)
+      .flip(1)
+      .gather(1, [[0], [2]])
+      .toArray(),
+    [[3], [4]],
+  );
   assert.deepEqual(x.indexSelect(1, [2]).squeeze().toArray(), [3, -6]);
-  assert.deepEqual(x.maskedFill(x.lt(0), 0).toArray(), [[1, 0, 3], [4, 5, 0]]);
-  assert.deepEqual(x.split(1, 1).map((t) => t.shape), [[2, 1], [2, 1], [2, 1]]);
-  assert.deepEqual(x.chunk(2).map((t) => t.toArray()), [[[1, -2, 3]], [[4, 5, -6]]]);
+  assert.deepEqual(x.maskedFill(x.lt(0), 0).toArray(), [
+    [1, 0, 3],
+    [4, 5, 0],
+  ]);
+  assert.deepEqual(
+    x.split(1, 1).map((t) => t.shape),
+    [
+      [2, 1],
+      [2, 1],
+      [2, 1],
+    ],
+  );
+  assert.deepEqual(
+    x.chunk(2).map((t) => t.toArray()),
+    [[[1, -2, 3]], [[4, 5, -6]]],
+  );
   assert.deepEqual(x.unsqueeze(0).shape, [1, 2, 3]);
-  assert.deepEqual(x.narrow(1, 1, 2).toArray(), [[-2, 3], [5, -6]]);
+  assert.deepEqual(x.narrow(1, 1, 2).toArray(), [
+    [-2, 3],
+    [5, -6],
+  ]);
   assert.deepEqual(x.min(1).toArray(), [-2, -6]);
   assert.deepEqual([...x.argmax(1)], [2, 1]);
   assert.deepEqual(x.topk(1, 0).values.toArray(), [[4, 5, 3]]);
-  assert.deepEqual(x.sort(1).indices.toArray(), [[1, 0, 2], [2, 0, 1]]);
-  assert.deepEqual([x.ge(3), x.le(3), x.eq(3), x.ne(3)].map((t) => [...t.data].join('')), ['001110', '111001', '001000', '110111']);
+  assert.deepEqual(x.sort(1).indices.toArray(), [
+    [1, 0, 2],
+    [2, 0, 1],
+  ]);
+  assert.deepEqual(
+    [x.ge(3), x.le(3), x.eq(3), x.ne(3)].map((t) => [...t.data].join('')),
+    ['001110', '111001', '001000', '110111'],
+  );
 });

@@ -36,9 +36,11 @@ test('shape ops and reductions: gradients match central differences', () => {
 });
 
 test('matmul in all four transpose combinations: values and gradients', () => {
-  const A = randT([3, 4], 19), B = randT([4, 5], 20);
+  const A = randT([3, 4], 19),
+    B = randT([4, 5], 20);
   const ref = d.mm(A, B).data;
-  const At = d.t(A).clone().requireGrad(), Bt = d.t(B).clone().requireGrad();
+  const At = d.t(A).clone().requireGrad(),
+    Bt = d.t(B).clone().requireGrad();
   assertClose(d.mm(At, B, true, false).data, ref, 1e-12);
   assertClose(d.mm(A, Bt, false, true).data, ref, 1e-12);
   assertClose(d.mm(At, Bt, true, true).data, ref, 1e-12);
@@ -79,7 +81,8 @@ test('the gradient of a gradient gives the analytic Hessian', () => {
 });
 
 test('Hessian of cross-entropy through an MLP layer matches central differences of the gradient', () => {
-  const W = randT([3, 4], 30), X = randT([5, 4], 31);
+  const W = randT([3, 4], 30),
+    X = randT([5, 4], 31);
   X.requiresGrad = false;
   const loss = (w: d.Tensor) => d.crossEntropy(d.tanh(d.mm(X, w, false, true)), [0, 1, 2, 1, 0]);
   const [g] = d.grad(loss(W), [W], { createGraph: true });
@@ -88,11 +91,21 @@ test('Hessian of cross-entropy through an MLP layer matches central differences 
   const [hv] = d.grad(d.sum(d.mul(g!, v)), [W]);
   const h = 1e-6;
   const shifted = (s: number) => {
-    const w2 = d.fromData(W.data.map((x, i) => x + s * h * v.data[i]), W.shape, { requiresGrad: true });
+    const w2 = d.fromData(
+      W.data.map((x, i) => x + s * h * v.data[i]),
+      W.shape,
+      { requiresGrad: true },
+    );
     return d.grad(loss(w2), [w2])[0]!.data;
   };
-  const gp = shifted(1), gm = shifted(-1);
-  assertClose(hv!.data, gp.map((x, i) => (x - gm[i]) / (2 * h)), 1e-6, 'Hessian-vector product');
+  const gp = shifted(1),
+    gm = shifted(-1);
+  assertClose(
+    hv!.data,
+    gp.map((x, i) => (x - gm[i]) / (2 * h)),
+    1e-6,
+    'Hessian-vector product',
+  );
 });
 
 test('backward accumulates into leaves and keeps distinct gradient tensors', () => {

@@ -27,7 +27,12 @@ test('docs/tensors.md: every `// →` line gives the value it shows', () => {
     const names: string[] = [];
     const body = code
       .replace(/import\s*\{([^}]*)\}\s*from\s*'descent';/g, (_, list: string) => {
-        names.push(...list.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type ')));
+        names.push(
+          ...list
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s && !s.startsWith('type ')),
+        );
         return '';
       })
       .split('\n')
@@ -44,7 +49,10 @@ test('docs/tensors.md: every `// →` line gives the value it shows', () => {
     };
     new Function('__lib', '__check', `const { ${names.join(', ')} } = __lib;\n${js}`)(lib, check);
   }
-  const arrows = blocks.join('\n').split('\n').filter((l) => l.includes('// →')).length;
+  const arrows = blocks
+    .join('\n')
+    .split('\n')
+    .filter((l) => l.includes('// →')).length;
   assert.equal(checked, arrows, 'every arrow line ran');
   assert.ok(checked >= 30);
 });

@@ -25,7 +25,9 @@ test('every variant exports exactly the declared functions, each with its declar
     const bytes = Buffer.from(b64, 'base64');
     if (name.startsWith('relaxed') && !WebAssembly.validate(bytes)) continue; // an engine without relaxed SIMD
     const module = new WebAssembly.Module(bytes);
-    const fns = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+    const fns = WebAssembly.Module.exports(module)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name);
     assert.deepEqual([...fns].sort(), Object.keys(abi.KERNEL_ARITY).sort(), name);
     const inst = new WebAssembly.Instance(module, { env: { memory: memory(name.endsWith('Shared')), abort: () => {} } });
     for (const [fn, arity] of Object.entries(abi.KERNEL_ARITY)) {
@@ -44,9 +46,25 @@ test('the kernels a worker runs are exports whose arguments fit the control bloc
 });
 
 test('the geometry slots are distinct and fill the block; a conv + pool block holds both and the flag after them', () => {
-  const slots = [abi.GEO_N, abi.GEO_C, abi.GEO_H, abi.GEO_W, abi.GEO_K, abi.GEO_KH, abi.GEO_KW, abi.GEO_OH, abi.GEO_OW,
-    abi.GEO_SH, abi.GEO_SW, abi.GEO_PH, abi.GEO_PW];
-  assert.deepEqual([...slots].sort((a, b) => a - b), Array.from({ length: abi.GEO_INTS }, (_, i) => i));
+  const slots = [
+    abi.GEO_N,
+    abi.GEO_C,
+    abi.GEO_H,
+    abi.GEO_W,
+    abi.GEO_K,
+    abi.GEO_KH,
+    abi.GEO_KW,
+    abi.GEO_OH,
+    abi.GEO_OW,
+    abi.GEO_SH,
+    abi.GEO_SW,
+    abi.GEO_PH,
+    abi.GEO_PW,
+  ];
+  assert.deepEqual(
+    [...slots].sort((a, b) => a - b),
+    Array.from({ length: abi.GEO_INTS }, (_, i) => i),
+  );
   assert.ok(abi.GEO_POOL >= abi.GEO_INTS, 'the pooling block starts after the convolution block');
   assert.ok(abi.GEO_RELU >= abi.GEO_POOL + abi.GEO_INTS, 'the ReLU flag comes after the pooling block');
   assert.equal(abi.CONV_POOL_INTS, abi.GEO_RELU + 1);
@@ -54,7 +72,9 @@ test('the geometry slots are distinct and fill the block; a conv + pool block ho
 
 test('the op codes of each kind are distinct', () => {
   for (const prefix of ['BIN_', 'UN_']) {
-    const codes = Object.entries(abi).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v as number);
+    const codes = Object.entries(abi)
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([, v]) => v as number);
     assert.ok(codes.length >= 11, prefix);
     assert.equal(new Set(codes).size, codes.length, prefix);
   }
@@ -69,7 +89,7 @@ test('asm/build.mjs stops, naming the line, at a shared constant it cannot copy,
     symlinkSync(join(root, 'node_modules'), join(tmp, 'node_modules'));
     for (const f of readdirSync(join(root, 'asm'))) copyFileSync(join(root, 'asm', f), join(tmp, 'asm', f));
     const geometry = join(tmp, 'asm', 'geometry.ts');
-    writeFileSync(geometry, readFileSync(geometry, 'utf8') + '@inline export const GEO_EXTRA: i32 = GEO_INTS + 1;\n');
+    writeFileSync(geometry, `${readFileSync(geometry, 'utf8')}@inline export const GEO_EXTRA: i32 = GEO_INTS + 1;\n`);
     const r = spawnSync(process.execPath, [join(tmp, 'asm', 'build.mjs')], { encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /asm\/geometry\.ts:\d+: a shared constant must read .*GEO_EXTRA/);

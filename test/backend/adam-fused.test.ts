@@ -47,15 +47,25 @@ test('Adam state lives in WebAssembly memory, and a parameter there gives the sa
     for (let i = 0; i < n; i++) data[i] = Math.sin(i);
     const p = new Tensor(data, [n], true);
     p.name = 'p';
-    p.grad = new Tensor(Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7)), [n]);
+    p.grad = new Tensor(
+      Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7)),
+      [n],
+    );
     return p;
   };
   setBackend('wasm');
   const [a, b] = [mk(true), mk(false)];
-  const oa = new Adam([a], { lr: 0.01 }), ob = new Adam([b], { lr: 0.01 });
-  for (let t = 0; t < 3; t++) { oa.step(); ob.step(); }
+  const oa = new Adam([a], { lr: 0.01 }),
+    ob = new Adam([b], { lr: 0.01 });
+  for (let t = 0; t < 3; t++) {
+    oa.step();
+    ob.step();
+  }
   const state = oa.state.get('p')!;
-  assert.ok((state.expAvg as Float32Array).buffer === a.data.buffer || (state.expAvg as Float32Array).buffer instanceof SharedArrayBuffer, 'state lives in wasm memory');
+  assert.ok(
+    (state.expAvg as Float32Array).buffer === a.data.buffer || (state.expAvg as Float32Array).buffer instanceof SharedArrayBuffer,
+    'state lives in wasm memory',
+  );
   assert.ok((ob.state.get('p')!.expAvg as Float32Array).buffer instanceof SharedArrayBuffer, 'big float32 state lives in wasm memory');
   assert.deepEqual(Array.from(a.data), Array.from(b.data));
   setBackend('reference');

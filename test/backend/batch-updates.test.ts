@@ -50,7 +50,11 @@ function train(backendName: string, ps: Tensor[], make: (ps: Tensor[]) => { step
 const RULES = [
   ['Adam', (ps: Tensor[]) => new Adam(ps, { lr: 1e-2 })],
   ['Adam amsgrad + L2 + maximize', (ps: Tensor[]) => new Adam(ps, { lr: 1e-2, amsgrad: true, weightDecay: 0.1, maximize: true })],
-  ['AdamW, two groups', (ps: Tensor[]) => new AdamW([{ params: ps.slice(0, 3) }, { params: ps.slice(3), lr: 3e-2, weightDecay: 0.2 }], { lr: 1e-2, weightDecay: 0.05 })],
+  [
+    'AdamW, two groups',
+    (ps: Tensor[]) =>
+      new AdamW([{ params: ps.slice(0, 3) }, { params: ps.slice(3), lr: 3e-2, weightDecay: 0.2 }], { lr: 1e-2, weightDecay: 0.05 }),
+  ],
   ['SGD momentum + Nesterov + L2', (ps: Tensor[]) => new SGD(ps, { lr: 1e-2, momentum: 0.9, nesterov: true, weightDecay: 1e-3 })],
   ['SGD plain', (ps: Tensor[]) => new SGD(ps, { lr: 1e-2 })],
 ] as const;
@@ -88,13 +92,18 @@ test('batched: updates queued before an error in the step are still done', () =>
   const n = 70_000;
   const p = new Tensor(wasmFloat32Array(n).fill(1), [n], true);
   const g = wasmFloat32Array(n).fill(0.5);
-  const m = wasmFloat32Array(n), v = wasmFloat32Array(n);
+  const m = wasmFloat32Array(n),
+    v = wasmFloat32Array(n);
   const h = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, maximize: false, step: 1 };
-  assert.throws(() => ext.batchUpdates!(() => {
-    assert.equal(ext.adamStep!(p.data, g, m, v, null, h), true);
-    assert.equal(p.data[0], 1, 'queued, not yet run');
-    throw new Error('boom');
-  }), /boom/);
+  assert.throws(
+    () =>
+      ext.batchUpdates!(() => {
+        assert.equal(ext.adamStep!(p.data, g, m, v, null, h), true);
+        assert.equal(p.data[0], 1, 'queued, not yet run');
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   // Adam's first step moves every parameter by lr against the gradient's sign
   assert.ok(Math.abs(p.data[0] - 0.9) < 1e-6 && Math.abs(p.data[n - 1] - 0.9) < 1e-6, `p = ${p.data[0]}, ${p.data[n - 1]}`);
   setBackend('reference');

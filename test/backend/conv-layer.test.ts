@@ -13,7 +13,26 @@ import { referenceBackend as R } from '../../src/backend/reference.js';
 import { extensionsOf, type Conv2dGeometry } from '../../src/backend/backend.js';
 import { poolGeometry } from '../../src/autograd/conv.js';
 import {
-  setBackend, Tensor, Conv2d, Conv2dReLU, fuse, ReLU, MaxPool2d, Flatten, Linear, Sequential, Rng, crossEntropy, convLayer, convPoolLayer, conv2d, conv2dGeometry, fromData, grad, sum, square,
+  setBackend,
+  Tensor,
+  Conv2d,
+  Conv2dReLU,
+  fuse,
+  ReLU,
+  MaxPool2d,
+  Flatten,
+  Linear,
+  Sequential,
+  Rng,
+  crossEntropy,
+  convLayer,
+  convPoolLayer,
+  conv2d,
+  conv2dGeometry,
+  fromData,
+  grad,
+  sum,
+  square,
 } from '../../src/index.js';
 import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
 
@@ -31,7 +50,9 @@ function composed(x: Float32Array, w: Float32Array, b: Float32Array | null, gy: 
   const gz = new Float32Array(y.length);
   if (relu) R.binary('reluGrad', gy, shape, y, shape, gz, shape);
   else gz.set(gy);
-  const gx = new Float32Array(x.length), gw = new Float32Array(w.length), gb = new Float32Array(g.k);
+  const gx = new Float32Array(x.length),
+    gw = new Float32Array(w.length),
+    gb = new Float32Array(g.k);
   R.conv2dBackwardInput(gz, w, gx, g);
   R.conv2dBackwardWeight(x, gz, gw, g);
   R.sum(gz, shape, [0, 2, 3], gb);
@@ -50,25 +71,33 @@ for (const threads of [1, 2]) {
     setWasmThreads(threads);
     for (const [name, xs, ws, opts] of cases) {
       const g = conv2dGeometry(xs, ws, opts);
-      const nx = xs.reduce((a, b) => a * b), nw = ws.reduce((a, b) => a * b), ny = g.n * g.k * g.oh * g.ow;
+      const nx = xs.reduce((a, b) => a * b),
+        nw = ws.reduce((a, b) => a * b),
+        ny = g.n * g.k * g.oh * g.ow;
       for (const withBias of [true, false])
         for (const relu of [true, false]) {
           const what = `${name} bias=${withBias} relu=${relu}`;
-          const x = rnd(nx), w = rnd(nw, -0.3, 0.3), b = withBias ? rnd(g.k) : null, gy = rnd(ny);
+          const x = rnd(nx),
+            w = rnd(nw, -0.3, 0.3),
+            b = withBias ? rnd(g.k) : null,
+            gy = rnd(ny);
           const want = composed(x, w, b, gy, g, relu);
           const tol = 3e-5 * Math.sqrt(g.c * g.kh * g.kw * g.n);
           const y = new Float32Array(ny).fill(NaN);
           assert.equal(W.convLayer!(x, w, b, y, g, relu), true, `${what}: the fused kernel ran`);
           assertClose(y, want.y, tol, `y ${what}`);
           if (relu) assert.ok(y.some((v) => v === 0) && y.some((v) => v > 0), `${what}: the ReLU clipped some outputs and kept others`);
-          const gx = new Float32Array(nx).fill(NaN), gw = new Float32Array(nw).fill(NaN), gb = new Float32Array(g.k).fill(NaN);
+          const gx = new Float32Array(nx).fill(NaN),
+            gw = new Float32Array(nw).fill(NaN),
+            gb = new Float32Array(g.k).fill(NaN);
           assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, gx, gw, withBias ? gb : null, g, false), true);
           assertClose(gx, want.gx, tol, `gx ${what}`);
           assertClose(gw, want.gw, tol, `gw ${what}`);
           if (withBias) assertClose(gb, want.gb, tol, `gb ${what}`);
           // the data needs no gradient: only the weight's and the bias', and gy is left as it was
           const gyCopy = gy.slice();
-          const gw2 = new Float32Array(nw).fill(NaN), gb2 = new Float32Array(g.k).fill(NaN);
+          const gw2 = new Float32Array(nw).fill(NaN),
+            gb2 = new Float32Array(g.k).fill(NaN);
           assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, null, gw2, gb2, g, false), true);
           assertClose(gw2, want.gw, tol, `gw without gx ${what}`);
           assertClose(gb2, want.gb, tol, `gb without gx ${what}`);
@@ -76,7 +105,12 @@ for (const threads of [1, 2]) {
           // accumulating into a gradient buffer: gw3 = 0.5 + the weight gradient
           const gw3 = new Float32Array(nw).fill(0.5);
           assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, null, gw3, null, g, true), true);
-          assertClose(gw3, want.gw.map((v) => v + 0.5), tol, `gw accumulated ${what}`);
+          assertClose(
+            gw3,
+            want.gw.map((v) => v + 0.5),
+            tol,
+            `gw accumulated ${what}`,
+          );
           // only the input gradient
           const gx4 = new Float32Array(nx).fill(NaN);
           assert.equal(W.convLayerBackward!(gy, x, w, relu ? y : null, gx4, null, null, g, false), true);
@@ -89,7 +123,9 @@ for (const threads of [1, 2]) {
 test('the fused conv layer really ran parts on the worker', () => {
   setWasmThreads(2);
   const g = conv2dGeometry([8, 32, 14, 14], [64, 32, 5, 5], { padding: 2 });
-  const x = rnd(8 * 32 * 14 * 14), w = rnd(64 * 32 * 25), y = new Float32Array(8 * 64 * 14 * 14);
+  const x = rnd(8 * 32 * 14 * 14),
+    w = rnd(64 * 32 * 25),
+    y = new Float32Array(8 * 64 * 14 * 14);
   const before = wasmInfo();
   for (let i = 0; i < 50 && wasmInfo().workerParts === before.workerParts; i++) W.convLayer!(x, w, null, y, g, true);
   assert.ok(wasmInfo().workerParts > before.workerParts, 'the worker ran no part');
@@ -98,7 +134,9 @@ test('the fused conv layer really ran parts on the worker', () => {
 test('convLayer: gradients in x, weight and bias match central differences, with and without ReLU (float64)', () => {
   setBackend('reference');
   for (const act of [null, 'relu'] as const) {
-    const x = randT([2, 2, 5, 4], 3), w = randT([3, 2, 3, 2], 4), b = randT([3], 5);
+    const x = randT([2, 2, 5, 4], 3),
+      w = randT([3, 2, 3, 2], 4),
+      b = randT([3], 5);
     gradCheck((xx, ww, bb) => convLayer(xx, ww, bb, { padding: 1, stride: [2, 1] }, act), [x, w, b], 1e-6);
     gradCheck((xx, ww) => convLayer(xx, ww, null, { padding: 1 }, act), [x, w], 1e-6);
   }
@@ -106,18 +144,25 @@ test('convLayer: gradients in x, weight and bias match central differences, with
 
 test('conv2d with a bias keeps second derivatives (createGraph runs through the composition)', () => {
   setBackend('reference');
-  const x = randT([1, 2, 4, 4], 6), w = randT([2, 2, 3, 3], 7), b = randT([2], 8);
+  const x = randT([1, 2, 4, 4], 6),
+    w = randT([2, 2, 3, 3], 7),
+    b = randT([2], 8);
   // d/dw of Σ (∂L/∂x)² where L = Σ conv2d(x, w, b)²: checked against central differences of the first gradient
-  gradCheck((ww) => {
-    const y = conv2d(x, ww, b, { padding: 1 });
-    const [gx] = grad(sum(square(y)), [x], { createGraph: true });
-    return sum(square(gx!));
-  }, [w], 1e-6);
+  gradCheck(
+    (ww) => {
+      const y = conv2d(x, ww, b, { padding: 1 });
+      const [gx] = grad(sum(square(y)), [x], { createGraph: true });
+      return sum(square(gx!));
+    },
+    [w],
+    1e-6,
+  );
 });
 
 test('convLayer rejects a bias of the wrong size with one clear message', () => {
   setBackend('reference');
-  const x = fromData(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]), w = fromData(new Float32Array(5 * 3 * 9), [5, 3, 3, 3]);
+  const x = fromData(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]),
+    w = fromData(new Float32Array(5 * 3 * 9), [5, 3, 3, 3]);
   assert.throws(() => convLayer(x, w, fromData(new Float32Array(4), [4]), {}, 'relu'), /conv2d: bias must be \[5\], got \[4\]/);
   assert.throws(() => new Conv2dReLU(new Conv2d(4, 5, 3)).forward(x), /Conv2d\(4→5, 3×3\): input has 3 channels, weight expects 4/);
   assert.throws(() => new Conv2d(4, 5, 3).forward(x), /Conv2d\(4→5, 3×3\): input has 3 channels, weight expects 4/);
@@ -127,10 +172,18 @@ test('fuse(Sequential(Conv2d, ReLU, MaxPool2d, …)) trains the same on wasm (fu
   const run = (name: string) => {
     setBackend(name);
     const rng = new Rng(9);
-    const model = fuse(new Sequential(
-      new Conv2d(1, 8, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
-      new Conv2d(8, 16, 3, { padding: 1, rng }), new ReLU(), new MaxPool2d(2),
-      new Flatten(), new Linear(16 * 7 * 7, 10, { rng })));
+    const model = fuse(
+      new Sequential(
+        new Conv2d(1, 8, 5, { padding: 2, rng }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(8, 16, 3, { padding: 1, rng }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Flatten(),
+        new Linear(16 * 7 * 7, 10, { rng }),
+      ),
+    );
     const x = new Tensor(rnd(16 * 28 * 28), [16, 1, 28, 28]);
     const y = Int32Array.from({ length: 16 }, (_, i) => (i * 3) % 10);
     const loss = crossEntropy(model.forward(x), y);
@@ -162,17 +215,24 @@ for (const threads of [1, 2]) {
       const g = conv2dGeometry(xs, ws, opts);
       const yShape = [g.n, g.k, g.oh, g.ow];
       const pg = poolGeometry(yShape, pk, popts, 'maxPool2d');
-      const nx = xs.reduce((a, b) => a * b), nw = ws.reduce((a, b) => a * b), ny = g.n * g.k * g.oh * g.ow, np = g.n * g.k * pg.oh * pg.ow;
+      const nx = xs.reduce((a, b) => a * b),
+        nw = ws.reduce((a, b) => a * b),
+        ny = g.n * g.k * g.oh * g.ow,
+        np = g.n * g.k * pg.oh * pg.ow;
       for (const withBias of [true, false])
         for (const relu of [true, false]) {
           const what = `${name} bias=${withBias} relu=${relu}`;
-          const x = rnd(nx), w = rnd(nw, -0.3, 0.3), b = withBias ? rnd(g.k) : null, gp = rnd(np);
+          const x = rnd(nx),
+            w = rnd(nw, -0.3, 0.3),
+            b = withBias ? rnd(g.k) : null,
+            gp = rnd(np);
           // the reference composition: y, then pooled + idx; backward: scatter, mask, both gradients, bias sums
           const y = new Float32Array(ny);
           R.conv2d(x, w, y, g);
           if (b) R.binary('add', y, yShape, b, [1, g.k, 1, 1], y, yShape);
           if (relu) R.unary('relu', y, y);
-          const wantP = new Float32Array(np), wantIdx = new Int32Array(np);
+          const wantP = new Float32Array(np),
+            wantIdx = new Int32Array(np);
           R.maxPool2d(y, wantP, wantIdx, pg);
           const gy = new Float32Array(ny);
           R.scatterPlanes(gp, wantIdx, gy, g.n * g.k, g.oh * g.ow, pg.oh * pg.ow);
@@ -183,18 +243,26 @@ for (const threads of [1, 2]) {
             Object.assign(want, composed(x, w, null, gz, g, false));
           }
           const tol = 3e-5 * Math.sqrt(g.c * g.kh * g.kw * g.n);
-          const p = new Float32Array(np).fill(NaN), idx = new Int32Array(np).fill(-1);
+          const p = new Float32Array(np).fill(NaN),
+            idx = new Int32Array(np).fill(-1);
           assert.equal(W.convPoolLayer!(x, w, b, p, idx, g, pg, relu), true, `${what}: the fused kernel ran`);
           assertClose(p, wantP, tol, `pooled ${what}`);
           assert.deepEqual(idx, wantIdx, `${what}: the arg-max offsets`);
-          const gx = new Float32Array(nx).fill(NaN), gw = new Float32Array(nw).fill(NaN), gb = new Float32Array(g.k).fill(NaN);
+          const gx = new Float32Array(nx).fill(NaN),
+            gw = new Float32Array(nw).fill(NaN),
+            gb = new Float32Array(g.k).fill(NaN);
           assert.equal(W.convPoolLayerBackward!(gp, p, idx, x, w, gx, gw, withBias ? gb : null, g, pg, relu, false), true);
           assertClose(gx, want.gx, tol, `gx ${what}`);
           assertClose(gw, want.gw, tol, `gw ${what}`);
           if (withBias) assertClose(gb, want.gb, tol, `gb ${what}`);
           const gw3 = new Float32Array(nw).fill(0.5);
           assert.equal(W.convPoolLayerBackward!(gp, p, idx, x, w, null, gw3, null, g, pg, relu, true), true);
-          assertClose(gw3, want.gw.map((v) => v + 0.5), tol, `gw accumulated ${what}`);
+          assertClose(
+            gw3,
+            want.gw.map((v) => v + 0.5),
+            tol,
+            `gw accumulated ${what}`,
+          );
         }
     }
   });
@@ -202,7 +270,9 @@ for (const threads of [1, 2]) {
 
 test('convPoolLayer: gradients in x, weight and bias match central differences (float64, the composition)', () => {
   setBackend('reference');
-  const x = randT([2, 2, 6, 5], 13), w = randT([3, 2, 3, 3], 14), b = randT([3], 15);
+  const x = randT([2, 2, 6, 5], 13),
+    w = randT([3, 2, 3, 3], 14),
+    b = randT([3], 15);
   gradCheck((xx, ww, bb) => convPoolLayer(xx, ww, bb, { padding: 1 }, 'relu', 2), [x, w, b], 1e-6);
   gradCheck((xx, ww) => convPoolLayer(xx, ww, null, {}, null, 3, { stride: 2, padding: 1 }), [x, w], 1e-6);
 });
@@ -213,9 +283,16 @@ test('Sequential reports a pooling error against the MaxPool2d layer; fused, aga
     setBackend(name);
     const model = new Sequential(new Conv2d(1, 4, 3), new ReLU(), new MaxPool2d(4));
     const x = new Tensor(new Float32Array(2 * 1 * 5 * 5), [2, 1, 5, 5]); // conv output 3×3: too small for a 4×4 window
-    assert.throws(() => model.forward(x), (e: Error) => /^layer 2 \(MaxPool2d\(4×4\)\): MaxPool2d\(4×4\): input height 3/.test(e.message), name);
-    assert.throws(() => fuse(model).forward(x),
-      (e: Error) => /^layer 0 \(Conv2d\(1→4, 3×3\)\+ReLU\+MaxPool2d\(4×4\)\): MaxPool2d\(4×4\): input height 3/.test(e.message), name);
+    assert.throws(
+      () => model.forward(x),
+      (e: Error) => /^layer 2 \(MaxPool2d\(4×4\)\): MaxPool2d\(4×4\): input height 3/.test(e.message),
+      name,
+    );
+    assert.throws(
+      () => fuse(model).forward(x),
+      (e: Error) => /^layer 0 \(Conv2d\(1→4, 3×3\)\+ReLU\+MaxPool2d\(4×4\)\): MaxPool2d\(4×4\): input height 3/.test(e.message),
+      name,
+    );
   }
 });
 
@@ -225,17 +302,26 @@ test('Winograd F(2×2, 5×5): the forward, the input gradient and the weight gra
   for (const threads of [1, 2]) {
     setWasmThreads(threads);
     for (const pad of [0, 1, 2, 3, 4, 5]) {
-      const xs = [5, 9, 11, 13], ws = [10, 9, 5, 5]; // 5 images: not a multiple of the images per product
+      const xs = [5, 9, 11, 13],
+        ws = [10, 9, 5, 5]; // 5 images: not a multiple of the images per product
       const g = conv2dGeometry(xs, ws, { padding: pad });
-      const nx = xs.reduce((a, b) => a * b), nw = ws.reduce((a, b) => a * b), ny = g.n * g.k * g.oh * g.ow;
-      const x = rnd(nx), w = rnd(nw, -0.3, 0.3), b = rnd(g.k), gy = rnd(ny);
+      const nx = xs.reduce((a, b) => a * b),
+        nw = ws.reduce((a, b) => a * b),
+        ny = g.n * g.k * g.oh * g.ow;
+      const x = rnd(nx),
+        w = rnd(nw, -0.3, 0.3),
+        b = rnd(g.k),
+        gy = rnd(ny);
       const what = `padding ${pad}, threads ${threads}`;
       const want = composed(x, w, b, gy, g, false);
       const tol = 3e-5 * Math.sqrt(g.c * 25 * g.n);
       const run = (on: boolean) => {
         setWinogradEnabled(on);
-        const y = new Float32Array(ny).fill(NaN), y2 = new Float32Array(ny).fill(NaN), gx = new Float32Array(nx).fill(NaN);
-        const gw = new Float32Array(nw).fill(NaN), gwAcc = new Float32Array(nw).fill(0.25);
+        const y = new Float32Array(ny).fill(NaN),
+          y2 = new Float32Array(ny).fill(NaN),
+          gx = new Float32Array(nx).fill(NaN);
+        const gw = new Float32Array(nw).fill(NaN),
+          gwAcc = new Float32Array(nw).fill(0.25);
         W.convLayer!(x, w, b, y, g, false);
         W.conv2d(x, w, y2, g);
         W.convLayerBackward!(gy, x, w, null, gx, gw, null, g, false);
@@ -254,11 +340,26 @@ test('Winograd F(2×2, 5×5): the forward, the input gradient and the weight gra
       assertClose(fast.y2, noBias, tol, `conv2d ${what}`);
       assertClose(fast.gx, want.gx, tol, `gx ${what}`);
       assertClose(fast.gw, want.gw, tol, `gw ${what}`);
-      assertClose(fast.gwAcc, want.gw.map((v) => v + 0.25), tol, `gw accumulated ${what}`);
-      assert.ok(fast.gw.some((v, i) => v !== direct.gw[i]), `${what}: the weight gradient took the Winograd path`);
+      assertClose(
+        fast.gwAcc,
+        want.gw.map((v) => v + 0.25),
+        tol,
+        `gw accumulated ${what}`,
+      );
+      assert.ok(
+        fast.gw.some((v, i) => v !== direct.gw[i]),
+        `${what}: the weight gradient took the Winograd path`,
+      );
       // the two paths round differently: Winograd really ran (for the input gradient only while 4 − p ≥ 0)
-      assert.ok(fast.y.some((v, i) => v !== direct.y[i]), `${what}: the forward took the Winograd path`);
-      if (pad <= 4) assert.ok(fast.gx.some((v, i) => v !== direct.gx[i]), `${what}: the input gradient took the Winograd path`);
+      assert.ok(
+        fast.y.some((v, i) => v !== direct.y[i]),
+        `${what}: the forward took the Winograd path`,
+      );
+      if (pad <= 4)
+        assert.ok(
+          fast.gx.some((v, i) => v !== direct.gx[i]),
+          `${what}: the input gradient took the Winograd path`,
+        );
       else assert.deepEqual(fast.gx, direct.gx, `${what}: no Winograd input gradient beyond padding 4`);
     }
   }

@@ -36,5 +36,9 @@ test('the isomorphic entry starts on the reference backend; `await ready()` from
   assert.equal(r.before, 'reference');
   assert.equal(r.name, 'wasm');
   assert.equal(r.threads, threads);
-  assert.equal(r.relaxedSimd, Number(process.versions.node.split('.')[0]) >= 22, 'without the Node entry, Node 20 keeps relaxed SIMD off (plain SIMD128)');
+  assert.equal(
+    r.relaxedSimd,
+    Number(process.versions.node.split('.')[0]) >= 22,
+    'without the Node entry, Node 20 keeps relaxed SIMD off (plain SIMD128)',
+  );
 });

@@ -9,7 +9,20 @@ import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads } from '../../src/backend/wasm/index.js';
 import { setBackend, registerBackend, extensionsOf, type Extensions } from '../../src/backend/backend.js';
 import {
-  Adam, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Rng, Sequential, Tensor, crossEntropy, fit, fuse, accelerationInfo, type BatchSource,
+  Adam,
+  Conv2d,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Rng,
+  Sequential,
+  Tensor,
+  crossEntropy,
+  fit,
+  fuse,
+  accelerationInfo,
+  type BatchSource,
 } from '../../src/index.js';
 import { floatSource } from '../helpers.js';
 
@@ -23,17 +36,28 @@ const spied: Partial<Extensions> = {};
 for (const [name, f] of Object.entries(ext) as [keyof Extensions, (...a: unknown[]) => unknown][]) {
   (spied as Record<string, unknown>)[name] = (...a: unknown[]) => {
     calls[name] = (calls[name] ?? 0) + 1;
-    if ((name === 'linearBackward' || name === 'convLayerBackward' || name === 'convPoolLayerBackward') && a[a.length - 1] === true) inPlaceWeightGrads++;
+    if ((name === 'linearBackward' || name === 'convLayerBackward' || name === 'convPoolLayerBackward') && a[a.length - 1] === true)
+      inPlaceWeightGrads++;
     return f(...a);
   };
 }
 registerBackend({ ...wasm, name: 'wasm-counted' }, spied);
 
-const w1 = (rng: Rng) => new Sequential(new Linear(784, 256, { rng }), new ReLU(), new Linear(256, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
-const w2 = (rng: Rng) => new Sequential(
-  new Conv2d(1, 32, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
-  new Conv2d(32, 64, 5, { padding: 2, rng }), new ReLU(), new MaxPool2d(2),
-  new Flatten(), new Linear(64 * 7 * 7, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+const w1 = (rng: Rng) =>
+  new Sequential(new Linear(784, 256, { rng }), new ReLU(), new Linear(256, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+const w2 = (rng: Rng) =>
+  new Sequential(
+    new Conv2d(1, 32, 5, { padding: 2, rng }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(32, 64, 5, { padding: 2, rng }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Flatten(),
+    new Linear(64 * 7 * 7, 128, { rng }),
+    new ReLU(),
+    new Linear(128, 10, { rng }),
+  );
 
 function source(batch: number, batches: number, shape: number[]): BatchSource {
   const rnd = floatSource(5);
@@ -41,7 +65,13 @@ function source(batch: number, batches: number, shape: number[]): BatchSource {
     x: new Tensor(rnd(batch * 784), [batch, ...shape]),
     y: Int32Array.from({ length: batch }, (_, i) => (i * 7 + b) % 10),
   }));
-  return { length: batches, samplesPerEpoch: batch * batches, *epoch() { yield* data; } };
+  return {
+    length: batches,
+    samplesPerEpoch: batch * batches,
+    *epoch() {
+      yield* data;
+    },
+  };
 }
 
 function reset(): void {
@@ -70,7 +100,10 @@ for (const [w, make, batch, shape, layers] of [
       }
       assert.equal(calls.adamStep, params * steps, 'one fused Adam update per parameter per step');
       assert.equal(calls.batchUpdates, steps, 'one batched job per step');
-      assert.ok(inPlaceWeightGrads >= Object.values(layers).reduce((a: number, b: number) => a + b, 0) * (steps - 1), 'weight gradients written into .grad in place');
+      assert.ok(
+        inPlaceWeightGrads >= Object.values(layers).reduce((a: number, b: number) => a + b, 0) * (steps - 1),
+        'weight gradients written into .grad in place',
+      );
       const after = accelerationInfo().updates.Adam;
       assert.equal(after.fused - before.fused, params * steps);
       assert.equal(after.pure - before.pure, 0, 'no parameter fell back to the rule');
@@ -89,7 +122,10 @@ test('W1: the benchmark loop over fuse(model) (zeroGrad in place, backward, step
     const rnd = floatSource(9);
     reset();
     for (let s = 0; s < 3; s++) {
-      const l = crossEntropy(model.forward(new Tensor(rnd(128 * 784), [128, 784])), Int32Array.from({ length: 128 }, (_, i) => i % 10));
+      const l = crossEntropy(
+        model.forward(new Tensor(rnd(128 * 784), [128, 784])),
+        Int32Array.from({ length: 128 }, (_, i) => i % 10),
+      );
       opt.zeroGrad({ setToNone: false });
       l.backward();
       opt.step();

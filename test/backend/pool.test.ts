@@ -37,8 +37,20 @@ function tied(n: number, special: boolean): Float32Array {
   });
 }
 
-function geo(n: number, c: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): PoolGeometry {
-  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1, ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+function geo(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  ph: number,
+  pw: number,
+): PoolGeometry {
+  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1,
+    ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
   return { n, c, h, w, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw };
 }
 
@@ -81,11 +93,14 @@ for (const threads of [1, 2]) {
   test(`wasm max pooling equals the reference: values and arg-max indices, with ties, NaN and −∞ (${th})`, () => {
     setWasmThreads(threads);
     for (const g of [...GEOS, ...BIG])
-      for (const kind of BIG.includes(g) ? ['ties+NaN'] as const : ['random', 'ties', 'ties+NaN'] as const) {
-        const len = g.n * g.c * g.h * g.w, outLen = g.n * g.c * g.oh * g.ow;
+      for (const kind of BIG.includes(g) ? (['ties+NaN'] as const) : (['random', 'ties', 'ties+NaN'] as const)) {
+        const len = g.n * g.c * g.h * g.w,
+          outLen = g.n * g.c * g.oh * g.ow;
         const x = kind === 'random' ? rnd(len) : tied(len, kind === 'ties+NaN');
-        const y1 = new Float32Array(outLen).fill(7), y2 = new Float32Array(outLen);
-        const i1 = new Int32Array(outLen).fill(-5), i2 = new Int32Array(outLen);
+        const y1 = new Float32Array(outLen).fill(7),
+          y2 = new Float32Array(outLen);
+        const i1 = new Int32Array(outLen).fill(-5),
+          i2 = new Int32Array(outLen);
         W.maxPool2d(x, y1, i1, g);
         R.maxPool2d(x, y2, i2, g);
         assertSame(i1, i2, `maxPool2d indices ${tag(g)} ${kind}`);
@@ -98,20 +113,28 @@ for (const threads of [1, 2]) {
   test(`wasm scatterPlanes (max pooling's backward) equals the reference, also with repeated indices (${th})`, () => {
     setWasmThreads(threads);
     for (const g of [...GEOS, ...BIG]) {
-      const planes = g.n * g.c, inPlane = g.h * g.w, outPlane = g.oh * g.ow;
+      const planes = g.n * g.c,
+        inPlane = g.h * g.w,
+        outPlane = g.oh * g.ow;
       const idx = new Int32Array(planes * outPlane);
       R.maxPool2d(tied(planes * inPlane, false), new Float32Array(idx.length), idx, g);
       const gy = rnd(idx.length);
-      const gx1 = new Float32Array(planes * inPlane).fill(NaN), gx2 = new Float32Array(planes * inPlane);
+      const gx1 = new Float32Array(planes * inPlane).fill(NaN),
+        gx2 = new Float32Array(planes * inPlane);
       W.scatterPlanes(gy, idx, gx1, planes, inPlane, outPlane);
       R.scatterPlanes(gy, idx, gx2, planes, inPlane, outPlane);
       assertSame(gx1, gx2, `scatterPlanes ${tag(g)}`);
     }
     // arbitrary indices (fractional max pooling's are not window-shaped), including out-of-plane ones, which are skipped
-    const planes = 6, inPlane = 700, outPlane = 450;
-    const idx = Int32Array.from({ length: planes * outPlane }, (_, i) => (i % 97 === 0 ? (i % 2 ? -1 : inPlane) : Math.floor(next() * inPlane)));
+    const planes = 6,
+      inPlane = 700,
+      outPlane = 450;
+    const idx = Int32Array.from({ length: planes * outPlane }, (_, i) =>
+      i % 97 === 0 ? (i % 2 ? -1 : inPlane) : Math.floor(next() * inPlane),
+    );
     const gy = rnd(idx.length);
-    const gx1 = new Float32Array(planes * inPlane).fill(NaN), gx2 = new Float32Array(planes * inPlane);
+    const gx1 = new Float32Array(planes * inPlane).fill(NaN),
+      gx2 = new Float32Array(planes * inPlane);
     W.scatterPlanes(gy, idx, gx1, planes, inPlane, outPlane);
     R.scatterPlanes(gy, idx, gx2, planes, inPlane, outPlane);
     assertSame(gx1, gx2, 'scatterPlanes with arbitrary indices');
@@ -124,12 +147,15 @@ for (const threads of [1, 2]) {
     setWasmThreads(threads);
     for (const g of [...GEOS, ...BIG])
       for (const inclPad of BIG.includes(g) ? [g.padH > 0] : [true, false]) {
-        const x = rnd(g.n * g.c * g.h * g.w), gy = rnd(g.n * g.c * g.oh * g.ow);
-        const y1 = new Float32Array(gy.length).fill(NaN), y2 = new Float32Array(gy.length);
+        const x = rnd(g.n * g.c * g.h * g.w),
+          gy = rnd(g.n * g.c * g.oh * g.ow);
+        const y1 = new Float32Array(gy.length).fill(NaN),
+          y2 = new Float32Array(gy.length);
         W.avgPool2d(x, y1, g, inclPad);
         R.avgPool2d(x, y2, g, inclPad);
         assertSame(y1, y2, `avgPool2d ${tag(g)} countIncludePad=${inclPad}`);
-        const gx1 = new Float32Array(x.length).fill(NaN), gx2 = new Float32Array(x.length);
+        const gx1 = new Float32Array(x.length).fill(NaN),
+          gx2 = new Float32Array(x.length);
         W.avgPool2dBackward(gy, gx1, g, inclPad);
         R.avgPool2dBackward(gy, gx2, g, inclPad);
         assertSame(gx1, gx2, `avgPool2dBackward ${tag(g)} countIncludePad=${inclPad}`);
@@ -141,7 +167,10 @@ test('float64 pooling goes to the reference on the wasm backend (bit-identical)'
   const g = GEOS[2];
   const x = Float64Array.from(rnd(g.n * g.c * g.h * g.w));
   const n = g.n * g.c * g.oh * g.ow;
-  const y1 = new Float64Array(n), y2 = new Float64Array(n), i1 = new Int32Array(n), i2 = new Int32Array(n);
+  const y1 = new Float64Array(n),
+    y2 = new Float64Array(n),
+    i1 = new Int32Array(n),
+    i2 = new Int32Array(n);
   W.maxPool2d(x, y1, i1, g);
   R.maxPool2d(x, y2, i2, g);
   assertSame(y1, y2, 'float64 max values');
@@ -157,9 +186,20 @@ test('pooling layers train the same on the wasm backend: maxPool2d, avgPool2d an
     const x = new Tensor(rnd(4 * 6 * 24 * 22), [4, 6, 24, 22]);
     x.requiresGrad = true;
     const fmp = new FractionalMaxPool2d({ rng: new Rng(3) });
-    const y = maxPool2d(x, 2).square().sum()
-      .add(avgPool2d(x, 3, { stride: 2, padding: 1 }).mul(avgPool2d(x, 3, { stride: 2, padding: 1 })).sum())
-      .add(fmp.forward(x, { training: true, rng: new Rng(5) }).square().sum());
+    const y = maxPool2d(x, 2)
+      .square()
+      .sum()
+      .add(
+        avgPool2d(x, 3, { stride: 2, padding: 1 })
+          .mul(avgPool2d(x, 3, { stride: 2, padding: 1 }))
+          .sum(),
+      )
+      .add(
+        fmp
+          .forward(x, { training: true, rng: new Rng(5) })
+          .square()
+          .sum(),
+      );
     y.backward();
     return [y.data[0], x.grad!.data] as const;
   };

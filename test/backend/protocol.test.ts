@@ -35,13 +35,16 @@ test('a thread runs every part of its job once, and none of another job', () => 
 
 test('the caller claims from the front and a worker from the back: every part runs once', () => {
   const { i32, f64 } = block();
-  const byCaller: number[] = [], byWorker: number[] = [];
+  const byCaller: number[] = [],
+    byWorker: number[] = [];
   post(i32, f64, 3, 6);
   // while the caller runs part 0, a worker claims from the back until nothing is left
-  const fns = [(p: number) => {
-    byCaller.push(p);
-    if (p === 0) byWorker.push(runParts(i32, f64, 0, 3, [(q) => byWorker.push(q)], true));
-  }];
+  const fns = [
+    (p: number) => {
+      byCaller.push(p);
+      if (p === 0) byWorker.push(runParts(i32, f64, 0, 3, [(q) => byWorker.push(q)], true));
+    },
+  ];
   assert.equal(runParts(i32, f64, 0, 3, fns), 1);
   assert.deepEqual(byCaller, [0]);
   assert.deepEqual(byWorker, [5, 4, 3, 2, 1, 5], 'parts 5…1 from the back, then the count of parts it ran');
@@ -56,16 +59,24 @@ test('the caller claims from the front and a worker from the back: every part ru
 test('a claim takes a quarter of the parts left, and a thread adds its count to DONE once, when it is out of parts', () => {
   const { i32, f64 } = block();
   post(i32, f64, 5, 16);
-  const byCaller: number[] = [], byWorker: number[] = [], doneSeen: number[] = [];
-  const fns = [(p: number) => {
-    byCaller.push(p);
-    doneSeen.push(i32[DONE]);
-    // while the caller runs part 0 of its first claim (parts 0–3), a worker takes the rest from the back
-    if (p === 0) byWorker.push(runParts(i32, f64, 0, 5, [(q) => byWorker.push(q)], true));
-  }];
+  const byCaller: number[] = [],
+    byWorker: number[] = [],
+    doneSeen: number[] = [];
+  const fns = [
+    (p: number) => {
+      byCaller.push(p);
+      doneSeen.push(i32[DONE]);
+      // while the caller runs part 0 of its first claim (parts 0–3), a worker takes the rest from the back
+      if (p === 0) byWorker.push(runParts(i32, f64, 0, 5, [(q) => byWorker.push(q)], true));
+    },
+  ];
   assert.equal(runParts(i32, f64, 0, 5, fns), 4);
   assert.deepEqual(byCaller, [0, 1, 2, 3], 'the caller claimed 16 >> 2 = 4 parts at once');
-  assert.deepEqual(byWorker, [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 12], 'the worker: 3 (12 left), then 2, then one at a time, and its count');
+  assert.deepEqual(
+    byWorker,
+    [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 12],
+    'the worker: 3 (12 left), then 2, then one at a time, and its count',
+  );
   assert.deepEqual(doneSeen, [0, 12, 12, 12], 'the worker added its 12 parts once; the caller adds its own only after its last part');
   assert.equal(i32[DONE], 16);
 });
@@ -83,7 +94,7 @@ test('a finished job cannot be claimed while the caller writes the next, bigger 
   assert.equal(runParts(i32, f64, 0, 1, [(p) => stray.push(p)]), 0, `claimed parts ${stray} of a finished job`);
   assert.equal(runParts(i32, f64, 0, 1, [(p) => stray.push(p)], true), 0, `claimed parts ${stray} of a finished job from the back`);
   assert.equal(i32[TICKET], ticket(1, 2, 2), 'the ticket is untouched');
-  assert.equal(i32[DONE], 0, 'the next job\'s count of finished parts is untouched');
+  assert.equal(i32[DONE], 0, "the next job's count of finished parts is untouched");
   Atomics.store(i32, TICKET, ticket(2, 8));
   const ran: number[] = [];
   assert.equal(runParts(i32, f64, 0, 2, [(p) => ran.push(p)]), 8);
@@ -94,17 +105,24 @@ test('jobs of alternating sizes on two threads give exact results (stress)', asy
   const wasm = await initWasm({ threads: 2 });
   setWasmThreads(2);
   // small products just above the threading threshold, with few and many parts in turn
-  const shapes = [[64, 128, 96], [96, 512, 64], [48, 64, 256]] as const;
+  const shapes = [
+    [64, 128, 96],
+    [96, 512, 64],
+    [48, 64, 256],
+  ] as const;
   const ops = shapes.map(([m, n, k]) => {
-    const a = wasmFloat32Array(m * k), b = wasmFloat32Array(k * n), c = wasmFloat32Array(m * n);
+    const a = wasmFloat32Array(m * k),
+      b = wasmFloat32Array(k * n),
+      c = wasmFloat32Array(m * n);
     for (let i = 0; i < a.length; i++) a[i] = (i % 7) - 3;
     for (let i = 0; i < b.length; i++) b[i] = (i % 5) - 2;
     const want = new Float32Array(m * n);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
-      want[i * n + j] = s;
-    }
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+        want[i * n + j] = s;
+      }
     return { m, n, k, a, b, c, want };
   });
   for (let it = 0; it < 600; it++) {

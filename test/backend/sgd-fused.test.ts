@@ -41,7 +41,7 @@ for (const [name, o] of [
   });
 }
 
-test('SGD lrInsideMomentum (Keras form) keeps its own loop: the fused kernel has PyTorch\'s form only', () => {
+test("SGD lrInsideMomentum (Keras form) keeps its own loop: the fused kernel has PyTorch's form only", () => {
   const want = run('reference', { lr: 0.05, momentum: 0.9, lrInsideMomentum: true });
   fusedCalls = 0;
   const got = run('wasm-sgd-spy', { lr: 0.05, momentum: 0.9, lrInsideMomentum: true });

@@ -6,8 +6,12 @@ import { initWasm, wasmInfo } from '../../src/backend/wasm/index.js';
 test('a big product is split over two threads and the worker runs some of its parts', async () => {
   const wasm = await initWasm({ threads: 2 });
   assert.equal(wasmInfo().workers >= 1, true, 'a kernel worker started');
-  const m = 192, n = 256, k = 512; // 25 M multiply-adds: above the threading threshold
-  const a = new Float32Array(m * k).fill(0.5), b = new Float32Array(k * n).fill(0.25), c = new Float32Array(m * n);
+  const m = 192,
+    n = 256,
+    k = 512; // 25 M multiply-adds: above the threading threshold
+  const a = new Float32Array(m * k).fill(0.5),
+    b = new Float32Array(k * n).fill(0.25),
+    c = new Float32Array(m * n);
   const before = wasmInfo();
   let calls = 0;
   // The worker claims parts dynamically; on a busy machine the caller may take them all for a

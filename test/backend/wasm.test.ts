@@ -23,14 +23,26 @@ for (const threads of [1, 2]) {
 
   test(`wasm matmul equals the reference for every transpose, odd and big sizes (${tag})`, () => {
     setWasmThreads(threads);
-    const sizes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [37, 53, 71], [13, 300, 9], [300, 13, 9], [97, 129, 257], [6, 8, 1000],
+    const sizes: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 5, 7],
+      [37, 53, 71],
+      [13, 300, 9],
+      [300, 13, 9],
+      [97, 129, 257],
+      [6, 8, 1000],
       // threaded, split along m (B packed once) and along n (A packed once), depth over several KC blocks
-      [257, 97, 129], [131, 50, 700], [40, 300, 600]];
+      [257, 97, 129],
+      [131, 50, 700],
+      [40, 300, 600],
+    ];
     for (const [m, n, k] of sizes)
       for (const ta of [false, true])
         for (const tb of [false, true]) {
-          const a = rnd(m * k), b = rnd(k * n);
-          const got = new Float32Array(m * n).fill(NaN), want = new Float32Array(m * n);
+          const a = rnd(m * k),
+            b = rnd(k * n);
+          const got = new Float32Array(m * n).fill(NaN),
+            want = new Float32Array(m * n);
           W.matmul(a, b, got, m, n, k, ta, tb);
           R.matmul(a, b, want, m, n, k, ta, tb);
           assertClose(got, want, TOL * Math.sqrt(k), `matmul ${m}x${n}x${k} tA=${ta} tB=${tb}`);
@@ -50,16 +62,21 @@ for (const threads of [1, 2]) {
     ];
     for (const g of geos) {
       const what = JSON.stringify(g);
-      const x = rnd(g.n * g.c * g.h * g.w), w = rnd(g.k * g.c * g.kh * g.kw), gy = rnd(g.n * g.k * g.oh * g.ow);
-      const y1 = new Float32Array(gy.length).fill(NaN), y2 = new Float32Array(gy.length);
+      const x = rnd(g.n * g.c * g.h * g.w),
+        w = rnd(g.k * g.c * g.kh * g.kw),
+        gy = rnd(g.n * g.k * g.oh * g.ow);
+      const y1 = new Float32Array(gy.length).fill(NaN),
+        y2 = new Float32Array(gy.length);
       W.conv2d(x, w, y1, g);
       R.conv2d(x, w, y2, g);
       assertClose(y1, y2, 1e-4, `conv2d ${what}`);
-      const gx1 = new Float32Array(x.length).fill(NaN), gx2 = new Float32Array(x.length);
+      const gx1 = new Float32Array(x.length).fill(NaN),
+        gx2 = new Float32Array(x.length);
       W.conv2dBackwardInput(gy, w, gx1, g);
       R.conv2dBackwardInput(gy, w, gx2, g);
       assertClose(gx1, gx2, 1e-4, `conv2dBackwardInput ${what}`);
-      const gw1 = new Float32Array(w.length).fill(NaN), gw2 = new Float32Array(w.length);
+      const gw1 = new Float32Array(w.length).fill(NaN),
+        gw2 = new Float32Array(w.length);
       W.conv2dBackwardWeight(x, gy, gw1, g);
       R.conv2dBackwardWeight(x, gy, gw2, g);
       assertClose(gw1, gw2, 1e-4, `conv2dBackwardWeight ${what}`);
@@ -74,12 +91,17 @@ for (const threads of [1, 2]) {
       { weightDecay: 0.1, decoupled: false, maximize: true, amsgrad: true },
       { weightDecay: 0.01, decoupled: true, maximize: false, amsgrad: false },
     ]) {
-      const p = rnd(n), g = rnd(n), m = rnd(n, -0.1, 0.1), v = rnd(n, 0, 0.01), vm = rnd(n, 0, 0.02);
+      const p = rnd(n),
+        g = rnd(n),
+        m = rnd(n, -0.1, 0.1),
+        v = rnd(n, 0, 0.01),
+        vm = rnd(n, 0, 0.02);
       const h = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3, ...variant };
       const [p2, m2, v2, vm2] = [p.slice(), m.slice(), v.slice(), vm.slice()];
       assert.equal(W.adamStep!(p, g, m, v, h.amsgrad ? vm : null, h), true);
       // PyTorch 1.13's single-tensor Adam, in float64
-      const bc1 = 1 - h.beta1 ** h.step, bc2 = 1 - h.beta2 ** h.step;
+      const bc1 = 1 - h.beta1 ** h.step,
+        bc2 = 1 - h.beta2 ** h.step;
       for (let i = 0; i < n; i++) {
         let gi = h.maximize ? -g[i] : g[i];
         let pi = p2[i];
@@ -101,7 +123,9 @@ for (const threads of [1, 2]) {
       { momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, maximize: true, first: true },
       { momentum: 0, dampening: 0, weightDecay: 0.1, nesterov: false, maximize: false, first: false },
     ]) {
-      const p = rnd(n), g = rnd(n), buf = rnd(n);
+      const p = rnd(n),
+        g = rnd(n),
+        buf = rnd(n);
       const [p2, b2] = [p.slice(), buf.slice()];
       const h = { lr: 0.05, ...variant };
       assert.equal(W.sgdStep!(p, g, h.momentum ? buf : null, h), true);
@@ -122,16 +146,46 @@ for (const threads of [1, 2]) {
 test('wasm binary ops equal the reference, with broadcasting of every kind', () => {
   const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'lt', 'eq', 'reluGrad'];
   const cases: [number[], number[]][] = [
-    [[37, 61], [37, 61]], [[37, 61], [61]], [[37, 61], [37, 1]], [[37, 61], []], [[], [37, 61]],
-    [[5, 7, 11, 13], [1, 7, 1, 1]], [[5, 7, 11, 13], [7, 11, 1]], [[1, 61], [37, 1]], [[4, 3, 5, 7, 11], [3, 1, 7, 1]],
+    [
+      [37, 61],
+      [37, 61],
+    ],
+    [[37, 61], [61]],
+    [
+      [37, 61],
+      [37, 1],
+    ],
+    [[37, 61], []],
+    [[], [37, 61]],
+    [
+      [5, 7, 11, 13],
+      [1, 7, 1, 1],
+    ],
+    [
+      [5, 7, 11, 13],
+      [7, 11, 1],
+    ],
+    [
+      [1, 61],
+      [37, 1],
+    ],
+    [
+      [4, 3, 5, 7, 11],
+      [3, 1, 7, 1],
+    ],
   ];
   for (const op of ops)
     for (const [as, bs] of cases) {
-      const os = as.length >= bs.length ? as.map((d, i) => Math.max(d, bs[i - (as.length - bs.length)] ?? 1)) : bs.map((d, i) => Math.max(d, as[i - (bs.length - as.length)] ?? 1));
+      const os =
+        as.length >= bs.length
+          ? as.map((d, i) => Math.max(d, bs[i - (as.length - bs.length)] ?? 1))
+          : bs.map((d, i) => Math.max(d, as[i - (bs.length - as.length)] ?? 1));
       const pos = op === 'pow';
-      const a = rnd(sizeOf(as), pos ? 0.1 : -2, 2), b = rnd(sizeOf(bs), pos ? -2 : -2, 2);
+      const a = rnd(sizeOf(as), pos ? 0.1 : -2, 2),
+        b = rnd(sizeOf(bs), pos ? -2 : -2, 2);
       if (op === 'eq') for (let i = 0; i < Math.min(a.length, b.length); i += 3) a[i] = b[i];
-      const got = new Float32Array(sizeOf(os)).fill(NaN), want = new Float32Array(sizeOf(os));
+      const got = new Float32Array(sizeOf(os)).fill(NaN),
+        want = new Float32Array(sizeOf(os));
       assert.ok(os.length === 0 || sizeOf(os) >= SMALL_ELEMENTWISE || as.length < 2, 'cases must reach the wasm path');
       W.binary(op, a, as, b, bs, got, os);
       R.binary(op, a, as, b, bs, want, os);
@@ -144,31 +198,43 @@ test('wasm unary ops equal the reference (NaN and ±0 handled like it)', () => {
   for (const op of ops) {
     const n = 4099;
     const a = rnd(n, op === 'log' || op === 'sqrt' ? 0.01 : -5, 5);
-    a[0] = 0; a[1] = NaN; a[2] = -0;
-    const got = new Float32Array(n), want = new Float32Array(n);
+    a[0] = 0;
+    a[1] = NaN;
+    a[2] = -0;
+    const got = new Float32Array(n),
+      want = new Float32Array(n);
     W.unary(op, a, got);
     R.unary(op, a, want);
-    for (const i of [0, 1, 2]) assert.ok(Object.is(got[i], want[i]) || (op === 'recip' && i !== 1 && got[i] === want[i]), `${op}(${a[i]}): ${got[i]} vs ${want[i]}`);
+    for (const i of [0, 1, 2])
+      assert.ok(Object.is(got[i], want[i]) || (op === 'recip' && i !== 1 && got[i] === want[i]), `${op}(${a[i]}): ${got[i]} vs ${want[i]}`);
     assertClose(got.subarray(3), want.subarray(3), 2e-6, op);
   }
 });
 
 test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
-  const shapes = [[67, 61], [5, 7, 11, 13], [3, 1, 2049]];
+  const shapes = [
+    [67, 61],
+    [5, 7, 11, 13],
+    [3, 1, 2049],
+  ];
   for (const shape of shapes) {
     const a = rnd(sizeOf(shape), -3, 3);
-    const axesList = shape.length === 2 ? [[0], [1], [0, 1]] : shape.length === 4 ? [[0], [3], [1, 2], [0, 1, 2, 3], [0, 2]] : [[2], [0, 1], [0, 2]];
+    const axesList =
+      shape.length === 2 ? [[0], [1], [0, 1]] : shape.length === 4 ? [[0], [3], [1, 2], [0, 1, 2, 3], [0, 2]] : [[2], [0, 1], [0, 2]];
     for (const axes of axesList) {
       const os = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-      const got = new Float32Array(sizeOf(os)).fill(NaN), want = new Float32Array(sizeOf(os));
+      const got = new Float32Array(sizeOf(os)).fill(NaN),
+        want = new Float32Array(sizeOf(os));
       W.sum(a, shape, axes, got);
       R.sum(a, shape, axes, want);
       assertClose(got, want, 1e-4, `sum ${JSON.stringify(shape)} over ${axes}`);
     }
     for (let axis = 0; axis < shape.length; axis++) {
       const n = sizeOf(shape) / shape[axis];
-      const got = new Float32Array(n), want = new Float32Array(n);
-      const ga = new Int32Array(n), wa = new Int32Array(n);
+      const got = new Float32Array(n),
+        want = new Float32Array(n);
+      const ga = new Int32Array(n),
+        wa = new Int32Array(n);
       a[7] = NaN;
       W.max(a, shape, axis, got, ga);
       R.max(a, shape, axis, want, wa);
@@ -177,37 +243,72 @@ test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
       a[7] = 0.5;
     }
   }
-  for (const [rows, cols] of [[128, 10], [3, 1000], [1000, 3]]) {
+  for (const [rows, cols] of [
+    [128, 10],
+    [3, 1000],
+    [1000, 3],
+  ]) {
     const a = rnd(rows * cols, -20, 20);
-    const got = new Float32Array(rows * cols), want = new Float32Array(rows * cols);
+    const got = new Float32Array(rows * cols),
+      want = new Float32Array(rows * cols);
     W.logSoftmax(a, rows, cols, got);
     R.logSoftmax(a, rows, cols, want);
     assertClose(got, want, 1e-5, `logSoftmax ${rows}x${cols}`);
     // with the softmax beside it (crossEntropy's backward): exp of the log-softmax, rows summing to 1, on both backends
-    for (const [name, B] of [['wasm', W], ['reference', R]] as const) {
-      const ls = new Float32Array(rows * cols), p = new Float32Array(rows * cols).fill(NaN);
+    for (const [name, B] of [
+      ['wasm', W],
+      ['reference', R],
+    ] as const) {
+      const ls = new Float32Array(rows * cols),
+        p = new Float32Array(rows * cols).fill(NaN);
       B.logSoftmax(a, rows, cols, ls, p);
       assertClose(ls, want, 1e-5, `${name} logSoftmax with probs ${rows}x${cols}`);
       assertClose(p, want.map(Math.exp), 1e-6, `${name} softmax ${rows}x${cols}`);
-      for (let r = 0; r < rows; r++) assertClose(p.subarray(r * cols, (r + 1) * cols).reduce((x, y) => x + y, 0), 1, 1e-5, `${name} row ${r} sums to 1`);
+      for (let r = 0; r < rows; r++)
+        assertClose(
+          p.subarray(r * cols, (r + 1) * cols).reduce((x, y) => x + y, 0),
+          1,
+          1e-5,
+          `${name} row ${r} sums to 1`,
+        );
     }
   }
 });
 
 test('float64 operands fall back to the reference exactly', () => {
-  const a = new Float64Array(rnd(30 * 40)), b = new Float64Array(rnd(40 * 20));
-  const got = new Float64Array(600), want = new Float64Array(600);
+  const a = new Float64Array(rnd(30 * 40)),
+    b = new Float64Array(rnd(40 * 20));
+  const got = new Float64Array(600),
+    want = new Float64Array(600);
   W.matmul(a, b, got, 30, 20, 40, false, false);
   R.matmul(a, b, want, 30, 20, 40, false, false);
   assert.deepEqual(got, want);
-  assert.equal(W.adamStep!(new Float64Array(4), new Float64Array(4), new Float64Array(4), new Float64Array(4), null, { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1, weightDecay: 0, decoupled: false, maximize: false, step: 1 }), false);
+  assert.equal(
+    W.adamStep!(new Float64Array(4), new Float64Array(4), new Float64Array(4), new Float64Array(4), null, {
+      lr: 1,
+      beta1: 0.9,
+      beta2: 0.9,
+      eps: 1,
+      weightDecay: 0,
+      decoupled: false,
+      maximize: false,
+      step: 1,
+    }),
+    false,
+  );
 });
 
 test('arrays that live in WebAssembly memory are used in place and give the same result', () => {
-  const m = 33, n = 65, k = 17;
-  const a = rnd(m * k), b = rnd(k * n);
-  const wa = wasmFloat32Array(m * k), wb = wasmFloat32Array(k * n), wo = wasmFloat32Array(m * n);
-  wa.set(a); wb.set(b);
+  const m = 33,
+    n = 65,
+    k = 17;
+  const a = rnd(m * k),
+    b = rnd(k * n);
+  const wa = wasmFloat32Array(m * k),
+    wb = wasmFloat32Array(k * n),
+    wo = wasmFloat32Array(m * n);
+  wa.set(a);
+  wb.set(b);
   const want = new Float32Array(m * n);
   R.matmul(a, b, want, m, n, k, false, false);
   W.matmul(wa, wb, wo, m, n, k, false, false);
@@ -235,15 +336,24 @@ test('wasm-memory arrays are released when garbage-collected (memory stays flat)
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(peak < 40 * 2 ** 20, `60 MiB allocated and dropped, peak in use ${peak} bytes`);
   const b = wasmFloat32Array(1000);
-  assert.ok(b.every((v) => v === 0), 'a reused block is zeroed');
+  assert.ok(
+    b.every((v) => v === 0),
+    'a reused block is zeroed',
+  );
 });
 
 test('zero() clears arrays in wasm memory (memset) and declines the others', () => {
   const a = wasmFloat32Array(5000);
   a.set(rnd(5000));
   assert.equal(W.zero!(a), true);
-  assert.ok(a.every((v) => v === 0), 'all zero');
+  assert.ok(
+    a.every((v) => v === 0),
+    'all zero',
+  );
   const b = rnd(5000);
   assert.equal(W.zero!(b), false, 'a JS array is left to the caller');
-  assert.ok(b.some((v) => v !== 0), 'and not touched');
+  assert.ok(
+    b.some((v) => v !== 0),
+    'and not touched',
+  );
 });

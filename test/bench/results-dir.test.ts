@@ -24,7 +24,10 @@ test('bench --out that cannot hold the results is refused before any measurement
     [join(root, 'missing', 'deeper'), /^bench --out .*deeper: folder .*missing does not exist$/],
   ] as const) {
     // --peers none: should the check ever let a run through, it measures nothing and ends fast.
-    const r = spawnSync(process.execPath, [bench, '--quick', '--only', 'W3', '--peers', 'none', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [bench, '--quick', '--only', 'W3', '--peers', 'none', '--out', out], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr.trim(), re);
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');

@@ -9,21 +9,41 @@ import { serveSegments, type Trainer } from '../../bench/common.js';
 /** A trainer whose step busy-waits `ms` and counts its calls. */
 function fakeTrainer(ms: number): Trainer & { calls: number } {
   const t = {
-    framework: 'fake', workload: 'W1' as const, batch: 8, calls: 0,
+    framework: 'fake',
+    workload: 'W1' as const,
+    batch: 8,
+    calls: 0,
     step: () => {
       t.calls++;
       const end = performance.now() + ms;
-      while (performance.now() < end) { /* busy */ }
+      while (performance.now() < end) {
+        /* busy */
+      }
       return 1;
     },
   };
   return t;
 }
 
-async function serve(t: Trainer, lines: string[]): Promise<{ replies: Record<string, unknown>[]; m: Awaited<ReturnType<typeof serveSegments>> }> {
+async function serve(
+  t: Trainer,
+  lines: string[],
+): Promise<{ replies: Record<string, unknown>[]; m: Awaited<ReturnType<typeof serveSegments>> }> {
   const out: string[] = [];
-  const m = await serveSegments(t, { lines: (async function* () { yield* lines; })(), write: (s) => out.push(s) });
-  return { replies: out.join('').trim().split('\n').map((l) => JSON.parse(l)), m };
+  const m = await serveSegments(t, {
+    lines: (async function* () {
+      yield* lines;
+    })(),
+    write: (s) => out.push(s),
+  });
+  return {
+    replies: out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+    m,
+  };
 }
 
 test('a timed segment follows untimed lead-in steps, which are not measured', async () => {

@@ -28,7 +28,8 @@ export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 export async function findChromium(): Promise<Chromium> {
   const given = process.env.CHROMIUM_PATH;
   if (given !== undefined && given !== '') {
-    if (!existsSync(given)) throw new Error(`CHROMIUM_PATH=${given}: no such file; unset it to use ${SYSTEM_CHROMIUM} or @sparticuz/chromium`);
+    if (!existsSync(given))
+      throw new Error(`CHROMIUM_PATH=${given}: no such file; unset it to use ${SYSTEM_CHROMIUM} or @sparticuz/chromium`);
     return { executablePath: given, args: [], source: 'CHROMIUM_PATH' };
   }
   if (process.env.DESCENT_TEST_NO_SYSTEM_CHROMIUM !== '1' && existsSync(SYSTEM_CHROMIUM)) {
@@ -55,7 +56,11 @@ function unpackLibraries(archive: string, dest: string): string {
   const tar = brotliDecompressSync(readFileSync(archive));
   const tmp = mkdtempSync(`${dest}-`);
   for (let at = 0; at + 512 <= tar.length; ) {
-    const field = (from: number, length: number) => tar.subarray(at + from, at + from + length).toString('latin1').replace(/\0.*$/s, '');
+    const field = (from: number, length: number) =>
+      tar
+        .subarray(at + from, at + from + length)
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
     const name = field(0, 100);
     if (name === '') break;
     const size = Number.parseInt(field(124, 12).trim() || '0', 8);
@@ -80,8 +85,14 @@ type ContextOptions = NonNullable<Parameters<import('playwright-core').BrowserTy
 
 /** Switches every browser test passes: headless, no sandbox or GPU, no background network traffic. */
 const TEST_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 /** The Chromium findChromium finds, launched headless through playwright-core with the tests' switches. */

@@ -63,7 +63,10 @@ const ADAM_N = 200_000;
  * anything outside itself. Compares the wasm backend with the reference backend in the calling
  * thread and returns the numbers for Node to judge.
  */
-async function browserCheck(lib: Lib, opts: { threads: number; full: boolean; mm: typeof MM; conv: typeof CONV; adamN: number }): Promise<BrowserReport> {
+async function browserCheck(
+  lib: Lib,
+  opts: { threads: number; full: boolean; mm: typeof MM; conv: typeof CONV; adamN: number },
+): Promise<BrowserReport> {
   const g = globalThis as { crossOriginIsolated?: boolean; window?: unknown };
   const t0 = performance.now();
   await lib.initWasm({ threads: opts.threads });
@@ -76,7 +79,16 @@ async function browserCheck(lib: Lib, opts: { threads: number; full: boolean; mm
   const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
   const results: Comparison[] = [];
   const compare = (name: string, got: ArrayLike<number>, want: ArrayLike<number>, scale = 1) => {
-    const c: Comparison = { name, length: got.length === want.length ? got.length : -1, worst: 0, at: -1, got: 0, want: 0, maxAbs: 0, nonZero: 0 };
+    const c: Comparison = {
+      name,
+      length: got.length === want.length ? got.length : -1,
+      worst: 0,
+      at: -1,
+      got: 0,
+      want: 0,
+      maxAbs: 0,
+      nonZero: 0,
+    };
     for (let i = 0; i < Math.min(got.length, want.length); i++) {
       const err = Math.abs(got[i] - want[i]) / Math.max(scale, Math.abs(want[i]));
       const e = Number.isNaN(err) ? Infinity : err;
@@ -87,8 +99,12 @@ async function browserCheck(lib: Lib, opts: { threads: number; full: boolean; mm
     results.push(c);
   };
   const { m, n, k } = opts.mm;
-  for (const [transA, transB] of [[false, true], [true, false]]) {
-    const a = rnd(m * k), b = rnd(k * n);
+  for (const [transA, transB] of [
+    [false, true],
+    [true, false],
+  ]) {
+    const a = rnd(m * k),
+      b = rnd(k * n);
     const run = (be: typeof ref) => {
       const out = new Float32Array(m * n);
       be.matmul(a, b, out, m, n, k, transA, transB);
@@ -99,9 +115,13 @@ async function browserCheck(lib: Lib, opts: { threads: number; full: boolean; mm
   let fusedAdamCalls = 0;
   if (opts.full) {
     const cg = opts.conv;
-    const x = rnd(cg.n * cg.c * cg.h * cg.w), w = rnd(cg.k * cg.c * cg.kh * cg.kw), gy = rnd(cg.n * cg.k * cg.oh * cg.ow);
+    const x = rnd(cg.n * cg.c * cg.h * cg.w),
+      w = rnd(cg.k * cg.c * cg.kh * cg.kw),
+      gy = rnd(cg.n * cg.k * cg.oh * cg.ow);
     const conv = (be: typeof ref) => {
-      const y = new Float32Array(gy.length), gx = new Float32Array(x.length), gw = new Float32Array(w.length);
+      const y = new Float32Array(gy.length),
+        gx = new Float32Array(x.length),
+        gw = new Float32Array(w.length);
       be.conv2d(x, w, y, cg);
       be.conv2dBackwardInput(gy, w, gx, cg);
       be.conv2dBackwardWeight(x, gy, gw, cg);
@@ -165,11 +185,16 @@ function serve(isolated: boolean): Promise<{ server: Server; base: string }> {
     : {};
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const send = (type: string, body: string | Buffer) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...headers }).end(body);
-    if (path === '/') return send('text/html', '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>descent wasm</title><p>wasm backend test</p>');
+    const send = (type: string, body: string | Buffer) =>
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', ...headers }).end(body);
+    if (path === '/')
+      return send(
+        'text/html',
+        '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>descent wasm</title><p>wasm backend test</p>',
+      );
     if (path === '/__test/check.js') return send('text/javascript', `export const browserCheck = ${browserCheck.toString()};\n`);
     if (path === '/__test/host.js') return send('text/javascript', HOST_WORKER);
-    const file = resolve(dist, '.' + path);
+    const file = resolve(dist, `.${path}`);
     if (!file.startsWith(dist + sep) || !existsSync(file) || statSync(file).isDirectory()) {
       res.writeHead(404, headers).end('not found');
       return;
@@ -236,7 +261,11 @@ async function inWorker(page: Page, o: ReturnType<typeof opts>): Promise<Browser
 /** Runs the check on the window's main thread. */
 async function inWindow(page: Page, o: ReturnType<typeof opts>): Promise<BrowserReport> {
   return page.evaluate(async (o) => {
-    const [core, wasm, { browserCheck }] = await Promise.all([import('/src/index.js' as string), import('/src/wasm.js' as string), import('/__test/check.js' as string)]);
+    const [core, wasm, { browserCheck }] = await Promise.all([
+      import('/src/index.js' as string),
+      import('/src/wasm.js' as string),
+      import('/__test/check.js' as string),
+    ]);
     return browserCheck({ ...core, ...wasm }, o) as Promise<BrowserReport>;
   }, o);
 }
@@ -244,17 +273,25 @@ async function inWindow(page: Page, o: ReturnType<typeof opts>): Promise<Browser
 /** Prints what ran (not asserted: timings on a loaded machine are noise). */
 function note(what: string, r: BrowserReport, t0: number): void {
   const { threads, workers, sharedMemory, relaxedSimd } = r.info;
-  console.log(`# ${what}: threads ${threads}, workers ${workers}, shared ${sharedMemory}, relaxed SIMD ${relaxedSimd}; ` +
-    `initWasm ${r.ms.init.toFixed(0)} ms, checks ${r.ms.checks.toFixed(0)} ms, whole evaluate ${(performance.now() - t0).toFixed(0)} ms; ` +
-    `worst relative errors: ${r.results.map((c) => `${c.name} ${c.worst.toExponential(1)}`).join(', ')}`);
+  console.log(
+    `# ${what}: threads ${threads}, workers ${workers}, shared ${sharedMemory}, relaxed SIMD ${relaxedSimd}; ` +
+      `initWasm ${r.ms.init.toFixed(0)} ms, checks ${r.ms.checks.toFixed(0)} ms, whole evaluate ${(performance.now() - t0).toFixed(0)} ms; ` +
+      `worst relative errors: ${r.results.map((c) => `${c.name} ${c.worst.toExponential(1)}`).join(', ')}`,
+  );
 }
 
 function assertMatches(r: BrowserReport, names: string[]): void {
-  assert.deepEqual(r.results.map((c) => c.name.replace(/ of \d+ parameters$/, '')), names);
+  assert.deepEqual(
+    r.results.map((c) => c.name.replace(/ of \d+ parameters$/, '')),
+    names,
+  );
   for (const c of r.results) {
     assert.ok(c.length > 0, `${c.name}: wasm and reference outputs have the same length`);
     assert.ok(c.worst <= 1e-4, `${c.name}: wasm ${c.got} vs reference ${c.want} at [${c.at}] (relative error ${c.worst} > 1e-4)`);
-    assert.ok(c.maxAbs > 1e-3 && c.nonZero > 0.9 * c.length, `${c.name}: the output is (mostly) zero (max |x| ${c.maxAbs}, ${c.nonZero}/${c.length} non-zero)`);
+    assert.ok(
+      c.maxAbs > 1e-3 && c.nonZero > 0.9 * c.length,
+      `${c.name}: the output is (mostly) zero (max |x| ${c.maxAbs}, ${c.nonZero}/${c.length} non-zero)`,
+    );
   }
 }
 
@@ -273,7 +310,12 @@ test('cross-origin isolated page, module Web Worker: 2 threads on shared memory;
     assert.equal(r.info.workers, 1, 'one kernel Web Worker started');
     assert.equal(r.info.sharedMemory, true, 'shared WebAssembly memory');
     // big enough that the kernels are cut into parts for the two threads (context.ts partsFor)
-    assert.ok(r.sizes.matmulMacs >= PARALLEL_MACS && r.sizes.convMacs >= PARALLEL_MACS && r.sizes.adamElements * 8 >= PARALLEL_MACS && r.sizes.adamElements > 65536);
+    assert.ok(
+      r.sizes.matmulMacs >= PARALLEL_MACS &&
+        r.sizes.convMacs >= PARALLEL_MACS &&
+        r.sizes.adamElements * 8 >= PARALLEL_MACS &&
+        r.sizes.adamElements > 65536,
+    );
     assertMatches(r, [...MATMULS, 'conv2d forward', 'conv2d backward input', 'conv2d backward weight', 'Adam update', 'Adam update']);
     assert.equal(r.fusedAdamCalls, 6, 'Adam took the fused wasm step (2 parameters × 3 steps)');
     assert.ok(r.infoAfter.threadedCalls > 0, 'kernels were split over the threads');
@@ -284,7 +326,11 @@ test('cross-origin isolated page, module Web Worker: 2 threads on shared memory;
   }
 });
 
-for (const [kind, where] of [['plain', 'window'], ['isolated', 'window'], ['plain', 'worker']] as const) {
+for (const [kind, where] of [
+  ['plain', 'window'],
+  ['isolated', 'window'],
+  ['plain', 'worker'],
+] as const) {
   test(`${kind === 'plain' ? 'not isolated' : 'cross-origin isolated'} page, ${where === 'window' ? "the window's main thread" : 'module Web Worker'}: one thread on unshared memory, same matmul as the reference`, async () => {
     const { page, errors } = await open(kind);
     try {
@@ -307,9 +353,12 @@ for (const [kind, where] of [['plain', 'window'], ['isolated', 'window'], ['plai
 }
 
 /** What `await ready()` gives in a window's main thread or a module Web Worker of the page. */
-async function readyIn(page: Page, where: 'window' | 'worker'): Promise<{ before: string; after: string; threads: number; relaxedSimd: boolean; oracle: string }> {
+async function readyIn(
+  page: Page,
+  where: 'window' | 'worker',
+): Promise<{ before: string; after: string; threads: number; relaxedSimd: boolean; oracle: string }> {
   return page.evaluate(async (where) => {
-    const probe = `const lib = { ...(await import(${JSON.stringify(location.origin + '/src/index.js')})), ...(await import(${JSON.stringify(location.origin + '/src/wasm.js')})) };
+    const probe = `const lib = { ...(await import(${JSON.stringify(`${location.origin}/src/index.js`)})), ...(await import(${JSON.stringify(`${location.origin}/src/wasm.js`)})) };
       const before = lib.backend().name;
       await lib.ready();
       const after = lib.backend().name, info = lib.wasmInfo();
@@ -324,8 +373,11 @@ async function readyIn(page: Page, where: 'window' | 'worker'): Promise<{ before
   }, where);
 }
 
-test('await ready(): wasm with threads in an isolated page\'s worker, one thread in a window; the reference backend stays one call away', async () => {
-  for (const [kind, where, threads] of [['isolated', 'worker', 2], ['plain', 'window', 1]] as const) {
+test("await ready(): wasm with threads in an isolated page's worker, one thread in a window; the reference backend stays one call away", async () => {
+  for (const [kind, where, threads] of [
+    ['isolated', 'worker', 2],
+    ['plain', 'window', 1],
+  ] as const) {
     const { page, errors } = await open(kind);
     try {
       const r = await readyIn(page, where);

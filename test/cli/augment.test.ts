@@ -9,7 +9,8 @@ import { crc32, encodePng } from '../../src/cli/png.js';
 import type { Io } from '../../src/cli/command.js';
 
 function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [], stderr: string[] = [];
+  const stdout: string[] = [],
+    stderr: string[] = [];
   return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
 }
 
@@ -17,14 +18,21 @@ function capture(): Io & { stdout: string[]; stderr: string[] } {
 function decodePng(buf: Uint8Array): { width: number; height: number; type: number; pixels: Uint8Array } {
   assert.deepEqual(Array.from(buf.subarray(0, 8)), [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let off = 8, width = 0, height = 0, type = 0;
+  let off = 8,
+    width = 0,
+    height = 0,
+    type = 0;
   const idat: Uint8Array[] = [];
   while (off < buf.length) {
     const len = view.getUint32(off);
     const name = String.fromCharCode(...buf.subarray(off + 4, off + 8));
     assert.equal(view.getUint32(off + 8 + len), crc32(buf.subarray(off + 4, off + 8 + len)), `${name} CRC`);
     const data = buf.subarray(off + 8, off + 8 + len);
-    if (name === 'IHDR') { width = view.getUint32(off + 8); height = view.getUint32(off + 12); type = data[9]; }
+    if (name === 'IHDR') {
+      width = view.getUint32(off + 8);
+      height = view.getUint32(off + 12);
+      type = data[9];
+    }
     if (name === 'IDAT') idat.push(data);
     off += 12 + len;
   }
@@ -56,17 +64,25 @@ test('descent augment writes a grid: the original then augmented copies; zero st
   const dir = mkdtempSync(join(tmpdir(), 'descent-augment-'));
   const file = join(dir, 'grid.png');
   const io = capture();
-  assert.equal(await runCli(['augment', '--out', file, '--rows', '3', '--per', '2', '--zoom', '1', '--augment', 'flip:0,crop:0'], io), 0, io.stderr.join('\n'));
+  assert.equal(
+    await runCli(['augment', '--out', file, '--rows', '3', '--per', '2', '--zoom', '1', '--augment', 'flip:0,crop:0'], io),
+    0,
+    io.stderr.join('\n'),
+  );
   assert.match(io.stdout.join('\n'), /wrote .*grid\.png: 3 garments/);
   const png = decodePng(readFileSync(file));
   // width = gap + 28 + bigGap + 2·(28 + gap), height = gap + 3·(28 + gap)
   assert.deepEqual([png.width, png.height, png.type], [2 + 28 + 6 + 2 * 30, 2 + 3 * 30, 0]);
   const cell = (r: number, col: number) => {
-    const x0 = col === 0 ? 2 : 2 + 28 + 6 + (col - 1) * 30, y0 = 2 + r * 30;
+    const x0 = col === 0 ? 2 : 2 + 28 + 6 + (col - 1) * 30,
+      y0 = 2 + r * 30;
     return Array.from({ length: 28 * 28 }, (_, i) => png.pixels[(y0 + Math.floor(i / 28)) * png.width + x0 + (i % 28)]);
   };
   for (let r = 0; r < 3; r++) {
-    assert.ok(cell(r, 0).some((v) => v > 100), 'a garment is drawn');
+    assert.ok(
+      cell(r, 0).some((v) => v > 100),
+      'a garment is drawn',
+    );
     assert.deepEqual(cell(r, 1), cell(r, 0));
     assert.deepEqual(cell(r, 2), cell(r, 0));
   }

@@ -26,7 +26,10 @@ test('the streamed surface JSON is the same document as before: one object, ever
   const j = JSON.parse(r.stdout);
   assert.equal(j.fn, 'bowl');
   assert.equal(j.trace.length, 2501);
-  assert.deepEqual(j.trace.map((s: { t: number }) => s.t), Array.from({ length: 2501 }, (_, t) => t));
+  assert.deepEqual(
+    j.trace.map((s: { t: number }) => s.t),
+    Array.from({ length: 2501 }, (_, t) => t),
+  );
 });
 
 test('schedule --steps 1000000 (the maximum) streams: text and JSON stay under 160 MB', () => {
@@ -36,17 +39,92 @@ test('schedule --steps 1000000 (the maximum) streams: text and JSON stay under 1
 
 test('L-BFGS at --max-iter 100000 and --history-size 1000 (the maxima) on a surface stays under 160 MB', () => {
   // No tolerance stops it: every step runs its iterations up to maxEval (125000 closure calls).
-  check(['surface', '--fn', 'bowl', '--optimizer', 'lbfgs', '--lr', '1e-9', '--max-iter', '100000', '--history-size', '1000', '--steps', '2', '--json']);
+  check([
+    'surface',
+    '--fn',
+    'bowl',
+    '--optimizer',
+    'lbfgs',
+    '--lr',
+    '1e-9',
+    '--max-iter',
+    '100000',
+    '--history-size',
+    '1000',
+    '--steps',
+    '2',
+    '--json',
+  ]);
 });
 
 test('train --epochs 10000 (the maximum) keeps one small record per epoch: under 200 MB', () => {
-  check(['train', '--model', 'logreg', '--data', 'embedded', '--limit', '10', '--test-limit', '10', '--batch-size', '10', '--epochs', '10000', '--json'], 200);
+  check(
+    [
+      'train',
+      '--model',
+      'logreg',
+      '--data',
+      'embedded',
+      '--limit',
+      '10',
+      '--test-limit',
+      '10',
+      '--batch-size',
+      '10',
+      '--epochs',
+      '10000',
+      '--json',
+    ],
+    200,
+  );
 });
 
 test('train --snapshots 100 (the maximum members) stays under 250 MB', () => {
-  check(['train', '--model', 'logreg', '--data', 'embedded', '--limit', '100', '--test-limit', '10', '--batch-size', '1', '--epochs', '1', '--snapshots', '100', '--lr', '0.01', '--json'], 250);
+  check(
+    [
+      'train',
+      '--model',
+      'logreg',
+      '--data',
+      'embedded',
+      '--limit',
+      '100',
+      '--test-limit',
+      '10',
+      '--batch-size',
+      '1',
+      '--epochs',
+      '1',
+      '--snapshots',
+      '100',
+      '--lr',
+      '0.01',
+      '--json',
+    ],
+    250,
+  );
 });
 
 test('train --ensemble 100 (the maximum members) stays under 300 MB', () => {
-  check(['train', '--model', 'logreg', '--data', 'embedded', '--limit', '10', '--test-limit', '10', '--batch-size', '10', '--epochs', '1', '--ensemble', '100', '--json'], 300);
+  check(
+    [
+      'train',
+      '--model',
+      'logreg',
+      '--data',
+      'embedded',
+      '--limit',
+      '10',
+      '--test-limit',
+      '10',
+      '--batch-size',
+      '10',
+      '--epochs',
+      '1',
+      '--ensemble',
+      '100',
+      '--json',
+    ],
+    300,
+  );
 });

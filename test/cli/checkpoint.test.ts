@@ -1,7 +1,17 @@
 /** descent train --checkpoint-dir / --resume / --save / divergence, through the CLI (wasm backend, as shipped). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync, mkdirSync, copyFileSync, truncateSync, statSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  existsSync,
+  writeFileSync,
+  mkdirSync,
+  copyFileSync,
+  truncateSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
@@ -9,7 +19,10 @@ import { readCheckpoint } from '../../src/io/checkpoints.js';
 
 const tiny = ['--data', 'embedded', '--limit', '240', '--test-limit', '100', '--batch-size', '40'];
 const tmp = () => mkdtempSync(join(tmpdir(), 'descent-ckpt-'));
-const ckpts = (dir: string) => readdirSync(dir).filter((n) => /^ckpt-\d{12}\.dckpt$/.test(n)).sort();
+const ckpts = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => /^ckpt-\d{12}\.dckpt$/.test(n))
+    .sort();
 
 /** A copy of a checkpoint folder as a run stopped right after `name` would have left it. */
 function stoppedAt(dir: string, name: string): string {
@@ -19,18 +32,22 @@ function stoppedAt(dir: string, name: string): string {
 }
 
 function sameWeights(a: string, b: string, what: string): void {
-  const x = JSON.parse(readFileSync(a, 'utf8')).state, y = JSON.parse(readFileSync(b, 'utf8')).state;
+  const x = JSON.parse(readFileSync(a, 'utf8')).state,
+    y = JSON.parse(readFileSync(b, 'utf8')).state;
   assert.deepEqual(Object.keys(x), Object.keys(y));
   for (const k of Object.keys(x)) {
-    const dx: number[] = x[k].data, dy: number[] = y[k].data;
+    const dx: number[] = x[k].data,
+      dy: number[] = y[k].data;
     assert.equal(dx.length, dy.length);
-    for (let i = 0; i < dx.length; i++) if (!Object.is(dx[i], dy[i])) assert.fail(`${what}: ${k}[${i}] is ${dy[i]}, the uninterrupted run has ${dx[i]}`);
+    for (let i = 0; i < dx.length; i++)
+      if (!Object.is(dx[i], dy[i])) assert.fail(`${what}: ${k}[${i}] is ${dy[i]}, the uninterrupted run has ${dx[i]}`);
   }
 }
 
 /** Train once with checkpoints; resume from each chosen checkpoint and compare every final float. */
 async function resumeCase(args: string[], every: string, pick: (names: string[]) => string[]): Promise<void> {
-  const dir = tmp(), ref = join(dir, 'ref.json');
+  const dir = tmp(),
+    ref = join(dir, 'ref.json');
   const full = await cli('train', ...tiny, ...args, '--checkpoint-dir', join(dir, 'ck'), '--checkpoint-every', every, '--save', ref);
   assert.equal(full.code, 0, full.err);
   const names = pick(ckpts(join(dir, 'ck')));
@@ -40,7 +57,12 @@ async function resumeCase(args: string[], every: string, pick: (names: string[])
     const out = join(d, 'out.json');
     const r = await cli('train', '--resume', d, '--save', out);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, new RegExp(`^resuming from ${d}/${n}: (epoch \\d+, batch \\d+|after epoch \\d+), step ${Number(n.slice(5, 17))}; training to epoch \\d`));
+    assert.match(
+      r.out,
+      new RegExp(
+        `^resuming from ${d}/${n}: (epoch \\d+, batch \\d+|after epoch \\d+), step ${Number(n.slice(5, 17))}; training to epoch \\d`,
+      ),
+    );
     sameWeights(ref, out, `resumed from ${n}`);
   }
 }
@@ -50,21 +72,60 @@ test('SGD with momentum stopped at epoch ends resumes bit for bit, and checkpoin
   await resumeCase(args, '1epoch', (n) => n.slice(0, -1));
   const dir = tmp();
   const plain = await cli('train', ...tiny, ...args, '--save', join(dir, 'a.json'));
-  const ck = await cli('train', ...tiny, ...args, '--save', join(dir, 'b.json'), '--checkpoint-dir', join(dir, 'ck'), '--checkpoint-every', '2steps');
+  const ck = await cli(
+    'train',
+    ...tiny,
+    ...args,
+    '--save',
+    join(dir, 'b.json'),
+    '--checkpoint-dir',
+    join(dir, 'ck'),
+    '--checkpoint-every',
+    '2steps',
+  );
   assert.equal(plain.code + ck.code, 0);
   sameWeights(join(dir, 'a.json'), join(dir, 'b.json'), 'with checkpoints every 2 steps');
 });
 
 test('Adam with a cosine schedule per step resumes bit for bit from mid-epoch and epoch-end checkpoints', async () => {
-  await resumeCase(['--optimizer', 'adam', '--lr', '0.01', '--schedule', 'cosine', '--schedule-unit', 'step', '--epochs', '3', '--seed', '4'], '4steps', (n) => n.slice(0, -1));
+  await resumeCase(
+    ['--optimizer', 'adam', '--lr', '0.01', '--schedule', 'cosine', '--schedule-unit', 'step', '--epochs', '3', '--seed', '4'],
+    '4steps',
+    (n) => n.slice(0, -1),
+  );
 });
 
 test('dropout with augmentation and EMA resumes bit for bit mid-epoch', async () => {
-  await resumeCase(['--optimizer', 'sgd', '--lr', '0.05', '--momentum', '0.9', '--dropout', '0.3', '--augment', 'flip,crop:2,jitter:0.2', '--ema', '0.9', '--epochs', '2', '--seed', '5'], '5steps', (n) => n.slice(0, -1));
+  await resumeCase(
+    [
+      '--optimizer',
+      'sgd',
+      '--lr',
+      '0.05',
+      '--momentum',
+      '0.9',
+      '--dropout',
+      '0.3',
+      '--augment',
+      'flip,crop:2,jitter:0.2',
+      '--ema',
+      '0.9',
+      '--epochs',
+      '2',
+      '--seed',
+      '5',
+    ],
+    '5steps',
+    (n) => n.slice(0, -1),
+  );
 });
 
 test('a mid-epoch stop (plateau schedule, L2) resumes bit for bit; --keep K leaves the newest K', async () => {
-  await resumeCase(['--optimizer', 'sgd', '--lr', '0.1', '--schedule', 'plateau:patience=0', '--l2', '1e-4', '--epochs', '3', '--seed', '6'], '4steps', (n) => n.filter((x) => Number(x.slice(5, 17)) % 6 !== 0));
+  await resumeCase(
+    ['--optimizer', 'sgd', '--lr', '0.1', '--schedule', 'plateau:patience=0', '--l2', '1e-4', '--epochs', '3', '--seed', '6'],
+    '4steps',
+    (n) => n.filter((x) => Number(x.slice(5, 17)) % 6 !== 0),
+  );
   const dir = tmp();
   const r = await cli('train', ...tiny, '--epochs', '2', '--checkpoint-dir', dir, '--checkpoint-every', '1steps', '--keep', '2', '--json');
   assert.equal(r.code, 0, r.err);
@@ -73,7 +134,8 @@ test('a mid-epoch stop (plateau schedule, L2) resumes bit for bit; --keep K leav
 });
 
 test('a corrupt or truncated newest checkpoint is refused naming the file, and --resume falls back to the previous one', async () => {
-  const dir = tmp(), ref = join(dir, 'ref.json');
+  const dir = tmp(),
+    ref = join(dir, 'ref.json');
   const args = ['--optimizer', 'sgd', '--lr', '0.05', '--momentum', '0.9', '--epochs', '3', '--seed', '3'];
   assert.equal((await cli('train', ...tiny, ...args, '--checkpoint-dir', join(dir, 'ck'), '--save', ref)).code, 0);
   const names = ckpts(join(dir, 'ck'));
@@ -90,14 +152,22 @@ test('a corrupt or truncated newest checkpoint is refused naming the file, and -
     assert.equal(r.code, 0, r.err);
     const lines = r.err.trim().split('\n');
     assert.equal(lines.length, 1, r.err);
-    assert.match(lines[0], new RegExp(`^descent train: ${victim}: not a usable checkpoint \\((checksum mismatch|header).*; resuming from the previous good one, ${join(d, names[0])}$`));
+    assert.match(
+      lines[0],
+      new RegExp(
+        `^descent train: ${victim}: not a usable checkpoint \\((checksum mismatch|header).*; resuming from the previous good one, ${join(d, names[0])}$`,
+      ),
+    );
     sameWeights(ref, out, `fallback after a ${damage}`);
   }
   const d = tmp();
   writeFileSync(join(d, names[0]), 'not a checkpoint');
   const r = await cli('train', '--resume', d);
   assert.equal(r.code, 1);
-  assert.equal(r.err, `descent train: ${d}: none of the 1 checkpoint files is usable; newest: ${join(d, names[0])}: not a usable checkpoint (wrong magic bytes)`);
+  assert.equal(
+    r.err,
+    `descent train: ${d}: none of the 1 checkpoint files is usable; newest: ${join(d, names[0])}: not a usable checkpoint (wrong magic bytes)`,
+  );
   const empty = await cli('train', '--resume', tmp());
   assert.equal(empty.code, 1);
   assert.match(empty.err, /no checkpoint files \(ckpt-<step>\.dckpt\) in the folder/);
@@ -114,11 +184,20 @@ test('--resume takes its settings from the checkpoint: other flags and bad --epo
   assert.match(few.err, /--epochs 1: the checkpoint .* is already at epoch 2; give --epochs 3 or more/);
   const more = await cli('train', '--resume', dir, '--epochs', '3', '--json');
   assert.equal(more.code, 0, more.err);
-  assert.deepEqual(more.out.trim().split('\n').map((l) => JSON.parse(l).epoch), [3]);
+  assert.deepEqual(
+    more.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).epoch),
+    [3],
+  );
   for (const [args, msg] of [
     [['--checkpoint-every', '2epochs'], /--checkpoint-every needs --checkpoint-dir DIR/],
     [['--keep', '2'], /--keep needs --checkpoint-dir DIR/],
-    [['--checkpoint-dir', dir, '--checkpoint-every', '3 fortnights'], /--checkpoint-every: expected a count and a unit such as 2epochs or 100steps, got "3 fortnights"/],
+    [
+      ['--checkpoint-dir', dir, '--checkpoint-every', '3 fortnights'],
+      /--checkpoint-every: expected a count and a unit such as 2epochs or 100steps, got "3 fortnights"/,
+    ],
   ] as [string[], RegExp][]) {
     const r = await cli('train', ...tiny, ...args);
     assert.equal(r.code, 2, args.join(' '));
@@ -129,10 +208,26 @@ test('--resume takes its settings from the checkpoint: other flags and bad --epo
 test('an exploding or NaN run stops with one line naming epoch, step, learning rate and the last good checkpoint (exit 1)', async () => {
   for (const opt of ['adam', 'adagrad', 'lion', 'sgd']) {
     const dir = tmp();
-    const r = await cli('train', ...tiny, '--optimizer', opt, '--lr', '1e6', '--epochs', '3', '--checkpoint-dir', dir, '--checkpoint-every', '1steps');
+    const r = await cli(
+      'train',
+      ...tiny,
+      '--optimizer',
+      opt,
+      '--lr',
+      '1e6',
+      '--epochs',
+      '3',
+      '--checkpoint-dir',
+      dir,
+      '--checkpoint-every',
+      '1steps',
+    );
     assert.equal(r.code, 1, `${opt}: ${r.out}`);
     assert.equal(r.err.split('\n').length, 1, r.err);
-    const m = /^descent train: the loss became (\S+)(, over 10000× the first step's loss \S+ \(diverging\))? at epoch (\d+), step (\d+) \(learning rate 1000000\); last good checkpoint: (.*)$/.exec(r.err);
+    const m =
+      /^descent train: the loss became (\S+)(, over 10000× the first step's loss \S+ \(diverging\))? at epoch (\d+), step (\d+) \(learning rate 1000000\); last good checkpoint: (.*)$/.exec(
+        r.err,
+      );
     assert.ok(m, `${opt}: ${r.err}`);
     const step = Number(m[4]);
     assert.equal(m[5], step > 1 ? join(dir, `ckpt-${String(step - 1).padStart(12, '0')}.dckpt`) : 'none');
@@ -169,8 +264,28 @@ test('--save is checked before training: an empty name is a usage error, a missi
 });
 
 test('--save works with --full-batch (L-BFGS) and writes the trained weights', async () => {
-  const dir = tmp(), save = join(dir, 'w.json');
-  const r = await cli('train', '--model', 'logreg', '--optimizer', 'lbfgs', '--max-iter', '3', '--full-batch', '--data', 'embedded', '--limit', '200', '--test-limit', '100', '--epochs', '2', '--save', save);
+  const dir = tmp(),
+    save = join(dir, 'w.json');
+  const r = await cli(
+    'train',
+    '--model',
+    'logreg',
+    '--optimizer',
+    'lbfgs',
+    '--max-iter',
+    '3',
+    '--full-batch',
+    '--data',
+    'embedded',
+    '--limit',
+    '200',
+    '--test-limit',
+    '100',
+    '--epochs',
+    '2',
+    '--save',
+    save,
+  );
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /saved weights to /);
   const w = JSON.parse(readFileSync(save, 'utf8'));
@@ -180,8 +295,27 @@ test('--save works with --full-batch (L-BFGS) and writes the trained weights', a
 });
 
 test('full-batch L-BFGS resumes bit for bit from a checkpoint', async () => {
-  const dir = tmp(), ref = join(dir, 'ref.json');
-  const args = ['--model', 'logreg', '--optimizer', 'lbfgs', '--max-iter', '3', '--history-size', '5', '--full-batch', '--data', 'embedded', '--limit', '200', '--test-limit', '100', '--epochs', '3'];
+  const dir = tmp(),
+    ref = join(dir, 'ref.json');
+  const args = [
+    '--model',
+    'logreg',
+    '--optimizer',
+    'lbfgs',
+    '--max-iter',
+    '3',
+    '--history-size',
+    '5',
+    '--full-batch',
+    '--data',
+    'embedded',
+    '--limit',
+    '200',
+    '--test-limit',
+    '100',
+    '--epochs',
+    '3',
+  ];
   const full = await cli('train', ...args, '--save', ref, '--checkpoint-dir', join(dir, 'ck'), '--json');
   assert.equal(full.code, 0, full.err);
   assert.deepEqual(ckpts(join(dir, 'ck')), ['ckpt-000000000001.dckpt', 'ckpt-000000000002.dckpt', 'ckpt-000000000003.dckpt']);
@@ -189,16 +323,58 @@ test('full-batch L-BFGS resumes bit for bit from a checkpoint', async () => {
   const r = await cli('train', '--resume', d, '--save', join(d, 'o.json'), '--json');
   assert.equal(r.code, 0, r.err);
   sameWeights(ref, join(d, 'o.json'), 'full batch');
-  const recs = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l)).map((x) => [x.epoch, x.trainLoss, x.evals, x.iters]);
+  const recs = (s: string) =>
+    s
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .map((x) => [x.epoch, x.trainLoss, x.evals, x.iters]);
   assert.deepEqual(recs(r.out), recs(full.out).slice(1));
   assert.ok(existsSync(join(d, 'ckpt-000000000003.dckpt')));
 });
 
 test('a full-batch run whose loss stops changing says so once on stderr', async () => {
-  const r = await cli('train', '--model', 'logreg', '--optimizer', 'sgd', '--lr', '0', '--full-batch', '--data', 'embedded', '--limit', '100', '--test-limit', '50', '--epochs', '5');
+  const r = await cli(
+    'train',
+    '--model',
+    'logreg',
+    '--optimizer',
+    'sgd',
+    '--lr',
+    '0',
+    '--full-batch',
+    '--data',
+    'embedded',
+    '--limit',
+    '100',
+    '--test-limit',
+    '50',
+    '--epochs',
+    '5',
+  );
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /^descent train: warning: the loss has stayed at \S+ for 3 steps \(step 4, learning rate 0\): the optimizer makes no progress$/);
-  const ok = await cli('train', '--model', 'logreg', '--optimizer', 'sgd', '--lr', '0.1', '--full-batch', '--data', 'embedded', '--limit', '100', '--test-limit', '50', '--epochs', '5');
+  assert.match(
+    r.err,
+    /^descent train: warning: the loss has stayed at \S+ for 3 steps \(step 4, learning rate 0\): the optimizer makes no progress$/,
+  );
+  const ok = await cli(
+    'train',
+    '--model',
+    'logreg',
+    '--optimizer',
+    'sgd',
+    '--lr',
+    '0.1',
+    '--full-batch',
+    '--data',
+    'embedded',
+    '--limit',
+    '100',
+    '--test-limit',
+    '50',
+    '--epochs',
+    '5',
+  );
   assert.equal(ok.err, '');
 });
 
@@ -211,5 +387,8 @@ test('--on-nan skip leaves out the non-finite steps and says how many; an epoch 
   assert.equal(stop.err, 'descent train: the loss became NaN at epoch 1, step 2 (learning rate 1e+30); last good checkpoint: none');
   const two = await cli('train', ...tiny, '--optimizer', 'sgd', '--lr', '1e30', '--epochs', '2', '--on-nan', 'skip');
   assert.equal(two.code, 1);
-  assert.equal(two.err, 'descent train: every step of the epoch was skipped (11 in all): the loss or gradient was never finite at epoch 2, step 12 (learning rate 1e+30); last good checkpoint: none');
+  assert.equal(
+    two.err,
+    'descent train: every step of the epoch was skipped (11 in all): the loss or gradient was never finite at epoch 2, step 12 (learning rate 1e+30); last good checkpoint: none',
+  );
 });

@@ -33,13 +33,21 @@ async function refused(args: string[], code: number, re: RegExp): Promise<string
 
 test('numbers are decimal only: 0x10, 0b1, 0o7, Infinity, 1_000 and " 5" are refused for every numeric option', async () => {
   for (const v of ['0x10', '0b1', '0o7', 'Infinity', '1_000', ' 5', '']) {
-    await refused(['train', '--lr', v], 2, new RegExp(`--lr: expected a decimal number .*got "${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`));
+    await refused(
+      ['train', '--lr', v],
+      2,
+      new RegExp(`--lr: expected a decimal number .*got "${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`),
+    );
   }
   await refused(['train', '--epochs', '0x10'], 2, /--epochs: expected a decimal number/);
   await refused(['surface', '--start', '0x1,2'], 2, /--start: expected a decimal number/);
   await refused(['train', '--schedule', 'exponential:k=0x10'], 2, /k=0x10 is not a number/);
   await refused(['train', '--augment', 'crop:0x2'], 2, /the padding is not a number \("0x2"\)/);
-  await refused(['schedule', '--name', 'plateau', '--steps', '2', '--metrics', '1,0x10'], 2, /--metrics: expected comma-separated decimal numbers/);
+  await refused(
+    ['schedule', '--name', 'plateau', '--steps', '2', '--metrics', '1,0x10'],
+    2,
+    /--metrics: expected comma-separated decimal numbers/,
+  );
   // What decimal numbers may look like.
   for (const v of ['1e-3', '.5', '3.', '+2', '1E2']) {
     const r = await cli('schedule', '--name', 'constant', '--lr', v, '--steps', '1', '--json');
@@ -49,7 +57,19 @@ test('numbers are decimal only: 0x10, 0b1, 0o7, Infinity, 1_000 and " 5" are ref
 });
 
 test('names are matched ignoring case everywhere: models, optimizers, functions, choices, commands', async () => {
-  const r = await cli('train', '--model', 'LOGREG', '--optimizer', 'SGD', '--line-search', 'NONE', ...tiny, '--epochs', '1', '--full-batch').catch((e) => e);
+  const r = await cli(
+    'train',
+    '--model',
+    'LOGREG',
+    '--optimizer',
+    'SGD',
+    '--line-search',
+    'NONE',
+    ...tiny,
+    '--epochs',
+    '1',
+    '--full-batch',
+  ).catch((e) => e);
   // --line-search does not apply to sgd: the point here is that the names resolve (the error is about sgd's options).
   assert.match(r.err, /--line-search does not apply to optimizer sgd/);
   const ok = await cli('train', '--model', 'LogReg', '--optimizer', 'ADAM', ...tiny, '--epochs', '1');
@@ -79,7 +99,16 @@ test('typo suggestions use Damerau–Levenshtein: adma → adam, options, models
 
 test('a 100 KB value is echoed as 60 characters and its length, in every message', async () => {
   const big = 'x'.repeat(100_000);
-  for (const args of [['train', '--optimizer', big], ['train', '--model', big], ['train', '--lr', big], ['surface', '--fn', big], ['train', `--${big}`, '1'], ['train', '--augment', big], ['schedule', '--name', big], ['train', '--data', big]]) {
+  for (const args of [
+    ['train', '--optimizer', big],
+    ['train', '--model', big],
+    ['train', '--lr', big],
+    ['surface', '--fn', big],
+    ['train', `--${big}`, '1'],
+    ['train', '--augment', big],
+    ['schedule', '--name', big],
+    ['train', '--data', big],
+  ]) {
     const r = await cli(...args);
     assert.notEqual(r.code, 0);
     assert.ok(r.err.length < 1000, `${args[0]} ${args[1].slice(0, 12)}: ${r.err.length} characters echoed`);
@@ -90,7 +119,11 @@ test('a 100 KB value is echoed as 60 characters and its length, in every message
 
 test('seeds are 32-bit: 4294967297 is refused, not wrapped to 1; the largest seed runs', async () => {
   for (const cmd of ['train', 'surface', 'compare', 'augment']) {
-    await refused([cmd, '--seed', '4294967297'], 2, new RegExp(`--seed: 4294967297 is out of range; expected an integer ≥ 0 and ≤ ${SEED_MAX}`));
+    await refused(
+      [cmd, '--seed', '4294967297'],
+      2,
+      new RegExp(`--seed: 4294967297 is out of range; expected an integer ≥ 0 and ≤ ${SEED_MAX}`),
+    );
   }
   assert.throws(() => new Rng(2 ** 32 + 1), /Rng seed: expected an integer from 0 to 4294967295, got 4294967297/);
   assert.throws(() => new Rng(-1), RangeError);
@@ -111,7 +144,11 @@ test('--full-batch with --batch-size is an error, not silently ignored', async (
 });
 
 test('--augment crop larger than half the image is refused before training', async () => {
-  await refused(['train', '--augment', 'crop:1000', ...tiny, '--epochs', '1'], 2, /--augment crop:1000: crop: padding 1000 is too large for 28×28 images; expected at most 13/);
+  await refused(
+    ['train', '--augment', 'crop:1000', ...tiny, '--epochs', '1'],
+    2,
+    /--augment crop:1000: crop: padding 1000 is too large for 28×28 images; expected at most 13/,
+  );
   await refused(['train', '--augment', 'flip,crop:14', ...tiny, '--epochs', '1'], 2, /expected at most 13/);
   const dir = mkdtempSync(join(tmpdir(), 'descent-aug-'));
   const r = await cli('augment', '--out', join(dir, 'grid.png'), '--augment', 'crop:1000');
@@ -122,22 +159,45 @@ test('--augment crop larger than half the image is refused before training', asy
   assert.equal(ok.code, 0, ok.err);
 });
 
-test('--line-search armijo with lbfgs is one usage error in the CLI\'s words', async () => {
-  const err = await refused(['train', '--optimizer', 'lbfgs', '--line-search', 'armijo', '--full-batch', ...tiny], 2, /--optimizer lbfgs: LBFGS: invalid --line-search "armijo"; expected none or strong-wolfe/);
+test("--line-search armijo with lbfgs is one usage error in the CLI's words", async () => {
+  const err = await refused(
+    ['train', '--optimizer', 'lbfgs', '--line-search', 'armijo', '--full-batch', ...tiny],
+    2,
+    /--optimizer lbfgs: LBFGS: invalid --line-search "armijo"; expected none or strong-wolfe/,
+  );
   assert.doesNotMatch(err, /lineSearchFn|strongWolfe/);
-  await refused(['surface', '--optimizer', 'lbfgs', '--line-search', 'armijo'], 2, /invalid --line-search "armijo"; expected none or strong-wolfe/);
+  await refused(
+    ['surface', '--optimizer', 'lbfgs', '--line-search', 'armijo'],
+    2,
+    /invalid --line-search "armijo"; expected none or strong-wolfe/,
+  );
 });
 
 test('exact Newton on the MLP points to --hessian-free before allocating the Hessian', async () => {
-  const err = await refused(['train', '--optimizer', 'newton', '--full-batch', ...tiny], 2, /--optimizer newton: the exact Hessian of model mlp \(235146 parameters\).*add --hessian-free/);
+  const err = await refused(
+    ['train', '--optimizer', 'newton', '--full-batch', ...tiny],
+    2,
+    /--optimizer newton: the exact Hessian of model mlp \(235146 parameters\).*add --hessian-free/,
+  );
   assert.doesNotMatch(err, /Invalid typed array length/);
 });
 
 test('L-BFGS and step counts have a --help maximum, and one past it is refused', async () => {
   const h = (await cli('train', '--help')).out;
-  for (const [flag, max] of [['max-iter', 100000], ['history-size', 1000], ['epochs', 10000], ['seed', SEED_MAX], ['ensemble', 100], ['snapshots', 100]] as const) {
+  for (const [flag, max] of [
+    ['max-iter', 100000],
+    ['history-size', 1000],
+    ['epochs', 10000],
+    ['seed', SEED_MAX],
+    ['ensemble', 100],
+    ['snapshots', 100],
+  ] as const) {
     assert.match(h, new RegExp(`--${flag} .*at most ${max}\\)`), `train --help shows the maximum of --${flag}`);
-    await refused(['train', `--${flag}`, String(max + 1)], 2, new RegExp(`--${flag}: ${max + 1} is out of range; expected an integer .*≤ ${max}`));
+    await refused(
+      ['train', `--${flag}`, String(max + 1)],
+      2,
+      new RegExp(`--${flag}: ${max + 1} is out of range; expected an integer .*≤ ${max}`),
+    );
   }
   for (const args of [['surface'], ['schedule', '--name', 'constant']]) {
     assert.match((await cli(args[0], '--help')).out, /--steps .*at most 1000000\)/);
@@ -149,7 +209,10 @@ test('L-BFGS and step counts have a --help maximum, and one past it is refused',
 test('Newton --hessian-free that stalls stops with one line saying so (it would repeat the same step)', async () => {
   const r = await cli('train', '--optimizer', 'newton', '--hessian-free', '--full-batch', '--lr', '1e-8', ...tiny, '--epochs', '6');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /^descent train: newton --hessian-free stalled at step 1 of 6: the step did not lower the loss [0-9.]+, and every further step would repeat it; stopped early/);
+  assert.match(
+    r.err,
+    /^descent train: newton --hessian-free stalled at step 1 of 6: the step did not lower the loss [0-9.]+, and every further step would repeat it; stopped early/,
+  );
   assert.equal(r.err.split('\n').length, 1);
   assert.equal(r.out.split('\n').filter((l) => /^step /.test(l)).length, 1, 'no further steps');
   // A Newton run that keeps lowering the loss says nothing.

@@ -9,14 +9,14 @@ import { cli } from './run-cli.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-
 test('descent --help and train --help list every option', async () => {
   const main = await cli('--help');
   assert.equal(main.code, 0);
   assert.match(main.out, /train/);
   const h = await cli('train', '--help');
   assert.equal(h.code, 0);
-  for (const flag of ['--model', '--optimizer', '--lr', '--epochs', '--batch-size', '--data', '--seed', '--json']) assert.ok(h.out.includes(flag), `train --help lacks ${flag}`);
+  for (const flag of ['--model', '--optimizer', '--lr', '--epochs', '--batch-size', '--data', '--seed', '--json'])
+    assert.ok(h.out.includes(flag), `train --help lacks ${flag}`);
 });
 
 test('bad hyper-parameters name the option and the accepted range', async () => {
@@ -67,11 +67,34 @@ test('the bin exits non-zero with one line and no stack trace', () => {
 test('train --json prints one record per epoch and --save writes the weights', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'descent-cli-'));
   const save = join(dir, 'w.json');
-  const r = await cli('train', '--data', 'embedded', '--limit', '300', '--test-limit', '100', '--epochs', '2', '--batch-size', '50', '--lr', '0.05', '--json', '--save', save);
+  const r = await cli(
+    'train',
+    '--data',
+    'embedded',
+    '--limit',
+    '300',
+    '--test-limit',
+    '100',
+    '--epochs',
+    '2',
+    '--batch-size',
+    '50',
+    '--lr',
+    '0.05',
+    '--json',
+    '--save',
+    save,
+  );
   assert.equal(r.code, 0, r.err);
-  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 2);
-  assert.deepEqual(lines.map((l) => l.epoch), [1, 2]);
+  assert.deepEqual(
+    lines.map((l) => l.epoch),
+    [1, 2],
+  );
   for (const l of lines) for (const k of ['trainLoss', 'testLoss', 'testAccuracy', 'samplesPerSec']) assert.equal(typeof l[k], 'number', k);
   assert.ok(existsSync(save));
   const saved = JSON.parse(readFileSync(save, 'utf8'));

@@ -13,14 +13,21 @@ import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-interface Ended { status: number | null; signal: NodeJS.Signals | null; first: string; stderr: string; ms: number }
+interface Ended {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  first: string;
+  stderr: string;
+  ms: number;
+}
 
 /** Run the CLI with stdout piped; read up to the first newline (or the first chunk) and close the pipe. */
 function readThenClose(args: string[], upTo: 'line' | 'chunk'): Promise<Ended> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let first = '', stderr = '';
+    let first = '',
+      stderr = '';
     child.stdout.on('data', (b: Buffer) => {
       if (child.stdout.destroyed) return;
       first += b.toString('utf8');

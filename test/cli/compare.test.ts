@@ -3,10 +3,33 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './run-cli.js';
 
-const small = ['--data', 'embedded', '--limit', '256', '--test-limit', '128', '--epochs', '1', '--batch-size', '64', '--backend', 'reference'];
+const small = [
+  '--data',
+  'embedded',
+  '--limit',
+  '256',
+  '--test-limit',
+  '128',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '64',
+  '--backend',
+  'reference',
+];
 
 test('with lr 0 every optimizer ends where it started: the same initial weights and batches for all', async () => {
-  const r = await cli('compare', ...small, '--optimizers', 'sgd,momentum,adagrad,rmsprop,adadelta,adam', '--lr-table', 'same', '--lr', '0', '--json');
+  const r = await cli(
+    'compare',
+    ...small,
+    '--optimizers',
+    'sgd,momentum,adagrad,rmsprop,adadelta,adam',
+    '--lr-table',
+    'same',
+    '--lr',
+    '0',
+    '--json',
+  );
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.equal(j.results.length, 6);
@@ -16,11 +39,14 @@ test('with lr 0 every optimizer ends where it started: the same initial weights 
   }
 });
 
-test('tuned table: rows in order with the issue\'s settings; a repeated optimizer repeats its numbers', async () => {
+test("tuned table: rows in order with the issue's settings; a repeated optimizer repeats its numbers", async () => {
   const r = await cli('compare', ...small, '--optimizers', 'sgd,nesterov,adam,sgd', '--json');
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
-  assert.deepEqual(j.results.map((x: { optimizer: string }) => x.optimizer), ['sgd', 'nesterov', 'adam', 'sgd']);
+  assert.deepEqual(
+    j.results.map((x: { optimizer: string }) => x.optimizer),
+    ['sgd', 'nesterov', 'adam', 'sgd'],
+  );
   assert.deepEqual(j.results[1].options, { momentum: 0.9, nesterov: true, lr: 0.05 });
   assert.deepEqual(j.results[2].options, { lr: 1e-3 });
   assert.equal(j.results[3].trainLoss, j.results[0].trainLoss);

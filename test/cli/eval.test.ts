@@ -9,9 +9,31 @@ const dir = mkdtempSync(join(tmpdir(), 'descent-eval-'));
 const weights = join(dir, 'mlp.json');
 
 test('descent eval reproduces the accuracy train reported, with a confusion matrix that sums to it', async () => {
-  const t = await cli('train', '--data', 'embedded', '--model', 'mlp', '--limit', '1000', '--test-limit', '500', '--epochs', '1', '--seed', '3', '--json', '--save', weights);
+  const t = await cli(
+    'train',
+    '--data',
+    'embedded',
+    '--model',
+    'mlp',
+    '--limit',
+    '1000',
+    '--test-limit',
+    '500',
+    '--epochs',
+    '1',
+    '--seed',
+    '3',
+    '--json',
+    '--save',
+    weights,
+  );
   assert.equal(t.code, 0, t.err);
-  const record = JSON.parse(t.out.split('\n').filter((l) => l.startsWith('{"epoch"')).pop()!);
+  const record = JSON.parse(
+    t.out
+      .split('\n')
+      .filter((l) => l.startsWith('{"epoch"'))
+      .pop()!,
+  );
   const e = await cli('eval', '--weights', weights, '--data', 'embedded', '--test-limit', '500', '--json');
   assert.equal(e.code, 0, e.err);
   const r = JSON.parse(e.out);
@@ -52,10 +74,42 @@ test('descent eval names what is wrong with its inputs', async () => {
 test('eval reads a .safetensors --save, a checkpoint file and a checkpoint folder, with no --model, for a model whose layers depend on --dropout', async () => {
   const st = join(dir, 'drop.safetensors');
   const ck = join(dir, 'ck');
-  const t = await cli('train', '--data', 'embedded', '--model', 'mlp', '--dropout', '0.5', '--limit', '600', '--test-limit', '300', '--epochs', '2', '--seed', '4', '--json', '--save', st, '--checkpoint-dir', ck);
+  const t = await cli(
+    'train',
+    '--data',
+    'embedded',
+    '--model',
+    'mlp',
+    '--dropout',
+    '0.5',
+    '--limit',
+    '600',
+    '--test-limit',
+    '300',
+    '--epochs',
+    '2',
+    '--seed',
+    '4',
+    '--json',
+    '--save',
+    st,
+    '--checkpoint-dir',
+    ck,
+  );
   assert.equal(t.code, 0, t.err);
-  const record = JSON.parse(t.out.split('\n').filter((l) => l.startsWith('{"epoch"')).pop()!);
-  const ckFile = join(ck, readdirSync(ck).filter((f) => f.endsWith('.dckpt')).sort().pop()!);
+  const record = JSON.parse(
+    t.out
+      .split('\n')
+      .filter((l) => l.startsWith('{"epoch"'))
+      .pop()!,
+  );
+  const ckFile = join(
+    ck,
+    readdirSync(ck)
+      .filter((f) => f.endsWith('.dckpt'))
+      .sort()
+      .pop()!,
+  );
   for (const weights of [st, ck, ckFile]) {
     const e = await cli('eval', '--weights', weights, '--data', 'embedded', '--test-limit', '300', '--json');
     assert.equal(e.code, 0, `${weights}: ${e.err}`);
@@ -65,8 +119,15 @@ test('eval reads a .safetensors --save, a checkpoint file and a checkpoint folde
   }
   // The file is safetensors under PyTorch's names (a Dropout after each hidden Linear+ReLU shifts them).
   const bytes = readFileSync(st);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)))));
-  assert.deepEqual(Object.keys(header).filter((k) => k !== '__metadata__').sort(), ['0.bias', '0.weight', '3.bias', '3.weight', '6.bias', '6.weight']);
+  const header = JSON.parse(
+    new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)))),
+  );
+  assert.deepEqual(
+    Object.keys(header)
+      .filter((k) => k !== '__metadata__')
+      .sort(),
+    ['0.bias', '0.weight', '3.bias', '3.weight', '6.bias', '6.weight'],
+  );
   assert.equal(header.__metadata__['descent.model'], 'mlp');
   assert.equal(header.__metadata__['descent.inputShape'], '[1,28,28]');
 });
@@ -75,17 +136,39 @@ test('eval applies the standardisation a CSV model was trained with, on the same
   const csv = join(dir, 'points.csv');
   const rows = ['a,b,c,kind'];
   let s = 7;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let i = 0; i < 240; i++) {
     const k = i % 3;
     rows.push([100 + 40 * k + 30 * rnd(), -5 + 2 * rnd(), 1000 * k + 900 * rnd(), ['north', 'south', 'west'][k]].join(','));
   }
-  writeFileSync(csv, rows.join('\n') + '\n');
+  writeFileSync(csv, `${rows.join('\n')}\n`);
   const st = join(dir, 'points.safetensors');
   const flags = ['--data', csv, '--label-column', 'kind', '--val-split', '0.25', '--seed', '2'];
-  const t = await cli('train', ...flags, '--standardize', '--model', 'logreg', '--optimizer', 'sgd', '--lr', '0.5', '--epochs', '3', '--batch-size', '16', '--json', '--save', st);
+  const t = await cli(
+    'train',
+    ...flags,
+    '--standardize',
+    '--model',
+    'logreg',
+    '--optimizer',
+    'sgd',
+    '--lr',
+    '0.5',
+    '--epochs',
+    '3',
+    '--batch-size',
+    '16',
+    '--json',
+    '--save',
+    st,
+  );
   assert.equal(t.code, 0, t.err);
-  const record = JSON.parse(t.out.split('\n').filter((l) => l.startsWith('{"epoch"')).pop()!);
+  const record = JSON.parse(
+    t.out
+      .split('\n')
+      .filter((l) => l.startsWith('{"epoch"'))
+      .pop()!,
+  );
   const e = await cli('eval', '--weights', st, ...flags, '--json');
   assert.equal(e.code, 0, e.err);
   const r = JSON.parse(e.out);
@@ -94,7 +177,7 @@ test('eval applies the standardisation a CSV model was trained with, on the same
   // Without the saved statistics the raw features (hundreds) would give another accuracy; with a
   // data set of other classes the model is refused by name.
   const other = join(dir, 'other.csv');
-  writeFileSync(other, rows.map((l, i) => (i === 0 ? l : l.replace(/west$/, 'east'))).join('\n') + '\n');
+  writeFileSync(other, `${rows.map((l, i) => (i === 0 ? l : l.replace(/west$/, 'east'))).join('\n')}\n`);
   const bad = await cli('eval', '--weights', st, '--data', other, '--label-column', 'kind', '--val-split', '0.25');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--data: the model was trained on classes north, south, west; the data has east, north, south/);

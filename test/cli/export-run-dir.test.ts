@@ -15,7 +15,20 @@ import { fileURLToPath } from 'node:url';
 import { cli } from './run-cli.js';
 import { changes, snapshot } from '../io/snapshot.js';
 
-const SMALL = ['--limit', '64', '--test-limit', '32', '--epochs', '1', '--batch-size', '32', '--backend', 'reference', '--optimizers', 'sgd,adam'];
+const SMALL = [
+  '--limit',
+  '64',
+  '--test-limit',
+  '32',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '32',
+  '--backend',
+  'reference',
+  '--optimizers',
+  'sgd,adam',
+];
 
 test('--export-run into a folder with files is refused in one line before training, leaving it as it was', async () => {
   const root = mkdtempSync(join(tmpdir(), 'descent-export-'));
@@ -87,15 +100,16 @@ test('an export killed at any moment is either complete at DIR or absent from it
   const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const args = [bin, 'compare', '--data', 'embedded', ...SMALL, '--json'];
   const root = mkdtempSync(join(tmpdir(), 'descent-export-kill-'));
-  const run = (dir: string, killAfterMs?: number): Promise<number> => new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [...args, '--export-run', dir], { stdio: 'ignore' });
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve(performance.now() - t0);
+  const run = (dir: string, killAfterMs?: number): Promise<number> =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [...args, '--export-run', dir], { stdio: 'ignore' });
+      const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve(performance.now() - t0);
+      });
     });
-  });
   const full = await run(join(root, 'whole'));
   assert.deepEqual(readdirSync(join(root, 'whole')).sort(), ['init', 'manifest.json', 'order', 'results.json']);
   const outcomes: string[] = [];
@@ -109,7 +123,11 @@ test('an export killed at any moment is either complete at DIR or absent from it
     assert.deepEqual(readdirSync(dir).sort(), ['init', 'manifest.json', 'order', 'results.json'], `kill ${k}/8: complete`);
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
-    assert.deepEqual(manifest.optimizers.map((o: { key: string }) => o.key), ['sgd', 'adam'], `kill ${k}/8: every run in the manifest`);
+    assert.deepEqual(
+      manifest.optimizers.map((o: { key: string }) => o.key),
+      ['sgd', 'adam'],
+      `kill ${k}/8: every run in the manifest`,
+    );
     assert.equal(results.results.length, 2, `kill ${k}/8: every run in the results`);
     outcomes.push('complete');
   }

@@ -16,13 +16,33 @@ import { Rng } from '../../src/tensor/rng.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const base = ['--model', 'logreg', '--optimizer', 'adam', '--lr', '0.01', '--data', 'embedded', '--limit', '300', '--test-limit', '100', '--batch-size', '10', '--backend', 'reference', '--seed', '9'];
+const base = [
+  '--model',
+  'logreg',
+  '--optimizer',
+  'adam',
+  '--lr',
+  '0.01',
+  '--data',
+  'embedded',
+  '--limit',
+  '300',
+  '--test-limit',
+  '100',
+  '--batch-size',
+  '10',
+  '--backend',
+  'reference',
+  '--seed',
+  '9',
+];
 
 /** Run the CLI; with `killAfterMs`, SIGKILL it that long after it starts training (its "model:" line). */
 function run(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     let timer: NodeJS.Timeout | undefined;
     child.stdout.on('data', (d) => {
       out += d;
@@ -38,14 +58,22 @@ function run(args: string[], killAfterMs?: number): Promise<{ code: number | nul
 
 const stepOf = (name: string) => Number(name.slice(5, 17));
 
-test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and the pieced-together run equals the uninterrupted one', { timeout: 120_000 }, async () => {
+test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and the pieced-together run equals the uninterrupted one', {
+  timeout: 120_000,
+}, async () => {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'descent-kill-'));
   const ck = join(dir, 'ck');
   const rng = new Rng(2026);
-  let newest = -1, killedDuringWrite = 0, resumedSeen = 0, resumes = 0;
+  let newest = -1,
+    killedDuringWrite = 0,
+    resumedSeen = 0,
+    resumes = 0;
   for (let k = 0; k < 50; k++) {
-    const args = newest < 0 ? ['train', ...base, '--epochs', '1000', '--checkpoint-dir', ck, '--checkpoint-every', '1steps', '--keep', '3'] : ['train', '--resume', ck];
+    const args =
+      newest < 0
+        ? ['train', ...base, '--epochs', '1000', '--checkpoint-dir', ck, '--checkpoint-every', '1steps', '--keep', '3']
+        : ['train', '--resume', ck];
     if (newest >= 0) resumes++;
     const delay = rng.int(250);
     const r = await run(args, delay);
@@ -53,7 +81,11 @@ test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and t
     const m = /^resuming from (\S+): /m.exec(r.out);
     if (m) {
       resumedSeen++;
-      assert.equal(m[1], join(ck, `ckpt-${String(newest).padStart(12, '0')}.dckpt`), `run ${k} resumed from the newest complete checkpoint`);
+      assert.equal(
+        m[1],
+        join(ck, `ckpt-${String(newest).padStart(12, '0')}.dckpt`),
+        `run ${k} resumed from the newest complete checkpoint`,
+      );
     }
     assert.doesNotMatch(r.err, /not a usable checkpoint/, `run ${k} met a broken checkpoint: ${r.err}`);
     const files = existsSync(ck) ? readdirSync(ck) : [];
@@ -80,8 +112,18 @@ test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and t
   assert.equal(fin.code, 0, fin.err);
   const ref = await run(['train', ...base, '--epochs', epochs, '--save', join(dir, 'ref.json')]);
   assert.equal(ref.code, 0, ref.err);
-  assert.equal(readFileSync(join(dir, 'pieced.json'), 'utf8'), readFileSync(join(dir, 'ref.json'), 'utf8'), 'the pieced-together run differs from the uninterrupted one');
-  assert.deepEqual(readdirSync(ck).filter((f) => f.endsWith('.tmp')), [], 'stale temporary files are swept when the folder is opened again');
+  assert.equal(
+    readFileSync(join(dir, 'pieced.json'), 'utf8'),
+    readFileSync(join(dir, 'ref.json'), 'utf8'),
+    'the pieced-together run differs from the uninterrupted one',
+  );
+  assert.deepEqual(
+    readdirSync(ck).filter((f) => f.endsWith('.tmp')),
+    [],
+    'stale temporary files are swept when the folder is opened again',
+  );
   const seconds = (Date.now() - t0) / 1000;
-  process.stdout.write(`# 50 kills in ${seconds.toFixed(1)} s, ${killedDuringWrite} left a temporary file, run reached step ${newest} (epoch ${epochs})\n`);
+  process.stdout.write(
+    `# 50 kills in ${seconds.toFixed(1)} s, ${killedDuringWrite} left a temporary file, run reached step ${newest} (epoch ${epochs})\n`,
+  );
 });

@@ -7,10 +7,29 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './run-cli.js';
 
-const small = ['--data', 'embedded', '--limit', '256', '--test-limit', '128', '--epochs', '1', '--batch-size', '64', '--backend', 'reference'];
+const small = [
+  '--data',
+  'embedded',
+  '--limit',
+  '256',
+  '--test-limit',
+  '128',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '64',
+  '--backend',
+  'reference',
+];
 
 test('descent train runs each new optimizer on the MLP; Muon with its AdamW groups at --adam-lr', async () => {
-  for (const [opt, extra] of [['muon', ['--lr', '0.02', '--adam-lr', '0.001']], ['adan', []], ['prodigy', []], ['dadaptadam', []], ['soap', ['--max-precond-dim', '128']]] as const) {
+  for (const [opt, extra] of [
+    ['muon', ['--lr', '0.02', '--adam-lr', '0.001']],
+    ['adan', []],
+    ['prodigy', []],
+    ['dadaptadam', []],
+    ['soap', ['--max-precond-dim', '128']],
+  ] as const) {
     const r = await cli('train', '--model', 'mlp', '--optimizer', opt, ...extra, ...small, '--json');
     assert.equal(r.code, 0, `${opt}: ${r.err}`);
     const rec = JSON.parse(r.out.trim().split('\n').pop()!);
@@ -25,10 +44,21 @@ test('an option of another optimizer is refused, naming what the new one reads',
 });
 
 test('descent compare runs the new optimizers from the same start', async () => {
-  const r = await cli('compare', '--optimizers', 'adam,muon,prodigy', '--model', 'mlp', ...small.filter((a) => a !== '--backend' && a !== 'reference'), '--json');
+  const r = await cli(
+    'compare',
+    '--optimizers',
+    'adam,muon,prodigy',
+    '--model',
+    'mlp',
+    ...small.filter((a) => a !== '--backend' && a !== 'reference'),
+    '--json',
+  );
   assert.equal(r.code, 0, r.err);
   const out = JSON.parse(r.out);
-  assert.deepEqual(out.results.map((x: { optimizer: string }) => x.optimizer), ['adam', 'muon', 'prodigy']);
+  assert.deepEqual(
+    out.results.map((x: { optimizer: string }) => x.optimizer),
+    ['adam', 'muon', 'prodigy'],
+  );
   assert.deepEqual(out.results[1].options, { lr: 0.02 });
 });
 
@@ -38,7 +68,10 @@ test('descent surface: Adan, Prodigy and D-Adapt run; Muon and SOAP are refused 
     assert.equal(r.code, 0, `${opt}: ${r.err}`);
     assert.equal(JSON.parse(r.out).trace.length, 21);
   }
-  for (const [opt, why] of [['muon', /Muon orthogonalises the update of a weight matrix/], ['soap', /SOAP runs Adam in the eigenbasis/]] as const) {
+  for (const [opt, why] of [
+    ['muon', /Muon orthogonalises the update of a weight matrix/],
+    ['soap', /SOAP runs Adam in the eigenbasis/],
+  ] as const) {
     const r = await cli('surface', '--optimizer', opt, '--steps', '5');
     assert.equal(r.code, 2, `${opt}: ${r.out}`);
     assert.match(r.err, why);
@@ -52,7 +85,11 @@ test('a run checkpointed and resumed equals the uninterrupted one (SOAP statisti
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'descent-modern-'));
   try {
-    for (const [opt, extra] of [['soap', ['--max-precond-dim', '128']], ['prodigy', []], ['muon', []]] as const) {
+    for (const [opt, extra] of [
+      ['soap', ['--max-precond-dim', '128']],
+      ['prodigy', []],
+      ['muon', []],
+    ] as const) {
       const at = small.indexOf('--epochs');
       const base = ['train', '--optimizer', opt, ...extra, ...small.filter((_, i) => i !== at && i !== at + 1), '--json'];
       const whole = await cli(...base, '--epochs', '2');

@@ -32,8 +32,8 @@ let testSet: Split;
 
 function pick(images: string, labels: string, n: number): Split {
   const dir = embeddedDataDir();
-  const im = readIdxFile(join(dir, images + '.gz'));
-  const lb = readIdxFile(join(dir, labels + '.gz'));
+  const im = readIdxFile(join(dir, `${images}.gz`));
+  const lb = readIdxFile(join(dir, `${labels}.gz`));
   return { px: (im.data as Uint8Array).slice(0, n * PX), labels: (lb.data as Uint8Array).slice(0, n) };
 }
 
@@ -65,7 +65,7 @@ function writeCsv(path: string, s: Split, labelName = 'label'): void {
     for (let j = 0; j < PX; j++) row.push(String(Math.fround(s.px[i * PX + j] / 255)));
     lines.push(row.join(','));
   }
-  writeFileSync(path, lines.join('\n') + '\n');
+  writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
 const classFolder = (k: number) => `${k}-${FASHION_MNIST_CLASSES[k].replace(/[^A-Za-z]+/g, '_')}`;
@@ -145,10 +145,16 @@ test('an image-folder data set (grey PNGs, one subfolder per class) trains bit f
 test('the log line says what was read: features, label kind and classes; image shape and colour', async () => {
   const c = await cli('train', '--data', join(root, 'small.csv'), '--val-split', '0.1', '--epochs', '1', '--standardize');
   assert.equal(c.code, 0, c.err);
-  assert.match(c.out, /^data: CSV .*small\.csv: 784 features, label column "label" \(integer labels, 10 classes: 0, 1, 2, …, 9\), 540 train \/ 60 held out by --val-split 0\.1 \(seed 1\), standardized/m);
+  assert.match(
+    c.out,
+    /^data: CSV .*small\.csv: 784 features, label column "label" \(integer labels, 10 classes: 0, 1, 2, …, 9\), 540 train \/ 60 held out by --val-split 0\.1 \(seed 1\), standardized/m,
+  );
   const f = await cli('train', '--data', join(root, 'images'), '--limit', '200', '--epochs', '1');
   assert.equal(f.code, 0, f.err);
-  assert.match(f.out, /^data: images from .*train and .*test: 10 classes \(0-T_shirt_top, 1-Trouser, 2-Pullover, …, 9-Ankle_boot\), 1×28×28 \(grey: every image is grey\), 3000 train \/ 500 test/m);
+  assert.match(
+    f.out,
+    /^data: images from .*train and .*test: 10 classes \(0-T_shirt_top, 1-Trouser, 2-Pullover, …, 9-Ankle_boot\), 1×28×28 \(grey: every image is grey\), 3000 train \/ 500 test/m,
+  );
 });
 
 test('--val-split is a pure function of --seed, for CSV files and image folders', async () => {
@@ -174,7 +180,10 @@ test('--val-split is a pure function of --seed, for CSV files and image folders'
 test('--val-split with --ensemble: every member holds out the samples the ensemble is evaluated on', async () => {
   const r = await cli('train', '--data', join(root, 'small.csv'), '--val-split', '0.3', '--ensemble', '2', '--epochs', '1', '--json');
   assert.equal(r.code, 0, r.err);
-  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const final = lines.filter((l) => l.epoch !== undefined).map((l) => l.testAccuracy);
   const ens = lines.find((l) => l.ensemble === 'independent');
   assert.equal(final.length, 2);
@@ -202,7 +211,10 @@ test('--standardize: mean and std of the training part only, applied to both par
   assert.deepEqual(again.preprocess, p);
   const rawAgain = await loadData(join(root, 'test.csv'), { valSplit: 0.5, seed: 1 });
   assert.deepEqual(again.test.images, applyPreprocess(p, rawAgain.test.images));
-  await assert.rejects(loadData(join(root, 'test.csv'), { valSplit: 0.5, preprocess: { ...p, mean: p.mean.slice(1), std: p.std.slice(1) } }), /test\.csv: the model's preprocess: fitted on 783 features, but the samples have 784/);
+  await assert.rejects(
+    loadData(join(root, 'test.csv'), { valSplit: 0.5, preprocess: { ...p, mean: p.mean.slice(1), std: p.std.slice(1) } }),
+    /test\.csv: the model's preprocess: fitted on 783 features, but the samples have 784/,
+  );
   // With --val-split, the held-out rows do not enter the statistics.
   const v = await loadData(join(root, 'small.csv'), { valSplit: 0.5, seed: 2, standardize: true });
   const plain = await loadData(join(root, 'small.csv'), { valSplit: 0.5, seed: 2 });
@@ -214,11 +226,18 @@ test('--standardize: mean and std of the training part only, applied to both par
 test('colour images: 3 channels unless --channels 1; --resize makes mixed sizes one size', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'descent-colour-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [cls, k] of [['cat', 0], ['dog', 1], ['eel', 2]] as const) {
+  for (const [cls, k] of [
+    ['cat', 0],
+    ['dog', 1],
+    ['eel', 2],
+  ] as const) {
     mkdirSync(join(dir, cls));
     for (let i = 0; i < 4; i++) {
       const w = i === 3 ? 8 : 6;
-      writeFileSync(join(dir, cls, `${i}.png`), rgbPng(w, 4, (p) => [(p * 9 + k * 40) % 256, (i * 50) % 256, 200 - k * 30]));
+      writeFileSync(
+        join(dir, cls, `${i}.png`),
+        rgbPng(w, 4, (p) => [(p * 9 + k * 40) % 256, (i * 50) % 256, 200 - k * 30]),
+      );
     }
   }
   await assert.rejects(loadData(dir, { valSplit: 0.25 }), /cat\/3\.png: image is 4×8 \(H×W\) but the first image, .*cat\/0\.png, is 4×6/);
@@ -229,7 +248,21 @@ test('colour images: 3 channels unless --channels 1; --resize makes mixed sizes 
   assert.match(rgb.source, /3×4×6 \(RGB: some images are in colour, resized\)/);
   const grey = await loadData(dir, { valSplit: 0.25, resize: '2x3', channels: '1', seed: 1 });
   assert.deepEqual(grey.train.shape, [1, 2, 3]);
-  const r = await cli('train', '--data', dir, '--val-split', '0.25', '--resize', '8x8', '--model', 'cnn', '--epochs', '1', '--batch-size', '4');
+  const r = await cli(
+    'train',
+    '--data',
+    dir,
+    '--val-split',
+    '0.25',
+    '--resize',
+    '8x8',
+    '--model',
+    'cnn',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '4',
+  );
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /final test accuracy/);
 });
@@ -276,29 +309,99 @@ test('malformed CSV files and image folders: one line with the path and line or 
     [['--data', join(dir, 'missing.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('missing.csv')}: cannot be read: file not found`)],
     [['--data', join(dir, 'empty.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('empty.csv')}: empty file`)],
     [['--data', join(dir, 'blank.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('blank.csv')}: empty file`)],
-    [['--data', join(dir, 'header-only.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('header-only.csv')}: no data rows after the header`)],
-    [['--data', join(dir, 'ragged.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('ragged.csv')}:3: ragged row: expected 3 fields as in the header, got 2`)],
-    [['--data', join(dir, 'text.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('text.csv')}:4: column 2 \\("b"\\): "x1" is not a number`)],
-    [['--data', join(dir, 'hole.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('hole.csv')}:2: column 1 \\("a"\\): is empty; every feature needs a number`)],
-    [['--data', join(dir, 'nolabel.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('nolabel.csv')}:3: column 0 \\("label"\\): missing label`)],
-    [['--data', join(dir, 'oneclass.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('oneclass.csv')}: every row of .* has the label "cat"; a classifier needs at least 2 classes`)],
-    [['--data', join(dir, 'nocol.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('nocol.csv')}:1: no column named "label"; say which column holds the labels`)],
-    [['--data', join(dir, 'nocol.csv'), '--val-split', '0.5', '--label-column', '7'], 1, /nocol\.csv:1: label column index 7 is out of range: the header has 3 columns/],
-    [['--data', join(dir, 'nocol.csv'), '--val-split', '0.5', '--label-column', 'z'], 1, /nocol\.csv:1: no label column named "z" \(columns: "y", "a", "b"\)/],
+    [
+      ['--data', join(dir, 'header-only.csv'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('header-only.csv')}: no data rows after the header`),
+    ],
+    [
+      ['--data', join(dir, 'ragged.csv'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('ragged.csv')}:3: ragged row: expected 3 fields as in the header, got 2`),
+    ],
+    [
+      ['--data', join(dir, 'text.csv'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('text.csv')}:4: column 2 \\("b"\\): "x1" is not a number`),
+    ],
+    [
+      ['--data', join(dir, 'hole.csv'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('hole.csv')}:2: column 1 \\("a"\\): is empty; every feature needs a number`),
+    ],
+    [
+      ['--data', join(dir, 'nolabel.csv'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('nolabel.csv')}:3: column 0 \\("label"\\): missing label`),
+    ],
+    [
+      ['--data', join(dir, 'oneclass.csv'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('oneclass.csv')}: every row of .* has the label "cat"; a classifier needs at least 2 classes`),
+    ],
+    [
+      ['--data', join(dir, 'nocol.csv'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('nocol.csv')}:1: no column named "label"; say which column holds the labels`),
+    ],
+    [
+      ['--data', join(dir, 'nocol.csv'), '--val-split', '0.5', '--label-column', '7'],
+      1,
+      /nocol\.csv:1: label column index 7 is out of range: the header has 3 columns/,
+    ],
+    [
+      ['--data', join(dir, 'nocol.csv'), '--val-split', '0.5', '--label-column', 'z'],
+      1,
+      /nocol\.csv:1: no label column named "z" \(columns: "y", "a", "b"\)/,
+    ],
     [['--data', join(dir, 'quote.csv'), '--val-split', '0.5'], 1, new RegExp(`${D('quote.csv')}:\\d+: malformed CSV: Quote Not Closed`)],
     [['--data', join(dir, 'good.csv')], 2, /--data .*good\.csv has no test set: give --test-data FILE\|DIR, or --val-split F/],
     [['--data', join(dir, 'good.csv'), '--test-data', join(dir, 'ragged.csv')], 1, /ragged\.csv:3: ragged row/],
     [['--data', join(dir, 'good.csv'), '--val-split', '0.5', '--resize', '8x8'], 2, /--resize applies to image folders, not to CSV data/],
-    [['--data', 'embedded', '--val-split', '0.2'], 2, /--val-split applies to data without a test set; embedded Fashion-MNIST subset has one/],
+    [
+      ['--data', 'embedded', '--val-split', '0.2'],
+      2,
+      /--val-split applies to data without a test set; embedded Fashion-MNIST subset has one/,
+    ],
     [['--data', 'embedded', '--standardize'], 2, /--standardize applies to CSV data, not to the embedded Fashion-MNIST/],
-    [['--data', join(dir, 'f-size'), '--val-split', '0.5'], 1, new RegExp(`${D('f-size/b/0.png')}: image is 4×5 \\(H×W\\) but the first image, ${D('f-size/a/0.png')}, is 4×4; give every image the same size or resize them all \\(--resize HxW\\)$`)],
-    [['--data', join(dir, 'f-corrupt'), '--val-split', '0.5'], 1, new RegExp(`${D('f-corrupt/b/0.png')}: corrupt or unsupported PNG image \\(pngjs: `)],
-    [['--data', join(dir, 'f-text'), '--val-split', '0.5'], 1, new RegExp(`${D('f-text/b/0.jpg')}: not a PNG or JPEG image \\(it starts with 6e 6f 74 20\\)`)],
-    [['--data', join(dir, 'f-one'), '--val-split', '0.5'], 1, new RegExp(`${D('f-one')}: found 1 class folder \\("a"\\); a classifier needs at least 2 classes`)],
-    [['--data', join(dir, 'f-empty'), '--val-split', '0.5'], 1, new RegExp(`${D('f-empty/b')}: class folder "b" holds no PNG or JPEG image`)],
+    [
+      ['--data', join(dir, 'f-size'), '--val-split', '0.5'],
+      1,
+      new RegExp(
+        `${D('f-size/b/0.png')}: image is 4×5 \\(H×W\\) but the first image, ${D('f-size/a/0.png')}, is 4×4; give every image the same size or resize them all \\(--resize HxW\\)$`,
+      ),
+    ],
+    [
+      ['--data', join(dir, 'f-corrupt'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('f-corrupt/b/0.png')}: corrupt or unsupported PNG image \\(pngjs: `),
+    ],
+    [
+      ['--data', join(dir, 'f-text'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('f-text/b/0.jpg')}: not a PNG or JPEG image \\(it starts with 6e 6f 74 20\\)`),
+    ],
+    [
+      ['--data', join(dir, 'f-one'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('f-one')}: found 1 class folder \\("a"\\); a classifier needs at least 2 classes`),
+    ],
+    [
+      ['--data', join(dir, 'f-empty'), '--val-split', '0.5'],
+      1,
+      new RegExp(`${D('f-empty/b')}: class folder "b" holds no PNG or JPEG image`),
+    ],
     [['--data', join(dir, 'f-bmp'), '--val-split', '0.5'], 1, new RegExp(`${D('f-bmp/b/0.bmp')}: unsupported image format \\.bmp`)],
-    [['--data', join(dir, 'f-split')], 1, new RegExp(`${D('f-split/test/c')}: class "c" is not a class of ${D('f-split/train')} \\(a, b\\)`)],
-    [['--data', join(dir, 'f-one'), '--val-split', '0.5', '--resize', '8by8'], 2, /--resize: expected HxW with positive integers \(e\.g\. 28x28\), got "8by8"/],
+    [
+      ['--data', join(dir, 'f-split')],
+      1,
+      new RegExp(`${D('f-split/test/c')}: class "c" is not a class of ${D('f-split/train')} \\(a, b\\)`),
+    ],
+    [
+      ['--data', join(dir, 'f-one'), '--val-split', '0.5', '--resize', '8by8'],
+      2,
+      /--resize: expected HxW with positive integers \(e\.g\. 28x28\), got "8by8"/,
+    ],
     [['--data', join(dir, 'f-one'), '--channels', '2'], 2, /--channels: unknown value "2"; expected one of 1, 3/],
   ];
   const out = mkdtempSync(join(tmpdir(), 'descent-bad-out-'));

@@ -16,14 +16,39 @@ const dir = mkdtempSync(join(tmpdir(), 'descent-predict-'));
 const weights = join(dir, 'mlp.json');
 
 test('descent predict gives the probabilities the model gives the same images read from IDX', async () => {
-  const t = await cli('train', '--data', 'embedded', '--model', 'mlp', '--limit', '1000', '--test-limit', '100', '--epochs', '1', '--seed', '5', '--json', '--save', weights);
+  const t = await cli(
+    'train',
+    '--data',
+    'embedded',
+    '--model',
+    'mlp',
+    '--limit',
+    '1000',
+    '--test-limit',
+    '100',
+    '--epochs',
+    '1',
+    '--seed',
+    '5',
+    '--json',
+    '--save',
+    weights,
+  );
   assert.equal(t.code, 0, t.err);
   const { test: testSet } = await loadEmbedded();
   const picks = [0, 7, 42];
   const files = picks.map((i) => {
     const img = testSet.images.subarray(i * 784, (i + 1) * 784);
     const path = join(dir, `img${i}.png`);
-    writeFileSync(path, encodePng(Uint8Array.from(img, (v) => Math.round(v * 255)), 28, 28, 1));
+    writeFileSync(
+      path,
+      encodePng(
+        Uint8Array.from(img, (v) => Math.round(v * 255)),
+        28,
+        28,
+        1,
+      ),
+    );
     return path;
   });
   const r = await cli('predict', '--weights', weights, '--json', ...files);
@@ -47,7 +72,7 @@ test('descent predict gives the probabilities the model gives the same images re
   assert.match(text.out, /img0\.png: [A-Za-z/ -]+ 0\.\d{4}, [A-Za-z/ -]+ 0\.\d{4}$/);
 });
 
-test('descent predict converts colour and resizes to the model\'s input', async () => {
+test("descent predict converts colour and resizes to the model's input", async () => {
   const rgb = new Uint8Array(56 * 40 * 3);
   for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 37) % 256;
   const path = join(dir, 'colour.png');

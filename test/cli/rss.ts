@@ -27,5 +27,11 @@ export function runWithRss(args: string[], opts: { stdout?: 'ignore' | 'pipe' } 
   const seconds = (performance.now() - t0) / 1000;
   const m = /maxrss (\d+)\s*$/.exec(r.stderr ?? '');
   if (!m) throw new Error(`child reported no maxrss (status ${r.status}, signal ${r.signal}): ${(r.stderr ?? '').slice(-500)}`);
-  return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '').replace(/\n?maxrss \d+\s*$/, ''), maxRssMB: Number(m[1]) / 1024, seconds };
+  return {
+    code: r.status,
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '').replace(/\n?maxrss \d+\s*$/, ''),
+    maxRssMB: Number(m[1]) / 1024,
+    seconds,
+  };
 }

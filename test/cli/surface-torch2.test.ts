@@ -10,9 +10,21 @@ import { trajectory } from '../../src/surfaces/index.js';
 const cases: [string, string[], Record<string, unknown>][] = [
   ['rprop', ['--lr', '0.02', '--etas', '0.4,1.3', '--step-sizes', '1e-5,0.5'], { lr: 0.02, etas: [0.4, 1.3], stepSizes: [1e-5, 0.5] }],
   ['asgd', ['--lr', '0.001', '--lambd', '0.01', '--alpha', '0.5', '--t0', '10'], { lr: 0.001, lambd: 0.01, alpha: 0.5, t0: 10 }],
-  ['adafactor', ['--lr', '0.05', '--beta2-decay', '-0.5', '--d', '2', '--weight-decay', '0.01'], { lr: 0.05, beta2Decay: -0.5, d: 2, weightDecay: 0.01 }],
-  ['nadam', ['--lr', '0.01', '--weight-decay', '0.1', '--decoupled-weight-decay', '--maximize'], { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true }],
-  ['radam', ['--lr', '0.01', '--weight-decay', '0.1', '--decoupled-weight-decay'], { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true }],
+  [
+    'adafactor',
+    ['--lr', '0.05', '--beta2-decay', '-0.5', '--d', '2', '--weight-decay', '0.01'],
+    { lr: 0.05, beta2Decay: -0.5, d: 2, weightDecay: 0.01 },
+  ],
+  [
+    'nadam',
+    ['--lr', '0.01', '--weight-decay', '0.1', '--decoupled-weight-decay', '--maximize'],
+    { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true },
+  ],
+  [
+    'radam',
+    ['--lr', '0.01', '--weight-decay', '0.1', '--decoupled-weight-decay'],
+    { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true },
+  ],
 ];
 
 for (const [key, flags, options] of cases) {
@@ -22,7 +34,10 @@ for (const [key, flags, options] of cases) {
     const j = JSON.parse(r.out);
     assert.deepEqual(j.options, options);
     const lib = trajectory('beale', key, { steps: 40, options });
-    assert.deepEqual(j.trace.map((s: { x: number[] }) => s.x), lib.trace.map((s) => s.x));
+    assert.deepEqual(
+      j.trace.map((s: { x: number[] }) => s.x),
+      lib.trace.map((s) => s.x),
+    );
   });
 }
 
@@ -39,11 +54,27 @@ test('surface: an option of another optimizer, or out of range, is named', async
 });
 
 test('descent compare trains Adafactor, Rprop and ASGD from the same weights (lr 0: ASGD and Adafactor stay put, Rprop moves by Δmin)', async () => {
-  const small = ['--data', 'embedded', '--limit', '128', '--test-limit', '64', '--epochs', '1', '--batch-size', '64', '--backend', 'reference'];
+  const small = [
+    '--data',
+    'embedded',
+    '--limit',
+    '128',
+    '--test-limit',
+    '64',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '64',
+    '--backend',
+    'reference',
+  ];
   const r = await cli('compare', ...small, '--optimizers', 'sgd,adafactor,asgd,rprop', '--lr-table', 'same', '--lr', '0', '--json');
   assert.equal(r.code, 0, r.err);
   const rows = JSON.parse(r.out).results as { optimizer: string; trainLoss: number }[];
-  assert.deepEqual(rows.map((x) => x.optimizer), ['sgd', 'adafactor', 'asgd', 'rprop']);
+  assert.deepEqual(
+    rows.map((x) => x.optimizer),
+    ['sgd', 'adafactor', 'asgd', 'rprop'],
+  );
   assert.equal(rows[1].trainLoss, rows[0].trainLoss);
   assert.equal(rows[2].trainLoss, rows[0].trainLoss);
   assert.notEqual(rows[3].trainLoss, rows[0].trainLoss, "Rprop's lr is only its initial step size");
@@ -58,7 +89,21 @@ test('descent train --resume with Adafactor: the factored state comes back from 
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'descent-adafactor-'));
   try {
-    const run = ['--optimizer', 'adafactor', '--data', 'embedded', '--limit', '256', '--test-limit', '64', '--batch-size', '64', '--backend', 'reference', '--json'];
+    const run = [
+      '--optimizer',
+      'adafactor',
+      '--data',
+      'embedded',
+      '--limit',
+      '256',
+      '--test-limit',
+      '64',
+      '--batch-size',
+      '64',
+      '--backend',
+      'reference',
+      '--json',
+    ];
     const first = await cli('train', ...run, '--epochs', '1', '--checkpoint-dir', join(dir, 'ck'));
     assert.equal(first.code, 0, first.err);
     const resumed = await cli('train', '--resume', join(dir, 'ck'), '--epochs', '2', '--json');
@@ -66,7 +111,8 @@ test('descent train --resume with Adafactor: the factored state comes back from 
     const whole = await cli('train', ...run, '--epochs', '2');
     assert.equal(whole.code, 0, whole.err);
     const last = (out: string) => JSON.parse(out.trim().split('\n').pop()!);
-    const a = last(resumed.out), b = last(whole.out);
+    const a = last(resumed.out),
+      b = last(whole.out);
     assert.equal(a.epoch, 2);
     assert.deepEqual([a.trainLoss, a.testLoss, a.testAccuracy], [b.trainLoss, b.testLoss, b.testAccuracy]);
   } finally {

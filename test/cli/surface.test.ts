@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import { cli } from './run-cli.js';
 import { assertClose } from '../helpers.js';
 
-
 function flags(options: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(options)) {
-    const name = '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    const name = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     if (typeof v === 'boolean') out.push(v ? name : `--no-${name.slice(2)}`);
     else if (Array.isArray(v)) out.push(name, v.join(','));
     else out.push(name, String(v));
@@ -19,11 +18,24 @@ function flags(options: Record<string, unknown>): string[] {
 
 const surf = JSON.parse(readFileSync(new URL('../../../test/fixtures/optim/surfaces.json', import.meta.url), 'utf8'));
 
-test('descent surface --json equals PyTorch\'s trajectory for every optimizer and setting of the fixtures', async () => {
+test("descent surface --json equals PyTorch's trajectory for every optimizer and setting of the fixtures", async () => {
   for (const c of surf.cases) {
     // The fixtures are PyTorch 1.13's, whose NAdam is --legacy-mu-product (the default is 2.0's rule).
     const legacy = c.key === 'nadam' ? ['--legacy-mu-product'] : [];
-    const args = ['surface', '--fn', c.problem, '--optimizer', c.key, '--start', c.start.join(','), '--steps', String(c.steps), ...flags(c.options), ...legacy, '--json'];
+    const args = [
+      'surface',
+      '--fn',
+      c.problem,
+      '--optimizer',
+      c.key,
+      '--start',
+      c.start.join(','),
+      '--steps',
+      String(c.steps),
+      ...flags(c.options),
+      ...legacy,
+      '--json',
+    ];
     const r = await cli(...args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
     const j = JSON.parse(r.out);
@@ -38,10 +50,22 @@ test('descent surface --json equals PyTorch\'s trajectory for every optimizer an
   }
 });
 
-test('descent surface --optimizer nadam by default follows PyTorch 2.0\'s rule (tools/golden_nadam2.py)', async () => {
+test("descent surface --optimizer nadam by default follows PyTorch 2.0's rule (tools/golden_nadam2.py)", async () => {
   const nadam2 = JSON.parse(readFileSync(new URL('../../../test/fixtures/optim/nadam2.json', import.meta.url), 'utf8'));
   for (const c of nadam2.surfaces) {
-    const args = ['surface', '--fn', c.problem, '--optimizer', 'nadam', '--start', c.start.join(','), '--steps', String(c.steps), ...flags(c.options), '--json'];
+    const args = [
+      'surface',
+      '--fn',
+      c.problem,
+      '--optimizer',
+      'nadam',
+      '--start',
+      c.start.join(','),
+      '--steps',
+      String(c.steps),
+      ...flags(c.options),
+      '--json',
+    ];
     const j = JSON.parse((await cli(...args)).out);
     j.trace.forEach((s: { x: number[] }, t: number) => assertClose(s.x, c.x[t], 1e-9, `${args.join(' ')} x at t=${t}`));
   }
@@ -49,15 +73,55 @@ test('descent surface --optimizer nadam by default follows PyTorch 2.0\'s rule (
 
 test('momentum and nesterov are SGD with momentum 0.9 unless given', async () => {
   const a = JSON.parse((await cli('surface', '--fn', 'bowl', '--optimizer', 'nesterov', '--lr', '0.01', '--steps', '5', '--json')).out);
-  const b = JSON.parse((await cli('surface', '--fn', 'bowl', '--optimizer', 'sgd', '--lr', '0.01', '--momentum', '0.9', '--nesterov', '--steps', '5', '--json')).out);
+  const b = JSON.parse(
+    (
+      await cli(
+        'surface',
+        '--fn',
+        'bowl',
+        '--optimizer',
+        'sgd',
+        '--lr',
+        '0.01',
+        '--momentum',
+        '0.9',
+        '--nesterov',
+        '--steps',
+        '5',
+        '--json',
+      )
+    ).out,
+  );
   assert.deepEqual(a.trace, b.trace);
   assert.deepEqual(a.options, { momentum: 0.9, nesterov: true, lr: 0.01 });
-  const c = JSON.parse((await cli('surface', '--fn', 'bowl', '--optimizer', 'momentum', '--momentum', '0.5', '--steps', '2', '--json')).out);
+  const c = JSON.parse(
+    (await cli('surface', '--fn', 'bowl', '--optimizer', 'momentum', '--momentum', '0.5', '--steps', '2', '--json')).out,
+  );
   assert.equal(c.options.momentum, 0.5);
 });
 
 test('noise with a seed is reproducible and changes the path', async () => {
-  const run = async (seed: string) => JSON.parse((await cli('surface', '--fn', 'saddle', '--optimizer', 'sgd', '--lr', '0.1', '--steps', '20', '--noise', '0.1', '--seed', seed, '--json')).out);
+  const run = async (seed: string) =>
+    JSON.parse(
+      (
+        await cli(
+          'surface',
+          '--fn',
+          'saddle',
+          '--optimizer',
+          'sgd',
+          '--lr',
+          '0.1',
+          '--steps',
+          '20',
+          '--noise',
+          '0.1',
+          '--seed',
+          seed,
+          '--json',
+        )
+      ).out,
+    );
   assert.deepEqual(await run('3'), await run('3'));
   assert.notDeepEqual((await run('3')).trace, (await run('4')).trace);
 });

@@ -20,15 +20,36 @@ const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n');
 
 test('4 optimizers × 6 learning rates × 2 seeds: every trial once, the table, --json and the HTML report', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sweep-cli-'));
-  const out = join(dir, 'r.jsonl'), html = join(dir, 'r.html');
-  const args = ['sweep', ...small, '--optimizers', 'sgd,momentum,rmsprop,adam', '--space', 'lr=log:1e-4:1', '--sampler', 'grid', '--points', '6', '--seeds', '2', '--workers', '2', '--out', out];
+  const out = join(dir, 'r.jsonl'),
+    html = join(dir, 'r.html');
+  const args = [
+    'sweep',
+    ...small,
+    '--optimizers',
+    'sgd,momentum,rmsprop,adam',
+    '--space',
+    'lr=log:1e-4:1',
+    '--sampler',
+    'grid',
+    '--points',
+    '6',
+    '--seeds',
+    '2',
+    '--workers',
+    '2',
+    '--out',
+    out,
+  ];
   const r = await cli(...args, '--html', html);
   assert.equal(r.code, 0, r.err);
   const rows = lines(out);
   assert.equal(rows.length, 1 + 48);
   const results = rows.slice(1).map((l) => JSON.parse(l));
   assert.equal(new Set(results.map((x) => x.id)).size, 48);
-  assert.deepEqual([...new Set(results.map((x) => x.spec.options.lr))].sort((a, b) => a - b).map((x) => Number(x.toPrecision(6))), [1e-4, 6.30957e-4, 3.98107e-3, 2.51189e-2, 0.158489, 1]);
+  assert.deepEqual(
+    [...new Set(results.map((x) => x.spec.options.lr))].sort((a, b) => a - b).map((x) => Number(x.toPrecision(6))),
+    [1e-4, 6.30957e-4, 3.98107e-3, 2.51189e-2, 0.158489, 1],
+  );
   assert.match(r.out, /^workload +optimizer +studies +trials +steps +time +best trial$/m);
   for (const o of ['sgd', 'momentum', 'rmsprop', 'adam']) assert.match(r.out, new RegExp(`^mlp +${o} +\\d/2 +\\d+/12 `, 'm'));
   assert.match(r.out, /performance profile \(steps to target\)/);
@@ -47,7 +68,11 @@ test('4 optimizers × 6 learning rates × 2 seeds: every trial once, the table, 
     const mine = results.filter((x) => x.spec.optimizer === s.optimizer);
     assert.equal(s.reached, mine.filter((x) => x.stepsToTarget !== null).length);
     const best = Math.min(...mine.filter((x) => x.stepsToTarget !== null).map((x) => x.stepsToTarget));
-    if (s.reached) assert.equal(Math.min(...s.studies.filter((x: { steps: number | null }) => x.steps !== null).map((x: { steps: number }) => x.steps)), best);
+    if (s.reached)
+      assert.equal(
+        Math.min(...s.studies.filter((x: { steps: number | null }) => x.steps !== null).map((x: { steps: number }) => x.steps)),
+        best,
+      );
   }
   assert.deepEqual(Object.keys(report.profiles.steps.rho).sort(), ['adam', 'momentum', 'rmsprop', 'sgd']);
   assert.equal(lines(out).length, 49, 'nothing appended by the second run');
@@ -56,7 +81,27 @@ test('4 optimizers × 6 learning rates × 2 seeds: every trial once, the table, 
 test('a sweep killed with SIGKILL (its last line torn) resumes without rerunning finished trials', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sweep-kill-'));
   const out = join(dir, 'r.jsonl');
-  const args = [bin, 'sweep', '--workloads', 'mlp', '--budget', '100', ...base, '--optimizers', 'sgd,adam', '--space', 'lr=log:1e-3:1e-1', '--sampler', 'grid', '--points', '4', '--workers', '1', '--out', out];
+  const args = [
+    bin,
+    'sweep',
+    '--workloads',
+    'mlp',
+    '--budget',
+    '100',
+    ...base,
+    '--optimizers',
+    'sgd,adam',
+    '--space',
+    'lr=log:1e-3:1e-1',
+    '--sampler',
+    'grid',
+    '--points',
+    '4',
+    '--workers',
+    '1',
+    '--out',
+    out,
+  ];
   const child = spawn(process.execPath, args, { stdio: 'ignore' });
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
@@ -97,13 +142,33 @@ test('user errors: a bad search space, a results file of another sweep, an unrea
   assert.equal(unread.err, 'descent sweep: search space: beta1 is read by none of adagrad');
   const wl = await cli('sweep', '--workloads', 'mpl', ...base, '--out', out);
   assert.match(wl.err, /^descent sweep: unknown workload "mpl"; expected logreg, mlp, cnn, fmp \(did you mean mlp\?\)$/);
-  writeFileSync(out, JSON.stringify({ format: 'descent-sweep', version: 1, sweep: '0123456789abcdef', spec: {} }) + '\n');
+  writeFileSync(out, `${JSON.stringify({ format: 'descent-sweep', version: 1, sweep: '0123456789abcdef', spec: {} })}\n`);
   const other = await cli('sweep', ...small, '--optimizers', 'sgd', '--points', '1', '--out', out);
   assert.equal(other.code, 2);
-  assert.match(other.err, /^descent sweep: results file .* belongs to a different sweep \(spec hash 0123456789abcdef, this sweep's is [0-9a-f]{16}\); give the same options as that sweep, or another --out$/);
-  const redis = await cli('sweep', ...small, '--optimizers', 'sgd', '--points', '1', '--out', join(dir, 'q.jsonl'), '--queue', 'redis://127.0.0.1:1');
+  assert.match(
+    other.err,
+    /^descent sweep: results file .* belongs to a different sweep \(spec hash 0123456789abcdef, this sweep's is [0-9a-f]{16}\); give the same options as that sweep, or another --out$/,
+  );
+  const redis = await cli(
+    'sweep',
+    ...small,
+    '--optimizers',
+    'sgd',
+    '--points',
+    '1',
+    '--out',
+    join(dir, 'q.jsonl'),
+    '--queue',
+    'redis://127.0.0.1:1',
+  );
   assert.equal(redis.code, 1);
-  assert.equal(redis.err.split('\n').filter((l) => l.startsWith('descent sweep:')).join('\n'), 'descent sweep: cannot reach Redis at 127.0.0.1:1: ECONNREFUSED (is redis-server running there?)');
+  assert.equal(
+    redis.err
+      .split('\n')
+      .filter((l) => l.startsWith('descent sweep:'))
+      .join('\n'),
+    'descent sweep: cannot reach Redis at 127.0.0.1:1: ECONNREFUSED (is redis-server running there?)',
+  );
   const worker = await cli('worker', '--queue', 'redis://127.0.0.1:1');
   assert.equal(worker.code, 1);
   assert.equal(worker.err, 'descent worker: cannot reach Redis at 127.0.0.1:1: ECONNREFUSED (is redis-server running there?)');

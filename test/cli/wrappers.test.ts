@@ -7,7 +7,20 @@ import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { assertClose } from '../helpers.js';
 
-const small = ['--data', 'embedded', '--limit', '256', '--test-limit', '128', '--epochs', '1', '--batch-size', '64', '--backend', 'reference'];
+const small = [
+  '--data',
+  'embedded',
+  '--limit',
+  '256',
+  '--test-limit',
+  '128',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '64',
+  '--backend',
+  'reference',
+];
 
 test('descent train --optimizer sam:adam is --optimizer sam --base adam; it prints the base and counts 2 evaluations per step', async () => {
   const a = await cli('train', ...small, '--optimizer', 'sam:adam', '--lr', '0.002', '--rho', '0.1', '--json');
@@ -44,7 +57,13 @@ test('descent compare takes WRAPPER:BASE and the tuned rows of the new methods',
   const r = await cli('compare', ...small, '--optimizers', 'schedule-free-adamw,lookahead:adam', '--json');
   assert.equal(r.code, 0, r.err);
   const rows = JSON.parse(r.out).results as { optimizer: string; options: Record<string, unknown> }[];
-  assert.deepEqual(rows.map((x) => [x.optimizer, x.options.lr]), [['schedule-free-adamw', 5e-3], ['lookahead:adam', 1e-3]]);
+  assert.deepEqual(
+    rows.map((x) => [x.optimizer, x.options.lr]),
+    [
+      ['schedule-free-adamw', 5e-3],
+      ['lookahead:adam', 1e-3],
+    ],
+  );
   const bad = await cli('compare', ...small, '--optimizers', 'adam:sgd');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /only sam, asam and lookahead take a base/);
@@ -55,9 +74,21 @@ const fx = JSON.parse(readFileSync(new URL('../../../test/fixtures/optim/wrapper
 test('descent surface --json equals the reference trajectories of Schedule-Free, SAM and Lookahead', async () => {
   for (const c of fx.surfaces) {
     const { base, ...rest } = c.options as Record<string, unknown>;
-    const flags = Object.entries(rest).flatMap(([k, v]) => ['--' + k.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase()), String(v)]);
+    const flags = Object.entries(rest).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}`, String(v)]);
     const key = base ? `${c.key}:${base}` : c.key;
-    const r = await cli('surface', '--fn', c.problem, '--optimizer', key, '--start', c.start.join(','), '--steps', String(c.steps), ...flags, '--json');
+    const r = await cli(
+      'surface',
+      '--fn',
+      c.problem,
+      '--optimizer',
+      key,
+      '--start',
+      c.start.join(','),
+      '--steps',
+      String(c.steps),
+      ...flags,
+      '--json',
+    );
     assert.equal(r.code, 0, `${key}: ${r.err}`);
     const trace = JSON.parse(r.out).trace as { x: number[] }[];
     for (const [t, s] of trace.entries()) assertClose(s.x, c.x[t], 1e-9, `${key} on ${c.problem}, t=${t}`);
@@ -68,7 +99,19 @@ test('Schedule-Free: descent eval of a checkpoint and of --save evaluates the av
   const dir = mkdtempSync(join(tmpdir(), 'descent-sf-'));
   try {
     const save = join(dir, 'w.safetensors');
-    const r = await cli('train', ...small.map((a, i) => (small[i - 1] === '--epochs' ? '2' : a)), '--optimizer', 'schedule-free-adamw', '--lr', '0.005', '--checkpoint-dir', join(dir, 'ck'), '--save', save, '--json');
+    const r = await cli(
+      'train',
+      ...small.map((a, i) => (small[i - 1] === '--epochs' ? '2' : a)),
+      '--optimizer',
+      'schedule-free-adamw',
+      '--lr',
+      '0.005',
+      '--checkpoint-dir',
+      join(dir, 'ck'),
+      '--save',
+      save,
+      '--json',
+    );
     assert.equal(r.code, 0, r.err);
     const last = JSON.parse(r.out.trim().split('\n').at(-1)!);
     for (const weights of [join(dir, 'ck'), save]) {

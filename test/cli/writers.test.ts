@@ -16,7 +16,22 @@ import { cli } from './run-cli.js';
 import { setTempNameSource, tempPrefix } from '../../src/io/files.js';
 import { changes, snapshot, stamp } from '../io/snapshot.js';
 
-const TRAIN = ['--data', 'embedded', '--model', 'logreg', '--limit', '64', '--test-limit', '32', '--epochs', '1', '--batch-size', '32', '--backend', 'reference'];
+const TRAIN = [
+  '--data',
+  'embedded',
+  '--model',
+  'logreg',
+  '--limit',
+  '64',
+  '--test-limit',
+  '32',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '32',
+  '--backend',
+  'reference',
+];
 
 /**
  * The writers under test: each writes to `target` and names it in its messages by this flag;
@@ -24,10 +39,28 @@ const TRAIN = ['--data', 'embedded', '--model', 'logreg', '--limit', '64', '--te
  * train --save only the write is under test here; its pre-flight check belongs to the training
  * command's own tests.
  */
-const writers: { name: string; flag: string; folder: boolean; checkedFirst: boolean; run: (target: string) => Promise<{ code: number; out: string; err: string }> }[] = [
+const writers: {
+  name: string;
+  flag: string;
+  folder: boolean;
+  checkedFirst: boolean;
+  run: (target: string) => Promise<{ code: number; out: string; err: string }>;
+}[] = [
   { name: 'train --save', flag: '', folder: false, checkedFirst: false, run: (t) => cli('train', ...TRAIN, '--save', t) },
-  { name: 'augment --out', flag: '--out', folder: false, checkedFirst: true, run: (t) => cli('augment', '--rows', '2', '--per', '1', '--zoom', '1', '--out', t) },
-  { name: 'compare --export-run', flag: '--export-run', folder: true, checkedFirst: true, run: (t) => cli('compare', ...TRAIN, '--optimizers', 'sgd', '--export-run', t) },
+  {
+    name: 'augment --out',
+    flag: '--out',
+    folder: false,
+    checkedFirst: true,
+    run: (t) => cli('augment', '--rows', '2', '--per', '1', '--zoom', '1', '--out', t),
+  },
+  {
+    name: 'compare --export-run',
+    flag: '--export-run',
+    folder: true,
+    checkedFirst: true,
+    run: (t) => cli('compare', ...TRAIN, '--optimizers', 'sgd', '--export-run', t),
+  },
 ];
 
 /** The planted names the source hands out first, then fresh ones. */
@@ -74,7 +107,12 @@ for (const w of writers) {
     const nullBefore = stamp('/dev/null');
     const before = snapshot(root);
     const cases: [string, RegExp][] = [
-      [dev, w.folder ? /null: is a character device, not a folder$/ : /null: is a character device; refusing to replace it with a regular file$/],
+      [
+        dev,
+        w.folder
+          ? /null: is a character device, not a folder$/
+          : /null: is a character device; refusing to replace it with a regular file$/,
+      ],
       [join(work, 'link'), /link: is a symbolic link/],
       [join(work, 'link-to-folder'), /link-to-folder: is a symbolic link/],
     ];
@@ -120,7 +158,10 @@ for (const w of writers) {
     const after = snapshot(root);
     // The only change is the output itself.
     const added = changes(before, after);
-    assert.ok(added.length > 0 && added.every((c) => c.startsWith(`work/${w.folder ? 'run' : 'out'}`) && c.includes('(absent) →')), added.join('\n'));
+    assert.ok(
+      added.length > 0 && added.every((c) => c.startsWith(`work/${w.folder ? 'run' : 'out'}`) && c.includes('(absent) →')),
+      added.join('\n'),
+    );
     const st = lstatSync(target);
     assert.ok(w.folder ? st.isDirectory() : st.isFile(), 'the output is a real file or folder, not a link');
     if (w.folder) assert.deepEqual(readdirSync(target).sort(), ['init', 'manifest.json', 'order', 'results.json']);

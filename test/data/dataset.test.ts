@@ -35,21 +35,32 @@ test('Fashion-MNIST is the default class list, in label order', () => {
 test('image/label count mismatch names both files and both counts', () => {
   assert.throws(
     () => datasetFromIdx(images(3), labels([0, 1]), { imagesName: 'img.gz', labelsName: 'lab.gz', classes: CLASSES }),
-    (e: unknown) => e instanceof DataFormatError && /^img\.gz \/ lab\.gz: image\/label count mismatch: 3 images but 2 labels$/.test(e.message),
+    (e: unknown) =>
+      e instanceof DataFormatError && /^img\.gz \/ lab\.gz: image\/label count mismatch: 3 images but 2 labels$/.test(e.message),
   );
 });
 
 test('a label out of range names the labels file, the position and the range', () => {
   assert.throws(
     () => datasetFromIdx(images(3), labels([0, 3, 1]), { labelsName: 'lab.gz', classes: CLASSES }),
-    (e: unknown) => e instanceof DataFormatError && e.file === 'lab.gz' && /label 1 is 3, out of range: expected a class in \[0, 2\]/.test(e.message),
+    (e: unknown) =>
+      e instanceof DataFormatError && e.file === 'lab.gz' && /label 1 is 3, out of range: expected a class in \[0, 2\]/.test(e.message),
   );
 });
 
 test('wrong ranks and dtypes are rejected with the shape found', () => {
-  assert.throws(() => datasetFromIdx({ dtype: 'uint8', shape: [4], data: new Uint8Array(4) }, labels([0, 0, 0, 0]), { imagesName: 'i' }), /i: expected images of shape \[N, H, W\] or \[N, C, H, W\], got \[4\]/);
-  assert.throws(() => datasetFromIdx({ dtype: 'float32', shape: [1, 1, 1], data: new Float32Array(1) }, labels([0]), { imagesName: 'i' }), /i: expected uint8 pixels, got float32/);
-  assert.throws(() => datasetFromIdx(images(1), { dtype: 'uint8', shape: [1, 1], data: new Uint8Array(1) }, { labelsName: 'l' }), /l: expected labels of shape \[N\], got \[1, 1\]/);
+  assert.throws(
+    () => datasetFromIdx({ dtype: 'uint8', shape: [4], data: new Uint8Array(4) }, labels([0, 0, 0, 0]), { imagesName: 'i' }),
+    /i: expected images of shape \[N, H, W\] or \[N, C, H, W\], got \[4\]/,
+  );
+  assert.throws(
+    () => datasetFromIdx({ dtype: 'float32', shape: [1, 1, 1], data: new Float32Array(1) }, labels([0]), { imagesName: 'i' }),
+    /i: expected uint8 pixels, got float32/,
+  );
+  assert.throws(
+    () => datasetFromIdx(images(1), { dtype: 'uint8', shape: [1, 1], data: new Uint8Array(1) }, { labelsName: 'l' }),
+    /l: expected labels of shape \[N\], got \[1, 1\]/,
+  );
 });
 
 test('subset copies the chosen samples in the given order; slice clamps like Array.slice', () => {
@@ -75,5 +86,8 @@ test('the Dataset constructor checks that images and labels agree', () => {
     () => new Dataset({ images: new Float32Array(7), labels: new Int32Array(2), shape: [1, 2, 2], classes: CLASSES, name: 'toy' }),
     /toy: 2 labels need 2 × 4 = 8 image values, got 7/,
   );
-  assert.throws(() => new Dataset({ images: new Float32Array(4), labels: new Int32Array(1), shape: [1, 0, 4], classes: CLASSES }), /sample shape/);
+  assert.throws(
+    () => new Dataset({ images: new Float32Array(4), labels: new Int32Array(1), shape: [1, 0, 4], classes: CLASSES }),
+    /sample shape/,
+  );
 });

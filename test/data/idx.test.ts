@@ -4,11 +4,34 @@ import { parseIdx, encodeIdx, DataFormatError } from '../../src/index.js';
 
 /** A 2×2×3 uint8 IDX file written byte by byte, independently of encodeIdx. */
 const HAND_MADE = new Uint8Array([
-  0x00, 0x00, 0x08, 0x03, // magic: u8, rank 3
-  0x00, 0x00, 0x00, 0x02, // N = 2
-  0x00, 0x00, 0x00, 0x02, // H = 2
-  0x00, 0x00, 0x00, 0x03, // W = 3
-  0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255,
+  0x00,
+  0x00,
+  0x08,
+  0x03, // magic: u8, rank 3
+  0x00,
+  0x00,
+  0x00,
+  0x02, // N = 2
+  0x00,
+  0x00,
+  0x00,
+  0x02, // H = 2
+  0x00,
+  0x00,
+  0x00,
+  0x03, // W = 3
+  0,
+  1,
+  2,
+  3,
+  4,
+  5,
+  250,
+  251,
+  252,
+  253,
+  254,
+  255,
 ]);
 
 test('parseIdx reads a hand-made uint8 file: shape from big-endian dims, payload in order', () => {
@@ -48,7 +71,7 @@ function throwsData(fn: () => unknown, file: string, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof DataFormatError, `expected DataFormatError, got ${e}`);
     assert.equal(e.file, file);
-    assert.ok(e.message.startsWith(file + ': '), e.message);
+    assert.ok(e.message.startsWith(`${file}: `), e.message);
     assert.match(e.message, pattern);
     return true;
   });

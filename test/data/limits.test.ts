@@ -38,7 +38,7 @@ function dataDir(train: [number, number], test: [number, number]): string {
 
 test('a 1 MB gzip that expands to 1 GiB is refused after inflating only what its header announces', async () => {
   const dir = dataDir([28, 28], [28, 28]);
-  const bomb = join(dir, NAMES.ti + '.gz');
+  const bomb = join(dir, `${NAMES.ti}.gz`);
   // A valid header and 2 images (1584 bytes), then 1 GiB of zeros: about 1 MB compressed.
   const gz = createGzip({ level: 1, chunkSize: 1 << 20 });
   const out = createWriteStream(bomb);
@@ -90,7 +90,11 @@ test('an unreadable data folder is reported as permission denied (run as an unpr
   mkdirSync(dir);
   for (const [k, f] of Object.entries(NAMES)) writeFileSync(join(dir, f), k.endsWith('i') ? images(2, 28, 28) : labels(2));
   chmodSync(dir, 0o700);
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'train', '--data', dir, '--epochs', '1'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'train', '--data', dir, '--epochs', '1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.error, undefined, 'setpriv (util-linux) runs');
   assert.equal(r.status, 1, r.stderr);
   const line = r.stderr.trim();
@@ -104,7 +108,10 @@ test('an unreadable data folder is reported as permission denied (run as an unpr
 
 test('train and test images of different sizes are refused when loaded, before any training', () => {
   const dir = dataDir([28, 28], [14, 14]);
-  assert.throws(() => loadFashionMnist({ dir }), /t10k-images-idx3-ubyte: test images are 1×14×14 \(channels×height×width\) but the training images are 1×28×28/);
+  assert.throws(
+    () => loadFashionMnist({ dir }),
+    /t10k-images-idx3-ubyte: test images are 1×14×14 \(channels×height×width\) but the training images are 1×28×28/,
+  );
   const r = spawnSync(process.execPath, [bin, 'train', '--data', dir, '--epochs', '1', '--model', 'logreg'], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /test images are 1×14×14 .* training images are 1×28×28/);

@@ -19,13 +19,29 @@ test('batches have the right sizes and shapes, with and without drop-last', () =
   assert.equal(keep.length, 3);
   assert.equal(keep.samplesPerEpoch, 10);
   const kb = [...keep.epoch(0)];
-  assert.deepEqual(kb.map((b) => b.x.shape), [[4, 2, 1, 3], [4, 2, 1, 3], [2, 2, 1, 3]]);
-  assert.deepEqual(kb.map((b) => b.y.length), [4, 4, 2]);
+  assert.deepEqual(
+    kb.map((b) => b.x.shape),
+    [
+      [4, 2, 1, 3],
+      [4, 2, 1, 3],
+      [2, 2, 1, 3],
+    ],
+  );
+  assert.deepEqual(
+    kb.map((b) => b.y.length),
+    [4, 4, 2],
+  );
   const drop = new DataLoader(ds, { batchSize: 4, dropLast: true, flatten: true });
   assert.equal(drop.length, 2);
   assert.equal(drop.samplesPerEpoch, 8);
   const db = [...drop.epoch(0)];
-  assert.deepEqual(db.map((b) => b.x.shape), [[4, 6], [4, 6]]);
+  assert.deepEqual(
+    db.map((b) => b.x.shape),
+    [
+      [4, 6],
+      [4, 6],
+    ],
+  );
   // an exact multiple loses nothing with dropLast
   assert.equal(new DataLoader(toy(8), { batchSize: 4, dropLast: true }).length, 2);
 });
@@ -49,7 +65,10 @@ test('every index appears exactly once per shuffled epoch', () => {
   for (let e = 0; e < 3; e++) {
     const seen = allIndices([...loader.epoch(e)]);
     assert.equal(seen.length, n);
-    assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      Array.from({ length: n }, (_, i) => i),
+    );
   }
   // with dropLast, the epoch is a subset without repeats
   const dl = new DataLoader(toy(n), { batchSize: 16, shuffle: true, dropLast: true, rng: new Rng(1) });
@@ -73,7 +92,10 @@ test('same seed gives the same order; different epochs and seeds give different 
   assert.deepEqual(a0, allIndices([...b]));
   assert.deepEqual(a1, allIndices([...b]));
   assert.notDeepEqual(a0, a1);
-  assert.notDeepEqual(a0, Array.from({ length: 50 }, (_, i) => i));
+  assert.notDeepEqual(
+    a0,
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   const c = new DataLoader(ds, { batchSize: 8, shuffle: true, rng: new Rng(43) });
   assert.notDeepEqual(allIndices([...c]), a0);
 });
@@ -108,8 +130,17 @@ test('the batch transform sees NCHW batches, runs before flatten and gets a seed
   };
   const mk = () => new DataLoader(ds, { batchSize: 4, flatten: true, transform, rng: new Rng(3) });
   const batches = [...mk().epoch(0)];
-  assert.deepEqual(seen, [[4, 2, 1, 3], [2, 2, 1, 3]]);
-  assert.deepEqual(batches.map((b) => b.x.shape), [[4, 6], [2, 6]]);
+  assert.deepEqual(seen, [
+    [4, 2, 1, 3],
+    [2, 2, 1, 3],
+  ]);
+  assert.deepEqual(
+    batches.map((b) => b.x.shape),
+    [
+      [4, 6],
+      [2, 6],
+    ],
+  );
   assert.equal(batches[0].x.data[0], Math.fround(0 + noise[0]));
   assert.notEqual(noise[0], noise[1]);
   const first = noise.slice();
@@ -128,8 +159,14 @@ test('bad options name the option and the value', () => {
   for (const bs of [0, -1, 2.5, NaN]) {
     assert.throws(() => new DataLoader(ds, { batchSize: bs }), new RegExp(`batchSize must be a positive integer, got ${bs}`));
   }
-  assert.throws(() => new DataLoader(ds, { batchSize: 2, shuffle: 'yes' as never }), /DataLoader: invalid shuffle "yes"; expected true or false/);
-  assert.throws(() => new DataLoader(ds, { transform: 3 as never }), /DataLoader: invalid transform 3; expected a function \(x, rng\) => Tensor/);
+  assert.throws(
+    () => new DataLoader(ds, { batchSize: 2, shuffle: 'yes' as never }),
+    /DataLoader: invalid shuffle "yes"; expected true or false/,
+  );
+  assert.throws(
+    () => new DataLoader(ds, { transform: 3 as never }),
+    /DataLoader: invalid transform 3; expected a function \(x, rng\) => Tensor/,
+  );
   assert.throws(() => new DataLoader(ds.slice(0, 0), {}), /data set toy is empty/);
   assert.throws(() => new DataLoader(ds).order(-1), /epoch must be a non-negative integer, got -1/);
 });

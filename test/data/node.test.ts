@@ -23,7 +23,7 @@ import {
 const tmp = () => mkdtempSync(join(tmpdir(), 'descent-data-'));
 
 const IMG = encodeIdx({ dtype: 'uint8', shape: [3, 2, 2], data: Uint8Array.from({ length: 12 }, (_, i) => i * 20) });
-const LAB = encodeIdx({ dtype: 'uint8', shape: [3], data: Uint8Array.from([1, 0, 9]) });
+const _LAB = encodeIdx({ dtype: 'uint8', shape: [3], data: Uint8Array.from([1, 0, 9]) });
 
 test('readIdxFile detects gzip by its magic bytes, not by the file name', (t) => {
   const dir = tmp();
@@ -33,7 +33,10 @@ test('readIdxFile detects gzip by its magic bytes, not by the file name', (t) =>
   for (const f of ['plain.gz', 'zipped.idx']) {
     const a = readIdxFile(join(dir, f));
     assert.deepEqual(a.shape, [3, 2, 2]);
-    assert.deepEqual(Array.from(a.data), Array.from({ length: 12 }, (_, i) => i * 20));
+    assert.deepEqual(
+      Array.from(a.data),
+      Array.from({ length: 12 }, (_, i) => i * 20),
+    );
   }
 });
 
@@ -48,7 +51,10 @@ test('truncated gzip, corrupt gzip and missing files name the file and the probl
   for (let i = 12; i < bad.length - 8; i++) bad[i] ^= 0x5a;
   writeFileSync(corrupt, bad);
   const check = (path: string, re: RegExp) =>
-    assert.throws(() => readIdxFile(path), (e: unknown) => e instanceof DataFormatError && e.file === path && re.test(e.message));
+    assert.throws(
+      () => readIdxFile(path),
+      (e: unknown) => e instanceof DataFormatError && e.file === path && re.test(e.message),
+    );
   check(truncated, /truncated gzip data/);
   check(corrupt, /corrupt gzip data/);
   check(join(dir, 'nope.gz'), /file not found/);
@@ -63,8 +69,13 @@ function writeSet(dir: string, gz: boolean, n = 3) {
   const F = FASHION_MNIST_FILES;
   const img = encodeIdx({ dtype: 'uint8', shape: [n, 2, 2], data: new Uint8Array(n * 4).fill(255) });
   const lab = encodeIdx({ dtype: 'uint8', shape: [n], data: Uint8Array.from({ length: n }, (_, i) => i % 10) });
-  for (const [name, bytes] of [[F.trainImages, img], [F.trainLabels, lab], [F.testImages, img], [F.testLabels, lab]] as const) {
-    writeFileSync(join(dir, gz ? name + '.gz' : name), gz ? gzipSync(bytes) : bytes);
+  for (const [name, bytes] of [
+    [F.trainImages, img],
+    [F.trainLabels, lab],
+    [F.testImages, img],
+    [F.testLabels, lab],
+  ] as const) {
+    writeFileSync(join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);
   }
 }
 
@@ -86,7 +97,7 @@ test('an incomplete directory names the missing file; a count mismatch names bot
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeSet(dir, true);
-  rmSync(join(dir, FASHION_MNIST_FILES.testLabels + '.gz'));
+  rmSync(join(dir, `${FASHION_MNIST_FILES.testLabels}.gz`));
   assert.throws(() => loadFashionMnist({ dir }), /t10k-labels-idx1-ubyte: file not found .* incomplete/);
   writeFileSync(join(dir, FASHION_MNIST_FILES.testLabels), encodeIdx({ dtype: 'uint8', shape: [2], data: new Uint8Array(2) }));
   assert.throws(
@@ -110,8 +121,14 @@ test('the embedded default set loads with its documented counts and exact class 
   assert.deepEqual(d.test.classCounts(), new Array(10).fill(EMBEDDED_TEST_PER_CLASS));
   assert.equal(d.source, embeddedDataDir());
   // real images: pixels span [0, 1], and a typical image is neither blank nor saturated
-  let min = Infinity, max = -Infinity, sum = 0;
-  for (const v of d.train.images) { if (v < min) min = v; if (v > max) max = v; sum += v; }
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0;
+  for (const v of d.train.images) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
   assert.equal(min, 0);
   assert.equal(max, 1);
   const mean = sum / d.train.images.length;
@@ -131,7 +148,7 @@ test('the embedded files can also be read with fetch + DecompressionStream (the 
       return new Response(null, { status: 404 });
     }
   }) as unknown as typeof fetch;
-  const d = await fetchFashionMnist(new URL('file://' + dir + '/'), fetchFile);
+  const d = await fetchFashionMnist(new URL(`file://${dir}/`), fetchFile);
   const ref = loadEmbedded();
   assert.equal(d.test.length, EMBEDDED_TEST_SIZE);
   assert.deepEqual(d.test.labels, ref.test.labels);
@@ -151,7 +168,13 @@ if (existsSync(DEFAULT_FASHION_MNIST_DIR)) {
   });
 } else {
   test(`without ${DEFAULT_FASHION_MNIST_DIR}, loading gives the not-found error listing where it looked`, () => {
-    assert.throws(() => loadFashionMnist(), (e: unknown) => e instanceof DataFormatError && e.message.includes(DEFAULT_FASHION_MNIST_DIR) && /apt-get install dataset-fashion-mnist/.test(e.message));
+    assert.throws(
+      () => loadFashionMnist(),
+      (e: unknown) =>
+        e instanceof DataFormatError &&
+        e.message.includes(DEFAULT_FASHION_MNIST_DIR) &&
+        /apt-get install dataset-fashion-mnist/.test(e.message),
+    );
   });
 }
 

@@ -80,7 +80,10 @@ test('readImageFile: grey and colour PNG, alpha dropped, channel conversion and 
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const grey = join(dir, 'grey.png');
-  writeFileSync(grey, greyPng(3, 2, (x, y) => 40 * x + 100 * y + 1));
+  writeFileSync(
+    grey,
+    greyPng(3, 2, (x, y) => 40 * x + 100 * y + 1),
+  );
   const g = readImageFile(grey);
   assert.deepEqual(g.shape, [1, 2, 3]);
   assert.deepEqual(Array.from(g.data), Array.from(Float32Array.from([1, 41, 81, 101, 141, 181].map((v) => v / 255))));
@@ -89,10 +92,17 @@ test('readImageFile: grey and colour PNG, alpha dropped, channel conversion and 
   assert.deepEqual(Array.from(g3.data.subarray(6, 12)), Array.from(g.data));
 
   const colour = join(dir, 'colour.png');
-  writeFileSync(colour, pngBytes(2, 1, (x) => (x === 0 ? [255, 0, 10, 0] : [0, 255, 20, 128])));
+  writeFileSync(
+    colour,
+    pngBytes(2, 1, (x) => (x === 0 ? [255, 0, 10, 0] : [0, 255, 20, 128])),
+  );
   const c = readImageFile(colour);
   assert.deepEqual(c.shape, [3, 1, 2]);
-  assert.deepEqual(Array.from(c.data), Array.from(Float32Array.from([255, 0, 0, 255, 10, 20].map((v) => v / 255))), 'CHW planes, alpha ignored');
+  assert.deepEqual(
+    Array.from(c.data),
+    Array.from(Float32Array.from([255, 0, 0, 255, 10, 20].map((v) => v / 255))),
+    'CHW planes, alpha ignored',
+  );
   const c1 = readImageFile(colour, { channels: 1 });
   assert.deepEqual(c1.shape, [1, 1, 2]);
   assert.ok(Math.abs(c1.data[0] - (0.299 * 255 + 0.114 * 10) / 255) < 1e-6);
@@ -136,7 +146,10 @@ test('undecodable images are refused with the path and the problem', (t) => {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const text = join(dir, 'text.png');
   writeFileSync(text, 'hello');
-  assert.throws(() => readImageFile(text), (e: Error) => e instanceof DataFormatError && /text\.png: not a PNG or JPEG image \(it starts with 68 65 6c 6c\)/.test(e.message));
+  assert.throws(
+    () => readImageFile(text),
+    (e: Error) => e instanceof DataFormatError && /text\.png: not a PNG or JPEG image \(it starts with 68 65 6c 6c\)/.test(e.message),
+  );
   const cut = join(dir, 'cut.png');
   writeFileSync(cut, greyPng(8, 8, () => 7).subarray(0, 40));
   assert.throws(() => readImageFile(cut), /cut\.png: corrupt or unsupported PNG image \(pngjs: /);
@@ -182,7 +195,10 @@ test('CSV: integer labels sort numerically, and train and test share the classes
   assert.deepEqual(Array.from(d.train.labels), [2, 1, 0]);
   assert.deepEqual(Array.from(d.test!.labels), [0, 3]);
   writeFileSync(join(dir, 'other.csv'), 'label,g\n2,1\n');
-  await assert.rejects(loadCsv(join(dir, 'tr.csv'), { testPath: join(dir, 'other.csv') }), /other\.csv: header differs from the one of .*tr\.csv: column 1 is "g" here, "f" there/);
+  await assert.rejects(
+    loadCsv(join(dir, 'tr.csv'), { testPath: join(dir, 'other.csv') }),
+    /other\.csv: header differs from the one of .*tr\.csv: column 1 is "g" here, "f" there/,
+  );
 });
 
 test('fitStandardize: mean and population std per feature, of the given samples only; constant features keep std 1', () => {
@@ -207,7 +223,12 @@ test('fitStandardize: mean and population std per feature, of the given samples 
 
 test('randomSplit: a pure function of the seed; disjoint parts that keep the data order', () => {
   const n = 101;
-  const ds = new Dataset({ images: Float32Array.from({ length: n }, (_, i) => i), labels: new Int32Array(n), shape: [1, 1, 1], classes: ['a'] });
+  const ds = new Dataset({
+    images: Float32Array.from({ length: n }, (_, i) => i),
+    labels: new Int32Array(n),
+    shape: [1, 1, 1],
+    classes: ['a'],
+  });
   const a = randomSplit(ds, 0.3, new Rng(7).fork('val-split'));
   const b = randomSplit(ds, 0.3, new Rng(7).fork('val-split'));
   const c = randomSplit(ds, 0.3, new Rng(8).fork('val-split'));
@@ -216,7 +237,10 @@ test('randomSplit: a pure function of the seed; disjoint parts that keep the dat
   assert.deepEqual(Array.from(a.val.images), Array.from(b.val.images));
   assert.notDeepEqual(Array.from(a.val.images), Array.from(c.val.images));
   const all = [...a.train.images, ...a.val.images].sort((x, y) => x - y);
-  assert.deepEqual(all, Array.from({ length: n }, (_, i) => i));
+  assert.deepEqual(
+    all,
+    Array.from({ length: n }, (_, i) => i),
+  );
   const inc = (v: Float32Array) => v.every((x, i) => i === 0 || v[i - 1] < x);
   assert.ok(inc(a.train.images) && inc(a.val.images), 'both parts in data order');
   assert.throws(() => randomSplit(ds, 0.001, new Rng(1)), /leaves 0 to validate/);
@@ -226,7 +250,10 @@ test('randomSplit: a pure function of the seed; disjoint parts that keep the dat
 test('CSV: a folder, or a header with nothing but the label column, is refused with the path', async (t) => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  await assert.rejects(readCsvTable(dir), (e: Error) => e instanceof DataFormatError && e.message === `${dir}: cannot be read: is a folder, expected a CSV file`);
+  await assert.rejects(
+    readCsvTable(dir),
+    (e: Error) => e instanceof DataFormatError && e.message === `${dir}: cannot be read: is a folder, expected a CSV file`,
+  );
   writeFileSync(join(dir, 'l.csv'), 'label\n1\n');
   await assert.rejects(readCsvTable(join(dir, 'l.csv')), /l\.csv:1: the header has only the label column "label"/);
 });
@@ -244,6 +271,11 @@ test('listImageFolder: sorted classes, files by folder then name at any depth, a
   assert.deepEqual(l.classes, ['a', 'b']);
   assert.deepEqual(
     l.files.map((f) => [f.path.slice(dir.length + 1), f.label]),
-    [['a/x.PNG', 0], ['b/10.png', 1], ['b/2.png', 1], ['b/sub/1.jpg', 1]],
+    [
+      ['a/x.PNG', 0],
+      ['b/10.png', 1],
+      ['b/2.png', 1],
+      ['b/sub/1.jpg', 1],
+    ],
   );
 });

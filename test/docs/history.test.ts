@@ -34,7 +34,9 @@ const HISTORY: [RegExp, string][] = [
 ];
 
 function files(): string[] {
-  const docs = readdirSync(join(repo, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f));
+  const docs = readdirSync(join(repo, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('docs', f));
   return ['README.md', ...docs];
 }
 
@@ -45,12 +47,14 @@ test('every history pattern catches its phrase (the check below can fail)', () =
 test('no line of README.md or docs/*.md narrates the history of the work', () => {
   const found: string[] = [];
   for (const f of files()) {
-    readFileSync(join(repo, f), 'utf8').split('\n').forEach((line, i) => {
-      for (const [re] of HISTORY) {
-        const m = re.exec(line);
-        if (m) found.push(`${f}:${i + 1}: "${m[0]}" in: ${line.trim().slice(0, 120)}`);
-      }
-    });
+    readFileSync(join(repo, f), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        for (const [re] of HISTORY) {
+          const m = re.exec(line);
+          if (m) found.push(`${f}:${i + 1}: "${m[0]}" in: ${line.trim().slice(0, 120)}`);
+        }
+      });
   }
   assert.deepEqual(found, [], `lines that tell history instead of describing the project:\n${found.join('\n')}`);
 });

@@ -36,20 +36,35 @@ for (const m of doc.matchAll(/(?:<!-- task: ([^,]+), at most (\d+) lines -->\n)?
 const ARROW = /^(\s*)(.*?);\s*\/\/ → (.*)$/;
 
 test('docs/library.md: the five tasks are there, each within its line budget', () => {
-  const tasks = blocks.filter((b) => b.task).map((b) => {
-    const lines = b.code.split('\n').filter((l) => l.trim() !== '' && !/^\s*\/\//.test(l)).length;
-    assert.ok(lines <= b.task!.max, `task ${b.task!.name} (line ${b.line}) has ${lines} lines, at most ${b.task!.max}`);
-    return b.task!.name;
-  });
+  const tasks = blocks
+    .filter((b) => b.task)
+    .map((b) => {
+      const lines = b.code.split('\n').filter((l) => l.trim() !== '' && !/^\s*\/\//.test(l)).length;
+      assert.ok(lines <= b.task!.max, `task ${b.task!.name} (line ${b.line}) has ${lines} lines, at most ${b.task!.max}`);
+      return b.task!.name;
+    });
   assert.deepEqual(tasks.sort(), ['fashion-mnist', 'hvp-lbfgs', 'regression', 'save-load', 'xor']);
 });
 
 test('docs/library.md: one section per task of the library, each with a checked example', () => {
   const sections = [...doc.matchAll(/^## (.+)$/gm)].map((m) => ({ title: m[1], at: m.index }));
-  assert.deepEqual(sections.map((x) => x.title), [
-    'Five everyday tasks', 'Tensors and autograd', 'Models', 'Data', 'Training with fit', 'Optimizers and schedules',
-    'Regularisation', 'Ensembles and weight averages', 'Second-order methods', 'Saving and loading', 'Backends', 'Names',
-  ]);
+  assert.deepEqual(
+    sections.map((x) => x.title),
+    [
+      'Five everyday tasks',
+      'Tensors and autograd',
+      'Models',
+      'Data',
+      'Training with fit',
+      'Optimizers and schedules',
+      'Regularisation',
+      'Ensembles and weight averages',
+      'Second-order methods',
+      'Saving and loading',
+      'Backends',
+      'Names',
+    ],
+  );
   sections.forEach((sec, i) => {
     const text = doc.slice(sec.at, sections[i + 1]?.at ?? doc.length);
     assert.match(text, /```ts\n[\s\S]*?\/\/ → /, `section "${sec.title}" has a block with a checked value`);
@@ -88,7 +103,7 @@ test('docs/library.md: every block type-checks under strict against the publishe
     const diags = ts.getPreEmitDiagnostics(program).map((d) => {
       const k = d.file ? files.indexOf(d.file.fileName) : -1;
       const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
-      const where = k >= 0 && pos ? `docs/library.md:${blocks[k].line + pos.line}` : d.file?.fileName ?? '';
+      const where = k >= 0 && pos ? `docs/library.md:${blocks[k].line + pos.line}` : (d.file?.fileName ?? '');
       return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     assert.deepEqual(diags, []);
@@ -119,7 +134,8 @@ function runnable(b: Block): string {
 function run(file: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -130,7 +146,10 @@ function run(file: string, cwd: string): Promise<{ code: number | null; stdout: 
 function matches(value: unknown, shown: string): boolean {
   if (!shown.startsWith('≈ ')) return JSON.stringify(value) === JSON.stringify(JSON.parse(shown));
   const text = shown.slice(2);
-  const numbers = [...text.matchAll(/-?\d+(?:\.(\d+))?(?:e-?\d+)?/g)].map((m) => ({ v: Number(m[0]), tol: 0.5 * 10 ** -(m[1]?.length ?? 0) }));
+  const numbers = [...text.matchAll(/-?\d+(?:\.(\d+))?(?:e-?\d+)?/g)].map((m) => ({
+    v: Number(m[0]),
+    tol: 0.5 * 10 ** -(m[1]?.length ?? 0),
+  }));
   const got: number[] = [];
   const flat = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(flat);
@@ -143,7 +162,12 @@ function matches(value: unknown, shown: string): boolean {
 test('docs/library.md: every block runs and every `// →` line gives the value it shows', async () => {
   const results: string[] = [];
   let checked = 0;
-  const arrows = blocks.flatMap((b) => b.code.split('\n').map((l, n) => (ARROW.test(l) ? b.line + n : -1)).filter((n) => n >= 0));
+  const arrows = blocks.flatMap((b) =>
+    b.code
+      .split('\n')
+      .map((l, n) => (ARROW.test(l) ? b.line + n : -1))
+      .filter((n) => n >= 0),
+  );
   const seen = new Set<number>();
   const runBlock = async (b: Block, k: number) => {
     const dir = consumerDir();
@@ -173,7 +197,11 @@ test('docs/library.md: every block runs and every `// →` line gives the value 
   };
   await Promise.all(Array.from({ length: Math.min(3, availableParallelism()) }, worker));
   assert.deepEqual(results, []);
-  assert.deepEqual(arrows.filter((n) => !seen.has(n)), [], 'every arrow line ran');
+  assert.deepEqual(
+    arrows.filter((n) => !seen.has(n)),
+    [],
+    'every arrow line ran',
+  );
   assert.ok(checked >= 20, `${checked} values checked`);
 });
 

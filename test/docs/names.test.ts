@@ -18,27 +18,50 @@ const guide = readFileSync(join(repo, 'docs/library.md'), 'utf8').replace(/\s+/g
 test('names that differ only in case are the documented class / op pairs', () => {
   const byLower = new Map<string, string[]>();
   for (const n of Object.keys(lib)) byLower.set(n.toLowerCase(), [...(byLower.get(n.toLowerCase()) ?? []), n]);
-  const pairs = [...byLower.values()].filter((v) => v.length > 1).map((v) => v.sort().join(' / ')).sort();
+  const pairs = [...byLower.values()]
+    .filter((v) => v.length > 1)
+    .map((v) => v.sort().join(' / '))
+    .sort();
   assert.deepEqual(pairs, [
-    'AvgPool2d / avgPool2d', 'Conv2d / conv2d', 'Linear / linear', 'MSELoss / mseLoss', 'MaxPool2d / maxPool2d',
-    'ReLU / relu', 'Sigmoid / sigmoid', 'Tanh / tanh', 'Tensor / tensor',
+    'AvgPool2d / avgPool2d',
+    'Conv2d / conv2d',
+    'Linear / linear',
+    'MSELoss / mseLoss',
+    'MaxPool2d / maxPool2d',
+    'ReLU / relu',
+    'Sigmoid / sigmoid',
+    'Tanh / tanh',
+    'Tensor / tensor',
   ]);
   for (const p of pairs) {
     const [cls, fn] = p.split(' / ');
-    assert.ok(guide.includes(`\`${cls}\` / \`${fn}\``) || (p === 'Linear / linear' && guide.includes('`linearSchedule`')), `docs/library.md names ${p}`);
+    assert.ok(
+      guide.includes(`\`${cls}\` / \`${fn}\``) || (p === 'Linear / linear' && guide.includes('`linearSchedule`')),
+      `docs/library.md names ${p}`,
+    );
   }
 });
 
 test('the aliases are the same objects as the short names', () => {
   const aliases: [unknown, unknown][] = [
-    [lib.linearSchedule, lib.linear], [lib.constantSchedule, lib.constant], [lib.exponentialSchedule, lib.exponential],
-    [lib.cosineSchedule, lib.cosine], [lib.polynomialSchedule, lib.polynomial], [lib.joinSchedules, lib.join],
-    [lib.rosenbrockSurface, lib.rosenbrock], [lib.bealeSurface, lib.beale], [lib.himmelblauSurface, lib.himmelblau],
-    [lib.rastriginSurface, lib.rastrigin], [lib.bowlSurface, lib.bowl], [lib.saddleSurface, lib.saddle], [lib.twowellsSurface, lib.twowells],
+    [lib.linearSchedule, lib.linear],
+    [lib.constantSchedule, lib.constant],
+    [lib.exponentialSchedule, lib.exponential],
+    [lib.cosineSchedule, lib.cosine],
+    [lib.polynomialSchedule, lib.polynomial],
+    [lib.joinSchedules, lib.join],
+    [lib.rosenbrockSurface, lib.rosenbrock],
+    [lib.bealeSurface, lib.beale],
+    [lib.himmelblauSurface, lib.himmelblau],
+    [lib.rastriginSurface, lib.rastrigin],
+    [lib.bowlSurface, lib.bowl],
+    [lib.saddleSurface, lib.saddle],
+    [lib.twowellsSurface, lib.twowells],
   ];
   for (const [alias, name] of aliases) {
     assert.equal(typeof alias, typeof name);
     assert.equal(alias, name);
   }
-  for (const a of ['linearSchedule', 'joinSchedules', 'rosenbrockSurface', 'twowellsSurface']) assert.ok(guide.includes(`\`${a}\``), `docs/library.md lists ${a}`);
+  for (const a of ['linearSchedule', 'joinSchedules', 'rosenbrockSurface', 'twowellsSurface'])
+    assert.ok(guide.includes(`\`${a}\``), `docs/library.md lists ${a}`);
 });

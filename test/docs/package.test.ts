@@ -22,17 +22,36 @@ test('npm packs declaration maps, source maps, the sources they point to, the do
   assert.equal(r.status, 0, r.stderr);
   const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
   for (const f of [
-    'LICENSE', 'README.md', 'docs/library.md', 'docs/tensors.md',
-    'dist/src/index.d.ts', 'dist/src/index.d.ts.map', 'dist/src/node.d.ts.map', 'dist/src/index.js.map',
-    'dist/src/train/trainer.d.ts.map', 'src/index.ts', 'src/node.ts', 'src/train/trainer.ts',
-    'dist/src/wasm.js', 'dist/src/wasm.d.ts', 'src/wasm.ts', 'dist/src/backend/wasm/kernels.generated.js',
-    'dist/src/backend/wasm/platform-node.js', 'dist/src/backend/wasm/platform-browser.js',
-    'dist/src/backend/wasm/worker-node.js', 'dist/src/backend/wasm/worker-browser.js',
-  ]) assert.ok(files.includes(f), `${f} is packed`);
+    'LICENSE',
+    'README.md',
+    'docs/library.md',
+    'docs/tensors.md',
+    'dist/src/index.d.ts',
+    'dist/src/index.d.ts.map',
+    'dist/src/node.d.ts.map',
+    'dist/src/index.js.map',
+    'dist/src/train/trainer.d.ts.map',
+    'src/index.ts',
+    'src/node.ts',
+    'src/train/trainer.ts',
+    'dist/src/wasm.js',
+    'dist/src/wasm.d.ts',
+    'src/wasm.ts',
+    'dist/src/backend/wasm/kernels.generated.js',
+    'dist/src/backend/wasm/platform-node.js',
+    'dist/src/backend/wasm/platform-browser.js',
+    'dist/src/backend/wasm/worker-node.js',
+    'dist/src/backend/wasm/worker-browser.js',
+  ])
+    assert.ok(files.includes(f), `${f} is packed`);
   const maps = files.filter((f) => f.endsWith('.d.ts.map')).length;
   const decls = files.filter((f) => f.endsWith('.d.ts')).length;
   assert.equal(maps, decls, 'every declaration file has its map');
-  assert.deepEqual(files.filter((f) => f.startsWith('docs/api/') || f.startsWith('dist/test/')), [], 'no generated API pages or compiled tests');
+  assert.deepEqual(
+    files.filter((f) => f.startsWith('docs/api/') || f.startsWith('dist/test/')),
+    [],
+    'no generated API pages or compiled tests',
+  );
 });
 
 /** Type-check `code` as a consumer's module that has descent installed under node_modules. */
@@ -56,7 +75,10 @@ function consumerDiagnostics(code: string, lib: string[], types: string[]): stri
       typeRoots: [join(repo, 'node_modules', '@types')],
     });
     const files = program.getSourceFiles().map((f) => f.fileName);
-    assert.ok(files.some((f) => f.endsWith('dist/src/index.d.ts')), 'the published index.d.ts was read');
+    assert.ok(
+      files.some((f) => f.endsWith('dist/src/index.d.ts')),
+      'the published index.d.ts was read',
+    );
     return ts.getPreEmitDiagnostics(program).map((d) => {
       const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
       return `${d.file ? d.file.fileName.replace(repo, '') : ''}:${pos ? pos.line + 1 : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
@@ -92,13 +114,21 @@ test('the isomorphic entry and descent/wasm type-check under strict with only ES
 });
 
 test('a consumer type error is reported (the check above reads the declarations)', () => {
-  const diags = consumerDiagnostics(`import { Adam } from 'descent';\nexport const o = new Adam([], { learningRate: 0.1 });\n`, ['lib.es2022.d.ts'], ['node']);
+  const diags = consumerDiagnostics(
+    `import { Adam } from 'descent';\nexport const o = new Adam([], { learningRate: 0.1 });\n`,
+    ['lib.es2022.d.ts'],
+    ['node'],
+  );
   assert.equal(diags.length, 1, diags.join('\n'));
   assert.match(diags[0], /learningRate/);
 });
 
 test('npm run docs:api: TypeDoc builds the reference from both entry points without errors', () => {
-  const r = spawnSync(process.execPath, [join(repo, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--emit', 'none'], { cwd: repo, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [join(repo, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--emit', 'none'], {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   const out = r.stdout + r.stderr;
   assert.equal(r.status, 0, out);
   assert.match(out, /Found 0 errors/);

@@ -11,12 +11,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-test('README shows each of the guide\'s five tasks exactly as the guide runs it', () => {
+test("README shows each of the guide's five tasks exactly as the guide runs it", () => {
   const guide = readFileSync(join(root, 'docs/library.md'), 'utf8');
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const tasks = [...guide.matchAll(/<!-- task: ([^,]+), at most \d+ lines -->\n```ts\n([\s\S]*?)```/g)];
-  assert.deepEqual(tasks.map((m) => m[1]), ['xor', 'regression', 'fashion-mnist', 'save-load', 'hvp-lbfgs']);
+  assert.deepEqual(
+    tasks.map((m) => m[1]),
+    ['xor', 'regression', 'fashion-mnist', 'save-load', 'hvp-lbfgs'],
+  );
   const section = readme.slice(readme.indexOf('### Five everyday tasks'));
   assert.ok(section.length > 0, 'README has the section');
-  for (const [, name, code] of tasks) assert.ok(section.includes('```ts\n' + code + '```'), `README's ${name} block differs from the guide's`);
+  for (const [, name, code] of tasks)
+    assert.ok(section.includes(`\`\`\`ts\n${code}\`\`\``), `README's ${name} block differs from the guide's`);
 });

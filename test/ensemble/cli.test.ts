@@ -4,15 +4,30 @@ import { runCli } from '../../src/cli/run.js';
 import type { Io } from '../../src/cli/command.js';
 
 async function cli(...args: string[]) {
-  const stdout: string[] = [], stderr: string[] = [];
+  const stdout: string[] = [],
+    stderr: string[] = [];
   const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
   const code = await runCli(args, io);
   return { code, err: stderr.join('\n'), records: code === 0 ? stdout.map((l) => JSON.parse(l)) : [] };
 }
 
-const tiny = ['--data', 'embedded', '--limit', '256', '--test-limit', '100', '--batch-size', '64', '--backend', 'reference', '--lr', '0.1', '--json'];
+const tiny = [
+  '--data',
+  'embedded',
+  '--limit',
+  '256',
+  '--test-limit',
+  '100',
+  '--batch-size',
+  '64',
+  '--backend',
+  'reference',
+  '--lr',
+  '0.1',
+  '--json',
+];
 
-test('--ensemble 2 trains seeds s and s+1; the members\' accuracies are those of the single runs', async () => {
+test("--ensemble 2 trains seeds s and s+1; the members' accuracies are those of the single runs", async () => {
   const r = await cli('train', '--ensemble', '2', '--seed', '3', '--epochs', '1', ...tiny);
   assert.equal(r.code, 0, r.err);
   const summary = r.records.at(-1);

@@ -1,19 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Linear, ReLU, Sequential, SGD, Rng, fromData, softmax, noGrad } from '../../src/index.js';
+import { Linear, ReLU, Sequential, SGD, Rng, fromData, noGrad } from '../../src/index.js';
 import { fit, evaluate, predictProba } from '../../src/train/index.js';
 import * as E from '../../src/ensemble/index.js';
 import { snapshotCosine } from '../../src/schedule/index.js';
 import { assertClose } from '../helpers.js';
 import { fixedBatches, blobs } from '../regularize/helpers.js';
 
-const net = (seed: number) => new Sequential(
-  new Linear(6, 8, { dtype: 'float64', rng: new Rng(seed).fork('a') }), new ReLU(),
-  new Linear(8, 3, { dtype: 'float64', rng: new Rng(seed).fork('b') }),
-);
+const net = (seed: number) =>
+  new Sequential(
+    new Linear(6, 8, { dtype: 'float64', rng: new Rng(seed).fork('a') }),
+    new ReLU(),
+    new Linear(8, 3, { dtype: 'float64', rng: new Rng(seed).fork('b') }),
+  );
 
-test('the ensemble averages the members\' probabilities (by hand) and its forward is their log', () => {
-  const a = new Linear(2, 2, { dtype: 'float64', bias: false }), b = new Linear(2, 2, { dtype: 'float64', bias: false });
+test("the ensemble averages the members' probabilities (by hand) and its forward is their log", () => {
+  const a = new Linear(2, 2, { dtype: 'float64', bias: false }),
+    b = new Linear(2, 2, { dtype: 'float64', bias: false });
   a.weight.data.set([1, 0, 0, 1]);
   b.weight.data.set([0, 0, 0, 0]); // uniform probabilities
   const x = fromData([Math.log(3), 0], [1, 2], { dtype: 'float64' });
@@ -65,7 +68,7 @@ test('evaluateEnsemble: members equal evaluate(); averaged accuracy equals evalu
   assert.ok(r.average >= meanMember, `ensemble ${r.average} vs mean member ${meanMember}`);
 });
 
-test('snapshot ensemble: the rate follows the paper\'s formula at every step, one snapshot per cycle end', () => {
+test("snapshot ensemble: the rate follows the paper's formula at every step, one snapshot per cycle end", () => {
   const train = fixedBatches(blobs(120, 6, 24, 3)); // 5 steps per epoch
   const m = net(4);
   const opt = new SGD(m.parameters(), { lr: 0.2 });
@@ -73,12 +76,25 @@ test('snapshot ensemble: the rate follows the paper\'s formula at every step, on
   const used: number[] = [];
   const seen: number[][] = [];
   fit({
-    model: m, optimizer: opt, train, epochs: 4, rng: new Rng(1),
-    callbacks: [...run.callbacks, { onStepBegin: (s) => used.push(s.optimizer.lr), onStepEnd: () => seen.push(Array.from(m.parameters()[0].data)) }],
+    model: m,
+    optimizer: opt,
+    train,
+    epochs: 4,
+    rng: new Rng(1),
+    callbacks: [
+      ...run.callbacks,
+      { onStepBegin: (s) => used.push(s.optimizer.lr), onStepEnd: () => seen.push(Array.from(m.parameters()[0].data)) },
+    ],
   });
   const len = Math.ceil(20 / 4);
-  assert.deepEqual(used, Array.from({ length: 20 }, (_, t) => (0.2 / 2) * (Math.cos((Math.PI * (t % len)) / len) + 1)));
-  assert.deepEqual(used, Array.from({ length: 20 }, (_, t) => snapshotCosine({ lr: 0.2, totalSteps: 20, cycles: 4 })(t)));
+  assert.deepEqual(
+    used,
+    Array.from({ length: 20 }, (_, t) => (0.2 / 2) * (Math.cos((Math.PI * (t % len)) / len) + 1)),
+  );
+  assert.deepEqual(
+    used,
+    Array.from({ length: 20 }, (_, t) => snapshotCosine({ lr: 0.2, totalSteps: 20, cycles: 4 })(t)),
+  );
   assert.deepEqual(run.at, [5, 10, 15, 20]);
   assert.equal(run.snapshots.length, 4);
   run.at.forEach((a, i) => assert.deepEqual(Array.from(run.snapshots[i].get('0.weight')!), seen[a - 1]));
@@ -93,8 +109,13 @@ test('snapshot ensemble: the rate follows the paper\'s formula at every step, on
 
 test('SWA is the plain mean of the sampled weights; EMA follows w̄ ← βw̄ + (1−β)w from the first sample', () => {
   const m = new Linear(2, 1, { dtype: 'float64', bias: false });
-  const swa = new E.WeightAverage('swa'), ema = new E.WeightAverage('ema', 0.5);
-  const values = [[1, 2], [3, 6], [5, -1]];
+  const swa = new E.WeightAverage('swa'),
+    ema = new E.WeightAverage('ema', 0.5);
+  const values = [
+    [1, 2],
+    [3, 6],
+    [5, -1],
+  ];
   for (const v of values) {
     m.weight.data.set(v);
     swa.update(m);
@@ -112,11 +133,20 @@ test('SWA is the plain mean of the sampled weights; EMA follows w̄ ← βw̄ + 
 test('SWA and EMA callbacks sample at epoch ends / every step during training', () => {
   const train = fixedBatches(blobs(96, 6, 24, 5)); // 4 steps per epoch
   const m = net(6);
-  const swa = new E.WeightAverage('swa'), ema = new E.WeightAverage('ema', 0.9);
+  const swa = new E.WeightAverage('swa'),
+    ema = new E.WeightAverage('ema', 0.9);
   const ends: Float64Array[] = [];
   fit({
-    model: m, optimizer: new SGD(m.parameters(), { lr: 0.1 }), train, epochs: 4, rng: new Rng(1),
-    callbacks: [E.swaCallback(swa, { startEpoch: 3 }), E.emaCallback(ema), { onEpochEnd: () => ends.push(Float64Array.from(m.parameters()[0].data)) }],
+    model: m,
+    optimizer: new SGD(m.parameters(), { lr: 0.1 }),
+    train,
+    epochs: 4,
+    rng: new Rng(1),
+    callbacks: [
+      E.swaCallback(swa, { startEpoch: 3 }),
+      E.emaCallback(ema),
+      { onEpochEnd: () => ends.push(Float64Array.from(m.parameters()[0].data)) },
+    ],
   });
   assert.equal(swa.n, 2);
   assert.equal(ema.n, 16);

@@ -4,14 +4,33 @@
  */
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import fs, { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import fs, {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  FileError, checkNewDir, checkWritableDir, checkWritableFile, setTempNameSource, tempPrefix, writeDirAtomic, writeFileAtomic,
+  FileError,
+  checkNewDir,
+  checkWritableDir,
+  checkWritableFile,
+  setTempNameSource,
+  tempPrefix,
+  writeDirAtomic,
+  writeFileAtomic,
 } from '../../src/io/files.js';
 import { changes, snapshot, stamp } from './snapshot.js';
 
@@ -85,7 +104,11 @@ test('targets that are not regular files are refused and left as they were', () 
   assert.deepEqual(changes(before, snapshot(dir)), []);
   assert.equal(stamp('/dev/null'), nullBefore);
   assert.ok(statSync('/dev/null').isCharacterDevice());
-  assert.deepEqual(readdirSync('/dev').filter((n) => n.startsWith('.null.')), devBefore, 'no temporary file in /dev');
+  assert.deepEqual(
+    readdirSync('/dev').filter((n) => n.startsWith('.null.')),
+    devBefore,
+    'no temporary file in /dev',
+  );
   assert.equal(readFileSync(outside, 'utf8'), 'precious');
   rmSync(dir, { recursive: true });
 });
@@ -122,7 +145,10 @@ test('when every temporary name is taken, the write fails with one line and chan
   const before = snapshot(dir);
   setTempNameSource(() => 'same');
   try {
-    refuses(() => writeFileAtomic(target, 'weights', '--save'), /^--save .*model\.json: cannot create a temporary file beside it \(EEXIST\)/);
+    refuses(
+      () => writeFileAtomic(target, 'weights', '--save'),
+      /^--save .*model\.json: cannot create a temporary file beside it \(EEXIST\)/,
+    );
   } finally {
     setTempNameSource(undefined);
   }
@@ -135,11 +161,29 @@ test('a failed write, flush or rename removes the temporary file and keeps the o
   const p = join(dir, 'out.json');
   writeFileSync(p, 'old');
   const before = snapshot(dir);
-  withFs('renameSync', () => { throw errno('EXDEV'); }, () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: cannot be written \(EXDEV\)/));
+  withFs(
+    'renameSync',
+    () => {
+      throw errno('EXDEV');
+    },
+    () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: cannot be written \(EXDEV\)/),
+  );
   assert.deepEqual(changes(before, snapshot(dir)), [], 'after a failed rename');
-  withFs('writeSync', () => { throw errno('ENOSPC'); }, () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: cannot be written \(ENOSPC\)/));
+  withFs(
+    'writeSync',
+    () => {
+      throw errno('ENOSPC');
+    },
+    () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: cannot be written \(ENOSPC\)/),
+  );
   assert.deepEqual(changes(before, snapshot(dir)), [], 'after a failed write');
-  withFs('fsyncSync', () => { throw errno('EIO'); }, () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: cannot be written \(EIO\)/));
+  withFs(
+    'fsyncSync',
+    () => {
+      throw errno('EIO');
+    },
+    () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: cannot be written \(EIO\)/),
+  );
   assert.deepEqual(changes(before, snapshot(dir)), [], 'after a failed fsync');
   rmSync(dir, { recursive: true });
 });
@@ -149,13 +193,17 @@ test('a target that turns into a folder or a link while it is written is not rep
   const p = join(dir, 'out.json');
   const realFsync = fs.fsyncSync;
   let swapped = false;
-  withFs('fsyncSync', (fd) => {
-    realFsync(fd);
-    if (!swapped) {
-      swapped = true;
-      symlinkSync('/dev/null', p);
-    }
-  }, () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: is a symbolic link; refusing to replace it/));
+  withFs(
+    'fsyncSync',
+    (fd) => {
+      realFsync(fd);
+      if (!swapped) {
+        swapped = true;
+        symlinkSync('/dev/null', p);
+      }
+    },
+    () => refuses(() => writeFileAtomic(p, 'new'), /out\.json: is a symbolic link; refusing to replace it/),
+  );
   assert.deepEqual(readdirSync(dir), ['out.json']);
   assert.ok(fs.lstatSync(p).isSymbolicLink());
   rmSync(dir, { recursive: true });
@@ -169,7 +217,10 @@ test('pre-flight checks name the path and the problem in one line', () => {
   refuses(() => checkWritableFile(join(dir, 'file', 'x.json'), '--save'), /^--save .*x\.json: .*file is not a folder$/);
   refuses(() => checkWritableDir(join(dir, 'file'), '--out-dir'), /^--out-dir .*file: is a regular file, not a folder$/);
   symlinkSync(join(dir, 'file'), join(dir, 'link-to-file'));
-  refuses(() => checkWritableDir(join(dir, 'link-to-file'), '--out-dir'), /link-to-file: is a symbolic link that does not lead to a folder$/);
+  refuses(
+    () => checkWritableDir(join(dir, 'link-to-file'), '--out-dir'),
+    /link-to-file: is a symbolic link that does not lead to a folder$/,
+  );
   refuses(() => checkWritableDir(join(dir, 'missing', 'deeper'), '--out-dir'), /^--out-dir .*deeper: folder .*missing does not exist$/);
   refuses(() => checkNewDir(join(dir, 'file', 'deeper', 'run'), '--export-run'), /^--export-run .*run: .*file is not a folder$/);
   checkNewDir(join(dir, 'missing', 'deeper', 'run')); // parents are created
@@ -208,7 +259,15 @@ test('a read-only folder is refused before any work (checked as an unprivileged 
 test('writeDirAtomic builds the folder beside the target and renames it into place', () => {
   const dir = fresh();
   const run = join(dir, 'run');
-  writeDirAtomic(run, [['manifest.json', '{}'], ['init/a.f32', new Uint8Array(8)], ['order/epoch-1.i32', new Uint8Array(4)]], '--export-run');
+  writeDirAtomic(
+    run,
+    [
+      ['manifest.json', '{}'],
+      ['init/a.f32', new Uint8Array(8)],
+      ['order/epoch-1.i32', new Uint8Array(4)],
+    ],
+    '--export-run',
+  );
   assert.deepEqual(readdirSync(dir), ['run']);
   assert.deepEqual(readdirSync(run).sort(), ['init', 'manifest.json', 'order']);
   assert.equal(statSync(join(run, 'init', 'a.f32')).size, 8);
@@ -230,21 +289,45 @@ test('writeDirAtomic refuses a non-empty folder, a link or a bad entry, and a fa
   writeFileSync(join(stale, 'old.f32'), 'old');
   symlinkSync(stale, join(dir, 'link'));
   const before = snapshot(dir);
-  refuses(() => writeDirAtomic(stale, [['x', 'y']], '--export-run'), /^--export-run .*stale: folder is not empty \(1 entry, e\.g\. old\.f32\); give a new or empty folder$/);
+  refuses(
+    () => writeDirAtomic(stale, [['x', 'y']], '--export-run'),
+    /^--export-run .*stale: folder is not empty \(1 entry, e\.g\. old\.f32\); give a new or empty folder$/,
+  );
   refuses(() => writeDirAtomic(join(dir, 'link'), [['x', 'y']], '--export-run'), /link: is a symbolic link, not a folder$/);
   refuses(() => writeDirAtomic(join(dir, 'new'), [['../escape', 'y']]), /entry "\.\.\/escape" is not a relative path inside the folder/);
   refuses(() => writeDirAtomic(join(dir, 'new'), [['/abs', 'y']]), /entry "\/abs" is not a relative path/);
   let n = 0;
   const realWrite = fs.writeSync;
-  withFs('writeSync', ((fd: number, buf: Uint8Array, off: number, len: number) => {
-    if (++n === 2) throw errno('ENOSPC');
-    return realWrite(fd, buf, off, len);
-  }) as typeof fs.writeSync, () => refuses(() => writeDirAtomic(join(dir, 'new'), [['a', 'x'], ['b/c', 'y']], '--export-run'), /cannot be written \(ENOSPC\)/));
+  withFs(
+    'writeSync',
+    ((fd: number, buf: Uint8Array, off: number, len: number) => {
+      if (++n === 2) throw errno('ENOSPC');
+      return realWrite(fd, buf, off, len);
+    }) as typeof fs.writeSync,
+    () =>
+      refuses(
+        () =>
+          writeDirAtomic(
+            join(dir, 'new'),
+            [
+              ['a', 'x'],
+              ['b/c', 'y'],
+            ],
+            '--export-run',
+          ),
+        /cannot be written \(ENOSPC\)/,
+      ),
+  );
   const realRename = fs.renameSync;
-  withFs('renameSync', ((from: string, to: string) => {
-    if (to.endsWith('new')) throw errno('EXDEV');
-    return realRename(from, to);
-  }) as typeof fs.renameSync, () => refuses(() => writeDirAtomic(join(dir, 'new'), [['a', 'x']], '--export-run'), /^--export-run .*new: cannot be written \(EXDEV\)$/));
+  withFs(
+    'renameSync',
+    ((from: string, to: string) => {
+      if (to.endsWith('new')) throw errno('EXDEV');
+      return realRename(from, to);
+    }) as typeof fs.renameSync,
+    () =>
+      refuses(() => writeDirAtomic(join(dir, 'new'), [['a', 'x']], '--export-run'), /^--export-run .*new: cannot be written \(EXDEV\)$/),
+  );
   assert.deepEqual(changes(before, snapshot(dir)), []);
   assert.equal(existsSync(join(dir, 'new')), false);
   rmSync(dir, { recursive: true });

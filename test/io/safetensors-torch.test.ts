@@ -20,7 +20,8 @@ function logitsOf(model: d.Module, n?: number): { logits: Float32Array; acc: num
   const { test: testSet } = d.loadEmbedded();
   const set = n === undefined ? testSet : testSet.slice(0, n);
   const out = new Float32Array(set.length * 10);
-  let at = 0, correct = 0;
+  let at = 0,
+    correct = 0;
   d.noGrad(() => {
     for (const b of new d.DataLoader(set, { batchSize: 500 }).epoch(0)) {
       const y = model.forward(b.x, { training: false });
@@ -36,14 +37,18 @@ function build(spec: string): d.Module {
   return d.resolveModel(spec).build({ rng: new d.Rng(1).fork('model'), inputShape: [1, 28, 28], classes: 10 });
 }
 
-test('PyTorch\'s safetensors file loads into the spec it names and gives PyTorch\'s logits to 1e-5', () => {
+test("PyTorch's safetensors file loads into the spec it names and gives PyTorch's logits to 1e-5", () => {
   const model = build(SPEC);
   const before = model.parameters().map((p) => Array.from(p.data));
   const meta = d.loadSafetensorsFile(weightsPath, model);
   assert.equal(meta.format, 'pt');
   assert.match(meta.torch, /^1\.13/);
   assert.equal(meta.spec, SPEC);
-  assert.notDeepEqual(model.parameters().map((p) => Array.from(p.data)), before, 'the weights changed');
+  assert.notDeepEqual(
+    model.parameters().map((p) => Array.from(p.data)),
+    before,
+    'the weights changed',
+  );
   const want = ref.tensors.get('logits')!;
   assert.deepEqual(want.shape, [20, 10]);
   const labels = new BigInt64Array(ref.tensors.get('labels')!.data.slice().buffer);
@@ -55,7 +60,7 @@ test('PyTorch\'s safetensors file loads into the spec it names and gives PyTorch
   assert.ok(Math.max(...Array.from(want.data, Math.abs)) > 1, 'the logits are not trivially small');
 });
 
-test('it reaches PyTorch\'s test accuracy on the 2,000 embedded test images', async () => {
+test("it reaches PyTorch's test accuracy on the 2,000 embedded test images", async () => {
   await initWasm(); // the CLI's backend; the reference one takes ~10 s for the 2,000 images
   d.setBackend('wasm');
   try {
@@ -67,7 +72,7 @@ test('it reaches PyTorch\'s test accuracy on the 2,000 embedded test images', as
   }
 });
 
-test('the same file loads into a DropConnect version (PyTorch\'s Linear+ReLU is DropConnect with act=relu) with the same logits', () => {
+test("the same file loads into a DropConnect version (PyTorch's Linear+ReLU is DropConnect with act=relu) with the same logits", () => {
   const plain = build(SPEC);
   const dc = build('conv:8:5:pad=2,relu,maxpool:2,conv:16:5:pad=2,relu,maxpool:2,flatten,dropconnect:32:act=relu,dropout:0.5,linear:10');
   d.loadSafetensorsFile(weightsPath, plain);
@@ -78,6 +83,12 @@ test('the same file loads into a DropConnect version (PyTorch\'s Linear+ReLU is 
 test('a module of another architecture refuses the file and is left unchanged', () => {
   const other = build('conv:8:5:pad=2,relu,maxpool:2,conv:16:5:pad=2,relu,maxpool:2,flatten,linear:64,relu,linear:10');
   const before = other.parameters().map((p) => Array.from(p.data));
-  assert.throws(() => d.loadSafetensorsFile(weightsPath, other), /small_cnn\.safetensors: tensor "7\.weight": shape \[32, 784\] in the file, the module's parameter is \[64, 784\]/);
-  assert.deepEqual(other.parameters().map((p) => Array.from(p.data)), before);
+  assert.throws(
+    () => d.loadSafetensorsFile(weightsPath, other),
+    /small_cnn\.safetensors: tensor "7\.weight": shape \[32, 784\] in the file, the module's parameter is \[64, 784\]/,
+  );
+  assert.deepEqual(
+    other.parameters().map((p) => Array.from(p.data)),
+    before,
+  );
 });

@@ -50,7 +50,10 @@ test('the file layout: 8-byte little-endian header length, JSON header, raw litt
   assert.equal(n % 8, 0);
   const h = headerOf(bytes);
   assert.deepEqual(h.__metadata__, { format: 'pt', epoch: '3' });
-  assert.deepEqual(Object.keys(h).filter((k) => k !== '__metadata__'), ['0.weight', '0.bias', '2.weight', '2.bias']);
+  assert.deepEqual(
+    Object.keys(h).filter((k) => k !== '__metadata__'),
+    ['0.weight', '0.bias', '2.weight', '2.bias'],
+  );
   assert.deepEqual(h['0.weight'], { dtype: 'F32', shape: [4, 6], data_offsets: [0, 96] });
   assert.deepEqual(h['2.bias'], { dtype: 'F32', shape: [3], data_offsets: [96 + 16 + 48, 96 + 16 + 48 + 12] });
   assert.equal(bytes.length, 8 + n + 4 * (24 + 4 + 12 + 3));
@@ -61,7 +64,8 @@ test('the file layout: 8-byte little-endian header length, JSON header, raw litt
 
 test('save → load round-trips float32 and float64 exactly and returns the metadata', () => {
   for (const dtype of ['float32', 'float64'] as const) {
-    const a = mlp(1, dtype), b = mlp(2, dtype);
+    const a = mlp(1, dtype),
+      b = mlp(2, dtype);
     assert.notDeepEqual(snapshot(a), snapshot(b));
     const bytes = d.saveSafetensors(a, { metadata: { note: 'x' } });
     assert.equal(headerOf(bytes)['0.weight'].dtype, dtype === 'float64' ? 'F64' : 'F32');
@@ -78,12 +82,21 @@ test('a float64 file loads into a float32 module rounded to nearest, and F16 / B
   const dv = new DataView(b16.buffer);
   dv.setUint16(0, 0x3c00, true); // F16 1.0
   dv.setUint16(2, 0xc500, true); // F16 −5.0
-  d.loadSafetensors(m, d.encodeSafetensors({ '0.weight': { dtype: 'F64', shape: [2, 2], data: w64 }, '0.bias': { dtype: 'F16', shape: [2], data: b16 } }));
+  d.loadSafetensors(
+    m,
+    d.encodeSafetensors({ '0.weight': { dtype: 'F64', shape: [2, 2], data: w64 }, '0.bias': { dtype: 'F16', shape: [2], data: b16 } }),
+  );
   assert.deepEqual(Array.from(m.parameters()[0].data), Array.from(Float32Array.from(w64)));
   assert.deepEqual(Array.from(m.parameters()[1].data), [1, -5]);
   dv.setUint16(0, 0x3fc0, true); // BF16 1.5
   dv.setUint16(2, 0xc080, true); // BF16 −4.0
-  d.loadSafetensors(m, d.encodeSafetensors({ '0.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) }, '0.bias': { dtype: 'BF16', shape: [2], data: b16 } }));
+  d.loadSafetensors(
+    m,
+    d.encodeSafetensors({
+      '0.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) },
+      '0.bias': { dtype: 'BF16', shape: [2], data: b16 },
+    }),
+  );
   assert.deepEqual(Array.from(m.parameters()[1].data), [1.5, -4]);
   // F16 edge cases: the smallest subnormal, the largest finite, ±∞, NaN, −0.
   const h = new Uint8Array(new Uint16Array([0x0001, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x8000]).buffer);
@@ -94,11 +107,14 @@ test('a float64 file loads into a float32 module rounded to nearest, and F16 / B
 
 test('encode/decode round-trip any dtype as raw bytes, and zero-size tensors', () => {
   const ints = new Uint8Array(new BigInt64Array([1n, -2n, 3n]).buffer);
-  const bytes = d.encodeSafetensors(new Map<string, d.SafetensorsTensor>([
-    ['a', { dtype: 'I64', shape: [3], data: ints }],
-    ['empty', { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) }],
-    ['b', { dtype: 'F64', shape: [], data: new Float64Array([Math.PI]) }],
-  ]), { k: 'v' });
+  const bytes = d.encodeSafetensors(
+    new Map<string, d.SafetensorsTensor>([
+      ['a', { dtype: 'I64', shape: [3], data: ints }],
+      ['empty', { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) }],
+      ['b', { dtype: 'F64', shape: [], data: new Float64Array([Math.PI]) }],
+    ]),
+    { k: 'v' },
+  );
   const f = d.decodeSafetensors(bytes);
   assert.deepEqual(f.metadata, { k: 'v' });
   assert.deepEqual([...f.tensors.keys()], ['a', 'empty', 'b']);
@@ -127,13 +143,19 @@ test('names are PyTorch state_dict names: a DropConnect with an activation takes
     new d.Linear(4, 3, { rng: rng.fork('3') }),
   );
   assert.deepEqual([...d.torchParameterNames(m).values()], ['1.weight', '1.bias', '4.weight', '4.bias', '6.weight', '6.bias']);
-  assert.deepEqual(Object.keys(headerOf(d.saveSafetensors(m))).filter((k) => k !== '__metadata__'), ['1.weight', '1.bias', '4.weight', '4.bias', '6.weight', '6.bias']);
+  assert.deepEqual(
+    Object.keys(headerOf(d.saveSafetensors(m))).filter((k) => k !== '__metadata__'),
+    ['1.weight', '1.bias', '4.weight', '4.bias', '6.weight', '6.bias'],
+  );
   // Without an activation it is a plain nn.Linear: one slot.
   const n = new d.Sequential(new d.DropConnect(6, 5, { rng: rng.fork('4') }), new d.ReLU(), new d.Linear(5, 3, { rng: rng.fork('5') }));
   assert.deepEqual([...d.torchParameterNames(n).values()], ['0.weight', '0.bias', '2.weight', '2.bias']);
   // The built-in regularised models: PyTorch's Linear-ReLU-Dropout blocks.
   const cnn = d.getModel('cnn').build({ rng: new d.Rng(1), inputShape: [1, 28, 28], classes: 10, dropconnect: 0.5, dropout: 0.5 });
-  assert.deepEqual([...d.torchParameterNames(cnn).values()], ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '10.weight', '10.bias']);
+  assert.deepEqual(
+    [...d.torchParameterNames(cnn).values()],
+    ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '10.weight', '10.bias'],
+  );
   const a = d.saveSafetensors(cnn);
   const cnn2 = d.getModel('cnn').build({ rng: new d.Rng(2), inputShape: [1, 28, 28], classes: 10, dropconnect: 0.5, dropout: 0.5 });
   d.loadSafetensors(cnn2, a);
@@ -181,7 +203,11 @@ test('refused: an unknown dtype, naming the tensor', () => {
 
 test('refused: data_offsets past the end of the data', () => {
   const { header, data } = goodFile();
-  refusedUnchanged(craft(header, data.subarray(0, data.length - 4)), /tensor "2\.bias": data_offsets \[160, 172\] run past the end of the data \(168 bytes after the header\)/, '2.bias');
+  refusedUnchanged(
+    craft(header, data.subarray(0, data.length - 4)),
+    /tensor "2\.bias": data_offsets \[160, 172\] run past the end of the data \(168 bytes after the header\)/,
+    '2.bias',
+  );
 });
 
 test('refused: overlapping ranges', () => {
@@ -196,17 +222,28 @@ test('refused: non-contiguous ranges and trailing bytes', () => {
   gap.set(data.subarray(0, 96));
   gap.set(data.subarray(96), 104);
   for (const k of ['0.bias', '2.weight', '2.bias']) header[k].data_offsets = header[k].data_offsets.map((o: number) => o + 8);
-  refusedUnchanged(craft(header, gap), /tensor "0\.bias": data_offsets \[104, 120\] leave bytes \[96, 104\) of the data to no tensor/, '0.bias');
+  refusedUnchanged(
+    craft(header, gap),
+    /tensor "0\.bias": data_offsets \[104, 120\] leave bytes \[96, 104\) of the data to no tensor/,
+    '0.bias',
+  );
   const g = goodFile();
   const longer = new Uint8Array(g.data.length + 4);
   longer.set(g.data);
-  refusedUnchanged(craft(g.header, longer), /the data part is 176 bytes but the tensors end at 172 \(after tensor "2\.bias"\): 4 bytes belong to no tensor/);
+  refusedUnchanged(
+    craft(g.header, longer),
+    /the data part is 176 bytes but the tensors end at 172 \(after tensor "2\.bias"\): 4 bytes belong to no tensor/,
+  );
 });
 
 test('refused: data_offsets whose length does not match the dtype and shape', () => {
   const { header, data } = goodFile();
   header['0.weight'].shape = [4, 5];
-  refusedUnchanged(craft(header, data), /tensor "0\.weight": shape \[4, 5\] of F32 needs 80 bytes, but data_offsets \[0, 96\] hold 96/, '0.weight');
+  refusedUnchanged(
+    craft(header, data),
+    /tensor "0\.weight": shape \[4, 5\] of F32 needs 80 bytes, but data_offsets \[0, 96\] hold 96/,
+    '0.weight',
+  );
   const g = goodFile();
   g.header['0.weight'].data_offsets = [96, 0];
   refusedUnchanged(craft(g.header, g.data), /tensor "0\.weight": data_offsets \[96, 0\] end before they begin/, '0.weight');
@@ -217,7 +254,11 @@ test('refused: data_offsets whose length does not match the dtype and shape', ()
 
 test('refused: a shape that does not match the module (the valid tensors before it are not copied)', () => {
   const other = new d.Sequential(new d.Linear(6, 4, { rng: new d.Rng(5) }), new d.ReLU(), new d.Linear(4, 2, { rng: new d.Rng(6) }));
-  refusedUnchanged(d.saveSafetensors(other), /tensor "2\.weight": shape \[2, 4\] in the file, the module's parameter is \[3, 4\]/, '2.weight');
+  refusedUnchanged(
+    d.saveSafetensors(other),
+    /tensor "2\.weight": shape \[2, 4\] in the file, the module's parameter is \[3, 4\]/,
+    '2.weight',
+  );
 });
 
 test('refused: a missing tensor or an extra one', () => {
@@ -225,23 +266,36 @@ test('refused: a missing tensor or an extra one', () => {
   const f = d.decodeSafetensors(craft(header, data));
   const missing = new Map(f.tensors);
   missing.delete('2.bias');
-  refusedUnchanged(d.encodeSafetensors(missing), /tensor "2\.bias" is missing from the file; the module needs it with shape \[3\] \(the file has 0\.weight, 0\.bias, 2\.weight\)/, '2.bias');
+  refusedUnchanged(
+    d.encodeSafetensors(missing),
+    /tensor "2\.bias" is missing from the file; the module needs it with shape \[3\] \(the file has 0\.weight, 0\.bias, 2\.weight\)/,
+    '2.bias',
+  );
   const extra = new Map(f.tensors);
   extra.set('3.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) });
-  refusedUnchanged(d.encodeSafetensors(extra), /tensor "3\.weight" in the file is not a parameter of the module; the module has 0\.weight, 0\.bias, 2\.weight, 2\.bias/, '3.weight');
+  refusedUnchanged(
+    d.encodeSafetensors(extra),
+    /tensor "3\.weight" in the file is not a parameter of the module; the module has 0\.weight, 0\.bias, 2\.weight, 2\.bias/,
+    '3.weight',
+  );
 });
 
 test('refused: an integer dtype for a parameter', () => {
   const { header, data } = goodFile();
   const f = d.decodeSafetensors(craft(header, data));
   f.tensors.set('2.bias', { dtype: 'I32', shape: [3], data: new Uint8Array(12) });
-  refusedUnchanged(d.encodeSafetensors(f.tensors), /tensor "2\.bias": dtype I32 cannot be loaded into a float32 parameter; expected F32, F64, F16 or BF16/, '2.bias');
+  refusedUnchanged(
+    d.encodeSafetensors(f.tensors),
+    /tensor "2\.bias": dtype I32 cannot be loaded into a float32 parameter; expected F32, F64, F16 or BF16/,
+    '2.bias',
+  );
 });
 
 test('the node helpers write atomically and name the file in errors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'descent-st-'));
   try {
-    const a = mlp(1), b = mlp(2);
+    const a = mlp(1),
+      b = mlp(2);
     const path = join(dir, 'w.safetensors');
     d.saveSafetensorsFile(path, a, { metadata: { k: 'v' } });
     assert.deepEqual(readdirSync(dir), ['w.safetensors'], 'no temporary file left behind');

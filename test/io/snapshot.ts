@@ -24,12 +24,22 @@ export function snapshot(root: string): Map<string, string> {
 /** The entries of `after` that differ from `before` (added, removed or changed), for assertion messages. */
 export function changes(before: Map<string, string>, after: Map<string, string>): string[] {
   const keys = new Set([...before.keys(), ...after.keys()]);
-  return [...keys].filter((k) => before.get(k) !== after.get(k)).map((k) => `${k}: ${before.get(k) ?? '(absent)'} → ${after.get(k) ?? '(absent)'}`);
+  return [...keys]
+    .filter((k) => before.get(k) !== after.get(k))
+    .map((k) => `${k}: ${before.get(k) ?? '(absent)'} → ${after.get(k) ?? '(absent)'}`);
 }
 
 /** The state of a path that must not change: kind, device numbers, size, mode, mtime. */
 export function stamp(path: string): string {
   const st = lstatSync(path);
-  const kind = st.isCharacterDevice() ? 'character device' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isDirectory() ? 'folder' : 'other';
+  const kind = st.isCharacterDevice()
+    ? 'character device'
+    : st.isSymbolicLink()
+      ? 'link'
+      : st.isFile()
+        ? 'file'
+        : st.isDirectory()
+          ? 'folder'
+          : 'other';
   return `${kind} rdev ${st.rdev} size ${st.size} mode ${(st.mode & 0o7777).toString(8)} mtime ${st.mtimeMs}`;
 }

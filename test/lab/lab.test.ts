@@ -123,8 +123,13 @@ test('the built lab is at most 300 KB gzipped, the data set counted apart', () =
   const gzOf = (fs: string[]) => fs.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
   const gz = gzOf(files);
   const data = all.filter(isData);
-  console.log(`lab build: ${files.length} files, ${(gz / 1024).toFixed(1)} KB gzipped; data set apart: ${data.length} files, ${(gzOf(data) / 1024).toFixed(1)} KB`);
-  assert.ok(files.some((f) => f.endsWith('index.html')), 'index.html built');
+  console.log(
+    `lab build: ${files.length} files, ${(gz / 1024).toFixed(1)} KB gzipped; data set apart: ${data.length} files, ${(gzOf(data) / 1024).toFixed(1)} KB`,
+  );
+  assert.ok(
+    files.some((f) => f.endsWith('index.html')),
+    'index.html built',
+  );
   assert.ok(gz <= 300 * 1024, `built page is ${gz} bytes gzipped; budget 300 KB`);
 });
 
@@ -175,10 +180,17 @@ test('noisy gradients: same seed, same path; SGD differs from GD', async () => {
   const lib = libraryRun(s, sgd);
   sgd.xs.forEach((x, i) => same(x, lib.trace[i].x[0], false, 10, `SGD x at step ${i}`));
   // a different seed gives a different path; the same seed in a new page the same one
-  const other = trajectory(s.fn, { name: sgd.opt, options: sgd.options }, { start: s.start, steps: s.budget, noise: s.noise, seed: s.seed + 1 });
+  const other = trajectory(
+    s.fn,
+    { name: sgd.opt, options: sgd.options },
+    { start: s.start, steps: s.budget, noise: s.noise, seed: s.seed + 1 },
+  );
   assert.notEqual(other.trace[5].x[0], sgd.xs[5]);
   const { page: again } = await open('preset=sgd-vs-gd');
-  assert.deepEqual((await labRuns(again)).map((r) => r.xs), runs.map((r) => r.xs));
+  assert.deepEqual(
+    (await labRuns(again)).map((r) => r.xs),
+    runs.map((r) => r.xs),
+  );
   await again.close();
   assert.notDeepEqual(sgd.xs, gd.xs);
   await page.close();
@@ -202,7 +214,10 @@ test('the URL holds the whole state: a copied link reproduces the race', async (
   const s2 = await labState(p2);
   const r2 = await labRuns(p2);
   assert.deepEqual(s2, s1);
-  assert.deepEqual(r2.map((r) => r.xs), r1.map((r) => r.xs));
+  assert.deepEqual(
+    r2.map((r) => r.xs),
+    r1.map((r) => r.xs),
+  );
   assert.deepEqual(await p2.evaluate(() => (window as any).__lab.notices), []);
   assert.deepEqual(errors, []);
   await page.close();
@@ -228,7 +243,10 @@ test('a hostile or broken URL gets defaults and a notice, never a script', async
   assert.equal(s.budget, 300);
   assert.equal(s.preset, '');
   // the bad racers are dropped or reset; the good option survives
-  assert.deepEqual(s.racers.map((r) => r.opt), ['adam', 'momentum']);
+  assert.deepEqual(
+    s.racers.map((r) => r.opt),
+    ['adam', 'momentum'],
+  );
   assert.deepEqual(s.racers[0].options, {});
   assert.deepEqual(s.racers[1].options, { momentum: 0.5 });
   const notice = page.locator('#notice');
@@ -240,7 +258,10 @@ test('a hostile or broken URL gets defaults and a notice, never a script', async
   assert.equal(await page.locator('img').count(), 0);
   assert.equal(await page.locator('#notice script, #notice b, #explain *').count(), 0);
   assert.deepEqual(dialogs, []);
-  assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+  assert.deepEqual(
+    errors.filter((e) => !/favicon/.test(e)),
+    [],
+  );
   // and the page still works
   const runs = await labRuns(page);
   assert.equal(runs.length, 2);
@@ -272,7 +293,10 @@ test('8 optimizers × 500 steps animate (frame rate printed)', async () => {
       }),
   );
   await page.evaluate((ns) => {
-    (window as any).__lab.setRacers(ns.map((opt: string) => ({ opt, noisy: false, options: {} })), 500);
+    (window as any).__lab.setRacers(
+      ns.map((opt: string) => ({ opt, noisy: false, options: {} })),
+      500,
+    );
     (window as any).__lab.setSpeed(4);
     (window as any).__lab.setT(0);
     (window as any).__lab.play();
@@ -281,8 +305,13 @@ test('8 optimizers × 500 steps animate (frame rate printed)', async () => {
   const perf = await page.evaluate(() => (window as any).__lab.perf);
   const runs = await labRuns(page);
   assert.equal(runs.length, 8);
-  assert.ok(runs.every((r) => r.xs.length === 501 || r.diverged), 'every racer has 500 steps');
-  console.log(`lab animation: 8 optimizers × 500 steps, ${perf.frames} frames at ${perf.fps.toFixed(1)} frames/s (last frame ${perf.drawMs.toFixed(2)} ms to draw; race computed in ${perf.lastComputeMs.toFixed(0)} ms); an empty requestAnimationFrame loop ran at ${ceiling.toFixed(1)} frames/s just before`);
+  assert.ok(
+    runs.every((r) => r.xs.length === 501 || r.diverged),
+    'every racer has 500 steps',
+  );
+  console.log(
+    `lab animation: 8 optimizers × 500 steps, ${perf.frames} frames at ${perf.fps.toFixed(1)} frames/s (last frame ${perf.drawMs.toFixed(2)} ms to draw; race computed in ${perf.lastComputeMs.toFixed(0)} ms); an empty requestAnimationFrame loop ran at ${ceiling.toFixed(1)} frames/s just before`,
+  );
   assert.ok(perf.frames >= 100, `frames drawn: ${perf.frames}`);
   assert.ok(perf.fps > 1, 'sanity: the animation advanced');
   await page.screenshot({ path: join(shots, 'race-8x500.png') });
@@ -294,7 +323,10 @@ test('schedules view draws every schedule of the library; edited parameters live
   const cards = await page.locator('.sched-card').count();
   assert.ok(cards >= 10, `schedule cards: ${cards}`);
   const errs = await page.locator('.sched-error').allTextContents();
-  assert.deepEqual(errs.filter((e) => e), []);
+  assert.deepEqual(
+    errs.filter((e) => e),
+    [],
+  );
   assert.deepEqual((await labState(page)).sched, { cosine: { totalSteps: '40' } });
   // edit another schedule's parameter, reload the written URL, and it is still there
   const k = page.locator('.sched-card', { hasText: 'exponential' }).locator('input[data-param=k]');

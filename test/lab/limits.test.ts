@@ -11,19 +11,33 @@ import { runRacer } from '../../lab/src/race.js';
 const parse = (q: string) => fromQuery(q, [], () => undefined);
 
 test('L-BFGS counts from the URL past the bounds are refused with a notice naming the bound', () => {
-  for (const [k, max] of [['maxIter', 100000], ['maxEval', 125000], ['historySize', 1000]] as const) {
+  for (const [k, max] of [
+    ['maxIter', 100000],
+    ['maxEval', 125000],
+    ['historySize', 1000],
+  ] as const) {
     const { state, notices } = parse(`r=lbfgs;${k}=1000000000`);
     assert.deepEqual(state.racers[0].options, {}, 'defaults used');
-    assert.ok(notices.some((n) => n.includes(`invalid ${k} 1000000000; expected an integer from 1 to ${max}`)), notices.join(' | '));
+    assert.ok(
+      notices.some((n) => n.includes(`invalid ${k} 1000000000; expected an integer from 1 to ${max}`)),
+      notices.join(' | '),
+    );
   }
 });
 
 test('the largest accepted L-BFGS options run within the evaluation budget, in bounded time', () => {
-  const { state, notices } = parse('n=5000&r=lbfgs;maxIter=100000;maxEval=125000;historySize=1000;toleranceGrad=0;toleranceChange=0;lr=0.0001;lineSearchFn=null');
+  const { state, notices } = parse(
+    'n=5000&r=lbfgs;maxIter=100000;maxEval=125000;historySize=1000;toleranceGrad=0;toleranceChange=0;lr=0.0001;lineSearchFn=null',
+  );
   assert.deepEqual(notices, []);
   assert.equal(state.budget, LIMITS.budget[1]);
   const t0 = performance.now();
-  const run = runRacer({ fn: state.fn, start: state.start, budget: state.budget, noise: 0, seed: 0 }, state.racers[0], state.racers[0].options, false);
+  const run = runRacer(
+    { fn: state.fn, start: state.start, budget: state.budget, noise: 0, seed: 0 },
+    state.racers[0],
+    state.racers[0].options,
+    false,
+  );
   const seconds = (performance.now() - t0) / 1000;
   assert.ok(seconds < 10, `${seconds.toFixed(1)} s`);
   assert.ok(run.xs.length >= 1);

@@ -52,7 +52,14 @@ async function open(query = '', size = DESKTOP, phone = false, clipboard = true)
   return { page, errors };
 }
 const lab = <T>(page: Page, expr: string) => page.evaluate(`window.__lab.${expr}`) as Promise<T>;
-interface PageRun { label: string; xs: number[]; ys: number[]; fs: number[]; cost: number[]; opt: string }
+interface PageRun {
+  label: string;
+  xs: number[];
+  ys: number[];
+  fs: number[];
+  cost: number[];
+  opt: string;
+}
 
 test('every preset at 1400×900: its claims hold for the runs the page draws; every line is named; screenshot', async () => {
   const { page, errors } = await open();
@@ -65,12 +72,26 @@ test('every preset at 1400×900: its claims hold for the runs the page draws; ev
     const failed = p.claims.map((c) => checkClaim(c, runs, fRef(s), s.minima.length > 0)).filter(Boolean);
     assert.deepEqual(failed, [], p.id);
     // the legend names every line, in the racer's colour, and the colours differ (up to eight racers)
-    const legend = await page.$$eval('#legend li', (els) => els.map((e) => ({ text: e.textContent ?? '', color: e.querySelector('line')?.getAttribute('stroke'), dash: e.querySelector('line')?.getAttribute('stroke-dasharray') ?? '' })));
-    assert.deepEqual(legend.map((l) => l.text.replace(/ \(ring: look-ahead point\)$/, '').trim()), runs.map((r) => r.label), p.id);
+    const legend = await page.$$eval('#legend li', (els) =>
+      els.map((e) => ({
+        text: e.textContent ?? '',
+        color: e.querySelector('line')?.getAttribute('stroke'),
+        dash: e.querySelector('line')?.getAttribute('stroke-dasharray') ?? '',
+      })),
+    );
+    assert.deepEqual(
+      legend.map((l) => l.text.replace(/ \(ring: look-ahead point\)$/, '').trim()),
+      runs.map((r) => r.label),
+      p.id,
+    );
     assert.equal(new Set(legend.map((l) => `${l.color}|${l.dash}`)).size, legend.length, `${p.id}: two lines drawn alike`);
     // the update rule of every optimizer in the race is beside it
     const eqs = await page.$$eval('#equations h4', (els) => els.map((e) => (e.textContent ?? '').trim()));
-    assert.deepEqual(eqs, [...new Set(runs.map((r) => r.label.replace(/ \+ noise$|^SGD \(noisy GD\)$/, (m) => (m.startsWith('SGD') ? 'GD' : ''))))], p.id);
+    assert.deepEqual(
+      eqs,
+      [...new Set(runs.map((r) => r.label.replace(/ \+ noise$|^SGD \(noisy GD\)$/, (m) => (m.startsWith('SGD') ? 'GD' : ''))))],
+      p.id,
+    );
     // the step-size panel shows exactly when AdaGrad or RMSProp races, with its text equivalent
     const adaptive = runs.some((r) => r.opt === 'adagrad' || r.opt === 'rmsprop');
     assert.equal(await page.isVisible('#steps'), adaptive, p.id);
@@ -102,7 +123,10 @@ test('zoom to the paths: on Beale the map shows the box around the paths, not th
   for (const r of runs)
     for (let i = 0; i < r.xs.length; i++)
       if (r.xs[i] >= full.x[0] && r.xs[i] <= full.x[1] && r.ys[i] >= full.y[0] && r.ys[i] <= full.y[1])
-        assert.ok(r.xs[i] >= view.x[0] && r.xs[i] <= view.x[1] && r.ys[i] >= view.y[0] && r.ys[i] <= view.y[1], `${r.label} point ${i} outside the zoom`);
+        assert.ok(
+          r.xs[i] >= view.x[0] && r.xs[i] <= view.x[1] && r.ys[i] >= view.y[0] && r.ys[i] <= view.y[1],
+          `${r.label} point ${i} outside the zoom`,
+        );
   await page.uncheck('#zoom');
   assert.deepEqual(await lab(page, 'view'), { x: [...full.x], y: [...full.y] });
   await page.context().close();
@@ -169,7 +193,9 @@ test('input: the runaway racer on the saddle is "diverged", not "escaped"; the U
   const { page } = await open('preset=sgd-saddle');
   await lab(page, 'pause()');
   await lab(page, 'setT(200)');
-  const status = await page.$$eval('#racers tbody tr td:nth-child(7)', (els) => els.map((e) => ({ text: e.textContent, cls: e.className })));
+  const status = await page.$$eval('#racers tbody tr td:nth-child(7)', (els) =>
+    els.map((e) => ({ text: e.textContent, cls: e.className })),
+  );
   assert.equal(status[2].text, 'diverged (f → −∞)');
   assert.match(status[2].cls, /bad/);
   assert.equal(status.length, 3);
@@ -227,7 +253,10 @@ test('keyboard: the map takes focus and the arrows move the start; Space after a
   const t = (await lab<{ t: number }>(page, 'state')).t;
   assert.ok(t > 0, 'Space did not re-apply the preset (which would reset the timeline to 0)');
   assert.equal(await page.getAttribute('#tabs', 'role'), 'tablist');
-  assert.deepEqual(await page.$$eval('#tabs button', (els) => els.map((e) => [e.getAttribute('role'), e.getAttribute('aria-selected')])), [['tab', 'true'], ['tab', 'false']]);
+  assert.deepEqual(await page.$$eval('#tabs button', (els) => els.map((e) => [e.getAttribute('role'), e.getAttribute('aria-selected')])), [
+    ['tab', 'true'],
+    ['tab', 'false'],
+  ]);
   await page.click('#tabs button[data-view="schedules"]');
   assert.equal(await page.getAttribute('#tabs button[data-view="schedules"]', 'aria-selected'), 'true');
   assert.equal(await page.getAttribute('#schedules-view', 'role'), 'tabpanel');
@@ -273,7 +302,9 @@ test('dragging the start: time per recompute and redraw in Chromium (printed) an
   const times = (await lab<{ computeTimes: number[] }>(page, 'perf')).computeTimes.slice(n0);
   const sorted = [...times].sort((a, b) => a - b);
   const racers = (await lab<unknown[]>(page, 'runs')).length;
-  console.log(`# drag: ${times.length} recomputes of ${racers} racers, median ${sorted[sorted.length >> 1].toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms; in order: ${times.map((v) => v.toFixed(0)).join(' ')} (the last is the release, which re-renders the zoomed map)`);
+  console.log(
+    `# drag: ${times.length} recomputes of ${racers} racers, median ${sorted[sorted.length >> 1].toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms; in order: ${times.map((v) => v.toFixed(0)).join(' ')} (the last is the release, which re-renders the zoomed map)`,
+  );
   assert.ok(times.length >= 2);
   const st = await lab<{ start: number[] }>(page, 'state');
   const [x] = await page.evaluate(() => (window as any).__lab.view.x);
@@ -297,7 +328,9 @@ test('schedules: one applied to a racer from its row; the schedules view overlay
   const text = () => page.textContent('#sched-overlay-text').then((t) => t ?? '');
   assert.match(await text(), /step from 0\.1 to .*cosine from 0\.1 to/);
   // every schedule card's chart has a text equivalent
-  const labels = await page.$$eval('.sched-card canvas[role=img]:not(#sched-overlay)', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  const labels = await page.$$eval('.sched-card canvas[role=img]:not(#sched-overlay)', (els) =>
+    els.map((e) => e.getAttribute('aria-label') ?? ''),
+  );
   assert.ok(labels.length >= 10 && labels.every((l) => /lr [\d.e-]+ at step 0/.test(l)), labels.join(' | '));
   await page.uncheck('input.overlay[data-schedule="cosine"]');
   assert.doesNotMatch(await text(), /cosine/);

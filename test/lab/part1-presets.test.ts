@@ -81,7 +81,8 @@ test('the step-size panel: AdaGrad η/(√Σg² + ε) recomputed from its own pa
     sx += gx * gx;
     sy += gy * gy;
     const want = [0.05 / (Math.sqrt(sx) + 1e-10), 0.05 / (Math.sqrt(sy) + 1e-10)];
-    for (const c of [0, 1]) assert.ok(Math.abs(ada.stepSizes[t][c] - want[c]) <= 1e-12 * want[c], `t=${t + 1}: ${ada.stepSizes[t][c]} vs ${want[c]}`);
+    for (const c of [0, 1])
+      assert.ok(Math.abs(ada.stepSizes[t][c] - want[c]) <= 1e-12 * want[c], `t=${t + 1}: ${ada.stepSizes[t][c]} vs ${want[c]}`);
     if (t) assert.ok(ada.stepSizes[t][0] <= ada.stepSizes[t - 1][0]);
   }
   // RMSProp's step size rises again somewhere (its average forgets), and ends larger than AdaGrad's
@@ -95,7 +96,13 @@ test('a schedule applied to a racer: GD on the bowl steps with the schedule lr o
   const { scheduleError, encodeRacer, decodeRacer } = await import('../../lab/src/state.js');
   for (const n of scheduleNames()) assert.equal(scheduleError(racerSpec(n), 0.05, 150), '', n);
   const sched = 'step:stepSize=10,gamma=0.5';
-  const state = { ...defaultState(), fn: 'bowl', start: [-4, 2] as [number, number], budget: 40, racers: [{ opt: 'gd', noisy: false, options: { lr: 0.05 }, sched }] };
+  const state = {
+    ...defaultState(),
+    fn: 'bowl',
+    start: [-4, 2] as [number, number],
+    budget: 40,
+    racers: [{ opt: 'gd', noisy: false, options: { lr: 0.05 }, sched }],
+  };
   const [run] = computeRuns(state, false);
   assert.equal(run.error, undefined);
   assert.equal(run.label, 'GD · step');
@@ -106,7 +113,10 @@ test('a schedule applied to a racer: GD on the bowl steps with the schedule lr o
     const [gx, gy] = s.grad(x, y);
     x -= lr * gx;
     y -= lr * gy;
-    assert.ok(Math.abs(run.xs[t] - x) <= 1e-12 && Math.abs(run.ys[t] - y) <= 1e-12, `step ${t}: (${run.xs[t]}, ${run.ys[t]}) vs (${x}, ${y})`);
+    assert.ok(
+      Math.abs(run.xs[t] - x) <= 1e-12 && Math.abs(run.ys[t] - y) <= 1e-12,
+      `step ${t}: (${run.xs[t]}, ${run.ys[t]}) vs (${x}, ${y})`,
+    );
   }
   // and through the URL, validated
   const notices: string[] = [];

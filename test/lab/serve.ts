@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (the tests run from dist/test/lab; DESCENT_REPO overrides). */
 export const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.gz': 'application/gzip' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.gz': 'application/gzip',
+};
 
 export interface ServedLab {
   /** The built files. */
@@ -34,7 +41,7 @@ export async function buildAndServeLab(prefix = 'descent-lab-'): Promise<ServedL
   }
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = resolve(outDir, '.' + (path.endsWith('/') ? path + 'index.html' : path));
+    const file = resolve(outDir, `.${path.endsWith('/') ? `${path}index.html` : path}`);
     if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) {
       res.writeHead(404).end('not found');
       return;

@@ -13,9 +13,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, extname, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { loadEmbedded } from '../../src/node.js';
@@ -64,20 +64,28 @@ async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('dialog', (d) => {
-    errors.push('dialog: ' + d.message());
+    errors.push(`dialog: ${d.message()}`);
     void d.dismiss();
   });
-  await page.goto(base + 'train.html' + (query ? `?${query}` : ''));
+  await page.goto(`${base}train.html${query ? `?${query}` : ''}`);
   await page.waitForFunction(() => (window as any).__train?.ready === true, undefined, { timeout: 60000 });
   return { page, errors };
 }
 
-interface PageRun { label: string; config: TrainConfig; steps: StepRecord[]; epochs: { testAccuracy: number }[]; done: boolean; error?: string }
+interface PageRun {
+  label: string;
+  config: TrainConfig;
+  steps: StepRecord[];
+  epochs: { testAccuracy: number }[];
+  done: boolean;
+  error?: string;
+}
 const pageRuns = (page: Page) => page.evaluate(() => (window as any).__train.runs as PageRun[]);
 
-test('size budget: the training page\'s JS + CSS ≤ 300 KB gzipped (wasm kernels and data counted apart)', () => {
+test("size budget: the training page's JS + CSS ≤ 300 KB gzipped (wasm kernels and data counted apart)", () => {
   const assets = walk(outDir).filter((f) => /\.(js|css)$/.test(f) && !/[\\/]index-[^\\/]+$/.test(f));
-  let code = 0, wasm = 0;
+  let code = 0,
+    wasm = 0;
   for (const f of assets) {
     const text = readFileSync(f, 'utf8');
     // The kernels are embedded as base64 strings (kernels.generated.ts); they are the wasm binary, counted apart.
@@ -88,7 +96,9 @@ test('size budget: the training page\'s JS + CSS ≤ 300 KB gzipped (wasm kernel
     assert.ok(binary >= 0);
   }
   const data = walk(join(outDir, 'fashion-mnist-subset')).reduce((a, f) => a + statSync(f).size, 0);
-  console.log(`# training page: JS+CSS ${(code / 1024).toFixed(1)} KB gzipped; wasm kernels ${(wasm / 1024).toFixed(1)} KB gzipped; data ${(data / 1024).toFixed(0)} KB`);
+  console.log(
+    `# training page: JS+CSS ${(code / 1024).toFixed(1)} KB gzipped; wasm kernels ${(wasm / 1024).toFixed(1)} KB gzipped; data ${(data / 1024).toFixed(0)} KB`,
+  );
   assert.ok(code > 10 * 1024, `the page's code is only ${code} bytes; the build did not include it`);
   assert.ok(code <= 300 * 1024, `JS+CSS is ${(code / 1024).toFixed(1)} KB gzipped, over the 300 KB budget`);
   assert.ok(wasm > 0, 'no embedded wasm kernels found in the worker bundle');
@@ -109,7 +119,18 @@ test('URL round trip and validation of the settings', () => {
 });
 
 test('a short run in the browser gives the losses of the same run in Node', async () => {
-  const c: TrainConfig = { ...DEFAULTS, arch: 'mlp', hidden: 16, optimizer: 'sgd', lr: 0.05, batch: 32, train: 256, test: 100, epochs: 2, seed: 3 };
+  const c: TrainConfig = {
+    ...DEFAULTS,
+    arch: 'mlp',
+    hidden: 16,
+    optimizer: 'sgd',
+    lr: 0.05,
+    batch: 32,
+    train: 256,
+    test: 100,
+    epochs: 2,
+    seed: 3,
+  };
   const { page, errors } = await open(toQuery(c));
   await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 120000 });
   const [run] = await pageRuns(page);
@@ -133,20 +154,29 @@ test('a short run in the browser gives the losses of the same run in Node', asyn
 for (const id of Object.keys(TRAIN_PRESETS)) {
   test(`preset ${id}: loads, trains and draws`, async () => {
     const { page, errors } = await open(`preset=${id}`);
-    await page.waitForFunction(() => {
-      const t = (window as any).__train;
-      return t.runs.length > 0 && t.runs[0].steps.length >= 5 && t.runs[0].epochs.length >= 1;
-    }, undefined, { timeout: 180000 });
+    await page.waitForFunction(
+      () => {
+        const t = (window as any).__train;
+        return t.runs.length > 0 && t.runs[0].steps.length >= 5 && t.runs[0].epochs.length >= 1;
+      },
+      undefined,
+      { timeout: 180000 },
+    );
     await page.waitForTimeout(600);
     const runs = await pageRuns(page);
     assert.equal(runs.length, TRAIN_PRESETS[id].runs.length);
     assert.ok(runs[0].steps.every((s) => Number.isFinite(s.loss)));
     const canvases = await page.locator('#chart-step canvas').count();
     assert.ok(canvases >= 1, 'the loss chart was not drawn');
-    assert.match(await page.locator('#preset-text').textContent() ?? '', new RegExp(TRAIN_PRESETS[id].text.slice(0, 20).replace(/[()]/g, '.')));
+    assert.match(
+      (await page.locator('#preset-text').textContent()) ?? '',
+      new RegExp(TRAIN_PRESETS[id].text.slice(0, 20).replace(/[()]/g, '.')),
+    );
     if (id === 'augment') {
       // 1 row of originals + 3 augmented rows of 8 garments, 62 px per cell.
-      await page.waitForFunction(() => (document.getElementById('aug-canvas') as HTMLCanvasElement).height === 4 * 62, undefined, { timeout: 30000 });
+      await page.waitForFunction(() => (document.getElementById('aug-canvas') as HTMLCanvasElement).height === 4 * 62, undefined, {
+        timeout: 30000,
+      });
       const ink = await page.evaluate(() => {
         const c = document.getElementById('aug-canvas') as HTMLCanvasElement;
         const d = c.getContext('2d')!.getImageData(0, 62, c.width, 62).data;
@@ -162,13 +192,18 @@ for (const id of Object.keys(TRAIN_PRESETS)) {
   });
 }
 
-test('the ensemble preset\'s claims hold for what it draws: above the mean member at every N; its best, at N = 3, above every member', async () => {
+test("the ensemble preset's claims hold for what it draws: above the mean member at every N; its best, at N = 3, above every member", async () => {
   const { page, errors } = await open('preset=ensemble');
   await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
-  const ens = await page.evaluate(() => (window as any).__train.ensemble as { members: number; memberAccuracy: number; accuracy: number }[]);
+  const ens = await page.evaluate(
+    () => (window as any).__train.ensemble as { members: number; memberAccuracy: number; accuracy: number }[],
+  );
   await page.close();
   assert.deepEqual(errors, []);
-  assert.deepEqual(ens.map((e) => e.members), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    ens.map((e) => e.members),
+    [1, 2, 3, 4, 5],
+  );
   for (let n = 2; n <= 5; n++) {
     const members = ens.slice(0, n).map((e) => e.memberAccuracy);
     const mean = members.reduce((a, b) => a + b, 0) / n;
@@ -178,11 +213,12 @@ test('the ensemble preset\'s claims hold for what it draws: above the mean membe
   assert.equal(ens[2].accuracy, best, 'the text says the ensemble is best at N = 3');
   assert.equal(best, 0.748);
   assert.ok(best > Math.max(...ens.map((e) => e.memberAccuracy)), 'the best ensemble does not beat every member');
-  const lo = Math.min(...ens.map((e) => e.memberAccuracy)), hi = Math.max(...ens.map((e) => e.memberAccuracy));
+  const lo = Math.min(...ens.map((e) => e.memberAccuracy)),
+    hi = Math.max(...ens.map((e) => e.memberAccuracy));
   assert.ok(lo >= 0.53 && lo < 0.55 && hi >= 0.71 && hi < 0.72, `members span ${lo}–${hi}, the text says 54 %–71 %`);
 });
 
-test('the dropout preset\'s claim holds: lower test loss and higher train loss at the last epoch with dropout', async () => {
+test("the dropout preset's claim holds: lower test loss and higher train loss at the last epoch with dropout", async () => {
   const { page, errors } = await open('preset=dropout');
   await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
   const runs = await pageRuns(page);
@@ -211,16 +247,19 @@ test('a hostile URL gets the defaults and a notice, and runs no script', async (
 test('the main thread keeps ≥ 30 frames/s while a network trains', async () => {
   const { page, errors } = await open(toQuery({ ...DEFAULTS, epochs: 50 }));
   await page.waitForFunction(() => (window as any).__train.runs[0]?.steps.length > 10, undefined, { timeout: 60000 });
-  const fps = await page.evaluate(() => new Promise<number>((ok) => {
-    let n = 0;
-    const t0 = performance.now();
-    const tick = (t: number) => {
-      n++;
-      if (t - t0 < 3000) requestAnimationFrame(tick);
-      else ok((n * 1000) / (t - t0));
-    };
-    requestAnimationFrame(tick);
-  }));
+  const fps = await page.evaluate(
+    () =>
+      new Promise<number>((ok) => {
+        let n = 0;
+        const t0 = performance.now();
+        const tick = (t: number) => {
+          n++;
+          if (t - t0 < 3000) requestAnimationFrame(tick);
+          else ok((n * 1000) / (t - t0));
+        };
+        requestAnimationFrame(tick);
+      }),
+  );
   const stepsDuring = (await pageRuns(page))[0].steps.length;
   await page.close();
   console.log(`# main thread while training: ${fps.toFixed(1)} frames/s (${stepsDuring} steps so far)`);

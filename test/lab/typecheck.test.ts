@@ -19,5 +19,8 @@ test('npm run lab:build type-checks the lab (no Node types) and writes lab/dist'
   const dist = join(repo, 'lab', 'dist');
   assert.ok(existsSync(join(dist, 'index.html')), 'lab/dist/index.html');
   assert.ok(statSync(join(dist, 'index.html')).mtimeMs >= started - 1000, 'written by this run');
-  assert.ok(readdirSync(join(dist, 'assets')).some((f) => f.endsWith('.js')), 'the bundled script');
+  assert.ok(
+    readdirSync(join(dist, 'assets')).some((f) => f.endsWith('.js')),
+    'the bundled script',
+  );
 });

@@ -18,10 +18,14 @@ test('DropConnect per-example masks: gradients (first and second order) match ce
   const x = randT([4, 5], 2);
   const f = (a: d.Tensor, _w: d.Tensor, _b: d.Tensor) => dc.forward(a, { training: true, rng: new d.Rng(3) });
   gradCheck(f, [x, dc.weight, dc.bias!]);
-  gradCheck((a, w) => {
-    const [ga, gw] = d.grad(d.sum(d.square(dc.forward(a, { training: true, rng: new d.Rng(4) }))), [a, w], { createGraph: true });
-    return d.add(d.sum(d.square(ga!)), d.sum(d.square(gw!)));
-  }, [x, dc.weight], 1e-5);
+  gradCheck(
+    (a, w) => {
+      const [ga, gw] = d.grad(d.sum(d.square(dc.forward(a, { training: true, rng: new d.Rng(4) }))), [a, w], { createGraph: true });
+      return d.add(d.sum(d.square(ga!)), d.sum(d.square(gw!)));
+    },
+    [x, dc.weight],
+    1e-5,
+  );
   const batch = layer64(5, 3, { p: 0.3, masks: 'batch' });
   gradCheck((a, w) => batch.forward(a, { training: true, rng: new d.Rng(5) }), [x, batch.weight]);
 });
@@ -29,7 +33,8 @@ test('DropConnect per-example masks: gradients (first and second order) match ce
 test('DropConnect: per-example masks differ between examples, per-batch masks are shared', () => {
   const row = randT([1, 20], 6);
   const x = d.broadcastTo(row.detach(), [8, 20]);
-  const distinctRows = (y: d.Tensor) => new Set(Array.from({ length: 8 }, (_, n) => Array.from(y.data.subarray(n * 5, n * 5 + 5)).join(','))).size;
+  const distinctRows = (y: d.Tensor) =>
+    new Set(Array.from({ length: 8 }, (_, n) => Array.from(y.data.subarray(n * 5, n * 5 + 5)).join(','))).size;
   assert.equal(distinctRows(layer64(20, 5, { masks: 'example' }).forward(x, { training: true, rng: new d.Rng(7) })), 8);
   assert.equal(distinctRows(layer64(20, 5, { masks: 'batch' }).forward(x, { training: true, rng: new d.Rng(7) })), 1);
 });
@@ -41,17 +46,24 @@ test('DropConnect: the expectation of the training output is the mean network (n
   const y = dc.forward(x, { training: true, rng: new d.Rng(9) });
   const mean = dc.forward(d.fromData(x.data.subarray(0, 30), [1, 30]));
   for (let o = 0; o < 4; o++) {
-    let s = 0, s2 = 0;
-    for (let n = 0; n < K; n++) { s += y.data[n * 4 + o]; s2 += y.data[n * 4 + o] ** 2; }
-    const m = s / K, sd = Math.sqrt(s2 / K - m * m) / Math.sqrt(K);
+    let s = 0,
+      s2 = 0;
+    for (let n = 0; n < K; n++) {
+      s += y.data[n * 4 + o];
+      s2 += y.data[n * 4 + o] ** 2;
+    }
+    const m = s / K,
+      sd = Math.sqrt(s2 / K - m * m) / Math.sqrt(K);
     assert.ok(Math.abs(m - mean.data[o]) < 4.5 * sd, `unit ${o}: Monte-Carlo mean ${m} vs mean network ${mean.data[o]} (sd ${sd})`);
   }
 });
 
-test("DropConnect moment matching approaches the Monte-Carlo average of masked networks (Wan et al. 2013, Alg. 2)", () => {
+test('DropConnect moment matching approaches the Monte-Carlo average of masked networks (Wan et al. 2013, Alg. 2)', () => {
   // ReLU units with many inputs: u = (M⊙W)v + b is close to Gaussian, so E[relu(u)] is well predicted
   // by sampling N(μ, σ²); the mean network relu(μ) is not (it is biased low where μ is near 0).
-  const I = 400, O = 6, K = 8000;
+  const I = 400,
+    O = 6,
+    K = 8000;
   const rng = new d.Rng(10);
   const dcMC = layer64(I, O, { p: 0.5, activation: 'relu', masks: 'example', rng: new d.Rng(12) });
   const dcG = layer64(I, O, { p: 0.5, activation: 'relu', inference: 'gaussian', samples: 20000, rng: new d.Rng(12) });
@@ -59,7 +71,8 @@ test("DropConnect moment matching approaches the Monte-Carlo average of masked n
   const mc = d.noGrad(() => dcMC.forward(d.broadcastTo(v, [K, I]), { training: true, rng: new d.Rng(13) }));
   const gauss = dcG.forward(v, { rng: new d.Rng(14) });
   const meanNet = dcMC.forward(v);
-  let maxErr = 0, maxGap = 0;
+  let maxErr = 0,
+    maxGap = 0;
   for (let o = 0; o < O; o++) {
     let s = 0;
     for (let n = 0; n < K; n++) s += mc.data[n * O + o];

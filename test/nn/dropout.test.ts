@@ -14,7 +14,8 @@ test('dropout eval is the identity, not a scaling by p (the ConvNetJS bug)', () 
 });
 
 test('dropout eval equals the expectation of train (inverted dropout, seeded)', () => {
-  const p = 0.4, K = 4000;
+  const p = 0.4,
+    K = 4000;
   const x = d.rand([50], new d.Rng(3), { low: 0.5, high: 1.5 });
   const layer = new d.Dropout(p);
   const rng = new d.Rng(4);
@@ -44,7 +45,10 @@ test('Dropout2d drops whole channels; same seed, same masks; gradient is the mas
   for (let pl = 0; pl < 8 * 16; pl++) {
     const vals = Array.from(y.data.subarray(pl * 9, pl * 9 + 9));
     const zero = vals.map((v) => v === 0);
-    assert.ok(zero.every((z) => z === zero[0]), `channel ${pl} is wholly kept or wholly dropped`);
+    assert.ok(
+      zero.every((z) => z === zero[0]),
+      `channel ${pl} is wholly kept or wholly dropped`,
+    );
     if (zero[0]) dropped++;
   }
   assert.ok(dropped > 30 && dropped < 98, `dropped ${dropped} of 128 channels`);
@@ -57,6 +61,9 @@ test('Dropout2d drops whole channels; same seed, same masks; gradient is the mas
 test('dropout: clear errors for a bad p and for training without an rng', () => {
   assert.throws(() => new d.Dropout(1), /Dropout: p must be in \[0, 1\), got 1/);
   assert.throws(() => new d.Dropout2d(-0.1), /Dropout2d: p must be in \[0, 1\), got -0.1/);
-  assert.throws(() => new d.Dropout(0.5).forward(d.zeros([2, 2]), { training: true }), /Dropout\(p=0.5\): training mode needs a random generator/);
+  assert.throws(
+    () => new d.Dropout(0.5).forward(d.zeros([2, 2]), { training: true }),
+    /Dropout\(p=0.5\): training mode needs a random generator/,
+  );
   assert.throws(() => new d.Dropout2d(0.5).forward(d.zeros([2, 2])), /Dropout2d\(p=0.5\): expected input \[N, C, H, W\]/);
 });

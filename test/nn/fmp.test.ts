@@ -93,8 +93,15 @@ test('FMP: seeded, deterministic in evaluation, gradients match central differen
   assert.deepEqual(Array.from(a.data), Array.from(b.data));
   assert.notDeepEqual(Array.from(a.data), Array.from(c.data));
   assert.deepEqual(Array.from(layer.forward(x).data), Array.from(layer.forward(x).data));
-  assert.throws(() => layer.forward(x, { training: true }), /FractionalMaxPool2d\(α=1.4142, random, overlapping\): training mode needs a random generator/);
-  for (const l of [new d.FractionalMaxPool2d({ overlapping: false }), new d.FractionalMaxPool2d({ sequence: 'random' }), new d.FractionalMaxPool2d({ kernelSize: 2, ratio: 1.5 })]) {
+  assert.throws(
+    () => layer.forward(x, { training: true }),
+    /FractionalMaxPool2d\(α=1.4142, random, overlapping\): training mode needs a random generator/,
+  );
+  for (const l of [
+    new d.FractionalMaxPool2d({ overlapping: false }),
+    new d.FractionalMaxPool2d({ sequence: 'random' }),
+    new d.FractionalMaxPool2d({ kernelSize: 2, ratio: 1.5 }),
+  ]) {
     gradCheck((t) => l.forward(t, { training: true, rng: new d.Rng(7) }), [randT([2, 2, 7, 8], 8)]);
   }
 });
@@ -113,7 +120,13 @@ test('FMP evaluation: deterministic, and layers do not share one sequence genera
 
 test('FMP: clear errors', () => {
   assert.throws(() => new d.FractionalMaxPool2d({ ratio: 2 }), /ratio α must be in \(1, 2\), got 2/);
-  assert.throws(() => new d.FractionalMaxPool2d({ sequence: 'sobol' as any }), /FractionalMaxPool2d: invalid sequence "sobol"; expected 'random' or 'pseudorandom'/);
-  assert.throws(() => new d.FractionalMaxPool2d({ kernelSize: 3, outputSize: 7 }).forward(d.zeros([1, 1, 8, 8])), /output 7×7 with kernel 3×3 does not fit the input 8×8/);
+  assert.throws(
+    () => new d.FractionalMaxPool2d({ sequence: 'sobol' as any }),
+    /FractionalMaxPool2d: invalid sequence "sobol"; expected 'random' or 'pseudorandom'/,
+  );
+  assert.throws(
+    () => new d.FractionalMaxPool2d({ kernelSize: 3, outputSize: 7 }).forward(d.zeros([1, 1, 8, 8])),
+    /output 7×7 with kernel 3×3 does not fit the input 8×8/,
+  );
   assert.throws(() => new d.FractionalMaxPool2d().forward(d.zeros([8, 8])), /expected input \[N, C, H, W\], got \[8, 8\]/);
 });

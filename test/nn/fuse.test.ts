@@ -6,17 +6,41 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Conv2d, Conv2dReLU, Conv2dReLUMaxPool, Dropout, Flatten, Linear, LinearReLU, MaxPool2d, ReLU, Rng, Sequential, Tanh, Tensor, crossEntropy, fuse,
-  setBackend, type Module,
+  Conv2d,
+  Conv2dReLU,
+  Conv2dReLUMaxPool,
+  Dropout,
+  Flatten,
+  Linear,
+  LinearReLU,
+  MaxPool2d,
+  ReLU,
+  Rng,
+  Sequential,
+  Tanh,
+  Tensor,
+  crossEntropy,
+  fuse,
+  setBackend,
+  type Module,
 } from '../../src/index.js';
 import { floatSource } from '../helpers.js';
 
 setBackend('reference');
 
-const cnn = (rng: Rng) => new Sequential(
-  new Conv2d(1, 3, 3, { padding: 1, rng, dtype: 'float64' }), new ReLU(), new MaxPool2d(2),
-  new Conv2d(3, 4, 3, { rng, dtype: 'float64' }), new ReLU(),
-  new Flatten(), new Linear(4 * 2 * 2, 6, { rng, dtype: 'float64' }), new ReLU(), new Dropout(0.5), new Linear(6, 3, { rng, dtype: 'float64' }));
+const cnn = (rng: Rng) =>
+  new Sequential(
+    new Conv2d(1, 3, 3, { padding: 1, rng, dtype: 'float64' }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(3, 4, 3, { rng, dtype: 'float64' }),
+    new ReLU(),
+    new Flatten(),
+    new Linear(4 * 2 * 2, 6, { rng, dtype: 'float64' }),
+    new ReLU(),
+    new Dropout(0.5),
+    new Linear(6, 3, { rng, dtype: 'float64' }),
+  );
 
 function lossAndGrads(model: Module, x: Tensor, y: Int32Array): { loss: number; grads: number[][] } {
   for (const p of model.parameters()) p.grad = null;
@@ -25,13 +49,17 @@ function lossAndGrads(model: Module, x: Tensor, y: Int32Array): { loss: number; 
   return { loss: l.item(), grads: model.parameters().map((p) => Array.from(p.grad!.data)) };
 }
 
-test('fuse: Conv2d+ReLU+MaxPool2d, Conv2d+ReLU and Linear+ReLU become fused layers under their first part\'s name', () => {
+test("fuse: Conv2d+ReLU+MaxPool2d, Conv2d+ReLU and Linear+ReLU become fused layers under their first part's name", () => {
   const model = cnn(new Rng(1));
   const fused = fuse(model) as Sequential;
   assert.deepEqual(fused.names, ['0', '3', '5', '6', '8', '9']);
   assert.ok(fused.layers[0] instanceof Conv2dReLUMaxPool && fused.layers[1] instanceof Conv2dReLU && fused.layers[3] instanceof LinearReLU);
   assert.ok(fused.layers[2] instanceof Flatten && fused.layers[4] instanceof Dropout && fused.layers[5] instanceof Linear);
-  assert.deepEqual(fused.namedParameters().map(([n]) => n), model.namedParameters().map(([n]) => n), 'the same names');
+  assert.deepEqual(
+    fused.namedParameters().map(([n]) => n),
+    model.namedParameters().map(([n]) => n),
+    'the same names',
+  );
   fused.namedParameters().forEach(([, p], i) => assert.equal(p, model.parameters()[i], 'the same tensors'));
   assert.deepEqual(Object.keys(fused.stateDict()), Object.keys(model.stateDict()));
   assert.equal(fused.layers[0].describe(), 'Conv2d(1→3, 3×3, padding 1×1)+ReLU+MaxPool2d(2×2)');
@@ -46,7 +74,10 @@ test('fuse: the fused model gives the same loss and the same gradients as the un
   const b = lossAndGrads(fuse(model), x, y);
   assert.equal(b.loss, a.loss);
   assert.deepEqual(b.grads, a.grads);
-  assert.ok(a.grads.every((g) => g.some((v) => v !== 0)), 'every parameter got a gradient');
+  assert.ok(
+    a.grads.every((g) => g.some((v) => v !== 0)),
+    'every parameter got a gradient',
+  );
 });
 
 test('fuse: an MLP, a nested Sequential, and what stays as it is', () => {
@@ -57,7 +88,10 @@ test('fuse: an MLP, a nested Sequential, and what stays as it is', () => {
   assert.ok(fused.layers[0] instanceof Linear && fused.layers[1] instanceof Tanh, 'Linear + Tanh is not fused');
   assert.ok((fused.layers[2] as Sequential).layers[0] instanceof LinearReLU, 'inside a nested Sequential');
   assert.ok(fused.layers[3] instanceof LinearReLU);
-  assert.deepEqual(fused.namedParameters().map(([n]) => n), model.namedParameters().map(([n]) => n));
+  assert.deepEqual(
+    fused.namedParameters().map(([n]) => n),
+    model.namedParameters().map(([n]) => n),
+  );
   const x = new Tensor(floatSource(8)(6), [2, 3]);
   assert.deepEqual(Array.from(fused.forward(x).data), Array.from(model.forward(x).data));
   // a subclass may override forward: left alone; a model with nothing to fuse is returned as it is
@@ -70,8 +104,20 @@ test('fuse: an MLP, a nested Sequential, and what stays as it is', () => {
 
 test('fused layers name the part an error comes from, and Sequential the layer', () => {
   const fused = fuse(new Sequential(new Linear(784, 10), new ReLU())) as Sequential;
-  assert.throws(() => fused.forward(new Tensor(new Float32Array(400), [4, 100])),
-    /layer 0 \(Linear\(784→10\)\+ReLU\): Linear\(784→10\): expected input \[N, 784\], got \[4, 100\]$/);
-  assert.throws(() => new LinearReLU(new Linear(5, 2)).forward(new Tensor(new Float32Array(3), [1, 3])), /Linear\(5→2\): expected input \[N, 5\]/);
-  assert.throws(() => Sequential.named([['a', new ReLU()], ['a', new ReLU()]]), /two layers are named "a"/);
+  assert.throws(
+    () => fused.forward(new Tensor(new Float32Array(400), [4, 100])),
+    /layer 0 \(Linear\(784→10\)\+ReLU\): Linear\(784→10\): expected input \[N, 784\], got \[4, 100\]$/,
+  );
+  assert.throws(
+    () => new LinearReLU(new Linear(5, 2)).forward(new Tensor(new Float32Array(3), [1, 3])),
+    /Linear\(5→2\): expected input \[N, 5\]/,
+  );
+  assert.throws(
+    () =>
+      Sequential.named([
+        ['a', new ReLU()],
+        ['a', new ReLU()],
+      ]),
+    /two layers are named "a"/,
+  );
 });

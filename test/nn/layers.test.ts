@@ -5,11 +5,14 @@ import { gradCheck, randT } from '../helpers.js';
 
 test('a shape mismatch names the layer and both shapes', () => {
   const net = new d.Sequential(new d.Linear(784, 10, { rng: new d.Rng(1) }), new d.ReLU());
-  assert.throws(() => net.forward(d.zeros([4, 100])), (e: Error) => {
-    assert.ok(e instanceof d.ShapeError);
-    assert.match(e.message, /layer 0 \(Linear\(784→10\)\): .*expected input \[N, 784\], got \[4, 100\]/);
-    return true;
-  });
+  assert.throws(
+    () => net.forward(d.zeros([4, 100])),
+    (e: Error) => {
+      assert.ok(e instanceof d.ShapeError);
+      assert.match(e.message, /layer 0 \(Linear\(784→10\)\): .*expected input \[N, 784\], got \[4, 100\]/);
+      return true;
+    },
+  );
 });
 
 test('Linear computes x·Wᵀ + b and its gradients are right', () => {
@@ -27,7 +30,10 @@ test('Linear computes x·Wᵀ + b and its gradients are right', () => {
 
 test('parameters are named by path and the state dict round-trips', () => {
   const net = new d.Sequential(new d.Linear(4, 3, { rng: new d.Rng(1) }), new d.Tanh(), new d.Linear(3, 2, { rng: new d.Rng(2) }));
-  assert.deepEqual(net.namedParameters().map(([n]) => n), ['0.weight', '0.bias', '2.weight', '2.bias']);
+  assert.deepEqual(
+    net.namedParameters().map(([n]) => n),
+    ['0.weight', '0.bias', '2.weight', '2.bias'],
+  );
   const sd = JSON.parse(JSON.stringify(net.stateDict()));
   const other = new d.Sequential(new d.Linear(4, 3, { rng: new d.Rng(9) }), new d.Tanh(), new d.Linear(3, 2, { rng: new d.Rng(9) }));
   other.loadStateDict(sd);

@@ -16,17 +16,26 @@ import { floatSource } from '../helpers.js';
 const src = fileURLToPath(new URL('../../../src/optim/', import.meta.url));
 
 test('no update rule file imports a backend: the rules are the math, the acceleration table is apart', () => {
-  const rules = readdirSync(src).filter((f) => f.endsWith('.ts') && /UpdateRule</.test(readFileSync(src + f, 'utf8')) && f !== 'optimizer.ts' && f !== 'registry.ts');
+  const rules = readdirSync(src).filter(
+    (f) => f.endsWith('.ts') && /UpdateRule</.test(readFileSync(src + f, 'utf8')) && f !== 'optimizer.ts' && f !== 'registry.ts',
+  );
   assert.ok(rules.length >= 10, `found ${rules.length} rule files`);
   for (const f of rules) assert.doesNotMatch(readFileSync(src + f, 'utf8'), /from '\.\.\/backend\//, `${f} imports a backend`);
-  assert.doesNotMatch(readFileSync(src + 'util.ts', 'utf8'), /from '\.\.\/backend\//, 'util.ts imports a backend');
+  assert.doesNotMatch(readFileSync(`${src}util.ts`, 'utf8'), /from '\.\.\/backend\//, 'util.ts imports a backend');
 });
 
 test('accelerationInfo: Adam, AdamW and SGD are accelerated on wasm (with their conditions), nothing on the reference', async () => {
   setBackend('reference');
   const ref = accelerationInfo();
   assert.equal(ref.backend, 'reference');
-  assert.deepEqual(ref.accelerated.map((r) => [r.rule, r.extension, r.available]), [['Adam', 'adamStep', false], ['AdamW', 'adamStep', false], ['SGD', 'sgdStep', false]]);
+  assert.deepEqual(
+    ref.accelerated.map((r) => [r.rule, r.extension, r.available]),
+    [
+      ['Adam', 'adamStep', false],
+      ['AdamW', 'adamStep', false],
+      ['SGD', 'sgdStep', false],
+    ],
+  );
   assert.match(formatAccelerationInfo(), /none; every optimizer runs its rule/);
   await initWasm({ threads: 1 });
   setBackend('wasm');
@@ -68,9 +77,11 @@ for (const [what, rule, make, dtype, fused] of [
     const r = run('reference', rule, make, dtype);
     assert.deepEqual([w.fused, w.pure], fused ? [10, 0] : [0, 10], 'counts on wasm');
     assert.deepEqual([r.fused, r.pure], [0, 10], 'counts on the reference');
-    w.data.forEach((d, i) => d.forEach((v, j) => {
-      const tol = fused ? 1e-5 * Math.max(1, Math.abs(r.data[i][j])) : 0; // the fallback is the rule itself: identical
-      assert.ok(Math.abs(v - r.data[i][j]) <= tol, `parameter ${i}[${j}]: ${v} vs ${r.data[i][j]}`);
-    }));
+    w.data.forEach((d, i) =>
+      d.forEach((v, j) => {
+        const tol = fused ? 1e-5 * Math.max(1, Math.abs(r.data[i][j])) : 0; // the fallback is the rule itself: identical
+        assert.ok(Math.abs(v - r.data[i][j]) <= tol, `parameter ${i}[${j}]: ${v} vs ${r.data[i][j]}`);
+      }),
+    );
   });
 }

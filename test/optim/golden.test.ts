@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Tensor, fromData, tanh, add, mm, crossEntropy } from '../../src/index.js';
+import { type Tensor, fromData, tanh, add, mm, crossEntropy } from '../../src/index.js';
 import { createOptimizer, clipGradNorm_, clipGradValue_, type Optimizer, type BaseHyper } from '../../src/optim/index.js';
 import { trajectory } from '../../src/surfaces/index.js';
 import { assertClose } from '../helpers.js';
@@ -53,7 +53,7 @@ function mlpLoss(ps: Map<string, Tensor>): Tensor {
 
 for (const c of mlp.cases) {
   keysCovered.set(`${c.key}:mlp`, (keysCovered.get(`${c.key}:mlp`) ?? 0) + 1);
-  const label = `${c.optimizer} ${JSON.stringify(c.options)}${c.groups ? ' groups ' + JSON.stringify(c.groups) : ''}`;
+  const label = `${c.optimizer} ${JSON.stringify(c.options)}${c.groups ? ` groups ${JSON.stringify(c.groups)}` : ''}`;
   test(`${label} on the MLP: parameters after every step and final state equal PyTorch's`, () => {
     const named = mlpParams();
     const byName = new Map(named);

@@ -6,9 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Tensor, Linear, ReLU, Sequential, Rng, SGD, Adam, crossEntropy, grad, setBackend, dense, sum,
-} from '../../src/index.js';
+import { Tensor, Linear, ReLU, Sequential, Rng, SGD, Adam, crossEntropy, grad, setBackend, dense, sum } from '../../src/index.js';
 import { isGradBuffer } from '../../src/autograd/engine.js';
 import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
 import { assertClose } from '../helpers.js';
@@ -30,8 +28,10 @@ const mlp = (seed: number) => {
 for (const be of ['reference', 'wasm']) {
   test(`setToNone: false keeps one zeroed buffer per parameter and gives the same gradients (${be})`, () => {
     setBackend(be);
-    const a = mlp(1), b = mlp(1);
-    const oa = new SGD(a.namedParameters(), { lr: 0.1 }), ob = new SGD(b.namedParameters(), { lr: 0.1 });
+    const a = mlp(1),
+      b = mlp(1);
+    const oa = new SGD(a.namedParameters(), { lr: 0.1 }),
+      ob = new SGD(b.namedParameters(), { lr: 0.1 });
     oa.zeroGrad({ setToNone: false });
     assert.equal(a.parameters()[0].grad, null, 'a parameter without a gradient keeps none (as PyTorch)');
     let buffers: (Tensor | null)[] = [];
@@ -40,7 +40,14 @@ for (const be of ['reference', 'wasm']) {
       oa.zeroGrad({ setToNone: false });
       ob.zeroGrad();
       if (s >= 2) a.parameters().forEach((p, i) => assert.equal(p.grad, buffers[i], `step ${s}: parameter ${i} kept its buffer`));
-      if (s >= 1) a.parameters().forEach((p) => { assert.ok(isGradBuffer(p.grad!)); assert.ok(p.grad!.data.every((v) => v === 0), 'zeroed'); });
+      if (s >= 1)
+        a.parameters().forEach((p) => {
+          assert.ok(isGradBuffer(p.grad!));
+          assert.ok(
+            p.grad!.data.every((v) => v === 0),
+            'zeroed',
+          );
+        });
       crossEntropy(a.forward(x), y).backward();
       crossEntropy(b.forward(x), y).backward();
       a.parameters().forEach((p, i) => assertClose(p.grad!.data, b.parameters()[i].grad!.data, 1e-6, `step ${s} gradient ${i}`));
@@ -61,7 +68,14 @@ for (const be of ['reference', 'wasm']) {
     opt.zeroGrad({ setToNone: false });
     crossEntropy(m.forward(x), y).backward();
     crossEntropy(m.forward(x), y).backward();
-    m.parameters().forEach((p, i) => assertClose(p.grad!.data, once[i].map((v) => 2 * v), 1e-6, `twice the gradient of parameter ${i}`));
+    m.parameters().forEach((p, i) =>
+      assertClose(
+        p.grad!.data,
+        once[i].map((v) => 2 * v),
+        1e-6,
+        `twice the gradient of parameter ${i}`,
+      ),
+    );
     const before = m.parameters().map((p) => Float32Array.from(p.grad!.data));
     const gs = grad(crossEntropy(m.forward(x), y), m.parameters());
     m.parameters().forEach((p, i) => {
@@ -105,18 +119,24 @@ test('on wasm, buffers in WebAssembly memory take the weight gradients without c
     const m = mlp(5);
     const opt = new Adam(m.namedParameters(), { lr: 1e-3 });
     const { x, y } = batch(11);
-    const run = () => { opt.zeroGrad({ setToNone }); crossEntropy(m.forward(x), y).backward(); opt.step(); };
+    const run = () => {
+      opt.zeroGrad({ setToNone });
+      crossEntropy(m.forward(x), y).backward();
+      opt.step();
+    };
     run();
     run();
     const c0 = wasmInfo().copiedBytes;
     run();
     return { bytes: wasmInfo().copiedBytes - c0, params: m.parameters().map((p) => Float32Array.from(p.data)) };
   };
-  const fresh = perStep(true), kept = perStep(false);
+  const fresh = perStep(true),
+    kept = perStep(false);
   fresh.params.forEach((p, i) => assertClose(kept.params[i], p, 1e-6, `parameter ${i} after 3 Adam steps`));
   // The first layer's weight gradient (128×300 floats) no longer goes out to JS and back into Adam.
   // The second layer's (10×128) is too small for wasm memory: its JS buffer is now copied in to be
   // accumulated onto, one copy more.
-  const saved = fresh.bytes - kept.bytes, want = 2 * 128 * 300 * 4 - 10 * 128 * 4;
+  const saved = fresh.bytes - kept.bytes,
+    want = 2 * 128 * 300 * 4 - 10 * 128 * 4;
   assert.ok(saved >= want, `copies per step ${fresh.bytes} → ${kept.bytes} bytes: saved ${saved}, expected ≥ ${want}`);
 });

@@ -4,10 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, fromData } from '../../src/index.js';
+import { type Tensor, fromData } from '../../src/index.js';
 import { createOptimizer, type Optimizer, type BaseHyper } from '../../src/optim/index.js';
 
-function setup(key: string, options: Record<string, unknown>, start = 0): { p: Tensor; o: Optimizer<BaseHyper>; step: (g: number) => number } {
+function setup(
+  key: string,
+  options: Record<string, unknown>,
+  start = 0,
+): { p: Tensor; o: Optimizer<BaseHyper>; step: (g: number) => number } {
   const p = fromData(new Float64Array([start]), [1], { requiresGrad: true });
   const o = createOptimizer(key, [['p', p]], options) as Optimizer<BaseHyper>;
   return {
@@ -39,7 +43,7 @@ test('SGD lrInsideMomentum: same iterates while lr is constant, different once i
   for (let i = 0; i < 30; i++) near(k2.step(Math.cos(i) + 0.1 * k2.p.data[0]), t2.step(Math.cos(i) + 0.1 * t2.p.data[0]), 1e-12);
 });
 
-test('SGD lrInsideMomentum with Nesterov is Keras\'s update', () => {
+test("SGD lrInsideMomentum with Nesterov is Keras's update", () => {
   // Keras: vel ← μ·vel − η·g;  θ ← θ + μ·vel − η·g.  μ = 0.9, g = 1, η = 0.1:
   // vel1 = −0.1, θ1 = 0.9·(−0.1) − 0.1 = −0.19;  η → 0.01: vel2 = −0.09 − 0.01 = −0.1, θ2 = −0.19 − 0.09 − 0.01 = −0.29.
   const k = setup('sgd', { lr: 0.1, momentum: 0.9, nesterov: true, lrInsideMomentum: true });
@@ -48,7 +52,7 @@ test('SGD lrInsideMomentum with Nesterov is Keras\'s update', () => {
   near(k.step(1), -0.29);
 });
 
-test('Adagrad with Keras\'s initial accumulator 0.1 and tfjs\'s ε inside the root', () => {
+test("Adagrad with Keras's initial accumulator 0.1 and tfjs's ε inside the root", () => {
   // g = 1, η = 0.1, ε = 0.25: s = 0.1 + 1 = 1.1.
   // inside:  θ = −0.1/√(1.1 + 0.25) = −0.1/√1.35;   PyTorch (outside): θ = −0.1/(√1.1 + 0.25).
   near(setup('adagrad', { lr: 0.1, initialAccumulatorValue: 0.1, eps: 0.25, epsInsideSqrt: true }).step(1), -0.1 / Math.sqrt(1.35));
@@ -68,7 +72,7 @@ test('RMSprop ε inside the root (plain and centered)', () => {
   near(setup('rmsprop', { lr: 0.01, alpha: 0.9, eps: 0.1 }).step(2), -0.02 / (Math.sqrt(0.4) + 0.1));
 });
 
-test('RMSprop lrInsideMomentum (TensorFlow\'s momentum form)', () => {
+test("RMSprop lrInsideMomentum (TensorFlow's momentum form)", () => {
   // g = 2, α = 0.9, ε = 0, μ = 0.9.  Step 1 (η = 0.01): v1 = 0.4, b1 = 0.01·2/√0.4, θ1 = −b1.
   // Step 2 (η = 0.001): v2 = 0.9·0.4 + 0.1·4 = 0.76, b2 = 0.9·b1 + 0.001·2/√0.76, θ2 = θ1 − b2.
   // PyTorch's form keeps η outside: b2' = 0.9·(2/√0.4) + 2/√0.76, θ2' = θ1 − 0.001·b2'.
@@ -90,7 +94,7 @@ test('Adam ε inside the root', () => {
   near(setup('adamw', { lr: 0.1, eps: 0.01, epsInsideSqrt: true, weightDecay: 0 }, 1).step(0.5), 1 - 0.05 / Math.sqrt(0.26));
 });
 
-test('NAdam legacyMuProduct: true is PyTorch 1.13, which counts μ_t twice; the default is the paper\'s (PyTorch 2.0) coefficient', () => {
+test("NAdam legacyMuProduct: true is PyTorch 1.13, which counts μ_t twice; the default is the paper's (PyTorch 2.0) coefficient", () => {
   // g = 1, η = 0.1, ε = 0, β = (0.9, 0.999), ψ = 4e-3, one step: m = 0.1, v = 0.001, d = √(0.001/0.001) = 1.
   // μ1 = 0.9(1 − ½·0.96^0.004), μ2 = 0.9(1 − ½·0.96^0.008), Π1 = μ1 (rounded to float32, as PyTorch's tensor).
   // θ = −0.1(1 − μ1)/(1 − Π1) − 0.1·μ2/(1 − P)·0.1 with P = Π1·μ2 (paper) or Π1·μ1·μ2 (PyTorch 1.13).

@@ -1,7 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { LBFGS, ClosureOptimizer, fromData, mm, add, crossEntropy, sum, square, mul, zeros, type Tensor, type LBFGSOptions, cubicInterpolate, strongWolfe } from '../../src/index.js';
+import {
+  LBFGS,
+  ClosureOptimizer,
+  fromData,
+  mm,
+  add,
+  crossEntropy,
+  sum,
+  square,
+  mul,
+  zeros,
+  type Tensor,
+  type LBFGSOptions,
+  cubicInterpolate,
+  strongWolfe,
+} from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 import { trajectory } from '../../src/surfaces/index.js';
 
@@ -56,7 +71,7 @@ for (const name of ['wolfe_default', 'wolfe_iter1']) {
     const tr = trajectory('rosenbrock', { name: 'lbfgs', options: c.options }, { start: [-1.5, 2], steps: 50 });
     assert.equal(tr.trace.length, 51);
     c.trace.forEach((e: TraceEntry, k: number) => assertClose(tr.trace[k + 1].x, e.params[0], 1e-8, `step ${k + 1}`));
-    assert.equal(tr.evaluations, c.trace[49].funcEvals, 'closure calls counted by the runner equal torch\'s func_evals');
+    assert.equal(tr.evaluations, c.trace[49].funcEvals, "closure calls counted by the runner equal torch's func_evals");
   });
 }
 
@@ -73,7 +88,13 @@ function logregProblem(): { W: Tensor; b: Tensor; loss: () => Tensor } {
 for (const [name, c] of Object.entries<{ options: Partial<LBFGSOptions>; trace: TraceEntry[] }>(lr.cases)) {
   test(`LBFGS iterates equal PyTorch's on L2-penalised logistic regression (64×20×3): ${name}`, () => {
     const { W, b, loss } = logregProblem();
-    const opt = new LBFGS([['weight', W], ['bias', b]], c.options);
+    const opt = new LBFGS(
+      [
+        ['weight', W],
+        ['bias', b],
+      ],
+      c.options,
+    );
     const closure = () => {
       opt.zeroGrad();
       const l = loss();
@@ -91,11 +112,19 @@ for (const [name, c] of Object.entries<{ options: Partial<LBFGSOptions>; trace: 
   });
 }
 
-test('LBFGS defaults are PyTorch 1.13\'s, maxEval = ⌊1.25·maxIter⌋', () => {
+test("LBFGS defaults are PyTorch 1.13's, maxEval = ⌊1.25·maxIter⌋", () => {
   const p = zeros([2], { dtype: 'float64', requiresGrad: true });
   const g = new LBFGS([p]).paramGroups[0];
   assert.deepEqual(
-    { lr: g.lr, maxIter: g.maxIter, maxEval: g.maxEval, toleranceGrad: g.toleranceGrad, toleranceChange: g.toleranceChange, historySize: g.historySize, lineSearchFn: g.lineSearchFn },
+    {
+      lr: g.lr,
+      maxIter: g.maxIter,
+      maxEval: g.maxEval,
+      toleranceGrad: g.toleranceGrad,
+      toleranceChange: g.toleranceChange,
+      historySize: g.historySize,
+      lineSearchFn: g.lineSearchFn,
+    },
     { lr: 1, maxIter: 20, maxEval: 25, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null },
   );
   assert.equal(new LBFGS([p], { maxIter: 7 }).paramGroups[0].maxEval, 8);
@@ -108,7 +137,11 @@ test('LBFGS rejects bad options with a message naming the option', () => {
   assert.throws(() => new LBFGS([p], { lineSearchFn: 'armijo' as never }), /lineSearchFn "armijo"/);
   assert.throws(() => new LBFGS([{ params: [p] }, { params: [zeros([1], { requiresGrad: true })] }]), /parameter groups/);
   assert.throws(() => (new LBFGS([p]).step as () => number)(), /closure/);
-  assert.equal(new LBFGS([p], { lineSearchFn: 'strong_wolfe' as never }).paramGroups[0].lineSearchFn, 'strongWolfe', "PyTorch's spelling is accepted");
+  assert.equal(
+    new LBFGS([p], { lineSearchFn: 'strong_wolfe' as never }).paramGroups[0].lineSearchFn,
+    'strongWolfe',
+    "PyTorch's spelling is accepted",
+  );
 });
 
 test('LBFGS state (history included) survives a JSON round trip: the resumed run equals the uninterrupted one', () => {
@@ -169,8 +202,12 @@ test('strongWolfe returns a step satisfying both strong Wolfe conditions on a qu
   assert.ok(r.evals >= 2, 'the first trial (t = 1) overshoots, so the search must have zoomed');
 });
 
-test('L-BFGS counts its closure calls as `evaluations` (ClosureOptimizer\'s counter), which trajectories record as optimizerEvals', () => {
-  const tr = trajectory('rosenbrock', { name: 'lbfgs', options: { lineSearchFn: 'strongWolfe', maxIter: 3 } }, { start: [-1.5, 2], steps: 4 });
+test("L-BFGS counts its closure calls as `evaluations` (ClosureOptimizer's counter), which trajectories record as optimizerEvals", () => {
+  const tr = trajectory(
+    'rosenbrock',
+    { name: 'lbfgs', options: { lineSearchFn: 'strongWolfe', maxIter: 3 } },
+    { start: [-1.5, 2], steps: 4 },
+  );
   const last = tr.trace[tr.trace.length - 1];
   assert.ok(typeof last.optimizerEvals === 'number' && last.optimizerEvals > 4, `optimizerEvals ${last.optimizerEvals}`);
   assert.equal(last.optimizerEvals, tr.evaluations, 'every closure call the runner counted, the optimizer counted');

@@ -6,11 +6,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Tensor, fromData, tanh, add, sub, mm, mul, sum, mean, square } from '../../src/index.js';
+import { type Tensor, fromData, tanh, add, sub, mm, mul, sum, mean, square } from '../../src/index.js';
 import {
-  createOptimizer, pureUpdate, adanRule, muonRule, muonParamGroups, newtonSchulz5, soapRule, prodigyStep, prodigyRule,
-  dadaptAdamStep, dadaptAdamRule, MATRIX_ONLY, cloneState,
-  type Optimizer, type BaseHyper, type OptimizerStateDict, type ParamState,
+  createOptimizer,
+  pureUpdate,
+  adanRule,
+  muonRule,
+  muonParamGroups,
+  newtonSchulz5,
+  soapRule,
+  prodigyStep,
+  prodigyRule,
+  dadaptAdamStep,
+  dadaptAdamRule,
+  MATRIX_ONLY,
+  cloneState,
+  type Optimizer,
+  type BaseHyper,
+  type OptimizerStateDict,
+  type ParamState,
 } from '../../src/optim/index.js';
 import { symEig, qrQ, matmul, modeProduct, modeGram } from '../../src/optim/linalg.js';
 import { trajectory } from '../../src/surfaces/index.js';
@@ -43,7 +57,7 @@ function netLoss(ps: Map<string, Tensor>, t: number): Tensor {
 const covered = new Set<string>();
 for (const c of fx.cases) {
   covered.add(c.key);
-  const label = `${c.key} ${JSON.stringify(c.options)}${c.groups ? ' groups ' + JSON.stringify(c.groups) : ''}`;
+  const label = `${c.key} ${JSON.stringify(c.options)}${c.groups ? ` groups ${JSON.stringify(c.groups)}` : ''}`;
   test(`${label} on the network: parameters after every step and final state equal the reference's`, () => {
     const named = netParams();
     const byName = new Map(named);
@@ -171,7 +185,14 @@ test('SOAP: the first step only gathers statistics; the second is Adam in the ei
   // on the diagonal, 0 off it; then θ ← θ − lr λ θ.
   const w = param('w', [1, 2, 3, 4], [2, 2]);
   const b = param('b', [1]);
-  const o = createOptimizer('soap', [['w', w], ['b', b]], { lr: 0.1, weightDecay: 0.5 }) as Optimizer<BaseHyper>;
+  const o = createOptimizer(
+    'soap',
+    [
+      ['w', w],
+      ['b', b],
+    ],
+    { lr: 0.1, weightDecay: 0.5 },
+  ) as Optimizer<BaseHyper>;
   setGrad(w, [3, 0, 0, 4]);
   setGrad(b, [2]);
   o.step();
@@ -181,7 +202,7 @@ test('SOAP: the first step only gathers statistics; the second is Adam in the ei
   setGrad(b, [2]);
   o.step();
   const stepSize = (0.1 * Math.sqrt(1 - 0.95)) / (1 - 0.95);
-  const move = (g: number) => stepSize * ((1 - 0.95) * g) / (Math.sqrt(1 - 0.95) * Math.abs(g) + 1e-8);
+  const move = (g: number) => (stepSize * ((1 - 0.95) * g)) / (Math.sqrt(1 - 0.95) * Math.abs(g) + 1e-8);
   const decay = (x: number) => x - 0.1 * 0.5 * x;
   assertClose(w.data, [decay(1 - move(3)), decay(2), decay(3), decay(4 - move(4))], 1e-14, 'SOAP w after step 2');
   assertClose(b.data, [decay(1 - move(2))], 1e-14, 'SOAP b (1-D: plain Adam) after step 2');
@@ -223,14 +244,23 @@ test('linalg: symEig reconstructs A with orthonormal vectors, values descending;
 test('linalg: mode products and Gram matrices of a 3-d tensor agree with the matrix forms', () => {
   const dims = [2, 3, 4];
   const t = Float64Array.from({ length: 24 }, (_, i) => Math.cos(0.9 * i));
-  const Q = qrQ(Float64Array.from({ length: 9 }, (_, i) => Math.sin(i + 1)), 3);
+  const Q = qrQ(
+    Float64Array.from({ length: 9 }, (_, i) => Math.sin(i + 1)),
+    3,
+  );
   // forward then back along mode 1 is the identity (Q orthogonal)
   const there = modeProduct(t, dims, 1, Q, false);
   assertClose(modeProduct(there, dims, 1, Q, true), t, 1e-14, 'back ∘ forward');
   // mode 0 Gram = unfolding (2 × 12) times its transpose
   const g0 = modeGram(t, dims, 0);
   const unf = t; // mode-0 unfolding of a row-major tensor is the tensor itself as 2 × 12
-  const ref = matmul(unf, Float64Array.from({ length: 24 }, (_, i) => unf[(i % 2) * 12 + Math.floor(i / 2)]), 2, 12, 2);
+  const ref = matmul(
+    unf,
+    Float64Array.from({ length: 24 }, (_, i) => unf[(i % 2) * 12 + Math.floor(i / 2)]),
+    2,
+    12,
+    2,
+  );
   assertClose(g0, ref, 1e-14, 'mode-0 Gram');
 });
 
@@ -239,7 +269,13 @@ test('Newton–Schulz: the result of a random 6 × 10 matrix has singular values
   const cols = 10;
   const u = Float64Array.from(floatSource(5)(rows * cols));
   const O = newtonSchulz5(u, rows, cols, muonRule.defaults);
-  const OOt = matmul(O, Float64Array.from({ length: rows * cols }, (_, i) => O[(i % rows) * cols + Math.floor(i / rows)]), rows, cols, rows);
+  const OOt = matmul(
+    O,
+    Float64Array.from({ length: rows * cols }, (_, i) => O[(i % rows) * cols + Math.floor(i / rows)]),
+    rows,
+    cols,
+    rows,
+  );
   const { values } = symEig(OOt, rows);
   for (const v of values) assert.ok(Math.sqrt(v) > 0.6 && Math.sqrt(v) < 1.25, `singular value ${Math.sqrt(v)}`);
   // tall input: transposed inside, the same as the transpose of the wide result
@@ -261,7 +297,11 @@ const RICH: Record<string, Record<string, unknown>> = {
 function trio(): Tensor[] {
   return [
     param('in', [0.5, -1.5, 2, 0.3, 0.1, -0.7], [2, 3]),
-    param('hidden', Array.from({ length: 12 }, (_, i) => Math.sin(i + 0.5)), [3, 4]),
+    param(
+      'hidden',
+      Array.from({ length: 12 }, (_, i) => Math.sin(i + 0.5)),
+      [3, 4],
+    ),
     param('bias', [3, -0.25]),
     param('out', [0.2, -0.4, 0.6, 1.1, -0.9, 0.05], [2, 3]),
   ];
@@ -279,7 +319,11 @@ function run(opt: Optimizer<BaseHyper>, ps: Tensor[], from: number, to: number):
   }
 }
 const make = (key: string, ps: Tensor[], extra: Record<string, unknown> = {}) =>
-  createOptimizer(key, ps.map((p) => [p.name!, p] as [string, Tensor]), { ...RICH[key], ...extra }) as Optimizer<BaseHyper>;
+  createOptimizer(
+    key,
+    ps.map((p) => [p.name!, p] as [string, Tensor]),
+    { ...RICH[key], ...extra },
+  ) as Optimizer<BaseHyper>;
 
 for (const key of KEYS) {
   test(`${key}: lr = 0 leaves parameters unchanged`, () => {
@@ -287,7 +331,10 @@ for (const key of KEYS) {
     const before = ps.map((p) => Array.from(p.data));
     // Muon's AdamW groups take their own lr (adamLr): both at 0
     run(make(key, ps, { lr: 0, ...(key === 'muon' ? { adamLr: 0 } : {}) }), ps, 0, 5);
-    assert.deepEqual(ps.map((p) => Array.from(p.data)), before);
+    assert.deepEqual(
+      ps.map((p) => Array.from(p.data)),
+      before,
+    );
   });
 
   test(`${key}: state is keyed by name and survives reordering parameters`, () => {
@@ -297,17 +344,36 @@ for (const key of KEYS) {
     // the same parameters listed the other way round; Muon's automatic groups go by position (first
     // and last matrix), so it gets the same groups explicitly, each listing its parameters in another order
     const rev = trio().reverse();
-    const o2 = key === 'muon'
-      ? (createOptimizer('muon', [
-        { params: [['hidden', rev[2]]] },
-        { params: [['out', rev[0]], ['bias', rev[1]], ['in', rev[3]]], useMuon: false, lr: 0.01, weightDecay: 0 },
-      ] as never, RICH.muon) as Optimizer<BaseHyper>)
-      : make(key, rev);
+    const o2 =
+      key === 'muon'
+        ? (createOptimizer(
+            'muon',
+            [
+              { params: [['hidden', rev[2]]] },
+              {
+                params: [
+                  ['out', rev[0]],
+                  ['bias', rev[1]],
+                  ['in', rev[3]],
+                ],
+                useMuon: false,
+                lr: 0.01,
+                weightDecay: 0,
+              },
+            ] as never,
+            RICH.muon,
+          ) as Optimizer<BaseHyper>)
+        : make(key, rev);
     o2.loadStateDict(JSON.parse(JSON.stringify(o1.stateDict())) as OptimizerStateDict);
     for (const p of rev) p.data.set(([a1, b1, c1, d1].find((q) => q.name === p.name) as Tensor).data);
     run(o1, [a1, b1, c1, d1], 4, 8);
     run(o2, rev, 4, 8);
-    for (const p of rev) assert.deepEqual(Array.from(p.data), Array.from(([a1, b1, c1, d1].find((q) => q.name === p.name) as Tensor).data), `${key} ${p.name}`);
+    for (const p of rev)
+      assert.deepEqual(
+        Array.from(p.data),
+        Array.from(([a1, b1, c1, d1].find((q) => q.name === p.name) as Tensor).data),
+        `${key} ${p.name}`,
+      );
   });
 
   test(`${key}: state survives a JSON round trip`, () => {
@@ -330,7 +396,15 @@ for (const key of KEYS) {
     const o = make(key, ps);
     run(o, ps, 0, 3);
     const sd = o.stateDict();
-    const typed = { ...sd, state: Object.fromEntries(Object.entries(sd.state).map(([n, e]) => [n, Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === 'number' ? v : Float64Array.from(v)]))])) };
+    const typed = {
+      ...sd,
+      state: Object.fromEntries(
+        Object.entries(sd.state).map(([n, e]) => [
+          n,
+          Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === 'number' ? v : Float64Array.from(v)])),
+        ]),
+      ),
+    };
     const ps2 = trio();
     ps2.forEach((p, i) => p.data.set(ps[i].data));
     const o2 = make(key, ps2);
@@ -343,11 +417,26 @@ for (const key of KEYS) {
 
 test('pure update: Adan, Muon and SOAP rules leave their inputs untouched and equal the in-place step', () => {
   const shape = [2, 3];
-  const cases: [string, (p: Float64Array) => ParamState, Record<string, unknown>, (p: Float64Array, g: Float64Array, s: ParamState, h: any) => void][] = [
+  const cases: [
+    string,
+    (p: Float64Array) => ParamState,
+    Record<string, unknown>,
+    (p: Float64Array, g: Float64Array, s: ParamState, h: any) => void,
+  ][] = [
     ['Adan', (p) => adanRule.init(p, adanRule.defaults, shape), { ...adanRule.defaults, lr: 0.05, weightDecay: 0.1 }, adanRule.apply],
     ['Muon', (p) => muonRule.init(p, muonRule.defaults, shape), { ...muonRule.defaults, lr: 0.05 }, muonRule.apply],
-    ['Muon AdamW path', (p) => muonRule.init(p, { ...muonRule.defaults, useMuon: false }, shape), { ...muonRule.defaults, useMuon: false }, muonRule.apply],
-    ['SOAP', (p) => soapRule.init(p, soapRule.defaults, shape), { ...soapRule.defaults, lr: 0.05, preconditionFrequency: 2 }, soapRule.apply],
+    [
+      'Muon AdamW path',
+      (p) => muonRule.init(p, { ...muonRule.defaults, useMuon: false }, shape),
+      { ...muonRule.defaults, useMuon: false },
+      muonRule.apply,
+    ],
+    [
+      'SOAP',
+      (p) => soapRule.init(p, soapRule.defaults, shape),
+      { ...soapRule.defaults, lr: 0.05, preconditionFrequency: 2 },
+      soapRule.apply,
+    ],
   ];
   const snap = (s: ParamState) => JSON.stringify(s, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
   for (const [name, init, h, apply] of cases) {
@@ -383,12 +472,20 @@ test('pure group steps: prodigyStep and dadaptAdamStep on copies leave the origi
     const p = new Float64Array([0.5, -1.5, 2]);
     const s = rule.init(p, h, [3]);
     const g = new Float64Array([0.3, -0.2, 0.9]);
-    const before = [p.slice(), g.slice(), JSON.stringify(cloneState(s), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)), JSON.stringify(shared)];
+    const before = [
+      p.slice(),
+      g.slice(),
+      JSON.stringify(cloneState(s), (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)),
+      JSON.stringify(shared),
+    ];
     const pc = p.slice();
     const sc = cloneState(s);
     const shc = { ...shared };
     (step as (gr: unknown, sh: unknown) => void)([{ h, params: [{ p: pc, g, s: sc }] }], shc);
-    assert.deepEqual([p, g, JSON.stringify(s, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)), JSON.stringify(shared)], before);
+    assert.deepEqual(
+      [p, g, JSON.stringify(s, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)), JSON.stringify(shared)],
+      before,
+    );
     assert.notDeepEqual(Array.from(pc), Array.from(p), `${rule.name}: the copy moved`);
   }
 });
@@ -401,7 +498,10 @@ test('Prodigy and D-Adapt: lr = 0 freezes the parameters and the estimate d alik
     assert.equal(o.stateDict().paramGroups[0].d, 1e-6, `${key}: d moved with lr 0`);
     assert.equal(o.stateDict().paramGroups[0].k, 0, `${key}: k counts only steps taken`);
   }
-  assert.throws(() => prodigyRule.apply(new Float64Array(1), new Float64Array(1), {}, prodigyRule.defaults), /Prodigy: one step-size estimate is shared by all parameters/);
+  assert.throws(
+    () => prodigyRule.apply(new Float64Array(1), new Float64Array(1), {}, prodigyRule.defaults),
+    /Prodigy: one step-size estimate is shared by all parameters/,
+  );
 });
 
 test('Prodigy: groups may differ only by lr 0', () => {
@@ -414,20 +514,37 @@ test('Prodigy: groups may differ only by lr 0', () => {
 
 test('muonParamGroups: hidden matrices (conv filters too) to Muon; biases and the first and last weight matrix to AdamW', () => {
   const t = (shape: number[]) => fromData(new Float64Array(shape.reduce((x, y) => x * y, 1)), shape, { requiresGrad: true });
-  const named: Named = [['conv1.weight', t([4, 1, 3, 3])], ['conv1.bias', t([4])], ['conv2.weight', t([8, 4, 3, 3])], ['conv2.bias', t([8])],
-    ['fc1.weight', t([16, 32])], ['fc1.bias', t([16])], ['fc2.weight', t([10, 16])], ['fc2.bias', t([10])]];
+  const named: Named = [
+    ['conv1.weight', t([4, 1, 3, 3])],
+    ['conv1.bias', t([4])],
+    ['conv2.weight', t([8, 4, 3, 3])],
+    ['conv2.bias', t([8])],
+    ['fc1.weight', t([16, 32])],
+    ['fc1.bias', t([16])],
+    ['fc2.weight', t([10, 16])],
+    ['fc2.bias', t([10])],
+  ];
   const groups = muonParamGroups(named, { adamLr: 0.002 });
-  assert.deepEqual(groups.map((g) => [g.useMuon, g.params.map(([n]) => n)]), [
-    [true, ['conv2.weight', 'fc1.weight']],
-    [false, ['conv1.weight', 'conv1.bias', 'conv2.bias', 'fc1.bias', 'fc2.weight', 'fc2.bias']],
-  ]);
+  assert.deepEqual(
+    groups.map((g) => [g.useMuon, g.params.map(([n]) => n)]),
+    [
+      [true, ['conv2.weight', 'fc1.weight']],
+      [false, ['conv1.weight', 'conv1.bias', 'conv2.bias', 'fc1.bias', 'fc2.weight', 'fc2.bias']],
+    ],
+  );
   assert.equal(groups[1].lr, 0.002);
   const o = createOptimizer('muon', named, { lr: 0.02 }) as Optimizer<BaseHyper>;
-  assert.deepEqual(o.paramGroups.map((g) => g.params.length), [2, 6]);
+  assert.deepEqual(
+    o.paramGroups.map((g) => g.params.length),
+    [2, 6],
+  );
 });
 
 test('Muon refuses a vector in a Muon group, naming it; the surfaces refuse Muon and SOAP with the reason', () => {
-  assert.throws(() => createOptimizer('muon', [{ params: [['bias', param('bias', [1, 2])]] }] as never), /Muon: parameter "bias" has shape \[2\]; Muon orthogonalises matrices/);
+  assert.throws(
+    () => createOptimizer('muon', [{ params: [['bias', param('bias', [1, 2])]] }] as never),
+    /Muon: parameter "bias" has shape \[2\]; Muon orthogonalises matrices/,
+  );
   assert.throws(() => trajectory('rosenbrock', 'muon', { steps: 3 }), /Muon orthogonalises the update of a weight matrix/);
   assert.throws(() => trajectory('rosenbrock', 'soap', { steps: 3 }), /SOAP runs Adam in the eigenbasis/);
   // with precondition1d SOAP has a 2×2 preconditioner on the point, a meaningful method in 2-D
@@ -473,7 +590,20 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
 ];
 test('every invalid hyper-parameter of these methods is rejected with a message naming it', () => {
   for (const [key, bad, msg] of BAD) {
-    assert.throws(() => createOptimizer(key, [['w', param('w', [1, 2, 3, 4], [2, 2])], ['v', param('v', [1, 2, 3, 4, 5, 6], [2, 3])], ['u', param('u', [1, 2], [2, 1])]], bad), msg, `${key} ${JSON.stringify(bad)}`);
+    assert.throws(
+      () =>
+        createOptimizer(
+          key,
+          [
+            ['w', param('w', [1, 2, 3, 4], [2, 2])],
+            ['v', param('v', [1, 2, 3, 4, 5, 6], [2, 3])],
+            ['u', param('u', [1, 2], [2, 1])],
+          ],
+          bad,
+        ),
+      msg,
+      `${key} ${JSON.stringify(bad)}`,
+    );
   }
 });
 

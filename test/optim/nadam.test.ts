@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Tensor, fromData, tanh, add, mm, crossEntropy } from '../../src/index.js';
+import { type Tensor, fromData, tanh, add, mm, crossEntropy } from '../../src/index.js';
 import { createOptimizer, NAdam, type Optimizer, type BaseHyper } from '../../src/optim/index.js';
 import { trajectory } from '../../src/surfaces/index.js';
 import { assertClose } from '../helpers.js';
@@ -27,7 +27,11 @@ for (const c of golden.surfaces) {
 }
 
 const X = fromData(new Float64Array(mlp.x), [8, 4]);
-function runMlp(options: Record<string, unknown>, steps: number, onStep: (t: number, loss: number, ps: [string, Tensor][]) => void): Optimizer<BaseHyper> {
+function runMlp(
+  options: Record<string, unknown>,
+  steps: number,
+  onStep: (t: number, loss: number, ps: [string, Tensor][]) => void,
+): Optimizer<BaseHyper> {
   const named: [string, Tensor][] = Object.keys(mlp.init).map((n) => {
     const t = fromData(new Float64Array(mlp.init[n]), mlp.shapes[n], { requiresGrad: true });
     t.name = n;
@@ -52,14 +56,21 @@ for (const c of golden.mlp) {
     // parameters after the last step and the whole final state
     for (const [n, e] of Object.entries(c.state as Record<string, Record<string, number | number[]>>)) {
       const mine = opt.stateDict().state[n];
-      for (const [k, v] of Object.entries(e)) assertClose(typeof mine[k] === 'number' ? [mine[k] as number] : (mine[k] as number[]), typeof v === 'number' ? [v] : v, TOL, `state ${n}.${k}`);
+      for (const [k, v] of Object.entries(e))
+        assertClose(
+          typeof mine[k] === 'number' ? [mine[k] as number] : (mine[k] as number[]),
+          typeof v === 'number' ? [v] : v,
+          TOL,
+          `state ${n}.${k}`,
+        );
     }
     const last = c.params[c.steps - 1];
-    for (const [n, p] of opt.paramGroups[0].params.map((p) => [p.name, p] as const)) assertClose(p.data, last[n!], TOL, `${n} after step ${c.steps}`);
+    for (const [n, p] of opt.paramGroups[0].params.map((p) => [p.name, p] as const))
+      assertClose(p.data, last[n!], TOL, `${n} after step ${c.steps}`);
   });
 }
 
-test('NAdam: the default is not 1.13\'s rule — legacyMuProduct: true leaves PyTorch 2.0\'s trajectory by far more than the tolerance', () => {
+test("NAdam: the default is not 1.13's rule — legacyMuProduct: true leaves PyTorch 2.0's trajectory by far more than the tolerance", () => {
   const c = golden.mlp[0];
   const opt = runMlp({ ...c.options, legacyMuProduct: true }, c.steps, () => {});
   const w = opt.paramGroups[0].params.find((p) => p.name === '0.weight')!;
@@ -81,7 +92,7 @@ test('NAdam by hand, two steps of the default (paper / PyTorch 2.0) rule', () =>
   const pi2 = f(pi1 * f(mu(2)));
   const d2 = Math.sqrt(0.001999 / (1 - 0.999 ** 2));
   const th1 = (-0.1 * (1 - mu(1))) / (1 - pi1) + ((-0.1 * mu(2)) / (1 - pi1 * mu(2))) * 0.1;
-  const th2 = th1 + ((-0.1 * (1 - mu(2))) / (1 - pi2)) / d2 + (((-0.1 * mu(3)) / (1 - pi2 * mu(3))) * 0.19) / d2;
+  const th2 = th1 + (-0.1 * (1 - mu(2))) / (1 - pi2) / d2 + (((-0.1 * mu(3)) / (1 - pi2 * mu(3))) * 0.19) / d2;
   const p = fromData(new Float64Array([0]), [1], { requiresGrad: true });
   const o = new NAdam([['p', p]], { lr: 0.1, eps: 0 });
   const got: number[] = [];

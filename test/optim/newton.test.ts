@@ -1,6 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Newton, Curvature, hessian, cholesky, choleskySolve, fromData, mm, add, sub, mul, sum, square, tanh, pow, reshape, grad, type Tensor, type NewtonOptions } from '../../src/index.js';
+import {
+  Newton,
+  Curvature,
+  hessian,
+  cholesky,
+  choleskySolve,
+  fromData,
+  mm,
+  add,
+  sub,
+  mul,
+  sum,
+  square,
+  tanh,
+  pow,
+  reshape,
+  grad,
+  type Tensor,
+  type NewtonOptions,
+} from '../../src/index.js';
 import { assertClose, randT } from '../helpers.js';
 
 const f64 = (v: number[], shape = [v.length]) => fromData(v, shape, { dtype: 'float64', requiresGrad: true });
@@ -58,7 +77,10 @@ test('Newton reaches the Rosenbrock minimum (1, 1) to 1e-10 within 30 steps from
   // Near the minimum the error squares: e(k+1) ≤ C·e(k)² with a modest C, and the number of correct
   // digits at least doubles less a constant — linear or superlinear-but-slow convergence fails this.
   const near = errors.map((e, k) => [e, errors[k + 1]]).filter(([e, next]) => e < 1e-2 && next !== undefined && next > 1e-15);
-  assert.ok(near.length >= 2, `expected at least two steps inside the quadratic region, errors ${errors.map((e) => e.toExponential(1)).join(' ')}`);
+  assert.ok(
+    near.length >= 2,
+    `expected at least two steps inside the quadratic region, errors ${errors.map((e) => e.toExponential(1)).join(' ')}`,
+  );
   for (const [e, next] of near) assert.ok(next <= 50 * e * e, `e = ${e}, next = ${next}: not quadratic`);
   // Every step went downhill.
   for (let k = 1; k < opt.trace.length; k++) assert.ok(opt.trace[k].loss <= opt.trace[k - 1].loss);
@@ -122,7 +144,13 @@ const saddleConfigs: [string, Partial<NewtonOptions>][] = [
 ];
 for (const [label, opts] of saddleConfigs) {
   test(`damped Newton never steps uphill near a saddle and escapes it to a minimum: ${label}`, () => {
-    for (const start of [[0.05, 0.1], [1e-3, 1e-3], [-0.3, -0.01], [0.5, 1e-6], [0, 0.2]]) {
+    for (const start of [
+      [0.05, 0.1],
+      [1e-3, 1e-3],
+      [-0.3, -0.01],
+      [0.5, 1e-6],
+      [0, 0.2],
+    ]) {
       const p = f64(start);
       const opt = new Newton([['xy', p]], opts);
       let prev = saddleValue(start[0], start[1]);
@@ -179,7 +207,12 @@ test('Hessian-vector products agree with the explicit Hessian, which agrees with
       const gm = flatGrad();
       p.data[i] = old;
       const col = gp.map((v, k) => (v - gm[k]) / (2 * eps));
-      assertClose(Array.from({ length: n }, (_, k) => H[k * n + j]), col, 1e-6, `Hessian column ${j}`);
+      assertClose(
+        Array.from({ length: n }, (_, k) => H[k * n + j]),
+        col,
+        1e-6,
+        `Hessian column ${j}`,
+      );
     }
   }
 });
@@ -205,7 +238,10 @@ test('Newton counts its evaluations and its state round-trips through JSON', () 
   const opt = new Newton([['xy', p]]);
   for (let k = 0; k < 3; k++) opt.step(() => rosenbrock(p));
   const t = opt.trace;
-  assert.equal(opt.funcEvals, t.reduce((s, r) => s + r.funcEvals, 0));
+  assert.equal(
+    opt.funcEvals,
+    t.reduce((s, r) => s + r.funcEvals, 0),
+  );
   assert.equal(opt.hvpEvals, 3 * 2, 'two products per 2×2 Hessian');
   assert.equal(opt.hessEvals, 3);
   assert.equal(opt.evaluations, opt.funcEvals + opt.hvpEvals);

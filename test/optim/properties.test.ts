@@ -3,15 +3,47 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, fromData } from '../../src/index.js';
+import { type Tensor, fromData } from '../../src/index.js';
 import {
-  createOptimizer, pureUpdate, sgdRule, adagradRule, rmspropRule, adadeltaRule, adamRule, adamwRule, adamaxRule, nadamRule, radamRule, lionRule,
-  adafactorRule, rpropRule, asgdRule,
-  type Optimizer, type BaseHyper, type UpdateRule, type OptimizerStateDict,
+  createOptimizer,
+  pureUpdate,
+  sgdRule,
+  adagradRule,
+  rmspropRule,
+  adadeltaRule,
+  adamRule,
+  adamwRule,
+  adamaxRule,
+  nadamRule,
+  radamRule,
+  lionRule,
+  adafactorRule,
+  rpropRule,
+  asgdRule,
+  type Optimizer,
+  type BaseHyper,
+  type UpdateRule,
+  type OptimizerStateDict,
 } from '../../src/optim/index.js';
 import { trajectory } from '../../src/surfaces/index.js';
 
-const KEYS = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'adamax', 'nadam', 'radam', 'lion', 'adafactor', 'rprop', 'asgd'];
+const KEYS = [
+  'sgd',
+  'momentum',
+  'nesterov',
+  'adagrad',
+  'rmsprop',
+  'adadelta',
+  'adam',
+  'adamw',
+  'adamax',
+  'nadam',
+  'radam',
+  'lion',
+  'adafactor',
+  'rprop',
+  'asgd',
+];
 /** Options that switch every buffer on, so the properties see all the state. */
 const RICH: Record<string, Record<string, unknown>> = {
   sgd: { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 },
@@ -30,7 +62,21 @@ const RICH: Record<string, Record<string, unknown>> = {
   rprop: { lr: 0.01, etas: [0.4, 1.3] },
   asgd: { lr: 0.05, lambd: 0.01, t0: 2, weightDecay: 0.01 },
 };
-const RULES: UpdateRule<any>[] = [sgdRule, adagradRule, rmspropRule, adadeltaRule, adamRule, adamwRule, adamaxRule, nadamRule, radamRule, lionRule, adafactorRule, rpropRule, asgdRule];
+const RULES: UpdateRule<any>[] = [
+  sgdRule,
+  adagradRule,
+  rmspropRule,
+  adadeltaRule,
+  adamRule,
+  adamwRule,
+  adamaxRule,
+  nadamRule,
+  radamRule,
+  lionRule,
+  adafactorRule,
+  rpropRule,
+  asgdRule,
+];
 
 function param(name: string, values: number[]): Tensor {
   const t = fromData(new Float64Array(values), [values.length], { requiresGrad: true });
@@ -51,16 +97,24 @@ function run(opt: Optimizer<BaseHyper>, ps: Tensor[], from: number, to: number):
   }
 }
 const make = (key: string, ps: Tensor[], extra: Record<string, unknown> = {}) =>
-  createOptimizer(key, ps.map((p) => [p.name!, p] as [string, Tensor]), { ...RICH[key], ...extra }) as Optimizer<BaseHyper>;
+  createOptimizer(
+    key,
+    ps.map((p) => [p.name!, p] as [string, Tensor]),
+    { ...RICH[key], ...extra },
+  ) as Optimizer<BaseHyper>;
 
 for (const key of KEYS) {
   // Rprop's lr is only its initial step size, which the first step clamps to stepSizes[0]: test below.
-  if (key !== 'rprop') test(`${key}: lr = 0 leaves parameters unchanged`, () => {
-    const ps = [param('a', [0.5, -1.5, 2]), param('b', [3, -0.25])];
-    const before = ps.map((p) => Array.from(p.data));
-    run(make(key, ps, { lr: 0 }), ps, 0, 5);
-    assert.deepEqual(ps.map((p) => Array.from(p.data)), before);
-  });
+  if (key !== 'rprop')
+    test(`${key}: lr = 0 leaves parameters unchanged`, () => {
+      const ps = [param('a', [0.5, -1.5, 2]), param('b', [3, -0.25])];
+      const before = ps.map((p) => Array.from(p.data));
+      run(make(key, ps, { lr: 0 }), ps, 0, 5);
+      assert.deepEqual(
+        ps.map((p) => Array.from(p.data)),
+        before,
+      );
+    });
 
   test(`${key}: optimizer state is keyed by name and survives reordering parameters`, () => {
     const a1 = param('a', [0.5, -1.5, 2]);
@@ -122,7 +176,11 @@ for (const rule of RULES) {
       const out = pureUpdate(rule, cur, g, state, h);
       assert.deepEqual(cur, pSnap, 'param mutated');
       assert.deepEqual(g, gSnap, 'grad mutated');
-      assert.equal(JSON.stringify(state, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)), sSnap, 'state mutated');
+      assert.equal(
+        JSON.stringify(state, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)),
+        sSnap,
+        'state mutated',
+      );
       rule.apply(inPlace, g, inPlaceState, h);
       assert.deepEqual(out.param, inPlace);
       cur = out.param as Float64Array;
@@ -173,22 +231,37 @@ test('AdaDelta uses the updated E[g²]', () => {
 
 // ---- convergence within a step budget ----
 const CONVERGE: [string, string, Record<string, unknown>, number, ((t: number) => number)?][] = [
-  ['sgd', 'bowl', { lr: 0.1 }, 200], ['sgd', 'rosenbrock', { lr: 1.5e-3 }, 8000],
-  ['momentum', 'bowl', { lr: 0.05 }, 300], ['momentum', 'rosenbrock', { lr: 1e-3 }, 4000],
-  ['nesterov', 'bowl', { lr: 0.05 }, 300], ['nesterov', 'rosenbrock', { lr: 1e-3 }, 4000],
-  ['adagrad', 'bowl', { lr: 0.5 }, 300], ['adagrad', 'rosenbrock', { lr: 0.5 }, 6000],
-  ['rmsprop', 'bowl', { lr: 0.01 }, 1000], ['rmsprop', 'rosenbrock', { lr: 3e-3 }, 5000],
+  ['sgd', 'bowl', { lr: 0.1 }, 200],
+  ['sgd', 'rosenbrock', { lr: 1.5e-3 }, 8000],
+  ['momentum', 'bowl', { lr: 0.05 }, 300],
+  ['momentum', 'rosenbrock', { lr: 1e-3 }, 4000],
+  ['nesterov', 'bowl', { lr: 0.05 }, 300],
+  ['nesterov', 'rosenbrock', { lr: 1e-3 }, 4000],
+  ['adagrad', 'bowl', { lr: 0.5 }, 300],
+  ['adagrad', 'rosenbrock', { lr: 0.5 }, 6000],
+  ['rmsprop', 'bowl', { lr: 0.01 }, 1000],
+  ['rmsprop', 'rosenbrock', { lr: 3e-3 }, 5000],
   // Adadelta with a constant lr wanders around (0.8, 0.6) on Rosenbrock (PyTorch's does too); a decaying lr settles it.
-  ['adadelta', 'bowl', { lr: 3 }, 1000], ['adadelta', 'rosenbrock', {}, 6000, (t) => 1 / (1 + t / 1000)],
-  ['adam', 'bowl', { lr: 0.1 }, 500], ['adam', 'rosenbrock', { lr: 0.02 }, 5000],
-  ['adamw', 'bowl', { lr: 0.1 }, 500], ['adamw', 'rosenbrock', { lr: 0.02, weightDecay: 0 }, 5000],
-  ['adamax', 'bowl', { lr: 0.1 }, 500], ['adamax', 'rosenbrock', { lr: 0.05 }, 5000],
-  ['nadam', 'bowl', { lr: 0.02 }, 1000], ['nadam', 'rosenbrock', { lr: 0.02 }, 4000],
-  ['radam', 'bowl', { lr: 0.05 }, 1000], ['radam', 'rosenbrock', { lr: 5e-3, betas: [0.9, 0.99] }, 3000],
-  ['lion', 'bowl', { lr: 0.02 }, 500], ['lion', 'rosenbrock', { lr: 1e-3 }, 5000],
-  ['adafactor', 'bowl', { lr: 0.05 }, 1000], ['adafactor', 'rosenbrock', { lr: 0.05 }, 10000],
-  ['rprop', 'bowl', { lr: 0.01 }, 500], ['rprop', 'rosenbrock', { lr: 1e-3 }, 3000],
-  ['asgd', 'bowl', { lr: 0.05 }, 500], ['asgd', 'rosenbrock', { lr: 1.5e-3 }, 8000],
+  ['adadelta', 'bowl', { lr: 3 }, 1000],
+  ['adadelta', 'rosenbrock', {}, 6000, (t) => 1 / (1 + t / 1000)],
+  ['adam', 'bowl', { lr: 0.1 }, 500],
+  ['adam', 'rosenbrock', { lr: 0.02 }, 5000],
+  ['adamw', 'bowl', { lr: 0.1 }, 500],
+  ['adamw', 'rosenbrock', { lr: 0.02, weightDecay: 0 }, 5000],
+  ['adamax', 'bowl', { lr: 0.1 }, 500],
+  ['adamax', 'rosenbrock', { lr: 0.05 }, 5000],
+  ['nadam', 'bowl', { lr: 0.02 }, 1000],
+  ['nadam', 'rosenbrock', { lr: 0.02 }, 4000],
+  ['radam', 'bowl', { lr: 0.05 }, 1000],
+  ['radam', 'rosenbrock', { lr: 5e-3, betas: [0.9, 0.99] }, 3000],
+  ['lion', 'bowl', { lr: 0.02 }, 500],
+  ['lion', 'rosenbrock', { lr: 1e-3 }, 5000],
+  ['adafactor', 'bowl', { lr: 0.05 }, 1000],
+  ['adafactor', 'rosenbrock', { lr: 0.05 }, 10000],
+  ['rprop', 'bowl', { lr: 0.01 }, 500],
+  ['rprop', 'rosenbrock', { lr: 1e-3 }, 3000],
+  ['asgd', 'bowl', { lr: 0.05 }, 500],
+  ['asgd', 'rosenbrock', { lr: 1.5e-3 }, 8000],
 ];
 for (const [key, fn, options, budget, lrAt] of CONVERGE) {
   test(`${key} converges on ${fn} within ${budget} steps (${JSON.stringify(options)})`, () => {
@@ -287,7 +360,10 @@ test('parameter groups: per-group lr and weight decay, setLr per group', () => {
   // Plain SGD, g = 1 everywhere: θa ← 1 − 0.1·1;  θb ← 2 − 0.01·(1 + 0.5·2).
   const a = param('a', [1]);
   const b = param('b', [2]);
-  const o = createOptimizer('sgd', [{ params: [['a', a]], lr: 0.1 }, { params: [['b', b]], lr: 0.01, weightDecay: 0.5 }] as any) as Optimizer<BaseHyper>;
+  const o = createOptimizer('sgd', [
+    { params: [['a', a]], lr: 0.1 },
+    { params: [['b', b]], lr: 0.01, weightDecay: 0.5 },
+  ] as any) as Optimizer<BaseHyper>;
   a.grad = fromData(new Float64Array([1]), [1]);
   b.grad = fromData(new Float64Array([1]), [1]);
   o.step();

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, fromData } from '../../src/index.js';
+import { type Tensor, fromData } from '../../src/index.js';
 import { Adafactor, ASGD, Rprop, adafactorRule, type OptimizerStateDict } from '../../src/optim/index.js';
 import { assertClose } from '../helpers.js';
 
@@ -23,8 +23,16 @@ test('Rprop by hand: the step size grows ×η₊ on the same sign, shrinks ×η�
   // step 3, g = (1, 1, −1): g·g_prev = (3, 0, −5) → Δ = (0.144, 0.05, 0.05); θ = (0.636, 1.05, 0.9).
   const p = param('p', [1, 1, 1]);
   const o = new Rprop([p], { lr: 0.1 });
-  const want = [[0.9, 1.1, 1], [0.78, 1.1, 0.9], [0.636, 1.05, 0.9]];
-  [[1, -2, 0], [3, 1, 5], [1, 1, -1]].forEach((g, k) => {
+  const want = [
+    [0.9, 1.1, 1],
+    [0.78, 1.1, 0.9],
+    [0.636, 1.05, 0.9],
+  ];
+  [
+    [1, -2, 0],
+    [3, 1, 5],
+    [1, 1, -1],
+  ].forEach((g, k) => {
     setGrad(p, g);
     o.step();
     assertClose(p.data, want[k], 1e-15, `θ after step ${k + 1}`);
@@ -118,7 +126,7 @@ test('Adafactor: factored state survives a JSON round trip and reordering; a fac
   const o3 = new Adafactor([b3, w3], { lr: 9 });
   o3.loadStateDict(json);
   assert.deepEqual(o3.stateDict().state, o1.stateDict().state);
-  assert.equal(o3.paramGroups[0].lr, 0.05, "the hyper-parameters come back from the state");
+  assert.equal(o3.paramGroups[0].lr, 0.05, 'the hyper-parameters come back from the state');
   run(o1, [w1, b1], 4, 7);
   run(o3, [b3, w3], 4, 7);
   assert.deepEqual(Array.from(w3.data), Array.from(w1.data));

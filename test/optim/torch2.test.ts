@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Tensor, fromData, tanh, add, mm, crossEntropy } from '../../src/index.js';
+import { type Tensor, fromData, tanh, add, mm, crossEntropy } from '../../src/index.js';
 import { createOptimizer, Adafactor, type Optimizer, type BaseHyper } from '../../src/optim/index.js';
 import { trajectory } from '../../src/surfaces/index.js';
 import { assertClose } from '../helpers.js';
@@ -93,7 +93,9 @@ test('every PyTorch 2 optimizer and option has at least two cases on the surface
     assert.ok((covered.get(key) ?? 0) >= 2, `${key}: ${covered.get(key)} surface cases`);
     assert.ok((covered.get(`${key}:mlp`) ?? 0) >= 2, `${key}: ${covered.get(`${key}:mlp`)} MLP cases`);
   }
-  const opts = golden.mlp.map((c: { key: string; options: Record<string, unknown> }) => `${c.key}:${Object.keys(c.options).sort()}`).join(' ');
+  const opts = golden.mlp
+    .map((c: { key: string; options: Record<string, unknown> }) => `${c.key}:${Object.keys(c.options).sort()}`)
+    .join(' ');
   for (const k of ['nadam', 'radam']) {
     assert.match(opts, new RegExp(`${k}:[^ ]*decoupledWeightDecay`), `${k} decoupledWeightDecay`);
     assert.match(opts, new RegExp(`${k}:[^ ]*maximize`), `${k} maximize`);

@@ -26,7 +26,7 @@ function exactFma(a: number, b: number, c: number): number {
   return Number(sum) * 2 ** e;
 }
 
-test('fma rounds a·b + c once (PyTorch\'s add_(y, alpha) does), where a·b + c in two roundings differs', () => {
+test("fma rounds a·b + c once (PyTorch's add_(y, alpha) does), where a·b + c in two roundings differs", () => {
   const a = 1 + 2 ** -30;
   const b = 1 - 2 ** -30;
   assert.equal(a * b - 1, 0, 'two roundings lose the −2⁻⁶⁰');
@@ -43,7 +43,12 @@ test('fma equals the exactly rounded a·b + c on 20,000 random triples, includin
     const a = (rnd() * 2 - 1) * 2 ** Math.floor(rnd() * 40 - 20);
     const b = (rnd() * 2 - 1) * 2 ** Math.floor(rnd() * 40 - 20);
     const k = i % 3;
-    const c = k === 0 ? -a * b * (1 + (rnd() - 0.5) * 1e-9) : k === 1 ? (rnd() * 2 - 1) * 2 ** Math.floor(rnd() * 80 - 40) : a * b * (rnd() * 6 - 3);
+    const c =
+      k === 0
+        ? -a * b * (1 + (rnd() - 0.5) * 1e-9)
+        : k === 1
+          ? (rnd() * 2 - 1) * 2 ** Math.floor(rnd() * 80 - 40)
+          : a * b * (rnd() * 6 - 3);
     const want = exactFma(a, b, c);
     if (fma(a, b, c) !== want) assert.fail(`fma(${a}, ${b}, ${c}) = ${fma(a, b, c)}, exact ${want}`);
   }

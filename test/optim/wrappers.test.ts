@@ -8,8 +8,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Tensor, fromData, tanh, add, mm, crossEntropy, mul, sum } from '../../src/index.js';
 import {
-  createOptimizer, pureUpdate, SGD, Adam, SAM, Lookahead, ScheduleFreeSGD, ScheduleFreeAdamW,
-  scheduleFreeSGDRule, scheduleFreeAdamWRule, hasEvalWeights, type AnyOptimizer, type Closure,
+  createOptimizer,
+  pureUpdate,
+  SGD,
+  Adam,
+  SAM,
+  Lookahead,
+  ScheduleFreeSGD,
+  ScheduleFreeAdamW,
+  scheduleFreeSGDRule,
+  scheduleFreeAdamWRule,
+  hasEvalWeights,
+  type AnyOptimizer,
+  type Closure,
 } from '../../src/optim/index.js';
 import { trajectory } from '../../src/surfaces/index.js';
 import { assertClose } from '../helpers.js';
@@ -76,7 +87,9 @@ for (const c of fx.mlp) {
     const sd = opt.stateDict();
     for (const [n, e] of Object.entries(c.state as Record<string, Record<string, number[]>>)) {
       for (const [k, v] of Object.entries(e)) assertClose(sd.state[n][k] as number[], v, TOL, `${label} state ${n}.${k}`);
-      if (c.counters) for (const [k, v] of Object.entries(c.counters as Record<string, number>)) assertClose([sd.state[n][k] as number], [v], TOL, `${label} ${n}.${k}`);
+      if (c.counters)
+        for (const [k, v] of Object.entries(c.counters as Record<string, number>))
+          assertClose([sd.state[n][k] as number], [v], TOL, `${label} ${n}.${k}`);
     }
   });
 }
@@ -86,7 +99,11 @@ for (const c of fx.surfaces) {
     const r = trajectory(c.problem, c.key, { start: c.start, steps: c.steps, options: c.options });
     assert.equal(r.trace.length, c.x.length);
     for (const [t, s] of r.trace.entries()) assertClose(s.x, c.x[t], TOL, `${c.key} x at t=${t}`);
-    if (c.key === 'sam') assert.ok(r.trace.slice(1).every((s) => s.evals === 2), 'SAM: two gradient evaluations per step');
+    if (c.key === 'sam')
+      assert.ok(
+        r.trace.slice(1).every((s) => s.evals === 2),
+        'SAM: two gradient evaluations per step',
+      );
   });
 }
 
@@ -179,7 +196,11 @@ test('Schedule-Free rules: update is pure (inputs untouched) and equals the in-p
   }
 });
 
-function mlpRun(make: (named: [string, Tensor][]) => AnyOptimizer, steps: number, from?: { sd: unknown; reorder: boolean; params: Map<string, Float64Array> }) {
+function mlpRun(
+  make: (named: [string, Tensor][]) => AnyOptimizer,
+  steps: number,
+  from?: { sd: unknown; reorder: boolean; params: Map<string, Float64Array> },
+) {
   let named = mlpParams();
   if (from) {
     for (const [n, p] of named) p.data.set(from.params.get(n)!);
@@ -219,7 +240,8 @@ for (const [name, make] of MAKERS) {
     const half = mlpRun(make, 5);
     for (const reorder of [false, true]) {
       const rest = mlpRun(make, 5, { sd: half.opt.stateDict(), reorder, params: half.params });
-      for (const [n, v] of whole.params) assert.deepEqual(rest.params.get(n), v, `${name}: ${n} after resuming${reorder ? ' reordered' : ''}`);
+      for (const [n, v] of whole.params)
+        assert.deepEqual(rest.params.get(n), v, `${name}: ${n} after resuming${reorder ? ' reordered' : ''}`);
     }
   });
 }
@@ -236,7 +258,8 @@ test('lr = 0 leaves the parameters unchanged: Schedule-Free (y and x), SAM (the 
   for (const [name, make] of makers) {
     const { opt, params } = mlpRun(make, 5);
     for (const [n, v] of init) assert.deepEqual(params.get(n), v, `${name}: ${n}`);
-    if (hasEvalWeights(opt)) for (const [p, x] of opt.evalWeights()) assert.deepEqual(x, init.get(opt.nameOf(p)), `${name}: averaged ${opt.nameOf(p)}`);
+    if (hasEvalWeights(opt))
+      for (const [p, x] of opt.evalWeights()) assert.deepEqual(x, init.get(opt.nameOf(p)), `${name}: averaged ${opt.nameOf(p)}`);
   }
 });
 
@@ -257,7 +280,10 @@ test('Schedule-Free: a step in eval mode is refused; eval() twice is eval() once
   assert.equal(opt.trainMode, false);
   assert.equal(opt.stateDict().paramGroups[0].trainMode, false, 'the mode is kept in stateDict()');
   bowl(w, opt)();
-  assert.throws(() => opt.step(), /ScheduleFreeAdamW: step\(\) while the parameters hold the averaged \(eval\) weights; call optimizer.train\(\) first/);
+  assert.throws(
+    () => opt.step(),
+    /ScheduleFreeAdamW: step\(\) while the parameters hold the averaged \(eval\) weights; call optimizer.train\(\) first/,
+  );
   opt.train();
   assertClose(w.data, y, 1e-15, 'train() brings y back');
 });

@@ -30,7 +30,13 @@ function sources(dir: string): string[] {
     const p = join(dir, f);
     // src/sweep implements the sweep and worker commands (no package entry exports it): its
     // messages answer those commands' flags, like src/cli's.
-    return statSync(p).isDirectory() ? (f === 'cli' || f === 'sweep' ? [] : sources(p)) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+    return statSync(p).isDirectory()
+      ? f === 'cli' || f === 'sweep'
+        ? []
+        : sources(p)
+      : p.endsWith('.ts') && !p.endsWith('.d.ts')
+        ? [p]
+        : [];
   });
 }
 
@@ -41,11 +47,16 @@ test('no string in the library outside src/cli spells a command-line flag', () =
     const rel = relative(repo, file);
     const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
     const visit = (node: ts.Node): void => {
-      const texts = ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) ? [node.text]
-        : ts.isTemplateExpression(node) ? [node.head.text, ...node.templateSpans.map((s) => s.literal.text)] : [];
+      const texts =
+        ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
+          ? [node.text]
+          : ts.isTemplateExpression(node)
+            ? [node.head.text, ...node.templateSpans.map((s) => s.literal.text)]
+            : [];
       for (const text of texts) {
         strings++;
-        if (FLAG.test(text) && !ALLOWED[rel]?.test(text)) found.push(`${rel}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${text}`);
+        if (FLAG.test(text) && !ALLOWED[rel]?.test(text))
+          found.push(`${rel}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${text}`);
       }
       ts.forEachChild(node, visit);
     };
@@ -56,13 +67,22 @@ test('no string in the library outside src/cli spells a command-line flag', () =
 });
 
 test('fitFullBatch and parseAugment say option names; the CLI passes --augment itself', () => {
-  assert.throws(() => parseAugment('flip,spin'), (e: Error) => e.message.startsWith('augmentation spec: unknown transform "spin"') && !FLAG.test(e.message));
-  assert.throws(() => parseAugment('spin', '--augment'), /^AugmentSpecError: --augment: unknown transform "spin"/, 'the CLI passes its flag');
+  assert.throws(
+    () => parseAugment('flip,spin'),
+    (e: Error) => e.message.startsWith('augmentation spec: unknown transform "spin"') && !FLAG.test(e.message),
+  );
+  assert.throws(
+    () => parseAugment('spin', '--augment'),
+    /^AugmentSpecError: --augment: unknown transform "spin"/,
+    'the CLI passes its flag',
+  );
 
   const rng = new Rng(1);
   const model = new Linear(2, 3, { rng });
-  const x = randn([4, 2], rng), y = Int32Array.from([0, 1, 2, 0]);
-  assert.throws(() => fitFullBatch({ model, optimizer: new SGD(model.parameters(), { lr: 1e300 }), x, y, steps: 5 }),
-    (e: Error) => /the loss became (NaN|Infinity).*try a smaller learning rate \(option lr\)/.test(e.message) && !FLAG.test(e.message));
-
+  const x = randn([4, 2], rng),
+    y = Int32Array.from([0, 1, 2, 0]);
+  assert.throws(
+    () => fitFullBatch({ model, optimizer: new SGD(model.parameters(), { lr: 1e300 }), x, y, steps: 5 }),
+    (e: Error) => /the loss became (NaN|Infinity).*try a smaller learning rate \(option lr\)/.test(e.message) && !FLAG.test(e.message),
+  );
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 
-test('LICENSE states MIT for descent and carries Zalando\'s MIT notice for the embedded Fashion-MNIST subset', () => {
+test("LICENSE states MIT for descent and carries Zalando's MIT notice for the embedded Fashion-MNIST subset", () => {
   const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
   assert.equal(pkg.license, 'MIT');
   const text = readFileSync(join(repo, 'LICENSE'), 'utf8');
@@ -28,5 +28,5 @@ test('npm packs LICENSE together with the embedded data', () => {
   const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
   assert.ok(files.includes('LICENSE'), 'LICENSE is packed');
   assert.ok(files.includes('data/fashion-mnist-subset/train-images-idx3-ubyte.gz'), 'the data is packed');
-  assert.ok(files.includes('data/README.md'), 'the data\'s README is packed');
+  assert.ok(files.includes('data/README.md'), "the data's README is packed");
 });

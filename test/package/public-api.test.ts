@@ -31,15 +31,20 @@ test('each entry names what it exports: `export *` only of another entry', () =>
 
 test('the entries export exactly the names of the committed snapshot', () => {
   for (const entry of Object.keys(ENTRIES)) {
-    const got = new Set(api[entry]), want = new Set(snapshot[entry] ?? []);
-    const added = [...got].filter((n) => !want.has(n)), removed = [...want].filter((n) => !got.has(n));
-    assert.deepEqual({ added, removed }, { added: [], removed: [] },
-      `${entry}: public names differ from ${SNAPSHOT}; if intended, run \`node dist/tools/public_api.js --write\``);
+    const got = new Set(api[entry]),
+      want = new Set(snapshot[entry] ?? []);
+    const added = [...got].filter((n) => !want.has(n)),
+      removed = [...want].filter((n) => !got.has(n));
+    assert.deepEqual(
+      { added, removed },
+      { added: [], removed: [] },
+      `${entry}: public names differ from ${SNAPSHOT}; if intended, run \`node dist/tools/public_api.js --write\``,
+    );
   }
   assert.deepEqual(Object.keys(snapshot).sort(), Object.keys(ENTRIES).sort());
 });
 
-test('the built modules export the snapshot\'s value names, no more', async () => {
+test("the built modules export the snapshot's value names, no more", async () => {
   for (const [entry, file] of Object.entries(ENTRIES)) {
     const mod = await import(pathToFileURL(join(repo, 'dist', file.replace(/\.ts$/, '.js'))).href);
     assert.deepEqual(Object.keys(mod).sort(), values(snapshot[entry]).sort(), entry);
@@ -55,21 +60,45 @@ test('descent/node is descent + descent/wasm + the Node-only loaders; descent ha
 });
 
 test('internals are not public', () => {
-  const internals = ['_setAdd', '_setAddInPlace', 'keepGradBuffer', 'leafGradBuffer', 'isGradBuffer', 'optimizers', 'models', 'initializers',
-    'checkNonNeg', 'checkBetas', 'like', 'validateAdamLike', 'registerBackendHint', 'readMaybeGzip', 'sweepTemporaryFiles', 'nodeImport'];
+  const internals = [
+    '_setAdd',
+    '_setAddInPlace',
+    'keepGradBuffer',
+    'leafGradBuffer',
+    'isGradBuffer',
+    'optimizers',
+    'models',
+    'initializers',
+    'checkNonNeg',
+    'checkBetas',
+    'like',
+    'validateAdamLike',
+    'registerBackendHint',
+    'readMaybeGzip',
+    'sweepTemporaryFiles',
+    'nodeImport',
+  ];
   for (const [entry, names] of Object.entries(api)) {
     for (const n of internals) assert.ok(!names.includes(n) && !names.includes(`type ${n}`), `${entry} exports ${n}`);
   }
 });
 
 test('every name the README and docs import from an entry is exported by it', () => {
-  const docs = ['README.md', ...readdirSync(join(repo, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const docs = [
+    'README.md',
+    ...readdirSync(join(repo, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   const imports = /import\s+\{([^}]*)\}\s+from\s+'(descent(?:\/\w+)?)'/g;
   let checked = 0;
   for (const doc of docs) {
     for (const [, list, entry] of readFileSync(join(repo, doc), 'utf8').matchAll(imports)) {
       assert.ok(api[entry], `${doc}: imports from '${entry}', which is not a package entry`);
-      for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const raw of list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const name = raw.replace(/^type\s+/, '').split(/\s+as\s+/)[0];
         assert.ok(api[entry].includes(name) || api[entry].includes(`type ${name}`), `${doc}: '${entry}' has no export ${name}`);
         checked++;

@@ -56,10 +56,13 @@ const NOT_RUN: Record<string, string> = {
   '/usr/bin/python3 tools/compare_torch.py --from runs/s1': 'needs PyTorch: test/system/compare-torch.test.ts (npm run test:system)',
   'npx descent sweep --workloads logreg,mlp,cnn,fmp --optimizers sgd,momentum,rmsprop,adam --space lr=log:1e-3:1e-1 --sampler grid --points 3 --data full --test-limit 2000 --target 1 --out full.jsonl':
     'needs the full data set; the same code runs on the embedded data in the sweep command above and test/cli/sweep.test.ts',
-  'node dist/tools/sweep-targets.js full.jsonl --score --html full.html': 'reads the full-data sweep; test/sweep/ tests the target rule and scoring',
-  'redis-server --bind 0.0.0.0 --protected-mode no': 'a server: the queue tests start redis-server themselves (test/system, npm run test:system)',
+  'node dist/tools/sweep-targets.js full.jsonl --score --html full.html':
+    'reads the full-data sweep; test/sweep/ tests the target rule and scoring',
+  'redis-server --bind 0.0.0.0 --protected-mode no':
+    'a server: the queue tests start redis-server themselves (test/system, npm run test:system)',
   'npx descent worker --queue redis://HOST:6379': 'needs Redis on HOST: test/system runs workers against a local redis-server',
-  'npx descent sweep --workloads mlp ... --queue redis://HOST:6379 --out mlp.jsonl': 'an elided sweep through Redis on HOST: test/system runs it against a local redis-server',
+  'npx descent sweep --workloads mlp ... --queue redis://HOST:6379 --out mlp.jsonl':
+    'an elided sweep through Redis on HOST: test/system runs it against a local redis-server',
 };
 
 const option = (args: string[], name: string) => {
@@ -79,7 +82,14 @@ function reduce(readmeArgs: string[]): string[] {
   const command = args[0];
   if (command === 'sweep' && !args.includes('--help')) {
     // two points and one seed of the README's grid, on 256 images with a 20-step budget
-    for (const [name, v] of [['--points', '2'], ['--seeds', '1'], ['--limit', '256'], ['--test-limit', '128'], ['--budget', '20']] as const) set(args, name, v);
+    for (const [name, v] of [
+      ['--points', '2'],
+      ['--seeds', '1'],
+      ['--limit', '256'],
+      ['--test-limit', '128'],
+      ['--budget', '20'],
+    ] as const)
+      set(args, name, v);
     return args;
   }
   if (!['train', 'compare', 'eval'].includes(command) || args.includes('--help')) return args;
@@ -99,7 +109,13 @@ function reduce(readmeArgs: string[]): string[] {
 
 /** Only the reductions' options differ between the README's arguments and the ones run. */
 function onlyReduced(readmeArgs: string[], run: string[]): boolean {
-  const reducible = new Set(['--data', '--limit', '--test-limit', '--epochs', ...(readmeArgs[0] === 'sweep' ? ['--points', '--seeds', '--budget'] : [])]);
+  const reducible = new Set([
+    '--data',
+    '--limit',
+    '--test-limit',
+    '--epochs',
+    ...(readmeArgs[0] === 'sweep' ? ['--points', '--seeds', '--budget'] : []),
+  ]);
   const strip = (a: string[]) => {
     const out: string[] = [];
     for (let i = 0; i < a.length; i++) {
@@ -137,15 +153,20 @@ function makeFiles(dir: string): void {
     iris.push([...[0, 1, 2, 3].map((j) => (k * 1.5 + j + value(i, j)).toFixed(2)), species[k]].join(','));
   }
   writeFileSync(join(dir, 'iris.csv'), `${iris.join('\n')}\n`);
-  for (const [name, n] of [['train.csv', 120], ['test.csv', 40]] as const) {
+  for (const [name, n] of [
+    ['train.csv', 120],
+    ['test.csv', 40],
+  ] as const) {
     const rows = ['label,f0,f1,f2,f3,f4,f5'];
-    for (let i = 0; i < n; i++) rows.push([i % 4, ...[0, 1, 2, 3, 4, 5].map((j) => (value(i, j) + (j === i % 4 ? 1 : 0)).toFixed(3))].join(','));
+    for (let i = 0; i < n; i++)
+      rows.push([i % 4, ...[0, 1, 2, 3, 4, 5].map((j) => (value(i, j) + (j === i % 4 ? 1 : 0)).toFixed(3))].join(','));
     writeFileSync(join(dir, name), `${rows.join('\n')}\n`);
   }
   for (const part of ['train', 'test']) {
     for (const cls of ['bag', 'shoe']) {
       mkdirSync(join(dir, 'photos', part, cls), { recursive: true });
-      for (let i = 0; i < (part === 'train' ? 10 : 4); i++) png(join(dir, 'photos', part, cls, `${i}.png`), 24, 20, i + (cls === 'bag' ? 0 : 50));
+      for (let i = 0; i < (part === 'train' ? 10 : 4); i++)
+        png(join(dir, 'photos', part, cls, `${i}.png`), 24, 20, i + (cls === 'bag' ? 0 : 50));
     }
   }
   png(join(dir, 'shoe.png'), 40, 30, 7);

@@ -11,10 +11,23 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BLOCKS, ROOT, blockFile, markedBlocks, replaceBlock, compareTable, compareSummary, compareLosses, type CompareRow,
+  BLOCKS,
+  ROOT,
+  blockFile,
+  markedBlocks,
+  replaceBlock,
+  compareTable,
+  compareSummary,
+  compareLosses,
+  type CompareRow,
 } from '../../tools/readme-figures.js';
 
-const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const files = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const marked = files.flatMap((file) => markedBlocks(readFileSync(join(ROOT, file), 'utf8')).map((b) => ({ ...b, file })));
 
 test('every marked block has a generator that names its file, and every generator a block', () => {
@@ -35,7 +48,10 @@ for (const [name, block] of Object.entries(BLOCKS)) {
 }
 
 test('a block without its closing marker is refused; a rewrite touches only its block', () => {
-  assert.throws(() => markedBlocks('a <!-- figures:x -->1\n<!-- figures:y -->2<!-- /figures -->'), /figures:x --> has no <!-- \/figures -->/);
+  assert.throws(
+    () => markedBlocks('a <!-- figures:x -->1\n<!-- figures:y -->2<!-- /figures -->'),
+    /figures:x --> has no <!-- \/figures -->/,
+  );
   const text = 'a\n<!-- figures:x -->\nold\n<!-- /figures -->\nb <!-- figures:y -->1<!-- /figures --> c';
   const [x, y] = markedBlocks(text);
   assert.equal(x.text, 'old');
@@ -45,14 +61,27 @@ test('a block without its closing marker is refused; a rewrite touches only its 
 
 /** The compare runs as the detailed table in docs/optimizers.md shows them (accuracies, settings, seed 1's train losses). */
 function runsFromDetail(text: string): CompareRow[][] {
-  const rows = text.split('\n').filter((l) => l.startsWith('|')).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  const rows = text
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   const names = rows[0].slice(2);
   const settings = rows.find((r) => r[1] === 'settings')!.slice(2);
   const losses = new Map([...text.matchAll(/(\w+) (\d\.\d{4}) \/ (\d\.\d{4})/g)].map((m) => [m[1], [Number(m[2]), Number(m[3])]]));
   const seeds = [...new Set(rows.filter((r) => /^\d+$/.test(r[0])).map((r) => r[0]))];
   return seeds.map((seed, k) => {
-    const get = (who: string) => rows.find((r) => r[0] === seed && r[1] === who)!.slice(2).map(Number);
-    const mine = get('descent'), theirs = get('PyTorch');
+    const get = (who: string) =>
+      rows
+        .find((r) => r[0] === seed && r[1] === who)!
+        .slice(2)
+        .map(Number);
+    const mine = get('descent'),
+      theirs = get('PyTorch');
     return names.map((optimizer, j) => {
       const options: Record<string, unknown> = {};
       for (const part of settings[j].split(', ')) {

@@ -30,7 +30,10 @@ function extractExample(readme: string): { code: string; after: string } {
 function toRunnable(code: string): string {
   const js = ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 } }).outputText;
   const entry = (file: string) => pathToFileURL(join(root, 'dist/src', file)).href;
-  return js.replace(/from\s*(['"])descent(\/node)?\1/g, (_, _q: string, node: string | undefined) => `from ${JSON.stringify(entry(node ? 'node.js' : 'index.js'))}`);
+  return js.replace(
+    /from\s*(['"])descent(\/node)?\1/g,
+    (_, _q: string, node: string | undefined) => `from ${JSON.stringify(entry(node ? 'node.js' : 'index.js'))}`,
+  );
 }
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');

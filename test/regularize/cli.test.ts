@@ -4,13 +4,30 @@ import { runCli } from '../../src/cli/run.js';
 import type { Io } from '../../src/cli/command.js';
 
 async function cli(...args: string[]) {
-  const stdout: string[] = [], stderr: string[] = [];
+  const stdout: string[] = [],
+    stderr: string[] = [];
   const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
   const code = await runCli(args, io);
   return { code, out: stdout.join('\n'), err: stderr.join('\n'), records: code === 0 ? stdout.map((l) => JSON.parse(l)) : [] };
 }
 
-const tiny = ['--data', 'embedded', '--limit', '256', '--test-limit', '100', '--batch-size', '64', '--backend', 'reference', '--epochs', '2', '--lr', '0.1', '--json'];
+const tiny = [
+  '--data',
+  'embedded',
+  '--limit',
+  '256',
+  '--test-limit',
+  '100',
+  '--batch-size',
+  '64',
+  '--backend',
+  'reference',
+  '--epochs',
+  '2',
+  '--lr',
+  '0.1',
+  '--json',
+];
 
 test('--l1, --l2 and --elastic-net each report their penalty term; L1 reports the near-zero fraction, growing with λ', async () => {
   const l2 = await cli('train', '--l2', '1e-4', ...tiny);

@@ -6,10 +6,12 @@ import * as R from '../../src/regularize/index.js';
 import { assertClose } from '../helpers.js';
 import { fixedBatches, sparseRegression, blobs } from './helpers.js';
 
-const net = (seed: number) => new Sequential(
-  new Linear(6, 8, { dtype: 'float64', rng: new Rng(seed).fork('a') }), new ReLU(),
-  new Linear(8, 3, { dtype: 'float64', rng: new Rng(seed).fork('b') }),
-);
+const net = (seed: number) =>
+  new Sequential(
+    new Linear(6, 8, { dtype: 'float64', rng: new Rng(seed).fork('a') }),
+    new ReLU(),
+    new Linear(8, 3, { dtype: 'float64', rng: new Rng(seed).fork('b') }),
+  );
 
 test('penalty values and gradients: L1 = λΣ|w| (grad λ·sign w), L2 = λΣw² (grad 2λw), Elastic Net = both', () => {
   const w = fromData([1, -2, 0, 0.5], [2, 2], { dtype: 'float64', requiresGrad: true });
@@ -27,7 +29,10 @@ test('penalty values and gradients: L1 = λΣ|w| (grad λ·sign w), L2 = λΣw²
 
 test('by default penalties apply to weights, not biases', () => {
   const m = net(1);
-  const names = m.namedParameters().filter(([n, p]) => R.weightsOnly(n, p)).map(([n]) => n);
+  const names = m
+    .namedParameters()
+    .filter(([n, p]) => R.weightsOnly(n, p))
+    .map(([n]) => n);
   assert.deepEqual(names, ['0.weight', '2.weight']);
   assert.equal(R.selectParameters(m).length, 2);
   assert.equal(R.selectParameters(m, R.allParameters).length, 4);
@@ -36,13 +41,25 @@ test('by default penalties apply to weights, not biases', () => {
 test('the L2 penalty λΣw² with SGD (momentum) equals SGD weightDecay 2λ on the same weights', () => {
   const lambda = 0.01;
   const data = fixedBatches(blobs(96, 6, 16));
-  const a = net(3), b = net(3);
+  const a = net(3),
+    b = net(3);
   const [wa, wb] = [R.selectParameters(a), R.selectParameters(b)];
-  const biases = (m: Sequential) => m.namedParameters().filter(([n, p]) => !R.weightsOnly(n, p)).map(([, p]) => p);
+  const biases = (m: Sequential) =>
+    m
+      .namedParameters()
+      .filter(([n, p]) => !R.weightsOnly(n, p))
+      .map(([, p]) => p);
   const optA = new SGD([{ params: wa, weightDecay: 2 * lambda }, { params: biases(a) }], { lr: 0.1, momentum: 0.9 });
   const optB = new SGD(b.parameters(), { lr: 0.1, momentum: 0.9 });
   fit({ model: a, optimizer: optA, train: data, epochs: 3, rng: new Rng(1) });
-  const rec = fit({ model: b, optimizer: optB, train: data, epochs: 3, rng: new Rng(1), callbacks: [R.penaltyCallback({ params: wb, l2: lambda })] });
+  const rec = fit({
+    model: b,
+    optimizer: optB,
+    train: data,
+    epochs: 3,
+    rng: new Rng(1),
+    callbacks: [R.penaltyCallback({ params: wb, l2: lambda })],
+  });
   a.parameters().forEach((p, i) => assertClose(b.parameters()[i].data, p.data, 1e-12, `param ${i}`));
   assert.ok(rec[2].terms.l2 > 0, 'the L2 term is reported');
   // and it is not a no-op: without decay the weights differ
@@ -57,8 +74,14 @@ function lasso(lambda: number, proximal: boolean, wTrue: number[], epochs = 300)
   const params = R.selectParameters(model);
   const cb = proximal ? R.l1ProximalCallback({ params, lambda }) : R.penaltyCallback({ params, l1: lambda });
   const records = fit({
-    model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), train: fixedBatches([{ x, y }]), epochs, rng: new Rng(1), callbacks: [cb],
-    loss: (out: Tensor, t: ArrayLike<number>) => mseLoss(reshape(out, [-1]), fromData(Float64Array.from(t), [t.length], { dtype: 'float64' })),
+    model,
+    optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+    train: fixedBatches([{ x, y }]),
+    epochs,
+    rng: new Rng(1),
+    callbacks: [cb],
+    loss: (out: Tensor, t: ArrayLike<number>) =>
+      mseLoss(reshape(out, [-1]), fromData(Float64Array.from(t), [t.length], { dtype: 'float64' })),
   });
   return { w: Array.from(model.weight.data), records };
 }
@@ -90,13 +113,20 @@ test('the near-zero fraction grows with λ', () => {
   assert.ok(frac[3] > frac[0], `fractions ${frac}`);
 });
 
-test('max-norm rescales each unit\'s incoming weights to norm ≤ c and leaves shorter ones alone', () => {
+test("max-norm rescales each unit's incoming weights to norm ≤ c and leaves shorter ones alone", () => {
   const w = fromData([3, 4, 0.3, 0.4, 0, 0], [3, 2], { dtype: 'float64' });
   R.maxNorm(w, 1);
   assertClose(w.data, [0.6, 0.8, 0.3, 0.4, 0, 0], 1e-15);
   const m = net(2);
   const params = R.selectParameters(m);
-  fit({ model: m, optimizer: new SGD(m.parameters(), { lr: 1 }), train: fixedBatches(blobs(64, 6, 16)), epochs: 2, rng: new Rng(1), callbacks: [R.maxNormCallback({ params, maxNorm: 0.5 })] });
+  fit({
+    model: m,
+    optimizer: new SGD(m.parameters(), { lr: 1 }),
+    train: fixedBatches(blobs(64, 6, 16)),
+    epochs: 2,
+    rng: new Rng(1),
+    callbacks: [R.maxNormCallback({ params, maxNorm: 0.5 })],
+  });
   for (const p of params) {
     const [rows, cols] = p.shape;
     for (let r = 0; r < rows; r++) {

@@ -10,7 +10,8 @@ import * as S from '../../src/schedule/index.js';
 import { assertClose } from '../helpers.js';
 
 async function cli(...args: string[]) {
-  const stdout: string[] = [], stderr: string[] = [];
+  const stdout: string[] = [],
+    stderr: string[] = [];
   const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
   const code = await runCli(args, io);
   return { code, out: stdout.join(''), err: stderr.join('\n'), lines: stdout };
@@ -22,9 +23,15 @@ const parsed = (text: string, lr = 0.1, total?: number) => {
 };
 
 test('constantlr, swalr and A*B parse to the library functions', () => {
-  assert.deepEqual(S.sample(parsed('constantlr:factor=0.5,T=3'), 6), S.sample(S.constantFactor({ lr: 0.1, factor: 0.5, totalSteps: 3 }), 6));
+  assert.deepEqual(
+    S.sample(parsed('constantlr:factor=0.5,T=3'), 6),
+    S.sample(S.constantFactor({ lr: 0.1, factor: 0.5, totalSteps: 3 }), 6),
+  );
   assert.deepEqual(S.sample(parsed('constantlr'), 7), S.sample(S.constantFactor({ lr: 0.1 }), 7));
-  assert.deepEqual(S.sample(parsed('swalr:swa=0.01,T=4,anneal=linear', 0.2), 8), S.sample(S.swalr({ lr: 0.2, swaLr: 0.01, annealSteps: 4, anneal: 'linear' }), 8));
+  assert.deepEqual(
+    S.sample(parsed('swalr:swa=0.01,T=4,anneal=linear', 0.2), 8),
+    S.sample(S.swalr({ lr: 0.2, swaLr: 0.01, annealSteps: 4, anneal: 'linear' }), 8),
+  );
   const chained = parsed('constantlr:factor=0.1,T=2 * expgamma:gamma=0.9', 1);
   // PyTorch's ChainedScheduler example: 0.1, 0.09, 0.81, 0.729, …
   assertClose(S.sample(chained, 5), [0.1, 0.09, 0.81, 0.729, 0.6561], 1e-15);

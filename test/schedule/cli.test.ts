@@ -5,7 +5,8 @@ import type { Io } from '../../src/cli/command.js';
 import { exponential, sgdr, sample } from '../../src/schedule/index.js';
 
 async function cli(...args: string[]) {
-  const stdout: string[] = [], stderr: string[] = [];
+  const stdout: string[] = [],
+    stderr: string[] = [];
   const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s), raw: () => {}, tty: false };
   const code = await runCli(args, io);
   return { code, out: stdout.join('\n'), err: stderr.join('\n'), lines: stdout };
@@ -25,7 +26,8 @@ test('descent schedule --json prints the rate at every step, equal to the librar
 
 test('descent schedule --help lists every schedule; errors name the flag and parameter', async () => {
   const h = await cli('schedule', '--help');
-  for (const n of ['exponential', 'inverse', 'cosine', 'sgdr', 'cyclic', 'onecycle', 'plateau', 'warmup']) assert.ok(h.out.includes(n), `help lacks ${n}`);
+  for (const n of ['exponential', 'inverse', 'cosine', 'sgdr', 'cyclic', 'onecycle', 'plateau', 'warmup'])
+    assert.ok(h.out.includes(n), `help lacks ${n}`);
   const e = await cli('schedule', '--name', 'exponential', '--steps', '3');
   assert.equal(e.code, 2);
   assert.match(e.err, /--name: schedule exponential: missing k=/);
@@ -38,7 +40,10 @@ test('descent train --schedule sets the rate per epoch (or per step)', async () 
   const r = await cli('train', '--epochs', '3', '--lr', '0.1', '--schedule', 'exponential:k=0.5', ...tiny);
   assert.equal(r.code, 0, r.err);
   const lrs = r.lines.map((l) => JSON.parse(l).lr);
-  assert.deepEqual(lrs, [0, 1, 2].map((e) => 0.1 * Math.exp(-0.5 * e)));
+  assert.deepEqual(
+    lrs,
+    [0, 1, 2].map((e) => 0.1 * Math.exp(-0.5 * e)),
+  );
   const s = await cli('train', '--epochs', '1', '--lr', '0.1', '--schedule', 'inverse:k=1', '--schedule-unit', 'step', ...tiny);
   assert.equal(JSON.parse(s.lines[0]).lr, 0.1 / (1 + 3)); // 4 steps: the last used t = 3
 });

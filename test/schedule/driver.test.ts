@@ -4,7 +4,12 @@ import * as S from '../../src/schedule/index.js';
 
 function fakeRun(cb: any, steps: number, stepsPerEpoch: number, metrics: number[] = []) {
   const used: number[] = [];
-  const optimizer = { lr: 1, setLr(v: number) { this.lr = v; } };
+  const optimizer = {
+    lr: 1,
+    setLr(v: number) {
+      this.lr = v;
+    },
+  };
   const s = { optimizer, step: 0, epoch: 1 };
   cb.onTrainBegin?.(s);
   for (let t = 0; t < steps; t++) {

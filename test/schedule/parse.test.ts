@@ -14,14 +14,20 @@ test('the CLI spec builds the same schedule as the constructor', () => {
   assert.deepEqual(S.sample(fn('1/t:k=0.5,lr=0.3'), 5), S.sample(S.inverseTime({ lr: 0.3, k: 0.5 }), 5));
   assert.deepEqual(S.sample(fn('multistep:at=2/5,gamma=0.5'), 7), S.sample(S.multiStep({ lr: 0.1, milestones: [2, 5], gamma: 0.5 }), 7));
   assert.deepEqual(S.sample(fn('sgdr:T0=3,Tmult=2,min=0.001'), 20), S.sample(S.sgdr({ lr: 0.1, t0: 3, tMult: 2, minLr: 0.001 }), 20));
-  assert.deepEqual(S.sample(fn('cyclic:max=1,up=2,mode=triangular2'), 12), S.sample(S.cyclic({ lr: 0.1, maxLr: 1, stepSizeUp: 2, mode: 'triangular2' }), 12));
+  assert.deepEqual(
+    S.sample(fn('cyclic:max=1,up=2,mode=triangular2'), 12),
+    S.sample(S.cyclic({ lr: 0.1, maxLr: 1, stepSizeUp: 2, mode: 'triangular2' }), 12),
+  );
 });
 
 test('lengths default to the run, warm-up and sequences compose', () => {
   assert.deepEqual(S.sample(fn('cosine', 1, 10), 11), S.sample(S.cosine({ lr: 1, totalSteps: 10 }), 11));
   assert.deepEqual(S.sample(fn('onecycle', 1, 10), 10), S.sample(S.oneCycle({ maxLr: 1, totalSteps: 10 }), 10));
   // warm-up of 2 then cosine over the remaining 8
-  assert.deepEqual(S.sample(fn('cosine:warmup=2,warmupStart=0.5', 1, 10), 10), S.sample(S.warmup(S.cosine({ lr: 1, totalSteps: 8 }), { steps: 2, startFactor: 0.5 }), 10));
+  assert.deepEqual(
+    S.sample(fn('cosine:warmup=2,warmupStart=0.5', 1, 10), 10),
+    S.sample(S.warmup(S.cosine({ lr: 1, totalSteps: 8 }), { steps: 2, startFactor: 0.5 }), 10),
+  );
   assert.deepEqual(S.sample(fn('constant:for=3;exponential:k=1', 1), 5), [1, 1, 1, Math.exp(0), Math.exp(-1)]);
 });
 

@@ -10,18 +10,30 @@ const golden = JSON.parse(readFileSync(new URL('../../../test/fixtures/schedule/
 
 function build(name: string, p: Record<string, any>, lr: number): S.Schedule {
   switch (name) {
-    case 'step': return S.stepDecay({ lr, stepSize: p.stepSize, gamma: p.gamma });
-    case 'multistep': return S.multiStep({ lr, milestones: p.milestones, gamma: p.gamma });
-    case 'expgamma': return S.exponentialGamma({ lr, gamma: p.gamma });
-    case 'polynomial': return S.polynomial({ lr, totalSteps: p.totalSteps, power: p.power });
-    case 'linear': return S.linear({ lr, totalSteps: p.totalSteps, startFactor: p.startFactor, endFactor: p.endFactor });
-    case 'cosine': return S.cosine({ lr, totalSteps: p.totalSteps, minLr: p.minLr });
-    case 'sgdr': return S.sgdr({ lr, t0: p.t0, tMult: p.tMult, minLr: p.minLr });
-    case 'cyclic': return S.cyclic({ lr, ...p } as any);
-    case 'onecycle': return S.oneCycle(p as any);
-    case 'warmup-expgamma': return S.warmup(S.exponentialGamma({ lr, gamma: p.gamma }), { steps: p.steps, startFactor: p.startFactor });
-    case 'warmup-cosine': return S.warmup(S.cosine({ lr, totalSteps: p.totalSteps, minLr: p.minLr }), { steps: p.steps, startFactor: p.startFactor });
-    default: throw new Error(`no builder for ${name}`);
+    case 'step':
+      return S.stepDecay({ lr, stepSize: p.stepSize, gamma: p.gamma });
+    case 'multistep':
+      return S.multiStep({ lr, milestones: p.milestones, gamma: p.gamma });
+    case 'expgamma':
+      return S.exponentialGamma({ lr, gamma: p.gamma });
+    case 'polynomial':
+      return S.polynomial({ lr, totalSteps: p.totalSteps, power: p.power });
+    case 'linear':
+      return S.linear({ lr, totalSteps: p.totalSteps, startFactor: p.startFactor, endFactor: p.endFactor });
+    case 'cosine':
+      return S.cosine({ lr, totalSteps: p.totalSteps, minLr: p.minLr });
+    case 'sgdr':
+      return S.sgdr({ lr, t0: p.t0, tMult: p.tMult, minLr: p.minLr });
+    case 'cyclic':
+      return S.cyclic({ lr, ...p } as any);
+    case 'onecycle':
+      return S.oneCycle(p as any);
+    case 'warmup-expgamma':
+      return S.warmup(S.exponentialGamma({ lr, gamma: p.gamma }), { steps: p.steps, startFactor: p.startFactor });
+    case 'warmup-cosine':
+      return S.warmup(S.cosine({ lr, totalSteps: p.totalSteps, minLr: p.minLr }), { steps: p.steps, startFactor: p.startFactor });
+    default:
+      throw new Error(`no builder for ${name}`);
   }
 }
 
@@ -76,7 +88,11 @@ test('closed forms by hand: cosine ends at min, SGDR restarts at T0·(1+Tmult+..
 });
 
 test('snapshot schedule values equal the paper: α(t) = α0/2·(cos(π·mod(t−1, ⌈T/M⌉)/⌈T/M⌉)+1), t 1-based', () => {
-  for (const [T, M] of [[100, 5], [10, 3], [469 * 4, 4]]) {
+  for (const [T, M] of [
+    [100, 5],
+    [10, 3],
+    [469 * 4, 4],
+  ]) {
     const s = S.snapshotCosine({ lr: 0.2, totalSteps: T, cycles: M });
     const len = Math.ceil(T / M);
     for (let t1 = 1; t1 <= T; t1++) {

@@ -12,8 +12,19 @@ import { fromData, type Tensor } from '../../src/index.js';
 import { createOptimizer, type Optimizer, type BaseHyper } from '../../src/optim/index.js';
 import * as S from '../../src/schedule/index.js';
 
-interface Case { name: string; params: Record<string, any>; lr: number; steps: number; torch: number[]; momentum?: number[]; optimizer?: string }
-const golden = JSON.parse(readFileSync(new URL('../../../test/fixtures/schedule/torch2_schedules.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] };
+interface Case {
+  name: string;
+  params: Record<string, any>;
+  lr: number;
+  steps: number;
+  torch: number[];
+  momentum?: number[];
+  optimizer?: string;
+}
+const golden = JSON.parse(readFileSync(new URL('../../../test/fixtures/schedule/torch2_schedules.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  cases: Case[];
+};
 
 /** The lambdas of tools/golden_torch2_schedules.py, written again. */
 const LAMBDAS: Record<string, (t: number) => number> = {
@@ -23,27 +34,48 @@ const LAMBDAS: Record<string, (t: number) => number> = {
 
 function part(kind: string, p: Record<string, any>, lr: number): S.Schedule {
   switch (kind) {
-    case 'constantlr': return S.constantFactor({ lr, ...(p as any) });
-    case 'expgamma': return S.exponentialGamma({ lr, gamma: p.gamma });
-    case 'linear': return S.linear({ lr, ...(p as any) });
-    case 'step': return S.stepDecay({ lr, ...(p as any) });
-    case 'multistep': return S.multiStep({ lr, ...(p as any) });
-    case 'cosine': return S.cosine({ lr, ...(p as any) });
-    case 'polynomial': return S.polynomial({ lr, ...(p as any) });
-    default: throw new Error(`no part ${kind}`);
+    case 'constantlr':
+      return S.constantFactor({ lr, ...(p as any) });
+    case 'expgamma':
+      return S.exponentialGamma({ lr, gamma: p.gamma });
+    case 'linear':
+      return S.linear({ lr, ...(p as any) });
+    case 'step':
+      return S.stepDecay({ lr, ...(p as any) });
+    case 'multistep':
+      return S.multiStep({ lr, ...(p as any) });
+    case 'cosine':
+      return S.cosine({ lr, ...(p as any) });
+    case 'polynomial':
+      return S.polynomial({ lr, ...(p as any) });
+    default:
+      throw new Error(`no part ${kind}`);
   }
 }
 
 function build(c: Case): S.Schedule {
   const p = c.params;
   switch (c.name) {
-    case 'constantlr': return S.constantFactor({ lr: c.lr, ...p });
-    case 'lambda': return S.lambdaFactor({ lr: c.lr, lrLambda: LAMBDAS[p.lambda] });
-    case 'sequential': return S.join(p.parts.map(([k, q]: [string, any]) => part(k, q, c.lr)), p.milestones);
-    case 'chain': return S.chain(p.parts.map(([k, q]: [string, any]) => part(k, q, 1)), { lr: c.lr });
-    case 'swalr': return S.swalr({ lr: c.lr, ...p } as any);
-    case 'onecycle': return S.oneCycle(p as any);
-    default: throw new Error(`no builder for ${c.name}`);
+    case 'constantlr':
+      return S.constantFactor({ lr: c.lr, ...p });
+    case 'lambda':
+      return S.lambdaFactor({ lr: c.lr, lrLambda: LAMBDAS[p.lambda] });
+    case 'sequential':
+      return S.join(
+        p.parts.map(([k, q]: [string, any]) => part(k, q, c.lr)),
+        p.milestones,
+      );
+    case 'chain':
+      return S.chain(
+        p.parts.map(([k, q]: [string, any]) => part(k, q, 1)),
+        { lr: c.lr },
+      );
+    case 'swalr':
+      return S.swalr({ lr: c.lr, ...p } as any);
+    case 'onecycle':
+      return S.oneCycle(p as any);
+    default:
+      throw new Error(`no builder for ${c.name}`);
   }
 }
 
@@ -58,7 +90,11 @@ for (const c of golden.cases) {
 for (const c of golden.cases.filter((c) => c.momentum)) {
   test(`onecycle ${JSON.stringify(c.params)} through the driver on ${c.optimizer}: lr and ${c.optimizer === 'adam' ? 'β₁' : 'momentum'} before every step equal torch ${golden.torch}'s`, () => {
     const p = fromData(new Float64Array([0.5]), [1], { requiresGrad: true });
-    const opt = createOptimizer(c.optimizer === 'adam' ? 'adam' : 'sgd', [['p', p as Tensor]], c.optimizer === 'adam' ? { lr: c.lr } : { lr: c.lr, momentum: 0.9 }) as Optimizer<BaseHyper>;
+    const opt = createOptimizer(
+      c.optimizer === 'adam' ? 'adam' : 'sgd',
+      [['p', p as Tensor]],
+      c.optimizer === 'adam' ? { lr: c.lr } : { lr: c.lr, momentum: 0.9 },
+    ) as Optimizer<BaseHyper>;
     const cb = S.scheduleCallback(build(c));
     const lrs: number[] = [];
     const ms: number[] = [];
@@ -77,7 +113,14 @@ for (const c of golden.cases.filter((c) => c.momentum)) {
 }
 
 test('every new schedule has golden cases', () => {
-  for (const [k, n] of [['constantlr', 2], ['lambda', 2], ['sequential', 3], ['chain', 3], ['swalr', 5], ['onecycle', 5]] as const) {
+  for (const [k, n] of [
+    ['constantlr', 2],
+    ['lambda', 2],
+    ['sequential', 3],
+    ['chain', 3],
+    ['swalr', 5],
+    ['onecycle', 5],
+  ] as const) {
     assert.ok((counts.get(k) ?? 0) >= n, `${k}: ${counts.get(k)} cases`);
   }
 });
@@ -87,7 +130,10 @@ test('a momentum cycle on an optimizer with neither momentum nor betas is named;
   const opt = createOptimizer('adagrad', [['p', p as Tensor]], { lr: 0.1 }) as Optimizer<BaseHyper>;
   const s = S.oneCycle({ maxLr: 0.1, totalSteps: 10, cycleMomentum: true });
   const cb = S.scheduleCallback(s);
-  assert.throws(() => cb.onStepBegin({ optimizer: opt, step: 0, epoch: 1 }), /cycles the momentum, but the optimizer has neither momentum nor betas/);
+  assert.throws(
+    () => cb.onStepBegin({ optimizer: opt, step: 0, epoch: 1 }),
+    /cycles the momentum, but the optimizer has neither momentum nor betas/,
+  );
   assert.throws(() => S.join([s, S.constant({ lr: 0.1 })], [5]), /join schedule: schedule 0 cycles the momentum/);
   assert.throws(() => S.warmup(s, { steps: 2 }), /warmup schedule: schedule 0 cycles the momentum/);
   assert.throws(() => S.chain([s], { lr: 1 }), /chain schedule: schedule 0 cycles the momentum/);
@@ -99,14 +145,20 @@ test('invalid options of the new schedules are named', () => {
     [() => S.constantFactor({ lr: 0.1, factor: 1.5 }), /constant-factor schedule: invalid factor 1.5; expected in \[0, 1\]/],
     [() => S.constantFactor({ lr: 0.1, totalSteps: 2.5 }), /constant-factor schedule: invalid totalSteps 2.5/],
     [() => S.lambdaFactor({ lr: 0.1, lrLambda: 3 as any }), /lambda schedule.*lrLambda/],
-    [() => S.lambdaFactor({ lr: 0.1, lrLambda: (t) => (t < 2 ? 1 : NaN) })(2), /lambda schedule: lrLambda\(2\) returned NaN; expected a finite number ≥ 0/],
+    [
+      () => S.lambdaFactor({ lr: 0.1, lrLambda: (t) => (t < 2 ? 1 : NaN) })(2),
+      /lambda schedule: lrLambda\(2\) returned NaN; expected a finite number ≥ 0/,
+    ],
     [() => S.chain([], { lr: 0.1 }), /chain schedule: invalid schedules/],
     [() => S.chain([S.constant({ lr: 1 })], { lr: -1 }), /chain schedule: invalid lr -1/],
     [() => S.swalr({ lr: 0.1, swaLr: -1 }), /swalr schedule: invalid swaLr -1/],
     [() => S.swalr({ lr: 0.1, swaLr: 0.01, annealSteps: -2 }), /swalr schedule: invalid annealSteps -2/],
     [() => S.swalr({ lr: 0.1, swaLr: 0.01, anneal: 'cosine' as any }), /swalr schedule.*anneal/],
     [() => S.swalr({ lr: 0.1 } as any), /swalr schedule.*swaLr/],
-    [() => S.oneCycle({ maxLr: 0.1, totalSteps: 10, cycleMomentum: true, maxMomentum: 1 }), /onecycle schedule: invalid maxMomentum 1; expected in \[0, 1\)/],
+    [
+      () => S.oneCycle({ maxLr: 0.1, totalSteps: 10, cycleMomentum: true, maxMomentum: 1 }),
+      /onecycle schedule: invalid maxMomentum 1; expected in \[0, 1\)/,
+    ],
     [() => S.oneCycle({ maxLr: 0.1, totalSteps: 10, baseMomentum: -0.1 }), /onecycle schedule: invalid baseMomentum -0.1/],
   ];
   for (const [f, msg] of bad) assert.throws(f, msg);

@@ -60,8 +60,14 @@ for (const s of Object.values(surfaces)) {
 }
 
 test('known minima values', () => {
-  assert.deepEqual(getSurface('rosenbrock').minima.map((m) => [m.x, m.f]), [[[1, 1], 0]]);
-  assert.deepEqual(getSurface('beale').minima.map((m) => [m.x, m.f]), [[[3, 0.5], 0]]);
+  assert.deepEqual(
+    getSurface('rosenbrock').minima.map((m) => [m.x, m.f]),
+    [[[1, 1], 0]],
+  );
+  assert.deepEqual(
+    getSurface('beale').minima.map((m) => [m.x, m.f]),
+    [[[3, 0.5], 0]],
+  );
   const tw = getSurface('twowells');
   assert.equal(tw.minima.find((m) => m.global)!.f, -8 / 3);
   assertClose(tw.minima.find((m) => !m.global)!.f, -5 / 12, 1e-15);

@@ -8,7 +8,10 @@ test('trace starts at t = 0 at the start point and has one record per step', () 
   const r = trajectory('bowl', 'sgd', { start: [-4, 2], steps: 5, options: { lr: 0.1 } });
   assert.equal(r.trace.length, 6);
   assert.deepEqual(r.trace[0], { t: 0, x: [-4, 2], f: 0.5 * (16 + 40) });
-  assert.deepEqual(r.trace.map((s) => s.t), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    r.trace.map((s) => s.t),
+    [0, 1, 2, 3, 4, 5],
+  );
   // GD on 0.5(x² + 10y²): x ← (1 − 0.1)x, y ← (1 − 1)y = 0.
   assert.deepEqual(r.trace[1].x, [-4 * 0.9, 0]);
   assert.equal(r.trace[1].lr, 0.1);
@@ -43,28 +46,38 @@ test('converged on the bowl, nearest minimum reported', () => {
 
 test('closure hook: evaluations per step are counted and the Hessian is reachable', () => {
   // A toy closure-driven method: a Newton step using ctx.hessian(), calling the closure twice.
-  const r = trajectory('rosenbrock', (params, ctx) => {
-    const [[, xy]] = params;
-    return {
-      step(closure?: () => number) {
-        closure!();
-        closure!();
-        const g = xy.grad!.data;
-        const [a, b, , d] = ctx.hessian();
-        const det = a * d - b * b;
-        xy.data[0] -= (d * g[0] - b * g[1]) / det;
-        xy.data[1] -= (a * g[1] - b * g[0]) / det;
-      },
-    };
-  }, { start: [-1.2, 1], steps: 8 });
-  assert.deepEqual(r.trace.slice(1).map((s) => s.evals), Array(8).fill(2));
+  const r = trajectory(
+    'rosenbrock',
+    (params, ctx) => {
+      const [[, xy]] = params;
+      return {
+        step(closure?: () => number) {
+          closure!();
+          closure!();
+          const g = xy.grad!.data;
+          const [a, b, , d] = ctx.hessian();
+          const det = a * d - b * b;
+          xy.data[0] -= (d * g[0] - b * g[1]) / det;
+          xy.data[1] -= (a * g[1] - b * g[0]) / det;
+        },
+      };
+    },
+    { start: [-1.2, 1], steps: 8 },
+  );
+  assert.deepEqual(
+    r.trace.slice(1).map((s) => s.evals),
+    Array(8).fill(2),
+  );
   assert.equal(r.evaluations, 16);
   assert.ok(Math.hypot(r.final.x[0] - 1, r.final.x[1] - 1) < 1e-10, `Newton ended at ${r.final.x}`);
 });
 
 test('a factory returning a library optimizer works, and lrAt sets the lr per step', () => {
   const r = trajectory(getSurface('bowl'), (p) => new SGD(p, { lr: 0.1 }), { steps: 3, lrAt: (t) => 0.1 / t });
-  assert.deepEqual(r.trace.slice(1).map((s) => s.lr), [0.1, 0.05, 0.1 / 3]);
+  assert.deepEqual(
+    r.trace.slice(1).map((s) => s.lr),
+    [0.1, 0.05, 0.1 / 3],
+  );
   assert.equal(r.optimizer, 'SGD');
 });
 

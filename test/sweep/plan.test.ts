@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import { checkSweepSpec, planTrials, sweepHash, type SweepSpec } from '../../src/sweep/plan.js';
 import { SweepSpecError } from '../../src/sweep/space.js';
 
-const base: SweepSpec = { workloads: ['mlp'], optimizers: ['sgd', 'adam'], space: 'lr=log:1e-3:1e-1,momentum=0.8:0.95,beta1=0.85:0.95', sampler: 'halton', points: 4, seeds: 2, tuning: 'external', data: 'embedded' };
+const base: SweepSpec = {
+  workloads: ['mlp'],
+  optimizers: ['sgd', 'adam'],
+  space: 'lr=log:1e-3:1e-1,momentum=0.8:0.95,beta1=0.85:0.95',
+  sampler: 'halton',
+  points: 4,
+  seeds: 2,
+  tuning: 'external',
+  data: 'embedded',
+};
 
 test('external tuning: points × seeds per optimizer, each optimizer given only the names it reads', () => {
   const trials = planTrials(checkSweepSpec(base));
@@ -16,7 +25,10 @@ test('external tuning: points × seeds per optimizer, each optimizer given only 
     assert.deepEqual(Object.keys(t.options).sort(), ['betas', 'lr']);
     assert.equal((t.options.betas as number[])[1], 0.999);
   }
-  assert.deepEqual(sgd.map((t) => t.seed), [1, 2, 1, 2, 1, 2, 1, 2]);
+  assert.deepEqual(
+    sgd.map((t) => t.seed),
+    [1, 2, 1, 2, 1, 2, 1, 2],
+  );
   // The workload's own budget and target unless overridden.
   assert.deepEqual([trials[0].budget, trials[0].target, trials[0].evalEvery], [400, 0.83, 20]);
   const over = planTrials(checkSweepSpec({ ...base, budget: 50, target: 0.5, evalEvery: 5 }));
@@ -25,12 +37,23 @@ test('external tuning: points × seeds per optimizer, each optimizer given only 
 
 test('self tuning: the defaults, one trial per optimizer and seed', () => {
   const trials = planTrials(checkSweepSpec({ ...base, space: '', tuning: 'self', points: 1 }));
-  assert.deepEqual(trials.map((t) => [t.optimizer, t.seed, t.options]), [['sgd', 1, {}], ['sgd', 2, {}], ['adam', 1, {}], ['adam', 2, {}]]);
+  assert.deepEqual(
+    trials.map((t) => [t.optimizer, t.seed, t.options]),
+    [
+      ['sgd', 1, {}],
+      ['sgd', 2, {}],
+      ['adam', 1, {}],
+      ['adam', 2, {}],
+    ],
+  );
   assert.throws(() => checkSweepSpec({ ...base, tuning: 'self' }), /self-tuning rule trains each optimizer with its defaults/);
 });
 
 test('bad names are one error each', () => {
-  assert.throws(() => checkSweepSpec({ ...base, optimizers: ['adma'] }), (e: Error) => e instanceof SweepSpecError && /unknown optimizer "adma".*adam/.test(e.message));
+  assert.throws(
+    () => checkSweepSpec({ ...base, optimizers: ['adma'] }),
+    (e: Error) => e instanceof SweepSpecError && /unknown optimizer "adma".*adam/.test(e.message),
+  );
   assert.throws(() => checkSweepSpec({ ...base, optimizers: ['lbfgs'] }), /lbfgs takes closure steps/);
   assert.throws(() => checkSweepSpec({ ...base, workloads: ['resnet'] }), /unknown workload "resnet"/);
   assert.throws(() => checkSweepSpec({ ...base, optimizers: ['sgd'], space: 'beta2=0.9:0.99' }), /beta2 is read by none of sgd/);
@@ -39,6 +62,14 @@ test('bad names are one error each', () => {
 test('the sweep hash changes with every setting and not with the order of keys', () => {
   const h = sweepHash(base);
   assert.equal(sweepHash({ ...base }), h);
-  const changed = [{ seeds: 3 }, { points: 5 }, { sampler: 'grid' as const }, { data: 'full' }, { limit: 100 }, { space: 'lr=log:1e-3:1' }, { optimizers: ['adam', 'sgd'] }];
+  const changed = [
+    { seeds: 3 },
+    { points: 5 },
+    { sampler: 'grid' as const },
+    { data: 'full' },
+    { limit: 100 },
+    { space: 'lr=log:1e-3:1' },
+    { optimizers: ['adam', 'sgd'] },
+  ];
   for (const c of changed) assert.notEqual(sweepHash({ ...base, ...c }), h, JSON.stringify(c));
 });

@@ -9,9 +9,16 @@ import type { TrialResult } from '../../src/sweep/trial.js';
 
 const header = (sweep: string): ResultsHeader => ({ format: 'descent-sweep', version: 1, sweep, spec: { x: 1 } });
 const result = (id: string): TrialResult => ({
-  id, spec: { workload: 'mlp', data: 'embedded', budget: 10, target: 0.5, evalEvery: 5, optimizer: 'sgd', options: {}, seed: 1 },
-  status: 'budget', curve: [{ step: 5, seconds: 0.1, trainLoss: 2.1, testLoss: 2.0, testAccuracy: 0.3 }], stepsToTarget: null, secondsToTarget: null,
-  steps: 10, seconds: 0.2, evaluations: 2, bestAccuracy: 0.3,
+  id,
+  spec: { workload: 'mlp', data: 'embedded', budget: 10, target: 0.5, evalEvery: 5, optimizer: 'sgd', options: {}, seed: 1 },
+  status: 'budget',
+  curve: [{ step: 5, seconds: 0.1, trainLoss: 2.1, testLoss: 2.0, testAccuracy: 0.3 }],
+  stepsToTarget: null,
+  secondsToTarget: null,
+  steps: 10,
+  seconds: 0.2,
+  evaluations: 2,
+  bestAccuracy: 0.3,
 });
 
 test('append records each trial once; reopening reads them back', () => {
@@ -45,9 +52,12 @@ test('a results file of another sweep, or a broken line in the middle, is refuse
   const dir = mkdtempSync(join(tmpdir(), 'sweep-'));
   const path = join(dir, 'r.jsonl');
   ResultsFile.open(path, header('aaa')).append(result('t1'));
-  assert.throws(() => ResultsFile.open(path, header('bbb')), (e: Error) => e instanceof ResultsFileError && /belongs to a different sweep \(spec hash aaa, this sweep's is bbb\)/.test(e.message));
+  assert.throws(
+    () => ResultsFile.open(path, header('bbb')),
+    (e: Error) => e instanceof ResultsFileError && /belongs to a different sweep \(spec hash aaa, this sweep's is bbb\)/.test(e.message),
+  );
   const mid = join(dir, 'mid.jsonl');
-  writeFileSync(mid, JSON.stringify(header('aaa')) + '\n{"id":\n' + JSON.stringify(result('t1')) + '\n');
+  writeFileSync(mid, `${JSON.stringify(header('aaa'))}\n{"id":\n${JSON.stringify(result('t1'))}\n`);
   assert.throws(() => ResultsFile.open(mid, header('aaa')), /line 2 is not valid JSON/);
   const other = join(dir, 'other.jsonl');
   writeFileSync(other, 'a,b\n1,2\n');

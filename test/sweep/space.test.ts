@@ -25,13 +25,25 @@ test('a bad search space is one clear error naming the part', () => {
     ['schedule=cosin', /unknown schedule "cosin"/],
     ['lr=0.1,lr=0.2', /lr is given twice/],
   ];
-  for (const [text, re] of bad) assert.throws(() => parseSpace(text, known), (e: Error) => e instanceof SweepSpecError && re.test(e.message), text);
+  for (const [text, re] of bad)
+    assert.throws(
+      () => parseSpace(text, known),
+      (e: Error) => e instanceof SweepSpecError && re.test(e.message),
+      text,
+    );
 });
 
 test('Halton: base 2 is the van der Corput sequence, and each base stratifies its first b^k points', () => {
   const pts = halton(81, 4, 7);
-  assert.deepEqual(pts.slice(0, 4).map((p) => p[0]), [0.5, 0.25, 0.75, 0.125]);
-  for (const [d, b] of [[1, 3], [2, 5], [3, 7]] as const) {
+  assert.deepEqual(
+    pts.slice(0, 4).map((p) => p[0]),
+    [0.5, 0.25, 0.75, 0.125],
+  );
+  for (const [d, b] of [
+    [1, 3],
+    [2, 5],
+    [3, 7],
+  ] as const) {
     for (const n of [b, b * b]) {
       if (n > 81) continue;
       // Indices 1..n−1 have distinct last k digits and a digit permutation keeps them distinct, so
@@ -41,7 +53,10 @@ test('Halton: base 2 is the van der Corput sequence, and each base stratifies it
     }
   }
   assert.deepEqual(halton(5, 3, 7), halton(5, 3, 7));
-  assert.notDeepEqual(halton(5, 3, 7).map((p) => p[1]), halton(5, 3, 8).map((p) => p[1]));
+  assert.notDeepEqual(
+    halton(5, 3, 7).map((p) => p[1]),
+    halton(5, 3, 8).map((p) => p[1]),
+  );
   for (const p of pts) for (const u of p) assert.ok(u >= 0 && u < 1);
 });
 
@@ -50,9 +65,15 @@ test('grid: every combination, ranges log- or evenly spaced with both ends', () 
   const pts = samplePoints(dims, 'grid', 4, 0);
   assert.equal(pts.length, 4 * 4 * 2);
   const lrs = [...new Set(pts.map((p) => p.lr as number))];
-  assert.deepEqual(lrs.map((x) => Number(x.toPrecision(12))), [1e-3, 1e-2, 1e-1, 1]);
+  assert.deepEqual(
+    lrs.map((x) => Number(x.toPrecision(12))),
+    [1e-3, 1e-2, 1e-1, 1],
+  );
   const ms = [...new Set(pts.map((p) => p.momentum as number))];
-  assert.deepEqual(ms.map((x) => Number(x.toPrecision(12))), [0.5, 0.633333333333, 0.766666666667, 0.9]);
+  assert.deepEqual(
+    ms.map((x) => Number(x.toPrecision(12))),
+    [0.5, 0.633333333333, 0.766666666667, 0.9],
+  );
 });
 
 test('random and halton points lie in their ranges, the same for the same seed', () => {
@@ -69,6 +90,11 @@ test('random and halton points lie in their ranges, the same for the same seed',
 });
 
 test('pointFor: beta1/beta2 fill betas from the defaults; options an optimizer does not read are left out', () => {
-  assert.deepEqual(pointFor({ lr: 0.01, beta1: 0.8, momentum: 0.9 }, ['lr', 'betas', 'eps']), { options: { lr: 0.01, betas: [0.8, 0.999] } });
-  assert.deepEqual(pointFor({ lr: 0.1, beta2: 0.99, schedule: 'cosine' }, ['lr', 'momentum']), { options: { lr: 0.1 }, schedule: 'cosine' });
+  assert.deepEqual(pointFor({ lr: 0.01, beta1: 0.8, momentum: 0.9 }, ['lr', 'betas', 'eps']), {
+    options: { lr: 0.01, betas: [0.8, 0.999] },
+  });
+  assert.deepEqual(pointFor({ lr: 0.1, beta2: 0.99, schedule: 'cosine' }, ['lr', 'momentum']), {
+    options: { lr: 0.1 },
+    schedule: 'cosine',
+  });
 });

@@ -13,7 +13,18 @@ test('target = best accuracy floored to 0.005, minus 0.01', () => {
 
 test('a full-budget run cut at a target equals the run with that target, step for step', () => {
   setBackend('reference');
-  const spec: TrialSpec = { workload: 'mlp', data: 'embedded', limit: 300, testLimit: 200, budget: 16, target: 1, evalEvery: 4, optimizer: 'adam', options: { lr: 0.003 }, seed: 5 };
+  const spec: TrialSpec = {
+    workload: 'mlp',
+    data: 'embedded',
+    limit: 300,
+    testLimit: 200,
+    budget: 16,
+    target: 1,
+    evalEvery: 4,
+    optimizer: 'adam',
+    options: { lr: 0.003 },
+    seed: 5,
+  };
   const full = runTrial(spec);
   const target = full.curve[2].testAccuracy;
   const cut = atTarget(full, target);
@@ -21,5 +32,8 @@ test('a full-budget run cut at a target equals the run with that target, step fo
   assert.equal(cut.status, 'reached');
   assert.equal(cut.stepsToTarget, direct.stepsToTarget);
   assert.equal(cut.steps, direct.steps);
-  assert.deepEqual(cut.curve.map((p) => [p.step, p.trainLoss, p.testLoss, p.testAccuracy]), direct.curve.map((p) => [p.step, p.trainLoss, p.testLoss, p.testAccuracy]));
+  assert.deepEqual(
+    cut.curve.map((p) => [p.step, p.trainLoss, p.testLoss, p.testAccuracy]),
+    direct.curve.map((p) => [p.step, p.trainLoss, p.testLoss, p.testAccuracy]),
+  );
 });

@@ -5,13 +5,31 @@ import { setBackend } from '../../src/backend/index.js';
 import { runTrial, trialId, type TrialSpec } from '../../src/sweep/trial.js';
 
 setBackend('reference');
-const spec: TrialSpec = { workload: 'mlp', data: 'embedded', limit: 300, testLimit: 200, budget: 12, target: 0.99, evalEvery: 4, optimizer: 'adam', options: { lr: 0.003 }, seed: 3 };
+const spec: TrialSpec = {
+  workload: 'mlp',
+  data: 'embedded',
+  limit: 300,
+  testLimit: 200,
+  budget: 12,
+  target: 0.99,
+  evalEvery: 4,
+  optimizer: 'adam',
+  options: { lr: 0.003 },
+  seed: 3,
+};
 
 test('same spec, same curve bit for bit; the budget ends the run', () => {
-  const a = runTrial(spec), b = runTrial(spec);
+  const a = runTrial(spec),
+    b = runTrial(spec);
   assert.equal(a.status, 'budget');
-  assert.deepEqual(a.curve.map((p) => p.step), [4, 8, 12]);
-  assert.deepEqual(a.curve.map((p) => [p.trainLoss, p.testLoss, p.testAccuracy]), b.curve.map((p) => [p.trainLoss, p.testLoss, p.testAccuracy]));
+  assert.deepEqual(
+    a.curve.map((p) => p.step),
+    [4, 8, 12],
+  );
+  assert.deepEqual(
+    a.curve.map((p) => [p.trainLoss, p.testLoss, p.testAccuracy]),
+    b.curve.map((p) => [p.trainLoss, p.testLoss, p.testAccuracy]),
+  );
   assert.equal(a.steps, 12);
   assert.equal(a.evaluations, 3);
   assert.equal(a.stepsToTarget, null);
@@ -37,12 +55,20 @@ test('a diverging run is recorded as diverged, not thrown', () => {
 
 test('full-batch logistic regression takes one step per evaluation', () => {
   const r = runTrial({ ...spec, workload: 'logreg', budget: 3, evalEvery: 1, optimizer: 'sgd', options: { lr: 0.5 } });
-  assert.deepEqual(r.curve.map((p) => p.step), [1, 2, 3]);
+  assert.deepEqual(
+    r.curve.map((p) => p.step),
+    [1, 2, 3],
+  );
 });
 
 test('the id is stable and changes with the options, the seed and the budget', () => {
   assert.equal(trialId(spec), trialId({ ...spec, options: { lr: 0.003 } }));
   assert.equal(trialId(spec), trialId(Object.fromEntries(Object.entries(spec).reverse()) as unknown as TrialSpec));
-  const ids = new Set([trialId(spec), trialId({ ...spec, seed: 4 }), trialId({ ...spec, options: { lr: 0.001 } }), trialId({ ...spec, budget: 13 })]);
+  const ids = new Set([
+    trialId(spec),
+    trialId({ ...spec, seed: 4 }),
+    trialId({ ...spec, options: { lr: 0.001 } }),
+    trialId({ ...spec, budget: 13 }),
+  ]);
   assert.equal(ids.size, 4);
 });

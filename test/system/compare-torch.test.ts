@@ -30,10 +30,26 @@ test('the system suite has what it needs: PyTorch 1.13 and the full Fashion-MNIS
 test('compare_torch.py --from reads a compare --export-run folder and trains PyTorch from the same start', async () => {
   const root = mkdtempSync(join(tmpdir(), 'descent-system-'));
   const dir = join(root, 'run');
-  const small = ['--limit', '64', '--test-limit', '32', '--epochs', '1', '--batch-size', '32', '--backend', 'reference', '--optimizers', 'sgd,adam'];
+  const small = [
+    '--limit',
+    '64',
+    '--test-limit',
+    '32',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '32',
+    '--backend',
+    'reference',
+    '--optimizers',
+    'sgd,adam',
+  ];
   const r = await cli('compare', '--data', FULL, ...small, '--export-run', dir, '--json');
   assert.equal(r.code, 0, r.err);
-  const py = spawnSync(PYTHON, [join(repo, 'tools', 'compare_torch.py'), '--from', dir, '--json', join(root, 'torch.json')], { cwd: repo, encoding: 'utf8' });
+  const py = spawnSync(PYTHON, [join(repo, 'tools', 'compare_torch.py'), '--from', dir, '--json', join(root, 'torch.json')], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
   assert.equal(py.status, 0, py.stderr);
   assert.match(py.stdout, /^sgd .*\+0\.0000$/m);
   assert.match(py.stdout, /^adam .*\+0\.0000$/m);

@@ -35,7 +35,9 @@ function freePort(): Promise<number> {
 async function startRedis(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redis-'));
-  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   started.push(p);
   for (let i = 0; i < 100; i++) {
     try {
@@ -55,21 +57,53 @@ interface Worker {
 }
 
 function startWorker(port: number, env: Record<string, string> = {}): Worker {
-  const proc = spawn(process.execPath, [bin, 'worker', '--queue', `redis://127.0.0.1:${port}`, '--lock-seconds', '2'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, [bin, 'worker', '--queue', `redis://127.0.0.1:${port}`, '--lock-seconds', '2'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   started.push(proc);
   const w: Worker = { proc, log: '', exited: new Promise((r) => proc.on('exit', (code, signal) => r(signal ?? code))) };
   proc.stderr!.on('data', (d) => (w.log += d));
   return w;
 }
 
-const curveOf = (r: { curve: { step: number; trainLoss: number; testLoss: number; testAccuracy: number }[] }) => r.curve.map((p) => [p.step, p.trainLoss, p.testLoss, p.testAccuracy]);
-const resultsOf = (path: string) => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));
+const curveOf = (r: { curve: { step: number; trainLoss: number; testLoss: number; testAccuracy: number }[] }) =>
+  r.curve.map((p) => [p.step, p.trainLoss, p.testLoss, p.testAccuracy]);
+const resultsOf = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l));
 
 test('three workers through Redis: the same curves as the local pool; a worker killed mid-trial and one killed after storing: every trial recorded once', async () => {
   const redis = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), 'sweep-queue-'));
-  const args = ['sweep', '--workloads', 'mlp', '--optimizers', 'sgd,adam', '--space', 'lr=log:1e-3:1e-1', '--sampler', 'grid', '--points', '3', '--seeds', '2',
-    '--limit', '1000', '--test-limit', '400', '--budget', '60', '--eval-every', '20', '--target', '0.99'];
+  const args = [
+    'sweep',
+    '--workloads',
+    'mlp',
+    '--optimizers',
+    'sgd,adam',
+    '--space',
+    'lr=log:1e-3:1e-1',
+    '--sampler',
+    'grid',
+    '--points',
+    '3',
+    '--seeds',
+    '2',
+    '--limit',
+    '1000',
+    '--test-limit',
+    '400',
+    '--budget',
+    '60',
+    '--eval-every',
+    '20',
+    '--target',
+    '0.99',
+  ];
   const local = await cli(...args, '--workers', '2', '--out', join(dir, 'local.jsonl'));
   assert.equal(local.code, 0, local.err);
 
@@ -96,7 +130,8 @@ test('three workers through Redis: the same curves as the local pool; a worker k
   // The job of the result stored by the worker that died went back to the queue and was found stored.
   assert.match(survivor.log, new RegExp(`trial ${stored}: already stored, skipped`));
 
-  const a = resultsOf(join(dir, 'local.jsonl')), b = resultsOf(join(dir, 'queue.jsonl'));
+  const a = resultsOf(join(dir, 'local.jsonl')),
+    b = resultsOf(join(dir, 'queue.jsonl'));
   assert.equal(a.length, 12);
   assert.equal(b.length, 12);
   assert.equal(new Set(b.map((r) => r.id)).size, 12);

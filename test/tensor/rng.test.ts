@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 test('same seed, same stream; forks are independent of the parent position', () => {
-  const a = new Rng(42), b = new Rng(42);
+  const a = new Rng(42),
+    b = new Rng(42);
   const xs = Array.from({ length: 5 }, () => a.nextU32());
-  assert.deepEqual(Array.from({ length: 5 }, () => b.nextU32()), xs);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => b.nextU32()),
+    xs,
+  );
   const f1 = new Rng(42).fork('init').uniform();
   const p = new Rng(42);
   p.uniform();
@@ -21,7 +25,9 @@ test('same seed, same stream; forks are independent of the parent position', () 
 test('uniform and normal have the right moments; int is unbiased', () => {
   const r = new Rng(7);
   const n = 200000;
-  let s = 0, s2 = 0, u = 0;
+  let s = 0,
+    s2 = 0,
+    u = 0;
   const counts = new Array(3).fill(0);
   for (let i = 0; i < n; i++) {
     const z = r.normal();
@@ -35,7 +41,10 @@ test('uniform and normal have the right moments; int is unbiased', () => {
   assert.ok(Math.abs(u / n - 0.5) < 0.005);
   for (const c of counts) assert.ok(Math.abs(c / n - 1 / 3) < 0.005);
   const perm = Array.from(r.permutation(100)).sort((x, y) => x - y);
-  assert.deepEqual(perm, Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    perm,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
 });
 
 test('no Math.random anywhere in the library source', () => {

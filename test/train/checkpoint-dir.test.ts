@@ -4,7 +4,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkpointDir, loadLatestCheckpoint, listCheckpoints, checkpointName, CheckpointError, fitEnsemble, fitRun, getModel, SGD, DataLoader, Rng, loadEmbedded, type Checkpoint } from '../../src/node.js';
+import {
+  checkpointDir,
+  loadLatestCheckpoint,
+  listCheckpoints,
+  checkpointName,
+  CheckpointError,
+  fitEnsemble,
+  fitRun,
+  getModel,
+  SGD,
+  DataLoader,
+  Rng,
+  loadEmbedded,
+  type Checkpoint,
+} from '../../src/node.js';
 
 const data = loadEmbedded();
 const train = data.train.slice(0, 120);
@@ -13,7 +27,14 @@ function run(dir: string, epochs: number, keep?: number): void {
   const rng = new Rng(1);
   const model = getModel('logreg').build({ rng: rng.fork('model'), inputShape: train.shape, classes: 10 });
   const sink = checkpointDir(dir, { keep });
-  fitRun({ model, optimizer: new SGD(model.namedParameters(), { lr: 0.1 }), train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), epochs, rng, checkpoint: { save: (c: Checkpoint) => sink.save(c), everySteps: 1 } });
+  fitRun({
+    model,
+    optimizer: new SGD(model.namedParameters(), { lr: 0.1 }),
+    train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+    epochs,
+    rng,
+    checkpoint: { save: (c: Checkpoint) => sink.save(c), everySteps: 1 },
+  });
 }
 
 test('names sort by step; keep K deletes only older checkpoints; other files are left alone', () => {
@@ -49,7 +70,12 @@ test('temporary files are never taken for checkpoints and are swept when the fol
   assert.ok(!readdirSync(dir).includes('.ckpt-000000000099.dckpt.0123abcd.tmp'), 'the stale temporary file is swept');
   assert.ok(readdirSync(dir).includes('.ckpt-000000000098.dckpt.00ff.tmp'), 'a folder is not removed');
   for (const n of names) writeFileSync(join(dir, n), 'x');
-  assert.throws(() => loadLatestCheckpoint(dir), (e: unknown) => e instanceof CheckpointError && e.message.startsWith(`${dir}: none of the 3 checkpoint files is usable; newest: ${join(dir, names[2])}:`));
+  assert.throws(
+    () => loadLatestCheckpoint(dir),
+    (e: unknown) =>
+      e instanceof CheckpointError &&
+      e.message.startsWith(`${dir}: none of the 3 checkpoint files is usable; newest: ${join(dir, names[2])}:`),
+  );
 });
 
 test('fitEnsemble trains each member with its own options and reports the ensemble', () => {
@@ -61,7 +87,13 @@ test('fitEnsemble trains each member with its own options and reports the ensemb
     member: (i) => {
       const rng = new Rng(10 + i);
       const model = getModel('logreg').build({ rng: rng.fork('model'), inputShape: train.shape, classes: 10 });
-      return { model, optimizer: new SGD(model.namedParameters(), { lr: 0.1 }), train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), epochs: 2, rng };
+      return {
+        model,
+        optimizer: new SGD(model.namedParameters(), { lr: 0.1 }),
+        train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+        epochs: 2,
+        rng,
+      };
     },
     onMemberEnd: (i, res) => seen.push(i, res.records.length),
   });

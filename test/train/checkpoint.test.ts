@@ -17,7 +17,7 @@ const data = loadEmbedded();
 const train = data.train.slice(0, 240);
 const test_ = data.test.slice(0, 100);
 
-test('crc32 is zlib\'s', () => {
+test("crc32 is zlib's", () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
 });
 
@@ -25,16 +25,33 @@ test('the byte form keeps every float bit, NaN, ±Infinity and −0, and refuses
   const f32 = new Float32Array([1.1, -0, NaN, 3e-42, Infinity]);
   const f64 = new Float64Array([Math.PI, -0, 1e-320, -Infinity]);
   const c = {
-    version: 1, epochs: 3, epoch: 1, batch: 2, step: 7, skipped: 0,
-    model: { w: { shape: [5], data: f32 } }, optimizer: { optimizer: 'SGD', state: { w: { momentumBuffer: Array.from({ length: 20 }, (_, i) => i / 3) } }, paramGroups: [{ lr: 0.1 }] },
-    callbacks: { plateau: { best: Infinity, neg: -0, nan: NaN } }, rng: {}, records: [], partial: { seen: 1, lossSum: 2, termSums: {}, seconds: 0 }, divergence: { reference: 2.3, samples: 1 },
+    version: 1,
+    epochs: 3,
+    epoch: 1,
+    batch: 2,
+    step: 7,
+    skipped: 0,
+    model: { w: { shape: [5], data: f32 } },
+    optimizer: {
+      optimizer: 'SGD',
+      state: { w: { momentumBuffer: Array.from({ length: 20 }, (_, i) => i / 3) } },
+      paramGroups: [{ lr: 0.1 }],
+    },
+    callbacks: { plateau: { best: Infinity, neg: -0, nan: NaN } },
+    rng: {},
+    records: [],
+    partial: { seen: 1, lossSum: 2, termSums: {}, seconds: 0 },
+    divergence: { reference: 2.3, samples: 1 },
     meta: { x: f64 },
   } as unknown as Checkpoint;
   const bytes = encodeCheckpoint(c);
   const d = decodeCheckpoint(bytes, 'a.dckpt');
   assert.deepEqual(Buffer.from((d.model.w.data as Float32Array).buffer), Buffer.from(f32.buffer));
-  assert.deepEqual(Buffer.from(((d.meta as { x: Float64Array }).x).buffer), Buffer.from(f64.buffer));
-  assert.deepEqual((d.optimizer.state.w.momentumBuffer as number[]), Array.from({ length: 20 }, (_, i) => i / 3));
+  assert.deepEqual(Buffer.from((d.meta as { x: Float64Array }).x.buffer), Buffer.from(f64.buffer));
+  assert.deepEqual(
+    d.optimizer.state.w.momentumBuffer as number[],
+    Array.from({ length: 20 }, (_, i) => i / 3),
+  );
   const pl = d.callbacks.plateau as { best: number; neg: number; nan: number };
   assert.equal(pl.best, Infinity);
   assert.ok(Object.is(pl.neg, -0));
@@ -42,10 +59,18 @@ test('the byte form keeps every float bit, NaN, ±Infinity and −0, and refuses
   for (const at of [0, 12, 40, bytes.length - 30, bytes.length - 1]) {
     const bad = bytes.slice();
     bad[at] ^= 0x10;
-    assert.throws(() => decodeCheckpoint(bad, 'a.dckpt'), (e: unknown) => e instanceof CheckpointError && /^a\.dckpt: not a usable checkpoint/.test(e.message), `flipped byte ${at}`);
+    assert.throws(
+      () => decodeCheckpoint(bad, 'a.dckpt'),
+      (e: unknown) => e instanceof CheckpointError && /^a\.dckpt: not a usable checkpoint/.test(e.message),
+      `flipped byte ${at}`,
+    );
   }
   for (const n of [0, 10, 100, bytes.length - 1]) {
-    assert.throws(() => decodeCheckpoint(bytes.subarray(0, n), 'a.dckpt'), /^CheckpointError: a\.dckpt: not a usable checkpoint \(.*truncated/, `cut at ${n}`);
+    assert.throws(
+      () => decodeCheckpoint(bytes.subarray(0, n), 'a.dckpt'),
+      /^CheckpointError: a\.dckpt: not a usable checkpoint \(.*truncated/,
+      `cut at ${n}`,
+    );
   }
 });
 
@@ -76,8 +101,14 @@ function checkResumes(setup: Setup, epochs: number, pick: (c: Checkpoint) => boo
     const again = setup();
     const r2 = fitRun({ ...again, epochs, resume: c });
     const w = weights(again);
-    w.forEach((b, i) => assert.ok(b.equals(ref[i]), `resumed from step ${c.step} (epoch ${c.epoch}, batch ${c.batch}): parameter ${i} differs`));
-    assert.deepEqual(r2.records.map((r) => [r.trainLoss, r.testLoss, r.lr]), res.records.map((r) => [r.trainLoss, r.testLoss, r.lr]), `records after resuming from step ${c.step}`);
+    w.forEach((b, i) =>
+      assert.ok(b.equals(ref[i]), `resumed from step ${c.step} (epoch ${c.epoch}, batch ${c.batch}): parameter ${i} differs`),
+    );
+    assert.deepEqual(
+      r2.records.map((r) => [r.trainLoss, r.testLoss, r.lr]),
+      res.records.map((r) => [r.trainLoss, r.testLoss, r.lr]),
+      `records after resuming from step ${c.step}`,
+    );
     n++;
   }
   return n;
@@ -91,30 +122,56 @@ function mlp(seed: number, o: { dropout?: number } = {}) {
 test('SGD with momentum, stopped at every epoch end, resumes bit for bit', () => {
   const setup = runOf(() => {
     const { rng, model } = mlp(3);
-    return { model, optimizer: new SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9 }), train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), test: new DataLoader(test_, { batchSize: 100, flatten: true }), epochs: 3, rng: rng.fork('train') };
+    return {
+      model,
+      optimizer: new SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9 }),
+      train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+      test: new DataLoader(test_, { batchSize: 100, flatten: true }),
+      epochs: 3,
+      rng: rng.fork('train'),
+    };
   }, {});
-  assert.equal(checkResumes(setup, 3, (c) => c.epoch < 3), 2);
+  assert.equal(
+    checkResumes(setup, 3, (c) => c.epoch < 3),
+    2,
+  );
 });
 
 test('Adam with a step schedule and a plateau schedule, stopped mid-epoch, resumes bit for bit', () => {
-  const setup = runOf(() => {
-    const { rng, model } = mlp(4);
-    const optimizer = new Adam(model.namedParameters(), { lr: 0.01 });
-    return {
-      model, optimizer, train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), test: new DataLoader(test_, { batchSize: 100, flatten: true }), epochs: 3, rng: rng.fork('train'),
-      callbacks: [scheduleCallback(cosine({ lr: 0.01, totalSteps: 18 }), { unit: 'step' })],
-    };
-  }, { everySteps: 4 });
+  const setup = runOf(
+    () => {
+      const { rng, model } = mlp(4);
+      const optimizer = new Adam(model.namedParameters(), { lr: 0.01 });
+      return {
+        model,
+        optimizer,
+        train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+        test: new DataLoader(test_, { batchSize: 100, flatten: true }),
+        epochs: 3,
+        rng: rng.fork('train'),
+        callbacks: [scheduleCallback(cosine({ lr: 0.01, totalSteps: 18 }), { unit: 'step' })],
+      };
+    },
+    { everySteps: 4 },
+  );
   assert.ok(checkResumes(setup, 3, (c) => c.batch > 0) >= 3);
   const plateau = runOf(() => {
     const { rng, model } = mlp(5);
     const optimizer = new SGD(model.namedParameters(), { lr: 0.1 });
     return {
-      model, optimizer, train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), test: new DataLoader(test_, { batchSize: 100, flatten: true }), epochs: 4, rng: rng.fork('train'),
+      model,
+      optimizer,
+      train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+      test: new DataLoader(test_, { batchSize: 100, flatten: true }),
+      epochs: 4,
+      rng: rng.fork('train'),
       callbacks: [plateauCallback(new ReduceOnPlateau({ lr: 0.1, patience: 0, factor: 0.5 }))],
     };
   }, {});
-  assert.equal(checkResumes(plateau, 4, (c) => c.epoch < 4), 3);
+  assert.equal(
+    checkResumes(plateau, 4, (c) => c.epoch < 4),
+    3,
+  );
 });
 
 test('dropout with augmentation, SWA and EMA, stopped mid-epoch and at epoch ends, resumes bit for bit (averages included)', () => {
@@ -122,9 +179,20 @@ test('dropout with augmentation, SWA and EMA, stopped mid-epoch and at epoch end
   const make = () => {
     const { rng, model } = mlp(6, { dropout: 0.3 });
     return {
-      model, optimizer: new SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9 }),
-      train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true, transform: parseAugment('flip,crop:2,jitter:0.2') }),
-      test: new DataLoader(test_, { batchSize: 100, flatten: true }), epochs: 3, rng: rng.fork('train'), swa: { startEpoch: 2 }, ema: { decay: 0.9 },
+      model,
+      optimizer: new SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9 }),
+      train: new DataLoader(train, {
+        batchSize: 40,
+        shuffle: true,
+        rng: rng.fork('data'),
+        flatten: true,
+        transform: parseAugment('flip,crop:2,jitter:0.2'),
+      }),
+      test: new DataLoader(test_, { batchSize: 100, flatten: true }),
+      epochs: 3,
+      rng: rng.fork('train'),
+      swa: { startEpoch: 2 },
+      ema: { decay: 0.9 },
     } as FitOptions;
   };
   const setup = runOf(make, { everySteps: 5, everyEpochs: 1 });
@@ -138,16 +206,30 @@ test('dropout with augmentation, SWA and EMA, stopped mid-epoch and at epoch end
     weights(again).forEach((b, i) => assert.ok(b.equals(weights(full)[i]), `step ${c.step}: parameter ${i} differs`));
     for (const k of ['swa', 'ema'] as const) {
       assert.equal(last[k]!.n, ref[k]!.n);
-      for (const [name] of full.model.namedParameters()) assert.ok(Buffer.from(last[k]!.get(name)!.buffer).equals(Buffer.from(ref[k]!.get(name)!.buffer)), `${k} ${name} after resuming from step ${c.step}`);
+      for (const [name] of full.model.namedParameters())
+        assert.ok(
+          Buffer.from(last[k]!.get(name)!.buffer).equals(Buffer.from(ref[k]!.get(name)!.buffer)),
+          `${k} ${name} after resuming from step ${c.step}`,
+        );
     }
   }
 });
 
 test('snapshot members are kept in checkpoints', () => {
-  const setup = runOf(() => {
-    const { rng, model } = mlp(7);
-    return { model, optimizer: new SGD(model.namedParameters(), { lr: 0.1, momentum: 0.9 }), train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), epochs: 3, rng: rng.fork('train'), snapshots: { cycles: 3 } };
-  }, { everySteps: 7 });
+  const setup = runOf(
+    () => {
+      const { rng, model } = mlp(7);
+      return {
+        model,
+        optimizer: new SGD(model.namedParameters(), { lr: 0.1, momentum: 0.9 }),
+        train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+        epochs: 3,
+        rng: rng.fork('train'),
+        snapshots: { cycles: 3 },
+      };
+    },
+    { everySteps: 7 },
+  );
   const full = setup();
   const ref = fitRun(full);
   const c = full.saved.find((x) => x.step === 14)!;
@@ -155,16 +237,35 @@ test('snapshot members are kept in checkpoints', () => {
   const r = fitRun({ ...again, resume: c });
   assert.equal(r.snapshots!.snapshots.length, 3);
   r.snapshots!.snapshots.forEach((m, i) => {
-    for (const [k, v] of m) assert.ok(Buffer.from(v.buffer).equals(Buffer.from(ref.snapshots!.snapshots[i].get(k)!.buffer)), `snapshot ${i} ${k}`);
+    for (const [k, v] of m)
+      assert.ok(Buffer.from(v.buffer).equals(Buffer.from(ref.snapshots!.snapshots[i].get(k)!.buffer)), `snapshot ${i} ${k}`);
   });
 });
 
 test('a checkpoint from another model is refused naming the parameter', () => {
   const { rng, model } = mlp(1);
   const saved: Checkpoint[] = [];
-  fitRun({ model, optimizer: new SGD(model.namedParameters(), { lr: 0.05 }), train: new DataLoader(train, { batchSize: 120, flatten: true, rng }), epochs: 1, rng, checkpoint: { save: (c) => void saved.push(c) } });
+  fitRun({
+    model,
+    optimizer: new SGD(model.namedParameters(), { lr: 0.05 }),
+    train: new DataLoader(train, { batchSize: 120, flatten: true, rng }),
+    epochs: 1,
+    rng,
+    checkpoint: { save: (c) => void saved.push(c) },
+  });
   const other = getModel('logreg').build({ rng, inputShape: train.shape, classes: 10 });
-  assert.throws(() => fitRun({ model: other, optimizer: new SGD(other.namedParameters(), { lr: 0.05 }), train: new DataLoader(train, { batchSize: 120, flatten: true, rng }), epochs: 2, rng, resume: saved[0] }), /parameter "0.weight" has shape \[10, 784\], the checkpoint's has \[256, 784\]/);
+  assert.throws(
+    () =>
+      fitRun({
+        model: other,
+        optimizer: new SGD(other.namedParameters(), { lr: 0.05 }),
+        train: new DataLoader(train, { batchSize: 120, flatten: true, rng }),
+        epochs: 2,
+        rng,
+        resume: saved[0],
+      }),
+    /parameter "0.weight" has shape \[10, 784\], the checkpoint's has \[256, 784\]/,
+  );
 });
 
 test('onNonFinite skip leaves out the steps with a NaN loss (not applied, counted); stop names the last good checkpoint', () => {
@@ -178,7 +279,16 @@ test('onNonFinite skip leaves out the steps with a NaN loss (not applied, counte
   const { rng, model } = mlp(2);
   const optimizer = new Adam(model.namedParameters(), { lr: 0.001 });
   const skips: number[] = [];
-  const r = fitRun({ model, optimizer, train: new DataLoader(train, { batchSize: 40, flatten: true, rng }), epochs: 2, rng, loss: lossFn, onNonFinite: 'skip', onSkip: (i) => skips.push(i.step) });
+  const r = fitRun({
+    model,
+    optimizer,
+    train: new DataLoader(train, { batchSize: 40, flatten: true, rng }),
+    epochs: 2,
+    rng,
+    loss: lossFn,
+    onNonFinite: 'skip',
+    onSkip: (i) => skips.push(i.step),
+  });
   assert.equal(r.skipped, 3);
   assert.deepEqual(skips, [2, 5, 9]);
   assert.equal(optimizer.state.get('0.weight')!.step, 12 - 3, 'Adam took only the applied steps');
@@ -186,12 +296,24 @@ test('onNonFinite skip leaves out the steps with a NaN loss (not applied, counte
   k = 0;
   const m2 = mlp(2).model;
   const labels: string[] = [];
-  assert.throws(() => fitRun({ model: m2, optimizer: new Adam(m2.namedParameters(), { lr: 0.001 }), train: new DataLoader(train, { batchSize: 40, flatten: true, rng }), epochs: 2, rng, loss: lossFn, checkpoint: { everySteps: 1, save: (c) => (labels.push(`ck-${c.step}`), `ck-${c.step}`) } }), (e: unknown) => {
-    assert.ok(e instanceof TrainingError);
-    assert.equal(e.message, 'the loss became NaN at epoch 1, step 2 (learning rate 0.001); last good checkpoint: ck-1');
-    assert.deepEqual([e.epoch, e.step, e.lr, e.lastCheckpoint], [1, 2, 0.001, 'ck-1']);
-    return true;
-  });
+  assert.throws(
+    () =>
+      fitRun({
+        model: m2,
+        optimizer: new Adam(m2.namedParameters(), { lr: 0.001 }),
+        train: new DataLoader(train, { batchSize: 40, flatten: true, rng }),
+        epochs: 2,
+        rng,
+        loss: lossFn,
+        checkpoint: { everySteps: 1, save: (c) => (labels.push(`ck-${c.step}`), `ck-${c.step}`) },
+      }),
+    (e: unknown) => {
+      assert.ok(e instanceof TrainingError);
+      assert.equal(e.message, 'the loss became NaN at epoch 1, step 2 (learning rate 0.001); last good checkpoint: ck-1');
+      assert.deepEqual([e.epoch, e.step, e.lr, e.lastCheckpoint], [1, 2, 0.001, 'ck-1']);
+      return true;
+    },
+  );
 });
 
 test('a non-finite gradient with a finite loss: skip leaves the step out (checked every step); stop catches the parameters at the epoch end', () => {
@@ -204,7 +326,14 @@ test('a non-finite gradient with a finite loss: skip leaves the step out (checke
   const make = () => {
     const { rng, model } = mlp(8);
     const w = model.namedParameters()[0][1];
-    return { model, optimizer: new SGD(model.namedParameters(), { lr: 0.05 }), train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }), epochs: 1, rng, callbacks: [nanGradOnStep3(() => w)] };
+    return {
+      model,
+      optimizer: new SGD(model.namedParameters(), { lr: 0.05 }),
+      train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+      epochs: 1,
+      rng,
+      callbacks: [nanGradOnStep3(() => w)],
+    };
   };
   const a = make();
   const r = fitRun({ ...a, onNonFinite: 'skip' });
@@ -213,7 +342,10 @@ test('a non-finite gradient with a finite loss: skip leaves the step out (checke
   // ReLU turns the NaN pre-activations into 0 here, so the loss stays finite: the epoch-end scan
   // of the parameters stops the run, before evaluation and any checkpoint.
   const records: unknown[] = [];
-  assert.throws(() => fitRun({ ...make(), onEpoch: (x) => records.push(x) }), /^TrainingError: the parameters became non-finite \(a non-finite gradient\) at epoch 1, step 6 \(learning rate 0\.05\); last good checkpoint: none$/);
+  assert.throws(
+    () => fitRun({ ...make(), onEpoch: (x) => records.push(x) }),
+    /^TrainingError: the parameters became non-finite \(a non-finite gradient\) at epoch 1, step 6 \(learning rate 0\.05\); last good checkpoint: none$/,
+  );
   assert.deepEqual(records, []);
 });
 
@@ -225,7 +357,12 @@ test('Rng.getState/fromState continue draw for draw; DataLoader.epoch(e, { batch
   const q = Rng.fromState(JSON.parse(JSON.stringify(st)));
   assert.deepEqual([q.normal(), q.nextU32(), q.uniform()], a);
   assert.equal(q.fork('x').nextU32(), new Rng(42).fork('x').nextU32(), 'forks depend on the seed, which the state keeps');
-  const loader = new DataLoader(train, { batchSize: 50, shuffle: true, rng: new Rng(3), transform: parseAugment('flip,crop:2,jitter:0.3') });
+  const loader = new DataLoader(train, {
+    batchSize: 50,
+    shuffle: true,
+    rng: new Rng(3),
+    transform: parseAugment('flip,crop:2,jitter:0.3'),
+  });
   const all: ReturnType<typeof loader.collate>[] = [];
   let after1: ReturnType<Rng['getState']> | undefined;
   for (const b of loader.epoch(2)) {

@@ -1,6 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitFullBatch, Linear, Sequential, Tanh, SGD, LBFGS, Newton, Rng, randn, createOptimizer, getModel, type Module, type AnyOptimizer } from '../../src/index.js';
+import {
+  fitFullBatch,
+  Linear,
+  Sequential,
+  Tanh,
+  SGD,
+  LBFGS,
+  Newton,
+  Rng,
+  randn,
+  createOptimizer,
+  getModel,
+  type Module,
+  type AnyOptimizer,
+} from '../../src/index.js';
 
 // 3 Gaussian blobs in 4 dimensions, float64.
 function data(): { x: ReturnType<typeof randn>; y: number[] } {
@@ -12,7 +26,12 @@ function data(): { x: ReturnType<typeof randn>; y: number[] } {
   return { x, y };
 }
 const logreg = () => new Sequential(new Linear(4, 3, { dtype: 'float64', rng: new Rng(1) }));
-const mlp = () => new Sequential(new Linear(4, 6, { dtype: 'float64', rng: new Rng(2) }), new Tanh(), new Linear(6, 3, { dtype: 'float64', rng: new Rng(3) }));
+const mlp = () =>
+  new Sequential(
+    new Linear(4, 6, { dtype: 'float64', rng: new Rng(2) }),
+    new Tanh(),
+    new Linear(6, 3, { dtype: 'float64', rng: new Rng(3) }),
+  );
 
 function run(model: Module, opt: AnyOptimizer, steps: number) {
   const { x, y } = data();
@@ -22,17 +41,36 @@ function run(model: Module, opt: AnyOptimizer, steps: number) {
 test('full-batch GD costs one evaluation per step and lowers the loss', () => {
   const m = logreg();
   const r = run(m, new SGD(m.namedParameters(), { lr: 0.5 }), 20);
-  assert.deepEqual(r.map((e) => e.evals), r.map((_, k) => k));
+  assert.deepEqual(
+    r.map((e) => e.evals),
+    r.map((_, k) => k),
+  );
   assert.ok(r[20].loss < 0.5 * r[0].loss, `${r[0].loss} → ${r[20].loss}`);
 });
 
 test('full-batch L-BFGS and Newton (exact and Hessian-free) reach a lower loss than GD with fewer evaluations', () => {
-  const gd = (() => { const m = mlp(); return run(m, new SGD(m.namedParameters(), { lr: 0.5 }), 60); })();
-  const lb = (() => { const m = mlp(); return run(m, new LBFGS(m.namedParameters(), { lineSearchFn: 'strongWolfe', maxIter: 1 }), 20); })();
-  const ne = (() => { const m = mlp(); return run(m, new Newton(m.namedParameters()), 10); })();
-  const hf = (() => { const m = mlp(); return run(m, new Newton(m.namedParameters(), { mode: 'hessianFree' }), 10); })();
+  const gd = (() => {
+    const m = mlp();
+    return run(m, new SGD(m.namedParameters(), { lr: 0.5 }), 60);
+  })();
+  const lb = (() => {
+    const m = mlp();
+    return run(m, new LBFGS(m.namedParameters(), { lineSearchFn: 'strongWolfe', maxIter: 1 }), 20);
+  })();
+  const ne = (() => {
+    const m = mlp();
+    return run(m, new Newton(m.namedParameters()), 10);
+  })();
+  const hf = (() => {
+    const m = mlp();
+    return run(m, new Newton(m.namedParameters(), { mode: 'hessianFree' }), 10);
+  })();
   const last = (r: typeof gd) => r[r.length - 1];
-  for (const [name, r] of [['L-BFGS', lb], ['Newton', ne], ['Newton-HF', hf]] as const) {
+  for (const [name, r] of [
+    ['L-BFGS', lb],
+    ['Newton', ne],
+    ['Newton-HF', hf],
+  ] as const) {
     assert.ok(last(r).loss < last(gd).loss, `${name} ${last(r).loss} vs GD ${last(gd).loss}`);
     assert.ok(last(r).evals < last(gd).evals, `${name} used ${last(r).evals} evaluations, GD ${last(gd).evals}`);
     for (let k = 1; k < r.length; k++) assert.ok(r[k].loss <= r[k - 1].loss + 1e-12, `${name} step ${k} rose`);
@@ -54,5 +92,11 @@ test('the registry builds lbfgs and newton from the CLI spellings', () => {
 
 test('the logreg model is one Linear layer 784→10', () => {
   const m = getModel('logreg').build({ rng: new Rng(1), inputShape: [1, 28, 28], classes: 10 });
-  assert.deepEqual(m.namedParameters().map(([n, p]) => [n, [...p.shape]]), [['0.weight', [10, 784]], ['0.bias', [10]]]);
+  assert.deepEqual(
+    m.namedParameters().map(([n, p]) => [n, [...p.shape]]),
+    [
+      ['0.weight', [10, 784]],
+      ['0.bias', [10]],
+    ],
+  );
 });

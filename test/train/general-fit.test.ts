@@ -6,9 +6,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Rng, Tensor, fromData, randn, Linear, Sequential, ReLU, SGD, mseLoss, DataLoader, TensorDataset,
-  fit, fitRun, evaluate, accuracy, topKAccuracy, mae, mse, exponentialGamma, scheduleCallback,
-  type Callback, type Checkpoint, type Progress, type EpochRecord, type Metric,
+  Rng,
+  Tensor,
+  fromData,
+  randn,
+  Linear,
+  Sequential,
+  ReLU,
+  SGD,
+  mseLoss,
+  DataLoader,
+  TensorDataset,
+  fit,
+  fitRun,
+  evaluate,
+  accuracy,
+  topKAccuracy,
+  mae,
+  mse,
+  exponentialGamma,
+  scheduleCallback,
+  type Callback,
+  type Checkpoint,
+  type Progress,
+  type EpochRecord,
+  type Metric,
 } from '../../src/index.js';
 
 const TRUE_W = [2, -3, 0.5];
@@ -29,11 +51,18 @@ test('linear regression: TensorDataset, momentum SGD and an exponential schedule
   const train = new DataLoader(regression(256, 1), { batchSize: 32, shuffle: true, rng: rng.fork('data') });
   const test_ = new DataLoader(regression(64, 2), { batchSize: 64 });
   const records = fit({
-    model, optimizer, train, test: test_, epochs: 25, rng: rng.fork('train'),
-    loss: mseLoss, metrics: { mae, mse },
+    model,
+    optimizer,
+    train,
+    test: test_,
+    epochs: 25,
+    rng: rng.fork('train'),
+    loss: mseLoss,
+    metrics: { mae, mse },
     callbacks: [scheduleCallback(exponentialGamma({ lr: 0.05, gamma: 0.99 }))],
   });
-  const w = Array.from(model.weight.data), b = model.bias!.data[0];
+  const w = Array.from(model.weight.data),
+    b = model.bias!.data[0];
   w.forEach((v, j) => assert.ok(Math.abs(v - TRUE_W[j]) < 1e-3, `weight ${j}: ${v}, expected ${TRUE_W[j]}`));
   assert.ok(Math.abs(b - TRUE_B) < 1e-3, `bias ${b}, expected ${TRUE_B}`);
   const last = records[records.length - 1];
@@ -52,7 +81,8 @@ test('metrics equal hand-computed values: accuracy, top-k, MAE, MSE', () => {
   assert.equal(topKAccuracy(1)(out, labels), 0.25);
   assert.equal(topKAccuracy(2)(out, labels), 1);
   assert.equal(topKAccuracy(2).sum!(out, labels), 4);
-  const o = fromData([1, 2, 3, 5], [2, 2]), t = fromData([1, 1, 2, 7], [2, 2]);
+  const o = fromData([1, 2, 3, 5], [2, 2]),
+    t = fromData([1, 1, 2, 7], [2, 2]);
   // errors 0, 1, 1, −2: |e| mean 4/4, e² mean 6/4
   assert.equal(mae(o, t), 1);
   assert.equal(mse(o, t), 1.5);
@@ -66,7 +96,8 @@ test('evaluate weights every batch by its samples, built-in and user metrics ali
   const model = new Linear(1, 1, { rng: new Rng(0) });
   model.weight.data[0] = 1;
   model.bias!.data[0] = 0;
-  const xs = [1, 2, 3, 4, 10], ys = [1, 0, 5, 4, 4];
+  const xs = [1, 2, 3, 4, 10],
+    ys = [1, 0, 5, 4, 4];
   const ds = new TensorDataset(fromData(xs, [5, 1]), fromData(ys, [5, 1]));
   const meanOutput: Metric = (output: Tensor) => Array.from(output.data).reduce((a, v) => a + v, 0) / output.shape[0];
   const r = evaluate(model, new DataLoader(ds, { batchSize: 2 }), { loss: mseLoss, metrics: { mae, mse, meanOutput } });
@@ -97,16 +128,26 @@ test('classification: default accuracy, top-k by name, and loss-only runs (metri
     const rng = new Rng(5);
     const model = classifier(rng.fork('model'));
     return fit({
-      model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), epochs: 2, rng: rng.fork('train'), metrics,
+      model,
+      optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+      epochs: 2,
+      rng: rng.fork('train'),
+      metrics,
       train: new DataLoader(blobs(120, 1), { batchSize: 16, shuffle: true, rng: rng.fork('data') }),
       test: new DataLoader(blobs(60, 2), { batchSize: 25 }),
     });
   };
-  const plain = run(), named = run({ accuracy, top2: topKAccuracy(2) }), lossOnly = run({});
+  const plain = run(),
+    named = run({ accuracy, top2: topKAccuracy(2) }),
+    lossOnly = run({});
   assert.ok((plain[1].testAccuracy as number) > 0.8, `accuracy ${plain[1].testAccuracy}`);
   assert.equal(named[1].testAccuracy, plain[1].testAccuracy);
   assert.ok((named[1].testTop2 as number) >= (named[1].testAccuracy as number));
-  assert.deepEqual(lossOnly.map((r) => r.testLoss), plain.map((r) => r.testLoss), 'metrics do not change training');
+  assert.deepEqual(
+    lossOnly.map((r) => r.testLoss),
+    plain.map((r) => r.testLoss),
+    'metrics do not change training',
+  );
   for (const r of lossOnly) assert.ok(!('testAccuracy' in r) && typeof r.testLoss === 'number', JSON.stringify(r));
 });
 
@@ -114,7 +155,12 @@ test('full-batch steps take float targets: batches are concatenated into one ten
   const rng = new Rng(3);
   const model = new Linear(3, 1, { rng: rng.fork('model') });
   const records = fit({
-    model, optimizer: new SGD(model.parameters(), { lr: 0.3 }), epochs: 60, rng: rng.fork('train'), loss: mseLoss, fullBatch: true,
+    model,
+    optimizer: new SGD(model.parameters(), { lr: 0.3 }),
+    epochs: 60,
+    rng: rng.fork('train'),
+    loss: mseLoss,
+    fullBatch: true,
     train: new DataLoader(regression(100, 4), { batchSize: 30 }),
   });
   assert.ok(records[59].trainLoss < 1e-6 * records[0].trainLoss, `loss ${records[0].trainLoss} → ${records[59].trainLoss}`);
@@ -124,15 +170,23 @@ test('full-batch steps take float targets: batches are concatenated into one ten
 test('float targets without a loss: one line naming the option', () => {
   const model = new Linear(3, 1, { rng: new Rng(0) });
   const train = new DataLoader(regression(8, 1), { batchSize: 4 });
-  assert.throws(() => fit({ model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), train, epochs: 1, rng: new Rng(1) }),
-    /^TypeError: fit: the targets are a float tensor \[4, 1\]; give a loss for them, such as loss: mseLoss/);
+  assert.throws(
+    () => fit({ model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), train, epochs: 1, rng: new Rng(1) }),
+    /^TypeError: fit: the targets are a float tensor \[4, 1\]; give a loss for them, such as loss: mseLoss/,
+  );
   assert.throws(() => evaluate(model, train), /^TypeError: evaluate: the targets are a float tensor \[4, 1\]/);
 });
 
 test('DataLoader over a TensorDataset: rows stay paired, same seed same order, epoch(e, start) continues an epoch', () => {
   const n = 23;
-  const x = fromData(Array.from({ length: n * 2 }, (_, k) => k), [n, 2]);
-  const y = fromData(Array.from({ length: n }, (_, i) => 100 + i), [n, 1]);
+  const x = fromData(
+    Array.from({ length: n * 2 }, (_, k) => k),
+    [n, 2],
+  );
+  const y = fromData(
+    Array.from({ length: n }, (_, i) => 100 + i),
+    [n, 1],
+  );
   const ds = new TensorDataset(x, y);
   const a = new DataLoader(ds, { batchSize: 5, shuffle: true, rng: new Rng(9) });
   const b = new DataLoader(ds, { batchSize: 5, shuffle: true, rng: new Rng(9) });
@@ -148,14 +202,29 @@ test('DataLoader over a TensorDataset: rows stay paired, same seed same order, e
     }
   }
   assert.equal(seen.size, n);
-  assert.deepEqual([...b.epoch(3)].map((t) => Array.from(t.indices)), full.map((t) => Array.from(t.indices)));
-  assert.deepEqual([...a.epoch(3, { batch: 2 })].map((t) => Array.from(t.indices)), full.slice(2).map((t) => Array.from(t.indices)));
+  assert.deepEqual(
+    [...b.epoch(3)].map((t) => Array.from(t.indices)),
+    full.map((t) => Array.from(t.indices)),
+  );
+  assert.deepEqual(
+    [...a.epoch(3, { batch: 2 })].map((t) => Array.from(t.indices)),
+    full.slice(2).map((t) => Array.from(t.indices)),
+  );
   assert.notDeepEqual(Array.from(a.order(4)), Array.from(a.order(3)));
-  const labels = new TensorDataset(x, Int32Array.from({ length: n }, (_, i) => i % 4));
+  const labels = new TensorDataset(
+    x,
+    Int32Array.from({ length: n }, (_, i) => i % 4),
+  );
   assert.deepEqual(Array.from([...new DataLoader(labels, { batchSize: 6 }).epoch(0)][1].y), [2, 3, 0, 1, 2, 3]);
-  assert.throws(() => new TensorDataset(x, fromData([1, 2], [2, 1])), /TensorDataset: 23 inputs but targets of shape \[2, 1\]; expected \[23, …\]/);
+  assert.throws(
+    () => new TensorDataset(x, fromData([1, 2], [2, 1])),
+    /TensorDataset: 23 inputs but targets of shape \[2, 1\]; expected \[23, …\]/,
+  );
   assert.throws(() => new TensorDataset(x, new Int32Array(22)), /TensorDataset: 23 inputs but 22 labels/);
-  assert.throws(() => new TensorDataset(x, [1, 2] as unknown as Int32Array), /targets must be an Int32Array of class labels or a float tensor/);
+  assert.throws(
+    () => new TensorDataset(x, [1, 2] as unknown as Int32Array),
+    /targets must be an Int32Array of class labels or a float tensor/,
+  );
 });
 
 test('one numbering: epochs count from 1 in TrainState, Progress and EpochRecord; TrainState.step counts steps taken', () => {
@@ -172,14 +241,40 @@ test('one numbering: epochs count from 1 in TrainState, Progress and EpochRecord
     onEpochEnd: (s, r) => seen.push(`end ${s.epoch} record ${r.epoch}`),
   };
   fit({
-    model, optimizer: new SGD(model.parameters(), { lr: 1 }), epochs: 2, rng: rng.fork('train'),
+    model,
+    optimizer: new SGD(model.parameters(), { lr: 1 }),
+    epochs: 2,
+    rng: rng.fork('train'),
     train: new DataLoader(blobs(9, 1), { batchSize: 3 }),
-    callbacks: [scheduleCallback(exponentialGamma({ lr: 0.1, gamma: 0.5 }), { unit: 'epoch' }), probe, { onStepEnd: (s) => lrs.push(s.optimizer.lr) }],
-    onProgress: (p) => progress.push(p), onEpoch: (r) => onEpoch.push(r),
+    callbacks: [
+      scheduleCallback(exponentialGamma({ lr: 0.1, gamma: 0.5 }), { unit: 'epoch' }),
+      probe,
+      { onStepEnd: (s) => lrs.push(s.optimizer.lr) },
+    ],
+    onProgress: (p) => progress.push(p),
+    onEpoch: (r) => onEpoch.push(r),
   });
-  assert.deepEqual(seen, ['begin 0/2 step 0', 'epoch 1', '1:0', '1:1', '1:2', 'end 1 record 1', 'epoch 2', '2:3', '2:4', '2:5', 'end 2 record 2']);
-  assert.deepEqual(progress.map((p) => `${p.epoch}/${p.epochs} ${p.batch}/${p.numBatches}`), ['1/2 1/3', '1/2 2/3', '1/2 3/3', '2/2 1/3', '2/2 2/3', '2/2 3/3']);
-  assert.deepEqual(onEpoch.map((r) => r.epoch), [1, 2]);
+  assert.deepEqual(seen, [
+    'begin 0/2 step 0',
+    'epoch 1',
+    '1:0',
+    '1:1',
+    '1:2',
+    'end 1 record 1',
+    'epoch 2',
+    '2:3',
+    '2:4',
+    '2:5',
+    'end 2 record 2',
+  ]);
+  assert.deepEqual(
+    progress.map((p) => `${p.epoch}/${p.epochs} ${p.batch}/${p.numBatches}`),
+    ['1/2 1/3', '1/2 2/3', '1/2 3/3', '2/2 1/3', '2/2 2/3', '2/2 3/3'],
+  );
+  assert.deepEqual(
+    onEpoch.map((r) => r.epoch),
+    [1, 2],
+  );
   // an epoch schedule reads its 0-based index: epoch 1 runs at schedule(0)
   assert.deepEqual(lrs, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05]);
 });
@@ -188,7 +283,12 @@ test('one numbering on resume and in full-batch runs: TrainState.epoch is the ep
   const setup = () => {
     const rng = new Rng(4);
     const model = classifier(rng.fork('model'));
-    return { model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), rng: rng.fork('train'), train: new DataLoader(blobs(12, 1), { batchSize: 3 }) };
+    return {
+      model,
+      optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+      rng: rng.fork('train'),
+      train: new DataLoader(blobs(12, 1), { batchSize: 3 }),
+    };
   };
   const saved: Checkpoint[] = [];
   fitRun({ ...setup(), epochs: 3, checkpoint: { save: (c) => void saved.push(c), everySteps: 5 } });
@@ -199,8 +299,12 @@ test('one numbering on resume and in full-batch runs: TrainState.epoch is the ep
   assert.deepEqual(steps.slice(0, 4), ['2:5', '2:6', '2:7', '3:8']);
   const full: string[] = [];
   fit({
-    ...setup(), epochs: 2, fullBatch: true,
-    callbacks: [{ onStepEnd: (s) => full.push(`step end ${s.epoch}:${s.step}`), onEpochEnd: (s, r) => full.push(`end ${s.epoch} record ${r.epoch}`) }],
+    ...setup(),
+    epochs: 2,
+    fullBatch: true,
+    callbacks: [
+      { onStepEnd: (s) => full.push(`step end ${s.epoch}:${s.step}`), onEpochEnd: (s, r) => full.push(`end ${s.epoch} record ${r.epoch}`) },
+    ],
   });
   assert.deepEqual(full, ['step end 1:1', 'end 1 record 1', 'step end 2:2', 'end 2 record 2']);
 });

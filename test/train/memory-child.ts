@@ -16,7 +16,11 @@ const optimizer = new SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9 });
 const loader = new DataLoader(train, { batchSize: 100, shuffle: true, rng: rng.fork('data'), flatten: true });
 const mb: number[] = [];
 fit({
-  model, optimizer, train: loader, epochs: 10, rng,
+  model,
+  optimizer,
+  train: loader,
+  epochs: 10,
+  rng,
   onEpoch: () => {
     gc();
     gc();

@@ -20,7 +20,10 @@ function weights(m: d.Module): number[][] {
 }
 
 function same(a: d.Module, b: d.Module): void {
-  assert.deepEqual(a.namedParameters().map(([n, p]) => [n, p.shape]), b.namedParameters().map(([n, p]) => [n, p.shape]));
+  assert.deepEqual(
+    a.namedParameters().map(([n, p]) => [n, p.shape]),
+    b.namedParameters().map(([n, p]) => [n, p.shape]),
+  );
   assert.deepEqual(weights(a), weights(b));
 }
 
@@ -42,15 +45,30 @@ test('a spec of each built-in architecture builds the same weights, bit for bit,
     same(build(CNN, {}, seed), builtin('cnn', {}, seed));
     same(build('linear:256,relu,linear:128,relu,linear', {}, seed), builtin('mlp', {}, seed));
     same(build('linear', {}, seed), builtin('logreg', {}, seed));
-    same(build('conv:16:3:pad=1,relu,fmp,conv:32:3:pad=1,relu,fmp,conv:48:3:pad=1,relu,fmp,conv:64:3:pad=1,relu,fmp,flatten,linear:128,relu,linear', {}, seed), builtin('fmp', {}, seed));
-    same(build(CNN.replace('linear:128,relu', 'dropconnect:128:0.5:act=relu,dropout:0.5'), {}, seed), builtin('cnn', { dropout: 0.5, dropconnect: 0.5 }, seed));
+    same(
+      build(
+        'conv:16:3:pad=1,relu,fmp,conv:32:3:pad=1,relu,fmp,conv:48:3:pad=1,relu,fmp,conv:64:3:pad=1,relu,fmp,flatten,linear:128,relu,linear',
+        {},
+        seed,
+      ),
+      builtin('fmp', {}, seed),
+    );
+    same(
+      build(CNN.replace('linear:128,relu', 'dropconnect:128:0.5:act=relu,dropout:0.5'), {}, seed),
+      builtin('cnn', { dropout: 0.5, dropconnect: 0.5 }, seed),
+    );
     same(build('dropconnect:256:0.3:act=relu,dropconnect:128:0.3:act=relu,linear', {}, seed), builtin('mlp', { dropconnect: 0.3 }, seed));
   }
   assert.equal(d.resolveModel(CNN).input, 'image');
   assert.equal(d.resolveModel('linear:256,relu,linear').input, 'flat');
   // The FMP layers' own evaluation generators are seeded alike too: the same eval output.
-  const x = d.fromData(Float32Array.from({ length: 2 * 784 }, (_, i) => ((i * 37) % 101) / 101), [2, 1, 28, 28]);
-  const a = build('conv:16:3:pad=1,relu,fmp,conv:32:3:pad=1,relu,fmp,conv:48:3:pad=1,relu,fmp,conv:64:3:pad=1,relu,fmp,flatten,linear:128,relu,linear');
+  const x = d.fromData(
+    Float32Array.from({ length: 2 * 784 }, (_, i) => ((i * 37) % 101) / 101),
+    [2, 1, 28, 28],
+  );
+  const a = build(
+    'conv:16:3:pad=1,relu,fmp,conv:32:3:pad=1,relu,fmp,conv:48:3:pad=1,relu,fmp,conv:64:3:pad=1,relu,fmp,flatten,linear:128,relu,linear',
+  );
   assert.deepEqual(Array.from(a.forward(x).data), Array.from(builtin('fmp').forward(x).data));
 });
 
@@ -71,7 +89,8 @@ test('training a few steps of the spec and of --model cnn ends with identical we
     return model;
   };
   try {
-    const a = run(build(CNN)), b = run(builtin('cnn'));
+    const a = run(build(CNN)),
+      b = run(builtin('cnn'));
     same(a, b);
     assert.notDeepEqual(weights(a), weights(build(CNN)), 'the weights moved');
   } finally {
@@ -80,7 +99,21 @@ test('training a few steps of the spec and of --model cnn ends with identical we
 });
 
 test('descent train --model SPEC --seed 3 ends with the same weights and prints the same run as --model cnn --seed 3', async () => {
-  const args = ['--data', 'embedded', '--limit', '128', '--test-limit', '100', '--epochs', '2', '--batch-size', '32', '--seed', '3', '--json'];
+  const args = [
+    '--data',
+    'embedded',
+    '--limit',
+    '128',
+    '--test-limit',
+    '100',
+    '--epochs',
+    '2',
+    '--batch-size',
+    '32',
+    '--seed',
+    '3',
+    '--json',
+  ];
   trained.length = 0;
   const a = await cli('train', '--model', CNN, ...args);
   const b = await cli('train', '--model', 'cnn', ...args);
@@ -89,25 +122,45 @@ test('descent train --model SPEC --seed 3 ends with the same weights and prints 
   assert.notDeepEqual(weights(trained[0]), weights(build(CNN, {}, 3)), 'the weights moved');
   assert.equal(a.code, 0, a.err);
   assert.equal(b.code, 0, b.err);
-  const strip = (s: string) => s.trim().split('\n').map((l) => {
-    const r = JSON.parse(l);
-    delete r.seconds;
-    delete r.samplesPerSec;
-    return r;
-  });
+  const strip = (s: string) =>
+    s
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const r = JSON.parse(l);
+        delete r.seconds;
+        delete r.samplesPerSec;
+        return r;
+      });
   assert.equal(strip(a.out).length, 2);
   assert.deepEqual(strip(a.out), strip(b.out));
 });
 
 test('parse and format: positional or key=value, pairs, canonical form, and JSON give the same layers', () => {
-  const layers = d.parseModelSpec(' conv:out=32:kernel=5x5:pad=2 , ReLU, maxpool:2:stride=2x1, fmp:1.5:seq=random:overlap=false, dropout2d:0.1, avgpool:3x2:countpad=false,flatten,dropconnect:64:act=tanh,sigmoid,dropout,linear:bias=false');
+  const layers = d.parseModelSpec(
+    ' conv:out=32:kernel=5x5:pad=2 , ReLU, maxpool:2:stride=2x1, fmp:1.5:seq=random:overlap=false, dropout2d:0.1, avgpool:3x2:countpad=false,flatten,dropconnect:64:act=tanh,sigmoid,dropout,linear:bias=false',
+  );
   assert.deepEqual(layers[0], { type: 'conv', out: 32, kernel: 5, pad: 2 });
   assert.deepEqual(layers[2], { type: 'maxpool', kernel: 2, stride: [2, 1] });
   const canon = d.formatModelSpec(layers);
-  assert.equal(canon, 'conv:32:5:pad=2,relu,maxpool:2:stride=2x1,fmp:1.5:seq=random:overlap=false,dropout2d:0.1,avgpool:3x2:countpad=false,flatten,dropconnect:64:act=tanh,sigmoid,dropout,linear:bias=false');
+  assert.equal(
+    canon,
+    'conv:32:5:pad=2,relu,maxpool:2:stride=2x1,fmp:1.5:seq=random:overlap=false,dropout2d:0.1,avgpool:3x2:countpad=false,flatten,dropconnect:64:act=tanh,sigmoid,dropout,linear:bias=false',
+  );
   assert.deepEqual(d.parseModelSpec(canon), layers);
-  const json = [{ type: 'conv', out: 32, kernel: [5, 5], pad: 2 }, { type: 'relu' }, { type: 'maxpool', kernel: 2, stride: [2, 1] }, { type: 'fmp', ratio: 1.5, seq: 'random', overlap: false },
-    { type: 'dropout2d', p: 0.1 }, { type: 'avgpool', kernel: '3x2', countpad: false }, { type: 'flatten' }, { type: 'dropconnect', out: 64, act: 'tanh' }, { type: 'sigmoid' }, { type: 'dropout' }, { type: 'linear', bias: false }];
+  const json = [
+    { type: 'conv', out: 32, kernel: [5, 5], pad: 2 },
+    { type: 'relu' },
+    { type: 'maxpool', kernel: 2, stride: [2, 1] },
+    { type: 'fmp', ratio: 1.5, seq: 'random', overlap: false },
+    { type: 'dropout2d', p: 0.1 },
+    { type: 'avgpool', kernel: '3x2', countpad: false },
+    { type: 'flatten' },
+    { type: 'dropconnect', out: 64, act: 'tanh' },
+    { type: 'sigmoid' },
+    { type: 'dropout' },
+    { type: 'linear', bias: false },
+  ];
   assert.deepEqual(d.layersFromJson(json), layers);
   assert.deepEqual(d.layersFromJson({ layers: json }), layers);
   assert.equal(d.resolveModel(JSON.stringify(json)).name, canon);
@@ -116,10 +169,31 @@ test('parse and format: positional or key=value, pairs, canonical form, and JSON
 });
 
 test('every layer builds; the inferred shapes are the shapes the layers produce', () => {
-  const layers = d.parseModelSpec('conv:6:3:stride=2:pad=1,tanh,dropout2d:0.2,maxpool:3:stride=1:pad=1,avgpool:2,fmp:1.5,conv:8:2,sigmoid,fmp:kernel=2:out=2,dropout:0.3,flatten,dropconnect:20:0.25:act=relu:masks=batch,dropconnect:12:inference=gaussian:samples=5,relu,linear');
+  const layers = d.parseModelSpec(
+    'conv:6:3:stride=2:pad=1,tanh,dropout2d:0.2,maxpool:3:stride=1:pad=1,avgpool:2,fmp:1.5,conv:8:2,sigmoid,fmp:kernel=2:out=2,dropout:0.3,flatten,dropconnect:20:0.25:act=relu:masks=batch,dropconnect:12:inference=gaussian:samples=5,relu,linear',
+  );
   const { model, shapes } = d.buildFromLayers(layers, { rng: new d.Rng(4), inputShape: IMG, classes: 10 });
-  assert.deepEqual(shapes, [[6, 14, 14], [6, 14, 14], [6, 14, 14], [6, 14, 14], [6, 7, 7], [6, 4, 4], [8, 3, 3], [8, 3, 3], [8, 2, 2], [8, 2, 2], [32], [20], [12], [12], [10]]);
-  const x = d.fromData(Float32Array.from({ length: 3 * 784 }, (_, i) => Math.sin(i)), [3, 1, 28, 28]);
+  assert.deepEqual(shapes, [
+    [6, 14, 14],
+    [6, 14, 14],
+    [6, 14, 14],
+    [6, 14, 14],
+    [6, 7, 7],
+    [6, 4, 4],
+    [8, 3, 3],
+    [8, 3, 3],
+    [8, 2, 2],
+    [8, 2, 2],
+    [32],
+    [20],
+    [12],
+    [12],
+    [10],
+  ]);
+  const x = d.fromData(
+    Float32Array.from({ length: 3 * 784 }, (_, i) => Math.sin(i)),
+    [3, 1, 28, 28],
+  );
   for (const training of [false, true]) {
     let h = x;
     const rng = new d.Rng(9);
@@ -134,7 +208,10 @@ test('every layer builds; the inferred shapes are the shapes the layers produce'
   assert.deepEqual((model.layers[8] as d.FractionalMaxPool2d).kernelSize, [2, 2]);
   assert.equal((model.layers[4] as d.AvgPool2d).countIncludePad, true);
   // PyTorch names: the DropConnect with its ReLU takes two slots.
-  assert.deepEqual([...d.torchParameterNames(model).values()].filter((n) => n.endsWith('weight')), ['0.weight', '6.weight', '11.weight', '13.weight', '15.weight']);
+  assert.deepEqual(
+    [...d.torchParameterNames(model).values()].filter((n) => n.endsWith('weight')),
+    ['0.weight', '6.weight', '11.weight', '13.weight', '15.weight'],
+  );
 });
 
 test('float64 models: dtype reaches every parameter', () => {
@@ -143,8 +220,14 @@ test('float64 models: dtype reaches every parameter', () => {
 });
 
 test('errors name the layer (position and token), the shapes, and the nearest valid name', () => {
-  rejects(() => d.parseModelSpec('conv:32:5,relu,lienar:10'), /^layer 2 \(lienar:10\): unknown layer "lienar" \(did you mean "linear"\?\); expected one of linear, conv/);
-  rejects(() => d.parseModelSpec('conv:32:5:padding=2'), /^layer 0 \(conv:32:5:padding=2\): conv has no option "padding" \(did you mean "pad"\?\); its options are out, kernel, stride, pad, bias, init/);
+  rejects(
+    () => d.parseModelSpec('conv:32:5,relu,lienar:10'),
+    /^layer 2 \(lienar:10\): unknown layer "lienar" \(did you mean "linear"\?\); expected one of linear, conv/,
+  );
+  rejects(
+    () => d.parseModelSpec('conv:32:5:padding=2'),
+    /^layer 0 \(conv:32:5:padding=2\): conv has no option "padding" \(did you mean "pad"\?\); its options are out, kernel, stride, pad, bias, init/,
+  );
   rejects(() => d.parseModelSpec('conv:32:5:strid=2'), /option "strid" \(did you mean "stride"\?\)/);
   rejects(() => d.parseModelSpec('relu:3'), /^layer 0 \(relu:3\): relu takes no values, got 1/);
   rejects(() => d.parseModelSpec('linear:10:20'), /linear takes at most 1 positional value\(s\) \(out\), got 2/);
@@ -153,22 +236,43 @@ test('errors name the layer (position and token), the shapes, and the nearest va
   rejects(() => d.parseModelSpec('dropout:1.5'), /dropout:1\.5\): p: the drop probability must be in \[0, 1\), got "1\.5"/);
   rejects(() => d.parseModelSpec('fmp:2.5'), /ratio: the pooling ratio α must be in \(1, 2\)/);
   rejects(() => d.parseModelSpec('linear:bias=maybe'), /bias: expected true or false, got "maybe"/);
-  rejects(() => d.parseModelSpec('dropconnect:64:act=rleu'), /act: expected one of none, relu, tanh, sigmoid, got "rleu" \(did you mean "relu"\?\)/);
+  rejects(
+    () => d.parseModelSpec('dropconnect:64:act=rleu'),
+    /act: expected one of none, relu, tanh, sigmoid, got "rleu" \(did you mean "relu"\?\)/,
+  );
   rejects(() => d.parseModelSpec('linear:10,,relu'), /^layer 1 \(<empty>\): empty layer/);
   rejects(() => d.parseModelSpec('linear:out=10:5'), /positional value "5" after a key=value option/);
   rejects(() => d.parseModelSpec('linear:out=10:out=5'), /option "out" is given twice/);
   rejects(() => d.parseModelSpec('linear,relu,linear'), /^layer 0 \(linear\): needs its output size/);
   rejects(() => d.parseModelSpec(''), /the model spec is empty/);
-  rejects(() => build('conv:32:5,relu,linear:10'), /^layer 2 \(linear:10\): takes flat features \[F\] but gets \[32, 24, 24\]; put flatten before it/);
+  rejects(
+    () => build('conv:32:5,relu,linear:10'),
+    /^layer 2 \(linear:10\): takes flat features \[F\] but gets \[32, 24, 24\]; put flatten before it/,
+  );
   rejects(() => build('flatten,linear:64,relu,conv:8:3,flatten,linear'), /^layer 3 \(conv:8:3\): takes images \[C, H, W\] but gets \[64\]/);
-  rejects(() => build('conv:8:3,maxpool:2,conv:8:3,maxpool:2,conv:8:7,flatten,linear'), /^layer 4 \(conv:8:7\): input \[8, 5, 5\] with padding 0×0 is smaller than the kernel 7×7/);
+  rejects(
+    () => build('conv:8:3,maxpool:2,conv:8:3,maxpool:2,conv:8:7,flatten,linear'),
+    /^layer 4 \(conv:8:7\): input \[8, 5, 5\] with padding 0×0 is smaller than the kernel 7×7/,
+  );
   rejects(() => build('maxpool:2:pad=2,flatten,linear'), /^layer 0 \(maxpool:2:pad=2\): padding 2×2 must be at most half the kernel 2×2/);
   rejects(() => build('flatten,linear:128,relu,linear:5'), /^layer 3 \(linear:5\): the model ends in \[5\] but the data has 10 classes/);
-  rejects(() => build('conv:10:3'), /^layer 0 \(conv:10:3\): the model ends in \[10, 26, 26\] but the data has 10 classes.*end with flatten and a linear layer/);
-  rejects(() => build('flatten,dropout2d,linear'), /^layer 1 \(dropout2d\): drops whole channels of \[C, H, W\] \(or \[C, L\]\) but gets \[784\]/);
+  rejects(
+    () => build('conv:10:3'),
+    /^layer 0 \(conv:10:3\): the model ends in \[10, 26, 26\] but the data has 10 classes.*end with flatten and a linear layer/,
+  );
+  rejects(
+    () => build('flatten,dropout2d,linear'),
+    /^layer 1 \(dropout2d\): drops whole channels of \[C, H, W\] \(or \[C, L\]\) but gets \[784\]/,
+  );
   rejects(() => build('fmp:out=10,flatten,linear'), /^layer 0 \(fmp:out=10\): cannot pool 28×28 into 10×10/);
-  rejects(() => build('fmp:kernel=20:out=10,flatten,linear'), /^layer 0 \(fmp:out=10:kernel=20\): output 10×10 with kernel 20×20 does not fit the input \[1, 28, 28\]/);
-  rejects(() => build('linear', { dropout: 0.5 }), /the dropout option applies to the built-in models; write dropout layers in the spec instead/);
+  rejects(
+    () => build('fmp:kernel=20:out=10,flatten,linear'),
+    /^layer 0 \(fmp:out=10:kernel=20\): output 10×10 with kernel 20×20 does not fit the input \[1, 28, 28\]/,
+  );
+  rejects(
+    () => build('linear', { dropout: 0.5 }),
+    /the dropout option applies to the built-in models; write dropout layers in the spec instead/,
+  );
   rejects(() => d.resolveModel('resnt'), /^unknown model "resnt"; expected one of mlp, logreg, cnn, fmp, a layer spec/);
   rejects(() => d.resolveModel('cnnn'), /^unknown model "cnnn" \(did you mean "cnn"\?\)/);
   rejects(() => d.layersFromJson([{ type: 'conv', out: 8 }], 'net.json'), /^net\.json: layer 0 \(conv\): conv needs kernel/);
@@ -184,7 +288,10 @@ test('resolveModel reads a .json file of layers; its name is the canonical spec 
     writeFileSync(path, JSON.stringify([{ type: 'flatten' }, { type: 'linear', out: 32 }, { type: 'relu' }, { type: 'linear' }]));
     const spec = d.resolveModel(path, { readFile: (p) => readFileSync(p, 'utf8') });
     assert.equal(spec.name, 'flatten,linear:32,relu,linear');
-    same(spec.build({ rng: new d.Rng(1), inputShape: IMG, classes: 10 }), d.resolveModel(spec.name).build({ rng: new d.Rng(1), inputShape: IMG, classes: 10 }));
+    same(
+      spec.build({ rng: new d.Rng(1), inputShape: IMG, classes: 10 }),
+      d.resolveModel(spec.name).build({ rng: new d.Rng(1), inputShape: IMG, classes: 10 }),
+    );
     writeFileSync(path, '[{"type": "linear",');
     rejects(() => d.resolveModel(path, { readFile: (p) => readFileSync(p, 'utf8') }), /net\.json: not valid JSON/);
     rejects(() => d.resolveModel(join(dir, 'none.json'), { readFile: (p) => readFileSync(p, 'utf8') }), /none\.json: file not found/);
@@ -201,13 +308,30 @@ test('the CLI: --model FILE.json trains (also with --ensemble), a bad spec is on
     const ok = await cli('train', '--model', path, '--data', 'embedded', '--limit', '64', '--test-limit', '50', '--epochs', '1');
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /final test accuracy/);
-    const ens = await cli('train', '--model', path, '--ensemble', '2', '--data', 'embedded', '--limit', '64', '--test-limit', '50', '--epochs', '1');
+    const ens = await cli(
+      'train',
+      '--model',
+      path,
+      '--ensemble',
+      '2',
+      '--data',
+      'embedded',
+      '--limit',
+      '64',
+      '--test-limit',
+      '50',
+      '--epochs',
+      '1',
+    );
     assert.equal(ens.code, 0, ens.err);
     assert.match(ens.out, /ensemble, averaged probabilities/);
     const bad = await cli('train', '--model', 'conv:8:3,relu,linear', '--data', 'embedded', '--limit', '64', '--epochs', '1');
     assert.equal(bad.code, 2);
     assert.equal(bad.err.trim().split('\n').length, 1);
-    assert.match(bad.err, /^descent train: --model: layer 2 \(linear\): takes flat features \[F\] but gets \[8, 26, 26\]; put flatten before it$/);
+    assert.match(
+      bad.err,
+      /^descent train: --model: layer 2 \(linear\): takes flat features \[F\] but gets \[8, 26, 26\]; put flatten before it$/,
+    );
     const unknown = await cli('train', '--model', 'conv:8:3,rleu,flatten,linear', '--data', 'embedded');
     assert.equal(unknown.code, 2);
     assert.match(unknown.err, /--model: layer 1 \(rleu\): unknown layer "rleu" \(did you mean "relu"\?\)/);

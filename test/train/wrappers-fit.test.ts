@@ -24,9 +24,17 @@ const test_ = data.test.slice(0, 100);
 
 function setup(seed: number, opt: (m: Module) => AnyOptimizer, o: { dropout?: number; test?: boolean } = {}): FitOptions {
   const rng = new Rng(seed);
-  const model = getModel('mlp').build({ rng: rng.fork('model'), inputShape: train.shape, classes: 10, ...(o.dropout ? { dropout: o.dropout } : {}) });
+  const model = getModel('mlp').build({
+    rng: rng.fork('model'),
+    inputShape: train.shape,
+    classes: 10,
+    ...(o.dropout ? { dropout: o.dropout } : {}),
+  });
   return {
-    model, optimizer: opt(model), epochs: 2, rng: rng.fork('train'),
+    model,
+    optimizer: opt(model),
+    epochs: 2,
+    rng: rng.fork('train'),
     train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
     ...(o.test === false ? {} : { test: new DataLoader(test_, { batchSize: 50, flatten: true }) }),
   };
@@ -40,7 +48,8 @@ test('Schedule-Free AdamW in fit(): evaluated at the average, trained at y, and 
   const ra = fitRun(a);
   const b = setup(1, make, { test: false });
   fitRun(b);
-  for (const [i, w] of bits(a.model).entries()) assert.ok(w.equals(bits(b.model)[i]), `parameter ${i}: a run that evaluates each epoch ends where one that never does ends`);
+  for (const [i, w] of bits(a.model).entries())
+    assert.ok(w.equals(bits(b.model)[i]), `parameter ${i}: a run that evaluates each epoch ends where one that never does ends`);
   const opt = a.optimizer as ScheduleFreeAdamW;
   assert.equal(opt.trainMode, false, 'fit ends in eval mode: the parameters hold x');
   const last = ra.records.at(-1)!;
@@ -52,7 +61,10 @@ test('Schedule-Free AdamW in fit(): evaluated at the average, trained at y, and 
   const atY = evaluate(a.model, new DataLoader(test_, { batchSize: 50, flatten: true }));
   const atX = evaluate(a.model, new DataLoader(test_, { batchSize: 50, flatten: true }), { optimizer: opt });
   assert.notEqual(atY.testLoss, atX.testLoss, 'y and x are different weights');
-  assert.ok(Math.abs(atX.testLoss - last.testLoss!) < 1e-5, `evaluate({ optimizer }) in train mode evaluates x (${atX.testLoss} vs ${last.testLoss})`);
+  assert.ok(
+    Math.abs(atX.testLoss - last.testLoss!) < 1e-5,
+    `evaluate({ optimizer }) in train mode evaluates x (${atX.testLoss} vs ${last.testLoss})`,
+  );
 });
 
 type Saved = FitOptions & { saved: Checkpoint[] };
@@ -66,18 +78,30 @@ function resumesBitForBit(name: string, make: () => FitOptions, everySteps: numb
   const full = withCheckpoints(make(), everySteps);
   const ref = fitRun(full);
   const picks = full.saved.filter((c) => c.step < 10);
-  assert.ok(picks.some((c) => c.batch > 0), `${name}: a mid-epoch checkpoint is tested`);
+  assert.ok(
+    picks.some((c) => c.batch > 0),
+    `${name}: a mid-epoch checkpoint is tested`,
+  );
   for (const c of picks) {
     const again = make();
     const r = fitRun({ ...again, resume: c });
-    for (const [i, w] of bits(again.model).entries()) assert.ok(w.equals(bits(full.model)[i]), `${name}: resumed from step ${c.step}: parameter ${i} differs`);
-    assert.deepEqual(r.records.map((e) => [e.trainLoss, e.testLoss, e.evals]), ref.records.map((e) => [e.trainLoss, e.testLoss, e.evals]), `${name}: records after resuming from step ${c.step}`);
+    for (const [i, w] of bits(again.model).entries())
+      assert.ok(w.equals(bits(full.model)[i]), `${name}: resumed from step ${c.step}: parameter ${i} differs`);
+    assert.deepEqual(
+      r.records.map((e) => [e.trainLoss, e.testLoss, e.evals]),
+      ref.records.map((e) => [e.trainLoss, e.testLoss, e.evals]),
+      `${name}: records after resuming from step ${c.step}`,
+    );
   }
   return full.saved;
 }
 
 test('Schedule-Free SGD: a checkpoint keeps y (model), z (optimizer state) and x (evalModel), and resumes bit for bit', () => {
-  const saved = resumesBitForBit('Schedule-Free SGD', () => setup(2, (m) => new ScheduleFreeSGD(m.namedParameters(), { lr: 0.5, momentum: 0.9 })), 3);
+  const saved = resumesBitForBit(
+    'Schedule-Free SGD',
+    () => setup(2, (m) => new ScheduleFreeSGD(m.namedParameters(), { lr: 0.5, momentum: 0.9 })),
+    3,
+  );
   const c = saved[1];
   assert.ok(c.evalModel, 'evalModel is kept');
   for (const [n, e] of Object.entries(c.model)) {
@@ -92,11 +116,26 @@ test('Schedule-Free SGD: a checkpoint keeps y (model), z (optimizer state) and x
 test('SAM in fit(): two gradient evaluations per step (the batch pass is the first), records count them, dropout included', () => {
   const o = setup(3, (m) => new SAM(new SGD(m.namedParameters(), { lr: 0.05, momentum: 0.9 }), { rho: 0.05 }), { dropout: 0.2 });
   const r = fitRun(o);
-  assert.deepEqual(r.records.map((e) => e.evals), [10, 20], '5 steps per epoch, 2 evaluations each');
+  assert.deepEqual(
+    r.records.map((e) => e.evals),
+    [10, 20],
+    '5 steps per epoch, 2 evaluations each',
+  );
   assert.ok(r.records[1].trainLoss < r.records[0].trainLoss, 'it trains');
 });
 
 test('Lookahead over SAM over SGD with dropout, and ASAM, stopped mid-epoch, resume bit for bit', () => {
-  resumesBitForBit('Lookahead(SAM)', () => setup(4, (m) => new Lookahead(new SAM(new SGD(m.namedParameters(), { lr: 0.05, momentum: 0.9 }), { rho: 0.05 }), { k: 3 }), { dropout: 0.2 }), 2);
-  resumesBitForBit('ASAM', () => setup(5, (m) => new SAM(new SGD(m.namedParameters(), { lr: 0.05 }), { rho: 0.5, adaptive: true, eta: 0.01 })), 3);
+  resumesBitForBit(
+    'Lookahead(SAM)',
+    () =>
+      setup(4, (m) => new Lookahead(new SAM(new SGD(m.namedParameters(), { lr: 0.05, momentum: 0.9 }), { rho: 0.05 }), { k: 3 }), {
+        dropout: 0.2,
+      }),
+    2,
+  );
+  resumesBitForBit(
+    'ASAM',
+    () => setup(5, (m) => new SAM(new SGD(m.namedParameters(), { lr: 0.05 }), { rho: 0.5, adaptive: true, eta: 0.01 })),
+    3,
+  );
 });

@@ -40,6 +40,15 @@ test('clip keeps 60 characters and the length; clipMessage clips each long quote
 });
 
 test('decimal reads only decimal numbers', () => {
-  for (const [s, v] of [['1', 1], ['-2.5', -2.5], ['.5', 0.5], ['3.', 3], ['1e-3', 0.001], ['+4E2', 400]] as const) assert.equal(decimal(s), v);
-  for (const s of ['0x10', '0b1', '0o7', '1_0', 'Infinity', 'NaN', '', ' 1', '1 ', '1e', 'e1', '--1', '1e999']) assert.equal(decimal(s), undefined, s);
+  for (const [s, v] of [
+    ['1', 1],
+    ['-2.5', -2.5],
+    ['.5', 0.5],
+    ['3.', 3],
+    ['1e-3', 0.001],
+    ['+4E2', 400],
+  ] as const)
+    assert.equal(decimal(s), v);
+  for (const s of ['0x10', '0b1', '0o7', '1_0', 'Infinity', 'NaN', '', ' 1', '1 ', '1e', 'e1', '--1', '1e999'])
+    assert.equal(decimal(s), undefined, s);
 });

@@ -25,10 +25,16 @@ test('the compile-time checks above hold at run time too', () => {
 });
 
 test('toArray: nested arrays, one level per dimension; a number for a 0-d tensor', () => {
-  const m = d.tensor([[1, 2, 3], [4, 5, 6]]);
+  const m = d.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   const rows = m.toArray<number[][]>();
   assert.deepEqual(rows[1], [4, 5, 6]);
-  assert.deepEqual(rows, [[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(rows, [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.equal(new d.Tensor(new Float64Array([7]), []).toArray(), 7);
 });
 
@@ -43,7 +49,10 @@ test('step(closure): a PyTorch-style closure returning the loss Tensor works for
   });
   assert.equal(loss, 9);
   assert.equal(x.data[0], 3 - 0.25 * 6);
-  assert.throws(() => opt.step(() => d.tensor([1, 2]) as never), /SGD: the closure must return the loss \(a number or a one-element Tensor\), got/);
+  assert.throws(
+    () => opt.step(() => d.tensor([1, 2]) as never),
+    /SGD: the closure must return the loss \(a number or a one-element Tensor\), got/,
+  );
 });
 
 test('loadStateDict takes Float32Array (any array-like) data; stateDict gives number[]', () => {

@@ -39,8 +39,22 @@ export interface TrainConfig {
 }
 
 export const DEFAULTS: TrainConfig = Object.freeze({
-  arch: 'mlp', hidden: 64, reg: 'none', p: 0.5, penalty: 'none', lambda: 1e-4, augment: 'none', optimizer: 'sgd', lr: 0.05,
-  schedule: 'constant', k: 1e-3, batch: 64, train: 2000, test: 1000, epochs: 10, seed: 1,
+  arch: 'mlp',
+  hidden: 64,
+  reg: 'none',
+  p: 0.5,
+  penalty: 'none',
+  lambda: 1e-4,
+  augment: 'none',
+  optimizer: 'sgd',
+  lr: 0.05,
+  schedule: 'constant',
+  k: 1e-3,
+  batch: 64,
+  train: 2000,
+  test: 1000,
+  epochs: 10,
+  seed: 1,
 }) as TrainConfig;
 
 type NumKey = { [K in keyof TrainConfig]: TrainConfig[K] extends number ? K : never }[keyof TrainConfig];
@@ -61,7 +75,12 @@ export const LIMITS: Record<NumKey, { min: number; max: number; int: boolean }> 
 };
 
 export const CHOICES: Record<ChoiceKey, readonly string[]> = {
-  arch: ARCHS, reg: REGS, penalty: PENALTIES, augment: AUGMENTS, optimizer: OPTIMIZERS, schedule: SCHEDULES,
+  arch: ARCHS,
+  reg: REGS,
+  penalty: PENALTIES,
+  augment: AUGMENTS,
+  optimizer: OPTIMIZERS,
+  schedule: SCHEDULES,
 };
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

@@ -6,7 +6,18 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './train.css';
-import { DEFAULTS, CHOICES, LIMITS, HIST_BINS, HIST_RANGE, checkValue, checkConfig, fromQuery, toQuery, type TrainConfig } from './config.js';
+import {
+  DEFAULTS,
+  CHOICES,
+  LIMITS,
+  HIST_BINS,
+  HIST_RANGE,
+  checkValue,
+  checkConfig,
+  fromQuery,
+  toQuery,
+  type TrainConfig,
+} from './config.js';
 import { TRAIN_PRESETS } from './presets.js';
 import type { FromWorker, ToWorker } from './worker.js';
 import type { StepRecord, EpochSummary, Landscape, AugmentSettings } from './session.js';
@@ -55,7 +66,7 @@ const inputs = new Map<keyof TrainConfig, HTMLInputElement | HTMLSelectElement>(
 for (const key of Object.keys(DEFAULTS) as (keyof TrainConfig)[]) {
   const label = document.createElement('label');
   label.textContent = key;
-  label.htmlFor = 'set-' + key;
+  label.htmlFor = `set-${key}`;
   let el: HTMLInputElement | HTMLSelectElement;
   if (key in CHOICES) {
     el = document.createElement('select');
@@ -66,7 +77,7 @@ for (const key of Object.keys(DEFAULTS) as (keyof TrainConfig)[]) {
     const lim = LIMITS[key as keyof typeof LIMITS];
     el.title = `${lim.int ? 'integer' : 'number'} in [${lim.min}, ${lim.max}]`;
   }
-  el.id = 'set-' + key;
+  el.id = `set-${key}`;
   el.name = key;
   el.addEventListener('change', () => readForm());
   inputs.set(key, el);
@@ -100,9 +111,9 @@ function readForm(): boolean {
   if (changed && preset) {
     preset = null;
     markPreset();
-    $('preset-text').textContent = 'Modified settings: one run with the values below (a preset\'s text no longer applies).';
+    $('preset-text').textContent = "Modified settings: one run with the values below (a preset's text no longer applies).";
   }
-  history.replaceState(null, '', '?' + toQuery(config, preset));
+  history.replaceState(null, '', `?${toQuery(config, preset)}`);
   return true;
 }
 
@@ -121,20 +132,28 @@ function markPreset(): void {
 }
 function runsFor(): RunData[] {
   if (!preset) return [{ label: 'run', config: { ...config }, steps: [], epochs: [], done: false }];
-  return TRAIN_PRESETS[preset].runs.map((r) => ({ label: r.label, config: { ...DEFAULTS, ...r.config, seed: r.config.seed ?? config.seed }, steps: [], epochs: [], done: false }));
+  return TRAIN_PRESETS[preset].runs.map((r) => ({
+    label: r.label,
+    config: { ...DEFAULTS, ...r.config, seed: r.config.seed ?? config.seed },
+    steps: [],
+    epochs: [],
+    done: false,
+  }));
 }
 function choosePreset(id: string): void {
   preset = id;
   config = { ...DEFAULTS, ...TRAIN_PRESETS[id].runs[0].config, seed: config.seed };
   fillForm();
-  history.replaceState(null, '', '?' + toQuery(config, preset));
+  history.replaceState(null, '', `?${toQuery(config, preset)}`);
   restart();
 }
 function describe(): void {
   markPreset();
   $('augment').hidden = preset !== 'augment';
   if (preset === 'augment') requestAugment();
-  $('preset-text').textContent = preset ? TRAIN_PRESETS[preset].text : 'One run with the settings below. Pick a preset for one of the lecture\'s figures.';
+  $('preset-text').textContent = preset
+    ? TRAIN_PRESETS[preset].text
+    : "One run with the settings below. Pick a preset for one of the lecture's figures.";
 }
 
 // ---- worker ----
@@ -146,7 +165,10 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     ready = true;
     const threads = m.threads > 1 ? `${m.threads} threads` : 'one thread';
     $('backend').textContent = `backend: ${m.backend}, ${threads}${m.relaxedSimd ? ', relaxed SIMD' : ''}`;
-    if (!m.isolated) notices.push('This page is not cross-origin isolated (no COOP/COEP headers), so training runs on one thread. `npm run lab` and the hosting headers in docs/lab-training.md make it use all cores.');
+    if (!m.isolated)
+      notices.push(
+        'This page is not cross-origin isolated (no COOP/COEP headers), so training runs on one thread. `npm run lab` and the hosting headers in docs/lab-training.md make it use all cores.',
+      );
     if (m.note) notices.push(m.note);
     showNotice();
     restart();
@@ -231,7 +253,15 @@ function width(id: string): number {
 }
 
 /** Draws or updates a chart: a chart with the same series keeps its canvas and only takes the new data. */
-function lineChart(id: string, title: string, xLabel: string, yLabel: string, tables: [number[], ...(number | null)[][]], series: uPlot.Series[], log = false): void {
+function lineChart(
+  id: string,
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  tables: [number[], ...(number | null)[][]],
+  series: uPlot.Series[],
+  log = false,
+): void {
   const el = $(id);
   const key = [title, xLabel, log, ...series.map((s) => String(s.label))].join('|');
   const old = charts.get(id);
@@ -242,7 +272,9 @@ function lineChart(id: string, title: string, xLabel: string, yLabel: string, ta
   old?.chart.destroy();
   el.textContent = '';
   const opts: uPlot.Options = {
-    title, width: width(id), height: 200,
+    title,
+    width: width(id),
+    height: 200,
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
     axes: [{ label: xLabel }, { label: yLabel }],
     series: [{ label: xLabel }, ...series],
@@ -258,7 +290,13 @@ function joined(cols: [number[], number[]][]): uPlot.AlignedData {
 function draw(): void {
   const xKey = preset ? TRAIN_PRESETS[preset].x : 'step';
   const xName = xKey === 'gradEpochs' ? 'gradient evaluations (passes over the data)' : 'step';
-  const ser = (label: string, i: number, dash = false): uPlot.Series => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, ...(dash ? { dash: [5, 4] } : {}) });
+  const ser = (label: string, i: number, dash = false): uPlot.Series => ({
+    label,
+    stroke: COLORS[i % COLORS.length],
+    width: 1.5,
+    spanGaps: true,
+    ...(dash ? { dash: [5, 4] } : {}),
+  });
   const visible = runs.filter((r) => r.steps.length > 0);
   const idx = (r: RunData) => runs.indexOf(r);
   // loss per step (thinned to at most 600 points per run)
@@ -266,43 +304,122 @@ function draw(): void {
     const every = Math.max(1, Math.ceil(r.steps.length / 600));
     return r.steps.filter((_, i) => i % every === 0 || i === r.steps.length - 1);
   };
-  lineChart('chart-step', 'training loss per step', xName, 'loss', joined(visible.map((r) => {
-    const s = thin(r);
-    return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)];
-  })) as never, visible.map((r) => ser(r.label, idx(r))), true);
-  lineChart('chart-lr', 'learning rate', 'step', 'lr', joined(visible.map((r) => {
-    const s = thin(r);
-    return [s.map((p) => p.step), s.map((p) => p.lr)];
-  })) as never, visible.map((r) => ser(r.label, idx(r))));
+  lineChart(
+    'chart-step',
+    'training loss per step',
+    xName,
+    'loss',
+    joined(
+      visible.map((r) => {
+        const s = thin(r);
+        return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)];
+      }),
+    ) as never,
+    visible.map((r) => ser(r.label, idx(r))),
+    true,
+  );
+  lineChart(
+    'chart-lr',
+    'learning rate',
+    'step',
+    'lr',
+    joined(
+      visible.map((r) => {
+        const s = thin(r);
+        return [s.map((p) => p.step), s.map((p) => p.lr)];
+      }),
+    ) as never,
+    visible.map((r) => ser(r.label, idx(r))),
+  );
   const ep = runs.filter((r) => r.epochs.length > 0);
   const epochSeries = ep.flatMap((r) => [ser(`${r.label} test`, idx(r)), ser(`${r.label} train`, idx(r), true)]);
-  lineChart('chart-epoch-loss', 'loss per epoch', 'epoch', 'loss', joined(ep.flatMap((r) => {
-    const x = r.epochs.map((e) => e.epoch);
-    return [[x, r.epochs.map((e) => e.testLoss)], [x, r.epochs.map((e) => e.trainLoss)]] as [number[], number[]][];
-  })) as never, epochSeries);
-  lineChart('chart-epoch-acc', 'accuracy per epoch', 'epoch', 'accuracy', joined(ep.flatMap((r) => {
-    const x = r.epochs.map((e) => e.epoch);
-    return [[x, r.epochs.map((e) => e.testAccuracy)], [x, r.epochs.map((e) => e.trainAccuracy)]] as [number[], number[]][];
-  })) as never, epochSeries);
+  lineChart(
+    'chart-epoch-loss',
+    'loss per epoch',
+    'epoch',
+    'loss',
+    joined(
+      ep.flatMap((r) => {
+        const x = r.epochs.map((e) => e.epoch);
+        return [
+          [x, r.epochs.map((e) => e.testLoss)],
+          [x, r.epochs.map((e) => e.trainLoss)],
+        ] as [number[], number[]][];
+      }),
+    ) as never,
+    epochSeries,
+  );
+  lineChart(
+    'chart-epoch-acc',
+    'accuracy per epoch',
+    'epoch',
+    'accuracy',
+    joined(
+      ep.flatMap((r) => {
+        const x = r.epochs.map((e) => e.epoch);
+        return [
+          [x, r.epochs.map((e) => e.testAccuracy)],
+          [x, r.epochs.map((e) => e.trainAccuracy)],
+        ] as [number[], number[]][];
+      }),
+    ) as never,
+    epochSeries,
+  );
   const last = runs[current];
   if (last && last.epochs.length) {
     const names = last.epochs[0].norms.map((n) => n.name);
     const x = last.epochs.map((e) => e.epoch);
-    lineChart('chart-norms', `${last.label}: per-layer norms (solid: weights, dashed: last gradient)`, 'epoch', 'L2 norm', joined(names.flatMap((_, j) => [
-      [x, last.epochs.map((e) => e.norms[j].weight)], [x, last.epochs.map((e) => e.norms[j].grad)],
-    ] as [number[], number[]][])) as never, names.flatMap((n, j) => [ser(`${n} |w|`, j), ser(`${n} |g|`, j, true)]), true);
+    lineChart(
+      'chart-norms',
+      `${last.label}: per-layer norms (solid: weights, dashed: last gradient)`,
+      'epoch',
+      'L2 norm',
+      joined(
+        names.flatMap(
+          (_, j) =>
+            [
+              [x, last.epochs.map((e) => e.norms[j].weight)],
+              [x, last.epochs.map((e) => e.norms[j].grad)],
+            ] as [number[], number[]][],
+        ),
+      ) as never,
+      names.flatMap((n, j) => [ser(`${n} |w|`, j), ser(`${n} |g|`, j, true)]),
+      true,
+    );
     drawConfusion(last.epochs[last.epochs.length - 1].confusion);
   }
-  lineChart('chart-nearzero', 'fraction of weights with |w| < 0.001', 'epoch', 'fraction', joined(ep.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.nearZero)])) as never,
-    ep.map((r) => ser(r.label, idx(r))));
+  lineChart(
+    'chart-nearzero',
+    'fraction of weights with |w| < 0.001',
+    'epoch',
+    'fraction',
+    joined(ep.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.nearZero)])) as never,
+    ep.map((r) => ser(r.label, idx(r))),
+  );
   const hx = Array.from({ length: HIST_BINS }, (_, i) => -HIST_RANGE + ((i + 0.5) * 2 * HIST_RANGE) / HIST_BINS);
-  lineChart('chart-hist', 'histogram of the weights (latest epoch; end bins hold everything beyond ±0.3)', 'weight', 'count', joined(ep.map((r) => [hx, r.epochs[r.epochs.length - 1].hist])) as never,
-    ep.map((r) => ({ ...ser(r.label, idx(r)), paths: uPlot.paths.stepped!({ align: 1 }) })), true);
+  lineChart(
+    'chart-hist',
+    'histogram of the weights (latest epoch; end bins hold everything beyond ±0.3)',
+    'weight',
+    'count',
+    joined(ep.map((r) => [hx, r.epochs[r.epochs.length - 1].hist])) as never,
+    ep.map((r) => ({ ...ser(r.label, idx(r)), paths: uPlot.paths.stepped!({ align: 1 }) })),
+    true,
+  );
   $('chart-ensemble').hidden = ensemble.length === 0;
   if (ensemble.length) {
     const n = ensemble.map((e) => e.members);
-    lineChart('chart-ensemble', 'test accuracy against ensemble size N', 'members N', 'accuracy', [n, ensemble.map((e) => e.memberAccuracy), ensemble.map((e) => e.accuracy)],
-      [{ ...ser('member N alone', 1), width: 0, points: { show: true, size: 8 } }, { ...ser('ensemble of members 1..N', 0), points: { show: true, size: 6 } }]);
+    lineChart(
+      'chart-ensemble',
+      'test accuracy against ensemble size N',
+      'members N',
+      'accuracy',
+      [n, ensemble.map((e) => e.memberAccuracy), ensemble.map((e) => e.accuracy)],
+      [
+        { ...ser('member N alone', 1), width: 0, points: { show: true, size: 8 } },
+        { ...ser('ensemble of members 1..N', 0), points: { show: true, size: 6 } },
+      ],
+    );
   }
   drawMistakes();
   drawLandscape();
@@ -310,15 +427,17 @@ function draw(): void {
   if (r) {
     const e = r.epochs[r.epochs.length - 1];
     const all = runs.every((q) => q.done || q.error);
-    $('progress').textContent = `${all ? 'done' : paused ? 'paused' : 'training'} · run ${current + 1}/${runs.length} (${r.label}) · epoch ${Math.min(r.config.epochs, (r.steps.at(-1)?.epoch ?? 1))}/${r.config.epochs}`
-      + ` · step ${r.steps.length} · ${Math.round(rate).toLocaleString('en')} samples/s${e ? ` · test accuracy ${(100 * e.testAccuracy).toFixed(1)}%` : ''}`;
+    $('progress').textContent =
+      `${all ? 'done' : paused ? 'paused' : 'training'} · run ${current + 1}/${runs.length} (${r.label}) · epoch ${Math.min(r.config.epochs, r.steps.at(-1)?.epoch ?? 1)}/${r.config.epochs}` +
+      ` · step ${r.steps.length} · ${Math.round(rate).toLocaleString('en')} samples/s${e ? ` · test accuracy ${(100 * e.testAccuracy).toFixed(1)}%` : ''}`;
   }
 }
 
 function drawConfusion(conf: number[]): void {
   const c = $<HTMLCanvasElement>('confusion');
   const g = c.getContext('2d')!;
-  const cell = 22, off = 40;
+  const cell = 22,
+    off = 40;
   g.clearRect(0, 0, c.width, c.height);
   g.font = '9px sans-serif';
   for (let t = 0; t < 10; t++) {
@@ -347,8 +466,16 @@ function drawConfusion(conf: number[]): void {
 
 /** Viridis-like ramp, dark (low loss) to yellow (high), on log loss. */
 function ramp(f: number): string {
-  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-  const x = Math.min(0.9999, Math.max(0, f)) * (stops.length - 1), i = Math.floor(x), t = x - i;
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const x = Math.min(0.9999, Math.max(0, f)) * (stops.length - 1),
+    i = Math.floor(x),
+    t = x - i;
   const c = stops[i].map((v, k) => Math.round(v + (stops[i + 1][k] - v) * t));
   return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
 }
@@ -358,13 +485,16 @@ function heat(id: string, z: number[][], path?: [number, number][]): void {
   const g = c.getContext('2d')!;
   g.clearRect(0, 0, c.width, c.height);
   if (!z.length) return;
-  const n = z.length, cell = c.width / n;
+  const n = z.length,
+    cell = c.width / n;
   const flat = z.flat().filter(Number.isFinite);
-  const lo = Math.log(Math.min(...flat)), hi = Math.log(Math.max(...flat));
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    g.fillStyle = ramp((Math.log(z[i][j]) - lo) / (hi - lo || 1));
-    g.fillRect(j * cell, (n - 1 - i) * cell, cell + 0.5, cell + 0.5);
-  }
+  const lo = Math.log(Math.min(...flat)),
+    hi = Math.log(Math.max(...flat));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      g.fillStyle = ramp((Math.log(z[i][j]) - lo) / (hi - lo || 1));
+      g.fillRect(j * cell, (n - 1 - i) * cell, cell + 0.5, cell + 0.5);
+    }
   g.fillStyle = '#fff';
   g.font = '10px sans-serif';
   g.fillText(`loss ${Math.exp(lo).toPrecision(3)} (dark) – ${Math.exp(hi).toPrecision(3)} (yellow)`, 4, 12);
@@ -393,10 +523,22 @@ function drawLandscape(): void {
 
 // ---- crop examples ----
 const AUG_SLIDERS: [keyof AugmentSettings, string, number, number, number][] = [
-  ['flip', 'flip probability', 0, 1, 0.5], ['pad', 'crop padding (px)', 0, 6, 2], ['scale', 'scale ±', 0, 0.4, 0.15],
-  ['brightness', 'brightness ±', 0, 0.8, 0.3], ['contrast', 'contrast ±', 0, 0.8, 0.3],
+  ['flip', 'flip probability', 0, 1, 0.5],
+  ['pad', 'crop padding (px)', 0, 6, 2],
+  ['scale', 'scale ±', 0, 0.4, 0.15],
+  ['brightness', 'brightness ±', 0, 0.8, 0.3],
+  ['contrast', 'contrast ±', 0, 0.8, 0.3],
 ];
-const augValues: AugmentSettings = { flip: 0.5, pad: 2, scale: 0.15, brightness: 0.3, contrast: 0.3, count: 8, variants: 3, seed: config.seed };
+const augValues: AugmentSettings = {
+  flip: 0.5,
+  pad: 2,
+  scale: 0.15,
+  brightness: 0.3,
+  contrast: 0.3,
+  count: 8,
+  variants: 3,
+  seed: config.seed,
+};
 for (const [key, label, min, max, value] of AUG_SLIDERS) {
   const l = document.createElement('label');
   const input = document.createElement('input');
@@ -417,7 +559,9 @@ function requestAugment(): void {
 }
 function drawAugmented(images: Float32Array[], count: number): void {
   const c = $<HTMLCanvasElement>('aug-canvas');
-  const scale = 2, gap = 6, cellW = 28 * scale + gap;
+  const scale = 2,
+    gap = 6,
+    cellW = 28 * scale + gap;
   c.width = count * cellW;
   c.height = images.length * cellW;
   const g = c.getContext('2d')!;
@@ -448,7 +592,8 @@ function drawMistakes(): void {
       const v = 255 - Math.round(m.pixels[j] * 255);
       img.data.set([v, v, v, 255], j * 4);
     }
-    const x = (i % 4) * 60, y = Math.floor(i / 4) * 60;
+    const x = (i % 4) * 60,
+      y = Math.floor(i / 4) * 60;
     g.putImageData(img, x + 16, y);
     g.font = '9px sans-serif';
     g.fillStyle = '#d55e00';
@@ -456,7 +601,9 @@ function drawMistakes(): void {
     g.fillStyle = '#222';
     g.fillText(`is ${CLASSES[m.label].slice(0, 7)}`, x, y + 51);
   });
-  $('mistakes-cap').textContent = mistakes.length ? 'most confidently wrong test images: predicted (probability), true class' : 'most confidently wrong test images (after the first epoch)';
+  $('mistakes-cap').textContent = mistakes.length
+    ? 'most confidently wrong test images: predicted (probability), true class'
+    : 'most confidently wrong test images (after the first epoch)';
 }
 
 // Charts are redrawn at most every 250 ms, from requestAnimationFrame, so the page keeps its frame rate while the worker streams steps.
@@ -478,14 +625,30 @@ send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI)
 
 /** For tests and the console: the runs as drawn. */
 (globalThis as { __train?: unknown }).__train = {
-  get runs() { return runs; },
-  get config() { return config; },
-  get preset() { return preset; },
-  get done() { return runs.length > 0 && runs.every((r) => r.done || r.error); },
-  get ready() { return ready; },
+  get runs() {
+    return runs;
+  },
+  get config() {
+    return config;
+  },
+  get preset() {
+    return preset;
+  },
+  get done() {
+    return runs.length > 0 && runs.every((r) => r.done || r.error);
+  },
+  get ready() {
+    return ready;
+  },
   /** The ensemble preset's accuracy against N, as drawn. */
-  get ensemble() { return ensemble; },
+  get ensemble() {
+    return ensemble;
+  },
   /** The worker's smoothed samples/s. */
-  get rate() { return rate; },
-  get backend() { return $('backend').textContent; },
+  get rate() {
+    return rate;
+  },
+  get backend() {
+    return $('backend').textContent;
+  },
 };

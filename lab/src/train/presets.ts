@@ -20,8 +20,9 @@ const small: Partial<TrainConfig> = { arch: 'mlp', hidden: 64, train: 2000, test
 export const TRAIN_PRESETS: Record<string, TrainPreset> = {
   batch: {
     title: 'Full-batch vs mini-batch',
-    text: 'The same MLP trained by gradient descent on all 2,000 samples per step, by mini-batch SGD (64 per step) and by L-BFGS (full batch, strong Wolfe line search). '
-      + 'Against gradient evaluations (x: passes over the data) SGD gets furthest for the same work; per step (the epoch charts: one step per epoch for GD and L-BFGS) L-BFGS gets further than GD.',
+    text:
+      'The same MLP trained by gradient descent on all 2,000 samples per step, by mini-batch SGD (64 per step) and by L-BFGS (full batch, strong Wolfe line search). ' +
+      'Against gradient evaluations (x: passes over the data) SGD gets furthest for the same work; per step (the epoch charts: one step per epoch for GD and L-BFGS) L-BFGS gets further than GD.',
     x: 'gradEpochs',
     runs: [
       { label: 'GD (full batch)', config: { ...small, optimizer: 'sgd', lr: 0.2, batch: 2000, epochs: 30 } },
@@ -31,8 +32,9 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
   },
   decay: {
     title: 'Learning-rate decay',
-    text: 'SGD with a large constant rate against exponential decay lr·e^(−kt) and 1/t decay lr/(1 + kt). '
-      + 'The rate is drawn under the loss: the decayed runs stop bouncing and settle lower late in training.',
+    text:
+      'SGD with a large constant rate against exponential decay lr·e^(−kt) and 1/t decay lr/(1 + kt). ' +
+      'The rate is drawn under the loss: the decayed runs stop bouncing and settle lower late in training.',
     x: 'step',
     runs: [
       { label: 'constant', config: { ...small, optimizer: 'sgd', lr: 0.2, schedule: 'constant', epochs: 5 } },
@@ -42,47 +44,85 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
   },
   ensemble: {
     title: 'SGD and ensemble members',
-    text: 'Five members of the same MLP from seeds 1–5 (SGD, lr 0.1, 5 epochs: different initial weights and batch orders) end between 54 % and 71 % test accuracy. '
-      + 'Averaging their predicted probabilities, the ensemble beats the mean member at every N, and its best (N = 3, 74.8 %) beats every member (chart: accuracy against N); it does not rise with every member.',
+    text:
+      'Five members of the same MLP from seeds 1–5 (SGD, lr 0.1, 5 epochs: different initial weights and batch orders) end between 54 % and 71 % test accuracy. ' +
+      'Averaging their predicted probabilities, the ensemble beats the mean member at every N, and its best (N = 3, 74.8 %) beats every member (chart: accuracy against N); it does not rise with every member.',
     x: 'step',
     ensemble: true,
-    runs: [1, 2, 3, 4, 5].map((seed) => ({ label: `member seed ${seed}`, config: { ...small, optimizer: 'sgd', lr: 0.1, seed, epochs: 5 } })),
+    runs: [1, 2, 3, 4, 5].map((seed) => ({
+      label: `member seed ${seed}`,
+      config: { ...small, optimizer: 'sgd', lr: 0.1, seed, epochs: 5 },
+    })),
   },
   penalty: {
     title: 'Model accuracy and loss: L1, L2, Elastic Net',
-    text: 'A wide MLP on only 500 samples overfits: train loss falls while test loss rises. An L2 penalty shrinks every weight, L1 drives many to zero '
-      + '(the near-zero fraction grows), Elastic Net does both; the test loss stays lower.',
+    text:
+      'A wide MLP on only 500 samples overfits: train loss falls while test loss rises. An L2 penalty shrinks every weight, L1 drives many to zero ' +
+      '(the near-zero fraction grows), Elastic Net does both; the test loss stays lower.',
     x: 'step',
     runs: (['none', 'l1', 'l2', 'elastic'] as const).map((penalty) => ({
-      label: penalty, config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, penalty, lambda: penalty === 'l2' ? 1e-3 : 1e-4 },
+      label: penalty,
+      config: {
+        arch: 'mlp',
+        hidden: 256,
+        train: 500,
+        test: 1000,
+        optimizer: 'adam',
+        lr: 0.002,
+        batch: 50,
+        epochs: 30,
+        penalty,
+        lambda: penalty === 'l2' ? 1e-3 : 1e-4,
+      },
     })),
   },
   dropout: {
     title: 'Fully connected network and dropout',
-    text: 'The same wide MLP on 500 samples with and without dropout (p = 0.5 after the hidden layer). Without it the train loss falls towards zero and the test loss turns up; '
-      + 'with it the train loss stays higher and the test loss lower.',
+    text:
+      'The same wide MLP on 500 samples with and without dropout (p = 0.5 after the hidden layer). Without it the train loss falls towards zero and the test loss turns up; ' +
+      'with it the train loss stays higher and the test loss lower.',
     x: 'step',
     runs: (['none', 'dropout'] as const).map((reg) => ({
-      label: reg === 'none' ? 'no dropout' : 'dropout 0.5', config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, reg, p: 0.5 },
+      label: reg === 'none' ? 'no dropout' : 'dropout 0.5',
+      config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, reg, p: 0.5 },
     })),
   },
   augment: {
     title: 'Crop examples (augmentation)',
-    text: 'Garments from the data set under random flips, crops of a zero-padded image, scaling and brightness/contrast jitter, drawn by the library\'s augment '
-      + '(move the sliders above the charts). The MLP trains with flip + crop on 500 samples: the train loss stays higher and the gap to the test loss far smaller; an MLP has no translation invariance, so its test accuracy does not gain within 30 epochs.',
+    text:
+      "Garments from the data set under random flips, crops of a zero-padded image, scaling and brightness/contrast jitter, drawn by the library's augment " +
+      '(move the sliders above the charts). The MLP trains with flip + crop on 500 samples: the train loss stays higher and the gap to the test loss far smaller; an MLP has no translation invariance, so its test accuracy does not gain within 30 epochs.',
     x: 'step',
     runs: [
-      { label: 'no augmentation', config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30 } },
-      { label: 'flip + crop', config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, augment: 'flipcrop' } },
+      {
+        label: 'no augmentation',
+        config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30 },
+      },
+      {
+        label: 'flip + crop',
+        config: {
+          arch: 'mlp',
+          hidden: 256,
+          train: 500,
+          test: 1000,
+          optimizer: 'adam',
+          lr: 0.002,
+          batch: 50,
+          epochs: 30,
+          augment: 'flipcrop',
+        },
+      },
     ],
   },
   dropconnect: {
     title: 'DropConnect against dropout',
-    text: 'DropConnect drops single connections (weights) instead of whole units. With one mask per batch (the fast variant; the paper draws one per example) it regularises '
-      + 'far less than dropout on this overfitting set-up: test loss at epoch 30 is about 0.80 against dropout\'s 0.65 (0.82 with neither, in the dropout preset).',
+    text:
+      'DropConnect drops single connections (weights) instead of whole units. With one mask per batch (the fast variant; the paper draws one per example) it regularises ' +
+      "far less than dropout on this overfitting set-up: test loss at epoch 30 is about 0.80 against dropout's 0.65 (0.82 with neither, in the dropout preset).",
     x: 'step',
     runs: (['dropout', 'dropconnect'] as const).map((reg) => ({
-      label: reg, config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, reg, p: 0.5 },
+      label: reg,
+      config: { arch: 'mlp', hidden: 256, train: 500, test: 1000, optimizer: 'adam', lr: 0.002, batch: 50, epochs: 30, reg, p: 0.5 },
     })),
   },
 };

@@ -7,9 +7,31 @@
  * code on the same data, so their losses agree (docs/lab-training.md says to what precision).
  */
 import {
-  Rng, DataLoader, Dataset, createOptimizer, crossEntropy, add, noGrad, getModel, evaluateConfusion,
-  l1Penalty, l2Penalty, composeAugment, randomFlip, randomCrop, randomScale, colorJitter, elasticNetPenalty, nearZeroFraction, exponential, inverseTime, constant,
-  type Module, type Tensor, type AnyOptimizer, type Schedule,
+  Rng,
+  DataLoader,
+  type Dataset,
+  createOptimizer,
+  crossEntropy,
+  add,
+  noGrad,
+  getModel,
+  evaluateConfusion,
+  l1Penalty,
+  l2Penalty,
+  composeAugment,
+  randomFlip,
+  randomCrop,
+  randomScale,
+  colorJitter,
+  elasticNetPenalty,
+  nearZeroFraction,
+  exponential,
+  inverseTime,
+  constant,
+  type Module,
+  type Tensor,
+  type AnyOptimizer,
+  type Schedule,
 } from '../../../src/index.js';
 import { HIST_BINS, HIST_RANGE, type TrainConfig } from './config.js';
 
@@ -51,7 +73,10 @@ export interface EpochSummary {
 /** The library's model spec for a config (a compact spec string, or a built-in name). */
 export function modelSpec(c: TrainConfig): string {
   const p = Number(c.p.toFixed(4));
-  const hidden = c.reg === 'dropconnect' ? `dropconnect:${c.hidden}:${p}:act=relu:masks=batch` : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
+  const hidden =
+    c.reg === 'dropconnect'
+      ? `dropconnect:${c.hidden}:${p}:act=relu:masks=batch`
+      : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
   if (c.arch === 'logreg') return 'logreg';
   if (c.arch === 'mlp') return `${hidden},linear`;
   return `conv:8:5:pad=2,relu,maxpool:2,conv:16:5:pad=2,relu,maxpool:2,flatten,${hidden},linear`;
@@ -107,14 +132,23 @@ export class TrainSession {
     const batchSize = this.fullBatch ? this.trainSet.length : config.batch;
     const flatten = spec.input === 'flat';
     const transform = config.augment === 'flipcrop' ? composeAugment(randomFlip(0.5), randomCrop(2)) : undefined;
-    this.loader = new DataLoader(this.trainSet, { batchSize, shuffle: !this.fullBatch, rng: rng.fork('data'), flatten, ...(transform ? { transform } : {}) });
+    this.loader = new DataLoader(this.trainSet, {
+      batchSize,
+      shuffle: !this.fullBatch,
+      rng: rng.fork('data'),
+      flatten,
+      ...(transform ? { transform } : {}),
+    });
     this.testLoader = new DataLoader(this.testSet, { batchSize: 500, flatten });
     this.stepsPerEpoch = this.loader.length;
     const o = OPT_NAMES[config.optimizer];
     this.optimizer = createOptimizer(o.name, this.model.namedParameters(), { lr: config.lr, ...o.options });
     this.schedule = scheduleOf(config);
     this.maskRng = rng.fork('masks');
-    this.weights = this.model.namedParameters().filter(([n]) => n.endsWith('weight')).map(([, p]) => p);
+    this.weights = this.model
+      .namedParameters()
+      .filter(([n]) => n.endsWith('weight'))
+      .map(([, p]) => p);
     this.path.push(this.flatWeights());
   }
 
@@ -143,10 +177,13 @@ export class TrainSession {
     const lr = this.schedule(this.step);
     this.optimizer.setLr(lr);
     const n = batch.y.length;
-    let loss = 0, correct = 0, pen = 0;
+    let loss = 0,
+      correct = 0,
+      pen = 0;
     const measure = (logits: Tensor) => {
       correct = 0;
-      const k = logits.shape[1], d = logits.data;
+      const k = logits.shape[1],
+        d = logits.data;
       for (let i = 0; i < n; i++) {
         let best = 0;
         for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
@@ -192,14 +229,22 @@ export class TrainSession {
       this.optimizer.step();
       this.evals += n / this.trainSet.length;
     }
-    if (!Number.isFinite(loss + pen)) throw new RangeError(`the loss became ${loss + pen} at step ${this.step + 1} (learning rate ${lr}); try a smaller rate`);
+    if (!Number.isFinite(loss + pen))
+      throw new RangeError(`the loss became ${loss + pen} at step ${this.step + 1} (learning rate ${lr}); try a smaller rate`);
     this.step++;
     this.samples += n;
     this.sums.loss += loss * n;
     this.sums.correct += correct;
     this.sums.n += n;
     const step: StepRecord = {
-      step: this.step, epoch: this.epoch + 1, loss, accuracy: correct / n, penalty: pen, lr, gradEpochs: this.evals, samples: this.samples,
+      step: this.step,
+      epoch: this.epoch + 1,
+      loss,
+      accuracy: correct / n,
+      penalty: pen,
+      lr,
+      gradEpochs: this.evals,
+      samples: this.samples,
     };
     // The epoch ends when the loader has no batch left (checked now, so a summary comes with the last step).
     if (this.fullBatch || this.sums.n >= this.loader.samplesPerEpoch) {
@@ -218,8 +263,16 @@ export class TrainSession {
       norms.push({ name, weight: l2norm(p.data), grad: p.grad ? l2norm(p.grad.data) : 0 });
     }
     return {
-      epoch: this.epoch, step: this.step, trainLoss: this.sums.loss / this.sums.n, trainAccuracy: this.sums.correct / this.sums.n,
-      testLoss: ev.loss, testAccuracy: ev.accuracy, nearZero: nearZeroFraction(this.weights, 1e-3), hist: histogram(this.weights), confusion: Array.from(ev.confusion), norms,
+      epoch: this.epoch,
+      step: this.step,
+      trainLoss: this.sums.loss / this.sums.n,
+      trainAccuracy: this.sums.correct / this.sums.n,
+      testLoss: ev.loss,
+      testAccuracy: ev.accuracy,
+      nearZero: nearZeroFraction(this.weights, 1e-3),
+      hist: histogram(this.weights),
+      confusion: Array.from(ev.confusion),
+      norms,
     };
   }
 
@@ -242,9 +295,11 @@ export class TrainSession {
       let base = 0;
       for (const b of this.testLoader.epoch(0)) {
         const logits = this.model.forward(b.x, { training: false });
-        const K = logits.shape[1], d = logits.data;
+        const K = logits.shape[1],
+          d = logits.data;
         for (let i = 0; i < b.y.length; i++) {
-          let best = 0, mx = -Infinity;
+          let best = 0,
+            mx = -Infinity;
           for (let j = 0; j < K; j++) if (d[i * K + j] > mx) (mx = d[i * K + j]), (best = j);
           let z = 0;
           for (let j = 0; j < K; j++) z += Math.exp(d[i * K + j] - mx);
@@ -289,9 +344,11 @@ export function landscape(s: TrainSession, grid = 21, samples = 1000): Landscape
     let o = 0;
     for (const q of params) {
       if (q.p.shape.length >= 2) {
-        const rows = q.p.shape[0], cols = q.p.size / rows;
+        const rows = q.p.shape[0],
+          cols = q.p.size / rows;
         for (let i = 0; i < rows; i++) {
-          let nw = 0, nd = 0;
+          let nw = 0,
+            nd = 0;
           for (let j = 0; j < cols; j++) {
             const v = r.normal();
             d[o + i * cols + j] = v;
@@ -334,11 +391,18 @@ export function landscape(s: TrainSession, grid = 21, samples = 1000): Landscape
   const path = P.map((w) => [dot(w, dirs[0]), dot(w, dirs[1])] as [number, number]);
   const reach = Math.max(1e-3, ...path.map(([a, b]) => Math.max(Math.abs(a), Math.abs(b)))) * 1.2;
   const alphas = Array.from({ length: grid }, (_, i) => -1 + (2 * i) / (grid - 1));
-  const r1 = randomDir('d1'), r2 = randomDir('d2');
+  const r1 = randomDir('d1'),
+    r2 = randomDir('d2');
   const random = alphas.map((b) => alphas.map((a) => lossAt(a, b, r1, r2)));
   const pca = alphas.map((b) => alphas.map((a) => lossAt(a * reach, b * reach, dirs[0], dirs[1])));
   for (const q of params) q.p.data.set(q.at);
-  return { alphas, random, pca, path: path.map(([a, b]) => [a / reach, b / reach]), explained: total > 0 ? (eig[0].val + eig[1].val) / total : 0 };
+  return {
+    alphas,
+    random,
+    pca,
+    path: path.map(([a, b]) => [a / reach, b / reach]),
+    explained: total > 0 ? (eig[0].val + eig[1].val) / total : 0,
+  };
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {

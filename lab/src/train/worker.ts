@@ -6,19 +6,45 @@
  */
 import { fetchFashionMnist, predictProba, backend, setBackend, type Dataset } from '../../../src/index.js';
 import { initWasm, initWasmSync, wasmInfo } from '../../../src/wasm.js';
-import { TrainSession, landscape, augmentExamples, type AugmentSettings, type StepRecord, type EpochSummary, type Landscape } from './session.js';
+import {
+  TrainSession,
+  landscape,
+  augmentExamples,
+  type AugmentSettings,
+  type StepRecord,
+  type EpochSummary,
+  type Landscape,
+} from './session.js';
 import type { TrainConfig } from './config.js';
 
 export type ToWorker =
   | { type: 'init'; dataUrl: string; threads?: number }
-  | { type: 'start'; config: TrainConfig; run: number; paused?: boolean; /** Average this run's test probabilities with the earlier runs' since the last start without it. */ ensemble?: boolean }
-  | { type: 'pause' } | { type: 'resume' } | { type: 'step' }
+  | {
+      type: 'start';
+      config: TrainConfig;
+      run: number;
+      paused?: boolean /** Average this run's test probabilities with the earlier runs' since the last start without it. */;
+      ensemble?: boolean;
+    }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'step' }
   | { type: 'augment'; settings: AugmentSettings };
 
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; relaxedSimd: boolean; isolated: boolean; note?: string }
-  | { type: 'progress'; run: number; steps: StepRecord[]; epochs: EpochSummary[]; samplesPerSec: number; done: boolean; paused: boolean;
-      landscape?: Landscape; ensemble?: { members: number; memberAccuracy: number; accuracy: number }; mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[] }
+  | {
+      type: 'progress';
+      run: number;
+      steps: StepRecord[];
+      epochs: EpochSummary[];
+      samplesPerSec: number;
+      done: boolean;
+      paused: boolean;
+      landscape?: Landscape;
+      ensemble?: { members: number; memberAccuracy: number; accuracy: number };
+      mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[];
+    }
   | { type: 'error'; run: number; message: string }
   | { type: 'augmented'; images: Float32Array[]; count: number };
 
@@ -68,7 +94,14 @@ async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   if (wasmInfo().initialised) setBackend('wasm');
   data = await fetchFashionMnist(m.dataUrl);
   const info = wasmInfo();
-  post({ type: 'ready', backend: backend().name, threads: info.initialised ? info.threads : 1, relaxedSimd: info.relaxedSimd, isolated, note });
+  post({
+    type: 'ready',
+    backend: backend().name,
+    threads: info.initialised ? info.threads : 1,
+    relaxedSimd: info.relaxedSimd,
+    isolated,
+    note,
+  });
 }
 
 function schedule(): void {
@@ -79,7 +112,8 @@ function slice(budgetMs = 40, maxSteps = Infinity): void {
   timer = null;
   const s = session;
   if (!s) return;
-  const steps: StepRecord[] = [], epochs: EpochSummary[] = [];
+  const steps: StepRecord[] = [],
+    epochs: EpochSummary[] = [];
   const t0 = performance.now();
   const before = s.samples;
   try {
@@ -98,8 +132,16 @@ function slice(budgetMs = 40, maxSteps = Infinity): void {
   rate = { samples: rate.samples * 0.7 + (s.samples - before), ms: rate.ms * 0.7 + ms };
   const done = s.done;
   post({
-    type: 'progress', run, steps, epochs, samplesPerSec: rate.ms > 0 ? (rate.samples / rate.ms) * 1000 : 0, done, paused,
-    ...(done || epochs.length ? { mistakes: s.worstMistakes(8).map((w) => ({ ...w, pixels: s.testSet.images.slice(w.index * 784, (w.index + 1) * 784) })) } : {}),
+    type: 'progress',
+    run,
+    steps,
+    epochs,
+    samplesPerSec: rate.ms > 0 ? (rate.samples / rate.ms) * 1000 : 0,
+    done,
+    paused,
+    ...(done || epochs.length
+      ? { mistakes: s.worstMistakes(8).map((w) => ({ ...w, pixels: s.testSet.images.slice(w.index * 784, (w.index + 1) * 784) })) }
+      : {}),
     ...(done ? { landscape: landscape(s) } : {}),
     ...(done && ensembleOn ? { ensemble: ensembleStep(s) } : {}),
   });

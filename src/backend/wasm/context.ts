@@ -11,7 +11,22 @@ import type { Storage } from '../../tensor/tensor.js';
 import type { WasmRuntime } from './runtime.js';
 import { MAX_PARTS } from './protocol.js';
 import {
-  GEO_N, GEO_C, GEO_H, GEO_W, GEO_K, GEO_KH, GEO_KW, GEO_OH, GEO_OW, GEO_SH, GEO_SW, GEO_PH, GEO_PW, GEO_INTS, GEO_POOL, GEO_RELU,
+  GEO_N,
+  GEO_C,
+  GEO_H,
+  GEO_W,
+  GEO_K,
+  GEO_KH,
+  GEO_KW,
+  GEO_OH,
+  GEO_OW,
+  GEO_SH,
+  GEO_SW,
+  GEO_PH,
+  GEO_PW,
+  GEO_INTS,
+  GEO_POOL,
+  GEO_RELU,
   CONV_POOL_INTS,
 } from './abi.generated.js';
 

@@ -22,7 +22,8 @@ export function setWinogradEnabled(on: boolean): void {
 }
 
 /** Stand-ins for an operand a convolution gradient does not read (convLayerBackward reads x only for gw, w only for gx). */
-const NO_X = new Float32Array(0), NO_W = new Float32Array(0);
+const NO_X = new Float32Array(0),
+  NO_W = new Float32Array(0);
 
 /**
  * Whether a forward convolution runs as Winograd F(2×2, 5×5) (asm/winograd.ts): 5×5 filters,
@@ -35,14 +36,31 @@ const winograd = (g: Conv2dGeometry): boolean =>
 const convMacs = (g: Conv2dGeometry) => g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
 
 /** The per-part arguments after the output gradient's (and mask's) addresses, as both layer backwards take them. */
-type BackwardTail = [x: number, w: number, gx: number, gw: number, gb: number, geo: number, b0: number, b1: number,
-  scratch: number, ut: number, dU: number];
+type BackwardTail = [
+  x: number,
+  w: number,
+  gx: number,
+  gw: number,
+  gb: number,
+  geo: number,
+  b0: number,
+  b1: number,
+  scratch: number,
+  ut: number,
+  dU: number,
+];
 /** A layer backward's kernel and its leading arguments (the output gradient, and what masks it). */
 type BackwardJob =
   | { fn: 'conv2dLayerBackward'; lead: [gz: number, y: number] }
   | { fn: 'convPoolBackward'; lead: [gp: number, pooled: number, idx: number] };
 
-type ConvOps = 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'convLayer' | 'convLayerBackward' | 'convPoolLayer'
+type ConvOps =
+  | 'conv2d'
+  | 'conv2dBackwardInput'
+  | 'conv2dBackwardWeight'
+  | 'convLayer'
+  | 'convLayerBackward'
+  | 'convPoolLayer'
   | 'convPoolLayerBackward';
 
 export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, ConvOps> {
@@ -50,7 +68,9 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
     const direct = g.c * g.kh * g.kw * g.oh * g.ow * 4;
     // the forward's Winograd buffers, and those of the input gradient's (the transposed layer)
     const nb = rt.k.winogradBatch();
-    const wino = winograd(g) ? Math.max(rt.k.winogradScratchFloats(g.c, g.k, g.oh, g.ow, nb), rt.k.winogradScratchFloats(g.k, g.c, g.h, g.w, nb)) * 4 : 0;
+    const wino = winograd(g)
+      ? Math.max(rt.k.winogradScratchFloats(g.c, g.k, g.oh, g.ow, nb), rt.k.winogradScratchFloats(g.k, g.c, g.h, g.w, nb)) * 4
+      : 0;
     return Math.max(direct, wino) + rt.gemmScratch + 64;
   }
 
@@ -73,8 +93,12 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
   function convLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Conv2dGeometry, relu: boolean): boolean {
     if (!f32(x, w, bias, out)) return false;
     rt.reset();
-    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array), geo = geometryBlock(rt, g);
-    const pb = bias ? rt.put(bias as Float32Array) : 0, u = winogradFilters(pw, g);
+    const px = rt.put(x as Float32Array),
+      pw = rt.put(w as Float32Array),
+      po = rt.outPtr(out as Float32Array),
+      geo = geometryBlock(rt, g);
+    const pb = bias ? rt.put(bias as Float32Array) : 0,
+      u = winogradFilters(pw, g);
     const T = partsFor(convMacs(g), g.n, 4);
     const parts: KernelArgs<'conv2dForward'>[] = [];
     for (let t = 0; t < T; t++) {
@@ -91,14 +115,33 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
    * and runs both products on them while they are in cache; the parts' weight and bias partials
    * are summed at the end.
    */
-  function convLayerBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    g: Conv2dGeometry, accumulateGw: boolean): boolean {
+  function convLayerBackward(
+    gy: Storage,
+    x: Storage,
+    w: Storage,
+    y: Storage | null,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+  ): boolean {
     return layerBackward(gy, x, w, y, gx, gw, gb, g, accumulateGw, true);
   }
 
   /** convLayerBackward, with the weight gradient by Winograd only when `winogradGw` (and the layer allows it). */
-  function layerBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    g: Conv2dGeometry, accumulateGw: boolean, winogradGw: boolean): boolean {
+  function layerBackward(
+    gy: Storage,
+    x: Storage,
+    w: Storage,
+    y: Storage | null,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+    winogradGw: boolean,
+  ): boolean {
     if (!f32(gy, x, w, y, gx, gw, gb)) return false;
     rt.reset();
     // the kernel masks gy in place when there is a ReLU: then it works on its own copy
@@ -107,10 +150,24 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
       rt.f32.set(gy as Float32Array, pz >> 2);
       rt.copiedBytes += gy.length * 4;
     }
-    const py = y ? rt.put(y as Float32Array) : 0, px = gw ? rt.put(x as Float32Array) : 0, pw = gx ? rt.put(w as Float32Array) : 0;
+    const py = y ? rt.put(y as Float32Array) : 0,
+      px = gw ? rt.put(x as Float32Array) : 0,
+      pw = gx ? rt.put(w as Float32Array) : 0;
     const pgx = gx ? rt.outPtr(gx as Float32Array) : 0;
-    layerBackwardParts({ fn: 'conv2dLayerBackward', lead: [pz, py] }, px, pw, pgx, gx, gw, gb, g, geometryBlock(rt, g), convScratch(g),
-      accumulateGw, winogradGw);
+    layerBackwardParts(
+      { fn: 'conv2dLayerBackward', lead: [pz, py] },
+      px,
+      pw,
+      pgx,
+      gx,
+      gw,
+      gb,
+      g,
+      geometryBlock(rt, g),
+      convScratch(g),
+      accumulateGw,
+      winogradGw,
+    );
     return true;
   }
 
@@ -119,23 +176,44 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
    * partials (the bias sums; the weight gradient, or with Winograd its transform-domain dU), the
    * kernel's arguments `job.lead` first; then gx is copied out and the partials summed into gw and gb.
    */
-  function layerBackwardParts(job: BackwardJob, px: number, pw: number, pgx: number,
-    gx: Storage | null, gw: Storage | null, gb: Storage | null, g: Conv2dGeometry, geo: number, scratchBytes: number, accumulateGw: boolean,
-    winogradGw = true): void {
+  function layerBackwardParts(
+    job: BackwardJob,
+    px: number,
+    pw: number,
+    pgx: number,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    g: Conv2dGeometry,
+    geo: number,
+    scratchBytes: number,
+    accumulateGw: boolean,
+    winogradGw = true,
+  ): void {
     const ut = gx ? winogradFilters(pw, g, true) : 0;
     const wino = gw !== null && winogradGw && winograd(g);
     const T = partsFor(convMacs(g) * ((gx ? 1 : 0) + (gw ? 1 : 0)), g.n, 4);
     const tails: BackwardTail[] = [];
-    const gws: number[] = [], gbs: number[] = [];
+    const gws: number[] = [],
+      gbs: number[] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      const part = gw ? rt.alloc((wino ? 36 * g.k * g.c : gw.length) * 4) : 0, pgb = gb ? rt.alloc(gb.length * 4) : 0;
+      const part = gw ? rt.alloc((wino ? 36 * g.k * g.c : gw.length) * 4) : 0,
+        pgb = gb ? rt.alloc(gb.length * 4) : 0;
       if (gw) gws.push(part);
       if (gb) gbs.push(pgb);
       tails.push([px, pw, pgx, wino ? 0 : part, pgb, geo, b0, b1, rt.alloc(scratchBytes), ut, wino ? part : 0]);
     }
-    if (job.fn === 'conv2dLayerBackward') rt.parallel(job.fn, tails.map((tail) => [...job.lead, ...tail]));
-    else rt.parallel(job.fn, tails.map((tail) => [...job.lead, ...tail]));
+    if (job.fn === 'conv2dLayerBackward')
+      rt.parallel(
+        job.fn,
+        tails.map((tail) => [...job.lead, ...tail]),
+      );
+    else
+      rt.parallel(
+        job.fn,
+        tails.map((tail) => [...job.lead, ...tail]),
+      );
     if (gx) rt.take(pgx, gx as Float32Array);
     if (wino) weightFromWinograd(gw, gws, g, accumulateGw);
     else sumPartials(gw, gws, accumulateGw);
@@ -143,14 +221,29 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
   }
 
   /** Scratch of a pooled layer's part: its images' convolution output (64-byte aligned), then convScratch. */
-  const convPoolScratch = (g: Conv2dGeometry) => Math.ceil((rt.k.convPoolImages(+winograd(g)) * g.k * g.oh * g.ow * 4) / 64) * 64 + convScratch(g);
+  const convPoolScratch = (g: Conv2dGeometry) =>
+    Math.ceil((rt.k.convPoolImages(+winograd(g)) * g.k * g.oh * g.ow * 4) / 64) * 64 + convScratch(g);
 
   /** convLayer then max pooling, image by image: the full-size activation never exists. */
-  function convPoolLayer(x: Storage, w: Storage, bias: Storage | null, out: Storage, idx: Int32Array, g: Conv2dGeometry, pg: PoolGeometry, relu: boolean): boolean {
+  function convPoolLayer(
+    x: Storage,
+    w: Storage,
+    bias: Storage | null,
+    out: Storage,
+    idx: Int32Array,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+  ): boolean {
     if (!f32(x, w, bias, out)) return false;
     rt.reset();
-    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), pb = bias ? rt.put(bias as Float32Array) : 0;
-    const po = rt.outPtr(out as Float32Array), pi = rt.alloc(idx.length * 4), geo = convPoolBlock(rt, g, pg, relu), u = winogradFilters(pw, g);
+    const px = rt.put(x as Float32Array),
+      pw = rt.put(w as Float32Array),
+      pb = bias ? rt.put(bias as Float32Array) : 0;
+    const po = rt.outPtr(out as Float32Array),
+      pi = rt.alloc(idx.length * 4),
+      geo = convPoolBlock(rt, g, pg, relu),
+      u = winogradFilters(pw, g);
     const T = partsFor(convMacs(g), g.n, 4);
     const parts: KernelArgs<'convPoolForward'>[] = [];
     for (let t = 0; t < T; t++) {
@@ -165,15 +258,41 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
   }
 
   /** convPoolLayer's backward: each part rebuilds its images' output gradient in cache, then as convLayerBackward. */
-  function convPoolLayerBackward(gp: Storage, pooled: Storage, idx: Int32Array, x: Storage, w: Storage, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    g: Conv2dGeometry, pg: PoolGeometry, relu: boolean, accumulateGw: boolean): boolean {
+  function convPoolLayerBackward(
+    gp: Storage,
+    pooled: Storage,
+    idx: Int32Array,
+    x: Storage,
+    w: Storage,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+    accumulateGw: boolean,
+  ): boolean {
     if (!f32(gp, pooled, x, w, gx, gw, gb)) return false;
     rt.reset();
-    const pgp = rt.put(gp as Float32Array), ppool = relu ? rt.put(pooled as Float32Array) : 0, pi = putI32(rt, idx);
-    const px = gw ? rt.put(x as Float32Array) : 0, pw = rt.put(w as Float32Array);
+    const pgp = rt.put(gp as Float32Array),
+      ppool = relu ? rt.put(pooled as Float32Array) : 0,
+      pi = putI32(rt, idx);
+    const px = gw ? rt.put(x as Float32Array) : 0,
+      pw = rt.put(w as Float32Array);
     const pgx = gx ? rt.outPtr(gx as Float32Array) : 0;
-    layerBackwardParts({ fn: 'convPoolBackward', lead: [pgp, ppool, pi] }, px, pw, pgx, gx, gw, gb, g, convPoolBlock(rt, g, pg, relu),
-      convPoolScratch(g), accumulateGw);
+    layerBackwardParts(
+      { fn: 'convPoolBackward', lead: [pgp, ppool, pi] },
+      px,
+      pw,
+      pgx,
+      gx,
+      gw,
+      gb,
+      g,
+      convPoolBlock(rt, g, pg, relu),
+      convPoolScratch(g),
+      accumulateGw,
+    );
     return true;
   }
 

@@ -45,13 +45,23 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
    * (equalCut) — a late or slower thread then costs a small part — without packing it again for
    * each part.
    */
-  function gemmInto(pa: number, pb: number, pc: number, m: number, n: number, k: number, transA: boolean, transB: boolean, acc: boolean): void {
+  function gemmInto(
+    pa: number,
+    pb: number,
+    pc: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    acc: boolean,
+  ): void {
     const splitN = m <= n;
     const mr = rt.k.gemmMR();
     const packedBytes = (splitN ? Math.ceil(m / mr) * mr : Math.ceil(n / 8) * 8) * k * 4;
     const prepack = k > 0 && packedBytes <= PREPACK_BYTES;
     // pre-packed, this only decides whether to split (equalCut cuts the parts); else T parts that each pack both operands
-    const T = partsFor(m * n * k, Math.ceil((splitN ? n / NC_UNIT : m / MR_UNIT)), 2);
+    const T = partsFor(m * n * k, Math.ceil(splitN ? n / NC_UNIT : m / MR_UNIT), 2);
     if (T > 1 && prepack) {
       const shared = rt.alloc(packedBytes);
       if (splitN) {
@@ -83,7 +93,9 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
   function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
     if (!f32(a, b, out) || m * n * k < SMALL_MATMUL) return referenceBackend.matmul(a, b, out, m, n, k, transA, transB);
     rt.reset();
-    const pa = rt.put(a as Float32Array), pb = rt.put(b as Float32Array), pc = rt.outPtr(out as Float32Array);
+    const pa = rt.put(a as Float32Array),
+      pb = rt.put(b as Float32Array),
+      pc = rt.outPtr(out as Float32Array);
     gemmInto(pa, pb, pc, m, n, k, transA, transB, false);
     rt.take(pc, out as Float32Array);
   }
@@ -92,7 +104,9 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
   function linear(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean {
     if (!f32(x, w, bias, out) || m * n * k < SMALL_MATMUL) return false;
     rt.reset();
-    const px = rt.put(x as Float32Array), pw = rt.put(w as Float32Array), po = rt.outPtr(out as Float32Array);
+    const px = rt.put(x as Float32Array),
+      pw = rt.put(w as Float32Array),
+      po = rt.outPtr(out as Float32Array);
     if (bias) for (let i = 0, o = po >> 2; i < m; i++, o += n) rt.f32.set(bias as Float32Array, o);
     gemmInto(px, pw, po, m, n, k, false, true, bias !== null);
     if (relu) rt.k.unary(UN_RELU, po, po, m * n);
@@ -101,13 +115,25 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
   }
 
   /** linear's backward: the ReLU mask, both products and the bias sums on one copy of gy (and of x). */
-  function linearBackward(gy: Storage, x: Storage, w: Storage, y: Storage | null, gx: Storage | null, gw: Storage | null, gb: Storage | null,
-    m: number, n: number, k: number, accumulateGw: boolean): boolean {
+  function linearBackward(
+    gy: Storage,
+    x: Storage,
+    w: Storage,
+    y: Storage | null,
+    gx: Storage | null,
+    gw: Storage | null,
+    gb: Storage | null,
+    m: number,
+    n: number,
+    k: number,
+    accumulateGw: boolean,
+  ): boolean {
     if (!f32(gy, x, w, y, gx, gw, gb) || m * n * k < SMALL_MATMUL) return false;
     rt.reset();
     let pg = rt.put(gy as Float32Array);
     if (y) {
-      const py = rt.put(y as Float32Array), pz = rt.alloc(m * n * 4);
+      const py = rt.put(y as Float32Array),
+        pz = rt.alloc(m * n * 4);
       rt.k.binary(BIN_RELU_GRAD, pg, 0, 1, py, 0, 1, pz, 1, m * n);
       pg = pz;
     }

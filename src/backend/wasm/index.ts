@@ -44,11 +44,35 @@ function create(opts: WasmOptions, shared: boolean): Backend {
   if (!runtime) {
     runtime = new WasmRuntime({ shared, relaxed: opts.relaxed ?? true });
     const rt = runtime;
-    const { allocLike, zero, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, adamStep, sgdStep,
-      batchUpdates, ...primitives } = makeWasmOps(rt, () => maxThreads);
+    const {
+      allocLike,
+      zero,
+      linear,
+      linearBackward,
+      convLayer,
+      convLayerBackward,
+      convPoolLayer,
+      convPoolLayerBackward,
+      adamStep,
+      sgdStep,
+      batchUpdates,
+      ...primitives
+    } = makeWasmOps(rt, () => maxThreads);
     // the primitives override the reference's; an op the kernels lack runs on the reference
     backendObj = { ...referenceBackend, ...primitives, name: 'wasm' };
-    extensions = { allocLike, zero, linear, linearBackward, convLayer, convLayerBackward, convPoolLayer, convPoolLayerBackward, adamStep, sgdStep, batchUpdates };
+    extensions = {
+      allocLike,
+      zero,
+      linear,
+      linearBackward,
+      convLayer,
+      convLayerBackward,
+      convPoolLayer,
+      convPoolLayerBackward,
+      adamStep,
+      sgdStep,
+      batchUpdates,
+    };
   }
   registerBackend(backendObj!, extensions);
   return backendObj!;
@@ -74,7 +98,8 @@ function canThread(): boolean {
  */
 export async function initWasm(opts: WasmOptions = {}): Promise<Backend> {
   checkOptions('initWasm', opts, { threads: num, relaxed: bool });
-  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new RangeError(`initWasm: invalid threads ${opts.threads}; expected an integer ≥ 1`);
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1))
+    throw new RangeError(`initWasm: invalid threads ${opts.threads}; expected an integer ≥ 1`);
   const want = opts.threads ?? (await defaultThreads());
   const b = create(opts, canThread());
   const rt = runtime!;
@@ -97,7 +122,18 @@ export function setWasmThreads(n: number): number {
 }
 
 /** What the backend runs with, for logs and the benchmark. */
-export function wasmInfo(): { initialised: boolean; threads: number; workers: number; relaxedSimd: boolean; sharedMemory: boolean; memoryBytes: number; copiedBytes: number; threadedCalls: number; workerParts: number; backoffs: number } {
+export function wasmInfo(): {
+  initialised: boolean;
+  threads: number;
+  workers: number;
+  relaxedSimd: boolean;
+  sharedMemory: boolean;
+  memoryBytes: number;
+  copiedBytes: number;
+  threadedCalls: number;
+  workerParts: number;
+  backoffs: number;
+} {
   const rt = runtime;
   return {
     initialised: rt !== null,

@@ -9,25 +9,66 @@ import type { Storage } from '../../tensor/tensor.js';
 import type { Shape } from '../../tensor/shape.js';
 import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, f32 } from './context.js';
 import {
-  BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN, BIN_GT, BIN_LT, BIN_EQ, BIN_RELU_GRAD,
-  UN_NEG, UN_EXP, UN_LOG, UN_SQRT, UN_ABS, UN_SIGN, UN_RELU, UN_STEP, UN_SIGMOID, UN_TANH, UN_SQUARE, UN_RECIP,
+  BIN_ADD,
+  BIN_SUB,
+  BIN_MUL,
+  BIN_DIV,
+  BIN_POW,
+  BIN_MAX,
+  BIN_MIN,
+  BIN_GT,
+  BIN_LT,
+  BIN_EQ,
+  BIN_RELU_GRAD,
+  UN_NEG,
+  UN_EXP,
+  UN_LOG,
+  UN_SQRT,
+  UN_ABS,
+  UN_SIGN,
+  UN_RELU,
+  UN_STEP,
+  UN_SIGMOID,
+  UN_TANH,
+  UN_SQUARE,
+  UN_RECIP,
 } from './abi.generated.js';
 
 /** The Backend's op names as the kernels' op codes (asm/opcodes.ts). */
 const BIN_CODES: Record<BinaryOp, number> = {
-  add: BIN_ADD, sub: BIN_SUB, mul: BIN_MUL, div: BIN_DIV, pow: BIN_POW, max: BIN_MAX, min: BIN_MIN, gt: BIN_GT, lt: BIN_LT, eq: BIN_EQ,
+  add: BIN_ADD,
+  sub: BIN_SUB,
+  mul: BIN_MUL,
+  div: BIN_DIV,
+  pow: BIN_POW,
+  max: BIN_MAX,
+  min: BIN_MIN,
+  gt: BIN_GT,
+  lt: BIN_LT,
+  eq: BIN_EQ,
   reluGrad: BIN_RELU_GRAD,
 };
 const UN_CODES: Record<UnaryOp, number> = {
-  neg: UN_NEG, exp: UN_EXP, log: UN_LOG, sqrt: UN_SQRT, abs: UN_ABS, sign: UN_SIGN, relu: UN_RELU, step: UN_STEP, sigmoid: UN_SIGMOID,
-  tanh: UN_TANH, square: UN_SQUARE, recip: UN_RECIP,
+  neg: UN_NEG,
+  exp: UN_EXP,
+  log: UN_LOG,
+  sqrt: UN_SQRT,
+  abs: UN_ABS,
+  sign: UN_SIGN,
+  relu: UN_RELU,
+  step: UN_STEP,
+  sigmoid: UN_SIGMOID,
+  tanh: UN_TANH,
+  square: UN_SQUARE,
+  recip: UN_RECIP,
 };
 
 export function mathOps({ rt }: WasmContext): Pick<WasmOps, 'binary' | 'unary' | 'sum' | 'max' | 'logSoftmax'> {
   function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void {
     if (!f32(a, b, out) || out.length < SMALL_ELEMENTWISE) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
     // Collapse to at most three dims [d0, d1, d2] in which each operand is contiguous or broadcast.
-    const sa = broadcastStrides(aShape, outShape), sb = broadcastStrides(bShape, outShape);
+    const sa = broadcastStrides(aShape, outShape),
+      sb = broadcastStrides(bShape, outShape);
     const dims: { n: number; sa: number; sb: number }[] = [];
     for (let d = outShape.length - 1; d >= 0; d--) {
       const n = outShape[d];
@@ -41,7 +82,9 @@ export function mathOps({ rt }: WasmContext): Pick<WasmOps, 'binary' | 'unary' |
     while (dims.length < 3) dims.unshift({ n: 1, sa: 0, sb: 0 });
     const [d0, d1, d2] = dims;
     rt.reset();
-    const pa = rt.put(a as Float32Array), pb = rt.put(b as Float32Array), po = rt.outPtr(out as Float32Array);
+    const pa = rt.put(a as Float32Array),
+      pb = rt.put(b as Float32Array),
+      po = rt.outPtr(out as Float32Array);
     const code = BIN_CODES[op];
     for (let i = 0; i < d0.n; i++) {
       rt.k.binary(code, pa + i * d0.sa * 4, d1.sa, d2.sa, pb + i * d0.sb * 4, d1.sb, d2.sb, po + i * d1.n * d2.n * 4, d1.n, d2.n);
@@ -52,7 +95,8 @@ export function mathOps({ rt }: WasmContext): Pick<WasmOps, 'binary' | 'unary' |
   function unary(op: UnaryOp, a: Storage, out: Storage): void {
     if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.unary(op, a, out);
     rt.reset();
-    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
+    const pa = rt.put(a as Float32Array),
+      po = rt.outPtr(out as Float32Array);
     rt.k.unary(UN_CODES[op], pa, po, a.length);
     rt.take(po, out as Float32Array);
   }
@@ -73,22 +117,36 @@ export function mathOps({ rt }: WasmContext): Pick<WasmOps, 'binary' | 'unary' |
       const last = Math.max(...left);
       let first = last;
       while (first > 0 && (left.has(first - 1) || dims[first - 1] === 1)) first--;
-      let outer = 1, mid = 1, inner = 1;
-      dims.forEach((d, i) => { if (i < first) outer *= d; else if (i > last) inner *= d; else mid *= d; });
+      let outer = 1,
+        mid = 1,
+        inner = 1;
+      dims.forEach((d, i) => {
+        if (i < first) outer *= d;
+        else if (i > last) inner *= d;
+        else mid *= d;
+      });
       const q = left.size === 1 || outer * inner === out.length ? rt.outPtr(out as Float32Array) : rt.alloc(outer * inner * 4);
       rt.k.sum(p, outer, mid, inner, q);
       p = q;
-      for (let i = first; i <= last; i++) { dims[i] = 1; left.delete(i); }
+      for (let i = first; i <= last; i++) {
+        dims[i] = 1;
+        left.delete(i);
+      }
     }
     rt.take(p, out as Float32Array);
   }
 
   function max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void {
     if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.max(a, shape, axis, out, arg);
-    let outer = 1, inner = 1;
-    shape.forEach((d, i) => { if (i < axis) outer *= d; else if (i > axis) inner *= d; });
+    let outer = 1,
+      inner = 1;
+    shape.forEach((d, i) => {
+      if (i < axis) outer *= d;
+      else if (i > axis) inner *= d;
+    });
     rt.reset();
-    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array);
+    const pa = rt.put(a as Float32Array),
+      po = rt.outPtr(out as Float32Array);
     const pArg = arg ? rt.alloc(arg.length * 4) : 0;
     rt.k.max(pa, outer, shape[axis], inner, po, pArg);
     rt.take(po, out as Float32Array);
@@ -98,7 +156,9 @@ export function mathOps({ rt }: WasmContext): Pick<WasmOps, 'binary' | 'unary' |
   function logSoftmax(a: Storage, rows: number, cols: number, out: Storage, probs: Storage | null = null): void {
     if (!f32(a, out, probs) || a.length < SMALL_ELEMENTWISE) return referenceBackend.logSoftmax(a, rows, cols, out, probs);
     rt.reset();
-    const pa = rt.put(a as Float32Array), po = rt.outPtr(out as Float32Array), pp = probs ? rt.outPtr(probs as Float32Array) : 0;
+    const pa = rt.put(a as Float32Array),
+      po = rt.outPtr(out as Float32Array),
+      pp = probs ? rt.outPtr(probs as Float32Array) : 0;
     rt.k.logSoftmax(pa, rows, cols, po, pp);
     rt.take(po, out as Float32Array);
     if (probs) rt.take(pp, probs as Float32Array);

@@ -36,7 +36,10 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
   function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void {
     if (!f32(x, out) || x.length < SMALL_ELEMENTWISE) return referenceBackend.maxPool2d(x, out, idx, g);
     rt.reset();
-    const px = rt.put(x as Float32Array), po = rt.outPtr(out as Float32Array), pi = rt.alloc(idx.length * 4), geo = geometryBlock(rt, g);
+    const px = rt.put(x as Float32Array),
+      po = rt.outPtr(out as Float32Array),
+      pi = rt.alloc(idx.length * 4),
+      geo = geometryBlock(rt, g);
     overPlanes('maxPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, pi, geo, p0, p1]);
     rt.take(po, out as Float32Array);
     idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
@@ -46,7 +49,9 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
   function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void {
     if (!f32(gy, gx) || gx.length < SMALL_ELEMENTWISE) return referenceBackend.scatterPlanes(gy, idx, gx, planes, inPlane, outPlane);
     rt.reset();
-    const pgy = rt.put(gy as Float32Array), pi = putI32(rt, idx), pgx = rt.outPtr(gx as Float32Array);
+    const pgy = rt.put(gy as Float32Array),
+      pi = putI32(rt, idx),
+      pgx = rt.outPtr(gx as Float32Array);
     overPlanes('scatterPlanes', planes, planes * (inPlane + outPlane), (p0, p1) => [pgy, pi, pgx, inPlane, outPlane, p0, p1]);
     rt.take(pgx, gx as Float32Array);
   }
@@ -54,7 +59,9 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
   function avgPool2d(x: Storage, out: Storage, g: PoolGeometry, countIncludePad: boolean): void {
     if (!f32(x, out) || x.length < SMALL_ELEMENTWISE) return referenceBackend.avgPool2d(x, out, g, countIncludePad);
     rt.reset();
-    const px = rt.put(x as Float32Array), po = rt.outPtr(out as Float32Array), geo = geometryBlock(rt, g);
+    const px = rt.put(x as Float32Array),
+      po = rt.outPtr(out as Float32Array),
+      geo = geometryBlock(rt, g);
     overPlanes('avgPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, geo, +countIncludePad, p0, p1]);
     rt.take(po, out as Float32Array);
   }
@@ -62,7 +69,9 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
   function avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeometry, countIncludePad: boolean): void {
     if (!f32(gy, gx) || gx.length < SMALL_ELEMENTWISE) return referenceBackend.avgPool2dBackward(gy, gx, g, countIncludePad);
     rt.reset();
-    const pgy = rt.put(gy as Float32Array), pgx = rt.outPtr(gx as Float32Array), geo = geometryBlock(rt, g);
+    const pgy = rt.put(gy as Float32Array),
+      pgx = rt.outPtr(gx as Float32Array),
+      geo = geometryBlock(rt, g);
     overPlanes('avgPool2dBackward', g.n * g.c, poolWork(g), (p0, p1) => [pgy, pgx, geo, +countIncludePad, p0, p1]);
     rt.take(pgx, gx as Float32Array);
   }

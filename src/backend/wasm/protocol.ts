@@ -30,15 +30,35 @@
  */
 import type { KernelExports } from './abi.generated.js';
 
-export const SEQ = 0, TICKET = 1, DONE = 2, FN = 3, NARGS = 4, ERROR = 5;
+export const SEQ = 0,
+  TICKET = 1,
+  DONE = 2,
+  FN = 3,
+  NARGS = 4,
+  ERROR = 5;
 export const ARGS_BYTE = 64;
 export const MAX_PARTS = 32; // ≤ 255: TICKET holds front and back in 8 bits each
 export const MAX_ARGS = 16;
 export const CTL_BYTES = ARGS_BYTE + MAX_PARTS * MAX_ARGS * 8;
 
 /** Kernels a worker may run (exports of asm/exports.ts; FN holds the index in this list). */
-export const KERNEL_FNS = ['gemm', 'conv2dForward', 'conv2dLayerBackward', 'convPoolForward', 'convPoolBackward', 'adam', 'sgd', 'binary', 'unary',
-  'maxPool2d', 'scatterPlanes', 'avgPool2d', 'avgPool2dBackward', 'gemmPackedA', 'gemmPackedB'] as const satisfies readonly (keyof KernelExports)[];
+export const KERNEL_FNS = [
+  'gemm',
+  'conv2dForward',
+  'conv2dLayerBackward',
+  'convPoolForward',
+  'convPoolBackward',
+  'adam',
+  'sgd',
+  'binary',
+  'unary',
+  'maxPool2d',
+  'scatterPlanes',
+  'avgPool2d',
+  'avgPool2dBackward',
+  'gemmPackedA',
+  'gemmPackedB',
+] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
 /** How long an idle worker spins before it blocks in Atomics.wait. */
@@ -94,14 +114,16 @@ export function runParts(i32: Int32Array, f64: Float64Array, base: number, seq: 
   for (;;) {
     const t = Atomics.load(i32, base + TICKET);
     if ((t & ~0xffff) !== tag) break;
-    const front = t & 0xff, back = (t >> 8) & 0xff;
+    const front = t & 0xff,
+      back = (t >> 8) & 0xff;
     if (front >= back) break;
     // a quarter of what is left (at least one part): few claims while much is left, single parts
     // at the end so the threads still finish together
     const take = Math.max(1, (back - front) >> 2);
     if (Atomics.compareExchange(i32, base + TICKET, t, fromBack ? t - 256 * take : t + take) !== t) continue;
     // The claim succeeded, so the job cannot change until these parts are done: read them now.
-    const n = i32[base + NARGS], fn = fns[i32[base + FN]];
+    const n = i32[base + NARGS],
+      fn = fns[i32[base + FN]];
     for (let q = 0; q < take; q++) {
       const part = fromBack ? back - 1 - q : front + q;
       const a0 = ((base << 2) + ARGS_BYTE) / 8 + part * n;

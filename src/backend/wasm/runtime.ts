@@ -11,7 +11,26 @@
  */
 import * as bins from './kernels.generated.js';
 import type { KernelExports } from './abi.generated.js';
-import { CTL_BYTES, MAX_ARGS, MAX_PARTS, ARGS_BYTE, SEQ, TICKET, DONE, FN, NARGS, ERROR, KERNEL_FNS, runParts, spinThenWait, ticket, type KernelFn, type WorkerInit, type WasmMemoryHandle, type WasmModuleHandle } from './protocol.js';
+import {
+  CTL_BYTES,
+  MAX_ARGS,
+  MAX_PARTS,
+  ARGS_BYTE,
+  SEQ,
+  TICKET,
+  DONE,
+  FN,
+  NARGS,
+  ERROR,
+  KERNEL_FNS,
+  runParts,
+  spinThenWait,
+  ticket,
+  type KernelFn,
+  type WorkerInit,
+  type WasmMemoryHandle,
+  type WasmModuleHandle,
+} from './protocol.js';
 
 export type { KernelExports } from './abi.generated.js';
 /** A kernel's arguments, as the compiler declares them (abi.generated.ts). */
@@ -83,14 +102,21 @@ export class WasmRuntime {
 
   constructor(opts: { shared: boolean; relaxed: boolean }) {
     const useRelaxed = opts.relaxed && WebAssembly.validate(decode(opts.shared ? bins.relaxedShared : bins.relaxed) as BufferSource);
-    const bytes = decode(opts.shared ? (useRelaxed ? bins.relaxedShared : bins.simdShared) : (useRelaxed ? bins.relaxed : bins.simd));
+    const bytes = decode(opts.shared ? (useRelaxed ? bins.relaxedShared : bins.simdShared) : useRelaxed ? bins.relaxed : bins.simd);
     this.shared = opts.shared;
     this.relaxed = useRelaxed;
     const module = new WebAssembly.Module(bytes as BufferSource);
     const memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
     this.module = module;
     this.memory = memory;
-    const inst = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm kernel abort'); } } });
+    const inst = new WebAssembly.Instance(module, {
+      env: {
+        memory,
+        abort: () => {
+          throw new Error('wasm kernel abort');
+        },
+      },
+    });
     this.k = inst.exports as unknown as KernelExports;
     this.ctl = align(this.k.heapBase(), 64);
     this.persistTop = align(this.ctl + CTL_BYTES, 64);
@@ -117,7 +143,9 @@ export class WasmRuntime {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`wasm backend: a kernel needs ${(end / 2 ** 20).toFixed(0)} MiB of WebAssembly memory, more than the ${MAX_PAGES * PAGE / 2 ** 20} MiB maximum`);
+        throw new RangeError(
+          `wasm backend: a kernel needs ${(end / 2 ** 20).toFixed(0)} MiB of WebAssembly memory, more than the ${(MAX_PAGES * PAGE) / 2 ** 20} MiB maximum`,
+        );
       }
       this.memory.grow(pages);
     }
@@ -165,9 +193,8 @@ export class WasmRuntime {
 
   /** Freed persistent blocks, reused first-fit. */
   private readonly freeBlocks: { p: number; bytes: number }[] = [];
-  private readonly finalizer = typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<{ p: number; bytes: number }>((b) => this.release(b))
-    : null;
+  private readonly finalizer =
+    typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ p: number; bytes: number }>((b) => this.release(b)) : null;
 
   /**
    * A zeroed Float32Array of n elements that lives in WebAssembly memory. Its block returns to a
@@ -186,7 +213,10 @@ export class WasmRuntime {
     if (i >= 0) {
       const b = this.freeBlocks[i];
       p = b.p;
-      if (b.bytes > bytes) { b.p += bytes; b.bytes -= bytes; } else this.freeBlocks.splice(i, 1);
+      if (b.bytes > bytes) {
+        b.p += bytes;
+        b.bytes -= bytes;
+      } else this.freeBlocks.splice(i, 1);
     } else {
       p = align(this.persistTop, 64);
       this.persistTop = p + bytes;
@@ -201,8 +231,11 @@ export class WasmRuntime {
   private release(freed: { p: number; bytes: number }): void {
     // merge with free neighbours on both sides, then give the block back to the top if it ends there
     let b = { ...freed };
-    for (let j = this.freeBlocks.findIndex((f) => f.p + f.bytes === b.p || b.p + b.bytes === f.p); j >= 0;
-      j = this.freeBlocks.findIndex((f) => f.p + f.bytes === b.p || b.p + b.bytes === f.p)) {
+    for (
+      let j = this.freeBlocks.findIndex((f) => f.p + f.bytes === b.p || b.p + b.bytes === f.p);
+      j >= 0;
+      j = this.freeBlocks.findIndex((f) => f.p + f.bytes === b.p || b.p + b.bytes === f.p)
+    ) {
       const f = this.freeBlocks.splice(j, 1)[0];
       b = { p: Math.min(b.p, f.p), bytes: b.bytes + f.bytes };
     }
@@ -250,7 +283,8 @@ export class WasmRuntime {
     if (parts.length > MAX_PARTS) throw new Error(`wasm backend: too many parts (${parts.length} > ${MAX_PARTS})`);
     const nargs = parts[0].length;
     if (nargs > MAX_ARGS) throw new Error(`wasm backend: too many kernel arguments (${nargs})`);
-    const i32 = this.i32, base = this.ctl >> 2;
+    const i32 = this.i32,
+      base = this.ctl >> 2;
     i32[base + FN] = KERNEL_FNS.indexOf(fn);
     i32[base + NARGS] = nargs;
     i32[base + ERROR] = 0;
@@ -273,7 +307,8 @@ export class WasmRuntime {
     // milliseconds. If this thread keeps waiting longer than it computed, run alone for a while.
     // Only waits of more than WAIT_NOISE_MS count: on an idle machine a spinning worker finishes
     // well within it, so a short wait after a small product is not taken for a late worker.
-    const waited = performance.now() - t1, worked = t1 - t0;
+    const waited = performance.now() - t1,
+      worked = t1 - t0;
     const share = waited > WAIT_NOISE_MS ? waited / Math.max(worked + waited, 1e-3) : 0;
     this.waitShare = 0.9 * this.waitShare + 0.1 * share;
     if (this.waitShare > 0.5) {

@@ -35,7 +35,12 @@ export function updateOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'adamSte
         const pieces = Math.max(1, Math.round(u.n / size));
         for (let t = 0; t < pieces; t++) {
           const [lo, hi] = cut(u.n, pieces, t, 16);
-          parts.push(u.args(u.ptrs.map((q) => (q ? q + lo * 4 : 0)), hi - lo));
+          parts.push(
+            u.args(
+              u.ptrs.map((q) => (q ? q + lo * 4 : 0)),
+              hi - lo,
+            ),
+          );
         }
       }
       // in the parameters' order: the caller updates the low rows of each big parameter, the same
@@ -69,11 +74,32 @@ export function updateOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'adamSte
   function adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean {
     if (!f32(p, g, m, v, vMax)) return false;
     rt.reset();
-    const ptrs = [rt.put(p as Float32Array), rt.put(g as Float32Array), rt.put(m as Float32Array), rt.put(v as Float32Array), vMax ? rt.put(vMax as Float32Array) : 0];
-    const stepSize = h.lr / (1 - Math.pow(h.beta1, h.step));
-    const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, h.step));
-    const args = ([pp, pg, pm, pv, pvm]: number[], n: number): KernelArgs<'adam'> =>
-      [pp, pg, pm, pv, pvm, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, +h.decoupled, +h.maximize, stepSize, bc2Sqrt];
+    const ptrs = [
+      rt.put(p as Float32Array),
+      rt.put(g as Float32Array),
+      rt.put(m as Float32Array),
+      rt.put(v as Float32Array),
+      vMax ? rt.put(vMax as Float32Array) : 0,
+    ];
+    const stepSize = h.lr / (1 - h.beta1 ** h.step);
+    const bc2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
+    const args = ([pp, pg, pm, pv, pvm]: number[], n: number): KernelArgs<'adam'> => [
+      pp,
+      pg,
+      pm,
+      pv,
+      pvm,
+      n,
+      h.lr,
+      h.beta1,
+      h.beta2,
+      h.eps,
+      h.weightDecay,
+      +h.decoupled,
+      +h.maximize,
+      stepSize,
+      bc2Sqrt,
+    ];
     update({ fn: 'adam', ptrs, n: p.length, args }, [p, g, m, v, vMax], ([pp, , pm, pv, pvm]) => {
       rt.take(pp, p as Float32Array);
       rt.take(pm, m as Float32Array);
@@ -87,8 +113,19 @@ export function updateOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'adamSte
     if (!f32(p, g, buf)) return false;
     rt.reset();
     const ptrs = [rt.put(p as Float32Array), rt.put(g as Float32Array), buf ? rt.put(buf as Float32Array) : 0];
-    const args = ([pp, pg, pb]: number[], n: number): KernelArgs<'sgd'> =>
-      [pp, pg, pb, n, h.lr, h.momentum, h.dampening, h.weightDecay, +h.nesterov, +h.maximize, +h.first];
+    const args = ([pp, pg, pb]: number[], n: number): KernelArgs<'sgd'> => [
+      pp,
+      pg,
+      pb,
+      n,
+      h.lr,
+      h.momentum,
+      h.dampening,
+      h.weightDecay,
+      +h.nesterov,
+      +h.maximize,
+      +h.first,
+    ];
     update({ fn: 'sgd', ptrs, n: p.length, args }, [p, g, buf], ([pp, , pb]) => {
       rt.take(pp, p as Float32Array);
       if (buf) rt.take(pb, buf as Float32Array);

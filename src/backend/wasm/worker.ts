@@ -8,7 +8,12 @@ import { SEQ, SPIN_MS, KERNEL_FNS, runParts, spinThenWait, type WorkerInit } fro
 
 export function serve(init: WorkerInit, ready: () => void): never {
   const instance = new WebAssembly.Instance(init.module as WebAssembly.Module, {
-    env: { memory: init.memory as WebAssembly.Memory, abort: () => { throw new Error('wasm kernel abort'); } },
+    env: {
+      memory: init.memory as WebAssembly.Memory,
+      abort: () => {
+        throw new Error('wasm kernel abort');
+      },
+    },
   });
   const fns = KERNEL_FNS.map((name) => instance.exports[name] as (...a: number[]) => void);
   // The control block is in the first pages, so views made now stay valid after memory.grow.

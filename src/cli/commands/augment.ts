@@ -21,7 +21,13 @@ export const augmentCommand: Command = {
   summary: 'write a PNG grid of augmented training images',
   options: [
     { name: 'out', type: 'string', metavar: 'FILE', help: 'the PNG file to write (required)' },
-    { name: 'augment', type: 'string', default: DEFAULT_AUGMENT, metavar: 'SPEC', help: 'augmentation spec: flip[:P], crop:N, scale:A-B, jitter:B[:C[:S[:H]]], comma-separated' },
+    {
+      name: 'augment',
+      type: 'string',
+      default: DEFAULT_AUGMENT,
+      metavar: 'SPEC',
+      help: 'augmentation spec: flip[:P], crop:N, scale:A-B, jitter:B[:C[:S[:H]]], comma-separated',
+    },
     { name: 'rows', type: 'int', min: 1, max: 100, default: 10, help: 'how many garments (one per class first)' },
     { name: 'per', type: 'int', min: 1, max: 50, default: 8, help: 'augmented copies of each garment' },
     { name: 'zoom', type: 'int', min: 1, max: 16, default: 3, help: 'pixels per image pixel' },
@@ -49,12 +55,22 @@ export const augmentCommand: Command = {
     const picks: number[] = [];
     for (let k = 0; picks.length < o.rows; k++) {
       let any = false;
-      for (const list of byClass) if (k < list.length && picks.length < o.rows) { picks.push(list[k]); any = true; }
+      for (const list of byClass)
+        if (k < list.length && picks.length < o.rows) {
+          picks.push(list[k]);
+          any = true;
+        }
       if (!any) break;
     }
-    const R = picks.length, K = o.per, z = o.zoom, gap = 2, bigGap = 6;
-    const cellW = W * z, cellH = H * z;
-    const width = gap + cellW + bigGap + K * (cellW + gap), height = gap + R * (cellH + gap);
+    const R = picks.length,
+      K = o.per,
+      z = o.zoom,
+      gap = 2,
+      bigGap = 6;
+    const cellW = W * z,
+      cellH = H * z;
+    const width = gap + cellW + bigGap + K * (cellW + gap),
+      height = gap + R * (cellH + gap);
     const px = new Uint8Array(width * height * C).fill(96);
     const rng = new Rng(o.seed);
     const blit = (img: Float32Array | Float64Array, x0: number, y0: number) => {

@@ -126,10 +126,12 @@ function captureStart(into: { params?: [string, Float32Array, number[]][]; hyper
 function sameCapture(a: Captured, b: Captured): string | null {
   if (a.params.length !== b.params.length) return 'the parameter lists differ';
   for (let i = 0; i < a.params.length; i++) {
-    const [n, x] = a.params[i], [m, y] = b.params[i];
+    const [n, x] = a.params[i],
+      [m, y] = b.params[i];
     if (n !== m || x.length !== y.length || x.some((v, j) => !Object.is(v, y[j]))) return `initial ${n} differs`;
   }
-  for (let e = 0; e < a.orders.length; e++) if (a.orders[e].some((v, j) => v !== b.orders[e][j])) return `the order of epoch ${e + 1} differs`;
+  for (let e = 0; e < a.orders.length; e++)
+    if (a.orders[e].some((v, j) => v !== b.orders[e][j])) return `the order of epoch ${e + 1} differs`;
   return null;
 }
 
@@ -146,20 +148,33 @@ function leBytes(a: Float32Array | Int32Array): Uint8Array {
 
 /** The files of an export (relative path → bytes): init/, order/ and manifest.json for the first run's capture, and results.json. */
 function runFiles(o: Parsed, cap: Captured, optimizers: RunManifest['optimizers'], results: unknown): [string, string | Uint8Array][] {
-  const data = o.data === 'embedded' || (o.data === 'auto' && !existsSync(FASHION_MNIST_SEARCH_PATH[0])) ? 'embedded' : resolve(o.data === 'auto' ? FASHION_MNIST_SEARCH_PATH[0] : o.data);
+  const data =
+    o.data === 'embedded' || (o.data === 'auto' && !existsSync(FASHION_MNIST_SEARCH_PATH[0]))
+      ? 'embedded'
+      : resolve(o.data === 'auto' ? FASHION_MNIST_SEARCH_PATH[0] : o.data);
   const m: RunManifest = {
-    format: 'descent-compare-run', version: 1, model: o.model, data, scaling: 'x/255',
-    limit: o.limit ?? null, testLimit: o.testLimit ?? null, trainSamples: cap.orders[0].length,
-    epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, backend: o.backend,
+    format: 'descent-compare-run',
+    version: 1,
+    model: o.model,
+    data,
+    scaling: 'x/255',
+    limit: o.limit ?? null,
+    testLimit: o.testLimit ?? null,
+    trainSamples: cap.orders[0].length,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    backend: o.backend,
     params: cap.params.map(([name, , shape]) => ({ name, shape, file: `init/${name}.f32`, dtype: 'float32' as const })),
     order: cap.orders.map((a, e) => ({ epoch: e + 1, file: `order/epoch-${e + 1}.i32`, dtype: 'int32' as const, length: a.length })),
-    optimizers, results: 'results.json',
+    optimizers,
+    results: 'results.json',
   };
   return [
     ...cap.params.map(([name, data]): [string, Uint8Array] => [`init/${name}.f32`, leBytes(data)]),
     ...cap.orders.map((a, e): [string, Uint8Array] => [`order/epoch-${e + 1}.i32`, leBytes(a)]),
-    ['manifest.json', JSON.stringify(m, null, 1) + '\n'],
-    ['results.json', JSON.stringify(results, null, 1) + '\n'],
+    ['manifest.json', `${JSON.stringify(m, null, 1)}\n`],
+    ['results.json', `${JSON.stringify(results, null, 1)}\n`],
   ];
 }
 
@@ -167,8 +182,20 @@ export const compareCommand: Command = {
   name: 'compare',
   summary: 'train the same model with several optimizers (same initial weights, same batches) and compare',
   options: [
-    { name: 'optimizers', type: 'string', default: LECTURE_OPTIMIZERS, metavar: 'A,B,…', help: 'optimizers to compare; a wrapper over a base as WRAPPER:BASE (sam:adam, lookahead:adam)' },
-    { name: 'lr-table', type: 'string', default: 'tuned', choices: ['tuned', 'same'], help: 'tuned: a good lr per optimizer (see below); same: --lr for all' },
+    {
+      name: 'optimizers',
+      type: 'string',
+      default: LECTURE_OPTIMIZERS,
+      metavar: 'A,B,…',
+      help: 'optimizers to compare; a wrapper over a base as WRAPPER:BASE (sam:adam, lookahead:adam)',
+    },
+    {
+      name: 'lr-table',
+      type: 'string',
+      default: 'tuned',
+      choices: ['tuned', 'same'],
+      help: 'tuned: a good lr per optimizer (see below); same: --lr for all',
+    },
     { name: 'lr', type: 'number', min: 0, help: 'the learning rate of every optimizer with --lr-table same (default 0.01)' },
     { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME', help: 'model to train' },
     { name: 'epochs', type: 'int', min: 1, max: MAX_EPOCHS, default: 3, help: 'passes over the training set' },
@@ -176,34 +203,56 @@ export const compareCommand: Command = {
     dataOption,
     { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
     { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
-    { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of the initial weights and the batch order (shared by all runs)' },
+    {
+      name: 'seed',
+      type: 'int',
+      min: 0,
+      max: SEED_MAX,
+      default: 1,
+      help: 'seed of the initial weights and the batch order (shared by all runs)',
+    },
     backendOption,
     { name: 'json', type: 'boolean', help: 'print one JSON object with every run instead of a table' },
     {
-      name: 'export-run', type: 'string', metavar: 'DIR',
-      help: 'write the exact initial weights (init/*.f32), the batch order of every epoch (order/epoch-E.i32), each optimizer\'s hyper-parameters (manifest.json) and the results (results.json) to DIR, for: /usr/bin/python3 tools/compare_torch.py --from DIR (mlp and logreg only)',
+      name: 'export-run',
+      type: 'string',
+      metavar: 'DIR',
+      help: "write the exact initial weights (init/*.f32), the batch order of every epoch (order/epoch-E.i32), each optimizer's hyper-parameters (manifest.json) and the results (results.json) to DIR, for: /usr/bin/python3 tools/compare_torch.py --from DIR (mlp and logreg only)",
     },
   ] satisfies OptSpec[],
   helpExtra: [
-    `Tuned table: ${Object.entries(TUNED).map(([k, v]) => `${k} ${Object.values(v).join('/')}`).join(', ')}.`,
+    `Tuned table: ${Object.entries(TUNED)
+      .map(([k, v]) => `${k} ${Object.values(v).join('/')}`)
+      .join(', ')}.`,
     'Example: descent compare --optimizers sgd,momentum,nesterov,adagrad,rmsprop,adadelta,adam --epochs 3',
     'Same start in PyTorch: descent compare --epochs 3 --export-run runs/s1 && /usr/bin/python3 tools/compare_torch.py --from runs/s1',
   ].join('\n'),
   async run(o: Parsed, io: Io) {
-    const keys = String(o.optimizers).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s);
+    const keys = String(o.optimizers)
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s);
     if (keys.length === 0) throw new UsageError('--optimizers: expected a comma-separated list of optimizers');
     for (const k of keys) {
       const [name, base] = k.split(':');
-      if (base !== undefined && !['sam', 'asam', 'lookahead'].includes(name)) throw new UsageError(`--optimizers: ${k}: only sam, asam and lookahead take a base (WRAPPER:BASE)`);
-      if (base !== undefined && !optimizerNames().includes(base)) throw new UsageError(`--optimizers: unknown base optimizer "${clip(base)}" in ${k}${didYouMean(base, optimizerNames())}`);
+      if (base !== undefined && !['sam', 'asam', 'lookahead'].includes(name))
+        throw new UsageError(`--optimizers: ${k}: only sam, asam and lookahead take a base (WRAPPER:BASE)`);
+      if (base !== undefined && !optimizerNames().includes(base))
+        throw new UsageError(`--optimizers: unknown base optimizer "${clip(base)}" in ${k}${didYouMean(base, optimizerNames())}`);
       if (base !== undefined) continue;
-      if (!optimizerNames().includes(k)) throw new UsageError(`--optimizers: unknown optimizer "${clip(k)}"; expected names from ${optimizerNames().join(', ')}${didYouMean(k, optimizerNames())}`);
-      if (['lbfgs', 'newton'].includes(k)) throw new UsageError(`--optimizers: ${k} needs full-batch training; compare runs mini-batch SGD-style training`);
+      if (!optimizerNames().includes(k))
+        throw new UsageError(
+          `--optimizers: unknown optimizer "${clip(k)}"; expected names from ${optimizerNames().join(', ')}${didYouMean(k, optimizerNames())}`,
+        );
+      if (['lbfgs', 'newton'].includes(k))
+        throw new UsageError(`--optimizers: ${k} needs full-batch training; compare runs mini-batch SGD-style training`);
     }
     o.model = resolveName('model', 'model', o.model, [...models.keys()]);
     if (o.lrTable === 'tuned' && o.lr !== undefined) throw new UsageError('--lr applies only with --lr-table same');
     if (o.exportRun !== undefined && !['mlp', 'logreg'].includes(o.model)) {
-      throw new UsageError(`--export-run: supports models mlp and logreg (the PyTorch script rebuilds Linear+ReLU stacks), got --model ${o.model}`);
+      throw new UsageError(
+        `--export-run: supports models mlp and logreg (the PyTorch script rebuilds Linear+ReLU stacks), got --model ${o.model}`,
+      );
     }
     const exportDir: string | undefined = o.exportRun;
     if (exportDir !== undefined) checkNewDir(exportDir, '--export-run');
@@ -218,8 +267,17 @@ export const compareCommand: Command = {
       const table = o.lrTable === 'tuned' ? tunedRow(key) : { lr: o.lr ?? 0.01 };
       const run: Parsed = {
         ...base,
-        model: o.model, optimizer: key, epochs: o.epochs, batchSize: o.batchSize, data: o.data, limit: o.limit, testLimit: o.testLimit,
-        seed: o.seed, backend: o.backend, json: true, ...table,
+        model: o.model,
+        optimizer: key,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        data: o.data,
+        limit: o.limit,
+        testLimit: o.testLimit,
+        seed: o.seed,
+        backend: o.backend,
+        json: true,
+        ...table,
       };
       const start: { params?: [string, Float32Array, number[]][]; hyper?: Record<string, unknown> } = {};
       const r = await runTrain(run, silent, exportDir !== undefined ? [captureStart(start)] : []);
@@ -245,20 +303,36 @@ export const compareCommand: Command = {
       if (!o.json) io.err(`  ${key}: done (${row.seconds.toFixed(1)} s)`);
     }
     if (exportDir !== undefined) {
-      const results = { model: o.model, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTable: o.lrTable, results: rows, records: epochRecords };
+      const results = {
+        model: o.model,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        seed: o.seed,
+        lrTable: o.lrTable,
+        results: rows,
+        records: epochRecords,
+      };
       writeDirAtomic(exportDir, runFiles(o, first!, exported, results), '--export-run');
     }
-    if (exportDir !== undefined && !o.json) io.err(`wrote the run to ${exportDir}; PyTorch from the same start: /usr/bin/python3 tools/compare_torch.py --from ${exportDir}`);
+    if (exportDir !== undefined && !o.json)
+      io.err(`wrote the run to ${exportDir}; PyTorch from the same start: /usr/bin/python3 tools/compare_torch.py --from ${exportDir}`);
     if (o.json) {
       io.out(JSON.stringify({ model: o.model, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, lrTable: o.lrTable, results: rows }));
       return;
     }
     const w = Math.max(9, ...rows.map((r) => r.optimizer.length));
-    const settings = (r: CompareRow) => Object.entries(r.options).map(([k, v]) => `${k} ${v}`).join(', ');
+    const settings = (r: CompareRow) =>
+      Object.entries(r.options)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
     const sw = Math.max(8, ...rows.map((r) => settings(r).length));
-    io.out(`${'optimizer'.padEnd(w)}  ${'settings'.padEnd(sw)}  ${'train loss'.padStart(10)}  ${'test acc'.padStart(8)}  ${'time'.padStart(8)}`);
+    io.out(
+      `${'optimizer'.padEnd(w)}  ${'settings'.padEnd(sw)}  ${'train loss'.padStart(10)}  ${'test acc'.padStart(8)}  ${'time'.padStart(8)}`,
+    );
     for (const r of rows) {
-      io.out(`${r.optimizer.padEnd(w)}  ${settings(r).padEnd(sw)}  ${r.trainLoss.toFixed(4).padStart(10)}  ${r.testAccuracy.toFixed(4).padStart(8)}  ${(r.seconds.toFixed(1) + ' s').padStart(8)}`);
+      io.out(
+        `${r.optimizer.padEnd(w)}  ${settings(r).padEnd(sw)}  ${r.trainLoss.toFixed(4).padStart(10)}  ${r.testAccuracy.toFixed(4).padStart(8)}  ${(`${r.seconds.toFixed(1)} s`).padStart(8)}`,
+      );
     }
   },
 };

@@ -12,12 +12,27 @@ import type { Module } from '../../nn/module.js';
 import { fmtInt } from '../progress.js';
 
 export const weightsOptions = [
-  { name: 'weights', type: 'string' as const, metavar: 'FILE|DIR', help: 'the trained model: a file written by descent train --save (.safetensors or JSON), a checkpoint file, or a --checkpoint-dir folder (its newest checkpoint); required' },
-  { name: 'model', type: 'string' as const, metavar: 'NAME|SPEC', help: 'the model the weights belong to, by name or spec (default: the one the file names)' },
+  {
+    name: 'weights',
+    type: 'string' as const,
+    metavar: 'FILE|DIR',
+    help: 'the trained model: a file written by descent train --save (.safetensors or JSON), a checkpoint file, or a --checkpoint-dir folder (its newest checkpoint); required',
+  },
+  {
+    name: 'model',
+    type: 'string' as const,
+    metavar: 'NAME|SPEC',
+    help: 'the model the weights belong to, by name or spec (default: the one the file names)',
+  },
 ];
 
 /** The model a weights file belongs to, built for `inputShape` and `classes` with its weights in. */
-export function buildSaved(o: Parsed, saved: SavedModel, inputShape: readonly [number, number, number], classes: number): { model: Module; name: string; flat: boolean } {
+export function buildSaved(
+  o: Parsed,
+  saved: SavedModel,
+  inputShape: readonly [number, number, number],
+  classes: number,
+): { model: Module; name: string; flat: boolean } {
   const name = o.model ?? saved.model;
   if (name === undefined) throw new UsageError(`--model: ${saved.path} does not say which model it holds; give --model`);
   const spec = resolveCliModel(name);
@@ -47,7 +62,14 @@ export const evalCommand: Command = {
     ...weightsOptions,
     dataOption,
     ...dataOptions.filter((d) => d.name !== 'standardize'),
-    { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'the seed of --val-split (the one training used holds out the same samples)' },
+    {
+      name: 'seed',
+      type: 'int',
+      min: 0,
+      max: SEED_MAX,
+      default: 1,
+      help: 'the seed of --val-split (the one training used holds out the same samples)',
+    },
     { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
     backendOption,
     { name: 'json', type: 'boolean', help: 'print one JSON object instead of text' },
@@ -64,17 +86,32 @@ export const evalCommand: Command = {
       throw new UsageError(`--data: the model was trained on classes ${show(saved.classes)}; the data has ${show(test.classes)}`);
     }
     if (saved.inputShape && saved.inputShape.join('x') !== test.shape.join('x')) {
-      throw new UsageError(`--data: the model takes inputs of shape ${saved.inputShape.join('×')}, the test images are ${test.shape.join('×')}`);
+      throw new UsageError(
+        `--data: the model takes inputs of shape ${saved.inputShape.join('×')}, the test images are ${test.shape.join('×')}`,
+      );
     }
     const { model, name, flat } = buildSaved(o, saved, test.shape, test.classes.length);
     const r = evaluateConfusion(model, new DataLoader(test, { batchSize: 1000, flatten: flat }), test.classes.length);
     const k = test.classes.length;
     const rows = Array.from({ length: k }, (_, i) => Array.from(r.confusion.subarray(i * k, (i + 1) * k)));
     if (o.json) {
-      io.out(JSON.stringify({ weights: o.weights, model: name, data: data.source, samples: r.samples, loss: r.loss, accuracy: r.accuracy, classes: test.classes, confusion: rows }));
+      io.out(
+        JSON.stringify({
+          weights: o.weights,
+          model: name,
+          data: data.source,
+          samples: r.samples,
+          loss: r.loss,
+          accuracy: r.accuracy,
+          classes: test.classes,
+          confusion: rows,
+        }),
+      );
       return;
     }
-    io.out(`weights: ${o.weights} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.samples)} test samples`);
+    io.out(
+      `weights: ${o.weights} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.samples)} test samples`,
+    );
     io.out(`test loss ${r.loss.toFixed(4)}  test accuracy ${r.accuracy.toFixed(4)}`);
     io.out('confusion matrix (rows: true class, columns: predicted class)');
     for (const line of confusionTable(r.confusion, test.classes)) io.out(line);

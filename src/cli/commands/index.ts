@@ -11,4 +11,14 @@ import { sweepCommand } from './sweep.js';
 import { workerCommand } from './worker.js';
 import '../ext/index.js'; // --schedule, --l1/--l2/--elastic-net/--max-norm, --ensemble/--snapshots
 
-export const commands: Command[] = [trainCommand, augmentCommand, surfaceCommand, compareCommand, scheduleCommand, evalCommand, predictCommand, sweepCommand, workerCommand];
+export const commands: Command[] = [
+  trainCommand,
+  augmentCommand,
+  surfaceCommand,
+  compareCommand,
+  scheduleCommand,
+  evalCommand,
+  predictCommand,
+  sweepCommand,
+  workerCommand,
+];

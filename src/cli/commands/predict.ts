@@ -21,16 +21,20 @@ export const predictCommand: Command = {
     ...weightsOptions,
     { name: 'top', type: 'int', min: 1, default: 3, help: 'how many classes to print per image' },
     backendOption,
-    { name: 'json', type: 'boolean', help: 'print one JSON record per image (every class\'s probability)' },
+    { name: 'json', type: 'boolean', help: "print one JSON record per image (every class's probability)" },
   ],
-  helpExtra: 'Images are converted to the model\'s channels and resized to its input size. Example: descent predict --weights mlp.json shoe.png bag.jpg',
+  helpExtra:
+    "Images are converted to the model's channels and resized to its input size. Example: descent predict --weights mlp.json shoe.png bag.jpg",
   async run(o: Parsed, io: Io) {
     if (!o.weights) throw new UsageError('--weights: the weights file is required (write one with descent train --save FILE)');
     const files: string[] = o._;
     if (!files.length) throw new UsageError('no image given; expected one or more PNG or JPEG files after the options');
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
-    if (saved.preprocess) throw new UsageError(`--weights: ${o.weights} was trained on CSV features (with --standardize); predict reads images: use descent eval --data FILE.csv`);
+    if (saved.preprocess)
+      throw new UsageError(
+        `--weights: ${o.weights} was trained on CSV features (with --standardize); predict reads images: use descent eval --data FILE.csv`,
+      );
     const shape = saved.inputShape ?? DEFAULT_INPUT;
     const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
     const { model, flat } = buildSaved(o, saved, shape, classes.length);
@@ -45,9 +49,20 @@ export const predictCommand: Command = {
       const p = softmaxRow(logits.data.subarray(i * k, (i + 1) * k));
       const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a]);
       if (o.json) {
-        io.out(JSON.stringify({ image: f, predicted: classes[order[0]], probabilities: Object.fromEntries(classes.map((name, j) => [name, p[j]])) }));
+        io.out(
+          JSON.stringify({
+            image: f,
+            predicted: classes[order[0]],
+            probabilities: Object.fromEntries(classes.map((name, j) => [name, p[j]])),
+          }),
+        );
       } else {
-        io.out(`${f}: ${order.slice(0, Math.min(o.top, k)).map((j) => `${classes[j]} ${p[j].toFixed(4)}`).join(', ')}`);
+        io.out(
+          `${f}: ${order
+            .slice(0, Math.min(o.top, k))
+            .map((j) => `${classes[j]} ${p[j].toFixed(4)}`)
+            .join(', ')}`,
+        );
       }
     });
   },

@@ -18,34 +18,63 @@ import { sharedOptimizerFlags } from '../optimizer-flags.js';
 
 /** CLI flag → optimizer option (camelCase, PyTorch's names). Shared with `descent compare`. */
 export const surfaceOptimizerOptions: OptSpec[] = [
-  { name: 'lr', type: 'number', min: 0, help: 'learning rate η (default: the optimizer\'s own)' },
+  { name: 'lr', type: 'number', min: 0, help: "learning rate η (default: the optimizer's own)" },
   { name: 'momentum', type: 'number', min: 0, help: 'momentum μ (sgd, rmsprop; 0.9 for momentum/nesterov unless given)' },
   { name: 'dampening', type: 'number', help: 'momentum dampening τ (sgd)' },
   { name: 'nesterov', type: 'boolean', help: 'Nesterov momentum (sgd)' },
   { name: 'betas', type: 'numbers', count: 2, metavar: 'B1,B2', help: 'β1,β2 (adam, adamw, adamax, nadam, radam, lion)' },
   { name: 'eps', type: 'number', min: 0, help: 'ε (adagrad, rmsprop, adadelta, adam family)' },
   { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 in the gradient; decoupled for adamw and lion)' },
-  { name: 'alpha', type: 'number', min: 0, help: 'smoothing α of the squared-gradient average (rmsprop); power α of the rate schedule (asgd); the slow weights\' step toward the fast (lookahead)' },
+  {
+    name: 'alpha',
+    type: 'number',
+    min: 0,
+    help: "smoothing α of the squared-gradient average (rmsprop); power α of the rate schedule (asgd); the slow weights' step toward the fast (lookahead)",
+  },
   { name: 'rho', type: 'number', min: 0, max: 1, help: 'decay ρ of the running averages (adadelta); the neighbourhood radius (sam, asam)' },
   { name: 'centered', type: 'boolean', help: 'centered RMSprop (divide by the estimated variance)' },
   { name: 'amsgrad', type: 'boolean', help: 'AMSGrad: keep the maximum second moment (adam, adamw)' },
   { name: 'lr-decay', type: 'number', min: 0, help: 'lr decay: η/(1 + (t−1)·decay) (adagrad)' },
-  { name: 'initial-accumulator-value', type: 'number', min: 0, help: 'starting value of the squared-gradient sum (adagrad; Keras uses 0.1)' },
+  {
+    name: 'initial-accumulator-value',
+    type: 'number',
+    min: 0,
+    help: 'starting value of the squared-gradient sum (adagrad; Keras uses 0.1)',
+  },
   { name: 'momentum-decay', type: 'number', min: 0, help: 'momentum schedule ψ (nadam)' },
   { name: 'maximize', type: 'boolean', help: 'ascend instead of descend' },
   { name: 'eps-inside-sqrt', type: 'boolean', help: 'Keras/TF form: ε inside the square root (adagrad, rmsprop, adam, adamw)' },
   { name: 'lr-inside-momentum', type: 'boolean', help: 'Keras/TF form: v ← μv + ηg, θ ← θ − v (sgd, rmsprop)' },
-  { name: 'decoupled-weight-decay', type: 'boolean', help: 'θ ← θ(1 − ηλ) instead of L2 in the gradient (nadam, radam: PyTorch 2\'s NAdamW/RAdamW)' },
-  { name: 'etas', type: 'numbers', count: 2, metavar: 'ETA-,ETA+', help: 'step-size factors after a sign flip and after the same sign (rprop; default 0.5,1.2)' },
+  {
+    name: 'decoupled-weight-decay',
+    type: 'boolean',
+    help: "θ ← θ(1 − ηλ) instead of L2 in the gradient (nadam, radam: PyTorch 2's NAdamW/RAdamW)",
+  },
+  {
+    name: 'etas',
+    type: 'numbers',
+    count: 2,
+    metavar: 'ETA-,ETA+',
+    help: 'step-size factors after a sign flip and after the same sign (rprop; default 0.5,1.2)',
+  },
   { name: 'step-sizes', type: 'numbers', count: 2, metavar: 'MIN,MAX', help: 'bounds of the step sizes (rprop; default 1e-6,50)' },
   { name: 'lambd', type: 'number', min: 0, help: 'decay term λ and slope of the rate η/(1 + λη t)^α (asgd; default 1e-4; α is --alpha)' },
   { name: 't0', type: 'number', min: 0, help: 'the step after which averaging starts (asgd; default 1e6)' },
   { name: 'beta2-decay', type: 'number', help: 'τ ≤ 0 with 1 − β̂₂ = t^τ (adafactor; default −0.8)' },
   { name: 'd', type: 'number', min: 1, help: 'update clipping threshold (adafactor; default 1)' },
-  { name: 'legacy-mu-product', type: 'boolean', help: 'PyTorch 1.13\'s NAdam coefficient, μ_t counted twice (nadam; default off: the paper\'s and PyTorch ≥ 2.0\'s)' },
-  { name: 'max-iter', type: 'int', min: 1, max: LBFGS_LIMITS.maxIter, help: 'iterations per step (lbfgs; default 20, PyTorch\'s)' },
+  {
+    name: 'legacy-mu-product',
+    type: 'boolean',
+    help: "PyTorch 1.13's NAdam coefficient, μ_t counted twice (nadam; default off: the paper's and PyTorch ≥ 2.0's)",
+  },
+  { name: 'max-iter', type: 'int', min: 1, max: LBFGS_LIMITS.maxIter, help: "iterations per step (lbfgs; default 20, PyTorch's)" },
   { name: 'history-size', type: 'int', min: 1, max: LBFGS_LIMITS.historySize, help: 'curvature pairs kept (lbfgs; default 100)' },
-  { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
+  {
+    name: 'line-search',
+    type: 'string',
+    choices: ['none', 'strong-wolfe', 'armijo'],
+    help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)',
+  },
   { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products (newton)' },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
   // Schedule-Free, SAM/ASAM, Lookahead, Muon, Prodigy, SOAP
@@ -70,7 +99,7 @@ function sampleIndexes(n: number): Set<number> {
 }
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const flag = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The optimizer options given on the command line; one that does not apply to `name` is an error. */
 export function optimizerOptionsFrom(name: string, o: Parsed): Record<string, unknown> {
@@ -79,7 +108,8 @@ export function optimizerOptionsFrom(name: string, o: Parsed): Record<string, un
   for (const s of surfaceOptimizerOptions) {
     const k = camel(s.name);
     if (o[k] === undefined) continue;
-    if (!accepted.includes(k)) throw new UsageError(`${flag(k)} does not apply to optimizer ${name}; it reads ${accepted.map(flag).join(', ')}`);
+    if (!accepted.includes(k))
+      throw new UsageError(`${flag(k)} does not apply to optimizer ${name}; it reads ${accepted.map(flag).join(', ')}`);
     const [option, value] = libraryOption(name, k, o[k]);
     bag[option] = value;
   }
@@ -99,8 +129,15 @@ export const surfaceCommand: Command = {
   options: [
     { name: 'fn', type: 'string', default: 'rosenbrock', choices: surfaceNames, help: 'the test function' },
     { name: 'optimizer', type: 'string', default: 'sgd', metavar: 'NAME', help: 'optimizer (see below)' },
-    { name: 'start', type: 'numbers', count: 2, metavar: 'X,Y', help: 'start point (default: the function\'s own)' },
-    { name: 'steps', type: 'int', min: 0, max: MAX_SURFACE_STEPS, default: 100, help: 'optimizer steps (the path is printed as it runs, never held in memory)' },
+    { name: 'start', type: 'numbers', count: 2, metavar: 'X,Y', help: "start point (default: the function's own)" },
+    {
+      name: 'steps',
+      type: 'int',
+      min: 0,
+      max: MAX_SURFACE_STEPS,
+      default: 100,
+      help: 'optimizer steps (the path is printed as it runs, never held in memory)',
+    },
     ...surfaceOptimizerOptions,
     { name: 'noise', type: 'number', min: 0, help: 'σ of Gaussian noise added to each gradient component (stochastic gradients)' },
     { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 0, help: 'seed of the gradient noise' },
@@ -109,7 +146,9 @@ export const surfaceCommand: Command = {
   ] satisfies OptSpec[],
   get helpExtra() {
     return [
-      `Functions: ${Object.values(surfaces).map((s) => `${s.name} = ${s.formula}`).join('; ')}.`,
+      `Functions: ${Object.values(surfaces)
+        .map((s) => `${s.name} = ${s.formula}`)
+        .join('; ')}.`,
       `Optimizers: ${optimizerNames().join(', ')} (momentum and nesterov are SGD with momentum 0.9 unless --momentum is given).`,
       'Example: descent surface --fn rosenbrock --optimizer adam --lr 0.02 --start -1.2,1 --steps 3000',
     ].join('\n');
@@ -133,7 +172,8 @@ export const surfaceCommand: Command = {
     let first: StepRecord | undefined;
     let last: StepRecord | undefined;
     let firstConverged = -1;
-    if (o.json) io.out(`{"fn":${JSON.stringify(fn.name)},"optimizer":${JSON.stringify(key)},"options":${JSON.stringify(options)},"trace":[`);
+    if (o.json)
+      io.out(`{"fn":${JSON.stringify(fn.name)},"optimizer":${JSON.stringify(key)},"options":${JSON.stringify(options)},"trace":[`);
     const onStep = (s: StepRecord) => {
       if (o.json) {
         buffer.push((s.t > 0 ? ',' : '') + JSON.stringify({ t: s.t, x: s.x, f: s.f, evals: s.evals }));
@@ -148,8 +188,20 @@ export const surfaceCommand: Command = {
     let r;
     try {
       // Newton takes the surface's exact Hessian through the runner's context.
-      const opt = key === 'newton' ? (p: NamedParams, ctx: FactoryContext) => createOptimizer(key, p, { ...given, hessian: () => ctx.hessian() }) : key;
-      r = trajectory(fn, opt, { start: o.start, steps: o.steps, options: given, noise: o.noise, seed: o.seed, gradTol: o.gradTol, onStep, keepTrace: false });
+      const opt =
+        key === 'newton'
+          ? (p: NamedParams, ctx: FactoryContext) => createOptimizer(key, p, { ...given, hessian: () => ctx.hessian() })
+          : key;
+      r = trajectory(fn, opt, {
+        start: o.start,
+        steps: o.steps,
+        options: given,
+        noise: o.noise,
+        seed: o.seed,
+        gradTol: o.gradTol,
+        onStep,
+        keepTrace: false,
+      });
     } catch (e) {
       if (e instanceof RangeError) throw new UsageError(e.message);
       throw e;
@@ -160,7 +212,9 @@ export const surfaceCommand: Command = {
       return;
     }
     io.out(`${fn.title}: f(x, y) = ${fn.formula}`);
-    io.out(`optimizer: ${getOptimizer(key).name} ${JSON.stringify(options)}, start (${first!.x.join(', ')}), ${o.steps} steps${o.noise ? `, gradient noise σ = ${o.noise} (seed ${o.seed})` : ''}`);
+    io.out(
+      `optimizer: ${getOptimizer(key).name} ${JSON.stringify(options)}, start (${first!.x.join(', ')}), ${o.steps} steps${o.noise ? `, gradient noise σ = ${o.noise} (seed ${o.seed})` : ''}`,
+    );
     // A run that stopped early (diverged) shows the planned rows it reached and its last one.
     kept.set(last!.t, last!);
     io.out(`${'t'.padStart(7)}  ${'x'.padStart(16)}  ${'y'.padStart(16)}  ${'f'.padStart(16)}  ${'|∇f|'.padStart(14)}`);
@@ -169,13 +223,22 @@ export const surfaceCommand: Command = {
       if (prev >= 0 && i !== prev + 1) io.out(`${'…'.padStart(7)}`);
       const s = kept.get(i)!;
       const [gx, gy] = fn.grad(s.x[0], s.x[1]);
-      io.out(`${String(s.t).padStart(7)}  ${fmt(s.x[0]).padStart(16)}  ${fmt(s.x[1]).padStart(16)}  ${fmt(s.f).padStart(16)}  ${fmt(Math.hypot(gx, gy)).padStart(14)}`);
+      io.out(
+        `${String(s.t).padStart(7)}  ${fmt(s.x[0]).padStart(16)}  ${fmt(s.x[1]).padStart(16)}  ${fmt(s.f).padStart(16)}  ${fmt(Math.hypot(gx, gy)).padStart(14)}`,
+      );
       prev = i;
     }
-    const where = r.nearest ? `; nearest minimum (${r.nearest.minimum.x.join(', ')}) f = ${r.nearest.minimum.f}${r.nearest.minimum.global ? ' (global)' : ' (local)'}, distance ${fmt(r.nearest.distance)}` : '';
+    const where = r.nearest
+      ? `; nearest minimum (${r.nearest.minimum.x.join(', ')}) f = ${r.nearest.minimum.f}${r.nearest.minimum.global ? ' (global)' : ' (local)'}, distance ${fmt(r.nearest.distance)}`
+      : '';
     if (r.diverged) io.out(`diverged at step ${r.steps} (|x| or f left the finite range)`);
     else if (r.converged) {
-      io.out(`converged: ‖∇f‖ ≤ ${o.gradTol} from step ${firstConverged}, ended at (${r.final.x.map(fmt).join(', ')}) f = ${fmt(r.final.f)} after ${r.steps} steps${where}`);
-    } else io.out(`not converged after ${r.steps} steps: ended at (${r.final.x.map(fmt).join(', ')}) f = ${fmt(r.final.f)}, ‖∇f‖ = ${fmt(r.final.gradNorm)}${where}`);
+      io.out(
+        `converged: ‖∇f‖ ≤ ${o.gradTol} from step ${firstConverged}, ended at (${r.final.x.map(fmt).join(', ')}) f = ${fmt(r.final.f)} after ${r.steps} steps${where}`,
+      );
+    } else
+      io.out(
+        `not converged after ${r.steps} steps: ended at (${r.final.x.map(fmt).join(', ')}) f = ${fmt(r.final.f)}, ‖∇f‖ = ${fmt(r.final.gradNorm)}${where}`,
+      );
   },
 };

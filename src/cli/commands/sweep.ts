@@ -22,33 +22,98 @@ import { parseRedisUrl } from '../redis-url.js';
 export const MAX_TRIALS = 100_000;
 
 const sweepOptions: OptSpec[] = [
-  { name: 'workloads', type: 'string', default: 'mlp', metavar: 'A,B,…', help: `workloads: ${WORKLOADS.map((w) => `${w.name} (${w.summary})`).join('; ')}` },
+  {
+    name: 'workloads',
+    type: 'string',
+    default: 'mlp',
+    metavar: 'A,B,…',
+    help: `workloads: ${WORKLOADS.map((w) => `${w.name} (${w.summary})`).join('; ')}`,
+  },
   { name: 'optimizers', type: 'string', default: LECTURE_OPTIMIZERS, metavar: 'A,B,…', help: 'optimizers to compare' },
-  { name: 'space', type: 'string', default: 'lr=log:1e-4:1', metavar: 'NAME=RANGE,…', help: 'search space: lr=log:1e-4:1 (log-uniform), momentum=0.8:0.99 (uniform), weightDecay=0|1e-4 (choice), beta1, beta2, schedule=constant|cosine' },
-  { name: 'sampler', type: 'string', default: 'halton', choices: SAMPLERS, help: 'how points are drawn: grid (every combination), random, or halton (scrambled quasi-random, as AlgoPerf)' },
+  {
+    name: 'space',
+    type: 'string',
+    default: 'lr=log:1e-4:1',
+    metavar: 'NAME=RANGE,…',
+    help: 'search space: lr=log:1e-4:1 (log-uniform), momentum=0.8:0.99 (uniform), weightDecay=0|1e-4 (choice), beta1, beta2, schedule=constant|cosine',
+  },
+  {
+    name: 'sampler',
+    type: 'string',
+    default: 'halton',
+    choices: SAMPLERS,
+    help: 'how points are drawn: grid (every combination), random, or halton (scrambled quasi-random, as AlgoPerf)',
+  },
   { name: 'points', type: 'int', min: 1, max: 1000, default: 6, help: 'points per optimizer (grid: values per range)' },
-  { name: 'seeds', type: 'int', min: 1, max: 100, default: 1, help: 'studies: every point is trained with seeds 1..N; scores are the median over studies of each study\'s best trial' },
-  { name: 'tuning', type: 'string', default: 'external', choices: ['external', 'self'], help: 'external: best of the search space\'s points; self: each optimizer\'s defaults only' },
-  { name: 'data', type: 'string', default: 'embedded', metavar: 'embedded|full|DIR', help: 'embedded (the packaged 10k/2k subset), full (Fashion-MNIST installed in /usr/share/datasets/fashion-mnist) or a folder of its IDX files' },
+  {
+    name: 'seeds',
+    type: 'int',
+    min: 1,
+    max: 100,
+    default: 1,
+    help: "studies: every point is trained with seeds 1..N; scores are the median over studies of each study's best trial",
+  },
+  {
+    name: 'tuning',
+    type: 'string',
+    default: 'external',
+    choices: ['external', 'self'],
+    help: "external: best of the search space's points; self: each optimizer's defaults only",
+  },
+  {
+    name: 'data',
+    type: 'string',
+    default: 'embedded',
+    metavar: 'embedded|full|DIR',
+    help: 'embedded (the packaged 10k/2k subset), full (Fashion-MNIST installed in /usr/share/datasets/fashion-mnist) or a folder of its IDX files',
+  },
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
-  { name: 'target', type: 'number', gt: 0, max: 1, help: 'target test accuracy of every workload (default: each workload\'s own)' },
-  { name: 'budget', type: 'int', min: 1, max: 1_000_000, help: 'step budget of every workload (default: each workload\'s own)' },
-  { name: 'eval-every', type: 'int', min: 1, help: 'steps between evaluations (default: each workload\'s own)' },
-  { name: 'out', type: 'string', default: 'sweep-results.jsonl', metavar: 'FILE', help: 'results file (JSON Lines); an interrupted sweep given the same file resumes, finished trials are not rerun' },
+  { name: 'target', type: 'number', gt: 0, max: 1, help: "target test accuracy of every workload (default: each workload's own)" },
+  { name: 'budget', type: 'int', min: 1, max: 1_000_000, help: "step budget of every workload (default: each workload's own)" },
+  { name: 'eval-every', type: 'int', min: 1, help: "steps between evaluations (default: each workload's own)" },
+  {
+    name: 'out',
+    type: 'string',
+    default: 'sweep-results.jsonl',
+    metavar: 'FILE',
+    help: 'results file (JSON Lines); an interrupted sweep given the same file resumes, finished trials are not rerun',
+  },
   { name: 'workers', type: 'int', min: 1, max: 256, help: 'trial processes on this machine (default: one per core)' },
-  { name: 'queue', type: 'string', metavar: 'redis://HOST:PORT[/DB]', help: 'put the trials on a BullMQ queue in Redis for `descent worker` processes on any machines, and collect their results' },
-  { name: 'html', type: 'string', metavar: 'FILE', help: 'write a self-contained HTML report (curves and performance profiles drawn with uPlot)' },
+  {
+    name: 'queue',
+    type: 'string',
+    metavar: 'redis://HOST:PORT[/DB]',
+    help: 'put the trials on a BullMQ queue in Redis for `descent worker` processes on any machines, and collect their results',
+  },
+  {
+    name: 'html',
+    type: 'string',
+    metavar: 'FILE',
+    help: 'write a self-contained HTML report (curves and performance profiles drawn with uPlot)',
+  },
   { name: 'json', type: 'boolean', help: 'print the report as one JSON object instead of the table' },
 ];
 
 function sweepSpecOf(o: Parsed): SweepSpec {
-  const list = (s: string) => String(s).split(',').map((x) => x.trim()).filter((x) => x);
+  const list = (s: string) =>
+    String(s)
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x);
   return checkSweepSpec({
-    workloads: list(o.workloads), optimizers: list(o.optimizers), space: o.tuning === 'self' && o.space === 'lr=log:1e-4:1' ? '' : String(o.space),
-    sampler: o.sampler, points: o.tuning === 'self' ? 1 : o.points, seeds: o.seeds, tuning: o.tuning, data: o.data,
-    ...(o.limit !== undefined ? { limit: o.limit } : {}), ...(o.testLimit !== undefined ? { testLimit: o.testLimit } : {}),
-    ...(o.target !== undefined ? { target: o.target } : {}), ...(o.budget !== undefined ? { budget: o.budget } : {}),
+    workloads: list(o.workloads),
+    optimizers: list(o.optimizers),
+    space: o.tuning === 'self' && o.space === 'lr=log:1e-4:1' ? '' : String(o.space),
+    sampler: o.sampler,
+    points: o.tuning === 'self' ? 1 : o.points,
+    seeds: o.seeds,
+    tuning: o.tuning,
+    data: o.data,
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...(o.testLimit !== undefined ? { testLimit: o.testLimit } : {}),
+    ...(o.target !== undefined ? { target: o.target } : {}),
+    ...(o.budget !== undefined ? { budget: o.budget } : {}),
     ...(o.evalEvery !== undefined ? { evalEvery: o.evalEvery } : {}),
   });
 }
@@ -80,14 +145,18 @@ export const sweepCommand: Command = {
     if (o.out === '') throw new UsageError('--out: empty file name');
     checkWritableFile(o.out, '--out');
     if (o.html !== undefined) checkWritableFile(o.html, '--html');
-    const target = o.queue !== undefined ? (() => {
-      try {
-        return parseRedisUrl(o.queue);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-    })() : undefined;
-    if (target && o.workers !== undefined) throw new UsageError('--workers applies to the local pool; with --queue, start descent worker processes instead');
+    const target =
+      o.queue !== undefined
+        ? (() => {
+            try {
+              return parseRedisUrl(o.queue);
+            } catch (e) {
+              throw new UsageError((e as Error).message);
+            }
+          })()
+        : undefined;
+    if (target && o.workers !== undefined)
+      throw new UsageError('--workers applies to the local pool; with --queue, start descent worker processes instead');
     const trials = planTrials(spec);
     if (trials.length > MAX_TRIALS) throw new UsageError(`the sweep has ${trials.length} trials; at most ${MAX_TRIALS}`);
     const hash = sweepHash(spec);
@@ -102,11 +171,13 @@ export const sweepCommand: Command = {
     const todo = trials.filter((t) => !file.has(trialId(t)));
     const reused = trials.length - todo.length;
     const log = (s: string) => (o.json ? io.err : io.out)(s);
-    log(`sweep ${hash}: ${trials.length} trials (${spec.workloads.join(', ')} × ${spec.optimizers.length} optimizer(s) × points × ${spec.seeds} seed(s)), ${reused} already in ${o.out}`);
+    log(
+      `sweep ${hash}: ${trials.length} trials (${spec.workloads.join(', ')} × ${spec.optimizers.length} optimizer(s) × points × ${spec.seeds} seed(s)), ${reused} already in ${o.out}`,
+    );
     let lastLine = 0;
     const progress = (p: { done: number; running?: number; total: number; elapsed: number }) => {
       const text = progressText({ ...p, done: p.done + reused, total: trials.length }, reused);
-      if (io.tty) io.raw('\r' + text + '\x1b[K');
+      if (io.tty) io.raw(`\r${text}\x1b[K`);
       else if (Date.now() - lastLine > 5000 || p.done === p.total) {
         lastLine = Date.now();
         io.err(text);

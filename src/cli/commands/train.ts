@@ -15,7 +15,7 @@ import { models } from '../../train/models.js';
 import { resolveCliModel } from '../model.js';
 import { modelSpecHelp } from '../../train/spec.js';
 import type { Module } from '../../nn/module.js';
-import { createOptimizer, getOptimizer, optimizerNames } from '../../optim/registry.js';
+import { createOptimizer, optimizerNames } from '../../optim/registry.js';
 import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
 import { dataOption, dataOptions, limit, loadData, type LoadedData } from '../data.js';
 import { progressDrawer, fmtInt } from '../progress.js';
@@ -31,18 +31,38 @@ import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 
 export const optimizerOptions: OptSpec[] = [
-  { name: 'lr', type: 'number', min: 0, help: 'learning rate η (default: the optimizer\'s own)' },
+  { name: 'lr', type: 'number', min: 0, help: "learning rate η (default: the optimizer's own)" },
   { name: 'momentum', type: 'number', min: 0, help: 'momentum μ (sgd, momentum, nesterov, rmsprop)' },
   { name: 'dampening', type: 'number', help: 'momentum dampening τ (sgd)' },
   { name: 'nesterov', type: 'boolean', help: 'Nesterov momentum (sgd)' },
   { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 added to the gradient; decoupled for adamw)' },
   { name: 'max-iter', type: 'int', min: 1, max: LBFGS_LIMITS.maxIter, help: 'iterations per step (lbfgs; default 20)' },
-  { name: 'history-size', type: 'int', min: 1, max: LBFGS_LIMITS.historySize, help: 'curvature pairs kept (lbfgs; default 100; each pair is two copies of the weights)' },
-  { name: 'line-search', type: 'string', choices: ['none', 'strong-wolfe', 'armijo'], help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)' },
-  { name: 'hessian-free', type: 'boolean', help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)' },
+  {
+    name: 'history-size',
+    type: 'int',
+    min: 1,
+    max: LBFGS_LIMITS.historySize,
+    help: 'curvature pairs kept (lbfgs; default 100; each pair is two copies of the weights)',
+  },
+  {
+    name: 'line-search',
+    type: 'string',
+    choices: ['none', 'strong-wolfe', 'armijo'],
+    help: 'line search (lbfgs: none or strong-wolfe, default none; newton: default armijo)',
+  },
+  {
+    name: 'hessian-free',
+    type: 'boolean',
+    help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)',
+  },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
-  { name: 'rho', type: 'number', min: 0, help: 'radius ρ of the neighbourhood SAM minimises the worst loss of (sam: default 0.05; asam: 0.5)' },
-  { name: 'alpha', type: 'number', help: 'how far lookahead\'s slow weights move toward the fast ones, in (0, 1] (default 0.5)' },
+  {
+    name: 'rho',
+    type: 'number',
+    min: 0,
+    help: 'radius ρ of the neighbourhood SAM minimises the worst loss of (sam: default 0.05; asam: 0.5)',
+  },
+  { name: 'alpha', type: 'number', help: "how far lookahead's slow weights move toward the fast ones, in (0, 1] (default 0.5)" },
   // Schedule-Free, SAM/ASAM, Lookahead, Muon, Prodigy, SOAP
   ...sharedOptimizerFlags,
 ];
@@ -51,33 +71,84 @@ export const optimizerOptions: OptSpec[] = [
 const RESUME_OVERRIDES = ['epochs', 'save', 'json', 'keep', 'checkpointEvery', 'onNan', 'resume'];
 
 export const trainOptions: OptSpec[] = [
-  { name: 'model', type: 'string', default: 'mlp', metavar: 'NAME|SPEC|FILE.json', help: 'model to train: a name below, a layer spec or a .json file of layers (see "Model spec")' },
+  {
+    name: 'model',
+    type: 'string',
+    default: 'mlp',
+    metavar: 'NAME|SPEC|FILE.json',
+    help: 'model to train: a name below, a layer spec or a .json file of layers (see "Model spec")',
+  },
   { name: 'optimizer', type: 'string', default: 'adam', metavar: 'NAME', help: 'optimizer (sgd, momentum, adam, ...: see the list below)' },
   ...optimizerOptions,
-  { name: 'epochs', type: 'int', min: 1, max: MAX_EPOCHS, default: 5, help: 'passes over the training set (with --resume: of the whole run, default the checkpoint\'s)' },
+  {
+    name: 'epochs',
+    type: 'int',
+    min: 1,
+    max: MAX_EPOCHS,
+    default: 5,
+    help: "passes over the training set (with --resume: of the whole run, default the checkpoint's)",
+  },
   { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
   { name: 'full-batch', type: 'boolean', help: 'every step on the whole training set (one step per epoch); needed by lbfgs and newton' },
-  dataOption, ...dataOptions,
+  dataOption,
+  ...dataOptions,
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
   backendOption,
-  { name: 'save', type: 'string', metavar: 'FILE', help: 'write the trained model: FILE.safetensors (PyTorch\'s state_dict names; the model, input shape and classes in its metadata) or JSON for any other name; checked before training, written atomically' },
-  { name: 'checkpoint-dir', type: 'string', metavar: 'DIR', help: 'write checkpoints into DIR (created if absent), to continue the run bit for bit with --resume DIR' },
-  { name: 'checkpoint-every', type: 'string', metavar: 'Nepochs|Nsteps', help: 'how often to checkpoint, e.g. 2epochs or 100steps (default: every epoch end; the last epoch always ends with one)' },
-  { name: 'keep', type: 'int', min: 1, metavar: 'K', help: 'keep only the newest K checkpoints (older ones are deleted once the new one is in place)' },
-  { name: 'resume', type: 'string', metavar: 'DIR', help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan)' },
-  { name: 'on-nan', type: 'string', choices: ['stop', 'skip'], default: 'stop', help: 'a non-finite loss or gradient: stop (exit 1, naming epoch, step, lr and the last checkpoint) or skip that step (not applied; counted); a loss above 10⁴× the first step\'s always stops' },
+  {
+    name: 'save',
+    type: 'string',
+    metavar: 'FILE',
+    help: "write the trained model: FILE.safetensors (PyTorch's state_dict names; the model, input shape and classes in its metadata) or JSON for any other name; checked before training, written atomically",
+  },
+  {
+    name: 'checkpoint-dir',
+    type: 'string',
+    metavar: 'DIR',
+    help: 'write checkpoints into DIR (created if absent), to continue the run bit for bit with --resume DIR',
+  },
+  {
+    name: 'checkpoint-every',
+    type: 'string',
+    metavar: 'Nepochs|Nsteps',
+    help: 'how often to checkpoint, e.g. 2epochs or 100steps (default: every epoch end; the last epoch always ends with one)',
+  },
+  {
+    name: 'keep',
+    type: 'int',
+    min: 1,
+    metavar: 'K',
+    help: 'keep only the newest K checkpoints (older ones are deleted once the new one is in place)',
+  },
+  {
+    name: 'resume',
+    type: 'string',
+    metavar: 'DIR',
+    help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan)',
+  },
+  {
+    name: 'on-nan',
+    type: 'string',
+    choices: ['stop', 'skip'],
+    default: 'stop',
+    help: "a non-finite loss or gradient: stop (exit 1, naming epoch, step, lr and the last checkpoint) or skip that step (not applied; counted); a loss above 10⁴× the first step's always stops",
+  },
   { name: 'json', type: 'boolean', help: 'print one JSON record per epoch instead of text' },
 ];
 
 /** The parsed options this optimizer reads; an option it does not read is an error, not ignored. */
 export function optimizerBag(name: string, o: Parsed): Record<string, unknown> {
   const accepted = cliOptionNames(name);
-  const given = optimizerOptions.map((s) => s.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())).filter((k) => o[k] !== undefined);
+  const given = optimizerOptions
+    .map((s) => s.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))
+    .filter((k) => o[k] !== undefined);
   const bag: Record<string, unknown> = {};
   for (const k of given) {
-    if (!accepted.includes(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} does not apply to optimizer ${name}; it reads ${accepted.join(', ')}`);
+    if (!accepted.includes(k))
+      throw new UsageError(
+        `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to optimizer ${name}; it reads ${accepted.join(', ')}`,
+      );
     const [option, value] = libraryOption(name, k, o[k]);
     bag[option] = value;
   }
@@ -141,17 +212,38 @@ export function preflight(o: Parsed): void {
  */
 export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Checkpoint } {
   const given = givenOptions(o);
-  const extra = [...given].map((k) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())).filter((k) => !RESUME_OVERRIDES.includes(k));
-  if (extra.length) throw new UsageError(`--${extra[0].replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every and --on-nan may be given`);
+  const extra = [...given]
+    .map((k) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))
+    .filter((k) => !RESUME_OVERRIDES.includes(k));
+  if (extra.length)
+    throw new UsageError(
+      `--${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every and --on-nan may be given`,
+    );
   if (o.resume === '') throw new UsageError('--resume: empty folder name');
   const latest = loadLatestCheckpoint(o.resume);
   for (const r of latest.refused) io.err(`descent train: ${r.reason}; resuming from the previous good one, ${latest.path}`);
   const c = latest.checkpoint;
   const meta = c.meta as { command?: string; options?: Parsed } | undefined;
-  if (!meta || meta.command !== 'train' || !meta.options || typeof meta.options !== 'object') throw new UsageError(`--resume: ${latest.path} was not written by descent train (no options in it)`);
-  const merged: Parsed = { ...meta.options, epochs: given.has('epochs') ? o.epochs : c.epochs, json: o.json, save: o.save, keep: o.keep ?? meta.options.keep, checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery, onNan: given.has('on-nan') ? o.onNan : meta.options.onNan, checkpointDir: o.resume };
-  if (c.epoch > merged.epochs || (c.epoch === merged.epochs && c.batch > 0)) throw new UsageError(`--epochs ${merged.epochs}: the checkpoint ${latest.path} is already at epoch ${c.epoch + (c.batch > 0 ? 1 : 0)}; give --epochs ${c.epoch + 1} or more`);
-  if (!merged.json) io.out(`resuming from ${latest.path}: ${c.batch > 0 ? `epoch ${c.epoch + 1}, batch ${c.batch}` : `after epoch ${c.epoch}`}, step ${c.step}; training to epoch ${merged.epochs}`);
+  if (!meta || meta.command !== 'train' || !meta.options || typeof meta.options !== 'object')
+    throw new UsageError(`--resume: ${latest.path} was not written by descent train (no options in it)`);
+  const merged: Parsed = {
+    ...meta.options,
+    epochs: given.has('epochs') ? o.epochs : c.epochs,
+    json: o.json,
+    save: o.save,
+    keep: o.keep ?? meta.options.keep,
+    checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery,
+    onNan: given.has('on-nan') ? o.onNan : meta.options.onNan,
+    checkpointDir: o.resume,
+  };
+  if (c.epoch > merged.epochs || (c.epoch === merged.epochs && c.batch > 0))
+    throw new UsageError(
+      `--epochs ${merged.epochs}: the checkpoint ${latest.path} is already at epoch ${c.epoch + (c.batch > 0 ? 1 : 0)}; give --epochs ${c.epoch + 1} or more`,
+    );
+  if (!merged.json)
+    io.out(
+      `resuming from ${latest.path}: ${c.batch > 0 ? `epoch ${c.epoch + 1}, batch ${c.batch}` : `after epoch ${c.epoch}`}, step ${c.step}; training to epoch ${merged.epochs}`,
+    );
   return { o: merged, checkpoint: c };
 }
 
@@ -163,7 +255,8 @@ export interface PreparedTrain {
 
 /** Build the model, optimizer, loaders and callbacks from the options (backend selected, data loaded). */
 export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks: Callback[] = [], resume?: Checkpoint): PreparedTrain {
-  if (!o.fullBatch && ['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase())) throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
+  if (!o.fullBatch && ['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase()))
+    throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
   const spec = resolveCliModel(o.model);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
@@ -186,48 +279,84 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
   const trainLoader = o.fullBatch
     ? new DataLoader(trainSet, { batchSize: trainSet.length, flatten })
     : new DataLoader(trainSet, {
-        batchSize: o.batchSize, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten,
+        batchSize: o.batchSize,
+        shuffle: true,
+        dropLast: false,
+        rng: rng.fork('data'),
+        flatten,
         transform: transforms.length ? (x, r) => transforms.reduce((acc, t) => t!(acc, r), x) : undefined,
       });
   const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten });
   const stepsPerEpoch = o.fullBatch ? 1 : trainLoader.length;
   const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch };
   const callbacks = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setup) ?? []), ...extraCallbacks];
-  if (o.snapshots !== undefined && o.snapshots > o.epochs * stepsPerEpoch) throw new UsageError(`--snapshots ${o.snapshots}: more cycles than the run's ${o.epochs * stepsPerEpoch} steps`);
+  if (o.snapshots !== undefined && o.snapshots > o.epochs * stepsPerEpoch)
+    throw new UsageError(`--snapshots ${o.snapshots}: more cycles than the run's ${o.epochs * stepsPerEpoch} steps`);
   let checkpoint: CheckpointOptions | undefined;
   if (o.checkpointDir !== undefined) {
     const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
     const { resume: _r, json: _j, save: _s, epochs: _e, checkpointDir: _d, ...options } = o;
-    checkpoint = { save: (c) => sink.save(c), ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}), meta: { command: 'train', options, saved } };
+    checkpoint = {
+      save: (c) => sink.save(c),
+      ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}),
+      meta: { command: 'train', options, saved },
+    };
   }
   if (!o.json) {
     if (o.fullBatch) {
-      io.out(`data: ${data.source}, using ${trainSet.length} / ${testSet.length}\nmodel: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name}, seed ${o.seed}`);
+      io.out(
+        `data: ${data.source}, using ${trainSet.length} / ${testSet.length}\nmodel: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${optimizer.rule.name}, seed ${o.seed}`,
+      );
       io.out(`full batch: ${fmtInt(trainSet.length)} samples per step, one step per epoch`);
     } else {
-      io.out(`data: ${data.source}${trainSet !== data.train || testSet !== data.test ? `, using ${trainSet.length} / ${testSet.length}` : ''}`);
+      io.out(
+        `data: ${data.source}${trainSet !== data.train || testSet !== data.test ? `, using ${trainSet.length} / ${testSet.length}` : ''}`,
+      );
       const described = (opt: Optimizer<BaseHyper>): string => {
         const base = (opt as { base?: Optimizer<BaseHyper> }).base;
         const own = Object.fromEntries(Object.entries(opt.paramGroups[0]).filter(([k]) => k !== 'params' && !(base && k === 'lr')));
         return `${opt.rule.name} ${JSON.stringify(own)}${base ? ` over ${described(base)}` : ''}`;
       };
-      io.out(`model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${described(optimizer)}, seed ${o.seed}, backend ${o.backend}`);
+      io.out(
+        `model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${described(optimizer)}, seed ${o.seed}, backend ${o.backend}`,
+      );
     }
   }
   const bar = io.tty && !o.json && !o.fullBatch ? progressDrawer(io.raw) : null;
   const fit: FitOptions = {
-    model, optimizer, train: trainLoader, test: testLoader, epochs: o.epochs, rng: rng.fork('train'), callbacks,
-    fullBatch: Boolean(o.fullBatch), checkpoint, resume, onNonFinite: o.onNan ?? 'stop',
+    model,
+    optimizer,
+    train: trainLoader,
+    test: testLoader,
+    epochs: o.epochs,
+    rng: rng.fork('train'),
+    callbacks,
+    fullBatch: Boolean(o.fullBatch),
+    checkpoint,
+    resume,
+    onNonFinite: o.onNan ?? 'stop',
     swa: o.swa !== undefined ? { startEpoch: o.swa } : undefined,
     ema: o.ema !== undefined ? { decay: o.ema } : undefined,
     snapshots: o.snapshots !== undefined ? { cycles: o.snapshots } : undefined,
-    onStall: (i) => i.stopped ? io.err(stallMessage(o, i.step, i.loss)) : io.err(`descent train: warning: the loss has stayed at ${i.loss} for ${i.steps} steps (step ${i.step}, learning rate ${i.lr}): the optimizer makes no progress${String(o.optimizer).toLowerCase() === 'newton' ? '; try --damping or without --hessian-free' : ''}`),
+    onStall: (i) =>
+      i.stopped
+        ? io.err(stallMessage(o, i.step, i.loss))
+        : io.err(
+            `descent train: warning: the loss has stayed at ${i.loss} for ${i.steps} steps (step ${i.step}, learning rate ${i.lr}): the optimizer makes no progress${String(o.optimizer).toLowerCase() === 'newton' ? '; try --damping or without --hessian-free' : ''}`,
+          ),
     onProgress: bar ? (p) => bar.draw(p) : undefined,
     onEpoch: (r) => {
       bar?.clear();
       if (o.json) io.out(JSON.stringify(r));
       else if (o.fullBatch) io.out(fmtFullBatchRecord(r, o.epochs));
-      else io.out(fmtRecord(r, o.epochs, trainExtensions.map((x) => x.describe?.(o, r)).filter((s): s is string => !!s)));
+      else
+        io.out(
+          fmtRecord(
+            r,
+            o.epochs,
+            trainExtensions.map((x) => x.describe?.(o, r)).filter((s): s is string => !!s),
+          ),
+        );
     },
   };
   return {
@@ -235,7 +364,8 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
     finish(result) {
       const records = result.records;
       const finalAccuracy = records.length ? (records[records.length - 1].testAccuracy as number) : NaN;
-      if (result.skipped > 0) (o.json ? io.err : io.out)(`skipped ${result.skipped} step(s) whose loss or gradient was not finite (--on-nan skip)`);
+      if (result.skipped > 0)
+        (o.json ? io.err : io.out)(`skipped ${result.skipped} step(s) whose loss or gradient was not finite (--on-nan skip)`);
       if (o.save) {
         writeSavedModel(o.save, model, saved);
         if (!o.json) io.out(`saved weights to ${o.save}`);

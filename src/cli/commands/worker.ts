@@ -9,8 +9,20 @@ import { connectRedis } from '../../sweep/redis.js';
 import { parseRedisUrl } from '../redis-url.js';
 
 const workerOptions: OptSpec[] = [
-  { name: 'queue', type: 'string', metavar: 'redis://HOST:PORT[/DB]', help: 'the Redis server that descent sweep --queue puts trials on (required)' },
-  { name: 'lock-seconds', type: 'number', gt: 0, max: 3600, default: 30, help: 'a trial whose worker has not renewed its lock for this long (the worker died) goes back to the queue' },
+  {
+    name: 'queue',
+    type: 'string',
+    metavar: 'redis://HOST:PORT[/DB]',
+    help: 'the Redis server that descent sweep --queue puts trials on (required)',
+  },
+  {
+    name: 'lock-seconds',
+    type: 'number',
+    gt: 0,
+    max: 3600,
+    default: 30,
+    help: 'a trial whose worker has not renewed its lock for this long (the worker died) goes back to the queue',
+  },
 ];
 
 export const workerCommand: Command = {
@@ -33,12 +45,19 @@ export const workerCommand: Command = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     io.err(`descent worker ${process.pid}: taking trials from ${target.host}:${target.port}/${target.db}`);
-    await runWorker(target, {
-      lockSeconds: o.lockSeconds,
-      dieAfterStore: process.env.DESCENT_SWEEP_FAULT === 'die-after-store',
-      onStart: (id) => io.err(`trial ${id}: started`),
-      onError: (e) => io.err(`descent worker ${process.pid}: ${e.message}`),
-      onTrial: (id, r, skipped) => io.err(skipped ? `trial ${id}: already stored, skipped` : `trial ${id}: ${r!.status} (${r!.steps} steps, ${r!.seconds.toFixed(1)} s)`),
-    }, stop.signal);
+    await runWorker(
+      target,
+      {
+        lockSeconds: o.lockSeconds,
+        dieAfterStore: process.env.DESCENT_SWEEP_FAULT === 'die-after-store',
+        onStart: (id) => io.err(`trial ${id}: started`),
+        onError: (e) => io.err(`descent worker ${process.pid}: ${e.message}`),
+        onTrial: (id, r, skipped) =>
+          io.err(
+            skipped ? `trial ${id}: already stored, skipped` : `trial ${id}: ${r!.status} (${r!.steps} steps, ${r!.seconds.toFixed(1)} s)`,
+          ),
+      },
+      stop.signal,
+    );
   },
 };

@@ -28,10 +28,37 @@ export const MAX_MEMBERS = 100;
 registerTrainExtension({
   name: 'ensemble',
   options: [
-    { name: 'ensemble', type: 'int', min: 2, max: MAX_MEMBERS, metavar: 'N', help: 'train N models (seeds seed…seed+N−1) and report each one\'s and the averaged ensemble\'s test accuracy' },
-    { name: 'snapshots', type: 'int', min: 2, max: MAX_MEMBERS, metavar: 'M', help: 'snapshot ensemble from one run: M cosine cycles per step from --lr, a snapshot at each cycle\'s end (Huang et al. 2017)' },
-    { name: 'swa', type: 'int', min: 1, metavar: 'EPOCH', help: 'also report stochastic weight averaging of the weights at every epoch end from EPOCH on' },
-    { name: 'ema', type: 'number', min: 0, max: 0.999999, metavar: 'β', help: 'also report an exponential moving average of the weights, updated every step' },
+    {
+      name: 'ensemble',
+      type: 'int',
+      min: 2,
+      max: MAX_MEMBERS,
+      metavar: 'N',
+      help: "train N models (seeds seed…seed+N−1) and report each one's and the averaged ensemble's test accuracy",
+    },
+    {
+      name: 'snapshots',
+      type: 'int',
+      min: 2,
+      max: MAX_MEMBERS,
+      metavar: 'M',
+      help: "snapshot ensemble from one run: M cosine cycles per step from --lr, a snapshot at each cycle's end (Huang et al. 2017)",
+    },
+    {
+      name: 'swa',
+      type: 'int',
+      min: 1,
+      metavar: 'EPOCH',
+      help: 'also report stochastic weight averaging of the weights at every epoch end from EPOCH on',
+    },
+    {
+      name: 'ema',
+      type: 'number',
+      min: 0,
+      max: 0.999999,
+      metavar: 'β',
+      help: 'also report an exponential moving average of the weights, updated every step',
+    },
   ],
 });
 
@@ -47,7 +74,8 @@ async function testLoaderAndFactory(o: Parsed) {
   const testSet = limit(data.test, o.testLimit);
   const test = new DataLoader(testSet, { batchSize: 1000, flatten: spec.input === 'flat' });
   const extras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
-  const build = (): Module => spec.build({ rng: new Rng(0).fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...extras });
+  const build = (): Module =>
+    spec.build({ rng: new Rng(0).fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...extras });
   return { test, build, data };
 }
 
@@ -62,10 +90,16 @@ function fmtReport(label: string, names: string[], r: EnsembleReport): string[] 
 }
 
 export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): Promise<void> {
-  if (o.ensemble !== undefined && o.snapshots !== undefined) throw new UsageError('--ensemble N and --snapshots M are two different ensembles; give one');
-  if (o.snapshots !== undefined && o.schedule !== undefined) throw new UsageError('--snapshots M sets its own cyclic cosine schedule; drop --schedule');
-  if (o.ensemble !== undefined && o.save !== undefined) throw new UsageError('--save writes one model; with --ensemble N each member would overwrite it (train the members one by one to save them)');
-  if (o.ensemble !== undefined && o.checkpointDir !== undefined) throw new UsageError('--checkpoint-dir checkpoints one run; with --ensemble N train the members one by one to checkpoint them');
+  if (o.ensemble !== undefined && o.snapshots !== undefined)
+    throw new UsageError('--ensemble N and --snapshots M are two different ensembles; give one');
+  if (o.snapshots !== undefined && o.schedule !== undefined)
+    throw new UsageError('--snapshots M sets its own cyclic cosine schedule; drop --schedule');
+  if (o.ensemble !== undefined && o.save !== undefined)
+    throw new UsageError(
+      '--save writes one model; with --ensemble N each member would overwrite it (train the members one by one to save them)',
+    );
+  if (o.ensemble !== undefined && o.checkpointDir !== undefined)
+    throw new UsageError('--checkpoint-dir checkpoints one run; with --ensemble N train the members one by one to checkpoint them');
   if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');
   preflight(o);
   await selectBackend(o.backend);
@@ -91,7 +125,10 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
   };
 
   if (o.ensemble !== undefined) {
-    if (o.seed + o.ensemble - 1 > SEED_MAX) throw new UsageError(`--ensemble ${o.ensemble} with --seed ${o.seed}: the members' seeds ${o.seed}…${o.seed + o.ensemble - 1} pass the largest seed ${SEED_MAX}`);
+    if (o.seed + o.ensemble - 1 > SEED_MAX)
+      throw new UsageError(
+        `--ensemble ${o.ensemble} with --seed ${o.seed}: the members' seeds ${o.seed}…${o.seed + o.ensemble - 1} pass the largest seed ${SEED_MAX}`,
+      );
     const seeds = Array.from({ length: o.ensemble as number }, (_, i) => o.seed + i);
     let current: PreparedTrain | undefined;
     const { report } = fitEnsemble({
@@ -108,14 +145,31 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
       },
     });
     const r = report!;
-    if (o.json) io.out(JSON.stringify({ ensemble: 'independent', seeds, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss }));
-    else for (const line of fmtReport(`ensemble of ${o.ensemble} (seeds ${seeds.join(', ')})`, seeds.map((s) => `seed ${s}`.padEnd(33)), r)) io.out(line);
+    if (o.json)
+      io.out(
+        JSON.stringify({
+          ensemble: 'independent',
+          seeds,
+          members: r.members,
+          average: r.average,
+          vote: r.vote,
+          averageLoss: r.averageLoss,
+        }),
+      );
+    else
+      for (const line of fmtReport(
+        `ensemble of ${o.ensemble} (seeds ${seeds.join(', ')})`,
+        seeds.map((s) => `seed ${s}`.padEnd(33)),
+        r,
+      ))
+        io.out(line);
     return;
   }
 
   if (o.snapshots !== undefined) {
     const cycles = o.snapshots as number;
-    if (!o.json && !resume) io.out(`snapshot ensemble: ${cycles} cosine cycles from lr ${o.lr ?? "the optimizer's default"}, seed ${o.seed}`);
+    if (!o.json && !resume)
+      io.out(`snapshot ensemble: ${cycles} cosine cycles from lr ${o.lr ?? "the optimizer's default"}, seed ${o.seed}`);
     const result = await runTrain(o, io, [], resume);
     reportAverages(result.result, result.model, o.seed);
     const run = result.result.snapshots!;
@@ -128,10 +182,25 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     const names = run.at.map((step, i) => `snapshot ${i + 1} (step ${step})`.padEnd(33));
     // As in Huang et al.'s figure 4: the ensemble of the last k snapshots, k = 1 … M.
     const lastK = members.map((_, i) => (i === 0 ? r.average : evaluateEnsemble(members.slice(i), test).average)).reverse();
-    if (o.json) io.out(JSON.stringify({ ensemble: 'snapshots', seed: o.seed, at: run.at, members: r.members, average: r.average, vote: r.vote, averageLoss: r.averageLoss, finalAccuracy: result.finalAccuracy, lastK }));
+    if (o.json)
+      io.out(
+        JSON.stringify({
+          ensemble: 'snapshots',
+          seed: o.seed,
+          at: run.at,
+          members: r.members,
+          average: r.average,
+          vote: r.vote,
+          averageLoss: r.averageLoss,
+          finalAccuracy: result.finalAccuracy,
+          lastK,
+        }),
+      );
     else {
       for (const line of fmtReport(`snapshot ensemble of ${members.length} (seed ${o.seed})`, names, r)) io.out(line);
-      io.out(`  the run's final model              ${result.finalAccuracy.toFixed(4)}  (ensemble ${r.average > result.finalAccuracy ? '+' : ''}${((r.average - result.finalAccuracy) * 100).toFixed(2)} points)`);
+      io.out(
+        `  the run's final model              ${result.finalAccuracy.toFixed(4)}  (ensemble ${r.average > result.finalAccuracy ? '+' : ''}${((r.average - result.finalAccuracy) * 100).toFixed(2)} points)`,
+      );
       io.out(`  ensemble of the last k snapshots   ${lastK.map((a, k) => `k=${k + 1}: ${a.toFixed(4)}`).join('  ')}`);
     }
     return;
