@@ -220,6 +220,29 @@ export type ExtensionName = keyof Extensions;
 /** What a backend module hands over: its primitives and, beside them, the extensions it implements. */
 export type KernelSet = Partial<Backend> & Partial<Extensions>;
 
+/** Every extension's name, checked against `Extensions` by the compiler (a missing or extra name fails to build). */
+const EXTENSION_NAMES = {
+  linear: true,
+  linearBackward: true,
+  convLayer: true,
+  convLayerBackward: true,
+  convPoolLayer: true,
+  convPoolLayerBackward: true,
+  zero: true,
+  allocLike: true,
+  adamStep: true,
+  sgdStep: true,
+  batchUpdates: true,
+} satisfies Record<ExtensionName, true>;
+
+/** A kernel set split into the primitives that override another backend's and the extensions registered beside them. */
+export function splitKernels(set: KernelSet): { primitives: Partial<Backend>; extensions: Partial<Extensions> } {
+  const primitives: Record<string, unknown> = {};
+  const extensions: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(set)) (k in EXTENSION_NAMES ? extensions : primitives)[k] = v;
+  return { primitives: primitives as Partial<Backend>, extensions: extensions as Partial<Extensions> };
+}
+
 let current: Backend | null = null;
 let currentExt: Partial<Extensions> = {};
 const registry = new Map<string, Backend>();

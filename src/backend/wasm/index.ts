@@ -15,7 +15,7 @@
  * stays free of the embedded binary). What differs between Node and browsers (cores, workers,
  * whether threads may block) is in platform-node.ts and platform-browser.ts; this file picks one.
  */
-import { type Backend, type Extensions, registerBackend } from '../backend.js';
+import { type Backend, type Extensions, registerBackend, splitKernels } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import { WasmRuntime, sharedMemorySupported, type WasmOptions } from './runtime.js';
 import { makeWasmOps } from './ops.js';
@@ -44,35 +44,10 @@ function create(opts: WasmOptions, shared: boolean): Backend {
   if (!runtime) {
     runtime = new WasmRuntime({ shared, relaxed: opts.relaxed ?? true });
     const rt = runtime;
-    const {
-      allocLike,
-      zero,
-      linear,
-      linearBackward,
-      convLayer,
-      convLayerBackward,
-      convPoolLayer,
-      convPoolLayerBackward,
-      adamStep,
-      sgdStep,
-      batchUpdates,
-      ...primitives
-    } = makeWasmOps(rt, () => maxThreads);
+    const split = splitKernels(makeWasmOps(rt, () => maxThreads));
     // the primitives override the reference's; an op the kernels lack runs on the reference
-    backendObj = { ...referenceBackend, ...primitives, name: 'wasm' };
-    extensions = {
-      allocLike,
-      zero,
-      linear,
-      linearBackward,
-      convLayer,
-      convLayerBackward,
-      convPoolLayer,
-      convPoolLayerBackward,
-      adamStep,
-      sgdStep,
-      batchUpdates,
-    };
+    backendObj = { ...referenceBackend, ...split.primitives, name: 'wasm' };
+    extensions = split.extensions;
   }
   registerBackend(backendObj!, extensions);
   return backendObj!;
