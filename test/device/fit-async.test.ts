@@ -26,6 +26,7 @@ import {
   Sequential,
   setBackend,
   type AnyOptimizer,
+  type Checkpoint,
   type EpochRecord,
   type Module,
 } from '../../src/index.js';
@@ -162,6 +163,29 @@ test('no host read inside a step: a training step on the device reads nothing ba
   assert.deepEqual(await paramsOf(m), await paramsOf(h));
 });
 
+test("fitAsync's checkpoints read the device's parameters and optimizer state: equal to fit's on the host", async () => {
+  const host = mlpModel(4);
+  const hs: Checkpoint[] = [];
+  fit({ ...options(host, new Adam(host.parameters(), { lr: 1e-3, amsgrad: true }), 6), checkpoint: { save: (c) => void hs.push(c) } });
+  const dev = mlpModel(4);
+  await dev.to(DEVICE);
+  const ds: Checkpoint[] = [];
+  await fitAsync({
+    ...options(dev, new Adam(dev.parameters(), { lr: 1e-3, amsgrad: true }), 6),
+    checkpoint: { save: (c) => void ds.push(c) },
+  });
+  assert.equal(ds.length, 2);
+  assert.equal(hs.length, 2);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(ds[i].epoch, hs[i].epoch);
+    assert.equal(ds[i].step, hs[i].step);
+    assert.deepEqual(ds[i].model, hs[i].model);
+    assert.deepEqual(ds[i].optimizer, hs[i].optimizer);
+    assert.deepEqual(figures(ds[i].records as EpochRecord[]), figures(hs[i].records as EpochRecord[]));
+  }
+  assert.ok((ds[1].optimizer.state['1.weight'] as Record<string, unknown>).maxExpAvgSq instanceof Float32Array);
+});
+
 test('fitAsync on a host backend gives records bit-identical to fit', async () => {
   const a = mlpModel(8),
     b = mlpModel(8);
@@ -200,4 +224,13 @@ test('a host read of a device tensor and an optimizer without a device update fa
   assert.equal(w.device, 'cpu');
   assert.deepEqual(Array.from(w.data), v);
   await assert.rejects(() => m.to('gpu'), /^Error: to\('gpu'\): unknown device "gpu"; expected one of: cpu, emulated$/);
+  await assert.rejects(
+    () => m.to('webgpu'),
+    /^Error: to\('webgpu'\): device "webgpu" is not initialised yet; call `await initWebGPU\(\)` first/,
+  );
+  // the options that read inside a step are refused by name
+  await assert.rejects(
+    () => fitAsync({ ...options(m, new Adam(m.parameters()), 1), swa: { startEpoch: 1 } }),
+    /^RangeError: fitAsync: option swa is not supported \(weight averaging reads the parameters after every step\); use fit$/,
+  );
 });
