@@ -68,7 +68,7 @@ export class GpuContext {
    * The GPU object the adapter came from, held as long as the device: under Node, Dawn polls for
    * completed work (mapAsync) only while it is alive.
    */
-  private gpu: GPU | null;
+  readonly gpu: GPU;
 
   constructor(
     gpu: GPU,
@@ -260,7 +260,6 @@ export class GpuContext {
     this.pipelines.clear();
     this.uniformBuffer.destroy();
     this.device.destroy();
-    this.gpu = null;
   }
 
   get isDisposed(): boolean {
