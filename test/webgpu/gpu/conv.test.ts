@@ -1,0 +1,98 @@
+/**
+ * conv2d, its two gradients and the fused convolution layer (bias, ReLU) on the GPU against the
+ * reference backend, over strides, paddings and sizes that are odd and cross several 64-wide tiles.
+ */
+import { test } from 'node:test';
+import type { Conv2dGeometry } from '../../../src/backend/backend.js';
+import { referenceBackend as R } from '../../../src/backend/reference.js';
+import { K, close, down, rnd, up, zeros } from './helpers.js';
+
+function geo(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  k: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  ph: number,
+  pw: number,
+): Conv2dGeometry {
+  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1,
+    ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  return { n, c, h, w, k, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw };
+}
+
+const GEOS: Conv2dGeometry[] = [
+  geo(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
+  geo(2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1),
+  geo(3, 2, 11, 8, 7, 3, 2, 2, 1, 0, 1),
+  geo(2, 4, 13, 13, 3, 5, 5, 2, 2, 2, 2),
+  geo(5, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2), // the CNN's first layer, 5 images
+  geo(2, 9, 10, 6, 70, 3, 3, 3, 2, 1, 0), // more output channels than one tile
+];
+
+const sizes = (g: Conv2dGeometry) => ({ x: g.n * g.c * g.h * g.w, w: g.k * g.c * g.kh * g.kw, y: g.n * g.k * g.oh * g.ow });
+const tol = (depth: number) => 2e-6 * Math.sqrt(depth) + 1e-6;
+
+test('conv2d equals the reference', async () => {
+  for (const g of GEOS) {
+    const s = sizes(g);
+    const x = rnd(s.x),
+      w = rnd(s.w);
+    const want = new Float32Array(s.y);
+    R.conv2d(x, w, want, g);
+    const out = zeros(s.y);
+    K.conv2d(up(x), up(w), out, g);
+    close('conv2d', await down(out), want, tol(g.c * g.kh * g.kw), ` ${JSON.stringify(g)}`);
+  }
+});
+
+test('conv2dBackwardInput equals the reference', async () => {
+  for (const g of GEOS) {
+    const s = sizes(g);
+    const gy = rnd(s.y),
+      w = rnd(s.w);
+    const want = new Float32Array(s.x);
+    R.conv2dBackwardInput(gy, w, want, g);
+    const gx = up(rnd(s.x, 5, 6));
+    K.conv2dBackwardInput(up(gy), up(w), gx, g);
+    close('conv2dBackwardInput', await down(gx), want, tol(g.k * g.kh * g.kw), ` ${JSON.stringify(g)}`);
+  }
+});
+
+test('conv2dBackwardWeight equals the reference', async () => {
+  for (const g of GEOS) {
+    const s = sizes(g);
+    const x = rnd(s.x),
+      gy = rnd(s.y);
+    const want = new Float32Array(s.w);
+    R.conv2dBackwardWeight(x, gy, want, g);
+    const gw = up(rnd(s.w, 5, 6));
+    K.conv2dBackwardWeight(up(x), up(gy), gw, g);
+    close('conv2dBackwardWeight', await down(gw), want, tol(g.n * g.oh * g.ow), ` ${JSON.stringify(g)}`);
+  }
+});
+
+test('convLayer (conv2d + bias per channel, ReLU) equals the reference composition', async () => {
+  for (const g of GEOS)
+    for (const withBias of [false, true])
+      for (const relu of [false, true]) {
+        const s = sizes(g);
+        const x = rnd(s.x),
+          w = rnd(s.w),
+          bias = withBias ? rnd(g.k) : null;
+        const want = new Float32Array(s.y);
+        R.conv2d(x, w, want, g);
+        const P = g.oh * g.ow;
+        for (let i = 0; i < s.y; i++) {
+          const z = want[i] + (bias ? bias[Math.floor(i / P) % g.k] : 0);
+          want[i] = relu ? Math.max(z, 0) : z;
+        }
+        const out = zeros(s.y);
+        if (!K.convLayer(up(x), up(w), bias ? up(bias) : null, out, g, relu)) throw new Error('convLayer declined GPU storage');
+        close('convLayer', await down(out), want, tol(g.c * g.kh * g.kw), ` bias=${withBias} relu=${relu} ${JSON.stringify(g)}`);
+      }
+});
