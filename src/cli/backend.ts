@@ -1,8 +1,8 @@
 /**
  * The CLI's --backend option. Every command takes 'wasm' (WebAssembly SIMD on worker threads, the
  * default) or 'reference'; `descent train` also takes 'webgpu' (the model on the GPU, trained by
- * fitAsync) and 'auto' (its default: webgpu where an adapter exists, else wasm), and prints which
- * backend runs.
+ * fitAsync) and 'auto' (its default: the fastest available — webgpu on a hardware adapter, else
+ * wasm), and prints which backend runs and why.
  */
 import { setBackend, backendNames, isDeviceBackend } from '../backend/index.js';
 import { initWasm } from '../backend/wasm/index.js';
@@ -22,7 +22,7 @@ export const trainBackendOption: OptSpec = {
   type: 'string',
   default: 'auto',
   choices: ['auto', 'webgpu', 'wasm', 'reference'],
-  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (webgpu where an adapter exists, else wasm)',
+  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (the fastest available: webgpu on a hardware GPU adapter, else wasm)',
 };
 
 export async function selectBackend(name: string): Promise<string> {
@@ -36,40 +36,77 @@ export async function selectBackend(name: string): Promise<string> {
 /** The WebGPU backend's module, loaded only when asked for (Dawn is an optional dependency). */
 const WEBGPU_MODULE = '../backend/webgpu/index.js';
 
+/** The part of the WebGPU module the CLI uses. */
+interface WebGPUModule {
+  initWebGPU?: () => Promise<unknown>;
+  disposeWebGPU?: () => void;
+  webgpuInfo?: () => { adapter: string; software: boolean };
+}
+
 /**
- * Starts the WebGPU backend (registers 'webgpu'); rejects with the backend's own message when no
- * adapter is found, or with one naming the missing module when this build has no WebGPU backend.
+ * Starts the WebGPU backend (registers 'webgpu') and returns its module; rejects with the backend's
+ * own message when no adapter is found, or with one naming the missing module when this build has
+ * no WebGPU backend.
  */
-async function initWebGPU(): Promise<void> {
-  let mod: { initWebGPU?: () => Promise<void> };
+async function initWebGPU(): Promise<WebGPUModule> {
+  let mod: WebGPUModule;
   try {
-    mod = (await import(WEBGPU_MODULE)) as { initWebGPU?: () => Promise<void> };
+    mod = (await import(WEBGPU_MODULE)) as WebGPUModule;
   } catch (e) {
     throw new UsageError(`--backend webgpu: this build has no WebGPU backend (${(e as Error).message.split('\n')[0]})`);
   }
   if (typeof mod.initWebGPU !== 'function') throw new UsageError('--backend webgpu: the WebGPU module has no initWebGPU()');
   await mod.initWebGPU();
   if (!backendNames().includes('webgpu')) throw new UsageError('--backend webgpu: initWebGPU() did not register a backend named "webgpu"');
+  return mod;
 }
 
+/** What descent train runs on; `label` is what its model line prints after "backend" (the name, and why or where). */
+export interface TrainBackend {
+  host: string;
+  device: string | null;
+  runs: string;
+  label: string;
+  /** Releases the device (Node does not exit while a WebGPU device is alive); a no-op on the host. */
+  release(): void;
+}
+
+const noRelease = () => {};
+
 /**
- * descent train's backend: { host, device }. The host backend (wasm, else reference) becomes current
- * and runs everything outside the model; `device` is 'webgpu' when the model trains there (moved
- * with Module.to, trained by fitAsync), else null. 'auto' takes webgpu when it starts, else wasm.
+ * descent train's backend. The host backend (wasm, else reference) becomes current and runs
+ * everything outside the model; `device` is 'webgpu' when the model trains there (moved with
+ * Module.to, trained by fitAsync), else null. 'auto' takes the fastest available: webgpu on a
+ * hardware adapter, wasm where WebGPU does not start or its only adapter is a software one
+ * (lavapipe, llvmpipe, SwiftShader), which is slower than wasm's SIMD on the same CPU.
  */
-export async function selectTrainBackend(name: string): Promise<{ host: string; device: string | null; runs: string }> {
+export async function selectTrainBackend(name: string): Promise<TrainBackend> {
   // a device backend registered in this process (a program embedding the CLI, the tests' emulated device)
-  if (name !== 'webgpu' && isDeviceBackend(name)) return { host: await selectBackend('wasm'), device: name, runs: name };
+  if (name !== 'webgpu' && isDeviceBackend(name))
+    return { host: await selectBackend('wasm'), device: name, runs: name, label: name, release: noRelease };
   if (name !== 'webgpu' && name !== 'auto') {
     const host = await selectBackend(name);
-    return { host, device: null, runs: host };
+    return { host, device: null, runs: host, label: host, release: noRelease };
   }
   const host = await selectBackend('wasm');
+  let mod: WebGPUModule;
   try {
-    await initWebGPU();
+    mod = await initWebGPU();
   } catch (e) {
     if (name === 'webgpu') throw e instanceof UsageError ? e : new UsageError(`--backend webgpu: ${(e as Error).message}`);
-    return { host, device: null, runs: host };
+    return { host, device: null, runs: host, label: `${host} (auto: no WebGPU adapter)`, release: noRelease };
   }
-  return { host, device: 'webgpu', runs: 'webgpu' };
+  const info = mod.webgpuInfo?.() ?? { adapter: 'unknown adapter', software: false };
+  const release = () => mod.disposeWebGPU?.();
+  if (name === 'auto' && info.software) {
+    release();
+    return {
+      host,
+      device: null,
+      runs: host,
+      label: `${host} (auto: the WebGPU adapter is a software one, ${info.adapter}, slower than wasm on this CPU)`,
+      release: noRelease,
+    };
+  }
+  return { host, device: 'webgpu', runs: 'webgpu', label: `webgpu (${info.adapter}${info.software ? ', software adapter' : ''})`, release };
 }

@@ -78,8 +78,10 @@ export class GpuContext {
   ) {
     this.gpu = gpu;
     this.uniformBuffer = device.createBuffer({ size: UNIFORM_BYTES, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-    device.addEventListener('uncapturederror', (e) => {
-      this.errors.push((e as GPUUncapturedErrorEvent).error.message);
+    // GPUDevice is an EventTarget, which the isomorphic build (tsconfig.core.json: no DOM types) does not declare
+    const events = device as unknown as { addEventListener(type: string, f: (e: { error: GPUError }) => void): void };
+    events.addEventListener('uncapturederror', (e) => {
+      this.errors.push(e.error.message);
     });
   }
 
@@ -238,7 +240,7 @@ export class GpuContext {
     const want = s.dtype === 'int32' ? Int32Array : Float32Array;
     if (!(values instanceof want)) throw new Error(`webgpu backend: write of a ${values.constructor.name} into ${s.dtype} storage`);
     this.flush();
-    if (values.length) this.device.queue.writeBuffer(s.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    if (values.length) writeValues(this.device, s.buffer, values);
   }
 
   /** Waits until the GPU has run everything submitted. */
@@ -265,6 +267,15 @@ export class GpuContext {
   get isDisposed(): boolean {
     return this.disposed;
   }
+}
+
+/**
+ * Queues `values` into `buffer` at offset 0. writeBuffer takes no view of a SharedArrayBuffer (the
+ * wasm backend's memory, where its batches and parameters live), so such values are copied first.
+ */
+function writeValues(device: GPUDevice, buffer: GPUBuffer, values: Float32Array | Int32Array): void {
+  const v = values.buffer instanceof ArrayBuffer ? values : values.slice();
+  device.queue.writeBuffer(buffer, 0, v.buffer, v.byteOffset, v.byteLength);
 }
 
 /** The context that GpuStorage.from / zeros use when none is named (set by initWebGPU). */
@@ -298,7 +309,7 @@ export class GpuStorage implements DeviceStorage {
   /** New storage holding a copy of `values` (Float32Array → float32, Int32Array → int32). */
   static from(values: Float32Array | Int32Array, ctx: GpuContext = currentContext()): GpuStorage {
     const s = GpuStorage.zeros(values instanceof Int32Array ? 'int32' : 'float32', values.length, ctx);
-    if (values.length) ctx.device.queue.writeBuffer(s.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    if (values.length) writeValues(ctx.device, s.buffer, values);
     return s;
   }
 

@@ -25,6 +25,7 @@ import { poolOps } from './pool.js';
 import { updateOps } from './updates.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
+import { registerWebGPU } from './register.js';
 
 export { GpuContext, GpuStorage } from './context.js';
 
@@ -142,7 +143,8 @@ function installHint(node: boolean): string {
 }
 
 /**
- * Acquires an adapter and a device and makes them the default for GpuStorage.from / zeros; a
+ * Acquires an adapter and a device, makes them the default for GpuStorage.from / zeros and
+ * registers the backend 'webgpu' over them (not made current: models move with `model.to('webgpu')`); a
  * second call returns the same context until disposeWebGPU(). Throws one error naming what was
  * tried and what to install when there is no WebGPU or no adapter.
  */
@@ -169,6 +171,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
   const software = /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description) || info.isFallbackAdapter === true;
   context = new GpuContext(gpu, device, description, software);
   setDefaultContext(context);
+  registerWebGPU(context, webgpuKernels(context));
   return context;
 }
 

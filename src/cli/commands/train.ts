@@ -255,7 +255,14 @@ export interface PreparedTrain {
 }
 
 /** Build the model, optimizer, loaders and callbacks from the options (backend selected, data loaded). */
-export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks: Callback[] = [], resume?: Checkpoint): PreparedTrain {
+export function prepareTrain(
+  o: Parsed,
+  io: Io,
+  data: LoadedData,
+  extraCallbacks: Callback[] = [],
+  resume?: Checkpoint,
+  backendLabel: string = o.backend,
+): PreparedTrain {
   if (!o.fullBatch && ['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase()))
     throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
   const spec = resolveCliModel(o.model);
@@ -319,7 +326,7 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
         return `${opt.rule.name} ${JSON.stringify(own)}${base ? ` over ${described(base)}` : ''}`;
       };
       io.out(
-        `model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${described(optimizer)}, seed ${o.seed}, backend ${o.backend}`,
+        `model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${described(optimizer)}, seed ${o.seed}, backend ${backendLabel}`,
       );
     }
   }
@@ -382,14 +389,18 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
   const sel = await selectTrainBackend(o.backend);
   o = { ...o, backend: sel.runs };
-  const data = await loadData(o.data, o);
-  const p = prepareTrain(o, io, data, extraCallbacks, resume);
-  if (!sel.device) return p.finish(fitRun(p.fit));
-  // on a device: the model moves there, trains with the asynchronous loop and comes back for saving
-  await p.fit.model.to(sel.device);
-  const records = await fitAsync(p.fit);
-  await p.fit.model.to('cpu');
-  return p.finish({ records, skipped: 0 });
+  try {
+    const data = await loadData(o.data, o);
+    const p = prepareTrain(o, io, data, extraCallbacks, resume, sel.label);
+    if (!sel.device) return p.finish(fitRun(p.fit));
+    // on a device: the model moves there, trains with the asynchronous loop and comes back for saving
+    await p.fit.model.to(sel.device);
+    const records = await fitAsync(p.fit);
+    await p.fit.model.to('cpu');
+    return p.finish({ records, skipped: 0 });
+  } finally {
+    sel.release();
+  }
 }
 
 export const trainCommand: Command = {
