@@ -1,0 +1,179 @@
+/**
+ * The WebGPU backend end to end (run by `npm run test:webgpu` on lavapipe): a short training run of
+ * the MLP and the CNN with the model on 'webgpu' (Module.to + fitAsync) follows the same run on the
+ * wasm backend (fit) step by step, with Adam and with SGD + momentum; and `descent train --backend
+ * webgpu` trains and names the backend and its adapter.
+ *
+ * Tolerance: the two backends run the same float32 arithmetic in different orders (the GPU's tiled
+ * products and tree reductions against wasm's SIMD lanes), so every product and sum differs by a
+ * few float32 ulps, and the difference grows through the steps (each update is taken from slightly
+ * different gradients). Measured on lavapipe (the largest scaled difference over the four runs
+ * below): 9.2e-7 on a step's loss, 5.4e-7 on a parameter after the last step. The bounds are about
+ * 10× those: 1e-5 on each step's loss and each parameter (scaled by 1 + |value|); a wrong kernel,
+ * a stale read or a missed update moves a step's loss by 1e-3 or more at these learning rates.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  Adam,
+  backend,
+  Conv2d,
+  DataLoader,
+  Dropout,
+  fit,
+  fitAsync,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Rng,
+  SGD,
+  Sequential,
+  setBackend,
+  type AnyOptimizer,
+  type EpochRecord,
+  type Module,
+} from '../../../src/index.js';
+import { initWasm } from '../../../src/backend/wasm/index.js';
+import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
+import { loadEmbedded } from '../../../src/data/node.js';
+
+const LOSS_TOL = 1e-5;
+const PARAM_TOL = 1e-5;
+
+const data = loadEmbedded();
+
+before(async () => {
+  await initWasm();
+  setBackend('wasm');
+  await initWebGPU();
+});
+after(() => disposeWebGPU());
+
+const mlp = (seed: number) => {
+  const r = new Rng(seed).fork('init');
+  return new Sequential(
+    new Flatten(),
+    new Linear(784, 64, { rng: r.fork('a') }),
+    new ReLU(),
+    new Dropout(0.2),
+    new Linear(64, 10, { rng: r.fork('b') }),
+  );
+};
+const cnn = (seed: number) => {
+  const r = new Rng(seed).fork('init');
+  return new Sequential(
+    new Conv2d(1, 6, 5, { padding: 2, rng: r.fork('c1') }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(6, 8, 3, { padding: 1, rng: r.fork('c2') }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Flatten(),
+    new Linear(8 * 7 * 7, 32, { rng: r.fork('f1') }),
+    new ReLU(),
+    new Linear(32, 10, { rng: r.fork('f2') }),
+  );
+};
+
+interface Run {
+  records: EpochRecord[];
+  losses: number[];
+  params: Float32Array[];
+}
+
+/** 2 epochs of `samples` training images in batches of 32 (and 64 test images), per-step losses recorded. */
+async function run(model: Module, optimizer: AnyOptimizer, samples: number, device: boolean): Promise<Run> {
+  const rng = new Rng(11);
+  const losses: number[] = [];
+  const o = {
+    model,
+    optimizer,
+    train: new DataLoader(data.train.slice(0, samples), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
+    test: new DataLoader(data.test.slice(0, 64), { batchSize: 32 }),
+    epochs: 2,
+    rng,
+    now: () => 0,
+    callbacks: [{ onStepEnd: (_s: unknown, loss: number) => void losses.push(loss) }],
+  };
+  const records = device ? await fitAsync(o) : fit(o);
+  const params: Float32Array[] = [];
+  for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
+  return { records, losses, params };
+}
+
+function assertClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number): number {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
+    if (!(e <= tol)) assert.fail(`${what}[${i}]: ${got[i]} on webgpu, ${want[i]} on wasm (scaled difference ${e} > ${tol})`);
+    worst = Math.max(worst, e);
+  }
+  return worst;
+}
+
+const cases: [string, (seed: number) => Module, (m: Module) => AnyOptimizer, number][] = [
+  ['MLP + dropout, Adam', mlp, (m) => new Adam(m.parameters(), { lr: 2e-3 }), 128],
+  ['MLP + dropout, SGD with momentum', mlp, (m) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9 }), 128],
+  ['CNN, Adam', cnn, (m) => new Adam(m.parameters(), { lr: 2e-3 }), 64],
+  ['CNN, SGD with Nesterov momentum', cnn, (m) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9, nesterov: true }), 64],
+];
+
+for (const [name, make, makeOpt, samples] of cases) {
+  test(`${name}: a short run on webgpu follows the same run on wasm within float32 noise`, async () => {
+    assert.equal(backend().name, 'wasm');
+    const host = make(5);
+    const want = await run(host, makeOpt(host), samples, false);
+
+    const dev = make(5);
+    await dev.to('webgpu');
+    assert.equal(dev.parameters()[0].device, 'webgpu');
+    const kernelsBefore = Object.values(webgpuInfo().kernels).reduce((a, b) => a + b, 0);
+    const got = await run(dev, makeOpt(dev), samples, true);
+    const info = webgpuInfo();
+    // the run happened on the GPU: kernels dispatched, the fused update among them, nothing on the CPU
+    assert.ok(Object.values(info.kernels).reduce((a, b) => a + b, 0) > kernelsBefore + 100);
+    assert.ok((info.kernels.adamStep ?? 0) + (info.kernels.sgdStep ?? 0) > 0, 'a fused optimizer update ran');
+    assert.deepEqual(info.fallbacks, {});
+    assert.equal(backend().name, 'wasm', 'the host backend stays current');
+
+    assert.equal(got.losses.length, (2 * samples) / 32);
+    const lossErr = assertClose('step loss', got.losses, want.losses, LOSS_TOL);
+    let paramErr = 0;
+    for (const [i, p] of got.params.entries()) paramErr = Math.max(paramErr, assertClose(`parameter ${i}`, p, want.params[i], PARAM_TOL));
+    for (const [i, r] of got.records.entries()) {
+      assertClose(
+        `epoch ${i + 1} losses`,
+        [r.trainLoss, r.testLoss as number],
+        [want.records[i].trainLoss, want.records[i].testLoss as number],
+        LOSS_TOL,
+      );
+      assert.equal(r.testAccuracy, want.records[i].testAccuracy, `epoch ${i + 1} test accuracy`);
+    }
+    // the run learned something: the losses are not all one value
+    assert.ok(Math.abs(want.losses[0] - want.losses[want.losses.length - 1]) > 1e-3);
+    console.log(`webgpu vs wasm ${name}: step loss ${lossErr.toExponential(2)}, parameters ${paramErr.toExponential(2)}`);
+  });
+}
+
+const main = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+
+test('descent train --backend webgpu trains on the GPU and names the backend and its adapter', () => {
+  const args = ['train', '--data', 'embedded', '--limit', '64', '--test-limit', '64', '--batch-size', '32', '--epochs', '1'];
+  const r = spawnSync(process.execPath, [main, ...args, '--model', 'mlp', '--backend', 'webgpu'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, `exit status ${r.status} (signal ${r.signal}): ${r.stderr}`);
+  const { adapter, software } = webgpuInfo();
+  assert.ok(adapter.length > 0);
+  assert.ok(r.stdout.includes(`backend webgpu (${adapter}${software ? ', software adapter' : ''})`), r.stdout);
+  assert.match(r.stdout, /^epoch 1\/1 {2}train loss \d+\.\d+ {2}test loss \d+\.\d+/m);
+  // auto takes the fastest: wasm over a software adapter (saying why), else the GPU
+  const auto = spawnSync(process.execPath, [main, ...args, '--model', 'mlp'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(auto.status, 0, auto.stderr);
+  const expected = software
+    ? `backend wasm (auto: the WebGPU adapter is a software one, ${adapter}, slower than wasm on this CPU)`
+    : `backend webgpu (${adapter})`;
+  assert.ok(auto.stdout.includes(expected), auto.stdout);
+});
