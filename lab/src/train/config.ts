@@ -10,6 +10,8 @@ export const SCHEDULES = ['constant', 'exponential', 'inverse'] as const;
 export const REGS = ['none', 'dropout', 'dropconnect'] as const;
 export const PENALTIES = ['none', 'l1', 'l2', 'elastic'] as const;
 export const AUGMENTS = ['none', 'flipcrop'] as const;
+/** Where the network trains (backend-choice.ts): auto (WebGPU on a hardware adapter, else wasm), webgpu or wasm. */
+export const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
 
 export interface TrainConfig {
   arch: (typeof ARCHS)[number];
@@ -36,6 +38,8 @@ export interface TrainConfig {
   test: number;
   epochs: number;
   seed: number;
+  /** Where the network trains; the arithmetic is the same on each (within float32 noise on the GPU). */
+  backend: (typeof BACKENDS)[number];
 }
 
 export const DEFAULTS: TrainConfig = Object.freeze({
@@ -55,6 +59,7 @@ export const DEFAULTS: TrainConfig = Object.freeze({
   test: 1000,
   epochs: 10,
   seed: 1,
+  backend: 'auto',
 }) as TrainConfig;
 
 type NumKey = { [K in keyof TrainConfig]: TrainConfig[K] extends number ? K : never }[keyof TrainConfig];
@@ -81,6 +86,7 @@ export const CHOICES: Record<ChoiceKey, readonly string[]> = {
   augment: AUGMENTS,
   optimizer: OPTIMIZERS,
   schedule: SCHEDULES,
+  backend: BACKENDS,
 };
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

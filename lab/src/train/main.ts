@@ -41,7 +41,8 @@ let config: TrainConfig = parsed.config;
 let preset: string | null = parsed.preset && parsed.preset in TRAIN_PRESETS ? parsed.preset : null;
 const notices: string[] = [...parsed.errors];
 // A preset's link carries its first run's settings; a link with only the preset gets them from the preset.
-if (preset && toQuery(config) === '') config = { ...DEFAULTS, ...TRAIN_PRESETS[preset].runs[0].config };
+if (preset && toQuery({ ...config, backend: DEFAULTS.backend }) === '')
+  config = { ...DEFAULTS, ...TRAIN_PRESETS[preset].runs[0].config, backend: config.backend };
 if (parsed.preset && !preset) notices.push(`unknown preset "${parsed.preset}"; expected one of ${Object.keys(TRAIN_PRESETS).join(', ')}`);
 let runs: RunData[] = [];
 let current = -1;
@@ -49,6 +50,8 @@ let runId = 0;
 let paused = false;
 let rate = 0;
 let ready = false;
+/** The host backend's line ("backend: wasm, 4 threads"), shown while a run trains on it. */
+let hostLine = '';
 let land: Landscape | null = null;
 let ensemble: { members: number; memberAccuracy: number; accuracy: number }[] = [];
 let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
@@ -134,7 +137,7 @@ function runsFor(): RunData[] {
   if (!preset) return [{ label: 'run', config: { ...config }, steps: [], epochs: [], done: false }];
   return TRAIN_PRESETS[preset].runs.map((r) => ({
     label: r.label,
-    config: { ...DEFAULTS, ...r.config, seed: r.config.seed ?? config.seed },
+    config: { ...DEFAULTS, ...r.config, seed: r.config.seed ?? config.seed, backend: config.backend },
     steps: [],
     epochs: [],
     done: false,
@@ -142,7 +145,7 @@ function runsFor(): RunData[] {
 }
 function choosePreset(id: string): void {
   preset = id;
-  config = { ...DEFAULTS, ...TRAIN_PRESETS[id].runs[0].config, seed: config.seed };
+  config = { ...DEFAULTS, ...TRAIN_PRESETS[id].runs[0].config, seed: config.seed, backend: config.backend };
   fillForm();
   history.replaceState(null, '', `?${toQuery(config, preset)}`);
   restart();
@@ -164,7 +167,8 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   if (m.type === 'ready') {
     ready = true;
     const threads = m.threads > 1 ? `${m.threads} threads` : 'one thread';
-    $('backend').textContent = `backend: ${m.backend}, ${threads}${m.relaxedSimd ? ', relaxed SIMD' : ''}`;
+    hostLine = `backend: ${m.backend}, ${threads}${m.relaxedSimd ? ', relaxed SIMD' : ''}`;
+    $('backend').textContent = hostLine;
     if (!m.isolated)
       notices.push(
         'This page is not cross-origin isolated (no COOP/COEP headers), so training runs on one thread. `npm run lab` and the hosting headers in docs/lab-training.md make it use all cores.',
@@ -179,6 +183,12 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     return;
   }
   if (m.run !== runId) return;
+  if (m.type === 'backend') {
+    $('backend').textContent = m.device ? `backend: ${m.device} (${m.adapter})` : hostLine;
+    if (m.note && !notices.includes(m.note)) notices.push(m.note);
+    showNotice();
+    return;
+  }
   const r = runs[current];
   if (m.type === 'error') {
     r.error = m.message;

@@ -164,19 +164,23 @@ export class TrainSession {
     return elasticNetPenalty(this.weights, c.lambda, c.lambda);
   }
 
-  /** One optimizer step on the next batch; returns its record, and the epoch's summary when the step ended an epoch. */
-  next(): { step: StepRecord; epoch?: EpochSummary } | null {
-    if (this.done) return null;
+  /** The next batch (starting an epoch when none is under way), with the step's learning rate set. */
+  private nextBatch(): { batch: { x: Tensor; y: Int32Array }; lr: number; n: number } {
     if (!this.iter) {
       this.iter = this.loader.epoch(this.epoch) as Iterator<{ x: Tensor; y: Int32Array }>;
       this.epochRng = this.maskRng.fork(`epoch:${this.epoch}`);
       this.sums = { loss: 0, correct: 0, n: 0 };
     }
-    const it = this.iter.next();
-    const batch = it.value as { x: Tensor; y: Int32Array };
+    const batch = this.iter.next().value as { x: Tensor; y: Int32Array };
     const lr = this.schedule(this.step);
     this.optimizer.setLr(lr);
-    const n = batch.y.length;
+    return { batch, lr, n: batch.y.length };
+  }
+
+  /** One optimizer step on the next batch; returns its record, and the epoch's summary when the step ended an epoch. */
+  next(): { step: StepRecord; epoch?: EpochSummary } | null {
+    if (this.done) return null;
+    const { batch, lr, n } = this.nextBatch();
     let loss = 0,
       correct = 0,
       pen = 0;
@@ -229,6 +233,42 @@ export class TrainSession {
       this.optimizer.step();
       this.evals += n / this.trainSet.length;
     }
+    return this.endStep(n, loss, correct, pen, lr);
+  }
+
+  /**
+   * next() for a model on a device (WebGPU): the step's kernels (forward, loss, backward, the fused
+   * update) are queued with no host read, then its loss, penalty and logits are read (awaited).
+   * The model comes back to the host at an epoch's end, for the summary (and the page's mistakes
+   * and landscape), and goes to the device again at the next step. Minibatch steps only: a
+   * full-batch step reads its loss inside the step (backend-choice.ts keeps those on the host).
+   */
+  async nextOnDevice(device: string): Promise<{ step: StepRecord; epoch?: EpochSummary } | null> {
+    if (this.done) return null;
+    if (this.fullBatch) throw new Error(`a full-batch step reads its loss inside the step; it does not run on ${device}`);
+    if (this.model.parameters()[0].device !== device) await this.model.to(device);
+    const { batch, lr, n } = this.nextBatch();
+    const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
+    const data = crossEntropy(logits, batch.y);
+    const p = this.penalty();
+    this.optimizer.zeroGrad({ setToNone: false });
+    (p ? add(data, p) : data).backward();
+    this.optimizer.step();
+    this.evals += n / this.trainSet.length;
+    const [loss, pen, d] = await Promise.all([data.read(), p ? p.read() : null, logits.read()]);
+    let correct = 0;
+    const k = logits.shape[1];
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
+      if (best === batch.y[i]) correct++;
+    }
+    if (this.sums.n + n >= this.loader.samplesPerEpoch) await this.model.to('cpu');
+    return this.endStep(n, loss[0], correct, pen ? pen[0] : 0, lr);
+  }
+
+  /** The bookkeeping after a step: its record, and at an epoch's end the epoch's summary (the model on the host). */
+  private endStep(n: number, loss: number, correct: number, pen: number, lr: number): { step: StepRecord; epoch?: EpochSummary } {
     if (!Number.isFinite(loss + pen))
       throw new RangeError(`the loss became ${loss + pen} at step ${this.step + 1} (learning rate ${lr}); try a smaller rate`);
     this.step++;

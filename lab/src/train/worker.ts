@@ -2,7 +2,8 @@
  * The training worker: loads the embedded Fashion-MNIST subset, starts the wasm backend (worker
  * threads when the page is cross-origin isolated, one thread otherwise) and runs a TrainSession in
  * slices of about 40 ms, so pause, step and restart messages are answered between slices. Results
- * go to the page in one message per slice.
+ * go to the page in one message per slice. Each run's backend (wasm, or WebGPU where the setting
+ * and the adapter allow: backend-choice.ts) is told to the page in a 'backend' message.
  */
 import { fetchFashionMnist, predictProba, backend, setBackend, type Dataset } from '../../../src/index.js';
 import { initWasm, initWasmSync, wasmInfo } from '../../../src/wasm.js';
@@ -16,6 +17,7 @@ import {
   type Landscape,
 } from './session.js';
 import type { TrainConfig } from './config.js';
+import { chooseBackend } from './backend-choice.js';
 
 export type ToWorker =
   | { type: 'init'; dataUrl: string; threads?: number }
@@ -45,6 +47,7 @@ export type FromWorker =
       ensemble?: { members: number; memberAccuracy: number; accuracy: number };
       mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[];
     }
+  | { type: 'backend'; run: number; device: string | null; adapter?: string; note?: string }
   | { type: 'error'; run: number; message: string }
   | { type: 'augmented'; images: Float32Array[]; count: number };
 
@@ -57,6 +60,9 @@ let paused = false;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let rate = { samples: 0, ms: 0 };
 let ensembleOn = false;
+/** The device the current run's model trains on (null: the host backend), and whether a slice is under way. */
+let device: string | null = null;
+let busy = false;
 /** Sum of the ensemble members' test probabilities so far, and how many. */
 let ensembleSum: { probs: Float64Array; labels: Int32Array; classes: number; members: number } | null = null;
 
@@ -108,26 +114,34 @@ function schedule(): void {
   if (timer === null && session && !session.done && !paused) timer = setTimeout(slice, 0);
 }
 
-function slice(budgetMs = 40, maxSteps = Infinity): void {
+async function slice(budgetMs = 40, maxSteps = Infinity): Promise<void> {
   timer = null;
   const s = session;
-  if (!s) return;
+  if (!s || busy) return;
+  busy = true;
   const steps: StepRecord[] = [],
     epochs: EpochSummary[] = [];
   const t0 = performance.now();
   const before = s.samples;
   try {
     while (!s.done && steps.length < maxSteps && performance.now() - t0 < budgetMs) {
-      const r = s.next();
+      // on the host a step is synchronous; on a device it awaits the step's loss and logits
+      const r = device ? await s.nextOnDevice(device) : s.next();
+      if (session !== s) break;
       if (!r) break;
       steps.push(r.step);
       if (r.epoch) epochs.push(r.epoch);
     }
   } catch (e) {
+    busy = false;
+    if (session !== s) return schedule();
     post({ type: 'error', run, message: (e as Error).message });
     session = null;
     return;
   }
+  busy = false;
+  // a new run started while this slice awaited the device
+  if (session !== s) return schedule();
   const ms = performance.now() - t0;
   rate = { samples: rate.samples * 0.7 + (s.samples - before), ms: rate.ms * 0.7 + ms };
   const done = s.done;
@@ -177,7 +191,14 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       post({ type: 'error', run, message: (e as Error).message });
       return;
     }
-    schedule();
+    device = null;
+    const started = run;
+    void chooseBackend(m.config).then((c) => {
+      if (run !== started) return;
+      device = c.device;
+      post({ type: 'backend', run, ...c });
+      schedule();
+    });
   } else if (m.type === 'pause') {
     paused = true;
     if (timer !== null) clearTimeout(timer);
@@ -188,6 +209,6 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   } else if (m.type === 'step') {
     paused = true;
     if (timer !== null) clearTimeout(timer);
-    slice(Infinity, 1);
+    void slice(Infinity, 1);
   }
 };

@@ -1,0 +1,97 @@
+/**
+ * The lab's training session on WebGPU (run by `npm run test:webgpu` on lavapipe):
+ * TrainSession.nextOnDevice — the path the training view's worker takes when its backend is
+ * webgpu — gives the host path's (next() on wasm) step records and epoch summaries within float32
+ * noise, for the settings backend-choice.ts sends to the GPU, and backend-choice keeps the others
+ * on the host with a reason.
+ *
+ * Tolerance 1e-5 (scaled by 1 + |value|) on losses, penalties and the summaries' norms, as in
+ * train.test.ts (the same kernels, a few steps); accuracies and confusion counts are compared
+ * exactly (an argmax flips only on a near tie, which these runs do not have).
+ */
+import { before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setBackend } from '../../../src/index.js';
+import { initWasm } from '../../../src/backend/wasm/index.js';
+import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
+import { loadEmbedded } from '../../../src/data/node.js';
+import { TrainSession, type EpochSummary, type StepRecord } from '../../../lab/src/train/session.js';
+import { DEFAULTS, type TrainConfig } from '../../../lab/src/train/config.js';
+import { gpuUnsupported } from '../../../lab/src/train/backend-choice.js';
+
+const TOL = 1e-5;
+const { train, test: testSet } = loadEmbedded();
+
+before(async () => {
+  await initWasm();
+  setBackend('wasm');
+  await initWebGPU();
+});
+after(() => disposeWebGPU());
+
+function near(what: string, got: number, want: number): void {
+  const e = Math.abs(got - want) / (1 + Math.abs(want));
+  assert.ok(e <= TOL, `${what}: ${got} on webgpu, ${want} on wasm (scaled difference ${e})`);
+}
+
+async function runAll(c: TrainConfig, onDevice: boolean): Promise<{ steps: StepRecord[]; epochs: EpochSummary[]; s: TrainSession }> {
+  const s = new TrainSession(c, train, testSet);
+  const steps: StepRecord[] = [];
+  const epochs: EpochSummary[] = [];
+  for (;;) {
+    const r = onDevice ? await s.nextOnDevice('webgpu') : s.next();
+    if (!r) break;
+    steps.push(r.step);
+    if (r.epoch) epochs.push(r.epoch);
+  }
+  return { steps, epochs, s };
+}
+
+const base: TrainConfig = { ...DEFAULTS, train: 96, test: 50, batch: 32, epochs: 2, hidden: 16, seed: 4, backend: 'webgpu' };
+const configs: [string, TrainConfig][] = [
+  ['MLP, SGD', { ...base, optimizer: 'sgd', lr: 0.1 }],
+  ['MLP + dropout + L2 penalty, Adam', { ...base, optimizer: 'adam', lr: 3e-3, reg: 'dropout', p: 0.3, penalty: 'l2', lambda: 1e-3 }],
+  ['CNN, Nesterov momentum', { ...base, arch: 'cnn', optimizer: 'nesterov', lr: 0.05, train: 64, epochs: 1 }],
+];
+
+for (const [name, c] of configs) {
+  test(`lab session on webgpu equals the wasm session within float32 noise: ${name}`, async () => {
+    assert.equal(gpuUnsupported(c), null);
+    const host = await runAll(c, false);
+    const dev = await runAll(c, true);
+    assert.equal(dev.steps.length, host.steps.length);
+    for (const [i, st] of dev.steps.entries()) {
+      const h = host.steps[i];
+      assert.deepEqual({ ...st, loss: 0, penalty: 0 }, { ...h, loss: 0, penalty: 0 }, `step ${i + 1}`);
+      near(`step ${i + 1} loss`, st.loss, h.loss);
+      near(`step ${i + 1} penalty`, st.penalty, h.penalty);
+    }
+    assert.equal(dev.epochs.length, c.epochs);
+    for (const [i, e] of dev.epochs.entries()) {
+      const h = host.epochs[i];
+      near(`epoch ${i + 1} train loss`, e.trainLoss, h.trainLoss);
+      near(`epoch ${i + 1} test loss`, e.testLoss, h.testLoss);
+      assert.equal(e.trainAccuracy, h.trainAccuracy);
+      assert.equal(e.testAccuracy, h.testAccuracy);
+      assert.deepEqual(e.confusion, h.confusion);
+      for (const [j, n] of e.norms.entries()) {
+        near(`epoch ${i + 1} ${n.name} weight norm`, n.weight, h.norms[j].weight);
+        near(`epoch ${i + 1} ${n.name} gradient norm`, n.grad, h.norms[j].grad);
+      }
+    }
+    // the model is back on the host after the last epoch, for the page's mistakes and landscape
+    assert.equal(dev.s.model.parameters()[0].device, 'cpu');
+    assert.deepEqual(
+      dev.s.worstMistakes(4).map((m) => m.index),
+      host.s.worstMistakes(4).map((m) => m.index),
+    );
+  });
+}
+
+test('backend-choice keeps on the host what the GPU path cannot train, and says why', () => {
+  assert.match(gpuUnsupported({ ...base, optimizer: 'rmsprop' }) ?? '', /^rmsprop has no fused update on the GPU/);
+  assert.match(gpuUnsupported({ ...base, optimizer: 'lbfgs' }) ?? '', /full-batch step/);
+  assert.match(gpuUnsupported({ ...base, batch: 96 }) ?? '', /full-batch step/);
+  assert.match(gpuUnsupported({ ...base, reg: 'dropconnect' }) ?? '', /DropConnect/);
+  assert.equal(gpuUnsupported({ ...base, optimizer: 'adam' }), null);
+});
