@@ -61,7 +61,7 @@ export class GpuContext {
   private readonly uniformHost = new ArrayBuffer(UNIFORM_BYTES);
   private uniformUsed = 0;
   private readonly uniformBuffer: GPUBuffer;
-  /** Buffers to destroy once the current batch is submitted (copies made for aliased bindings). */
+  /** Buffers to destroy once the current batch is submitted (copies made for aliased bindings, released storage). */
   private transient: GPUBuffer[] = [];
   private disposed = false;
   /**
@@ -204,6 +204,13 @@ export class GpuContext {
     });
   }
 
+  /** Destroys `buffer` once the commands queued so far that use it are submitted (at the next flush; at once if none are queued). */
+  release(buffer: GPUBuffer): void {
+    if (this.disposed) return;
+    if (this.encoder) this.transient.push(buffer);
+    else buffer.destroy();
+  }
+
   /** Queues a fill with zeros. */
   clear(s: GpuStorage): void {
     this.copyEncoder().clearBuffer(s.buffer, 0, s.byteSize);
@@ -316,11 +323,9 @@ export class GpuStorage implements DeviceStorage {
     this.ctx.write(this, values);
   }
 
-  /** Frees the GPU buffer (after the commands already queued that use it are submitted). */
+  /** Frees the GPU buffer once the commands already queued that use it are submitted (no submit of its own). */
   destroy(): void {
-    if (this.ctx.isDisposed) return;
-    this.ctx.flush();
-    this.buffer.destroy();
+    this.ctx.release(this.buffer);
   }
 }
 

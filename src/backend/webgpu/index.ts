@@ -16,7 +16,7 @@ import type { AdamStepHyper, BinaryOp, Conv2dGeometry, PoolGeometry, SgdStepHype
 import type { Shape } from '../../tensor/shape.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { bool, checkOptions, oneOf } from '../../util/options.js';
-import { GpuContext, setDefaultContext } from './context.js';
+import { GpuContext, GpuStorage, setDefaultContext } from './context.js';
 import { denseOps } from './dense.js';
 import { elementwiseOps } from './elementwise.js';
 import { reduceOps } from './reduce.js';
@@ -75,6 +75,8 @@ export interface WebGPUKernels {
   ): boolean;
   convLayer(x: DeviceStorage, w: DeviceStorage, bias: DeviceStorage | null, out: DeviceStorage, g: Conv2dGeometry, relu: boolean): boolean;
   zero(a: DeviceStorage): boolean;
+  /** New zero-filled storage on this device (length 0 allowed): the extension that marks a device backend. */
+  allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
   allocLike(p: DeviceStorage): DeviceStorage | null;
   adamStep(
     param: DeviceStorage,
@@ -105,6 +107,7 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       conv2dBackwardWeight: (x, gy, gw, g) => conv2dBackwardWeight(x, gy, gw, g),
       ...poolOps(ctx),
       ...updateOps(ctx),
+      allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
     };
     kernelSets.set(ctx, k);
   }
