@@ -78,9 +78,9 @@ export class GpuContext {
   ) {
     this.gpu = gpu;
     this.uniformBuffer = device.createBuffer({ size: UNIFORM_BYTES, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-    device.addEventListener('uncapturederror', (e) => {
-      this.errors.push((e as GPUUncapturedErrorEvent).error.message);
-    });
+    device.onuncapturederror = (e: GPUUncapturedErrorEvent) => {
+      this.errors.push(e.error.message);
+    };
   }
 
   /** Validation and out-of-memory errors the device reported; the next read() rejects with them. */
