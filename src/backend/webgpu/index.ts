@@ -74,6 +74,17 @@ export interface WebGPUKernels {
     accumulateGw: boolean,
   ): boolean;
   convLayer(x: DeviceStorage, w: DeviceStorage, bias: DeviceStorage | null, out: DeviceStorage, g: Conv2dGeometry, relu: boolean): boolean;
+  convLayerBackward(
+    gy: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    y: DeviceStorage | null,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+  ): boolean;
   zero(a: DeviceStorage): boolean;
   /** New zero-filled storage on this device (length 0 allowed): the extension that marks a device backend. */
   allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
@@ -96,13 +107,14 @@ const kernelSets = new WeakMap<GpuContext, WebGPUKernels>();
 export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
   let k = kernelSets.get(ctx);
   if (!k) {
-    const { conv2d, convLayer, conv2dBackwardWeight, conv2dBackwardInput } = convOps(ctx);
+    const { conv2d, convLayer, convLayerBackward, conv2dBackwardWeight, conv2dBackwardInput } = convOps(ctx);
     k = {
       ...denseOps(ctx),
       ...elementwiseOps(ctx),
       ...reduceOps(ctx),
       conv2d,
       convLayer,
+      convLayerBackward,
       conv2dBackwardInput,
       conv2dBackwardWeight: (x, gy, gw, g) => conv2dBackwardWeight(x, gy, gw, g),
       ...poolOps(ctx),

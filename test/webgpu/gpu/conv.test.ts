@@ -96,3 +96,33 @@ test('convLayer (conv2d + bias per channel, ReLU) equals the reference compositi
         close('convLayer', await down(out), want, tol(g.c * g.kh * g.kw), ` bias=${withBias} relu=${relu} ${JSON.stringify(g)}`);
       }
 });
+
+test('convLayerBackward gives gx, gw (set or accumulated) and gb equal to the reference composition', async () => {
+  for (const g of GEOS)
+    for (const relu of [false, true])
+      for (const accumulate of [false, true]) {
+        const s = sizes(g);
+        const gy = rnd(s.y),
+          x = rnd(s.x),
+          w = rnd(s.w),
+          y = rnd(s.y),
+          gw0 = rnd(s.w);
+        const gz = Float32Array.from(gy, (v, i) => (relu ? (y[i] > 0 ? v : 0) : v));
+        const gxWant = new Float32Array(s.x);
+        R.conv2dBackwardInput(gz, w, gxWant, g);
+        const gwWant = new Float32Array(s.w);
+        R.conv2dBackwardWeight(x, gz, gwWant, g);
+        if (accumulate) for (let i = 0; i < s.w; i++) gwWant[i] += gw0[i];
+        const gbWant = new Float32Array(g.k);
+        R.sum(gz, [g.n, g.k, g.oh * g.ow], [0, 2], gbWant);
+        const gx = zeros(s.x),
+          gw = up(gw0),
+          gb = up(rnd(g.k, 5, 6));
+        if (!K.convLayerBackward(up(gy), up(x), up(w), relu ? up(y) : null, gx, gw, gb, g, accumulate))
+          throw new Error('convLayerBackward declined GPU storage');
+        const what = ` relu=${relu} acc=${accumulate} ${JSON.stringify(g)}`;
+        close('convLayerBackward.gx', await down(gx), gxWant, tol(g.k * g.kh * g.kw), what);
+        close('convLayerBackward.gw', await down(gw), gwWant, tol(g.n * g.oh * g.ow), what);
+        close('convLayerBackward.gb', await down(gb), gbWant, tol(g.n * g.oh * g.ow), what);
+      }
+});
