@@ -23,6 +23,7 @@ import { reduceOps } from './reduce.js';
 import { convOps } from './conv.js';
 import { poolOps } from './pool.js';
 import { updateOps } from './updates.js';
+import { fusedOps } from './fused.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
 
@@ -85,6 +86,30 @@ export interface WebGPUKernels {
     g: Conv2dGeometry,
     accumulateGw: boolean,
   ): boolean;
+  convPoolLayer(
+    x: DeviceStorage,
+    w: DeviceStorage,
+    bias: DeviceStorage | null,
+    out: DeviceStorage,
+    idx: DeviceStorage,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+  ): boolean;
+  convPoolLayerBackward(
+    gp: DeviceStorage,
+    pooled: DeviceStorage,
+    idx: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+    accumulateGw: boolean,
+  ): boolean;
   zero(a: DeviceStorage): boolean;
   /** New zero-filled storage on this device (length 0 allowed): the extension that marks a device backend. */
   allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
@@ -107,17 +132,21 @@ const kernelSets = new WeakMap<GpuContext, WebGPUKernels>();
 export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
   let k = kernelSets.get(ctx);
   if (!k) {
-    const { conv2d, convLayer, convLayerBackward, conv2dBackwardWeight, conv2dBackwardInput } = convOps(ctx);
+    const conv = convOps(ctx);
+    const { conv2d, convLayer, convLayerBackward, conv2dBackwardWeight, conv2dBackwardInput } = conv;
+    const elementwise = elementwiseOps(ctx);
+    const pool = poolOps(ctx);
     k = {
       ...denseOps(ctx),
-      ...elementwiseOps(ctx),
+      ...elementwise,
       ...reduceOps(ctx),
       conv2d,
       convLayer,
       convLayerBackward,
       conv2dBackwardInput,
       conv2dBackwardWeight: (x, gy, gw, g) => conv2dBackwardWeight(x, gy, gw, g),
-      ...poolOps(ctx),
+      ...pool,
+      ...fusedOps(ctx, { ...conv, ...elementwise, ...pool }),
       ...updateOps(ctx),
       allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
     };
