@@ -61,7 +61,7 @@ export class GpuContext {
   private readonly uniformHost = new ArrayBuffer(UNIFORM_BYTES);
   private uniformUsed = 0;
   private readonly uniformBuffer: GPUBuffer;
-  /** Buffers to destroy once the current batch is submitted (copies made for aliased bindings). */
+  /** Buffers to destroy once the current batch is submitted (copies made for aliased bindings, released storage). */
   private transient: GPUBuffer[] = [];
   private disposed = false;
   /**
@@ -78,11 +78,9 @@ export class GpuContext {
   ) {
     this.gpu = gpu;
     this.uniformBuffer = device.createBuffer({ size: UNIFORM_BYTES, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-    // GPUDevice is an EventTarget, which the isomorphic build (tsconfig.core.json: no DOM types) does not declare
-    const events = device as unknown as { addEventListener(type: string, f: (e: { error: GPUError }) => void): void };
-    events.addEventListener('uncapturederror', (e) => {
+    device.onuncapturederror = (e: GPUUncapturedErrorEvent) => {
       this.errors.push(e.error.message);
-    });
+    };
   }
 
   /** Validation and out-of-memory errors the device reported; the next read() rejects with them. */
@@ -206,6 +204,13 @@ export class GpuContext {
     });
   }
 
+  /** Destroys `buffer` once the commands queued so far that use it are submitted (at the next flush; at once if none are queued). */
+  release(buffer: GPUBuffer): void {
+    if (this.disposed) return;
+    if (this.encoder) this.transient.push(buffer);
+    else buffer.destroy();
+  }
+
   /** Queues a fill with zeros. */
   clear(s: GpuStorage): void {
     this.copyEncoder().clearBuffer(s.buffer, 0, s.byteSize);
@@ -327,11 +332,9 @@ export class GpuStorage implements DeviceStorage {
     this.ctx.write(this, values);
   }
 
-  /** Frees the GPU buffer (after the commands already queued that use it are submitted). */
+  /** Frees the GPU buffer once the commands already queued that use it are submitted (no submit of its own). */
   destroy(): void {
-    if (this.ctx.isDisposed) return;
-    this.ctx.flush();
-    this.buffer.destroy();
+    this.ctx.release(this.buffer);
   }
 }
 

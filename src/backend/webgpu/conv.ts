@@ -10,7 +10,7 @@
  */
 import type { Conv2dGeometry } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
-import { type GpuContext, wgsl } from './context.js';
+import { type GpuContext, type GpuStorage, MAX_GROUPS, WG, wgsl } from './context.js';
 import { gemmGroups, gemmSource } from './gemm.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
@@ -50,11 +50,18 @@ function convSource(bias: boolean, relu: boolean): string {
   });
 }
 
-function convGwSource(accumulate: boolean): string {
+/** gz at a flat index of the output gradient: masked by the forward output when `relu` (PyTorch's threshold_backward). */
+const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(0.0, gy[i], y[i] > 0.0); }';
+const gz = (relu: boolean, i: string) => (relu ? `gzAt(${i})` : `gy[${i}]`);
+
+function convGwSource(accumulate: boolean, relu: boolean): string {
   return gemmSource({
     ints: GEOMETRY,
-    bindings: [READ(1, 'x'), READ(2, 'gy'), WRITE(3, 'gw')].join('\n') + IM2COL,
-    loadA: 'let P = p.oh * p.ow; let b = kk / P; return gy[(b * p.k + r) * P + (kk - b * P)];',
+    bindings:
+      [READ(1, 'x'), READ(2, 'gy'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') +
+      IM2COL +
+      (relu ? `\n${GZ_FN}` : ''),
+    loadA: `let P = p.oh * p.ow; let b = kk / P; return ${gz(relu, '(b * p.k + r) * P + (kk - b * P)')};`,
     loadB: 'let P = p.oh * p.ow; let b = kk / P; return im2col(b, c, kk - b * P);',
     store: accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
     aAlongK: true,
@@ -62,10 +69,11 @@ function convGwSource(accumulate: boolean): string {
   });
 }
 
-function convGxSource(): string {
+function convGxSource(relu: boolean): string {
   return gemmSource({
     ints: GEOMETRY,
-    bindings: [READ(1, 'gy'), READ(2, 'wt'), WRITE(3, 'gx')].join('\n'),
+    bindings:
+      [READ(1, 'gy'), READ(2, 'wt'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
     // A(ci, (o, i, j)) = w[o, ci, i, j]
     loadA: 'let khw = p.kh * p.kw; let o = kk / khw; return wt[(o * p.c + r) * khw + (kk - o * khw)];',
     // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i = oy·sh, x + pw − j = ox·sw
@@ -75,11 +83,40 @@ function convGxSource(): string {
     if (ty < 0 || tx < 0) { return 0.0; }
     let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw;
     if (oy * p.sh != u32(ty) || ox * p.sw != u32(tx) || oy >= p.oh || ox >= p.ow) { return 0.0; }
-    return gy[((b * p.k + o) * p.oh + oy) * p.ow + ox];`,
+    return ${gz(relu, '((b * p.k + o) * p.oh + oy) * p.ow + ox')};`,
     store: 'let hw = p.h * p.w; let b = c / hw; gx[(b * p.c + r) * hw + (c - b * hw)] = v;',
     aAlongK: false,
     bAlongK: false,
   });
+}
+
+/** gb[o] = Σ over images and pixels of gz[b, o, p]: one workgroup per channel, a tree in workgroup memory. */
+function convBiasSource(relu: boolean): string {
+  return /* wgsl */ `
+struct Params { n: u32, k: u32, P: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${READ(1, 'gy')}
+${relu ? READ(2, 'y') : ''}
+${WRITE(relu ? 3 : 2, 'gb')}
+${relu ? GZ_FN : ''}
+var<workgroup> part: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let o = wid.x;
+  var s = 0.0;
+  for (var e = li; e < p.n * p.P; e += ${WG}u) {
+    let b = e / p.P;
+    s += ${gz(relu, '(b * p.k + o) * p.P + (e - b * p.P)')};
+  }
+  part[li] = s;
+  workgroupBarrier();
+  for (var half = ${WG / 2}u; half > 0u; half >>= 1u) {
+    if (li < half) { part[li] += part[li + half]; }
+    workgroupBarrier();
+  }
+  if (li == 0u) { gb[o] = part[0]; }
+}
+`;
 }
 
 export function convOps(ctx: GpuContext) {
@@ -147,7 +184,7 @@ export function convOps(ctx: GpuContext) {
     }
     ctx.dispatch({
       name: 'conv2dBackwardWeight',
-      code: wgsl(`convGw${+accumulate}`, () => convGwSource(accumulate)),
+      code: wgsl(`convGw${+accumulate}0`, () => convGwSource(accumulate, false)),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
       groups: gemmGroups(M, N),
@@ -168,12 +205,72 @@ export function convOps(ctx: GpuContext) {
     if (K === 0) return ctx.clear(st[2]);
     ctx.dispatch({
       name: 'conv2dBackwardInput',
-      code: wgsl('convGx', convGxSource),
+      code: wgsl('convGx0', () => convGxSource(false)),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
       groups: gemmGroups(M, N),
     });
   }
 
-  return { conv2d, convLayer, conv2dBackwardWeight, conv2dBackwardInput };
+  function convLayerBackward(
+    gy: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    y: DeviceStorage | null,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+  ): boolean {
+    if (!allOwn(ctx, gy, x, w, y, gx, gw, gb) || g.k > MAX_GROUPS) return false;
+    const s = sizes(g);
+    const op = 'convLayerBackward';
+    const relu = y !== null;
+    const ggy = own(ctx, op, 'gy', gy, s.y);
+    const gyy: GpuStorage[] = relu ? [own(ctx, op, 'y', y, s.y)] : [];
+    const ints = geometryInts(g);
+    if (gx) {
+      const ggx = own(ctx, op, 'gx', gx, s.x);
+      const M = g.c,
+        N = g.n * g.h * g.w,
+        K = g.k * g.kh * g.kw;
+      if (K === 0) ctx.clear(ggx);
+      else if (M * N)
+        ctx.dispatch({
+          name: `${op}.gx`,
+          code: wgsl(`convGx${+relu}`, () => convGxSource(relu)),
+          ints: [M, N, K, ...ints],
+          storage: [ggy, own(ctx, op, 'w', w, s.w), ...gyy, ggx],
+          groups: gemmGroups(M, N),
+        });
+    }
+    if (gw) {
+      const ggw = own(ctx, op, 'gw', gw, s.w);
+      const M = g.k,
+        N = g.c * g.kh * g.kw,
+        K = g.n * g.oh * g.ow;
+      if (K === 0) {
+        if (!accumulateGw) ctx.clear(ggw);
+      } else if (M * N)
+        ctx.dispatch({
+          name: `${op}.gw`,
+          code: wgsl(`convGw${+accumulateGw}${+relu}`, () => convGwSource(accumulateGw, relu)),
+          ints: [M, N, K, ...ints],
+          storage: [own(ctx, op, 'x', x, s.x), ggy, ...gyy, ggw],
+          groups: gemmGroups(M, N),
+        });
+    }
+    if (gb && g.k)
+      ctx.dispatch({
+        name: `${op}.gb`,
+        code: wgsl(`convBias${+relu}`, () => convBiasSource(relu)),
+        ints: [g.n, g.k, g.oh * g.ow],
+        storage: [ggy, ...gyy, own(ctx, op, 'gb', gb, g.k)],
+        groups: [g.k, 1],
+      });
+    return true;
+  }
+
+  return { conv2d, convLayer, convLayerBackward, conv2dBackwardWeight, conv2dBackwardInput };
 }

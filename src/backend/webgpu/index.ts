@@ -16,13 +16,14 @@ import type { AdamStepHyper, BinaryOp, Conv2dGeometry, PoolGeometry, SgdStepHype
 import type { Shape } from '../../tensor/shape.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { bool, checkOptions, oneOf } from '../../util/options.js';
-import { GpuContext, setDefaultContext } from './context.js';
+import { GpuContext, GpuStorage, setDefaultContext } from './context.js';
 import { denseOps } from './dense.js';
 import { elementwiseOps } from './elementwise.js';
 import { reduceOps } from './reduce.js';
 import { convOps } from './conv.js';
 import { poolOps } from './pool.js';
 import { updateOps } from './updates.js';
+import { fusedOps } from './fused.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
 import { registerWebGPU } from './register.js';
@@ -75,7 +76,44 @@ export interface WebGPUKernels {
     accumulateGw: boolean,
   ): boolean;
   convLayer(x: DeviceStorage, w: DeviceStorage, bias: DeviceStorage | null, out: DeviceStorage, g: Conv2dGeometry, relu: boolean): boolean;
+  convLayerBackward(
+    gy: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    y: DeviceStorage | null,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+  ): boolean;
+  convPoolLayer(
+    x: DeviceStorage,
+    w: DeviceStorage,
+    bias: DeviceStorage | null,
+    out: DeviceStorage,
+    idx: DeviceStorage,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+  ): boolean;
+  convPoolLayerBackward(
+    gp: DeviceStorage,
+    pooled: DeviceStorage,
+    idx: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+    accumulateGw: boolean,
+  ): boolean;
   zero(a: DeviceStorage): boolean;
+  /** New zero-filled storage on this device (length 0 allowed): the extension that marks a device backend. */
+  allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
   allocLike(p: DeviceStorage): DeviceStorage | null;
   adamStep(
     param: DeviceStorage,
@@ -95,17 +133,23 @@ const kernelSets = new WeakMap<GpuContext, WebGPUKernels>();
 export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
   let k = kernelSets.get(ctx);
   if (!k) {
-    const { conv2d, convLayer, conv2dBackwardWeight, conv2dBackwardInput } = convOps(ctx);
+    const conv = convOps(ctx);
+    const { conv2d, convLayer, convLayerBackward, conv2dBackwardWeight, conv2dBackwardInput } = conv;
+    const elementwise = elementwiseOps(ctx);
+    const pool = poolOps(ctx);
     k = {
       ...denseOps(ctx),
-      ...elementwiseOps(ctx),
+      ...elementwise,
       ...reduceOps(ctx),
       conv2d,
       convLayer,
+      convLayerBackward,
       conv2dBackwardInput,
       conv2dBackwardWeight: (x, gy, gw, g) => conv2dBackwardWeight(x, gy, gw, g),
-      ...poolOps(ctx),
+      ...pool,
+      ...fusedOps(ctx, { ...conv, ...elementwise, ...pool }),
       ...updateOps(ctx),
+      allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
     };
     kernelSets.set(ctx, k);
   }
@@ -171,7 +215,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
   const software = /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description) || info.isFallbackAdapter === true;
   context = new GpuContext(gpu, device, description, software);
   setDefaultContext(context);
-  registerWebGPU(context, webgpuKernels(context));
+  registerWebGPU(webgpuKernels(context));
   return context;
 }
 

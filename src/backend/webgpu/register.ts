@@ -11,24 +11,18 @@
  */
 // through the backends' index, which registers the reference backend first (the first registered becomes current)
 import { registerBackend, splitKernels, type Backend, type Extensions, type KernelSet } from '../index.js';
-import type { DeviceStorage } from '../../tensor/device.js';
-import { type GpuContext, GpuStorage } from './context.js';
 import type { WebGPUKernels } from './index.js';
 
 export const WEBGPU = 'webgpu';
 
-/** The backend and extensions over `ctx`'s kernels, with `allocDevice` (zero-filled GPU buffers) added. */
-export function webgpuBackendOf(ctx: GpuContext, kernels: WebGPUKernels): { backend: Backend; extensions: Partial<Extensions> } {
-  const set = {
-    ...kernels,
-    allocDevice: (dtype: 'float32' | 'int32', length: number): DeviceStorage => GpuStorage.zeros(dtype, length, ctx),
-  } as unknown as KernelSet;
-  const { primitives, extensions } = splitKernels(set);
+/** The backend and extensions of `kernels` (over one device; its `allocDevice` gives zero-filled GPU buffers). */
+export function webgpuBackendOf(kernels: WebGPUKernels): { backend: Backend; extensions: Partial<Extensions> } {
+  const { primitives, extensions } = splitKernels(kernels as unknown as KernelSet);
   return { backend: { ...(primitives as Backend), name: WEBGPU }, extensions };
 }
 
-/** Registers (or re-registers, for a new device) the backend 'webgpu' over `ctx`. */
-export function registerWebGPU(ctx: GpuContext, kernels: WebGPUKernels): void {
-  const { backend, extensions } = webgpuBackendOf(ctx, kernels);
+/** Registers (or re-registers, for a new device) the backend 'webgpu' with `kernels`. */
+export function registerWebGPU(kernels: WebGPUKernels): void {
+  const { backend, extensions } = webgpuBackendOf(kernels);
   registerBackend(backend, extensions);
 }

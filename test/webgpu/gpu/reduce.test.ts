@@ -34,6 +34,18 @@ const SUMS: [number[], number[]][] = [
     [1, 3, 5],
   ],
   [[4, 1, 6], [1]],
+  // the training step's sums: every axis of [m, n], the batch axis, NCHW over [0, 2, 3], [N, C] over 1
+  [
+    [64, 10],
+    [0, 1],
+  ],
+  [[64, 10], [0]],
+  [
+    [6, 8, 12, 12],
+    [0, 2, 3],
+  ],
+  [[64, 10], [1]],
+  [[], []],
 ];
 
 test('sum over any axes equals the reference (keepdim layout)', async () => {

@@ -22,6 +22,19 @@ test('float32 and int32 storage round-trips, zeros start at zero, empty storage 
   assert.equal(s.length, 4);
 });
 
+test('allocDevice gives zero-filled storage of the asked type and length, empty included', async () => {
+  const f = K.allocDevice('float32', 5);
+  assert.ok(f instanceof GpuStorage);
+  assert.equal(f.dtype, 'float32');
+  assert.deepEqual([...(await down(f as GpuStorage))], [0, 0, 0, 0, 0]);
+  const i = K.allocDevice('int32', 3);
+  assert.equal(i.dtype, 'int32');
+  assert.deepEqual([...(await downInt(i as GpuStorage))], [0, 0, 0]);
+  const e = K.allocDevice('float32', 0);
+  assert.equal(e.length, 0);
+  assert.equal((await e.read()).length, 0);
+});
+
 test('write() is ordered after the kernels queued before it and before those queued after', async () => {
   const a = up(new Float32Array([1, 2, 3]));
   const b = zeros(3);
@@ -42,6 +55,16 @@ test('many dispatches are one submit; more than one uniform block of them still 
   assert.equal(ctx.counters.submits, before + 1, 'ten dispatches and a read: one submit');
   for (let i = 0; i < 600; i++) K.binary('add', a, [2], one, [2], a, [2]);
   assert.deepEqual([...(await down(a))], [611, 612]);
+});
+
+test('destroy() waits for the queued kernels that use the storage and submits nothing itself', async () => {
+  const a = up(new Float32Array([1, 2, 3]));
+  const b = zeros(3);
+  K.unary('neg', a, b);
+  const before = ctx.counters.submits;
+  a.destroy();
+  assert.equal(ctx.counters.submits, before, 'destroy does not submit');
+  assert.deepEqual([...(await down(b))], [-1, -2, -3]);
 });
 
 test('pipelines are compiled once per WGSL source', async () => {
