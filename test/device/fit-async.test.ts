@@ -161,6 +161,20 @@ test('no host read inside a step: a training step on the device reads nothing ba
     hopt.step();
   }
   assert.deepEqual(await paramsOf(m), await paramsOf(h));
+
+  // gradient accumulation: two backward passes into the device's .grad buffers, then one step
+  const [b1, b2] = new DataLoader(trainSet, { batchSize: 32 }).epoch(0);
+  const accReads = counters.reads;
+  for (const [model, o] of [
+    [m, opt],
+    [h, hopt],
+  ] as const) {
+    o.zeroGrad({ setToNone: false });
+    for (const b of [b1, b2]) crossEntropy(model.forward(b.x), b.y).backward();
+    o.step();
+  }
+  assert.equal(counters.reads, accReads);
+  assert.deepEqual(await paramsOf(m), await paramsOf(h));
 });
 
 test("fitAsync's checkpoints read the device's parameters and optimizer state: equal to fit's on the host", async () => {
