@@ -232,6 +232,12 @@ test('a host read of a device tensor and an optimizer without a device update fa
   );
   const eps = new Adam(m.parameters(), { lr: 1e-3, epsInsideSqrt: true });
   assert.throws(() => eps.step(), /Adam: parameter "1\.weight" lives on emulated, where Adam with these options has no fused update/);
+  // the synchronous loop sends a device model to the asynchronous one
+  assert.throws(
+    () => fit(options(m, new Adam(m.parameters()), 1)),
+    /^Error: fit: the model's parameters live on emulated, which is read asynchronously; use await fitAsync\(…\)$/,
+  );
+  assert.throws(() => evaluate(m, new DataLoader(testSet, { batchSize: 64 })), /use await evaluateAsync/);
   // moving back: the values are the same
   const v = Array.from(await w.read());
   await m.to('cpu');
