@@ -254,3 +254,31 @@ test('a host read of a device tensor and an optimizer without a device update fa
     /^RangeError: fitAsync: option swa is not supported \(weight averaging reads the parameters after every step\); use fit$/,
   );
 });
+
+test('optimizer state follows its parameter to the device; back on the host it is carried over with readStateDict', async () => {
+  const [batch] = new DataLoader(trainSet, { batchSize: 64 }).epoch(0);
+  const stepOf = (m: Module, o: AnyOptimizer) => {
+    o.zeroGrad({ setToNone: false });
+    crossEntropy(m.forward(batch.x), batch.y).backward();
+    o.step();
+  };
+  const h = mlpModel(6);
+  const ho = new Adam(h.parameters(), { lr: 1e-2 });
+  for (let i = 0; i < 3; i++) stepOf(h, ho);
+  const m = mlpModel(6);
+  const mo = new Adam(m.parameters(), { lr: 1e-2 });
+  stepOf(m, mo); // on the host: host state
+  await m.to(DEVICE);
+  stepOf(m, mo); // the state is uploaded at this step
+  const st = mo.state.get('1.weight') as Record<string, unknown>;
+  assert.equal((st.expAvg as { device?: string }).device, DEVICE);
+  await m.to('cpu');
+  assert.throws(
+    () => stepOf(m, mo),
+    /^Error: Adam: the state of parameter "1\.weight" lives on emulated but the parameter on the host; move the model back, or carry the state over with loadStateDict\(await optimizer\.readStateDict\(\)\)$/,
+  );
+  mo.loadStateDict(await mo.readStateDict());
+  stepOf(m, mo);
+  assert.deepEqual(await paramsOf(m), await paramsOf(h));
+  assert.deepEqual(mo.stateDict(), ho.stateDict());
+});
