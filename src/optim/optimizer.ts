@@ -263,7 +263,7 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
             // the rule sizes its state from a zero host array of the parameter's length; homeState moves it
             s = homeState(rule.init(device ? allocStorage(p.dtype, p.size) : p.data, g, p.shape), p.storage);
             this.state.set(name, s);
-          }
+          } else followParameter(rule.name, name, s, p.storage);
           // a fused update where one is registered for this rule, these options and dtypes; else the rule
           if (acceleratedStep(rule.name, p.storage, p.grad.storage, s, g, device?.ext)) continue;
           if (device) throw new Error(deviceRuleError(rule.name, name, device.device!, device.ext));
@@ -398,6 +398,25 @@ function homeState<S extends ParamState>(s: S, p: Storage): S {
 function hostHome(p: HostStorage): HostStorage | null {
   const home = kernelsFor().device ? null : extension('allocLike')?.(p);
   return home && !isDeviceStorage(home) ? home : null;
+}
+
+/**
+ * State made before its parameter moved (Module.to): state on the host follows a parameter to its
+ * device (an upload); state on a device cannot come back synchronously, so a host parameter with
+ * device state is an error naming the way out.
+ */
+function followParameter(rule: string, name: string, s: ParamState, p: Storage): void {
+  const device = isDeviceStorage(p) ? p.device : null;
+  for (const [k, v] of Object.entries(s)) {
+    if (v === undefined || typeof v === 'number') continue;
+    const at = isDeviceStorage(v) ? v.device : null;
+    if (at === device) continue;
+    if (device && !at) s[k] = kernelsFor(p).on(v);
+    else
+      throw new Error(
+        `${rule}: the state of parameter "${name}" lives on ${at} but the parameter on ${device ?? 'the host'}; move the model back, or carry the state over with loadStateDict(await optimizer.readStateDict())`,
+      );
+  }
 }
 
 /** The message of a rule asked to update a parameter on a device where it has no fused update. */

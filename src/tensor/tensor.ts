@@ -57,11 +57,9 @@ export function deviceOf(s: Storage | IndexStorage): string {
 export type NestedNumbers = number | NestedNumbers[];
 
 export class Tensor {
-  /**
-   * The values as the kernels take them. Replaced only by `moveStorage` (Module.to and Tensor.to
-   * move a parameter in place, keeping the tensor that optimizers and modules hold).
-   */
-  storage: Storage;
+  private _storage: Storage;
+  /** The host values, or null on a device (kept beside `_storage` so `data` is one field read). */
+  private _host: HostStorage | null;
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly size: number;
@@ -79,7 +77,8 @@ export class Tensor {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new ShapeError(`Tensor: invalid shape ${fmtShape(shape)}`);
     }
-    this.storage = data;
+    this._storage = data;
+    this._host = isDeviceStorage(data) ? null : data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
     this.size = n;
@@ -96,10 +95,26 @@ export class Tensor {
    * device run reaches fails where it is instead of reading stale values.
    */
   get data(): HostStorage {
-    const s = this.storage;
-    if (isDeviceStorage(s))
-      throw new Error(`tensor ${fmtShape(this.shape)} lives on ${s.device}; read it with await t.read() or move it with await t.to('cpu')`);
-    return s;
+    const h = this._host;
+    if (h !== null) return h;
+    throw new Error(
+      `tensor ${fmtShape(this.shape)} lives on ${(this._storage as DeviceStorage).device}; read it with await t.read() or move it with await t.to('cpu')`,
+    );
+  }
+
+  /**
+   * The values as the kernels take them: host values or a device's storage. Replaced only by
+   * `moveStorage` (Module.to moves a parameter in place, keeping the tensor that optimizers and
+   * modules hold).
+   */
+  get storage(): Storage {
+    return this._storage;
+  }
+
+  /** moveStorage's setter (not for other callers: see moveStorage). */
+  _setStorage(s: Storage): void {
+    this._storage = s;
+    this._host = isDeviceStorage(s) ? null : s;
   }
 
   /** 'cpu', or the name of the device backend whose storage holds the values. */
@@ -169,7 +184,7 @@ export class Tensor {
 export function moveStorage(t: Tensor, s: Storage): void {
   if (s.length !== t.size || dtypeOf(s) !== t.dtype)
     throw new TypeError(`moveStorage: tensor ${fmtShape(t.shape)} ${t.dtype} cannot take ${s.length} ${dtypeOf(s)} values`);
-  t.storage = s;
+  t._setStorage(s);
 }
 
 export interface TensorOptions {

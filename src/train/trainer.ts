@@ -341,6 +341,12 @@ export function fit(o: FitOptions): EpochRecord[] {
   return fitRun(o).records;
 }
 
+/** fit and evaluate read losses synchronously: a model on a device is sent to their asynchronous twins. */
+function hostOnly(model: Module, what: string, instead: string): void {
+  const p = model.parameters().find((t) => isDeviceStorage(t.storage));
+  if (p) throw new Error(`${what}: the model's parameters live on ${p.device}, which is read asynchronously; use await ${instead}(…)`);
+}
+
 export function allFinite(model: Module): boolean {
   for (const [, p] of model.namedParameters()) {
     const d = p.data;
@@ -474,6 +480,7 @@ function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor 
 export function fitRun(o: FitOptions): FitResult {
   checkOptions('fit', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
   const { model, optimizer, train, test, epochs, rng } = o;
+  hostOnly(model, 'fit', 'fitAsync');
   const net = fuse(model); // the same parameters, Linear/Conv2d + ReLU (+ MaxPool2d) as fused layers
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${epochs}`);
   const onNonFinite = o.onNonFinite ?? 'stop';
@@ -888,6 +895,7 @@ export function evaluate(
   const o: EvaluateOptions =
     typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
   const lossFn: LossFn = o.loss ?? crossEntropy;
+  hostOnly(model, 'evaluate', 'evaluateAsync');
   const net = fuse(model);
   return withEvalWeights(o.optimizer, () =>
     noGrad(() => {

@@ -161,6 +161,20 @@ test('no host read inside a step: a training step on the device reads nothing ba
     hopt.step();
   }
   assert.deepEqual(await paramsOf(m), await paramsOf(h));
+
+  // gradient accumulation: two backward passes into the device's .grad buffers, then one step
+  const [b1, b2] = new DataLoader(trainSet, { batchSize: 32 }).epoch(0);
+  const accReads = counters.reads;
+  for (const [model, o] of [
+    [m, opt],
+    [h, hopt],
+  ] as const) {
+    o.zeroGrad({ setToNone: false });
+    for (const b of [b1, b2]) crossEntropy(model.forward(b.x), b.y).backward();
+    o.step();
+  }
+  assert.equal(counters.reads, accReads);
+  assert.deepEqual(await paramsOf(m), await paramsOf(h));
 });
 
 test("fitAsync's checkpoints read the device's parameters and optimizer state: equal to fit's on the host", async () => {
@@ -218,6 +232,12 @@ test('a host read of a device tensor and an optimizer without a device update fa
   );
   const eps = new Adam(m.parameters(), { lr: 1e-3, epsInsideSqrt: true });
   assert.throws(() => eps.step(), /Adam: parameter "1\.weight" lives on emulated, where Adam with these options has no fused update/);
+  // the synchronous loop sends a device model to the asynchronous one
+  assert.throws(
+    () => fit(options(m, new Adam(m.parameters()), 1)),
+    /^Error: fit: the model's parameters live on emulated, which is read asynchronously; use await fitAsync\(…\)$/,
+  );
+  assert.throws(() => evaluate(m, new DataLoader(testSet, { batchSize: 64 })), /use await evaluateAsync/);
   // moving back: the values are the same
   const v = Array.from(await w.read());
   await m.to('cpu');
@@ -233,4 +253,32 @@ test('a host read of a device tensor and an optimizer without a device update fa
     () => fitAsync({ ...options(m, new Adam(m.parameters()), 1), swa: { startEpoch: 1 } }),
     /^RangeError: fitAsync: option swa is not supported \(weight averaging reads the parameters after every step\); use fit$/,
   );
+});
+
+test('optimizer state follows its parameter to the device; back on the host it is carried over with readStateDict', async () => {
+  const [batch] = new DataLoader(trainSet, { batchSize: 64 }).epoch(0);
+  const stepOf = (m: Module, o: AnyOptimizer) => {
+    o.zeroGrad({ setToNone: false });
+    crossEntropy(m.forward(batch.x), batch.y).backward();
+    o.step();
+  };
+  const h = mlpModel(6);
+  const ho = new Adam(h.parameters(), { lr: 1e-2 });
+  for (let i = 0; i < 3; i++) stepOf(h, ho);
+  const m = mlpModel(6);
+  const mo = new Adam(m.parameters(), { lr: 1e-2 });
+  stepOf(m, mo); // on the host: host state
+  await m.to(DEVICE);
+  stepOf(m, mo); // the state is uploaded at this step
+  const st = mo.state.get('1.weight') as Record<string, unknown>;
+  assert.equal((st.expAvg as { device?: string }).device, DEVICE);
+  await m.to('cpu');
+  assert.throws(
+    () => stepOf(m, mo),
+    /^Error: Adam: the state of parameter "1\.weight" lives on emulated but the parameter on the host; move the model back, or carry the state over with loadStateDict\(await optimizer\.readStateDict\(\)\)$/,
+  );
+  mo.loadStateDict(await mo.readStateDict());
+  stepOf(m, mo);
+  assert.deepEqual(await paramsOf(m), await paramsOf(h));
+  assert.deepEqual(mo.stateDict(), ho.stateDict());
 });
