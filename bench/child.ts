@@ -5,6 +5,7 @@
  */
 import { runDescent, setupDescent } from './descent.js';
 import { runTfjs, setupTfjs } from './tfjs.js';
+import { setupDescentWebGPU } from './descent-webgpu.js';
 import { serveSegments, type Measurement, type Trainer, type WorkloadId } from './common.js';
 
 const [framework, workload, ...rest] = process.argv.slice(2);
@@ -14,6 +15,7 @@ const backends: Record<string, [string, boolean?]> = {
   descent: ['wasm'],
   'descent-js-array': ['wasm', true],
   'descent-reference': ['reference'],
+  'descent-webgpu': ['webgpu'],
   'tfjs-cpu': ['cpu'],
   'tfjs-wasm': ['wasm'],
 };
@@ -24,8 +26,12 @@ let m: Measurement;
 if (w === 'W1' || w === 'W2') {
   const t: Trainer | Measurement = tfjs
     ? await setupTfjs(w, quick, backendName as 'cpu' | 'wasm')
-    : await setupDescent(w, quick, backendName);
+    : backendName === 'webgpu'
+      ? await setupDescentWebGPU(w, quick)
+      : await setupDescent(w, quick, backendName);
   m = 'step' in t ? await serveSegments(t) : t;
-} else m = tfjs ? await runTfjs(w, quick, backendName as 'cpu' | 'wasm') : await runDescent(w, quick, backendName, jsArray);
+} else if (backendName === 'webgpu')
+  m = { framework, workload: w, value: null, unit: 'ms', peakMiB: null, note: 'descent-webgpu runs W1 and W2 (the MLP and the CNN)' };
+else m = tfjs ? await runTfjs(w, quick, backendName as 'cpu' | 'wasm') : await runDescent(w, quick, backendName, jsArray);
 process.stdout.write(`${JSON.stringify(m)}\n`);
 process.exit(0);

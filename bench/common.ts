@@ -105,7 +105,14 @@ export interface Trainer {
   framework: string;
   workload: WorkloadId;
   batch: number;
-  step: () => number;
+  /**
+   * One training step; returns its loss. A device trainer (descent-webgpu) returns a promise of the
+   * loss of the step before, read while this one runs, so awaiting it paces the host to the device
+   * and the time per step is the device's.
+   */
+  step: () => number | Promise<number>;
+  /** Said in the row's notes after how the figure was taken (descent-webgpu: the adapter, "software adapter" on a CPU's). */
+  note?: string;
   /** extra fields for the final Measurement, taken after the timed steps */
   finish?: () => Record<string, unknown>;
 }
@@ -149,13 +156,18 @@ export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promis
     let lead = 0;
     const leadMs = cmd === 'run' ? Number(leadArg ?? 0) : 0;
     if (leadMs > 0 && lastMedianMs < leadMs / 2) {
-      for (const leadEnd = performance.now() + leadMs; performance.now() < leadEnd; lead++) loss = t.step();
+      for (const leadEnd = performance.now() + leadMs; performance.now() < leadEnd; lead++) {
+        const r = t.step();
+        loss = typeof r === 'number' ? r : await r;
+      }
     }
     const seg: number[] = [];
     const end = performance.now() + Number(budgetArg);
     for (let i = 0; i < Number(stepsArg) && (i < 1 || performance.now() < end); i++) {
       const t0 = performance.now();
-      loss = t.step();
+      // a synchronous step's loss is taken as it is: no await, no extra turn of the event loop
+      const r = t.step();
+      loss = typeof r === 'number' ? r : await r;
       seg.push(performance.now() - t0);
     }
     lastMedianMs = median(seg);
@@ -174,7 +186,7 @@ export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promis
     value: (B * 1000) / median(times),
     unit: 'samples/s',
     peakMiB: peakMiB(),
-    note: 'batch size / median step time',
+    note: t.note ? `batch size / median step time; ${t.note}` : 'batch size / median step time',
     extra: {
       meanSamplesPerSec: Math.round((times.length * B * 1000) / times.reduce((a, b) => a + b, 0)),
       steps: times.length,

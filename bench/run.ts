@@ -2,7 +2,9 @@
  * npm run bench [-- --quick] [--only W1,W3] [--peers descent,tfjs-wasm,...] [--out DIR]
  *
  * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
- * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), each (framework, workload) in its own
+ * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 with descent on WebGPU
+ * (descent-webgpu) when a WebGPU adapter exists (bench/webgpu-probe.ts; a software one, e.g.
+ * lavapipe through `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"), each (framework, workload) in its own
  * process so peak memory is that run's alone (W1/W2 interleaved across those processes, see
  * runInterleaved). Prints a table and writes bench/results/<date>.json
  * and .md (or DIR/<date>.json and .md with --out DIR; the folder is checked before the first
@@ -40,7 +42,25 @@ const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 const torchOk =
   spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
-const frameworks = opt('--peers')?.split(',') ?? ['descent', 'descent-js-array', 'tfjs-wasm', 'tfjs-cpu', ...(torchOk ? ['pytorch'] : [])];
+/** The WebGPU adapter, probed in a child process (Dawn's device lives and dies there), or why there is none. */
+const webgpu = ((): { adapter?: string; software?: boolean; error?: string } => {
+  const r = spawnSync(process.execPath, [join(here, 'webgpu-probe.js')], { encoding: 'utf8', timeout: 60_000 });
+  const line = r.stdout
+    ?.trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
+  return line ? JSON.parse(line) : { error: r.stderr?.trim().split('\n').pop() || `exit ${r.status}` };
+})();
+const frameworks = opt('--peers')?.split(',') ?? [
+  'descent',
+  'descent-js-array',
+  ...(webgpu.adapter !== undefined ? ['descent-webgpu'] : []),
+  'tfjs-wasm',
+  'tfjs-cpu',
+  ...(torchOk ? ['pytorch'] : []),
+];
+if (webgpu.adapter === undefined) process.stderr.write(`bench: no descent-webgpu rows (${webgpu.error})\n`);
 // Without Debian's OpenMP OpenBLAS, PyTorch 1.13 multiplies with the reference BLAS (a W1 step
 // takes ~37 ms instead of ~1.4 ms): its rows would not be PyTorch's speed.
 if (frameworks.includes('pytorch') && !existsSync(OPENBLAS)) {
@@ -268,7 +288,7 @@ function reachNote(ours: Measurement, torch: Measurement | undefined): string {
 const results: Measurement[] = [];
 process.stderr.write(`descent benchmark${quick ? ' (--quick)' : ''}: ${only.join(', ')} × ${frameworks.join(', ')}\n`);
 for (const w of only) {
-  const fws = frameworks.filter((fw) => fw !== 'descent-js-array' || w === 'W3');
+  const fws = frameworks.filter((fw) => (fw !== 'descent-js-array' || w === 'W3') && (fw !== 'descent-webgpu' || w === 'W1' || w === 'W2'));
   if (w === 'W1' || w === 'W2') results.push(...(await runInterleaved(w, fws)));
   else for (const fw of fws) results.push(runOne(fw, w));
 }

@@ -1,0 +1,71 @@
+/**
+ * W1 and W2 with descent's model on the GPU (framework 'descent-webgpu'): the same fused model,
+ * Adam and batches as bench/descent.ts, moved to 'webgpu' with Module.to; the host backend (wasm)
+ * gathers the batches. A step queues its kernels with no read-back and returns the loss of the
+ * step before, read while this one runs (PyTorch's `.item()` rule), so the timed step is paced by
+ * the device. On a software adapter (lavapipe, llvmpipe, SwiftShader) the figure is the CPU's, not
+ * a GPU's: the row's note says "software adapter".
+ */
+import { Adam, crossEntropy, Rng, setBackend, Tensor } from '../src/index.js';
+import { initWasm } from '../src/wasm.js';
+import { loadFashionMnist } from '../src/node.js';
+import { disposeWebGPU, initWebGPU, webgpuInfo } from '../src/backend/webgpu/index.js';
+import { descentModel } from './models.js';
+import { type Measurement, type Trainer, STEPS, batchOrder, gather } from './common.js';
+
+/** The row's note: the adapter, marked when it is a software one. */
+function adapterNote(): string {
+  const i = webgpuInfo();
+  return i.software ? `software adapter (${i.adapter}): correctness only, not a GPU's speed` : `GPU adapter: ${i.adapter}`;
+}
+
+export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean): Promise<Trainer | Measurement> {
+  await initWasm();
+  setBackend('wasm');
+  try {
+    await initWebGPU();
+  } catch (e) {
+    return { framework: 'descent-webgpu', workload: w, value: null, unit: 'samples/s', peakMiB: null, note: (e as Error).message };
+  }
+  const { images, labels } = loadFashionMnist().train;
+  const rng = new Rng(1);
+  const cnn = w === 'W2';
+  const model = descentModel(cnn, rng);
+  await model.to('webgpu');
+  const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
+  const B = cnn ? 64 : 128;
+  const shape = cnn ? [B, 1, 28, 28] : [B, 784];
+  const order = batchOrder(labels.length, 42);
+  let at = 0;
+  let pending: Promise<ArrayLike<number>> | null = null;
+  const step = async (): Promise<number> => {
+    const x = new Float32Array(B * 784),
+      y = new Int32Array(B);
+    gather(images, labels, order, at, B, 784, x, y);
+    at += B;
+    const out = model.forward(new Tensor(x, shape), { training: true, rng });
+    const l = crossEntropy(out, y);
+    opt.zeroGrad({ setToNone: false });
+    l.backward();
+    opt.step();
+    const before = pending;
+    pending = l.read();
+    return before ? (await before)[0] : NaN;
+  };
+  // warm-up as warmUp() in common.ts: the steps, or one when a step outlasts the budget
+  const end = performance.now() + (quick ? 5_000 : 20_000);
+  for (let i = 0; i < STEPS[w].warmup && (i < 1 || performance.now() < end); i++) await step();
+  return {
+    framework: 'descent-webgpu',
+    workload: w,
+    batch: B,
+    step,
+    note: adapterNote(),
+    finish: () => {
+      const i = webgpuInfo();
+      const extra = { adapter: i.adapter, software: i.software, fallbacks: i.fallbacks, pipelines: i.pipelines, submits: i.submits };
+      disposeWebGPU();
+      return extra;
+    },
+  };
+}
