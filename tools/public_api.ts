@@ -16,6 +16,7 @@ export const ENTRIES: Readonly<Record<string, string>> = {
   descent: 'src/index.ts',
   'descent/wasm': 'src/wasm.ts',
   'descent/node': 'src/node.ts',
+  'descent/webgpu': 'src/webgpu.ts',
 };
 
 export type PublicApi = Record<string, string[]>;

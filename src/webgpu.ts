@@ -1,0 +1,13 @@
+/**
+ * descent/webgpu — the WebGPU backend: tensors in GPU buffers, WGSL kernels, fused optimizer
+ * updates. Runs in browsers (navigator.gpu) and in Node (Dawn, through the optional dependency
+ * `webgpu`); the isomorphic `descent` entry does not include it.
+ *
+ *   import { initWebGPU, webgpuInfo } from 'descent/webgpu';
+ *   await initWebGPU();        // registers the backend 'webgpu' (the host backend stays current)
+ *   await model.to('webgpu');  // parameters, gradients and optimizer state on the GPU
+ *   await fitAsync({ model, optimizer, train, epochs, rng });
+ *   webgpuInfo();              // adapter, software or not, kernels dispatched, CPU fallbacks
+ *   disposeWebGPU();           // destroys the device (Node does not exit while one is alive)
+ */
+export { disposeWebGPU, initWebGPU, webgpuInfo, type WebGPUOptions } from './backend/webgpu/index.js';
