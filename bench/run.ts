@@ -3,7 +3,7 @@
  *
  * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
  * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 with descent on WebGPU
- * (descent-webgpu) when a WebGPU adapter exists (bench/webgpu-probe.ts; a software one, e.g.
+ * (descent-webgpu) when a WebGPU adapter exists (probeWebGPU in src/cli/backend.ts; a software one, e.g.
  * lavapipe through `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"), each (framework, workload) in its own
  * process so peak memory is that run's alone (W1/W2 interleaved across those processes, see
  * runInterleaved). Prints a table and writes bench/results/<date>.json
@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { checkWritableDir, writeFileAtomic } from '../src/io/files.js';
+import { probeWebGPU } from '../src/cli/backend.js';
 import { LEAD_MS, SEGMENTS, WORKLOADS, median, segmentSize, type Measurement, type WorkloadId } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,16 +43,8 @@ const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 const torchOk =
   spawnSync(PY, ['-c', 'import torch'], { env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS }, encoding: 'utf8' }).status === 0;
-/** The WebGPU adapter, probed in a child process (Dawn's device lives and dies there), or why there is none. */
-const webgpu = ((): { adapter?: string; software?: boolean; error?: string } => {
-  const r = spawnSync(process.execPath, [join(here, 'webgpu-probe.js')], { encoding: 'utf8', timeout: 60_000 });
-  const line = r.stdout
-    ?.trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .pop();
-  return line ? JSON.parse(line) : { error: r.stderr?.trim().split('\n').pop() || `exit ${r.status}` };
-})();
+/** The WebGPU adapter, or why there is none (asked in a child process: Dawn never enters this one). */
+const webgpu = probeWebGPU();
 const frameworks = opt('--peers')?.split(',') ?? [
   'descent',
   'descent-js-array',

@@ -6,6 +6,8 @@
  */
 import { setBackend, backendNames, isDeviceBackend } from '../backend/index.js';
 import { initWasm } from '../backend/wasm/index.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { UsageError, type OptSpec } from './args.js';
 
 export const backendOption: OptSpec = {
@@ -61,6 +63,23 @@ async function initWebGPU(): Promise<WebGPUModule> {
   return mod;
 }
 
+/**
+ * The WebGPU adapter of this machine, or why there is none, asked in a child process
+ * (webgpu-probe.ts): Dawn prints native messages on stderr and holds memory and threads, which a
+ * run that ends up on wasm should not get. About 0.3 s.
+ */
+export function probeWebGPU(): { adapter?: string; software?: boolean; error?: string } {
+  const probe = fileURLToPath(new URL('./webgpu-probe.js', import.meta.url));
+  const r = spawnSync(process.execPath, [probe], { encoding: 'utf8', timeout: 60_000 });
+  const line = r.stdout
+    ?.trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
+  if (!line) return { error: `the WebGPU probe ended with ${r.error?.message ?? `exit status ${r.status}`}` };
+  return JSON.parse(line) as { adapter?: string; software?: boolean; error?: string };
+}
+
 /** What descent train runs on; `label` is what its model line prints after "backend" (the name, and why or where). */
 export interface TrainBackend {
   host: string;
@@ -89,24 +108,27 @@ export async function selectTrainBackend(name: string): Promise<TrainBackend> {
     return { host, device: null, runs: host, label: host, release: noRelease };
   }
   const host = await selectBackend('wasm');
+  if (name === 'auto') {
+    const probe = probeWebGPU();
+    if (probe.adapter === undefined)
+      return { host, device: null, runs: host, label: `${host} (auto: no WebGPU adapter)`, release: noRelease };
+    if (probe.software)
+      return {
+        host,
+        device: null,
+        runs: host,
+        label: `${host} (auto: the WebGPU adapter is a software one, ${probe.adapter}, slower than wasm on this CPU)`,
+        release: noRelease,
+      };
+  }
   let mod: WebGPUModule;
   try {
     mod = await initWebGPU();
   } catch (e) {
     if (name === 'webgpu') throw e instanceof UsageError ? e : new UsageError(`--backend webgpu: ${(e as Error).message}`);
-    return { host, device: null, runs: host, label: `${host} (auto: no WebGPU adapter)`, release: noRelease };
+    return { host, device: null, runs: host, label: `${host} (auto: WebGPU did not start: ${(e as Error).message})`, release: noRelease };
   }
   const info = mod.webgpuInfo?.() ?? { adapter: 'unknown adapter', software: false };
   const release = () => mod.disposeWebGPU?.();
-  if (name === 'auto' && info.software) {
-    release();
-    return {
-      host,
-      device: null,
-      runs: host,
-      label: `${host} (auto: the WebGPU adapter is a software one, ${info.adapter}, slower than wasm on this CPU)`,
-      release: noRelease,
-    };
-  }
   return { host, device: 'webgpu', runs: 'webgpu', label: `webgpu (${info.adapter}${info.software ? ', software adapter' : ''})`, release };
 }
