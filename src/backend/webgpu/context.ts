@@ -55,7 +55,7 @@ export interface Dispatch {
 
 export class GpuContext {
   readonly counters: GpuCounters = { kernels: {}, submits: 0, reads: 0 };
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly uniformHost = new ArrayBuffer(UNIFORM_BYTES);
@@ -133,11 +133,13 @@ export class GpuContext {
     this.transient = [];
   }
 
-  pipeline(code: string): GPUComputePipeline {
+  /** The pipeline of `code` and its bind group layout, compiled at the first use. */
+  pipeline(code: string): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
     let p = this.pipelines.get(code);
     if (!p) {
       const module = this.device.createShaderModule({ code });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.pipelines.set(code, p);
     }
     return p;
@@ -177,8 +179,8 @@ export class GpuContext {
     storage.forEach((s, i) => {
       entries.push({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.byteSize } });
     });
-    const pipeline = this.pipeline(d.code);
-    const bind = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const { pipeline, layout } = this.pipeline(d.code);
+    const bind = this.device.createBindGroup({ layout, entries });
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);

@@ -5,7 +5,7 @@
  */
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, GpuStorage, WG, grid, wgsl } from './context.js';
-import { gemmGroups, gemmSource } from './gemm.js';
+import { type TileShape, gemmGroups, gemmSource, tileFor } from './gemm.js';
 
 /** The GPU storage behind `s`, checked to be float32 (or int32) storage of this context with `length` elements. */
 export function own(
@@ -38,27 +38,33 @@ const READ = (i: number, name: string, type = 'f32') => `@group(0) @binding(${i}
 const WRITE = (i: number, name: string, type = 'f32') => `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${type}>;`;
 export { READ, WRITE };
 
-function matmulSource(transA: boolean, transB: boolean): string {
-  return gemmSource({
-    bindings: [READ(1, 'a'), READ(2, 'b'), WRITE(3, 'o')].join('\n'),
-    loadA: transA ? 'return a[kk * p.M + r];' : 'return a[r * p.K + kk];',
-    loadB: transB ? 'return b[c * p.K + kk];' : 'return b[kk * p.N + c];',
-    store: 'o[r * p.N + c] = v;',
-    aAlongK: !transA,
-    bAlongK: transB,
-  });
+function matmulSource(transA: boolean, transB: boolean, t: TileShape): string {
+  return gemmSource(
+    {
+      bindings: [READ(1, 'a'), READ(2, 'b'), WRITE(3, 'o')].join('\n'),
+      loadA: transA ? 'return a[kk * p.M + r];' : 'return a[r * p.K + kk];',
+      loadB: transB ? 'return b[c * p.K + kk];' : 'return b[kk * p.N + c];',
+      store: 'o[r * p.N + c] = v;',
+      aAlongK: !transA,
+      bAlongK: transB,
+    },
+    t,
+  );
 }
 
-function linearSource(bias: boolean, relu: boolean): string {
+function linearSource(bias: boolean, relu: boolean, t: TileShape): string {
   const epilogue = `${bias ? 'let z = v + bias[c];' : 'let z = v;'} o[r * p.N + c] = ${relu ? 'select(0.0, z, z > 0.0)' : 'z'};`;
-  return gemmSource({
-    bindings: [READ(1, 'x'), READ(2, 'w'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n'),
-    loadA: 'return x[r * p.K + kk];',
-    loadB: 'return w[c * p.K + kk];',
-    store: epilogue,
-    aAlongK: true,
-    bAlongK: true,
-  });
+  return gemmSource(
+    {
+      bindings: [READ(1, 'x'), READ(2, 'w'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n'),
+      loadA: 'return x[r * p.K + kk];',
+      loadB: 'return w[c * p.K + kk];',
+      store: epilogue,
+      aAlongK: true,
+      bAlongK: true,
+    },
+    t,
+  );
 }
 
 /** gz(i, j) of an m×n output gradient, masked by the forward output when `relu` (PyTorch's threshold_backward). */
@@ -68,31 +74,37 @@ function gz(relu: boolean, i: string, j: string): string {
 const GZ_FN = 'fn gzAt(i: u32, j: u32) -> f32 { let at = i * p.n + j; return select(0.0, gy[at], y[at] > 0.0); }';
 
 /** gx[m×k] = gz[m×n]·w[n×k]. */
-function linearGxSource(relu: boolean): string {
-  return gemmSource({
-    ints: ['n'],
-    bindings:
-      [READ(1, 'gy'), READ(2, 'w'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
-    loadA: `return ${gz(relu, 'r', 'kk')};`,
-    loadB: 'return w[kk * p.N + c];',
-    store: 'gx[r * p.N + c] = v;',
-    aAlongK: true,
-    bAlongK: false,
-  });
+function linearGxSource(relu: boolean, t: TileShape): string {
+  return gemmSource(
+    {
+      ints: ['n'],
+      bindings:
+        [READ(1, 'gy'), READ(2, 'w'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
+      loadA: `return ${gz(relu, 'r', 'kk')};`,
+      loadB: 'return w[kk * p.N + c];',
+      store: 'gx[r * p.N + c] = v;',
+      aAlongK: true,
+      bAlongK: false,
+    },
+    t,
+  );
 }
 
 /** gw[n×k] (+)= gzᵀ·x, x m×k. */
-function linearGwSource(relu: boolean, accumulate: boolean): string {
-  return gemmSource({
-    ints: ['n'],
-    bindings:
-      [READ(1, 'gy'), READ(2, 'x'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
-    loadA: `return ${gz(relu, 'kk', 'r')};`,
-    loadB: 'return x[kk * p.N + c];',
-    store: accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
-    aAlongK: false,
-    bAlongK: false,
-  });
+function linearGwSource(relu: boolean, accumulate: boolean, t: TileShape): string {
+  return gemmSource(
+    {
+      ints: ['n'],
+      bindings:
+        [READ(1, 'gy'), READ(2, 'x'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
+      loadA: `return ${gz(relu, 'kk', 'r')};`,
+      loadB: 'return x[kk * p.N + c];',
+      store: accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
+      aAlongK: false,
+      bAlongK: false,
+    },
+    t,
+  );
 }
 
 /** gb[j] = Σ_i gz(i, j): one thread per column, rows in order. */
@@ -131,12 +143,13 @@ export function denseOps(ctx: GpuContext) {
     const go = own(ctx, 'matmul', 'out', out, m * n);
     if (m * n === 0) return;
     if (k === 0) return ctx.clear(go);
+    const t = tileFor(m, n);
     ctx.dispatch({
       name: 'matmul',
-      code: wgsl(`matmul${+transA}${+transB}`, () => matmulSource(transA, transB)),
+      code: wgsl(`matmul${+transA}${+transB}.${t.per}`, () => matmulSource(transA, transB, t)),
       ints: [m, n, k],
       storage: [ga, gb, go],
-      groups: gemmGroups(m, n),
+      groups: gemmGroups(m, n, t),
     });
   }
 
@@ -155,12 +168,13 @@ export function denseOps(ctx: GpuContext) {
     if (bias) st.push(own(ctx, 'linear', 'bias', bias, n));
     st.push(own(ctx, 'linear', 'out', out, m * n));
     if (m * n === 0) return true;
+    const t = tileFor(m, n);
     ctx.dispatch({
       name: 'linear',
-      code: wgsl(`linear${+(bias !== null)}${+relu}`, () => linearSource(bias !== null, relu)),
+      code: wgsl(`linear${+(bias !== null)}${+relu}.${t.per}`, () => linearSource(bias !== null, relu, t)),
       ints: [m, n, k],
       storage: st,
-      groups: gemmGroups(m, n),
+      groups: gemmGroups(m, n, t),
     });
     return true;
   }
@@ -189,10 +203,10 @@ export function denseOps(ctx: GpuContext) {
       else if (m * k)
         ctx.dispatch({
           name: 'linearBackward.gx',
-          code: wgsl(`linearGx${+relu}`, () => linearGxSource(relu)),
+          code: wgsl(`linearGx${+relu}.${tileFor(m, k).per}`, () => linearGxSource(relu, tileFor(m, k))),
           ints: [m, k, n, n],
           storage: [ggy, own(ctx, op, 'w', w, n * k), ...gyy, ggx],
-          groups: gemmGroups(m, k),
+          groups: gemmGroups(m, k, tileFor(m, k)),
         });
     }
     if (gw) {
@@ -202,10 +216,10 @@ export function denseOps(ctx: GpuContext) {
       } else if (n * k)
         ctx.dispatch({
           name: 'linearBackward.gw',
-          code: wgsl(`linearGw${+relu}${+accumulateGw}`, () => linearGwSource(relu, accumulateGw)),
+          code: wgsl(`linearGw${+relu}${+accumulateGw}.${tileFor(n, k).per}`, () => linearGwSource(relu, accumulateGw, tileFor(n, k))),
           ints: [n, k, m, n],
           storage: [ggy, own(ctx, op, 'x', x, m * k), ...gyy, ggw],
-          groups: gemmGroups(n, k),
+          groups: gemmGroups(n, k, tileFor(n, k)),
         });
     }
     if (gb && n) {

@@ -2,17 +2,34 @@
  * The tiled product behind matmul, the fused linear layer and the three convolutions (as implicit
  * GEMMs: the unfolded operand is read through an index function, never materialised).
  *
- * One workgroup of 16×16 threads computes a 64×64 tile of C = A·B: for each 16-deep slice of the
- * shared dimension it stages A[64×16] and B[16×64] in workgroup memory (four loads per thread),
- * then each thread accumulates a 4×4 register tile, rows ly + 16·i and columns lx + 16·j (strided,
+ * One workgroup of 16×16 threads computes a tile of C = A·B (64×64, or 128×128 for large products):
+ * for each slice of the shared dimension it stages A[tile×slice] and B[slice×tile] in workgroup
+ * memory (four loads per thread), then each thread accumulates a 4×4 (8×8) register tile, rows
+ * ly + 16·i and columns lx + 16·j (strided,
  * so the threads of a row read neighbouring words of workgroup memory and store neighbouring
  * words of C). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
  * contiguous in memory, so the threads of a warp load consecutive addresses.
  */
 
-/** Output tile edge and shared-dimension slice of one workgroup. */
-export const TILE = 64;
-export const SLICE = 16;
+/**
+ * The two tile shapes: 4×4 outputs per thread in 64×64 tiles over 16-deep slices, and 8×8 per
+ * thread in 128×128 tiles over 8-deep slices (twice the multiply-adds per word read from
+ * workgroup memory, for products large enough to fill a GPU with the bigger tiles).
+ */
+export interface TileShape {
+  /** Outputs per thread along each side (the tile edge is 16·per). */
+  per: 4 | 8;
+  /** Depth of a slice of the shared dimension. */
+  depth: 8 | 16;
+}
+export const SMALL: TileShape = { per: 4, depth: 16 };
+export const LARGE: TileShape = { per: 8, depth: 8 };
+/** Products with at least this many outputs use LARGE tiles (256 workgroups of 128×128 at 2048², about two per SM of a 132-SM GPU; chosen, not yet measured on a GPU). */
+export const LARGE_OUTPUTS = 2048 * 2048;
+
+export function tileFor(m: number, n: number): TileShape {
+  return m * n >= LARGE_OUTPUTS && m >= 128 && n >= 128 ? LARGE : SMALL;
+}
 
 export interface GemmSpec {
   /** Extra u32 uniforms after M, N, K (names), then f32 ones. */
@@ -30,28 +47,33 @@ export interface GemmSpec {
   bAlongK: boolean;
 }
 
-export function gemmSource(s: GemmSpec): string {
+export function gemmSource(s: GemmSpec, t: TileShape = SMALL): string {
   const fields = ['M', 'N', 'K', ...(s.ints ?? [])].map((f) => `${f}: u32,`).concat((s.floats ?? []).map((f) => `${f}: f32,`));
-  // tile element e (0…1023) of thread t's i-th load: (row or column within the tile, kk)
-  const aIdx = s.aAlongK ? 'let r = e / 16u; let kk = e % 16u;' : 'let r = e % 64u; let kk = e / 64u;';
-  const bIdx = s.bAlongK ? 'let c = e / 16u; let kk = e % 16u;' : 'let c = e % 64u; let kk = e / 64u;';
+  const edge = 16 * t.per;
+  const d = t.depth;
+  // a slice holds edge·depth words of each operand: `loads` per thread
+  const loads = (edge * d) / 256;
+  // tile element e of a thread's load: (row or column within the tile, kk)
+  const aIdx = s.aAlongK ? `let r = e / ${d}u; let kk = e % ${d}u;` : `let r = e % ${edge}u; let kk = e / ${edge}u;`;
+  const bIdx = s.bAlongK ? `let c = e / ${d}u; let kk = e % ${d}u;` : `let c = e % ${edge}u; let kk = e / ${edge}u;`;
+  // rows padded by one word, so stores of consecutive kk (the along-K layouts) fall in different banks
   return /* wgsl */ `
 struct Params { ${fields.join(' ')} }
 @group(0) @binding(0) var<uniform> p: Params;
 ${s.bindings}
-var<workgroup> As: array<array<f32, 64>, 16>;
-var<workgroup> Bs: array<array<f32, 64>, 16>;
+var<workgroup> As: array<array<f32, ${edge + 1}>, ${d}>;
+var<workgroup> Bs: array<array<f32, ${edge + 1}>, ${d}>;
 fn loadA(r: u32, kk: u32) -> f32 { ${s.loadA} }
 fn loadB(kk: u32, c: u32) -> f32 { ${s.loadB} }
 fn store(r: u32, c: u32, v: f32) { ${s.store} }
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wid.y * 64u;
-  let col0 = wid.x * 64u;
+  let row0 = wid.y * ${edge}u;
+  let col0 = wid.x * ${edge}u;
   let t = lid.y * 16u + lid.x;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
-    for (var i = 0u; i < 4u; i++) {
+  var acc: array<array<f32, ${t.per}>, ${t.per}>;
+  for (var k0 = 0u; k0 < p.K; k0 += ${d}u) {
+    for (var i = 0u; i < ${loads}u; i++) {
       let e = t + i * 256u;
       {
         ${aIdx}
@@ -67,25 +89,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       }
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
+    for (var kk = 0u; kk < ${d}u; kk++) {
+      var a: array<f32, ${t.per}>;
+      var b: array<f32, ${t.per}>;
+      for (var i = 0u; i < ${t.per}u; i++) {
         a[i] = As[kk][lid.y + 16u * i];
         b[i] = Bs[kk][lid.x + 16u * i];
       }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
+      for (var i = 0u; i < ${t.per}u; i++) {
+        for (var j = 0u; j < ${t.per}u; j++) {
           acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < ${t.per}u; i++) {
     let r = row0 + lid.y + 16u * i;
     if (r >= p.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
+    for (var j = 0u; j < ${t.per}u; j++) {
       let c = col0 + lid.x + 16u * j;
       if (c < p.N) { store(r, c, acc[i][j]); }
     }
@@ -95,6 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 
 /** The workgroup grid of an M×N product: x over columns, y over rows. */
-export function gemmGroups(m: number, n: number): [number, number] {
-  return [Math.ceil(n / TILE), Math.ceil(m / TILE)];
+export function gemmGroups(m: number, n: number, t: TileShape = SMALL): [number, number] {
+  const edge = 16 * t.per;
+  return [Math.ceil(n / edge), Math.ceil(m / edge)];
 }

@@ -176,7 +176,7 @@ function isNode(): boolean {
 /** What a machine without an adapter should install or enable, for the error message. */
 function installHint(node: boolean): string {
   if (!node)
-    return 'use a browser with WebGPU enabled (Chrome/Edge ≥ 113, or Chromium with --enable-unsafe-webgpu, which gives its SwiftShader software adapter)';
+    return 'use a browser with WebGPU enabled (Chrome/Edge ≥ 113, or Chromium started with its enable-unsafe-webgpu switch, which gives its SwiftShader software adapter)';
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   const drivers = env.VK_DRIVER_FILES ?? env.VK_ICD_FILENAMES;
   return (

@@ -3,7 +3,9 @@
  * against the reference backend, on sizes of 1, odd, and past several 64×64 tiles and 16-deep slices.
  */
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { referenceBackend as R } from '../../../src/backend/reference.js';
+import { LARGE, tileFor } from '../../../src/backend/webgpu/gemm.js';
 import type { DeviceStorage } from '../../../src/tensor/device.js';
 import { K, close, down, rnd, up, zeros } from './helpers.js';
 
@@ -33,6 +35,49 @@ test('matmul equals the reference for every transpose flag and awkward sizes', a
         K.matmul(up(a), up(b), out, m, n, k, transA, transB);
         close('matmul', await down(out), want, tolFor(k), ` ${m}×${n}×${k} tA=${transA} tB=${transB}`);
       }
+});
+
+/** Products of at least LARGE_OUTPUTS outputs run the 128×128 tiles: sizes just past whole tiles. */
+const LARGE_SIZES: [number, number, number][] = [
+  [2049, 2050, 17],
+  [2048, 2200, 9],
+];
+
+test('matmul on the large tiles equals the reference for every transpose flag', async () => {
+  for (const [m, n, k] of LARGE_SIZES) {
+    assert.equal(tileFor(m, n), LARGE, `${m}×${n} runs the large tiles`);
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const a = rnd(m * k),
+          b = rnd(k * n);
+        const want = new Float32Array(m * n);
+        R.matmul(a, b, want, m, n, k, transA, transB);
+        const out = zeros(m * n);
+        K.matmul(up(a), up(b), out, m, n, k, transA, transB);
+        close('matmul', await down(out), want, tolFor(k), ` ${m}×${n}×${k} tA=${transA} tB=${transB}`);
+      }
+  }
+});
+
+test('linear and linearBackward on the large tiles equal the reference composition', async () => {
+  const [m, n, k] = [2049, 2050, 13];
+  const x = rnd(m * k),
+    w = rnd(n * k),
+    bias = rnd(n);
+  const out = zeros(m * n);
+  assert.ok(K.linear(up(x), up(w), up(bias), out, m, n, k, true));
+  close('linear', await down(out), linearRef(x, w, bias, m, n, k, true), tolFor(k), ` ${m}×${n}×${k}`);
+  // gx = gz·w is m×k' with k' = 2050 outputs per row: the large tiles
+  const [m2, n2, k2] = [2048, 9, 2050];
+  const gy = rnd(m2 * n2),
+    w2 = rnd(n2 * k2),
+    y = rnd(m2 * n2);
+  const gz = Float32Array.from(gy, (v, i) => (y[i] > 0 ? v : 0));
+  const want = new Float32Array(m2 * k2);
+  R.matmul(gz, w2, want, m2, k2, n2, false, false);
+  const gx = zeros(m2 * k2);
+  assert.ok(K.linearBackward(up(gy), up(rnd(m2 * k2)), up(w2), up(y), gx, null, null, m2, n2, k2, false));
+  close('linearBackward.gx', await down(gx), want, tolFor(n2), ` ${m2}×${n2}×${k2}`);
 });
 
 test('matmul overwrites its output and runs on one storage bound as both operands', async () => {
