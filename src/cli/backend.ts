@@ -1,13 +1,13 @@
 /**
  * The CLI's --backend option. Every command takes 'wasm' (WebAssembly SIMD on worker threads, the
  * default) or 'reference'; `descent train` also takes 'webgpu' (the model on the GPU, trained by
- * fitAsync) and 'auto' (its default: the fastest available — webgpu on a hardware adapter, else
- * wasm), and prints which backend runs and why.
+ * fitAsync) and 'auto' (its default: the fastest available — webgpu on a hardware adapter for a
+ * run it can take, else wasm), and prints which backend runs and why.
  */
-import { setBackend, backendNames, isDeviceBackend } from '../backend/index.js';
-import { initWasm } from '../backend/wasm/index.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { setBackend, backendNames, isDeviceBackend } from '../backend/index.js';
+import { initWasm } from '../backend/wasm/index.js';
 import { UsageError, type OptSpec } from './args.js';
 
 export const backendOption: OptSpec = {
@@ -18,13 +18,13 @@ export const backendOption: OptSpec = {
   help: 'kernels: wasm (WebAssembly SIMD, worker threads) or reference (plain TypeScript, the test oracle)',
 };
 
-/** descent train's --backend: the device backend as well, and the fastest available by default. */
+/** descent train's --backend: the device backend as well, and the fastest available by default (see selectTrainBackend). */
 export const trainBackendOption: OptSpec = {
   name: 'backend',
   type: 'string',
   default: 'auto',
   choices: ['auto', 'webgpu', 'wasm', 'reference'],
-  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (the fastest available: webgpu on a hardware GPU adapter, else wasm)',
+  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (webgpu on a hardware GPU for a run it can take: Adam, AdamW or SGD, no resume, full batch, --on-nan skip or step checkpoints; else wasm)',
 };
 
 export async function selectBackend(name: string): Promise<string> {
@@ -80,6 +80,27 @@ export function probeWebGPU(): { adapter?: string; software?: boolean; error?: s
   return JSON.parse(line) as { adapter?: string; software?: boolean; error?: string };
 }
 
+/** The optimizers with a fused update on the GPU (the acceleration table's Adam, AdamW and SGD entries), by the CLI's names. */
+const DEVICE_OPTIMIZERS = new Set(['adam', 'adamw', 'sgd', 'gd', 'momentum', 'nesterov']);
+
+/**
+ * Why `descent train` with these options cannot run on a device (fitAsync's refusals and the
+ * optimizers without a device update), or null. --backend auto then runs wasm.
+ */
+export function deviceRefusal(o: Record<string, unknown>, resuming: boolean): string | null {
+  if (resuming) return 'resuming';
+  if (o.fullBatch) return '--full-batch';
+  if (o.onNan === 'skip') return '--on-nan skip';
+  if (typeof o.checkpointEvery === 'string' && /step/.test(o.checkpointEvery)) return '--checkpoint-every in steps';
+  if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase())) return `--optimizer ${o.optimizer}`;
+  // penalties and constraints read the weights on the host (their reports, proximal steps, norms)
+  for (const flag of ['l1', 'l2', 'elasticNet', 'l1Proximal', 'maxNorm', 'decoupledDecay', 'dropconnect'])
+    if (o[flag] !== undefined) return `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  // fractional max pooling and DropConnect draw and apply their pools and masks on the host
+  if (/fmp|dropconnect/i.test(String(o.model))) return `--model ${o.model}`;
+  return null;
+}
+
 /** What descent train runs on; `label` is what its model line prints after "backend" (the name, and why or where). */
 export interface TrainBackend {
   host: string;
@@ -96,10 +117,11 @@ const noRelease = () => {};
  * descent train's backend. The host backend (wasm, else reference) becomes current and runs
  * everything outside the model; `device` is 'webgpu' when the model trains there (moved with
  * Module.to, trained by fitAsync), else null. 'auto' takes the fastest available: webgpu on a
- * hardware adapter, wasm where WebGPU does not start or its only adapter is a software one
+ * hardware adapter for a run it can take (`eligible`: true, or false or the reason why not, from
+ * deviceRefusal), else wasm — where WebGPU does not start or its only adapter is a software one
  * (lavapipe, llvmpipe, SwiftShader), which is slower than wasm's SIMD on the same CPU.
  */
-export async function selectTrainBackend(name: string): Promise<TrainBackend> {
+export async function selectTrainBackend(name: string, eligible: boolean | string = true): Promise<TrainBackend> {
   // a device backend registered in this process (a program embedding the CLI, the tests' emulated device)
   if (name !== 'webgpu' && isDeviceBackend(name))
     return { host: await selectBackend('wasm'), device: name, runs: name, label: name, release: noRelease };
@@ -109,17 +131,11 @@ export async function selectTrainBackend(name: string): Promise<TrainBackend> {
   }
   const host = await selectBackend('wasm');
   if (name === 'auto') {
+    const onHost = (why: string): TrainBackend => ({ host, device: null, runs: host, label: `${host} (auto: ${why})`, release: noRelease });
+    if (eligible !== true) return onHost(typeof eligible === 'string' ? `${eligible} runs on the host` : 'this run runs on the host');
     const probe = probeWebGPU();
-    if (probe.adapter === undefined)
-      return { host, device: null, runs: host, label: `${host} (auto: no WebGPU adapter)`, release: noRelease };
-    if (probe.software)
-      return {
-        host,
-        device: null,
-        runs: host,
-        label: `${host} (auto: the WebGPU adapter is a software one, ${probe.adapter}, slower than wasm on this CPU)`,
-        release: noRelease,
-      };
+    if (probe.adapter === undefined) return onHost('no WebGPU adapter');
+    if (probe.software) return onHost(`the WebGPU adapter is a software one, ${probe.adapter}, slower than wasm on this CPU`);
   }
   let mod: WebGPUModule;
   try {

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from '../../src/cli/args.js';
 import { runTrain, trainCommand } from '../../src/cli/commands/train.js';
-import { selectTrainBackend } from '../../src/cli/backend.js';
+import { deviceRefusal, selectTrainBackend } from '../../src/cli/backend.js';
+import '../../src/cli/ext/regularize.js'; // the --l1/--l2 flags
 import type { Io } from '../../src/cli/command.js';
 import { backend } from '../../src/index.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
@@ -54,4 +55,21 @@ test('--backend auto is wasm where WebGPU does not start; --backend webgpu says 
     );
   else assert.equal(auto.runs, 'webgpu');
   if (auto.device === null) await assert.rejects(() => selectTrainBackend('webgpu'), /^UsageError: --backend webgpu: /);
+});
+
+test('runs a device cannot take: --backend auto keeps them on wasm, --backend webgpu names the reason', async () => {
+  const parsed = (...extra: string[]) => parseArgs([...args, ...extra], trainCommand.options, 'train');
+  assert.equal(deviceRefusal(parsed('--optimizer', 'adamw'), false), null);
+  assert.equal(deviceRefusal(parsed('--optimizer', 'sgd', '--momentum', '0.9'), false), null);
+  assert.equal(deviceRefusal(parsed(), true), 'resuming');
+  assert.equal(deviceRefusal(parsed('--optimizer', 'rmsprop'), false), '--optimizer rmsprop');
+  assert.equal(deviceRefusal(parsed('--l2', '0.001'), false), '--l2');
+  assert.equal(deviceRefusal(parsed('--on-nan', 'skip'), false), '--on-nan skip');
+  await assert.rejects(
+    () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'rmsprop'), io([])),
+    /^UsageError: --backend webgpu: --optimizer rmsprop runs on the host \(it reads values inside a step\); use --backend wasm$/,
+  );
+  const { label, release: _, ...kept } = await selectTrainBackend('auto', '--optimizer rmsprop');
+  assert.deepEqual(kept, { host: 'wasm', device: null, runs: 'wasm' });
+  assert.equal(label, 'wasm (auto: --optimizer rmsprop runs on the host)');
 });

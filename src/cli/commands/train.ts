@@ -7,7 +7,7 @@
 import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
-import { selectTrainBackend, trainBackendOption } from '../backend.js';
+import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backend.js';
 import { fitAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
 import { fitRun, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
@@ -387,7 +387,10 @@ export function prepareTrain(
 export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [], resume?: Checkpoint): Promise<TrainRun> {
   preflight(o);
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
-  const sel = await selectTrainBackend(o.backend);
+  const refusal = deviceRefusal(o, resume !== undefined);
+  if (o.backend === 'webgpu' && refusal !== null)
+    throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
+  const sel = await selectTrainBackend(o.backend, refusal ?? true);
   o = { ...o, backend: sel.runs };
   try {
     const data = await loadData(o.data, o);
