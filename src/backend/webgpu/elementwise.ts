@@ -93,7 +93,14 @@ const UNARY: Record<UnaryOp, string> = {
 
 const dims = [0, 1, 2, 3, 4, 5];
 
-function binarySource(op: BinaryOp, flat: boolean): string {
+/**
+ * Which operands are the output itself (in-place ops: a bias added into the output, a gradient
+ * accumulated into its buffer): those are read from the output's read-write binding, each thread
+ * reading the element it writes, since WebGPU refuses one buffer bound both read-only and writable.
+ */
+type Alias = 'none' | 'a' | 'b' | 'ab';
+
+function binarySource(op: BinaryOp, flat: boolean, alias: Alias): string {
   const fields = flat
     ? 'n: u32'
     : ['n: u32', ...dims.map((d) => `s${d}: u32`), ...dims.map((d) => `a${d}: u32`), ...dims.map((d) => `b${d}: u32`)].join(', ');
@@ -102,12 +109,14 @@ function binarySource(op: BinaryOp, flat: boolean): string {
     ? 'let ia = i; let ib = i;'
     : `var rest = i; var ia = 0u; var ib = 0u;
   ${[5, 4, 3, 2, 1, 0].map((d) => `{ let c = rest % p.s${d}; rest = rest / p.s${d}; ia += c * p.a${d}; ib += c * p.b${d}; }`).join('\n  ')}`;
+  const inputs = [...(alias === 'a' || alias === 'ab' ? [] : ['a']), ...(alias === 'b' || alias === 'ab' ? [] : ['b'])];
+  const bindings = [...inputs.map((name, i) => READ(i + 1, name)), WRITE(inputs.length + 1, 'o')].join('\n');
+  const x = alias === 'a' || alias === 'ab' ? 'o[i]' : 'a[ia]';
+  const y = alias === 'b' || alias === 'ab' ? 'o[i]' : 'b[ib]';
   return /* wgsl */ `
 struct Params { ${fields} }
 @group(0) @binding(0) var<uniform> p: Params;
-${READ(1, 'a')}
-${READ(2, 'b')}
-${WRITE(3, 'o')}
+${bindings}
 ${WGSL_COMMON}
 ${SPECIAL}
 @compute @workgroup_size(${WG})
@@ -115,26 +124,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flatGroup(wid, nwg) * ${WG}u + li;
   if (i >= p.n) { return; }
   ${walk}
-  let x = a[ia];
-  let y = b[ib];
+  let x = ${x};
+  let y = ${y};
   o[i] = ${BINARY[op]};
 }
 `;
 }
 
-function unarySource(op: UnaryOp): string {
+function unarySource(op: UnaryOp, inPlace: boolean): string {
   return /* wgsl */ `
 struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-${READ(1, 'a')}
-${WRITE(2, 'o')}
+${inPlace ? WRITE(1, 'o') : `${READ(1, 'a')}\n${WRITE(2, 'o')}`}
 ${WGSL_COMMON}
 ${SPECIAL}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let i = flatGroup(wid, nwg) * ${WG}u + li;
   if (i >= p.n) { return; }
-  let x = a[i];
+  let x = ${inPlace ? 'o[i]' : 'a[i]'};
   o[i] = ${UNARY[op]};
 }
 `;
@@ -161,6 +169,11 @@ export function mergeDims(shape: Shape, sa: readonly number[], sb: readonly numb
     }
   }
   return out;
+}
+
+/** True when `a`, broadcast to `out`, has as many elements (so no dimension is broadcast and its index equals the output's). */
+function sameShape(a: Shape, out: Shape): boolean {
+  return a.reduce((x, y) => x * y, 1) === out.reduce((x, y) => x * y, 1);
 }
 
 export function elementwiseOps(ctx: GpuContext) {
@@ -193,27 +206,22 @@ export function elementwiseOps(ctx: GpuContext) {
     if (n === 0) return;
     const m = mergeDims(outShape, broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape));
     const flat = m.shape.length === 0 || (m.shape.length === 1 && m.sa[0] === 1 && m.sb[0] === 1);
-    if (flat) {
-      ctx.dispatch({
-        name: `binary.${op}`,
-        code: wgsl(`binary.${op}.flat`, () => binarySource(op, true)),
-        ints: [n],
-        storage: [ga, gb, go],
-        groups: grid(n),
-      });
-      return;
-    }
     const r = m.shape.length;
-    if (r > MAX_RANK)
+    if (!flat && r > MAX_RANK)
       throw new Error(
         `webgpu backend: binary ${op} of shapes [${aShape}] and [${bShape}] needs ${r} dimensions after merging, over ${MAX_RANK}`,
       );
+    // an operand that is the output (same buffer, same shape: each thread reads the element it writes) is read from the output's binding
+    const aIsOut = ga.buffer === go.buffer && sameShape(aShape, outShape);
+    const bIsOut = gb.buffer === go.buffer && sameShape(bShape, outShape);
+    const alias: Alias = aIsOut ? (bIsOut ? 'ab' : 'a') : bIsOut ? 'b' : 'none';
+    const storage = [...(aIsOut ? [] : [ga]), ...(bIsOut ? [] : [gb]), go];
     const pad = (xs: number[], fill: number) => [...new Array<number>(MAX_RANK - r).fill(fill), ...xs];
     ctx.dispatch({
       name: `binary.${op}`,
-      code: wgsl(`binary.${op}`, () => binarySource(op, false)),
-      ints: [n, ...pad(m.shape, 1), ...pad(m.sa, 0), ...pad(m.sb, 0)],
-      storage: [ga, gb, go],
+      code: wgsl(`binary.${op}.${+flat}.${alias}`, () => binarySource(op, flat, alias)),
+      ints: flat ? [n] : [n, ...pad(m.shape, 1), ...pad(m.sa, 0), ...pad(m.sb, 0)],
+      storage,
       groups: grid(n),
     });
   }
@@ -224,7 +232,14 @@ export function elementwiseOps(ctx: GpuContext) {
     const ga = own(ctx, 'unary', 'a', a, n);
     const go = own(ctx, 'unary', 'out', out, n);
     if (n === 0) return;
-    ctx.dispatch({ name: `unary.${op}`, code: wgsl(`unary.${op}`, () => unarySource(op)), ints: [n], storage: [ga, go], groups: grid(n) });
+    const inPlace = ga.buffer === go.buffer;
+    ctx.dispatch({
+      name: `unary.${op}`,
+      code: wgsl(`unary.${op}.${+inPlace}`, () => unarySource(op, inPlace)),
+      ints: [n],
+      storage: inPlace ? [go] : [ga, go],
+      groups: grid(n),
+    });
   }
 
   return { binary, unary };

@@ -12,7 +12,18 @@
  *   await out.read();
  *   disposeWebGPU();          // destroys the device (Node does not exit while one is alive)
  */
-import type { AdamStepHyper, BinaryOp, Conv2dGeometry, PoolGeometry, SgdStepHyper, UnaryOp } from '../backend.js';
+import '../index.js'; // the reference backend registered first, so registering webgpu never makes it current
+import {
+  type AdamStepHyper,
+  type Backend,
+  type BinaryOp,
+  type Conv2dGeometry,
+  type Extensions,
+  type PoolGeometry,
+  type SgdStepHyper,
+  type UnaryOp,
+  registerBackend,
+} from '../backend.js';
 import type { Shape } from '../../tensor/shape.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { bool, checkOptions, oneOf } from '../../util/options.js';
@@ -26,7 +37,6 @@ import { updateOps } from './updates.js';
 import { fusedOps } from './fused.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
-import { registerWebGPU } from './register.js';
 
 export { GpuContext, GpuStorage } from './context.js';
 
@@ -186,11 +196,41 @@ function installHint(node: boolean): string {
   );
 }
 
+/** The primitives of `Backend`; every other member of the kernel set is an extension. */
+const PRIMITIVES = [
+  'matmul',
+  'binary',
+  'unary',
+  'sum',
+  'max',
+  'logSoftmax',
+  'conv2d',
+  'conv2dBackwardInput',
+  'conv2dBackwardWeight',
+  'maxPool2d',
+  'scatterPlanes',
+  'avgPool2d',
+  'avgPool2dBackward',
+] as const satisfies readonly (keyof Backend)[];
+
+/**
+ * Registers the kernels over `ctx` as the backend 'webgpu' (without making it current: models move
+ * to the device explicitly). The kernels take DeviceStorage where Backend's signatures name host
+ * storage, hence the casts.
+ */
+function register(ctx: GpuContext): void {
+  const k = webgpuKernels(ctx) as unknown as Record<string, unknown>;
+  const primitives: Record<string, unknown> = { name: 'webgpu' };
+  const extensions: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(k)) ((PRIMITIVES as readonly string[]).includes(name) ? primitives : extensions)[name] = f;
+  registerBackend(primitives as unknown as Backend, extensions as unknown as Partial<Extensions>);
+}
+
 /**
  * Acquires an adapter and a device, makes them the default for GpuStorage.from / zeros and
- * registers the backend 'webgpu' over them (not made current: models move with `model.to('webgpu')`); a
- * second call returns the same context until disposeWebGPU(). Throws one error naming what was
- * tried and what to install when there is no WebGPU or no adapter.
+ * registers the backend 'webgpu' (not made current); a second call returns the same context until
+ * disposeWebGPU(). Throws one error naming what was tried and what to install when there is no
+ * WebGPU or no adapter.
  */
 export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> {
   checkOptions('initWebGPU', opts, { powerPreference: oneOf('high-performance', 'low-power'), forceFallbackAdapter: bool });
@@ -215,7 +255,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
   const software = /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description) || info.isFallbackAdapter === true;
   context = new GpuContext(gpu, device, description, software);
   setDefaultContext(context);
-  registerWebGPU(webgpuKernels(context));
+  register(context);
   return context;
 }
 
@@ -224,6 +264,11 @@ export function disposeWebGPU(): void {
   context?.dispose();
   context = null;
   setDefaultContext(null);
+}
+
+/** True when initWebGPU found a hardware adapter (not lavapipe, SwiftShader or another fallback): where `auto` may pick WebGPU. */
+export function isHardwareAdapter(): boolean {
+  return context !== null && !context.isDisposed && !context.software;
 }
 
 /** Counts one run of `op` on the CPU instead of the GPU (the integration calls it where it falls back). */

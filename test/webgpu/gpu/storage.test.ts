@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GpuStorage, countFallback, webgpuInfo } from '../../../src/backend/webgpu/index.js';
+import { GpuStorage, countFallback, isHardwareAdapter, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { K, ctx, down, downInt, up, zeros } from './helpers.js';
 
 test('float32 and int32 storage round-trips, zeros start at zero, empty storage reads empty', async () => {
@@ -79,7 +79,7 @@ test('pipelines are compiled once per WGSL source', async () => {
   assert.deepEqual([...(await down(o))], [Math.fround(Math.exp(4))]);
 });
 
-test('an input that is also the output is read from a copy (in-place ops)', async () => {
+test('an input that is also the output: in place for unary, through a copy for matmul', async () => {
   const a = up(new Float32Array([1, 2, 3, 4]));
   K.unary('square', a, a);
   assert.deepEqual([...(await down(a))], [1, 4, 9, 16]);
@@ -127,4 +127,42 @@ test('misuse is refused with one message naming the op, the argument and what wa
   assert.throws(() => up(new Float32Array(3)).write(new Float32Array(2)), /write of 2 values into storage of 3/);
   assert.throws(() => up(new Float32Array(3)).write(new Int32Array(3)), /write of a Int32Array into float32 storage/);
   assert.throws(() => GpuStorage.zeros('float32', -1, ctx), /non-negative integer, got -1/);
+});
+
+test('in-place binary and unary ops (out is an input) read each element before writing it', async () => {
+  // the gradient accumulation buf += g, and the bias added into the output
+  const buf = up(new Float32Array([1, 2, 3, 4, 5, 6]));
+  K.binary('add', buf, [2, 3], up(new Float32Array([10, 20, 30, 40, 50, 60])), [2, 3], buf, [2, 3]);
+  assert.deepEqual([...(await down(buf))], [11, 22, 33, 44, 55, 66]);
+  K.binary('add', buf, [2, 3], up(new Float32Array([1, 2, 3])), [3], buf, [2, 3]);
+  assert.deepEqual([...(await down(buf))], [12, 24, 36, 45, 57, 69]);
+  K.binary('sub', up(new Float32Array([100])), [], buf, [2, 3], buf, [2, 3]);
+  assert.deepEqual([...(await down(buf))], [88, 76, 64, 55, 43, 31]);
+  K.binary('mul', buf, [2, 3], buf, [2, 3], buf, [2, 3]);
+  assert.deepEqual([...(await down(buf))], [88 * 88, 76 * 76, 64 * 64, 55 * 55, 43 * 43, 31 * 31]);
+  const r = up(new Float32Array([-1, 2, -3, 4]));
+  K.unary('relu', r, r);
+  assert.deepEqual([...(await down(r))], [0, 2, 0, 4]);
+  const info = webgpuInfo();
+  assert.ok(info.kernels['binary.add'] >= 2 && info.kernels['unary.relu'] >= 1);
+});
+
+test('initWebGPU registers the backend "webgpu" with its extensions, without making it current; isHardwareAdapter is false on a software adapter', async () => {
+  const { backend, backendNames, extensionsOf } = await import('../../../src/backend/backend.js');
+  assert.ok(backendNames().includes('webgpu'));
+  assert.notEqual(backend().name, 'webgpu');
+  const ext = extensionsOf('webgpu') as Record<string, unknown>;
+  for (const name of [
+    'allocDevice',
+    'adamStep',
+    'sgdStep',
+    'zero',
+    'batchUpdates',
+    'linear',
+    'linearBackward',
+    'convLayer',
+    'convPoolLayer',
+  ])
+    assert.equal(typeof ext[name], 'function', name);
+  assert.equal(isHardwareAdapter(), false);
 });
