@@ -54,7 +54,9 @@ test('--backend auto is wasm where WebGPU does not start; --backend webgpu says 
       { host: 'wasm', device: null, runs: 'wasm', label: undefined, release: undefined },
     );
   else assert.equal(auto.runs, 'webgpu');
-  if (auto.device === null) await assert.rejects(() => selectTrainBackend('webgpu'), /^UsageError: --backend webgpu: /);
+  // no adapter at all (not a software one, which auto passes over but --backend webgpu takes)
+  if (auto.label === 'wasm (auto: no WebGPU adapter)')
+    await assert.rejects(() => selectTrainBackend('webgpu'), /^UsageError: --backend webgpu: /);
 });
 
 test('runs a device cannot take: --backend auto keeps them on wasm, --backend webgpu names the reason', async () => {
