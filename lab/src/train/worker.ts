@@ -63,6 +63,8 @@ let ensembleOn = false;
 /** The device the current run's model trains on (null: the host backend), and whether a slice is under way. */
 let device: string | null = null;
 let busy = false;
+/** A 'step' asked for while a slice awaited the device: taken when that slice ends. */
+let stepAsked = false;
 /** Sum of the ensemble members' test probabilities so far, and how many. */
 let ensembleSum: { probs: Float64Array; labels: Int32Array; classes: number; members: number } | null = null;
 
@@ -159,7 +161,10 @@ async function slice(budgetMs = 40, maxSteps = Infinity): Promise<void> {
     ...(done ? { landscape: landscape(s) } : {}),
     ...(done && ensembleOn ? { ensemble: ensembleStep(s) } : {}),
   });
-  schedule();
+  if (stepAsked) {
+    stepAsked = false;
+    void slice(Infinity, 1);
+  } else schedule();
 }
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
@@ -192,6 +197,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     }
     device = null;
+    stepAsked = false;
     const started = run;
     void chooseBackend(m.config).then((c) => {
       if (run !== started) return;
@@ -209,6 +215,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   } else if (m.type === 'step') {
     paused = true;
     if (timer !== null) clearTimeout(timer);
-    void slice(Infinity, 1);
+    if (busy) stepAsked = true;
+    else void slice(Infinity, 1);
   }
 };
