@@ -20,7 +20,7 @@ import {
 } from './config.js';
 import { TRAIN_PRESETS } from './presets.js';
 import type { FromWorker, ToWorker } from './worker.js';
-import type { StepRecord, EpochSummary, Landscape, AugmentSettings } from './session.js';
+import type { StepRecord, EpochSummary, Landscape, AugmentSettings, DropMasks, FmpPanel } from './session.js';
 
 /** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies). */
 const COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
@@ -52,6 +52,18 @@ let ready = false;
 let land: Landscape | null = null;
 let ensemble: { members: number; memberAccuracy: number; accuracy: number }[] = [];
 let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
+/** The dropout / DropConnect masks of the current run's latest step, as the worker replayed them. */
+let masks: DropMasks | null = null;
+/** What the network figure drew last: how many units (dropout) or connections (DropConnect) it drew dropped, of how many. */
+let netDrawn: { kind: string; step: number; dropped: number; shown: number } | null = null;
+/** Steps after which the snapshot run takes its snapshots, and its ensemble's report when it ends. */
+let snapshotAt: number[] = [];
+let snapshotReport: { at: number[]; members: number[]; average: number } | null = null;
+/** The fractional max pooling figure: its draw (seed) and the library's regions and pooled images. */
+let fmpSeed = config.seed;
+let fmpData: { index: number; seed: number; image: number[]; panels: FmpPanel[] } | null = null;
+/** Milliseconds from the start of navigation to the first drawn loss point. */
+let firstPointMs: number | null = null;
 
 function showNotice(extra: string[] = []): void {
   const lines = [...notices, ...extra];
@@ -151,6 +163,9 @@ function describe(): void {
   markPreset();
   $('augment').hidden = preset !== 'augment';
   if (preset === 'augment') requestAugment();
+  $('net').hidden = preset !== 'dropout' && preset !== 'dropconnect';
+  $('fmp').hidden = preset !== 'fmp';
+  if (preset === 'fmp') requestFmp();
   $('preset-text').textContent = preset
     ? TRAIN_PRESETS[preset].text
     : "One run with the settings below. Pick a preset for one of the lecture's figures.";
@@ -178,6 +193,11 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     drawAugmented(m.images, m.count);
     return;
   }
+  if (m.type === 'fmp') {
+    fmpData = m;
+    drawFmp();
+    return;
+  }
   if (m.run !== runId) return;
   const r = runs[current];
   if (m.type === 'error') {
@@ -193,6 +213,9 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   if (m.mistakes) mistakes = m.mistakes;
   if (m.landscape) land = m.landscape;
   if (m.ensemble) ensemble.push(m.ensemble);
+  if (m.masks) masks = m.masks;
+  if (m.snapshotAt) snapshotAt = m.snapshotAt;
+  if (m.snapshots) snapshotReport = m.snapshots;
   if (m.done) {
     r.done = true;
     nextRun();
@@ -203,7 +226,9 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
 function startRun(i: number): void {
   current = i;
   runId++;
-  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: preset !== null && TRAIN_PRESETS[preset].ensemble === true });
+  masks = null;
+  const member = preset !== null && TRAIN_PRESETS[preset].ensemble === true && runs[i].config.schedule !== 'snapshot';
+  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: member });
 }
 function nextRun(): void {
   if (current + 1 < runs.length) startRun(current + 1);
@@ -218,6 +243,8 @@ function restart(): void {
   mistakes = [];
   land = null;
   ensemble = [];
+  snapshotAt = [];
+  snapshotReport = null;
   startRun(0);
   dirty = true;
 }
@@ -298,6 +325,7 @@ function draw(): void {
     ...(dash ? { dash: [5, 4] } : {}),
   });
   const visible = runs.filter((r) => r.steps.length > 0);
+  const snapRun = visible.find((r) => r.config.schedule === 'snapshot' && snapshotAt.length > 0 && snapshotAt[0] <= r.steps.length);
   const idx = (r: RunData) => runs.indexOf(r);
   // loss per step (thinned to at most 600 points per run)
   const thin = (r: RunData) => {
@@ -309,15 +337,22 @@ function draw(): void {
     'training loss per step',
     xName,
     'loss',
-    joined(
-      visible.map((r) => {
+    joined([
+      ...visible.map((r) => {
         const s = thin(r);
-        return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)];
+        return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)] as [number[], number[]];
       }),
-    ) as never,
-    visible.map((r) => ser(r.label, idx(r))),
+      ...(snapRun ? [snapshotMarks(snapRun, xKey)] : []),
+    ]) as never,
+    [
+      ...visible.map((r) => ser(r.label, idx(r))),
+      ...(snapRun
+        ? [{ label: 'snapshots taken', stroke: '#000', width: 0, points: { show: true, size: 11, fill: '#e69f00', stroke: '#000' } }]
+        : []),
+    ],
     true,
   );
+  if (visible.length && firstPointMs === null) firstPointMs = performance.now();
   lineChart(
     'chart-lr',
     'learning rate',
@@ -421,6 +456,8 @@ function draw(): void {
       ],
     );
   }
+  drawSnapshots();
+  drawNet();
   drawMistakes();
   drawLandscape();
   const r = runs[current];
@@ -431,6 +468,198 @@ function draw(): void {
       `${all ? 'done' : paused ? 'paused' : 'training'} · run ${current + 1}/${runs.length} (${r.label}) · epoch ${Math.min(r.config.epochs, r.steps.at(-1)?.epoch ?? 1)}/${r.config.epochs}` +
       ` · step ${r.steps.length} · ${Math.round(rate).toLocaleString('en')} samples/s${e ? ` · test accuracy ${(100 * e.testAccuracy).toFixed(1)}%` : ''}`;
   }
+}
+
+/** The snapshot run's loss at the steps its snapshots were taken (those reached so far). */
+function snapshotMarks(r: RunData, xKey: 'gradEpochs' | 'step'): [number[], number[]] {
+  const at = snapshotAt.filter((a) => a <= r.steps.length).map((a) => r.steps[a - 1]);
+  return [at.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), at.map((p) => p.loss + p.penalty)];
+}
+
+/** Each snapshot's test accuracy, the snapshot ensemble's, and the member ensemble's at its largest N. */
+function drawSnapshots(): void {
+  $('snapshot').hidden = snapshotReport === null;
+  if (!snapshotReport) return;
+  const rep = snapshotReport;
+  const k = rep.members.map((_, i) => i + 1);
+  const members = ensemble.at(-1);
+  lineChart(
+    'chart-snapshot',
+    'snapshot ensemble: test accuracy of each snapshot, of their average, and of the N-member ensemble',
+    'snapshot k (taken after step …)',
+    'accuracy',
+    [k, rep.members, k.map(() => rep.average), k.map(() => members?.accuracy ?? null)],
+    [
+      { label: 'snapshot k alone', stroke: COLORS[1], width: 0, points: { show: true, size: 8 } },
+      { label: `ensemble of the ${k.length} snapshots`, stroke: COLORS[0], width: 2 },
+      { label: `ensemble of ${members?.members ?? 0} members`, stroke: COLORS[2], width: 2, dash: [6, 4] },
+    ],
+  );
+  const last = rep.members[rep.members.length - 1];
+  $('snapshot-cap').textContent =
+    `Snapshots after steps ${rep.at.join(', ')}. Test accuracy: snapshot ensemble ${pct(rep.average)}, the run's last snapshot (the single model) ${pct(last)}` +
+    (members ? `, the ensemble of ${members.members} independently trained members ${pct(members.accuracy)}.` : '.');
+}
+const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+
+/**
+ * A slice of the network: 8 input pixels, the hidden units the masks name, the 10 outputs. Dropout: the
+ * units dropped for the batch's first example are grey and crossed out, and send nothing on. DropConnect:
+ * the dropped connections are drawn dashed in light red, the kept ones solid.
+ */
+function drawNet(): void {
+  if ($('net').hidden) return;
+  const c = $<HTMLCanvasElement>('net-canvas');
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  const m = masks;
+  const r = runs[current];
+  const nIn = m?.inputs.length || 8,
+    nHid = m?.units.length || 16;
+  const col = [70, 280, 490];
+  const ys = (n: number) => Array.from({ length: n }, (_, i) => 20 + ((c.height - 40) * (i + 0.5)) / n);
+  const yi = ys(nIn),
+    yh = ys(nHid),
+    yo = ys(10);
+  const keepUnit = (u: number) => (m?.kind === 'dropout' ? m.keep[u] === 1 : true);
+  let dropped = 0;
+  g.lineWidth = 1;
+  // input → hidden
+  for (let u = 0; u < nHid; u++)
+    for (let i = 0; i < nIn; i++) {
+      const cut = m?.kind === 'dropconnect' && m.keep[u * nIn + i] === 0;
+      if (cut) dropped++;
+      g.strokeStyle = cut ? 'rgba(213, 94, 0, 0.45)' : keepUnit(u) ? 'rgba(0, 114, 178, 0.35)' : 'rgba(150, 150, 150, 0.2)';
+      g.setLineDash(cut ? [3, 4] : []);
+      g.beginPath();
+      g.moveTo(col[0], yi[i]);
+      g.lineTo(col[1], yh[u]);
+      g.stroke();
+    }
+  g.setLineDash([]);
+  // hidden → output: a dropped unit sends nothing
+  for (let u = 0; u < nHid; u++) {
+    if (!keepUnit(u)) continue;
+    for (let o = 0; o < 10; o++) {
+      g.strokeStyle = 'rgba(0, 114, 178, 0.25)';
+      g.beginPath();
+      g.moveTo(col[1], yh[u]);
+      g.lineTo(col[2], yo[o]);
+      g.stroke();
+    }
+  }
+  const node = (x: number, y: number, on: boolean) => {
+    g.beginPath();
+    g.arc(x, y, 6, 0, 2 * Math.PI);
+    g.fillStyle = on ? '#0072b2' : '#ccc';
+    g.fill();
+    g.strokeStyle = '#333';
+    g.stroke();
+    if (!on) {
+      g.strokeStyle = '#d55e00';
+      g.lineWidth = 2;
+      g.beginPath();
+      g.moveTo(x - 7, y - 7);
+      g.lineTo(x + 7, y + 7);
+      g.moveTo(x + 7, y - 7);
+      g.lineTo(x - 7, y + 7);
+      g.stroke();
+      g.lineWidth = 1;
+    }
+  };
+  yi.forEach((y) => node(col[0], y, true));
+  yh.forEach((y, u) => {
+    const on = keepUnit(u);
+    if (!on) dropped++;
+    node(col[1], y, on);
+  });
+  yo.forEach((y) => node(col[2], y, true));
+  g.fillStyle = '#222';
+  g.font = '11px sans-serif';
+  g.fillText('input pixels', col[0] - 60, 12);
+  g.fillText(`hidden units (${nHid} of ${m?.total ?? r?.config.hidden ?? '…'})`, col[1] - 60, 12);
+  g.fillText('outputs', col[2] - 20, 12);
+  (yo as number[]).forEach((y, o) => g.fillText(CLASSES[o], col[2] + 10, y + 4));
+  const shown = m ? (m.kind === 'dropout' ? nHid : nHid * nIn) : 0;
+  netDrawn = m ? { kind: m.kind, step: m.step, dropped, shown } : null;
+  $('net-title').textContent =
+    r?.config.reg === 'dropconnect'
+      ? "DropConnect: the connections the library's DropConnect dropped in the latest batch (dashed)"
+      : "dropout: the hidden units the library's Dropout dropped in the latest batch (crossed out)";
+  $('net-cap').textContent = !m
+    ? `${r ? `${r.label}: ` : ''}this run has neither dropout nor DropConnect: every unit and connection is used.`
+    : m.kind === 'dropout'
+      ? `${r.label}, step ${m.step}: ${dropped} of the ${nHid} hidden units shown dropped (p = ${m.p}) for the batch's first example — units 0–${nHid - 1} of ${m.total}; inputs: 8 pixels of the middle row. The masks change with every batch (step one batch to see it).`
+      : `${r.label}, step ${m.step}: ${dropped} of the ${shown} connections shown dropped (p = ${m.p}): from pixels ${m.inputs[0] % 28}–${(m.inputs.at(-1) ?? 0) % 28} of row 14 to hidden units 0–${nHid - 1} of ${m.total}; one mask for the whole batch, a new one each batch.`;
+}
+
+// ---- fractional max pooling ----
+function requestFmp(): void {
+  if (ready) send({ type: 'fmp', index: 0, seed: fmpSeed });
+}
+function newFmpDraw(): void {
+  fmpSeed = (fmpSeed + 1) >>> 0;
+  requestFmp();
+}
+$('fmp-redraw').addEventListener('click', newFmpDraw);
+$('fmp-canvas').addEventListener('click', newFmpDraw);
+
+/** Four variants in a 2 × 2 grid: the garment with its regions (every other one filled), the pooled image beside it. */
+function drawFmp(): void {
+  const d = fmpData;
+  const c = $<HTMLCanvasElement>('fmp-canvas');
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  if (!d) return;
+  const px = 6,
+    big = 28 * px,
+    cellW = 340,
+    cellH = 205;
+  const gray = (v: number) => {
+    const k = 255 - Math.round(Math.min(1, Math.max(0, v)) * 255);
+    return `rgb(${k}, ${k}, ${k})`;
+  };
+  d.panels.forEach((p, k) => {
+    const ox = (k % 2) * cellW,
+      oy = Math.floor(k / 2) * cellH + 14;
+    g.fillStyle = '#222';
+    g.font = '11px sans-serif';
+    g.fillText(`${p.sequence}, ${p.overlapping ? 'overlapping' : 'disjoint'}`, ox, oy - 3);
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) {
+        g.fillStyle = gray(d.image[y * 28 + x]);
+        g.fillRect(ox + x * px, oy + y * px, px, px);
+      }
+    const oh = p.rows[0].length,
+      ow = p.cols[0].length;
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        const x0 = ox + p.cols[0][j] * px,
+          y0 = oy + p.rows[0][i] * px,
+          w = (p.cols[1][j] - p.cols[0][j]) * px,
+          h = (p.rows[1][i] - p.rows[0][i]) * px;
+        if ((i + j) % 2 === 0) {
+          g.fillStyle = 'rgba(230, 159, 0, 0.3)';
+          g.fillRect(x0, y0, w, h);
+        }
+        g.strokeStyle = (i + j) % 2 === 0 ? 'rgba(213, 94, 0, 0.9)' : 'rgba(0, 114, 178, 0.7)';
+        g.strokeRect(x0 + 0.5, y0 + 0.5, w - 1, h - 1);
+      }
+    const q = Math.floor(big / Math.max(oh, ow)),
+      qx = ox + big + 8;
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        g.fillStyle = gray(p.pooled[i * ow + j]);
+        g.fillRect(qx + j * q, oy + i * q, q, q);
+      }
+    g.strokeStyle = '#999';
+    g.strokeRect(qx, oy, ow * q, oh * q);
+    g.fillStyle = '#222';
+    g.fillText(`→ ${oh} × ${ow}`, qx, oy + oh * q + 12);
+  });
+  $('fmp-cap').textContent =
+    `draw ${d.seed}: the library's FractionalMaxPool2d (α = √2), 28 × 28 → ${d.panels[0].rows[0].length} × ${d.panels[0].cols[0].length}; each pooled pixel is the maximum of its region (every other region filled). ` +
+    'Random boundaries put the 2-pixel steps anywhere; pseudorandom ones spread them evenly. Overlapping regions reach one pixel into the next. Click for a new draw.';
 }
 
 function drawConfusion(conf: number[]): void {
@@ -643,6 +872,23 @@ send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI)
   /** The ensemble preset's accuracy against N, as drawn. */
   get ensemble() {
     return ensemble;
+  },
+  /** The network figure's masks and what it drew from them. */
+  get masks() {
+    return masks;
+  },
+  get netDrawn() {
+    return netDrawn;
+  },
+  get snapshots() {
+    return { at: snapshotAt, report: snapshotReport };
+  },
+  get fmp() {
+    return fmpData;
+  },
+  /** Milliseconds from the start of navigation to the first drawn loss point (null before it). */
+  get firstPointMs() {
+    return firstPointMs;
   },
   /** The worker's smoothed samples/s. */
   get rate() {
