@@ -604,27 +604,33 @@ function newFmpDraw(): void {
 $('fmp-redraw').addEventListener('click', newFmpDraw);
 $('fmp-canvas').addEventListener('click', newFmpDraw);
 
-/** Four variants in a 2 × 2 grid: the garment with its regions (every other one filled), the pooled image beside it. */
+/**
+ * Four variants in a 2 × 2 grid. Each: the garment with the region boundaries drawn over it, a strip
+ * above and beside it showing each step of the boundary sequence (orange: 2 pixels, pale: 1), a 3 × 3
+ * block of regions in the middle filled (overlapping ones share a pixel row or column), and the
+ * pooled image beside it.
+ */
 function drawFmp(): void {
   const d = fmpData;
   const c = $<HTMLCanvasElement>('fmp-canvas');
   const g = c.getContext('2d')!;
   g.clearRect(0, 0, c.width, c.height);
   if (!d) return;
-  const px = 6,
+  const px = 8,
     big = 28 * px,
-    cellW = 340,
-    cellH = 205;
+    strip = 8,
+    cellW = 410,
+    cellH = 280;
   const gray = (v: number) => {
     const k = 255 - Math.round(Math.min(1, Math.max(0, v)) * 255);
     return `rgb(${k}, ${k}, ${k})`;
   };
+  g.font = '11px sans-serif';
   d.panels.forEach((p, k) => {
-    const ox = (k % 2) * cellW,
-      oy = Math.floor(k / 2) * cellH + 14;
+    const ox = (k % 2) * cellW + strip + 2,
+      oy = Math.floor(k / 2) * cellH + 16 + strip + 2;
     g.fillStyle = '#222';
-    g.font = '11px sans-serif';
-    g.fillText(`${p.sequence}, ${p.overlapping ? 'overlapping' : 'disjoint'}`, ox, oy - 3);
+    g.fillText(`${p.sequence}, ${p.overlapping ? 'overlapping' : 'disjoint'}`, ox - strip - 2, oy - strip - 6);
     for (let y = 0; y < 28; y++)
       for (let x = 0; x < 28; x++) {
         g.fillStyle = gray(d.image[y * 28 + x]);
@@ -632,34 +638,66 @@ function drawFmp(): void {
       }
     const oh = p.rows[0].length,
       ow = p.cols[0].length;
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++) {
+    // the steps of the boundary sequences: columns above, rows on the left
+    for (let j = 0; j < ow; j++) {
+      const w = (j + 1 < ow ? p.cols[0][j + 1] : 28) - p.cols[0][j];
+      g.fillStyle = w === 2 ? '#e69f00' : '#f3e3c0';
+      g.fillRect(ox + p.cols[0][j] * px + 1, oy - strip - 1, w * px - 2, strip);
+    }
+    for (let i = 0; i < oh; i++) {
+      const h = (i + 1 < oh ? p.rows[0][i + 1] : 28) - p.rows[0][i];
+      g.fillStyle = h === 2 ? '#e69f00' : '#f3e3c0';
+      g.fillRect(ox - strip - 1, oy + p.rows[0][i] * px + 1, strip, h * px - 2);
+    }
+    // region starts
+    g.strokeStyle = 'rgba(0, 114, 178, 0.6)';
+    g.lineWidth = 1;
+    g.beginPath();
+    for (const r of p.rows[0]) {
+      g.moveTo(ox, oy + r * px + 0.5);
+      g.lineTo(ox + big, oy + r * px + 0.5);
+    }
+    for (const q of p.cols[0]) {
+      g.moveTo(ox + q * px + 0.5, oy);
+      g.lineTo(ox + q * px + 0.5, oy + big);
+    }
+    g.stroke();
+    // a 3 × 3 block of regions in the middle
+    const mid = Math.floor(oh / 2) - 1;
+    for (let i = mid; i < mid + 3; i++)
+      for (let j = mid; j < mid + 3; j++) {
         const x0 = ox + p.cols[0][j] * px,
           y0 = oy + p.rows[0][i] * px,
           w = (p.cols[1][j] - p.cols[0][j]) * px,
           h = (p.rows[1][i] - p.rows[0][i]) * px;
-        if ((i + j) % 2 === 0) {
-          g.fillStyle = 'rgba(230, 159, 0, 0.3)';
-          g.fillRect(x0, y0, w, h);
-        }
-        g.strokeStyle = (i + j) % 2 === 0 ? 'rgba(213, 94, 0, 0.9)' : 'rgba(0, 114, 178, 0.7)';
-        g.strokeRect(x0 + 0.5, y0 + 0.5, w - 1, h - 1);
+        g.fillStyle = (i + j) % 2 === 0 ? 'rgba(213, 94, 0, 0.35)' : 'rgba(0, 158, 115, 0.35)';
+        g.fillRect(x0, y0, w, h);
+        g.strokeStyle = (i + j) % 2 === 0 ? '#d55e00' : '#009e73';
+        g.lineWidth = 2;
+        g.strokeRect(x0 + 1, y0 + 1, w - 2, h - 2);
+        g.lineWidth = 1;
       }
-    const q = Math.floor(big / Math.max(oh, ow)),
-      qx = ox + big + 8;
+    const q = 8,
+      qx = ox + big + 12;
     for (let i = 0; i < oh; i++)
       for (let j = 0; j < ow; j++) {
         g.fillStyle = gray(p.pooled[i * ow + j]);
         g.fillRect(qx + j * q, oy + i * q, q, q);
       }
+    // the block's pooled pixels
+    g.strokeStyle = '#d55e00';
+    g.lineWidth = 2;
+    g.strokeRect(qx + mid * q, oy + mid * q, 3 * q, 3 * q);
+    g.lineWidth = 1;
     g.strokeStyle = '#999';
     g.strokeRect(qx, oy, ow * q, oh * q);
     g.fillStyle = '#222';
-    g.fillText(`→ ${oh} × ${ow}`, qx, oy + oh * q + 12);
+    g.fillText(`pools to ${oh} × ${ow}`, qx, oy + oh * q + 14);
   });
   $('fmp-cap').textContent =
-    `draw ${d.seed}: the library's FractionalMaxPool2d (α = √2), 28 × 28 → ${d.panels[0].rows[0].length} × ${d.panels[0].cols[0].length}; each pooled pixel is the maximum of its region (every other region filled). ` +
-    'Random boundaries put the 2-pixel steps anywhere; pseudorandom ones spread them evenly. Overlapping regions reach one pixel into the next. Click for a new draw.';
+    `Draw ${d.seed} of the library's FractionalMaxPool2d (α = √2), 28 × 28 → ${d.panels[0].rows[0].length} × ${d.panels[0].cols[0].length}. ` +
+    'Blue lines: where the regions start; the strips above and left: each step, orange where it is 2 pixels. Random boundaries bunch the 2-pixel steps anywhere; pseudorandom ones spread them evenly. ' +
+    'Nine regions in the middle are filled: disjoint ones tile the image, overlapping ones reach one pixel into the next. Each pooled pixel (right; the nine outlined) is the maximum of its region. Click for a new draw.';
 }
 
 function drawConfusion(conf: number[]): void {
