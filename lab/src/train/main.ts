@@ -486,7 +486,7 @@ function drawSnapshots(): void {
   lineChart(
     'chart-snapshot',
     'snapshot ensemble: test accuracy of each snapshot, of their average, and of the N-member ensemble',
-    'snapshot k (taken after step …)',
+    'snapshot k',
     'accuracy',
     [k, rep.members, k.map(() => rep.average), k.map(() => members?.accuracy ?? null)],
     [
