@@ -88,7 +88,8 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
     title: 'Fully connected network and dropout',
     text:
       'The same wide MLP on 500 samples with and without dropout (p = 0.5 after the hidden layer). Without it the train loss falls towards zero and the test loss turns up; ' +
-      'with it the train loss stays higher and the test loss lower.',
+      'with it the train loss stays higher and the test loss lower. Above, a slice of the network (8 input pixels, 16 of the 256 hidden units, the 10 outputs): ' +
+      "the units the library's Dropout dropped for the batch's first example in the latest step are crossed out — a new set with every batch (pause and step one batch to watch).",
     x: 'step',
     runs: (['none', 'dropout'] as const).map((reg) => ({
       label: reg === 'none' ? 'no dropout' : 'dropout 0.5',
@@ -126,7 +127,8 @@ export const TRAIN_PRESETS: Record<string, TrainPreset> = {
     title: 'DropConnect against dropout',
     text:
       'DropConnect drops single connections (weights) instead of whole units. With one mask per batch (the fast variant; the paper draws one per example) it regularises ' +
-      "far less than dropout on this overfitting set-up: test loss at epoch 30 is about 0.80 against dropout's 0.65 (0.82 with neither, in the dropout preset).",
+      "far less than dropout on this overfitting set-up: test loss at epoch 30 is about 0.80 against dropout's 0.65 (0.82 with neither, in the dropout preset). " +
+      "Above, while the dropout run trains, its dropped units; then the 128 connections from 8 input pixels to 16 hidden units, those the library's DropConnect dropped in the latest batch dashed.",
     x: 'step',
     runs: (['dropout', 'dropconnect'] as const).map((reg) => ({
       label: reg,
