@@ -105,7 +105,19 @@ test("size budget: the training page's JS + CSS ≤ 300 KB gzipped (wasm kernels
 });
 
 test('URL round trip and validation of the settings', () => {
-  const c: TrainConfig = { ...DEFAULTS, optimizer: 'adam', lr: 0.003, hidden: 32, reg: 'dropout', p: 0.25, seed: 7 };
+  const c: TrainConfig = {
+    ...DEFAULTS,
+    optimizer: 'adam',
+    lr: 0.003,
+    hidden: 32,
+    reg: 'dropout',
+    p: 0.25,
+    seed: 7,
+    arch: 'cnn',
+    pool: 'fmp',
+    schedule: 'snapshot',
+    cycles: 3,
+  };
   const back = fromQuery(toQuery(c, 'dropout'));
   assert.deepEqual(back.config, c);
   assert.equal(back.preset, 'dropout');
@@ -116,6 +128,13 @@ test('URL round trip and validation of the settings', () => {
   assert.match(bad.errors.join('\n'), /lr: expected a number in \[0.000001, 10\], got 1e400/);
   assert.match(bad.errors.join('\n'), /optimizer: expected one of sgd, momentum/);
   assert.match(bad.errors.join('\n'), /unknown setting "nope"/);
+  const bad2 = fromQuery('pool=avg&cycles=0&schedule=cyclic');
+  assert.deepEqual(bad2.config, DEFAULTS);
+  assert.deepEqual(bad2.errors, [
+    'pool: expected one of max, fmp, got "avg"',
+    'cycles: expected an integer in [1, 50], got 0',
+    'schedule: expected one of constant, exponential, inverse, snapshot, got "cyclic"',
+  ]);
 });
 
 test('a short run in the browser gives the losses of the same run in Node', async () => {
