@@ -529,8 +529,8 @@ function drawNet(): void {
     for (let i = 0; i < nIn; i++) {
       const cut = m?.kind === 'dropconnect' && m.keep[u * nIn + i] === 0;
       if (cut) dropped++;
-      g.strokeStyle = cut ? 'rgba(213, 94, 0, 0.45)' : keepUnit(u) ? 'rgba(0, 114, 178, 0.35)' : 'rgba(150, 150, 150, 0.2)';
-      g.setLineDash(cut ? [3, 4] : []);
+      g.strokeStyle = cut ? 'rgba(213, 94, 0, 0.8)' : keepUnit(u) ? 'rgba(0, 114, 178, 0.45)' : 'rgba(150, 150, 150, 0.2)';
+      g.setLineDash(cut ? [2, 5] : []);
       g.beginPath();
       g.moveTo(col[0], yi[i]);
       g.lineTo(col[1], yh[u]);
