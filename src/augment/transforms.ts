@@ -4,7 +4,7 @@
  * the same shape; it never touches labels and records no gradient. Every transform is exactly the
  * identity at zero strength (the random draws may still happen, the pixels do not change).
  */
-import { Tensor, allocStorage, type Storage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type HostStorage } from '../tensor/tensor.js';
 import { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { checkOptions, num, showValue, type SchemaOf } from '../util/options.js';
@@ -34,7 +34,7 @@ export function randomFlip(p = 0.5): Augmentation {
   checkProb(p, 'flip');
   return named(`flip(p=${p})`, (x, rng) => {
     const [N, C, H, W] = x.shape;
-    const out = x.data.slice() as Storage;
+    const out = x.data.slice() as HostStorage;
     for (let n = 0; n < N; n++) {
       if (!(rng.uniform() < p)) continue;
       for (let r = n * C * H; r < (n + 1) * C * H; r++) out.subarray(r * W, (r + 1) * W).reverse();
@@ -166,7 +166,7 @@ export function colorJitter(opts: JitterOptions): Augmentation {
     const [N, C, H, W] = x.shape;
     if (C !== 1 && C !== 3) throw new ShapeError(`augment jitter: expected 1 (grey) or 3 (RGB) channels, got ${C}`);
     const P = H * W;
-    const out = x.data.slice() as Storage;
+    const out = x.data.slice() as HostStorage;
     for (let n = 0; n < N; n++) {
       const img = out.subarray(n * C * P, (n + 1) * C * P);
       const greyAt = (i: number) => (C === 1 ? img[i] : grey(img[i], img[P + i], img[2 * P + i]));

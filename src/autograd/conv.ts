@@ -13,9 +13,10 @@
  * scatter-add; average pooling and its adjoint are each other's transpose.
  */
 import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
-import { Tensor, allocStorage, type Storage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type IndexStorage, type Storage } from '../tensor/tensor.js';
+import { isDeviceStorage } from '../tensor/device.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { backend, extension, type Conv2dGeometry, type PoolGeometry } from '../backend/index.js';
+import { kernelsFor, type Conv2dGeometry, type Kernels, type PoolGeometry } from '../backend/index.js';
 import { record, isGradEnabled, type BackwardContext } from './engine.js';
 import { reluGrad, sum } from './ops.js';
 
@@ -41,8 +42,9 @@ function checkDtype(a: Tensor, b: Tensor, what: string): void {
 }
 
 function convValue(x: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
-  const out = allocStorage(x.dtype, g.n * g.k * g.oh * g.ow);
-  backend().conv2d(x.data, w.data, out, g);
+  const k = kernelsFor(w.storage, x.storage);
+  const out = k.alloc(x.dtype, g.n * g.k * g.oh * g.ow);
+  k.backend.conv2d(k.on(x.storage), k.on(w.storage), out, g);
   return new Tensor(out, [g.n, g.k, g.oh, g.ow]);
 }
 
@@ -54,8 +56,9 @@ function convOp(x: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
 }
 
 function convBackInputOp(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
-  const out = allocStorage(gy.dtype, g.n * g.c * g.h * g.w);
-  backend().conv2dBackwardInput(gy.data, w.data, out, g);
+  const k = kernelsFor(w.storage, gy.storage);
+  const out = k.alloc(gy.dtype, g.n * g.c * g.h * g.w);
+  k.backend.conv2dBackwardInput(k.on(gy.storage), k.on(w.storage), out, g);
   return record('conv2dBackInput', [gy, w], new Tensor(out, [g.n, g.c, g.h, g.w]), (ggx) => [
     gy.requiresGrad ? convOp(ggx, w, g) : null,
     w.requiresGrad ? convBackWeightOp(ggx, gy, g) : null,
@@ -63,8 +66,9 @@ function convBackInputOp(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
 }
 
 function convBackWeightOp(x: Tensor, gy: Tensor, g: Conv2dGeometry): Tensor {
-  const out = allocStorage(x.dtype, g.k * g.c * g.kh * g.kw);
-  backend().conv2dBackwardWeight(x.data, gy.data, out, g);
+  const k = kernelsFor(gy.storage, x.storage);
+  const out = k.alloc(x.dtype, g.k * g.c * g.kh * g.kw);
+  k.backend.conv2dBackwardWeight(k.on(x.storage), k.on(gy.storage), out, g);
   return record('conv2dBackWeight', [x, gy], new Tensor(out, [g.k, g.c, g.kh, g.kw]), (ggw) => [
     x.requiresGrad ? convBackInputOp(gy, ggw, g) : null,
     gy.requiresGrad ? convOp(x, ggw, g) : null,
@@ -125,24 +129,29 @@ export function convLayer(
   if (b && (b.ndim !== 1 || b.shape[0] !== g.k)) throw new ShapeError(`${what}: bias must be [${g.k}], got ${fmtShape(b.shape)}`);
   if (b) checkDtype(x, b, what);
   const relu = activation === 'relu';
-  const out = allocStorage(x.dtype, g.n * g.k * g.oh * g.ow);
+  const kn = kernelsFor(w.storage, x.storage, b?.storage);
+  const out = kn.alloc(x.dtype, g.n * g.k * g.oh * g.ow);
   const shape = [g.n, g.k, g.oh, g.ow];
-  const be = backend();
-  if (!extension('convLayer')?.(x.data, w.data, b ? b.data : null, out, g, relu)) {
-    be.conv2d(x.data, w.data, out, g);
-    if (b) be.binary('add', out, shape, b.data, [1, g.k, 1, 1], out, shape);
+  const be = kn.backend;
+  const xs = kn.on(x.storage),
+    ws = kn.on(w.storage),
+    bs = b ? kn.on(b.storage) : null;
+  if (!kn.ext.convLayer?.(xs, ws, bs, out, g, relu)) {
+    be.conv2d(xs, ws, out, g);
+    if (bs) be.binary('add', out, shape, bs, [1, g.k, 1, 1], out, shape);
     if (relu) be.unary('relu', out, out);
   }
   const y = new Tensor(out, shape);
   return record('convLayer', b ? [x, w, b] : [x, w], y, (gy, ctx) => {
-    const fused = extension('convLayerBackward');
+    const fused = kn.ext.convLayerBackward;
     return layerGrads(
+      kn,
       x,
       w,
       b,
       g,
       ctx,
-      fused && ((gx, gw, gb, acc) => fused(gy.data, x.data, w.data, relu ? out : null, gx, gw, gb, g, acc)),
+      fused && ((gx, gw, gb, acc) => fused(kn.on(gy.storage), xs, ws, relu ? out : null, gx, gw, gb, g, acc)),
       () => (relu ? reluGrad(gy, y) : gy),
     );
   });
@@ -155,6 +164,7 @@ export function convLayer(
  * ops on the layer's output gradient `gz()`.
  */
 function layerGrads(
+  kn: Kernels,
   x: Tensor,
   w: Tensor,
   b: Tensor | null,
@@ -168,9 +178,9 @@ function layerGrads(
     wantB = !!b && b.requiresGrad;
   if (fused && !isGradEnabled()) {
     const into = wantW ? ctx.leafGradTarget(w) : null;
-    const gx = wantX ? allocStorage(x.dtype, x.size) : null,
-      gw = into ?? (wantW ? allocStorage(x.dtype, w.size) : null);
-    const gb = wantB ? allocStorage(x.dtype, g.k) : null;
+    const gx = wantX ? kn.alloc(x.dtype, x.size) : null,
+      gw = into ?? (wantW ? kn.alloc(x.dtype, w.size) : null);
+    const gb = wantB ? kn.alloc(x.dtype, g.k) : null;
     if (fused(gx, gw, gb, into !== null)) {
       return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [g.k])];
     }
@@ -198,7 +208,8 @@ export function convPoolLayer(
   what: { conv: string; pool: string } = { conv: 'conv2d', pool: 'maxPool2d' },
 ): Tensor {
   const composed = () => maxPool2d(convLayer(x, w, b, opts, activation, what.conv), poolKernel, poolOpts, what.pool);
-  const fusedForward = extension('convPoolLayer');
+  const kn = kernelsFor(w.storage, x.storage, b?.storage);
+  const fusedForward = kn.ext.convPoolLayer;
   if (!fusedForward) return composed();
   checkDtype(x, w, what.conv);
   const g = conv2dGeometry(x.shape, w.shape, opts, what.conv);
@@ -207,19 +218,22 @@ export function convPoolLayer(
   const yShape = [g.n, g.k, g.oh, g.ow];
   const pg = poolGeometry(yShape, poolKernel, poolOpts, what.pool);
   const relu = activation === 'relu';
-  const idx = new Int32Array(g.n * g.k * pg.oh * pg.ow);
-  const out = allocStorage(x.dtype, idx.length);
-  if (!fusedForward(x.data, w.data, b ? b.data : null, out, idx, g, pg, relu)) return composed();
+  const idx = kn.allocIndex(g.n * g.k * pg.oh * pg.ow);
+  const out = kn.alloc(x.dtype, idx.length);
+  const xs = kn.on(x.storage),
+    ws = kn.on(w.storage);
+  if (!fusedForward(xs, ws, b ? kn.on(b.storage) : null, out, idx, g, pg, relu)) return composed();
   const p = new Tensor(out, [g.n, g.k, pg.oh, pg.ow]);
   return record('convPoolLayer', b ? [x, w, b] : [x, w], p, (gp, ctx) => {
-    const fused = extension('convPoolLayerBackward');
+    const fused = kn.ext.convPoolLayerBackward;
     return layerGrads(
+      kn,
       x,
       w,
       b,
       g,
       ctx,
-      fused && ((gx, gw, gb, acc) => fused(gp.data, out, idx, x.data, w.data, gx, gw, gb, g, pg, relu, acc)),
+      fused && ((gx, gw, gb, acc) => fused(kn.on(gp.storage), out, idx, xs, ws, gx, gw, gb, g, pg, relu, acc)),
       () => scatterPlanes(relu ? reluGrad(gp, p) : gp, idx, yShape),
     );
   });
@@ -231,7 +245,9 @@ export function convPoolLayer(
  * out[n, c, p] = x[n, c, idx[(n·C + c)·P + p]]: a gather inside each [H, W] plane; `idx` holds
  * offsets within the plane. Its adjoint is scatterPlanes, so both are differentiable to any order.
  */
-export function gatherPlanes(x: Tensor, idx: Int32Array, outShape: readonly number[]): Tensor {
+export function gatherPlanes(x: Tensor, idx: IndexStorage, outShape: readonly number[]): Tensor {
+  if (isDeviceStorage(idx))
+    throw new Error(`gatherPlanes (a gradient of a max pooling's gradient) runs on the host; the indices live on ${idx.device}`);
   const planes = x.shape[0] * x.shape[1];
   const inPlane = x.shape[2] * x.shape[3];
   const outPlane = outShape[2] * outShape[3];
@@ -249,12 +265,13 @@ export function gatherPlanes(x: Tensor, idx: Int32Array, outShape: readonly numb
  * The adjoint of gatherPlanes: adds g[n, c, p] into position idx[…] of an [N, C, H, W] zero tensor
  * (the backend's scatterPlanes kernel: max pooling's and fractional max pooling's backward).
  */
-export function scatterPlanes(g: Tensor, idx: Int32Array, inShape: readonly number[]): Tensor {
+export function scatterPlanes(g: Tensor, idx: IndexStorage, inShape: readonly number[]): Tensor {
   const planes = inShape[0] * inShape[1];
   const inPlane = inShape[2] * inShape[3];
   const outPlane = g.shape[2] * g.shape[3];
-  const out = allocStorage(g.dtype, planes * inPlane);
-  backend().scatterPlanes(g.data, idx, out, planes, inPlane, outPlane);
+  const k = kernelsFor(g.storage, idx);
+  const out = k.alloc(g.dtype, planes * inPlane);
+  k.backend.scatterPlanes(k.on(g.storage), k.onIndex(idx), out, planes, inPlane, outPlane);
   return record('scatterPlanes', [g], new Tensor(out, inShape), (gg) => [gatherPlanes(gg, idx, g.shape)]);
 }
 
@@ -284,11 +301,12 @@ export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool
 export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dArgs = {}, what = 'maxPool2d'): Tensor {
   checkOptions(what, opts, convArgsSchema);
   const g = poolGeometry(x.shape, kernel, opts, what);
-  const idx = new Int32Array(g.n * g.c * g.oh * g.ow);
-  const out = allocStorage(x.dtype, idx.length);
+  const k = kernelsFor(x.storage);
+  const idx = k.allocIndex(g.n * g.c * g.oh * g.ow);
+  const out = k.alloc(x.dtype, idx.length);
   // One kernel gives the maxima and their positions; the result is then the gather at `idx`, so
   // its backward (and every higher one) is the scatter/gather pair.
-  backend().maxPool2d(x.data, out, idx, g);
+  k.backend.maxPool2d(x.storage, out, idx, g);
   return record('maxPool2d', [x], new Tensor(out, [g.n, g.c, g.oh, g.ow]), (gy) => [scatterPlanes(gy, idx, x.shape)]);
 }
 
@@ -298,14 +316,16 @@ export interface AvgPool2dArgs extends Pool2dArgs {
 }
 
 function avgForward(x: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
-  const out = allocStorage(x.dtype, g.n * g.c * g.oh * g.ow);
-  backend().avgPool2d(x.data, out, g, inclPad);
+  const k = kernelsFor(x.storage);
+  const out = k.alloc(x.dtype, g.n * g.c * g.oh * g.ow);
+  k.backend.avgPool2d(x.storage, out, g, inclPad);
   return record('avgPool2d', [x], new Tensor(out, [g.n, g.c, g.oh, g.ow]), (gy) => [avgAdjoint(gy, g, inclPad)]);
 }
 
 function avgAdjoint(gy: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
-  const out = allocStorage(gy.dtype, g.n * g.c * g.h * g.w);
-  backend().avgPool2dBackward(gy.data, out, g, inclPad);
+  const k = kernelsFor(gy.storage);
+  const out = k.alloc(gy.dtype, g.n * g.c * g.h * g.w);
+  k.backend.avgPool2dBackward(gy.storage, out, g, inclPad);
   return record('avgPool2dBackward', [gy], new Tensor(out, [g.n, g.c, g.h, g.w]), (gg) => [avgForward(gg, g, inclPad)]);
 }
 

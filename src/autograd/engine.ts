@@ -169,6 +169,12 @@ export function _setAddInPlace(f: (buf: Tensor, g: Tensor) => void): void {
   addInPlace = f;
 }
 
+// A copy of a gradient where it lives (Tensor.clone on the host; a device kernel on a device).
+let copy: (g: Tensor) => Tensor = (g) => g.clone();
+export function _setCopy(f: (g: Tensor) => Tensor): void {
+  copy = f;
+}
+
 /** Gradients of `outputs` with respect to `inputs` (torch.autograd.grad). */
 const gradSchema: SchemaOf<GradOptions> = {
   gradOutputs: spec('an array of Tensors or nulls', (v) => Array.isArray(v) && v.every((t) => t === null || tensorSpec.test(t))),
@@ -219,7 +225,7 @@ const noLeafTargets: BackwardContext = { leafGradTarget: () => null };
 const leafBuffers: BackwardContext = {
   leafGradTarget(t) {
     if (t.node || !t.requiresGrad || !t.grad) return null;
-    return inPlaceGrads.has(t.grad) && !t.grad.node ? t.grad.data : null;
+    return inPlaceGrads.has(t.grad) && !t.grad.node ? t.grad.storage : null;
   },
 };
 
@@ -236,7 +242,7 @@ function backwardInto(root: Tensor, opts: { gradient?: Tensor }, createGraph: bo
   const given = new Set<Tensor>();
   const sink = (leaf: Tensor, g: Tensor) => {
     let gl = createGraph ? g : g.node ? g.detach() : g;
-    if (!createGraph && (given.has(g) || g === opts.gradient)) gl = g.clone();
+    if (!createGraph && (given.has(g) || g === opts.gradient)) gl = copy(g);
     given.add(g);
     const buf = leaf.grad;
     if (buf && !createGraph && inPlaceGrads.has(buf) && !buf.node) addInPlace(buf, gl);

@@ -12,7 +12,7 @@
  * [0, n − 1]); slicing follows NumPy, which also allows negative steps (PyTorch refuses them).
  * Errors name the op, the argument, the expected range and the value given.
  */
-import { Tensor, allocStorage, full, tensor, type DType, type Storage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, full, tensor, type DType, type HostStorage } from '../tensor/tensor.js';
 import { type Shape, broadcastShapes, fmtShape, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { record } from './engine.js';
@@ -519,7 +519,7 @@ function broadcastAll(op: string, named: readonly [string, Shape][]): number[] {
 }
 
 /** t's values broadcast to `shape`, as one array (t's own storage when the shapes agree). */
-function expand(t: Tensor, shape: Shape): Storage {
+function expand(t: Tensor, shape: Shape): HostStorage {
   if (shapeEq(t.shape, shape)) return t.data;
   const n = sizeOf(shape);
   const out = allocStorage(t.dtype, n);

@@ -7,6 +7,7 @@ import type { Shape } from '../tensor/shape.js';
 import * as ops from './ops.js';
 import * as ix from './indexing.js';
 import { backward } from './engine.js';
+import { toDevice } from './device.js';
 import { bool, checkOptions, showValue } from '../util/options.js';
 
 declare module '../tensor/tensor.js' {
@@ -34,6 +35,11 @@ declare module '../tensor/tensor.js' {
     permute(dims: readonly number[]): Tensor;
     /** Convert to another dtype (a copy; differentiable). */
     to(dtype: DType): Tensor;
+    /**
+     * A copy on `device` ('cpu' or a device backend such as 'webgpu'; the tensor itself when it is
+     * there): asynchronous, since reading a device's values is.
+     */
+    to(device: string): Promise<Tensor>;
     backward(gradient?: Tensor, opts?: { createGraph?: boolean }): void;
     /** NumPy-style x[spec]: x.index('1:, ::-1'); see index(). */
     index(spec: string | number | readonly ix.IndexItem[]): Tensor;
@@ -127,9 +133,9 @@ P.t = function () {
 P.permute = function (dims) {
   return ops.permute(this, dims);
 };
-P.to = function (dtype) {
-  return ops.cast(this, dtype);
-};
+P.to = function (this: Tensor, target: string) {
+  return target === 'float32' || target === 'float64' ? ops.cast(this, target) : toDevice(this, target);
+} as Tensor['to'];
 P.backward = function (gradient, opts) {
   // backward({ createGraph: true }) would take the options for the gradient: they go second
   if (gradient !== undefined && !(gradient instanceof Tensor))

@@ -4,10 +4,11 @@
  * differentiated.
  */
 import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
+import { isDeviceStorage } from '../tensor/device.js';
 import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
-import { backend, extension, type BinaryOp, type UnaryOp } from '../backend/index.js';
+import { kernelsFor, type BinaryOp, type UnaryOp } from '../backend/index.js';
 import { broadcastStrides } from '../backend/reference.js';
-import { record, isGradEnabled, _setAdd, _setAddInPlace } from './engine.js';
+import { record, isGradEnabled, _setAdd, _setAddInPlace, _setCopy } from './engine.js';
 // Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
 import './methods.js';
 
@@ -26,16 +27,21 @@ function lift2(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
   return [ta, tb];
 }
 
+// Every op runs where its operands live (kernelsFor): on a device its output is allocated there and
+// a host operand (a lifted scalar, a mask) is uploaded; on the host, by the current backend.
+
 function rawBinary(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor {
   const shape = shapeEq(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
-  const out = allocStorage(a.dtype, sizeOf(shape));
-  backend().binary(op, a.data, a.shape, b.data, b.shape, out, shape);
+  const k = kernelsFor(a.storage, b.storage);
+  const out = k.alloc(a.dtype, sizeOf(shape));
+  k.backend.binary(op, k.on(a.storage), a.shape, k.on(b.storage), b.shape, out, shape);
   return new Tensor(out, shape);
 }
 
 function rawUnary(op: UnaryOp, a: Tensor): Tensor {
-  const out = allocStorage(a.dtype, a.size);
-  backend().unary(op, a.data, out);
+  const k = kernelsFor(a.storage);
+  const out = k.alloc(a.dtype, a.size);
+  k.backend.unary(op, a.storage, out);
   return new Tensor(out, a.shape);
 }
 
@@ -47,8 +53,9 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   const lead = x.ndim - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < x.ndim; i++) if (i < lead || (shape[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
-  const out = allocStorage(x.dtype, sizeOf(shape));
-  backend().sum(x.data, x.shape, axes, out);
+  const k = kernelsFor(x.storage);
+  const out = k.alloc(x.dtype, sizeOf(shape));
+  k.backend.sum(x.storage, x.shape, axes, out);
   const y = new Tensor(out, shape);
   return record('sumTo', [x], y, (g) => [broadcastTo(g, x.shape)]);
 }
@@ -59,6 +66,13 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const target = broadcastShapes(x.shape, shape, 'broadcastTo');
   if (!shapeEq(target, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   const n = sizeOf(shape);
+  if (isDeviceStorage(x.storage)) {
+    // on a device: 0 + x with the kernel's broadcasting (zero-filled storage of the target shape)
+    const k = kernelsFor(x.storage);
+    const out = k.alloc(x.dtype, n);
+    k.backend.binary('add', k.alloc(x.dtype, n), shape, x.storage, x.shape, out, shape);
+    return record('broadcastTo', [x], new Tensor(out, shape), (g) => [sumTo(g, x.shape)]);
+  }
   const out = allocStorage(x.dtype, n);
   if (x.size === 1) out.fill(x.data[0]);
   else {
@@ -91,7 +105,8 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   if (sizeOf(s) !== x.size || s.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new ShapeError(`reshape: cannot view ${fmtShape(x.shape)} (${x.size} elements) as ${fmtShape(shape)}`);
   }
-  return record('reshape', [x], new Tensor(x.data, s), (g) => [reshape(g, x.shape)]);
+  // a view: the same storage (host or device) under another shape
+  return record('reshape', [x], new Tensor(x.storage, s), (g) => [reshape(g, x.shape)]);
 }
 
 /** Reorder dimensions (a copy: tensors are always contiguous). */
@@ -149,7 +164,12 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
   ]);
 }
 _setAdd(add);
-_setAddInPlace((buf, g) => backend().binary('add', buf.data, buf.shape, g.data, g.shape, buf.data, buf.shape));
+_setAddInPlace((buf, g) => {
+  const k = kernelsFor(buf.storage, g.storage);
+  k.backend.binary('add', k.on(buf.storage), buf.shape, k.on(g.storage), g.shape, buf.storage, buf.shape);
+});
+// a copy where the tensor lives (the engine's own copy of a gradient handed to two leaves)
+_setCopy((g) => (isDeviceStorage(g.storage) ? rawUnary('neg', rawUnary('neg', g)) : g.clone()));
 
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = lift2(a, b, 'sub');
@@ -260,8 +280,9 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepdim = fals
   const axes = axesOf(x, axis);
   const kshape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const shape = keepdim ? kshape : x.shape.filter((_, i) => !axes.includes(i));
-  const out = allocStorage(x.dtype, sizeOf(kshape));
-  backend().sum(x.data, x.shape, axes, out);
+  const k = kernelsFor(x.storage);
+  const out = k.alloc(x.dtype, sizeOf(kshape));
+  k.backend.sum(x.storage, x.shape, axes, out);
   return record('sum', [x], new Tensor(out, shape), (g) => [broadcastTo(reshape(g, kshape), x.shape)]);
 }
 
@@ -276,10 +297,16 @@ export function max(x: Tensor, axis: number, keepdim = false): Tensor {
   const ax = normAxis(axis, x.ndim, 'max');
   const kshape = x.shape.map((d, i) => (i === ax ? 1 : d));
   const shape = keepdim ? kshape : x.shape.filter((_, i) => i !== ax);
-  const out = allocStorage(x.dtype, sizeOf(kshape));
-  const arg = new Int32Array(out.length);
-  backend().max(x.data, x.shape, ax, out, arg);
+  const k = kernelsFor(x.storage);
+  const out = k.alloc(x.dtype, sizeOf(kshape));
+  const arg = k.allocIndex(out.length);
+  k.backend.max(x.storage, x.shape, ax, out, arg);
   return record('max', [x], new Tensor(out, shape), (g) => {
+    const inner0 = sizeOf(x.shape.slice(ax + 1));
+    // on a device, the last axis: the gradient scattered to the arg-max (the adjoint of a gather per row)
+    if (isDeviceStorage(arg) && inner0 === 1) return [scatterRows(reshape(g, kshape), arg, x.shape)];
+    if (isDeviceStorage(arg))
+      throw new Error(`max: the gradient over axis ${ax} of ${fmtShape(x.shape)} on ${arg.device} is taken over the last axis only`);
     const mask = allocStorage(x.dtype, x.size);
     const inner = sizeOf(x.shape.slice(ax + 1));
     const len = x.shape[ax];
@@ -292,12 +319,21 @@ export function max(x: Tensor, axis: number, keepdim = false): Tensor {
   });
 }
 
+/** gx[r, arg[r]] = g[r] for rows of `shape`'s last axis (max's backward on a device; its own backward is the gather). */
+function scatterRows(g: Tensor, arg: import('../tensor/tensor.js').IndexStorage, shape: readonly number[]): Tensor {
+  const len = shape[shape.length - 1];
+  const k = kernelsFor(g.storage, arg);
+  const out = k.alloc(g.dtype, sizeOf(shape));
+  k.backend.scatterPlanes(k.on(g.storage), k.onIndex(arg), out, g.size, len, 1);
+  return new Tensor(out, shape);
+}
+
 /** Index of the maximum along `axis` (no gradient). */
 export function argmax(x: Tensor, axis = -1): Int32Array {
   const ax = normAxis(axis, x.ndim, 'argmax');
   const n = x.size / x.shape[ax];
   const arg = new Int32Array(n);
-  backend().max(x.data, x.shape, ax, allocStorage(x.dtype, n), arg);
+  kernelsFor().backend.max(x.data, x.shape, ax, allocStorage(x.dtype, n), arg);
   return arg;
 }
 
@@ -317,8 +353,9 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
       `matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${k} vs ${k2})`,
     );
   }
-  const out = allocStorage(a.dtype, m * n);
-  backend().matmul(a.data, b.data, out, m, n, k, transA, transB);
+  const kn = kernelsFor(a.storage, b.storage);
+  const out = kn.alloc(a.dtype, m * n);
+  kn.backend.matmul(kn.on(a.storage), kn.on(b.storage), out, m, n, k, transA, transB);
   return record('mm', [a, b], new Tensor(out, [m, n]), (g) => {
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
@@ -346,11 +383,15 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype))
     throw new TypeError(`dense: dtype mismatch (${x.dtype}, ${w.dtype}${b ? `, ${b.dtype}` : ''})`);
   const relu = activation === 'relu';
-  const out = allocStorage(x.dtype, m * n);
-  const be = backend();
-  if (!extension('linear')?.(x.data, w.data, b ? b.data : null, out, m, n, k, relu)) {
-    be.matmul(x.data, w.data, out, m, n, k, false, true);
-    if (b) be.binary('add', out, [m, n], b.data, b.shape, out, [m, n]);
+  const kn = kernelsFor(w.storage, x.storage, b?.storage);
+  const out = kn.alloc(x.dtype, m * n);
+  const be = kn.backend;
+  const xs = kn.on(x.storage),
+    ws = kn.on(w.storage),
+    bs = b ? kn.on(b.storage) : null;
+  if (!kn.ext.linear?.(xs, ws, bs, out, m, n, k, relu)) {
+    be.matmul(xs, ws, out, m, n, k, false, true);
+    if (bs) be.binary('add', out, [m, n], bs, [n], out, [m, n]);
     if (relu) be.unary('relu', out, out);
   }
   const y = new Tensor(out, [m, n]);
@@ -358,14 +399,14 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
     const wantX = x.requiresGrad,
       wantW = w.requiresGrad,
       wantB = !!b && b.requiresGrad;
-    const fused = extension('linearBackward');
+    const fused = kn.ext.linearBackward;
     if (fused && !isGradEnabled()) {
       // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
       const into = wantW ? ctx.leafGradTarget(w) : null;
-      const gx = wantX ? allocStorage(x.dtype, m * k) : null,
-        gw = into ?? (wantW ? allocStorage(x.dtype, n * k) : null);
-      const gb = wantB ? allocStorage(x.dtype, n) : null;
-      if (fused(g.data, x.data, w.data, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
+      const gx = wantX ? kn.alloc(x.dtype, m * k) : null,
+        gw = into ?? (wantW ? kn.alloc(x.dtype, n * k) : null);
+      const gb = wantB ? kn.alloc(x.dtype, n) : null;
+      if (fused(kn.on(g.storage), xs, ws, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
         return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [n])];
       }
     }
@@ -387,8 +428,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 export function logSoftmax(x: Tensor): Tensor {
   if (x.ndim < 1) throw new ShapeError('logSoftmax: expected at least one dimension');
   const cols = x.shape[x.ndim - 1];
-  const out = allocStorage(x.dtype, x.size);
-  backend().logSoftmax(x.data, x.size / cols, cols, out);
+  const k = kernelsFor(x.storage);
+  const out = k.alloc(x.dtype, x.size);
+  k.backend.logSoftmax(x.storage, x.size / cols, cols, out);
   const y = new Tensor(out, x.shape);
   return record('logSoftmax', [x], y, (g) => [sub(g, mul(exp(y), sum(g, -1, true)))]);
 }
@@ -431,11 +473,12 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
   const [N, C] = logits.shape;
   if (targets.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${targets.length} targets`);
   const t = classIndices(targets, C);
+  if (isDeviceStorage(logits.storage)) return crossEntropyOnDevice(logits, t, reduction);
   // the softmax comes from the same exponentials as the log-softmax, so the backward needs no
   // exp; only asked for when there will be a backward (not in evaluation under noGrad)
   const ls = allocStorage(logits.dtype, logits.size);
   const probs = isGradEnabled() && logits.requiresGrad ? allocStorage(logits.dtype, logits.size) : null;
-  backend().logSoftmax(logits.data, N, C, ls, probs);
+  kernelsFor().backend.logSoftmax(logits.data, N, C, ls, probs);
   const out = allocStorage(logits.dtype, reduction === 'none' ? N : 1);
   let total = 0;
   for (let i = 0; i < N; i++) {
@@ -461,6 +504,45 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reducti
       gx[at] = (p[at] - 1) * s;
     }
     return [new Tensor(gx, logits.shape)];
+  });
+}
+
+/**
+ * crossEntropy for logits on a device, composed of primitives with no host read: the one-hot
+ * matrix of the targets is built on the host and uploaded with the batch; the loss is
+ * −Σ log_softmax ⊙ onehot (divided by N for 'mean'; per row for 'none'); the plain backward is
+ * (softmax − onehot)·g, g divided by N for 'mean', with the softmax from the forward's exponentials.
+ * The reference kernels sum in float64 in the host loop's order, so for a power-of-two batch the
+ * loss and the gradient equal the host path's to the bit (otherwise the division by N rounds once
+ * more: within an ulp).
+ */
+function crossEntropyOnDevice(logits: Tensor, t: Int32Array, reduction: Reduction): Tensor {
+  const [N, C] = logits.shape;
+  const k = kernelsFor(logits.storage);
+  const oh = new Tensor(k.on(oneHot(t, C).data), [N, C]);
+  const ls = k.alloc('float32', logits.size);
+  const probs = isGradEnabled() && logits.requiresGrad ? k.alloc('float32', logits.size) : null;
+  k.backend.logSoftmax(logits.storage, N, C, ls, probs);
+  const picked = rawBinary('mul', new Tensor(ls, logits.shape), oh, 'CrossEntropyLoss');
+  let y: Tensor;
+  if (reduction === 'none') {
+    const rows = k.alloc('float32', N);
+    k.backend.sum(picked.storage, picked.shape, [1], rows);
+    y = rawUnary('neg', new Tensor(rows, [N]));
+  } else {
+    const total = k.alloc('float32', 1);
+    k.backend.sum(picked.storage, picked.shape, [0, 1], total);
+    y = rawUnary('neg', new Tensor(total, []));
+    if (reduction === 'mean') y = rawBinary('div', y, full([], N), 'CrossEntropyLoss');
+  }
+  return record('crossEntropy', [logits], y, (g) => {
+    if (isGradEnabled() || !probs) {
+      const perRow = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? div(g, N) : g;
+      return [mul(sub(exp(logSoftmax(logits)), oh), perRow)];
+    }
+    const scale =
+      reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? rawBinary('div', g, full([], N), 'CrossEntropyLoss') : g;
+    return [rawBinary('mul', rawBinary('sub', new Tensor(probs, logits.shape), oh, 'CrossEntropyLoss'), scale, 'CrossEntropyLoss')];
   });
 }
 

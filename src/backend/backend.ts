@@ -13,7 +13,8 @@
  * the op or module able to use it looks up with `extension(name)`. An op that finds none composes
  * primitives; so a backend implements the primitives first and each extension when it pays.
  */
-import type { Storage } from '../tensor/tensor.js';
+import { allocStorage, type DType, type IndexStorage, type Storage } from '../tensor/tensor.js';
+import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
 import type { Shape } from '../tensor/shape.js';
 
 /** `reluGrad` is ReLU's backward: a where b > 0, else 0 (PyTorch's threshold_backward: a NaN gradient is masked too). */
@@ -62,7 +63,7 @@ export interface Backend {
   /** Sum over `axes`; out has the shape with those axes set to 1 (keepdim layout). */
   sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void;
   /** Max over one axis; `arg` (if given) receives the index along the axis of each maximum. */
-  max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void;
+  max(a: Storage, shape: Shape, axis: number, out: Storage, arg: IndexStorage | null): void;
   /**
    * Row-wise log-softmax of a rows×cols matrix (numerically stable: shifts by the row max); with
    * `probs`, the softmax as well, from the same exponentials (the cross-entropy's backward).
@@ -79,13 +80,13 @@ export interface Backend {
    * wins, a NaN wins — the last one): `out` gets each window's maximum, `idx` its offset within the
    * input [H, W] plane.
    */
-  maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void;
+  maxPool2d(x: Storage, out: Storage, idx: IndexStorage, g: PoolGeometry): void;
   /**
    * The adjoint of a gather inside planes (max pooling's backward, and fractional max pooling's):
    * gx[pl·inPlane + idx[pl·outPlane + p]] += gy[pl·outPlane + p] for `planes` planes, into a gx
    * that the kernel zero-fills first.
    */
-  scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void;
+  scatterPlanes(gy: Storage, idx: IndexStorage, gx: Storage, planes: number, inPlane: number, outPlane: number): void;
   /** PyTorch's avg_pool2d (ceil_mode false): the divisor counts padded cells when `countIncludePad`. */
   avgPool2d(x: Storage, out: Storage, g: PoolGeometry, countIncludePad: boolean): void;
   /** The transpose of avgPool2d (its backward): spreads each gy over its window, into gx (zero-filled by the kernel). */
@@ -172,7 +173,7 @@ export interface Extensions {
     w: Storage,
     bias: Storage | null,
     out: Storage,
-    idx: Int32Array,
+    idx: IndexStorage,
     g: Conv2dGeometry,
     pg: PoolGeometry,
     relu: boolean,
@@ -184,7 +185,7 @@ export interface Extensions {
   convPoolLayerBackward(
     gp: Storage,
     pooled: Storage,
-    idx: Int32Array,
+    idx: IndexStorage,
     x: Storage,
     w: Storage,
     gx: Storage | null,
@@ -213,6 +214,13 @@ export interface Extensions {
    * over all its parameters in it (wasm: one threaded call for every parameter).
    */
   batchUpdates(run: () => void): void;
+  /**
+   * Zero-filled storage of `length` elements on the backend's device. A backend whose tensors live
+   * in storage the host cannot read synchronously (WebGPU) registers it: its presence is what makes
+   * a backend a *device* backend, whose kernels ops call whenever an operand lives there (see
+   * `kernelsFor`).
+   */
+  allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
 }
 
 export type ExtensionName = keyof Extensions;
@@ -233,6 +241,7 @@ const EXTENSION_NAMES = {
   adamStep: true,
   sgdStep: true,
   batchUpdates: true,
+  allocDevice: true,
 } satisfies Record<ExtensionName, true>;
 
 /** A kernel set split into the primitives that override another backend's and the extensions registered beside them. */
@@ -254,6 +263,8 @@ export function registerBackend(b: Backend, extensions: Partial<Extensions> = {}
   for (const [k, f] of Object.entries(extensions)) if (typeof f === 'function') (own as Record<string, unknown>)[k] = f;
   registry.set(b.name, b);
   extensionsByBackend.set(b.name, own);
+  deviceKernelCache.delete(b.name);
+  currentKernels = null;
   if (!current) current = b;
   if (current === b || current.name === b.name) {
     current = b;
@@ -284,15 +295,117 @@ export function registerBackendHint(name: string, howToInit: string): void {
   hints.set(name, howToInit);
 }
 
+/** How to initialise backend `name` when it is known but not registered yet (registerBackendHint), else undefined. */
+export function backendHint(name: string): string | undefined {
+  return registry.has(name) ? undefined : hints.get(name);
+}
+
 export function setBackend(name: string): Backend {
   const b = registry.get(name);
   if (!b && hints.has(name)) throw new Error(`setBackend: backend "${name}" is not initialised yet; ${hints.get(name)}`);
   if (!b) throw new Error(`setBackend: unknown backend "${name}"; available: ${[...registry.keys()].join(', ')}`);
   current = b;
   currentExt = extensionsByBackend.get(name) ?? {};
+  currentKernels = null;
   return b;
 }
 
 export function backendNames(): string[] {
   return [...registry.keys()];
+}
+
+/** True when `name` is a registered backend with device storage (extension `allocDevice`). */
+export function isDeviceBackend(name: string): boolean {
+  return typeof extensionsByBackend.get(name)?.allocDevice === 'function';
+}
+
+/**
+ * The kernels an op runs on, chosen by where its operands live: the backend of the first operand
+ * on a device, else the current backend. On a device every output is allocated there and a host
+ * operand (a lifted scalar, a dropout mask, a batch of data) is uploaded; on the host every
+ * operand is a typed array.
+ */
+export interface Kernels {
+  readonly backend: Backend;
+  readonly ext: Readonly<Partial<Extensions>>;
+  /** null on the host, else the device backend's name. */
+  readonly device: string | null;
+  /** Zero-filled storage for an output of `n` elements, where this op runs. */
+  alloc(dtype: DType, n: number): Storage;
+  /** Zero-filled index storage of `n` elements, where this op runs. */
+  allocIndex(n: number): IndexStorage;
+  /** `s` where this op runs: itself, or a host array uploaded to the device. */
+  on(s: Storage): Storage;
+  /** Index storage where this op runs (an Int32Array uploaded to the device). */
+  onIndex(s: IndexStorage): IndexStorage;
+}
+
+const hostKernels = (b: Backend, ext: Partial<Extensions>): Kernels => ({
+  backend: b,
+  ext,
+  device: null,
+  alloc: allocStorage,
+  allocIndex: (n) => new Int32Array(n),
+  on(s) {
+    if (isDeviceStorage(s)) throw new Error(`${b.name}: an operand lives on ${s.device}; move it with await t.to('cpu')`);
+    return s;
+  },
+  onIndex(s) {
+    if (isDeviceStorage(s)) throw new Error(`${b.name}: indices live on ${s.device}`);
+    return s;
+  },
+});
+
+function deviceKernels(name: string): Kernels {
+  const b = registry.get(name);
+  const ext = extensionsByBackend.get(name) ?? {};
+  const allocDevice = ext.allocDevice;
+  if (!b || !allocDevice) throw new Error(`an operand lives on ${name}, which is not a registered device backend`);
+  const upload = (s: Float32Array | Int32Array, dtype: 'float32' | 'int32'): DeviceStorage => {
+    const d = allocDevice(dtype, s.length);
+    d.write(s);
+    return d;
+  };
+  return {
+    backend: b,
+    ext,
+    device: name,
+    alloc(dtype, n) {
+      if (dtype !== 'float32') throw new TypeError(`${name} holds float32 tensors, not ${dtype}; convert with .to('float32')`);
+      return allocDevice('float32', n);
+    },
+    allocIndex: (n) => allocDevice('int32', n),
+    on(s) {
+      if (!isDeviceStorage(s)) {
+        if (!(s instanceof Float32Array)) throw new TypeError(`${name} holds float32 tensors, not float64; convert with .to('float32')`);
+        return upload(s, 'float32');
+      }
+      if (s.device !== name) throw new Error(`operands live on ${name} and ${s.device}; move one of them`);
+      return s;
+    },
+    onIndex(s) {
+      if (!isDeviceStorage(s)) return upload(s, 'int32');
+      if (s.device !== name) throw new Error(`operands live on ${name} and ${s.device}; move one of them`);
+      return s;
+    },
+  };
+}
+
+let currentKernels: Kernels | null = null;
+const deviceKernelCache = new Map<string, Kernels>();
+
+/** See `Kernels`: the device of the first operand on one, else the current backend. */
+export function kernelsFor(...operands: (Storage | IndexStorage | null | undefined)[]): Kernels {
+  for (const s of operands) {
+    if (s && isDeviceStorage(s)) {
+      let k = deviceKernelCache.get(s.device);
+      if (!k) deviceKernelCache.set(s.device, (k = deviceKernels(s.device)));
+      return k;
+    }
+  }
+  const b = backend();
+  if (currentKernels?.backend !== b) {
+    currentKernels = isDeviceBackend(b.name) ? deviceKernels(b.name) : hostKernels(b, currentExt);
+  }
+  return currentKernels;
 }

@@ -6,9 +6,9 @@
  * (…Direct) stay as the definition the unfolded versions are tested against.
  */
 import type { Conv2dGeometry, PoolGeometry } from './backend.js';
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 
-export function conv2dDirect(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
+export function conv2dDirect(x: HostStorage, w: HostStorage, out: HostStorage, g: Conv2dGeometry): void {
   const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
   out.fill(0);
   for (let b = 0; b < n; b++)
@@ -35,7 +35,7 @@ export function conv2dDirect(x: Storage, w: Storage, out: Storage, g: Conv2dGeom
     }
 }
 
-export function conv2dBackwardInputDirect(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
+export function conv2dBackwardInputDirect(gy: HostStorage, w: HostStorage, gx: HostStorage, g: Conv2dGeometry): void {
   const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
   gx.fill(0);
   for (let b = 0; b < n; b++)
@@ -62,7 +62,7 @@ export function conv2dBackwardInputDirect(gy: Storage, w: Storage, gx: Storage, 
     }
 }
 
-export function conv2dBackwardWeightDirect(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void {
+export function conv2dBackwardWeightDirect(x: HostStorage, gy: HostStorage, gw: HostStorage, g: Conv2dGeometry): void {
   const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
   gw.fill(0);
   for (let b = 0; b < n; b++)
@@ -91,12 +91,12 @@ export function conv2dBackwardWeightDirect(x: Storage, gy: Storage, gw: Storage,
 
 // ---------------------------------------------------------------- im2col versions
 
-function newLike(s: Storage, n: number): Storage {
+function newLike(s: HostStorage, n: number): HostStorage {
   return s instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
 /** cols[(ci·kh + i)·kw + j, y·ow + x] = x[b, ci, y·sH − pH + i, x·sW − pW + j] (0 outside). */
-function im2col(x: Storage, b: number, cols: Storage, g: Conv2dGeometry): void {
+function im2col(x: HostStorage, b: number, cols: HostStorage, g: Conv2dGeometry): void {
   const { c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
   const P = oh * ow;
   for (let ci = 0; ci < c; ci++) {
@@ -121,7 +121,7 @@ function im2col(x: Storage, b: number, cols: Storage, g: Conv2dGeometry): void {
 }
 
 /** The adjoint of im2col: adds every column entry back into its input position. */
-function col2imAdd(cols: Storage, b: number, gx: Storage, g: Conv2dGeometry): void {
+function col2imAdd(cols: HostStorage, b: number, gx: HostStorage, g: Conv2dGeometry): void {
   const { c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
   const P = oh * ow;
   for (let ci = 0; ci < c; ci++) {
@@ -142,7 +142,7 @@ function col2imAdd(cols: Storage, b: number, gx: Storage, g: Conv2dGeometry): vo
 }
 
 /** out[b, o, :] = Σ_p w[o, p]·cols[p, :], p over (ci, i, j). */
-export function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
+export function conv2d(x: HostStorage, w: HostStorage, out: HostStorage, g: Conv2dGeometry): void {
   const { n, c, k, kh, kw, oh, ow } = g;
   const P = oh * ow,
     Q = c * kh * kw;
@@ -163,7 +163,7 @@ export function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry):
 }
 
 /** gcols[p, :] = Σ_o w[o, p]·gy[b, o, :], then col2im. */
-export function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Conv2dGeometry): void {
+export function conv2dBackwardInput(gy: HostStorage, w: HostStorage, gx: HostStorage, g: Conv2dGeometry): void {
   const { n, c, k, kh, kw, oh, ow } = g;
   const P = oh * ow,
     Q = c * kh * kw;
@@ -185,7 +185,7 @@ export function conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, g: Con
 }
 
 /** gw[o, p] = Σ_b gy[b, o, :]·cols_b[p, :]. */
-export function conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, g: Conv2dGeometry): void {
+export function conv2dBackwardWeight(x: HostStorage, gy: HostStorage, gw: HostStorage, g: Conv2dGeometry): void {
   const { n, c, k, kh, kw, oh, ow } = g;
   const P = oh * ow,
     Q = c * kh * kw;
@@ -214,7 +214,7 @@ export type { PoolGeometry } from './backend.js';
  * Max pooling: each window's maximum and its offset within its input plane, as PyTorch picks it:
  * padding is −∞, the first maximum in row-major order wins, a NaN wins (the last one).
  */
-export function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void {
+export function maxPool2d(x: HostStorage, out: HostStorage, idx: Int32Array, g: PoolGeometry): void {
   const { n, c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
   for (let pl = 0; pl < n * c; pl++) {
     const xb = pl * h * W;
@@ -247,7 +247,7 @@ export function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeom
  * gather. An index outside [0, inPlane) is skipped, as the wasm kernel must (it would write into
  * other memory).
  */
-export function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void {
+export function scatterPlanes(gy: HostStorage, idx: Int32Array, gx: HostStorage, planes: number, inPlane: number, outPlane: number): void {
   gx.fill(0);
   for (let pl = 0; pl < planes; pl++) {
     const ib = pl * inPlane,
@@ -273,7 +273,7 @@ function avgWindow(g: PoolGeometry, y: number, xx: number, inclPad: boolean): [n
 }
 
 /** PyTorch's avg_pool2d (ceil_mode false): the divisor counts padded cells when `inclPad`. */
-export function avgPool2dForward(x: Storage, out: Storage, g: PoolGeometry, inclPad: boolean): void {
+export function avgPool2dForward(x: HostStorage, out: HostStorage, g: PoolGeometry, inclPad: boolean): void {
   const { n, c, h, w: W, oh, ow } = g;
   for (let pl = 0; pl < n * c; pl++) {
     const xb = pl * h * W,
@@ -289,7 +289,7 @@ export function avgPool2dForward(x: Storage, out: Storage, g: PoolGeometry, incl
 }
 
 /** The transpose of avgPool2dForward (its backward): spreads each output gradient over its window. */
-export function avgPool2dAdjoint(gy: Storage, gx: Storage, g: PoolGeometry, inclPad: boolean): void {
+export function avgPool2dAdjoint(gy: HostStorage, gx: HostStorage, g: PoolGeometry, inclPad: boolean): void {
   const { n, c, h, w: W, oh, ow } = g;
   gx.fill(0);
   for (let pl = 0; pl < n * c; pl++) {

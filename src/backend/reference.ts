@@ -12,7 +12,7 @@ import {
   avgPool2dForward,
   avgPool2dAdjoint,
 } from './reference-conv.js';
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { type Shape, sizeOf, stridesOf } from '../tensor/shape.js';
 
 const binFns: Record<BinaryOp, (x: number, y: number) => number> = {
@@ -56,7 +56,7 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return out;
 }
 
-function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void {
+function binary(op: BinaryOp, a: HostStorage, aShape: Shape, b: HostStorage, bShape: Shape, out: HostStorage, outShape: Shape): void {
   const n = out.length;
   // Fast paths: same shape, or one side a single number.
   if (a.length === n && b.length === n) {
@@ -128,7 +128,7 @@ function binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Sha
   }
 }
 
-function unary(op: UnaryOp, a: Storage, out: Storage): void {
+function unary(op: UnaryOp, a: HostStorage, out: HostStorage): void {
   const n = a.length;
   switch (op) {
     case 'relu':
@@ -148,7 +148,7 @@ function unary(op: UnaryOp, a: Storage, out: Storage): void {
   for (let i = 0; i < n; i++) out[i] = f(a[i]);
 }
 
-function sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void {
+function sum(a: HostStorage, shape: Shape, axes: readonly number[], out: HostStorage): void {
   const rank = shape.length;
   const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const so = broadcastStrides(outShape, shape); // 0 on reduced axes
@@ -181,7 +181,7 @@ function sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): v
   }
 }
 
-function max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Array | null): void {
+function max(a: HostStorage, shape: Shape, axis: number, out: HostStorage, arg: Int32Array | null): void {
   const outer = sizeOf(shape.slice(0, axis));
   const len = shape[axis];
   const inner = sizeOf(shape.slice(axis + 1));
@@ -203,7 +203,7 @@ function max(a: Storage, shape: Shape, axis: number, out: Storage, arg: Int32Arr
   }
 }
 
-function logSoftmax(a: Storage, rows: number, cols: number, out: Storage, probs: Storage | null = null): void {
+function logSoftmax(a: HostStorage, rows: number, cols: number, out: HostStorage, probs: HostStorage | null = null): void {
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     let m = -Infinity;
@@ -220,7 +220,7 @@ function logSoftmax(a: Storage, rows: number, cols: number, out: Storage, probs:
   }
 }
 
-function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
+function matmul(a: HostStorage, b: HostStorage, out: HostStorage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
   if (transB && !transA) {
     // Both operands are read along contiguous rows: out[i,j] = a[i,:]·b[j,:].
     for (let i = 0; i < m; i++) {

@@ -9,15 +9,15 @@
  *
  * The callbacks' types are structural (the trainer's fit); they take the model from the train state.
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import { checkOptions, num, type SchemaOf } from '../util/options.js';
 
 /** A copy of a model's parameter values, by name. */
-export type WeightSnapshot = Map<string, Storage>;
+export type WeightSnapshot = Map<string, HostStorage>;
 
 export function captureWeights(model: Module): WeightSnapshot {
-  return new Map(model.namedParameters().map(([n, p]) => [n, p.data.slice() as Storage]));
+  return new Map(model.namedParameters().map(([n, p]) => [n, p.data.slice() as HostStorage]));
 }
 
 /** Copy a snapshot's values into a model of the same architecture (names and sizes must match). */

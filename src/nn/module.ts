@@ -6,7 +6,9 @@
  * a forgotten model.eval().
  */
 import { Tensor, allocStorage } from '../tensor/tensor.js';
-import { extension } from '../backend/backend.js';
+import { extension, kernelsFor } from '../backend/backend.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { moveTensor } from '../autograd/device.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 
@@ -76,7 +78,24 @@ export abstract class Module {
     return this.parameters().reduce((n, p) => n + p.size, 0);
   }
 
-  /** Parameters as plain JSON. */
+  /**
+   * Moves every parameter (and its gradient) to `device` in place — 'cpu', or a device backend
+   * such as 'webgpu' (PyTorch's `module.to(device)`); an optimizer's state is created where its
+   * parameter lives at the first step. Resolves to the module.
+   */
+  async to(device: string): Promise<this> {
+    for (const [, p] of this.namedParameters()) await moveTensor(p, device);
+    return this;
+  }
+
+  /** stateDict() on any device: parameters on a device are read back first. */
+  async readStateDict(): Promise<Record<string, StateEntry<number[]>>> {
+    const sd: Record<string, StateEntry<number[]>> = {};
+    for (const [n, p] of this.namedParameters()) sd[n] = { shape: [...p.shape], data: Array.from(await p.read()) };
+    return sd;
+  }
+
+  /** Parameters as plain JSON (host parameters; readStateDict() reads a device's). */
   stateDict(): Record<string, StateEntry<number[]>> {
     const sd: Record<string, StateEntry<number[]>> = {};
     for (const [n, p] of this.namedParameters()) sd[n] = { shape: [...p.shape], data: Array.from(p.data) };
@@ -93,7 +112,9 @@ export abstract class Module {
         throw new ShapeError(`loadStateDict: parameter "${n}" has shape ${fmtShape(p.shape)}, state has ${fmtShape(e.shape)}`);
       if (e.data.length !== p.size)
         throw new ShapeError(`loadStateDict: parameter "${n}" needs ${p.size} values, state has ${e.data.length}`);
-      p.data.set(e.data);
+      // a parameter on a device takes the values as an upload, ordered with its queue
+      if (isDeviceStorage(p.storage)) p.storage.write(Float32Array.from(e.data));
+      else p.data.set(e.data);
     }
     const known = new Set(named.map(([n]) => n));
     const extra = Object.keys(sd).filter((k) => !known.has(k));
@@ -131,7 +152,9 @@ export function parameter(shape: number[], dtype: 'float32' | 'float64', init: (
   );
   // A parameter lives as long as its model, so a backend with its own memory may keep it there
   // (wasm: the products and the fused optimizer step then read it in place, with no copies).
-  const t = new Tensor(extension('allocLike')?.(js) ?? js, shape, true);
+  // (a device backend's memory is not: a model is built on the host and moved with Module.to)
+  const home = kernelsFor().device ? null : extension('allocLike')?.(js);
+  const t = new Tensor(home && !isDeviceStorage(home) ? home : js, shape, true);
   init(t);
   return t;
 }

@@ -12,7 +12,8 @@
  * current backend and which fall back, with how many parameter updates took each path.
  */
 import type { Storage } from '../tensor/tensor.js';
-import { backend, extension, extensionsOf, type ExtensionName, type Extensions } from '../backend/index.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { backend, extension, extensionsOf, kernelsFor, type ExtensionName, type Extensions } from '../backend/index.js';
 import type { BaseHyper, ParamState } from './optimizer.js';
 import type { AdamOptions, AdamState } from './adam.js';
 import type { SGDOptions, SGDState } from './sgd.js';
@@ -44,16 +45,24 @@ export function registerAcceleration<H extends BaseHyper, S extends ParamState, 
 }
 
 /**
- * Runs the first registered fused update of `rule` that the current backend implements and that
+ * Runs the first registered fused update of `rule` that the backend implements (`ext`: the
+ * extensions of the backend where the parameter lives; default the current backend's) and that
  * accepts these options and arrays; false (nothing changed) when none does. Counts either way.
  */
-export function acceleratedStep(rule: string, param: Storage, grad: Storage, state: ParamState, h: BaseHyper): boolean {
+export function acceleratedStep(
+  rule: string,
+  param: Storage,
+  grad: Storage,
+  state: ParamState,
+  h: BaseHyper,
+  ext?: Readonly<Partial<Extensions>>,
+): boolean {
   let c = counts.get(rule);
   if (!c) counts.set(rule, (c = { fused: 0, pure: 0 }));
   const list = table.get(rule);
   if (list) {
     for (const a of list) {
-      const kernel = extension(a.extension);
+      const kernel = ext ? ext[a.extension] : extension(a.extension);
       if (kernel && a.accepts(h, param, grad, state) && a.step(kernel, param, grad, state, h)) {
         c.fused++;
         return true;
@@ -62,6 +71,19 @@ export function acceleratedStep(rule: string, param: Storage, grad: Storage, sta
   }
   c.pure++;
   return false;
+}
+
+/** True when some fused update of `rule` runs on a backend with extensions `ext` (for some options). */
+export function hasAcceleration(rule: string, ext: Readonly<Partial<Extensions>>): boolean {
+  return (table.get(rule) ?? []).some((a) => typeof ext[a.extension] === 'function');
+}
+
+/** The rules with a fused update on a backend with extensions `ext`, and what each covers, as text. */
+export function deviceRulesText(ext: Readonly<Partial<Extensions>>): string {
+  const rows: string[] = [];
+  for (const list of table.values())
+    for (const a of list) if (typeof ext[a.extension] === 'function') rows.push(`${a.rule} (${a.supports})`);
+  return rows.length ? rows.join('; ') : 'none';
 }
 
 export interface AccelerationRow {
@@ -104,10 +126,12 @@ export function formatAccelerationInfo(): string {
 
 // ---- the fused updates of this library --------------------------------------------------------
 
-const f32 = (...xs: (Storage | null | undefined)[]): boolean => xs.every((x) => x == null || x instanceof Float32Array);
+const f32 = (...xs: (Storage | null | undefined)[]): boolean =>
+  xs.every((x) => x == null || x instanceof Float32Array || (isDeviceStorage(x) && x.dtype === 'float32'));
 
-/** A zeroed buffer like `p`, in the backend's memory when it keeps `p` there. */
+/** A zeroed buffer like `p`, on its device or in the backend's memory when it keeps `p` there. */
 function stateLike(p: Storage): Storage {
+  if (isDeviceStorage(p)) return kernelsFor(p).alloc('float32', p.length);
   return extension('allocLike')?.(p) ?? (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length));
 }
 
@@ -120,7 +144,8 @@ function adamLike(rule: string, decoupled: boolean): Acceleration<AdamOptions, A
     step(kernel, p, g, s, h) {
       const t = s.step + 1;
       const created = h.amsgrad && !s.maxExpAvgSq;
-      const vMax = h.amsgrad ? (s.maxExpAvgSq ??= stateLike(p)) : null;
+      // state of a parameter on a device is device storage under the rule's (host) state type
+      const vMax = h.amsgrad ? (s.maxExpAvgSq ??= stateLike(p) as AdamState['expAvg']) : null;
       const [beta1, beta2] = h.betas;
       if (
         !kernel(p, g, s.expAvg, s.expAvgSq, vMax, {
@@ -157,7 +182,7 @@ registerAcceleration<SGDOptions, SGDState, 'sgdStep'>({
     const first = !s.momentumBuffer;
     const b = s.momentumBuffer ?? stateLike(p);
     if (!kernel(p, g, b, { lr, momentum, dampening, weightDecay, nesterov, maximize, first })) return false;
-    s.momentumBuffer = b;
+    s.momentumBuffer = b as SGDState['momentumBuffer'];
     return true;
   },
 });

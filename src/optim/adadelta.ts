@@ -14,7 +14,7 @@
  * "AdaDelta uses the updated E[g²]"); the paper has no η, PyTorch's lr multiplies Δ.
  * State: step, squareAvg (v), accDelta (u).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
@@ -30,8 +30,8 @@ export interface AdadeltaOptions {
 /** Adadelta's state for one parameter (PyTorch's names, camel-cased). */
 export type AdadeltaState = {
   step: number;
-  squareAvg: Storage;
-  accDelta: Storage;
+  squareAvg: HostStorage;
+  accDelta: HostStorage;
 };
 
 export const adadeltaRule: UpdateRule<AdadeltaOptions, AdadeltaState> = {
@@ -48,7 +48,7 @@ export const adadeltaRule: UpdateRule<AdadeltaOptions, AdadeltaState> = {
   init(p) {
     return { step: 0, squareAvg: like(p), accDelta: like(p) };
   },
-  apply(p: Storage, g: Storage, s: AdadeltaState, h) {
+  apply(p: HostStorage, g: HostStorage, s: AdadeltaState, h) {
     const { lr, rho, eps, weightDecay: wd } = h;
     s.step = s.step + 1;
     const v = s.squareAvg;

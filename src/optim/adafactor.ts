@@ -34,7 +34,7 @@
  * `apply` reads the factorisation back from the state's sizes (batch = |R|·|C| / size, rows = |R| /
  * batch, columns = |C| / batch).
  */
-import { allocStorage, type Storage, type DType } from '../tensor/tensor.js';
+import { allocStorage, type HostStorage, type DType } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, spec } from '../util/options.js';
 import { like, checkBool } from './util.js';
@@ -60,7 +60,7 @@ const epsPair = spec(
 const lerp = (a: number, b: number, w: number) => (w < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w));
 
 /** Fresh state for a parameter of this shape: factored over the last two dimensions when it has two or more. */
-export function adafactorInit(p: Storage, shape: readonly number[], _h?: AdafactorOptions): ParamState {
+export function adafactorInit(p: HostStorage, shape: readonly number[], _h?: AdafactorOptions): ParamState {
   if (shape.length < 2) return { step: 0, variance: like(p) };
   const rows = shape[shape.length - 2];
   const cols = shape[shape.length - 1];
@@ -84,7 +84,7 @@ export const adafactorRule: UpdateRule<AdafactorOptions> = {
     checkBool('Adafactor', 'maximize', h.maximize);
   },
   init: (p, _h, shape) => adafactorInit(p, shape),
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: HostStorage, g: HostStorage, s: ParamState, h) {
     const { lr, beta2Decay, d, weightDecay: wd } = h;
     const n = p.length;
     if (n === 0) return;
@@ -105,8 +105,8 @@ export const adafactorRule: UpdateRule<AdafactorOptions> = {
     const u = new Float64Array(n);
     const floor = eps1 * eps1;
     if (s.rowVar !== undefined) {
-      const R = s.rowVar as Storage;
-      const C = s.colVar as Storage;
+      const R = s.rowVar as HostStorage;
+      const C = s.colVar as HostStorage;
       const batch = (R.length * C.length) / n;
       const rows = R.length / batch;
       const cols = C.length / batch;
@@ -134,7 +134,7 @@ export const adafactorRule: UpdateRule<AdafactorOptions> = {
         }
       }
     } else {
-      const V = s.variance as Storage;
+      const V = s.variance as HostStorage;
       for (let i = 0; i < n; i++) {
         const gi = sign * g[i];
         const v = lerp(V[i], gi * gi, w);

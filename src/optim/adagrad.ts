@@ -15,7 +15,7 @@
  *   - TensorFlow.js adds ε inside the root, θ ← θ − η g / √(s + ε): `epsInsideSqrt: true`.
  * State: step (t), sum (s).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
@@ -35,7 +35,7 @@ export interface AdagradOptions {
 export type AdagradState = {
   step: number;
   /** the running sum of squared gradients */
-  sum: Storage;
+  sum: HostStorage;
 };
 
 export const adagradRule: UpdateRule<AdagradOptions, AdagradState> = {
@@ -54,7 +54,7 @@ export const adagradRule: UpdateRule<AdagradOptions, AdagradState> = {
   init(p, h) {
     return { step: 0, sum: like(p, h.initialAccumulatorValue) };
   },
-  apply(p: Storage, g: Storage, s: AdagradState, h) {
+  apply(p: HostStorage, g: HostStorage, s: AdagradState, h) {
     const { lr, lrDecay, weightDecay: wd, eps } = h;
     const t = s.step + 1;
     s.step = t;

@@ -18,7 +18,7 @@
  * float64 trajectories agree to the last bits. Option `epsInsideSqrt`: θ ← θ − η m̂ / √(v̂ + ε).
  * State: step, expAvg (m), expAvgSq (v), maxExpAvgSq (if amsgrad).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
@@ -48,21 +48,21 @@ export function validateAdamLike(name: string, h: AdamOptions): void {
 export type AdamState = {
   step: number;
   /** m */
-  expAvg: Storage;
+  expAvg: HostStorage;
   /** v */
-  expAvgSq: Storage;
+  expAvgSq: HostStorage;
   /** v̂max, with amsgrad */
-  maxExpAvgSq?: Storage;
+  maxExpAvgSq?: HostStorage;
 };
 
-export function initAdamLike(p: Storage, h: AdamOptions): AdamState {
+export function initAdamLike(p: HostStorage, h: AdamOptions): AdamState {
   const s: AdamState = { step: 0, expAvg: like(p), expAvgSq: like(p) };
   if (h.amsgrad) s.maxExpAvgSq = like(p);
   return s;
 }
 
 /** One Adam step; `decoupled` makes it AdamW (θ ← θ(1 − ηλ) first, no L2 in the gradient). */
-export function adamStep(p: Storage, g: Storage, s: AdamState, h: AdamOptions, decoupled: boolean): void {
+export function adamStep(p: HostStorage, g: HostStorage, s: AdamState, h: AdamOptions, decoupled: boolean): void {
   const { lr, eps, weightDecay, amsgrad } = h;
   const [beta1, beta2] = h.betas;
   const t = s.step + 1;

@@ -12,7 +12,7 @@
  * division is safe; u needs no bias correction. Default lr 2e-3.
  * State: step, expAvg (m), expInf (u).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
@@ -28,8 +28,8 @@ export interface AdamaxOptions {
 /** Adamax's state for one parameter (PyTorch's names, camel-cased). */
 export type AdamaxState = {
   step: number;
-  expAvg: Storage;
-  expInf: Storage;
+  expAvg: HostStorage;
+  expInf: HostStorage;
 };
 
 export const adamaxRule: UpdateRule<AdamaxOptions, AdamaxState> = {
@@ -46,7 +46,7 @@ export const adamaxRule: UpdateRule<AdamaxOptions, AdamaxState> = {
   init(p) {
     return { step: 0, expAvg: like(p), expInf: like(p) };
   },
-  apply(p: Storage, g: Storage, s: AdamaxState, h) {
+  apply(p: HostStorage, g: HostStorage, s: AdamaxState, h) {
     const { lr, eps, weightDecay: wd } = h;
     const [beta1, beta2] = h.betas;
     const t = s.step + 1;

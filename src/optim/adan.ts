@@ -22,7 +22,7 @@
  * clipGradNorm_ before the step. `maximize` negates the gradient (not in the reference).
  * State: step, expAvg, expAvgSq, expAvgDiff, negPreGrad.
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, numArray } from '../util/options.js';
 import { like, checkBool } from './util.js';
@@ -54,15 +54,15 @@ export const adanRule: UpdateRule<AdanOptions> = {
   init(p) {
     return { step: 0, expAvg: like(p), expAvgSq: like(p), expAvgDiff: like(p), negPreGrad: like(p) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: HostStorage, g: HostStorage, s: ParamState, h) {
     const { lr, eps, weightDecay: wd } = h;
     const [beta1, beta2, beta3] = h.betas;
     const k = (s.step as number) + 1;
     s.step = k;
-    const m = s.expAvg as Storage;
-    const nsq = s.expAvgSq as Storage;
-    const d = s.expAvgDiff as Storage;
-    const neg = s.negPreGrad as Storage;
+    const m = s.expAvg as HostStorage;
+    const nsq = s.expAvgSq as HostStorage;
+    const d = s.expAvgDiff as HostStorage;
+    const neg = s.negPreGrad as HostStorage;
     const sign = h.maximize ? -1 : 1;
     const stepSize = lr / (1 - beta1 ** k);
     const stepSizeDiff = (lr * beta2) / (1 - beta2 ** k);

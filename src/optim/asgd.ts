@@ -22,7 +22,7 @@
  * lr = 0 leaves θ unchanged (η_t = 0); the average still follows θ.
  * State: step, eta (η_t), mu (μ_t), ax (θ̄).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
@@ -57,7 +57,7 @@ export const asgdRule: UpdateRule<ASGDOptions> = {
   init(p, h) {
     return { step: 0, eta: f32(h.lr), mu: 1, ax: like(p) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: HostStorage, g: HostStorage, s: ParamState, h) {
     const { lr, lambd, alpha, t0, weightDecay: wd } = h;
     const sign = h.maximize ? -1 : 1;
     const t = (s.step as number) + 1;
@@ -65,7 +65,7 @@ export const asgdRule: UpdateRule<ASGDOptions> = {
     const eta = s.eta as number;
     const mu = s.mu as number;
     const decay = 1 - lambd * eta;
-    const ax = s.ax as Storage;
+    const ax = s.ax as HostStorage;
     const n = p.length;
     for (let i = 0; i < n; i++) {
       const gi = sign * g[i] + wd * p[i];

@@ -5,7 +5,7 @@
  * camel-cased, as in PyTorch's param_groups, so `stateDict()` carries them with the
  * hyper-parameters; `loadStateDict` takes them back (they are not options: a constructor refuses them).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { noGrad, withGrad } from '../autograd/engine.js';
 import {
   Optimizer,
@@ -20,8 +20,8 @@ import {
 
 /** One parameter as a group step sees it. */
 export interface Slot {
-  p: Storage;
-  g: Storage;
+  p: HostStorage;
+  g: HostStorage;
   s: ParamState;
 }
 

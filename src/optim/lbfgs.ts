@@ -24,7 +24,7 @@
  *
  * Reference: Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4; Liu & Nocedal (1989).
  */
-import { type Tensor, allocStorage, type DType, type Storage } from '../tensor/tensor.js';
+import { type Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { withGrad } from '../autograd/engine.js';
 import { ClosureOptimizer, check, lossValue, type Closure, type Method, type OptimizerStateDict, type ParamsInput } from './optimizer.js';
 import { checkOptions, num, nullable, str } from '../util/options.js';
@@ -82,13 +82,13 @@ export const lbfgsRule: Method<LBFGSOptions> = {
 interface LBFGSState {
   funcEvals: number;
   nIter: number;
-  d: Storage | null;
+  d: HostStorage | null;
   t: number;
-  oldDirs: Storage[];
-  oldStps: Storage[];
+  oldDirs: HostStorage[];
+  oldStps: HostStorage[];
   ro: number[];
   hDiag: number;
-  prevFlatGrad: Storage | null;
+  prevFlatGrad: HostStorage | null;
   prevLoss: number;
 }
 
@@ -138,7 +138,7 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     return this.s.nIter;
   }
 
-  private gatherFlatGrad(): Storage {
+  private gatherFlatGrad(): HostStorage {
     const out = allocStorage(this.dtype, this.n);
     let off = 0;
     for (const p of this.params) {
@@ -152,7 +152,7 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     return out;
   }
 
-  private addGrad(t: number, d: Storage): void {
+  private addGrad(t: number, d: HostStorage): void {
     let off = 0;
     for (const p of this.params) {
       axpy(t, d, p.data, off);
@@ -160,11 +160,11 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     }
   }
 
-  private cloneParams(): Storage[] {
-    return this.params.map((p) => p.data.slice() as Storage);
+  private cloneParams(): HostStorage[] {
+    return this.params.map((p) => p.data.slice() as HostStorage);
   }
 
-  private setParams(x: Storage[]): void {
+  private setParams(x: HostStorage[]): void {
     this.params.forEach((p, i) => p.data.set(x[i]));
   }
 
@@ -211,8 +211,8 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
         hDiag = 1;
       } else {
         const g = flatGrad;
-        const pg = prevFlatGrad as Storage;
-        const dd = d as Storage;
+        const pg = prevFlatGrad as HostStorage;
+        const dd = d as HostStorage;
         const y = allocStorage(this.dtype, n);
         const s = allocStorage(this.dtype, n);
         for (let i = 0; i < n; i++) {
@@ -247,7 +247,7 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
         }
         d = r;
       }
-      if (!prevFlatGrad) prevFlatGrad = flatGrad.slice() as Storage;
+      if (!prevFlatGrad) prevFlatGrad = flatGrad.slice() as HostStorage;
       else prevFlatGrad.set(flatGrad);
       prevLoss = loss;
 
@@ -259,7 +259,7 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
       } else {
         t = lr;
       }
-      const dir = d as Storage;
+      const dir = d as HostStorage;
       const gtd = dot(flatGrad, dir);
       if (gtd > -toleranceChange) break;
 
@@ -321,7 +321,7 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
   override stateDict(): OptimizerStateDict {
     const st = this.s;
     const sd = super.stateDict();
-    const flat = (vs: Storage[]) => vs.flatMap((v) => Array.from(v));
+    const flat = (vs: HostStorage[]) => vs.flatMap((v) => Array.from(v));
     const e: Record<string, number | number[]> = { funcEvals: st.funcEvals, nIter: st.nIter };
     if (st.d) {
       Object.assign(e, {
@@ -372,7 +372,7 @@ export class LBFGS extends ClosureOptimizer<LBFGSOptions> {
     };
     const rows = (k: string, m: number) => {
       const flat = vec(k, m * n);
-      return Array.from({ length: m }, (_, i) => flat.slice(i * n, (i + 1) * n) as Storage);
+      return Array.from({ length: m }, (_, i) => flat.slice(i * n, (i + 1) * n) as HostStorage);
     };
     const s = freshState();
     s.funcEvals = e.funcEvals === undefined ? 0 : num('funcEvals');

@@ -16,7 +16,7 @@
  * The objective is a function of the step length only; the caller moves the parameters and restores
  * them. Vectors are float32 or float64 typed arrays; scalars are JS doubles.
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { dot, maxAbs } from './vec.js';
 
 // Python's built-in min/max (keep the first argument unless the second compares strictly better),
@@ -50,7 +50,7 @@ export function cubicInterpolate(
 }
 
 /** f and ∇f at x + t·d (the gradient must be a fresh array: the search keeps references to it). */
-export type DirectionalObjective = (t: number) => { f: number; g: Storage };
+export type DirectionalObjective = (t: number) => { f: number; g: HostStorage };
 
 export interface StrongWolfeOptions {
   c1?: number;
@@ -61,7 +61,7 @@ export interface StrongWolfeOptions {
 
 export interface LineSearchResult {
   f: number;
-  g: Storage;
+  g: HostStorage;
   t: number;
   evals: number;
 }
@@ -70,9 +70,9 @@ export interface LineSearchResult {
 export function strongWolfe(
   obj: DirectionalObjective,
   t: number,
-  d: Storage,
+  d: HostStorage,
   f: number,
-  g: Storage,
+  g: HostStorage,
   gtd: number,
   opts: StrongWolfeOptions = {},
 ): LineSearchResult {
@@ -94,7 +94,7 @@ export function strongWolfe(
   let lsIter = 0;
   let bracket: number[] = [];
   let bracketF: number[] = [];
-  let bracketG: Storage[] = [];
+  let bracketG: HostStorage[] = [];
   let bracketGtd: number[] = [];
 
   // Bracketing phase.

@@ -15,7 +15,7 @@
  * for the update uses β1, the stored momentum β2 — the two are different on purpose.
  * State: expAvg (m).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
@@ -30,7 +30,7 @@ export interface LionOptions {
 /** Lion's state for one parameter (PyTorch's names, camel-cased). */
 export type LionState = {
   step: number;
-  expAvg: Storage;
+  expAvg: HostStorage;
 };
 
 export const lionRule: UpdateRule<LionOptions, LionState> = {
@@ -46,7 +46,7 @@ export const lionRule: UpdateRule<LionOptions, LionState> = {
   init(p) {
     return { step: 0, expAvg: like(p) };
   },
-  apply(p: Storage, g: Storage, s: LionState, h) {
+  apply(p: HostStorage, g: HostStorage, s: LionState, h) {
     const { lr, weightDecay: wd } = h;
     const [beta1, beta2] = h.betas;
     s.step = s.step + 1;

@@ -17,7 +17,7 @@
  * after each synchronisation (that code swaps φ in for evaluation).
  * State: slow (φ) per parameter; counter `step` (base steps since the last synchronisation).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/engine.js';
 import { num } from '../util/options.js';
 import { check, checkNonNeg, type AnyOptimizer, type Closure, type UpdateRule } from './optimizer.js';
@@ -44,7 +44,7 @@ export const lookaheadRule: UpdateRule<LookaheadOptions> = {
     check('Lookahead', 'alpha', h.alpha, typeof h.alpha === 'number' && h.alpha > 0 && h.alpha <= 1, 'in (0, 1]');
   },
   init(p) {
-    return { slow: p.slice() as Storage };
+    return { slow: p.slice() as HostStorage };
   },
   apply() {
     throw new Error('Lookahead: step() the wrapper, not its rule');
@@ -90,7 +90,7 @@ export class Lookahead extends WrapperOptimizer<LookaheadOptions> {
     for (const g of this.paramGroups) {
       const a = g.alpha;
       for (const p of g.params) {
-        const slow = this.state.get(this.nameOf(p))!.slow as Storage;
+        const slow = this.state.get(this.nameOf(p))!.slow as HostStorage;
         const w = p.data;
         for (let i = 0; i < w.length; i++) {
           const v = w[i] * a + (1 - a) * slow[i];

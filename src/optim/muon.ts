@@ -44,7 +44,7 @@
  * A Muon group refuses a parameter with fewer than two dimensions (RangeError naming it).
  * State: momentumBuffer (Muon groups); step, expAvg, expAvgSq (AdamW groups); rows, cols.
  */
-import type { Storage, Tensor } from '../tensor/tensor.js';
+import type { HostStorage, Tensor } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, numArray, numPair, oneOf } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
@@ -265,10 +265,10 @@ export function adjustedLr(lr: number, rows: number, cols: number, fn: MuonAdjus
   return lr;
 }
 
-function muonStep(p: Storage, g: Storage, s: ParamState, h: MuonOptions): void {
+function muonStep(p: HostStorage, g: HostStorage, s: ParamState, h: MuonOptions): void {
   const rows = s.rows as number;
   const cols = s.cols as number;
-  const buf = s.momentumBuffer as Storage;
+  const buf = s.momentumBuffer as HostStorage;
   const beta = h.momentum;
   const n = p.length;
   const u = new Float64Array(n);
@@ -286,12 +286,12 @@ function muonStep(p: Storage, g: Storage, s: ParamState, h: MuonOptions): void {
   for (let i = 0; i < n; i++) p[i] = p[i] * shrink - step * o[i];
 }
 
-function adamwAuxStep(p: Storage, g: Storage, s: ParamState, h: MuonOptions): void {
+function adamwAuxStep(p: HostStorage, g: HostStorage, s: ParamState, h: MuonOptions): void {
   const [beta1, beta2] = h.betas;
   const t = (s.step as number) + 1;
   s.step = t;
-  const m = s.expAvg as Storage;
-  const v = s.expAvgSq as Storage;
+  const m = s.expAvg as HostStorage;
+  const v = s.expAvgSq as HostStorage;
   const bc1 = 1 - beta1 ** t;
   const bc2 = 1 - beta2 ** t;
   const shrink = 1 - h.lr * h.weightDecay;
@@ -307,7 +307,7 @@ function adamwAuxStep(p: Storage, g: Storage, s: ParamState, h: MuonOptions): vo
  * The state of a parameter of this shape in a group of these options (rows, cols from its shape);
  * a Muon group refuses a parameter with fewer than two dimensions.
  */
-export function muonInit(p: Storage, shape: readonly number[], h: MuonOptions, name = 'a parameter'): ParamState {
+export function muonInit(p: HostStorage, shape: readonly number[], h: MuonOptions, name = 'a parameter'): ParamState {
   if (h.useMuon && shape.length < 2) {
     throw new RangeError(
       `Muon: parameter "${name}" has shape [${shape.join(', ')}]; Muon orthogonalises matrices (2-D or more, a conv filter flattened), so give it a group with useMuon: false (muonParamGroups does)`,

@@ -28,7 +28,7 @@
  * (checked against torch 2.6 by tools/golden_torch2_optim.py).
  * State: step, muProduct (Π), expAvg (m), expAvgSq (v).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
@@ -53,8 +53,8 @@ export type NAdamState = {
   step: number;
   /** ∏ μ_i so far, in float32 as PyTorch keeps it */
   muProduct: number;
-  expAvg: Storage;
-  expAvgSq: Storage;
+  expAvg: HostStorage;
+  expAvgSq: HostStorage;
 };
 
 export const nadamRule: UpdateRule<NAdamOptions, NAdamState> = {
@@ -92,7 +92,7 @@ export const nadamRule: UpdateRule<NAdamOptions, NAdamState> = {
   init(p) {
     return { step: 0, muProduct: 1, expAvg: like(p), expAvgSq: like(p) };
   },
-  apply(p: Storage, g: Storage, s: NAdamState, h) {
+  apply(p: HostStorage, g: HostStorage, s: NAdamState, h) {
     const { lr, eps, momentumDecay: psi } = h;
     const wd = h.decoupledWeightDecay ? 0 : h.weightDecay;
     const shrink = h.decoupledWeightDecay ? 1 - lr * h.weightDecay : 1;

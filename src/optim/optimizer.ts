@@ -22,13 +22,18 @@
  * RangeError naming the nearest valid one (`learningRate` → lr, `weight_decay` → weightDecay), a
  * wrong type a TypeError, before the rule's own range checks.
  */
-import { Tensor, allocStorage, type Storage, type DType } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type HostStorage, type Storage, type DType } from '../tensor/tensor.js';
 import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
-import { extension } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
+import { extension, kernelsFor, type Extensions } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
+import { isDeviceStorage } from '../tensor/device.js';
 import { bool, checkOptions, type SchemaOf } from '../util/options.js';
-import { acceleratedStep } from './accelerated.js';
+import { acceleratedStep, deviceRulesText, hasAcceleration } from './accelerated.js';
 
-/** One entry of a parameter's optimizer state: a count or a buffer of the parameter's length. */
+/**
+ * One entry of a parameter's optimizer state: a count or a buffer of the parameter's length. A rule
+ * reads host arrays (its state type says HostStorage); the state of a parameter on a device lives
+ * there too (DeviceStorage), where only the acceleration table's fused updates touch it.
+ */
 export type StateValue = number | Storage;
 /** The shape every rule's state has (optional entries are created when first needed). */
 export type ParamState = Record<string, StateValue | undefined>;
@@ -58,19 +63,19 @@ export interface UpdateRule<H extends BaseHyper, S extends ParamState = ParamSta
    * ignore it, a rule whose state is not elementwise (Adafactor's factors, Muon's matrix, SOAP's
    * modes) sizes and records its state from it.
    */
-  init(param: Storage, h: H, shape: readonly number[]): S;
-  apply(param: Storage, grad: Storage, state: S, h: H): void;
+  init(param: HostStorage, h: H, shape: readonly number[]): S;
+  apply(param: HostStorage, grad: HostStorage, state: S, h: H): void;
 }
 
 /** The rule as a pure function: inputs are left untouched, new values are returned. */
 export function pureUpdate<H extends BaseHyper, S extends ParamState>(
   rule: UpdateRule<H, S>,
-  param: Storage,
-  grad: Storage,
+  param: HostStorage,
+  grad: HostStorage,
   state: S,
   h: H,
-): { param: Storage; state: S } {
-  const p = param.slice() as Storage;
+): { param: HostStorage; state: S } {
+  const p = param.slice() as HostStorage;
   const s = cloneState(state);
   rule.apply(p, grad, s, h);
   return { param: p, state: s };
@@ -78,8 +83,14 @@ export function pureUpdate<H extends BaseHyper, S extends ParamState>(
 
 export function cloneState<S extends ParamState>(s: S): S {
   const out: ParamState = {};
-  for (const [k, v] of Object.entries(s)) if (v !== undefined) out[k] = typeof v === 'number' ? v : (v.slice() as Storage);
+  for (const [k, v] of Object.entries(s)) if (v !== undefined) out[k] = typeof v === 'number' ? v : (hostState(v).slice() as HostStorage);
   return out as S;
+}
+
+/** A state array as host values (a rule's state); state on a device is read with readStateDict(). */
+function hostState(v: Storage): HostStorage {
+  if (isDeviceStorage(v)) throw new Error(`optimizer state lives on ${v.device}; read it with await optimizer.readStateDict()`);
+  return v;
 }
 
 /** Validation helpers: every message names the optimizer, the option, the range and the value. */
@@ -177,6 +188,11 @@ export abstract class OptimizerBase<H extends BaseHyper> {
 
   abstract loadStateDict(sd: OptimizerStateDict): void;
 
+  /** stateDict() for state on any backend: state on a device is read back first (asynchronously). */
+  async readStateDict(): Promise<OptimizerStateDict> {
+    return this.stateDict();
+  }
+
   /**
    * Forget gradients: PyTorch's zero_grad(set_to_none=True), its default since 2.0. With
    * `{ setToNone: false }` (PyTorch 1.x's default) each existing `.grad` is kept and zeroed, and
@@ -232,33 +248,58 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
   step(closure?: Closure): number | undefined {
     const loss = closure ? lossValue(this.rule.name, withGrad(true, closure)) : undefined;
     const rule = this.rule;
+    let where = this.paramGroups[0].params[0].storage;
     const all = () => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
           if (!p.grad) continue;
           const name = this.nameOf(p);
+          const device = isDeviceStorage(p.storage) ? kernelsFor(p.storage) : null;
+          // a parameter on a device runs a fused update there or nothing: no silent host path
+          if (device && !hasAcceleration(rule.name, device.ext))
+            throw new Error(deviceRuleError(rule.name, name, device.device!, device.ext));
           let s = this.state.get(name);
           if (!s) {
-            s = homeState(rule.init(p.data, g, p.shape), p.data);
+            // the rule sizes its state from a zero host array of the parameter's length; homeState moves it
+            s = homeState(rule.init(device ? allocStorage(p.dtype, p.size) : p.data, g, p.shape), p.storage);
             this.state.set(name, s);
-          }
+          } else followParameter(rule.name, name, s, p.storage);
           // a fused update where one is registered for this rule, these options and dtypes; else the rule
-          if (!acceleratedStep(rule.name, p.data, p.grad.data, s, g)) rule.apply(p.data, p.grad.data, s, g);
+          if (acceleratedStep(rule.name, p.storage, p.grad.storage, s, g, device?.ext)) continue;
+          if (device) throw new Error(deviceRuleError(rule.name, name, device.device!, device.ext));
+          rule.apply(p.data, p.grad.data, s, g);
         }
       }
     };
+    for (const g of this.paramGroups) for (const p of g.params) if (p.grad) where = p.storage;
     // every parameter's update in one backend job where the backend can (wasm: one threaded call)
-    const batch = extension('batchUpdates');
+    const batch = kernelsFor(where).ext.batchUpdates;
     noGrad(() => (batch ? batch(all) : all()));
     return loss;
   }
 
+  override async readStateDict(): Promise<OptimizerStateDict> {
+    const sd = this.stateDictWith((v) => (isDeviceStorage(v) ? null : Array.from(v)));
+    for (const [name, s] of this.state) {
+      for (const [k, v] of Object.entries(s)) if (v !== undefined && isDeviceStorage(v)) sd.state[name][k] = Array.from(await v.read());
+    }
+    return sd;
+  }
+
   /** State and hyper-parameters as plain JSON, keyed by parameter name. */
   override stateDict(): OptimizerStateDict {
+    return this.stateDictWith((v) => Array.from(hostState(v)));
+  }
+
+  private stateDictWith(array: (v: Storage) => number[] | null): OptimizerStateDict {
     const state: OptimizerStateDict['state'] = {};
     for (const [name, s] of this.state) {
       const e: Record<string, number | number[]> = {};
-      for (const [k, v] of Object.entries(s)) if (v !== undefined) e[k] = typeof v === 'number' ? v : Array.from(v);
+      for (const [k, v] of Object.entries(s)) {
+        if (v === undefined) continue;
+        const a = typeof v === 'number' ? v : array(v);
+        if (a !== null) e[k] = a;
+      }
       state[name] = e;
     }
     return { ...super.stateDict(), state };
@@ -281,7 +322,7 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
       if (!found) throw new Error(`loadStateDict: state names unknown parameter "${name}"`);
       const [p, g] = found;
       // an array the rule's init sizes (Adafactor's factors) has that length; any other, the parameter's
-      const fresh: ParamState = this.rule.init(p.data, g, p.shape);
+      const fresh: ParamState = this.rule.init(isDeviceStorage(p.storage) ? allocStorage(p.dtype, p.size) : p.data, g, p.shape);
       const s: ParamState = {};
       for (const [k, v] of Object.entries(e)) {
         if (typeof v === 'number') s[k] = v;
@@ -296,7 +337,7 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
         }
       }
       // the entries are the rule's own names (stateDict wrote them from an S); the rule reads them
-      loaded.set(name, homeState(s as S, p.data));
+      loaded.set(name, homeState(s as S, p.storage));
     }
     this.state.clear();
     for (const [name, s] of loaded) this.state.set(name, s);
@@ -318,34 +359,69 @@ function zeroGrads(owner: string, groups: readonly { params: Tensor[] }[], opts:
         p.grad = null;
         continue;
       }
-      if (p.grad.node || !isGradBuffer(p.grad)) {
-        // first time: a buffer of our own, in the backend's memory when the parameter is there
-        const data = extension('allocLike')?.(p.data) ?? allocStorage(p.dtype, p.size);
+      const k = isDeviceStorage(p.storage) ? kernelsFor(p.storage) : null;
+      if (p.grad.node || !isGradBuffer(p.grad) || (k && !k.ext.zero?.(p.grad.storage))) {
+        // first time (or a device without `zero`): a buffer of our own, where the parameter lives
+        const data = k ? k.alloc(p.dtype, p.size) : (hostHome(p.data) ?? allocStorage(p.dtype, p.size));
         p.grad = new Tensor(data, p.shape);
         keepGradBuffer(p.grad);
-      } else if (!extension('zero')?.(p.grad.data)) p.grad.data.fill(0);
+      } else if (!k && !extension('zero')?.(p.grad.data)) p.grad.data.fill(0);
     }
   }
 }
 
 /**
- * State arrays of the parameter's length moved into the backend's own memory where it keeps the
- * parameter there (extension `allocLike`; wasm: a fused update then copies no state). Values are
- * unchanged; the rule itself allocates plain typed arrays.
+ * State arrays moved to where the parameter lives. On a device every array goes there (the
+ * fused update reads them there). On the host, arrays of the parameter's length go into the
+ * backend's own memory where it keeps the parameter there (extension `allocLike`; wasm: a fused
+ * update then copies no state). Values are unchanged; the rule itself allocates plain typed arrays.
  */
 function homeState<S extends ParamState>(s: S, p: Storage): S {
-  const allocLike = extension('allocLike');
-  if (!allocLike) return s;
   const out: ParamState = s;
+  if (isDeviceStorage(p)) {
+    const k = kernelsFor(p);
+    for (const [key, v] of Object.entries(s)) if (v !== undefined && typeof v !== 'number') out[key] = k.on(v);
+    return s;
+  }
   for (const [k, v] of Object.entries(s)) {
     if (v === undefined || typeof v === 'number' || v.length !== p.length) continue;
-    const home = allocLike(p);
+    const home = hostHome(p);
     if (home) {
-      home.set(v);
+      home.set(hostState(v));
       out[k] = home;
     }
   }
   return s;
+}
+
+/** Zeroed storage like host array `p` in the current host backend's own memory (extension `allocLike`), or null. */
+function hostHome(p: HostStorage): HostStorage | null {
+  const home = kernelsFor().device ? null : extension('allocLike')?.(p);
+  return home && !isDeviceStorage(home) ? home : null;
+}
+
+/**
+ * State made before its parameter moved (Module.to): state on the host follows a parameter to its
+ * device (an upload); state on a device cannot come back synchronously, so a host parameter with
+ * device state is an error naming the way out.
+ */
+function followParameter(rule: string, name: string, s: ParamState, p: Storage): void {
+  const device = isDeviceStorage(p) ? p.device : null;
+  for (const [k, v] of Object.entries(s)) {
+    if (v === undefined || typeof v === 'number') continue;
+    const at = isDeviceStorage(v) ? v.device : null;
+    if (at === device) continue;
+    if (device && !at) s[k] = kernelsFor(p).on(v);
+    else
+      throw new Error(
+        `${rule}: the state of parameter "${name}" lives on ${at} but the parameter on ${device ?? 'the host'}; move the model back, or carry the state over with loadStateDict(await optimizer.readStateDict())`,
+      );
+  }
+}
+
+/** The message of a rule asked to update a parameter on a device where it has no fused update. */
+function deviceRuleError(rule: string, param: string, device: string, ext: Readonly<Partial<Extensions>>): string {
+  return `${rule}: parameter "${param}" lives on ${device}, where ${rule} with these options has no fused update (its rule runs on the host only); optimizers that run on ${device}: ${deviceRulesText(ext)}`;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -19,7 +19,7 @@
  * `maximize` are PyTorch 2's (checked against torch 2.6 by tools/golden_torch2_optim.py).
  * State: step, expAvg (m), expAvgSq (v).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
@@ -37,8 +37,8 @@ export interface RAdamOptions {
 /** RAdam's state for one parameter (PyTorch's names, camel-cased). */
 export type RAdamState = {
   step: number;
-  expAvg: Storage;
-  expAvgSq: Storage;
+  expAvg: HostStorage;
+  expAvgSq: HostStorage;
 };
 
 export const radamRule: UpdateRule<RAdamOptions, RAdamState> = {
@@ -56,7 +56,7 @@ export const radamRule: UpdateRule<RAdamOptions, RAdamState> = {
   init(p) {
     return { step: 0, expAvg: like(p), expAvgSq: like(p) };
   },
-  apply(p: Storage, g: Storage, s: RAdamState, h) {
+  apply(p: HostStorage, g: HostStorage, s: RAdamState, h) {
     const { lr, eps } = h;
     const wd = h.decoupledWeightDecay ? 0 : h.weightDecay;
     const shrink = h.decoupledWeightDecay ? 1 - lr * h.weightDecay : 1;

@@ -18,7 +18,7 @@
  *   - `lrInsideMomentum`: b ← μ b + η g / d;  θ ← θ − b (equal to PyTorch's while η is constant).
  * State: step, squareAvg (v), momentumBuffer (b, if μ > 0), gradAvg (ḡ, if centered).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
 import { like, checkBool } from './util.js';
@@ -40,11 +40,11 @@ export interface RMSpropOptions {
 /** RMSprop's state for one parameter (PyTorch's names, camel-cased). */
 export type RMSpropState = {
   step: number;
-  squareAvg: Storage;
+  squareAvg: HostStorage;
   /** with momentum > 0 */
-  momentumBuffer?: Storage;
+  momentumBuffer?: HostStorage;
   /** when centered */
-  gradAvg?: Storage;
+  gradAvg?: HostStorage;
 };
 
 export const rmspropRule: UpdateRule<RMSpropOptions, RMSpropState> = {
@@ -88,7 +88,7 @@ export const rmspropRule: UpdateRule<RMSpropOptions, RMSpropState> = {
     if (h.centered) s.gradAvg = like(p);
     return s;
   },
-  apply(p: Storage, g: Storage, s: RMSpropState, h) {
+  apply(p: HostStorage, g: HostStorage, s: RMSpropState, h) {
     const { lr, alpha, eps, weightDecay: wd, momentum: mu, centered, epsInsideSqrt: inside } = h;
     s.step = s.step + 1;
     const v = s.squareAvg;

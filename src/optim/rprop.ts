@@ -22,7 +22,7 @@
  * (weight-backtracking); PyTorch and this file do not. PyTorch has no weight decay for Rprop; neither does
  * this file. State: step, prev (g_prev), stepSize (Δ).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
 import { like, checkBool } from './util.js';
@@ -51,13 +51,13 @@ export const rpropRule: UpdateRule<RpropOptions> = {
   init(p, h) {
     return { step: 0, prev: like(p), stepSize: like(p, h.lr) };
   },
-  apply(p: Storage, g: Storage, s: ParamState, h) {
+  apply(p: HostStorage, g: HostStorage, s: ParamState, h) {
     const [etaMinus, etaPlus] = h.etas;
     const [lo, hi] = h.stepSizes;
     const sign = h.maximize ? -1 : 1;
     s.step = (s.step as number) + 1;
-    const prev = s.prev as Storage;
-    const delta = s.stepSize as Storage;
+    const prev = s.prev as HostStorage;
+    const delta = s.stepSize as HostStorage;
     const n = p.length;
     for (let i = 0; i < n; i++) {
       let gi = sign * g[i];

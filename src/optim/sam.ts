@@ -29,7 +29,7 @@
  * device shard of the batch) is the batch's ε here, as on one device.
  */
 import { noGrad, withGrad } from '../autograd/engine.js';
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { bool, num } from '../util/options.js';
 import { checkNonNeg, lossValue, type AnyOptimizer, type Closure, type UpdateRule } from './optimizer.js';
 import { checkBool } from './util.js';
@@ -69,7 +69,7 @@ export const samRule: UpdateRule<SAMOptions> = {
 export class SAM extends WrapperOptimizer<SAMOptions> {
   /** Closure evaluations so far (2 per step). */
   evals = 0;
-  private readonly saved = new Map<string, Storage>();
+  private readonly saved = new Map<string, HostStorage>();
 
   constructor(base: AnyOptimizer, options: Partial<Omit<SAMOptions, 'lr'>> = {}) {
     super(samRule, base, options, ownSchema);
@@ -123,7 +123,7 @@ export class SAM extends WrapperOptimizer<SAMOptions> {
         if (!p.grad) continue;
         const w = p.data,
           gr = p.grad.data;
-        this.saved.set(this.nameOf(p), w.slice() as Storage);
+        this.saved.set(this.nameOf(p), w.slice() as HostStorage);
         for (let i = 0; i < w.length; i++) {
           const t = g.adaptive ? Math.abs(w[i]) + g.eta : 1;
           w[i] += t * t * gr[i] * scale;

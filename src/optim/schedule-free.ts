@@ -34,7 +34,7 @@
  * State: step, lrMax, weightSum, z, expAvgSq (AdamW). The mode is the group's `trainMode` (the
  * reference's `train_mode`), so a stateDict() taken in either mode restores that mode.
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type ParamState, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num, numPair } from '../util/options.js';
@@ -72,14 +72,14 @@ export interface ScheduleFreeState {
   step: number;
   lrMax: number;
   weightSum: number;
-  z: Storage;
-  expAvgSq?: Storage;
+  z: HostStorage;
+  expAvgSq?: HostStorage;
 }
 
 /** PyTorch's lerp a + w(b − a), in its two-branch form (exact at w = 1). */
 const lerp = (a: number, b: number, w: number) => (w < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w));
 
-const alloc = (p: Storage): Storage => (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length));
+const alloc = (p: HostStorage): HostStorage => (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length));
 
 function validateCommon(
   name: string,
@@ -130,14 +130,14 @@ export const scheduleFreeSGDRule: UpdateRule<ScheduleFreeSGDOptions> = {
     interpolation('ScheduleFreeSGD', 'momentum', h.momentum);
   },
   init(p): ParamState {
-    return { step: 0, lrMax: -1, weightSum: 0, z: p.slice() as Storage };
+    return { step: 0, lrMax: -1, weightSum: 0, z: p.slice() as HostStorage };
   },
   apply(y, g, s, h) {
     if (!h.trainMode) notInTrainMode('ScheduleFreeSGD');
     const beta = h.momentum;
     const wd = h.weightDecay;
     const { lrT, c } = advance(s, h.lr, h.warmupSteps, h.r, h.weightLrPower, () => 1);
-    const z = s.z as Storage;
+    const z = s.z as HostStorage;
     const toY = lrT * (beta * (1 - c) - 1);
     for (let i = 0; i < y.length; i++) {
       const d = g[i] + wd * y[i];
@@ -159,15 +159,15 @@ export const scheduleFreeAdamWRule: UpdateRule<ScheduleFreeAdamWOptions> = {
     checkNonNeg('ScheduleFreeAdamW', 'eps', h.eps);
   },
   init(p): ParamState {
-    return { step: 0, lrMax: -1, weightSum: 0, z: p.slice() as Storage, expAvgSq: alloc(p) };
+    return { step: 0, lrMax: -1, weightSum: 0, z: p.slice() as HostStorage, expAvgSq: alloc(p) };
   },
   apply(y, g, s, h) {
     if (!h.trainMode) notInTrainMode('ScheduleFreeAdamW');
     const [beta1, beta2] = h.betas;
     const { eps, weightDecay: wd } = h;
     const { lrT, c } = advance(s, h.lr, h.warmupSteps, h.r, h.weightLrPower, (t) => Math.sqrt(1 - beta2 ** t));
-    const z = s.z as Storage;
-    const v = s.expAvgSq as Storage;
+    const z = s.z as HostStorage;
+    const v = s.expAvgSq as HostStorage;
     const toY = lrT * (beta1 * (1 - c) - 1);
     const b2c = 1 - beta2;
     for (let i = 0; i < y.length; i++) {
@@ -194,7 +194,7 @@ export interface EvalWeights {
   eval(): void;
   train(): void;
   /** The weights to evaluate, one copy per parameter that differs (x in train mode; none in eval mode). */
-  evalWeights(): [Tensor, Storage][];
+  evalWeights(): [Tensor, HostStorage][];
 }
 
 /** True for an optimizer (or wrapper) that has eval weights. */
@@ -218,15 +218,15 @@ class ScheduleFreeBase<H extends ScheduleFreeSGDOptions | ScheduleFreeAdamWOptio
     return this.paramGroups.every((g) => g.trainMode);
   }
 
-  evalWeights(): [Tensor, Storage][] {
-    const out: [Tensor, Storage][] = [];
+  evalWeights(): [Tensor, HostStorage][] {
+    const out: [Tensor, HostStorage][] = [];
     for (const g of this.paramGroups) {
       if (!g.trainMode) continue;
       const w = 1 - 1 / betaOf(g);
       for (const p of g.params) {
-        const z = this.state.get(this.nameOf(p))?.z as Storage | undefined;
+        const z = this.state.get(this.nameOf(p))?.z as HostStorage | undefined;
         if (!z) continue;
-        const x = p.data.slice() as Storage;
+        const x = p.data.slice() as HostStorage;
         for (let i = 0; i < x.length; i++) x[i] = lerp(x[i], z[i], w);
         out.push([p, x]);
       }
@@ -240,7 +240,7 @@ class ScheduleFreeBase<H extends ScheduleFreeSGDOptions | ScheduleFreeAdamWOptio
       const beta = betaOf(g);
       const w = train ? 1 - beta : 1 - 1 / beta;
       for (const p of g.params) {
-        const z = this.state.get(this.nameOf(p))?.z as Storage | undefined;
+        const z = this.state.get(this.nameOf(p))?.z as HostStorage | undefined;
         if (!z) continue;
         const d = p.data;
         for (let i = 0; i < d.length; i++) d[i] = lerp(d[i], z[i], w);

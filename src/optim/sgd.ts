@@ -21,7 +21,7 @@
  * Reference: Polyak 1964 (heavy ball); Nesterov 1983; Sutskever, Martens, Dahl, Hinton 2013,
  * "On the importance of initialization and momentum in deep learning"; torch.optim.SGD (1.13).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { like } from './util.js';
 import { Optimizer, check, checkNonNeg, type ParamsInput, type UpdateRule } from './optimizer.js';
 import { bool, num } from '../util/options.js';
@@ -39,7 +39,7 @@ export interface SGDOptions {
 
 /** SGD's state: PyTorch's momentum_buffer, created at the first step with momentum (none without). */
 export type SGDState = {
-  momentumBuffer?: Storage;
+  momentumBuffer?: HostStorage;
 };
 
 export const sgdRule: UpdateRule<SGDOptions, SGDState> = {
@@ -62,7 +62,7 @@ export const sgdRule: UpdateRule<SGDOptions, SGDState> = {
   init() {
     return {};
   },
-  apply(p: Storage, g: Storage, s: SGDState, h) {
+  apply(p: HostStorage, g: HostStorage, s: SGDState, h) {
     const { lr, momentum: mu, weightDecay: wd, nesterov, maximize } = h;
     const n = p.length;
     const sign = maximize ? -1 : 1;

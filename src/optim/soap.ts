@@ -31,7 +31,7 @@
  * State: step, expAvg, expAvgSq, ndim, dim0…, initialised; per preconditioned mode j: gg<j>, q<j>
  * (d_j × d_j, row-major).
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { Optimizer, check, checkNonNeg, type OptimizerStateDict, type ParamsInput, type UpdateRule, type ParamState } from './optimizer.js';
 import { bool, num, numPair, nullable } from '../util/options.js';
 import { like, checkBetas, checkBool } from './util.js';
@@ -114,7 +114,7 @@ export function soapDims(s: ParamState): number[] {
 }
 
 /** The state of a parameter of this shape (the shape recorded in it). */
-export function soapInit(p: Storage, shape: readonly number[], _h?: SOAPOptions): ParamState {
+export function soapInit(p: HostStorage, shape: readonly number[], _h?: SOAPOptions): ParamState {
   const s: ParamState = { step: 0, initialised: 0, expAvg: like(p), expAvgSq: like(p) };
   const dims = shape.length === 0 ? [1] : shape;
   s.ndim = dims.length;
@@ -148,7 +148,7 @@ function updateStatistics(g: Float64Array, dims: number[], s: ParamState, h: SOA
 }
 
 /** One SOAP step on a parameter whose state records its shape (soapInit). */
-export function soapStep(p: Storage, grad: Storage, s: ParamState, h: SOAPOptions): void {
+export function soapStep(p: HostStorage, grad: HostStorage, s: ParamState, h: SOAPOptions): void {
   const dims = soapDims(s);
   const g = Float64Array.from(grad as ArrayLike<number>);
   if (!s.initialised) {
@@ -164,8 +164,8 @@ export function soapStep(p: Storage, grad: Storage, s: ParamState, h: SOAPOption
     return;
   }
   const [beta1, beta2] = h.betas;
-  const m = s.expAvg as Storage;
-  const v = s.expAvgSq as Storage;
+  const m = s.expAvg as HostStorage;
+  const v = s.expAvgSq as HostStorage;
   const gp = rotate(g, dims, s, false);
   const t = (s.step as number) + 1;
   s.step = t;
@@ -195,7 +195,7 @@ export function soapStep(p: Storage, grad: Storage, s: ParamState, h: SOAPOption
 }
 
 /** One power iteration and QR per preconditioned mode; m follows the new basis, v's mode is permuted. */
-function refreshBases(dims: number[], s: ParamState, m: Storage, v: Storage): void {
+function refreshBases(dims: number[], s: ParamState, m: HostStorage, v: HostStorage): void {
   const original = rotate(Float64Array.from(m as ArrayLike<number>), dims, s, true);
   let vv: Float64Array = Float64Array.from(v as ArrayLike<number>);
   for (let j = 0; j < dims.length; j++) {

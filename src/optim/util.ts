@@ -1,12 +1,12 @@
 /** Small helpers shared by the update rules (kept out of the hot loops). */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 import { check } from './optimizer.js';
 
 /**
  * A plain typed array of the parameter's dtype and length, filled with `value` (the Optimizer
  * moves state into a backend's own memory after init; a rule allocates plain arrays).
  */
-export function like(p: Storage, value = 0): Storage {
+export function like(p: HostStorage, value = 0): HostStorage {
   const b = p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length);
   if (value !== 0) b.fill(value);
   return b;

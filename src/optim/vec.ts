@@ -9,7 +9,7 @@
  * odd, which makes the final round-to-nearest single. Float32 storage needs none of this: the
  * product of two float32 is exact in a double, so fround(a·b + c) is already one rounding.
  */
-import type { Storage } from '../tensor/tensor.js';
+import type { HostStorage } from '../tensor/tensor.js';
 
 const SPLIT = 134217729; // 2^27 + 1 (Veltkamp)
 const f64 = new Float64Array(1);
@@ -59,7 +59,7 @@ export function fma(a: number, b: number, c: number): number {
 }
 
 /** x ← x + a·y, one rounding per element as PyTorch's add_(y, alpha=a). */
-export function axpy(a: number, y: Storage, x: Storage, yOffset = 0, xOffset = 0, n = x.length - xOffset): void {
+export function axpy(a: number, y: HostStorage, x: HostStorage, yOffset = 0, xOffset = 0, n = x.length - xOffset): void {
   if (x instanceof Float64Array) {
     for (let i = 0; i < n; i++) x[xOffset + i] = fma(a, y[yOffset + i], x[xOffset + i]);
   } else {
@@ -67,14 +67,14 @@ export function axpy(a: number, y: Storage, x: Storage, yOffset = 0, xOffset = 0
   }
 }
 
-export function dot(a: Storage, b: Storage): number {
+export function dot(a: HostStorage, b: HostStorage): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
 
 /** max |aᵢ| (NaN if any element is NaN). */
-export function maxAbs(a: Storage): number {
+export function maxAbs(a: HostStorage): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) {
     const v = Math.abs(a[i]);
@@ -83,6 +83,6 @@ export function maxAbs(a: Storage): number {
   return m;
 }
 
-export function norm2(a: Storage): number {
+export function norm2(a: HostStorage): number {
   return Math.sqrt(dot(a, a));
 }

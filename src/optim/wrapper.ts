@@ -10,7 +10,7 @@
  * eval()/train()/evalWeights() pass through to a base that has them (Schedule-Free), so a wrapped
  * Schedule-Free optimizer is still evaluated at its average.
  */
-import type { Storage, Tensor } from '../tensor/tensor.js';
+import type { HostStorage, Tensor } from '../tensor/tensor.js';
 import { checkOptions, type OptionSchema } from '../util/options.js';
 import { Optimizer, type AnyOptimizer, type BaseHyper, type OptimizerStateDict, type UpdateRule } from './optimizer.js';
 import { hasEvalWeights, type EvalWeights } from './schedule-free.js';
@@ -86,7 +86,7 @@ export abstract class WrapperOptimizer<H extends BaseHyper> extends Optimizer<H>
     if (hasEvalWeights(this.base)) this.base.train();
   }
 
-  evalWeights(): [Tensor, Storage][] {
+  evalWeights(): [Tensor, HostStorage][] {
     return hasEvalWeights(this.base) ? this.base.evalWeights() : [];
   }
 }

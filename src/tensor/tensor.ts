@@ -1,10 +1,13 @@
 /**
  * Tensor: a contiguous, row-major block of float32 (default) or float64 numbers with a shape.
  *
- * Storage is a plain JS typed array owned by the tensor, so the garbage collector frees it: no
- * dispose()/tidy() in user code. Fast backends copy operands into WebAssembly memory for the
- * heavy kernels (see docs/design.md). A tensor is immutable from the library's point of view except
- * for parameters, which optimizers update in place.
+ * Storage is a plain JS typed array owned by the tensor (`HostStorage`), so the garbage collector
+ * frees it: no dispose()/tidy() in user code; fast backends copy operands into WebAssembly memory for
+ * the heavy kernels (see docs/design.md). Or it is a `DeviceStorage` that a device backend owns (a
+ * GPU buffer): then `storage` is what ops hand to that backend's kernels, `data` throws (the host
+ * cannot read a device synchronously) and `await read()` gives the values. A tensor is immutable
+ * from the library's point of view except for parameters, which optimizers update in place and
+ * `Module.to()` moves.
  *
  * The autograd fields (`requiresGrad`, `grad`, `node`) live here, but the tape logic lives in
  * src/autograd: this file only knows that a tensor may have been produced by a node.
@@ -12,9 +15,15 @@
 import { type Shape, sizeOf, fmtShape, ShapeError } from './shape.js';
 import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 import type { Rng } from './rng.js';
+import { isDeviceStorage, type DeviceStorage } from './device.js';
 
 export type DType = 'float32' | 'float64';
-export type Storage = Float32Array | Float64Array;
+/** Values in JS memory: what the reference and wasm kernels, the optimizer rules and every host loop read. */
+export type HostStorage = Float32Array | Float64Array;
+/** What a tensor holds and ops hand to the kernels: host values, or a buffer a device backend owns. */
+export type Storage = HostStorage | DeviceStorage;
+/** Index storage (max pooling's and max's arg-max): an Int32Array, or int32 storage on a device. */
+export type IndexStorage = Int32Array | DeviceStorage;
 
 /** The record autograd attaches to a tensor that an op produced. */
 export interface GradNode {
@@ -27,19 +36,30 @@ export interface GradNode {
   backward(gradOut: Tensor, ctx: { leafGradTarget(t: Tensor): Storage | null }): (Tensor | null)[];
 }
 
-export function allocStorage(dtype: DType, n: number): Storage {
+export function allocStorage(dtype: DType, n: number): HostStorage {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
 export function dtypeOf(s: Storage): DType {
+  if (isDeviceStorage(s)) {
+    if (s.dtype !== 'float32') throw new TypeError(`Tensor: ${s.device} storage of ${s.dtype} holds indices, not tensor values`);
+    return 'float32';
+  }
   return s instanceof Float64Array ? 'float64' : 'float32';
+}
+
+/** Where storage lives: 'cpu' for a typed array, else the owning backend's name. */
+export function deviceOf(s: Storage | IndexStorage): string {
+  return isDeviceStorage(s) ? s.device : 'cpu';
 }
 
 /** What Tensor.toArray() returns: a number, or arrays of them nested one level per dimension. */
 export type NestedNumbers = number | NestedNumbers[];
 
 export class Tensor {
-  readonly data: Storage;
+  private _storage: Storage;
+  /** The host values, or null on a device (kept beside `_storage` so `data` is one field read). */
+  private _host: HostStorage | null;
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly size: number;
@@ -57,7 +77,8 @@ export class Tensor {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new ShapeError(`Tensor: invalid shape ${fmtShape(shape)}`);
     }
-    this.data = data;
+    this._storage = data;
+    this._host = isDeviceStorage(data) ? null : data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
     this.size = n;
@@ -66,6 +87,50 @@ export class Tensor {
 
   get ndim(): number {
     return this.shape.length;
+  }
+
+  /**
+   * The values in JS memory, for host code (loops, metrics, `item()`). A tensor on a device has
+   * none: this throws, naming the tensor and the two ways to its values, so every host loop that a
+   * device run reaches fails where it is instead of reading stale values.
+   */
+  get data(): HostStorage {
+    const h = this._host;
+    if (h !== null) return h;
+    throw new Error(
+      `tensor ${fmtShape(this.shape)} lives on ${(this._storage as DeviceStorage).device}; read it with await t.read() or move it with await t.to('cpu')`,
+    );
+  }
+
+  /**
+   * The values as the kernels take them: host values or a device's storage. Replaced only by
+   * `moveStorage` (Module.to moves a parameter in place, keeping the tensor that optimizers and
+   * modules hold).
+   */
+  get storage(): Storage {
+    return this._storage;
+  }
+
+  /** moveStorage's setter (not for other callers: see moveStorage). */
+  _setStorage(s: Storage): void {
+    this._storage = s;
+    this._host = isDeviceStorage(s) ? null : s;
+  }
+
+  /** 'cpu', or the name of the device backend whose storage holds the values. */
+  get device(): string {
+    return deviceOf(this.storage);
+  }
+
+  /**
+   * The values, on any backend: a copy of `data` on the host; on a device, once every kernel queued
+   * before this call has run (WebGPU's read-back is asynchronous, like PyTorch's `.item()` it waits
+   * for the queue: call it a step or more after the values are computed).
+   */
+  async read(): Promise<HostStorage> {
+    const s = this.storage;
+    if (!isDeviceStorage(s)) return s.slice();
+    return (await s.read()) as Float32Array;
   }
 
   /** The value of a one-element tensor. */
@@ -90,14 +155,14 @@ export class Tensor {
     return rec(0, 0) as T;
   }
 
-  /** A new leaf sharing nothing with this tensor. */
+  /** A new leaf sharing nothing with this tensor (on the host; a device tensor: see cloneStorage in autograd). */
   clone(): Tensor {
-    return new Tensor(this.data.slice() as Storage, this.shape);
+    return new Tensor(this.data.slice() as HostStorage, this.shape);
   }
 
   /** The same storage, cut from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return new Tensor(this.storage, this.shape);
   }
 
   /** Mark as a leaf that collects gradients (returns this, like PyTorch's requires_grad_). */
@@ -110,6 +175,16 @@ export class Tensor {
   toString(): string {
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+/**
+ * Replaces `t`'s storage by `s` of the same length and element type (Module.to moving a parameter
+ * between the host and a device); the tensor object stays the one modules and optimizers hold.
+ */
+export function moveStorage(t: Tensor, s: Storage): void {
+  if (s.length !== t.size || dtypeOf(s) !== t.dtype)
+    throw new TypeError(`moveStorage: tensor ${fmtShape(t.shape)} ${t.dtype} cannot take ${s.length} ${dtypeOf(s)} values`);
+  t._setStorage(s);
 }
 
 export interface TensorOptions {

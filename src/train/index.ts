@@ -5,3 +5,4 @@ export * from './metrics.js';
 export * from './spec.js';
 export * from './checkpoint.js';
 export * from './ensemble-fit.js';
+export * from './async.js';

@@ -27,7 +27,8 @@
  * zeroed before every backward pass (zeroGrad({ setToNone: false }), PyTorch 1.x's zero_grad): a
  * step allocates no gradient tensors, and on the wasm backend the buffers live in WebAssembly memory.
  */
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
+import { isDeviceStorage } from '../tensor/device.js';
 import { Rng, type RngState } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
 import { add, crossEntropy } from '../autograd/ops.js';
@@ -49,7 +50,7 @@ const source = spec(
   'a batch source (a DataLoader: epoch(e), length, samplesPerEpoch)',
   (v) => typeof v === 'object' && v !== null && typeof (v as { epoch?: unknown }).epoch === 'function',
 );
-const fitSchema: SchemaOf<FitOptions> = {
+export const fitSchema: SchemaOf<FitOptions> = {
   model: spec('a Module', (v) => typeof v === 'object' && v !== null && typeof (v as { forward?: unknown }).forward === 'function'),
   optimizer: spec('an Optimizer', (v) => typeof v === 'object' && v !== null && typeof (v as { step?: unknown }).step === 'function'),
   train: source,
@@ -73,7 +74,7 @@ const fitSchema: SchemaOf<FitOptions> = {
   ema: anObject,
   snapshots: anObject,
 };
-const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject, optimizer: fitSchema.optimizer };
+export const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject, optimizer: fitSchema.optimizer };
 
 /**
  * Run `fn` with the optimizer's evaluated weights in the parameters (Schedule-Free: the average x)
@@ -92,7 +93,7 @@ function withEvalWeights<T>(optimizer: unknown, fn: () => T): T {
 }
 
 /** The closure-driven step of an optimizer that evaluates the gradient more than once (SAM). */
-function needsClosure(optimizer: unknown): boolean {
+export function needsClosure(optimizer: unknown): boolean {
   return (optimizer as { needsClosure?: boolean }).needsClosure === true;
 }
 
@@ -340,7 +341,13 @@ export function fit(o: FitOptions): EpochRecord[] {
   return fitRun(o).records;
 }
 
-function allFinite(model: Module): boolean {
+/** fit and evaluate read losses synchronously: a model on a device is sent to their asynchronous twins. */
+function hostOnly(model: Module, what: string, instead: string): void {
+  const p = model.parameters().find((t) => isDeviceStorage(t.storage));
+  if (p) throw new Error(`${what}: the model's parameters live on ${p.device}, which is read asynchronously; use await ${instead}(…)`);
+}
+
+export function allFinite(model: Module): boolean {
   for (const [, p] of model.namedParameters()) {
     const d = p.data;
     for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
@@ -411,17 +418,23 @@ function restoreModel(model: Module, c: Checkpoint): void {
   for (const [n, p] of named) p.data.set(c.model[n].data);
 }
 
+function hostArray(v: Storage): HostStorage {
+  if (isDeviceStorage(v)) throw new Error(`optimizer state lives on ${v.device}; a checkpoint of it is taken by fitAsync`);
+  return v;
+}
+
 /**
  * The optimizer's stateDict(), with the per-parameter arrays kept as typed arrays (exact, half the
  * bytes of float64 numbers for float32 state) when the optimizer uses the base class's form; L-BFGS
  * and Newton keep their own (global) form.
  */
-function optimizerState(optimizer: AnyOptimizer): Checkpoint['optimizer'] {
+export function optimizerState(optimizer: AnyOptimizer, device: Map<Storage, HostStorage> = new Map()): Checkpoint['optimizer'] {
   if (!(optimizer instanceof OptimizerClass) || optimizer.stateDict !== OptimizerClass.prototype.stateDict) return optimizer.stateDict();
   const state: Record<string, Record<string, unknown>> = {};
   for (const [name, st] of optimizer.state) {
     const e: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(st as ParamState)) if (v !== undefined) e[k] = typeof v === 'number' ? v : v.slice();
+    for (const [k, v] of Object.entries(st as ParamState))
+      if (v !== undefined) e[k] = typeof v === 'number' ? v : (device.get(v) ?? hostArray(v)).slice();
     state[name] = e;
   }
   const paramGroups = optimizer.paramGroups.map(({ params, ...h }) => ({
@@ -467,6 +480,7 @@ function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor 
 export function fitRun(o: FitOptions): FitResult {
   checkOptions('fit', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
   const { model, optimizer, train, test, epochs, rng } = o;
+  hostOnly(model, 'fit', 'fitAsync');
   const net = fuse(model); // the same parameters, Linear/Conv2d + ReLU (+ MaxPool2d) as fused layers
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${epochs}`);
   const onNonFinite = o.onNonFinite ?? 'stop';
@@ -881,6 +895,7 @@ export function evaluate(
   const o: EvaluateOptions =
     typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
   const lossFn: LossFn = o.loss ?? crossEntropy;
+  hostOnly(model, 'evaluate', 'evaluateAsync');
   const net = fuse(model);
   return withEvalWeights(o.optimizer, () =>
     noGrad(() => {

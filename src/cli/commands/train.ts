@@ -7,7 +7,8 @@
 import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
-import { backendOption, selectBackend } from '../backend.js';
+import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backend.js';
+import { fitAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
 import { fitRun, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
 import type { Checkpoint } from '../../train/checkpoint.js';
@@ -95,7 +96,7 @@ export const trainOptions: OptSpec[] = [
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
-  backendOption,
+  trainBackendOption,
   {
     name: 'save',
     type: 'string',
@@ -378,10 +379,20 @@ export function prepareTrain(o: Parsed, io: Io, data: LoadedData, extraCallbacks
 
 export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [], resume?: Checkpoint): Promise<TrainRun> {
   preflight(o);
-  await selectBackend(o.backend);
+  // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
+  const refusal = deviceRefusal(o, resume !== undefined);
+  if (o.backend === 'webgpu' && refusal !== null)
+    throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
+  const sel = await selectTrainBackend(o.backend, refusal === null);
+  o = { ...o, backend: sel.runs };
   const data = await loadData(o.data, o);
   const p = prepareTrain(o, io, data, extraCallbacks, resume);
-  return p.finish(fitRun(p.fit));
+  if (!sel.device) return p.finish(fitRun(p.fit));
+  // on a device: the model moves there, trains with the asynchronous loop and comes back for saving
+  await p.fit.model.to(sel.device);
+  const records = await fitAsync(p.fit);
+  await p.fit.model.to('cpu');
+  return p.finish({ records, skipped: 0 });
 }
 
 export const trainCommand: Command = {

@@ -102,7 +102,12 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     throw new UsageError('--checkpoint-dir checkpoints one run; with --ensemble N train the members one by one to checkpoint them');
   if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');
   preflight(o);
-  await selectBackend(o.backend);
+  // ensembles and weight averages run the synchronous loop on the host
+  if (o.backend === 'webgpu')
+    throw new UsageError(
+      '--ensemble, --snapshots, --swa and --ema train on the host (they read the weights every step); use --backend wasm',
+    );
+  await selectBackend(o.backend === 'auto' ? 'wasm' : o.backend);
   const { test, build, data } = await testLoaderAndFactory(o);
   const reportAverages = (r: FitResult, final: Module, seed: number) => {
     const tag = o.ensemble !== undefined ? ` (seed ${seed})` : '';

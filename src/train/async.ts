@@ -1,0 +1,299 @@
+/**
+ * The asynchronous training loop, for models whose parameters live on a device (WebGPU) that the
+ * host cannot read synchronously: `fitAsync` queues every step's kernels — forward, loss,
+ * backward, the optimizer's fused update — without reading anything back, and reads each step's
+ * loss (`await loss.read()`) a step behind, while the device runs the next one (PyTorch users know
+ * the rule from `.item()`: a read inside a step waits for the device). Evaluation runs on the
+ * device too and reads its losses and outputs once every batch is queued.
+ *
+ * On a host backend the loop does `fit`'s arithmetic in `fit`'s order, so its records are
+ * bit-identical to `fit`'s (test/device/fit-async.test.ts). What is read late: the divergence check
+ * sees a step's loss one step after it ran (so the step after a non-finite loss has been applied
+ * when the run stops), `onStepEnd(s, loss)` and `onProgress` run when the loss arrives (`s.step`
+ * then counts the step after it as well). The options that need a synchronous read inside a step
+ * (fullBatch and closure optimizers, onNonFinite 'skip', SWA, EMA, snapshots, resuming,
+ * mid-epoch checkpoints) are refused with a message naming them.
+ */
+import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { noGrad } from '../autograd/engine.js';
+import { add, crossEntropy } from '../autograd/ops.js';
+import type { Module } from '../nn/module.js';
+import { fuse } from '../nn/fuse.js';
+import { Optimizer as OptimizerClass } from '../optim/optimizer.js';
+import { targetCount } from '../data/tensor-dataset.js';
+import { hasEvalWeights } from '../optim/schedule-free.js';
+import { checkOptions } from '../util/options.js';
+import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
+import { accuracy, type BatchTarget, type Metric } from './metrics.js';
+import {
+  allFinite,
+  evaluate,
+  evaluateSchema,
+  fitSchema,
+  metricKey,
+  needsClosure,
+  optimizerState,
+  TrainingError,
+  type BatchSource,
+  type DivergenceReason,
+  type EpochRecord,
+  type EvaluateOptions,
+  type FitOptions,
+  type LossFn,
+  type TrainState,
+} from './trainer.js';
+
+const defaultNow = () => (globalThis.performance ? performance.now() : Date.now());
+
+/** The one value of a one-element tensor, read where it lives. */
+async function scalarOf(t: Tensor): Promise<number> {
+  if (!isDeviceStorage(t.storage)) return t.data[0];
+  return (await t.storage.read())[0];
+}
+
+/** True when every parameter value is finite; parameters on a device are read back. */
+async function allFiniteAsync(model: Module): Promise<boolean> {
+  if (!model.parameters().some((p) => isDeviceStorage(p.storage))) return allFinite(model);
+  for (const p of model.parameters()) {
+    const d = await p.read();
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+  }
+  return true;
+}
+
+const SYNC_ONLY: [keyof FitOptions, string][] = [
+  ['fullBatch', 'a full-batch step reads the loss inside its closure'],
+  ['resume', 'resuming restores host state mid-run'],
+  ['swa', 'weight averaging reads the parameters after every step'],
+  ['ema', 'weight averaging reads the parameters after every step'],
+  ['snapshots', 'snapshots read the parameters inside the run'],
+];
+
+/**
+ * `fit` for parameters on any backend, a device included: the same options and records, with the
+ * losses and metrics read asynchronously (see the module comment for what is read late and the
+ * options it refuses).
+ */
+export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
+  checkOptions('fitAsync', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
+  for (const [k, why] of SYNC_ONLY)
+    if (o[k] !== undefined && o[k] !== false) throw new RangeError(`fitAsync: option ${k} is not supported (${why}); use fit`);
+  if (o.onNonFinite === 'skip') throw new RangeError(`fitAsync: onNonFinite 'skip' checks every step's gradients on the host; use fit`);
+  if (o.checkpoint?.everySteps)
+    throw new RangeError('fitAsync: checkpoint.everySteps is not supported (checkpoints are taken at epoch ends); use everyEpochs');
+  const { model, optimizer, train, test, epochs, rng } = o;
+  if (needsClosure(optimizer))
+    throw new RangeError(`fitAsync: ${optimizer.rule.name} re-evaluates the loss inside its step (a closure); use fit`);
+  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fitAsync: epochs must be a positive integer, got ${epochs}`);
+  const factor = o.divergence === false ? Infinity : (o.divergence?.factor ?? 1e4);
+  if (!(factor > 1)) throw new RangeError(`fitAsync: divergence.factor must be > 1, got ${factor}`);
+  const net = fuse(model);
+  const lossFn: LossFn = o.loss ?? crossEntropy;
+  const now = o.now ?? defaultNow;
+  const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
+  const records: EpochRecord[] = [];
+  const cbs = [...(o.callbacks ?? [])];
+  const div = { reference: NaN, samples: 0 };
+  let lastCheckpoint: string | undefined;
+
+  const fail = (reason: DivergenceReason, value: number, epoch: number, step: number, what: string): never => {
+    const lr = optimizer.lr;
+    const msg = `${what} at epoch ${epoch}, step ${step} (learning rate ${lr}); last good checkpoint: ${lastCheckpoint ?? 'none'}`;
+    throw new TrainingError(msg, { reason, epoch, step, lr, value, lastCheckpoint });
+  };
+  const checkLoss = (loss: number, epoch: number, step: number): void => {
+    if (!Number.isFinite(loss)) fail('non-finite loss', loss, epoch, step, `the loss became ${loss}`);
+    if (div.samples === 0) {
+      div.reference = Math.abs(loss);
+      div.samples = 1;
+    } else if (Math.abs(loss) > factor * div.reference && div.reference > 0) {
+      fail(
+        'exploded',
+        loss,
+        epoch,
+        step,
+        `the loss became ${loss.toPrecision(4)}, over ${factor}× the first step's loss ${div.reference.toPrecision(4)} (diverging)`,
+      );
+    }
+  };
+  const save = async (epoch: number) => {
+    const ck = o.checkpoint;
+    if (!ck) return;
+    const model_: Checkpoint['model'] = {};
+    for (const [n, t] of model.namedParameters()) model_[n] = { shape: [...t.shape], data: await t.read() };
+    const device = new Map<Storage, HostStorage>();
+    if (optimizer instanceof OptimizerClass)
+      for (const st of optimizer.state.values())
+        for (const v of Object.values(st))
+          if (v !== undefined && typeof v !== 'number' && isDeviceStorage(v)) device.set(v, (await v.read()) as Float32Array);
+    const c: Checkpoint = {
+      version: CHECKPOINT_VERSION,
+      epochs,
+      epoch,
+      batch: 0,
+      step: s.step,
+      skipped: 0,
+      model: model_,
+      optimizer: optimizerState(optimizer, device),
+      callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
+      rng: {},
+      records: records.map((r) => ({ ...r })),
+      partial: { seen: 0, lossSum: 0, termSums: {}, seconds: 0 },
+      divergence: { ...div },
+      meta: ck.meta,
+    };
+    const label = ck.save(c);
+    lastCheckpoint = typeof label === 'string' ? label : `step ${s.step}`;
+  };
+
+  for (const c of cbs) c.onTrainBegin?.(s);
+  const maskRng = rng.fork('masks');
+  for (let e = 0; e < epochs && !s.stop; e++) {
+    s.epoch = e + 1;
+    for (const c of cbs) c.onEpochBegin?.(s);
+    const acc = { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
+    const t0 = now();
+    let b = 0;
+    const epochRng = maskRng.fork(`epoch:${e}`);
+    type Pending = { step: number; n: number; loss: Promise<number>; terms: [string, Promise<number>][] };
+    const queue: Pending[] = [];
+    const settle = async (p: Pending) => {
+      const dataLoss = await p.loss;
+      let total = dataLoss;
+      const stepTerms: [string, number][] = [];
+      for (const [k, v] of p.terms) {
+        const tv = await v;
+        stepTerms.push([k, tv]);
+        total += tv;
+      }
+      checkLoss(total, e + 1, p.step);
+      for (const c of cbs) c.onStepEnd?.(s, dataLoss);
+      for (const [k, tv] of stepTerms) acc.termSums[k] = (acc.termSums[k] ?? 0) + tv * p.n;
+      acc.seen += p.n;
+      acc.lossSum += dataLoss * p.n;
+      b++;
+      acc.seconds = (now() - t0) / 1000;
+      if (o.onProgress && acc.seen > 0) {
+        const rate = acc.seen / Math.max(acc.seconds, 1e-9);
+        o.onProgress({
+          epoch: e + 1,
+          epochs,
+          batch: b,
+          numBatches: train.length,
+          loss: acc.lossSum / acc.seen,
+          samplesPerSec: rate,
+          etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
+        });
+      }
+    };
+    for (const batch of train.epoch(e)) {
+      if (!o.loss && batch.y instanceof Tensor)
+        throw new TypeError(
+          `fitAsync: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
+        );
+      for (const c of cbs) c.onStepBegin?.(s);
+      const logits = net.forward(batch.x, { training: true, rng: epochRng });
+      let loss = lossFn(logits, batch.y);
+      // the reads are issued now and awaited a step later: nothing inside the step waits for the device
+      const p: Pending = { step: s.step + 1, n: targetCount(batch.y), loss: scalarOf(loss), terms: [] };
+      for (const c of cbs) {
+        const terms = c.lossTerms?.(s);
+        if (!terms) continue;
+        for (const [k, v] of Object.entries(terms)) {
+          p.terms.push([k, scalarOf(v)]);
+          loss = add(loss, v);
+        }
+      }
+      optimizer.zeroGrad({ setToNone: false });
+      loss.backward();
+      optimizer.step();
+      s.step++;
+      queue.push(p);
+      while (queue.length > 1) await settle(queue.shift()!);
+    }
+    while (queue.length) await settle(queue.shift()!);
+    if (!(await allFiniteAsync(model)))
+      fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
+    acc.seconds = (now() - t0) / 1000;
+    const terms: Record<string, number> = {};
+    for (const [k, v] of Object.entries(acc.termSums)) terms[k] = v / Math.max(acc.seen, 1);
+    const record: EpochRecord = {
+      epoch: e + 1,
+      trainLoss: acc.lossSum / Math.max(acc.seen, 1),
+      terms,
+      lr: optimizer.lr,
+      seconds: acc.seconds,
+      samplesPerSec: acc.seen / Math.max(acc.seconds, 1e-9),
+    };
+    const evals = (optimizer as unknown as { evals?: unknown }).evals;
+    if (typeof evals === 'number') record.evals = evals;
+    if (test) Object.assign(record, await evaluateAsync(model, test, { loss: lossFn, metrics: o.metrics, optimizer }));
+    for (const c of cbs) c.onEpochEnd?.(s, record);
+    records.push(record);
+    o.onEpoch?.(record);
+    const ck = o.checkpoint;
+    if (ck) {
+      const every = ck.everyEpochs ?? 1;
+      if ((e + 1) % every === 0 || e + 1 === epochs) await save(e + 1);
+    }
+  }
+  for (const c of cbs) c.onTrainEnd?.(s);
+  return records;
+}
+
+/**
+ * `evaluate` for a model on any backend: every batch's forward pass and loss are queued first
+ * (on a device, with no read in between), then the losses and — for the metrics — the outputs are
+ * read and scored on the host in batch order, so the figures equal `evaluate`'s.
+ */
+export async function evaluateAsync(
+  model: Module,
+  data: BatchSource,
+  options: EvaluateOptions = {},
+): Promise<{ testLoss: number; [metric: string]: number }> {
+  const o = checkOptions('evaluateAsync', options, evaluateSchema);
+  // the evaluated weights of an optimizer that keeps its own (Schedule-Free) are swapped on the host
+  if (hasEvalWeights(o.optimizer)) return evaluate(model, data, o);
+  const lossFn: LossFn = o.loss ?? crossEntropy;
+  const net = fuse(model);
+  type Queued = { b: number; y: BatchTarget; loss: Promise<number>; out: Promise<Tensor> | null };
+  const queued: Queued[] = [];
+  let metrics: [string, Metric][] | undefined;
+  noGrad(() => {
+    for (const batch of data.epoch(0)) {
+      if (!metrics) {
+        metrics = Object.entries(o.metrics ?? (batch.y instanceof Tensor ? {} : { accuracy }));
+        for (const [name, m] of metrics)
+          if (typeof m !== 'function') throw new TypeError(`evaluateAsync: metric "${name}" must be a function (output, target) => number`);
+      }
+      if (!o.loss && batch.y instanceof Tensor)
+        throw new TypeError(
+          `evaluateAsync: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
+        );
+      const out = net.forward(batch.x, { training: false });
+      const onDevice = isDeviceStorage(out.storage);
+      queued.push({
+        b: targetCount(batch.y),
+        y: batch.y,
+        loss: scalarOf(lossFn(out, batch.y)),
+        out: metrics.length === 0 ? null : onDevice ? out.read().then((v) => new Tensor(v, out.shape)) : Promise.resolve(out),
+      });
+    }
+  });
+  let n = 0,
+    lossSum = 0;
+  const list = metrics ?? Object.entries(o.metrics ?? {});
+  const sums = list.map(() => 0);
+  for (const q of queued) {
+    lossSum += (await q.loss) * q.b;
+    const out = q.out && (await q.out);
+    if (out) list.forEach(([, m], i) => (sums[i] += m.sum ? m.sum(out, q.y) : m(out, q.y) * q.b));
+    n += q.b;
+  }
+  const r: { testLoss: number; [metric: string]: number } = { testLoss: lossSum / Math.max(n, 1) };
+  list.forEach(([name], i) => {
+    r[metricKey(name)] = sums[i] / Math.max(n, 1);
+  });
+  return r;
+}

@@ -1,0 +1,69 @@
+/**
+ * descent train's device path (src/cli/commands/train.ts: the model moved to the device, trained by
+ * fitAsync, moved back for saving), run in-process on the emulated device against the host path.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseArgs } from '../../src/cli/args.js';
+import { runTrain, trainCommand } from '../../src/cli/commands/train.js';
+import { deviceRefusal, selectTrainBackend } from '../../src/cli/backend.js';
+import '../../src/cli/ext/regularize.js'; // the --l1/--l2 flags
+import type { Io } from '../../src/cli/command.js';
+import { backend } from '../../src/index.js';
+import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+
+registerEmulatedDevice();
+
+function io(lines: string[]): Io {
+  return { out: (s) => void lines.push(s), err: (s) => void lines.push(s), tty: false, raw: () => {} };
+}
+
+const args = ['--data', 'embedded', '--limit', '256', '--test-limit', '128', '--batch-size', '64', '--epochs', '2', '--model', 'mlp'];
+
+test('descent train on a device backend: the records of the host run, the backend named in the output', async () => {
+  const hostLines: string[] = [];
+  const host = await runTrain(parseArgs([...args, '--backend', 'wasm'], trainCommand.options, 'train'), io(hostLines));
+  const devLines: string[] = [];
+  const reads = counters.reads;
+  const dev = await runTrain(
+    { ...parseArgs([...args, '--backend', 'wasm'], trainCommand.options, 'train'), backend: DEVICE },
+    io(devLines),
+  );
+  assert.ok(counters.reads > reads, 'the device run read its losses back');
+  assert.equal(backend().name, 'wasm', 'the host backend stays current');
+  assert.match(devLines.join('\n'), new RegExp(`backend ${DEVICE}\\b`));
+  assert.match(hostLines.join('\n'), /backend wasm\b/);
+  // the device runs the reference kernels and the host wasm's: the same curve within float32 noise
+  assert.equal(dev.records.length, 2);
+  for (const [i, r] of dev.records.entries()) {
+    assert.ok(
+      Math.abs(r.trainLoss - host.records[i].trainLoss) < 1e-4,
+      `epoch ${i + 1} train loss ${r.trainLoss} vs ${host.records[i].trainLoss}`,
+    );
+    assert.ok(Math.abs((r.testLoss as number) - (host.records[i].testLoss as number)) < 1e-4);
+  }
+  // the model came back to the host (for --save)
+  assert.equal(dev.model.parameters()[0].device, 'cpu');
+});
+
+test('--backend auto is wasm where WebGPU does not start; --backend webgpu says why it cannot run', async () => {
+  const auto = await selectTrainBackend('auto');
+  if (auto.device === null) assert.deepEqual(auto, { host: 'wasm', device: null, runs: 'wasm' });
+  else assert.equal(auto.runs, 'webgpu');
+  if (auto.device === null) await assert.rejects(() => selectTrainBackend('webgpu'), /^UsageError: --backend webgpu: /);
+});
+
+test('runs a device cannot take: --backend auto keeps them on wasm, --backend webgpu names the reason', async () => {
+  const parsed = (...extra: string[]) => parseArgs([...args, ...extra], trainCommand.options, 'train');
+  assert.equal(deviceRefusal(parsed('--optimizer', 'adamw'), false), null);
+  assert.equal(deviceRefusal(parsed('--optimizer', 'sgd', '--momentum', '0.9'), false), null);
+  assert.equal(deviceRefusal(parsed(), true), 'resuming');
+  assert.equal(deviceRefusal(parsed('--optimizer', 'rmsprop'), false), '--optimizer rmsprop');
+  assert.equal(deviceRefusal(parsed('--l2', '0.001'), false), '--l2');
+  assert.equal(deviceRefusal(parsed('--on-nan', 'skip'), false), '--on-nan skip');
+  await assert.rejects(
+    () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'rmsprop'), io([])),
+    /^UsageError: --backend webgpu: --optimizer rmsprop runs on the host \(it reads values inside a step\); use --backend wasm$/,
+  );
+  assert.deepEqual(await selectTrainBackend('auto', false), { host: 'wasm', device: null, runs: 'wasm' });
+});

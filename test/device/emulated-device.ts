@@ -1,0 +1,105 @@
+/**
+ * A test-only device backend: its storage implements DeviceStorage and keeps its values private,
+ * so only its own kernels (which run the reference kernels on them) and `read()` see them — the
+ * host cannot read a tensor on it except through `await t.read()`, as with a GPU. It counts host
+ * reads and uploads, so a test can assert that a training step reads nothing back.
+ *
+ * Its optimizer extensions run the pure rules (adam.ts, sgd.ts) on the hidden arrays, so a run on
+ * it does the reference backend's arithmetic exactly.
+ */
+import { adamStep as adamRuleStep } from '../../src/optim/adam.js';
+import {
+  referenceBackend,
+  registerBackend,
+  sgdRule,
+  type AdamStepHyper,
+  type Backend,
+  type DeviceStorage,
+  type Extensions,
+  type SgdStepHyper,
+} from '../../src/index.js';
+
+export const DEVICE = 'emulated';
+
+/** What crossed between the host and the emulated device. */
+export const counters = { reads: 0, writes: 0, allocs: 0 };
+
+const hidden = new WeakMap<EmulatedStorage, Float32Array | Int32Array>();
+
+class EmulatedStorage implements DeviceStorage {
+  readonly device = DEVICE;
+  constructor(
+    readonly dtype: 'float32' | 'int32',
+    readonly length: number,
+  ) {
+    hidden.set(this, dtype === 'float32' ? new Float32Array(length) : new Int32Array(length));
+    counters.allocs++;
+  }
+  read(): Promise<Float32Array | Int32Array> {
+    counters.reads++;
+    return Promise.resolve(hidden.get(this)!.slice());
+  }
+  write(values: Float32Array | Int32Array): void {
+    if (values.length !== this.length) throw new RangeError(`write: ${values.length} values for ${this.length}`);
+    counters.writes++;
+    hidden.get(this)!.set(values);
+  }
+}
+
+/** The values behind a kernel operand: only emulated storage is accepted (ops upload host operands first). */
+function open(s: unknown): any {
+  if (s === null || s === undefined) return s;
+  if (!(s instanceof EmulatedStorage))
+    throw new TypeError(`emulated kernel got ${Object.prototype.toString.call(s)}, expected emulated storage`);
+  return hidden.get(s)!;
+}
+
+/** Every primitive of the reference backend, on the hidden arrays (non-storage arguments pass through). */
+function wrap<F extends (...args: any[]) => unknown>(f: F): F {
+  return ((...args: unknown[]) =>
+    f(...args.map((a) => (a instanceof EmulatedStorage ? open(a) : ArrayBuffer.isView(a) ? open(a) : a)))) as F;
+}
+
+const primitives = Object.fromEntries(
+  Object.entries(referenceBackend)
+    .filter(([, v]) => typeof v === 'function')
+    .map(([k, v]) => [k, wrap(v as (...a: unknown[]) => unknown)]),
+);
+export const emulatedBackend: Backend = { ...(primitives as unknown as Backend), name: DEVICE };
+
+export const emulatedExtensions: Partial<Extensions> = {
+  allocDevice: (dtype, length) => new EmulatedStorage(dtype, length),
+  zero(a) {
+    open(a).fill(0);
+    return true;
+  },
+  adamStep(param, grad, m, v, vMax, h: AdamStepHyper) {
+    const s = { step: h.step - 1, expAvg: open(m), expAvgSq: open(v), maxExpAvgSq: vMax ? open(vMax) : undefined };
+    const o = {
+      lr: h.lr,
+      betas: [h.beta1, h.beta2] as [number, number],
+      eps: h.eps,
+      weightDecay: h.weightDecay,
+      amsgrad: vMax !== null,
+      maximize: h.maximize,
+      epsInsideSqrt: false,
+    };
+    adamRuleStep(open(param), open(grad), s, o, h.decoupled);
+    return true;
+  },
+  sgdStep(param, grad, buf, h: SgdStepHyper) {
+    const s: { momentumBuffer?: Float32Array } = {};
+    if (buf && !h.first) s.momentumBuffer = open(buf);
+    sgdRule.apply(open(param), open(grad), s, { ...h, lrInsideMomentum: false } as never);
+    if (buf && h.first) open(buf).set(s.momentumBuffer!);
+    return true;
+  },
+  batchUpdates(run) {
+    run();
+  },
+};
+
+/** Registers the emulated device (idempotent); the current backend is left as it is. */
+export function registerEmulatedDevice(): void {
+  registerBackend(emulatedBackend, emulatedExtensions);
+}

@@ -1,0 +1,284 @@
+/**
+ * Training on storage the host cannot read synchronously, proved on the emulated device
+ * (emulated-device.ts: the reference kernels behind a DeviceStorage that hides its values and
+ * counts reads): fitAsync gives the reference backend's losses to the bit, no host read happens
+ * inside a step, and a host read or an optimizer without a device update fail with their messages.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Adam,
+  Conv2d,
+  crossEntropy,
+  DataLoader,
+  Dropout,
+  evaluate,
+  evaluateAsync,
+  fit,
+  fitAsync,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  RMSprop,
+  Rng,
+  SGD,
+  Sequential,
+  setBackend,
+  type AnyOptimizer,
+  type Checkpoint,
+  type EpochRecord,
+  type Module,
+} from '../../src/index.js';
+import { loadEmbedded } from '../../src/data/node.js';
+import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+
+setBackend('reference');
+registerEmulatedDevice();
+const data = loadEmbedded();
+// 256 training samples in batches of 64 (a power of two: see crossEntropyOnDevice), 128 test samples
+const trainSet = data.train.slice(0, 256);
+const testSet = data.test.slice(0, 128);
+
+const mlpModel = (seed: number) => {
+  const r = new Rng(seed).fork('init');
+  return new Sequential(
+    new Flatten(),
+    new Linear(784, 48, { rng: r.fork('a') }),
+    new ReLU(),
+    new Dropout(0.25),
+    new Linear(48, 10, { rng: r.fork('b') }),
+  );
+};
+const cnnModel = (seed: number) => {
+  const r = new Rng(seed).fork('init');
+  return new Sequential(
+    new Conv2d(1, 4, 5, { padding: 2, rng: r.fork('c1') }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(4, 8, 3, { padding: 1, rng: r.fork('c2') }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Flatten(),
+    new Linear(8 * 7 * 7, 24, { rng: r.fork('f1') }),
+    new ReLU(),
+    new Dropout(0.5),
+    new Linear(24, 10, { rng: r.fork('f2') }),
+  );
+};
+
+function options(model: Module, optimizer: AnyOptimizer, seed: number) {
+  const rng = new Rng(seed);
+  return {
+    model,
+    optimizer,
+    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
+    test: new DataLoader(testSet, { batchSize: 64 }),
+    epochs: 2,
+    rng,
+    now: () => 0,
+  };
+}
+
+/** The records without the clock's fields (constant here anyway) for a readable diff. */
+const figures = (rs: EpochRecord[]) =>
+  rs.map((r) => ({ epoch: r.epoch, trainLoss: r.trainLoss, testLoss: r.testLoss, testAccuracy: r.testAccuracy, lr: r.lr }));
+
+async function paramsOf(m: Module): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const p of m.parameters()) out.push(Array.from(await p.read()));
+  return out;
+}
+
+for (const [name, make, makeOpt] of [
+  ['MLP + dropout, Adam', mlpModel, (m: Module) => new Adam(m.parameters(), { lr: 1e-3 })],
+  ['CNN + dropout, SGD with momentum', cnnModel, (m: Module) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9 })],
+  ['CNN + dropout, AdamW amsgrad', cnnModel, (m: Module) => new Adam(m.parameters(), { lr: 2e-3, amsgrad: true, weightDecay: 0.01 })],
+] as const) {
+  test(`fitAsync on the emulated device equals the reference backend to the bit: ${name}, 2 epochs`, async () => {
+    const host = make(3);
+    const hostRecords = fit(options(host, makeOpt(host), 5));
+
+    const dev = make(3);
+    await dev.to(DEVICE);
+    assert.equal(dev.parameters()[0].device, DEVICE);
+    const devOpt = makeOpt(dev);
+    const steps: number[] = [];
+    const before = { ...counters };
+    const o = options(dev, devOpt, 5);
+    // count reads between the first and the last step: only the losses (one per step), read a step behind
+    let readsAtFirstStep = -1;
+    let readsAtLastStep = -1;
+    const records = await fitAsync({
+      ...o,
+      callbacks: [
+        {
+          onStepBegin: (s) => {
+            if (s.step === 0) readsAtFirstStep = counters.reads;
+            if (s.step === 7) readsAtLastStep = counters.reads;
+          },
+          onStepEnd: (s) => void steps.push(s.step),
+        },
+      ],
+    });
+    const readsInRun = counters.reads - before.reads;
+    assert.deepEqual(figures(records), figures(hostRecords));
+    assert.deepEqual(await paramsOf(dev), await paramsOf(host));
+    // optimizer state lives on the device
+    const st = [...devOpt.state.values()][0] as Record<string, unknown>;
+    for (const v of Object.values(st)) if (typeof v === 'object') assert.equal((v as { device?: string }).device, DEVICE);
+    // from the start of step 1 to the start of step 8: steps 1..4, epoch 1's end (parameters
+    // checked, test set evaluated), steps 5..7. Reads in between: the losses of steps 1..7 (each
+    // issued once its step is queued, awaited after the next one is), the finite check (one read per
+    // parameter) and the evaluation (2 batches: a loss and the logits each) — none inside a step.
+    const nParams = dev.parameters().length;
+    assert.equal(readsAtLastStep - readsAtFirstStep, 7 + nParams + 2 * 2);
+    // in all: 8 losses, 2 finite checks, 2 evaluations
+    assert.equal(readsInRun, 8 + 2 * nParams + 2 * 4);
+    assert.equal(steps.length, 8);
+  });
+}
+
+test('no host read inside a step: a training step on the device reads nothing back', async () => {
+  const m = cnnModel(1);
+  await m.to(DEVICE);
+  const opt = new Adam(m.parameters(), { lr: 1e-3 });
+  const [batch] = new DataLoader(trainSet, { batchSize: 64 }).epoch(0);
+  const reads = counters.reads;
+  for (let i = 0; i < 3; i++) {
+    opt.zeroGrad({ setToNone: false });
+    const loss = crossEntropy(m.forward(batch.x, { training: true, rng: new Rng(i) }), batch.y);
+    loss.backward();
+    opt.step();
+  }
+  assert.equal(counters.reads, reads);
+  // the unfused model (plain Sequential.forward) equals the host's step for step
+  const h = cnnModel(1);
+  const hopt = new Adam(h.parameters(), { lr: 1e-3 });
+  for (let i = 0; i < 3; i++) {
+    hopt.zeroGrad({ setToNone: false });
+    crossEntropy(h.forward(batch.x, { training: true, rng: new Rng(i) }), batch.y).backward();
+    hopt.step();
+  }
+  assert.deepEqual(await paramsOf(m), await paramsOf(h));
+
+  // gradient accumulation: two backward passes into the device's .grad buffers, then one step
+  const [b1, b2] = new DataLoader(trainSet, { batchSize: 32 }).epoch(0);
+  const accReads = counters.reads;
+  for (const [model, o] of [
+    [m, opt],
+    [h, hopt],
+  ] as const) {
+    o.zeroGrad({ setToNone: false });
+    for (const b of [b1, b2]) crossEntropy(model.forward(b.x), b.y).backward();
+    o.step();
+  }
+  assert.equal(counters.reads, accReads);
+  assert.deepEqual(await paramsOf(m), await paramsOf(h));
+});
+
+test("fitAsync's checkpoints read the device's parameters and optimizer state: equal to fit's on the host", async () => {
+  const host = mlpModel(4);
+  const hs: Checkpoint[] = [];
+  fit({ ...options(host, new Adam(host.parameters(), { lr: 1e-3, amsgrad: true }), 6), checkpoint: { save: (c) => void hs.push(c) } });
+  const dev = mlpModel(4);
+  await dev.to(DEVICE);
+  const ds: Checkpoint[] = [];
+  await fitAsync({
+    ...options(dev, new Adam(dev.parameters(), { lr: 1e-3, amsgrad: true }), 6),
+    checkpoint: { save: (c) => void ds.push(c) },
+  });
+  assert.equal(ds.length, 2);
+  assert.equal(hs.length, 2);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(ds[i].epoch, hs[i].epoch);
+    assert.equal(ds[i].step, hs[i].step);
+    assert.deepEqual(ds[i].model, hs[i].model);
+    assert.deepEqual(ds[i].optimizer, hs[i].optimizer);
+    assert.deepEqual(figures(ds[i].records as EpochRecord[]), figures(hs[i].records as EpochRecord[]));
+  }
+  assert.ok((ds[1].optimizer.state['1.weight'] as Record<string, unknown>).maxExpAvgSq instanceof Float32Array);
+});
+
+test('fitAsync on a host backend gives records bit-identical to fit', async () => {
+  const a = mlpModel(8),
+    b = mlpModel(8);
+  const ra = fit(options(a, new Adam(a.parameters(), { lr: 3e-3 }), 2));
+  const rb = await fitAsync(options(b, new Adam(b.parameters(), { lr: 3e-3 }), 2));
+  assert.deepEqual(rb, ra);
+  assert.deepEqual(
+    await evaluateAsync(b, new DataLoader(testSet, { batchSize: 50 })),
+    evaluate(a, new DataLoader(testSet, { batchSize: 50 })),
+  );
+});
+
+test('a host read of a device tensor and an optimizer without a device update fail with their messages', async () => {
+  const m = mlpModel(2);
+  await m.to(DEVICE);
+  const w = m.parameters()[0];
+  assert.throws(
+    () => w.data,
+    /^Error: tensor \[48, 784\] lives on emulated; read it with await t\.read\(\) or move it with await t\.to\('cpu'\)$/,
+  );
+  const opt = new RMSprop(m.parameters(), { lr: 1e-3 });
+  const [batch] = new DataLoader(trainSet, { batchSize: 64 }).epoch(0);
+  const loss = crossEntropy(m.forward(batch.x), batch.y);
+  assert.throws(() => loss.item(), /^Error: tensor \[\] lives on emulated; read it with await t\.read\(\)/);
+  assert.equal((await loss.read()).length, 1);
+  loss.backward();
+  assert.throws(
+    () => opt.step(),
+    /^Error: RMSprop: parameter "1\.weight" lives on emulated, where RMSprop with these options has no fused update \(its rule runs on the host only\); optimizers that run on emulated: Adam \(.*\); AdamW \(.*\); SGD \(.*\)$/,
+  );
+  const eps = new Adam(m.parameters(), { lr: 1e-3, epsInsideSqrt: true });
+  assert.throws(() => eps.step(), /Adam: parameter "1\.weight" lives on emulated, where Adam with these options has no fused update/);
+  // the synchronous loop sends a device model to the asynchronous one
+  assert.throws(
+    () => fit(options(m, new Adam(m.parameters()), 1)),
+    /^Error: fit: the model's parameters live on emulated, which is read asynchronously; use await fitAsync\(…\)$/,
+  );
+  assert.throws(() => evaluate(m, new DataLoader(testSet, { batchSize: 64 })), /use await evaluateAsync/);
+  // moving back: the values are the same
+  const v = Array.from(await w.read());
+  await m.to('cpu');
+  assert.equal(w.device, 'cpu');
+  assert.deepEqual(Array.from(w.data), v);
+  await assert.rejects(() => m.to('gpu'), /^Error: to\('gpu'\): unknown device "gpu"; expected one of: cpu, emulated$/);
+  await assert.rejects(
+    () => m.to('webgpu'),
+    /^Error: to\('webgpu'\): device "webgpu" is not initialised yet; call `await initWebGPU\(\)` first/,
+  );
+  // the options that read inside a step are refused by name
+  await assert.rejects(
+    () => fitAsync({ ...options(m, new Adam(m.parameters()), 1), swa: { startEpoch: 1 } }),
+    /^RangeError: fitAsync: option swa is not supported \(weight averaging reads the parameters after every step\); use fit$/,
+  );
+});
+
+test('optimizer state follows its parameter to the device; back on the host it is carried over with readStateDict', async () => {
+  const [batch] = new DataLoader(trainSet, { batchSize: 64 }).epoch(0);
+  const stepOf = (m: Module, o: AnyOptimizer) => {
+    o.zeroGrad({ setToNone: false });
+    crossEntropy(m.forward(batch.x), batch.y).backward();
+    o.step();
+  };
+  const h = mlpModel(6);
+  const ho = new Adam(h.parameters(), { lr: 1e-2 });
+  for (let i = 0; i < 3; i++) stepOf(h, ho);
+  const m = mlpModel(6);
+  const mo = new Adam(m.parameters(), { lr: 1e-2 });
+  stepOf(m, mo); // on the host: host state
+  await m.to(DEVICE);
+  stepOf(m, mo); // the state is uploaded at this step
+  const st = mo.state.get('1.weight') as Record<string, unknown>;
+  assert.equal((st.expAvg as { device?: string }).device, DEVICE);
+  await m.to('cpu');
+  assert.throws(
+    () => stepOf(m, mo),
+    /^Error: Adam: the state of parameter "1\.weight" lives on emulated but the parameter on the host; move the model back, or carry the state over with loadStateDict\(await optimizer\.readStateDict\(\)\)$/,
+  );
+  mo.loadStateDict(await mo.readStateDict());
+  stepOf(m, mo);
+  assert.deepEqual(await paramsOf(m), await paramsOf(h));
+  assert.deepEqual(mo.stateDict(), ho.stateDict());
+});
