@@ -20,7 +20,7 @@
  * - The activation belongs to the layer (as in the paper), because moment matching averages a(u),
  *   not u.
  */
-import { Tensor, allocStorage, type DType, type Storage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, mm, mul, relu, sigmoid, tanh } from '../autograd/ops.js';
@@ -226,7 +226,7 @@ export class DropConnect extends Module {
    * draws it: 1/(1 − p) where a connection is kept, 0 where dropped. Given a generator in the state
    * forward received, it is the mask forward used (the lab draws the dropped connections this way).
    */
-  batchMask(rng: Rng): Storage {
+  batchMask(rng: Rng): HostStorage {
     const mask = allocStorage(this.weight.dtype, this.outFeatures * this.inFeatures);
     fillDropMask(mask, this.p, rng);
     return mask;

@@ -7,7 +7,7 @@
  * Masks come from the `rng` passed to forward({ training: true, rng }); there is no hidden global
  * generator, so the same seed gives the same masks.
  */
-import { Tensor, allocStorage, type DType, type Storage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { mul } from '../autograd/ops.js';
@@ -66,7 +66,7 @@ export class Dropout extends Module {
    * forward draws it: 1/(1 − p) where kept, 0 where dropped. Given a generator in the state forward
    * received, it is the mask forward used (the lab draws the dropped units this way).
    */
-  mask(size: number, rng: Rng, dtype: DType = 'float32'): Storage {
+  mask(size: number, rng: Rng, dtype: DType = 'float32'): HostStorage {
     const m = allocStorage(dtype, size);
     fillDropMask(m, this.p, rng);
     return m;
