@@ -1,0 +1,364 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU device layer: one adapter and device, storage over GPU buffers, compute pipelines
+ * cached per WGSL source, and a queue of dispatches encoded into one command encoder and submitted
+ * at sync points (a read, a write, `flush()`), since a submit per dispatch is slow on real GPUs.
+ *
+ * Ordering: every dispatch, copy and clear goes into the current encoder in call order; `write()`
+ * submits that encoder before its `queue.writeBuffer`, and `read()` submits it with the copy into a
+ * mappable staging buffer, so the queue runs everything in the order the calls were made.
+ *
+ * Uniforms (sizes, flags, hyper-parameters) of the dispatches in one encoder are packed into one
+ * host block at 256-byte offsets and written into one uniform buffer just before the submit; the
+ * queue orders that write after the previous submit, so the buffer is reused by every batch.
+ */
+import type { DeviceStorage } from '../../tensor/device.js';
+
+/** GPUBufferUsage's flags, spelled out (the `GPUBufferUsage` global is missing under Node until `webgpu`'s globals are installed). */
+export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const MAP_MODE_READ = 0x1;
+
+/** Threads per workgroup of the one-dimensional kernels. */
+export const WG = 256;
+/** Largest workgroup count per grid dimension (WebGPU's default maxComputeWorkgroupsPerDimension). */
+export const MAX_GROUPS = 65535;
+/** Byte offset alignment of uniform bindings (WebGPU's default minUniformBufferOffsetAlignment). */
+const UNIFORM_ALIGN = 256;
+/** Uniform bytes per batch: dispatches beyond 256 in one batch start a new one. */
+const UNIFORM_BYTES = 65536;
+
+/** The counters webgpuInfo() reports. */
+export interface GpuCounters {
+  /** Dispatches per kernel name. */
+  kernels: Record<string, number>;
+  /** Command encoders submitted. */
+  submits: number;
+  /** Host read-backs (storage reads). */
+  reads: number;
+}
+
+/** A compute dispatch: WGSL source, uniforms, storage bindings (the last `writes` of them written), workgroup grid. */
+export interface Dispatch {
+  /** Kernel name, for the counters. */
+  name: string;
+  /** WGSL with entry point `main`: binding 0 the uniform block (when `ints`/`floats` are given), then one binding per storage in order. */
+  code: string;
+  /** Uniform words read as u32/i32 (first), then f32. */
+  ints?: readonly number[];
+  floats?: readonly number[];
+  storage: readonly GpuStorage[];
+  /** How many of the last `storage` entries the kernel writes (default 1). */
+  writes?: number;
+  /** Workgroups along x and y. */
+  groups: readonly [number, number] | readonly [number, number, number];
+}
+
+export class GpuContext {
+  readonly counters: GpuCounters = { kernels: {}, submits: 0, reads: 0 };
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly uniformHost = new ArrayBuffer(UNIFORM_BYTES);
+  private uniformUsed = 0;
+  private readonly uniformBuffer: GPUBuffer;
+  /** Buffers to destroy once the current batch is submitted (copies made for aliased bindings, released storage). */
+  private transient: GPUBuffer[] = [];
+  private disposed = false;
+  /**
+   * The GPU object the adapter came from, held as long as the device: under Node, Dawn polls for
+   * completed work (mapAsync) only while it is alive.
+   */
+  readonly gpu: GPU;
+
+  constructor(
+    gpu: GPU,
+    readonly device: GPUDevice,
+    readonly adapterDescription: string,
+    readonly software: boolean,
+  ) {
+    this.gpu = gpu;
+    this.uniformBuffer = device.createBuffer({ size: UNIFORM_BYTES, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+    device.onuncapturederror = (e: GPUUncapturedErrorEvent) => {
+      this.errors.push(e.error.message);
+    };
+  }
+
+  /** Validation and out-of-memory errors the device reported; the next read() rejects with them. */
+  private errors: string[] = [];
+
+  private throwErrors(): void {
+    if (!this.errors.length) return;
+    const msg = this.errors.join('\n');
+    this.errors = [];
+    throw new Error(`webgpu backend: the device reported: ${msg}`);
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new Error('webgpu backend: the device was disposed; call initWebGPU() again');
+  }
+
+  private currentEncoder(): GPUCommandEncoder {
+    this.checkAlive();
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  /** The encoder for a copy or clear (outside any compute pass). */
+  private copyEncoder(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return this.currentEncoder();
+  }
+
+  /** Submits every queued command (with the batch's uniforms written first). */
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (this.uniformUsed) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformHost, 0, this.uniformUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.counters.submits++;
+    this.encoder = null;
+    this.uniformUsed = 0;
+    for (const b of this.transient) b.destroy();
+    this.transient = [];
+  }
+
+  /** The pipeline of `code` and its bind group layout, compiled at the first use. */
+  pipeline(code: string): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      const module = this.device.createShaderModule({ code });
+      const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  /** Pipelines compiled so far (one per distinct WGSL source). */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /** Queues one compute dispatch. */
+  dispatch(d: Dispatch): void {
+    this.checkAlive();
+    const [gx, gy, gz = 1] = d.groups;
+    if (gx === 0 || gy === 0 || gz === 0) return;
+    if (gx > MAX_GROUPS || gy > MAX_GROUPS || gz > MAX_GROUPS)
+      throw new Error(
+        `webgpu backend: ${d.name} needs a grid of ${gx}×${gy}×${gz} workgroups, over the limit of ${MAX_GROUPS} per dimension`,
+      );
+    const words = (d.ints?.length ?? 0) + (d.floats?.length ?? 0);
+    if (words * 4 > UNIFORM_ALIGN) throw new Error(`webgpu backend: ${d.name} has ${words} uniform words, over ${UNIFORM_ALIGN / 4}`);
+    if (words && this.uniformUsed + UNIFORM_ALIGN > UNIFORM_BYTES) this.flush();
+    const writes = d.writes ?? 1;
+    const storage = this.unalias(d.storage, writes);
+    const entries: GPUBindGroupEntry[] = [];
+    if (words) {
+      const at = this.uniformUsed;
+      const ints = new Int32Array(this.uniformHost, at, words);
+      const floats = new Float32Array(this.uniformHost, at, words);
+      const ni = d.ints?.length ?? 0;
+      for (let i = 0; i < ni; i++) ints[i] = d.ints![i];
+      for (let i = 0; i < words - ni; i++) floats[ni + i] = d.floats![i];
+      // a uniform block's size is a multiple of 16 bytes
+      entries.push({ binding: 0, resource: { buffer: this.uniformBuffer, offset: at, size: Math.ceil(words / 4) * 16 } });
+      this.uniformUsed += UNIFORM_ALIGN;
+    }
+    storage.forEach((s, i) => {
+      entries.push({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.byteSize } });
+    });
+    const { pipeline, layout } = this.pipeline(d.code);
+    const bind = this.device.createBindGroup({ layout, entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(gx, gy, gz);
+    this.counters.kernels[d.name] = (this.counters.kernels[d.name] ?? 0) + 1;
+  }
+
+  /**
+   * A storage bound both as a written and as a read binding of one dispatch is not allowed by
+   * WebGPU: the read bindings that alias a written one are replaced by a copy taken first.
+   */
+  private unalias(storage: readonly GpuStorage[], writes: number): readonly GpuStorage[] {
+    const written = new Set(storage.slice(storage.length - writes).map((s) => s.buffer));
+    const reads = storage.length - writes;
+    if (written.size < writes) throw new Error('webgpu backend: one storage passed as two outputs of one kernel');
+    if (!storage.slice(0, reads).some((s) => written.has(s.buffer))) return storage;
+    return storage.map((s, i) => {
+      if (i >= reads || !written.has(s.buffer)) return s;
+      const copy = this.device.createBuffer({ size: s.byteSize, usage: USAGE.STORAGE | USAGE.COPY_DST });
+      this.copyEncoder().copyBufferToBuffer(s.buffer, 0, copy, 0, s.byteSize);
+      this.transient.push(copy);
+      return new GpuStorage(this, copy, s.dtype, s.length);
+    });
+  }
+
+  /** Destroys `buffer` once the commands queued so far that use it are submitted (at the next flush; at once if none are queued). */
+  release(buffer: GPUBuffer): void {
+    if (this.disposed) return;
+    if (this.encoder) this.transient.push(buffer);
+    else buffer.destroy();
+  }
+
+  /** Queues a fill with zeros. */
+  clear(s: GpuStorage): void {
+    this.copyEncoder().clearBuffer(s.buffer, 0, s.byteSize);
+  }
+
+  /** Queues a copy of `src` into `dst` (same length). */
+  copy(src: GpuStorage, dst: GpuStorage): void {
+    if (src.length !== dst.length) throw new Error(`webgpu backend: copy of ${src.length} elements into ${dst.length}`);
+    if (src.buffer !== dst.buffer) this.copyEncoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.byteSize);
+  }
+
+  /** Submits the queue, then reads `s` back through a mappable staging buffer. */
+  async read(s: GpuStorage): Promise<Float32Array | Int32Array> {
+    const staging = this.device.createBuffer({ size: s.byteSize, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    this.copyEncoder().copyBufferToBuffer(s.buffer, 0, staging, 0, s.byteSize);
+    this.flush();
+    this.counters.reads++;
+    try {
+      await staging.mapAsync(MAP_MODE_READ);
+      this.throwErrors();
+      const bytes = staging.getMappedRange().slice(0, s.length * 4);
+      staging.unmap();
+      return s.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Replaces the values of `s`, after every command queued before. */
+  write(s: GpuStorage, values: Float32Array | Int32Array): void {
+    if (values.length !== s.length) throw new Error(`webgpu backend: write of ${values.length} values into storage of ${s.length}`);
+    const want = s.dtype === 'int32' ? Int32Array : Float32Array;
+    if (!(values instanceof want)) throw new Error(`webgpu backend: write of a ${values.constructor.name} into ${s.dtype} storage`);
+    this.flush();
+    if (values.length) this.device.queue.writeBuffer(s.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+  }
+
+  /** Waits until the GPU has run everything submitted. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwErrors();
+  }
+
+  createBuffer(bytes: number): GPUBuffer {
+    this.checkAlive();
+    return this.device.createBuffer({ size: Math.max(4, bytes), usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.flush();
+    this.disposed = true;
+    this.pipelines.clear();
+    this.uniformBuffer.destroy();
+    this.device.destroy();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+}
+
+/** The context that GpuStorage.from / zeros use when none is named (set by initWebGPU). */
+let defaultContext: GpuContext | null = null;
+
+export function setDefaultContext(ctx: GpuContext | null): void {
+  defaultContext = ctx;
+}
+
+export function currentContext(): GpuContext {
+  if (!defaultContext || defaultContext.isDisposed) throw new Error('webgpu backend: not initialised; await initWebGPU() first');
+  return defaultContext;
+}
+
+/** float32 or int32 values in a GPU buffer (usage STORAGE | COPY_SRC | COPY_DST). */
+export class GpuStorage implements DeviceStorage {
+  readonly device = 'webgpu';
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly buffer: GPUBuffer,
+    readonly dtype: 'float32' | 'int32',
+    readonly length: number,
+  ) {}
+
+  /** Bytes bound for the kernels (at least 4: WebGPU has no empty bindings). */
+  get byteSize(): number {
+    return Math.max(4, this.length * 4);
+  }
+
+  /** New storage holding a copy of `values` (Float32Array → float32, Int32Array → int32). */
+  static from(values: Float32Array | Int32Array, ctx: GpuContext = currentContext()): GpuStorage {
+    const s = GpuStorage.zeros(values instanceof Int32Array ? 'int32' : 'float32', values.length, ctx);
+    if (values.length) ctx.device.queue.writeBuffer(s.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    return s;
+  }
+
+  /** New storage of `n` zeros (WebGPU zero-initialises buffers). */
+  static zeros(dtype: 'float32' | 'int32', n: number, ctx: GpuContext = currentContext()): GpuStorage {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`webgpu backend: storage length must be a non-negative integer, got ${n}`);
+    return new GpuStorage(ctx, ctx.createBuffer(n * 4), dtype, n);
+  }
+
+  read(): Promise<Float32Array | Int32Array> {
+    return this.ctx.read(this);
+  }
+
+  write(values: Float32Array | Int32Array): void {
+    this.ctx.write(this, values);
+  }
+
+  /** Frees the GPU buffer once the commands already queued that use it are submitted (no submit of its own). */
+  destroy(): void {
+    this.ctx.release(this.buffer);
+  }
+}
+
+const sources = new Map<string, string>();
+
+/** The WGSL that `build` makes for `key`, built once (so a dispatch neither rebuilds nor rehashes it). */
+export function wgsl(key: string, build: () => string): string {
+  let s = sources.get(key);
+  if (s === undefined) {
+    s = build();
+    sources.set(key, s);
+  }
+  return s;
+}
+
+/** Workgroups for `n` items of `perGroup` each, split over x and y when x alone would pass 65535. */
+export function grid(n: number, perGroup: number = WG): [number, number] {
+  const groups = Math.ceil(n / perGroup);
+  if (groups <= MAX_GROUPS) return [groups, 1];
+  const y = Math.ceil(groups / MAX_GROUPS);
+  return [Math.ceil(groups / y), y];
+}
+
+/**
+ * WGSL shared by the kernels: the flat index of a thread (or a workgroup) over a grid split by
+ * `grid()`, NaN tests by bits (immune to fast-math folding), and IEEE special values (from a
+ * variable: WGSL rejects a constant expression that evaluates to NaN or ∞).
+ */
+export const WGSL_COMMON = /* wgsl */ `
+fn flatGroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.y * nwg.x + wid.x; }
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn nanF() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
+fn infF() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+`;

@@ -1,0 +1,276 @@
+/**
+ * Convolution and its two gradients as implicit GEMMs on the tiled product (gemm.ts); the
+ * unfolded input (im2col) is read through index arithmetic in the loaders, never stored.
+ * With P = oh·ow output pixels and Q = c·kh·kw weights per output channel:
+ *   conv2d               out[b, o, p] = Σ_q w[o, q]·cols_b[q, p]          M = k, N = n·P, K = Q
+ *   conv2dBackwardWeight gw[o, q]     = Σ_(b,p) gy[b, o, p]·cols_b[q, p] M = k, N = Q,   K = n·P
+ *   conv2dBackwardInput  gx[b, ci, y, x] = Σ_(o,i,j) w[o, ci, i, j]·gy[b, o, oy, ox] over the (i, j)
+ *                        with y + padH − i = oy·strideH (and the same along x) inside the output:
+ *                        a gather, so no two threads add into one element   M = c, N = n·h·w, K = k·kh·kw
+ */
+import type { Conv2dGeometry } from '../backend.js';
+import type { DeviceStorage } from '../../tensor/device.js';
+import { type GpuContext, type GpuStorage, MAX_GROUPS, WG, wgsl } from './context.js';
+import { gemmGroups, gemmSource } from './gemm.js';
+import { READ, WRITE, allOwn, own } from './dense.js';
+
+const GEOMETRY = ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw'] as const;
+
+function geometryInts(g: Conv2dGeometry): number[] {
+  return [g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padH, g.padW];
+}
+
+/** WGSL: x[b, ci, iy, ix] for column q = (ci, i, j) of image b's unfolded input at pixel pix, 0 in the padding. */
+const IM2COL = /* wgsl */ `
+fn im2col(b: u32, q: u32, pix: u32) -> f32 {
+  let khw = p.kh * p.kw;
+  let ci = q / khw;
+  let rem = q - ci * khw;
+  let i = rem / p.kw;
+  let j = rem - i * p.kw;
+  let oy = pix / p.ow;
+  let ox = pix - oy * p.ow;
+  let iy = i32(oy * p.sh + i) - i32(p.ph);
+  let ix = i32(ox * p.sw + j) - i32(p.pw);
+  if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
+  return x[((b * p.c + ci) * p.h + u32(iy)) * p.w + u32(ix)];
+}`;
+
+/** Forward; with `bias` / `relu` the fused layer's epilogue (out = relu(conv + bias[o])). */
+function convSource(bias: boolean, relu: boolean): string {
+  const z = bias ? 'v + bias[r]' : 'v';
+  return gemmSource({
+    ints: GEOMETRY,
+    bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL,
+    loadA: 'return wt[r * p.K + kk];',
+    loadB: 'let P = p.oh * p.ow; let b = c / P; return im2col(b, kk, c - b * P);',
+    store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + r) * P + (c - b * P)] = ${relu ? 'select(0.0, z, z > 0.0)' : 'z'};`,
+    aAlongK: true,
+    bAlongK: false,
+  });
+}
+
+/** gz at a flat index of the output gradient: masked by the forward output when `relu` (PyTorch's threshold_backward). */
+const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(0.0, gy[i], y[i] > 0.0); }';
+const gz = (relu: boolean, i: string) => (relu ? `gzAt(${i})` : `gy[${i}]`);
+
+function convGwSource(accumulate: boolean, relu: boolean): string {
+  return gemmSource({
+    ints: GEOMETRY,
+    bindings:
+      [READ(1, 'x'), READ(2, 'gy'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') +
+      IM2COL +
+      (relu ? `\n${GZ_FN}` : ''),
+    loadA: `let P = p.oh * p.ow; let b = kk / P; return ${gz(relu, '(b * p.k + r) * P + (kk - b * P)')};`,
+    loadB: 'let P = p.oh * p.ow; let b = kk / P; return im2col(b, c, kk - b * P);',
+    store: accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
+    aAlongK: true,
+    bAlongK: true,
+  });
+}
+
+function convGxSource(relu: boolean): string {
+  return gemmSource({
+    ints: GEOMETRY,
+    bindings:
+      [READ(1, 'gy'), READ(2, 'wt'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
+    // A(ci, (o, i, j)) = w[o, ci, i, j]
+    loadA: 'let khw = p.kh * p.kw; let o = kk / khw; return wt[(o * p.c + r) * khw + (kk - o * khw)];',
+    // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i = oy·sh, x + pw − j = ox·sw
+    loadB: `let khw = p.kh * p.kw; let o = kk / khw; let rem = kk - o * khw; let i = rem / p.kw; let j = rem - i * p.kw;
+    let hw = p.h * p.w; let b = c / hw; let pix = c - b * hw; let y = pix / p.w; let xx = pix - y * p.w;
+    let ty = i32(y + p.ph) - i32(i); let tx = i32(xx + p.pw) - i32(j);
+    if (ty < 0 || tx < 0) { return 0.0; }
+    let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw;
+    if (oy * p.sh != u32(ty) || ox * p.sw != u32(tx) || oy >= p.oh || ox >= p.ow) { return 0.0; }
+    return ${gz(relu, '((b * p.k + o) * p.oh + oy) * p.ow + ox')};`,
+    store: 'let hw = p.h * p.w; let b = c / hw; gx[(b * p.c + r) * hw + (c - b * hw)] = v;',
+    aAlongK: false,
+    bAlongK: false,
+  });
+}
+
+/** gb[o] = Σ over images and pixels of gz[b, o, p]: one workgroup per channel, a tree in workgroup memory. */
+function convBiasSource(relu: boolean): string {
+  return /* wgsl */ `
+struct Params { n: u32, k: u32, P: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${READ(1, 'gy')}
+${relu ? READ(2, 'y') : ''}
+${WRITE(relu ? 3 : 2, 'gb')}
+${relu ? GZ_FN : ''}
+var<workgroup> part: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let o = wid.x;
+  var s = 0.0;
+  for (var e = li; e < p.n * p.P; e += ${WG}u) {
+    let b = e / p.P;
+    s += ${gz(relu, '(b * p.k + o) * p.P + (e - b * p.P)')};
+  }
+  part[li] = s;
+  workgroupBarrier();
+  for (var half = ${WG / 2}u; half > 0u; half >>= 1u) {
+    if (li < half) { part[li] += part[li + half]; }
+    workgroupBarrier();
+  }
+  if (li == 0u) { gb[o] = part[0]; }
+}
+`;
+}
+
+export function convOps(ctx: GpuContext) {
+  const sizes = (g: Conv2dGeometry) => ({ x: g.n * g.c * g.h * g.w, w: g.k * g.c * g.kh * g.kw, y: g.n * g.k * g.oh * g.ow });
+
+  function conv2d(x: DeviceStorage, w: DeviceStorage, out: DeviceStorage, g: Conv2dGeometry): void {
+    const s = sizes(g);
+    const st = [own(ctx, 'conv2d', 'x', x, s.x), own(ctx, 'conv2d', 'w', w, s.w), own(ctx, 'conv2d', 'out', out, s.y)];
+    const M = g.k,
+      N = g.n * g.oh * g.ow,
+      K = g.c * g.kh * g.kw;
+    if (M * N === 0) return;
+    if (K === 0) return ctx.clear(st[2]);
+    ctx.dispatch({
+      name: 'conv2d',
+      code: wgsl('conv00', () => convSource(false, false)),
+      ints: [M, N, K, ...geometryInts(g)],
+      storage: st,
+      groups: gemmGroups(M, N),
+    });
+  }
+
+  function convLayer(
+    x: DeviceStorage,
+    w: DeviceStorage,
+    bias: DeviceStorage | null,
+    out: DeviceStorage,
+    g: Conv2dGeometry,
+    relu: boolean,
+  ): boolean {
+    if (!allOwn(ctx, x, w, bias, out)) return false;
+    const s = sizes(g);
+    const M = g.k,
+      N = g.n * g.oh * g.ow,
+      K = g.c * g.kh * g.kw;
+    if (K === 0) return false;
+    const st = [own(ctx, 'convLayer', 'x', x, s.x), own(ctx, 'convLayer', 'w', w, s.w)];
+    if (bias) st.push(own(ctx, 'convLayer', 'bias', bias, g.k));
+    st.push(own(ctx, 'convLayer', 'out', out, s.y));
+    if (M * N === 0) return true;
+    ctx.dispatch({
+      name: 'convLayer',
+      code: wgsl(`conv${+!!bias}${+relu}`, () => convSource(!!bias, relu)),
+      ints: [M, N, K, ...geometryInts(g)],
+      storage: st,
+      groups: gemmGroups(M, N),
+    });
+    return true;
+  }
+
+  function conv2dBackwardWeight(x: DeviceStorage, gy: DeviceStorage, gw: DeviceStorage, g: Conv2dGeometry, accumulate = false): void {
+    const s = sizes(g);
+    const st = [
+      own(ctx, 'conv2dBackwardWeight', 'x', x, s.x),
+      own(ctx, 'conv2dBackwardWeight', 'gy', gy, s.y),
+      own(ctx, 'conv2dBackwardWeight', 'gw', gw, s.w),
+    ];
+    const M = g.k,
+      N = g.c * g.kh * g.kw,
+      K = g.n * g.oh * g.ow;
+    if (M * N === 0) return;
+    if (K === 0) {
+      if (!accumulate) ctx.clear(st[2]);
+      return;
+    }
+    ctx.dispatch({
+      name: 'conv2dBackwardWeight',
+      code: wgsl(`convGw${+accumulate}0`, () => convGwSource(accumulate, false)),
+      ints: [M, N, K, ...geometryInts(g)],
+      storage: st,
+      groups: gemmGroups(M, N),
+    });
+  }
+
+  function conv2dBackwardInput(gy: DeviceStorage, w: DeviceStorage, gx: DeviceStorage, g: Conv2dGeometry): void {
+    const s = sizes(g);
+    const st = [
+      own(ctx, 'conv2dBackwardInput', 'gy', gy, s.y),
+      own(ctx, 'conv2dBackwardInput', 'w', w, s.w),
+      own(ctx, 'conv2dBackwardInput', 'gx', gx, s.x),
+    ];
+    const M = g.c,
+      N = g.n * g.h * g.w,
+      K = g.k * g.kh * g.kw;
+    if (M * N === 0) return;
+    if (K === 0) return ctx.clear(st[2]);
+    ctx.dispatch({
+      name: 'conv2dBackwardInput',
+      code: wgsl('convGx0', () => convGxSource(false)),
+      ints: [M, N, K, ...geometryInts(g)],
+      storage: st,
+      groups: gemmGroups(M, N),
+    });
+  }
+
+  function convLayerBackward(
+    gy: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    y: DeviceStorage | null,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+  ): boolean {
+    if (!allOwn(ctx, gy, x, w, y, gx, gw, gb) || g.k > MAX_GROUPS) return false;
+    const s = sizes(g);
+    const op = 'convLayerBackward';
+    const relu = y !== null;
+    const ggy = own(ctx, op, 'gy', gy, s.y);
+    const gyy: GpuStorage[] = relu ? [own(ctx, op, 'y', y, s.y)] : [];
+    const ints = geometryInts(g);
+    if (gx) {
+      const ggx = own(ctx, op, 'gx', gx, s.x);
+      const M = g.c,
+        N = g.n * g.h * g.w,
+        K = g.k * g.kh * g.kw;
+      if (K === 0) ctx.clear(ggx);
+      else if (M * N)
+        ctx.dispatch({
+          name: `${op}.gx`,
+          code: wgsl(`convGx${+relu}`, () => convGxSource(relu)),
+          ints: [M, N, K, ...ints],
+          storage: [ggy, own(ctx, op, 'w', w, s.w), ...gyy, ggx],
+          groups: gemmGroups(M, N),
+        });
+    }
+    if (gw) {
+      const ggw = own(ctx, op, 'gw', gw, s.w);
+      const M = g.k,
+        N = g.c * g.kh * g.kw,
+        K = g.n * g.oh * g.ow;
+      if (K === 0) {
+        if (!accumulateGw) ctx.clear(ggw);
+      } else if (M * N)
+        ctx.dispatch({
+          name: `${op}.gw`,
+          code: wgsl(`convGw${+accumulateGw}${+relu}`, () => convGwSource(accumulateGw, relu)),
+          ints: [M, N, K, ...ints],
+          storage: [own(ctx, op, 'x', x, s.x), ggy, ...gyy, ggw],
+          groups: gemmGroups(M, N),
+        });
+    }
+    if (gb && g.k)
+      ctx.dispatch({
+        name: `${op}.gb`,
+        code: wgsl(`convBias${+relu}`, () => convBiasSource(relu)),
+        ints: [g.n, g.k, g.oh * g.ow],
+        storage: [ggy, ...gyy, own(ctx, op, 'gb', gb, g.k)],
+        groups: [g.k, 1],
+      });
+    return true;
+  }
+
+  return { conv2d, convLayer, convLayerBackward, conv2dBackwardWeight, conv2dBackwardInput };
+}

@@ -1,0 +1,301 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU backend's kernels and device: `initWebGPU()` acquires an adapter and a device (Dawn
+ * through the npm `webgpu` package under Node, `navigator.gpu` in a browser), `webgpuKernels(ctx)`
+ * returns the kernel set over that device, shaped as `KernelSet` with `DeviceStorage` (GpuStorage)
+ * in place of typed arrays, and `webgpuInfo()` reports the adapter and the counters.
+ *
+ *   const ctx = await initWebGPU();
+ *   const k = webgpuKernels(ctx);
+ *   const a = GpuStorage.from(new Float32Array([...])), out = GpuStorage.zeros('float32', n);
+ *   k.unary('exp', a, out);
+ *   await out.read();
+ *   disposeWebGPU();          // destroys the device (Node does not exit while one is alive)
+ */
+import '../index.js'; // the reference backend registered first, so registering webgpu never makes it current
+import {
+  type AdamStepHyper,
+  type Backend,
+  type BinaryOp,
+  type Conv2dGeometry,
+  type Extensions,
+  type PoolGeometry,
+  type SgdStepHyper,
+  type UnaryOp,
+  registerBackend,
+} from '../backend.js';
+import type { Shape } from '../../tensor/shape.js';
+import type { DeviceStorage } from '../../tensor/device.js';
+import { bool, checkOptions, oneOf } from '../../util/options.js';
+import { GpuContext, GpuStorage, setDefaultContext } from './context.js';
+import { denseOps } from './dense.js';
+import { elementwiseOps } from './elementwise.js';
+import { reduceOps } from './reduce.js';
+import { convOps } from './conv.js';
+import { poolOps } from './pool.js';
+import { updateOps } from './updates.js';
+import { fusedOps } from './fused.js';
+import { browserGpu } from './platform-browser.js';
+import { nodeGpu } from './platform-node.js';
+
+export { GpuContext, GpuStorage } from './context.js';
+
+export interface WebGPUOptions {
+  /** Passed to requestAdapter (default: the implementation's choice). */
+  powerPreference?: 'high-performance' | 'low-power';
+  /** Ask for the implementation's software (fallback) adapter. */
+  forceFallbackAdapter?: boolean;
+}
+
+/** The kernel set over one device: Backend's primitives and the extensions, DeviceStorage where Backend says Storage or Int32Array. */
+export interface WebGPUKernels {
+  matmul(a: DeviceStorage, b: DeviceStorage, out: DeviceStorage, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  binary(op: BinaryOp, a: DeviceStorage, aShape: Shape, b: DeviceStorage, bShape: Shape, out: DeviceStorage, outShape: Shape): void;
+  unary(op: UnaryOp, a: DeviceStorage, out: DeviceStorage): void;
+  sum(a: DeviceStorage, shape: Shape, axes: readonly number[], out: DeviceStorage): void;
+  max(a: DeviceStorage, shape: Shape, axis: number, out: DeviceStorage, arg: DeviceStorage | null): void;
+  logSoftmax(a: DeviceStorage, rows: number, cols: number, out: DeviceStorage, probs?: DeviceStorage | null): void;
+  conv2d(x: DeviceStorage, w: DeviceStorage, out: DeviceStorage, g: Conv2dGeometry): void;
+  conv2dBackwardInput(gy: DeviceStorage, w: DeviceStorage, gx: DeviceStorage, g: Conv2dGeometry): void;
+  conv2dBackwardWeight(x: DeviceStorage, gy: DeviceStorage, gw: DeviceStorage, g: Conv2dGeometry): void;
+  maxPool2d(x: DeviceStorage, out: DeviceStorage, idx: DeviceStorage, g: PoolGeometry): void;
+  scatterPlanes(gy: DeviceStorage, idx: DeviceStorage, gx: DeviceStorage, planes: number, inPlane: number, outPlane: number): void;
+  avgPool2d(x: DeviceStorage, out: DeviceStorage, g: PoolGeometry, countIncludePad: boolean): void;
+  avgPool2dBackward(gy: DeviceStorage, gx: DeviceStorage, g: PoolGeometry, countIncludePad: boolean): void;
+  linear(
+    x: DeviceStorage,
+    w: DeviceStorage,
+    bias: DeviceStorage | null,
+    out: DeviceStorage,
+    m: number,
+    n: number,
+    k: number,
+    relu: boolean,
+  ): boolean;
+  linearBackward(
+    gy: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    y: DeviceStorage | null,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    m: number,
+    n: number,
+    k: number,
+    accumulateGw: boolean,
+  ): boolean;
+  convLayer(x: DeviceStorage, w: DeviceStorage, bias: DeviceStorage | null, out: DeviceStorage, g: Conv2dGeometry, relu: boolean): boolean;
+  convLayerBackward(
+    gy: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    y: DeviceStorage | null,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    accumulateGw: boolean,
+  ): boolean;
+  convPoolLayer(
+    x: DeviceStorage,
+    w: DeviceStorage,
+    bias: DeviceStorage | null,
+    out: DeviceStorage,
+    idx: DeviceStorage,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+  ): boolean;
+  convPoolLayerBackward(
+    gp: DeviceStorage,
+    pooled: DeviceStorage,
+    idx: DeviceStorage,
+    x: DeviceStorage,
+    w: DeviceStorage,
+    gx: DeviceStorage | null,
+    gw: DeviceStorage | null,
+    gb: DeviceStorage | null,
+    g: Conv2dGeometry,
+    pg: PoolGeometry,
+    relu: boolean,
+    accumulateGw: boolean,
+  ): boolean;
+  zero(a: DeviceStorage): boolean;
+  /** New zero-filled storage on this device (length 0 allowed): the extension that marks a device backend. */
+  allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
+  allocLike(p: DeviceStorage): DeviceStorage | null;
+  adamStep(
+    param: DeviceStorage,
+    grad: DeviceStorage,
+    m: DeviceStorage,
+    v: DeviceStorage,
+    vMax: DeviceStorage | null,
+    h: AdamStepHyper,
+  ): boolean;
+  sgdStep(param: DeviceStorage, grad: DeviceStorage, momentumBuffer: DeviceStorage | null, h: SgdStepHyper): boolean;
+  batchUpdates(run: () => void): void;
+}
+
+const kernelSets = new WeakMap<GpuContext, WebGPUKernels>();
+
+/** The kernels over `ctx` (one object per context). */
+export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
+  let k = kernelSets.get(ctx);
+  if (!k) {
+    const conv = convOps(ctx);
+    const { conv2d, convLayer, convLayerBackward, conv2dBackwardWeight, conv2dBackwardInput } = conv;
+    const elementwise = elementwiseOps(ctx);
+    const pool = poolOps(ctx);
+    k = {
+      ...denseOps(ctx),
+      ...elementwise,
+      ...reduceOps(ctx),
+      conv2d,
+      convLayer,
+      convLayerBackward,
+      conv2dBackwardInput,
+      conv2dBackwardWeight: (x, gy, gw, g) => conv2dBackwardWeight(x, gy, gw, g),
+      ...pool,
+      ...fusedOps(ctx, { ...conv, ...elementwise, ...pool }),
+      ...updateOps(ctx),
+      allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
+    };
+    kernelSets.set(ctx, k);
+  }
+  return k;
+}
+
+interface AdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+let context: GpuContext | null = null;
+/** Fallbacks counted before a device exists (the integration may count before initWebGPU). */
+const fallbacks: Record<string, number> = {};
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/** What a machine without an adapter should install or enable, for the error message. */
+function installHint(node: boolean): string {
+  if (!node)
+    return 'use a browser with WebGPU enabled (Chrome/Edge ≥ 113, or Chromium started with its enable-unsafe-webgpu switch, which gives its SwiftShader software adapter)';
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const drivers = env.VK_DRIVER_FILES ?? env.VK_ICD_FILENAMES;
+  return (
+    `Dawn found no Vulkan device${drivers ? ` (VK_DRIVER_FILES=${drivers})` : ''}; on a machine without a GPU install a software Vulkan driver: ` +
+    'eval "$(bash tools/lavapipe.sh)" in the descent repository (Mesa 25\'s lavapipe from Debian bookworm-backports, no root), ' +
+    "or apt-get install -t bookworm-backports mesa-vulkan-drivers (Debian 12's own Mesa 22 lavapipe is refused by Dawn)"
+  );
+}
+
+/** The primitives of `Backend`; every other member of the kernel set is an extension. */
+const PRIMITIVES = [
+  'matmul',
+  'binary',
+  'unary',
+  'sum',
+  'max',
+  'logSoftmax',
+  'conv2d',
+  'conv2dBackwardInput',
+  'conv2dBackwardWeight',
+  'maxPool2d',
+  'scatterPlanes',
+  'avgPool2d',
+  'avgPool2dBackward',
+] as const satisfies readonly (keyof Backend)[];
+
+/**
+ * Registers the kernels over `ctx` as the backend 'webgpu' (without making it current: models move
+ * to the device explicitly). The kernels take DeviceStorage where Backend's signatures name host
+ * storage, hence the casts.
+ */
+function register(ctx: GpuContext): void {
+  const k = webgpuKernels(ctx) as unknown as Record<string, unknown>;
+  const primitives: Record<string, unknown> = { name: 'webgpu' };
+  const extensions: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(k)) ((PRIMITIVES as readonly string[]).includes(name) ? primitives : extensions)[name] = f;
+  registerBackend(primitives as unknown as Backend, extensions as unknown as Partial<Extensions>);
+}
+
+/**
+ * Acquires an adapter and a device, makes them the default for GpuStorage.from / zeros and
+ * registers the backend 'webgpu' (not made current); a second call returns the same context until
+ * disposeWebGPU(). Throws one error naming what was tried and what to install when there is no
+ * WebGPU or no adapter.
+ */
+export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> {
+  checkOptions('initWebGPU', opts, { powerPreference: oneOf('high-performance', 'low-power'), forceFallbackAdapter: bool });
+  if (context && !context.isDisposed) return context;
+  const node = isNode();
+  const tried = node ? 'Dawn through the npm package "webgpu"' : 'navigator.gpu';
+  const gpu = node ? await nodeGpu() : browserGpu();
+  if (gpu instanceof Error) throw new Error(`initWebGPU: no WebGPU (tried ${tried}): ${gpu.message}`);
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference, forceFallbackAdapter: opts.forceFallbackAdapter });
+  if (!adapter) throw new Error(`initWebGPU: no WebGPU adapter found (tried ${tried}). ${installHint(node)}`);
+  const lim = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+      maxBufferSize: lim.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(lim.maxStorageBuffersPerShaderStage, 10),
+    },
+  });
+  // GPUAdapter.info (Chrome ≥ 127, Dawn) is newer than the @webgpu/types that descent's tree resolves
+  const info: AdapterInfo = (adapter as { info?: AdapterInfo }).info ?? {};
+  const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unknown adapter';
+  const software = /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description) || info.isFallbackAdapter === true;
+  context = new GpuContext(gpu, device, description, software);
+  setDefaultContext(context);
+  register(context);
+  return context;
+}
+
+/** Destroys the default device (queued work is submitted first); initWebGPU() acquires a new one. */
+export function disposeWebGPU(): void {
+  context?.dispose();
+  context = null;
+  setDefaultContext(null);
+}
+
+/** True when initWebGPU found a hardware adapter (not lavapipe, SwiftShader or another fallback): where `auto` may pick WebGPU. */
+export function isHardwareAdapter(): boolean {
+  return context !== null && !context.isDisposed && !context.software;
+}
+
+/** Counts one run of `op` on the CPU instead of the GPU (the integration calls it where it falls back). */
+export function countFallback(op: string): void {
+  fallbacks[op] = (fallbacks[op] ?? 0) + 1;
+}
+
+/** The adapter and the counters, for logs and the benchmark. */
+export function webgpuInfo(): {
+  initialised: boolean;
+  adapter: string;
+  software: boolean;
+  kernels: Record<string, number>;
+  fallbacks: Record<string, number>;
+  submits: number;
+  reads: number;
+  pipelines: number;
+} {
+  const c = context && !context.isDisposed ? context : null;
+  return {
+    initialised: c !== null,
+    adapter: c?.adapterDescription ?? '',
+    software: c?.software ?? false,
+    kernels: { ...(c?.counters.kernels ?? {}) },
+    fallbacks: { ...fallbacks },
+    submits: c?.counters.submits ?? 0,
+    reads: c?.counters.reads ?? 0,
+    pipelines: c?.pipelineCount ?? 0,
+  };
+}

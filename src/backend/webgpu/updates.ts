@@ -1,0 +1,148 @@
+/**
+ * Fused optimizer updates, one thread per parameter element, in place (the equations of
+ * src/optim/adam.ts and src/optim/sgd.ts, in float32 like the wasm kernels of asm/optim.ts; the
+ * step-dependent scalars — step size, √(1 − β₂ᵗ), 1 − lr·wd — are computed on the host in float64).
+ * Every update is queued like any kernel; batchUpdates submits the queue when the step's updates
+ * are in, so the GPU starts on them while the host goes on.
+ */
+import type { AdamStepHyper, SgdStepHyper } from '../backend.js';
+import type { DeviceStorage } from '../../tensor/device.js';
+import { type GpuContext, GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { READ, WRITE, allOwn } from './dense.js';
+
+const MAIN = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flatGroup(wid, nwg) * ${WG}u + li;
+  if (i >= p.n) { return; }`;
+
+function adamSource(amsgrad: boolean): string {
+  return /* wgsl */ `
+struct Params { n: u32, maximize: u32, decoupled: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, decay: f32, stepSize: f32, bc2Sqrt: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${READ(1, 'g')}
+${WRITE(2, 'param')}
+${WRITE(3, 'm')}
+${WRITE(4, 'v')}
+${amsgrad ? WRITE(5, 'vmax') : ''}
+${WGSL_COMMON}
+${MAIN}
+  var pv = param[i];
+  var gv = g[i];
+  if (p.maximize == 1u) { gv = -gv; }
+  if (p.decoupled == 1u) { pv = pv * p.decay; } else { gv = gv + pv * p.wd; }
+  let mv = m[i] * p.beta1 + gv * (1.0 - p.beta1);
+  var vv = v[i] * p.beta2 + gv * gv * (1.0 - p.beta2);
+  m[i] = mv;
+  v[i] = vv;
+  ${amsgrad ? 'if (vmax[i] > vv) { vv = vmax[i]; } else { vmax[i] = vv; }' : ''}
+  let denom = sqrt(vv) / p.bc2Sqrt + p.eps;
+  param[i] = pv - p.stepSize * (mv / denom);
+}
+`;
+}
+
+function sgdSource(momentum: boolean): string {
+  return /* wgsl */ `
+struct Params { n: u32, maximize: u32, nesterov: u32, first: u32, lr: f32, momentum: f32, dampening: f32, wd: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${READ(1, 'g')}
+${WRITE(2, 'param')}
+${momentum ? WRITE(3, 'buf') : ''}
+${WGSL_COMMON}
+${MAIN}
+  let pv = param[i];
+  var d = g[i];
+  if (p.maximize == 1u) { d = -d; }
+  d = d + pv * p.wd;
+  ${
+    momentum
+      ? `var b = d;
+  if (p.first == 0u) { b = buf[i] * p.momentum + d * (1.0 - p.dampening); }
+  buf[i] = b;
+  if (p.nesterov == 1u) { d = d + b * p.momentum; } else { d = b; }`
+      : ''
+  }
+  param[i] = pv - p.lr * d;
+}
+`;
+}
+
+export function updateOps(ctx: GpuContext) {
+  function adamStep(
+    param: DeviceStorage,
+    grad: DeviceStorage,
+    m: DeviceStorage,
+    v: DeviceStorage,
+    vMax: DeviceStorage | null,
+    h: AdamStepHyper,
+  ): boolean {
+    if (!allOwn(ctx, param, grad, m, v, vMax)) return false;
+    const n = param.length;
+    if ([grad, m, v, vMax].some((s) => s !== null && s.length !== n)) return false;
+    if (n === 0) return true;
+    const decoupled = h.decoupled && h.weightDecay !== 0;
+    const st = [grad, param, m, v, ...(vMax ? [vMax] : [])] as GpuStorage[];
+    ctx.dispatch({
+      name: 'adamStep',
+      code: wgsl(`adam${+!!vMax}`, () => adamSource(!!vMax)),
+      ints: [n, +h.maximize, +decoupled],
+      floats: [
+        h.lr,
+        h.beta1,
+        h.beta2,
+        h.eps,
+        h.decoupled ? 0 : h.weightDecay,
+        1 - h.lr * h.weightDecay,
+        h.lr / (1 - h.beta1 ** h.step),
+        Math.sqrt(1 - h.beta2 ** h.step),
+      ],
+      storage: st,
+      writes: st.length - 1,
+      groups: grid(n),
+    });
+    return true;
+  }
+
+  function sgdStep(param: DeviceStorage, grad: DeviceStorage, momentumBuffer: DeviceStorage | null, h: SgdStepHyper): boolean {
+    if (!allOwn(ctx, param, grad, momentumBuffer)) return false;
+    const n = param.length;
+    if (grad.length !== n || (momentumBuffer && momentumBuffer.length !== n)) return false;
+    if (n === 0) return true;
+    const st = [grad, param, ...(momentumBuffer ? [momentumBuffer] : [])] as GpuStorage[];
+    ctx.dispatch({
+      name: 'sgdStep',
+      code: wgsl(`sgd${+!!momentumBuffer}`, () => sgdSource(!!momentumBuffer)),
+      ints: [n, +h.maximize, +h.nesterov, +h.first],
+      floats: [h.lr, h.momentum, h.dampening, h.weightDecay],
+      storage: st,
+      writes: st.length - 1,
+      groups: grid(n),
+    });
+    return true;
+  }
+
+  function zero(a: DeviceStorage): boolean {
+    if (!(a instanceof GpuStorage) || a.ctx !== ctx) return false;
+    ctx.clear(a);
+    return true;
+  }
+
+  /** Zeroed storage of p's type and length on this device, for a p that lives here (else null: the caller keeps a typed array). */
+  function allocLike(p: DeviceStorage): DeviceStorage | null {
+    if (!(p instanceof GpuStorage) || p.ctx !== ctx) return null;
+    return GpuStorage.zeros(p.dtype, p.length, ctx);
+  }
+
+  let depth = 0;
+  function batchUpdates(run: () => void): void {
+    depth++;
+    try {
+      run();
+    } finally {
+      depth--;
+      if (depth === 0) ctx.flush();
+    }
+  }
+
+  return { adamStep, sgdStep, zero, allocLike, batchUpdates };
+}

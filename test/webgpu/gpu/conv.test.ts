@@ -1,0 +1,201 @@
+/**
+ * conv2d, its two gradients and the fused convolution layer (bias, ReLU) on the GPU against the
+ * reference backend, over strides, paddings and sizes that are odd and cross several 64-wide tiles.
+ */
+import { test } from 'node:test';
+import type { Conv2dGeometry } from '../../../src/backend/backend.js';
+import { referenceBackend as R } from '../../../src/backend/reference.js';
+import { K, close, down, downInt, rnd, up, zeros } from './helpers.js';
+
+function geo(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  k: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  ph: number,
+  pw: number,
+): Conv2dGeometry {
+  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1,
+    ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  return { n, c, h, w, k, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw };
+}
+
+const GEOS: Conv2dGeometry[] = [
+  geo(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
+  geo(2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1),
+  geo(3, 2, 11, 8, 7, 3, 2, 2, 1, 0, 1),
+  geo(2, 4, 13, 13, 3, 5, 5, 2, 2, 2, 2),
+  geo(5, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2), // the CNN's first layer, 5 images
+  geo(2, 9, 10, 6, 70, 3, 3, 3, 2, 1, 0), // more output channels than one tile
+];
+
+const sizes = (g: Conv2dGeometry) => ({ x: g.n * g.c * g.h * g.w, w: g.k * g.c * g.kh * g.kw, y: g.n * g.k * g.oh * g.ow });
+const tol = (depth: number) => 2e-6 * Math.sqrt(depth) + 1e-6;
+
+test('conv2d equals the reference', async () => {
+  for (const g of GEOS) {
+    const s = sizes(g);
+    const x = rnd(s.x),
+      w = rnd(s.w);
+    const want = new Float32Array(s.y);
+    R.conv2d(x, w, want, g);
+    const out = zeros(s.y);
+    K.conv2d(up(x), up(w), out, g);
+    close('conv2d', await down(out), want, tol(g.c * g.kh * g.kw), ` ${JSON.stringify(g)}`);
+  }
+});
+
+test('conv2dBackwardInput equals the reference', async () => {
+  for (const g of GEOS) {
+    const s = sizes(g);
+    const gy = rnd(s.y),
+      w = rnd(s.w);
+    const want = new Float32Array(s.x);
+    R.conv2dBackwardInput(gy, w, want, g);
+    const gx = up(rnd(s.x, 5, 6));
+    K.conv2dBackwardInput(up(gy), up(w), gx, g);
+    close('conv2dBackwardInput', await down(gx), want, tol(g.k * g.kh * g.kw), ` ${JSON.stringify(g)}`);
+  }
+});
+
+test('conv2dBackwardWeight equals the reference', async () => {
+  for (const g of GEOS) {
+    const s = sizes(g);
+    const x = rnd(s.x),
+      gy = rnd(s.y);
+    const want = new Float32Array(s.w);
+    R.conv2dBackwardWeight(x, gy, want, g);
+    const gw = up(rnd(s.w, 5, 6));
+    K.conv2dBackwardWeight(up(x), up(gy), gw, g);
+    close('conv2dBackwardWeight', await down(gw), want, tol(g.n * g.oh * g.ow), ` ${JSON.stringify(g)}`);
+  }
+});
+
+test('convLayer (conv2d + bias per channel, ReLU) equals the reference composition', async () => {
+  for (const g of GEOS)
+    for (const withBias of [false, true])
+      for (const relu of [false, true]) {
+        const s = sizes(g);
+        const x = rnd(s.x),
+          w = rnd(s.w),
+          bias = withBias ? rnd(g.k) : null;
+        const want = new Float32Array(s.y);
+        R.conv2d(x, w, want, g);
+        const P = g.oh * g.ow;
+        for (let i = 0; i < s.y; i++) {
+          const z = want[i] + (bias ? bias[Math.floor(i / P) % g.k] : 0);
+          want[i] = relu ? Math.max(z, 0) : z;
+        }
+        const out = zeros(s.y);
+        if (!K.convLayer(up(x), up(w), bias ? up(bias) : null, out, g, relu)) throw new Error('convLayer declined GPU storage');
+        close('convLayer', await down(out), want, tol(g.c * g.kh * g.kw), ` bias=${withBias} relu=${relu} ${JSON.stringify(g)}`);
+      }
+});
+
+test('convLayerBackward gives gx, gw (set or accumulated) and gb equal to the reference composition', async () => {
+  for (const g of GEOS)
+    for (const relu of [false, true])
+      for (const accumulate of [false, true]) {
+        const s = sizes(g);
+        const gy = rnd(s.y),
+          x = rnd(s.x),
+          w = rnd(s.w),
+          y = rnd(s.y),
+          gw0 = rnd(s.w);
+        const gz = Float32Array.from(gy, (v, i) => (relu ? (y[i] > 0 ? v : 0) : v));
+        const gxWant = new Float32Array(s.x);
+        R.conv2dBackwardInput(gz, w, gxWant, g);
+        const gwWant = new Float32Array(s.w);
+        R.conv2dBackwardWeight(x, gz, gwWant, g);
+        if (accumulate) for (let i = 0; i < s.w; i++) gwWant[i] += gw0[i];
+        const gbWant = new Float32Array(g.k);
+        R.sum(gz, [g.n, g.k, g.oh * g.ow], [0, 2], gbWant);
+        const gx = zeros(s.x),
+          gw = up(gw0),
+          gb = up(rnd(g.k, 5, 6));
+        if (!K.convLayerBackward(up(gy), up(x), up(w), relu ? up(y) : null, gx, gw, gb, g, accumulate))
+          throw new Error('convLayerBackward declined GPU storage');
+        const what = ` relu=${relu} acc=${accumulate} ${JSON.stringify(g)}`;
+        close('convLayerBackward.gx', await down(gx), gxWant, tol(g.k * g.kh * g.kw), what);
+        close('convLayerBackward.gw', await down(gw), gwWant, tol(g.n * g.oh * g.ow), what);
+        close('convLayerBackward.gb', await down(gb), gbWant, tol(g.n * g.oh * g.ow), what);
+      }
+});
+
+test('convPoolLayer and its backward equal conv2d + bias + ReLU + maxPool2d and their gradients on the reference', async () => {
+  const cases: [Conv2dGeometry, number, number, number][] = [
+    [geo(3, 1, 12, 12, 4, 5, 5, 1, 1, 2, 2), 2, 2, 0],
+    [geo(3, 5, 11, 9, 7, 3, 3, 1, 1, 1, 1), 3, 2, 1],
+  ];
+  for (const [g, pk, ps, pp] of cases)
+    for (const withBias of [true, false])
+      for (const relu of [true, false]) {
+        const pg = {
+          n: g.n,
+          c: g.k,
+          h: g.oh,
+          w: g.ow,
+          kh: pk,
+          kw: pk,
+          oh: Math.floor((g.oh + 2 * pp - pk) / ps) + 1,
+          ow: Math.floor((g.ow + 2 * pp - pk) / ps) + 1,
+          strideH: ps,
+          strideW: ps,
+          padH: pp,
+          padW: pp,
+        };
+        const s = sizes(g);
+        const np = pg.n * pg.c * pg.oh * pg.ow;
+        const shape = [g.n, g.k, g.oh, g.ow];
+        const x = rnd(s.x),
+          w = rnd(s.w),
+          b = withBias ? rnd(g.k) : null,
+          gp = rnd(np);
+        const y = new Float32Array(s.y);
+        R.conv2d(x, w, y, g);
+        if (b) R.binary('add', y, shape, b, [1, g.k, 1, 1], y, shape);
+        if (relu) R.unary('relu', y, y);
+        const wantP = new Float32Array(np),
+          wantIdx = new Int32Array(np);
+        R.maxPool2d(y, wantP, wantIdx, pg);
+        const gy = new Float32Array(s.y);
+        R.scatterPlanes(gp, wantIdx, gy, g.n * g.k, g.oh * g.ow, pg.oh * pg.ow);
+        const gz = new Float32Array(s.y);
+        if (relu) R.binary('reluGrad', gy, shape, y, shape, gz, shape);
+        else gz.set(gy);
+        const wantGx = new Float32Array(s.x),
+          wantGw = new Float32Array(s.w),
+          wantGb = new Float32Array(g.k);
+        R.conv2dBackwardInput(gz, w, wantGx, g);
+        R.conv2dBackwardWeight(x, gz, wantGw, g);
+        R.sum(gz, [g.n, g.k, g.oh * g.ow], [0, 2], wantGb);
+
+        const what = ` bias=${withBias} relu=${relu} ${JSON.stringify(g)}`;
+        const p = zeros(np),
+          idx = zeros(np, 'int32');
+        const gx_ = up(x),
+          gw_ = up(w);
+        if (!K.convPoolLayer(gx_, gw_, b ? up(b) : null, p, idx, g, pg, relu)) throw new Error('convPoolLayer declined GPU storage');
+        const gotP = await down(p);
+        close('convPoolLayer', gotP, wantP, tol(g.c * g.kh * g.kw), what);
+        // the arg-max follows the GPU's own values: compare it where the reference's maxima are not near-ties
+        const gotIdx = await downInt(idx);
+        let agree = 0;
+        for (let i = 0; i < np; i++) if (gotIdx[i] === wantIdx[i]) agree++;
+        if (agree < np * 0.97) throw new Error(`convPoolLayer${what}: only ${agree} of ${np} arg-max offsets agree`);
+        // the backward from the reference's indices and pooled values, so both sides scatter alike
+        const gx = zeros(s.x),
+          gw = zeros(s.w),
+          gb = withBias ? zeros(g.k) : null;
+        if (!K.convPoolLayerBackward(up(gp), up(wantP), up(wantIdx), gx_, gw_, gx, gw, gb, g, pg, relu, false))
+          throw new Error('convPoolLayerBackward declined GPU storage');
+        close('convPoolLayerBackward.gx', await down(gx), wantGx, tol(g.k * g.kh * g.kw), what);
+        close('convPoolLayerBackward.gw', await down(gw), wantGw, tol(g.n * g.oh * g.ow), what);
+        if (gb) close('convPoolLayerBackward.gb', await down(gb), wantGb, tol(g.n * g.oh * g.ow), what);
+      }
+});

@@ -1,0 +1,157 @@
+/**
+ * matmul (every transpose combination), the fused linear layer and its backward on the GPU,
+ * against the reference backend, on sizes of 1, odd, and past several 64×64 tiles and 16-deep slices.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { referenceBackend as R } from '../../../src/backend/reference.js';
+import { LARGE, tileFor } from '../../../src/backend/webgpu/gemm.js';
+import type { DeviceStorage } from '../../../src/tensor/device.js';
+import { K, close, down, rnd, up, zeros } from './helpers.js';
+
+const SIZES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 7, 3],
+  [5, 1, 9],
+  [3, 4, 1],
+  [17, 33, 65],
+  [64, 64, 16],
+  [65, 130, 67],
+  [130, 3, 200],
+];
+
+/** The tolerance of a float32 product of depth k (values in [−1, 1)), relative to 1 + |result|. */
+const tolFor = (k: number) => 2e-6 * Math.sqrt(k) + 1e-6;
+
+test('matmul equals the reference for every transpose flag and awkward sizes', async () => {
+  for (const [m, n, k] of SIZES)
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const a = rnd(m * k),
+          b = rnd(k * n);
+        const want = new Float32Array(m * n);
+        R.matmul(a, b, want, m, n, k, transA, transB);
+        const out = zeros(m * n);
+        K.matmul(up(a), up(b), out, m, n, k, transA, transB);
+        close('matmul', await down(out), want, tolFor(k), ` ${m}×${n}×${k} tA=${transA} tB=${transB}`);
+      }
+});
+
+/** Products of at least LARGE_OUTPUTS outputs run the 128×128 tiles: sizes just past whole tiles. */
+const LARGE_SIZES: [number, number, number][] = [
+  [2049, 2050, 17],
+  [2048, 2200, 9],
+];
+
+test('matmul on the large tiles equals the reference for every transpose flag', async () => {
+  for (const [m, n, k] of LARGE_SIZES) {
+    assert.equal(tileFor(m, n), LARGE, `${m}×${n} runs the large tiles`);
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const a = rnd(m * k),
+          b = rnd(k * n);
+        const want = new Float32Array(m * n);
+        R.matmul(a, b, want, m, n, k, transA, transB);
+        const out = zeros(m * n);
+        K.matmul(up(a), up(b), out, m, n, k, transA, transB);
+        close('matmul', await down(out), want, tolFor(k), ` ${m}×${n}×${k} tA=${transA} tB=${transB}`);
+      }
+  }
+});
+
+test('linear and linearBackward on the large tiles equal the reference composition', async () => {
+  const [m, n, k] = [2049, 2050, 13];
+  const x = rnd(m * k),
+    w = rnd(n * k),
+    bias = rnd(n);
+  const out = zeros(m * n);
+  assert.ok(K.linear(up(x), up(w), up(bias), out, m, n, k, true));
+  close('linear', await down(out), linearRef(x, w, bias, m, n, k, true), tolFor(k), ` ${m}×${n}×${k}`);
+  // gx = gz·w is m×k' with k' = 2050 outputs per row: the large tiles
+  const [m2, n2, k2] = [2048, 9, 2050];
+  const gy = rnd(m2 * n2),
+    w2 = rnd(n2 * k2),
+    y = rnd(m2 * n2);
+  const gz = Float32Array.from(gy, (v, i) => (y[i] > 0 ? v : 0));
+  const want = new Float32Array(m2 * k2);
+  R.matmul(gz, w2, want, m2, k2, n2, false, false);
+  const gx = zeros(m2 * k2);
+  assert.ok(K.linearBackward(up(gy), up(rnd(m2 * k2)), up(w2), up(y), gx, null, null, m2, n2, k2, false));
+  close('linearBackward.gx', await down(gx), want, tolFor(n2), ` ${m2}×${n2}×${k2}`);
+});
+
+test('matmul overwrites its output and runs on one storage bound as both operands', async () => {
+  const a = rnd(9 * 9);
+  const want = new Float32Array(81);
+  R.matmul(a, a, want, 9, 9, 9, false, true);
+  const ga = up(a);
+  const out = up(rnd(81, 5, 6));
+  K.matmul(ga, ga, out, 9, 9, 9, false, true);
+  close('matmul', await down(out), want, tolFor(9), ' a·aᵀ');
+});
+
+function linearRef(
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  m: number,
+  n: number,
+  k: number,
+  relu: boolean,
+): Float32Array {
+  const y = new Float32Array(m * n);
+  R.matmul(x, w, y, m, n, k, false, true);
+  for (let i = 0; i < m * n; i++) {
+    const z = y[i] + (bias ? bias[i % n] : 0);
+    y[i] = relu ? (z > 0 ? z : 0) : z;
+  }
+  return y;
+}
+
+test('linear (x·wᵀ + bias, ReLU) equals the reference composition', async () => {
+  for (const [m, n, k] of SIZES)
+    for (const withBias of [false, true])
+      for (const relu of [false, true]) {
+        const x = rnd(m * k),
+          w = rnd(n * k),
+          bias = withBias ? rnd(n) : null;
+        const out = zeros(m * n);
+        const ok = K.linear(up(x), up(w), bias ? up(bias) : null, out, m, n, k, relu);
+        if (!ok) throw new Error('linear declined GPU storage');
+        close('linear', await down(out), linearRef(x, w, bias, m, n, k, relu), tolFor(k), ` ${m}×${n}×${k} bias=${withBias} relu=${relu}`);
+      }
+});
+
+test('linearBackward gives gx, gw (set or accumulated) and gb equal to the reference composition', async () => {
+  for (const [m, n, k] of SIZES)
+    for (const relu of [false, true])
+      for (const accumulate of [false, true]) {
+        const gy = rnd(m * n),
+          x = rnd(m * k),
+          w = rnd(n * k),
+          y = rnd(m * n),
+          gw0 = rnd(n * k);
+        const gz = Float32Array.from(gy, (v, i) => (relu ? (y[i] > 0 ? v : 0) : v));
+        const gxWant = new Float32Array(m * k);
+        R.matmul(gz, w, gxWant, m, k, n, false, false);
+        const gwWant = new Float32Array(n * k);
+        R.matmul(gz, x, gwWant, n, k, m, true, false);
+        if (accumulate) for (let i = 0; i < n * k; i++) gwWant[i] += gw0[i];
+        const gbWant = new Float32Array(n);
+        R.sum(gz, [m, n], [0], gbWant);
+        const gx = zeros(m * k),
+          gw = up(gw0),
+          gb = zeros(n);
+        const ok = K.linearBackward(up(gy), up(x), up(w), relu ? up(y) : null, gx, gw, gb, m, n, k, accumulate);
+        if (!ok) throw new Error('linearBackward declined GPU storage');
+        const what = ` ${m}×${n}×${k} relu=${relu} acc=${accumulate}`;
+        close('linearBackward.gx', await down(gx), gxWant, tolFor(n), what);
+        close('linearBackward.gw', await down(gw), gwWant, tolFor(m), what);
+        close('linearBackward.gb', await down(gb), gbWant, tolFor(m), what);
+      }
+});
+
+test('the extensions decline typed arrays (the caller composes primitives)', () => {
+  const x = new Float32Array(4) as unknown as DeviceStorage;
+  if (K.linear(x, x, null, x, 2, 2, 1, false) !== false) throw new Error('linear accepted a Float32Array');
+});
