@@ -1,74 +1,112 @@
 /**
  * The training page measured in Chromium (not a test: it takes minutes and its figures depend on
- * the machine). Builds lab/ with Vite, serves it with COOP/COEP headers, then
- *   - `speed`: trains the same model (the default MLP 784-64-10 unless --arch/--hidden, batch 64)
- *     in the page and in Node for --seconds each, and prints samples/s of both and their ratio
- *     (Node with the wasm backend's default threads, and with one thread);
+ * the machine).
+ *   - `speed`: builds lab/ with Vite and serves it cross-origin isolated (the COOP/COEP headers `npm
+ *     run lab` sends, test/lab/serve.ts), so the page's worker trains with wasm threads — the run
+ *     stops with an error if the page reports one thread. Trains the same model (the default MLP
+ *     784-64-10, batch 64, the 10,000 embedded training samples) in the page and then in Node for
+ *     --seconds each, and prints samples/s of both and their ratio (Node with the wasm backend's
+ *     default threads, and with one thread), with the load average before and after.
+ *   - `firstpoint`: what a new user sees after `npm run lab`: starts the Vite dev server with
+ *     lab/vite.config.ts (as `npm run lab` does), opens train.html in a new browser profile (nothing
+ *     cached) --runs times (default 3), and prints the time from navigation to the first drawn loss
+ *     point each time (the first run also pays the dev server's first transform of the modules).
  *   - `shots`: runs every preset (or those named by --only a,b) to its end (or --seconds per preset) and writes a full-page
  *     screenshot of each to test/lab/screenshots/train-<preset>-full.png.
- * Run: npx tsc -p tsconfig.json && node dist/tools/lab-train-browser.js speed|shots [--seconds N] [--only PRESETS]
+ * Run: npm run build --silent && node dist/tools/lab-train-browser.js speed|firstpoint|shots [--seconds N] [--runs N] [--only PRESETS]
  */
-import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, extname, resolve, sep } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadEmbedded, setWasmThreads, wasmInfo } from '../src/node.js';
+import { backend, loadEmbedded, setWasmThreads, wasmInfo } from '../src/node.js';
 import { TrainSession } from '../lab/src/train/session.js';
 import { DEFAULTS, toQuery, type TrainConfig } from '../lab/src/train/config.js';
 import { TRAIN_PRESETS } from '../lab/src/train/presets.js';
-import { findChromium } from '../test/browser/chromium.js';
+import { launchChromiumContext } from '../test/browser/chromium.js';
+import { buildAndServeLab } from '../test/lab/serve.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const mode = process.argv[2];
-const secIdx = process.argv.indexOf('--seconds');
-const seconds = secIdx > 0 ? Number(process.argv[secIdx + 1]) : mode === 'speed' ? 20 : 240;
-if (mode !== 'speed' && mode !== 'shots') {
-  console.error('usage: node dist/tools/lab-train-browser.js speed|shots [--seconds N]');
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const seconds = Number(arg('--seconds') ?? (mode === 'speed' ? 20 : 240));
+const runsArg = Number(arg('--runs') ?? 3);
+if (mode !== 'speed' && mode !== 'shots' && mode !== 'firstpoint') {
+  console.error('usage: node dist/tools/lab-train-browser.js speed|firstpoint|shots [--seconds N] [--runs N] [--only PRESETS]');
   process.exit(2);
 }
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
-const outDir = mkdtempSync(join(tmpdir(), 'descent-lab-train-tool-'));
-const { build } = await import('vite');
-await build({ configFile: join(repo, 'lab', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-const server = createServer((req, res) => {
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-  const file = resolve(outDir, `.${path}`);
-  if (!file.startsWith(outDir + sep) || !existsSync(file) || statSync(file).isDirectory()) return void res.writeHead(404).end();
-  res.writeHead(200, {
-    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-    'cross-origin-opener-policy': 'same-origin',
-    'cross-origin-embedder-policy': 'require-corp',
+/** A new browser profile per context, deleted afterwards. */
+async function withContext<T>(f: (ctx: import('playwright-core').BrowserContext) => Promise<T>): Promise<T> {
+  const profile = mkdtempSync(join(tmpdir(), 'descent-lab-train-tool-profile-'));
+  const ctx = await launchChromiumContext(profile, { viewport: { width: 1400, height: 1500 } });
+  try {
+    return await f(ctx);
+  } finally {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+if (mode === 'firstpoint') {
+  const { createServer } = await import('vite');
+  // Its own dependency cache, empty, as on a fresh checkout (and nothing written into the shared node_modules).
+  const cacheDir = mkdtempSync(join(tmpdir(), 'descent-lab-vite-cache-'));
+  const server = await createServer({
+    configFile: join(repo, 'lab', 'vite.config.ts'),
+    cacheDir,
+    logLevel: 'warn',
+    server: { port: 0, strictPort: false },
   });
-  res.end(readFileSync(file));
-});
-await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-const addr = server.address();
-const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/train.html`;
-const profile = mkdtempSync(join(tmpdir(), 'descent-lab-train-tool-profile-'));
-const { chromium } = await import('playwright-core');
-const found = await findChromium();
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: found.executablePath,
-  env: found.env,
-  headless: true,
-  viewport: { width: 1400, height: 1500 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', ...found.args],
-});
+  await server.listen();
+  const url = server.resolvedUrls?.local[0] ?? '';
+  try {
+    for (let r = 1; r <= runsArg; r++) {
+      const t = await withContext(async (ctx) => {
+        const page = await ctx.newPage();
+        await page.goto(`${url}train.html`);
+        await page.waitForFunction(() => (window as any).__train?.firstPointMs != null, undefined, { timeout: 120000 });
+        return page.evaluate(() => ({
+          ms: (window as any).__train.firstPointMs as number,
+          backend: (window as any).__train.backend as string,
+        }));
+      });
+      console.log(`run ${r}: first drawn loss point ${(t.ms / 1000).toFixed(2)} s after navigation (${t.backend}; load ${load()})`);
+    }
+  } finally {
+    await server.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 
+const lab = await buildAndServeLab('descent-lab-train-tool-');
+const base = `${lab.base}train.html`;
 try {
   if (mode === 'speed') {
     const c: TrainConfig = { ...DEFAULTS, epochs: 200, train: 10000, batch: 64 };
-    const page = await ctx.newPage();
-    await page.goto(`${base}?${toQuery(c)}`);
-    await page.waitForFunction(() => (window as any).__train?.runs?.[0]?.steps.length > 20, undefined, { timeout: 120000 });
-    const s0 = await page.evaluate(() => ({ n: (window as any).__train.runs[0].steps.at(-1).samples as number, t: performance.now() }));
-    await page.waitForTimeout(seconds * 1000);
-    const s1 = await page.evaluate(() => ({ n: (window as any).__train.runs[0].steps.at(-1).samples as number, t: performance.now() }));
-    const where = await page.evaluate(() => (window as any).__train.backend as string);
-    const browser = ((s1.n - s0.n) / (s1.t - s0.t)) * 1000;
-    await page.close();
+    console.log(
+      `model ${c.arch} hidden ${c.hidden}, batch ${c.batch}, ${c.train} samples, ${seconds} s each; load average before: ${load()}`,
+    );
+    const { browser, where } = await withContext(async (ctx) => {
+      const page = await ctx.newPage();
+      await page.goto(`${base}?${toQuery(c)}`);
+      await page.waitForFunction(() => (window as any).__train?.runs?.[0]?.steps.length > 20, undefined, { timeout: 120000 });
+      const where = await page.evaluate(() => (window as any).__train.backend as string);
+      const threads = Number(/(\d+) threads/.exec(where)?.[1] ?? 1);
+      if (threads < 2) throw new Error(`the page trains on one thread (${where}); the speed figure is for Chromium with threads`);
+      const s0 = await page.evaluate(() => ({ n: (window as any).__train.runs[0].steps.at(-1).samples as number, t: performance.now() }));
+      await page.waitForTimeout(seconds * 1000);
+      const s1 = await page.evaluate(() => ({ n: (window as any).__train.runs[0].steps.at(-1).samples as number, t: performance.now() }));
+      return { browser: ((s1.n - s0.n) / (s1.t - s0.t)) * 1000, where };
+    });
     const { train, test } = loadEmbedded();
     const node = (threads: number) => {
       setWasmThreads(threads);
@@ -82,33 +120,32 @@ try {
     const maxThreads = wasmInfo().threads;
     const nodeAll = node(maxThreads),
       node1 = node(1);
-    console.log(`model ${c.arch} hidden ${c.hidden}, batch ${c.batch}, ${seconds} s each`);
     console.log(`Chromium (${where}): ${browser.toFixed(0)} samples/s`);
-    console.log(`Node, wasm ${maxThreads} threads: ${nodeAll.toFixed(0)} samples/s; one thread: ${node1.toFixed(0)} samples/s`);
     console.log(
-      `ratio Chromium / Node (${maxThreads} threads): ${(browser / nodeAll).toFixed(2)}; Chromium / Node (one thread): ${(browser / node1).toFixed(2)}`,
+      `Node (backend ${backend().name}), ${maxThreads} threads: ${nodeAll.toFixed(0)} samples/s; one thread: ${node1.toFixed(0)} samples/s`,
+    );
+    console.log(
+      `ratio Chromium / Node (${maxThreads} threads): ${(browser / nodeAll).toFixed(2)}; Chromium / Node (one thread): ${(browser / node1).toFixed(2)}; load average after: ${load()}`,
     );
   } else {
     const shots = join(repo, 'test', 'lab', 'screenshots');
     mkdirSync(shots, { recursive: true });
-    const onlyIdx = process.argv.indexOf('--only');
-    const only = onlyIdx > 0 ? process.argv[onlyIdx + 1].split(',') : Object.keys(TRAIN_PRESETS);
-    for (const id of only.filter((k) => k in TRAIN_PRESETS)) {
-      const page = await ctx.newPage();
-      await page.goto(`${base}?preset=${id}`);
-      await page
-        .waitForFunction(() => (window as any).__train?.done === true, undefined, { timeout: seconds * 1000 })
-        .catch(() => console.log(`${id}: not finished after ${seconds} s`));
-      await page.waitForTimeout(800);
-      await page.screenshot({ path: join(shots, `train-${id}-full.png`), fullPage: true });
-      console.log(`${id}: ${join(shots, `train-${id}-full.png`)}`);
-      await page.close();
-    }
+    const only = arg('--only')?.split(',') ?? Object.keys(TRAIN_PRESETS);
+    await withContext(async (ctx) => {
+      for (const id of only.filter((k) => k in TRAIN_PRESETS)) {
+        const page = await ctx.newPage();
+        await page.goto(`${base}?preset=${id}`);
+        await page
+          .waitForFunction(() => (window as any).__train?.done === true, undefined, { timeout: seconds * 1000 })
+          .catch(() => console.log(`${id}: not finished after ${seconds} s`));
+        await page.waitForTimeout(800);
+        await page.screenshot({ path: join(shots, `train-${id}-full.png`), fullPage: true });
+        console.log(`${id}: ${join(shots, `train-${id}-full.png`)}`);
+        await page.close();
+      }
+    });
   }
 } finally {
-  await ctx.close();
-  server.close();
-  rmSync(outDir, { recursive: true, force: true });
-  rmSync(profile, { recursive: true, force: true });
+  await lab.close();
 }
 process.exit(0);

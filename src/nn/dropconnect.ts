@@ -20,7 +20,7 @@
  * - The activation belongs to the layer (as in the paper), because moment matching averages a(u),
  *   not u.
  */
-import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, mm, mul, relu, sigmoid, tanh } from '../autograd/ops.js';
@@ -215,12 +215,21 @@ export class DropConnect extends Module {
     const rng = needRng(opts, this.describe());
     const [N, I, O] = [x.shape[0], this.inFeatures, this.outFeatures];
     if (this.masks === 'batch') {
-      const mask = allocStorage(this.weight.dtype, O * I);
-      fillDropMask(mask, this.p, rng);
-      return act(withBias(mm(x, mul(this.weight, new Tensor(mask, [O, I])), false, true)));
+      return act(withBias(mm(x, mul(this.weight, new Tensor(this.batchMask(rng), [O, I])), false, true)));
     }
     const m = perExampleMasks(N * O * I, this.p, rng);
     return act(withBias(maskedOps(m, 1 / (1 - this.p), N, O, I)(x, this.weight)));
+  }
+
+  /**
+   * The [out, in] weight mask of a training forward with masks 'batch', drawn from `rng` as forward
+   * draws it: 1/(1 − p) where a connection is kept, 0 where dropped. Given a generator in the state
+   * forward received, it is the mask forward used (the lab draws the dropped connections this way).
+   */
+  batchMask(rng: Rng): HostStorage {
+    const mask = allocStorage(this.weight.dtype, this.outFeatures * this.inFeatures);
+    fillDropMask(mask, this.p, rng);
+    return mask;
   }
 
   /** Moment-matching inference: the average of a(u) over Z draws of u ~ N(μ, σ²) per unit. */

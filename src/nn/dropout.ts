@@ -7,7 +7,7 @@
  * Masks come from the `rng` passed to forward({ training: true, rng }); there is no hidden global
  * generator, so the same seed gives the same masks.
  */
-import { Tensor, allocStorage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { mul } from '../autograd/ops.js';
@@ -58,10 +58,18 @@ export class Dropout extends Module {
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
     if (!opts?.training || this.p === 0) return x;
-    const rng = needRng(opts, this.describe());
-    const mask = allocStorage(x.dtype, x.size);
-    fillDropMask(mask, this.p, rng);
-    return mul(x, new Tensor(mask, x.shape));
+    return mul(x, new Tensor(this.mask(x.size, needRng(opts, this.describe()), x.dtype), x.shape));
+  }
+
+  /**
+   * The mask a training forward of an input with `size` elements multiplies by, drawn from `rng` as
+   * forward draws it: 1/(1 − p) where kept, 0 where dropped. Given a generator in the state forward
+   * received, it is the mask forward used (the lab draws the dropped units this way).
+   */
+  mask(size: number, rng: Rng, dtype: DType = 'float32'): HostStorage {
+    const m = allocStorage(dtype, size);
+    fillDropMask(m, this.p, rng);
+    return m;
   }
 
   override describe(): string {

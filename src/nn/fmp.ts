@@ -182,6 +182,21 @@ export class FractionalMaxPool2d extends Module {
       : [fmpOutputSize(h, this.ratio[0]), fmpOutputSize(w, this.ratio[1])];
   }
 
+  /**
+   * The pooling regions of one image of Graham's variants, drawn from `rng` as forward draws them
+   * for each image (rows first): output (i, j) is the maximum over rows [rows[0][i], rows[1][i]) ×
+   * columns [cols[0][j], cols[1][j]). Given a generator in the state forward received, they are the
+   * regions forward pools the first image over (the lab draws them this way).
+   */
+  regions(h: number, w: number, rng: Rng): { rows: [Int32Array, Int32Array]; cols: [Int32Array, Int32Array] } {
+    if (this.kernelSize)
+      throw new RangeError(`${this.describe()}: regions() draws Graham's variants; PyTorch's variant has fixed-size windows`);
+    const [oh, ow] = this.outShape(h, w);
+    const rows = fmpWindows(fmpSequence(h, oh, this.sequence, rng), h, this.overlapping);
+    const cols = fmpWindows(fmpSequence(w, ow, this.sequence, rng), w, this.overlapping);
+    return { rows, cols };
+  }
+
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
     if (x.ndim !== 4) throw new ShapeError(`${this.describe()}: expected input [N, C, H, W], got ${fmtShape(x.shape)}`);
     const [N, C, H, W] = x.shape;
@@ -220,8 +235,9 @@ export class FractionalMaxPool2d extends Module {
       }
     } else {
       for (let n = 0; n < N; n++) {
-        const [r0, r1] = fmpWindows(fmpSequence(H, oh, this.sequence, rng), H, this.overlapping);
-        const [c0, c1] = fmpWindows(fmpSequence(W, ow, this.sequence, rng), W, this.overlapping);
+        const { rows, cols } = this.regions(H, W, rng);
+        const [r0, r1] = rows,
+          [c0, c1] = cols;
         for (let c = 0; c < C; c++) {
           const pl = n * C + c;
           argmaxWindows(x.data, pl * H * W, W, r0, r1, c0, c1, idx, pl * oh * ow);

@@ -105,7 +105,19 @@ test("size budget: the training page's JS + CSS ≤ 300 KB gzipped (wasm kernels
 });
 
 test('URL round trip and validation of the settings', () => {
-  const c: TrainConfig = { ...DEFAULTS, optimizer: 'adam', lr: 0.003, hidden: 32, reg: 'dropout', p: 0.25, seed: 7 };
+  const c: TrainConfig = {
+    ...DEFAULTS,
+    optimizer: 'adam',
+    lr: 0.003,
+    hidden: 32,
+    reg: 'dropout',
+    p: 0.25,
+    seed: 7,
+    arch: 'cnn',
+    pool: 'fmp',
+    schedule: 'snapshot',
+    cycles: 3,
+  };
   const back = fromQuery(toQuery(c, 'dropout'));
   assert.deepEqual(back.config, c);
   assert.equal(back.preset, 'dropout');
@@ -116,6 +128,13 @@ test('URL round trip and validation of the settings', () => {
   assert.match(bad.errors.join('\n'), /lr: expected a number in \[0.000001, 10\], got 1e400/);
   assert.match(bad.errors.join('\n'), /optimizer: expected one of sgd, momentum/);
   assert.match(bad.errors.join('\n'), /unknown setting "nope"/);
+  const bad2 = fromQuery('pool=avg&cycles=0&schedule=cyclic');
+  assert.deepEqual(bad2.config, DEFAULTS);
+  assert.deepEqual(bad2.errors, [
+    'pool: expected one of max, fmp, got "avg"',
+    'cycles: expected an integer in [1, 50], got 0',
+    'schedule: expected one of constant, exponential, inverse, snapshot, got "cyclic"',
+  ]);
 });
 
 test('a short run in the browser gives the losses of the same run in Node', async () => {
@@ -192,13 +211,33 @@ for (const id of Object.keys(TRAIN_PRESETS)) {
   });
 }
 
-test("the ensemble preset's claims hold for what it draws: above the mean member at every N; its best, at N = 3, above every member", async () => {
+test("the ensemble preset's claims hold for what it draws: above the mean member at every N; its best, at N = 3, above every member; the snapshot ensemble's figures", async () => {
   const { page, errors } = await open('preset=ensemble');
   await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
   const ens = await page.evaluate(
     () => (window as any).__train.ensemble as { members: number; memberAccuracy: number; accuracy: number }[],
   );
+  const snap = await page.evaluate(
+    () => (window as any).__train.snapshots as { at: number[]; report: { at: number[]; members: number[]; average: number } | null },
+  );
+  const legend = (await page.locator('#chart-step').textContent()) ?? '';
+  const snapCaption = (await page.locator('#snapshot-cap').textContent()) ?? '';
+  await page.locator('#chart-snapshot').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, 'train-ensemble-snapshot.png'), fullPage: true });
   await page.close();
+  // The snapshot run: 5 snapshots at the ends of its cosine cycles, marked on the loss chart; the text's figures.
+  assert.deepEqual(snap.at, [160, 320, 480, 640, 800]);
+  assert.ok(snap.report);
+  assert.deepEqual(snap.report.at, snap.at);
+  assert.match(legend, /snapshots taken/);
+  assert.equal(snap.report.average, 0.789, 'the text says the snapshot ensemble reaches 78.9 %');
+  assert.equal(snap.report.members[4], 0.765, 'the text says the last snapshot reaches 76.5 %');
+  assert.ok(snap.report.average > Math.max(...snap.report.members), 'the snapshot ensemble beats every snapshot');
+  assert.ok(snap.report.average > ens[4].accuracy, 'and the five-member ensemble');
+  assert.match(
+    snapCaption,
+    /snapshot ensemble 78\.9 %, the run's last snapshot \(the single model\) 76\.5 %, the ensemble of 5 independently trained members 72\.7 %/,
+  );
   assert.deepEqual(errors, []);
   assert.deepEqual(
     ens.map((e) => e.members),
@@ -265,4 +304,150 @@ test('the main thread keeps ≥ 30 frames/s while a network trains', async () =>
   console.log(`# main thread while training: ${fps.toFixed(1)} frames/s (${stepsDuring} steps so far)`);
   assert.deepEqual(errors, []);
   assert.ok(fps >= 30, `${fps.toFixed(1)} frames/s`);
+});
+
+interface Masks {
+  kind: string;
+  step: number;
+  p: number;
+  units: number[];
+  inputs: number[];
+  total: number;
+  keep: number[];
+}
+const pageMasks = (page: Page) =>
+  page.evaluate(() => {
+    const t = (window as any).__train;
+    return { masks: t.masks as Masks | null, drawn: t.netDrawn as { kind: string; step: number; dropped: number; shown: number } | null };
+  });
+
+for (const [id, run] of [
+  ['dropout', 1],
+  ['dropconnect', 1],
+] as const) {
+  test(`preset ${id}: the drawn network greys exactly the mask's zeros, the masks change with each batch and are the ones Node's session replays at that step`, async () => {
+    const { page, errors } = await open(`preset=${id}`);
+    await page.waitForFunction((r) => (window as any).__train.runs[r]?.steps.length >= 3, run, { timeout: 240000 });
+    await page.locator('#step').click();
+    // Let the slices sent before the pause arrive; then each click is one batch.
+    await page.waitForTimeout(1500);
+    const seen: Masks[] = [];
+    for (let k = 0; k < 3; k++) {
+      const before = seen.length ? seen[seen.length - 1].step : -1;
+      if (k > 0) await page.locator('#step').click();
+      await page.waitForFunction(
+        (b) => {
+          const t = (window as any).__train;
+          return (
+            t.masks &&
+            t.netDrawn &&
+            (b < 0 || t.masks.step === b + 1) &&
+            t.netDrawn.step === t.masks.step &&
+            !document.getElementById('net')!.hidden
+          );
+        },
+        before,
+        { timeout: 30000 },
+      );
+      await page.waitForTimeout(300);
+      const { masks, drawn } = await pageMasks(page);
+      assert.ok(masks && drawn);
+      assert.equal(drawn.step, masks.step);
+      assert.equal(drawn.dropped, masks.keep.filter((v) => v === 0).length, 'greyed / dashed = the mask zeros');
+      assert.equal(drawn.shown, masks.keep.length);
+      seen.push(masks);
+    }
+    const runConfig = (await pageRuns(page))[run].config;
+    const caption = (await page.locator('#net-cap').textContent()) ?? '';
+    await page.screenshot({ path: join(shots, `train-${id}-net.png`), fullPage: false, clip: { x: 340, y: 0, width: 1060, height: 700 } });
+    await page.close();
+    assert.deepEqual(errors, []);
+    const kind = id === 'dropout' ? 'dropout' : 'dropconnect';
+    assert.ok(seen.every((m) => m.kind === kind));
+    assert.equal(seen[1].step, seen[0].step + 1, 'one batch per click');
+    assert.equal(seen[2].step, seen[1].step + 1);
+    assert.notDeepEqual(seen[1].keep, seen[0].keep, 'the masks change with each batch');
+    assert.match(caption, new RegExp(`step ${seen[2].step}: ${seen[2].keep.filter((v) => v === 0).length} of the`));
+    // Same seed in Node: the masks at the same steps.
+    const { train, test: testSet } = loadEmbedded();
+    const s = new TrainSession(runConfig, train, testSet);
+    for (const m of seen) {
+      while (s.step < m.step) s.next();
+      assert.deepEqual(s.masks(m.units.length, m.inputs.length ? m.inputs : undefined), m, `step ${m.step}`);
+    }
+  });
+}
+
+test("preset fmp: the library's regions cover the garment as it says, each drawn pooled pixel is its region's maximum, a click draws anew", async () => {
+  const { page, errors } = await open('preset=fmp');
+  await page.waitForFunction(() => (window as any).__train.fmp !== null, undefined, { timeout: 60000 });
+  type Fmp = {
+    seed: number;
+    image: number[];
+    panels: { sequence: string; overlapping: boolean; rows: number[][]; cols: number[][]; pooled: number[] }[];
+  };
+  const first = await page.evaluate(() => (window as any).__train.fmp as Fmp);
+  const ink = await page.evaluate(() => {
+    const c = document.getElementById('fmp-canvas') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let orange = 0,
+      dark = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 0 && d[i] > 180 && d[i + 2] < 120) orange++;
+      if (d[i + 3] > 0 && d[i] < 100 && d[i + 1] < 100 && d[i + 2] < 100) dark++;
+    }
+    return { orange, dark };
+  });
+  await page.screenshot({ path: join(shots, 'train-fmp-regions.png'), clip: { x: 340, y: 0, width: 1060, height: 700 } });
+  await page.locator('#fmp-canvas').click();
+  await page.waitForFunction((s) => (window as any).__train.fmp.seed !== s, first.seed, { timeout: 30000 });
+  const second = await page.evaluate(() => (window as any).__train.fmp as Fmp);
+  await page.close();
+  assert.deepEqual(errors, []);
+  assert.ok(ink.orange > 2000 && ink.dark > 2000, `the regions and the garment are drawn (${ink.orange} orange, ${ink.dark} dark pixels)`);
+  assert.deepEqual(
+    first.panels.map((p) => `${p.sequence} ${p.overlapping}`),
+    ['random false', 'random true', 'pseudorandom false', 'pseudorandom true'],
+  );
+  for (const p of first.panels) {
+    const cover = new Int32Array(784);
+    const ow = p.cols[0].length;
+    for (let i = 0; i < p.rows[0].length; i++)
+      for (let j = 0; j < ow; j++) {
+        let m = -Infinity;
+        for (let r = p.rows[0][i]; r < p.rows[1][i]; r++)
+          for (let q = p.cols[0][j]; q < p.cols[1][j]; q++) {
+            cover[r * 28 + q]++;
+            m = Math.max(m, first.image[r * 28 + q]);
+          }
+        assert.equal(p.pooled[i * ow + j], m);
+      }
+    assert.ok(p.overlapping ? cover.every((v) => v >= 1) : cover.every((v) => v === 1), `${p.sequence} ${p.overlapping}: coverage`);
+  }
+  assert.equal(second.seed, first.seed + 1);
+  assert.notDeepEqual(second.panels[0].rows, first.panels[0].rows, 'a click draws new regions');
+});
+
+test('a new user sees a network train within seconds: time from navigation to the first drawn loss point (measured, not asserted)', async () => {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}train.html`);
+  await page.waitForFunction(() => (window as any).__train?.firstPointMs != null, undefined, { timeout: 60000 });
+  const t = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+    return {
+      first: (window as any).__train.firstPointMs as number,
+      loaded: nav.loadEventEnd,
+      backend: (window as any).__train.backend as string,
+    };
+  });
+  const canvases = await page.locator('#chart-step canvas').count();
+  await page.close();
+  console.log(
+    `# first drawn loss point ${(t.first / 1000).toFixed(2)} s after navigation (load event at ${(t.loaded / 1000).toFixed(2)} s; ${t.backend})`,
+  );
+  assert.deepEqual(errors, []);
+  assert.ok(canvases >= 1);
+  assert.ok(t.first > 0);
 });

@@ -92,3 +92,23 @@ test('DropConnect: errors name the layer and the option', () => {
   assert.throws(() => dc.forward(d.zeros([3, 5])), /DropConnect\(4→2, p=0.5\): expected input \[N, 4\], got \[3, 5\]/);
   assert.throws(() => dc.forward(d.zeros([3, 4]), { training: true }), /training mode needs a random generator/);
 });
+
+test("DropConnect.batchMask from the generator's state before a forward is the weight mask that forward applied (masks 'batch')", () => {
+  const dc = layer64(7, 5, { p: 0.4, masks: 'batch', bias: false });
+  const x = randT([3, 7], 4);
+  const rng = new d.Rng(21);
+  rng.nextU32();
+  const state = rng.getState();
+  const y = dc.forward(x, { training: true, rng });
+  const m = dc.batchMask(d.Rng.fromState(state));
+  assert.equal(m.length, 35);
+  assert.ok(m.some((v) => v === 0) && m.some((v) => v !== 0));
+  // y = x (W ⊙ M)ᵀ by hand
+  for (let n = 0; n < 3; n++)
+    for (let o = 0; o < 5; o++) {
+      let s = 0;
+      for (let i = 0; i < 7; i++) s += x.data[n * 7 + i] * dc.weight.data[o * 7 + i] * m[o * 7 + i];
+      assertClose(y.data[n * 5 + o], s, 1e-12, `y[${n}, ${o}]`);
+    }
+  for (const v of m) assert.ok(v === 0 || Math.abs(v - 1 / 0.6) < 1e-12);
+});

@@ -67,3 +67,23 @@ test('dropout: clear errors for a bad p and for training without an rng', () => 
   );
   assert.throws(() => new d.Dropout2d(0.5).forward(d.zeros([2, 2])), /Dropout2d\(p=0.5\): expected input \[N, C, H, W\]/);
 });
+
+test("Dropout.mask from the generator's state before a forward is the mask that forward applied", () => {
+  const layer = new d.Dropout(0.3);
+  const x = d.rand([6, 40], new d.Rng(5), { low: 0.5, high: 2 });
+  const rng = new d.Rng(9).fork('masks');
+  rng.nextU32(); // not at its start: the state, not the seed, decides
+  const state = rng.getState();
+  const y = layer.forward(x, { training: true, rng });
+  const m = layer.mask(x.size, d.Rng.fromState(state));
+  let zeros = 0;
+  for (let i = 0; i < x.size; i++) {
+    assert.equal(y.data[i], Math.fround(x.data[i] * m[i]), `element ${i}`);
+    if (m[i] === 0) zeros++;
+    else assertClose(m[i], 1 / 0.7, 1e-6);
+  }
+  assert.ok(zeros > 40 && zeros < 110, `${zeros} of 240 dropped with p = 0.3`);
+  // The next draw differs: the masks change with each batch.
+  const next = layer.mask(x.size, rng);
+  assert.notDeepEqual(Array.from(next), Array.from(m));
+});

@@ -130,3 +130,34 @@ test('FMP: clear errors', () => {
   );
   assert.throws(() => new d.FractionalMaxPool2d().forward(d.zeros([8, 8])), /expected input \[N, C, H, W\], got \[8, 8\]/);
 });
+
+test("FractionalMaxPool2d.regions from the generator's state before a forward are the regions the first image was pooled over", () => {
+  for (const sequence of ['random', 'pseudorandom'] as const)
+    for (const overlapping of [false, true]) {
+      const layer = new d.FractionalMaxPool2d({ sequence, overlapping });
+      const x = d.rand([2, 3, 28, 28], new d.Rng(7));
+      const rng = new d.Rng(8);
+      const state = rng.getState();
+      const y = layer.forward(x, { training: true, rng });
+      const { rows, cols } = layer.regions(28, 28, d.Rng.fromState(state));
+      const [oh, ow] = [rows[0].length, cols[0].length];
+      assert.deepEqual(y.shape, [2, 3, oh, ow]);
+      // Disjoint regions tile the plane; overlapping ones reach one cell further (except at the edge).
+      for (const [s, e] of [rows, cols]) {
+        assert.equal(s[0], 0);
+        assert.equal(e[e.length - 1], 28);
+        for (let i = 1; i < s.length; i++) {
+          assert.ok(s[i] - s[i - 1] === 1 || s[i] - s[i - 1] === 2, 'steps of 1 or 2');
+          assert.equal(e[i - 1], overlapping ? s[i] + 1 : s[i]);
+        }
+      }
+      for (let c = 0; c < 3; c++)
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++) {
+            let m = -Infinity;
+            for (let r = rows[0][i]; r < rows[1][i]; r++)
+              for (let q = cols[0][j]; q < cols[1][j]; q++) m = Math.max(m, x.data[c * 784 + r * 28 + q]);
+            assert.equal(y.data[(c * oh + i) * ow + j], m, `${sequence} ${overlapping} channel ${c} (${i}, ${j})`);
+          }
+    }
+});

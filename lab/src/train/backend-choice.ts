@@ -27,6 +27,8 @@ export function gpuUnsupported(c: TrainConfig): string | null {
   if (c.optimizer === 'lbfgs' || c.batch >= c.train) return 'a full-batch step reads its loss inside the step, which the GPU path does not';
   if (!GPU_OPTIMIZERS.has(c.optimizer)) return `${c.optimizer} has no fused update on the GPU (sgd, momentum, nesterov and adam have)`;
   if (c.reg === 'dropconnect') return 'DropConnect draws its masks on the host inside the layer, which the GPU path does not';
+  if (c.pool === 'fmp') return 'fractional max pooling draws and applies its regions on the host';
+  if (c.schedule === 'snapshot') return 'the snapshot schedule saves the weights on the host inside the run';
   return null;
 }
 

@@ -6,10 +6,11 @@
  */
 export const ARCHS = ['logreg', 'mlp', 'cnn'] as const;
 export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adam', 'rmsprop', 'adagrad', 'lbfgs'] as const;
-export const SCHEDULES = ['constant', 'exponential', 'inverse'] as const;
+export const SCHEDULES = ['constant', 'exponential', 'inverse', 'snapshot'] as const;
 export const REGS = ['none', 'dropout', 'dropconnect'] as const;
 export const PENALTIES = ['none', 'l1', 'l2', 'elastic'] as const;
 export const AUGMENTS = ['none', 'flipcrop'] as const;
+export const POOLS = ['max', 'fmp'] as const;
 /** Where the network trains (backend-choice.ts): auto (WebGPU on a hardware adapter, else wasm), webgpu or wasm. */
 export const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
 
@@ -17,6 +18,8 @@ export interface TrainConfig {
   arch: (typeof ARCHS)[number];
   /** Units of the hidden layer (mlp, cnn's fully-connected layer). */
   hidden: number;
+  /** The cnn's two pooling layers: max pooling 2×2, or the library's fractional max pooling (α = √2, pseudorandom, overlapping). */
+  pool: (typeof POOLS)[number];
   reg: (typeof REGS)[number];
   /** Drop probability of dropout or DropConnect. */
   p: number;
@@ -30,6 +33,8 @@ export interface TrainConfig {
   schedule: (typeof SCHEDULES)[number];
   /** Decay rate k of exponential (lr·e^(−k·t)) and 1/t (lr/(1 + k·t)) schedules, t in steps. */
   k: number;
+  /** Cycles of the snapshot schedule (cosine with restarts over the whole run); a snapshot of the weights ends each. */
+  cycles: number;
   /** Samples per batch; equal to `train` for full-batch gradient descent. L-BFGS always uses the full batch. */
   batch: number;
   /** Training samples used (the first n of the embedded subset's 10,000). */
@@ -45,6 +50,7 @@ export interface TrainConfig {
 export const DEFAULTS: TrainConfig = Object.freeze({
   arch: 'mlp',
   hidden: 64,
+  pool: 'max',
   reg: 'none',
   p: 0.5,
   penalty: 'none',
@@ -54,6 +60,7 @@ export const DEFAULTS: TrainConfig = Object.freeze({
   lr: 0.05,
   schedule: 'constant',
   k: 1e-3,
+  cycles: 5,
   batch: 64,
   train: 2000,
   test: 1000,
@@ -72,6 +79,7 @@ export const LIMITS: Record<NumKey, { min: number; max: number; int: boolean }> 
   lambda: { min: 0, max: 1, int: false },
   lr: { min: 1e-6, max: 10, int: false },
   k: { min: 0, max: 1, int: false },
+  cycles: { min: 1, max: 50, int: true },
   batch: { min: 1, max: 10000, int: true },
   train: { min: 10, max: 10000, int: true },
   test: { min: 10, max: 2000, int: true },
@@ -81,6 +89,7 @@ export const LIMITS: Record<NumKey, { min: number; max: number; int: boolean }> 
 
 export const CHOICES: Record<ChoiceKey, readonly string[]> = {
   arch: ARCHS,
+  pool: POOLS,
   reg: REGS,
   penalty: PENALTIES,
   augment: AUGMENTS,

@@ -20,7 +20,7 @@ import {
 } from './config.js';
 import { TRAIN_PRESETS } from './presets.js';
 import type { FromWorker, ToWorker } from './worker.js';
-import type { StepRecord, EpochSummary, Landscape, AugmentSettings } from './session.js';
+import type { StepRecord, EpochSummary, Landscape, AugmentSettings, DropMasks, FmpPanel } from './session.js';
 
 /** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies). */
 const COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
@@ -55,6 +55,18 @@ let hostLine = '';
 let land: Landscape | null = null;
 let ensemble: { members: number; memberAccuracy: number; accuracy: number }[] = [];
 let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
+/** The dropout / DropConnect masks of the current run's latest step, as the worker replayed them. */
+let masks: DropMasks | null = null;
+/** What the network figure drew last: how many units (dropout) or connections (DropConnect) it drew dropped, of how many. */
+let netDrawn: { kind: string; step: number; dropped: number; shown: number } | null = null;
+/** Steps after which the snapshot run takes its snapshots, and its ensemble's report when it ends. */
+let snapshotAt: number[] = [];
+let snapshotReport: { at: number[]; members: number[]; average: number } | null = null;
+/** The fractional max pooling figure: its draw (seed) and the library's regions and pooled images. */
+let fmpSeed = config.seed;
+let fmpData: { index: number; seed: number; image: number[]; panels: FmpPanel[] } | null = null;
+/** Milliseconds from the start of navigation to the first drawn loss point. */
+let firstPointMs: number | null = null;
 
 function showNotice(extra: string[] = []): void {
   const lines = [...notices, ...extra];
@@ -154,6 +166,9 @@ function describe(): void {
   markPreset();
   $('augment').hidden = preset !== 'augment';
   if (preset === 'augment') requestAugment();
+  $('net').hidden = preset !== 'dropout' && preset !== 'dropconnect';
+  $('fmp').hidden = preset !== 'fmp';
+  if (preset === 'fmp') requestFmp();
   $('preset-text').textContent = preset
     ? TRAIN_PRESETS[preset].text
     : "One run with the settings below. Pick a preset for one of the lecture's figures.";
@@ -182,6 +197,11 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     drawAugmented(m.images, m.count);
     return;
   }
+  if (m.type === 'fmp') {
+    fmpData = m;
+    drawFmp();
+    return;
+  }
   if (m.run !== runId) return;
   if (m.type === 'backend') {
     $('backend').textContent = m.device ? `backend: ${m.device} (${m.adapter})` : hostLine;
@@ -203,6 +223,9 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   if (m.mistakes) mistakes = m.mistakes;
   if (m.landscape) land = m.landscape;
   if (m.ensemble) ensemble.push(m.ensemble);
+  if (m.masks) masks = m.masks;
+  if (m.snapshotAt) snapshotAt = m.snapshotAt;
+  if (m.snapshots) snapshotReport = m.snapshots;
   if (m.done) {
     r.done = true;
     nextRun();
@@ -213,7 +236,9 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
 function startRun(i: number): void {
   current = i;
   runId++;
-  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: preset !== null && TRAIN_PRESETS[preset].ensemble === true });
+  masks = null;
+  const member = preset !== null && TRAIN_PRESETS[preset].ensemble === true && runs[i].config.schedule !== 'snapshot';
+  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: member });
 }
 function nextRun(): void {
   if (current + 1 < runs.length) startRun(current + 1);
@@ -228,6 +253,8 @@ function restart(): void {
   mistakes = [];
   land = null;
   ensemble = [];
+  snapshotAt = [];
+  snapshotReport = null;
   startRun(0);
   dirty = true;
 }
@@ -308,6 +335,7 @@ function draw(): void {
     ...(dash ? { dash: [5, 4] } : {}),
   });
   const visible = runs.filter((r) => r.steps.length > 0);
+  const snapRun = visible.find((r) => r.config.schedule === 'snapshot' && snapshotAt.length > 0 && snapshotAt[0] <= r.steps.length);
   const idx = (r: RunData) => runs.indexOf(r);
   // loss per step (thinned to at most 600 points per run)
   const thin = (r: RunData) => {
@@ -319,15 +347,22 @@ function draw(): void {
     'training loss per step',
     xName,
     'loss',
-    joined(
-      visible.map((r) => {
+    joined([
+      ...visible.map((r) => {
         const s = thin(r);
-        return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)];
+        return [s.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), s.map((p) => p.loss + p.penalty)] as [number[], number[]];
       }),
-    ) as never,
-    visible.map((r) => ser(r.label, idx(r))),
+      ...(snapRun ? [snapshotMarks(snapRun, xKey)] : []),
+    ]) as never,
+    [
+      ...visible.map((r) => ser(r.label, idx(r))),
+      ...(snapRun
+        ? [{ label: 'snapshots taken', stroke: '#000', width: 0, points: { show: true, size: 11, fill: '#e69f00', stroke: '#000' } }]
+        : []),
+    ],
     true,
   );
+  if (visible.length && firstPointMs === null) firstPointMs = performance.now();
   lineChart(
     'chart-lr',
     'learning rate',
@@ -431,6 +466,8 @@ function draw(): void {
       ],
     );
   }
+  drawSnapshots();
+  drawNet();
   drawMistakes();
   drawLandscape();
   const r = runs[current];
@@ -441,6 +478,236 @@ function draw(): void {
       `${all ? 'done' : paused ? 'paused' : 'training'} · run ${current + 1}/${runs.length} (${r.label}) · epoch ${Math.min(r.config.epochs, r.steps.at(-1)?.epoch ?? 1)}/${r.config.epochs}` +
       ` · step ${r.steps.length} · ${Math.round(rate).toLocaleString('en')} samples/s${e ? ` · test accuracy ${(100 * e.testAccuracy).toFixed(1)}%` : ''}`;
   }
+}
+
+/** The snapshot run's loss at the steps its snapshots were taken (those reached so far). */
+function snapshotMarks(r: RunData, xKey: 'gradEpochs' | 'step'): [number[], number[]] {
+  const at = snapshotAt.filter((a) => a <= r.steps.length).map((a) => r.steps[a - 1]);
+  return [at.map((p) => (xKey === 'gradEpochs' ? p.gradEpochs : p.step)), at.map((p) => p.loss + p.penalty)];
+}
+
+/** Each snapshot's test accuracy, the snapshot ensemble's, and the member ensemble's at its largest N. */
+function drawSnapshots(): void {
+  $('snapshot').hidden = snapshotReport === null;
+  if (!snapshotReport) return;
+  const rep = snapshotReport;
+  const k = rep.members.map((_, i) => i + 1);
+  const members = ensemble.at(-1);
+  lineChart(
+    'chart-snapshot',
+    'snapshot ensemble: test accuracy of each snapshot, of their average, and of the N-member ensemble',
+    'snapshot k',
+    'accuracy',
+    [k, rep.members, k.map(() => rep.average), k.map(() => members?.accuracy ?? null)],
+    [
+      { label: 'snapshot k alone', stroke: COLORS[1], width: 0, points: { show: true, size: 8 } },
+      { label: `ensemble of the ${k.length} snapshots`, stroke: COLORS[0], width: 2 },
+      { label: `ensemble of ${members?.members ?? 0} members`, stroke: COLORS[2], width: 2, dash: [6, 4] },
+    ],
+  );
+  const last = rep.members[rep.members.length - 1];
+  $('snapshot-cap').textContent =
+    `Snapshots after steps ${rep.at.join(', ')}. Test accuracy: snapshot ensemble ${pct(rep.average)}, the run's last snapshot (the single model) ${pct(last)}` +
+    (members ? `, the ensemble of ${members.members} independently trained members ${pct(members.accuracy)}.` : '.');
+}
+const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+
+/**
+ * A slice of the network: 8 input pixels, the hidden units the masks name, the 10 outputs. Dropout: the
+ * units dropped for the batch's first example are grey and crossed out, and send nothing on. DropConnect:
+ * the dropped connections are drawn dashed in light red, the kept ones solid.
+ */
+function drawNet(): void {
+  if ($('net').hidden) return;
+  const c = $<HTMLCanvasElement>('net-canvas');
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  const m = masks;
+  const r = runs[current];
+  const nIn = m?.inputs.length || 8,
+    nHid = m?.units.length || 16;
+  const col = [70, 280, 490];
+  const ys = (n: number) => Array.from({ length: n }, (_, i) => 20 + ((c.height - 40) * (i + 0.5)) / n);
+  const yi = ys(nIn),
+    yh = ys(nHid),
+    yo = ys(10);
+  const keepUnit = (u: number) => (m?.kind === 'dropout' ? m.keep[u] === 1 : true);
+  let dropped = 0;
+  g.lineWidth = 1;
+  // input → hidden
+  for (let u = 0; u < nHid; u++)
+    for (let i = 0; i < nIn; i++) {
+      const cut = m?.kind === 'dropconnect' && m.keep[u * nIn + i] === 0;
+      if (cut) dropped++;
+      g.strokeStyle = cut ? 'rgba(213, 94, 0, 0.8)' : keepUnit(u) ? 'rgba(0, 114, 178, 0.45)' : 'rgba(150, 150, 150, 0.2)';
+      g.setLineDash(cut ? [2, 5] : []);
+      g.beginPath();
+      g.moveTo(col[0], yi[i]);
+      g.lineTo(col[1], yh[u]);
+      g.stroke();
+    }
+  g.setLineDash([]);
+  // hidden → output: a dropped unit sends nothing
+  for (let u = 0; u < nHid; u++) {
+    if (!keepUnit(u)) continue;
+    for (let o = 0; o < 10; o++) {
+      g.strokeStyle = 'rgba(0, 114, 178, 0.25)';
+      g.beginPath();
+      g.moveTo(col[1], yh[u]);
+      g.lineTo(col[2], yo[o]);
+      g.stroke();
+    }
+  }
+  const node = (x: number, y: number, on: boolean) => {
+    g.beginPath();
+    g.arc(x, y, 6, 0, 2 * Math.PI);
+    g.fillStyle = on ? '#0072b2' : '#ccc';
+    g.fill();
+    g.strokeStyle = '#333';
+    g.stroke();
+    if (!on) {
+      g.strokeStyle = '#d55e00';
+      g.lineWidth = 2;
+      g.beginPath();
+      g.moveTo(x - 7, y - 7);
+      g.lineTo(x + 7, y + 7);
+      g.moveTo(x + 7, y - 7);
+      g.lineTo(x - 7, y + 7);
+      g.stroke();
+      g.lineWidth = 1;
+    }
+  };
+  yi.forEach((y) => node(col[0], y, true));
+  yh.forEach((y, u) => {
+    const on = keepUnit(u);
+    if (!on) dropped++;
+    node(col[1], y, on);
+  });
+  yo.forEach((y) => node(col[2], y, true));
+  g.fillStyle = '#222';
+  g.font = '11px sans-serif';
+  g.fillText('input pixels', col[0] - 60, 12);
+  g.fillText(`hidden units (${nHid} of ${m?.total ?? r?.config.hidden ?? '…'})`, col[1] - 60, 12);
+  g.fillText('outputs', col[2] - 20, 12);
+  (yo as number[]).forEach((y, o) => g.fillText(CLASSES[o], col[2] + 10, y + 4));
+  const shown = m ? (m.kind === 'dropout' ? nHid : nHid * nIn) : 0;
+  netDrawn = m ? { kind: m.kind, step: m.step, dropped, shown } : null;
+  $('net-title').textContent =
+    r?.config.reg === 'dropconnect'
+      ? "DropConnect: the connections the library's DropConnect dropped in the latest batch (dashed)"
+      : "dropout: the hidden units the library's Dropout dropped in the latest batch (crossed out)";
+  $('net-cap').textContent = !m
+    ? `${r ? `${r.label}: ` : ''}this run has neither dropout nor DropConnect: every unit and connection is used.`
+    : m.kind === 'dropout'
+      ? `${r.label}, step ${m.step}: ${dropped} of the ${nHid} hidden units shown dropped (p = ${m.p}) for the batch's first example — units 0–${nHid - 1} of ${m.total}; inputs: 8 pixels of the middle row. The masks change with every batch (step one batch to see it).`
+      : `${r.label}, step ${m.step}: ${dropped} of the ${shown} connections shown dropped (p = ${m.p}): from pixels ${m.inputs[0] % 28}–${(m.inputs.at(-1) ?? 0) % 28} of row 14 to hidden units 0–${nHid - 1} of ${m.total}; one mask for the whole batch, a new one each batch.`;
+}
+
+// ---- fractional max pooling ----
+function requestFmp(): void {
+  if (ready) send({ type: 'fmp', index: 0, seed: fmpSeed });
+}
+function newFmpDraw(): void {
+  fmpSeed = (fmpSeed + 1) >>> 0;
+  requestFmp();
+}
+$('fmp-redraw').addEventListener('click', newFmpDraw);
+$('fmp-canvas').addEventListener('click', newFmpDraw);
+
+/**
+ * Four variants in a 2 × 2 grid. Each: the garment with the region boundaries drawn over it, a strip
+ * above and beside it showing each step of the boundary sequence (orange: 2 pixels, pale: 1), a 3 × 3
+ * block of regions in the middle filled (overlapping ones share a pixel row or column), and the
+ * pooled image beside it.
+ */
+function drawFmp(): void {
+  const d = fmpData;
+  const c = $<HTMLCanvasElement>('fmp-canvas');
+  const g = c.getContext('2d')!;
+  g.clearRect(0, 0, c.width, c.height);
+  if (!d) return;
+  const px = 8,
+    big = 28 * px,
+    strip = 8,
+    cellW = 410,
+    cellH = 280;
+  const gray = (v: number) => {
+    const k = 255 - Math.round(Math.min(1, Math.max(0, v)) * 255);
+    return `rgb(${k}, ${k}, ${k})`;
+  };
+  g.font = '11px sans-serif';
+  d.panels.forEach((p, k) => {
+    const ox = (k % 2) * cellW + strip + 2,
+      oy = Math.floor(k / 2) * cellH + 16 + strip + 2;
+    g.fillStyle = '#222';
+    g.fillText(`${p.sequence}, ${p.overlapping ? 'overlapping' : 'disjoint'}`, ox - strip - 2, oy - strip - 6);
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) {
+        g.fillStyle = gray(d.image[y * 28 + x]);
+        g.fillRect(ox + x * px, oy + y * px, px, px);
+      }
+    const oh = p.rows[0].length,
+      ow = p.cols[0].length;
+    // the steps of the boundary sequences: columns above, rows on the left
+    for (let j = 0; j < ow; j++) {
+      const w = (j + 1 < ow ? p.cols[0][j + 1] : 28) - p.cols[0][j];
+      g.fillStyle = w === 2 ? '#e69f00' : '#f3e3c0';
+      g.fillRect(ox + p.cols[0][j] * px + 1, oy - strip - 1, w * px - 2, strip);
+    }
+    for (let i = 0; i < oh; i++) {
+      const h = (i + 1 < oh ? p.rows[0][i + 1] : 28) - p.rows[0][i];
+      g.fillStyle = h === 2 ? '#e69f00' : '#f3e3c0';
+      g.fillRect(ox - strip - 1, oy + p.rows[0][i] * px + 1, strip, h * px - 2);
+    }
+    // region starts
+    g.strokeStyle = 'rgba(0, 114, 178, 0.6)';
+    g.lineWidth = 1;
+    g.beginPath();
+    for (const r of p.rows[0]) {
+      g.moveTo(ox, oy + r * px + 0.5);
+      g.lineTo(ox + big, oy + r * px + 0.5);
+    }
+    for (const q of p.cols[0]) {
+      g.moveTo(ox + q * px + 0.5, oy);
+      g.lineTo(ox + q * px + 0.5, oy + big);
+    }
+    g.stroke();
+    // a 3 × 3 block of regions in the middle
+    const mid = Math.floor(oh / 2) - 1;
+    for (let i = mid; i < mid + 3; i++)
+      for (let j = mid; j < mid + 3; j++) {
+        const x0 = ox + p.cols[0][j] * px,
+          y0 = oy + p.rows[0][i] * px,
+          w = (p.cols[1][j] - p.cols[0][j]) * px,
+          h = (p.rows[1][i] - p.rows[0][i]) * px;
+        g.fillStyle = (i + j) % 2 === 0 ? 'rgba(213, 94, 0, 0.35)' : 'rgba(0, 158, 115, 0.35)';
+        g.fillRect(x0, y0, w, h);
+        g.strokeStyle = (i + j) % 2 === 0 ? '#d55e00' : '#009e73';
+        g.lineWidth = 2;
+        g.strokeRect(x0 + 1, y0 + 1, w - 2, h - 2);
+        g.lineWidth = 1;
+      }
+    const q = 8,
+      qx = ox + big + 12;
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        g.fillStyle = gray(p.pooled[i * ow + j]);
+        g.fillRect(qx + j * q, oy + i * q, q, q);
+      }
+    // the block's pooled pixels
+    g.strokeStyle = '#d55e00';
+    g.lineWidth = 2;
+    g.strokeRect(qx + mid * q, oy + mid * q, 3 * q, 3 * q);
+    g.lineWidth = 1;
+    g.strokeStyle = '#999';
+    g.strokeRect(qx, oy, ow * q, oh * q);
+    g.fillStyle = '#222';
+    g.fillText(`pools to ${oh} × ${ow}`, qx, oy + oh * q + 14);
+  });
+  $('fmp-cap').textContent =
+    `Draw ${d.seed} of the library's FractionalMaxPool2d (α = √2), 28 × 28 → ${d.panels[0].rows[0].length} × ${d.panels[0].cols[0].length}. ` +
+    'Blue lines: where the regions start; the strips above and left: each step, orange where it is 2 pixels. Random boundaries bunch the 2-pixel steps anywhere; pseudorandom ones spread them evenly. ' +
+    'Nine regions in the middle are filled: disjoint ones tile the image, overlapping ones reach one pixel into the next. Each pooled pixel (right; the nine outlined) is the maximum of its region. Click for a new draw.';
 }
 
 function drawConfusion(conf: number[]): void {
@@ -653,6 +920,23 @@ send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI)
   /** The ensemble preset's accuracy against N, as drawn. */
   get ensemble() {
     return ensemble;
+  },
+  /** The network figure's masks and what it drew from them. */
+  get masks() {
+    return masks;
+  },
+  get netDrawn() {
+    return netDrawn;
+  },
+  get snapshots() {
+    return { at: snapshotAt, report: snapshotReport };
+  },
+  get fmp() {
+    return fmpData;
+  },
+  /** Milliseconds from the start of navigation to the first drawn loss point (null before it). */
+  get firstPointMs() {
+    return firstPointMs;
   },
   /** The worker's smoothed samples/s. */
   get rate() {

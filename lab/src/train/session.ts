@@ -28,6 +28,16 @@ import {
   exponential,
   inverseTime,
   constant,
+  snapshotCosine,
+  snapshotEnsemble,
+  evaluateEnsemble,
+  restoreWeights,
+  Dropout,
+  Dropout2d,
+  DropConnect,
+  FractionalMaxPool2d,
+  fromData,
+  type SnapshotRun,
   type Module,
   type Tensor,
   type AnyOptimizer,
@@ -79,7 +89,8 @@ export function modelSpec(c: TrainConfig): string {
       : `linear:${c.hidden},relu${c.reg === 'dropout' ? `,dropout:${p}` : ''}`;
   if (c.arch === 'logreg') return 'logreg';
   if (c.arch === 'mlp') return `${hidden},linear`;
-  return `conv:8:5:pad=2,relu,maxpool:2,conv:16:5:pad=2,relu,maxpool:2,flatten,${hidden},linear`;
+  const pool = c.pool === 'fmp' ? 'fmp' : 'maxpool:2';
+  return `conv:8:5:pad=2,relu,${pool},conv:16:5:pad=2,relu,${pool},flatten,${hidden},linear`;
 }
 
 const OPT_NAMES: Record<TrainConfig['optimizer'], { name: string; options: Record<string, unknown> }> = {
@@ -92,11 +103,16 @@ const OPT_NAMES: Record<TrainConfig['optimizer'], { name: string; options: Recor
   lbfgs: { name: 'lbfgs', options: { maxIter: 1, historySize: 10, lineSearchFn: 'strong_wolfe' } },
 };
 
-export function scheduleOf(c: TrainConfig): Schedule {
+/** The run's rate at step t (from 0); the snapshot schedule needs the run's length in steps. */
+export function scheduleOf(c: TrainConfig, totalSteps = 1): Schedule {
+  if (c.schedule === 'snapshot') return snapshotCosine({ lr: c.lr, totalSteps, cycles: c.cycles });
   if (c.schedule === 'exponential') return exponential({ lr: c.lr, k: c.k });
   if (c.schedule === 'inverse') return inverseTime({ lr: c.lr, k: c.k });
   return constant({ lr: c.lr });
 }
+
+/** What the snapshot callbacks see of a step. */
+type StepState = { model: Module; step: number; optimizer: AnyOptimizer };
 
 export class TrainSession {
   readonly config: TrainConfig;
@@ -109,7 +125,11 @@ export class TrainSession {
   readonly stepsPerEpoch: number;
   readonly fullBatch: boolean;
   private readonly schedule: Schedule;
+  /** The library's snapshot-ensemble callbacks (schedule 'snapshot'): the cyclic rate and a snapshot at each cycle's end. */
+  readonly snapshots: SnapshotRun | null = null;
   private readonly maskRng: Rng;
+  /** The mask generator's state before the last training forward (mini-batch steps), to replay its masks. */
+  private maskState: ReturnType<Rng['getState']> | null = null;
   private readonly weights: Tensor[];
   private iter: Iterator<{ x: Tensor; y: Int32Array }> | null = null;
   private epochRng: Rng | null = null;
@@ -117,6 +137,8 @@ export class TrainSession {
   private sums = { loss: 0, correct: 0, n: 0 };
   step = 0;
   epoch = 0;
+  /** Examples in the last batch. */
+  private lastBatch = 0;
   samples = 0;
   /** Weights after each epoch (flattened), for the loss landscape's projected path. */
   readonly path: Float32Array[] = [];
@@ -143,7 +165,9 @@ export class TrainSession {
     this.stepsPerEpoch = this.loader.length;
     const o = OPT_NAMES[config.optimizer];
     this.optimizer = createOptimizer(o.name, this.model.namedParameters(), { lr: config.lr, ...o.options });
-    this.schedule = scheduleOf(config);
+    const totalSteps = config.epochs * this.stepsPerEpoch;
+    this.schedule = scheduleOf(config, totalSteps);
+    if (config.schedule === 'snapshot') this.snapshots = snapshotEnsemble({ lr: config.lr, totalSteps, cycles: config.cycles });
     this.maskRng = rng.fork('masks');
     this.weights = this.model
       .namedParameters()
@@ -165,22 +189,26 @@ export class TrainSession {
   }
 
   /** The next batch (starting an epoch when none is under way), with the step's learning rate set. */
-  private nextBatch(): { batch: { x: Tensor; y: Int32Array }; lr: number; n: number } {
+  private nextBatch(): { batch: { x: Tensor; y: Int32Array }; lr: number; n: number; state: StepState } {
     if (!this.iter) {
       this.iter = this.loader.epoch(this.epoch) as Iterator<{ x: Tensor; y: Int32Array }>;
       this.epochRng = this.maskRng.fork(`epoch:${this.epoch}`);
       this.sums = { loss: 0, correct: 0, n: 0 };
     }
     const batch = this.iter.next().value as { x: Tensor; y: Int32Array };
+    this.lastBatch = batch.y.length;
     const lr = this.schedule(this.step);
     this.optimizer.setLr(lr);
-    return { batch, lr, n: batch.y.length };
+    const state = { model: this.model, step: this.step, optimizer: this.optimizer };
+    // The library's snapshot callbacks set the same cyclic rate (lr above is what they set) and take the snapshots.
+    for (const cb of this.snapshots?.callbacks ?? []) cb.onStepBegin(state);
+    return { batch, lr, n: batch.y.length, state };
   }
 
   /** One optimizer step on the next batch; returns its record, and the epoch's summary when the step ended an epoch. */
   next(): { step: StepRecord; epoch?: EpochSummary } | null {
     if (this.done) return null;
-    const { batch, lr, n } = this.nextBatch();
+    const { batch, lr, n, state } = this.nextBatch();
     let loss = 0,
       correct = 0,
       pen = 0;
@@ -219,6 +247,7 @@ export class TrainSession {
         this.optimizer.step();
       }
     } else {
+      this.maskState = this.epochRng!.getState();
       const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
       let l = crossEntropy(logits, batch.y);
       loss = l.item();
@@ -233,7 +262,7 @@ export class TrainSession {
       this.optimizer.step();
       this.evals += n / this.trainSet.length;
     }
-    return this.endStep(n, loss, correct, pen, lr);
+    return this.endStep(n, loss, correct, pen, lr, state);
   }
 
   /**
@@ -247,7 +276,8 @@ export class TrainSession {
     if (this.done) return null;
     if (this.fullBatch) throw new Error(`a full-batch step reads its loss inside the step; it does not run on ${device}`);
     if (this.model.parameters()[0].device !== device) await this.model.to(device);
-    const { batch, lr, n } = this.nextBatch();
+    const { batch, lr, n, state } = this.nextBatch();
+    this.maskState = this.epochRng!.getState();
     const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
     const data = crossEntropy(logits, batch.y);
     const p = this.penalty();
@@ -264,14 +294,23 @@ export class TrainSession {
       if (best === batch.y[i]) correct++;
     }
     if (this.sums.n + n >= this.loader.samplesPerEpoch) await this.model.to('cpu');
-    return this.endStep(n, loss[0], correct, pen ? pen[0] : 0, lr);
+    return this.endStep(n, loss[0], correct, pen ? pen[0] : 0, lr, state);
   }
 
   /** The bookkeeping after a step: its record, and at an epoch's end the epoch's summary (the model on the host). */
-  private endStep(n: number, loss: number, correct: number, pen: number, lr: number): { step: StepRecord; epoch?: EpochSummary } {
+  private endStep(
+    n: number,
+    loss: number,
+    correct: number,
+    pen: number,
+    lr: number,
+    state: StepState,
+  ): { step: StepRecord; epoch?: EpochSummary } {
     if (!Number.isFinite(loss + pen))
       throw new RangeError(`the loss became ${loss + pen} at step ${this.step + 1} (learning rate ${lr}); try a smaller rate`);
     this.step++;
+    state.step = this.step;
+    for (const cb of this.snapshots?.callbacks ?? []) cb.onStepEnd(state);
     this.samples += n;
     this.sums.loss += loss * n;
     this.sums.correct += correct;
@@ -328,6 +367,65 @@ export class TrainSession {
     return out;
   }
 
+  /**
+   * The masks the library's Dropout or DropConnect layer applied in the last mini-batch step, for a
+   * drawn slice of the network: replayed by the layer's own mask() / batchMask() from the mask
+   * generator's state before that step's forward (the layer is the model's only consumer of it), so
+   * they are the masks training used. Dropout: `keep[u]` for hidden units `units` of the batch's
+   * first example. DropConnect (one mask per batch): `keep[u · inputs.length + i]` for the
+   * connection from input pixel `inputs[i]` to hidden unit `units[u]`. null without either layer.
+   */
+  masks(units = 16, inputs: readonly number[] = MIDDLE_ROW): DropMasks | null {
+    if (!this.maskState) return null;
+    const layer = findLayer(this.model);
+    if (!layer) return null;
+    const rng = Rng.fromState(this.maskState);
+    const shown = Array.from({ length: Math.min(units, layer instanceof Dropout ? this.config.hidden : layer.outFeatures) }, (_, i) => i);
+    if (layer instanceof Dropout) {
+      // The dropout input of a batch of B examples is [B, H]; the first example's row is the first H values.
+      const h = this.config.hidden;
+      const m = layer.mask(this.lastBatch * h, rng);
+      return {
+        kind: 'dropout',
+        step: this.step,
+        p: layer.p,
+        units: shown,
+        inputs: [],
+        total: h,
+        keep: shown.map((u) => (m[u] === 0 ? 0 : 1)),
+      };
+    }
+    if (layer.masks !== 'batch') return null;
+    const m = layer.batchMask(rng);
+    const I = layer.inFeatures;
+    return {
+      kind: 'dropconnect',
+      step: this.step,
+      p: layer.p,
+      units: shown,
+      inputs: [...inputs],
+      total: layer.outFeatures,
+      keep: shown.flatMap((u) => inputs.map((i) => (m[u * I + i] === 0 ? 0 : 1))),
+    };
+  }
+
+  /**
+   * The snapshot ensemble of a finished 'snapshot' run (the library's evaluateEnsemble over its
+   * snapshots, probabilities averaged): test accuracy of each snapshot alone and of the ensemble.
+   */
+  snapshotEnsembleReport(): { at: number[]; members: number[]; average: number } | null {
+    const run = this.snapshots;
+    if (!run || run.snapshots.length === 0) return null;
+    const spec = getModel(modelSpec(this.config));
+    const members = run.snapshots.map((snap, k) => {
+      const m = spec.build({ rng: new Rng(k), inputShape: this.trainSet.shape, classes: this.trainSet.classes.length });
+      restoreWeights(m, snap);
+      return m;
+    });
+    const r = evaluateEnsemble(members, this.testLoader);
+    return { at: [...run.at].slice(0, run.snapshots.length), members: r.members, average: r.average };
+  }
+
   /** Test probabilities' most confident mistakes: up to `k` of (test index, true, predicted, probability). */
   worstMistakes(k: number): { index: number; label: number; predicted: number; p: number }[] {
     const all: { index: number; label: number; predicted: number; p: number }[] = [];
@@ -352,6 +450,37 @@ export class TrainSession {
   }
 }
 
+/** Input pixels drawn in the network figures: the middle 8 of row 14, where the garments are. */
+export const MIDDLE_ROW: readonly number[] = Array.from({ length: 8 }, (_, i) => 14 * 28 + 10 + i);
+
+/** A drawn slice of the dropout or DropConnect masks of one step (TrainSession.masks). */
+export interface DropMasks {
+  kind: 'dropout' | 'dropconnect';
+  /** The step whose forward used these masks (steps counted from 1). */
+  step: number;
+  p: number;
+  /** Hidden units shown (indices into the layer's outputs). */
+  units: number[];
+  /** Input pixels shown (DropConnect). */
+  inputs: number[];
+  /** Hidden units of the layer. */
+  total: number;
+  /** 1 kept, 0 dropped: per unit (dropout), per unit × input (DropConnect). */
+  keep: number[];
+}
+
+/** The model's dropout or DropConnect layer when it is the only layer that draws from the mask generator, else null. */
+function findLayer(model: Module): Dropout | DropConnect | null {
+  const found: Module[] = [];
+  const walk = (m: Module) => {
+    if (m instanceof Dropout || m instanceof DropConnect || m instanceof Dropout2d || m instanceof FractionalMaxPool2d) found.push(m);
+    for (const [, c] of m.children()) walk(c);
+  };
+  walk(model);
+  const [only] = found;
+  return found.length === 1 && (only instanceof Dropout || only instanceof DropConnect) ? only : null;
+}
+
 export interface Landscape {
   /** Grid coordinates along each direction (the final weights at 0). */
   alphas: number[];
@@ -373,50 +502,95 @@ export interface Landscape {
  * epoch minus the final ones), with the path projected on them.
  */
 export function landscape(s: TrainSession, grid = 21, samples = 1000): Landscape {
-  const params = s.model.namedParameters().map(([n, p]) => ({ n, p, at: p.data.slice() }));
-  const sizes = params.map((q) => q.p.size);
-  const D = sizes.reduce((a, b) => a + b, 0);
   const final = s.flatWeights();
-  const rng = new Rng(s.config.seed).fork('landscape');
-  const randomDir = (name: string): Float64Array => {
-    const r = rng.fork(name);
-    const d = new Float64Array(D);
-    let o = 0;
-    for (const q of params) {
-      if (q.p.shape.length >= 2) {
-        const rows = q.p.shape[0],
-          cols = q.p.size / rows;
-        for (let i = 0; i < rows; i++) {
-          let nw = 0,
-            nd = 0;
-          for (let j = 0; j < cols; j++) {
-            const v = r.normal();
-            d[o + i * cols + j] = v;
-            nd += v * v;
-            nw += q.at[i * cols + j] ** 2;
-          }
-          const f = Math.sqrt(nw) / (Math.sqrt(nd) || 1);
-          for (let j = 0; j < cols; j++) d[o + i * cols + j] *= f;
+  const [r1, r2] = randomDirections(s);
+  const { dirs, coords, explained } = principalDirections(s.path, final);
+  const reach = Math.max(1e-3, ...coords.map(([a, b]) => Math.max(Math.abs(a), Math.abs(b)))) * 1.2;
+  const alphas = Array.from({ length: grid }, (_, i) => -1 + (2 * i) / (grid - 1));
+  const lossAt = sliceLoss(s, samples);
+  const random = alphas.map((b) => alphas.map((a) => lossAt(a, b, r1, r2)));
+  const pca = alphas.map((b) => alphas.map((a) => lossAt(a * reach, b * reach, dirs[0], dirs[1])));
+  return { alphas, random, pca, path: coords.map(([a, b]) => [a / reach, b / reach]), explained };
+}
+
+/**
+ * A Gaussian random direction in the space of `params` (concatenated in order), filter-normalised:
+ * each row of a weight with ≥ 2 dimensions (an output unit of a linear layer, a filter of a
+ * convolution) is scaled to the norm of that row in the weights; biases and other 1-D parameters get 0.
+ */
+export function filterNormalizedDirection(
+  params: readonly { shape: readonly number[]; data: ArrayLike<number> }[],
+  rng: Rng,
+): Float64Array {
+  const d = new Float64Array(params.reduce((a, p) => a + p.data.length, 0));
+  let o = 0;
+  for (const q of params) {
+    if (q.shape.length >= 2) {
+      const rows = q.shape[0],
+        cols = q.data.length / rows;
+      for (let i = 0; i < rows; i++) {
+        let nw = 0,
+          nd = 0;
+        for (let j = 0; j < cols; j++) {
+          const v = rng.normal();
+          d[o + i * cols + j] = v;
+          nd += v * v;
+          nw += q.data[i * cols + j] ** 2;
         }
+        const f = Math.sqrt(nw) / (Math.sqrt(nd) || 1);
+        for (let j = 0; j < cols; j++) d[o + i * cols + j] *= f;
       }
-      o += q.p.size;
     }
-    return d;
-  };
+    o += q.data.length;
+  }
+  return d;
+}
+
+/** The landscape's two random directions for a session: filter-normalised against its current weights, from forks of its seed. */
+export function randomDirections(s: TrainSession): [Float64Array, Float64Array] {
+  const params = s.model.namedParameters().map(([, p]) => ({ shape: p.shape, data: p.data }));
+  const rng = new Rng(s.config.seed).fork('landscape');
+  return [filterNormalizedDirection(params, rng.fork('d1')), filterNormalizedDirection(params, rng.fork('d2'))];
+}
+
+/**
+ * The training loss (mean cross-entropy, evaluation mode) on the first `samples` training samples at
+ * w + a·d1 + b·d2, w the session's current weights; the weights are put back after each evaluation.
+ */
+export function sliceLoss(s: TrainSession, samples = 1000): (a: number, b: number, d1: ArrayLike<number>, d2: ArrayLike<number>) => number {
+  const params = s.model.namedParameters().map(([, p]) => p);
+  const final = s.flatWeights();
   const sub = s.trainSet.slice(0, Math.min(samples, s.trainSet.length));
   const loader = new DataLoader(sub, { batchSize: sub.length, flatten: s.testLoader.flatten });
   const [batch] = [...loader.epoch(0)];
-  const lossAt = (a: number, b: number, d1: Float64Array, d2: Float64Array): number => {
+  return (a, b, d1, d2) => {
     let o = 0;
-    for (const q of params) {
-      const t = q.p.data;
+    for (const p of params) {
+      const t = p.data;
       for (let i = 0; i < t.length; i++) t[i] = final[o + i] + a * d1[o + i] + b * d2[o + i];
       o += t.length;
     }
-    return noGrad(() => crossEntropy(s.model.forward(batch.x, { training: false }), batch.y).item());
+    const loss = noGrad(() => crossEntropy(s.model.forward(batch.x, { training: false }), batch.y).item());
+    o = 0;
+    for (const p of params) {
+      p.data.set(final.subarray(o, o + p.size));
+      o += p.size;
+    }
+    return loss;
   };
-  // Principal directions of the path: the top two eigenvectors of the Gram matrix of (w_k − w_final).
-  const P = s.path.map((w) => Float64Array.from(w, (v, i) => v - final[i]));
+}
+
+/**
+ * The two principal directions of a path of weight vectors around `final`: the top eigenvectors of
+ * the Gram matrix of (w_k − final), mapped back to weight space and normalised; the path's
+ * coordinates along them, and the share of its variance (sum of squares about `final`) they explain.
+ */
+export function principalDirections(
+  path: readonly ArrayLike<number>[],
+  final: ArrayLike<number>,
+): { dirs: [Float64Array, Float64Array]; coords: [number, number][]; explained: number } {
+  const D = final.length;
+  const P = path.map((w) => Float64Array.from({ length: D }, (_, i) => w[i] - final[i]));
   const n = P.length;
   const G = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => dot(P[i], P[j])));
   const eig = topEigen(G, 2);
@@ -426,23 +600,10 @@ export function landscape(s: TrainSession, grid = 21, samples = 1000): Landscape
     const norm = Math.sqrt(val) || 1;
     for (let i = 0; i < D; i++) d[i] /= norm;
     return d;
-  });
+  }) as [Float64Array, Float64Array];
   const total = G.reduce((a, r, i) => a + r[i], 0);
-  const path = P.map((w) => [dot(w, dirs[0]), dot(w, dirs[1])] as [number, number]);
-  const reach = Math.max(1e-3, ...path.map(([a, b]) => Math.max(Math.abs(a), Math.abs(b)))) * 1.2;
-  const alphas = Array.from({ length: grid }, (_, i) => -1 + (2 * i) / (grid - 1));
-  const r1 = randomDir('d1'),
-    r2 = randomDir('d2');
-  const random = alphas.map((b) => alphas.map((a) => lossAt(a, b, r1, r2)));
-  const pca = alphas.map((b) => alphas.map((a) => lossAt(a * reach, b * reach, dirs[0], dirs[1])));
-  for (const q of params) q.p.data.set(q.at);
-  return {
-    alphas,
-    random,
-    pca,
-    path: path.map(([a, b]) => [a / reach, b / reach]),
-    explained: total > 0 ? (eig[0].val + eig[1].val) / total : 0,
-  };
+  const coords = P.map((w) => [dot(w, dirs[0]), dot(w, dirs[1])] as [number, number]);
+  return { dirs, coords, explained: total > 0 ? (eig[0].val + eig[1].val) / total : 0 };
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -482,6 +643,46 @@ function histogram(ws: readonly Tensor[]): number[] {
     }
   }
   return h;
+}
+
+/** One variant of fractional max pooling applied to one image (fmpExample). */
+export interface FmpPanel {
+  sequence: 'random' | 'pseudorandom';
+  overlapping: boolean;
+  /** Region of output (i, j): rows [rows[0][i], rows[1][i]) × columns [cols[0][j], cols[1][j]). */
+  rows: [number[], number[]];
+  cols: [number[], number[]];
+  /** The pooled image, rows × cols, row-major. */
+  pooled: number[];
+}
+
+/**
+ * A garment pooled by the library's FractionalMaxPool2d (α = √2) in Graham's four variants: random
+ * or pseudorandom sequences, disjoint or overlapping regions. Each variant draws from its own fork
+ * of `seed`; the regions are the layer's regions() replayed from the generator's state before its
+ * forward, so they are the regions the pooled image was taken over.
+ */
+export function fmpExample(data: Dataset, index: number, seed: number): { image: number[]; panels: FmpPanel[] } {
+  const { x } = data.collate(Int32Array.of(index));
+  const img = fromData(x.data, [1, 1, 28, 28]);
+  const root = new Rng(seed).fork('fmp');
+  const panels: FmpPanel[] = [];
+  for (const sequence of ['random', 'pseudorandom'] as const)
+    for (const overlapping of [false, true]) {
+      const layer = new FractionalMaxPool2d({ sequence, overlapping, rng: root.fork('layer') });
+      const rng = root.fork(sequence); // the same boundaries for disjoint and overlapping: only the overlap differs
+      const state = rng.getState();
+      const y = layer.forward(img, { training: true, rng });
+      const r = layer.regions(28, 28, Rng.fromState(state));
+      panels.push({
+        sequence,
+        overlapping,
+        rows: [Array.from(r.rows[0]), Array.from(r.rows[1])],
+        cols: [Array.from(r.cols[0]), Array.from(r.cols[1])],
+        pooled: Array.from(y.data),
+      });
+    }
+  return { image: Array.from(x.data), panels };
 }
 
 /** Sample images under the library's augmentations: rows of `count` garments, the original first, then `variants` draws. */

@@ -11,7 +11,10 @@ import {
   TrainSession,
   landscape,
   augmentExamples,
+  fmpExample,
   type AugmentSettings,
+  type DropMasks,
+  type FmpPanel,
   type StepRecord,
   type EpochSummary,
   type Landscape,
@@ -31,7 +34,8 @@ export type ToWorker =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step' }
-  | { type: 'augment'; settings: AugmentSettings };
+  | { type: 'augment'; settings: AugmentSettings }
+  | { type: 'fmp'; index: number; seed: number };
 
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; relaxedSimd: boolean; isolated: boolean; note?: string }
@@ -45,11 +49,18 @@ export type FromWorker =
       paused: boolean;
       landscape?: Landscape;
       ensemble?: { members: number; memberAccuracy: number; accuracy: number };
+      /** The dropout / DropConnect masks of the slice's last step (a drawn slice of the network). */
+      masks?: DropMasks;
+      /** A finished snapshot run: the steps its snapshots were taken at, each snapshot's test accuracy and the snapshot ensemble's. */
+      snapshots?: { at: number[]; members: number[]; average: number };
+      /** A snapshot run: the steps (counted from 1) after which it takes its snapshots. */
+      snapshotAt?: number[];
       mistakes?: { index: number; label: number; predicted: number; p: number; pixels: Float32Array }[];
     }
   | { type: 'backend'; run: number; device: string | null; adapter?: string; note?: string }
   | { type: 'error'; run: number; message: string }
-  | { type: 'augmented'; images: Float32Array[]; count: number };
+  | { type: 'augmented'; images: Float32Array[]; count: number }
+  | { type: 'fmp'; index: number; seed: number; image: number[]; panels: FmpPanel[] };
 
 const post = (m: FromWorker) => (self as unknown as { postMessage(m: unknown): void }).postMessage(m);
 
@@ -147,6 +158,8 @@ async function slice(budgetMs = 40, maxSteps = Infinity): Promise<void> {
   const ms = performance.now() - t0;
   rate = { samples: rate.samples * 0.7 + (s.samples - before), ms: rate.ms * 0.7 + ms };
   const done = s.done;
+  const masks = steps.length ? s.masks() : null;
+  const snapshots = done ? s.snapshotEnsembleReport() : null;
   post({
     type: 'progress',
     run,
@@ -158,6 +171,9 @@ async function slice(budgetMs = 40, maxSteps = Infinity): Promise<void> {
     ...(done || epochs.length
       ? { mistakes: s.worstMistakes(8).map((w) => ({ ...w, pixels: s.testSet.images.slice(w.index * 784, (w.index + 1) * 784) })) }
       : {}),
+    ...(masks ? { masks } : {}),
+    ...(s.snapshots ? { snapshotAt: [...s.snapshots.at] } : {}),
+    ...(snapshots ? { snapshots } : {}),
     ...(done ? { landscape: landscape(s) } : {}),
     ...(done && ensembleOn ? { ensemble: ensembleStep(s) } : {}),
   });
@@ -176,6 +192,14 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   if (m.type === 'augment') {
     try {
       post({ type: 'augmented', images: augmentExamples(data!.train, m.settings), count: m.settings.count });
+    } catch (e) {
+      post({ type: 'error', run, message: (e as Error).message });
+    }
+    return;
+  }
+  if (m.type === 'fmp') {
+    try {
+      post({ type: 'fmp', index: m.index, seed: m.seed, ...fmpExample(data!.train, m.index, m.seed) });
     } catch (e) {
       post({ type: 'error', run, message: (e as Error).message });
     }

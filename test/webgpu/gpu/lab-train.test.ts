@@ -93,5 +93,7 @@ test('backend-choice keeps on the host what the GPU path cannot train, and says 
   assert.match(gpuUnsupported({ ...base, optimizer: 'lbfgs' }) ?? '', /full-batch step/);
   assert.match(gpuUnsupported({ ...base, batch: 96 }) ?? '', /full-batch step/);
   assert.match(gpuUnsupported({ ...base, reg: 'dropconnect' }) ?? '', /DropConnect/);
+  assert.match(gpuUnsupported({ ...base, arch: 'cnn', pool: 'fmp' }) ?? '', /fractional max pooling/);
+  assert.match(gpuUnsupported({ ...base, schedule: 'snapshot' }) ?? '', /snapshot schedule/);
   assert.equal(gpuUnsupported({ ...base, optimizer: 'adam' }), null);
 });
