@@ -7,9 +7,11 @@
  *
  *   final accuracy of a trial   its test accuracy at the end of the budget (the last evaluation);
  *                               a diverged trial has none, and a rate with a diverged seed ranks last
- *   best lr                     the rate with the highest median final accuracy over its seeds
- *                               (ties: the fewer median epochs to the target)
- *   accuracy                    that median
+ *   best lr                     the rate with the highest median final accuracy over the seeds that
+ *                               every rate of the grid ran (a grid run with seed 1, then more seeds
+ *                               at its best rate, is chosen by seed 1: a rate is not favoured for
+ *                               having fewer seeds); ties: the fewer median epochs to the target
+ *   accuracy                    the median final accuracy over every seed run at the best rate
  *   epochs to the target        per seed at the best lr, the first evaluation at or above the target,
  *                               in epochs (steps / ⌈train size / batch⌉); the median over the seeds,
  *                               where a seed that never reached it counts as infinite ("—")
@@ -39,6 +41,8 @@ export interface LrSummary {
   seeds: { seed: number; accuracy: number | null; epochs: number | null }[];
   /** Median over the seeds of the final accuracy (null when a seed diverged). */
   accuracy: number | null;
+  /** Median final accuracy over the seeds every rate of the grid ran: what the best rate is chosen by (null when a seed diverged). */
+  rankAccuracy: number | null;
   /** Median over the seeds of the epochs to the target (null: the median is infinite). */
   epochs: number | null;
 }
@@ -182,6 +186,8 @@ export function summarize(results: readonly TrialResult[], targets: ReadonlyMap<
       const mine = results.filter((r) => r.spec.workload === w.name && methodKey(r).key === row.key);
       if (!mine.length) continue;
       const lrs = [...new Set(mine.map((r) => r.spec.options.lr as number))].sort((a, b) => a - b);
+      const seedsAt = lrs.map((lr) => new Set(mine.filter((r) => r.spec.options.lr === lr).map((r) => r.spec.seed)));
+      const common = [...seedsAt[0]].filter((seed) => seedsAt.every((set) => set.has(seed)));
       const lrSummaries: LrSummary[] = lrs.map((lr) => {
         const seeds = mine
           .filter((r) => r.spec.options.lr === lr)
@@ -196,18 +202,24 @@ export function summarize(results: readonly TrialResult[], targets: ReadonlyMap<
             };
           });
         const accs = seeds.map((s) => s.accuracy);
+        const ranked = (common.length ? seeds.filter((s) => common.includes(s.seed)) : seeds).map((s) => s.accuracy);
         const ep = median(seeds.map((s) => s.epochs ?? Infinity));
         return {
           lr,
           seeds,
           accuracy: accs.some((a) => a === null) ? null : median(accs as number[]),
+          rankAccuracy: accs.some((a) => a === null) ? null : median(ranked as number[]),
           epochs: Number.isFinite(ep) ? ep : null,
         };
       });
       let best: LrSummary | null = null;
       for (const s of lrSummaries) {
-        if (s.accuracy === null) continue;
-        if (!best || s.accuracy > best.accuracy! || (s.accuracy === best.accuracy && (s.epochs ?? Infinity) < (best.epochs ?? Infinity)))
+        if (s.rankAccuracy === null) continue;
+        if (
+          !best ||
+          s.rankAccuracy > best.rankAccuracy! ||
+          (s.rankAccuracy === best.rankAccuracy && (s.epochs ?? Infinity) < (best.epochs ?? Infinity))
+        )
           best = s;
       }
       row.cells[w.name] = { epochs: w.epochs, stepsPerEpoch: w.stepsPerEpoch, lrs: lrSummaries, best: best?.lr ?? null };

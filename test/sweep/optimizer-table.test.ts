@@ -55,6 +55,11 @@ const results: TrialResult[] = [
   trial('sgd', { lr: 0.1 }, 1, [0.8, 0.82, 0.83]),
   trial('sgd', { lr: 1 }, 1, [0.85, 0.89, 0.89]),
   { ...trial('sgd', { lr: 1 }, 2, [0.5]), status: 'diverged', error: 'loss not finite' },
+  // AdamW: seed 2 ran only at lr 0.001, the better rate on seed 1 (0.85 against 0.84); its median over
+  // both seeds (0.825) is below lr 0.01's one seed, and 0.001 is still the best rate.
+  trial('adamw', { lr: 0.001 }, 1, [0.8, 0.84, 0.85]),
+  trial('adamw', { lr: 0.001 }, 2, [0.8, 0.8, 0.8]),
+  trial('adamw', { lr: 0.01 }, 1, [0.8, 0.83, 0.84]),
   // SAM over momentum: one seed.
   trial('sam', { lr: 0.01, base: 'momentum' }, 1, [0.81, 0.84, 0.85]),
 ];
@@ -66,7 +71,7 @@ test('rows per method, best lr by the median final accuracy, epochs to the rule 
   assert.deepEqual(s.workloads[0], { name: 'mlp', target: 0.89, epochs: 3, stepsPerEpoch: 469, bestAccuracy: 0.9, testSize: 'all' });
   assert.deepEqual(
     s.rows.map((r) => r.label),
-    ['SGD', 'Adam', 'Adam, cosine schedule', 'SAM over SGD+momentum'],
+    ['SGD', 'Adam', 'Adam, cosine schedule', 'AdamW', 'SAM over SGD+momentum'],
   );
   const adam = s.rows[1].cells.mlp;
   assert.equal(adam.best, 0.001);
@@ -79,7 +84,10 @@ test('rows per method, best lr by the median final accuracy, epochs to the rule 
   assert.equal(sgd.best, 0.1);
   assert.equal(sgd.lrs.find((l) => l.lr === 1)!.accuracy, null);
   assert.deepEqual(sgd.lrs.find((l) => l.lr === 1)!.seeds[1], { seed: 2, accuracy: null, epochs: null });
-  assert.deepEqual(s.rows[3].options, { base: 'momentum' });
+  const adamw = s.rows[3].cells.mlp;
+  assert.equal(adamw.best, 0.001, 'chosen by seed 1, the seed every rate ran');
+  assert.equal(adamw.lrs[0].accuracy, 0.825);
+  assert.deepEqual(s.rows[4].options, { base: 'momentum' });
 });
 
 test('epochs to target: the median over seeds at the best lr, in epochs of the steps', () => {
@@ -101,7 +109,8 @@ test('the markdown table: one line per row, best lr with its grid, ¹ where fewe
   assert.equal(lines[2], '| SGD | 0.1 (0.1…1, 2) | 0.8300¹ | — |');
   assert.equal(lines[3], '| Adam | 0.001 (0.001…0.01, 2) | 0.8700 | — |');
   assert.equal(lines[4], '| Adam, cosine schedule | 0.001 (1) | 0.9000¹ | 3 |');
-  assert.equal(lines[5], '| SAM over SGD+momentum | 0.01 (1) | 0.8500¹ | — |');
+  assert.equal(lines[5], '| AdamW | 0.001 (0.001…0.01, 2) | 0.8250 | — |');
+  assert.equal(lines[6], '| SAM over SGD+momentum | 0.01 (1) | 0.8500¹ | — |');
   assert.match(lines[lines.length - 1], /^¹ fewer seeds at the best lr/);
 });
 
