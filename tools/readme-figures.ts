@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../src/io/files.js';
+import { renderTable, type TableSummary } from './optimizer-table.js';
 
 /** The repository root (this file runs as dist/tools/readme-figures.js). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -211,6 +212,18 @@ export function newestBench(): { file: string; text: string } {
   return { file, text: readFileSync(join(dir, file), 'utf8').trim() };
 }
 
+/** The newest optimizer table: bench/results/optimizers-<UTC>/summary.json (tools/optimizer-table.ts --write), drawn by renderTable. */
+export function newestOptimizerTable(): { dir: string; text: string } {
+  const root = join(ROOT, 'bench', 'results');
+  const dirs = readdirSync(root)
+    .filter((f) => f.startsWith('optimizers-') && existsSync(join(root, f, 'summary.json')))
+    .sort();
+  if (dirs.length === 0) throw new Error(`optimizer-table: no optimizers-*/summary.json in ${root}; see tools/optimizer-table.ts`);
+  const dir = dirs[dirs.length - 1];
+  const summary = JSON.parse(readFileSync(join(root, dir, 'summary.json'), 'utf8')) as TableSummary;
+  return { dir, text: renderTable(summary).join('\n') };
+}
+
 /** A ragged CSV: a header of 785 names (label and 784 pixels) and, on line 17, a row one field short. */
 function raggedCsv(dir: string): void {
   const header = ['label', ...Array.from({ length: 784 }, (_, i) => `p${i}`)].join(',');
@@ -276,6 +289,13 @@ export const BLOCKS: Record<string, Block> = {
     cost: 'long',
     make: () => `${compareTable(compareRuns(), true)}\n\n${compareLosses(compareRuns())}`,
     file: 'docs/optimizers.md',
+  },
+  'optimizer-table': {
+    cost: 'cheap',
+    make() {
+      const { dir, text } = newestOptimizerTable();
+      return `From \`bench/results/${dir}/summary.json\` (the newest), drawn by \`tools/optimizer-table.ts\`.\n\n${text}`;
+    },
   },
   bench: {
     cost: 'cheap',

@@ -64,7 +64,13 @@ function main(args: string[]): void {
   if (!args.includes('--score')) return;
   const scored = results.map((r) => atTarget(r, targets.get(r.spec.workload)!));
   const spec = header.spec;
-  const report = buildReport(header.sweep, spec, scored.length, scored, scoreSweep(scored, spec.workloads, spec.optimizers, spec.seeds));
+  const report = buildReport(
+    header.sweep,
+    spec,
+    scored.length,
+    scored,
+    scoreSweep(scored, spec.workloads, spec.optimizers, spec.seeds, spec.firstSeed),
+  );
   console.log('');
   for (const l of reportTable(report)) console.log(l);
   const hi = args.indexOf('--html');

@@ -19,8 +19,10 @@ export interface SweepSpec {
   sampler: Sampler;
   /** Points per optimizer (grid: values per range). */
   points: number;
-  /** Studies: seeds 1..seeds. */
+  /** Studies: seeds firstSeed..firstSeed + seeds − 1. */
   seeds: number;
+  /** The first study's seed (absent: 1), so more studies of the same points can be added as a sweep of their own. */
+  firstSeed?: number;
   tuning: 'external' | 'self';
   data: string;
   limit?: number;
@@ -48,6 +50,12 @@ export function checkSweepSpec(s: SweepSpec): SweepSpec {
   const known = [...new Set(optimizers.flatMap((k) => getOptimizer(k).options))];
   const dims = parseSpace(s.space, known);
   for (const d of dims) {
+    if (d.name === 'base' && d.kind === 'choice')
+      for (const v of d.values)
+        if (!WRAPPABLE().includes(String(v)))
+          throw new SweepSpecError(
+            `search space: base=${clip(String(v))}: expected a first-order optimizer to wrap, one of ${WRAPPABLE().join(', ')}${didYouMean(String(v), WRAPPABLE())}`,
+          );
     const readers = optimizers.filter((k) => pointForNames(k).includes(d.name));
     if (!readers.length) throw new SweepSpecError(`search space: ${d.name} is read by none of ${optimizers.join(', ')}`);
   }
@@ -57,6 +65,9 @@ export function checkSweepSpec(s: SweepSpec): SweepSpec {
     );
   return { ...s, optimizers: [...new Set(optimizers)], workloads: [...new Set(workloads)] };
 }
+
+/** The optimizers a wrapper (SAM, ASAM, Lookahead) takes as its base: first-order, not closure-driven, not wrappers. */
+const WRAPPABLE = () => optimizerNames().filter((k) => !['lbfgs', 'newton', 'sam', 'asam', 'lookahead'].includes(k));
 
 function pointForNames(opt: string): string[] {
   const o = getOptimizer(opt).options;
@@ -82,7 +93,8 @@ export function planTrials(s: SweepSpec): TrialSpec[] {
       const preset = spec.preset as { betas?: [number, number] } | undefined;
       for (const p of points) {
         const { options, schedule } = pointFor(p, spec.options, preset);
-        for (let seed = 1; seed <= s.seeds; seed++) {
+        const first = s.firstSeed ?? 1;
+        for (let seed = first; seed < first + s.seeds; seed++) {
           trials.push({
             workload: w.name,
             data: s.data,

@@ -61,6 +61,7 @@ export function scoreSweep(
   workloads: readonly string[],
   optimizers: readonly string[],
   seeds: number,
+  firstSeed = 1,
 ): Score[] {
   const out: Score[] = [];
   for (const w of workloads) {
@@ -68,7 +69,7 @@ export function scoreSweep(
       const mine = results.filter((r) => r.spec.workload === w && r.spec.optimizer === o);
       const studies: StudyBest[] = [];
       let best: TrialResult | null = null;
-      for (let seed = 1; seed <= seeds; seed++) {
+      for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         let b: TrialResult | null = null;
         for (const r of mine) if (r.spec.seed === seed && r.stepsToTarget !== null && (!b || better(r, b))) b = r;
         studies.push({ seed, trial: b?.id ?? null, steps: b?.stepsToTarget ?? null, seconds: b?.secondsToTarget ?? null });

@@ -7,6 +7,7 @@
  *   momentum=0.8:0.99      uniform on [0.8, 0.99]
  *   weightDecay=0|1e-4     a choice (also the only way to give text values: schedule=constant|cosine)
  *   beta2=0.999            a fixed value
+ *   base=momentum|adam     a wrapper's base optimizer (SAM, ASAM, Lookahead): names, not numbers
  *
  * Names are the optimizers' option names (PyTorch's, camel-cased: lr, momentum, weightDecay, eps,
  * dampening, alpha, …) plus `beta1` and `beta2` (the two halves of `betas`) and `schedule` (a
@@ -42,6 +43,9 @@ export type Sampler = (typeof SAMPLERS)[number];
 
 /** The space's names besides the optimizers' own options. */
 export const EXTRA_NAMES = ['beta1', 'beta2', 'schedule'] as const;
+
+/** Options whose values are names, not numbers: a wrapper's base optimizer (SAM, ASAM, Lookahead). */
+export const TEXT_NAMES: readonly string[] = ['base'];
 
 function number(text: string, where: string): number {
   const v = decimal(text);
@@ -81,6 +85,10 @@ export function parseSpace(text: string, known: readonly string[]): Dimension[] 
           );
       }
       dims.push({ name, kind: 'choice', values });
+      continue;
+    }
+    if (TEXT_NAMES.includes(name)) {
+      dims.push({ name, kind: 'choice', values: range.split('|').map((s) => s.trim().toLowerCase()) });
       continue;
     }
     if (range.includes('|') || !range.includes(':')) {

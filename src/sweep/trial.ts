@@ -136,7 +136,7 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
       if (s.step % spec.evalEvery !== 0 && s.step !== spec.budget) return;
       const t0 = now();
       const seconds = (t0 - start - evalSeconds) / 1000;
-      const e = evaluate(net, testLoader);
+      const e = evaluate(net, testLoader, { optimizer });
       evalSeconds += now() - t0;
       const p: CurvePoint = { step: s.step, seconds, trainLoss: lossSum / lossCount, testLoss: e.testLoss, testAccuracy: e.testAccuracy };
       lossSum = 0;

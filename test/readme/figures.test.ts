@@ -2,7 +2,7 @@
  * README.md's figures (and docs/optimizers.md's compare table) come from tools/readme-figures.ts
  * (`npm run readme:figures`): every block marked `<!-- figures:NAME -->` in README.md or docs/*.md
  * has a generator that names that file, every generator has its block, and the cheap blocks
- * (the sample runs and error messages, npm start's accuracy, the newest bench table) equal what
+ * (the sample runs and error messages, npm start's accuracy, the newest bench table and optimizer table) equal what
  * their generator gives now, times and speeds aside. The long blocks (the compare table: full data
  * and PyTorch, minutes) are rewritten by `npm run readme:figures -- --long`.
  */

@@ -73,3 +73,36 @@ test('the sweep hash changes with every setting and not with the order of keys',
   ];
   for (const c of changed) assert.notEqual(sweepHash({ ...base, ...c }), h, JSON.stringify(c));
 });
+
+test("a wrapper's base in the space: a first-order optimizer to wrap, passed to the wrapper's trials only", () => {
+  const spec = checkSweepSpec({ ...base, optimizers: ['sam', 'adam'], space: 'lr=0.01,base=momentum', points: 1, seeds: 1 });
+  assert.deepEqual(
+    planTrials(spec).map((t) => [t.optimizer, t.options]),
+    [
+      ['sam', { lr: 0.01, base: 'momentum' }],
+      ['adam', { lr: 0.01 }],
+    ],
+  );
+  assert.throws(
+    () => checkSweepSpec({ ...base, optimizers: ['sam'], space: 'base=adma' }),
+    (e: Error) => e instanceof SweepSpecError && /base=adma: expected a first-order optimizer to wrap.*did you mean adam/.test(e.message),
+  );
+  assert.throws(() => checkSweepSpec({ ...base, optimizers: ['lookahead'], space: 'base=lbfgs' }), /base=lbfgs: expected a first-order/);
+  assert.throws(() => checkSweepSpec({ ...base, optimizers: ['adam'], space: 'base=sgd' }), /unknown name "base"/);
+});
+
+test('firstSeed: studies firstSeed..firstSeed+seeds−1, the same trials as those seeds of a sweep from 1', () => {
+  const from1 = planTrials(checkSweepSpec({ ...base, seeds: 3 }));
+  const later = planTrials(checkSweepSpec({ ...base, seeds: 2, firstSeed: 2 }));
+  assert.deepEqual(
+    later.map((t) => t.seed),
+    later.map((_, i) => 2 + (i % 2)),
+  );
+  assert.deepEqual(
+    later,
+    from1.filter((t) => t.seed >= 2),
+  );
+  // Leaving firstSeed out hashes as the spec without the field, so results files written without it resume.
+  assert.equal(sweepHash(base), sweepHash({ ...base, firstSeed: undefined }));
+  assert.notEqual(sweepHash(base), sweepHash({ ...base, firstSeed: 2 }));
+});

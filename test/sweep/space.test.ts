@@ -98,3 +98,11 @@ test('pointFor: beta1/beta2 fill betas from the defaults; options an optimizer d
     schedule: 'cosine',
   });
 });
+
+test("a wrapper's base is a choice of names, not numbers", () => {
+  assert.deepEqual(parseSpace('lr=log:1e-3:1e-1, base=Momentum|adam', [...known, 'base']), [
+    { name: 'lr', kind: 'log', lo: 1e-3, hi: 1e-1 },
+    { name: 'base', kind: 'choice', values: ['momentum', 'adam'] },
+  ]);
+  assert.deepEqual(pointFor({ lr: 0.01, base: 'adam' }, ['lr', 'base', 'rho']), { options: { lr: 0.01, base: 'adam' } });
+});

@@ -3,6 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setBackend } from '../../src/backend/index.js';
 import { runTrial, trialId, type TrialSpec } from '../../src/sweep/trial.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { DataLoader } from '../../src/data/loader.js';
+import { createOptimizer } from '../../src/optim/registry.js';
+import type { BaseHyper, Optimizer } from '../../src/optim/optimizer.js';
+import { evaluate, fitRun } from '../../src/train/trainer.js';
+import { getModel } from '../../src/train/models.js';
+import { loadSweepData } from '../../src/sweep/workloads.js';
 
 setBackend('reference');
 const spec: TrialSpec = {
@@ -71,4 +78,45 @@ test('the id is stable and changes with the options, the seed and the budget', (
     trialId({ ...spec, budget: 13 }),
   ]);
   assert.equal(ids.size, 4);
+});
+
+test("Schedule-Free is evaluated at its averaged weights (the optimizer's eval weights), not where its gradients are taken", () => {
+  const sf: TrialSpec = { ...spec, budget: 8, evalEvery: 8, optimizer: 'schedule-free-adamw', options: { lr: 0.02 } };
+  const r = runTrial(sf);
+  // The same run by hand (as runTrial builds it), stopped after the 8th step.
+  const data = loadSweepData('embedded');
+  const train = data.train.slice(0, 300),
+    testSet = data.test.slice(0, 200);
+  const rng = new Rng(sf.seed);
+  const model = getModel('mlp');
+  const net = model.build({ rng: rng.fork('model'), inputShape: train.shape, classes: train.classes.length });
+  const optimizer = createOptimizer(sf.optimizer, net.namedParameters(), sf.options) as Optimizer<BaseHyper>;
+  const loader = new DataLoader(train, { batchSize: 128, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten: true });
+  const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten: true });
+  class Stop extends Error {}
+  let atY = 0,
+    atX = 0;
+  assert.throws(
+    () =>
+      fitRun({
+        model: net,
+        optimizer,
+        train: loader,
+        epochs: 8,
+        rng: rng.fork('train'),
+        callbacks: [
+          {
+            onStepEnd(s) {
+              if (s.step < 8) return;
+              atY = evaluate(net, testLoader).testLoss;
+              atX = evaluate(net, testLoader, { optimizer }).testLoss;
+              throw new Stop();
+            },
+          },
+        ],
+      }),
+    Stop,
+  );
+  assert.notEqual(atX, atY, 'the average and the interpolation differ after 8 steps');
+  assert.equal(r.curve[0].testLoss, atX);
 });

@@ -54,6 +54,13 @@ const sweepOptions: OptSpec[] = [
     help: "studies: every point is trained with seeds 1..N; scores are the median over studies of each study's best trial",
   },
   {
+    name: 'first-seed',
+    type: 'int',
+    min: 1,
+    max: 1_000_000,
+    help: 'seed of the first study (default 1): --first-seed 2 --seeds 2 trains seeds 2 and 3, e.g. more studies of the best points of an earlier sweep',
+  },
+  {
     name: 'tuning',
     type: 'string',
     default: 'external',
@@ -108,6 +115,7 @@ function sweepSpecOf(o: Parsed): SweepSpec {
     sampler: o.sampler,
     points: o.tuning === 'self' ? 1 : o.points,
     seeds: o.seeds,
+    ...(o.firstSeed !== undefined ? { firstSeed: o.firstSeed } : {}),
     tuning: o.tuning,
     data: o.data,
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
@@ -194,7 +202,13 @@ export const sweepCommand: Command = {
     }
     if (io.tty && todo.length) io.raw('\r\x1b[K');
     const results = trials.map((t) => file.results.get(trialId(t))!).filter((r) => r);
-    const report = buildReport(hash, spec, trials.length, results, scoreSweep(results, spec.workloads, spec.optimizers, spec.seeds));
+    const report = buildReport(
+      hash,
+      spec,
+      trials.length,
+      results,
+      scoreSweep(results, spec.workloads, spec.optimizers, spec.seeds, spec.firstSeed),
+    );
     if (o.html !== undefined) {
       writeFileAtomic(o.html, reportHtml(report, results), '--html');
       log(`wrote the report to ${o.html}`);
