@@ -13,19 +13,9 @@
  *   disposeWebGPU();          // destroys the device (Node does not exit while one is alive)
  */
 import '../index.js'; // the reference backend registered first, so registering webgpu never makes it current
-import {
-  type AdamStepHyper,
-  type Backend,
-  type BinaryOp,
-  type Conv2dGeometry,
-  type Extensions,
-  type PoolGeometry,
-  type SgdStepHyper,
-  type UnaryOp,
-  registerBackend,
-} from '../backend.js';
-import type { Shape } from '../../tensor/shape.js';
+import { type Backend, type Extensions, registerBackend } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
+import type { IndexStorage, Storage } from '../../tensor/tensor.js';
 import { bool, checkOptions, oneOf } from '../../util/options.js';
 import { GpuContext, GpuStorage, setDefaultContext } from './context.js';
 import { denseOps } from './dense.js';
@@ -47,95 +37,15 @@ export interface WebGPUOptions {
   forceFallbackAdapter?: boolean;
 }
 
+/** A kernel argument (or result) as the device sees it: its own storage where `Backend` says `Storage` or `IndexStorage`. */
+type OnDevice<T> = T extends Storage | IndexStorage ? DeviceStorage : T;
+/** A `Backend` or `Extensions` method with every storage argument and result on the device. */
+type OnDeviceMethod<F> = F extends (...args: infer A) => infer R ? (...args: { [I in keyof A]: OnDevice<A[I]> }) => OnDevice<R> : never;
+
 /** The kernel set over one device: Backend's primitives and the extensions, DeviceStorage where Backend says Storage or Int32Array. */
-export interface WebGPUKernels {
-  matmul(a: DeviceStorage, b: DeviceStorage, out: DeviceStorage, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
-  binary(op: BinaryOp, a: DeviceStorage, aShape: Shape, b: DeviceStorage, bShape: Shape, out: DeviceStorage, outShape: Shape): void;
-  unary(op: UnaryOp, a: DeviceStorage, out: DeviceStorage): void;
-  sum(a: DeviceStorage, shape: Shape, axes: readonly number[], out: DeviceStorage): void;
-  max(a: DeviceStorage, shape: Shape, axis: number, out: DeviceStorage, arg: DeviceStorage | null): void;
-  logSoftmax(a: DeviceStorage, rows: number, cols: number, out: DeviceStorage, probs?: DeviceStorage | null): void;
-  conv2d(x: DeviceStorage, w: DeviceStorage, out: DeviceStorage, g: Conv2dGeometry): void;
-  conv2dBackwardInput(gy: DeviceStorage, w: DeviceStorage, gx: DeviceStorage, g: Conv2dGeometry): void;
-  conv2dBackwardWeight(x: DeviceStorage, gy: DeviceStorage, gw: DeviceStorage, g: Conv2dGeometry): void;
-  maxPool2d(x: DeviceStorage, out: DeviceStorage, idx: DeviceStorage, g: PoolGeometry): void;
-  scatterPlanes(gy: DeviceStorage, idx: DeviceStorage, gx: DeviceStorage, planes: number, inPlane: number, outPlane: number): void;
-  avgPool2d(x: DeviceStorage, out: DeviceStorage, g: PoolGeometry, countIncludePad: boolean): void;
-  avgPool2dBackward(gy: DeviceStorage, gx: DeviceStorage, g: PoolGeometry, countIncludePad: boolean): void;
-  linear(
-    x: DeviceStorage,
-    w: DeviceStorage,
-    bias: DeviceStorage | null,
-    out: DeviceStorage,
-    m: number,
-    n: number,
-    k: number,
-    relu: boolean,
-  ): boolean;
-  linearBackward(
-    gy: DeviceStorage,
-    x: DeviceStorage,
-    w: DeviceStorage,
-    y: DeviceStorage | null,
-    gx: DeviceStorage | null,
-    gw: DeviceStorage | null,
-    gb: DeviceStorage | null,
-    m: number,
-    n: number,
-    k: number,
-    accumulateGw: boolean,
-  ): boolean;
-  convLayer(x: DeviceStorage, w: DeviceStorage, bias: DeviceStorage | null, out: DeviceStorage, g: Conv2dGeometry, relu: boolean): boolean;
-  convLayerBackward(
-    gy: DeviceStorage,
-    x: DeviceStorage,
-    w: DeviceStorage,
-    y: DeviceStorage | null,
-    gx: DeviceStorage | null,
-    gw: DeviceStorage | null,
-    gb: DeviceStorage | null,
-    g: Conv2dGeometry,
-    accumulateGw: boolean,
-  ): boolean;
-  convPoolLayer(
-    x: DeviceStorage,
-    w: DeviceStorage,
-    bias: DeviceStorage | null,
-    out: DeviceStorage,
-    idx: DeviceStorage,
-    g: Conv2dGeometry,
-    pg: PoolGeometry,
-    relu: boolean,
-  ): boolean;
-  convPoolLayerBackward(
-    gp: DeviceStorage,
-    pooled: DeviceStorage,
-    idx: DeviceStorage,
-    x: DeviceStorage,
-    w: DeviceStorage,
-    gx: DeviceStorage | null,
-    gw: DeviceStorage | null,
-    gb: DeviceStorage | null,
-    g: Conv2dGeometry,
-    pg: PoolGeometry,
-    relu: boolean,
-    accumulateGw: boolean,
-  ): boolean;
-  zero(a: DeviceStorage): boolean;
-  /** New zero-filled storage on this device (length 0 allowed): the extension that marks a device backend. */
-  allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
-  allocLike(p: DeviceStorage): DeviceStorage | null;
-  adamStep(
-    param: DeviceStorage,
-    grad: DeviceStorage,
-    m: DeviceStorage,
-    v: DeviceStorage,
-    vMax: DeviceStorage | null,
-    h: AdamStepHyper,
-  ): boolean;
-  sgdStep(param: DeviceStorage, grad: DeviceStorage, momentumBuffer: DeviceStorage | null, h: SgdStepHyper): boolean;
-  batchUpdates(run: () => void): void;
-}
+export type WebGPUKernels = { [K in Exclude<keyof Backend, 'name'>]: OnDeviceMethod<Backend[K]> } & {
+  [K in keyof Extensions]: OnDeviceMethod<Extensions[K]>;
+};
 
 const kernelSets = new WeakMap<GpuContext, WebGPUKernels>();
 
