@@ -28,15 +28,14 @@ import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
 import { accuracy, type BatchTarget, type Metric } from './metrics.js';
 import {
   allFinite,
+  divergenceGuard,
   evaluate,
   evaluateSchema,
   fitSchema,
   metricKey,
   needsClosure,
   optimizerState,
-  TrainingError,
   type BatchSource,
-  type DivergenceReason,
   type EpochRecord,
   type EvaluateOptions,
   type FitOptions,
@@ -97,26 +96,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   const div = { reference: NaN, samples: 0 };
   let lastCheckpoint: string | undefined;
 
-  const fail = (reason: DivergenceReason, value: number, epoch: number, step: number, what: string): never => {
-    const lr = optimizer.lr;
-    const msg = `${what} at epoch ${epoch}, step ${step} (learning rate ${lr}); last good checkpoint: ${lastCheckpoint ?? 'none'}`;
-    throw new TrainingError(msg, { reason, epoch, step, lr, value, lastCheckpoint });
-  };
-  const checkLoss = (loss: number, epoch: number, step: number): void => {
-    if (!Number.isFinite(loss)) fail('non-finite loss', loss, epoch, step, `the loss became ${loss}`);
-    if (div.samples === 0) {
-      div.reference = Math.abs(loss);
-      div.samples = 1;
-    } else if (Math.abs(loss) > factor * div.reference && div.reference > 0) {
-      fail(
-        'exploded',
-        loss,
-        epoch,
-        step,
-        `the loss became ${loss.toPrecision(4)}, over ${factor}× the first step's loss ${div.reference.toPrecision(4)} (diverging)`,
-      );
-    }
-  };
+  const { fail, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
   const save = async (epoch: number) => {
     const ck = o.checkpoint;
     if (!ck) return;
@@ -167,7 +147,8 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         stepTerms.push([k, tv]);
         total += tv;
       }
-      checkLoss(total, e + 1, p.step);
+      const bad = checkLoss(total, e + 1, p.step);
+      if (bad) fail('non-finite loss', total, e + 1, p.step, bad);
       for (const c of cbs) c.onStepEnd?.(s, dataLoss);
       for (const [k, tv] of stepTerms) acc.termSums[k] = (acc.termSums[k] ?? 0) + tv * p.n;
       acc.seen += p.n;

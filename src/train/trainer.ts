@@ -476,6 +476,46 @@ function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor 
   return { x, y };
 }
 
+/**
+ * The divergence rule of fit and fitAsync: `fail` throws the TrainingError that names the epoch,
+ * step, rate and last good checkpoint; `checkLoss` returns why a non-finite loss is bad (the caller
+ * decides to stop or skip), takes the first finite loss as the reference and fails with 'exploded'
+ * when a loss exceeds `factor` times it.
+ */
+export function divergenceGuard(
+  optimizer: { readonly lr: number },
+  factor: number,
+  div: { reference: number; samples: number },
+  lastCheckpoint: () => string | undefined,
+): {
+  fail: (reason: DivergenceReason, value: number, epoch: number, step: number, what: string) => never;
+  checkLoss: (loss: number, epoch: number, step: number) => string | null;
+} {
+  const fail = (reason: DivergenceReason, value: number, epoch: number, step: number, what: string): never => {
+    const lr = optimizer.lr;
+    const last = lastCheckpoint();
+    const msg = `${what} at epoch ${epoch}, step ${step} (learning rate ${lr}); last good checkpoint: ${last ?? 'none'}`;
+    throw new TrainingError(msg, { reason, epoch, step, lr, value, lastCheckpoint: last });
+  };
+  const checkLoss = (loss: number, epoch: number, step: number): string | null => {
+    if (!Number.isFinite(loss)) return `the loss became ${loss}`;
+    if (div.samples === 0) {
+      div.reference = Math.abs(loss);
+      div.samples = 1;
+    } else if (Math.abs(loss) > factor * div.reference && div.reference > 0) {
+      fail(
+        'exploded',
+        loss,
+        epoch,
+        step,
+        `the loss became ${loss.toPrecision(4)}, over ${factor}× the first step's loss ${div.reference.toPrecision(4)} (diverging)`,
+      );
+    }
+    return null;
+  };
+  return { fail, checkLoss };
+}
+
 /** Train for `epochs` epochs with everything the options ask for; see FitOptions. */
 export function fitRun(o: FitOptions): FitResult {
   checkOptions('fit', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
@@ -561,27 +601,7 @@ export function fitRun(o: FitOptions): FitResult {
   }
 
   let lastCheckpoint: string | undefined;
-  const fail = (reason: DivergenceReason, value: number, epoch: number, step: number, what: string): never => {
-    const lr = optimizer.lr;
-    const msg = `${what} at epoch ${epoch}, step ${step} (learning rate ${lr}); last good checkpoint: ${lastCheckpoint ?? 'none'}`;
-    throw new TrainingError(msg, { reason, epoch, step, lr, value, lastCheckpoint });
-  };
-  const checkLoss = (loss: number, epoch: number, step: number): string | null => {
-    if (!Number.isFinite(loss)) return `the loss became ${loss}`;
-    if (div.samples === 0) {
-      div.reference = Math.abs(loss);
-      div.samples = 1;
-    } else if (Math.abs(loss) > factor * div.reference && div.reference > 0) {
-      fail(
-        'exploded',
-        loss,
-        epoch,
-        step,
-        `the loss became ${loss.toPrecision(4)}, over ${factor}× the first step's loss ${div.reference.toPrecision(4)} (diverging)`,
-      );
-    }
-    return null;
-  };
+  const { fail, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
   const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: typeof partial) => {
     const ck = o.checkpoint;
     if (!ck) return;
