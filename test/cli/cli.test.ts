@@ -53,6 +53,13 @@ test('a missing or corrupt data directory names the file and the problem', async
   assert.match(corrupt.err, /ubyte/);
 });
 
+test('the package bin runs as an executable, as npx descent and an installed descent run it', () => {
+  const r = spawnSync(bin, ['--help'], { encoding: 'utf8' });
+  assert.equal(r.error, undefined, `${bin} could not be executed: ${r.error?.message}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^descent /);
+});
+
 test('the bin exits non-zero with one line and no stack trace', () => {
   const r = spawnSync(process.execPath, [bin, 'train', '--lr', '-0.5'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
