@@ -63,7 +63,14 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean): Promis
     note: adapterNote(),
     finish: () => {
       const i = webgpuInfo();
-      const extra = { adapter: i.adapter, software: i.software, fallbacks: i.fallbacks, pipelines: i.pipelines, submits: i.submits };
+      const extra = {
+        adapter: i.adapter,
+        software: i.software,
+        pipelines: i.pipelines,
+        submits: i.submits,
+        buffers: i.buffers,
+        reused: i.reused,
+      };
       disposeWebGPU();
       return extra;
     },

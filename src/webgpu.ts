@@ -7,7 +7,7 @@
  *   await initWebGPU();        // registers the backend 'webgpu' (the host backend stays current)
  *   await model.to('webgpu');  // parameters, gradients and optimizer state on the GPU
  *   await fitAsync({ model, optimizer, train, epochs, rng });
- *   webgpuInfo();              // adapter, software or not, kernels dispatched, CPU fallbacks
+ *   webgpuInfo();              // adapter, software or not, kernels dispatched, uploads, buffers created and reused
  *   disposeWebGPU();           // destroys the device (Node does not exit while one is alive)
  */
 export { disposeWebGPU, initWebGPU, webgpuInfo, type WebGPUOptions } from './backend/webgpu/index.js';

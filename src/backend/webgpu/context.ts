@@ -11,6 +11,12 @@
  * Uniforms (sizes, flags, hyper-parameters) of the dispatches in one encoder are packed into one
  * host block at 256-byte offsets and written into one uniform buffer just before the submit; the
  * queue orders that write after the previous submit, so the buffer is reused by every batch.
+ *
+ * Buffers are pooled by size: a storage's buffer returns to the pool when the storage is destroyed
+ * or garbage-collected (a FinalizationRegistry), and only once the commands queued with it are
+ * submitted, so a pooled buffer is never bound by a command that has not been submitted yet. The
+ * queue then orders its next use after every use before. A training step allocates the same sizes
+ * every step, so after the first steps it takes its buffers from the pool instead of creating them.
  */
 import type { DeviceStorage } from '../../tensor/device.js';
 
@@ -35,6 +41,13 @@ export interface GpuCounters {
   submits: number;
   /** Host read-backs (storage reads). */
   reads: number;
+  /** Host-to-device writes (`write`, `GpuStorage.from`) and their bytes. */
+  uploads: number;
+  uploadBytes: number;
+  /** Storage buffers created. */
+  buffers: number;
+  /** Storage buffers taken from the pool instead. */
+  reused: number;
 }
 
 /** A compute dispatch: WGSL source, uniforms, storage bindings (the last `writes` of them written), workgroup grid. */
@@ -54,15 +67,18 @@ export interface Dispatch {
 }
 
 export class GpuContext {
-  readonly counters: GpuCounters = { kernels: {}, submits: 0, reads: 0 };
+  readonly counters: GpuCounters = { kernels: {}, submits: 0, reads: 0, uploads: 0, uploadBytes: 0, buffers: 0, reused: 0 };
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly uniformHost = new ArrayBuffer(UNIFORM_BYTES);
   private uniformUsed = 0;
   private readonly uniformBuffer: GPUBuffer;
-  /** Buffers to destroy once the current batch is submitted (copies made for aliased bindings, released storage). */
+  /** Buffers to pool once the current batch is submitted (copies made for aliased bindings, released storage). */
   private transient: GPUBuffer[] = [];
+  /** Released buffers by byte size, none of them bound by an unsubmitted command. */
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pooled = 0;
   private disposed = false;
   /**
    * The GPU object the adapter came from, held as long as the device: under Node, Dawn polls for
@@ -75,6 +91,8 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly adapterDescription: string,
     readonly software: boolean,
+    /** Bytes the pool keeps at most; a buffer released beyond it is destroyed. */
+    readonly maxPoolBytes = 256 * 1024 * 1024,
   ) {
     this.gpu = gpu;
     this.uniformBuffer = device.createBuffer({ size: UNIFORM_BYTES, usage: USAGE.UNIFORM | USAGE.COPY_DST });
@@ -129,7 +147,7 @@ export class GpuContext {
     this.counters.submits++;
     this.encoder = null;
     this.uniformUsed = 0;
-    for (const b of this.transient) b.destroy();
+    for (const b of this.transient) this.toPool(b);
     this.transient = [];
   }
 
@@ -162,6 +180,7 @@ export class GpuContext {
     const words = (d.ints?.length ?? 0) + (d.floats?.length ?? 0);
     if (words * 4 > UNIFORM_ALIGN) throw new Error(`webgpu backend: ${d.name} has ${words} uniform words, over ${UNIFORM_ALIGN / 4}`);
     if (words && this.uniformUsed + UNIFORM_ALIGN > UNIFORM_BYTES) this.flush();
+    for (const s of d.storage) live(s, d.name);
     const writes = d.writes ?? 1;
     const storage = this.unalias(d.storage, writes);
     const entries: GPUBindGroupEntry[] = [];
@@ -199,33 +218,78 @@ export class GpuContext {
     if (!storage.slice(0, reads).some((s) => written.has(s.buffer))) return storage;
     return storage.map((s, i) => {
       if (i >= reads || !written.has(s.buffer)) return s;
-      const copy = this.device.createBuffer({ size: s.byteSize, usage: USAGE.STORAGE | USAGE.COPY_DST });
+      const copy = this.acquire(s.byteSize, false);
       this.copyEncoder().copyBufferToBuffer(s.buffer, 0, copy, 0, s.byteSize);
       this.transient.push(copy);
       return new GpuStorage(this, copy, s.dtype, s.length);
     });
   }
 
-  /** Destroys `buffer` once the commands queued so far that use it are submitted (at the next flush; at once if none are queued). */
+  /** Pools `buffer` once the commands queued so far that use it are submitted (at the next flush; at once if none are queued). */
   release(buffer: GPUBuffer): void {
     if (this.disposed) return;
     if (this.encoder) this.transient.push(buffer);
-    else buffer.destroy();
+    else this.toPool(buffer);
+  }
+
+  private toPool(buffer: GPUBuffer): void {
+    if (this.pooled + buffer.size > this.maxPoolBytes) {
+      buffer.destroy();
+      return;
+    }
+    let list = this.pool.get(buffer.size);
+    if (!list) this.pool.set(buffer.size, (list = []));
+    list.push(buffer);
+    this.pooled += buffer.size;
+  }
+
+  /** Bytes held by the pool. */
+  get pooledBytes(): number {
+    return this.pooled;
+  }
+
+  /** Destroys every pooled buffer (the memory goes back to the device). */
+  trimPool(): void {
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.pooled = 0;
+  }
+
+  /**
+   * A storage buffer of at least `bytes` (a multiple of 4, at least 4): a pooled one of that size
+   * (zero-filled by a clear queued in call order when `zero`), else a new one (WebGPU zero-fills).
+   */
+  acquire(bytes: number, zero: boolean): GPUBuffer {
+    this.checkAlive();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const b = this.pool.get(size)?.pop();
+    if (!b) {
+      this.counters.buffers++;
+      return this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+    }
+    this.pooled -= size;
+    this.counters.reused++;
+    if (zero) this.copyEncoder().clearBuffer(b, 0, size);
+    return b;
   }
 
   /** Queues a fill with zeros. */
   clear(s: GpuStorage): void {
+    live(s, 'clear');
     this.copyEncoder().clearBuffer(s.buffer, 0, s.byteSize);
   }
 
   /** Queues a copy of `src` into `dst` (same length). */
   copy(src: GpuStorage, dst: GpuStorage): void {
     if (src.length !== dst.length) throw new Error(`webgpu backend: copy of ${src.length} elements into ${dst.length}`);
+    live(src, 'copy');
+    live(dst, 'copy');
     if (src.buffer !== dst.buffer) this.copyEncoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.byteSize);
   }
 
   /** Submits the queue, then reads `s` back through a mappable staging buffer. */
   async read(s: GpuStorage): Promise<Float32Array | Int32Array> {
+    live(s, 'read');
     const staging = this.device.createBuffer({ size: s.byteSize, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     this.copyEncoder().copyBufferToBuffer(s.buffer, 0, staging, 0, s.byteSize);
     this.flush();
@@ -244,10 +308,11 @@ export class GpuContext {
   /** Replaces the values of `s`, after every command queued before. */
   write(s: GpuStorage, values: Float32Array | Int32Array): void {
     if (values.length !== s.length) throw new Error(`webgpu backend: write of ${values.length} values into storage of ${s.length}`);
+    live(s, 'write');
     const want = s.dtype === 'int32' ? Int32Array : Float32Array;
     if (!(values instanceof want)) throw new Error(`webgpu backend: write of a ${values.constructor.name} into ${s.dtype} storage`);
     this.flush();
-    if (values.length) writeValues(this.device, s.buffer, values);
+    if (values.length) writeValues(this, s.buffer, values);
   }
 
   /** Waits until the GPU has run everything submitted. */
@@ -257,14 +322,10 @@ export class GpuContext {
     this.throwErrors();
   }
 
-  createBuffer(bytes: number): GPUBuffer {
-    this.checkAlive();
-    return this.device.createBuffer({ size: Math.max(4, bytes), usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
-  }
-
   dispose(): void {
     if (this.disposed) return;
     this.flush();
+    this.trimPool();
     this.disposed = true;
     this.pipelines.clear();
     this.uniformBuffer.destroy();
@@ -280,9 +341,16 @@ export class GpuContext {
  * Queues `values` into `buffer` at offset 0. writeBuffer takes no view of a SharedArrayBuffer (the
  * wasm backend's memory, where its batches and parameters live), so such values are copied first.
  */
-function writeValues(device: GPUDevice, buffer: GPUBuffer, values: Float32Array | Int32Array): void {
+function writeValues(ctx: GpuContext, buffer: GPUBuffer, values: Float32Array | Int32Array): void {
   const v = values.buffer instanceof ArrayBuffer ? values : values.slice();
-  device.queue.writeBuffer(buffer, 0, v.buffer, v.byteOffset, v.byteLength);
+  ctx.device.queue.writeBuffer(buffer, 0, v.buffer, v.byteOffset, v.byteLength);
+  ctx.counters.uploads++;
+  ctx.counters.uploadBytes += v.byteLength;
+}
+
+/** Refuses a destroyed storage: its buffer may already hold another storage's values. */
+function live(s: GpuStorage, op: string): void {
+  if (s.destroyed) throw new Error(`webgpu backend: ${op} was given a storage that was destroyed; its buffer went back to the pool`);
 }
 
 /** The context that GpuStorage.from / zeros use when none is named (set by initWebGPU). */
@@ -297,16 +365,32 @@ export function currentContext(): GpuContext {
   return defaultContext;
 }
 
+/** Returns the buffer of a garbage-collected storage that owned it to its context's pool. */
+const collected =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<{ ctx: GpuContext; buffer: GPUBuffer }>(({ ctx, buffer }) => ctx.release(buffer))
+    : null;
+
 /** float32 or int32 values in a GPU buffer (usage STORAGE | COPY_SRC | COPY_DST). */
 export class GpuStorage implements DeviceStorage {
   readonly device = 'webgpu';
+  private released = false;
 
+  /** `owned`: the buffer goes back to the pool when this storage is destroyed or collected. */
   constructor(
     readonly ctx: GpuContext,
     readonly buffer: GPUBuffer,
     readonly dtype: 'float32' | 'int32',
     readonly length: number,
-  ) {}
+    owned = false,
+  ) {
+    if (owned) collected?.register(this, { ctx, buffer }, this);
+  }
+
+  /** True once destroy() gave the buffer back: the storage may no longer be used. */
+  get destroyed(): boolean {
+    return this.released;
+  }
 
   /** Bytes bound for the kernels (at least 4: WebGPU has no empty bindings). */
   get byteSize(): number {
@@ -315,15 +399,24 @@ export class GpuStorage implements DeviceStorage {
 
   /** New storage holding a copy of `values` (Float32Array → float32, Int32Array → int32). */
   static from(values: Float32Array | Int32Array, ctx: GpuContext = currentContext()): GpuStorage {
-    const s = GpuStorage.zeros(values instanceof Int32Array ? 'int32' : 'float32', values.length, ctx);
-    if (values.length) writeValues(ctx.device, s.buffer, values);
+    const s = GpuStorage.alloc(values instanceof Int32Array ? 'int32' : 'float32', values.length, ctx, false);
+    if (values.length) writeValues(ctx, s.buffer, values);
     return s;
   }
 
   /** New storage of `n` zeros (WebGPU zero-initialises buffers). */
   static zeros(dtype: 'float32' | 'int32', n: number, ctx: GpuContext = currentContext()): GpuStorage {
+    return GpuStorage.alloc(dtype, n, ctx, true);
+  }
+
+  /**
+   * A pooled buffer written by `writeValues` at once needs no clear: it is bound by no unsubmitted
+   * command, so the write (ordered by the queue before the commands still to be submitted) is the
+   * only thing that touches it before they run.
+   */
+  private static alloc(dtype: 'float32' | 'int32', n: number, ctx: GpuContext, zero: boolean): GpuStorage {
     if (!Number.isInteger(n) || n < 0) throw new Error(`webgpu backend: storage length must be a non-negative integer, got ${n}`);
-    return new GpuStorage(ctx, ctx.createBuffer(n * 4), dtype, n);
+    return new GpuStorage(ctx, ctx.acquire(n * 4, zero), dtype, n, true);
   }
 
   read(): Promise<Float32Array | Int32Array> {
@@ -334,8 +427,11 @@ export class GpuStorage implements DeviceStorage {
     this.ctx.write(this, values);
   }
 
-  /** Frees the GPU buffer once the commands already queued that use it are submitted (no submit of its own). */
+  /** Gives the GPU buffer back once the commands already queued that use it are submitted (no submit of its own); a second call does nothing. */
   destroy(): void {
+    if (this.released) return;
+    this.released = true;
+    collected?.unregister(this);
     this.ctx.release(this.buffer);
   }
 }

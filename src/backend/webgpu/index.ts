@@ -16,7 +16,7 @@ import '../index.js'; // the reference backend registered first, so registering 
 import { type Backend, type Extensions, registerBackend } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import type { IndexStorage, Storage } from '../../tensor/tensor.js';
-import { bool, checkOptions, oneOf } from '../../util/options.js';
+import { bool, checkOptions, oneOf, spec } from '../../util/options.js';
 import { GpuContext, GpuStorage, setDefaultContext } from './context.js';
 import { denseOps } from './dense.js';
 import { elementwiseOps } from './elementwise.js';
@@ -35,7 +35,11 @@ export interface WebGPUOptions {
   powerPreference?: 'high-performance' | 'low-power';
   /** Ask for the implementation's software (fallback) adapter. */
   forceFallbackAdapter?: boolean;
+  /** Bytes of released buffers kept for reuse (default 256 MiB); 0 destroys every released buffer. */
+  maxPoolBytes?: number;
 }
+
+const byteCount = spec('an integer number of bytes ≥ 0', (v) => Number.isSafeInteger(v) && (v as number) >= 0);
 
 /** A kernel argument (or result) as the device sees it: its own storage where `Backend` says `Storage` or `IndexStorage`. */
 type OnDevice<T> = T extends Storage | IndexStorage ? DeviceStorage : T;
@@ -85,8 +89,6 @@ interface AdapterInfo {
 }
 
 let context: GpuContext | null = null;
-/** Fallbacks counted before a device exists (the integration may count before initWebGPU). */
-const fallbacks: Record<string, number> = {};
 
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -143,7 +145,11 @@ function register(ctx: GpuContext): void {
  * WebGPU or no adapter.
  */
 export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> {
-  checkOptions('initWebGPU', opts, { powerPreference: oneOf('high-performance', 'low-power'), forceFallbackAdapter: bool });
+  checkOptions('initWebGPU', opts, {
+    powerPreference: oneOf('high-performance', 'low-power'),
+    forceFallbackAdapter: bool,
+    maxPoolBytes: byteCount,
+  });
   if (context && !context.isDisposed) return context;
   const node = isNode();
   const tried = node ? 'Dawn through the npm package "webgpu"' : 'navigator.gpu';
@@ -163,7 +169,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
   const info: AdapterInfo = (adapter as { info?: AdapterInfo }).info ?? {};
   const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unknown adapter';
   const software = /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description) || info.isFallbackAdapter === true;
-  context = new GpuContext(gpu, device, description, software);
+  context = new GpuContext(gpu, device, description, software, opts.maxPoolBytes);
   setDefaultContext(context);
   register(context);
   return context;
@@ -181,20 +187,19 @@ export function isHardwareAdapter(): boolean {
   return context !== null && !context.isDisposed && !context.software;
 }
 
-/** Counts one run of `op` on the CPU instead of the GPU (the integration calls it where it falls back). */
-export function countFallback(op: string): void {
-  fallbacks[op] = (fallbacks[op] ?? 0) + 1;
-}
-
 /** The adapter and the counters, for logs and the benchmark. */
 export function webgpuInfo(): {
   initialised: boolean;
   adapter: string;
   software: boolean;
   kernels: Record<string, number>;
-  fallbacks: Record<string, number>;
   submits: number;
   reads: number;
+  uploads: number;
+  uploadBytes: number;
+  buffers: number;
+  reused: number;
+  pooledBytes: number;
   pipelines: number;
 } {
   const c = context && !context.isDisposed ? context : null;
@@ -203,9 +208,13 @@ export function webgpuInfo(): {
     adapter: c?.adapterDescription ?? '',
     software: c?.software ?? false,
     kernels: { ...(c?.counters.kernels ?? {}) },
-    fallbacks: { ...fallbacks },
     submits: c?.counters.submits ?? 0,
     reads: c?.counters.reads ?? 0,
+    uploads: c?.counters.uploads ?? 0,
+    uploadBytes: c?.counters.uploadBytes ?? 0,
+    buffers: c?.counters.buffers ?? 0,
+    reused: c?.counters.reused ?? 0,
+    pooledBytes: c?.pooledBytes ?? 0,
     pipelines: c?.pipelineCount ?? 0,
   };
 }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GpuStorage, countFallback, isHardwareAdapter, webgpuInfo } from '../../../src/backend/webgpu/index.js';
+import { GpuStorage, isHardwareAdapter, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { K, ctx, down, downInt, up, zeros } from './helpers.js';
 
 test('float32 and int32 storage round-trips, zeros start at zero, empty storage reads empty', async () => {
@@ -87,17 +87,21 @@ test('an input that is also the output: in place for unary, through a copy for m
   assert.deepEqual([...(await down(a))], [1 + 36, 4 + 64, 9 + 144, 36 + 256]);
 });
 
-test('webgpuInfo names a software adapter here and counts kernels and fallbacks', async () => {
+test('webgpuInfo names a software adapter here and counts kernels, uploads and buffers', async () => {
   const info = webgpuInfo();
   assert.equal(info.initialised, true);
   assert.match(info.adapter, /llvmpipe|swiftshader/i);
   assert.equal(info.software, true);
   assert.ok((info.kernels['unary.sqrt'] ?? 0) >= 6, JSON.stringify(info.kernels));
   assert.ok(info.pipelines > 0);
-  const before = info.fallbacks.conv2d ?? 0;
-  countFallback('conv2d');
-  countFallback('conv2d');
-  assert.equal(webgpuInfo().fallbacks.conv2d, before + 2);
+  const s = up(new Float32Array(1111));
+  zeros(1113);
+  const now = webgpuInfo();
+  assert.equal(now.uploads, info.uploads + 1);
+  assert.equal(now.uploadBytes, info.uploadBytes + 1111 * 4);
+  assert.equal(now.buffers + now.reused, info.buffers + info.reused + 2);
+  s.write(new Float32Array(1111));
+  assert.equal(webgpuInfo().uploads, info.uploads + 2);
 });
 
 test('misuse is refused with one message naming the op, the argument and what was expected', () => {

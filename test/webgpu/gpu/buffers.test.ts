@@ -1,0 +1,95 @@
+/**
+ * The buffer pool: a destroyed storage's buffer is reused by the next storage of its size (zeros
+ * cleared, uploads written), never while a queued command still binds it; a garbage-collected
+ * storage gives its buffer back too; a destroyed storage is refused wherever it is passed.
+ * Each test uses a length no other test allocates, so the pool's other buffers do not interfere.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { GpuStorage, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
+import { K, ctx, down, up, zeros } from './helpers.js';
+
+test('a destroyed buffer is reused by the next storage of its size: zeros read zero, uploads read their values', async () => {
+  const a = up(Float32Array.from({ length: 1237 }, (_, i) => i + 1));
+  await down(a);
+  a.destroy();
+  a.destroy(); // a second destroy gives nothing back twice
+  const before = webgpuInfo();
+  const z = zeros(1237);
+  let after = webgpuInfo();
+  assert.equal(after.buffers, before.buffers, 'no buffer created');
+  assert.equal(after.reused, before.reused + 1);
+  assert.equal(z.buffer, a.buffer);
+  assert.ok(
+    (await down(z)).every((v) => v === 0),
+    'the reused buffer was cleared',
+  );
+  z.destroy();
+  const values = Float32Array.from({ length: 1237 }, (_, i) => -i);
+  const u = up(values);
+  after = webgpuInfo();
+  assert.equal(after.buffers, before.buffers);
+  assert.equal(u.buffer, a.buffer);
+  assert.deepEqual([...(await down(u))], [...values]);
+  const other = zeros(1238);
+  assert.notEqual(other.buffer, a.buffer, 'another size gets another buffer');
+});
+
+test('a buffer destroyed while a queued kernel binds it is not reused before that kernel is submitted', async () => {
+  const a = up(Float32Array.from({ length: 1301 }, (_, i) => i));
+  await down(a);
+  const out = zeros(1301);
+  K.unary('neg', a, out);
+  a.destroy();
+  // were a's buffer handed out now, this upload (run by the queue before the unsubmitted kernel) would replace a's values
+  const b = up(new Float32Array(1301).fill(9));
+  assert.notEqual(b.buffer, a.buffer);
+  const got = await down(out);
+  assert.deepEqual([...got.slice(0, 4)], [-0, -1, -2, -3]);
+  assert.equal(got[1300], -1300);
+  // after the submit it is pooled
+  assert.equal(zeros(1301).buffer, a.buffer);
+});
+
+test('a garbage-collected storage gives its buffer back to the pool', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const size = 1409 * 4;
+  const drop = () => {
+    up(new Float32Array(1409).fill(1));
+  };
+  drop();
+  const pooled = webgpuInfo().pooledBytes;
+  let back = false;
+  for (let i = 0; i < 20 && !back; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+    ctx.flush(); // a buffer released while commands are queued is pooled at their submit
+    back = webgpuInfo().pooledBytes >= pooled + size;
+  }
+  assert.ok(back, 'the collected storage was not pooled');
+  const before = webgpuInfo().buffers;
+  zeros(1409);
+  assert.equal(webgpuInfo().buffers, before, 'the next storage of its size reused it');
+});
+
+test('a destroyed storage is refused by kernels, reads, writes, copies and clears, naming the op', async () => {
+  const a = up(new Float32Array([1, 2, 3]));
+  const out = zeros(3);
+  a.destroy();
+  const msg = (op: string) => new RegExp(`webgpu backend: ${op} was given a storage that was destroyed`);
+  assert.throws(() => K.unary('neg', a, out), msg('unary\\.neg'));
+  await assert.rejects(a.read(), msg('read'));
+  assert.throws(() => a.write(new Float32Array(3)), msg('write'));
+  assert.throws(() => ctx.copy(a, out), msg('copy'));
+  assert.throws(() => ctx.clear(a), msg('clear'));
+  assert.ok(a instanceof GpuStorage && a.destroyed);
+  assert.deepEqual([...(await down(out))], [0, 0, 0]);
+});
+
+test('initWebGPU names a bad maxPoolBytes', async () => {
+  await assert.rejects(initWebGPU({ maxPoolBytes: -1 }), /initWebGPU: invalid maxPoolBytes -1; expected an integer number of bytes ≥ 0/);
+  assert.equal(ctx.maxPoolBytes, 256 * 1024 * 1024);
+});
