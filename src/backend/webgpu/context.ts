@@ -5,8 +5,10 @@
  * at sync points (a read, a write, `flush()`), since a submit per dispatch is slow on real GPUs.
  *
  * Ordering: every dispatch, copy and clear goes into the current encoder in call order; `write()`
- * submits that encoder before its `queue.writeBuffer`, and `read()` submits it with the copy into a
- * mappable staging buffer, so the queue runs everything in the order the calls were made.
+ * submits that encoder before its `queue.writeBuffer` when the encoder binds or copies the written
+ * buffer (a write the unsubmitted commands cannot see needs no submit), and `read()` submits it with
+ * the copy into a mappable staging buffer, so the queue runs everything in the order the calls were
+ * made as far as any command can observe.
  *
  * Uniforms (sizes, flags, hyper-parameters) of the dispatches in one encoder are packed into one
  * host block at 256-byte offsets and written into one uniform buffer just before the submit; the
@@ -79,6 +81,10 @@ export class GpuContext {
   /** Released buffers by byte size, none of them bound by an unsubmitted command. */
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooled = 0;
+  /** Number of the command encoder being recorded (counts submits). */
+  private serial = 0;
+  /** The encoder that last bound or copied each buffer: write() submits first only when it is the current one. */
+  private readonly lastUse = new WeakMap<GPUBuffer, number>();
   private disposed = false;
   /**
    * The GPU object the adapter came from, held as long as the device: under Node, Dawn polls for
@@ -145,6 +151,7 @@ export class GpuContext {
     if (this.uniformUsed) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformHost, 0, this.uniformUsed);
     this.device.queue.submit([this.encoder.finish()]);
     this.counters.submits++;
+    this.serial++;
     this.encoder = null;
     this.uniformUsed = 0;
     for (const b of this.transient) this.toPool(b);
@@ -180,7 +187,7 @@ export class GpuContext {
     const words = (d.ints?.length ?? 0) + (d.floats?.length ?? 0);
     if (words * 4 > UNIFORM_ALIGN) throw new Error(`webgpu backend: ${d.name} has ${words} uniform words, over ${UNIFORM_ALIGN / 4}`);
     if (words && this.uniformUsed + UNIFORM_ALIGN > UNIFORM_BYTES) this.flush();
-    for (const s of d.storage) live(s, d.name);
+    for (const s of d.storage) this.use(s, d.name);
     const writes = d.writes ?? 1;
     const storage = this.unalias(d.storage, writes);
     const entries: GPUBindGroupEntry[] = [];
@@ -218,7 +225,7 @@ export class GpuContext {
     if (!storage.slice(0, reads).some((s) => written.has(s.buffer))) return storage;
     return storage.map((s, i) => {
       if (i >= reads || !written.has(s.buffer)) return s;
-      const copy = this.acquire(s.byteSize, false);
+      const copy = this.acquire(s.byteSize).buffer;
       this.copyEncoder().copyBufferToBuffer(s.buffer, 0, copy, 0, s.byteSize);
       this.transient.push(copy);
       return new GpuStorage(this, copy, s.dtype, s.length);
@@ -259,37 +266,50 @@ export class GpuContext {
    * A storage buffer of at least `bytes` (a multiple of 4, at least 4): a pooled one of that size
    * (zero-filled by a clear queued in call order when `zero`), else a new one (WebGPU zero-fills).
    */
-  acquire(bytes: number, zero: boolean): GPUBuffer {
+  acquire(bytes: number): { buffer: GPUBuffer; pooled: boolean } {
     this.checkAlive();
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const b = this.pool.get(size)?.pop();
     if (!b) {
       this.counters.buffers++;
-      return this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+      return { buffer: this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }), pooled: false };
     }
     this.pooled -= size;
     this.counters.reused++;
-    if (zero) this.copyEncoder().clearBuffer(b, 0, size);
-    return b;
+    return { buffer: b, pooled: true };
+  }
+
+  /**
+   * Before `s` is bound or copied: refuses it when destroyed, queues its pending clear (a pooled
+   * buffer given out as zeros is cleared at its first use, and not at all when written first), and
+   * records that the current encoder uses its buffer.
+   */
+  private use(s: GpuStorage, op: string): void {
+    live(s, op);
+    if (s.clearPending) {
+      s.clearPending = false;
+      this.copyEncoder().clearBuffer(s.buffer, 0, s.buffer.size);
+    }
+    this.lastUse.set(s.buffer, this.serial);
   }
 
   /** Queues a fill with zeros. */
   clear(s: GpuStorage): void {
-    live(s, 'clear');
+    this.use(s, 'clear');
     this.copyEncoder().clearBuffer(s.buffer, 0, s.byteSize);
   }
 
   /** Queues a copy of `src` into `dst` (same length). */
   copy(src: GpuStorage, dst: GpuStorage): void {
     if (src.length !== dst.length) throw new Error(`webgpu backend: copy of ${src.length} elements into ${dst.length}`);
-    live(src, 'copy');
-    live(dst, 'copy');
+    this.use(src, 'copy');
+    this.use(dst, 'copy');
     if (src.buffer !== dst.buffer) this.copyEncoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.byteSize);
   }
 
   /** Submits the queue, then reads `s` back through a mappable staging buffer. */
   async read(s: GpuStorage): Promise<Float32Array | Int32Array> {
-    live(s, 'read');
+    this.use(s, 'read');
     const staging = this.device.createBuffer({ size: s.byteSize, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     this.copyEncoder().copyBufferToBuffer(s.buffer, 0, staging, 0, s.byteSize);
     this.flush();
@@ -305,13 +325,18 @@ export class GpuContext {
     }
   }
 
-  /** Replaces the values of `s`, after every command queued before. */
+  /**
+   * Replaces the values of `s`, after every command queued before. The queue runs the write
+   * before the commands not yet submitted, so they are submitted first when one of them binds or
+   * copies `s`; otherwise none of them can see the difference, and nothing is submitted.
+   */
   write(s: GpuStorage, values: Float32Array | Int32Array): void {
     if (values.length !== s.length) throw new Error(`webgpu backend: write of ${values.length} values into storage of ${s.length}`);
     live(s, 'write');
     const want = s.dtype === 'int32' ? Int32Array : Float32Array;
     if (!(values instanceof want)) throw new Error(`webgpu backend: write of a ${values.constructor.name} into ${s.dtype} storage`);
-    this.flush();
+    if (this.encoder && this.lastUse.get(s.buffer) === this.serial) this.flush();
+    s.clearPending = false;
     if (values.length) writeValues(this, s.buffer, values);
   }
 
@@ -375,6 +400,8 @@ const collected =
 export class GpuStorage implements DeviceStorage {
   readonly device = 'webgpu';
   private released = false;
+  /** A pooled buffer given out as zeros: the context clears it at its first use (see GpuContext.use). */
+  clearPending = false;
 
   /** `owned`: the buffer goes back to the pool when this storage is destroyed or collected. */
   constructor(
@@ -416,7 +443,10 @@ export class GpuStorage implements DeviceStorage {
    */
   private static alloc(dtype: 'float32' | 'int32', n: number, ctx: GpuContext, zero: boolean): GpuStorage {
     if (!Number.isInteger(n) || n < 0) throw new Error(`webgpu backend: storage length must be a non-negative integer, got ${n}`);
-    return new GpuStorage(ctx, ctx.acquire(n * 4, zero), dtype, n, true);
+    const { buffer, pooled } = ctx.acquire(n * 4);
+    const s = new GpuStorage(ctx, buffer, dtype, n, true);
+    s.clearPending = zero && pooled;
+    return s;
   }
 
   read(): Promise<Float32Array | Int32Array> {

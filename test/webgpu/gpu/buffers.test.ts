@@ -93,3 +93,42 @@ test('initWebGPU names a bad maxPoolBytes', async () => {
   await assert.rejects(initWebGPU({ maxPoolBytes: -1 }), /initWebGPU: invalid maxPoolBytes -1; expected an integer number of bytes ≥ 0/);
   assert.equal(ctx.maxPoolBytes, 256 * 1024 * 1024);
 });
+
+test('write() submits only when a queued command binds or copies the written storage', async () => {
+  const a = up(new Float32Array([1, 2, 3]));
+  const out = zeros(3);
+  const fresh = zeros(3);
+  K.unary('neg', a, out);
+  let submits = webgpuInfo().submits;
+  fresh.write(new Float32Array([7, 8, 9])); // no queued command sees `fresh`
+  assert.equal(webgpuInfo().submits, submits);
+  a.write(new Float32Array([10, 20, 30])); // the queued neg reads `a`: it is submitted first
+  assert.equal(webgpuInfo().submits, submits + 1);
+  assert.deepEqual([...(await down(out))], [-1, -2, -3]);
+  assert.deepEqual([...(await down(a))], [10, 20, 30]);
+  assert.deepEqual([...(await down(fresh))], [7, 8, 9]);
+  // a copy into the storage counts as a use too
+  submits = webgpuInfo().submits;
+  ctx.copy(a, fresh);
+  fresh.write(new Float32Array([4, 5, 6]));
+  assert.equal(webgpuInfo().submits, submits + 1);
+  assert.deepEqual([...(await down(fresh))], [4, 5, 6]);
+});
+
+test('a pooled buffer given out as zeros and written before any use keeps the written values', async () => {
+  const a = up(new Float32Array(1543).fill(5));
+  await down(a);
+  a.destroy();
+  const z = zeros(1543);
+  assert.equal(z.buffer, a.buffer);
+  const other = zeros(7);
+  K.unary('neg', other, other); // an encoder is open, not binding z
+  z.write(new Float32Array(1543).fill(3));
+  const out = zeros(1543);
+  K.unary('neg', z, out);
+  assert.ok(
+    (await down(out)).every((v) => v === -3),
+    'the pending clear ran after the write',
+  );
+  assert.ok((await down(z)).every((v) => v === 3));
+});
