@@ -221,6 +221,14 @@ export interface Extensions {
    * `kernelsFor`).
    */
   allocDevice(dtype: 'float32' | 'int32', length: number): DeviceStorage;
+  /**
+   * Starts recording the device storage allocated from now on; the returned function frees every
+   * recorded storage not in `keep` (and stops recording). The training loop wraps each step in it,
+   * keeping the parameters, their gradients and the optimizer state, so a step's activations and
+   * gradients go back to the device at once instead of whenever the garbage collector reclaims
+   * their wrappers.
+   */
+  beginStep(): (keep: ReadonlySet<Storage>) => void;
 }
 
 export type ExtensionName = keyof Extensions;
@@ -242,6 +250,7 @@ const EXTENSION_NAMES = {
   sgdStep: true,
   batchUpdates: true,
   allocDevice: true,
+  beginStep: true,
 } satisfies Record<ExtensionName, true>;
 
 /** A kernel set split into the primitives that override another backend's and the extensions registered beside them. */

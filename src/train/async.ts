@@ -13,6 +13,11 @@
  * then counts the step after it as well). The options that need a synchronous read inside a step
  * (fullBatch and closure optimizers, onNonFinite 'skip', SWA, EMA, snapshots, resuming,
  * mid-epoch checkpoints) are refused with a message naming them.
+ *
+ * On a device backend with step scopes (`beginStep`: WebGPU), the storage a step allocates and
+ * that is not a parameter, a parameter's gradient or optimizer state is freed when the step ends,
+ * so a step's activations and temporary gradients go back to the device's buffer pool at once; a
+ * tensor of a step kept past it (by a callback) is refused when used again.
  */
 import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
@@ -20,7 +25,8 @@ import { noGrad } from '../autograd/engine.js';
 import { add, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
-import { Optimizer as OptimizerClass } from '../optim/optimizer.js';
+import { Optimizer as OptimizerClass, type AnyOptimizer } from '../optim/optimizer.js';
+import { kernelsFor } from '../backend/index.js';
 import { targetCount } from '../data/tensor-dataset.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
 import { checkOptions } from '../util/options.js';
@@ -61,6 +67,20 @@ async function allFiniteAsync(model: Module): Promise<boolean> {
   return true;
 }
 
+/** What outlives a training step: the parameters, their gradients and the optimizer's state. */
+function stepKeeps(model: Module, optimizer: AnyOptimizer): Set<Storage> {
+  const keep = new Set<Storage>();
+  const params = [...model.parameters(), ...optimizer.paramGroups.flatMap((g) => g.params)];
+  for (const p of params) {
+    keep.add(p.storage);
+    if (p.grad) keep.add(p.grad.storage);
+  }
+  if (optimizer instanceof OptimizerClass)
+    for (const st of optimizer.state.values())
+      for (const v of Object.values(st)) if (v != null && typeof v !== 'number') keep.add(v as Storage);
+  return keep;
+}
+
 const SYNC_ONLY: [keyof FitOptions, string][] = [
   ['fullBatch', 'a full-batch step reads the loss inside its closure'],
   ['resume', 'resuming restores host state mid-run'],
@@ -90,6 +110,9 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   const net = fuse(model);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
+  // on a device, each step's own storage is freed at its end (the loss is read from a copy queued before)
+  const onDevice = model.parameters().find((p) => isDeviceStorage(p.storage));
+  const beginStep = onDevice ? kernelsFor(onDevice.storage).ext.beginStep : undefined;
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
   const records: EpochRecord[] = [];
   const cbs = [...(o.callbacks ?? [])];
@@ -174,21 +197,27 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
           `fitAsync: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
         );
       for (const c of cbs) c.onStepBegin?.(s);
-      const logits = net.forward(batch.x, { training: true, rng: epochRng });
-      let loss = lossFn(logits, batch.y);
-      // the reads are issued now and awaited a step later: nothing inside the step waits for the device
-      const p: Pending = { step: s.step + 1, n: targetCount(batch.y), loss: scalarOf(loss), terms: [] };
-      for (const c of cbs) {
-        const terms = c.lossTerms?.(s);
-        if (!terms) continue;
-        for (const [k, v] of Object.entries(terms)) {
-          p.terms.push([k, scalarOf(v)]);
-          loss = add(loss, v);
+      const endStep = beginStep?.();
+      let p: Pending;
+      try {
+        const logits = net.forward(batch.x, { training: true, rng: epochRng });
+        let loss = lossFn(logits, batch.y);
+        // the reads are issued now and awaited a step later: nothing inside the step waits for the device
+        p = { step: s.step + 1, n: targetCount(batch.y), loss: scalarOf(loss), terms: [] };
+        for (const c of cbs) {
+          const terms = c.lossTerms?.(s);
+          if (!terms) continue;
+          for (const [k, v] of Object.entries(terms)) {
+            p.terms.push([k, scalarOf(v)]);
+            loss = add(loss, v);
+          }
         }
+        optimizer.zeroGrad({ setToNone: false });
+        loss.backward();
+        optimizer.step();
+      } finally {
+        endStep?.(stepKeeps(model, optimizer));
       }
-      optimizer.zeroGrad({ setToNone: false });
-      loss.backward();
-      optimizer.step();
       s.step++;
       queue.push(p);
       while (queue.length > 1) await settle(queue.shift()!);

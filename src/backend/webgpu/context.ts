@@ -85,6 +85,8 @@ export class GpuContext {
   private serial = 0;
   /** The encoder that last bound or copied each buffer: write() submits first only when it is the current one. */
   private readonly lastUse = new WeakMap<GPUBuffer, number>();
+  /** Open step scopes, innermost last: each records the storage allocated while it is innermost. */
+  private readonly scopes: Set<GpuStorage>[] = [];
   private disposed = false;
   /**
    * The GPU object the adapter came from, held as long as the device: under Node, Dawn polls for
@@ -248,6 +250,25 @@ export class GpuContext {
     if (!list) this.pool.set(buffer.size, (list = []));
     list.push(buffer);
     this.pooled += buffer.size;
+  }
+
+  /** Records `s` in the innermost open step scope. */
+  track(s: GpuStorage): void {
+    this.scopes[this.scopes.length - 1]?.add(s);
+  }
+
+  /**
+   * Opens a step scope; the returned function destroys every storage allocated inside it (and in
+   * no inner scope) that `keep` does not hold, and closes it. Scopes close innermost first.
+   */
+  beginStep(): (keep: ReadonlySet<unknown>) => void {
+    const scope = new Set<GpuStorage>();
+    this.scopes.push(scope);
+    return (keep) => {
+      if (this.scopes[this.scopes.length - 1] !== scope) throw new Error('webgpu backend: step scopes must end innermost first');
+      this.scopes.pop();
+      for (const s of scope) if (!keep.has(s)) s.destroy();
+    };
   }
 
   /** Bytes held by the pool. */
@@ -446,6 +467,7 @@ export class GpuStorage implements DeviceStorage {
     const { buffer, pooled } = ctx.acquire(n * 4);
     const s = new GpuStorage(ctx, buffer, dtype, n, true);
     s.clearPending = zero && pooled;
+    ctx.track(s);
     return s;
   }
 

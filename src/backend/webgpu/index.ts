@@ -74,6 +74,7 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       ...fusedOps(ctx, { ...conv, ...elementwise, ...pool }),
       ...updateOps(ctx),
       allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
+      beginStep: () => ctx.beginStep(),
     };
     kernelSets.set(ctx, k);
   }

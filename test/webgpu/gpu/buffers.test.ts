@@ -1,7 +1,8 @@
 /**
  * The buffer pool: a destroyed storage's buffer is reused by the next storage of its size (zeros
  * cleared, uploads written), never while a queued command still binds it; a garbage-collected
- * storage gives its buffer back too; a destroyed storage is refused wherever it is passed.
+ * storage gives its buffer back too; a destroyed storage is refused wherever it is passed; a step
+ * scope frees what was allocated inside it and not kept.
  * Each test uses a length no other test allocates, so the pool's other buffers do not interfere.
  */
 import { test } from 'node:test';
@@ -131,4 +132,21 @@ test('a pooled buffer given out as zeros and written before any use keeps the wr
     'the pending clear ran after the write',
   );
   assert.ok((await down(z)).every((v) => v === 3));
+});
+
+test('a step scope destroys the storage allocated inside it that keep does not hold; scopes nest', async () => {
+  const before = zeros(5);
+  const end = ctx.beginStep();
+  const kept = zeros(5);
+  const dropped = up(new Float32Array([1, 2, 3]));
+  const endInner = ctx.beginStep();
+  const inner = zeros(6);
+  assert.throws(() => end(new Set()), /step scopes must end innermost first/);
+  endInner(new Set([inner]));
+  end(new Set([kept]));
+  assert.equal(dropped.destroyed, true);
+  assert.equal(kept.destroyed, false);
+  assert.equal(inner.destroyed, false, 'kept by its own scope');
+  assert.equal(before.destroyed, false, 'allocated before the scope');
+  assert.deepEqual([...(await down(kept))], [0, 0, 0, 0, 0]);
 });
