@@ -81,6 +81,18 @@ function stepKeeps(model: Module, optimizer: AnyOptimizer): Set<Storage> {
   return keep;
 }
 
+/**
+ * Opens a step scope on the device of the model's parameters where its backend has them
+ * (`beginStep`); the returned function frees what the step allocated except the parameters, their
+ * gradients and the optimizer state. A no-op on the host. Reads issued before it is called are safe:
+ * their copies are queued first.
+ */
+export function beginDeviceStep(model: Module, optimizer: AnyOptimizer): () => void {
+  const onDevice = model.parameters().find((p) => isDeviceStorage(p.storage));
+  const end = onDevice ? kernelsFor(onDevice.storage).ext.beginStep?.() : undefined;
+  return end ? () => end(stepKeeps(model, optimizer)) : () => {};
+}
+
 const SYNC_ONLY: [keyof FitOptions, string][] = [
   ['fullBatch', 'a full-batch step reads the loss inside its closure'],
   ['resume', 'resuming restores host state mid-run'],
@@ -110,9 +122,6 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   const net = fuse(model);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
-  // on a device, each step's own storage is freed at its end (the loss is read from a copy queued before)
-  const onDevice = model.parameters().find((p) => isDeviceStorage(p.storage));
-  const beginStep = onDevice ? kernelsFor(onDevice.storage).ext.beginStep : undefined;
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
   const records: EpochRecord[] = [];
   const cbs = [...(o.callbacks ?? [])];
@@ -197,7 +206,8 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
           `fitAsync: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
         );
       for (const c of cbs) c.onStepBegin?.(s);
-      const endStep = beginStep?.();
+      // on a device, the step's own storage is freed at its end (the loss is read from a copy queued before)
+      const endStep = beginDeviceStep(model, optimizer);
       let p: Pending;
       try {
         const logits = net.forward(batch.x, { training: true, rng: epochRng });
@@ -216,7 +226,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         loss.backward();
         optimizer.step();
       } finally {
-        endStep?.(stepKeeps(model, optimizer));
+        endStep();
       }
       s.step++;
       queue.push(p);

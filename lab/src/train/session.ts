@@ -41,8 +41,10 @@ import {
   type Module,
   type Tensor,
   type AnyOptimizer,
+  type HostStorage,
   type Schedule,
 } from '../../../src/index.js';
+import { beginDeviceStep } from '../../../src/train/async.js';
 import { HIST_BINS, HIST_RANGE, type TrainConfig } from './config.js';
 
 export interface StepRecord {
@@ -278,16 +280,24 @@ export class TrainSession {
     if (this.model.parameters()[0].device !== device) await this.model.to(device);
     const { batch, lr, n, state } = this.nextBatch();
     this.maskState = this.epochRng!.getState();
-    const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
-    const data = crossEntropy(logits, batch.y);
-    const p = this.penalty();
-    this.optimizer.zeroGrad({ setToNone: false });
-    (p ? add(data, p) : data).backward();
-    this.optimizer.step();
+    const endStep = beginDeviceStep(this.model, this.optimizer);
+    let reads: Promise<[HostStorage, HostStorage | null, HostStorage]>;
+    try {
+      const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
+      const data = crossEntropy(logits, batch.y);
+      const p = this.penalty();
+      this.optimizer.zeroGrad({ setToNone: false });
+      (p ? add(data, p) : data).backward();
+      this.optimizer.step();
+      // the reads queue their copies now, so the step's storage can be freed before they resolve
+      reads = Promise.all([data.read(), p ? p.read() : null, logits.read()]);
+    } finally {
+      endStep();
+    }
     this.evals += n / this.trainSet.length;
-    const [loss, pen, d] = await Promise.all([data.read(), p ? p.read() : null, logits.read()]);
+    const [loss, pen, d] = await reads;
     let correct = 0;
-    const k = logits.shape[1];
+    const k = d.length / n;
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
