@@ -3,13 +3,14 @@
  * W3/W4: the whole run, then the Measurement. W1/W2: set up and warm up, then the segment protocol
  * on stdin/stdout driven by run.ts (serveSegments in common.ts), then the Measurement.
  */
-import { runDescent, setupDescent } from './descent.js';
-import { runTfjs, setupTfjs } from './tfjs.js';
-import { setupDescentWebGPU } from './descent-webgpu.js';
+// each framework's module is imported for its own run only: on a bare GPU machine
+// (tools/gpu-measure.sh) descent-webgpu runs without TensorFlow.js and the other npm packages
 import { serveSegments, type Measurement, type Trainer, type WorkloadId } from './common.js';
 
 const [framework, workload, ...rest] = process.argv.slice(2);
 const quick = rest.includes('--quick');
+const batchAt = rest.indexOf('--batch');
+const batch = batchAt >= 0 ? Number(rest[batchAt + 1]) : undefined;
 const w = workload as WorkloadId;
 const backends: Record<string, [string, boolean?]> = {
   descent: ['wasm'],
@@ -25,13 +26,16 @@ const tfjs = framework.startsWith('tfjs');
 let m: Measurement;
 if (w === 'W1' || w === 'W2') {
   const t: Trainer | Measurement = tfjs
-    ? await setupTfjs(w, quick, backendName as 'cpu' | 'wasm')
+    ? await (await import('./tfjs.js')).setupTfjs(w, quick, backendName as 'cpu' | 'wasm')
     : backendName === 'webgpu'
-      ? await setupDescentWebGPU(w, quick)
-      : await setupDescent(w, quick, backendName);
+      ? await (await import('./descent-webgpu.js')).setupDescentWebGPU(w, quick, batch)
+      : await (await import('./descent.js')).setupDescent(w, quick, backendName);
   m = 'step' in t ? await serveSegments(t) : t;
 } else if (backendName === 'webgpu')
   m = { framework, workload: w, value: null, unit: 'ms', peakMiB: null, note: 'descent-webgpu runs W1 and W2 (the MLP and the CNN)' };
-else m = tfjs ? await runTfjs(w, quick, backendName as 'cpu' | 'wasm') : await runDescent(w, quick, backendName, jsArray);
+else
+  m = tfjs
+    ? await (await import('./tfjs.js')).runTfjs(w, quick, backendName as 'cpu' | 'wasm')
+    : await (await import('./descent.js')).runDescent(w, quick, backendName, jsArray);
 process.stdout.write(`${JSON.stringify(m)}\n`);
 process.exit(0);

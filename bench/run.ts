@@ -1,5 +1,7 @@
 /**
- * npm run bench [-- --quick] [--only W1,W3] [--peers descent,tfjs-wasm,...] [--out DIR]
+ * npm run bench [-- --quick] [--only W1,W3] [--peers descent,tfjs-wasm,...] [--out DIR] [--gpu-batch W1=1024,W2=512]
+ *
+ * --gpu-batch sets the batch of the descent-webgpu rows (default: the workload's, 128 and 64).
  *
  * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
  * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 with descent on WebGPU
@@ -29,6 +31,15 @@ const opt = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const only = (opt('--only')?.split(',') ?? ['W1', 'W2', 'W3', 'W4']) as WorkloadId[];
+const gpuBatch = new Map<string, string>();
+for (const item of opt('--gpu-batch')?.split(',') ?? []) {
+  const [w, b] = item.split('=');
+  if ((w !== 'W1' && w !== 'W2') || !/^[1-9][0-9]*$/.test(b ?? '')) {
+    process.stderr.write(`bench --gpu-batch: expected W1=N,W2=N with positive integers, got "${item}"\n`);
+    process.exit(2);
+  }
+  gpuBatch.set(w, b);
+}
 const PY = '/usr/bin/python3';
 const outDir = opt('--out') ?? join(root, 'bench', 'results');
 try {
@@ -78,7 +89,15 @@ function command(fw: string, w: WorkloadId): { cmd: string[]; env: NodeJS.Proces
   const cmd =
     fw === 'pytorch'
       ? [PY, join(root, 'bench', 'torch_bench.py'), w, ...(quick ? ['--quick'] : [])]
-      : [process.execPath, '--experimental-wasm-relaxed-simd', join(here, 'child.js'), fw, w, ...(quick ? ['--quick'] : [])];
+      : [
+          process.execPath,
+          '--experimental-wasm-relaxed-simd',
+          join(here, 'child.js'),
+          fw,
+          w,
+          ...(quick ? ['--quick'] : []),
+          ...(fw === 'descent-webgpu' && gpuBatch.has(w) ? ['--batch', gpuBatch.get(w)!] : []),
+        ];
   const env =
     fw === 'pytorch'
       ? { ...process.env, ...MALLOC_KEEP, LD_LIBRARY_PATH: OPENBLAS, OMP_NUM_THREADS: '2' }

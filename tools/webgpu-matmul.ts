@@ -1,0 +1,62 @@
+/**
+ * Times the WebGPU backend's float32 matmul on n × n matrices (the issue's 4096² criterion):
+ *
+ *   node dist/tools/webgpu-matmul.js [n=4096] [seconds=3]
+ *
+ * Queues products of two seeded random matrices until `seconds` have passed (after 3 untimed
+ * ones that compile and warm the pipeline), waits for the device, and prints one JSON line: the
+ * adapter, n, the products timed, seconds, TFLOP/s (2n³ per product) and the largest error of 64
+ * sampled entries against a float64 dot product on the host, scaled by the row and column norms.
+ * It measures; it asserts nothing.
+ */
+import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo, webgpuKernels } from '../src/backend/webgpu/index.js';
+import { Rng } from '../src/index.js';
+
+const n = Number(process.argv[2] ?? 4096);
+const budget = Number(process.argv[3] ?? 3);
+if (!Number.isInteger(n) || n < 1 || !(budget > 0)) {
+  process.stderr.write(`webgpu-matmul: expected a size n ≥ 1 and seconds > 0, got ${process.argv.slice(2).join(' ')}\n`);
+  process.exit(2);
+}
+const ctx = await initWebGPU({ powerPreference: 'high-performance' });
+const K = webgpuKernels(ctx);
+const rng = new Rng(7);
+const host = (len: number) => Float32Array.from({ length: len }, () => 2 * rng.uniform() - 1);
+const ha = host(n * n);
+const hb = host(n * n);
+const a = GpuStorage.from(ha, ctx);
+const b = GpuStorage.from(hb, ctx);
+const c = GpuStorage.zeros('float32', n * n, ctx);
+
+for (let i = 0; i < 3; i++) K.matmul(a, b, c, n, n, n, false, false);
+await ctx.sync();
+let reps = 0;
+const t0 = performance.now();
+// queue in groups so the host never runs far ahead of the device, then time up to the last one done
+while (performance.now() - t0 < budget * 1000) {
+  for (let i = 0; i < 8; i++) K.matmul(a, b, c, n, n, n, false, false);
+  reps += 8;
+  await ctx.sync();
+}
+const seconds = (performance.now() - t0) / 1000;
+
+const got = (await c.read()) as Float32Array;
+let maxError = 0;
+for (let s = 0; s < 64; s++) {
+  const i = Math.floor(rng.uniform() * n),
+    j = Math.floor(rng.uniform() * n);
+  let dot = 0,
+    ra = 0,
+    cb = 0;
+  for (let k = 0; k < n; k++) {
+    dot += ha[i * n + k] * hb[k * n + j];
+    ra += ha[i * n + k] ** 2;
+    cb += hb[k * n + j] ** 2;
+  }
+  maxError = Math.max(maxError, Math.abs(got[i * n + j] - dot) / Math.sqrt(ra * cb));
+}
+const info = webgpuInfo();
+process.stdout.write(
+  `${JSON.stringify({ adapter: info.adapter, software: info.software, n, products: reps, seconds, tflops: (2 * n ** 3 * reps) / seconds / 1e12, maxError })}\n`,
+);
+disposeWebGPU();
