@@ -85,6 +85,8 @@ export class GpuContext {
   private serial = 0;
   /** The encoder that last bound or copied each buffer: write() submits first only when it is the current one. */
   private readonly lastUse = new WeakMap<GPUBuffer, number>();
+  /** Unmapped read-back staging buffers by byte size (a step reads its loss: one 4-byte buffer, reused). */
+  private readonly staging = new Map<number, GPUBuffer[]>();
   /** Open step scopes, innermost last: each records the storage allocated while it is innermost. */
   private readonly scopes: Set<GpuStorage>[] = [];
   private disposed = false;
@@ -278,8 +280,9 @@ export class GpuContext {
 
   /** Destroys every pooled buffer (the memory goes back to the device). */
   trimPool(): void {
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    for (const list of [...this.pool.values(), ...this.staging.values()]) for (const b of list) b.destroy();
     this.pool.clear();
+    this.staging.clear();
     this.pooled = 0;
   }
 
@@ -331,18 +334,26 @@ export class GpuContext {
   /** Submits the queue, then reads `s` back through a mappable staging buffer. */
   async read(s: GpuStorage): Promise<Float32Array | Int32Array> {
     this.use(s, 'read');
-    const staging = this.device.createBuffer({ size: s.byteSize, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const staging =
+      this.staging.get(s.byteSize)?.pop() ?? this.device.createBuffer({ size: s.byteSize, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     this.copyEncoder().copyBufferToBuffer(s.buffer, 0, staging, 0, s.byteSize);
     this.flush();
     this.counters.reads++;
+    let reusable = false;
     try {
       await staging.mapAsync(MAP_MODE_READ);
       this.throwErrors();
       const bytes = staging.getMappedRange().slice(0, s.length * 4);
       staging.unmap();
+      reusable = true;
       return s.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
     } finally {
-      staging.destroy();
+      // an unmapped staging buffer of a small read is kept for the next read of its size
+      let list = this.staging.get(staging.size);
+      if (reusable && !this.disposed && staging.size <= 65536 && (list?.length ?? 0) < 4) {
+        if (!list) this.staging.set(staging.size, (list = []));
+        list.push(staging);
+      } else staging.destroy();
     }
   }
 
