@@ -244,7 +244,7 @@ function epochText(e: number): string {
 /**
  * The markdown table of a summary: per workload, the best lr (and the grid it was chosen from), the
  * median test accuracy at the end of the budget and the median epochs to the target; a cell's
- * accuracy carries ¹ when fewer seeds ran at its best lr than the most any row ran there.
+ * accuracy carries ¹ when a single seed ran at its best lr (the other cells are medians of 2 or more).
  */
 export function renderTable(s: TableSummary): string[] {
   const head = ['optimizer'];
@@ -253,18 +253,6 @@ export function renderTable(s: TableSummary): string[] {
     head.push(`${n} lr: best (grid)`, `${n} test acc. after ${epochText(w.epochs)} ep.`, `${n} epochs to ${w.target}`);
   }
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
-  const mostSeeds = new Map(
-    s.workloads.map((w) => [
-      w.name,
-      Math.max(
-        0,
-        ...s.rows.map((r) => {
-          const c = r.cells[w.name];
-          return c?.best == null ? 0 : c.lrs.find((l) => l.lr === c.best)!.seeds.length;
-        }),
-      ),
-    ]),
-  );
   let fewer = false;
   for (const r of s.rows) {
     const cells = [r.label];
@@ -280,13 +268,13 @@ export function renderTable(s: TableSummary): string[] {
         continue;
       }
       const b = c.lrs.find((l) => l.lr === c.best)!;
-      const mark = b.seeds.length < mostSeeds.get(w.name)! ? '¹' : '';
+      const mark = b.seeds.length < 2 ? '¹' : '';
       if (mark) fewer = true;
       cells.push(`${short(c.best)} (${grid})`, `${b.accuracy!.toFixed(4)}${mark}`, b.epochs === null ? '—' : epochText(b.epochs));
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
-  if (fewer) lines.push('', '¹ fewer seeds at the best lr than the other rows (see the summary for each seed).');
+  if (fewer) lines.push('', '¹ one seed at the best lr; the other cells are medians over 2 or more (see the summary for each seed).');
   return lines;
 }
 

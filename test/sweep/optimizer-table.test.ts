@@ -102,7 +102,7 @@ test('epochs to target: the median over seeds at the best lr, in epochs of the s
   assert.equal(a1.epochs, 2.5);
 });
 
-test('the markdown table: one line per row, best lr with its grid, ¹ where fewer seeds ran, — where the target was not reached', () => {
+test('the markdown table: one line per row, best lr with its grid, ¹ where one seed ran, — where the target was not reached', () => {
   const lines = renderTable(summarize(results));
   assert.equal(lines[0], '| optimizer | MLP lr: best (grid) | MLP test acc. after 3 ep. | MLP epochs to 0.89 |');
   assert.equal(lines[1], '|---|---:|---:|---:|');
@@ -111,7 +111,7 @@ test('the markdown table: one line per row, best lr with its grid, ¹ where fewe
   assert.equal(lines[4], '| Adam, cosine schedule | 0.001 (1) | 0.9000¹ | 3 |');
   assert.equal(lines[5], '| AdamW | 0.001 (0.001…0.01, 2) | 0.8250 | — |');
   assert.equal(lines[6], '| SAM over SGD+momentum | 0.01 (1) | 0.8500¹ | — |');
-  assert.match(lines[lines.length - 1], /^¹ fewer seeds at the best lr/);
+  assert.match(lines[lines.length - 1], /^¹ one seed at the best lr/);
 });
 
 test('files and folders: every .jsonl read, headers and a torn last line skipped, a trial in two files counted once', () => {
