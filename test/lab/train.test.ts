@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { loadEmbedded } from '../../src/node.js';
-import { TrainSession, type StepRecord } from '../../lab/src/train/session.js';
+import { TrainSession, type DropMasks, type StepRecord } from '../../lab/src/train/session.js';
 import { DEFAULTS, fromQuery, toQuery, type TrainConfig } from '../../lab/src/train/config.js';
 import { TRAIN_PRESETS } from '../../lab/src/train/presets.js';
 import { launchChromiumContext } from '../browser/chromium.js';
@@ -306,15 +306,7 @@ test('the main thread keeps ≥ 30 frames/s while a network trains', async () =>
   assert.ok(fps >= 30, `${fps.toFixed(1)} frames/s`);
 });
 
-interface Masks {
-  kind: string;
-  step: number;
-  p: number;
-  units: number[];
-  inputs: number[];
-  total: number;
-  keep: number[];
-}
+type Masks = DropMasks;
 const pageMasks = (page: Page) =>
   page.evaluate(() => {
     const t = (window as any).__train;

@@ -73,13 +73,19 @@ function gz(relu: boolean, i: string, j: string): string {
 }
 const GZ_FN = 'fn gzAt(i: u32, j: u32) -> f32 { let at = i * p.n + j; return select(0.0, gy[at], y[at] > 0.0); }';
 
+/** The bindings of a linear layer's backward product: gy, the other operand, y when `relu`, the output; and gzAt. */
+function gradBindings(relu: boolean, operand: string, out: string): string {
+  return (
+    [READ(1, 'gy'), READ(2, operand), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, out)].join('\n') + (relu ? `\n${GZ_FN}` : '')
+  );
+}
+
 /** gx[m×k] = gz[m×n]·w[n×k]. */
 function linearGxSource(relu: boolean, t: TileShape): string {
   return gemmSource(
     {
       ints: ['n'],
-      bindings:
-        [READ(1, 'gy'), READ(2, 'w'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
+      bindings: gradBindings(relu, 'w', 'gx'),
       loadA: `return ${gz(relu, 'r', 'kk')};`,
       loadB: 'return w[kk * p.N + c];',
       store: 'gx[r * p.N + c] = v;',
@@ -95,8 +101,7 @@ function linearGwSource(relu: boolean, accumulate: boolean, t: TileShape): strin
   return gemmSource(
     {
       ints: ['n'],
-      bindings:
-        [READ(1, 'gy'), READ(2, 'x'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
+      bindings: gradBindings(relu, 'x', 'gw'),
       loadA: `return ${gz(relu, 'kk', 'r')};`,
       loadB: 'return x[kk * p.N + c];',
       store: accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',

@@ -23,18 +23,22 @@ const SIZES: [number, number, number][] = [
 /** The tolerance of a float32 product of depth k (values in [−1, 1)), relative to 1 + |result|. */
 const tolFor = (k: number) => 2e-6 * Math.sqrt(k) + 1e-6;
 
+/** K.matmul of an m×n×k product against the reference, for every transpose flag. */
+async function checkMatmul(m: number, n: number, k: number): Promise<void> {
+  for (const transA of [false, true])
+    for (const transB of [false, true]) {
+      const a = rnd(m * k),
+        b = rnd(k * n);
+      const want = new Float32Array(m * n);
+      R.matmul(a, b, want, m, n, k, transA, transB);
+      const out = zeros(m * n);
+      K.matmul(up(a), up(b), out, m, n, k, transA, transB);
+      close('matmul', await down(out), want, tolFor(k), ` ${m}×${n}×${k} tA=${transA} tB=${transB}`);
+    }
+}
+
 test('matmul equals the reference for every transpose flag and awkward sizes', async () => {
-  for (const [m, n, k] of SIZES)
-    for (const transA of [false, true])
-      for (const transB of [false, true]) {
-        const a = rnd(m * k),
-          b = rnd(k * n);
-        const want = new Float32Array(m * n);
-        R.matmul(a, b, want, m, n, k, transA, transB);
-        const out = zeros(m * n);
-        K.matmul(up(a), up(b), out, m, n, k, transA, transB);
-        close('matmul', await down(out), want, tolFor(k), ` ${m}×${n}×${k} tA=${transA} tB=${transB}`);
-      }
+  for (const [m, n, k] of SIZES) await checkMatmul(m, n, k);
 });
 
 /** Products of at least LARGE_OUTPUTS outputs run the 128×128 tiles: sizes just past whole tiles. */
@@ -46,16 +50,7 @@ const LARGE_SIZES: [number, number, number][] = [
 test('matmul on the large tiles equals the reference for every transpose flag', async () => {
   for (const [m, n, k] of LARGE_SIZES) {
     assert.equal(tileFor(m, n), LARGE, `${m}×${n} runs the large tiles`);
-    for (const transA of [false, true])
-      for (const transB of [false, true]) {
-        const a = rnd(m * k),
-          b = rnd(k * n);
-        const want = new Float32Array(m * n);
-        R.matmul(a, b, want, m, n, k, transA, transB);
-        const out = zeros(m * n);
-        K.matmul(up(a), up(b), out, m, n, k, transA, transB);
-        close('matmul', await down(out), want, tolFor(k), ` ${m}×${n}×${k} tA=${transA} tB=${transB}`);
-      }
+    await checkMatmul(m, n, k);
   }
 });
 
