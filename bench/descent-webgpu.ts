@@ -13,7 +13,7 @@ import { Adam, crossEntropy, Rng, setBackend, Tensor } from '../src/index.js';
 import { initWasm } from '../src/wasm.js';
 // the data loaders alone, not src/node.js (its file readers import npm packages a bare GPU machine lacks)
 import { loadEmbedded, loadFashionMnist } from '../src/data/node.js';
-import { beginDeviceStep } from '../src/train/async.js';
+import { deviceStepScope } from '../src/train/async.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo } from '../src/backend/webgpu/index.js';
 import { descentModel } from './models.js';
 import { type Measurement, type Trainer, STEPS, batchOrder, gather } from './common.js';
@@ -53,12 +53,13 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
   const order = batchOrder(labels.length, 42);
   let at = 0;
   let pending: Promise<ArrayLike<number>> | null = null;
+  const openStep = deviceStepScope(model, opt);
   const step = async (): Promise<number> => {
     const x = new Float32Array(B * 784),
       y = new Int32Array(B);
     gather(images, labels, order, at, B, 784, x, y);
     at += B;
-    const end = beginDeviceStep(model, opt);
+    const end = openStep();
     const before = pending;
     try {
       const out = model.forward(new Tensor(x, shape), { training: true, rng });

@@ -88,9 +88,18 @@ function stepKeeps(model: Module, optimizer: AnyOptimizer): Set<Storage> {
  * their copies are queued first.
  */
 export function beginDeviceStep(model: Module, optimizer: AnyOptimizer): () => void {
+  return deviceStepScope(model, optimizer)();
+}
+
+/** beginDeviceStep with the device looked up once, for a loop whose parameters stay where they are. */
+export function deviceStepScope(model: Module, optimizer: AnyOptimizer): () => () => void {
   const onDevice = model.parameters().find((p) => isDeviceStorage(p.storage));
-  const end = onDevice ? kernelsFor(onDevice.storage).ext.beginStep?.() : undefined;
-  return end ? () => end(stepKeeps(model, optimizer)) : () => {};
+  const begin = onDevice ? kernelsFor(onDevice.storage).ext.beginStep : undefined;
+  if (!begin) return () => () => {};
+  return () => {
+    const end = begin();
+    return () => end(stepKeeps(model, optimizer));
+  };
 }
 
 const SYNC_ONLY: [keyof FitOptions, string][] = [
@@ -122,6 +131,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   const net = fuse(model);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
+  const openStep = deviceStepScope(model, optimizer);
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
   const records: EpochRecord[] = [];
   const cbs = [...(o.callbacks ?? [])];
@@ -207,7 +217,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         );
       for (const c of cbs) c.onStepBegin?.(s);
       // on a device, the step's own storage is freed at its end (the loss is read from a copy queued before)
-      const endStep = beginDeviceStep(model, optimizer);
+      const endStep = openStep();
       let p: Pending;
       try {
         const logits = net.forward(batch.x, { training: true, rng: epochRng });
