@@ -63,6 +63,8 @@ export {
   referenceBackend,
   registerBackend,
   setBackend,
+  type AdadeltaStepHyper,
+  type AdagradStepHyper,
   type AdamStepHyper,
   type Backend,
   type BinaryOp,
@@ -71,6 +73,7 @@ export {
   type Extensions,
   type KernelSet,
   type PoolGeometry,
+  type RmspropStepHyper,
   type SgdStepHyper,
   type UnaryOp,
 } from './backend/index.js';

@@ -118,6 +118,44 @@ export interface SgdStepHyper {
 }
 
 /**
+ * RMSprop hyper-parameters for the rmspropStep extension (see src/optim/rmsprop.ts). Centering is
+ * on when the kernel gets a gradAvg buffer, momentum when it gets a momentumBuffer.
+ */
+export interface RmspropStepHyper {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  maximize: boolean;
+  /** Keras/TF: d ← √(v − ḡ² + ε) or √(v + ε). */
+  epsInsideSqrt: boolean;
+  /** Keras/TF: b ← μ b + η g / d;  θ ← θ − b. */
+  lrInsideMomentum: boolean;
+}
+
+/** Adagrad hyper-parameters for the adagradStep extension (see src/optim/adagrad.ts); `step` is t ≥ 1 (after increment). */
+export interface AdagradStepHyper {
+  lr: number;
+  lrDecay: number;
+  weightDecay: number;
+  eps: number;
+  maximize: boolean;
+  /** TensorFlow.js: θ ← θ − η g / √(s + ε). */
+  epsInsideSqrt: boolean;
+  step: number;
+}
+
+/** Adadelta hyper-parameters for the adadeltaStep extension (see src/optim/adadelta.ts). */
+export interface AdadeltaStepHyper {
+  lr: number;
+  rho: number;
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
+}
+
+/**
  * The extensions a backend may register (all optional). Each one that can decline returns false
  * when it does not handle its arguments (a dtype, a size, memory it does not own) and has then
  * written nothing; the caller composes primitives instead.
@@ -208,6 +246,19 @@ export interface Extensions {
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, vMax: Storage | null, h: AdamStepHyper): boolean;
   /** One fused SGD update in place (see src/optim/sgd.ts). */
   sgdStep(param: Storage, grad: Storage, momentumBuffer: Storage | null, h: SgdStepHyper): boolean;
+  /** One fused RMSprop update in place (see src/optim/rmsprop.ts): centered with `gradAvg`, with momentum with `momentumBuffer`. */
+  rmspropStep(
+    param: Storage,
+    grad: Storage,
+    squareAvg: Storage,
+    gradAvg: Storage | null,
+    momentumBuffer: Storage | null,
+    h: RmspropStepHyper,
+  ): boolean;
+  /** One fused Adagrad update in place (see src/optim/adagrad.ts); `sum` is the accumulator. */
+  adagradStep(param: Storage, grad: Storage, sum: Storage, h: AdagradStepHyper): boolean;
+  /** One fused Adadelta update in place (see src/optim/adadelta.ts): squareAvg is E[g²], accDelta E[Δθ²]. */
+  adadeltaStep(param: Storage, grad: Storage, squareAvg: Storage, accDelta: Storage, h: AdadeltaStepHyper): boolean;
   /**
    * Runs `run`, during which fused updates may be queued instead of run at once; all of them are
    * done when this returns (PyTorch's multi-tensor "foreach" updates). The optimizer wraps one step
@@ -248,6 +299,9 @@ const EXTENSION_NAMES = {
   allocLike: true,
   adamStep: true,
   sgdStep: true,
+  rmspropStep: true,
+  adagradStep: true,
+  adadeltaStep: true,
   batchUpdates: true,
   allocDevice: true,
   beginStep: true,

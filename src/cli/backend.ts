@@ -24,7 +24,7 @@ export const trainBackendOption: OptSpec = {
   type: 'string',
   default: 'auto',
   choices: ['auto', 'webgpu', 'wasm', 'reference'],
-  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (webgpu on a hardware GPU for a run it can take: Adam, AdamW or SGD, no resume, full batch, --on-nan skip or step checkpoints; else wasm)',
+  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (webgpu on a hardware GPU for a run it can take: Adam, AdamW, SGD, RMSprop, Adagrad or Adadelta, no resume, full batch, --on-nan skip or step checkpoints; else wasm)',
 };
 
 export async function selectBackend(name: string): Promise<string> {
@@ -80,8 +80,8 @@ export function probeWebGPU(): { adapter?: string; software?: boolean; error?: s
   return JSON.parse(line) as { adapter?: string; software?: boolean; error?: string };
 }
 
-/** The optimizers with a fused update on the GPU (the acceleration table's Adam, AdamW and SGD entries), by the CLI's names. */
-const DEVICE_OPTIMIZERS = new Set(['adam', 'adamw', 'sgd', 'gd', 'momentum', 'nesterov']);
+/** The optimizers with a fused update on the GPU (the acceleration table's Adam, AdamW, SGD, RMSprop, Adagrad and Adadelta entries), by the CLI's names. */
+const DEVICE_OPTIMIZERS = new Set(['adam', 'adamw', 'sgd', 'gd', 'momentum', 'nesterov', 'rmsprop', 'adagrad', 'adadelta']);
 
 /**
  * Why `descent train` with these options cannot run on a device (fitAsync's refusals and the

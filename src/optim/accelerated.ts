@@ -6,7 +6,8 @@
  * dtypes for which `accepts` holds runs as that fused kernel, which keeps the rule's state
  * (same names, same values up to the kernel's float32 rounding). The Optimizer shell calls
  * `acceleratedStep` for every parameter at every step; where no entry applies, it runs the rule.
- * Each entry has a test that it equals the rule (test/backend/adam-fused.test.ts, sgd-fused.test.ts).
+ * Each entry has a test that it equals the rule (wasm: test/backend/adam-fused.test.ts, sgd-fused.test.ts;
+ * WebGPU: test/webgpu/gpu/updates.test.ts; the device path: test/device/optim-updates.test.ts).
  *
  * `accelerationInfo()` is the one place that says which rules and options are accelerated on the
  * current backend and which fall back, with how many parameter updates took each path.
@@ -17,6 +18,9 @@ import { backend, extension, extensionsOf, kernelsFor, type ExtensionName, type 
 import type { BaseHyper, ParamState } from './optimizer.js';
 import type { AdamOptions, AdamState } from './adam.js';
 import type { SGDOptions, SGDState } from './sgd.js';
+import type { RMSpropOptions, RMSpropState } from './rmsprop.js';
+import type { AdagradOptions, AdagradState } from './adagrad.js';
+import type { AdadeltaOptions, AdadeltaState } from './adadelta.js';
 
 export interface Acceleration<H extends BaseHyper, S extends ParamState, K extends ExtensionName> {
   /** The rule's name (UpdateRule.name). */
@@ -183,6 +187,55 @@ registerAcceleration<SGDOptions, SGDState, 'sgdStep'>({
     const b = s.momentumBuffer ?? stateLike(p);
     if (!kernel(p, g, b, { lr, momentum, dampening, weightDecay, nesterov, maximize, first })) return false;
     s.momentumBuffer = b as SGDState['momentumBuffer'];
+    return true;
+  },
+});
+
+registerAcceleration<RMSpropOptions, RMSpropState, 'rmspropStep'>({
+  rule: 'RMSprop',
+  extension: 'rmspropStep',
+  supports: 'float32; every option: alpha, eps, weightDecay, momentum, centered, maximize, epsInsideSqrt, lrInsideMomentum',
+  accepts: (h, p, g, s) => f32(p, g, s.squareAvg, s.gradAvg, s.momentumBuffer),
+  step(kernel, p, g, s, h) {
+    // the rule creates ḡ and the buffer (zero) when centering or momentum is switched on after the first step
+    const madeAvg = h.centered && !s.gradAvg;
+    const madeBuf = h.momentum > 0 && !s.momentumBuffer;
+    const ga = h.centered ? (s.gradAvg ??= stateLike(p) as RMSpropState['squareAvg']) : null;
+    const b = h.momentum > 0 ? (s.momentumBuffer ??= stateLike(p) as RMSpropState['squareAvg']) : null;
+    const { lr, alpha, eps, weightDecay, momentum, maximize, epsInsideSqrt, lrInsideMomentum } = h;
+    if (!kernel(p, g, s.squareAvg, ga, b, { lr, alpha, eps, weightDecay, momentum, maximize, epsInsideSqrt, lrInsideMomentum })) {
+      if (madeAvg) s.gradAvg = undefined;
+      if (madeBuf) s.momentumBuffer = undefined;
+      return false;
+    }
+    s.step = s.step + 1;
+    return true;
+  },
+});
+
+registerAcceleration<AdagradOptions, AdagradState, 'adagradStep'>({
+  rule: 'Adagrad',
+  extension: 'adagradStep',
+  supports: 'float32; every option: lrDecay, weightDecay, initialAccumulatorValue, eps, maximize, epsInsideSqrt',
+  accepts: (h, p, g, s) => f32(p, g, s.sum),
+  step(kernel, p, g, s, h) {
+    const t = s.step + 1;
+    const { lr, lrDecay, weightDecay, eps, maximize, epsInsideSqrt } = h;
+    if (!kernel(p, g, s.sum, { lr, lrDecay, weightDecay, eps, maximize, epsInsideSqrt, step: t })) return false;
+    s.step = t;
+    return true;
+  },
+});
+
+registerAcceleration<AdadeltaOptions, AdadeltaState, 'adadeltaStep'>({
+  rule: 'Adadelta',
+  extension: 'adadeltaStep',
+  supports: 'float32; every option: rho, eps, weightDecay, maximize',
+  accepts: (h, p, g, s) => f32(p, g, s.squareAvg, s.accDelta),
+  step(kernel, p, g, s, h) {
+    const { lr, rho, eps, weightDecay, maximize } = h;
+    if (!kernel(p, g, s.squareAvg, s.accDelta, { lr, rho, eps, weightDecay, maximize })) return false;
+    s.step = s.step + 1;
     return true;
   },
 });

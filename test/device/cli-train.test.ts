@@ -64,14 +64,15 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   assert.equal(deviceRefusal(parsed('--optimizer', 'adamw'), false), null);
   assert.equal(deviceRefusal(parsed('--optimizer', 'sgd', '--momentum', '0.9'), false), null);
   assert.equal(deviceRefusal(parsed(), true), 'resuming');
-  assert.equal(deviceRefusal(parsed('--optimizer', 'rmsprop'), false), '--optimizer rmsprop');
+  for (const o of ['rmsprop', 'adagrad', 'adadelta']) assert.equal(deviceRefusal(parsed('--optimizer', o), false), null, o);
+  assert.equal(deviceRefusal(parsed('--optimizer', 'lion'), false), '--optimizer lion');
   assert.equal(deviceRefusal(parsed('--l2', '0.001'), false), '--l2');
   assert.equal(deviceRefusal(parsed('--on-nan', 'skip'), false), '--on-nan skip');
   await assert.rejects(
-    () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'rmsprop'), io([])),
-    /^UsageError: --backend webgpu: --optimizer rmsprop runs on the host \(it reads values inside a step\); use --backend wasm$/,
+    () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'lion'), io([])),
+    /^UsageError: --backend webgpu: --optimizer lion runs on the host \(it reads values inside a step\); use --backend wasm$/,
   );
-  const { label, release: _, ...kept } = await selectTrainBackend('auto', '--optimizer rmsprop');
+  const { label, release: _, ...kept } = await selectTrainBackend('auto', '--optimizer lion');
   assert.deepEqual(kept, { host: 'wasm', device: null, runs: 'wasm' });
-  assert.equal(label, 'wasm (auto: --optimizer rmsprop runs on the host)');
+  assert.equal(label, 'wasm (auto: --optimizer lion runs on the host)');
 });

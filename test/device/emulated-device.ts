@@ -4,18 +4,24 @@
  * host cannot read a tensor on it except through `await t.read()`, as with a GPU. It counts host
  * reads and uploads, so a test can assert that a training step reads nothing back.
  *
- * Its optimizer extensions run the pure rules (adam.ts, sgd.ts) on the hidden arrays, so a run on
- * it does the reference backend's arithmetic exactly.
+ * Its optimizer extensions run the pure rules (adam.ts, sgd.ts, rmsprop.ts, adagrad.ts,
+ * adadelta.ts) on the hidden arrays, so a run on it does the reference backend's arithmetic exactly.
  */
 import { adamStep as adamRuleStep } from '../../src/optim/adam.js';
 import {
+  adadeltaRule,
+  adagradRule,
   referenceBackend,
+  rmspropRule,
   registerBackend,
   sgdRule,
+  type AdadeltaStepHyper,
+  type AdagradStepHyper,
   type AdamStepHyper,
   type Backend,
   type DeviceStorage,
   type Extensions,
+  type RmspropStepHyper,
   type SgdStepHyper,
 } from '../../src/index.js';
 
@@ -92,6 +98,20 @@ export const emulatedExtensions: Partial<Extensions> = {
     if (buf && !h.first) s.momentumBuffer = open(buf);
     sgdRule.apply(open(param), open(grad), s, { ...h, lrInsideMomentum: false } as never);
     if (buf && h.first) open(buf).set(s.momentumBuffer!);
+    return true;
+  },
+  rmspropStep(param, grad, squareAvg, gradAvg, buf, h: RmspropStepHyper) {
+    const s = { step: 0, squareAvg: open(squareAvg), gradAvg: open(gradAvg) ?? undefined, momentumBuffer: open(buf) ?? undefined };
+    rmspropRule.apply(open(param), open(grad), s, { ...h, centered: gradAvg !== null, momentum: buf ? h.momentum : 0 });
+    return true;
+  },
+  adagradStep(param, grad, sum, h: AdagradStepHyper) {
+    const { step, ...o } = h;
+    adagradRule.apply(open(param), open(grad), { step: step - 1, sum: open(sum) }, { ...o, initialAccumulatorValue: 0 });
+    return true;
+  },
+  adadeltaStep(param, grad, squareAvg, accDelta, h: AdadeltaStepHyper) {
+    adadeltaRule.apply(open(param), open(grad), { step: 0, squareAvg: open(squareAvg), accDelta: open(accDelta) }, h);
     return true;
   },
   batchUpdates(run) {

@@ -34,16 +34,34 @@ test('accelerationInfo: Adam, AdamW and SGD are accelerated on wasm (with their 
       ['Adam', 'adamStep', false],
       ['AdamW', 'adamStep', false],
       ['SGD', 'sgdStep', false],
+      ['RMSprop', 'rmspropStep', false],
+      ['Adagrad', 'adagradStep', false],
+      ['Adadelta', 'adadeltaStep', false],
     ],
   );
   assert.match(formatAccelerationInfo(), /none; every optimizer runs its rule/);
   await initWasm({ threads: 1 });
   setBackend('wasm');
   const w = accelerationInfo();
-  assert.ok(w.accelerated.every((r) => r.available));
+  // RMSprop, Adagrad and Adadelta have fused updates on a device only (wasm runs their rules)
+  assert.deepEqual(
+    w.accelerated.map((r) => [r.rule, r.available]),
+    [
+      ['Adam', true],
+      ['AdamW', true],
+      ['SGD', true],
+      ['RMSprop', false],
+      ['Adagrad', false],
+      ['Adadelta', false],
+    ],
+  );
   assert.match(w.accelerated[0].supports, /not epsInsideSqrt/);
   assert.match(w.accelerated[2].supports, /not lrInsideMomentum/);
-  assert.match(formatAccelerationInfo(), /^acceleration \(wasm\): Adam via adamStep .*SGD via sgdStep/);
+  assert.match(
+    formatAccelerationInfo(),
+    /^acceleration \(wasm\): Adam via adamStep .*SGD via sgdStep .*; other rules and options run the rule$/,
+  );
+  assert.doesNotMatch(formatAccelerationInfo(), /RMSprop|Adagrad|Adadelta/);
   setBackend('reference');
 });
 

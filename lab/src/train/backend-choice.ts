@@ -19,13 +19,14 @@ export interface BackendChoice {
   note?: string;
 }
 
-/** The lab's optimizers whose update runs on the GPU (the fused Adam and SGD updates). */
-const GPU_OPTIMIZERS: ReadonlySet<string> = new Set(['sgd', 'momentum', 'nesterov', 'adam']);
+/** The lab's optimizers whose update runs on the GPU (the fused Adam, SGD, RMSprop and Adagrad updates). */
+const GPU_OPTIMIZERS: ReadonlySet<string> = new Set(['sgd', 'momentum', 'nesterov', 'adam', 'rmsprop', 'adagrad']);
 
 /** Why the GPU path cannot train `c`, or null. */
 export function gpuUnsupported(c: TrainConfig): string | null {
   if (c.optimizer === 'lbfgs' || c.batch >= c.train) return 'a full-batch step reads its loss inside the step, which the GPU path does not';
-  if (!GPU_OPTIMIZERS.has(c.optimizer)) return `${c.optimizer} has no fused update on the GPU (sgd, momentum, nesterov and adam have)`;
+  if (!GPU_OPTIMIZERS.has(c.optimizer))
+    return `${c.optimizer} has no fused update on the GPU (sgd, momentum, nesterov, adam, rmsprop and adagrad have)`;
   if (c.reg === 'dropconnect') return 'DropConnect draws its masks on the host inside the layer, which the GPU path does not';
   if (c.pool === 'fmp') return 'fractional max pooling draws and applies its regions on the host';
   if (c.schedule === 'snapshot') return 'the snapshot schedule saves the weights on the host inside the run';

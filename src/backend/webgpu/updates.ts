@@ -1,11 +1,12 @@
 /**
  * Fused optimizer updates, one thread per parameter element, in place (the equations of
- * src/optim/adam.ts and src/optim/sgd.ts, in float32 like the wasm kernels of asm/optim.ts; the
- * step-dependent scalars — step size, √(1 − β₂ᵗ), 1 − lr·wd — are computed on the host in float64).
+ * src/optim/adam.ts, sgd.ts, rmsprop.ts, adagrad.ts and adadelta.ts, in float32 like the wasm
+ * kernels of asm/optim.ts; the step-dependent and derived scalars — step size, √(1 − β₂ᵗ),
+ * 1 − lr·wd, 1 − α, Adagrad's decayed rate — are computed on the host in float64).
  * Every update is queued like any kernel; batchUpdates submits the queue when the step's updates
  * are in, so the GPU starts on them while the host goes on.
  */
-import type { AdamStepHyper, SgdStepHyper } from '../backend.js';
+import type { AdadeltaStepHyper, AdagradStepHyper, AdamStepHyper, RmspropStepHyper, SgdStepHyper } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
 import { READ, WRITE, allOwn } from './dense.js';
@@ -67,6 +68,97 @@ ${MAIN}
 `;
 }
 
+/** RMSprop with the centered average ḡ (`centered`) and the momentum buffer (`momentum`) as variants; the Keras forms as uniforms. */
+function rmspropSource(centered: boolean, momentum: boolean): string {
+  return /* wgsl */ `
+struct Params { n: u32, maximize: u32, epsInside: u32, lrInside: u32, lr: f32, alpha: f32, oneMinusAlpha: f32, eps: f32, wd: f32, mu: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${READ(1, 'g')}
+${WRITE(2, 'param')}
+${WRITE(3, 'v')}
+${centered ? WRITE(4, 'ga') : ''}
+${momentum ? WRITE(centered ? 5 : 4, 'buf') : ''}
+${WGSL_COMMON}
+${MAIN}
+  let pv = param[i];
+  var gv = g[i];
+  if (p.maximize == 1u) { gv = -gv; }
+  gv = gv + p.wd * pv;
+  let vv = v[i] * p.alpha + p.oneMinusAlpha * gv * gv;
+  v[i] = vv;
+  var sq = vv;
+  ${
+    centered
+      ? `let gav = ga[i] * p.alpha + p.oneMinusAlpha * gv;
+  ga[i] = gav;
+  sq = vv - gav * gav;`
+      : ''
+  }
+  var d = sqrt(sq) + p.eps;
+  if (p.epsInside == 1u) { d = sqrt(sq + p.eps); }
+  ${
+    momentum
+      ? `if (p.lrInside == 1u) {
+    let b = buf[i] * p.mu + (p.lr * gv) / d;
+    buf[i] = b;
+    param[i] = pv - b;
+  } else {
+    let b = buf[i] * p.mu + gv / d;
+    buf[i] = b;
+    param[i] = pv - p.lr * b;
+  }`
+      : 'param[i] = pv - (p.lr * gv) / d;'
+  }
+}
+`;
+}
+
+function adagradSource(): string {
+  return /* wgsl */ `
+struct Params { n: u32, maximize: u32, epsInside: u32, clr: f32, wd: f32, eps: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${READ(1, 'g')}
+${WRITE(2, 'param')}
+${WRITE(3, 'sum')}
+${WGSL_COMMON}
+${MAIN}
+  let pv = param[i];
+  var gv = g[i];
+  if (p.maximize == 1u) { gv = -gv; }
+  gv = gv + p.wd * pv;
+  let sv = sum[i] + gv * gv;
+  sum[i] = sv;
+  var den = sqrt(sv) + p.eps;
+  if (p.epsInside == 1u) { den = sqrt(sv + p.eps); }
+  param[i] = pv - (p.clr * gv) / den;
+}
+`;
+}
+
+function adadeltaSource(): string {
+  return /* wgsl */ `
+struct Params { n: u32, maximize: u32, lr: f32, rho: f32, oneMinusRho: f32, eps: f32, wd: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${READ(1, 'g')}
+${WRITE(2, 'param')}
+${WRITE(3, 'v')}
+${WRITE(4, 'u')}
+${WGSL_COMMON}
+${MAIN}
+  let pv = param[i];
+  var gv = g[i];
+  if (p.maximize == 1u) { gv = -gv; }
+  gv = gv + p.wd * pv;
+  let vv = v[i] * p.rho + p.oneMinusRho * gv * gv;
+  v[i] = vv;
+  let uv = u[i];
+  let delta = (sqrt(uv + p.eps) / sqrt(vv + p.eps)) * gv;
+  u[i] = uv * p.rho + p.oneMinusRho * delta * delta;
+  param[i] = pv - p.lr * delta;
+}
+`;
+}
+
 export function updateOps(ctx: GpuContext) {
   function adamStep(
     param: DeviceStorage,
@@ -121,6 +213,75 @@ export function updateOps(ctx: GpuContext) {
     return true;
   }
 
+  function rmspropStep(
+    param: DeviceStorage,
+    grad: DeviceStorage,
+    squareAvg: DeviceStorage,
+    gradAvg: DeviceStorage | null,
+    momentumBuffer: DeviceStorage | null,
+    h: RmspropStepHyper,
+  ): boolean {
+    if (!allOwn(ctx, param, grad, squareAvg, gradAvg, momentumBuffer)) return false;
+    const n = param.length;
+    if ([grad, squareAvg, gradAvg, momentumBuffer].some((s) => s !== null && s.length !== n)) return false;
+    if (n === 0) return true;
+    const centered = gradAvg !== null,
+      momentum = momentumBuffer !== null;
+    const st = [grad, param, squareAvg, ...(gradAvg ? [gradAvg] : []), ...(momentumBuffer ? [momentumBuffer] : [])] as GpuStorage[];
+    ctx.dispatch({
+      name: 'rmspropStep',
+      code: wgsl(`rmsprop${+centered}${+momentum}`, () => rmspropSource(centered, momentum)),
+      ints: [n, +h.maximize, +h.epsInsideSqrt, +h.lrInsideMomentum],
+      floats: [h.lr, h.alpha, 1 - h.alpha, h.eps, h.weightDecay, h.momentum],
+      storage: st,
+      writes: st.length - 1,
+      groups: grid(n),
+    });
+    return true;
+  }
+
+  function adagradStep(param: DeviceStorage, grad: DeviceStorage, sum: DeviceStorage, h: AdagradStepHyper): boolean {
+    if (!allOwn(ctx, param, grad, sum)) return false;
+    const n = param.length;
+    if (grad.length !== n || sum.length !== n) return false;
+    if (n === 0) return true;
+    const st = [grad, param, sum] as GpuStorage[];
+    ctx.dispatch({
+      name: 'adagradStep',
+      code: wgsl('adagrad', adagradSource),
+      ints: [n, +h.maximize, +h.epsInsideSqrt],
+      floats: [h.lr / (1 + (h.step - 1) * h.lrDecay), h.weightDecay, h.eps],
+      storage: st,
+      writes: 2,
+      groups: grid(n),
+    });
+    return true;
+  }
+
+  function adadeltaStep(
+    param: DeviceStorage,
+    grad: DeviceStorage,
+    squareAvg: DeviceStorage,
+    accDelta: DeviceStorage,
+    h: AdadeltaStepHyper,
+  ): boolean {
+    if (!allOwn(ctx, param, grad, squareAvg, accDelta)) return false;
+    const n = param.length;
+    if ([grad, squareAvg, accDelta].some((s) => s.length !== n)) return false;
+    if (n === 0) return true;
+    const st = [grad, param, squareAvg, accDelta] as GpuStorage[];
+    ctx.dispatch({
+      name: 'adadeltaStep',
+      code: wgsl('adadelta', adadeltaSource),
+      ints: [n, +h.maximize],
+      floats: [h.lr, h.rho, 1 - h.rho, h.eps, h.weightDecay],
+      storage: st,
+      writes: 3,
+      groups: grid(n),
+    });
+    return true;
+  }
+
   function zero(a: DeviceStorage): boolean {
     if (!(a instanceof GpuStorage) || a.ctx !== ctx) return false;
     ctx.clear(a);
@@ -144,5 +305,5 @@ export function updateOps(ctx: GpuContext) {
     }
   }
 
-  return { adamStep, sgdStep, zero, allocLike, batchUpdates };
+  return { adamStep, sgdStep, rmspropStep, adagradStep, adadeltaStep, zero, allocLike, batchUpdates };
 }

@@ -52,6 +52,8 @@ const configs: [string, TrainConfig][] = [
   ['MLP, SGD', { ...base, optimizer: 'sgd', lr: 0.1 }],
   ['MLP + dropout + L2 penalty, Adam', { ...base, optimizer: 'adam', lr: 3e-3, reg: 'dropout', p: 0.3, penalty: 'l2', lambda: 1e-3 }],
   ['CNN, Nesterov momentum', { ...base, arch: 'cnn', optimizer: 'nesterov', lr: 0.05, train: 64, epochs: 1 }],
+  ['MLP, RMSprop', { ...base, optimizer: 'rmsprop', lr: 3e-3 }],
+  ['MLP, Adagrad', { ...base, optimizer: 'adagrad', lr: 0.05 }],
 ];
 
 for (const [name, c] of configs) {
@@ -89,11 +91,16 @@ for (const [name, c] of configs) {
 }
 
 test('backend-choice keeps on the host what the GPU path cannot train, and says why', () => {
-  assert.match(gpuUnsupported({ ...base, optimizer: 'rmsprop' }) ?? '', /^rmsprop has no fused update on the GPU/);
+  // every lab optimizer but L-BFGS (full batch) has a fused update; one without, if the list grows, is kept on the host
+  assert.match(
+    gpuUnsupported({ ...base, optimizer: 'lion' as never }) ?? '',
+    /^lion has no fused update on the GPU \(.*rmsprop and adagrad have\)$/,
+  );
   assert.match(gpuUnsupported({ ...base, optimizer: 'lbfgs' }) ?? '', /full-batch step/);
   assert.match(gpuUnsupported({ ...base, batch: 96 }) ?? '', /full-batch step/);
   assert.match(gpuUnsupported({ ...base, reg: 'dropconnect' }) ?? '', /DropConnect/);
   assert.match(gpuUnsupported({ ...base, arch: 'cnn', pool: 'fmp' }) ?? '', /fractional max pooling/);
   assert.match(gpuUnsupported({ ...base, schedule: 'snapshot' }) ?? '', /snapshot schedule/);
-  assert.equal(gpuUnsupported({ ...base, optimizer: 'adam' }), null);
+  for (const optimizer of ['sgd', 'momentum', 'nesterov', 'adam', 'rmsprop', 'adagrad'] as const)
+    assert.equal(gpuUnsupported({ ...base, optimizer }), null, optimizer);
 });

@@ -1,13 +1,18 @@
 /**
  * The fused optimizer updates on the GPU against the library's reference optimizers
- * (src/optim/adam.ts, src/optim/sgd.ts) over several steps: Adam and AdamW with weight decay,
- * amsgrad and maximize; SGD with momentum, dampening, Nesterov, weight decay and maximize (the
- * first step sets the buffer to the gradient); plus zero, allocLike and batchUpdates.
+ * (src/optim/adam.ts, sgd.ts, rmsprop.ts, adagrad.ts, adadelta.ts) over several steps: Adam and
+ * AdamW with weight decay, amsgrad and maximize; SGD with momentum, dampening, Nesterov, weight
+ * decay and maximize (the first step sets the buffer to the gradient); RMSprop, Adagrad and
+ * Adadelta over every combination of their boolean options with non-default numbers, parameter
+ * and every state array compared; plus zero, allocLike and batchUpdates.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type AdamOptions, type AdamState, adamStep } from '../../../src/optim/adam.js';
 import { type SGDOptions, type SGDState, sgdRule } from '../../../src/optim/sgd.js';
+import { type RMSpropOptions, type RMSpropState, rmspropRule } from '../../../src/optim/rmsprop.js';
+import { type AdagradOptions, adagradRule } from '../../../src/optim/adagrad.js';
+import { type AdadeltaOptions, adadeltaRule } from '../../../src/optim/adadelta.js';
 import { GpuStorage } from '../../../src/backend/webgpu/index.js';
 import { K, close, ctx, down, rnd, up, zeros } from './helpers.js';
 
@@ -88,6 +93,114 @@ test('sgdStep equals SGD over several steps (momentum, dampening, Nesterov, weig
   }
 });
 
+const bools = [false, true];
+
+test('rmspropStep equals RMSprop over several steps (centered, momentum, maximize, weight decay, both Keras forms)', async () => {
+  let runs = 0;
+  for (const centered of bools)
+    for (const momentum of [0, 0.8])
+      for (const maximize of bools)
+        for (const epsInsideSqrt of bools)
+          for (const lrInsideMomentum of bools)
+            for (const weightDecay of [0, 0.1]) {
+              const h: RMSpropOptions = {
+                lr: 0.01,
+                alpha: 0.9,
+                eps: 1e-4,
+                weightDecay,
+                momentum,
+                centered,
+                maximize,
+                epsInsideSqrt,
+                lrInsideMomentum,
+              };
+              const p = rnd(N);
+              const s: RMSpropState = rmspropRule.init(p, h, [N]);
+              const gp = up(p),
+                gv = zeros(N),
+                gga = centered ? zeros(N) : null,
+                gb = momentum ? zeros(N) : null;
+              for (let t = 1; t <= STEPS; t++) {
+                const g = rnd(N);
+                rmspropRule.apply(p, g, s, h);
+                const ok = K.rmspropStep(gp, up(g), gv, gga, gb, {
+                  lr: h.lr,
+                  alpha: h.alpha,
+                  eps: h.eps,
+                  weightDecay,
+                  momentum,
+                  maximize,
+                  epsInsideSqrt,
+                  lrInsideMomentum,
+                });
+                assert.ok(ok, 'rmspropStep declined GPU storage');
+              }
+              const what = ` ${JSON.stringify(h)}`;
+              close('rmspropStep', await down(gp), p, 1e-6, what);
+              close('rmspropStep.squareAvg', await down(gv), s.squareAvg, 1e-6, what);
+              if (gga) close('rmspropStep.gradAvg', await down(gga), s.gradAvg!, 1e-6, what);
+              // each step adds g/d to the buffer, up to 1/√(1 − α) ≈ 3.2 in size, with a few float32
+              // ulps of error (WGSL's division and sqrt are within 2.5 ulps): the bound scales with it
+              if (gb) close('rmspropStep.momentumBuffer', await down(gb), s.momentumBuffer!, 1e-6 * (1 + 1 / Math.sqrt(1 - h.alpha)), what);
+              runs++;
+            }
+  assert.equal(runs, 64);
+});
+
+test('adagradStep equals Adagrad over several steps (lr decay, weight decay, initial accumulator, maximize, ε inside the root)', async () => {
+  let runs = 0;
+  for (const maximize of bools)
+    for (const epsInsideSqrt of bools)
+      for (const weightDecay of [0, 0.1])
+        for (const lrDecay of [0, 0.05])
+          for (const initialAccumulatorValue of [0, 0.1]) {
+            const h: AdagradOptions = { lr: 0.05, lrDecay, weightDecay, initialAccumulatorValue, eps: 1e-6, maximize, epsInsideSqrt };
+            const p = rnd(N);
+            const s = adagradRule.init(p, h, [N]);
+            const gp = up(p),
+              gs = up(s.sum as Float32Array);
+            for (let t = 1; t <= STEPS; t++) {
+              const g = rnd(N);
+              adagradRule.apply(p, g, s, h);
+              const ok = K.adagradStep(gp, up(g), gs, { lr: h.lr, lrDecay, weightDecay, eps: h.eps, maximize, epsInsideSqrt, step: t });
+              assert.ok(ok, 'adagradStep declined GPU storage');
+            }
+            const what = ` ${JSON.stringify(h)}`;
+            close('adagradStep', await down(gp), p, 1e-6, what);
+            close('adagradStep.sum', await down(gs), s.sum, 1e-6, what);
+            runs++;
+          }
+  assert.equal(runs, 32);
+});
+
+test('adadeltaStep equals Adadelta over several steps (ρ, ε, lr, weight decay, maximize)', async () => {
+  let runs = 0;
+  for (const maximize of bools)
+    for (const weightDecay of [0, 0.1])
+      for (const [rho, eps, lr] of [
+        [0.9, 1e-6, 1],
+        [0.5, 1e-3, 0.3],
+      ]) {
+        const h: AdadeltaOptions = { lr, rho, eps, weightDecay, maximize };
+        const p = rnd(N);
+        const s = adadeltaRule.init(p, h, [N]);
+        const gp = up(p),
+          gv = zeros(N),
+          gu = zeros(N);
+        for (let t = 1; t <= STEPS; t++) {
+          const g = rnd(N);
+          adadeltaRule.apply(p, g, s, h);
+          assert.ok(K.adadeltaStep(gp, up(g), gv, gu, h), 'adadeltaStep declined GPU storage');
+        }
+        const what = ` ${JSON.stringify(h)}`;
+        close('adadeltaStep', await down(gp), p, 1e-6, what);
+        close('adadeltaStep.squareAvg', await down(gv), s.squareAvg, 1e-6, what);
+        close('adadeltaStep.accDelta', await down(gu), s.accDelta, 1e-6, what);
+        runs++;
+      }
+  assert.equal(runs, 8);
+});
+
 test('updates inside batchUpdates are submitted together when it returns', async () => {
   const p = up(new Float32Array([1, 2, 3])),
     q = up(new Float32Array([4, 5]));
@@ -121,6 +234,28 @@ test('the updates decline typed arrays and mismatched lengths', () => {
   const h = { lr: 0.5, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, first: true };
   assert.equal(K.sgdStep(new Float32Array(3) as unknown as GpuStorage, up(new Float32Array(3)), null, h), false);
   assert.equal(K.sgdStep(up(new Float32Array(3)), up(new Float32Array(2)), null, h), false);
+  const r = {
+    lr: 0.1,
+    alpha: 0.9,
+    eps: 1e-8,
+    weightDecay: 0,
+    momentum: 0.9,
+    maximize: false,
+    epsInsideSqrt: false,
+    lrInsideMomentum: false,
+  };
+  assert.equal(
+    K.rmspropStep(up(new Float32Array(3)), up(new Float32Array(3)), up(new Float32Array(3)), null, up(new Float32Array(2)), r),
+    false,
+  );
+  assert.equal(
+    K.rmspropStep(up(new Float32Array(3)), up(new Float32Array(3)), new Float32Array(3) as unknown as GpuStorage, null, null, r),
+    false,
+  );
+  const a = { lr: 0.1, lrDecay: 0, weightDecay: 0, eps: 1e-10, maximize: false, epsInsideSqrt: false, step: 1 };
+  assert.equal(K.adagradStep(up(new Float32Array(3)), up(new Float32Array(3)), up(new Float32Array(4)), a), false);
+  const d = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false };
+  assert.equal(K.adadeltaStep(up(new Float32Array(3)), up(new Float32Array(3)), up(new Float32Array(3)), up(new Int32Array(3)), d), false);
 });
 
 test('zero clears storage in queue order; allocLike gives zeroed storage of the same type and length', async () => {
