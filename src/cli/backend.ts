@@ -93,9 +93,7 @@ export function deviceRefusal(o: Record<string, unknown>, resuming: boolean): st
   if (o.onNan === 'skip') return '--on-nan skip';
   if (typeof o.checkpointEvery === 'string' && /step/.test(o.checkpointEvery)) return '--checkpoint-every in steps';
   if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase())) return `--optimizer ${o.optimizer}`;
-  // penalties and constraints read the weights on the host (their reports, proximal steps, norms)
-  for (const flag of ['l1', 'l2', 'elasticNet', 'l1Proximal', 'maxNorm', 'decoupledDecay', 'dropconnect'])
-    if (o[flag] !== undefined) return `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (o.dropconnect !== undefined) return '--dropconnect';
   // fractional max pooling and DropConnect draw and apply their pools and masks on the host
   if (/fmp|dropconnect/i.test(String(o.model))) return `--model ${o.model}`;
   return null;

@@ -15,10 +15,18 @@
  *                          rescaled to L2 norm c if it is longer (Srebro & Shraibman 2005; Hinton et
  *                          al. 2012 with dropout)
  *   decoupledDecayCallback θ ← θ − ηλθ_prev after the step (AdamW's decay, for any optimizer)
+ *
+ * The edits of the parameters run in `onUpdate`, right after optimizer.step() and before the next
+ * forward pass, in `fit` and in `fitAsync` alike. For parameters on a device (WebGPU) they are
+ * queued there as kernels (device.ts) and the reports are read back asynchronously: `onStepEnd`
+ * and `onEpochEnd` then return a promise, which fitAsync awaits.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { l1Penalty, l2Penalty, elasticNetPenalty, nearZeroFraction, norms } from './penalties.js';
 import { checkOptions, num, tensors, type SchemaOf } from '../util/options.js';
+import type { DeviceStorage } from '../tensor/device.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { addScaledInPlace, l1NormOn, maxNormOn, nearZeroFractionOn, negatedCopyInto, onDevice, softThresholdOn } from './device.js';
 
 interface Group {
   lr: number;
@@ -88,8 +96,13 @@ export function penaltyCallback(o: PenaltyOptions) {
       if (l1 > 0) return { l1: l1Penalty(o.params, l1) };
       return { l2: l2Penalty(o.params, l2) };
     },
-    onEpochEnd(_s: unknown, r: RegRecord): void {
-      if (l1 > 0) r.nearZero = nearZeroFraction(o.params, tol);
+    onEpochEnd(_s: unknown, r: RegRecord): void | Promise<void> {
+      if (!(l1 > 0)) return;
+      if (onDevice(o.params))
+        return nearZeroFractionOn(o.params, tol).then((v) => {
+          r.nearZero = v;
+        });
+      r.nearZero = nearZeroFraction(o.params, tol);
     },
   };
 }
@@ -101,6 +114,8 @@ export function l1ProximalCallback(o: L1ProximalOptions) {
   const tol = o.nearZeroTol ?? 1e-3;
   let sum = 0,
     n = 0;
+  // Σ|w| after each step's thresholding, still to arrive from the device
+  let pending: Promise<number>[] = [];
   return {
     /** The epoch's running sum of the term is kept in checkpoints under this key. */
     key: 'l1Proximal',
@@ -112,14 +127,41 @@ export function l1ProximalCallback(o: L1ProximalOptions) {
       sum = 0;
       n = 0;
     },
-    onStepEnd(s: RegState): void {
+    onUpdate(s: RegState): void {
       const lr = lrOf(s);
-      for (const p of o.params) softThreshold(p.data, lr(p) * o.lambda);
+      for (const p of o.params) {
+        if (isDeviceStorage(p.storage)) softThresholdOn(p, lr(p) * o.lambda);
+        else softThreshold(p.data, lr(p) * o.lambda);
+      }
+      if (onDevice(o.params)) {
+        pending.push(
+          l1NormOn(o.params)
+            .read()
+            .then((v) => v[0]),
+        );
+        return;
+      }
       sum += o.lambda * norms(o.params).l1;
       n++;
     },
-    onEpochEnd(_s: unknown, r: RegRecord): void {
+    onStepEnd(): void | Promise<void> {
+      if (!pending.length) return;
+      const arriving = pending;
+      pending = [];
+      return Promise.all(arriving).then((l1s) => {
+        for (const v of l1s) {
+          sum += o.lambda * v;
+          n++;
+        }
+      });
+    },
+    onEpochEnd(_s: unknown, r: RegRecord): void | Promise<void> {
       r.terms.l1 = n ? sum / n : 0;
+      if (onDevice(o.params))
+        return Promise.all([nearZeroFractionOn(o.params, tol), nearZeroFractionOn(o.params, 0)]).then(([near, zeros]) => {
+          r.nearZero = near;
+          r.zeros = zeros;
+        });
       r.nearZero = nearZeroFraction(o.params, tol);
       r.zeros = nearZeroFraction(o.params, 0);
     },
@@ -154,8 +196,11 @@ export function maxNormCallback(o: MaxNormOptions) {
   checkOptions('maxNormCallback', o, maxNormSchema, { required: ['params', 'maxNorm'] });
   if (!(o.maxNorm > 0 && Number.isFinite(o.maxNorm))) throw new RangeError(`max-norm: invalid c ${o.maxNorm}; expected a number > 0`);
   return {
-    onStepEnd(): void {
-      for (const p of o.params) maxNorm(p, o.maxNorm);
+    onUpdate(): void {
+      for (const p of o.params) {
+        if (isDeviceStorage(p.storage)) maxNormOn(p, o.maxNorm);
+        else maxNorm(p, o.maxNorm);
+      }
     },
   };
 }
@@ -169,16 +214,23 @@ export function decoupledDecayCallback(o: DecoupledDecayOptions) {
   checkOptions('decoupledDecayCallback', o, decoupledDecaySchema, { required: ['params', 'weightDecay'] });
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay)))
     throw new RangeError(`decoupled weight decay: invalid λ ${o.weightDecay}; expected a number ≥ 0`);
+  // θ_prev per parameter: a host copy, or on a device −θ_prev in a buffer kept from step to step
   let before: (Float32Array | Float64Array)[] = [];
+  const negBefore: DeviceStorage[] = [];
   return {
     onStepBegin(): void {
-      before = o.params.map((p) => p.data.slice());
+      before = o.params.map((p, i) => {
+        if (!isDeviceStorage(p.storage)) return p.data.slice();
+        negBefore[i] = negatedCopyInto(p, negBefore[i]);
+        return new Float32Array(0);
+      });
     },
-    onStepEnd(s: RegState): void {
+    onUpdate(s: RegState): void {
       const lr = lrOf(s);
       o.params.forEach((p, i) => {
-        const k = lr(p) * o.weightDecay,
-          d = p.data,
+        const k = lr(p) * o.weightDecay;
+        if (isDeviceStorage(p.storage)) return addScaledInPlace(p, k, negBefore[i]);
+        const d = p.data,
           b = before[i];
         for (let j = 0; j < d.length; j++) d[j] -= k * b[j];
       });

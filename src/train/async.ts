@@ -10,7 +10,9 @@
  * bit-identical to `fit`'s (test/device/fit-async.test.ts). What is read late: the divergence check
  * sees a step's loss one step after it ran (so the step after a non-finite loss has been applied
  * when the run stops), `onStepEnd(s, loss)` and `onProgress` run when the loss arrives (`s.step`
- * then counts the step after it as well). The options that need a synchronous read inside a step
+ * then counts the step after it as well). Callbacks that edit the parameters do it in `onUpdate`,
+ * which runs inside the step as in `fit`; a promise returned by `onStepEnd` or `onEpochEnd` (a
+ * report read from the device) is awaited. The options that need a synchronous read inside a step
  * (fullBatch and closure optimizers, onNonFinite 'skip', SWA, EMA, snapshots, resuming,
  * mid-epoch checkpoints) are refused with a message naming them.
  *
@@ -191,7 +193,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
       }
       const bad = checkLoss(total, e + 1, p.step);
       if (bad) fail('non-finite loss', total, e + 1, p.step, bad);
-      for (const c of cbs) c.onStepEnd?.(s, dataLoss);
+      for (const c of cbs) await c.onStepEnd?.(s, dataLoss);
       for (const [k, tv] of stepTerms) acc.termSums[k] = (acc.termSums[k] ?? 0) + tv * p.n;
       acc.seen += p.n;
       acc.lossSum += dataLoss * p.n;
@@ -235,10 +237,11 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         optimizer.zeroGrad({ setToNone: false });
         loss.backward();
         optimizer.step();
+        s.step++;
+        for (const c of cbs) c.onUpdate?.(s);
       } finally {
         endStep();
       }
-      s.step++;
       queue.push(p);
       while (queue.length > 1) await settle(queue.shift()!);
     }
@@ -259,7 +262,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
     const evals = (optimizer as unknown as { evals?: unknown }).evals;
     if (typeof evals === 'number') record.evals = evals;
     if (test) Object.assign(record, await evaluateAsync(model, test, { loss: lossFn, metrics: o.metrics, optimizer }));
-    for (const c of cbs) c.onEpochEnd?.(s, record);
+    for (const c of cbs) await c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
     const ck = o.checkpoint;

@@ -184,9 +184,19 @@ export interface Callback {
   onStepBegin?(s: TrainState): void;
   /** Extra differentiable loss terms for this step, by name (L1, L2, Elastic Net penalties). */
   lossTerms?(s: TrainState): Record<string, Tensor>;
-  /** After optimizer.step() (constraints, proximal steps, weight averages); not called for a skipped step. */
+  /**
+   * Right after optimizer.step(), before the next forward pass: edits of the parameters (proximal
+   * steps, constraints, decoupled decay) go here. fitAsync calls it inside the step, before any of
+   * the step's values is read, so on a device it queues kernels and reads nothing. Not called for a
+   * skipped step.
+   */
+  onUpdate?(s: TrainState): void;
+  /**
+   * After the step's update, with its data loss (weight averages, logs); not called for a skipped
+   * step. fitAsync calls it when the loss has arrived (a step late) and awaits a returned promise.
+   */
   onStepEnd?(s: TrainState, loss: number): void;
-  /** After evaluation; may add fields to the record. */
+  /** After evaluation; may add fields to the record. fitAsync awaits a returned promise (fit does not). */
   onEpochEnd?(s: TrainState, record: EpochRecord): void;
   onTrainEnd?(s: TrainState): void;
 }
@@ -764,6 +774,7 @@ export function fitRun(o: FitOptions): FitResult {
           });
         } else optimizer.step();
         s.step++;
+        for (const c of cbs) c.onUpdate?.(s);
         for (const c of cbs) c.onStepEnd?.(s, dataLoss);
         for (const [k, tv] of stepTerms) termSums[k] = (termSums[k] ?? 0) + tv * n;
         acc.seen += n;
@@ -868,6 +879,7 @@ function runFullBatch(
     onStep: (r) => {
       s.step = r.step;
       s.epoch = r.step;
+      for (const c of cbs) c.onUpdate?.(s);
       for (const c of cbs) c.onStepEnd?.(s, r.loss);
       const seconds = r.seconds - prev.seconds;
       const samplesPerSec = (targetCount(y) * (r.evals - prev.evals)) / Math.max(seconds, 1e-9);

@@ -59,7 +59,14 @@ export const numArray = spec('an array of numbers', (v) => Array.isArray(v) && v
 /** A random generator (the library's Rng, or anything with its nextU32()). */
 export const rng = spec('an Rng (a random generator)', (v) => isObject(v) && typeof v.nextU32 === 'function');
 /** A Tensor (anything with shape and data). */
-export const tensor = spec('a Tensor', (v) => isObject(v) && Array.isArray(v.shape) && ArrayBuffer.isView(v.data));
+// a tensor on the host holds a typed array, one on a device its storage object (not read here)
+export const tensor = spec(
+  'a Tensor',
+  (v) =>
+    isObject(v) &&
+    Array.isArray(v.shape) &&
+    (ArrayBuffer.isView(v.storage) || (isObject(v.storage) && typeof v.storage.read === 'function')),
+);
 /** An array of Tensors (the parameters a callback works on). */
 export const tensors = spec('an array of Tensors', (v) => Array.isArray(v) && v.every((t) => tensor.test(t)));
 

@@ -66,7 +66,11 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   assert.equal(deviceRefusal(parsed(), true), 'resuming');
   for (const o of ['rmsprop', 'adagrad', 'adadelta']) assert.equal(deviceRefusal(parsed('--optimizer', o), false), null, o);
   assert.equal(deviceRefusal(parsed('--optimizer', 'lion'), false), '--optimizer lion');
-  assert.equal(deviceRefusal(parsed('--l2', '0.001'), false), '--l2');
+  assert.equal(
+    deviceRefusal(parsed('--l1', '1e-4', '--l1-proximal', '--l2', '0.001', '--max-norm', '3', '--decoupled-decay', '0.01'), false),
+    null,
+  );
+  assert.equal(deviceRefusal(parsed('--dropconnect', '0.5'), false), '--dropconnect');
   assert.equal(deviceRefusal(parsed('--on-nan', 'skip'), false), '--on-nan skip');
   await assert.rejects(
     () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'lion'), io([])),
@@ -75,4 +79,37 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   const { label, release: _, ...kept } = await selectTrainBackend('auto', '--optimizer lion');
   assert.deepEqual(kept, { host: 'wasm', device: null, runs: 'wasm' });
   assert.equal(label, 'wasm (auto: --optimizer lion runs on the host)');
+});
+
+test("descent train with penalties and constraints on a device: the host run's records, terms and fractions", async () => {
+  const flags = [
+    ...args,
+    '--l1',
+    '0.05',
+    '--l1-proximal',
+    '--l2',
+    '1e-3',
+    '--max-norm',
+    '2',
+    '--decoupled-decay',
+    '0.01',
+    '--backend',
+    'wasm',
+  ];
+  const host = await runTrain(parseArgs(flags, trainCommand.options, 'train'), io([]));
+  const devLines: string[] = [];
+  const dev = await runTrain({ ...parseArgs(flags, trainCommand.options, 'train'), backend: DEVICE }, io(devLines));
+  assert.match(devLines.join('\n'), new RegExp(`backend ${DEVICE}\\b`));
+  assert.match(devLines.join('\n'), /near-zero 0\.\d{4} {2}zeros 0\.\d{4}/);
+  assert.equal(dev.records.length, 2);
+  for (const [i, r] of dev.records.entries()) {
+    const h = host.records[i];
+    assert.ok(Math.abs(r.trainLoss - h.trainLoss) < 1e-4, `epoch ${i + 1} train loss ${r.trainLoss} vs ${h.trainLoss}`);
+    for (const k of ['l1', 'l2'])
+      assert.ok(Math.abs(r.terms[k] - h.terms[k]) < 1e-4 * (1 + h.terms[k]), `epoch ${i + 1} ${k}: ${r.terms[k]} vs ${h.terms[k]}`);
+    for (const k of ['nearZero', 'zeros'])
+      assert.ok(Math.abs((r[k] as number) - (h[k] as number)) < 1e-3, `epoch ${i + 1} ${k}: ${r[k]} vs ${h[k]}`);
+  }
+  // decoupled decay, applied after the thresholding, moves the zeros off 0; near-zero counts them
+  assert.ok((host.records[1].nearZero as number) > 0.01, 'soft-thresholding brought weights near zero');
 });
