@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mergeDims } from '../../src/backend/webgpu/elementwise.js';
 import { MAX_GROUPS, grid } from '../../src/backend/webgpu/context.js';
+import { LARGE, SMALL, SPLIT_MAX, SPLIT_MIN_DEPTH, SPLIT_TARGET_GROUPS, gemmGroups, splitFor } from '../../src/backend/webgpu/gemm.js';
 
 function hasDawn(): boolean {
   try {
@@ -56,4 +57,29 @@ test('grid splits more than 65535 workgroups over x and y, covering every item',
   assert.ok(x <= MAX_GROUPS && y === 2 && x * y * 256 >= 256 * MAX_GROUPS + 1);
   const [x2, y2] = grid(5e6, 1);
   assert.ok(x2 <= MAX_GROUPS && x2 * y2 >= 5e6 && (x2 - 1) * y2 < 5e6 + y2);
+});
+
+test('splitFor splits a deep product with few tiles along K into whole slices covering K once', () => {
+  // the CNN's weight gradients at batch 512: 32×25 over 512·28·28, 64×800 over 512·14·14
+  assert.deepEqual(splitFor(32, 25, 512 * 784), { slices: 256, chunk: 1568 });
+  assert.deepEqual(splitFor(64, 800, 512 * 196), { slices: 20, chunk: 5024 });
+  // enough tiles, or too shallow: whole
+  assert.equal(splitFor(4096, 4096, 4096, LARGE).slices, 1);
+  assert.equal(splitFor(8, 8, 2 * SPLIT_MIN_DEPTH - 1).slices, 1);
+  for (const [m, n, k] of [
+    [1, 1, 1e6],
+    [3, 5, 1000],
+    [70, 9, 4099],
+    [256, 784, 1024],
+    [130, 130, 777],
+  ]) {
+    const t = SMALL;
+    const { slices, chunk } = splitFor(m, n, k, t);
+    if (slices === 1) continue;
+    const [gx, gy] = gemmGroups(m, n, t);
+    assert.equal(chunk % t.depth, 0, `${m}×${n}×${k}: whole slices of ${t.depth}`);
+    assert.ok(slices * chunk >= k && (slices - 1) * chunk < k, `${m}×${n}×${k}: ${slices} slices of ${chunk} cover K, none empty`);
+    assert.ok(chunk >= SPLIT_MIN_DEPTH && slices <= SPLIT_MAX, `${m}×${n}×${k}: ${slices} × ${chunk}`);
+    assert.ok(gx * gy * (slices - 1) < SPLIT_TARGET_GROUPS, `${m}×${n}×${k}: no more slices than the target needs`);
+  }
 });

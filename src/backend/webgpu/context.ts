@@ -468,6 +468,11 @@ export class GpuStorage implements DeviceStorage {
     return GpuStorage.alloc(dtype, n, ctx, true);
   }
 
+  /** Storage whose values are unspecified (no clear): for a kernel that writes every element before any read. */
+  static scratch(n: number, ctx: GpuContext = currentContext()): GpuStorage {
+    return GpuStorage.alloc('float32', n, ctx, false);
+  }
+
   /**
    * A pooled buffer written by `writeValues` at once needs no clear: it is bound by no unsubmitted
    * command, so the write (ordered by the queue before the commands still to be submitted) is the

@@ -11,7 +11,7 @@
 import type { Conv2dGeometry } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, type GpuStorage, MAX_GROUPS, WG, wgsl } from './context.js';
-import { gemmGroups, gemmSource } from './gemm.js';
+import { dispatchProduct, gemmGroups, gemmSource, partialStore, SMALL } from './gemm.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
 const GEOMETRY = ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw'] as const;
@@ -54,19 +54,23 @@ function convSource(bias: boolean, relu: boolean): string {
 const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(0.0, gy[i], y[i] > 0.0); }';
 const gz = (relu: boolean, i: string) => (relu ? `gzAt(${i})` : `gy[${i}]`);
 
-function convGwSource(accumulate: boolean, relu: boolean): string {
-  return gemmSource({
-    ints: GEOMETRY,
-    bindings:
-      [READ(1, 'x'), READ(2, 'gy'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') +
-      IM2COL +
-      (relu ? `\n${GZ_FN}` : ''),
-    loadA: `let P = p.oh * p.ow; let b = kk / P; return ${gz(relu, '(b * p.k + r) * P + (kk - b * P)')};`,
-    loadB: 'let P = p.oh * p.ow; let b = kk / P; return im2col(b, c, kk - b * P);',
-    store: accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
-    aAlongK: true,
-    bAlongK: true,
-  });
+function convGwSource(accumulate: boolean, relu: boolean, split: boolean): string {
+  return gemmSource(
+    {
+      ints: GEOMETRY,
+      bindings:
+        [READ(1, 'x'), READ(2, 'gy'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') +
+        IM2COL +
+        (relu ? `\n${GZ_FN}` : ''),
+      loadA: `let P = p.oh * p.ow; let b = kk / P; return ${gz(relu, '(b * p.k + r) * P + (kk - b * P)')};`,
+      loadB: 'let P = p.oh * p.ow; let b = kk / P; return im2col(b, c, kk - b * P);',
+      store: split ? partialStore('gw') : accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
+      aAlongK: true,
+      bAlongK: true,
+    },
+    SMALL,
+    split,
+  );
 }
 
 function convGxSource(relu: boolean): string {
@@ -182,12 +186,17 @@ export function convOps(ctx: GpuContext) {
       if (!accumulate) ctx.clear(st[2]);
       return;
     }
-    ctx.dispatch({
+    dispatchProduct(ctx, {
       name: 'conv2dBackwardWeight',
-      code: wgsl(`convGw${+accumulate}0`, () => convGwSource(accumulate, false)),
+      key: `convGw${+accumulate}0`,
+      source: (split) => convGwSource(accumulate, false, split),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
-      groups: gemmGroups(M, N),
+      m: M,
+      n: N,
+      k: K,
+      tile: SMALL,
+      accumulate,
     });
   }
 
@@ -253,12 +262,17 @@ export function convOps(ctx: GpuContext) {
       if (K === 0) {
         if (!accumulateGw) ctx.clear(ggw);
       } else if (M * N)
-        ctx.dispatch({
+        dispatchProduct(ctx, {
           name: `${op}.gw`,
-          code: wgsl(`convGw${+accumulateGw}${+relu}`, () => convGwSource(accumulateGw, relu)),
+          key: `convGw${+accumulateGw}${+relu}`,
+          source: (split) => convGwSource(accumulateGw, relu, split),
           ints: [M, N, K, ...ints],
           storage: [own(ctx, op, 'x', x, s.x), ggy, ...gyy, ggw],
-          groups: gemmGroups(M, N),
+          m: M,
+          n: N,
+          k: K,
+          tile: SMALL,
+          accumulate: accumulateGw,
         });
     }
     if (gb && g.k)

@@ -5,7 +5,7 @@
  */
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, GpuStorage, WG, grid, wgsl } from './context.js';
-import { type TileShape, gemmGroups, gemmSource, tileFor } from './gemm.js';
+import { type TileShape, dispatchProduct, gemmGroups, gemmSource, partialStore, tileFor } from './gemm.js';
 
 /** The GPU storage behind `s`, checked to be float32 (or int32) storage of this context with `length` elements. */
 export function own(
@@ -38,17 +38,18 @@ const READ = (i: number, name: string, type = 'f32') => `@group(0) @binding(${i}
 const WRITE = (i: number, name: string, type = 'f32') => `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${type}>;`;
 export { READ, WRITE };
 
-function matmulSource(transA: boolean, transB: boolean, t: TileShape): string {
+function matmulSource(transA: boolean, transB: boolean, t: TileShape, split: boolean): string {
   return gemmSource(
     {
       bindings: [READ(1, 'a'), READ(2, 'b'), WRITE(3, 'o')].join('\n'),
       loadA: transA ? 'return a[kk * p.M + r];' : 'return a[r * p.K + kk];',
       loadB: transB ? 'return b[c * p.K + kk];' : 'return b[kk * p.N + c];',
-      store: 'o[r * p.N + c] = v;',
+      store: split ? partialStore('o') : 'o[r * p.N + c] = v;',
       aAlongK: !transA,
       bAlongK: transB,
     },
     t,
+    split,
   );
 }
 
@@ -97,18 +98,19 @@ function linearGxSource(relu: boolean, t: TileShape): string {
 }
 
 /** gw[n×k] (+)= gzᵀ·x, x m×k. */
-function linearGwSource(relu: boolean, accumulate: boolean, t: TileShape): string {
+function linearGwSource(relu: boolean, accumulate: boolean, t: TileShape, split: boolean): string {
   return gemmSource(
     {
       ints: ['n'],
       bindings: gradBindings(relu, 'x', 'gw'),
       loadA: `return ${gz(relu, 'kk', 'r')};`,
       loadB: 'return x[kk * p.N + c];',
-      store: accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
+      store: split ? partialStore('gw') : accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
       aAlongK: false,
       bAlongK: false,
     },
     t,
+    split,
   );
 }
 
@@ -149,12 +151,17 @@ export function denseOps(ctx: GpuContext) {
     if (m * n === 0) return;
     if (k === 0) return ctx.clear(go);
     const t = tileFor(m, n);
-    ctx.dispatch({
+    dispatchProduct(ctx, {
       name: 'matmul',
-      code: wgsl(`matmul${+transA}${+transB}.${t.per}`, () => matmulSource(transA, transB, t)),
+      key: `matmul${+transA}${+transB}.${t.per}`,
+      source: (split) => matmulSource(transA, transB, t, split),
       ints: [m, n, k],
       storage: [ga, gb, go],
-      groups: gemmGroups(m, n, t),
+      m,
+      n,
+      k,
+      tile: t,
+      accumulate: false,
     });
   }
 
@@ -218,14 +225,21 @@ export function denseOps(ctx: GpuContext) {
       const ggw = own(ctx, op, 'gw', gw, n * k);
       if (m === 0) {
         if (!accumulateGw) ctx.clear(ggw);
-      } else if (n * k)
-        ctx.dispatch({
+      } else if (n * k) {
+        const t = tileFor(n, k);
+        dispatchProduct(ctx, {
           name: 'linearBackward.gw',
-          code: wgsl(`linearGw${+relu}${+accumulateGw}.${tileFor(n, k).per}`, () => linearGwSource(relu, accumulateGw, tileFor(n, k))),
+          key: `linearGw${+relu}${+accumulateGw}.${t.per}`,
+          source: (split) => linearGwSource(relu, accumulateGw, t, split),
           ints: [n, k, m, n],
           storage: [ggy, own(ctx, op, 'x', x, m * k), ...gyy, ggw],
-          groups: gemmGroups(n, k, tileFor(n, k)),
+          m: n,
+          n: k,
+          k: m,
+          tile: t,
+          accumulate: accumulateGw,
         });
+      }
     }
     if (gb && n) {
       ctx.dispatch({

@@ -9,7 +9,15 @@
  * so the threads of a row read neighbouring words of workgroup memory and store neighbouring
  * words of C). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
  * contiguous in memory, so the threads of a warp load consecutive addresses.
+ *
+ * Split-K: a product with few output tiles and a deep shared dimension (a weight gradient, whose
+ * K is the batch times the output pixels: a 5×5 convolution's 32×25 gradient at batch 512 is one
+ * tile over K = 401,408) would run on a handful of workgroups while the rest of the GPU idles.
+ * `dispatchProduct` then splits K into S slices: workgroup z of the grid's third dimension sums
+ * its slice into partial tile z of a scratch buffer, and a second kernel adds the S partials of
+ * each output in slice order (so the result is deterministic) into the output, set or accumulated.
  */
+import { type GpuContext, GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
 
 /**
  * The two tile shapes: 4×4 outputs per thread in 64×64 tiles over 16-deep slices, and 8×8 per
@@ -47,8 +55,16 @@ export interface GemmSpec {
   bAlongK: boolean;
 }
 
-export function gemmSource(s: GemmSpec, t: TileShape = SMALL): string {
-  const fields = ['M', 'N', 'K', ...(s.ints ?? [])].map((f) => `${f}: u32,`).concat((s.floats ?? []).map((f) => `${f}: f32,`));
+/** The store of a split product's partial tiles: output (r, c) of slice z at z·M·N + r·N + c of binding `out`. */
+export const partialStore = (out: string) => `${out}[zBase + r * p.N + c] = v;`;
+
+/**
+ * The product's WGSL. With `split`, the uniform block ends its u32 words with kChunk, workgroup z
+ * sums kk in [z·kChunk, min(K, (z + 1)·kChunk)), and `store` (then `partialStore`) sees zBase = z·M·N.
+ */
+export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): string {
+  const ints = ['M', 'N', 'K', ...(s.ints ?? []), ...(split ? ['kChunk'] : [])];
+  const fields = ints.map((f) => `${f}: u32,`).concat((s.floats ?? []).map((f) => `${f}: f32,`));
   const edge = 16 * t.per;
   const d = t.depth;
   // a slice holds edge·depth words of each operand: `loads` per thread
@@ -61,6 +77,7 @@ export function gemmSource(s: GemmSpec, t: TileShape = SMALL): string {
 struct Params { ${fields.join(' ')} }
 @group(0) @binding(0) var<uniform> p: Params;
 ${s.bindings}
+${split ? 'var<private> zBase: u32;' : ''}
 var<workgroup> As: array<array<f32, ${edge + 1}>, ${d}>;
 var<workgroup> Bs: array<array<f32, ${edge + 1}>, ${d}>;
 fn loadA(r: u32, kk: u32) -> f32 { ${s.loadA} }
@@ -72,19 +89,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = wid.x * ${edge}u;
   let t = lid.y * 16u + lid.x;
   var acc: array<array<f32, ${t.per}>, ${t.per}>;
-  for (var k0 = 0u; k0 < p.K; k0 += ${d}u) {
+  let kBegin = ${split ? 'wid.z * p.kChunk' : '0u'};
+  let kEnd = ${split ? 'min(p.K, kBegin + p.kChunk)' : 'p.K'};
+  ${split ? 'zBase = wid.z * p.M * p.N;' : ''}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${d}u) {
     for (var i = 0u; i < ${loads}u; i++) {
       let e = t + i * 256u;
       {
         ${aIdx}
         var v = 0.0;
-        if (row0 + r < p.M && k0 + kk < p.K) { v = loadA(row0 + r, k0 + kk); }
+        if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk); }
         As[kk][r] = v;
       }
       {
         ${bIdx}
         var v = 0.0;
-        if (col0 + c < p.N && k0 + kk < p.K) { v = loadB(k0 + kk, col0 + c); }
+        if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c); }
         Bs[kk][c] = v;
       }
     }
@@ -120,4 +140,83 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 export function gemmGroups(m: number, n: number, t: TileShape = SMALL): [number, number] {
   const edge = 16 * t.per;
   return [Math.ceil(n / edge), Math.ceil(m / edge)];
+}
+
+/** Workgroups a product should keep busy before its depth is split: about two per SM of a 132-SM GPU (chosen, not yet measured on a GPU). */
+export const SPLIT_TARGET_GROUPS = 256;
+/** The shallowest slice of K a workgroup of a split product sums (16 slices of the small tile). */
+export const SPLIT_MIN_DEPTH = 256;
+/** At most this many slices (the partials then hold 256 copies of the output). */
+export const SPLIT_MAX = 256;
+
+/** How an M×N product over depth K is split along K: `slices` slices of `chunk` (1 slice: not split). */
+export function splitFor(m: number, n: number, k: number, t: TileShape = SMALL): { slices: number; chunk: number } {
+  const [gx, gy] = gemmGroups(m, n, t);
+  const want = Math.min(Math.ceil(SPLIT_TARGET_GROUPS / (gx * gy)), Math.floor(k / SPLIT_MIN_DEPTH), SPLIT_MAX);
+  if (want < 2) return { slices: 1, chunk: k };
+  const chunk = Math.ceil(k / want / t.depth) * t.depth;
+  return { slices: Math.ceil(k / chunk), chunk };
+}
+
+/** out[i] (+)= Σ_z part[z·n + i], z = 0 … slices − 1 in order. */
+function splitReduceSource(accumulate: boolean): string {
+  return /* wgsl */ `
+struct Params { n: u32, slices: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${WGSL_COMMON}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flatGroup(wid, nwg) * ${WG}u + li;
+  if (i >= p.n) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < p.slices; z++) { s += part[z * p.n + i]; }
+  out[i] ${accumulate ? '+=' : '='} s;
+}
+`;
+}
+
+/** A product whose store is `out[r·N + c] (+)= v` (the output the last storage), which may therefore run split along K. */
+export interface Product {
+  name: string;
+  /** The WGSL cache key of the unsplit kernel (the split one adds ".split"). */
+  key: string;
+  /** The kernel's source, whole or split (`gemmSource(…, split)` with `partialStore` as its store when split). */
+  source: (split: boolean) => string;
+  /** M, N, K, then the use's own u32 words. */
+  ints: readonly number[];
+  storage: readonly GpuStorage[];
+  m: number;
+  n: number;
+  k: number;
+  tile: TileShape;
+  accumulate: boolean;
+}
+
+/** Queues the product: whole, or split along K when `splitFor` says so (see the module comment). */
+export function dispatchProduct(ctx: GpuContext, p: Product): void {
+  const { slices, chunk } = splitFor(p.m, p.n, p.k, p.tile);
+  const [gx, gy] = gemmGroups(p.m, p.n, p.tile);
+  if (slices === 1) {
+    ctx.dispatch({ name: p.name, code: wgsl(p.key, () => p.source(false)), ints: p.ints, storage: p.storage, groups: [gx, gy] });
+    return;
+  }
+  const outputs = p.m * p.n;
+  const part = GpuStorage.scratch(slices * outputs, ctx);
+  ctx.dispatch({
+    name: p.name,
+    code: wgsl(`${p.key}.split`, () => p.source(true)),
+    ints: [...p.ints, chunk],
+    storage: [...p.storage.slice(0, -1), part],
+    groups: [gx, gy, slices],
+  });
+  ctx.dispatch({
+    name: `${p.name}.reduce`,
+    code: wgsl(`splitReduce${+p.accumulate}`, () => splitReduceSource(p.accumulate)),
+    ints: [outputs, slices],
+    storage: [part, p.storage[p.storage.length - 1]],
+    groups: grid(outputs),
+  });
+  part.destroy();
 }

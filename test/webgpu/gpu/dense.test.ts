@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceBackend as R } from '../../../src/backend/reference.js';
-import { LARGE, tileFor } from '../../../src/backend/webgpu/gemm.js';
+import { LARGE, splitFor, tileFor } from '../../../src/backend/webgpu/gemm.js';
+import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import type { DeviceStorage } from '../../../src/tensor/device.js';
 import { K, close, down, rnd, up, zeros } from './helpers.js';
 
@@ -18,6 +19,7 @@ const SIZES: [number, number, number][] = [
   [64, 64, 16],
   [65, 130, 67],
   [130, 3, 200],
+  [600, 5, 7], // linearBackward's gw: 5×7 over K = 600, split along K in 2 slices
 ];
 
 /** The tolerance of a float32 product of depth k (values in [−1, 1)), relative to 1 + |result|. */
@@ -46,6 +48,20 @@ const LARGE_SIZES: [number, number, number][] = [
   [2049, 2050, 17],
   [2048, 2200, 9],
 ];
+
+test('a product with few tiles over a deep K runs split along K and equals the reference', async () => {
+  const before = webgpuInfo().kernels['matmul.reduce'] ?? 0;
+  // 3 slices with a shorter last one; 16 slices, the last of 19; 256 slices of one 64×64 tile
+  for (const [m, n, k] of [
+    [3, 5, 1000],
+    [70, 9, 4099],
+    [1, 2, 70000],
+  ]) {
+    assert.ok(splitFor(m, n, k).slices > 1);
+    await checkMatmul(m, n, k);
+  }
+  assert.equal((webgpuInfo().kernels['matmul.reduce'] ?? 0) - before, 3 * 4, 'each product (4 transpose flags each) ran split');
+});
 
 test('matmul on the large tiles equals the reference for every transpose flag', async () => {
   for (const [m, n, k] of LARGE_SIZES) {
