@@ -34,6 +34,8 @@ export const MAX_GROUPS = 65535;
 const UNIFORM_ALIGN = 256;
 /** Uniform bytes per batch: dispatches beyond 256 in one batch start a new one. */
 const UNIFORM_BYTES = 65536;
+/** Bind groups cached at most (a step of the CNN binds ~45, a step alternating between two buffer sets twice that). */
+const BIND_CACHE = 4096;
 
 /** The counters webgpuInfo() reports. */
 export interface GpuCounters {
@@ -48,6 +50,8 @@ export interface GpuCounters {
   uploadBytes: number;
   /** Storage buffers created. */
   buffers: number;
+  /** Bind groups created (a dispatch whose pipeline, uniform offset and buffers were bound before reuses that one). */
+  bindGroups: number;
   /** Storage buffers taken from the pool instead. */
   reused: number;
 }
@@ -69,8 +73,21 @@ export interface Dispatch {
 }
 
 export class GpuContext {
-  readonly counters: GpuCounters = { kernels: {}, submits: 0, reads: 0, uploads: 0, uploadBytes: 0, buffers: 0, reused: 0 };
-  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  readonly counters: GpuCounters = { kernels: {}, submits: 0, reads: 0, uploads: 0, uploadBytes: 0, buffers: 0, reused: 0, bindGroups: 0 };
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }>();
+  /**
+   * Bind groups by pipeline, uniform offset and buffers. A training step allocates the same sizes
+   * in the same order every step and takes them from the pool, so it binds the same buffers at
+   * the same offsets (or alternates between two such sets): from the third step its dispatches
+   * create no bind group (creating one costs more host time than the rest of a dispatch). A
+   * buffer that is destroyed takes its bind groups with it (`forget`); past BIND_CACHE entries the
+   * cache starts over.
+   */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  /** The cache keys of the bind groups that bind each buffer. */
+  private readonly boundIn = new Map<GPUBuffer, string[]>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextId = 1;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly uniformHost = new ArrayBuffer(UNIFORM_BYTES);
@@ -163,12 +180,12 @@ export class GpuContext {
   }
 
   /** The pipeline of `code` and its bind group layout, compiled at the first use. */
-  pipeline(code: string): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+  pipeline(code: string): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number } {
     let p = this.pipelines.get(code);
     if (!p) {
       const module = this.device.createShaderModule({ code });
       const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+      p = { pipeline, layout: pipeline.getBindGroupLayout(0), id: this.nextId++ };
       this.pipelines.set(code, p);
     }
     return p;
@@ -194,6 +211,8 @@ export class GpuContext {
     for (const s of d.storage) this.use(s, d.name);
     const writes = d.writes ?? 1;
     const storage = this.unalias(d.storage, writes);
+    const { pipeline, layout, id } = this.pipeline(d.code);
+    let key = `${id}`;
     const entries: GPUBindGroupEntry[] = [];
     if (words) {
       const at = this.uniformUsed;
@@ -203,19 +222,48 @@ export class GpuContext {
       for (let i = 0; i < ni; i++) ints[i] = d.ints![i];
       for (let i = 0; i < words - ni; i++) floats[ni + i] = d.floats![i];
       // a uniform block's size is a multiple of 16 bytes
-      entries.push({ binding: 0, resource: { buffer: this.uniformBuffer, offset: at, size: Math.ceil(words / 4) * 16 } });
+      const size = Math.ceil(words / 4) * 16;
+      entries.push({ binding: 0, resource: { buffer: this.uniformBuffer, offset: at, size } });
+      key += `@${at}/${size}`;
       this.uniformUsed += UNIFORM_ALIGN;
     }
     storage.forEach((s, i) => {
       entries.push({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.byteSize } });
+      key += ` ${this.bufferId(s.buffer)}/${s.byteSize}`;
     });
-    const { pipeline, layout } = this.pipeline(d.code);
-    const bind = this.device.createBindGroup({ layout, entries });
+    let bind = this.bindGroups.get(key);
+    if (!bind) {
+      bind = this.device.createBindGroup({ layout, entries });
+      this.counters.bindGroups++;
+      if (this.bindGroups.size >= BIND_CACHE) {
+        this.bindGroups.clear();
+        this.boundIn.clear();
+      }
+      this.bindGroups.set(key, bind);
+      for (const s of storage) {
+        const keys = this.boundIn.get(s.buffer);
+        if (keys) keys.push(key);
+        else this.boundIn.set(s.buffer, [key]);
+      }
+    }
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(gx, gy, gz);
     this.counters.kernels[d.name] = (this.counters.kernels[d.name] ?? 0) + 1;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextId++));
+    return id;
+  }
+
+  /** Destroys a storage buffer and the cached bind groups that bind it. */
+  private destroyBuffer(b: GPUBuffer): void {
+    for (const key of this.boundIn.get(b) ?? []) this.bindGroups.delete(key);
+    this.boundIn.delete(b);
+    b.destroy();
   }
 
   /**
@@ -245,7 +293,7 @@ export class GpuContext {
 
   private toPool(buffer: GPUBuffer): void {
     if (this.pooled + buffer.size > this.maxPoolBytes) {
-      buffer.destroy();
+      this.destroyBuffer(buffer);
       return;
     }
     let list = this.pool.get(buffer.size);
@@ -280,7 +328,8 @@ export class GpuContext {
 
   /** Destroys every pooled buffer (the memory goes back to the device). */
   trimPool(): void {
-    for (const list of [...this.pool.values(), ...this.staging.values()]) for (const b of list) b.destroy();
+    for (const list of this.pool.values()) for (const b of list) this.destroyBuffer(b);
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
     this.pool.clear();
     this.staging.clear();
     this.pooled = 0;
@@ -385,6 +434,8 @@ export class GpuContext {
     this.trimPool();
     this.disposed = true;
     this.pipelines.clear();
+    this.bindGroups.clear();
+    this.boundIn.clear();
     this.uniformBuffer.destroy();
     this.device.destroy();
   }

@@ -200,6 +200,7 @@ export function webgpuInfo(): {
   uploadBytes: number;
   buffers: number;
   reused: number;
+  bindGroups: number;
   pooledBytes: number;
   pipelines: number;
 } {
@@ -215,6 +216,7 @@ export function webgpuInfo(): {
     uploadBytes: c?.counters.uploadBytes ?? 0,
     buffers: c?.counters.buffers ?? 0,
     reused: c?.counters.reused ?? 0,
+    bindGroups: c?.counters.bindGroups ?? 0,
     pooledBytes: c?.pooledBytes ?? 0,
     pipelines: c?.pipelineCount ?? 0,
   };
