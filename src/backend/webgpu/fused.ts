@@ -3,7 +3,8 @@
  * (the intermediate lives in a transient GPU buffer, released once the queue that uses it is
  * submitted): forward convLayer then maxPool2d; backward the pooled gradient masked where the
  * pooled output is positive (when relu: a pooled value is positive exactly where the ReLU passed
- * its window's maximum), scattered to the arg-max positions, then convLayerBackward without a mask.
+ * its window's maximum) and gathered to the arg-max positions in one kernel (maxPool2dBackward),
+ * then convLayerBackward without a mask.
  */
 import type { Conv2dGeometry, PoolGeometry } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
@@ -55,16 +56,12 @@ export function fusedOps(ctx: GpuContext, k: Parts) {
     accumulateGw: boolean,
   ): boolean {
     if (!allOwn(ctx, gp, pooled, x, w, gx, gw, gb) || !isIndex(idx) || !samePlanes(g, pg)) return false;
-    const np = pg.n * pg.c * pg.oh * pg.ow;
-    const gz = GpuStorage.zeros('float32', g.n * g.k * g.oh * g.ow, ctx);
-    const masked = relu ? GpuStorage.zeros('float32', np, ctx) : null;
+    const gz = GpuStorage.scratch(g.n * g.k * g.oh * g.ow, ctx);
     try {
-      if (masked) k.binary('reluGrad', gp, [np], pooled, [np], masked, [np]);
-      k.scatterPlanes(masked ?? gp, idx, gz, pg.n * pg.c, pg.h * pg.w, pg.oh * pg.ow);
+      k.maxPool2dBackward(gp, idx, relu ? pooled : null, gz, pg);
       return k.convLayerBackward(gz, x, w, null, gx, gw, gb, g, accumulateGw);
     } finally {
       gz.destroy();
-      masked?.destroy();
     }
   }
 

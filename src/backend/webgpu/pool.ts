@@ -36,6 +36,15 @@ fn window(y: u32, xx: u32) -> array<i32, 5> {
 }
 `;
 
+/** The first output row (column) whose window reaches past input row (column) `at`. */
+const FIRST_OUT = /* wgsl */ `
+fn firstOut(at: i32, pad: u32, k: u32, s: u32) -> i32 {
+  // the least o with o·s − pad + k > at, i.e. o > (at + pad − k) / s
+  let lo = at + i32(pad) - i32(k);
+  if (lo < 0) { return 0; }
+  return lo / i32(s) + 1;
+}`;
+
 const MAIN = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let t = flatGroup(wid, nwg) * ${WG}u + li;
@@ -92,12 +101,7 @@ ${MAIN}
 /** gx[pl, iy, ix] = Σ gy[pl, y, x] / div(y, x) over the windows (y, x) that contain (iy, ix), in row-major order. */
 function avgPoolBackwardSource(): string {
   return `${HEAD([READ(1, 'gy'), WRITE(2, 'gx')].join('\n'))}
-fn firstOut(at: i32, pad: u32, k: u32, s: u32) -> i32 {
-  // the least o with o·s − pad + k > at, i.e. o > (at + pad − k) / s
-  let lo = at + i32(pad) - i32(k);
-  if (lo < 0) { return 0; }
-  return lo / i32(s) + 1;
-}
+${FIRST_OUT}
 ${MAIN}
   let hw = p.h * p.w;
   let pl = t / hw;
@@ -114,6 +118,36 @@ ${MAIN}
       if (iy >= win[0] && iy < win[1] && ix >= win[2] && ix < win[3]) {
         s += gy[ob + u32(y) * p.ow + u32(xx)] / f32(win[4]);
       }
+    }
+  }
+  gx[t] = s;
+}
+`;
+}
+
+/**
+ * Max pooling's backward as a gather: gx[pl, iy, ix] = Σ gy[pl, y, x] over the windows (y, x)
+ * that contain (iy, ix) and whose arg-max is it, in row-major order — the sums scatterPlanes
+ * makes, in its order, with one thread per input element instead of one per plane. With `relu`,
+ * gy is taken only where the pooled output is positive (the fused layer's ReLU).
+ */
+function maxPoolBackwardSource(relu: boolean): string {
+  return `${HEAD([READ(1, 'gy'), READ(2, 'idx', 'i32'), ...(relu ? [READ(3, 'pooled')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n'))}
+${FIRST_OUT}
+${MAIN}
+  let hw = p.h * p.w;
+  let pl = t / hw;
+  let q = t - pl * hw;
+  let iy = i32(q / p.w);
+  let ix = i32(q) - iy * i32(p.w);
+  let yEnd = min((iy + i32(p.ph)) / i32(p.sh) + 1, i32(p.oh));
+  let xEnd = min((ix + i32(p.pw)) / i32(p.sw) + 1, i32(p.ow));
+  let ob = pl * p.oh * p.ow;
+  var s = 0.0;
+  for (var y = firstOut(iy, p.ph, p.kh, p.sh); y < yEnd; y++) {
+    for (var xx = firstOut(ix, p.pw, p.kw, p.sw); xx < xEnd; xx++) {
+      let o = ob + u32(y) * p.ow + u32(xx);
+      if (idx[o] == i32(q)) { s += ${relu ? 'select(0.0, gy[o], pooled[o] > 0.0)' : 'gy[o]'}; }
     }
   }
   gx[t] = s;
@@ -214,5 +248,31 @@ export function poolOps(ctx: GpuContext) {
     });
   }
 
-  return { maxPool2d, avgPool2d, avgPool2dBackward, scatterPlanes };
+  /** gx (every element written) from the pooled gradient `gy` and the arg-max offsets of maxPool2d; with `pooled`, gy masked where it is not positive. */
+  function maxPool2dBackward(
+    gy: DeviceStorage,
+    idx: DeviceStorage,
+    pooled: DeviceStorage | null,
+    gx: DeviceStorage,
+    g: PoolGeometry,
+  ): void {
+    const s = sizes(g);
+    const op = 'maxPool2dBackward';
+    const st = [
+      own(ctx, op, 'gy', gy, s.y),
+      own(ctx, op, 'idx', idx, s.y, 'int32'),
+      ...(pooled ? [own(ctx, op, 'pooled', pooled, s.y)] : []),
+      own(ctx, op, 'gx', gx, s.x),
+    ];
+    if (s.x === 0) return;
+    ctx.dispatch({
+      name: op,
+      code: wgsl(`maxPool2dBackward${+(pooled !== null)}`, () => maxPoolBackwardSource(pooled !== null)),
+      ints: poolInts(s.x, g),
+      storage: st,
+      groups: grid(s.x),
+    });
+  }
+
+  return { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, scatterPlanes };
 }

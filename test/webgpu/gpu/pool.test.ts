@@ -1,12 +1,17 @@
 /**
  * maxPool2d (values and indices identical to the reference: ties, NaN, −∞, padding),
- * scatterPlanes (repeated and out-of-range indices), avgPool2d and its backward (countIncludePad
+ * scatterPlanes (repeated and out-of-range indices), max pooling's backward as a gather (equal to
+ * the scatter sum for sum), avgPool2d and its backward (countIncludePad
  * both ways) on the GPU against the reference backend.
  */
 import { test } from 'node:test';
 import type { PoolGeometry } from '../../../src/backend/backend.js';
 import { referenceBackend as R } from '../../../src/backend/reference.js';
-import { K, close, down, downInt, next, rnd, same, up, zeros } from './helpers.js';
+import { poolOps } from '../../../src/backend/webgpu/pool.js';
+import { K, close, ctx, down, downInt, next, rnd, same, up, zeros } from './helpers.js';
+
+// the fused layer's gather (not a Backend kernel)
+const { maxPool2dBackward } = poolOps(ctx);
 
 function geo(
   n: number,
@@ -75,6 +80,25 @@ test('scatterPlanes equals the reference (repeated indices add, out-of-range one
     K.scatterPlanes(up(gy), up(idx), gx, planes, inPlane, outPlane);
     close('scatterPlanes', await down(gx), want, 1e-6, ` ${planes}×${inPlane}←${outPlane}`);
   }
+});
+
+test('maxPool2dBackward equals the scatter of the pooled gradient to the arg-max offsets, sum for sum, masked by the pooled output or not', async () => {
+  for (const g of GEOS)
+    for (const relu of [false, true]) {
+      const s = sizes(g);
+      // ties and overlapping windows: one input element is the maximum of several windows
+      const x = tied(s.x);
+      const pooled = new Float32Array(s.y),
+        idx = new Int32Array(s.y);
+      R.maxPool2d(x, pooled, idx, g);
+      const gy = rnd(s.y);
+      const masked = relu ? Float32Array.from(gy, (v, i) => (pooled[i] > 0 ? v : 0)) : gy;
+      const want = new Float32Array(s.x);
+      R.scatterPlanes(masked, idx, want, g.n * g.c, g.h * g.w, g.oh * g.ow);
+      const gx = up(rnd(s.x, 5, 6));
+      maxPool2dBackward(up(gy), up(idx), relu ? up(pooled) : null, gx, g);
+      same('maxPool2dBackward', await down(gx), want, ` relu=${relu} ${JSON.stringify(g)}`);
+    }
 });
 
 test('avgPool2d and avgPool2dBackward equal the reference, countIncludePad both ways', async () => {
