@@ -12,6 +12,7 @@ import { parseArgs } from '../../src/cli/args.js';
 import { runTrain, trainCommand } from '../../src/cli/commands/train.js';
 import { deviceRefusal, selectTrainBackend } from '../../src/cli/backend.js';
 import '../../src/cli/ext/regularize.js'; // the --l1/--l2 flags
+import '../../src/cli/ext/ensemble.js'; // --swa, --ema, --snapshots
 import type { Io } from '../../src/cli/command.js';
 import { backend } from '../../src/index.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
@@ -73,6 +74,9 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   assert.equal(deviceRefusal(parsed('--optimizer', 'rmsprop')), '--optimizer rmsprop');
   assert.equal(deviceRefusal(parsed('--l2', '0.001')), '--l2');
   assert.equal(deviceRefusal(parsed('--full-batch')), '--full-batch');
+  // weight averages read the parameters inside the run (fitAsync refuses them)
+  assert.equal(deviceRefusal(parsed('--swa', '2')), '--swa');
+  assert.equal(deviceRefusal(parsed('--snapshots', '2')), '--snapshots');
   await assert.rejects(
     () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'rmsprop'), io([])),
     /^UsageError: --backend webgpu: --optimizer rmsprop runs on the host \(it reads values inside a step\); use --backend wasm$/,
