@@ -23,7 +23,8 @@
  * onNonFinite 'skip' waits for the device at every step, before its update (PyTorch's GradScaler
  * syncs with `.item()` there too): the loss (plus penalty terms) and one scalar that is 0 exactly
  * when every gradient is finite (the sum of each gradient's x − x, reduced on the device) are read,
- * and a step with either non-finite is not applied, as fit decides it.
+ * and a step with either non-finite is not applied, as fit decides it; nothing is then read late, so
+ * callbacks see what fit shows them.
  *
  * On a device backend with step scopes (`beginStep`: WebGPU), the storage a step allocates and
  * that is not a parameter, a parameter's gradient or optimizer state is freed when the step ends,
