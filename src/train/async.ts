@@ -13,8 +13,20 @@
  * then counts the step after it as well). Callbacks that edit the parameters do it in `onUpdate`,
  * which runs inside the step as in `fit`; a promise returned by `onStepEnd` or `onEpochEnd` (a
  * report read from the device) is awaited. The options that need a synchronous read inside a step
- * (fullBatch and closure optimizers, onNonFinite 'skip', SWA, EMA, snapshots, resuming,
- * mid-epoch checkpoints) are refused with a message naming them.
+ * (fullBatch and closure optimizers, SWA, EMA, snapshots) are refused with a message naming them.
+ *
+ * Checkpoints and resuming are fit's (the same fields, restores and checks, shared with trainer.ts):
+ * a checkpoint waits for the steps in flight, reads the parameters and the optimizer's device arrays
+ * back (`await read()`) and keeps the dropout and augmentation streams at that step boundary (no
+ * later step is queued before it is taken); a resumed run writes the parameters where they live and
+ * loads the optimizer state with loadStateDict, which puts its arrays on the parameters' device. An
+ * interrupted and resumed run gives the uninterrupted run's records and parameters bit for bit.
+ *
+ * onNonFinite 'skip' waits for the device at every step, before its update (PyTorch's GradScaler
+ * syncs with `.item()` there too): the loss (plus penalty terms) and one scalar that is 0 exactly
+ * when every gradient is finite (the sum of each gradient's x − x, reduced on the device) are read,
+ * and a step with either non-finite is not applied, as fit decides it; nothing is then read late, so
+ * callbacks see what fit shows them.
  *
  * On a device backend with step scopes (`beginStep`: WebGPU), the storage a step allocates and
  * that is not a parameter, a parameter's gradient or optimizer state is freed when the step ends,
@@ -24,7 +36,7 @@
 import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { noGrad } from '../autograd/engine.js';
-import { add, crossEntropy } from '../autograd/ops.js';
+import { add, crossEntropy, sub, sum } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
 import { Optimizer as OptimizerClass, type AnyOptimizer } from '../optim/optimizer.js';
@@ -32,11 +44,21 @@ import { kernelsFor } from '../backend/index.js';
 import { targetCount } from '../data/tensor-dataset.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
 import { checkOptions } from '../util/options.js';
-import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { Rng } from '../tensor/rng.js';
 import { accuracy, type BatchTarget, type Metric } from './metrics.js';
 import {
   allFinite,
+  checkCallbackKeys,
+  checkCheckpointOptions,
+  checkpointOf,
   divergenceGuard,
+  epochCheckpointDue,
+  evalModel,
+  gradsFinite,
+  restoreRunState,
+  resumeRun,
+  type EpochSums,
   evaluate,
   evaluateSchema,
   fitSchema,
@@ -106,30 +128,44 @@ export function deviceStepScope(model: Module, optimizer: AnyOptimizer): () => (
 
 const SYNC_ONLY: [keyof FitOptions, string][] = [
   ['fullBatch', 'a full-batch step reads the loss inside its closure'],
-  ['resume', 'resuming restores host state mid-run'],
   ['swa', 'weight averaging reads the parameters after every step'],
   ['ema', 'weight averaging reads the parameters after every step'],
   ['snapshots', 'snapshots read the parameters inside the run'],
 ];
 
 /**
+ * Resolves to true when every gradient is finite. Gradients on a device are reduced there to one
+ * scalar, read back: x − x is 0 for a finite x and NaN for ±∞ and NaN, so the sum of every
+ * gradient's x − x is exactly 0 when all are finite (a plain sum could overflow to ∞ from finite
+ * values). Host gradients are scanned as fit scans them.
+ */
+function gradsFiniteAsync(optimizer: AnyOptimizer): Promise<boolean> {
+  const grads = optimizer.paramGroups.flatMap((g) => g.params.map((p) => p.grad).filter((t): t is Tensor => t !== null));
+  const onDevice = grads.filter((t) => isDeviceStorage(t.storage));
+  if (onDevice.length === 0) return Promise.resolve(gradsFinite(optimizer));
+  const hostFinite = grads.every((t) => isDeviceStorage(t.storage) || t.data.every(Number.isFinite));
+  const flag = noGrad(() => onDevice.map((t) => sum(sub(t, t))).reduce((x, y) => add(x, y)));
+  return scalarOf(flag).then((v) => v === 0 && hostFinite);
+}
+
+/**
  * `fit` for parameters on any backend, a device included: the same options and records, with the
  * losses and metrics read asynchronously (see the module comment for what is read late and the
- * options it refuses).
+ * options it refuses). With onNonFinite 'skip' every step waits for the device before its update
+ * (see the module comment).
  */
 export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   checkOptions('fitAsync', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
   for (const [k, why] of SYNC_ONLY)
     if (o[k] !== undefined && o[k] !== false) throw new RangeError(`fitAsync: option ${k} is not supported (${why}); use fit`);
-  if (o.onNonFinite === 'skip') throw new RangeError(`fitAsync: onNonFinite 'skip' checks every step's gradients on the host; use fit`);
-  if (o.checkpoint?.everySteps)
-    throw new RangeError('fitAsync: checkpoint.everySteps is not supported (checkpoints are taken at epoch ends); use everyEpochs');
   const { model, optimizer, train, test, epochs, rng } = o;
   if (needsClosure(optimizer))
     throw new RangeError(`fitAsync: ${optimizer.rule.name} re-evaluates the loss inside its step (a closure); use fit`);
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fitAsync: epochs must be a positive integer, got ${epochs}`);
+  const skip = o.onNonFinite === 'skip';
   const factor = o.divergence === false ? Infinity : (o.divergence?.factor ?? 1e4);
   if (!(factor > 1)) throw new RangeError(`fitAsync: divergence.factor must be > 1, got ${factor}`);
+  checkCheckpointOptions('fitAsync', o.checkpoint);
   const net = fuse(model);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
@@ -137,52 +173,68 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
   const records: EpochRecord[] = [];
   const cbs = [...(o.callbacks ?? [])];
+  checkCallbackKeys('fitAsync', cbs);
   const div = { reference: NaN, samples: 0 };
+  const r0 = o.resume;
+  const at = r0 ? resumeRun('fitAsync', r0, o, s, records, div) : undefined;
+  const startEpoch = at?.epoch ?? 0,
+    startBatch = at?.batch ?? 0;
+  let skipped = at?.skipped ?? 0;
   let lastCheckpoint: string | undefined;
 
   const { fail, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
-  const save = async (epoch: number) => {
+  const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
+  // a checkpoint is taken at a step boundary with nothing in flight: the parameters are read back
+  // (and checked finite, as fit checks them), the optimizer's device arrays too
+  const save = async (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: EpochSums) => {
     const ck = o.checkpoint;
     if (!ck) return;
-    const model_: Checkpoint['model'] = {};
-    for (const [n, t] of model.namedParameters()) model_[n] = { shape: [...t.shape], data: await t.read() };
+    const params: Checkpoint['model'] = {};
+    let finite = true;
+    for (const [n, t] of model.namedParameters()) {
+      const data = await t.read();
+      for (let i = 0; i < data.length && finite; i++) finite = Number.isFinite(data[i]);
+      params[n] = { shape: [...t.shape], data };
+    }
+    if (!finite)
+      fail(
+        'non-finite parameters',
+        NaN,
+        batch > 0 ? epoch + 1 : Math.max(epoch, 1),
+        s.step,
+        'the parameters became non-finite (a non-finite gradient)',
+      );
     const device = new Map<Storage, HostStorage>();
     if (optimizer instanceof OptimizerClass)
       for (const st of optimizer.state.values())
         for (const v of Object.values(st))
           if (v !== undefined && typeof v !== 'number' && isDeviceStorage(v)) device.set(v, (await v.read()) as Float32Array);
-    const c: Checkpoint = {
-      version: CHECKPOINT_VERSION,
-      epochs,
-      epoch,
-      batch: 0,
-      step: s.step,
-      skipped: 0,
-      model: model_,
-      optimizer: optimizerState(optimizer, device),
-      callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
-      rng: {},
-      records: records.map((r) => ({ ...r })),
-      partial: { seen: 0, lossSum: 0, termSums: {}, seconds: 0 },
-      divergence: { ...div },
-      meta: ck.meta,
-    };
-    const label = ck.save(c);
+    const position = { epochs, epoch, batch, step: s.step, skipped, masks, transform, records, partial: p, divergence: div, meta: ck.meta };
+    const extra = onDevice ? {} : evalModel(model, optimizer);
+    const label = ck.save(checkpointOf(position, params, extra, optimizerState(optimizer, device), cbs));
     lastCheckpoint = typeof label === 'string' ? label : `step ${s.step}`;
   };
+  const checkpointDue = (e: number) => epochCheckpointDue(o.checkpoint, e, epochs);
 
   for (const c of cbs) c.onTrainBegin?.(s);
+  if (r0) restoreRunState(cbs, optimizer, r0);
   const maskRng = rng.fork('masks');
-  for (let e = 0; e < epochs && !s.stop; e++) {
+  for (let e = startEpoch; e < epochs && !s.stop; e++) {
     s.epoch = e + 1;
-    for (const c of cbs) c.onEpochBegin?.(s);
-    const acc = { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
-    const t0 = now();
-    let b = 0;
-    const epochRng = maskRng.fork(`epoch:${e}`);
-    type Pending = { step: number; n: number; loss: Promise<number>; terms: [string, Promise<number>][] };
+    const resuming = e === startEpoch && startBatch > 0;
+    if (!resuming) for (const c of cbs) c.onEpochBegin?.(s);
+    const acc: EpochSums = resuming ? at!.partial : { seen: 0, lossSum: 0, termSums: {}, seconds: 0 };
+    let t0 = now();
+    const secondsBefore = acc.seconds;
+    // b: the epoch's batches settled (their losses read and counted); taken: those queued
+    let b = resuming ? startBatch : 0;
+    let taken = b;
+    const epochRng = resuming && at!.masks ? at!.masks : maskRng.fork(`epoch:${e}`);
+    let transformRng: Rng | undefined;
+    // bad: why the step was not applied, decided inside it (onNonFinite 'skip'); undefined: decided when its loss arrives
+    type Pending = { step: number; n: number; loss: Promise<number>; terms: [string, Promise<number>][]; bad?: string | null };
     const queue: Pending[] = [];
-    const settle = async (p: Pending) => {
+    const totalOf = async (p: Pending) => {
       const dataLoss = await p.loss;
       let total = dataLoss;
       const stepTerms: [string, number][] = [];
@@ -191,14 +243,24 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         stepTerms.push([k, tv]);
         total += tv;
       }
-      const bad = checkLoss(total, e + 1, p.step);
-      if (bad) fail('non-finite loss', total, e + 1, p.step, bad);
-      for (const c of cbs) await c.onStepEnd?.(s, dataLoss);
-      for (const [k, tv] of stepTerms) acc.termSums[k] = (acc.termSums[k] ?? 0) + tv * p.n;
-      acc.seen += p.n;
-      acc.lossSum += dataLoss * p.n;
-      b++;
-      acc.seconds = (now() - t0) / 1000;
+      return { dataLoss, total, stepTerms };
+    };
+    const settle = async (p: Pending) => {
+      const { dataLoss, total, stepTerms } = await totalOf(p);
+      const bad = p.bad !== undefined ? p.bad : checkLoss(total, e + 1, p.step);
+      if (bad) {
+        if (!skip) fail('non-finite loss', total, e + 1, p.step, bad);
+        skipped++;
+        b++;
+        o.onSkip?.({ epoch: e + 1, step: p.step, reason: bad });
+      } else {
+        for (const c of cbs) await c.onStepEnd?.(s, dataLoss);
+        for (const [k, tv] of stepTerms) acc.termSums[k] = (acc.termSums[k] ?? 0) + tv * p.n;
+        acc.seen += p.n;
+        acc.lossSum += dataLoss * p.n;
+        b++;
+      }
+      acc.seconds = secondsBefore + (now() - t0) / 1000;
       if (o.onProgress && acc.seen > 0) {
         const rate = acc.seen / Math.max(acc.seconds, 1e-9);
         o.onProgress({
@@ -212,7 +274,12 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         });
       }
     };
-    for (const batch of train.epoch(e)) {
+    const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: at!.transform }) : train.epoch(e);
+    for (const batch of batches) {
+      if (resuming && taken >= train.length)
+        throw new RangeError(
+          `fitAsync: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
+        );
       if (!o.loss && batch.y instanceof Tensor)
         throw new TypeError(
           `fitAsync: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
@@ -236,19 +303,43 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         }
         optimizer.zeroGrad({ setToNone: false });
         loss.backward();
-        optimizer.step();
+        if (skip) {
+          // onNonFinite 'skip' decides before the update: the loss and the gradients' finiteness are read here
+          const gradsOk = gradsFiniteAsync(optimizer);
+          const { total } = await totalOf(p);
+          p.bad = checkLoss(total, e + 1, p.step) ?? ((await gradsOk) ? null : 'a gradient became non-finite');
+          if (!p.bad) optimizer.step();
+        } else optimizer.step();
         s.step++;
-        for (const c of cbs) c.onUpdate?.(s);
+        // edits of the parameters (constraints, proximal steps) belong to the step, as in fit
+        if (!p.bad) for (const c of cbs) c.onUpdate?.(s);
       } finally {
         endStep();
       }
+      taken++;
+      transformRng = batch.transformRng;
       queue.push(p);
-      while (queue.length > 1) await settle(queue.shift()!);
+      while (queue.length > (skip ? 0 : 1)) await settle(queue.shift()!);
+      const every = o.checkpoint?.everySteps;
+      if (every && s.step % every === 0 && !(taken === train.length && checkpointDue(e))) {
+        // a mid-epoch checkpoint: the streams are at this step's boundary (no later step is queued yet)
+        while (queue.length) await settle(queue.shift()!);
+        await save(e, b, epochRng, transformRng, acc);
+        t0 = now() - (acc.seconds - secondsBefore) * 1000;
+      }
     }
     while (queue.length) await settle(queue.shift()!);
+    if (acc.seen === 0 && b > 0)
+      fail(
+        'non-finite loss',
+        NaN,
+        e + 1,
+        s.step,
+        `every step of the epoch was skipped (${skipped} in all): the loss or gradient was never finite`,
+      );
     if (!(await allFiniteAsync(model)))
       fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
-    acc.seconds = (now() - t0) / 1000;
+    acc.seconds = secondsBefore + (now() - t0) / 1000;
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(acc.termSums)) terms[k] = v / Math.max(acc.seen, 1);
     const record: EpochRecord = {
@@ -265,11 +356,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
     for (const c of cbs) await c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
-    const ck = o.checkpoint;
-    if (ck) {
-      const every = ck.everyEpochs ?? 1;
-      if ((e + 1) % every === 0 || e + 1 === epochs) await save(e + 1);
-    }
+    if (checkpointDue(e)) await save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);
   return records;

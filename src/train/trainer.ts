@@ -365,7 +365,8 @@ export function allFinite(model: Module): boolean {
   return true;
 }
 
-function gradsFinite(optimizer: AnyOptimizer): boolean {
+/** True when every gradient is finite (one pass over them on the host). */
+export function gradsFinite(optimizer: AnyOptimizer): boolean {
   for (const g of optimizer.paramGroups) {
     for (const p of g.params) {
       const d = p.grad?.data;
@@ -376,8 +377,24 @@ function gradsFinite(optimizer: AnyOptimizer): boolean {
   return true;
 }
 
-function positiveInt(v: number | undefined, name: string): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`fit: ${name} must be a positive integer, got ${v}`);
+/** The checkpoint options' counts, checked by fit and fitAsync (`who` names the loop in the message). */
+export function checkCheckpointOptions(who: string, ck: CheckpointOptions | undefined): void {
+  for (const name of ['everyEpochs', 'everySteps'] as const) {
+    const v = ck?.[name];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+      throw new RangeError(`${who}: checkpoint.${name} must be a positive integer, got ${v}`);
+  }
+}
+
+/** Every callback with state() has a key, unique in the run (checkpoints keep the states by key). */
+export function checkCallbackKeys(who: string, cbs: readonly Callback[]): void {
+  const keys = new Set<string>();
+  for (const c of cbs) {
+    if (!c.state) continue;
+    if (!c.key) throw new RangeError(`${who}: a callback with state() needs a key to be kept in checkpoints`);
+    if (keys.has(c.key)) throw new RangeError(`${who}: two callbacks have the key "${c.key}"`);
+    keys.add(c.key);
+  }
 }
 
 /** The snapshot-ensemble schedule as a checkpointable callback (its run is made at train begin). */
@@ -408,24 +425,34 @@ function snapshotDriver(cycles: number, holder: { run?: SnapshotRun }): Callback
   };
 }
 
-function restoreModel(model: Module, c: Checkpoint): void {
+/**
+ * The checkpoint's parameters written into the model, where they live: on the host into `data`, on a
+ * device with DeviceStorage.write (ordered with the kernels queued around it). Names, shapes and
+ * dtypes are checked first, so a refused checkpoint changes nothing.
+ */
+function restoreModel(who: string, model: Module, c: Checkpoint): void {
   const named = model.namedParameters();
   const saved = Object.keys(c.model);
   for (const [n, p] of named) {
     const e = c.model[n];
     if (!e)
       throw new RangeError(
-        `fit: the checkpoint has no parameter "${n}" (it holds ${saved.join(', ')}); resume with the model it was taken from`,
+        `${who}: the checkpoint has no parameter "${n}" (it holds ${saved.join(', ')}); resume with the model it was taken from`,
       );
     if (e.data.length !== p.size || e.shape.join('x') !== p.shape.join('x'))
-      throw new RangeError(`fit: parameter "${n}" has shape [${p.shape.join(', ')}], the checkpoint's has [${e.shape.join(', ')}]`);
-    if (e.data instanceof Float64Array !== p.data instanceof Float64Array)
+      throw new RangeError(`${who}: parameter "${n}" has shape [${p.shape.join(', ')}], the checkpoint's has [${e.shape.join(', ')}]`);
+    if (e.data instanceof Float64Array !== (p.dtype === 'float64'))
       throw new RangeError(
-        `fit: parameter "${n}" is ${p.dtype}, the checkpoint's is ${e.data instanceof Float64Array ? 'float64' : 'float32'}`,
+        `${who}: parameter "${n}" is ${p.dtype}, the checkpoint's is ${e.data instanceof Float64Array ? 'float64' : 'float32'}`,
       );
   }
-  if (saved.length !== named.length) throw new RangeError(`fit: the checkpoint has ${saved.length} parameters, the model ${named.length}`);
-  for (const [n, p] of named) p.data.set(c.model[n].data);
+  if (saved.length !== named.length)
+    throw new RangeError(`${who}: the checkpoint has ${saved.length} parameters, the model ${named.length}`);
+  for (const [n, p] of named) {
+    const st = p.storage;
+    if (isDeviceStorage(st)) st.write(c.model[n].data as Float32Array);
+    else st.set(c.model[n].data);
+  }
 }
 
 function hostArray(v: Storage): HostStorage {
@@ -454,9 +481,130 @@ export function optimizerState(optimizer: AnyOptimizer, device: Map<Storage, Hos
   return { optimizer: optimizer.rule.name, state, paramGroups } as unknown as Checkpoint['optimizer'];
 }
 
-/** Load optimizer state (Optimizer.loadStateDict puts its arrays where a fresh state would live: wasm memory, so resumed steps run in place). */
-function restoreOptimizer(optimizer: AnyOptimizer, c: Checkpoint): void {
+/**
+ * After onTrainBegin: the callbacks' states, then the optimizer's last, so a callback that sets the
+ * learning rate when training begins cannot override the saved one. Optimizer.loadStateDict puts
+ * the arrays where a fresh state would live (wasm memory, or the parameter's device).
+ */
+export function restoreRunState(cbs: readonly Callback[], optimizer: AnyOptimizer, c: Checkpoint): void {
+  for (const cb of cbs) if (cb.key && cb.loadState && c.callbacks[cb.key] !== undefined) cb.loadState(c.callbacks[cb.key]);
   optimizer.loadStateDict(c.optimizer);
+}
+
+/** The running sums of an epoch: what a record averages and a mid-epoch checkpoint keeps. */
+export interface EpochSums {
+  seen: number;
+  lossSum: number;
+  termSums: Record<string, number>;
+  seconds: number;
+}
+
+/** Where a resumed run continues (see resumeRun). */
+export interface ResumePoint {
+  /** 0-based epoch to run first. */
+  epoch: number;
+  /** Batches of that epoch already trained on (0: it starts from its first). */
+  batch: number;
+  skipped: number;
+  /** The running sums of the epoch in progress (zeros when `batch` is 0). */
+  partial: EpochSums;
+  /** The dropout stream of the epoch in progress, at the step boundary (mid-epoch only). */
+  masks?: Rng;
+  /** The augmentation stream of the epoch in progress (mid-epoch only). */
+  transform?: RngState;
+}
+
+/**
+ * fit's and fitAsync's resume, before onTrainBegin: the checkpoint checked against the run (`who`
+ * names the loop in messages), the model's parameters restored where they live, the step count,
+ * the finished epochs' records and the divergence reference set; returns where the run continues.
+ */
+export function resumeRun(
+  who: string,
+  c: Checkpoint,
+  o: Pick<FitOptions, 'model' | 'train' | 'epochs' | 'fullBatch'>,
+  s: TrainState,
+  records: EpochRecord[],
+  div: { reference: number; samples: number },
+): ResumePoint {
+  const { epochs, train } = o;
+  if (c.epoch > epochs || (c.epoch === epochs && c.batch > 0))
+    throw new RangeError(`${who}: the checkpoint is at epoch ${c.epoch + (c.batch > 0 ? 1 : 0)} of ${c.epochs}; epochs ${epochs} is fewer`);
+  if (!o.fullBatch && c.batch > train.length)
+    throw new RangeError(`${who}: the checkpoint is at batch ${c.batch} of its epoch, the data has ${train.length} batches per epoch`);
+  restoreModel(who, o.model, c);
+  s.step = c.step;
+  records.push(...(c.records as EpochRecord[]));
+  div.reference = c.divergence.reference;
+  div.samples = c.divergence.samples;
+  const at: ResumePoint = {
+    epoch: c.epoch,
+    batch: c.batch,
+    skipped: c.skipped,
+    partial: { seen: 0, lossSum: 0, termSums: {}, seconds: 0 },
+  };
+  if (c.batch > 0) {
+    at.partial = { ...c.partial, termSums: { ...c.partial.termSums } };
+    if (c.rng.masks) at.masks = Rng.fromState(c.rng.masks);
+    at.transform = c.rng.transform;
+  }
+  return at;
+}
+
+/** A run's position and running figures at a step boundary, as a checkpoint records them. */
+export interface RunPosition {
+  epochs: number;
+  /** Epochs completed (an epoch-end checkpoint) or the 0-based epoch in progress (`batch` > 0). */
+  epoch: number;
+  batch: number;
+  step: number;
+  skipped: number;
+  /** The epoch's dropout and augmentation streams, kept when `batch` > 0. */
+  masks?: Rng;
+  transform?: Rng;
+  records: readonly EpochRecord[];
+  partial: EpochSums;
+  divergence: { reference: number; samples: number };
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * The checkpoint of fit and fitAsync: `model` the parameters' values (read where they live), and
+ * `optimizer` its state dict (optimizerState, with device arrays read back).
+ */
+export function checkpointOf(
+  at: RunPosition,
+  model: Checkpoint['model'],
+  extra: Pick<Checkpoint, 'evalModel'>,
+  optimizer: Checkpoint['optimizer'],
+  cbs: readonly Callback[],
+): Checkpoint {
+  return {
+    version: CHECKPOINT_VERSION,
+    epochs: at.epochs,
+    epoch: at.epoch,
+    batch: at.batch,
+    step: at.step,
+    skipped: at.skipped,
+    model,
+    ...extra,
+    optimizer,
+    callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
+    rng: at.batch > 0 ? { masks: at.masks?.getState(), transform: at.transform?.getState() } : {},
+    records: at.records.map((r) => ({ ...r })),
+    partial: { ...at.partial, termSums: { ...at.partial.termSums } },
+    divergence: { ...at.divergence },
+    meta: at.meta,
+  };
+}
+
+/** Whether epoch `e` (0-based) ends with a checkpoint: every `everyEpochs` (1 without everySteps), and the run's last. */
+export function epochCheckpointDue(ck: CheckpointOptions | undefined, e: number, epochs: number, fullBatch = false): boolean {
+  if (!ck) return false;
+  const every = ck.everyEpochs ?? (ck.everySteps ? undefined : 1);
+  // A full-batch epoch is one step, so everySteps counts epochs there.
+  if (fullBatch && ck.everySteps && (e + 1) % ck.everySteps === 0) return true;
+  return (every !== undefined && (e + 1) % every === 0) || e + 1 === epochs;
 }
 
 function concatBatches(train: BatchSource): { x: Tensor; y: Int32Array | Tensor } {
@@ -538,8 +686,7 @@ export function fitRun(o: FitOptions): FitResult {
     throw new RangeError(`fit: onNonFinite must be "stop" or "skip", got ${JSON.stringify(onNonFinite)}`);
   const factor = o.divergence === false ? Infinity : (o.divergence?.factor ?? 1e4);
   if (!(factor > 1)) throw new RangeError(`fit: divergence.factor must be > 1, got ${factor}`);
-  positiveInt(o.checkpoint?.everyEpochs, 'checkpoint.everyEpochs');
-  positiveInt(o.checkpoint?.everySteps, 'checkpoint.everySteps');
+  checkCheckpointOptions('fit', o.checkpoint);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
   const stepsPerEpoch = o.fullBatch ? 1 : train.length;
@@ -572,47 +719,22 @@ export function fitRun(o: FitOptions): FitResult {
       loadState: (v) => result.ema!.loadStateDict(v as WeightAverageState),
     });
   }
-  const keys = new Set<string>();
-  for (const c of cbs) {
-    if (!c.state) continue;
-    if (!c.key) throw new RangeError('fit: a callback with state() needs a key to be kept in checkpoints');
-    if (keys.has(c.key)) throw new RangeError(`fit: two callbacks have the key "${c.key}"`);
-    keys.add(c.key);
-  }
+  checkCallbackKeys('fit', cbs);
 
   // Divergence reference: the first step's data loss.
   const div = { reference: NaN, samples: 0 };
-  let startEpoch = 0,
-    startBatch = 0;
-  let partial = { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
-  let resumedMasks: Rng | undefined;
-  let resumedTransform: RngState | undefined;
   const r0 = o.resume;
-  if (r0) {
-    if (r0.epoch > epochs || (r0.epoch === epochs && r0.batch > 0))
-      throw new RangeError(
-        `fit: the checkpoint is at epoch ${r0.epoch + (r0.batch > 0 ? 1 : 0)} of ${r0.epochs}; epochs ${epochs} is fewer`,
-      );
-    if (!o.fullBatch && r0.batch > train.length)
-      throw new RangeError(`fit: the checkpoint is at batch ${r0.batch} of its epoch, the data has ${train.length} batches per epoch`);
-    restoreModel(model, r0);
-    startEpoch = r0.epoch;
-    startBatch = r0.batch;
-    s.step = r0.step;
-    result.skipped = r0.skipped;
-    records.push(...(r0.records as EpochRecord[]));
-    div.reference = r0.divergence.reference;
-    div.samples = r0.divergence.samples;
-    if (startBatch > 0) {
-      partial = { ...r0.partial, termSums: { ...r0.partial.termSums } };
-      if (r0.rng.masks) resumedMasks = Rng.fromState(r0.rng.masks);
-      resumedTransform = r0.rng.transform;
-    }
-  }
+  const at = r0 ? resumeRun('fit', r0, o, s, records, div) : undefined;
+  const startEpoch = at?.epoch ?? 0,
+    startBatch = at?.batch ?? 0;
+  const partial: EpochSums = at?.partial ?? { seen: 0, lossSum: 0, termSums: {}, seconds: 0 };
+  const resumedMasks = at?.masks;
+  const resumedTransform = at?.transform;
+  result.skipped = at?.skipped ?? 0;
 
   let lastCheckpoint: string | undefined;
   const { fail, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
-  const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: typeof partial) => {
+  const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: EpochSums) => {
     const ck = o.checkpoint;
     if (!ck) return;
     if (!allFinite(model))
@@ -623,45 +745,33 @@ export function fitRun(o: FitOptions): FitResult {
         s.step,
         'the parameters became non-finite (a non-finite gradient)',
       );
-    const c: Checkpoint = {
-      version: CHECKPOINT_VERSION,
+    const params = Object.fromEntries(
+      model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }]),
+    );
+    const position = {
       epochs,
       epoch,
       batch,
       step: s.step,
       skipped: result.skipped,
-      model: Object.fromEntries(
-        model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }]),
-      ),
-      ...evalModel(model, optimizer),
-      optimizer: optimizerState(optimizer),
-      callbacks: Object.fromEntries(cbs.filter((c) => c.state).map((c) => [c.key as string, c.state!()])),
-      rng: batch > 0 ? { masks: masks?.getState(), transform: transform?.getState() } : {},
-      records: records.map((r) => ({ ...r })),
-      partial: { ...p, termSums: { ...p.termSums } },
-      divergence: { ...div },
-      meta: ck.meta,
+      masks,
+      transform,
+      records,
+      partial: p,
+      divergence: div,
     };
-    const label = ck.save(c);
+    const label = ck.save(
+      checkpointOf({ ...position, meta: ck.meta }, params, evalModel(model, optimizer), optimizerState(optimizer), cbs),
+    );
     lastCheckpoint = typeof label === 'string' ? label : `step ${s.step}`;
     result.lastCheckpoint = lastCheckpoint;
   };
-  const epochCheckpointDue = (e: number) => {
-    const ck = o.checkpoint;
-    if (!ck) return false;
-    const every = ck.everyEpochs ?? (ck.everySteps ? undefined : 1);
-    // A full-batch epoch is one step, so everySteps counts epochs there.
-    if (o.fullBatch && ck.everySteps && (e + 1) % ck.everySteps === 0) return true;
-    return (every !== undefined && (e + 1) % every === 0) || e + 1 === epochs;
-  };
+  const checkpointDue = (e: number) => epochCheckpointDue(o.checkpoint, e, epochs, o.fullBatch);
 
   for (const c of cbs) c.onTrainBegin?.(s);
-  if (r0) {
-    for (const c of cbs) if (c.key && c.loadState && r0.callbacks[c.key] !== undefined) c.loadState(r0.callbacks[c.key]);
-    restoreOptimizer(optimizer, r0);
-  }
+  if (r0) restoreRunState(cbs, optimizer, r0);
 
-  const finishEpoch = (e: number, acc: typeof partial, extra: Record<string, unknown> = {}) => {
+  const finishEpoch = (e: number, acc: EpochSums, extra: Record<string, unknown> = {}) => {
     const { seen, lossSum, termSums } = acc;
     const seconds = acc.seconds;
     const terms: Record<string, number> = {};
@@ -699,7 +809,7 @@ export function fitRun(o: FitOptions): FitResult {
       (e, rec, acc) => {
         if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite');
         finishEpoch(e, acc, rec);
-        if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
+        if (checkpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
       },
       records,
     );
@@ -795,7 +905,7 @@ export function fitRun(o: FitOptions): FitResult {
         });
       }
       const every = o.checkpoint?.everySteps;
-      if (every && s.step % every === 0 && !(b === train.length && epochCheckpointDue(e))) {
+      if (every && s.step % every === 0 && !(b === train.length && checkpointDue(e))) {
         save(e, b, epochRng, transformRng, acc);
         t0 = now() - (acc.seconds - secondsBefore) * 1000;
       }
@@ -812,7 +922,7 @@ export function fitRun(o: FitOptions): FitResult {
     if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     finishEpoch(e, acc);
-    if (epochCheckpointDue(e)) save(e + 1, 0, undefined, undefined, acc);
+    if (checkpointDue(e)) save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);
   if (hasEvalWeights(optimizer)) optimizer.eval();
@@ -820,7 +930,7 @@ export function fitRun(o: FitOptions): FitResult {
 }
 
 /** The weights an optimizer evaluates, when they differ from the trained ones (a checkpoint keeps both). */
-function evalModel(model: Module, optimizer: unknown): Pick<Checkpoint, 'evalModel'> {
+export function evalModel(model: Module, optimizer: unknown): Pick<Checkpoint, 'evalModel'> {
   if (!hasEvalWeights(optimizer)) return {};
   const x = new Map(optimizer.evalWeights());
   if (x.size === 0) return {};

@@ -1,15 +1,21 @@
 /**
  * descent train's device path (src/cli/commands/train.ts: the model moved to the device, trained by
- * fitAsync, moved back for saving), run in-process on the emulated device against the host path.
+ * fitAsync, moved back for saving), run in-process on the emulated device against the host path;
+ * a run checkpointed every few steps and resumed on the device equals the uninterrupted run.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from '../../src/cli/args.js';
 import { runTrain, trainCommand } from '../../src/cli/commands/train.js';
 import { deviceRefusal, selectTrainBackend } from '../../src/cli/backend.js';
 import '../../src/cli/ext/regularize.js'; // the --l1/--l2 flags
+import '../../src/cli/ext/ensemble.js'; // --swa, --ema, --snapshots
 import type { Io } from '../../src/cli/command.js';
 import { backend } from '../../src/index.js';
+import { readCheckpoint } from '../../src/io/checkpoints.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
 
 registerEmulatedDevice();
@@ -61,17 +67,22 @@ test('--backend auto is wasm where WebGPU does not start; --backend webgpu says 
 
 test('runs a device cannot take: --backend auto keeps them on wasm, --backend webgpu names the reason', async () => {
   const parsed = (...extra: string[]) => parseArgs([...args, ...extra], trainCommand.options, 'train');
-  assert.equal(deviceRefusal(parsed('--optimizer', 'adamw'), false), null);
-  assert.equal(deviceRefusal(parsed('--optimizer', 'sgd', '--momentum', '0.9'), false), null);
-  assert.equal(deviceRefusal(parsed(), true), 'resuming');
-  for (const o of ['rmsprop', 'adagrad', 'adadelta']) assert.equal(deviceRefusal(parsed('--optimizer', o), false), null, o);
-  assert.equal(deviceRefusal(parsed('--optimizer', 'lion'), false), '--optimizer lion');
+  assert.equal(deviceRefusal(parsed('--optimizer', 'adamw')), null);
+  assert.equal(deviceRefusal(parsed('--optimizer', 'sgd', '--momentum', '0.9')), null);
+  // fitAsync resumes, checkpoints mid-epoch and skips non-finite steps
+  assert.equal(deviceRefusal(parsed('--on-nan', 'skip', '--checkpoint-dir', 'ck', '--checkpoint-every', '10steps')), null);
+  for (const o of ['rmsprop', 'adagrad', 'adadelta']) assert.equal(deviceRefusal(parsed('--optimizer', o)), null, o);
+  assert.equal(deviceRefusal(parsed('--optimizer', 'lion')), '--optimizer lion');
+  // penalties and constraints run on the device (src/regularize/device.ts)
   assert.equal(
-    deviceRefusal(parsed('--l1', '1e-4', '--l1-proximal', '--l2', '0.001', '--max-norm', '3', '--decoupled-decay', '0.01'), false),
+    deviceRefusal(parsed('--l1', '1e-4', '--l1-proximal', '--l2', '0.001', '--max-norm', '3', '--decoupled-decay', '0.01')),
     null,
   );
-  assert.equal(deviceRefusal(parsed('--dropconnect', '0.5'), false), '--dropconnect');
-  assert.equal(deviceRefusal(parsed('--on-nan', 'skip'), false), '--on-nan skip');
+  assert.equal(deviceRefusal(parsed('--dropconnect', '0.5')), '--dropconnect');
+  assert.equal(deviceRefusal(parsed('--full-batch')), '--full-batch');
+  // weight averages read the parameters inside the run (fitAsync refuses them)
+  assert.equal(deviceRefusal(parsed('--swa', '2')), '--swa');
+  assert.equal(deviceRefusal(parsed('--snapshots', '2')), '--snapshots');
   await assert.rejects(
     () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'lion'), io([])),
     /^UsageError: --backend webgpu: --optimizer lion runs on the host \(it reads values inside a step\); use --backend wasm$/,
@@ -112,4 +123,60 @@ test("descent train with penalties and constraints on a device: the host run's r
   }
   // decoupled decay, applied after the thresholding, moves the zeros off 0; near-zero counts them
   assert.ok((host.records[1].nearZero as number) > 0.01, 'soft-thresholding brought weights near zero');
+});
+
+test("descent train on a device: --checkpoint-every 3steps, stopped after a mid-epoch checkpoint and --resume d, prints the uninterrupted run's lines and saves its weights", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'descent-device-ckpt-'));
+  const base = [
+    ...args.filter((a, i) => a !== '--epochs' && args[i - 1] !== '--epochs'),
+    '--epochs',
+    '3',
+    '--dropout',
+    '0.25',
+    '--augment',
+    'flip,crop:2',
+  ];
+  const ck = join(dir, 'ck');
+  const fullLines: string[] = [];
+  await trainCommand.run(
+    {
+      ...parseArgs(
+        [...base, '--checkpoint-dir', ck, '--checkpoint-every', '3steps', '--save', join(dir, 'full.json')],
+        trainCommand.options,
+        'train',
+      ),
+      backend: DEVICE,
+    },
+    io(fullLines),
+  );
+  const names = readdirSync(ck)
+    .filter((n) => n.endsWith('.dckpt'))
+    .sort();
+  // 4 batches per epoch: steps 3, 6, 9 mid-epoch and 12 at the end
+  assert.deepEqual(
+    names,
+    [3, 6, 9, 12].map((k) => `ckpt-${String(k).padStart(12, '0')}.dckpt`),
+  );
+  // a run stopped right after step 6 (epoch 2, batch 2) leaves the checkpoints up to it
+  const stopped = join(dir, 'stopped');
+  mkdirSync(stopped);
+  for (const n of names.slice(0, 2)) copyFileSync(join(ck, n), join(stopped, n));
+  const lines: string[] = [];
+  const reads = counters.reads;
+  await trainCommand.run(parseArgs(['--resume', stopped, '--save', join(dir, 'resumed.json')], trainCommand.options, 'train'), io(lines));
+  assert.ok(counters.reads > reads, 'the resumed run trained on the device');
+  assert.equal(lines[0], `resuming from ${stopped}/${names[1]}: epoch 2, batch 2, step 6; training to epoch 3`);
+  // the same lines from the model line on, the clock's figures aside
+  const clockless = (l: string) => l.replace(/[\d.,]+ ?(s\b|samples\/s)/g, '#$1').replace(/saved weights to .*/, 'saved weights');
+  const from = (ls: string[]) => ls.slice(ls.findIndex((l) => l.startsWith('model: '))).map(clockless);
+  const epochLines = from(fullLines).filter((l) => !/^epoch 1\//.test(l));
+  assert.deepEqual(from(lines), epochLines);
+  assert.match(lines.join('\n'), new RegExp(`backend ${DEVICE}\\b`));
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'resumed.json'), 'utf8')), JSON.parse(readFileSync(join(dir, 'full.json'), 'utf8')));
+  // and the resumed run wrote the uninterrupted run's later checkpoints (the clock's figures aside)
+  const state = (path: string) => {
+    const { model, optimizer, rng, step, epoch, batch, divergence, partial } = readCheckpoint(path);
+    return { model, optimizer, rng, step, epoch, batch, divergence, seen: partial.seen, lossSum: partial.lossSum };
+  };
+  for (const n of names.slice(2)) assert.deepEqual(state(join(stopped, n)), state(join(ck, n)), n);
 });

@@ -2,7 +2,9 @@
  * Training on storage the host cannot read synchronously, proved on the emulated device
  * (emulated-device.ts: the reference kernels behind a DeviceStorage that hides its values and
  * counts reads): fitAsync gives the reference backend's losses to the bit, no host read happens
- * inside a step, and a host read or an optimizer without a device update fail with their messages.
+ * inside a step, a run interrupted at a checkpoint and resumed equals the uninterrupted one, fit's
+ * checkpoints resume in fitAsync, onNonFinite 'skip' leaves out fit's steps, and a host read or an
+ * optimizer without a device update fail with their messages.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,24 +13,33 @@ import {
   Conv2d,
   crossEntropy,
   DataLoader,
+  decodeCheckpoint,
   Dropout,
+  encodeCheckpoint,
   evaluate,
   evaluateAsync,
   fit,
   fitAsync,
+  fitRun,
   Flatten,
   Linear,
   MaxPool2d,
+  mul,
+  parseAugment,
   ReLU,
   Lion,
   Rng,
   SGD,
   Sequential,
   setBackend,
+  sqrt,
+  sum,
   type AnyOptimizer,
+  type Callback,
   type Checkpoint,
   type EpochRecord,
   type Module,
+  type Tensor,
 } from '../../src/index.js';
 import { loadEmbedded } from '../../src/data/node.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
@@ -190,13 +201,8 @@ test("fitAsync's checkpoints read the device's parameters and optimizer state: e
   });
   assert.equal(ds.length, 2);
   assert.equal(hs.length, 2);
-  for (let i = 0; i < 2; i++) {
-    assert.equal(ds[i].epoch, hs[i].epoch);
-    assert.equal(ds[i].step, hs[i].step);
-    assert.deepEqual(ds[i].model, hs[i].model);
-    assert.deepEqual(ds[i].optimizer, hs[i].optimizer);
-    assert.deepEqual(figures(ds[i].records as EpochRecord[]), figures(hs[i].records as EpochRecord[]));
-  }
+  // every field: position, parameters, optimizer state, records, the epoch's sums, divergence reference
+  for (let i = 0; i < 2; i++) assert.deepEqual(ds[i], hs[i]);
   assert.ok((ds[1].optimizer.state['1.weight'] as Record<string, unknown>).maxExpAvgSq instanceof Float32Array);
 });
 
@@ -281,4 +287,172 @@ test('optimizer state follows its parameter to the device; back on the host it i
   stepOf(m, mo);
   assert.deepEqual(await paramsOf(m), await paramsOf(h));
   assert.deepEqual(mo.stateDict(), ho.stateDict());
+});
+
+/** fit's options with an augmenting source (flips and crops drawn from the loader's stream), 3 epochs of 4 batches. */
+function augmented(seed: number) {
+  const rng = new Rng(seed);
+  return {
+    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, rng: rng.fork('data'), transform: parseAugment('flip,crop:2') }),
+    test: new DataLoader(testSet, { batchSize: 64 }),
+    epochs: 3,
+    rng,
+    now: () => 0,
+  };
+}
+
+test('fitAsync on the emulated device: a run interrupted after a checkpoint (mid-epoch or at an epoch end) and resumed equals the uninterrupted run bit for bit (dropout, augmentation)', async () => {
+  const run = async (o: { resume?: Checkpoint; stopAt?: number }) => {
+    const m = mlpModel(9);
+    await m.to(DEVICE);
+    const saved: Checkpoint[] = [];
+    const stop: Callback = {
+      onStepBegin: (s) => {
+        if (s.step === o.stopAt) throw new Error('interrupted');
+      },
+    };
+    let records: EpochRecord[] | undefined;
+    try {
+      records = await fitAsync({
+        model: m,
+        optimizer: new Adam(m.parameters(), { lr: 2e-3, amsgrad: true }),
+        ...augmented(9),
+        resume: o.resume,
+        // through the byte form, as a file would carry it
+        checkpoint: { everySteps: 3, everyEpochs: 1, save: (c) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) },
+        callbacks: [stop],
+      });
+    } catch (e) {
+      if ((e as Error).message !== 'interrupted') throw e;
+    }
+    return { records, saved, params: await paramsOf(m) };
+  };
+  const full = await run({});
+  // [step, epoch, batch]: every 3 steps mid-epoch, every epoch end (step 12 is the last epoch's end)
+  assert.deepEqual(
+    full.saved.map((c) => [c.step, c.epoch, c.batch]),
+    [
+      [3, 0, 3],
+      [4, 1, 0],
+      [6, 1, 2],
+      [8, 2, 0],
+      [9, 2, 1],
+      [12, 3, 0],
+    ],
+  );
+  assert.ok(full.saved[0].rng.masks && full.saved[0].rng.transform, 'a mid-epoch checkpoint keeps the dropout and augmentation streams');
+  assert.ok(full.saved[0].partial.seen > 0);
+  for (const [stopAt, lastStep] of [
+    [5, 4],
+    [7, 6],
+    [10, 9],
+  ]) {
+    const cut = await run({ stopAt });
+    assert.equal(cut.records, undefined);
+    const last = cut.saved[cut.saved.length - 1];
+    assert.equal(last.step, lastStep);
+    assert.deepEqual(
+      last,
+      full.saved.find((c) => c.step === lastStep),
+    );
+    const resumed = await run({ resume: last });
+    assert.deepEqual(resumed.records, full.records, `records after resuming at step ${lastStep}`);
+    assert.deepEqual(resumed.params, full.params, `parameters after resuming at step ${lastStep}`);
+    assert.deepEqual(
+      resumed.saved,
+      full.saved.filter((c) => c.step > lastStep),
+    );
+  }
+});
+
+test("fit's mid-epoch checkpoint resumed by fitAsync gives fit's records, parameters and checkpoints: on the host backend and on the emulated device", async () => {
+  const setup = (m: Module, saved: Checkpoint[]) => ({
+    model: m,
+    optimizer: new SGD(m.parameters(), { lr: 0.05, momentum: 0.9 }),
+    ...augmented(11),
+    checkpoint: { everySteps: 3, save: (c: Checkpoint) => void saved.push(c) },
+  });
+  const host = mlpModel(11);
+  const saved: Checkpoint[] = [];
+  const ref = fitRun(setup(host, saved));
+  const mid = saved.find((c) => c.step === 6)!;
+  assert.deepEqual([mid.epoch, mid.batch], [1, 2]);
+  for (const where of ['cpu', DEVICE]) {
+    const m = mlpModel(11);
+    if (where === DEVICE) await m.to(DEVICE);
+    const again: Checkpoint[] = [];
+    const records = await fitAsync({ ...setup(m, again), resume: mid });
+    assert.equal(m.parameters()[0].device, where);
+    assert.deepEqual(records, ref.records, `records on ${where}`);
+    assert.deepEqual(await paramsOf(m), await paramsOf(host), `parameters on ${where}`);
+    assert.deepEqual(
+      again,
+      saved.filter((c) => c.step > 6),
+      `checkpoints on ${where}`,
+    );
+  }
+});
+
+test("onNonFinite 'skip' in fitAsync leaves out the steps fit leaves out (a NaN loss; a NaN gradient under a finite loss), on the host backend and the emulated device", async () => {
+  const nanLossAt = new Set([2, 7]);
+  const run = async (where: 'fit' | 'cpu' | typeof DEVICE) => {
+    const m = mlpModel(12);
+    if (where === DEVICE) await m.to(DEVICE);
+    const w = m.parameters()[0];
+    const opt = new Adam(m.parameters(), { lr: 1e-3 });
+    let k = 0;
+    const skips: [number, string][] = [];
+    const o = {
+      ...options(m, opt, 12),
+      test: undefined,
+      loss: (logits: Tensor, y: Parameters<typeof crossEntropy>[1]) => {
+        const l = crossEntropy(logits, y);
+        return nanLossAt.has(++k) ? mul(l, NaN) : l;
+      },
+      onNonFinite: 'skip' as const,
+      onSkip: (i: { step: number; reason: string }) => void skips.push([i.step, i.reason]),
+      // 0 in value, a NaN gradient (d√u/du = ∞ at u = 0, times 0) on step 5 only
+      callbacks: [{ lossTerms: (s: { step: number }) => (s.step === 4 ? { bad: sqrt(sum(mul(w, 0))) } : {}) } as Callback],
+    };
+    const records = where === 'fit' ? fitRun(o).records : await fitAsync(o);
+    return { records, skips, params: await paramsOf(m), adamSteps: ([...opt.state.values()][0] as { step: number }).step };
+  };
+  const ref = await run('fit');
+  assert.deepEqual(ref.skips, [
+    [2, 'the loss became NaN'],
+    [5, 'a gradient became non-finite'],
+    [7, 'the loss became NaN'],
+  ]);
+  assert.equal(ref.adamSteps, 8 - 3);
+  for (const where of ['cpu', DEVICE] as const) assert.deepEqual(await run(where), ref, `fitAsync on ${where}`);
+});
+
+test('fitAsync refuses what it cannot take and a checkpoint that does not fit the run, with their messages', async () => {
+  const m = mlpModel(2);
+  await m.to(DEVICE);
+  const o = () => options(m, new Adam(m.parameters()), 1); // 2 epochs
+  await assert.rejects(
+    () => fitAsync({ ...o(), fullBatch: true }),
+    /^RangeError: fitAsync: option fullBatch is not supported \(a full-batch step reads the loss inside its closure\); use fit$/,
+  );
+  await assert.rejects(
+    () => fitAsync({ ...o(), checkpoint: { everySteps: 0, save: () => {} } }),
+    /^RangeError: fitAsync: checkpoint\.everySteps must be a positive integer, got 0$/,
+  );
+  await assert.rejects(
+    () => fitAsync({ ...o(), callbacks: [{ state: () => 1 }] }),
+    /^RangeError: fitAsync: a callback with state\(\) needs a key to be kept in checkpoints$/,
+  );
+  const saved: Checkpoint[] = [];
+  await fitAsync({ ...o(), checkpoint: { save: (c) => void saved.push(c) } });
+  await assert.rejects(
+    () => fitAsync({ ...o(), epochs: 1, resume: saved[1] }),
+    /^RangeError: fitAsync: the checkpoint is at epoch 2 of 2; epochs 1 is fewer$/,
+  );
+  const other = cnnModel(2);
+  await other.to(DEVICE);
+  await assert.rejects(
+    () => fitAsync({ ...options(other, new Adam(other.parameters()), 2), resume: saved[0] }),
+    /^RangeError: fitAsync: the checkpoint has no parameter "0\.weight" \(it holds 1\.weight, 1\.bias, 4\.weight, 4\.bias\); resume with the model it was taken from$/,
+  );
 });

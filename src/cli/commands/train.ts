@@ -387,7 +387,7 @@ export function prepareTrain(
 export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [], resume?: Checkpoint): Promise<TrainRun> {
   preflight(o);
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
-  const refusal = deviceRefusal(o, resume !== undefined);
+  const refusal = deviceRefusal(o);
   if (o.backend === 'webgpu' && refusal !== null)
     throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
   const sel = await selectTrainBackend(o.backend, refusal ?? true);
@@ -396,11 +396,13 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
     const data = await loadData(o.data, o);
     const p = prepareTrain(o, io, data, extraCallbacks, resume, sel.label);
     if (!sel.device) return p.finish(fitRun(p.fit));
-    // on a device: the model moves there, trains with the asynchronous loop and comes back for saving
+    // on a device: the model moves there, trains with the asynchronous loop (resuming p.fit.resume:
+    // the checkpoint's parameters and optimizer state are written on the device) and comes back for saving
     await p.fit.model.to(sel.device);
-    const records = await fitAsync(p.fit);
+    let skipped = resume?.skipped ?? 0;
+    const records = await fitAsync({ ...p.fit, onSkip: () => void skipped++ });
     await p.fit.model.to('cpu');
-    return p.finish({ records, skipped: 0 });
+    return p.finish({ records, skipped });
   } finally {
     sel.release();
   }

@@ -3,7 +3,9 @@
  * the MLP and the CNN with the model on 'webgpu' (Module.to + fitAsync) follows the same run on the
  * wasm backend (fit) step by step, with Adam and with SGD + momentum, and the MLP with RMSprop
  * (centered, with momentum) and with Adagrad (their fused updates on the GPU, their rules on wasm);
- * and `descent train --backend webgpu` trains and names the backend and its adapter.
+ * a run interrupted after a mid-epoch checkpoint and resumed on 'webgpu' equals the uninterrupted
+ * one bit for bit; onNonFinite 'skip' leaves out fit's steps; and `descent train --backend webgpu`
+ * trains and names the backend and its adapter.
  *
  * Tolerance: the two backends run the same float32 arithmetic in different orders (the GPU's tiled
  * products and tree reductions against wasm's SIMD lanes), so every product and sum differs by a
@@ -43,12 +45,13 @@ import {
   Sequential,
   setBackend,
   type AnyOptimizer,
+  type Checkpoint,
   type EpochRecord,
   type Module,
   type Tensor,
 } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
-import { mul, square, sum } from '../../../src/autograd/ops.js';
+import { crossEntropy, mul, sqrt, square, sum } from '../../../src/autograd/ops.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { loadEmbedded } from '../../../src/data/node.js';
 
@@ -185,6 +188,98 @@ for (const [name, make, makeOpt, samples, update] of cases) {
     console.log(`webgpu vs wasm ${name}: step loss ${lossErr.toExponential(2)}, parameters ${paramErr.toExponential(2)}`);
   });
 }
+
+test('on webgpu, a run interrupted after a mid-epoch checkpoint and resumed equals the uninterrupted run bit for bit (MLP + dropout, Adam)', async () => {
+  const go = async (o: { resume?: Checkpoint; stopAt?: number }) => {
+    const model = mlp(7);
+    await model.to('webgpu');
+    const rng = new Rng(13);
+    const saved: Checkpoint[] = [];
+    let records: EpochRecord[] | undefined;
+    try {
+      records = await fitAsync({
+        model,
+        optimizer: new Adam(model.parameters(), { lr: 2e-3 }),
+        train: new DataLoader(data.train.slice(0, 96), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
+        test: new DataLoader(data.test.slice(0, 32), { batchSize: 32 }),
+        epochs: 2,
+        rng,
+        now: () => 0,
+        resume: o.resume,
+        checkpoint: { everySteps: 2, save: (c) => void saved.push(c) },
+        callbacks: [
+          {
+            onStepBegin: (s) => {
+              if (s.step === o.stopAt) throw new Error('interrupted');
+            },
+          },
+        ],
+      });
+    } catch (e) {
+      if ((e as Error).message !== 'interrupted') throw e;
+    }
+    const params: Float32Array[] = [];
+    for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
+    return { records, saved, params };
+  };
+  const full = await go({});
+  assert.deepEqual(
+    full.saved.map((c) => [c.step, c.epoch, c.batch]),
+    [
+      [2, 0, 2],
+      [4, 1, 1],
+      [6, 2, 0],
+    ],
+  );
+  const cut = await go({ stopAt: 5 });
+  assert.equal(cut.records, undefined);
+  const last = cut.saved[cut.saved.length - 1];
+  assert.equal(last.step, 4);
+  const resumed = await go({ resume: last });
+  assert.deepEqual(resumed.records, full.records);
+  assert.deepEqual(resumed.params, full.params);
+  assert.deepEqual(resumed.saved, full.saved.slice(2));
+});
+
+test("onNonFinite 'skip' on webgpu leaves out the steps fit leaves out on wasm (a NaN loss; a NaN gradient under a finite loss)", async () => {
+  const go = async (device: boolean) => {
+    const model = mlp(8);
+    if (device) await model.to('webgpu');
+    const w = model.parameters()[0];
+    const rng = new Rng(3);
+    let k = 0;
+    const skips: [number, string][] = [];
+    const o = {
+      model,
+      optimizer: new Adam(model.parameters(), { lr: 2e-3 }),
+      train: new DataLoader(data.train.slice(0, 128), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
+      epochs: 1,
+      rng,
+      now: () => 0,
+      loss: (logits: Tensor, y: Parameters<typeof crossEntropy>[1]) => {
+        const l = crossEntropy(logits, y);
+        return ++k === 2 ? mul(l, NaN) : l;
+      },
+      onNonFinite: 'skip' as const,
+      onSkip: (i: { step: number; reason: string }) => void skips.push([i.step, i.reason]),
+      // 0 in value, a NaN gradient (d√u/du = ∞ at u = 0, times 0) on step 4 only
+      callbacks: [{ lossTerms: (s: { step: number }): Record<string, Tensor> => (s.step === 3 ? { bad: sqrt(sum(mul(w, 0))) } : {}) }],
+    };
+    const records = device ? await fitAsync(o) : fit(o);
+    const params: Float32Array[] = [];
+    for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
+    return { records, skips, params };
+  };
+  const want = await go(false);
+  const got = await go(true);
+  assert.deepEqual(want.skips, [
+    [2, 'the loss became NaN'],
+    [4, 'a gradient became non-finite'],
+  ]);
+  assert.deepEqual(got.skips, want.skips);
+  for (const [i, p] of got.params.entries()) assertClose(`parameter ${i}`, p, want.params[i], PARAM_TOL);
+  assertClose('train loss', [got.records[0].trainLoss], [want.records[0].trainLoss], LOSS_TOL);
+});
 
 const main = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 
