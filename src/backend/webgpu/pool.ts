@@ -45,6 +45,23 @@ fn firstOut(at: i32, pad: u32, k: u32, s: u32) -> i32 {
   return lo / i32(s) + 1;
 }`;
 
+/**
+ * The head of a gather over the windows that contain input element t = (pl, iy, ix): the outputs
+ * (y, xx) in row-major order, `ob` the plane's first output, `s` the sum; the body follows, then
+ * the two closing braces.
+ */
+const OVER_WINDOWS = /* wgsl */ `  let hw = p.h * p.w;
+  let pl = t / hw;
+  let q = t - pl * hw;
+  let iy = i32(q / p.w);
+  let ix = i32(q) - iy * i32(p.w);
+  let yEnd = min((iy + i32(p.ph)) / i32(p.sh) + 1, i32(p.oh));
+  let xEnd = min((ix + i32(p.pw)) / i32(p.sw) + 1, i32(p.ow));
+  let ob = pl * p.oh * p.ow;
+  var s = 0.0;
+  for (var y = firstOut(iy, p.ph, p.kh, p.sh); y < yEnd; y++) {
+    for (var xx = firstOut(ix, p.pw, p.kw, p.sw); xx < xEnd; xx++) {`;
+
 const MAIN = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let t = flatGroup(wid, nwg) * ${WG}u + li;
@@ -103,17 +120,7 @@ function avgPoolBackwardSource(): string {
   return `${HEAD([READ(1, 'gy'), WRITE(2, 'gx')].join('\n'))}
 ${FIRST_OUT}
 ${MAIN}
-  let hw = p.h * p.w;
-  let pl = t / hw;
-  let q = t - pl * hw;
-  let iy = i32(q / p.w);
-  let ix = i32(q) - iy * i32(p.w);
-  let yEnd = min((iy + i32(p.ph)) / i32(p.sh) + 1, i32(p.oh));
-  let xEnd = min((ix + i32(p.pw)) / i32(p.sw) + 1, i32(p.ow));
-  let ob = pl * p.oh * p.ow;
-  var s = 0.0;
-  for (var y = firstOut(iy, p.ph, p.kh, p.sh); y < yEnd; y++) {
-    for (var xx = firstOut(ix, p.pw, p.kw, p.sw); xx < xEnd; xx++) {
+${OVER_WINDOWS}
       let win = window(u32(y), u32(xx));
       if (iy >= win[0] && iy < win[1] && ix >= win[2] && ix < win[3]) {
         s += gy[ob + u32(y) * p.ow + u32(xx)] / f32(win[4]);
@@ -135,17 +142,7 @@ function maxPoolBackwardSource(relu: boolean): string {
   return `${HEAD([READ(1, 'gy'), READ(2, 'idx', 'i32'), ...(relu ? [READ(3, 'pooled')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n'))}
 ${FIRST_OUT}
 ${MAIN}
-  let hw = p.h * p.w;
-  let pl = t / hw;
-  let q = t - pl * hw;
-  let iy = i32(q / p.w);
-  let ix = i32(q) - iy * i32(p.w);
-  let yEnd = min((iy + i32(p.ph)) / i32(p.sh) + 1, i32(p.oh));
-  let xEnd = min((ix + i32(p.pw)) / i32(p.sw) + 1, i32(p.ow));
-  let ob = pl * p.oh * p.ow;
-  var s = 0.0;
-  for (var y = firstOut(iy, p.ph, p.kh, p.sh); y < yEnd; y++) {
-    for (var xx = firstOut(ix, p.pw, p.kw, p.sw); xx < xEnd; xx++) {
+${OVER_WINDOWS}
       let o = ob + u32(y) * p.ow + u32(xx);
       if (idx[o] == i32(q)) { s += ${relu ? 'select(0.0, gy[o], pooled[o] > 0.0)' : 'gy[o]'}; }
     }
