@@ -205,6 +205,19 @@ test('--resume takes its settings from the checkpoint: other flags and bad --epo
   }
 });
 
+test('--resume keeps the backend the run trained on, and --backend moves it (a run checkpointed on a GPU continues on a machine without one)', async () => {
+  const dir = tmp();
+  assert.equal((await cli('train', ...tiny, '--epochs', '1', '--backend', 'reference', '--checkpoint-dir', dir)).code, 0);
+  const kept = await cli('train', '--resume', dir, '--epochs', '2');
+  assert.equal(kept.code, 0, kept.err);
+  assert.match(kept.out, /, backend reference\n/);
+  const moved = await cli('train', '--resume', dir, '--epochs', '3', '--backend', 'wasm');
+  assert.equal(moved.code, 0, moved.err);
+  assert.match(moved.out, /resuming from .*after epoch 2/);
+  assert.match(moved.out, /, backend wasm\b/);
+  assert.match(moved.out, /^epoch 3\/3 /m);
+});
+
 test('an exploding or NaN run stops with one line naming epoch, step, learning rate and the last good checkpoint (exit 1)', async () => {
   for (const opt of ['adam', 'adagrad', 'lion', 'sgd']) {
     const dir = tmp();

@@ -68,8 +68,12 @@ export const optimizerOptions: OptSpec[] = [
   ...sharedOptimizerFlags,
 ];
 
-/** The options --resume accepts besides the folder; every other setting comes from the checkpoint. */
-const RESUME_OVERRIDES = ['epochs', 'save', 'json', 'keep', 'checkpointEvery', 'onNan', 'resume'];
+/**
+ * The options --resume accepts besides the folder; every other setting comes from the checkpoint.
+ * --backend among them: a run checkpointed on a GPU continues on a machine without one (bit for bit
+ * only on the backend it ran on, which is the default).
+ */
+const RESUME_OVERRIDES = ['epochs', 'save', 'json', 'keep', 'checkpointEvery', 'onNan', 'backend', 'resume'];
 
 export const trainOptions: OptSpec[] = [
   {
@@ -126,7 +130,7 @@ export const trainOptions: OptSpec[] = [
     name: 'resume',
     type: 'string',
     metavar: 'DIR',
-    help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan)',
+    help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan, --backend)',
   },
   {
     name: 'on-nan',
@@ -218,7 +222,7 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
     .filter((k) => !RESUME_OVERRIDES.includes(k));
   if (extra.length)
     throw new UsageError(
-      `--${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every and --on-nan may be given`,
+      `--${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan and --backend may be given`,
     );
   if (o.resume === '') throw new UsageError('--resume: empty folder name');
   const latest = loadLatestCheckpoint(o.resume);
@@ -235,6 +239,7 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
     keep: o.keep ?? meta.options.keep,
     checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery,
     onNan: given.has('on-nan') ? o.onNan : meta.options.onNan,
+    backend: given.has('backend') ? o.backend : meta.options.backend,
     checkpointDir: o.resume,
   };
   if (c.epoch > merged.epochs || (c.epoch === merged.epochs && c.batch > 0))
