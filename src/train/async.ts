@@ -182,7 +182,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   let skipped = at?.skipped ?? 0;
   let lastCheckpoint: string | undefined;
 
-  const { fail, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
+  const { fail, failParameters, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
   const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
   // a checkpoint is taken at a step boundary with nothing in flight: the parameters are read back
   // (and checked finite, as fit checks them), the optimizer's device arrays too
@@ -196,14 +196,8 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
       for (let i = 0; i < data.length && finite; i++) finite = Number.isFinite(data[i]);
       params[n] = { shape: [...t.shape], data };
     }
-    if (!finite)
-      fail(
-        'non-finite parameters',
-        NaN,
-        batch > 0 ? epoch + 1 : Math.max(epoch, 1),
-        s.step,
-        'the parameters became non-finite (a non-finite gradient)',
-      );
+    // a mid-epoch checkpoint is inside epoch + 1; an epoch-end one after epoch `epoch`
+    if (!finite) failParameters(batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step);
     const device = new Map<Storage, HostStorage>();
     if (optimizer instanceof OptimizerClass)
       for (const st of optimizer.state.values())
@@ -337,8 +331,7 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
         s.step,
         `every step of the epoch was skipped (${skipped} in all): the loss or gradient was never finite`,
       );
-    if (!(await allFiniteAsync(model)))
-      fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
+    if (!(await allFiniteAsync(model))) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(acc.termSums)) terms[k] = v / Math.max(acc.seen, 1);

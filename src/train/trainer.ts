@@ -647,6 +647,8 @@ export function divergenceGuard(
   lastCheckpoint: () => string | undefined,
 ): {
   fail: (reason: DivergenceReason, value: number, epoch: number, step: number, what: string) => never;
+  /** fail for parameters found non-finite (after a non-finite gradient) at `epoch` (1-based), `step`. */
+  failParameters: (epoch: number, step: number) => never;
   checkLoss: (loss: number, epoch: number, step: number) => string | null;
 } {
   const fail = (reason: DivergenceReason, value: number, epoch: number, step: number, what: string): never => {
@@ -655,6 +657,8 @@ export function divergenceGuard(
     const msg = `${what} at epoch ${epoch}, step ${step} (learning rate ${lr}); last good checkpoint: ${last ?? 'none'}`;
     throw new TrainingError(msg, { reason, epoch, step, lr, value, lastCheckpoint: last });
   };
+  const failParameters = (epoch: number, step: number): never =>
+    fail('non-finite parameters', NaN, epoch, step, 'the parameters became non-finite (a non-finite gradient)');
   const checkLoss = (loss: number, epoch: number, step: number): string | null => {
     if (!Number.isFinite(loss)) return `the loss became ${loss}`;
     if (div.samples === 0) {
@@ -671,7 +675,7 @@ export function divergenceGuard(
     }
     return null;
   };
-  return { fail, checkLoss };
+  return { fail, failParameters, checkLoss };
 }
 
 /** Train for `epochs` epochs with everything the options ask for; see FitOptions. */
@@ -733,18 +737,12 @@ export function fitRun(o: FitOptions): FitResult {
   result.skipped = at?.skipped ?? 0;
 
   let lastCheckpoint: string | undefined;
-  const { fail, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
+  const { fail, failParameters, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
   const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: EpochSums) => {
     const ck = o.checkpoint;
     if (!ck) return;
-    if (!allFinite(model))
-      fail(
-        'non-finite parameters',
-        NaN,
-        batch > 0 ? epoch + 1 : Math.max(epoch, 1),
-        s.step,
-        'the parameters became non-finite (a non-finite gradient)',
-      );
+    // a mid-epoch checkpoint is inside epoch + 1; an epoch-end one after epoch `epoch`
+    if (!allFinite(model)) failParameters(batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step);
     const params = Object.fromEntries(
       model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }]),
     );
@@ -919,7 +917,7 @@ export function fitRun(o: FitOptions): FitResult {
         `every step of the epoch was skipped (${result.skipped} in all): the loss or gradient was never finite`,
       );
     // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
-    if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite (a non-finite gradient)');
+    if (!allFinite(model)) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     finishEpoch(e, acc);
     if (checkpointDue(e)) save(e + 1, 0, undefined, undefined, acc);

@@ -16,6 +16,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = flatGroup(wid, nwg) * ${WG}u + li;
   if (i >= p.n) { return; }`;
 
+/** gv: the gradient, negated when maximizing, plus the coupled weight decay λθ (SGD's, RMSprop's, Adagrad's and Adadelta's first lines). */
+const DECAYED_GRAD = `  let pv = param[i];
+  var gv = g[i];
+  if (p.maximize == 1u) { gv = -gv; }
+  gv = gv + p.wd * pv;`;
+
 function adamSource(amsgrad: boolean): string {
   return /* wgsl */ `
 struct Params { n: u32, maximize: u32, decoupled: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, decay: f32, stepSize: f32, bc2Sqrt: f32 }
@@ -51,10 +57,8 @@ ${WRITE(2, 'param')}
 ${momentum ? WRITE(3, 'buf') : ''}
 ${WGSL_COMMON}
 ${MAIN}
-  let pv = param[i];
-  var d = g[i];
-  if (p.maximize == 1u) { d = -d; }
-  d = d + pv * p.wd;
+${DECAYED_GRAD}
+  var d = gv;
   ${
     momentum
       ? `var b = d;
@@ -80,10 +84,7 @@ ${centered ? WRITE(4, 'ga') : ''}
 ${momentum ? WRITE(centered ? 5 : 4, 'buf') : ''}
 ${WGSL_COMMON}
 ${MAIN}
-  let pv = param[i];
-  var gv = g[i];
-  if (p.maximize == 1u) { gv = -gv; }
-  gv = gv + p.wd * pv;
+${DECAYED_GRAD}
   let vv = v[i] * p.alpha + p.oneMinusAlpha * gv * gv;
   v[i] = vv;
   var sq = vv;
@@ -122,10 +123,7 @@ ${WRITE(2, 'param')}
 ${WRITE(3, 'sum')}
 ${WGSL_COMMON}
 ${MAIN}
-  let pv = param[i];
-  var gv = g[i];
-  if (p.maximize == 1u) { gv = -gv; }
-  gv = gv + p.wd * pv;
+${DECAYED_GRAD}
   let sv = sum[i] + gv * gv;
   sum[i] = sv;
   var den = sqrt(sv) + p.eps;
@@ -145,10 +143,7 @@ ${WRITE(3, 'v')}
 ${WRITE(4, 'u')}
 ${WGSL_COMMON}
 ${MAIN}
-  let pv = param[i];
-  var gv = g[i];
-  if (p.maximize == 1u) { gv = -gv; }
-  gv = gv + p.wd * pv;
+${DECAYED_GRAD}
   let vv = v[i] * p.rho + p.oneMinusRho * gv * gv;
   v[i] = vv;
   let uv = u[i];
