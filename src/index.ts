@@ -449,6 +449,7 @@ export {
   fitEnsemble,
   fitFullBatch,
   fitRun,
+  fitRunAsync,
   formatModelSpec,
   getModel,
   layersFromJson,

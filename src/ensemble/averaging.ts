@@ -118,6 +118,21 @@ export interface SwaCallbackOptions {
 }
 const swaSchema: SchemaOf<SwaCallbackOptions> = { startEpoch: num, everySteps: num };
 
+/** When SWA samples (swaCallback's rule, shared with fitAsync's averages on a device): the checked options' two tests. */
+export function swaSampling(o: SwaCallbackOptions = {}): { atStep(s: ModelState): boolean; atEpoch(s: ModelState): boolean } {
+  checkOptions('swaCallback', o, swaSchema);
+  if (o.startEpoch !== undefined && !(Number.isInteger(o.startEpoch) && o.startEpoch >= 1))
+    throw new RangeError(`swaCallback: invalid startEpoch ${o.startEpoch}; expected an integer ≥ 1`);
+  if (o.everySteps !== undefined && !(Number.isInteger(o.everySteps) && o.everySteps >= 1))
+    throw new RangeError(`swaCallback: invalid everySteps ${o.everySteps}; expected an integer ≥ 1`);
+  const start = o.startEpoch ?? 1;
+  const every = o.everySteps;
+  return {
+    atStep: (s) => every !== undefined && s.epoch >= start && s.step % every === 0,
+    atEpoch: (s) => every === undefined && s.epoch >= start,
+  };
+}
+
 /**
  * SWA as a callback: samples the weights at the end of every epoch from `startEpoch` (1-based,
  * default 1) on, or every `everySteps` updates once that epoch is reached.
@@ -125,17 +140,13 @@ const swaSchema: SchemaOf<SwaCallbackOptions> = { startEpoch: num, everySteps: n
 export function swaCallback(avg: WeightAverage, o: SwaCallbackOptions = {}) {
   checkOptions('swaCallback', o, swaSchema);
   if (!(avg instanceof WeightAverage)) throw new TypeError('swaCallback: the first argument must be a WeightAverage');
-  if (o.startEpoch !== undefined && !(Number.isInteger(o.startEpoch) && o.startEpoch >= 1))
-    throw new RangeError(`swaCallback: invalid startEpoch ${o.startEpoch}; expected an integer ≥ 1`);
-  if (o.everySteps !== undefined && !(Number.isInteger(o.everySteps) && o.everySteps >= 1))
-    throw new RangeError(`swaCallback: invalid everySteps ${o.everySteps}; expected an integer ≥ 1`);
-  const start = o.startEpoch ?? 1;
+  const due = swaSampling(o);
   return {
     onStepEnd(s: ModelState): void {
-      if (o.everySteps && s.epoch >= start && s.step % o.everySteps === 0) avg.update(s.model);
+      if (due.atStep(s)) avg.update(s.model);
     },
     onEpochEnd(s: ModelState): void {
-      if (!o.everySteps && s.epoch >= start) avg.update(s.model);
+      if (due.atEpoch(s)) avg.update(s.model);
     },
   };
 }

@@ -13,7 +13,10 @@
  * then counts the step after it as well). Callbacks that edit the parameters do it in `onUpdate`,
  * which runs inside the step as in `fit`; a promise returned by `onStepEnd` or `onEpochEnd` (a
  * report read from the device) is awaited. The options that need a synchronous read inside a step
- * (fullBatch and closure optimizers, SWA, EMA, snapshots) are refused with a message naming them.
+ * (fullBatch and closure optimizers) are refused with a message naming them. SWA, EMA and snapshots
+ * sample inside the step, as fit does (averagingCallbacks): on a device the averages live beside
+ * the parameters in float32 and are updated by queued kernels, a snapshot is a read issued at its
+ * step, and both reach the host (fitRunAsync's result, a checkpoint) once the steps before are done.
  *
  * Checkpoints and resuming are fit's (the same fields, restores and checks, shared with trainer.ts):
  * a checkpoint waits for the steps in flight, reads the parameters and the optimizer's device arrays
@@ -49,6 +52,7 @@ import type { Rng } from '../tensor/rng.js';
 import { accuracy, type BatchTarget, type Metric } from './metrics.js';
 import {
   allFinite,
+  averagingCallbacks,
   checkCallbackKeys,
   checkCheckpointOptions,
   checkpointOf,
@@ -69,6 +73,7 @@ import {
   type EpochRecord,
   type EvaluateOptions,
   type FitOptions,
+  type FitResult,
   type LossFn,
   type TrainState,
 } from './trainer.js';
@@ -126,12 +131,7 @@ export function deviceStepScope(model: Module, optimizer: AnyOptimizer): () => (
   };
 }
 
-const SYNC_ONLY: [keyof FitOptions, string][] = [
-  ['fullBatch', 'a full-batch step reads the loss inside its closure'],
-  ['swa', 'weight averaging reads the parameters after every step'],
-  ['ema', 'weight averaging reads the parameters after every step'],
-  ['snapshots', 'snapshots read the parameters inside the run'],
-];
+const SYNC_ONLY: [keyof FitOptions, string][] = [['fullBatch', 'a full-batch step reads the loss inside its closure']];
 
 /**
  * Resolves to true when every gradient is finite. Gradients on a device are reduced there to one
@@ -155,6 +155,11 @@ function gradsFiniteAsync(optimizer: AnyOptimizer): Promise<boolean> {
  * (see the module comment).
  */
 export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
+  return (await fitRunAsync(o)).records;
+}
+
+/** `fitRun` for parameters on any backend: fitAsync's loop, returning the records, the skipped count and the SWA/EMA averages and snapshots the options asked for. */
+export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   checkOptions('fitAsync', o, fitSchema, { required: ['model', 'optimizer', 'train', 'epochs', 'rng'] });
   for (const [k, why] of SYNC_ONLY)
     if (o[k] !== undefined && o[k] !== false) throw new RangeError(`fitAsync: option ${k} is not supported (${why}); use fit`);
@@ -171,8 +176,10 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
   const now = o.now ?? defaultNow;
   const openStep = deviceStepScope(model, optimizer);
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
-  const records: EpochRecord[] = [];
-  const cbs = [...(o.callbacks ?? [])];
+  const result: FitResult = { records: [], skipped: 0 };
+  const records = result.records;
+  const averages = averagingCallbacks('fitAsync', o, result);
+  const cbs = [...averages.first, ...(o.callbacks ?? []), ...averages.last];
   checkCallbackKeys('fitAsync', cbs);
   const div = { reference: NaN, samples: 0 };
   const r0 = o.resume;
@@ -205,8 +212,11 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
           if (v !== undefined && typeof v !== 'number' && isDeviceStorage(v)) device.set(v, (await v.read()) as Float32Array);
     const position = { epochs, epoch, batch, step: s.step, skipped, masks, transform, records, partial: p, divergence: div, meta: ck.meta };
     const extra = onDevice ? {} : evalModel(model, optimizer);
+    // the averages and snapshots a device holds, brought to the host so that their states are current
+    await averages.settle();
     const label = ck.save(checkpointOf(position, params, extra, optimizerState(optimizer, device), cbs));
     lastCheckpoint = typeof label === 'string' ? label : `step ${s.step}`;
+    result.lastCheckpoint = lastCheckpoint;
   };
   const checkpointDue = (e: number) => epochCheckpointDue(o.checkpoint, e, epochs);
 
@@ -352,7 +362,9 @@ export async function fitAsync(o: FitOptions): Promise<EpochRecord[]> {
     if (checkpointDue(e)) await save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);
-  return records;
+  await averages.settle();
+  result.skipped = skipped;
+  return result;
 }
 
 /**

@@ -37,7 +37,8 @@ import { fuse } from '../nn/fuse.js';
 import { Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
 import type { EpochStart } from '../data/loader.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
-import { WeightAverage, swaCallback, emaCallback, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
+import { WeightAverage, captureWeights, swaSampling, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
+import { DeviceAverage } from '../ensemble/device.js';
 import { snapshotEnsemble, type SnapshotRun } from '../ensemble/snapshot.js';
 import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
 import { fitFullBatch } from './fullbatch.js';
@@ -188,11 +189,11 @@ export interface Callback {
    * Right after optimizer.step(), before the next forward pass: edits of the parameters (proximal
    * steps, constraints, decoupled decay) go here. fitAsync calls it inside the step, before any of
    * the step's values is read, so on a device it queues kernels and reads nothing. Not called for a
-   * skipped step.
+   * skipped step. The swa, ema and snapshots options sample here, after the caller's callbacks.
    */
   onUpdate?(s: TrainState): void;
   /**
-   * After the step's update, with its data loss (weight averages, logs); not called for a skipped
+   * After the step's update, with its data loss (logs, reports); not called for a skipped
    * step. fitAsync calls it when the loss has arrived (a step late) and awaits a returned promise.
    */
   onStepEnd?(s: TrainState, loss: number): void;
@@ -397,30 +398,95 @@ export function checkCallbackKeys(who: string, cbs: readonly Callback[]): void {
   }
 }
 
-/** The snapshot-ensemble schedule as a checkpointable callback (its run is made at train begin). */
-function snapshotDriver(cycles: number, holder: { run?: SnapshotRun }): Callback {
-  let plan: { lr: number; totalSteps: number } | undefined;
-  const make = (p: { lr: number; totalSteps: number }, snaps: WeightSnapshot[] = []) => {
-    plan = p;
-    holder.run = snapshotEnsemble({ ...p, cycles });
-    holder.run.snapshots.push(...snaps);
+/**
+ * The callbacks behind the options swa, ema and snapshots, for fit and fitAsync alike. `first` (the
+ * snapshot schedule, which sets the lr before a step) goes before the caller's callbacks, `last`
+ * after them, so a sample sees the weights once every onUpdate edit (a constraint, a proximal step)
+ * is applied. A sample is taken inside the step (onUpdate; SWA's epoch samples in onEpochEnd): on
+ * the host WeightAverage.update and captureWeights, exactly; for parameters on a device the averages
+ * live there (DeviceAverage: queued kernels, nothing read) and a snapshot is a read issued at its
+ * step. `settle()` brings what a device holds to the host (the averages into `result.swa`/`result.ema`,
+ * the snapshots read so far into `result.snapshots`): before a checkpoint keeps their states and
+ * when the run ends. The states' form is the same on the host and on a device, so a run
+ * checkpointed by either loop resumes in the other.
+ */
+export function averagingCallbacks(
+  who: string,
+  o: Pick<FitOptions, 'swa' | 'ema' | 'snapshots' | 'fullBatch' | 'model'>,
+  result: FitResult,
+): { first: Callback[]; last: Callback[]; settle(): Promise<void> } {
+  const first: Callback[] = [];
+  const last: Callback[] = [];
+  const settles: (() => Promise<void>)[] = [];
+  const named = o.model.namedParameters();
+  const onDevice = named.some(([, p]) => isDeviceStorage(p.storage));
+  if (o.snapshots) {
+    if (o.fullBatch) throw new RangeError(`${who}: snapshots need mini-batch steps, not fullBatch`);
+    const cycles = o.snapshots.cycles;
+    let run: SnapshotRun | undefined;
+    let plan: { lr: number; totalSteps: number } | undefined;
+    // device snapshots in flight, in step order
+    const reading: Promise<WeightSnapshot>[] = [];
+    const make = (p: { lr: number; totalSteps: number }, snaps: WeightSnapshot[] = []) => {
+      plan = p;
+      run = snapshotEnsemble({ ...p, cycles });
+      run.snapshots.push(...snaps);
+    };
+    Object.defineProperty(result, 'snapshots', { get: () => run, enumerable: true });
+    first.push({
+      key: 'snapshots',
+      onTrainBegin(s) {
+        const totalSteps = s.epochs * s.stepsPerEpoch;
+        if (cycles > totalSteps) throw new RangeError(`${who}: snapshots.cycles ${cycles} is more than the run's ${totalSteps} steps`);
+        make({ lr: s.optimizer.lr, totalSteps });
+      },
+      onStepBegin: (s) => run!.callbacks[0].onStepBegin(s),
+      state: () => ({ ...plan, snapshots: run!.snapshots.map((m) => Object.fromEntries(m)) }),
+      loadState(st) {
+        const v = st as { lr: number; totalSteps: number; snapshots: Record<string, Float32Array | Float64Array>[] };
+        make(
+          { lr: v.lr, totalSteps: v.totalSteps },
+          v.snapshots.map((x) => new Map(Object.entries(x))),
+        );
+      },
+    });
+    last.push({
+      onUpdate(s) {
+        if (!run!.at.includes(s.step)) return;
+        if (!onDevice) run!.snapshots.push(captureWeights(s.model));
+        else {
+          // each read is issued now, so it holds this step's values whenever it resolves
+          const values = named.map(([, p]) => p.read());
+          reading.push(Promise.all(values).then((vs) => new Map(named.map(([n], i) => [n, vs[i]]))));
+        }
+      },
+    });
+    settles.push(async () => {
+      for (const r of reading.splice(0)) run!.snapshots.push(await r);
+    });
+  }
+  const average = (avg: WeightAverage, key: 'swa' | 'ema', due: { atStep(s: TrainState): boolean; atEpoch(s: TrainState): boolean }) => {
+    const dev = onDevice ? new DeviceAverage(avg, named) : null;
+    const take = (s: TrainState) => (dev ? dev.sample() : avg.update(s.model));
+    last.push({
+      key,
+      onUpdate: (s) => void (due.atStep(s) && take(s)),
+      onEpochEnd: (s) => void (due.atEpoch(s) && take(s)),
+      state: () => avg.stateDict(),
+      loadState(v) {
+        avg.loadStateDict(v as WeightAverageState);
+        dev?.load();
+      },
+    });
+    if (dev) settles.push(() => dev.sync());
   };
+  if (o.swa) average((result.swa = new WeightAverage('swa')), 'swa', swaSampling(o.swa));
+  if (o.ema) average((result.ema = new WeightAverage('ema', o.ema.decay)), 'ema', { atStep: () => true, atEpoch: () => false });
   return {
-    key: 'snapshots',
-    onTrainBegin(s) {
-      const totalSteps = s.epochs * s.stepsPerEpoch;
-      if (cycles > totalSteps) throw new RangeError(`fit: snapshots.cycles ${cycles} is more than the run's ${totalSteps} steps`);
-      make({ lr: s.optimizer.lr, totalSteps });
-    },
-    onStepBegin: (s) => holder.run!.callbacks[0].onStepBegin(s),
-    onStepEnd: (s) => holder.run!.callbacks[0].onStepEnd(s),
-    state: () => ({ ...plan, snapshots: holder.run!.snapshots.map((m) => Object.fromEntries(m)) }),
-    loadState(st) {
-      const v = st as { lr: number; totalSteps: number; snapshots: Record<string, Float32Array | Float64Array>[] };
-      make(
-        { lr: v.lr, totalSteps: v.totalSteps },
-        v.snapshots.map((o) => new Map(Object.entries(o))),
-      );
+    first,
+    last,
+    async settle() {
+      for (const f of settles) await f();
     },
   };
 }
@@ -698,31 +764,9 @@ export function fitRun(o: FitOptions): FitResult {
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
 
-  const cbs = [...(o.callbacks ?? [])];
-  if (o.snapshots) {
-    if (o.fullBatch) throw new RangeError('fit: snapshots need mini-batch steps, not fullBatch');
-    const holder: { run?: SnapshotRun } = {};
-    cbs.unshift(snapshotDriver(o.snapshots.cycles, holder));
-    Object.defineProperty(result, 'snapshots', { get: () => holder.run, enumerable: true });
-  }
-  if (o.swa) {
-    result.swa = new WeightAverage('swa');
-    cbs.push({
-      key: 'swa',
-      ...swaCallback(result.swa, o.swa),
-      state: () => result.swa!.stateDict(),
-      loadState: (v) => result.swa!.loadStateDict(v as WeightAverageState),
-    });
-  }
-  if (o.ema) {
-    result.ema = new WeightAverage('ema', o.ema.decay);
-    cbs.push({
-      key: 'ema',
-      ...emaCallback(result.ema),
-      state: () => result.ema!.stateDict(),
-      loadState: (v) => result.ema!.loadStateDict(v as WeightAverageState),
-    });
-  }
+  // on the host every sample is taken at once: there is nothing for averages.settle() to bring back
+  const averages = averagingCallbacks('fit', o, result);
+  const cbs = [...averages.first, ...(o.callbacks ?? []), ...averages.last];
   checkCallbackKeys('fit', cbs);
 
   // Divergence reference: the first step's data loss.

@@ -1,0 +1,93 @@
+/**
+ * SWA, EMA and snapshot ensembles on WebGPU (run by `npm run test:webgpu` on lavapipe): the MLP
+ * trained on 'webgpu' by fitRunAsync, its averages kept on the GPU in float32 (src/ensemble/device.ts),
+ * follows the same run on wasm by fitRun (float64 averages on the host): the step losses, the
+ * snapshots, the SWA and EMA averages and the sample counts. Tolerance as in train.test.ts (1e-5
+ * scaled by 1 + |value|): the backends sum in different orders. The rules themselves are checked
+ * exactly on the emulated device (test/device/averages-device.test.ts).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DataLoader,
+  fitRun,
+  fitRunAsync,
+  Flatten,
+  Linear,
+  ReLU,
+  Rng,
+  SGD,
+  Sequential,
+  setBackend,
+  type Callback,
+  type FitOptions,
+  type Module,
+} from '../../../src/index.js';
+import { initWasm } from '../../../src/backend/wasm/index.js';
+import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
+import { loadEmbedded } from '../../../src/data/node.js';
+
+const TOL = 1e-5;
+const data = loadEmbedded();
+
+before(async () => {
+  await initWasm();
+  setBackend('wasm');
+  await initWebGPU();
+});
+after(() => disposeWebGPU());
+
+const mlp = (seed: number) => {
+  const r = new Rng(seed).fork('init');
+  return new Sequential(new Flatten(), new Linear(784, 64, { rng: r.fork('a') }), new ReLU(), new Linear(64, 10, { rng: r.fork('b') }));
+};
+
+function options(model: Module, callbacks: Callback[]): FitOptions {
+  const rng = new Rng(8);
+  return {
+    model,
+    optimizer: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
+    train: new DataLoader(data.train.slice(0, 192), { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
+    test: new DataLoader(data.test.slice(0, 64), { batchSize: 64 }),
+    epochs: 3,
+    rng,
+    now: () => 0,
+    swa: { everySteps: 2 },
+    ema: { decay: 0.8 },
+    snapshots: { cycles: 3 },
+    callbacks,
+  };
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) <= TOL * (1 + Math.abs(b));
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, what);
+  for (let j = 0; j < want.length; j++) assert.ok(close(got[j], want[j]), `${what}[${j}]: ${got[j]} vs ${want[j]}`);
+}
+
+test('WebGPU with SWA, EMA and snapshots follows wasm', async () => {
+  const host = mlp(2);
+  const steps: number[] = [];
+  const want = fitRun(options(host, [{ onStepEnd: (_s, l) => void steps.push(l) }]));
+  const dev = mlp(2);
+  await dev.to('webgpu');
+  const got: number[] = [];
+  const r = await fitRunAsync(options(dev, [{ onStepEnd: (_s, l) => void got.push(l) }]));
+  assert.equal(dev.parameters()[0].device, 'webgpu');
+  assert.equal(got.length, 9);
+  got.forEach((l, i) => assert.ok(close(l, steps[i]), `step ${i + 1} loss ${l} vs ${steps[i]}`));
+  assert.deepEqual(r.snapshots!.at, [3, 6, 9]);
+  assert.equal(r.snapshots!.snapshots.length, 3);
+  r.snapshots!.snapshots.forEach((snap, k) => {
+    for (const [name, v] of snap) assertClose(v, want.snapshots!.snapshots[k].get(name)!, `snapshot ${k + 1} ${name}`);
+  });
+  for (const kind of ['swa', 'ema'] as const) {
+    const a = r[kind]!,
+      b = want[kind]!;
+    assert.equal(a.n, b.n, `${kind} samples`);
+    for (const [name] of host.namedParameters()) assertClose(a.get(name)!, b.get(name)!, `${kind} ${name}`);
+  }
+  assert.equal(r.swa!.n, 4);
+  assert.equal(r.ema!.n, 9);
+});
