@@ -24,7 +24,7 @@ export const trainBackendOption: OptSpec = {
   type: 'string',
   default: 'auto',
   choices: ['auto', 'webgpu', 'wasm', 'reference'],
-  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (webgpu on a hardware GPU for a run it can take: Adam, AdamW, SGD, RMSprop, Adagrad or Adadelta, no full batch, SWA, EMA or snapshots; else wasm)',
+  help: 'kernels: webgpu (the GPU, through WebGPU), wasm (WebAssembly SIMD, worker threads), reference (plain TypeScript, the test oracle) or auto (webgpu on a hardware GPU for a run it can take: Adam, AdamW, SGD, RMSprop, Adagrad or Adadelta, no full batch; else wasm)',
 };
 
 export async function selectBackend(name: string): Promise<string> {
@@ -86,12 +86,10 @@ const DEVICE_OPTIMIZERS = new Set(['adam', 'adamw', 'sgd', 'gd', 'momentum', 'ne
 /**
  * Why `descent train` with these options cannot run on a device (fitAsync's refusals and the
  * optimizers without a device update), or null. --backend auto then runs wasm. Resuming, step
- * checkpoints and --on-nan skip run on a device (fitAsync takes them).
+ * checkpoints, --on-nan skip, --swa, --ema and --snapshots run on a device (fitRunAsync takes them).
  */
 export function deviceRefusal(o: Record<string, unknown>): string | null {
   if (o.fullBatch) return '--full-batch';
-  // weight averages and snapshot members read the parameters inside the run
-  for (const flag of ['swa', 'ema', 'snapshots']) if (o[flag] !== undefined) return `--${flag}`;
   if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase())) return `--optimizer ${o.optimizer}`;
   if (o.dropconnect !== undefined) return '--dropconnect';
   // fractional max pooling and DropConnect draw and apply their pools and masks on the host

@@ -80,9 +80,13 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   );
   assert.equal(deviceRefusal(parsed('--dropconnect', '0.5')), '--dropconnect');
   assert.equal(deviceRefusal(parsed('--full-batch')), '--full-batch');
-  // weight averages read the parameters inside the run (fitAsync refuses them)
-  assert.equal(deviceRefusal(parsed('--swa', '2')), '--swa');
-  assert.equal(deviceRefusal(parsed('--snapshots', '2')), '--snapshots');
+  // weight averages and snapshots sample inside the step, on the device (src/ensemble/device.ts)
+  for (const f of [
+    ['--swa', '2'],
+    ['--ema', '0.9'],
+    ['--snapshots', '2'],
+  ])
+    assert.equal(deviceRefusal(parsed(...f)), null, f[0]);
   await assert.rejects(
     () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'lion'), io([])),
     /^UsageError: --backend webgpu: --optimizer lion runs on the host \(it reads values inside a step\); use --backend wasm$/,
@@ -180,3 +184,36 @@ test("descent train on a device: --checkpoint-every 3steps, stopped after a mid-
   };
   for (const n of names.slice(2)) assert.deepEqual(state(join(stopped, n)), state(join(ck, n)), n);
 });
+
+for (const [what, extra, expect] of [
+  [
+    '--snapshots 2 --swa 2 --ema 0.9',
+    ['--snapshots', '2', '--swa', '2', '--ema', '0.9'],
+    [
+      /SWA from epoch 2: test accuracy 0\.\d{4} \(final weights 0\.\d{4}, 1 samples\)/,
+      /EMA β=0\.9: test accuracy 0\.\d{4} \(final weights 0\.\d{4}, 8 samples\)/,
+      /snapshot ensemble of 2 \(seed \d+\)/,
+    ],
+  ],
+  [
+    '--ensemble 2 --ema 0.9',
+    ['--ensemble', '2', '--ema', '0.9'],
+    [/— member 2\/2, seed 2 —/, /EMA β=0\.9 \(seed 2\)/, /ensemble of 2 \(seeds 1, 2\)/],
+  ],
+] as const)
+  test(`descent train ${what} on a device: the reference run's records and reports (members, ensemble, averages)`, async () => {
+    const flags = [...args, ...extra, '--optimizer', 'sgd', '--lr', '0.1'];
+    const hostLines: string[] = [];
+    await trainCommand.run(parseArgs([...flags, '--backend', 'reference'], trainCommand.options, 'train'), io(hostLines));
+    const devLines: string[] = [];
+    const reads = counters.reads;
+    await trainCommand.run({ ...parseArgs(flags, trainCommand.options, 'train'), backend: DEVICE }, io(devLines));
+    assert.ok(counters.reads > reads, 'the run trained on the device');
+    assert.match(devLines.join('\n'), new RegExp(`backend ${DEVICE}\\b`));
+    // the device runs the reference kernels: the same epochs, snapshot members, ensemble and averages
+    // (the averages are float32 on the device, float64 on the host: equal here to the printed digits)
+    const clockless = (l: string) => l.replace(/[\d.,]+ ?(s\b|samples\/s)/g, '#$1').replace(/backend \S+/, 'backend');
+    const from = (ls: string[]) => ls.filter((l) => !l.startsWith('data: ')).map(clockless);
+    assert.deepEqual(from(devLines), from(hostLines));
+    for (const re of expect) assert.match(devLines.join('\n'), re);
+  });

@@ -8,7 +8,7 @@ import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
 import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backend.js';
-import { fitAsync } from '../../train/async.js';
+import { fitRunAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
 import { fitRun, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
 import type { Checkpoint } from '../../train/checkpoint.js';
@@ -404,10 +404,9 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
     // on a device: the model moves there, trains with the asynchronous loop (resuming p.fit.resume:
     // the checkpoint's parameters and optimizer state are written on the device) and comes back for saving
     await p.fit.model.to(sel.device);
-    let skipped = resume?.skipped ?? 0;
-    const records = await fitAsync({ ...p.fit, onSkip: () => void skipped++ });
+    const result = await fitRunAsync(p.fit);
     await p.fit.model.to('cpu');
-    return p.finish({ records, skipped });
+    return p.finish(result);
   } finally {
     sel.release();
   }

@@ -13,6 +13,7 @@ import { registerTrainExtension, trainExtensions } from '../extensions.js';
 import { prepareTrain, preflight, runTrain, type PreparedTrain } from '../commands/train.js';
 import { loadData, limit } from '../data.js';
 import { selectBackend } from '../backend.js';
+import { isDeviceBackend } from '../../backend/index.js';
 import { DataLoader } from '../../data/loader.js';
 import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import type { Module } from '../../nn/module.js';
@@ -102,12 +103,10 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     throw new UsageError('--checkpoint-dir checkpoints one run; with --ensemble N train the members one by one to checkpoint them');
   if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');
   preflight(o);
-  // ensembles and weight averages run the synchronous loop on the host
-  if (o.backend === 'webgpu')
-    throw new UsageError(
-      '--ensemble, --snapshots, --swa and --ema train on the host (they read the weights every step); use --backend wasm',
-    );
-  await selectBackend(o.backend === 'auto' ? 'wasm' : o.backend);
+  // each run trains where runTrain puts it (--backend auto and webgpu: on a GPU when there is one);
+  // the members and averages are evaluated on the host backend, wasm unless reference is asked for
+  const device = o.backend === 'webgpu' || isDeviceBackend(o.backend);
+  await selectBackend(o.backend === 'auto' || device ? 'wasm' : o.backend);
   const { test, build, data } = await testLoaderAndFactory(o);
   const reportAverages = (r: FitResult, final: Module, seed: number) => {
     const tag = o.ensemble !== undefined ? ` (seed ${seed})` : '';
@@ -129,18 +128,17 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     }
   };
 
-  if (o.ensemble !== undefined) {
-    if (o.seed + o.ensemble - 1 > SEED_MAX)
-      throw new UsageError(
-        `--ensemble ${o.ensemble} with --seed ${o.seed}: the members' seeds ${o.seed}…${o.seed + o.ensemble - 1} pass the largest seed ${SEED_MAX}`,
-      );
-    const seeds = Array.from({ length: o.ensemble as number }, (_, i) => o.seed + i);
+  const memberLine = (i: number, seed: number) => {
+    if (!o.json) io.out(`— member ${i + 1}/${o.ensemble}, seed ${seed} —`);
+  };
+  // on a host backend: the library's fitEnsemble, every member through fitRun
+  const hostEnsemble = (seeds: number[]): EnsembleReport => {
     let current: PreparedTrain | undefined;
-    const { report } = fitEnsemble({
-      members: o.ensemble,
+    return fitEnsemble({
+      members: seeds.length,
       test,
       member: (i) => {
-        if (!o.json) io.out(`— member ${i + 1}/${o.ensemble}, seed ${seeds[i]} —`);
+        memberLine(i, seeds[i]);
         current = prepareTrain({ ...o, seed: seeds[i] }, io, data);
         return current.fit;
       },
@@ -148,8 +146,27 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
         current!.finish(r);
         reportAverages(r, model, seeds[i]);
       },
-    });
-    const r = report!;
+    }).report!;
+  };
+  // auto or a device: each member is a runTrain (on the GPU through fitRunAsync where it runs there), back on the host for the report
+  const ensembleByRuns = async (seeds: number[]): Promise<EnsembleReport> => {
+    const models: Module[] = [];
+    for (const [i, seed] of seeds.entries()) {
+      memberLine(i, seed);
+      const run = await runTrain({ ...o, seed }, io);
+      reportAverages(run.result, run.model, seed);
+      models.push(run.model);
+    }
+    return evaluateEnsemble(models, test);
+  };
+
+  if (o.ensemble !== undefined) {
+    if (o.seed + o.ensemble - 1 > SEED_MAX)
+      throw new UsageError(
+        `--ensemble ${o.ensemble} with --seed ${o.seed}: the members' seeds ${o.seed}…${o.seed + o.ensemble - 1} pass the largest seed ${SEED_MAX}`,
+      );
+    const seeds = Array.from({ length: o.ensemble as number }, (_, i) => o.seed + i);
+    const r = o.backend === 'wasm' || o.backend === 'reference' ? hostEnsemble(seeds) : await ensembleByRuns(seeds);
     if (o.json)
       io.out(
         JSON.stringify({
