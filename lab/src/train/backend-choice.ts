@@ -29,7 +29,6 @@ export function gpuUnsupported(c: TrainConfig): string | null {
     return `${c.optimizer} has no fused update on the GPU (sgd, momentum, nesterov, adam, rmsprop and adagrad have)`;
   if (c.reg === 'dropconnect') return 'DropConnect draws its masks on the host inside the layer, which the GPU path does not';
   if (c.pool === 'fmp') return 'fractional max pooling draws and applies its regions on the host';
-  if (c.schedule === 'snapshot') return 'the snapshot schedule saves the weights on the host inside the run';
   return null;
 }
 

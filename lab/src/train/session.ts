@@ -303,7 +303,10 @@ export class TrainSession {
       for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
       if (best === batch.y[i]) correct++;
     }
-    if (this.sums.n + n >= this.loader.samplesPerEpoch) await this.model.to('cpu');
+    // endStep takes a snapshot due after this step on the host: the model comes back for it (and for
+    // an epoch's end), and goes to the device again with the next step
+    const snapshotDue = this.snapshots?.at.includes(this.step + 1) ?? false;
+    if (snapshotDue || this.sums.n + n >= this.loader.samplesPerEpoch) await this.model.to('cpu');
     return this.endStep(n, loss[0], correct, pen ? pen[0] : 0, lr, state);
   }
 
