@@ -4,8 +4,10 @@
  * on stdin/stdout driven by run.ts (serveSegments in common.ts), then the Measurement.
  */
 // each framework's module is imported for its own run only: on a bare GPU machine
-// (tools/gpu-measure.sh) descent-webgpu runs without TensorFlow.js and the other npm packages
+// (tools/gpu-measure.sh) descent-webgpu and tfjs-webgpu run with the npm packages `webgpu` and
+// TensorFlow.js's core, layers and webgpu bundles (tools/gpu-peers.sh) alone
 import { serveSegments, type Measurement, type Trainer, type WorkloadId } from './common.js';
+import type { TfBackend } from './tfjs.js';
 
 const [framework, workload, ...rest] = process.argv.slice(2);
 const quick = rest.includes('--quick');
@@ -19,6 +21,7 @@ const backends: Record<string, [string, boolean?]> = {
   'descent-webgpu': ['webgpu'],
   'tfjs-cpu': ['cpu'],
   'tfjs-wasm': ['wasm'],
+  'tfjs-webgpu': ['webgpu'],
 };
 const [backendName, jsArray] = backends[framework] ?? [];
 if (!backendName) throw new Error(`bench child: unknown framework "${framework}"`);
@@ -26,13 +29,13 @@ const tfjs = framework.startsWith('tfjs');
 let m: Measurement;
 if (w === 'W1' || w === 'W2') {
   const t: Trainer | Measurement = tfjs
-    ? await (await import('./tfjs.js')).setupTfjs(w, quick, backendName as 'cpu' | 'wasm')
+    ? await (await import('./tfjs.js')).setupTfjs(w, quick, backendName as TfBackend, batch)
     : backendName === 'webgpu'
       ? await (await import('./descent-webgpu.js')).setupDescentWebGPU(w, quick, batch)
       : await (await import('./descent.js')).setupDescent(w, quick, backendName);
   m = 'step' in t ? await serveSegments(t) : t;
 } else if (backendName === 'webgpu')
-  m = { framework, workload: w, value: null, unit: 'ms', peakMiB: null, note: 'descent-webgpu runs W1 and W2 (the MLP and the CNN)' };
+  m = { framework, workload: w, value: null, unit: 'ms', peakMiB: null, note: `${framework} runs W1 and W2 (the MLP and the CNN)` };
 else
   m = tfjs
     ? await (await import('./tfjs.js')).runTfjs(w, quick, backendName as 'cpu' | 'wasm')

@@ -1,12 +1,14 @@
 /**
  * npm run bench [-- --quick] [--only W1,W3] [--peers descent,tfjs-wasm,...] [--out DIR] [--gpu-batch W1=1024,W2=512]
  *
- * --gpu-batch sets the batch of the descent-webgpu rows (default: the workload's, 128 and 64).
+ * --gpu-batch sets the batch of the GPU rows, descent-webgpu and tfjs-webgpu (default: the workload's, 128 and 64).
  *
  * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
- * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 with descent on WebGPU
- * (descent-webgpu) when a WebGPU adapter exists (probeWebGPU in src/cli/backend.ts; a software one, e.g.
- * lavapipe through `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"), each (framework, workload) in its own
+ * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 on WebGPU with descent
+ * (descent-webgpu) and TensorFlow.js (tfjs-webgpu, on the same Dawn and adapter) when a WebGPU
+ * adapter exists (probeWebGPU in src/cli/backend.ts; a software one, e.g. lavapipe through
+ * `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"); the descent-webgpu row's
+ * notes give its ratio to tfjs-webgpu. Each (framework, workload) runs in its own
  * process so peak memory is that run's alone (W1/W2 interleaved across those processes, see
  * runInterleaved). Prints a table and writes bench/results/<date>.json
  * and .md (or DIR/<date>.json and .md with --out DIR; the folder is checked before the first
@@ -59,12 +61,14 @@ const webgpu = probeWebGPU();
 const frameworks = opt('--peers')?.split(',') ?? [
   'descent',
   'descent-js-array',
-  ...(webgpu.adapter !== undefined ? ['descent-webgpu'] : []),
+  ...(webgpu.adapter !== undefined ? ['descent-webgpu', 'tfjs-webgpu'] : []),
   'tfjs-wasm',
   'tfjs-cpu',
   ...(torchOk ? ['pytorch'] : []),
 ];
-if (webgpu.adapter === undefined) process.stderr.write(`bench: no descent-webgpu rows (${webgpu.error})\n`);
+if (webgpu.adapter === undefined) process.stderr.write(`bench: no descent-webgpu or tfjs-webgpu rows (${webgpu.error})\n`);
+/** The frameworks that train on the GPU: W1 and W2 only, at --gpu-batch's batches. */
+const ON_GPU = new Set(['descent-webgpu', 'tfjs-webgpu']);
 // Without Debian's OpenMP OpenBLAS, PyTorch 1.13 multiplies with the reference BLAS (a W1 step
 // takes ~37 ms instead of ~1.4 ms): its rows would not be PyTorch's speed.
 if (frameworks.includes('pytorch') && !existsSync(OPENBLAS)) {
@@ -96,7 +100,7 @@ function command(fw: string, w: WorkloadId): { cmd: string[]; env: NodeJS.Proces
           fw,
           w,
           ...(quick ? ['--quick'] : []),
-          ...(fw === 'descent-webgpu' && gpuBatch.has(w) ? ['--batch', gpuBatch.get(w)!] : []),
+          ...(ON_GPU.has(fw) && gpuBatch.has(w) ? ['--batch', gpuBatch.get(w)!] : []),
         ];
   const env =
     fw === 'pytorch'
@@ -300,7 +304,7 @@ function reachNote(ours: Measurement, torch: Measurement | undefined): string {
 const results: Measurement[] = [];
 process.stderr.write(`descent benchmark${quick ? ' (--quick)' : ''}: ${only.join(', ')} × ${frameworks.join(', ')}\n`);
 for (const w of only) {
-  const fws = frameworks.filter((fw) => (fw !== 'descent-js-array' || w === 'W3') && (fw !== 'descent-webgpu' || w === 'W1' || w === 'W2'));
+  const fws = frameworks.filter((fw) => (fw !== 'descent-js-array' || w === 'W3') && (!ON_GPU.has(fw) || w === 'W1' || w === 'W2'));
   if (w === 'W1' || w === 'W2') results.push(...(await runInterleaved(w, fws)));
   else for (const fw of fws) results.push(runOne(fw, w));
 }
@@ -317,11 +321,15 @@ lines.push(
 lines.push('|---|---|---|---|---|---|');
 for (const w of only) {
   const ours = results.find((r) => r.workload === w && r.framework === 'descent');
+  const gpuPeer = results.find((r) => r.workload === w && r.framework === 'tfjs-webgpu');
   for (const r of results.filter((x) => x.workload === w)) {
     const ratio = ours?.value != null && r.value != null && r !== ours ? `${(ours.value / r.value).toFixed(2)}×` : '';
     const extra = r.extra ?? {};
     const notes = [
       r.note,
+      r.framework === 'descent-webgpu' && r.value != null && gpuPeer?.value != null
+        ? `${(r.value / gpuPeer.value).toFixed(2)}× tfjs-webgpu (same adapter and batch)`
+        : '',
       w === 'W4' && r === ours
         ? reachNote(
             r,

@@ -139,6 +139,15 @@ function register(ctx: GpuContext): void {
   registerBackend(primitives as unknown as Backend, extensions as unknown as Partial<Extensions>);
 }
 
+/** An adapter's description (vendor / architecture / device / description) and whether it is a software one (lavapipe, llvmpipe, SwiftShader, a fallback adapter). */
+export function describeAdapter(adapter: GPUAdapter): { description: string; software: boolean } {
+  // GPUAdapter.info (Chrome ≥ 127, Dawn) is newer than the @webgpu/types that descent's tree resolves
+  const info: AdapterInfo = (adapter as { info?: AdapterInfo }).info ?? {};
+  const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unknown adapter';
+  const software = /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description) || info.isFallbackAdapter === true;
+  return { description, software };
+}
+
 /**
  * Acquires an adapter and a device, makes them the default for GpuStorage.from / zeros and
  * registers the backend 'webgpu' (not made current); a second call returns the same context until
@@ -166,10 +175,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
       maxStorageBuffersPerShaderStage: Math.min(lim.maxStorageBuffersPerShaderStage, 10),
     },
   });
-  // GPUAdapter.info (Chrome ≥ 127, Dawn) is newer than the @webgpu/types that descent's tree resolves
-  const info: AdapterInfo = (adapter as { info?: AdapterInfo }).info ?? {};
-  const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ') || 'unknown adapter';
-  const software = /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description) || info.isFallbackAdapter === true;
+  const { description, software } = describeAdapter(adapter);
   context = new GpuContext(gpu, device, description, software, opts.maxPoolBytes);
   setDefaultContext(context);
   register(context);
