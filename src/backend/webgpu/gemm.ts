@@ -4,10 +4,8 @@
  *
  * One workgroup of 16×16 threads computes a tile of C = A·B (64×64, or 128×128 for large products):
  * for each slice of the shared dimension it stages A[tile×slice] and B[slice×tile] in workgroup
- * memory (four loads per thread), then each thread accumulates a 4×4 (8×8) register tile, rows
- * ly + 16·i and columns lx + 16·j (strided,
- * so the threads of a row read neighbouring words of workgroup memory and store neighbouring
- * words of C). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
+ * memory (four loads per thread), then each thread accumulates a 4×4 (8×8) register tile from
+ * vec4 reads of workgroup memory (see gemmSource). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
  * contiguous in memory, so the threads of a warp load consecutive addresses.
  *
  * Split-K: a product with few output tiles and a deep shared dimension (a weight gradient, whose
@@ -61,25 +59,35 @@ export const partialStore = (out: string) => `${out}[zBase + r * p.N + c] = v;`;
 /**
  * The product's WGSL. With `split`, the uniform block ends its u32 words with kChunk, workgroup z
  * sums kk in [z·kChunk, min(K, (z + 1)·kChunk)), and `store` (then `partialStore`) sees zBase = z·M·N.
+ *
+ * Workgroup memory holds each slice as rows of vec4 along the tile's edge: row kk of As is A's
+ * rows row0 … row0 + edge − 1 at that kk, padded by one vec4 (so stores of consecutive kk, the
+ * along-K layouts, start 4 banks apart). A thread's rows are 4·ly … 4·ly + 3 in each 64-row group
+ * (one group in a 64 tile, two in a 128 tile), its columns likewise with lx, so each kk reads one
+ * vec4 of As and one of Bs per group: a warp's 16 column threads read 16 consecutive vec4 and its
+ * row threads share theirs, a quarter of the workgroup-memory reads of scalar rows.
  */
 export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): string {
   const ints = ['M', 'N', 'K', ...(s.ints ?? []), ...(split ? ['kChunk'] : [])];
   const fields = ints.map((f) => `${f}: u32,`).concat((s.floats ?? []).map((f) => `${f}: f32,`));
   const edge = 16 * t.per;
   const d = t.depth;
+  // vec4 groups per side (a thread's outputs along each side come in groups of 4)
+  const groups = t.per / 4;
+  // vec4 per row of workgroup memory, one of them padding
+  const stride = edge / 4 + 1;
   // a slice holds edge·depth words of each operand: `loads` per thread
   const loads = (edge * d) / 256;
   // tile element e of a thread's load: (row or column within the tile, kk)
   const aIdx = s.aAlongK ? `let r = e / ${d}u; let kk = e % ${d}u;` : `let r = e % ${edge}u; let kk = e / ${edge}u;`;
   const bIdx = s.bAlongK ? `let c = e / ${d}u; let kk = e % ${d}u;` : `let c = e % ${edge}u; let kk = e / ${edge}u;`;
-  // rows padded by one word, so stores of consecutive kk (the along-K layouts) fall in different banks
   return /* wgsl */ `
 struct Params { ${fields.join(' ')} }
 @group(0) @binding(0) var<uniform> p: Params;
 ${s.bindings}
 ${split ? 'var<private> zBase: u32;' : ''}
-var<workgroup> As: array<array<f32, ${edge + 1}>, ${d}>;
-var<workgroup> Bs: array<array<f32, ${edge + 1}>, ${d}>;
+var<workgroup> As: array<vec4<f32>, ${d * stride}>;
+var<workgroup> Bs: array<vec4<f32>, ${d * stride}>;
 fn loadA(r: u32, kk: u32) -> f32 { ${s.loadA} }
 fn loadB(kk: u32, c: u32) -> f32 { ${s.loadB} }
 fn store(r: u32, c: u32, v: f32) { ${s.store} }
@@ -99,36 +107,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         ${aIdx}
         var v = 0.0;
         if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk); }
-        As[kk][r] = v;
+        As[kk * ${stride}u + r / 4u][r % 4u] = v;
       }
       {
         ${bIdx}
         var v = 0.0;
         if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c); }
-        Bs[kk][c] = v;
+        Bs[kk * ${stride}u + c / 4u][c % 4u] = v;
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < ${d}u; kk++) {
-      var a: array<f32, ${t.per}>;
-      var b: array<f32, ${t.per}>;
-      for (var i = 0u; i < ${t.per}u; i++) {
-        a[i] = As[kk][lid.y + 16u * i];
-        b[i] = Bs[kk][lid.x + 16u * i];
+      var a: array<vec4<f32>, ${groups}>;
+      var b: array<vec4<f32>, ${groups}>;
+      for (var g = 0u; g < ${groups}u; g++) {
+        a[g] = As[kk * ${stride}u + g * 16u + lid.y];
+        b[g] = Bs[kk * ${stride}u + g * 16u + lid.x];
       }
       for (var i = 0u; i < ${t.per}u; i++) {
+        let ai = a[i / 4u][i % 4u];
         for (var j = 0u; j < ${t.per}u; j++) {
-          acc[i][j] = fma(a[i], b[j], acc[i][j]);
+          acc[i][j] = fma(ai, b[j / 4u][j % 4u], acc[i][j]);
         }
       }
     }
     workgroupBarrier();
   }
   for (var i = 0u; i < ${t.per}u; i++) {
-    let r = row0 + lid.y + 16u * i;
+    let r = row0 + (i / 4u) * 64u + lid.y * 4u + i % 4u;
     if (r >= p.M) { break; }
     for (var j = 0u; j < ${t.per}u; j++) {
-      let c = col0 + lid.x + 16u * j;
+      let c = col0 + (j / 4u) * 64u + lid.x * 4u + j % 4u;
       if (c < p.N) { store(r, c, acc[i][j]); }
     }
   }
