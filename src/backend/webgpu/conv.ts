@@ -11,30 +11,82 @@
 import type { Conv2dGeometry } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, type GpuStorage, MAX_GROUPS, WG, wgsl } from './context.js';
-import { dispatchProduct, gemmGroups, gemmSource, partialStore, SMALL } from './gemm.js';
+import { type KWalk, dispatchProduct, gemmGroups, gemmSource, partialStore, SMALL } from './gemm.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
 const GEOMETRY = ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw'] as const;
+
+/** Both strides 1: the input gradient's kernel without the stride divisions. */
+const unit = (g: Conv2dGeometry) => g.strideH === 1 && g.strideW === 1;
 
 function geometryInts(g: Conv2dGeometry): number[] {
   return [g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padH, g.padW];
 }
 
-/** WGSL: x[b, ci, iy, ix] for column q = (ci, i, j) of image b's unfolded input at pixel pix, 0 in the padding. */
+/** WGSL: x[b, ci, iy, ix] at window position (i, j) of output pixel (oy, ox): an element of image b's unfolded input, 0 in the padding. */
 const IM2COL = /* wgsl */ `
-fn im2col(b: u32, q: u32, pix: u32) -> f32 {
-  let khw = p.kh * p.kw;
-  let ci = q / khw;
-  let rem = q - ci * khw;
-  let i = rem / p.kw;
-  let j = rem - i * p.kw;
-  let oy = pix / p.ow;
-  let ox = pix - oy * p.ow;
+fn im2colAt(b: u32, ci: u32, i: u32, j: u32, oy: u32, ox: u32) -> f32 {
   let iy = i32(oy * p.sh + i) - i32(p.ph);
   let ix = i32(ox * p.sw + j) - i32(p.pw);
   if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
   return x[((b * p.c + ci) * p.h + u32(iy)) * p.w + u32(ix)];
 }`;
+
+/** Advances a window position (c, i, j), kk = (c·kh + i)·kw + j, by DEPTH without dividing by a variable. */
+const WINDOW_NEXT = `let khw = p.kh * p.kw; let dc = DEPTH / khw; let dr = DEPTH - dc * khw; let di = dr / p.kw;
+  var r = s; r.j += dr - di * p.kw; r.i += di; r.c += dc;
+  if (r.j >= p.kw) { r.j -= p.kw; r.i += 1u; }
+  if (r.i >= p.kh) { r.i -= p.kh; r.c += 1u; }
+  return r;`;
+
+/** Advances an output pixel (b, oy, ox), kk = (b·oh + oy)·ow + ox, by DEPTH likewise. */
+const PIXEL_NEXT = `let dy = DEPTH / p.ow; var r = s; r.ox += DEPTH - dy * p.ow; r.oy += dy;
+  if (r.ox >= p.ow) { r.ox -= p.ow; r.oy += 1u; }
+  while (r.oy >= p.oh) { r.oy -= p.oh; r.b += 1u; }
+  return r;`;
+
+/** The forward's B: kk a window position (c, i, j) walked, the column an output pixel (b, oy, ox) fixed. */
+const FORWARD_B: KWalk = {
+  fields: 'c: u32, i: u32, j: u32, b: u32, oy: u32, ox: u32',
+  init: `let khw = p.kh * p.kw; let c = kk / khw; let rem = kk - c * khw; let i = rem / p.kw;
+  let P = p.oh * p.ow; let b = rc / P; let pix = rc - b * P; let oy = pix / p.ow;
+  return State(c, i, rem - i * p.kw, b, oy, pix - oy * p.ow);`,
+  next: WINDOW_NEXT,
+};
+
+/** The weight gradient's A: kk an output pixel (b, oy, ox) walked. */
+const GW_A: KWalk = {
+  fields: 'b: u32, oy: u32, ox: u32',
+  init: 'let P = p.oh * p.ow; let b = kk / P; let pix = kk - b * P; let oy = pix / p.ow; return State(b, oy, pix - oy * p.ow);',
+  next: PIXEL_NEXT,
+};
+
+/** The weight gradient's B: kk an output pixel walked, the column a window position (ci, i, j) fixed. */
+const GW_B: KWalk = {
+  fields: 'b: u32, oy: u32, ox: u32, ci: u32, i: u32, j: u32',
+  init: `let P = p.oh * p.ow; let b = kk / P; let pix = kk - b * P; let oy = pix / p.ow;
+  let khw = p.kh * p.kw; let ci = rc / khw; let rem = rc - ci * khw; let i = rem / p.kw;
+  return State(b, oy, pix - oy * p.ow, ci, i, rem - i * p.kw);`,
+  next: PIXEL_NEXT,
+};
+
+/** The input gradient's A: kk = o·kh·kw + rem, an output channel and a window offset, walked. */
+const GX_A: KWalk = {
+  fields: 'o: u32, rem: u32',
+  init: 'let khw = p.kh * p.kw; let o = kk / khw; return State(o, kk - o * khw);',
+  next: `let khw = p.kh * p.kw; let dO = DEPTH / khw; var r = s; r.rem += DEPTH - dO * khw; r.o += dO;
+  if (r.rem >= khw) { r.rem -= khw; r.o += 1u; }
+  return r;`,
+};
+
+/** The input gradient's B: kk a window position (c = the output channel, i, j) walked, the column an input pixel (b, y, x) fixed. */
+const GX_B: KWalk = {
+  fields: 'c: u32, i: u32, j: u32, b: u32, y: u32, x: u32',
+  init: `let khw = p.kh * p.kw; let c = kk / khw; let rem = kk - c * khw; let i = rem / p.kw;
+  let hw = p.h * p.w; let b = rc / hw; let pix = rc - b * hw; let y = pix / p.w;
+  return State(c, i, rem - i * p.kw, b, y, pix - y * p.w);`,
+  next: WINDOW_NEXT,
+};
 
 /** Forward; with `bias` / `relu` the fused layer's epilogue (out = relu(conv + bias[o])). */
 function convSource(bias: boolean, relu: boolean): string {
@@ -43,10 +95,11 @@ function convSource(bias: boolean, relu: boolean): string {
     ints: GEOMETRY,
     bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL,
     loadA: 'return wt[r * p.K + kk];',
-    loadB: 'let P = p.oh * p.ow; let b = c / P; return im2col(b, kk, c - b * P);',
+    loadB: 'return im2colAt(s.b, s.c, s.i, s.j, s.oy, s.ox);',
     store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + r) * P + (c - b * P)] = ${relu ? 'select(0.0, z, z > 0.0)' : 'z'};`,
     aAlongK: true,
     bAlongK: false,
+    bWalk: FORWARD_B,
   });
 }
 
@@ -62,35 +115,40 @@ function convGwSource(accumulate: boolean, relu: boolean, split: boolean): strin
         [READ(1, 'x'), READ(2, 'gy'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') +
         IM2COL +
         (relu ? `\n${GZ_FN}` : ''),
-      loadA: `let P = p.oh * p.ow; let b = kk / P; return ${gz(relu, '(b * p.k + r) * P + (kk - b * P)')};`,
-      loadB: 'let P = p.oh * p.ow; let b = kk / P; return im2col(b, c, kk - b * P);',
+      loadA: `return ${gz(relu, '((s.b * p.k + r) * p.oh + s.oy) * p.ow + s.ox')};`,
+      loadB: 'return im2colAt(s.b, s.ci, s.i, s.j, s.oy, s.ox);',
       store: split ? partialStore('gw') : accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
       aAlongK: true,
       bAlongK: true,
+      aWalk: GW_A,
+      bWalk: GW_B,
     },
     SMALL,
     split,
   );
 }
 
-function convGxSource(relu: boolean): string {
+/** The input gradient; `unitStride` (both strides 1, the common case) drops the divisions by the stride. */
+function convGxSource(relu: boolean, unitStride: boolean): string {
+  const onGrid = unitStride
+    ? 'let oy = u32(ty); let ox = u32(tx); if (oy >= p.oh || ox >= p.ow) { return 0.0; }'
+    : 'let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw; if (oy * p.sh != u32(ty) || ox * p.sw != u32(tx) || oy >= p.oh || ox >= p.ow) { return 0.0; }';
   return gemmSource({
     ints: GEOMETRY,
     bindings:
       [READ(1, 'gy'), READ(2, 'wt'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
     // A(ci, (o, i, j)) = w[o, ci, i, j]
-    loadA: 'let khw = p.kh * p.kw; let o = kk / khw; return wt[(o * p.c + r) * khw + (kk - o * khw)];',
+    loadA: 'return wt[(s.o * p.c + r) * p.kh * p.kw + s.rem];',
     // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i = oy·sh, x + pw − j = ox·sw
-    loadB: `let khw = p.kh * p.kw; let o = kk / khw; let rem = kk - o * khw; let i = rem / p.kw; let j = rem - i * p.kw;
-    let hw = p.h * p.w; let b = c / hw; let pix = c - b * hw; let y = pix / p.w; let xx = pix - y * p.w;
-    let ty = i32(y + p.ph) - i32(i); let tx = i32(xx + p.pw) - i32(j);
+    loadB: `let ty = i32(s.y + p.ph) - i32(s.i); let tx = i32(s.x + p.pw) - i32(s.j);
     if (ty < 0 || tx < 0) { return 0.0; }
-    let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw;
-    if (oy * p.sh != u32(ty) || ox * p.sw != u32(tx) || oy >= p.oh || ox >= p.ow) { return 0.0; }
-    return ${gz(relu, '((b * p.k + o) * p.oh + oy) * p.ow + ox')};`,
+    ${onGrid}
+    return ${gz(relu, '((s.b * p.k + s.c) * p.oh + oy) * p.ow + ox')};`,
     store: 'let hw = p.h * p.w; let b = c / hw; gx[(b * p.c + r) * hw + (c - b * hw)] = v;',
     aAlongK: false,
     bAlongK: false,
+    aWalk: GX_A,
+    bWalk: GX_B,
   });
 }
 
@@ -214,7 +272,7 @@ export function convOps(ctx: GpuContext) {
     if (K === 0) return ctx.clear(st[2]);
     ctx.dispatch({
       name: 'conv2dBackwardInput',
-      code: wgsl('convGx0', () => convGxSource(false)),
+      code: wgsl(`convGx0${+unit(g)}`, () => convGxSource(false, unit(g))),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
       groups: gemmGroups(M, N),
@@ -248,7 +306,7 @@ export function convOps(ctx: GpuContext) {
       else if (M * N)
         ctx.dispatch({
           name: `${op}.gx`,
-          code: wgsl(`convGx${+relu}`, () => convGxSource(relu)),
+          code: wgsl(`convGx${+relu}${+unit(g)}`, () => convGxSource(relu, unit(g))),
           ints: [M, N, K, ...ints],
           storage: [ggy, own(ctx, op, 'w', w, s.w), ...gyy, ggx],
           groups: gemmGroups(M, N),

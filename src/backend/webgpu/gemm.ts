@@ -37,6 +37,25 @@ export function tileFor(m: number, n: number): TileShape {
   return m * n >= LARGE_OUTPUTS && m >= 128 && n >= 128 ? LARGE : SMALL;
 }
 
+/**
+ * A walk of kk for a loader whose indices decompose by division (a convolution's (channel, i, j),
+ * (image, output row, output column), (image, pixel)): each of a thread's loads sits at the same
+ * row (A) or column (B) and the same kk within every slice, so its state is made once from both
+ * with `init` and advanced by the slice depth (the WGSL constant DEPTH) with `next` after each
+ * slice: the divisions run once per load slot, not at every load.
+ */
+export interface KWalk {
+  /** The state's WGSL struct fields, e.g. 'c: u32, i: u32, j: u32'. */
+  fields: string;
+  /**
+   * Body of `fn init(kk: u32, rc: u32) -> State`, rc the load's row of A or column of B (either may
+   * lie past the matrix; only arithmetic, no reads); the struct is called State in both bodies.
+   */
+  init: string;
+  /** Body of `fn next(s: State) -> State`: the state of kk + DEPTH. */
+  next: string;
+}
+
 export interface GemmSpec {
   /** Extra u32 uniforms after M, N, K (names), then f32 ones. */
   ints?: readonly string[];
@@ -51,6 +70,18 @@ export interface GemmSpec {
   aAlongK: boolean;
   /** True when B's consecutive kk are adjacent in memory (B read transposed), false when consecutive c are. */
   bAlongK: boolean;
+  /** With a walk, `loadA` (`loadB`) takes its state as a third argument `s` (a WalkA, WalkB). */
+  aWalk?: KWalk;
+  bWalk?: KWalk;
+}
+
+/** The WGSL of a walk named `name` (WalkA, WalkB): the struct and its init and next functions. */
+function walkSource(name: string, w: KWalk | undefined): string {
+  if (!w) return '';
+  const named = (body: string) => body.replace(/\bState\b/g, name);
+  return `struct ${name} { ${w.fields} }
+fn ${name}Init(kk: u32, rc: u32) -> ${name} { ${named(w.init)} }
+fn ${name}Next(s: ${name}) -> ${name} { ${named(w.next)} }`;
 }
 
 /** The store of a split product's partial tiles: output (r, c) of slice z at z·M·N + r·N + c of binding `out`. */
@@ -88,8 +119,11 @@ ${s.bindings}
 ${split ? 'var<private> zBase: u32;' : ''}
 var<workgroup> As: array<vec4<f32>, ${d * stride}>;
 var<workgroup> Bs: array<vec4<f32>, ${d * stride}>;
-fn loadA(r: u32, kk: u32) -> f32 { ${s.loadA} }
-fn loadB(kk: u32, c: u32) -> f32 { ${s.loadB} }
+const DEPTH = ${d}u;
+${walkSource('WalkA', s.aWalk)}
+${walkSource('WalkB', s.bWalk)}
+fn loadA(r: u32, kk: u32${s.aWalk ? ', s: WalkA' : ''}) -> f32 { ${s.loadA} }
+fn loadB(kk: u32, c: u32${s.bWalk ? ', s: WalkB' : ''}) -> f32 { ${s.loadB} }
 fn store(r: u32, c: u32, v: f32) { ${s.store} }
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -100,20 +134,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let kBegin = ${split ? 'wid.z * p.kChunk' : '0u'};
   let kEnd = ${split ? 'min(p.K, kBegin + p.kChunk)' : 'p.K'};
   ${split ? 'zBase = wid.z * p.M * p.N;' : ''}
+  ${s.aWalk ? `var wa: array<WalkA, ${loads}>;` : ''}
+  ${s.bWalk ? `var wb: array<WalkB, ${loads}>;` : ''}
+  ${
+    s.aWalk || s.bWalk
+      ? `for (var i = 0u; i < ${loads}u; i++) {
+    let e = t + i * 256u;
+    ${s.aWalk ? `{ ${aIdx} wa[i] = WalkAInit(kBegin + kk, row0 + r); }` : ''}
+    ${s.bWalk ? `{ ${bIdx} wb[i] = WalkBInit(kBegin + kk, col0 + c); }` : ''}
+  }`
+      : ''
+  }
   for (var k0 = kBegin; k0 < kEnd; k0 += ${d}u) {
     for (var i = 0u; i < ${loads}u; i++) {
       let e = t + i * 256u;
       {
         ${aIdx}
         var v = 0.0;
-        if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk); }
+        if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk${s.aWalk ? ', wa[i]' : ''}); }
         As[kk * ${stride}u + r / 4u][r % 4u] = v;
+        ${s.aWalk ? 'wa[i] = WalkANext(wa[i]);' : ''}
       }
       {
         ${bIdx}
         var v = 0.0;
-        if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c); }
+        if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c${s.bWalk ? ', wb[i]' : ''}); }
         Bs[kk * ${stride}u + c / 4u][c % 4u] = v;
+        ${s.bWalk ? 'wb[i] = WalkBNext(wb[i]);' : ''}
       }
     }
     workgroupBarrier();
