@@ -11,7 +11,7 @@
 import type { Conv2dGeometry } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, type GpuStorage, MAX_GROUPS, WG, wgsl } from './context.js';
-import { type KWalk, dispatchProduct, gemmGroups, gemmSource, partialStore, SMALL } from './gemm.js';
+import { type KWalk, type TileShape, dispatchProduct, gemmGroups, gemmSource, partialStore, tileFor } from './gemm.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
 const GEOMETRY = ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw'] as const;
@@ -89,25 +89,28 @@ const GX_B: KWalk = {
 };
 
 /** Forward; with `bias` / `relu` the fused layer's epilogue (out = relu(conv + bias[o])). */
-function convSource(bias: boolean, relu: boolean): string {
+function convSource(bias: boolean, relu: boolean, t: TileShape): string {
   const z = bias ? 'v + bias[r]' : 'v';
-  return gemmSource({
-    ints: GEOMETRY,
-    bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL,
-    loadA: 'return wt[r * p.K + kk];',
-    loadB: 'return im2colAt(s.b, s.c, s.i, s.j, s.oy, s.ox);',
-    store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + r) * P + (c - b * P)] = ${relu ? 'select(0.0, z, z > 0.0)' : 'z'};`,
-    aAlongK: true,
-    bAlongK: false,
-    bWalk: FORWARD_B,
-  });
+  return gemmSource(
+    {
+      ints: GEOMETRY,
+      bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL,
+      loadA: 'return wt[r * p.K + kk];',
+      loadB: 'return im2colAt(s.b, s.c, s.i, s.j, s.oy, s.ox);',
+      store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + r) * P + (c - b * P)] = ${relu ? 'select(0.0, z, z > 0.0)' : 'z'};`,
+      aAlongK: true,
+      bAlongK: false,
+      bWalk: FORWARD_B,
+    },
+    t,
+  );
 }
 
 /** gz at a flat index of the output gradient: masked by the forward output when `relu` (PyTorch's threshold_backward). */
 const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(0.0, gy[i], y[i] > 0.0); }';
 const gz = (relu: boolean, i: string) => (relu ? `gzAt(${i})` : `gy[${i}]`);
 
-function convGwSource(accumulate: boolean, relu: boolean, split: boolean): string {
+function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: boolean): string {
   return gemmSource(
     {
       ints: GEOMETRY,
@@ -123,33 +126,36 @@ function convGwSource(accumulate: boolean, relu: boolean, split: boolean): strin
       aWalk: GW_A,
       bWalk: GW_B,
     },
-    SMALL,
+    t,
     split,
   );
 }
 
 /** The input gradient; `unitStride` (both strides 1, the common case) drops the divisions by the stride. */
-function convGxSource(relu: boolean, unitStride: boolean): string {
+function convGxSource(relu: boolean, unitStride: boolean, t: TileShape): string {
   const onGrid = unitStride
     ? 'let oy = u32(ty); let ox = u32(tx); if (oy >= p.oh || ox >= p.ow) { return 0.0; }'
     : 'let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw; if (oy * p.sh != u32(ty) || ox * p.sw != u32(tx) || oy >= p.oh || ox >= p.ow) { return 0.0; }';
-  return gemmSource({
-    ints: GEOMETRY,
-    bindings:
-      [READ(1, 'gy'), READ(2, 'wt'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
-    // A(ci, (o, i, j)) = w[o, ci, i, j]
-    loadA: 'return wt[(s.o * p.c + r) * p.kh * p.kw + s.rem];',
-    // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i = oy·sh, x + pw − j = ox·sw
-    loadB: `let ty = i32(s.y + p.ph) - i32(s.i); let tx = i32(s.x + p.pw) - i32(s.j);
+  return gemmSource(
+    {
+      ints: GEOMETRY,
+      bindings:
+        [READ(1, 'gy'), READ(2, 'wt'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
+      // A(ci, (o, i, j)) = w[o, ci, i, j]
+      loadA: 'return wt[(s.o * p.c + r) * p.kh * p.kw + s.rem];',
+      // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i = oy·sh, x + pw − j = ox·sw
+      loadB: `let ty = i32(s.y + p.ph) - i32(s.i); let tx = i32(s.x + p.pw) - i32(s.j);
     if (ty < 0 || tx < 0) { return 0.0; }
     ${onGrid}
     return ${gz(relu, '((s.b * p.k + s.c) * p.oh + oy) * p.ow + ox')};`,
-    store: 'let hw = p.h * p.w; let b = c / hw; gx[(b * p.c + r) * hw + (c - b * hw)] = v;',
-    aAlongK: false,
-    bAlongK: false,
-    aWalk: GX_A,
-    bWalk: GX_B,
-  });
+      store: 'let hw = p.h * p.w; let b = c / hw; gx[(b * p.c + r) * hw + (c - b * hw)] = v;',
+      aAlongK: false,
+      bAlongK: false,
+      aWalk: GX_A,
+      bWalk: GX_B,
+    },
+    t,
+  );
 }
 
 /** gb[o] = Σ over images and pixels of gz[b, o, p]: one workgroup per channel, a tree in workgroup memory. */
@@ -192,12 +198,13 @@ export function convOps(ctx: GpuContext) {
       K = g.c * g.kh * g.kw;
     if (M * N === 0) return;
     if (K === 0) return ctx.clear(st[2]);
+    const t = tileFor(M, N);
     ctx.dispatch({
       name: 'conv2d',
-      code: wgsl('conv00', () => convSource(false, false)),
+      code: wgsl(`conv00.${t.name}`, () => convSource(false, false, t)),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
-      groups: gemmGroups(M, N),
+      groups: gemmGroups(M, N, t),
     });
   }
 
@@ -219,12 +226,13 @@ export function convOps(ctx: GpuContext) {
     if (bias) st.push(own(ctx, 'convLayer', 'bias', bias, g.k));
     st.push(own(ctx, 'convLayer', 'out', out, s.y));
     if (M * N === 0) return true;
+    const t = tileFor(M, N);
     ctx.dispatch({
       name: 'convLayer',
-      code: wgsl(`conv${+!!bias}${+relu}`, () => convSource(!!bias, relu)),
+      code: wgsl(`conv${+!!bias}${+relu}.${t.name}`, () => convSource(!!bias, relu, t)),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
-      groups: gemmGroups(M, N),
+      groups: gemmGroups(M, N, t),
     });
     return true;
   }
@@ -246,14 +254,14 @@ export function convOps(ctx: GpuContext) {
     }
     dispatchProduct(ctx, {
       name: 'conv2dBackwardWeight',
-      key: `convGw${+accumulate}0`,
-      source: (split) => convGwSource(accumulate, false, split),
+      key: `convGw${+accumulate}0.${tileFor(M, N).name}`,
+      source: (split) => convGwSource(accumulate, false, tileFor(M, N), split),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
       m: M,
       n: N,
       k: K,
-      tile: SMALL,
+      tile: tileFor(M, N),
       accumulate,
     });
   }
@@ -272,10 +280,10 @@ export function convOps(ctx: GpuContext) {
     if (K === 0) return ctx.clear(st[2]);
     ctx.dispatch({
       name: 'conv2dBackwardInput',
-      code: wgsl(`convGx0${+unit(g)}`, () => convGxSource(false, unit(g))),
+      code: wgsl(`convGx0${+unit(g)}.${tileFor(M, N).name}`, () => convGxSource(false, unit(g), tileFor(M, N))),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
-      groups: gemmGroups(M, N),
+      groups: gemmGroups(M, N, tileFor(M, N)),
     });
   }
 
@@ -306,10 +314,10 @@ export function convOps(ctx: GpuContext) {
       else if (M * N)
         ctx.dispatch({
           name: `${op}.gx`,
-          code: wgsl(`convGx${+relu}${+unit(g)}`, () => convGxSource(relu, unit(g))),
+          code: wgsl(`convGx${+relu}${+unit(g)}.${tileFor(M, N).name}`, () => convGxSource(relu, unit(g), tileFor(M, N))),
           ints: [M, N, K, ...ints],
           storage: [ggy, own(ctx, op, 'w', w, s.w), ...gyy, ggx],
-          groups: gemmGroups(M, N),
+          groups: gemmGroups(M, N, tileFor(M, N)),
         });
     }
     if (gw) {
@@ -322,14 +330,14 @@ export function convOps(ctx: GpuContext) {
       } else if (M * N)
         dispatchProduct(ctx, {
           name: `${op}.gw`,
-          key: `convGw${+accumulateGw}${+relu}`,
-          source: (split) => convGwSource(accumulateGw, relu, split),
+          key: `convGw${+accumulateGw}${+relu}.${tileFor(M, N).name}`,
+          source: (split) => convGwSource(accumulateGw, relu, tileFor(M, N), split),
           ints: [M, N, K, ...ints],
           storage: [own(ctx, op, 'x', x, s.x), ggy, ...gyy, ggw],
           m: M,
           n: N,
           k: K,
-          tile: SMALL,
+          tile: tileFor(M, N),
           accumulate: accumulateGw,
         });
     }

@@ -153,7 +153,7 @@ export function denseOps(ctx: GpuContext) {
     const t = tileFor(m, n);
     dispatchProduct(ctx, {
       name: 'matmul',
-      key: `matmul${+transA}${+transB}.${t.per}`,
+      key: `matmul${+transA}${+transB}.${t.name}`,
       source: (split) => matmulSource(transA, transB, t, split),
       ints: [m, n, k],
       storage: [ga, gb, go],
@@ -183,7 +183,7 @@ export function denseOps(ctx: GpuContext) {
     const t = tileFor(m, n);
     ctx.dispatch({
       name: 'linear',
-      code: wgsl(`linear${+(bias !== null)}${+relu}.${t.per}`, () => linearSource(bias !== null, relu, t)),
+      code: wgsl(`linear${+(bias !== null)}${+relu}.${t.name}`, () => linearSource(bias !== null, relu, t)),
       ints: [m, n, k],
       storage: st,
       groups: gemmGroups(m, n, t),
@@ -215,7 +215,7 @@ export function denseOps(ctx: GpuContext) {
       else if (m * k)
         ctx.dispatch({
           name: 'linearBackward.gx',
-          code: wgsl(`linearGx${+relu}.${tileFor(m, k).per}`, () => linearGxSource(relu, tileFor(m, k))),
+          code: wgsl(`linearGx${+relu}.${tileFor(m, k).name}`, () => linearGxSource(relu, tileFor(m, k))),
           ints: [m, k, n, n],
           storage: [ggy, own(ctx, op, 'w', w, n * k), ...gyy, ggx],
           groups: gemmGroups(m, k, tileFor(m, k)),
@@ -229,7 +229,7 @@ export function denseOps(ctx: GpuContext) {
         const t = tileFor(n, k);
         dispatchProduct(ctx, {
           name: 'linearBackward.gw',
-          key: `linearGw${+relu}${+accumulateGw}.${t.per}`,
+          key: `linearGw${+relu}${+accumulateGw}.${t.name}`,
           source: (split) => linearGwSource(relu, accumulateGw, t, split),
           ints: [n, k, m, n],
           storage: [ggy, own(ctx, op, 'x', x, m * k), ...gyy, ggw],

@@ -2,10 +2,10 @@
  * The tiled product behind matmul, the fused linear layer and the three convolutions (as implicit
  * GEMMs: the unfolded operand is read through an index function, never materialised).
  *
- * One workgroup of 16×16 threads computes a tile of C = A·B (64×64, or 128×128 for large products):
- * for each slice of the shared dimension it stages A[tile×slice] and B[slice×tile] in workgroup
- * memory (four loads per thread), then each thread accumulates a 4×4 (8×8) register tile from
- * vec4 reads of workgroup memory (see gemmSource). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
+ * One workgroup of 256 threads computes a tile of C = A·B (64×64; 128×128 for large products,
+ * 32×128 for products of at most 32 rows): for each slice of the shared dimension it stages
+ * A[tile×slice] and B[slice×tile] in workgroup memory, then each thread accumulates a 4×4 (8×8)
+ * register tile from vec4 reads of workgroup memory (see gemmSource). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
  * contiguous in memory, so the threads of a warp load consecutive addresses.
  *
  * Split-K: a product with few output tiles and a deep shared dimension (a weight gradient, whose
@@ -18,23 +18,37 @@
 import { type GpuContext, GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
 
 /**
- * The two tile shapes: 4×4 outputs per thread in 64×64 tiles over 16-deep slices, and 8×8 per
- * thread in 128×128 tiles over 8-deep slices (twice the multiply-adds per word read from
- * workgroup memory, for products large enough to fill a GPU with the bigger tiles).
+ * A tile of C computed by one workgroup of 256 threads, `ty` along its rows and `tx` along its
+ * columns, each thread owning `gm` × `gn` blocks of 4×4 outputs: the tile is 4·ty·gm × 4·tx·gn.
  */
 export interface TileShape {
-  /** Outputs per thread along each side (the tile edge is 16·per). */
-  per: 4 | 8;
+  /** The shape's name in pipeline keys. */
+  name: string;
+  ty: number;
+  tx: number;
+  /** Blocks of 4 rows (columns) per thread. */
+  gm: 1 | 2;
+  gn: 1 | 2;
   /** Depth of a slice of the shared dimension. */
   depth: 8 | 16;
 }
-export const SMALL: TileShape = { per: 4, depth: 16 };
-export const LARGE: TileShape = { per: 8, depth: 8 };
+/** 64×64 over 16-deep slices: 4×4 outputs per thread. */
+export const SMALL: TileShape = { name: 's', ty: 16, tx: 16, gm: 1, gn: 1, depth: 16 };
+/** 128×128 over 8-deep slices: 8×8 per thread, twice the multiply-adds per word read from workgroup memory, for products large enough to fill a GPU with them. */
+export const LARGE: TileShape = { name: 'l', ty: 16, tx: 16, gm: 2, gn: 2, depth: 8 };
+/** 32×128 over 16-deep slices: for products of at most 32 rows (a convolution with 32 channels, a layer's 10 outputs), which would leave half of a 64-row tile or more idle. */
+export const WIDE: TileShape = { name: 'w', ty: 8, tx: 32, gm: 1, gn: 1, depth: 16 };
 /** Products with at least this many outputs use LARGE tiles (256 workgroups of 128×128 at 2048², about two per SM of a 132-SM GPU; chosen, not yet measured on a GPU). */
 export const LARGE_OUTPUTS = 2048 * 2048;
 
+/** The rows and columns of a tile. */
+export function tileEdges(t: TileShape): { rows: number; cols: number } {
+  return { rows: 4 * t.ty * t.gm, cols: 4 * t.tx * t.gn };
+}
+
 export function tileFor(m: number, n: number): TileShape {
-  return m * n >= LARGE_OUTPUTS && m >= 128 && n >= 128 ? LARGE : SMALL;
+  if (m * n >= LARGE_OUTPUTS && m >= 128 && n >= 128) return LARGE;
+  return m <= 32 && n > 64 ? WIDE : SMALL;
 }
 
 /**
@@ -92,99 +106,96 @@ export const partialStore = (out: string) => `${out}[zBase + r * p.N + c] = v;`;
  * sums kk in [z·kChunk, min(K, (z + 1)·kChunk)), and `store` (then `partialStore`) sees zBase = z·M·N.
  *
  * Workgroup memory holds each slice as rows of vec4 along the tile's edge: row kk of As is A's
- * rows row0 … row0 + edge − 1 at that kk, padded by one vec4 (so stores of consecutive kk, the
- * along-K layouts, start 4 banks apart). A thread's rows are 4·ly … 4·ly + 3 in each 64-row group
- * (one group in a 64 tile, two in a 128 tile), its columns likewise with lx, so each kk reads one
- * vec4 of As and one of Bs per group: a warp's 16 column threads read 16 consecutive vec4 and its
- * row threads share theirs, a quarter of the workgroup-memory reads of scalar rows.
+ * rows row0 … row0 + rows − 1 at that kk, padded by one vec4 (so stores of consecutive kk, the
+ * along-K layouts, start 4 banks apart). A thread's rows are 4·ly … 4·ly + 3 in each group of
+ * 4·ty rows, its columns likewise with lx, so each kk reads one vec4 of As and one of Bs per
+ * group: a warp's column threads read consecutive vec4 and its row threads share theirs, a
+ * quarter of the workgroup-memory reads of scalar rows.
  */
 export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): string {
   const ints = ['M', 'N', 'K', ...(s.ints ?? []), ...(split ? ['kChunk'] : [])];
   const fields = ints.map((f) => `${f}: u32,`).concat((s.floats ?? []).map((f) => `${f}: f32,`));
-  const edge = 16 * t.per;
+  const { rows, cols } = tileEdges(t);
   const d = t.depth;
-  // vec4 groups per side (a thread's outputs along each side come in groups of 4)
-  const groups = t.per / 4;
+  const perM = 4 * t.gm,
+    perN = 4 * t.gn;
   // vec4 per row of workgroup memory, one of them padding
-  const stride = edge / 4 + 1;
-  // a slice holds edge·depth words of each operand: `loads` per thread
-  const loads = (edge * d) / 256;
+  const strideA = rows / 4 + 1,
+    strideB = cols / 4 + 1;
+  // a slice holds rows·depth words of A and depth·cols of B: loads per thread of each
+  const aLoads = (rows * d) / 256,
+    bLoads = (cols * d) / 256;
   // tile element e of a thread's load: (row or column within the tile, kk)
-  const aIdx = s.aAlongK ? `let r = e / ${d}u; let kk = e % ${d}u;` : `let r = e % ${edge}u; let kk = e / ${edge}u;`;
-  const bIdx = s.bAlongK ? `let c = e / ${d}u; let kk = e % ${d}u;` : `let c = e % ${edge}u; let kk = e / ${edge}u;`;
+  const aIdx = s.aAlongK ? `let r = e / ${d}u; let kk = e % ${d}u;` : `let r = e % ${rows}u; let kk = e / ${rows}u;`;
+  const bIdx = s.bAlongK ? `let c = e / ${d}u; let kk = e % ${d}u;` : `let c = e % ${cols}u; let kk = e / ${cols}u;`;
+  const walkInit = (which: 'a' | 'b') => {
+    const [walk, n, idx, at] = which === 'a' ? [s.aWalk, aLoads, aIdx, 'row0 + r'] : [s.bWalk, bLoads, bIdx, 'col0 + c'];
+    if (!walk) return '';
+    const W = which === 'a' ? 'WalkA' : 'WalkB';
+    return `var w${which}: array<${W}, ${n}>;
+  for (var i = 0u; i < ${n}u; i++) { let e = t + i * 256u; ${idx} w${which}[i] = ${W}Init(kBegin + kk, ${at}); }`;
+  };
   return /* wgsl */ `
 struct Params { ${fields.join(' ')} }
 @group(0) @binding(0) var<uniform> p: Params;
 ${s.bindings}
 ${split ? 'var<private> zBase: u32;' : ''}
-var<workgroup> As: array<vec4<f32>, ${d * stride}>;
-var<workgroup> Bs: array<vec4<f32>, ${d * stride}>;
+var<workgroup> As: array<vec4<f32>, ${d * strideA}>;
+var<workgroup> Bs: array<vec4<f32>, ${d * strideB}>;
 const DEPTH = ${d}u;
 ${walkSource('WalkA', s.aWalk)}
 ${walkSource('WalkB', s.bWalk)}
 fn loadA(r: u32, kk: u32${s.aWalk ? ', s: WalkA' : ''}) -> f32 { ${s.loadA} }
 fn loadB(kk: u32, c: u32${s.bWalk ? ', s: WalkB' : ''}) -> f32 { ${s.loadB} }
 fn store(r: u32, c: u32, v: f32) { ${s.store} }
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(${t.tx}, ${t.ty})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wid.y * ${edge}u;
-  let col0 = wid.x * ${edge}u;
-  let t = lid.y * 16u + lid.x;
-  var acc: array<array<f32, ${t.per}>, ${t.per}>;
+  let row0 = wid.y * ${rows}u;
+  let col0 = wid.x * ${cols}u;
+  let t = lid.y * ${t.tx}u + lid.x;
+  var acc: array<array<f32, ${perN}>, ${perM}>;
   let kBegin = ${split ? 'wid.z * p.kChunk' : '0u'};
   let kEnd = ${split ? 'min(p.K, kBegin + p.kChunk)' : 'p.K'};
   ${split ? 'zBase = wid.z * p.M * p.N;' : ''}
-  ${s.aWalk ? `var wa: array<WalkA, ${loads}>;` : ''}
-  ${s.bWalk ? `var wb: array<WalkB, ${loads}>;` : ''}
-  ${
-    s.aWalk || s.bWalk
-      ? `for (var i = 0u; i < ${loads}u; i++) {
-    let e = t + i * 256u;
-    ${s.aWalk ? `{ ${aIdx} wa[i] = WalkAInit(kBegin + kk, row0 + r); }` : ''}
-    ${s.bWalk ? `{ ${bIdx} wb[i] = WalkBInit(kBegin + kk, col0 + c); }` : ''}
-  }`
-      : ''
-  }
+  ${walkInit('a')}
+  ${walkInit('b')}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${d}u) {
-    for (var i = 0u; i < ${loads}u; i++) {
+    for (var i = 0u; i < ${aLoads}u; i++) {
       let e = t + i * 256u;
-      {
-        ${aIdx}
-        var v = 0.0;
-        if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk${s.aWalk ? ', wa[i]' : ''}); }
-        As[kk * ${stride}u + r / 4u][r % 4u] = v;
-        ${s.aWalk ? 'wa[i] = WalkANext(wa[i]);' : ''}
-      }
-      {
-        ${bIdx}
-        var v = 0.0;
-        if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c${s.bWalk ? ', wb[i]' : ''}); }
-        Bs[kk * ${stride}u + c / 4u][c % 4u] = v;
-        ${s.bWalk ? 'wb[i] = WalkBNext(wb[i]);' : ''}
-      }
+      ${aIdx}
+      var v = 0.0;
+      if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk${s.aWalk ? ', wa[i]' : ''}); }
+      As[kk * ${strideA}u + r / 4u][r % 4u] = v;
+      ${s.aWalk ? 'wa[i] = WalkANext(wa[i]);' : ''}
+    }
+    for (var i = 0u; i < ${bLoads}u; i++) {
+      let e = t + i * 256u;
+      ${bIdx}
+      var v = 0.0;
+      if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c${s.bWalk ? ', wb[i]' : ''}); }
+      Bs[kk * ${strideB}u + c / 4u][c % 4u] = v;
+      ${s.bWalk ? 'wb[i] = WalkBNext(wb[i]);' : ''}
     }
     workgroupBarrier();
     for (var kk = 0u; kk < ${d}u; kk++) {
-      var a: array<vec4<f32>, ${groups}>;
-      var b: array<vec4<f32>, ${groups}>;
-      for (var g = 0u; g < ${groups}u; g++) {
-        a[g] = As[kk * ${stride}u + g * 16u + lid.y];
-        b[g] = Bs[kk * ${stride}u + g * 16u + lid.x];
-      }
-      for (var i = 0u; i < ${t.per}u; i++) {
+      var a: array<vec4<f32>, ${t.gm}>;
+      var b: array<vec4<f32>, ${t.gn}>;
+      for (var g = 0u; g < ${t.gm}u; g++) { a[g] = As[kk * ${strideA}u + g * ${t.ty}u + lid.y]; }
+      for (var g = 0u; g < ${t.gn}u; g++) { b[g] = Bs[kk * ${strideB}u + g * ${t.tx}u + lid.x]; }
+      for (var i = 0u; i < ${perM}u; i++) {
         let ai = a[i / 4u][i % 4u];
-        for (var j = 0u; j < ${t.per}u; j++) {
+        for (var j = 0u; j < ${perN}u; j++) {
           acc[i][j] = fma(ai, b[j / 4u][j % 4u], acc[i][j]);
         }
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < ${t.per}u; i++) {
-    let r = row0 + (i / 4u) * 64u + lid.y * 4u + i % 4u;
+  for (var i = 0u; i < ${perM}u; i++) {
+    let r = row0 + (i / 4u) * ${4 * t.ty}u + lid.y * 4u + i % 4u;
     if (r >= p.M) { break; }
-    for (var j = 0u; j < ${t.per}u; j++) {
-      let c = col0 + (j / 4u) * 64u + lid.x * 4u + j % 4u;
+    for (var j = 0u; j < ${perN}u; j++) {
+      let c = col0 + (j / 4u) * ${4 * t.tx}u + lid.x * 4u + j % 4u;
       if (c < p.N) { store(r, c, acc[i][j]); }
     }
   }
@@ -194,8 +205,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 /** The workgroup grid of an M×N product: x over columns, y over rows. */
 export function gemmGroups(m: number, n: number, t: TileShape = SMALL): [number, number] {
-  const edge = 16 * t.per;
-  return [Math.ceil(n / edge), Math.ceil(m / edge)];
+  const { rows, cols } = tileEdges(t);
+  return [Math.ceil(n / cols), Math.ceil(m / rows)];
 }
 
 /** Workgroups a product should keep busy before its depth is split: about two per SM of a 132-SM GPU (chosen, not yet measured on a GPU). */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceBackend as R } from '../../../src/backend/reference.js';
-import { LARGE, splitFor, tileFor } from '../../../src/backend/webgpu/gemm.js';
+import { LARGE, WIDE, splitFor, tileFor } from '../../../src/backend/webgpu/gemm.js';
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import type { DeviceStorage } from '../../../src/tensor/device.js';
 import { K, close, down, rnd, up, zeros } from './helpers.js';
@@ -68,6 +68,18 @@ test('matmul on the large tiles equals the reference for every transpose flag', 
     assert.equal(tileFor(m, n), LARGE, `${m}×${n} runs the large tiles`);
     await checkMatmul(m, n, k);
   }
+});
+
+test('matmul on the 32×128 tiles (at most 32 rows) equals the reference for every transpose flag, split along K too', async () => {
+  for (const [m, n, k] of [
+    [32, 300, 45],
+    [7, 129, 33],
+    [30, 65, 1000],
+  ]) {
+    assert.equal(tileFor(m, n), WIDE, `${m}×${n} runs the 32×128 tiles`);
+    await checkMatmul(m, n, k);
+  }
+  assert.ok(splitFor(30, 65, 1000, WIDE).slices > 1, '30×65 over 1000 runs split');
 });
 
 test('linear and linearBackward on the large tiles equal the reference composition', async () => {
