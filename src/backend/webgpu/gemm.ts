@@ -2,8 +2,8 @@
  * The tiled product behind matmul, the fused linear layer and the three convolutions (as implicit
  * GEMMs: the unfolded operand is read through an index function, never materialised).
  *
- * One workgroup of 256 threads computes a tile of C = A·B (64×64; 128×128 for large products,
- * 32×128 for products of at most 32 rows): for each slice of the shared dimension it stages
+ * One workgroup computes a tile of C = A·B (64×64; 128×128 for large products, 32×128, 128×32
+ * or 32×32 for products of at most 32 rows or columns, see tileFor): for each slice of the shared dimension it stages
  * A[tile×slice] and B[slice×tile] in workgroup memory, then each thread accumulates a 4×4 (8×8)
  * register tile from vec4 reads of workgroup memory (see gemmSource). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
  * contiguous in memory, so the threads of a warp load consecutive addresses.
@@ -18,7 +18,7 @@
 import { type GpuContext, GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
 
 /**
- * A tile of C computed by one workgroup of 256 threads, `ty` along its rows and `tx` along its
+ * A tile of C computed by one workgroup of ty·tx threads, `ty` along its rows and `tx` along its
  * columns, each thread owning `gm` × `gn` blocks of 4×4 outputs: the tile is 4·ty·gm × 4·tx·gn.
  */
 export interface TileShape {
@@ -38,6 +38,10 @@ export const SMALL: TileShape = { name: 's', ty: 16, tx: 16, gm: 1, gn: 1, depth
 export const LARGE: TileShape = { name: 'l', ty: 16, tx: 16, gm: 2, gn: 2, depth: 8 };
 /** 32×128 over 16-deep slices: for products of at most 32 rows (a convolution with 32 channels, a layer's 10 outputs), which would leave half of a 64-row tile or more idle. */
 export const WIDE: TileShape = { name: 'w', ty: 8, tx: 32, gm: 1, gn: 1, depth: 16 };
+/** 128×32, the same for products of at most 32 columns (a batch times 10 classes). */
+export const TALL: TileShape = { name: 't', ty: 32, tx: 8, gm: 1, gn: 1, depth: 16 };
+/** 32×32 with 64 threads, for products of at most 32 rows and 64 columns (the first convolution's 32×25 weight gradient, split along K). */
+export const TINY: TileShape = { name: 'x', ty: 8, tx: 8, gm: 1, gn: 1, depth: 16 };
 /** Products with at least this many outputs use LARGE tiles (256 workgroups of 128×128 at 2048², about two per SM of a 132-SM GPU; chosen, not yet measured on a GPU). */
 export const LARGE_OUTPUTS = 2048 * 2048;
 
@@ -46,9 +50,12 @@ export function tileEdges(t: TileShape): { rows: number; cols: number } {
   return { rows: 4 * t.ty * t.gm, cols: 4 * t.tx * t.gn };
 }
 
+/** The tile of an M×N product: LARGE for large ones, the 32-row or 32-column shapes for thin ones, else SMALL. */
 export function tileFor(m: number, n: number): TileShape {
   if (m * n >= LARGE_OUTPUTS && m >= 128 && n >= 128) return LARGE;
-  return m <= 32 && n > 64 ? WIDE : SMALL;
+  if (m <= 32) return n <= 64 ? TINY : WIDE;
+  if (n <= 32) return TALL;
+  return SMALL;
 }
 
 /**
@@ -123,8 +130,9 @@ export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): st
   const strideA = rows / 4 + 1,
     strideB = cols / 4 + 1;
   // a slice holds rows·depth words of A and depth·cols of B: loads per thread of each
-  const aLoads = (rows * d) / 256,
-    bLoads = (cols * d) / 256;
+  const threads = t.tx * t.ty;
+  const aLoads = (rows * d) / threads,
+    bLoads = (cols * d) / threads;
   // tile element e of a thread's load: (row or column within the tile, kk)
   const aIdx = s.aAlongK ? `let r = e / ${d}u; let kk = e % ${d}u;` : `let r = e % ${rows}u; let kk = e / ${rows}u;`;
   const bIdx = s.bAlongK ? `let c = e / ${d}u; let kk = e % ${d}u;` : `let c = e % ${cols}u; let kk = e / ${cols}u;`;
@@ -133,7 +141,7 @@ export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): st
     if (!walk) return '';
     const W = which === 'a' ? 'WalkA' : 'WalkB';
     return `var w${which}: array<${W}, ${n}>;
-  for (var i = 0u; i < ${n}u; i++) { let e = t + i * 256u; ${idx} w${which}[i] = ${W}Init(kBegin + kk, ${at}); }`;
+  for (var i = 0u; i < ${n}u; i++) { let e = t + i * ${threads}u; ${idx} w${which}[i] = ${W}Init(kBegin + kk, ${at}); }`;
   };
   return /* wgsl */ `
 struct Params { ${fields.join(' ')} }
@@ -161,7 +169,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   ${walkInit('b')}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${d}u) {
     for (var i = 0u; i < ${aLoads}u; i++) {
-      let e = t + i * 256u;
+      let e = t + i * ${threads}u;
       ${aIdx}
       var v = 0.0;
       if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk${s.aWalk ? ', wa[i]' : ''}); }
@@ -169,7 +177,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       ${s.aWalk ? 'wa[i] = WalkANext(wa[i]);' : ''}
     }
     for (var i = 0u; i < ${bLoads}u; i++) {
-      let e = t + i * 256u;
+      let e = t + i * ${threads}u;
       ${bIdx}
       var v = 0.0;
       if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c${s.bWalk ? ', wb[i]' : ''}); }

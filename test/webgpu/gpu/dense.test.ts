@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceBackend as R } from '../../../src/backend/reference.js';
-import { LARGE, WIDE, splitFor, tileFor } from '../../../src/backend/webgpu/gemm.js';
+import { LARGE, TALL, TINY, WIDE, splitFor, tileFor } from '../../../src/backend/webgpu/gemm.js';
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import type { DeviceStorage } from '../../../src/tensor/device.js';
 import { K, close, down, rnd, up, zeros } from './helpers.js';
@@ -70,16 +70,21 @@ test('matmul on the large tiles equals the reference for every transpose flag', 
   }
 });
 
-test('matmul on the 32×128 tiles (at most 32 rows) equals the reference for every transpose flag, split along K too', async () => {
-  for (const [m, n, k] of [
-    [32, 300, 45],
-    [7, 129, 33],
-    [30, 65, 1000],
-  ]) {
-    assert.equal(tileFor(m, n), WIDE, `${m}×${n} runs the 32×128 tiles`);
+test('matmul on the thin tiles (32×128, 128×32, 32×32) equals the reference for every transpose flag, split along K too', async () => {
+  for (const [m, n, k, t] of [
+    [32, 300, 45, WIDE],
+    [7, 129, 33, WIDE],
+    [30, 65, 1000, WIDE],
+    [300, 32, 45, TALL],
+    [129, 7, 33, TALL],
+    [32, 25, 3000, TINY],
+    [17, 64, 40, TINY],
+  ] as const) {
+    assert.equal(tileFor(m, n), t, `${m}×${n} runs the ${t.name} tiles`);
     await checkMatmul(m, n, k);
   }
   assert.ok(splitFor(30, 65, 1000, WIDE).slices > 1, '30×65 over 1000 runs split');
+  assert.ok(splitFor(32, 25, 3000, TINY).slices > 1, '32×25 over 3000 runs split');
 });
 
 test('linear and linearBackward on the large tiles equal the reference composition', async () => {
