@@ -389,7 +389,17 @@ export function prepareTrain(
   };
 }
 
-export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [], resume?: Checkpoint): Promise<TrainRun> {
+/**
+ * One descent train run, on the backend --backend resolves to. `data`, when given, is used instead of
+ * loading --data (the members of --ensemble N share the data, and its --val-split, of the first seed).
+ */
+export async function runTrain(
+  o: Parsed,
+  io: Io,
+  extraCallbacks: Callback[] = [],
+  resume?: Checkpoint,
+  loaded?: LoadedData,
+): Promise<TrainRun> {
   preflight(o);
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
   const refusal = deviceRefusal(o);
@@ -398,7 +408,7 @@ export async function runTrain(o: Parsed, io: Io, extraCallbacks: Callback[] = [
   const sel = await selectTrainBackend(o.backend, refusal ?? true);
   o = { ...o, backend: sel.runs };
   try {
-    const data = await loadData(o.data, o);
+    const data = loaded ?? (await loadData(o.data, o));
     const p = prepareTrain(o, io, data, extraCallbacks, resume, sel.label);
     if (!sel.device) return p.finish(fitRun(p.fit));
     // on a device: the model moves there, trains with the asynchronous loop (resuming p.fit.resume:

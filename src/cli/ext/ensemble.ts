@@ -153,7 +153,8 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     const models: Module[] = [];
     for (const [i, seed] of seeds.entries()) {
       memberLine(i, seed);
-      const run = await runTrain({ ...o, seed }, io);
+      // the data loaded once, as for fitEnsemble: every member holds out the same --val-split rows
+      const run = await runTrain({ ...o, seed }, io, [], undefined, data);
       reportAverages(run.result, run.model, seed);
       models.push(run.model);
     }
