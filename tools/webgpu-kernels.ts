@@ -21,7 +21,11 @@ if (!Number.isInteger(n) || n < 1 || !(budget > 0)) {
 }
 const ctx = await initWebGPU({ powerPreference: 'high-performance' });
 const K = webgpuKernels(ctx);
-const filled = (len: number) => GpuStorage.from(Float32Array.from({ length: len }, (_, i) => Math.sin(i) * 0.5), ctx);
+const filled = (len: number) =>
+  GpuStorage.from(
+    Float32Array.from({ length: len }, (_, i) => Math.sin(i) * 0.5),
+    ctx,
+  );
 
 async function time(name: string, f: () => void, m: number, nn: number, k: number): Promise<number> {
   for (let i = 0; i < 2; i++) f();

@@ -45,28 +45,31 @@ const PIXEL_NEXT = `let dy = DEPTH / p.ow; var r = s; r.ox += DEPTH - dy * p.ow;
   while (r.oy >= p.oh) { r.oy -= p.oh; r.b += 1u; }
   return r;`;
 
+/** WGSL lets of a window position c, i, j from the index v = (c·kh + i)·kw + j. */
+const WINDOW_OF = (v: string) =>
+  `let khw = p.kh * p.kw; let c = ${v} / khw; let rem = ${v} - c * khw; let i = rem / p.kw; let j = rem - i * p.kw;`;
+/** WGSL lets of an output pixel b, oy, ox from the index v = (b·oh + oy)·ow + ox. */
+const OUTPUT_PIXEL_OF = (v: string) =>
+  `let P = p.oh * p.ow; let b = ${v} / P; let pix = ${v} - b * P; let oy = pix / p.ow; let ox = pix - oy * p.ow;`;
+
 /** The forward's B: kk a window position (c, i, j) walked, the column an output pixel (b, oy, ox) fixed. */
 const FORWARD_B: KWalk = {
   fields: 'c: u32, i: u32, j: u32, b: u32, oy: u32, ox: u32',
-  init: `let khw = p.kh * p.kw; let c = kk / khw; let rem = kk - c * khw; let i = rem / p.kw;
-  let P = p.oh * p.ow; let b = rc / P; let pix = rc - b * P; let oy = pix / p.ow;
-  return State(c, i, rem - i * p.kw, b, oy, pix - oy * p.ow);`,
+  init: `${WINDOW_OF('kk')} ${OUTPUT_PIXEL_OF('rc')} return State(c, i, j, b, oy, ox);`,
   next: WINDOW_NEXT,
 };
 
 /** The weight gradient's A: kk an output pixel (b, oy, ox) walked. */
 const GW_A: KWalk = {
   fields: 'b: u32, oy: u32, ox: u32',
-  init: 'let P = p.oh * p.ow; let b = kk / P; let pix = kk - b * P; let oy = pix / p.ow; return State(b, oy, pix - oy * p.ow);',
+  init: `${OUTPUT_PIXEL_OF('kk')} return State(b, oy, ox);`,
   next: PIXEL_NEXT,
 };
 
-/** The weight gradient's B: kk an output pixel walked, the column a window position (ci, i, j) fixed. */
+/** The weight gradient's B: kk an output pixel walked, the column a window position (c, i, j) fixed. */
 const GW_B: KWalk = {
-  fields: 'b: u32, oy: u32, ox: u32, ci: u32, i: u32, j: u32',
-  init: `let P = p.oh * p.ow; let b = kk / P; let pix = kk - b * P; let oy = pix / p.ow;
-  let khw = p.kh * p.kw; let ci = rc / khw; let rem = rc - ci * khw; let i = rem / p.kw;
-  return State(b, oy, pix - oy * p.ow, ci, i, rem - i * p.kw);`,
+  fields: 'b: u32, oy: u32, ox: u32, c: u32, i: u32, j: u32',
+  init: `${OUTPUT_PIXEL_OF('kk')} ${WINDOW_OF('rc')} return State(b, oy, ox, c, i, j);`,
   next: PIXEL_NEXT,
 };
 
@@ -82,9 +85,7 @@ const GX_A: KWalk = {
 /** The input gradient's B: kk a window position (c = the output channel, i, j) walked, the column an input pixel (b, y, x) fixed. */
 const GX_B: KWalk = {
   fields: 'c: u32, i: u32, j: u32, b: u32, y: u32, x: u32',
-  init: `let khw = p.kh * p.kw; let c = kk / khw; let rem = kk - c * khw; let i = rem / p.kw;
-  let hw = p.h * p.w; let b = rc / hw; let pix = rc - b * hw; let y = pix / p.w;
-  return State(c, i, rem - i * p.kw, b, y, pix - y * p.w);`,
+  init: `${WINDOW_OF('kk')} let hw = p.h * p.w; let b = rc / hw; let pix = rc - b * hw; let y = pix / p.w; return State(c, i, j, b, y, pix - y * p.w);`,
   next: WINDOW_NEXT,
 };
 
@@ -119,7 +120,7 @@ function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: b
         IM2COL +
         (relu ? `\n${GZ_FN}` : ''),
       loadA: `return ${gz(relu, '((s.b * p.k + r) * p.oh + s.oy) * p.ow + s.ox')};`,
-      loadB: 'return im2colAt(s.b, s.ci, s.i, s.j, s.oy, s.ox);',
+      loadB: 'return im2colAt(s.b, s.c, s.i, s.j, s.oy, s.ox);',
       store: split ? partialStore('gw') : accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
       aAlongK: true,
       bAlongK: true,

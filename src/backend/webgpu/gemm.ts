@@ -136,12 +136,46 @@ export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): st
   // tile element e of a thread's load: (row or column within the tile, kk)
   const aIdx = s.aAlongK ? `let r = e / ${d}u; let kk = e % ${d}u;` : `let r = e % ${rows}u; let kk = e / ${rows}u;`;
   const bIdx = s.bAlongK ? `let c = e / ${d}u; let kk = e % ${d}u;` : `let c = e % ${cols}u; let kk = e / ${cols}u;`;
+  // one operand's side of the kernel: its loads per thread, index map, bounds, loader call and walk
+  const side = (which: 'a' | 'b') =>
+    which === 'a'
+      ? {
+          n: aLoads,
+          idx: aIdx,
+          walk: s.aWalk,
+          W: 'WalkA',
+          at: 'row0 + r',
+          inside: 'row0 + r < p.M',
+          call: 'loadA(row0 + r, k0 + kk',
+          to: `As[kk * ${strideA}u + r / 4u][r % 4u]`,
+        }
+      : {
+          n: bLoads,
+          idx: bIdx,
+          walk: s.bWalk,
+          W: 'WalkB',
+          at: 'col0 + c',
+          inside: 'col0 + c < p.N',
+          call: 'loadB(k0 + kk, col0 + c',
+          to: `Bs[kk * ${strideB}u + c / 4u][c % 4u]`,
+        };
   const walkInit = (which: 'a' | 'b') => {
-    const [walk, n, idx, at] = which === 'a' ? [s.aWalk, aLoads, aIdx, 'row0 + r'] : [s.bWalk, bLoads, bIdx, 'col0 + c'];
+    const { n, idx, walk, W, at } = side(which);
     if (!walk) return '';
-    const W = which === 'a' ? 'WalkA' : 'WalkB';
     return `var w${which}: array<${W}, ${n}>;
   for (var i = 0u; i < ${n}u; i++) { let e = t + i * ${threads}u; ${idx} w${which}[i] = ${W}Init(kBegin + kk, ${at}); }`;
+  };
+  // the operand's part of a slice into workgroup memory (0 outside the matrix and past kEnd)
+  const loadSlice = (which: 'a' | 'b') => {
+    const { n, idx, walk, W, inside, call, to } = side(which);
+    return `for (var i = 0u; i < ${n}u; i++) {
+      let e = t + i * ${threads}u;
+      ${idx}
+      var v = 0.0;
+      if (${inside} && k0 + kk < kEnd) { v = ${call}${walk ? `, w${which}[i]` : ''}); }
+      ${to} = v;
+      ${walk ? `w${which}[i] = ${W}Next(w${which}[i]);` : ''}
+    }`;
   };
   return /* wgsl */ `
 struct Params { ${fields.join(' ')} }
@@ -168,22 +202,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   ${walkInit('a')}
   ${walkInit('b')}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${d}u) {
-    for (var i = 0u; i < ${aLoads}u; i++) {
-      let e = t + i * ${threads}u;
-      ${aIdx}
-      var v = 0.0;
-      if (row0 + r < p.M && k0 + kk < kEnd) { v = loadA(row0 + r, k0 + kk${s.aWalk ? ', wa[i]' : ''}); }
-      As[kk * ${strideA}u + r / 4u][r % 4u] = v;
-      ${s.aWalk ? 'wa[i] = WalkANext(wa[i]);' : ''}
-    }
-    for (var i = 0u; i < ${bLoads}u; i++) {
-      let e = t + i * ${threads}u;
-      ${bIdx}
-      var v = 0.0;
-      if (col0 + c < p.N && k0 + kk < kEnd) { v = loadB(k0 + kk, col0 + c${s.bWalk ? ', wb[i]' : ''}); }
-      Bs[kk * ${strideB}u + c / 4u][c % 4u] = v;
-      ${s.bWalk ? 'wb[i] = WalkBNext(wb[i]);' : ''}
-    }
+    ${loadSlice('a')}
+    ${loadSlice('b')}
     workgroupBarrier();
     for (var kk = 0u; kk < ${d}u; kk++) {
       var a: array<vec4<f32>, ${t.gm}>;
