@@ -54,6 +54,8 @@ export interface GpuCounters {
   bindGroups: number;
   /** Storage buffers taken from the pool instead. */
   reused: number;
+  /** Clears of pooled buffers given out as zeros, queued at their first use (a kernel that writes its output in full skips it). */
+  clears: number;
 }
 
 /** A compute dispatch: WGSL source, uniforms, storage bindings (the last `writes` of them written), workgroup grid. */
@@ -68,12 +70,27 @@ export interface Dispatch {
   storage: readonly GpuStorage[];
   /** How many of the last `storage` entries the kernel writes (default 1). */
   writes?: number;
+  /**
+   * The kernel writes every element of each written storage without reading it first (a product
+   * stored with `=`, an elementwise op): a pooled output handed out as zeros is then not cleared.
+   */
+  full?: boolean;
   /** Workgroups along x and y. */
   groups: readonly [number, number] | readonly [number, number, number];
 }
 
 export class GpuContext {
-  readonly counters: GpuCounters = { kernels: {}, submits: 0, reads: 0, uploads: 0, uploadBytes: 0, buffers: 0, reused: 0, bindGroups: 0 };
+  readonly counters: GpuCounters = {
+    kernels: {},
+    submits: 0,
+    reads: 0,
+    uploads: 0,
+    uploadBytes: 0,
+    buffers: 0,
+    reused: 0,
+    bindGroups: 0,
+    clears: 0,
+  };
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; id: number }>();
   /**
    * Bind groups by pipeline, uniform offset and buffers. A training step allocates the same sizes
@@ -208,8 +225,12 @@ export class GpuContext {
     const words = (d.ints?.length ?? 0) + (d.floats?.length ?? 0);
     if (words * 4 > UNIFORM_ALIGN) throw new Error(`webgpu backend: ${d.name} has ${words} uniform words, over ${UNIFORM_ALIGN / 4}`);
     if (words && this.uniformUsed + UNIFORM_ALIGN > UNIFORM_BYTES) this.flush();
-    for (const s of d.storage) this.use(s, d.name);
     const writes = d.writes ?? 1;
+    // outputs written in full need not be zeros first (a storage also read by the kernel keeps its clear)
+    if (d.full)
+      for (const s of d.storage.slice(d.storage.length - writes))
+        if (d.storage.indexOf(s) >= d.storage.length - writes) s.clearPending = false;
+    for (const s of d.storage) this.use(s, d.name);
     const storage = this.unalias(d.storage, writes);
     const { pipeline, layout, id } = this.pipeline(d.code);
     let key = `${id}`;
@@ -361,6 +382,7 @@ export class GpuContext {
     live(s, op);
     if (s.clearPending) {
       s.clearPending = false;
+      this.counters.clears++;
       this.copyEncoder().clearBuffer(s.buffer, 0, s.buffer.size);
     }
     this.lastUse.set(s.buffer, this.serial);

@@ -202,6 +202,7 @@ export function convOps(ctx: GpuContext) {
     const t = tileFor(M, N);
     ctx.dispatch({
       name: 'conv2d',
+      full: true,
       code: wgsl(`conv00.${t.name}`, () => convSource(false, false, t)),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
@@ -230,6 +231,7 @@ export function convOps(ctx: GpuContext) {
     const t = tileFor(M, N);
     ctx.dispatch({
       name: 'convLayer',
+      full: true,
       code: wgsl(`conv${+!!bias}${+relu}.${t.name}`, () => convSource(!!bias, relu, t)),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
@@ -281,6 +283,7 @@ export function convOps(ctx: GpuContext) {
     if (K === 0) return ctx.clear(st[2]);
     ctx.dispatch({
       name: 'conv2dBackwardInput',
+      full: true,
       code: wgsl(`convGx0${+unit(g)}.${tileFor(M, N).name}`, () => convGxSource(false, unit(g), tileFor(M, N))),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
@@ -315,6 +318,7 @@ export function convOps(ctx: GpuContext) {
       else if (M * N)
         ctx.dispatch({
           name: `${op}.gx`,
+          full: true,
           code: wgsl(`convGx${+relu}${+unit(g)}.${tileFor(M, N).name}`, () => convGxSource(relu, unit(g), tileFor(M, N))),
           ints: [M, N, K, ...ints],
           storage: [ggy, own(ctx, op, 'w', w, s.w), ...gyy, ggx],
@@ -345,6 +349,7 @@ export function convOps(ctx: GpuContext) {
     if (gb && g.k)
       ctx.dispatch({
         name: `${op}.gb`,
+        full: true,
         code: wgsl(`convBias${+relu}`, () => convBiasSource(relu)),
         ints: [g.n, g.k, g.oh * g.ow],
         storage: [ggy, ...gyy, own(ctx, op, 'gb', gb, g.k)],

@@ -183,6 +183,7 @@ export function denseOps(ctx: GpuContext) {
     const t = tileFor(m, n);
     ctx.dispatch({
       name: 'linear',
+      full: true,
       code: wgsl(`linear${+(bias !== null)}${+relu}.${t.name}`, () => linearSource(bias !== null, relu, t)),
       ints: [m, n, k],
       storage: st,
@@ -215,6 +216,7 @@ export function denseOps(ctx: GpuContext) {
       else if (m * k)
         ctx.dispatch({
           name: 'linearBackward.gx',
+          full: true,
           code: wgsl(`linearGx${+relu}.${tileFor(m, k).name}`, () => linearGxSource(relu, tileFor(m, k))),
           ints: [m, k, n, n],
           storage: [ggy, own(ctx, op, 'w', w, n * k), ...gyy, ggx],
@@ -244,6 +246,7 @@ export function denseOps(ctx: GpuContext) {
     if (gb && n) {
       ctx.dispatch({
         name: 'linearBackward.gb',
+        full: true,
         code: wgsl(`columnSum${+relu}`, () => columnSumSource(relu)),
         ints: [m, n],
         storage: [ggy, ...gyy, own(ctx, op, 'gb', gb, n)],

@@ -219,6 +219,7 @@ export function elementwiseOps(ctx: GpuContext) {
     const pad = (xs: number[], fill: number) => [...new Array<number>(MAX_RANK - r).fill(fill), ...xs];
     ctx.dispatch({
       name: `binary.${op}`,
+      full: alias === 'none',
       code: wgsl(`binary.${op}.${+flat}.${alias}`, () => binarySource(op, flat, alias)),
       ints: flat ? [n] : [n, ...pad(m.shape, 1), ...pad(m.sa, 0), ...pad(m.sb, 0)],
       storage,
@@ -235,6 +236,7 @@ export function elementwiseOps(ctx: GpuContext) {
     const inPlace = ga.buffer === go.buffer;
     ctx.dispatch({
       name: `unary.${op}`,
+      full: !inPlace,
       code: wgsl(`unary.${op}.${+inPlace}`, () => unarySource(op, inPlace)),
       ints: [n],
       storage: inPlace ? [go] : [ga, go],

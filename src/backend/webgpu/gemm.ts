@@ -294,7 +294,14 @@ export function dispatchProduct(ctx: GpuContext, p: Product): void {
   const { slices, chunk } = splitFor(p.m, p.n, p.k, p.tile);
   const [gx, gy] = gemmGroups(p.m, p.n, p.tile);
   if (slices === 1) {
-    ctx.dispatch({ name: p.name, code: wgsl(p.key, () => p.source(false)), ints: p.ints, storage: p.storage, groups: [gx, gy] });
+    ctx.dispatch({
+      name: p.name,
+      code: wgsl(p.key, () => p.source(false)),
+      ints: p.ints,
+      storage: p.storage,
+      groups: [gx, gy],
+      full: !p.accumulate,
+    });
     return;
   }
   const outputs = p.m * p.n;
@@ -305,6 +312,8 @@ export function dispatchProduct(ctx: GpuContext, p: Product): void {
     ints: [...p.ints, chunk],
     storage: [...p.storage.slice(0, -1), part],
     groups: [gx, gy, slices],
+    // every slice stores its whole tile of partials
+    full: true,
   });
   ctx.dispatch({
     name: `${p.name}.reduce`,
@@ -312,6 +321,7 @@ export function dispatchProduct(ctx: GpuContext, p: Product): void {
     ints: [outputs, slices],
     storage: [part, p.storage[p.storage.length - 1]],
     groups: grid(outputs),
+    full: !p.accumulate,
   });
   part.destroy();
 }

@@ -207,6 +207,7 @@ export function webgpuInfo(): {
   buffers: number;
   reused: number;
   bindGroups: number;
+  clears: number;
   pooledBytes: number;
   pipelines: number;
 } {
@@ -223,6 +224,7 @@ export function webgpuInfo(): {
     buffers: c?.counters.buffers ?? 0,
     reused: c?.counters.reused ?? 0,
     bindGroups: c?.counters.bindGroups ?? 0,
+    clears: c?.counters.clears ?? 0,
     pooledBytes: c?.pooledBytes ?? 0,
     pipelines: c?.pipelineCount ?? 0,
   };

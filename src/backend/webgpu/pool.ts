@@ -188,6 +188,7 @@ export function poolOps(ctx: GpuContext) {
     if (s.y === 0) return;
     ctx.dispatch({
       name: 'maxPool2d',
+      full: true,
       code: wgsl('maxPool2d', maxPoolSource),
       ints: poolInts(s.y, g),
       storage: st,
@@ -202,6 +203,7 @@ export function poolOps(ctx: GpuContext) {
     if (s.y === 0) return;
     ctx.dispatch({
       name: 'avgPool2d',
+      full: true,
       code: wgsl('avgPool2d', avgPoolSource),
       ints: poolInts(s.y, g, countIncludePad),
       storage: st,
@@ -215,6 +217,7 @@ export function poolOps(ctx: GpuContext) {
     if (s.x === 0) return;
     ctx.dispatch({
       name: 'avgPool2dBackward',
+      full: true,
       code: wgsl('avgPool2dBackward', avgPoolBackwardSource),
       ints: poolInts(s.x, g, countIncludePad),
       storage: st,
@@ -238,6 +241,7 @@ export function poolOps(ctx: GpuContext) {
     if (planes * inPlane === 0) return;
     ctx.dispatch({
       name: 'scatterPlanes',
+      full: true,
       code: wgsl('scatterPlanes', scatterSource),
       ints: [planes, inPlane, outPlane],
       storage: st,
@@ -264,6 +268,7 @@ export function poolOps(ctx: GpuContext) {
     if (s.x === 0) return;
     ctx.dispatch({
       name: op,
+      full: true,
       code: wgsl(`maxPool2dBackward${+(pooled !== null)}`, () => maxPoolBackwardSource(pooled !== null)),
       ints: poolInts(s.x, g),
       storage: st,

@@ -170,6 +170,7 @@ export function reduceOps(ctx: GpuContext) {
     const wide = len >= SUM_WIDE;
     ctx.dispatch({
       name: 'sum',
+      full: true,
       code: wgsl(`sum${+wide}`, () => sumSource(wide)),
       ints: [
         nOut,
@@ -196,6 +197,7 @@ export function reduceOps(ctx: GpuContext) {
     if (nOut === 0 || len === 0) return;
     ctx.dispatch({
       name: 'max',
+      full: true,
       code: wgsl(`max${+!!arg}`, () => maxSource(!!arg)),
       ints: [nOut, len, inner],
       storage: st,
@@ -210,6 +212,7 @@ export function reduceOps(ctx: GpuContext) {
     if (rows * cols === 0) return;
     ctx.dispatch({
       name: 'logSoftmax',
+      full: true,
       code: wgsl(`logSoftmax${+!!probs}`, () => logSoftmaxSource(!!probs)),
       ints: [rows, cols],
       storage: st,
