@@ -136,9 +136,12 @@ export async function setupTfjs(w: 'W1' | 'W2', quick: boolean, backendName: TfB
   const B = batch ?? (cnn ? 64 : 128);
   const order = batchOrder(labels.length, 42);
   let at = 0;
+  // on webgpu one host batch serves every step, as for descent-webgpu (its values are uploaded by the
+  // step's first kernel that uses them, inside the step); the CPU rows keep a fresh one per step
+  const reused = backendName === 'webgpu' ? { x: new Float32Array(B * 784), y: new Int32Array(B) } : null;
   const queue = () => {
-    const x = new Float32Array(B * 784),
-      y = new Int32Array(B);
+    const x = reused?.x ?? new Float32Array(B * 784),
+      y = reused?.y ?? new Int32Array(B);
     gather(images, labels, order, at, B, 784, x, y);
     at += B;
     return tf.tidy(() => {
