@@ -136,47 +136,23 @@ export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): st
   // tile element e of a thread's load: (row or column within the tile, kk)
   const aIdx = s.aAlongK ? `let r = e / ${d}u; let kk = e % ${d}u;` : `let r = e % ${rows}u; let kk = e / ${rows}u;`;
   const bIdx = s.bAlongK ? `let c = e / ${d}u; let kk = e % ${d}u;` : `let c = e % ${cols}u; let kk = e / ${cols}u;`;
-  // one operand's side of the kernel: its loads per thread, index map, bounds, loader call and walk
-  const side = (which: 'a' | 'b') =>
-    which === 'a'
-      ? {
-          n: aLoads,
-          idx: aIdx,
-          walk: s.aWalk,
-          W: 'WalkA',
-          at: 'row0 + r',
-          inside: 'row0 + r < p.M',
-          call: 'loadA(row0 + r, k0 + kk',
-          to: `As[kk * ${strideA}u + r / 4u][r % 4u]`,
-        }
-      : {
-          n: bLoads,
-          idx: bIdx,
-          walk: s.bWalk,
-          W: 'WalkB',
-          at: 'col0 + c',
-          inside: 'col0 + c < p.N',
-          call: 'loadB(k0 + kk, col0 + c',
-          to: `Bs[kk * ${strideB}u + c / 4u][c % 4u]`,
-        };
-  const walkInit = (which: 'a' | 'b') => {
-    const { n, idx, walk, W, at } = side(which);
-    if (!walk) return '';
-    return `var w${which}: array<${W}, ${n}>;
-  for (var i = 0u; i < ${n}u; i++) { let e = t + i * ${threads}u; ${idx} w${which}[i] = ${W}Init(kBegin + kk, ${at}); }`;
+  // one operand's loads into workgroup memory: A's rows r or B's columns c of the tile at kk of the
+  // slice (0 outside the matrix and past kEnd), and the walks' state of each load slot
+  const operand = (isA: boolean) => {
+    const [X, w, n, idx, walk, rc, at, stride] = isA
+      ? (['A', 'wa', aLoads, aIdx, s.aWalk, 'r', 'row0 + r', strideA] as const)
+      : (['B', 'wb', bLoads, bIdx, s.bWalk, 'c', 'col0 + c', strideB] as const);
+    const loop = (body: string) => `for (var i = 0u; i < ${n}u; i++) { let e = t + i * ${threads}u; ${idx} ${body} }`;
+    const args = `${isA ? `${at}, k0 + kk` : `k0 + kk, ${at}`}${walk ? `, ${w}[i]` : ''}`;
+    return {
+      init: walk ? `var ${w}: array<Walk${X}, ${n}>; ${loop(`${w}[i] = Walk${X}Init(kBegin + kk, ${at});`)}` : '',
+      load: loop(
+        `var v = 0.0; if (${at} < p.${isA ? 'M' : 'N'} && k0 + kk < kEnd) { v = load${X}(${args}); } ${X}s[kk * ${stride}u + ${rc} / 4u][${rc} % 4u] = v; ${walk ? `${w}[i] = Walk${X}Next(${w}[i]);` : ''}`,
+      ),
+    };
   };
-  // the operand's part of a slice into workgroup memory (0 outside the matrix and past kEnd)
-  const loadSlice = (which: 'a' | 'b') => {
-    const { n, idx, walk, W, inside, call, to } = side(which);
-    return `for (var i = 0u; i < ${n}u; i++) {
-      let e = t + i * ${threads}u;
-      ${idx}
-      var v = 0.0;
-      if (${inside} && k0 + kk < kEnd) { v = ${call}${walk ? `, w${which}[i]` : ''}); }
-      ${to} = v;
-      ${walk ? `w${which}[i] = ${W}Next(w${which}[i]);` : ''}
-    }`;
-  };
+  const opA = operand(true),
+    opB = operand(false);
   return /* wgsl */ `
 struct Params { ${fields.join(' ')} }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -199,11 +175,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let kBegin = ${split ? 'wid.z * p.kChunk' : '0u'};
   let kEnd = ${split ? 'min(p.K, kBegin + p.kChunk)' : 'p.K'};
   ${split ? 'zBase = wid.z * p.M * p.N;' : ''}
-  ${walkInit('a')}
-  ${walkInit('b')}
+  ${opA.init}
+  ${opB.init}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${d}u) {
-    ${loadSlice('a')}
-    ${loadSlice('b')}
+    ${opA.load}
+    ${opB.load}
     workgroupBarrier();
     for (var kk = 0u; kk < ${d}u; kk++) {
       var a: array<vec4<f32>, ${t.gm}>;
