@@ -34,18 +34,20 @@ export class DeviceAverage {
   /** Queues one sample of the parameters' current values (nothing is read). */
   sample(): void {
     const n = this.avg.n;
+    // the sample's one scalar (1 to copy; n + 1 or 1 − β), uploaded once for every parameter (all on one device)
+    const k0 = kernelsFor(...this.params.map(([, p]) => p.storage));
+    const scalar = k0.on(f32(n === 0 ? 1 : this.avg.kind === 'swa' ? n + 1 : 1 - this.avg.decay));
     this.params.forEach(([, p], i) => {
       const k = kernelsFor(p.storage);
       const a = this.arrays[i];
       const shape = [p.size];
       if (n === 0) {
-        k.backend.binary('mul', p.storage, shape, k.on(f32(1)), [], a, shape);
+        k.backend.binary('mul', p.storage, shape, scalar, [], a, shape);
         return;
       }
       const d = k.alloc('float32', p.size);
       k.backend.binary('sub', p.storage, shape, a, shape, d, shape);
-      if (this.avg.kind === 'swa') k.backend.binary('div', d, shape, k.on(f32(n + 1)), [], d, shape);
-      else k.backend.binary('mul', d, shape, k.on(f32(1 - this.avg.decay)), [], d, shape);
+      k.backend.binary(this.avg.kind === 'swa' ? 'div' : 'mul', d, shape, scalar, [], d, shape);
       k.backend.binary('add', a, shape, d, shape, a, shape);
     });
     this.avg.n = n + 1;

@@ -53,6 +53,7 @@ import { accuracy, type BatchTarget, type Metric } from './metrics.js';
 import {
   allFinite,
   averagingCallbacks,
+  everyFinite,
   checkCallbackKeys,
   checkCheckpointOptions,
   checkpointOf,
@@ -89,10 +90,7 @@ async function scalarOf(t: Tensor): Promise<number> {
 /** True when every parameter value is finite; parameters on a device are read back. */
 async function allFiniteAsync(model: Module): Promise<boolean> {
   if (!model.parameters().some((p) => isDeviceStorage(p.storage))) return allFinite(model);
-  for (const p of model.parameters()) {
-    const d = await p.read();
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
-  }
+  for (const p of model.parameters()) if (!everyFinite(await p.read())) return false;
   return true;
 }
 
@@ -143,7 +141,7 @@ function gradsFiniteAsync(optimizer: AnyOptimizer): Promise<boolean> {
   const grads = optimizer.paramGroups.flatMap((g) => g.params.map((p) => p.grad).filter((t): t is Tensor => t !== null));
   const onDevice = grads.filter((t) => isDeviceStorage(t.storage));
   if (onDevice.length === 0) return Promise.resolve(gradsFinite(optimizer));
-  const hostFinite = grads.every((t) => isDeviceStorage(t.storage) || t.data.every(Number.isFinite));
+  const hostFinite = grads.every((t) => isDeviceStorage(t.storage) || everyFinite(t.data));
   const flag = noGrad(() => onDevice.map((t) => sum(sub(t, t))).reduce((x, y) => add(x, y)));
   return scalarOf(flag).then((v) => v === 0 && hostFinite);
 }
@@ -186,10 +184,10 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   const at = r0 ? resumeRun('fitAsync', r0, o, s, records, div) : undefined;
   const startEpoch = at?.epoch ?? 0,
     startBatch = at?.batch ?? 0;
-  let skipped = at?.skipped ?? 0;
+  result.skipped = at?.skipped ?? 0;
   let lastCheckpoint: string | undefined;
 
-  const { fail, failParameters, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
+  const { fail, failParameters, failAllSkipped, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
   const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
   // a checkpoint is taken at a step boundary with nothing in flight: the parameters are read back
   // (and checked finite, as fit checks them), the optimizer's device arrays too
@@ -200,7 +198,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     let finite = true;
     for (const [n, t] of model.namedParameters()) {
       const data = await t.read();
-      for (let i = 0; i < data.length && finite; i++) finite = Number.isFinite(data[i]);
+      finite &&= everyFinite(data);
       params[n] = { shape: [...t.shape], data };
     }
     // a mid-epoch checkpoint is inside epoch + 1; an epoch-end one after epoch `epoch`
@@ -210,7 +208,19 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
       for (const st of optimizer.state.values())
         for (const v of Object.values(st))
           if (v !== undefined && typeof v !== 'number' && isDeviceStorage(v)) device.set(v, (await v.read()) as Float32Array);
-    const position = { epochs, epoch, batch, step: s.step, skipped, masks, transform, records, partial: p, divergence: div, meta: ck.meta };
+    const position = {
+      epochs,
+      epoch,
+      batch,
+      step: s.step,
+      skipped: result.skipped,
+      masks,
+      transform,
+      records,
+      partial: p,
+      divergence: div,
+      meta: ck.meta,
+    };
     const extra = onDevice ? {} : evalModel(model, optimizer);
     // the averages and snapshots a device holds, brought to the host so that their states are current
     await averages.settle();
@@ -254,7 +264,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
       const bad = p.bad !== undefined ? p.bad : checkLoss(total, e + 1, p.step);
       if (bad) {
         if (!skip) fail('non-finite loss', total, e + 1, p.step, bad);
-        skipped++;
+        result.skipped++;
         b++;
         o.onSkip?.({ epoch: e + 1, step: p.step, reason: bad });
       } else {
@@ -333,14 +343,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
       }
     }
     while (queue.length) await settle(queue.shift()!);
-    if (acc.seen === 0 && b > 0)
-      fail(
-        'non-finite loss',
-        NaN,
-        e + 1,
-        s.step,
-        `every step of the epoch was skipped (${skipped} in all): the loss or gradient was never finite`,
-      );
+    if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
     if (!(await allFiniteAsync(model))) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     const terms: Record<string, number> = {};
@@ -363,7 +366,6 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   }
   for (const c of cbs) c.onTrainEnd?.(s);
   await averages.settle();
-  result.skipped = skipped;
   return result;
 }
 

@@ -358,12 +358,14 @@ function hostOnly(model: Module, what: string, instead: string): void {
   if (p) throw new Error(`${what}: the model's parameters live on ${p.device}, which is read asynchronously; use await ${instead}(…)`);
 }
 
-export function allFinite(model: Module): boolean {
-  for (const [, p] of model.namedParameters()) {
-    const d = p.data;
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
-  }
+/** True when every value is finite (one pass, stopping at the first that is not). */
+export function everyFinite(d: ArrayLike<number>): boolean {
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
   return true;
+}
+
+export function allFinite(model: Module): boolean {
+  return model.parameters().every((p) => everyFinite(p.data));
 }
 
 /** True when every gradient is finite (one pass over them on the host). */
@@ -371,8 +373,7 @@ export function gradsFinite(optimizer: AnyOptimizer): boolean {
   for (const g of optimizer.paramGroups) {
     for (const p of g.params) {
       const d = p.grad?.data;
-      if (!d) continue;
-      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+      if (d && !everyFinite(d)) return false;
     }
   }
   return true;
@@ -715,6 +716,8 @@ export function divergenceGuard(
   fail: (reason: DivergenceReason, value: number, epoch: number, step: number, what: string) => never;
   /** fail for parameters found non-finite (after a non-finite gradient) at `epoch` (1-based), `step`. */
   failParameters: (epoch: number, step: number) => never;
+  /** fail for an epoch whose every step was skipped (onNonFinite 'skip'; `skipped` in all so far). */
+  failAllSkipped: (epoch: number, step: number, skipped: number) => never;
   checkLoss: (loss: number, epoch: number, step: number) => string | null;
 } {
   const fail = (reason: DivergenceReason, value: number, epoch: number, step: number, what: string): never => {
@@ -725,6 +728,14 @@ export function divergenceGuard(
   };
   const failParameters = (epoch: number, step: number): never =>
     fail('non-finite parameters', NaN, epoch, step, 'the parameters became non-finite (a non-finite gradient)');
+  const failAllSkipped = (epoch: number, step: number, skipped: number): never =>
+    fail(
+      'non-finite loss',
+      NaN,
+      epoch,
+      step,
+      `every step of the epoch was skipped (${skipped} in all): the loss or gradient was never finite`,
+    );
   const checkLoss = (loss: number, epoch: number, step: number): string | null => {
     if (!Number.isFinite(loss)) return `the loss became ${loss}`;
     if (div.samples === 0) {
@@ -741,7 +752,7 @@ export function divergenceGuard(
     }
     return null;
   };
-  return { fail, failParameters, checkLoss };
+  return { fail, failParameters, failAllSkipped, checkLoss };
 }
 
 /** Train for `epochs` epochs with everything the options ask for; see FitOptions. */
@@ -781,7 +792,7 @@ export function fitRun(o: FitOptions): FitResult {
   result.skipped = at?.skipped ?? 0;
 
   let lastCheckpoint: string | undefined;
-  const { fail, failParameters, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
+  const { fail, failParameters, failAllSkipped, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
   const save = (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: EpochSums) => {
     const ck = o.checkpoint;
     if (!ck) return;
@@ -952,14 +963,7 @@ export function fitRun(o: FitOptions): FitResult {
         t0 = now() - (acc.seconds - secondsBefore) * 1000;
       }
     }
-    if (acc.seen === 0 && b > 0)
-      fail(
-        'non-finite loss',
-        NaN,
-        e + 1,
-        s.step,
-        `every step of the epoch was skipped (${result.skipped} in all): the loss or gradient was never finite`,
-      );
+    if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
     // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
     if (!allFinite(model)) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
