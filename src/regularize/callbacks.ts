@@ -114,8 +114,16 @@ export function l1ProximalCallback(o: L1ProximalOptions) {
   const tol = o.nearZeroTol ?? 1e-3;
   let sum = 0,
     n = 0;
-  // Σ|w| after each step's thresholding, still to arrive from the device
-  let pending: Promise<number>[] = [];
+  // Σ|w| after each step's thresholding, still to arrive from the device, oldest first: the k-th
+  // onStepEnd settles the k-th onUpdate's step, so it awaits that one read and none issued after
+  // it (fitAsync settles a step while the next is queued: waiting for the newest would stall it)
+  const pending: Promise<number>[] = [];
+  const take = (l1s: number[]) => {
+    for (const v of l1s) {
+      sum += o.lambda * v;
+      n++;
+    }
+  };
   return {
     /** The epoch's running sum of the term is kept in checkpoints under this key. */
     key: 'l1Proximal',
@@ -145,23 +153,21 @@ export function l1ProximalCallback(o: L1ProximalOptions) {
       n++;
     },
     onStepEnd(): void | Promise<void> {
-      if (!pending.length) return;
-      const arriving = pending;
-      pending = [];
-      return Promise.all(arriving).then((l1s) => {
-        for (const v of l1s) {
-          sum += o.lambda * v;
-          n++;
-        }
-      });
+      const oldest = pending.shift();
+      if (oldest) return oldest.then((v) => take([v]));
     },
     onEpochEnd(_s: unknown, r: RegRecord): void | Promise<void> {
-      r.terms.l1 = n ? sum / n : 0;
       if (onDevice(o.params))
-        return Promise.all([nearZeroFractionOn(o.params, tol), nearZeroFractionOn(o.params, 0)]).then(([near, zeros]) => {
-          r.nearZero = near;
-          r.zeros = zeros;
-        });
+        // every step is settled by now; a read still pending (a loop that settles no step) counts here
+        return Promise.all([Promise.all(pending.splice(0)), nearZeroFractionOn(o.params, tol), nearZeroFractionOn(o.params, 0)]).then(
+          ([rest, near, zeros]) => {
+            take(rest);
+            r.terms.l1 = n ? sum / n : 0;
+            r.nearZero = near;
+            r.zeros = zeros;
+          },
+        );
+      r.terms.l1 = n ? sum / n : 0;
       r.nearZero = nearZeroFraction(o.params, tol);
       r.zeros = nearZeroFraction(o.params, 0);
     },

@@ -182,3 +182,31 @@ for (const [name, make] of regularizers) {
     ref.parameters().forEach((p, i) => assert.ok(maxError(got[i], p.data) < 1e-5, `parameter ${i}: error ${maxError(got[i], p.data)}`));
   });
 }
+
+test('L1 by soft-thresholding on a device: a settled step waits for its own term, not for a later step', async () => {
+  const m = mlp(3);
+  await m.to(DEVICE);
+  const params = selectParameters(m);
+  const optimizer = new SGD(m.parameters(), { lr: 0.1 });
+  const cb = l1ProximalCallback({ params, lambda: 0.5 });
+  const s = { optimizer } as never;
+  const l1 = async () => (await l1NormOn(params).read())[0];
+  cb.onEpochBegin();
+  // fitAsync's order: step 1 queued, step 2 queued, then step 1 settled while step 2 runs
+  cb.onUpdate(s);
+  const after1 = await l1();
+  cb.onUpdate(s);
+  const after2 = await l1();
+  await cb.onStepEnd();
+  assert.deepEqual(cb.state(), { sum: 0.5 * after1, n: 1 }, 'the first settle counts the first step only');
+  await cb.onStepEnd();
+  assert.deepEqual(cb.state(), { sum: 0.5 * after1 + 0.5 * after2, n: 2 });
+  assert.ok(after2 < after1, `the second step thresholds further (${after2} < ${after1})`);
+  // a read still pending at the epoch's end is counted there
+  cb.onUpdate(s);
+  const after3 = await l1();
+  const r = { terms: {} as Record<string, number> } as never as { terms: Record<string, number>; nearZero?: number };
+  await cb.onEpochEnd(undefined, r as never);
+  const want = (0.5 * (after1 + after2 + after3)) / 3;
+  assert.ok(Math.abs(r.terms.l1 - want) < 1e-12 * want, `epoch term ${r.terms.l1} vs ${want}`);
+});
