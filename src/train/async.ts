@@ -87,11 +87,24 @@ async function scalarOf(t: Tensor): Promise<number> {
   return (await t.storage.read())[0];
 }
 
-/** True when every parameter value is finite; parameters on a device are read back. */
-async function allFiniteAsync(model: Module): Promise<boolean> {
-  if (!model.parameters().some((p) => isDeviceStorage(p.storage))) return allFinite(model);
-  for (const p of model.parameters()) if (!everyFinite(await p.read())) return false;
-  return true;
+/**
+ * Resolves to true when every value of the tensors is finite. Those on a device are reduced there
+ * to one scalar, read back instead of the tensors: x − x is 0 for a finite x and NaN for ±∞ and
+ * NaN, so the sum of every tensor's x − x is exactly 0 when all are finite (a plain sum could
+ * overflow to ∞ from finite values).
+ */
+function finiteAsync(tensors: readonly Tensor[]): Promise<boolean> {
+  const onDevice = tensors.filter((t) => isDeviceStorage(t.storage));
+  const hostFinite = tensors.every((t) => isDeviceStorage(t.storage) || everyFinite(t.data));
+  if (onDevice.length === 0) return Promise.resolve(hostFinite);
+  const flag = noGrad(() => onDevice.map((t) => sum(sub(t, t))).reduce((x, y) => add(x, y)));
+  return scalarOf(flag).then((v) => v === 0 && hostFinite);
+}
+
+/** True when every parameter value is finite. */
+function allFiniteAsync(model: Module): Promise<boolean> {
+  if (!model.parameters().some((p) => isDeviceStorage(p.storage))) return Promise.resolve(allFinite(model));
+  return finiteAsync(model.parameters());
 }
 
 /** What outlives a training step: the parameters, their gradients and the optimizer's state. */
@@ -131,19 +144,11 @@ export function deviceStepScope(model: Module, optimizer: AnyOptimizer): () => (
 
 const SYNC_ONLY: [keyof FitOptions, string][] = [['fullBatch', 'a full-batch step reads the loss inside its closure']];
 
-/**
- * Resolves to true when every gradient is finite. Gradients on a device are reduced there to one
- * scalar, read back: x − x is 0 for a finite x and NaN for ±∞ and NaN, so the sum of every
- * gradient's x − x is exactly 0 when all are finite (a plain sum could overflow to ∞ from finite
- * values). Host gradients are scanned as fit scans them.
- */
+/** Resolves to true when every gradient is finite (see finiteAsync); host gradients are scanned as fit scans them. */
 function gradsFiniteAsync(optimizer: AnyOptimizer): Promise<boolean> {
   const grads = optimizer.paramGroups.flatMap((g) => g.params.map((p) => p.grad).filter((t): t is Tensor => t !== null));
-  const onDevice = grads.filter((t) => isDeviceStorage(t.storage));
-  if (onDevice.length === 0) return Promise.resolve(gradsFinite(optimizer));
-  const hostFinite = grads.every((t) => isDeviceStorage(t.storage) || everyFinite(t.data));
-  const flag = noGrad(() => onDevice.map((t) => sum(sub(t, t))).reduce((x, y) => add(x, y)));
-  return scalarOf(flag).then((v) => v === 0 && hostFinite);
+  if (!grads.some((t) => isDeviceStorage(t.storage))) return Promise.resolve(gradsFinite(optimizer));
+  return finiteAsync(grads);
 }
 
 /**

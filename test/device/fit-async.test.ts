@@ -140,12 +140,12 @@ for (const [name, make, makeOpt] of [
     for (const v of Object.values(st)) if (typeof v === 'object') assert.equal((v as { device?: string }).device, DEVICE);
     // from the start of step 1 to the start of step 8: steps 1..4, epoch 1's end (parameters
     // checked, test set evaluated), steps 5..7. Reads in between: the losses of steps 1..7 (each
-    // issued once its step is queued, awaited after the next one is), the finite check (one read per
-    // parameter) and the evaluation (2 batches: a loss and the logits each) — none inside a step.
-    const nParams = dev.parameters().length;
-    assert.equal(readsAtLastStep - readsAtFirstStep, 7 + nParams + 2 * 2);
+    // issued once its step is queued, awaited after the next one is), the finite check (one scalar
+    // reduced on the device from every parameter) and the evaluation (2 batches: a loss and the
+    // logits each) — none inside a step.
+    assert.equal(readsAtLastStep - readsAtFirstStep, 7 + 1 + 2 * 2);
     // in all: 8 losses, 2 finite checks, 2 evaluations
-    assert.equal(readsInRun, 8 + 2 * nParams + 2 * 4);
+    assert.equal(readsInRun, 8 + 2 + 2 * 4);
     assert.equal(steps.length, 8);
   });
 }
@@ -420,6 +420,40 @@ test("onNonFinite 'skip' in fitAsync leaves out the steps fit leaves out (a NaN 
   ]);
   assert.equal(ref.adamSteps, 8 - 3);
   for (const where of ['cpu', DEVICE] as const) assert.deepEqual(await run(where), ref, `fitAsync on ${where}`);
+});
+
+test('a non-finite gradient under a finite loss, not skipped: the epoch-end check of the parameters on the device stops the run as fit does', async () => {
+  const run = async (where: 'fit' | 'cpu' | typeof DEVICE) => {
+    const m = mlpModel(6);
+    if (where === DEVICE) await m.to(DEVICE);
+    const w = m.parameters()[0];
+    const records: unknown[] = [];
+    const o = {
+      ...options(m, new SGD(m.parameters(), { lr: 0.05 }), 9),
+      epochs: 1,
+      onEpoch: (r: unknown) => void records.push(r),
+      // 0 in value, a NaN gradient (d√u/du = ∞ at u = 0, times 0) on step 3 only: the loss stays finite
+      callbacks: [{ lossTerms: (s: { step: number }) => (s.step === 2 ? { bad: sqrt(sum(mul(w, 0))) } : {}) } as Callback],
+    };
+    const before = counters.reads;
+    const err = await (async () => (where === 'fit' ? fitRun(o) : await fitAsync(o)))().then(
+      () => null,
+      (e: Error) => `${e.name}: ${e.message}`,
+    );
+    return { err, records, reads: counters.reads - before };
+  };
+  const ref = await run('fit');
+  assert.match(
+    ref.err ?? '',
+    /^TrainingError: the parameters became non-finite \(a non-finite gradient\) at epoch 1, step 4 \(learning rate 0\.05\)/,
+  );
+  assert.deepEqual(ref.records, []);
+  assert.deepEqual((await run('cpu')).err, ref.err);
+  const dev = await run(DEVICE);
+  assert.deepEqual(dev.err, ref.err);
+  assert.deepEqual(dev.records, []);
+  // the 4 steps' losses, step 3's term and one scalar for the check: no parameter is read back
+  assert.equal(dev.reads, 4 + 1 + 1);
 });
 
 test('fitAsync refuses what it cannot take and a checkpoint that does not fit the run, with their messages', async () => {
