@@ -4,6 +4,8 @@
  * gathers the batches. A step queues its kernels with no read-back and returns the loss of the
  * step before, read while this one runs (PyTorch's `.item()` rule), so the timed step is paced by
  * the device, and runs in the step scope fitAsync uses (its storage goes back to the pool at its end).
+ * The row's extra hostMsMedian is the median host time of a timed step (up to its await): where it
+ * comes near the step's time, the host, not the device, limits the row.
  * On a software adapter (lavapipe, llvmpipe, SwiftShader) the figure is the CPU's, not a GPU's: the
  * row's note says "software adapter". `batch` overrides the workload's batch (the GPU criteria are at
  * 1024 for the MLP and 512 for the CNN). Without the installed Fashion-MNIST (a bare GPU machine) the
@@ -16,7 +18,7 @@ import { loadEmbedded, loadFashionMnist } from '../src/data/node.js';
 import { deviceStepScope } from '../src/train/async.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo } from '../src/backend/webgpu/index.js';
 import { descentModel } from './models.js';
-import { type Measurement, type Trainer, STEPS, batchOrder, gather } from './common.js';
+import { type Measurement, type Trainer, STEPS, batchOrder, gather, median } from './common.js';
 
 /** The row's note: the adapter, marked when it is a software one. */
 function adapterNote(embedded: boolean): string {
@@ -59,7 +61,11 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
   // 3.2 MB batch (1024 images) cost ~2 ms of a step's host time here, a GPU step's order of time.
   const x = new Float32Array(B * 784),
     y = new Int32Array(B);
+  // each step's host time: from its start to its await, everything the host does for it (the
+  // gather, the upload, queuing the kernels): the device paces the loop while this is below a step's time
+  const hostMs: number[] = [];
   const step = async (): Promise<number> => {
+    const t0 = performance.now();
     gather(images, labels, order, at, B, 784, x, y);
     at += B;
     const end = openStep();
@@ -74,6 +80,7 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
     } finally {
       end();
     }
+    hostMs.push(performance.now() - t0);
     return before ? (await before)[0] : NaN;
   };
   // warm-up as warmUp() in common.ts: the steps, or one when a step outlasts the budget
@@ -88,6 +95,7 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
     finish: () => {
       const i = webgpuInfo();
       const extra = {
+        hostMsMedian: +median(hostMs.length > STEPS[w].warmup ? hostMs.slice(STEPS[w].warmup) : hostMs).toFixed(3),
         adapter: i.adapter,
         software: i.software,
         pipelines: i.pipelines,

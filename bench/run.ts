@@ -336,6 +336,9 @@ for (const w of only) {
             results.find((x) => x.workload === w && x.framework === 'pytorch'),
           )
         : '',
+      typeof extra.hostMsMedian === 'number' && r.value != null && typeof extra.batch === 'number'
+        ? `host ${extra.hostMsMedian.toFixed(2)} ms of a ${((1000 * extra.batch) / r.value).toFixed(2)} ms step`
+        : '',
       extra.finalLoss !== undefined
         ? `final loss ${Number(extra.finalLoss).toFixed(5)}${extra.evaluations !== undefined ? ` after ${extra.evaluations} evaluations` : ''}`
         : '',
