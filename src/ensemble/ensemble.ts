@@ -109,43 +109,85 @@ export interface EnsembleReport {
   samples: number;
 }
 
-/** Every member's accuracy and the ensemble's (average and vote), one forward pass per member and batch. */
-export function evaluateEnsemble(members: readonly Module[], data: LabelledSource, weights?: readonly number[]): EnsembleReport {
-  const ens = new Ensemble(members, weights);
-  return noGrad(() => {
-    const correct = new Float64Array(members.length);
-    let avgCorrect = 0,
-      voteCorrect = 0,
-      n = 0,
-      nll = 0;
-    for (const { x, y: target } of data.epoch(0)) {
-      const y = classLabels(target, 'evaluateEnsemble');
-      const probs = members.map((m) => softmax(m.forward(x, {})));
-      const rows = x.shape[0],
-        classes = probs[0].shape[1];
+/**
+ * The report's sums over batches: each batch gives the members' class probabilities as host rows
+ * ([rows·C] each, in member order), scored in batch order by evaluateEnsemble and its async twin.
+ */
+function ensembleScore(weights: readonly number[]) {
+  const correct = new Float64Array(weights.length);
+  let avgCorrect = 0,
+    voteCorrect = 0,
+    n = 0,
+    nll = 0;
+  return {
+    add(probs: readonly ArrayLike<number>[], rows: number, classes: number, y: ArrayLike<number>): void {
       probs.forEach((p, k) => {
-        const pred = argmax(p, -1);
+        const pred = argmax(fromData(p, [rows, classes]), -1);
         for (let i = 0; i < rows; i++) if (pred[i] === y[i]) correct[k]++;
       });
       const avg = new Float64Array(rows * classes);
       probs.forEach((p, k) => {
-        for (let j = 0; j < avg.length; j++) avg[j] += ens.weights[k] * p.data[j];
+        for (let j = 0; j < avg.length; j++) avg[j] += weights[k] * p[j];
       });
       const pred = argmax(fromData(avg, [rows, classes], { dtype: 'float64' }), -1);
-      const votes = voteFrom(
-        probs.map((p) => p.data),
-        ens.weights,
-        rows,
-        classes,
-      );
+      const votes = voteFrom(probs, weights, rows, classes);
       for (let i = 0; i < rows; i++) {
         if (pred[i] === y[i]) avgCorrect++;
         if (votes[i] === y[i]) voteCorrect++;
         nll -= Math.log(Math.max(avg[i * classes + y[i]], 1e-300));
       }
       n += rows;
+    },
+    report(): EnsembleReport {
+      const d = Math.max(n, 1);
+      return {
+        members: Array.from(correct, (c) => c / d),
+        average: avgCorrect / d,
+        vote: voteCorrect / d,
+        averageLoss: nll / d,
+        samples: n,
+      };
+    },
+  };
+}
+
+/** Every member's accuracy and the ensemble's (average and vote), one forward pass per member and batch. */
+export function evaluateEnsemble(members: readonly Module[], data: LabelledSource, weights?: readonly number[]): EnsembleReport {
+  const ens = new Ensemble(members, weights);
+  const score = ensembleScore(ens.weights);
+  return noGrad(() => {
+    for (const { x, y: target } of data.epoch(0)) {
+      const y = classLabels(target, 'evaluateEnsemble');
+      const probs = members.map((m) => softmax(m.forward(x, {})));
+      score.add(
+        probs.map((p) => p.data),
+        x.shape[0],
+        probs[0].shape[1],
+        y,
+      );
     }
-    const d = Math.max(n, 1);
-    return { members: Array.from(correct, (c) => c / d), average: avgCorrect / d, vote: voteCorrect / d, averageLoss: nll / d, samples: n };
+    return score.report();
   });
+}
+
+/**
+ * evaluateEnsemble for members on any backend, a device included: each batch's probabilities are
+ * computed where each member lives and read back (all members' reads issued before the first is
+ * awaited), then scored on the host as evaluateEnsemble scores them, so on a host backend the
+ * report is the same to the bit.
+ */
+export async function evaluateEnsembleAsync(
+  members: readonly Module[],
+  data: LabelledSource,
+  weights?: readonly number[],
+): Promise<EnsembleReport> {
+  const ens = new Ensemble(members, weights);
+  const score = ensembleScore(ens.weights);
+  for (const { x, y: target } of data.epoch(0)) {
+    const y = classLabels(target, 'evaluateEnsembleAsync');
+    const probs = noGrad(() => members.map((m) => softmax(m.forward(x, {}))));
+    const rows = await Promise.all(probs.map((p) => p.read()));
+    score.add(rows, x.shape[0], probs[0].shape[1], y);
+  }
+  return score.report();
 }
