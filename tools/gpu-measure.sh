@@ -7,7 +7,9 @@
 #   bash tools/gpu-measure.sh            # ~4 minutes on an H100
 #
 # Writes under $OUT (the device tool's folder; ./gpu-measure elsewhere): the 4096² matmul's TFLOP/s
-# (matmul-4096.json), the CNN step's products one kernel at a time at batch 512 (kernels-512.jsonl), then the bench's W1 and W2 rows of descent-webgpu and — when .gpu-peers was
+# (matmul-4096.json), the CNN step's products one kernel at a time at batch 512 (kernels-512.jsonl),
+# the matmul's tile shapes at 4096², 2048² and 1024² (tiles.jsonl), then the bench's W1 and W2 rows
+# of descent-webgpu (with each step's host time) and — when .gpu-peers was
 # carried — tfjs-webgpu (TensorFlow.js's webgpu backend on the same Dawn and adapter, the issue's
 # 10× peer) at the criteria's batches (W1 1024, W2 512) and at the workloads' own (128, 64), each as
 # the bench's .json and .md. A bare GPU machine has no Fashion-MNIST: the bench then draws its
@@ -26,5 +28,6 @@ else
 fi
 kit node dist/tools/webgpu-matmul.js 4096 3 | tee "$out/matmul-4096.json"
 kit node dist/tools/webgpu-kernels.js 512 1 | tee "$out/kernels-512.jsonl"
+kit node dist/tools/webgpu-tiles.js 4096,2048,1024 1 | tee "$out/tiles.jsonl"
 kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --gpu-batch W1=1024,W2=512 --out "$out"
 kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --out "$out"

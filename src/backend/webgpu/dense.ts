@@ -38,7 +38,8 @@ const READ = (i: number, name: string, type = 'f32') => `@group(0) @binding(${i}
 const WRITE = (i: number, name: string, type = 'f32') => `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${type}>;`;
 export { READ, WRITE };
 
-function matmulSource(transA: boolean, transB: boolean, t: TileShape, split: boolean): string {
+/** The plain product o = op(a)·op(b) over tile `t` (exported for tools/webgpu-tiles.ts, which times the tile shapes). */
+export function matmulSource(transA: boolean, transB: boolean, t: TileShape, split: boolean): string {
   return gemmSource(
     {
       bindings: [READ(1, 'a'), READ(2, 'b'), WRITE(3, 'o')].join('\n'),

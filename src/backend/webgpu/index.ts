@@ -173,6 +173,8 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
       maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
       maxBufferSize: lim.maxBufferSize,
       maxStorageBuffersPerShaderStage: Math.min(lim.maxStorageBuffersPerShaderStage, 10),
+      // the backend's tiles fit WebGPU's default 16 KiB; larger ones (tools/webgpu-tiles.ts) may use what the adapter has
+      maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
     },
   });
   const { description, software } = describeAdapter(adapter);
