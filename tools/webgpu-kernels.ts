@@ -12,6 +12,7 @@
  */
 import type { Conv2dGeometry } from '../src/backend/backend.js';
 import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo, webgpuKernels } from '../src/backend/webgpu/index.js';
+import { timeQueued } from './webgpu-timing.js';
 
 const n = Number(process.argv[2] ?? 512);
 const budget = Number(process.argv[3] ?? 1);
@@ -28,16 +29,8 @@ const filled = (len: number) =>
   );
 
 async function time(name: string, f: () => void, m: number, nn: number, k: number): Promise<number> {
-  for (let i = 0; i < 2; i++) f();
-  await ctx.sync();
-  let calls = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < budget * 1000) {
-    for (let i = 0; i < 4; i++) f();
-    calls += 4;
-    await ctx.sync();
-  }
-  const ms = (performance.now() - t0) / calls;
+  const { calls, seconds } = await timeQueued(ctx, f, budget);
+  const ms = (seconds * 1000) / calls;
   const gflops = (2 * m * nn * k) / (ms / 1000) / 1e9;
   process.stdout.write(`${JSON.stringify({ kernel: name, batch: n, m, n: nn, k, ms: +ms.toFixed(4), gflops: +gflops.toFixed(1) })}\n`);
   return ms;

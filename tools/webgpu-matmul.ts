@@ -11,6 +11,7 @@
  */
 import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo, webgpuKernels } from '../src/backend/webgpu/index.js';
 import { Rng } from '../src/index.js';
+import { sampledError, timeQueued } from './webgpu-timing.js';
 
 const n = Number(process.argv[2] ?? 4096);
 const budget = Number(process.argv[3] ?? 3);
@@ -28,33 +29,9 @@ const a = GpuStorage.from(ha, ctx);
 const b = GpuStorage.from(hb, ctx);
 const c = GpuStorage.zeros('float32', n * n, ctx);
 
-for (let i = 0; i < 3; i++) K.matmul(a, b, c, n, n, n, false, false);
-await ctx.sync();
-let reps = 0;
-const t0 = performance.now();
-// queue in groups so the host never runs far ahead of the device, then time up to the last one done
-while (performance.now() - t0 < budget * 1000) {
-  for (let i = 0; i < 8; i++) K.matmul(a, b, c, n, n, n, false, false);
-  reps += 8;
-  await ctx.sync();
-}
-const seconds = (performance.now() - t0) / 1000;
-
-const got = (await c.read()) as Float32Array;
-let maxError = 0;
-for (let s = 0; s < 64; s++) {
-  const i = Math.floor(rng.uniform() * n),
-    j = Math.floor(rng.uniform() * n);
-  let dot = 0,
-    ra = 0,
-    cb = 0;
-  for (let k = 0; k < n; k++) {
-    dot += ha[i * n + k] * hb[k * n + j];
-    ra += ha[i * n + k] ** 2;
-    cb += hb[k * n + j] ** 2;
-  }
-  maxError = Math.max(maxError, Math.abs(got[i * n + j] - dot) / Math.sqrt(ra * cb));
-}
+// queue in groups of 8 products so the host never runs far ahead of the device
+const { calls: reps, seconds } = await timeQueued(ctx, () => K.matmul(a, b, c, n, n, n, false, false), budget, 3, 8);
+const maxError = sampledError(ha, hb, (await c.read()) as Float32Array, n, 64, rng);
 const info = webgpuInfo();
 process.stdout.write(
   `${JSON.stringify({ adapter: info.adapter, software: info.software, n, products: reps, seconds, tflops: (2 * n ** 3 * reps) / seconds / 1e12, maxError })}\n`,

@@ -17,6 +17,7 @@ import { wgsl } from '../src/backend/webgpu/context.js';
 import { matmulSource } from '../src/backend/webgpu/dense.js';
 import { LARGE, SMALL, type TileShape, gemmGroups, tileEdges, tileFor } from '../src/backend/webgpu/gemm.js';
 import { Rng } from '../src/index.js';
+import { sampledError, timeQueued } from './webgpu-timing.js';
 
 const sizes = (process.argv[2] ?? '4096,2048,1024').split(',').map(Number);
 const budget = Number(process.argv[3] ?? 1);
@@ -54,31 +55,8 @@ for (const n of sizes) {
     const code = wgsl(`tiles.matmul00.${t.name}`, () => matmulSource(false, false, t, false));
     const run = () =>
       ctx.dispatch({ name: `matmul.${t.name}`, code, ints: [n, n, n], storage: [a, b, c], groups: gemmGroups(n, n, t), full: true });
-    for (let i = 0; i < 2; i++) run();
-    await ctx.sync();
-    let reps = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < budget * 1000) {
-      for (let i = 0; i < 4; i++) run();
-      reps += 4;
-      await ctx.sync();
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const got = (await c.read()) as Float32Array;
-    let maxError = 0;
-    for (let s = 0; s < 32; s++) {
-      const i = Math.floor(rng.uniform() * n),
-        j = Math.floor(rng.uniform() * n);
-      let dot = 0,
-        ra = 0,
-        cb = 0;
-      for (let k = 0; k < n; k++) {
-        dot += ha[i * n + k] * hb[k * n + j];
-        ra += ha[i * n + k] ** 2;
-        cb += hb[k * n + j] ** 2;
-      }
-      maxError = Math.max(maxError, Math.abs(got[i * n + j] - dot) / Math.sqrt(ra * cb));
-    }
+    const { calls: reps, seconds } = await timeQueued(ctx, run, budget);
+    const maxError = sampledError(ha, hb, (await c.read()) as Float32Array, n, 32, rng);
     process.stdout.write(
       `${JSON.stringify({ tile: t.name, rows, cols, depth: t.depth, threads: t.tx * t.ty, n, tflops: +((2 * n ** 3 * reps) / seconds / 1e12).toFixed(3), picked: tileFor(n, n).name === t.name, maxError: +maxError.toExponential(2) })}\n`,
     );
