@@ -107,7 +107,11 @@ export class GpuContext {
   private nextId = 1;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The pipeline last set in the open compute pass (a pass keeps it across dispatches). */
+  private passPipeline: GPUComputePipeline | null = null;
   private readonly uniformHost = new ArrayBuffer(UNIFORM_BYTES);
+  private readonly uniformI32 = new Int32Array(this.uniformHost);
+  private readonly uniformF32 = new Float32Array(this.uniformHost);
   private uniformUsed = 0;
   private readonly uniformBuffer: GPUBuffer;
   /** Buffers to pool once the current batch is submitted (copies made for aliased bindings, released storage). */
@@ -166,7 +170,10 @@ export class GpuContext {
   }
 
   private computePass(): GPUComputePassEncoder {
-    if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
+    if (!this.pass) {
+      this.pass = this.currentEncoder().beginComputePass();
+      this.passPipeline = null;
+    }
     return this.pass;
   }
 
@@ -227,33 +234,30 @@ export class GpuContext {
     if (words && this.uniformUsed + UNIFORM_ALIGN > UNIFORM_BYTES) this.flush();
     const writes = d.writes ?? 1;
     // outputs written in full need not be zeros first (a storage also read by the kernel keeps its clear)
+    const firstWrite = d.storage.length - writes;
     if (d.full)
-      for (const s of d.storage.slice(d.storage.length - writes))
-        if (d.storage.indexOf(s) >= d.storage.length - writes) s.clearPending = false;
+      for (let i = firstWrite; i < d.storage.length; i++)
+        if (d.storage.indexOf(d.storage[i]) >= firstWrite) d.storage[i].clearPending = false;
     for (const s of d.storage) this.use(s, d.name);
     const storage = this.unalias(d.storage, writes);
     const { pipeline, layout, id } = this.pipeline(d.code);
     let key = `${id}`;
-    const entries: GPUBindGroupEntry[] = [];
+    // a uniform block's size is a multiple of 16 bytes
+    const at = this.uniformUsed,
+      size = Math.ceil(words / 4) * 16;
     if (words) {
-      const at = this.uniformUsed;
-      const ints = new Int32Array(this.uniformHost, at, words);
-      const floats = new Float32Array(this.uniformHost, at, words);
+      const w = at / 4;
       const ni = d.ints?.length ?? 0;
-      for (let i = 0; i < ni; i++) ints[i] = d.ints![i];
-      for (let i = 0; i < words - ni; i++) floats[ni + i] = d.floats![i];
-      // a uniform block's size is a multiple of 16 bytes
-      const size = Math.ceil(words / 4) * 16;
-      entries.push({ binding: 0, resource: { buffer: this.uniformBuffer, offset: at, size } });
+      for (let i = 0; i < ni; i++) this.uniformI32[w + i] = d.ints![i];
+      for (let i = ni; i < words; i++) this.uniformF32[w + i] = d.floats![i - ni];
       key += `@${at}/${size}`;
       this.uniformUsed += UNIFORM_ALIGN;
     }
-    storage.forEach((s, i) => {
-      entries.push({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.byteSize } });
-      key += ` ${this.bufferId(s.buffer)}/${s.byteSize}`;
-    });
+    for (const s of storage) key += ` ${this.bufferId(s.buffer)}/${s.byteSize}`;
     let bind = this.bindGroups.get(key);
     if (!bind) {
+      const entries: GPUBindGroupEntry[] = words ? [{ binding: 0, resource: { buffer: this.uniformBuffer, offset: at, size } }] : [];
+      storage.forEach((s, i) => entries.push({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.byteSize } }));
       bind = this.device.createBindGroup({ layout, entries });
       this.counters.bindGroups++;
       if (this.bindGroups.size >= BIND_CACHE) {
@@ -268,7 +272,10 @@ export class GpuContext {
       }
     }
     const pass = this.computePass();
-    pass.setPipeline(pipeline);
+    if (this.passPipeline !== pipeline) {
+      pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
     pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(gx, gy, gz);
     this.counters.kernels[d.name] = (this.counters.kernels[d.name] ?? 0) + 1;
@@ -292,8 +299,13 @@ export class GpuContext {
    * WebGPU: the read bindings that alias a written one are replaced by a copy taken first.
    */
   private unalias(storage: readonly GpuStorage[], writes: number): readonly GpuStorage[] {
-    const written = new Set(storage.slice(storage.length - writes).map((s) => s.buffer));
     const reads = storage.length - writes;
+    let shared = false;
+    for (let i = 0; i < storage.length && !shared; i++)
+      for (let j = Math.max(i + 1, reads); j < storage.length; j++) if (storage[i].buffer === storage[j].buffer) shared = true;
+    // no buffer bound twice: nothing to check or copy
+    if (!shared) return storage;
+    const written = new Set(storage.slice(reads).map((s) => s.buffer));
     if (written.size < writes) throw new Error('webgpu backend: one storage passed as two outputs of one kernel');
     if (!storage.slice(0, reads).some((s) => written.has(s.buffer))) return storage;
     return storage.map((s, i) => {
