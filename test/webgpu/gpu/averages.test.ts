@@ -1,8 +1,9 @@
 /**
- * SWA, EMA and snapshot ensembles on WebGPU (run by `npm run test:webgpu` on lavapipe): the MLP
+ * SWA, EMA, snapshot and independent ensembles on WebGPU (run by `npm run test:webgpu` on lavapipe): the MLP
  * trained on 'webgpu' by fitRunAsync, its averages kept on the GPU in float32 (src/ensemble/device.ts),
  * follows the same run on wasm by fitRun (float64 averages on the host): the step losses, the
- * snapshots, the SWA and EMA averages and the sample counts. Tolerance as in train.test.ts (1e-5
+ * snapshots, the SWA and EMA averages and the sample counts; and fitEnsembleAsync with its members
+ * on the GPU follows fitEnsemble on wasm (the members' losses, the ensemble's report). Tolerance as in train.test.ts (1e-5
  * scaled by 1 + |value|): the backends sum in different orders. The rules themselves are checked
  * exactly on the emulated device (test/device/averages-device.test.ts).
  */
@@ -10,6 +11,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DataLoader,
+  fitEnsemble,
+  fitEnsembleAsync,
   fitRun,
   fitRunAsync,
   Flatten,
@@ -90,4 +93,40 @@ test('WebGPU with SWA, EMA and snapshots follows wasm', async () => {
   }
   assert.equal(r.swa!.n, 4);
   assert.equal(r.ema!.n, 9);
+});
+
+test('fitEnsembleAsync with its members on WebGPU follows fitEnsemble on wasm', async () => {
+  const member = (model: Module, i: number): FitOptions => {
+    const rng = new Rng(20 + i);
+    return {
+      model,
+      optimizer: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
+      train: new DataLoader(data.train.slice(0, 128), { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
+      epochs: 2,
+      rng,
+      now: () => 0,
+    };
+  };
+  const testSet = () => new DataLoader(data.test.slice(0, 96), { batchSize: 48 });
+  const want = fitEnsemble({ members: 2, test: testSet(), member: (i) => member(mlp(i), i) });
+  const got = await fitEnsembleAsync({
+    members: 2,
+    test: testSet(),
+    member: async (i) => {
+      const m = mlp(i);
+      await m.to('webgpu');
+      return member(m, i);
+    },
+  });
+  for (const m of got.models) assert.equal(m.parameters()[0].device, 'webgpu');
+  got.results.forEach((r, i) =>
+    r.records.forEach((rec, e) =>
+      assert.ok(close(rec.trainLoss, want.results[i].records[e].trainLoss), `member ${i + 1} epoch ${e + 1} loss`),
+    ),
+  );
+  const [a, b] = [got.report!, want.report!];
+  // the same predictions: float32 noise moves no test image across a decision here
+  assert.deepEqual([a.members, a.average, a.vote, a.samples], [b.members, b.average, b.vote, b.samples]);
+  assert.ok(close(a.averageLoss, b.averageLoss), `ensemble loss ${a.averageLoss} vs ${b.averageLoss}`);
+  assert.notDeepEqual(b.members[0], b.members[1], 'two different members');
 });
