@@ -4,10 +4,11 @@
 #   bash ../shared/tools/gpu-kit/build.sh && bash tools/gpu-peers.sh && npm run build
 #                                        # here: the kit (~28 MiB), the TF.js bundles (~4 MiB), dist/
 #   then through the device tool, with carry [".gpu-kit", ".gpu-peers", "dist"]:
-#   bash tools/gpu-measure.sh            # ~4 minutes on an H100
+#   bash tools/gpu-measure.sh            # ~5 minutes on an H100 (estimated; the bench rows take most)
 #
 # Writes under $OUT (the device tool's folder; ./gpu-measure elsewhere): the 4096² matmul's TFLOP/s
-# (matmul-4096.json), the CNN step's products one kernel at a time at batch 512 (kernels-512.jsonl),
+# (matmul-4096.json), the CNN step's products one kernel at a time at batch 512, each with every tile
+# shape (kernels-512.jsonl),
 # the matmul's tile shapes at 4096², 2048² and 1024² (tiles.jsonl), then the bench's W1 and W2 rows
 # of descent-webgpu (with each step's host time) and — when .gpu-peers was
 # carried — tfjs-webgpu (TensorFlow.js's webgpu backend on the same Dawn and adapter, the issue's
@@ -27,7 +28,7 @@ else
   echo "gpu-measure: no .gpu-peers (bash tools/gpu-peers.sh): the tfjs-webgpu rows are left out" >&2
 fi
 kit node dist/tools/webgpu-matmul.js 4096 3 | tee "$out/matmul-4096.json"
-kit node dist/tools/webgpu-kernels.js 512 1 | tee "$out/kernels-512.jsonl"
+kit node dist/tools/webgpu-kernels.js 512 0.3 all | tee "$out/kernels-512.jsonl"
 kit node dist/tools/webgpu-tiles.js 4096,2048,1024 1 | tee "$out/tiles.jsonl"
 kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --gpu-batch W1=1024,W2=512 --out "$out"
 kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --out "$out"

@@ -2,22 +2,27 @@
  * Times the WebGPU products of the CNN's training step (W2: conv 5×5×32, pool, conv 5×5×64, pool,
  * fc 128, fc 10) one kernel at a time, at a batch (default 512, the issue's):
  *
- *   node dist/tools/webgpu-kernels.js [batch=512] [seconds=1]
+ *   node dist/tools/webgpu-kernels.js [batch=512] [seconds=1] [shapes=picked|all]
  *
  * For each kernel: queued repeatedly for `seconds` after 2 untimed calls, the device waited for,
- * and one JSON line printed with its milliseconds per call and GFLOP/s (2·M·N·K useful multiply-adds
- * per call), beside a plain matmul of the same M, N, K — so a GPU run shows which kernel falls short
- * of the product's speed (the index arithmetic of an implicit GEMM, idle tile rows, a split). The
- * operands hold arbitrary values: only the time is of interest. It measures; it asserts nothing.
+ * and one JSON line printed with its tile shape (the one `tileFor` picks), milliseconds per call
+ * and GFLOP/s (2·M·N·K useful multiply-adds per call), beside a plain matmul of the same M, N, K —
+ * so a GPU run shows which kernel falls short of the product's speed (the index arithmetic of an
+ * implicit GEMM, idle tile rows, a split). With `all`, each kernel is then timed with every other
+ * shape of TILE_SHAPES (webgpu-timing.ts) that fits the device's workgroup memory, one line each,
+ * so the run also says which shape each product should take. The operands hold arbitrary values:
+ * only the time is of interest. It measures; it asserts nothing.
  */
 import type { Conv2dGeometry } from '../src/backend/backend.js';
 import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo, webgpuKernels } from '../src/backend/webgpu/index.js';
-import { timeQueued } from './webgpu-timing.js';
+import { setTileChoice, tileFor } from '../src/backend/webgpu/gemm.js';
+import { TILE_SHAPES, tileBytes, timeQueued } from './webgpu-timing.js';
 
 const n = Number(process.argv[2] ?? 512);
 const budget = Number(process.argv[3] ?? 1);
-if (!Number.isInteger(n) || n < 1 || !(budget > 0)) {
-  process.stderr.write(`webgpu-kernels: expected a batch ≥ 1 and seconds > 0, got ${process.argv.slice(2).join(' ')}\n`);
+const sweep = process.argv[4] ?? 'picked';
+if (!Number.isInteger(n) || n < 1 || !(budget > 0) || !['picked', 'all'].includes(sweep)) {
+  process.stderr.write(`webgpu-kernels: expected a batch ≥ 1, seconds > 0 and picked or all, got ${process.argv.slice(2).join(' ')}\n`);
   process.exit(2);
 }
 const ctx = await initWebGPU({ powerPreference: 'high-performance' });
@@ -28,12 +33,29 @@ const filled = (len: number) =>
     ctx,
   );
 
-async function time(name: string, f: () => void, m: number, nn: number, k: number): Promise<number> {
+async function time(name: string, f: () => void, m: number, nn: number, k: number, tile = tileFor(m, nn).name): Promise<number> {
   const { calls, seconds } = await timeQueued(ctx, f, budget);
   const ms = (seconds * 1000) / calls;
   const gflops = (2 * m * nn * k) / (ms / 1000) / 1e9;
-  process.stdout.write(`${JSON.stringify({ kernel: name, batch: n, m, n: nn, k, ms: +ms.toFixed(4), gflops: +gflops.toFixed(1) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ kernel: name, batch: n, tile, m, n: nn, k, ms: +ms.toFixed(4), gflops: +gflops.toFixed(1) })}\n`,
+  );
   return ms;
+}
+
+/** With `all`: the kernel again under every other shape the device can hold, each forced for all its products. */
+async function otherShapes(name: string, f: () => void, m: number, nn: number, k: number): Promise<void> {
+  if (sweep !== 'all') return;
+  const picked = tileFor(m, nn).name;
+  for (const t of TILE_SHAPES) {
+    if (t.name === picked || tileBytes(t) > ctx.device.limits.maxComputeWorkgroupStorageSize) continue;
+    setTileChoice(() => t);
+    try {
+      await time(name, f, m, nn, k, t.name);
+    } finally {
+      setTileChoice(null);
+    }
+  }
 }
 
 /** A product's three kernels (forward, input gradient, weight gradient) and a matmul of each shape. */
@@ -61,6 +83,7 @@ async function conv(layer: string, g: Conv2dGeometry, inputGrad: boolean): Promi
   ];
   for (const [name, f, m, nn, k] of shapes) {
     await time(name, f, m, nn, k);
+    await otherShapes(name, f, m, nn, k);
     const a = filled(m * k),
       bb = filled(k * nn),
       c = filled(m * nn);
@@ -93,7 +116,9 @@ const fc = async (name: string, m: number, nn: number, k: number) => {
   const a = filled(m * k),
     bb = filled(k * nn),
     c = filled(m * nn);
-  await time(name, () => K.matmul(a, bb, c, m, nn, k, false, false), m, nn, k);
+  const f = () => K.matmul(a, bb, c, m, nn, k, false, false);
+  await time(name, f, m, nn, k);
+  await otherShapes(name, f, m, nn, k);
   for (const s of [a, bb, c]) s.destroy();
 };
 await fc('fc1 forward (matmul)', n, 128, 3136);

@@ -10,14 +10,15 @@
  * product), whether `tileFor` picks it at this size, and the largest error of 32 sampled entries
  * against a float64 dot product, scaled by the row and column norms (a shape whose loads or
  * stores were wrong shows there). The shapes are the backend's square ones and four more it does
- * not use yet. It measures; it asserts nothing.
+ * not use yet (TILE_SHAPES in webgpu-timing.ts, less the thin ones); one that needs more workgroup
+ * memory than the device has is reported as skipped. It measures; it asserts nothing.
  */
 import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo } from '../src/backend/webgpu/index.js';
 import { wgsl } from '../src/backend/webgpu/context.js';
 import { matmulSource } from '../src/backend/webgpu/dense.js';
-import { LARGE, SMALL, type TileShape, gemmGroups, tileEdges, tileFor } from '../src/backend/webgpu/gemm.js';
+import { gemmGroups, tileEdges, tileFor } from '../src/backend/webgpu/gemm.js';
 import { Rng } from '../src/index.js';
-import { sampledError, timeQueued } from './webgpu-timing.js';
+import { TILE_SHAPES, sampledError, tileBytes, timeQueued } from './webgpu-timing.js';
 
 const sizes = (process.argv[2] ?? '4096,2048,1024').split(',').map(Number);
 const budget = Number(process.argv[3] ?? 1);
@@ -25,14 +26,8 @@ if (!sizes.every((n) => Number.isInteger(n) && n >= 1) || !(budget > 0)) {
   process.stderr.write(`webgpu-tiles: expected sizes n ≥ 1 (comma-separated) and seconds > 0, got ${process.argv.slice(2).join(' ')}\n`);
   process.exit(2);
 }
-const SHAPES: TileShape[] = [
-  SMALL,
-  LARGE,
-  { name: 'l16', ty: 16, tx: 16, gm: 2, gn: 2, depth: 16 },
-  { name: 'r8', ty: 16, tx: 16, gm: 2, gn: 1, depth: 8 },
-  { name: 'c8', ty: 16, tx: 16, gm: 1, gn: 2, depth: 8 },
-  { name: 'w8', ty: 8, tx: 16, gm: 2, gn: 2, depth: 8 },
-];
+// the square and near-square shapes (the thin ones are for products of at most 32 rows or columns)
+const SHAPES = TILE_SHAPES.filter((t) => !['w', 't', 'x'].includes(t.name));
 
 const ctx = await initWebGPU({ powerPreference: 'high-performance' });
 const rng = new Rng(11);
@@ -44,8 +39,7 @@ for (const n of sizes) {
     c = GpuStorage.zeros('float32', n * n, ctx);
   for (const t of SHAPES) {
     const { rows, cols } = tileEdges(t);
-    // the slices of A and B in workgroup memory, rows of vec4 padded by one
-    const bytes = t.depth * (rows / 4 + 1 + cols / 4 + 1) * 16;
+    const bytes = tileBytes(t);
     const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
     if (bytes > limit) {
       process.stdout.write(`${JSON.stringify({ tile: t.name, rows, cols, depth: t.depth, n, skipped: `needs ${bytes} bytes of workgroup memory, the device has ${limit}` })}

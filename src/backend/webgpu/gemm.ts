@@ -50,8 +50,17 @@ export function tileEdges(t: TileShape): { rows: number; cols: number } {
   return { rows: 4 * t.ty * t.gm, cols: 4 * t.tx * t.gn };
 }
 
+/** A choice that replaces tileFor's (set by tools/webgpu-kernels.ts to time a product under each shape). */
+let tileChoice: ((m: number, n: number) => TileShape) | null = null;
+
+/** Makes `choose` pick every product's tile from now on; null restores tileFor's own rule. For measuring tools. */
+export function setTileChoice(choose: ((m: number, n: number) => TileShape) | null): void {
+  tileChoice = choose;
+}
+
 /** The tile of an M×N product: LARGE for large ones, the 32-row or 32-column shapes for thin ones, else SMALL. */
 export function tileFor(m: number, n: number): TileShape {
+  if (tileChoice) return tileChoice(m, n);
   if (m * n >= LARGE_OUTPUTS && m >= 128 && n >= 128) return LARGE;
   if (m <= 32) return n <= 64 ? TINY : WIDE;
   if (n <= 32) return TALL;
