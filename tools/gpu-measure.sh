@@ -15,10 +15,19 @@
 # 10× peer) at the criteria's batches (W1 1024, W2 512) and at the workloads' own (128, 64), each as
 # the bench's .json and .md. A bare GPU machine has no Fashion-MNIST: the bench then draws its
 # batches from the embedded subset and says so.
+#
+#   bash tools/gpu-measure.sh --dry      # here, before a device call: the same steps at small sizes
+#                                        # with this machine's node (eval "$(bash tools/lavapipe.sh)" first)
 set -u
 out=${OUT:-gpu-measure}
 mkdir -p "$out"
-kit() { bash .gpu-kit/run.sh "$@"; }
+if [ "${1:-}" = --dry ]; then
+  kit() { "$@"; }
+  n=256 tiles=256,128 batch=4 secs=0.05 big=W1=64,W2=8 own="--gpu-batch W1=32,W2=4"
+else
+  kit() { bash .gpu-kit/run.sh "$@"; }
+  n=4096 tiles=4096,2048,1024 batch=512 secs=0.3 big=W1=1024,W2=512 own=
+fi
 kit node -e 'console.log(process.version)' || { echo "gpu-measure: .gpu-kit/run.sh failed; build the kit first" >&2; exit 2; }
 peers=descent-webgpu
 if [ -d .gpu-peers/node_modules ]; then
@@ -27,8 +36,8 @@ if [ -d .gpu-peers/node_modules ]; then
 else
   echo "gpu-measure: no .gpu-peers (bash tools/gpu-peers.sh): the tfjs-webgpu rows are left out" >&2
 fi
-kit node dist/tools/webgpu-matmul.js 4096 3 | tee "$out/matmul-4096.json"
-kit node dist/tools/webgpu-kernels.js 512 0.3 all | tee "$out/kernels-512.jsonl"
-kit node dist/tools/webgpu-tiles.js 4096,2048,1024 1 | tee "$out/tiles.jsonl"
-kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --gpu-batch W1=1024,W2=512 --out "$out"
-kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --out "$out"
+kit node dist/tools/webgpu-matmul.js $n 3 | tee "$out/matmul-$n.json"
+kit node dist/tools/webgpu-kernels.js $batch $secs all | tee "$out/kernels-$batch.jsonl"
+kit node dist/tools/webgpu-tiles.js $tiles 1 | tee "$out/tiles.jsonl"
+kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --gpu-batch $big --out "$out"
+kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" $own --out "$out"
