@@ -172,9 +172,9 @@ export function evaluateEnsemble(members: readonly Module[], data: LabelledSourc
 
 /**
  * evaluateEnsemble for members on any backend, a device included: each batch's probabilities are
- * computed where each member lives and read back (all members' reads issued before the first is
- * awaited), then scored on the host as evaluateEnsemble scores them, so on a host backend the
- * report is the same to the bit.
+ * computed where each member lives and read back, then scored on the host in batch order as
+ * evaluateEnsemble scores them, so on a host backend the report is the same to the bit. A batch's
+ * reads are awaited once the next batch is queued, so a device computes while the host scores.
  */
 export async function evaluateEnsembleAsync(
   members: readonly Module[],
@@ -183,11 +183,18 @@ export async function evaluateEnsembleAsync(
 ): Promise<EnsembleReport> {
   const ens = new Ensemble(members, weights);
   const score = ensembleScore(ens.weights);
+  type Queued = { probs: Promise<ArrayLike<number>[]>; rows: number; classes: number; y: ArrayLike<number> };
+  let queued: Queued | null = null;
+  const settle = async (q: Queued) => score.add(await q.probs, q.rows, q.classes, q.y);
   for (const { x, y: target } of data.epoch(0)) {
     const y = classLabels(target, 'evaluateEnsembleAsync');
     const probs = noGrad(() => members.map((m) => softmax(m.forward(x, {}))));
-    const rows = await Promise.all(probs.map((p) => p.read()));
-    score.add(rows, x.shape[0], probs[0].shape[1], y);
+    const next: Queued = { probs: Promise.all(probs.map((p) => p.read())), rows: x.shape[0], classes: probs[0].shape[1], y };
+    // a failed read is reported where it is awaited, not as unhandled when a later batch throws first
+    next.probs.catch(() => {});
+    if (queued) await settle(queued);
+    queued = next;
   }
+  if (queued) await settle(queued);
   return score.report();
 }
