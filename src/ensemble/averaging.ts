@@ -138,9 +138,8 @@ export function swaSampling(o: SwaCallbackOptions = {}): { atStep(s: ModelState)
  * default 1) on, or every `everySteps` updates once that epoch is reached.
  */
 export function swaCallback(avg: WeightAverage, o: SwaCallbackOptions = {}) {
-  checkOptions('swaCallback', o, swaSchema);
-  if (!(avg instanceof WeightAverage)) throw new TypeError('swaCallback: the first argument must be a WeightAverage');
   const due = swaSampling(o);
+  if (!(avg instanceof WeightAverage)) throw new TypeError('swaCallback: the first argument must be a WeightAverage');
   return {
     onStepEnd(s: ModelState): void {
       if (due.atStep(s)) avg.update(s.model);

@@ -37,7 +37,7 @@
  * tensor of a step kept past it (by a callback) is refused when used again.
  */
 import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
-import { isDeviceStorage } from '../tensor/device.js';
+import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
 import { noGrad } from '../autograd/engine.js';
 import { add, crossEntropy, sub, sum } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
@@ -199,20 +199,20 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   const save = async (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: EpochSums) => {
     const ck = o.checkpoint;
     if (!ck) return;
-    const params: Checkpoint['model'] = {};
-    let finite = true;
-    for (const [n, t] of model.namedParameters()) {
-      const data = await t.read();
-      finite &&= everyFinite(data);
-      params[n] = { shape: [...t.shape], data };
-    }
-    // a mid-epoch checkpoint is inside epoch + 1; an epoch-end one after epoch `epoch`
-    if (!finite) failParameters(batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step);
-    const device = new Map<Storage, HostStorage>();
+    // every read issued before the first is awaited: one wait for the device, not one per array
+    const named = model.namedParameters();
+    const deviceState: DeviceStorage[] = [];
     if (optimizer instanceof OptimizerClass)
       for (const st of optimizer.state.values())
-        for (const v of Object.values(st))
-          if (v !== undefined && typeof v !== 'number' && isDeviceStorage(v)) device.set(v, (await v.read()) as Float32Array);
+        for (const v of Object.values(st)) if (v !== undefined && typeof v !== 'number' && isDeviceStorage(v)) deviceState.push(v);
+    const [values, stateValues] = await Promise.all([
+      Promise.all(named.map(([, t]) => t.read())),
+      Promise.all(deviceState.map((v) => v.read())),
+    ]);
+    const params: Checkpoint['model'] = Object.fromEntries(named.map(([n, t], i) => [n, { shape: [...t.shape], data: values[i] }]));
+    // a mid-epoch checkpoint is inside epoch + 1; an epoch-end one after epoch `epoch`
+    if (!values.every(everyFinite)) failParameters(batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step);
+    const device = new Map<Storage, HostStorage>(deviceState.map((v, i) => [v, stateValues[i] as Float32Array]));
     const position = {
       epochs,
       epoch,
