@@ -51,7 +51,6 @@ import type { Checkpoint } from './checkpoint.js';
 import type { Rng } from '../tensor/rng.js';
 import { accuracy, type BatchTarget, type Metric } from './metrics.js';
 import {
-  allFinite,
   averagingCallbacks,
   everyFinite,
   checkCallbackKeys,
@@ -60,7 +59,6 @@ import {
   divergenceGuard,
   epochCheckpointDue,
   evalModel,
-  gradsFinite,
   restoreRunState,
   resumeRun,
   type EpochSums,
@@ -101,12 +99,6 @@ function finiteAsync(tensors: readonly Tensor[]): Promise<boolean> {
   return scalarOf(flag).then((v) => v === 0 && hostFinite);
 }
 
-/** True when every parameter value is finite. */
-function allFiniteAsync(model: Module): Promise<boolean> {
-  if (!model.parameters().some((p) => isDeviceStorage(p.storage))) return Promise.resolve(allFinite(model));
-  return finiteAsync(model.parameters());
-}
-
 /** What outlives a training step: the parameters, their gradients and the optimizer's state. */
 function stepKeeps(model: Module, optimizer: AnyOptimizer): Set<Storage> {
   const keep = new Set<Storage>();
@@ -144,11 +136,9 @@ export function deviceStepScope(model: Module, optimizer: AnyOptimizer): () => (
 
 const SYNC_ONLY: [keyof FitOptions, string][] = [['fullBatch', 'a full-batch step reads the loss inside its closure']];
 
-/** Resolves to true when every gradient is finite (see finiteAsync); host gradients are scanned as fit scans them. */
+/** Resolves to true when every gradient is finite (see finiteAsync). */
 function gradsFiniteAsync(optimizer: AnyOptimizer): Promise<boolean> {
-  const grads = optimizer.paramGroups.flatMap((g) => g.params.map((p) => p.grad).filter((t): t is Tensor => t !== null));
-  if (!grads.some((t) => isDeviceStorage(t.storage))) return Promise.resolve(gradsFinite(optimizer));
-  return finiteAsync(grads);
+  return finiteAsync(optimizer.paramGroups.flatMap((g) => g.params.map((p) => p.grad).filter((t): t is Tensor => t !== null)));
 }
 
 /**
@@ -349,7 +339,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     }
     while (queue.length) await settle(queue.shift()!);
     if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
-    if (!(await allFiniteAsync(model))) failParameters(e + 1, s.step);
+    if (!(await finiteAsync(model.parameters()))) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(acc.termSums)) terms[k] = v / Math.max(acc.seen, 1);
