@@ -4,10 +4,10 @@
  * `webgpu`); the isomorphic `descent` entry does not include it.
  *
  *   import { initWebGPU, webgpuInfo } from 'descent/webgpu';
- *   await initWebGPU();        // registers the backend 'webgpu' (the host backend stays current)
+ *   await initWebGPU();        // registers the backend 'webgpu' (the host backend stays current); { autotune: true } times each product's tiles
  *   await model.to('webgpu');  // parameters, gradients and optimizer state on the GPU
  *   await fitAsync({ model, optimizer, train, epochs, rng });
- *   webgpuInfo();              // adapter, software or not, kernels dispatched, uploads, buffers created and reused
+ *   webgpuInfo();              // adapter, software or not, kernels dispatched, uploads, buffers created and reused, tiles tuned
  *   disposeWebGPU();           // destroys the device (Node does not exit while one is alive)
  */
 export { disposeWebGPU, initWebGPU, webgpuInfo, type WebGPUOptions } from './backend/webgpu/index.js';

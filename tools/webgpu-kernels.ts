@@ -9,14 +9,14 @@
  * and GFLOP/s (2·M·N·K useful multiply-adds per call), beside a plain matmul of the same M, N, K —
  * so a GPU run shows which kernel falls short of the product's speed (the index arithmetic of an
  * implicit GEMM, idle tile rows, a split). With `all`, each kernel is then timed with every other
- * shape of TILE_SHAPES (webgpu-timing.ts) that fits the device's workgroup memory, one line each,
+ * shape of TILE_SHAPES (gemm.ts) that fits the device's workgroup memory, one line each,
  * so the run also says which shape each product should take. The operands hold arbitrary values:
  * only the time is of interest. It measures; it asserts nothing.
  */
 import type { Conv2dGeometry } from '../src/backend/backend.js';
 import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo, webgpuKernels } from '../src/backend/webgpu/index.js';
-import { setTileChoice, tileFor } from '../src/backend/webgpu/gemm.js';
-import { TILE_SHAPES, tileBytes, timeQueued } from './webgpu-timing.js';
+import { TILE_SHAPES, setTileChoice, tileBytes, tileFor } from '../src/backend/webgpu/gemm.js';
+import { timeQueued } from './webgpu-timing.js';
 
 const n = Number(process.argv[2] ?? 512);
 const budget = Number(process.argv[3] ?? 1);

@@ -10,15 +10,15 @@
  * product), whether `tileFor` picks it at this size, and the largest error of 32 sampled entries
  * against a float64 dot product, scaled by the row and column norms (a shape whose loads or
  * stores were wrong shows there). The shapes are the backend's square ones and four more it does
- * not use yet (TILE_SHAPES in webgpu-timing.ts, less the thin ones); one that needs more workgroup
+ * tileFor does not pick (TILE_SHAPES in gemm.ts, less the thin ones); one that needs more workgroup
  * memory than the device has is reported as skipped. It measures; it asserts nothing.
  */
 import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo } from '../src/backend/webgpu/index.js';
 import { wgsl } from '../src/backend/webgpu/context.js';
 import { matmulSource } from '../src/backend/webgpu/dense.js';
-import { gemmGroups, tileEdges, tileFor } from '../src/backend/webgpu/gemm.js';
+import { TILE_SHAPES, gemmGroups, tileBytes, tileEdges, tileFor } from '../src/backend/webgpu/gemm.js';
 import { Rng } from '../src/index.js';
-import { TILE_SHAPES, sampledError, tileBytes, timeQueued } from './webgpu-timing.js';
+import { sampledError, timeQueued } from './webgpu-timing.js';
 
 const sizes = (process.argv[2] ?? '4096,2048,1024').split(',').map(Number);
 const budget = Number(process.argv[3] ?? 1);

@@ -1,26 +1,6 @@
-/** What the WebGPU measuring tools share: timing queued work on the device, checking an n × n product, the tile shapes to try. */
+/** What the WebGPU measuring tools share: timing queued work on the device, checking an n × n product. */
 import type { GpuContext } from '../src/backend/webgpu/index.js';
-import { LARGE, SMALL, TALL, TINY, type TileShape, WIDE, tileEdges } from '../src/backend/webgpu/gemm.js';
 import type { Rng } from '../src/index.js';
-
-/** The backend's tile shapes and four it does not use yet (128×128 over 16-deep slices, 128×64, 64×128, 64×128 with 128 threads). */
-export const TILE_SHAPES: readonly TileShape[] = [
-  SMALL,
-  LARGE,
-  WIDE,
-  TALL,
-  TINY,
-  { name: 'l16', ty: 16, tx: 16, gm: 2, gn: 2, depth: 16 },
-  { name: 'r8', ty: 16, tx: 16, gm: 2, gn: 1, depth: 8 },
-  { name: 'c8', ty: 16, tx: 16, gm: 1, gn: 2, depth: 8 },
-  { name: 'w8', ty: 8, tx: 16, gm: 2, gn: 2, depth: 8 },
-];
-
-/** Bytes of workgroup memory a product over `t` holds: a slice of A and of B, rows of vec4 padded by one. */
-export function tileBytes(t: TileShape): number {
-  const { rows, cols } = tileEdges(t);
-  return t.depth * (rows / 4 + 1 + cols / 4 + 1) * 16;
-}
 
 /**
  * Calls `f` (which queues work) `warm` times untimed, then in groups of `group` until `seconds`

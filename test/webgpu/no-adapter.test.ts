@@ -1,13 +1,14 @@
 /**
  * Runs in `npm test` (no GPU, no lavapipe needed): with the Vulkan loader pointed at no driver,
  * initWebGPU fails with one message that names what was tried and how to install a software
- * driver; and the host-side helpers (dimension merging, grid splitting) on their own.
+ * driver; and the host-side helpers (dimension merging, grid splitting, the tile tuner's choice) on their own.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mergeDims } from '../../src/backend/webgpu/elementwise.js';
 import { MAX_GROUPS, grid } from '../../src/backend/webgpu/context.js';
+import { TUNE_MARGIN, pickTile } from '../../src/backend/webgpu/tune.js';
 import { LARGE, SMALL, SPLIT_MAX, SPLIT_MIN_DEPTH, SPLIT_TARGET_GROUPS, gemmGroups, splitFor } from '../../src/backend/webgpu/gemm.js';
 
 function hasDawn(): boolean {
@@ -82,4 +83,17 @@ test('splitFor splits a deep product with few tiles along K into whole slices co
     assert.ok(chunk >= SPLIT_MIN_DEPTH && slices <= SPLIT_MAX, `${m}×${n}×${k}: ${slices} × ${chunk}`);
     assert.ok(gx * gy * (slices - 1) < SPLIT_TARGET_GROUPS, `${m}×${n}×${k}: no more slices than the target needs`);
   }
+});
+
+test("the tuner keeps tileFor's shape unless another is faster by more than TUNE_MARGIN", () => {
+  // the fastest wins by a clear margin
+  assert.equal(pickTile({ s: 1, l: 0.5, c8: 0.9 }, 's'), 'l');
+  // within the margin of the base: the base stays
+  assert.equal(pickTile({ s: 1, l: 1 - TUNE_MARGIN / 2 }, 's'), 's');
+  assert.equal(pickTile({ s: 1, l: 1 - 2 * TUNE_MARGIN }, 's'), 'l');
+  // the base faster than every other
+  assert.equal(pickTile({ s: 0.4, l: 0.5, w: 0.6 }, 's'), 's');
+  // the base not timed (it could not run): the fastest of the others
+  assert.equal(pickTile({ l: 0.7, w: 0.6 }, 's'), 'w');
+  assert.equal(pickTile({}, 's'), 's');
 });

@@ -149,6 +149,9 @@ export class GpuContext {
     };
   }
 
+  /** Work each read() runs once its values have arrived, before it returns them (the tile tuner, tune.ts). */
+  afterRead: (() => Promise<void>) | null = null;
+
   /** Validation and out-of-memory errors the device reported; the next read() rejects with them. */
   private errors: string[] = [];
 
@@ -429,6 +432,7 @@ export class GpuContext {
       const bytes = staging.getMappedRange().slice(0, s.length * 4);
       staging.unmap();
       reusable = true;
+      if (this.afterRead) await this.afterRead();
       return s.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
     } finally {
       // an unmapped staging buffer of a small read is kept for the next read of its size

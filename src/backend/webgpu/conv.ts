@@ -11,7 +11,8 @@
 import type { Conv2dGeometry } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, type GpuStorage, MAX_GROUPS, WG, wgsl } from './context.js';
-import { type KWalk, type TileShape, dispatchProduct, gemmGroups, gemmSource, partialStore, tileFor } from './gemm.js';
+import { type KWalk, type TileShape, gemmSource, partialStore } from './gemm.js';
+import { dispatchProduct } from './tune.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
 const GEOMETRY = ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw'] as const;
@@ -199,14 +200,17 @@ export function convOps(ctx: GpuContext) {
       K = g.c * g.kh * g.kw;
     if (M * N === 0) return;
     if (K === 0) return ctx.clear(st[2]);
-    const t = tileFor(M, N);
-    ctx.dispatch({
+    dispatchProduct(ctx, {
       name: 'conv2d',
-      full: true,
-      code: wgsl(`conv00.${t.name}`, () => convSource(false, false, t)),
+      family: 'conv00',
+      source: (t) => convSource(false, false, t),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
-      groups: gemmGroups(M, N, t),
+      m: M,
+      n: N,
+      k: K,
+      splittable: false,
+      accumulate: false,
     });
   }
 
@@ -228,14 +232,17 @@ export function convOps(ctx: GpuContext) {
     if (bias) st.push(own(ctx, 'convLayer', 'bias', bias, g.k));
     st.push(own(ctx, 'convLayer', 'out', out, s.y));
     if (M * N === 0) return true;
-    const t = tileFor(M, N);
-    ctx.dispatch({
+    dispatchProduct(ctx, {
       name: 'convLayer',
-      full: true,
-      code: wgsl(`conv${+!!bias}${+relu}.${t.name}`, () => convSource(!!bias, relu, t)),
+      family: `conv${+!!bias}${+relu}`,
+      source: (t) => convSource(!!bias, relu, t),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
-      groups: gemmGroups(M, N, t),
+      m: M,
+      n: N,
+      k: K,
+      splittable: false,
+      accumulate: false,
     });
     return true;
   }
@@ -257,14 +264,14 @@ export function convOps(ctx: GpuContext) {
     }
     dispatchProduct(ctx, {
       name: 'conv2dBackwardWeight',
-      key: `convGw${+accumulate}0.${tileFor(M, N).name}`,
-      source: (split) => convGwSource(accumulate, false, tileFor(M, N), split),
+      family: `convGw${+accumulate}0`,
+      source: (t, split) => convGwSource(accumulate, false, t, split),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
       m: M,
       n: N,
       k: K,
-      tile: tileFor(M, N),
+      splittable: true,
       accumulate,
     });
   }
@@ -281,13 +288,17 @@ export function convOps(ctx: GpuContext) {
       K = g.k * g.kh * g.kw;
     if (M * N === 0) return;
     if (K === 0) return ctx.clear(st[2]);
-    ctx.dispatch({
+    dispatchProduct(ctx, {
       name: 'conv2dBackwardInput',
-      full: true,
-      code: wgsl(`convGx0${+unit(g)}.${tileFor(M, N).name}`, () => convGxSource(false, unit(g), tileFor(M, N))),
+      family: `convGx0${+unit(g)}`,
+      source: (t) => convGxSource(false, unit(g), t),
       ints: [M, N, K, ...geometryInts(g)],
       storage: st,
-      groups: gemmGroups(M, N, tileFor(M, N)),
+      m: M,
+      n: N,
+      k: K,
+      splittable: false,
+      accumulate: false,
     });
   }
 
@@ -316,13 +327,17 @@ export function convOps(ctx: GpuContext) {
         K = g.k * g.kh * g.kw;
       if (K === 0) ctx.clear(ggx);
       else if (M * N)
-        ctx.dispatch({
+        dispatchProduct(ctx, {
           name: `${op}.gx`,
-          full: true,
-          code: wgsl(`convGx${+relu}${+unit(g)}.${tileFor(M, N).name}`, () => convGxSource(relu, unit(g), tileFor(M, N))),
+          family: `convGx${+relu}${+unit(g)}`,
+          source: (t) => convGxSource(relu, unit(g), t),
           ints: [M, N, K, ...ints],
           storage: [ggy, own(ctx, op, 'w', w, s.w), ...gyy, ggx],
-          groups: gemmGroups(M, N, tileFor(M, N)),
+          m: M,
+          n: N,
+          k: K,
+          splittable: false,
+          accumulate: false,
         });
     }
     if (gw) {
@@ -335,14 +350,14 @@ export function convOps(ctx: GpuContext) {
       } else if (M * N)
         dispatchProduct(ctx, {
           name: `${op}.gw`,
-          key: `convGw${+accumulateGw}${+relu}.${tileFor(M, N).name}`,
-          source: (split) => convGwSource(accumulateGw, relu, tileFor(M, N), split),
+          family: `convGw${+accumulateGw}${+relu}`,
+          source: (t, split) => convGwSource(accumulateGw, relu, t, split),
           ints: [M, N, K, ...ints],
           storage: [own(ctx, op, 'x', x, s.x), ggy, ...gyy, ggw],
           m: M,
           n: N,
           k: K,
-          tile: tileFor(M, N),
+          splittable: true,
           accumulate: accumulateGw,
         });
     }

@@ -5,7 +5,8 @@
  */
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, GpuStorage, WG, grid, wgsl } from './context.js';
-import { type TileShape, dispatchProduct, gemmGroups, gemmSource, partialStore, tileFor } from './gemm.js';
+import { type TileShape, gemmSource, partialStore } from './gemm.js';
+import { dispatchProduct } from './tune.js';
 
 /** The GPU storage behind `s`, checked to be float32 (or int32) storage of this context with `length` elements. */
 export function own(
@@ -151,17 +152,16 @@ export function denseOps(ctx: GpuContext) {
     const go = own(ctx, 'matmul', 'out', out, m * n);
     if (m * n === 0) return;
     if (k === 0) return ctx.clear(go);
-    const t = tileFor(m, n);
     dispatchProduct(ctx, {
       name: 'matmul',
-      key: `matmul${+transA}${+transB}.${t.name}`,
-      source: (split) => matmulSource(transA, transB, t, split),
+      family: `matmul${+transA}${+transB}`,
+      source: (t, split) => matmulSource(transA, transB, t, split),
       ints: [m, n, k],
       storage: [ga, gb, go],
       m,
       n,
       k,
-      tile: t,
+      splittable: true,
       accumulate: false,
     });
   }
@@ -181,14 +181,17 @@ export function denseOps(ctx: GpuContext) {
     if (bias) st.push(own(ctx, 'linear', 'bias', bias, n));
     st.push(own(ctx, 'linear', 'out', out, m * n));
     if (m * n === 0) return true;
-    const t = tileFor(m, n);
-    ctx.dispatch({
+    dispatchProduct(ctx, {
       name: 'linear',
-      full: true,
-      code: wgsl(`linear${+(bias !== null)}${+relu}.${t.name}`, () => linearSource(bias !== null, relu, t)),
+      family: `linear${+(bias !== null)}${+relu}`,
+      source: (t) => linearSource(bias !== null, relu, t),
       ints: [m, n, k],
       storage: st,
-      groups: gemmGroups(m, n, t),
+      m,
+      n,
+      k,
+      splittable: false,
+      accumulate: false,
     });
     return true;
   }
@@ -215,13 +218,17 @@ export function denseOps(ctx: GpuContext) {
       const ggx = own(ctx, op, 'gx', gx, m * k);
       if (n === 0) ctx.clear(ggx);
       else if (m * k)
-        ctx.dispatch({
+        dispatchProduct(ctx, {
           name: 'linearBackward.gx',
-          full: true,
-          code: wgsl(`linearGx${+relu}.${tileFor(m, k).name}`, () => linearGxSource(relu, tileFor(m, k))),
+          family: `linearGx${+relu}`,
+          source: (t) => linearGxSource(relu, t),
           ints: [m, k, n, n],
           storage: [ggy, own(ctx, op, 'w', w, n * k), ...gyy, ggx],
-          groups: gemmGroups(m, k, tileFor(m, k)),
+          m,
+          n: k,
+          k: n,
+          splittable: false,
+          accumulate: false,
         });
     }
     if (gw) {
@@ -229,17 +236,16 @@ export function denseOps(ctx: GpuContext) {
       if (m === 0) {
         if (!accumulateGw) ctx.clear(ggw);
       } else if (n * k) {
-        const t = tileFor(n, k);
         dispatchProduct(ctx, {
           name: 'linearBackward.gw',
-          key: `linearGw${+relu}${+accumulateGw}.${t.name}`,
-          source: (split) => linearGwSource(relu, accumulateGw, t, split),
+          family: `linearGw${+relu}${+accumulateGw}`,
+          source: (t, split) => linearGwSource(relu, accumulateGw, t, split),
           ints: [n, k, m, n],
           storage: [ggy, own(ctx, op, 'x', x, m * k), ...gyy, ggw],
           m: n,
           n: k,
           k: m,
-          tile: t,
+          splittable: true,
           accumulate: accumulateGw,
         });
       }

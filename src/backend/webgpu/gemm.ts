@@ -3,7 +3,8 @@
  * GEMMs: the unfolded operand is read through an index function, never materialised).
  *
  * One workgroup computes a tile of C = A·B (64×64; 128×128 for large products, 32×128, 128×32
- * or 32×32 for products of at most 32 rows or columns, see tileFor): for each slice of the shared dimension it stages
+ * or 32×32 for products of at most 32 rows or columns, see tileFor; with autotune, whichever shape
+ * of TILE_SHAPES was timed fastest, see tune.ts): for each slice of the shared dimension it stages
  * A[tile×slice] and B[slice×tile] in workgroup memory, then each thread accumulates a 4×4 (8×8)
  * register tile from vec4 reads of workgroup memory (see gemmSource). Each use supplies WGSL functions `loadA(r, kk)`, `loadB(kk, c)` (called only inside the matrix) and `store(r, c, v)`; the flags `aAlongK` / `bAlongK` say which index of the operand is
  * contiguous in memory, so the threads of a warp load consecutive addresses.
@@ -11,7 +12,7 @@
  * Split-K: a product with few output tiles and a deep shared dimension (a weight gradient, whose
  * K is the batch times the output pixels: a 5×5 convolution's 32×25 gradient at batch 512 is one
  * tile over K = 401,408) would run on a handful of workgroups while the rest of the GPU idles.
- * `dispatchProduct` then splits K into S slices: workgroup z of the grid's third dimension sums
+ * `dispatchProduct` (tune.ts) then splits K into S slices: workgroup z of the grid's third dimension sums
  * its slice into partial tile z of a scratch buffer, and a second kernel adds the S partials of
  * each output in slice order (so the result is deterministic) into the output, set or accumulated.
  */
@@ -45,22 +46,52 @@ export const TINY: TileShape = { name: 'x', ty: 8, tx: 8, gm: 1, gn: 1, depth: 1
 /** Products with at least this many outputs use LARGE tiles (256 workgroups of 128×128 at 2048², about two per SM of a 132-SM GPU; chosen, not yet measured on a GPU). */
 export const LARGE_OUTPUTS = 2048 * 2048;
 
+/**
+ * Every shape a product may take: the five above, then 128×128 over 16-deep slices, 128×64, 64×128,
+ * and 64×128 with 128 threads (tried by the tile tuner, tune.ts, and the measuring tools; tileFor
+ * picks only the first five).
+ */
+export const TILE_SHAPES: readonly TileShape[] = [
+  SMALL,
+  LARGE,
+  WIDE,
+  TALL,
+  TINY,
+  { name: 'l16', ty: 16, tx: 16, gm: 2, gn: 2, depth: 16 },
+  { name: 'r8', ty: 16, tx: 16, gm: 2, gn: 1, depth: 8 },
+  { name: 'c8', ty: 16, tx: 16, gm: 1, gn: 2, depth: 8 },
+  { name: 'w8', ty: 8, tx: 16, gm: 2, gn: 2, depth: 8 },
+];
+
+/** Bytes of workgroup memory a product over `t` holds: a slice of A and of B, rows of vec4 padded by one. */
+export function tileBytes(t: TileShape): number {
+  const { rows, cols } = tileEdges(t);
+  return t.depth * (rows / 4 + 1 + cols / 4 + 1) * 16;
+}
+
 /** The rows and columns of a tile. */
 export function tileEdges(t: TileShape): { rows: number; cols: number } {
   return { rows: 4 * t.ty * t.gm, cols: 4 * t.tx * t.gn };
 }
 
-/** A choice that replaces tileFor's (set by tools/webgpu-kernels.ts to time a product under each shape). */
+/** A choice that replaces tileFor's and the tuner's (set by tools/webgpu-kernels.ts to time a product under each shape, and by tests). */
 let tileChoice: ((m: number, n: number) => TileShape) | null = null;
 
-/** Makes `choose` pick every product's tile from now on; null restores tileFor's own rule. For measuring tools. */
+/**
+ * Makes `choose` pick every product's tile from now on, as the tuner would (a split product keeps
+ * tileFor's slices); null restores tileFor's rule. For measuring tools and tests.
+ */
 export function setTileChoice(choose: ((m: number, n: number) => TileShape) | null): void {
   tileChoice = choose;
 }
 
+/** The tile setTileChoice imposes on an M×N product, if any. */
+export function imposedTile(m: number, n: number): TileShape | null {
+  return tileChoice ? tileChoice(m, n) : null;
+}
+
 /** The tile of an M×N product: LARGE for large ones, the 32-row or 32-column shapes for thin ones, else SMALL. */
 export function tileFor(m: number, n: number): TileShape {
-  if (tileChoice) return tileChoice(m, n);
   if (m * n >= LARGE_OUTPUTS && m >= 128 && n >= 128) return LARGE;
   if (m <= 32) return n <= 64 ? TINY : WIDE;
   if (n <= 32) return TALL;
@@ -230,7 +261,7 @@ export const SPLIT_MIN_DEPTH = 256;
 export const SPLIT_MAX = 256;
 
 /** How an M×N product over depth K is split along K: `slices` slices of `chunk` (1 slice: not split). */
-export function splitFor(m: number, n: number, k: number, t: TileShape = SMALL): { slices: number; chunk: number } {
+export function splitFor(m: number, n: number, k: number, t: TileShape = SMALL): Split {
   const [gx, gy] = gemmGroups(m, n, t);
   const want = Math.min(Math.ceil(SPLIT_TARGET_GROUPS / (gx * gy)), Math.floor(k / SPLIT_MIN_DEPTH), SPLIT_MAX);
   if (want < 2) return { slices: 1, chunk: k };
@@ -257,31 +288,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
-/** A product whose store is `out[r·N + c] (+)= v` (the output the last storage), which may therefore run split along K. */
+/** The product's split along K: `slices` slices of `chunk` (one slice: not split). */
+export type Split = { slices: number; chunk: number };
+
+/** One product of the backend (a matmul, a fused layer, a convolution or one of their gradients), as the tile tuner (tune.ts) sees it. */
 export interface Product {
   name: string;
-  /** The WGSL cache key of the unsplit kernel (the split one adds ".split"). */
-  key: string;
-  /** The kernel's source, whole or split (`gemmSource(…, split)` with `partialStore` as its store when split). */
-  source: (split: boolean) => string;
+  /** The WGSL cache key of the kernel without its tile (the key adds ".<tile name>", and ".split" when split). */
+  family: string;
+  /** The kernel's source under tile `t`, whole or split (`gemmSource(…, t, split)` with `partialStore` as its store when split). */
+  source: (t: TileShape, split: boolean) => string;
   /** M, N, K, then the use's own u32 words. */
   ints: readonly number[];
+  /** Its bindings, the output last. */
   storage: readonly GpuStorage[];
   m: number;
   n: number;
   k: number;
-  tile: TileShape;
+  /** Whether its store is `out[r·N + c] (+)= v`, so that it may run split along K (a weight gradient, a matmul). */
+  splittable: boolean;
+  /** Whether a splittable product adds into its output. */
   accumulate: boolean;
 }
 
-/** Queues the product: whole, or split along K when `splitFor` says so (see the module comment). */
-export function dispatchProduct(ctx: GpuContext, p: Product): void {
-  const { slices, chunk } = splitFor(p.m, p.n, p.k, p.tile);
-  const [gx, gy] = gemmGroups(p.m, p.n, p.tile);
-  if (slices === 1) {
+/** Queues the product under tile `t`, whole or split as `split` says (see the module comment). */
+export function queueProduct(ctx: GpuContext, p: Product, t: TileShape, split: Split): void {
+  if (split.slices > 1 && split.chunk % t.depth)
+    throw new Error(`webgpu backend: ${p.name} split in slices of ${split.chunk} cannot run ${t.depth}-deep tiles`);
+  const [gx, gy] = gemmGroups(p.m, p.n, t);
+  const key = `${p.family}.${t.name}`;
+  if (split.slices === 1) {
     ctx.dispatch({
       name: p.name,
-      code: wgsl(p.key, () => p.source(false)),
+      code: wgsl(key, () => p.source(t, false)),
       ints: p.ints,
       storage: p.storage,
       groups: [gx, gy],
@@ -290,20 +329,20 @@ export function dispatchProduct(ctx: GpuContext, p: Product): void {
     return;
   }
   const outputs = p.m * p.n;
-  const part = GpuStorage.scratch(slices * outputs, ctx);
+  const part = GpuStorage.scratch(split.slices * outputs, ctx);
   ctx.dispatch({
     name: p.name,
-    code: wgsl(`${p.key}.split`, () => p.source(true)),
-    ints: [...p.ints, chunk],
+    code: wgsl(`${key}.split`, () => p.source(t, true)),
+    ints: [...p.ints, split.chunk],
     storage: [...p.storage.slice(0, -1), part],
-    groups: [gx, gy, slices],
+    groups: [gx, gy, split.slices],
     // every slice stores its whole tile of partials
     full: true,
   });
   ctx.dispatch({
     name: `${p.name}.reduce`,
     code: wgsl(`splitReduce${+p.accumulate}`, () => splitReduceSource(p.accumulate)),
-    ints: [outputs, slices],
+    ints: [outputs, split.slices],
     storage: [part, p.storage[p.storage.length - 1]],
     groups: grid(outputs),
     full: !p.accumulate,

@@ -24,6 +24,7 @@ import { reduceOps } from './reduce.js';
 import { convOps } from './conv.js';
 import { poolOps } from './pool.js';
 import { updateOps } from './updates.js';
+import { type TunedProduct, enableAutotune, tunedProducts } from './tune.js';
 import { fusedOps } from './fused.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
@@ -37,6 +38,13 @@ export interface WebGPUOptions {
   forceFallbackAdapter?: boolean;
   /** Bytes of released buffers kept for reuse (default 256 MiB); 0 destroys every released buffer. */
   maxPoolBytes?: number;
+  /**
+   * Time each product (matmul, layer, convolution, gradient) under every tile shape the first time
+   * its sizes appear, at the end of the next read, and run it under the fastest from then on
+   * (PyTorch's `torch.backends.cudnn.benchmark`; default false). The values do not depend on the
+   * shape; the first steps take longer. What was chosen: `webgpuInfo().autotune`.
+   */
+  autotune?: boolean;
 }
 
 const byteCount = spec('an integer number of bytes ≥ 0', (v) => Number.isSafeInteger(v) && (v as number) >= 0);
@@ -151,7 +159,7 @@ export function describeAdapter(adapter: GPUAdapter): { description: string; sof
 /**
  * Acquires an adapter and a device, makes them the default for GpuStorage.from / zeros and
  * registers the backend 'webgpu' (not made current); a second call returns the same context until
- * disposeWebGPU(). Throws one error naming what was tried and what to install when there is no
+ * disposeWebGPU() (turning autotune on when it asks for it). Throws one error naming what was tried and what to install when there is no
  * WebGPU or no adapter.
  */
 export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> {
@@ -159,8 +167,12 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
     powerPreference: oneOf('high-performance', 'low-power'),
     forceFallbackAdapter: bool,
     maxPoolBytes: byteCount,
+    autotune: bool,
   });
-  if (context && !context.isDisposed) return context;
+  if (context && !context.isDisposed) {
+    if (opts.autotune) enableAutotune(context);
+    return context;
+  }
   const node = isNode();
   const tried = node ? 'Dawn through the npm package "webgpu"' : 'navigator.gpu';
   const gpu = node ? await nodeGpu() : browserGpu();
@@ -179,6 +191,7 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
   });
   const { description, software } = describeAdapter(adapter);
   context = new GpuContext(gpu, device, description, software, opts.maxPoolBytes);
+  if (opts.autotune) enableAutotune(context);
   setDefaultContext(context);
   register(context);
   return context;
@@ -212,6 +225,8 @@ export function webgpuInfo(): {
   clears: number;
   pooledBytes: number;
   pipelines: number;
+  /** The products tuned so far (kernel, sizes, tileFor's shape, the one chosen, ms per call under each); null without autotune. */
+  autotune: TunedProduct[] | null;
 } {
   const c = context && !context.isDisposed ? context : null;
   return {
@@ -229,5 +244,6 @@ export function webgpuInfo(): {
     clears: c?.counters.clears ?? 0,
     pooledBytes: c?.pooledBytes ?? 0,
     pipelines: c?.pipelineCount ?? 0,
+    autotune: c ? tunedProducts(c) : null,
   };
 }

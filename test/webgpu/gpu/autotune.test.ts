@@ -1,0 +1,108 @@
+/**
+ * initWebGPU({ autotune: true }) end to end (run by `npm run test:webgpu` on lavapipe): a short
+ * training run of a CNN and of an MLP with fitAsync times each of the step's products under every
+ * tile shape at its first read and runs the rest under the chosen ones, and its losses and
+ * parameters equal those of the same run without autotune, value for value (the tile changes the
+ * time, not the values; tiles.test.ts forces each shape on each kernel). Without autotune nothing
+ * is timed.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  Adam,
+  Conv2d,
+  DataLoader,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Rng,
+  Sequential,
+  fitAsync,
+  setBackend,
+  type Module,
+} from '../../../src/index.js';
+import { initWasm } from '../../../src/backend/wasm/index.js';
+import { TILE_SHAPES, tileBytes, tileFor } from '../../../src/backend/webgpu/gemm.js';
+import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
+import { loadEmbedded } from '../../../src/data/node.js';
+
+const data = loadEmbedded();
+
+before(async () => {
+  await initWasm();
+  setBackend('wasm');
+});
+after(() => disposeWebGPU());
+
+const models: [string, (r: Rng) => Module][] = [
+  [
+    'CNN',
+    (r) =>
+      new Sequential(
+        new Conv2d(1, 6, 5, { padding: 2, rng: r.fork('c1') }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(6, 8, 3, { padding: 1, rng: r.fork('c2') }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Flatten(),
+        new Linear(8 * 7 * 7, 32, { rng: r.fork('f1') }),
+        new ReLU(),
+        new Linear(32, 10, { rng: r.fork('f2') }),
+      ),
+  ],
+  [
+    'MLP',
+    (r) => new Sequential(new Flatten(), new Linear(784, 48, { rng: r.fork('a') }), new ReLU(), new Linear(48, 10, { rng: r.fork('b') })),
+  ],
+];
+
+/** One epoch of 96 images in batches of 32 on a fresh device, with or without autotune: the step losses, the parameters, what was tuned and the kernels dispatched. */
+async function run(make: (r: Rng) => Module, autotune: boolean) {
+  disposeWebGPU();
+  const ctx = await initWebGPU({ autotune });
+  const model = make(new Rng(3).fork('init'));
+  await model.to('webgpu');
+  const rng = new Rng(17);
+  const losses: number[] = [];
+  await fitAsync({
+    model,
+    optimizer: new Adam(model.parameters(), { lr: 2e-3 }),
+    train: new DataLoader(data.train.slice(0, 96), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
+    test: new DataLoader(data.test.slice(0, 32), { batchSize: 32 }),
+    epochs: 1,
+    rng,
+    now: () => 0,
+    callbacks: [{ onStepEnd: (_s: unknown, loss: number) => void losses.push(loss) }],
+  });
+  const params: Float32Array[] = [];
+  for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
+  const info = webgpuInfo();
+  return { losses, params, tuned: info.autotune, kernels: info.kernels, workgroupBytes: ctx.device.limits.maxComputeWorkgroupStorageSize };
+}
+
+for (const [name, make] of models)
+  test(`${name}: a run with autotune times the products, then equals the run without it value for value`, async () => {
+    const plain = await run(make, false);
+    assert.equal(plain.tuned, null, 'without autotune nothing is tuned');
+    assert.ok(!Object.keys(plain.kernels).some((k) => k.startsWith('autotune:')), 'without autotune no product is timed');
+
+    const tuned = await run(make, true);
+    const fit = TILE_SHAPES.filter((t) => tileBytes(t) <= tuned.workgroupBytes).map((t) => t.name);
+    assert.ok(tuned.tuned && tuned.tuned.length >= 4, `products tuned: ${tuned.tuned?.length}`);
+    for (const p of tuned.tuned) {
+      const what = `${p.kernel} ${p.m}×${p.n}×${p.k}`;
+      assert.equal(p.base, tileFor(p.m, p.n).name, `${what}: tileFor's shape`);
+      assert.ok(Object.keys(p.ms).length >= fit.length - 2, `${what}: timed under ${Object.keys(p.ms).join(', ')}`);
+      for (const [s, ms] of Object.entries(p.ms)) assert.ok(ms > 0 && Number.isFinite(ms), `${what} under ${s}: ${ms} ms`);
+      assert.ok(p.tile in p.ms, `${what}: the chosen shape ${p.tile} was timed`);
+      assert.ok(p.ms[p.tile] <= p.ms[p.base], `${what}: ${p.tile} is not slower than ${p.base}`);
+    }
+    assert.ok(Object.keys(tuned.kernels).some((k) => k.startsWith('autotune:')));
+    console.log(`autotune ${name}: ${tuned.tuned.map((p) => `${p.kernel} ${p.m}×${p.n}×${p.k} ${p.base}→${p.tile}`).join('; ')}`);
+
+    assert.deepEqual(tuned.losses, plain.losses, 'step losses');
+    assert.equal(tuned.params.length, plain.params.length);
+    for (const [i, p] of tuned.params.entries()) assert.deepEqual(p, plain.params[i], `parameter ${i}`);
+  });
