@@ -19,6 +19,7 @@ const backends: Record<string, [string, boolean?]> = {
   'descent-js-array': ['wasm', true],
   'descent-reference': ['reference'],
   'descent-webgpu': ['webgpu'],
+  'descent-webgpu-autotune': ['webgpu'],
   'tfjs-cpu': ['cpu'],
   'tfjs-wasm': ['wasm'],
   'tfjs-webgpu': ['webgpu'],
@@ -31,7 +32,7 @@ if (w === 'W1' || w === 'W2') {
   const t: Trainer | Measurement = tfjs
     ? await (await import('./tfjs.js')).setupTfjs(w, quick, backendName as TfBackend, batch)
     : backendName === 'webgpu'
-      ? await (await import('./descent-webgpu.js')).setupDescentWebGPU(w, quick, batch)
+      ? await (await import('./descent-webgpu.js')).setupDescentWebGPU(w, quick, batch, framework === 'descent-webgpu-autotune')
       : await (await import('./descent.js')).setupDescent(w, quick, backendName);
   m = 'step' in t ? await serveSegments(t) : t;
 } else if (backendName === 'webgpu')

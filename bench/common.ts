@@ -115,6 +115,11 @@ export interface Trainer {
   note?: string;
   /** extra fields for the final Measurement, taken after the timed steps */
   finish?: () => Record<string, unknown>;
+  /**
+   * Run before the warm-up segment's steps, when this framework has the machine to itself (the
+   * set-ups run all at once): descent-webgpu-autotune times its products on the device here.
+   */
+  prepare?: () => Promise<void>;
 }
 
 /** Warm-up: `n` steps, but a framework that needs more than the whole budget gets only one. */
@@ -131,7 +136,7 @@ const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
  * steps for <leadMs> (the lead-in, see LEAD_MS; skipped when its last segment's median step took more
  * than half of that), then times at most <steps> steps (at least one, fewer once <budgetMs> has
  * passed) and replies {"times":[ms...],"lead":<untimed steps>}; `warm <steps> <budgetMs>` does the
- * same without a lead-in, and its steps are a warm-up, not part of the measurement; on `done` it
+ * same without a lead-in (after the trainer's `prepare`, the first time), and its steps are a warm-up, not part of the measurement; on `done` it
  * returns the Measurement over all the timed steps.
  */
 /** Where serveSegments reads its commands and writes its replies (stdin/stdout in a bench child). */
@@ -153,6 +158,10 @@ export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promis
     const [cmd, stepsArg, budgetArg, leadArg] = line.trim().split(/\s+/);
     if (cmd === 'done') break;
     if (cmd !== 'run' && cmd !== 'warm') throw new Error(`bench child: unknown command "${line}"`);
+    if (cmd === 'warm' && t.prepare) {
+      await t.prepare();
+      t.prepare = undefined;
+    }
     let lead = 0;
     const leadMs = cmd === 'run' ? Number(leadArg ?? 0) : 0;
     if (leadMs > 0 && lastMedianMs < leadMs / 2) {

@@ -1,5 +1,6 @@
 /**
- * W1 and W2 with descent's model on the GPU (framework 'descent-webgpu'): the same fused model,
+ * W1 and W2 with descent's model on the GPU (framework 'descent-webgpu'; 'descent-webgpu-autotune' with
+ * initWebGPU({ autotune: true }), each product's tile timed on the device first): the same fused model,
  * Adam and batches as bench/descent.ts, moved to 'webgpu' with Module.to; the host backend (wasm)
  * gathers the batches. A step queues its kernels with no read-back and returns the loss of the
  * step before, read while this one runs (PyTorch's `.item()` rule), so the timed step is paced by
@@ -36,13 +37,14 @@ function trainImages(): { images: Float32Array; labels: Int32Array; embedded: bo
   }
 }
 
-export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?: number): Promise<Trainer | Measurement> {
+export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?: number, autotune = false): Promise<Trainer | Measurement> {
+  const framework = autotune ? 'descent-webgpu-autotune' : 'descent-webgpu';
   await initWasm();
   setBackend('wasm');
   try {
     await initWebGPU();
   } catch (e) {
-    return { framework: 'descent-webgpu', workload: w, value: null, unit: 'samples/s', peakMiB: null, note: (e as Error).message };
+    return { framework, workload: w, value: null, unit: 'samples/s', peakMiB: null, note: (e as Error).message };
   }
   const { images, labels, embedded } = trainImages();
   const rng = new Rng(1);
@@ -87,11 +89,20 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
   const end = performance.now() + (quick ? 5_000 : 20_000);
   for (let i = 0; i < STEPS[w].warmup && (i < 1 || performance.now() < end); i++) await step();
   return {
-    framework: 'descent-webgpu',
+    framework,
     workload: w,
     batch: B,
     step,
-    note: (batch !== undefined ? `batch ${B} (--gpu-batch); ` : '') + adapterNote(embedded),
+    note: (batch !== undefined ? `batch ${B} (--gpu-batch); ` : '') + (autotune ? 'autotune; ' : '') + adapterNote(embedded),
+    // autotune from here, alone on the device: the step's products are noted as it is queued and
+    // timed under every tile shape when its loss is read
+    prepare: autotune
+      ? async () => {
+          await initWebGPU({ autotune: true });
+          await step();
+          await pending;
+        }
+      : undefined,
     finish: () => {
       const i = webgpuInfo();
       const extra = {
@@ -102,6 +113,10 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
         submits: i.submits,
         buffers: i.buffers,
         reused: i.reused,
+        // with autotune: each product's sizes, tileFor's shape → the one chosen, and its time against tileFor's
+        ...(i.autotune
+          ? { tiles: i.autotune.map((p) => `${p.kernel} ${p.m}×${p.n}×${p.k} ${p.base}→${p.tile} ${p.ms[p.tile]}/${p.ms[p.base]} ms`) }
+          : {}),
       };
       disposeWebGPU();
       return extra;

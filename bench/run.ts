@@ -1,14 +1,15 @@
 /**
  * npm run bench [-- --quick] [--only W1,W3] [--peers descent,tfjs-wasm,...] [--out DIR] [--gpu-batch W1=1024,W2=512]
  *
- * --gpu-batch sets the batch of the GPU rows, descent-webgpu and tfjs-webgpu (default: the workload's, 128 and 64).
+ * --gpu-batch sets the batch of the GPU rows, descent-webgpu(-autotune) and tfjs-webgpu (default: the workload's, 128 and 64).
  *
  * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
  * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 on WebGPU with descent
  * (descent-webgpu) and TensorFlow.js (tfjs-webgpu, on the same Dawn and adapter) when a WebGPU
  * adapter exists (probeWebGPU in src/cli/backend.ts; a software one, e.g. lavapipe through
- * `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"); the descent-webgpu row's
- * notes give its ratio to tfjs-webgpu. Each (framework, workload) runs in its own
+ * `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"), and on a hardware adapter
+ * descent-webgpu-autotune (each product's tile timed on the device first, initWebGPU's `autotune`);
+ * the descent-webgpu rows' notes give their ratio to tfjs-webgpu. Each (framework, workload) runs in its own
  * process so peak memory is that run's alone (W1/W2 interleaved across those processes, see
  * runInterleaved). Prints a table and writes bench/results/<date>.json
  * and .md (or DIR/<date>.json and .md with --out DIR; the folder is checked before the first
@@ -62,13 +63,15 @@ const frameworks = opt('--peers')?.split(',') ?? [
   'descent',
   'descent-js-array',
   ...(webgpu.adapter !== undefined ? ['descent-webgpu', 'tfjs-webgpu'] : []),
+  // tuning on a software adapter would time the CPU's driver, and take minutes at the GPU batches
+  ...(webgpu.adapter !== undefined && !webgpu.software ? ['descent-webgpu-autotune'] : []),
   'tfjs-wasm',
   'tfjs-cpu',
   ...(torchOk ? ['pytorch'] : []),
 ];
 if (webgpu.adapter === undefined) process.stderr.write(`bench: no descent-webgpu or tfjs-webgpu rows (${webgpu.error})\n`);
 /** The frameworks that train on the GPU: W1 and W2 only, at --gpu-batch's batches. */
-const ON_GPU = new Set(['descent-webgpu', 'tfjs-webgpu']);
+const ON_GPU = new Set(['descent-webgpu', 'descent-webgpu-autotune', 'tfjs-webgpu']);
 // Without Debian's OpenMP OpenBLAS, PyTorch 1.13 multiplies with the reference BLAS (a W1 step
 // takes ~37 ms instead of ~1.4 ms): its rows would not be PyTorch's speed.
 if (frameworks.includes('pytorch') && !existsSync(OPENBLAS)) {
@@ -327,7 +330,7 @@ for (const w of only) {
     const extra = r.extra ?? {};
     const notes = [
       r.note,
-      r.framework === 'descent-webgpu' && r.value != null && gpuPeer?.value != null
+      r.framework.startsWith('descent-webgpu') && r.value != null && gpuPeer?.value != null
         ? `${(r.value / gpuPeer.value).toFixed(2)}× tfjs-webgpu (same adapter and batch)`
         : '',
       w === 'W4' && r === ours

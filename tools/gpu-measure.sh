@@ -10,7 +10,8 @@
 # (matmul-4096.json), the CNN step's products one kernel at a time at batch 512, each with every tile
 # shape (kernels-512.jsonl),
 # the matmul's tile shapes at 4096², 2048² and 1024² (tiles.jsonl), then the bench's W1 and W2 rows
-# of descent-webgpu (with each step's host time) and — when .gpu-peers was
+# of descent-webgpu (with each step's host time), descent-webgpu-autotune (the same with each
+# product's tile timed on the device first; its .json lists the shapes chosen) and — when .gpu-peers was
 # carried — tfjs-webgpu (TensorFlow.js's webgpu backend on the same Dawn and adapter, the issue's
 # 10× peer) at the criteria's batches (W1 1024, W2 512) and at the workloads' own (128, 64), each as
 # the bench's .json and .md. A bare GPU machine has no Fashion-MNIST: the bench then draws its
@@ -29,10 +30,10 @@ else
   n=4096 tiles=4096,2048,1024 batch=512 secs=0.3 big=W1=1024,W2=512 own=
 fi
 kit node -e 'console.log(process.version)' || { echo "gpu-measure: .gpu-kit/run.sh failed; build the kit first" >&2; exit 2; }
-peers=descent-webgpu
+peers=descent-webgpu,descent-webgpu-autotune
 if [ -d .gpu-peers/node_modules ]; then
   cp -r .gpu-peers/node_modules/. node_modules/
-  peers=descent-webgpu,tfjs-webgpu
+  peers=$peers,tfjs-webgpu
 else
   echo "gpu-measure: no .gpu-peers (bash tools/gpu-peers.sh): the tfjs-webgpu rows are left out" >&2
 fi
