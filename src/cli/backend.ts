@@ -40,7 +40,7 @@ const WEBGPU_MODULE = '../backend/webgpu/index.js';
 
 /** The part of the WebGPU module the CLI uses. */
 interface WebGPUModule {
-  initWebGPU?: () => Promise<unknown>;
+  initWebGPU?: (opts?: { autotune?: boolean }) => Promise<unknown>;
   disposeWebGPU?: () => void;
   webgpuInfo?: () => { adapter: string; software: boolean };
 }
@@ -50,7 +50,7 @@ interface WebGPUModule {
  * own message when no adapter is found, or with one naming the missing module when this build has
  * no WebGPU backend.
  */
-async function initWebGPU(): Promise<WebGPUModule> {
+async function initWebGPU(autotune: boolean): Promise<WebGPUModule> {
   let mod: WebGPUModule;
   try {
     mod = (await import(WEBGPU_MODULE)) as WebGPUModule;
@@ -58,7 +58,7 @@ async function initWebGPU(): Promise<WebGPUModule> {
     throw new UsageError(`--backend webgpu: this build has no WebGPU backend (${(e as Error).message.split('\n')[0]})`);
   }
   if (typeof mod.initWebGPU !== 'function') throw new UsageError('--backend webgpu: the WebGPU module has no initWebGPU()');
-  await mod.initWebGPU();
+  await mod.initWebGPU({ autotune });
   if (!backendNames().includes('webgpu')) throw new UsageError('--backend webgpu: initWebGPU() did not register a backend named "webgpu"');
   return mod;
 }
@@ -115,9 +115,10 @@ const noRelease = () => {};
  * Module.to, trained by fitAsync), else null. 'auto' takes the fastest available: webgpu on a
  * hardware adapter for a run it can take (`eligible`: true, or false or the reason why not, from
  * deviceRefusal), else wasm — where WebGPU does not start or its only adapter is a software one
- * (lavapipe, llvmpipe, SwiftShader), which is slower than wasm's SIMD on the same CPU.
+ * (lavapipe, llvmpipe, SwiftShader), which is slower than wasm's SIMD on the same CPU. `autotune`:
+ * the device times each product's tile shapes (initWebGPU's option).
  */
-export async function selectTrainBackend(name: string, eligible: boolean | string = true): Promise<TrainBackend> {
+export async function selectTrainBackend(name: string, eligible: boolean | string = true, autotune = false): Promise<TrainBackend> {
   // a device backend registered in this process (a program embedding the CLI, the tests' emulated device)
   if (name !== 'webgpu' && isDeviceBackend(name))
     return { host: await selectBackend('wasm'), device: name, runs: name, label: name, release: noRelease };
@@ -135,12 +136,13 @@ export async function selectTrainBackend(name: string, eligible: boolean | strin
   }
   let mod: WebGPUModule;
   try {
-    mod = await initWebGPU();
+    mod = await initWebGPU(autotune);
   } catch (e) {
     if (name === 'webgpu') throw e instanceof UsageError ? e : new UsageError(`--backend webgpu: ${(e as Error).message}`);
     return { host, device: null, runs: host, label: `${host} (auto: WebGPU did not start: ${(e as Error).message})`, release: noRelease };
   }
   const info = mod.webgpuInfo?.() ?? { adapter: 'unknown adapter', software: false };
   const release = () => mod.disposeWebGPU?.();
-  return { host, device: 'webgpu', runs: 'webgpu', label: `webgpu (${info.adapter}${info.software ? ', software adapter' : ''})`, release };
+  const label = `webgpu (${info.adapter}${info.software ? ', software adapter' : ''}${autotune ? ', tiles autotuned' : ''})`;
+  return { host, device: 'webgpu', runs: 'webgpu', label, release };
 }

@@ -45,6 +45,9 @@ function startGpu(): Promise<Gpu | Error> {
       const m = await import('../../../src/backend/webgpu/index.js');
       await m.initWebGPU();
       const info = m.webgpuInfo();
+      // on a GPU each product's tile is timed there at its first read (the values do not change);
+      // on a software adapter the timings would be the CPU's, and take long
+      if (!info.software) await m.initWebGPU({ autotune: true });
       return { adapter: info.adapter, software: info.software };
     } catch (e) {
       return e as Error;

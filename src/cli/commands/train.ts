@@ -73,7 +73,7 @@ export const optimizerOptions: OptSpec[] = [
  * --backend among them: a run checkpointed on a GPU continues on a machine without one (bit for bit
  * only on the backend it ran on, which is the default).
  */
-const RESUME_OVERRIDES = ['epochs', 'save', 'json', 'keep', 'checkpointEvery', 'onNan', 'backend', 'resume'];
+const RESUME_OVERRIDES = ['epochs', 'save', 'json', 'keep', 'checkpointEvery', 'onNan', 'backend', 'gpuAutotune', 'resume'];
 
 export const trainOptions: OptSpec[] = [
   {
@@ -101,6 +101,11 @@ export const trainOptions: OptSpec[] = [
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
   trainBackendOption,
+  {
+    name: 'gpu-autotune',
+    type: 'boolean',
+    help: "on the GPU, time each product (layer, convolution, gradient) under every tile shape the first time its sizes appear and run the fastest from then on, as PyTorch's cudnn.benchmark; the values do not change, the first steps take longer",
+  },
   {
     name: 'save',
     type: 'string',
@@ -130,7 +135,7 @@ export const trainOptions: OptSpec[] = [
     name: 'resume',
     type: 'string',
     metavar: 'DIR',
-    help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan, --backend)',
+    help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan, --backend, --gpu-autotune)',
   },
   {
     name: 'on-nan',
@@ -222,7 +227,7 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
     .filter((k) => !RESUME_OVERRIDES.includes(k));
   if (extra.length)
     throw new UsageError(
-      `--${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan and --backend may be given`,
+      `--${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan, --backend and --gpu-autotune may be given`,
     );
   if (o.resume === '') throw new UsageError('--resume: empty folder name');
   const latest = loadLatestCheckpoint(o.resume);
@@ -240,6 +245,7 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
     checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery,
     onNan: given.has('on-nan') ? o.onNan : meta.options.onNan,
     backend: given.has('backend') ? o.backend : meta.options.backend,
+    gpuAutotune: given.has('gpu-autotune') ? o.gpuAutotune : meta.options.gpuAutotune,
     checkpointDir: o.resume,
   };
   if (c.epoch > merged.epochs || (c.epoch === merged.epochs && c.batch > 0))
@@ -405,7 +411,7 @@ export async function runTrain(
   const refusal = deviceRefusal(o);
   if (o.backend === 'webgpu' && refusal !== null)
     throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
-  const sel = await selectTrainBackend(o.backend, refusal ?? true);
+  const sel = await selectTrainBackend(o.backend, refusal ?? true, o.gpuAutotune === true);
   o = { ...o, backend: sel.runs };
   try {
     const data = loaded ?? (await loadData(o.data, o));

@@ -5,7 +5,7 @@
  * (centered, with momentum) and with Adagrad (their fused updates on the GPU, their rules on wasm);
  * a run interrupted after a mid-epoch checkpoint and resumed on 'webgpu' equals the uninterrupted
  * one bit for bit; onNonFinite 'skip' leaves out fit's steps; and `descent train --backend webgpu`
- * trains and names the backend and its adapter.
+ * trains and names the backend and its adapter (with --gpu-autotune too, to the same losses).
  *
  * Tolerance: the two backends run the same float32 arithmetic in different orders (the GPU's tiled
  * products and tree reductions against wasm's SIMD lanes), so every product and sum differs by a
@@ -359,6 +359,16 @@ test('descent train --backend webgpu trains on the GPU and names the backend and
   assert.ok(adapter.length > 0);
   assert.ok(r.stdout.includes(`backend webgpu (${adapter}${software ? ', software adapter' : ''})`), r.stdout);
   assert.match(r.stdout, /^epoch 1\/1 {2}train loss \d+\.\d+ {2}test loss \d+\.\d+/m);
+  // --gpu-autotune: said on the model line, and the same losses (the tile changes the time, not the values)
+  const tuned = spawnSync(process.execPath, [main, ...args, '--model', 'mlp', '--backend', 'webgpu', '--gpu-autotune'], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  assert.equal(tuned.status, 0, tuned.stderr);
+  assert.ok(tuned.stdout.includes(`backend webgpu (${adapter}${software ? ', software adapter' : ''}, tiles autotuned)`), tuned.stdout);
+  const losses = (out: string) => out.match(/^epoch 1\/1 {2}train loss \S+ {2}test loss \S+/m)?.[0];
+  assert.ok(losses(r.stdout));
+  assert.equal(losses(tuned.stdout), losses(r.stdout));
   // auto takes the fastest: wasm over a software adapter (saying why), else the GPU
   const auto = spawnSync(process.execPath, [main, ...args, '--model', 'mlp'], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(auto.status, 0, auto.stderr);
