@@ -7,15 +7,15 @@
 #   bash tools/gpu-measure.sh            # ~5 minutes on an H100 (estimated; the bench rows take most)
 #
 # Writes under $OUT (the device tool's folder; ./gpu-measure elsewhere): the 4096² matmul's TFLOP/s
-# (matmul-4096.json), the CNN step's products one kernel at a time at batch 512, each with every tile
-# shape (kernels-512.jsonl),
-# the matmul's tile shapes at 4096², 2048² and 1024² (tiles.jsonl), then the bench's W1 and W2 rows
-# of descent-webgpu (with each step's host time), descent-webgpu-autotune (the same with each
-# product's tile timed on the device first; its .json lists the shapes chosen) and — when .gpu-peers was
-# carried — tfjs-webgpu (TensorFlow.js's webgpu backend on the same Dawn and adapter, the issue's
-# 10× peer) at the criteria's batches (W1 1024, W2 512) and at the workloads' own (128, 64), each as
-# the bench's .json and .md. A bare GPU machine has no Fashion-MNIST: the bench then draws its
-# batches from the embedded subset and says so.
+# (matmul-4096.json; matmul-4096-autotune.json under the shape the tuner chose), the CNN step's
+# products one kernel at a time at batch 512, each with every tile shape (kernels-512.jsonl), the
+# matmul's tile shapes at 4096², 2048² and 1024² (tiles.jsonl), then the bench's W1 and W2 rows of
+# descent-webgpu (with each step's host time), descent-webgpu-autotune (the same with each
+# product's tile timed on the device first; its .json lists the shapes chosen) and — when
+# .gpu-peers was carried — tfjs-webgpu (TensorFlow.js's webgpu backend on the same Dawn and
+# adapter, the issue's 10× peer) at the criteria's batches (W1 1024, W2 512) and at the workloads'
+# own (128, 64), each as the bench's .json and .md. A bare GPU machine has no Fashion-MNIST: the
+# bench then draws its batches from the embedded subset and says so.
 #
 #   bash tools/gpu-measure.sh --dry      # here, before a device call: the same steps at small sizes
 #                                        # with this machine's node (eval "$(bash tools/lavapipe.sh)" first)
@@ -38,6 +38,7 @@ else
   echo "gpu-measure: no .gpu-peers (bash tools/gpu-peers.sh): the tfjs-webgpu rows are left out" >&2
 fi
 kit node dist/tools/webgpu-matmul.js $n 3 | tee "$out/matmul-$n.json"
+kit node dist/tools/webgpu-matmul.js $n 3 autotune | tee "$out/matmul-$n-autotune.json"
 kit node dist/tools/webgpu-kernels.js $batch $secs all | tee "$out/kernels-$batch.jsonl"
 kit node dist/tools/webgpu-tiles.js $tiles 1 | tee "$out/tiles.jsonl"
 kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --gpu-batch $big --out "$out"
