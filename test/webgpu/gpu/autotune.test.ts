@@ -8,24 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import {
-  Adam,
-  Conv2d,
-  DataLoader,
-  Flatten,
-  Linear,
-  MaxPool2d,
-  ReLU,
-  Rng,
-  Sequential,
-  fitAsync,
-  setBackend,
-  type Module,
-} from '../../../src/index.js';
+import { Adam, DataLoader, Rng, fitAsync, setBackend, type Module } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
 import { TILE_SHAPES, tileBytes, tileFor } from '../../../src/backend/webgpu/gemm.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { loadEmbedded } from '../../../src/data/node.js';
+import { cnn, mlp } from './models.js';
 
 const data = loadEmbedded();
 
@@ -35,34 +23,16 @@ before(async () => {
 });
 after(() => disposeWebGPU());
 
-const models: [string, (r: Rng) => Module][] = [
-  [
-    'CNN',
-    (r) =>
-      new Sequential(
-        new Conv2d(1, 6, 5, { padding: 2, rng: r.fork('c1') }),
-        new ReLU(),
-        new MaxPool2d(2),
-        new Conv2d(6, 8, 3, { padding: 1, rng: r.fork('c2') }),
-        new ReLU(),
-        new MaxPool2d(2),
-        new Flatten(),
-        new Linear(8 * 7 * 7, 32, { rng: r.fork('f1') }),
-        new ReLU(),
-        new Linear(32, 10, { rng: r.fork('f2') }),
-      ),
-  ],
-  [
-    'MLP',
-    (r) => new Sequential(new Flatten(), new Linear(784, 48, { rng: r.fork('a') }), new ReLU(), new Linear(48, 10, { rng: r.fork('b') })),
-  ],
+const models: [string, (seed: number) => Module][] = [
+  ['CNN', cnn],
+  ['MLP', mlp],
 ];
 
 /** One epoch of 96 images in batches of 32 on a fresh device, with or without autotune: the step losses, the parameters, what was tuned and the kernels dispatched. */
-async function run(make: (r: Rng) => Module, autotune: boolean) {
+async function run(make: (seed: number) => Module, autotune: boolean) {
   disposeWebGPU();
   const ctx = await initWebGPU({ autotune });
-  const model = make(new Rng(3).fork('init'));
+  const model = make(3);
   await model.to('webgpu');
   const rng = new Rng(17);
   const losses: number[] = [];

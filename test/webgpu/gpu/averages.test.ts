@@ -15,18 +15,15 @@ import {
   fitEnsembleAsync,
   fitRun,
   fitRunAsync,
-  Flatten,
-  Linear,
-  ReLU,
   Rng,
   SGD,
-  Sequential,
   setBackend,
   type Callback,
   type FitOptions,
   type Module,
 } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
+import { mlp } from './models.js';
 import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
 import { loadEmbedded } from '../../../src/data/node.js';
 
@@ -39,11 +36,6 @@ before(async () => {
   await initWebGPU();
 });
 after(() => disposeWebGPU());
-
-const mlp = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(new Flatten(), new Linear(784, 64, { rng: r.fork('a') }), new ReLU(), new Linear(64, 10, { rng: r.fork('b') }));
-};
 
 function options(model: Module, callbacks: Callback[]): FitOptions {
   const rng = new Rng(8);

@@ -13,22 +13,19 @@ import {
   decoupledDecayCallback,
   fit,
   fitAsync,
-  Flatten,
   l1ProximalCallback,
-  Linear,
   maxNormCallback,
   penaltyCallback,
-  ReLU,
   Rng,
   selectParameters,
   SGD,
-  Sequential,
   setBackend,
   type Callback,
   type EpochRecord,
   type Module,
 } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
+import { mlp } from './models.js';
 import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
 import { loadEmbedded } from '../../../src/data/node.js';
 
@@ -41,11 +38,6 @@ before(async () => {
   await initWebGPU();
 });
 after(() => disposeWebGPU());
-
-const mlp = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(new Flatten(), new Linear(784, 64, { rng: r.fork('a') }), new ReLU(), new Linear(64, 10, { rng: r.fork('b') }));
-};
 
 function options(model: Module, callbacks: Callback[]) {
   const rng = new Rng(8);

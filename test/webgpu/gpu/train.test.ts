@@ -30,19 +30,12 @@ import {
   Adagrad,
   Adam,
   backend,
-  Conv2d,
   DataLoader,
-  Dropout,
   fit,
   fitAsync,
-  Flatten,
-  Linear,
-  MaxPool2d,
-  ReLU,
   RMSprop,
   Rng,
   SGD,
-  Sequential,
   setBackend,
   type AnyOptimizer,
   type Checkpoint,
@@ -54,6 +47,7 @@ import { initWasm } from '../../../src/backend/wasm/index.js';
 import { crossEntropy, mul, sqrt, square, sum } from '../../../src/autograd/ops.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { loadEmbedded } from '../../../src/data/node.js';
+import { cnn, mlpDropout } from './models.js';
 
 const LOSS_TOL = 1e-5;
 const PARAM_TOL = 1e-5;
@@ -66,32 +60,6 @@ before(async () => {
   await initWebGPU();
 });
 after(() => disposeWebGPU());
-
-const mlp = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(
-    new Flatten(),
-    new Linear(784, 64, { rng: r.fork('a') }),
-    new ReLU(),
-    new Dropout(0.2),
-    new Linear(64, 10, { rng: r.fork('b') }),
-  );
-};
-const cnn = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(
-    new Conv2d(1, 6, 5, { padding: 2, rng: r.fork('c1') }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Conv2d(6, 8, 3, { padding: 1, rng: r.fork('c2') }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Flatten(),
-    new Linear(8 * 7 * 7, 32, { rng: r.fork('f1') }),
-    new ReLU(),
-    new Linear(32, 10, { rng: r.fork('f2') }),
-  );
-};
 
 interface Run {
   records: EpochRecord[];
@@ -132,20 +100,20 @@ function assertClose(what: string, got: ArrayLike<number>, want: ArrayLike<numbe
 
 /** Name, model, optimizer, training samples, and the fused update kernel that must run once per parameter and step. */
 const cases: [string, (seed: number) => Module, (m: Module) => AnyOptimizer, number, string][] = [
-  ['MLP + dropout, Adam', mlp, (m) => new Adam(m.parameters(), { lr: 2e-3 }), 128, 'adamStep'],
-  ['MLP + dropout, SGD with momentum', mlp, (m) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9 }), 128, 'sgdStep'],
+  ['MLP + dropout, Adam', mlpDropout, (m) => new Adam(m.parameters(), { lr: 2e-3 }), 128, 'adamStep'],
+  ['MLP + dropout, SGD with momentum', mlpDropout, (m) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9 }), 128, 'sgdStep'],
   ['CNN, Adam', cnn, (m) => new Adam(m.parameters(), { lr: 2e-3 }), 64, 'adamStep'],
   ['CNN, SGD with Nesterov momentum', cnn, (m) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9, nesterov: true }), 64, 'sgdStep'],
   [
     'MLP + dropout, centered RMSprop with momentum',
-    mlp,
+    mlpDropout,
     (m) => new RMSprop(m.parameters(), { lr: 1e-3, centered: true, momentum: 0.9, eps: 1e-4, weightDecay: 1e-4 }),
     128,
     'rmspropStep',
   ],
   [
     'MLP + dropout, Adagrad',
-    mlp,
+    mlpDropout,
     (m) => new Adagrad(m.parameters(), { lr: 0.05, lrDecay: 0.01, initialAccumulatorValue: 0.1 }),
     128,
     'adagradStep',
@@ -191,7 +159,7 @@ for (const [name, make, makeOpt, samples, update] of cases) {
 
 test('on webgpu, a run interrupted after a mid-epoch checkpoint and resumed equals the uninterrupted run bit for bit (MLP + dropout, Adam)', async () => {
   const go = async (o: { resume?: Checkpoint; stopAt?: number }) => {
-    const model = mlp(7);
+    const model = mlpDropout(7);
     await model.to('webgpu');
     const rng = new Rng(13);
     const saved: Checkpoint[] = [];
@@ -243,7 +211,7 @@ test('on webgpu, a run interrupted after a mid-epoch checkpoint and resumed equa
 
 test("onNonFinite 'skip' on webgpu leaves out the steps fit leaves out on wasm (a NaN loss; a NaN gradient under a finite loss)", async () => {
   const go = async (device: boolean) => {
-    const model = mlp(8);
+    const model = mlpDropout(8);
     if (device) await model.to('webgpu');
     const w = model.parameters()[0];
     const rng = new Rng(3);
