@@ -36,9 +36,9 @@ export interface TunedProduct {
   ms: Record<string, number>;
 }
 
-/** Another shape replaces tileFor's only when it is faster by more than this fraction (timings on a GPU vary by a few percent). */
+/** Another shape replaces tileFor's only when it is faster by more than this fraction (chosen, not yet measured on a GPU: timings there vary by a few percent). */
 export const TUNE_MARGIN = 0.03;
-/** A shape's time is taken over calls queued back to back until they last at least this long (ms)… */
+/** A shape's time is taken over calls queued back to back until they last at least this long (ms; chosen so a submit's latency, tens of µs, stays a few percent of it)… */
 const MIN_MS = 2;
 /** …or this many calls. */
 const MAX_CALLS = 256;
