@@ -307,7 +307,7 @@ export interface Product {
   k: number;
   /** Whether its store is `out[r·N + c] (+)= v`, so that it may run split along K (a weight gradient, a matmul). */
   splittable: boolean;
-  /** Whether a splittable product adds into its output. */
+  /** Whether the product adds into its output (else it writes every element of it). */
   accumulate: boolean;
 }
 
