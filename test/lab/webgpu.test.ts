@@ -4,16 +4,24 @@
  * --enable-unsafe-webgpu, which gives its SwiftShader software adapter. With `backend=webgpu` the
  * worker trains on the GPU: the run's steps have finite losses that fall, and the page names the
  * WebGPU backend and its adapter; with the default `backend=auto` the software adapter is passed
- * over and the page shows the wasm line. A bad value of the setting is named in the notice.
+ * over and the page shows the wasm line. A bad value of the setting is named in the notice. A
+ * screenshot of the WebGPU run goes to test/lab/screenshots/train-webgpu.png.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { findChromium } from '../browser/chromium.js';
 import { buildAndServeLab, type ServedLab } from './serve.js';
 import type { StepRecord } from '../../lab/src/train/session.js';
 
 type Browser = import('playwright-core').Browser;
 type Page = import('playwright-core').Page;
+
+/** A screenshot of the page trained on WebGPU goes here (gitignored), as the other lab tests' do. */
+const repo = process.env.DESCENT_REPO ?? fileURLToPath(new URL('../../../', import.meta.url));
+const shots = join(repo, 'test', 'lab', 'screenshots');
 
 let lab: ServedLab | undefined;
 let browser: Browser | undefined;
@@ -67,6 +75,8 @@ test('backend=webgpu: the training view runs its steps on WebGPU and names the b
   const { page, errors } = await open(`${settings}&backend=webgpu`);
   await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 120000 });
   const s = await state(page);
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, 'train-webgpu.png'), fullPage: true });
   await page.close();
   assert.deepEqual(errors, []);
   assert.equal(s.runs[0].error, undefined);
