@@ -2,11 +2,15 @@
  * Where the time of one training step goes: runs W1 and W2 steps with every backend kernel wrapped
  * in a timer (and its multiply-adds counted), then prints ms/step per kernel, GFLOP/s of the
  * products, and the rest (autograd, allocation, pooling and other JS outside the backend).
- *   node --experimental-wasm-relaxed-simd dist/bench/profile.js [W1|W2] [steps] [backend]
+ * W4 times L-BFGS iterations instead (one `LBFGS.step` of maxIter 1 each: its evaluations of the
+ * full-batch closure and its own vector work).
+ *   node --experimental-wasm-relaxed-simd dist/bench/profile.js [W1|W2|W4] [steps] [backend]
  */
 import {
   Tensor,
   Adam,
+  LBFGS,
+  Linear,
   Rng,
   crossEntropy,
   setBackend,
@@ -16,9 +20,9 @@ import {
   type Backend,
   type Conv2dGeometry,
 } from '../src/index.js';
-import { initWasm, wasmInfo } from '../src/wasm.js';
+import { initWasm, wasmInfo, wasmFloat32Array } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
-import { batchOrder, gather, median } from './common.js';
+import { W4_HISTORY, batchOrder, gather, median } from './common.js';
 import { descentModel } from './models.js';
 
 const [w = 'W1', stepsArg = '30', which = 'wasm'] = process.argv.slice(2);
@@ -30,6 +34,8 @@ const inner: Record<string, unknown> = { ...backend(), ...extensionsOf(backend()
 const time = new Map<string, { ms: number; calls: number; flops: number; perStep: number[]; cur: number }>();
 const macsOf = (name: string, a: unknown[]): number => {
   if (name === 'matmul') return (a[3] as number) * (a[4] as number) * (a[5] as number);
+  if (name === 'linear') return (a[4] as number) * (a[5] as number) * (a[6] as number);
+  if (name === 'linearBackward') return (a[7] as number) * (a[8] as number) * (a[9] as number) * (+(a[4] !== null) + +(a[5] !== null));
   if (name.startsWith('conv2d')) {
     const g = a[3] as Conv2dGeometry;
     return g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
@@ -65,38 +71,78 @@ setBackend('timed');
 const data = loadFashionMnist();
 const rng = new Rng(1);
 const cnn = w === 'W2';
-const model = descentModel(cnn, rng);
-const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
-const B = cnn ? 64 : 128;
-const order = batchOrder(data.train.labels.length, 42);
-let at = 0;
 const phases = { forward: [] as number[], backward: [] as number[], step: [] as number[], total: [] as number[] };
-const step = (record: boolean) => {
-  const x = new Float32Array(B * 784),
-    y = new Int32Array(B);
-  gather(data.train.images, data.train.labels, order, at, B, 784, x, y);
-  at += B;
-  const t0 = performance.now();
-  const l = crossEntropy(model.forward(new Tensor(x, cnn ? [B, 1, 28, 28] : [B, 784]), { training: true, rng }), y);
-  const t1 = performance.now();
-  // gradients zeroed in place, not dropped, as in the bench and PyTorch 1.13's opt.zero_grad()
-  // (set_to_none defaults to False there)
-  opt.zeroGrad({ setToNone: false });
-  l.backward();
-  const t2 = performance.now();
-  opt.step();
-  const t3 = performance.now();
-  if (record) {
-    phases.forward.push(t1 - t0);
-    phases.backward.push(t2 - t1);
-    phases.step.push(t3 - t2);
-    phases.total.push(t3 - t0);
-    for (const e of time.values()) {
-      e.perStep.push(e.cur);
-      e.cur = 0;
-    }
+const record = (t: number[]) => {
+  phases.forward.push(t[1] - t[0]);
+  phases.backward.push(t[2] - t[1]);
+  phases.step.push(t[3] - t[2]);
+  phases.total.push(t[3] - t[0]);
+  for (const e of time.values()) {
+    e.perStep.push(e.cur);
+    e.cur = 0;
   }
 };
+let B: number;
+/** W4: closure evaluations so far (an L-BFGS iteration evaluates once, or more in its line search). */
+let evals = 0;
+let step: (rec: boolean) => void;
+if (w === 'W4') {
+  // bench/descent.ts's W4: logistic regression on 10k images in wasm memory, L-BFGS from zero
+  const N = 10_000;
+  B = N;
+  const xs = which === 'wasm' ? wasmFloat32Array(N * 784) : new Float32Array(N * 784);
+  xs.set(data.train.images.subarray(0, N * 784));
+  const x = new Tensor(xs, [N, 784]);
+  const y = Int32Array.from({ length: N }, (_, i) => data.train.labels[i]);
+  const model = new Linear(784, 10, { rng });
+  model.weight.data.fill(0);
+  model.bias!.data.fill(0);
+  const opt = new LBFGS(model.namedParameters(), { lr: 1, maxIter: 1, historySize: W4_HISTORY, lineSearchFn: 'strongWolfe' });
+  // forward and backward summed over the iteration's evaluations; "optimizer" is the rest of the step
+  let fwd = 0,
+    bwd = 0;
+  const closure = () => {
+    evals++;
+    const t0 = performance.now();
+    opt.zeroGrad();
+    const l = crossEntropy(model.forward(x), y);
+    const t1 = performance.now();
+    l.backward();
+    fwd += t1 - t0;
+    bwd += performance.now() - t1;
+    return l;
+  };
+  step = (rec) => {
+    fwd = bwd = 0;
+    const t0 = performance.now();
+    opt.step(closure);
+    const t3 = performance.now();
+    if (rec) record([t0, t0 + fwd, t0 + fwd + bwd, t3]);
+  };
+} else {
+  const model = descentModel(cnn, rng);
+  const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
+  const b = cnn ? 64 : 128;
+  B = b;
+  const order = batchOrder(data.train.labels.length, 42);
+  let at = 0;
+  step = (rec) => {
+    const x = new Float32Array(b * 784),
+      y = new Int32Array(b);
+    gather(data.train.images, data.train.labels, order, at, b, 784, x, y);
+    at += b;
+    const t0 = performance.now();
+    const l = crossEntropy(model.forward(new Tensor(x, cnn ? [b, 1, 28, 28] : [b, 784]), { training: true, rng }), y);
+    const t1 = performance.now();
+    // gradients zeroed in place, not dropped, as in the bench and PyTorch 1.13's opt.zero_grad()
+    // (set_to_none defaults to False there)
+    opt.zeroGrad({ setToNone: false });
+    l.backward();
+    const t2 = performance.now();
+    opt.step();
+    if (rec) record([t0, t1, t2, performance.now()]);
+  };
+}
 for (let i = 0; i < 5; i++) step(false);
 time.clear();
 const n = Number(stepsArg);
@@ -107,7 +153,10 @@ const copiedPerStep = (wasmInfo().copiedBytes - copied0) / n;
 const total = median(phases.total);
 let inKernels = 0;
 console.log(
-  `${w} on ${which} (${JSON.stringify(wasmInfo())}): median ${total.toFixed(2)} ms/step = ${Math.round((B * 1000) / total)} samples/s`,
+  `${w} on ${which} (${JSON.stringify(wasmInfo())}): median ${total.toFixed(2)} ms/step = ` +
+    (w === 'W4'
+      ? `an L-BFGS iteration, ${(evals / (n + 5)).toFixed(2)} evaluations each on average`
+      : `${Math.round((B * 1000) / total)} samples/s`),
 );
 console.log(
   `median ms/step: forward ${median(phases.forward).toFixed(2)}, backward ${median(phases.backward).toFixed(2)}, optimizer ${median(phases.step).toFixed(2)} (excluding batch assembly)`,

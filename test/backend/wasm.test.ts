@@ -247,6 +247,7 @@ test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
     [128, 10],
     [3, 1000],
     [1000, 3],
+    [4000, 10],
   ]) {
     const a = rnd(rows * cols, -20, 20);
     const got = new Float32Array(rows * cols),
@@ -273,6 +274,26 @@ test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
         );
     }
   }
+});
+
+test('a large logSoftmax is split over the threads by rows, each row as on one thread', () => {
+  const [rows, cols] = [4000, 10];
+  const a = rnd(rows * cols, -20, 20);
+  const run = (threads: number) => {
+    setWasmThreads(threads);
+    const ls = new Float32Array(rows * cols),
+      p = new Float32Array(rows * cols);
+    const calls = wasmInfo().threadedCalls;
+    W.logSoftmax(a, rows, cols, ls, p);
+    return { ls, p, threaded: wasmInfo().threadedCalls - calls };
+  };
+  const one = run(1),
+    two = run(2);
+  setWasmThreads(2);
+  assert.equal(one.threaded, 0);
+  assert.equal(two.threaded, 1, 'two threads split it');
+  assert.deepEqual(two.ls, one.ls);
+  assert.deepEqual(two.p, one.p);
 });
 
 test('float64 operands fall back to the reference exactly', () => {

@@ -58,6 +58,7 @@ export const KERNEL_FNS = [
   'avgPool2dBackward',
   'gemmPackedA',
   'gemmPackedB',
+  'logSoftmax',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
