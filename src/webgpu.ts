@@ -8,6 +8,7 @@
  *   await model.to('webgpu');  // parameters, gradients and optimizer state on the GPU
  *   await fitAsync({ model, optimizer, train, epochs, rng });
  *   webgpuInfo();              // adapter, software or not, kernels dispatched, uploads, buffers created and reused, tiles tuned
+ *   await webgpuProfile();     // with initWebGPU({ profile: true }): each kernel's calls and device milliseconds
  *   disposeWebGPU();           // destroys the device (Node does not exit while one is alive)
  */
-export { disposeWebGPU, initWebGPU, webgpuInfo, type WebGPUOptions } from './backend/webgpu/index.js';
+export { disposeWebGPU, initWebGPU, webgpuInfo, webgpuProfile, type KernelTime, type WebGPUOptions } from './backend/webgpu/index.js';

@@ -14,8 +14,10 @@
 # product's tile timed on the device first; its .json lists the shapes chosen) and — when
 # .gpu-peers was carried — tfjs-webgpu (TensorFlow.js's webgpu backend on the same Dawn and
 # adapter, the issue's 10× peer) at the criteria's batches (W1 1024, W2 512) and at the workloads'
-# own (128, 64), each as the bench's .json and .md. A bare GPU machine has no Fashion-MNIST: the
-# bench then draws its batches from the embedded subset and says so.
+# own (128, 64), each as the bench's .json and .md; then each step's kernels by device time at the
+# criteria's batches (tools/webgpu-profile.ts: profile-W1-1024.jsonl, profile-W2-512.jsonl). A bare
+# GPU machine has no Fashion-MNIST: the bench then draws its batches from the embedded subset and
+# says so.
 #
 #   bash tools/gpu-measure.sh --dry      # here, before a device call: the same steps at small sizes
 #                                        # with this machine's node (eval "$(bash tools/lavapipe.sh)" first)
@@ -24,10 +26,10 @@ out=${OUT:-gpu-measure}
 mkdir -p "$out"
 if [ "${1:-}" = --dry ]; then
   kit() { "$@"; }
-  n=256 tiles=256,128 batch=4 secs=0.05 big=W1=64,W2=8 own="--gpu-batch W1=32,W2=4"
+  n=256 tiles=256,128 batch=4 secs=0.05 big=W1=64,W2=8 own="--gpu-batch W1=32,W2=4" prof="W1 64 3 W2 8 2"
 else
   kit() { bash .gpu-kit/run.sh "$@"; }
-  n=4096 tiles=4096,2048,1024 batch=512 secs=0.3 big=W1=1024,W2=512 own=
+  n=4096 tiles=4096,2048,1024 batch=512 secs=0.3 big=W1=1024,W2=512 own= prof="W1 1024 20 W2 512 10"
 fi
 kit node -e 'console.log(process.version)' || { echo "gpu-measure: .gpu-kit/run.sh failed; build the kit first" >&2; exit 2; }
 peers=descent-webgpu,descent-webgpu-autotune
@@ -43,3 +45,7 @@ kit node dist/tools/webgpu-kernels.js $batch $secs all | tee "$out/kernels-$batc
 kit node dist/tools/webgpu-tiles.js $tiles 1 | tee "$out/tiles.jsonl"
 kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" --gpu-batch $big --out "$out"
 kit node dist/bench/run.js --quick --only W1,W2 --peers "$peers" $own --out "$out"
+# last, so a run cut short by its time limit has the figures above: each step's kernels by device time
+set -- $prof
+kit node dist/tools/webgpu-profile.js $1 $2 $3 | tee "$out/profile-$1-$2.jsonl"
+kit node dist/tools/webgpu-profile.js $4 $5 $6 | tee "$out/profile-$4-$5.jsonl"

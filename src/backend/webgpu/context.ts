@@ -21,6 +21,7 @@
  * every step, so after the first steps it takes its buffers from the pool instead of creating them.
  */
 import type { DeviceStorage } from '../../tensor/device.js';
+import type { KernelProfiler } from './profile.js';
 
 /** GPUBufferUsage's flags, spelled out (the `GPUBufferUsage` global is missing under Node until `webgpu`'s globals are installed). */
 export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
@@ -152,6 +153,9 @@ export class GpuContext {
   /** Work each read() runs once its values have arrived, before it returns them (the tile tuner, tune.ts). */
   afterRead: (() => Promise<void>) | null = null;
 
+  /** When set, every dispatch runs in a pass of its own that the profiler times (profile.ts). */
+  profiler: KernelProfiler | null = null;
+
   /** Validation and out-of-memory errors the device reported; the next read() rejects with them. */
   private errors: string[] = [];
 
@@ -180,7 +184,7 @@ export class GpuContext {
     return this.pass;
   }
 
-  /** The encoder for a copy or clear (outside any compute pass). */
+  /** The encoder with no compute pass open: for a copy, a clear, or a profiled dispatch's pass of its own. */
   private copyEncoder(): GPUCommandEncoder {
     if (this.pass) {
       this.pass.end();
@@ -196,8 +200,10 @@ export class GpuContext {
       this.pass.end();
       this.pass = null;
     }
+    const readTimes = this.profiler?.resolve(this.encoder);
     if (this.uniformUsed) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformHost, 0, this.uniformUsed);
     this.device.queue.submit([this.encoder.finish()]);
+    readTimes?.();
     this.counters.submits++;
     this.serial++;
     this.encoder = null;
@@ -234,7 +240,7 @@ export class GpuContext {
       );
     const words = (d.ints?.length ?? 0) + (d.floats?.length ?? 0);
     if (words * 4 > UNIFORM_ALIGN) throw new Error(`webgpu backend: ${d.name} has ${words} uniform words, over ${UNIFORM_ALIGN / 4}`);
-    if (words && this.uniformUsed + UNIFORM_ALIGN > UNIFORM_BYTES) this.flush();
+    if ((words && this.uniformUsed + UNIFORM_ALIGN > UNIFORM_BYTES) || this.profiler?.full) this.flush();
     const writes = d.writes ?? 1;
     // outputs written in full need not be zeros first (a storage also read by the kernel keeps its clear)
     const firstWrite = d.storage.length - writes;
@@ -274,13 +280,22 @@ export class GpuContext {
         else this.boundIn.set(s.buffer, [key]);
       }
     }
-    const pass = this.computePass();
-    if (this.passPipeline !== pipeline) {
+    if (this.profiler) {
+      // a pass of its own, whose beginning and end the profiler's queries record
+      const pass = this.copyEncoder().beginComputePass({ timestampWrites: this.profiler.next(d.name) });
       pass.setPipeline(pipeline);
-      this.passPipeline = pipeline;
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(gx, gy, gz);
+      pass.end();
+    } else {
+      const pass = this.computePass();
+      if (this.passPipeline !== pipeline) {
+        pass.setPipeline(pipeline);
+        this.passPipeline = pipeline;
+      }
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(gx, gy, gz);
     }
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(gx, gy, gz);
     this.counters.kernels[d.name] = (this.counters.kernels[d.name] ?? 0) + 1;
   }
 
@@ -475,6 +490,8 @@ export class GpuContext {
     this.bindGroups.clear();
     this.boundIn.clear();
     this.uniformBuffer.destroy();
+    this.profiler?.destroy();
+    this.profiler = null;
     this.device.destroy();
   }
 

@@ -26,10 +26,12 @@ import { poolOps } from './pool.js';
 import { updateOps } from './updates.js';
 import { type TunedProduct, enableAutotune, tunedProducts } from './tune.js';
 import { fusedOps } from './fused.js';
+import { KernelProfiler, type KernelTime } from './profile.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
 
 export { GpuContext, GpuStorage } from './context.js';
+export type { KernelTime } from './profile.js';
 
 export interface WebGPUOptions {
   /** Passed to requestAdapter (default: the implementation's choice). */
@@ -45,6 +47,13 @@ export interface WebGPUOptions {
    * shape; the first steps take longer. What was chosen: `webgpuInfo().autotune`.
    */
   autotune?: boolean;
+  /**
+   * Time every dispatch on the device (timestamp queries; PyTorch's `torch.profiler` for its CUDA
+   * kernels): `webgpuProfile()` then gives each kernel's calls and milliseconds. Each dispatch runs
+   * in a compute pass of its own, so a profiled step is slower; the values do not change. Needs
+   * the adapter's `timestamp-query` feature (default false; `false` turns it off again).
+   */
+  profile?: boolean;
 }
 
 const byteCount = spec('an integer number of bytes ≥ 0', (v) => Number.isSafeInteger(v) && (v as number) >= 0);
@@ -168,9 +177,11 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
     forceFallbackAdapter: bool,
     maxPoolBytes: byteCount,
     autotune: bool,
+    profile: bool,
   });
   if (context && !context.isDisposed) {
     if (opts.autotune) enableAutotune(context);
+    if (opts.profile !== undefined) setProfiling(context, opts.profile);
     return context;
   }
   const node = isNode();
@@ -181,6 +192,8 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
   if (!adapter) throw new Error(`initWebGPU: no WebGPU adapter found (tried ${tried}). ${installHint(node)}`);
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
+    // timestamp queries, for the profiler (initWebGPU({ profile: true })), wherever the adapter has them
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
       maxBufferSize: lim.maxBufferSize,
@@ -192,9 +205,39 @@ export async function initWebGPU(opts: WebGPUOptions = {}): Promise<GpuContext> 
   const { description, software } = describeAdapter(adapter);
   context = new GpuContext(gpu, device, description, software, opts.maxPoolBytes);
   if (opts.autotune) enableAutotune(context);
+  if (opts.profile) setProfiling(context, true);
   setDefaultContext(context);
   register(context);
   return context;
+}
+
+/** Turns the profiler on (a new one, its totals at zero) or off (queued dispatches keep their timestamps). */
+function setProfiling(ctx: GpuContext, on: boolean): void {
+  if (on === (ctx.profiler !== null)) return;
+  if (!on) {
+    ctx.flush();
+    ctx.profiler = null;
+    return;
+  }
+  if (!ctx.device.features.has('timestamp-query'))
+    throw new Error(
+      `initWebGPU: { profile: true } needs the adapter's timestamp-query feature, which ${ctx.adapterDescription} does not have`,
+    );
+  ctx.flush();
+  ctx.profiler = new KernelProfiler(ctx.device);
+}
+
+/**
+ * Each kernel's dispatches and device time since the profiler was turned on (or last reset), most
+ * time first, once every dispatch queued so far has run and its times have been read back.
+ * `reset: true` starts the totals over. Throws when the profiler is off.
+ */
+export async function webgpuProfile(opts: { reset?: boolean } = {}): Promise<KernelTime[]> {
+  checkOptions('webgpuProfile', opts, { reset: bool });
+  const profiler = context && !context.isDisposed ? context.profiler : null;
+  if (!context || !profiler) throw new Error('webgpuProfile: the profiler is off; initWebGPU({ profile: true }) turns it on');
+  context.flush();
+  return profiler.report(opts.reset ?? false);
 }
 
 /** Destroys the default device (queued work is submitted first); initWebGPU() acquires a new one. */
@@ -227,6 +270,8 @@ export function webgpuInfo(): {
   pipelines: number;
   /** The products tuned so far (kernel, sizes, tileFor's shape, the one chosen, ms per call under each); null without autotune. */
   autotune: TunedProduct[] | null;
+  /** Whether the profiler times every dispatch (initWebGPU({ profile: true }); the times: webgpuProfile()). */
+  profiling: boolean;
 } {
   const c = context && !context.isDisposed ? context : null;
   return {
@@ -245,5 +290,6 @@ export function webgpuInfo(): {
     pooledBytes: c?.pooledBytes ?? 0,
     pipelines: c?.pipelineCount ?? 0,
     autotune: c ? tunedProducts(c) : null,
+    profiling: (c?.profiler ?? null) !== null,
   };
 }

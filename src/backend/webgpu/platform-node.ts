@@ -20,5 +20,7 @@ export async function nodeGpu(): Promise<GPU | Error> {
       `the npm package "webgpu" (Dawn for Node, an optional dependency of descent) could not be loaded (${(e as Error).message}); install it with npm install webgpu`,
     );
   }
-  return mod.create([]);
+  // timestamps as the device gives them: Dawn rounds them to ~0.1 ms by default (a browser's guard
+  // against timing attacks), which would leave a profiled kernel of a few microseconds at 0 or 0.1 ms
+  return mod.create(['disable-dawn-features=timestamp_quantization']);
 }
