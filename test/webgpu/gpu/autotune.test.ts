@@ -8,14 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Adam, DataLoader, Rng, fitAsync, setBackend, type Module } from '../../../src/index.js';
+import { setBackend, type Module } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
 import { TILE_SHAPES, tileBytes, tileFor } from '../../../src/backend/webgpu/gemm.js';
-import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
-import { cnn, mlp } from './models.js';
-
-const data = loadEmbedded();
+import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
+import { cnn, mlp, shortRun } from './models.js';
 
 before(async () => {
   await initWasm();
@@ -30,26 +27,9 @@ const models: [string, (seed: number) => Module][] = [
 
 /** One epoch of 96 images in batches of 32 on a fresh device, with or without autotune: the step losses, the parameters, what was tuned and the kernels dispatched. */
 async function run(make: (seed: number) => Module, autotune: boolean) {
-  disposeWebGPU();
-  const ctx = await initWebGPU({ autotune });
-  const model = make(3);
-  await model.to('webgpu');
-  const rng = new Rng(17);
-  const losses: number[] = [];
-  await fitAsync({
-    model,
-    optimizer: new Adam(model.parameters(), { lr: 2e-3 }),
-    train: new DataLoader(data.train.slice(0, 96), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 32), { batchSize: 32 }),
-    epochs: 1,
-    rng,
-    now: () => 0,
-    callbacks: [{ onStepEnd: (_s: unknown, loss: number) => void losses.push(loss) }],
-  });
-  const params: Float32Array[] = [];
-  for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
-  const info = webgpuInfo();
-  return { losses, params, tuned: info.autotune, kernels: info.kernels, workgroupBytes: ctx.device.limits.maxComputeWorkgroupStorageSize };
+  const { losses, params, info } = await shortRun(make, { autotune }, { test: true });
+  const workgroupBytes = (await initWebGPU()).device.limits.maxComputeWorkgroupStorageSize;
+  return { losses, params, tuned: info.autotune, kernels: info.kernels, workgroupBytes };
 }
 
 for (const [name, make] of models)

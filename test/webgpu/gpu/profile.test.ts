@@ -7,14 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Adam, DataLoader, Rng, fitAsync, setBackend, type Module } from '../../../src/index.js';
+import { setBackend, type Module } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
 import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo, webgpuKernels, webgpuProfile } from '../../../src/backend/webgpu/index.js';
 import { PROFILE_PAIRS } from '../../../src/backend/webgpu/profile.js';
-import { loadEmbedded } from '../../../src/data/node.js';
-import { cnn, mlp } from './models.js';
-
-const data = loadEmbedded();
+import { cnn, mlp, shortRun } from './models.js';
 
 before(async () => {
   await initWasm();
@@ -24,24 +21,7 @@ after(() => disposeWebGPU());
 
 /** One epoch of 64 images in batches of 32 on a fresh device, profiled or not: step losses, parameters, kernels dispatched, the profile. */
 async function run(make: (seed: number) => Module, profile: boolean) {
-  disposeWebGPU();
-  await initWebGPU({ profile });
-  const model = make(5);
-  await model.to('webgpu');
-  const rng = new Rng(23);
-  const losses: number[] = [];
-  await fitAsync({
-    model,
-    optimizer: new Adam(model.parameters(), { lr: 2e-3 }),
-    train: new DataLoader(data.train.slice(0, 64), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
-    epochs: 1,
-    rng,
-    now: () => 0,
-    callbacks: [{ onStepEnd: (_s: unknown, loss: number) => void losses.push(loss) }],
-  });
-  const params: Float32Array[] = [];
-  for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
-  const info = webgpuInfo();
+  const { losses, params, info } = await shortRun(make, { profile }, { init: 5, seed: 23, n: 64 });
   return { losses, params, kernels: info.kernels, profiling: info.profiling, times: profile ? await webgpuProfile() : null };
 }
 
