@@ -107,14 +107,12 @@ class Tuner {
         for (let round = 0; round < ROUNDS; round++)
           for (const t of shapes) {
             if (failed.has(t.name)) continue;
-            try {
-              const one = await this.msPerCall(() => queueProduct(this.ctx, p, t, job.split));
-              ms[t.name] = Math.min(ms[t.name] ?? Number.POSITIVE_INFINITY, one);
-            } catch {
+            const one = await this.refusedOr(() => this.msPerCall(() => queueProduct(this.ctx, p, t, job.split)));
+            if (one === null) {
               // a shape the device refuses (its compiler, its memory) is left out, not the run
               failed.add(t.name);
               delete ms[t.name];
-            }
+            } else ms[t.name] = Math.min(ms[t.name] ?? Number.POSITIVE_INFINITY, one);
           }
         const tile = pickTile(ms, job.base.name);
         this.chosen.set(key, shapes.find((t) => t.name === tile) ?? job.base);
@@ -136,6 +134,25 @@ class Tuner {
       gy <= MAX_GROUPS &&
       (job.split.slices === 1 || job.split.chunk % t.depth === 0)
     );
+  }
+
+  /**
+   * `f`'s result, or null when it throws or the device reports an error for the calls it makes:
+   * they run in error scopes, so each error is the scope's (whenever the device delivers it) and
+   * none reaches onuncapturederror, where a later timing or the caller's next read would meet it.
+   */
+  private async refusedOr(f: () => Promise<number>): Promise<number | null> {
+    const device = this.ctx.device;
+    const filters: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+    for (const filter of filters) device.pushErrorScope(filter);
+    let result: number | null;
+    try {
+      result = await f();
+    } catch {
+      result = null;
+    }
+    const errors = await Promise.all(filters.map(() => device.popErrorScope()));
+    return errors.some((e) => e !== null) ? null : result;
   }
 
   /** Milliseconds per call of `queue`, once warm (its pipeline compiled), over calls queued back to back. */

@@ -8,10 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setBackend, type Module } from '../../../src/index.js';
+import { Rng, referenceBackend, setBackend, type Module } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
 import { TILE_SHAPES, tileBytes, tileFor } from '../../../src/backend/webgpu/gemm.js';
-import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
+import { GpuStorage, disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
+import { matmulSource } from '../../../src/backend/webgpu/dense.js';
+import { dispatchProduct } from '../../../src/backend/webgpu/tune.js';
 import { cnn, mlp, shortRun } from './models.js';
 
 before(async () => {
@@ -56,3 +58,44 @@ for (const [name, make] of models)
     assert.equal(tuned.params.length, plain.params.length);
     for (const [i, p] of tuned.params.entries()) assert.deepEqual(p, plain.params[i], `parameter ${i}`);
   });
+
+test('a tile shape whose shader the device refuses is left out of the timings, and its error reaches no later read', async () => {
+  disposeWebGPU();
+  const ctx = await initWebGPU({ autotune: true });
+  const [m, n, k] = [96, 80, 64];
+  const base = tileFor(m, n);
+  const bad = TILE_SHAPES.find((t) => t.name !== base.name && tileBytes(t) <= ctx.device.limits.maxComputeWorkgroupStorageSize)!;
+  const rng = new Rng(9);
+  const a = Float32Array.from({ length: m * k }, () => rng.uniform() - 0.5),
+    b = Float32Array.from({ length: k * n }, () => rng.uniform() - 0.5);
+  const ga = GpuStorage.from(a, ctx),
+    gb = GpuStorage.from(b, ctx),
+    go = GpuStorage.zeros('float32', m * n, ctx);
+  const queue = () =>
+    dispatchProduct(ctx, {
+      name: 'matmul',
+      family: 'matmul-refused-under-one-shape',
+      // not WGSL under `bad`: its pipeline is invalid, which the device reports asynchronously
+      source: (t, split) => (t.name === bad.name ? 'fn main( {' : matmulSource(false, false, t, split)),
+      ints: [m, n, k],
+      storage: [ga, gb, go],
+      m,
+      n,
+      k,
+      splittable: true,
+      accumulate: false,
+    });
+  queue();
+  const first = (await go.read()) as Float32Array;
+  const tuned = webgpuInfo().autotune!.find((p) => p.m === m && p.n === n && p.k === k)!;
+  assert.ok(!(bad.name in tuned.ms), `${bad.name} timed: ${JSON.stringify(tuned.ms)}`);
+  assert.ok(Object.keys(tuned.ms).length >= 2, `shapes timed: ${Object.keys(tuned.ms).join(', ')}`);
+  assert.notEqual(tuned.tile, bad.name);
+  queue();
+  const second = (await go.read()) as Float32Array;
+  assert.deepEqual(second, first, 'the chosen shape gives the same values');
+  const want = new Float32Array(m * n);
+  referenceBackend.matmul(a, b, want, m, n, k, false, false);
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(second[i] - want[i]) <= 1e-5, `entry ${i}: ${second[i]} vs ${want[i]}`);
+  await ctx.sync();
+});
