@@ -50,6 +50,33 @@ for (const threads of [1, 2]) {
     assert.ok(97 * 129 * 257 >= PARALLEL_MACS, 'the big case must take the threaded path');
   });
 
+  test(`a last panel of at most 4 columns (4 wide) gives the values of the same columns in an 8-wide panel (${tag})`, () => {
+    setWasmThreads(threads);
+    // n = 10 ends with a 2-column panel, packed 4 wide; n = 16 holds the same 10 columns in 8-wide
+    // panels (B padded with 6 more): every output is the same fma sequence over k, so equal bit for bit
+    for (const [m, k] of [
+      [37, 71],
+      [600, 784],
+    ])
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          const a = rnd(m * k),
+            b10 = rnd(k * 10);
+          const b16 = new Float32Array(k * 16);
+          for (let p = 0; p < k; p++) for (let j = 0; j < 10; j++) b16[tb ? j * k + p : p * 16 + j] = b10[tb ? j * k + p : p * 10 + j];
+          const c10 = new Float32Array(m * 10),
+            c16 = new Float32Array(m * 16);
+          W.matmul(a, b10, c10, m, 10, k, ta, tb);
+          W.matmul(a, b16, c16, m, 16, k, ta, tb);
+          for (let i = 0; i < m; i++)
+            assert.deepEqual(
+              c10.subarray(i * 10, i * 10 + 10),
+              c16.subarray(i * 16, i * 16 + 10),
+              `row ${i} of ${m}x10x${k} tA=${ta} tB=${tb}`,
+            );
+        }
+  });
+
   test(`wasm conv2d and both backward passes equal the reference (${tag})`, () => {
     setWasmThreads(threads);
     const geos: Conv2dGeometry[] = [
