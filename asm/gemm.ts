@@ -4,9 +4,9 @@
  * B is packed into panels of 8 columns (kc×8, zero-padded), A into panels of MR rows (kc×MR,
  * zero-padded); transposed operands are read in place while packing, so no transposed copy is ever
  * made. The micro-kernel keeps an MR×8 tile of C in 2·MR f32x4 registers and streams one packed A
- * panel and one packed B panel. A last panel of at most 4 columns (n mod 8 in 1…4: a classifier's
- * 10 outputs are 8 + 2) is packed 4 wide and runs on an MR×4 kernel, at about half the time of an
- * 8-wide one; every output is the same fma sequence over k under either width. With relaxed SIMD (fused multiply-add) the tile is 6×8, otherwise
+ * panel and one packed B panel. In a block at least DEEP4 deep, a last panel of at most 4 columns
+ * (n mod 8 in 1…4: a classifier's 10 outputs are 8 + 2) is packed 4 wide and runs on an MR×4
+ * kernel; every output is the same fma sequence over k under either width. With relaxed SIMD (fused multiply-add) the tile is 6×8, otherwise
  * 4×8: a 6×8 tile with separate mul+add needs 16 live registers and spills on x86.
  *
  * A call may cover a sub-rectangle [m0,m1)×[n0,n1) of C so that threads can split one product;
@@ -18,6 +18,12 @@ const NR: i32 = 8;
 export const KC: i32 = 256;
 export const MC: i32 = 96; // multiple of both 4 and 6
 export const NC: i32 = 2048;
+/**
+ * The least depth of a block whose last ≤ 4 columns are packed 4 wide: shallower, the MR×4 kernel
+ * ran slower than the 8-wide one (one thread, 64×196×32: 39.1 against 41.7 GFLOP/s; ×64: 45.1
+ * against 47.8); from 128 deep faster (100×10×128: 28.9 against 26.0; 128×10×256: 30.5 against 27.4).
+ */
+const DEEP4: i32 = 128;
 
 /** Rows per packed A panel (6 with relaxed SIMD, 4 without); the JS side sizes pre-packed A with it. */
 export function gemmMR(): i32 {
@@ -98,26 +104,27 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i0: i32, mc: i32, p0: i32
   }
 }
 
-/** Columns a packed B panel holds: 8, or 4 for a last panel of at most 4 columns. */
-@inline function panelWidth(cols: i32): i32 {
-  return cols <= 4 ? 4 : NR;
+/** Columns a packed B panel holds: 8, or 4 for a last panel of at most 4 columns in a block at least DEEP4 deep. */
+@inline function panelWidth(cols: i32, kc: i32): i32 {
+  return cols <= 4 && kc >= DEEP4 ? 4 : NR;
 }
 
 /** Pack rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) into 8-column panels (a last one of ≤ 4 columns 4 wide). */
 function packB(b: usize, n: i32, k: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
   for (let jr = 0; jr < nc; jr += NR) {
     const cols = min(NR, nc - jr);
-    const width = panelWidth(cols);
+    const width = panelWidth(cols, kc);
     const panel = dst + <usize>(jr * kc) * 4;
     if (!transB) {
       // B[p,j] = b[p*n + j]
       for (let p = 0; p < kc; p++) {
         const src = b + (<usize>(p0 + p) * n + j0 + jr) * 4;
-        const d = panel + <usize>(p * width) * 4;
         if (cols == NR) {
+          const d = panel + <usize>(p * NR) * 4;
           v128.store(d, v128.load(src));
           v128.store(d, v128.load(src, 16), 16);
         } else {
+          const d = panel + <usize>(p * width) * 4;
           for (let c = 0; c < cols; c++) store<f32>(d + <usize>c * 4, load<f32>(src + <usize>c * 4));
           for (let c = cols; c < width; c++) store<f32>(d + <usize>c * 4, 0);
         }
@@ -302,7 +309,7 @@ function micro4(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, co
   for (let jr = 0; jr < nc; jr += NR) {
     const cols = min(NR, nc - jr);
     const bpanel = bp + <usize>(jr * kc) * 4;
-    if (cols <= 4) {
+    if (panelWidth(cols, kc) == 4) {
       for (let ir = 0; ir < mc; ir += MR) {
         micro4(ap + <usize>(ir * kc) * 4, bpanel, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mc - ir), cols, beta, tile);
       }
