@@ -6,7 +6,9 @@
  * made. The micro-kernel keeps an MR×8 tile of C in 2·MR f32x4 registers and streams one packed A
  * panel and one packed B panel. In a block at least DEEP4 deep, a last panel of at most 4 columns
  * (n mod 8 in 1…4: a classifier's 10 outputs are 8 + 2) is packed 4 wide and runs on an MR×4
- * kernel; every output is the same fma sequence over k under either width. With relaxed SIMD (fused multiply-add) the tile is 6×8, otherwise
+ * kernel, and with 6-row panels a last panel of at most 4 rows (a 10-row weight gradient is 6 + 4)
+ * is packed 4 high and runs on a 4-row kernel; every output is the same fma sequence over k under
+ * any panel. With relaxed SIMD (fused multiply-add) the tile is 6×8, otherwise
  * 4×8: a 6×8 tile with separate mul+add needs 16 live registers and spills on x86.
  *
  * A call may cover a sub-rectangle [m0,m1)×[n0,n1) of C so that threads can split one product;
@@ -19,8 +21,8 @@ export const KC: i32 = 256;
 export const MC: i32 = 96; // multiple of both 4 and 6
 export const NC: i32 = 2048;
 /**
- * The least depth of a block whose last ≤ 4 columns are packed 4 wide: shallower, the MR×4 kernel
- * ran slower than the 8-wide one (one thread, 64×196×32: 39.1 against 41.7 GFLOP/s; ×64: 45.1
+ * The least depth of a block whose last ≤ 4 columns are packed 4 wide (and last ≤ 4 rows 4 high):
+ * shallower, the MR×4 kernel ran slower than the 8-wide one (one thread, 64×196×32: 39.1 against 41.7 GFLOP/s; ×64: 45.1
  * against 47.8); from 128 deep faster (100×10×128: 28.9 against 26.0; 128×10×256: 30.5 against 27.4).
  */
 const DEEP4: i32 = 128;
@@ -40,10 +42,16 @@ export function gemmScratchBytes(): i32 {
   else return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** Pack rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels. */
+/** Rows a packed A panel holds: MR, or 4 for a last panel of at most 4 rows (MR = 6) in a block at least DEEP4 deep. */
+@inline function panelHeight(rows: i32, kc: i32): i32 {
+  return MR == 6 && rows <= 4 && kc >= DEEP4 ? 4 : MR;
+}
+
+/** Pack rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels (a last one of ≤ 4 rows 4 high, see panelHeight). */
 function packA(a: usize, m: i32, k: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const rows = min(MR, mc - ir);
+    const height = panelHeight(rows, kc);
     const panel = dst + <usize>(ir * kc) * 4;
     if (!transA && rows == MR) {
       // A[i,p] = a[i*k + p]: 4 values of each row at a time, transposed in registers
@@ -74,31 +82,35 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i0: i32, mc: i32, p0: i32
       }
     } else if (!transA) {
       // A[i,p] = a[i*k + p], a clipped panel
+      const stride = <usize>height * 4;
       for (let r = 0; r < rows; r++) {
         let src = a + (<usize>(i0 + ir + r) * k + p0) * 4;
         let d = panel + <usize>r * 4;
         for (let p = 0; p < kc; p++) {
           store<f32>(d, load<f32>(src));
           src += 4;
-          d += MR * 4;
+          d += stride;
         }
       }
-      for (let r = rows; r < MR; r++) {
+      for (let r = rows; r < height; r++) {
         let d = panel + <usize>r * 4;
-        for (let p = 0; p < kc; p++) { store<f32>(d, 0); d += MR * 4; }
+        for (let p = 0; p < kc; p++) { store<f32>(d, 0); d += stride; }
       }
-    } else {
+    } else if (rows == MR) {
       // A[i,p] = a[p*m + i]: MR consecutive values per p
       for (let p = 0; p < kc; p++) {
         const src = a + (<usize>(p0 + p) * m + i0 + ir) * 4;
         const d = panel + <usize>(p * MR) * 4;
-        if (rows == MR) {
-          if (MR == 4) v128.store(d, v128.load(src));
-          else { v128.store(d, v128.load(src)); store<u64>(d, load<u64>(src, 16), 16); }
-        } else {
-          for (let r = 0; r < rows; r++) store<f32>(d + <usize>r * 4, load<f32>(src + <usize>r * 4));
-          for (let r = rows; r < MR; r++) store<f32>(d + <usize>r * 4, 0);
-        }
+        if (MR == 4) v128.store(d, v128.load(src));
+        else { v128.store(d, v128.load(src)); store<u64>(d, load<u64>(src, 16), 16); }
+      }
+    } else {
+      // A[i,p] = a[p*m + i], a clipped panel
+      for (let p = 0; p < kc; p++) {
+        const src = a + (<usize>(p0 + p) * m + i0 + ir) * 4;
+        const d = panel + <usize>(p * height) * 4;
+        for (let r = 0; r < rows; r++) store<f32>(d + <usize>r * 4, load<f32>(src + <usize>r * 4));
+        for (let r = rows; r < height; r++) store<f32>(d + <usize>r * 4, 0);
       }
     }
   }
@@ -302,22 +314,76 @@ function micro4(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, co
 }
 
 /**
+ * A tile of at most 4 rows from a 4-high packed A panel (MR = 6: a block's last ≤ 4 rows, see
+ * panelHeight) against a packed B panel `bw` (8 or 4) wide; as micro and micro4 otherwise.
+ */
+function microLow(ap: usize, bp: usize, bw: i32, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, beta: bool, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (bw == NR) {
+    for (let p = 0; p < kc; p++) {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      let a = v128.load32_splat(ap);
+      c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+      a = v128.load32_splat(ap, 4);
+      c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+      a = v128.load32_splat(ap, 8);
+      c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+      a = v128.load32_splat(ap, 12);
+      c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+      ap += 16; bp += 32;
+    }
+  } else {
+    for (let p = 0; p < kc; p++) {
+      const b = v128.load(bp);
+      c00 = madd(v128.load32_splat(ap), b, c00);
+      c10 = madd(v128.load32_splat(ap, 4), b, c10);
+      c20 = madd(v128.load32_splat(ap, 8), b, c20);
+      c30 = madd(v128.load32_splat(ap, 12), b, c30);
+      ap += 16; bp += 16;
+    }
+  }
+  const ldb = <usize>ldc * 4;
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const dst = c + <usize>r * ldb;
+    const src = tile + <usize>(r * NR) * 4;
+    for (let j = 0; j < cols; j++) {
+      const v = load<f32>(src + <usize>j * 4);
+      const d = dst + <usize>j * 4;
+      store<f32>(d, beta ? load<f32>(d) + v : v);
+    }
+  }
+}
+
+/**
  * The tiles of one block: C[mc×nc] at c (row stride ldc) (+)= the packed A block ap (MR-row panels,
- * kc deep) · the packed B block bp (8-column panels, kc deep; a last one of ≤ 4 columns 4 wide).
+ * kc deep; a last one of ≤ 4 rows 4 high, see panelHeight) · the packed B block bp (8-column
+ * panels, kc deep; a last one of ≤ 4 columns 4 wide, see panelWidth).
  */
 @inline function macro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mc: i32, nc: i32, beta: bool, tile: usize): void {
+  // rows [0, mFull) in MR-high panels; a last panel of ≤ 4 rows, when 4 high, goes to microLow
+  const last = mc % MR;
+  const mFull = last > 0 && panelHeight(last, kc) == 4 ? mc - last : mc;
   for (let jr = 0; jr < nc; jr += NR) {
     const cols = min(NR, nc - jr);
+    const width = panelWidth(cols, kc);
     const bpanel = bp + <usize>(jr * kc) * 4;
-    if (panelWidth(cols, kc) == 4) {
-      for (let ir = 0; ir < mc; ir += MR) {
-        micro4(ap + <usize>(ir * kc) * 4, bpanel, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mc - ir), cols, beta, tile);
+    if (width == 4) {
+      for (let ir = 0; ir < mFull; ir += MR) {
+        micro4(ap + <usize>(ir * kc) * 4, bpanel, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mFull - ir), cols, beta, tile);
       }
-      continue;
+    } else {
+      for (let ir = 0; ir < mFull; ir += MR) {
+        micro(ap + <usize>(ir * kc) * 4, bpanel, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mFull - ir), cols, beta, tile);
+      }
     }
-    for (let ir = 0; ir < mc; ir += MR) {
-      micro(ap + <usize>(ir * kc) * 4, bpanel, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mc - ir), cols, beta, tile);
-    }
+    if (mFull < mc) microLow(ap + <usize>(mFull * kc) * 4, bpanel, width, kc, c + (<usize>mFull * ldc + jr) * 4, ldc, mc - mFull, cols, beta, tile);
   }
 }
 

@@ -50,6 +50,30 @@ for (const threads of [1, 2]) {
     assert.ok(97 * 129 * 257 >= PARALLEL_MACS, 'the big case must take the threaded path');
   });
 
+  test(`a last panel of at most 4 rows (4 high) gives the values of the same rows in a 6-row panel (${tag})`, () => {
+    setWasmThreads(threads);
+    // m = 10 ends with a 4-row panel, packed 4 high (relaxed SIMD's 6-row panels, blocks of depth ≥ 128);
+    // m = 12 holds the same 10 rows in full panels (A padded with 2 more): equal bit for bit. With
+    // n = 10 the 4-row panel also meets the 4-wide last column panel.
+    for (const [n, k] of [
+      [70, 300],
+      [10, 784],
+      [784, 1000],
+    ])
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          const a10 = rnd(10 * k),
+            b = rnd(k * n);
+          const a12 = new Float32Array(12 * k);
+          for (let p = 0; p < k; p++) for (let i = 0; i < 10; i++) a12[ta ? p * 12 + i : i * k + p] = a10[ta ? p * 10 + i : i * k + p];
+          const c10 = new Float32Array(10 * n),
+            c12 = new Float32Array(12 * n);
+          W.matmul(a10, b, c10, 10, n, k, ta, tb);
+          W.matmul(a12, b, c12, 12, n, k, ta, tb);
+          assert.deepEqual(c10, c12.subarray(0, 10 * n), `10x${n}x${k} tA=${ta} tB=${tb}`);
+        }
+  });
+
   test(`a last panel of at most 4 columns (4 wide) gives the values of the same columns in an 8-wide panel (${tag})`, () => {
     setWasmThreads(threads);
     // n = 10 ends with a 2-column panel, packed 4 wide in blocks of depth ≥ 128 (KC = 256: here k = 300
