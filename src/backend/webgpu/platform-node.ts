@@ -20,7 +20,8 @@ export async function nodeGpu(): Promise<GPU | Error> {
       `the npm package "webgpu" (Dawn for Node, an optional dependency of descent) could not be loaded (${(e as Error).message}); install it with npm install webgpu`,
     );
   }
-  // timestamps as the device gives them: Dawn rounds them to ~0.1 ms by default (a browser's guard
-  // against timing attacks), which would leave a profiled kernel of a few microseconds at 0 or 0.1 ms
+  // timestamps as the device gives them: by default Dawn rounds them (a browser's guard against
+  // timing attacks; on lavapipe to multiples of 65,536 ns), which would leave a profiled kernel of
+  // a few microseconds at 0
   return mod.create(['disable-dawn-features=timestamp_quantization']);
 }
