@@ -79,6 +79,19 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/**
+ * samples/s of a W1/W2 row's fastest segment (its least segment median), or null for a row without
+ * segments. Beside the median over all steps: on a VM whose speed switches within seconds, a
+ * switch that falls on one framework's segments and not another's moves the medians' ratio, while
+ * each framework's fastest segment is taken at the same (faster) speed.
+ */
+export function fastestSegmentSamplesPerSec(m: Measurement): number | null {
+  const segs = m.extra?.segmentMedianMs,
+    batch = m.extra?.batch;
+  if (!Array.isArray(segs) || !segs.length || typeof batch !== 'number') return null;
+  return (batch * 1000) / Math.min(...(segs as number[]));
+}
+
 /** Rounds in which W1/W2 are measured, interleaved across frameworks (see run.ts). */
 export const SEGMENTS = { full: 8, quick: 4 };
 

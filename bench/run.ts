@@ -23,7 +23,16 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { checkWritableDir, writeFileAtomic } from '../src/io/files.js';
 import { probeWebGPU } from '../src/cli/backend.js';
-import { LEAD_MS, SEGMENTS, WORKLOADS, median, segmentSize, type Measurement, type WorkloadId } from './common.js';
+import {
+  LEAD_MS,
+  SEGMENTS,
+  WORKLOADS,
+  fastestSegmentSamplesPerSec,
+  median,
+  segmentSize,
+  type Measurement,
+  type WorkloadId,
+} from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..'); // dist/bench → repo root
@@ -312,6 +321,14 @@ for (const w of only) {
   else for (const fw of fws) results.push(runOne(fw, w));
 }
 
+/** A W1/W2 row's fastest segment, and for a peer descent's fastest ÷ its fastest. */
+function fastestNote(r: Measurement, ours: Measurement | undefined): string {
+  const mine = fastestSegmentSamplesPerSec(r);
+  if (mine === null) return '';
+  const descent = ours && ours !== r ? fastestSegmentSamplesPerSec(ours) : null;
+  return `fastest segment ${fmt(mine)}${descent !== null ? ` (descent's fastest ÷ it: ${(descent / mine).toFixed(2)}×)` : ''}`;
+}
+
 // The table: one row per (workload, framework), ratio of descent's figure to the peer's.
 const lines: string[] = [];
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -339,6 +356,7 @@ for (const w of only) {
             results.find((x) => x.workload === w && x.framework === 'pytorch'),
           )
         : '',
+      fastestNote(r, ours),
       typeof extra.hostMsMedian === 'number' && r.value != null && typeof extra.batch === 'number'
         ? `host ${extra.hostMsMedian.toFixed(2)} ms of a ${((1000 * extra.batch) / r.value).toFixed(2)} ms step`
         : '',
@@ -358,7 +376,7 @@ lines.push('');
 const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
 if (only.some((w) => w === 'W1' || w === 'W2')) {
   lines.push(
-    `W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${leadMs / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in.`,
+    `W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${leadMs / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in. It also switches between two speeds within seconds (one of its two vCPUs slowed: a framework on two threads then runs ~1.5× slower, one on one thread does not), and a switch that falls on some frameworks' segments and not others' moves the ratio of medians; each row's notes therefore also give its fastest segment, and descent's fastest ÷ the peer's.`,
   );
   lines.push('');
 }

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveSegments, type Trainer } from '../../bench/common.js';
+import { fastestSegmentSamplesPerSec, serveSegments, type Measurement, type Trainer } from '../../bench/common.js';
 
 /** A trainer whose step busy-waits `ms` and counts its calls. */
 function fakeTrainer(ms: number): Trainer & { calls: number } {
@@ -73,4 +73,20 @@ test('without a lead-in argument a segment starts at once', async () => {
   const { replies } = await serve(t, ['warm 1 1000', 'run 2 1000', 'done']);
   assert.equal(replies[2].lead, 0);
   assert.equal(t.calls, 3);
+});
+
+test("a row's fastest segment: batch over its least segment median; null without segments", () => {
+  const row = (extra: Record<string, unknown> | undefined): Measurement => ({
+    framework: 'fake',
+    workload: 'W1',
+    value: 1,
+    unit: 'samples/s',
+    peakMiB: null,
+    extra,
+  });
+  assert.equal(fastestSegmentSamplesPerSec(row({ batch: 128, segmentMedianMs: [3, 2, 2.5] })), 64_000);
+  assert.equal(fastestSegmentSamplesPerSec(row({ batch: 64, segmentMedianMs: [40] })), 1_600);
+  assert.equal(fastestSegmentSamplesPerSec(row({ batch: 128, segmentMedianMs: [] })), null);
+  assert.equal(fastestSegmentSamplesPerSec(row({ segmentMedianMs: [2] })), null);
+  assert.equal(fastestSegmentSamplesPerSec(row(undefined)), null);
 });
