@@ -10,12 +10,6 @@ import type { Shape } from '../../tensor/shape.js';
 import { type WasmContext, type WasmOps, PARALLEL_MACS, SMALL_ELEMENTWISE, cut, f32 } from './context.js';
 import type { KernelArgs } from './runtime.js';
 
-/**
- * Elements from which log-softmax is split over the threads by rows. One thread spends ~8 ns an
- * element (an exp and a division); 10,000 rows of 10 (W4's logits) took 0.77 ms on one thread and
- * 0.43–0.64 on two, 2,048 rows the same on both (measured back to back, 100 calls each).
- */
-const LOG_SOFTMAX_PARALLEL = 1 << 15;
 import {
   BIN_ADD,
   BIN_SUB,
@@ -41,6 +35,13 @@ import {
   UN_SQUARE,
   UN_RECIP,
 } from './abi.generated.js';
+
+/**
+ * Elements from which log-softmax is split over the threads by rows. One thread spends ~8 ns an
+ * element (an exp and a division); 10,000 rows of 10 (W4's logits) took 0.77 ms on one thread and
+ * 0.43–0.64 on two, 2,048 rows the same on both (measured back to back, 100 calls each).
+ */
+const LOG_SOFTMAX_PARALLEL = 1 << 15;
 
 /** The Backend's op names as the kernels' op codes (asm/opcodes.ts). */
 const BIN_CODES: Record<BinaryOp, number> = {
@@ -167,7 +168,8 @@ export function mathOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'binary' |
     const pa = rt.put(a as Float32Array),
       po = rt.outPtr(out as Float32Array),
       pp = probs ? rt.outPtr(probs as Float32Array) : 0;
-    // rows are independent: parts of whole rows, each computed as on one thread
+    // rows are independent: parts of whole rows, each computed as on one thread. The size gate is
+    // LOG_SOFTMAX_PARALLEL (an exp is no multiply-add); partsFor, past its own gate, gives the threads
     const T = rows * cols >= LOG_SOFTMAX_PARALLEL ? partsFor(PARALLEL_MACS, rows, 2) : 1;
     const parts: KernelArgs<'logSoftmax'>[] = [];
     for (let t = 0; t < T; t++) {
