@@ -74,6 +74,10 @@ export const optimizerOptions: OptSpec[] = [
  * only on the backend it ran on, which is the default).
  */
 const RESUME_OVERRIDES = ['epochs', 'save', 'json', 'keep', 'checkpointEvery', 'onNan', 'backend', 'gpuAutotune', 'resume'];
+/** An option's key as its flag: checkpointEvery → --checkpoint-every. */
+const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** The flags --resume may be given with, for the help and the error. */
+const RESUME_FLAGS = RESUME_OVERRIDES.filter((k) => k !== 'resume').map(flagOf);
 
 export const trainOptions: OptSpec[] = [
   {
@@ -135,7 +139,7 @@ export const trainOptions: OptSpec[] = [
     name: 'resume',
     type: 'string',
     metavar: 'DIR',
-    help: 'continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan, --backend, --gpu-autotune)',
+    help: `continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only ${RESUME_FLAGS.join(', ')})`,
   },
   {
     name: 'on-nan',
@@ -227,7 +231,7 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
     .filter((k) => !RESUME_OVERRIDES.includes(k));
   if (extra.length)
     throw new UsageError(
-      `--${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: with --resume the run's settings come from the checkpoint; besides --resume only --epochs, --save, --json, --keep, --checkpoint-every, --on-nan, --backend and --gpu-autotune may be given`,
+      `${flagOf(extra[0])}: with --resume the run's settings come from the checkpoint; besides --resume only ${RESUME_FLAGS.slice(0, -1).join(', ')} and ${RESUME_FLAGS[RESUME_FLAGS.length - 1]} may be given`,
     );
   if (o.resume === '') throw new UsageError('--resume: empty folder name');
   const latest = loadLatestCheckpoint(o.resume);
