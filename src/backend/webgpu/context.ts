@@ -24,8 +24,9 @@ import type { DeviceStorage } from '../../tensor/device.js';
 import type { KernelProfiler } from './profile.js';
 
 /** GPUBufferUsage's flags, spelled out (the `GPUBufferUsage` global is missing under Node until `webgpu`'s globals are installed). */
-export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
-const MAP_MODE_READ = 0x1;
+export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
+/** GPUMapMode.READ, spelled out for the same reason. */
+export const MAP_MODE_READ = 0x1;
 
 /** Threads per workgroup of the one-dimensional kernels. */
 export const WG = 256;

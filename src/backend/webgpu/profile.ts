@@ -12,10 +12,7 @@
  * are given unquantised (platform-node.ts); a browser quantises them (Chrome to 100 µs), which
  * leaves only long kernels measurable there.
  */
-import { USAGE } from './context.js';
-
-const QUERY_RESOLVE = 0x200;
-const MAP_MODE_READ = 0x1;
+import { MAP_MODE_READ, USAGE } from './context.js';
 /** Dispatches timed per submitted batch (two queries each; WebGPU allows 4096 queries in a set). */
 export const PROFILE_PAIRS = 1024;
 
@@ -42,7 +39,7 @@ export class KernelProfiler {
 
   constructor(private readonly device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * PROFILE_PAIRS });
-    this.resolveBuffer = device.createBuffer({ size: 16 * PROFILE_PAIRS, usage: QUERY_RESOLVE | USAGE.COPY_SRC });
+    this.resolveBuffer = device.createBuffer({ size: 16 * PROFILE_PAIRS, usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC });
   }
 
   /** True when the batch being recorded has no query pair left: the context submits it first. */
