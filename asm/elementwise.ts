@@ -125,33 +125,56 @@ export function unary(op: i32, a: usize, out: usize, n: i32): void {
   }
 }
 
-/** out[o, i] = Σ_m a[o, m, i]. */
-export function sum(a: usize, outer: i32, mid: i32, inner: i32, out: usize): void {
+/**
+ * Terms a float32 partial sum takes before it is added to a float64 total: a block's rounding
+ * error grows with its length, the total's stays at float64's, so a sum of any length is within
+ * about SUM_BLOCK float32 roundings of the exact one (relative to the sum of absolute values), as
+ * PyTorch's cascade sum is within O(log n); sequential float32 accumulation drifts with n (10⁶ ×
+ * 0.1 gives 99,910). The float64 pass costs about 1/SUM_BLOCK of the float32 additions.
+ */
+const SUM_BLOCK: i32 = 16;
+
+export function sum(a: usize, outer: i32, mid: i32, inner: i32, out: usize, acc: usize): void {
   for (let o = 0; o < outer; o++) {
     const base = a + <usize>(o * mid * inner) * 4;
     const po = out + <usize>(o * inner) * 4;
     if (inner == 1) {
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let total: f64 = 0;
       let m = 0;
-      for (; m + 8 <= mid; m += 8) {
-        s0 = f32x4.add(s0, v128.load(base + <usize>m * 4));
-        s1 = f32x4.add(s1, v128.load(base + <usize>m * 4, 16));
-      }
-      s0 = f32x4.add(s0, s1);
-      let s = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
-      for (; m < mid; m++) s += load<f32>(base + <usize>m * 4);
-      store<f32>(po, s);
-    } else {
-      memory.copy(po, base, <usize>inner * 4);
-      for (let m = 1; m < mid; m++) {
-        const row = base + <usize>(m * inner) * 4;
-        let i = 0;
-        for (; i + 4 <= inner; i += 4) {
-          const off = <usize>i * 4;
-          v128.store(po + off, f32x4.add(v128.load(po + off), v128.load(row + off)));
+      while (m + 8 <= mid) {
+        // lanes of 8 consecutive elements, SUM_BLOCK per lane at most
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+        const end = min(mid, m + 8 * SUM_BLOCK);
+        for (; m + 8 <= end; m += 8) {
+          s0 = f32x4.add(s0, v128.load(base + <usize>m * 4));
+          s1 = f32x4.add(s1, v128.load(base + <usize>m * 4, 16));
         }
-        for (; i < inner; i++) { const off = <usize>i * 4; store<f32>(po + off, load<f32>(po + off) + load<f32>(row + off)); }
+        s0 = f32x4.add(s0, s1);
+        total += <f64>f32x4.extract_lane(s0, 0) + <f64>f32x4.extract_lane(s0, 1) + <f64>f32x4.extract_lane(s0, 2) + <f64>f32x4.extract_lane(s0, 3);
       }
+      for (; m < mid; m++) total += <f64>load<f32>(base + <usize>m * 4);
+      store<f32>(po, <f32>total);
+    } else {
+      // po holds a block's float32 sums, acc the float64 totals of the blocks before it
+      for (let m0 = 0; m0 < mid; m0 += SUM_BLOCK) {
+        memory.copy(po, base + <usize>(m0 * inner) * 4, <usize>inner * 4);
+        const m1 = min(mid, m0 + SUM_BLOCK);
+        for (let m = m0 + 1; m < m1; m++) {
+          const row = base + <usize>(m * inner) * 4;
+          let i = 0;
+          for (; i + 4 <= inner; i += 4) {
+            const off = <usize>i * 4;
+            v128.store(po + off, f32x4.add(v128.load(po + off), v128.load(row + off)));
+          }
+          for (; i < inner; i++) { const off = <usize>i * 4; store<f32>(po + off, load<f32>(po + off) + load<f32>(row + off)); }
+        }
+        if (mid <= SUM_BLOCK) break;
+        for (let i = 0; i < inner; i++) {
+          const d = acc + <usize>i * 8, v = <f64>load<f32>(po + <usize>i * 4);
+          store<f64>(d, m0 == 0 ? v : load<f64>(d) + v);
+        }
+      }
+      if (mid > SUM_BLOCK) for (let i = 0; i < inner; i++) store<f32>(po + <usize>i * 4, <f32>load<f64>(acc + <usize>i * 8));
     }
   }
 }

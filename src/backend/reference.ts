@@ -162,14 +162,16 @@ function sum(a: HostStorage, shape: Shape, axes: readonly number[], out: HostSto
   const inner = rank ? shape[rank - 1] : 1;
   const io = rank ? so[rank - 1] : 0;
   const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  // float64 totals whatever the storage: a float32 out would round every addition
+  const acc = out instanceof Float64Array ? out : new Float64Array(out.length);
   let oo = 0;
   for (let i = 0; i < a.length; i += inner) {
     if (io === 0) {
       let s = 0;
       for (let j = 0; j < inner; j++) s += a[i + j];
-      out[oo] += s;
+      acc[oo] += s;
     } else {
-      for (let j = 0, po = oo; j < inner; j++, po += io) out[po] += a[i + j];
+      for (let j = 0, po = oo; j < inner; j++, po += io) acc[po] += a[i + j];
     }
     for (let d = rank - 2; d >= 0; d--) {
       idx[d]++;
@@ -179,6 +181,7 @@ function sum(a: HostStorage, shape: Shape, axes: readonly number[], out: HostSto
       idx[d] = 0;
     }
   }
+  if (acc !== out) out.set(acc);
 }
 
 function max(a: HostStorage, shape: Shape, axis: number, out: HostStorage, arg: Int32Array | null): void {

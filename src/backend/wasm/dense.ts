@@ -155,7 +155,7 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
     }
     if (gb) {
       const po = rt.outPtr(gb as Float32Array);
-      rt.k.sum(pg, 1, m, n, po);
+      rt.k.sum(pg, 1, m, n, po, rt.alloc(n * 8));
       rt.take(po, gb as Float32Array);
     }
     return true;

@@ -135,7 +135,7 @@ export function mathOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'binary' |
         else mid *= d;
       });
       const q = left.size === 1 || outer * inner === out.length ? rt.outPtr(out as Float32Array) : rt.alloc(outer * inner * 4);
-      rt.k.sum(p, outer, mid, inner, q);
+      rt.k.sum(p, outer, mid, inner, q, inner > 1 ? rt.alloc(inner * 8) : 0);
       p = q;
       for (let i = first; i <= last; i++) {
         dims[i] = 1;
