@@ -112,12 +112,12 @@ function col2im(col: usize, geo: usize, gx: usize): void {
     && geoAt(geo, GEO_PH) == 0 && geoAt(geo, GEO_PW) == 0;
 }
 
-/** v = max(v, 0) over n floats at p (NaN → 0: the elementwise relu's rule). */
+/** v = v ≤ 0 ? 0 : v over n floats at p (NaN stays NaN: the elementwise relu's rule, PyTorch's). */
 @inline function reluInPlace(p: usize, n: i32): void {
   const z = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) { const a = p + <usize>i * 4, v = v128.load(a); v128.store(a, v128.and(v, f32x4.gt(v, z))); }
-  for (; i < n; i++) { const a = p + <usize>i * 4, v = load<f32>(a); store<f32>(a, v > 0 ? v : 0); }
+  for (; i + 4 <= n; i += 4) { const a = p + <usize>i * 4, v = v128.load(a); v128.store(a, v128.andnot(v, f32x4.le(v, z))); }
+  for (; i < n; i++) { const a = p + <usize>i * 4, v = load<f32>(a); store<f32>(a, v <= 0 ? 0 : v); }
 }
 
 /**
@@ -164,7 +164,7 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
 /**
  * Images [b0, b1) of a convolution layer's backward, image by image while its gradient is in cache.
  * gz is the caller's own copy of the output gradient; with y (≠ 0, the layer's ReLU output) it is
- * first masked in place: gz = y > 0 ? gz : 0. Then, for those of gb, gw, gx that are not 0:
+ * first masked in place: gz = y ≤ 0 ? 0 : gz (a NaN y passes gz, as PyTorch's threshold_backward). Then, for those of gb, gw, gx that are not 0:
  *   gb[k]  = Σ over this part's images and pixels of gz   (a partial: the caller sums the parts)
  *   gw     = Σ over this part's images of gz_b · col_bᵀ   (a partial, overwritten)
  *   gx_b   = col2im(Wᵀ · gz_b)
@@ -184,9 +184,9 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
       let i = 0;
       for (; i + 4 <= n; i += 4) {
         const o = <usize>i * 4;
-        v128.store(gzb + o, v128.and(v128.load(gzb + o), f32x4.gt(v128.load(yb + o), z)));
+        v128.store(gzb + o, v128.andnot(v128.load(gzb + o), f32x4.le(v128.load(yb + o), z)));
       }
-      for (; i < n; i++) { const o = <usize>i * 4; if (!(load<f32>(yb + o) > 0)) store<f32>(gzb + o, 0); }
+      for (; i < n; i++) { const o = <usize>i * 4; if (load<f32>(yb + o) <= 0) store<f32>(gzb + o, 0); }
     }
     layerBackwardImage(gzb, b, b > b0, x, w, ut ? 0 : gx, dU ? 0 : gw, gb, geo, scratch);
     // with Winograd, the input and weight gradients of each WINO_NB images at once, once their gz is masked
@@ -313,7 +313,7 @@ export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize,
         for (let p = 0; p < pohw; p++) {
           const o = src + <usize>p * 4;
           const ix = load<i32>(idx + o);
-          if (<u32>ix >= <u32>ohw || (relu && !(load<f32>(pooled + o) > 0))) continue;
+          if (<u32>ix >= <u32>ohw || (relu && load<f32>(pooled + o) <= 0)) continue;
           const d = dst + (<usize>ix << 2);
           store<f32>(d, load<f32>(d) + load<f32>(gp + o));
         }

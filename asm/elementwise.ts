@@ -21,7 +21,7 @@ import {
     case BIN_GT: return v128.and(f32x4.gt(x, y), f32x4.splat(1));
     case BIN_LT: return v128.and(f32x4.lt(x, y), f32x4.splat(1));
     case BIN_EQ: return v128.and(f32x4.eq(x, y), f32x4.splat(1));
-    case BIN_RELU_GRAD: return v128.and(x, f32x4.gt(y, f32x4.splat(0)));
+    case BIN_RELU_GRAD: return v128.andnot(x, f32x4.le(y, f32x4.splat(0)));
     default: {
       return f32x4(
         Mathf.pow(f32x4.extract_lane(x, 0), f32x4.extract_lane(y, 0)),
@@ -43,7 +43,7 @@ import {
     case BIN_GT: return x > y ? 1 : 0;
     case BIN_LT: return x < y ? 1 : 0;
     case BIN_EQ: return x == y ? 1 : 0;
-    case BIN_RELU_GRAD: return y > 0 ? x : 0;
+    case BIN_RELU_GRAD: return y <= 0 ? 0 : x;
     default: return Mathf.pow(x, y);
   }
 }
@@ -95,7 +95,7 @@ export function unary(op: i32, a: usize, out: usize, n: i32): void {
         case UN_SQRT: y = f32x4.sqrt(x); break;
         case UN_ABS: y = f32x4.abs(x); break;
         case UN_SIGN: y = v128.or(v128.and(f32x4.gt(x, zero), one), v128.and(f32x4.lt(x, zero), f32x4.splat(-1))); break;
-        case UN_RELU: y = v128.and(x, f32x4.gt(x, zero)); break;
+        case UN_RELU: y = v128.andnot(x, f32x4.le(x, zero)); break;
         case UN_STEP: y = v128.and(f32x4.gt(x, zero), one); break;
         case UN_SQUARE: y = f32x4.mul(x, x); break;
         default: y = f32x4.div(one, x); break;
@@ -114,7 +114,7 @@ export function unary(op: i32, a: usize, out: usize, n: i32): void {
       case UN_SQRT: y = Mathf.sqrt(x); break;
       case UN_ABS: y = Mathf.abs(x); break;
       case UN_SIGN: y = x > 0 ? 1 : x < 0 ? -1 : 0; break;
-      case UN_RELU: y = x > 0 ? x : 0; break;
+      case UN_RELU: y = x <= 0 ? 0 : x; break;
       case UN_STEP: y = x > 0 ? 1 : 0; break;
       case UN_SIGMOID: y = sigmoid(x); break;
       case UN_TANH: y = Mathf.tanh(x); break;

@@ -14,7 +14,7 @@ export const BIN_MIN: i32 = 6;
 export const BIN_GT: i32 = 7;
 export const BIN_LT: i32 = 8;
 export const BIN_EQ: i32 = 9;
-export const BIN_RELU_GRAD: i32 = 10; // a · (b > 0): ReLU's backward from its output b
+export const BIN_RELU_GRAD: i32 = 10; // b ≤ 0 ? 0 : a: ReLU's backward from its output b
 
 export const UN_NEG: i32 = 0;
 export const UN_EXP: i32 = 1;

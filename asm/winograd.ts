@@ -208,8 +208,8 @@ export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: 
         }
         y00 = f32x4.add(y00, bv); y01 = f32x4.add(y01, bv); y10 = f32x4.add(y10, bv); y11 = f32x4.add(y11, bv);
         if (relu) {
-          y00 = v128.and(y00, f32x4.gt(y00, zero4)); y01 = v128.and(y01, f32x4.gt(y01, zero4));
-          y10 = v128.and(y10, f32x4.gt(y10, zero4)); y11 = v128.and(y11, f32x4.gt(y11, zero4));
+          y00 = v128.andnot(y00, f32x4.le(y00, zero4)); y01 = v128.andnot(y01, f32x4.le(y01, zero4));
+          y10 = v128.andnot(y10, f32x4.le(y10, zero4)); y11 = v128.andnot(y11, f32x4.le(y11, zero4));
         }
         // row 2ty + i, columns 2t0 … 2t0 + 7: (y_i0, y_i1) of tile t0, then of t0 + 1, …
         const x0 = 2 * t0;

@@ -17,7 +17,10 @@ import { allocStorage, type DType, type IndexStorage, type Storage } from '../te
 import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
 import type { Shape } from '../tensor/shape.js';
 
-/** `reluGrad` is ReLU's backward: a where b > 0, else 0 (PyTorch's threshold_backward: a NaN gradient is masked too). */
+/**
+ * `reluGrad` is ReLU's backward from its output b: 0 where b ≤ 0, else a (PyTorch's threshold_backward:
+ * a NaN gradient is masked where b ≤ 0, and passes where b is NaN). `relu` is x ≤ 0 ? 0 : x, so NaN stays NaN.
+ */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'lt' | 'eq' | 'reluGrad';
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'step' | 'sigmoid' | 'tanh' | 'square' | 'recip';
 

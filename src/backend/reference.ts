@@ -26,7 +26,7 @@ const binFns: Record<BinaryOp, (x: number, y: number) => number> = {
   gt: (x, y) => (x > y ? 1 : 0),
   lt: (x, y) => (x < y ? 1 : 0),
   eq: (x, y) => (x === y ? 1 : 0),
-  reluGrad: (x, y) => (y > 0 ? x : 0),
+  reluGrad: (x, y) => (y <= 0 ? 0 : x),
 };
 
 const unFns: Record<UnaryOp, (x: number) => number> = {
@@ -36,7 +36,7 @@ const unFns: Record<UnaryOp, (x: number) => number> = {
   sqrt: Math.sqrt,
   abs: Math.abs,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x <= 0 ? 0 : x),
   step: (x) => (x > 0 ? 1 : 0),
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   tanh: Math.tanh,
@@ -132,7 +132,7 @@ function unary(op: UnaryOp, a: HostStorage, out: HostStorage): void {
   const n = a.length;
   switch (op) {
     case 'relu':
-      for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? a[i] : 0;
+      for (let i = 0; i < n; i++) out[i] = a[i] <= 0 ? 0 : a[i];
       return;
     case 'step':
       for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? 1 : 0;

@@ -59,7 +59,7 @@ const dropConnectSchema: SchemaOf<DropConnectOptions> = {
 const activations: Record<DropConnectActivation, (x: Tensor) => Tensor> = { none: (x) => x, relu, tanh, sigmoid };
 const scalarAct: Record<DropConnectActivation, (u: number) => number> = {
   none: (u) => u,
-  relu: (u) => (u > 0 ? u : 0),
+  relu: (u) => (u <= 0 ? 0 : u),
   tanh: Math.tanh,
   sigmoid: (u) => 1 / (1 + Math.exp(-u)),
 };

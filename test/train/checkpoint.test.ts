@@ -12,6 +12,8 @@ import { loadEmbedded } from '../../src/data/node.js';
 import { parseAugment } from '../../src/augment/parse.js';
 import { scheduleCallback, plateauCallback, ReduceOnPlateau, cosine } from '../../src/schedule/index.js';
 import { crossEntropy, mul, sqrt, sum } from '../../src/autograd/ops.js';
+import { Module, type ForwardOptions } from '../../src/nn/module.js';
+import { zeros, type Tensor } from '../../src/tensor/tensor.js';
 
 const data = loadEmbedded();
 const train = data.train.slice(0, 240);
@@ -323,9 +325,22 @@ test('a non-finite gradient with a finite loss: skip leaves the step out (checke
       return s.step === 2 ? { bad: sqrt(sum(mul(params(), 0))) } : {};
     },
   });
-  const make = () => {
-    const { rng, model } = mlp(8);
-    const w = model.namedParameters()[0][1];
+  // The MLP beside a parameter its forward never reads: a NaN there leaves the loss finite.
+  class WithSpare extends Module {
+    readonly spare: Tensor;
+    constructor(readonly net: Module) {
+      super();
+      this.registerModule('net', net);
+      this.spare = this.registerParameter('spare', zeros([3]));
+    }
+    forward(x: Tensor, opts?: ForwardOptions): Tensor {
+      return this.net.forward(x, opts);
+    }
+  }
+  const make = (spare: boolean) => {
+    const { rng, model: net } = mlp(8);
+    const model = spare ? new WithSpare(net) : net;
+    const w = spare ? (model as WithSpare).spare : net.namedParameters()[0][1];
     return {
       model,
       optimizer: new SGD(model.namedParameters(), { lr: 0.05 }),
@@ -335,15 +350,21 @@ test('a non-finite gradient with a finite loss: skip leaves the step out (checke
       callbacks: [nanGradOnStep3(() => w)],
     };
   };
-  const a = make();
+  const a = make(false);
   const r = fitRun({ ...a, onNonFinite: 'skip' });
   assert.equal(r.skipped, 1);
   for (const [, p] of a.model.namedParameters()) assert.ok(p.data.every(Number.isFinite));
-  // ReLU turns the NaN pre-activations into 0 here, so the loss stays finite: the epoch-end scan
-  // of the parameters stops the run, before evaluation and any checkpoint.
+  // A NaN first-layer weight reaches the loss through ReLU (relu(NaN) = NaN, as in PyTorch): the
+  // next step's loss check stops the run.
+  assert.throws(
+    () => fitRun(make(false)),
+    /^TrainingError: the loss became NaN at epoch 1, step 4 \(learning rate 0\.05\); last good checkpoint: none$/,
+  );
+  // A NaN the loss never sees: the epoch-end scan of the parameters stops the run, before
+  // evaluation and any checkpoint.
   const records: unknown[] = [];
   assert.throws(
-    () => fitRun({ ...make(), onEpoch: (x) => records.push(x) }),
+    () => fitRun({ ...make(true), onEpoch: (x) => records.push(x) }),
     /^TrainingError: the parameters became non-finite \(a non-finite gradient\) at epoch 1, step 6 \(learning rate 0\.05\); last good checkpoint: none$/,
   );
   assert.deepEqual(records, []);

@@ -99,7 +99,7 @@ function convSource(bias: boolean, relu: boolean, t: TileShape): string {
       bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL,
       loadA: 'return wt[r * p.K + kk];',
       loadB: 'return im2colAt(s.b, s.c, s.i, s.j, s.oy, s.ox);',
-      store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + r) * P + (c - b * P)] = ${relu ? 'select(0.0, z, z > 0.0)' : 'z'};`,
+      store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + r) * P + (c - b * P)] = ${relu ? 'select(z, 0.0, z <= 0.0)' : 'z'};`,
       aAlongK: true,
       bAlongK: false,
       bWalk: FORWARD_B,
@@ -109,7 +109,7 @@ function convSource(bias: boolean, relu: boolean, t: TileShape): string {
 }
 
 /** gz at a flat index of the output gradient: masked by the forward output when `relu` (PyTorch's threshold_backward). */
-const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(0.0, gy[i], y[i] > 0.0); }';
+const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(gy[i], 0.0, y[i] <= 0.0); }';
 const gz = (relu: boolean, i: string) => (relu ? `gzAt(${i})` : `gy[${i}]`);
 
 function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: boolean): string {

@@ -56,7 +56,7 @@ export function matmulSource(transA: boolean, transB: boolean, t: TileShape, spl
 }
 
 function linearSource(bias: boolean, relu: boolean, t: TileShape): string {
-  const epilogue = `${bias ? 'let z = v + bias[c];' : 'let z = v;'} o[r * p.N + c] = ${relu ? 'select(0.0, z, z > 0.0)' : 'z'};`;
+  const epilogue = `${bias ? 'let z = v + bias[c];' : 'let z = v;'} o[r * p.N + c] = ${relu ? 'select(z, 0.0, z <= 0.0)' : 'z'};`;
   return gemmSource(
     {
       bindings: [READ(1, 'x'), READ(2, 'w'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n'),
@@ -74,7 +74,7 @@ function linearSource(bias: boolean, relu: boolean, t: TileShape): string {
 function gz(relu: boolean, i: string, j: string): string {
   return relu ? `gzAt(${i}, ${j})` : `gy[(${i}) * p.n + (${j})]`;
 }
-const GZ_FN = 'fn gzAt(i: u32, j: u32) -> f32 { let at = i * p.n + j; return select(0.0, gy[at], y[at] > 0.0); }';
+const GZ_FN = 'fn gzAt(i: u32, j: u32) -> f32 { let at = i * p.n + j; return select(gy[at], 0.0, y[at] <= 0.0); }';
 
 /** The bindings of a linear layer's backward product: gy, the other operand, y when `relu`, the output; and gzAt. */
 function gradBindings(relu: boolean, operand: string, out: string): string {

@@ -73,7 +73,7 @@ const BINARY: Record<BinaryOp, string> = {
   gt: 'select(0.0, 1.0, x > y)',
   lt: 'select(0.0, 1.0, x < y)',
   eq: 'select(0.0, 1.0, x == y)',
-  reluGrad: 'select(0.0, x, y > 0.0)',
+  reluGrad: 'select(x, 0.0, y <= 0.0)',
 };
 
 const UNARY: Record<UnaryOp, string> = {
@@ -83,7 +83,7 @@ const UNARY: Record<UnaryOp, string> = {
   sqrt: 'sqrtF(x)',
   abs: 'abs(x)',
   sign: 'select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)',
-  relu: 'select(0.0, x, x > 0.0)',
+  relu: 'select(x, 0.0, x <= 0.0)',
   step: 'select(0.0, 1.0, x > 0.0)',
   sigmoid: 'sigmoidF(x)',
   tanh: 'tanhF(x)',

@@ -144,7 +144,7 @@ ${FIRST_OUT}
 ${MAIN}
 ${OVER_WINDOWS}
       let o = ob + u32(y) * p.ow + u32(xx);
-      if (idx[o] == i32(q)) { s += ${relu ? 'select(0.0, gy[o], pooled[o] > 0.0)' : 'gy[o]'}; }
+      if (idx[o] == i32(q)) { s += ${relu ? 'select(gy[o], 0.0, pooled[o] <= 0.0)' : 'gy[o]'}; }
     }
   }
   gx[t] = s;
