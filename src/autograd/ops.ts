@@ -11,6 +11,7 @@ import { broadcastStrides } from '../backend/reference.js';
 import { record, isGradEnabled, _setAdd, _setAddInPlace, _setCopy } from './engine.js';
 // Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
 import './methods.js';
+import { batchedMatmul } from './batched.js';
 
 export type TensorLike = Tensor | number;
 
@@ -415,10 +416,16 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   });
 }
 
+/**
+ * torch.matmul: 1-D · 1-D a dot product, 2-D · 2-D mm, a 1-D operand a row (first) or a column
+ * (second) whose dimension the result drops, and beyond two dimensions a product per entry of the
+ * broadcast batch dimensions (batched.ts).
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 1 && b.ndim === 2) return reshape(mm(reshape(a, [1, a.size]), b), [b.shape[1]]);
   if (a.ndim === 2 && b.ndim === 1) return reshape(mm(a, reshape(b, [b.size, 1])), [a.shape[0]]);
   if (a.ndim === 1 && b.ndim === 1) return sum(mul(a, b));
+  if (a.ndim > 2 || b.ndim > 2) return batchedMatmul(a, b);
   return mm(a, b);
 }
 

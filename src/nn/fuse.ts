@@ -16,10 +16,9 @@
  * Errors name the part they come from (its describe()) and, through Sequential, the layer.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { dense } from '../autograd/ops.js';
 import { convLayer, convPoolLayer } from '../autograd/conv.js';
 import { Module } from './module.js';
-import { Linear, ReLU, Sequential, checkLinearInput } from './layers.js';
+import { Linear, ReLU, Sequential, linearForward } from './layers.js';
 import { Conv2d } from './conv.js';
 import { MaxPool2d } from './pool.js';
 
@@ -39,8 +38,7 @@ export class LinearReLU extends FusedLayer {
   }
 
   forward(x: Tensor): Tensor {
-    checkLinearInput(this.linear, x);
-    return dense(x, this.linear.weight, this.linear.bias, 'relu');
+    return linearForward(this.linear, x, 'relu');
   }
 
   override describe(): string {

@@ -1,7 +1,7 @@
 /** The layers of a multilayer perceptron, and Sequential to chain them. */
 import type { Tensor, DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
-import { fmtShape, ShapeError } from '../tensor/shape.js';
+import { fmtShape, sizeOf, ShapeError } from '../tensor/shape.js';
 import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
@@ -17,11 +17,19 @@ export interface LinearOptions {
 
 const linearSchema: SchemaOf<LinearOptions> = { bias: bool, ...weightOptionSpecs };
 
-/** A Linear layer's input check (also the LinearReLU module's): [N, inFeatures], the error naming the layer. */
-export function checkLinearInput(layer: Linear, x: Tensor): void {
-  if (x.ndim !== 2 || x.shape[1] !== layer.inFeatures) {
-    throw new ShapeError(`${layer.describe()}: expected input [N, ${layer.inFeatures}], got ${fmtShape(x.shape)}`);
+/**
+ * A Linear layer's forward (also the LinearReLU module's), PyTorch's rule: x is [*, inFeatures],
+ * every leading dimension a batch dimension (a 1-D x one sample), the result [*, outFeatures]; the
+ * dense op runs on x flattened to [N, inFeatures]. A wrong last dimension is an error naming the layer.
+ */
+export function linearForward(layer: Linear, x: Tensor, activation: 'relu' | null): Tensor {
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== layer.inFeatures) {
+    throw new ShapeError(`${layer.describe()}: expected input [*, ${layer.inFeatures}], got ${fmtShape(x.shape)}`);
   }
+  if (x.ndim === 2) return dense(x, layer.weight, layer.bias, activation);
+  const lead = x.shape.slice(0, -1);
+  const y = dense(reshape(x, [sizeOf(lead), layer.inFeatures]), layer.weight, layer.bias, activation);
+  return reshape(y, [...lead, layer.outFeatures]);
 }
 
 /** y = x·Wᵀ + b with W of shape [out, in] (PyTorch's layout). */
@@ -63,8 +71,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    checkLinearInput(this, x);
-    return dense(x, this.weight, this.bias);
+    return linearForward(this, x, null);
   }
 
   override describe(): string {
