@@ -9,6 +9,7 @@ import { LARGE, TALL, TINY, WIDE, splitFor, tileFor } from '../../../src/backend
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import type { DeviceStorage } from '../../../src/tensor/device.js';
 import { K, close, down, rnd, up, zeros } from './helpers.js';
+import { Linear, Rng, fromData, matmul } from '../../../src/index.js';
 
 const SIZES: [number, number, number][] = [
   [1, 1, 1],
@@ -182,4 +183,24 @@ test('linearBackward gives gx, gw (set or accumulated) and gb equal to the refer
 test('the extensions decline typed arrays (the caller composes primitives)', () => {
   const x = new Float32Array(4) as unknown as DeviceStorage;
   if (K.linear(x, x, null, x, 2, 2, 1, false) !== false) throw new Error('linear accepted a Float32Array');
+});
+
+test('matmul with a batched first operand and Linear on a 3-D input run on the GPU as one product; two batched operands are refused by name', async () => {
+  const a = fromData(rnd(2 * 3 * 4), [2, 3, 4]),
+    b = fromData(rnd(4 * 5), [4, 5]);
+  const want = matmul(a, b);
+  const got = matmul(await a.to('webgpu'), await b.to('webgpu'));
+  assert.deepEqual([...got.shape], [2, 3, 5]);
+  close('matmul (batched)', await got.read(), want.data, tolFor(4));
+  const layer = new Linear(4, 2, { rng: new Rng(1) });
+  const wantL = layer.forward(a);
+  await layer.to('webgpu');
+  const gotL = layer.forward(await a.to('webgpu'));
+  assert.deepEqual([...gotL.shape], [2, 3, 2]);
+  close('linear (3-D input)', await gotL.read(), wantL.data, tolFor(4));
+  const c = await fromData(rnd(2 * 5 * 3), [2, 5, 3]).to('webgpu');
+  assert.throws(
+    () => matmul(got, c),
+    /^Error: matmul: a product of two batched operands \(\[2, 3, 5\] · \[2, 5, 3\]\) runs on the CPU backends only; move the tensors with await t\.to\('cpu'\)$/,
+  );
 });
