@@ -2,3 +2,4 @@ export * from './engine.js';
 export * from './ops.js';
 import './methods.js';
 export * from './indexing.js';
+export * from './stats.js';

@@ -6,6 +6,7 @@ import { Tensor, type DType } from '../tensor/tensor.js';
 import type { Shape } from '../tensor/shape.js';
 import * as ops from './ops.js';
 import * as ix from './indexing.js';
+import * as stats from './stats.js';
 import { backward } from './engine.js';
 import { toDevice } from './device.js';
 import { bool, checkOptions, showValue } from '../util/options.js';
@@ -29,6 +30,10 @@ declare module '../tensor/tensor.js' {
     matmul(o: Tensor): Tensor;
     sum(axis?: number | readonly number[], keepdim?: boolean): Tensor;
     mean(axis?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** torch.var: correction 1 (unbiased, the default) or 0 (population). */
+    variance(axis?: number | readonly number[], keepdim?: boolean, correction?: number): Tensor;
+    /** torch.std: correction 1 (unbiased, the default) or 0 (population). */
+    std(axis?: number | readonly number[], keepdim?: boolean, correction?: number): Tensor;
     max(axis: number, keepdim?: boolean): Tensor;
     reshape(shape: Shape): Tensor;
     t(): Tensor;
@@ -120,6 +125,12 @@ P.sum = function (axis, keepdim) {
 };
 P.mean = function (axis, keepdim) {
   return ops.mean(this, axis, keepdim);
+};
+P.variance = function (axis, keepdim, correction) {
+  return stats.variance(this, axis, keepdim, correction);
+};
+P.std = function (axis, keepdim, correction) {
+  return stats.std(this, axis, keepdim, correction);
 };
 P.max = function (axis, keepdim) {
   return ops.max(this, axis, keepdim);
