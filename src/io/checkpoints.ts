@@ -8,7 +8,7 @@
  * are, and the ones a killed writer left behind are removed when the folder is next opened for
  * writing. With `keep` K, older checkpoints are deleted only after the new one is in place.
  */
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, lstatSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, checkWritableDir, FileError } from './files.js';
 import { checkOptions, num } from '../util/options.js';
@@ -38,6 +38,16 @@ export function listCheckpoints(dir: string): string[] {
     .sort()
     .reverse()
     .map((n) => join(dir, n));
+}
+
+/** The checkpoint files in `dir`, newest first; none when `dir` is absent or not a folder. */
+export function existingCheckpoints(dir: string): string[] {
+  try {
+    if (!statSync(dir).isDirectory()) return [];
+  } catch {
+    return [];
+  }
+  return listCheckpoints(dir);
 }
 
 export interface CheckpointDirOptions {

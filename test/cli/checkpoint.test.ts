@@ -173,6 +173,23 @@ test('a corrupt or truncated newest checkpoint is refused naming the file, and -
   assert.match(empty.err, /no checkpoint files \(ckpt-<step>\.dckpt\) in the folder/);
 });
 
+test("a fresh run refuses a --checkpoint-dir holding another run's checkpoints; --resume writes into it", async () => {
+  const dir = tmp();
+  assert.equal((await cli('train', ...tiny, '--epochs', '1', '--checkpoint-dir', dir, '--json')).code, 0);
+  const before = ckpts(dir);
+  const r = await cli('train', ...tiny, '--epochs', '1', '--seed', '2', '--checkpoint-dir', dir, '--keep', '1', '--json');
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.err,
+    `descent train: --checkpoint-dir ${dir}: the folder already holds 1 checkpoint of another run (newest ${before[0]}); continue that run with --resume ${dir}, or give a new or empty folder`,
+  );
+  assert.equal(r.out, '', 'refused before loading data');
+  assert.deepEqual(ckpts(dir), before);
+  const resumed = await cli('train', '--resume', dir, '--epochs', '2', '--json');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.equal(ckpts(dir).length, 2);
+});
+
 test('--resume takes its settings from the checkpoint: other flags and bad --epochs are usage errors', async () => {
   const dir = tmp();
   assert.equal((await cli('train', ...tiny, '--epochs', '2', '--checkpoint-dir', dir, '--json')).code, 0);

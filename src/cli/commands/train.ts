@@ -24,7 +24,8 @@ import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
 import { writeFileAtomic, checkWritableFile } from '../../io/files.js';
 import { writeSavedModel, type SavedModelInfo } from '../weights.js';
-import { checkpointDir, loadLatestCheckpoint } from '../../io/checkpoints.js';
+import { checkpointDir, existingCheckpoints, loadLatestCheckpoint } from '../../io/checkpoints.js';
+import { basename } from 'node:path';
 import { checkOptimizerBag, checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
 import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
 import { sharedOptimizerFlags } from '../optimizer-flags.js';
@@ -120,7 +121,7 @@ export const trainOptions: OptSpec[] = [
     name: 'checkpoint-dir',
     type: 'string',
     metavar: 'DIR',
-    help: 'write checkpoints into DIR (created if absent), to continue the run bit for bit with --resume DIR',
+    help: "write checkpoints into DIR (created if absent; one holding another run's checkpoints is refused), to continue the run bit for bit with --resume DIR",
   },
   {
     name: 'checkpoint-every',
@@ -218,6 +219,15 @@ export function preflight(o: Parsed): void {
     if (o.keep !== undefined) throw new UsageError('--keep needs --checkpoint-dir DIR');
   }
   if (o.checkpointEvery !== undefined) parseCheckpointEvery(o.checkpointEvery);
+  // A fresh run never writes beside another run's checkpoints: --resume and eval would pick the
+  // other run's newer step, and --keep would rank both runs together.
+  if (o.checkpointDir !== undefined && o.resume === undefined) {
+    const found = existingCheckpoints(o.checkpointDir);
+    if (found.length)
+      throw new UsageError(
+        `--checkpoint-dir ${o.checkpointDir}: the folder already holds ${found.length} checkpoint${found.length === 1 ? '' : 's'} of another run (newest ${basename(found[0])}); continue that run with --resume ${o.checkpointDir}, or give a new or empty folder`,
+      );
+  }
 }
 
 /**
@@ -251,6 +261,8 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
     backend: given.has('backend') ? o.backend : meta.options.backend,
     gpuAutotune: given.has('gpu-autotune') ? o.gpuAutotune : meta.options.gpuAutotune,
     checkpointDir: o.resume,
+    // still a resumed run: preflight lets it write into the folder holding its own checkpoints
+    resume: o.resume,
   };
   if (c.epoch > merged.epochs || (c.epoch === merged.epochs && c.batch > 0))
     throw new UsageError(
