@@ -15,7 +15,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Module, StateDict } from '../nn/module.js';
 import { DataFormatError } from '../data/idx.js';
 import { checkPreprocess, type Preprocess } from '../data/preprocess.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { loadSafetensors, saveSafetensors, torchParameterNames } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { loadLatestCheckpoint } from '../io/checkpoints.js';
@@ -98,7 +98,19 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
   return info;
 }
 
-/** Copies `state` into a module; a mismatch names the file. */
+/**
+ * Refuse weights holding NaN or ±Infinity (JSON's null among them): a network with one such value
+ * computes plausible-looking losses and classes that mean nothing.
+ */
+function checkFinite(path: string, tensors: Iterable<[string, ArrayLike<unknown>]>): void {
+  for (const [name, data] of tensors) {
+    let bad = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+    if (bad > 0) throw new DataFormatError(path, `tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'}`);
+  }
+}
+
+/** Copies `state` into a module; a mismatch or a non-finite value names the file. */
 function stateLoader(path: string, state: StateDict): (m: Module) => void {
   return (m) => {
     try {
@@ -106,6 +118,10 @@ function stateLoader(path: string, state: StateDict): (m: Module) => void {
     } catch (e) {
       throw new DataFormatError(path, `does not fit the model: ${(e as Error).message.replace(/^loadStateDict: /, '')}`);
     }
+    checkFinite(
+      path,
+      m.namedParameters().map(([n]) => [n, state[n].data as ArrayLike<unknown>]),
+    );
   };
 }
 
@@ -201,6 +217,12 @@ export function readWeights(path: string): SavedModel {
       } catch (e) {
         throw new DataFormatError(path, `does not fit the model: ${(e as Error).message}`);
       }
+      // named as the file names them (PyTorch's state_dict names)
+      const names = torchParameterNames(m);
+      checkFinite(
+        path,
+        m.namedParameters().map(([n, p]) => [names.get(n) ?? n, p.data]),
+      );
     },
   };
 }

@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
+import { readCheckpoint } from '../../src/io/checkpoints.js';
+import { encodeCheckpoint } from '../../src/train/checkpoint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'descent-eval-'));
 const weights = join(dir, 'mlp.json');
@@ -130,6 +132,43 @@ test('eval reads a .safetensors --save, a checkpoint file and a checkpoint folde
   );
   assert.equal(header.__metadata__['descent.model'], 'mlp');
   assert.equal(header.__metadata__['descent.inputShape'], '[1,28,28]');
+});
+
+test('eval refuses weights holding NaN or Infinity in every format, naming the file and the tensor', async () => {
+  const ck = join(dir, 'nan-ck');
+  const st = join(dir, 'nan-src.safetensors');
+  const t = await cli(
+    'train',
+    ...['--data', 'embedded', '--limit', '200', '--test-limit', '100', '--epochs', '1'],
+    ...['--checkpoint-dir', ck, '--save', st, '--json'],
+  );
+  assert.equal(t.code, 0, t.err);
+  const bad: [string, string][] = [];
+  // JSON: NaN and Infinity are written as null, and 1e400 overflows to Infinity
+  const doc = JSON.parse(readFileSync(weights, 'utf8'));
+  doc.state['2.bias'].data[0] = null;
+  writeFileSync(join(dir, 'nan.json'), JSON.stringify(doc).replace(/("2\.bias".*?"data":\[null,)[^,]*/, '$11e400'));
+  bad.push([join(dir, 'nan.json'), 'tensor "2.bias" holds 2 non-finite values']);
+  const bytes = readFileSync(st);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString());
+  bytes.writeFloatLE(Number.NEGATIVE_INFINITY, 8 + n + header['4.weight'].data_offsets[0]);
+  writeFileSync(join(dir, 'nan.safetensors'), bytes);
+  bad.push([join(dir, 'nan.safetensors'), 'tensor "4.weight" holds 1 non-finite value']);
+  const name = readdirSync(ck).find((f) => f.endsWith('.dckpt'))!;
+  const c = readCheckpoint(join(ck, name));
+  c.model['0.weight'].data[7] = Number.NaN;
+  writeFileSync(join(dir, 'nan.dckpt'), encodeCheckpoint(c));
+  bad.push([join(dir, 'nan.dckpt'), 'tensor "0.weight" holds 1 non-finite value']);
+  for (const [file, why] of bad) {
+    for (const cmd of ['eval', 'predict']) {
+      const args = cmd === 'eval' ? ['--data', 'embedded', '--test-limit', '10'] : [join(dir, 'absent.png')];
+      const r = await cli(cmd, '--weights', file, ...args);
+      assert.equal(r.code, 1, `${cmd} ${file}: ${r.out}`);
+      assert.equal(r.err, `descent ${cmd}: ${file}: ${why}`);
+      assert.equal(r.out, '');
+    }
+  }
 });
 
 test('eval applies the standardisation a CSV model was trained with, on the same --val-split', async () => {
