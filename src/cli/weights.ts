@@ -39,6 +39,13 @@ export interface SavedModel extends Partial<SavedModelInfo> {
   format: string;
   /** Copy the weights into a module of the same architecture (every parameter, same shapes). */
   loadInto(m: Module): void;
+  /** For a checkpoint folder: its newer checkpoint files that could not be read, newest first (`path` is the one read). */
+  refused?: { path: string; reason: string }[];
+}
+
+/** One stderr line per newer checkpoint a folder's reading passed over, naming the file read instead. */
+export function warnRefused(saved: SavedModel, command: string, err: (line: string) => void): void {
+  for (const r of saved.refused ?? []) err(`descent ${command}: ${r.reason}; using the previous good one, ${saved.path}`);
 }
 
 const PREFIX = 'descent.';
@@ -158,7 +165,7 @@ export function readWeights(path: string): SavedModel {
         `is a folder without a usable checkpoint (${(e as Error).message.replace(`${path}: `, '')}); expected a weights file or a --checkpoint-dir folder`,
       );
     }
-    return fromCheckpoint(latest.path, latest.checkpoint);
+    return { ...fromCheckpoint(latest.path, latest.checkpoint), refused: latest.refused };
   }
   const bytes = readBytes(path);
   const head = new TextDecoder().decode(bytes.subarray(0, 8));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
@@ -118,7 +118,28 @@ test('eval reads a .safetensors --save, a checkpoint file and a checkpoint folde
     const r = JSON.parse(e.out);
     assert.equal(r.model, 'mlp');
     assert.equal(r.accuracy, record.testAccuracy, weights);
+    assert.equal(r.weights, weights === ck ? ckFile : weights, 'the file read');
+    assert.equal(e.err, '');
   }
+  // A damaged newest checkpoint: the folder's previous one is read, said on stderr and named in the output.
+  const names = readdirSync(ck)
+    .filter((f) => f.endsWith('.dckpt'))
+    .sort();
+  assert.equal(names.length, 2);
+  const damaged = join(dir, 'ck-damaged');
+  mkdirSync(damaged);
+  copyFileSync(join(ck, names[0]), join(damaged, names[0]));
+  writeFileSync(join(damaged, names[1]), 'not a checkpoint');
+  const warning = `${join(damaged, names[1])}: not a usable checkpoint (wrong magic bytes); using the previous good one, ${join(damaged, names[0])}`;
+  const j = await cli('eval', '--weights', damaged, '--data', 'embedded', '--test-limit', '300', '--json');
+  assert.equal(j.code, 0, j.err);
+  assert.equal(j.err, `descent eval: ${warning}`);
+  assert.equal(JSON.parse(j.out).weights, join(damaged, names[0]));
+  const text = await cli('eval', '--weights', damaged, '--data', 'embedded', '--test-limit', '300');
+  assert.equal(text.code, 0, text.err);
+  assert.ok(text.out.startsWith(`weights: ${join(damaged, names[0])} (model mlp,`), text.out);
+  const p = await cli('predict', '--weights', damaged, join(dir, 'absent.png'));
+  assert.equal(p.err.split('\n')[0], `descent predict: ${warning}`);
   // The file is safetensors under PyTorch's names (a Dropout after each hidden Linear+ReLU shifts them).
   const bytes = readFileSync(st);
   const header = JSON.parse(

@@ -7,7 +7,7 @@ import { DataLoader } from '../../data/loader.js';
 import { resolveCliModel } from '../model.js';
 import { evaluateConfusion } from '../../train/metrics.js';
 import { dataOption, dataOptions, limit, loadData } from '../data.js';
-import { readWeights, type SavedModel } from '../weights.js';
+import { readWeights, warnRefused, type SavedModel } from '../weights.js';
 import type { Module } from '../../nn/module.js';
 import { fmtInt } from '../progress.js';
 
@@ -16,7 +16,7 @@ export const weightsOptions = [
     name: 'weights',
     type: 'string' as const,
     metavar: 'FILE|DIR',
-    help: 'the trained model: a file written by descent train --save (.safetensors or JSON), a checkpoint file, or a --checkpoint-dir folder (its newest checkpoint); required',
+    help: 'the trained model: a file written by descent train --save (.safetensors or JSON), a checkpoint file, or a --checkpoint-dir folder (its newest good checkpoint, which the output names); required',
   },
   {
     name: 'model',
@@ -79,6 +79,7 @@ export const evalCommand: Command = {
     if (!o.weights) throw new UsageError('--weights: the weights file is required (write one with descent train --save FILE)');
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
+    warnRefused(saved, 'eval', io.err);
     const data = await loadData(o.data, { ...o, preprocess: saved.preprocess });
     const test = limit(data.test, o.testLimit);
     if (saved.classes && saved.classes.join('\u0000') !== test.classes.join('\u0000')) {
@@ -97,7 +98,8 @@ export const evalCommand: Command = {
     if (o.json) {
       io.out(
         JSON.stringify({
-          weights: o.weights,
+          // the file read: for a checkpoint folder, its newest good checkpoint
+          weights: saved.path,
           model: name,
           data: data.source,
           samples: r.samples,
@@ -110,7 +112,7 @@ export const evalCommand: Command = {
       return;
     }
     io.out(
-      `weights: ${o.weights} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.samples)} test samples`,
+      `weights: ${saved.path} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.samples)} test samples`,
     );
     io.out(`test loss ${r.loss.toFixed(4)}  test accuracy ${r.accuracy.toFixed(4)}`);
     io.out('confusion matrix (rows: true class, columns: predicted class)');

@@ -7,7 +7,7 @@ import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
 import { readImageFile } from '../../data/image-folder.js';
 import { softmaxRow } from '../../train/metrics.js';
-import { readWeights } from '../weights.js';
+import { readWeights, warnRefused } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 
 /** Fashion-MNIST's geometry, for weights files that do not state theirs. */
@@ -31,6 +31,7 @@ export const predictCommand: Command = {
     if (!files.length) throw new UsageError('no image given; expected one or more PNG or JPEG files after the options');
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
+    warnRefused(saved, 'predict', io.err);
     if (saved.preprocess)
       throw new UsageError(
         `--weights: ${o.weights} was trained on CSV features (with --standardize); predict reads images: use descent eval --data FILE.csv`,
