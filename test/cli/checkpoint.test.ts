@@ -11,6 +11,7 @@ import {
   copyFileSync,
   truncateSync,
   statSync,
+  unlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +189,26 @@ test("a fresh run refuses a --checkpoint-dir holding another run's checkpoints; 
   const resumed = await cli('train', '--resume', dir, '--epochs', '2', '--json');
   assert.equal(resumed.code, 0, resumed.err);
   assert.equal(ckpts(dir).length, 2);
+});
+
+test("--resume writes the original run's --save file unless given its own", async () => {
+  const dir = tmp(),
+    ck = join(dir, 'ck'),
+    first = join(dir, 'first.json'),
+    other = join(dir, 'other.json');
+  assert.equal((await cli('train', ...tiny, '--epochs', '1', '--checkpoint-dir', ck, '--save', first, '--json')).code, 0);
+  unlinkSync(first);
+  const r = await cli('train', '--resume', ck, '--epochs', '2', '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.ok(existsSync(first), 'the resumed run wrote --save FILE of the run it continues');
+  unlinkSync(first);
+  const o = await cli('train', '--resume', ck, '--epochs', '3');
+  assert.equal(o.code, 0, o.err);
+  assert.match(o.out, new RegExp(`^saved weights to ${first}$`, 'm'));
+  unlinkSync(first);
+  const given = await cli('train', '--resume', ck, '--epochs', '4', '--save', other, '--json');
+  assert.equal(given.code, 0, given.err);
+  assert.ok(existsSync(other) && !existsSync(first), 'a --save given with --resume replaces it');
 });
 
 test('--resume takes its settings from the checkpoint: other flags and bad --epochs are usage errors', async () => {

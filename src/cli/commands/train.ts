@@ -140,7 +140,7 @@ export const trainOptions: OptSpec[] = [
     name: 'resume',
     type: 'string',
     metavar: 'DIR',
-    help: `continue the run checkpointed in DIR from its newest good checkpoint; the settings come from the checkpoint (besides it, only ${RESUME_FLAGS.join(', ')})`,
+    help: `continue the run checkpointed in DIR from its newest good checkpoint; the settings, --save among them, come from the checkpoint (besides it, only ${RESUME_FLAGS.join(', ')})`,
   },
   {
     name: 'on-nan',
@@ -254,7 +254,7 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
     ...meta.options,
     epochs: given.has('epochs') ? o.epochs : c.epochs,
     json: o.json,
-    save: o.save,
+    save: given.has('save') ? o.save : meta.options.save,
     keep: o.keep ?? meta.options.keep,
     checkpointEvery: o.checkpointEvery ?? meta.options.checkpointEvery,
     onNan: given.has('on-nan') ? o.onNan : meta.options.onNan,
@@ -330,7 +330,8 @@ export function prepareTrain(
   let checkpoint: CheckpointOptions | undefined;
   if (o.checkpointDir !== undefined) {
     const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
-    const { resume: _r, json: _j, save: _s, epochs: _e, checkpointDir: _d, ...options } = o;
+    // --save stays: a resumed run writes the weights where the run it continues was to write them
+    const { resume: _r, json: _j, epochs: _e, checkpointDir: _d, ...options } = o;
     checkpoint = {
       save: (c) => sink.save(c),
       ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}),
