@@ -12,9 +12,8 @@ import { surfaces, surfaceNames, getSurface } from '../../surfaces/functions.js'
 import { trajectory, type StepRecord, type FactoryContext } from '../../surfaces/trajectory.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 import { SEED_MAX } from '../../tensor/rng.js';
-import { checkOptimizerBag, resolveName, splitWrapper } from '../train-checks.js';
-import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
-import { sharedOptimizerFlags } from '../optimizer-flags.js';
+import { resolveName, splitWrapper } from '../train-checks.js';
+import { hyperParameterFlags, optimizerBagFrom, sharedOptimizerFlags } from '../optimizer-flags.js';
 
 /** CLI flag → optimizer option (camelCase, PyTorch's names). Shared with `descent compare`. */
 export const surfaceOptimizerOptions: OptSpec[] = [
@@ -22,51 +21,9 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'momentum', type: 'number', min: 0, help: 'momentum μ (sgd, rmsprop; 0.9 for momentum/nesterov unless given)' },
   { name: 'dampening', type: 'number', help: 'momentum dampening τ (sgd)' },
   { name: 'nesterov', type: 'boolean', help: 'Nesterov momentum (sgd)' },
-  { name: 'betas', type: 'numbers', count: 2, metavar: 'B1,B2', help: 'β1,β2 (adam, adamw, adamax, nadam, radam, lion)' },
-  { name: 'eps', type: 'number', min: 0, help: 'ε (adagrad, rmsprop, adadelta, adam family)' },
   { name: 'weight-decay', type: 'number', min: 0, help: 'weight decay λ (L2 in the gradient; decoupled for adamw and lion)' },
-  {
-    name: 'alpha',
-    type: 'number',
-    min: 0,
-    help: "smoothing α of the squared-gradient average (rmsprop); power α of the rate schedule (asgd); the slow weights' step toward the fast (lookahead)",
-  },
-  { name: 'rho', type: 'number', min: 0, max: 1, help: 'decay ρ of the running averages (adadelta); the neighbourhood radius (sam, asam)' },
-  { name: 'centered', type: 'boolean', help: 'centered RMSprop (divide by the estimated variance)' },
-  { name: 'amsgrad', type: 'boolean', help: 'AMSGrad: keep the maximum second moment (adam, adamw)' },
-  { name: 'lr-decay', type: 'number', min: 0, help: 'lr decay: η/(1 + (t−1)·decay) (adagrad)' },
-  {
-    name: 'initial-accumulator-value',
-    type: 'number',
-    min: 0,
-    help: 'starting value of the squared-gradient sum (adagrad; Keras uses 0.1)',
-  },
-  { name: 'momentum-decay', type: 'number', min: 0, help: 'momentum schedule ψ (nadam)' },
-  { name: 'maximize', type: 'boolean', help: 'ascend instead of descend' },
-  { name: 'eps-inside-sqrt', type: 'boolean', help: 'Keras/TF form: ε inside the square root (adagrad, rmsprop, adam, adamw)' },
-  { name: 'lr-inside-momentum', type: 'boolean', help: 'Keras/TF form: v ← μv + ηg, θ ← θ − v (sgd, rmsprop)' },
-  {
-    name: 'decoupled-weight-decay',
-    type: 'boolean',
-    help: "θ ← θ(1 − ηλ) instead of L2 in the gradient (nadam, radam: PyTorch 2's NAdamW/RAdamW)",
-  },
-  {
-    name: 'etas',
-    type: 'numbers',
-    count: 2,
-    metavar: 'ETA-,ETA+',
-    help: 'step-size factors after a sign flip and after the same sign (rprop; default 0.5,1.2)',
-  },
-  { name: 'step-sizes', type: 'numbers', count: 2, metavar: 'MIN,MAX', help: 'bounds of the step sizes (rprop; default 1e-6,50)' },
-  { name: 'lambd', type: 'number', min: 0, help: 'decay term λ and slope of the rate η/(1 + λη t)^α (asgd; default 1e-4; α is --alpha)' },
-  { name: 't0', type: 'number', min: 0, help: 'the step after which averaging starts (asgd; default 1e6)' },
-  { name: 'beta2-decay', type: 'number', help: 'τ ≤ 0 with 1 − β̂₂ = t^τ (adafactor; default −0.8)' },
-  { name: 'd', type: 'number', min: 1, help: 'update clipping threshold (adafactor; default 1)' },
-  {
-    name: 'legacy-mu-product',
-    type: 'boolean',
-    help: "PyTorch 1.13's NAdam coefficient, μ_t counted twice (nadam; default off: the paper's and PyTorch ≥ 2.0's)",
-  },
+  // Adam, RMSprop, Adagrad, Adadelta, NAdam, RAdam, Rprop, ASGD, Adafactor, Prodigy
+  ...hyperParameterFlags,
   { name: 'max-iter', type: 'int', min: 1, max: LBFGS_LIMITS.maxIter, help: "iterations per step (lbfgs; default 20, PyTorch's)" },
   { name: 'history-size', type: 'int', min: 1, max: LBFGS_LIMITS.historySize, help: 'curvature pairs kept (lbfgs; default 100)' },
   {
@@ -79,7 +36,6 @@ export const surfaceOptimizerOptions: OptSpec[] = [
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
   // Schedule-Free, SAM/ASAM, Lookahead, Muon, Prodigy, SOAP
   ...sharedOptimizerFlags,
-  { name: 'd0', type: 'number', gt: 0, help: 'initial step-size estimate d (prodigy, dadaptadam; default 1e-6)' },
 ];
 
 /** Most steps of `descent surface` (and `descent schedule`): a million take about two seconds. */
@@ -98,23 +54,9 @@ function sampleIndexes(n: number): Set<number> {
   return show;
 }
 
-const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-
 /** The optimizer options given on the command line; one that does not apply to `name` is an error. */
 export function optimizerOptionsFrom(name: string, o: Parsed): Record<string, unknown> {
-  const accepted = cliOptionNames(name);
-  const bag: Record<string, unknown> = {};
-  for (const s of surfaceOptimizerOptions) {
-    const k = camel(s.name);
-    if (o[k] === undefined) continue;
-    if (!accepted.includes(k))
-      throw new UsageError(`${flag(k)} does not apply to optimizer ${name}; it reads ${accepted.map(flag).join(', ')}`);
-    const [option, value] = libraryOption(name, k, o[k]);
-    bag[option] = value;
-  }
-  checkOptimizerBag(name, bag);
-  return bag;
+  return optimizerBagFrom(surfaceOptimizerOptions, name, o);
 }
 
 function fmt(v: number): string {

@@ -26,9 +26,8 @@ import { writeFileAtomic, checkWritableFile } from '../../io/files.js';
 import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkpointDir, existingCheckpoints, loadLatestCheckpoint } from '../../io/checkpoints.js';
 import { basename } from 'node:path';
-import { checkOptimizerBag, checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
-import { cliOptionNames, libraryOption } from '../optimizer-spellings.js';
-import { sharedOptimizerFlags } from '../optimizer-flags.js';
+import { checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
+import { hyperParameterFlags, optimizerBagFrom, sharedOptimizerFlags } from '../optimizer-flags.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 
@@ -58,13 +57,8 @@ export const optimizerOptions: OptSpec[] = [
     help: 'Newton by conjugate gradients on Hessian-vector products instead of the full Hessian (newton)',
   },
   { name: 'damping', type: 'number', min: 0, help: 'λ added to the Hessian (newton; default 0)' },
-  {
-    name: 'rho',
-    type: 'number',
-    min: 0,
-    help: 'radius ρ of the neighbourhood SAM minimises the worst loss of (sam: default 0.05; asam: 0.5)',
-  },
-  { name: 'alpha', type: 'number', help: "how far lookahead's slow weights move toward the fast ones, in (0, 1] (default 0.5)" },
+  // Adam, RMSprop, Adagrad, Adadelta, NAdam, RAdam, Rprop, ASGD, Adafactor, Prodigy; --rho, --alpha
+  ...hyperParameterFlags,
   // Schedule-Free, SAM/ASAM, Lookahead, Muon, Prodigy, SOAP
   ...sharedOptimizerFlags,
 ];
@@ -154,21 +148,7 @@ export const trainOptions: OptSpec[] = [
 
 /** The parsed options this optimizer reads; an option it does not read is an error, not ignored. */
 export function optimizerBag(name: string, o: Parsed): Record<string, unknown> {
-  const accepted = cliOptionNames(name);
-  const given = optimizerOptions
-    .map((s) => s.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))
-    .filter((k) => o[k] !== undefined);
-  const bag: Record<string, unknown> = {};
-  for (const k of given) {
-    if (!accepted.includes(k))
-      throw new UsageError(
-        `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to optimizer ${name}; it reads ${accepted.join(', ')}`,
-      );
-    const [option, value] = libraryOption(name, k, o[k]);
-    bag[option] = value;
-  }
-  checkOptimizerBag(name, bag);
-  return bag;
+  return optimizerBagFrom(optimizerOptions, name, o);
 }
 
 export interface TrainRun {
