@@ -155,6 +155,14 @@ export interface LoadFashionMnistOptions {
  * DataFormatError listing where it looked when the files are not there.
  */
 export function loadFashionMnist(opts: LoadFashionMnistOptions = {}): TrainTest {
+  return loadDir(locateFashionMnist(opts));
+}
+
+/**
+ * The folder loadFashionMnist reads, with its four IDX files checked present but not read: the same
+ * DataFormatError when they are not there, at the cost of listing a folder.
+ */
+export function locateFashionMnist(opts: LoadFashionMnistOptions = {}): string {
   const dirs = opts.dir !== undefined ? [resolve(opts.dir)] : [...FASHION_MNIST_SEARCH_PATH];
   for (const dir of dirs) {
     try {
@@ -165,7 +173,10 @@ export function loadFashionMnist(opts: LoadFashionMnistOptions = {}): TrainTest 
         throw new DataFormatError(dir, fsErrorReason(e as NodeJS.ErrnoException, 'folder'));
       continue;
     }
-    if (findFile(dir, FASHION_MNIST_FILES.trainImages)) return loadDir(dir);
+    if (findFile(dir, FASHION_MNIST_FILES.trainImages)) {
+      idxFiles(dir);
+      return dir;
+    }
   }
   const F = FASHION_MNIST_FILES;
   const where = dirs.join(', ');
@@ -176,14 +187,19 @@ export function loadFashionMnist(opts: LoadFashionMnistOptions = {}): TrainTest 
   throw new DataFormatError(opts.dir ?? 'Fashion-MNIST', `data set not found: looked for ${F.trainImages}[.gz] in ${where}.${hint}`);
 }
 
-function loadDir(dir: string, prefix = 'fashion-mnist'): TrainTest {
+/** The four IDX files of the data set in `dir`; a missing one is a DataFormatError naming it. */
+function idxFiles(dir: string): { ti: string; tl: string; vi: string; vl: string } {
   const need = (name: string) => {
     const p = findFile(dir, name);
     if (!p) throw new DataFormatError(join(dir, name), `file not found (nor ${name}.gz) in ${dir}; the data set there is incomplete`);
     return p;
   };
   const F = FASHION_MNIST_FILES;
-  const files = { ti: need(F.trainImages), tl: need(F.trainLabels), vi: need(F.testImages), vl: need(F.testLabels) };
+  return { ti: need(F.trainImages), tl: need(F.trainLabels), vi: need(F.testImages), vl: need(F.testLabels) };
+}
+
+function loadDir(dir: string, prefix = 'fashion-mnist'): TrainTest {
+  const files = idxFiles(dir);
   const out = {
     train: datasetFromIdx(readIdxFile(files.ti), readIdxFile(files.tl), {
       imagesName: files.ti,

@@ -10,7 +10,7 @@
  * 0.8585 / 0.8695 / 0.85 / 0.787 for logreg / mlp / cnn / fmp); the embedded logreg, cnn and fmp
  * targets are first estimates until their target-setting sweep is run (docs/sweep.md gives the command).
  */
-import { loadEmbedded, loadFashionMnist } from '../data/node.js';
+import { loadEmbedded, loadFashionMnist, locateFashionMnist } from '../data/node.js';
 import type { TrainTest } from '../data/fashion-mnist.js';
 import { clip, didYouMean } from '../util/names.js';
 import { SweepSpecError } from './space.js';
@@ -85,6 +85,12 @@ export function getWorkload(name: string): Workload {
 /** 'embedded' is the packaged subset; 'full' the installed Fashion-MNIST; anything else a folder of its IDX files. */
 export function dataSize(data: string): 'embedded' | 'full' {
   return data === 'embedded' ? 'embedded' : 'full';
+}
+
+/** Check that the data a sweep names is there (its files found, not read); the DataFormatError loading would give. */
+export function checkSweepData(data: string): void {
+  if (data === 'embedded') return;
+  locateFashionMnist(data === 'full' ? {} : { dir: data });
 }
 
 const cache = new Map<string, TrainTest>();

@@ -142,6 +142,15 @@ test('user errors: a bad search space, a results file of another sweep, an unrea
   assert.equal(unread.err, 'descent sweep: search space: beta1 is read by none of adagrad');
   const wl = await cli('sweep', '--workloads', 'mpl', ...base, '--out', out);
   assert.match(wl.err, /^descent sweep: unknown workload "mpl"; expected logreg, mlp, cnn, fmp \(did you mean mlp\?\)$/);
+  // a wrong --data is refused before the results file exists, so the corrected sweep is not blocked by it
+  const missing = join(dir, 'no-such-data');
+  const data = await cli('sweep', ...small, '--optimizers', 'sgd', '--points', '1', '--data', missing, '--out', out);
+  assert.equal(data.code, 1);
+  assert.equal(data.err, `descent sweep: ${missing}: data set not found: looked for train-images-idx3-ubyte[.gz] in ${missing}.`);
+  assert.equal(existsSync(out), false, 'no results file');
+  const fixed = await cli('sweep', ...small, '--optimizers', 'sgd', '--points', '1', '--workers', '1', '--out', out);
+  assert.equal(fixed.code, 0, fixed.err);
+  assert.match(fixed.out, /^sweep [0-9a-f]{16}: 1 trials \(mlp × 1 optimizer\(s\) × 1 point\(s\) × 1 seed\(s\)\), 0 already in /);
   writeFileSync(out, `${JSON.stringify({ format: 'descent-sweep', version: 1, sweep: '0123456789abcdef', spec: {} })}\n`);
   const other = await cli('sweep', ...small, '--optimizers', 'sgd', '--points', '1', '--out', out);
   assert.equal(other.code, 2);

@@ -10,7 +10,7 @@ import { UsageError, type OptSpec, type Parsed } from '../args.js';
 import { fmtDuration } from '../progress.js';
 import { LECTURE_OPTIMIZERS } from './compare.js';
 import { SAMPLERS, SweepSpecError } from '../../sweep/space.js';
-import { WORKLOADS } from '../../sweep/workloads.js';
+import { WORKLOADS, checkSweepData } from '../../sweep/workloads.js';
 import { checkSweepSpec, planTrials, sweepHash, type SweepSpec } from '../../sweep/plan.js';
 import { ResultsFile, ResultsFileError } from '../../sweep/results.js';
 import { runPool } from '../../sweep/pool.js';
@@ -167,6 +167,9 @@ export const sweepCommand: Command = {
       throw new UsageError('--workers applies to the local pool; with --queue, start descent worker processes instead');
     const trials = planTrials(spec);
     if (trials.length > MAX_TRIALS) throw new UsageError(`the sweep has ${trials.length} trials; at most ${MAX_TRIALS}`);
+    // the data before the results file, which a failed sweep would leave behind naming its spec; with
+    // --queue the workers read the data, on their machines
+    if (!target) checkSweepData(spec.data);
     const hash = sweepHash(spec);
     let file: ResultsFile;
     try {
@@ -180,7 +183,7 @@ export const sweepCommand: Command = {
     const reused = trials.length - todo.length;
     const log = (s: string) => (o.json ? io.err : io.out)(s);
     log(
-      `sweep ${hash}: ${trials.length} trials (${spec.workloads.join(', ')} × ${spec.optimizers.length} optimizer(s) × points × ${spec.seeds} seed(s)), ${reused} already in ${o.out}`,
+      `sweep ${hash}: ${trials.length} trials (${spec.workloads.join(', ')} × ${spec.optimizers.length} optimizer(s) × ${spec.points} point(s) × ${spec.seeds} seed(s)), ${reused} already in ${o.out}`,
     );
     let lastLine = 0;
     const progress = (p: { done: number; running?: number; total: number; elapsed: number }) => {
