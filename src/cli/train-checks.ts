@@ -4,7 +4,7 @@
  *
  *   checkTrainOptions(o)        before the data is loaded: --model and --optimizer resolved ignoring
  *                               case (to the registered spelling, which the log then shows),
- *                               --batch-size with --full-batch
+ *                               --batch-size with --full-batch, --swa past the last epoch
  *   checkTrainData(o, train, test)  after: one image size in both sets (whatever loaded them), the
  *                               exact Newton's Hessian against its size limit, the batch transform (--augment) run once on one image of
  *                               the data's size, so a crop larger than the image fails here and not
@@ -97,6 +97,10 @@ export function checkTrainOptions(o: Parsed): void {
   }
   splitWrapper(o);
   o.optimizer = resolveName('optimizer', 'optimizer', o.optimizer, optimizerNames());
+  if (o.swa !== undefined && o.epochs !== undefined && o.swa > o.epochs)
+    throw new UsageError(
+      `--swa ${o.swa}: averaging from epoch ${o.swa} on takes no sample in a run of ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}; give --swa ${o.epochs} or less, or --epochs ${o.swa} or more`,
+    );
   const given = givenOptions(o);
   if (o.fullBatch && given.has('batch-size')) {
     throw new UsageError(

@@ -143,6 +143,18 @@ test('--full-batch with --batch-size is an error, not silently ignored', async (
   assert.equal(ok.code, 0, ok.err);
 });
 
+test('--swa past the last epoch is refused before training, not reported as no samples after it', async () => {
+  await refused(
+    ['train', ...tiny, '--epochs', '1', '--swa', '5'],
+    2,
+    /^descent train: --swa 5: averaging from epoch 5 on takes no sample in a run of 1 epoch; give --swa 1 or less, or --epochs 5 or more$/,
+  );
+  const r = await cli('train', ...tiny, '--epochs', '2', '--swa', '2');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^SWA from epoch 2: /m);
+  assert.doesNotMatch(r.out, /no samples/);
+});
+
 test('--augment crop larger than half the image is refused before training', async () => {
   await refused(
     ['train', '--augment', 'crop:1000', ...tiny, '--epochs', '1'],
