@@ -56,6 +56,9 @@ export type TrajectoryOptimizer =
   | { name: string; options?: Record<string, unknown> }
   | ((params: NamedParams, ctx: FactoryContext) => Steppable);
 
+/** A run whose |x| or |y| exceeds this (or whose f is not finite) has diverged, unless the run gives its own bound. */
+export const DIVERGE_ABOVE = 1e8;
+
 export interface TrajectoryOptions {
   /** Start point; the surface's default start if absent. */
   start?: Point;
@@ -75,7 +78,7 @@ export interface TrajectoryOptions {
   gradTol?: number;
   /** End the run at the first point where ‖∇f‖ ≤ gradTol (otherwise it runs all `steps`). */
   stopAtConvergence?: boolean;
-  /** |x| or |y| beyond which the run counts as diverged and stops (default 1e8). */
+  /** |x| or |y| beyond which the run counts as diverged and stops (default DIVERGE_ABOVE). */
   divergeAbove?: number;
   /** Called with each record as it is made, the start point's included. */
   onStep?: (r: StepRecord) => void;
@@ -138,7 +141,7 @@ export function trajectory(surfaceIn: Surface | string, optimizer: TrajectoryOpt
   if (start.length !== 2 || !start.every(Number.isFinite))
     throw new RangeError(`trajectory: invalid start ${JSON.stringify(start)}; expected two finite numbers`);
   const gradTol = run.gradTol ?? 1e-6;
-  const divergeAbove = run.divergeAbove ?? 1e8;
+  const divergeAbove = run.divergeAbove ?? DIVERGE_ABOVE;
   const maxEvaluations = run.maxEvaluations ?? Infinity;
   if (!(maxEvaluations >= 0)) throw new RangeError(`trajectory: invalid maxEvaluations ${maxEvaluations}; expected a number ≥ 0`);
 

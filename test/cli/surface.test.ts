@@ -132,7 +132,10 @@ test('the table says converged, diverged or not converged', async () => {
   assert.match(ok.out, /converged: ‖∇f‖ ≤ 0.000001 from step \d+/);
   assert.match(ok.out, /nearest minimum \(0, 0\)/);
   const bad = await cli('surface', '--fn', 'bowl', '--optimizer', 'sgd', '--lr', '0.3', '--steps', '1000');
-  assert.match(bad.out, /diverged at step \d+/);
+  assert.match(bad.out, /^diverged at step \d+: \|x\| or \|y\| above 1e8 \(x = \S+, y = \S+\)$/m);
+  // finite values past the bound: the line states the bound, not a finite range
+  const far = await cli('surface', '--fn', 'rosenbrock', '--optimizer', 'sgd', '--lr', '10', '--steps', '50');
+  assert.match(far.out, /^diverged at step 2: \|x\| or \|y\| above 1e8 \(x = -4\.001276e\+13, y = 9\.284565e\+9\)$/m);
   const slow = await cli('surface', '--fn', 'rosenbrock', '--optimizer', 'sgd', '--lr', '1e-4', '--steps', '30');
   assert.match(slow.out, /not converged after 30 steps/);
   assert.match(slow.out, /^\s+30\s/m);

@@ -9,7 +9,7 @@ import type { Command, Io } from '../command.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
 import { createOptimizer, getOptimizer, optimizerNames, type NamedParams } from '../../optim/registry.js';
 import { surfaces, surfaceNames, getSurface } from '../../surfaces/functions.js';
-import { trajectory, type StepRecord, type FactoryContext } from '../../surfaces/trajectory.js';
+import { DIVERGE_ABOVE, trajectory, type StepRecord, type FactoryContext } from '../../surfaces/trajectory.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { resolveName, splitWrapper } from '../train-checks.js';
@@ -173,8 +173,12 @@ export const surfaceCommand: Command = {
     const where = r.nearest
       ? `; nearest minimum (${r.nearest.minimum.x.join(', ')}) f = ${r.nearest.minimum.f}${r.nearest.minimum.global ? ' (global)' : ' (local)'}, distance ${fmt(r.nearest.distance)}`
       : '';
-    if (r.diverged) io.out(`diverged at step ${r.steps} (|x| or f left the finite range)`);
-    else if (r.converged) {
+    if (r.diverged) {
+      const [x, y] = r.final.x;
+      const bound = DIVERGE_ABOVE.toExponential().replace('+', '');
+      const why = Number.isFinite(r.final.f) ? `|x| or |y| above ${bound} (x = ${fmt(x)}, y = ${fmt(y)})` : `f = ${r.final.f}, not finite`;
+      io.out(`diverged at step ${r.steps}: ${why}`);
+    } else if (r.converged) {
       io.out(
         `converged: ‖∇f‖ ≤ ${o.gradTol} from step ${firstConverged}, ended at (${r.final.x.map(fmt).join(', ')}) f = ${fmt(r.final.f)} after ${r.steps} steps${where}`,
       );
