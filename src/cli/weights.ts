@@ -15,7 +15,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Module, StateDict } from '../nn/module.js';
 import { DataFormatError } from '../data/idx.js';
 import { checkPreprocess, type Preprocess } from '../data/preprocess.js';
-import { loadSafetensors, saveSafetensors, torchParameterNames } from '../io/safetensors.js';
+import { checkSafetensors, loadSafetensors, saveSafetensors, torchParameterNames } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { loadLatestCheckpoint } from '../io/checkpoints.js';
@@ -203,6 +203,12 @@ export function readWeights(path: string): SavedModel {
       path,
       `not a weights file: ${(e as Error).message} (expected safetensors, the JSON of descent train --save, or a checkpoint)`,
     );
+  }
+  // a safetensors header: the tensors it lists must lie in the file, or the file is cut short or damaged
+  try {
+    checkSafetensors(bytes);
+  } catch (e) {
+    throw new DataFormatError(path, `truncated or corrupt safetensors file: ${(e as Error).message}`);
   }
   const raw: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(meta)) {

@@ -307,6 +307,11 @@ function copyOut(bytes: Uint8Array, start: number, e: Entry): SafetensorsTensor[
   return new Uint8Array(src); // a copy (Buffer#slice, on a Node Buffer, would be a view of the file)
 }
 
+/** Check a safetensors file's header against the file (every tensor's bytes inside it, none overlapping) without copying; its metadata. */
+export function checkSafetensors(bytes: Uint8Array): Record<string, string> {
+  return readHeader(bytes).metadata;
+}
+
 /** Parse a safetensors file. Throws SafetensorsError on any inconsistency (see the header of this file). */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   const { entries, metadata, dataStart } = readHeader(bytes);

@@ -153,6 +153,15 @@ test('eval reads a .safetensors --save, a checkpoint file and a checkpoint folde
   );
   assert.equal(header.__metadata__['descent.model'], 'mlp');
   assert.equal(header.__metadata__['descent.inputShape'], '[1,28,28]');
+  // cut short: said to be truncated or corrupt, not a mismatch with the model
+  const cut = join(dir, 'cut.safetensors');
+  writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+  const c = await cli('eval', '--weights', cut, '--data', 'embedded', '--test-limit', '10');
+  assert.equal(c.code, 1);
+  assert.match(
+    c.err,
+    /^descent eval: \S+cut\.safetensors: truncated or corrupt safetensors file: tensor "\S+": data_offsets \[\d+, \d+\] run past the end of the data \(\d+ bytes after the header\)$/,
+  );
 });
 
 test('eval refuses weights holding NaN or Infinity in every format, naming the file and the tensor', async () => {
