@@ -35,7 +35,8 @@ export abstract class WrapperOptimizer<H extends BaseHyper> extends Optimizer<H>
     if (!(base instanceof Optimizer))
       throw new TypeError(`${rule.name}: the base optimizer must be an Optimizer (such as new SGD(params, …)), got ${typeof base}`);
     const b: Optimizer<BaseHyper> = base;
-    const groups = b.paramGroups.map((g) => ({ params: g.params.map((p: Tensor) => [b.nameOf(p), p] as [string, Tensor]) }));
+    // each group at its base group's rate, so a schedule reads the groups' ratios here as in the base
+    const groups = b.paramGroups.map((g) => ({ lr: g.lr, params: g.params.map((p: Tensor) => [b.nameOf(p), p] as [string, Tensor]) }));
     super(rule, groups as never, { ...options, lr: base.lr } as Partial<H>);
   }
 

@@ -9,6 +9,12 @@
  * t-th value is what PyTorch's optimizer holds for its (t+1)-th step when scheduler.step() is called
  * after each optimizer.step().
  *
+ * With several parameter groups the schedule's value is the first group's rate and every other group
+ * keeps its ratio to the first, as read when training begins (PyTorch's schedulers scale each
+ * group's own initial rate by the same factor; the two agree when the schedule's lr is the first
+ * group's, as the CLI builds it). Reduce-on-plateau cuts each group's own rate with its rule
+ * (factor, minLr, eps), as PyTorch's does. With one group the rate is set to schedule(t) itself.
+ *
  * A schedule that carries a momentum cycle (oneCycle with cycleMomentum) sets the momentum of every
  * parameter group with the rate: β₁ where the group has `betas` (Adam-like, as PyTorch's OneCycleLR
  * decides), else `momentum` (SGD, RMSprop); an optimizer with neither is refused at the first step.
@@ -22,9 +28,30 @@ import type { ReduceOnPlateau, PlateauState } from './plateau.js';
 
 export interface LrTarget {
   readonly lr: number;
-  setLr(lr: number): void;
-  /** Read only when the schedule cycles the momentum (the Optimizer's parameter groups). */
+  /** A number sets every group; a function is called only where `paramGroups` has several. */
+  setLr(lr: number | ((group: never, i: number) => number)): void;
+  /** Read for the groups' rates and when the schedule cycles the momentum (the Optimizer's parameter groups). */
   readonly paramGroups?: readonly object[];
+}
+
+/** The groups' rates per optimizer, read when training begins (or at first use); only their ratios matter. */
+const groupBases = new WeakMap<LrTarget, number[]>();
+
+function readBases(opt: LrTarget, who: string): number[] {
+  const lrs = (opt.paramGroups ?? []).map((g) => (g as { lr: number }).lr);
+  if (lrs.length > 1 && lrs[0] === 0 && lrs.some((lr) => lr !== 0))
+    throw new RangeError(
+      `${who}: the first parameter group's lr is 0, so the other groups' rates [${lrs.slice(1).join(', ')}] cannot keep their ratio to it; give the first group a non-zero lr`,
+    );
+  groupBases.set(opt, lrs);
+  return lrs;
+}
+
+/** Set the first group's rate to `lr` and every other group's to `lr` times its ratio to the first. */
+function setScheduledLr(opt: LrTarget, lr: number, who: string): void {
+  const bases = groupBases.get(opt) ?? readBases(opt, who);
+  if (bases.length <= 1) opt.setLr(lr);
+  else opt.setLr((_g, i) => (i === 0 || bases[i] === bases[0] ? lr : (lr * bases[i]) / bases[0]));
 }
 
 /** Set β₁ (groups with `betas`) or `momentum` of every group; a RangeError when a group has neither. */
@@ -68,9 +95,12 @@ export function scheduleCallback(schedule: Schedule | MomentumSchedule, o: { uni
     throw new RangeError(`scheduleCallback: invalid unit ${JSON.stringify(unit)}; expected step or epoch`);
   const momentum = (schedule as MomentumSchedule).momentum;
   return {
+    onTrainBegin(s: ScheduleState): void {
+      readBases(s.optimizer, 'scheduleCallback');
+    },
     onStepBegin(s: ScheduleState): void {
       const t = unit === 'step' ? s.step : s.epoch - 1;
-      s.optimizer.setLr(schedule(t));
+      setScheduledLr(s.optimizer, schedule(t), 'scheduleCallback');
       if (momentum) setMomentum(s.optimizer, momentum(t));
     },
   };
@@ -87,10 +117,19 @@ export function plateauCallback(p: ReduceOnPlateau, metric: (r: EpochMetrics) =>
     state: () => p.stateDict(),
     loadState: (st: unknown) => p.loadStateDict(st as PlateauState),
     onTrainBegin(s: ScheduleState): void {
-      s.optimizer.setLr(p.lr);
+      readBases(s.optimizer, 'plateauCallback');
+      setScheduledLr(s.optimizer, p.lr, 'plateauCallback');
     },
     onEpochEnd(s: ScheduleState, r: EpochMetrics): void {
-      s.optimizer.setLr(p.step(metric(r)));
+      const groups = (s.optimizer.paramGroups ?? []) as readonly { lr: number }[];
+      if (groups.length <= 1) s.optimizer.setLr(p.step(metric(r)));
+      else {
+        const lrs = p.stepGroups(
+          metric(r),
+          groups.map((g) => g.lr),
+        );
+        s.optimizer.setLr((_g, i) => lrs[i]);
+      }
     },
   };
 }

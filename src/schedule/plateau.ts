@@ -82,6 +82,23 @@ export class ReduceOnPlateau {
 
   /** Feed one epoch's metric; returns the learning rate to use next. */
   step(metric: number): number {
+    if (this.count(metric)) this.s.lr = this.cut(this.s.lr);
+    return this.s.lr;
+  }
+
+  /**
+   * step() for several parameter groups: `lrs` are the groups' current rates; returns each group's
+   * rate for the next epoch, each cut by the same rule when the plateau cuts its own (PyTorch's
+   * ReduceLROnPlateau, one minLr for every group).
+   */
+  stepGroups(metric: number, lrs: readonly number[]): number[] {
+    const cut = this.count(metric);
+    if (cut) this.s.lr = this.cut(this.s.lr);
+    return lrs.map((lr) => (cut ? this.cut(lr) : lr));
+  }
+
+  /** Counts one epoch's metric; true when the patience has run out and the rates are cut now. */
+  private count(metric: number): boolean {
     if (!Number.isFinite(metric)) throw new RangeError(`plateau schedule: metric must be finite, got ${metric}`);
     const s = this.s;
     s.steps++;
@@ -93,13 +110,16 @@ export class ReduceOnPlateau {
       s.cooldownCounter--;
       s.numBadEpochs = 0;
     }
-    if (s.numBadEpochs > this.o.patience) {
-      const next = Math.max(s.lr * this.o.factor, this.o.minLr);
-      if (s.lr - next > this.o.eps) s.lr = next;
-      s.cooldownCounter = this.o.cooldown;
-      s.numBadEpochs = 0;
-    }
-    return s.lr;
+    if (s.numBadEpochs <= this.o.patience) return false;
+    s.cooldownCounter = this.o.cooldown;
+    s.numBadEpochs = 0;
+    return true;
+  }
+
+  /** lr·factor, not below minLr; lr itself where that changes it by eps or less. */
+  private cut(lr: number): number {
+    const next = Math.max(lr * this.o.factor, this.o.minLr);
+    return lr - next > this.o.eps ? next : lr;
   }
 
   stateDict(): PlateauState {

@@ -176,6 +176,58 @@ test('Adam with a step schedule and a plateau schedule, stopped mid-epoch, resum
   );
 });
 
+test('two parameter groups with a step schedule and a plateau schedule resume bit for bit, each group at its own rate', () => {
+  /** The first layer's parameters at the optimizer's lr, the rest at a tenth of it. */
+  const grouped = (model: ReturnType<typeof mlp>['model'], lr: number) => {
+    const named = model.namedParameters();
+    return new SGD(
+      [
+        { params: named.slice(0, 2), lr },
+        { params: named.slice(2), lr: lr / 10 },
+      ],
+      { lr, momentum: 0.9 },
+    );
+  };
+  const rates: number[][] = [];
+  const setup = (cb: () => FitOptions['callbacks']) =>
+    runOf(() => {
+      const { rng, model } = mlp(7);
+      return {
+        model,
+        optimizer: grouped(model, 0.05),
+        train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+        test: new DataLoader(test_, { batchSize: 100, flatten: true }),
+        epochs: 3,
+        rng: rng.fork('train'),
+        callbacks: [
+          ...(cb() ?? []),
+          {
+            onEpochEnd: (s: { optimizer: { paramGroups: { lr: number }[] } }) => void rates.push(s.optimizer.paramGroups.map((g) => g.lr)),
+          },
+        ],
+      };
+    }, {});
+  assert.equal(
+    checkResumes(
+      setup(() => [scheduleCallback(cosine({ lr: 0.05, totalSteps: 3 }), { unit: 'epoch' })]),
+      3,
+      (c) => c.epoch < 3,
+    ),
+    2,
+  );
+  for (const [a, b] of rates) assert.ok(Math.abs(b - a / 10) <= 1e-15 * a, `groups at ${a} and ${b}: not a tenth`);
+  rates.length = 0;
+  assert.equal(
+    checkResumes(
+      setup(() => [plateauCallback(new ReduceOnPlateau({ lr: 0.05, patience: 0, factor: 0.5 }))]),
+      3,
+      (c) => c.epoch < 3,
+    ),
+    2,
+  );
+  for (const [a, b] of rates) assert.ok(Math.abs(b - a / 10) <= 1e-15 * a, `groups at ${a} and ${b}: not a tenth`);
+});
+
 test('dropout with augmentation, SWA and EMA, stopped mid-epoch and at epoch ends, resumes bit for bit (averages included)', () => {
   let last: ReturnType<typeof fitRun> | undefined;
   const make = () => {
