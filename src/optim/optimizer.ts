@@ -17,7 +17,10 @@
  *
  * Familiar shell: Optimizer is the PyTorch-like class (step, zeroGrad, stateDict, loadStateDict,
  * parameter groups). It keys state by parameter *name*, never by position, so reordering the
- * parameters cannot mix state (the tfjs bug). Its options, a parameter group's and a loaded state's
+ * parameters cannot mix state (the tfjs bug). A name is the one given in a [name, Tensor] pair, else
+ * the Tensor's own (Module.namedParameters stamps it), else its position; own names that several
+ * parameters share (two modules' "weight") get their position appended ("weight#2"), so they stay
+ * unique and the same for the same list. Its options, a parameter group's and a loaded state's
  * hyper-parameters are checked against the rule's schema (util/options): an unknown name is a
  * RangeError naming the nearest valid one (`learningRate` → lr, `weight_decay` → weightDecay), a
  * wrong type a TypeError, before the rule's own range checks.
@@ -128,6 +131,12 @@ export interface OptimizerStateDict {
   paramGroups: Record<string, unknown>[];
 }
 
+/** A parameter as listed: a [name, Tensor] pair (`given`), else a Tensor under its own name or, unnamed, its position. */
+function named(item: Tensor | [string, Tensor], position: number): { name: string; tensor: Tensor; given: boolean } {
+  if (Array.isArray(item)) return { name: item[0], tensor: item[1], given: true };
+  return { name: item?.name ?? String(position), tensor: item, given: false };
+}
+
 function isNamedList(x: unknown[]): x is [string, Tensor][] {
   return x.length > 0 && Array.isArray(x[0]) && typeof (x[0] as unknown[])[0] === 'string';
 }
@@ -153,18 +162,29 @@ export abstract class OptimizerBase<H extends BaseHyper> {
     if (!Array.isArray(list) || list.length === 0) throw new RangeError(`${rule.name}: got an empty parameter list`);
     const groups: { params: Tensor[] | [string, Tensor][] }[] =
       list[0] instanceof Tensor || isNamedList(list) ? [{ params: list as Tensor[] }] : (list as { params: Tensor[] }[]);
+    if ((groups as unknown[]) === list)
+      for (const [gi, g] of groups.entries()) checkOptions(`${rule.name} parameter group ${gi}`, g, rule.schema, { allowed: ['params'] });
+    let position = 0;
+    const entries = groups.map((g) => (g.params as (Tensor | [string, Tensor])[]).map((item) => named(item, position++)));
+    const implicit = new Map<string, number>();
+    for (const ps of entries) for (const e of ps) if (!e.given) implicit.set(e.name, (implicit.get(e.name) ?? 0) + 1);
+    const given = new Set(entries.flat().flatMap((e) => (e.given ? [e.name] : [])));
+    const used = new Set<string>();
     let index = 0;
     for (const [gi, g] of groups.entries()) {
-      if ((groups as unknown[]) === list) checkOptions(`${rule.name} parameter group ${gi}`, g, rule.schema, { allowed: ['params'] });
-      const { params: ps, ...over } = g;
+      const { params: _ps, ...over } = g;
       const h = { ...defaults, ...stripUndefined(over as Partial<H>) } as H;
       rule.validate(h);
       const tensors: Tensor[] = [];
-      for (const item of ps) {
-        const [name, t] = Array.isArray(item) ? item : [item.name ?? String(index), item];
+      for (const e of entries[gi]) {
+        const t = e.tensor;
+        // a Tensor's own name that others share (layers of separate modules are all "weight") is
+        // made unique by the parameter's position in the list; a name given in a pair is kept as is
+        const name = !e.given && ((implicit.get(e.name) ?? 0) > 1 || given.has(e.name)) ? `${e.name}#${index}` : e.name;
         if (!(t instanceof Tensor)) throw new TypeError(`${rule.name}: parameter ${name} is not a Tensor`);
-        if ([...this.names.values()].includes(name)) throw new RangeError(`${rule.name}: two parameters are named "${name}"`);
-        if (this.names.has(t)) throw new RangeError(`${rule.name}: parameter "${name}" appears twice`);
+        if (this.names.has(t)) throw new RangeError(`${rule.name}: parameter "${e.name}" appears twice`);
+        if (used.has(name)) throw new RangeError(`${rule.name}: two parameters are named "${name}"`);
+        used.add(name);
         this.names.set(t, name);
         tensors.push(t);
         index++;

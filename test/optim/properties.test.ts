@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Tensor, fromData } from '../../src/index.js';
+import { type Tensor, Adam, Linear, Rng, fromData, mean, square, tanh, tensor } from '../../src/index.js';
 import {
   createOptimizer,
   pureUpdate,
@@ -374,4 +374,60 @@ test('parameter groups: per-group lr and weight decay, setLr per group', () => {
   o.step();
   assert.equal(a.data[0], a1);
   assert.equal(b.data[0], b1 - 0.01 * (1 + 0.5 * b1));
+});
+
+test('one optimizer over two modules whose parameters share names (PyTorch accepts it): unique names by position, state round-trips', () => {
+  const build = () => {
+    const l1 = new Linear(2, 1, { dtype: 'float64', rng: new Rng(1) });
+    const l2 = new Linear(1, 1, { dtype: 'float64', rng: new Rng(2) });
+    l1.weight.data.set([0.5, -1]);
+    l1.bias!.data.set([0.25]);
+    l2.weight.data.set([2]);
+    l2.bias!.data.set([-1]);
+    return { l1, l2, params: [...l1.parameters(), ...l2.parameters()] };
+  };
+  const x = tensor(
+    [
+      [1, 2],
+      [-1, 0.5],
+    ],
+    { dtype: 'float64' },
+  );
+  const steps = (o: Adam, l1: Linear, l2: Linear, n: number) => {
+    for (let i = 0; i < n; i++) {
+      o.zeroGrad();
+      mean(square(l2.forward(tanh(l1.forward(x))))).backward();
+      o.step();
+    }
+  };
+  const { l1, l2, params } = build();
+  const opt = new Adam(params, { lr: 0.1 });
+  assert.deepEqual(
+    params.map((p) => opt.nameOf(p)),
+    ['weight#0', 'bias#1', 'weight#2', 'bias#3'],
+  );
+  steps(opt, l1, l2, 2);
+  // torch 1.13, float64: Adam([*l1.parameters(), *l2.parameters()], lr=0.1), two steps of mean(l2(tanh(l1(x)))²)
+  const torch = [[0.30177013128283114, -0.7998642441996251], [0.450093088856082], [1.8021318905978083], [-0.8008419217245303]];
+  params.forEach((p, i) =>
+    torch[i].forEach((v, j) => assert.ok(Math.abs(p.data[j] - v) < 1e-12, `parameter ${i}[${j}]: ${p.data[j]} ≠ ${v}`)),
+  );
+  // the same construction names them the same, so a saved state loads into it
+  const again = build();
+  const opt2 = new Adam(again.params, { lr: 0.1 });
+  steps(opt2, again.l1, again.l2, 2);
+  opt2.loadStateDict(JSON.parse(JSON.stringify(opt.stateDict())) as OptimizerStateDict);
+  steps(opt, l1, l2, 1);
+  steps(opt2, again.l1, again.l2, 1);
+  assert.deepEqual(
+    again.params.map((p) => Array.from(p.data)),
+    params.map((p) => Array.from(p.data)),
+  );
+  // names that do not collide are kept; names given in [name, Tensor] pairs must be unique
+  assert.deepEqual(new Adam([...l1.namedParameters()]).stateDict().paramGroups[0].params, ['weight', 'bias']);
+  assert.throws(
+    () => new Adam([...l1.namedParameters(), ...l2.namedParameters()]),
+    /^RangeError: Adam: two parameters are named "weight"$/,
+  );
+  assert.throws(() => new Adam([l1.weight, l1.weight]), /^RangeError: Adam: parameter "weight" appears twice$/);
 });
