@@ -448,6 +448,23 @@ export function softmax(x: Tensor): Tensor {
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
+const REDUCTIONS: readonly string[] = ['mean', 'sum', 'none'] satisfies Reduction[];
+
+/** A RangeError naming `loss` unless `r` is one of the reductions (PyTorch refuses others too). */
+export function checkReduction(loss: string, r: unknown): asserts r is Reduction {
+  if (typeof r !== 'string' || !REDUCTIONS.includes(r))
+    throw new RangeError(`${loss}: invalid reduction ${describeValue(r)}; expected ${REDUCTIONS.join(', ')}`);
+}
+
+/** A value as a message shows it: JSON where it has one, else its type. */
+function describeValue(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+}
+
 /** A constant one-hot matrix [N, C] for integer class targets. */
 export function oneHot(targets: ArrayLike<number>, classes: number, dtype: DType = 'float32'): Tensor {
   const t = classIndices(targets, classes);
@@ -476,6 +493,7 @@ function classIndices(targets: ArrayLike<number>, classes: number): Int32Array {
  * recorded (createGraph: Hessians for Newton's method) it is written in differentiable ops.
  */
 export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reduction: Reduction = 'mean'): Tensor {
+  checkReduction('CrossEntropyLoss', reduction);
   if (logits.ndim !== 2) throw new ShapeError(`CrossEntropyLoss: expected logits [N, C], got ${fmtShape(logits.shape)}`);
   const [N, C] = logits.shape;
   if (targets.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${targets.length} targets`);
@@ -554,6 +572,7 @@ function crossEntropyOnDevice(logits: Tensor, t: Int32Array, reduction: Reductio
 }
 
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  checkReduction('MSELoss', reduction);
   if (!shapeEq(input.shape, target.shape))
     throw new ShapeError(`MSELoss: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} differ`);
   const sq = square(sub(input, target));

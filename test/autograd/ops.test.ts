@@ -141,3 +141,16 @@ test('fused cross-entropy: every reduction matches central differences, the reco
   assert.throws(() => d.crossEntropy(randT([2, 3], 1), [0, 3]), /target 1 is 3, expected an integer class in \[0, 2\]/);
   assert.throws(() => d.crossEntropy(randT([2, 3], 1), [0]), /CrossEntropyLoss: 2 logits rows but 1 targets/);
 });
+
+test('losses refuse an unknown reduction, naming the loss, the value and the allowed ones (PyTorch: ValueError), never a silent sum or mean', () => {
+  const x = randT([2, 3], 1);
+  const bad = (loss: string, v: string) => new RegExp(`^RangeError: ${loss}: invalid reduction ${v}; expected mean, sum, none$`);
+  assert.throws(() => d.crossEntropy(x, [0, 1], 'avg' as never), bad('CrossEntropyLoss', '"avg"'));
+  assert.throws(() => d.mseLoss(x, x, 'avg' as never), bad('MSELoss', '"avg"'));
+  assert.throws(() => new d.CrossEntropyLoss({ labelSmoothing: 0.1 } as never), bad('CrossEntropyLoss', '\\{"labelSmoothing":0\\.1\\}'));
+  assert.throws(() => new d.MSELoss('Mean' as never), bad('MSELoss', '"Mean"'));
+  // the reductions themselves: sum of [1, 4] squared errors is 5, their mean 2.5
+  const a = d.tensor([1, 2]),
+    b = d.tensor([0, 0]);
+  assert.deepEqual([d.mseLoss(a, b, 'sum').item(), d.mseLoss(a, b).item(), new d.MSELoss('none').forward(a, b).shape], [5, 2.5, [2]]);
+});
