@@ -196,13 +196,19 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
   ]);
 }
 
-/** Elementwise maximum; the gradient goes to `a` where a ≥ b (ties to a, as in PyTorch's clamp). */
+/**
+ * Elementwise maximum. The gradient goes to the larger input, and is split half and half where
+ * a = b (PyTorch's torch.maximum rule; a NaN compares neither way, so both get all of it there).
+ */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = lift2(a, b, 'maximum');
   const out = rawBinary('max', x, y, 'maximum');
   return record('maximum', [x, y], out, (g) => {
-    const takeY = rawBinary('gt', y, x, 'maximum'); // 1 where y wins
-    return [x.requiresGrad ? sumTo(mul(g, sub(1, takeY)), x.shape) : null, y.requiresGrad ? sumTo(mul(g, takeY), y.shape) : null];
+    const share = mul(g, sub(1, mul(rawBinary('eq', x, y, 'maximum'), 0.5))); // g/2 at ties
+    return [
+      x.requiresGrad ? sumTo(mul(share, sub(1, rawBinary('lt', x, y, 'maximum'))), x.shape) : null,
+      y.requiresGrad ? sumTo(mul(share, sub(1, rawBinary('gt', x, y, 'maximum'))), y.shape) : null,
+    ];
   });
 }
 

@@ -154,3 +154,41 @@ test('losses refuse an unknown reduction, naming the loss, the value and the all
     b = d.tensor([0, 0]);
   assert.deepEqual([d.mseLoss(a, b, 'sum').item(), d.mseLoss(a, b).item(), new d.MSELoss('none').forward(a, b).shape], [5, 2.5, [2]]);
 });
+
+test('maximum splits the gradient half and half at ties, as torch.maximum does', () => {
+  const grads = (av: number[][] | number[], bv: number[], w?: number[][]) => {
+    const a = d.tensor(av, { requiresGrad: true }),
+      b = d.tensor(bv, { requiresGrad: true });
+    const m = d.maximum(a, b);
+    d.sum(w ? d.mul(m, d.tensor(w)) : m).backward();
+    return [Array.from(a.grad!.data), Array.from(b.grad!.data)];
+  };
+  // torch 1.13: a = [1, 2], b = [1, 1], maximum(a, b).sum().backward() → a.grad [0.5, 1], b.grad [0.5, 0]
+  assert.deepEqual(grads([1, 2], [1, 1]), [
+    [0.5, 1],
+    [0.5, 0],
+  ]);
+  // broadcast b [2] over a [2, 2], weights w: a.grad [[0.5, 2], [3, 2]], b.grad [0.5, 2]
+  assert.deepEqual(
+    grads(
+      [
+        [1, 2],
+        [3, 0],
+      ],
+      [1, 0],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ),
+    [
+      [0.5, 2, 3, 2],
+      [0.5, 2],
+    ],
+  );
+  // a NaN compares neither way: both inputs get all of the gradient there
+  assert.deepEqual(grads([NaN, 1], [1, 1]), [
+    [1, 0.5],
+    [1, 0.5],
+  ]);
+});
