@@ -39,6 +39,12 @@ function rawBinary(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor {
   return new Tensor(out, shape);
 }
 
+/** Zeros of x's shape and dtype where x lives. */
+function zerosWhere(x: Tensor): Tensor {
+  const z = full(x.shape, 0, { dtype: x.dtype });
+  return isDeviceStorage(x.storage) ? new Tensor(kernelsFor(x.storage).on(z.data), x.shape) : z;
+}
+
 function rawUnary(op: UnaryOp, a: Tensor): Tensor {
   const k = kernelsFor(a.storage);
   const out = k.alloc(a.dtype, a.size);
@@ -234,11 +240,19 @@ export function square(x: Tensor): Tensor {
   return record('square', [x], rawUnary('square', x), (g) => [mul(g, mul(x, 2))]);
 }
 
-/** x ** p for a constant exponent p. */
+/**
+ * x ** p for a constant exponent p; d/dx = p·x^(p−1), and 0 for p = 0 (PyTorch's rule: x⁰ is
+ * constant, so x = 0 gets 0, not 0·0⁻¹ = NaN).
+ */
 export function pow(x: Tensor, p: number): Tensor {
+  if (typeof p !== 'number')
+    throw new TypeError(
+      `pow: expected a number exponent, got ${(p as unknown) instanceof Tensor ? `a Tensor of shape ${fmtShape((p as unknown as Tensor).shape)}` : typeof p}`,
+    );
   if (p === 2) return square(x);
   if (p === 1) return x;
   const out = rawBinary('pow', x, full([], p, { dtype: x.dtype }), 'pow');
+  if (p === 0) return record('pow', [x], out, () => [zerosWhere(x)]);
   return record('pow', [x], out, (g) => [mul(g, mul(pow(x, p - 1), p))]);
 }
 

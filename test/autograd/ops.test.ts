@@ -192,3 +192,20 @@ test('maximum splits the gradient half and half at ties, as torch.maximum does',
     [1, 0.5],
   ]);
 });
+
+test('pow: the gradient of x⁰ is 0, also at x = 0 (PyTorch masks exponent 0); a Tensor exponent is refused', () => {
+  // torch 1.13, float64, x = [0, 2], pow(x, p).sum().backward(): p = 0 → [0, 0]; 0.5 → [inf, 0.3536]; 3 → [0, 12]; −1 → [−inf, −0.25]
+  const gradOf = (p: number) => {
+    const x = d.tensor([0, 2], { dtype: 'float64', requiresGrad: true });
+    d.sum(d.pow(x, p)).backward();
+    return Array.from(x.grad!.data);
+  };
+  assert.deepEqual(gradOf(0), [0, 0]);
+  assert.deepEqual(gradOf(0.5), [Infinity, 0.5 / Math.sqrt(2)]);
+  assert.deepEqual(gradOf(3), [0, 12]);
+  assert.deepEqual(gradOf(-1), [-Infinity, -0.25]);
+  assert.throws(
+    () => d.pow(d.tensor([0, 2]), d.tensor([1, 2]) as never),
+    /^TypeError: pow: expected a number exponent, got a Tensor of shape \[2\]$/,
+  );
+});
