@@ -207,8 +207,9 @@ export function logSoftmax(a: usize, rows: i32, cols: i32, out: usize, probs: us
       s += <f64>e;
       if (probs) store<f32>(pp + <usize>j * 4, e);
     }
-    const lse = <f32>(<f64>m + Math.log(s));
-    for (let j = 0; j < cols; j++) store<f32>(po + <usize>j * 4, load<f32>(pa + <usize>j * 4) - lse);
+    // (a − m) − log s in f64, rounded once: m + log s would round log s away where |m| ≫ log s
+    const logS = Math.log(s), m64 = <f64>m;
+    for (let j = 0; j < cols; j++) store<f32>(po + <usize>j * 4, <f32>(<f64>load<f32>(pa + <usize>j * 4) - m64 - logS));
     // the softmax too when asked (the cross-entropy's backward needs it; exp is the costly part)
     if (probs) for (let j = 0; j < cols; j++) store<f32>(pp + <usize>j * 4, <f32>(<f64>load<f32>(pp + <usize>j * 4) / s));
   }

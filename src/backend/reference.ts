@@ -217,8 +217,9 @@ function logSoftmax(a: HostStorage, rows: number, cols: number, out: HostStorage
       s += e;
       if (probs) probs[off + j] = e;
     }
-    const lse = m + Math.log(s);
-    for (let j = 0; j < cols; j++) out[off + j] = a[off + j] - lse;
+    // (a − m) − log s, not a − (m + log s): m + log s rounds log s away where |m| ≫ log s
+    const logS = Math.log(s);
+    for (let j = 0; j < cols; j++) out[off + j] = a[off + j] - m - logS;
     if (probs) for (let j = 0; j < cols; j++) probs[off + j] /= s;
   }
 }

@@ -209,3 +209,9 @@ test('pow: the gradient of x⁰ is 0, also at x = 0 (PyTorch masks exponent 0); 
     /^TypeError: pow: expected a number exponent, got a Tensor of shape \[2\]$/,
   );
 });
+
+test('crossEntropy keeps log s beside a row maximum far larger than it', () => {
+  // torch 1.13: cross_entropy([[1e17, 1e17]] float64, [0]) = 0.6931471805599453 (ln 2)
+  assert.equal(d.crossEntropy(d.tensor([[1e17, 1e17]], { dtype: 'float64' }), [0]).item(), Math.LN2);
+  assert.equal(d.crossEntropy(d.tensor([[3e7, 3e7]]), [1]).item(), Math.fround(Math.LN2));
+});

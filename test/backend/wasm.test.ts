@@ -362,6 +362,26 @@ test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
   }
 });
 
+test('logSoftmax keeps log s beside a row maximum far larger than it (torch: log_softmax [1e17, 1e17] = −ln 2 each)', () => {
+  // torch 1.13: log_softmax of [[1e17, 1e17]] is −0.6931471805599453 each in float64, −0.6931471824645996 in float32
+  const want64 = -Math.LN2;
+  const out64 = new Float64Array(2);
+  R.logSoftmax(new Float64Array([1e17, 1e17]), 1, 2, out64);
+  assert.deepEqual(Array.from(out64), [want64, want64]);
+  // float32 rows enough for the wasm kernel (≥ SMALL_ELEMENTWISE elements), on both backends
+  const rows = SMALL_ELEMENTWISE;
+  const a = new Float32Array(rows * 2).fill(1e17);
+  a.fill(3e7, rows); // the second half: rows of [3e7, 3e7], where 3e7 + ln 2 rounds to 3e7 in float32
+  for (const [name, B] of [
+    ['wasm', W],
+    ['reference', R],
+  ] as const) {
+    const out = new Float32Array(rows * 2);
+    B.logSoftmax(a, rows, 2, out);
+    assert.deepEqual([...new Set(out)], [Math.fround(-Math.LN2)], `${name}: every entry −ln 2`);
+  }
+});
+
 test('a large logSoftmax is split over the threads by rows, each row as on one thread', () => {
   const [rows, cols] = [4000, 10];
   const a = rnd(rows * cols, -20, 20);

@@ -132,10 +132,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   s = part[0];
   if (row >= p.rows) { return; }
-  let lse = m + log(s);
+  let logS = log(s); // (v − m) − log s: m + log s would round log s away where |m| ≫ log s
   for (var j = li; j < p.cols; j += ${ROW_WG}u) {
     let v = a[off + j];
-    o[off + j] = v - lse;
+    o[off + j] = (v - m) - logS;
     ${withProbs ? 'probs[off + j] = exp(v - m) / s;' : ''}
   }
 }

@@ -118,3 +118,10 @@ test('logSoftmax and its probabilities equal the reference', async () => {
       if (probs) close('logSoftmax.probs', await down(probs), wantP, 2e-6, ` ${rows}×${cols}`);
     }
 });
+
+test('logSoftmax keeps log s beside a row maximum far larger than it (torch float32: [3e7, 3e7] → −ln 2 each)', async () => {
+  const a = new Float32Array([3e7, 3e7, 1e17, 1e17]);
+  const out = zeros(4);
+  K.logSoftmax(up(a), 2, 2, out, null);
+  close('logSoftmax', await down(out), new Float32Array(4).fill(-Math.LN2), 1e-6, ' of [[3e7, 3e7], [1e17, 1e17]]');
+});
