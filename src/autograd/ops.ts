@@ -290,15 +290,16 @@ export function tanh(x: Tensor): Tensor {
 
 // ---------------------------------------------------------------- reductions
 
-function axesOf(x: Tensor, axis: number | readonly number[] | undefined): number[] {
+/** `axis` as sorted distinct axes of x (all by default); `what` names the op in a range error. */
+function axesOf(x: Tensor, axis: number | readonly number[] | undefined, what: string): number[] {
   if (axis === undefined) return x.shape.map((_, i) => i);
   const list = typeof axis === 'number' ? [axis] : [...axis];
-  return [...new Set(list.map((a) => normAxis(a, x.ndim, 'sum')))].sort((p, q) => p - q);
+  return [...new Set(list.map((a) => normAxis(a, x.ndim, what)))].sort((p, q) => p - q);
 }
 
 /** Sum over `axis` (all axes by default). */
 export function sum(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
-  const axes = axesOf(x, axis);
+  const axes = axesOf(x, axis, 'sum');
   const kshape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const shape = keepdim ? kshape : x.shape.filter((_, i) => !axes.includes(i));
   const k = kernelsFor(x.storage);
@@ -308,7 +309,7 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepdim = fals
 }
 
 export function mean(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
-  const axes = axesOf(x, axis);
+  const axes = axesOf(x, axis, 'mean');
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
   return div(sum(x, axes, keepdim), count);
 }
@@ -506,18 +507,37 @@ function classIndices(targets: ArrayLike<number>, classes: number): Int32Array {
 }
 
 /**
+ * Cross-entropy's targets as N class indices: an array or typed array, or a Tensor of shape [N]
+ * (PyTorch's class-index form; its [N, C] class probabilities are not taken).
+ */
+function targetValues(targets: unknown, N: number): ArrayLike<number> {
+  if (targets instanceof Tensor) {
+    if (targets.ndim !== 1)
+      throw new ShapeError(
+        `CrossEntropyLoss: targets must be ${N} class indices, a Tensor of shape [${N}]; got ${fmtShape(targets.shape)}`,
+      );
+    targets = targets.data;
+  } else if (!Array.isArray(targets) && !ArrayBuffer.isView(targets))
+    throw new TypeError(
+      `CrossEntropyLoss: targets must be class indices (an array, an Int32Array or a Tensor of shape [${N}]), got ${targets === null ? 'null' : typeof targets}`,
+    );
+  const values = targets as ArrayLike<number>;
+  if (values.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${values.length} targets`);
+  return values;
+}
+
+/**
  * Cross-entropy of logits [N, C] against integer targets, through a stable log-softmax, as one op
  * (PyTorch's fused cross_entropy): the loss is −log softmax(logits)[i, tᵢ], summed in float64 and
  * averaged for 'mean'; its gradient is (softmax(logits) − onehot(t))·g, per row for 'none' and
  * divided by N for 'mean'. A plain backward computes that in one pass; when the backward is itself
  * recorded (createGraph: Hessians for Newton's method) it is written in differentiable ops.
  */
-export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, reduction: Reduction = 'mean'): Tensor {
+export function crossEntropy(logits: Tensor, targets: ArrayLike<number> | Tensor, reduction: Reduction = 'mean'): Tensor {
   checkReduction('CrossEntropyLoss', reduction);
   if (logits.ndim !== 2) throw new ShapeError(`CrossEntropyLoss: expected logits [N, C], got ${fmtShape(logits.shape)}`);
   const [N, C] = logits.shape;
-  if (targets.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${targets.length} targets`);
-  const t = classIndices(targets, C);
+  const t = classIndices(targetValues(targets, N), C);
   if (isDeviceStorage(logits.storage)) return crossEntropyOnDevice(logits, t, reduction);
   // the softmax comes from the same exponentials as the log-softmax, so the backward needs no
   // exp; only asked for when there will be a backward (not in evaluation under noGrad)

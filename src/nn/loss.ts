@@ -7,7 +7,7 @@ export class CrossEntropyLoss {
   constructor(readonly reduction: Reduction = 'mean') {
     checkReduction('CrossEntropyLoss', reduction);
   }
-  forward(logits: Tensor, targets: ArrayLike<number>): Tensor {
+  forward(logits: Tensor, targets: ArrayLike<number> | Tensor): Tensor {
     return crossEntropy(logits, targets, this.reduction);
   }
 }

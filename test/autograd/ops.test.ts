@@ -215,3 +215,35 @@ test('crossEntropy keeps log s beside a row maximum far larger than it', () => {
   assert.equal(d.crossEntropy(d.tensor([[1e17, 1e17]], { dtype: 'float64' }), [0]).item(), Math.LN2);
   assert.equal(d.crossEntropy(d.tensor([[3e7, 3e7]]), [1]).item(), Math.fround(Math.LN2));
 });
+
+test('crossEntropy takes a Tensor of class indices (as torch does); other targets are named', () => {
+  const x = d.tensor(
+    [
+      [0.5, -1, 2],
+      [1, 0, -0.5],
+    ],
+    { dtype: 'float64' },
+  );
+  // torch 1.13: cross_entropy(x, tensor([1, 0])) = 1.8528400403825511
+  assertClose([d.crossEntropy(x, d.tensor([1, 0])).item()], [1.8528400403825511], 1e-15, 'Tensor targets');
+  assert.equal(new d.CrossEntropyLoss('sum').forward(x, d.tensor([1, 0])).item(), d.crossEntropy(x, [1, 0], 'sum').item());
+  assert.throws(
+    () => d.crossEntropy(x, d.tensor([[1], [0]])),
+    /^ShapeError: CrossEntropyLoss: targets must be 2 class indices, a Tensor of shape \[2\]; got \[2, 1\]$/,
+  );
+  assert.throws(() => d.crossEntropy(x, d.tensor([1, 0, 2])), /^ShapeError: CrossEntropyLoss: 2 logits rows but 3 targets$/);
+  assert.throws(() => d.crossEntropy(x, d.tensor([0.5, 0])), /target 0 is 0\.5, expected an integer class in \[0, 2\]/);
+  assert.throws(
+    () => d.crossEntropy(x, 1 as never),
+    /^TypeError: CrossEntropyLoss: targets must be class indices \(an array, an Int32Array or a Tensor of shape \[2\]\), got number$/,
+  );
+});
+
+test('an axis out of range names the reduction that was given it', () => {
+  // torch: "Dimension out of range (expected to be in range of [-2, 1], but got -3)"
+  assert.throws(
+    () => d.mean(d.ones([2, 3]), -3),
+    /^ShapeError: mean: axis -3 is out of range for a tensor of rank 2 \(expected an integer in \[-2, 1\]\)$/,
+  );
+  assert.throws(() => d.sum(d.ones([2, 3]), [0, 2]), /^ShapeError: sum: axis 2 is out of range/);
+});
