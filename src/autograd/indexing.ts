@@ -16,7 +16,7 @@ import { Tensor, allocStorage, full, tensor, type DType, type HostStorage } from
 import { type Shape, broadcastShapes, fmtShape, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { record } from './engine.js';
-import { max, neg, reshape, sumTo, type TensorLike } from './ops.js';
+import { max, neg, nonEmptyAxis, reshape, sumTo, type TensorLike } from './ops.js';
 
 // ---------------------------------------------------------------- argument checks
 
@@ -702,12 +702,14 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
 /** Min over one axis; the gradient flows to the (first) arg-min. */
 export function min(x: Tensor, axis: number, keepdim = false): Tensor {
   axisOf('min', axis, x.ndim);
+  nonEmptyAxis(x, axis, 'min');
   return neg(max(neg(x), axis, keepdim));
 }
 
 /** Index of the minimum along `axis` (the first one; a NaN counts as the minimum, as in PyTorch), no gradient. */
 export function argmin(x: Tensor, axis = -1): Int32Array {
   const ax = axisOf('argmin', axis, x.ndim);
+  nonEmptyAxis(x, axis, 'argmin');
   const len = x.shape[ax];
   const outer = sizeOf(x.shape.slice(0, ax)),
     inner = sizeOf(x.shape.slice(ax + 1));

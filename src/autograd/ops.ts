@@ -314,9 +314,19 @@ export function mean(x: Tensor, axis?: number | readonly number[], keepdim = fal
   return div(sum(x, axes, keepdim), count);
 }
 
+/** `axis` of x normalised; a ShapeError naming `what` where it is out of range or has no elements (PyTorch refuses both). */
+export function nonEmptyAxis(x: Tensor, axis: number, what: string): number {
+  const ax = normAxis(axis, x.ndim, what);
+  if (x.ndim > 0 && x.shape[ax] === 0)
+    throw new ShapeError(
+      `${what}: axis ${axis} of a tensor of shape ${fmtShape(x.shape)} is empty, expected at least one element to reduce`,
+    );
+  return ax;
+}
+
 /** Max over one axis; the gradient flows to the (first) arg-max. */
 export function max(x: Tensor, axis: number, keepdim = false): Tensor {
-  const ax = normAxis(axis, x.ndim, 'max');
+  const ax = nonEmptyAxis(x, axis, 'max');
   const kshape = x.shape.map((d, i) => (i === ax ? 1 : d));
   const shape = keepdim ? kshape : x.shape.filter((_, i) => i !== ax);
   const k = kernelsFor(x.storage);
@@ -352,7 +362,7 @@ function scatterRows(g: Tensor, arg: import('../tensor/tensor.js').IndexStorage,
 
 /** Index of the maximum along `axis` (no gradient). */
 export function argmax(x: Tensor, axis = -1): Int32Array {
-  const ax = normAxis(axis, x.ndim, 'argmax');
+  const ax = nonEmptyAxis(x, axis, 'argmax');
   const n = x.size / x.shape[ax];
   const arg = new Int32Array(n);
   kernelsFor().backend.max(x.data, x.shape, ax, allocStorage(x.dtype, n), arg);

@@ -247,3 +247,16 @@ test('an axis out of range names the reduction that was given it', () => {
   );
   assert.throws(() => d.sum(d.ones([2, 3]), [0, 2]), /^ShapeError: sum: axis 2 is out of range/);
 });
+
+test('max, min, argmax and argmin over an empty axis are refused, as in PyTorch, not NaN', () => {
+  // torch 1.13: zeros(0, 3).max(0) → "max(): Expected reduction dim 0 to have non-zero size."
+  const empty = (what: string, axis: number, shape: string) =>
+    new RegExp(`^ShapeError: ${what}: axis ${axis} of a tensor of shape \\[${shape}\\] is empty, expected at least one element to reduce$`);
+  assert.throws(() => d.max(d.zeros([0, 3]), 0), empty('max', 0, '0, 3'));
+  assert.throws(() => d.min(d.zeros([2, 0]), -1), empty('min', -1, '2, 0'));
+  assert.throws(() => d.argmax(d.zeros([2, 0])), empty('argmax', -1, '2, 0'));
+  assert.throws(() => d.argmin(d.zeros([0, 3]), 0), empty('argmin', 0, '0, 3'));
+  // the other axis of the same shapes has elements: a [0]-shaped or [2, 0]-shaped result, as torch gives
+  assert.deepEqual(d.max(d.zeros([0, 3]), 1).shape, [0]);
+  assert.deepEqual(d.min(d.zeros([2, 0]), 0).shape, [0]);
+});
