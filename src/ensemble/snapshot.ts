@@ -6,6 +6,7 @@
  */
 import type { Module } from '../nn/module.js';
 import { snapshotCosine, snapshotSteps } from '../schedule/schedules.js';
+import { setScheduledLr, type LrTarget } from '../schedule/driver.js';
 import { captureWeights, type WeightSnapshot } from './averaging.js';
 import { checkOptions, num, type SchemaOf } from '../util/options.js';
 
@@ -22,7 +23,7 @@ const snapshotSchema: SchemaOf<SnapshotEnsembleOptions> = { lr: num, totalSteps:
 interface RunState {
   model: Module;
   step: number;
-  optimizer: { setLr(lr: number): void };
+  optimizer: LrTarget;
 }
 
 export interface SnapshotRun {
@@ -45,8 +46,9 @@ export function snapshotEnsemble(o: SnapshotEnsembleOptions): SnapshotRun {
     at,
     callbacks: [
       {
+        // with several parameter groups each keeps its ratio to the first, as under scheduleCallback
         onStepBegin(s) {
-          s.optimizer.setLr(sched(s.step));
+          setScheduledLr(s.optimizer, sched(s.step), 'snapshotEnsemble');
         },
         onStepEnd(s) {
           if (at.includes(s.step)) snapshots.push(captureWeights(s.model));

@@ -48,7 +48,7 @@ function readBases(opt: LrTarget, who: string): number[] {
 }
 
 /** Set the first group's rate to `lr` and every other group's to `lr` times its ratio to the first. */
-function setScheduledLr(opt: LrTarget, lr: number, who: string): void {
+export function setScheduledLr(opt: LrTarget, lr: number, who: string): void {
   const bases = groupBases.get(opt) ?? readBases(opt, who);
   if (bases.length <= 1) opt.setLr(lr);
   else opt.setLr((_g, i) => (i === 0 || bases[i] === bases[0] ? lr : (lr * bases[i]) / bases[0]));

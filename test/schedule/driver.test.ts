@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import * as S from '../../src/schedule/index.js';
 import { Lookahead, SGD } from '../../src/optim/index.js';
 import { tensor } from '../../src/tensor/index.js';
+import { snapshotEnsemble } from '../../src/ensemble/snapshot.js';
+import { snapshotCosine } from '../../src/schedule/schedules.js';
 
 function fakeRun(cb: any, steps: number, stepsPerEpoch: number, metrics: number[] = []) {
   const used: number[] = [];
@@ -75,6 +77,13 @@ test('schedule driver scales each parameter group’s own rate (PyTorch StepLR k
     [0.1, 0.001],
     [0.05, 0.0005],
   ]);
+  // the snapshot ensemble's cyclic rate likewise: the first group follows it, the second keeps 1:100
+  const snap = snapshotEnsemble({ lr: 0.1, totalSteps: 4, cycles: 2 });
+  const sched = snapshotCosine({ lr: 0.1, totalSteps: 4, cycles: 2 });
+  close(
+    groupRates({ onStepBegin: (st: any) => snap.callbacks[0].onStepBegin({ ...st, model: null as never }) }, 4, 1),
+    [0, 1, 2, 3].map((t) => [sched(t), sched(t) / 100]),
+  );
   // without onTrainBegin (a callback driven by hand) the groups' rates are read at the first step
   const cb = S.scheduleCallback(S.stepDecay({ lr: 0.1, stepSize: 1, gamma: 0.5 }));
   close(groupRates({ onStepBegin: cb.onStepBegin }, 2, 1), [
