@@ -267,9 +267,28 @@ export function rand(shape: Shape, rng: Rng, opts: TensorOptions & { low?: numbe
   return t;
 }
 
-export function arange(n: number, opts: TensorOptions = {}): Tensor {
+/**
+ * torch.arange: `arange(end)`, `arange(start, end)` or `arange(start, end, step)` (each form may end
+ * with the options): start, start + step, … while short of end — ⌈(end − start)/step⌉ values (none
+ * when that is ≤ 0), each start + i·step.
+ */
+export function arange(end: number, opts?: TensorOptions): Tensor;
+export function arange(start: number, end: number, opts?: TensorOptions): Tensor;
+export function arange(start: number, end: number, step: number, opts?: TensorOptions): Tensor;
+export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
+  const nums = [a, b, c].filter((v) => typeof v === 'number') as number[];
+  const opts = ([b, c, d].find((v) => v !== undefined && typeof v !== 'number') ?? {}) as TensorOptions;
   checkOptions('arange', opts, tensorSchema);
+  const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
+  for (const [name, v] of [
+    ['start', start],
+    ['end', end],
+    ['step', step],
+  ] as const)
+    if (!Number.isFinite(v)) throw new RangeError(`arange: ${name} must be a finite number, got ${v}`);
+  if (step === 0) throw new RangeError('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((end - start) / step));
   const t = full([n], 0, opts);
-  for (let i = 0; i < n; i++) t.data[i] = i;
+  for (let i = 0; i < n; i++) t.data[i] = start + i * step;
   return t;
 }

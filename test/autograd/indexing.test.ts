@@ -486,3 +486,19 @@ test('item() reads a one-element tensor of any rank, the Tensor methods chain', 
     ['001110', '111001', '001000', '110111'],
   );
 });
+
+test('arange takes torch.arange forms: (end), (start, end), (start, end, step) with the options last; ⌈(end − start)/step⌉ values, start + i·step', () => {
+  assert.deepEqual(d.arange(4).toArray(), [0, 1, 2, 3]);
+  assert.deepEqual(d.arange(2, 5).toArray(), [2, 3, 4]);
+  assert.deepEqual(d.arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75]);
+  assert.deepEqual(d.arange(5, 0, -2).toArray(), [5, 3, 1]);
+  assert.equal(d.arange(2, 1).size, 0);
+  // float step: 10 values as torch.arange(0, 1, 0.1), each start + i·step (the last 0.9, not 1)
+  const tenths = d.arange(0, 1, 0.1, { dtype: 'float64' });
+  assert.equal(tenths.size, 10);
+  assert.equal(tenths.data[9], 9 * 0.1);
+  assert.equal(d.arange(3, { dtype: 'float64' }).dtype, 'float64');
+  assert.equal(d.arange(1, 3, { requiresGrad: true }).requiresGrad, true);
+  assert.throws(() => d.arange(0, 1, 0), /^RangeError: arange: step must not be 0$/);
+  assert.throws(() => d.arange(0, Infinity), /^RangeError: arange: end must be a finite number, got Infinity$/);
+});
