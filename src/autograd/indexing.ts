@@ -699,8 +699,13 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
 
 // ---------------------------------------------------------------- min, argmin, topk, sort
 
-/** Min over one axis; the gradient flows to the (first) arg-min. */
-export function min(x: Tensor, axis: number, keepdim = false): Tensor {
+/** Min over one axis, the gradient flowing to the (first) arg-min; without an axis the smallest element, as max without one. */
+export function min(x: Tensor, axis?: number, keepdim = false): Tensor {
+  if (axis === undefined) {
+    if (x.size === 0)
+      throw new ShapeError(`min: the tensor of shape ${fmtShape(x.shape)} is empty, expected at least one element to reduce`);
+    return neg(max(neg(x), undefined, keepdim));
+  }
   axisOf('min', axis, x.ndim);
   nonEmptyAxis(x, axis, 'min');
   return neg(max(neg(x), axis, keepdim));

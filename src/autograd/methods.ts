@@ -34,7 +34,7 @@ declare module '../tensor/tensor.js' {
     variance(axis?: number | readonly number[], keepdim?: boolean, correction?: number): Tensor;
     /** torch.std: correction 1 (unbiased, the default) or 0 (population). */
     std(axis?: number | readonly number[], keepdim?: boolean, correction?: number): Tensor;
-    max(axis: number, keepdim?: boolean): Tensor;
+    max(axis?: number, keepdim?: boolean): Tensor;
     reshape(shape: Shape): Tensor;
     t(): Tensor;
     permute(dims: readonly number[]): Tensor;
@@ -64,7 +64,7 @@ declare module '../tensor/tensor.js' {
     le(o: ops.TensorLike): Tensor;
     eq(o: ops.TensorLike): Tensor;
     ne(o: ops.TensorLike): Tensor;
-    min(axis: number, keepdim?: boolean): Tensor;
+    min(axis?: number, keepdim?: boolean): Tensor;
     /** Positions of the maxima along `axis` (default the last), one per element of the other axes in row-major order. */
     argmax(axis?: number): Int32Array;
     /** Positions of the minima along `axis` (default the last), one per element of the other axes in row-major order. */

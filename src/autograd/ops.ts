@@ -324,8 +324,13 @@ export function nonEmptyAxis(x: Tensor, axis: number, what: string): number {
   return ax;
 }
 
-/** Max over one axis; the gradient flows to the (first) arg-max. */
-export function max(x: Tensor, axis: number, keepdim = false): Tensor {
+/**
+ * Max over one axis, the gradient flowing to the (first) arg-max; without an axis the largest
+ * element (torch.max(x)), a 0-d tensor (all ones with keepdim), whose gradient is shared evenly
+ * among the elements equal to it — NaN ones where it is NaN — as PyTorch's evenly_distribute_backward.
+ */
+export function max(x: Tensor, axis?: number, keepdim = false): Tensor {
+  if (axis === undefined) return maxAll(x, keepdim);
   const ax = nonEmptyAxis(x, axis, 'max');
   const kshape = x.shape.map((d, i) => (i === ax ? 1 : d));
   const shape = keepdim ? kshape : x.shape.filter((_, i) => i !== ax);
@@ -349,6 +354,30 @@ export function max(x: Tensor, axis: number, keepdim = false): Tensor {
     }
     return [mul(broadcastTo(reshape(g, kshape), x.shape), new Tensor(mask, x.shape))];
   });
+}
+
+function maxAll(x: Tensor, keepdim: boolean): Tensor {
+  if (x.size === 0) throw new ShapeError(`max: the tensor of shape ${fmtShape(x.shape)} is empty, expected at least one element to reduce`);
+  const k = kernelsFor(x.storage);
+  const out = k.alloc(x.dtype, 1);
+  k.backend.max(x.storage, [x.size], 0, out, k.allocIndex(1));
+  const top = new Tensor(out, []);
+  return record(
+    'max',
+    [x],
+    keepdim
+      ? new Tensor(
+          out,
+          x.shape.map(() => 1),
+        )
+      : top,
+    (g) => {
+      // 1 where x equals the maximum, or where both are NaN; the gradient divided among them
+      const nan = (t: Tensor) => sub(1, rawBinary('eq', t, t, 'max'));
+      const hit = add(rawBinary('eq', x, top, 'max'), mul(nan(x), nan(top)));
+      return [mul(reshape(g, []), div(hit, sum(hit)))];
+    },
+  );
 }
 
 /** gx[r, arg[r]] = g[r] for rows of `shape`'s last axis (max's backward on a device; its own backward is the gather). */

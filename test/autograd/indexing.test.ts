@@ -502,3 +502,48 @@ test('arange takes torch.arange forms: (end), (start, end), (start, end, step) w
   assert.throws(() => d.arange(0, 1, 0), /^RangeError: arange: step must not be 0$/);
   assert.throws(() => d.arange(0, Infinity), /^RangeError: arange: end must be a finite number, got Infinity$/);
 });
+
+test('max and min without an axis reduce every element to a 0-d tensor and share the gradient evenly among ties (NaN ones when the result is NaN), as torch.max(x) does', () => {
+  // torch 1.13: tensor([[1., 3], [3, 2]]).max().backward() gives [[0, 0.5], [0.5, 0]]
+  const x = d.tensor(
+    [
+      [1, 3],
+      [3, 2],
+    ],
+    { requiresGrad: true, dtype: 'float64' },
+  );
+  const m = d.max(x);
+  assert.deepEqual([...m.shape], []);
+  assert.equal(m.item(), 3);
+  m.backward();
+  assert.deepEqual(x.grad!.toArray(), [
+    [0, 0.5],
+    [0.5, 0],
+  ]);
+  // [[1, nan], [3, nan]]: the maximum is NaN, the gradient goes half to each NaN
+  const y = d.tensor(
+    [
+      [1, NaN],
+      [3, NaN],
+    ],
+    { requiresGrad: true },
+  );
+  const n = y.max();
+  assert.ok(Number.isNaN(n.item()));
+  n.backward();
+  assert.deepEqual(y.grad!.toArray(), [
+    [0, 0.5],
+    [0, 0.5],
+  ]);
+  const z = d.tensor([4, 1, 1], { requiresGrad: true });
+  const q = d.min(z);
+  assert.equal(q.item(), 1);
+  q.backward();
+  assert.deepEqual(z.grad!.toArray(), [0, 0.5, 0.5]);
+  assert.deepEqual([...d.max(x, undefined, true).shape], [1, 1]);
+  gradCheck((v) => d.mul(d.max(v), d.min(v)), [randT([3, 4], 9)]);
+  assert.throws(
+    () => d.max(d.zeros([0, 3])),
+    /^ShapeError: max: the tensor of shape \[0, 3\] is empty, expected at least one element to reduce$/,
+  );
+});
