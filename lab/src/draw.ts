@@ -51,7 +51,7 @@ function ramp(u: number): [number, number, number] {
 /** How the heat map's colours map to loss values (for the colour bar). */
 export interface SurfaceImage {
   canvas: HTMLCanvasElement;
-  /** colour 0 ↔ lo, colour 1 ↔ hi, in log10(f − ref − base + δ) (logScale) or in f − ref */
+  /** colour 0 ↔ lo, colour 1 ↔ hi, in log10(f − ref − base + δ) (logScale) or in f itself */
   lo: number;
   hi: number;
   logScale: boolean;
@@ -77,8 +77,7 @@ export function renderSurface(s: Surface, ref: number, w: number, h: number, vie
   for (let j = 0; j < ny; j++)
     for (let i = 0; i < nx; i++) {
       const [x, y] = fr.fromPx(i * cell, j * cell);
-      const v = s.f(x, y) - ref;
-      raw[j * nx + i] = v;
+      raw[j * nx + i] = logScale ? s.f(x, y) - ref : s.f(x, y);
     }
   // δ: a small fraction of the spread keeps the minimum's neighbourhood from being all one colour.
   const sorted = Float64Array.from(raw).sort();
@@ -114,7 +113,7 @@ export function renderSurface(s: Surface, ref: number, w: number, h: number, vie
       img.data[o + 3] = 255;
     }
   g.putImageData(img, 0, 0);
-  // Contours: levels equally spaced in log10(f − ref + δ), i.e. log-spaced in the loss.
+  // Contours: levels equally spaced in log10(f − ref + δ), i.e. log-spaced in the loss (in f on the linear scale).
   const levels = 16;
   g.strokeStyle = 'rgba(255,255,255,0.33)';
   g.lineWidth = 1;
