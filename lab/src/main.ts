@@ -441,7 +441,7 @@ function buildTable(): void {
     name.title = getOptimizer(racer.opt).summary ?? '';
     const lrTd = document.createElement('td');
     const spec = getOptimizer(racer.opt);
-    if (spec.options.includes('lr')) {
+    if (spec.options.includes('lr') && !MATRIX_ONLY.has(racer.opt)) {
       const lr = document.createElement('input');
       lr.type = 'number';
       lr.step = 'any';
@@ -485,7 +485,11 @@ function buildTable(): void {
       changed();
     });
     rm.append(noisy, del);
-    if (run.error) status.textContent = run.error;
+    if (run.error) {
+      // one line in the table; the library's whole message on hover
+      status.textContent = MATRIX_ONLY.has(racer.opt) ? 'not run: for weight matrices, not a point' : run.error;
+      status.title = run.error;
+    }
     tr.append(sw, name, lrTd, optTd, ev, loss, status, rm);
     body.append(tr);
     statusCells.push(status);
@@ -829,7 +833,7 @@ function setupControls(): void {
   for (const n of optimizerNames()) {
     const o = document.createElement('option');
     o.value = n;
-    o.textContent = getOptimizer(n).name;
+    o.textContent = MATRIX_ONLY.has(n) ? `${getOptimizer(n).name} (weight matrices only: not run here)` : getOptimizer(n).name;
     add.append(o);
   }
   $('add').addEventListener('click', () => {

@@ -7,7 +7,7 @@
  * racer has moved through exactly the steps whose cumulative cost is ≤ k.
  */
 import { trajectory, getSurface, type Surface, type Point } from '../../src/surfaces/index.js';
-import { createOptimizer, getOptimizer, type NamedParams, type Steppable } from '../../src/optim/index.js';
+import { createOptimizer, getOptimizer, MATRIX_ONLY, type NamedParams, type Steppable } from '../../src/optim/index.js';
 import { parseSchedule } from '../../src/schedule/index.js';
 import { optimizerDefaults as optimizerDefaultsOf, type LabState, type OptValue, type Racer } from './state.js';
 
@@ -215,7 +215,7 @@ const tunedCache = new Map<string, number>();
  */
 export function tunedLr(fn: string, opt: string, extra: Record<string, OptValue>): number | undefined {
   const spec = getOptimizer(opt);
-  if (!spec.options.includes('lr')) return undefined;
+  if (!spec.options.includes('lr') || MATRIX_ONLY.has(opt)) return undefined;
   const key = `${fn}|${opt}|${JSON.stringify(extra)}`;
   const hit = tunedCache.get(key);
   if (hit !== undefined) return hit;
@@ -267,7 +267,8 @@ export const OWN_STEP = new Set(['lbfgs', 'newton', 'prodigy', 'dadaptadam']);
 export function effectiveOptions(state: LabState, r: Racer): { options: Record<string, OptValue>; lrSource: Run['lrSource'] } {
   const spec = getOptimizer(r.opt);
   const options: Record<string, OptValue> = { ...LAB_DEFAULTS[r.opt], ...r.options };
-  if (!spec.options.includes('lr')) return { options, lrSource: 'none' };
+  // Muon and SOAP refuse a point (computeRuns reports why): no rate is tuned or shared with them.
+  if (!spec.options.includes('lr') || MATRIX_ONLY.has(r.opt)) return { options, lrSource: 'none' };
   if (OWN_STEP.has(r.opt))
     return {
       options: { lr: (optimizerDefaultsOf(r.opt).lr as number) ?? 1, ...options },

@@ -209,6 +209,34 @@ test('input: the runaway racer on the saddle is "diverged", not "escaped"; the U
   await p2.context().close();
 });
 
+test('input: Muon and SOAP added from the menu say in one line why they do not run, with no tuned rate', async () => {
+  const { page, errors } = await open('fn=bowl&r=gd');
+  for (const opt of ['muon', 'soap']) {
+    await page.selectOption('#add-opt', opt);
+    assert.match((await page.$eval('#add-opt', (e) => (e as HTMLSelectElement).selectedOptions[0].textContent)) ?? '', /not run here/);
+    await page.click('#add');
+  }
+  const rows = await page.$$eval('#racers tbody tr', (els) =>
+    els.map((e) => ({
+      lr: e.querySelector('td:nth-child(3)')?.textContent ?? '',
+      status: e.querySelector('td:nth-child(7)')?.textContent ?? '',
+      why: e.querySelector('td:nth-child(7)')?.getAttribute('title') ?? '',
+      height: e.getBoundingClientRect().height,
+    })),
+  );
+  assert.equal(rows.length, 3);
+  for (const r of rows.slice(1)) {
+    assert.equal(r.status, 'not run: for weight matrices, not a point');
+    assert.match(r.why, /use it on a network/);
+    assert.doesNotMatch(r.lr, /tuned/);
+  }
+  assert.match(rows[0].lr, /tuned/);
+  // one line of status: the rows are no taller than GD's
+  assert.ok(rows[1].height <= rows[0].height + 1 && rows[2].height <= rows[0].height + 1, JSON.stringify(rows));
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('input: a start far off the map is refused with a message naming the allowed box', async () => {
   const { page } = await open('fn=rosenbrock&x=100000&y=3');
   const st = await lab<{ start: number[] }>(page, 'state');
