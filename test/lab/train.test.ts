@@ -257,12 +257,14 @@ test("the ensemble preset's claims hold for what it draws: above the mean member
   assert.ok(lo >= 0.53 && lo < 0.55 && hi >= 0.71 && hi < 0.72, `members span ${lo}–${hi}, the text says 54 %–71 %`);
 });
 
-test("the dropout preset's claim holds: lower test loss and higher train loss at the last epoch with dropout", async () => {
+test("the dropout preset's claim holds: lower test loss and higher train loss at the last epoch with dropout; one loss landscape, after the last run", async () => {
   const { page, errors } = await open('preset=dropout');
   await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
   const runs = await pageRuns(page);
+  const landscapes = await page.evaluate(() => (window as any).__train.landscapes as number);
   await page.close();
   assert.deepEqual(errors, []);
+  assert.equal(landscapes, 1, 'the loss landscape is computed once, when the last run ends');
   const last = (r: PageRun) => r.epochs[r.epochs.length - 1] as unknown as { testLoss: number; trainLoss: number };
   const [plain, drop] = runs.map(last);
   const firstTest = Math.min(...runs[0].epochs.map((e) => (e as unknown as { testLoss: number }).testLoss));

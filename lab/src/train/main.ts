@@ -53,6 +53,8 @@ let ready = false;
 /** The host backend's line ("backend: wasm, 4 threads"), shown while a run trains on it. */
 let hostLine = '';
 let land: Landscape | null = null;
+/** Loss landscapes received since the last restart (one, at the end of the last run). */
+let landscapes = 0;
 let ensemble: { members: number; memberAccuracy: number; accuracy: number }[] = [];
 let mistakes: NonNullable<Extract<FromWorker, { type: 'progress' }>['mistakes']> = [];
 /** The dropout / DropConnect masks of the current run's latest step, as the worker replayed them. */
@@ -221,7 +223,10 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   r.epochs.push(...m.epochs);
   rate = m.samplesPerSec;
   if (m.mistakes) mistakes = m.mistakes;
-  if (m.landscape) land = m.landscape;
+  if (m.landscape) {
+    land = m.landscape;
+    landscapes++;
+  }
   if (m.ensemble) ensemble.push(m.ensemble);
   if (m.masks) masks = m.masks;
   if (m.snapshotAt) snapshotAt = m.snapshotAt;
@@ -238,7 +243,7 @@ function startRun(i: number): void {
   runId++;
   masks = null;
   const member = preset !== null && TRAIN_PRESETS[preset].ensemble === true && runs[i].config.schedule !== 'snapshot';
-  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: member });
+  send({ type: 'start', config: runs[i].config, run: runId, paused, ensemble: member, last: i === runs.length - 1 });
 }
 function nextRun(): void {
   if (current + 1 < runs.length) startRun(current + 1);
@@ -252,6 +257,7 @@ function restart(): void {
   charts.clear();
   mistakes = [];
   land = null;
+  landscapes = 0;
   ensemble = [];
   snapshotAt = [];
   snapshotReport = null;
@@ -927,6 +933,9 @@ send({ type: 'init', dataUrl: new URL('fashion-mnist-subset/', document.baseURI)
   },
   get netDrawn() {
     return netDrawn;
+  },
+  get landscapes() {
+    return landscapes;
   },
   get snapshots() {
     return { at: snapshotAt, report: snapshotReport };

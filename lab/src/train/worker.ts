@@ -30,6 +30,8 @@ export type ToWorker =
       run: number;
       paused?: boolean /** Average this run's test probabilities with the earlier runs' since the last start without it. */;
       ensemble?: boolean;
+      /** The last run of its preset (or a single run): its end computes the loss landscape. */
+      last?: boolean;
     }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -71,6 +73,7 @@ let paused = false;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let rate = { samples: 0, ms: 0 };
 let ensembleOn = false;
+let lastRun = false;
 /** The device the current run's model trains on (null: the host backend), and whether a slice is under way. */
 let device: string | null = null;
 let busy = false;
@@ -174,7 +177,7 @@ async function slice(budgetMs = 40, maxSteps = Infinity): Promise<void> {
     ...(masks ? { masks } : {}),
     ...(s.snapshots ? { snapshotAt: [...s.snapshots.at] } : {}),
     ...(snapshots ? { snapshots } : {}),
-    ...(done ? { landscape: landscape(s) } : {}),
+    ...(done && lastRun ? { landscape: landscape(s) } : {}),
     ...(done && ensembleOn ? { ensemble: ensembleStep(s) } : {}),
   });
   if (stepAsked) {
@@ -211,6 +214,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     run = m.run;
     paused = m.paused ?? false;
     ensembleOn = m.ensemble === true;
+    lastRun = m.last === true;
     if (!ensembleOn) ensembleSum = null;
     rate = { samples: 0, ms: 0 };
     try {
