@@ -273,6 +273,29 @@ test("the dropout preset's claim holds: lower test loss and higher train loss at
   assert.ok(drop.trainLoss > plain.trainLoss, `train loss with dropout ${drop.trainLoss} ≤ without ${plain.trainLoss}`);
 });
 
+test("changing a setting during a preset ends the preset's runs: the modified settings train as one run, as the text says", async () => {
+  const { page, errors } = await open('preset=dropout');
+  await page.waitForFunction(() => (window as any).__train.runs[0]?.steps.length > 0, undefined, { timeout: 60000 });
+  await page.fill('#set-lr', '0.03');
+  await page.dispatchEvent('#set-lr', 'change');
+  await page.waitForFunction(() => (window as any).__train.runs[0]?.steps.length > 0, undefined, { timeout: 60000 });
+  const runs = await pageRuns(page);
+  const preset = await page.evaluate(() => (window as any).__train.preset as string | null);
+  const text = (await page.locator('#preset-text').textContent()) ?? '';
+  const pressed = await page.$$eval('#presets button', (els) => els.map((e) => e.getAttribute('aria-pressed')));
+  await page.close();
+  assert.deepEqual(errors, []);
+  assert.equal(preset, null);
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0].config.lr, 0.03);
+  assert.equal(runs[0].config.hidden, 256, "the preset's first run's other settings stay");
+  assert.match(text, /^Modified settings: one run with the values below/);
+  assert.ok(
+    pressed.every((p) => p === 'false'),
+    String(pressed),
+  );
+});
+
 test('a hostile URL gets the defaults and a notice, and runs no script', async () => {
   const { page, errors } = await open('arch=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&lr=1e400&epochs=-1');
   const notice = (await page.locator('#notice').textContent()) ?? '';

@@ -48,6 +48,8 @@ let runs: RunData[] = [];
 let current = -1;
 let runId = 0;
 let paused = false;
+/** The settings of a preset were changed: the one run they train is not the preset's. */
+let modified = false;
 let rate = 0;
 let ready = false;
 /** The host backend's line ("backend: wasm, 4 threads"), shown while a run trains on it. */
@@ -96,7 +98,11 @@ for (const key of Object.keys(DEFAULTS) as (keyof TrainConfig)[]) {
   }
   el.id = `set-${key}`;
   el.name = key;
-  el.addEventListener('change', () => readForm());
+  el.addEventListener('change', () => {
+    // a preset's runs end when its settings change: the modified settings train as one run at once
+    const from = preset;
+    if (readForm() && from && !preset) restart();
+  });
   inputs.set(key, el);
   form.append(label, el);
 }
@@ -127,8 +133,7 @@ function readForm(): boolean {
   config = next as unknown as TrainConfig;
   if (changed && preset) {
     preset = null;
-    markPreset();
-    $('preset-text').textContent = "Modified settings: one run with the values below (a preset's text no longer applies).";
+    modified = true;
   }
   history.replaceState(null, '', `?${toQuery(config, preset)}`);
   return true;
@@ -159,6 +164,7 @@ function runsFor(): RunData[] {
 }
 function choosePreset(id: string): void {
   preset = id;
+  modified = false;
   config = { ...DEFAULTS, ...TRAIN_PRESETS[id].runs[0].config, seed: config.seed, backend: config.backend };
   fillForm();
   history.replaceState(null, '', `?${toQuery(config, preset)}`);
@@ -173,7 +179,9 @@ function describe(): void {
   if (preset === 'fmp') requestFmp();
   $('preset-text').textContent = preset
     ? TRAIN_PRESETS[preset].text
-    : "One run with the settings below. Pick a preset for one of the lecture's figures.";
+    : modified
+      ? "Modified settings: one run with the values below (a preset's text no longer applies)."
+      : "One run with the settings below. Pick a preset for one of the lecture's figures.";
 }
 
 // ---- worker ----
