@@ -296,6 +296,19 @@ test("changing a setting during a preset ends the preset's runs: the modified se
   );
 });
 
+test('a preset clicked while paused starts afresh and plays', async () => {
+  const { page, errors } = await open();
+  await page.waitForFunction(() => (window as any).__train.runs[0]?.steps.length > 0, undefined, { timeout: 60000 });
+  await page.click('#pause');
+  assert.equal(await page.textContent('#pause'), 'resume');
+  await page.click('#presets button[data-preset="decay"]');
+  assert.equal(await page.textContent('#pause'), 'pause');
+  await page.waitForFunction(() => (window as any).__train.runs[0]?.steps.length > 20, undefined, { timeout: 60000 });
+  assert.equal(await page.evaluate(() => (window as any).__train.preset), 'decay');
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
 test('a hostile URL gets the defaults and a notice, and runs no script', async () => {
   const { page, errors } = await open('arch=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&lr=1e400&epochs=-1');
   const notice = (await page.locator('#notice').textContent()) ?? '';

@@ -162,9 +162,12 @@ function runsFor(): RunData[] {
     done: false,
   }));
 }
+/** A preset click starts the preset afresh and playing, paused or not. */
 function choosePreset(id: string): void {
   preset = id;
   modified = false;
+  paused = false;
+  $('pause').textContent = 'pause';
   config = { ...DEFAULTS, ...TRAIN_PRESETS[id].runs[0].config, seed: config.seed, backend: config.backend };
   fillForm();
   history.replaceState(null, '', `?${toQuery(config, preset)}`);
