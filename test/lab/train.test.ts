@@ -309,6 +309,56 @@ test('a preset clicked while paused starts afresh and plays', async () => {
   assert.deepEqual(errors, []);
 });
 
+test('the confusion matrix, mistakes and landscape canvases: whole class names inside the canvas, sharp at devicePixelRatio 2', async () => {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Emulation.setDeviceMetricsOverride', { width: 1400, height: 1500, deviceScaleFactor: 2, mobile: false });
+  // every text drawn on a canvas, with whether its box (the transform applied) lies inside the canvas
+  await page.addInitScript(() => {
+    const texts: { id: string; text: string; inside: boolean }[] = [];
+    (window as any).__texts = texts;
+    const fill = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, text: string, x: number, y: number) {
+      const m = this.measureText(text);
+      const t = this.getTransform();
+      const corners = [
+        [x, y - m.actualBoundingBoxAscent],
+        [x + m.width, y - m.actualBoundingBoxAscent],
+        [x, y + m.actualBoundingBoxDescent],
+        [x + m.width, y + m.actualBoundingBoxDescent],
+      ].map(([a, b]) => t.transformPoint(new DOMPoint(a, b)));
+      const c = this.canvas;
+      const inside = corners.every((p) => p.x >= -0.5 && p.y >= -0.5 && p.x <= c.width + 0.5 && p.y <= c.height + 0.5);
+      texts.push({ id: c.id, text, inside });
+      fill.call(this, text, x, y);
+    };
+  });
+  await page.goto(`${base}train.html?epochs=2&train=1000`);
+  await page.waitForFunction(() => (window as any).__train?.done === true, undefined, { timeout: 120000 });
+  await page.waitForTimeout(600);
+  const texts = await page.evaluate(() => (window as any).__texts as { id: string; text: string; inside: boolean }[]);
+  const sizes = await page.$$eval('#confusion, #mistakes, #land-random, #land-pca', (els) =>
+    els.map((e) => ({ id: e.id, backing: (e as HTMLCanvasElement).width, css: e.getBoundingClientRect().width })),
+  );
+  await page.close();
+  assert.deepEqual(errors, []);
+  const on = (id: string) => texts.filter((t) => t.id === id);
+  const classes = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'];
+  for (const name of classes) assert.ok(on('confusion').filter((t) => t.text === name).length >= 2, `confusion: ${name} as row and column`);
+  assert.ok(
+    on('mistakes').length > 0 &&
+      on('mistakes').every((t) =>
+        /^is (.+)$/.test(t.text) ? classes.includes(t.text.slice(3)) : classes.includes(t.text.replace(/ \d+%$/, '')),
+      ),
+  );
+  assert.match(on('land-random').at(-1)?.text ?? '', /^loss .* \(dark\) – .* \(yellow\)$/);
+  const clipped = texts.filter((t) => ['confusion', 'mistakes', 'land-random', 'land-pca'].includes(t.id) && !t.inside);
+  assert.deepEqual(clipped, [], 'text drawn past a canvas edge');
+  for (const c of sizes) assert.equal(c.backing, 2 * Math.round(c.css - 2), `${c.id}: backing store ${c.backing} px for ${c.css} CSS px`);
+});
+
 test('a hostile URL gets the defaults and a notice, and runs no script', async () => {
   const { page, errors } = await open('arch=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&lr=1e400&epochs=-1');
   const notice = (await page.locator('#notice').textContent()) ?? '';

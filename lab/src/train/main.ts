@@ -536,15 +536,13 @@ const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
  */
 function drawNet(): void {
   if ($('net').hidden) return;
-  const c = $<HTMLCanvasElement>('net-canvas');
-  const g = c.getContext('2d')!;
-  g.clearRect(0, 0, c.width, c.height);
+  const { g, h } = hidpi($<HTMLCanvasElement>('net-canvas'));
   const m = masks;
   const r = runs[current];
   const nIn = m?.inputs.length || 8,
     nHid = m?.units.length || 16;
   const col = [70, 280, 490];
-  const ys = (n: number) => Array.from({ length: n }, (_, i) => 20 + ((c.height - 40) * (i + 0.5)) / n);
+  const ys = (n: number) => Array.from({ length: n }, (_, i) => 20 + ((h - 40) * (i + 0.5)) / n);
   const yi = ys(nIn),
     yh = ys(nHid),
     yo = ys(10);
@@ -639,9 +637,7 @@ $('fmp-canvas').addEventListener('click', newFmpDraw);
  */
 function drawFmp(): void {
   const d = fmpData;
-  const c = $<HTMLCanvasElement>('fmp-canvas');
-  const g = c.getContext('2d')!;
-  g.clearRect(0, 0, c.width, c.height);
+  const { g } = hidpi($<HTMLCanvasElement>('fmp-canvas'));
   if (!d) return;
   const px = 8,
     big = 28 * px,
@@ -727,18 +723,39 @@ function drawFmp(): void {
     'Nine regions in the middle are filled: disjoint ones tile the image, overlapping ones reach one pixel into the next. Each pooled pixel (right; the nine outlined) is the maximum of its region. Click for a new draw.';
 }
 
-function drawConfusion(conf: number[]): void {
-  const c = $<HTMLCanvasElement>('confusion');
+/**
+ * A canvas's 2-D context drawing in CSS pixels on a backing store devicePixelRatio times larger (sharp
+ * at any zoom); the CSS size is the one its width and height attributes gave first. Cleared.
+ */
+function hidpi(c: HTMLCanvasElement): { g: CanvasRenderingContext2D; w: number; h: number } {
+  c.dataset.w ??= String(c.width);
+  c.dataset.h ??= String(c.height);
+  const w = Number(c.dataset.w),
+    h = Number(c.dataset.h),
+    dpr = window.devicePixelRatio || 1;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+    // the height follows the aspect ratio, so a max-width that narrows the canvas keeps its shape
+    c.style.width = `${w}px`;
+  }
   const g = c.getContext('2d')!;
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, h);
+  return { g, w, h };
+}
+
+function drawConfusion(conf: number[]): void {
+  const { g } = hidpi($<HTMLCanvasElement>('confusion'));
+  // off: room for the longest class name ("Pullover") beside the rows and, slanted, above the columns
   const cell = 22,
-    off = 40;
-  g.clearRect(0, 0, c.width, c.height);
-  g.font = '9px sans-serif';
+    off = 56;
+  g.font = '10px sans-serif';
   for (let t = 0; t < 10; t++) {
     let row = 0;
     for (let p = 0; p < 10; p++) row += conf[t * 10 + p];
     g.fillStyle = '#222';
-    g.fillText(CLASSES[t].slice(0, 7), 0, off + t * cell + 14);
+    g.fillText(CLASSES[t], 0, off + t * cell + 14);
     for (let p = 0; p < 10; p++) {
       const f = row ? conf[t * 10 + p] / row : 0;
       g.fillStyle = `rgba(0, 114, 178, ${f})`;
@@ -747,15 +764,14 @@ function drawConfusion(conf: number[]): void {
       if (conf[t * 10 + p]) g.fillText(String(conf[t * 10 + p]), off + p * cell + 2, off + t * cell + 14);
     }
   }
-  g.save();
   g.fillStyle = '#222';
   for (let p = 0; p < 10; p++) {
-    g.translate(off + p * cell + 14, off - 2);
+    g.save();
+    g.translate(off + p * cell + 8, off - 3);
     g.rotate(-Math.PI / 3);
-    g.fillText(CLASSES[p].slice(0, 7), 0, 0);
-    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.fillText(CLASSES[p], 0, 0);
+    g.restore();
   }
-  g.restore();
 }
 
 /** Viridis-like ramp, dark (low loss) to yellow (high), on log loss. */
@@ -775,12 +791,10 @@ function ramp(f: number): string {
 }
 
 function heat(id: string, z: number[][], path?: [number, number][]): void {
-  const c = $<HTMLCanvasElement>(id);
-  const g = c.getContext('2d')!;
-  g.clearRect(0, 0, c.width, c.height);
+  const { g, w, h } = hidpi($<HTMLCanvasElement>(id));
   if (!z.length) return;
   const n = z.length,
-    cell = c.width / n;
+    cell = w / n;
   const flat = z.flat().filter(Number.isFinite);
   const lo = Math.log(Math.min(...flat)),
     hi = Math.log(Math.max(...flat));
@@ -789,11 +803,15 @@ function heat(id: string, z: number[][], path?: [number, number][]): void {
       g.fillStyle = ramp((Math.log(z[i][j]) - lo) / (hi - lo || 1));
       g.fillRect(j * cell, (n - 1 - i) * cell, cell + 0.5, cell + 0.5);
     }
-  g.fillStyle = '#fff';
+  // the legend on a dark band: readable over the yellow (high-loss) corners too
+  const legend = `loss ${Math.exp(lo).toPrecision(3)} (dark) – ${Math.exp(hi).toPrecision(3)} (yellow)`;
   g.font = '10px sans-serif';
-  g.fillText(`loss ${Math.exp(lo).toPrecision(3)} (dark) – ${Math.exp(hi).toPrecision(3)} (yellow)`, 4, 12);
-  const at = (a: number) => ((a + 1) / 2) * (c.width - cell) + cell / 2;
-  const atY = (b: number) => c.height - at(b);
+  g.fillStyle = 'rgba(0, 0, 0, 0.65)';
+  g.fillRect(0, 0, g.measureText(legend).width + 8, 16);
+  g.fillStyle = '#fff';
+  g.fillText(legend, 4, 12);
+  const at = (a: number) => ((a + 1) / 2) * (w - cell) + cell / 2;
+  const atY = (b: number) => h - at(b);
   if (path) {
     g.strokeStyle = '#fff';
     g.lineWidth = 1.5;
@@ -877,23 +895,27 @@ function drawAugmented(images: Float32Array[], count: number): void {
 }
 
 function drawMistakes(): void {
-  const c = $<HTMLCanvasElement>('mistakes');
-  const g = c.getContext('2d')!;
-  g.clearRect(0, 0, c.width, c.height);
-  const img = g.createImageData(28, 28);
+  const { g } = hidpi($<HTMLCanvasElement>('mistakes'));
+  const tmp = document.createElement('canvas');
+  tmp.width = tmp.height = 28;
+  const tg = tmp.getContext('2d')!;
+  const img = tg.createImageData(28, 28);
+  g.imageSmoothingEnabled = false;
+  g.font = '9px sans-serif';
   mistakes.slice(0, 8).forEach((m, i) => {
     for (let j = 0; j < 784; j++) {
       const v = 255 - Math.round(m.pixels[j] * 255);
       img.data.set([v, v, v, 255], j * 4);
     }
-    const x = (i % 4) * 60,
+    tg.putImageData(img, 0, 0);
+    // a 66-pixel column holds the longest label, "Pullover 100%"
+    const x = (i % 4) * 66,
       y = Math.floor(i / 4) * 60;
-    g.putImageData(img, x + 16, y);
-    g.font = '9px sans-serif';
+    g.drawImage(tmp, x + 19, y);
     g.fillStyle = '#d55e00';
-    g.fillText(`${CLASSES[m.predicted].slice(0, 7)} ${(100 * m.p).toFixed(0)}%`, x, y + 40);
+    g.fillText(`${CLASSES[m.predicted]} ${(100 * m.p).toFixed(0)}%`, x, y + 40);
     g.fillStyle = '#222';
-    g.fillText(`is ${CLASSES[m.label].slice(0, 7)}`, x, y + 51);
+    g.fillText(`is ${CLASSES[m.label]}`, x, y + 51);
   });
   $('mistakes-cap').textContent = mistakes.length
     ? 'most confidently wrong test images: predicted (probability), true class'
