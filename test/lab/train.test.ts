@@ -56,8 +56,9 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-async function open(query = ''): Promise<{ page: Page; errors: string[] }> {
+async function open(query = '', init?: () => void): Promise<{ page: Page; errors: string[] }> {
   const page = await ctx.newPage();
+  if (init) await page.addInitScript(init);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => {
@@ -211,9 +212,56 @@ for (const id of Object.keys(TRAIN_PRESETS)) {
   });
 }
 
+/** A text drawn on a canvas: the canvas's id (else its nearest ancestor's), alignment, and whether its box lies inside the canvas. */
+interface CanvasText {
+  id: string;
+  text: string;
+  align: string;
+  baseline: string;
+  inside: boolean;
+}
+/** An init script: records every fillText on a canvas in window.__texts (CanvasText). */
+function recordCanvasText(): void {
+  const texts: CanvasText[] = [];
+  (window as any).__texts = texts;
+  const fill = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, text: string, x: number, y: number) {
+    const m = this.measureText(text);
+    const x0 = x - (this.textAlign === 'center' ? m.width / 2 : this.textAlign === 'right' || this.textAlign === 'end' ? m.width : 0);
+    const t = this.getTransform();
+    const corners = [
+      [x0, y - m.actualBoundingBoxAscent],
+      [x0 + m.width, y - m.actualBoundingBoxAscent],
+      [x0, y + m.actualBoundingBoxDescent],
+      [x0 + m.width, y + m.actualBoundingBoxDescent],
+    ].map(([a, b]) => t.transformPoint(new DOMPoint(a, b)));
+    const c = this.canvas;
+    const inside = corners.every((p) => p.x >= -0.5 && p.y >= -0.5 && p.x <= c.width + 0.5 && p.y <= c.height + 0.5);
+    texts.push({
+      id: c.id || c.parentElement?.closest('[id]')?.id || '',
+      text,
+      align: this.textAlign,
+      baseline: this.textBaseline,
+      inside,
+    });
+    fill.call(this, text, x, y);
+  };
+}
+
 test("the ensemble preset's claims hold for what it draws: above the mean member at every N; its best, at N = 3, above every member; the snapshot ensemble's figures", async () => {
-  const { page, errors } = await open('preset=ensemble');
+  const { page, errors } = await open('preset=ensemble', recordCanvasText);
   await page.waitForFunction(() => (window as any).__train.done === true, undefined, { timeout: 300000 });
+  await page.waitForTimeout(600);
+  // the x ticks of the charts against N and k: uPlot draws them centred under the plot
+  const xTicks = await page.evaluate(() =>
+    ((window as any).__texts as CanvasText[]).filter(
+      (t) => (t.id === 'chart-ensemble' || t.id === 'chart-snapshot') && t.align === 'center' && /^[\d.]+$/.test(t.text),
+    ),
+  );
+  const snapSwatch = await page.$$eval('#chart-step .u-series', (els) => {
+    const e = els.find((x) => x.textContent?.includes('snapshots taken'))?.querySelector('.u-marker') as HTMLElement | undefined;
+    return e ? getComputedStyle(e).backgroundColor : '';
+  });
   const ens = await page.evaluate(
     () => (window as any).__train.ensemble as { members: number; memberAccuracy: number; accuracy: number }[],
   );
@@ -230,6 +278,9 @@ test("the ensemble preset's claims hold for what it draws: above the mean member
   assert.ok(snap.report);
   assert.deepEqual(snap.report.at, snap.at);
   assert.match(legend, /snapshots taken/);
+  assert.equal(snapSwatch, 'rgb(230, 159, 0)', "the legend swatch has the markers' orange");
+  assert.ok(xTicks.length > 4, `x ticks drawn: ${JSON.stringify(xTicks)}`);
+  for (const t of xTicks) assert.ok(Number.isInteger(Number(t.text)), `fractional tick ${t.text} on ${t.id}`);
   assert.equal(snap.report.average, 0.789, 'the text says the snapshot ensemble reaches 78.9 %');
   assert.equal(snap.report.members[4], 0.765, 'the text says the last snapshot reaches 76.5 %');
   assert.ok(snap.report.average > Math.max(...snap.report.members), 'the snapshot ensemble beats every snapshot');
@@ -315,30 +366,11 @@ test('the confusion matrix, mistakes and landscape canvases: whole class names i
   page.on('pageerror', (e) => errors.push(String(e)));
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('Emulation.setDeviceMetricsOverride', { width: 1400, height: 1500, deviceScaleFactor: 2, mobile: false });
-  // every text drawn on a canvas, with whether its box (the transform applied) lies inside the canvas
-  await page.addInitScript(() => {
-    const texts: { id: string; text: string; inside: boolean }[] = [];
-    (window as any).__texts = texts;
-    const fill = CanvasRenderingContext2D.prototype.fillText;
-    CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, text: string, x: number, y: number) {
-      const m = this.measureText(text);
-      const t = this.getTransform();
-      const corners = [
-        [x, y - m.actualBoundingBoxAscent],
-        [x + m.width, y - m.actualBoundingBoxAscent],
-        [x, y + m.actualBoundingBoxDescent],
-        [x + m.width, y + m.actualBoundingBoxDescent],
-      ].map(([a, b]) => t.transformPoint(new DOMPoint(a, b)));
-      const c = this.canvas;
-      const inside = corners.every((p) => p.x >= -0.5 && p.y >= -0.5 && p.x <= c.width + 0.5 && p.y <= c.height + 0.5);
-      texts.push({ id: c.id, text, inside });
-      fill.call(this, text, x, y);
-    };
-  });
+  await page.addInitScript(recordCanvasText);
   await page.goto(`${base}train.html?epochs=2&train=1000`);
   await page.waitForFunction(() => (window as any).__train?.done === true, undefined, { timeout: 120000 });
   await page.waitForTimeout(600);
-  const texts = await page.evaluate(() => (window as any).__texts as { id: string; text: string; inside: boolean }[]);
+  const texts = await page.evaluate(() => (window as any).__texts as CanvasText[]);
   const sizes = await page.$$eval('#confusion, #mistakes, #land-random, #land-pca', (els) =>
     els.map((e) => ({ id: e.id, backing: (e as HTMLCanvasElement).width, css: e.getBoundingClientRect().width })),
   );

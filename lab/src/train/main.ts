@@ -315,9 +315,10 @@ function lineChart(
   tables: [number[], ...(number | null)[][]],
   series: uPlot.Series[],
   log = false,
+  intX = false,
 ): void {
   const el = $(id);
-  const key = [title, xLabel, log, ...series.map((s) => String(s.label))].join('|');
+  const key = [title, xLabel, log, intX, ...series.map((s) => String(s.label))].join('|');
   const old = charts.get(id);
   if (old && old.key === key) {
     old.chart.setData(tables as uPlot.AlignedData);
@@ -330,8 +331,19 @@ function lineChart(
     width: width(id),
     height: 200,
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-    axes: [{ label: xLabel }, { label: yLabel }],
+    // intX: x counts things (members, snapshots), so its ticks are whole numbers
+    axes: [intX ? { label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100] } : { label: xLabel }, { label: yLabel }],
     series: [{ label: xLabel }, ...series],
+    // a series drawn as points only (width 0) gets a swatch filled like its points
+    legend: {
+      markers: {
+        fill: (u, i) => {
+          const q = u.series[i];
+          const f = q.width === 0 && q.points?.fill ? q.points.fill : q.fill;
+          return (typeof f === 'function' ? f(u, i) : f) as string;
+        },
+      },
+    },
   };
   charts.set(id, { key, chart: new uPlot(opts, tables as uPlot.AlignedData, el) });
 }
@@ -374,7 +386,7 @@ function draw(): void {
     [
       ...visible.map((r) => ser(r.label, idx(r))),
       ...(snapRun
-        ? [{ label: 'snapshots taken', stroke: '#000', width: 0, points: { show: true, size: 11, fill: '#e69f00', stroke: '#000' } }]
+        ? [{ label: 'snapshots taken', stroke: '#e69f00', width: 0, points: { show: true, size: 11, fill: '#e69f00', stroke: '#000' } }]
         : []),
     ],
     true,
@@ -481,6 +493,8 @@ function draw(): void {
         { ...ser('member N alone', 1), width: 0, points: { show: true, size: 8 } },
         { ...ser('ensemble of members 1..N', 0), points: { show: true, size: 6 } },
       ],
+      false,
+      true,
     );
   }
   drawSnapshots();
@@ -521,6 +535,8 @@ function drawSnapshots(): void {
       { label: `ensemble of the ${k.length} snapshots`, stroke: COLORS[0], width: 2 },
       { label: `ensemble of ${members?.members ?? 0} members`, stroke: COLORS[2], width: 2, dash: [6, 4] },
     ],
+    false,
+    true,
   );
   const last = rep.members[rep.members.length - 1];
   $('snapshot-cap').textContent =
