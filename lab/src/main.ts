@@ -1038,7 +1038,7 @@ function boot(): void {
   for (const [name, p] of Object.entries(state.sched)) {
     const r = sampleSchedule(name, p);
     if ('error' in r) {
-      parsed.notices.push(`schedule ${name}: ${r.error} — defaults used`);
+      parsed.notices.push(`${r.error} — defaults used`);
       delete state.sched[name];
     }
   }

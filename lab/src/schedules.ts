@@ -61,11 +61,11 @@ export function specOf(name: string, params: Record<string, string>): string {
   return body ? `${name}:${body}` : name;
 }
 
-/** lr(t) for t = 0..steps, or the library's error message. */
+/** lr(t) for t = 0..steps, or the library's error message (which names the schedule). */
 export function sampleSchedule(name: string, params: Record<string, string>): { lrs: number[] } | { error: string } {
   try {
     const p = parseSchedule(specOf(name, params), { lr: SCHED_LR, total: SCHED_STEPS });
-    if (p.kind !== 'schedule') return { error: 'not a function of the step' };
+    if (p.kind !== 'schedule') return { error: `schedule ${name}: not a function of the step` };
     const lrs: number[] = [];
     for (let t = 0; t < SCHED_STEPS; t++) lrs.push(p.schedule(t));
     return { lrs };
@@ -132,7 +132,8 @@ export function buildSchedulesView(
       xMax: SCHED_STEPS,
       legend: series.length > 0,
     });
-    ovText.textContent = `Overlay of ${series.map((q) => `${q.label} from ${q.ys[0]} to ${Number(q.ys[q.ys.length - 1].toPrecision(3))}`).join('; ') || 'no schedule'}.`;
+    const r3 = (v: number) => Number(v.toPrecision(3));
+    ovText.textContent = `Overlay of ${series.map((q) => `${q.label} from ${r3(q.ys[0])} to ${r3(q.ys[q.ys.length - 1])}`).join('; ') || 'no schedule'}.`;
   };
   for (const name of scheduleNames()) {
     const entry = scheduleTable[name];
@@ -184,6 +185,7 @@ export function buildSchedulesView(
       label.title = q.help;
       const input = document.createElement('input');
       input.dataset.param = field;
+      input.setAttribute('aria-label', `${name} ${field}: ${q.help}`);
       if (q.kind === 'boolean') {
         input.type = 'checkbox';
         input.checked = params()[field] === 'true';
@@ -211,6 +213,7 @@ export function buildSchedulesView(
     box.type = 'checkbox';
     box.className = 'overlay';
     box.dataset.schedule = name;
+    box.setAttribute('aria-label', `overlay ${name}`);
     box.checked = overlay.has(name);
     box.addEventListener('change', () => {
       if (box.checked) overlay.add(name);

@@ -355,6 +355,13 @@ test('schedules: one applied to a racer from its row; the schedules view overlay
   await page.click('#tabs button[data-view="schedules"]');
   const text = () => page.textContent('#sched-overlay-text').then((t) => t ?? '');
   assert.match(await text(), /step from 0\.1 to .*cosine from 0\.1 to/);
+  assert.match(await text(), /onecycle from 0\.004 to/);
+  for (const v of (await text()).match(/\d[\d.e-]*/g) ?? [])
+    assert.equal(Number(Number(v).toPrecision(3)), Number(v), `${v}: rounded to 3 significant digits`);
+  // every parameter input and overlay box is named with its schedule
+  const names = await page.$$eval('.sched-card input', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  assert.ok(names.length > 20 && names.every((n) => /^(overlay )?[a-z]+[ :]/.test(n)), names.join(' | '));
+  assert.ok(names.includes('overlay cosine') && names.some((n) => n.startsWith('cosine totalSteps: ')), names.join(' | '));
   // every schedule card's chart has a text equivalent
   const labels = await page.$$eval('.sched-card canvas[role=img]:not(#sched-overlay)', (els) =>
     els.map((e) => e.getAttribute('aria-label') ?? ''),
@@ -371,4 +378,10 @@ test('schedules: one applied to a racer from its row; the schedules view overlay
   assert.ok(wide[0] <= wide[1], `schedules view ${wide[0]} px wide in ${wide[1]}`);
   assert.deepEqual(errors, []);
   await page.context().close();
+  // a schedule value the library refuses: its message once, not prefixed twice
+  const { page: p2 } = await open('view=schedules&s=cosine;minLr=abc');
+  const notice = (await p2.textContent('#notice')) ?? '';
+  assert.match(notice, /schedule cosine: minLr=abc is not a number — defaults used/);
+  assert.doesNotMatch(notice, /schedule cosine: schedule cosine/);
+  await p2.context().close();
 });
