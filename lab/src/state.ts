@@ -318,7 +318,11 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
   if (lrm !== null) lrm === 'each' || lrm === 'one' ? (s.lrMode = lrm) : bad('lrm');
   real('lr', LIMITS.lr[0], LIMITS.lr[1], (v) => (s.lr = v));
   real('noise', LIMITS.noise[0], LIMITS.noise[1], (v) => (s.noise = v));
-  int('b', LIMITS.batch[0], LIMITS.batch[1], (v) => (s.batch = v));
+  // the batch slider steps through powers of two: any other B would be drawn as its neighbour
+  int('b', LIMITS.batch[0], LIMITS.batch[1], (v) => {
+    if ((v & (v - 1)) === 0) s.batch = v;
+    else notices.push(`batch size b=${v} is not a power of two (1, 2, 4 … ${LIMITS.batch[1]}): default used`);
+  });
   int('seed', LIMITS.seed[0], LIMITS.seed[1], (v) => (s.seed = v));
   int('mom', 0, 1, (v) => (s.moments = v === 1));
 

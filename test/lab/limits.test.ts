@@ -57,3 +57,12 @@ test('numbers in the URL are decimal only, as in the CLI: 0x10 is not 16', () =>
   assert.ok(notices.includes('bad value for "n": default used'), notices.join(' | '));
   assert.ok(notices.includes('adam: bad value for lr ignored'), notices.join(' | '));
 });
+
+test('a batch size from the URL must be a power of two, as the slider offers: b=3 is refused with a notice', () => {
+  assert.equal(parse('b=4').state.batch, 4);
+  assert.deepEqual(parse('b=4096').notices, []);
+  const { state, notices } = parse('b=3');
+  assert.equal(state.batch, 1);
+  assert.deepEqual(notices, ['batch size b=3 is not a power of two (1, 2, 4 … 4096): default used']);
+  assert.equal(parse('b=8192').state.batch, 1);
+});
