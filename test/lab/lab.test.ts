@@ -136,6 +136,14 @@ test('the built lab is at most 300 KB gzipped, the wasm kernels and the data set
   console.log(
     `lab build: ${files.length} files, ${(gz / 1024).toFixed(1)} KB gzipped; wasm kernels apart: ${(wasm / 1024).toFixed(1)} KB; data set apart: ${data.length} files, ${(dataGz / 1024).toFixed(1)} KB`,
   );
+  // The race page alone (the figure docs/lab.md and the README quote): index.html and the assets it loads.
+  const html = readFileSync(join(outDir, 'index.html'), 'utf8');
+  const page = [join(outDir, 'index.html'), ...[...html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map((m) => join(outDir, m[1]))];
+  const kb = (re: RegExp) => page.filter((f) => re.test(f)).reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0) / 1024;
+  console.log(
+    `race page: ${page.length} files, ${kb(/./).toFixed(1)} KB gzipped (JS ${kb(/\.js$/).toFixed(1)} KB, CSS ${kb(/\.css$/).toFixed(1)} KB, HTML ${kb(/\.html$/).toFixed(1)} KB)`,
+  );
+  assert.ok(page.some((f) => f.endsWith('.js')) && page.some((f) => f.endsWith('.css')), `race page files: ${page.join(', ')}`);
   assert.ok(
     files.some((f) => f.endsWith('index.html')),
     'index.html built',
