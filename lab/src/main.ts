@@ -457,7 +457,10 @@ function buildTable(): void {
       const src = document.createElement('small');
       src.textContent = run.lrSource === 'tuned' ? ' tuned' : run.lrSource === 'one' ? ' (all)' : run.lrSource === 'default' ? ' step' : '';
       if (run.lrSource === 'default')
-        src.title = 'a step-length multiplier (1 = the full step), not a learning rate: kept in "one for all"';
+        src.title =
+          racer.opt === 'lbfgs' || racer.opt === 'newton'
+            ? 'a step-length multiplier (1 = the full step), not a learning rate: kept in "one for all"'
+            : 'scales the step size the method estimates itself, not a learning rate: kept in "one for all"';
       lrTd.append(lr, src);
     } else lrTd.textContent = '—';
     const optTd = document.createElement('td');
