@@ -1,6 +1,6 @@
 /** Test helpers: central-difference gradient checks in float64, closeness assertions. */
 import assert from 'node:assert/strict';
-import { type Tensor, fromData, grad, type Storage } from '../src/index.js';
+import { type Tensor, fromData, grad, type Storage, Module, type ForwardOptions, zeros } from '../src/index.js';
 
 export function assertClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, tol = 1e-9, what = 'value'): void {
   const a = typeof actual === 'number' ? [actual] : Array.from(actual);
@@ -71,4 +71,21 @@ export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], tol 
     const a = analytic[k] ? analytic[k]!.data : new Float64Array(x.size);
     assertClose(a, numeric, tol, `gradient of input ${k}`);
   });
+}
+
+/**
+ * `net` beside a parameter `spare` (3 zeros) that its forward never reads: a NaN put there leaves
+ * the loss finite, which is what the trainers' epoch-end scan of the parameters is for (ReLU keeps
+ * NaN, so a NaN in a weight the forward reads reaches the loss).
+ */
+export class WithSpare extends Module {
+  readonly spare: Tensor;
+  constructor(readonly net: Module) {
+    super();
+    this.registerModule('net', net);
+    this.spare = this.registerParameter('spare', zeros([3]));
+  }
+  forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    return this.net.forward(x, opts);
+  }
 }

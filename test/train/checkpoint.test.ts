@@ -12,8 +12,7 @@ import { loadEmbedded } from '../../src/data/node.js';
 import { parseAugment } from '../../src/augment/parse.js';
 import { scheduleCallback, plateauCallback, ReduceOnPlateau, cosine } from '../../src/schedule/index.js';
 import { crossEntropy, mul, sqrt, sum } from '../../src/autograd/ops.js';
-import { Module, type ForwardOptions } from '../../src/nn/module.js';
-import { zeros, type Tensor } from '../../src/tensor/tensor.js';
+import { WithSpare } from '../helpers.js';
 
 const data = loadEmbedded();
 const train = data.train.slice(0, 240);
@@ -377,18 +376,6 @@ test('a non-finite gradient with a finite loss: skip leaves the step out (checke
       return s.step === 2 ? { bad: sqrt(sum(mul(params(), 0))) } : {};
     },
   });
-  // The MLP beside a parameter its forward never reads: a NaN there leaves the loss finite.
-  class WithSpare extends Module {
-    readonly spare: Tensor;
-    constructor(readonly net: Module) {
-      super();
-      this.registerModule('net', net);
-      this.spare = this.registerParameter('spare', zeros([3]));
-    }
-    forward(x: Tensor, opts?: ForwardOptions): Tensor {
-      return this.net.forward(x, opts);
-    }
-  }
   const make = (spare: boolean) => {
     const { rng, model: net } = mlp(8);
     const model = spare ? new WithSpare(net) : net;
