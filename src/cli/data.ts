@@ -6,7 +6,8 @@
  *   DIR of class folders     PyTorch's ImageFolder layout: DIR/CLASS/*.png|jpg, or DIR/train/CLASS/…
  *                            with DIR/test (or DIR/val) beside it
  *   FILE.csv (or any file)   a header row, a label column, numeric features
- * A source without its own test set needs --test-data or --val-split.
+ * A source without its own test set needs --test-data or --val-split, unless the caller reads only
+ * its training part (`trainOnly`).
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,9 +103,14 @@ export interface DataFlags {
    * statistics (evaluating or predicting with a model trained with --standardize).
    */
   preprocess?: Preprocess;
+  /**
+   * The caller reads only the training part (descent augment): a source without a test set is taken
+   * whole, and its `test` is empty.
+   */
+  trainOnly?: boolean;
 }
 
-type DataKind = 'embedded' | 'idx' | 'csv' | 'folder';
+export type DataKind = 'embedded' | 'idx' | 'csv' | 'folder';
 
 function isDirectory(path: string): boolean {
   try {
@@ -194,6 +200,7 @@ function testOrSplit(
     if (f.valSplit !== undefined) throw new UsageError(`--val-split applies to data without a test set; ${what} has one`);
     return { train, test, how: `${train.length} train / ${test.length} test` };
   }
+  if (f.valSplit === undefined && f.trainOnly) return { train, test: train.slice(0, 0), how: `${train.length} samples` };
   if (f.valSplit === undefined) {
     throw new UsageError(
       `${what} has no test set: give --test-data FILE|DIR, or --val-split F to hold out a fraction (e.g. --val-split 0.2)`,

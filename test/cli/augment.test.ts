@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,4 +92,29 @@ test('descent augment writes a grid: the original then augmented copies; zero st
   const noOut = capture();
   assert.equal(await runCli(['augment'], noOut), 2);
   assert.match(noOut.stderr.join('\n'), /--out: the PNG file to write is required/);
+});
+
+test('descent augment: an image folder without a test set is drawn whole; a CSV file is refused in one line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'descent-augment-folder-'));
+  for (const cls of ['cat', 'dog']) {
+    mkdirSync(join(dir, 'photos', cls), { recursive: true });
+    for (let i = 0; i < 2; i++)
+      writeFileSync(join(dir, 'photos', cls, `${i}.png`), encodePng(new Uint8Array(36).fill(cls === 'cat' ? 40 + i : 200 - i), 6, 6, 1));
+  }
+  const file = join(dir, 'grid.png');
+  const io = capture();
+  assert.equal(
+    await runCli(['augment', '--data', join(dir, 'photos'), '--out', file, '--rows', '2', '--per', '1', '--augment', 'flip'], io),
+    0,
+    io.stderr.join('\n'),
+  );
+  assert.match(io.stdout.join('\n'), /wrote .*grid\.png: 2 garments \(images from .*photos: 2 classes \(cat, dog\), .*4 samples\)/);
+  assert.ok(existsSync(file));
+  const csv = join(dir, 'iris.csv');
+  writeFileSync(csv, 'a,b,species\n1,2,x\n3,4,y\n');
+  const bad = capture();
+  assert.equal(await runCli(['augment', '--data', csv, '--out', join(dir, 'csv.png')], bad), 2);
+  assert.equal(bad.stderr.length, 1);
+  assert.match(bad.stderr[0], /--data .*iris\.csv: augment draws images; a CSV file holds none/);
+  assert.ok(!existsSync(join(dir, 'csv.png')));
 });

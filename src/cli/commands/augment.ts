@@ -11,7 +11,7 @@ import { UsageError, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { parseAugment, AugmentSpecError } from '../../augment/parse.js';
-import { dataOption, loadData } from '../data.js';
+import { dataKind, dataOption, dataOptions, loadData } from '../data.js';
 import { encodePng } from '../png.js';
 
 export const DEFAULT_AUGMENT = 'flip,crop:4,scale:0.9-1.1,jitter:0.2';
@@ -32,7 +32,13 @@ export const augmentCommand: Command = {
     { name: 'per', type: 'int', min: 1, max: 50, default: 8, help: 'augmented copies of each garment' },
     { name: 'zoom', type: 'int', min: 1, max: 16, default: 3, help: 'pixels per image pixel' },
     { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of the augmentation draws' },
-    { ...dataOption, default: 'embedded' },
+    {
+      ...dataOption,
+      default: 'embedded',
+      metavar: 'auto|embedded|DIR',
+      help: 'the images: "embedded" the Fashion-MNIST subset shipped in the package; "auto" Fashion-MNIST if installed, else the embedded subset; a directory of IDX files; or a directory of images with one subfolder per class (or train/ and test/ subfolders in that layout: the training images are drawn). CSV files hold no images',
+    },
+    ...dataOptions.filter((d) => d.name === 'channels' || d.name === 'resize'),
   ],
   helpExtra: `Example: descent augment --out grid.png --augment ${DEFAULT_AUGMENT} --seed 3`,
   async run(o: Parsed, io: Io) {
@@ -44,8 +50,12 @@ export const augmentCommand: Command = {
       if (e instanceof AugmentSpecError) throw new UsageError(e.message);
       throw e;
     }
+    if (dataKind(o.data) === 'csv')
+      throw new UsageError(
+        `--data ${o.data}: augment draws images; a CSV file holds none (give embedded, auto, a folder of IDX files or a folder of class folders of images)`,
+      );
     checkWritableFile(o.out, '--out');
-    const data = await loadData(o.data);
+    const data = await loadData(o.data, { channels: o.channels, resize: o.resize, trainOnly: true });
     const ds = data.train;
     const [C, H, W] = ds.shape;
     checkBatchTransform(aug, ds.shape, o.augment);
