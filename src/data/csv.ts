@@ -8,7 +8,8 @@
  *
  * Labels may be integers or any strings. Integer labels (every label cell an integer) give the
  * classes in numeric order, other labels in string order; either way the class index of a row is the
- * position of its label in the sorted unique labels of all files read together (train and test).
+ * position of its label in the sorted unique labels of the training file. A test file may lack a
+ * class but not add one: its rows would be scored against a class the model never saw.
  */
 import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
 import { parse, CsvError } from 'csv-parse';
@@ -229,8 +230,9 @@ export interface CsvData extends CsvClasses {
 }
 
 /**
- * Load a CSV data set, and its test file when given (it must have the same header). Fewer than 2
- * classes over both files is an error: there is nothing to classify.
+ * Load a CSV data set, and its test file when given (it must have the same header and only labels of
+ * the training file). Fewer than 2 classes in the training file is an error: there is nothing to
+ * classify.
  */
 export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<CsvData> {
   const train = await readCsvTable(path, opts);
@@ -247,14 +249,21 @@ export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<
       throw new DataFormatError(test.path, `header differs from the one of ${path}: ${detail}`);
     }
   }
-  const tables = test ? [train, test] : [train];
-  const cls = csvClasses(tables);
+  const cls = csvClasses([train]);
   if (cls.classes.length < 2) {
-    const files = tables.map((t) => t.path).join(' and ');
     throw new DataFormatError(
       path,
-      `every row of ${files} has the label ${JSON.stringify(cls.classes[0])}; a classifier needs at least 2 classes`,
+      `every row of ${path} has the label ${JSON.stringify(cls.classes[0])}; a classifier needs at least 2 classes`,
     );
+  }
+  if (test) {
+    const known = new Set(cls.classes);
+    const i = test.labels.findIndex((l) => !known.has(cls.labelKind === 'integer' && INTEGER.test(l) ? String(Number(l)) : l));
+    if (i >= 0)
+      throw new DataFormatError(
+        `${test.path}:${test.lines[i]}`,
+        `class "${test.labels[i]}" is not a class of ${path} (${preview(cls.classes)}); a test file may lack a class but not add one`,
+      );
   }
   return {
     ...cls,

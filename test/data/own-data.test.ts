@@ -184,16 +184,27 @@ test('CSV: label column by name, index or negative index; string labels in sorte
   assert.deepEqual(Array.from((await loadCsv(q)).train.images), [1, 2, 3, 4]);
 });
 
-test('CSV: integer labels sort numerically, and train and test share the classes', async (t) => {
+test('CSV: integer labels sort numerically; the test file takes the classes of the training file and adds none', async (t) => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'tr.csv'), 'label,f\n10,1\n9,2\n2,3\n');
-  writeFileSync(join(dir, 'te.csv'), 'label,f\n2,1\n11,2\n');
+  writeFileSync(join(dir, 'te.csv'), 'label,f\n2,1\n10,2\n');
   const d = await loadCsv(join(dir, 'tr.csv'), { testPath: join(dir, 'te.csv') });
   assert.equal(d.labelKind, 'integer');
-  assert.deepEqual(d.classes, ['2', '9', '10', '11']);
+  assert.deepEqual(d.classes, ['2', '9', '10']);
   assert.deepEqual(Array.from(d.train.labels), [2, 1, 0]);
-  assert.deepEqual(Array.from(d.test!.labels), [0, 3]);
+  assert.deepEqual(Array.from(d.test!.labels), [0, 2]);
+  writeFileSync(join(dir, 'te-new.csv'), 'label,f\n2,1\n\n11,2\n');
+  await assert.rejects(
+    loadCsv(join(dir, 'tr.csv'), { testPath: join(dir, 'te-new.csv') }),
+    /te-new\.csv:4: class "11" is not a class of .*tr\.csv \("2", "9", "10"\); a test file may lack a class but not add one/,
+  );
+  writeFileSync(join(dir, 's-tr.csv'), 'species,f\nsetosa,1\nvirginica,2\n');
+  writeFileSync(join(dir, 's-te.csv'), 'species,f\nsetosa,1\nbird,2\n');
+  await assert.rejects(
+    loadCsv(join(dir, 's-tr.csv'), { labelColumn: 'species', testPath: join(dir, 's-te.csv') }),
+    /s-te\.csv:3: class "bird" is not a class of .*s-tr\.csv/,
+  );
   writeFileSync(join(dir, 'other.csv'), 'label,g\n2,1\n');
   await assert.rejects(
     loadCsv(join(dir, 'tr.csv'), { testPath: join(dir, 'other.csv') }),
