@@ -215,6 +215,12 @@ export function formatModelSpec(layers: readonly LayerSpec[]): string {
   return layers.map(formatLayer).join(',');
 }
 
+/**
+ * The most numbers one weight tensor of a built layer may hold: the largest typed array V8 allocates
+ * (2^32 elements). A larger layer is refused by name before anything is allocated.
+ */
+export const MAX_LAYER_WEIGHTS = 2 ** 32;
+
 function where(i: number, token: string): string {
   return `layer ${i} (${token})`;
 }
@@ -436,12 +442,22 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}`);
       return [oh, ow];
     };
+    /** Refuse a weight tensor of shape `w` (plus `bias` biases) larger than MAX_LAYER_WEIGHTS. */
+    const fits = (w: number[], bias: number): void => {
+      const n = w.reduce((a, b) => a * b, 1);
+      if (n <= MAX_LAYER_WEIGHTS) return;
+      const int = (x: number) => x.toLocaleString('en-US');
+      throw new ModelSpecError(
+        `${at}: ${int(n + bias)} parameters (weights ${w.join('×')}${bias ? ` and ${int(bias)} biases` : ''}); a layer's weights hold at most ${int(MAX_LAYER_WEIGHTS)} numbers (2^32)`,
+      );
+    };
     let m: Module;
     switch (l.type) {
       case 'linear': {
         const inF = flatIn();
         fcs++;
         const out = (l.out as number | undefined) ?? o.classes;
+        fits([out, inF], l.bias === false ? 0 : out);
         m = new Linear(inF, out, {
           bias: l.bias as boolean | undefined,
           init: l.init as InitName | undefined,
@@ -455,6 +471,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         const inF = flatIn();
         fcs++;
         const out = (l.out as number | undefined) ?? o.classes;
+        fits([out, inF], l.bias === false ? 0 : out);
         m = new DropConnect(inF, out, {
           p: l.p as number | undefined,
           activation: l.act as DropConnectActivation | undefined,
@@ -476,6 +493,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
           s = pairOf(l.stride, 1),
           p = pairOf(l.pad, 0);
         const [oh, ow] = window(h, w, k, s, p);
+        fits([l.out as number, c, ...k], l.bias === false ? 0 : (l.out as number));
         m = new Conv2d(c, l.out as number, k, {
           stride: s,
           padding: p,

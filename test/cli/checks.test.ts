@@ -232,3 +232,16 @@ test('Newton --hessian-free that stalls stops with one line saying so (it would 
   assert.equal(fine.code, 0, fine.err);
   assert.equal(fine.err, '');
 });
+
+test('a layer larger than a typed array can be is refused naming --model, the layer, its parameter count and the limit', async () => {
+  await refused(
+    ['train', '--model', 'linear:2147483647,linear', ...tiny],
+    2,
+    /^descent train: --model: layer 0 \(linear:2147483647\): 1,685,774,662,895 parameters \(weights 2147483647×784 and 2,147,483,647 biases\); a layer's weights hold at most 4,294,967,296 numbers \(2\^32\)$/,
+  );
+  await refused(
+    ['train', '--model', 'conv:1000000000:5,flatten,linear', ...tiny],
+    2,
+    /--model: layer 0 \(conv:1000000000:5\): 26,000,000,000 parameters \(weights 1000000000×1×5×5 and 1,000,000,000 biases\); .* at most 4,294,967,296/,
+  );
+});
