@@ -32,6 +32,14 @@ export interface LoadedData {
    * again for any later input (`applyPreprocess` from src/data/preprocess.ts).
    */
   preprocess?: Preprocess;
+  /** CSV: the columns read, which a model trained on them needs again in any file it reads. */
+  csv?: CsvColumns;
+}
+
+/** The columns of a CSV data set: the feature columns in file order and the label column. */
+export interface CsvColumns {
+  features: string[];
+  label: string;
 }
 
 export const dataOption = {
@@ -108,6 +116,16 @@ export interface DataFlags {
    * whole, and its `test` is empty.
    */
   trainOnly?: boolean;
+  /**
+   * The caller only evaluates (descent eval): a source without a test set, and without --val-split,
+   * is evaluated whole; its `test` is all of it and its `train` empty.
+   */
+  evaluate?: boolean;
+  /**
+   * What a trained model was trained on: its classes index the labels of a CSV file (which may lack
+   * some but not add one), and a CSV file must have its columns (`csv`, the default label column).
+   */
+  trained?: { classes?: readonly string[]; csv?: CsvColumns };
 }
 
 export type DataKind = 'embedded' | 'idx' | 'csv' | 'folder';
@@ -138,6 +156,11 @@ const KIND_NAMES: Record<DataKind, string> = {
 
 /** Refuse options that do not apply to this kind of data, instead of ignoring them. */
 function checkFlagsApply(kind: DataKind, f: DataFlags): void {
+  const csv = f.trained?.csv;
+  if (csv && kind !== 'csv')
+    throw new UsageError(
+      `--data: the model was trained on the CSV columns ${quoteList(csv.features)} (label "${csv.label}"); give a CSV file with them, not ${KIND_NAMES[kind]}`,
+    );
   const only: [keyof DataFlags, string, DataKind[]][] = [
     ['labelColumn', '--label-column', ['csv']],
     ['standardize', '--standardize', ['csv']],
@@ -151,6 +174,29 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
       throw new UsageError(`${flag} applies to ${kinds.map((k) => KIND_NAMES[k]).join(' and ')}, not to ${KIND_NAMES[kind]}`);
     }
   }
+}
+
+function quoteList(names: readonly string[]): string {
+  const q = names.map((n) => JSON.stringify(n));
+  return q.length <= 8 ? q.join(', ') : `${q.slice(0, 8).join(', ')}, … (${q.length} columns)`;
+}
+
+/** Refuse a CSV file whose feature columns are not those the model was trained on, naming them. */
+function checkColumns(path: string, got: readonly string[], want: CsvColumns): void {
+  const missing = want.features.filter((n) => !got.includes(n));
+  const extra = got.filter((n) => !want.features.includes(n));
+  const what = `the model was trained on the feature columns ${quoteList(want.features)} (label "${want.label}")`;
+  if (missing.length || extra.length) {
+    const diff = [missing.length ? `lacks ${quoteList(missing)}` : '', extra.length ? `has ${quoteList(extra)} besides` : ''].filter(
+      (x) => x,
+    );
+    throw new UsageError(`--data ${path}: ${what}; this file ${diff.join(' and ')}`);
+  }
+  const j = got.findIndex((n, i) => n !== want.features[i]);
+  if (j >= 0)
+    throw new UsageError(
+      `--data ${path}: ${what}; this file has them in another order (feature ${j} is ${JSON.stringify(got[j])} here, ${JSON.stringify(want.features[j])} in training)`,
+    );
 }
 
 export async function loadData(spec: string, flags: DataFlags = {}): Promise<LoadedData> {
@@ -201,6 +247,8 @@ function testOrSplit(
     return { train, test, how: `${train.length} train / ${test.length} test` };
   }
   if (f.valSplit === undefined && f.trainOnly) return { train, test: train.slice(0, 0), how: `${train.length} samples` };
+  if (f.valSplit === undefined && f.evaluate)
+    return { train: train.slice(0, 0), test: train, how: `${train.length} samples, all evaluated` };
   if (f.valSplit === undefined) {
     throw new UsageError(
       `${what} has no test set: give --test-data FILE|DIR, or --val-split F to hold out a fraction (e.g. --val-split 0.2)`,
@@ -223,7 +271,9 @@ function testOrSplit(
 async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   if (f.testData !== undefined && isDirectory(f.testData))
     throw new UsageError(`--test-data ${f.testData} is a folder; with --data ${path} (CSV) it must be a CSV file`);
-  const d = await loadCsv(path, { labelColumn: f.labelColumn, testPath: f.testData });
+  const trained = f.trained?.csv;
+  const d = await loadCsv(path, { labelColumn: f.labelColumn ?? trained?.label, testPath: f.testData, classes: f.trained?.classes });
+  if (trained) checkColumns(path, d.featureNames, trained);
   const split = testOrSplit(d.train, d.test, f, `--data ${path}`);
   const cls = d.classes;
   const shown = cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
@@ -249,7 +299,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     test = preprocessDataset(preprocess, test);
     parts.push('standardized with the mean and std of the training part');
   }
-  return { train, test, source: parts.join(', '), preprocess };
+  return { train, test, source: parts.join(', '), preprocess, csv: { features: d.featureNames, label: d.labelName } };
 }
 
 async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {

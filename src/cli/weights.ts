@@ -2,12 +2,13 @@
  * A trained model on disk, for `descent train --save`, `descent eval` and `descent predict`. Every
  * form names what is needed to rebuild the network without --model: the model (its built-in name or
  * canonical spec), the options that change its layers (dropout, DropConnect), the input shape, the
- * class names and the input preprocessing fitted on the training data (--standardize).
+ * class names, the input preprocessing fitted on the training data (--standardize) and, for CSV
+ * data, the feature and label columns.
  *
  * - `FILE.safetensors`: the weights under PyTorch's state_dict names (src/io/safetensors.ts), the
  *   description in the header's __metadata__ as `descent.*` keys (JSON-encoded values), so PyTorch
  *   loads the same file with `load_state_dict`;
- * - any other name: JSON `{ model, seed, modelOptions, inputShape, classes, preprocess, state }`;
+ * - any other name: JSON `{ model, seed, modelOptions, inputShape, classes, preprocess, csv, state }`;
  * - a checkpoint file (`ckpt-*.dckpt`) or a checkpoint folder (its newest good checkpoint): the
  *   description is stored in the checkpoint's meta by `descent train --checkpoint-dir`.
  */
@@ -19,6 +20,7 @@ import { checkSafetensors, loadSafetensors, saveSafetensors, torchParameterNames
 import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { loadLatestCheckpoint } from '../io/checkpoints.js';
+import type { CsvColumns } from './data.js';
 
 /** What rebuilds a trained network: stored beside its weights in every saved form. */
 export interface SavedModelInfo {
@@ -30,6 +32,8 @@ export interface SavedModelInfo {
   inputShape: [number, number, number];
   classes: string[];
   preprocess?: Preprocess;
+  /** CSV data: the feature columns in file order and the label column, which a file evaluated needs. */
+  csv?: CsvColumns;
   seed?: number;
 }
 
@@ -100,6 +104,14 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
     } catch (e) {
       bad('preprocess', (e as Error).message.replace(/^preprocess: /, ''));
     }
+  }
+  if (o.csv !== undefined) {
+    const c = o.csv as Partial<CsvColumns> | null;
+    const names = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'string');
+    info.csv =
+      c !== null && typeof c === 'object' && names(c.features) && typeof c.label === 'string'
+        ? { features: [...(c.features as string[])], label: c.label }
+        : bad('csv', 'expected { features: [column names], label: column name }');
   }
   if (typeof o.seed === 'number') info.seed = o.seed;
   return info;

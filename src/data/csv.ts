@@ -218,6 +218,11 @@ export function csvDataset(table: CsvTable, cls: CsvClasses, name = table.path):
 export interface LoadCsvOptions extends ReadCsvOptions {
   /** A second CSV file with the same header, read as the test set. */
   testPath?: string;
+  /**
+   * The classes of a trained model, in index order: the rows are indexed in them instead of in the
+   * file's own labels (which may lack some), and a label outside them is refused.
+   */
+  classes?: readonly string[];
 }
 
 export interface CsvData extends CsvClasses {
@@ -231,8 +236,8 @@ export interface CsvData extends CsvClasses {
 
 /**
  * Load a CSV data set, and its test file when given (it must have the same header and only labels of
- * the training file). Fewer than 2 classes in the training file is an error: there is nothing to
- * classify.
+ * the training file). Fewer than 2 classes in the training file is an error, there being nothing to
+ * classify, unless `classes` gives those of a trained model.
  */
 export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<CsvData> {
   const train = await readCsvTable(path, opts);
@@ -249,8 +254,20 @@ export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<
       throw new DataFormatError(test.path, `header differs from the one of ${path}: ${detail}`);
     }
   }
-  const cls = csvClasses([train]);
-  if (cls.classes.length < 2) {
+  const cls: CsvClasses = opts.classes
+    ? { classes: [...opts.classes], labelKind: opts.classes.every((c) => INTEGER.test(c)) ? 'integer' : 'string' }
+    : csvClasses([train]);
+  if (opts.classes) {
+    const known = new Set(cls.classes);
+    for (const t of test ? [train, test] : [train]) {
+      const i = t.labels.findIndex((l) => !known.has(cls.labelKind === 'integer' && INTEGER.test(l) ? String(Number(l)) : l));
+      if (i >= 0)
+        throw new DataFormatError(
+          `${t.path}:${t.lines[i]}`,
+          `label "${t.labels[i]}" is not a class of the model (${preview(cls.classes)})`,
+        );
+    }
+  } else if (cls.classes.length < 2) {
     throw new DataFormatError(
       path,
       `every row of ${path} has the label ${JSON.stringify(cls.classes[0])}; a classifier needs at least 2 classes`,

@@ -248,9 +248,44 @@ test('eval applies the standardisation a CSV model was trained with, on the same
   const other = join(dir, 'other.csv');
   writeFileSync(other, `${rows.map((l, i) => (i === 0 ? l : l.replace(/west$/, 'east'))).join('\n')}\n`);
   const bad = await cli('eval', '--weights', st, '--data', other, '--label-column', 'kind', '--val-split', '0.25');
-  assert.equal(bad.code, 2);
-  assert.match(bad.err, /--data: the model was trained on classes north, south, west; the data has east, north, south/);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /other\.csv:4: label "east" is not a class of the model \("north", "south", "west"\)/);
   const p = await cli('predict', '--weights', st, join(dir, 'img0.png'));
   assert.equal(p.code, 2);
-  assert.match(p.err, /trained on CSV features/);
+  assert.match(
+    p.err,
+    /trained on CSV features \(columns a, b, c\); .*: evaluate a labelled CSV file with descent eval --weights .*points\.safetensors --data FILE\.csv$/,
+  );
+
+  // A file of its own is evaluated whole, in the model's label column and classes (this one lacks
+  // "west"), with the saved statistics; its columns must be the model's.
+  const test2 = join(dir, 'points-test.csv');
+  writeFileSync(test2, `${rows.filter((l, i) => i === 0 || !l.endsWith('west')).join('\n')}\n`);
+  const whole = await cli('eval', '--weights', st, '--data', test2, '--json');
+  assert.equal(whole.code, 0, whole.err);
+  const w = JSON.parse(whole.out);
+  assert.equal(w.samples, 160);
+  assert.deepEqual(w.classes, ['north', 'south', 'west']);
+  assert.deepEqual(w.confusion[2], [0, 0, 0]);
+  assert.match(w.data, /label column "kind".*160 samples, all evaluated, standardized with the saved statistics/);
+  const cols = (f: (cells: string[]) => string[]) => `${rows.map((l) => f(l.split(',')).join(',')).join('\n')}\n`;
+  for (const [name, text, re] of [
+    ['drop.csv', cols((c) => [c[0], c[1], c[3]]), /this file lacks "c"$/],
+    ['extra.csv', cols((c) => [...c, c[0] === 'a' ? 'd' : c[0]]), /this file has "d" besides$/],
+    ['renamed.csv', cols((c) => [c[0] === 'a' ? 'x' : c[0], c[1], c[2], c[3]]), /this file lacks "a" and has "x" besides$/],
+    ['swapped.csv', cols((c) => [c[1], c[0], c[2], c[3]]), /another order \(feature 0 is "b" here, "a" in training\)$/],
+  ] as const) {
+    writeFileSync(join(dir, name), text);
+    const r = await cli('eval', '--weights', st, '--data', join(dir, name));
+    assert.ok(r.code !== 0, `${name}: refused`);
+    assert.equal(r.err.split('\n').length, 1, r.err);
+    assert.match(r.err, re, `${name}: ${r.err}`);
+    assert.match(r.err, /the model was trained on the feature columns "a", "b", "c" \(label "kind"\)/);
+  }
+  const img = await cli('eval', '--weights', st, '--data', 'embedded');
+  assert.equal(img.code, 2);
+  assert.match(
+    img.err,
+    /--data: the model was trained on the CSV columns "a", "b", "c" \(label "kind"\); give a CSV file with them, not the embedded Fashion-MNIST/,
+  );
 });

@@ -80,7 +80,13 @@ export const evalCommand: Command = {
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'eval', io.err);
-    const data = await loadData(o.data, { ...o, preprocess: saved.preprocess });
+    // a source without a test set is evaluated whole; CSV rows are read in the model's columns and classes
+    const data = await loadData(o.data, {
+      ...o,
+      preprocess: saved.preprocess,
+      evaluate: true,
+      trained: { classes: saved.classes, csv: saved.csv },
+    });
     const test = limit(data.test, o.testLimit);
     if (saved.classes && saved.classes.join('\u0000') !== test.classes.join('\u0000')) {
       const show = (c: readonly string[]) => (c.length <= 6 ? c.join(', ') : `${c.slice(0, 5).join(', ')}, … (${c.length})`);

@@ -32,10 +32,12 @@ export const predictCommand: Command = {
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'predict', io.err);
-    if (saved.preprocess)
+    if (saved.csv || saved.preprocess) {
+      const cols = saved.csv ? ` (columns ${saved.csv.features.slice(0, 4).join(', ')}${saved.csv.features.length > 4 ? ', …' : ''})` : '';
       throw new UsageError(
-        `--weights: ${o.weights} was trained on CSV features (with --standardize); predict reads images: use descent eval --data FILE.csv`,
+        `--weights: ${o.weights} was trained on CSV features${cols}; predict reads images: evaluate a labelled CSV file with descent eval --weights ${o.weights} --data FILE.csv`,
       );
+    }
     const shape = saved.inputShape ?? DEFAULT_INPUT;
     const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
     const { model, flat } = buildSaved(o, saved, shape, classes.length);

@@ -286,6 +286,7 @@ export function prepareTrain(
     inputShape: [...trainSet.shape],
     classes: [...trainSet.classes],
     ...(data.preprocess ? { preprocess: data.preprocess } : {}),
+    ...(data.csv ? { csv: data.csv } : {}),
     seed: o.seed,
   };
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
