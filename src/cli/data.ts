@@ -9,8 +9,9 @@
  * A source without its own test set needs --test-data or --val-split, unless the caller reads only
  * its training part (`trainOnly`).
  */
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, relative, resolve } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
 import { loadCsv } from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
@@ -350,4 +351,90 @@ async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
 export function limit(ds: Dataset, n: number | undefined): Dataset {
   if (n === undefined || n >= ds.length) return ds;
   return ds.slice(0, n);
+}
+
+/**
+ * --data or --test-data as an absolute path when it names a file or folder ("auto" and "embedded"
+ * stay): a checkpoint stores it so, and a run resumed from another working directory reads the same data.
+ */
+export function absoluteDataPath(spec: string): string {
+  return spec === 'auto' || spec === 'embedded' ? spec : resolve(spec);
+}
+
+/** Files up to this size are hashed whole; a larger one by its size, first and last MiB. */
+const HASH_WHOLE_BYTES = 64 * 2 ** 20;
+const HASH_PART_BYTES = 2 ** 20;
+
+/** What identifies a data file or folder at one time (dataFingerprint). */
+export interface DataFingerprint {
+  /** A CSV file's size. */
+  bytes?: number;
+  /** An image folder's file count. */
+  files?: number;
+  sha256: string;
+}
+
+/**
+ * A cheap fingerprint of users' own data, which a resumed run compares with the one its checkpoint
+ * stores: a CSV file's SHA-256 (up to 64 MiB; above it that of its size, first and last MiB) and
+ * size; an image folder's SHA-256 of every file's relative path and size, and its file count.
+ * Undefined for Fashion-MNIST (embedded, installed or IDX files) and for a path that cannot be read
+ * (loading it reports that).
+ */
+export function dataFingerprint(spec: string): DataFingerprint | undefined {
+  const kind = dataKind(spec);
+  try {
+    if (kind === 'csv') {
+      const size = statSync(spec).size;
+      const hash = createHash('sha256');
+      const fd = openSync(spec, 'r');
+      try {
+        const read = (at: number, n: number) => {
+          const buf = Buffer.alloc(n);
+          hash.update(buf.subarray(0, readSync(fd, buf, 0, n, at)));
+        };
+        const chunk = 2 ** 24;
+        if (size <= HASH_WHOLE_BYTES) for (let at = 0; at < size; at += chunk) read(at, Math.min(size - at, chunk));
+        else {
+          hash.update(`${size}\n`);
+          read(0, HASH_PART_BYTES);
+          read(size - HASH_PART_BYTES, HASH_PART_BYTES);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return { bytes: size, sha256: hash.digest('hex') };
+    }
+    if (kind === 'folder') {
+      const hash = createHash('sha256');
+      let files = 0;
+      const walk = (dir: string) => {
+        const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        for (const e of entries) {
+          const p = join(dir, e.name);
+          if (e.isDirectory()) walk(p);
+          else {
+            files++;
+            hash.update(`${relative(spec, p)}\t${statSync(p).size}\n`);
+          }
+        }
+      };
+      walk(spec);
+      return { files, sha256: hash.digest('hex') };
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** How `now` differs from `then`, in words, or null when they are the same. */
+export function fingerprintChange(then: DataFingerprint, now: DataFingerprint | undefined): string | null {
+  if (now === undefined) return null;
+  if (then.bytes !== undefined && now.bytes !== undefined && then.bytes !== now.bytes)
+    return `it had ${then.bytes.toLocaleString('en-US')} bytes, now ${now.bytes.toLocaleString('en-US')}`;
+  if (then.files !== undefined && now.files !== undefined && then.files !== now.files)
+    return `it had ${then.files.toLocaleString('en-US')} files, now ${now.files.toLocaleString('en-US')}`;
+  if (then.sha256 !== now.sha256) return then.files !== undefined ? 'its file names or sizes differ' : 'its content differs (SHA-256)';
+  return null;
 }

@@ -443,3 +443,43 @@ test('--on-nan skip leaves out the non-finite steps and says how many; an epoch 
     'descent train: every step of the epoch was skipped (11 in all): the loss or gradient was never finite at epoch 2, step 12 (learning rate 1e+30); last good checkpoint: none',
   );
 });
+
+test('--resume from another working directory finds relative --data; data changed since the run began is refused by name', async () => {
+  const dir = tmp();
+  mkdirSync(join(dir, 'run'));
+  const rows = ['x,y,label'];
+  for (let i = 0; i < 60; i++) rows.push(`${(i % 7) / 7},${(i % 5) / 5},${i % 3}`);
+  const csv = join(dir, 'run', 'd.csv');
+  writeFileSync(csv, `${rows.join('\n')}\n`);
+  const cwd = process.cwd();
+  try {
+    process.chdir(join(dir, 'run'));
+    const first = await cli('train', '--data', 'd.csv', '--val-split', '0.25', '--epochs', '1', '--checkpoint-dir', 'ck', '--json');
+    assert.equal(first.code, 0, first.err);
+    process.chdir(dir);
+    const again = await cli('train', '--resume', join('run', 'ck'), '--epochs', '2', '--json');
+    assert.equal(again.code, 0, again.err);
+    const meta = readCheckpoint(join(dir, 'run', 'ck', ckpts(join(dir, 'run', 'ck')).pop()!)).meta as {
+      options: { data: string };
+      fingerprints: { data: { bytes: number } };
+    };
+    assert.equal(meta.options.data, csv);
+    assert.equal(meta.fingerprints.data.bytes, statSync(csv).size);
+    // rows removed: another size
+    writeFileSync(csv, `${rows.slice(0, 50).join('\n')}\n`);
+    const fewer = await cli('train', '--resume', join('run', 'ck'), '--epochs', '3', '--json');
+    assert.equal(fewer.code, 2);
+    assert.equal(
+      fewer.err,
+      `descent train: --data ${csv}: changed since the run checkpointed in ${join('run', 'ck')} began (it had ${(meta.fingerprints.data.bytes).toLocaleString('en-US')} bytes, now ${statSync(csv).size.toLocaleString('en-US')}); resume with the data it was trained on, or start a new run`,
+    );
+    // one value changed in place: the same size
+    writeFileSync(csv, `${rows.join('\n').replace('0,0,0', '0,0,1')}\n`);
+    const edited = await cli('train', '--resume', join('run', 'ck'), '--epochs', '3', '--json');
+    assert.equal(edited.code, 2);
+    assert.match(edited.err, /--data .*d\.csv: changed since .* \(its content differs \(SHA-256\)\)/);
+    assert.equal(edited.out, '', 'refused before training');
+  } finally {
+    process.chdir(cwd);
+  }
+});

@@ -18,14 +18,24 @@ import { modelSpecHelp } from '../../train/spec.js';
 import type { Module } from '../../nn/module.js';
 import { createOptimizer, optimizerNames } from '../../optim/registry.js';
 import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
-import { dataOption, dataOptions, limit, loadData, type LoadedData } from '../data.js';
+import {
+  absoluteDataPath,
+  dataFingerprint,
+  dataOption,
+  dataOptions,
+  fingerprintChange,
+  limit,
+  loadData,
+  type DataFingerprint,
+  type LoadedData,
+} from '../data.js';
 import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
 import { writeFileAtomic, checkWritableFile } from '../../io/files.js';
 import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkpointDir, existingCheckpoints, loadLatestCheckpoint } from '../../io/checkpoints.js';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../train-checks.js';
 import { hyperParameterFlags, optimizerBagFrom, sharedOptimizerFlags } from '../optimizer-flags.js';
 import { SEED_MAX } from '../../tensor/rng.js';
@@ -227,9 +237,18 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
   const latest = loadLatestCheckpoint(o.resume);
   for (const r of latest.refused) io.err(`descent train: ${r.reason}; resuming from the previous good one, ${latest.path}`);
   const c = latest.checkpoint;
-  const meta = c.meta as { command?: string; options?: Parsed } | undefined;
+  const meta = c.meta as { command?: string; options?: Parsed; fingerprints?: Record<string, DataFingerprint> } | undefined;
   if (!meta || meta.command !== 'train' || !meta.options || typeof meta.options !== 'object')
     throw new UsageError(`--resume: ${latest.path} was not written by descent train (no options in it)`);
+  for (const [key, then] of Object.entries(meta.fingerprints ?? {})) {
+    const path = meta.options[key];
+    if (typeof path !== 'string' || !then || typeof then.sha256 !== 'string') continue;
+    const change = fingerprintChange(then, dataFingerprint(path));
+    if (change !== null)
+      throw new UsageError(
+        `${flagOf(key)} ${path}: changed since the run checkpointed in ${o.resume} began (${change}); resume with the data it was trained on, or start a new run`,
+      );
+  }
   const merged: Parsed = {
     ...meta.options,
     epochs: given.has('epochs') ? o.epochs : c.epochs,
@@ -311,12 +330,23 @@ export function prepareTrain(
   let checkpoint: CheckpointOptions | undefined;
   if (o.checkpointDir !== undefined) {
     const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
-    // --save stays: a resumed run writes the weights where the run it continues was to write them
+    // --save stays: a resumed run writes the weights where the run it continues was to write them.
+    // Paths are stored absolute, so a run resumed from another working directory finds the same
+    // files, and the data with its fingerprint, so a resumed run refuses data changed since.
     const { resume: _r, json: _j, epochs: _e, checkpointDir: _d, ...options } = o;
+    const fingerprints: Record<string, DataFingerprint> = {};
+    for (const key of ['data', 'testData'] as const) {
+      if (typeof options[key] !== 'string') continue;
+      options[key] = absoluteDataPath(options[key]);
+      const fp = dataFingerprint(options[key]);
+      if (fp) fingerprints[key] = fp;
+    }
+    if (typeof options.save === 'string') options.save = resolve(options.save);
+    if (typeof options.model === 'string' && /\.json$/i.test(options.model.trim())) options.model = resolve(options.model.trim());
     checkpoint = {
       save: (c) => sink.save(c),
       ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}),
-      meta: { command: 'train', options, saved },
+      meta: { command: 'train', options, saved, fingerprints },
     };
   }
   if (!o.json) {
