@@ -6,8 +6,9 @@
  * power cut. A reader therefore sees the old file or the new one, never half of one, and a target
  * that is not a regular file (a device, a folder, a symbolic link) is refused instead of replaced.
  * Whatever fails after the temporary file exists, it is removed before the error is thrown; a
- * process killed in the few milliseconds between creating it and the rename can leave a
- * `.<name>.<random>.tmp` beside the target, never a partial target.
+ * process killed between creating it and the rename can leave a `.<name>.<random>.tmp` beside the
+ * target, never a partial target; the next write of that target removes such files once they are
+ * older than a minute (a live writer's file is newer: each write updates its modification time).
  * `writeDirAtomic` does the same for a folder of files (built beside the target, renamed into place).
  * `checkWritableFile` / `checkWritableDir` / `checkNewDir` run the same checks before a long
  * computation, so a bad output path fails in the first second, not after training.
@@ -193,6 +194,43 @@ function createTemp<T>(path: string, what: string | undefined, kind: string, mak
   }
 }
 
+/**
+ * A temporary file of a target untouched this long was left by a killed writer: a live one writes
+ * it within milliseconds to seconds, each write updating its modification time, then renames it.
+ */
+export const STALE_TEMP_MS = 60_000;
+
+/**
+ * Remove the temporary files of `path` (`.<name>.<hex>.tmp`, regular files only, never a link) not
+ * modified for STALE_TEMP_MS; returns their paths. Best effort: one that cannot be removed stays.
+ */
+export function sweepStaleTemps(path: string, now = Date.now()): string[] {
+  const prefix = tempPrefix(path);
+  const dir = dirname(prefix);
+  const start = basename(prefix);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    if (!n.startsWith(start) || !/^[0-9a-f]+\.tmp$/.test(n.slice(start.length))) continue;
+    const p = join(dir, n);
+    try {
+      const st = lstatSync(p);
+      if (st.isFile() && now - st.mtimeMs > STALE_TEMP_MS) {
+        unlinkSync(p);
+        removed.push(p);
+      }
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
 /** Flush a folder's entries (the rename) to disk; file systems that cannot do it are skipped. */
 export function fsyncDir(dir: string): void {
   let fd: number | undefined;
@@ -255,6 +293,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, what?: 
     throw new FileError(`${label(what, path)}: cannot be written (${codeOf(e)})`);
   }
   fsyncDir(dirname(resolve(path)));
+  sweepStaleTemps(path);
 }
 
 /** A relative path inside the folder `writeDirAtomic` builds: no `..`, not absolute, not empty. */

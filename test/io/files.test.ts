@@ -14,7 +14,9 @@ import fs, {
   readdirSync,
   rmSync,
   statSync,
+  lutimesSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -27,6 +29,7 @@ import {
   checkNewDir,
   checkWritableDir,
   checkWritableFile,
+  STALE_TEMP_MS,
   setTempNameSource,
   tempPrefix,
   writeDirAtomic,
@@ -330,5 +333,37 @@ test('writeDirAtomic refuses a non-empty folder, a link or a bad entry, and a fa
   );
   assert.deepEqual(changes(before, snapshot(dir)), []);
   assert.equal(existsSync(join(dir, 'new')), false);
+  rmSync(dir, { recursive: true });
+});
+
+test("a killed writer's temporary file is removed by the next write of its target once older than a minute; nothing else is", () => {
+  const dir = fresh();
+  const target = join(dir, 'big.json');
+  const old = (Date.now() - STALE_TEMP_MS - 5_000) / 1000;
+  const plant = (name: string, age = old) => {
+    writeFileSync(join(dir, name), 'partial');
+    utimesSync(join(dir, name), age, age);
+  };
+  const stale = `${tempPrefix(target).slice(dir.length + 1)}0123456789ab.tmp`;
+  plant(stale);
+  plant('.big.json.a1b2c3.tmp', Date.now() / 1000); // a live writer's: just written
+  plant('.other.json.0123456789ab.tmp'); // another target's
+  plant('.big.json.notours.tmp'); // not a name writeFileAtomic gives
+  plant('.big.json.0123.tmp.bak');
+  writeFileSync(join(dir, 'victim.txt'), 'do not touch');
+  symlinkSync(join(dir, 'victim.txt'), join(dir, '.big.json.fedcba.tmp'));
+  lutimesSync(join(dir, '.big.json.fedcba.tmp'), old, old);
+  writeFileAtomic(target, 'weights');
+  assert.equal(readFileSync(target, 'utf8'), 'weights');
+  assert.deepEqual(readdirSync(dir).sort(), [
+    '.big.json.0123.tmp.bak',
+    '.big.json.a1b2c3.tmp',
+    '.big.json.fedcba.tmp',
+    '.big.json.notours.tmp',
+    '.other.json.0123456789ab.tmp',
+    'big.json',
+    'victim.txt',
+  ]);
+  assert.equal(readFileSync(join(dir, 'victim.txt'), 'utf8'), 'do not touch');
   rmSync(dir, { recursive: true });
 });
