@@ -68,7 +68,7 @@ async function initWebGPU(autotune: boolean): Promise<WebGPUModule> {
  * (webgpu-probe.ts): Dawn prints native messages on stderr and holds memory and threads, which a
  * run that ends up on wasm should not get. About 0.3 s.
  */
-export function probeWebGPU(): { adapter?: string; software?: boolean; error?: string } {
+export function probeWebGPU(): { adapter?: string; software?: boolean; error?: string; noAnswer?: true } {
   const probe = fileURLToPath(new URL('./webgpu-probe.js', import.meta.url));
   const r = spawnSync(process.execPath, [probe], { encoding: 'utf8', timeout: 60_000 });
   const line = r.stdout
@@ -76,7 +76,8 @@ export function probeWebGPU(): { adapter?: string; software?: boolean; error?: s
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .pop();
-  if (!line) return { error: `the WebGPU probe ended with ${r.error?.message ?? `exit status ${r.status}`}` };
+  // noAnswer: the probe itself failed (not found, killed, timed out), which says nothing of the adapter
+  if (!line) return { error: `the WebGPU probe ended with ${r.error?.message ?? `exit status ${r.status}`}`, noAnswer: true };
   return JSON.parse(line) as { adapter?: string; software?: boolean; error?: string };
 }
 
@@ -133,6 +134,11 @@ export async function selectTrainBackend(name: string, eligible: boolean | strin
     const probe = probeWebGPU();
     if (probe.adapter === undefined) return onHost('no WebGPU adapter');
     if (probe.software) return onHost(`the WebGPU adapter is a software one, ${probe.adapter}, slower than wasm on this CPU`);
+  } else {
+    // an explicit webgpu asks the child first too: without an adapter, Dawn's native stderr lines
+    // stay in the child and the refusal is the one line; a probe without an answer leaves it to initWebGPU
+    const probe = probeWebGPU();
+    if (probe.adapter === undefined && !probe.noAnswer) throw new UsageError(`--backend webgpu: ${probe.error}`);
   }
   let mod: WebGPUModule;
   try {

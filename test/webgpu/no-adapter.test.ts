@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mergeDims } from '../../src/backend/webgpu/elementwise.js';
 import { MAX_GROUPS, grid } from '../../src/backend/webgpu/context.js';
 import { TUNE_MARGIN, pickTile } from '../../src/backend/webgpu/tune.js';
@@ -39,6 +40,26 @@ try { await initWebGPU(); console.log('NO ERROR'); } catch (e) { console.log('ME
   } else {
     assert.match(line, /initWebGPU: no WebGPU \(tried Dawn through the npm package "webgpu"\): .*npm install webgpu/);
   }
+});
+
+test("descent train --backend webgpu without an adapter prints only its one-line refusal, none of Dawn's native lines", () => {
+  const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(
+    process.execPath,
+    [bin, 'train', '--backend', 'webgpu', '--data', 'embedded', '--limit', '50', '--test-limit', '20', '--epochs', '1'],
+    {
+      env: { ...process.env, VK_DRIVER_FILES: '/nonexistent/no_icd.json', VK_ICD_FILENAMES: '/nonexistent/no_icd.json' },
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line, got:\n${r.stderr}`);
+  assert.match(
+    lines[0],
+    hasDawn() ? /^descent train: --backend webgpu: initWebGPU: no WebGPU adapter found/ : /^descent train: --backend webgpu: /,
+  );
 });
 
 test('mergeDims merges dimensions contiguous for both operands and drops size-1 ones', () => {
