@@ -107,7 +107,7 @@ test('convLayerBackward gives gx, gw (set or accumulated) and gb equal to the re
           w = rnd(s.w),
           y = rnd(s.y),
           gw0 = rnd(s.w);
-        const gz = Float32Array.from(gy, (v, i) => (relu ? (y[i] > 0 ? v : 0) : v));
+        const gz = Float32Array.from(gy, (v, i) => (relu ? (y[i] <= 0 ? 0 : v) : v));
         const gxWant = new Float32Array(s.x);
         R.conv2dBackwardInput(gz, w, gxWant, g);
         const gwWant = new Float32Array(s.w);

@@ -101,7 +101,7 @@ test('linear and linearBackward on the large tiles equal the reference compositi
   const gy = rnd(m2 * n2),
     w2 = rnd(n2 * k2),
     y = rnd(m2 * n2);
-  const gz = Float32Array.from(gy, (v, i) => (y[i] > 0 ? v : 0));
+  const gz = Float32Array.from(gy, (v, i) => (y[i] <= 0 ? 0 : v));
   const want = new Float32Array(m2 * k2);
   R.matmul(gz, w2, want, m2, k2, n2, false, false);
   const gx = zeros(m2 * k2);
@@ -160,7 +160,7 @@ test('linearBackward gives gx, gw (set or accumulated) and gb equal to the refer
           w = rnd(n * k),
           y = rnd(m * n),
           gw0 = rnd(n * k);
-        const gz = Float32Array.from(gy, (v, i) => (relu ? (y[i] > 0 ? v : 0) : v));
+        const gz = Float32Array.from(gy, (v, i) => (relu ? (y[i] <= 0 ? 0 : v) : v));
         const gxWant = new Float32Array(m * k);
         R.matmul(gz, w, gxWant, m, k, n, false, false);
         const gwWant = new Float32Array(n * k);

@@ -82,7 +82,7 @@ test('scatterPlanes equals the reference (repeated indices add, out-of-range one
   }
 });
 
-test('maxPool2dBackward equals the scatter of the pooled gradient to the arg-max offsets, sum for sum, masked by the pooled output or not', async () => {
+test("maxPool2dBackward equals the scatter of the pooled gradient to the arg-max offsets, sum for sum, masked where the pooled output is ≤ 0 (a NaN one passes, as in PyTorch's threshold_backward) or not", async () => {
   for (const g of GEOS)
     for (const relu of [false, true]) {
       const s = sizes(g);
@@ -92,7 +92,7 @@ test('maxPool2dBackward equals the scatter of the pooled gradient to the arg-max
         idx = new Int32Array(s.y);
       R.maxPool2d(x, pooled, idx, g);
       const gy = rnd(s.y);
-      const masked = relu ? Float32Array.from(gy, (v, i) => (pooled[i] > 0 ? v : 0)) : gy;
+      const masked = relu ? Float32Array.from(gy, (v, i) => (pooled[i] <= 0 ? 0 : v)) : gy;
       const want = new Float32Array(s.x);
       R.scatterPlanes(masked, idx, want, g.n * g.c, g.h * g.w, g.oh * g.ow);
       const gx = up(rnd(s.x, 5, 6));
