@@ -657,12 +657,19 @@ function updateTableCells(k: number): void {
   });
 }
 
-/** Badge for a racer at its point j: converged (which minimum), diverged, at a saddle, escaped. */
+/**
+ * Badge for a racer at its point j: converged (which minimum), diverged, at a saddle, left the view.
+ * One rule for "diverged": the runner's verdict at the run's last point, or, on a surface without a
+ * minimum, leaving the view. There either reads "diverged (f → −∞)" where f is below its value at the
+ * start (the loss falls without bound), else "diverged"; with a minimum it reads "diverged".
+ */
 function statusOf(run: Run, j: number): { text: string; cls: string } {
-  const last = run.xs.length - 1;
-  if (run.diverged && j === last) return { text: 'diverged', cls: 'bad' };
   const x = run.xs[j];
   const y = run.ys[j];
+  const outside = !(x >= surface.view.x[0] && x <= surface.view.x[1] && y >= surface.view.y[0] && y <= surface.view.y[1]);
+  const hasMin = surface.minima.length > 0;
+  if ((run.diverged && j === run.xs.length - 1) || (outside && !hasMin))
+    return { text: !hasMin && run.fs[j] < run.fs[0] ? 'diverged (f → −∞)' : 'diverged', cls: 'bad' };
   const span = Math.max(surface.view.x[1] - surface.view.x[0], surface.view.y[1] - surface.view.y[0]);
   const [gx, gy] = surface.grad(x, y);
   const gn = Math.hypot(gx, gy);
@@ -675,9 +682,7 @@ function statusOf(run: Run, j: number): { text: string; cls: string } {
     if (Math.hypot(x - m.x[0], y - m.x[1]) < 0.04 * span)
       return { text: m.global ? 'near the global min' : 'near a local min', cls: m.global ? 'good' : 'warn' };
   }
-  const outside = x < surface.view.x[0] || x > surface.view.x[1] || y < surface.view.y[0] || y > surface.view.y[1];
-  // Without a minimum, leaving the view downhill means f → −∞: the run diverges.
-  if (outside) return surface.minima.length ? { text: 'left the view', cls: 'warn' } : { text: 'diverged (f → −∞)', cls: 'bad' };
+  if (outside) return { text: 'left the view', cls: 'warn' };
   for (const sd of surface.saddles) {
     if (Math.hypot(x - sd.x[0], y - sd.x[1]) < 0.05 * span) return { text: 'at a saddle', cls: 'warn' };
   }

@@ -201,6 +201,12 @@ test('input: the runaway racer on the saddle is "diverged", not "escaped"; the U
   assert.equal(status.length, 3);
   assert.ok(status.every((s) => !/escaped/.test(s.text ?? '')));
   await page.context().close();
+  // one rule: racers the runner stops (|y| > 1e8) on the saddle read the same as those that leave the view
+  const { page: p1 } = await open('fn=saddle&n=120&t=120&r=momentum;lr=0.05;momentum=0.9&r=nesterov;lr=0.05;momentum=0.9');
+  const stopped = await p1.$$eval('#racers tbody tr td:nth-child(7)', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(await lab<boolean[]>(p1, 'runs.map((r) => r.diverged)'), [true, true]);
+  assert.deepEqual(stopped, ['diverged (f → −∞)', 'diverged (f → −∞)']);
+  await p1.context().close();
   const bad = Array.from({ length: 15 }, (_, i) => `r=nosuch${i}`).join('&');
   const { page: p2 } = await open(bad);
   const items = await p2.$$eval('#notice li', (els) => els.map((e) => e.textContent));
