@@ -288,11 +288,13 @@ export function fromQuery(query: string, presetIds: readonly string[], scheduleP
     }
   }
   s.start = [...getSurface(s.fn).start] as [number, number];
-  if (fnOk && (q.has('x') || q.has('y'))) {
+  if (q.has('x') || q.has('y')) {
     const x = num(q.get('x'));
     const y = num(q.get('y'));
     const [ax, bx, ay, by] = startBounds(s.fn);
     if (x === undefined || y === undefined) bad('x/y');
+    // a start is a point of the surface it was chosen on: with the surface refused, it is refused too
+    else if (!fnOk) notices.push(`start (${fmt(x)}, ${fmt(y)}) was for the refused "fn": the start of ${s.fn} used`);
     else if (x < ax || x > bx || y < ay || y > by) {
       notices.push(
         `start (${fmt(x)}, ${fmt(y)}) is off the map of ${s.fn}: expected x in [${fmt(ax)}, ${fmt(bx)}] and y in [${fmt(ay)}, ${fmt(by)}]; the surface's start used`,

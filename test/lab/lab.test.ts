@@ -273,6 +273,7 @@ test('a hostile or broken URL gets defaults and a notice, never a script', async
   const text = (await notice.textContent()) ?? '';
   assert.match(text, /fn/);
   assert.match(text, /lr/);
+  assert.match(text, /"x\/y"/);
   assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
   assert.equal(await page.locator('img').count(), 0);
   assert.equal(await page.locator('#notice script, #notice b, #explain *').count(), 0);

@@ -66,3 +66,15 @@ test('a batch size from the URL must be a power of two, as the slider offers: b=
   assert.deepEqual(notices, ['batch size b=3 is not a power of two (1, 2, 4 … 4096): default used']);
   assert.equal(parse('b=8192').state.batch, 1);
 });
+
+test('every refused URL value is named in the notice, a start given with an unknown surface included', () => {
+  const bad = parse('fn=nosuch&x=1e999&y=2');
+  assert.equal(bad.state.fn, 'rosenbrock');
+  assert.deepEqual(bad.notices, ['bad value for "fn": default used', 'bad value for "x/y": default used']);
+  const lost = parse('fn=nosuch&x=1&y=2');
+  assert.deepEqual(lost.state.start, [-1.2, 1]);
+  assert.deepEqual(lost.notices, [
+    'bad value for "fn": default used',
+    'start (1, 2) was for the refused "fn": the start of rosenbrock used',
+  ]);
+});
