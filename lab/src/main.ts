@@ -20,7 +20,7 @@ import {
   type Racer,
   type OptValue,
 } from './state.js';
-import { computeRuns, indexAt, fRef, labelOf, LAB_DEFAULTS, type Run } from './race.js';
+import { computeRuns, indexAt, fRef, labelOf, LAB_DEFAULTS, OWN_STEP, type Run } from './race.js';
 import {
   renderSurface,
   drawMap,
@@ -756,11 +756,28 @@ function setupControls(): void {
     o.textContent = getSurface(n).title;
     fn.append(o);
   }
+  let retuneTimer = 0;
   fn.addEventListener('change', () => {
+    const was = surface.title;
     state.fn = fn.value;
     state.start = [...getSurface(fn.value).start] as [number, number];
     state.preset = '';
     state.t = 0;
+    // A hand-set rate was chosen for the surface it was set on: on a new surface each racer takes the
+    // rate tuned there, as a fresh race does. L-BFGS, Newton, Prodigy and D-Adapt Adam (OWN_STEP) keep
+    // theirs: it scales a step the method sizes itself, and is never tuned.
+    const handSet = state.racers.filter((r) => r.options.lr !== undefined && !OWN_STEP.has(r.opt));
+    state.racers = state.racers.map((r) => {
+      if (!handSet.includes(r)) return r;
+      const { lr: _lr, ...rest } = r.options;
+      return { ...r, options: rest };
+    });
+    const msg = $('retune-msg');
+    msg.textContent = handSet.length
+      ? `Rates set by hand for ${was} re-tuned for ${getSurface(fn.value).title}: ${handSet.map(labelOf).join(', ')}.`
+      : '';
+    window.clearTimeout(retuneTimer);
+    if (handSet.length) retuneTimer = window.setTimeout(() => (msg.textContent = ''), 8000);
     changed();
   });
   const sp = $<HTMLSelectElement>('speed');

@@ -189,6 +189,31 @@ test('input: empty and overflowing rates are refused with a message and the fiel
   await page.context().close();
 });
 
+test('a surface change re-tunes the rates set for the previous surface, says so, and the URL follows', async () => {
+  const { page, errors } = await open('fn=bowl&n=120&r=momentum;lr=0.05;momentum=0.9&r=nesterov;lr=0.05;momentum=0.9&r=lbfgs;lr=0.5');
+  for (const fn of ['rosenbrock', 'beale', 'himmelblau']) {
+    await page.selectOption('#fn', fn);
+    const st = await lab<{ racers: { opt: string; options: Record<string, unknown> }[] }>(page, 'state');
+    // the hand-set rates go, the other settings stay; L-BFGS's step multiplier is not a tuned rate and stays
+    assert.deepEqual(
+      st.racers.map((r) => r.options),
+      [{ momentum: 0.9 }, { momentum: 0.9 }, { lr: 0.5 }],
+    );
+    const lr = await page.$$eval('#racers tbody tr td:nth-child(3)', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(lr.slice(0, 2), [' tuned', ' tuned'], fn);
+    assert.deepEqual(await lab<boolean[]>(page, 'runs.map((r) => r.diverged)'), [false, false, false], fn);
+    assert.doesNotMatch(await lab<string>(page, 'query()'), /momentum%3Blr/);
+  }
+  assert.match((await page.textContent('#retune-msg')) ?? '', /^$/, 'nothing hand-set was left to re-tune');
+  await page.goto(`${base}?fn=bowl&r=momentum;lr=0.05;momentum=0.9`);
+  await page.waitForFunction(() => (window as any).__lab?.ready === true);
+  await page.selectOption('#fn', 'rosenbrock');
+  assert.equal(await page.textContent('#retune-msg'), 'Rates set by hand for Ill-conditioned bowl re-tuned for Rosenbrock: SGD+momentum.');
+  await page.screenshot({ path: join(shots, 'part1-retune-1400.png') });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test('input: the runaway racer on the saddle is "diverged", not "escaped"; the URL notice counts what it leaves out', async () => {
   const { page } = await open('preset=sgd-saddle');
   await lab(page, 'pause()');
