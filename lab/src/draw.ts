@@ -432,6 +432,7 @@ export interface ChartOptions {
   headroom?: number;
   /** marker at this x (the timeline) */
   cursor?: number;
+  /** Name every series in rows under the title (the plot moves down to make room). */
   legend?: boolean;
 }
 
@@ -440,8 +441,27 @@ const layers = new Map<string, HTMLCanvasElement>();
 export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, series: Series[], o: ChartOptions): void {
   const L = 56;
   const R = 10;
-  const T = 24;
   const B = 34;
+  // The legend's entries flow in rows between the title and the plot, never over the curves.
+  g.save();
+  g.font = '11px system-ui, sans-serif';
+  const keys: { q: Series; x: number; y: number }[] = [];
+  let rows = 0;
+  if (o.legend && series.length) {
+    rows = 1;
+    let x = L;
+    for (const q of series) {
+      const wide = 26 + g.measureText(q.label).width;
+      if (x > L && x + wide > w - R) {
+        rows++;
+        x = L;
+      }
+      keys.push({ q, x, y: 26 + (rows - 1) * 15 });
+      x += wide + 14;
+    }
+  }
+  g.restore();
+  const T = 24 + rows * 15;
   const tr = (v: number) => (o.logY ? Math.log10(Math.max(v, 1e-300)) : v);
   let lo = Infinity;
   let hi = -Infinity;
@@ -472,10 +492,11 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
   hi += pad;
   const X = (x: number) => L + (x / (o.xMax || 1)) * (w - L - R);
   const Y = (v: number) => T + (1 - (Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (h - T - B);
-  // Axes, grid, labels and legend depend only on the ranges: drawn once into a cached layer, so a
-  // frame of the animation only blits it and strokes the curves.
+  // Axes, grid, labels and legend depend only on the ranges and the series' names: drawn once into a
+  // cached layer, so a frame of the animation only blits it and strokes the curves.
   const a = g.getTransform().a || 1;
-  const key = `${w}x${h}@${a}|${lo}|${hi}|${o.xMax}|${o.title}|${o.xLabel}|${o.yLabel}|${!!o.logY}`;
+  const legendKey = keys.map(({ q }) => `${q.label}:${q.color}:${q.dash ?? ''}`).join('|');
+  const key = `${w}x${h}@${a}|${lo}|${hi}|${o.xMax}|${o.title}|${o.xLabel}|${o.yLabel}|${!!o.logY}|${legendKey}`;
   let layer = layers.get(key);
   if (!layer) {
     layer = document.createElement('canvas');
@@ -529,6 +550,21 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
     g.font = '11px system-ui, sans-serif';
     g.fillText(o.yLabel, 0, 0);
     g.restore();
+    g.font = '11px system-ui, sans-serif';
+    g.textAlign = 'left';
+    g.textBaseline = 'middle';
+    for (const { q, x, y } of keys) {
+      g.strokeStyle = q.color;
+      g.setLineDash(q.dash ?? []);
+      g.lineWidth = 2;
+      g.beginPath();
+      g.moveTo(x, y);
+      g.lineTo(x + 22, y);
+      g.stroke();
+      g.setLineDash([]);
+      g.fillStyle = '#222';
+      g.fillText(q.label, x + 26, y);
+    }
   }
 
   g.save();
@@ -558,33 +594,6 @@ export function drawChart(g: CanvasRenderingContext2D, w: number, h: number, ser
   }
   g.setLineDash([]);
   g.restore();
-  if (o.legend) {
-    // Over the data, on a white box, so no curve hides a label.
-    g.font = '11px system-ui, sans-serif';
-    const wide = Math.max(...series.map((q) => g.measureText(q.label).width)) + 34;
-    const left = w - R - wide - 4;
-    g.fillStyle = 'rgba(255,255,255,0.9)';
-    g.strokeStyle = '#bbb';
-    g.lineWidth = 1;
-    g.fillRect(left, T + 2, wide + 2, series.length * 15 + 6);
-    g.strokeRect(left, T + 2, wide + 2, series.length * 15 + 6);
-    g.textAlign = 'left';
-    g.textBaseline = 'middle';
-    let y = T + 12;
-    for (const q of series) {
-      g.strokeStyle = q.color;
-      g.setLineDash(q.dash ?? []);
-      g.lineWidth = 2;
-      g.beginPath();
-      g.moveTo(left + 4, y);
-      g.lineTo(left + 26, y);
-      g.stroke();
-      g.setLineDash([]);
-      g.fillStyle = '#222';
-      g.fillText(q.label, left + 30, y);
-      y += 15;
-    }
-  }
   if (o.cursor !== undefined) {
     g.strokeStyle = '#e33';
     g.beginPath();

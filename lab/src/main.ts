@@ -255,7 +255,7 @@ function drawStepSizes(k: number): void {
   stepCanvas.hidden = with_.length === 0;
   if (!with_.length) return;
   const W = 460;
-  const H = 220;
+  const H = 250;
   const g = sizeCanvas(stepCanvas, W, H);
   const series: Series[] = [];
   let n = 1;
@@ -282,7 +282,7 @@ function drawMoments(k: number): void {
   momCanvas.hidden = !state.moments;
   if (!state.moments) return;
   const W = 460;
-  const H = 300;
+  const H = 330;
   const g = sizeCanvas(momCanvas, W, H);
   if (!run || !run.moments) {
     g.fillStyle = '#fff';
