@@ -70,7 +70,12 @@ const perf = { frames: 0, since: 0, fps: 0, drawMs: 0 };
 /** Milliseconds of each recent recompute, runs and redraw together (the drag measurement reads them). */
 const computeTimes: number[] = [];
 
-const MAP_W = 560;
+/**
+ * Canvas widths in CSS pixels: at most 560 (map) and 460 (charts), at most the page's width, so a
+ * canvas is drawn at the size it is shown and its 11 px text stays 11 px on a phone.
+ */
+let mapW = 560;
+let sideW = 460;
 let mapH = 400;
 let frame: Frame;
 const mapCanvas = $<HTMLCanvasElement>('map');
@@ -140,14 +145,16 @@ function recompute(rebuildTable = true): void {
   runs = computeRuns(state, state.moments);
   styles = runs.map(styleOf);
   lastComputeMs = performance.now() - t0;
-  mapH = Math.round((MAP_W * (surface.view.y[1] - surface.view.y[0])) / (surface.view.x[1] - surface.view.x[0]));
-  mapH = Math.max(260, Math.min(620, mapH));
+  [mapW, sideW] = fitWidths();
+  // the surface's aspect within 260…620 px at the full width, scaled with the width
+  const aspect = (surface.view.y[1] - surface.view.y[0]) / (surface.view.x[1] - surface.view.x[0]);
+  mapH = Math.round(Math.max(260, Math.min(620, 560 * aspect)) * (mapW / 560));
   // While the start is dragged the view holds still, so the map does not move under the pointer.
   if (!dragging || !view) view = zoomOn ? zoomView() : surface.view;
-  frame = frameFor(surface, MAP_W, mapH, view);
-  const key = `${state.fn}|${MAP_W}x${mapH}|${dpr}|${view.x.join()}|${view.y.join()}`;
+  frame = frameFor(surface, mapW, mapH, view);
+  const key = `${state.fn}|${mapW}x${mapH}|${dpr}|${view.x.join()}|${view.y.join()}`;
   if (key !== bgKey) {
-    bg = renderSurface(surface, ref, Math.round(MAP_W * dpr), Math.round(mapH * dpr), view);
+    bg = renderSurface(surface, ref, Math.round(mapW * dpr), Math.round(mapH * dpr), view);
     bgKey = key;
   }
   if (rebuildTable) buildTable();
@@ -156,6 +163,18 @@ function recompute(rebuildTable = true): void {
   syncUrl();
   computeTimes.push(performance.now() - t0);
   if (computeTimes.length > 200) computeTimes.shift();
+}
+
+/** The map's and the charts' widths for the space the race view has now (its full sizes while hidden). */
+function fitWidths(): [number, number] {
+  const room = $('stage').clientWidth || Infinity;
+  return [Math.floor(Math.min(560, room)), Math.floor(Math.min(460, room))];
+}
+
+/** Recompute at the widths the page now has room for, if they changed (a resize, a view shown again). */
+function refit(): void {
+  const [w, s] = fitWidths();
+  if (state.view === 'race' && (w !== mapW || s !== sideW)) recompute(false);
 }
 
 /**
@@ -197,11 +216,11 @@ function zoomView(): View {
 function draw(): void {
   const t0 = performance.now();
   const k = state.t;
-  const g = sizeCanvas(mapCanvas, MAP_W, mapH);
+  const g = sizeCanvas(mapCanvas, mapW, mapH);
   drawMap(g, bg!.canvas, surface, frame, runs, styles, k, state.start);
   drawColorBar(
-    sizeCanvas(barCanvas, MAP_W, 48),
-    MAP_W,
+    sizeCanvas(barCanvas, mapW, 48),
+    mapW,
     48,
     bg!,
     surface.minima.length ? 'map colour: loss above the global minimum, f − f* (log)' : 'map colour: f',
@@ -220,14 +239,14 @@ function draw(): void {
 }
 
 function drawLoss(k: number): void {
-  const g = sizeCanvas(lossCanvas, 460, state.moments ? 250 : 360);
+  const g = sizeCanvas(lossCanvas, sideW, state.moments ? 250 : 360);
   const hasMin = surface.minima.length > 0;
   const series: Series[] = runs.map((run, i) => {
     const ys = new Float64Array(run.fs.length);
     for (let j = 0; j < ys.length; j++) ys[j] = hasMin ? run.fs[j] - ref : Math.max(run.fs[j], ref - 10);
     return { label: run.label, color: darker(styles[i].color), dash: styles[i].dash, xs: run.cost, ys, upto: indexAt(run, k) };
   });
-  drawChart(g, 460, state.moments ? 250 : 360, series, {
+  drawChart(g, sideW, state.moments ? 250 : 360, series, {
     title: hasMin ? 'loss above the global minimum, f − f*' : `loss f (clipped at ${fmt(ref - 10)})`,
     xLabel: 'function/gradient evaluations',
     yLabel: hasMin ? 'f − f* (log)' : 'f',
@@ -254,7 +273,7 @@ function drawStepSizes(k: number): void {
   const with_ = runs.map((run, i) => ({ run, i })).filter(({ run }) => run.stepSizes && run.stepSizes.length);
   stepCanvas.hidden = with_.length === 0;
   if (!with_.length) return;
-  const W = 460;
+  const W = sideW;
   const H = 250;
   const g = sizeCanvas(stepCanvas, W, H);
   const series: Series[] = [];
@@ -281,7 +300,7 @@ function drawMoments(k: number): void {
   const run = runs.find((r) => r.moments && r.moments.m.length);
   momCanvas.hidden = !state.moments;
   if (!state.moments) return;
-  const W = 460;
+  const W = sideW;
   const H = 330;
   const g = sizeCanvas(momCanvas, W, H);
   if (!run || !run.moments) {
@@ -749,6 +768,7 @@ function setupControls(): void {
     b.addEventListener('click', () => applyPreset(p.id, true));
     presets.append(b);
   }
+  window.addEventListener('resize', () => requestAnimationFrame(refit));
   const fn = $<HTMLSelectElement>('fn');
   for (const n of surfaceNames) {
     const o = document.createElement('option');
@@ -889,7 +909,7 @@ function setupControls(): void {
   let pending: [number, number] | undefined;
   const toXY = (ev: PointerEvent): [number, number] => {
     const rect = mapCanvas.getBoundingClientRect();
-    const [x, y] = frame.fromPx(((ev.clientX - rect.left) / rect.width) * MAP_W, ((ev.clientY - rect.top) / rect.height) * mapH);
+    const [x, y] = frame.fromPx(((ev.clientX - rect.left) / rect.width) * mapW, ((ev.clientY - rect.top) / rect.height) * mapH);
     return [Number(x.toPrecision(4)), Number(y.toPrecision(4))];
   };
   const move = (p: [number, number]) => {
@@ -972,6 +992,7 @@ function setupControls(): void {
       state.view = b.dataset.view === 'schedules' ? 'schedules' : 'race';
       if (state.view === 'schedules') redrawSchedules();
       syncControls();
+      refit();
       syncUrl();
     });
 }

@@ -343,6 +343,20 @@ test('phone 390×844: no sideways scroll, the map lets a vertical swipe scroll t
   }
   const touch = await page.evaluate(() => getComputedStyle(document.getElementById('map')!).touchAction);
   assert.match(touch, /pan-y/);
+  // every canvas is drawn at the width it is shown, so its 11 px labels are 11 px, not shrunk to fit
+  const scales = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('canvas'))
+      .filter((c) => c.getClientRects().length)
+      .map((c) => `${c.id} ${(c.getBoundingClientRect().width / c.width).toFixed(2)}`),
+  );
+  assert.ok(scales.length >= 4, scales.join(', '));
+  for (const s of scales) assert.match(s, / 1\.00$/);
+  // a radio stays on the line of its label
+  const lines = await page.$$eval('#controls label', (els) => els.map((e) => e.getClientRects().length));
+  assert.ok(
+    lines.every((n) => n === 1),
+    `labels over ${lines} lines`,
+  );
   assert.deepEqual(errors, []);
   await page.context().close();
 });
