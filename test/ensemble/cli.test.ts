@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import type { Io } from '../../src/cli/command.js';
 
@@ -53,4 +56,31 @@ test('--snapshots 2 keeps one snapshot per cosine cycle; the last one is the fin
   assert.equal(r.records[0].lr, (0.1 / 2) * (Math.cos((Math.PI * 3) / 4) + 1));
   const bad = await cli('train', '--snapshots', '2', '--schedule', 'cosine', '--epochs', '2', ...tiny);
   assert.match(bad.err, /--snapshots M sets its own cyclic cosine schedule/);
+});
+
+test('--save-average writes the --swa average, which eval then scores at the accuracy train reported; it needs exactly one of --swa and --ema', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'descent-save-average-'));
+  try {
+    const avg = join(dir, 'swa.safetensors'),
+      final = join(dir, 'final.safetensors');
+    const r = await cli('train', '--swa', '1', '--epochs', '2', '--save', final, '--save-average', avg, ...tiny);
+    assert.equal(r.code, 0, r.err);
+    const report = r.records.find((x) => x.average === 'SWA from epoch 1');
+    assert.ok(report && report.testAccuracy !== report.finalAccuracy, JSON.stringify(report));
+    for (const [file, want] of [
+      [avg, report.testAccuracy],
+      [final, report.finalAccuracy],
+    ]) {
+      const e = await cli('eval', '--weights', file, '--data', 'embedded', '--test-limit', '100', '--backend', 'reference', '--json');
+      assert.equal(e.code, 0, e.err);
+      assert.equal(e.records[0].accuracy, want, file);
+    }
+    const neither = await cli('train', '--save-average', avg, '--epochs', '1', ...tiny);
+    assert.equal(neither.code, 2);
+    assert.match(neither.err, /--save-average .*swa\.safetensors writes one average: give --swa EPOCH or --ema β, got neither/);
+    const both = await cli('train', '--swa', '1', '--ema', '0.9', '--save-average', avg, '--epochs', '1', ...tiny);
+    assert.match(both.err, /writes one average: give --swa EPOCH or --ema β, not both/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -169,6 +169,8 @@ export interface TrainRun {
   /** The library's result: SWA/EMA averages, snapshots, skipped steps. */
   result: FitResult;
   model: Module;
+  /** What --save records beside the weights (the model spec, classes, data columns): --save-average writes it too. */
+  saved: SavedModelInfo;
 }
 
 function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
@@ -418,7 +420,7 @@ export function prepareTrain(
         if (!o.json) io.out(`saved weights to ${o.save}`);
       }
       if (!o.json && !o.fullBatch) io.out(`final test accuracy ${finalAccuracy.toFixed(4)}`);
-      return { records, finalAccuracy, trainOrder: o.fullBatch ? undefined : (e) => trainLoader.order(e), result, model };
+      return { records, finalAccuracy, trainOrder: o.fullBatch ? undefined : (e) => trainLoader.order(e), result, model, saved };
     },
   };
 }

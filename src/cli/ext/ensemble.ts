@@ -3,7 +3,8 @@
  * member's test accuracy and the ensemble's (averaged probabilities, and majority vote).
  * `descent train --snapshots M`: one run with the snapshot-ensemble schedule (M cosine cycles from
  * --lr, per step), a snapshot at the end of each cycle; reports each snapshot and their ensemble.
- * `--swa START` / `--ema β` (with either or a plain run): also report the averaged weights' accuracy.
+ * `--swa START` / `--ema β` (with either or a plain run): also report the averaged weights' accuracy;
+ * `--save-average FILE` writes that average (of one of the two) as --save writes the final weights.
  * The training itself is the library's (fitEnsemble, fit's snapshots/swa/ema options); this file
  * parses the flags and prints.
  */
@@ -11,6 +12,8 @@ import { UsageError, type Parsed } from '../args.js';
 import type { Io } from '../command.js';
 import { registerTrainExtension, trainExtensions } from '../extensions.js';
 import { prepareTrain, preflight, runTrain, type PreparedTrain } from '../commands/train.js';
+import { writeSavedModel, type SavedModelInfo } from '../weights.js';
+import { checkWritableFile } from '../../io/files.js';
 import { loadData, limit } from '../data.js';
 import { selectBackend } from '../backend.js';
 import { isDeviceBackend } from '../../backend/index.js';
@@ -60,12 +63,18 @@ registerTrainExtension({
       metavar: 'β',
       help: 'also report an exponential moving average of the weights, updated every step',
     },
+    {
+      name: 'save-average',
+      type: 'string',
+      metavar: 'FILE',
+      help: 'write the averaged weights of --swa or --ema (one of the two) to FILE, as --save writes the final ones (.safetensors or .json)',
+    },
   ],
 });
 
 /** Whether `descent train` must go through runEnsembleTrain instead of a single runTrain. */
 export function wantsEnsemble(o: Parsed): boolean {
-  return o.ensemble !== undefined || o.snapshots !== undefined || o.swa !== undefined || o.ema !== undefined;
+  return o.ensemble !== undefined || o.snapshots !== undefined || o.swa !== undefined || o.ema !== undefined || o.saveAverage !== undefined;
 }
 
 async function testLoaderAndFactory(o: Parsed) {
@@ -102,13 +111,22 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
   if (o.ensemble !== undefined && o.checkpointDir !== undefined)
     throw new UsageError('--checkpoint-dir checkpoints one run; with --ensemble N train the members one by one to checkpoint them');
   if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');
+  if (o.saveAverage !== undefined) {
+    if ((o.swa === undefined) === (o.ema === undefined))
+      throw new UsageError(
+        `--save-average ${o.saveAverage} writes one average: give --swa EPOCH or --ema β, ${o.swa === undefined ? 'got neither' : 'not both'}`,
+      );
+    if (o.ensemble !== undefined)
+      throw new UsageError("--save-average writes one run's average; with --ensemble N train the members one by one to save them");
+    checkWritableFile(o.saveAverage, '--save-average');
+  }
   preflight(o);
   // each run trains where runTrain puts it (--backend auto and webgpu: on a GPU when there is one);
   // the members and averages are evaluated on the host backend, wasm unless reference is asked for
   const device = o.backend === 'webgpu' || isDeviceBackend(o.backend);
   await selectBackend(o.backend === 'auto' || device ? 'wasm' : o.backend);
   const { test, build, data } = await testLoaderAndFactory(o);
-  const reportAverages = (r: FitResult, final: Module, seed: number) => {
+  const reportAverages = (r: FitResult, final: Module, seed: number, saved?: SavedModelInfo) => {
     const tag = o.ensemble !== undefined ? ` (seed ${seed})` : '';
     const averages = [
       ...(r.swa ? [{ name: `SWA from epoch ${o.swa}`, avg: r.swa }] : []),
@@ -125,6 +143,10 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
       const fin = evaluate(final, test).testAccuracy;
       if (o.json) io.out(JSON.stringify({ average: a.name, seed, testAccuracy: acc, finalAccuracy: fin, samples: a.avg.n }));
       else io.out(`${a.name}${tag}: test accuracy ${acc.toFixed(4)} (final weights ${fin.toFixed(4)}, ${a.avg.n} samples)`);
+      if (o.saveAverage !== undefined && saved) {
+        writeSavedModel(o.saveAverage, m, saved, '--save-average');
+        if (!o.json) io.out(`saved the ${a.name} weights to ${o.saveAverage}`);
+      }
     }
   };
 
@@ -194,7 +216,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     if (!o.json && !resume)
       io.out(`snapshot ensemble: ${cycles} cosine cycles from lr ${o.lr ?? "the optimizer's default"}, seed ${o.seed}`);
     const result = await runTrain(o, io, [], resume);
-    reportAverages(result.result, result.model, o.seed);
+    reportAverages(result.result, result.model, o.seed, result.saved);
     const run = result.result.snapshots!;
     const members = run.snapshots.map((snap) => {
       const m = build();
@@ -230,5 +252,5 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
   }
 
   const result = await runTrain(o, io, [], resume);
-  reportAverages(result.result, result.model, o.seed);
+  reportAverages(result.result, result.model, o.seed, result.saved);
 }
