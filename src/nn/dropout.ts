@@ -15,23 +15,28 @@ import { Module, type ForwardOptions } from './module.js';
 import { checkOptions, num, showValue, type SchemaOf } from '../util/options.js';
 
 export interface DropoutOptions {
-  /** Probability of zeroing each element (Dropout) or channel (Dropout2d), in [0, 1). Default 0.5. */
+  /** Probability of zeroing each element (Dropout) or channel (Dropout2d), in [0, 1] (1: all, as PyTorch allows). Default 0.5. */
   p?: number;
 }
 
 const dropoutSchema: SchemaOf<DropoutOptions> = { p: num };
 
-/** The p of `new Dropout(p)` or `new Dropout({ p })` (PyTorch's nn.Dropout(p=…)), checked. */
+/**
+ * The p of `new Dropout(p)` or `new Dropout({ p })` (PyTorch's nn.Dropout(p=…)), checked: in [0, 1],
+ * as PyTorch's (p = 1 zeroes everything while training).
+ */
 function dropP(arg: number | DropoutOptions | undefined, what: string): number {
-  if (typeof arg === 'number' || arg === undefined) return checkDropP(arg ?? 0.5, what);
+  if (typeof arg === 'number' || arg === undefined) return checkDropP(arg ?? 0.5, what, true);
   if (typeof arg !== 'object' || arg === null)
-    throw new TypeError(`${what}: invalid p ${showValue(arg)}; expected a number in [0, 1) or { p }`);
-  return checkDropP(checkOptions(what, arg, dropoutSchema).p ?? 0.5, what);
+    throw new TypeError(`${what}: invalid p ${showValue(arg)}; expected a number in [0, 1] or { p }`);
+  return checkDropP(checkOptions(what, arg, dropoutSchema).p ?? 0.5, what, true);
 }
 
-export function checkDropP(p: number, what: string): number {
-  if (typeof p !== 'number') throw new TypeError(`${what}: invalid p ${showValue(p)}; expected a number in [0, 1)`);
-  if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`${what}: p must be in [0, 1), got ${p}`);
+/** A drop probability in [0, 1), or [0, 1] with `one` (where dropping everything is defined). */
+export function checkDropP(p: number, what: string, one = false): number {
+  const range = one ? '[0, 1]' : '[0, 1)';
+  if (typeof p !== 'number') throw new TypeError(`${what}: invalid p ${showValue(p)}; expected a number in ${range}`);
+  if (!(p >= 0 && (one ? p <= 1 : p < 1))) throw new RangeError(`${what}: p must be in ${range}, got ${p}`);
   return p;
 }
 
@@ -40,10 +45,10 @@ export function needRng(opts: ForwardOptions | undefined, what: string): Rng {
   return opts.rng;
 }
 
-/** Fill `mask` with 1/(1−p) where kept (probability 1 − p) and 0 where dropped. */
+/** Fill `mask` with 1/(1−p) where kept (probability 1 − p) and 0 where dropped (everywhere for p = 1). */
 export function fillDropMask(mask: Float32Array | Float64Array, p: number, rng: Rng): void {
   const threshold = p * 4294967296;
-  const keep = 1 / (1 - p);
+  const keep = p < 1 ? 1 / (1 - p) : 0;
   for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() >= threshold ? keep : 0;
 }
 

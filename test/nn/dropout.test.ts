@@ -58,9 +58,26 @@ test('Dropout2d drops whole channels; same seed, same masks; gradient is the mas
   gradCheck((a) => layer.forward(a, { training: true, rng: new d.Rng(9) }), [randT([2, 3, 2, 2], 10)]);
 });
 
+test('dropout with p = 1 zeroes every element (or channel) while training and passes no gradient, as PyTorch allows; eval is the identity', () => {
+  const x = randT([3, 4, 2, 2], 11);
+  for (const layer of [new d.Dropout(1), new d.Dropout2d({ p: 1 })]) {
+    const y = layer.forward(x, { training: true, rng: new d.Rng(1) });
+    assert.ok(
+      Array.from(y.data).every((v) => v === 0),
+      `${layer.describe()}: every output 0`,
+    );
+    const g = d.grad([d.sum(y)], [x])[0]!;
+    assert.ok(
+      Array.from(g.data).every((v) => v === 0),
+      `${layer.describe()}: every gradient 0`,
+    );
+    assert.deepEqual(Array.from(layer.forward(x).data), Array.from(x.data));
+  }
+});
+
 test('dropout: clear errors for a bad p and for training without an rng', () => {
-  assert.throws(() => new d.Dropout(1), /Dropout: p must be in \[0, 1\), got 1/);
-  assert.throws(() => new d.Dropout2d(-0.1), /Dropout2d: p must be in \[0, 1\), got -0.1/);
+  assert.throws(() => new d.Dropout(1.5), /Dropout: p must be in \[0, 1\], got 1.5/);
+  assert.throws(() => new d.Dropout2d(-0.1), /Dropout2d: p must be in \[0, 1\], got -0.1/);
   assert.throws(
     () => new d.Dropout(0.5).forward(d.zeros([2, 2]), { training: true }),
     /Dropout\(p=0.5\): training mode needs a random generator/,
