@@ -15,7 +15,9 @@ import { geoAt, GEO_H, GEO_W, GEO_KH, GEO_KW, GEO_OH, GEO_OW, GEO_SH, GEO_SW, GE
 
 @inline function is2x2s2(geo: usize): bool {
   return geoAt(geo, GEO_KH) == 2 && geoAt(geo, GEO_KW) == 2 && geoAt(geo, GEO_SH) == 2 && geoAt(geo, GEO_SW) == 2
-    && geoAt(geo, GEO_PH) == 0 && geoAt(geo, GEO_PW) == 0;
+    && geoAt(geo, GEO_PH) == 0 && geoAt(geo, GEO_PW) == 0
+    // every window inside the plane (a ceil-mode last window hangs over it and takes the general path)
+    && 2 * geoAt(geo, GEO_OH) <= geoAt(geo, GEO_H) && 2 * geoAt(geo, GEO_OW) <= geoAt(geo, GEO_W);
 }
 
 /** dst[0..n) = 0 (a loop: for short runs the bulk-memory instruction is a slow call in V8). */

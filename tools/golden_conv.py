@@ -15,8 +15,8 @@ OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'conv')
 g = torch.Generator().manual_seed(1234)
 
 
-def rnd(*shape, dtype=torch.float64):
-    return (torch.rand(*shape, generator=g, dtype=torch.float64) * 2 - 1).to(dtype)
+def rnd(*shape, dtype=torch.float64, gen=None):
+    return (torch.rand(*shape, generator=gen or g, dtype=torch.float64) * 2 - 1).to(dtype)
 
 
 def flat(t):
@@ -71,6 +71,21 @@ for (dtype, shape, kernel, osize) in [
                     lambda x: F.fractional_max_pool2d(x, kernel, output_size=osize, _random_samples=samples),
                     {'x': rnd(*shape, dtype=dtype)},
                     {'kernel': list(kernel), 'outputSize': list(osize), 'samples': flat(samples), 'dtype': str(dtype).replace('torch.', '')}))
+
+# ceil_mode, from a generator of its own so that the cases above keep their inputs: odd sizes
+# whose last windows hang over the edge (and, at stride 3 with padding 1, a window that would
+# start in the padding, which PyTorch drops)
+gc = torch.Generator().manual_seed(4321)
+for (kernel, stride, pad) in [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 3), (3, 3), (1, 1))]:
+    pool.append(case(f'max k{kernel} s{stride} p{pad} ceil',
+                     lambda x: F.max_pool2d(x, kernel, stride, pad, ceil_mode=True),
+                     {'x': rnd(2, 3, 7, 9, gen=gc)},
+                     {'kind': 'max', 'kernel': list(kernel), 'stride': list(stride), 'padding': list(pad), 'ceilMode': True}))
+    for incl in [True, False]:
+        pool.append(case(f'avg k{kernel} s{stride} p{pad} incl{incl} ceil',
+                         lambda x: F.avg_pool2d(x, kernel, stride, pad, ceil_mode=True, count_include_pad=incl),
+                         {'x': rnd(2, 3, 7, 9, gen=gc)},
+                         {'kind': 'avg', 'kernel': list(kernel), 'stride': list(stride), 'padding': list(pad), 'countIncludePad': incl, 'ceilMode': True}))
 
 os.makedirs(OUT, exist_ok=True)
 for fname, data in [('conv.json', conv), ('pool.json', pool), ('fmp.json', fmp)]:

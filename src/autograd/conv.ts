@@ -282,6 +282,22 @@ export interface Pool2dArgs {
   stride?: Pair;
   /** Implicit padding on both sides; at most half the kernel (PyTorch's rule). */
   padding?: Pair;
+  /**
+   * Round the output size up instead of down (PyTorch's ceil_mode, default false): a last window
+   * may hang over the input's far edge (it covers what is inside), but never starts in the padding.
+   */
+  ceilMode?: boolean;
+}
+
+const poolArgsSchema: SchemaOf<Pool2dArgs> = { stride: numOrPair, padding: numOrPair, ceilMode: bool };
+
+/** PyTorch's pooling output size: floor or, with ceilMode, ceil of (size + 2·pad − kernel)/stride + 1, less a last window that would start in the padding. */
+function poolOutSize(size: number, kernel: number, stride: number, pad: number, ceilMode: boolean, what: string, axis: string): number {
+  if (!ceilMode) return outSize(size, kernel, stride, pad, what, axis);
+  let o = Math.ceil((size + 2 * pad - kernel) / stride) + 1;
+  if ((o - 1) * stride >= size + pad) o--;
+  if (o < 1) throw new ShapeError(`${what}: input ${axis} ${size} (padding ${pad}) is smaller than the kernel ${kernel}`);
+  return o;
 }
 
 export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool2dArgs, what: string): PoolGeometry {
@@ -292,14 +308,14 @@ export function poolGeometry(xShape: readonly number[], kernel: Pair, opts: Pool
   const [padH, padW] = pair(opts.padding ?? 0, `${what} padding`, 0);
   if (2 * padH > kh || 2 * padW > kw)
     throw new RangeError(`${what}: padding [${padH}, ${padW}] must be at most half the kernel [${kh}, ${kw}]`);
-  const oh = outSize(h, kh, strideH, padH, what, 'height');
-  const ow = outSize(w, kw, strideW, padW, what, 'width');
+  const oh = poolOutSize(h, kh, strideH, padH, opts.ceilMode === true, what, 'height');
+  const ow = poolOutSize(w, kw, strideW, padW, opts.ceilMode === true, what, 'width');
   return { n, c, h, w, kh, kw, oh, ow, strideH, strideW, padH, padW };
 }
 
 /** PyTorch's F.max_pool2d (padding counts as −∞; ties go to the first maximum in row-major order); `what` names it in errors. */
 export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dArgs = {}, what = 'maxPool2d'): Tensor {
-  checkOptions(what, opts, convArgsSchema);
+  checkOptions(what, opts, poolArgsSchema);
   const g = poolGeometry(x.shape, kernel, opts, what);
   const k = kernelsFor(x.storage);
   const idx = k.allocIndex(g.n * g.c * g.oh * g.ow);
@@ -329,9 +345,9 @@ function avgAdjoint(gy: Tensor, g: PoolGeometry, inclPad: boolean): Tensor {
   return record('avgPool2dBackward', [gy], new Tensor(out, [g.n, g.c, g.h, g.w]), (gg) => [avgForward(gg, g, inclPad)]);
 }
 
-/** PyTorch's F.avg_pool2d (ceil_mode false, no divisor_override); `what` names it in errors. */
+/** PyTorch's F.avg_pool2d (no divisor_override); `what` names it in errors. */
 export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dArgs = {}, what = 'avgPool2d'): Tensor {
-  checkOptions(what, opts, { ...convArgsSchema, countIncludePad: bool });
+  checkOptions(what, opts, { ...poolArgsSchema, countIncludePad: bool });
   const g = poolGeometry(x.shape, kernel, opts, what);
   return avgForward(x, g, opts.countIncludePad ?? true);
 }

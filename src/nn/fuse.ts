@@ -81,7 +81,7 @@ export class Conv2dReLUMaxPool extends FusedLayer {
       { stride: c.stride, padding: c.padding },
       'relu',
       p.kernelSize,
-      { stride: p.stride, padding: p.padding },
+      { stride: p.stride, padding: p.padding, ceilMode: p.ceilMode },
       { conv: c.describe(), pool: p.describe() },
     );
   }

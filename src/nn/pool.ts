@@ -1,4 +1,4 @@
-/** MaxPool2d and AvgPool2d, PyTorch's semantics (stride defaults to the kernel size; ceil_mode false). */
+/** MaxPool2d and AvgPool2d, PyTorch's semantics (stride defaults to the kernel size; ceilMode as ceil_mode, default false). */
 import type { Tensor } from '../tensor/tensor.js';
 import { avgPool2d, maxPool2d, pair, type Pair } from '../autograd/conv.js';
 import { Module } from './module.js';
@@ -7,6 +7,8 @@ import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js
 export interface Pool2dOptions {
   stride?: Pair;
   padding?: Pair;
+  /** Round the output size up (PyTorch's ceil_mode; default false). */
+  ceilMode?: boolean;
 }
 
 export interface AvgPool2dOptions extends Pool2dOptions {
@@ -14,13 +16,14 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   countIncludePad?: boolean;
 }
 
-const poolSchema: SchemaOf<Pool2dOptions> = { stride: numOrPair, padding: numOrPair };
+const poolSchema: SchemaOf<Pool2dOptions> = { stride: numOrPair, padding: numOrPair, ceilMode: bool };
 const avgPoolSchema: SchemaOf<AvgPool2dOptions> = { ...poolSchema, countIncludePad: bool };
 
 export class MaxPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
+  readonly ceilMode: boolean;
 
   constructor(kernelSize: Pair, opts: Pool2dOptions = {}) {
     super();
@@ -28,10 +31,11 @@ export class MaxPool2d extends Module {
     this.kernelSize = pair(kernelSize, 'MaxPool2d kernelSize', 1);
     this.stride = pair(opts.stride ?? this.kernelSize, 'MaxPool2d stride', 1);
     this.padding = pair(opts.padding ?? 0, 'MaxPool2d padding', 0);
+    this.ceilMode = opts.ceilMode ?? false;
   }
 
   forward(x: Tensor): Tensor {
-    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding }, this.describe());
+    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, ceilMode: this.ceilMode }, this.describe());
   }
 
   override describe(): string {
@@ -44,6 +48,7 @@ export class AvgPool2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly countIncludePad: boolean;
+  readonly ceilMode: boolean;
 
   constructor(kernelSize: Pair, opts: AvgPool2dOptions = {}) {
     super();
@@ -52,13 +57,14 @@ export class AvgPool2d extends Module {
     this.stride = pair(opts.stride ?? this.kernelSize, 'AvgPool2d stride', 1);
     this.padding = pair(opts.padding ?? 0, 'AvgPool2d padding', 0);
     this.countIncludePad = opts.countIncludePad ?? true;
+    this.ceilMode = opts.ceilMode ?? false;
   }
 
   forward(x: Tensor): Tensor {
     return avgPool2d(
       x,
       this.kernelSize,
-      { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad },
+      { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad, ceilMode: this.ceilMode },
       this.describe(),
     );
   }

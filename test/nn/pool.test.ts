@@ -10,13 +10,14 @@ test('MaxPool2d and AvgPool2d equal PyTorch: values and input gradients (fixture
   const cases = fixture('pool.json').cases;
   assert.ok(cases.filter((c: any) => c.params.kind === 'max').length >= 3);
   assert.ok(cases.filter((c: any) => c.params.kind === 'avg').length >= 3);
+  assert.ok(cases.filter((c: any) => c.params.ceilMode).length >= 9, 'ceil_mode cases');
   for (const c of cases) {
     const x = d.fromData(Float64Array.from(c.x.data), c.x.shape, { requiresGrad: true });
     const p = c.params;
     const layer =
       p.kind === 'max'
-        ? new d.MaxPool2d(p.kernel, { stride: p.stride, padding: p.padding })
-        : new d.AvgPool2d(p.kernel, { stride: p.stride, padding: p.padding, countIncludePad: p.countIncludePad });
+        ? new d.MaxPool2d(p.kernel, { stride: p.stride, padding: p.padding, ceilMode: p.ceilMode })
+        : new d.AvgPool2d(p.kernel, { stride: p.stride, padding: p.padding, countIncludePad: p.countIncludePad, ceilMode: p.ceilMode });
     const y = layer.forward(x);
     assert.deepEqual(y.shape, c.yShape, c.name);
     assertClose(y.data, c.y, 1e-12, `${c.name} y`);
@@ -54,4 +55,48 @@ test('pooling: defaults and errors', () => {
   );
   assert.throws(() => new d.MaxPool2d(2, { padding: 2 }).forward(x), /padding \[2, 2\] must be at most half the kernel/);
   assert.throws(() => new d.AvgPool2d(0), /kernelSize: expected an integer ≥ 1/);
+});
+
+test('ceilMode on the wasm kernels (float32, past their small-array threshold) equals the reference, the fused convolution + pooling too', async () => {
+  const { initWasm } = await import('../../src/backend/wasm/index.js');
+  await initWasm({ threads: 2 });
+  const rng = new d.Rng(5);
+  const x = d.rand([4, 8, 15, 15], rng, { low: -1, high: 1 });
+  const cases: [number, d.Pool2dArgs][] = [
+    [2, { ceilMode: true }],
+    [3, { stride: 2, padding: 1, ceilMode: true }],
+    [3, { stride: 3, padding: 1, ceilMode: true }],
+  ];
+  const run = (backend: string) => {
+    d.setBackend(backend);
+    return cases.map(([k, o]) => {
+      const xs = x.detach().requireGrad();
+      const m = d.maxPool2d(xs, k, o),
+        a = d.avgPool2d(xs, k, { ...o, countIncludePad: false });
+      d.sum(d.add(d.square(m), d.sum(d.square(a)))).backward();
+      return { m: Array.from(m.data), mShape: [...m.shape], a: Array.from(a.data), gx: Array.from(xs.grad!.data) };
+    });
+  };
+  try {
+    const want = run('reference'),
+      got = run('wasm');
+    assert.deepEqual(want[0].mShape, [4, 8, 8, 8], '15 → 8 with 2×2 windows rounding up');
+    got.forEach((g, i) => {
+      assert.deepEqual(g.mShape, want[i].mShape);
+      assert.deepEqual(g.m, want[i].m, `max ${i}`);
+      assertClose(g.a, want[i].a, 1e-6, `avg ${i}`);
+      assertClose(g.gx, want[i].gx, 1e-5, `gradient ${i}`);
+    });
+    // Conv2d, ReLU, MaxPool2d(ceilMode) fused: the same as the three layers on the reference
+    const seq = () =>
+      new d.Sequential(new d.Conv2d(8, 4, 3, { padding: 1, rng: new d.Rng(2) }), new d.ReLU(), new d.MaxPool2d(2, { ceilMode: true }));
+    d.setBackend('reference');
+    const plain = seq().forward(x);
+    d.setBackend('wasm');
+    const fused = d.fuse(seq()).forward(x);
+    assert.deepEqual([...fused.shape], [4, 4, 8, 8]);
+    assertClose(fused.data, plain.data, 1e-5, 'fused conv + pool, ceilMode');
+  } finally {
+    d.setBackend('wasm');
+  }
 });

@@ -165,8 +165,8 @@ const ROWS: Row[] = [
   {
     owner: 'MaxPool2d',
     make: (o) => new d.MaxPool2d(2, o as never),
-    unknown: ['ceil_mode', null],
-    snake: null,
+    unknown: ['kernel', null],
+    snake: ['ceil_mode', 'ceilMode'],
     wrong: ['stride', [1, 2, 3], 'a number or [number, number]'],
   },
   {

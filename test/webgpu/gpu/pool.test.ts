@@ -2,12 +2,13 @@
  * maxPool2d (values and indices identical to the reference: ties, NaN, −∞, padding),
  * scatterPlanes (repeated and out-of-range indices), max pooling's backward as a gather (equal to
  * the scatter sum for sum), avgPool2d and its backward (countIncludePad
- * both ways) on the GPU against the reference backend.
+ * both ways), ceil mode among the geometries, on the GPU against the reference backend.
  */
 import { test } from 'node:test';
 import type { PoolGeometry } from '../../../src/backend/backend.js';
 import { referenceBackend as R } from '../../../src/backend/reference.js';
 import { poolOps } from '../../../src/backend/webgpu/pool.js';
+import { poolGeometry } from '../../../src/autograd/conv.js';
 import { K, close, ctx, down, downInt, next, rnd, same, up, zeros } from './helpers.js';
 
 // the fused layer's gather (not a Backend kernel)
@@ -38,6 +39,9 @@ const GEOS: PoolGeometry[] = [
   geo(1, 5, 10, 7, 3, 2, 1, 3, 1, 0),
   geo(2, 1, 6, 6, 5, 5, 1, 1, 2, 2),
   geo(40, 10, 12, 12, 2, 2, 2, 2, 0, 0), // 400 planes: several workgroups of planes
+  // ceil mode: last windows hanging over the far edges (the second also drops one that would start in the padding)
+  poolGeometry([2, 3, 19, 23], 2, { ceilMode: true }, 'ceil'),
+  poolGeometry([2, 2, 8, 10], 3, { stride: 3, padding: 1, ceilMode: true }, 'ceil'),
 ];
 const sizes = (g: PoolGeometry) => ({ x: g.n * g.c * g.h * g.w, y: g.n * g.c * g.oh * g.ow });
 
