@@ -291,7 +291,8 @@ export function tanh(x: Tensor): Tensor {
 // ---------------------------------------------------------------- reductions
 
 /** `axis` as sorted distinct axes of x (all by default); `what` names the op in a range error. */
-function axesOf(x: Tensor, axis: number | readonly number[] | undefined, what: string): number[] {
+/** The reduced axes of x: all when `axis` is undefined, else the given ones normalised, sorted, without repeats; `what` names the op in errors. */
+export function axesOf(x: Tensor, axis: number | readonly number[] | undefined, what: string): number[] {
   if (axis === undefined) return x.shape.map((_, i) => i);
   const list = typeof axis === 'number' ? [axis] : [...axis];
   return [...new Set(list.map((a) => normAxis(a, x.ndim, what)))].sort((p, q) => p - q);

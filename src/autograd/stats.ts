@@ -6,14 +6,7 @@
  * one value). Two passes (mean, then deviations), differentiable as the ops they are made of.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { normAxis } from '../tensor/shape.js';
-import { div, mean, mul, sqrt, sub, sum } from './ops.js';
-
-function reduced(x: Tensor, axis: number | readonly number[] | undefined, what: string): number[] {
-  if (axis === undefined) return x.shape.map((_, i) => i);
-  const list = typeof axis === 'number' ? [axis] : [...axis];
-  return [...new Set(list.map((a) => normAxis(a, x.ndim, what)))];
-}
+import { axesOf, div, mean, mul, sqrt, sub, sum } from './ops.js';
 
 function checkCorrection(correction: number, what: string): void {
   if (!Number.isInteger(correction) || correction < 0)
@@ -22,7 +15,7 @@ function checkCorrection(correction: number, what: string): void {
 
 export function variance(x: Tensor, axis?: number | readonly number[], keepdim = false, correction = 1): Tensor {
   checkCorrection(correction, 'variance');
-  const axes = reduced(x, axis, 'variance');
+  const axes = axesOf(x, axis, 'variance');
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
   const d = sub(x, mean(x, axes, true));
   return div(sum(mul(d, d), axes, keepdim), Math.max(n - correction, 0));
@@ -30,6 +23,6 @@ export function variance(x: Tensor, axis?: number | readonly number[], keepdim =
 
 export function std(x: Tensor, axis?: number | readonly number[], keepdim = false, correction = 1): Tensor {
   checkCorrection(correction, 'std');
-  reduced(x, axis, 'std');
+  axesOf(x, axis, 'std');
   return sqrt(variance(x, axis, keepdim, correction));
 }
