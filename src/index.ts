@@ -161,6 +161,9 @@ export {
 // Modules, layers, losses and initialisers
 export {
   AvgPool2d,
+  BatchNorm,
+  BatchNorm1d,
+  BatchNorm2d,
   Conv2d,
   Conv2dReLU,
   Conv2dReLUMaxPool,
@@ -194,6 +197,7 @@ export {
   torchFmpIntervals,
   uniform_,
   type AvgPool2dOptions,
+  type BatchNormOptions,
   type Conv2dOptions,
   type DropConnectActivation,
   type DropConnectOptions,

@@ -5,6 +5,7 @@ export * from './loss.js';
 export * from './conv.js';
 export * from './pool.js';
 export * from './dropout.js';
+export * from './batchnorm.js';
 export * from './dropconnect.js';
 export * from './fmp.js';
 export * from './fuse.js';

@@ -19,16 +19,17 @@ export interface ForwardOptions {
   rng?: Rng;
 }
 
-/** One parameter's saved values: its shape and its values in row-major order (any array-like: number[], Float32Array, …). */
+/** One parameter's or buffer's saved values: its shape and its values in row-major order (any array-like: number[], Float32Array, …). */
 export interface StateEntry<D extends ArrayLike<number> = ArrayLike<number>> {
   shape: number[];
   data: D;
 }
-/** Parameters by name, as loadStateDict takes them. stateDict() gives plain number[] data (JSON-ready). */
+/** Parameters and buffers by name, as loadStateDict takes them. stateDict() gives plain number[] data (JSON-ready). */
 export type StateDict = Record<string, StateEntry>;
 
 export abstract class Module {
   private readonly _params = new Map<string, Tensor>();
+  private readonly _buffers = new Map<string, Tensor>();
   private readonly _children = new Map<string, Module>();
 
   abstract forward(x: Tensor, opts?: ForwardOptions): Tensor;
@@ -41,6 +42,17 @@ export abstract class Module {
   protected registerParameter(name: string, t: Tensor): Tensor {
     t.requiresGrad = true;
     this._params.set(name, t);
+    return t;
+  }
+
+  /**
+   * A buffer: state that is saved, loaded and moved with the parameters but not trained (no
+   * gradient, not given to optimizers) — BatchNorm's running statistics, as PyTorch's
+   * register_buffer. A layer updates a buffer in place (its tensor object stays; see moveStorage).
+   */
+  protected registerBuffer(name: string, t: Tensor): Tensor {
+    t.requiresGrad = false;
+    this._buffers.set(name, t);
     return t;
   }
 
@@ -74,62 +86,98 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** [dotted name, buffer] pairs (PyTorch's named_buffers). */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, pre: string) => {
+      for (const [n, b] of m._buffers) {
+        if (seen.has(b)) continue;
+        seen.add(b);
+        b.name = pre + n;
+        out.push([pre + n, b]);
+      }
+      for (const [n, c] of m._children) walk(c, `${pre}${n}.`);
+    };
+    walk(this, prefix);
+    return out;
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /**
+   * Everything a saved model holds: the parameters, then the buffers — the entries of stateDict(),
+   * of a checkpoint's model and of a safetensors file. Parameters alone are what optimizers train.
+   */
+  namedState(): [string, Tensor][] {
+    return [...this.namedParameters(), ...this.namedBuffers()];
+  }
+
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);
   }
 
   /**
-   * Moves every parameter (and its gradient) to `device` in place — 'cpu', or a device backend
+   * Moves every parameter (and its gradient) and buffer to `device` in place — 'cpu', or a device backend
    * such as 'webgpu' (PyTorch's `module.to(device)`); an optimizer's state is created where its
    * parameter lives at the first step. Resolves to the module.
    */
   async to(device: string): Promise<this> {
-    for (const [, p] of this.namedParameters()) await moveTensor(p, device);
+    for (const [, p] of this.namedState()) await moveTensor(p, device);
     return this;
   }
 
-  /** stateDict() on any device: parameters on a device are read back first. */
+  /** stateDict() on any device: tensors on a device are read back first. */
   async readStateDict(): Promise<Record<string, StateEntry<number[]>>> {
     const sd: Record<string, StateEntry<number[]>> = {};
-    for (const [n, p] of this.namedParameters()) sd[n] = { shape: [...p.shape], data: Array.from(await p.read()) };
+    for (const [n, p] of this.namedState()) sd[n] = { shape: [...p.shape], data: Array.from(await p.read()) };
     return sd;
   }
 
-  /** Parameters as plain JSON (host parameters; readStateDict() reads a device's). */
+  /** Parameters and buffers as plain JSON (on the host; readStateDict() reads a device's). */
   stateDict(): Record<string, StateEntry<number[]>> {
     const sd: Record<string, StateEntry<number[]>> = {};
-    for (const [n, p] of this.namedParameters()) sd[n] = { shape: [...p.shape], data: Array.from(p.data) };
+    for (const [n, p] of this.namedState()) sd[n] = { shape: [...p.shape], data: Array.from(p.data) };
     return sd;
   }
 
-  /** Copy values in by name; every parameter must be present with the same shape. */
+  /**
+   * Copy values in by name; every parameter and buffer must be present with the same shape, and
+   * nothing else. Everything is checked before the first value is copied: on error nothing changes.
+   */
   loadStateDict(sd: StateDict): void {
-    const named = this.namedParameters();
+    const named = this.namedState();
+    const buffers = new Set(this.buffers());
     for (const [n, p] of named) {
+      const what = buffers.has(p) ? 'buffer' : 'parameter';
       const e = sd[n];
-      if (!e) throw new Error(`loadStateDict: missing parameter "${n}"`);
+      if (!e) throw new Error(`loadStateDict: missing ${what} "${n}"`);
       if (!shapeEq(e.shape, p.shape))
-        throw new ShapeError(`loadStateDict: parameter "${n}" has shape ${fmtShape(p.shape)}, state has ${fmtShape(e.shape)}`);
+        throw new ShapeError(`loadStateDict: ${what} "${n}" has shape ${fmtShape(p.shape)}, state has ${fmtShape(e.shape)}`);
       if (e.data.length !== p.size)
-        throw new ShapeError(`loadStateDict: parameter "${n}" needs ${p.size} values, state has ${e.data.length}`);
-      // a parameter on a device takes the values as an upload, ordered with its queue
-      if (isDeviceStorage(p.storage)) p.storage.write(Float32Array.from(e.data));
-      else p.data.set(e.data);
+        throw new ShapeError(`loadStateDict: ${what} "${n}" needs ${p.size} values, state has ${e.data.length}`);
     }
     const known = new Set(named.map(([n]) => n));
     const extra = Object.keys(sd).filter((k) => !known.has(k));
     if (extra.length) throw new Error(`loadStateDict: unexpected parameter(s) ${extra.join(', ')}`);
+    for (const [n, p] of named) {
+      // a tensor on a device takes the values as an upload, ordered with its queue
+      if (isDeviceStorage(p.storage)) p.storage.write(Float32Array.from(sd[n].data));
+      else p.data.set(sd[n].data);
+    }
   }
 
-  /** Copy all parameter values from a module of the same architecture. */
+  /** Copy all parameter and buffer values from a module of the same architecture (on the host). */
   copyFrom(other: Module): void {
-    const mine = this.namedParameters();
-    const theirs = new Map(other.namedParameters());
+    const mine = this.namedState();
+    const theirs = new Map(other.namedState());
     for (const [n, p] of mine) {
       const q = theirs.get(n);
-      if (!q || !shapeEq(q.shape, p.shape)) throw new ShapeError(`copyFrom: parameter "${n}" missing or of another shape`);
-      p.data.set(q.data);
+      if (!q || !shapeEq(q.shape, p.shape)) throw new ShapeError(`copyFrom: "${n}" missing or of another shape`);
     }
+    for (const [n, p] of mine) p.data.set(theirs.get(n)!.data);
   }
 
   /** A short description used in error messages and summaries. */
