@@ -10,10 +10,12 @@ Writes test/fixtures/batchnorm/batchnorm.json:
 - training: a small CNN with BatchNorm2d and BatchNorm1d trained by SGD with momentum, its initial
   state_dict, its losses, its final state_dict and its evaluation logits.
 
-Values are stored as float64 lists; float32 cases are computed in float32.
+Values are stored as float64 lists; float32 cases are computed in float32. The trained CNN's
+state_dict is also written as test/fixtures/batchnorm/cnn_bn.safetensors (I64 num_batches_tracked).
 """
 import json
 import os
+import sys
 
 import torch
 import torch.nn as nn
@@ -109,6 +111,10 @@ training = {
 }
 
 os.makedirs(OUT, exist_ok=True)
+# the trained CNN as PyTorch's state_dict in a safetensors file: num_batches_tracked stays int64 (I64)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_torch import save_file  # noqa: E402
+save_file(os.path.join(OUT, 'cnn_bn.safetensors'), {k: v.numpy() for k, v in net.state_dict().items()}, {'format': 'pt'})
 with open(os.path.join(OUT, 'batchnorm.json'), 'w') as f:
     json.dump({'torch': torch.__version__, 'layers': layers, 'training': training}, f)
 print('wrote', os.path.join(OUT, 'batchnorm.json'))

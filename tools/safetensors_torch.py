@@ -44,7 +44,7 @@ def save_file(path, tensors, metadata=None):
     if metadata:
         header['__metadata__'] = {k: str(v) for k, v in metadata.items()}
     for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
+        arr = np.array(arr, order="C", copy=False)  # (np.ascontiguousarray would make a 0-d array 1-d)
         dt = arr.dtype.newbyteorder('<')
         b = arr.astype(dt).tobytes()
         header[name] = {'dtype': NAMES[dt], 'shape': list(arr.shape), 'data_offsets': [offset, offset + len(b)]}

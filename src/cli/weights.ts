@@ -139,7 +139,7 @@ function stateLoader(path: string, state: StateDict): (m: Module) => void {
     }
     checkFinite(
       path,
-      m.namedParameters().map(([n]) => [n, state[n].data as ArrayLike<unknown>]),
+      m.namedState().map(([n]) => [n, state[n].data as ArrayLike<unknown>]),
     );
   };
 }
@@ -246,7 +246,7 @@ export function readWeights(path: string): SavedModel {
       const names = torchParameterNames(m);
       checkFinite(
         path,
-        m.namedParameters().map(([n, p]) => [names.get(n) ?? n, p.data]),
+        m.namedState().map(([n, p]) => [names.get(n) ?? n, p.data]),
       );
     },
   };

@@ -5,7 +5,10 @@
  *   EMA:                         w̄ ← β·w̄ + (1 − β)·w, the first sample copied (PyTorch
  *                                AveragedModel's rule; no bias correction needed then)
  * Averages accumulate in float64 and are copied into a model of the same architecture with copyTo.
- * The library's models have no BatchNorm, so SWA needs no statistics pass afterwards.
+ * They average the parameters only, as PyTorch's AveragedModel does by default: copyTo leaves a
+ * model's buffers (BatchNorm's running statistics) as they are, and updateBatchNorm (nn/batchnorm.ts,
+ * PyTorch's update_bn) recomputes them for the averaged weights.
+ * A snapshot (captureWeights) holds the parameters and the buffers: each snapshot is a whole model.
  *
  * The callbacks' types are structural (the trainer's fit); they take the model from the train state.
  */
@@ -13,16 +16,16 @@ import type { HostStorage } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import { checkOptions, num, type SchemaOf } from '../util/options.js';
 
-/** A copy of a model's parameter values, by name. */
+/** A copy of a model's parameter and buffer values, by name. */
 export type WeightSnapshot = Map<string, HostStorage>;
 
 export function captureWeights(model: Module): WeightSnapshot {
-  return new Map(model.namedParameters().map(([n, p]) => [n, p.data.slice() as HostStorage]));
+  return new Map(model.namedState().map(([n, p]) => [n, p.data.slice() as HostStorage]));
 }
 
 /** Copy a snapshot's values into a model of the same architecture (names and sizes must match). */
 export function restoreWeights(model: Module, snap: WeightSnapshot): void {
-  for (const [n, p] of model.namedParameters()) {
+  for (const [n, p] of model.namedState()) {
     const v = snap.get(n);
     if (!v) throw new Error(`restoreWeights: snapshot has no parameter "${n}"`);
     if (v.length !== p.size) throw new Error(`restoreWeights: parameter "${n}" has ${p.size} values, snapshot has ${v.length}`);

@@ -337,9 +337,10 @@ const u32 = new Uint32Array(f32.buffer);
 
 /**
  * The values of a floating-point tensor (F64, F32, F16 or BF16) as numbers, written into `out`
- * (a Float32Array rounds F64 to nearest, as PyTorch's copy_ does). Other dtypes throw.
+ * (a Float32Array rounds F64 to nearest, as PyTorch's copy_ does); with `integers`, also of an
+ * integer tensor (I64, I32, I16, I8, U8: PyTorch's num_batches_tracked is I64). Other dtypes throw.
  */
-export function readFloats(t: SafetensorsTensor, out: Float32Array | Float64Array, name = '?'): void {
+export function readFloats(t: SafetensorsTensor, out: Float32Array | Float64Array, name = '?', integers = false): void {
   const n = out.length;
   const d = t.data;
   if (t.dtype === 'F32' || t.dtype === 'F64') {
@@ -354,6 +355,9 @@ export function readFloats(t: SafetensorsTensor, out: Float32Array | Float64Arra
       u32[0] = dv.getUint16(2 * i, true) << 16;
       out[i] = f32[0];
     }
+  } else if (integers && t.dtype in INTEGER_READERS) {
+    const [size, get] = INTEGER_READERS[t.dtype];
+    for (let i = 0; i < n; i++) out[i] = get(dv, size * i);
   } else {
     throw new SafetensorsError(
       `tensor ${q(name)}: dtype ${t.dtype} is not a floating-point type; parameters load from F32, F64, F16 or BF16`,
@@ -362,11 +366,20 @@ export function readFloats(t: SafetensorsTensor, out: Float32Array | Float64Arra
   }
 }
 
+/** The integer dtypes a buffer loads from: each one's size and reader. */
+const INTEGER_READERS: Record<string, [number, (dv: DataView, at: number) => number]> = {
+  I64: [8, (dv, at) => Number(dv.getBigInt64(at, true))],
+  I32: [4, (dv, at) => dv.getInt32(at, true)],
+  I16: [2, (dv, at) => dv.getInt16(at, true)],
+  I8: [1, (dv, at) => dv.getInt8(at)],
+  U8: [1, (dv, at) => dv.getUint8(at)],
+};
+
 // ---------------------------------------------------------------------------------------------
 // Modules
 
 /**
- * descent's parameter names → PyTorch's `state_dict()` names for the same architecture. They are
+ * descent's parameter and buffer names → PyTorch's `state_dict()` names for the same architecture. They are
  * the same except inside a Sequential holding a DropConnect with its own activation: PyTorch has no
  * DropConnect, and its equivalent is an nn.Linear followed by the activation module, two entries
  * of the nn.Sequential, so every later index there is one higher.
@@ -383,7 +396,7 @@ export function torchParameterNames(module: Module): Map<string, string> {
   };
   walk(module, '', '');
   const map = new Map<string, string>();
-  for (const [name] of module.namedParameters()) {
+  for (const [name] of module.namedState()) {
     const cut = name.lastIndexOf('.') + 1;
     map.set(name, `${prefixes.get(name.slice(0, cut)) ?? name.slice(0, cut)}${name.slice(cut)}`);
   }
@@ -399,7 +412,11 @@ export interface SaveSafetensorsOptions {
   metadata?: Record<string, string>;
 }
 
-/** The module's parameters as a safetensors file, under PyTorch's state_dict names, each in its own dtype. */
+/**
+ * The module's parameters and buffers as a safetensors file, under PyTorch's state_dict names, each
+ * in its own dtype (a buffer as a float too: PyTorch's load_state_dict converts it to its integer
+ * num_batches_tracked).
+ */
 export function saveSafetensors(module: Module, opts: SaveSafetensorsOptions = {}): Uint8Array {
   checkOptions('saveSafetensors', opts, {
     metadata: spec(
@@ -409,7 +426,7 @@ export function saveSafetensors(module: Module, opts: SaveSafetensorsOptions = {
   });
   const names = torchParameterNames(module);
   const tensors = new Map<string, SafetensorsTensor>();
-  for (const [name, p] of module.namedParameters()) {
+  for (const [name, p] of module.namedState()) {
     const data = p.dtype === 'float64' ? Float64Array.from(p.data) : Float32Array.from(p.data);
     tensors.set(names.get(name)!, { dtype: toSafeDType(p.dtype), shape: [...p.shape], data });
   }
@@ -417,17 +434,21 @@ export function saveSafetensors(module: Module, opts: SaveSafetensorsOptions = {
 }
 
 /**
- * Load a safetensors file into `module`'s parameters and return the file's metadata. Every
- * parameter must be in the file under its PyTorch name, with the same shape and a floating-point
- * dtype (F64/F32/F16/BF16, converted to the parameter's dtype); the file may hold nothing else.
+ * Load a safetensors file into `module`'s parameters and buffers and return the file's metadata.
+ * Every parameter and buffer must be in the file under its PyTorch name, with the same shape and a
+ * floating-point dtype (F64/F32/F16/BF16, converted to the module's dtype; a buffer also an integer
+ * one, as PyTorch's I64 num_batches_tracked); the file may hold nothing else.
  * All of that is checked before the first value is copied: on error the module is unchanged.
  */
 export function loadSafetensors(module: Module, bytes: Uint8Array): Record<string, string> {
   const { entries, metadata, dataStart } = readHeader(bytes);
   const byName = new Map(entries.map((e) => [e.name, e]));
   const names = torchParameterNames(module);
-  const plan: [Tensor, Entry][] = [];
-  for (const [name, p] of module.namedParameters()) {
+  const plan: [Tensor, Entry, boolean][] = [];
+  const buffers = new Set(module.buffers());
+  for (const [name, p] of module.namedState()) {
+    const buffer = buffers.has(p);
+    const what = buffer ? 'buffer' : 'parameter';
     const tname = names.get(name)!;
     const e = byName.get(tname);
     const alias = tname === name ? '' : ` (descent's ${q(name)})`;
@@ -439,23 +460,23 @@ export function loadSafetensors(module: Module, bytes: Uint8Array): Record<strin
     }
     if (e.shape.length !== p.shape.length || e.shape.some((d, i) => d !== p.shape[i])) {
       throw new SafetensorsError(
-        `tensor ${q(tname)}${alias}: shape ${fmtShape(e.shape)} in the file, the module's parameter is ${fmtShape(p.shape)}`,
+        `tensor ${q(tname)}${alias}: shape ${fmtShape(e.shape)} in the file, the module's ${what} is ${fmtShape(p.shape)}`,
         tname,
       );
     }
-    if (!['F32', 'F64', 'F16', 'BF16'].includes(e.dtype)) {
+    if (!['F32', 'F64', 'F16', 'BF16'].includes(e.dtype) && !(buffer && e.dtype in INTEGER_READERS)) {
       throw new SafetensorsError(
-        `tensor ${q(tname)}${alias}: dtype ${e.dtype} cannot be loaded into a ${p.dtype} parameter; expected F32, F64, F16 or BF16`,
+        `tensor ${q(tname)}${alias}: dtype ${e.dtype} cannot be loaded into a ${p.dtype} ${what}; expected F32, F64, F16 or BF16${buffer ? ` (or an integer type: ${Object.keys(INTEGER_READERS).join(', ')})` : ''}`,
         tname,
       );
     }
-    plan.push([p, e]);
+    plan.push([p, e, buffer]);
   }
   const wanted = new Set(names.values());
   const extra = entries.filter((e) => !wanted.has(e.name));
   if (extra.length) {
     throw new SafetensorsError(
-      `tensor ${q(extra[0].name)} in the file is not a parameter of the module${
+      `tensor ${q(extra[0].name)} in the file is not a parameter or buffer of the module${
         extra.length > 1
           ? ` (nor ${extra
               .slice(1)
@@ -466,8 +487,8 @@ export function loadSafetensors(module: Module, bytes: Uint8Array): Record<strin
       extra[0].name,
     );
   }
-  for (const [p, e] of plan) {
-    readFloats({ dtype: e.dtype, shape: e.shape, data: copyOut(bytes, dataStart, e) }, p.data, e.name);
+  for (const [p, e, buffer] of plan) {
+    readFloats({ dtype: e.dtype, shape: e.shape, data: copyOut(bytes, dataStart, e) }, p.data, e.name, buffer);
   }
   return metadata;
 }

@@ -18,17 +18,19 @@
  *
  * The normalisation is written with autograd ops, so its gradients are theirs and it runs on every
  * backend, a device included; the running statistics are updated outside the graph with the same
- * ops (no read-back on a device), their tensors replaced in place (see moveStorage).
+ * ops (no read-back on a device), written into the buffers' own storage.
  *
  * Under the dropout and ensemble rules of this library (modes are forward's arguments): a
  * forward({ training: true }) updates the running statistics, as PyTorch's model.train() forward
  * does — an optimizer that evaluates its closure several times per step (L-BFGS, SAM) updates them
  * each time, as it does in PyTorch.
  */
-import { Tensor, allocStorage, moveStorage, type DType } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
+import { kernelsFor } from '../backend/backend.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { noGrad } from '../autograd/engine.js';
+import { toDevice } from '../autograd/device.js';
 import { add, div, mean, mul, reshape, sqrt, sub } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { bool, checkOptions, num, nullable, oneOf, type SchemaOf } from '../util/options.js';
@@ -62,10 +64,22 @@ function filled(dtype: DType, shape: number[], v: number): Tensor {
   return new Tensor(s, shape);
 }
 
+/** target ← a + b, written into target's storage (same shape and dtype; the kernels allow out to alias an input). */
+function addInto(target: Tensor, a: Tensor, b: Tensor): void {
+  const shape = [target.size];
+  kernelsFor(target.storage, a.storage, b.storage).backend.binary('add', a.storage, shape, b.storage, shape, target.storage, shape);
+}
+
+/** A tensor of ones like `t`, where t lives. */
+function ones(t: Tensor): Tensor {
+  return add(mul(t, 0), 1);
+}
+
 /** What BatchNorm1d and BatchNorm2d share (`instanceof BatchNorm` finds both). */
 export abstract class BatchNorm extends Module {
   readonly eps: number;
-  readonly momentum: number | null;
+  /** The running statistics' momentum (null: cumulative average); updateBatchNorm sets it to null while it runs. */
+  momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
   /** The per-channel scale (γ) and shift (β); null without affine. */
@@ -143,22 +157,23 @@ export abstract class BatchNorm extends Module {
     return y;
   }
 
-  /** The running statistics' update from a batch's mean and biased variance over n values per channel. */
+  /**
+   * The running statistics' update from a batch's mean and biased variance over n values per
+   * channel. Each new value is written into the buffer's own storage (the last addition's output),
+   * so a buffer keeps its memory — on a device, the buffer allocated by Module.to, outside every step.
+   */
   private track(mu: Tensor, v: Tensor, n: number): void {
     noGrad(() => {
       const C = [this.numFeatures];
-      const nbt = add(this.numBatchesTracked!, 1);
-      moveStorage(this.numBatchesTracked!, nbt.storage);
+      const nbt = this.numBatchesTracked!;
+      addInto(nbt, nbt, ones(nbt));
       // f as a number, or (cumulative average) as the 0-d tensor 1/num_batches_tracked, so a device never reads back
       const f: number | Tensor = this.momentum ?? div(1, nbt);
       const keep = typeof f === 'number' ? 1 - f : sub(1, f);
-      const rm = add(mul(this.runningMean!, keep), mul(reshape(mu.detach(), C), f));
-      const rv = add(
-        mul(this.runningVar!, keep),
-        mul(reshape(v.detach(), C), typeof f === 'number' ? (f * n) / (n - 1) : mul(f, n / (n - 1))),
-      );
-      moveStorage(this.runningMean!, rm.storage);
-      moveStorage(this.runningVar!, rv.storage);
+      const rm = this.runningMean!,
+        rv = this.runningVar!;
+      addInto(rm, mul(rm, keep), mul(reshape(mu.detach(), C), f));
+      addInto(rv, mul(rv, keep), mul(reshape(v.detach(), C), typeof f === 'number' ? (f * n) / (n - 1) : mul(f, n / (n - 1))));
     });
   }
 
@@ -198,5 +213,78 @@ export class BatchNorm1d extends BatchNorm {
 export class BatchNorm2d extends BatchNorm {
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super(numFeatures, opts, 'BatchNorm2d', [4], '[N, C, H, W]');
+  }
+}
+
+/** Whether `model` holds a BatchNorm layer (anywhere among its sub-modules). */
+export function hasBatchNorm(model: Module): boolean {
+  return model instanceof BatchNorm || model.children().some(([, c]) => hasBatchNorm(c));
+}
+
+type Batch = Tensor | { x: Tensor };
+
+/** The model's BatchNorm layers that keep running statistics, reset, momentum null; a function that restores their momenta. */
+function startUpdate(model: Module): { layers: BatchNorm[]; restore(): void } {
+  const layers: BatchNorm[] = [];
+  const walk = (m: Module) => {
+    if (m instanceof BatchNorm && m.runningMean) layers.push(m);
+    for (const [, c] of m.children()) walk(c);
+  };
+  walk(model);
+  const momenta = layers.map((l) => l.momentum);
+  for (const l of layers) {
+    l.resetRunningStats();
+    l.momentum = null;
+  }
+  return {
+    layers,
+    restore: () =>
+      layers.forEach((l, i) => {
+        l.momentum = momenta[i];
+      }),
+  };
+}
+
+/**
+ * Recomputes every BatchNorm layer's running statistics from `batches` (PyTorch's
+ * torch.optim.swa_utils.update_bn): after weight averaging (SWA, EMA) the averaged weights never
+ * produced the running statistics the model holds, so the statistics are reset and then set to the
+ * plain average over these batches (momentum null while it runs, then restored), with forward
+ * passes in training mode and no gradients. A batch is a tensor or a { x } (a DataLoader's batch).
+ * `rng` is for the stochastic layers a training-mode forward runs (dropout). A model without
+ * BatchNorm is left as it is. On the host; a model on a device: updateBatchNormAsync.
+ */
+export function updateBatchNorm(model: Module, batches: Iterable<Batch>, opts: { rng?: ForwardOptions['rng'] } = {}): void {
+  const { layers, restore } = startUpdate(model);
+  if (!layers.length) return;
+  if (layers[0].runningMean!.device !== 'cpu')
+    throw new Error(`updateBatchNorm: the model lives on ${layers[0].runningMean!.device}; use await updateBatchNormAsync(model, batches)`);
+  try {
+    for (const b of batches) {
+      const x = b instanceof Tensor ? b : b.x;
+      noGrad(() => model.forward(x, { training: true, rng: opts.rng }));
+    }
+  } finally {
+    restore();
+  }
+}
+
+/** updateBatchNorm on any device, from batches sync or async: each batch is moved to the model's device. */
+export async function updateBatchNormAsync(
+  model: Module,
+  batches: Iterable<Batch> | AsyncIterable<Batch>,
+  opts: { rng?: ForwardOptions['rng'] } = {},
+): Promise<void> {
+  const { layers, restore } = startUpdate(model);
+  if (!layers.length) return;
+  const device = layers[0].runningMean!.device;
+  try {
+    for await (const b of batches) {
+      const x = b instanceof Tensor ? b : b.x;
+      const xd = x.device === device ? x : await toDevice(x, device);
+      noGrad(() => model.forward(xd, { training: true, rng: opts.rng }));
+    }
+  } finally {
+    restore();
   }
 }

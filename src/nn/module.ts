@@ -108,11 +108,23 @@ export abstract class Module {
   }
 
   /**
-   * Everything a saved model holds: the parameters, then the buffers — the entries of stateDict(),
-   * of a checkpoint's model and of a safetensors file. Parameters alone are what optimizers train.
+   * Everything a saved model holds, in PyTorch's state_dict order (each module's parameters, then
+   * its buffers, then its sub-modules'): the entries of stateDict(), of a checkpoint's model and of
+   * a safetensors file. Parameters alone are what optimizers train.
    */
   namedState(): [string, Tensor][] {
-    return [...this.namedParameters(), ...this.namedBuffers()];
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, pre: string) => {
+      for (const [n, t] of [...m._params, ...m._buffers]) {
+        if (seen.has(t)) continue;
+        seen.add(t);
+        out.push([pre + n, t]);
+      }
+      for (const [n, c] of m._children) walk(c, `${pre}${n}.`);
+    };
+    walk(this, '');
+    return out;
   }
 
   numParameters(): number {

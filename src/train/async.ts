@@ -99,9 +99,10 @@ function finiteAsync(tensors: readonly Tensor[]): Promise<boolean> {
   return scalarOf(flag).then((v) => v === 0 && hostFinite);
 }
 
-/** What outlives a training step: the parameters, their gradients and the optimizer's state. */
+/** What outlives a training step: the parameters, their gradients, the model's buffers (BatchNorm's running statistics) and the optimizer's state. */
 function stepKeeps(model: Module, optimizer: AnyOptimizer): Set<Storage> {
   const keep = new Set<Storage>();
+  for (const b of model.buffers()) keep.add(b.storage);
   const params = [...model.parameters(), ...optimizer.paramGroups.flatMap((g) => g.params)];
   for (const p of params) {
     keep.add(p.storage);
@@ -190,7 +191,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     const ck = o.checkpoint;
     if (!ck) return;
     // every read issued before the first is awaited: one wait for the device, not one per array
-    const named = model.namedParameters();
+    const named = model.namedState();
     const deviceState: DeviceStorage[] = [];
     if (optimizer instanceof OptimizerClass)
       for (const st of optimizer.state.values())
@@ -339,7 +340,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     }
     while (queue.length) await settle(queue.shift()!);
     if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
-    if (!(await finiteAsync(model.parameters()))) failParameters(e + 1, s.step);
+    if (!(await finiteAsync(model.namedState().map(([, t]) => t)))) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(acc.termSums)) terms[k] = v / Math.max(acc.seen, 1);

@@ -16,6 +16,8 @@
  *                         (FractionalMaxPool2d; kernel= selects PyTorch's variant)
  *   dropout[:p]           p=0.5
  *   dropout2d[:p]         p=0.5
+ *   batchnorm             eps=1e-5 momentum=0.1 affine=true track=true
+ *                         (BatchNorm1d after a flat layer, BatchNorm2d after an image layer)
  *   dropconnect[:out[:p]] p=0.5 act=none|relu|tanh|sigmoid masks=example|batch
  *                         inference=mean|gaussian samples=100 bias=true init=…
  *   relu, tanh, sigmoid, flatten
@@ -43,6 +45,7 @@ import type { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/conv.js';
 import { MaxPool2d, AvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
+import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
 import { DropConnect, type DropConnectActivation } from '../nn/dropconnect.js';
 import { FractionalMaxPool2d } from '../nn/fmp.js';
 import { initializers, type InitName } from '../nn/init.js';
@@ -62,6 +65,7 @@ export type LayerType =
   | 'dropout'
   | 'dropout2d'
   | 'dropconnect'
+  | 'batchnorm'
   | 'relu'
   | 'tanh'
   | 'sigmoid'
@@ -81,6 +85,7 @@ type Kind =
   | { t: 'pair'; min: number }
   | { t: 'prob' }
   | { t: 'ratio' }
+  | { t: 'real'; lo: number; hi: number }
   | { t: 'bool' }
   | { t: 'enum'; choices: readonly string[] };
 
@@ -141,6 +146,12 @@ const LAYERS: Record<LayerType, LayerDef> = {
     },
     help: 'dropconnect[:out[:p]] (p=0.5, act=none|relu|tanh|sigmoid, masks=example|batch, inference=mean|gaussian, samples=, bias=, init=)',
   },
+  batchnorm: {
+    positional: [],
+    required: [],
+    options: { eps: { t: 'real', lo: 0, hi: Infinity }, momentum: { t: 'real', lo: 0, hi: 1 }, affine: BOOL, track: BOOL },
+    help: 'batchnorm (eps=1e-5, momentum=0.1, affine=true, track=true)',
+  },
   relu: { positional: [], required: [], options: {}, help: 'relu' },
   tanh: { positional: [], required: [], options: {}, help: 'tanh' },
   sigmoid: { positional: [], required: [], options: {}, help: 'sigmoid' },
@@ -154,6 +165,7 @@ const ALIASES: Record<string, LayerType> = {
   fc: 'linear',
   dense: 'linear',
   fractionalmaxpool2d: 'fmp',
+  bn: 'batchnorm',
 };
 
 const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'fmp', 'dropout2d', 'flatten']);
@@ -258,6 +270,14 @@ function convert(raw: unknown, kind: Kind, what: string): SpecValue {
     case 'ratio': {
       const n = num(raw);
       if (!(n > 1 && n < 2)) throw new ModelSpecError(`${what}: the pooling ratio α must be in (1, 2), got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'real': {
+      const n = num(raw);
+      if (!(n >= kind.lo && n <= kind.hi))
+        throw new ModelSpecError(
+          `${what}: expected a number in [${kind.lo}, ${kind.hi === Infinity ? '∞)' : `${kind.hi}]`}, got ${JSON.stringify(raw)}`,
+        );
       return n;
     }
     case 'bool':
@@ -555,6 +575,19 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         if (shape.length < 2) throw new ModelSpecError(`${at}: drops whole channels of [C, H, W] (or [C, L]) but gets ${fmtShape(shape)}`);
         m = new Dropout2d((l.p as number | undefined) ?? 0.5);
         break;
+      case 'batchnorm': {
+        // statistics per feature of a flat [F] (or per channel of [C, L]), per channel of an image [C, H, W]
+        if (shape.length > 3) throw new ModelSpecError(`${at}: normalises [F], [C, L] or [C, H, W] but gets ${fmtShape(shape)}`);
+        const o = {
+          eps: l.eps as number | undefined,
+          momentum: l.momentum as number | undefined,
+          affine: l.affine as boolean | undefined,
+          trackRunningStats: l.track as boolean | undefined,
+          dtype,
+        };
+        m = shape.length === 3 ? new BatchNorm2d(shape[0], o) : new BatchNorm1d(shape[0], o);
+        break;
+      }
       case 'flatten':
         m = new Flatten();
         shape = [shape.reduce((a, b) => a * b, 1)];

@@ -364,8 +364,9 @@ export function everyFinite(d: ArrayLike<number>): boolean {
   return true;
 }
 
+/** True when every parameter and buffer is finite (a NaN running variance spoils every evaluation). */
 export function allFinite(model: Module): boolean {
-  return model.parameters().every((p) => everyFinite(p.data));
+  return model.namedState().every(([, p]) => everyFinite(p.data));
 }
 
 /** True when every gradient is finite (one pass over them on the host). */
@@ -456,9 +457,11 @@ export function averagingCallbacks(
         if (!run!.at.includes(s.step)) return;
         if (!onDevice) run!.snapshots.push(captureWeights(s.model));
         else {
-          // each read is issued now, so it holds this step's values whenever it resolves
-          const values = named.map(([, p]) => p.read());
-          reading.push(Promise.all(values).then((vs) => new Map(named.map(([n], i) => [n, vs[i]]))));
+          // each read is issued now, so it holds this step's values whenever it resolves; a snapshot
+          // is a whole model (parameters and buffers), an average is of the parameters alone
+          const whole = s.model.namedState();
+          const values = whole.map(([, p]) => p.read());
+          reading.push(Promise.all(values).then((vs) => new Map(whole.map(([n], i) => [n, vs[i]]))));
         }
       },
     });
@@ -498,23 +501,25 @@ export function averagingCallbacks(
  * dtypes are checked first, so a refused checkpoint changes nothing.
  */
 function restoreModel(who: string, model: Module, c: Checkpoint): void {
-  const named = model.namedParameters();
+  const named = model.namedState();
+  const buffers = new Set(model.buffers());
   const saved = Object.keys(c.model);
   for (const [n, p] of named) {
+    const what = buffers.has(p) ? 'buffer' : 'parameter';
     const e = c.model[n];
     if (!e)
       throw new RangeError(
-        `${who}: the checkpoint has no parameter "${n}" (it holds ${saved.join(', ')}); resume with the model it was taken from`,
+        `${who}: the checkpoint has no ${what} "${n}" (it holds ${saved.join(', ')}); resume with the model it was taken from`,
       );
     if (e.data.length !== p.size || e.shape.join('x') !== p.shape.join('x'))
-      throw new RangeError(`${who}: parameter "${n}" has shape [${p.shape.join(', ')}], the checkpoint's has [${e.shape.join(', ')}]`);
+      throw new RangeError(`${who}: ${what} "${n}" has shape [${p.shape.join(', ')}], the checkpoint's has [${e.shape.join(', ')}]`);
     if (e.data instanceof Float64Array !== (p.dtype === 'float64'))
       throw new RangeError(
-        `${who}: parameter "${n}" is ${p.dtype}, the checkpoint's is ${e.data instanceof Float64Array ? 'float64' : 'float32'}`,
+        `${who}: ${what} "${n}" is ${p.dtype}, the checkpoint's is ${e.data instanceof Float64Array ? 'float64' : 'float32'}`,
       );
   }
   if (saved.length !== named.length)
-    throw new RangeError(`${who}: the checkpoint has ${saved.length} parameters, the model ${named.length}`);
+    throw new RangeError(`${who}: the checkpoint has ${saved.length} parameters and buffers, the model ${named.length}`);
   for (const [n, p] of named) {
     const st = p.storage;
     if (isDeviceStorage(st)) st.write(c.model[n].data as Float32Array);
@@ -799,7 +804,7 @@ export function fitRun(o: FitOptions): FitResult {
     // a mid-epoch checkpoint is inside epoch + 1; an epoch-end one after epoch `epoch`
     if (!allFinite(model)) failParameters(batch > 0 ? epoch + 1 : Math.max(epoch, 1), s.step);
     const params = Object.fromEntries(
-      model.namedParameters().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }]),
+      model.namedState().map(([n, t]) => [n, { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array }]),
     );
     const position = {
       epochs,
@@ -981,7 +986,7 @@ export function evalModel(model: Module, optimizer: unknown): Pick<Checkpoint, '
   const x = new Map(optimizer.evalWeights());
   if (x.size === 0) return {};
   const out: NonNullable<Checkpoint['evalModel']> = {};
-  for (const [n, t] of model.namedParameters())
+  for (const [n, t] of model.namedState())
     out[n] = { shape: [...t.shape], data: (x.get(t) ?? t.data).slice() as Float32Array | Float64Array };
   return { evalModel: out };
 }

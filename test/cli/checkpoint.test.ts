@@ -121,6 +121,25 @@ test('dropout with augmentation and EMA resumes bit for bit mid-epoch', async ()
   );
 });
 
+test('a model with BatchNorm resumes bit for bit mid-epoch: its running statistics are in the checkpoints', async () => {
+  await resumeCase(
+    [
+      '--model',
+      'conv:4:3:pad=1,batchnorm,relu,maxpool:2,flatten,linear:16,batchnorm:momentum=0.2,relu,linear',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '0.01',
+      '--epochs',
+      '2',
+      '--seed',
+      '6',
+    ],
+    '4steps',
+    (n) => n.slice(0, -1),
+  );
+});
+
 test('a mid-epoch stop (plateau schedule, L2) resumes bit for bit; --keep K leaves the newest K', async () => {
   await resumeCase(
     ['--optimizer', 'sgd', '--lr', '0.1', '--schedule', 'plateau:patience=0', '--l2', '1e-4', '--epochs', '3', '--seed', '6'],

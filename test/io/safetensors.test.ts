@@ -275,7 +275,7 @@ test('refused: a missing tensor or an extra one', () => {
   extra.set('3.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) });
   refusedUnchanged(
     d.encodeSafetensors(extra),
-    /tensor "3\.weight" in the file is not a parameter of the module; the module has 0\.weight, 0\.bias, 2\.weight, 2\.bias/,
+    /tensor "3\.weight" in the file is not a parameter or buffer of the module; the module has 0\.weight, 0\.bias, 2\.weight, 2\.bias/,
     '3.weight',
   );
 });

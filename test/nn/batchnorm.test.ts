@@ -179,3 +179,84 @@ test('BatchNorm: errors name the layer, the expected and the actual value', () =
   assert.throws(() => new d.BatchNorm2d(2, { eps: -1 }), /BatchNorm2d: invalid eps -1; expected ≥ 0/);
   assert.throws(() => new d.BatchNorm2d(2, { moment: 0.1 } as never), /unknown option "moment" \(did you mean "momentum"\?\)/);
 });
+
+test('updateBatchNorm sets the running statistics to the plain average of the batches (PyTorch update_bn: momentum null), restores momentum, leaves the parameters', async () => {
+  const model = new d.Sequential(new d.Linear(3, 2, { rng: new d.Rng(4) }), new d.BatchNorm1d(2, { momentum: 0.3 }));
+  const batches = [d.randn([5, 3], new d.Rng(5)), d.randn([7, 3], new d.Rng(6)), d.randn([4, 3], new d.Rng(7))];
+  model.forward(batches[0], { training: true }); // statistics that the update must forget
+  const params = model.parameters().map((p) => Array.from(p.data));
+  const bn = model.layers[1] as d.BatchNorm1d;
+  // by hand: each batch's mean and unbiased variance of the Linear layer's output, averaged with equal weights
+  const lin = model.layers[0] as d.Linear;
+  const want = { mean: [0, 0], var: [0, 0] };
+  for (const b of batches) {
+    const h = lin.forward(b).toArray<number[][]>();
+    for (let c = 0; c < 2; c++) {
+      const col = h.map((r) => r[c]);
+      const m = col.reduce((a, v) => a + v, 0) / col.length;
+      want.mean[c] += m / batches.length;
+      want.var[c] += col.reduce((a, v) => a + (v - m) ** 2, 0) / (col.length - 1) / batches.length;
+    }
+  }
+  d.updateBatchNorm(model, batches);
+  assertClose(bn.runningMean!.data, want.mean, 1e-5, 'running mean');
+  assertClose(bn.runningVar!.data, want.var, 1e-5, 'running variance');
+  assert.equal(bn.numBatchesTracked!.data[0], 3);
+  assert.equal(bn.momentum, 0.3);
+  assert.deepEqual(
+    model.parameters().map((p) => Array.from(p.data)),
+    params,
+  );
+  // { x } batches (a DataLoader's) and the async form give the same statistics
+  const again = new d.Sequential(lin, new d.BatchNorm1d(2));
+  await d.updateBatchNormAsync(
+    again,
+    batches.map((x) => ({ x })),
+  );
+  assertClose((again.layers[1] as d.BatchNorm1d).runningMean!.data, want.mean, 1e-5, 'async running mean');
+  // dropout in the model needs a generator for the training-mode passes
+  const withDropout = new d.Sequential(new d.BatchNorm1d(3), new d.Dropout(0.5));
+  assert.throws(() => d.updateBatchNorm(withDropout, batches), /needs a random generator/);
+  d.updateBatchNorm(withDropout, batches, { rng: new d.Rng(1) });
+  assert.ok(!d.hasBatchNorm(lin) && d.hasBatchNorm(withDropout));
+});
+
+test('the model spec: batchnorm is BatchNorm2d after an image layer and BatchNorm1d after a flat one, with its options; formats back; bad values name the layer', () => {
+  const layers = d.parseModelSpec('batchnorm,conv:4:3,bn:eps=0.001:momentum=0.2:affine=false,relu,flatten,batchnorm:track=false,linear');
+  assert.equal(
+    d.formatModelSpec(layers),
+    'batchnorm,conv:4:3,batchnorm:eps=0.001:momentum=0.2:affine=false,relu,flatten,batchnorm:track=false,linear',
+  );
+  const { model, shapes } = d.buildFromLayers(layers, { rng: new d.Rng(1), inputShape: [1, 28, 28], classes: 10 });
+  const [a, , b, , , c] = model.layers;
+  assert.ok(a instanceof d.BatchNorm2d && a.numFeatures === 1);
+  assert.ok(b instanceof d.BatchNorm2d && b.numFeatures === 4 && b.eps === 0.001 && b.momentum === 0.2 && !b.affine && b.weight === null);
+  assert.ok(c instanceof d.BatchNorm1d && c.numFeatures === 4 * 26 * 26 && !c.trackRunningStats && c.runningMean === null);
+  assert.deepEqual(shapes[5], [4 * 26 * 26]);
+  assert.deepEqual(model.forward(d.zeros([2, 1, 28, 28]), { training: true }).shape, [2, 10]);
+  assert.throws(
+    () => d.parseModelSpec('linear:8,batchnorm:momentum=2'),
+    /layer 1 \(batchnorm:momentum=2\): momentum: expected a number in \[0, 1\], got "2"/,
+  );
+  assert.throws(() => d.parseModelSpec('batchnorm:0.1'), /batchnorm takes no values, got 1/);
+});
+
+test("PyTorch's state_dict of a BatchNorm CNN (safetensors, int64 num_batches_tracked) loads into the spec and gives PyTorch's evaluation logits", () => {
+  const T = F.training;
+  const model = d
+    .resolveModel('conv:4:3:pad=1,batchnorm,relu,maxpool:2,flatten,linear:16,batchnorm,relu,linear:3')
+    .build({ rng: new d.Rng(0), inputShape: [1, 8, 8], classes: 3 });
+  const bytes = readFileSync(new URL('../../../test/fixtures/batchnorm/cnn_bn.safetensors', import.meta.url));
+  assert.equal(d.decodeSafetensors(bytes).tensors.get('1.num_batches_tracked')!.dtype, 'I64');
+  d.loadSafetensors(model, bytes);
+  assert.deepEqual(model.stateDict()['6.num_batches_tracked'].data, [5]);
+  assertClose(model.forward(d.fromData(T.evalX, [4, 1, 8, 8])).data, T.evalLogits, 1e-5, 'logits');
+  // an integer dtype is for buffers only
+  const sd = d.decodeSafetensors(bytes);
+  const w = sd.tensors.get('0.bias')!;
+  sd.tensors.set('0.bias', { dtype: 'I32', shape: w.shape, data: new Uint8Array(4 * w.shape[0]) });
+  assert.throws(
+    () => d.loadSafetensors(model, d.encodeSafetensors(sd.tensors)),
+    /tensor "0\.bias": dtype I32 cannot be loaded into a float32 parameter; expected F32, F64, F16 or BF16$/,
+  );
+});

@@ -16,6 +16,7 @@ import { models } from '../../train/models.js';
 import { resolveCliModel } from '../model.js';
 import { modelSpecHelp } from '../../train/spec.js';
 import type { Module } from '../../nn/module.js';
+import { hasBatchNorm } from '../../nn/batchnorm.js';
 import { createOptimizer, optimizerNames } from '../../optim/registry.js';
 import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
 import {
@@ -282,6 +283,22 @@ export interface PreparedTrain {
   finish(result: FitResult): TrainRun;
 }
 
+/**
+ * A BatchNorm layer cannot train on one example per channel (its variance is 0/0; PyTorch refuses
+ * it too): a batch size that leaves a last batch of one example is refused before training starts,
+ * rather than failing at the end of the first epoch.
+ */
+function checkBatchNormBatches(model: Module, o: Parsed, examples: number): void {
+  const size = o.fullBatch ? examples : Math.min(o.batchSize as number, examples);
+  if (examples % size !== 1 || !hasBatchNorm(model)) return;
+  if (examples === 1) throw new UsageError('the training set has 1 example, and BatchNorm cannot train on one example per batch');
+  let fit = size + 1;
+  while (examples % fit === 1) fit++;
+  throw new UsageError(
+    `--batch-size ${size} leaves a last batch of 1 of the ${examples} training examples, and BatchNorm cannot train on one example; give another batch size (e.g. --batch-size ${fit})`,
+  );
+}
+
 /** Build the model, optimizer, loaders and callbacks from the options (backend selected, data loaded). */
 export function prepareTrain(
   o: Parsed,
@@ -300,6 +317,7 @@ export function prepareTrain(
   const rng = new Rng(o.seed);
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });
+  checkBatchNormBatches(model, o, trainSet.length);
   // What --save, eval and predict need to rebuild this network without --model.
   const saved: SavedModelInfo = {
     model: spec.name,

@@ -20,6 +20,7 @@ import { isDeviceBackend } from '../../backend/index.js';
 import { DataLoader } from '../../data/loader.js';
 import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import type { Module } from '../../nn/module.js';
+import { updateBatchNorm } from '../../nn/batchnorm.js';
 import { resolveCliModel } from '../model.js';
 import { evaluate, type FitResult } from '../../train/trainer.js';
 import { fitEnsemble } from '../../train/ensemble-fit.js';
@@ -86,7 +87,9 @@ async function testLoaderAndFactory(o: Parsed) {
   const extras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const build = (): Module =>
     spec.build({ rng: new Rng(0).fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...extras });
-  return { test, build, data };
+  // the batches an averaged model's BatchNorm statistics are recomputed from (PyTorch's update_bn over the training loader)
+  const trainBatches = () => new DataLoader(trainSet, { batchSize: o.batchSize, flatten: spec.input === 'flat' }).epoch(0);
+  return { test, build, data, trainBatches };
 }
 
 function fmtReport(label: string, names: string[], r: EnsembleReport): string[] {
@@ -125,7 +128,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
   // the members and averages are evaluated on the host backend, wasm unless reference is asked for
   const device = o.backend === 'webgpu' || isDeviceBackend(o.backend);
   await selectBackend(o.backend === 'auto' || device ? 'wasm' : o.backend);
-  const { test, build, data } = await testLoaderAndFactory(o);
+  const { test, build, data, trainBatches } = await testLoaderAndFactory(o);
   const reportAverages = (r: FitResult, final: Module, seed: number, saved?: SavedModelInfo) => {
     const tag = o.ensemble !== undefined ? ` (seed ${seed})` : '';
     const averages = [
@@ -139,6 +142,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
       }
       const m = build();
       a.avg.copyTo(m);
+      updateBatchNorm(m, trainBatches(), { rng: new Rng(seed).fork('update-bn') });
       const acc = evaluate(m, test).testAccuracy;
       const fin = evaluate(final, test).testAccuracy;
       if (o.json) io.out(JSON.stringify({ average: a.name, seed, testAccuracy: acc, finalAccuracy: fin, samples: a.avg.n }));
