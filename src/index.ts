@@ -164,6 +164,7 @@ export {
   BatchNorm,
   BatchNorm1d,
   BatchNorm2d,
+  BatchNormReLU,
   updateBatchNorm,
   updateBatchNormAsync,
   hasBatchNorm,

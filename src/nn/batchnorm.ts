@@ -29,9 +29,9 @@ import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { kernelsFor } from '../backend/backend.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { noGrad } from '../autograd/engine.js';
+import { grad, isGradEnabled, noGrad, record } from '../autograd/engine.js';
 import { toDevice } from '../autograd/device.js';
-import { add, div, mean, mul, reshape, sqrt, sub } from '../autograd/ops.js';
+import { add, div, mean, mul, relu as reluOp, reshape, sqrt, sub } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { bool, checkOptions, num, nullable, oneOf, type SchemaOf } from '../util/options.js';
 
@@ -134,27 +134,154 @@ export abstract class BatchNorm extends Module {
   }
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    return this.normalise(x, opts, false);
+  }
+
+  /** forward, then ReLU when `relu` (BatchNormReLU: on the host one op, no array for the normalised values). */
+  normalise(x: Tensor, opts: ForwardOptions | undefined, relu: boolean): Tensor {
     const C = this.numFeatures;
     if (!this.ranks.includes(x.ndim) || x.shape[1] !== C)
       throw new ShapeError(`${this.describe()}: expected input ${this.layout.replaceAll('C', String(C))}, got ${fmtShape(x.shape)}`);
+    const training = opts?.training ?? false;
+    const batchStats = training || !this.runningMean;
+    const n = x.size / C;
+    if (training && n <= 1)
+      throw new ShapeError(`${this.describe()}: training needs more than 1 value per channel, got input ${fmtShape(x.shape)}`);
+    const onHost = [x, ...this.namedState().map(([, t]) => t)].every((t) => !isDeviceStorage(t.storage));
+    if (onHost) return this.hostForward(x, batchStats, training, relu);
+    const y = this.composite(x, batchStats, training);
+    return relu ? reluOp(y) : y;
+  }
+
+  /** The layer as autograd ops: its definition, run where the values live (a device's kernels). */
+  private composite(x: Tensor, batchStats: boolean, training: boolean, weight = this.weight, bias = this.bias): Tensor {
     const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
     const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
-    const training = opts?.training ?? false;
     let y: Tensor;
-    if (training || !this.runningMean) {
-      const n = x.size / C;
-      if (training && n <= 1)
-        throw new ShapeError(`${this.describe()}: training needs more than 1 value per channel, got input ${fmtShape(x.shape)}`);
+    if (batchStats) {
       const mu = mean(x, axes, true);
       const d = sub(x, mu);
       const v = mean(mul(d, d), axes, true);
       y = div(d, sqrt(add(v, this.eps)));
-      if (training && this.runningMean) this.track(mu, v, n);
+      if (training && this.runningMean) this.track(mu, v, x.size / this.numFeatures);
     } else {
-      y = div(sub(x, reshape(this.runningMean, bshape)), sqrt(add(reshape(this.runningVar!, bshape), this.eps)));
+      y = div(sub(x, reshape(this.runningMean!, bshape)), sqrt(add(reshape(this.runningVar!, bshape), this.eps)));
     }
-    if (this.weight) y = add(mul(y, reshape(this.weight, bshape)), reshape(this.bias!, bshape));
+    if (weight) y = add(mul(y, reshape(weight, bshape)), reshape(bias!, bshape));
     return y;
+  }
+
+  /**
+   * The same on the host as one op: per-channel sums in float64, one output array forward and one
+   * input gradient backward (the composite allocates about ten arrays of x's size each way, and
+   * a fresh large array costs its page faults). Its backward is PyTorch's batch_norm_backward; under
+   * createGraph it is the composite's gradient instead, so second derivatives go through it.
+   */
+  private hostForward(x: Tensor, batchStats: boolean, training: boolean, relu: boolean): Tensor {
+    const C = this.numFeatures;
+    const inner = x.size / x.shape[0] / C;
+    const N = x.shape[0];
+    const M = N * inner;
+    const xd = x.data;
+    const mu = new Float64Array(C),
+      invstd = new Float64Array(C);
+    if (batchStats) {
+      const varB = new Float64Array(C);
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) s += xd[o];
+        const m = s / M;
+        let q = 0;
+        for (let i = 0; i < N; i++)
+          for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
+            const dv = xd[o] - m;
+            q += dv * dv;
+          }
+        mu[c] = m;
+        varB[c] = q / M;
+        invstd[c] = 1 / Math.sqrt(q / M + this.eps);
+      }
+      if (training && this.runningMean) this.trackHost(mu, varB, M);
+    } else {
+      const rm = this.runningMean!.data,
+        rv = this.runningVar!.data;
+      for (let c = 0; c < C; c++) {
+        mu[c] = rm[c];
+        invstd[c] = 1 / Math.sqrt(rv[c] + this.eps);
+      }
+    }
+    const w = this.weight?.data,
+      b = this.bias?.data;
+    const out = allocStorage(x.dtype, x.size);
+    for (let c = 0; c < C; c++) {
+      const scale = invstd[c] * (w ? w[c] : 1),
+        shift = b ? b[c] : 0,
+        m = mu[c];
+      for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) out[o] = (xd[o] - m) * scale + shift;
+      // ReLU as torch.relu: x ≤ 0 ? 0 : x, so NaN stays NaN
+      if (relu) for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) if (out[o] <= 0) out[o] = 0;
+    }
+    const y = new Tensor(out, x.shape);
+    const inputs = this.weight ? [x, this.weight, this.bias!] : [x];
+    return record(relu ? 'batchNormReLU' : 'batchNorm', inputs, y, (g) => {
+      if (isGradEnabled()) {
+        // createGraph: the composite's gradient, itself recorded (running statistics untouched)
+        const xs = x.detach().requireGrad(),
+          ps = inputs.slice(1).map((t) => t.detach().requireGrad());
+        const yc = this.composite(xs, batchStats, false, ps[0] ?? null, ps[1] ?? null);
+        return grad(relu ? reluOp(yc) : yc, [xs, ...ps], { gradOutputs: [g], createGraph: true });
+      }
+      // through the ReLU as threshold_backward: the gradient where the output is > 0 (or NaN)
+      let gy = g.data;
+      if (relu) {
+        const masked = allocStorage(x.dtype, x.size);
+        for (let o = 0; o < masked.length; o++) masked[o] = out[o] <= 0 ? 0 : gy[o];
+        gy = masked;
+      }
+      const gx = allocStorage(x.dtype, x.size);
+      const gw = w ? allocStorage(x.dtype, C) : null,
+        gb = w ? allocStorage(x.dtype, C) : null;
+      for (let c = 0; c < C; c++) {
+        const m = mu[c],
+          is = invstd[c];
+        let sg = 0,
+          sgx = 0;
+        for (let i = 0; i < N; i++)
+          for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
+            sg += gy[o];
+            sgx += gy[o] * (xd[o] - m) * is;
+          }
+        if (gw) {
+          gw[c] = sgx;
+          gb![c] = sg;
+        }
+        const k = is * (w ? w[c] : 1);
+        if (batchStats) {
+          // d/dx of (x − μ)·invstd through μ and σ² as well: PyTorch's batch_norm_backward
+          const a = sg / M,
+            bq = sgx / M;
+          for (let i = 0; i < N; i++)
+            for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * (gy[o] - a - (xd[o] - m) * is * bq);
+        } else {
+          for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * gy[o];
+        }
+      }
+      const gxt = new Tensor(gx, x.shape);
+      return gw ? [gxt, new Tensor(gw, [C]), new Tensor(gb!, [C])] : [gxt];
+    });
+  }
+
+  /** trackHost: the running statistics' update on the host, from float64 batch statistics over M values per channel. */
+  private trackHost(mu: Float64Array, varB: Float64Array, M: number): void {
+    const nbt = this.numBatchesTracked!.data;
+    nbt[0] += 1;
+    const f = this.momentum ?? 1 / nbt[0];
+    const rm = this.runningMean!.data,
+      rv = this.runningVar!.data;
+    for (let c = 0; c < this.numFeatures; c++) {
+      rm[c] = (1 - f) * rm[c] + f * mu[c];
+      rv[c] = (1 - f) * rv[c] + (f * varB[c] * M) / (M - 1);
+    }
   }
 
   /**

@@ -9,7 +9,8 @@
  *
  *   fuse(model)   returns an equivalent model: inside every Sequential, a Linear followed by a
  *                 ReLU becomes LinearReLU, a Conv2d followed by a ReLU becomes Conv2dReLU, and a
- *                 Conv2d, ReLU, MaxPool2d becomes Conv2dReLUMaxPool; each fused layer is
+ *                 Conv2d, ReLU, MaxPool2d becomes Conv2dReLUMaxPool, a BatchNorm1d/2d followed by
+ *                 a ReLU becomes BatchNormReLU; each fused layer is
  *                 registered under its first part's name. Other modules are kept as they are.
  *
  * Only the library's own classes fuse (a subclass may override forward, so it is kept as it is).
@@ -17,10 +18,36 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { convLayer, convPoolLayer } from '../autograd/conv.js';
-import { Module } from './module.js';
+import { Module, type ForwardOptions } from './module.js';
 import { Linear, ReLU, Sequential, linearForward } from './layers.js';
 import { Conv2d } from './conv.js';
 import { MaxPool2d } from './pool.js';
+import { BatchNorm, BatchNorm1d, BatchNorm2d } from './batchnorm.js';
+
+/**
+ * relu(batchNorm(x)) as one op on the host (no array for the normalised values); on a device the
+ * two ops. It holds the BatchNorm's parameters and buffers (the same tensors, under the same names).
+ */
+export class BatchNormReLU extends Module {
+  constructor(readonly bn: BatchNorm) {
+    super();
+    if (bn.weight) this.registerParameter('weight', bn.weight);
+    if (bn.bias) this.registerParameter('bias', bn.bias);
+    if (bn.runningMean) {
+      this.registerBuffer('running_mean', bn.runningMean);
+      this.registerBuffer('running_var', bn.runningVar!);
+      this.registerBuffer('num_batches_tracked', bn.numBatchesTracked!);
+    }
+  }
+
+  forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    return this.bn.normalise(x, opts, true);
+  }
+
+  override describe(): string {
+    return `${this.bn.describe()}+ReLU`;
+  }
+}
 
 /** A fused layer holds its first part's weight and bias (the same tensors, under the same names). */
 abstract class FusedLayer extends Module {
@@ -113,6 +140,9 @@ export function fuse<M extends Module>(model: M): M | Sequential {
       i += 1;
     } else if (is(a, Linear) && is(b, ReLU)) {
       out.push([names[i], new LinearReLU(a as Linear)]);
+      i += 1;
+    } else if ((is(a, BatchNorm1d) || is(a, BatchNorm2d)) && is(b, ReLU)) {
+      out.push([names[i], new BatchNormReLU(a as BatchNorm)]);
       i += 1;
     } else {
       const f = a instanceof Sequential ? fuse(a) : a;

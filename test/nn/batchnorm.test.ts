@@ -107,7 +107,7 @@ test('a CNN with BatchNorm2d and BatchNorm1d trained by SGD with momentum follow
   });
 });
 
-test('BatchNorm: evaluation uses the running statistics and leaves them as they are; fuse keeps the layer', () => {
+test('BatchNorm: evaluation uses the running statistics and leaves them as they are', () => {
   const bn = new d.BatchNorm2d(2);
   const x = d.randn([4, 2, 3, 3], new d.Rng(1));
   bn.forward(x, { training: true });
@@ -120,8 +120,6 @@ test('BatchNorm: evaluation uses the running statistics and leaves them as they 
   // running_var after one batch: 0.9 + 0.1 · (unbiased batch variance), so evaluation differs from training's output
   const t = bn.forward(x, { training: true });
   assert.notDeepEqual(Array.from(t.data), Array.from(a.data));
-  const seq = new d.Sequential(new d.Conv2d(2, 2, 1), new d.BatchNorm2d(2), new d.ReLU());
-  assert.ok(d.fuse(seq).layers.some((l) => l instanceof d.BatchNorm2d));
   bn.resetRunningStats();
   assert.deepEqual(bn.stateDict().running_var.data, [1, 1]);
   assert.deepEqual(bn.stateDict().num_batches_tracked.data, [0]);
@@ -259,4 +257,101 @@ test("PyTorch's state_dict of a BatchNorm CNN (safetensors, int64 num_batches_tr
     () => d.loadSafetensors(model, d.encodeSafetensors(sd.tensors)),
     /tensor "0\.bias": dtype I32 cannot be loaded into a float32 parameter; expected F32, F64, F16 or BF16$/,
   );
+});
+
+test("fuse: BatchNorm + ReLU as one op gives the two layers' outputs, gradients (first and second order) and running statistics, with NaN kept as ReLU keeps it (reference and wasm)", () => {
+  onBackends((backend) => {
+    const make = () =>
+      new d.Sequential(
+        new d.Conv2d(2, 3, 3, { padding: 1, rng: new d.Rng(1) }),
+        new d.BatchNorm2d(3),
+        new d.ReLU(),
+        new d.Flatten(),
+        new d.Linear(48, 4, { rng: new d.Rng(2) }),
+        new d.BatchNorm1d(4, { momentum: null }),
+        new d.ReLU(),
+      );
+    const plain = make(),
+      fused = d.fuse(make()) as d.Sequential;
+    assert.deepEqual(
+      fused.layers.map((l) => l.constructor.name),
+      ['Conv2d', 'BatchNormReLU', 'Flatten', 'Linear', 'BatchNormReLU'],
+    );
+    assert.deepEqual(
+      fused.namedState().map(([n]) => n),
+      plain.namedState().map(([n]) => n),
+    );
+    const x = d.randn([5, 2, 4, 4], new d.Rng(3));
+    x.data[7] = NaN; // one sample's values of every channel after the convolution
+    for (const training of [true, true, false]) {
+      const run = (m: d.Module) => {
+        for (const p of m.parameters()) p.grad = null;
+        const y = m.forward(x, { training });
+        d.sum(d.mul(y, d.randn([5, 4], new d.Rng(4)))).backward();
+        return { y: Array.from(y.data), g: m.parameters().map((p) => Array.from(p.grad!.data)), s: m.stateDict() };
+      };
+      const a = run(plain),
+        b = run(fused);
+      assertClose(
+        b.y.map((v) => (Number.isNaN(v) ? 1e9 : v)),
+        a.y.map((v) => (Number.isNaN(v) ? 1e9 : v)),
+        1e-5,
+        `${backend} y, training ${training}`,
+      );
+      for (const [i, g] of b.g.entries())
+        assertClose(
+          g.map((v) => (Number.isNaN(v) ? 1e9 : v)),
+          a.g[i].map((v) => (Number.isNaN(v) ? 1e9 : v)),
+          1e-5,
+          `${backend} gradient ${i}`,
+        );
+      for (const k of Object.keys(a.s))
+        assertClose(
+          b.s[k].data.map((v) => (Number.isNaN(v) ? 1e9 : v)),
+          a.s[k].data.map((v) => (Number.isNaN(v) ? 1e9 : v)),
+          1e-5,
+          `${backend} ${k}`,
+        );
+    }
+    // second order: the gradient of a gradient goes through the fused op as through the two layers
+    const gg = (m: d.Module) => {
+      const xs = d.randn([4, 2, 4, 4], new d.Rng(5)).requireGrad();
+      const [gx] = d.grad(d.sum(d.square(m.forward(xs, { training: true }))), [xs], { createGraph: true });
+      d.sum(d.square(gx!)).backward();
+      return Array.from(m.parameters()[1].grad!.data);
+    };
+    const p2 = make(),
+      f2 = d.fuse(make());
+    assertClose(gg(f2), gg(p2), 1e-5, `${backend} second-order gradient`);
+  });
+});
+
+test('the fast host BatchNorm equals its definition as autograd ops: training and evaluation, with and without affine, 3-D input (float64)', () => {
+  for (const [Cls, shape, opts] of [
+    [d.BatchNorm2d, [3, 4, 2, 5], {}],
+    [d.BatchNorm1d, [6, 3, 4], { affine: false }],
+    [d.BatchNorm1d, [7, 5], { trackRunningStats: false }],
+  ] as const) {
+    const bn = new Cls(shape[1], { ...opts, dtype: 'float64' });
+    if (bn.weight) for (let i = 0; i < bn.weight.size; i++) [bn.weight.data[i], bn.bias!.data[i]] = [1 + i / 10, i / 7];
+    const x = d.randn([...shape], new d.Rng(8), { dtype: 'float64' });
+    for (const training of [true, false]) {
+      const xs = x.detach().requireGrad();
+      const y = bn.forward(xs, { training });
+      // the definition, from the same statistics: (x − μ)/√(σ² + eps)·γ + β
+      const axes = [0, ...shape.slice(2).map((_, i) => i + 2)];
+      const b = shape.map((v, i) => (i === 1 ? v : 1));
+      const x2 = x.detach().requireGrad();
+      const useBatch = training || !bn.runningMean;
+      const mu = useBatch ? d.mean(x2, axes, true) : d.reshape(bn.runningMean!, b);
+      const v = useBatch ? d.variance(x2, axes, true, 0) : d.reshape(bn.runningVar!, b);
+      let want = d.div(d.sub(x2, mu), d.sqrt(d.add(v, bn.eps)));
+      if (bn.weight) want = d.add(d.mul(want, d.reshape(bn.weight, b)), d.reshape(bn.bias!, b));
+      assertClose(y.data, want.data, 1e-12, `${bn.describe()} y, training ${training}`);
+      const gy = d.randn([...shape], new d.Rng(9), { dtype: 'float64' });
+      d.backward(y, { gradient: gy });
+      d.backward(want, { gradient: gy });
+      assertClose(xs.grad!.data, x2.grad!.data, 1e-10, `${bn.describe()} dx, training ${training}`);
+    }
+  }
 });
