@@ -22,7 +22,7 @@ import { Module, type ForwardOptions } from './module.js';
 import { Linear, ReLU, Sequential, linearForward } from './layers.js';
 import { Conv2d } from './conv.js';
 import { MaxPool2d } from './pool.js';
-import { BatchNorm, BatchNorm1d, BatchNorm2d } from './batchnorm.js';
+import { type BatchNorm, BatchNorm1d, BatchNorm2d } from './batchnorm.js';
 
 /**
  * relu(batchNorm(x)) as one op on the host (no array for the normalised values); on a device the
