@@ -1,4 +1,4 @@
-"""Golden fixtures for BatchNorm1d / BatchNorm2d, computed by PyTorch.
+"""Golden fixtures for BatchNorm1d / BatchNorm2d and LayerNorm, computed by PyTorch.
 
 Run with /usr/bin/python3 (PyTorch 1.13 CPU):  /usr/bin/python3 tools/golden_batchnorm.py
 Writes test/fixtures/batchnorm/batchnorm.json:
@@ -12,6 +12,7 @@ Writes test/fixtures/batchnorm/batchnorm.json:
 
 Values are stored as float64 lists; float32 cases are computed in float32. The trained CNN's
 state_dict is also written as test/fixtures/batchnorm/cnn_bn.safetensors (I64 num_batches_tracked).
+LayerNorm cases (forward, gradients of the input and the affine parameters) go to layernorm.json.
 """
 import json
 import os
@@ -118,3 +119,31 @@ save_file(os.path.join(OUT, 'cnn_bn.safetensors'), {k: v.numpy() for k, v in net
 with open(os.path.join(OUT, 'batchnorm.json'), 'w') as f:
     json.dump({'torch': torch.__version__, 'layers': layers, 'training': training}, f)
 print('wrote', os.path.join(OUT, 'batchnorm.json'))
+
+# LayerNorm: over the last dimensions given by normalized_shape, per sample; forward and gradients
+layernorm = []
+for shape, norm, affine, eps, dtype in [
+    ((4, 6), (6,), True, 1e-5, torch.float32),
+    ((3, 2, 5), (5,), True, 1e-3, torch.float32),
+    ((2, 3, 4, 4), (3, 4, 4), True, 1e-5, torch.float32),
+    ((5, 7), (7,), False, 1e-5, torch.float64),
+]:
+    m = nn.LayerNorm(norm, eps=eps, elementwise_affine=affine).to(dtype)
+    if affine:
+        with torch.no_grad():
+            m.weight.copy_(rnd(*norm, dtype=dtype, scale=0.5, shift=1.0))
+            m.bias.copy_(rnd(*norm, dtype=dtype, scale=0.5))
+    x = rnd(*shape, dtype=dtype, scale=2.0, shift=0.5).requires_grad_(True)
+    y = m(x)
+    gy = rnd(*y.shape, dtype=dtype)
+    (y * gy).sum().backward()
+    case = {'shape': list(shape), 'normalizedShape': list(norm), 'affine': affine, 'eps': eps,
+            'dtype': 'float64' if dtype == torch.float64 else 'float32', 'state': state(m),
+            'x': flat(x), 'gy': flat(gy), 'y': flat(y), 'gx': flat(x.grad)}
+    if affine:
+        case['gweight'] = flat(m.weight.grad)
+        case['gbias'] = flat(m.bias.grad)
+    layernorm.append(case)
+with open(os.path.join(OUT, 'layernorm.json'), 'w') as f:
+    json.dump({'torch': torch.__version__, 'cases': layernorm}, f)
+print('wrote', os.path.join(OUT, 'layernorm.json'))

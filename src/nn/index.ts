@@ -6,6 +6,7 @@ export * from './conv.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './batchnorm.js';
+export * from './layernorm.js';
 export * from './dropconnect.js';
 export * from './fmp.js';
 export * from './fuse.js';

@@ -18,6 +18,7 @@
  *   dropout2d[:p]         p=0.5
  *   batchnorm             eps=1e-5 momentum=0.1 affine=true track=true
  *                         (BatchNorm1d after a flat layer, BatchNorm2d after an image layer)
+ *   layernorm             eps=1e-5 affine=true  (LayerNorm over each sample's whole shape)
  *   dropconnect[:out[:p]] p=0.5 act=none|relu|tanh|sigmoid masks=example|batch
  *                         inference=mean|gaussian samples=100 bias=true init=…
  *   relu, tanh, sigmoid, flatten
@@ -46,6 +47,7 @@ import { Conv2d } from '../nn/conv.js';
 import { MaxPool2d, AvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
+import { LayerNorm } from '../nn/layernorm.js';
 import { DropConnect, type DropConnectActivation } from '../nn/dropconnect.js';
 import { FractionalMaxPool2d } from '../nn/fmp.js';
 import { initializers, type InitName } from '../nn/init.js';
@@ -66,6 +68,7 @@ export type LayerType =
   | 'dropout2d'
   | 'dropconnect'
   | 'batchnorm'
+  | 'layernorm'
   | 'relu'
   | 'tanh'
   | 'sigmoid'
@@ -151,6 +154,12 @@ const LAYERS: Record<LayerType, LayerDef> = {
     required: [],
     options: { eps: { t: 'real', lo: 0, hi: Infinity }, momentum: { t: 'real', lo: 0, hi: 1 }, affine: BOOL, track: BOOL },
     help: 'batchnorm (eps=1e-5, momentum=0.1, affine=true, track=true)',
+  },
+  layernorm: {
+    positional: [],
+    required: [],
+    options: { eps: { t: 'real', lo: 0, hi: Infinity }, affine: BOOL },
+    help: 'layernorm (eps=1e-5, affine=true)',
   },
   relu: { positional: [], required: [], options: {}, help: 'relu' },
   tanh: { positional: [], required: [], options: {}, help: 'tanh' },
@@ -588,6 +597,9 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         m = shape.length === 3 ? new BatchNorm2d(shape[0], o) : new BatchNorm1d(shape[0], o);
         break;
       }
+      case 'layernorm':
+        m = new LayerNorm(shape, { eps: l.eps as number | undefined, elementwiseAffine: l.affine as boolean | undefined, dtype });
+        break;
       case 'flatten':
         m = new Flatten();
         shape = [shape.reduce((a, b) => a * b, 1)];
