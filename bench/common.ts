@@ -178,10 +178,14 @@ export async function serveSegments(t: Trainer, io: SegmentIo = stdio()): Promis
     let lead = 0;
     const leadMs = cmd === 'run' ? Number(leadArg ?? 0) : 0;
     if (leadMs > 0 && lastMedianMs < leadMs / 2) {
-      for (const leadEnd = performance.now() + leadMs; performance.now() < leadEnd; lead++) {
+      // at least one step, then steps until the lead-in's time is up (a process preempted past the
+      // deadline still warms up once)
+      const leadEnd = performance.now() + leadMs;
+      do {
         const r = t.step();
         loss = typeof r === 'number' ? r : await r;
-      }
+        lead++;
+      } while (performance.now() < leadEnd);
     }
     const seg: number[] = [];
     const end = performance.now() + Number(budgetArg);
