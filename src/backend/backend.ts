@@ -22,7 +22,51 @@ import type { Shape } from '../tensor/shape.js';
  * a NaN gradient is masked where b ≤ 0, and passes where b is NaN). `relu` is x ≤ 0 ? 0 : x, so NaN stays NaN.
  */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'lt' | 'eq' | 'reluGrad';
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'step' | 'sigmoid' | 'tanh' | 'square' | 'recip';
+/**
+ * The activations are PyTorch's CPU kernels formula for formula (ATen's Activation.cpp), each with
+ * its derivative f′(x) beside it (their backward is g·f′(x)); those with scalars read them from
+ * `unary`'s `p`, under PyTorch's names:
+ *
+ *   erf             the error function
+ *   gelu            x·½·(1 + erf(x/√2))                            geluDeriv       Φ(x) + x·φ(x)
+ *   geluTanh        ½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))          geluTanhDeriv   its derivative as PyTorch writes it
+ *   silu            x/(1 + e⁻ˣ)                                     siluDeriv       s·(1 + x·(1 − s)), s = 1/(1 + e⁻ˣ)
+ *   leakyRelu       x > 0 ? x : x·p[0]  (negative_slope)            leakyReluDeriv  x > 0 ? 1 : p[0]
+ *   elu             x ≤ 0 ? (eˣ − 1)·p[0] : x  (alpha)              eluDeriv        x > 0 ? 1 : p[0]·eˣ
+ *   softplus        x·p[0] > p[1] ? x : log1p(e^(x·p[0]))/p[0]     softplusDeriv   x·p[0] > p[1] ? 1 : z/(z + 1), z = e^(x·p[0])
+ *                   (beta, threshold)
+ *
+ * Each comparison is written so that NaN takes the branch PyTorch's vectorised kernels take:
+ * leakyReluDeriv(NaN) is p[0] (PyTorch's gradient there is finite); every other op gives NaN.
+ */
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'abs'
+  | 'sign'
+  | 'relu'
+  | 'step'
+  | 'sigmoid'
+  | 'tanh'
+  | 'square'
+  | 'recip'
+  | ActivationOp;
+export type ActivationOp =
+  | 'erf'
+  | 'gelu'
+  | 'geluDeriv'
+  | 'geluTanh'
+  | 'geluTanhDeriv'
+  | 'silu'
+  | 'siluDeriv'
+  | 'leakyRelu'
+  | 'leakyReluDeriv'
+  | 'elu'
+  | 'eluDeriv'
+  | 'softplus'
+  | 'softplusDeriv';
 
 export interface Conv2dGeometry {
   n: number;
@@ -62,7 +106,8 @@ export interface Backend {
   matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
   /** Elementwise with NumPy broadcasting; outShape = broadcast(aShape, bShape). */
   binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): void;
-  unary(op: UnaryOp, a: Storage, out: Storage): void;
+  /** out = op(a) elementwise; `p` holds the op's scalars (see UnaryOp; the others ignore it). */
+  unary(op: UnaryOp, a: Storage, out: Storage, p?: readonly number[]): void;
   /** Sum over `axes`; out has the shape with those axes set to 1 (keepdim layout). */
   sum(a: Storage, shape: Shape, axes: readonly number[], out: Storage): void;
   /** Max over one axis; `arg` (if given) receives the index along the axis of each maximum. */

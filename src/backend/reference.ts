@@ -13,6 +13,7 @@ import {
   avgPool2dAdjoint,
 } from './reference-conv.js';
 import type { HostStorage } from '../tensor/tensor.js';
+import { erf } from './erf.js';
 import { type Shape, sizeOf, stridesOf } from '../tensor/shape.js';
 
 const binFns: Record<BinaryOp, (x: number, y: number) => number> = {
@@ -29,7 +30,15 @@ const binFns: Record<BinaryOp, (x: number, y: number) => number> = {
   reluGrad: (x, y) => (y <= 0 ? 0 : x),
 };
 
-const unFns: Record<UnaryOp, (x: number) => number> = {
+const SQRT_2_OVER_PI = Math.SQRT2 * (2 / Math.sqrt(Math.PI)) * 0.5; // PyTorch's kBeta of the tanh GELU: √(2/π)
+const KAPPA = 0.044715;
+const INV_SQRT_2PI = (2 / Math.sqrt(Math.PI)) * Math.SQRT1_2 * 0.5; // 1/√(2π), the normal density's factor
+
+/** tanh(√(2/π)·(x + 0.044715x³)), the tanh GELU's inner function. */
+const geluTanhInner = (x: number): number => Math.tanh(SQRT_2_OVER_PI * (x + KAPPA * x * x * x));
+
+/** Each op as a function of x and the op's scalars p0, p1 (see UnaryOp for the formulas). */
+const unFns: Record<UnaryOp, (x: number, p0: number, p1: number) => number> = {
   neg: (x) => -x,
   exp: Math.exp,
   log: Math.log,
@@ -42,6 +51,30 @@ const unFns: Record<UnaryOp, (x: number) => number> = {
   tanh: Math.tanh,
   square: (x) => x * x,
   recip: (x) => 1 / x,
+  erf,
+  gelu: (x) => x * 0.5 * (1 + erf(x * Math.SQRT1_2)),
+  geluDeriv: (x) => 0.5 * (1 + erf(x * Math.SQRT1_2)) + x * (INV_SQRT_2PI * Math.exp(x * x * -0.5)),
+  geluTanh: (x) => 0.5 * x * (1 + geluTanhInner(x)),
+  geluTanhDeriv: (x) => {
+    const t = geluTanhInner(x);
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (SQRT_2_OVER_PI * (1 + 3 * KAPPA * x * x));
+  },
+  silu: (x) => x / (1 + Math.exp(-x)),
+  siluDeriv: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return s * (1 + x * (1 - s));
+  },
+  leakyRelu: (x, slope) => (x > 0 ? x : x * slope),
+  leakyReluDeriv: (x, slope) => (x > 0 ? 1 : slope),
+  // PyTorch's exp(x) − 1, not expm1: the two differ by less than a float32 ulp of 1
+  elu: (x, alpha) => (x <= 0 ? (Math.exp(x) - 1) * alpha : x),
+  eluDeriv: (x, alpha) => (x > 0 ? 1 : alpha * Math.exp(x)),
+  softplus: (x, beta, threshold) => (x * beta > threshold ? x : Math.log1p(Math.exp(x * beta)) / beta),
+  softplusDeriv: (x, beta, threshold) => {
+    if (x * beta > threshold) return 1;
+    const z = Math.exp(x * beta);
+    return z / (z + 1);
+  },
 };
 
 /** Strides of `shape` aligned right against an output of rank `rank`, 0 where broadcast. */
@@ -128,7 +161,7 @@ function binary(op: BinaryOp, a: HostStorage, aShape: Shape, b: HostStorage, bSh
   }
 }
 
-function unary(op: UnaryOp, a: HostStorage, out: HostStorage): void {
+function unary(op: UnaryOp, a: HostStorage, out: HostStorage, p: readonly number[] = []): void {
   const n = a.length;
   switch (op) {
     case 'relu':
@@ -145,7 +178,11 @@ function unary(op: UnaryOp, a: HostStorage, out: HostStorage): void {
       return;
   }
   const f = unFns[op];
-  for (let i = 0; i < n; i++) out[i] = f(a[i]);
+  // float32 storage takes the scalars as float32, as PyTorch converts them to the tensor's type
+  const round = out instanceof Float32Array ? Math.fround : (v: number) => v;
+  const p0 = round(p[0] ?? 0),
+    p1 = round(p[1] ?? 0);
+  for (let i = 0; i < n; i++) out[i] = f(a[i], p0, p1);
 }
 
 function sum(a: HostStorage, shape: Shape, axes: readonly number[], out: HostStorage): void {

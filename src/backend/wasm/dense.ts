@@ -115,7 +115,7 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
       for (let r = 1; r < m; r *= 2) rt.f32.copyWithin(o + r * n, o, o + Math.min(r, m - r) * n);
     }
     gemmInto(px, pw, po, m, n, k, false, true, bias !== null);
-    if (relu) rt.k.unary(UN_RELU, po, po, m * n);
+    if (relu) rt.k.unary(UN_RELU, po, po, m * n, 0, 0);
     rt.take(po, out as Float32Array);
     return true;
   }

@@ -34,6 +34,19 @@ import {
   UN_TANH,
   UN_SQUARE,
   UN_RECIP,
+  UN_ERF,
+  UN_GELU,
+  UN_GELU_DERIV,
+  UN_GELU_TANH,
+  UN_GELU_TANH_DERIV,
+  UN_SILU,
+  UN_SILU_DERIV,
+  UN_LEAKY_RELU,
+  UN_LEAKY_RELU_DERIV,
+  UN_ELU,
+  UN_ELU_DERIV,
+  UN_SOFTPLUS,
+  UN_SOFTPLUS_DERIV,
 } from './abi.generated.js';
 
 /**
@@ -70,6 +83,19 @@ const UN_CODES: Record<UnaryOp, number> = {
   tanh: UN_TANH,
   square: UN_SQUARE,
   recip: UN_RECIP,
+  erf: UN_ERF,
+  gelu: UN_GELU,
+  geluDeriv: UN_GELU_DERIV,
+  geluTanh: UN_GELU_TANH,
+  geluTanhDeriv: UN_GELU_TANH_DERIV,
+  silu: UN_SILU,
+  siluDeriv: UN_SILU_DERIV,
+  leakyRelu: UN_LEAKY_RELU,
+  leakyReluDeriv: UN_LEAKY_RELU_DERIV,
+  elu: UN_ELU,
+  eluDeriv: UN_ELU_DERIV,
+  softplus: UN_SOFTPLUS,
+  softplusDeriv: UN_SOFTPLUS_DERIV,
 };
 
 export function mathOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'binary' | 'unary' | 'sum' | 'max' | 'logSoftmax'> {
@@ -101,12 +127,12 @@ export function mathOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'binary' |
     rt.take(po, out as Float32Array);
   }
 
-  function unary(op: UnaryOp, a: Storage, out: Storage): void {
-    if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.unary(op, a, out);
+  function unary(op: UnaryOp, a: Storage, out: Storage, p: readonly number[] = []): void {
+    if (!f32(a, out) || a.length < SMALL_ELEMENTWISE) return referenceBackend.unary(op, a, out, p);
     rt.reset();
     const pa = rt.put(a as Float32Array),
       po = rt.outPtr(out as Float32Array);
-    rt.k.unary(UN_CODES[op], pa, po, a.length);
+    rt.k.unary(UN_CODES[op], pa, po, a.length, p[0] ?? 0, p[1] ?? 0);
     rt.take(po, out as Float32Array);
   }
 

@@ -9,12 +9,13 @@
  * them to the implementation: division by zero, log and sqrt outside their domain, pow of a
  * negative base, reciprocal of zero. NaN is tested by its bits, which no fast-math folding removes.
  */
-import type { BinaryOp, UnaryOp } from '../backend.js';
+import type { ActivationOp, BinaryOp, UnaryOp } from '../backend.js';
 import { broadcastStrides } from '../reference.js';
 import type { Shape } from '../../tensor/shape.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, WG, WGSL_COMMON, grid, wgsl } from './context.js';
 import { READ, WRITE, own } from './dense.js';
+import { ACTIVATIONS, ACTIVATION_OPS, PARAMETRISED } from './activations.js';
 
 /** Most dimensions a broadcast binary op supports after merging. */
 export const MAX_RANK = 6;
@@ -76,7 +77,8 @@ const BINARY: Record<BinaryOp, string> = {
   reluGrad: 'select(x, 0.0, y <= 0.0)',
 };
 
-const UNARY: Record<UnaryOp, string> = {
+const UNARY: Record<Exclude<UnaryOp, ActivationOp>, string> & Record<ActivationOp, string> = {
+  ...ACTIVATION_OPS,
   neg: '-x',
   exp: 'exp(x)',
   log: 'logF(x)',
@@ -132,12 +134,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 function unarySource(op: UnaryOp, inPlace: boolean): string {
+  const activation = op in ACTIVATION_OPS;
   return /* wgsl */ `
-struct Params { n: u32 }
+struct Params { n: u32${PARAMETRISED.has(op) ? ', p0: f32, p1: f32' : ''} }
 @group(0) @binding(0) var<uniform> p: Params;
 ${inPlace ? WRITE(1, 'o') : `${READ(1, 'a')}\n${WRITE(2, 'o')}`}
 ${WGSL_COMMON}
 ${SPECIAL}
+${activation ? ACTIVATIONS : ''}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let i = flatGroup(wid, nwg) * ${WG}u + li;
@@ -227,7 +231,7 @@ export function elementwiseOps(ctx: GpuContext) {
     });
   }
 
-  function unary(op: UnaryOp, a: DeviceStorage, out: DeviceStorage): void {
+  function unary(op: UnaryOp, a: DeviceStorage, out: DeviceStorage, p: readonly number[] = []): void {
     if (!(op in UNARY)) throw new Error(`webgpu backend: unary: unknown op "${op}"`);
     const n = a.length;
     const ga = own(ctx, 'unary', 'a', a, n);
@@ -239,6 +243,7 @@ export function elementwiseOps(ctx: GpuContext) {
       full: !inPlace,
       code: wgsl(`unary.${op}.${+inPlace}`, () => unarySource(op, inPlace)),
       ints: [n],
+      floats: PARAMETRISED.has(op) ? [p[0] ?? 0, p[1] ?? 0] : undefined,
       storage: inPlace ? [go] : [ga, go],
       groups: grid(n),
     });
