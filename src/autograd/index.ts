@@ -3,3 +3,4 @@ export * from './ops.js';
 import './methods.js';
 export * from './indexing.js';
 export * from './stats.js';
+export * from './activations.js';

@@ -45,10 +45,11 @@ function zerosWhere(x: Tensor): Tensor {
   return isDeviceStorage(x.storage) ? new Tensor(kernelsFor(x.storage).on(z.data), x.shape) : z;
 }
 
-function rawUnary(op: UnaryOp, a: Tensor): Tensor {
+/** op(a) by the backend where a lives, with the op's scalars `p` (see UnaryOp); nothing recorded. */
+export function rawUnary(op: UnaryOp, a: Tensor, p?: readonly number[]): Tensor {
   const k = kernelsFor(a.storage);
   const out = k.alloc(a.dtype, a.size);
-  k.backend.unary(op, a.storage, out);
+  k.backend.unary(op, a.storage, out, p);
   return new Tensor(out, a.shape);
 }
 
