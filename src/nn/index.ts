@@ -1,6 +1,7 @@
 export * from './module.js';
 export * from './init.js';
 export * from './layers.js';
+export * from './activation.js';
 export * from './loss.js';
 export * from './conv.js';
 export * from './pool.js';

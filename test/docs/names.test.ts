@@ -25,11 +25,16 @@ test('names that differ only in case are the documented class / op pairs', () =>
   assert.deepEqual(pairs, [
     'AvgPool2d / avgPool2d',
     'Conv2d / conv2d',
+    'ELU / elu',
+    'GELU / gelu',
+    'LeakyReLU / leakyRelu',
     'Linear / linear',
     'MSELoss / mseLoss',
     'MaxPool2d / maxPool2d',
     'ReLU / relu',
+    'SiLU / silu',
     'Sigmoid / sigmoid',
+    'Softplus / softplus',
     'Tanh / tanh',
     'Tensor / tensor',
   ]);
