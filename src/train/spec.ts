@@ -16,12 +16,16 @@
  *                         (FractionalMaxPool2d; kernel= selects PyTorch's variant)
  *   dropout[:p]           p=0.5
  *   dropout2d[:p]         p=0.5
+ *   dropconnect[:out[:p]] p=0.5 act=none|relu|tanh|sigmoid masks=example|batch
+ *                         inference=mean|gaussian samples=100 bias=true init=…
  *   batchnorm             eps=1e-5 momentum=0.1 affine=true track=true
  *                         (BatchNorm1d after a flat layer, BatchNorm2d after an image layer)
  *   layernorm             eps=1e-5 affine=true  (LayerNorm over each sample's whole shape)
- *   dropconnect[:out[:p]] p=0.5 act=none|relu|tanh|sigmoid masks=example|batch
- *                         inference=mean|gaussian samples=100 bias=true init=…
- *   relu, tanh, sigmoid, flatten
+ *   leakyrelu[:slope]     slope=0.01                                  (LeakyReLU, negative_slope)
+ *   elu[:alpha]           alpha=1
+ *   gelu[:approximate]    approximate=none|tanh                       (none: x·Φ(x) through erf)
+ *   softplus[:beta[:threshold]]  beta=1 threshold=20                  (identity where beta·x > threshold)
+ *   relu, tanh, sigmoid, silu, flatten
  *
  * The same layers as JSON: an array of objects `{"type": "conv", "out": 32, "kernel": 5, "pad": 2}`
  * (or `{"layers": [...]}`), with the option names above; pairs may be `[5, 3]`.
@@ -42,6 +46,7 @@ import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape } from '../tensor/shape.js';
 import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential } from '../nn/layers.js';
+import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/conv.js';
 import { MaxPool2d, AvgPool2d } from '../nn/pool.js';
@@ -72,6 +77,11 @@ export type LayerType =
   | 'relu'
   | 'tanh'
   | 'sigmoid'
+  | 'leakyrelu'
+  | 'elu'
+  | 'gelu'
+  | 'silu'
+  | 'softplus'
   | 'flatten';
 
 export type SpecValue = number | boolean | string | [number, number];
@@ -88,7 +98,7 @@ type Kind =
   | { t: 'pair'; min: number }
   | { t: 'prob' }
   | { t: 'ratio' }
-  | { t: 'real'; lo: number; hi: number }
+  | { t: 'real'; lo?: number; hi?: number; nonZero?: boolean }
   | { t: 'bool' }
   | { t: 'enum'; choices: readonly string[] };
 
@@ -105,6 +115,7 @@ const PAIR0: Kind = { t: 'pair', min: 0 };
 const BOOL: Kind = { t: 'bool' };
 const PROB: Kind = { t: 'prob' };
 const INIT: Kind = { t: 'enum', choices: Object.keys(initializers) };
+const REAL: Kind = { t: 'real', nonZero: false };
 
 const LAYERS: Record<LayerType, LayerDef> = {
   linear: { positional: ['out'], required: [], options: { out: INT1, bias: BOOL, init: INIT }, help: 'linear[:out] (bias=, init=)' },
@@ -164,6 +175,21 @@ const LAYERS: Record<LayerType, LayerDef> = {
   relu: { positional: [], required: [], options: {}, help: 'relu' },
   tanh: { positional: [], required: [], options: {}, help: 'tanh' },
   sigmoid: { positional: [], required: [], options: {}, help: 'sigmoid' },
+  leakyrelu: { positional: ['slope'], required: [], options: { slope: REAL }, help: 'leakyrelu[:slope] (slope=0.01)' },
+  elu: { positional: ['alpha'], required: [], options: { alpha: REAL }, help: 'elu[:alpha] (alpha=1)' },
+  gelu: {
+    positional: ['approximate'],
+    required: [],
+    options: { approximate: { t: 'enum', choices: ['none', 'tanh'] } },
+    help: 'gelu[:approximate] (approximate=none|tanh)',
+  },
+  silu: { positional: [], required: [], options: {}, help: 'silu' },
+  softplus: {
+    positional: ['beta', 'threshold'],
+    required: [],
+    options: { beta: { t: 'real', nonZero: true }, threshold: REAL },
+    help: 'softplus[:beta[:threshold]] (beta=1, threshold=20)',
+  },
   flatten: { positional: [], required: [], options: {}, help: 'flatten' },
 };
 
@@ -283,10 +309,11 @@ function convert(raw: unknown, kind: Kind, what: string): SpecValue {
     }
     case 'real': {
       const n = num(raw);
-      if (!(n >= kind.lo && n <= kind.hi))
-        throw new ModelSpecError(
-          `${what}: expected a number in [${kind.lo}, ${kind.hi === Infinity ? '∞)' : `${kind.hi}]`}, got ${JSON.stringify(raw)}`,
-        );
+      const lo = kind.lo ?? -Infinity,
+        hi = kind.hi ?? Infinity;
+      if (!(n >= lo && n <= hi))
+        throw new ModelSpecError(`${what}: expected a number in [${lo}, ${hi === Infinity ? '∞)' : `${hi}]`}, got ${JSON.stringify(raw)}`);
+      if (kind.nonZero && n === 0) throw new ModelSpecError(`${what}: expected a non-zero number, got ${JSON.stringify(raw)}`);
       return n;
     }
     case 'bool':
@@ -613,6 +640,21 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
       case 'sigmoid':
         m = new Sigmoid();
         break;
+      case 'leakyrelu':
+        m = new LeakyReLU((l.slope as number | undefined) ?? 0.01);
+        break;
+      case 'elu':
+        m = new ELU((l.alpha as number | undefined) ?? 1);
+        break;
+      case 'gelu':
+        m = new GELU((l.approximate as 'none' | 'tanh' | undefined) ?? 'none');
+        break;
+      case 'silu':
+        m = new SiLU();
+        break;
+      case 'softplus':
+        m = new Softplus((l.beta as number | undefined) ?? 1, (l.threshold as number | undefined) ?? 20);
+        break;
     }
     modules.push(m);
     shapes.push([...shape]);
@@ -703,7 +745,7 @@ export function modelSpecHelp(): string[] {
     ...Object.values(LAYERS)
       .filter((d) => d.positional.length || Object.keys(d.options).length)
       .map((d) => `  ${d.help}`),
-    '  relu, tanh, sigmoid, flatten',
+    '  relu, tanh, sigmoid, silu, flatten',
     '  The last linear may omit its size (one output per class). A .json file holds the same layers: [{"type": "conv", "out": 32, "kernel": 5, "pad": 2}, ...].',
     '  Example: --model conv:32:5:pad=2,relu,maxpool:2,conv:64:5:pad=2,relu,maxpool:2,flatten,linear:128,relu,linear:10 (the cnn model, bit for bit)',
   ];

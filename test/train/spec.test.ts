@@ -219,6 +219,83 @@ test('float64 models: dtype reaches every parameter', () => {
   assert.ok(m.parameters().every((p) => p.dtype === 'float64'));
 });
 
+test('activation tokens: leakyrelu[:slope], elu[:alpha], gelu[:approximate], silu, softplus[:beta[:threshold]] parse, format, build and refuse bad values', () => {
+  const layers = d.parseModelSpec(
+    'linear:32,leakyrelu,linear:32,leakyrelu:0.2,linear:32,elu:alpha=0.5,linear:32,gelu,linear:32,gelu:tanh,linear:32,silu,linear:32,softplus:2:10,linear:32,softplus:threshold=5,linear',
+  );
+  assert.deepEqual(
+    layers.filter((l) => l.type !== 'linear'),
+    [
+      { type: 'leakyrelu' },
+      { type: 'leakyrelu', slope: 0.2 },
+      { type: 'elu', alpha: 0.5 },
+      { type: 'gelu' },
+      { type: 'gelu', approximate: 'tanh' },
+      { type: 'silu' },
+      { type: 'softplus', beta: 2, threshold: 10 },
+      { type: 'softplus', threshold: 5 },
+    ],
+  );
+  const canon = d.formatModelSpec(layers);
+  assert.equal(
+    canon,
+    'linear:32,leakyrelu,linear:32,leakyrelu:0.2,linear:32,elu:0.5,linear:32,gelu,linear:32,gelu:tanh,linear:32,silu,linear:32,softplus:2:10,linear:32,softplus:threshold=5,linear',
+  );
+  assert.deepEqual(d.parseModelSpec(canon), layers);
+  assert.deepEqual(
+    d.layersFromJson([{ type: 'elu', alpha: -1 }, { type: 'gelu', approximate: 'none' }, { type: 'linear' }]),
+    d.parseModelSpec('elu:-1,gelu:none,linear'),
+  );
+  const { model } = d.buildFromLayers(layers, { rng: new d.Rng(1), inputShape: IMG, classes: 10 });
+  assert.deepEqual(
+    model.layers.filter((_, i) => i % 2 === 1).map((m) => m.describe()),
+    [
+      'LeakyReLU(negativeSlope=0.01)',
+      'LeakyReLU(negativeSlope=0.2)',
+      'ELU(alpha=0.5)',
+      "GELU(approximate='none')",
+      "GELU(approximate='tanh')",
+      'SiLU',
+      'Softplus(beta=2, threshold=10)',
+      'Softplus(beta=1, threshold=5)',
+    ],
+  );
+  assert.deepEqual(model.forward(d.zeros([2, 784])).shape, [2, 10]);
+  rejects(() => d.parseModelSpec('gelu:exact'), /^layer 0 \(gelu:exact\): approximate: expected one of none, tanh, got "exact"/);
+  rejects(() => d.parseModelSpec('leakyrelu:slope=abc'), /^layer 0 \(leakyrelu:slope=abc\): slope: expected a number, got "abc"/);
+  rejects(() => d.parseModelSpec('softplus:0'), /^layer 0 \(softplus:0\): beta: expected a non-zero number, got "0"/);
+  rejects(() => d.parseModelSpec('elu:1e999'), /alpha: expected a number, got "1e999"/);
+  rejects(() => d.parseModelSpec('silu:1'), /^layer 0 \(silu:1\): silu takes no values, got 1/);
+  rejects(() => d.parseModelSpec('leakyrelu:negative_slope=0.1'), /leakyrelu has no option "negative_slope".*its options are slope/);
+});
+
+test("descent train --model 'linear:64,gelu,linear' trains; --help lists the activation tokens", async () => {
+  const ok = await cli(
+    'train',
+    '--model',
+    'linear:64,gelu,linear',
+    '--data',
+    'embedded',
+    '--limit',
+    '64',
+    '--test-limit',
+    '50',
+    '--epochs',
+    '1',
+  );
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /model: linear:64,gelu,linear/);
+  assert.match(ok.out, /final test accuracy/);
+  const help = await cli('train', '--help');
+  for (const usage of [
+    'leakyrelu[:slope] (slope=0.01)',
+    'gelu[:approximate] (approximate=none|tanh)',
+    'softplus[:beta[:threshold]]',
+    'silu',
+  ])
+    assert.ok(help.out.includes(usage), `--help lists ${usage}`);
+});
+
 test('errors name the layer (position and token), the shapes, and the nearest valid name', () => {
   rejects(
     () => d.parseModelSpec('conv:32:5,relu,lienar:10'),
