@@ -22,12 +22,16 @@ export {
   type LoadFashionMnistOptions,
 } from './data/node.js';
 export {
+  CsvColumnsError,
   loadCsv,
+  readCsvColumns,
   readCsvTable,
+  type CsvBatch,
   type CsvClasses,
   type CsvData,
   type CsvTable,
   type LoadCsvOptions,
+  type ReadCsvColumnsOptions,
   type ReadCsvOptions,
 } from './data/csv.js';
 export {

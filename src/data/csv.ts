@@ -10,6 +10,9 @@
  * classes in numeric order, other labels in string order; either way the class index of a row is the
  * position of its label in the sorted unique labels of the training file. A test file may lack a
  * class but not add one: its rows would be scored against a class the model never saw.
+ *
+ * readCsvColumns reads the rows a trained model is to score: only the columns it names, found by
+ * header name (so in any order, beside a label column or any other), a batch of rows at a time.
  */
 import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
 import { parse, CsvError } from 'csv-parse';
@@ -83,8 +86,10 @@ function resolveLabelColumn(header: readonly string[], spec: string | number | u
   return index < 0 ? n + index : index;
 }
 
-/** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
-export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
+type CsvRecord = { record: string[]; info: { lines: number } };
+
+/** The file at `path` as a stream; one that cannot be opened, or is a folder, names the file. */
+function openCsvFile(path: string): NodeJS.ReadableStream {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -97,65 +102,20 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
     closeSync(fd);
     throw new DataFormatError(path, 'cannot be read: is a folder, expected a CSV file');
   }
-  const parser = createReadStream('', { fd }).pipe(
+  return createReadStream('', { fd });
+}
+
+/**
+ * The records of a CSV file (or of `input`, a stream `path` names in messages), parsed by
+ * `csv-parse` as a stream, each with the file line it ends on. A malformed file or a read error
+ * ends as a DataFormatError naming the file (and the line where known).
+ */
+async function* csvRecords(path: string, input?: NodeJS.ReadableStream): AsyncGenerator<CsvRecord> {
+  const parser = (input ?? openCsvFile(path)).pipe(
     parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }),
   );
-  let header: string[] | null = null;
-  let labelColumn = -1;
-  let F = 0;
-  let rows = 0;
-  let cap = 1024;
-  let features = new Float32Array(0);
-  let lines = new Int32Array(cap);
-  const labels: string[] = [];
   try {
-    for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const cells = rec.record;
-      const line = rec.info.lines;
-      if (header === null) {
-        header = cells;
-        labelColumn = resolveLabelColumn(header, opts.labelColumn, `${path}:${line}`);
-        F = header.length - 1;
-        if (F === 0)
-          throw new DataFormatError(
-            `${path}:${line}`,
-            `the header has only the label column "${header[labelColumn]}"; expected feature columns besides it`,
-          );
-        features = new Float32Array(cap * F);
-        continue;
-      }
-      if (cells.length !== header.length) {
-        throw new DataFormatError(`${path}:${line}`, `ragged row: expected ${header.length} fields as in the header, got ${cells.length}`);
-      }
-      if (rows === cap) {
-        cap *= 2;
-        const f2 = new Float32Array(cap * F);
-        f2.set(features);
-        features = f2;
-        const l2 = new Int32Array(cap);
-        l2.set(lines);
-        lines = l2;
-      }
-      let o = rows * F;
-      for (let j = 0; j < cells.length; j++) {
-        const cell = cells[j];
-        if (j === labelColumn) {
-          if (cell === '') throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): missing label`);
-          labels.push(cell);
-          continue;
-        }
-        if (!NUMBER.test(cell)) {
-          const what =
-            cell === ''
-              ? 'is empty; every feature needs a number (missing values are not supported)'
-              : `${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
-          throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): ${what}`);
-        }
-        features[o++] = Number(cell);
-      }
-      lines[rows] = line;
-      rows++;
-    }
+    for await (const rec of parser as AsyncIterable<CsvRecord>) yield rec;
   } catch (e) {
     if (e instanceof CsvError) {
       const at = (e as CsvError & { lines?: number }).lines;
@@ -164,6 +124,74 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
     if (e instanceof DataFormatError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new DataFormatError(path, `cannot be read: ${code === 'EISDIR' ? 'is a folder, expected a CSV file' : (e as Error).message}`);
+  }
+}
+
+/** A row with as many fields as the header, else the error naming file and line. */
+function checkRagged(cells: readonly string[], header: readonly string[], where: string): void {
+  if (cells.length !== header.length)
+    throw new DataFormatError(where, `ragged row: expected ${header.length} fields as in the header, got ${cells.length}`);
+}
+
+/** The number a feature cell holds, else the error naming file, line and column. */
+function featureValue(cell: string, j: number, header: readonly string[], where: string): number {
+  if (!NUMBER.test(cell)) {
+    const what =
+      cell === ''
+        ? 'is empty; every feature needs a number (missing values are not supported)'
+        : `${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
+    throw new DataFormatError(where, `column ${j} ("${header[j]}"): ${what}`);
+  }
+  return Number(cell);
+}
+
+/** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
+export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
+  let header: string[] | null = null;
+  let labelColumn = -1;
+  let F = 0;
+  let rows = 0;
+  let cap = 1024;
+  let features = new Float32Array(0);
+  let lines = new Int32Array(cap);
+  const labels: string[] = [];
+  for await (const rec of csvRecords(path)) {
+    const cells = rec.record;
+    const line = rec.info.lines;
+    if (header === null) {
+      header = cells;
+      labelColumn = resolveLabelColumn(header, opts.labelColumn, `${path}:${line}`);
+      F = header.length - 1;
+      if (F === 0)
+        throw new DataFormatError(
+          `${path}:${line}`,
+          `the header has only the label column "${header[labelColumn]}"; expected feature columns besides it`,
+        );
+      features = new Float32Array(cap * F);
+      continue;
+    }
+    checkRagged(cells, header, `${path}:${line}`);
+    if (rows === cap) {
+      cap *= 2;
+      const f2 = new Float32Array(cap * F);
+      f2.set(features);
+      features = f2;
+      const l2 = new Int32Array(cap);
+      l2.set(lines);
+      lines = l2;
+    }
+    let o = rows * F;
+    for (let j = 0; j < cells.length; j++) {
+      const cell = cells[j];
+      if (j === labelColumn) {
+        if (cell === '') throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): missing label`);
+        labels.push(cell);
+        continue;
+      }
+      features[o++] = featureValue(cell, j, header, `${path}:${line}`);
+    }
+    lines[rows] = line;
+    rows++;
   }
   if (header === null) throw new DataFormatError(path, 'empty file: expected a header row, then one row per sample');
   if (rows === 0) throw new DataFormatError(path, 'no data rows after the header');
@@ -177,6 +205,93 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
     lines: lines.slice(0, rows),
     rows,
   };
+}
+
+/** A CSV file's header lacks columns that were asked for by name (readCsvColumns). */
+export class CsvColumnsError extends DataFormatError {
+  constructor(
+    path: string,
+    /** The names asked for that the header lacks, in the order asked. */
+    readonly missing: readonly string[],
+    /** The file's header. */
+    readonly header: readonly string[],
+  ) {
+    super(
+      path,
+      `no column${missing.length === 1 ? '' : 's'} ${missing.map((n) => JSON.stringify(n)).join(', ')} (columns: ${preview(header)})`,
+    );
+  }
+}
+
+export interface ReadCsvColumnsOptions {
+  /** Rows per batch (default 1000): the rows of one batch are all that is held at a time. */
+  batchRows?: number;
+  /** A stream to read instead of opening `path` (standard input, say); `path` names it in messages. */
+  input?: NodeJS.ReadableStream;
+}
+
+/** A run of consecutive rows of a CSV file, the columns asked for only. */
+export interface CsvBatch {
+  /** rows × columns values, row after row, each row's values in the order the columns were asked for. */
+  values: Float32Array;
+  rows: number;
+  /** Index of the batch's first row among the file's data rows (0 for the row after the header). */
+  start: number;
+  /** The file line each row ends on (1-based). */
+  lines: Int32Array;
+}
+
+/**
+ * Read the columns `names` of a CSV file, by header name, in batches of consecutive rows, so a file
+ * of any length is read in bounded memory. The header may hold the columns in any order and others
+ * besides, which are not read (a label column, an id of text); a name the header lacks is a
+ * CsvColumnsError, a name it holds twice a DataFormatError. The cells read are parsed as
+ * readCsvTable parses features, with the same errors naming file, line and column.
+ */
+export async function* readCsvColumns(path: string, names: readonly string[], opts: ReadCsvColumnsOptions = {}): AsyncGenerator<CsvBatch> {
+  const batchRows = opts.batchRows ?? 1000;
+  if (!Number.isInteger(batchRows) || batchRows < 1)
+    throw new RangeError(`readCsvColumns: batchRows must be a positive integer, got ${batchRows}`);
+  if (names.length === 0) throw new RangeError('readCsvColumns: no column names given');
+  const F = names.length;
+  let header: string[] | null = null;
+  let index: number[] = [];
+  let values = new Float32Array(batchRows * F);
+  let lines = new Int32Array(batchRows);
+  let rows = 0;
+  let start = 0;
+  for await (const rec of csvRecords(path, opts.input)) {
+    const cells = rec.record;
+    const where = `${path}:${rec.info.lines}`;
+    if (header === null) {
+      header = cells;
+      const hdr = header;
+      const missing = names.filter((n) => !hdr.includes(n));
+      if (missing.length) throw new CsvColumnsError(where, missing, hdr);
+      index = names.map((n) => {
+        const hits = hdr.flatMap((h, i) => (h === n ? [i] : []));
+        if (hits.length > 1)
+          throw new DataFormatError(where, `the column name "${n}" appears ${hits.length} times (columns ${hits.join(', ')})`);
+        return hits[0];
+      });
+      continue;
+    }
+    checkRagged(cells, header, where);
+    const o = rows * F;
+    for (let k = 0; k < F; k++) values[o + k] = featureValue(cells[index[k]], index[k], header, where);
+    lines[rows++] = rec.info.lines;
+    if (rows === batchRows) {
+      yield { values, rows, start, lines };
+      start += rows;
+      rows = 0;
+      // the batch given out stays the caller's
+      values = new Float32Array(batchRows * F);
+      lines = new Int32Array(batchRows);
+    }
+  }
+  if (header === null) throw new DataFormatError(path, 'empty file: expected a header row, then one row per sample');
+  if (rows > 0) yield { values: values.slice(0, rows * F), rows, start, lines: lines.slice(0, rows) };
+  else if (start === 0) throw new DataFormatError(path, 'no data rows after the header');
 }
 
 export interface CsvClasses {

@@ -11,6 +11,8 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import {
   readCsvTable,
+  readCsvColumns,
+  CsvColumnsError,
   loadCsv,
   readImageFile,
   decodeImage,
@@ -267,6 +269,40 @@ test('CSV: a folder, or a header with nothing but the label column, is refused w
   );
   writeFileSync(join(dir, 'l.csv'), 'label\n1\n');
   await assert.rejects(readCsvTable(join(dir, 'l.csv')), /l\.csv:1: the header has only the label column "label"/);
+});
+
+test('readCsvColumns: named columns in the order asked, in batches of consecutive rows; the errors of readCsvTable', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const p = join(dir, 'r.csv');
+  writeFileSync(p, 'id,y,label,x\nr1,1,a,10\n\nr2,2,b,20\nr3,3,,30\nr4,4e1,a,-4\nr5,.5,a,5\n');
+  const batches = [];
+  for await (const b of readCsvColumns(p, ['x', 'y'], { batchRows: 2 })) batches.push({ ...b, values: [...b.values], lines: [...b.lines] });
+  assert.deepEqual(batches, [
+    { values: [10, 1, 20, 2], rows: 2, start: 0, lines: [2, 4] },
+    { values: [30, 3, -4, 40], rows: 2, start: 2, lines: [5, 6] },
+    { values: [5, 0.5], rows: 1, start: 4, lines: [7] },
+  ]);
+  const all = async (path: string, names: string[]) => {
+    for await (const _ of readCsvColumns(path, names)) {
+      // read to the end
+    }
+  };
+  await assert.rejects(
+    all(p, ['x', 'z', 'w']),
+    (e: Error) =>
+      e instanceof CsvColumnsError &&
+      e.message === `${p}:1: no columns "z", "w" (columns: "id", "y", "label", "x")` &&
+      e.missing.join() === 'z,w',
+  );
+  writeFileSync(join(dir, 'bad.csv'), 'x,y\n1,2\n3,\n');
+  await assert.rejects(all(join(dir, 'bad.csv'), ['y']), /bad\.csv:3: column 1 \("y"\): is empty; every feature needs a number/);
+  // a column not asked for is not read: "3," passes when only x is read
+  await all(join(dir, 'bad.csv'), ['x']);
+  writeFileSync(join(dir, 'empty.csv'), '');
+  await assert.rejects(all(join(dir, 'empty.csv'), ['x']), /empty\.csv: empty file: expected a header row/);
+  await assert.rejects(all(dir, ['x']), /cannot be read: is a folder, expected a CSV file/);
+  await assert.rejects(all(p, []), /readCsvColumns: no column names given/);
 });
 
 test('listImageFolder: sorted classes, files by folder then name at any depth, a link loop entered once', (t) => {
