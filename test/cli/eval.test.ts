@@ -254,7 +254,7 @@ test('eval applies the standardisation a CSV model was trained with, on the same
   assert.equal(p.code, 2);
   assert.match(
     p.err,
-    /trained on CSV features \(columns a, b, c\); .*: evaluate a labelled CSV file with descent eval --weights .*points\.safetensors --data FILE\.csv$/,
+    /img0\.png: the model \S+points\.safetensors was trained on CSV data and takes CSV rows with the feature columns "a", "b", "c", not images/,
   );
 
   // A file of its own is evaluated whole, in the model's label column and classes (this one lacks

@@ -1,4 +1,4 @@
-/** descent predict: class probabilities of images under trained weights. */
+/** descent predict: class probabilities of images, or of CSV rows, under trained weights. */
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -6,67 +6,164 @@ import { backendOption, selectBackend } from '../backend.js';
 import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
 import { readImageFile } from '../../data/image-folder.js';
+import { CsvColumnsError, readCsvColumns } from '../../data/csv.js';
+import { applyPreprocess, checkPreprocess, type Preprocess } from '../../data/preprocess.js';
 import { softmaxRow } from '../../train/metrics.js';
-import { readWeights, warnRefused } from '../weights.js';
+import { readWeights, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 
 /** Fashion-MNIST's geometry, for weights files that do not state theirs. */
 const DEFAULT_INPUT: [number, number, number] = [1, 28, 28];
 
+/** CSV rows are read and scored this many at a time, so a file of any length takes bounded memory. */
+export const CSV_BATCH_ROWS = 1000;
+
+/** An argument read as CSV: a name ending in .csv, or `-` (standard input); any other is an image. */
+const isCsvArg = (f: string): boolean => f === '-' || /\.csv$/i.test(f);
+
+/** The name standard input has in error messages. */
+const STDIN_NAME = 'stdin';
+
+function quoteList(names: readonly string[]): string {
+  const q = names.map((n) => JSON.stringify(n));
+  return q.length <= 8 ? q.join(', ') : `${q.slice(0, 8).join(', ')}, … (${q.length} columns)`;
+}
+
+/** What the model reads, in words, for the messages that refuse the other kind of input. */
+function expects(saved: SavedModel): string {
+  if (saved.csv) return `CSV rows with the feature columns ${quoteList(saved.csv.features)}`;
+  if (saved.preprocess) return 'CSV rows';
+  return `images (${(saved.inputShape ?? DEFAULT_INPUT).join('×')}, C×H×W)`;
+}
+
+/** One prediction line (text) or record (--json) per sample, in input order. */
+function printer(o: Parsed, io: Io, classes: readonly string[]) {
+  return (logits: ArrayLike<number>, k: number, name: string, where: Record<string, string | number>) => {
+    const p = softmaxRow(logits);
+    const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a]);
+    if (o.json) {
+      io.out(
+        JSON.stringify({
+          ...where,
+          predicted: classes[order[0]],
+          probabilities: Object.fromEntries(classes.map((c, j) => [c, p[j]])),
+        }),
+      );
+    } else {
+      io.out(
+        `${name}: ${order
+          .slice(0, Math.min(o.top, k))
+          .map((j) => `${classes[j]} ${p[j].toFixed(4)}`)
+          .join(', ')}`,
+      );
+    }
+  };
+}
+
+async function predictImages(o: Parsed, io: Io, saved: SavedModel, files: string[]): Promise<void> {
+  const shape = saved.inputShape ?? DEFAULT_INPUT;
+  const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
+  const { model, flat } = buildSaved(o, saved, shape, classes.length);
+  const [c, h, w] = shape;
+  const size = c * h * w;
+  const batch = new Float32Array(files.length * size);
+  files.forEach((f, i) => batch.set(readImageFile(f, { channels: c as 1 | 3, size: [h, w] }).data, i * size));
+  const x = new Tensor(batch, flat ? [files.length, size] : [files.length, c, h, w]);
+  const logits = noGrad(() => model.forward(x, { training: false }));
+  const k = logits.shape[1];
+  const print = printer(o, io, classes);
+  files.forEach((f, i) => print(logits.data.subarray(i * k, (i + 1) * k), k, f, { image: f }));
+}
+
+async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[]): Promise<void> {
+  const weights: string = o.weights;
+  if (!saved.csv)
+    throw new UsageError(
+      `--weights: ${weights} holds a standardization of CSV features but not their column names; retrain it with descent train --data FILE.csv --save FILE`,
+    );
+  if (!saved.classes) throw new UsageError(`--weights: ${weights} does not name its classes; retrain it with descent train --save FILE`);
+  if (files.filter((f) => f === '-').length > 1) throw new UsageError('standard input (-) can be read once; it is given more than once');
+  const columns = saved.csv.features;
+  const F = columns.length;
+  const classes = saved.classes;
+  let preprocess: Preprocess | undefined;
+  if (saved.preprocess) {
+    try {
+      preprocess = checkPreprocess(saved.preprocess, F);
+    } catch (e) {
+      throw new UsageError(`--weights: ${weights}: the model's ${(e as Error).message}`);
+    }
+  }
+  const { model, flat } = buildSaved(o, saved, [1, 1, F], classes.length);
+  const print = printer(o, io, classes);
+  for (const file of files) {
+    const name = file === '-' ? STDIN_NAME : file;
+    try {
+      for await (const b of readCsvColumns(name, columns, {
+        batchRows: CSV_BATCH_ROWS,
+        input: file === '-' ? process.stdin : undefined,
+      })) {
+        // the saved statistics, applied as eval and train apply them (src/data/preprocess.ts)
+        const values = preprocess ? applyPreprocess(preprocess, b.values) : b.values;
+        const x = new Tensor(values, flat ? [b.rows, F] : [b.rows, 1, 1, F]);
+        const logits = noGrad(() => model.forward(x, { training: false }));
+        const k = logits.shape[1];
+        for (let i = 0; i < b.rows; i++) {
+          const row = b.start + i + 1;
+          print(logits.data.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
+        }
+      }
+    } catch (e) {
+      if (e instanceof CsvColumnsError)
+        throw new UsageError(
+          `${name}: the model was trained on the feature columns ${quoteList(columns)} (label "${saved.csv.label}"); this file lacks ${quoteList(e.missing)} (its columns: ${quoteList(e.header)})`,
+        );
+      throw e;
+    }
+  }
+}
+
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'class probabilities of PNG or JPEG images under trained weights',
-  positional: 'IMAGE...',
+  summary: 'class probabilities of PNG or JPEG images, or of CSV rows, under trained weights',
+  positional: 'IMAGE...|FILE.csv...',
   options: [
     ...weightsOptions,
-    { name: 'top', type: 'int', min: 1, default: 3, help: 'how many classes to print per image' },
+    { name: 'top', type: 'int', min: 1, default: 3, help: 'how many classes to print per image or CSV row' },
     backendOption,
-    { name: 'json', type: 'boolean', help: "print one JSON record per image (every class's probability)" },
+    { name: 'json', type: 'boolean', help: "print one JSON record per image or CSV row (every class's probability)" },
   ],
-  helpExtra:
-    "Images are converted to the model's channels and resized to its input size. Example: descent predict --weights mlp.json shoe.png bag.jpg",
+  helpExtra: [
+    "Images (a model trained on images): converted to the model's channels and resized to its input size; one line per image, FILE: class p, class p, …",
+    `CSV files (a model trained on CSV data; a name ending in .csv, or - for standard input): the header names the columns; the model's feature columns are read by name, in any order, and other columns (the label column among them) are ignored. The --standardize statistics saved with the model are applied. One line per data row, FILE:ROW: class p, …, ROW counting the rows after the header from 1; read ${CSV_BATCH_ROWS} rows at a time.`,
+    'One call reads one kind: images and CSV files together are refused, as is the kind the model was not trained on.',
+    'Examples: descent predict --weights mlp.json shoe.png bag.jpg',
+    '          descent predict --weights iris.json --json new-flowers.csv',
+  ].join('\n'),
   async run(o: Parsed, io: Io) {
     if (!o.weights) throw new UsageError('--weights: the weights file is required (write one with descent train --save FILE)');
     const files: string[] = o._;
-    if (!files.length) throw new UsageError('no image given; expected one or more PNG or JPEG files after the options');
+    if (!files.length)
+      throw new UsageError(
+        'no input given; expected one or more PNG or JPEG images, or CSV files (FILE.csv, - for standard input), after the options',
+      );
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'predict', io.err);
-    if (saved.csv || saved.preprocess) {
-      const cols = saved.csv ? ` (columns ${saved.csv.features.slice(0, 4).join(', ')}${saved.csv.features.length > 4 ? ', …' : ''})` : '';
+    const csv = files.filter(isCsvArg);
+    const images = files.filter((f) => !isCsvArg(f));
+    if (csv.length && images.length)
       throw new UsageError(
-        `--weights: ${o.weights} was trained on CSV features${cols}; predict reads images: evaluate a labelled CSV file with descent eval --weights ${o.weights} --data FILE.csv`,
+        `${csv[0]} is a CSV file and ${images[0]} an image: one call reads one kind of input, the kind the model was trained on (${o.weights} takes ${expects(saved)})`,
       );
-    }
-    const shape = saved.inputShape ?? DEFAULT_INPUT;
-    const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
-    const { model, flat } = buildSaved(o, saved, shape, classes.length);
-    const [c, h, w] = shape;
-    const size = c * h * w;
-    const batch = new Float32Array(files.length * size);
-    files.forEach((f, i) => batch.set(readImageFile(f, { channels: c as 1 | 3, size: [h, w] }).data, i * size));
-    const x = new Tensor(batch, flat ? [files.length, size] : [files.length, c, h, w]);
-    const logits = noGrad(() => model.forward(x, { training: false }));
-    const k = logits.shape[1];
-    files.forEach((f, i) => {
-      const p = softmaxRow(logits.data.subarray(i * k, (i + 1) * k));
-      const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a]);
-      if (o.json) {
-        io.out(
-          JSON.stringify({
-            image: f,
-            predicted: classes[order[0]],
-            probabilities: Object.fromEntries(classes.map((name, j) => [name, p[j]])),
-          }),
-        );
-      } else {
-        io.out(
-          `${f}: ${order
-            .slice(0, Math.min(o.top, k))
-            .map((j) => `${classes[j]} ${p[j].toFixed(4)}`)
-            .join(', ')}`,
-        );
-      }
-    });
+    const onCsv = saved.csv !== undefined || saved.preprocess !== undefined;
+    if (onCsv && images.length)
+      throw new UsageError(
+        `${images[0]}: the model ${o.weights} was trained on CSV data and takes ${expects(saved)}, not images; give CSV files (named *.csv, or - for standard input)`,
+      );
+    if (!onCsv && csv.length)
+      throw new UsageError(`${csv[0]}: the model ${o.weights} was trained on images and takes ${expects(saved)}, not CSV rows`);
+    if (onCsv) await predictCsv(o, io, saved, csv);
+    else await predictImages(o, io, saved, images);
   },
 };
