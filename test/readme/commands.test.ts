@@ -1,7 +1,7 @@
 /**
  * Every command in README.md's ```sh blocks runs, in the README's order, in one scratch folder (so
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
- * commands name (iris.csv, train.csv, test.csv, photos/, shoe.png, bag.jpg) are made here first.
+ * commands name (iris.csv, flowers.csv, train.csv, test.csv, photos/, shoe.png, bag.jpg) are made here first.
  *
  * Reductions, applied to `npx descent train|compare|eval` so the whole file runs in minutes: without
  * `--data`, `--data embedded` (the README's default is the full data set when installed, else the
@@ -153,6 +153,10 @@ function makeFiles(dir: string): void {
     iris.push([...[0, 1, 2, 3].map((j) => (k * 1.5 + j + value(i, j)).toFixed(2)), species[k]].join(','));
   }
   writeFileSync(join(dir, 'iris.csv'), `${iris.join('\n')}\n`);
+  // new rows to predict: no label column, the features in another order
+  const flowers = ['petal_width,petal_length,sepal_width,sepal_length'];
+  for (let i = 0; i < 12; i++) flowers.push([3, 2, 1, 0].map((j) => ((i % 3) * 1.5 + j + value(i + 500, j)).toFixed(2)).join(','));
+  writeFileSync(join(dir, 'flowers.csv'), `${flowers.join('\n')}\n`);
   for (const [name, n] of [
     ['train.csv', 120],
     ['test.csv', 40],
@@ -229,7 +233,8 @@ test('every command of README.md runs (with the reductions the header lists)', {
     }
   }
   // What the commands were to leave behind.
-  for (const f of ['cnn.safetensors', 'w.safetensors', 'grid.png', 'runs/s1/manifest.json']) assert.ok(existsSync(join(dir, f)), f);
+  for (const f of ['cnn.safetensors', 'iris.json', 'w.safetensors', 'grid.png', 'runs/s1/manifest.json'])
+    assert.ok(existsSync(join(dir, f)), f);
   assert.ok(ran >= 30, `${ran} commands ran`);
   rmSync(dir, { recursive: true, force: true });
 });
