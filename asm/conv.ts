@@ -4,11 +4,16 @@
  *   forward          out_b[K, oh·ow]   = W[K, C·kh·kw] · col_b
  *   backward input   gcol[C·kh·kw, oh·ow] = Wᵀ · gy_b, then col2im adds gcol into gx_b
  *   backward weight  gW[K, C·kh·kw]  += gy_b · col_bᵀ
+ * With G channel groups each product runs once per group on its slices, every one contiguous:
+ * the group's Cg = C/G input planes (col then holds Cg·kh·kw rows), its Kg = K/G output planes and
+ * weight rows W[Kg, Cg·kh·kw] (the weight is [K, Cg, kh, kw]). Dilation multiplies the tap offset:
+ * tap (i, j) of output pixel (y, x) reads input (y·sh − ph + i·dh, x·sw − pw + j·dw).
  * Geometry arrives in a block laid out as asm/geometry.ts names it.
  */
 import { gemm } from './gemm';
 import {
-  geoAt, GEO_C, GEO_H, GEO_W, GEO_K, GEO_KH, GEO_KW, GEO_OH, GEO_OW, GEO_SH, GEO_SW, GEO_PH, GEO_PW, GEO_POOL, GEO_RELU,
+  geoAt, GEO_C, GEO_H, GEO_W, GEO_K, GEO_KH, GEO_KW, GEO_OH, GEO_OW, GEO_SH, GEO_SW, GEO_PH, GEO_PW, GEO_DH, GEO_DW, GEO_G,
+  GEO_POOL, GEO_RELU,
 } from './geometry';
 import { maxPool2d } from './pool';
 import { winogradImages, winogradWeightGrad, WINO_NB } from './winograd';
@@ -21,18 +26,18 @@ import { winogradImages, winogradWeightGrad, WINO_NB } from './winograd';
   for (; i < n; i++) store<f32>(dst + <usize>i * 4, 0);
 }
 
-/** col[(ci·kh + i)·kw + j, y·ow + x] = x[ci, y·sh − ph + i, x·sw − pw + j] (0 outside). */
-function im2col(x: usize, geo: usize, col: usize): void {
-  const c = geoAt(geo, GEO_C), h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+/** col[(ci·kh + i)·kw + j, y·ow + x] = x[ci, y·sh − ph + i·dh, x·sw − pw + j·dw] (0 outside), ci over the c planes at x. */
+function im2col(x: usize, c: i32, geo: usize, col: usize): void {
+  const h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
   const oh = geoAt(geo, GEO_OH), ow = geoAt(geo, GEO_OW), sh = geoAt(geo, GEO_SH), sw = geoAt(geo, GEO_SW),
-    ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW);
+    ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW), dh = geoAt(geo, GEO_DH), dw = geoAt(geo, GEO_DW);
   let dst = col;
   for (let ci = 0; ci < c; ci++) {
     const plane = x + <usize>(ci * h * w) * 4;
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         for (let y = 0; y < oh; y++) {
-          const iy = y * sh - ph + i;
+          const iy = y * sh - ph + i * dh;
           if (iy < 0 || iy >= h) {
             zero(dst, ow);
             dst += <usize>ow * 4;
@@ -41,7 +46,7 @@ function im2col(x: usize, geo: usize, col: usize): void {
           const row = plane + <usize>(iy * w) * 4;
           if (sw == 1) {
             // a contiguous run of the input row between zero margins
-            const x0 = j - pw;
+            const x0 = j * dw - pw;
             const lo = min(ow, max(0, -x0));
             const hi = max(lo, min(ow, w - x0));
             for (let xx = 0; xx < lo; xx++) store<f32>(dst + <usize>xx * 4, 0);
@@ -52,7 +57,7 @@ function im2col(x: usize, geo: usize, col: usize): void {
             for (xx = hi; xx < ow; xx++) store<f32>(dst + <usize>xx * 4, 0);
           } else {
             for (let xx = 0; xx < ow; xx++) {
-              const ix = xx * sw - pw + j;
+              const ix = xx * sw - pw + j * dw;
               store<f32>(dst + <usize>xx * 4, ix >= 0 && ix < w ? load<f32>(row + <usize>ix * 4) : 0);
             }
           }
@@ -63,11 +68,11 @@ function im2col(x: usize, geo: usize, col: usize): void {
   }
 }
 
-/** gx[ci, iy, ix] += col[(ci·kh + i)·kw + j, y·ow + x] — the adjoint of im2col. */
-function col2im(col: usize, geo: usize, gx: usize): void {
-  const c = geoAt(geo, GEO_C), h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
+/** gx[ci, iy, ix] = Σ col[(ci·kh + i)·kw + j, y·ow + x] over the c planes at gx — the adjoint of im2col (gx overwritten). */
+function col2im(col: usize, c: i32, geo: usize, gx: usize): void {
+  const h = geoAt(geo, GEO_H), w = geoAt(geo, GEO_W), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
   const oh = geoAt(geo, GEO_OH), ow = geoAt(geo, GEO_OW), sh = geoAt(geo, GEO_SH), sw = geoAt(geo, GEO_SW),
-    ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW);
+    ph = geoAt(geo, GEO_PH), pw = geoAt(geo, GEO_PW), dh = geoAt(geo, GEO_DH), dw = geoAt(geo, GEO_DW);
   zero(gx, c * h * w);
   let src = col;
   for (let ci = 0; ci < c; ci++) {
@@ -75,11 +80,11 @@ function col2im(col: usize, geo: usize, gx: usize): void {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         for (let y = 0; y < oh; y++) {
-          const iy = y * sh - ph + i;
+          const iy = y * sh - ph + i * dh;
           if (iy >= 0 && iy < h) {
             const row = plane + <usize>(iy * w) * 4;
             if (sw == 1) {
-              const x0 = j - pw;
+              const x0 = j * dw - pw;
               const lo = max(0, -x0), hi = min(ow, w - x0);
               let xx = lo;
               for (; xx + 4 <= hi; xx += 4) {
@@ -92,7 +97,7 @@ function col2im(col: usize, geo: usize, gx: usize): void {
               }
             } else {
               for (let xx = 0; xx < ow; xx++) {
-                const ix = xx * sw - pw + j;
+                const ix = xx * sw - pw + j * dw;
                 if (ix >= 0 && ix < w) {
                   const d = row + <usize>ix * 4;
                   store<f32>(d, load<f32>(d) + load<f32>(src + <usize>xx * 4));
@@ -141,14 +146,13 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
     geoAt(geo, GEO_K), ob, geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), bias, relu != 0, scratch);
 }
 
-/** One image of conv2dForward: ob = W·col(xb) (+ bias) (then ReLU). */
+/** One image of conv2dForward: ob = W·col(xb) (+ bias) (then ReLU), group by group. */
 @inline function forwardImage(xb: usize, w: usize, ob: usize, geo: usize, scratch: usize, bias: usize, relu: i32): void {
-  const k = geoAt(geo, GEO_K), ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
-  const ckk = geoAt(geo, GEO_C) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW);
+  const k = geoAt(geo, GEO_K), ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW), hw = geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
+  const groups = geoAt(geo, GEO_G), cg = geoAt(geo, GEO_C) / groups, kg = k / groups;
+  const ckk = cg * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW);
   const col = scratch;
   const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
-  let src = col;
-  if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
   if (bias) {
     for (let kk = 0; kk < k; kk++) {
       const row = ob + <usize>(kk * ohw) * 4, v = load<f32>(bias + <usize>kk * 4), vv = f32x4.splat(v);
@@ -157,7 +161,12 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
       for (; i < ohw; i++) store<f32>(row + <usize>i * 4, v);
     }
   }
-  gemm(w, src, ob, k, ohw, ckk, false, false, bias != 0, 0, k, 0, ohw, gs);
+  for (let gi = 0; gi < groups; gi++) {
+    const xg = xb + <usize>(gi * cg * hw) * 4;
+    let src = col;
+    if (isPointwise(geo)) src = xg; else im2col(xg, cg, geo, col);
+    gemm(w + <usize>(gi * kg * ckk) * 4, src, ob + <usize>(gi * kg * ohw) * 4, kg, ohw, ckk, false, false, bias != 0, 0, kg, 0, ohw, gs);
+  }
   if (relu) reluInPlace(ob, k * ohw);
 }
 
@@ -172,7 +181,7 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
 export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
                                     geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize, dU: usize): void {
   const k = geoAt(geo, GEO_K), ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
-  const ckk = geoAt(geo, GEO_C) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW), chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
+  const ckk = geoAt(geo, GEO_C) / geoAt(geo, GEO_G) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW), chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
   if (dU && b1 <= b0) zero(dU, 36 * k * geoAt(geo, GEO_C));
@@ -214,11 +223,12 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
     geoAt(geo, GEO_C), gxb, geoAt(geo, GEO_H), geoAt(geo, GEO_W), 0, false, scratch);
 }
 
-/** One image's share of a layer's backward from its (masked) output gradient gzb: gb +=, gw (+)=, gx_b =. */
+/** One image's share of a layer's backward from its (masked) output gradient gzb: gb +=, gw (+)=, gx_b =; gw and gx group by group. */
 @inline function layerBackwardImage(gzb: usize, b: i32, accGw: bool, x: usize, w: usize, gx: usize, gw: usize, gb: usize, geo: usize, scratch: usize): void {
   const c = geoAt(geo, GEO_C), h = geoAt(geo, GEO_H), ww = geoAt(geo, GEO_W);
   const k = geoAt(geo, GEO_K), kh = geoAt(geo, GEO_KH), kw = geoAt(geo, GEO_KW);
-  const ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW), ckk = c * kh * kw;
+  const groups = geoAt(geo, GEO_G), cg = c / groups, kg = k / groups, hw = h * ww;
+  const ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW), ckk = cg * kh * kw;
   const col = scratch;
   const gs = (scratch + <usize>(ckk * ohw) * 4 + 15) & ~15;
   if (gb) {
@@ -233,19 +243,25 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
       store<f32>(d, load<f32>(d) + s);
     }
   }
+  // group gi's slices: input planes from gi·cg, output planes (of gz) and weight rows from gi·kg
   if (gw) {
-    const xb = x + <usize>(b * c * h * ww) * 4;
-    let src = col;
-    if (isPointwise(geo)) src = xb; else im2col(xb, geo, col);
-    gemm(gzb, src, gw, k, ckk, ohw, false, true, accGw, 0, k, 0, ckk, gs);
+    for (let gi = 0; gi < groups; gi++) {
+      const xg = x + <usize>((b * c + gi * cg) * hw) * 4;
+      let src = col;
+      if (isPointwise(geo)) src = xg; else im2col(xg, cg, geo, col);
+      gemm(gzb + <usize>(gi * kg * ohw) * 4, src, gw + <usize>(gi * kg * ckk) * 4, kg, ckk, ohw, false, true, accGw, 0, kg, 0, ckk, gs);
+    }
   }
   if (gx) {
-    const gxb = gx + <usize>(b * c * h * ww) * 4;
-    if (isPointwise(geo)) {
-      gemm(w, gzb, gxb, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
-    } else {
-      gemm(w, gzb, col, ckk, ohw, k, true, false, false, 0, ckk, 0, ohw, gs);
-      col2im(col, geo, gxb);
+    for (let gi = 0; gi < groups; gi++) {
+      const gxg = gx + <usize>((b * c + gi * cg) * hw) * 4;
+      const wg = w + <usize>(gi * kg * ckk) * 4, gzg = gzb + <usize>(gi * kg * ohw) * 4;
+      if (isPointwise(geo)) {
+        gemm(wg, gzg, gxg, ckk, ohw, kg, true, false, false, 0, ckk, 0, ohw, gs);
+      } else {
+        gemm(wg, gzg, col, ckk, ohw, kg, true, false, false, 0, ckk, 0, ohw, gs);
+        col2im(col, cg, geo, gxg);
+      }
     }
   }
 }
@@ -294,7 +310,7 @@ export function convPoolForward(x: usize, w: usize, bias: usize, out: usize, idx
 export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize, w: usize, gx: usize, gw: usize, gb: usize,
                                  geo: usize, b0: i32, b1: i32, scratch: usize, ut: usize, dU: usize): void {
   const k = geoAt(geo, GEO_K), ohw = geoAt(geo, GEO_OH) * geoAt(geo, GEO_OW);
-  const ckk = geoAt(geo, GEO_C) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW), chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
+  const ckk = geoAt(geo, GEO_C) / geoAt(geo, GEO_G) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW), chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
   const pgeo = geo + <usize>GEO_POOL * 4, relu = geoAt(geo, GEO_RELU), pohw = geoAt(pgeo, GEO_OH) * geoAt(pgeo, GEO_OW);
   const step = ut || dU ? WINO_NB : 1;
   const gzs = scratch, rest = scratch + imagesBytes(geo, step);

@@ -24,11 +24,14 @@
 @inline export const GEO_SW: i32 = 10; // stride along the width
 @inline export const GEO_PH: i32 = 11; // padding along the height
 @inline export const GEO_PW: i32 = 12; // padding along the width
-@inline export const GEO_INTS: i32 = 13;
+@inline export const GEO_DH: i32 = 13; // dilation along the height (a pooling: 1)
+@inline export const GEO_DW: i32 = 14; // dilation along the width (a pooling: 1)
+@inline export const GEO_G: i32 = 15; // channel groups, dividing C and K (a pooling: 1)
+@inline export const GEO_INTS: i32 = 16;
 
-@inline export const GEO_POOL: i32 = 13; // a convolution + pooling block: the pooling's geometry starts here
-@inline export const GEO_RELU: i32 = 26; // … and its ReLU flag is here
-@inline export const CONV_POOL_INTS: i32 = 27;
+@inline export const GEO_POOL: i32 = 16; // a convolution + pooling block: the pooling's geometry starts here
+@inline export const GEO_RELU: i32 = 32; // … and its ReLU flag is here
+@inline export const CONV_POOL_INTS: i32 = 33;
 
 /** Slot `slot` of the geometry block at `geo`. */
 @inline export function geoAt(geo: usize, slot: i32): i32 {

@@ -1,12 +1,14 @@
 """Golden fixtures for convolution, pooling and fractional max pooling, computed by PyTorch.
 
-Run with /usr/bin/python3 (PyTorch 1.13 CPU):  /usr/bin/python3 tools/golden_conv.py
-Writes test/fixtures/conv/*.json. Every case stores its inputs, the output and the gradients of
+Run with /usr/bin/python3 (PyTorch 1.13 CPU):  /usr/bin/python3 tools/golden_conv.py [FILE.json ...]
+Writes test/fixtures/conv/*.json, or only the files named (another build of PyTorch may round a
+convolution's last bit differently, so regenerating a committed file can change its bytes). Every case stores its inputs, the output and the gradients of
 sum(y * gy) for a given random gy, all in float64 (FMP also in float32, because PyTorch computes its
 interval sequence in the input's dtype).
 """
 import json
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -23,10 +25,10 @@ def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
-def case(name, fn, inputs, params):
+def case(name, fn, inputs, params, gen=None):
     ts = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
     y = fn(**ts)
-    gy = rnd(*y.shape, dtype=y.dtype)
+    gy = rnd(*y.shape, dtype=y.dtype, gen=gen)
     (y * gy).sum().backward()
     out = {'name': name, 'params': params, 'yShape': list(y.shape), 'y': flat(y), 'gy': flat(gy)}
     for k, v in ts.items():
@@ -87,8 +89,35 @@ for (kernel, stride, pad) in [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1))
                          {'x': rnd(2, 3, 7, 9, gen=gc)},
                          {'kind': 'avg', 'kernel': list(kernel), 'stride': list(stride), 'padding': list(pad), 'countIncludePad': incl, 'ceilMode': True}))
 
+# dilation and groups (including depthwise, groups = in = out, and a channel multiplier of 2),
+# alone and with stride and padding, from a generator of their own so that the cases above keep
+# their inputs
+gd = torch.Generator().manual_seed(2468)
+conv_dg = []
+for (n, c, h, w, k, kh, kw, stride, pad, dil, groups) in [
+    (2, 3, 9, 8, 4, 3, 3, (1, 1), (0, 0), (2, 2), 1),
+    (2, 2, 11, 12, 3, 3, 2, (2, 1), (1, 2), (2, 3), 1),
+    (2, 4, 7, 8, 6, 3, 3, (2, 2), (1, 1), (1, 1), 2),
+    (1, 8, 6, 7, 4, 3, 2, (1, 1), (1, 0), (1, 1), 4),
+    (2, 3, 10, 9, 3, 3, 3, (2, 2), (2, 2), (2, 2), 3),
+    (2, 2, 8, 9, 4, 3, 3, (1, 2), (1, 1), (1, 1), 2),
+    (2, 4, 9, 10, 4, 2, 3, (1, 2), (2, 1), (2, 1), 2),
+    (1, 6, 12, 11, 6, 5, 5, (1, 1), (4, 4), (2, 2), 6),
+]:
+    conv_dg.append(case(f'conv {n}x{c}x{h}x{w} k{k}x{kh}x{kw} s{stride} p{pad} d{dil} g{groups}',
+                        lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=pad, dilation=dil, groups=groups),
+                        {'x': rnd(n, c, h, w, gen=gd), 'w': rnd(k, c // groups, kh, kw, gen=gd), 'b': rnd(k, gen=gd)},
+                        {'stride': list(stride), 'padding': list(pad), 'dilation': list(dil), 'groups': groups}, gen=gd))
+
 os.makedirs(OUT, exist_ok=True)
-for fname, data in [('conv.json', conv), ('pool.json', pool), ('fmp.json', fmp)]:
+files = [('conv.json', conv), ('pool.json', pool), ('fmp.json', fmp), ('conv-dilation-groups.json', conv_dg)]
+wanted = sys.argv[1:] or [fname for fname, _ in files]
+unknown = set(wanted) - {fname for fname, _ in files}
+if unknown:
+    sys.exit(f'golden_conv.py: no fixture named {sorted(unknown)}; expected some of {[f for f, _ in files]}')
+for fname, data in files:
+    if fname not in wanted:
+        continue
     with open(os.path.join(OUT, fname), 'w') as f:
         json.dump({'torch': torch.__version__, 'cases': data}, f)
 print('wrote', OUT)

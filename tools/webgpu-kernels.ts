@@ -107,6 +107,9 @@ const geo = (c: number, h: number, k: number): Conv2dGeometry => ({
   strideW: 1,
   padH: 2,
   padW: 2,
+  dilationH: 1,
+  dilationW: 1,
+  groups: 1,
 });
 // the first layer's input needs no gradient
 await conv('conv1 (1→32, 28×28)', geo(1, 28, 32), false);

@@ -12,7 +12,7 @@
  * max pooling (and fractional max pooling) is a gather at the arg-max positions, whose adjoint is a
  * scatter-add; average pooling and its adjoint are each other's transpose.
  */
-import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
+import { bool, checkOptions, num, numOrPair, type SchemaOf } from '../util/options.js';
 import { Tensor, allocStorage, type IndexStorage, type Storage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
@@ -30,10 +30,17 @@ export function pair(v: Pair, what: string, min: number): [number, number] {
   return p;
 }
 
-/** floor((size + 2·pad − kernel) / stride) + 1, or an error naming the layer when the window does not fit. */
-export function outSize(size: number, kernel: number, stride: number, pad: number, what: string, axis: string): number {
-  const o = Math.floor((size + 2 * pad - kernel) / stride) + 1;
-  if (o < 1) throw new ShapeError(`${what}: input ${axis} ${size} (padding ${pad}) is smaller than the kernel ${kernel}`);
+/**
+ * floor((size + 2·pad − dilation·(kernel − 1) − 1) / stride) + 1 (PyTorch's), or an error naming
+ * the layer when the (dilated) window does not fit.
+ */
+export function outSize(size: number, kernel: number, stride: number, pad: number, what: string, axis: string, dilation = 1): number {
+  const span = dilation * (kernel - 1) + 1;
+  const o = Math.floor((size + 2 * pad - span) / stride) + 1;
+  if (o < 1) {
+    const dilated = dilation === 1 ? '' : ` dilated by ${dilation} (spanning ${span})`;
+    throw new ShapeError(`${what}: input ${axis} ${size} (padding ${pad}) is smaller than the kernel ${kernel}${dilated}`);
+  }
   return o;
 }
 
@@ -67,9 +74,10 @@ function convBackInputOp(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
 
 function convBackWeightOp(x: Tensor, gy: Tensor, g: Conv2dGeometry): Tensor {
   const k = kernelsFor(gy.storage, x.storage);
-  const out = k.alloc(x.dtype, g.k * g.c * g.kh * g.kw);
+  const cg = g.c / g.groups;
+  const out = k.alloc(x.dtype, g.k * cg * g.kh * g.kw);
   k.backend.conv2dBackwardWeight(k.on(x.storage), k.on(gy.storage), out, g);
-  return record('conv2dBackWeight', [x, gy], new Tensor(out, [g.k, g.c, g.kh, g.kw]), (ggw) => [
+  return record('conv2dBackWeight', [x, gy], new Tensor(out, [g.k, cg, g.kh, g.kw]), (ggw) => [
     x.requiresGrad ? convBackInputOp(gy, ggw, g) : null,
     gy.requiresGrad ? convOp(x, ggw, g) : null,
   ]);
@@ -78,10 +86,17 @@ function convBackWeightOp(x: Tensor, gy: Tensor, g: Conv2dGeometry): Tensor {
 export interface Conv2dArgs {
   stride?: Pair;
   padding?: Pair;
+  /** Spacing between the filter's taps (PyTorch's dilation, default 1). */
+  dilation?: Pair;
+  /** Channel groups (PyTorch's groups, default 1): C and K divisible by it, the weight [K, C/groups, kh, kw]. */
+  groups?: number;
 }
-const convArgsSchema: SchemaOf<Conv2dArgs> = { stride: numOrPair, padding: numOrPair };
+const convArgsSchema: SchemaOf<Conv2dArgs> = { stride: numOrPair, padding: numOrPair, dilation: numOrPair, groups: num };
 
-/** The geometry of a convolution of x [N, C, H, W] with w [K, C, kh, kw]; `what` names the layer in errors. */
+/**
+ * The geometry of a convolution of x [N, C, H, W] with w [K, C/groups, kh, kw] (PyTorch's layout);
+ * `what` names the layer in errors.
+ */
 export function conv2dGeometry(
   xShape: readonly number[],
   wShape: readonly number[],
@@ -89,19 +104,34 @@ export function conv2dGeometry(
   what = 'conv2d',
 ): Conv2dGeometry {
   if (xShape.length !== 4) throw new ShapeError(`${what}: expected input [N, C, H, W], got ${fmtShape(xShape)}`);
-  if (wShape.length !== 4) throw new ShapeError(`${what}: expected weight [K, C, kh, kw], got ${fmtShape(wShape)}`);
+  if (wShape.length !== 4) throw new ShapeError(`${what}: expected weight [K, C/groups, kh, kw], got ${fmtShape(wShape)}`);
   const [n, c, h, w] = xShape;
   const [k, wc, kh, kw] = wShape;
-  if (wc !== c)
-    throw new ShapeError(`${what}: input has ${c} channels, weight expects ${wc} (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`);
   const [strideH, strideW] = pair(opts.stride ?? 1, `${what} stride`, 1);
   const [padH, padW] = pair(opts.padding ?? 0, `${what} padding`, 0);
-  const oh = outSize(h, kh, strideH, padH, what, 'height');
-  const ow = outSize(w, kw, strideW, padW, what, 'width');
-  return { n, c, h, w, k, kh, kw, oh, ow, strideH, strideW, padH, padW };
+  const [dilationH, dilationW] = pair(opts.dilation ?? 1, `${what} dilation`, 1);
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new RangeError(`${what} groups: expected an integer ≥ 1, got ${JSON.stringify(groups)}`);
+  if (k % groups !== 0)
+    throw new ShapeError(`${what}: ${k} output channels (weight ${fmtShape(wShape)}) are not divisible by groups ${groups}`);
+  if (c % groups !== 0)
+    throw new ShapeError(`${what}: input has ${c} channels, not divisible by groups ${groups} (input ${fmtShape(xShape)})`);
+  if (wc * groups !== c) {
+    const per = groups === 1 ? '' : ` (${wc} per group × groups ${groups})`;
+    throw new ShapeError(
+      `${what}: input has ${c} channels, weight expects ${wc * groups}${per} (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`,
+    );
+  }
+  const oh = outSize(h, kh, strideH, padH, what, 'height', dilationH);
+  const ow = outSize(w, kw, strideW, padW, what, 'width', dilationW);
+  return { n, c, h, w, k, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW, groups };
 }
 
-/** PyTorch's F.conv2d: cross-correlation of x [N, C, H, W] with w [K, C, kh, kw], plus bias [K]. */
+/**
+ * PyTorch's F.conv2d: cross-correlation of x [N, C, H, W] with w [K, C/groups, kh, kw], plus bias
+ * [K]; with groups, output channel o sees only the input channels of its group ⌊o·groups / K⌋.
+ */
 export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
   checkOptions('conv2d', opts, convArgsSchema);
   return convLayer(x, w, bias, opts, null);

@@ -82,6 +82,14 @@ export interface Conv2dGeometry {
   strideW: number;
   padH: number;
   padW: number;
+  /** Spacing of the filter taps (PyTorch's dilation, ≥ 1): tap (i, j) reads input row y·strideH − padH + i·dilationH. */
+  dilationH: number;
+  dilationW: number;
+  /**
+   * Channel groups (≥ 1, dividing c and k): output channel o reads only the c/groups input channels
+   * of its group ⌊o / (k/groups)⌋, and the weight is [k, c/groups, kh, kw].
+   */
+  groups: number;
 }
 
 /** A 2-d pooling window layout over NCHW planes (PyTorch's, ceil_mode false). */

@@ -8,23 +8,33 @@
 import type { Conv2dGeometry, PoolGeometry } from './backend.js';
 import type { HostStorage } from '../tensor/tensor.js';
 
+/**
+ * The geometry's channel groups: cg input and kg output channels per group. Output channel o is in
+ * group ⌊o / kg⌋ and reads input channels gi·cg … gi·cg + cg − 1 through weights w[o, 0…cg, :, :].
+ */
+function perGroup(g: Conv2dGeometry): { cg: number; kg: number } {
+  return { cg: g.c / g.groups, kg: g.k / g.groups };
+}
+
 export function conv2dDirect(x: HostStorage, w: HostStorage, out: HostStorage, g: Conv2dGeometry): void {
-  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW } = g;
+  const { cg, kg } = perGroup(g);
   out.fill(0);
   for (let b = 0; b < n; b++)
     for (let o = 0; o < k; o++) {
       const oBase = (b * k + o) * oh * ow;
-      for (let ci = 0; ci < c; ci++) {
-        const xBase = (b * c + ci) * h * W;
-        const wBase = (o * c + ci) * kh * kw;
+      const c0 = Math.floor(o / kg) * cg;
+      for (let cl = 0; cl < cg; cl++) {
+        const xBase = (b * c + c0 + cl) * h * W;
+        const wBase = (o * cg + cl) * kh * kw;
         for (let y = 0; y < oh; y++)
           for (let xx = 0; xx < ow; xx++) {
             let s = 0;
             for (let i = 0; i < kh; i++) {
-              const iy = y * strideH - padH + i;
+              const iy = y * strideH - padH + i * dilationH;
               if (iy < 0 || iy >= h) continue;
               for (let j = 0; j < kw; j++) {
-                const ix = xx * strideW - padW + j;
+                const ix = xx * strideW - padW + j * dilationW;
                 if (ix < 0 || ix >= W) continue;
                 s += x[xBase + iy * W + ix] * w[wBase + i * kw + j];
               }
@@ -36,23 +46,25 @@ export function conv2dDirect(x: HostStorage, w: HostStorage, out: HostStorage, g
 }
 
 export function conv2dBackwardInputDirect(gy: HostStorage, w: HostStorage, gx: HostStorage, g: Conv2dGeometry): void {
-  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW } = g;
+  const { cg, kg } = perGroup(g);
   gx.fill(0);
   for (let b = 0; b < n; b++)
     for (let o = 0; o < k; o++) {
       const oBase = (b * k + o) * oh * ow;
-      for (let ci = 0; ci < c; ci++) {
-        const xBase = (b * c + ci) * h * W;
-        const wBase = (o * c + ci) * kh * kw;
+      const c0 = Math.floor(o / kg) * cg;
+      for (let cl = 0; cl < cg; cl++) {
+        const xBase = (b * c + c0 + cl) * h * W;
+        const wBase = (o * cg + cl) * kh * kw;
         for (let y = 0; y < oh; y++)
           for (let xx = 0; xx < ow; xx++) {
             const gv = gy[oBase + y * ow + xx];
             if (gv === 0) continue;
             for (let i = 0; i < kh; i++) {
-              const iy = y * strideH - padH + i;
+              const iy = y * strideH - padH + i * dilationH;
               if (iy < 0 || iy >= h) continue;
               for (let j = 0; j < kw; j++) {
-                const ix = xx * strideW - padW + j;
+                const ix = xx * strideW - padW + j * dilationW;
                 if (ix < 0 || ix >= W) continue;
                 gx[xBase + iy * W + ix] += gv * w[wBase + i * kw + j];
               }
@@ -63,22 +75,24 @@ export function conv2dBackwardInputDirect(gy: HostStorage, w: HostStorage, gx: H
 }
 
 export function conv2dBackwardWeightDirect(x: HostStorage, gy: HostStorage, gw: HostStorage, g: Conv2dGeometry): void {
-  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+  const { n, c, h, w: W, k, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW } = g;
+  const { cg, kg } = perGroup(g);
   gw.fill(0);
   for (let b = 0; b < n; b++)
     for (let o = 0; o < k; o++) {
       const oBase = (b * k + o) * oh * ow;
-      for (let ci = 0; ci < c; ci++) {
-        const xBase = (b * c + ci) * h * W;
-        const wBase = (o * c + ci) * kh * kw;
+      const c0 = Math.floor(o / kg) * cg;
+      for (let cl = 0; cl < cg; cl++) {
+        const xBase = (b * c + c0 + cl) * h * W;
+        const wBase = (o * cg + cl) * kh * kw;
         for (let i = 0; i < kh; i++)
           for (let j = 0; j < kw; j++) {
             let s = 0;
             for (let y = 0; y < oh; y++) {
-              const iy = y * strideH - padH + i;
+              const iy = y * strideH - padH + i * dilationH;
               if (iy < 0 || iy >= h) continue;
               for (let xx = 0; xx < ow; xx++) {
-                const ix = xx * strideW - padW + j;
+                const ix = xx * strideW - padW + j * dilationW;
                 if (ix < 0 || ix >= W) continue;
                 s += gy[oBase + y * ow + xx] * x[xBase + iy * W + ix];
               }
@@ -90,29 +104,34 @@ export function conv2dBackwardWeightDirect(x: HostStorage, gy: HostStorage, gw: 
 }
 
 // ---------------------------------------------------------------- im2col versions
+// Each image is unfolded one channel group at a time: group gi's columns hold its cg channels, and
+// its kg output channels are the product of their weight rows (contiguous in w) with them.
 
 function newLike(s: HostStorage, n: number): HostStorage {
   return s instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
-/** cols[(ci·kh + i)·kw + j, y·ow + x] = x[b, ci, y·sH − pH + i, x·sW − pW + j] (0 outside). */
-function im2col(x: HostStorage, b: number, cols: HostStorage, g: Conv2dGeometry): void {
-  const { c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+/**
+ * cols[(cl·kh + i)·kw + j, y·ow + x] = x[b, c0 + cl, y·sH − pH + i·dH, x·sW − pW + j·dW] (0
+ * outside), cl over the cg channels of the group starting at channel c0.
+ */
+function im2col(x: HostStorage, b: number, c0: number, cg: number, cols: HostStorage, g: Conv2dGeometry): void {
+  const { c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW } = g;
   const P = oh * ow;
-  for (let ci = 0; ci < c; ci++) {
-    const xb = (b * c + ci) * h * W;
+  for (let cl = 0; cl < cg; cl++) {
+    const xb = (b * c + c0 + cl) * h * W;
     for (let i = 0; i < kh; i++)
       for (let j = 0; j < kw; j++) {
-        const row = ((ci * kh + i) * kw + j) * P;
+        const row = ((cl * kh + i) * kw + j) * P;
         for (let y = 0; y < oh; y++) {
-          const iy = y * strideH - padH + i;
+          const iy = y * strideH - padH + i * dilationH;
           const rb = row + y * ow;
           if (iy < 0 || iy >= h) {
             cols.fill(0, rb, rb + ow);
             continue;
           }
           for (let xx = 0; xx < ow; xx++) {
-            const ix = xx * strideW - padW + j;
+            const ix = xx * strideW - padW + j * dilationW;
             cols[rb + xx] = ix >= 0 && ix < W ? x[xb + iy * W + ix] : 0;
           }
         }
@@ -121,19 +140,19 @@ function im2col(x: HostStorage, b: number, cols: HostStorage, g: Conv2dGeometry)
 }
 
 /** The adjoint of im2col: adds every column entry back into its input position. */
-function col2imAdd(cols: HostStorage, b: number, gx: HostStorage, g: Conv2dGeometry): void {
-  const { c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW } = g;
+function col2imAdd(cols: HostStorage, b: number, c0: number, cg: number, gx: HostStorage, g: Conv2dGeometry): void {
+  const { c, h, w: W, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW } = g;
   const P = oh * ow;
-  for (let ci = 0; ci < c; ci++) {
-    const xb = (b * c + ci) * h * W;
+  for (let cl = 0; cl < cg; cl++) {
+    const xb = (b * c + c0 + cl) * h * W;
     for (let i = 0; i < kh; i++)
       for (let j = 0; j < kw; j++) {
-        const row = ((ci * kh + i) * kw + j) * P;
+        const row = ((cl * kh + i) * kw + j) * P;
         for (let y = 0; y < oh; y++) {
-          const iy = y * strideH - padH + i;
+          const iy = y * strideH - padH + i * dilationH;
           if (iy < 0 || iy >= h) continue;
           for (let xx = 0; xx < ow; xx++) {
-            const ix = xx * strideW - padW + j;
+            const ix = xx * strideW - padW + j * dilationW;
             if (ix >= 0 && ix < W) gx[xb + iy * W + ix] += cols[row + y * ow + xx];
           }
         }
@@ -141,68 +160,74 @@ function col2imAdd(cols: HostStorage, b: number, gx: HostStorage, g: Conv2dGeome
   }
 }
 
-/** out[b, o, :] = Σ_p w[o, p]·cols[p, :], p over (ci, i, j). */
+/** out[b, o, :] = Σ_q w[o, q]·cols[q, :], q over (cl, i, j) of o's group. */
 export function conv2d(x: HostStorage, w: HostStorage, out: HostStorage, g: Conv2dGeometry): void {
-  const { n, c, k, kh, kw, oh, ow } = g;
+  const { n, k, kh, kw, oh, ow, groups } = g;
+  const { cg, kg } = perGroup(g);
   const P = oh * ow,
-    Q = c * kh * kw;
+    Q = cg * kh * kw;
   const cols = newLike(x, Q * P);
   out.fill(0);
-  for (let b = 0; b < n; b++) {
-    im2col(x, b, cols, g);
-    for (let o = 0; o < k; o++) {
-      const ob = (b * k + o) * P;
-      for (let q = 0; q < Q; q++) {
-        const wv = w[o * Q + q];
-        if (wv === 0) continue;
-        const cb = q * P;
-        for (let p = 0; p < P; p++) out[ob + p] += wv * cols[cb + p];
+  for (let b = 0; b < n; b++)
+    for (let gi = 0; gi < groups; gi++) {
+      im2col(x, b, gi * cg, cg, cols, g);
+      for (let o = gi * kg; o < (gi + 1) * kg; o++) {
+        const ob = (b * k + o) * P;
+        for (let q = 0; q < Q; q++) {
+          const wv = w[o * Q + q];
+          if (wv === 0) continue;
+          const cb = q * P;
+          for (let p = 0; p < P; p++) out[ob + p] += wv * cols[cb + p];
+        }
       }
     }
-  }
 }
 
-/** gcols[p, :] = Σ_o w[o, p]·gy[b, o, :], then col2im. */
+/** gcols[q, :] = Σ_o w[o, q]·gy[b, o, :] over o in the group, then col2im. */
 export function conv2dBackwardInput(gy: HostStorage, w: HostStorage, gx: HostStorage, g: Conv2dGeometry): void {
-  const { n, c, k, kh, kw, oh, ow } = g;
+  const { n, k, kh, kw, oh, ow, groups } = g;
+  const { cg, kg } = perGroup(g);
   const P = oh * ow,
-    Q = c * kh * kw;
+    Q = cg * kh * kw;
   const cols = newLike(gy, Q * P);
   gx.fill(0);
-  for (let b = 0; b < n; b++) {
-    cols.fill(0);
-    for (let o = 0; o < k; o++) {
-      const gb = (b * k + o) * P;
-      for (let q = 0; q < Q; q++) {
-        const wv = w[o * Q + q];
-        if (wv === 0) continue;
-        const cb = q * P;
-        for (let p = 0; p < P; p++) cols[cb + p] += wv * gy[gb + p];
+  for (let b = 0; b < n; b++)
+    for (let gi = 0; gi < groups; gi++) {
+      cols.fill(0);
+      for (let o = gi * kg; o < (gi + 1) * kg; o++) {
+        const gb = (b * k + o) * P;
+        for (let q = 0; q < Q; q++) {
+          const wv = w[o * Q + q];
+          if (wv === 0) continue;
+          const cb = q * P;
+          for (let p = 0; p < P; p++) cols[cb + p] += wv * gy[gb + p];
+        }
       }
+      col2imAdd(cols, b, gi * cg, cg, gx, g);
     }
-    col2imAdd(cols, b, gx, g);
-  }
 }
 
-/** gw[o, p] = Σ_b gy[b, o, :]·cols_b[p, :]. */
+/** gw[o, q] = Σ_b gy[b, o, :]·cols_b[q, :], cols_b of o's group. */
 export function conv2dBackwardWeight(x: HostStorage, gy: HostStorage, gw: HostStorage, g: Conv2dGeometry): void {
-  const { n, c, k, kh, kw, oh, ow } = g;
+  const { n, k, kh, kw, oh, ow, groups } = g;
+  const { cg, kg } = perGroup(g);
   const P = oh * ow,
-    Q = c * kh * kw;
+    Q = cg * kh * kw;
   const cols = newLike(x, Q * P);
   gw.fill(0);
-  for (let b = 0; b < n; b++) {
-    im2col(x, b, cols, g);
-    for (let o = 0; o < k; o++) {
-      const gb = (b * k + o) * P;
-      for (let q = 0; q < Q; q++) {
-        const cb = q * P;
-        let s = 0;
-        for (let p = 0; p < P; p++) s += gy[gb + p] * cols[cb + p];
-        gw[o * Q + q] += s;
+  for (let b = 0; b < n; b++)
+    for (let gi = 0; gi < groups; gi++) {
+      im2col(x, b, gi * cg, cg, cols, g);
+      for (let o = gi * kg; o < (gi + 1) * kg; o++) {
+        const gb = (b * k + o) * P;
+        for (let q = 0; q < Q; q++) {
+          const cb = q * P;
+          let s = 0;
+          for (let p = 0; p < P; p++) s += gy[gb + p] * cols[cb + p];
+          gw[o * Q + q] += s;
+        }
       }
     }
-  }
 }
 
 // ---------------------------------------------------------------- pooling (the reference kernels

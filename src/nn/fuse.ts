@@ -81,7 +81,7 @@ export class Conv2dReLU extends FusedLayer {
 
   forward(x: Tensor): Tensor {
     const c = this.conv;
-    return convLayer(x, c.weight, c.bias, { stride: c.stride, padding: c.padding }, 'relu', c.describe());
+    return convLayer(x, c.weight, c.bias, c.convArgs(), 'relu', c.describe());
   }
 
   override describe(): string {
@@ -105,7 +105,7 @@ export class Conv2dReLUMaxPool extends FusedLayer {
       x,
       c.weight,
       c.bias,
-      { stride: c.stride, padding: c.padding },
+      c.convArgs(),
       'relu',
       p.kernelSize,
       { stride: p.stride, padding: p.padding, ceilMode: p.ceilMode },

@@ -60,6 +60,9 @@ test('the geometry slots are distinct and fill the block; a conv + pool block ho
     abi.GEO_SW,
     abi.GEO_PH,
     abi.GEO_PW,
+    abi.GEO_DH,
+    abi.GEO_DW,
+    abi.GEO_G,
   ];
   assert.deepEqual(
     [...slots].sort((a, b) => a - b),

@@ -31,6 +31,7 @@ import {
   conv2dGeometry,
   fromData,
   grad,
+  type Conv2dArgs,
   sum,
   square,
 } from '../../src/index.js';
@@ -59,11 +60,19 @@ function composed(x: Float32Array, w: Float32Array, b: Float32Array | null, gy: 
   return { y, gx, gw, gb };
 }
 
-const cases: [string, number[], number[], { stride?: number; padding?: number }][] = [
+/**
+ * Geometries of the fused layers' tests. The grouped and dilated 5×5 ones have a Winograd layer's
+ * shape (stride 1, 8+ channels on both sides): they pass only if they take im2col instead.
+ */
+const cases: [string, number[], number[], Conv2dArgs][] = [
   ['W2 layer 1 (C=1, 5×5, padding 2)', [8, 1, 28, 28], [32, 1, 5, 5], { padding: 2 }],
   ['W2 layer 2 (32→64, 5×5, padding 2)', [6, 32, 14, 14], [64, 32, 5, 5], { padding: 2 }],
   ['odd sizes, stride 2, no padding', [3, 5, 11, 9], [7, 5, 3, 3], { stride: 2 }],
   ['1×1 (pointwise)', [4, 16, 9, 9], [24, 16, 1, 1], {}],
+  ['5×5 in 2 groups, padding 2', [4, 16, 12, 12], [16, 8, 5, 5], { padding: 2, groups: 2 }],
+  ['5×5 dilated 2, padding 4', [3, 8, 14, 13], [8, 8, 5, 5], { padding: 4, dilation: 2 }],
+  ['depthwise 3×3, dilation 2×3, stride 2', [3, 6, 13, 14], [6, 1, 3, 3], { padding: [2, 3], dilation: [2, 3], stride: 2, groups: 6 }],
+  ['1×1 (pointwise) in 4 groups', [4, 8, 7, 7], [12, 2, 1, 1], { groups: 4 }],
 ];
 
 for (const threads of [1, 2]) {
@@ -168,44 +177,55 @@ test('convLayer rejects a bias of the wrong size with one clear message', () => 
   assert.throws(() => new Conv2d(4, 5, 3).forward(x), /Conv2d\(4→5, 3×3\): input has 3 channels, weight expects 4/);
 });
 
-test('fuse(Sequential(Conv2d, ReLU, MaxPool2d, …)) trains the same on wasm (fused kernels) and on the reference (composed)', () => {
-  const run = (name: string) => {
-    setBackend(name);
-    const rng = new Rng(9);
-    const model = fuse(
-      new Sequential(
-        new Conv2d(1, 8, 5, { padding: 2, rng }),
-        new ReLU(),
-        new MaxPool2d(2),
-        new Conv2d(8, 16, 3, { padding: 1, rng }),
-        new ReLU(),
-        new MaxPool2d(2),
-        new Flatten(),
-        new Linear(16 * 7 * 7, 10, { rng }),
-      ),
-    );
-    const x = new Tensor(rnd(16 * 28 * 28), [16, 1, 28, 28]);
-    const y = Int32Array.from({ length: 16 }, (_, i) => (i * 3) % 10);
-    const loss = crossEntropy(model.forward(x), y);
-    loss.backward();
-    rnd = floatSource(4242); // the same input for both runs
-    return { loss: loss.item(), grads: model.parameters().map((p) => p.grad!.data) };
-  };
-  rnd = floatSource(4242);
-  setWasmThreads(2);
-  const fast = run('wasm');
-  const ref = run('reference');
-  assertClose(fast.loss, ref.loss, 1e-5, 'loss');
-  fast.grads.forEach((g, i) => assertClose(g, ref.grads[i], 2e-5, `gradient of parameter ${i}`));
-  assert.ok(fast.grads[0].some((v) => v !== 0) && fast.grads[1].some((v) => v !== 0), 'the first layer got weight and bias gradients');
-});
+for (const variant of ['plain', 'dilated and grouped'] as const)
+  test(`fuse(Sequential(Conv2d, ReLU, MaxPool2d, …)) trains the same on wasm (fused kernels) and on the reference (composed): ${variant}`, () => {
+    const odd = variant !== 'plain';
+    const run = (name: string) => {
+      setBackend(name);
+      const rng = new Rng(9);
+      const model = fuse(
+        new Sequential(
+          new Conv2d(1, 8, 5, { padding: odd ? 4 : 2, dilation: odd ? 2 : 1, rng }),
+          new ReLU(),
+          new MaxPool2d(2),
+          new Conv2d(8, 16, 3, { padding: 1, groups: odd ? 4 : 1, rng }),
+          new ReLU(),
+          new MaxPool2d(2),
+          new Flatten(),
+          new Linear(16 * 7 * 7, 10, { rng }),
+        ),
+      );
+      const x = new Tensor(rnd(16 * 28 * 28), [16, 1, 28, 28]);
+      const y = Int32Array.from({ length: 16 }, (_, i) => (i * 3) % 10);
+      const loss = crossEntropy(model.forward(x), y);
+      loss.backward();
+      rnd = floatSource(4242); // the same input for both runs
+      return { loss: loss.item(), grads: model.parameters().map((p) => p.grad!.data) };
+    };
+    rnd = floatSource(4242);
+    setWasmThreads(2);
+    const fast = run('wasm');
+    const ref = run('reference');
+    assertClose(fast.loss, ref.loss, 1e-5, 'loss');
+    fast.grads.forEach((g, i) => assertClose(g, ref.grads[i], 2e-5, `gradient of parameter ${i}`));
+    assert.ok(fast.grads[0].some((v) => v !== 0) && fast.grads[1].some((v) => v !== 0), 'the first layer got weight and bias gradients');
+  });
 
 // ---------------------------------------------------------------- convolution layer + max pooling
 
-const poolCases: [string, number[], number[], { stride?: number; padding?: number }, [number, { stride?: number; padding?: number }]][] = [
+const poolCases: [string, number[], number[], Conv2dArgs, [number, { stride?: number; padding?: number }]][] = [
   ['W2 layer 1 + 2×2 pool', [8, 1, 28, 28], [32, 1, 5, 5], { padding: 2 }, [2, {}]],
   ['W2 layer 2 + 2×2 pool', [6, 32, 14, 14], [64, 32, 5, 5], { padding: 2 }, [2, {}]],
   ['odd sizes, overlapping padded 3×3 windows (stride 2)', [3, 5, 11, 9], [7, 5, 3, 3], { padding: 1 }, [3, { stride: 2, padding: 1 }]],
+  ['5×5 in 4 groups + 2×2 pool', [4, 16, 12, 12], [8, 4, 5, 5], { padding: 2, groups: 4 }, [2, {}]],
+  ['5×5 dilated 2 + 2×2 pool', [3, 8, 14, 14], [8, 8, 5, 5], { padding: 4, dilation: 2 }, [2, {}]],
+  [
+    'depthwise 3×3 dilated 2 + 3×3 pool (stride 2)',
+    [3, 5, 11, 9],
+    [5, 1, 3, 3],
+    { padding: 2, dilation: 2, groups: 5 },
+    [3, { stride: 2, padding: 1 }],
+  ],
 ];
 
 for (const threads of [1, 2]) {
@@ -275,6 +295,9 @@ test('convPoolLayer: gradients in x, weight and bias match central differences (
     b = randT([3], 15);
   gradCheck((xx, ww, bb) => convPoolLayer(xx, ww, bb, { padding: 1 }, 'relu', 2), [x, w, b], 1e-6);
   gradCheck((xx, ww) => convPoolLayer(xx, ww, null, {}, null, 3, { stride: 2, padding: 1 }), [x, w], 1e-6);
+  const xg = randT([2, 4, 7, 6], 16),
+    wg = randT([2, 2, 3, 3], 17);
+  gradCheck((xx, ww, bb) => convPoolLayer(xx, ww, bb, { padding: 2, dilation: 2, groups: 2 }, 'relu', 2), [xg, wg, randT([2], 18)], 1e-6);
 });
 
 test('Sequential reports a pooling error against the MaxPool2d layer; fused, against the fused layer, naming the MaxPool2d part', () => {

@@ -18,6 +18,25 @@ const rnd = floatSource(12345);
 
 const TOL = 2e-5;
 
+/** A convolution's geometry without dilation or groups (oh, ow: PyTorch's output size). */
+function conv(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  k: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  ph: number,
+  pw: number,
+): Conv2dGeometry {
+  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1,
+    ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  return { n, c, h, w, k, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: 1, dilationW: 1, groups: 1 };
+}
+
 for (const threads of [1, 2]) {
   const tag = `threads=${threads}`;
 
@@ -106,17 +125,105 @@ for (const threads of [1, 2]) {
   test(`wasm conv2d and both backward passes equal the reference (${tag})`, () => {
     setWasmThreads(threads);
     const geos: Conv2dGeometry[] = [
-      { n: 3, c: 2, h: 9, w: 11, k: 5, kh: 3, kw: 3, oh: 9, ow: 11, strideH: 1, strideW: 1, padH: 1, padW: 1 },
-      { n: 2, c: 3, h: 10, w: 7, k: 4, kh: 3, kw: 2, oh: 4, ow: 3, strideH: 2, strideW: 2, padH: 0, padW: 0 },
-      { n: 5, c: 4, h: 6, w: 6, k: 3, kh: 1, kw: 1, oh: 6, ow: 6, strideH: 1, strideW: 1, padH: 0, padW: 0 },
-      { n: 2, c: 1, h: 8, w: 9, k: 2, kh: 5, kw: 5, oh: 8, ow: 9, strideH: 1, strideW: 1, padH: 2, padW: 2 },
+      {
+        n: 3,
+        c: 2,
+        h: 9,
+        w: 11,
+        k: 5,
+        kh: 3,
+        kw: 3,
+        oh: 9,
+        ow: 11,
+        strideH: 1,
+        strideW: 1,
+        padH: 1,
+        padW: 1,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      },
+      {
+        n: 2,
+        c: 3,
+        h: 10,
+        w: 7,
+        k: 4,
+        kh: 3,
+        kw: 2,
+        oh: 4,
+        ow: 3,
+        strideH: 2,
+        strideW: 2,
+        padH: 0,
+        padW: 0,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      },
+      {
+        n: 5,
+        c: 4,
+        h: 6,
+        w: 6,
+        k: 3,
+        kh: 1,
+        kw: 1,
+        oh: 6,
+        ow: 6,
+        strideH: 1,
+        strideW: 1,
+        padH: 0,
+        padW: 0,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      },
+      {
+        n: 2,
+        c: 1,
+        h: 8,
+        w: 9,
+        k: 2,
+        kh: 5,
+        kw: 5,
+        oh: 8,
+        ow: 9,
+        strideH: 1,
+        strideW: 1,
+        padH: 2,
+        padW: 2,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      },
       // big enough to be split over threads
-      { n: 8, c: 8, h: 14, w: 14, k: 16, kh: 5, kw: 5, oh: 14, ow: 14, strideH: 1, strideW: 1, padH: 2, padW: 2 },
+      {
+        n: 8,
+        c: 8,
+        h: 14,
+        w: 14,
+        k: 16,
+        kh: 5,
+        kw: 5,
+        oh: 14,
+        ow: 14,
+        strideH: 1,
+        strideW: 1,
+        padH: 2,
+        padW: 2,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      },
+      // dilated and grouped (im2col per group; the 5×5 one has a Winograd layer's shape but must not take it), threaded
+      { ...conv(8, 8, 14, 14, 16, 5, 5, 1, 1, 4, 4), dilationH: 2, dilationW: 2, groups: 4, oh: 14, ow: 14 },
+      { ...conv(3, 6, 11, 10, 6, 3, 3, 2, 1, 2, 1), dilationH: 2, dilationW: 3, groups: 6, oh: 6, ow: 6 },
     ];
     for (const g of geos) {
       const what = JSON.stringify(g);
       const x = rnd(g.n * g.c * g.h * g.w),
-        w = rnd(g.k * g.c * g.kh * g.kw),
+        w = rnd(g.k * (g.c / g.groups) * g.kh * g.kw),
         gy = rnd(g.n * g.k * g.oh * g.ow);
       const y1 = new Float32Array(gy.length).fill(NaN),
         y2 = new Float32Array(gy.length);

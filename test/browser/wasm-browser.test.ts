@@ -55,7 +55,24 @@ interface BrowserReport {
 }
 
 const MM = { m: 96, n: 80, k: 200 };
-const CONV = { n: 4, c: 8, h: 16, w: 16, k: 16, kh: 3, kw: 3, oh: 16, ow: 16, strideH: 1, strideW: 1, padH: 1, padW: 1 };
+const CONV = {
+  n: 4,
+  c: 8,
+  h: 16,
+  w: 16,
+  k: 16,
+  kh: 3,
+  kw: 3,
+  oh: 16,
+  ow: 16,
+  strideH: 1,
+  strideW: 1,
+  padH: 1,
+  padW: 1,
+  dilationH: 1,
+  dilationW: 1,
+  groups: 1,
+};
 const ADAM_N = 200_000;
 
 /**

@@ -24,6 +24,9 @@ import {
   GEO_SW,
   GEO_PH,
   GEO_PW,
+  GEO_DH,
+  GEO_DW,
+  GEO_G,
   GEO_INTS,
   GEO_POOL,
   GEO_RELU,
@@ -96,6 +99,10 @@ function writeGeometry(i32: Int32Array, at: number, g: Conv2dGeometry | PoolGeom
   i32[at + GEO_SW] = g.strideW;
   i32[at + GEO_PH] = g.padH;
   i32[at + GEO_PW] = g.padW;
+  const conv = 'groups' in g;
+  i32[at + GEO_DH] = conv ? g.dilationH : 1;
+  i32[at + GEO_DW] = conv ? g.dilationW : 1;
+  i32[at + GEO_G] = conv ? g.groups : 1;
 }
 
 /** A convolution's or a pooling's geometry block in the arena; its address. */

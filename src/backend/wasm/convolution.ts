@@ -27,13 +27,26 @@ const NO_X = new Float32Array(0),
 
 /**
  * Whether a forward convolution runs as Winograd F(2×2, 5×5) (asm/winograd.ts): 5×5 filters,
- * stride 1, the same padding on both axes, and enough channels on both sides for its 36 products
- * to be worth their transforms (W2's first layer, one input channel, stays direct).
+ * stride 1, no dilation, one channel group, the same padding on both axes, and enough channels on
+ * both sides for its 36 products to be worth their transforms (W2's first layer, one input
+ * channel, stays direct). Every other convolution is im2col + GEMM (asm/conv.ts), which handles
+ * any dilation and groups.
  */
 const winograd = (g: Conv2dGeometry): boolean =>
-  winogradEnabled && g.kh === 5 && g.kw === 5 && g.strideH === 1 && g.strideW === 1 && g.padH === g.padW && g.c >= 8 && g.k >= 8;
+  winogradEnabled &&
+  g.kh === 5 &&
+  g.kw === 5 &&
+  g.strideH === 1 &&
+  g.strideW === 1 &&
+  g.dilationH === 1 &&
+  g.dilationW === 1 &&
+  g.groups === 1 &&
+  g.padH === g.padW &&
+  g.c >= 8 &&
+  g.k >= 8;
 
-const convMacs = (g: Conv2dGeometry) => g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow;
+/** Multiply-adds of the convolution: each output reads C/groups·kh·kw inputs. */
+const convMacs = (g: Conv2dGeometry) => (g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow) / g.groups;
 
 /** The per-part arguments after the output gradient's (and mask's) addresses, as both layer backwards take them. */
 type BackwardTail = [

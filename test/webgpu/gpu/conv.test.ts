@@ -22,7 +22,7 @@ function geo(
 ): Conv2dGeometry {
   const oh = Math.floor((h + 2 * ph - kh) / sh) + 1,
     ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
-  return { n, c, h, w, k, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw };
+  return { n, c, h, w, k, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: 1, dilationW: 1, groups: 1 };
 }
 
 const GEOS: Conv2dGeometry[] = [

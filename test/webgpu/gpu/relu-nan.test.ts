@@ -50,7 +50,24 @@ test('a NaN bias gives NaN outputs through the fused ReLU of linear and convLaye
   assert.ok(Math.abs(gbv[1] - col1) < 1e-5, `linear bias gradient ${gbv[1]}, expected ${col1}`);
 
   // convLayer: 2 images, 1 → 3 channels, 3×3 over 6×6 padded, bias 1 NaN
-  const g: Conv2dGeometry = { n: 2, c: 1, h: 6, w: 6, k: 3, kh: 3, kw: 3, oh: 6, ow: 6, strideH: 1, strideW: 1, padH: 1, padW: 1 };
+  const g: Conv2dGeometry = {
+    n: 2,
+    c: 1,
+    h: 6,
+    w: 6,
+    k: 3,
+    kh: 3,
+    kw: 3,
+    oh: 6,
+    ow: 6,
+    strideH: 1,
+    strideW: 1,
+    padH: 1,
+    padW: 1,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  };
   const plane = g.oh * g.ow;
   const cx = rnd(g.n * g.h * g.w),
     cw = rnd(g.k * 9),

@@ -84,7 +84,24 @@ test('linear and linearBackward give the same values under every tile shape', as
 
 const geo = (n: number, c: number, h: number, k: number, kh: number, stride: number, pad: number): Conv2dGeometry => {
   const oh = Math.floor((h + 2 * pad - kh) / stride) + 1;
-  return { n, c, h, w: h, k, kh, kw: kh, oh, ow: oh, strideH: stride, strideW: stride, padH: pad, padW: pad };
+  return {
+    n,
+    c,
+    h,
+    w: h,
+    k,
+    kh,
+    kw: kh,
+    oh,
+    ow: oh,
+    strideH: stride,
+    strideW: stride,
+    padH: pad,
+    padW: pad,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  };
 };
 
 test('the convolutions and their gradients give the same values under every tile shape, whole and split along K', async () => {
