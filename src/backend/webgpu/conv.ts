@@ -7,6 +7,13 @@
  *   conv2dBackwardInput  gx[b, ci, y, x] = Σ_(o,i,j) w[o, ci, i, j]·gy[b, o, oy, ox] over the (i, j)
  *                        with y + padH − i = oy·strideH (and the same along x) inside the output:
  *                        a gather, so no two threads add into one element   M = c, N = n·h·w, K = k·kh·kw
+ * With dilation or channel groups (a "general" geometry) the kernels are variants of their own
+ * (family suffix `g`, five more uniforms): tap (i, j) sits at i·dh, j·dw from the window's corner,
+ * and each group gi is one dispatch of the product on its slices, with c → cg = c/groups input
+ * channels from gi·cg and k → kg = k/groups output channels (and weight rows) from gi·kg, so the
+ * dimensions above read cg and kg for c and k. Each group's dispatch writes only its own slice
+ * of the output, with `=`, and together they write all of it. At dilation 1 and groups 1 the
+ * kernels are the plain ones, as before either existed.
  */
 import type { Conv2dGeometry } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
@@ -16,19 +23,38 @@ import { dispatchProduct } from './tune.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
 const GEOMETRY = ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw'] as const;
+/** A general geometry's uniforms: the plain ones, the dilations, the channels per group (input, output) and the group's index. */
+const GENERAL = [...GEOMETRY, 'dh', 'dw', 'cg', 'kg', 'gi'] as const;
 
 /** Both strides 1: the input gradient's kernel without the stride divisions. */
 const unit = (g: Conv2dGeometry) => g.strideH === 1 && g.strideW === 1;
+/** Dilation or groups: the kernels' general variants, one dispatch per group. */
+const general = (g: Conv2dGeometry) => g.dilationH !== 1 || g.dilationW !== 1 || g.groups !== 1;
 
 function geometryInts(g: Conv2dGeometry): number[] {
   return [g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padH, g.padW];
 }
 
+/**
+ * Calls `dispatch` once per dispatch of a product over `g`: once with the plain uniforms, or for a
+ * general geometry once per group gi with GENERAL's.
+ */
+function eachGroup(g: Conv2dGeometry, dispatch: (ints: number[]) => void): void {
+  if (!general(g)) return dispatch(geometryInts(g));
+  for (let gi = 0; gi < g.groups; gi++) dispatch([...geometryInts(g), g.dilationH, g.dilationW, g.c / g.groups, g.k / g.groups, gi]);
+}
+
+/** WGSL prefixes of a group's first input and output channel ('' in the plain kernels). */
+const C0 = (gen: boolean) => (gen ? 'p.gi * p.cg + ' : '');
+const K0 = (gen: boolean) => (gen ? 'p.gi * p.kg + ' : '');
+/** WGSL: a tap's offset i (or j) along the height (width), times the dilation in the general kernels. */
+const TAP = (gen: boolean, v: string, axis: 'h' | 'w') => (gen ? `${v} * p.d${axis}` : v);
+
 /** WGSL: x[b, ci, iy, ix] at window position (i, j) of output pixel (oy, ox): an element of image b's unfolded input, 0 in the padding. */
-const IM2COL = /* wgsl */ `
+const IM2COL = (gen: boolean) => /* wgsl */ `
 fn im2colAt(b: u32, ci: u32, i: u32, j: u32, oy: u32, ox: u32) -> f32 {
-  let iy = i32(oy * p.sh + i) - i32(p.ph);
-  let ix = i32(ox * p.sw + j) - i32(p.pw);
+  let iy = i32(oy * p.sh + ${TAP(gen, 'i', 'h')}) - i32(p.ph);
+  let ix = i32(ox * p.sw + ${TAP(gen, 'j', 'w')}) - i32(p.pw);
   if (iy < 0 || ix < 0 || iy >= i32(p.h) || ix >= i32(p.w)) { return 0.0; }
   return x[((b * p.c + ci) * p.h + u32(iy)) * p.w + u32(ix)];
 }`;
@@ -90,16 +116,16 @@ const GX_B: KWalk = {
   next: WINDOW_NEXT,
 };
 
-/** Forward; with `bias` / `relu` the fused layer's epilogue (out = relu(conv + bias[o])). */
-function convSource(bias: boolean, relu: boolean, t: TileShape): string {
-  const z = bias ? 'v + bias[r]' : 'v';
+/** Forward; with `bias` / `relu` the fused layer's epilogue (out = relu(conv + bias[o])); `gen` the general variant. */
+function convSource(bias: boolean, relu: boolean, t: TileShape, gen: boolean): string {
+  const z = bias ? `v + bias[${K0(gen)}r]` : 'v';
   return gemmSource(
     {
-      ints: GEOMETRY,
-      bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL,
-      loadA: 'return wt[r * p.K + kk];',
-      loadB: 'return im2colAt(s.b, s.c, s.i, s.j, s.oy, s.ox);',
-      store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + r) * P + (c - b * P)] = ${relu ? 'select(z, 0.0, z <= 0.0)' : 'z'};`,
+      ints: gen ? GENERAL : GEOMETRY,
+      bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL(gen),
+      loadA: `return wt[${gen ? '(p.gi * p.kg + r)' : 'r'} * p.K + kk];`,
+      loadB: `return im2colAt(s.b, ${C0(gen)}s.c, s.i, s.j, s.oy, s.ox);`,
+      store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + ${K0(gen)}r) * P + (c - b * P)] = ${relu ? 'select(z, 0.0, z <= 0.0)' : 'z'};`,
       aAlongK: true,
       bAlongK: false,
       bWalk: FORWARD_B,
@@ -112,17 +138,19 @@ function convSource(bias: boolean, relu: boolean, t: TileShape): string {
 const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(gy[i], 0.0, y[i] <= 0.0); }';
 const gz = (relu: boolean, i: string) => (relu ? `gzAt(${i})` : `gy[${i}]`);
 
-function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: boolean): string {
+function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: boolean, gen: boolean): string {
+  const at = `${gen ? '(p.gi * p.kg + r)' : 'r'} * p.N + c`;
   return gemmSource(
     {
-      ints: GEOMETRY,
+      ints: gen ? GENERAL : GEOMETRY,
       bindings:
         [READ(1, 'x'), READ(2, 'gy'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gw')].join('\n') +
-        IM2COL +
+        IM2COL(gen) +
         (relu ? `\n${GZ_FN}` : ''),
-      loadA: `return ${gz(relu, '((s.b * p.k + r) * p.oh + s.oy) * p.ow + s.ox')};`,
-      loadB: 'return im2colAt(s.b, s.c, s.i, s.j, s.oy, s.ox);',
-      store: split ? partialStore('gw') : accumulate ? 'gw[r * p.N + c] += v;' : 'gw[r * p.N + c] = v;',
+      loadA: `return ${gz(relu, `((s.b * p.k + ${K0(gen)}r) * p.oh + s.oy) * p.ow + s.ox`)};`,
+      loadB: `return im2colAt(s.b, ${C0(gen)}s.c, s.i, s.j, s.oy, s.ox);`,
+      // split: the partials are this dispatch's rows only, their reduce adds the group's offset
+      store: split ? partialStore('gw') : accumulate ? `gw[${at}] += v;` : `gw[${at}] = v;`,
       aAlongK: true,
       bAlongK: true,
       aWalk: GW_A,
@@ -134,23 +162,25 @@ function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: b
 }
 
 /** The input gradient; `unitStride` (both strides 1, the common case) drops the divisions by the stride. */
-function convGxSource(relu: boolean, unitStride: boolean, t: TileShape): string {
+function convGxSource(relu: boolean, unitStride: boolean, t: TileShape, gen: boolean): string {
   const onGrid = unitStride
     ? 'let oy = u32(ty); let ox = u32(tx); if (oy >= p.oh || ox >= p.ow) { return 0.0; }'
     : 'let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw; if (oy * p.sh != u32(ty) || ox * p.sw != u32(tx) || oy >= p.oh || ox >= p.ow) { return 0.0; }';
   return gemmSource(
     {
-      ints: GEOMETRY,
+      ints: gen ? GENERAL : GEOMETRY,
       bindings:
         [READ(1, 'gy'), READ(2, 'wt'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
-      // A(ci, (o, i, j)) = w[o, ci, i, j]
-      loadA: 'return wt[(s.o * p.c + r) * p.kh * p.kw + s.rem];',
-      // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i = oy·sh, x + pw − j = ox·sw
-      loadB: `let ty = i32(s.y + p.ph) - i32(s.i); let tx = i32(s.x + p.pw) - i32(s.j);
+      // A(ci, (o, i, j)) = w[o, ci, i, j] (the general one: o of the group, w [k, cg, kh, kw])
+      loadA: gen
+        ? 'return wt[((p.gi * p.kg + s.o) * p.cg + r) * p.kh * p.kw + s.rem];'
+        : 'return wt[(s.o * p.c + r) * p.kh * p.kw + s.rem];',
+      // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i·dh = oy·sh, x + pw − j·dw = ox·sw
+      loadB: `let ty = i32(s.y + p.ph) - i32(${TAP(gen, 's.i', 'h')}); let tx = i32(s.x + p.pw) - i32(${TAP(gen, 's.j', 'w')});
     if (ty < 0 || tx < 0) { return 0.0; }
     ${onGrid}
-    return ${gz(relu, '((s.b * p.k + s.c) * p.oh + oy) * p.ow + ox')};`,
-      store: 'let hw = p.h * p.w; let b = c / hw; gx[(b * p.c + r) * hw + (c - b * hw)] = v;',
+    return ${gz(relu, `((s.b * p.k + ${K0(gen)}s.c) * p.oh + oy) * p.ow + ox`)};`,
+      store: `let hw = p.h * p.w; let b = c / hw; gx[(b * p.c + ${C0(gen)}r) * hw + (c - b * hw)] = v;`,
       aAlongK: false,
       bAlongK: false,
       aWalk: GX_A,
@@ -190,28 +220,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 export function convOps(ctx: GpuContext) {
-  const sizes = (g: Conv2dGeometry) => ({ x: g.n * g.c * g.h * g.w, w: g.k * g.c * g.kh * g.kw, y: g.n * g.k * g.oh * g.ow });
+  const sizes = (g: Conv2dGeometry) => ({
+    x: g.n * g.c * g.h * g.w,
+    w: g.k * (g.c / g.groups) * g.kh * g.kw,
+    y: g.n * g.k * g.oh * g.ow,
+  });
+  /** A group's input and output channels (all of them with one group). */
+  const perGroup = (g: Conv2dGeometry) => ({ cg: g.c / g.groups, kg: g.k / g.groups });
+  /** The kernel family's suffix of a general geometry. */
+  const gsuf = (g: Conv2dGeometry) => (general(g) ? 'g' : '');
 
   function conv2d(x: DeviceStorage, w: DeviceStorage, out: DeviceStorage, g: Conv2dGeometry): void {
     const s = sizes(g);
     const st = [own(ctx, 'conv2d', 'x', x, s.x), own(ctx, 'conv2d', 'w', w, s.w), own(ctx, 'conv2d', 'out', out, s.y)];
-    const M = g.k,
+    const { cg, kg } = perGroup(g);
+    const M = kg,
       N = g.n * g.oh * g.ow,
-      K = g.c * g.kh * g.kw;
+      K = cg * g.kh * g.kw;
     if (M * N === 0) return;
     if (K === 0) return ctx.clear(st[2]);
-    dispatchProduct(ctx, {
-      name: 'conv2d',
-      family: 'conv00',
-      source: (t) => convSource(false, false, t),
-      ints: [M, N, K, ...geometryInts(g)],
-      storage: st,
-      m: M,
-      n: N,
-      k: K,
-      splittable: false,
-      accumulate: false,
-    });
+    const gen = general(g);
+    eachGroup(g, (ints) =>
+      dispatchProduct(ctx, {
+        name: 'conv2d',
+        family: `conv00${gsuf(g)}`,
+        source: (t) => convSource(false, false, t, gen),
+        ints: [M, N, K, ...ints],
+        storage: st,
+        m: M,
+        n: N,
+        k: K,
+        splittable: false,
+        accumulate: false,
+      }),
+    );
   }
 
   function convLayer(
@@ -224,27 +266,86 @@ export function convOps(ctx: GpuContext) {
   ): boolean {
     if (!allOwn(ctx, x, w, bias, out)) return false;
     const s = sizes(g);
-    const M = g.k,
+    const { cg, kg } = perGroup(g);
+    const M = kg,
       N = g.n * g.oh * g.ow,
-      K = g.c * g.kh * g.kw;
+      K = cg * g.kh * g.kw;
     if (K === 0) return false;
     const st = [own(ctx, 'convLayer', 'x', x, s.x), own(ctx, 'convLayer', 'w', w, s.w)];
     if (bias) st.push(own(ctx, 'convLayer', 'bias', bias, g.k));
     st.push(own(ctx, 'convLayer', 'out', out, s.y));
     if (M * N === 0) return true;
-    dispatchProduct(ctx, {
-      name: 'convLayer',
-      family: `conv${+!!bias}${+relu}`,
-      source: (t) => convSource(!!bias, relu, t),
-      ints: [M, N, K, ...geometryInts(g)],
-      storage: st,
-      m: M,
-      n: N,
-      k: K,
-      splittable: false,
-      accumulate: false,
-    });
+    const gen = general(g);
+    eachGroup(g, (ints) =>
+      dispatchProduct(ctx, {
+        name: 'convLayer',
+        family: `conv${+!!bias}${+relu}${gsuf(g)}`,
+        source: (t) => convSource(!!bias, relu, t, gen),
+        ints: [M, N, K, ...ints],
+        storage: st,
+        m: M,
+        n: N,
+        k: K,
+        splittable: false,
+        accumulate: false,
+      }),
+    );
     return true;
+  }
+
+  /** The weight gradient's products (one per group), gw set or accumulated; gz masked by y when relu. */
+  function weightGrad(op: string, g: Conv2dGeometry, storage: GpuStorage[], relu: boolean, accumulate: boolean): void {
+    const { cg, kg } = perGroup(g);
+    const M = kg,
+      N = cg * g.kh * g.kw,
+      K = g.n * g.oh * g.ow;
+    if (M * N === 0) return;
+    if (K === 0) {
+      if (!accumulate) ctx.clear(storage[storage.length - 1]);
+      return;
+    }
+    const gen = general(g);
+    eachGroup(g, (ints) =>
+      dispatchProduct(ctx, {
+        name: op,
+        family: `convGw${+accumulate}${+relu}${gsuf(g)}`,
+        source: (t, split) => convGwSource(accumulate, relu, t, split, gen),
+        ints: [M, N, K, ...ints],
+        storage,
+        m: M,
+        n: N,
+        k: K,
+        splittable: true,
+        accumulate,
+        // the group's rows of gw: its first output channel's
+        outOffset: gen ? ints[ints.length - 1] * M * N : 0,
+      }),
+    );
+  }
+
+  /** The input gradient's products (one per group); gz masked by y when relu. */
+  function inputGrad(op: string, g: Conv2dGeometry, storage: GpuStorage[], relu: boolean): void {
+    const { cg, kg } = perGroup(g);
+    const M = cg,
+      N = g.n * g.h * g.w,
+      K = kg * g.kh * g.kw;
+    if (K === 0) return ctx.clear(storage[storage.length - 1]);
+    if (M * N === 0) return;
+    const gen = general(g);
+    eachGroup(g, (ints) =>
+      dispatchProduct(ctx, {
+        name: op,
+        family: `convGx${+relu}${+unit(g)}${gsuf(g)}`,
+        source: (t) => convGxSource(relu, unit(g), t, gen),
+        ints: [M, N, K, ...ints],
+        storage,
+        m: M,
+        n: N,
+        k: K,
+        splittable: false,
+        accumulate: false,
+      }),
+    );
   }
 
   function conv2dBackwardWeight(x: DeviceStorage, gy: DeviceStorage, gw: DeviceStorage, g: Conv2dGeometry, accumulate = false): void {
@@ -254,26 +355,7 @@ export function convOps(ctx: GpuContext) {
       own(ctx, 'conv2dBackwardWeight', 'gy', gy, s.y),
       own(ctx, 'conv2dBackwardWeight', 'gw', gw, s.w),
     ];
-    const M = g.k,
-      N = g.c * g.kh * g.kw,
-      K = g.n * g.oh * g.ow;
-    if (M * N === 0) return;
-    if (K === 0) {
-      if (!accumulate) ctx.clear(st[2]);
-      return;
-    }
-    dispatchProduct(ctx, {
-      name: 'conv2dBackwardWeight',
-      family: `convGw${+accumulate}0`,
-      source: (t, split) => convGwSource(accumulate, false, t, split),
-      ints: [M, N, K, ...geometryInts(g)],
-      storage: st,
-      m: M,
-      n: N,
-      k: K,
-      splittable: true,
-      accumulate,
-    });
+    weightGrad('conv2dBackwardWeight', g, st, false, accumulate);
   }
 
   function conv2dBackwardInput(gy: DeviceStorage, w: DeviceStorage, gx: DeviceStorage, g: Conv2dGeometry): void {
@@ -283,23 +365,7 @@ export function convOps(ctx: GpuContext) {
       own(ctx, 'conv2dBackwardInput', 'w', w, s.w),
       own(ctx, 'conv2dBackwardInput', 'gx', gx, s.x),
     ];
-    const M = g.c,
-      N = g.n * g.h * g.w,
-      K = g.k * g.kh * g.kw;
-    if (M * N === 0) return;
-    if (K === 0) return ctx.clear(st[2]);
-    dispatchProduct(ctx, {
-      name: 'conv2dBackwardInput',
-      family: `convGx0${+unit(g)}`,
-      source: (t) => convGxSource(false, unit(g), t),
-      ints: [M, N, K, ...geometryInts(g)],
-      storage: st,
-      m: M,
-      n: N,
-      k: K,
-      splittable: false,
-      accumulate: false,
-    });
+    inputGrad('conv2dBackwardInput', g, st, false);
   }
 
   function convLayerBackward(
@@ -319,48 +385,8 @@ export function convOps(ctx: GpuContext) {
     const relu = y !== null;
     const ggy = own(ctx, op, 'gy', gy, s.y);
     const gyy: GpuStorage[] = relu ? [own(ctx, op, 'y', y, s.y)] : [];
-    const ints = geometryInts(g);
-    if (gx) {
-      const ggx = own(ctx, op, 'gx', gx, s.x);
-      const M = g.c,
-        N = g.n * g.h * g.w,
-        K = g.k * g.kh * g.kw;
-      if (K === 0) ctx.clear(ggx);
-      else if (M * N)
-        dispatchProduct(ctx, {
-          name: `${op}.gx`,
-          family: `convGx${+relu}${+unit(g)}`,
-          source: (t) => convGxSource(relu, unit(g), t),
-          ints: [M, N, K, ...ints],
-          storage: [ggy, own(ctx, op, 'w', w, s.w), ...gyy, ggx],
-          m: M,
-          n: N,
-          k: K,
-          splittable: false,
-          accumulate: false,
-        });
-    }
-    if (gw) {
-      const ggw = own(ctx, op, 'gw', gw, s.w);
-      const M = g.k,
-        N = g.c * g.kh * g.kw,
-        K = g.n * g.oh * g.ow;
-      if (K === 0) {
-        if (!accumulateGw) ctx.clear(ggw);
-      } else if (M * N)
-        dispatchProduct(ctx, {
-          name: `${op}.gw`,
-          family: `convGw${+accumulateGw}${+relu}`,
-          source: (t, split) => convGwSource(accumulateGw, relu, t, split),
-          ints: [M, N, K, ...ints],
-          storage: [own(ctx, op, 'x', x, s.x), ggy, ...gyy, ggw],
-          m: M,
-          n: N,
-          k: K,
-          splittable: true,
-          accumulate: accumulateGw,
-        });
-    }
+    if (gx) inputGrad(`${op}.gx`, g, [ggy, own(ctx, op, 'w', w, s.w), ...gyy, own(ctx, op, 'gx', gx, s.x)], relu);
+    if (gw) weightGrad(`${op}.gw`, g, [own(ctx, op, 'x', x, s.x), ggy, ...gyy, own(ctx, op, 'gw', gw, s.w)], relu, accumulateGw);
     if (gb && g.k)
       ctx.dispatch({
         name: `${op}.gb`,

@@ -269,10 +269,10 @@ export function splitFor(m: number, n: number, k: number, t: TileShape = SMALL):
   return { slices: Math.ceil(k / chunk), chunk };
 }
 
-/** out[i] (+)= Σ_z part[z·n + i], z = 0 … slices − 1 in order. */
-function splitReduceSource(accumulate: boolean): string {
+/** out[i] (+)= Σ_z part[z·n + i], z = 0 … slices − 1 in order; with `offset`, into out[off + i]. */
+function splitReduceSource(accumulate: boolean, offset: boolean): string {
   return /* wgsl */ `
-struct Params { n: u32, slices: u32 }
+struct Params { n: u32, slices: u32${offset ? ', off: u32' : ''} }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -283,7 +283,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= p.n) { return; }
   var s = 0.0;
   for (var z = 0u; z < p.slices; z++) { s += part[z * p.n + i]; }
-  out[i] ${accumulate ? '+=' : '='} s;
+  out[${offset ? 'p.off + ' : ''}i] ${accumulate ? '+=' : '='} s;
 }
 `;
 }
@@ -309,6 +309,12 @@ export interface Product {
   splittable: boolean;
   /** Whether the product adds into its output (else it writes every element of it). */
   accumulate: boolean;
+  /**
+   * Where its M×N outputs start in the output binding (default 0): a product over one slice of a
+   * larger output (a grouped convolution's weight gradient, one dispatch per group), whose store
+   * adds the offset itself; a split product's reduce adds it here.
+   */
+  outOffset?: number;
 }
 
 /** Queues the product under tile `t`, whole or split as `split` says (see the module comment). */
@@ -339,10 +345,11 @@ export function queueProduct(ctx: GpuContext, p: Product, t: TileShape, split: S
     // every slice stores its whole tile of partials
     full: true,
   });
+  const off = p.outOffset ?? 0;
   ctx.dispatch({
     name: `${p.name}.reduce`,
-    code: wgsl(`splitReduce${+p.accumulate}`, () => splitReduceSource(p.accumulate)),
-    ints: [outputs, split.slices],
+    code: wgsl(`splitReduce${+p.accumulate}${off ? 'o' : ''}`, () => splitReduceSource(p.accumulate, off > 0)),
+    ints: off ? [outputs, split.slices, off] : [outputs, split.slices],
     storage: [part, p.storage[p.storage.length - 1]],
     groups: grid(outputs),
     full: !p.accumulate,

@@ -1,10 +1,15 @@
 /**
  * conv2d, its two gradients and the fused convolution layer (bias, ReLU) on the GPU against the
- * reference backend, over strides, paddings and sizes that are odd and cross several 64-wide tiles.
+ * reference backend, over strides, paddings, dilations, channel groups and sizes that are odd and
+ * cross several 64-wide tiles; and against PyTorch's values on the dilated and grouped golden cases.
  */
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Conv2dGeometry } from '../../../src/backend/backend.js';
 import { referenceBackend as R } from '../../../src/backend/reference.js';
+import { conv2dGeometry } from '../../../src/autograd/conv.js';
+import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { K, close, down, downInt, rnd, up, zeros } from './helpers.js';
 
 function geo(
@@ -19,10 +24,13 @@ function geo(
   sw: number,
   ph: number,
   pw: number,
+  dh = 1,
+  dw = 1,
+  groups = 1,
 ): Conv2dGeometry {
-  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1,
-    ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
-  return { n, c, h, w, k, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: 1, dilationW: 1, groups: 1 };
+  const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1,
+    ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  return { n, c, h, w, k, kh, kw, oh, ow, strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw, groups };
 }
 
 const GEOS: Conv2dGeometry[] = [
@@ -32,9 +40,16 @@ const GEOS: Conv2dGeometry[] = [
   geo(2, 4, 13, 13, 3, 5, 5, 2, 2, 2, 2),
   geo(5, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2), // the CNN's first layer, 5 images
   geo(2, 9, 10, 6, 70, 3, 3, 3, 2, 1, 0), // more output channels than one tile
+  // dilated, grouped (the general kernels, one dispatch per group)
+  geo(2, 3, 11, 12, 5, 3, 3, 1, 1, 2, 2, 2, 2),
+  geo(3, 2, 13, 10, 4, 3, 2, 2, 1, 1, 3, 2, 3), // dilation 2×3 with strides: the input gradient's divisions
+  geo(2, 6, 9, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2),
+  geo(2, 8, 7, 9, 12, 2, 3, 2, 1, 1, 0, 1, 1, 4),
+  geo(4, 6, 16, 16, 6, 3, 3, 1, 1, 2, 2, 2, 2, 6), // depthwise and dilated; its weight gradient splits along K
+  geo(2, 4, 10, 10, 136, 3, 3, 1, 1, 1, 1, 1, 1, 2), // groups of 68 output channels: more than one tile each
 ];
 
-const sizes = (g: Conv2dGeometry) => ({ x: g.n * g.c * g.h * g.w, w: g.k * g.c * g.kh * g.kw, y: g.n * g.k * g.oh * g.ow });
+const sizes = (g: Conv2dGeometry) => ({ x: g.n * g.c * g.h * g.w, w: g.k * (g.c / g.groups) * g.kh * g.kw, y: g.n * g.k * g.oh * g.ow });
 const tol = (depth: number) => 2e-6 * Math.sqrt(depth) + 1e-6;
 
 test('conv2d equals the reference', async () => {
@@ -131,6 +146,7 @@ test('convPoolLayer and its backward equal conv2d + bias + ReLU + maxPool2d and 
   const cases: [Conv2dGeometry, number, number, number][] = [
     [geo(3, 1, 12, 12, 4, 5, 5, 1, 1, 2, 2), 2, 2, 0],
     [geo(3, 5, 11, 9, 7, 3, 3, 1, 1, 1, 1), 3, 2, 1],
+    [geo(3, 4, 12, 11, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2), 2, 2, 0],
   ];
   for (const [g, pk, ps, pp] of cases)
     for (const withBias of [true, false])
@@ -198,4 +214,32 @@ test('convPoolLayer and its backward equal conv2d + bias + ReLU + maxPool2d and 
         close('convPoolLayerBackward.gw', await down(gw), wantGw, tol(g.n * g.oh * g.ow), what);
         if (gb) close('convPoolLayerBackward.gb', await down(gb), wantGb, tol(g.n * g.oh * g.ow), what);
       }
+});
+
+type Entry = { shape: number[]; data: number[]; grad: number[] };
+type ConvCase = { name: string; params: object; x: Entry; w: Entry; b: Entry; y: number[]; yShape: number[]; gy: number[] };
+
+test('conv2d and both gradients with dilation and groups equal PyTorch (tools/golden_conv.py), in one dispatch per group', async () => {
+  const file = new URL('../../../../test/fixtures/conv/conv-dilation-groups.json', import.meta.url);
+  const cases: ConvCase[] = JSON.parse(readFileSync(file, 'utf8')).cases;
+  assert.ok(cases.length >= 6);
+  for (const c of cases) {
+    const g = conv2dGeometry(c.x.shape, c.w.shape, c.params, c.name);
+    const s = sizes(g);
+    const x = up(Float32Array.from(c.x.data)),
+      w = up(Float32Array.from(c.w.data)),
+      b = up(Float32Array.from(c.b.data));
+    const before = webgpuInfo().kernels.convLayer ?? 0;
+    const y = zeros(s.y);
+    assert.ok(K.convLayer(x, w, b, y, g, false), 'convLayer ran');
+    assert.equal((webgpuInfo().kernels.convLayer ?? 0) - before, g.groups, `${c.name}: one dispatch per group`);
+    close('golden conv2d', await down(y), c.y, 1e-5, ` ${c.name}`);
+    const gy = up(Float32Array.from(c.gy));
+    const gx = zeros(s.x),
+      gw = zeros(s.w);
+    K.conv2dBackwardInput(gy, w, gx, g);
+    K.conv2dBackwardWeight(x, gy, gw, g);
+    close('golden conv2dBackwardInput', await down(gx), c.x.grad, 1e-5, ` ${c.name}`);
+    close('golden conv2dBackwardWeight', await down(gw), c.w.grad, 1e-5, ` ${c.name}`);
+  }
 });
