@@ -6,10 +6,11 @@
  *
  * Grammar: layers separated by commas; a layer is `name`, then `:`-separated values, positional
  * (in the order the table below lists them) or `key=value`. A pair (kernel, stride, padding,
- * output size) is `5` or `5x3` (height × width). Booleans are `true` / `false`.
+ * dilation, output size) is `5` or `5x3` (height × width). Booleans are `true` / `false`.
  *
  *   linear[:out]          bias=true init=torch|he|heUniform|glorot|glorotNormal
- *   conv:out:kernel       stride=1 pad=0 bias=true init=…            (Conv2d)
+ *   conv:out:kernel       stride=1 pad=0 dilation=1 groups=1 bias=true init=…
+ *                         (Conv2d; groups divides the input and output channels)
  *   maxpool:kernel        stride=kernel pad=0                         (MaxPool2d)
  *   avgpool:kernel        stride=kernel pad=0 countpad=true           (AvgPool2d, count_include_pad)
  *   fmp[:ratio]           ratio=1.41421… seq=pseudorandom|random overlap=true out=HxW kernel=K
@@ -122,8 +123,8 @@ const LAYERS: Record<LayerType, LayerDef> = {
   conv: {
     positional: ['out', 'kernel'],
     required: ['out', 'kernel'],
-    options: { out: INT1, kernel: PAIR1, stride: PAIR1, pad: PAIR0, bias: BOOL, init: INIT },
-    help: 'conv:out:kernel (stride=, pad=, bias=, init=)',
+    options: { out: INT1, kernel: PAIR1, stride: PAIR1, pad: PAIR0, dilation: PAIR1, groups: INT1, bias: BOOL, init: INIT },
+    help: 'conv:out:kernel (stride=, pad=, dilation=, groups=, bias=, init=)',
   },
   maxpool: {
     positional: ['kernel'],
@@ -547,18 +548,35 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         convs++;
         const k = pairOf(l.kernel, 1),
           s = pairOf(l.stride, 1),
-          p = pairOf(l.pad, 0);
-        const [oh, ow] = window(h, w, k, s, p);
-        fits([l.out as number, c, ...k], l.bias === false ? 0 : (l.out as number));
-        m = new Conv2d(c, l.out as number, k, {
+          p = pairOf(l.pad, 0),
+          d = pairOf(l.dilation, 1),
+          groups = (l.groups as number | undefined) ?? 1;
+        const out = l.out as number;
+        if (c % groups || out % groups)
+          throw new ModelSpecError(
+            `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
+          );
+        // the dilated kernel spans d·(k − 1) + 1 pixels: PyTorch's output size floor((H + 2p − d·(k − 1) − 1)/s) + 1
+        const span: [number, number] = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
+        const oh = Math.floor((h + 2 * p[0] - span[0]) / s[0]) + 1,
+          ow = Math.floor((w + 2 * p[1] - span[1]) / s[1]) + 1;
+        if (oh < 1 || ow < 1)
+          throw new ModelSpecError(
+            `${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}` +
+              (d[0] === 1 && d[1] === 1 ? '' : ` dilated by ${d.join('×')} (spanning ${span.join('×')})`),
+          );
+        fits([out, c / groups, ...k], l.bias === false ? 0 : out);
+        m = new Conv2d(c, out, k, {
           stride: s,
           padding: p,
+          dilation: d,
+          groups,
           bias: l.bias as boolean | undefined,
           init: l.init as InitName | undefined,
           dtype,
           rng: root.fork(`conv${convs}`),
         });
-        shape = [l.out as number, oh, ow];
+        shape = [out, oh, ow];
         break;
       }
       case 'maxpool':

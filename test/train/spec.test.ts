@@ -168,6 +168,53 @@ test('parse and format: positional or key=value, pairs, canonical form, and JSON
   assert.equal(d.getModel(canon).name, canon, 'getModel accepts a spec string');
 });
 
+test('conv dilation= and groups=: parsed, formatted, built as Conv2d with them, shapes as PyTorch', () => {
+  const spec = 'conv:8:3:dilation=2,relu,conv:16:3:pad=2:dilation=2x1:groups=4,conv:16:3:pad=1:groups=16,flatten,linear';
+  const layers = d.parseModelSpec(spec);
+  assert.deepEqual(layers[0], { type: 'conv', out: 8, kernel: 3, dilation: 2 });
+  assert.deepEqual(layers[2], { type: 'conv', out: 16, kernel: 3, pad: 2, dilation: [2, 1], groups: 4 });
+  assert.equal(d.formatModelSpec(layers), spec);
+  assert.deepEqual(
+    d.layersFromJson([
+      { type: 'conv', out: 8, kernel: 3, dilation: 2 },
+      { type: 'relu' },
+      { type: 'conv', out: 16, kernel: 3, pad: 2, dilation: [2, 1], groups: 4 },
+      { type: 'conv', out: 16, kernel: 3, pad: 1, groups: 16 },
+      { type: 'flatten' },
+      { type: 'linear' },
+    ]),
+    layers,
+  );
+  const { model, shapes } = d.buildFromLayers(layers, { rng: new d.Rng(4), inputShape: IMG, classes: 10 });
+  // 28 + 0 − 2·2 − 1 + 1 = 24; then height 24 + 4 − 2·2 − 1 + 1 = 24, width 24 + 4 − 2 − 1 + 1 = 26
+  assert.deepEqual(shapes.slice(0, 4), [
+    [8, 24, 24],
+    [8, 24, 24],
+    [16, 24, 26],
+    [16, 24, 26],
+  ]);
+  const [c1, , c2, c3] = model.layers as d.Conv2d[];
+  assert.deepEqual([c1.dilation, c1.groups, c1.weight.shape], [[2, 2], 1, [8, 1, 3, 3]]);
+  assert.deepEqual([c2.dilation, c2.groups, c2.weight.shape], [[2, 1], 4, [16, 2, 3, 3]]);
+  assert.deepEqual([c3.groups, c3.weight.shape], [16, [16, 1, 3, 3]], 'depthwise');
+  const y = model.forward(d.zeros([2, 1, 28, 28]));
+  assert.deepEqual(y.shape, [2, 10]);
+  rejects(
+    () => build('conv:8:3,conv:12:3:groups=3,flatten,linear'),
+    /^layer 1 \(conv:12:3:groups=3\): groups=3 must divide the input channels \(8, of \[8, 26, 26\]\) and the output channels \(12\)/,
+  );
+  rejects(
+    () => build('conv:6:3:groups=2,flatten,linear'),
+    /^layer 0 \(conv:6:3:groups=2\): groups=2 must divide the input channels \(1, of \[1, 28, 28\]\)/,
+  );
+  rejects(
+    () => build('conv:8:5:dilation=7,flatten,linear'),
+    /^layer 0 \(conv:8:5:dilation=7\): input \[1, 28, 28\] with padding 0×0 is smaller than the kernel 5×5 dilated by 7×7 \(spanning 29×29\)/,
+  );
+  rejects(() => d.parseModelSpec('conv:8:3:groups=0'), /groups: expected an integer ≥ 1, got "0"/);
+  rejects(() => d.parseModelSpec('conv:8:3:dilation=0'), /dilation: expected an integer ≥ 1 or HxW, got "0"/);
+});
+
 test('every layer builds; the inferred shapes are the shapes the layers produce', () => {
   const layers = d.parseModelSpec(
     'conv:6:3:stride=2:pad=1,tanh,dropout2d:0.2,maxpool:3:stride=1:pad=1,avgpool:2,fmp:1.5,conv:8:2,sigmoid,fmp:kernel=2:out=2,dropout:0.3,flatten,dropconnect:20:0.25:act=relu:masks=batch,dropconnect:12:inference=gaussian:samples=5,relu,linear',
@@ -303,7 +350,7 @@ test('errors name the layer (position and token), the shapes, and the nearest va
   );
   rejects(
     () => d.parseModelSpec('conv:32:5:padding=2'),
-    /^layer 0 \(conv:32:5:padding=2\): conv has no option "padding" \(did you mean "pad"\?\); its options are out, kernel, stride, pad, bias, init/,
+    /^layer 0 \(conv:32:5:padding=2\): conv has no option "padding" \(did you mean "pad"\?\); its options are out, kernel, stride, pad, dilation, groups, bias, init/,
   );
   rejects(() => d.parseModelSpec('conv:32:5:strid=2'), /option "strid" \(did you mean "stride"\?\)/);
   rejects(() => d.parseModelSpec('relu:3'), /^layer 0 \(relu:3\): relu takes no values, got 1/);
