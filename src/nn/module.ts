@@ -65,42 +65,39 @@ export abstract class Module {
     return [...this._children];
   }
 
-  /** [dotted name, parameter] pairs; also stamps each parameter's `name`, which optimizers key state by. */
-  namedParameters(prefix = ''): [string, Tensor][] {
+  /**
+   * [dotted name, tensor] pairs of what `own` picks from each module (its parameters, its buffers,
+   * or both in that order), the module's own first, then its sub-modules' in registration order; a
+   * tensor held by two modules (fused layers share their parts') is listed once, under its first name.
+   */
+  private walkNamed(own: (m: Module) => Iterable<[string, Tensor]>, prefix: string, stamp: boolean): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
     const walk = (m: Module, pre: string) => {
-      for (const [n, p] of m._params) {
-        if (seen.has(p)) continue;
-        seen.add(p);
-        p.name = pre + n;
-        out.push([pre + n, p]);
+      for (const [n, t] of own(m)) {
+        if (seen.has(t)) continue;
+        seen.add(t);
+        if (stamp) t.name = pre + n;
+        out.push([pre + n, t]);
       }
       for (const [n, c] of m._children) walk(c, `${pre}${n}.`);
     };
     walk(this, prefix);
     return out;
+  }
+
+  /** [dotted name, parameter] pairs; also stamps each parameter's `name`, which optimizers key state by. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    return this.walkNamed((m) => m._params, prefix, true);
   }
 
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  /** [dotted name, buffer] pairs (PyTorch's named_buffers). */
+  /** [dotted name, buffer] pairs (PyTorch's named_buffers); stamps each buffer's `name`. */
   namedBuffers(prefix = ''): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    const seen = new Set<Tensor>();
-    const walk = (m: Module, pre: string) => {
-      for (const [n, b] of m._buffers) {
-        if (seen.has(b)) continue;
-        seen.add(b);
-        b.name = pre + n;
-        out.push([pre + n, b]);
-      }
-      for (const [n, c] of m._children) walk(c, `${pre}${n}.`);
-    };
-    walk(this, prefix);
-    return out;
+    return this.walkNamed((m) => m._buffers, prefix, true);
   }
 
   buffers(): Tensor[] {
@@ -113,18 +110,7 @@ export abstract class Module {
    * a safetensors file. Parameters alone are what optimizers train.
    */
   namedState(): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    const seen = new Set<Tensor>();
-    const walk = (m: Module, pre: string) => {
-      for (const [n, t] of [...m._params, ...m._buffers]) {
-        if (seen.has(t)) continue;
-        seen.add(t);
-        out.push([pre + n, t]);
-      }
-      for (const [n, c] of m._children) walk(c, `${pre}${n}.`);
-    };
-    walk(this, '');
-    return out;
+    return this.walkNamed((m) => [...m._params, ...m._buffers], '', false);
   }
 
   numParameters(): number {
