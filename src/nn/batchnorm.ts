@@ -217,9 +217,14 @@ export abstract class BatchNorm extends Module {
       const scale = invstd[c] * (w ? w[c] : 1),
         shift = b ? b[c] : 0,
         m = mu[c];
-      for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) out[o] = (xd[o] - m) * scale + shift;
-      // ReLU as torch.relu: x ≤ 0 ? 0 : x, so NaN stays NaN
-      if (relu) for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) if (out[o] <= 0) out[o] = 0;
+      // ReLU as torch.relu: v ≤ 0 ? 0 : v, so NaN stays NaN (in the same pass: each pass over a fresh array costs)
+      if (relu)
+        for (let i = 0; i < N; i++)
+          for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
+            const v = (xd[o] - m) * scale + shift;
+            out[o] = v <= 0 ? 0 : v;
+          }
+      else for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) out[o] = (xd[o] - m) * scale + shift;
     }
     const y = new Tensor(out, x.shape);
     const inputs = this.weight ? [x, this.weight, this.bias!] : [x];
@@ -231,14 +236,14 @@ export abstract class BatchNorm extends Module {
         const yc = this.composite(xs, batchStats, false, ps[0] ?? null, ps[1] ?? null);
         return grad(relu ? reluOp(yc) : yc, [xs, ...ps], { gradOutputs: [g], createGraph: true });
       }
-      // through the ReLU as threshold_backward: the gradient where the output is > 0 (or NaN)
+      const gx = allocStorage(x.dtype, x.size);
+      // through the ReLU as threshold_backward: the gradient where the output is > 0 (or NaN), written
+      // into gx, which the loops below then overwrite in place (each element read before it is written)
       let gy = g.data;
       if (relu) {
-        const masked = allocStorage(x.dtype, x.size);
-        for (let o = 0; o < masked.length; o++) masked[o] = out[o] <= 0 ? 0 : gy[o];
-        gy = masked;
+        for (let o = 0; o < gx.length; o++) gx[o] = out[o] <= 0 ? 0 : gy[o];
+        gy = gx;
       }
-      const gx = allocStorage(x.dtype, x.size);
       const gw = w ? allocStorage(x.dtype, C) : null,
         gb = w ? allocStorage(x.dtype, C) : null;
       for (let c = 0; c < C; c++) {
