@@ -25,7 +25,7 @@
  * does — an optimizer that evaluates its closure several times per step (L-BFGS, SAM) updates them
  * each time, as it does in PyTorch.
  */
-import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
+import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { kernelsFor } from '../backend/backend.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
@@ -55,24 +55,14 @@ const schema: SchemaOf<BatchNormOptions> = {
   dtype: oneOf('float32', 'float64'),
 };
 
-function filled(dtype: DType, shape: number[], v: number): Tensor {
-  const s = allocStorage(
-    dtype,
-    shape.reduce((a, b) => a * b, 1),
-  );
-  s.fill(v);
-  return new Tensor(s, shape);
-}
-
-/** target ← a + b, written into target's storage (same shape and dtype; the kernels allow out to alias an input). */
-function addInto(target: Tensor, a: Tensor, b: Tensor): void {
-  const shape = [target.size];
-  kernelsFor(target.storage, a.storage, b.storage).backend.binary('add', a.storage, shape, b.storage, shape, target.storage, shape);
-}
-
-/** A tensor of ones like `t`, where t lives. */
-function ones(t: Tensor): Tensor {
-  return add(mul(t, 0), 1);
+/**
+ * target ← a + b, written into target's storage (a of target's size, b of it or a number; the
+ * kernels allow out to alias an input). A host operand is uploaded where target lives, as ops do.
+ */
+function addInto(target: Tensor, a: Tensor, b: Tensor | number): void {
+  const bt = typeof b === 'number' ? full([], b, { dtype: target.dtype }) : b;
+  const k = kernelsFor(target.storage, a.storage, bt.storage);
+  k.backend.binary('add', k.on(a.storage), [a.size], k.on(bt.storage), [bt.size], target.storage, [target.size]);
 }
 
 /** What BatchNorm1d and BatchNorm2d share (`instanceof BatchNorm` finds both). */
@@ -125,9 +115,9 @@ export abstract class BatchNorm extends Module {
         )
       : null;
     if (this.trackRunningStats) {
-      this.runningMean = this.registerBuffer('running_mean', filled(dtype, c, 0));
-      this.runningVar = this.registerBuffer('running_var', filled(dtype, c, 1));
-      this.numBatchesTracked = this.registerBuffer('num_batches_tracked', filled(dtype, [], 0));
+      this.runningMean = this.registerBuffer('running_mean', full(c, 0, { dtype }));
+      this.runningVar = this.registerBuffer('running_var', full(c, 1, { dtype }));
+      this.numBatchesTracked = this.registerBuffer('num_batches_tracked', full([], 0, { dtype }));
     } else {
       this.runningMean = this.runningVar = this.numBatchesTracked = null;
     }
@@ -147,7 +137,7 @@ export abstract class BatchNorm extends Module {
     const n = x.size / C;
     if (training && n <= 1)
       throw new ShapeError(`${this.describe()}: training needs more than 1 value per channel, got input ${fmtShape(x.shape)}`);
-    const onHost = [x, ...this.namedState().map(([, t]) => t)].every((t) => !isDeviceStorage(t.storage));
+    const onHost = [x, this.weight, this.bias, this.runningMean, this.runningVar].every((t) => !t || !isDeviceStorage(t.storage));
     if (onHost) return this.hostForward(x, batchStats, training, relu);
     const y = this.composite(x, batchStats, training);
     return relu ? reluOp(y) : y;
@@ -298,7 +288,7 @@ export abstract class BatchNorm extends Module {
     noGrad(() => {
       const C = [this.numFeatures];
       const nbt = this.numBatchesTracked!;
-      addInto(nbt, nbt, ones(nbt));
+      addInto(nbt, nbt, 1);
       // f as a number, or (cumulative average) as the 0-d tensor 1/num_batches_tracked, so a device never reads back
       const f: number | Tensor = this.momentum ?? div(1, nbt);
       const keep = typeof f === 'number' ? 1 - f : sub(1, f);
