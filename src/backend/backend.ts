@@ -290,6 +290,46 @@ export interface Extensions {
     relu: boolean,
     accumulateGw: boolean,
   ): boolean;
+  /**
+   * Batch normalisation over x laid out [n, c, inner], per channel (the middle dimension): with
+   * `batchStats` each channel's mean and biased variance are computed into `mean` and `variance`
+   * (float64), else read from them; out = (x − mean)/√(variance + eps)·weight + bias (weight and
+   * bias null: 1 and 0), then ReLU (v ≤ 0 ? 0 : v) when `relu`.
+   */
+  batchNorm(
+    x: Storage,
+    out: Storage,
+    n: number,
+    c: number,
+    inner: number,
+    mean: Float64Array,
+    variance: Float64Array,
+    eps: number,
+    batchStats: boolean,
+    weight: Storage | null,
+    bias: Storage | null,
+    relu: boolean,
+  ): boolean;
+  /**
+   * Backward of `batchNorm` given the channels' mean and invstd = 1/√(variance + eps): gz = relu ?
+   * gy where y > 0 or NaN : gy; sums[c] = Σ gz and sums[C + c] = Σ gz·(x − mean)·invstd (the bias'
+   * and weight's gradients); gx = k·(gz − sums[c]/count − (x − mean)·invstd·sums[C + c]/count) with
+   * batch statistics (PyTorch's batch_norm_backward), else k·gz, where k = invstd·weight.
+   */
+  batchNormBackward(
+    gy: Storage,
+    x: Storage,
+    y: Storage | null,
+    gx: Storage,
+    n: number,
+    c: number,
+    inner: number,
+    mean: Float64Array,
+    invstd: Float64Array,
+    weight: Storage | null,
+    batchStats: boolean,
+    sums: Float64Array,
+  ): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**
@@ -351,6 +391,8 @@ const EXTENSION_NAMES = {
   convLayerBackward: true,
   convPoolLayer: true,
   convPoolLayerBackward: true,
+  batchNorm: true,
+  batchNormBackward: true,
   zero: true,
   allocLike: true,
   adamStep: true,

@@ -25,8 +25,8 @@
  * does — an optimizer that evaluates its closure several times per step (L-BFGS, SAM) updates them
  * each time, as it does in PyTorch.
  */
-import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
-import { kernelsFor } from '../backend/backend.js';
+import { Tensor, allocStorage, full, type DType, type HostStorage } from '../tensor/tensor.js';
+import { extension, kernelsFor } from '../backend/backend.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { grad, isGradEnabled, noGrad, record } from '../autograd/engine.js';
@@ -63,6 +63,72 @@ function addInto(target: Tensor, a: Tensor, b: Tensor | number): void {
   const bt = typeof b === 'number' ? full([], b, { dtype: target.dtype }) : b;
   const k = kernelsFor(target.storage, a.storage, bt.storage);
   k.backend.binary('add', k.on(a.storage), [a.size], k.on(bt.storage), [bt.size], target.storage, [target.size]);
+}
+
+/** Each channel's mean and biased variance of x laid out [n, c, inner], in float64 and two passes. */
+function batchStatistics(xd: HostStorage, N: number, C: number, inner: number, mu: Float64Array, varB: Float64Array): void {
+  const M = N * inner;
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) s += xd[o];
+    const m = s / M;
+    let q = 0;
+    for (let i = 0; i < N; i++)
+      for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
+        const dv = xd[o] - m;
+        q += dv * dv;
+      }
+    mu[c] = m;
+    varB[c] = q / M;
+  }
+}
+
+/** The batchNormBackward extension's contract (src/backend/backend.ts) in float64 loops. */
+function batchNormBackward(
+  gy: HostStorage,
+  xd: HostStorage,
+  y: HostStorage | null,
+  gx: HostStorage,
+  N: number,
+  C: number,
+  inner: number,
+  mu: Float64Array,
+  invstd: Float64Array,
+  w: HostStorage | null,
+  batchStats: boolean,
+  sums: Float64Array,
+): void {
+  const M = N * inner;
+  // through the ReLU as threshold_backward: the gradient where the output is > 0 (or NaN), written
+  // into gx, which the loops below then overwrite in place (each element read before it is written)
+  let gz = gy;
+  if (y) {
+    for (let o = 0; o < gx.length; o++) gx[o] = y[o] <= 0 ? 0 : gy[o];
+    gz = gx;
+  }
+  for (let c = 0; c < C; c++) {
+    const m = mu[c],
+      is = invstd[c];
+    let sg = 0,
+      sgx = 0;
+    for (let i = 0; i < N; i++)
+      for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
+        sg += gz[o];
+        sgx += gz[o] * (xd[o] - m) * is;
+      }
+    sums[c] = sg;
+    sums[C + c] = sgx;
+    const k = is * (w ? w[c] : 1);
+    if (batchStats) {
+      // d/dx of (x − μ)·invstd through μ and σ² as well
+      const a = sg / M,
+        bq = sgx / M;
+      for (let i = 0; i < N; i++)
+        for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * (gz[o] - a - (xd[o] - m) * is * bq);
+    } else {
+      for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * gz[o];
+    }
+  }
 }
 
 /** What BatchNorm1d and BatchNorm2d share (`instanceof BatchNorm` finds both). */
@@ -162,10 +228,12 @@ export abstract class BatchNorm extends Module {
   }
 
   /**
-   * The same on the host as one op: per-channel sums in float64, one output array forward and one
-   * input gradient backward (the composite allocates about ten arrays of x's size each way, and
-   * a fresh large array costs its page faults). Its backward is PyTorch's batch_norm_backward; under
-   * createGraph it is the composite's gradient instead, so second derivatives go through it.
+   * The same on the host as one op: one output array forward and one input gradient backward (the
+   * composite allocates about ten arrays of x's size each way, and a fresh large array costs its
+   * page faults). The backend's batchNorm extension runs it where it has one (wasm: SIMD over
+   * threads); the loops here, in float64, take the rest. Its backward is PyTorch's
+   * batch_norm_backward; under createGraph it is the composite's gradient instead, so second
+   * derivatives go through it.
    */
   private hostForward(x: Tensor, batchStats: boolean, training: boolean, relu: boolean): Tensor {
     const C = this.numFeatures;
@@ -173,49 +241,31 @@ export abstract class BatchNorm extends Module {
     const N = x.shape[0];
     const M = N * inner;
     const xd = x.data;
+    const w = this.weight?.data ?? null,
+      b = this.bias?.data ?? null;
     const mu = new Float64Array(C),
-      invstd = new Float64Array(C);
-    if (batchStats) {
-      const varB = new Float64Array(C);
-      for (let c = 0; c < C; c++) {
-        let s = 0;
-        for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) s += xd[o];
-        const m = s / M;
-        let q = 0;
-        for (let i = 0; i < N; i++)
-          for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
-            const dv = xd[o] - m;
-            q += dv * dv;
-          }
-        mu[c] = m;
-        varB[c] = q / M;
-        invstd[c] = 1 / Math.sqrt(q / M + this.eps);
-      }
-      if (training && this.runningMean) this.trackHost(mu, varB, M);
-    } else {
-      const rm = this.runningMean!.data,
-        rv = this.runningVar!.data;
-      for (let c = 0; c < C; c++) {
-        mu[c] = rm[c];
-        invstd[c] = 1 / Math.sqrt(rv[c] + this.eps);
-      }
+      varB = new Float64Array(C);
+    if (!batchStats) {
+      mu.set(this.runningMean!.data);
+      varB.set(this.runningVar!.data);
     }
-    const w = this.weight?.data,
-      b = this.bias?.data;
     const out = allocStorage(x.dtype, x.size);
-    for (let c = 0; c < C; c++) {
-      const scale = invstd[c] * (w ? w[c] : 1),
-        shift = b ? b[c] : 0,
-        m = mu[c];
-      // ReLU as torch.relu: v ≤ 0 ? 0 : v, so NaN stays NaN (in the same pass: each pass over a fresh array costs)
-      if (relu)
+    if (!extension('batchNorm')?.(xd, out, N, C, inner, mu, varB, this.eps, batchStats, w, b, relu)) {
+      if (batchStats) batchStatistics(xd, N, C, inner, mu, varB);
+      for (let c = 0; c < C; c++) {
+        const scale = (w ? w[c] : 1) / Math.sqrt(varB[c] + this.eps),
+          shift = b ? b[c] : 0,
+          m = mu[c];
+        // ReLU as torch.relu: v ≤ 0 ? 0 : v, so NaN stays NaN (in the same pass: each pass over a fresh array costs)
         for (let i = 0; i < N; i++)
           for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
             const v = (xd[o] - m) * scale + shift;
-            out[o] = v <= 0 ? 0 : v;
+            out[o] = relu && v <= 0 ? 0 : v;
           }
-      else for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) out[o] = (xd[o] - m) * scale + shift;
+      }
     }
+    if (batchStats && training && this.runningMean) this.trackHost(mu, varB, M);
+    const invstd = varB.map((v) => 1 / Math.sqrt(v + this.eps));
     const y = new Tensor(out, x.shape);
     const inputs = this.weight ? [x, this.weight, this.bias!] : [x];
     return record(relu ? 'batchNormReLU' : 'batchNorm', inputs, y, (g) => {
@@ -227,42 +277,18 @@ export abstract class BatchNorm extends Module {
         return grad(relu ? reluOp(yc) : yc, [xs, ...ps], { gradOutputs: [g], createGraph: true });
       }
       const gx = allocStorage(x.dtype, x.size);
-      // through the ReLU as threshold_backward: the gradient where the output is > 0 (or NaN), written
-      // into gx, which the loops below then overwrite in place (each element read before it is written)
-      let gy = g.data;
-      if (relu) {
-        for (let o = 0; o < gx.length; o++) gx[o] = out[o] <= 0 ? 0 : gy[o];
-        gy = gx;
-      }
-      const gw = w ? allocStorage(x.dtype, C) : null,
-        gb = w ? allocStorage(x.dtype, C) : null;
+      const sums = new Float64Array(2 * C);
+      const gy = g.data;
+      if (!extension('batchNormBackward')?.(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums))
+        batchNormBackward(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums);
+      if (!w) return [new Tensor(gx, x.shape)];
+      const gw = allocStorage(x.dtype, C),
+        gb = allocStorage(x.dtype, C);
       for (let c = 0; c < C; c++) {
-        const m = mu[c],
-          is = invstd[c];
-        let sg = 0,
-          sgx = 0;
-        for (let i = 0; i < N; i++)
-          for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
-            sg += gy[o];
-            sgx += gy[o] * (xd[o] - m) * is;
-          }
-        if (gw) {
-          gw[c] = sgx;
-          gb![c] = sg;
-        }
-        const k = is * (w ? w[c] : 1);
-        if (batchStats) {
-          // d/dx of (x − μ)·invstd through μ and σ² as well: PyTorch's batch_norm_backward
-          const a = sg / M,
-            bq = sgx / M;
-          for (let i = 0; i < N; i++)
-            for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * (gy[o] - a - (xd[o] - m) * is * bq);
-        } else {
-          for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * gy[o];
-        }
+        gb[c] = sums[c];
+        gw[c] = sums[C + c];
       }
-      const gxt = new Tensor(gx, x.shape);
-      return gw ? [gxt, new Tensor(gw, [C]), new Tensor(gb!, [C])] : [gxt];
+      return [new Tensor(gx, x.shape), new Tensor(gw, [C]), new Tensor(gb, [C])];
     });
   }
 

@@ -355,3 +355,77 @@ test('the fast host BatchNorm equals its definition as autograd ops: training an
     }
   }
 });
+
+test("wasm's batchNorm kernels equal the float64 loops on tensors big enough to reach them: tails, one value per row, |mean| ≫ std, ReLU with NaN, batch and running statistics", () => {
+  const ext = d.extensionsOf('wasm');
+  for (const [Cls, shape, opts, offset] of [
+    [d.BatchNorm2d, [16, 8, 9, 11], {}, 0], // planes of 99: vector loops and their tails
+    [d.BatchNorm2d, [8, 6, 16, 16], { affine: false }, 3000], // |mean| ≫ std: the split mean
+    [d.BatchNorm1d, [4096, 3], { momentum: null }, -2], // one value per (sample, channel)
+    [d.BatchNorm1d, [64, 5, 40], { trackRunningStats: false }, 1],
+  ] as const) {
+    const x0 = d.randn([...shape], new d.Rng(11));
+    for (let i = 0; i < x0.size; i++) x0.data[i] = x0.data[i] * (1 + (i % 7) / 3) + offset;
+    x0.data[5] = NaN; // in channel 0 of sample 0 (a NaN batch mean), or a single value for BatchNorm1d's rows
+    const gOut = d.randn([...shape], new d.Rng(12));
+    const results = (['reference', 'wasm'] as const).map((backend) => {
+      d.setBackend(backend);
+      try {
+        const bn = new Cls(shape[1], opts);
+        if (bn.weight) for (let i = 0; i < bn.weight.size; i++) [bn.weight.data[i], bn.bias!.data[i]] = [0.5 + i / 10, i / 7 - 0.3];
+        const fused = new d.BatchNormReLU(bn);
+        const out: Record<string, number[]> = {};
+        for (const [name, m] of [
+          ['bn', bn],
+          ['bnrelu', fused],
+        ] as const)
+          for (const training of [true, false]) {
+            const x = x0.detach().requireGrad();
+            for (const p of bn.parameters()) p.grad = null;
+            const y = m.forward(x, { training });
+            d.sum(d.mul(y, gOut)).backward();
+            const key = `${name} training ${training}`;
+            out[`${key} y`] = Array.from(y.data);
+            out[`${key} gx`] = Array.from(x.grad!.data);
+            for (const [n, p] of bn.namedParameters()) out[`${key} g${n}`] = Array.from(p.grad!.data);
+            for (const [n, b] of bn.namedBuffers()) out[`${key} ${n}`] = Array.from(b.data);
+          }
+        return out;
+      } finally {
+        d.setBackend('wasm');
+      }
+    });
+    const [ref, wasm] = results;
+    const desc = `${Cls.name} ${JSON.stringify(shape)} ${JSON.stringify(opts)}`;
+    assert.deepEqual(Object.keys(wasm), Object.keys(ref), desc);
+    for (const k of Object.keys(ref)) {
+      const nan = (a: number[]) => a.map((v) => (Number.isNaN(v) ? 1e9 : v));
+      // float32 kernels against float64 loops that round once: a few float32 ulps of the values' scale
+      assertClose(nan(wasm[k]), nan(ref[k]), 2e-5, `${desc} ${k}`);
+    }
+    // the kernels ran: the extension takes float32 tensors of this size
+    const bnx = new Cls(shape[1], opts);
+    const outArr = new Float32Array(x0.size);
+    const mean = new Float64Array(shape[1]),
+      variance = new Float64Array(shape[1]);
+    const inner = x0.size / shape[0] / shape[1];
+    assert.equal(
+      ext.batchNorm?.(
+        x0.data,
+        outArr,
+        shape[0],
+        shape[1],
+        inner,
+        mean,
+        variance,
+        1e-5,
+        true,
+        bnx.weight?.data ?? null,
+        bnx.bias?.data ?? null,
+        false,
+      ),
+      true,
+      desc,
+    );
+  }
+});

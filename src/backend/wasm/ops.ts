@@ -6,6 +6,7 @@
  *   pooling.ts      max and average pooling and their backwards           asm/pool.ts
  *   math.ts         binary, unary, sum, max, logSoftmax                   asm/elementwise.ts
  *   updates.ts      adamStep, sgdStep, batchUpdates                       asm/optim.ts
+ *   norm.ts         batchNorm, batchNormBackward                          asm/norm.ts
  *   memory.ts       allocLike, zero                                       asm/exports.ts
  *
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
@@ -19,8 +20,9 @@ import { poolingOps } from './pooling.js';
 import { mathOps } from './math.js';
 import { updateOps } from './updates.js';
 import { memoryOps } from './memory.js';
+import { normOps } from './norm.js';
 
 export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
   const cx = makeContext(rt, maxThreads);
-  return { ...memoryOps(cx), ...denseOps(cx), ...convolutionOps(cx), ...poolingOps(cx), ...mathOps(cx), ...updateOps(cx) };
+  return { ...memoryOps(cx), ...denseOps(cx), ...convolutionOps(cx), ...poolingOps(cx), ...mathOps(cx), ...updateOps(cx), ...normOps(cx) };
 }

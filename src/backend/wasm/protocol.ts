@@ -59,6 +59,9 @@ export const KERNEL_FNS = [
   'gemmPackedA',
   'gemmPackedB',
   'logSoftmax',
+  'bnStats',
+  'bnApply',
+  'bnBackward',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

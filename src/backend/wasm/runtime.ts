@@ -79,7 +79,7 @@ export class WasmRuntime {
   /** Views over the whole memory; rebuilt after every grow. */
   f32!: Float32Array;
   i32!: Int32Array;
-  private f64!: Float64Array;
+  f64!: Float64Array;
   private readonly ctl: number;
   private persistTop: number;
   private top = 0;

@@ -90,6 +90,9 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       ...pool,
       ...fusedOps(ctx, { ...conv, ...elementwise, ...pool }),
       ...updateOps(ctx),
+      // batch normalisation on a device is its composite definition (src/nn/batchnorm.ts)
+      batchNorm: () => false,
+      batchNormBackward: () => false,
       allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
       beginStep: () => ctx.beginStep(),
     };
