@@ -172,6 +172,7 @@ export {
   BatchNorm1d,
   BatchNorm2d,
   BatchNormReLU,
+  BatchNormReLUMaxPool,
   updateBatchNorm,
   updateBatchNormAsync,
   hasBatchNorm,

@@ -330,6 +330,41 @@ export interface Extensions {
     batchStats: boolean,
     sums: Float64Array,
   ): boolean;
+  /**
+   * `batchNorm` with ReLU (when `relu`) followed by max pooling over x [pg.n, pg.c, pg.h, pg.w]:
+   * out and idx are what maxPool2d gives on batchNorm's output, which is never a tensor of its own.
+   */
+  batchNormPool(
+    x: Storage,
+    out: Storage,
+    idx: IndexStorage,
+    pg: PoolGeometry,
+    mean: Float64Array,
+    variance: Float64Array,
+    eps: number,
+    batchStats: boolean,
+    weight: Storage | null,
+    bias: Storage | null,
+    relu: boolean,
+  ): boolean;
+  /**
+   * Backward of `batchNormPool` from the pooled output's gradient gp: gz = gp scattered to `idx`
+   * (kept where `pooled` > 0 or NaN when relu), then gx and sums as batchNormBackward.
+   */
+  batchNormPoolBackward(
+    gp: Storage,
+    pooled: Storage,
+    idx: IndexStorage,
+    x: Storage,
+    gx: Storage,
+    pg: PoolGeometry,
+    mean: Float64Array,
+    invstd: Float64Array,
+    weight: Storage | null,
+    batchStats: boolean,
+    relu: boolean,
+    sums: Float64Array,
+  ): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**
@@ -393,6 +428,8 @@ const EXTENSION_NAMES = {
   convPoolLayerBackward: true,
   batchNorm: true,
   batchNormBackward: true,
+  batchNormPool: true,
+  batchNormPoolBackward: true,
   zero: true,
   allocLike: true,
   adamStep: true,

@@ -31,8 +31,10 @@ import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { grad, isGradEnabled, noGrad, record } from '../autograd/engine.js';
 import { toDevice } from '../autograd/device.js';
+import { maxPool2d, poolGeometry } from '../autograd/conv.js';
 import { add, div, mean, mul, relu as reluOp, reshape, sqrt, sub } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
+import type { MaxPool2d } from './pool.js';
 import { bool, checkOptions, num, nullable, oneOf, type SchemaOf } from '../util/options.js';
 
 export interface BatchNormOptions {
@@ -193,8 +195,11 @@ export abstract class BatchNorm extends Module {
     return this.normalise(x, opts, false);
   }
 
-  /** forward, then ReLU when `relu` (BatchNormReLU: on the host one op, no array for the normalised values). */
-  normalise(x: Tensor, opts: ForwardOptions | undefined, relu: boolean): Tensor {
+  /**
+   * forward, then ReLU when `relu`, then `pool` when given (BatchNormReLU, BatchNormReLUMaxPool): on
+   * the host one op, with no array for the normalised values (nor, pooled on wasm, for the ReLU's).
+   */
+  normalise(x: Tensor, opts: ForwardOptions | undefined, relu: boolean, pool: MaxPool2d | null = null): Tensor {
     const C = this.numFeatures;
     if (!this.ranks.includes(x.ndim) || x.shape[1] !== C)
       throw new ShapeError(`${this.describe()}: expected input ${this.layout.replaceAll('C', String(C))}, got ${fmtShape(x.shape)}`);
@@ -204,9 +209,13 @@ export abstract class BatchNorm extends Module {
     if (training && n <= 1)
       throw new ShapeError(`${this.describe()}: training needs more than 1 value per channel, got input ${fmtShape(x.shape)}`);
     const onHost = [x, this.weight, this.bias, this.runningMean, this.runningVar].every((t) => !t || !isDeviceStorage(t.storage));
-    if (onHost) return this.hostForward(x, batchStats, training, relu);
+    if (onHost) {
+      if (!pool) return this.hostForward(x, batchStats, training, relu);
+      return this.hostPoolForward(x, batchStats, training, relu, pool) ?? pool.forward(this.hostForward(x, batchStats, training, relu));
+    }
     const y = this.composite(x, batchStats, training);
-    return relu ? reluOp(y) : y;
+    const z = relu ? reluOp(y) : y;
+    return pool ? pool.forward(z) : z;
   }
 
   /** The layer as autograd ops: its definition, run where the values live (a device's kernels). */
@@ -237,18 +246,12 @@ export abstract class BatchNorm extends Module {
    */
   private hostForward(x: Tensor, batchStats: boolean, training: boolean, relu: boolean): Tensor {
     const C = this.numFeatures;
-    const inner = x.size / x.shape[0] / C;
     const N = x.shape[0];
-    const M = N * inner;
+    const inner = x.size / N / C;
     const xd = x.data;
     const w = this.weight?.data ?? null,
       b = this.bias?.data ?? null;
-    const mu = new Float64Array(C),
-      varB = new Float64Array(C);
-    if (!batchStats) {
-      mu.set(this.runningMean!.data);
-      varB.set(this.runningVar!.data);
-    }
+    const { mu, varB } = this.channelStats(batchStats);
     const out = allocStorage(x.dtype, x.size);
     if (!extension('batchNorm')?.(xd, out, N, C, inner, mu, varB, this.eps, batchStats, w, b, relu)) {
       if (batchStats) batchStatistics(xd, N, C, inner, mu, varB);
@@ -264,24 +267,97 @@ export abstract class BatchNorm extends Module {
           }
       }
     }
-    if (batchStats && training && this.runningMean) this.trackHost(mu, varB, M);
+    if (batchStats && training && this.runningMean) this.trackHost(mu, varB, N * inner);
     const invstd = varB.map((v) => 1 / Math.sqrt(v + this.eps));
-    const y = new Tensor(out, x.shape);
+    return this.recordHost(
+      relu ? 'batchNormReLU' : 'batchNorm',
+      x,
+      new Tensor(out, x.shape),
+      batchStats,
+      (yc) => (relu ? reluOp(yc) : yc),
+      (gy, gx, sums) => {
+        if (!extension('batchNormBackward')?.(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums))
+          batchNormBackward(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums);
+      },
+    );
+  }
+
+  /**
+   * pool(relu(batchNorm(x))) (ReLU when `relu`) as one op on a backend with the batchNormPool
+   * extension: the full-size normalised values are never an array here. Null where the backend has
+   * none or declines, having computed nothing (the caller composes the two ops).
+   */
+  private hostPoolForward(x: Tensor, batchStats: boolean, training: boolean, relu: boolean, pool: MaxPool2d): Tensor | null {
+    const ext = extension('batchNormPool');
+    if (!ext) return null;
+    const pargs = { stride: pool.stride, padding: pool.padding, ceilMode: pool.ceilMode };
+    const pg = poolGeometry(x.shape, pool.kernelSize, pargs, pool.describe());
+    const C = this.numFeatures;
+    const xd = x.data;
+    const w = this.weight?.data ?? null;
+    const { mu, varB } = this.channelStats(batchStats);
+    const idx = new Int32Array(pg.n * pg.c * pg.oh * pg.ow);
+    const out = allocStorage(x.dtype, idx.length);
+    if (!ext(xd, out, idx, pg, mu, varB, this.eps, batchStats, w, this.bias?.data ?? null, relu)) return null;
+    if (batchStats && training && this.runningMean) this.trackHost(mu, varB, pg.n * pg.h * pg.w);
+    const invstd = varB.map((v) => 1 / Math.sqrt(v + this.eps));
+    return this.recordHost(
+      'batchNormPool',
+      x,
+      new Tensor(out, [pg.n, pg.c, pg.oh, pg.ow]),
+      batchStats,
+      (yc) => maxPool2d(relu ? reluOp(yc) : yc, pool.kernelSize, pargs, pool.describe()),
+      (gp, gx, sums) => {
+        if (extension('batchNormPoolBackward')?.(gp, out, idx, xd, gx, pg, mu, invstd, w, batchStats, relu, sums)) return;
+        // the pooled gradient scattered to the arg-max offsets (through ReLU where the pooled value is ≤ 0), then the loops
+        const gz = allocStorage(x.dtype, x.size);
+        const plane = pg.h * pg.w,
+          pooledPlane = pg.oh * pg.ow;
+        for (let p = 0; p < idx.length; p++) if (!(relu && out[p] <= 0)) gz[Math.floor(p / pooledPlane) * plane + idx[p]] += gp[p];
+        batchNormBackward(gz, xd, null, gx, pg.n, C, plane, mu, invstd, w, batchStats, sums);
+      },
+    );
+  }
+
+  /** The channels' mean and variance: zeros to be computed from the batch, or the running statistics. */
+  private channelStats(batchStats: boolean): { mu: Float64Array; varB: Float64Array } {
+    const C = this.numFeatures;
+    const mu = new Float64Array(C),
+      varB = new Float64Array(C);
+    if (!batchStats) {
+      mu.set(this.runningMean!.data);
+      varB.set(this.runningVar!.data);
+    }
+    return { mu, varB };
+  }
+
+  /**
+   * Records a host op over x (and the affine parameters): `backward` writes the input's gradient
+   * into gx and the per-channel sums that are the bias' and weight's gradients; under createGraph
+   * the gradient is the composite's followed by `after` (ReLU, pooling), itself recorded, so second
+   * derivatives go through it (the running statistics untouched).
+   */
+  private recordHost(
+    op: string,
+    x: Tensor,
+    y: Tensor,
+    batchStats: boolean,
+    after: (yc: Tensor) => Tensor,
+    backward: (g: HostStorage, gx: HostStorage, sums: Float64Array) => void,
+  ): Tensor {
+    const C = this.numFeatures;
     const inputs = this.weight ? [x, this.weight, this.bias!] : [x];
-    return record(relu ? 'batchNormReLU' : 'batchNorm', inputs, y, (g) => {
+    return record(op, inputs, y, (g) => {
       if (isGradEnabled()) {
-        // createGraph: the composite's gradient, itself recorded (running statistics untouched)
         const xs = x.detach().requireGrad(),
           ps = inputs.slice(1).map((t) => t.detach().requireGrad());
-        const yc = this.composite(xs, batchStats, false, ps[0] ?? null, ps[1] ?? null);
-        return grad(relu ? reluOp(yc) : yc, [xs, ...ps], { gradOutputs: [g], createGraph: true });
+        const yc = after(this.composite(xs, batchStats, false, ps[0] ?? null, ps[1] ?? null));
+        return grad(yc, [xs, ...ps], { gradOutputs: [g], createGraph: true });
       }
       const gx = allocStorage(x.dtype, x.size);
       const sums = new Float64Array(2 * C);
-      const gy = g.data;
-      if (!extension('batchNormBackward')?.(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums))
-        batchNormBackward(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums);
-      if (!w) return [new Tensor(gx, x.shape)];
+      backward(g.data, gx, sums);
+      if (!this.weight) return [new Tensor(gx, x.shape)];
       const gw = allocStorage(x.dtype, C),
         gb = allocStorage(x.dtype, C);
       for (let c = 0; c < C; c++) {

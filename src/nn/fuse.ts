@@ -10,7 +10,8 @@
  *   fuse(model)   returns an equivalent model: inside every Sequential, a Linear followed by a
  *                 ReLU becomes LinearReLU, a Conv2d followed by a ReLU becomes Conv2dReLU, and a
  *                 Conv2d, ReLU, MaxPool2d becomes Conv2dReLUMaxPool, a BatchNorm1d/2d followed by
- *                 a ReLU becomes BatchNormReLU; each fused layer is
+ *                 a ReLU becomes BatchNormReLU, and BatchNorm2d, ReLU, MaxPool2d becomes
+ *                 BatchNormReLUMaxPool; each fused layer is
  *                 registered under its first part's name. Other modules are kept as they are.
  *
  * Only the library's own classes fuse (a subclass may override forward, so it is kept as it is).
@@ -46,6 +47,28 @@ export class BatchNormReLU extends Module {
 
   override describe(): string {
     return `${this.bn.describe()}+ReLU`;
+  }
+}
+
+/**
+ * pool(relu(batchNorm(x))) as one op on a backend with `batchNormPool` (the normalised values are
+ * never an array of their own), else BatchNormReLU's op and the pooling. It holds the BatchNorm's
+ * parameters and buffers like BatchNormReLU.
+ */
+export class BatchNormReLUMaxPool extends BatchNormReLU {
+  constructor(
+    bn: BatchNorm,
+    readonly pool: MaxPool2d,
+  ) {
+    super(bn);
+  }
+
+  override forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    return this.bn.normalise(x, opts, true, this.pool);
+  }
+
+  override describe(): string {
+    return `${this.bn.describe()}+ReLU+${this.pool.describe()}`;
   }
 }
 
@@ -141,6 +164,9 @@ export function fuse<M extends Module>(model: M): M | Sequential {
     } else if (is(a, Linear) && is(b, ReLU)) {
       out.push([names[i], new LinearReLU(a as Linear)]);
       i += 1;
+    } else if (is(a, BatchNorm2d) && is(b, ReLU) && is(c, MaxPool2d)) {
+      out.push([names[i], new BatchNormReLUMaxPool(a as BatchNorm, c as MaxPool2d)]);
+      i += 2;
     } else if ((is(a, BatchNorm1d) || is(a, BatchNorm2d)) && is(b, ReLU)) {
       out.push([names[i], new BatchNormReLU(a as BatchNorm)]);
       i += 1;

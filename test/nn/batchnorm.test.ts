@@ -326,6 +326,51 @@ test("fuse: BatchNorm + ReLU as one op gives the two layers' outputs, gradients 
   });
 });
 
+test("fuse: BatchNorm2d + ReLU + MaxPool2d as one op gives the three layers' outputs, gradients (first and second order) and running statistics (reference and wasm)", () => {
+  onBackends((backend) => {
+    const make = () =>
+      new d.Sequential(
+        new d.Conv2d(2, 4, 3, { padding: 1, rng: new d.Rng(1) }),
+        new d.BatchNorm2d(4),
+        new d.ReLU(),
+        new d.MaxPool2d(2),
+        new d.Flatten(),
+      );
+    const plain = make(),
+      fused = d.fuse(make()) as d.Sequential;
+    assert.deepEqual(
+      fused.layers.map((l) => l.constructor.name),
+      ['Conv2d', 'BatchNormReLUMaxPool', 'Flatten'],
+    );
+    assert.deepEqual(
+      fused.namedState().map(([n]) => n),
+      plain.namedState().map(([n]) => n),
+    );
+    const x = d.randn([16, 2, 12, 12], new d.Rng(3)); // 4,608 values after the convolution: wasm's kernels take it
+    const gOut = d.randn([16, 144], new d.Rng(4));
+    for (const training of [true, false]) {
+      const run = (m: d.Module) => {
+        for (const p of m.parameters()) p.grad = null;
+        const y = m.forward(x, { training });
+        d.sum(d.mul(y, gOut)).backward();
+        return { y: Array.from(y.data), g: m.parameters().map((p) => Array.from(p.grad!.data)), s: m.stateDict() };
+      };
+      const a = run(plain),
+        b = run(fused);
+      assertClose(b.y, a.y, 1e-5, `${backend} y, training ${training}`);
+      for (const [i, g] of b.g.entries()) assertClose(g, a.g[i], 1e-5, `${backend} gradient ${i}`);
+      for (const k of Object.keys(a.s)) assertClose(b.s[k].data, a.s[k].data, 1e-5, `${backend} ${k}`);
+    }
+    const gg = (m: d.Module) => {
+      const xs = x.detach().requireGrad();
+      const [gx] = d.grad(d.sum(d.square(m.forward(xs, { training: true }))), [xs], { createGraph: true });
+      d.sum(d.square(gx!)).backward();
+      return Array.from(m.parameters()[0].grad!.data);
+    };
+    assertClose(gg(d.fuse(make())), gg(make()), 1e-4, `${backend} second-order gradient`);
+  });
+});
+
 test('the fast host BatchNorm equals its definition as autograd ops: training and evaluation, with and without affine, 3-D input (float64)', () => {
   for (const [Cls, shape, opts] of [
     [d.BatchNorm2d, [3, 4, 2, 5], {}],
@@ -356,7 +401,7 @@ test('the fast host BatchNorm equals its definition as autograd ops: training an
   }
 });
 
-test("wasm's batchNorm kernels equal the float64 loops on tensors big enough to reach them: tails, one value per row, |mean| ≫ std, ReLU with NaN, batch and running statistics", () => {
+test("wasm's batchNorm kernels equal the float64 loops on tensors big enough to reach them: tails, one value per row, |mean| ≫ std, ReLU with NaN, max pooling after them, batch and running statistics", () => {
   const ext = d.extensionsOf('wasm');
   for (const [Cls, shape, opts, offset] of [
     [d.BatchNorm2d, [16, 8, 9, 11], {}, 0], // planes of 99: vector loops and their tails
@@ -367,23 +412,30 @@ test("wasm's batchNorm kernels equal the float64 loops on tensors big enough to 
     const x0 = d.randn([...shape], new d.Rng(11));
     for (let i = 0; i < x0.size; i++) x0.data[i] = x0.data[i] * (1 + (i % 7) / 3) + offset;
     x0.data[5] = NaN; // in channel 0 of sample 0 (a NaN batch mean), or a single value for BatchNorm1d's rows
-    const gOut = d.randn([...shape], new d.Rng(12));
     const results = (['reference', 'wasm'] as const).map((backend) => {
       d.setBackend(backend);
       try {
         const bn = new Cls(shape[1], opts);
         if (bn.weight) for (let i = 0; i < bn.weight.size; i++) [bn.weight.data[i], bn.bias!.data[i]] = [0.5 + i / 10, i / 7 - 0.3];
         const fused = new d.BatchNormReLU(bn);
+        const pooled =
+          shape.length === 4
+            ? [
+                ['bnrelupool 2', new d.BatchNormReLUMaxPool(bn, new d.MaxPool2d(2))],
+                // overlapping windows (an offset scattered to twice), padding and a window over the edge
+                [
+                  'bnrelupool 3/2 pad 1 ceil',
+                  new d.BatchNormReLUMaxPool(bn, new d.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true })),
+                ],
+              ]
+            : [];
         const out: Record<string, number[]> = {};
-        for (const [name, m] of [
-          ['bn', bn],
-          ['bnrelu', fused],
-        ] as const)
+        for (const [name, m] of [['bn', bn], ['bnrelu', fused], ...pooled] as [string, d.Module][])
           for (const training of [true, false]) {
             const x = x0.detach().requireGrad();
             for (const p of bn.parameters()) p.grad = null;
             const y = m.forward(x, { training });
-            d.sum(d.mul(y, gOut)).backward();
+            d.sum(d.mul(y, d.randn([...y.shape], new d.Rng(12)))).backward();
             const key = `${name} training ${training}`;
             out[`${key} y`] = Array.from(y.data);
             out[`${key} gx`] = Array.from(x.grad!.data);

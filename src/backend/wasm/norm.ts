@@ -1,19 +1,26 @@
 /**
- * Batch normalisation (asm/norm.ts): the batchNorm and batchNormBackward extensions. Each is one
- * call that copies its operands into the arena once and runs two passes over them there — the
- * statistics, then the normalisation; the sums, then the input's gradient — split by channels
- * over the threads when the tensor is big. Only float32 runs here; the caller's float64 loops
- * (src/nn/batchnorm.ts) take what these decline.
+ * Batch normalisation (asm/norm.ts): the batchNorm and batchNormBackward extensions, and
+ * batchNormPool/batchNormPoolBackward, which add max pooling (asm/pool.ts's kernels) after it. Each
+ * is one call that copies its operands into the arena once and runs its passes there — the
+ * statistics, then the normalisation (then the pooling); the sums, then the input's gradient — split
+ * by channels over the threads when the tensor is big. With pooling, the full-size normalised
+ * values and their gradient exist only in the arena, never as arrays of their own. Only float32
+ * runs here; the caller's float64 loops (src/nn/batchnorm.ts) take what these decline.
  */
-import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32 } from './context.js';
+import type { IndexStorage, Storage } from '../../tensor/tensor.js';
+import type { PoolGeometry } from '../backend.js';
+import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32 } from './context.js';
+import { POOL_PARALLEL, poolWork } from './pooling.js';
 import type { KernelArgs } from './runtime.js';
 
 type NormFn = 'bnStats' | 'bnApply' | 'bnBackward';
 /** Float64 slots per channel in a kernel's channel block (asm/norm.ts CH_SLOTS). */
 const SLOTS = 4;
 
-export function normOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNormBackward'> {
+export function normOps({
+  rt,
+  partsFor,
+}: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNormBackward' | 'batchNormPool' | 'batchNormPoolBackward'> {
   /** Runs `fn` over channels [0, c), in parts when the tensor (`size` values, `passes` passes) is big. */
   function overChannels<F extends NormFn>(fn: F, c: number, work: number, args: (c0: number, c1: number) => KernelArgs<F>): void {
     const T = partsFor(work, c, 2);
@@ -38,6 +45,81 @@ export function normOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'batchNorm
     return p;
   }
 
+  /**
+   * In the arena: with `batchStats` the channels' statistics of the values at px into mean and
+   * variance, then the normalised values (ReLU when relu) at po.
+   */
+  function normalise(
+    px: number,
+    po: number,
+    size: number,
+    n: number,
+    c: number,
+    inner: number,
+    mean: Float64Array,
+    variance: Float64Array,
+    eps: number,
+    batchStats: boolean,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    relu: boolean,
+  ): void {
+    if (batchStats) {
+      const ps = rt.alloc(c * 16);
+      overChannels('bnStats', c, 2 * size, (c0, c1) => [px, n, c, inner, ps, c0, c1]);
+      const s = rt.f64.subarray(ps >> 3, (ps >> 3) + 2 * c);
+      for (let ch = 0; ch < c; ch++) {
+        mean[ch] = s[2 * ch];
+        variance[ch] = s[2 * ch + 1];
+      }
+    }
+    const pc = channelBlock(c, (ch) => [mean[ch], (w ? w[ch] : 1) / Math.sqrt(variance[ch] + eps), b ? b[ch] : 0]);
+    overChannels('bnApply', c, 2 * size, (c0, c1) => [px, po, n, c, inner, pc, +relu, c0, c1]);
+  }
+
+  /** In the arena: the backward from the gradient at pgy into pgx and `sums` (no ReLU when py is 0). */
+  function backward(
+    pgy: number,
+    px: number,
+    py: number,
+    pgx: number,
+    size: number,
+    n: number,
+    c: number,
+    inner: number,
+    mean: Float64Array,
+    invstd: Float64Array,
+    w: Float32Array | null,
+    batchStats: boolean,
+    sums: Float64Array,
+  ): void {
+    const ps = rt.alloc(c * 16);
+    const pc = channelBlock(c, (ch) => [mean[ch], invstd[ch], invstd[ch] * (w ? w[ch] : 1)]);
+    overChannels('bnBackward', c, 4 * size, (c0, c1) => [pgy, px, py, pgx, n, c, inner, pc, ps, +batchStats, +(py !== 0), c0, c1]);
+    const s = rt.f64.subarray(ps >> 3, (ps >> 3) + 2 * c);
+    for (let ch = 0; ch < c; ch++) {
+      sums[ch] = s[2 * ch];
+      sums[c + ch] = s[2 * ch + 1];
+    }
+  }
+
+  /** Runs a pooling kernel over the planes, in parts only for big poolings (pooling.ts's rule). */
+  function overPlanes<F extends 'maxPool2d' | 'scatterPlanes'>(
+    fn: F,
+    pg: PoolGeometry,
+    args: (p0: number, p1: number) => KernelArgs<F>,
+  ): void {
+    const planes = pg.n * pg.c;
+    const work = poolWork(pg);
+    const T = work >= POOL_PARALLEL ? partsFor(work, planes, 4) : 1;
+    const parts: KernelArgs<F>[] = [];
+    for (let t = 0; t < T; t++) {
+      const [p0, p1] = cut(planes, T, t, 1);
+      parts.push(args(p0, p1));
+    }
+    rt.parallel(fn, parts);
+  }
+
   function batchNorm(
     x: Storage,
     out: Storage,
@@ -53,23 +135,68 @@ export function normOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'batchNorm
     relu: boolean,
   ): boolean {
     if (!f32(x, out, weight, bias) || x.length < SMALL_ELEMENTWISE) return false;
-    const w = weight as Float32Array | null,
-      b = bias as Float32Array | null;
     rt.reset();
     const px = rt.put(x as Float32Array),
       po = rt.outPtr(out as Float32Array);
-    if (batchStats) {
-      const ps = rt.alloc(c * 16);
-      overChannels('bnStats', c, 2 * x.length, (c0, c1) => [px, n, c, inner, ps, c0, c1]);
-      const s = rt.f64.subarray(ps >> 3, (ps >> 3) + 2 * c);
-      for (let ch = 0; ch < c; ch++) {
-        mean[ch] = s[2 * ch];
-        variance[ch] = s[2 * ch + 1];
-      }
-    }
-    const pc = channelBlock(c, (ch) => [mean[ch], (w ? w[ch] : 1) / Math.sqrt(variance[ch] + eps), b ? b[ch] : 0]);
-    overChannels('bnApply', c, 2 * x.length, (c0, c1) => [px, po, n, c, inner, pc, +relu, c0, c1]);
+    normalise(
+      px,
+      po,
+      x.length,
+      n,
+      c,
+      inner,
+      mean,
+      variance,
+      eps,
+      batchStats,
+      weight as Float32Array | null,
+      bias as Float32Array | null,
+      relu,
+    );
     rt.take(po, out as Float32Array);
+    return true;
+  }
+
+  function batchNormPool(
+    x: Storage,
+    out: Storage,
+    idx: IndexStorage,
+    pg: PoolGeometry,
+    mean: Float64Array,
+    variance: Float64Array,
+    eps: number,
+    batchStats: boolean,
+    weight: Storage | null,
+    bias: Storage | null,
+    relu: boolean,
+  ): boolean {
+    if (!f32(x, out, weight, bias) || !(idx instanceof Int32Array) || x.length < SMALL_ELEMENTWISE) return false;
+    rt.reset();
+    // the normalised values live only in the arena, between the two kernels
+    const px = rt.put(x as Float32Array),
+      pz = rt.alloc(x.length * 4),
+      po = rt.outPtr(out as Float32Array),
+      pi = rt.alloc(idx.length * 4),
+      geo = geometryBlock(rt, pg);
+    normalise(
+      px,
+      pz,
+      x.length,
+      pg.n,
+      pg.c,
+      pg.h * pg.w,
+      mean,
+      variance,
+      eps,
+      batchStats,
+      weight as Float32Array | null,
+      bias as Float32Array | null,
+      relu,
+    );
+    overPlanes('maxPool2d', pg, (p0, p1) => [pz, po, pi, geo, p0, p1]);
+    rt.take(po, out as Float32Array);
+    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
+    rt.copiedBytes += idx.length * 4;
     return true;
   }
 
@@ -88,23 +215,48 @@ export function normOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'batchNorm
     sums: Float64Array,
   ): boolean {
     if (!f32(gy, x, y, gx, weight) || x.length < SMALL_ELEMENTWISE) return false;
-    const w = weight as Float32Array | null;
     rt.reset();
     const pgy = rt.put(gy as Float32Array),
       px = rt.put(x as Float32Array),
       py = y ? rt.put(y as Float32Array) : 0,
-      pgx = rt.outPtr(gx as Float32Array),
-      ps = rt.alloc(c * 16);
-    const pc = channelBlock(c, (ch) => [mean[ch], invstd[ch], invstd[ch] * (w ? w[ch] : 1)]);
-    overChannels('bnBackward', c, 4 * x.length, (c0, c1) => [pgy, px, py, pgx, n, c, inner, pc, ps, +batchStats, +(y !== null), c0, c1]);
-    const s = rt.f64.subarray(ps >> 3, (ps >> 3) + 2 * c);
-    for (let ch = 0; ch < c; ch++) {
-      sums[ch] = s[2 * ch];
-      sums[c + ch] = s[2 * ch + 1];
-    }
+      pgx = rt.outPtr(gx as Float32Array);
+    backward(pgy, px, py, pgx, x.length, n, c, inner, mean, invstd, weight as Float32Array | null, batchStats, sums);
     rt.take(pgx, gx as Float32Array);
     return true;
   }
 
-  return { batchNorm, batchNormBackward };
+  function batchNormPoolBackward(
+    gp: Storage,
+    pooled: Storage,
+    idx: IndexStorage,
+    x: Storage,
+    gx: Storage,
+    pg: PoolGeometry,
+    mean: Float64Array,
+    invstd: Float64Array,
+    weight: Storage | null,
+    batchStats: boolean,
+    relu: boolean,
+    sums: Float64Array,
+  ): boolean {
+    if (!f32(gp, pooled, x, gx, weight) || !(idx instanceof Int32Array) || x.length < SMALL_ELEMENTWISE) return false;
+    const g = gp as Float32Array,
+      p = pooled as Float32Array;
+    rt.reset();
+    // the pooled gradient, through ReLU where the pooled value (the activation at idx) is ≤ 0
+    const pgp = rt.alloc(g.length * 4);
+    const f = rt.f32;
+    for (let i = 0, o = pgp >> 2; i < g.length; i++) f[o + i] = relu && p[i] <= 0 ? 0 : g[i];
+    const pi = putI32(rt, idx),
+      px = rt.put(x as Float32Array),
+      pgy = rt.alloc(x.length * 4),
+      pgx = rt.outPtr(gx as Float32Array);
+    const plane = pg.h * pg.w;
+    overPlanes('scatterPlanes', pg, (p0, p1) => [pgp, pi, pgy, plane, pg.oh * pg.ow, p0, p1]);
+    backward(pgy, px, 0, pgx, x.length, pg.n, pg.c, plane, mean, invstd, weight as Float32Array | null, batchStats, sums);
+    rt.take(pgx, gx as Float32Array);
+    return true;
+  }
+
+  return { batchNorm, batchNormBackward, batchNormPool, batchNormPoolBackward };
 }

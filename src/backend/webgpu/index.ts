@@ -93,6 +93,8 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       // batch normalisation on a device is its composite definition (src/nn/batchnorm.ts)
       batchNorm: () => false,
       batchNormBackward: () => false,
+      batchNormPool: () => false,
+      batchNormPoolBackward: () => false,
       allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
       beginStep: () => ctx.beginStep(),
     };
