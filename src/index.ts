@@ -19,6 +19,7 @@ export {
   type Conv2dArgs,
   type Pool2dArgs,
 } from './autograd/conv.js';
+export { adaptiveAvgPool2d, type AdaptiveSize } from './autograd/adaptive.js';
 // Tensors, shapes and seeded random numbers
 export {
   arange,
@@ -167,6 +168,7 @@ export {
 } from './autograd/index.js';
 // Modules, layers, losses and initialisers
 export {
+  AdaptiveAvgPool2d,
   AvgPool2d,
   BatchNorm,
   BatchNorm1d,

@@ -1,6 +1,10 @@
-/** MaxPool2d and AvgPool2d, PyTorch's semantics (stride defaults to the kernel size; ceilMode as ceil_mode, default false). */
+/**
+ * MaxPool2d and AvgPool2d, PyTorch's semantics (stride defaults to the kernel size; ceilMode as
+ * ceil_mode, default false), and AdaptiveAvgPool2d (an output of a chosen size).
+ */
 import type { Tensor } from '../tensor/tensor.js';
 import { avgPool2d, maxPool2d, pair, type Pair } from '../autograd/conv.js';
+import { adaptiveAvgPool2d, adaptiveSize, type AdaptiveSize } from '../autograd/adaptive.js';
 import { Module } from './module.js';
 import { bool, checkOptions, numOrPair, type SchemaOf } from '../util/options.js';
 
@@ -71,5 +75,28 @@ export class AvgPool2d extends Module {
 
   override describe(): string {
     return `AvgPool2d(${this.kernelSize.join('×')})`;
+  }
+}
+
+/**
+ * PyTorch's nn.AdaptiveAvgPool2d: [N, C, H, W] (or [C, H, W]) to [N, C, oh, ow] whatever H and W
+ * are, each output cell the mean of its bin of rows [⌊i·H/oh⌋, ⌈(i+1)·H/oh⌉) and the like of columns
+ * (adaptiveAvgPool2d). `new AdaptiveAvgPool2d(1)` is global average pooling; a null side of
+ * [oh, ow] keeps the input's size there.
+ */
+export class AdaptiveAvgPool2d extends Module {
+  readonly outputSize: [number | null, number | null];
+
+  constructor(outputSize: AdaptiveSize) {
+    super();
+    this.outputSize = adaptiveSize(outputSize, 'AdaptiveAvgPool2d');
+  }
+
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool2d(x, this.outputSize, this.describe());
+  }
+
+  override describe(): string {
+    return `AdaptiveAvgPool2d(${this.outputSize.map((v, i) => v ?? (i ? 'W' : 'H')).join('×')})`;
   }
 }

@@ -23,6 +23,7 @@ test('names that differ only in case are the documented class / op pairs', () =>
     .map((v) => v.sort().join(' / '))
     .sort();
   assert.deepEqual(pairs, [
+    'AdaptiveAvgPool2d / adaptiveAvgPool2d',
     'AvgPool2d / avgPool2d',
     'Conv2d / conv2d',
     'ELU / elu',
