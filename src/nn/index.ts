@@ -8,6 +8,7 @@ export * from './pool.js';
 export * from './dropout.js';
 export * from './batchnorm.js';
 export * from './layernorm.js';
+export * from './groupnorm.js';
 export * from './dropconnect.js';
 export * from './fmp.js';
 export * from './fuse.js';
