@@ -13,6 +13,8 @@
  *                         (Conv2d; groups divides the input and output channels)
  *   maxpool:kernel        stride=kernel pad=0                         (MaxPool2d)
  *   avgpool:kernel        stride=kernel pad=0 countpad=true           (AvgPool2d, count_include_pad)
+ *   adaptiveavgpool[:out] out=1 (or HxW)                              (AdaptiveAvgPool2d; gap = out 1,
+ *                         global average pooling; the output may be larger than the input)
  *   fmp[:ratio]           ratio=1.41421… seq=pseudorandom|random overlap=true out=HxW kernel=K
  *                         (FractionalMaxPool2d; kernel= selects PyTorch's variant)
  *   dropout[:p]           p=0.5
@@ -22,6 +24,8 @@
  *   batchnorm             eps=1e-5 momentum=0.1 affine=true track=true
  *                         (BatchNorm1d after a flat layer, BatchNorm2d after an image layer)
  *   layernorm             eps=1e-5 affine=true  (LayerNorm over each sample's whole shape)
+ *   groupnorm:groups      eps=1e-5 affine=true  (GroupNorm; groups divides the channels, the first
+ *                         dimension of [C, H, W], [C, L] or [F])
  *   leakyrelu[:slope]     slope=0.01                                  (LeakyReLU, negative_slope)
  *   elu[:alpha]           alpha=1
  *   gelu[:approximate]    approximate=none|tanh                       (none: x·Φ(x) through erf)
@@ -41,7 +45,7 @@
  * bit, as the built-in model with the same seed.
  *
  * The model takes flat vectors [N, C·H·W] unless the spec has an image layer (conv, pools, FMP,
- * dropout2d, flatten); then it takes [N, C, H, W].
+ * adaptive pooling, dropout2d, flatten); then it takes [N, C, H, W].
  */
 import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
@@ -50,10 +54,11 @@ import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential } from '../nn/layers.j
 import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/conv.js';
-import { MaxPool2d, AvgPool2d } from '../nn/pool.js';
+import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
 import { LayerNorm } from '../nn/layernorm.js';
+import { GroupNorm } from '../nn/groupnorm.js';
 import { DropConnect, type DropConnectActivation } from '../nn/dropconnect.js';
 import { FractionalMaxPool2d } from '../nn/fmp.js';
 import { initializers, type InitName } from '../nn/init.js';
@@ -69,12 +74,14 @@ export type LayerType =
   | 'conv'
   | 'maxpool'
   | 'avgpool'
+  | 'adaptiveavgpool'
   | 'fmp'
   | 'dropout'
   | 'dropout2d'
   | 'dropconnect'
   | 'batchnorm'
   | 'layernorm'
+  | 'groupnorm'
   | 'relu'
   | 'tanh'
   | 'sigmoid'
@@ -138,6 +145,12 @@ const LAYERS: Record<LayerType, LayerDef> = {
     options: { kernel: PAIR1, stride: PAIR1, pad: PAIR0, countpad: BOOL },
     help: 'avgpool:kernel (stride=, pad=, countpad=)',
   },
+  adaptiveavgpool: {
+    positional: ['out'],
+    required: [],
+    options: { out: PAIR1 },
+    help: 'adaptiveavgpool[:out] (out=1 or HxW; gap is adaptiveavgpool:1, global average pooling)',
+  },
   fmp: {
     positional: ['ratio'],
     required: [],
@@ -173,6 +186,12 @@ const LAYERS: Record<LayerType, LayerDef> = {
     options: { eps: { t: 'real', lo: 0, hi: Infinity }, affine: BOOL },
     help: 'layernorm (eps=1e-5, affine=true)',
   },
+  groupnorm: {
+    positional: ['groups'],
+    required: ['groups'],
+    options: { groups: INT1, eps: { t: 'real', lo: 0, hi: Infinity }, affine: BOOL },
+    help: 'groupnorm:groups (eps=1e-5, affine=true; groups divides the channels)',
+  },
   relu: { positional: [], required: [], options: {}, help: 'relu' },
   tanh: { positional: [], required: [], options: {}, help: 'tanh' },
   sigmoid: { positional: [], required: [], options: {}, help: 'sigmoid' },
@@ -198,13 +217,15 @@ const ALIASES: Record<string, LayerType> = {
   conv2d: 'conv',
   maxpool2d: 'maxpool',
   avgpool2d: 'avgpool',
+  adaptiveavgpool2d: 'adaptiveavgpool',
+  gap: 'adaptiveavgpool',
   fc: 'linear',
   dense: 'linear',
   fractionalmaxpool2d: 'fmp',
   bn: 'batchnorm',
 };
 
-const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'fmp', 'dropout2d', 'flatten']);
+const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'adaptiveavgpool', 'fmp', 'dropout2d', 'flatten']);
 
 /** Levenshtein distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -595,6 +616,13 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         shape = [c, oh, ow];
         break;
       }
+      case 'adaptiveavgpool': {
+        const [c] = imageIn();
+        const out = pairOf(l.out, 1);
+        m = new AdaptiveAvgPool2d(out);
+        shape = [c, ...out];
+        break;
+      }
       case 'fmp': {
         const [c, h, w] = imageIn();
         fmps++;
@@ -645,6 +673,15 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
       case 'layernorm':
         m = new LayerNorm(shape, { eps: l.eps as number | undefined, elementwiseAffine: l.affine as boolean | undefined, dtype });
         break;
+      case 'groupnorm': {
+        const groups = l.groups as number;
+        if (shape[0] % groups)
+          throw new ModelSpecError(
+            `${at}: groups=${groups} must divide the channels (${shape[0]}, the first dimension of ${fmtShape(shape)})`,
+          );
+        m = new GroupNorm(groups, shape[0], { eps: l.eps as number | undefined, affine: l.affine as boolean | undefined, dtype });
+        break;
+      }
       case 'flatten':
         m = new Flatten();
         shape = [shape.reduce((a, b) => a * b, 1)];

@@ -2,13 +2,14 @@
  * AdaptiveAvgPool2d and adaptiveAvgPool2d against PyTorch (fixtures from tools/golden_pool_norm.py)
  * on the reference and wasm backends, float32 and float64: bins that divide the input and bins that
  * overlap, an output larger than the input, global average pooling, [C, H, W] input and a null side;
- * second derivatives; the ops each case runs; errors.
+ * second derivatives; the ops each case runs; the spec tokens; errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
 import { adaptiveBins } from '../../src/autograd/adaptive.js';
+import { specInput } from '../../src/train/spec.js';
 import { initWasm } from '../../src/backend/wasm/index.js';
 import { assertClose, gradCheck, randT } from '../helpers.js';
 
@@ -103,6 +104,33 @@ test('AdaptiveAvgPool2d: first and second derivatives by central differences, ea
       [randT([1, 2, 4, 5], 7)],
     );
   }
+});
+
+test('the spec: adaptiveavgpool[:out] and gap build AdaptiveAvgPool2d and infer its shape; errors name expected and actual', () => {
+  const layers = d.parseModelSpec('conv:4:3,relu,adaptiveavgpool:3x2,conv:2:1,gap,flatten,linear');
+  assert.equal(d.formatModelSpec(layers), 'conv:4:3,relu,adaptiveavgpool:3x2,conv:2:1,adaptiveavgpool,flatten,linear');
+  assert.equal(specInput(d.parseModelSpec('adaptiveavgpool:2,flatten,linear')), 'image');
+  const { model, shapes } = d.buildFromLayers(layers, { rng: new d.Rng(1), inputShape: [1, 9, 7], classes: 3 });
+  assert.deepEqual(shapes.slice(2, 5), [
+    [4, 3, 2],
+    [2, 3, 2],
+    [2, 1, 1],
+  ]);
+  const gap = model.layers[4] as d.AdaptiveAvgPool2d;
+  assert.ok(gap instanceof d.AdaptiveAvgPool2d);
+  assert.deepEqual(gap.outputSize, [1, 1]);
+  assert.deepEqual(model.forward(d.zeros([5, 1, 9, 7])).shape, [5, 3]);
+  // larger than the input, as PyTorch allows
+  assert.deepEqual(
+    d.buildFromLayers(d.parseModelSpec('adaptiveavgpool:6x5,flatten,linear'), { rng: new d.Rng(1), inputShape: [2, 3, 2], classes: 4 })
+      .shapes[0],
+    [2, 6, 5],
+  );
+  assert.throws(() => d.parseModelSpec('adaptiveavgpool:0'), /layer 0 \(adaptiveavgpool:0\): out: expected an integer ≥ 1 or HxW, got "0"/);
+  assert.throws(
+    () => d.buildFromLayers(d.parseModelSpec('flatten,gap,linear'), { rng: new d.Rng(1), inputShape: [1, 4, 4], classes: 2 }),
+    /layer 1 \(adaptiveavgpool\): takes images \[C, H, W\] but gets \[16\]/,
+  );
 });
 
 test('AdaptiveAvgPool2d: a null side keeps the input size; errors name the layer with expected and actual', () => {

@@ -1,7 +1,7 @@
 /**
  * GroupNorm against PyTorch (fixtures from tools/golden_pool_norm.py) on the reference and wasm
  * backends, float32 and float64: one group, one group per channel and in between, on [N, C] up to
- * [N, C, D, H, W]; second derivatives; its relation to LayerNorm; errors.
+ * [N, C, D, H, W]; second derivatives; its relation to LayerNorm; the spec token; errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +55,28 @@ test('GroupNorm: second derivatives by central differences; one group is LayerNo
   const single = m.forward(d.narrow(x, 0, 1, 1));
   assertClose(single.data, d.narrow(m.forward(x), 0, 1, 1).data, 1e-14, 'a sample alone and in a batch');
   assert.deepEqual(Array.from((m as d.Module).forward(x, { training: true }).data), Array.from(m.forward(x).data));
+});
+
+test('the spec: groupnorm:G normalises the channels of images and of flat features; errors name expected and actual', () => {
+  const { model } = d.buildFromLayers(
+    d.parseModelSpec('conv:6:3,groupnorm:3,relu,flatten,linear:8,groupnorm:2:eps=0.001:affine=false,linear'),
+    {
+      rng: new d.Rng(1),
+      inputShape: [1, 6, 6],
+      classes: 3,
+    },
+  );
+  const [, a, , , , b] = model.layers as d.GroupNorm[];
+  assert.ok(a instanceof d.GroupNorm && a.numGroups === 3 && a.numChannels === 6 && a.eps === 1e-5 && a.weight !== null);
+  assert.ok(b instanceof d.GroupNorm && b.numGroups === 2 && b.numChannels === 8 && b.eps === 0.001 && b.weight === null);
+  assert.deepEqual(model.forward(d.zeros([5, 1, 6, 6])).shape, [5, 3]);
+  assert.equal(d.formatModelSpec(d.parseModelSpec('groupnorm:groups=4:affine=false')), 'groupnorm:4:affine=false');
+  assert.throws(() => d.parseModelSpec('groupnorm'), /layer 0 \(groupnorm\): groupnorm needs groups; usage: groupnorm:groups/);
+  assert.throws(
+    () =>
+      d.buildFromLayers(d.parseModelSpec('conv:6:3,groupnorm:4,flatten,linear'), { rng: new d.Rng(1), inputShape: [1, 6, 6], classes: 3 }),
+    /layer 1 \(groupnorm:4\): groups=4 must divide the channels \(6, the first dimension of \[6, 4, 4\]\)/,
+  );
 });
 
 test('GroupNorm: errors name the layer with expected and actual; parameters are PyTorch-named', () => {
