@@ -445,6 +445,11 @@ export function hasBatchNorm(model: Module): boolean {
   return model instanceof BatchNorm || model.children().some(([, c]) => hasBatchNorm(c));
 }
 
+/** Whether the model has a BatchNorm layer that keeps running statistics (the ones updateBatchNorm recomputes). */
+export function tracksBatchNorm(model: Module): boolean {
+  return (model instanceof BatchNorm && model.runningMean !== null) || model.children().some(([, c]) => tracksBatchNorm(c));
+}
+
 type Batch = Tensor | { x: Tensor };
 
 /** The model's BatchNorm layers that keep running statistics, reset, momentum null; a function that restores their momenta. */

@@ -59,6 +59,9 @@ import {
   divergenceGuard,
   epochCheckpointDue,
   evalModel,
+  batchNormRefresh,
+  endInEvalMode,
+  evaluateAt,
   restoreRunState,
   resumeRun,
   type EpochSums,
@@ -185,6 +188,8 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
 
   const { fail, failParameters, failAllSkipped, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
   const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
+  // Schedule-Free's evaluated weights are swapped on the host (evaluateAsync), BatchNorm's statistics recomputed there
+  const bn = onDevice ? undefined : batchNormRefresh(o);
   // a checkpoint is taken at a step boundary with nothing in flight: the parameters are read back
   // (and checked finite, as fit checks them), the optimizer's device arrays too
   const save = async (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: EpochSums) => {
@@ -217,7 +222,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
       divergence: div,
       meta: ck.meta,
     };
-    const extra = onDevice ? {} : evalModel(model, optimizer);
+    const extra = onDevice ? {} : evalModel(model, optimizer, bn);
     // the averages and snapshots a device holds, brought to the host so that their states are current
     await averages.settle();
     const label = ck.save(checkpointOf(position, params, extra, optimizerState(optimizer, device), cbs));
@@ -228,6 +233,8 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
 
   for (const c of cbs) c.onTrainBegin?.(s);
   if (r0) restoreRunState(cbs, optimizer, r0);
+  // Schedule-Free: train at y, end in eval mode (the average x in the parameters), as fit does
+  if (hasEvalWeights(optimizer)) optimizer.train();
   const maskRng = rng.fork('masks');
   for (let e = startEpoch; e < epochs && !s.stop; e++) {
     s.epoch = e + 1;
@@ -354,7 +361,8 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     };
     const evals = (optimizer as unknown as { evals?: unknown }).evals;
     if (typeof evals === 'number') record.evals = evals;
-    if (test) Object.assign(record, await evaluateAsync(model, test, { loss: lossFn, metrics: o.metrics, optimizer }));
+    const evalOptions = { loss: lossFn, metrics: o.metrics, optimizer };
+    if (test) Object.assign(record, bn ? evaluateAt(model, test, evalOptions, bn) : await evaluateAsync(model, test, evalOptions));
     for (const c of cbs) await c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
@@ -362,6 +370,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   }
   for (const c of cbs) c.onTrainEnd?.(s);
   await averages.settle();
+  endInEvalMode(model, optimizer, bn);
   return result;
 }
 

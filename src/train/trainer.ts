@@ -34,6 +34,7 @@ import { noGrad } from '../autograd/engine.js';
 import { add, crossEntropy } from '../autograd/ops.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
+import { tracksBatchNorm, updateBatchNorm } from '../nn/batchnorm.js';
 import { Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
 import type { EpochStart } from '../data/loader.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
@@ -74,23 +75,65 @@ export const fitSchema: SchemaOf<FitOptions> = {
   swa: anObject,
   ema: anObject,
   snapshots: anObject,
+  batchNormData: spec('a batch source (a DataLoader) or false', (v) => v === false || source.test(v)),
 };
 export const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject, optimizer: fitSchema.optimizer };
 
 /**
- * Run `fn` with the optimizer's evaluated weights in the parameters (Schedule-Free: the average x)
- * and put the trained ones back bit for bit, so evaluating never changes training.
+ * Where fit recomputes BatchNorm's running statistics for an optimizer's evaluated weights
+ * (FitOptions.batchNormData): the batches of `data`'s epoch 0, dropout masks from a fresh `rng()`.
  */
-function withEvalWeights<T>(optimizer: unknown, fn: () => T): T {
-  if (!hasEvalWeights(optimizer)) return fn();
+export interface BatchNormRefresh {
+  data: BatchSource;
+  rng: () => Rng;
+}
+
+/**
+ * fit's BatchNorm refresh: for an optimizer with evaluated weights of its own (Schedule-Free) and a
+ * model with BatchNorm layers that keep running statistics, unless `batchNormData` is false.
+ */
+export function batchNormRefresh(o: FitOptions): BatchNormRefresh | undefined {
+  if (o.batchNormData === false || !hasEvalWeights(o.optimizer) || !tracksBatchNorm(o.model)) return undefined;
+  const rng = o.rng;
+  return { data: o.batchNormData ?? o.train, rng: () => rng.fork('update-bn') };
+}
+
+/** updateBatchNorm over a refresh's batches (PyTorch's update_bn). */
+function refreshBatchNorm(model: Module, bn: BatchNormRefresh): void {
+  updateBatchNorm(model, bn.data.epoch(0), { rng: bn.rng() });
+}
+
+/**
+ * Run `fn` with the optimizer's evaluated weights in the parameters (Schedule-Free: the average x)
+ * and put the trained ones back bit for bit, so evaluating never changes training. With `bn`, when
+ * the evaluated weights differ from the trained ones, BatchNorm's running statistics are recomputed
+ * at them for `fn` and the model's own put back after. `fn` learns whether any weights were swapped.
+ */
+function withEvalWeights<T>(model: Module, optimizer: unknown, bn: BatchNormRefresh | undefined, fn: (swapped: boolean) => T): T {
+  if (!hasEvalWeights(optimizer)) return fn(false);
   const swaps = optimizer.evalWeights();
   const kept = swaps.map(([p]) => p.data.slice());
+  const buffers: [Tensor, HostStorage][] = bn && swaps.length ? model.namedBuffers().map(([, b]) => [b, b.data.slice()]) : [];
   for (const [p, x] of swaps) p.data.set(x);
   try {
-    return fn();
+    if (buffers.length) refreshBatchNorm(model, bn!);
+    return fn(swaps.length > 0);
   } finally {
     swaps.forEach(([p], i) => p.data.set(kept[i]));
+    for (const [b, d] of buffers) b.data.set(d);
   }
+}
+
+/**
+ * The end of fit and fitAsync for an optimizer with evaluated weights: its eval() (the parameters
+ * hold x) and, with `bn`, BatchNorm's running statistics recomputed at x, so the model returned
+ * holds what the last evaluation saw.
+ */
+export function endInEvalMode(model: Module, optimizer: unknown, bn: BatchNormRefresh | undefined): void {
+  if (!hasEvalWeights(optimizer)) return;
+  const differs = bn !== undefined && optimizer.evalWeights().length > 0;
+  optimizer.eval();
+  if (differs) refreshBatchNorm(model, bn);
 }
 
 /** The closure-driven step of an optimizer that evaluates the gradient more than once (SAM). */
@@ -300,6 +343,16 @@ export interface FitOptions {
   ema?: { decay: number };
   /** Snapshot ensemble: `cycles` cosine cycles over the run's steps from the optimizer's lr, a snapshot at each cycle's end. */
   snapshots?: { cycles: number };
+  /**
+   * An optimizer evaluated at other weights than it trains (Schedule-Free: the average x) and a
+   * model with BatchNorm: the running statistics gathered while training belong to the trained
+   * weights y, so they are recomputed at x (updateBatchNorm, PyTorch's update_bn: a training-mode
+   * pass over this source's epoch 0, dropout masks from `rng.fork('update-bn')`) for every
+   * evaluation and every checkpoint's `evalModel` (and put back after: training is unchanged to
+   * the bit), and at the end of the run, where the model is left at x with them. Default `train`;
+   * false keeps the statistics of y.
+   */
+  batchNormData?: BatchSource | false;
 }
 
 /** What fitRun returns: the epoch records and what the run's options asked to keep. */
@@ -779,6 +832,7 @@ export function fitRun(o: FitOptions): FitResult {
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch, stop: false };
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
+  const bn = batchNormRefresh(o);
 
   // on the host every sample is taken at once: there is nothing for averages.settle() to bring back
   const averages = averagingCallbacks('fit', o, result);
@@ -819,7 +873,7 @@ export function fitRun(o: FitOptions): FitResult {
       divergence: div,
     };
     const label = ck.save(
-      checkpointOf({ ...position, meta: ck.meta }, params, evalModel(model, optimizer), optimizerState(optimizer), cbs),
+      checkpointOf({ ...position, meta: ck.meta }, params, evalModel(model, optimizer, bn), optimizerState(optimizer), cbs),
     );
     lastCheckpoint = typeof label === 'string' ? label : `step ${s.step}`;
     result.lastCheckpoint = lastCheckpoint;
@@ -846,7 +900,7 @@ export function fitRun(o: FitOptions): FitResult {
     // closure evaluations of an optimizer that counts them (SAM: 2 per step)
     const evals = (optimizer as unknown as { evals?: unknown }).evals;
     if (typeof evals === 'number' && !('evals' in extra)) record.evals = evals;
-    if (test) Object.assign(record, evaluate(model, test, { loss: lossFn, metrics: o.metrics, optimizer }));
+    if (test) Object.assign(record, evaluateAt(model, test, { loss: lossFn, metrics: o.metrics, optimizer }, bn));
     for (const c of cbs) c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
@@ -872,7 +926,7 @@ export function fitRun(o: FitOptions): FitResult {
       records,
     );
     for (const c of cbs) c.onTrainEnd?.(s);
-    if (hasEvalWeights(optimizer)) optimizer.eval();
+    endInEvalMode(model, optimizer, bn);
     return result;
   }
 
@@ -976,19 +1030,19 @@ export function fitRun(o: FitOptions): FitResult {
     if (checkpointDue(e)) save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);
-  if (hasEvalWeights(optimizer)) optimizer.eval();
+  endInEvalMode(model, optimizer, bn);
   return result;
 }
 
 /** The weights an optimizer evaluates, when they differ from the trained ones (a checkpoint keeps both). */
-export function evalModel(model: Module, optimizer: unknown): Pick<Checkpoint, 'evalModel'> {
-  if (!hasEvalWeights(optimizer)) return {};
-  const x = new Map(optimizer.evalWeights());
-  if (x.size === 0) return {};
-  const out: NonNullable<Checkpoint['evalModel']> = {};
-  for (const [n, t] of model.namedState())
-    out[n] = { shape: [...t.shape], data: (x.get(t) ?? t.data).slice() as Float32Array | Float64Array };
-  return { evalModel: out };
+export function evalModel(model: Module, optimizer: unknown, bn?: BatchNormRefresh): Pick<Checkpoint, 'evalModel'> {
+  // with `bn`, BatchNorm's statistics are those an evaluation at this point recomputes
+  return withEvalWeights(model, optimizer, bn, (swapped) => {
+    if (!swapped) return {};
+    const out: NonNullable<Checkpoint['evalModel']> = {};
+    for (const [n, t] of model.namedState()) out[n] = { shape: [...t.shape], data: t.data.slice() as Float32Array | Float64Array };
+    return { evalModel: out };
+  });
 }
 
 const STALL_STEPS = 3;
@@ -1087,10 +1141,20 @@ export function evaluate(
 ): { testLoss: number; [metric: string]: number } {
   const o: EvaluateOptions =
     typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
+  return evaluateAt(model, data, o, undefined);
+}
+
+/** evaluate, with fit's BatchNorm refresh for an optimizer's evaluated weights (batchNormRefresh). */
+export function evaluateAt(
+  model: Module,
+  data: BatchSource,
+  o: EvaluateOptions,
+  bn: BatchNormRefresh | undefined,
+): { testLoss: number; [metric: string]: number } {
   const lossFn: LossFn = o.loss ?? crossEntropy;
   hostOnly(model, 'evaluate', 'evaluateAsync');
   const net = fuse(model);
-  return withEvalWeights(o.optimizer, () =>
+  return withEvalWeights(model, o.optimizer, bn, () =>
     noGrad(() => {
       let n = 0,
         lossSum = 0;

@@ -111,3 +111,49 @@ test('a batch size that leaves a last batch of one example is refused before tra
   );
   assert.equal(ok.code, 0, ok.err);
 });
+
+test('Schedule-Free with BatchNorm: the run evaluates, checkpoints and saves x with running statistics recomputed at x over the training batches', async () => {
+  const dir = tmp();
+  const save = join(dir, 'sf.json'),
+    ck = join(dir, 'ck');
+  const r = await cli(
+    'train',
+    ...tiny,
+    '--epochs',
+    '2',
+    '--optimizer',
+    'schedule-free-adamw',
+    '--lr',
+    '0.01',
+    '--save',
+    save,
+    '--checkpoint-dir',
+    ck,
+    '--json',
+  );
+  assert.equal(r.code, 0, r.err);
+  const s = JSON.parse(readFileSync(save, 'utf8')).state;
+  // the same statistics by the library: the saved x in a model, update_bn over the 6 training batches in order
+  const model = d.resolveModel(SPEC).build({ rng: new d.Rng(0), inputShape: [1, 28, 28], classes: 10 });
+  const params = Object.fromEntries(model.namedParameters().map(([n]) => [n, s[n]]));
+  model.loadStateDict({ ...model.stateDict(), ...params });
+  const { train } = d.loadEmbedded();
+  d.updateBatchNorm(model, new d.DataLoader(train.slice(0, 300), { batchSize: 50 }).epoch(0), {
+    rng: new d.Rng(2).fork('train').fork('update-bn'),
+  });
+  const sd = model.stateDict();
+  // the checkpoint's model is y with the statistics gathered while training
+  const y = d.loadLatestCheckpoint(ck).checkpoint.model;
+  for (const n of ['1.running_mean', '1.running_var', '6.running_mean', '6.running_var']) {
+    assert.deepEqual(s[n].data, sd[n].data, n);
+    assert.notDeepEqual(Array.from(y[n].data), s[n].data, `${n} differs from the statistics of the y iterates`);
+  }
+  assert.deepEqual(s['1.num_batches_tracked'].data, [6]);
+  // eval of the saved file and of the checkpoint folder reproduces the run's last evaluation
+  const last = JSON.parse(r.out.trim().split('\n').at(-1)!);
+  for (const weights of [save, ck]) {
+    const e = await cli('eval', '--weights', weights, '--data', 'embedded', '--test-limit', '200', '--json');
+    assert.equal(e.code, 0, e.err);
+    assert.equal(JSON.parse(e.out).loss, last.testLoss, `${weights}: the loss of the run's last evaluation`);
+  }
+});

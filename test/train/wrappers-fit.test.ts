@@ -11,6 +11,9 @@ import { ScheduleFreeAdamW, ScheduleFreeSGD } from '../../src/optim/schedule-fre
 import { SAM } from '../../src/optim/sam.js';
 import { Lookahead } from '../../src/optim/lookahead.js';
 import { evaluate, fitRun, type FitOptions } from '../../src/train/trainer.js';
+import { fitRunAsync } from '../../src/train/async.js';
+import { resolveModel } from '../../src/train/spec.js';
+import { updateBatchNorm } from '../../src/nn/batchnorm.js';
 import { encodeCheckpoint, decodeCheckpoint, type Checkpoint } from '../../src/train/checkpoint.js';
 import { getModel } from '../../src/train/models.js';
 import { DataLoader } from '../../src/data/loader.js';
@@ -138,4 +141,77 @@ test('Lookahead over SAM over SGD with dropout, and ASAM, stopped mid-epoch, res
     () => setup(5, (m) => new SAM(new SGD(m.namedParameters(), { lr: 0.05 }), { rho: 0.5, adaptive: true, eta: 0.01 })),
     3,
   );
+});
+
+/** A Schedule-Free AdamW run of a flat model with BatchNorm (and dropout, so the refresh's masks matter). */
+function bnSetup(o: { test?: boolean; batchNormData?: false } = {}): FitOptions {
+  const rng = new Rng(6);
+  const model = resolveModel('linear:24,batchnorm,relu,dropout:0.2,linear:16,batchnorm,relu,linear').build({
+    rng: rng.fork('model'),
+    inputShape: train.shape,
+    classes: 10,
+  });
+  return {
+    model,
+    optimizer: new ScheduleFreeAdamW(model.namedParameters(), { lr: 0.02, warmupSteps: 2 }),
+    epochs: 2,
+    rng: rng.fork('train'),
+    train: new DataLoader(train, { batchSize: 40, shuffle: true, rng: rng.fork('data'), flatten: true }),
+    ...(o.test === false ? {} : { test: new DataLoader(test_, { batchSize: 50, flatten: true }) }),
+    ...(o.batchNormData === false ? { batchNormData: false as const } : {}),
+  };
+}
+
+const buffersOf = (m: Module) => Object.fromEntries(m.namedBuffers().map(([n, b]) => [n, Array.from(b.data)]));
+
+test("Schedule-Free with BatchNorm in fit(): every evaluation, each checkpoint's evalModel and the model fit returns have the statistics recomputed at x; training is unchanged", () => {
+  const saved: Checkpoint[] = [];
+  const a = bnSetup();
+  const ra = fitRun({ ...a, checkpoint: { save: (c) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) } });
+  // the statistics of x by hand: x's parameters in a fresh model, update_bn over the training source's epoch 0
+  const byHand = bnSetup().model;
+  const trained = a.model.stateDict();
+  byHand.loadStateDict({ ...byHand.stateDict(), ...Object.fromEntries(a.model.namedParameters().map(([n]) => [n, trained[n]])) });
+  updateBatchNorm(byHand, a.train.epoch(0), { rng: a.rng.fork('update-bn') });
+  assert.deepEqual(buffersOf(a.model), buffersOf(byHand), 'the model fit returns holds x and the statistics of x');
+  const test = new DataLoader(test_, { batchSize: 50, flatten: true });
+  assert.equal(evaluate(a.model, test).testLoss, ra.records.at(-1)!.testLoss, 'the last evaluation saw the model fit returns');
+  // the run's last checkpoint keeps y with y's statistics (training state) and x with x's (evalModel)
+  const last = saved.at(-1)!;
+  for (const [n, b] of Object.entries(buffersOf(byHand))) {
+    assert.deepEqual(Array.from(last.evalModel![n].data), b, `evalModel ${n}`);
+    if (!n.endsWith('num_batches_tracked')) assert.notDeepEqual(Array.from(last.model[n].data), b, `${n}: y's statistics differ from x's`);
+  }
+  // without the refresh: y's statistics stay, and the evaluations differ
+  const keep = bnSetup({ batchNormData: false });
+  const rk = fitRun(keep);
+  assert.notEqual(rk.records.at(-1)!.testLoss, ra.records.at(-1)!.testLoss, 'the refresh changes what is evaluated');
+  assert.notDeepEqual(buffersOf(keep.model)['1.running_mean'], buffersOf(a.model)['1.running_mean']);
+  // evaluating (with its refresh) changes no bit of training: a run without a test set ends on the same parameters
+  const quiet = bnSetup({ test: false });
+  fitRun(quiet);
+  for (const [i, w] of bits(a.model).entries()) assert.ok(w.equals(bits(quiet.model)[i]), `parameter ${i}`);
+  for (const [i, w] of bits(keep.model).entries()) assert.ok(w.equals(bits(quiet.model)[i]), `parameter ${i} (no refresh)`);
+  // a run resumed from a mid-run checkpoint ends on the same records and statistics
+  const again = bnSetup();
+  const rr = fitRun({ ...again, resume: saved[0] });
+  assert.deepEqual(
+    rr.records.map((r) => r.testLoss),
+    ra.records.map((r) => r.testLoss),
+  );
+  assert.deepEqual(buffersOf(again.model), buffersOf(a.model));
+});
+
+test('Schedule-Free with BatchNorm in fitAsync() on the host: the records and the model it returns equal fit()’s', async () => {
+  const a = bnSetup();
+  const ra = fitRun(a);
+  const b = bnSetup();
+  const rb = await fitRunAsync(b);
+  assert.deepEqual(
+    rb.records.map((r) => [r.trainLoss, r.testLoss, r.testAccuracy]),
+    ra.records.map((r) => [r.trainLoss, r.testLoss, r.testAccuracy]),
+  );
+  assert.equal((b.optimizer as ScheduleFreeAdamW).trainMode, false, 'fitAsync ends in eval mode');
+  for (const [i, w] of bits(a.model).entries()) assert.ok(w.equals(bits(b.model)[i]), `parameter ${i}`);
+  assert.deepEqual(buffersOf(b.model), buffersOf(a.model));
 });

@@ -10,6 +10,7 @@ import { Rng } from '../../tensor/rng.js';
 import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backend.js';
 import { fitRunAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
+import type { Dataset } from '../../data/dataset.js';
 import { fitRun, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
 import type { Checkpoint } from '../../train/checkpoint.js';
 import { models } from '../../train/models.js';
@@ -299,6 +300,16 @@ function checkBatchNormBatches(model: Module, o: Parsed, examples: number): void
   );
 }
 
+/**
+ * The batches BatchNorm's running statistics are recomputed from for weights other than the ones
+ * trained (PyTorch's update_bn over the training loader): the training set in order, without
+ * augmentation, in batches of the training steps' size. Used for SWA/EMA averages and for
+ * Schedule-Free's average x.
+ */
+export function batchNormLoader(trainSet: Dataset, o: Parsed, flatten: boolean): DataLoader<Dataset> {
+  return new DataLoader(trainSet, { batchSize: o.fullBatch ? trainSet.length : o.batchSize, flatten });
+}
+
 /** Build the model, optimizer, loaders and callbacks from the options (backend selected, data loaded). */
 export function prepareTrain(
   o: Parsed,
@@ -405,6 +416,8 @@ export function prepareTrain(
     swa: o.swa !== undefined ? { startEpoch: o.swa } : undefined,
     ema: o.ema !== undefined ? { decay: o.ema } : undefined,
     snapshots: o.snapshots !== undefined ? { cycles: o.snapshots } : undefined,
+    // Schedule-Free with BatchNorm: evaluated, checkpointed (evalModel) and saved at x with statistics recomputed there
+    batchNormData: batchNormLoader(trainSet, o, flatten),
     onStall: (i) =>
       i.stopped
         ? io.err(stallMessage(o, i.step, i.loss))
@@ -488,7 +501,7 @@ export const trainCommand: Command = {
       `Optimizers: ${optimizerNames().join(', ')}.`,
       ...modelSpecHelp(),
       'Example: descent train --model mlp --optimizer sgd --lr 0.1 --epochs 5 --batch-size 128 --seed 1',
-      'Wrappers: descent train --optimizer sam --base sgd --lr 0.05 --momentum 0.9 --rho 0.05; --optimizer lookahead:adam --lr 0.001 --k 5 --alpha 0.5. schedule-free-sgd and schedule-free-adamw are evaluated (and saved) at their average.',
+      'Wrappers: descent train --optimizer sam --base sgd --lr 0.05 --momentum 0.9 --rho 0.05; --optimizer lookahead:adam --lr 0.001 --k 5 --alpha 0.5. schedule-free-sgd and schedule-free-adamw are evaluated (and saved) at their average, with BatchNorm statistics recomputed there over the training set.',
       'Checkpoints: descent train ... --checkpoint-dir ck --checkpoint-every 100steps --keep 3; later descent train --resume ck --epochs 10',
     ].join('\n');
   },

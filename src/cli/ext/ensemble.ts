@@ -11,7 +11,7 @@
 import { UsageError, type Parsed } from '../args.js';
 import type { Io } from '../command.js';
 import { registerTrainExtension, trainExtensions } from '../extensions.js';
-import { prepareTrain, preflight, runTrain, type PreparedTrain } from '../commands/train.js';
+import { batchNormLoader, prepareTrain, preflight, runTrain, type PreparedTrain } from '../commands/train.js';
 import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkWritableFile } from '../../io/files.js';
 import { loadData, limit } from '../data.js';
@@ -88,7 +88,7 @@ async function testLoaderAndFactory(o: Parsed) {
   const build = (): Module =>
     spec.build({ rng: new Rng(0).fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...extras });
   // the batches an averaged model's BatchNorm statistics are recomputed from (PyTorch's update_bn over the training loader)
-  const trainBatches = () => new DataLoader(trainSet, { batchSize: o.batchSize, flatten: spec.input === 'flat' }).epoch(0);
+  const trainBatches = () => batchNormLoader(trainSet, o, spec.input === 'flat').epoch(0);
   return { test, build, data, trainBatches };
 }
 
