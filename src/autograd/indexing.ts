@@ -16,7 +16,7 @@ import { Tensor, allocStorage, full, tensor, type DType, type HostStorage } from
 import { type Shape, broadcastShapes, fmtShape, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { record } from './engine.js';
-import { max, neg, nonEmptyAxis, reshape, sumTo, type TensorLike } from './ops.js';
+import { max, neg, nonEmptyAxis, nonEmptyTensor, reshape, sumTo, type TensorLike } from './ops.js';
 
 // ---------------------------------------------------------------- argument checks
 
@@ -702,8 +702,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
 /** Min over one axis, the gradient flowing to the (first) arg-min; without an axis the smallest element, as max without one. */
 export function min(x: Tensor, axis?: number, keepdim = false): Tensor {
   if (axis === undefined) {
-    if (x.size === 0)
-      throw new ShapeError(`min: the tensor of shape ${fmtShape(x.shape)} is empty, expected at least one element to reduce`);
+    nonEmptyTensor(x, 'min');
     return neg(max(neg(x), undefined, keepdim));
   }
   axisOf('min', axis, x.ndim);
@@ -711,15 +710,24 @@ export function min(x: Tensor, axis?: number, keepdim = false): Tensor {
   return neg(max(neg(x), axis, keepdim));
 }
 
-/** Index of the minimum along `axis` (the first one; a NaN counts as the minimum, as in PyTorch), no gradient. */
-export function argmin(x: Tensor, axis = -1): Int32Array {
+/**
+ * Index of the minimum, no gradient: without an axis the index into the flattened tensor
+ * (torch.argmin(x)), along `axis` one per element of the other axes in row-major order. The first
+ * of equal minima; a NaN counts as the minimum, as in PyTorch.
+ */
+export function argmin(x: Tensor): number;
+export function argmin(x: Tensor, axis: number): Int32Array;
+export function argmin(x: Tensor, axis?: number): number | Int32Array;
+export function argmin(x: Tensor, axis?: number): number | Int32Array {
+  if (axis === undefined) return argminRows(x.data, 1, nonEmptyTensor(x, 'argmin'), 1)[0];
   const ax = axisOf('argmin', axis, x.ndim);
   nonEmptyAxis(x, axis, 'argmin');
-  const len = x.shape[ax];
-  const outer = sizeOf(x.shape.slice(0, ax)),
-    inner = sizeOf(x.shape.slice(ax + 1));
+  return argminRows(x.data, sizeOf(x.shape.slice(0, ax)), x.shape[ax], sizeOf(x.shape.slice(ax + 1)));
+}
+
+/** argmin over the middle axis of `a` seen as [outer, len, inner]. */
+function argminRows(a: ArrayLike<number>, outer: number, len: number, inner: number): Int32Array {
   const arg = new Int32Array(outer * inner);
-  const a = x.data;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * len * inner + i;

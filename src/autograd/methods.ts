@@ -65,10 +65,16 @@ declare module '../tensor/tensor.js' {
     eq(o: ops.TensorLike): Tensor;
     ne(o: ops.TensorLike): Tensor;
     min(axis?: number, keepdim?: boolean): Tensor;
-    /** Positions of the maxima along `axis` (default the last), one per element of the other axes in row-major order. */
-    argmax(axis?: number): Int32Array;
-    /** Positions of the minima along `axis` (default the last), one per element of the other axes in row-major order. */
-    argmin(axis?: number): Int32Array;
+    /** Position of the maximum in the flattened tensor (torch.argmax(x)); the first of equal maxima. */
+    argmax(): number;
+    /** Positions of the maxima along `axis`, one per element of the other axes in row-major order. */
+    argmax(axis: number): Int32Array;
+    argmax(axis?: number): number | Int32Array;
+    /** Position of the minimum in the flattened tensor (torch.argmin(x)); the first of equal minima. */
+    argmin(): number;
+    /** Positions of the minima along `axis`, one per element of the other axes in row-major order. */
+    argmin(axis: number): Int32Array;
+    argmin(axis?: number): number | Int32Array;
     topk(k: number, axis?: number, largest?: boolean): ix.ValuesIndices;
     sort(axis?: number, descending?: boolean): ix.ValuesIndices;
   }
@@ -209,12 +215,12 @@ P.ne = function (o) {
 P.min = function (axis, keepdim) {
   return ix.min(this, axis, keepdim);
 };
-P.argmax = function (axis) {
+P.argmax = function (this: Tensor, axis?: number) {
   return ops.argmax(this, axis);
-};
-P.argmin = function (axis) {
+} as Tensor['argmax'];
+P.argmin = function (this: Tensor, axis?: number) {
   return ix.argmin(this, axis);
-};
+} as Tensor['argmin'];
 P.topk = function (k, axis, largest) {
   return ix.topk(this, k, axis, largest);
 };

@@ -326,6 +326,13 @@ export function nonEmptyAxis(x: Tensor, axis: number, what: string): number {
   return ax;
 }
 
+/** The size of a tensor reduced whole (max, argmax, argmin without an axis); an empty one is refused, as in PyTorch. */
+export function nonEmptyTensor(x: Tensor, what: string): number {
+  if (x.size === 0)
+    throw new ShapeError(`${what}: the tensor of shape ${fmtShape(x.shape)} is empty, expected at least one element to reduce`);
+  return x.size;
+}
+
 /**
  * Max over one axis, the gradient flowing to the (first) arg-max; without an axis the largest
  * element (torch.max(x)), a 0-d tensor (all ones with keepdim), whose gradient is shared evenly
@@ -359,10 +366,9 @@ export function max(x: Tensor, axis?: number, keepdim = false): Tensor {
 }
 
 function maxAll(x: Tensor, keepdim: boolean): Tensor {
-  if (x.size === 0) throw new ShapeError(`max: the tensor of shape ${fmtShape(x.shape)} is empty, expected at least one element to reduce`);
   const k = kernelsFor(x.storage);
   const out = k.alloc(x.dtype, 1);
-  k.backend.max(x.storage, [x.size], 0, out, k.allocIndex(1));
+  k.backend.max(x.storage, [nonEmptyTensor(x, 'max')], 0, out, k.allocIndex(1));
   const top = new Tensor(out, []);
   return record(
     'max',
@@ -391,8 +397,20 @@ function scatterRows(g: Tensor, arg: import('../tensor/tensor.js').IndexStorage,
   return new Tensor(out, shape);
 }
 
-/** Index of the maximum along `axis` (no gradient). */
-export function argmax(x: Tensor, axis = -1): Int32Array {
+/**
+ * Index of the maximum, no gradient. Without an axis: the index into the flattened tensor (row-major),
+ * as torch.argmax(x). Along `axis`: one index per element of the other axes, in row-major order, as
+ * torch.argmax(x, dim). The first of equal maxima; a NaN counts as the maximum, as in PyTorch.
+ */
+export function argmax(x: Tensor): number;
+export function argmax(x: Tensor, axis: number): Int32Array;
+export function argmax(x: Tensor, axis?: number): number | Int32Array;
+export function argmax(x: Tensor, axis?: number): number | Int32Array {
+  if (axis === undefined) {
+    const arg = new Int32Array(1);
+    kernelsFor().backend.max(x.data, [nonEmptyTensor(x, 'argmax')], 0, allocStorage(x.dtype, 1), arg);
+    return arg[0];
+  }
   const ax = nonEmptyAxis(x, axis, 'argmax');
   const n = x.size / x.shape[ax];
   const arg = new Int32Array(n);

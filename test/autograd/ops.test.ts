@@ -254,7 +254,7 @@ test('max, min, argmax and argmin over an empty axis are refused, as in PyTorch,
     new RegExp(`^ShapeError: ${what}: axis ${axis} of a tensor of shape \\[${shape}\\] is empty, expected at least one element to reduce$`);
   assert.throws(() => d.max(d.zeros([0, 3]), 0), empty('max', 0, '0, 3'));
   assert.throws(() => d.min(d.zeros([2, 0]), -1), empty('min', -1, '2, 0'));
-  assert.throws(() => d.argmax(d.zeros([2, 0])), empty('argmax', -1, '2, 0'));
+  assert.throws(() => d.argmax(d.zeros([2, 0]), -1), empty('argmax', -1, '2, 0'));
   assert.throws(() => d.argmin(d.zeros([0, 3]), 0), empty('argmin', 0, '0, 3'));
   // the other axis of the same shapes has elements: a [0]-shaped or [2, 0]-shaped result, as torch gives
   assert.deepEqual(d.max(d.zeros([0, 3]), 1).shape, [0]);
