@@ -382,6 +382,7 @@ export interface DataFingerprint {
  * (loading it reports that).
  */
 export function dataFingerprint(spec: string): DataFingerprint | undefined {
+  fingerprintsComputed.count++;
   const kind = dataKind(spec);
   try {
     if (kind === 'csv') {
@@ -426,6 +427,24 @@ export function dataFingerprint(spec: string): DataFingerprint | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/** How many fingerprints this process has computed (dataFingerprint calls): a test reads it to see that a run hashes its data once. */
+export const fingerprintsComputed = { count: 0 };
+
+/**
+ * The data fingerprints of one run, each computed the first time it is asked for: a resumed run
+ * checks the data against its checkpoint and stores the same fingerprint in its new checkpoints,
+ * and every --ensemble member reads the same data, so one hash of each path serves them all. Keyed
+ * by the absolute path; a run reads its data once, so it cannot change under the run in between.
+ */
+export class FingerprintCache {
+  private readonly known = new Map<string, DataFingerprint | undefined>();
+  get(spec: string): DataFingerprint | undefined {
+    const path = absoluteDataPath(spec);
+    if (!this.known.has(path)) this.known.set(path, dataFingerprint(path));
+    return this.known.get(path);
+  }
 }
 
 /** How `now` differs from `then`, in words, or null when they are the same. */

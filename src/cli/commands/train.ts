@@ -22,7 +22,7 @@ import { createOptimizer, optimizerNames } from '../../optim/registry.js';
 import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
 import {
   absoluteDataPath,
-  dataFingerprint,
+  FingerprintCache,
   dataOption,
   dataOptions,
   fingerprintChange,
@@ -228,7 +228,7 @@ export function preflight(o: Parsed): void {
  * --resume DIR: the newest usable checkpoint in DIR and the run's options from it; --epochs and the
  * output flags may be given, nothing else. A newer file that is refused is reported in one line.
  */
-export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Checkpoint } {
+export function resolveResume(o: Parsed, io: Io, fingerprints = new FingerprintCache()): { o: Parsed; checkpoint: Checkpoint } {
   const given = givenOptions(o);
   const extra = [...given]
     .map((k) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))
@@ -247,7 +247,7 @@ export function resolveResume(o: Parsed, io: Io): { o: Parsed; checkpoint: Check
   for (const [key, then] of Object.entries(meta.fingerprints ?? {})) {
     const path = meta.options[key];
     if (typeof path !== 'string' || !then || typeof then.sha256 !== 'string') continue;
-    const change = fingerprintChange(then, dataFingerprint(path));
+    const change = fingerprintChange(then, fingerprints.get(path));
     if (change !== null)
       throw new UsageError(
         `${flagOf(key)} ${path}: changed since the run checkpointed in ${o.resume} began (${change}); resume with the data it was trained on, or start a new run`,
@@ -318,6 +318,7 @@ export function prepareTrain(
   extraCallbacks: Callback[] = [],
   resume?: Checkpoint,
   backendLabel: string = o.backend,
+  fingerprints = new FingerprintCache(),
 ): PreparedTrain {
   if (!o.fullBatch && ['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase()))
     throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
@@ -365,19 +366,19 @@ export function prepareTrain(
     // Paths are stored absolute, so a run resumed from another working directory finds the same
     // files, and the data with its fingerprint, so a resumed run refuses data changed since.
     const { resume: _r, json: _j, epochs: _e, checkpointDir: _d, ...options } = o;
-    const fingerprints: Record<string, DataFingerprint> = {};
+    const stored: Record<string, DataFingerprint> = {};
     for (const key of ['data', 'testData'] as const) {
       if (typeof options[key] !== 'string') continue;
       options[key] = absoluteDataPath(options[key]);
-      const fp = dataFingerprint(options[key]);
-      if (fp) fingerprints[key] = fp;
+      const fp = fingerprints.get(options[key]);
+      if (fp) stored[key] = fp;
     }
     if (typeof options.save === 'string') options.save = resolve(options.save);
     if (typeof options.model === 'string' && /\.json$/i.test(options.model.trim())) options.model = resolve(options.model.trim());
     checkpoint = {
       save: (c) => sink.save(c),
       ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}),
-      meta: { command: 'train', options, saved, fingerprints },
+      meta: { command: 'train', options, saved, fingerprints: stored },
     };
   }
   if (!o.json) {
@@ -466,6 +467,7 @@ export async function runTrain(
   extraCallbacks: Callback[] = [],
   resume?: Checkpoint,
   loaded?: LoadedData,
+  fingerprints = new FingerprintCache(),
 ): Promise<TrainRun> {
   preflight(o);
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
@@ -476,7 +478,7 @@ export async function runTrain(
   o = { ...o, backend: sel.runs };
   try {
     const data = loaded ?? (await loadData(o.data, o));
-    const p = prepareTrain(o, io, data, extraCallbacks, resume, sel.label);
+    const p = prepareTrain(o, io, data, extraCallbacks, resume, sel.label, fingerprints);
     if (!sel.device) return p.finish(fitRun(p.fit));
     // on a device: the model moves there, trains with the asynchronous loop (resuming p.fit.resume:
     // the checkpoint's parameters and optimizer state are written on the device) and comes back for saving
@@ -507,13 +509,15 @@ export const trainCommand: Command = {
   },
   async run(o, io) {
     let resume: Checkpoint | undefined;
+    // the data is hashed once for the run: the resume check and the checkpoints share the fingerprint
+    const fingerprints = new FingerprintCache();
     if (o.resume !== undefined) {
       preflight(o);
-      ({ o, checkpoint: resume } = resolveResume(o, io));
+      ({ o, checkpoint: resume } = resolveResume(o, io, fingerprints));
     }
     // --ensemble / --snapshots / --swa / --ema report averaged weights or several models (src/cli/ext/ensemble.ts)
     const ens = await import('../ext/ensemble.js');
-    if (ens.wantsEnsemble(o)) return ens.runEnsembleTrain(o, io, resume);
-    await runTrain(o, io, [], resume);
+    if (ens.wantsEnsemble(o)) return ens.runEnsembleTrain(o, io, resume, fingerprints);
+    await runTrain(o, io, [], resume, undefined, fingerprints);
   },
 };

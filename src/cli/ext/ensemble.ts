@@ -14,7 +14,7 @@ import { registerTrainExtension, trainExtensions } from '../extensions.js';
 import { batchNormLoader, prepareTrain, preflight, runTrain, type PreparedTrain } from '../commands/train.js';
 import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkWritableFile } from '../../io/files.js';
-import { loadData, limit } from '../data.js';
+import { FingerprintCache, loadData, limit } from '../data.js';
 import { selectBackend } from '../backend.js';
 import { isDeviceBackend } from '../../backend/index.js';
 import { DataLoader } from '../../data/loader.js';
@@ -102,7 +102,7 @@ function fmtReport(label: string, names: string[], r: EnsembleReport): string[] 
   ];
 }
 
-export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): Promise<void> {
+export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint, fingerprints = new FingerprintCache()): Promise<void> {
   if (o.ensemble !== undefined && o.snapshots !== undefined)
     throw new UsageError('--ensemble N and --snapshots M are two different ensembles; give one');
   if (o.snapshots !== undefined && o.schedule !== undefined)
@@ -165,7 +165,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
       test,
       member: (i) => {
         memberLine(i, seeds[i]);
-        current = prepareTrain({ ...o, seed: seeds[i] }, io, data);
+        current = prepareTrain({ ...o, seed: seeds[i] }, io, data, [], undefined, o.backend, fingerprints);
         return current.fit;
       },
       onMemberEnd: (i, r, model) => {
@@ -180,7 +180,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     for (const [i, seed] of seeds.entries()) {
       memberLine(i, seed);
       // the data loaded once, as for fitEnsemble: every member holds out the same --val-split rows
-      const run = await runTrain({ ...o, seed }, io, [], undefined, data);
+      const run = await runTrain({ ...o, seed }, io, [], undefined, data, fingerprints);
       reportAverages(run.result, run.model, seed);
       models.push(run.model);
     }
@@ -219,7 +219,7 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     const cycles = o.snapshots as number;
     if (!o.json && !resume)
       io.out(`snapshot ensemble: ${cycles} cosine cycles from lr ${o.lr ?? "the optimizer's default"}, seed ${o.seed}`);
-    const result = await runTrain(o, io, [], resume);
+    const result = await runTrain(o, io, [], resume, data, fingerprints);
     reportAverages(result.result, result.model, o.seed, result.saved);
     const run = result.result.snapshots!;
     const members = run.snapshots.map((snap) => {
@@ -255,6 +255,6 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint): 
     return;
   }
 
-  const result = await runTrain(o, io, [], resume);
+  const result = await runTrain(o, io, [], resume, data, fingerprints);
   reportAverages(result.result, result.model, o.seed, result.saved);
 }
