@@ -9,8 +9,8 @@
  * A source without its own test set needs --test-data or --val-split, unless the caller reads only
  * its training part (`trainOnly`).
  */
-import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
 import { loadCsv } from '../data/csv.js';
@@ -371,43 +371,65 @@ export interface DataFingerprint {
   bytes?: number;
   /** An image folder's file count. */
   files?: number;
+  /** A CSV file's content; an image folder's file names and sizes. */
   sha256: string;
+  /** An image folder's file names, sizes and contents. */
+  contentSha256?: string;
 }
 
 /**
- * A cheap fingerprint of users' own data, which a resumed run compares with the one its checkpoint
- * stores: a CSV file's SHA-256 (up to 64 MiB; above it that of its size, first and last MiB) and
- * size; an image folder's SHA-256 of every file's relative path and size, and its file count.
- * Undefined for Fashion-MNIST (embedded, installed or IDX files) and for a path that cannot be read
- * (loading it reports that).
+ * Adds a file's bytes to `hash`: all of them up to 64 MiB; above, its size and its first and last
+ * MiB. Returns the size, read from the open file (so it is the size of the bytes hashed) and given
+ * to `before` first.
+ */
+function hashFile(path: string, hash: Hash, buf: Buffer, before?: (size: number) => void): number {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    before?.(size);
+    const read = (from: number, to: number) => {
+      for (let at = from; at < to; ) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, to - at), at);
+        if (n <= 0) break;
+        hash.update(buf.subarray(0, n));
+        at += n;
+      }
+    };
+    if (size <= HASH_WHOLE_BYTES) read(0, size);
+    else {
+      hash.update(`${size}\n`);
+      read(0, HASH_PART_BYTES);
+      read(size - HASH_PART_BYTES, size);
+    }
+    return size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A fingerprint of users' own data, which a resumed run compares with the one its checkpoint
+ * stores: a CSV file's size and SHA-256 (of its bytes up to 64 MiB; above, of its size, first and
+ * last MiB); an image folder's file count, the SHA-256 of every file's relative path and size, and
+ * the SHA-256 of every file's relative path, size and bytes (each file as a CSV file is), so an
+ * image edited in place is found even where its size and modification time stay the same. Reading
+ * every file costs a fraction of loading them (Fashion-MNIST as 70,000 PNG files, warm cache: about
+ * 3 s, against about 1.3 s for names and sizes alone and 13–22 s to load them). Undefined for Fashion-MNIST
+ * (embedded, installed or IDX files) and for a path that cannot be read (loading it reports that).
  */
 export function dataFingerprint(spec: string): DataFingerprint | undefined {
   fingerprintsComputed.count++;
   const kind = dataKind(spec);
+  const buf = Buffer.alloc(HASH_PART_BYTES);
   try {
     if (kind === 'csv') {
-      const size = statSync(spec).size;
       const hash = createHash('sha256');
-      const fd = openSync(spec, 'r');
-      try {
-        const read = (at: number, n: number) => {
-          const buf = Buffer.alloc(n);
-          hash.update(buf.subarray(0, readSync(fd, buf, 0, n, at)));
-        };
-        const chunk = 2 ** 24;
-        if (size <= HASH_WHOLE_BYTES) for (let at = 0; at < size; at += chunk) read(at, Math.min(size - at, chunk));
-        else {
-          hash.update(`${size}\n`);
-          read(0, HASH_PART_BYTES);
-          read(size - HASH_PART_BYTES, HASH_PART_BYTES);
-        }
-      } finally {
-        closeSync(fd);
-      }
-      return { bytes: size, sha256: hash.digest('hex') };
+      const bytes = hashFile(spec, hash, buf);
+      return { bytes, sha256: hash.digest('hex') };
     }
     if (kind === 'folder') {
-      const hash = createHash('sha256');
+      const names = createHash('sha256'),
+        contents = createHash('sha256');
       let files = 0;
       const walk = (dir: string) => {
         const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -416,12 +438,17 @@ export function dataFingerprint(spec: string): DataFingerprint | undefined {
           if (e.isDirectory()) walk(p);
           else {
             files++;
-            hash.update(`${relative(spec, p)}\t${statSync(p).size}\n`);
+            // the path and size first, then the bytes: the size marks where this file's bytes end
+            hashFile(p, contents, buf, (size) => {
+              const line = `${relative(spec, p)}\t${size}\n`;
+              names.update(line);
+              contents.update(line);
+            });
           }
         }
       };
       walk(spec);
-      return { files, sha256: hash.digest('hex') };
+      return { files, sha256: names.digest('hex'), contentSha256: contents.digest('hex') };
     }
   } catch {
     return undefined;
@@ -455,5 +482,8 @@ export function fingerprintChange(then: DataFingerprint, now: DataFingerprint | 
   if (then.files !== undefined && now.files !== undefined && then.files !== now.files)
     return `it had ${then.files.toLocaleString('en-US')} files, now ${now.files.toLocaleString('en-US')}`;
   if (then.sha256 !== now.sha256) return then.files !== undefined ? 'its file names or sizes differ' : 'its content differs (SHA-256)';
+  // a checkpoint written without the contents' hash is checked by names and sizes only
+  if (then.contentSha256 !== undefined && then.contentSha256 !== now.contentSha256)
+    return "a file's content differs (same names and sizes; SHA-256 of the contents)";
   return null;
 }

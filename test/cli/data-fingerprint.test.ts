@@ -1,14 +1,18 @@
 /**
  * The fingerprint of users' own data that a checkpoint stores and --resume checks: computed once
- * per run (the resume check and the checkpoints the resumed run writes share it).
+ * per run (the resume check and the checkpoints the resumed run writes share it); an image folder's
+ * covers the files' contents, so an image edited in place with its size and time kept is found.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
-import { fingerprintsComputed } from '../../src/cli/data.js';
+import { dataFingerprint, fingerprintsComputed } from '../../src/cli/data.js';
+import { readCheckpoint } from '../../src/io/checkpoints.js';
+import { encodeCheckpoint } from '../../src/train/checkpoint.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'descent-fp-'));
 
@@ -53,4 +57,91 @@ test('a run hashes each data file once: a resumed run checks the data and stores
     ),
     0,
   );
+});
+
+function greyPng(px: Uint8Array): Buffer {
+  const png = new PNG({ width: 4, height: 4, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
+  png.data = Buffer.from(px);
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
+}
+
+const STAMP = 1_700_000_000;
+
+/** 3 classes of 12 grey 4×4 images; each class a brightness. */
+function imageFolder(dir: string): string {
+  for (let c = 0; c < 3; c++) {
+    mkdirSync(join(dir, `c${c}`), { recursive: true });
+    for (let i = 0; i < 12; i++) {
+      const px = new Uint8Array(16).map((_, k) => (c * 80 + ((i * 7 + k * 3) % 40)) & 255);
+      const file = join(dir, `c${c}`, `${i}.png`);
+      writeFileSync(file, greyPng(px));
+      utimesSync(file, STAMP, STAMP); // a whole second, which utimes sets exactly
+    }
+  }
+  return dir;
+}
+
+/** Another valid PNG of exactly `file`'s size (one pixel changed), written over it with its times kept. */
+function editInPlace(file: string): void {
+  const before = statSync(file);
+  const px = PNG.sync.read(readFileSync(file)).data.filter((_, k) => k % 4 === 0); // the grey channel of RGBA
+  for (let v = 0; v < 256; v++) {
+    if (v === px[5]) continue;
+    const edited = px.slice();
+    edited[5] = v;
+    const bytes = greyPng(edited);
+    if (bytes.length !== before.size) continue;
+    writeFileSync(file, bytes);
+    utimesSync(file, before.atimeMs / 1000, before.mtimeMs / 1000);
+    return;
+  }
+  assert.fail(`no same-size edit of ${file}`);
+}
+
+test('an image edited in place (same size, same modification time) refuses --resume, naming the folder; a checkpoint without the contents hash is checked by names and sizes', async () => {
+  const dir = tmp();
+  const images = imageFolder(join(dir, 'images'));
+  const ck = join(dir, 'ck');
+  const first = await cli(
+    'train',
+    '--data',
+    images,
+    '--val-split',
+    '0.25',
+    '--batch-size',
+    '9',
+    '--epochs',
+    '1',
+    '--checkpoint-dir',
+    ck,
+    '--json',
+  );
+  assert.equal(first.code, 0, first.err);
+  const file = join(images, 'c1', '4.png');
+  const { size, mtimeMs } = statSync(file);
+  const names = dataFingerprint(images)!.sha256;
+  editInPlace(file);
+  assert.equal(statSync(file).size, size, 'the same size');
+  assert.equal(statSync(file).mtimeMs, mtimeMs, 'the same modification time');
+  assert.equal(dataFingerprint(images)!.sha256, names, 'the names and sizes alone do not see the edit');
+  const r = await cli('train', '--resume', ck, '--epochs', '2', '--json');
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.err,
+    `descent train: --data ${images}: changed since the run checkpointed in ${ck} began (a file's content differs (same names and sizes; SHA-256 of the contents)); resume with the data it was trained on, or start a new run`,
+  );
+  assert.equal(r.out, '', 'refused before training');
+  // a checkpoint whose fingerprint has no contents hash: names and sizes are compared, and they match
+  const last = join(
+    ck,
+    readdirSync(ck)
+      .filter((n) => n.endsWith('.dckpt'))
+      .sort()
+      .pop()!,
+  );
+  const c = readCheckpoint(last);
+  delete (c.meta as { fingerprints: { data: { contentSha256?: string } } }).fingerprints.data.contentSha256;
+  writeFileSync(last, encodeCheckpoint(c));
+  const old = await cli('train', '--resume', ck, '--epochs', '2', '--json');
+  assert.equal(old.code, 0, old.err);
 });
