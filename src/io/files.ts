@@ -8,7 +8,8 @@
  * Whatever fails after the temporary file exists, it is removed before the error is thrown; a
  * process killed between creating it and the rename can leave a `.<name>.<random>.tmp` beside the
  * target, never a partial target; the next write of that target removes such files once they are
- * older than a minute (a live writer's file is newer: each write updates its modification time).
+ * older than a minute (a live writer's file is newer: each write updates its modification time),
+ * the folder listed once per process for it (sweepStaleTemps).
  * `writeDirAtomic` does the same for a folder of files (built beside the target, renamed into place).
  * `checkWritableFile` / `checkWritableDir` / `checkNewDir` run the same checks before a long
  * computation, so a bad output path fails in the first second, not after training.
@@ -200,32 +201,52 @@ function createTemp<T>(path: string, what: string | undefined, kind: string, mak
  */
 export const STALE_TEMP_MS = 60_000;
 
+/** A name writeFileAtomic gives a temporary file: `.<target name>.<hex>.tmp`. */
+const TEMP_NAME = /^\..+\.[0-9a-f]+\.tmp$/;
+
+/**
+ * Per folder (absolute path), the temporary-looking names it held when this process first swept it;
+ * each later sweep of a target there takes its own names from this list instead of reading the
+ * folder again, so a run writing a checkpoint every few steps lists the folder once.
+ */
+const tempsSeen = new Map<string, Set<string>>();
+
 /**
  * Remove the temporary files of `path` (`.<name>.<hex>.tmp`, regular files only, never a link) not
- * modified for STALE_TEMP_MS; returns their paths. Best effort: one that cannot be removed stays.
+ * modified for STALE_TEMP_MS; returns their paths. The folder is listed once per process, at its
+ * first sweep: the files a killed writer left before this process started are there, and this
+ * process removes its own on failure. One still fresh then (a live writer's) is looked at again by
+ * each later write of its target and removed once stale; one a writer killed later leaves is the
+ * next process's to remove. Best effort: one that cannot be removed stays.
  */
 export function sweepStaleTemps(path: string, now = Date.now()): string[] {
   const prefix = tempPrefix(path);
   const dir = dirname(prefix);
   const start = basename(prefix);
   const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return removed;
+  let seen = tempsSeen.get(dir);
+  if (!seen) {
+    try {
+      seen = new Set(readdirSync(dir).filter((n) => TEMP_NAME.test(n)));
+    } catch {
+      return removed;
+    }
+    tempsSeen.set(dir, seen);
   }
-  for (const n of names) {
+  for (const n of seen) {
     if (!n.startsWith(start) || !/^[0-9a-f]+\.tmp$/.test(n.slice(start.length))) continue;
     const p = join(dir, n);
     try {
       const st = lstatSync(p);
-      if (st.isFile() && now - st.mtimeMs > STALE_TEMP_MS) {
+      if (!st.isFile()) seen.delete(n);
+      else if (now - st.mtimeMs > STALE_TEMP_MS) {
         unlinkSync(p);
+        seen.delete(n);
         removed.push(p);
       }
-    } catch {
-      // gone already, or not ours to remove
+    } catch (e) {
+      // gone already (renamed by its writer, or removed): not looked at again
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') seen.delete(n);
     }
   }
   return removed;

@@ -367,3 +367,49 @@ test("a killed writer's temporary file is removed by the next write of its targe
   assert.equal(readFileSync(join(dir, 'victim.txt'), 'utf8'), 'do not touch');
   rmSync(dir, { recursive: true });
 });
+
+test('writes into one folder list it once per process: each later write sweeps its own stale temporary files from that listing', () => {
+  const dir = fresh();
+  const old = (Date.now() - STALE_TEMP_MS - 5_000) / 1000;
+  const plant = (name: string, age = old) => {
+    writeFileSync(join(dir, name), 'partial');
+    utimesSync(join(dir, name), age, age);
+  };
+  plant('.a.json.0123456789ab.tmp'); // killed writers' files of two targets
+  plant('.b.json.0123456789ab.tmp');
+  plant('.a.json.a1b2c3.tmp', Date.now() / 1000); // a live writer's: just written
+  const realReaddir = fs.readdirSync;
+  let listings = 0;
+  withFs(
+    'readdirSync',
+    ((...args: Parameters<typeof fs.readdirSync>) => {
+      if (String(args[0]) === dir) listings++;
+      return realReaddir(...args);
+    }) as typeof fs.readdirSync,
+    () => {
+      writeFileAtomic(join(dir, 'a.json'), 'one');
+      assert.equal(existsSync(join(dir, '.a.json.0123456789ab.tmp')), false, "a's stale file is swept by its first write");
+      assert.equal(existsSync(join(dir, '.b.json.0123456789ab.tmp')), true, "b's is b's to sweep");
+      for (let step = 0; step < 20; step++) writeFileAtomic(join(dir, `ckpt-${step}.dckpt`), `step ${step}`);
+      writeFileAtomic(join(dir, 'b.json'), 'two');
+      assert.equal(
+        existsSync(join(dir, '.b.json.0123456789ab.tmp')),
+        false,
+        "b's stale file is swept by b's first write, from the one listing",
+      );
+      // the live writer's file, untouched for over a minute since: the next write of a removes it
+      assert.equal(existsSync(join(dir, '.a.json.a1b2c3.tmp')), true);
+      utimesSync(join(dir, '.a.json.a1b2c3.tmp'), old, old);
+      writeFileAtomic(join(dir, 'a.json'), 'three');
+      assert.equal(existsSync(join(dir, '.a.json.a1b2c3.tmp')), false);
+    },
+  );
+  assert.equal(listings, 1, '23 writes into the folder, one listing of it');
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.tmp'))
+      .sort(),
+    [],
+  );
+  rmSync(dir, { recursive: true });
+});
