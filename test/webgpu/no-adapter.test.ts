@@ -10,7 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { mergeDims } from '../../src/backend/webgpu/elementwise.js';
 import { MAX_GROUPS, grid } from '../../src/backend/webgpu/context.js';
 import { TUNE_MARGIN, pickTile } from '../../src/backend/webgpu/tune.js';
-import { LARGE, SMALL, SPLIT_MAX, SPLIT_MIN_DEPTH, SPLIT_TARGET_GROUPS, gemmGroups, splitFor } from '../../src/backend/webgpu/gemm.js';
+import {
+  LARGE,
+  SMALL,
+  SPLIT_MAX,
+  SPLIT_MIN_DEPTH,
+  SPLIT_TARGET_GROUPS,
+  TINY,
+  gemmGroups,
+  splitFor,
+} from '../../src/backend/webgpu/gemm.js';
 
 function hasDawn(): boolean {
   try {
@@ -103,6 +112,20 @@ test('splitFor splits a deep product with few tiles along K into whole slices co
     assert.ok(slices * chunk >= k && (slices - 1) * chunk < k, `${m}×${n}×${k}: ${slices} slices of ${chunk} cover K, none empty`);
     assert.ok(chunk >= SPLIT_MIN_DEPTH && slices <= SPLIT_MAX, `${m}×${n}×${k}: ${slices} × ${chunk}`);
     assert.ok(gx * gy * (slices - 1) < SPLIT_TARGET_GROUPS, `${m}×${n}×${k}: no more slices than the target needs`);
+  }
+});
+
+test("splitFor counts a grouped product's groups: their tiles together, slices × groups within the grid's z", () => {
+  // a 64-channel depthwise 3×3 convolution's weight gradient at batch 8 over 16×16: 64 products of 1×9 over 2048
+  const depthwise = splitFor(1, 9, 8 * 256, TINY, 64);
+  assert.deepEqual(depthwise, { slices: 4, chunk: 512 });
+  assert.equal(splitFor(1, 9, 8 * 256, TINY, 1).slices, 8);
+  // enough groups to fill the target: whole
+  assert.equal(splitFor(1, 9, 8 * 256, TINY, 256).slices, 1);
+  for (const groups of [1, 7, 300, 1000, 40000, MAX_GROUPS]) {
+    const { slices, chunk } = splitFor(1, 1, 1e7, TINY, groups);
+    assert.ok(slices * groups <= MAX_GROUPS, `${groups} groups: ${slices} slices`);
+    assert.ok(slices * chunk >= 1e7 && (slices - 1) * chunk < 1e7, `${groups} groups: ${slices} slices of ${chunk} cover K`);
   }
 });
 

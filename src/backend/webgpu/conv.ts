@@ -9,10 +9,11 @@
  *                        a gather, so no two threads add into one element   M = c, N = n·h·w, K = k·kh·kw
  * With dilation or channel groups (a "general" geometry) the kernels are variants of their own
  * (family suffix `g`, five more uniforms): tap (i, j) sits at i·dh, j·dw from the window's corner,
- * and each group gi is one dispatch of the product on its slices, with c → cg = c/groups input
- * channels from gi·cg and k → kg = k/groups output channels (and weight rows) from gi·kg, so the
- * dimensions above read cg and kg for c and k. Each group's dispatch writes only its own slice
- * of the output, with `=`, and together they write all of it. At dilation 1 and groups 1 the
+ * and one dispatch runs the product of every group gi, gi the grid's z (gemmSource's `grouped`;
+ * z = slice·groups + gi when a weight gradient runs split along K): group gi's workgroups read
+ * its slices, c → cg = c/groups input channels from gi·cg and k → kg = k/groups output channels
+ * (and weight rows) from gi·kg, so the dimensions above read cg and kg for c and k, and write its
+ * slice of the output, with `=`; together they write all of it. At dilation 1 and groups 1 the
  * kernels are the plain ones, as before either existed.
  */
 import type { Conv2dGeometry } from '../backend.js';
@@ -23,30 +24,27 @@ import { dispatchProduct } from './tune.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
 const GEOMETRY = ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw'] as const;
-/** A general geometry's uniforms: the plain ones, the dilations, the channels per group (input, output) and the group's index. */
-const GENERAL = [...GEOMETRY, 'dh', 'dw', 'cg', 'kg', 'gi'] as const;
+/** A general geometry's uniforms: the plain ones, the dilations, the channels per group (input, output) and the number of groups. */
+const GENERAL = [...GEOMETRY, 'dh', 'dw', 'cg', 'kg', 'groups'] as const;
 
 /** Both strides 1: the input gradient's kernel without the stride divisions. */
 const unit = (g: Conv2dGeometry) => g.strideH === 1 && g.strideW === 1;
-/** Dilation or groups: the kernels' general variants, one dispatch per group. */
+/** Dilation or groups: the kernels' general variants, every group in one dispatch. */
 const general = (g: Conv2dGeometry) => g.dilationH !== 1 || g.dilationW !== 1 || g.groups !== 1;
 
 function geometryInts(g: Conv2dGeometry): number[] {
   return [g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.oh, g.ow, g.strideH, g.strideW, g.padH, g.padW];
 }
 
-/**
- * Calls `dispatch` once per dispatch of a product over `g`: once with the plain uniforms, or for a
- * general geometry once per group gi with GENERAL's.
- */
-function eachGroup(g: Conv2dGeometry, dispatch: (ints: number[]) => void): void {
-  if (!general(g)) return dispatch(geometryInts(g));
-  for (let gi = 0; gi < g.groups; gi++) dispatch([...geometryInts(g), g.dilationH, g.dilationW, g.c / g.groups, g.k / g.groups, gi]);
+/** A product's uniforms over `g` after M, N, K: the plain ones, or for a general geometry GENERAL's. */
+function convInts(g: Conv2dGeometry): number[] {
+  if (!general(g)) return geometryInts(g);
+  return [...geometryInts(g), g.dilationH, g.dilationW, g.c / g.groups, g.k / g.groups, g.groups];
 }
 
-/** WGSL prefixes of a group's first input and output channel ('' in the plain kernels). */
-const C0 = (gen: boolean) => (gen ? 'p.gi * p.cg + ' : '');
-const K0 = (gen: boolean) => (gen ? 'p.gi * p.kg + ' : '');
+/** WGSL prefixes of the workgroup's group's first input and output channel ('' in the plain kernels; gi from the grid's z, see gemmSource). */
+const C0 = (gen: boolean) => (gen ? 'gi * p.cg + ' : '');
+const K0 = (gen: boolean) => (gen ? 'gi * p.kg + ' : '');
 /** WGSL: a tap's offset i (or j) along the height (width), times the dilation in the general kernels. */
 const TAP = (gen: boolean, v: string, axis: 'h' | 'w') => (gen ? `${v} * p.d${axis}` : v);
 
@@ -123,12 +121,13 @@ function convSource(bias: boolean, relu: boolean, t: TileShape, gen: boolean): s
     {
       ints: gen ? GENERAL : GEOMETRY,
       bindings: [READ(1, 'x'), READ(2, 'wt'), ...(bias ? [READ(3, 'bias')] : []), WRITE(bias ? 4 : 3, 'o')].join('\n') + IM2COL(gen),
-      loadA: `return wt[${gen ? '(p.gi * p.kg + r)' : 'r'} * p.K + kk];`,
+      loadA: `return wt[${gen ? '(gi * p.kg + r)' : 'r'} * p.K + kk];`,
       loadB: `return im2colAt(s.b, ${C0(gen)}s.c, s.i, s.j, s.oy, s.ox);`,
       store: `let P = p.oh * p.ow; let b = c / P; let z = ${z}; o[(b * p.k + ${K0(gen)}r) * P + (c - b * P)] = ${relu ? 'select(z, 0.0, z <= 0.0)' : 'z'};`,
       aAlongK: true,
       bAlongK: false,
       bWalk: FORWARD_B,
+      grouped: gen,
     },
     t,
   );
@@ -139,7 +138,7 @@ const GZ_FN = 'fn gzAt(i: u32) -> f32 { return select(gy[i], 0.0, y[i] <= 0.0); 
 const gz = (relu: boolean, i: string) => (relu ? `gzAt(${i})` : `gy[${i}]`);
 
 function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: boolean, gen: boolean): string {
-  const at = `${gen ? '(p.gi * p.kg + r)' : 'r'} * p.N + c`;
+  const at = `${gen ? '(gi * p.kg + r)' : 'r'} * p.N + c`;
   return gemmSource(
     {
       ints: gen ? GENERAL : GEOMETRY,
@@ -149,12 +148,13 @@ function convGwSource(accumulate: boolean, relu: boolean, t: TileShape, split: b
         (relu ? `\n${GZ_FN}` : ''),
       loadA: `return ${gz(relu, `((s.b * p.k + ${K0(gen)}r) * p.oh + s.oy) * p.ow + s.ox`)};`,
       loadB: `return im2colAt(s.b, ${C0(gen)}s.c, s.i, s.j, s.oy, s.ox);`,
-      // split: the partials are this dispatch's rows only, their reduce adds the group's offset
+      // split: the partials of a slice lie as gw does (zBase holds the group's offset, see gemmSource)
       store: split ? partialStore('gw') : accumulate ? `gw[${at}] += v;` : `gw[${at}] = v;`,
       aAlongK: true,
       bAlongK: true,
       aWalk: GW_A,
       bWalk: GW_B,
+      grouped: gen,
     },
     t,
     split,
@@ -172,9 +172,7 @@ function convGxSource(relu: boolean, unitStride: boolean, t: TileShape, gen: boo
       bindings:
         [READ(1, 'gy'), READ(2, 'wt'), ...(relu ? [READ(3, 'y')] : []), WRITE(relu ? 4 : 3, 'gx')].join('\n') + (relu ? `\n${GZ_FN}` : ''),
       // A(ci, (o, i, j)) = w[o, ci, i, j] (the general one: o of the group, w [k, cg, kh, kw])
-      loadA: gen
-        ? 'return wt[((p.gi * p.kg + s.o) * p.cg + r) * p.kh * p.kw + s.rem];'
-        : 'return wt[(s.o * p.c + r) * p.kh * p.kw + s.rem];',
+      loadA: gen ? 'return wt[((gi * p.kg + s.o) * p.cg + r) * p.kh * p.kw + s.rem];' : 'return wt[(s.o * p.c + r) * p.kh * p.kw + s.rem];',
       // B((o, i, j), (b, y, x)) = gy[b, o, oy, ox] where y + ph − i·dh = oy·sh, x + pw − j·dw = ox·sw
       loadB: `let ty = i32(s.y + p.ph) - i32(${TAP(gen, 's.i', 'h')}); let tx = i32(s.x + p.pw) - i32(${TAP(gen, 's.j', 'w')});
     if (ty < 0 || tx < 0) { return 0.0; }
@@ -185,6 +183,7 @@ function convGxSource(relu: boolean, unitStride: boolean, t: TileShape, gen: boo
       bAlongK: false,
       aWalk: GX_A,
       bWalk: GX_B,
+      grouped: gen,
     },
     t,
   );
@@ -240,20 +239,19 @@ export function convOps(ctx: GpuContext) {
     if (M * N === 0) return;
     if (K === 0) return ctx.clear(st[2]);
     const gen = general(g);
-    eachGroup(g, (ints) =>
-      dispatchProduct(ctx, {
-        name: 'conv2d',
-        family: `conv00${gsuf(g)}`,
-        source: (t) => convSource(false, false, t, gen),
-        ints: [M, N, K, ...ints],
-        storage: st,
-        m: M,
-        n: N,
-        k: K,
-        splittable: false,
-        accumulate: false,
-      }),
-    );
+    dispatchProduct(ctx, {
+      name: 'conv2d',
+      family: `conv00${gsuf(g)}`,
+      source: (t) => convSource(false, false, t, gen),
+      ints: [M, N, K, ...convInts(g)],
+      groups: g.groups,
+      storage: st,
+      m: M,
+      n: N,
+      k: K,
+      splittable: false,
+      accumulate: false,
+    });
   }
 
   function convLayer(
@@ -276,24 +274,23 @@ export function convOps(ctx: GpuContext) {
     st.push(own(ctx, 'convLayer', 'out', out, s.y));
     if (M * N === 0) return true;
     const gen = general(g);
-    eachGroup(g, (ints) =>
-      dispatchProduct(ctx, {
-        name: 'convLayer',
-        family: `conv${+!!bias}${+relu}${gsuf(g)}`,
-        source: (t) => convSource(!!bias, relu, t, gen),
-        ints: [M, N, K, ...ints],
-        storage: st,
-        m: M,
-        n: N,
-        k: K,
-        splittable: false,
-        accumulate: false,
-      }),
-    );
+    dispatchProduct(ctx, {
+      name: 'convLayer',
+      family: `conv${+!!bias}${+relu}${gsuf(g)}`,
+      source: (t) => convSource(!!bias, relu, t, gen),
+      ints: [M, N, K, ...convInts(g)],
+      groups: g.groups,
+      storage: st,
+      m: M,
+      n: N,
+      k: K,
+      splittable: false,
+      accumulate: false,
+    });
     return true;
   }
 
-  /** The weight gradient's products (one per group), gw set or accumulated; gz masked by y when relu. */
+  /** The weight gradient's product (every group in one dispatch), gw set or accumulated; gz masked by y when relu. */
   function weightGrad(op: string, g: Conv2dGeometry, storage: GpuStorage[], relu: boolean, accumulate: boolean): void {
     const { cg, kg } = perGroup(g);
     const M = kg,
@@ -305,25 +302,22 @@ export function convOps(ctx: GpuContext) {
       return;
     }
     const gen = general(g);
-    eachGroup(g, (ints) =>
-      dispatchProduct(ctx, {
-        name: op,
-        family: `convGw${+accumulate}${+relu}${gsuf(g)}`,
-        source: (t, split) => convGwSource(accumulate, relu, t, split, gen),
-        ints: [M, N, K, ...ints],
-        storage,
-        m: M,
-        n: N,
-        k: K,
-        splittable: true,
-        accumulate,
-        // the group's rows of gw: its first output channel's
-        outOffset: gen ? ints[ints.length - 1] * M * N : 0,
-      }),
-    );
+    dispatchProduct(ctx, {
+      name: op,
+      family: `convGw${+accumulate}${+relu}${gsuf(g)}`,
+      source: (t, split) => convGwSource(accumulate, relu, t, split, gen),
+      ints: [M, N, K, ...convInts(g)],
+      groups: g.groups,
+      storage,
+      m: M,
+      n: N,
+      k: K,
+      splittable: true,
+      accumulate,
+    });
   }
 
-  /** The input gradient's products (one per group); gz masked by y when relu. */
+  /** The input gradient's product (every group in one dispatch); gz masked by y when relu. */
   function inputGrad(op: string, g: Conv2dGeometry, storage: GpuStorage[], relu: boolean): void {
     const { cg, kg } = perGroup(g);
     const M = cg,
@@ -332,20 +326,19 @@ export function convOps(ctx: GpuContext) {
     if (K === 0) return ctx.clear(storage[storage.length - 1]);
     if (M * N === 0) return;
     const gen = general(g);
-    eachGroup(g, (ints) =>
-      dispatchProduct(ctx, {
-        name: op,
-        family: `convGx${+relu}${+unit(g)}${gsuf(g)}`,
-        source: (t) => convGxSource(relu, unit(g), t, gen),
-        ints: [M, N, K, ...ints],
-        storage,
-        m: M,
-        n: N,
-        k: K,
-        splittable: false,
-        accumulate: false,
-      }),
-    );
+    dispatchProduct(ctx, {
+      name: op,
+      family: `convGx${+relu}${+unit(g)}${gsuf(g)}`,
+      source: (t) => convGxSource(relu, unit(g), t, gen),
+      ints: [M, N, K, ...convInts(g)],
+      groups: g.groups,
+      storage,
+      m: M,
+      n: N,
+      k: K,
+      splittable: false,
+      accumulate: false,
+    });
   }
 
   function conv2dBackwardWeight(x: DeviceStorage, gy: DeviceStorage, gw: DeviceStorage, g: Conv2dGeometry, accumulate = false): void {

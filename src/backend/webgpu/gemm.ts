@@ -16,7 +16,7 @@
  * its slice into partial tile z of a scratch buffer, and a second kernel adds the S partials of
  * each output in slice order (so the result is deterministic) into the output, set or accumulated.
  */
-import { type GpuContext, GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, GpuStorage, MAX_GROUPS, WG, WGSL_COMMON, grid, wgsl } from './context.js';
 
 /**
  * A tile of C computed by one workgroup of ty·tx threads, `ty` along its rows and `tx` along its
@@ -134,6 +134,12 @@ export interface GemmSpec {
   /** With a walk, `loadA` (`loadB`) takes its state as a third argument `s` (a WalkA, WalkB). */
   aWalk?: KWalk;
   bWalk?: KWalk;
+  /**
+   * One product per channel group in one dispatch (a grouped convolution): `ints` includes
+   * `groups`, the grid's z is the group (slice·groups + group when split), and the functions read
+   * the workgroup's group as the private `gi`.
+   */
+  grouped?: boolean;
 }
 
 /** The WGSL of a walk named `name` (WalkA, WalkB): the struct and its init and next functions. */
@@ -151,6 +157,8 @@ export const partialStore = (out: string) => `${out}[zBase + r * p.N + c] = v;`;
 /**
  * The product's WGSL. With `split`, the uniform block ends its u32 words with kChunk, workgroup z
  * sums kk in [z·kChunk, min(K, (z + 1)·kChunk)), and `store` (then `partialStore`) sees zBase = z·M·N.
+ * With `grouped` as well, z = slice·groups + gi: slice z / groups, and zBase = z·M·N puts a
+ * slice's partials of all groups side by side, group gi's M×N at gi·M·N as in the output.
  *
  * Workgroup memory holds each slice as rows of vec4 along the tile's edge: row kk of As is A's
  * rows row0 … row0 + rows − 1 at that kk, padded by one vec4 (so stores of consecutive kk, the
@@ -197,7 +205,7 @@ export function gemmSource(s: GemmSpec, t: TileShape = SMALL, split = false): st
 struct Params { ${fields.join(' ')} }
 @group(0) @binding(0) var<uniform> p: Params;
 ${s.bindings}
-${split ? 'var<private> zBase: u32;' : ''}
+${split ? 'var<private> zBase: u32;' : ''}${s.grouped ? '\nvar<private> gi: u32;' : ''}
 var<workgroup> As: array<vec4<f32>, ${d * strideA}>;
 var<workgroup> Bs: array<vec4<f32>, ${d * strideB}>;
 const DEPTH = ${d}u;
@@ -212,9 +220,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let col0 = wid.x * ${cols}u;
   let t = lid.y * ${t.tx}u + lid.x;
   var acc: array<array<f32, ${perN}>, ${perM}>;
-  let kBegin = ${split ? 'wid.z * p.kChunk' : '0u'};
+  let kBegin = ${split ? (s.grouped ? '(wid.z / p.groups) * p.kChunk' : 'wid.z * p.kChunk') : '0u'};
   let kEnd = ${split ? 'min(p.K, kBegin + p.kChunk)' : 'p.K'};
-  ${split ? 'zBase = wid.z * p.M * p.N;' : ''}
+  ${split ? 'zBase = wid.z * p.M * p.N;' : ''}${s.grouped ? `\n  gi = ${split ? 'wid.z % p.groups' : 'wid.z'};` : ''}
   ${opA.init}
   ${opB.init}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${d}u) {
@@ -260,19 +268,28 @@ export const SPLIT_MIN_DEPTH = 256;
 /** At most this many slices (the partials then hold 256 copies of the output). */
 export const SPLIT_MAX = 256;
 
-/** How an M×N product over depth K is split along K: `slices` slices of `chunk` (1 slice: not split). */
-export function splitFor(m: number, n: number, k: number, t: TileShape = SMALL): Split {
+/**
+ * How an M×N product over depth K is split along K: `slices` slices of `chunk` (1 slice: not
+ * split). With `groups` products in one dispatch (a grouped convolution's), their tiles count
+ * together, and slices·groups stays within the grid's z.
+ */
+export function splitFor(m: number, n: number, k: number, t: TileShape = SMALL, groups = 1): Split {
   const [gx, gy] = gemmGroups(m, n, t);
-  const want = Math.min(Math.ceil(SPLIT_TARGET_GROUPS / (gx * gy)), Math.floor(k / SPLIT_MIN_DEPTH), SPLIT_MAX);
+  const want = Math.min(
+    Math.ceil(SPLIT_TARGET_GROUPS / (gx * gy * groups)),
+    Math.floor(k / SPLIT_MIN_DEPTH),
+    SPLIT_MAX,
+    Math.floor(MAX_GROUPS / groups),
+  );
   if (want < 2) return { slices: 1, chunk: k };
   const chunk = Math.ceil(k / want / t.depth) * t.depth;
   return { slices: Math.ceil(k / chunk), chunk };
 }
 
-/** out[i] (+)= Σ_z part[z·n + i], z = 0 … slices − 1 in order; with `offset`, into out[off + i]. */
-function splitReduceSource(accumulate: boolean, offset: boolean): string {
+/** out[i] (+)= Σ_z part[z·n + i], z = 0 … slices − 1 in order. */
+function splitReduceSource(accumulate: boolean): string {
   return /* wgsl */ `
-struct Params { n: u32, slices: u32${offset ? ', off: u32' : ''} }
+struct Params { n: u32, slices: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -283,7 +300,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= p.n) { return; }
   var s = 0.0;
   for (var z = 0u; z < p.slices; z++) { s += part[z * p.n + i]; }
-  out[${offset ? 'p.off + ' : ''}i] ${accumulate ? '+=' : '='} s;
+  out[i] ${accumulate ? '+=' : '='} s;
 }
 `;
 }
@@ -310,11 +327,11 @@ export interface Product {
   /** Whether the product adds into its output (else it writes every element of it). */
   accumulate: boolean;
   /**
-   * Where its M×N outputs start in the output binding (default 0): a product over one slice of a
-   * larger output (a grouped convolution's weight gradient, one dispatch per group), whose store
-   * adds the offset itself; a split product's reduce adds it here.
+   * How many products of these sizes one dispatch runs, one per channel group along the grid's z
+   * (a grouped convolution's, whose kernel is `grouped`, see GemmSpec); default 1. Their outputs
+   * lie side by side, group gi's M×N at gi·M·N of the output binding.
    */
-  outOffset?: number;
+  groups?: number;
 }
 
 /** Queues the product under tile `t`, whole or split as `split` says (see the module comment). */
@@ -322,6 +339,7 @@ export function queueProduct(ctx: GpuContext, p: Product, t: TileShape, split: S
   if (split.slices > 1 && split.chunk % t.depth)
     throw new Error(`webgpu backend: ${p.name} split in slices of ${split.chunk} cannot run ${t.depth}-deep tiles`);
   const [gx, gy] = gemmGroups(p.m, p.n, t);
+  const groups = p.groups ?? 1;
   const key = `${p.family}.${t.name}`;
   if (split.slices === 1) {
     ctx.dispatch({
@@ -329,27 +347,27 @@ export function queueProduct(ctx: GpuContext, p: Product, t: TileShape, split: S
       code: wgsl(key, () => p.source(t, false)),
       ints: p.ints,
       storage: p.storage,
-      groups: [gx, gy],
+      groups: groups > 1 ? [gx, gy, groups] : [gx, gy],
       full: !p.accumulate,
     });
     return;
   }
-  const outputs = p.m * p.n;
+  // every group's outputs: the partials of a slice are laid out as the output (see gemmSource)
+  const outputs = p.m * p.n * groups;
   const part = GpuStorage.scratch(split.slices * outputs, ctx);
   ctx.dispatch({
     name: p.name,
     code: wgsl(`${key}.split`, () => p.source(t, true)),
     ints: [...p.ints, split.chunk],
     storage: [...p.storage.slice(0, -1), part],
-    groups: [gx, gy, split.slices],
+    groups: [gx, gy, split.slices * groups],
     // every slice stores its whole tile of partials
     full: true,
   });
-  const off = p.outOffset ?? 0;
   ctx.dispatch({
     name: `${p.name}.reduce`,
-    code: wgsl(`splitReduce${+p.accumulate}${off ? 'o' : ''}`, () => splitReduceSource(p.accumulate, off > 0)),
-    ints: off ? [outputs, split.slices, off] : [outputs, split.slices],
+    code: wgsl(`splitReduce${+p.accumulate}`, () => splitReduceSource(p.accumulate)),
+    ints: [outputs, split.slices],
     storage: [part, p.storage[p.storage.length - 1]],
     groups: grid(outputs),
     full: !p.accumulate,

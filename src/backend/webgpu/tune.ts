@@ -132,6 +132,7 @@ class Tuner {
       tileBytes(t) <= this.ctx.device.limits.maxComputeWorkgroupStorageSize &&
       gx <= MAX_GROUPS &&
       gy <= MAX_GROUPS &&
+      job.split.slices * (job.p.groups ?? 1) <= MAX_GROUPS &&
       (job.split.slices === 1 || job.split.chunk % t.depth === 0)
     );
   }
@@ -187,6 +188,6 @@ export function tunedProducts(ctx: GpuContext): TunedProduct[] | null {
 /** Queues the product under the tile setTileChoice imposes, else the tuner's, else tileFor's; split along K as tileFor's tile says. */
 export function dispatchProduct(ctx: GpuContext, p: Product): void {
   const base = tileFor(p.m, p.n);
-  const split = p.splittable ? splitFor(p.m, p.n, p.k, base) : { slices: 1, chunk: p.k };
+  const split = p.splittable ? splitFor(p.m, p.n, p.k, base, p.groups) : { slices: 1, chunk: p.k };
   queueProduct(ctx, p, imposedTile(p.m, p.n) ?? tuners.get(ctx)?.tile(p, base, split) ?? base, split);
 }

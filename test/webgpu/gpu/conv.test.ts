@@ -40,13 +40,16 @@ const GEOS: Conv2dGeometry[] = [
   geo(2, 4, 13, 13, 3, 5, 5, 2, 2, 2, 2),
   geo(5, 1, 28, 28, 8, 5, 5, 1, 1, 2, 2), // the CNN's first layer, 5 images
   geo(2, 9, 10, 6, 70, 3, 3, 3, 2, 1, 0), // more output channels than one tile
-  // dilated, grouped (the general kernels, one dispatch per group)
+  // dilated, grouped (the general kernels, every group in one dispatch)
   geo(2, 3, 11, 12, 5, 3, 3, 1, 1, 2, 2, 2, 2),
   geo(3, 2, 13, 10, 4, 3, 2, 2, 1, 1, 3, 2, 3), // dilation 2×3 with strides: the input gradient's divisions
   geo(2, 6, 9, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2),
   geo(2, 8, 7, 9, 12, 2, 3, 2, 1, 1, 0, 1, 1, 4),
   geo(4, 6, 16, 16, 6, 3, 3, 1, 1, 2, 2, 2, 2, 6), // depthwise and dilated; its weight gradient splits along K
   geo(2, 4, 10, 10, 136, 3, 3, 1, 1, 1, 1, 1, 1, 2), // groups of 68 output channels: more than one tile each
+  geo(2, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32), // depthwise, 32 channels
+  geo(3, 16, 9, 8, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16), // depthwise with channel multiplier 2 (out = 2·in), strided
+  geo(8, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 32), // the same, 32 groups whose weight gradients split along K together
 ];
 
 const sizes = (g: Conv2dGeometry) => ({ x: g.n * g.c * g.h * g.w, w: g.k * (g.c / g.groups) * g.kh * g.kw, y: g.n * g.k * g.oh * g.ow });
@@ -219,7 +222,7 @@ test('convPoolLayer and its backward equal conv2d + bias + ReLU + maxPool2d and 
 type Entry = { shape: number[]; data: number[]; grad: number[] };
 type ConvCase = { name: string; params: object; x: Entry; w: Entry; b: Entry; y: number[]; yShape: number[]; gy: number[] };
 
-test('conv2d and both gradients with dilation and groups equal PyTorch (tools/golden_conv.py), in one dispatch per group', async () => {
+test('conv2d and both gradients with dilation and groups equal PyTorch (tools/golden_conv.py), in one dispatch for all groups', async () => {
   const file = new URL('../../../../test/fixtures/conv/conv-dilation-groups.json', import.meta.url);
   const cases: ConvCase[] = JSON.parse(readFileSync(file, 'utf8')).cases;
   assert.ok(cases.length >= 6);
@@ -232,7 +235,7 @@ test('conv2d and both gradients with dilation and groups equal PyTorch (tools/go
     const before = webgpuInfo().kernels.convLayer ?? 0;
     const y = zeros(s.y);
     assert.ok(K.convLayer(x, w, b, y, g, false), 'convLayer ran');
-    assert.equal((webgpuInfo().kernels.convLayer ?? 0) - before, g.groups, `${c.name}: one dispatch per group`);
+    assert.equal((webgpuInfo().kernels.convLayer ?? 0) - before, 1, `${c.name}: one dispatch for ${g.groups} group(s)`);
     close('golden conv2d', await down(y), c.y, 1e-5, ` ${c.name}`);
     const gy = up(Float32Array.from(c.gy));
     const gx = zeros(s.x),
@@ -242,4 +245,52 @@ test('conv2d and both gradients with dilation and groups equal PyTorch (tools/go
     close('golden conv2dBackwardInput', await down(gx), c.x.grad, 1e-5, ` ${c.name}`);
     close('golden conv2dBackwardWeight', await down(gw), c.w.grad, 1e-5, ` ${c.name}`);
   }
+});
+
+/** Dispatches queued by `queue`, per kernel name (webgpuInfo's counters). */
+function dispatchesOf(queue: () => void): Record<string, number> {
+  const before = { ...webgpuInfo().kernels };
+  queue();
+  const d: Record<string, number> = {};
+  for (const [name, n] of Object.entries(webgpuInfo().kernels)) if (n - (before[name] ?? 0)) d[name] = n - (before[name] ?? 0);
+  return d;
+}
+
+test('a grouped convolution forward and backward issues as many dispatches whatever its number of groups', async () => {
+  // 64 channels in and out, groups 1 (the plain kernels) to 64 (depthwise); at batch 2 no weight
+  // gradient splits along K, at batch 8 every one does (a product and its reduce)
+  for (const [n, hw, gw] of [
+    [2, 8, { 'convLayerBackward.gw': 1 }],
+    [8, 16, { 'convLayerBackward.gw': 1, 'convLayerBackward.gw.reduce': 1 }],
+  ] as const)
+    for (const groups of [1, 2, 8, 32, 64]) {
+      const g = geo(n, 64, hw, hw, 64, 3, 3, 1, 1, 1, 1, 1, 1, groups);
+      const s = sizes(g);
+      const xh = rnd(s.x),
+        gyh = rnd(s.y);
+      const x = up(xh),
+        w = up(rnd(s.w)),
+        b = up(rnd(g.k)),
+        gy = up(gyh);
+      const y = zeros(s.y),
+        gx = zeros(s.x),
+        gwt = zeros(s.w),
+        gb = zeros(g.k);
+      const got = dispatchesOf(() => {
+        assert.ok(K.convLayer(x, w, b, y, g, true));
+        assert.ok(K.convLayerBackward(gy, x, w, y, gx, gwt, gb, g, false));
+      });
+      assert.deepEqual(got, { convLayer: 1, 'convLayerBackward.gx': 1, ...gw, 'convLayerBackward.gb': 1 }, `groups ${groups}, batch ${n}`);
+      const plain = dispatchesOf(() => {
+        K.conv2d(x, w, y, g);
+        K.conv2dBackwardInput(gy, w, gx, g);
+        K.conv2dBackwardWeight(x, gy, gwt, g);
+      });
+      const split = 'convLayerBackward.gw.reduce' in gw ? { 'conv2dBackwardWeight.reduce': 1 } : {};
+      assert.deepEqual(plain, { conv2d: 1, conv2dBackwardInput: 1, conv2dBackwardWeight: 1, ...split }, `groups ${groups}, batch ${n}`);
+      // and the values: the reference's
+      const want = new Float32Array(s.w);
+      R.conv2dBackwardWeight(xh, gyh, want, g);
+      close('conv2dBackwardWeight', await down(gwt), want, tol(g.n * g.oh * g.ow), ` ${JSON.stringify(g)}`);
+    }
 });

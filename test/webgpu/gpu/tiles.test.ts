@@ -82,7 +82,7 @@ test('linear and linearBackward give the same values under every tile shape', as
   });
 });
 
-const geo = (n: number, c: number, h: number, k: number, kh: number, stride: number, pad: number): Conv2dGeometry => {
+const geo = (n: number, c: number, h: number, k: number, kh: number, stride: number, pad: number, groups = 1): Conv2dGeometry => {
   const oh = Math.floor((h + 2 * pad - kh) / stride) + 1;
   return {
     n,
@@ -100,14 +100,15 @@ const geo = (n: number, c: number, h: number, k: number, kh: number, stride: num
     padW: pad,
     dilationH: 1,
     dilationW: 1,
-    groups: 1,
+    groups,
   };
 };
 
 test('the convolutions and their gradients give the same values under every tile shape, whole and split along K', async () => {
-  for (const g of [geo(8, 2, 12, 4, 3, 1, 1), geo(3, 3, 9, 40, 3, 2, 0)]) {
+  // the last: 8 groups of 2 output channels, their weight gradients split along K in one dispatch
+  for (const g of [geo(8, 2, 12, 4, 3, 1, 1), geo(3, 3, 9, 40, 3, 2, 0), geo(8, 8, 12, 16, 3, 1, 1, 8)]) {
     const sx = g.n * g.c * g.h * g.w,
-      sw = g.k * g.c * g.kh * g.kw,
+      sw = (g.k * g.c * g.kh * g.kw) / g.groups,
       sy = g.n * g.k * g.oh * g.ow;
     const x = up(rnd(sx)),
       w = up(rnd(sw)),
@@ -146,4 +147,5 @@ test('the convolutions and their gradients give the same values under every tile
   }
   // the first geometry's weight gradient (4×18 over K = 8·144) runs split along K
   assert.ok(splitFor(4, 18, 8 * 144, tileFor(4, 18)).slices > 1);
+  assert.ok(splitFor(2, 9, 8 * 144, tileFor(2, 9), 8).slices > 1);
 });
