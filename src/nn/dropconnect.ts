@@ -18,21 +18,43 @@
  *   average of a(u) over `samples` draws (Z in the paper). With activation 'none' that average is μ
  *   exactly, so μ is returned. Gaussian inference is not differentiated (it is for evaluation).
  * - The activation belongs to the layer (as in the paper), because moment matching averages a(u),
- *   not u.
+ *   not u: none, relu, tanh, sigmoid, or one of activation.ts's with its parameters (leakyrelu
+ *   with negativeSlope, elu with alpha, gelu with approximate, silu, softplus with beta and
+ *   threshold; PyTorch's defaults). Moment matching samples u, so it takes any of them: a(u) is
+ *   the activation's own formula (the reference backend's kernel), applied to each draw.
  */
 import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, mm, mul, relu, sigmoid, tanh } from '../autograd/ops.js';
+import { elu, finiteArg, gelu, geluApproximate, leakyRelu, silu, softplus, type GeluApproximate } from '../autograd/activations.js';
+import type { UnaryOp } from '../backend/backend.js';
+import { referenceBackend } from '../backend/reference.js';
 import { record } from '../autograd/engine.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 import { checkDropP, fillDropMask, needRng } from './dropout.js';
 
-export type DropConnectActivation = 'none' | 'relu' | 'tanh' | 'sigmoid';
+const ACTIVATIONS = ['none', 'relu', 'tanh', 'sigmoid', 'leakyrelu', 'elu', 'gelu', 'silu', 'softplus'] as const;
+/** The activations a DropConnect layer applies (its `activation` option; the spec's `act=`). */
+export type DropConnectActivation = (typeof ACTIVATIONS)[number];
 
-export interface DropConnectOptions {
+/** The parameters of DropConnect's activations, each taken only with its own activation (PyTorch's defaults when left out). */
+export interface DropConnectActivationOptions {
+  /** With activation 'leakyrelu': the slope for u ≤ 0 (PyTorch's negative_slope); default 0.01. */
+  negativeSlope?: number;
+  /** With activation 'elu': the value approached as u → −∞ is −alpha; default 1. */
+  alpha?: number;
+  /** With activation 'gelu': 'none' (u·Φ(u) through erf, the default) or 'tanh'. */
+  approximate?: GeluApproximate;
+  /** With activation 'softplus': log(1 + e^(beta·u))/beta; default 1. */
+  beta?: number;
+  /** With activation 'softplus': the identity where beta·u exceeds it; default 20. */
+  threshold?: number;
+}
+
+export interface DropConnectOptions extends DropConnectActivationOptions {
   /** Probability of dropping each weight, in [0, 1). Default 0.5. */
   p?: number;
   masks?: 'example' | 'batch';
@@ -51,18 +73,66 @@ const dropConnectSchema: SchemaOf<DropConnectOptions> = {
   masks: oneOf('example', 'batch'),
   inference: oneOf('mean', 'gaussian'),
   samples: num,
-  activation: oneOf('none', 'relu', 'tanh', 'sigmoid'),
+  activation: oneOf(...ACTIVATIONS),
+  negativeSlope: num,
+  alpha: num,
+  approximate: oneOf('none', 'tanh'),
+  beta: num,
+  threshold: num,
   bias: bool,
   ...weightOptionSpecs,
 };
 
-const activations: Record<DropConnectActivation, (x: Tensor) => Tensor> = { none: (x) => x, relu, tanh, sigmoid };
-const scalarAct: Record<DropConnectActivation, (u: number) => number> = {
-  none: (u) => u,
-  relu: (u) => (u <= 0 ? 0 : u),
-  tanh: Math.tanh,
-  sigmoid: (u) => 1 / (1 + Math.exp(-u)),
+/** The activation each parameter belongs to. */
+const PARAMETER_OF: Record<keyof DropConnectActivationOptions, DropConnectActivation> = {
+  negativeSlope: 'leakyrelu',
+  alpha: 'elu',
+  approximate: 'gelu',
+  beta: 'softplus',
+  threshold: 'softplus',
 };
+
+/** An activation with its parameters: the tensor op, and the same function as a unary kernel (null: the identity) with its scalars. */
+interface Activation {
+  apply: (x: Tensor) => Tensor;
+  op: UnaryOp | null;
+  scalars: number[];
+  options: DropConnectActivationOptions;
+}
+
+/** The activation `name` with the parameters in `o`, checked as its module checks them; a parameter of another activation is refused. */
+function activationOf(name: DropConnectActivation, o: DropConnectActivationOptions): Activation {
+  for (const k of Object.keys(PARAMETER_OF) as (keyof DropConnectActivationOptions)[])
+    if (o[k] !== undefined && PARAMETER_OF[k] !== name)
+      throw new RangeError(`DropConnect: ${k} is a parameter of activation '${PARAMETER_OF[k]}', not of '${name}'`);
+  switch (name) {
+    case 'none':
+      return { apply: (x) => x, op: null, scalars: [], options: {} };
+    case 'relu':
+    case 'tanh':
+    case 'sigmoid':
+      return { apply: { relu, tanh, sigmoid }[name], op: name, scalars: [], options: {} };
+    case 'leakyrelu': {
+      const s = finiteArg(o.negativeSlope ?? 0.01, 'DropConnect', 'negativeSlope');
+      return { apply: (x) => leakyRelu(x, s), op: 'leakyRelu', scalars: [s], options: { negativeSlope: s } };
+    }
+    case 'elu': {
+      const a = finiteArg(o.alpha ?? 1, 'DropConnect', 'alpha');
+      return { apply: (x) => elu(x, a), op: 'elu', scalars: [a], options: { alpha: a } };
+    }
+    case 'gelu': {
+      const g = geluApproximate(o.approximate ?? 'none', 'DropConnect');
+      return { apply: (x) => gelu(x, g), op: g === 'none' ? 'gelu' : 'geluTanh', scalars: [], options: { approximate: g } };
+    }
+    case 'silu':
+      return { apply: silu, op: 'silu', scalars: [], options: {} };
+    case 'softplus': {
+      const b = finiteArg(o.beta ?? 1, 'DropConnect', 'beta', true);
+      const t = finiteArg(o.threshold ?? 20, 'DropConnect', 'threshold');
+      return { apply: (x) => softplus(x, b, t), op: 'softplus', scalars: [b, t], options: { beta: b, threshold: t } };
+    }
+  }
+}
 
 /**
  * The per-example masked product y[n, o] = s·Σ_i m[n, o, i]·W[o, i]·x[n, i] and its two backward
@@ -153,6 +223,9 @@ export class DropConnect extends Module {
   readonly inference: 'mean' | 'gaussian';
   readonly samples: number;
   readonly activation: DropConnectActivation;
+  /** The activation's parameters, its defaults filled in ({} for those without any). */
+  readonly activationOptions: Readonly<DropConnectActivationOptions>;
+  private readonly act: Activation;
 
   constructor(
     readonly inFeatures: number,
@@ -178,10 +251,10 @@ export class DropConnect extends Module {
     if (!Number.isInteger(this.samples) || this.samples < 1)
       throw new RangeError(`DropConnect: samples must be a positive integer, got ${opts.samples}`);
     this.activation = opts.activation ?? 'none';
-    if (!(this.activation in activations))
-      throw new RangeError(
-        `DropConnect: activation must be one of ${Object.keys(activations).join(', ')}, got ${JSON.stringify(opts.activation)}`,
-      );
+    if (!ACTIVATIONS.includes(this.activation))
+      throw new RangeError(`DropConnect: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(opts.activation)}`);
+    this.act = activationOf(this.activation, opts);
+    this.activationOptions = Object.freeze(this.act.options);
     const rng = opts.rng ?? nextDefaultRng();
     const dtype = opts.dtype ?? 'float32';
     const init = initializers[opts.init ?? 'torch'];
@@ -206,7 +279,7 @@ export class DropConnect extends Module {
     if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
       throw new ShapeError(`${this.describe()}: expected input [N, ${this.inFeatures}], got ${fmtShape(x.shape)}`);
     }
-    const act = activations[this.activation];
+    const act = this.act.apply;
     const withBias = (y: Tensor) => (this.bias ? add(y, this.bias) : y);
     if (!opts?.training || this.p === 0) {
       if (this.inference === 'gaussian' && this.p > 0 && this.activation !== 'none') return this.gaussian(x, opts?.rng);
@@ -232,16 +305,21 @@ export class DropConnect extends Module {
     return mask;
   }
 
-  /** Moment-matching inference: the average of a(u) over Z draws of u ~ N(μ, σ²) per unit. */
+  /**
+   * Moment-matching inference: the average of a(u) over Z draws of u ~ N(μ, σ²) per unit, drawn
+   * in order (unit by unit, row by row), a applied to them in float64 by the activation's kernel.
+   */
   private gaussian(x: Tensor, given?: Rng): Tensor {
     const rng = given ?? new Rng(0x5eed); // evaluation stays deterministic without an rng
     const [N, I, O] = [x.shape[0], this.inFeatures, this.outFeatures];
     const xd = x.data,
       wd = this.weight.data,
       bd = this.bias?.data;
-    const f = scalarAct[this.activation];
+    const { op, scalars } = this.act;
+    if (op === null) throw new Error('DropConnect: Gaussian inference of the identity is μ itself'); // forward never asks
     const ratio = this.p / (1 - this.p);
     const Z = this.samples;
+    const u = new Float64Array(Z);
     const out = allocStorage(x.dtype, N * O);
     for (let n = 0; n < N; n++)
       for (let o = 0; o < O; o++) {
@@ -253,14 +331,18 @@ export class DropConnect extends Module {
           v += t * t;
         }
         const sd = Math.sqrt(ratio * v);
+        for (let z = 0; z < Z; z++) u[z] = mu + sd * rng.normal();
+        referenceBackend.unary(op, u, u, scalars);
         let s = 0;
-        for (let z = 0; z < Z; z++) s += f(mu + sd * rng.normal());
+        for (let z = 0; z < Z; z++) s += u[z];
         out[n * O + o] = s / Z;
       }
     return new Tensor(out, [N, O]);
   }
 
   override describe(): string {
-    return `DropConnect(${this.inFeatures}→${this.outFeatures}, p=${this.p}${this.activation !== 'none' ? `, ${this.activation}` : ''})`;
+    const params = Object.entries(this.activationOptions).map(([k, v]) => `${k}=${v}`);
+    const act = this.activation === 'none' ? '' : `, ${this.activation}${params.length ? `(${params.join(', ')})` : ''}`;
+    return `DropConnect(${this.inFeatures}→${this.outFeatures}, p=${this.p}${act})`;
   }
 }

@@ -19,8 +19,10 @@
  *                         (FractionalMaxPool2d; kernel= selects PyTorch's variant)
  *   dropout[:p]           p=0.5
  *   dropout2d[:p]         p=0.5
- *   dropconnect[:out[:p]] p=0.5 act=none|relu|tanh|sigmoid masks=example|batch
- *                         inference=mean|gaussian samples=100 bias=true init=…
+ *   dropconnect[:out[:p]] p=0.5 act=none|relu|tanh|sigmoid|leakyrelu|elu|gelu|silu|softplus
+ *                         masks=example|batch inference=mean|gaussian samples=100 bias=true init=…
+ *                         (the activation's parameters as its layer's: slope= with act=leakyrelu,
+ *                         alpha= with elu, approximate= with gelu, beta= threshold= with softplus)
  *   batchnorm             eps=1e-5 momentum=0.1 affine=true track=true
  *                         (BatchNorm1d after a flat layer, BatchNorm2d after an image layer)
  *   layernorm             eps=1e-5 affine=true  (LayerNorm over each sample's whole shape)
@@ -114,6 +116,8 @@ interface LayerDef {
   positional: readonly string[];
   required: readonly string[];
   options: Record<string, Kind>;
+  /** Options that apply only with another option's value: option → [that option, its value]. */
+  only?: Record<string, readonly [string, string]>;
   help: string;
 }
 
@@ -165,14 +169,27 @@ const LAYERS: Record<LayerType, LayerDef> = {
     options: {
       out: INT1,
       p: PROB,
-      act: { t: 'enum', choices: ['none', 'relu', 'tanh', 'sigmoid'] },
+      act: { t: 'enum', choices: ['none', 'relu', 'tanh', 'sigmoid', 'leakyrelu', 'elu', 'gelu', 'silu', 'softplus'] },
       masks: { t: 'enum', choices: ['example', 'batch'] },
       inference: { t: 'enum', choices: ['mean', 'gaussian'] },
       samples: INT1,
       bias: BOOL,
       init: INIT,
+      // the activation's parameters, named as its own layer names them
+      slope: REAL,
+      alpha: REAL,
+      approximate: { t: 'enum', choices: ['none', 'tanh'] },
+      beta: { t: 'real', nonZero: true },
+      threshold: REAL,
     },
-    help: 'dropconnect[:out[:p]] (p=0.5, act=none|relu|tanh|sigmoid, masks=example|batch, inference=mean|gaussian, samples=, bias=, init=)',
+    only: {
+      slope: ['act', 'leakyrelu'],
+      alpha: ['act', 'elu'],
+      approximate: ['act', 'gelu'],
+      beta: ['act', 'softplus'],
+      threshold: ['act', 'softplus'],
+    },
+    help: 'dropconnect[:out[:p]] (p=0.5, act=none|relu|tanh|sigmoid|leakyrelu|elu|gelu|silu|softplus, masks=example|batch, inference=mean|gaussian, samples=, bias=, init=; slope= with act=leakyrelu, alpha= with elu, approximate= with gelu, beta= and threshold= with softplus)',
   },
   batchnorm: {
     positional: [],
@@ -382,6 +399,9 @@ function makeLayer(type: LayerType, positional: unknown[], keyed: [string, unkno
     layer[k] = convert(v, def.options[k], `${at}: ${k}`);
   }
   for (const k of def.required) if (layer[k] === undefined) throw new ModelSpecError(`${at}: ${type} needs ${k}; usage: ${def.help}`);
+  for (const [k, [on, value]] of Object.entries(def.only ?? {}))
+    if (layer[k] !== undefined && layer[on] !== value)
+      throw new ModelSpecError(`${at}: option "${k}" applies to ${on}=${value}, not ${on}=${layer[on] ?? 'none'}`);
   return layer;
 }
 
@@ -553,6 +573,11 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         m = new DropConnect(inF, out, {
           p: l.p as number | undefined,
           activation: l.act as DropConnectActivation | undefined,
+          negativeSlope: l.slope as number | undefined,
+          alpha: l.alpha as number | undefined,
+          approximate: l.approximate as 'none' | 'tanh' | undefined,
+          beta: l.beta as number | undefined,
+          threshold: l.threshold as number | undefined,
           masks: l.masks as 'example' | 'batch' | undefined,
           inference: l.inference as 'mean' | 'gaussian' | undefined,
           samples: l.samples as number | undefined,

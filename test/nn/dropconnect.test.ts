@@ -112,3 +112,146 @@ test("DropConnect.batchMask from the generator's state before a forward is the w
     }
   for (const v of m) assert.ok(v === 0 || Math.abs(v - 1 / 0.6) < 1e-12);
 });
+
+/** Φ(x), the standard normal's distribution function, by Simpson's rule over [0, x] in float64 (independent of the library's erf). */
+function normalCdf(x: number): number {
+  const n = 400,
+    h = x / n;
+  const phi = (t: number) => Math.exp(-0.5 * t * t) / Math.sqrt(2 * Math.PI);
+  let s = phi(0) + phi(x);
+  for (let i = 1; i < n; i++) s += (i % 2 ? 4 : 2) * phi(i * h);
+  return 0.5 + (s * h) / 3;
+}
+
+/** The newer activations with non-default parameters, each written out here in float64 from its definition (PyTorch's formulas). */
+const NEWER: [string, d.DropConnectOptions, (u: number) => number][] = [
+  ['leakyrelu', { activation: 'leakyrelu', negativeSlope: 0.2 }, (u) => (u > 0 ? u : 0.2 * u)],
+  ['elu', { activation: 'elu', alpha: 1.5 }, (u) => (u > 0 ? u : 1.5 * (Math.exp(u) - 1))],
+  ['gelu', { activation: 'gelu' }, (u) => u * normalCdf(u)],
+  [
+    'gelu tanh',
+    { activation: 'gelu', approximate: 'tanh' },
+    (u) => 0.5 * u * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (u + 0.044715 * u ** 3))),
+  ],
+  ['silu', { activation: 'silu' }, (u) => u / (1 + Math.exp(-u))],
+  ['softplus', { activation: 'softplus', beta: 2, threshold: 1 }, (u) => (2 * u > 1 ? u : Math.log(1 + Math.exp(2 * u)) / 2)],
+];
+
+/** μ and σ of each unit's pre-activation under the layer's masks: Wv + b and √(p/(1 − p)·(W ⊙ W)(v ⊙ v)), in float64. */
+function moments(dc: d.DropConnect, v: d.Tensor): { mu: number[]; sd: number[] } {
+  const [N, I, O] = [v.shape[0], dc.inFeatures, dc.outFeatures];
+  const mu: number[] = [],
+    sd: number[] = [];
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++) {
+      let m = dc.bias!.data[o],
+        s = 0;
+      for (let i = 0; i < I; i++) {
+        const t = dc.weight.data[o * I + i] * v.data[n * I + i];
+        m += t;
+        s += t * t;
+      }
+      mu.push(m);
+      sd.push(Math.sqrt((dc.p / (1 - dc.p)) * s));
+    }
+  return { mu, sd };
+}
+
+test('DropConnect: the newer activations in training and mean inference are the Linear layer followed by their modules', () => {
+  const x = randT([3, 6], 31);
+  const modules: [d.DropConnectOptions, d.Module][] = [
+    [{ activation: 'leakyrelu', negativeSlope: 0.2 }, new d.LeakyReLU(0.2)],
+    [{ activation: 'elu', alpha: 1.5 }, new d.ELU(1.5)],
+    [{ activation: 'gelu', approximate: 'tanh' }, new d.GELU('tanh')],
+    [{ activation: 'silu' }, new d.SiLU()],
+    [{ activation: 'softplus', beta: 2, threshold: 1 }, new d.Softplus(2, 1)],
+  ];
+  for (const [opts, act] of modules) {
+    const dc = layer64(6, 4, { p: 0.5, ...opts });
+    const lin = new d.Linear(6, 4, { dtype: 'float64', rng: new d.Rng(11) });
+    assertClose(dc.forward(x).data, act.forward(lin.forward(x)).data, 1e-12, `${opts.activation} mean network`);
+    // masks 'batch': the layer's forward is act(x (W ⊙ M)ᵀ + b) with the mask batchMask replays
+    const batch = layer64(6, 4, { p: 0.5, masks: 'batch', ...opts });
+    const masked = d.fromData(
+      Float64Array.from(batch.batchMask(new d.Rng(5)), (m, i) => m * batch.weight.data[i]),
+      [4, 6],
+    );
+    const want = act.forward(d.add(d.mm(x, masked, false, true), batch.bias!));
+    assertClose(batch.forward(x, { training: true, rng: new d.Rng(5) }).data, want.data, 1e-12, `${opts.activation} training`);
+  }
+  const dc = layer64(5, 3, { p: 0.3, activation: 'gelu' });
+  gradCheck((a, w) => dc.forward(a, { training: true, rng: new d.Rng(3) }), [randT([4, 5], 2), dc.weight]);
+});
+
+test('DropConnect Gaussian inference with the newer activations averages a(u) over the draws of u ~ N(μ, σ²), as computed here from the same generator', () => {
+  const [I, O, Z] = [12, 3, 50];
+  const v = randT([2, I], 32);
+  for (const [name, opts, f] of NEWER) {
+    const dc = layer64(I, O, { p: 0.4, inference: 'gaussian', samples: Z, ...opts });
+    const got = dc.forward(v, { rng: new d.Rng(33) });
+    const { mu, sd } = moments(dc, v);
+    const rng = new d.Rng(33);
+    const want = mu.map((m, j) => {
+      let s = 0;
+      for (let z = 0; z < Z; z++) s += f(m + sd[j] * rng.normal());
+      return s / Z;
+    });
+    assertClose(got.data, want, 1e-9, name);
+  }
+});
+
+test('DropConnect Gaussian inference with the newer activations approaches E[a(u)], u ~ N(μ, σ²), integrated numerically; the mean network a(μ) does not', () => {
+  const [I, O, Z] = [40, 4, 20000];
+  const v = randT([1, I], 34);
+  for (const [name, opts, f] of NEWER) {
+    const dc = layer64(I, O, { p: 0.5, inference: 'gaussian', samples: Z, ...opts });
+    const got = dc.forward(v, { rng: new d.Rng(35) });
+    const { mu, sd } = moments(dc, v);
+    let gap = 0;
+    for (let o = 0; o < O; o++) {
+      // E[f(u)] and E[f(u)²] by Simpson's rule over μ ± 10σ
+      const n = 4000,
+        h = (20 * sd[o]) / n;
+      let e1 = 0,
+        e2 = 0;
+      for (let i = 0; i <= n; i++) {
+        const t = -10 + (20 * i) / n;
+        const w = (i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * (Math.exp(-0.5 * t * t) / Math.sqrt(2 * Math.PI));
+        const y = f(mu[o] + sd[o] * t);
+        e1 += w * y;
+        e2 += w * y * y;
+      }
+      e1 *= h / 3 / sd[o];
+      e2 *= h / 3 / sd[o];
+      const se = Math.sqrt((e2 - e1 * e1) / Z);
+      assert.ok(Math.abs(got.data[o] - e1) < 4 * se, `${name} unit ${o}: ${got.data[o]} vs E[a(u)] = ${e1} (standard error ${se})`);
+      gap = Math.max(gap, Math.abs(f(mu[o]) - e1) / se);
+    }
+    assert.ok(gap > 8, `${name}: a(μ) within ${gap} standard errors of E[a(u)]: the comparison could not tell them apart`);
+  }
+});
+
+test("DropConnect: an activation's parameters are checked and taken only with that activation", () => {
+  assert.throws(
+    () => new d.DropConnect(4, 2, { activation: 'relu', negativeSlope: 0.2 }),
+    /DropConnect: negativeSlope is a parameter of activation 'leakyrelu', not of 'relu'/,
+  );
+  assert.throws(() => new d.DropConnect(4, 2, { beta: 2 }), /beta is a parameter of activation 'softplus', not of 'none'/);
+  assert.throws(
+    () => new d.DropConnect(4, 2, { activation: 'softplus', beta: 0 }),
+    /DropConnect: beta must be a finite, non-zero number, got 0/,
+  );
+  assert.throws(
+    () => new d.DropConnect(4, 2, { activation: 'elu', alpha: Number.NaN }),
+    /DropConnect: alpha must be a finite number, got NaN/,
+  );
+  assert.throws(
+    () => new d.DropConnect(4, 2, { activation: 'gelu', approximate: 'exact' as 'none' }),
+    /invalid approximate "exact"|approximate must be 'none' or 'tanh'/,
+  );
+  assert.throws(() => new d.DropConnect(4, 2, { activation: 'swish' as 'silu' }), /invalid activation "swish"/);
+  const dc = new d.DropConnect(4, 2, { activation: 'softplus', threshold: 5, rng: new d.Rng(1) });
+  assert.deepEqual(dc.activationOptions, { beta: 1, threshold: 5 });
+  assert.equal(dc.describe(), 'DropConnect(4→2, p=0.5, softplus(beta=1, threshold=5))');
+  assert.deepEqual(new d.DropConnect(4, 2, { activation: 'relu', rng: new d.Rng(1) }).activationOptions, {});
+});

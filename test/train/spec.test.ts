@@ -316,6 +316,71 @@ test('activation tokens: leakyrelu[:slope], elu[:alpha], gelu[:approximate], sil
   rejects(() => d.parseModelSpec('leakyrelu:negative_slope=0.1'), /leakyrelu has no option "negative_slope".*its options are slope/);
 });
 
+test('dropconnect act= takes the newer activations, with their parameters as their own tokens name them', () => {
+  const layers = d.parseModelSpec(
+    'dropconnect:16:0.25:act=leakyrelu:slope=0.2,dropconnect:16:act=elu,dropconnect:16:act=gelu:approximate=tanh,dropconnect:16:act=silu,dropconnect:16:act=softplus:beta=2:threshold=10:inference=gaussian,linear',
+  );
+  assert.deepEqual(layers.slice(0, 5), [
+    { type: 'dropconnect', out: 16, p: 0.25, act: 'leakyrelu', slope: 0.2 },
+    { type: 'dropconnect', out: 16, act: 'elu' },
+    { type: 'dropconnect', out: 16, act: 'gelu', approximate: 'tanh' },
+    { type: 'dropconnect', out: 16, act: 'silu' },
+    { type: 'dropconnect', out: 16, act: 'softplus', inference: 'gaussian', beta: 2, threshold: 10 },
+  ]);
+  const canon = d.formatModelSpec(layers);
+  assert.equal(
+    canon,
+    'dropconnect:16:0.25:act=leakyrelu:slope=0.2,dropconnect:16:act=elu,dropconnect:16:act=gelu:approximate=tanh,dropconnect:16:act=silu,dropconnect:16:act=softplus:inference=gaussian:beta=2:threshold=10,linear',
+  );
+  assert.deepEqual(d.parseModelSpec(canon), layers);
+  assert.deepEqual(
+    d.layersFromJson([{ type: 'dropconnect', out: 16, act: 'elu', alpha: 0.5 }, { type: 'linear' }]),
+    d.parseModelSpec('dropconnect:16:act=elu:alpha=0.5,linear'),
+  );
+  const { model } = d.buildFromLayers(layers, { rng: new d.Rng(1), inputShape: IMG, classes: 10 });
+  assert.deepEqual(
+    model.layers.slice(0, 5).map((m) => m.describe()),
+    [
+      'DropConnect(784→16, p=0.25, leakyrelu(negativeSlope=0.2))',
+      'DropConnect(16→16, p=0.5, elu(alpha=1))',
+      'DropConnect(16→16, p=0.5, gelu(approximate=tanh))',
+      'DropConnect(16→16, p=0.5, silu)',
+      'DropConnect(16→16, p=0.5, softplus(beta=2, threshold=10))',
+    ],
+  );
+  const x = d.rand([3, 784], new d.Rng(2));
+  assert.deepEqual(model.forward(x).shape, [3, 10]);
+  assert.deepEqual(model.forward(x, { training: true, rng: new d.Rng(3) }).shape, [3, 10]);
+  rejects(
+    () => d.parseModelSpec('dropconnect:16:act=relu:slope=0.2'),
+    /^layer 0 \(dropconnect:16:act=relu:slope=0\.2\): option "slope" applies to act=leakyrelu, not act=relu/,
+  );
+  rejects(() => d.parseModelSpec('dropconnect:16:beta=2'), /option "beta" applies to act=softplus, not act=none/);
+  rejects(() => d.parseModelSpec('dropconnect:16:act=softplus:beta=0'), /beta: expected a non-zero number, got "0"/);
+  rejects(() => d.parseModelSpec('dropconnect:16:act=gelu:approximate=exact'), /approximate: expected one of none, tanh, got "exact"/);
+});
+
+test("descent train --model 'dropconnect:32:0.3:act=leakyrelu:slope=0.2:inference=gaussian,linear' trains and evaluates", async () => {
+  const spec = 'dropconnect:32:0.3:act=leakyrelu:inference=gaussian:samples=5:slope=0.2,linear';
+  const ok = await cli('train', '--model', spec, '--data', 'embedded', '--limit', '64', '--test-limit', '50', '--epochs', '1');
+  assert.equal(ok.code, 0, ok.err);
+  assert.ok(ok.out.includes(`model: ${spec}`), ok.out);
+  assert.match(ok.out, /final test accuracy/);
+  const bad = await cli(
+    'train',
+    '--model',
+    'dropconnect:32:act=elu:slope=0.2,linear',
+    '--data',
+    'embedded',
+    '--limit',
+    '64',
+    '--epochs',
+    '1',
+  );
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /option "slope" applies to act=leakyrelu, not act=elu/);
+});
+
 test("descent train --model 'linear:64,gelu,linear' trains; --help lists the activation tokens", async () => {
   const ok = await cli(
     'train',
@@ -362,7 +427,7 @@ test('errors name the layer (position and token), the shapes, and the nearest va
   rejects(() => d.parseModelSpec('linear:bias=maybe'), /bias: expected true or false, got "maybe"/);
   rejects(
     () => d.parseModelSpec('dropconnect:64:act=rleu'),
-    /act: expected one of none, relu, tanh, sigmoid, got "rleu" \(did you mean "relu"\?\)/,
+    /act: expected one of none, relu, tanh, sigmoid, leakyrelu, elu, gelu, silu, softplus, got "rleu" \(did you mean "relu"\?\)/,
   );
   rejects(() => d.parseModelSpec('linear:10,,relu'), /^layer 1 \(<empty>\): empty layer/);
   rejects(() => d.parseModelSpec('linear:out=10:5'), /positional value "5" after a key=value option/);
