@@ -222,6 +222,7 @@ export {
   type Conv2dOptions,
   type LayerNormOptions,
   type DropConnectActivation,
+  type DropConnectActivationOptions,
   type DropConnectOptions,
   type DropoutOptions,
   type ELUOptions,
