@@ -5,7 +5,7 @@ export { winogradFilters, winogradScratchFloats, winogradBatch, winogradFilterGr
 export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { adam, sgd } from './optim';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
-export { bnStats, bnApply, bnBackward } from './norm';
+export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
 
 /** Zeroes n floats at p (memory.fill: a native memset, where TypedArray.fill on shared memory is a slow loop). */
 export function zero(p: usize, n: i32): void {

@@ -185,3 +185,25 @@ export function bnBackward(
     }
   }
 }
+
+/**
+ * Max pooling's backward through ReLU for planes [p0, p1): zero-fills each plane of gz (inPlane
+ * values), then gz[idx[p]] += gp[p] where the pooled value is > 0 or NaN (every p without relu);
+ * there the activation at idx[p] is the pooled value, so this is ReLU's mask. An index outside the
+ * plane is skipped.
+ */
+export function bnPoolScatter(gp: usize, pooled: usize, idx: usize, gz: usize, inPlane: i32, outPlane: i32, relu: bool, p0: i32, p1: i32): void {
+  for (let pl = p0; pl < p1; pl++) {
+    const dst = gz + <usize>(pl * inPlane) * 4;
+    const src = <usize>(pl * outPlane) * 4;
+    memory.fill(dst, 0, <usize>inPlane * 4);
+    for (let p = 0; p < outPlane; p++) {
+      const o = src + <usize>p * 4;
+      if (relu && load<f32>(pooled + o) <= 0) continue;
+      const i = load<i32>(idx + o);
+      if (<u32>i >= <u32>inPlane) continue;
+      const d = dst + (<usize>i << 2);
+      store<f32>(d, load<f32>(d) + load<f32>(gp + o));
+    }
+  }
+}

@@ -104,7 +104,7 @@ export function normOps({
   }
 
   /** Runs a pooling kernel over the planes, in parts only for big poolings (pooling.ts's rule). */
-  function overPlanes<F extends 'maxPool2d' | 'scatterPlanes'>(
+  function overPlanes<F extends 'maxPool2d' | 'bnPoolScatter'>(
     fn: F,
     pg: PoolGeometry,
     args: (p0: number, p1: number) => KernelArgs<F>,
@@ -240,19 +240,15 @@ export function normOps({
     sums: Float64Array,
   ): boolean {
     if (!f32(gp, pooled, x, gx, weight) || !(idx instanceof Int32Array) || x.length < SMALL_ELEMENTWISE) return false;
-    const g = gp as Float32Array,
-      p = pooled as Float32Array;
     rt.reset();
-    // the pooled gradient, through ReLU where the pooled value (the activation at idx) is ≤ 0
-    const pgp = rt.alloc(g.length * 4);
-    const f = rt.f32;
-    for (let i = 0, o = pgp >> 2; i < g.length; i++) f[o + i] = relu && p[i] <= 0 ? 0 : g[i];
-    const pi = putI32(rt, idx),
+    const pgp = rt.put(gp as Float32Array),
+      pp = rt.put(pooled as Float32Array),
+      pi = putI32(rt, idx),
       px = rt.put(x as Float32Array),
       pgy = rt.alloc(x.length * 4),
       pgx = rt.outPtr(gx as Float32Array);
     const plane = pg.h * pg.w;
-    overPlanes('scatterPlanes', pg, (p0, p1) => [pgp, pi, pgy, plane, pg.oh * pg.ow, p0, p1]);
+    overPlanes('bnPoolScatter', pg, (p0, p1) => [pgp, pp, pi, pgy, plane, pg.oh * pg.ow, +relu, p0, p1]);
     backward(pgy, px, 0, pgx, x.length, pg.n, pg.c, plane, mean, invstd, weight as Float32Array | null, batchStats, sums);
     rt.take(pgx, gx as Float32Array);
     return true;

@@ -62,6 +62,7 @@ export const KERNEL_FNS = [
   'bnStats',
   'bnApply',
   'bnBackward',
+  'bnPoolScatter',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
