@@ -118,6 +118,9 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
           ? { tiles: i.autotune.map((p) => `${p.kernel} ${p.m}×${p.n}×${p.k} ${p.base}→${p.tile} ${p.ms[p.tile]}/${p.ms[p.base]} ms`) }
           : {}),
       };
+      // the last step's loss is never awaited: disposing the device rejects its read, which is
+      // then no error (unhandled, it ended a process with an AbortError after its output)
+      pending?.catch(() => undefined);
       disposeWebGPU();
       return extra;
     },
