@@ -10,17 +10,15 @@
 import type { IndexStorage, Storage } from '../../tensor/tensor.js';
 import type { PoolGeometry } from '../backend.js';
 import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32 } from './context.js';
-import { POOL_PARALLEL, poolWork } from './pooling.js';
+import { overPlanes, poolWork } from './pooling.js';
 import type { KernelArgs } from './runtime.js';
 
 type NormFn = 'bnStats' | 'bnApply' | 'bnBackward';
 /** Float64 slots per channel in a kernel's channel block (asm/norm.ts CH_SLOTS). */
 const SLOTS = 4;
 
-export function normOps({
-  rt,
-  partsFor,
-}: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNormBackward' | 'batchNormPool' | 'batchNormPoolBackward'> {
+export function normOps(cx: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNormBackward' | 'batchNormPool' | 'batchNormPoolBackward'> {
+  const { rt, partsFor } = cx;
   /** Runs `fn` over channels [0, c), in parts when the tensor (`size` values, `passes` passes) is big. */
   function overChannels<F extends NormFn>(fn: F, c: number, work: number, args: (c0: number, c1: number) => KernelArgs<F>): void {
     const T = partsFor(work, c, 2);
@@ -103,23 +101,6 @@ export function normOps({
     }
   }
 
-  /** Runs a pooling kernel over the planes, in parts only for big poolings (pooling.ts's rule). */
-  function overPlanes<F extends 'maxPool2d' | 'bnPoolScatter'>(
-    fn: F,
-    pg: PoolGeometry,
-    args: (p0: number, p1: number) => KernelArgs<F>,
-  ): void {
-    const planes = pg.n * pg.c;
-    const work = poolWork(pg);
-    const T = work >= POOL_PARALLEL ? partsFor(work, planes, 4) : 1;
-    const parts: KernelArgs<F>[] = [];
-    for (let t = 0; t < T; t++) {
-      const [p0, p1] = cut(planes, T, t, 1);
-      parts.push(args(p0, p1));
-    }
-    rt.parallel(fn, parts);
-  }
-
   function batchNorm(
     x: Storage,
     out: Storage,
@@ -193,7 +174,7 @@ export function normOps({
       bias as Float32Array | null,
       relu,
     );
-    overPlanes('maxPool2d', pg, (p0, p1) => [pz, po, pi, geo, p0, p1]);
+    overPlanes(cx, 'maxPool2d', pg.n * pg.c, poolWork(pg), (p0, p1) => [pz, po, pi, geo, p0, p1]);
     rt.take(po, out as Float32Array);
     idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
     rt.copiedBytes += idx.length * 4;
@@ -248,7 +229,7 @@ export function normOps({
       pgy = rt.alloc(x.length * 4),
       pgx = rt.outPtr(gx as Float32Array);
     const plane = pg.h * pg.w;
-    overPlanes('bnPoolScatter', pg, (p0, p1) => [pgp, pp, pi, pgy, plane, pg.oh * pg.ow, +relu, p0, p1]);
+    overPlanes(cx, 'bnPoolScatter', pg.n * pg.c, poolWork(pg), (p0, p1) => [pgp, pp, pi, pgy, plane, pg.oh * pg.ow, +relu, p0, p1]);
     backward(pgy, px, 0, pgx, x.length, pg.n, pg.c, plane, mean, invstd, weight as Float32Array | null, batchStats, sums);
     rt.take(pgx, gx as Float32Array);
     return true;

@@ -8,6 +8,7 @@ import { referenceBackend } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
 import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32 } from './context.js';
 import type { KernelArgs } from './runtime.js';
+import type { KernelFn } from './protocol.js';
 
 /**
  * Below this many elements touched (poolWork) a pooling kernel runs on one thread. A pooling is a
@@ -21,17 +22,27 @@ export const poolWork = (g: PoolGeometry): number => g.n * g.c * (g.h * g.w + g.
 
 type PoolFn = 'maxPool2d' | 'scatterPlanes' | 'avgPool2d' | 'avgPool2dBackward';
 
-export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn> {
-  /** Runs `fn` over planes [0, planes), cut into parts when `work` (elements touched) is big. */
-  function overPlanes<F extends PoolFn>(fn: F, planes: number, work: number, args: (p0: number, p1: number) => KernelArgs<F>): void {
-    const T = work >= POOL_PARALLEL ? partsFor(work, planes, 4) : 1;
-    const parts: KernelArgs<F>[] = [];
-    for (let t = 0; t < T; t++) {
-      const [p0, p1] = cut(planes, T, t, 1);
-      parts.push(args(p0, p1));
-    }
-    rt.parallel(fn, parts);
+/** Runs pooling kernel `fn` over planes [0, planes), cut into parts when `work` (elements touched) is POOL_PARALLEL or more. */
+export function overPlanes<F extends KernelFn>(
+  { rt, partsFor }: WasmContext,
+  fn: F,
+  planes: number,
+  work: number,
+  args: (p0: number, p1: number) => KernelArgs<F>,
+): void {
+  const T = work >= POOL_PARALLEL ? partsFor(work, planes, 4) : 1;
+  const parts: KernelArgs<F>[] = [];
+  for (let t = 0; t < T; t++) {
+    const [p0, p1] = cut(planes, T, t, 1);
+    parts.push(args(p0, p1));
   }
+  rt.parallel(fn, parts);
+}
+
+export function poolingOps(cx: WasmContext): Pick<WasmOps, PoolFn> {
+  const { rt } = cx;
+  const overPlanesOf = <F extends KernelFn>(fn: F, planes: number, work: number, args: (p0: number, p1: number) => KernelArgs<F>) =>
+    overPlanes(cx, fn, planes, work, args);
 
   function maxPool2d(x: Storage, out: Storage, idx: Int32Array, g: PoolGeometry): void {
     if (!f32(x, out) || x.length < SMALL_ELEMENTWISE) return referenceBackend.maxPool2d(x, out, idx, g);
@@ -40,7 +51,7 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
       po = rt.outPtr(out as Float32Array),
       pi = rt.alloc(idx.length * 4),
       geo = geometryBlock(rt, g);
-    overPlanes('maxPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, pi, geo, p0, p1]);
+    overPlanesOf('maxPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, pi, geo, p0, p1]);
     rt.take(po, out as Float32Array);
     idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
     rt.copiedBytes += idx.length * 4;
@@ -52,7 +63,7 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
     const pgy = rt.put(gy as Float32Array),
       pi = putI32(rt, idx),
       pgx = rt.outPtr(gx as Float32Array);
-    overPlanes('scatterPlanes', planes, planes * (inPlane + outPlane), (p0, p1) => [pgy, pi, pgx, inPlane, outPlane, p0, p1]);
+    overPlanesOf('scatterPlanes', planes, planes * (inPlane + outPlane), (p0, p1) => [pgy, pi, pgx, inPlane, outPlane, p0, p1]);
     rt.take(pgx, gx as Float32Array);
   }
 
@@ -62,7 +73,7 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
     const px = rt.put(x as Float32Array),
       po = rt.outPtr(out as Float32Array),
       geo = geometryBlock(rt, g);
-    overPlanes('avgPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, geo, +countIncludePad, p0, p1]);
+    overPlanesOf('avgPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, geo, +countIncludePad, p0, p1]);
     rt.take(po, out as Float32Array);
   }
 
@@ -72,7 +83,7 @@ export function poolingOps({ rt, partsFor }: WasmContext): Pick<WasmOps, PoolFn>
     const pgy = rt.put(gy as Float32Array),
       pgx = rt.outPtr(gx as Float32Array),
       geo = geometryBlock(rt, g);
-    overPlanes('avgPool2dBackward', g.n * g.c, poolWork(g), (p0, p1) => [pgy, pgx, geo, +countIncludePad, p0, p1]);
+    overPlanesOf('avgPool2dBackward', g.n * g.c, poolWork(g), (p0, p1) => [pgy, pgx, geo, +countIncludePad, p0, p1]);
     rt.take(pgx, gx as Float32Array);
   }
 
