@@ -29,11 +29,12 @@ import { Tensor, allocStorage, full, type DType, type HostStorage } from '../ten
 import { extension, kernelsFor } from '../backend/backend.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { grad, isGradEnabled, noGrad, record } from '../autograd/engine.js';
+import { isGradEnabled, noGrad, record } from '../autograd/engine.js';
 import { toDevice } from '../autograd/device.js';
-import { maxPool2d, poolGeometry } from '../autograd/conv.js';
+import { poolGeometry, scatterPlanes } from '../autograd/conv.js';
 import { add, div, mean, mul, relu as reluOp, reshape, sqrt, sub } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
+import { batchNormBackward, batchStatistics, normGradient } from './norm-host.js';
 import type { MaxPool2d } from './pool.js';
 import { bool, checkOptions, num, nullable, oneOf, type SchemaOf } from '../util/options.js';
 
@@ -67,70 +68,11 @@ function addInto(target: Tensor, a: Tensor, b: Tensor | number): void {
   k.backend.binary('add', k.on(a.storage), [a.size], k.on(bt.storage), [bt.size], target.storage, [target.size]);
 }
 
-/** Each channel's mean and biased variance of x laid out [n, c, inner], in float64 and two passes. */
-function batchStatistics(xd: HostStorage, N: number, C: number, inner: number, mu: Float64Array, varB: Float64Array): void {
-  const M = N * inner;
-  for (let c = 0; c < C; c++) {
-    let s = 0;
-    for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) s += xd[o];
-    const m = s / M;
-    let q = 0;
-    for (let i = 0; i < N; i++)
-      for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
-        const dv = xd[o] - m;
-        q += dv * dv;
-      }
-    mu[c] = m;
-    varB[c] = q / M;
-  }
-}
-
-/** The batchNormBackward extension's contract (src/backend/backend.ts) in float64 loops. */
-function batchNormBackward(
-  gy: HostStorage,
-  xd: HostStorage,
-  y: HostStorage | null,
-  gx: HostStorage,
-  N: number,
-  C: number,
-  inner: number,
-  mu: Float64Array,
-  invstd: Float64Array,
-  w: HostStorage | null,
-  batchStats: boolean,
-  sums: Float64Array,
-): void {
-  const M = N * inner;
-  // through the ReLU as threshold_backward: the gradient where the output is > 0 (or NaN), written
-  // into gx, which the loops below then overwrite in place (each element read before it is written)
-  let gz = gy;
-  if (y) {
-    for (let o = 0; o < gx.length; o++) gx[o] = y[o] <= 0 ? 0 : gy[o];
-    gz = gx;
-  }
-  for (let c = 0; c < C; c++) {
-    const m = mu[c],
-      is = invstd[c];
-    let sg = 0,
-      sgx = 0;
-    for (let i = 0; i < N; i++)
-      for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) {
-        sg += gz[o];
-        sgx += gz[o] * (xd[o] - m) * is;
-      }
-    sums[c] = sg;
-    sums[C + c] = sgx;
-    const k = is * (w ? w[c] : 1);
-    if (batchStats) {
-      // d/dx of (x − μ)·invstd through μ and σ² as well
-      const a = sg / M,
-        bq = sgx / M;
-      for (let i = 0; i < N; i++)
-        for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * (gz[o] - a - (xd[o] - m) * is * bq);
-    } else {
-      for (let i = 0; i < N; i++) for (let o = (i * C + c) * inner, e = o + inner; o < e; o++) gx[o] = k * gz[o];
-    }
-  }
+/** 1 where y > 0 or NaN (where ReLU passes its gradient, as threshold_backward), else 0: a constant of y's shape. */
+function positiveMask(y: HostStorage, shape: readonly number[]): Tensor {
+  const m = allocStorage(y instanceof Float64Array ? 'float64' : 'float32', y.length);
+  for (let i = 0; i < y.length; i++) m[i] = y[i] <= 0 ? 0 : 1;
+  return new Tensor(m, shape);
 }
 
 /** What BatchNorm1d and BatchNorm2d share (`instanceof BatchNorm` finds both). */
@@ -273,8 +215,8 @@ export abstract class BatchNorm extends Module {
       relu ? 'batchNormReLU' : 'batchNorm',
       x,
       new Tensor(out, x.shape),
-      batchStats,
-      (yc) => (relu ? reluOp(yc) : yc),
+      { batchStats, mu, invstd },
+      (g) => (relu ? mul(g, positiveMask(out, x.shape)) : g),
       (gy, gx, sums) => {
         if (!extension('batchNormBackward')?.(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums))
           batchNormBackward(gy, xd, relu ? out : null, gx, N, C, inner, mu, invstd, w, batchStats, sums);
@@ -301,12 +243,13 @@ export abstract class BatchNorm extends Module {
     if (!ext(xd, out, idx, pg, mu, varB, this.eps, batchStats, w, this.bias?.data ?? null, relu)) return null;
     if (batchStats && training && this.runningMean) this.trackHost(mu, varB, pg.n * pg.h * pg.w);
     const invstd = varB.map((v) => 1 / Math.sqrt(v + this.eps));
+    const pooledShape = [pg.n, pg.c, pg.oh, pg.ow];
     return this.recordHost(
       'batchNormPool',
       x,
-      new Tensor(out, [pg.n, pg.c, pg.oh, pg.ow]),
-      batchStats,
-      (yc) => maxPool2d(relu ? reluOp(yc) : yc, pool.kernelSize, pargs, pool.describe()),
+      new Tensor(out, pooledShape),
+      { batchStats, mu, invstd },
+      (g) => scatterPlanes(relu ? mul(g, positiveMask(out, pooledShape)) : g, idx, x.shape),
       (gp, gx, sums) => {
         if (extension('batchNormPoolBackward')?.(gp, out, idx, xd, gx, pg, mu, invstd, w, batchStats, relu, sums)) return;
         // the pooled gradient scattered to the arg-max offsets (through ReLU where the pooled value is ≤ 0), then the loops
@@ -333,26 +276,33 @@ export abstract class BatchNorm extends Module {
 
   /**
    * Records a host op over x (and the affine parameters): `backward` writes the input's gradient
-   * into gx and the per-channel sums that are the bias' and weight's gradients; under createGraph
-   * the gradient is the composite's followed by `after` (ReLU, pooling), itself recorded, so second
-   * derivatives go through it (the running statistics untouched).
+   * into gx and the per-channel sums that are the bias' and weight's gradients. Under createGraph the
+   * gradients are normGradient's, in differentiable ops of x, the parameters and `gz` (the op's
+   * output gradient brought back to the normalised values: through ReLU's mask and pooling's
+   * scatter), so second derivatives go through them.
    */
   private recordHost(
     op: string,
     x: Tensor,
     y: Tensor,
-    batchStats: boolean,
-    after: (yc: Tensor) => Tensor,
+    stats: { batchStats: boolean; mu: Float64Array; invstd: Float64Array },
+    gz: (g: Tensor) => Tensor,
     backward: (g: HostStorage, gx: HostStorage, sums: Float64Array) => void,
   ): Tensor {
     const C = this.numFeatures;
     const inputs = this.weight ? [x, this.weight, this.bias!] : [x];
     return record(op, inputs, y, (g) => {
       if (isGradEnabled()) {
-        const xs = x.detach().requireGrad(),
-          ps = inputs.slice(1).map((t) => t.detach().requireGrad());
-        const yc = after(this.composite(xs, batchStats, false, ps[0] ?? null, ps[1] ?? null));
-        return grad(yc, [xs, ...ps], { gradOutputs: [g], createGraph: true });
+        const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
+        const channels = (a: Float64Array) =>
+          new Tensor(
+            allocStorage(x.dtype, C).map((_, c) => a[c]),
+            bshape,
+          );
+        const fixed = stats.batchStats ? null : { mean: channels(stats.mu), invstd: channels(stats.invstd) };
+        const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
+        const r = normGradient(x, gz(g), axes, this.eps, this.weight && reshape(this.weight, bshape), fixed);
+        return this.weight ? [r.gx, reshape(r.gw, [C]), reshape(r.gb, [C])] : [r.gx];
       }
       const gx = allocStorage(x.dtype, x.size);
       const sums = new Float64Array(2 * C);

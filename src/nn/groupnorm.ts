@@ -7,12 +7,14 @@
  *
  * the same in training and evaluation (no running statistics, no batch dependence: it works with a
  * batch of one). G = 1 normalises each sample whole (LayerNorm over [C, *] with a per-channel affine);
- * G = C each channel of each sample (instance normalisation). Input [N, C, *]. Written with autograd
- * ops, as LayerNorm, so it runs on every backend and differentiates to any order.
+ * G = C each channel of each sample (instance normalisation). Input [N, C, *]. Normalised as
+ * LayerNorm is (normaliseRows: each group's channels and positions are one contiguous row), so it
+ * runs on every backend and differentiates to any order.
  */
 import type { Tensor, DType } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { add, div, mean, mul, reshape, sqrt, sub } from '../autograd/ops.js';
+import { add, mul, reshape } from '../autograd/ops.js';
+import { normaliseRows } from './norm-host.js';
 import { Module, parameter } from './module.js';
 import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 
@@ -67,11 +69,8 @@ export class GroupNorm extends Module {
   forward(x: Tensor): Tensor {
     const C = this.numChannels;
     if (x.ndim < 2 || x.shape[1] !== C) throw new ShapeError(`${this.describe()}: expected input [N, ${C}, *], got ${fmtShape(x.shape)}`);
-    // each group's channels and positions are contiguous in [N, C, *]: a view [N, G, C/G·…] holds one group per row
-    const g = reshape(x, [x.shape[0], this.numGroups, -1]);
-    const mu = mean(g, 2, true);
-    const d = sub(g, mu);
-    let y = reshape(div(d, sqrt(add(mean(mul(d, d), 2, true), this.eps))), x.shape);
+    // each group's channels and positions are contiguous in [N, C, *]: one row per (sample, group)
+    let y = normaliseRows(x, x.shape[0] * this.numGroups, this.eps);
     const cshape = x.shape.map((s, i) => (i === 1 ? s : 1)).slice(1);
     if (this.weight) y = add(mul(y, reshape(this.weight, cshape)), reshape(this.bias!, cshape));
     return y;

@@ -4,12 +4,14 @@
  *
  *   y = (x − μ) / √(σ² + eps) · weight + bias        (weight, bias of shape normalizedShape)
  *
- * the same in training and evaluation (no running statistics, no batch dependence). Written with
+ * the same in training and evaluation (no running statistics, no batch dependence). The
+ * normalisation is normaliseRows (one op on the host, autograd ops on a device), the affine part
  * autograd ops, so it runs on every backend and differentiates to any order.
  */
 import type { Tensor, DType } from '../tensor/tensor.js';
-import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { add, div, mean, mul, sqrt, sub } from '../autograd/ops.js';
+import { fmtShape, ShapeError, sizeOf } from '../tensor/shape.js';
+import { add, mul } from '../autograd/ops.js';
+import { normaliseRows } from './norm-host.js';
 import { Module, parameter } from './module.js';
 import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 
@@ -63,10 +65,7 @@ export class LayerNorm extends Module {
     const tail = x.shape.slice(x.ndim - k);
     if (x.ndim < k || tail.some((d, i) => d !== this.normalizedShape[i]))
       throw new ShapeError(`${this.describe()}: expected input [*, ${this.normalizedShape.join(', ')}], got ${fmtShape(x.shape)}`);
-    const axes = tail.map((_, i) => x.ndim - k + i);
-    const mu = mean(x, axes, true);
-    const d = sub(x, mu);
-    let y = div(d, sqrt(add(mean(mul(d, d), axes, true), this.eps)));
+    let y = normaliseRows(x, x.size / sizeOf(tail), this.eps);
     if (this.weight) y = mul(y, this.weight);
     if (this.bias) y = add(y, this.bias);
     return y;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
 import { initWasm } from '../../src/backend/wasm/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, gradCheck, randT } from '../helpers.js';
 
 await initWasm({ threads: 2 });
 const F = JSON.parse(readFileSync(new URL('../../../test/fixtures/batchnorm/batchnorm.json', import.meta.url), 'utf8'));
@@ -480,4 +480,29 @@ test("wasm's batchNorm kernels equal the float64 loops on tensors big enough to 
       desc,
     );
   }
+});
+
+test('second derivatives through the host BatchNorm ops reach the layers before them: central differences of a gradient norm, in training and evaluation, with ReLU and with pooling (float64)', () => {
+  const bn = new d.BatchNorm2d(3, { dtype: 'float64' });
+  for (let i = 0; i < 3; i++) [bn.weight!.data[i], bn.bias!.data[i]] = [0.8 + i / 5, i / 4 - 0.2];
+  const layers: [string, d.Module][] = [
+    ['BatchNorm2d', bn],
+    ['BatchNormReLU', new d.BatchNormReLU(bn)],
+    ['BatchNormReLUMaxPool', new d.BatchNormReLUMaxPool(bn, new d.MaxPool2d(2))],
+  ];
+  const x0 = randT([4, 3, 4, 4], 5);
+  for (const [name, m] of layers)
+    for (const training of [true, false]) {
+      // tanh before the layer: the gradient of the gradient must flow through it, into x
+      const f = (x: d.Tensor) => {
+        const xs = d.tanh(x);
+        const [gx] = d.grad(d.sum(d.pow(m.forward(xs, { training }), 3)), [x], { createGraph: true });
+        return d.sum(d.square(gx!));
+      };
+      try {
+        gradCheck(f, [x0], 1e-5);
+      } catch (e) {
+        throw new Error(`${name}, training ${training}: ${(e as Error).message}`);
+      }
+    }
 });
