@@ -3,7 +3,7 @@
  * plane's pixels, 1 after a Linear layer), each over a range of channels [c0, c1) so threads split
  * the channels:
  *
- *   bnStats     stats[2ch] = the channel's mean, stats[2ch + 1] = its biased variance (float64)
+ *   bnStats     stats[ch] = the channel's mean, stats[c + ch] = its biased variance (float64)
  *   bnApply     out = (x − mean)·scale + shift per channel (then ReLU when relu)
  *   bnBackward  the input's gradient, and the sums that give the weight's and bias' gradients
  *
@@ -71,7 +71,7 @@ const CH_SLOTS: i32 = 4;
   return total;
 }
 
-/** Per channel in [c0, c1): stats[2ch] = mean, stats[2ch + 1] = biased variance, two passes. */
+/** Per channel in [c0, c1): stats[ch] = mean, stats[c + ch] = biased variance, two passes. */
 export function bnStats(x: usize, n: i32, c: i32, inner: i32, stats: usize, c0: i32, c1: i32): void {
   const count = <f64>n * <f64>inner;
   for (let ch = c0; ch < c1; ch++) {
@@ -83,8 +83,8 @@ export function bnStats(x: usize, n: i32, c: i32, inner: i32, stats: usize, c0: 
     for (let i = 0; i < n; i++) q += rowSquares(x + <usize>((i * c + ch) * inner) * 4, inner, mf);
     // Σ(x − m)² = Σ(x − mf)² − count·(m − mf)², since Σ(x − m) = 0
     const dm = m - <f64>mf;
-    store<f64>(stats + <usize>ch * 16, m);
-    store<f64>(stats + <usize>ch * 16 + 8, max(q - count * dm * dm, 0) / count);
+    store<f64>(stats + <usize>ch * 8, m);
+    store<f64>(stats + <usize>(c + ch) * 8, max(q - count * dm * dm, 0) / count);
   }
 }
 
@@ -126,7 +126,7 @@ export function bnApply(x: usize, out: usize, n: i32, c: i32, inner: i32, chb: u
 
 /**
  * Backward per channel in [c0, c1) with d = (x − mean)·invstd and gz as gradAt gives:
- *   sums[2ch] = Σ gz (the bias' gradient), sums[2ch + 1] = Σ gz·d (the weight's)
+ *   sums[ch] = Σ gz (the bias' gradient), sums[c + ch] = Σ gz·d (the weight's)
  *   gx = k·(gz − Σgz/count − d·Σgz·d/count) with batch statistics (through the mean and the
  *        variance, PyTorch's batch_norm_backward), gx = k·gz with fixed ones; k = invstd·weight.
  */
@@ -163,8 +163,8 @@ export function bnBackward(
       }
     }
     const sgx = sgd * is;
-    store<f64>(sums + <usize>ch * 16, sg);
-    store<f64>(sums + <usize>ch * 16 + 8, sgx);
+    store<f64>(sums + <usize>ch * 8, sg);
+    store<f64>(sums + <usize>(c + ch) * 8, sgx);
     // gx = gz·k1 + (x − mean)·k2 + k3
     const k1 = <f32>k;
     const k2 = batchStats ? <f32>((-k * is * sgx) / count) : <f32>0;

@@ -32,9 +32,9 @@ import { isDeviceStorage } from '../tensor/device.js';
 import { isGradEnabled, noGrad, record } from '../autograd/engine.js';
 import { toDevice } from '../autograd/device.js';
 import { poolGeometry, scatterPlanes } from '../autograd/conv.js';
-import { add, div, mean, mul, relu as reluOp, reshape, sqrt, sub } from '../autograd/ops.js';
+import { add, div, mul, relu as reluOp, reshape, sqrt, sub } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
-import { batchNormBackward, batchStatistics, normGradient } from './norm-host.js';
+import { batchNormBackward, batchStatistics, momentsOver, normGradient } from './norm-host.js';
 import type { MaxPool2d } from './pool.js';
 import { bool, checkOptions, num, nullable, oneOf, type SchemaOf } from '../util/options.js';
 
@@ -161,20 +161,18 @@ export abstract class BatchNorm extends Module {
   }
 
   /** The layer as autograd ops: its definition, run where the values live (a device's kernels). */
-  private composite(x: Tensor, batchStats: boolean, training: boolean, weight = this.weight, bias = this.bias): Tensor {
+  private composite(x: Tensor, batchStats: boolean, training: boolean): Tensor {
     const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
     const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
     let y: Tensor;
     if (batchStats) {
-      const mu = mean(x, axes, true);
-      const d = sub(x, mu);
-      const v = mean(mul(d, d), axes, true);
-      y = div(d, sqrt(add(v, this.eps)));
+      const { mu, v, d, invstd } = momentsOver(x, axes, this.eps);
+      y = mul(d, invstd);
       if (training && this.runningMean) this.track(mu, v, x.size / this.numFeatures);
     } else {
       y = div(sub(x, reshape(this.runningMean!, bshape)), sqrt(add(reshape(this.runningVar!, bshape), this.eps)));
     }
-    if (weight) y = add(mul(y, reshape(weight, bshape)), reshape(bias!, bshape));
+    if (this.weight) y = add(mul(y, reshape(this.weight, bshape)), reshape(this.bias!, bshape));
     return y;
   }
 

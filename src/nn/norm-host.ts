@@ -77,6 +77,17 @@ export function batchNormBackward(
 }
 
 /**
+ * x's mean and biased variance over `axes` (kept as size-1 dimensions), x − mean and
+ * 1/√(variance + eps), as autograd ops: the statistics every normalisation's composite form uses.
+ */
+export function momentsOver(x: Tensor, axes: readonly number[], eps: number): { mu: Tensor; v: Tensor; d: Tensor; invstd: Tensor } {
+  const mu = mean(x, axes, true);
+  const d = sub(x, mu);
+  const v = mean(mul(d, d), axes, true);
+  return { mu, v, d, invstd: div(1, sqrt(add(v, eps))) };
+}
+
+/**
  * The gradients of y = x̂·w + b, x̂ = (x − mean)·invstd with the statistics over `axes` (kept as
  * size-1 dimensions), given gz, the gradient at y: written in differentiable ops of x, w and gz, for
  * a host op's backward under createGraph, so second derivatives reach x's own history (a gradient
@@ -97,8 +108,7 @@ export function normGradient(
     xhat = mul(sub(x, fixed.mean), fixed.invstd);
     gx = mul(gz, fixed.invstd);
   } else {
-    const d = sub(x, mean(x, axes, true));
-    const invstd = div(1, sqrt(add(mean(mul(d, d), axes, true), eps)));
+    const { d, invstd } = momentsOver(x, axes, eps);
     xhat = mul(d, invstd);
     gx = mul(invstd, sub(sub(gz, mean(gz, axes, true)), mul(xhat, mean(mul(gz, xhat), axes, true))));
   }
@@ -107,9 +117,8 @@ export function normGradient(
 
 /** (x − mean)/√(variance + eps) of each of `rows` contiguous rows of x, as autograd ops. */
 function compositeRows(x: Tensor, rows: number, eps: number): Tensor {
-  const v = reshape(x, [rows, x.size / rows]);
-  const d = sub(v, mean(v, 1, true));
-  return reshape(div(d, sqrt(add(mean(mul(d, d), 1, true), eps))), x.shape);
+  const { d, invstd } = momentsOver(reshape(x, [rows, x.size / rows]), [1], eps);
+  return reshape(mul(d, invstd), x.shape);
 }
 
 /**

@@ -19,7 +19,7 @@ const SLOTS = 4;
 
 export function normOps(cx: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNormBackward' | 'batchNormPool' | 'batchNormPoolBackward'> {
   const { rt, partsFor } = cx;
-  /** Runs `fn` over channels [0, c), in parts when the tensor (`size` values, `passes` passes) is big. */
+  /** Runs `fn` over channels [0, c), in parts when `work` (values read and written) is big. */
   function overChannels<F extends NormFn>(fn: F, c: number, work: number, args: (c0: number, c1: number) => KernelArgs<F>): void {
     const T = partsFor(work, c, 2);
     const parts: KernelArgs<F>[] = [];
@@ -65,11 +65,8 @@ export function normOps(cx: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNorm
     if (batchStats) {
       const ps = rt.alloc(c * 16);
       overChannels('bnStats', c, 2 * size, (c0, c1) => [px, n, c, inner, ps, c0, c1]);
-      const s = rt.f64.subarray(ps >> 3, (ps >> 3) + 2 * c);
-      for (let ch = 0; ch < c; ch++) {
-        mean[ch] = s[2 * ch];
-        variance[ch] = s[2 * ch + 1];
-      }
+      mean.set(rt.f64.subarray(ps >> 3, (ps >> 3) + c));
+      variance.set(rt.f64.subarray((ps >> 3) + c, (ps >> 3) + 2 * c));
     }
     const pc = channelBlock(c, (ch) => [mean[ch], (w ? w[ch] : 1) / Math.sqrt(variance[ch] + eps), b ? b[ch] : 0]);
     overChannels('bnApply', c, 2 * size, (c0, c1) => [px, po, n, c, inner, pc, +relu, c0, c1]);
@@ -94,11 +91,7 @@ export function normOps(cx: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNorm
     const ps = rt.alloc(c * 16);
     const pc = channelBlock(c, (ch) => [mean[ch], invstd[ch], invstd[ch] * (w ? w[ch] : 1)]);
     overChannels('bnBackward', c, 4 * size, (c0, c1) => [pgy, px, py, pgx, n, c, inner, pc, ps, +batchStats, +(py !== 0), c0, c1]);
-    const s = rt.f64.subarray(ps >> 3, (ps >> 3) + 2 * c);
-    for (let ch = 0; ch < c; ch++) {
-      sums[ch] = s[2 * ch];
-      sums[c + ch] = s[2 * ch + 1];
-    }
+    sums.set(rt.f64.subarray(ps >> 3, (ps >> 3) + 2 * c));
   }
 
   function batchNorm(
