@@ -27,6 +27,8 @@ export interface TrainExtension {
   callbacks?(o: Parsed, setup: TrainSetup): Callback[];
   /** Extra text for the per-epoch line (e.g. "sparsity 0.31"). */
   describe?(o: Parsed, r: EpochRecord): string | undefined;
+  /** Lines printed when the run ends (e.g. where early stopping stopped it). */
+  summary?(o: Parsed, records: readonly EpochRecord[]): string[];
 }
 
 export const trainExtensions: TrainExtension[] = [];

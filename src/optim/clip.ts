@@ -10,9 +10,17 @@
  * Conventions (PyTorch's): the 1e-6 in the denominator, so a norm just at maxNorm shrinks by a
  * hair; the gradients are scaled even when c = 1 (a no-op); parameters without a gradient are
  * skipped; a non-finite total norm is an error only with errorIfNonfinite. In place, hence the "_".
+ *
+ * Gradients on a device (WebGPU) are clipped by kernels queued where they live, in float32 as
+ * PyTorch computes on a GPU (each gradient's norm, the norm of those norms, the clamped
+ * coefficient, the scaling): nothing is read back, so a training step does not wait for the device.
+ * Their total norm is a device scalar; `clipGradNormAsync` resolves to it, while `clipGradNorm_`,
+ * which returns it synchronously, refuses device gradients naming clipGradNormAsync.
  */
 import { bool, checkOptions } from '../util/options.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Storage, Tensor } from '../tensor/tensor.js';
+import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
+import { kernelsFor } from '../backend/index.js';
 import { check } from './optimizer.js';
 
 type ParamList = Iterable<Tensor> | Iterable<[string, Tensor]>;
@@ -26,18 +34,22 @@ function grads(params: ParamList): Tensor[] {
   return out;
 }
 
+function checkClipNorm(who: string, maxNorm: number, normType: number, opts: { errorIfNonfinite?: boolean }): void {
+  checkOptions(who, opts, { errorIfNonfinite: bool });
+  check(who, 'maxNorm', maxNorm, typeof maxNorm === 'number' && maxNorm >= 0 && Number.isFinite(maxNorm), 'a finite number ≥ 0');
+  check(who, 'normType', normType, typeof normType === 'number' && normType > 0, '> 0 or Infinity');
+}
+
+const onDevice = (gs: readonly Tensor[]) => gs.some((g) => isDeviceStorage(g.storage));
+
 export function clipGradNorm_(params: ParamList, maxNorm: number, normType = 2, opts: { errorIfNonfinite?: boolean } = {}): number {
-  checkOptions('clipGradNorm_', opts, { errorIfNonfinite: bool });
-  check(
-    'clipGradNorm_',
-    'maxNorm',
-    maxNorm,
-    typeof maxNorm === 'number' && maxNorm >= 0 && Number.isFinite(maxNorm),
-    'a finite number ≥ 0',
-  );
-  check('clipGradNorm_', 'normType', normType, typeof normType === 'number' && normType > 0, '> 0 or Infinity');
+  checkClipNorm('clipGradNorm_', maxNorm, normType, opts);
   const gs = grads(params);
   if (gs.length === 0) return 0;
+  if (onDevice(gs))
+    throw new TypeError(
+      `clipGradNorm_: the gradients live on ${gs.map((g) => (isDeviceStorage(g.storage) ? g.storage.device : 'cpu')).find((d) => d !== 'cpu')}, where their norm cannot be read synchronously; use clipGradNormAsync (it resolves to the norm) or clipGradNormCallback in fitAsync`,
+    );
   let total: number;
   if (normType === Infinity) {
     total = 0;
@@ -66,9 +78,86 @@ export function clipGradNorm_(params: ParamList, maxNorm: number, normType = 2, 
   return total;
 }
 
+/**
+ * clipGradNorm_ for gradients on any backend: on a device the clipping is queued where the
+ * gradients live and the promise resolves to the total norm once the device has computed it (await
+ * it after the step, or not at all: the clipping does not wait for it). With errorIfNonfinite the
+ * promise rejects for a non-finite norm, but the gradients are scaled by then, as the norm is known
+ * only after the kernels run.
+ */
+export async function clipGradNormAsync(
+  params: ParamList,
+  maxNorm: number,
+  normType = 2,
+  opts: { errorIfNonfinite?: boolean } = {},
+): Promise<number> {
+  checkClipNorm('clipGradNormAsync', maxNorm, normType, opts);
+  const list = [...params] as Tensor[] | [string, Tensor][];
+  const gs = grads(list);
+  if (!onDevice(gs)) return clipGradNorm_(list, maxNorm, normType, opts);
+  const total = (await clipGradNormOn(gs, maxNorm, normType).read())[0];
+  if (opts.errorIfNonfinite && !Number.isFinite(total))
+    throw new RangeError(`clipGradNormAsync: the total norm of order ${normType} of the gradients is ${total}`);
+  return total;
+}
+
+/**
+ * Queues clipGradNorm_'s arithmetic on the device of `gs` (all on one device) and returns the total
+ * norm as a one-element device storage. Storage allocated here is the kernels' own: inside a
+ * training step the step scope frees it at the step's end.
+ */
+export function clipGradNormOn(gs: readonly Tensor[], maxNorm: number, normType: number): DeviceStorage {
+  const k = kernelsFor(...gs.map((g) => g.storage));
+  const scalar = (v: number) => k.on(Float32Array.of(v));
+  const total = k.alloc('float32', 1);
+  const inf = normType === Infinity;
+  const p = scalar(normType);
+  for (const g of gs) {
+    // |g|^p summed (p = 2: g²), or max |g| for the ∞-norm
+    const a = k.alloc('float32', g.size);
+    const norm = k.alloc('float32', 1);
+    if (inf) {
+      k.backend.unary('abs', g.storage, a);
+      k.backend.max(a, [g.size], 0, norm, null);
+      k.backend.binary('max', total, [1], norm, [1], total, [1]);
+      continue;
+    }
+    if (normType === 2) k.backend.unary('square', g.storage, a);
+    else {
+      k.backend.unary('abs', g.storage, a);
+      k.backend.binary('pow', a, [g.size], p, [], a, [g.size]);
+    }
+    k.backend.sum(a, [g.size], [0], norm);
+    // ‖g‖ first and then its p-th power, as torch.norm(stack([norm(g) for g]), p) rounds
+    root(norm);
+    if (normType === 2) k.backend.unary('square', norm, norm);
+    else k.backend.binary('pow', norm, [1], p, [], norm, [1]);
+    k.backend.binary('add', total, [1], norm, [1], total, [1]);
+  }
+  if (!inf) root(total);
+  const coef = k.alloc('float32', 1);
+  k.backend.binary('add', total, [1], scalar(1e-6), [], coef, [1]);
+  k.backend.binary('div', scalar(maxNorm), [], coef, [1], coef, [1]);
+  k.backend.binary('min', coef, [1], scalar(1), [], coef, [1]);
+  for (const g of gs) k.backend.binary('mul', g.storage, [g.size], coef, [], g.storage, [g.size]);
+  return total as DeviceStorage;
+
+  function root(s: Storage): void {
+    if (normType === 2) k.backend.unary('sqrt', s, s);
+    else k.backend.binary('pow', s, [1], scalar(1 / normType), [], s, [1]);
+  }
+}
+
 export function clipGradValue_(params: ParamList, clipValue: number): void {
   check('clipGradValue_', 'clipValue', clipValue, typeof clipValue === 'number' && clipValue >= 0, 'a number ≥ 0');
   for (const g of grads(params)) {
+    if (isDeviceStorage(g.storage)) {
+      // clamped where it lives: min(max(g, −c), c)
+      const k = kernelsFor(g.storage);
+      k.backend.binary('max', g.storage, [g.size], k.on(Float32Array.of(-clipValue)), [], g.storage, [g.size]);
+      k.backend.binary('min', g.storage, [g.size], k.on(Float32Array.of(clipValue)), [], g.storage, [g.size]);
+      continue;
+    }
     const d = g.data;
     for (let i = 0; i < d.length; i++) {
       const v = d[i];

@@ -54,6 +54,7 @@ import {
   averagingCallbacks,
   everyFinite,
   checkCallbackKeys,
+  checkGradientHooks,
   checkCheckpointOptions,
   checkpointOf,
   divergenceGuard,
@@ -178,6 +179,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   const averages = averagingCallbacks('fitAsync', o, result);
   const cbs = [...averages.first, ...(o.callbacks ?? []), ...averages.last];
   checkCallbackKeys('fitAsync', cbs);
+  checkGradientHooks('fitAsync', optimizer, cbs);
   const div = { reference: NaN, samples: 0 };
   const r0 = o.resume;
   const at = r0 ? resumeRun('fitAsync', r0, o, s, records, div) : undefined;
@@ -325,8 +327,14 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
           const gradsOk = gradsFiniteAsync(optimizer);
           const { total } = await totalOf(p);
           p.bad = checkLoss(total, e + 1, p.step) ?? ((await gradsOk) ? null : 'a gradient became non-finite');
-          if (!p.bad) optimizer.step();
-        } else optimizer.step();
+          if (!p.bad) {
+            for (const c of cbs) c.onGradients?.(s);
+            optimizer.step();
+          }
+        } else {
+          for (const c of cbs) c.onGradients?.(s);
+          optimizer.step();
+        }
         s.step++;
         // edits of the parameters (constraints, proximal steps) belong to the step, as in fit
         if (!p.bad) for (const c of cbs) c.onUpdate?.(s);
@@ -366,9 +374,10 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     for (const c of cbs) await c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
-    if (checkpointDue(e)) await save(e + 1, 0, undefined, undefined, acc);
+    // a run stopped by a callback (early stopping) ends with a checkpoint, as its last epoch would
+    if (checkpointDue(e) || s.stop) await save(e + 1, 0, undefined, undefined, acc);
   }
-  for (const c of cbs) c.onTrainEnd?.(s);
+  for (const c of cbs) await c.onTrainEnd?.(s);
   await averages.settle();
   endInEvalMode(model, optimizer, bn);
   return result;

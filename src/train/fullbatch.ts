@@ -56,6 +56,10 @@ export interface FullBatchOptions {
   loss?: LossFn;
   /** Extra differentiable terms added to the objective (penalties). */
   lossTerms?: () => Tensor[];
+  /** After each backward pass of the closure, before the optimizer uses the gradients (clipping). */
+  onGradients?: () => void;
+  /** Checked after each step: true ends the run there (early stopping). */
+  shouldStop?: () => boolean;
   /** Masks of stochastic layers (default: a fixed seed). */
   rng?: Rng;
   /** Also record the starting point as step 0 (costs one evaluation, not counted). */
@@ -96,6 +100,7 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
     const loss = objective();
     if (wantsGraph) return loss;
     loss.backward();
+    o.onGradients?.();
     return loss.item();
   };
   const hvps = () => (optimizer instanceof Newton ? optimizer.hvpEvals : 0);
@@ -128,7 +133,7 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
     optimizer.step(closure);
     const stalled = optimizer instanceof Newton && optimizer.trace[optimizer.trace.length - 1]?.stalled === true;
     push(k, stalled);
-    if (stalled) break;
+    if (stalled || o.shouldStop?.()) break;
   }
   return records;
 }

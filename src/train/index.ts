@@ -6,3 +6,4 @@ export * from './spec.js';
 export * from './checkpoint.js';
 export * from './ensemble-fit.js';
 export * from './async.js';
+export * from './callbacks.js';

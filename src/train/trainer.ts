@@ -46,6 +46,7 @@ import { fitFullBatch } from './fullbatch.js';
 import { accuracy, type BatchTarget, type Metric } from './metrics.js';
 import { bool, checkOptions, fn, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
+import { Newton } from '../optim/newton.js';
 
 const anObject = spec('an object', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
 const source = spec(
@@ -228,6 +229,14 @@ export interface Callback {
   onStepBegin?(s: TrainState): void;
   /** Extra differentiable loss terms for this step, by name (L1, L2, Elastic Net penalties). */
   lossTerms?(s: TrainState): Record<string, Tensor>;
+  /**
+   * After the backward pass, before optimizer.step(): edits of the gradients (clipping) go here.
+   * Called for every gradient the optimizer steps with: a closure optimizer's re-evaluations too
+   * (SAM: twice a step; full-batch L-BFGS: every evaluation of its line search). Not called for a
+   * skipped step. fitAsync calls it inside the step, before any of the step's values is read.
+   * Newton differentiates the loss itself (a Hessian too), so fit refuses it with such a callback.
+   */
+  onGradients?(s: TrainState): void;
   /**
    * Right after optimizer.step(), before the next forward pass: edits of the parameters (proximal
    * steps, constraints, decoupled decay) go here. fitAsync calls it inside the step, before any of
@@ -443,6 +452,14 @@ export function checkCheckpointOptions(who: string, ck: CheckpointOptions | unde
 }
 
 /** Every callback with state() has a key, unique in the run (checkpoints keep the states by key). */
+/** Newton builds its gradient and Hessian from the loss inside its step: a gradient edit (onGradients) would not reach them. */
+export function checkGradientHooks(who: string, optimizer: AnyOptimizer, cbs: readonly Callback[]): void {
+  if (optimizer instanceof Newton && cbs.some((c) => c.onGradients))
+    throw new RangeError(
+      `${who}: Newton differentiates the loss inside its step (gradient and Hessian), so a callback's onGradients edit (gradient clipping) cannot apply; drop the clipping or use another optimizer`,
+    );
+}
+
 export function checkCallbackKeys(who: string, cbs: readonly Callback[]): void {
   const keys = new Set<string>();
   for (const c of cbs) {
@@ -838,6 +855,7 @@ export function fitRun(o: FitOptions): FitResult {
   const averages = averagingCallbacks('fit', o, result);
   const cbs = [...averages.first, ...(o.callbacks ?? []), ...averages.last];
   checkCallbackKeys('fit', cbs);
+  checkGradientHooks('fit', optimizer, cbs);
 
   // Divergence reference: the first step's data loss.
   const div = { reference: NaN, samples: 0 };
@@ -921,7 +939,7 @@ export function fitRun(o: FitOptions): FitResult {
       (e, rec, acc) => {
         if (!allFinite(model)) fail('non-finite parameters', NaN, e + 1, s.step, 'the parameters became non-finite');
         finishEpoch(e, acc, rec);
-        if (checkpointDue(e)) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
+        if (checkpointDue(e) || s.stop) save(e + 1, 0, undefined, undefined, { seen: 0, lossSum: 0, termSums: {}, seconds: 0 });
       },
       records,
     );
@@ -983,6 +1001,7 @@ export function fitRun(o: FitOptions): FitResult {
         b++;
         o.onSkip?.({ epoch: e + 1, step: s.step, reason: bad });
       } else {
+        for (const c of cbs) c.onGradients?.(s);
         if (needsClosure(optimizer)) {
           // The first evaluation is the pass above (its gradients are in .grad); later ones redo it at the moved weights.
           let calls = 0;
@@ -992,6 +1011,7 @@ export function fitRun(o: FitOptions): FitResult {
             let l = lossFn(net.forward(batch.x, { training: true, rng: epochRng }), batch.y);
             for (const c of cbs) for (const v of Object.values(c.lossTerms?.(s) ?? {})) l = add(l, v);
             l.backward();
+            for (const c of cbs) c.onGradients?.(s);
             return l.item();
           });
         } else optimizer.step();
@@ -1027,7 +1047,8 @@ export function fitRun(o: FitOptions): FitResult {
     if (!allFinite(model)) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     finishEpoch(e, acc);
-    if (checkpointDue(e)) save(e + 1, 0, undefined, undefined, acc);
+    // a run stopped by a callback (early stopping) ends with a checkpoint, as its last epoch would
+    if (checkpointDue(e) || s.stop) save(e + 1, 0, undefined, undefined, acc);
   }
   for (const c of cbs) c.onTrainEnd?.(s);
   endInEvalMode(model, optimizer, bn);
@@ -1083,7 +1104,11 @@ function runFullBatch(
     rng: o.rng,
     loss: lossFn,
     now,
+    shouldStop: () => s.stop,
     lossTerms: () => cbs.flatMap((c) => Object.values(c.lossTerms?.(s) ?? {}) as Tensor[]),
+    onGradients: () => {
+      for (const c of cbs) c.onGradients?.(s);
+    },
     checkLoss: (loss, step) => {
       const bad = checkLoss(loss, step, step);
       if (bad) fail('non-finite loss', loss, step, step, bad);

@@ -444,9 +444,13 @@ export function prepareTrain(
     fit,
     finish(result) {
       const records = result.records;
-      const finalAccuracy = records.length ? (records[records.length - 1].testAccuracy as number) : NaN;
+      // the weights the run ends with: the last epoch's, or those of the epoch early stopping put back
+      const restored = records[records.length - 1]?.restoredEpoch;
+      const final = typeof restored === 'number' ? records.find((r) => r.epoch === restored) : records[records.length - 1];
+      const finalAccuracy = final ? (final.testAccuracy as number) : NaN;
       if (result.skipped > 0)
         (o.json ? io.err : io.out)(`skipped ${result.skipped} step(s) whose loss or gradient was not finite (--on-nan skip)`);
+      for (const line of trainExtensions.flatMap((x) => x.summary?.(o, records) ?? [])) (o.json ? io.err : io.out)(line);
       if (o.save) {
         writeSavedModel(o.save, model, saved);
         if (!o.json) io.out(`saved weights to ${o.save}`);

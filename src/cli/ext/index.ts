@@ -1,4 +1,5 @@
-/** The train extensions of schedules, penalties and ensembles (imported for their registration). */
+/** The train extensions of schedules, penalties, clipping and early stopping, and ensembles (imported for their registration). */
 import './schedule.js';
 import './regularize.js';
+import './stopping.js';
 import './ensemble.js';

@@ -1,0 +1,227 @@
+/**
+ * Training callbacks PyTorch and Keras users add to a loop: gradient clipping between the backward
+ * pass and the step, and early stopping on a monitored figure.
+ *
+ *   clipGradNormCallback   torch.nn.utils.clip_grad_norm_ on every gradient the optimizer steps
+ *                          with (Keras' `global_clipnorm`): the gradients, as one vector, scaled to
+ *                          norm ≤ maxNorm (optim/clip.ts has the exact rule)
+ *   clipGradValueCallback  clip_grad_value_: every component clamped to [−c, c] (Keras' `clipvalue`)
+ *   earlyStopping          Keras 3's EarlyStopping: stop once the monitored record field has not
+ *                          improved by more than minDelta for `patience` epochs; optionally put back
+ *                          the best epoch's weights when training ends
+ *
+ * Clipping runs in `onGradients` (after backward, before optimizer.step): in fit and fitAsync alike,
+ * and on a device (WebGPU) as kernels queued where the gradients live, so a step reads nothing.
+ * Early stopping keeps its state (best value, epochs waited, the best weights) in checkpoints, so a
+ * resumed run stops where the uninterrupted one would.
+ */
+import type { HostStorage, Tensor } from '../tensor/tensor.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { clipGradNorm_, clipGradNormOn, clipGradValue_ } from '../optim/clip.js';
+import { check } from '../optim/optimizer.js';
+import { hasEvalWeights } from '../optim/schedule-free.js';
+import { bool, checkOptions, num, oneOf, str, tensors, type SchemaOf } from '../util/options.js';
+import type { Callback, EpochRecord, TrainState } from './trainer.js';
+
+/** `params`, or every parameter the optimizer steps, that has a gradient. */
+function withGrads(s: TrainState, params: readonly Tensor[] | undefined): Tensor[] {
+  return (params ?? s.optimizer.paramGroups.flatMap((g) => g.params)).filter((p) => p.grad !== null);
+}
+
+export interface ClipGradNormOptions {
+  /** The largest total norm the gradients keep; above it they are scaled down together. */
+  maxNorm: number;
+  /** The norm's order p (default 2; Infinity: the largest |g|). */
+  normType?: number;
+  /** The parameters whose gradients are clipped (default: every parameter of the optimizer). */
+  params?: readonly Tensor[];
+}
+
+const clipNormSchema: SchemaOf<ClipGradNormOptions> = { maxNorm: num, normType: num, params: tensors };
+
+/** Gradient-norm clipping as a callback: clip_grad_norm_ after every backward pass of the run. */
+export function clipGradNormCallback(o: ClipGradNormOptions): Callback {
+  checkOptions('clipGradNormCallback', o, clipNormSchema, { required: ['maxNorm'] });
+  const normType = o.normType ?? 2;
+  check('clipGradNormCallback', 'maxNorm', o.maxNorm, o.maxNorm > 0 && Number.isFinite(o.maxNorm), 'a finite number > 0');
+  check('clipGradNormCallback', 'normType', normType, normType > 0, '> 0 or Infinity');
+  return {
+    onGradients(s) {
+      const ps = withGrads(s, o.params);
+      if (ps.length === 0) return;
+      const gs = ps.map((p) => p.grad!);
+      if (gs.some((g) => isDeviceStorage(g.storage))) clipGradNormOn(gs, o.maxNorm, normType);
+      else clipGradNorm_(ps, o.maxNorm, normType);
+    },
+  };
+}
+
+export interface ClipGradValueOptions {
+  /** Every gradient component is clamped to [−clipValue, clipValue]. */
+  clipValue: number;
+  /** The parameters whose gradients are clipped (default: every parameter of the optimizer). */
+  params?: readonly Tensor[];
+}
+
+const clipValueSchema: SchemaOf<ClipGradValueOptions> = { clipValue: num, params: tensors };
+
+/** Gradient-value clipping as a callback: clip_grad_value_ after every backward pass of the run. */
+export function clipGradValueCallback(o: ClipGradValueOptions): Callback {
+  checkOptions('clipGradValueCallback', o, clipValueSchema, { required: ['clipValue'] });
+  check('clipGradValueCallback', 'clipValue', o.clipValue, o.clipValue > 0 && Number.isFinite(o.clipValue), 'a finite number > 0');
+  return {
+    onGradients(s) {
+      clipGradValue_(withGrads(s, o.params), o.clipValue);
+    },
+  };
+}
+
+export interface EarlyStoppingOptions {
+  /** The epoch record's field watched (default 'testLoss'; 'testAccuracy', 'trainLoss' or a metric's test<Name>). */
+  monitor?: string;
+  /** 'min' for a loss, 'max' for an accuracy; 'auto' (default) is max when the name holds "acc" or "auc", else min (Keras' rule). */
+  mode?: 'min' | 'max' | 'auto';
+  /** Epochs without an improvement before training stops (default 0: the first epoch that does not improve stops it). */
+  patience?: number;
+  /** A change counts as an improvement only when larger than this (default 0). */
+  minDelta?: number;
+  /** When training ends, put back the parameters and buffers of the best epoch (default false). */
+  restoreBest?: boolean;
+  /** Epochs trained before the field is watched (default 0). */
+  startFromEpoch?: number;
+}
+
+const earlySchema: SchemaOf<EarlyStoppingOptions> = {
+  monitor: str,
+  mode: oneOf('min', 'max', 'auto'),
+  patience: num,
+  minDelta: num,
+  restoreBest: bool,
+  startFromEpoch: num,
+};
+
+interface EarlyState {
+  best: number;
+  bestEpoch: number;
+  wait: number;
+  stoppedEpoch: number;
+  weights?: Record<string, HostStorage>;
+}
+
+/** Early stopping (the callback earlyStopping returns): its figures can be read once fit returns. */
+export interface EarlyStopping extends Callback {
+  readonly monitor: string;
+  /** The best value of the monitored field so far (±Infinity before the first epoch watched). */
+  readonly best: number;
+  /** The epoch (from 1) of the best value; 0 before the first epoch watched. */
+  readonly bestEpoch: number;
+  /** The epoch (from 1) after which it stopped training; 0 when it did not. */
+  readonly stoppedEpoch: number;
+}
+
+/**
+ * Keras 3's EarlyStopping, epoch for epoch: after each epoch past `startFromEpoch`, the monitored
+ * field improves when it beats the best so far by more than minDelta (lower in 'min' mode, higher in
+ * 'max'); otherwise the epochs waited grow, and once they reach `patience` (never after the first
+ * epoch) training stops after this epoch (TrainState.stop). The record of that epoch gets
+ * `stoppedEarly: true`; with restoreBest, the record of the run's last epoch gets `restoredEpoch`
+ * (the best epoch, whose weights are put back when training ends, whether it stopped early or not).
+ * A NaN never improves. Schedule-Free optimizers, which evaluate weights of their own, refuse
+ * restoreBest.
+ */
+export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
+  checkOptions('earlyStopping', o, earlySchema);
+  const monitor = o.monitor ?? 'testLoss';
+  const patience = o.patience ?? 0;
+  const minDelta = o.minDelta ?? 0;
+  const startFrom = o.startFromEpoch ?? 0;
+  check('earlyStopping', 'patience', patience, Number.isInteger(patience) && patience >= 0, 'an integer ≥ 0');
+  check('earlyStopping', 'minDelta', minDelta, Number.isFinite(minDelta) && minDelta >= 0, 'a finite number ≥ 0');
+  check('earlyStopping', 'startFromEpoch', startFrom, Number.isInteger(startFrom) && startFrom >= 0, 'an integer ≥ 0');
+  const mode = o.mode === 'max' || o.mode === 'min' ? o.mode : /acc|auc/i.test(monitor) ? 'max' : 'min';
+  const improves = (v: number, best: number) => (mode === 'min' ? v + minDelta < best : v - minDelta > best);
+  const fresh = (): EarlyState => ({ best: mode === 'min' ? Infinity : -Infinity, bestEpoch: 0, wait: 0, stoppedEpoch: 0 });
+  let st = fresh();
+
+  // the parameters and buffers by name; those on a device are read back (fitAsync awaits the promise)
+  const capture = (s: TrainState): Promise<void> | undefined => {
+    const named = s.model.namedState();
+    if (!named.some(([, t]) => isDeviceStorage(t.storage))) {
+      st.weights = Object.fromEntries(named.map(([n, t]) => [n, (t.data as HostStorage).slice()]));
+      return undefined;
+    }
+    const at = st;
+    return Promise.all(named.map(([, t]) => t.read())).then((values) => {
+      at.weights = Object.fromEntries(named.map(([n], i) => [n, values[i] as HostStorage]));
+    });
+  };
+
+  return {
+    key: `earlyStopping:${monitor}`,
+    monitor,
+    get best() {
+      return st.best;
+    },
+    get bestEpoch() {
+      return st.bestEpoch;
+    },
+    get stoppedEpoch() {
+      return st.stoppedEpoch;
+    },
+    state: () => ({ ...st }),
+    loadState(v) {
+      st = { ...(v as EarlyState) };
+    },
+    onTrainBegin(s) {
+      if (o.restoreBest && hasEvalWeights(s.optimizer))
+        throw new RangeError(
+          `earlyStopping: restoreBest cannot be used with ${s.optimizer.rule.name}, which evaluates weights of its own (its average); monitor without restoreBest`,
+        );
+      st = fresh();
+    },
+    onEpochEnd(s: TrainState, record: EpochRecord): void | Promise<void> {
+      const v = record[monitor];
+      if (typeof v !== 'number') {
+        const have = Object.keys(record).filter((k) => typeof record[k] === 'number');
+        throw new RangeError(
+          `earlyStopping: the epoch record has no number "${monitor}" to monitor (it has ${have.join(', ')})${monitor.startsWith('test') ? '; give fit a test source' : ''}`,
+        );
+      }
+      if (s.epoch <= startFrom) return;
+      let pending: Promise<void> | undefined;
+      const last = () => {
+        if (o.restoreBest && (s.stop || s.epoch === s.epochs) && st.bestEpoch > 0) record.restoredEpoch = st.bestEpoch;
+      };
+      // the first epoch watched is the best so far even when it does not beat ±∞ (a NaN), as in Keras
+      if (o.restoreBest && !st.weights) {
+        pending = capture(s);
+        st.bestEpoch = s.epoch;
+      }
+      st.wait++;
+      if (improves(v, st.best)) {
+        st.best = v;
+        st.bestEpoch = s.epoch;
+        st.wait = 0;
+        if (o.restoreBest) pending = capture(s);
+        last();
+        return pending;
+      }
+      if (st.wait >= patience && s.epoch > 1) {
+        st.stoppedEpoch = s.epoch;
+        s.stop = true;
+        record.stoppedEarly = true;
+      }
+      last();
+      return pending;
+    },
+    onTrainEnd(s) {
+      if (!o.restoreBest || !st.weights) return;
+      for (const [n, t] of s.model.namedState()) {
+        const w = st.weights[n];
+        if (!w) continue;
+        if (isDeviceStorage(t.storage)) t.storage.write(Float32Array.from(w));
+        else (t.data as HostStorage).set(w);
+      }
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Gradient clipping and early stopping for parameters the host cannot read synchronously (the
+ * emulated device: the reference kernels behind a DeviceStorage). The device clipping
+ * (clipGradNormOn, clipGradValue_) against clip_grad_norm_ / clip_grad_value_ on the host, with
+ * nothing read back while it is queued; fitAsync with the clipping and early-stopping callbacks on
+ * the device against fit on the host; and fitAsync on host parameters giving fit's records to the bit.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  clipGradNorm_,
+  clipGradNormAsync,
+  clipGradNormCallback,
+  clipGradValue_,
+  clipGradValueCallback,
+  DataLoader,
+  earlyStopping,
+  fit,
+  fitAsync,
+  Flatten,
+  Linear,
+  ReLU,
+  Rng,
+  SGD,
+  Sequential,
+  setBackend,
+  Tensor,
+  type Callback,
+  type EpochRecord,
+  type Module,
+} from '../../src/index.js';
+import { clipGradNormOn } from '../../src/optim/clip.js';
+import { loadEmbedded } from '../../src/data/node.js';
+import { toDevice } from '../../src/autograd/device.js';
+import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+
+setBackend('reference');
+registerEmulatedDevice();
+const data = loadEmbedded();
+const trainSet = data.train.slice(0, 256);
+const testSet = data.test.slice(0, 128);
+
+const mlp = (seed: number) => {
+  const r = new Rng(seed).fork('init');
+  return new Sequential(new Flatten(), new Linear(784, 32, { rng: r.fork('a') }), new ReLU(), new Linear(32, 10, { rng: r.fork('b') }));
+};
+
+function sample(n: number, seed: number, scale = 1): Float32Array {
+  const r = new Rng(seed);
+  return Float32Array.from({ length: n }, () => (r.uniform() * 2 - 1) * scale);
+}
+
+/** Parameters whose gradients hold `values` (one array per parameter), on the host or on the device. */
+async function withGrads(values: Float32Array[], device: boolean): Promise<Tensor[]> {
+  return Promise.all(
+    values.map(async (v) => {
+      const p = new Tensor(new Float32Array(v.length), [v.length], true);
+      const g = new Tensor(v.slice(), [v.length]);
+      p.grad = device ? await toDevice(g, DEVICE) : g;
+      return p;
+    }),
+  );
+}
+
+const rel = (a: number, b: number) => Math.abs(a - b) / (1 + Math.abs(b));
+
+test('clipping on the device equals clip_grad_norm_ / clip_grad_value_ on the host, and queues without reading back', async () => {
+  const values = [sample(37, 1, 0.8), sample(5, 2, 3), sample(120, 3, 0.1)];
+  for (const normType of [2, 1, 3, Infinity])
+    for (const maxNorm of [0.5, 1e3]) {
+      const host = await withGrads(values, false);
+      const want = clipGradNorm_(host, maxNorm, normType);
+      const dev = await withGrads(values, true);
+      const reads = counters.reads;
+      const total = clipGradNormOn(
+        dev.map((p) => p.grad!),
+        maxNorm,
+        normType,
+      );
+      assert.equal(counters.reads, reads, 'nothing is read while the clipping is queued');
+      const got = (await total.read())[0];
+      assert.ok(rel(got, want) < 1e-6, `norm ${normType}: total ${got} vs ${want}`);
+      for (const [i, p] of dev.entries()) {
+        const g = await p.grad!.read();
+        for (let j = 0; j < g.length; j++)
+          assert.ok(
+            rel(g[j], host[i].grad!.data[j]) < 1e-6,
+            `norm ${normType}, max ${maxNorm}: g[${i}][${j}] ${g[j]} vs ${host[i].grad!.data[j]}`,
+          );
+      }
+      if (maxNorm === 1e3)
+        for (const [i, p] of dev.entries())
+          assert.deepEqual(Array.from(await p.grad!.read()), Array.from(values[i]), 'no clipping below the bound');
+    }
+  const asyncDev = await withGrads(values, true);
+  const asyncHost = await withGrads(values, false);
+  assert.ok(rel(await clipGradNormAsync(asyncDev, 0.5), clipGradNorm_(asyncHost, 0.5)) < 1e-6);
+  assert.equal(await clipGradNormAsync(await withGrads(values, false), 0.5), clipGradNorm_(await withGrads(values, false), 0.5));
+  await assert.rejects(
+    async () => clipGradNorm_(await withGrads(values, true), 0.5),
+    /clipGradNorm_: the gradients live on emulated, where their norm cannot be read synchronously; use clipGradNormAsync/,
+  );
+
+  const vh = await withGrads(values, false);
+  clipGradValue_(vh, 0.3);
+  const vd = await withGrads(values, true);
+  clipGradValue_(vd, 0.3);
+  for (const [i, p] of vd.entries()) assert.deepEqual(Array.from(await p.grad!.read()), Array.from(vh[i].grad!.data));
+});
+
+function options(model: Module, seed: number, callbacks: Callback[], epochs = 2) {
+  const rng = new Rng(seed);
+  return {
+    model,
+    optimizer: new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }),
+    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
+    test: new DataLoader(testSet, { batchSize: 64 }),
+    epochs,
+    rng,
+    now: () => 0,
+    callbacks,
+  };
+}
+
+const figures = (rs: EpochRecord[]) => rs.map(({ seconds: _s, samplesPerSec: _r, ...kept }) => kept);
+
+const runs: [string, (m: Module) => Callback[]][] = [
+  ['clip_grad_norm_ 0.2', () => [clipGradNormCallback({ maxNorm: 0.2 })]],
+  ['clip_grad_norm_ 0.05 (∞-norm)', () => [clipGradNormCallback({ maxNorm: 0.05, normType: Infinity })]],
+  ['clip_grad_value_ 0.01', () => [clipGradValueCallback({ clipValue: 0.01 })]],
+];
+
+for (const [name, make] of runs)
+  test(`fitAsync with ${name}: fit's records to the bit on the host, within float32 rounding on the device`, async () => {
+    const ref = mlp(4);
+    const want = fit(options(ref, 6, make(ref)));
+    const plain = mlp(4);
+    fit(options(plain, 6, []));
+    const differs = plain.parameters().some((p, i) => p.data.some((v, j) => v !== ref.parameters()[i].data[j]));
+    assert.ok(differs, 'the clipping changes this run');
+
+    const host = mlp(4);
+    assert.deepEqual(figures(await fitAsync(options(host, 6, make(host)))), figures(want));
+
+    const dev = mlp(4);
+    await dev.to(DEVICE);
+    const got = await fitAsync(options(dev, 6, make(dev)));
+    assert.equal(got.length, want.length);
+    for (const [i, r] of got.entries())
+      for (const k of ['trainLoss', 'testLoss', 'testAccuracy'] as const)
+        assert.ok(Math.abs((r[k] as number) - (want[i][k] as number)) < 2e-5, `epoch ${i + 1} ${k}: ${r[k]} vs ${want[i][k]}`);
+    const values = await Promise.all(dev.parameters().map((p) => p.read()));
+    ref.parameters().forEach((p, i) => {
+      for (let j = 0; j < p.size; j++) assert.ok(rel(values[i][j], p.data[j]) < 1e-5, `parameter ${i}[${j}]`);
+    });
+  });
+
+test('early stopping with restoreBest on the device stops where fit stops and puts back the best epoch’s weights', async () => {
+  // lr 0.5 with momentum overshoots on this subset: the test loss rises after its best epoch
+  const make = () => [earlyStopping({ patience: 1, restoreBest: true })];
+  const ref = mlp(5);
+  const perEpoch: Float32Array[][] = [];
+  const snap: Callback = { onEpochEnd: (s) => void perEpoch.push(s.model.parameters().map((p) => Float32Array.from(p.data))) };
+  const want = fit(options(ref, 7, [snap, ...make()], 8));
+  assert.ok(want.length < 8, `the run stops early (${want.length} epochs)`);
+  const best = want[want.length - 1].restoredEpoch as number;
+  assert.ok(best >= 1 && best < want.length, `the best epoch (${best}) is before the last`);
+  ref.parameters().forEach((p, i) => assert.deepEqual(p.data, perEpoch[best - 1][i]));
+
+  const dev = mlp(5);
+  await dev.to(DEVICE);
+  const got = await fitAsync(options(dev, 7, make(), 8));
+  assert.deepEqual(
+    got.map((r) => [r.epoch, r.stoppedEarly, r.restoredEpoch]),
+    want.map((r) => [r.epoch, r.stoppedEarly, r.restoredEpoch]),
+  );
+  const values = await Promise.all(dev.parameters().map((p) => p.read()));
+  ref.parameters().forEach((p, i) => {
+    for (let j = 0; j < p.size; j++) assert.ok(rel(values[i][j], p.data[j]) < 1e-5, `parameter ${i}[${j}]`);
+  });
+});
