@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/run.js';
 import { crc32, encodePng } from '../../src/cli/png.js';
 import type { Io } from '../../src/cli/command.js';
+import { tempDir } from '../tmp-dir.js';
 
 function capture(): Io & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [],
@@ -61,7 +61,7 @@ test('PNG encoder: standard CRC-32, round trip of grey and RGB pixels', () => {
 });
 
 test('descent augment writes a grid: the original then augmented copies; zero strength copies the original', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-augment-'));
+  const dir = tempDir('descent-augment-');
   const file = join(dir, 'grid.png');
   const io = capture();
   assert.equal(
@@ -95,7 +95,7 @@ test('descent augment writes a grid: the original then augmented copies; zero st
 });
 
 test('descent augment: an image folder without a test set is drawn whole; a CSV file is refused in one line', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-augment-folder-'));
+  const dir = tempDir('descent-augment-folder-');
   for (const cls of ['cat', 'dog']) {
     mkdirSync(join(dir, 'photos', cls), { recursive: true });
     for (let i = 0; i < 2; i++)

@@ -1,25 +1,14 @@
 /** descent train --checkpoint-dir / --resume / --save / divergence, through the CLI (wasm backend, as shipped). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  existsSync,
-  writeFileSync,
-  mkdirSync,
-  copyFileSync,
-  truncateSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, existsSync, writeFileSync, mkdirSync, copyFileSync, truncateSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
+import { tempDir } from '../tmp-dir.js';
 
 const tiny = ['--data', 'embedded', '--limit', '240', '--test-limit', '100', '--batch-size', '40'];
-const tmp = () => mkdtempSync(join(tmpdir(), 'descent-ckpt-'));
+const tmp = () => tempDir('descent-ckpt-');
 const ckpts = (dir: string) =>
   readdirSync(dir)
     .filter((n) => /^ckpt-\d{12}\.dckpt$/.test(n))

@@ -5,17 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { Rng, SEED_MAX } from '../../src/tensor/rng.js';
+import { tempDir } from '../tmp-dir.js';
 
 const tiny = ['--data', 'embedded', '--limit', '40', '--test-limit', '20'];
 
 /** A --save path in a fresh folder, and a check that nothing appeared in that folder. */
 function savePath(): { args: string[]; assertNothingWritten: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-checks-'));
+  const dir = tempDir('descent-checks-');
   const file = join(dir, 'w.json');
   return { args: ['--save', file], assertNothingWritten: () => assert.equal(existsSync(file), false, 'nothing may be written') };
 }
@@ -162,7 +162,7 @@ test('--augment crop larger than half the image is refused before training', asy
     /--augment crop:1000: crop: padding 1000 is too large for 28×28 images; expected at most 13/,
   );
   await refused(['train', '--augment', 'flip,crop:14', ...tiny, '--epochs', '1'], 2, /expected at most 13/);
-  const dir = mkdtempSync(join(tmpdir(), 'descent-aug-'));
+  const dir = tempDir('descent-aug-');
   const r = await cli('augment', '--out', join(dir, 'grid.png'), '--augment', 'crop:1000');
   assert.equal(r.code, 2);
   assert.match(r.err, /^descent augment: --augment crop:1000: crop: padding 1000 is too large for 28×28 images/);

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
+import { tempDir } from '../tmp-dir.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -38,7 +38,7 @@ test('bad hyper-parameters name the option and the accepted range', async () => 
 });
 
 test('a missing or corrupt data directory names the file and the problem', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-cli-'));
+  const dir = tempDir('descent-cli-');
   const missing = await cli('train', '--data', join(dir, 'nope'), '--epochs', '1');
   assert.equal(missing.code, 1);
   assert.match(missing.err, /nope/);
@@ -72,7 +72,7 @@ test('the bin exits non-zero with one line and no stack trace', () => {
 });
 
 test('train --json prints one record per epoch and --save writes the weights', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-cli-'));
+  const dir = tempDir('descent-cli-');
   const save = join(dir, 'w.json');
   const r = await cli(
     'train',

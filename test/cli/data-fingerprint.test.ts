@@ -5,16 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { dataFingerprint, fingerprintsComputed } from '../../src/cli/data.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
 import { encodeCheckpoint } from '../../src/train/checkpoint.js';
+import { tempDir } from '../tmp-dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'descent-fp-'));
+const tmp = () => tempDir('descent-fp-');
 
 function csvFile(dir: string): string {
   const rows = ['x,y,label'];

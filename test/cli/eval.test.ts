@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
 import { encodeCheckpoint } from '../../src/train/checkpoint.js';
+import { tempDir } from '../tmp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'descent-eval-'));
+const dir = tempDir('descent-eval-');
 const weights = join(dir, 'mlp.json');
 
 test('descent eval reproduces the accuracy train reported, with a confusion matrix that sums to it', async () => {

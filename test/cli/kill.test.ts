@@ -9,11 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/tensor/rng.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
+import { tempDir } from '../tmp-dir.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const base = [
@@ -62,7 +62,7 @@ test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and t
   timeout: 120_000,
 }, async () => {
   const t0 = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), 'descent-kill-'));
+  const dir = tempDir('descent-kill-');
   const ck = join(dir, 'ck');
   const rng = new Rng(2026);
   let newest = -1,

@@ -5,10 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
+import { tempDir } from '../tmp-dir.js';
 
 const tiny = ['--data', 'embedded', '--limit', '200', '--test-limit', '100', '--epochs', '1'];
 
@@ -50,7 +49,7 @@ test('train checks each such flag before loading data, and refuses one the optim
 });
 
 test("--resume keeps the run's hyper-parameter flags and refuses new ones", async () => {
-  const ck = join(mkdtempSync(join(tmpdir(), 'descent-optflags-')), 'ck');
+  const ck = join(tempDir('descent-optflags-'), 'ck');
   const first = await cli('train', ...tiny, '--optimizer', 'adam', '--betas', '0.8,0.99', '--amsgrad', '--checkpoint-dir', ck);
   assert.equal(first.code, 0, first.err);
   const resumed = await cli('train', '--resume', ck, '--epochs', '2');

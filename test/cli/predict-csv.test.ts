@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli } from './run-cli.js';
@@ -19,9 +18,10 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { softmax } from '../../src/autograd/ops.js';
 import { readWeights, writeSavedModel } from '../../src/cli/weights.js';
 import { CSV_BATCH_ROWS } from '../../src/cli/commands/predict.js';
+import { tempDir } from '../tmp-dir.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'descent-predict-csv-'));
+const dir = tempDir('descent-predict-csv-');
 const CLASSES = ['north', 'south', 'west'];
 
 /** Rows a,b,c,kind whose features are hundreds apart in scale, so standardisation matters. */

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { encodePng } from '../../src/cli/png.js';
@@ -11,8 +10,9 @@ import { Rng } from '../../src/tensor/rng.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { softmax } from '../../src/autograd/ops.js';
 import { readWeights } from '../../src/cli/weights.js';
+import { tempDir } from '../tmp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'descent-predict-'));
+const dir = tempDir('descent-predict-');
 const weights = join(dir, 'mlp.json');
 
 test('descent predict gives the probabilities the model gives the same images read from IDX', async () => {

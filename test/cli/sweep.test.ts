@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli } from './run-cli.js';
+import { tempDir } from '../tmp-dir.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const base = ['--limit', '1000', '--test-limit', '400', '--eval-every', '10', '--target', '0.6'];
@@ -19,7 +19,7 @@ const small = ['--workloads', 'mlp', '--budget', '20', ...base];
 const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n');
 
 test('4 optimizers × 6 learning rates × 2 seeds: every trial once, the table, --json and the HTML report', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sweep-cli-'));
+  const dir = tempDir('sweep-cli-');
   const out = join(dir, 'r.jsonl'),
     html = join(dir, 'r.html');
   const args = [
@@ -79,7 +79,7 @@ test('4 optimizers × 6 learning rates × 2 seeds: every trial once, the table, 
 });
 
 test('a sweep killed with SIGKILL (its last line torn) resumes without rerunning finished trials', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sweep-kill-'));
+  const dir = tempDir('sweep-kill-');
   const out = join(dir, 'r.jsonl');
   const args = [
     bin,
@@ -132,7 +132,7 @@ test('a sweep killed with SIGKILL (its last line torn) resumes without rerunning
 });
 
 test('user errors: a bad search space, a results file of another sweep, an unreachable Redis', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sweep-err-'));
+  const dir = tempDir('sweep-err-');
   const out = join(dir, 'r.jsonl');
   const bad = await cli('sweep', ...small, '--space', 'lr=log:0:1', '--out', out);
   assert.equal(bad.code, 2);

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGzip, gzipSync, constants } from 'node:zlib';
@@ -15,6 +14,7 @@ import { once } from 'node:events';
 import { encodeIdx } from '../../src/data/idx.js';
 import { fsErrorReason, loadFashionMnist, readIdxFile } from '../../src/data/node.js';
 import { runWithRss } from '../cli/rss.js';
+import { tempDir } from '../tmp-dir.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const NAMES = { ti: 'train-images-idx3-ubyte', tl: 'train-labels-idx1-ubyte', vi: 't10k-images-idx3-ubyte', vl: 't10k-labels-idx1-ubyte' };
@@ -28,7 +28,7 @@ function labels(n: number): Uint8Array {
 
 /** A folder of the four files, with `ti` and `vi` images of the given sizes. */
 function dataDir(train: [number, number], test: [number, number]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-data-'));
+  const dir = tempDir('descent-data-');
   writeFileSync(join(dir, NAMES.ti), images(20, ...train));
   writeFileSync(join(dir, NAMES.tl), labels(20));
   writeFileSync(join(dir, NAMES.vi), images(10, ...test));
@@ -56,7 +56,7 @@ test('a 1 MB gzip that expands to 1 GiB is refused after inflating only what its
 });
 
 test('gzipped IDX files (stored, fast, Huffman-only) read as before; a non-IDX gzip gets the header error', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-gz-'));
+  const dir = tempDir('descent-gz-');
   const data = images(50, 28, 28);
   for (const level of [0, 1, 9]) {
     const p = join(dir, `l${level}.gz`);
@@ -84,7 +84,7 @@ test('file-system errors are named by their cause: EACCES is "permission denied"
 
 test('an unreadable data folder is reported as permission denied (run as an unprivileged user)', () => {
   // Tests run as root, who reads everything; setpriv runs the bin as nobody (uid 65534).
-  const root = mkdtempSync(join(tmpdir(), 'descent-perm-'));
+  const root = tempDir('descent-perm-');
   chmodSync(root, 0o755);
   const dir = join(root, 'data');
   mkdirSync(dir);

@@ -5,8 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../../src/cli/args.js';
 import { runTrain, trainCommand } from '../../src/cli/commands/train.js';
@@ -17,6 +16,7 @@ import type { Io } from '../../src/cli/command.js';
 import { backend } from '../../src/index.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+import { tempDir } from '../tmp-dir.js';
 
 registerEmulatedDevice();
 
@@ -130,7 +130,7 @@ test("descent train with penalties and constraints on a device: the host run's r
 });
 
 test("descent train on a device: --checkpoint-every 3steps, stopped after a mid-epoch checkpoint and --resume d, prints the uninterrupted run's lines and saves its weights", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-device-ckpt-'));
+  const dir = tempDir('descent-device-ckpt-');
   const base = [
     ...args.filter((a, i) => a !== '--epochs' && args[i - 1] !== '--epochs'),
     '--epochs',

@@ -1,11 +1,11 @@
 /** The results file: created with its header, appended once per trial, a torn last line repaired, another sweep's file refused. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ResultsFile, ResultsFileError, type ResultsHeader } from '../../src/sweep/results.js';
 import type { TrialResult } from '../../src/sweep/trial.js';
+import { tempDir } from '../tmp-dir.js';
 
 const header = (sweep: string): ResultsHeader => ({ format: 'descent-sweep', version: 1, sweep, spec: { x: 1 } });
 const result = (id: string): TrialResult => ({
@@ -22,7 +22,7 @@ const result = (id: string): TrialResult => ({
 });
 
 test('append records each trial once; reopening reads them back', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'sweep-')), 'r.jsonl');
+  const path = join(tempDir('sweep-'), 'r.jsonl');
   const f = ResultsFile.open(path, header('aaa'));
   assert.equal(f.append(result('t1')), true);
   assert.equal(f.append(result('t1')), false);
@@ -35,7 +35,7 @@ test('append records each trial once; reopening reads them back', () => {
 });
 
 test('a last line cut short by a crash is removed, and the trial is run again', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'sweep-')), 'r.jsonl');
+  const path = join(tempDir('sweep-'), 'r.jsonl');
   const f = ResultsFile.open(path, header('aaa'));
   f.append(result('t1'));
   const torn = JSON.stringify(result('t2')).slice(0, 40);
@@ -49,7 +49,7 @@ test('a last line cut short by a crash is removed, and the trial is run again', 
 });
 
 test('a results file of another sweep, or a broken line in the middle, is refused with one message', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sweep-'));
+  const dir = tempDir('sweep-');
   const path = join(dir, 'r.jsonl');
   ResultsFile.open(path, header('aaa')).append(result('t1'));
   assert.throws(

@@ -9,13 +9,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli } from '../cli/run-cli.js';
 import { connectRedis } from '../../src/sweep/redis.js';
+import { tempDir } from '../tmp-dir.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const started: ChildProcess[] = [];
@@ -34,7 +34,7 @@ function freePort(): Promise<number> {
 
 async function startRedis(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'redis-'));
+  const dir = tempDir('redis-');
   const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
@@ -78,7 +78,7 @@ const resultsOf = (path: string) =>
 
 test('three workers through Redis: the same curves as the local pool; a worker killed mid-trial and one killed after storing: every trial recorded once', async () => {
   const redis = await startRedis();
-  const dir = mkdtempSync(join(tmpdir(), 'sweep-queue-'));
+  const dir = tempDir('sweep-queue-');
   const args = [
     'sweep',
     '--workloads',

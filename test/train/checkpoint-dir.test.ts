@@ -1,8 +1,7 @@
 /** The Node checkpoint folder: names that sort by step, --keep, temporary files never read and swept, fallback; fitEnsemble. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkpointDir,
@@ -19,6 +18,7 @@ import {
   loadEmbedded,
   type Checkpoint,
 } from '../../src/node.js';
+import { tempDir } from '../tmp-dir.js';
 
 const data = loadEmbedded();
 const train = data.train.slice(0, 120);
@@ -38,7 +38,7 @@ function run(dir: string, epochs: number, keep?: number): void {
 }
 
 test('names sort by step; keep K deletes only older checkpoints; other files are left alone', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-ckdir-'));
+  const dir = tempDir('descent-ckdir-');
   writeFileSync(join(dir, 'notes.txt'), 'mine');
   writeFileSync(join(dir, 'ckpt-7.dckpt'), 'not the pattern');
   run(dir, 4, 2);
@@ -48,7 +48,7 @@ test('names sort by step; keep K deletes only older checkpoints; other files are
 });
 
 test('temporary files are never taken for checkpoints and are swept when the folder is opened for writing; damaged files fall back', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'descent-ckdir-'));
+  const dir = tempDir('descent-ckdir-');
   run(dir, 1);
   const names = readdirSync(dir).sort();
   assert.deepEqual(names, ['ckpt-000000000001.dckpt', 'ckpt-000000000002.dckpt', 'ckpt-000000000003.dckpt']);
