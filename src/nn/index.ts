@@ -12,3 +12,4 @@ export * from './groupnorm.js';
 export * from './dropconnect.js';
 export * from './fmp.js';
 export * from './fuse.js';
+export * from './summary.js';

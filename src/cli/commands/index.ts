@@ -7,6 +7,7 @@ import { compareCommand } from './compare.js';
 import { scheduleCommand } from './schedule.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
+import { summaryCommand } from './summary.js';
 import { sweepCommand } from './sweep.js';
 import { workerCommand } from './worker.js';
 import '../ext/index.js'; // --schedule, --l1/--l2/--elastic-net/--max-norm, --ensemble/--snapshots
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   scheduleCommand,
   evalCommand,
   predictCommand,
+  summaryCommand,
   sweepCommand,
   workerCommand,
 ];

@@ -1,0 +1,59 @@
+/**
+ * summary(model, inputShape): each layer's output shape and parameter count, checked against the
+ * arithmetic of the layers (a 5×5 convolution from 1 to 32 channels has 32·1·5·5 + 32 values, a
+ * padded 'same' convolution keeps 28×28, a 2×2 pool halves it).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { summary } from '../../src/nn/summary.js';
+import { getModel } from '../../src/train/models.js';
+import { resolveModel } from '../../src/train/spec.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { Linear } from '../../src/nn/layers.js';
+
+test('the lecture CNN: shapes and parameter counts by layer, totals equal numParameters', () => {
+  const model = getModel('cnn').build({ rng: new Rng(1), inputShape: [1, 28, 28], classes: 10 });
+  const s = summary(model, [1, 28, 28]);
+  assert.deepEqual(
+    s.layers.map((l) => [l.outputShape, l.params]),
+    [
+      [[32, 28, 28], 32 * 25 + 32],
+      [[32, 28, 28], 0],
+      [[32, 14, 14], 0],
+      [[64, 14, 14], 64 * 32 * 25 + 64],
+      [[64, 14, 14], 0],
+      [[64, 7, 7], 0],
+      [[3136], 0],
+      [[128], 3136 * 128 + 128],
+      [[128], 0],
+      [[10], 128 * 10 + 10],
+    ],
+  );
+  assert.deepEqual(
+    s.layers.map((l) => l.name),
+    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  );
+  assert.equal(s.params, model.numParameters());
+  assert.equal(s.buffers, 0);
+  const text = s.toString().split('\n');
+  assert.equal(text.length, 1 + 1 + 10 + 1);
+  assert.match(text[2], /^0 {2}Conv2d\(1→32, 5×5, padding 2×2\)\s+\[32, 28, 28\]\s+832$/);
+  assert.match(text[12], /^input \[1, 28, 28\]; 454,922 parameters$/);
+});
+
+test('BatchNorm counts its running statistics as buffers; a model that is not a Sequential is one row; bad shapes are refused', () => {
+  const spec = resolveModel('conv:8:3,batchnorm,relu,adaptiveavgpool,flatten,linear');
+  const model = spec.build({ rng: new Rng(2), inputShape: [3, 16, 16], classes: 5 });
+  const s = summary(model, [3, 16, 16]);
+  assert.deepEqual(
+    s.layers.map((l) => l.outputShape),
+    [[8, 14, 14], [8, 14, 14], [8, 14, 14], [8, 1, 1], [8], [5]],
+  );
+  assert.equal(s.layers[1].params, 16);
+  assert.equal(s.buffers, 8 + 8 + 1);
+  const one = summary(new Linear(4, 3, { rng: new Rng(3) }), [4]);
+  assert.deepEqual(one.layers, [{ name: '', layer: 'Linear(4→3)', outputShape: [3], params: 15 }]);
+  assert.throws(() => summary(model, []), /summary: invalid inputShape \[\]; expected the shape of one sample/);
+  assert.throws(() => summary(model, [3, 16.5, 16]), /summary: invalid inputShape/);
+  assert.throws(() => summary(model, [1, 16, 16]), /Conv2d/);
+});
