@@ -207,6 +207,7 @@ export {
   normal_,
   parameter,
   ReLU,
+  Residual,
   Sequential,
   Sigmoid,
   SiLU,

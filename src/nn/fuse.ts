@@ -12,7 +12,9 @@
  *                 Conv2d, ReLU, MaxPool2d becomes Conv2dReLUMaxPool, a BatchNorm1d/2d followed by
  *                 a ReLU becomes BatchNormReLU, and BatchNorm2d, ReLU, MaxPool2d becomes
  *                 BatchNormReLUMaxPool; each fused layer is
- *                 registered under its first part's name. Other modules are kept as they are.
+ *                 registered under its first part's name. A Residual's body and shortcut are
+ *                 fused the same way (a Residual holding the fused parts, under `body` and
+ *                 `shortcut`). Other modules are kept as they are.
  *
  * Only the library's own classes fuse (a subclass may override forward, so it is kept as it is).
  * Errors name the part they come from (its describe()) and, through Sequential, the layer.
@@ -24,6 +26,7 @@ import { Linear, ReLU, Sequential, linearForward } from './layers.js';
 import { Conv2d } from './conv.js';
 import { MaxPool2d } from './pool.js';
 import { type BatchNorm, BatchNorm1d, BatchNorm2d } from './batchnorm.js';
+import { Residual } from './residual.js';
 
 /**
  * relu(batchNorm(x)) as one op on the host (no array for the normalised values); on a device the
@@ -146,9 +149,13 @@ const is = (m: Module | undefined, cls: abstract new (...a: never[]) => Module):
 /**
  * An equivalent model whose Linear/Conv2d + ReLU (+ MaxPool2d) runs are fused modules (see the
  * header); it shares the parameter tensors with `model`, so training either trains both. A model
- * that is not a Sequential, or has nothing to fuse, is returned as it is.
+ * that is neither a Sequential nor a Residual, or has nothing to fuse, is returned as it is.
  */
-export function fuse<M extends Module>(model: M): M | Sequential {
+export function fuse(model: Sequential): Sequential;
+export function fuse(model: Residual): Residual;
+export function fuse<M extends Module>(model: M): M | Sequential | Residual;
+export function fuse(model: Module): Module {
+  if (is(model, Residual)) return fuseResidual(model as Residual);
   if (!(model instanceof Sequential)) return model;
   const out: [string, Module][] = [];
   let changed = false;
@@ -171,7 +178,7 @@ export function fuse<M extends Module>(model: M): M | Sequential {
       out.push([names[i], new BatchNormReLU(a as BatchNorm)]);
       i += 1;
     } else {
-      const f = a instanceof Sequential ? fuse(a) : a;
+      const f = a instanceof Sequential || is(a, Residual) ? fuse(a) : a;
       if (f !== a) changed = true;
       out.push([names[i], f]);
       continue;
@@ -179,4 +186,11 @@ export function fuse<M extends Module>(model: M): M | Sequential {
     changed = true;
   }
   return changed ? Sequential.named(out) : model;
+}
+
+/** The Residual with its body and shortcut fused, or `r` itself when neither changes. */
+function fuseResidual(r: Residual): Residual {
+  const body = fuse(r.body),
+    shortcut = r.shortcut && fuse(r.shortcut);
+  return body === r.body && shortcut === r.shortcut ? r : new Residual(body, shortcut);
 }

@@ -11,5 +11,6 @@ export * from './layernorm.js';
 export * from './groupnorm.js';
 export * from './dropconnect.js';
 export * from './fmp.js';
+export * from './residual.js';
 export * from './fuse.js';
 export * from './summary.js';
