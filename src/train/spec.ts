@@ -34,8 +34,16 @@
  *   softplus[:beta[:threshold]]  beta=1 threshold=20                  (identity where beta·x > threshold)
  *   relu, tanh, sigmoid, silu, flatten
  *
+ * A residual block is `res[layers]` or `res[layers;shortcut layers]` (`residual[…]` too): y =
+ * body(x) + shortcut(x), nn.Residual, the shortcut the identity when there is no `;`. Brackets and
+ * `;` appear nowhere else in the grammar, so a block is one comma-separated entry whatever it
+ * holds (blocks nest). The body must end in the shape the shortcut gives (its input, for the
+ * identity); every fully-connected layer inside names its size. The ReLU after the sum is the
+ * next entry: `res[conv:16:3:pad=1,batchnorm,relu,conv:16:3:pad=1,batchnorm],relu`.
+ *
  * The same layers as JSON: an array of objects `{"type": "conv", "out": 32, "kernel": 5, "pad": 2}`
- * (or `{"layers": [...]}`), with the option names above; pairs may be `[5, 3]`.
+ * (or `{"layers": [...]}`), with the option names above; pairs may be `[5, 3]`; a residual block
+ * is `{"type": "residual", "body": [...], "shortcut": [...]}` (shortcut optional).
  *
  * Output size: the last fully-connected layer (linear or dropconnect) may leave out its size; it
  * then has one output per class of the data. Written or not, the model must end in [classes].
@@ -51,7 +59,7 @@
  */
 import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
-import { fmtShape } from '../tensor/shape.js';
+import { fmtShape, shapeEq } from '../tensor/shape.js';
 import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential } from '../nn/layers.js';
 import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
@@ -63,6 +71,7 @@ import { LayerNorm } from '../nn/layernorm.js';
 import { GroupNorm } from '../nn/groupnorm.js';
 import { DropConnect, type DropConnectActivation } from '../nn/dropconnect.js';
 import { FractionalMaxPool2d } from '../nn/fmp.js';
+import { Residual } from '../nn/residual.js';
 import { initializers, type InitName } from '../nn/init.js';
 import { models, type ModelOptions, type ModelSpec } from './models.js';
 
@@ -97,11 +106,25 @@ export type LayerType =
 export type SpecValue = number | boolean | string | [number, number];
 
 /** One layer: its type and options (normalised: numbers, booleans, strings, [h, w] pairs). */
-export interface LayerSpec {
+export interface PlainLayerSpec {
   /** The layer kind, as written in a spec string (linear, conv, maxpool, …). */
   type: LayerType;
   [option: string]: SpecValue | undefined;
 }
+
+/**
+ * A residual block, y = body(x) + shortcut(x): `res[body]` (the identity shortcut) or
+ * `res[body;shortcut]` in a spec string, `{"type": "residual", "body": [...], "shortcut": [...]}` in JSON.
+ */
+export interface ResidualLayerSpec {
+  type: 'residual';
+  body: LayerSpec[];
+  /** The shortcut's layers; absent for the identity. */
+  shortcut?: LayerSpec[];
+}
+
+/** One entry of a model spec: a layer, or a residual block of layers. */
+export type LayerSpec = PlainLayerSpec | ResidualLayerSpec;
 
 type Kind =
   | { t: 'int'; min: number }
@@ -284,6 +307,7 @@ function fmtValue(v: SpecValue): string {
 
 /** A layer as its compact token (the canonical form: positional values while they are given, then key=value). */
 export function formatLayer(l: LayerSpec): string {
+  if (l.type === 'residual') return `res[${formatModelSpec(l.body)}${l.shortcut ? `;${formatModelSpec(l.shortcut)}` : ''}]`;
   const def = LAYERS[l.type];
   const parts: string[] = [l.type];
   const used = new Set<string>();
@@ -310,6 +334,15 @@ export const MAX_LAYER_WEIGHTS = 2 ** 32;
 function where(i: number, token: string): string {
   return `layer ${i} (${token})`;
 }
+
+/** How an error names a layer: its token, or `res` for a residual block (its parts are named after it). */
+function label(l: LayerSpec): string {
+  return l.type === 'residual' ? 'res' : formatLayer(l);
+}
+
+/** The names of a residual block: `res[…]` in a spec string, type "residual" (or "res") in JSON. */
+const RESIDUAL_NAMES = ['res', 'residual'];
+const RESIDUAL_USAGE = 'res[layers] or res[layers;shortcut layers], e.g. res[conv:16:3:pad=1,batchnorm,relu,conv:16:3:pad=1,batchnorm]';
 
 /** Check and normalise one option value (from the string grammar or from JSON). */
 function convert(raw: unknown, kind: Kind, what: string): SpecValue {
@@ -371,8 +404,11 @@ function layerType(name: string, at: string): LayerType {
   const n = name.toLowerCase();
   if (n in LAYERS) return n as LayerType;
   if (n in ALIASES) return ALIASES[n];
-  const all = [...Object.keys(LAYERS), ...Object.keys(ALIASES)];
-  throw new ModelSpecError(`${at}: unknown layer "${name}"${didYouMean(name, all)}; expected one of ${Object.keys(LAYERS).join(', ')}`);
+  if (RESIDUAL_NAMES.includes(n)) throw new ModelSpecError(`${at}: a residual block holds its layers in brackets: ${RESIDUAL_USAGE}`);
+  const all = [...Object.keys(LAYERS), ...Object.keys(ALIASES), ...RESIDUAL_NAMES];
+  throw new ModelSpecError(
+    `${at}: unknown layer "${name}"${didYouMean(name, all)}; expected one of ${Object.keys(LAYERS).join(', ')}, or res[…]`,
+  );
 }
 
 /** Build one LayerSpec from positional values and key → value options, checking every name and value. */
@@ -405,12 +441,14 @@ function makeLayer(type: LayerType, positional: unknown[], keyed: [string, unkno
   return layer;
 }
 
+const isFc = (l: LayerSpec): l is PlainLayerSpec => l.type === 'linear' || l.type === 'dropconnect';
+
 /** Check the rules that involve several layers (only the last fully-connected layer may omit its size). */
 function checkLayers(layers: LayerSpec[], token: (i: number) => string): LayerSpec[] {
   if (!layers.length) throw new ModelSpecError('the model spec has no layers');
-  const fc = layers.map((l, i) => [l, i] as const).filter(([l]) => l.type === 'linear' || l.type === 'dropconnect');
+  const fc = layers.map((l, i) => [l, i] as const).filter(([l]) => isFc(l));
   for (const [l, i] of fc.slice(0, -1)) {
-    if (l.out === undefined)
+    if ((l as PlainLayerSpec).out === undefined)
       throw new ModelSpecError(
         `${where(i, token(i))}: needs its output size (e.g. ${l.type}:128); only the last fully-connected layer may leave it out, to get one output per class`,
       );
@@ -418,13 +456,84 @@ function checkLayers(layers: LayerSpec[], token: (i: number) => string): LayerSp
   return layers;
 }
 
-/** Parse the compact string form. */
-export function parseModelSpec(spec: string): LayerSpec[] {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new ModelSpecError('the model spec is empty');
-  const tokens = spec.split(',').map((t) => t.trim());
-  const layers = tokens.map((tok, i) => {
-    const at = where(i, tok || '<empty>');
+/** The rules for one part of the residual block `at`: some layers, and every fully-connected one with its size. */
+function checkPart(layers: LayerSpec[], at: string, part: 'body' | 'shortcut'): LayerSpec[] {
+  if (!layers.length)
+    throw new ModelSpecError(
+      part === 'body'
+        ? `${at}: the body has no layers; usage: ${RESIDUAL_USAGE}`
+        : `${at}: the shortcut has no layers; leave it out for the identity`,
+    );
+  layers.forEach((l, i) => {
+    if (isFc(l) && l.out === undefined)
+      throw new ModelSpecError(
+        `${at} ${part} ${where(i, label(l))}: needs its output size (e.g. ${l.type}:128); inside a residual block every fully-connected layer names it`,
+      );
+  });
+  return layers;
+}
+
+/**
+ * `text` cut at each `sep` outside brackets. The caller has checked that the brackets balance
+ * (parseModelSpec does, once, for the whole string).
+ */
+function splitTop(text: string, sep: ',' | ';'): string[] {
+  const out: string[] = [];
+  let depth = 0,
+    from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '[') depth++;
+    else if (c === ']') depth--;
+    else if (c === sep && depth === 0) {
+      out.push(text.slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  out.push(text.slice(from).trim());
+  return out;
+}
+
+/** Refuse a `]` without its `[` and a `[` without its `]`, naming the character. */
+function checkBrackets(spec: string): void {
+  const open: number[] = [];
+  for (let i = 0; i < spec.length; i++) {
+    if (spec[i] === '[') open.push(i);
+    else if (spec[i] === ']' && open.pop() === undefined)
+      throw new ModelSpecError(`the "]" at character ${i + 1} closes no "["; a residual block is ${RESIDUAL_USAGE}`);
+  }
+  if (open.length)
+    throw new ModelSpecError(`the "[" at character ${open[open.length - 1] + 1} has no "]"; a residual block is ${RESIDUAL_USAGE}`);
+}
+
+/** The layers of a comma-separated list; `path` names the block they are in ('' at the top). */
+function parseList(text: string, path: string): LayerSpec[] {
+  return splitTop(text, ',').map((tok, i) => {
+    const group = /^([A-Za-z0-9_]+)\s*\[([\s\S]*)\]$/.exec(tok);
+    if (group) {
+      const at = `${path}${where(i, group[1])}`;
+      if (!RESIDUAL_NAMES.includes(group[1].toLowerCase()))
+        throw new ModelSpecError(`${at}: only a residual block takes layers in brackets: ${RESIDUAL_USAGE}`);
+      const parts = splitTop(group[2], ';');
+      if (parts.length > 2)
+        throw new ModelSpecError(
+          `${at}: a residual block has a body and at most one shortcut, separated by one ";"; got ${parts.length} parts`,
+        );
+      const block: ResidualLayerSpec = {
+        type: 'residual',
+        body: checkPart(parts[0] ? parseList(parts[0], `${at} body `) : [], at, 'body'),
+      };
+      if (parts.length === 2) block.shortcut = checkPart(parts[1] ? parseList(parts[1], `${at} shortcut `) : [], at, 'shortcut');
+      return block;
+    }
+    const at = `${path}${where(i, tok || '<empty>')}`;
     if (tok === '') throw new ModelSpecError(`${at}: empty layer (two commas in a row?)`);
+    if (/[[\]]/.test(tok))
+      throw new ModelSpecError(`${at}: brackets enclose a residual block's layers and end its token: ${RESIDUAL_USAGE}`);
+    if (tok.includes(';'))
+      throw new ModelSpecError(
+        `${at}: ";" separates a residual block's body from its shortcut, inside res[…]; layers are separated by commas`,
+      );
     const [name, ...rest] = tok.split(':').map((s) => s.trim());
     const type = layerType(name, at);
     const positional: string[] = [];
@@ -442,7 +551,52 @@ export function parseModelSpec(spec: string): LayerSpec[] {
     }
     return makeLayer(type, positional, keyed, at);
   });
-  return checkLayers(layers, (i) => tokens[i]);
+}
+
+/** Parse the compact string form. */
+export function parseModelSpec(spec: string): LayerSpec[] {
+  if (typeof spec !== 'string' || spec.trim() === '') throw new ModelSpecError('the model spec is empty');
+  checkBrackets(spec);
+  const layers = parseList(spec, '');
+  return checkLayers(layers, (i) => label(layers[i]));
+}
+
+/** The layers of a JSON array; `path` names the block they are in ('' at the top), `source` the file. */
+function jsonList(arr: unknown[], source: string, path: string): LayerSpec[] {
+  return arr.map((o, i) => {
+    const raw = JSON.stringify(o) ?? String(o);
+    if (typeof o !== 'object' || o === null || Array.isArray(o))
+      throw new ModelSpecError(`${source}: ${path}${where(i, raw)}: expected an object with a "type"`);
+    const { type, ...rest } = o as Record<string, unknown>;
+    if (typeof type !== 'string')
+      throw new ModelSpecError(`${source}: ${path}${where(i, raw)}: needs "type" (one of ${Object.keys(LAYERS).join(', ')}, residual)`);
+    if (RESIDUAL_NAMES.includes(type.toLowerCase())) return jsonResidual(rest, source, `${path}${where(i, type)}`);
+    const at = `${source}: ${path}${where(i, type)}`;
+    return makeLayer(layerType(type, at), [], Object.entries(rest), at);
+  });
+}
+
+/** `{"type": "residual", "body": [...], "shortcut": [...]}` without its type. */
+function jsonResidual(o: Record<string, unknown>, source: string, at: string): ResidualLayerSpec {
+  for (const k of Object.keys(o))
+    if (k !== 'body' && k !== 'shortcut')
+      throw new ModelSpecError(
+        `${source}: ${at}: a residual block has no option "${k}"${didYouMean(k, ['body', 'shortcut'])}; it holds "body" and "shortcut" (arrays of layers)`,
+      );
+  const part = (k: 'body' | 'shortcut'): LayerSpec[] => {
+    const v = o[k];
+    if (!Array.isArray(v))
+      throw new ModelSpecError(`${source}: ${at}: "${k}" must be an array of layers, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    try {
+      return checkPart(jsonList(v, source, `${at} ${k} `), at, k);
+    } catch (e) {
+      if (e instanceof ModelSpecError && !e.message.startsWith(`${source}: `)) e.message = `${source}: ${e.message}`;
+      throw e;
+    }
+  };
+  const block: ResidualLayerSpec = { type: 'residual', body: part('body') };
+  if (o.shortcut !== undefined) block.shortcut = part('shortcut');
+  return block;
 }
 
 /** The JSON form: an array of {type, ...options}, or {layers: [...]}. `source` names it in errors. */
@@ -456,29 +610,23 @@ export function layersFromJson(value: unknown, source = 'model JSON'): LayerSpec
     throw new ModelSpecError(
       `${source}: expected an array of layers ({"type": "conv", ...}) or {"layers": [...]}, got ${JSON.stringify(value)?.slice(0, 60)}`,
     );
-  const tokens: string[] = [];
-  const layers = arr.map((o, i) => {
-    const raw = JSON.stringify(o) ?? String(o);
-    tokens.push(raw);
-    if (typeof o !== 'object' || o === null || Array.isArray(o))
-      throw new ModelSpecError(`${source}: ${where(i, raw)}: expected an object with a "type"`);
-    const { type, ...rest } = o as Record<string, unknown>;
-    if (typeof type !== 'string')
-      throw new ModelSpecError(`${source}: ${where(i, raw)}: needs "type" (one of ${Object.keys(LAYERS).join(', ')})`);
-    const at = `${source}: ${where(i, type)}`;
-    return makeLayer(layerType(type, at), [], Object.entries(rest), at);
-  });
+  const layers = jsonList(arr, source, '');
   try {
-    return checkLayers(layers, (i) => String(layers[i]?.type ?? tokens[i]));
+    return checkLayers(layers, (i) => (layers[i].type === 'residual' ? 'residual' : layers[i].type));
   } catch (e) {
     if (e instanceof ModelSpecError) e.message = `${source}: ${e.message}`;
     throw e;
   }
 }
 
+/** Whether `test` holds for a layer of `layers`, those inside residual blocks included. */
+function someLayer(layers: readonly LayerSpec[], test: (l: PlainLayerSpec) => boolean): boolean {
+  return layers.some((l) => (l.type === 'residual' ? someLayer(l.body, test) || someLayer(l.shortcut ?? [], test) : test(l)));
+}
+
 /** 'image' if any layer needs [C, H, W] input (or flattens it), else 'flat'. */
 export function specInput(layers: readonly LayerSpec[]): 'flat' | 'image' {
-  return layers.some((l) => IMAGE_LAYERS.has(l.type)) ? 'image' : 'flat';
+  return someLayer(layers, (l) => IMAGE_LAYERS.has(l.type)) ? 'image' : 'flat';
 }
 
 export interface BuildSpecOptions {
@@ -499,6 +647,18 @@ export interface BuiltSpec {
   shapes: number[][];
 }
 
+/** A shortcut that maps `from` to `to`, as a hint (res[…;conv:32:1:stride=2,batchnorm]), or '' when none is simple. */
+function projection(from: readonly number[], to: readonly number[]): string {
+  const hint = (layers: string) => ` (res[…;${layers}])`;
+  if (from.length === 1 && to.length === 1) return hint(`linear:${to[0]}`);
+  if (from.length !== 3 || to.length !== 3) return '';
+  // a 1×1 conv with stride s gives ceil(H/s) × ceil(W/s)
+  for (let st = 1; st <= Math.max(from[1], from[2]); st++)
+    if (Math.ceil(from[1] / st) === to[1] && Math.ceil(from[2] / st) === to[2])
+      return hint(`conv:${to[0]}:1${st > 1 ? `:stride=${st}` : ''},batchnorm`);
+  return '';
+}
+
 const pairOf = (v: SpecValue | undefined, dflt: number | [number, number]): [number, number] => {
   const x = v === undefined ? dflt : (v as number | [number, number]);
   return typeof x === 'number' ? [x, x] : x;
@@ -506,243 +666,268 @@ const pairOf = (v: SpecValue | undefined, dflt: number | [number, number]): [num
 
 /**
  * Build the model and infer every layer's output shape, checking that each layer fits the shape it
- * receives; an error names the layer (position and token) and the shapes.
+ * receives; an error names the layer (position and token; inside a residual block, the block and
+ * the part first: "layer 3 (res) body layer 2 (conv:16:3)") and the shapes. The layers of a block
+ * draw their weights in the order they are written, body then shortcut (the k-th conv of the
+ * whole spec from `conv{k}`).
  */
 export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOptions): BuiltSpec {
   const [C, H, W] = o.inputShape;
   const input = specInput(layers);
   let shape: number[] = input === 'image' ? [C, H, W] : [C * H * W];
   const root = o.rng.fork('init');
-  const hasConv = layers.some((l) => l.type === 'conv');
+  const hasConv = someLayer(layers, (l) => l.type === 'conv');
   let convs = 0,
     fcs = 0,
     fmps = 0;
-  const modules: Module[] = [];
-  const shapes: number[][] = [];
   const dtype = o.dtype;
-  layers.forEach((l, i) => {
-    const at = where(i, formatLayer(l));
-    const flatIn = (): number => {
-      if (shape.length !== 1) throw new ModelSpecError(`${at}: takes flat features [F] but gets ${fmtShape(shape)}; put flatten before it`);
-      return shape[0];
-    };
-    const imageIn = (): [number, number, number] => {
-      if (shape.length !== 3)
-        throw new ModelSpecError(
-          `${at}: takes images [C, H, W] but gets ${fmtShape(shape)}${i === 0 ? '' : ' (a flattened or fully-connected output)'}`,
-        );
-      return shape as [number, number, number];
-    };
-    const window = (h: number, w: number, k: [number, number], s: [number, number], p: [number, number]): [number, number] => {
-      const oh = Math.floor((h + 2 * p[0] - k[0]) / s[0]) + 1,
-        ow = Math.floor((w + 2 * p[1] - k[1]) / s[1]) + 1;
-      if (oh < 1 || ow < 1)
-        throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}`);
-      return [oh, ow];
-    };
-    /** Refuse a weight tensor of shape `w` (plus `bias` biases) larger than MAX_LAYER_WEIGHTS. */
-    const fits = (w: number[], bias: number): void => {
-      const n = w.reduce((a, b) => a * b, 1);
-      if (n <= MAX_LAYER_WEIGHTS) return;
-      const int = (x: number) => x.toLocaleString('en-US');
-      throw new ModelSpecError(
-        `${at}: ${int(n + bias)} parameters (weights ${w.join('×')}${bias ? ` and ${int(bias)} biases` : ''}); a layer's weights hold at most ${int(MAX_LAYER_WEIGHTS)} numbers (2^32)`,
-      );
-    };
-    let m: Module;
-    switch (l.type) {
-      case 'linear': {
-        const inF = flatIn();
-        fcs++;
-        const out = (l.out as number | undefined) ?? o.classes;
-        fits([out, inF], l.bias === false ? 0 : out);
-        m = new Linear(inF, out, {
-          bias: l.bias as boolean | undefined,
-          init: l.init as InitName | undefined,
-          dtype,
-          rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
-        });
-        shape = [out];
-        break;
-      }
-      case 'dropconnect': {
-        const inF = flatIn();
-        fcs++;
-        const out = (l.out as number | undefined) ?? o.classes;
-        fits([out, inF], l.bias === false ? 0 : out);
-        m = new DropConnect(inF, out, {
-          p: l.p as number | undefined,
-          activation: l.act as DropConnectActivation | undefined,
-          negativeSlope: l.slope as number | undefined,
-          alpha: l.alpha as number | undefined,
-          approximate: l.approximate as 'none' | 'tanh' | undefined,
-          beta: l.beta as number | undefined,
-          threshold: l.threshold as number | undefined,
-          masks: l.masks as 'example' | 'batch' | undefined,
-          inference: l.inference as 'mean' | 'gaussian' | undefined,
-          samples: l.samples as number | undefined,
-          bias: l.bias as boolean | undefined,
-          init: l.init as InitName | undefined,
-          dtype,
-          rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
-        });
-        shape = [out];
-        break;
-      }
-      case 'conv': {
-        const [c, h, w] = imageIn();
-        convs++;
-        const k = pairOf(l.kernel, 1),
-          s = pairOf(l.stride, 1),
-          p = pairOf(l.pad, 0),
-          d = pairOf(l.dilation, 1),
-          groups = (l.groups as number | undefined) ?? 1;
-        const out = l.out as number;
-        if (c % groups || out % groups)
+  /** The modules of `layers` and the shape after each, from the current `shape` on; `path` names the block ('' at the top). */
+  const list = (layers: readonly LayerSpec[], path: string): { modules: Module[]; shapes: number[][] } => {
+    const modules: Module[] = [];
+    const shapes: number[][] = [];
+    layers.forEach((l, i) => {
+      const at = path + where(i, label(l));
+      const flatIn = (): number => {
+        if (shape.length !== 1)
+          throw new ModelSpecError(`${at}: takes flat features [F] but gets ${fmtShape(shape)}; put flatten before it`);
+        return shape[0];
+      };
+      const imageIn = (): [number, number, number] => {
+        if (shape.length !== 3)
           throw new ModelSpecError(
-            `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
+            `${at}: takes images [C, H, W] but gets ${fmtShape(shape)}${path === '' && i === 0 ? '' : ' (a flattened or fully-connected output)'}`,
           );
-        // the dilated kernel spans d·(k − 1) + 1 pixels: PyTorch's output size floor((H + 2p − d·(k − 1) − 1)/s) + 1
-        const span: [number, number] = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
-        const oh = Math.floor((h + 2 * p[0] - span[0]) / s[0]) + 1,
-          ow = Math.floor((w + 2 * p[1] - span[1]) / s[1]) + 1;
+        return shape as [number, number, number];
+      };
+      const window = (h: number, w: number, k: [number, number], s: [number, number], p: [number, number]): [number, number] => {
+        const oh = Math.floor((h + 2 * p[0] - k[0]) / s[0]) + 1,
+          ow = Math.floor((w + 2 * p[1] - k[1]) / s[1]) + 1;
         if (oh < 1 || ow < 1)
-          throw new ModelSpecError(
-            `${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}` +
-              (d[0] === 1 && d[1] === 1 ? '' : ` dilated by ${d.join('×')} (spanning ${span.join('×')})`),
-          );
-        fits([out, c / groups, ...k], l.bias === false ? 0 : out);
-        m = new Conv2d(c, out, k, {
-          stride: s,
-          padding: p,
-          dilation: d,
-          groups,
-          bias: l.bias as boolean | undefined,
-          init: l.init as InitName | undefined,
-          dtype,
-          rng: root.fork(`conv${convs}`),
-        });
-        shape = [out, oh, ow];
-        break;
-      }
-      case 'maxpool':
-      case 'avgpool': {
-        const [c, h, w] = imageIn();
-        const k = pairOf(l.kernel, 1),
-          s = pairOf(l.stride, k),
-          p = pairOf(l.pad, 0);
-        if (2 * p[0] > k[0] || 2 * p[1] > k[1])
-          throw new ModelSpecError(`${at}: padding ${p.join('×')} must be at most half the kernel ${k.join('×')}`);
-        const [oh, ow] = window(h, w, k, s, p);
-        m =
-          l.type === 'maxpool'
-            ? new MaxPool2d(k, { stride: s, padding: p })
-            : new AvgPool2d(k, { stride: s, padding: p, countIncludePad: l.countpad as boolean | undefined });
-        shape = [c, oh, ow];
-        break;
-      }
-      case 'adaptiveavgpool': {
-        const [c] = imageIn();
-        const out = pairOf(l.out, 1);
-        m = new AdaptiveAvgPool2d(out);
-        shape = [c, ...out];
-        break;
-      }
-      case 'fmp': {
-        const [c, h, w] = imageIn();
-        fmps++;
-        const fmp = new FractionalMaxPool2d({
-          ratio: l.ratio as number | undefined,
-          sequence: l.seq as 'random' | 'pseudorandom' | undefined,
-          overlapping: l.overlap as boolean | undefined,
-          outputSize: l.out as number | [number, number] | undefined,
-          kernelSize: l.kernel as number | [number, number] | undefined,
-          rng: root.fork(`fmp${fmps}`),
-        });
-        const [oh, ow] = fmp.outShape(h, w);
-        if (fmp.kernelSize) {
-          const [kh, kw] = fmp.kernelSize;
-          if (oh < 1 || ow < 1 || oh + kh - 1 > h || ow + kw - 1 > w)
+          throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}`);
+        return [oh, ow];
+      };
+      /** Refuse a weight tensor of shape `w` (plus `bias` biases) larger than MAX_LAYER_WEIGHTS. */
+      const fits = (w: number[], bias: number): void => {
+        const n = w.reduce((a, b) => a * b, 1);
+        if (n <= MAX_LAYER_WEIGHTS) return;
+        const int = (x: number) => x.toLocaleString('en-US');
+        throw new ModelSpecError(
+          `${at}: ${int(n + bias)} parameters (weights ${w.join('×')}${bias ? ` and ${int(bias)} biases` : ''}); a layer's weights hold at most ${int(MAX_LAYER_WEIGHTS)} numbers (2^32)`,
+        );
+      };
+      let m: Module;
+      switch (l.type) {
+        case 'residual': {
+          const input = shape;
+          const body = list(l.body, `${at} body `);
+          const out = shape;
+          shape = input;
+          const shortcut = l.shortcut ? list(l.shortcut, `${at} shortcut `) : null;
+          if (!shapeEq(out, shape))
             throw new ModelSpecError(
-              `${at}: output ${oh}×${ow} with kernel ${kh}×${kw} does not fit the input ${fmtShape(shape)} (need output + kernel − 1 ≤ input)`,
+              shortcut
+                ? `${at}: the body ends in ${fmtShape(out)} but the shortcut in ${fmtShape(shape)}; the two are added, so they must be equal`
+                : `${at}: the body ends in ${fmtShape(out)} but its input, which the identity shortcut adds, is ${fmtShape(shape)}; keep the shape in the body or give a shortcut that changes it the same way${projection(shape, out)}`,
             );
-        } else if (!(oh <= h && h <= 2 * oh && ow <= w && w <= 2 * ow)) {
-          throw new ModelSpecError(
-            `${at}: cannot pool ${h}×${w} into ${oh}×${ow} with steps of 1 or 2 (the output must be between half the input and the input)`,
-          );
+          m = new Residual(new Sequential(...body.modules), shortcut && new Sequential(...shortcut.modules));
+          break;
         }
-        m = fmp;
-        shape = [c, oh, ow];
-        break;
+        case 'linear': {
+          const inF = flatIn();
+          fcs++;
+          const out = (l.out as number | undefined) ?? o.classes;
+          fits([out, inF], l.bias === false ? 0 : out);
+          m = new Linear(inF, out, {
+            bias: l.bias as boolean | undefined,
+            init: l.init as InitName | undefined,
+            dtype,
+            rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
+          });
+          shape = [out];
+          break;
+        }
+        case 'dropconnect': {
+          const inF = flatIn();
+          fcs++;
+          const out = (l.out as number | undefined) ?? o.classes;
+          fits([out, inF], l.bias === false ? 0 : out);
+          m = new DropConnect(inF, out, {
+            p: l.p as number | undefined,
+            activation: l.act as DropConnectActivation | undefined,
+            negativeSlope: l.slope as number | undefined,
+            alpha: l.alpha as number | undefined,
+            approximate: l.approximate as 'none' | 'tanh' | undefined,
+            beta: l.beta as number | undefined,
+            threshold: l.threshold as number | undefined,
+            masks: l.masks as 'example' | 'batch' | undefined,
+            inference: l.inference as 'mean' | 'gaussian' | undefined,
+            samples: l.samples as number | undefined,
+            bias: l.bias as boolean | undefined,
+            init: l.init as InitName | undefined,
+            dtype,
+            rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
+          });
+          shape = [out];
+          break;
+        }
+        case 'conv': {
+          const [c, h, w] = imageIn();
+          convs++;
+          const k = pairOf(l.kernel, 1),
+            s = pairOf(l.stride, 1),
+            p = pairOf(l.pad, 0),
+            d = pairOf(l.dilation, 1),
+            groups = (l.groups as number | undefined) ?? 1;
+          const out = l.out as number;
+          if (c % groups || out % groups)
+            throw new ModelSpecError(
+              `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
+            );
+          // the dilated kernel spans d·(k − 1) + 1 pixels: PyTorch's output size floor((H + 2p − d·(k − 1) − 1)/s) + 1
+          const span: [number, number] = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
+          const oh = Math.floor((h + 2 * p[0] - span[0]) / s[0]) + 1,
+            ow = Math.floor((w + 2 * p[1] - span[1]) / s[1]) + 1;
+          if (oh < 1 || ow < 1)
+            throw new ModelSpecError(
+              `${at}: input ${fmtShape(shape)} with padding ${p.join('×')} is smaller than the kernel ${k.join('×')}` +
+                (d[0] === 1 && d[1] === 1 ? '' : ` dilated by ${d.join('×')} (spanning ${span.join('×')})`),
+            );
+          fits([out, c / groups, ...k], l.bias === false ? 0 : out);
+          m = new Conv2d(c, out, k, {
+            stride: s,
+            padding: p,
+            dilation: d,
+            groups,
+            bias: l.bias as boolean | undefined,
+            init: l.init as InitName | undefined,
+            dtype,
+            rng: root.fork(`conv${convs}`),
+          });
+          shape = [out, oh, ow];
+          break;
+        }
+        case 'maxpool':
+        case 'avgpool': {
+          const [c, h, w] = imageIn();
+          const k = pairOf(l.kernel, 1),
+            s = pairOf(l.stride, k),
+            p = pairOf(l.pad, 0);
+          if (2 * p[0] > k[0] || 2 * p[1] > k[1])
+            throw new ModelSpecError(`${at}: padding ${p.join('×')} must be at most half the kernel ${k.join('×')}`);
+          const [oh, ow] = window(h, w, k, s, p);
+          m =
+            l.type === 'maxpool'
+              ? new MaxPool2d(k, { stride: s, padding: p })
+              : new AvgPool2d(k, { stride: s, padding: p, countIncludePad: l.countpad as boolean | undefined });
+          shape = [c, oh, ow];
+          break;
+        }
+        case 'adaptiveavgpool': {
+          const [c] = imageIn();
+          const out = pairOf(l.out, 1);
+          m = new AdaptiveAvgPool2d(out);
+          shape = [c, ...out];
+          break;
+        }
+        case 'fmp': {
+          const [c, h, w] = imageIn();
+          fmps++;
+          const fmp = new FractionalMaxPool2d({
+            ratio: l.ratio as number | undefined,
+            sequence: l.seq as 'random' | 'pseudorandom' | undefined,
+            overlapping: l.overlap as boolean | undefined,
+            outputSize: l.out as number | [number, number] | undefined,
+            kernelSize: l.kernel as number | [number, number] | undefined,
+            rng: root.fork(`fmp${fmps}`),
+          });
+          const [oh, ow] = fmp.outShape(h, w);
+          if (fmp.kernelSize) {
+            const [kh, kw] = fmp.kernelSize;
+            if (oh < 1 || ow < 1 || oh + kh - 1 > h || ow + kw - 1 > w)
+              throw new ModelSpecError(
+                `${at}: output ${oh}×${ow} with kernel ${kh}×${kw} does not fit the input ${fmtShape(shape)} (need output + kernel − 1 ≤ input)`,
+              );
+          } else if (!(oh <= h && h <= 2 * oh && ow <= w && w <= 2 * ow)) {
+            throw new ModelSpecError(
+              `${at}: cannot pool ${h}×${w} into ${oh}×${ow} with steps of 1 or 2 (the output must be between half the input and the input)`,
+            );
+          }
+          m = fmp;
+          shape = [c, oh, ow];
+          break;
+        }
+        case 'dropout':
+          m = new Dropout((l.p as number | undefined) ?? 0.5);
+          break;
+        case 'dropout2d':
+          if (shape.length < 2)
+            throw new ModelSpecError(`${at}: drops whole channels of [C, H, W] (or [C, L]) but gets ${fmtShape(shape)}`);
+          m = new Dropout2d((l.p as number | undefined) ?? 0.5);
+          break;
+        case 'batchnorm': {
+          // statistics per feature of a flat [F] (or per channel of [C, L]), per channel of an image [C, H, W]
+          if (shape.length > 3) throw new ModelSpecError(`${at}: normalises [F], [C, L] or [C, H, W] but gets ${fmtShape(shape)}`);
+          const o = {
+            eps: l.eps as number | undefined,
+            momentum: l.momentum as number | undefined,
+            affine: l.affine as boolean | undefined,
+            trackRunningStats: l.track as boolean | undefined,
+            dtype,
+          };
+          m = shape.length === 3 ? new BatchNorm2d(shape[0], o) : new BatchNorm1d(shape[0], o);
+          break;
+        }
+        case 'layernorm':
+          m = new LayerNorm(shape, { eps: l.eps as number | undefined, elementwiseAffine: l.affine as boolean | undefined, dtype });
+          break;
+        case 'groupnorm': {
+          const groups = l.groups as number;
+          if (shape[0] % groups)
+            throw new ModelSpecError(
+              `${at}: groups=${groups} must divide the channels (${shape[0]}, the first dimension of ${fmtShape(shape)})`,
+            );
+          m = new GroupNorm(groups, shape[0], { eps: l.eps as number | undefined, affine: l.affine as boolean | undefined, dtype });
+          break;
+        }
+        case 'flatten':
+          m = new Flatten();
+          shape = [shape.reduce((a, b) => a * b, 1)];
+          break;
+        case 'relu':
+          m = new ReLU();
+          break;
+        case 'tanh':
+          m = new Tanh();
+          break;
+        case 'sigmoid':
+          m = new Sigmoid();
+          break;
+        case 'leakyrelu':
+          m = new LeakyReLU((l.slope as number | undefined) ?? 0.01);
+          break;
+        case 'elu':
+          m = new ELU((l.alpha as number | undefined) ?? 1);
+          break;
+        case 'gelu':
+          m = new GELU((l.approximate as 'none' | 'tanh' | undefined) ?? 'none');
+          break;
+        case 'silu':
+          m = new SiLU();
+          break;
+        case 'softplus':
+          m = new Softplus((l.beta as number | undefined) ?? 1, (l.threshold as number | undefined) ?? 20);
+          break;
       }
-      case 'dropout':
-        m = new Dropout((l.p as number | undefined) ?? 0.5);
-        break;
-      case 'dropout2d':
-        if (shape.length < 2) throw new ModelSpecError(`${at}: drops whole channels of [C, H, W] (or [C, L]) but gets ${fmtShape(shape)}`);
-        m = new Dropout2d((l.p as number | undefined) ?? 0.5);
-        break;
-      case 'batchnorm': {
-        // statistics per feature of a flat [F] (or per channel of [C, L]), per channel of an image [C, H, W]
-        if (shape.length > 3) throw new ModelSpecError(`${at}: normalises [F], [C, L] or [C, H, W] but gets ${fmtShape(shape)}`);
-        const o = {
-          eps: l.eps as number | undefined,
-          momentum: l.momentum as number | undefined,
-          affine: l.affine as boolean | undefined,
-          trackRunningStats: l.track as boolean | undefined,
-          dtype,
-        };
-        m = shape.length === 3 ? new BatchNorm2d(shape[0], o) : new BatchNorm1d(shape[0], o);
-        break;
-      }
-      case 'layernorm':
-        m = new LayerNorm(shape, { eps: l.eps as number | undefined, elementwiseAffine: l.affine as boolean | undefined, dtype });
-        break;
-      case 'groupnorm': {
-        const groups = l.groups as number;
-        if (shape[0] % groups)
-          throw new ModelSpecError(
-            `${at}: groups=${groups} must divide the channels (${shape[0]}, the first dimension of ${fmtShape(shape)})`,
-          );
-        m = new GroupNorm(groups, shape[0], { eps: l.eps as number | undefined, affine: l.affine as boolean | undefined, dtype });
-        break;
-      }
-      case 'flatten':
-        m = new Flatten();
-        shape = [shape.reduce((a, b) => a * b, 1)];
-        break;
-      case 'relu':
-        m = new ReLU();
-        break;
-      case 'tanh':
-        m = new Tanh();
-        break;
-      case 'sigmoid':
-        m = new Sigmoid();
-        break;
-      case 'leakyrelu':
-        m = new LeakyReLU((l.slope as number | undefined) ?? 0.01);
-        break;
-      case 'elu':
-        m = new ELU((l.alpha as number | undefined) ?? 1);
-        break;
-      case 'gelu':
-        m = new GELU((l.approximate as 'none' | 'tanh' | undefined) ?? 'none');
-        break;
-      case 'silu':
-        m = new SiLU();
-        break;
-      case 'softplus':
-        m = new Softplus((l.beta as number | undefined) ?? 1, (l.threshold as number | undefined) ?? 20);
-        break;
-    }
-    modules.push(m);
-    shapes.push([...shape]);
-  });
+      modules.push(m);
+      shapes.push([...shape]);
+    });
+    return { modules, shapes };
+  };
+  const { modules, shapes } = list(layers, '');
   if (shape.length !== 1 || shape[0] !== o.classes) {
     const last = layers.length - 1;
     throw new ModelSpecError(
-      `${where(last, formatLayer(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : ' (end with flatten and a linear layer)'}`,
+      `${where(last, label(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : ' (end with flatten and a linear layer)'}`,
     );
   }
   return { model: new Sequential(...modules), shapes };
@@ -809,7 +994,7 @@ export function resolveModel(arg: string, opts: ResolveModelOptions = {}): Model
     return modelFromLayers(layersFromJson(value));
   }
   const word = /^[A-Za-z0-9_]+$/.test(s);
-  if (word && !(s.toLowerCase() in LAYERS) && !(s.toLowerCase() in ALIASES)) {
+  if (word && !(s.toLowerCase() in LAYERS) && !(s.toLowerCase() in ALIASES) && !RESIDUAL_NAMES.includes(s.toLowerCase())) {
     const names = [...models.keys()];
     throw new ModelSpecError(
       `unknown model "${s}"${didYouMean(s, [...names, ...Object.keys(LAYERS)])}; expected one of ${names.join(', ')}, a layer spec such as linear:128,relu,linear, or a .json file of layers`,
@@ -826,7 +1011,12 @@ export function modelSpecHelp(): string[] {
       .filter((d) => d.positional.length || Object.keys(d.options).length)
       .map((d) => `  ${d.help}`),
     '  relu, tanh, sigmoid, silu, flatten',
-    '  The last linear may omit its size (one output per class). A .json file holds the same layers: [{"type": "conv", "out": 32, "kernel": 5, "pad": 2}, ...].',
+    '  res[layers] or res[layers;shortcut layers]: a residual block, body(x) + shortcut(x) (the identity when left out);',
+    '    its layers are separated by commas, the shortcut follows one ";"; a ReLU after the sum is a layer after the block.',
+    '    e.g. res[conv:16:3:pad=1,batchnorm,relu,conv:16:3:pad=1,batchnorm],relu',
+    '    or res[conv:32:3:stride=2:pad=1,batchnorm,relu,conv:32:3:pad=1,batchnorm;conv:32:1:stride=2,batchnorm],relu',
+    '  The last linear may omit its size (one output per class). A .json file holds the same layers: [{"type": "conv", "out": 32, "kernel": 5, "pad": 2}, ...];',
+    '    a residual block is {"type": "residual", "body": [...], "shortcut": [...]}.',
     '  Example: --model conv:32:5:pad=2,relu,maxpool:2,conv:64:5:pad=2,relu,maxpool:2,flatten,linear:128,relu,linear:10 (the cnn model, bit for bit)',
   ];
 }
