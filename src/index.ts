@@ -534,6 +534,8 @@ export {
   type FullBatchRecord,
   type LabeledBatch,
   type LayerSpec,
+  type PlainLayerSpec,
+  type ResidualLayerSpec,
   type LayerType,
   type LossFn,
   type Metric,
