@@ -1,5 +1,6 @@
 export * from './engine.js';
 export * from './ops.js';
+export * from './cross-entropy.js';
 import './methods.js';
 export * from './indexing.js';
 export * from './stats.js';

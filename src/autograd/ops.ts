@@ -31,7 +31,8 @@ function lift2(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
 // Every op runs where its operands live (kernelsFor): on a device its output is allocated there and
 // a host operand (a lifted scalar, a mask) is uploaded; on the host, by the current backend.
 
-function rawBinary(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor {
+/** op(a, b) by the backend where the operands live, broadcasting; nothing recorded. */
+export function rawBinary(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor {
   const shape = shapeEq(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
   const k = kernelsFor(a.storage, b.storage);
   const out = k.alloc(a.dtype, sizeOf(shape));
@@ -554,7 +555,7 @@ export function oneHot(targets: ArrayLike<number>, classes: number, dtype: DType
 }
 
 /** Integer class targets as an Int32Array, each checked to be an integer in [0, classes − 1]. */
-function classIndices(targets: ArrayLike<number>, classes: number): Int32Array {
+export function classIndices(targets: ArrayLike<number>, classes: number): Int32Array {
   const t = new Int32Array(targets.length);
   for (let i = 0; i < targets.length; i++) {
     const c = targets[i];
@@ -563,111 +564,6 @@ function classIndices(targets: ArrayLike<number>, classes: number): Int32Array {
     t[i] = c;
   }
   return t;
-}
-
-/**
- * Cross-entropy's targets as N class indices: an array or typed array, or a Tensor of shape [N]
- * (PyTorch's class-index form; its [N, C] class probabilities are not taken).
- */
-function targetValues(targets: unknown, N: number): ArrayLike<number> {
-  if (targets instanceof Tensor) {
-    if (targets.ndim !== 1)
-      throw new ShapeError(
-        `CrossEntropyLoss: targets must be ${N} class indices, a Tensor of shape [${N}]; got ${fmtShape(targets.shape)}`,
-      );
-    targets = targets.data;
-  } else if (!Array.isArray(targets) && !ArrayBuffer.isView(targets))
-    throw new TypeError(
-      `CrossEntropyLoss: targets must be class indices (an array, an Int32Array or a Tensor of shape [${N}]), got ${targets === null ? 'null' : typeof targets}`,
-    );
-  const values = targets as ArrayLike<number>;
-  if (values.length !== N) throw new ShapeError(`CrossEntropyLoss: ${N} logits rows but ${values.length} targets`);
-  return values;
-}
-
-/**
- * Cross-entropy of logits [N, C] against integer targets, through a stable log-softmax, as one op
- * (PyTorch's fused cross_entropy): the loss is −log softmax(logits)[i, tᵢ], summed in float64 and
- * averaged for 'mean'; its gradient is (softmax(logits) − onehot(t))·g, per row for 'none' and
- * divided by N for 'mean'. A plain backward computes that in one pass; when the backward is itself
- * recorded (createGraph: Hessians for Newton's method) it is written in differentiable ops.
- */
-export function crossEntropy(logits: Tensor, targets: ArrayLike<number> | Tensor, reduction: Reduction = 'mean'): Tensor {
-  checkReduction('CrossEntropyLoss', reduction);
-  if (logits.ndim !== 2) throw new ShapeError(`CrossEntropyLoss: expected logits [N, C], got ${fmtShape(logits.shape)}`);
-  const [N, C] = logits.shape;
-  const t = classIndices(targetValues(targets, N), C);
-  if (isDeviceStorage(logits.storage)) return crossEntropyOnDevice(logits, t, reduction);
-  // the softmax comes from the same exponentials as the log-softmax, so the backward needs no
-  // exp; only asked for when there will be a backward (not in evaluation under noGrad)
-  const ls = allocStorage(logits.dtype, logits.size);
-  const probs = isGradEnabled() && logits.requiresGrad ? allocStorage(logits.dtype, logits.size) : null;
-  kernelsFor().backend.logSoftmax(logits.data, N, C, ls, probs);
-  const out = allocStorage(logits.dtype, reduction === 'none' ? N : 1);
-  let total = 0;
-  for (let i = 0; i < N; i++) {
-    const nll = -ls[i * C + t[i]];
-    if (reduction === 'none') out[i] = nll;
-    else total += nll;
-  }
-  if (reduction !== 'none') out[0] = reduction === 'mean' ? total / N : total;
-  const y = new Tensor(out, reduction === 'none' ? [N] : []);
-  return record('crossEntropy', [logits], y, (g) => {
-    if (isGradEnabled()) {
-      const perRow = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? div(g, N) : g;
-      return [mul(sub(exp(logSoftmax(logits)), oneHot(t, C, logits.dtype)), perRow)];
-    }
-    // (softmax − onehot) · g, per row (recorded, so probs was computed)
-    const p = probs!,
-      gx = allocStorage(logits.dtype, logits.size);
-    const scale = reduction === 'mean' ? g.data[0] / N : g.data[0];
-    for (let i = 0, o = 0; i < N; i++) {
-      const s = reduction === 'none' ? g.data[i] : scale;
-      for (let c = 0; c < C; c++, o++) gx[o] = p[o] * s;
-      const at = i * C + t[i];
-      gx[at] = (p[at] - 1) * s;
-    }
-    return [new Tensor(gx, logits.shape)];
-  });
-}
-
-/**
- * crossEntropy for logits on a device, composed of primitives with no host read: the one-hot
- * matrix of the targets is built on the host and uploaded with the batch; the loss is
- * −Σ log_softmax ⊙ onehot (divided by N for 'mean'; per row for 'none'); the plain backward is
- * (softmax − onehot)·g, g divided by N for 'mean', with the softmax from the forward's exponentials.
- * The reference kernels sum in float64 in the host loop's order, so for a power-of-two batch the
- * loss and the gradient equal the host path's to the bit (otherwise the division by N rounds once
- * more: within an ulp).
- */
-function crossEntropyOnDevice(logits: Tensor, t: Int32Array, reduction: Reduction): Tensor {
-  const [N, C] = logits.shape;
-  const k = kernelsFor(logits.storage);
-  const oh = new Tensor(k.on(oneHot(t, C).data), [N, C]);
-  const ls = k.alloc('float32', logits.size);
-  const probs = isGradEnabled() && logits.requiresGrad ? k.alloc('float32', logits.size) : null;
-  k.backend.logSoftmax(logits.storage, N, C, ls, probs);
-  const picked = rawBinary('mul', new Tensor(ls, logits.shape), oh, 'CrossEntropyLoss');
-  let y: Tensor;
-  if (reduction === 'none') {
-    const rows = k.alloc('float32', N);
-    k.backend.sum(picked.storage, picked.shape, [1], rows);
-    y = rawUnary('neg', new Tensor(rows, [N]));
-  } else {
-    const total = k.alloc('float32', 1);
-    k.backend.sum(picked.storage, picked.shape, [0, 1], total);
-    y = rawUnary('neg', new Tensor(total, []));
-    if (reduction === 'mean') y = rawBinary('div', y, full([], N), 'CrossEntropyLoss');
-  }
-  return record('crossEntropy', [logits], y, (g) => {
-    if (isGradEnabled() || !probs) {
-      const perRow = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? div(g, N) : g;
-      return [mul(sub(exp(logSoftmax(logits)), oh), perRow)];
-    }
-    const scale =
-      reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? rawBinary('div', g, full([], N), 'CrossEntropyLoss') : g;
-    return [rawBinary('mul', rawBinary('sub', new Tensor(probs, logits.shape), oh, 'CrossEntropyLoss'), scale, 'CrossEntropyLoss')];
-  });
 }
 
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {

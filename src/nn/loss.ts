@@ -1,14 +1,25 @@
 /** Losses as small objects, PyTorch-style: new CrossEntropyLoss().forward(logits, targets). */
 import type { Tensor } from '../tensor/tensor.js';
-import { checkReduction, crossEntropy, mseLoss, type Reduction } from '../autograd/ops.js';
+import { checkReduction, mseLoss, type Reduction } from '../autograd/ops.js';
+import { crossEntropySettings, crossEntropyWith, type CrossEntropyOptions } from '../autograd/cross-entropy.js';
 
-/** The reduction is checked when the loss is built: an options object or a misspelling is refused, never a silent sum. */
+/**
+ * PyTorch's nn.CrossEntropyLoss: `new CrossEntropyLoss()`, `('sum')` or
+ * `({ reduction, labelSmoothing, weight })`. The options are checked when the loss is built: a
+ * misspelt name or a misspelt reduction is refused, never a silent mean.
+ */
 export class CrossEntropyLoss {
-  constructor(readonly reduction: Reduction = 'mean') {
-    checkReduction('CrossEntropyLoss', reduction);
+  readonly reduction: Reduction;
+  readonly labelSmoothing: number;
+  /** The class weights (a copy), or null for all 1. */
+  readonly weight: Float64Array | null;
+  private readonly loss: (logits: Tensor, targets: ArrayLike<number> | Tensor) => Tensor;
+  constructor(reductionOrOptions: Reduction | CrossEntropyOptions = 'mean') {
+    ({ reduction: this.reduction, labelSmoothing: this.labelSmoothing, weight: this.weight } = crossEntropySettings(reductionOrOptions));
+    this.loss = crossEntropyWith(reductionOrOptions);
   }
   forward(logits: Tensor, targets: ArrayLike<number> | Tensor): Tensor {
-    return crossEntropy(logits, targets, this.reduction);
+    return this.loss(logits, targets);
   }
 }
 

@@ -39,7 +39,8 @@
 import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
 import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
 import { noGrad } from '../autograd/engine.js';
-import { add, crossEntropy, sub, sum } from '../autograd/ops.js';
+import { add, sub, sum } from '../autograd/ops.js';
+import { crossEntropy } from '../autograd/cross-entropy.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
 import { Optimizer as OptimizerClass, type AnyOptimizer } from '../optim/optimizer.js';

@@ -7,7 +7,8 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/engine.js';
-import { argmax, crossEntropy } from '../autograd/ops.js';
+import { argmax } from '../autograd/ops.js';
+import { crossEntropy } from '../autograd/cross-entropy.js';
 import type { Module } from '../nn/module.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import type { BatchSource } from './trainer.js';

@@ -117,37 +117,12 @@ test('backward accumulates into leaves and keeps distinct gradient tensors', () 
   assert.deepEqual(Array.from(a.grad!.data), [4, 4]);
 });
 
-test('fused cross-entropy: every reduction matches central differences, the recorded backward agrees, bad targets are named', () => {
-  const targets = [0, 4, 2, 4];
-  for (const reduction of ['mean', 'sum', 'none'] as const) {
-    gradCheck((a) => d.crossEntropy(a, targets, reduction), [randT([4, 5], 31)]);
-    // the value: −log softmax at the target, from the definition
-    const x = randT([4, 5], 32);
-    const want = targets.map((t, i) => {
-      const row = Array.from(x.data.slice(i * 5, i * 5 + 5));
-      const m = Math.max(...row);
-      return -(row[t] - m - Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)));
-    });
-    const got = d.crossEntropy(x, targets, reduction);
-    const agg = reduction === 'none' ? want : reduction === 'sum' ? want.reduce((a, b) => a + b) : want.reduce((a, b) => a + b) / 4;
-    assertClose(got.data, typeof agg === 'number' ? [agg] : agg, 1e-12, `crossEntropy ${reduction}`);
-    // the one-pass backward equals the one written in differentiable ops (createGraph)
-    const w = randT(reduction === 'none' ? [4] : [], 33);
-    const plain = d.grad([d.crossEntropy(x, targets, reduction)], [x], { gradOutputs: [w] })[0]!;
-    const recorded = d.grad([d.crossEntropy(x, targets, reduction)], [x], { gradOutputs: [w], createGraph: true })[0]!;
-    assert.ok(recorded.requiresGrad, 'createGraph recorded the gradient');
-    assertClose(plain.data, recorded.data, 1e-12, `plain vs recorded backward (${reduction})`);
-  }
-  assert.throws(() => d.crossEntropy(randT([2, 3], 1), [0, 3]), /target 1 is 3, expected an integer class in \[0, 2\]/);
-  assert.throws(() => d.crossEntropy(randT([2, 3], 1), [0]), /CrossEntropyLoss: 2 logits rows but 1 targets/);
-});
-
 test('losses refuse an unknown reduction, naming the loss, the value and the allowed ones (PyTorch: ValueError), never a silent sum or mean', () => {
   const x = randT([2, 3], 1);
   const bad = (loss: string, v: string) => new RegExp(`^RangeError: ${loss}: invalid reduction ${v}; expected mean, sum, none$`);
   assert.throws(() => d.crossEntropy(x, [0, 1], 'avg' as never), bad('CrossEntropyLoss', '"avg"'));
   assert.throws(() => d.mseLoss(x, x, 'avg' as never), bad('MSELoss', '"avg"'));
-  assert.throws(() => new d.CrossEntropyLoss({ labelSmoothing: 0.1 } as never), bad('CrossEntropyLoss', '\\{"labelSmoothing":0\\.1\\}'));
+  assert.throws(() => new d.CrossEntropyLoss(5 as never), bad('CrossEntropyLoss', '5'));
   assert.throws(() => new d.MSELoss('Mean' as never), bad('MSELoss', '"Mean"'));
   // the reductions themselves: sum of [1, 4] squared errors is 5, their mean 2.5
   const a = d.tensor([1, 2]),
@@ -207,35 +182,6 @@ test('pow: the gradient of x⁰ is 0, also at x = 0 (PyTorch masks exponent 0); 
   assert.throws(
     () => d.pow(d.tensor([0, 2]), d.tensor([1, 2]) as never),
     /^TypeError: pow: expected a number exponent, got a Tensor of shape \[2\]$/,
-  );
-});
-
-test('crossEntropy keeps log s beside a row maximum far larger than it', () => {
-  // torch 1.13: cross_entropy([[1e17, 1e17]] float64, [0]) = 0.6931471805599453 (ln 2)
-  assert.equal(d.crossEntropy(d.tensor([[1e17, 1e17]], { dtype: 'float64' }), [0]).item(), Math.LN2);
-  assert.equal(d.crossEntropy(d.tensor([[3e7, 3e7]]), [1]).item(), Math.fround(Math.LN2));
-});
-
-test('crossEntropy takes a Tensor of class indices (as torch does); other targets are named', () => {
-  const x = d.tensor(
-    [
-      [0.5, -1, 2],
-      [1, 0, -0.5],
-    ],
-    { dtype: 'float64' },
-  );
-  // torch 1.13: cross_entropy(x, tensor([1, 0])) = 1.8528400403825511
-  assertClose([d.crossEntropy(x, d.tensor([1, 0])).item()], [1.8528400403825511], 1e-15, 'Tensor targets');
-  assert.equal(new d.CrossEntropyLoss('sum').forward(x, d.tensor([1, 0])).item(), d.crossEntropy(x, [1, 0], 'sum').item());
-  assert.throws(
-    () => d.crossEntropy(x, d.tensor([[1], [0]])),
-    /^ShapeError: CrossEntropyLoss: targets must be 2 class indices, a Tensor of shape \[2\]; got \[2, 1\]$/,
-  );
-  assert.throws(() => d.crossEntropy(x, d.tensor([1, 0, 2])), /^ShapeError: CrossEntropyLoss: 2 logits rows but 3 targets$/);
-  assert.throws(() => d.crossEntropy(x, d.tensor([0.5, 0])), /target 0 is 0\.5, expected an integer class in \[0, 2\]/);
-  assert.throws(
-    () => d.crossEntropy(x, 1 as never),
-    /^TypeError: CrossEntropyLoss: targets must be class indices \(an array, an Int32Array or a Tensor of shape \[2\]\), got number$/,
   );
 });
 

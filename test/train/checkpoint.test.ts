@@ -11,7 +11,8 @@ import { DataLoader } from '../../src/data/loader.js';
 import { loadEmbedded } from '../../src/data/node.js';
 import { parseAugment } from '../../src/augment/parse.js';
 import { scheduleCallback, plateauCallback, ReduceOnPlateau, cosine } from '../../src/schedule/index.js';
-import { crossEntropy, mul, sqrt, sum } from '../../src/autograd/ops.js';
+import { mul, sqrt, sum } from '../../src/autograd/ops.js';
+import { crossEntropy } from '../../src/autograd/cross-entropy.js';
 import { WithSpare } from '../helpers.js';
 
 const data = loadEmbedded();

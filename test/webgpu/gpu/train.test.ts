@@ -44,7 +44,8 @@ import {
   type Tensor,
 } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
-import { crossEntropy, mul, sqrt, square, sum } from '../../../src/autograd/ops.js';
+import { mul, sqrt, square, sum } from '../../../src/autograd/ops.js';
+import { crossEntropy } from '../../../src/autograd/cross-entropy.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { loadEmbedded } from '../../../src/data/node.js';
 import { cnn, mlpDropout } from './models.js';

@@ -1,0 +1,293 @@
+/**
+ * Cross-entropy of logits [N, C] against integer class targets, PyTorch 1.13's
+ * `F.cross_entropy(logits, t, weight=w, label_smoothing=ε, reduction=…)`, as one op:
+ *
+ *   ℓᵢ = −Σ_c qᵢ[c] · log softmax(logitsᵢ)[c],     qᵢ = (1 − ε)·w[tᵢ]·onehot(tᵢ) + (ε/C)·w
+ *
+ * (w = 1 without weights: qᵢ is the smoothed one-hot (1 − ε)·onehot(tᵢ) + ε/C). 'none' gives the ℓᵢ,
+ * 'sum' Σᵢ ℓᵢ and 'mean' Σᵢ ℓᵢ / D with D = Σᵢ w[tᵢ] (N without weights): a weighted mean divides by
+ * the weights of the targets, not by N, and the smoothing term is divided by the same D (aten's
+ * LossNLL.cpp, cross_entropy_loss_label_smoothing: smooth_loss.sum() / weight.gather(target).sum()).
+ * A batch whose targets all weigh 0 has no mean: NaN, PyTorch's 0/0.
+ *
+ * The gradient, since Σ_c softmax = 1: ∂ℓᵢ/∂logitsᵢ = sᵢ·softmax(logitsᵢ) − qᵢ with sᵢ = Σ_c qᵢ[c] =
+ * (1 − ε)·w[tᵢ] + (ε/C)·Σ w (1 without weights), times gᵢ for 'none', g for 'sum' and g/D for 'mean'.
+ * A plain backward computes it in one pass from the forward's exponentials; a recorded one
+ * (createGraph: Hessians for Newton's method) is written in differentiable ops.
+ */
+import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { fmtShape, ShapeError } from '../tensor/shape.js';
+import { kernelsFor } from '../backend/index.js';
+import { checkOptions, num, oneOf, spec, tensor, type SchemaOf } from '../util/options.js';
+import { record, isGradEnabled } from './engine.js';
+import {
+  checkReduction,
+  classIndices,
+  div,
+  exp,
+  logSoftmax,
+  mul,
+  oneHot,
+  rawBinary,
+  rawUnary,
+  reshape,
+  sub,
+  type Reduction,
+} from './ops.js';
+
+export interface CrossEntropyOptions {
+  /** 'mean' (default: divided by Σ weight[target], N without weights), 'sum' or 'none' (one loss per row). */
+  reduction?: Reduction;
+  /** ε in [0, 1]: the target is (1 − ε)·onehot + ε/C (PyTorch's label_smoothing); default 0. */
+  labelSmoothing?: number;
+  /** One finite weight ≥ 0 per class, C of them (PyTorch's weight); default all 1. */
+  weight?: ArrayLike<number> | Tensor;
+}
+
+const OWNER = 'CrossEntropyLoss';
+
+const schema: SchemaOf<CrossEntropyOptions> = {
+  reduction: oneOf('mean', 'sum', 'none'),
+  labelSmoothing: num,
+  weight: spec(
+    'one number per class (an array, a Float32Array, a Float64Array or a Tensor [C])',
+    (v) => Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array || tensor.test(v),
+  ),
+};
+
+/** The options with their defaults, as the op uses them (CrossEntropyLoss and crossEntropyWith check them once, when built). */
+export interface CrossEntropySettings {
+  readonly reduction: Reduction;
+  readonly labelSmoothing: number;
+  /** Per class, or null for all 1; its length is checked against C at each call. */
+  readonly weight: Float64Array | null;
+}
+
+/** A reduction string or an options object, checked: unknown names, ε outside [0, 1] and bad weights are refused. */
+export function crossEntropySettings(arg: Reduction | CrossEntropyOptions | undefined): CrossEntropySettings {
+  if (arg === undefined) return { reduction: 'mean', labelSmoothing: 0, weight: null };
+  if (typeof arg !== 'object' || arg === null) {
+    checkReduction(OWNER, arg);
+    return { reduction: arg, labelSmoothing: 0, weight: null };
+  }
+  const o = checkOptions(OWNER, arg, schema);
+  const labelSmoothing = o.labelSmoothing ?? 0;
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+    throw new RangeError(`${OWNER}: invalid labelSmoothing ${labelSmoothing}; expected in [0, 1]`);
+  return { reduction: o.reduction ?? 'mean', labelSmoothing, weight: o.weight === undefined ? null : weightValues(o.weight) };
+}
+
+function weightValues(w: ArrayLike<number> | Tensor): Float64Array {
+  let values: ArrayLike<unknown> = w as ArrayLike<number>;
+  if (w instanceof Tensor) {
+    if (w.ndim !== 1) throw new ShapeError(`${OWNER}: weight must be one number per class, a Tensor [C]; got ${fmtShape(w.shape)}`);
+    if (isDeviceStorage(w.storage))
+      throw new TypeError(`${OWNER}: weight lives on ${w.storage.device}; give the class weights on the host (await weight.to('cpu'))`);
+    values = w.data;
+  }
+  const out = new Float64Array(values.length);
+  for (let c = 0; c < values.length; c++) {
+    const v = values[c];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new RangeError(`${OWNER}: invalid weight[${c}] ${String(v)}; expected a finite number ≥ 0`);
+    out[c] = v;
+  }
+  return out;
+}
+
+/**
+ * Cross-entropy's targets as N class indices: an array or typed array, or a Tensor of shape [N]
+ * (PyTorch's class-index form; its [N, C] class probabilities are not taken).
+ */
+function targetValues(targets: unknown, N: number): ArrayLike<number> {
+  if (targets instanceof Tensor) {
+    if (targets.ndim !== 1)
+      throw new ShapeError(`${OWNER}: targets must be ${N} class indices, a Tensor of shape [${N}]; got ${fmtShape(targets.shape)}`);
+    targets = targets.data;
+  } else if (!Array.isArray(targets) && !ArrayBuffer.isView(targets))
+    throw new TypeError(
+      `${OWNER}: targets must be class indices (an array, an Int32Array or a Tensor of shape [${N}]), got ${targets === null ? 'null' : typeof targets}`,
+    );
+  const values = targets as ArrayLike<number>;
+  if (values.length !== N) throw new ShapeError(`${OWNER}: ${N} logits rows but ${values.length} targets`);
+  return values;
+}
+
+/**
+ * What the targets of one batch make of the options: q's two coefficients (qᵢ[c] = b·w[c], plus
+ * a·w[tᵢ] at c = tᵢ), the weights in the logits' precision (as PyTorch's weight tensor shares
+ * their dtype), the row sums sᵢ (null when all 1, i.e. without weights) and the mean's divisor D.
+ */
+interface Targets {
+  t: Int32Array;
+  a: number;
+  b: number;
+  w: Float32Array | Float64Array | null;
+  s: Float64Array | null;
+  divisor: number;
+}
+
+function targetsOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Targets {
+  if (logits.ndim !== 2) throw new ShapeError(`${OWNER}: expected logits [N, C], got ${fmtShape(logits.shape)}`);
+  const [N, C] = logits.shape;
+  const t = classIndices(targetValues(targets, N), C);
+  const a = 1 - o.labelSmoothing,
+    b = o.labelSmoothing / C;
+  if (o.weight === null) return { t, a, b, w: null, s: null, divisor: N };
+  if (o.weight.length !== C)
+    throw new ShapeError(
+      `${OWNER}: weight has ${o.weight.length} values, expected ${C}, one per class of logits ${fmtShape(logits.shape)}`,
+    );
+  const w = logits.dtype === 'float32' ? Float32Array.from(o.weight) : o.weight;
+  let all = 0,
+    D = 0;
+  for (let c = 0; c < C; c++) all += w[c];
+  const s = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    D += w[t[i]];
+    s[i] = a * w[t[i]] + b * all;
+  }
+  return { t, a, b, w, s, divisor: D === 0 ? NaN : D };
+}
+
+/** The target distributions q as a constant matrix [N, C] (the recorded backward's and the device's). */
+function targetMatrix(q: Targets, C: number, dtype: DType): Tensor {
+  const { t, a, b, w } = q;
+  if (b === 0 && w === null) return oneHot(t, C, dtype);
+  const out = allocStorage(dtype, t.length * C);
+  for (let i = 0, o = 0; i < t.length; i++) {
+    for (let c = 0; c < C; c++, o++) out[o] = b * (w ? w[c] : 1);
+    out[i * C + t[i]] += a * (w ? w[t[i]] : 1);
+  }
+  return new Tensor(out, [t.length, C]);
+}
+
+/** s as a column [N, 1] to scale the softmax by (null without weights: all 1). */
+function rowSums(q: Targets, dtype: DType): Tensor | null {
+  if (q.s === null) return null;
+  const out = allocStorage(dtype, q.s.length);
+  out.set(q.s);
+  return new Tensor(out, [q.s.length, 1]);
+}
+
+/** (s ⊙ softmax − q) · g in differentiable ops, for a recorded backward. */
+function recordedGradient(
+  logits: Tensor,
+  g: Tensor,
+  q: Targets,
+  reduction: Reduction,
+  qm = targetMatrix(q, logits.shape[1], logits.dtype),
+  s = rowSums(q, logits.dtype),
+): Tensor {
+  const perRow = reduction === 'none' ? reshape(g, [logits.shape[0], 1]) : reduction === 'mean' ? div(g, q.divisor) : g;
+  const p = exp(logSoftmax(logits));
+  return mul(sub(s ? mul(p, s) : p, qm), perRow);
+}
+
+/**
+ * Cross-entropy of logits [N, C] against integer targets (see the header), PyTorch's
+ * `F.cross_entropy`. The third argument is the reduction ('mean', the default, 'sum' or 'none') or
+ * `{ reduction, labelSmoothing, weight }`.
+ */
+export function crossEntropy(
+  logits: Tensor,
+  targets: ArrayLike<number> | Tensor,
+  reductionOrOptions: Reduction | CrossEntropyOptions = 'mean',
+): Tensor {
+  return crossEntropyOf(logits, targets, crossEntropySettings(reductionOrOptions));
+}
+
+/**
+ * crossEntropy with these options, checked once, as a loss `(logits, targets) => Tensor`: fit's and
+ * evaluate's `loss: crossEntropyWith({ labelSmoothing: 0.1 })`.
+ */
+export function crossEntropyWith(
+  reductionOrOptions: Reduction | CrossEntropyOptions,
+): (logits: Tensor, targets: ArrayLike<number> | Tensor) => Tensor {
+  const o = crossEntropySettings(reductionOrOptions);
+  return (logits, targets) => crossEntropyOf(logits, targets, o);
+}
+
+function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Tensor {
+  const q = targetsOf(logits, targets, o);
+  if (isDeviceStorage(logits.storage)) return crossEntropyOnDevice(logits, q, o.reduction);
+  const [N, C] = logits.shape;
+  const { t, a, b, w, s, divisor } = q;
+  const reduction = o.reduction;
+  // the softmax comes from the same exponentials as the log-softmax, so the backward needs no
+  // exp; only asked for when there will be a backward (not in evaluation under noGrad)
+  const ls = allocStorage(logits.dtype, logits.size);
+  const probs = isGradEnabled() && logits.requiresGrad ? allocStorage(logits.dtype, logits.size) : null;
+  kernelsFor().backend.logSoftmax(logits.data, N, C, ls, probs);
+  const out = allocStorage(logits.dtype, reduction === 'none' ? N : 1);
+  let total = 0;
+  for (let i = 0; i < N; i++) {
+    const row = i * C;
+    // a·w[t] is 1 without options: the plain loss −log softmax at the target, exactly
+    let l = -ls[row + t[i]] * (a * (w ? w[t[i]] : 1));
+    if (b > 0) {
+      let smooth = 0;
+      for (let c = 0; c < C; c++) smooth -= (w ? w[c] : 1) * ls[row + c];
+      l += b * smooth;
+    }
+    if (reduction === 'none') out[i] = l;
+    else total += l;
+  }
+  if (reduction !== 'none') out[0] = reduction === 'mean' ? total / divisor : total;
+  const y = new Tensor(out, reduction === 'none' ? [N] : []);
+  return record('crossEntropy', [logits], y, (g) => {
+    if (isGradEnabled()) return [recordedGradient(logits, g, q, reduction)];
+    // (s·softmax − q) · g, per row (recorded, so probs was computed); without options s = 1 and
+    // q = onehot, so this is (softmax − onehot) · g with the same roundings
+    const p = probs!,
+      gx = allocStorage(logits.dtype, logits.size);
+    const scale = reduction === 'mean' ? g.data[0] / divisor : g.data[0];
+    for (let i = 0, o = 0; i < N; i++) {
+      const k = reduction === 'none' ? g.data[i] : scale;
+      const si = s ? s[i] : 1;
+      for (let c = 0; c < C; c++, o++) gx[o] = (p[o] * si - b * (w ? w[c] : 1)) * k;
+      const at = i * C + t[i];
+      gx[at] = (p[at] * si - (a * (w ? w[t[i]] : 1) + b * (w ? w[t[i]] : 1))) * k;
+    }
+    return [new Tensor(gx, logits.shape)];
+  });
+}
+
+/**
+ * crossEntropy for logits on a device, composed of primitives with no host read: q (the one-hot
+ * matrix without options) and s are built on the host and uploaded with the batch; the loss is
+ * −Σ log_softmax ⊙ q (divided by D for 'mean'; per row for 'none'); the plain backward is
+ * (s ⊙ softmax − q)·g, g divided by D for 'mean', with the softmax from the forward's exponentials.
+ * The reference kernels sum in float64 in the host loop's order, so without options and for a
+ * power-of-two batch the loss and the gradient equal the host path's to the bit (otherwise the
+ * division by D rounds once more, and q's products differently: within a few ulps).
+ */
+function crossEntropyOnDevice(logits: Tensor, q: Targets, reduction: Reduction): Tensor {
+  const [N, C] = logits.shape;
+  const k = kernelsFor(logits.storage);
+  const qm = new Tensor(k.on(targetMatrix(q, C, 'float32').data), [N, C]);
+  const sHost = rowSums(q, 'float32');
+  const s = sHost ? new Tensor(k.on(sHost.data), sHost.shape) : null;
+  const ls = k.alloc('float32', logits.size);
+  const probs = isGradEnabled() && logits.requiresGrad ? k.alloc('float32', logits.size) : null;
+  k.backend.logSoftmax(logits.storage, N, C, ls, probs);
+  const picked = rawBinary('mul', new Tensor(ls, logits.shape), qm, OWNER);
+  let y: Tensor;
+  if (reduction === 'none') {
+    const rows = k.alloc('float32', N);
+    k.backend.sum(picked.storage, picked.shape, [1], rows);
+    y = rawUnary('neg', new Tensor(rows, [N]));
+  } else {
+    const total = k.alloc('float32', 1);
+    k.backend.sum(picked.storage, picked.shape, [0, 1], total);
+    y = rawUnary('neg', new Tensor(total, []));
+    if (reduction === 'mean') y = rawBinary('div', y, full([], q.divisor), OWNER);
+  }
+  return record('crossEntropy', [logits], y, (g) => {
+    if (isGradEnabled() || !probs) return [recordedGradient(logits, g, q, reduction, qm, s)];
+    const scale = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? rawBinary('div', g, full([], q.divisor), OWNER) : g;
+    const p = new Tensor(probs, logits.shape);
+    return [rawBinary('mul', rawBinary('sub', s ? rawBinary('mul', p, s, OWNER) : p, qm, OWNER), scale, OWNER)];
+  });
+}
