@@ -42,6 +42,7 @@ import { checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../
 import { hyperParameterFlags, optimizerBagFrom, sharedOptimizerFlags } from '../optimizer-flags.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
+import { checkLossFlags, lossFromFlags, lossOptions } from '../loss-flags.js';
 
 export const optimizerOptions: OptSpec[] = [
   { name: 'lr', type: 'number', min: 0, help: "learning rate η (default: the optimizer's own)" },
@@ -106,6 +107,7 @@ export const trainOptions: OptSpec[] = [
   },
   { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
   { name: 'full-batch', type: 'boolean', help: 'every step on the whole training set (one step per epoch); needed by lbfgs and newton' },
+  ...lossOptions,
   dataOption,
   ...dataOptions,
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
@@ -203,6 +205,7 @@ export function parseCheckpointEvery(v: string): { everyEpochs?: number; everySt
 /** Checks that need no data: output paths and flag combinations, so a mistake fails in the first second. */
 export function preflight(o: Parsed): void {
   checkTrainOptions(o);
+  checkLossFlags(o);
   if (o.save !== undefined) {
     if (o.save === '') throw new UsageError('--save: empty file name; give the file to write the weights to');
     checkWritableFile(o.save, '--save');
@@ -326,6 +329,7 @@ export function prepareTrain(
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
   checkTrainData(o, trainSet, testSet);
+  const criterion = lossFromFlags(o, trainSet);
   const rng = new Rng(o.seed);
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });
@@ -401,12 +405,20 @@ export function prepareTrain(
       );
     }
   }
+  if (!o.json && criterion) {
+    const parts = [
+      o.labelSmoothing !== undefined ? `label smoothing ${o.labelSmoothing}` : '',
+      criterion.weight ? `class weights ${criterion.weight.map((w) => Number(w.toPrecision(4))).join(',')}` : '',
+    ];
+    io.out(`loss: cross-entropy, ${parts.filter(Boolean).join(', ')} (train and test)`);
+  }
   const bar = io.tty && !o.json && !o.fullBatch ? progressDrawer(io.raw) : null;
   const fit: FitOptions = {
     model,
     optimizer,
     train: trainLoader,
     test: testLoader,
+    loss: criterion?.loss,
     epochs: o.epochs,
     rng: rng.fork('train'),
     callbacks,
