@@ -52,6 +52,21 @@ test('descent train on a device backend: the records of the host run, the backen
   assert.equal(dev.model.parameters()[0].device, 'cpu');
 });
 
+test("descent train --label-smoothing --class-weights on a device backend: the host run's records, the loss composed on the device", async () => {
+  const flags = [...args, '--label-smoothing', '0.1', '--class-weights', 'balanced', '--backend', 'wasm'];
+  const host = await runTrain(parseArgs(flags, trainCommand.options, 'train'), io([]));
+  const dev = await runTrain({ ...parseArgs(flags, trainCommand.options, 'train'), backend: DEVICE }, io([]));
+  const plain = await runTrain(parseArgs([...args, '--backend', 'wasm'], trainCommand.options, 'train'), io([]));
+  for (const [i, r] of dev.records.entries()) {
+    assert.ok(
+      Math.abs(r.trainLoss - host.records[i].trainLoss) < 1e-4,
+      `epoch ${i + 1} train loss ${r.trainLoss} vs ${host.records[i].trainLoss}`,
+    );
+    assert.ok(Math.abs((r.testLoss as number) - (host.records[i].testLoss as number)) < 1e-4);
+    assert.ok(Math.abs(r.trainLoss - plain.records[i].trainLoss) > 1e-3, 'the options change the loss');
+  }
+});
+
 test('--backend auto is wasm where WebGPU does not start; --backend webgpu says why it cannot run', async () => {
   const auto = await selectTrainBackend('auto');
   if (auto.device === null)
