@@ -27,6 +27,8 @@ export interface SweepSpec {
   data: string;
   limit?: number;
   testLimit?: number;
+  /** ε of every trial's cross-entropy, PyTorch's label_smoothing (absent: the plain loss). */
+  labelSmoothing?: number;
   /** Overrides of the workloads' own settings (all workloads). */
   target?: number;
   budget?: number;
@@ -100,6 +102,7 @@ export function planTrials(s: SweepSpec): TrialSpec[] {
             data: s.data,
             limit: s.limit,
             testLimit: s.testLimit,
+            ...(s.labelSmoothing !== undefined ? { labelSmoothing: s.labelSmoothing } : {}),
             budget: s.budget ?? settings.budget,
             target: s.target ?? settings.target,
             evalEvery: s.evalEvery ?? settings.evalEvery,

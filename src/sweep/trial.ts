@@ -18,6 +18,7 @@ import type { BaseHyper, Optimizer } from '../optim/optimizer.js';
 import { parseSchedule } from '../schedule/parse.js';
 import { scheduleCallback } from '../schedule/driver.js';
 import { evaluate, fitRun, TrainingError, type Callback } from '../train/trainer.js';
+import { crossEntropyWith } from '../autograd/cross-entropy.js';
 import { getModel } from '../train/models.js';
 import type { Dataset } from '../data/dataset.js';
 import { getWorkload, loadSweepData } from './workloads.js';
@@ -29,6 +30,8 @@ export interface TrialSpec {
   /** Only the first N training / test samples (quick runs and tests). */
   limit?: number;
   testLimit?: number;
+  /** ε of the cross-entropy the trial trains on and evaluates with (absent: the plain loss; ids of such specs are unchanged). */
+  labelSmoothing?: number;
   budget: number;
   target: number;
   evalEvery: number;
@@ -111,6 +114,7 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
     ? new DataLoader(train, { batchSize: train.length, flatten })
     : new DataLoader(train, { batchSize: w.batchSize as number, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten });
   const testLoader = new DataLoader(test, { batchSize: 1000, flatten });
+  const criterion = spec.labelSmoothing !== undefined ? crossEntropyWith({ labelSmoothing: spec.labelSmoothing }) : undefined;
   const callbacks: Callback[] = [];
   if (spec.schedule !== undefined) {
     const parsed = parseSchedule(spec.schedule, { lr: optimizer.lr, total: spec.budget });
@@ -136,7 +140,7 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
       if (s.step % spec.evalEvery !== 0 && s.step !== spec.budget) return;
       const t0 = now();
       const seconds = (t0 - start - evalSeconds) / 1000;
-      const e = evaluate(net, testLoader, { optimizer });
+      const e = evaluate(net, testLoader, { optimizer, loss: criterion });
       evalSeconds += now() - t0;
       const p: CurvePoint = { step: s.step, seconds, trainLoss: lossSum / lossCount, testLoss: e.testLoss, testAccuracy: e.testAccuracy };
       lossSum = 0;
@@ -157,6 +161,7 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
       rng: rng.fork('train'),
       callbacks,
       fullBatch,
+      loss: criterion,
     });
   } catch (e) {
     if (e instanceof TrainingError) error = e.message;

@@ -68,6 +68,7 @@ test('the sweep hash changes with every setting and not with the order of keys',
     { sampler: 'grid' as const },
     { data: 'full' },
     { limit: 100 },
+    { labelSmoothing: 0.1 },
     { space: 'lr=log:1e-3:1' },
     { optimizers: ['adam', 'sgd'] },
   ];

@@ -76,8 +76,21 @@ test('the id is stable and changes with the options, the seed and the budget', (
     trialId({ ...spec, seed: 4 }),
     trialId({ ...spec, options: { lr: 0.001 } }),
     trialId({ ...spec, budget: 13 }),
+    trialId({ ...spec, labelSmoothing: 0.1 }),
   ]);
-  assert.equal(ids.size, 4);
+  assert.equal(ids.size, 5);
+  // an absent labelSmoothing leaves the id of the specs before it
+  assert.equal(trialId({ ...spec, labelSmoothing: undefined }), trialId(spec));
+});
+
+test('labelSmoothing: the trial trains on and evaluates with the smoothed cross-entropy', () => {
+  const plain = runTrial(spec),
+    smoothed = runTrial({ ...spec, labelSmoothing: 0.3 });
+  // a smoothed target keeps ε·ln C-sized mass off the true class: both losses are higher
+  for (const [i, p] of smoothed.curve.entries()) {
+    assert.ok(p.trainLoss > plain.curve[i].trainLoss, `train loss at step ${p.step}`);
+    assert.ok(p.testLoss > plain.curve[i].testLoss, `test loss at step ${p.step}`);
+  }
 });
 
 test("Schedule-Free is evaluated at its averaged weights (the optimizer's eval weights), not where its gradients are taken", () => {
