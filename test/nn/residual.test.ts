@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/node.js';
-import { crossEntropy } from '../../src/autograd/ops.js';
+import { crossEntropy } from '../../src/autograd/cross-entropy.js';
 import { specInput } from '../../src/train/spec.js';
 import { initWasm } from '../../src/backend/wasm/index.js';
 import { assertClose } from '../helpers.js';

@@ -18,7 +18,7 @@ import { SAM } from '../../src/optim/sam.js';
 import { Newton } from '../../src/optim/newton.js';
 import { ScheduleFreeSGD } from '../../src/optim/schedule-free.js';
 import { clipGradNorm_, clipGradValue_ } from '../../src/optim/clip.js';
-import { crossEntropy } from '../../src/autograd/ops.js';
+import { crossEntropy } from '../../src/autograd/cross-entropy.js';
 import { fitRun, type Callback, type EpochRecord, type FitOptions, type TrainState } from '../../src/train/trainer.js';
 import { clipGradNormCallback, clipGradValueCallback, earlyStopping } from '../../src/train/callbacks.js';
 import type { Checkpoint } from '../../src/train/checkpoint.js';
