@@ -123,7 +123,7 @@ export interface EarlyStopping extends Callback {
  * Keras 3's EarlyStopping, epoch for epoch: after each epoch past `startFromEpoch`, the monitored
  * field improves when it beats the best so far by more than minDelta (lower in 'min' mode, higher in
  * 'max'); otherwise the epochs waited grow, and once they reach `patience` (never after the first
- * epoch) training stops after this epoch (TrainState.stop). The record of that epoch gets
+ * epoch, nor after the run's last, which ends it anyway) training stops after this epoch (TrainState.stop). The record of that epoch gets
  * `stoppedEarly: true`; with restoreBest, the record of the run's last epoch gets `restoredEpoch`
  * (the best epoch, whose weights are put back when training ends, whether it stopped early or not).
  * A NaN never improves. Schedule-Free optimizers, which evaluate weights of their own, refuse
@@ -206,7 +206,8 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
         last();
         return pending;
       }
-      if (st.wait >= patience && s.epoch > 1) {
+      // the last epoch ends the run anyway: nothing is stopped early there
+      if (st.wait >= patience && s.epoch > 1 && s.epoch < s.epochs) {
         st.stoppedEpoch = s.epoch;
         s.stop = true;
         record.stoppedEarly = true;

@@ -140,7 +140,7 @@ function drive(values: number[], o: Parameters<typeof earlyStopping>[0], key = '
   return 0;
 }
 
-test("earlyStopping follows Keras 3's rule: patience counts epochs without improvement, minDelta, mode, and never after the first epoch", () => {
+test("earlyStopping follows Keras 3's rule: patience counts epochs without improvement, minDelta, mode, and never after the first or the last epoch", () => {
   // wait: 0, 0 (improves), 1, 2 → stops after epoch 4 with patience 2
   assert.equal(drive([1, 0.9, 0.95, 0.92, 0.91], { patience: 2 }), 4);
   // patience 0 and 1 both stop at the first epoch that does not improve
@@ -150,15 +150,17 @@ test("earlyStopping follows Keras 3's rule: patience counts epochs without impro
   assert.equal(drive([1, 1.1, 0.9, 1.1, 1.2, 1.3], { patience: 2 }), 5);
   // minDelta: 0.97 is below 1 by less than 0.05, so it does not count; 0.9 does
   assert.equal(drive([1, 0.97, 0.9], { patience: 1, minDelta: 0.05 }), 2);
-  assert.equal(drive([1, 0.94, 0.9], { patience: 1, minDelta: 0.05 }), 3);
+  assert.equal(drive([1, 0.94, 0.9, 0.1], { patience: 1, minDelta: 0.05 }), 3);
   // 'auto' watches an accuracy upward
-  assert.equal(drive([0.5, 0.6, 0.55], { monitor: 'testAccuracy', patience: 0 }, 'testAccuracy'), 3);
+  assert.equal(drive([0.5, 0.6, 0.55, 0.9], { monitor: 'testAccuracy', patience: 0 }, 'testAccuracy'), 3);
   assert.equal(drive([0.5, 0.6, 0.55], { monitor: 'testAccuracy', mode: 'min', patience: 0 }, 'testAccuracy'), 2);
   // the first epoch never stops the run, even when it is NaN (Keras' `epoch > 0`); NaN never improves
   assert.equal(drive([NaN, NaN, NaN], { patience: 0 }), 2);
   // startFromEpoch: the first two epochs are not watched
   assert.equal(drive([1, 2, 3, 4, 5], { patience: 0, startFromEpoch: 2 }), 4);
   assert.equal(drive([3, 2, 1], { patience: 0 }), 0);
+  // the last epoch is not "stopped early": the run ends there anyway
+  assert.equal(drive([1, 0.9, 0.95], { patience: 0 }), 0);
 });
 
 test('earlyStopping names a missing monitored field and refuses bad options and restoreBest with Schedule-Free', () => {
