@@ -61,7 +61,8 @@ test('descent summary refuses a malformed --input and a model that does not fit 
   for (const [args, re] of [
     [['--input', '28x28'], /^descent summary: --input: expected C×H×W such as 1x28x28, or a feature count such as 4, got "28x28"$/],
     [['--input', '0'], /--input: expected C×H×W/],
-    [['--model', 'cnn', '--input', '5'], /^descent summary: /],
+    [['--model', 'cnn', '--input', '5'], /^descent summary: --input 5: model cnn does not take inputs of this shape \(/],
+    [['--model', 'conv:8:5,relu,flatten,linear', '--input', '1x3x3'], /^descent summary: --model: layer 0 \(conv:8:5\): input \[1, 3, 3\]/],
   ] as const) {
     const r = await cli('summary', ...args);
     assert.notEqual(r.code, 0, `${args.join(' ')}: ${r.out}`);

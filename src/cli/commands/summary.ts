@@ -6,6 +6,8 @@ import { resolveCliModel } from '../model.js';
 import { readWeights, warnRefused } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 import { summary } from '../../nn/summary.js';
+import { ShapeError } from '../../tensor/shape.js';
+import { ModelSpecError } from '../../train/spec.js';
 import type { Module } from '../../nn/module.js';
 
 /** --input: C×H×W (an image) or F (F features of a CSV row, a [1, 1, F] sample). */
@@ -15,6 +17,16 @@ function parseInput(raw: string): [number, number, number] {
   if ((dims.length !== 1 && dims.length !== 3) || dims.some((d) => Number.isNaN(d)))
     throw new UsageError(`--input: expected C×H×W such as 1x28x28, or a feature count such as 4, got "${raw.slice(0, 40)}"`);
   return dims.length === 1 ? [1, 1, dims[0]] : (dims as [number, number, number]);
+}
+
+/** A layer that cannot take --input's shape is the input's fault: one usage line naming both. */
+function fitsInput<T>(o: Parsed, model: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof RangeError || e instanceof ShapeError) || e instanceof ModelSpecError || o.input === undefined) throw e;
+    throw new UsageError(`--input ${o.input}: model ${model} does not take inputs of this shape (${e.message})`);
+  }
 }
 
 export const summaryCommand: Command = {
@@ -55,11 +67,11 @@ export const summaryCommand: Command = {
       shape = o.input !== undefined ? parseInput(o.input) : [1, 28, 28];
       const name = o.model ?? 'mlp';
       const spec = resolveCliModel(name);
-      const model = spec.build({ rng: new Rng(0).fork('model'), inputShape: shape, classes: o.classes ?? 10 });
+      const model = fitsInput(o, name, () => spec.build({ rng: new Rng(0).fork('model'), inputShape: shape, classes: o.classes ?? 10 }));
       built = { model, name, flat: spec.input === 'flat' };
     }
     const sample = built.flat ? [shape[0] * shape[1] * shape[2]] : [...shape];
-    const s = summary(built.model, sample);
+    const s = fitsInput(o, built.name, () => summary(built.model, sample));
     if (o.json) {
       io.out(JSON.stringify({ model: built.name, inputShape: s.inputShape, layers: s.layers, params: s.params, buffers: s.buffers }));
       return;
