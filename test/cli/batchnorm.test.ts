@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
+import { tempDir } from '../tmp-dir.js';
 import * as d from '../../src/node.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'descent-bn-'));
+const tmp = () => tempDir('descent-bn-');
 const SPEC = 'conv:4:3:pad=1,batchnorm,relu,maxpool:2,flatten,linear:16,batchnorm,relu,linear';
 const tiny = ['--data', 'embedded', '--limit', '300', '--test-limit', '200', '--batch-size', '50', '--model', SPEC, '--seed', '2'];
 

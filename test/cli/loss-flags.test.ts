@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
+import { tempDir } from '../tmp-dir.js';
 
 const tiny = ['--data', 'embedded', '--limit', '240', '--test-limit', '100', '--batch-size', '40', '--epochs', '2', '--seed', '4'];
-const tmp = () => mkdtempSync(join(tmpdir(), 'descent-loss-'));
+const tmp = () => tempDir('descent-loss-');
 const records = (out: string) => out.split('\n').map((l) => JSON.parse(l) as { trainLoss: number; testLoss: number; testAccuracy: number });
 const losses = (out: string) => records(out).map((r) => [r.trainLoss, r.testLoss, r.testAccuracy]);
 
