@@ -111,7 +111,8 @@ export function clipGradNormOn(gs: readonly Tensor[], maxNorm: number, normType:
   const scalar = (v: number) => k.on(Float32Array.of(v));
   const total = k.alloc('float32', 1);
   const inf = normType === Infinity;
-  const p = scalar(normType);
+  // p on the device only for a general p-norm (2 and ∞ have kernels of their own)
+  const p = inf || normType === 2 ? null : scalar(normType);
   for (const g of gs) {
     // |g|^p summed (p = 2: g²), or max |g| for the ∞-norm
     const a = k.alloc('float32', g.size);
@@ -125,13 +126,13 @@ export function clipGradNormOn(gs: readonly Tensor[], maxNorm: number, normType:
     if (normType === 2) k.backend.unary('square', g.storage, a);
     else {
       k.backend.unary('abs', g.storage, a);
-      k.backend.binary('pow', a, [g.size], p, [], a, [g.size]);
+      k.backend.binary('pow', a, [g.size], p!, [], a, [g.size]);
     }
     k.backend.sum(a, [g.size], [0], norm);
     // ‖g‖ first and then its p-th power, as torch.norm(stack([norm(g) for g]), p) rounds
     root(norm);
     if (normType === 2) k.backend.unary('square', norm, norm);
-    else k.backend.binary('pow', norm, [1], p, [], norm, [1]);
+    else k.backend.binary('pow', norm, [1], p!, [], norm, [1]);
     k.backend.binary('add', total, [1], norm, [1], total, [1]);
   }
   if (!inf) root(total);

@@ -328,11 +328,8 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
           const gradsOk = gradsFiniteAsync(optimizer);
           const { total } = await totalOf(p);
           p.bad = checkLoss(total, e + 1, p.step) ?? ((await gradsOk) ? null : 'a gradient became non-finite');
-          if (!p.bad) {
-            for (const c of cbs) c.onGradients?.(s);
-            optimizer.step();
-          }
-        } else {
+        }
+        if (!p.bad) {
           for (const c of cbs) c.onGradients?.(s);
           optimizer.step();
         }

@@ -192,11 +192,6 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
       const last = () => {
         if (o.restoreBest && (s.stop || s.epoch === s.epochs) && st.bestEpoch > 0) record.restoredEpoch = st.bestEpoch;
       };
-      // the first epoch watched is the best so far even when it does not beat ±∞ (a NaN), as in Keras
-      if (o.restoreBest && !st.weights) {
-        pending = capture(s);
-        st.bestEpoch = s.epoch;
-      }
       st.wait++;
       if (improves(v, st.best)) {
         st.best = v;
@@ -205,6 +200,11 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
         if (o.restoreBest) pending = capture(s);
         last();
         return pending;
+      }
+      // the first epoch watched is the best so far even when it does not beat ±∞ (a NaN), as in Keras
+      if (o.restoreBest && !st.weights) {
+        pending = capture(s);
+        st.bestEpoch = s.epoch;
       }
       // the last epoch ends the run anyway: nothing is stopped early there
       if (st.wait >= patience && s.epoch > 1 && s.epoch < s.epochs) {
