@@ -1,2 +1,3 @@
 export * from './transforms.js';
 export * from './parse.js';
+export * from './mix.js';

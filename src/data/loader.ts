@@ -17,6 +17,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Rng, nextDefaultRng, type RngState } from '../tensor/rng.js';
 import type { Dataset } from './dataset.js';
 import type { SampleSet, Target, TargetOf } from './tensor-dataset.js';
+import { fmtShape } from '../tensor/shape.js';
 import { bool, checkOptions, num, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 export interface Batch<Y extends Target = Int32Array> {
@@ -39,6 +40,12 @@ export interface EpochStart {
 /** A function of a batch's inputs (NCHW for images), e.g. augmentation; it must return a tensor of the same shape. */
 export type BatchTransform = (x: Tensor, rng: Rng) => Tensor;
 
+/**
+ * A function of a batch's inputs and labels together (MixUp, CutMix: `src/augment/mix.ts`): it
+ * returns inputs of the same shape and the targets as class probabilities [B, C].
+ */
+export type BatchMixer = (x: Tensor, y: ArrayLike<number> | Tensor, rng: Rng) => { x: Tensor; y: Tensor };
+
 export interface DataLoaderOptions {
   /** Samples per batch, a positive integer (default 1, like PyTorch). */
   batchSize?: number;
@@ -52,6 +59,11 @@ export interface DataLoaderOptions {
   flatten?: boolean;
   /** Applied to each batch's inputs (NCHW for images) before flattening. */
   transform?: BatchTransform;
+  /**
+   * Applied to each batch's inputs and labels after `transform`, before flattening (mixup(),
+   * cutmix()): the batches' `y` are then probabilities [B, C]. It draws from the transform stream.
+   */
+  mix?: BatchMixer;
 }
 
 const loaderSchema: SchemaOf<DataLoaderOptions> = {
@@ -61,9 +73,14 @@ const loaderSchema: SchemaOf<DataLoaderOptions> = {
   rng: rngSpec,
   flatten: bool,
   transform: spec('a function (x, rng) => Tensor', (v) => typeof v === 'function'),
+  mix: spec('a function (x, y, rng) => { x, y }, e.g. mixup({ numClasses })', (v) => typeof v === 'function'),
 };
 
-export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch<TargetOf<D>>> {
+/**
+ * The loader class; `DataLoader` is this class with its constructor typed so that a loader built
+ * with `mix` yields float targets (Batch<Tensor>) and any other one the data set's targets.
+ */
+class Loader<D extends SampleSet, Y extends Target> implements Iterable<Batch<Y>> {
   readonly dataset: D;
   readonly batchSize: number;
   readonly shuffle: boolean;
@@ -71,6 +88,7 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
   readonly flatten: boolean;
   readonly rng: Rng;
   readonly transform: BatchTransform | undefined;
+  readonly mix: BatchMixer | undefined;
   /** The epoch that the next `for (const b of loader)` will run; advanced by each such loop. */
   nextEpoch = 0;
 
@@ -88,8 +106,9 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
     this.flatten = opts.flatten ?? false;
     // Draw from the global generator only when randomness is used, so a plain test loader does not
     // shift the stream that later default-initialised layers see.
-    this.rng = opts.rng ?? (this.shuffle || opts.transform ? nextDefaultRng() : new Rng(0));
+    this.rng = opts.rng ?? (this.shuffle || opts.transform || opts.mix ? nextDefaultRng() : new Rng(0));
     this.transform = opts.transform;
+    this.mix = opts.mix;
   }
 
   /** Batches per epoch. */
@@ -114,7 +133,7 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
   }
 
   /** The batches of epoch `e` (from batch `start.batch` on when given); does not touch `nextEpoch`. */
-  *epoch(e: number, start?: EpochStart): Generator<Batch<TargetOf<D>>, void, undefined> {
+  *epoch(e: number, start?: EpochStart): Generator<Batch<Y>, void, undefined> {
     const order = this.order(e);
     const B = this.batchSize;
     const nb = this.length;
@@ -122,7 +141,7 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
     if (!Number.isInteger(first) || first < 0 || first > nb)
       throw new RangeError(`DataLoader: start batch must be an integer in [0, ${nb}], got ${first}`);
     let tRng: Rng | null = null;
-    if (this.transform) {
+    if (this.transform || this.mix) {
       if (first > 0 && !start?.transformRng)
         throw new RangeError("DataLoader: starting an epoch mid-way with a transform needs the transform stream's position (transformRng)");
       tRng = first > 0 ? Rng.fromState(start!.transformRng!) : this.rng.fork(`transform:${e}`);
@@ -135,18 +154,18 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
     }
   }
 
-  [Symbol.iterator](): Iterator<Batch<TargetOf<D>>> {
+  [Symbol.iterator](): Iterator<Batch<Y>> {
     return this.epoch(this.nextEpoch++);
   }
 
   /** Gather the samples at `indices` into one batch (the data set's collate, then transform and flatten). */
-  collate(indices: Int32Array, transformRng: Rng | null = null): Batch<TargetOf<D>> {
+  collate(indices: Int32Array, transformRng: Rng | null = null): Batch<Y> {
     const m = indices.length;
     const got = this.dataset.collate(indices);
-    const y = got.y as TargetOf<D>;
     let xt = got.x;
+    const rng = this.transform || this.mix ? (transformRng ?? this.rng.fork('transform')) : null;
     if (this.transform) {
-      const out = this.transform(xt, transformRng ?? this.rng.fork('transform'));
+      const out = this.transform(xt, rng!);
       if (!(out instanceof Tensor) || out.shape.length !== xt.shape.length || out.shape[0] !== m) {
         const got = out instanceof Tensor ? `[${out.shape.join(', ')}]` : String(out);
         const want = xt.shape.length === 4 ? `[${m}, C, H, W]` : `[${m}, …] (${xt.shape.length} dimensions)`;
@@ -154,7 +173,34 @@ export class DataLoader<D extends SampleSet = Dataset> implements Iterable<Batch
       }
       xt = out;
     }
+    let target: Target = got.y;
+    if (this.mix) {
+      const mixed = this.mix(xt, got.y, rng!);
+      if (
+        !(mixed?.x instanceof Tensor) ||
+        mixed.x.shape.join() !== xt.shape.join() ||
+        !(mixed.y instanceof Tensor) ||
+        mixed.y.shape[0] !== m
+      )
+        throw new TypeError(
+          `DataLoader: mix must return { x: ${fmtShape(xt.shape)}, y: [${m}, C] } tensors, got ${mixed?.x instanceof Tensor ? fmtShape(mixed.x.shape) : 'no x tensor'} and ${mixed?.y instanceof Tensor ? fmtShape(mixed.y.shape) : 'no y tensor'}`,
+        );
+      xt = mixed.x;
+      target = mixed.y;
+    }
     if (this.flatten) xt = new Tensor(xt.data, [m, xt.size / m]);
-    return { x: xt, y, indices };
+    return { x: xt, y: target as Y, indices };
   }
 }
+
+/** A DataLoader over the data set D whose batches carry targets Y (the data set's, or probabilities [B, C] with `mix`). */
+export type DataLoader<D extends SampleSet = Dataset, Y extends Target = TargetOf<D>> = Loader<D, Y>;
+
+export interface DataLoaderConstructor {
+  /** With `mix`, the batches' targets are probabilities [B, C]. */
+  new <D extends SampleSet>(dataset: D, opts: DataLoaderOptions & { mix: BatchMixer }): DataLoader<D, Tensor>;
+  new <D extends SampleSet>(dataset: D, opts?: DataLoaderOptions): DataLoader<D>;
+  readonly prototype: DataLoader<SampleSet, Target>;
+}
+
+export const DataLoader = Loader as DataLoaderConstructor;

@@ -107,6 +107,43 @@ export class Rng {
     return this.uniform() < p;
   }
 
+  /**
+   * log of a Gamma(shape, 1) draw, shape > 0: Marsaglia & Tsang's squeeze method for shape ≥ 1; for
+   * shape < 1, Gamma(shape + 1)·U^(1/shape) taken in logs, so tiny draws (shape 0.1 gives values
+   * below 1e-300) do not underflow to 0.
+   */
+  logGamma(shape: number): number {
+    if (!(shape > 0) || !Number.isFinite(shape)) throw new RangeError(`Rng.gamma: shape must be a finite number > 0, got ${shape}`);
+    if (shape < 1) return this.logGamma(shape + 1) + Math.log(1 - this.uniform()) / shape;
+    const d = shape - 1 / 3,
+      c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = this.normal();
+      const t = 1 + c * x;
+      if (t <= 0) continue;
+      const v = t * t * t,
+        u = 1 - this.uniform();
+      if (u < 1 - 0.0331 * x * x * x * x || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return Math.log(d * v);
+    }
+  }
+
+  /** A Gamma(shape, 1) draw (mean and variance `shape`). */
+  gamma(shape: number): number {
+    return Math.exp(this.logGamma(shape));
+  }
+
+  /** A Beta(a, b) draw in [0, 1] (mean a/(a + b)), as X/(X + Y) for X ~ Gamma(a), Y ~ Gamma(b). */
+  beta(a: number, b: number): number {
+    for (const [name, v] of [
+      ['a', a],
+      ['b', b],
+    ] as const)
+      if (!(v > 0) || !Number.isFinite(v)) throw new RangeError(`Rng.beta: ${name} must be a finite number > 0, got ${v}`);
+    const lx = this.logGamma(a),
+      ly = this.logGamma(b);
+    return 1 / (1 + Math.exp(ly - lx));
+  }
+
   /** Fisher–Yates shuffle in place. */
   shuffle<T extends { length: number; [i: number]: any }>(arr: T): T {
     for (let i = arr.length - 1; i > 0; i--) {
