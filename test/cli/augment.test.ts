@@ -94,6 +94,37 @@ test('descent augment writes a grid: the original then augmented copies; zero st
   assert.match(noOut.stderr.join('\n'), /--out: the PNG file to write is required/);
 });
 
+test("descent augment --cutmix pastes a box of another row's garment into each copy; --mixup blends them", async () => {
+  const dir = tempDir('descent-augment-mix-');
+  const file = join(dir, 'grid.png');
+  const io = capture();
+  const args = ['augment', '--rows', '3', '--per', '4', '--zoom', '1', '--augment', 'none', '--seed', '4'];
+  assert.equal(await runCli([...args, '--out', file, '--cutmix', '1'], io), 0, io.stderr.join('\n'));
+  assert.match(io.stdout.join('\n'), /original then 4 × identity, each then mixed with another garment by cutmix\(alpha=1\)/);
+  const png = decodePng(readFileSync(file));
+  const cell = (r: number, col: number) => {
+    const x0 = col === 0 ? 2 : 2 + 28 + 6 + (col - 1) * 30,
+      y0 = 2 + r * 30;
+    return Array.from({ length: 28 * 28 }, (_, i) => png.pixels[(y0 + Math.floor(i / 28)) * png.width + x0 + (i % 28)]);
+  };
+  let pasted = 0;
+  for (let r = 0; r < 3; r++)
+    for (let k = 0; k < 4; k++) {
+      const own = cell(r, 0),
+        other = cell((r + 1 + (k % 2)) % 3, 0),
+        copy = cell(r, k + 1);
+      assert.ok(
+        copy.every((v, i) => v === own[i] || v === other[i]),
+        `row ${r} copy ${k}: every pixel is its own garment's or the other's`,
+      );
+      pasted += copy.filter((v, i) => v !== own[i]).length;
+    }
+  assert.ok(pasted > 28 * 28, `${pasted} pixels pasted over 12 copies`);
+  const blend = capture();
+  assert.equal(await runCli([...args, '--mixup', '0.4', '--out', join(dir, 'mixup.png')], blend), 0, blend.stderr.join('\n'));
+  assert.ok(!readFileSync(join(dir, 'mixup.png')).equals(readFileSync(file)));
+});
+
 test('descent augment: an image folder without a test set is drawn whole; a CSV file is refused in one line', async () => {
   const dir = tempDir('descent-augment-folder-');
   for (const cls of ['cat', 'dog']) {

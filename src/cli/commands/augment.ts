@@ -2,6 +2,7 @@
  * descent augment: a PNG grid of augmented garments, so a person can see what --augment does.
  * Row r shows one training image: the original in the first column (after a gap), then `--per`
  * independently augmented copies. Rows cycle through the classes (one garment of each class first).
+ * With --mixup / --cutmix each copy is then mixed with another row's garment, as train mixes a batch.
  */
 import { SEED_MAX } from '../../tensor/rng.js';
 import { checkBatchTransform } from '../train-checks.js';
@@ -11,6 +12,7 @@ import { UsageError, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { parseAugment, AugmentSpecError } from '../../augment/parse.js';
+import { cutmix, mixup, randomChoiceMix } from '../../augment/mix.js';
 import { dataKind, dataOption, dataOptions, loadData } from '../data.js';
 import { encodePng } from '../png.js';
 
@@ -28,6 +30,20 @@ export const augmentCommand: Command = {
       metavar: 'SPEC',
       help: 'augmentation spec: flip[:P], crop:N, scale:A-B, jitter:B[:C[:S[:H]]], comma-separated',
     },
+    {
+      name: 'mixup',
+      type: 'number',
+      gt: 0,
+      metavar: 'ALPHA',
+      help: "then mix each copy with another garment by MixUp, λ ~ Beta(ALPHA, ALPHA) (as train's --mixup)",
+    },
+    {
+      name: 'cutmix',
+      type: 'number',
+      gt: 0,
+      metavar: 'ALPHA',
+      help: "then paste a box of another garment into each copy by CutMix (as train's --cutmix); with --mixup, one of the two per copy",
+    },
     { name: 'rows', type: 'int', min: 1, max: 100, default: 10, help: 'how many garments (one per class first)' },
     { name: 'per', type: 'int', min: 1, max: 50, default: 8, help: 'augmented copies of each garment' },
     { name: 'zoom', type: 'int', min: 1, max: 16, default: 3, help: 'pixels per image pixel' },
@@ -40,7 +56,7 @@ export const augmentCommand: Command = {
     },
     ...dataOptions.filter((d) => d.name === 'channels' || d.name === 'resize'),
   ],
-  helpExtra: `Example: descent augment --out grid.png --augment ${DEFAULT_AUGMENT} --seed 3`,
+  helpExtra: `Example: descent augment --out grid.png --augment ${DEFAULT_AUGMENT} --seed 3 (add --cutmix 1 to see CutMix)`,
   async run(o: Parsed, io: Io) {
     if (!o.out) throw new UsageError('--out: the PNG file to write is required (e.g. --out grid.png)');
     let aug;
@@ -59,6 +75,11 @@ export const augmentCommand: Command = {
     const ds = data.train;
     const [C, H, W] = ds.shape;
     checkBatchTransform(aug, ds.shape, o.augment);
+    const mixes = [
+      ...(o.cutmix !== undefined ? [cutmix({ alpha: o.cutmix, numClasses: ds.classes.length })] : []),
+      ...(o.mixup !== undefined ? [mixup({ alpha: o.mixup, numClasses: ds.classes.length })] : []),
+    ];
+    const mix = mixes.length > 1 ? randomChoiceMix(mixes) : mixes[0];
     // Pick garments: the first of each class, then the second of each class, …
     const byClass = ds.classes.map(() => [] as number[]);
     for (let i = 0; i < ds.length; i++) byClass[ds.labels[i]].push(i);
@@ -100,9 +121,22 @@ export const augmentCommand: Command = {
       const batch = new Float32Array(K * size);
       for (let k = 0; k < K; k++) batch.set(one, k * size);
       const out = aug(new Tensor(batch, [K, C, H, W]), rng);
-      for (let k = 0; k < K; k++) blit(out.data.subarray(k * size, (k + 1) * size), gap + cellW + bigGap + k * (cellW + gap), y0);
+      for (let k = 0; k < K; k++) {
+        let copy = out.data.subarray(k * size, (k + 1) * size);
+        if (mix) {
+          // a batch of two, this copy and another garment: the mix pairs sample 0 with sample 1
+          const other = picks[(r + 1 + (k % Math.max(R - 1, 1))) % R];
+          const pair = new Float32Array(2 * size);
+          pair.set(copy);
+          pair.set(ds.images.subarray(other * size, (other + 1) * size), size);
+          copy = mix(new Tensor(pair, [2, C, H, W]), [ds.labels[picks[r]], ds.labels[other]], rng).x.data.subarray(0, size);
+        }
+        blit(copy, gap + cellW + bigGap + k * (cellW + gap), y0);
+      }
     }
     writeFileAtomic(o.out, encodePng(px, width, height, C === 1 ? 1 : 3), '--out');
-    io.out(`wrote ${o.out}: ${R} garments (${data.source}), original then ${K} × ${aug.describe}, seed ${o.seed}, ${width}×${height} px`);
+    io.out(
+      `wrote ${o.out}: ${R} garments (${data.source}), original then ${K} × ${aug.describe}${mix ? `, each then mixed with another garment by ${mix.describe}` : ''}, seed ${o.seed}, ${width}×${height} px`,
+    );
   },
 };
