@@ -2,7 +2,7 @@
  * The training page's figures, computed in Node by the code the page's worker runs (session.ts):
  * the loss landscape (filter normalisation, the slice against losses computed by hand, the path's
  * principal directions), the replayed dropout / DropConnect masks against the loss the step recorded,
- * the snapshot run, and the fractional max pooling regions.
+ * the snapshot run, the fractional max pooling regions, and the augmentation examples with mixing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import {
   randomDirections,
   principalDirections,
   fmpExample,
+  augmentExamples,
 } from '../../lab/src/train/session.js';
 import { DEFAULTS, type TrainConfig } from '../../lab/src/train/config.js';
 
@@ -309,4 +310,34 @@ test("fractional max pooling figure: the library's regions cover the garment as 
   // A new seed, a new draw; the same seed, the same draw.
   assert.notDeepEqual(fmpExample(train, 0, 2).panels[0].rows, a.panels[0].rows);
   assert.deepEqual(fmpExample(train, 0, 1), a);
+});
+
+test('the augmentation examples: CutMix pastes a box of the garment before each one, MixUp blends the pair', () => {
+  const none = { flip: 0, pad: 0, scale: 0, brightness: 0, contrast: 0, count: 4, variants: 3, seed: 5 };
+  const plain = augmentExamples(train, { ...none, mixup: 0, cutmix: 0 });
+  assert.equal(plain.length, 4);
+  for (const row of plain) assert.deepEqual(Array.from(row), Array.from(plain[0]), 'no transform, no mix: the originals');
+  const cut = augmentExamples(train, { ...none, mixup: 0, cutmix: 1 });
+  const orig = plain[0];
+  let pasted = 0;
+  for (const row of cut.slice(1))
+    for (let k = 0; k < 4; k++) {
+      const before = (k + 3) % 4;
+      for (let j = 0; j < 784; j++) {
+        const v = row[k * 784 + j];
+        assert.ok(v === orig[k * 784 + j] || v === orig[before * 784 + j], `garment ${k} pixel ${j}: its own or garment ${before}'s`);
+        if (v !== orig[k * 784 + j]) pasted++;
+      }
+    }
+  assert.ok(pasted > 784, `${pasted} pixels pasted`);
+  const blend = augmentExamples(train, { ...none, mixup: 0.4, cutmix: 0 });
+  for (const row of blend.slice(1)) {
+    // one λ per row: x′ = λ·x + (1 − λ)·x_before, the same λ at every pixel
+    const j = orig.findIndex((v, i) => Math.abs(v - orig[(i + 3 * 784) % (4 * 784)]) > 0.3);
+    const lam = (row[j] - orig[(j + 3 * 784) % (4 * 784)]) / (orig[j] - orig[(j + 3 * 784) % (4 * 784)]);
+    for (let i = 0; i < 4 * 784; i++) {
+      const want = lam * orig[i] + (1 - lam) * orig[(i + 3 * 784) % (4 * 784)];
+      assert.ok(Math.abs(row[i] - want) < 1e-5, `pixel ${i}: ${row[i]} vs ${want}`);
+    }
+  }
 });

@@ -856,6 +856,8 @@ const AUG_SLIDERS: [keyof AugmentSettings, string, number, number, number][] = [
   ['scale', 'scale ±', 0, 0.4, 0.15],
   ['brightness', 'brightness ±', 0, 0.8, 0.3],
   ['contrast', 'contrast ±', 0, 0.8, 0.3],
+  ['mixup', 'MixUp α (0 off)', 0, 2, 0],
+  ['cutmix', 'CutMix α (0 off)', 0, 2, 0],
 ];
 const augValues: AugmentSettings = {
   flip: 0.5,
@@ -863,6 +865,8 @@ const augValues: AugmentSettings = {
   scale: 0.15,
   brightness: 0.3,
   contrast: 0.3,
+  mixup: 0,
+  cutmix: 0,
   count: 8,
   variants: 3,
   seed: config.seed,

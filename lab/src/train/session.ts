@@ -19,6 +19,9 @@ import {
   l1Penalty,
   l2Penalty,
   composeAugment,
+  cutmix,
+  mixup,
+  randomChoiceMix,
   randomFlip,
   randomCrop,
   randomScale,
@@ -706,11 +709,20 @@ export function augmentExamples(data: Dataset, o: AugmentSettings): Float32Array
     ...(o.scale > 0 ? [randomScale(1 - o.scale, 1 + o.scale)] : []),
     ...(o.brightness > 0 || o.contrast > 0 ? [colorJitter({ brightness: o.brightness, contrast: o.contrast })] : []),
   );
+  const mixes = [
+    ...(o.cutmix > 0 ? [cutmix({ alpha: o.cutmix, numClasses: data.classes.length })] : []),
+    ...(o.mixup > 0 ? [mixup({ alpha: o.mixup, numClasses: data.classes.length })] : []),
+  ];
+  const mix = mixes.length > 1 ? randomChoiceMix(mixes) : mixes[0];
   const idx = Int32Array.from({ length: o.count }, (_, i) => i * 7);
-  const { x } = data.collate(idx);
+  const { x, y } = data.collate(idx);
   const rng = new Rng(o.seed).fork('augment');
   const out: Float32Array[] = [x.data.slice() as Float32Array];
-  for (let v = 0; v < o.variants; v++) out.push(t(x, rng.fork(`variant:${v}`)).data.slice() as Float32Array);
+  for (let v = 0; v < o.variants; v++) {
+    const drawn = t(x, rng.fork(`variant:${v}`));
+    // a row is one batch: the mix pairs each garment with the one before it (the first with the last)
+    out.push((mix ? mix(drawn, y, rng.fork(`mix:${v}`)).x : drawn).data.slice() as Float32Array);
+  }
   return out;
 }
 
@@ -723,6 +735,10 @@ export interface AugmentSettings {
   scale: number;
   brightness: number;
   contrast: number;
+  /** MixUp's α (0: off); λ ~ Beta(α, α) per row. */
+  mixup: number;
+  /** CutMix's α (0: off); with MixUp, each row takes one of the two. */
+  cutmix: number;
   count: number;
   variants: number;
   seed: number;
