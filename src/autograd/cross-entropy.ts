@@ -1,40 +1,36 @@
 /**
  * Cross-entropy of logits [N, C] against integer class targets, PyTorch 1.13's
- * `F.cross_entropy(logits, t, weight=w, label_smoothing=ε, reduction=…)`, as one op:
+ * `F.cross_entropy(logits, t, weight=w, ignore_index=k, label_smoothing=ε, reduction=…)`, as one op:
  *
  *   ℓᵢ = −Σ_c qᵢ[c] · log softmax(logitsᵢ)[c],     qᵢ = (1 − ε)·w[tᵢ]·onehot(tᵢ) + (ε/C)·w
  *
- * (w = 1 without weights: qᵢ is the smoothed one-hot (1 − ε)·onehot(tᵢ) + ε/C). 'none' gives the ℓᵢ,
- * 'sum' Σᵢ ℓᵢ and 'mean' Σᵢ ℓᵢ / D with D = Σᵢ w[tᵢ] (N without weights): a weighted mean divides by
- * the weights of the targets, not by N, and the smoothing term is divided by the same D (aten's
- * LossNLL.cpp, cross_entropy_loss_label_smoothing: smooth_loss.sum() / weight.gather(target).sum()).
- * A batch whose targets all weigh 0 has no mean: NaN, PyTorch's 0/0.
+ * (w = 1 without weights: qᵢ is the smoothed one-hot (1 − ε)·onehot(tᵢ) + ε/C). A row whose target
+ * is the ignore index k (default −100, PyTorch's; it may be a class) has qᵢ = 0: loss 0, gradient 0,
+ * smoothing term dropped too (aten masks smooth_loss where target == ignore_index). 'none' gives the
+ * ℓᵢ, 'sum' Σᵢ ℓᵢ and 'mean' Σᵢ ℓᵢ / D with D = Σ w[tᵢ] over the rows not ignored (their count
+ * without weights): a weighted mean divides by the weights of the targets, not by N, and the
+ * smoothing term is divided by the same D (aten's LossNLL.cpp, cross_entropy_loss_label_smoothing:
+ * smooth_loss.sum() / weight.gather(target.masked_select(~ignore_mask)).sum()). A batch whose
+ * targets all weigh 0, or are all ignored, has no mean: NaN, PyTorch's 0/0 (the ignored rows'
+ * gradient stays 0, the others' is NaN).
  *
  * The gradient, since Σ_c softmax = 1: ∂ℓᵢ/∂logitsᵢ = sᵢ·softmax(logitsᵢ) − qᵢ with sᵢ = Σ_c qᵢ[c] =
- * (1 − ε)·w[tᵢ] + (ε/C)·Σ w (1 without weights), times gᵢ for 'none', g for 'sum' and g/D for 'mean'.
- * A plain backward computes it in one pass from the forward's exponentials; a recorded one
- * (createGraph: Hessians for Newton's method) is written in differentiable ops.
+ * (1 − ε)·w[tᵢ] + (ε/C)·Σ w (1 without weights, 0 for an ignored row), times gᵢ for 'none', g for
+ * 'sum' and g/D for 'mean'. A plain backward computes it in one pass from the forward's
+ * exponentials; a recorded one (createGraph: Hessians for Newton's method) is written in
+ * differentiable ops.
+ *
+ * A float Tensor of the logits' shape [N, C] is a class-probability target instead
+ * (cross-entropy-probs.ts); integer targets are an array, a typed array or a Tensor [N].
  */
 import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { kernelsFor } from '../backend/index.js';
-import { checkOptions, num, oneOf, spec, tensor, type SchemaOf } from '../util/options.js';
+import { checkOptions, int, num, oneOf, spec, tensor, type SchemaOf } from '../util/options.js';
 import { record, isGradEnabled } from './engine.js';
-import {
-  checkReduction,
-  classIndices,
-  div,
-  exp,
-  logSoftmax,
-  mul,
-  oneHot,
-  rawBinary,
-  rawUnary,
-  reshape,
-  sub,
-  type Reduction,
-} from './ops.js';
+import { crossEntropyProbs } from './cross-entropy-probs.js';
+import { checkReduction, div, exp, logSoftmax, mul, oneHot, rawBinary, rawUnary, reshape, sub, type Reduction } from './ops.js';
 
 export interface CrossEntropyOptions {
   /** 'mean' (default: divided by Σ weight[target], N without weights), 'sum' or 'none' (one loss per row). */
@@ -43,6 +39,11 @@ export interface CrossEntropyOptions {
   labelSmoothing?: number;
   /** One finite weight ≥ 0 per class, C of them (PyTorch's weight); default all 1. */
   weight?: ArrayLike<number> | Tensor;
+  /**
+   * An integer: rows whose target is it count for nothing, not even in the mean's divisor
+   * (PyTorch's ignore_index); default −100. Probability targets take only a negative one, as PyTorch.
+   */
+  ignoreIndex?: number;
 }
 
 const OWNER = 'CrossEntropyLoss';
@@ -50,6 +51,7 @@ const OWNER = 'CrossEntropyLoss';
 const schema: SchemaOf<CrossEntropyOptions> = {
   reduction: oneOf('mean', 'sum', 'none'),
   labelSmoothing: num,
+  ignoreIndex: int,
   weight: spec(
     'one number per class (an array, a Float32Array, a Float64Array or a Tensor [C])',
     (v) => Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array || tensor.test(v),
@@ -62,20 +64,29 @@ export interface CrossEntropySettings {
   readonly labelSmoothing: number;
   /** Per class, or null for all 1; its length is checked against C at each call. */
   readonly weight: Float64Array | null;
+  readonly ignoreIndex: number;
 }
 
-/** A reduction string or an options object, checked: unknown names, ε outside [0, 1] and bad weights are refused. */
+/** PyTorch's default ignore_index. */
+const IGNORE_INDEX = -100;
+
+/** A reduction string or an options object, checked: unknown names, ε outside [0, 1], a fractional ignoreIndex and bad weights are refused. */
 export function crossEntropySettings(arg: Reduction | CrossEntropyOptions | undefined): CrossEntropySettings {
-  if (arg === undefined) return { reduction: 'mean', labelSmoothing: 0, weight: null };
+  if (arg === undefined) return { reduction: 'mean', labelSmoothing: 0, weight: null, ignoreIndex: IGNORE_INDEX };
   if (typeof arg !== 'object' || arg === null) {
     checkReduction(OWNER, arg);
-    return { reduction: arg, labelSmoothing: 0, weight: null };
+    return { reduction: arg, labelSmoothing: 0, weight: null, ignoreIndex: IGNORE_INDEX };
   }
   const o = checkOptions(OWNER, arg, schema);
   const labelSmoothing = o.labelSmoothing ?? 0;
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
     throw new RangeError(`${OWNER}: invalid labelSmoothing ${labelSmoothing}; expected in [0, 1]`);
-  return { reduction: o.reduction ?? 'mean', labelSmoothing, weight: o.weight === undefined ? null : weightValues(o.weight) };
+  return {
+    reduction: o.reduction ?? 'mean',
+    labelSmoothing,
+    weight: o.weight === undefined ? null : weightValues(o.weight),
+    ignoreIndex: o.ignoreIndex ?? IGNORE_INDEX,
+  };
 }
 
 function weightValues(w: ArrayLike<number> | Tensor): Float64Array {
@@ -98,12 +109,14 @@ function weightValues(w: ArrayLike<number> | Tensor): Float64Array {
 
 /**
  * Cross-entropy's targets as N class indices: an array or typed array, or a Tensor of shape [N]
- * (PyTorch's class-index form; its [N, C] class probabilities are not taken).
+ * (a Tensor of the logits' shape, class probabilities, is taken before this).
  */
-function targetValues(targets: unknown, N: number): ArrayLike<number> {
+function targetValues(targets: unknown, N: number, C: number): ArrayLike<number> {
   if (targets instanceof Tensor) {
     if (targets.ndim !== 1)
-      throw new ShapeError(`${OWNER}: targets must be ${N} class indices, a Tensor of shape [${N}]; got ${fmtShape(targets.shape)}`);
+      throw new ShapeError(
+        `${OWNER}: targets must be ${N} class indices, a Tensor of shape [${N}], or class probabilities of the logits' shape [${N}, ${C}]; got ${fmtShape(targets.shape)}`,
+      );
     targets = targets.data;
   } else if (!Array.isArray(targets) && !ArrayBuffer.isView(targets))
     throw new TypeError(
@@ -115,9 +128,25 @@ function targetValues(targets: unknown, N: number): ArrayLike<number> {
 }
 
 /**
- * What the targets of one batch make of the options: q's two coefficients (qᵢ[c] = b·w[c], plus
- * a·w[tᵢ] at c = tᵢ), the weights in the logits' precision (as PyTorch's weight tensor shares
- * their dtype), the row sums sᵢ (null when all 1, i.e. without weights) and the mean's divisor D.
+ * The targets as class indices, each an integer in [0, C − 1] or the ignore index (given as −1:
+ * an ignored row).
+ */
+function classesOrIgnored(targets: ArrayLike<number>, C: number, ignoreIndex: number): Int32Array {
+  const t = new Int32Array(targets.length);
+  for (let i = 0; i < targets.length; i++) {
+    const c = targets[i];
+    if (c === ignoreIndex) t[i] = -1;
+    else if (Number.isInteger(c) && c >= 0 && c < C) t[i] = c;
+    else throw new RangeError(`target ${i} is ${c}, expected an integer class in [0, ${C - 1}] or the ignoreIndex ${ignoreIndex}`);
+  }
+  return t;
+}
+
+/**
+ * What the targets of one batch make of the options: the class indices (−1 where ignored), q's two
+ * coefficients (qᵢ[c] = b·w[c], plus a·w[tᵢ] at c = tᵢ; 0 in an ignored row), the weights in the
+ * logits' precision (as PyTorch's weight tensor shares their dtype), the row sums sᵢ (null when
+ * all 1: no weights, no row ignored) and the mean's divisor D (NaN for 0: PyTorch's 0/0).
  */
 interface Targets {
   t: Int32Array;
@@ -126,41 +155,66 @@ interface Targets {
   w: Float32Array | Float64Array | null;
   s: Float64Array | null;
   divisor: number;
+  /** Whether some row is ignored. */
+  ignored: boolean;
 }
 
-function targetsOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Targets {
-  if (logits.ndim !== 2) throw new ShapeError(`${OWNER}: expected logits [N, C], got ${fmtShape(logits.shape)}`);
-  const [N, C] = logits.shape;
-  const t = classIndices(targetValues(targets, N), C);
-  const a = 1 - o.labelSmoothing,
-    b = o.labelSmoothing / C;
-  if (o.weight === null) return { t, a, b, w: null, s: null, divisor: N };
+/** The weights in the logits' precision (as PyTorch's weight tensor shares their dtype), C of them, or null. */
+function classWeights(logits: Tensor, o: CrossEntropySettings): Float32Array | Float64Array | null {
+  if (o.weight === null) return null;
+  const C = logits.shape[1];
   if (o.weight.length !== C)
     throw new ShapeError(
       `${OWNER}: weight has ${o.weight.length} values, expected ${C}, one per class of logits ${fmtShape(logits.shape)}`,
     );
-  const w = logits.dtype === 'float32' ? Float32Array.from(o.weight) : o.weight;
-  let all = 0,
-    D = 0;
-  for (let c = 0; c < C; c++) all += w[c];
-  const s = new Float64Array(N);
-  for (let i = 0; i < N; i++) {
-    D += w[t[i]];
-    s[i] = a * w[t[i]] + b * all;
-  }
-  return { t, a, b, w, s, divisor: D === 0 ? NaN : D };
+  return logits.dtype === 'float32' ? Float32Array.from(o.weight) : o.weight;
 }
 
-/** The target distributions q as a constant matrix [N, C] (the recorded backward's and the device's). */
+function targetsOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Targets {
+  const [N, C] = logits.shape;
+  const t = classesOrIgnored(targetValues(targets, N, C), C, o.ignoreIndex);
+  const a = 1 - o.labelSmoothing,
+    b = o.labelSmoothing / C;
+  let ignored = false;
+  for (let i = 0; i < N; i++) if (t[i] < 0) ignored = true;
+  const w = classWeights(logits, o);
+  if (w === null && !ignored) return { t, a, b, w: null, s: null, divisor: N, ignored };
+  let all = 0,
+    D = 0;
+  for (let c = 0; c < C; c++) all += w ? w[c] : 1;
+  const s = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    if (t[i] < 0) continue;
+    const wt = w ? w[t[i]] : 1;
+    D += wt;
+    s[i] = a * wt + b * all;
+  }
+  return { t, a, b, w, s, divisor: D === 0 ? NaN : D, ignored };
+}
+
+/** The target distributions q as a constant matrix [N, C] (the recorded backward's and the device's); ignored rows are 0. */
 function targetMatrix(q: Targets, C: number, dtype: DType): Tensor {
   const { t, a, b, w } = q;
-  if (b === 0 && w === null) return oneHot(t, C, dtype);
+  if (b === 0 && w === null && !q.ignored) return oneHot(t, C, dtype);
   const out = allocStorage(dtype, t.length * C);
-  for (let i = 0, o = 0; i < t.length; i++) {
-    for (let c = 0; c < C; c++, o++) out[o] = b * (w ? w[c] : 1);
-    out[i * C + t[i]] += a * (w ? w[t[i]] : 1);
+  for (let i = 0, o = 0; i < t.length; i++, o += C) {
+    if (t[i] < 0) continue;
+    for (let c = 0; c < C; c++) out[o + c] = b * (w ? w[c] : 1);
+    out[o + t[i]] += a * (w ? w[t[i]] : 1);
   }
   return new Tensor(out, [t.length, C]);
+}
+
+/**
+ * g/D, 'mean's factor of every row: when D is 0 (NaN) and some rows are ignored, g divided by a
+ * column of NaN for the rows that count and ∞ for the ignored ones, whose gradient PyTorch keeps
+ * at 0 (their s·softmax − q is 0, times g/∞ = 0).
+ */
+function meanScale<T>(g: T, q: Targets, divide: (g: T, d: Tensor) => Tensor, dtype: DType): Tensor {
+  if (!(Number.isNaN(q.divisor) && q.ignored)) return divide(g, full([], q.divisor, { dtype }));
+  const col = allocStorage(dtype, q.t.length);
+  for (let i = 0; i < q.t.length; i++) col[i] = q.t[i] < 0 ? Infinity : NaN;
+  return divide(g, new Tensor(col, [q.t.length, 1]));
 }
 
 /** s as a column [N, 1] to scale the softmax by (null without weights: all 1). */
@@ -180,15 +234,15 @@ function recordedGradient(
   qm = targetMatrix(q, logits.shape[1], logits.dtype),
   s = rowSums(q, logits.dtype),
 ): Tensor {
-  const perRow = reduction === 'none' ? reshape(g, [logits.shape[0], 1]) : reduction === 'mean' ? div(g, q.divisor) : g;
+  const perRow = reduction === 'none' ? reshape(g, [logits.shape[0], 1]) : reduction === 'mean' ? meanScale(g, q, div, g.dtype) : g;
   const p = exp(logSoftmax(logits));
   return mul(sub(s ? mul(p, s) : p, qm), perRow);
 }
 
 /**
- * Cross-entropy of logits [N, C] against integer targets (see the header), PyTorch's
- * `F.cross_entropy`. The third argument is the reduction ('mean', the default, 'sum' or 'none') or
- * `{ reduction, labelSmoothing, weight }`.
+ * Cross-entropy of logits [N, C] against integer targets or class probabilities [N, C] (see the
+ * header), PyTorch's `F.cross_entropy`. The third argument is the reduction ('mean', the default,
+ * 'sum' or 'none') or `{ reduction, labelSmoothing, weight, ignoreIndex }`.
  */
 export function crossEntropy(
   logits: Tensor,
@@ -210,6 +264,9 @@ export function crossEntropyWith(
 }
 
 function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Tensor {
+  if (logits.ndim !== 2) throw new ShapeError(`${OWNER}: expected logits [N, C], got ${fmtShape(logits.shape)}`);
+  if (targets instanceof Tensor && targets.ndim === 2 && targets.shape[0] === logits.shape[0] && targets.shape[1] === logits.shape[1])
+    return crossEntropyProbs(logits, targets, o, classWeights(logits, o));
   const q = targetsOf(logits, targets, o);
   if (isDeviceStorage(logits.storage)) return crossEntropyOnDevice(logits, q, o.reduction);
   const [N, C] = logits.shape;
@@ -224,6 +281,7 @@ function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: 
   let total = 0;
   for (let i = 0; i < N; i++) {
     const row = i * C;
+    if (t[i] < 0) continue; // ignored: 0 in 'none', nothing in the sum
     // a·w[t] is 1 without options: the plain loss −log softmax at the target, exactly
     let l = -ls[row + t[i]] * (a * (w ? w[t[i]] : 1));
     if (b > 0) {
@@ -244,6 +302,10 @@ function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: 
       gx = allocStorage(logits.dtype, logits.size);
     const scale = reduction === 'mean' ? g.data[0] / divisor : g.data[0];
     for (let i = 0, o = 0; i < N; i++) {
+      if (t[i] < 0) {
+        o += C; // an ignored row keeps its 0, even where the mean is NaN
+        continue;
+      }
       const k = reduction === 'none' ? g.data[i] : scale;
       const si = s ? s[i] : 1;
       for (let c = 0; c < C; c++, o++) gx[o] = (p[o] * si - b * (w ? w[c] : 1)) * k;
@@ -256,7 +318,8 @@ function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: 
 
 /**
  * crossEntropy for logits on a device, composed of primitives with no host read: q (the one-hot
- * matrix without options) and s are built on the host and uploaded with the batch; the loss is
+ * matrix without options; 0 in ignored rows) and s are built on the host from the class indices
+ * and uploaded with the batch; the loss is
  * −Σ log_softmax ⊙ q (divided by D for 'mean'; per row for 'none'); the plain backward is
  * (s ⊙ softmax − q)·g, g divided by D for 'mean', with the softmax from the forward's exponentials.
  * The reference kernels sum in float64 in the host loop's order, so without options and for a
@@ -286,7 +349,12 @@ function crossEntropyOnDevice(logits: Tensor, q: Targets, reduction: Reduction):
   }
   return record('crossEntropy', [logits], y, (g) => {
     if (isGradEnabled() || !probs) return [recordedGradient(logits, g, q, reduction, qm, s)];
-    const scale = reduction === 'none' ? reshape(g, [N, 1]) : reduction === 'mean' ? rawBinary('div', g, full([], q.divisor), OWNER) : g;
+    const scale =
+      reduction === 'none'
+        ? reshape(g, [N, 1])
+        : reduction === 'mean'
+          ? meanScale(g, q, (a, d) => rawBinary('div', a, d, OWNER), 'float32')
+          : g;
     const p = new Tensor(probs, logits.shape);
     return [rawBinary('mul', rawBinary('sub', s ? rawBinary('mul', p, s, OWNER) : p, qm, OWNER), scale, OWNER)];
   });

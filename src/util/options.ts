@@ -44,6 +44,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Any number (NaN and ±∞ included: the owner's range check says what range it wants). */
 export const num = spec('a number', (v) => typeof v === 'number');
+export const int = spec('an integer', (v) => Number.isInteger(v));
 export const bool = spec('true or false', (v) => typeof v === 'boolean');
 export const fn = spec('a function', (v) => typeof v === 'function');
 export const str = spec('a string', (v) => typeof v === 'string');

@@ -1,7 +1,8 @@
 /**
- * crossEntropy with class weights and label smoothing on 'webgpu' tensors (run by
- * `npm run test:webgpu` on lavapipe): loss and gradient equal PyTorch's float32 ones (the fixtures
- * of test/autograd/cross-entropy.test.ts), every reduction, computed by the device's kernels
+ * crossEntropy with class weights, label smoothing, ignored targets and class-probability targets
+ * on 'webgpu' tensors (run by `npm run test:webgpu` on lavapipe): loss and gradients equal
+ * PyTorch's float32 ones (the fixtures of test/autograd/cross-entropy.test.ts), every reduction,
+ * computed by the device's kernels
  * (logSoftmax with probs, the products and sums of the composition) with nothing read back to the
  * host until the test reads the results.
  *
@@ -24,9 +25,12 @@ interface Batch {
   weight: number[];
   cases: { weighted: boolean; labelSmoothing: number; reduction: d.Reduction; y: number[]; gy: number[]; gx: number[] }[];
 }
-const golden: { batches: Batch[] } = JSON.parse(
-  readFileSync(new URL('../../../../test/fixtures/loss/cross_entropy.json', import.meta.url), 'utf8'),
-);
+type Case = Batch['cases'][number];
+const golden: {
+  batches: Batch[];
+  ignoreBatches: (Omit<Batch, 'cases'> & { ignoreIndex: number; cases: (Omit<Case, 'y'> & { y: (number | null)[] })[] })[];
+  probBatches: (Omit<Batch, 't' | 'cases'> & { q: number[]; cases: (Case & { gq: number[] })[] })[];
+} = JSON.parse(readFileSync(new URL('../../../../test/fixtures/loss/cross_entropy.json', import.meta.url), 'utf8'));
 
 const TOL = 2e-6;
 
@@ -51,5 +55,55 @@ test("crossEntropy's weighted, smoothed loss and gradient on 'webgpu' equal PyTo
       assert.equal(y.device, 'webgpu');
       close('crossEntropy loss', (await y.to('cpu')).data, c.y, TOL, ` ${what}`);
       close('crossEntropy gradient', (await x.grad!.to('cpu')).data, c.gx, TOL, ` ${what}`);
+    }
+});
+
+test("crossEntropy with ignored rows on 'webgpu' equals PyTorch's float32 loss and gradient (every row ignored: NaN mean, 0 gradient), nothing read back", async () => {
+  const batches = golden.ignoreBatches.filter((b) => b.dtype === 'float32');
+  assert.ok(batches.length >= 3);
+  for (const b of batches)
+    for (const c of b.cases) {
+      const what = `[${b.shape}] ignore ${b.ignoreIndex} ${c.reduction} ε ${c.labelSmoothing}${c.weighted ? ' weighted' : ''}`;
+      const x = await d.fromData(b.x, b.shape, { requiresGrad: true }).to('webgpu');
+      const gy = await d.fromData(c.gy, c.reduction === 'none' ? [b.shape[0]] : []).to('webgpu');
+      const before = webgpuInfo();
+      const y = d.crossEntropy(x, b.t, {
+        reduction: c.reduction,
+        labelSmoothing: c.labelSmoothing,
+        weight: c.weighted ? b.weight : undefined,
+        ignoreIndex: b.ignoreIndex,
+      });
+      d.sum(d.mul(y, gy)).backward();
+      assert.equal(webgpuInfo().reads, before.reads, `${what}: nothing is read back to the host`);
+      const got = (await y.to('cpu')).data;
+      c.y.forEach((e, i) => {
+        if (e === null) assert.ok(Number.isNaN(got[i]), `${what}: loss[${i}] ${got[i]}, expected NaN`);
+        else close('crossEntropy loss', [got[i]], [e], TOL, ` ${what}[${i}]`);
+      });
+      close('crossEntropy gradient', (await x.grad!.to('cpu')).data, c.gx, TOL, ` ${what}`);
+    }
+});
+
+test("crossEntropy against class probabilities on 'webgpu' equals PyTorch's float32 loss and gradients of the logits and of the target, nothing read back", async () => {
+  const batches = golden.probBatches.filter((b) => b.dtype === 'float32');
+  assert.ok(batches.length >= 3);
+  for (const b of batches)
+    for (const c of b.cases) {
+      const what = `[${b.shape}] probabilities ${c.reduction} ε ${c.labelSmoothing}${c.weighted ? ' weighted' : ''}`;
+      const x = await d.fromData(b.x, b.shape, { requiresGrad: true }).to('webgpu');
+      const q = await d.fromData(b.q, b.shape, { requiresGrad: true }).to('webgpu');
+      const gy = await d.fromData(c.gy, c.reduction === 'none' ? [b.shape[0]] : []).to('webgpu');
+      const before = webgpuInfo();
+      const y = d.crossEntropy(x, q, {
+        reduction: c.reduction,
+        labelSmoothing: c.labelSmoothing,
+        weight: c.weighted ? b.weight : undefined,
+      });
+      d.sum(d.mul(y, gy)).backward();
+      assert.equal(webgpuInfo().reads, before.reads, `${what}: nothing is read back to the host`);
+      assert.equal(y.device, 'webgpu');
+      close('crossEntropy loss', (await y.to('cpu')).data, c.y, TOL, ` ${what}`);
+      close('crossEntropy gradient', (await x.grad!.to('cpu')).data, c.gx, TOL, ` ${what}`);
+      close('crossEntropy target gradient', (await q.grad!.to('cpu')).data, c.gq, TOL, ` ${what}`);
     }
 });
