@@ -50,8 +50,8 @@ function gatherRows(t: Tensor, indices: ArrayLike<number>, n: number, name: stri
 
 /**
  * Inputs [N, …] and targets: an Int32Array of N class labels (≥ 0), or a float tensor [N, …]
- * (regression: give the shape the model's output has, e.g. [N, 1] for one output, since mseLoss
- * does not broadcast).
+ * (class probabilities [N, C] for crossEntropy; regression: give the shape the model's output has,
+ * e.g. [N, 1] for one output, since mseLoss does not broadcast).
  *
  *   const ds = new TensorDataset(x, y);                       // x [N, 3], y [N, 1]
  *   const loader = new DataLoader(ds, { batchSize: 32, shuffle: true });

@@ -50,9 +50,11 @@ import { hasEvalWeights } from '../optim/schedule-free.js';
 import { checkOptions } from '../util/options.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { Rng } from '../tensor/rng.js';
-import { accuracy, type BatchTarget, type Metric } from './metrics.js';
+import type { BatchTarget, Metric } from './metrics.js';
 import {
   averagingCallbacks,
+  checkDefaultLossTargets,
+  defaultMetrics,
   everyFinite,
   checkCallbackKeys,
   checkGradientHooks,
@@ -300,10 +302,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
         throw new RangeError(
           `fitAsync: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
         );
-      if (!o.loss && batch.y instanceof Tensor)
-        throw new TypeError(
-          `fitAsync: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
-        );
+      if (!o.loss) checkDefaultLossTargets('fitAsync', batch.y);
       for (const c of cbs) c.onStepBegin?.(s);
       // on a device, the step's own storage is freed at its end (the loss is read from a copy queued before)
       const endStep = openStep();
@@ -402,14 +401,11 @@ export async function evaluateAsync(
   noGrad(() => {
     for (const batch of data.epoch(0)) {
       if (!metrics) {
-        metrics = Object.entries(o.metrics ?? (batch.y instanceof Tensor ? {} : { accuracy }));
+        metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss));
         for (const [name, m] of metrics)
           if (typeof m !== 'function') throw new TypeError(`evaluateAsync: metric "${name}" must be a function (output, target) => number`);
       }
-      if (!o.loss && batch.y instanceof Tensor)
-        throw new TypeError(
-          `evaluateAsync: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
-        );
+      if (!o.loss) checkDefaultLossTargets('evaluateAsync', batch.y);
       const out = net.forward(batch.x, { training: false });
       const onDevice = isDeviceStorage(out.storage);
       queued.push({

@@ -51,7 +51,7 @@ export interface FullBatchOptions {
   model: Module;
   optimizer: AnyOptimizer;
   x: Tensor;
-  /** Class labels, or a float tensor [N, …] of targets (with a loss such as mseLoss). */
+  /** Class labels, class probabilities [N, C], or a float tensor [N, …] of targets (with a loss such as mseLoss). */
   y: ArrayLike<number> | Tensor;
   steps: number;
   loss?: LossFn;

@@ -13,7 +13,7 @@ import type { Module } from '../nn/module.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import type { BatchSource } from './trainer.js';
 
-/** A batch's targets as fit() and evaluate() pass them on: class labels or a float tensor [B, …]. */
+/** A batch's targets as fit() and evaluate() pass them on: class labels or a float tensor [B, …] (class probabilities [B, C] among them). */
 export type BatchTarget = ArrayLike<number> | Tensor;
 
 /**
@@ -40,9 +40,25 @@ function metric(sum: (output: Tensor, target: BatchTarget) => number): Metric {
   return Object.assign(f, { sum });
 }
 
-/** Fraction of samples whose arg-max output is the label (outputs [B, C], integer labels). */
+/**
+ * The class of each sample: its label, or, for class probabilities of the output's shape [B, C],
+ * the arg-max of its row (Keras' categorical_accuracy; the first of tied maxima).
+ */
+function labelsOf(output: Tensor, target: BatchTarget, what: string): ArrayLike<number> {
+  if (!(target instanceof Tensor)) return target;
+  if (target.ndim === 2 && output.ndim === 2 && target.shape[0] === output.shape[0] && target.shape[1] === output.shape[1])
+    return argmax(target, -1);
+  throw new TypeError(
+    `${what}: needs integer class labels or class probabilities of the output's shape [${output.shape.join(', ')}] as targets, got a float tensor [${target.shape.join(', ')}]`,
+  );
+}
+
+/**
+ * Fraction of samples whose arg-max output is the label (outputs [B, C]; integer labels, or class
+ * probabilities [B, C], whose arg-max is the label).
+ */
 export const accuracy: Metric = metric((output, target) => {
-  const y = classLabels(target, 'accuracy');
+  const y = labelsOf(output, target, 'accuracy');
   const pred = argmax(output, -1);
   let correct = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === y[i]) correct++;
@@ -51,13 +67,14 @@ export const accuracy: Metric = metric((output, target) => {
 
 /**
  * Fraction of samples whose label is among the k largest outputs (PyTorch's and Keras's top-k
- * accuracy; a tie at the k-th value counts as a hit, as with Keras's in_top_k).
+ * accuracy; a tie at the k-th value counts as a hit, as with Keras's in_top_k). Class
+ * probabilities [B, C] as targets stand for their arg-max, as in Keras' top_k_categorical_accuracy.
  */
 export function topKAccuracy(k: number): Metric {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`topKAccuracy: k must be a positive integer, got ${k}`);
   return metric((output, target) => {
-    const y = classLabels(target, `topKAccuracy(${k})`);
     if (output.ndim !== 2) throw new RangeError(`topKAccuracy(${k}): expected outputs [B, C], got [${output.shape.join(', ')}]`);
+    const y = labelsOf(output, target, `topKAccuracy(${k})`);
     const [b, c] = output.shape;
     const d = output.data;
     let hits = 0;

@@ -150,6 +150,27 @@ export function needsClosure(optimizer: unknown): boolean {
  */
 export type LossFn = { bivariance(output: Tensor, target: BatchTarget): Tensor }['bivariance'];
 
+/**
+ * The float targets the default loss, crossEntropy, takes: class probabilities [B, C] with C ≥ 2
+ * (crossEntropy checks that C is the output's). Other float targets — [B, 1] or [B, …] for
+ * regression — need a loss of their own, named in the error: a single column would be a
+ * cross-entropy of one class, 0 whatever the model says.
+ */
+export function checkDefaultLossTargets(who: string, y: BatchTarget): void {
+  if (y instanceof Tensor && !(y.ndim === 2 && y.shape[1] >= 2))
+    throw new TypeError(
+      `${who}: the targets are a float tensor [${y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels or class probabilities [B, C] of the output's shape)`,
+    );
+}
+
+/**
+ * The metrics evaluated when none are given: accuracy for class labels, and for class
+ * probabilities under the default loss (arg-max against arg-max); none for other float targets.
+ */
+export function defaultMetrics(y: BatchTarget, loss: LossFn | undefined): Record<string, Metric> {
+  return !(y instanceof Tensor) || ((loss === undefined || loss === crossEntropy) && y.ndim === 2 && y.shape[1] >= 2) ? { accuracy } : {};
+}
+
 export interface LabeledBatch {
   x: Tensor;
   /** Class labels (one per sample), or a float tensor [B, …] of targets. */
@@ -304,13 +325,17 @@ export interface FitOptions {
   epochs: number;
   /** Draws stochastic layers' masks (dropout, DropConnect) while training. */
   rng: Rng;
-  /** The training objective (default crossEntropy, for class labels; mseLoss for float targets). */
+  /**
+   * The training objective (default crossEntropy, for class labels or class probabilities [B, C];
+   * mseLoss for other float targets).
+   */
   loss?: LossFn;
   /**
    * Evaluated on `test` after every epoch, each reported as `test` + its capitalised name
    * (`{ mae }` → `testMae`): accuracy, topKAccuracy(k), mae, mse or a function
-   * `(output, target) => number`. Default: `{ accuracy }` when the targets are class labels, none
-   * for float targets; `{}` evaluates the loss only.
+   * `(output, target) => number`. Default: `{ accuracy }` when the targets are class labels, or
+   * class probabilities [B, C] under the default loss; none for other float targets; `{}`
+   * evaluates the loss only.
    */
   metrics?: Record<string, Metric>;
   callbacks?: Callback[];
@@ -967,10 +992,7 @@ export function fitRun(o: FitOptions): FitResult {
         throw new RangeError(
           `fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
         );
-      if (!o.loss && batch.y instanceof Tensor)
-        throw new TypeError(
-          `fit: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
-        );
+      if (!o.loss) checkDefaultLossTargets('fit', batch.y);
       for (const c of cbs) c.onStepBegin?.(s);
       const n = targetCount(batch.y);
       const logits = net.forward(batch.x, { training: true, rng: epochRng });
@@ -1143,7 +1165,7 @@ function runFullBatch(
 export interface EvaluateOptions {
   /** Default crossEntropy. */
   loss?: LossFn;
-  /** By name; see FitOptions.metrics (the same default: accuracy for class labels, none for float targets). */
+  /** By name; see FitOptions.metrics (the same default: accuracy for class labels and for probabilities under the default loss). */
   metrics?: Record<string, Metric>;
   /** The model's optimizer: one with evaluated weights of its own (Schedule-Free's average) is evaluated at them. */
   optimizer?: AnyOptimizer;
@@ -1188,15 +1210,12 @@ export function evaluateAt(
       let sums: number[] = [];
       for (const batch of data.epoch(0)) {
         if (!metrics) {
-          metrics = Object.entries(o.metrics ?? (batch.y instanceof Tensor ? {} : { accuracy }));
+          metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss));
           for (const [name, m] of metrics)
             if (typeof m !== 'function') throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
           sums = metrics.map(() => 0);
         }
-        if (!o.loss && batch.y instanceof Tensor)
-          throw new TypeError(
-            `evaluate: the targets are a float tensor [${batch.y.shape.join(', ')}]; give a loss for them, such as loss: mseLoss (the default, crossEntropy, takes class labels)`,
-          );
+        if (!o.loss) checkDefaultLossTargets('evaluate', batch.y);
         const out = net.forward(batch.x, { training: false });
         const b = targetCount(batch.y);
         lossSum += lossFn(out, batch.y).item() * b;

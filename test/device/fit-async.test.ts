@@ -32,6 +32,8 @@ import {
   SGD,
   Sequential,
   setBackend,
+  Tensor,
+  TensorDataset,
   sqrt,
   sum,
   type AnyOptimizer,
@@ -39,7 +41,6 @@ import {
   type Checkpoint,
   type EpochRecord,
   type Module,
-  type Tensor,
 } from '../../src/index.js';
 import { loadEmbedded } from '../../src/data/node.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
@@ -150,6 +151,42 @@ for (const [name, make, makeOpt] of [
     assert.equal(steps.length, 8);
   });
 }
+
+test("fitAsync on the emulated device with class probabilities [B, 10] as targets: one-hot rows give the labels' run to the bit, with as few reads", async () => {
+  const x = new Tensor(trainSet.images, [trainSet.length, ...trainSet.shape]);
+  const tx = new Tensor(testSet.images, [testSet.length, ...testSet.shape]);
+  const oneHot = (labels: Int32Array) => {
+    const q = new Float32Array(labels.length * 10);
+    labels.forEach((c, i) => (q[i * 10 + c] = 1));
+    return new Tensor(q, [labels.length, 10]);
+  };
+  const run = async (probabilities: boolean) => {
+    const m = mlpModel(9);
+    await m.to(DEVICE);
+    const rng = new Rng(4);
+    const reads = counters.reads;
+    const records = await fitAsync({
+      model: m,
+      optimizer: new Adam(m.parameters(), { lr: 1e-3 }),
+      train: new DataLoader(new TensorDataset(x, probabilities ? oneHot(trainSet.labels) : trainSet.labels), {
+        batchSize: 64,
+        shuffle: true,
+        rng: rng.fork('data'),
+      }),
+      test: new DataLoader(new TensorDataset(tx, probabilities ? oneHot(testSet.labels) : testSet.labels), { batchSize: 64 }),
+      epochs: 2,
+      rng,
+      now: () => 0,
+    });
+    return { records, reads: counters.reads - reads, params: await paramsOf(m) };
+  };
+  const labels = await run(false),
+    probs = await run(true);
+  assert.deepEqual(figures(probs.records), figures(labels.records));
+  assert.ok(probs.records[1].testAccuracy! > 0);
+  assert.deepEqual(probs.params, labels.params);
+  assert.equal(probs.reads, labels.reads);
+});
 
 test('no host read inside a step: a training step on the device reads nothing back', async () => {
   const m = cnnModel(1);

@@ -87,7 +87,14 @@ test('metrics equal hand-computed values: accuracy, top-k, MAE, MSE', () => {
   assert.equal(mae(o, t), 1);
   assert.equal(mse(o, t), 1.5);
   assert.throws(() => mae(o, labels), /mae: needs float targets/);
-  assert.throws(() => accuracy(o, t), /accuracy: needs integer class labels/);
+  // float targets of the output's shape are class probabilities: arg-max rows 1, 1 against 0 (the
+  // first of a tie), 1 (Keras' categorical_accuracy)
+  assert.equal(accuracy(o, t), 0.5);
+  assert.equal(topKAccuracy(2)(o, t), 1);
+  assert.throws(
+    () => accuracy(o, fromData([1, 1, 2, 7], [4, 1])),
+    /^TypeError: accuracy: needs integer class labels or class probabilities of the output's shape \[2, 2\] as targets, got a float tensor \[4, 1\]$/,
+  );
   assert.throws(() => topKAccuracy(0), /topKAccuracy: k must be a positive integer, got 0/);
 });
 
@@ -167,12 +174,58 @@ test('full-batch steps take float targets: batches are concatenated into one ten
   assert.ok(Math.abs(model.weight.data[1] - TRUE_W[1]) < 1e-3);
 });
 
+test("class probabilities [N, C] train with the default loss: one-hot rows give the labels' run to the bit, soft rows report accuracy against their arg-max", () => {
+  const n = 24;
+  const rng = new Rng(21);
+  const x = randn([n, 4], rng.fork('x'));
+  const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 3);
+  const oneHot = new Float32Array(n * 3);
+  labels.forEach((c, i) => (oneHot[i * 3 + c] = 1));
+  const run = (y: Int32Array | Tensor) => {
+    const model = new Linear(4, 3, { rng: new Rng(5) });
+    const data = new DataLoader(new TensorDataset(x, y), { batchSize: 8, shuffle: true, rng: new Rng(6) });
+    const records = fit({
+      model,
+      optimizer: new SGD(model.parameters(), { lr: 0.5 }),
+      train: data,
+      test: data,
+      epochs: 3,
+      rng: new Rng(7),
+      now: () => 0,
+    });
+    return { model, records };
+  };
+  const a = run(labels),
+    b = run(new Tensor(oneHot, [n, 3]));
+  assert.deepEqual(b.records, a.records);
+  assert.ok(b.records[2].testAccuracy! > 0 && b.records[2].trainLoss < b.records[0].trainLoss);
+  // soft rows: 0.6 on the label, 0.2 on the others; accuracy counts arg-max(output) = arg-max(target)
+  const soft = new Float32Array(n * 3).map((_, k) => (labels[Math.floor(k / 3)] === k % 3 ? 0.6 : 0.2));
+  const s = run(new Tensor(soft, [n, 3]));
+  const test_ = new DataLoader(new TensorDataset(x, new Tensor(soft, [n, 3])), { batchSize: 10 });
+  const ev = evaluate(s.model, test_);
+  const pred = Array.from({ length: n }, (_, i) => {
+    const row = Array.from(s.model.forward(x).data.slice(i * 3, i * 3 + 3));
+    return row.indexOf(Math.max(...row));
+  });
+  assert.equal(ev.testAccuracy, pred.filter((p, i) => p === labels[i]).length / n);
+  assert.deepEqual(Object.keys(ev), ['testLoss', 'testAccuracy']);
+  // a loss of one's own for the same targets: no default accuracy (they may be regression targets)
+  assert.deepEqual(Object.keys(evaluate(s.model, test_, mseLoss)), ['testLoss']);
+  // probabilities for another number of classes than the output's: crossEntropy names both shapes
+  const wrong = new DataLoader(new TensorDataset(x, new Tensor(new Float32Array(n * 2), [n, 2])), { batchSize: 8 });
+  assert.throws(
+    () => evaluate(s.model, wrong),
+    /^ShapeError: CrossEntropyLoss: targets must be 8 class indices, a Tensor of shape \[8\], or class probabilities of the logits' shape \[8, 3\]; got \[8, 2\]$/,
+  );
+});
+
 test('float targets without a loss: one line naming the option', () => {
   const model = new Linear(3, 1, { rng: new Rng(0) });
   const train = new DataLoader(regression(8, 1), { batchSize: 4 });
   assert.throws(
     () => fit({ model, optimizer: new SGD(model.parameters(), { lr: 0.1 }), train, epochs: 1, rng: new Rng(1) }),
-    /^TypeError: fit: the targets are a float tensor \[4, 1\]; give a loss for them, such as loss: mseLoss/,
+    /^TypeError: fit: the targets are a float tensor \[4, 1\]; give a loss for them, such as loss: mseLoss \(the default, crossEntropy, takes class labels or class probabilities \[B, C\] of the output's shape\)$/,
   );
   assert.throws(() => evaluate(model, train), /^TypeError: evaluate: the targets are a float tensor \[4, 1\]/);
 });
