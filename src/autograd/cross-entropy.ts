@@ -217,7 +217,7 @@ function meanScale<T>(g: T, q: Targets, divide: (g: T, d: Tensor) => Tensor, dty
   return divide(g, new Tensor(col, [q.t.length, 1]));
 }
 
-/** s as a column [N, 1] to scale the softmax by (null without weights: all 1). */
+/** s as a column [N, 1] to scale the softmax by (null without weights or ignored rows: all 1). */
 function rowSums(q: Targets, dtype: DType): Tensor | null {
   if (q.s === null) return null;
   const out = allocStorage(dtype, q.s.length);
