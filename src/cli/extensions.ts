@@ -7,6 +7,7 @@ import type { OptSpec, Parsed } from './args.js';
 import type { Callback, EpochRecord } from '../train/trainer.js';
 import type { ModelOptions } from '../train/models.js';
 import type { BatchTransform } from '../data/loader.js';
+import type { BatchMix } from '../augment/mix.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, BaseHyper } from '../optim/optimizer.js';
 
@@ -24,6 +25,8 @@ export interface TrainExtension {
   modelOptions?(o: Parsed): Partial<ModelOptions>;
   /** A transform for training batches (augmentation). */
   transform?(o: Parsed): BatchTransform | undefined;
+  /** A mix of training batches' inputs and labels (MixUp, CutMix); at most one extension gives one. */
+  mix?(o: Parsed, data: { classes: number; csv: boolean }): BatchMix | undefined;
   callbacks?(o: Parsed, setup: TrainSetup): Callback[];
   /** Extra text for the per-epoch line (e.g. "sparsity 0.31"). */
   describe?(o: Parsed, r: EpochRecord): string | undefined;

@@ -110,6 +110,29 @@ test('dropout with augmentation and EMA resumes bit for bit mid-epoch', async ()
   );
 });
 
+test('MixUp and CutMix resume bit for bit mid-epoch: their draws come from the checkpointed transform stream', async () => {
+  await resumeCase(
+    [
+      '--model',
+      'conv:4:3:pad=1,relu,maxpool:2,flatten,linear',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '0.01',
+      '--mixup',
+      '0.4',
+      '--cutmix',
+      '1',
+      '--epochs',
+      '2',
+      '--seed',
+      '7',
+    ],
+    '5steps',
+    (n) => n.slice(0, -1),
+  );
+});
+
 test('a model with BatchNorm resumes bit for bit mid-epoch: its running statistics are in the checkpoints', async () => {
   await resumeCase(
     [

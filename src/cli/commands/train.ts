@@ -347,6 +347,9 @@ export function prepareTrain(
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
   const flatten = spec.input === 'flat';
   const transforms = o.fullBatch ? [] : trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
+  const mix = trainExtensions
+    .map((x) => x.mix?.(o, { classes: trainSet.classes.length, csv: Boolean(data.csv) }))
+    .find((m) => m !== undefined);
   const trainLoader = o.fullBatch
     ? new DataLoader(trainSet, { batchSize: trainSet.length, flatten })
     : new DataLoader(trainSet, {
@@ -356,6 +359,7 @@ export function prepareTrain(
         rng: rng.fork('data'),
         flatten,
         transform: transforms.length ? (x, r) => transforms.reduce((acc, t) => t!(acc, r), x) : undefined,
+        mix,
       });
   const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten });
   const stepsPerEpoch = o.fullBatch ? 1 : trainLoader.length;
@@ -412,6 +416,7 @@ export function prepareTrain(
     ];
     io.out(`loss: cross-entropy, ${parts.filter(Boolean).join(', ')} (train and test)`);
   }
+  if (!o.json && mix) io.out(`training batches mixed: ${mix.describe} (the test set is not)`);
   const bar = io.tty && !o.json && !o.fullBatch ? progressDrawer(io.raw) : null;
   const fit: FitOptions = {
     model,
