@@ -199,7 +199,9 @@ export type DataLoader<D extends SampleSet = Dataset, Y extends Target = TargetO
 export interface DataLoaderConstructor {
   /** With `mix`, the batches' targets are probabilities [B, C]. */
   new <D extends SampleSet>(dataset: D, opts: DataLoaderOptions & { mix: BatchMixer }): DataLoader<D, Tensor>;
-  new <D extends SampleSet>(dataset: D, opts?: DataLoaderOptions): DataLoader<D>;
+  new <D extends SampleSet>(dataset: D, opts?: DataLoaderOptions & { mix?: undefined }): DataLoader<D>;
+  /** A `mix` that may be absent: the targets are either. */
+  new <D extends SampleSet>(dataset: D, opts: DataLoaderOptions): DataLoader<D, TargetOf<D> | Tensor>;
   readonly prototype: DataLoader<SampleSet, Target>;
 }
 

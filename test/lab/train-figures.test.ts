@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/index.js';
+import { Rng, type Tensor } from '../../src/index.js';
 import { loadEmbedded } from '../../src/node.js';
 import {
   TrainSession,
@@ -18,6 +18,7 @@ import {
   augmentExamples,
 } from '../../lab/src/train/session.js';
 import { DEFAULTS, type TrainConfig } from '../../lab/src/train/config.js';
+import { TRAIN_PRESETS } from '../../lab/src/train/presets.js';
 
 const { train, test: testSet } = loadEmbedded();
 
@@ -183,7 +184,7 @@ test("the replayed dropout mask is the one training used: the step's recorded lo
   // One example per batch, so the batch's first example is the whole batch and the mask is complete.
   const c: TrainConfig = { ...DEFAULTS, hidden: 16, reg: 'dropout', p: 0.5, train: 30, test: 50, batch: 1, epochs: 1, seed: 5 };
   const s = new TrainSession(c, train, testSet);
-  const order = [...s.loader.epoch(0)];
+  const order = [...s.loader.epoch(0)] as { x: Tensor; y: Int32Array }[]; // no mix in this run: class labels
   const seen: string[] = [];
   for (let k = 0; k < 6; k++) {
     const w = s.flatWeights();
@@ -221,7 +222,7 @@ test("the replayed dropout mask is the one training used: the step's recorded lo
 test("the replayed DropConnect mask (one per batch) is the one training used: the step's recorded loss, recomputed by hand with it", () => {
   const c: TrainConfig = { ...DEFAULTS, hidden: 8, reg: 'dropconnect', p: 0.5, train: 40, test: 50, batch: 10, epochs: 1, seed: 2 };
   const s = new TrainSession(c, train, testSet);
-  const order = [...s.loader.epoch(0)];
+  const order = [...s.loader.epoch(0)] as { x: Tensor; y: Int32Array }[]; // no mix in this run: class labels
   const all = Array.from({ length: 784 }, (_, i) => i);
   for (let k = 0; k < 3; k++) {
     const w = s.flatWeights();
@@ -340,4 +341,30 @@ test('the augmentation examples: CutMix pastes a box of the garment before each 
       assert.ok(Math.abs(row[i] - want) < 1e-5, `pixel ${i}: ${row[i]} vs ${want}`);
     }
   }
+});
+
+test("the augmentation preset's MixUp figures are the runs' own: train and test loss at epoch 30, and the test accuracies", () => {
+  const last = (label: string) => {
+    const run = TRAIN_PRESETS.augment.runs.find((r) => r.label.startsWith(label))!;
+    const s = new TrainSession({ ...DEFAULTS, ...run.config } as TrainConfig, train, testSet);
+    let e = null;
+    for (let r = s.next(); r; r = s.next()) if (r.epoch) e = r.epoch;
+    assert.equal(e!.epoch, 30);
+    return e!;
+  };
+  const plain = last('no augmentation'),
+    mixed = last('MixUp');
+  const text = TRAIN_PRESETS.augment.text;
+  const f2 = (v: number) => v.toFixed(2);
+  assert.ok(
+    text.includes(`keeps the train loss at ${f2(mixed.trainLoss)} by epoch 30 (${f2(plain.trainLoss)} without)`),
+    `train losses ${mixed.trainLoss} / ${plain.trainLoss}`,
+  );
+  assert.ok(
+    text.includes(
+      `the test loss flat: ${f2(mixed.testLoss)} against ${f2(plain.testLoss)} without, at a test accuracy of ${f2(mixed.testAccuracy)} against ${f2(plain.testAccuracy)}`,
+    ),
+    `test ${mixed.testLoss} / ${plain.testLoss}, accuracy ${mixed.testAccuracy} / ${plain.testAccuracy}`,
+  );
+  assert.ok(mixed.testLoss < plain.testLoss - 0.1, 'MixUp ends with the lower test loss');
 });

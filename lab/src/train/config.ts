@@ -9,7 +9,7 @@ export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adam', 'rmsprop', 'ad
 export const SCHEDULES = ['constant', 'exponential', 'inverse', 'snapshot'] as const;
 export const REGS = ['none', 'dropout', 'dropconnect'] as const;
 export const PENALTIES = ['none', 'l1', 'l2', 'elastic'] as const;
-export const AUGMENTS = ['none', 'flipcrop'] as const;
+export const AUGMENTS = ['none', 'flipcrop', 'mixup'] as const;
 export const POOLS = ['max', 'fmp'] as const;
 /** Where the network trains (backend-choice.ts): auto (WebGPU on a hardware adapter, else wasm), webgpu or wasm. */
 export const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
@@ -26,7 +26,7 @@ export interface TrainConfig {
   penalty: (typeof PENALTIES)[number];
   /** Penalty strength λ (elastic: λ for both L1 and L2). */
   lambda: number;
-  /** Training-batch augmentation: none, or the library's random flip (p = 0.5) and crop after 2-pixel padding. */
+  /** Training-batch augmentation: none, the library's random flip (p = 0.5) and crop after 2-pixel padding, or MixUp (α = 0.4). */
   augment: (typeof AUGMENTS)[number];
   optimizer: (typeof OPTIMIZERS)[number];
   lr: number;

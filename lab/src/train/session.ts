@@ -42,7 +42,7 @@ import {
   fromData,
   type SnapshotRun,
   type Module,
-  type Tensor,
+  Tensor,
   type AnyOptimizer,
   type HostStorage,
   type Schedule,
@@ -123,7 +123,7 @@ export class TrainSession {
   readonly config: TrainConfig;
   readonly model: Module;
   readonly optimizer: AnyOptimizer;
-  readonly loader: DataLoader;
+  readonly loader: DataLoader<Dataset, Int32Array | Tensor>;
   readonly testLoader: DataLoader;
   readonly trainSet: Dataset;
   readonly testSet: Dataset;
@@ -136,7 +136,7 @@ export class TrainSession {
   /** The mask generator's state before the last training forward (mini-batch steps), to replay its masks. */
   private maskState: ReturnType<Rng['getState']> | null = null;
   private readonly weights: Tensor[];
-  private iter: Iterator<{ x: Tensor; y: Int32Array }> | null = null;
+  private iter: Iterator<{ x: Tensor; y: Int32Array | Tensor }> | null = null;
   private epochRng: Rng | null = null;
   private evals = 0;
   private sums = { loss: 0, correct: 0, n: 0 };
@@ -159,12 +159,15 @@ export class TrainSession {
     const batchSize = this.fullBatch ? this.trainSet.length : config.batch;
     const flatten = spec.input === 'flat';
     const transform = config.augment === 'flipcrop' ? composeAugment(randomFlip(0.5), randomCrop(2)) : undefined;
+    // MixUp turns the batches' labels into class probabilities (the loss takes them as soft targets)
+    const mix = config.augment === 'mixup' ? mixup({ alpha: 0.4, numClasses: train.classes.length }) : undefined;
     this.loader = new DataLoader(this.trainSet, {
       batchSize,
       shuffle: !this.fullBatch,
       rng: rng.fork('data'),
       flatten,
       ...(transform ? { transform } : {}),
+      mix,
     });
     this.testLoader = new DataLoader(this.testSet, { batchSize: 500, flatten });
     this.stepsPerEpoch = this.loader.length;
@@ -194,20 +197,20 @@ export class TrainSession {
   }
 
   /** The next batch (starting an epoch when none is under way), with the step's learning rate set. */
-  private nextBatch(): { batch: { x: Tensor; y: Int32Array }; lr: number; n: number; state: StepState } {
+  private nextBatch(): { batch: { x: Tensor; y: Int32Array | Tensor }; lr: number; n: number; state: StepState } {
     if (!this.iter) {
-      this.iter = this.loader.epoch(this.epoch) as Iterator<{ x: Tensor; y: Int32Array }>;
+      this.iter = this.loader.epoch(this.epoch);
       this.epochRng = this.maskRng.fork(`epoch:${this.epoch}`);
       this.sums = { loss: 0, correct: 0, n: 0 };
     }
-    const batch = this.iter.next().value as { x: Tensor; y: Int32Array };
-    this.lastBatch = batch.y.length;
+    const batch = this.iter.next().value as { x: Tensor; y: Int32Array | Tensor };
+    this.lastBatch = batch.x.shape[0];
     const lr = this.schedule(this.step);
     this.optimizer.setLr(lr);
     const state = { model: this.model, step: this.step, optimizer: this.optimizer };
     // The library's snapshot callbacks set the same cyclic rate (lr above is what they set) and take the snapshots.
     for (const cb of this.snapshots?.callbacks ?? []) cb.onStepBegin(state);
-    return { batch, lr, n: batch.y.length, state };
+    return { batch, lr, n: batch.x.shape[0], state };
   }
 
   /** One optimizer step on the next batch; returns its record, and the epoch's summary when the step ended an epoch. */
@@ -224,7 +227,7 @@ export class TrainSession {
       for (let i = 0; i < n; i++) {
         let best = 0;
         for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
-        if (best === batch.y[i]) correct++;
+        if (best === classOf(batch.y, i)) correct++;
       }
     };
     if (this.fullBatch) {
@@ -304,7 +307,7 @@ export class TrainSession {
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
-      if (best === batch.y[i]) correct++;
+      if (best === classOf(batch.y, i)) correct++;
     }
     // endStep takes a snapshot due after this step on the host: the model comes back for it (and for
     // an epoch's end), and goes to the device again with the next step
@@ -464,6 +467,16 @@ export class TrainSession {
     });
     return all.sort((a, b) => b.p - a.p).slice(0, k);
   }
+}
+
+/** Sample i's class: its label, or the arg-max of its probabilities (mixed batches; Keras' categorical accuracy). */
+function classOf(y: Int32Array | Tensor, i: number): number {
+  if (!(y instanceof Tensor)) return y[i];
+  const k = y.shape[1],
+    d = y.data;
+  let best = 0;
+  for (let j = 1; j < k; j++) if (d[i * k + j] > d[i * k + best]) best = j;
+  return best;
 }
 
 /** Input pixels drawn in the network figures: the middle 8 of row 14, where the garments are. */
