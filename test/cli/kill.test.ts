@@ -1,6 +1,7 @@
 /**
  * Crash safety: a training process that checkpoints every step is killed with SIGKILL at 50 seeded
- * random moments, each time resumed from its checkpoint folder by the next process. After every kill
+ * random moments, each after its first checkpoint exists, each time resumed from its checkpoint
+ * folder by the next process. After every kill
  * each file named as a checkpoint must read back complete and checksum-valid (a half-written one
  * must never carry that name), the newest must not go back, and the run pieced together from all
  * the pieces must end bit-identical to the same run never interrupted.
@@ -37,25 +38,47 @@ const base = [
   '9',
 ];
 
-/** Run the CLI; with `killAfterMs`, SIGKILL it that long after it starts training (its "model:" line). */
-function run(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
+/**
+ * Run the CLI; with `killAfterMs`, SIGKILL it that long after it starts training (its "model:" line)
+ * and `armed()` holds, whichever comes later. A run that does not get armed within 20 s is killed
+ * unarmed, so a writer that never names a checkpoint fails the test's checks instead of hanging it.
+ */
+function run(
+  args: string[],
+  killAfterMs?: number,
+  armed: () => boolean = () => true,
+): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '',
       err = '';
     let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    let started = 0;
+    const arm = () => {
+      if (timer || (!armed() && Date.now() - started < 20_000)) return false;
+      timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      return true;
+    };
     child.stdout.on('data', (d) => {
       out += d;
-      if (killAfterMs !== undefined && !timer && /^model: /m.test(out)) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (killAfterMs === undefined || timer || poll || !/^model: /m.test(out)) return;
+      started = Date.now();
+      if (!arm())
+        poll = setInterval(() => {
+          if (arm()) clearInterval(poll);
+        }, 2);
     });
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearInterval(poll);
       resolve({ code, signal, out, err });
     });
   });
 }
 
+const isCheckpoint = (f: string) => /^ckpt-\d{12}\.dckpt$/.test(f);
 const stepOf = (name: string) => Number(name.slice(5, 17));
 
 test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and the pieced-together run equals the uninterrupted one', {
@@ -76,7 +99,8 @@ test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and t
         : ['train', '--resume', ck];
     if (newest >= 0) resumes++;
     const delay = rng.int(250);
-    const r = await run(args, delay);
+    // The kill timer starts once a named checkpoint exists, so every kill leaves one to resume from.
+    const r = await run(args, delay, () => existsSync(ck) && readdirSync(ck).some(isCheckpoint));
     assert.equal(r.signal, 'SIGKILL', `run ${k} ended by itself: ${r.err}`);
     const m = /^resuming from (\S+): /m.exec(r.out);
     if (m) {
@@ -90,21 +114,20 @@ test('50 SIGKILLs while checkpointing: every named checkpoint is complete, and t
     assert.doesNotMatch(r.err, /not a usable checkpoint/, `run ${k} met a broken checkpoint: ${r.err}`);
     const files = existsSync(ck) ? readdirSync(ck) : [];
     if (files.some((f) => f.endsWith('.tmp'))) killedDuringWrite++;
-    const names = files.filter((f) => /^ckpt-\d{12}\.dckpt$/.test(f)).sort();
+    const names = files.filter(isCheckpoint).sort();
     for (const n of names) {
       const c = readCheckpoint(join(ck, n));
       assert.equal(c.step, stepOf(n), `${n} holds step ${c.step}`);
     }
-    if (names.length) {
-      const top = stepOf(names[names.length - 1]);
-      assert.ok(top >= newest, `the newest checkpoint went back from step ${newest} to ${top}`);
-      newest = top;
-    }
+    assert.ok(names.length > 0, `run ${k} was killed with no named checkpoint in ${ck}`);
+    const top = stepOf(names[names.length - 1]);
+    assert.ok(top >= newest, `the newest checkpoint went back from step ${newest} to ${top}`);
+    newest = top;
   }
   assert.ok(newest > 0, 'training made progress between kills');
   assert.ok(killedDuringWrite >= 1, 'no kill landed while a checkpoint was being written (no temporary file was ever left)');
+  assert.equal(resumes, 49, 'every run after the first was given --resume');
   assert.equal(resumedSeen, resumes, 'every run given --resume resumed');
-  assert.ok(resumes >= 45, `only ${resumes} runs resumed`);
   // Finish the run: up to the epoch after the newest checkpoint, and the same run uninterrupted.
   const last = readCheckpoint(join(ck, `ckpt-${String(newest).padStart(12, '0')}.dckpt`));
   const epochs = String(last.epoch + 1);
