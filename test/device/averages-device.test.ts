@@ -14,19 +14,12 @@ import assert from 'node:assert/strict';
 import {
   Adam,
   captureWeights,
-  DataLoader,
   decodeCheckpoint,
-  Dropout,
   encodeCheckpoint,
   fitRun,
   fitRunAsync,
-  Flatten,
-  Linear,
   maxNormCallback,
-  ReLU,
-  Rng,
   SGD,
-  Sequential,
   setBackend,
   type AnyOptimizer,
   type Callback,
@@ -36,25 +29,13 @@ import {
   type Module,
   type WeightSnapshot,
 } from '../../src/index.js';
-import { loadEmbedded } from '../../src/data/node.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+import { figures as recordFigures, mlp as mlpOf, runOptions } from './setup.js';
 
 setBackend('reference');
 registerEmulatedDevice();
-const data = loadEmbedded();
-const trainSet = data.train.slice(0, 256);
-const testSet = data.test.slice(0, 128);
 
-const mlp = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(
-    new Flatten(),
-    new Linear(784, 32, { rng: r.fork('a') }),
-    new ReLU(),
-    new Dropout(0.25),
-    new Linear(32, 10, { rng: r.fork('b') }),
-  );
-};
+const mlp = (seed: number) => mlpOf(seed, { dropout: 0.25 });
 
 const EMA_DECAY = 0.9;
 const SWA_EVERY = 2;
@@ -65,15 +46,8 @@ const SWA_EVERY = 2;
  * would no longer equal the host's to the bit, see src/regularize/device.ts).
  */
 function options(model: Module, optimizer: AnyOptimizer, extra: Callback[] = [], constrained = false): FitOptions {
-  const rng = new Rng(4);
-  return {
-    model,
-    optimizer,
-    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(testSet, { batchSize: 64 }),
+  return runOptions(model, optimizer, 4, {
     epochs: 3,
-    rng,
-    now: () => 0,
     swa: { everySteps: SWA_EVERY },
     ema: { decay: EMA_DECAY },
     snapshots: { cycles: 3 },
@@ -81,11 +55,11 @@ function options(model: Module, optimizer: AnyOptimizer, extra: Callback[] = [],
       ...(constrained ? [maxNormCallback({ params: model.parameters().filter((p) => p.shape.length === 2), maxNorm: 0.5 })] : []),
       ...extra,
     ],
-  };
+  });
 }
 
 const sgd = (m: Module) => new SGD(m.parameters(), { lr: 0.1, momentum: 0.9 });
-const figures = (r: FitResult) => r.records.map(({ seconds: _s, samplesPerSec: _r, ...rest }) => rest);
+const figures = (r: FitResult) => recordFigures(r.records);
 const snapshotsOf = (r: FitResult) => r.snapshots!.snapshots.map((s) => Object.fromEntries([...s].map(([k, v]) => [k, Array.from(v)])));
 
 test('fitRunAsync on a host backend: the averages, snapshots and records of fitRun to the bit (samples after the max-norm edit)', async () => {

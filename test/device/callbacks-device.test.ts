@@ -13,43 +13,22 @@ import {
   clipGradNormCallback,
   clipGradValue_,
   clipGradValueCallback,
-  DataLoader,
   earlyStopping,
   fit,
   fitAsync,
-  Flatten,
-  Linear,
-  ReLU,
-  Rng,
   SGD,
-  Sequential,
   setBackend,
   Tensor,
   type Callback,
-  type EpochRecord,
   type Module,
 } from '../../src/index.js';
 import { clipGradNormOn } from '../../src/optim/clip.js';
-import { loadEmbedded } from '../../src/data/node.js';
 import { toDevice } from '../../src/autograd/device.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+import { figures, mlp, runOptions, sample } from './setup.js';
 
 setBackend('reference');
 registerEmulatedDevice();
-const data = loadEmbedded();
-const trainSet = data.train.slice(0, 256);
-const testSet = data.test.slice(0, 128);
-
-const mlp = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(new Flatten(), new Linear(784, 32, { rng: r.fork('a') }), new ReLU(), new Linear(32, 10, { rng: r.fork('b') }));
-};
-
-function sample(n: number, seed: number, scale = 1): Float32Array {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: n }, () => (r.uniform() * 2 - 1) * scale);
-}
-
 /** Parameters whose gradients hold `values` (one array per parameter), on the host or on the device. */
 async function withGrads(values: Float32Array[], device: boolean): Promise<Tensor[]> {
   return Promise.all(
@@ -108,21 +87,8 @@ test('clipping on the device equals clip_grad_norm_ / clip_grad_value_ on the ho
   for (const [i, p] of vd.entries()) assert.deepEqual(Array.from(await p.grad!.read()), Array.from(vh[i].grad!.data));
 });
 
-function options(model: Module, seed: number, callbacks: Callback[], epochs = 2) {
-  const rng = new Rng(seed);
-  return {
-    model,
-    optimizer: new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }),
-    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(testSet, { batchSize: 64 }),
-    epochs,
-    rng,
-    now: () => 0,
-    callbacks,
-  };
-}
-
-const figures = (rs: EpochRecord[]) => rs.map(({ seconds: _s, samplesPerSec: _r, ...kept }) => kept);
+const options = (model: Module, seed: number, callbacks: Callback[], epochs = 2) =>
+  runOptions(model, new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }), seed, { epochs, callbacks });
 
 const runs: [string, (m: Module) => Callback[]][] = [
   ['clip_grad_norm_ 0.2', () => [clipGradNormCallback({ maxNorm: 0.2 })]],

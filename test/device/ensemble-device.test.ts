@@ -8,42 +8,27 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DataLoader,
-  Dropout,
   evaluateEnsemble,
   evaluateEnsembleAsync,
   fitEnsemble,
   fitEnsembleAsync,
-  Flatten,
-  Linear,
-  ReLU,
   Rng,
   SGD,
-  Sequential,
   setBackend,
   type EnsembleFit,
   type FitOptions,
   type Module,
 } from '../../src/index.js';
-import { loadEmbedded } from '../../src/data/node.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+import { data, mlp as mlpOf } from './setup.js';
 
 setBackend('reference');
 registerEmulatedDevice();
-const data = loadEmbedded();
 const trainSet = data.train.slice(0, 192);
 const testSet = data.test.slice(0, 100);
 const test_ = () => new DataLoader(testSet, { batchSize: 40 });
 
-const mlp = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(
-    new Flatten(),
-    new Linear(784, 24, { rng: r.fork('a') }),
-    new ReLU(),
-    new Dropout(0.2),
-    new Linear(24, 10, { rng: r.fork('b') }),
-  );
-};
+const mlp = (seed: number) => mlpOf(seed, { hidden: 24, dropout: 0.2 });
 
 /** Member i: the same run with seed 10 + i. */
 function member(model: Module, i: number): FitOptions {

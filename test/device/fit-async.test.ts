@@ -42,27 +42,14 @@ import {
   type EpochRecord,
   type Module,
 } from '../../src/index.js';
-import { loadEmbedded } from '../../src/data/node.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
+import { mlp, runOptions, trainSet, testSet } from './setup.js';
 import { WithSpare } from '../helpers.js';
 
 setBackend('reference');
 registerEmulatedDevice();
-const data = loadEmbedded();
-// 256 training samples in batches of 64 (a power of two: see crossEntropyOnDevice), 128 test samples
-const trainSet = data.train.slice(0, 256);
-const testSet = data.test.slice(0, 128);
 
-const mlpModel = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(
-    new Flatten(),
-    new Linear(784, 48, { rng: r.fork('a') }),
-    new ReLU(),
-    new Dropout(0.25),
-    new Linear(48, 10, { rng: r.fork('b') }),
-  );
-};
+const mlpModel = (seed: number) => mlp(seed, { hidden: 48, dropout: 0.25 });
 const cnnModel = (seed: number) => {
   const r = new Rng(seed).fork('init');
   return new Sequential(
@@ -80,18 +67,7 @@ const cnnModel = (seed: number) => {
   );
 };
 
-function options(model: Module, optimizer: AnyOptimizer, seed: number) {
-  const rng = new Rng(seed);
-  return {
-    model,
-    optimizer,
-    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(testSet, { batchSize: 64 }),
-    epochs: 2,
-    rng,
-    now: () => 0,
-  };
-}
+const options = (model: Module, optimizer: AnyOptimizer, seed: number) => runOptions(model, optimizer, seed);
 
 /** The records without the clock's fields (constant here anyway) for a readable diff. */
 const figures = (rs: EpochRecord[]) =>

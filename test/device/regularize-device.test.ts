@@ -8,13 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DataLoader,
-  Flatten,
-  Linear,
-  ReLU,
-  Rng,
   SGD,
-  Sequential,
   Tensor,
   decoupledDecayCallback,
   fit,
@@ -28,10 +22,8 @@ import {
   setBackend,
   softThreshold,
   type Callback,
-  type EpochRecord,
   type Module,
 } from '../../src/index.js';
-import { loadEmbedded } from '../../src/data/node.js';
 import { toDevice } from '../../src/autograd/device.js';
 import {
   addScaledInPlace,
@@ -42,18 +34,10 @@ import {
   softThresholdOn,
 } from '../../src/regularize/device.js';
 import { DEVICE, registerEmulatedDevice } from './emulated-device.js';
+import { figures, mlp, runOptions, sample } from './setup.js';
 
 setBackend('reference');
 registerEmulatedDevice();
-const data = loadEmbedded();
-const trainSet = data.train.slice(0, 256);
-const testSet = data.test.slice(0, 128);
-
-const mlp = (seed: number) => {
-  const r = new Rng(seed).fork('init');
-  return new Sequential(new Flatten(), new Linear(784, 32, { rng: r.fork('a') }), new ReLU(), new Linear(32, 10, { rng: r.fork('b') }));
-};
-
 /** The largest |a − b| / (1 + |b|). */
 function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -63,11 +47,6 @@ function maxError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 const onDevice = (values: Float32Array, shape: number[]): Promise<Tensor> => toDevice(new Tensor(values.slice(), shape), DEVICE);
-
-function sample(n: number, seed: number, scale = 1): Float32Array {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: n }, () => (r.uniform() * 2 - 1) * scale);
-}
 
 test('each device form equals its host loop', async () => {
   const w = sample(12 * 7, 1, 0.4);
@@ -134,21 +113,8 @@ const regularizers: [string, (m: Module) => Callback[]][] = [
   ],
 ];
 
-function options(model: Module, seed: number, callbacks: Callback[]) {
-  const rng = new Rng(seed);
-  return {
-    model,
-    optimizer: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
-    train: new DataLoader(trainSet, { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(testSet, { batchSize: 64 }),
-    epochs: 2,
-    rng,
-    now: () => 0,
-    callbacks,
-  };
-}
-
-const figures = (rs: EpochRecord[]) => rs.map(({ seconds: _s, samplesPerSec: _r, ...kept }) => kept);
+const options = (model: Module, seed: number, callbacks: Callback[]) =>
+  runOptions(model, new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }), seed, { callbacks });
 
 for (const [name, make] of regularizers) {
   test(`fitAsync with ${name}: fit's records to the bit on the host, within float32 rounding on the device`, async () => {

@@ -7,7 +7,7 @@
  * scaled by 1 + |value|): the backends sum in different orders. The rules themselves are checked
  * exactly on the emulated device (test/device/averages-device.test.ts).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DataLoader,
@@ -17,49 +17,17 @@ import {
   fitRunAsync,
   Rng,
   SGD,
-  setBackend,
   type Callback,
   type FitOptions,
   type Module,
 } from '../../../src/index.js';
-import { initWasm } from '../../../src/backend/wasm/index.js';
 import { mlp } from './models.js';
-import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
+import { assertNear, data, near, sgdOptions, useWasmAndWebGPU } from './setup.js';
 
-const TOL = 1e-5;
-const data = loadEmbedded();
+useWasmAndWebGPU();
 
-before(async () => {
-  await initWasm();
-  setBackend('wasm');
-  await initWebGPU();
-});
-after(() => disposeWebGPU());
-
-function options(model: Module, callbacks: Callback[]): FitOptions {
-  const rng = new Rng(8);
-  return {
-    model,
-    optimizer: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
-    train: new DataLoader(data.train.slice(0, 192), { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 64), { batchSize: 64 }),
-    epochs: 3,
-    rng,
-    now: () => 0,
-    swa: { everySteps: 2 },
-    ema: { decay: 0.8 },
-    snapshots: { cycles: 3 },
-    callbacks,
-  };
-}
-
-const close = (a: number, b: number) => Math.abs(a - b) <= TOL * (1 + Math.abs(b));
-
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  assert.equal(got.length, want.length, what);
-  for (let j = 0; j < want.length; j++) assert.ok(close(got[j], want[j]), `${what}[${j}]: ${got[j]} vs ${want[j]}`);
-}
+const options = (model: Module, callbacks: Callback[]): FitOptions =>
+  sgdOptions(model, callbacks, { epochs: 3 }, { swa: { everySteps: 2 }, ema: { decay: 0.8 }, snapshots: { cycles: 3 } });
 
 test('WebGPU with SWA, EMA and snapshots follows wasm', async () => {
   const host = mlp(2);
@@ -71,17 +39,17 @@ test('WebGPU with SWA, EMA and snapshots follows wasm', async () => {
   const r = await fitRunAsync(options(dev, [{ onStepEnd: (_s, l) => void got.push(l) }]));
   assert.equal(dev.parameters()[0].device, 'webgpu');
   assert.equal(got.length, 9);
-  got.forEach((l, i) => assert.ok(close(l, steps[i]), `step ${i + 1} loss ${l} vs ${steps[i]}`));
+  got.forEach((l, i) => assert.ok(near(l, steps[i]), `step ${i + 1} loss ${l} vs ${steps[i]}`));
   assert.deepEqual(r.snapshots!.at, [3, 6, 9]);
   assert.equal(r.snapshots!.snapshots.length, 3);
   r.snapshots!.snapshots.forEach((snap, k) => {
-    for (const [name, v] of snap) assertClose(v, want.snapshots!.snapshots[k].get(name)!, `snapshot ${k + 1} ${name}`);
+    for (const [name, v] of snap) assertNear(`snapshot ${k + 1} ${name}`, v, want.snapshots!.snapshots[k].get(name)!);
   });
   for (const kind of ['swa', 'ema'] as const) {
     const a = r[kind]!,
       b = want[kind]!;
     assert.equal(a.n, b.n, `${kind} samples`);
-    for (const [name] of host.namedParameters()) assertClose(a.get(name)!, b.get(name)!, `${kind} ${name}`);
+    for (const [name] of host.namedParameters()) assertNear(`${kind} ${name}`, a.get(name)!, b.get(name)!);
   }
   assert.equal(r.swa!.n, 4);
   assert.equal(r.ema!.n, 9);
@@ -113,12 +81,12 @@ test('fitEnsembleAsync with its members on WebGPU follows fitEnsemble on wasm', 
   for (const m of got.models) assert.equal(m.parameters()[0].device, 'webgpu');
   got.results.forEach((r, i) =>
     r.records.forEach((rec, e) =>
-      assert.ok(close(rec.trainLoss, want.results[i].records[e].trainLoss), `member ${i + 1} epoch ${e + 1} loss`),
+      assert.ok(near(rec.trainLoss, want.results[i].records[e].trainLoss), `member ${i + 1} epoch ${e + 1} loss`),
     ),
   );
   const [a, b] = [got.report!, want.report!];
   // the same predictions: float32 noise moves no test image across a decision here
   assert.deepEqual([a.members, a.average, a.vote, a.samples], [b.members, b.average, b.vote, b.samples]);
-  assert.ok(close(a.averageLoss, b.averageLoss), `ensemble loss ${a.averageLoss} vs ${b.averageLoss}`);
+  assert.ok(near(a.averageLoss, b.averageLoss), `ensemble loss ${a.averageLoss} vs ${b.averageLoss}`);
   assert.notDeepEqual(b.members[0], b.members[1], 'two different members');
 });

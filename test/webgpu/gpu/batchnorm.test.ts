@@ -6,15 +6,13 @@
  * buffers (no new buffer from the third step on); and
  * updateBatchNormAsync recomputes them on the device as updateBatchNorm does on the host.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BatchNorm1d,
   BatchNorm2d,
   Conv2d,
   DataLoader,
-  fit,
-  fitAsync,
   Flatten,
   Linear,
   MaxPool2d,
@@ -22,24 +20,14 @@ import {
   Rng,
   Sequential,
   SGD,
-  setBackend,
   updateBatchNorm,
   updateBatchNormAsync,
   type Module,
 } from '../../../src/index.js';
-import { initWasm } from '../../../src/backend/wasm/index.js';
-import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
+import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
+import { assertNear, assertRunNear, data, recordedRun, useWasmAndWebGPU } from './setup.js';
 
-const TOL = 1e-5;
-const data = loadEmbedded();
-
-before(async () => {
-  await initWasm();
-  setBackend('wasm');
-  await initWebGPU();
-});
-after(() => disposeWebGPU());
+useWasmAndWebGPU();
 
 /**
  * The layers before a BatchNorm have no bias, as usual: BatchNorm subtracts the batch mean, so such
@@ -62,41 +50,12 @@ const net = (seed: number): Module => {
   );
 };
 
-function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>): number {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
-    if (!(e <= TOL)) assert.fail(`${what}[${i}]: ${got[i]} on webgpu, ${want[i]} on wasm (scaled difference ${e} > ${TOL})`);
-    worst = Math.max(worst, e);
-  }
-  return worst;
-}
-
+/** 2 epochs of 160 images, SGD with momentum; webgpuInfo().buffers recorded after each step. */
 async function run(model: Module, device: boolean) {
-  const rng = new Rng(3);
-  const losses: number[] = [];
   const buffersAt: number[] = [];
-  const o = {
-    model,
-    optimizer: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
-    train: new DataLoader(data.train.slice(0, 160), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 64), { batchSize: 32 }),
-    epochs: 2,
-    rng,
-    now: () => 0,
-    callbacks: [
-      {
-        onStepEnd: (_s: unknown, loss: number) => {
-          losses.push(loss);
-          buffersAt.push(webgpuInfo().buffers);
-        },
-      },
-    ],
-  };
-  const records = device ? await fitAsync(o) : fit(o);
-  const state = await Promise.all(model.namedState().map(async ([n, t]) => [n, await t.read()] as const));
-  return { records, losses, state, buffersAt };
+  const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const r = await recordedRun(model, optimizer, device, { seed: 3, samples: 160, onStep: () => void buffersAt.push(webgpuInfo().buffers) });
+  return { ...r, buffersAt };
 }
 
 test('a CNN with BatchNorm2d and BatchNorm1d trains on webgpu as on wasm: losses, parameters, running statistics, evaluation', async () => {
@@ -111,17 +70,8 @@ test('a CNN with BatchNorm2d and BatchNorm1d trains on webgpu as on wasm: losses
     dev.buffers().map((b) => b.storage),
     held,
   );
-  const lossErr = close('step loss', got.losses, want.losses);
-  let stateErr = 0;
-  for (const [i, [n, v]] of got.state.entries()) {
-    assert.equal(n, want.state[i][0]);
-    stateErr = Math.max(stateErr, close(n, v, want.state[i][1]));
-  }
+  const { loss: lossErr, state: stateErr } = assertRunNear(got, want);
   assert.deepEqual(Array.from(got.state.find(([n]) => n === '1.num_batches_tracked')![1]), [10]);
-  for (const [i, r] of got.records.entries()) {
-    close(`epoch ${i + 1} losses`, [r.trainLoss, r.testLoss as number], [want.records[i].trainLoss, want.records[i].testLoss as number]);
-    assert.equal(r.testAccuracy, want.records[i].testAccuracy, `epoch ${i + 1} test accuracy`);
-  }
   // from the third step of the first epoch on, every buffer a step needs comes from the pool
   assert.equal(got.buffersAt[4], got.buffersAt[2], 'buffers created in steps 4 and 5');
   console.log(
@@ -137,5 +87,5 @@ test('a CNN with BatchNorm2d and BatchNorm1d trains on webgpu as on wasm: losses
   updateBatchNorm(host, batches());
   await updateBatchNormAsync(dev, batches());
   const hs = host.namedBuffers();
-  for (const [i, [n, b]] of dev.namedBuffers().entries()) close(`update_bn ${n}`, await b.read(), hs[i][1].data);
+  for (const [i, [n, b]] of dev.namedBuffers().entries()) assertNear(`update_bn ${n}`, await b.read(), hs[i][1].data);
 });

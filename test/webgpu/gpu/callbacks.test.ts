@@ -6,51 +6,23 @@
  * without the clipping the run differs by far more (checked below), so a clipping not applied on
  * the device fails here.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   clipGradNormCallback,
   clipGradValueCallback,
-  DataLoader,
   earlyStopping,
   fit,
   fitAsync,
-  Rng,
-  SGD,
-  setBackend,
   type Callback,
   type Module,
 } from '../../../src/index.js';
-import { initWasm } from '../../../src/backend/wasm/index.js';
 import { mlp } from './models.js';
-import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
+import { near, sgdOptions, useWasmAndWebGPU } from './setup.js';
 
-const TOL = 1e-5;
-const data = loadEmbedded();
+useWasmAndWebGPU();
 
-before(async () => {
-  await initWasm();
-  setBackend('wasm');
-  await initWebGPU();
-});
-after(() => disposeWebGPU());
-
-function options(model: Module, callbacks: Callback[], epochs: number, lr: number) {
-  const rng = new Rng(8);
-  return {
-    model,
-    optimizer: new SGD(model.parameters(), { lr, momentum: 0.9 }),
-    train: new DataLoader(data.train.slice(0, 192), { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 64), { batchSize: 64 }),
-    epochs,
-    rng,
-    now: () => 0,
-    callbacks,
-  };
-}
-
-const close = (a: number, b: number) => Math.abs(a - b) <= TOL * (1 + Math.abs(b));
+const options = (model: Module, callbacks: Callback[], epochs: number, lr: number) => sgdOptions(model, callbacks, { epochs, lr });
 
 const runs: [string, () => Callback[], number, number][] = [
   ['clip_grad_norm_ 0.1', () => [clipGradNormCallback({ maxNorm: 0.1 })], 2, 0.05],
@@ -85,14 +57,14 @@ for (const [name, make, epochs, lr] of runs) {
     const got: number[] = [];
     const records = await fitAsync(options(dev, [...make(), { onStepEnd: (_s, l) => void got.push(l) }], epochs, lr));
     assert.equal(got.length, steps.length);
-    got.forEach((l, i) => assert.ok(close(l, steps[i]), `step ${i + 1} loss ${l} vs ${steps[i]}`));
+    got.forEach((l, i) => assert.ok(near(l, steps[i]), `step ${i + 1} loss ${l} vs ${steps[i]}`));
     assert.deepEqual(
       records.map((r) => [r.epoch, r.stoppedEarly, r.restoredEpoch]),
       want.map((r) => [r.epoch, r.stoppedEarly, r.restoredEpoch]),
     );
     const params = await Promise.all(dev.parameters().map((p) => p.read()));
     host.parameters().forEach((p, i) => {
-      for (let j = 0; j < p.size; j++) assert.ok(close(params[i][j], p.data[j]), `parameter ${i}[${j}]: ${params[i][j]} vs ${p.data[j]}`);
+      for (let j = 0; j < p.size; j++) assert.ok(near(params[i][j], p.data[j]), `parameter ${i}[${j}]: ${params[i][j]} vs ${p.data[j]}`);
     });
     assert.equal(dev.parameters()[0].device, 'webgpu');
   });

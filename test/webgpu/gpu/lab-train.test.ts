@@ -9,25 +9,16 @@
  * train.test.ts (the same kernels, a few steps); accuracies and confusion counts are compared
  * exactly (an argmax flips only on a near tie, which these runs do not have).
  */
-import { before, after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setBackend } from '../../../src/index.js';
-import { initWasm } from '../../../src/backend/wasm/index.js';
-import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
 import { TrainSession, type EpochSummary, type StepRecord } from '../../../lab/src/train/session.js';
 import { DEFAULTS, type TrainConfig } from '../../../lab/src/train/config.js';
 import { gpuUnsupported } from '../../../lab/src/train/backend-choice.js';
+import { data, TOL, useWasmAndWebGPU } from './setup.js';
 
-const TOL = 1e-5;
-const { train, test: testSet } = loadEmbedded();
+const { train, test: testSet } = data;
 
-before(async () => {
-  await initWasm();
-  setBackend('wasm');
-  await initWebGPU();
-});
-after(() => disposeWebGPU());
+useWasmAndWebGPU();
 
 function near(what: string, got: number, want: number): void {
   const e = Math.abs(got - want) / (1 + Math.abs(want));

@@ -14,7 +14,7 @@ import {
   type Module,
 } from '../../../src/index.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo, type WebGPUOptions } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
+import { data } from './setup.js';
 
 /** 784-64-10 with ReLU. */
 export const mlp = (seed: number) => {
@@ -50,8 +50,6 @@ export const cnn = (seed: number) => {
     new Linear(32, 10, { rng: r.fork('f2') }),
   );
 };
-
-const data = loadEmbedded();
 
 /**
  * One epoch of the first `n` embedded images in batches of 32 (shuffled by stream `seed`), Adam lr

@@ -6,54 +6,24 @@
  * 1 + |value|): the backends sum in different orders; a missed or late edit moves a loss by 1e-3
  * or more here (checked by the host test in test/device/regularize-device.test.ts).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DataLoader,
   decoupledDecayCallback,
   fit,
   fitAsync,
   l1ProximalCallback,
   maxNormCallback,
   penaltyCallback,
-  Rng,
   selectParameters,
-  SGD,
-  setBackend,
   type Callback,
   type EpochRecord,
   type Module,
 } from '../../../src/index.js';
-import { initWasm } from '../../../src/backend/wasm/index.js';
 import { mlp } from './models.js';
-import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
+import { near, sgdOptions, useWasmAndWebGPU } from './setup.js';
 
-const TOL = 1e-5;
-const data = loadEmbedded();
-
-before(async () => {
-  await initWasm();
-  setBackend('wasm');
-  await initWebGPU();
-});
-after(() => disposeWebGPU());
-
-function options(model: Module, callbacks: Callback[]) {
-  const rng = new Rng(8);
-  return {
-    model,
-    optimizer: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
-    train: new DataLoader(data.train.slice(0, 192), { batchSize: 64, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 64), { batchSize: 64 }),
-    epochs: 2,
-    rng,
-    now: () => 0,
-    callbacks,
-  };
-}
-
-const close = (a: number, b: number) => Math.abs(a - b) <= TOL * (1 + Math.abs(b));
+useWasmAndWebGPU();
 
 const runs: [string, (m: Module) => Callback[]][] = [
   ['L1 + L2 penalties', (m) => [penaltyCallback({ params: selectParameters(m), l1: 1e-4, l2: 1e-3 })]],
@@ -71,16 +41,16 @@ for (const [name, make] of runs) {
   test(`WebGPU with ${name} follows wasm`, async () => {
     const host = mlp(2);
     const steps: number[] = [];
-    const want = fit(options(host, [...make(host), { onStepEnd: (_s, l) => void steps.push(l) }]));
+    const want = fit(sgdOptions(host, [...make(host), { onStepEnd: (_s, l) => void steps.push(l) }]));
     const dev = mlp(2);
     await dev.to('webgpu');
     const got: number[] = [];
-    const records: EpochRecord[] = await fitAsync(options(dev, [...make(dev), { onStepEnd: (_s, l) => void got.push(l) }]));
+    const records: EpochRecord[] = await fitAsync(sgdOptions(dev, [...make(dev), { onStepEnd: (_s, l) => void got.push(l) }]));
     assert.equal(got.length, steps.length);
-    got.forEach((l, i) => assert.ok(close(l, steps[i]), `step ${i + 1} loss ${l} vs ${steps[i]}`));
+    got.forEach((l, i) => assert.ok(near(l, steps[i]), `step ${i + 1} loss ${l} vs ${steps[i]}`));
     for (const [i, r] of records.entries()) {
       const w = want[i];
-      for (const [k, v] of Object.entries(w.terms)) assert.ok(close(r.terms[k], v), `epoch ${i + 1} ${k}: ${r.terms[k]} vs ${v}`);
+      for (const [k, v] of Object.entries(w.terms)) assert.ok(near(r.terms[k], v), `epoch ${i + 1} ${k}: ${r.terms[k]} vs ${v}`);
       for (const k of ['nearZero', 'zeros'] as const) {
         assert.equal(typeof r[k], typeof w[k]);
         if (typeof w[k] === 'number')
@@ -89,7 +59,7 @@ for (const [name, make] of runs) {
     }
     const params = await Promise.all(dev.parameters().map((p) => p.read()));
     host.parameters().forEach((p, i) => {
-      for (let j = 0; j < p.size; j++) assert.ok(close(params[i][j], p.data[j]), `parameter ${i}[${j}]: ${params[i][j]} vs ${p.data[j]}`);
+      for (let j = 0; j < p.size; j++) assert.ok(near(params[i][j], p.data[j]), `parameter ${i}[${j}]: ${params[i][j]} vs ${p.data[j]}`);
     });
     assert.equal(dev.parameters()[0].device, 'webgpu');
   });

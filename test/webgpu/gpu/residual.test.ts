@@ -11,62 +11,28 @@
  * the block then differs by 4e-5 even between wasm and the reference backend (both on the host).
  * Measured on lavapipe at 0.02: 7.2e-8 on a step's loss, 1.5e-7 on a parameter or statistic.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataLoader, fit, fitAsync, resolveModel, Residual, Rng, SGD, setBackend, type Module } from '../../../src/index.js';
-import { initWasm } from '../../../src/backend/wasm/index.js';
-import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
+import { resolveModel, Residual, Rng, SGD, type Module } from '../../../src/index.js';
+import { assertRunNear, recordedRun, useWasmAndWebGPU } from './setup.js';
 
-const TOL = 1e-5;
-const data = loadEmbedded();
 const main = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const SPEC =
   'conv:4:3:pad=1:bias=false,batchnorm,relu,maxpool:2,res[conv:4:3:pad=1:bias=false,batchnorm,relu,conv:4:3:pad=1:bias=false,batchnorm],relu,' +
   'res[conv:8:3:stride=2:pad=1:bias=false,batchnorm,relu,conv:8:3:pad=1:bias=false,batchnorm;conv:8:1:stride=2:bias=false,batchnorm],relu,gap,flatten,linear';
 
-before(async () => {
-  await initWasm();
-  setBackend('wasm');
-  await initWebGPU();
-});
-after(() => disposeWebGPU());
+useWasmAndWebGPU();
 
 const net = (seed: number): Module => resolveModel(SPEC).build({ rng: new Rng(seed), inputShape: [1, 28, 28], classes: 10 });
 
-function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>): number {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
-    if (!(e <= TOL)) assert.fail(`${what}[${i}]: ${got[i]} on webgpu, ${want[i]} on wasm (scaled difference ${e} > ${TOL})`);
-    worst = Math.max(worst, e);
-  }
-  return worst;
-}
-
-async function run(model: Module, device: boolean) {
-  const rng = new Rng(5);
-  const losses: number[] = [];
-  const o = {
-    model,
-    optimizer: new SGD(model.parameters(), { lr: 0.02, momentum: 0.9 }),
-    train: new DataLoader(data.train.slice(0, 128), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 64), { batchSize: 32 }),
-    epochs: 2,
-    rng,
-    now: () => 0,
-    callbacks: [{ onStepEnd: (_s: unknown, loss: number) => void losses.push(loss) }],
-  };
-  const records = device ? await fitAsync(o) : fit(o);
-  const state = await Promise.all(model.namedState().map(async ([n, t]) => [n, await t.read()] as const));
-  return { records, losses, state };
-}
+/** 2 epochs of 128 images, SGD with momentum. */
+const run = (model: Module, device: boolean) =>
+  recordedRun(model, new SGD(model.parameters(), { lr: 0.02, momentum: 0.9 }), device, { seed: 5, samples: 128 });
 
 test('a residual CNN with BatchNorm trains on webgpu as on wasm: losses, parameters, running statistics, evaluation', async () => {
   const want = await run(net(6), false);
@@ -78,17 +44,8 @@ test('a residual CNN with BatchNorm trains on webgpu as on wasm: losses, paramet
     'to() reaches the tensors inside the blocks',
   );
   const got = await run(dev, true);
-  const lossErr = close('step loss', got.losses, want.losses);
-  let stateErr = 0;
-  for (const [i, [n, v]] of got.state.entries()) {
-    assert.equal(n, want.state[i][0]);
-    stateErr = Math.max(stateErr, close(n, v, want.state[i][1]));
-  }
+  const { loss: lossErr, state: stateErr } = assertRunNear(got, want);
   assert.deepEqual(Array.from(got.state.find(([n]) => n === '6.shortcut.1.num_batches_tracked')![1]), [8]);
-  for (const [i, r] of got.records.entries()) {
-    close(`epoch ${i + 1} losses`, [r.trainLoss, r.testLoss as number], [want.records[i].trainLoss, want.records[i].testLoss as number]);
-    assert.equal(r.testAccuracy, want.records[i].testAccuracy, `epoch ${i + 1} test accuracy`);
-  }
   console.log(`webgpu vs wasm residual CNN: step loss ${lossErr.toExponential(2)}, parameters and statistics ${stateErr.toExponential(2)}`);
 });
 

@@ -22,7 +22,7 @@
  * weight. With ε = 1e-4 for RMSprop and Keras' initial accumulator 0.1 for Adagrad those two host
  * runs agree within 4e-7, and the bounds above hold for them.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,68 +36,26 @@ import {
   RMSprop,
   Rng,
   SGD,
-  setBackend,
   type AnyOptimizer,
   type Checkpoint,
   type EpochRecord,
   type Module,
   type Tensor,
 } from '../../../src/index.js';
-import { initWasm } from '../../../src/backend/wasm/index.js';
 import { mul, sqrt, square, sum } from '../../../src/autograd/ops.js';
 import { crossEntropy } from '../../../src/autograd/cross-entropy.js';
-import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
-import { loadEmbedded } from '../../../src/data/node.js';
+import { initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { cnn, mlpDropout } from './models.js';
+import { assertNear, data, recordedRun, useWasmAndWebGPU } from './setup.js';
 
 const LOSS_TOL = 1e-5;
 const PARAM_TOL = 1e-5;
 
-const data = loadEmbedded();
-
-before(async () => {
-  await initWasm();
-  setBackend('wasm');
-  await initWebGPU();
-});
-after(() => disposeWebGPU());
-
-interface Run {
-  records: EpochRecord[];
-  losses: number[];
-  params: Float32Array[];
-}
+useWasmAndWebGPU();
 
 /** 2 epochs of `samples` training images in batches of 32 (and 64 test images), per-step losses recorded. */
-async function run(model: Module, optimizer: AnyOptimizer, samples: number, device: boolean): Promise<Run> {
-  const rng = new Rng(11);
-  const losses: number[] = [];
-  const o = {
-    model,
-    optimizer,
-    train: new DataLoader(data.train.slice(0, samples), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 64), { batchSize: 32 }),
-    epochs: 2,
-    rng,
-    now: () => 0,
-    callbacks: [{ onStepEnd: (_s: unknown, loss: number) => void losses.push(loss) }],
-  };
-  const records = device ? await fitAsync(o) : fit(o);
-  const params: Float32Array[] = [];
-  for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
-  return { records, losses, params };
-}
-
-function assertClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number): number {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
-    if (!(e <= tol)) assert.fail(`${what}[${i}]: ${got[i]} on webgpu, ${want[i]} on wasm (scaled difference ${e} > ${tol})`);
-    worst = Math.max(worst, e);
-  }
-  return worst;
-}
+const run = (model: Module, optimizer: AnyOptimizer, samples: number, device: boolean) =>
+  recordedRun(model, optimizer, device, { seed: 11, samples });
 
 /** Name, model, optimizer, training samples, and the fused update kernel that must run once per parameter and step. */
 const cases: [string, (seed: number) => Module, (m: Module) => AnyOptimizer, number, string][] = [
@@ -140,11 +98,11 @@ for (const [name, make, makeOpt, samples, update] of cases) {
     assert.equal(backend().name, 'wasm', 'the host backend stays current');
 
     assert.equal(got.losses.length, (2 * samples) / 32);
-    const lossErr = assertClose('step loss', got.losses, want.losses, LOSS_TOL);
+    const lossErr = assertNear('step loss', got.losses, want.losses, LOSS_TOL);
     let paramErr = 0;
-    for (const [i, p] of got.params.entries()) paramErr = Math.max(paramErr, assertClose(`parameter ${i}`, p, want.params[i], PARAM_TOL));
+    for (const [i, p] of got.params.entries()) paramErr = Math.max(paramErr, assertNear(`parameter ${i}`, p, want.params[i], PARAM_TOL));
     for (const [i, r] of got.records.entries()) {
-      assertClose(
+      assertNear(
         `epoch ${i + 1} losses`,
         [r.trainLoss, r.testLoss as number],
         [want.records[i].trainLoss, want.records[i].testLoss as number],
@@ -246,8 +204,8 @@ test("onNonFinite 'skip' on webgpu leaves out the steps fit leaves out on wasm (
     [4, 'a gradient became non-finite'],
   ]);
   assert.deepEqual(got.skips, want.skips);
-  for (const [i, p] of got.params.entries()) assertClose(`parameter ${i}`, p, want.params[i], PARAM_TOL);
-  assertClose('train loss', [got.records[0].trainLoss], [want.records[0].trainLoss], LOSS_TOL);
+  for (const [i, p] of got.params.entries()) assertNear(`parameter ${i}`, p, want.params[i], PARAM_TOL);
+  assertNear('train loss', [got.records[0].trainLoss], [want.records[0].trainLoss], LOSS_TOL);
 });
 
 const main = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
