@@ -732,41 +732,35 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
           m = new Residual(new Sequential(...body.modules), shortcut && new Sequential(...shortcut.modules));
           break;
         }
-        case 'linear': {
-          const inF = flatIn();
-          fcs++;
-          const out = (l.out as number | undefined) ?? o.classes;
-          fits([out, inF], l.bias === false ? 0 : out);
-          m = new Linear(inF, out, {
-            bias: l.bias as boolean | undefined,
-            init: l.init as InitName | undefined,
-            dtype,
-            rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
-          });
-          shape = [out];
-          break;
-        }
+        case 'linear':
         case 'dropconnect': {
+          // both are fully connected: the same input, width, parameter count and init stream
           const inF = flatIn();
           fcs++;
           const out = (l.out as number | undefined) ?? o.classes;
           fits([out, inF], l.bias === false ? 0 : out);
-          m = new DropConnect(inF, out, {
-            p: l.p as number | undefined,
-            activation: l.act as DropConnectActivation | undefined,
-            negativeSlope: l.slope as number | undefined,
-            alpha: l.alpha as number | undefined,
-            approximate: l.approximate as 'none' | 'tanh' | undefined,
-            beta: l.beta as number | undefined,
-            threshold: l.threshold as number | undefined,
-            masks: l.masks as 'example' | 'batch' | undefined,
-            inference: l.inference as 'mean' | 'gaussian' | undefined,
-            samples: l.samples as number | undefined,
+          const fc = {
             bias: l.bias as boolean | undefined,
             init: l.init as InitName | undefined,
             dtype,
             rng: root.fork(hasConv ? `fc${fcs}` : `layer${fcs - 1}`),
-          });
+          };
+          m =
+            l.type === 'linear'
+              ? new Linear(inF, out, fc)
+              : new DropConnect(inF, out, {
+                  p: l.p as number | undefined,
+                  activation: l.act as DropConnectActivation | undefined,
+                  negativeSlope: l.slope as number | undefined,
+                  alpha: l.alpha as number | undefined,
+                  approximate: l.approximate as 'none' | 'tanh' | undefined,
+                  beta: l.beta as number | undefined,
+                  threshold: l.threshold as number | undefined,
+                  masks: l.masks as 'example' | 'batch' | undefined,
+                  inference: l.inference as 'mean' | 'gaussian' | undefined,
+                  samples: l.samples as number | undefined,
+                  ...fc,
+                });
           shape = [out];
           break;
         }
