@@ -4,6 +4,8 @@
  * run: fit trains on it and reports its mean over the test set as "test loss" (as a PyTorch loop
  * evaluates with its one criterion object and Keras reports the compiled loss).
  *
+ * descent sweep takes --class-weights too (parseClassWeights, classWeightsOf).
+ *
  *   checkLossFlags(o)            before the data is loaded: the list's numbers, or 'balanced'
  *   lossFromFlags(o, trainSet)   after: one weight per class of the training data, or the balanced
  *                                weights of its labels; undefined without either flag (fit's default)
@@ -11,6 +13,7 @@
 import { UsageError, type OptSpec, type Parsed } from './args.js';
 import type { Dataset } from '../data/dataset.js';
 import { crossEntropyWith } from '../autograd/cross-entropy.js';
+import { classWeightsFor, type ClassWeights } from '../train/class-weights.js';
 import type { LossFn } from '../train/trainer.js';
 import { clip } from '../util/names.js';
 import { decimal } from '../util/decimal.js';
@@ -35,7 +38,7 @@ export const lossOptions: OptSpec[] = [
 const FORM = 'W1,W2,… (one weight ≥ 0 per class, in label order) or balanced';
 
 /** --class-weights as numbers, or 'balanced'; a UsageError naming the flag for anything else. */
-function parseClassWeights(raw: string): number[] | 'balanced' {
+export function parseClassWeights(raw: string): number[] | 'balanced' {
   if (raw.trim().toLowerCase() === 'balanced') return 'balanced';
   const weights = raw.split(',').map((part) => {
     const v = decimal(part.trim());
@@ -46,36 +49,24 @@ function parseClassWeights(raw: string): number[] | 'balanced' {
   return weights;
 }
 
+/** classWeightsFor with its complaints as UsageErrors naming --class-weights. */
+export function classWeightsOf(weights: ClassWeights, trainSet: Dataset): number[] {
+  try {
+    return classWeightsFor(weights, trainSet, '--class-weights');
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /** The flags' syntax, checked before any data is loaded. */
 export function checkLossFlags(o: Parsed): void {
   if (o.classWeights !== undefined) parseClassWeights(String(o.classWeights));
 }
 
-/** n / (C · countᶜ) over the training labels (scikit-learn's compute_class_weight('balanced')). */
-function balancedWeights(trainSet: Dataset): number[] {
-  const C = trainSet.classes.length;
-  const counts = new Array<number>(C).fill(0);
-  for (const label of trainSet.labels) counts[label]++;
-  const empty = counts.indexOf(0);
-  if (empty >= 0)
-    throw new UsageError(
-      `--class-weights balanced: class ${empty} (${clip(trainSet.classes[empty])}) has no training examples, so it has no balanced weight; give the weights as a list`,
-    );
-  return counts.map((n) => trainSet.length / (C * n));
-}
-
 /** The run's loss from the flags, checked against the training data; undefined for fit's plain crossEntropy. */
 export function lossFromFlags(o: Parsed, trainSet: Dataset): { loss: LossFn; weight?: number[] } | undefined {
   if (o.labelSmoothing === undefined && o.classWeights === undefined) return undefined;
-  let weight: number[] | undefined;
-  if (o.classWeights !== undefined) {
-    const parsed = parseClassWeights(String(o.classWeights));
-    const C = trainSet.classes.length;
-    if (parsed !== 'balanced' && parsed.length !== C)
-      throw new UsageError(
-        `--class-weights: ${parsed.length} weight${parsed.length === 1 ? '' : 's'} for the ${C} classes of the training data; give one per class, in label order`,
-      );
-    weight = parsed === 'balanced' ? balancedWeights(trainSet) : parsed;
-  }
+  const weight = o.classWeights !== undefined ? classWeightsOf(parseClassWeights(String(o.classWeights)), trainSet) : undefined;
   return { loss: crossEntropyWith({ labelSmoothing: o.labelSmoothing, weight }), weight };
 }

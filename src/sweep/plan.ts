@@ -10,6 +10,7 @@ import { getOptimizer, optimizerNames } from '../optim/registry.js';
 import { clip, didYouMean } from '../util/names.js';
 import { SweepSpecError, parseSpace, pointFor, samplePoints, type Sampler } from './space.js';
 import { hashOf, type TrialSpec } from './trial.js';
+import type { ClassWeights } from '../train/class-weights.js';
 import { dataSize, getWorkload } from './workloads.js';
 
 export interface SweepSpec {
@@ -29,6 +30,8 @@ export interface SweepSpec {
   testLimit?: number;
   /** ε of every trial's cross-entropy, PyTorch's label_smoothing (absent: the plain loss). */
   labelSmoothing?: number;
+  /** Per-class weights of every trial's cross-entropy, or 'balanced' over each trial's training data (absent: unweighted). */
+  classWeights?: ClassWeights;
   /** Overrides of the workloads' own settings (all workloads). */
   target?: number;
   budget?: number;
@@ -103,6 +106,7 @@ export function planTrials(s: SweepSpec): TrialSpec[] {
             limit: s.limit,
             testLimit: s.testLimit,
             ...(s.labelSmoothing !== undefined ? { labelSmoothing: s.labelSmoothing } : {}),
+            ...(s.classWeights !== undefined ? { classWeights: s.classWeights } : {}),
             budget: s.budget ?? settings.budget,
             target: s.target ?? settings.target,
             evalEvery: s.evalEvery ?? settings.evalEvery,

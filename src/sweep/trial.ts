@@ -19,6 +19,7 @@ import { parseSchedule } from '../schedule/parse.js';
 import { scheduleCallback } from '../schedule/driver.js';
 import { evaluate, fitRun, TrainingError, type Callback } from '../train/trainer.js';
 import { crossEntropyWith } from '../autograd/cross-entropy.js';
+import { classWeightsFor, type ClassWeights } from '../train/class-weights.js';
 import { getModel } from '../train/models.js';
 import type { Dataset } from '../data/dataset.js';
 import { getWorkload, loadSweepData } from './workloads.js';
@@ -32,6 +33,8 @@ export interface TrialSpec {
   testLimit?: number;
   /** ε of the cross-entropy the trial trains on and evaluates with (absent: the plain loss; ids of such specs are unchanged). */
   labelSmoothing?: number;
+  /** Per-class weights of that cross-entropy, or 'balanced' over the trial's training data (absent: unweighted; ids of such specs are unchanged). */
+  classWeights?: ClassWeights;
   budget: number;
   target: number;
   evalEvery: number;
@@ -114,7 +117,13 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
     ? new DataLoader(train, { batchSize: train.length, flatten })
     : new DataLoader(train, { batchSize: w.batchSize as number, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten });
   const testLoader = new DataLoader(test, { batchSize: 1000, flatten });
-  const criterion = spec.labelSmoothing !== undefined ? crossEntropyWith({ labelSmoothing: spec.labelSmoothing }) : undefined;
+  const criterion =
+    spec.labelSmoothing !== undefined || spec.classWeights !== undefined
+      ? crossEntropyWith({
+          labelSmoothing: spec.labelSmoothing,
+          weight: spec.classWeights !== undefined ? classWeightsFor(spec.classWeights, train, 'trial classWeights') : undefined,
+        })
+      : undefined;
   const callbacks: Callback[] = [];
   if (spec.schedule !== undefined) {
     const parsed = parseSchedule(spec.schedule, { lr: optimizer.lr, total: spec.budget });

@@ -185,3 +185,32 @@ test('user errors: a bad search space, a results file of another sweep, an unrea
   assert.equal(url.code, 2);
   assert.match(url.err, /expected a redis:\/\/ address/);
 });
+
+test('--class-weights: checked against the training data before the results file exists, and carried in every trial spec', async () => {
+  const dir = tempDir('sweep-cw-');
+  const out = join(dir, 'r.jsonl');
+  const one = [...small, '--optimizers', 'sgd', '--points', '1', '--workers', '1', '--out', out];
+  const short = await cli('sweep', ...one, '--class-weights', '1,2');
+  assert.equal(short.code, 2);
+  assert.equal(
+    short.err,
+    'descent sweep: --class-weights: 2 weights for the 10 classes of the training data; give one per class, in label order',
+  );
+  const word = await cli('sweep', ...one, '--class-weights', 'even');
+  assert.equal(word.code, 2);
+  assert.match(word.err, /^descent sweep: --class-weights: "even" is not a weight; expected W1,W2,… .* or balanced$/);
+  assert.equal(existsSync(out), false, 'no results file');
+  const ok = await cli('sweep', ...one, '--class-weights', 'balanced');
+  assert.equal(ok.code, 0, ok.err);
+  const [header, ...trials] = lines(out).map((l) => JSON.parse(l));
+  assert.equal(header.spec.classWeights, 'balanced');
+  assert.equal(trials.length, 1);
+  assert.equal(trials[0].spec.classWeights, 'balanced');
+  // without the flag the sweep is another one, its trial spec without the key
+  const plain = await cli('sweep', ...one.slice(0, -1), join(dir, 'plain.jsonl'));
+  assert.equal(plain.code, 0, plain.err);
+  const [plainHeader, plainTrial] = lines(join(dir, 'plain.jsonl')).map((l) => JSON.parse(l));
+  assert.notEqual(plainHeader.sweep, header.sweep);
+  assert.equal('classWeights' in plainTrial.spec, false);
+  assert.notEqual(plainTrial.id, trials[0].id);
+});

@@ -69,10 +69,25 @@ test('the sweep hash changes with every setting and not with the order of keys',
     { data: 'full' },
     { limit: 100 },
     { labelSmoothing: 0.1 },
+    { classWeights: 'balanced' as const },
+    { classWeights: [1, 2, 1, 1, 1, 1, 1, 1, 1, 1] },
     { space: 'lr=log:1e-3:1' },
     { optimizers: ['adam', 'sgd'] },
   ];
   for (const c of changed) assert.notEqual(sweepHash({ ...base, ...c }), h, JSON.stringify(c));
+});
+
+test('labelSmoothing and classWeights reach every trial; absent, the trial specs hold no such keys (their ids as before)', () => {
+  for (const t of planTrials(checkSweepSpec(base))) {
+    assert.equal('labelSmoothing' in t, false);
+    assert.equal('classWeights' in t, false);
+  }
+  const weights = [1, 2, 1, 1, 1, 1, 1, 1, 1, 1];
+  for (const classWeights of ['balanced' as const, weights]) {
+    const trials = planTrials(checkSweepSpec({ ...base, labelSmoothing: 0.1, classWeights }));
+    assert.equal(trials.length, 2 * 4 * 2);
+    for (const t of trials) assert.deepEqual([t.labelSmoothing, t.classWeights], [0.1, classWeights]);
+  }
 });
 
 test("a wrapper's base in the space: a first-order optimizer to wrap, passed to the wrapper's trials only", () => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setBackend } from '../../src/backend/index.js';
-import { runTrial, trialId, type TrialSpec } from '../../src/sweep/trial.js';
+import { runTrial, trialId, type TrialResult, type TrialSpec } from '../../src/sweep/trial.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { createOptimizer } from '../../src/optim/registry.js';
@@ -77,10 +77,13 @@ test('the id is stable and changes with the options, the seed and the budget', (
     trialId({ ...spec, options: { lr: 0.001 } }),
     trialId({ ...spec, budget: 13 }),
     trialId({ ...spec, labelSmoothing: 0.1 }),
+    trialId({ ...spec, classWeights: 'balanced' }),
+    trialId({ ...spec, classWeights: [1, 1, 1, 1, 1, 1, 1, 1, 1, 2] }),
   ]);
-  assert.equal(ids.size, 5);
-  // an absent labelSmoothing leaves the id of the specs before it
+  assert.equal(ids.size, 7);
+  // an absent labelSmoothing or classWeights leaves the id of the specs before it
   assert.equal(trialId({ ...spec, labelSmoothing: undefined }), trialId(spec));
+  assert.equal(trialId({ ...spec, classWeights: undefined }), trialId(spec));
 });
 
 test('labelSmoothing: the trial trains on and evaluates with the smoothed cross-entropy', () => {
@@ -91,6 +94,28 @@ test('labelSmoothing: the trial trains on and evaluates with the smoothed cross-
     assert.ok(p.trainLoss > plain.curve[i].trainLoss, `train loss at step ${p.step}`);
     assert.ok(p.testLoss > plain.curve[i].testLoss, `test loss at step ${p.step}`);
   }
+});
+
+test("classWeights: the trial trains on and evaluates with the class-weighted cross-entropy, 'balanced' over its training data", () => {
+  const losses = (r: TrialResult) => r.curve.map((p) => [p.trainLoss, p.testLoss]);
+  const plain = runTrial(spec);
+  // a weighted mean divides by the batch's sum of weights: equal weights give the plain loss
+  assert.deepEqual(losses(runTrial({ ...spec, classWeights: new Array(10).fill(2) })), losses(plain));
+  const skewed = runTrial({ ...spec, classWeights: [4, 1, 1, 1, 1, 1, 1, 1, 1, 0.25] });
+  for (const [i, p] of skewed.curve.entries()) {
+    assert.ok(Math.abs(p.trainLoss - plain.curve[i].trainLoss) > 1e-4, `train loss at step ${p.step}`);
+    assert.ok(Math.abs(p.testLoss - plain.curve[i].testLoss) > 1e-4, `test loss at step ${p.step}`);
+  }
+  // 'balanced' is n / (C · countᶜ) over the trial's first `limit` training labels
+  const labels = loadSweepData('embedded').train.labels.slice(0, spec.limit);
+  const counts = new Array<number>(10).fill(0);
+  for (const l of labels) counts[l]++;
+  assert.ok(new Set(counts).size > 1, 'the subset is not balanced already');
+  const byHand = counts.map((n) => labels.length / (10 * n));
+  const balanced = runTrial({ ...spec, classWeights: 'balanced' });
+  assert.deepEqual(losses(balanced), losses(runTrial({ ...spec, classWeights: byHand })));
+  assert.notDeepEqual(losses(balanced), losses(plain));
+  assert.throws(() => runTrial({ ...spec, classWeights: [1, 2] }), /2 weights for the 10 classes of the training data/);
 });
 
 test("Schedule-Free is evaluated at its averaged weights (the optimizer's eval weights), not where its gradients are taken", () => {

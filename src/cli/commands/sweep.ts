@@ -10,7 +10,8 @@ import { UsageError, type OptSpec, type Parsed } from '../args.js';
 import { fmtDuration } from '../progress.js';
 import { LECTURE_OPTIMIZERS } from './compare.js';
 import { SAMPLERS, SweepSpecError } from '../../sweep/space.js';
-import { WORKLOADS, checkSweepData } from '../../sweep/workloads.js';
+import { WORKLOADS, checkSweepData, loadSweepData } from '../../sweep/workloads.js';
+import { classWeightsOf, parseClassWeights } from '../loss-flags.js';
 import { checkSweepSpec, planTrials, sweepHash, type SweepSpec } from '../../sweep/plan.js';
 import { ResultsFile, ResultsFileError } from '../../sweep/results.js';
 import { runPool } from '../../sweep/pool.js';
@@ -84,6 +85,12 @@ const sweepOptions: OptSpec[] = [
     metavar: 'ε',
     help: "every trial trains on and is evaluated with cross-entropy smoothed by ε (PyTorch's label_smoothing), as descent train --label-smoothing",
   },
+  {
+    name: 'class-weights',
+    type: 'string',
+    metavar: 'W1,W2,…|balanced',
+    help: "every trial trains on and is evaluated with cross-entropy weighted by class (PyTorch's weight=…): one weight ≥ 0 per class in label order, or balanced over each trial's training data, as descent train --class-weights",
+  },
   { name: 'target', type: 'number', gt: 0, max: 1, help: "target test accuracy of every workload (default: each workload's own)" },
   { name: 'budget', type: 'int', min: 1, max: 1_000_000, help: "step budget of every workload (default: each workload's own)" },
   { name: 'eval-every', type: 'int', min: 1, help: "steps between evaluations (default: each workload's own)" },
@@ -129,6 +136,7 @@ function sweepSpecOf(o: Parsed): SweepSpec {
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.testLimit !== undefined ? { testLimit: o.testLimit } : {}),
     ...(o.labelSmoothing !== undefined ? { labelSmoothing: o.labelSmoothing } : {}),
+    ...(o.classWeights !== undefined ? { classWeights: parseClassWeights(String(o.classWeights)) } : {}),
     ...(o.target !== undefined ? { target: o.target } : {}),
     ...(o.budget !== undefined ? { budget: o.budget } : {}),
     ...(o.evalEvery !== undefined ? { evalEvery: o.evalEvery } : {}),
@@ -178,7 +186,14 @@ export const sweepCommand: Command = {
     if (trials.length > MAX_TRIALS) throw new UsageError(`the sweep has ${trials.length} trials; at most ${MAX_TRIALS}`);
     // the data before the results file, which a failed sweep would leave behind naming its spec; with
     // --queue the workers read the data, on their machines
-    if (!target) checkSweepData(spec.data);
+    if (!target) {
+      checkSweepData(spec.data);
+      // the weights against the trials' training data (with --queue, a worker's trial meets a mismatch)
+      if (spec.classWeights !== undefined) {
+        const train = loadSweepData(spec.data).train;
+        classWeightsOf(spec.classWeights, spec.limit !== undefined && spec.limit < train.length ? train.slice(0, spec.limit) : train);
+      }
+    }
     const hash = sweepHash(spec);
     let file: ResultsFile;
     try {
