@@ -101,14 +101,35 @@ export async function clipGradNormAsync(
   return total;
 }
 
+/** The one-element constants clipGradNormOn binds for `maxNorm` and `normType`. */
+function clipNormConstants(maxNorm: number, normType: number): number[] {
+  return normType === Infinity || normType === 2 ? [maxNorm, 1e-6, 1] : [maxNorm, 1e-6, 1, normType, 1 / normType];
+}
+
+/**
+ * clipGradNormOn's constants for `maxNorm` and `normType`, uploaded now to the device `on` lives
+ * on. Made outside a training step (onTrainBegin), no step scope frees them: they live as long as
+ * the map, and every clipGradNormOn given it uploads nothing.
+ */
+export function clipNormScalars(on: Storage, maxNorm: number, normType: number): ReadonlyMap<number, Storage> {
+  const k = kernelsFor(on);
+  return new Map(clipNormConstants(maxNorm, normType).map((v) => [v, k.on(Float32Array.of(v))]));
+}
+
 /**
  * Queues clipGradNorm_'s arithmetic on the device of `gs` (all on one device) and returns the total
- * norm as a one-element device storage. Storage allocated here is the kernels' own: inside a
- * training step the step scope frees it at the step's end.
+ * norm as a one-element device storage. A constant found in `scalars` (clipNormScalars, on that
+ * device) is bound from there; any other is uploaded. Storage allocated here is the kernels' own:
+ * inside a training step the step scope frees it at the step's end.
  */
-export function clipGradNormOn(gs: readonly Tensor[], maxNorm: number, normType: number): DeviceStorage {
+export function clipGradNormOn(
+  gs: readonly Tensor[],
+  maxNorm: number,
+  normType: number,
+  scalars?: ReadonlyMap<number, Storage>,
+): DeviceStorage {
   const k = kernelsFor(...gs.map((g) => g.storage));
-  const scalar = (v: number) => k.on(Float32Array.of(v));
+  const scalar = (v: number) => scalars?.get(v) ?? k.on(Float32Array.of(v));
   const total = k.alloc('float32', 1);
   const inf = normType === Infinity;
   // p on the device only for a general p-norm (2 and ∞ have kernels of their own)

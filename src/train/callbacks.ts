@@ -15,9 +15,9 @@
  * Early stopping keeps its state (best value, epochs waited, the best weights) in checkpoints, so a
  * resumed run stops where the uninterrupted one would.
  */
-import type { HostStorage, Tensor } from '../tensor/tensor.js';
+import type { HostStorage, Storage, Tensor } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { clipGradNorm_, clipGradNormOn, clipGradValue_ } from '../optim/clip.js';
+import { clipGradNorm_, clipGradNormOn, clipGradValue_, clipNormScalars } from '../optim/clip.js';
 import { check } from '../optim/optimizer.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
 import { bool, checkOptions, num, oneOf, str, tensors, type SchemaOf } from '../util/options.js';
@@ -45,12 +45,18 @@ export function clipGradNormCallback(o: ClipGradNormOptions): Callback {
   const normType = o.normType ?? 2;
   check('clipGradNormCallback', 'maxNorm', o.maxNorm, o.maxNorm > 0 && Number.isFinite(o.maxNorm), 'a finite number > 0');
   check('clipGradNormCallback', 'normType', normType, normType > 0, '> 0 or Infinity');
+  // the device constants of this run, uploaded before its first step (outside every step scope)
+  let scalars: ReadonlyMap<number, Storage> | undefined;
   return {
+    onTrainBegin(s) {
+      const on = (o.params ?? s.optimizer.paramGroups.flatMap((g) => g.params)).find((p) => isDeviceStorage(p.storage));
+      scalars = on ? clipNormScalars(on.storage, o.maxNorm, normType) : undefined;
+    },
     onGradients(s) {
       const ps = withGrads(s, o.params);
       if (ps.length === 0) return;
       const gs = ps.map((p) => p.grad!);
-      if (gs.some((g) => isDeviceStorage(g.storage))) clipGradNormOn(gs, o.maxNorm, normType);
+      if (gs.some((g) => isDeviceStorage(g.storage))) clipGradNormOn(gs, o.maxNorm, normType, scalars);
       else clipGradNorm_(ps, o.maxNorm, normType);
     },
   };

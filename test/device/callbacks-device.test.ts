@@ -121,6 +121,29 @@ for (const [name, make] of runs)
     });
   });
 
+test('clipping by norm on the device uploads its constants once per run, none in a step', async () => {
+  const uploads = async (callbacks: Callback[]) => {
+    const m = mlp(4);
+    await m.to(DEVICE);
+    const before = counters.writes;
+    const steps: number[] = [];
+    await fitAsync(options(m, 6, [...callbacks, { onStepEnd: (s) => void steps.push(s.step) }]));
+    return { uploads: counters.writes - before, steps: steps.length };
+  };
+  const plain = await uploads([]);
+  assert.equal(plain.steps, 8);
+  // maxNorm, 1e-6 and 1; a general p-norm adds p and 1/p
+  for (const [normType, constants] of [
+    [2, 3],
+    [Infinity, 3],
+    [3, 5],
+  ]) {
+    const clipped = await uploads([clipGradNormCallback({ maxNorm: 0.5, normType })]);
+    assert.equal(clipped.steps, plain.steps);
+    assert.equal(clipped.uploads - plain.uploads, constants, `normType ${normType}: uploads beyond the plain run's`);
+  }
+});
+
 test('early stopping with restoreBest on the device stops where fit stops and puts back the best epoch’s weights', async () => {
   // lr 0.5 with momentum overshoots on this subset: the test loss rises after its best epoch
   const make = () => [earlyStopping({ patience: 1, restoreBest: true })];

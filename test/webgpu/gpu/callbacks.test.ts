@@ -19,6 +19,7 @@ import {
 } from '../../../src/index.js';
 import { mlp } from './models.js';
 import { near, sgdOptions, useWasmAndWebGPU } from './setup.js';
+import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 
 useWasmAndWebGPU();
 
@@ -69,3 +70,25 @@ for (const [name, make, epochs, lr] of runs) {
     assert.equal(dev.parameters()[0].device, 'webgpu');
   });
 }
+
+test('clip_grad_norm_ on WebGPU uploads its constants once per run, none in a step, and the step scopes leave them usable', async () => {
+  const run = async (callbacks: Callback[]) => {
+    const m = mlp(2);
+    await m.to('webgpu');
+    const before = webgpuInfo().uploads;
+    const steps: number[] = [];
+    await fitAsync(options(m, [...callbacks, { onStepEnd: (_s, l) => void steps.push(l) }], 2, 0.05));
+    return { uploads: webgpuInfo().uploads - before, steps: steps.length };
+  };
+  const plain = await run([]);
+  assert.equal(plain.steps, 6);
+  // maxNorm, 1e-6 and 1; a general p-norm adds p and 1/p
+  for (const [normType, constants] of [
+    [2, 3],
+    [3, 5],
+  ]) {
+    const clipped = await run([clipGradNormCallback({ maxNorm: 0.1, normType })]);
+    assert.equal(clipped.steps, plain.steps);
+    assert.equal(clipped.uploads - plain.uploads, constants, `normType ${normType}: uploads beyond the plain run's`);
+  }
+});
