@@ -12,6 +12,7 @@
  */
 import { UsageError, type OptSpec, type Parsed } from './args.js';
 import type { Dataset } from '../data/dataset.js';
+import type { SavedLoss } from './weights.js';
 import { crossEntropyWith } from '../autograd/cross-entropy.js';
 import { classWeightsFor, type ClassWeights } from '../train/class-weights.js';
 import type { LossFn } from '../train/trainer.js';
@@ -69,4 +70,13 @@ export function lossFromFlags(o: Parsed, trainSet: Dataset): { loss: LossFn; wei
   if (o.labelSmoothing === undefined && o.classWeights === undefined) return undefined;
   const weight = o.classWeights !== undefined ? classWeightsOf(parseClassWeights(String(o.classWeights)), trainSet) : undefined;
   return { loss: crossEntropyWith({ labelSmoothing: o.labelSmoothing, weight }), weight };
+}
+
+/** "cross-entropy, label smoothing 0.1, class weights 1,2,…": the criterion a model trained with. */
+export function describeLoss(l: SavedLoss): string {
+  const parts = [
+    l.labelSmoothing !== undefined ? `label smoothing ${l.labelSmoothing}` : '',
+    l.weight ? `class weights ${l.weight.map((w) => Number(w.toPrecision(4))).join(',')}` : '',
+  ];
+  return ['cross-entropy', ...parts.filter(Boolean)].join(', ');
 }

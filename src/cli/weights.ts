@@ -35,6 +35,17 @@ export interface SavedModelInfo {
   /** CSV data: the feature columns in file order and the label column, which a file evaluated needs. */
   csv?: CsvColumns;
   seed?: number;
+  /**
+   * The cross-entropy's options the model trained and was tested with (--label-smoothing,
+   * --class-weights, the weights resolved), absent for the plain one: eval reports the same loss.
+   */
+  loss?: SavedLoss;
+}
+
+export interface SavedLoss {
+  labelSmoothing?: number;
+  /** One weight per class, in label order. */
+  weight?: number[];
 }
 
 export interface SavedModel extends Partial<SavedModelInfo> {
@@ -114,6 +125,19 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
         : bad('csv', 'expected { features: [column names], label: column name }');
   }
   if (typeof o.seed === 'number') info.seed = o.seed;
+  if (o.loss !== undefined) {
+    const l = o.loss as SavedLoss | null;
+    const smoothing = l?.labelSmoothing,
+      weight = l?.weight;
+    const ok =
+      l !== null &&
+      typeof l === 'object' &&
+      (smoothing === undefined || (typeof smoothing === 'number' && smoothing >= 0 && smoothing <= 1)) &&
+      (weight === undefined || (Array.isArray(weight) && weight.every((w) => typeof w === 'number' && Number.isFinite(w) && w >= 0)));
+    info.loss = ok
+      ? { ...(smoothing !== undefined ? { labelSmoothing: smoothing } : {}), ...(weight !== undefined ? { weight: [...weight] } : {}) }
+      : bad('loss', 'expected { labelSmoothing: a number in [0, 1], weight: [one number ≥ 0 per class] }');
+  }
   return info;
 }
 

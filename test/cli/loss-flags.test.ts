@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { tempDir } from '../tmp-dir.js';
@@ -83,4 +83,38 @@ test('--resume restores --label-smoothing and --class-weights from the checkpoin
   const again = await cli('train', '--resume', d, '--label-smoothing', '0.2');
   assert.equal(again.code, 2);
   assert.match(again.err, /--label-smoothing: with --resume the run's settings come from the checkpoint/);
+});
+
+test('the weights file keeps the criterion: descent eval reports the test loss train reported, and says which loss it is', async () => {
+  const dir = tmp();
+  for (const [file, flags] of [
+    ['smooth.safetensors', ['--label-smoothing', '0.2']],
+    ['weighted.json', ['--class-weights', 'balanced', '--label-smoothing', '0.1']],
+    ['plain.json', []],
+  ] as const) {
+    const save = join(dir, file);
+    const t = await cli('train', ...tiny, '--json', ...flags, '--save', save);
+    assert.equal(t.code, 0, t.err);
+    const last = records(t.out)[1];
+    const e = await cli('eval', '--weights', save, '--data', 'embedded', '--test-limit', '100', '--json');
+    assert.equal(e.code, 0, e.err);
+    const got = JSON.parse(e.out);
+    assert.ok(Math.abs(got.loss - last.testLoss) <= 1e-6 * last.testLoss, `${file}: eval ${got.loss}, train ${last.testLoss}`);
+    assert.equal(got.accuracy, last.testAccuracy);
+    const text = await cli('eval', '--weights', save, '--data', 'embedded', '--test-limit', '100');
+    if (flags.length === 0) {
+      assert.equal(got.criterion, undefined);
+      assert.doesNotMatch(text.out, /as trained/);
+    } else {
+      assert.equal(got.criterion.labelSmoothing, Number(flags[flags.length - 1]));
+      assert.match(text.out, /\(loss: cross-entropy, label smoothing 0\.[12](, class weights [\d.,]+)?, as trained\)/);
+    }
+  }
+  // a malformed criterion names the file and the field
+  const bad = join(dir, 'bad.json');
+  const saved = JSON.parse(readFileSync(join(dir, 'plain.json'), 'utf8'));
+  writeFileSync(bad, JSON.stringify({ ...saved, loss: { labelSmoothing: 2 } }));
+  const e = await cli('eval', '--weights', bad, '--data', 'embedded', '--test-limit', '100');
+  assert.notEqual(e.code, 0);
+  assert.match(e.err, /bad\.json.*loss: expected \{ labelSmoothing: a number in \[0, 1\], weight: \[one number ≥ 0 per class\] \}/);
 });

@@ -1,4 +1,8 @@
-/** descent eval: a trained model's loss, accuracy and confusion matrix on a data set's test part. */
+/**
+ * descent eval: a trained model's loss, accuracy and confusion matrix on a data set's test part. The
+ * loss is the criterion the model trained with (its label smoothing and class weights, kept in the
+ * weights file), so it equals the test loss train reported.
+ */
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
 import { Rng, SEED_MAX } from '../../tensor/rng.js';
@@ -8,6 +12,8 @@ import { resolveCliModel } from '../model.js';
 import { evaluateConfusion } from '../../train/metrics.js';
 import { dataOption, dataOptions, limit, loadData } from '../data.js';
 import { readWeights, warnRefused, type SavedModel } from '../weights.js';
+import { describeLoss } from '../loss-flags.js';
+import { crossEntropyWith } from '../../autograd/cross-entropy.js';
 import type { Module } from '../../nn/module.js';
 import { fmtInt } from '../progress.js';
 
@@ -98,7 +104,18 @@ export const evalCommand: Command = {
       );
     }
     const { model, name, flat } = buildSaved(o, saved, test.shape, test.classes.length);
-    const r = evaluateConfusion(model, new DataLoader(test, { batchSize: 1000, flatten: flat }), test.classes.length);
+    // the loss the model was trained and tested with (Keras' evaluate reports the compiled loss)
+    const criterion = saved.loss && (saved.loss.labelSmoothing !== undefined || saved.loss.weight !== undefined) ? saved.loss : undefined;
+    if (criterion?.weight && criterion.weight.length !== test.classes.length)
+      throw new UsageError(
+        `--weights: ${saved.path} trained with ${criterion.weight.length} class weights; the data has ${test.classes.length} classes`,
+      );
+    const r = evaluateConfusion(
+      model,
+      new DataLoader(test, { batchSize: 1000, flatten: flat }),
+      test.classes.length,
+      criterion ? crossEntropyWith(criterion) : undefined,
+    );
     const k = test.classes.length;
     const rows = Array.from({ length: k }, (_, i) => Array.from(r.confusion.subarray(i * k, (i + 1) * k)));
     if (o.json) {
@@ -110,6 +127,7 @@ export const evalCommand: Command = {
           data: data.source,
           samples: r.samples,
           loss: r.loss,
+          ...(criterion ? { criterion } : {}),
           accuracy: r.accuracy,
           classes: test.classes,
           confusion: rows,
@@ -120,7 +138,9 @@ export const evalCommand: Command = {
     io.out(
       `weights: ${saved.path} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.samples)} test samples`,
     );
-    io.out(`test loss ${r.loss.toFixed(4)}  test accuracy ${r.accuracy.toFixed(4)}`);
+    io.out(
+      `test loss ${r.loss.toFixed(4)}  test accuracy ${r.accuracy.toFixed(4)}${criterion ? `  (loss: ${describeLoss(criterion)}, as trained)` : ''}`,
+    );
     io.out('confusion matrix (rows: true class, columns: predicted class)');
     for (const line of confusionTable(r.confusion, test.classes)) io.out(line);
   },

@@ -42,7 +42,7 @@ import { checkTrainData, checkTrainOptions, stallMessage, MAX_EPOCHS } from '../
 import { hyperParameterFlags, optimizerBagFrom, sharedOptimizerFlags } from '../optimizer-flags.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
-import { checkLossFlags, lossFromFlags, lossOptions } from '../loss-flags.js';
+import { checkLossFlags, describeLoss, lossFromFlags, lossOptions } from '../loss-flags.js';
 
 export const optimizerOptions: OptSpec[] = [
   { name: 'lr', type: 'number', min: 0, help: "learning rate η (default: the optimizer's own)" },
@@ -343,6 +343,14 @@ export function prepareTrain(
     ...(data.preprocess ? { preprocess: data.preprocess } : {}),
     ...(data.csv ? { csv: data.csv } : {}),
     seed: o.seed,
+    ...(criterion
+      ? {
+          loss: {
+            ...(o.labelSmoothing !== undefined ? { labelSmoothing: o.labelSmoothing } : {}),
+            ...(criterion.weight ? { weight: criterion.weight } : {}),
+          },
+        }
+      : {}),
   };
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
   const flatten = spec.input === 'flat';
@@ -409,13 +417,7 @@ export function prepareTrain(
       );
     }
   }
-  if (!o.json && criterion) {
-    const parts = [
-      o.labelSmoothing !== undefined ? `label smoothing ${o.labelSmoothing}` : '',
-      criterion.weight ? `class weights ${criterion.weight.map((w) => Number(w.toPrecision(4))).join(',')}` : '',
-    ];
-    io.out(`loss: cross-entropy, ${parts.filter(Boolean).join(', ')} (train and test)`);
-  }
+  if (!o.json && saved.loss) io.out(`loss: ${describeLoss(saved.loss)} (train and test)`);
   if (!o.json && mix) io.out(`training batches mixed: ${mix.describe} (the test set is not)`);
   const bar = io.tty && !o.json && !o.fullBatch ? progressDrawer(io.raw) : null;
   const fit: FitOptions = {
