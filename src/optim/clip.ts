@@ -112,8 +112,18 @@ function clipNormConstants(maxNorm: number, normType: number): number[] {
  * the map, and every clipGradNormOn given it uploads nothing.
  */
 export function clipNormScalars(on: Storage, maxNorm: number, normType: number): ReadonlyMap<number, Storage> {
+  return deviceScalars(on, clipNormConstants(maxNorm, normType));
+}
+
+/** clipGradValueWith's constants −clipValue and clipValue on the device `on` lives on (as clipNormScalars). */
+export function clipValueScalars(on: Storage, clipValue: number): ReadonlyMap<number, Storage> {
+  return deviceScalars(on, [-clipValue, clipValue]);
+}
+
+/** One-element float32 storages of `values` on the device `on` lives on, by value. */
+function deviceScalars(on: Storage, values: readonly number[]): ReadonlyMap<number, Storage> {
   const k = kernelsFor(on);
-  return new Map(clipNormConstants(maxNorm, normType).map((v) => [v, k.on(Float32Array.of(v))]));
+  return new Map(values.map((v) => [v, k.on(Float32Array.of(v))]));
 }
 
 /**
@@ -172,12 +182,21 @@ export function clipGradNormOn(
 
 export function clipGradValue_(params: ParamList, clipValue: number): void {
   check('clipGradValue_', 'clipValue', clipValue, typeof clipValue === 'number' && clipValue >= 0, 'a number ≥ 0');
+  clipGradValueWith(params, clipValue);
+}
+
+/**
+ * clipGradValue_ with ±clipValue bound from `scalars` (clipValueScalars, on the gradients' device)
+ * where given, so a device step uploads nothing; without, each device gradient uploads both.
+ */
+export function clipGradValueWith(params: ParamList, clipValue: number, scalars?: ReadonlyMap<number, Storage>): void {
   for (const g of grads(params)) {
     if (isDeviceStorage(g.storage)) {
       // clamped where it lives: min(max(g, −c), c)
       const k = kernelsFor(g.storage);
-      k.backend.binary('max', g.storage, [g.size], k.on(Float32Array.of(-clipValue)), [], g.storage, [g.size]);
-      k.backend.binary('min', g.storage, [g.size], k.on(Float32Array.of(clipValue)), [], g.storage, [g.size]);
+      const scalar = (v: number) => scalars?.get(v) ?? k.on(Float32Array.of(v));
+      k.backend.binary('max', g.storage, [g.size], scalar(-clipValue), [], g.storage, [g.size]);
+      k.backend.binary('min', g.storage, [g.size], scalar(clipValue), [], g.storage, [g.size]);
       continue;
     }
     const d = g.data;

@@ -17,7 +17,7 @@
  */
 import type { HostStorage, Storage, Tensor } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { clipGradNorm_, clipGradNormOn, clipGradValue_, clipNormScalars } from '../optim/clip.js';
+import { clipGradNorm_, clipGradNormOn, clipGradValueWith, clipNormScalars, clipValueScalars } from '../optim/clip.js';
 import { check } from '../optim/optimizer.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
 import { bool, checkOptions, num, oneOf, str, tensors, type SchemaOf } from '../util/options.js';
@@ -75,9 +75,15 @@ const clipValueSchema: SchemaOf<ClipGradValueOptions> = { clipValue: num, params
 export function clipGradValueCallback(o: ClipGradValueOptions): Callback {
   checkOptions('clipGradValueCallback', o, clipValueSchema, { required: ['clipValue'] });
   check('clipGradValueCallback', 'clipValue', o.clipValue, o.clipValue > 0 && Number.isFinite(o.clipValue), 'a finite number > 0');
+  // ±clipValue on the device, uploaded before the run's first step (outside every step scope)
+  let scalars: ReadonlyMap<number, Storage> | undefined;
   return {
+    onTrainBegin(s) {
+      const on = (o.params ?? s.optimizer.paramGroups.flatMap((g) => g.params)).find((p) => isDeviceStorage(p.storage));
+      scalars = on ? clipValueScalars(on.storage, o.clipValue) : undefined;
+    },
     onGradients(s) {
-      clipGradValue_(withGrads(s, o.params), o.clipValue);
+      clipGradValueWith(withGrads(s, o.params), o.clipValue, scalars);
     },
   };
 }

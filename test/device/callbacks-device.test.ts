@@ -144,6 +144,18 @@ test('clipping by norm on the device uploads its constants once per run, none in
   }
 });
 
+test('clipping by value on the device uploads ±clipValue once per run, none in a step', async () => {
+  const uploads = async (callbacks: Callback[]) => {
+    const m = mlp(4);
+    await m.to(DEVICE);
+    const before = counters.writes;
+    await fitAsync(options(m, 6, callbacks));
+    return counters.writes - before;
+  };
+  const plain = await uploads([]);
+  assert.equal((await uploads([clipGradValueCallback({ clipValue: 0.01 })])) - plain, 2);
+});
+
 test('early stopping with restoreBest on the device stops where fit stops and puts back the best epoch’s weights', async () => {
   // lr 0.5 with momentum overshoots on this subset: the test loss rises after its best epoch
   const make = () => [earlyStopping({ patience: 1, restoreBest: true })];
