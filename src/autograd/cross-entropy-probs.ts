@@ -19,8 +19,8 @@ import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { kernelsFor } from '../backend/index.js';
 import { record, isGradEnabled } from './engine.js';
-import { add, cast, div, exp, logSoftmax, mul, rawBinary, rawUnary, reshape, sub, sum, type Reduction } from './ops.js';
-import type { CrossEntropySettings } from './cross-entropy.js';
+import { add, cast, div, exp, logSoftmax, mul, rawBinary, reshape, sub, sum, type Reduction } from './ops.js';
+import { negatedSums, type CrossEntropySettings } from './cross-entropy.js';
 
 const OWNER = 'CrossEntropyLoss';
 
@@ -159,18 +159,7 @@ function probsOnDevice(logits: Tensor, target: Tensor, o: CrossEntropySettings, 
   const ls = new Tensor(k.alloc('float32', logits.size), logits.shape);
   const probs = isGradEnabled() && logits.requiresGrad ? k.alloc('float32', logits.size) : null;
   k.backend.logSoftmax(logits.storage, N, C, ls.storage, probs);
-  const picked = rawBinary('mul', ls, wq, OWNER);
-  let y: Tensor;
-  if (o.reduction === 'none') {
-    const rows = k.alloc('float32', N);
-    k.backend.sum(picked.storage, picked.shape, [1], rows);
-    y = rawUnary('neg', new Tensor(rows, [N]));
-  } else {
-    const total = k.alloc('float32', 1);
-    k.backend.sum(picked.storage, picked.shape, [0, 1], total);
-    y = rawUnary('neg', new Tensor(total, []));
-    if (o.reduction === 'mean') y = rawBinary('div', y, full([], N), OWNER);
-  }
+  const y = negatedSums(rawBinary('mul', ls, wq, OWNER), o.reduction, N);
   return record('crossEntropy', [logits, T], y, (g) => {
     if (isGradEnabled() || (logits.requiresGrad && !probs)) return recordedGradients(logits, T, g, o, w);
     const f = rowScale(g, N, o.reduction, raw('div'));

@@ -326,6 +326,24 @@ function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: 
  * power-of-two batch the loss and the gradient equal the host path's to the bit (otherwise the
  * division by D rounds once more, and q's products differently: within a few ulps).
  */
+/**
+ * The device loss from the picked log-probabilities [N, C] (log_softmax ⊙ target weights): −Σ per
+ * row for 'none', −Σ over all for 'sum', and that divided by `divisor` for 'mean'.
+ */
+export function negatedSums(picked: Tensor, reduction: Reduction, divisor: number): Tensor {
+  const k = kernelsFor(picked.storage);
+  const N = picked.shape[0];
+  if (reduction === 'none') {
+    const rows = k.alloc('float32', N);
+    k.backend.sum(picked.storage, picked.shape, [1], rows);
+    return rawUnary('neg', new Tensor(rows, [N]));
+  }
+  const total = k.alloc('float32', 1);
+  k.backend.sum(picked.storage, picked.shape, [0, 1], total);
+  const y = rawUnary('neg', new Tensor(total, []));
+  return reduction === 'mean' ? rawBinary('div', y, full([], divisor), OWNER) : y;
+}
+
 function crossEntropyOnDevice(logits: Tensor, q: Targets, reduction: Reduction): Tensor {
   const [N, C] = logits.shape;
   const k = kernelsFor(logits.storage);
@@ -336,17 +354,7 @@ function crossEntropyOnDevice(logits: Tensor, q: Targets, reduction: Reduction):
   const probs = isGradEnabled() && logits.requiresGrad ? k.alloc('float32', logits.size) : null;
   k.backend.logSoftmax(logits.storage, N, C, ls, probs);
   const picked = rawBinary('mul', new Tensor(ls, logits.shape), qm, OWNER);
-  let y: Tensor;
-  if (reduction === 'none') {
-    const rows = k.alloc('float32', N);
-    k.backend.sum(picked.storage, picked.shape, [1], rows);
-    y = rawUnary('neg', new Tensor(rows, [N]));
-  } else {
-    const total = k.alloc('float32', 1);
-    k.backend.sum(picked.storage, picked.shape, [0, 1], total);
-    y = rawUnary('neg', new Tensor(total, []));
-    if (reduction === 'mean') y = rawBinary('div', y, full([], q.divisor), OWNER);
-  }
+  const y = negatedSums(picked, reduction, q.divisor);
   return record('crossEntropy', [logits], y, (g) => {
     if (isGradEnabled() || !probs) return [recordedGradient(logits, g, q, reduction, qm, s)];
     const scale =
