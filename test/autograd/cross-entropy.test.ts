@@ -50,124 +50,112 @@ function closeOrNaN(actual: ArrayLike<number>, expected: (number | null)[], tol:
 }
 
 /** The three ways to the loss: the op, CrossEntropyLoss, crossEntropyWith. */
-function lossesOf(opts: d.CrossEntropyOptions): ((x: d.Tensor, t: number[] | d.Tensor) => d.Tensor)[] {
+function lossesOf(opts: d.CrossEntropyOptions): Loss[] {
   return [(x, t) => d.crossEntropy(x, t, opts), (x, t) => new d.CrossEntropyLoss(opts).forward(x, t), d.crossEntropyWith(opts)];
+}
+
+type Loss = (x: d.Tensor, t: number[] | d.Tensor) => d.Tensor;
+
+/**
+ * Runs `check` for every case of `batches` on the reference and wasm backends, with each way to the
+ * loss (lossesOf: k = 0 the op, 1 CrossEntropyLoss, 2 crossEntropyWith) and the fixtures' tolerance
+ * (1e-12 in float64, 2e-6 in float32); wasm is the backend again afterwards.
+ */
+function eachCase<B extends { shape: number[]; dtype: d.DType; cases: { weighted: boolean }[] }>(
+  batches: B[],
+  optsOf: (b: B, c: B['cases'][number]) => d.CrossEntropyOptions,
+  check: (b: B, c: B['cases'][number], loss: Loss, k: number, tol: number, what: string) => void,
+): void {
+  try {
+    for (const backend of ['reference', 'wasm']) {
+      d.setBackend(backend);
+      for (const b of batches)
+        for (const c of b.cases) {
+          const opts = optsOf(b, c);
+          const what = `${backend} [${b.shape}] ${b.dtype} ${JSON.stringify({ ...opts, weight: c.weighted })}`;
+          for (const [k, loss] of lossesOf(opts).entries()) check(b, c, loss, k, b.dtype === 'float64' ? 1e-12 : 2e-6, what);
+        }
+    }
+  } finally {
+    d.setBackend('wasm');
+  }
 }
 
 test('crossEntropy with weight and labelSmoothing equals PyTorch: loss and gradient, every reduction (reference and wasm, float32 and float64; the op, CrossEntropyLoss, crossEntropyWith, the recorded backward)', () => {
   const batches = F.batches as Batch[];
   assert.ok(batches.length >= 8 && batches.every((b) => b.cases.length === 18));
-  try {
-    for (const backend of ['reference', 'wasm']) {
-      d.setBackend(backend);
-      for (const b of batches) {
-        const tol = b.dtype === 'float64' ? 1e-12 : 2e-6;
-        for (const c of b.cases) {
-          const opts: d.CrossEntropyOptions = {
-            reduction: c.reduction,
-            labelSmoothing: c.labelSmoothing,
-            weight: c.weighted ? (b.dtype === 'float64' ? b.weight : Float32Array.from(b.weight)) : undefined,
-          };
-          const what = `${backend} [${b.shape}] ${b.dtype} ${JSON.stringify({ ...opts, weight: c.weighted })}`;
-          const losses = [
-            (x: d.Tensor) => d.crossEntropy(x, b.t, opts),
-            (x: d.Tensor) => new d.CrossEntropyLoss(opts).forward(x, d.tensor(b.t)),
-            d.crossEntropyWith(opts),
-          ];
-          for (const [k, loss] of losses.entries()) {
-            const x = d.fromData(b.x, b.shape, { dtype: b.dtype, requiresGrad: true });
-            const y = loss(x, b.t);
-            assert.deepEqual(y.shape, c.reduction === 'none' ? [b.shape[0]] : [], `${what}: shape`);
-            assertClose(y.data, c.y, tol, `${what} (${k}) y`);
-            const gy = d.fromData(c.gy, y.shape, { dtype: b.dtype });
-            assertClose(d.grad([y], [x], { gradOutputs: [gy] })[0]!.data, c.gx, tol, `${what} (${k}) gx`);
-            if (k === 0) {
-              const recorded = d.grad([loss(x, b.t)], [x], { gradOutputs: [gy], createGraph: true })[0]!;
-              assert.ok(recorded.requiresGrad);
-              assertClose(recorded.data, c.gx, tol, `${what} recorded gx`);
-            }
-          }
-        }
+  eachCase(
+    batches,
+    (b, c) => ({
+      reduction: c.reduction,
+      labelSmoothing: c.labelSmoothing,
+      weight: c.weighted ? (b.dtype === 'float64' ? b.weight : Float32Array.from(b.weight)) : undefined,
+    }),
+    (b, c, loss, k, tol, what) => {
+      const x = d.fromData(b.x, b.shape, { dtype: b.dtype, requiresGrad: true });
+      const y = loss(x, k === 1 ? d.tensor(b.t) : b.t);
+      assert.deepEqual(y.shape, c.reduction === 'none' ? [b.shape[0]] : [], `${what}: shape`);
+      assertClose(y.data, c.y, tol, `${what} (${k}) y`);
+      const gy = d.fromData(c.gy, y.shape, { dtype: b.dtype });
+      assertClose(d.grad([y], [x], { gradOutputs: [gy] })[0]!.data, c.gx, tol, `${what} (${k}) gx`);
+      if (k === 0) {
+        const recorded = d.grad([loss(x, b.t)], [x], { gradOutputs: [gy], createGraph: true })[0]!;
+        assert.ok(recorded.requiresGrad);
+        assertClose(recorded.data, c.gx, tol, `${what} recorded gx`);
       }
-    }
-  } finally {
-    d.setBackend('wasm');
-  }
+    },
+  );
 });
 
 test('crossEntropy with ignoreIndex equals PyTorch: loss and gradient, every reduction, with weight and labelSmoothing, every row ignored (reference and wasm, float32 and float64; the op, CrossEntropyLoss, crossEntropyWith, the recorded backward)', () => {
   const batches = F.ignoreBatches as IgnoreBatch[];
   assert.ok(batches.length >= 6 && batches.every((b) => b.cases.length === 12));
   assert.ok(batches.some((b) => b.t.every((t) => t === b.ignoreIndex)) && batches.some((b) => b.ignoreIndex === 1));
-  try {
-    for (const backend of ['reference', 'wasm']) {
-      d.setBackend(backend);
-      for (const b of batches) {
-        const tol = b.dtype === 'float64' ? 1e-12 : 2e-6;
-        for (const c of b.cases) {
-          const opts: d.CrossEntropyOptions = {
-            reduction: c.reduction,
-            labelSmoothing: c.labelSmoothing,
-            ignoreIndex: b.ignoreIndex,
-            weight: c.weighted ? b.weight : undefined,
-          };
-          const what = `${backend} [${b.shape}] ${b.dtype} ${JSON.stringify({ ...opts, weight: c.weighted })}`;
-          for (const [k, loss] of lossesOf(opts).entries()) {
-            const x = d.fromData(b.x, b.shape, { dtype: b.dtype, requiresGrad: true });
-            const y = loss(x, k === 1 ? d.tensor(b.t) : b.t);
-            closeOrNaN(y.data, c.y, tol, `${what} (${k}) y`);
-            const gy = d.fromData(c.gy, y.shape, { dtype: b.dtype });
-            assertClose(d.grad([y], [x], { gradOutputs: [gy] })[0]!.data, c.gx, tol, `${what} (${k}) gx`);
-            if (k === 0) {
-              const recorded = d.grad([loss(x, b.t)], [x], { gradOutputs: [gy], createGraph: true })[0]!;
-              assertClose(recorded.data, c.gx, tol, `${what} recorded gx`);
-            }
-          }
-        }
+  eachCase(
+    batches,
+    (b, c) => ({
+      reduction: c.reduction,
+      labelSmoothing: c.labelSmoothing,
+      ignoreIndex: b.ignoreIndex,
+      weight: c.weighted ? b.weight : undefined,
+    }),
+    (b, c, loss, k, tol, what) => {
+      const x = d.fromData(b.x, b.shape, { dtype: b.dtype, requiresGrad: true });
+      const y = loss(x, k === 1 ? d.tensor(b.t) : b.t);
+      closeOrNaN(y.data, c.y, tol, `${what} (${k}) y`);
+      const gy = d.fromData(c.gy, y.shape, { dtype: b.dtype });
+      assertClose(d.grad([y], [x], { gradOutputs: [gy] })[0]!.data, c.gx, tol, `${what} (${k}) gx`);
+      if (k === 0) {
+        const recorded = d.grad([loss(x, b.t)], [x], { gradOutputs: [gy], createGraph: true })[0]!;
+        assertClose(recorded.data, c.gx, tol, `${what} recorded gx`);
       }
-    }
-  } finally {
-    d.setBackend('wasm');
-  }
+    },
+  );
 });
 
 test('crossEntropy against class probabilities [N, C] equals PyTorch: loss, gradient of the logits and of the target, every reduction, with weight and labelSmoothing (reference and wasm, float32 and float64; the op, CrossEntropyLoss, crossEntropyWith, the recorded backward)', () => {
   const batches = F.probBatches as ProbBatch[];
   assert.ok(batches.length >= 6 && batches.every((b) => b.cases.length === 12));
-  try {
-    for (const backend of ['reference', 'wasm']) {
-      d.setBackend(backend);
-      for (const b of batches) {
-        const tol = b.dtype === 'float64' ? 1e-12 : 2e-6;
-        for (const c of b.cases) {
-          const opts: d.CrossEntropyOptions = {
-            reduction: c.reduction,
-            labelSmoothing: c.labelSmoothing,
-            weight: c.weighted ? b.weight : undefined,
-          };
-          const what = `${backend} [${b.shape}] ${b.dtype} ${JSON.stringify({ ...opts, weight: c.weighted })}`;
-          for (const [k, loss] of lossesOf(opts).entries()) {
-            const x = d.fromData(b.x, b.shape, { dtype: b.dtype, requiresGrad: true });
-            const q = d.fromData(b.q, b.shape, { dtype: b.dtype, requiresGrad: k === 0 });
-            const y = loss(x, q);
-            assert.deepEqual(y.shape, c.reduction === 'none' ? [b.shape[0]] : [], `${what}: shape`);
-            assertClose(y.data, c.y, tol, `${what} (${k}) y`);
-            const gy = d.fromData(c.gy, y.shape, { dtype: b.dtype });
-            assertClose(d.grad([y], [x], { gradOutputs: [gy] })[0]!.data, c.gx, tol, `${what} (${k}) gx`);
-            if (k === 0) {
-              assertClose(d.grad([loss(x, q)], [q], { gradOutputs: [gy] })[0]!.data, c.gq, tol, `${what} gq`);
-              const [rx, rq] = d.grad([loss(x, q)], [x, q], { gradOutputs: [gy], createGraph: true });
-              assert.ok(rx!.requiresGrad);
-              assertClose(rx!.data, c.gx, tol, `${what} recorded gx`);
-              assertClose(rq!.data, c.gq, tol, `${what} recorded gq`);
-            }
-          }
-        }
+  eachCase(
+    batches,
+    (b, c) => ({ reduction: c.reduction, labelSmoothing: c.labelSmoothing, weight: c.weighted ? b.weight : undefined }),
+    (b, c, loss, k, tol, what) => {
+      const x = d.fromData(b.x, b.shape, { dtype: b.dtype, requiresGrad: true });
+      const q = d.fromData(b.q, b.shape, { dtype: b.dtype, requiresGrad: k === 0 });
+      const y = loss(x, q);
+      assert.deepEqual(y.shape, c.reduction === 'none' ? [b.shape[0]] : [], `${what}: shape`);
+      assertClose(y.data, c.y, tol, `${what} (${k}) y`);
+      const gy = d.fromData(c.gy, y.shape, { dtype: b.dtype });
+      assertClose(d.grad([y], [x], { gradOutputs: [gy] })[0]!.data, c.gx, tol, `${what} (${k}) gx`);
+      if (k === 0) {
+        assertClose(d.grad([loss(x, q)], [q], { gradOutputs: [gy] })[0]!.data, c.gq, tol, `${what} gq`);
+        const [rx, rq] = d.grad([loss(x, q)], [x, q], { gradOutputs: [gy], createGraph: true });
+        assert.ok(rx!.requiresGrad);
+        assertClose(rx!.data, c.gx, tol, `${what} recorded gx`);
+        assertClose(rq!.data, c.gq, tol, `${what} recorded gq`);
       }
-    }
-  } finally {
-    d.setBackend('wasm');
-  }
+    },
+  );
 });
 
 test("ignored rows leave the mean's divisor and drop their smoothing term; a probability target's mean divides by N, not by Σ weight (PyTorch's two rules)", () => {
