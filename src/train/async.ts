@@ -53,6 +53,10 @@ import type { Rng } from '../tensor/rng.js';
 import type { BatchTarget, Metric } from './metrics.js';
 import {
   averagingCallbacks,
+  checkAccumulate,
+  groupEnds,
+  groupLoss,
+  scaledLoss,
   checkDefaultLossTargets,
   defaultMetrics,
   everyFinite,
@@ -176,7 +180,8 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
   const openStep = deviceStepScope(model, optimizer);
-  const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: train.length, stop: false };
+  const accumulate = checkAccumulate('fitAsync', o);
+  const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: Math.ceil(train.length / accumulate), stop: false };
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
   const averages = averagingCallbacks('fitAsync', o, result);
@@ -226,6 +231,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
       partial: p,
       divergence: div,
       meta: ck.meta,
+      accumulate,
     };
     const extra = onDevice ? {} : evalModel(model, optimizer, bn);
     // the averages and snapshots a device holds, brought to the host so that their states are current
@@ -253,34 +259,47 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     let taken = b;
     const epochRng = resuming && at!.masks ? at!.masks : maskRng.fork(`epoch:${e}`);
     let transformRng: Rng | undefined;
-    // bad: why the step was not applied, decided inside it (onNonFinite 'skip'); undefined: decided when its loss arrives
-    type Pending = { step: number; n: number; loss: Promise<number>; terms: [string, Promise<number>][]; bad?: string | null };
+    // A micro-batch's loss and penalty terms, read when they arrive; a step is a group of them (accumulate).
+    type Micro = { n: number; loss: Promise<number>; terms: [string, Promise<number>][] };
+    // bad: why the step was not applied, decided inside it (onNonFinite 'skip'); undefined: decided when its losses arrive
+    type Pending = { step: number; micros: Micro[]; bad?: string | null };
     const queue: Pending[] = [];
-    const totalOf = async (p: Pending) => {
-      const dataLoss = await p.loss;
+    const totalOf = async (m: Micro) => {
+      const dataLoss = await m.loss;
       let total = dataLoss;
       const stepTerms: [string, number][] = [];
-      for (const [k, v] of p.terms) {
+      for (const [k, v] of m.terms) {
         const tv = await v;
         stepTerms.push([k, tv]);
         total += tv;
       }
-      return { dataLoss, total, stepTerms };
+      return { n: m.n, dataLoss, total, stepTerms };
     };
     const settle = async (p: Pending) => {
-      const { dataLoss, total, stepTerms } = await totalOf(p);
-      const bad = p.bad !== undefined ? p.bad : checkLoss(total, e + 1, p.step);
+      const ms = [];
+      for (const m of p.micros) ms.push(await totalOf(m));
+      let bad = p.bad;
+      if (bad === undefined) {
+        bad = null;
+        for (const m of ms) {
+          const why = checkLoss(m.total, e + 1, p.step);
+          if (why && !skip) fail('non-finite loss', m.total, e + 1, p.step, why);
+          bad ??= why;
+        }
+      }
       if (bad) {
-        if (!skip) fail('non-finite loss', total, e + 1, p.step, bad);
         result.skipped++;
-        b++;
+        b += ms.length;
         o.onSkip?.({ epoch: e + 1, step: p.step, reason: bad });
       } else {
-        for (const c of cbs) await c.onStepEnd?.(s, dataLoss);
-        for (const [k, tv] of stepTerms) acc.termSums[k] = (acc.termSums[k] ?? 0) + tv * p.n;
-        acc.seen += p.n;
-        acc.lossSum += dataLoss * p.n;
-        b++;
+        const stepLoss = groupLoss(ms);
+        for (const c of cbs) await c.onStepEnd?.(s, stepLoss);
+        for (const m of ms) {
+          for (const [k, tv] of m.stepTerms) acc.termSums[k] = (acc.termSums[k] ?? 0) + tv * m.n;
+          acc.seen += m.n;
+          acc.lossSum += m.dataLoss * m.n;
+          b++;
+        }
       }
       acc.seconds = secondsBefore + (now() - t0) / 1000;
       if (o.onProgress && acc.seen > 0) {
@@ -296,50 +315,24 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
         });
       }
     };
-    const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: at!.transform }) : train.epoch(e);
-    for (const batch of batches) {
-      if (resuming && taken >= train.length)
-        throw new RangeError(
-          `fitAsync: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
-        );
-      if (!o.loss) checkDefaultLossTargets('fitAsync', batch.y);
-      for (const c of cbs) c.onStepBegin?.(s);
-      // on a device, the step's own storage is freed at its end (the loss is read from a copy queued before)
-      const endStep = openStep();
-      let p: Pending;
-      try {
-        const logits = net.forward(batch.x, { training: true, rng: epochRng });
-        let loss = lossFn(logits, batch.y);
-        // the reads are issued now and awaited a step later: nothing inside the step waits for the device
-        p = { step: s.step + 1, n: targetCount(batch.y), loss: scalarOf(loss), terms: [] };
-        for (const c of cbs) {
-          const terms = c.lossTerms?.(s);
-          if (!terms) continue;
-          for (const [k, v] of Object.entries(terms)) {
-            p.terms.push([k, scalarOf(v)]);
-            loss = add(loss, v);
-          }
-        }
-        optimizer.zeroGrad({ setToNone: false });
-        loss.backward();
-        if (skip) {
-          // onNonFinite 'skip' decides before the update: the loss and the gradients' finiteness are read here
-          const gradsOk = gradsFiniteAsync(optimizer);
-          const { total } = await totalOf(p);
-          p.bad = checkLoss(total, e + 1, p.step) ?? ((await gradsOk) ? null : 'a gradient became non-finite');
-        }
-        if (!p.bad) {
-          for (const c of cbs) c.onGradients?.(s);
-          optimizer.step();
-        }
-        s.step++;
-        // edits of the parameters (constraints, proximal steps) belong to the step, as in fit
-        if (!p.bad) for (const c of cbs) c.onUpdate?.(s);
-      } finally {
-        endStep();
+    // The group's update, inside the step scope of its last micro-batch: the gradients hold its sum.
+    const update = async (p: Pending) => {
+      if (skip) {
+        // onNonFinite 'skip' decides before the update: the losses and the summed gradients' finiteness are read here
+        const gradsOk = gradsFiniteAsync(optimizer);
+        p.bad = null;
+        for (const m of p.micros) p.bad ??= checkLoss((await totalOf(m)).total, e + 1, p.step);
+        if (!p.bad && !(await gradsOk)) p.bad = 'a gradient became non-finite';
       }
-      taken++;
-      transformRng = batch.transformRng;
+      if (!p.bad) {
+        for (const c of cbs) c.onGradients?.(s);
+        optimizer.step();
+      }
+      s.step++;
+      // edits of the parameters (constraints, proximal steps) belong to the step, as in fit
+      if (!p.bad) for (const c of cbs) c.onUpdate?.(s);
+    };
+    const afterUpdate = async (p: Pending) => {
       queue.push(p);
       while (queue.length > (skip ? 0 : 1)) await settle(queue.shift()!);
       const every = o.checkpoint?.everySteps;
@@ -349,6 +342,61 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
         await save(e, b, epochRng, transformRng, acc);
         t0 = now() - (acc.seconds - secondsBefore) * 1000;
       }
+    };
+    let group: Pending | undefined;
+    const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: at!.transform }) : train.epoch(e);
+    for (const batch of batches) {
+      if (resuming && taken >= train.length)
+        throw new RangeError(
+          `fitAsync: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
+        );
+      if (!o.loss) checkDefaultLossTargets('fitAsync', batch.y);
+      if (!group) {
+        for (const c of cbs) c.onStepBegin?.(s);
+        group = { step: s.step + 1, micros: [] };
+      }
+      const p = group;
+      let ends = false;
+      // on a device, the micro-batch's own storage is freed at its end (the losses are read from copies queued before)
+      const endStep = openStep();
+      try {
+        const logits = net.forward(batch.x, { training: true, rng: epochRng });
+        let loss = lossFn(logits, batch.y);
+        // the reads are issued now and awaited a step later: nothing inside the step waits for the device
+        const m: Micro = { n: targetCount(batch.y), loss: scalarOf(loss), terms: [] };
+        for (const c of cbs) {
+          const terms = c.lossTerms?.(s);
+          if (!terms) continue;
+          for (const [k, v] of Object.entries(terms)) {
+            m.terms.push([k, scalarOf(v)]);
+            loss = add(loss, v);
+          }
+        }
+        // the buffers are zeroed before the group's first backward pass only: its gradients add up
+        if (p.micros.length === 0) optimizer.zeroGrad({ setToNone: false });
+        scaledLoss(loss, accumulate).backward();
+        p.micros.push(m);
+        taken++;
+        transformRng = batch.transformRng;
+        ends = groupEnds(taken, accumulate, train.length);
+        if (ends) await update(p);
+      } finally {
+        endStep();
+      }
+      if (!ends) continue;
+      group = undefined;
+      await afterUpdate(p);
+    }
+    // a source that yields fewer batches than its length: its last, partial group steps too
+    if (group) {
+      const p = group;
+      const endStep = openStep();
+      try {
+        await update(p);
+      } finally {
+        endStep();
+      }
+      await afterUpdate(p);
     }
     while (queue.length) await settle(queue.shift()!);
     if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);

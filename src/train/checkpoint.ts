@@ -45,7 +45,7 @@ export interface Checkpoint {
   epoch: number;
   /** Batches of `epoch` already trained on. */
   batch: number;
-  /** Batches trained on so far in the whole run (a skipped one counts). */
+  /** Optimizer steps taken so far in the whole run (a skipped one counts; one per group with `accumulate`). */
   step: number;
   /** Steps whose update was not applied (onNonFinite 'skip'). */
   skipped: number;
@@ -67,6 +67,8 @@ export interface Checkpoint {
   divergence: { reference: number; samples: number };
   /** Anything the caller stores with the run (the CLI: its parsed options). */
   meta?: Record<string, unknown>;
+  /** Micro-batches per optimizer step (FitOptions.accumulate); absent means 1. A run resumes with the same. */
+  accumulate?: number;
 }
 
 /** A checkpoint that cannot be read; the message names its source. */
@@ -192,5 +194,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     !c.callbacks
   )
     throw bad('missing fields');
+  if (c.accumulate !== undefined && !(Number.isInteger(c.accumulate) && c.accumulate >= 1))
+    throw bad(`field accumulate is ${JSON.stringify(c.accumulate)}, expected an integer ≥ 1`);
   return c;
 }

@@ -31,12 +31,12 @@ import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { Rng, type RngState } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
-import { add } from '../autograd/ops.js';
+import { add, div } from '../autograd/ops.js';
 import { crossEntropy } from '../autograd/cross-entropy.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
 import { tracksBatchNorm, updateBatchNorm } from '../nn/batchnorm.js';
-import { Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
+import { ClosureOptimizer, Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
 import type { EpochStart } from '../data/loader.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import { WeightAverage, captureWeights, swaSampling, type WeightAverageState, type WeightSnapshot } from '../ensemble/averaging.js';
@@ -78,6 +78,7 @@ export const fitSchema: SchemaOf<FitOptions> = {
   ema: anObject,
   snapshots: anObject,
   batchNormData: spec('a batch source (a DataLoader) or false', (v) => v === false || source.test(v)),
+  accumulate: num,
 };
 export const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject, optimizer: fitSchema.optimizer };
 
@@ -136,6 +137,46 @@ export function endInEvalMode(model: Module, optimizer: unknown, bn: BatchNormRe
   const differs = bn !== undefined && optimizer.evalWeights().length > 0;
   optimizer.eval();
   if (differs) refreshBatchNorm(model, bn);
+}
+
+/**
+ * FitOptions.accumulate, checked (`who` names the loop): an integer ≥ 1, and 1 for full-batch runs
+ * and for optimizers whose step re-evaluates the loss (a closure over one batch cannot see a group).
+ */
+export function checkAccumulate(who: string, o: Pick<FitOptions, 'accumulate' | 'fullBatch' | 'optimizer'>): number {
+  const n = o.accumulate ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${who}: accumulate must be a positive integer, got ${n}`);
+  if (n === 1) return n;
+  if (o.fullBatch)
+    throw new RangeError(`${who}: accumulate ${n} needs mini-batch steps; fullBatch already takes every step on the whole training set`);
+  const opt = o.optimizer;
+  if (needsClosure(opt) || opt instanceof ClosureOptimizer)
+    throw new RangeError(
+      `${who}: accumulate ${n} cannot apply to ${opt.rule.name}, which re-evaluates the loss inside its step (a closure over one batch); use accumulate 1`,
+    );
+  return n;
+}
+
+/** Whether the `index`-th micro-batch of an epoch (from 1) ends its group: every `accumulate`-th, and the epoch's last. */
+export function groupEnds(index: number, accumulate: number, batches: number): boolean {
+  return index % accumulate === 0 || index >= batches;
+}
+
+/** A micro-batch's loss as it is differentiated: divided by `accumulate` (the very tensor when it is 1). */
+export function scaledLoss(loss: Tensor, accumulate: number): Tensor {
+  return accumulate === 1 ? loss : div(loss, accumulate);
+}
+
+/** onStepEnd's loss: a group's mean data loss per sample (the batch's own when there is one). */
+export function groupLoss(group: readonly { n: number; dataLoss: number }[]): number {
+  if (group.length === 1) return group[0].dataLoss;
+  let seen = 0,
+    sum = 0;
+  for (const m of group) {
+    seen += m.n;
+    sum += m.dataLoss * m.n;
+  }
+  return sum / Math.max(seen, 1);
 }
 
 /** The closure-driven step of an optimizer that evaluates the gradient more than once (SAM). */
@@ -388,6 +429,19 @@ export interface FitOptions {
    * false keeps the statistics of y.
    */
   batchNormData?: BatchSource | false;
+  /**
+   * Gradient accumulation (PyTorch's usual loop, Keras's gradient_accumulation_steps): each
+   * optimizer step sums the gradients of `accumulate` consecutive batches (micro-batches), each
+   * micro-batch's loss (penalty terms included) divided by `accumulate`; an epoch's last group steps
+   * with the micro-batches left, still divided by `accumulate`. Default 1: a step per batch. Steps
+   * (TrainState.step, schedules, onStepBegin/onStepEnd, onGradients, onProgress, everySteps, the
+   * divergence messages) count optimizer steps, `stepsPerEpoch` is ⌈batches / accumulate⌉, and
+   * onStepEnd receives the group's mean data loss per sample. Records' trainLoss is the mean data
+   * loss over the epoch's samples, as without it. With onNonFinite 'skip' a group with a non-finite
+   * loss or summed gradient is skipped whole (one skipped step). Refused with fullBatch and with
+   * optimizers that re-evaluate the loss inside their step (SAM, L-BFGS, Newton).
+   */
+  accumulate?: number;
 }
 
 /** What fitRun returns: the epoch records and what the run's options asked to keep. */
@@ -690,7 +744,7 @@ export interface ResumePoint {
 export function resumeRun(
   who: string,
   c: Checkpoint,
-  o: Pick<FitOptions, 'model' | 'train' | 'epochs' | 'fullBatch'>,
+  o: Pick<FitOptions, 'model' | 'train' | 'epochs' | 'fullBatch' | 'accumulate'>,
   s: TrainState,
   records: EpochRecord[],
   div: { reference: number; samples: number },
@@ -700,6 +754,13 @@ export function resumeRun(
     throw new RangeError(`${who}: the checkpoint is at epoch ${c.epoch + (c.batch > 0 ? 1 : 0)} of ${c.epochs}; epochs ${epochs} is fewer`);
   if (!o.fullBatch && c.batch > train.length)
     throw new RangeError(`${who}: the checkpoint is at batch ${c.batch} of its epoch, the data has ${train.length} batches per epoch`);
+  // a group's micro-batches sum into one step: the same grouping, or the steps and schedules would differ
+  const then = c.accumulate ?? 1,
+    now = o.accumulate ?? 1;
+  if (then !== now)
+    throw new RangeError(`${who}: the checkpoint was taken with accumulate ${then}, this run has accumulate ${now}; resume with accumulate ${then}`);
+  if (c.batch % now !== 0 && c.batch !== train.length)
+    throw new RangeError(`${who}: the checkpoint is at batch ${c.batch}, inside a group of accumulate ${now} (checkpoints are taken between groups)`);
   restoreModel(who, o.model, c);
   s.step = c.step;
   records.push(...(c.records as EpochRecord[]));
@@ -734,6 +795,8 @@ export interface RunPosition {
   partial: EpochSums;
   divergence: { reference: number; samples: number };
   meta?: Record<string, unknown>;
+  /** FitOptions.accumulate (kept when it is not 1). */
+  accumulate?: number;
 }
 
 /**
@@ -763,6 +826,7 @@ export function checkpointOf(
     partial: { ...at.partial, termSums: { ...at.partial.termSums } },
     divergence: { ...at.divergence },
     meta: at.meta,
+    ...(at.accumulate !== undefined && at.accumulate !== 1 ? { accumulate: at.accumulate } : {}),
   };
 }
 
@@ -871,7 +935,8 @@ export function fitRun(o: FitOptions): FitResult {
   checkCheckpointOptions('fit', o.checkpoint);
   const lossFn: LossFn = o.loss ?? crossEntropy;
   const now = o.now ?? defaultNow;
-  const stepsPerEpoch = o.fullBatch ? 1 : train.length;
+  const accumulate = checkAccumulate('fit', o);
+  const stepsPerEpoch = o.fullBatch ? 1 : Math.ceil(train.length / accumulate);
   const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch, stop: false };
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
@@ -915,6 +980,7 @@ export function fitRun(o: FitOptions): FitResult {
       records,
       partial: p,
       divergence: div,
+      accumulate,
     };
     const label = ck.save(
       checkpointOf({ ...position, meta: ck.meta }, params, evalModel(model, optimizer, bn), optimizerState(optimizer), cbs),
@@ -987,13 +1053,76 @@ export function fitRun(o: FitOptions): FitResult {
     const epochRng = resuming && resumedMasks ? resumedMasks : maskRng.fork(`epoch:${e}`);
     let transformRng: Rng | undefined;
     const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
+    // The micro-batches of the optimizer step in progress: their gradients are summed in the buffers
+    // and their figures are counted when the step is taken (a skipped group's are not).
+    type Micro = { batch: LabeledBatch; n: number; dataLoss: number; total: number; terms: [string, number][] };
+    let group: Micro[] = [];
+    // why the group's step is not applied (onNonFinite 'skip'): its first non-finite loss, or its summed gradient
+    let groupBad: string | null = null;
+    const endGroup = () => {
+      if (!groupBad && onNonFinite === 'skip' && !gradsFinite(optimizer)) groupBad = 'a gradient became non-finite';
+      if (groupBad) {
+        result.skipped++;
+        s.step++;
+        b += group.length;
+        o.onSkip?.({ epoch: e + 1, step: s.step, reason: groupBad });
+      } else {
+        for (const c of cbs) c.onGradients?.(s);
+        if (needsClosure(optimizer)) {
+          // accumulate is 1 here (checkAccumulate): the group is the batch
+          const { batch, total } = group[0];
+          // The first evaluation is the pass above (its gradients are in .grad); later ones redo it at the moved weights.
+          let calls = 0;
+          optimizer.step(() => {
+            if (calls++ === 0) return total;
+            optimizer.zeroGrad({ setToNone: false });
+            let l = lossFn(net.forward(batch.x, { training: true, rng: epochRng }), batch.y);
+            for (const c of cbs) for (const v of Object.values(c.lossTerms?.(s) ?? {})) l = add(l, v);
+            l.backward();
+            for (const c of cbs) c.onGradients?.(s);
+            return l.item();
+          });
+        } else optimizer.step();
+        s.step++;
+        for (const c of cbs) c.onUpdate?.(s);
+        const stepLoss = groupLoss(group);
+        for (const c of cbs) c.onStepEnd?.(s, stepLoss);
+        for (const m of group) {
+          for (const [k, tv] of m.terms) termSums[k] = (termSums[k] ?? 0) + tv * m.n;
+          acc.seen += m.n;
+          acc.lossSum += m.dataLoss * m.n;
+          b++;
+        }
+      }
+      group = [];
+      groupBad = null;
+      acc.seconds = secondsBefore + (now() - t0) / 1000;
+      if (o.onProgress && acc.seen > 0) {
+        const rate = acc.seen / Math.max(acc.seconds, 1e-9);
+        o.onProgress({
+          epoch: e + 1,
+          epochs,
+          batch: b,
+          numBatches: train.length,
+          loss: acc.lossSum / acc.seen,
+          samplesPerSec: rate,
+          etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
+        });
+      }
+      // at a group boundary: the gradients are spent, so the checkpoint resumes bit for bit
+      const every = o.checkpoint?.everySteps;
+      if (every && s.step % every === 0 && !(b === train.length && checkpointDue(e))) {
+        save(e, b, epochRng, transformRng, acc);
+        t0 = now() - (acc.seconds - secondsBefore) * 1000;
+      }
+    };
     for (const batch of batches) {
-      if (resuming && b >= train.length)
+      if (resuming && b + group.length >= train.length)
         throw new RangeError(
           `fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
         );
       if (!o.loss) checkDefaultLossTargets('fit', batch.y);
-      for (const c of cbs) c.onStepBegin?.(s);
+      if (group.length === 0) for (const c of cbs) c.onStepBegin?.(s);
       const n = targetCount(batch.y);
       const logits = net.forward(batch.x, { training: true, rng: epochRng });
       let loss = lossFn(logits, batch.y);
@@ -1010,61 +1139,20 @@ export function fitRun(o: FitOptions): FitResult {
           loss = add(loss, v);
         }
       }
-      let bad = checkLoss(total, e + 1, s.step + 1);
-      if (!bad) {
-        optimizer.zeroGrad({ setToNone: false });
-        loss.backward();
-        if (onNonFinite === 'skip' && !gradsFinite(optimizer)) bad = 'a gradient became non-finite';
+      const bad = checkLoss(total, e + 1, s.step + 1);
+      if (bad && onNonFinite === 'stop') fail('non-finite loss', total, e + 1, s.step + 1, bad);
+      groupBad ??= bad;
+      if (!groupBad) {
+        // the buffers are zeroed before the group's first backward pass only: its gradients add up
+        if (group.length === 0) optimizer.zeroGrad({ setToNone: false });
+        scaledLoss(loss, accumulate).backward();
       }
       transformRng = batch.transformRng;
-      if (bad) {
-        if (onNonFinite === 'stop') fail('non-finite loss', total, e + 1, s.step + 1, bad);
-        result.skipped++;
-        s.step++;
-        b++;
-        o.onSkip?.({ epoch: e + 1, step: s.step, reason: bad });
-      } else {
-        for (const c of cbs) c.onGradients?.(s);
-        if (needsClosure(optimizer)) {
-          // The first evaluation is the pass above (its gradients are in .grad); later ones redo it at the moved weights.
-          let calls = 0;
-          optimizer.step(() => {
-            if (calls++ === 0) return total;
-            optimizer.zeroGrad({ setToNone: false });
-            let l = lossFn(net.forward(batch.x, { training: true, rng: epochRng }), batch.y);
-            for (const c of cbs) for (const v of Object.values(c.lossTerms?.(s) ?? {})) l = add(l, v);
-            l.backward();
-            for (const c of cbs) c.onGradients?.(s);
-            return l.item();
-          });
-        } else optimizer.step();
-        s.step++;
-        for (const c of cbs) c.onUpdate?.(s);
-        for (const c of cbs) c.onStepEnd?.(s, dataLoss);
-        for (const [k, tv] of stepTerms) termSums[k] = (termSums[k] ?? 0) + tv * n;
-        acc.seen += n;
-        acc.lossSum += dataLoss * n;
-        b++;
-      }
-      acc.seconds = secondsBefore + (now() - t0) / 1000;
-      if (o.onProgress && acc.seen > 0) {
-        const rate = acc.seen / Math.max(acc.seconds, 1e-9);
-        o.onProgress({
-          epoch: e + 1,
-          epochs,
-          batch: b,
-          numBatches: train.length,
-          loss: acc.lossSum / acc.seen,
-          samplesPerSec: rate,
-          etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
-        });
-      }
-      const every = o.checkpoint?.everySteps;
-      if (every && s.step % every === 0 && !(b === train.length && checkpointDue(e))) {
-        save(e, b, epochRng, transformRng, acc);
-        t0 = now() - (acc.seconds - secondsBefore) * 1000;
-      }
+      group.push({ batch, n, dataLoss, total, terms: stepTerms });
+      if (groupEnds(b + group.length, accumulate, train.length)) endGroup();
     }
+    // a source that yields fewer batches than its length: its last, partial group steps too
+    if (group.length) endGroup();
     if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
     // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
     if (!allFinite(model)) failParameters(e + 1, s.step);
