@@ -102,6 +102,10 @@ export function checkTrainOptions(o: Parsed): void {
       `--swa ${o.swa}: averaging from epoch ${o.swa} on takes no sample in a run of ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}; give --swa ${o.epochs} or less, or --epochs ${o.swa} or more`,
     );
   const given = givenOptions(o);
+  if (o.accumulate !== undefined && o.accumulate > 1 && o.fullBatch)
+    throw new UsageError(
+      `--accumulate ${o.accumulate} needs mini-batch steps; --full-batch already takes every step on the whole training set`,
+    );
   if (o.fullBatch && given.has('batch-size')) {
     throw new UsageError(
       `--batch-size ${o.batchSize} does not apply with --full-batch: every step uses the whole training set (use --limit N to choose its size)`,

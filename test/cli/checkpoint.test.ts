@@ -514,3 +514,35 @@ test('--resume from another working directory finds relative --data; data change
     process.chdir(cwd);
   }
 });
+
+test('--accumulate 3: the header names the effective batch, checkpoints between groups resume bit for bit with --accumulate kept, and what cannot accumulate is refused', async () => {
+  // 240 samples in batches of 40: 6 per epoch, 2 steps of 3
+  const args = ['--optimizer', 'adam', '--lr', '0.01', '--epochs', '2', '--seed', '4', '--accumulate', '3'];
+  await resumeCase(args, '1steps', (n) => {
+    assert.deepEqual(
+      n.map((x) => Number(x.slice(5, 17))),
+      [1, 2, 3, 4],
+    );
+    return n.slice(0, -1);
+  });
+  const dir = tmp();
+  const r = await cli('train', ...tiny, ...args, '--checkpoint-dir', join(dir, 'ck'), '--checkpoint-every', '1steps');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^accumulating 3 batches of 40 per step \(effective batch 120\)$/m);
+  const c = readCheckpoint(join(dir, 'ck', ckpts(join(dir, 'ck'))[0]));
+  assert.deepEqual([c.epoch, c.batch, c.step, c.accumulate], [0, 3, 1, 3]);
+  const again = await cli('train', '--resume', stoppedAt(join(dir, 'ck'), ckpts(join(dir, 'ck'))[0]), '--accumulate', '2');
+  assert.equal(again.code, 2);
+  assert.match(again.err, /--accumulate: with --resume the run's settings come from the checkpoint/);
+  const refusals: [string[], RegExp][] = [
+    [['--accumulate', '2', '--full-batch', '--optimizer', 'lbfgs'], /--accumulate 2 needs mini-batch steps; --full-batch already takes every step/],
+    [['--accumulate', '2', '--optimizer', 'sam', '--base', 'sgd'], /--accumulate 2: --optimizer sam re-evaluates the loss inside its step \(a closure over one batch\)/],
+    [['--accumulate', '0'], /--accumulate/],
+  ];
+  for (const [extra, why] of refusals) {
+    const bad = await cli('train', ...tiny, '--epochs', '1', ...extra);
+    assert.equal(bad.code, 2, `${extra.join(' ')}: ${bad.err}`);
+    assert.match(bad.err, why);
+    assert.equal(bad.err.trim().split('\n').length, 1, bad.err);
+  }
+});

@@ -11,7 +11,7 @@ import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backen
 import { fitRunAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
 import type { Dataset } from '../../data/dataset.js';
-import { fitRun, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
+import { fitRun, needsClosure, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
 import type { Checkpoint } from '../../train/checkpoint.js';
 import { models } from '../../train/models.js';
 import { resolveCliModel } from '../model.js';
@@ -19,7 +19,7 @@ import { modelSpecHelp } from '../../train/spec.js';
 import type { Module } from '../../nn/module.js';
 import { hasBatchNorm } from '../../nn/batchnorm.js';
 import { createOptimizer, optimizerNames } from '../../optim/registry.js';
-import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
+import { ClosureOptimizer, type Optimizer, type BaseHyper } from '../../optim/optimizer.js';
 import {
   absoluteDataPath,
   FingerprintCache,
@@ -105,7 +105,14 @@ export const trainOptions: OptSpec[] = [
     default: 5,
     help: "passes over the training set (with --resume: of the whole run, default the checkpoint's)",
   },
-  { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per step' },
+  { name: 'batch-size', type: 'int', min: 1, default: 128, help: 'samples per batch (per step, unless --accumulate)' },
+  {
+    name: 'accumulate',
+    type: 'int',
+    min: 1,
+    metavar: 'N',
+    help: "gradient accumulation: each step sums the gradients of N batches (each batch's loss divided by N; an epoch's last group steps with the batches left), for an effective batch of N × --batch-size (default 1)",
+  },
   { name: 'full-batch', type: 'boolean', help: 'every step on the whole training set (one step per epoch); needed by lbfgs and newton' },
   ...lossOptions,
   dataOption,
@@ -353,6 +360,11 @@ export function prepareTrain(
       : {}),
   };
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
+  const accumulate: number = o.fullBatch ? 1 : (o.accumulate ?? 1);
+  if (accumulate > 1 && (needsClosure(optimizer) || (optimizer as unknown) instanceof ClosureOptimizer))
+    throw new UsageError(
+      `--accumulate ${accumulate}: --optimizer ${o.optimizer} re-evaluates the loss inside its step (a closure over one batch), so gradients cannot be summed over batches`,
+    );
   const flatten = spec.input === 'flat';
   const transforms = o.fullBatch ? [] : trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
   const mix = trainExtensions
@@ -370,7 +382,7 @@ export function prepareTrain(
         mix,
       });
   const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten });
-  const stepsPerEpoch = o.fullBatch ? 1 : trainLoader.length;
+  const stepsPerEpoch = o.fullBatch ? 1 : Math.ceil(trainLoader.length / accumulate);
   const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch };
   const callbacks = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setup) ?? []), ...extraCallbacks];
   if (o.snapshots !== undefined && o.snapshots > o.epochs * stepsPerEpoch)
@@ -415,6 +427,8 @@ export function prepareTrain(
       io.out(
         `model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${described(optimizer)}, seed ${o.seed}, backend ${backendLabel}`,
       );
+      if (accumulate > 1)
+        io.out(`accumulating ${accumulate} batches of ${o.batchSize} per step (effective batch ${fmtInt(accumulate * o.batchSize)})`);
     }
   }
   if (!o.json && saved.loss) io.out(`loss: ${describeLoss(saved.loss)} (train and test)`);
@@ -430,6 +444,7 @@ export function prepareTrain(
     rng: rng.fork('train'),
     callbacks,
     fullBatch: Boolean(o.fullBatch),
+    ...(accumulate > 1 ? { accumulate } : {}),
     checkpoint,
     resume,
     onNonFinite: o.onNan ?? 'stop',
