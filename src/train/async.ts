@@ -25,6 +25,10 @@
  * loads the optimizer state with loadStateDict, which puts its arrays on the parameters' device. An
  * interrupted and resumed run gives the uninterrupted run's records and parameters bit for bit.
  *
+ * With `accumulate` a step is a group of micro-batches, as in fit: each micro-batch's forward and
+ * backward run in a step scope of their own (the gradient buffers, which hold the group's sum,
+ * outlive it), the group's update in its last one's, and its losses are read a group late.
+ *
  * onNonFinite 'skip' waits for the device at every step, before its update (PyTorch's GradScaler
  * syncs with `.item()` there too): the loss (plus penalty terms) and one scalar that is 0 exactly
  * when every gradient is finite (the sum of each gradient's x − x, reduced on the device) are read,

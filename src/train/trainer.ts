@@ -1,8 +1,10 @@
 /**
- * The training loop: forward, loss (+ regularisation terms), backward, step — per batch, with
- * callbacks for everything else (schedules, penalties, constraints, snapshots, progress), and
- * options for what every run may want: full-batch steps (L-BFGS, Newton), SWA/EMA averages, snapshot
- * ensembles, checkpoints that resume bit for bit, and divergence handling.
+ * The training loop: forward, loss (+ regularisation terms), backward, step — per batch, or per
+ * group of `accumulate` batches whose gradients are summed (each loss divided by the group size
+ * N, PyTorch's accumulation loop) — with callbacks for everything else (schedules, penalties,
+ * constraints, snapshots, progress), and options for what every run may want: full-batch steps
+ * (L-BFGS, Newton), SWA/EMA averages, snapshot ensembles, checkpoints that resume bit for bit, and
+ * divergence handling.
  *
  * Optimizers that evaluate other weights than they train (Schedule-Free: the average x; they have
  * `evalWeights()`) are put in train mode when fit() starts and in eval mode when it ends; each
@@ -24,8 +26,10 @@
  *
  * It needs no dispose()/tidy(): every intermediate tensor is an ordinary JS object that the garbage
  * collector frees once the step's graph is unreachable. Each parameter keeps one gradient buffer,
- * zeroed before every backward pass (zeroGrad({ setToNone: false }), PyTorch 1.x's zero_grad): a
- * step allocates no gradient tensors, and on the wasm backend the buffers live in WebAssembly memory.
+ * zeroed before a step's first backward pass (zeroGrad({ setToNone: false }), PyTorch 1.x's
+ * zero_grad) and added to by each of its micro-batches: a step allocates no gradient tensors, and
+ * on the wasm backend the buffers live in WebAssembly memory. A mid-epoch checkpoint is taken only
+ * after a step, so no partial sum is ever pending in a checkpointed run.
  */
 import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
@@ -247,8 +251,9 @@ export interface TrainState {
   /** The epoch being run, from 1 to `epochs` (0 in onTrainBegin, before any epoch). */
   epoch: number;
   epochs: number;
-  /** Steps (batches) taken so far: 0 before the first; a skipped batch counts (see onNonFinite). */
+  /** Optimizer steps taken so far (one per batch, or per group with `accumulate`): 0 before the first; a skipped step counts (see onNonFinite). */
   step: number;
+  /** Optimizer steps per epoch: the batches, ⌈batches / accumulate⌉ (1 with fullBatch). */
   stepsPerEpoch: number;
   /** Set by a callback to end training after the current epoch (early stopping). */
   stop: boolean;
@@ -262,7 +267,7 @@ export interface TrainState {
 export interface EpochRecord {
   /** The epoch, from 1 to `epochs`, as printed ("epoch 1/5"). */
   epoch: number;
-  /** Mean data loss over the epoch's batches (without penalty terms). */
+  /** Mean data loss per sample over the epoch's applied steps (without penalty terms, not divided by `accumulate`). */
   trainLoss: number;
   /** Mean of each extra loss term (e.g. l1, l2) over the epoch's batches. */
   terms: Record<string, number>;
@@ -288,12 +293,13 @@ export interface Callback {
   onTrainBegin?(s: TrainState): void;
   /** At the start of an epoch (not called again when a run resumes in the middle of one). */
   onEpochBegin?(s: TrainState): void;
-  /** Before the forward pass of a step (a schedule sets the learning rate here). */
+  /** Before the forward pass of a step, its first micro-batch's with `accumulate` (a schedule sets the learning rate here). */
   onStepBegin?(s: TrainState): void;
-  /** Extra differentiable loss terms for this step, by name (L1, L2, Elastic Net penalties). */
+  /** Extra differentiable loss terms for this step, by name (L1, L2, Elastic Net penalties); asked for each micro-batch, divided by `accumulate` with its loss. */
   lossTerms?(s: TrainState): Record<string, Tensor>;
   /**
    * After the backward pass, before optimizer.step(): edits of the gradients (clipping) go here.
+   * With `accumulate`, once per step, after the group's last backward pass (the summed gradients).
    * Called for every gradient the optimizer steps with: a closure optimizer's re-evaluations too
    * (SAM: twice a step; full-batch L-BFGS: every evaluation of its line search). Not called for a
    * skipped step. fitAsync calls it inside the step, before any of the step's values is read.
@@ -308,8 +314,8 @@ export interface Callback {
    */
   onUpdate?(s: TrainState): void;
   /**
-   * After the step's update, with its data loss (logs, reports); not called for a skipped
-   * step. fitAsync calls it when the loss has arrived (a step late) and awaits a returned promise.
+   * After the step's update, with its data loss (logs, reports): with `accumulate`, the group's
+   * mean data loss per sample. Not called for a skipped step. fitAsync calls it when the loss has arrived (a step late) and awaits a returned promise.
    */
   onStepEnd?(s: TrainState, loss: number): void;
   /** After evaluation; may add fields to the record. fitAsync awaits a returned promise (fit does not). */
@@ -322,7 +328,7 @@ export interface Progress {
   /** The epoch being run, from 1 to `epochs`. */
   epoch: number;
   epochs: number;
-  /** Batches of this epoch done, from 1 to `numBatches`. */
+  /** Batches of this epoch done, from 1 to `numBatches` (reported after each step: by groups with `accumulate`). */
   batch: number;
   numBatches: number;
   /** Mean data loss of the epoch's batches so far. */
@@ -336,7 +342,7 @@ export interface CheckpointOptions {
   save(c: Checkpoint): string | void;
   /** A checkpoint after every k epochs (default 1 when everySteps is not given). The run's last epoch always ends with one. */
   everyEpochs?: number;
-  /** A checkpoint after every k steps (batches), mid-epoch included. */
+  /** A checkpoint after every k optimizer steps, mid-epoch included (with `accumulate`, at the end of a group). */
   everySteps?: number;
   /** Stored with each checkpoint as `meta` (the CLI keeps its options there). */
   meta?: Record<string, unknown>;
@@ -758,9 +764,13 @@ export function resumeRun(
   const then = c.accumulate ?? 1,
     now = o.accumulate ?? 1;
   if (then !== now)
-    throw new RangeError(`${who}: the checkpoint was taken with accumulate ${then}, this run has accumulate ${now}; resume with accumulate ${then}`);
+    throw new RangeError(
+      `${who}: the checkpoint was taken with accumulate ${then}, this run has accumulate ${now}; resume with accumulate ${then}`,
+    );
   if (c.batch % now !== 0 && c.batch !== train.length)
-    throw new RangeError(`${who}: the checkpoint is at batch ${c.batch}, inside a group of accumulate ${now} (checkpoints are taken between groups)`);
+    throw new RangeError(
+      `${who}: the checkpoint is at batch ${c.batch}, inside a group of accumulate ${now} (checkpoints are taken between groups)`,
+    );
   restoreModel(who, o.model, c);
   s.step = c.step;
   records.push(...(c.records as EpochRecord[]));

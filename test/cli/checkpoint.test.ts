@@ -535,8 +535,14 @@ test('--accumulate 3: the header names the effective batch, checkpoints between 
   assert.equal(again.code, 2);
   assert.match(again.err, /--accumulate: with --resume the run's settings come from the checkpoint/);
   const refusals: [string[], RegExp][] = [
-    [['--accumulate', '2', '--full-batch', '--optimizer', 'lbfgs'], /--accumulate 2 needs mini-batch steps; --full-batch already takes every step/],
-    [['--accumulate', '2', '--optimizer', 'sam', '--base', 'sgd'], /--accumulate 2: --optimizer sam re-evaluates the loss inside its step \(a closure over one batch\)/],
+    [
+      ['--accumulate', '2', '--full-batch', '--optimizer', 'lbfgs'],
+      /--accumulate 2 needs mini-batch steps; --full-batch already takes every step/,
+    ],
+    [
+      ['--accumulate', '2', '--optimizer', 'sam', '--base', 'sgd'],
+      /--accumulate 2: --optimizer sam re-evaluates the loss inside its step \(a closure over one batch\)/,
+    ],
     [['--accumulate', '0'], /--accumulate/],
   ];
   for (const [extra, why] of refusals) {

@@ -49,7 +49,12 @@ function run(m: Module, seed: number, extra: Partial<FitOptions> = {}): FitOptio
   return {
     model: m,
     optimizer: new Adam(m.parameters(), { lr: 2e-3 }),
-    train: new DataLoader(trainSet.slice(0, 224), { batchSize: 32, shuffle: true, rng: rng.fork('data'), transform: parseAugment('flip,crop:2') }),
+    train: new DataLoader(trainSet.slice(0, 224), {
+      batchSize: 32,
+      shuffle: true,
+      rng: rng.fork('data'),
+      transform: parseAugment('flip,crop:2'),
+    }),
     test: new DataLoader(testSet, { batchSize: 64 }),
     epochs: 3,
     rng,
@@ -64,9 +69,7 @@ test('fitAsync with accumulate 4 on the emulated device equals fit on the host: 
   const hostSteps: number[] = [];
   const hostSaved: Checkpoint[] = [];
   const host = mlp(21, { hidden: 48, dropout: 0.25 });
-  const ref = fitRun(
-    run(host, 21, { callbacks: [steps(hostSteps)], checkpoint: { everySteps: 1, save: (c) => void hostSaved.push(c) } }),
-  );
+  const ref = fitRun(run(host, 21, { callbacks: [steps(hostSteps)], checkpoint: { everySteps: 1, save: (c) => void hostSaved.push(c) } }));
   assert.deepEqual(
     hostSteps,
     Array.from({ length: 6 }, (_, i) => i + 1),
@@ -89,7 +92,9 @@ test('an accumulating run checkpointed between groups resumes bit for bit: fitAs
   const saved: Checkpoint[] = [];
   const m = mlp(22, { hidden: 48, dropout: 0.25 });
   await m.to(DEVICE);
-  const full = await fitAsync(run(m, 22, { checkpoint: { everySteps: 1, save: (c) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) } }));
+  const full = await fitAsync(
+    run(m, 22, { checkpoint: { everySteps: 1, save: (c) => void saved.push(decodeCheckpoint(encodeCheckpoint(c))) } }),
+  );
   const want = await paramsOf(m);
   // inside an epoch: after its first group of 4 batches
   const mid = saved.filter((c) => c.batch > 0 && c.batch < 7);

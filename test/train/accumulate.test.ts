@@ -128,7 +128,11 @@ test('fit with accumulate N equals the PyTorch accumulation loop bit for bit: SG
     let clips = 0;
     const fitted = setup(11, 32, make, { accumulate: N, callbacks: undefined });
     const own = make(fitted.model);
-    const runs = { ...fitted, ...own, callbacks: [...own.callbacks, { onStepEnd: (s: TrainState) => void steps.push(s.step), onGradients: () => void clips++ }] };
+    const runs = {
+      ...fitted,
+      ...own,
+      callbacks: [...own.callbacks, { onStepEnd: (s: TrainState) => void steps.push(s.step), onGradients: () => void clips++ }],
+    };
     const res = fitRun(runs);
     const ref = setup(11, 32, make);
     const refLosses = handLoop(ref, N);
@@ -171,7 +175,10 @@ test('accumulate N with batch B follows batch N·B within float32 rounding (SGD;
     assert.notEqual(diff, 0, 'a different summation order: not the same run to the bit');
     rs.forEach((r, i) => {
       assert.ok(Math.abs(r.trainLoss - rb[i].trainLoss) < 1e-5 * rb[i].trainLoss, `epoch ${i + 1}: train loss`);
-      assert.ok(Math.abs((r.testLoss as number) - (rb[i].testLoss as number)) < 1e-5 * (rb[i].testLoss as number), `epoch ${i + 1}: test loss`);
+      assert.ok(
+        Math.abs((r.testLoss as number) - (rb[i].testLoss as number)) < 1e-5 * (rb[i].testLoss as number),
+        `epoch ${i + 1}: test loss`,
+      );
     });
   }
   // the difference measured, for the record
@@ -272,7 +279,10 @@ test("onNonFinite 'skip' with accumulate: a group with a non-finite micro-batch 
 test('accumulate is refused where it cannot apply, each in one line naming why', () => {
   const o = setup(1, 40, sgdMomentum);
   for (const bad of [0, -1, 1.5, Number.NaN])
-    assert.throws(() => fitRun({ ...o, accumulate: bad }), new RegExp(`^RangeError: fit: accumulate must be a positive integer, got ${bad}$`));
+    assert.throws(
+      () => fitRun({ ...o, accumulate: bad }),
+      new RegExp(`^RangeError: fit: accumulate must be a positive integer, got ${bad}$`),
+    );
   assert.throws(() => fitRun({ ...o, accumulate: '2' as unknown as number }), /^TypeError: fit: .*accumulate/);
   assert.throws(
     () => fitRun({ ...o, accumulate: 2, fullBatch: true }),
@@ -282,6 +292,8 @@ test('accumulate is refused where it cannot apply, each in one line naming why',
   for (const opt of [new LBFGS(params, {}), new SAM(new SGD(params, { lr: 0.1 }))])
     assert.throws(
       () => fitRun({ ...o, optimizer: opt as AnyOptimizer, accumulate: 4 }),
-      new RegExp(`^RangeError: fit: accumulate 4 cannot apply to ${opt.rule.name}, which re-evaluates the loss inside its step \\(a closure over one batch\\); use accumulate 1$`),
+      new RegExp(
+        `^RangeError: fit: accumulate 4 cannot apply to ${opt.rule.name}, which re-evaluates the loss inside its step \\(a closure over one batch\\); use accumulate 1$`,
+      ),
     );
 });

@@ -11,7 +11,15 @@ import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backen
 import { fitRunAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
 import type { Dataset } from '../../data/dataset.js';
-import { fitRun, needsClosure, type EpochRecord, type Callback, type FitOptions, type FitResult, type CheckpointOptions } from '../../train/trainer.js';
+import {
+  fitRun,
+  needsClosure,
+  type EpochRecord,
+  type Callback,
+  type FitOptions,
+  type FitResult,
+  type CheckpointOptions,
+} from '../../train/trainer.js';
 import type { Checkpoint } from '../../train/checkpoint.js';
 import { models } from '../../train/models.js';
 import { resolveCliModel } from '../model.js';
