@@ -5,33 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Adam, DataLoader, fit, fitAsync, Rng, SGD, type AnyOptimizer, type FitOptions, type Module } from '../../../src/index.js';
+import { Adam, SGD, type AnyOptimizer, type Module } from '../../../src/index.js';
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { cnn, mlpDropout } from './models.js';
-import { assertNear, data, useWasmAndWebGPU } from './setup.js';
+import { assertNear, recordedRun, useWasmAndWebGPU } from './setup.js';
 
 useWasmAndWebGPU();
 
-/** 2 epochs of `samples` training images in batches of 32, accumulate 3; the group losses onStepEnd receives, recorded. */
-async function run(model: Module, optimizer: AnyOptimizer, samples: number, device: boolean) {
-  const rng = new Rng(13);
-  const losses: number[] = [];
-  const o: FitOptions = {
-    model,
-    optimizer,
-    train: new DataLoader(data.train.slice(0, samples), { batchSize: 32, shuffle: true, rng: rng.fork('data') }),
-    test: new DataLoader(data.test.slice(0, 64), { batchSize: 32 }),
-    epochs: 2,
-    rng,
-    now: () => 0,
-    accumulate: 3,
-    callbacks: [{ onStepEnd: (_s, loss) => void losses.push(loss) }],
-  };
-  const records = device ? await fitAsync(o) : fit(o);
-  const params: Float32Array[] = [];
-  for (const p of model.parameters()) params.push((await p.read()) as Float32Array);
-  return { records, losses, params };
-}
+/** recordedRun (2 epochs of `samples` images in batches of 32, seed 13) with accumulate 3: onStepEnd's losses are the groups'. */
+const run = (model: Module, optimizer: AnyOptimizer, samples: number, device: boolean) =>
+  recordedRun(model, optimizer, device, { seed: 13, samples, extra: { accumulate: 3 } });
 
 const cases: [string, (seed: number) => Module, (m: Module) => AnyOptimizer, number, string, number][] = [
   // 5 batches per epoch: groups of 3 and 2

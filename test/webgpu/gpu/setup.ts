@@ -81,13 +81,13 @@ export function sgdOptions(
  * Two epochs of the first `samples` training images in batches of 32 (shuffled by the 'data' stream
  * of `seed`), tested on the first 64, with fitAsync where `device` and fit elsewhere: the records,
  * each step's loss, the parameters and the named state (parameters and buffers) read back at the
- * end. `onStep` runs after each step's loss is recorded.
+ * end. `onStep` runs after each step's loss is recorded; `extra` adds or replaces options (accumulate).
  */
 export async function recordedRun(
   model: Module,
   optimizer: AnyOptimizer,
   device: boolean,
-  { seed, samples, onStep }: { seed: number; samples: number; onStep?: () => void },
+  { seed, samples, onStep, extra }: { seed: number; samples: number; onStep?: () => void; extra?: Partial<FitOptions> },
 ) {
   const rng = new Rng(seed);
   const losses: number[] = [];
@@ -107,6 +107,7 @@ export async function recordedRun(
         },
       },
     ],
+    ...extra,
   };
   const records = device ? await fitAsync(o) : fit(o);
   const params: Float32Array[] = [];
