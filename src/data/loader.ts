@@ -205,4 +205,7 @@ export interface DataLoaderConstructor {
   readonly prototype: DataLoader<SampleSet, Target>;
 }
 
+// printed and inspected under the name users construct it by
+Object.defineProperty(Loader, 'name', { value: 'DataLoader' });
+
 export const DataLoader = Loader as DataLoaderConstructor;

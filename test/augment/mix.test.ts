@@ -181,6 +181,8 @@ test('the DataLoader mixes after the transform and before flattening, draws from
   const plain = () => [...new d.DataLoader(ds, { batchSize: 5, rng: new d.Rng(3), mix: d.mixup({ numClasses: 3 }) })];
   assert.deepEqual(Array.from(plain()[0].y.data), Array.from(plain()[0].y.data));
   assert.ok(plain()[0].transformRng, 'the batches carry the stream a checkpoint saves');
+  assert.equal(make().constructor.name, 'DataLoader');
+  assert.ok(make() instanceof d.DataLoader);
   const bad = new d.DataLoader(ds, { batchSize: 5, mix: (x) => ({ x, y: d.zeros([4, 3]) }) });
   assert.throws(
     () => [...bad],
