@@ -34,25 +34,38 @@ const golden: {
 
 const TOL = 2e-6;
 
+/**
+ * The case's logits (and probability targets, given as a tensor's values) uploaded, crossEntropy
+ * with `opts` and its backward against the case's gy queued on the device, and nothing read back
+ * meanwhile (logSoftmax ran on the device): the loss and the leaves, still on the device.
+ */
+async function onDevice(
+  what: string,
+  b: { x: number[]; shape: [number, number] },
+  c: { gy: number[]; reduction: d.Reduction },
+  target: number[] | { q: number[] },
+  opts: d.CrossEntropyOptions,
+): Promise<{ y: d.Tensor; x: d.Tensor; q: d.Tensor | null }> {
+  const x = await d.fromData(b.x, b.shape, { requiresGrad: true }).to('webgpu');
+  const q = Array.isArray(target) ? null : await d.fromData(target.q, b.shape, { requiresGrad: true }).to('webgpu');
+  const gy = await d.fromData(c.gy, c.reduction === 'none' ? [b.shape[0]] : []).to('webgpu');
+  const before = webgpuInfo();
+  const y = d.crossEntropy(x, q ?? (target as number[]), { reduction: c.reduction, ...opts });
+  d.sum(d.mul(y, gy)).backward();
+  const after = webgpuInfo();
+  assert.equal(after.reads, before.reads, `${what}: nothing is read back to the host`);
+  assert.ok((after.kernels.logSoftmax ?? 0) > (before.kernels.logSoftmax ?? 0), `${what}: logSoftmax runs on the device`);
+  assert.equal(y.device, 'webgpu');
+  return { y, x, q };
+}
+
 test("crossEntropy's weighted, smoothed loss and gradient on 'webgpu' equal PyTorch's float32 ones, on the device's kernels", async () => {
   const batches = golden.batches.filter((b) => b.dtype === 'float32');
   assert.ok(batches.length >= 4);
   for (const b of batches)
     for (const c of b.cases) {
       const what = `[${b.shape}] ${c.reduction} ε ${c.labelSmoothing}${c.weighted ? ' weighted' : ''}`;
-      const x = await d.fromData(b.x, b.shape, { requiresGrad: true }).to('webgpu');
-      const gy = await d.fromData(c.gy, c.reduction === 'none' ? [b.shape[0]] : []).to('webgpu');
-      const before = webgpuInfo();
-      const y = d.crossEntropy(x, b.t, {
-        reduction: c.reduction,
-        labelSmoothing: c.labelSmoothing,
-        weight: c.weighted ? b.weight : undefined,
-      });
-      d.sum(d.mul(y, gy)).backward();
-      const after = webgpuInfo();
-      assert.equal(after.reads, before.reads, `${what}: nothing is read back to the host`);
-      assert.ok((after.kernels.logSoftmax ?? 0) > (before.kernels.logSoftmax ?? 0), `${what}: logSoftmax runs on the device`);
-      assert.equal(y.device, 'webgpu');
+      const { y, x } = await onDevice(what, b, c, b.t, { labelSmoothing: c.labelSmoothing, weight: c.weighted ? b.weight : undefined });
       close('crossEntropy loss', (await y.to('cpu')).data, c.y, TOL, ` ${what}`);
       close('crossEntropy gradient', (await x.grad!.to('cpu')).data, c.gx, TOL, ` ${what}`);
     }
@@ -64,17 +77,11 @@ test("crossEntropy with ignored rows on 'webgpu' equals PyTorch's float32 loss a
   for (const b of batches)
     for (const c of b.cases) {
       const what = `[${b.shape}] ignore ${b.ignoreIndex} ${c.reduction} ε ${c.labelSmoothing}${c.weighted ? ' weighted' : ''}`;
-      const x = await d.fromData(b.x, b.shape, { requiresGrad: true }).to('webgpu');
-      const gy = await d.fromData(c.gy, c.reduction === 'none' ? [b.shape[0]] : []).to('webgpu');
-      const before = webgpuInfo();
-      const y = d.crossEntropy(x, b.t, {
-        reduction: c.reduction,
+      const { y, x } = await onDevice(what, b, c, b.t, {
         labelSmoothing: c.labelSmoothing,
         weight: c.weighted ? b.weight : undefined,
         ignoreIndex: b.ignoreIndex,
       });
-      d.sum(d.mul(y, gy)).backward();
-      assert.equal(webgpuInfo().reads, before.reads, `${what}: nothing is read back to the host`);
       const got = (await y.to('cpu')).data;
       c.y.forEach((e, i) => {
         if (e === null) assert.ok(Number.isNaN(got[i]), `${what}: loss[${i}] ${got[i]}, expected NaN`);
@@ -90,20 +97,15 @@ test("crossEntropy against class probabilities on 'webgpu' equals PyTorch's floa
   for (const b of batches)
     for (const c of b.cases) {
       const what = `[${b.shape}] probabilities ${c.reduction} ε ${c.labelSmoothing}${c.weighted ? ' weighted' : ''}`;
-      const x = await d.fromData(b.x, b.shape, { requiresGrad: true }).to('webgpu');
-      const q = await d.fromData(b.q, b.shape, { requiresGrad: true }).to('webgpu');
-      const gy = await d.fromData(c.gy, c.reduction === 'none' ? [b.shape[0]] : []).to('webgpu');
-      const before = webgpuInfo();
-      const y = d.crossEntropy(x, q, {
-        reduction: c.reduction,
-        labelSmoothing: c.labelSmoothing,
-        weight: c.weighted ? b.weight : undefined,
-      });
-      d.sum(d.mul(y, gy)).backward();
-      assert.equal(webgpuInfo().reads, before.reads, `${what}: nothing is read back to the host`);
-      assert.equal(y.device, 'webgpu');
+      const { y, x, q } = await onDevice(
+        what,
+        b,
+        c,
+        { q: b.q },
+        { labelSmoothing: c.labelSmoothing, weight: c.weighted ? b.weight : undefined },
+      );
       close('crossEntropy loss', (await y.to('cpu')).data, c.y, TOL, ` ${what}`);
       close('crossEntropy gradient', (await x.grad!.to('cpu')).data, c.gx, TOL, ` ${what}`);
-      close('crossEntropy target gradient', (await q.grad!.to('cpu')).data, c.gq, TOL, ` ${what}`);
+      close('crossEntropy target gradient', (await q!.grad!.to('cpu')).data, c.gq, TOL, ` ${what}`);
     }
 });
