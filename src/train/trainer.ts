@@ -154,7 +154,7 @@ export function checkAccumulate(who: string, o: Pick<FitOptions, 'accumulate' | 
   if (o.fullBatch)
     throw new RangeError(`${who}: accumulate ${n} needs mini-batch steps; fullBatch already takes every step on the whole training set`);
   const opt = o.optimizer;
-  if (needsClosure(opt) || opt instanceof ClosureOptimizer)
+  if (reEvaluatesLoss(opt))
     throw new RangeError(
       `${who}: accumulate ${n} cannot apply to ${opt.rule.name}, which re-evaluates the loss inside its step (a closure over one batch); use accumulate 1`,
     );
@@ -181,6 +181,11 @@ export function groupLoss(group: readonly { n: number; dataLoss: number }[]): nu
     sum += m.dataLoss * m.n;
   }
   return sum / Math.max(seen, 1);
+}
+
+/** Whether the optimizer's step re-evaluates the loss through a closure (L-BFGS, Newton, SAM): it cannot sum gradients over batches. */
+export function reEvaluatesLoss(optimizer: unknown): boolean {
+  return needsClosure(optimizer) || optimizer instanceof ClosureOptimizer;
 }
 
 /** The closure-driven step of an optimizer that evaluates the gradient more than once (SAM). */

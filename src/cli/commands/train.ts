@@ -13,7 +13,7 @@ import { DataLoader } from '../../data/loader.js';
 import type { Dataset } from '../../data/dataset.js';
 import {
   fitRun,
-  needsClosure,
+  reEvaluatesLoss,
   type EpochRecord,
   type Callback,
   type FitOptions,
@@ -27,7 +27,7 @@ import { modelSpecHelp } from '../../train/spec.js';
 import type { Module } from '../../nn/module.js';
 import { hasBatchNorm } from '../../nn/batchnorm.js';
 import { createOptimizer, optimizerNames } from '../../optim/registry.js';
-import { ClosureOptimizer, type Optimizer, type BaseHyper } from '../../optim/optimizer.js';
+import type { Optimizer, BaseHyper } from '../../optim/optimizer.js';
 import {
   absoluteDataPath,
   FingerprintCache,
@@ -369,7 +369,7 @@ export function prepareTrain(
   };
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
   const accumulate: number = o.fullBatch ? 1 : (o.accumulate ?? 1);
-  if (accumulate > 1 && (needsClosure(optimizer) || (optimizer as unknown) instanceof ClosureOptimizer))
+  if (accumulate > 1 && reEvaluatesLoss(optimizer))
     throw new UsageError(
       `--accumulate ${accumulate}: --optimizer ${o.optimizer} re-evaluates the loss inside its step (a closure over one batch), so gradients cannot be summed over batches`,
     );
