@@ -28,9 +28,9 @@ import { isDeviceStorage } from '../tensor/device.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { kernelsFor } from '../backend/index.js';
 import { checkOptions, int, num, oneOf, spec, tensor, type SchemaOf } from '../util/options.js';
-import { record, isGradEnabled } from './engine.js';
+import { noGrad, record, isGradEnabled } from './engine.js';
 import { crossEntropyProbs } from './cross-entropy-probs.js';
-import { checkReduction, div, exp, logSoftmax, mul, oneHot, rawBinary, rawUnary, reshape, sub, type Reduction } from './ops.js';
+import { checkReduction, div, exp, logSoftmax, mul, neg, oneHot, rawBinary, rawUnary, reshape, sub, sum, type Reduction } from './ops.js';
 
 export interface CrossEntropyOptions {
   /** 'mean' (default: divided by Σ weight[target], N without weights), 'sum' or 'none' (one loss per row). */
@@ -67,41 +67,55 @@ export interface CrossEntropySettings {
   readonly ignoreIndex: number;
 }
 
+/** What the messages call the loss's input: cross-entropy's logits, NLL's input (log-probabilities). */
+function inputName(owner: string): string {
+  return owner === OWNER ? 'logits' : 'input';
+}
+
 /** PyTorch's default ignore_index. */
 const IGNORE_INDEX = -100;
 
 /** A reduction string or an options object, checked: unknown names, ε outside [0, 1], a fractional ignoreIndex and bad weights are refused. */
 export function crossEntropySettings(arg: Reduction | CrossEntropyOptions | undefined): CrossEntropySettings {
+  return lossSettings(arg, OWNER, schema);
+}
+
+/** crossEntropySettings for `owner`, whose options are those of `ownSchema` (a part of cross-entropy's). */
+function lossSettings(
+  arg: Reduction | CrossEntropyOptions | undefined,
+  owner: string,
+  ownSchema: SchemaOf<CrossEntropyOptions> | SchemaOf<NLLOptions>,
+): CrossEntropySettings {
   if (arg === undefined) return { reduction: 'mean', labelSmoothing: 0, weight: null, ignoreIndex: IGNORE_INDEX };
   if (typeof arg !== 'object' || arg === null) {
-    checkReduction(OWNER, arg);
+    checkReduction(owner, arg);
     return { reduction: arg, labelSmoothing: 0, weight: null, ignoreIndex: IGNORE_INDEX };
   }
-  const o = checkOptions(OWNER, arg, schema);
+  const o = checkOptions(owner, arg, ownSchema);
   const labelSmoothing = o.labelSmoothing ?? 0;
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
     throw new RangeError(`${OWNER}: invalid labelSmoothing ${labelSmoothing}; expected in [0, 1]`);
   return {
     reduction: o.reduction ?? 'mean',
     labelSmoothing,
-    weight: o.weight === undefined ? null : weightValues(o.weight),
+    weight: o.weight === undefined ? null : weightValues(o.weight, owner),
     ignoreIndex: o.ignoreIndex ?? IGNORE_INDEX,
   };
 }
 
-function weightValues(w: ArrayLike<number> | Tensor): Float64Array {
+function weightValues(w: ArrayLike<number> | Tensor, owner: string): Float64Array {
   let values: ArrayLike<unknown> = w as ArrayLike<number>;
   if (w instanceof Tensor) {
-    if (w.ndim !== 1) throw new ShapeError(`${OWNER}: weight must be one number per class, a Tensor [C]; got ${fmtShape(w.shape)}`);
+    if (w.ndim !== 1) throw new ShapeError(`${owner}: weight must be one number per class, a Tensor [C]; got ${fmtShape(w.shape)}`);
     if (isDeviceStorage(w.storage))
-      throw new TypeError(`${OWNER}: weight lives on ${w.storage.device}; give the class weights on the host (await weight.to('cpu'))`);
+      throw new TypeError(`${owner}: weight lives on ${w.storage.device}; give the class weights on the host (await weight.to('cpu'))`);
     values = w.data;
   }
   const out = new Float64Array(values.length);
   for (let c = 0; c < values.length; c++) {
     const v = values[c];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-      throw new RangeError(`${OWNER}: invalid weight[${c}] ${String(v)}; expected a finite number ≥ 0`);
+      throw new RangeError(`${owner}: invalid weight[${c}] ${String(v)}; expected a finite number ≥ 0`);
     out[c] = v;
   }
   return out;
@@ -111,19 +125,19 @@ function weightValues(w: ArrayLike<number> | Tensor): Float64Array {
  * Cross-entropy's targets as N class indices: an array or typed array, or a Tensor of shape [N]
  * (a Tensor of the logits' shape, class probabilities, is taken before this).
  */
-function targetValues(targets: unknown, N: number, C: number): ArrayLike<number> {
+function targetValues(targets: unknown, N: number, C: number, owner: string): ArrayLike<number> {
   if (targets instanceof Tensor) {
     if (targets.ndim !== 1)
       throw new ShapeError(
-        `${OWNER}: targets must be ${N} class indices, a Tensor of shape [${N}], or class probabilities of the logits' shape [${N}, ${C}]; got ${fmtShape(targets.shape)}`,
+        `${owner}: targets must be ${N} class indices, a Tensor of shape [${N}]${owner === OWNER ? `, or class probabilities of the logits' shape [${N}, ${C}]` : ''}; got ${fmtShape(targets.shape)}`,
       );
     targets = targets.data;
   } else if (!Array.isArray(targets) && !ArrayBuffer.isView(targets))
     throw new TypeError(
-      `${OWNER}: targets must be class indices (an array, an Int32Array or a Tensor of shape [${N}]), got ${targets === null ? 'null' : typeof targets}`,
+      `${owner}: targets must be class indices (an array, an Int32Array or a Tensor of shape [${N}]), got ${targets === null ? 'null' : typeof targets}`,
     );
   const values = targets as ArrayLike<number>;
-  if (values.length !== N) throw new ShapeError(`${OWNER}: ${N} logits rows but ${values.length} targets`);
+  if (values.length !== N) throw new ShapeError(`${owner}: ${N} ${inputName(owner)} rows but ${values.length} targets`);
   return values;
 }
 
@@ -160,24 +174,24 @@ interface Targets {
 }
 
 /** The weights in the logits' precision (as PyTorch's weight tensor shares their dtype), C of them, or null. */
-function classWeights(logits: Tensor, o: CrossEntropySettings): Float32Array | Float64Array | null {
+function classWeights(logits: Tensor, o: CrossEntropySettings, owner = OWNER): Float32Array | Float64Array | null {
   if (o.weight === null) return null;
   const C = logits.shape[1];
   if (o.weight.length !== C)
     throw new ShapeError(
-      `${OWNER}: weight has ${o.weight.length} values, expected ${C}, one per class of logits ${fmtShape(logits.shape)}`,
+      `${owner}: weight has ${o.weight.length} values, expected ${C}, one per class of ${inputName(owner)} ${fmtShape(logits.shape)}`,
     );
   return logits.dtype === 'float32' ? Float32Array.from(o.weight) : o.weight;
 }
 
-function targetsOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Targets {
+function targetsOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings, owner = OWNER): Targets {
   const [N, C] = logits.shape;
-  const t = classesOrIgnored(targetValues(targets, N, C), C, o.ignoreIndex);
+  const t = classesOrIgnored(targetValues(targets, N, C, owner), C, o.ignoreIndex);
   const a = 1 - o.labelSmoothing,
     b = o.labelSmoothing / C;
   let ignored = false;
   for (let i = 0; i < N; i++) if (t[i] < 0) ignored = true;
-  const w = classWeights(logits, o);
+  const w = classWeights(logits, o, owner);
   if (w === null && !ignored) return { t, a, b, w: null, s: null, divisor: N, ignored };
   let all = 0,
     D = 0;
@@ -317,16 +331,6 @@ function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: 
 }
 
 /**
- * crossEntropy for logits on a device, composed of primitives with no host read: q (the one-hot
- * matrix without options; 0 in ignored rows) and s are built on the host from the class indices
- * and uploaded with the batch; the loss is
- * −Σ log_softmax ⊙ q (divided by D for 'mean'; per row for 'none'); the plain backward is
- * (s ⊙ softmax − q)·g, g divided by D for 'mean', with the softmax from the forward's exponentials.
- * The reference kernels sum in float64 in the host loop's order, so without options and for a
- * power-of-two batch the loss and the gradient equal the host path's to the bit (otherwise the
- * division by D rounds once more, and q's products differently: within a few ulps).
- */
-/**
  * The device loss from the picked log-probabilities [N, C] (log_softmax ⊙ target weights): −Σ per
  * row for 'none', −Σ over all for 'sum', and that divided by `divisor` for 'mean'.
  */
@@ -344,6 +348,16 @@ export function negatedSums(picked: Tensor, reduction: Reduction, divisor: numbe
   return reduction === 'mean' ? rawBinary('div', y, full([], divisor), OWNER) : y;
 }
 
+/**
+ * crossEntropy for logits on a device, composed of primitives with no host read: q (the one-hot
+ * matrix without options; 0 in ignored rows) and s are built on the host from the class indices
+ * and uploaded with the batch; the loss is
+ * −Σ log_softmax ⊙ q (divided by D for 'mean'; per row for 'none'); the plain backward is
+ * (s ⊙ softmax − q)·g, g divided by D for 'mean', with the softmax from the forward's exponentials.
+ * The reference kernels sum in float64 in the host loop's order, so without options and for a
+ * power-of-two batch the loss and the gradient equal the host path's to the bit (otherwise the
+ * division by D rounds once more, and q's products differently: within a few ulps).
+ */
 function crossEntropyOnDevice(logits: Tensor, q: Targets, reduction: Reduction): Tensor {
   const [N, C] = logits.shape;
   const k = kernelsFor(logits.storage);
@@ -365,5 +379,51 @@ function crossEntropyOnDevice(logits: Tensor, q: Targets, reduction: Reduction):
           : g;
     const p = new Tensor(probs, logits.shape);
     return [rawBinary('mul', rawBinary('sub', s ? rawBinary('mul', p, s, OWNER) : p, qm, OWNER), scale, OWNER)];
+  });
+}
+
+export interface NLLOptions {
+  /** 'mean' (default: divided by Σ weight[target] over the rows not ignored, their count without weights), 'sum' or 'none'. */
+  reduction?: Reduction;
+  /** One finite weight ≥ 0 per class, C of them (PyTorch's weight); default all 1. */
+  weight?: ArrayLike<number> | Tensor;
+  /** Rows whose target is this integer count for nothing, not even in the mean's divisor (PyTorch's ignore_index); default −100. */
+  ignoreIndex?: number;
+}
+
+const NLL = 'NLLLoss';
+const nllSchema: SchemaOf<NLLOptions> = { reduction: schema.reduction, weight: schema.weight, ignoreIndex: schema.ignoreIndex };
+
+/**
+ * PyTorch's F.nll_loss: log-probabilities [N, C] (a logSoftmax's output) against class indices,
+ * ℓᵢ = −w[tᵢ]·input[i, tᵢ], with crossEntropy's weights, ignored rows and mean (divided by
+ * Σ w[tᵢ] over the rows not ignored): nllLoss(logSoftmax(x), t) is crossEntropy(x, t). The input
+ * is taken as it is (not checked to be log-probabilities, as PyTorch does not), so it can be on a
+ * device.
+ */
+export function nllLoss(input: Tensor, targets: ArrayLike<number> | Tensor, reductionOrOptions: Reduction | NLLOptions = 'mean'): Tensor {
+  const o = lossSettings(reductionOrOptions, NLL, nllSchema);
+  return nllOf(input, targets, o);
+}
+
+/** NLLLoss's options, checked, with their defaults (the weights as checked numbers). */
+export function nllSettings(reductionOrOptions: Reduction | NLLOptions | undefined): NLLOptions {
+  const { reduction, weight, ignoreIndex } = lossSettings(reductionOrOptions, NLL, nllSchema);
+  return weight === null ? { reduction, ignoreIndex } : { reduction, weight, ignoreIndex };
+}
+
+function nllOf(input: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Tensor {
+  if (input.ndim !== 2) throw new ShapeError(`${NLL}: expected log-probabilities [N, C], got ${fmtShape(input.shape)}`);
+  const [N, C] = input.shape;
+  const q = targetsOf(input, targets, o, NLL);
+  const qm = targetMatrix(q, C, input.dtype);
+  const picked = noGrad(() => sum(mul(input, qm), 1));
+  const y = noGrad(() =>
+    o.reduction === 'none' ? neg(picked) : o.reduction === 'sum' ? neg(sum(picked)) : div(neg(sum(picked)), q.divisor),
+  );
+  // −q·g per row (g/D for 'mean', an ignored row 0 even where D is 0)
+  return record('nllLoss', [input], y, (g) => {
+    const scale = o.reduction === 'none' ? reshape(g, [N, 1]) : o.reduction === 'mean' ? meanScale(g, q, div, g.dtype) : g;
+    return [mul(neg(qm), scale)];
   });
 }

@@ -5,3 +5,4 @@ import './methods.js';
 export * from './indexing.js';
 export * from './stats.js';
 export * from './activations.js';
+export * from './losses.js';

@@ -44,7 +44,6 @@ import { Tensor, type HostStorage, type Storage } from '../tensor/tensor.js';
 import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
 import { noGrad } from '../autograd/engine.js';
 import { add, sub, sum } from '../autograd/ops.js';
-import { crossEntropy } from '../autograd/cross-entropy.js';
 import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
 import { Optimizer as OptimizerClass, type AnyOptimizer } from '../optim/optimizer.js';
@@ -88,9 +87,9 @@ import {
   type EvaluateOptions,
   type FitOptions,
   type FitResult,
-  type LossFn,
   type TrainState,
 } from './trainer.js';
+import { lossFunction } from './loss.js';
 
 const defaultNow = () => (globalThis.performance ? performance.now() : Date.now());
 
@@ -181,7 +180,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   if (!(factor > 1)) throw new RangeError(`fitAsync: divergence.factor must be > 1, got ${factor}`);
   checkCheckpointOptions('fitAsync', o.checkpoint);
   const net = fuse(model);
-  const lossFn: LossFn = o.loss ?? crossEntropy;
+  const lossFn = lossFunction(o.loss);
   const now = o.now ?? defaultNow;
   const openStep = deviceStepScope(model, optimizer);
   const accumulate = checkAccumulate('fitAsync', o);
@@ -418,7 +417,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     };
     const evals = (optimizer as unknown as { evals?: unknown }).evals;
     if (typeof evals === 'number') record.evals = evals;
-    const evalOptions = { loss: lossFn, metrics: o.metrics, optimizer };
+    const evalOptions = { loss: o.loss, metrics: o.metrics, optimizer };
     if (test) Object.assign(record, bn ? evaluateAt(model, test, evalOptions, bn) : await evaluateAsync(model, test, evalOptions));
     for (const c of cbs) await c.onEpochEnd?.(s, record);
     records.push(record);
@@ -445,7 +444,7 @@ export async function evaluateAsync(
   const o = checkOptions('evaluateAsync', options, evaluateSchema);
   // the evaluated weights of an optimizer that keeps its own (Schedule-Free) are swapped on the host
   if (hasEvalWeights(o.optimizer)) return evaluate(model, data, o);
-  const lossFn: LossFn = o.loss ?? crossEntropy;
+  const lossFn = lossFunction(o.loss);
   const net = fuse(model);
   type Queued = { b: number; y: BatchTarget; loss: Promise<number>; out: Promise<Tensor> | null };
   const queued: Queued[] = [];

@@ -18,10 +18,9 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { targetCount } from '../data/tensor-dataset.js';
-import type { LossFn } from './trainer.js';
+import { lossFunction, type Loss } from './loss.js';
 import { Rng } from '../tensor/rng.js';
 import { add } from '../autograd/ops.js';
-import { crossEntropy } from '../autograd/cross-entropy.js';
 import { noGrad } from '../autograd/engine.js';
 import type { Module } from '../nn/module.js';
 import type { AnyOptimizer } from '../optim/optimizer.js';
@@ -54,7 +53,7 @@ export interface FullBatchOptions {
   /** Class labels, class probabilities [N, C], or a float tensor [N, …] of targets (with a loss such as mseLoss). */
   y: ArrayLike<number> | Tensor;
   steps: number;
-  loss?: LossFn;
+  loss?: Loss;
   /** Extra differentiable terms added to the objective (penalties). */
   lossTerms?: () => Tensor[];
   /** After each backward pass of the closure, before the optimizer uses the gradients (clipping). */
@@ -81,7 +80,7 @@ export function fitFullBatch(o: FullBatchOptions): FullBatchRecord[] {
   const { model, optimizer, x, y } = o;
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new RangeError(`fitFullBatch: steps must be an integer ≥ 0, got ${o.steps}`);
   if (x.shape[0] !== targetCount(y)) throw new RangeError(`fitFullBatch: ${x.shape[0]} inputs but ${targetCount(y)} targets`);
-  const lossFn: LossFn = o.loss ?? crossEntropy;
+  const lossFn = lossFunction(o.loss);
   const now = o.now ?? defaultNow;
   const rng = (o.rng ?? new Rng(0)).fork('full-batch-masks');
   const wantsGraph = optimizer instanceof Newton;

@@ -88,6 +88,24 @@ export function topKAccuracy(k: number): Metric {
   });
 }
 
+/**
+ * Keras' binary accuracy: the fraction of binary decisions right, each output counting as 1 above
+ * `threshold` (0.5 for probabilities, 0 for logits) and each target from 0.5 up (0/1 labels, or
+ * soft labels rounded); outputs and targets of one size ([B], [B, 1], or [B, C] for C independent
+ * labels, where a sample scores the mean over its labels).
+ */
+export function binaryAccuracy(threshold = 0.5): Metric {
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold))
+    throw new RangeError(`binaryAccuracy: threshold must be a finite number, got ${String(threshold)}`);
+  return metric((output, target) => {
+    const t = tensorOf(output, target, 'binaryAccuracy').data,
+      o = output.data;
+    let right = 0;
+    for (let i = 0; i < o.length; i++) if (o[i] > threshold === t[i] >= 0.5) right++;
+    return right / (o.length / Math.max(output.shape[0], 1));
+  });
+}
+
 /** Mean absolute error over all elements, in double precision (float targets of the output's size). */
 export const mae: Metric = metric((output, target) => {
   const t = tensorOf(output, target, 'mae').data,

@@ -48,7 +48,13 @@ import { DeviceAverage } from '../ensemble/device.js';
 import { snapshotEnsemble, type SnapshotRun } from '../ensemble/snapshot.js';
 import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
 import { fitFullBatch } from './fullbatch.js';
-import { accuracy, type BatchTarget, type Metric } from './metrics.js';
+import { accuracy, binaryAccuracy, type BatchTarget, type Metric } from './metrics.js';
+import { isLossModule, lossFunction, lossSpec, type Loss, type LossFn } from './loss.js';
+
+export type { Loss, LossFn, LossModule } from './loss.js';
+export { lossFunction } from './loss.js';
+import { CrossEntropyLoss, BCELoss, BCEWithLogitsLoss } from '../nn/loss.js';
+import { binaryCrossEntropy, binaryCrossEntropyWithLogits } from '../autograd/losses.js';
 import { bool, checkOptions, fn, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
 import { Newton } from '../optim/newton.js';
@@ -65,7 +71,7 @@ export const fitSchema: SchemaOf<FitOptions> = {
   test: source,
   epochs: num,
   rng: rngSpec,
-  loss: fn,
+  loss: lossSpec,
   metrics: anObject,
   callbacks: spec('an array of callbacks', (v) => Array.isArray(v)),
   onProgress: fn,
@@ -84,7 +90,7 @@ export const fitSchema: SchemaOf<FitOptions> = {
   batchNormData: spec('a batch source (a DataLoader) or false', (v) => v === false || source.test(v)),
   accumulate: num,
 };
-export const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: fn, metrics: anObject, optimizer: fitSchema.optimizer };
+export const evaluateSchema: SchemaOf<EvaluateOptions> = { loss: lossSpec, metrics: anObject, optimizer: fitSchema.optimizer };
 
 /**
  * Where fit recomputes BatchNorm's running statistics for an optimizer's evaluated weights
@@ -194,13 +200,6 @@ export function needsClosure(optimizer: unknown): boolean {
 }
 
 /**
- * A loss: the model's output and the batch's targets (class labels or a float tensor) to a scalar
- * tensor — crossEntropy (the default), mseLoss, or the user's own. Declared with method syntax, so
- * a function whose target parameter is narrower (mseLoss takes a Tensor) is accepted.
- */
-export type LossFn = { bivariance(output: Tensor, target: BatchTarget): Tensor }['bivariance'];
-
-/**
  * The float targets the default loss, crossEntropy, takes: class probabilities [B, C] with C ≥ 2
  * (crossEntropy checks that C is the output's). Other float targets — [B, 1] or [B, …] for
  * regression — need a loss of their own, named in the error: a single column would be a
@@ -215,10 +214,24 @@ export function checkDefaultLossTargets(who: string, y: BatchTarget): void {
 
 /**
  * The metrics evaluated when none are given: accuracy for class labels, and for class
- * probabilities under the default loss (arg-max against arg-max); none for other float targets.
+ * probabilities under cross-entropy (arg-max against arg-max); binary accuracy (as `accuracy`)
+ * under the binary cross-entropies; none for other float targets.
  */
-export function defaultMetrics(y: BatchTarget, loss: LossFn | undefined): Record<string, Metric> {
-  return !(y instanceof Tensor) || ((loss === undefined || loss === crossEntropy) && y.ndim === 2 && y.shape[1] >= 2) ? { accuracy } : {};
+export function defaultMetrics(y: BatchTarget, loss: Loss | undefined): Record<string, Metric> {
+  const threshold = binaryThreshold(loss);
+  if (threshold !== null) return { accuracy: binaryAccuracy(threshold) };
+  const crossEntropyLoss = loss === undefined || loss === crossEntropy || loss instanceof CrossEntropyLoss;
+  return !(y instanceof Tensor) || (crossEntropyLoss && y.ndim === 2 && y.shape[1] >= 2) ? { accuracy } : {};
+}
+
+/**
+ * The binary losses' decision threshold, as Keras resolves 'accuracy' to binary accuracy under a
+ * binary cross-entropy: 0 for logits (BCE with logits), ½ for probabilities (BCE); null for others.
+ */
+function binaryThreshold(loss: Loss | undefined): number | null {
+  if (loss === binaryCrossEntropyWithLogits || loss instanceof BCEWithLogitsLoss) return 0;
+  if (loss === binaryCrossEntropy || loss instanceof BCELoss) return 0.5;
+  return null;
 }
 
 export interface LabeledBatch {
@@ -378,10 +391,11 @@ export interface FitOptions {
   /** Draws stochastic layers' masks (dropout, DropConnect) while training. */
   rng: Rng;
   /**
-   * The training objective (default crossEntropy, for class labels or class probabilities [B, C];
-   * mseLoss for other float targets).
+   * The training objective, a function or a loss object (default crossEntropy, for class labels
+   * or class probabilities [B, C]; for other float targets mseLoss, huberLoss, l1Loss,
+   * binaryCrossEntropyWithLogits (0/1 labels of the output's shape), …).
    */
-  loss?: LossFn;
+  loss?: Loss;
   /**
    * Evaluated on `test` after every epoch, each reported as `test` + its capitalised name
    * (`{ mae }` → `testMae`): accuracy, topKAccuracy(k), mae, mse or a function
@@ -948,7 +962,7 @@ export function fitRun(o: FitOptions): FitResult {
   const factor = o.divergence === false ? Infinity : (o.divergence?.factor ?? 1e4);
   if (!(factor > 1)) throw new RangeError(`fit: divergence.factor must be > 1, got ${factor}`);
   checkCheckpointOptions('fit', o.checkpoint);
-  const lossFn: LossFn = o.loss ?? crossEntropy;
+  const lossFn = lossFunction(o.loss);
   const now = o.now ?? defaultNow;
   const accumulate = checkAccumulate('fit', o);
   const stepsPerEpoch = o.fullBatch ? 1 : Math.ceil(train.length / accumulate);
@@ -1025,7 +1039,7 @@ export function fitRun(o: FitOptions): FitResult {
     // closure evaluations of an optimizer that counts them (SAM: 2 per step)
     const evals = (optimizer as unknown as { evals?: unknown }).evals;
     if (typeof evals === 'number' && !('evals' in extra)) record.evals = evals;
-    if (test) Object.assign(record, evaluateAt(model, test, { loss: lossFn, metrics: o.metrics, optimizer }, bn));
+    if (test) Object.assign(record, evaluateAt(model, test, { loss: o.loss, metrics: o.metrics, optimizer }, bn));
     for (const c of cbs) c.onEpochEnd?.(s, record);
     records.push(record);
     o.onEpoch?.(record);
@@ -1266,8 +1280,8 @@ function runFullBatch(
 
 /** What evaluate() computes besides the loss. */
 export interface EvaluateOptions {
-  /** Default crossEntropy. */
-  loss?: LossFn;
+  /** A loss function or a loss object; default crossEntropy. */
+  loss?: Loss;
   /** By name; see FitOptions.metrics (the same default: accuracy for class labels and for probabilities under the default loss). */
   metrics?: Record<string, Metric>;
   /** The model's optimizer: one with evaluated weights of its own (Schedule-Free's average) is evaluated at them. */
@@ -1283,15 +1297,17 @@ export function metricKey(name: string): string {
  * Mean loss and metrics over a whole source in evaluation mode (no graph, no dropout), as
  * `{ testLoss, test<Metric>… }`: by default arg-max accuracy (`testAccuracy`) for class labels.
  */
-export function evaluate(model: Module, data: BatchSource, loss?: LossFn): { testLoss: number; testAccuracy: number };
+export function evaluate(model: Module, data: BatchSource, loss?: Loss): { testLoss: number; testAccuracy: number };
 export function evaluate(model: Module, data: BatchSource, options: EvaluateOptions): { testLoss: number; [metric: string]: number };
 export function evaluate(
   model: Module,
   data: BatchSource,
-  lossOrOptions: LossFn | EvaluateOptions = {},
+  lossOrOptions: Loss | EvaluateOptions = {},
 ): { testLoss: number; [metric: string]: number } {
   const o: EvaluateOptions =
-    typeof lossOrOptions === 'function' ? { loss: lossOrOptions } : checkOptions('evaluate', lossOrOptions, evaluateSchema);
+    typeof lossOrOptions === 'function' || isLossModule(lossOrOptions)
+      ? { loss: lossOrOptions }
+      : checkOptions('evaluate', lossOrOptions, evaluateSchema);
   return evaluateAt(model, data, o, undefined);
 }
 
@@ -1302,7 +1318,7 @@ export function evaluateAt(
   o: EvaluateOptions,
   bn: BatchNormRefresh | undefined,
 ): { testLoss: number; [metric: string]: number } {
-  const lossFn: LossFn = o.loss ?? crossEntropy;
+  const lossFn = lossFunction(o.loss);
   hostOnly(model, 'evaluate', 'evaluateAsync');
   const net = fuse(model);
   return withEvalWeights(model, o.optimizer, bn, () =>
