@@ -13,8 +13,8 @@
  * src/autograd: this file only knows that a tensor may have been produced by a node.
  */
 import { type Shape, sizeOf, fmtShape, ShapeError } from './shape.js';
-import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
-import type { Rng } from './rng.js';
+import { bool, checkOptions, num, oneOf, showValue, type SchemaOf } from '../util/options.js';
+import { nextDefaultRng, type Rng } from './rng.js';
 import { isDeviceStorage, type DeviceStorage } from './device.js';
 
 export type DType = 'float32' | 'float64';
@@ -247,8 +247,20 @@ export function onesLike(t: Tensor): Tensor {
   return full(t.shape, 1, { dtype: t.dtype });
 }
 
-/** Standard normal entries times `std`. */
-export function randn(shape: Shape, rng: Rng, opts: TensorOptions & { std?: number; mean?: number } = {}): Tensor {
+/** The generator a random constructor draws from: `rng`, or one drawn from the default generator when it is undefined or null. */
+function generator(owner: string, rng: Rng | null | undefined): Rng {
+  if (rng == null) return nextDefaultRng();
+  if (typeof (rng as Partial<Rng>).nextU32 !== 'function')
+    throw new TypeError(`${owner}: invalid rng ${showValue(rng)}; expected an Rng (new Rng(seed)), or nothing for the default generator`);
+  return rng;
+}
+
+/**
+ * Normal entries, mean + std·N(0, 1). Without `rng` (undefined or null) they come from a generator
+ * drawn from the default one, which manualSeed(seed) sets, as torch.randn draws from torch's.
+ */
+export function randn(shape: Shape, rng?: Rng | null, opts: TensorOptions & { std?: number; mean?: number } = {}): Tensor {
+  rng = generator('randn', rng);
   checkOptions('randn', opts, randnSchema);
   const t = full(shape, 0, { dtype: opts.dtype, requiresGrad: opts.requiresGrad });
   const std = opts.std ?? 1;
@@ -257,8 +269,9 @@ export function randn(shape: Shape, rng: Rng, opts: TensorOptions & { std?: numb
   return t;
 }
 
-/** Uniform entries in [low, high). */
-export function rand(shape: Shape, rng: Rng, opts: TensorOptions & { low?: number; high?: number } = {}): Tensor {
+/** Uniform entries in [low, high); without `rng`, from a generator drawn from the default one (see randn). */
+export function rand(shape: Shape, rng?: Rng | null, opts: TensorOptions & { low?: number; high?: number } = {}): Tensor {
+  rng = generator('rand', rng);
   checkOptions('rand', opts, randSchema);
   const t = full(shape, 0, { dtype: opts.dtype, requiresGrad: opts.requiresGrad });
   const low = opts.low ?? 0;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/tensor/rng.js';
+import { Rng, manualSeed } from '../../src/tensor/rng.js';
+import { rand, randn } from '../../src/tensor/tensor.js';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -59,4 +60,18 @@ test('no Math.random anywhere in the library source', () => {
   };
   walk(root);
   assert.deepEqual(offenders, []);
+});
+
+test('randn and rand without a generator draw from the default one: manualSeed(s) repeats them, as torch.manual_seed does torch.randn; a wrong generator is named', () => {
+  manualSeed(11);
+  const a = randn([4]).data.join(),
+    b = rand([3], undefined, { low: -1, high: 1 }).data.join();
+  manualSeed(11);
+  assert.equal(randn([4], null).data.join(), a);
+  assert.equal(rand([3], null, { low: -1, high: 1 }).data.join(), b);
+  assert.notEqual(randn([4]).data.join(), a, 'the default generator moves on');
+  assert.throws(
+    () => randn([2], { std: 2 } as never),
+    /^TypeError: randn: invalid rng \{"std":2\}; expected an Rng \(new Rng\(seed\)\), or nothing for the default generator$/,
+  );
 });
