@@ -7,3 +7,4 @@ export * from './checkpoint.js';
 export * from './ensemble-fit.js';
 export * from './async.js';
 export * from './callbacks.js';
+export * from './lr-find.js';

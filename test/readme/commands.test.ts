@@ -3,10 +3,10 @@
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
  * commands name (iris.csv, flowers.csv, train.csv, test.csv, photos/, shoe.png, bag.jpg) are made here first.
  *
- * Reductions, applied to `npx descent train|compare|eval` so the whole file runs in minutes: without
- * `--data`, `--data embedded` (the README's default is the full data set when installed, else the
- * same embedded subset); `--test-limit` 128; for train and compare `--limit` at most 256 and
- * `--epochs` at most 2 (5 with `--snapshots 5`, one snapshot per epoch); `--epochs 3` for `--resume`,
+ * Reductions, applied to `npx descent train|compare|eval|lr-find` so the whole file runs in minutes:
+ * without `--data`, `--data embedded` (the README's default is the full data set when installed,
+ * else the same embedded subset); `--test-limit` 128; for train, compare and lr-find `--limit` at
+ * most 256; for train and compare `--epochs` at most 2 (5 with `--snapshots 5`, one snapshot per epoch); `--epochs 3` for `--resume`,
  * one more than the run it resumes. `npx descent sweep` runs 2 points and 1 seed of its grid on 256
  * training and 128 test images with a 20-step budget. The test checks that each command it runs is the README's with only these changes.
  *
@@ -92,15 +92,15 @@ function reduce(readmeArgs: string[]): string[] {
       set(args, name, v);
     return args;
   }
-  if (!['train', 'compare', 'eval'].includes(command) || args.includes('--help')) return args;
+  if (!['train', 'compare', 'eval', 'lr-find'].includes(command) || args.includes('--help')) return args;
   if (args.includes('--resume')) {
     set(args, '--epochs', '3');
     return args;
   }
   if (option(args, '--data') === undefined) set(args, '--data', 'embedded');
   set(args, '--test-limit', '128');
-  if (command !== 'eval') {
-    set(args, '--limit', String(Math.min(Number(option(args, '--limit') ?? 256), 256)));
+  if (command !== 'eval') set(args, '--limit', String(Math.min(Number(option(args, '--limit') ?? 256), 256)));
+  if (command === 'train' || command === 'compare') {
     const epochs = option(args, '--snapshots') !== undefined ? 5 : Math.min(Number(option(args, '--epochs') ?? 2), 2);
     set(args, '--epochs', String(epochs));
   }

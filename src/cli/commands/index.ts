@@ -1,6 +1,7 @@
 /** Every `descent` command, in the order --help lists them. */
 import type { Command } from '../command.js';
 import { trainCommand } from './train.js';
+import { lrFindCommand } from './lr-find.js';
 import { augmentCommand } from './augment.js';
 import { surfaceCommand } from './surface.js';
 import { compareCommand } from './compare.js';
@@ -14,6 +15,7 @@ import '../ext/index.js'; // --schedule, --l1/--l2/--elastic-net/--max-norm, --e
 
 export const commands: Command[] = [
   trainCommand,
+  lrFindCommand,
   augmentCommand,
   surfaceCommand,
   compareCommand,
