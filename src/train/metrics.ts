@@ -164,6 +164,66 @@ export function evaluateConfusion(
   });
 }
 
+/** Precision, recall, F1 and support of one class, or their average over the classes. */
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Samples of the class (for an average: of every class). */
+  support: number;
+}
+
+export interface ClassificationReport {
+  /** One entry per class, in class order, with its name (or its index as a string). */
+  perClass: (ClassScores & { name: string })[];
+  accuracy: number;
+  /** The classes' unweighted mean (scikit-learn's macro avg). */
+  macro: ClassScores;
+  /** The classes' mean weighted by their support (scikit-learn's weighted avg). */
+  weighted: ClassScores;
+}
+
+/**
+ * scikit-learn's classification_report from a confusion matrix (rows the true classes, columns the
+ * predicted ones, as evaluateConfusion gives it): per class precision TP/(TP + FP), recall
+ * TP/(TP + FN) and F1 = 2PR/(P + R), each 0 where its denominator is (scikit-learn's
+ * zero_division=0, without its warning), then their macro and support-weighted averages.
+ */
+export function classificationReport(confusion: ArrayLike<number>, classes: number | readonly string[]): ClassificationReport {
+  const names = typeof classes === 'number' ? Array.from({ length: classes }, (_, i) => String(i)) : [...classes];
+  const k = names.length;
+  if (k < 1 || confusion.length !== k * k)
+    throw new RangeError(`classificationReport: a confusion matrix of ${k} classes has ${k * k} counts, got ${confusion.length}`);
+  const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+  let total = 0,
+    correct = 0;
+  const perClass = names.map((name, c) => {
+    let predicted = 0,
+      support = 0;
+    for (let j = 0; j < k; j++) {
+      predicted += confusion[j * k + c];
+      support += confusion[c * k + j];
+    }
+    const tp = confusion[c * k + c];
+    total += support;
+    correct += tp;
+    const precision = ratio(tp, predicted),
+      recall = ratio(tp, support);
+    return { name, precision, recall, f1: ratio(2 * precision * recall, precision + recall), support };
+  });
+  const average = (weight: (s: ClassScores) => number): ClassScores => {
+    const w = perClass.map(weight);
+    const sum = w.reduce((a, b) => a + b, 0);
+    const mean = (key: 'precision' | 'recall' | 'f1') =>
+      ratio(
+        perClass.reduce((a, s, i) => a + s[key] * w[i], 0),
+        sum,
+      );
+    return { precision: mean('precision'), recall: mean('recall'), f1: mean('f1'), support: total };
+  };
+  return { perClass, accuracy: ratio(correct, total), macro: average(() => 1), weighted: average((s) => s.support) };
+}
+
 /** Softmax of one row of logits, computed in double precision. */
 export function softmaxRow(logits: ArrayLike<number>): Float64Array {
   const p = new Float64Array(logits.length);

@@ -47,10 +47,24 @@ test('descent eval reproduces the accuracy train reported, with a confusion matr
   const diagonal = r.confusion.reduce((a: number, row: number[], i: number) => a + row[i], 0);
   assert.equal(total, 500);
   assert.equal(diagonal / total, r.accuracy);
+  // the per-class report is the confusion matrix's: recall = diagonal / row sum, precision = diagonal / column sum
+  assert.equal(r.report.perClass.length, 10);
+  r.report.perClass.forEach((c: { name: string; precision: number; recall: number; support: number }, i: number) => {
+    const row = r.confusion[i].reduce((a: number, b: number) => a + b, 0);
+    const column = r.confusion.reduce((a: number, rw: number[]) => a + rw[i], 0);
+    assert.equal(c.name, r.classes[i]);
+    assert.equal(c.support, row);
+    assert.equal(c.recall, row ? r.confusion[i][i] / row : 0);
+    assert.equal(c.precision, column ? r.confusion[i][i] / column : 0);
+  });
+  assert.equal(r.report.accuracy, r.accuracy);
   const text = await cli('eval', '--weights', weights, '--data', 'embedded', '--test-limit', '500');
   assert.equal(text.code, 0);
   assert.match(text.out, /test accuracy 0\.\d{4}/);
   assert.match(text.out, /^Ankle boot +\d+/m);
+  assert.match(text.out, /^ +precision +recall +f1 +support$/m);
+  assert.match(text.out, /^Ankle boot +0\.\d{4} +[01]\.\d{4} +[01]\.\d{4} +\d+$/m);
+  assert.match(text.out, /^weighted avg +[01]\.\d{4} +[01]\.\d{4} +[01]\.\d{4} +500$/m);
 });
 
 test('descent eval names what is wrong with its inputs', async () => {

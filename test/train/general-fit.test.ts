@@ -21,6 +21,7 @@ import {
   fitRun,
   evaluate,
   accuracy,
+  classificationReport,
   topKAccuracy,
   mae,
   mse,
@@ -96,6 +97,36 @@ test('metrics equal hand-computed values: accuracy, top-k, MAE, MSE', () => {
     /^TypeError: accuracy: needs integer class labels or class probabilities of the output's shape \[2, 2\] as targets, got a float tensor \[4, 1\]$/,
   );
   assert.throws(() => topKAccuracy(0), /topKAccuracy: k must be a positive integer, got 0/);
+});
+
+test("classificationReport equals hand-computed precision, recall and F1 per class, with a class never predicted (0, as scikit-learn's zero_division=0) and both averages", () => {
+  // true \\ predicted: class 0 → 3 right, 1 as class 1; class 1 → 2 right, 2 as class 0; class 2 → 2 as class 1
+  const r = classificationReport(Int32Array.from([3, 1, 0, 2, 2, 0, 0, 2, 0]), ['a', 'b', 'c']);
+  const close = (x: number, y: number) => assert.ok(Math.abs(x - y) < 1e-12, `${x} vs ${y}`);
+  // a: P 3/5, R 3/4, F1 2/3; b: P 2/5, R 2/4, F1 4/9; c: never predicted, P 0, R 0, F1 0
+  const want = [
+    ['a', 3 / 5, 3 / 4, 2 / 3, 4],
+    ['b', 2 / 5, 1 / 2, 4 / 9, 4],
+    ['c', 0, 0, 0, 2],
+  ] as const;
+  want.forEach(([name, p, rc, f1, n], i) => {
+    const c = r.perClass[i];
+    assert.equal(c.name, name);
+    close(c.precision, p);
+    close(c.recall, rc);
+    close(c.f1, f1);
+    assert.equal(c.support, n);
+  });
+  close(r.accuracy, 5 / 10);
+  close(r.macro.precision, 1 / 3);
+  close(r.macro.f1, (2 / 3 + 4 / 9) / 3);
+  close(r.weighted.recall, (4 * 0.75 + 4 * 0.5) / 10);
+  assert.equal(r.weighted.support, 10);
+  assert.equal(classificationReport([1, 0, 0, 1], 2).perClass[1].name, '1');
+  assert.throws(
+    () => classificationReport([1, 2, 3], 2),
+    /^RangeError: classificationReport: a confusion matrix of 2 classes has 4 counts, got 3$/,
+  );
 });
 
 test('evaluate weights every batch by its samples, built-in and user metrics alike', () => {

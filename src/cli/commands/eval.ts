@@ -1,5 +1,6 @@
 /**
- * descent eval: a trained model's loss, accuracy and confusion matrix on a data set's test part. The
+ * descent eval: a trained model's loss, accuracy, confusion matrix and per-class precision, recall
+ * and F1 (scikit-learn's classification_report) on a data set's test part. The
  * loss is the criterion the model trained with (its label smoothing and class weights, kept in the
  * weights file), so it equals the test loss train reported.
  */
@@ -9,7 +10,7 @@ import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { resolveCliModel } from '../model.js';
-import { evaluateConfusion } from '../../train/metrics.js';
+import { classificationReport, evaluateConfusion, type ClassificationReport, type ClassScores } from '../../train/metrics.js';
 import { dataOption, dataOptions, limit, loadData } from '../data.js';
 import { readWeights, warnRefused, type SavedModel } from '../weights.js';
 import { describeLoss } from '../loss-flags.js';
@@ -47,6 +48,19 @@ export function buildSaved(
   return { model, name, flat: spec.input === 'flat' };
 }
 
+/** scikit-learn's classification_report layout: one row per class, then the two averages. */
+function reportTable(r: ClassificationReport): string[] {
+  const lw = Math.max(12, ...r.perClass.map((c) => c.name.length));
+  const row = (name: string, s: ClassScores) =>
+    `${name.padEnd(lw)} ${[s.precision, s.recall, s.f1].map((v) => v.toFixed(4).padStart(10)).join('')}${String(s.support).padStart(9)}`;
+  return [
+    `${''.padEnd(lw)} ${['precision', 'recall', 'f1'].map((h) => h.padStart(10)).join('')}${'support'.padStart(9)}`,
+    ...r.perClass.map((c) => row(c.name, c)),
+    row('macro avg', r.macro),
+    row('weighted avg', r.weighted),
+  ];
+}
+
 function confusionTable(m: Int32Array, names: readonly string[]): string[] {
   const k = names.length;
   const short = names.map((n) => n.slice(0, 6).trim());
@@ -63,7 +77,7 @@ function confusionTable(m: Int32Array, names: readonly string[]): string[] {
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'loss, accuracy and confusion matrix of trained weights on a test set',
+  summary: 'loss, accuracy, confusion matrix and per-class precision, recall and F1 of trained weights on a test set',
   options: [
     ...weightsOptions,
     dataOption,
@@ -117,6 +131,7 @@ export const evalCommand: Command = {
       criterion ? crossEntropyWith(criterion) : undefined,
     );
     const k = test.classes.length;
+    const report = classificationReport(r.confusion, test.classes);
     const rows = Array.from({ length: k }, (_, i) => Array.from(r.confusion.subarray(i * k, (i + 1) * k)));
     if (o.json) {
       io.out(
@@ -131,6 +146,7 @@ export const evalCommand: Command = {
           accuracy: r.accuracy,
           classes: test.classes,
           confusion: rows,
+          report,
         }),
       );
       return;
@@ -143,5 +159,7 @@ export const evalCommand: Command = {
     );
     io.out('confusion matrix (rows: true class, columns: predicted class)');
     for (const line of confusionTable(r.confusion, test.classes)) io.out(line);
+    io.out('per class (precision: of the samples predicted as the class; recall: of the samples of the class)');
+    for (const line of reportTable(report)) io.out(line);
   },
 };
