@@ -502,7 +502,7 @@ const ROWS: Row[] = [
     make: (o) => d.evaluate(toyModel(), toyLoader(), o as never),
     unknown: ['metric', 'metrics'],
     snake: null,
-    wrong: ['loss', 'mse', 'a function'],
+    wrong: ['loss', 'mse', 'a loss: a function'],
   },
   {
     owner: 'fitEnsemble',
