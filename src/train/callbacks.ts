@@ -10,6 +10,9 @@
  *                          improved by more than minDelta for `patience` epochs; optionally put back
  *                          the best epoch's weights when training ends
  *
+ * The record field a callback watches (its name, 'min'/'max' direction and minDelta: Keras'
+ * MonitorCallback) is `recordMonitor`, shared with modelCheckpoint (src/io/model-checkpoint.ts).
+ *
  * Clipping runs in `onGradients` (after backward, before optimizer.step): in fit and fitAsync alike,
  * and on a device (WebGPU) as kernels queued where the gradients live, so a step reads nothing.
  * Early stopping keeps its state (best value, epochs waited, the best weights) in checkpoints, so a
@@ -21,6 +24,7 @@ import { clipGradNorm_, clipGradNormOn, clipGradValueWith, clipNormScalars, clip
 import { check } from '../optim/optimizer.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
 import { bool, checkOptions, num, oneOf, str, tensors, type SchemaOf } from '../util/options.js';
+import type { Module } from '../nn/module.js';
 import type { Callback, EpochRecord, TrainState } from './trainer.js';
 
 /** `params`, or every parameter the optimizer steps, that has a gradient. */
@@ -88,15 +92,68 @@ export function clipGradValueCallback(o: ClipGradValueOptions): Callback {
   };
 }
 
-export interface EarlyStoppingOptions {
+/** How a callback watches an epoch record's field: the options earlyStopping and modelCheckpoint share. */
+export interface MonitorOptions {
   /** The epoch record's field watched (default 'testLoss'; 'testAccuracy', 'trainLoss' or a metric's test<Name>). */
   monitor?: string;
   /** 'min' for a loss, 'max' for an accuracy; 'auto' (default) is max when the name holds "acc" or "auc", else min (Keras' rule). */
   mode?: 'min' | 'max' | 'auto';
-  /** Epochs without an improvement before training stops (default 0: the first epoch that does not improve stops it). */
-  patience?: number;
   /** A change counts as an improvement only when larger than this (default 0). */
   minDelta?: number;
+}
+
+export const monitorSchema: SchemaOf<MonitorOptions> = { monitor: str, mode: oneOf('min', 'max', 'auto'), minDelta: num };
+
+/** A watched record field (Keras' MonitorCallback): its name, direction, the test of an improvement and the read of a record. */
+export interface Monitor {
+  readonly monitor: string;
+  readonly mode: 'min' | 'max';
+  /** What the best starts at: +∞ for 'min', −∞ for 'max', so the first number (not NaN) improves on it. */
+  readonly initial: number;
+  /** Whether `v` beats `best` by more than minDelta; a NaN never does. */
+  improves(v: number, best: number): boolean;
+  /** The record's number under `monitor`; a record without one is a RangeError naming `who` and the fields it has. */
+  read(record: EpochRecord): number;
+}
+
+/** The monitor of `o` (checked; `who` names the callback in errors). */
+export function recordMonitor(who: string, o: MonitorOptions): Monitor {
+  const monitor = o.monitor ?? 'testLoss';
+  const minDelta = o.minDelta ?? 0;
+  check(who, 'minDelta', minDelta, Number.isFinite(minDelta) && minDelta >= 0, 'a finite number ≥ 0');
+  const mode = o.mode === 'max' || o.mode === 'min' ? o.mode : /acc|auc/i.test(monitor) ? 'max' : 'min';
+  return {
+    monitor,
+    mode,
+    initial: mode === 'min' ? Infinity : -Infinity,
+    improves: (v, best) => (mode === 'min' ? v + minDelta < best : v - minDelta > best),
+    read(record) {
+      const v = record[monitor];
+      if (typeof v === 'number') return v;
+      const have = Object.keys(record).filter((k) => typeof record[k] === 'number');
+      throw new RangeError(
+        `${who}: the epoch record has no number "${monitor}" to monitor (it has ${have.join(', ')})${monitor.startsWith('test') ? '; give fit a test source' : ''}`,
+      );
+    },
+  };
+}
+
+/**
+ * A copy of the model's parameters and buffers by name; those on a device are read back, and then
+ * a promise of the copy is returned (fitAsync awaits what onEpochEnd returns).
+ */
+export function copyState(model: Module): Record<string, HostStorage> | Promise<Record<string, HostStorage>> {
+  const named = model.namedState();
+  if (!named.some(([, t]) => isDeviceStorage(t.storage)))
+    return Object.fromEntries(named.map(([n, t]) => [n, (t.data as HostStorage).slice()]));
+  return Promise.all(named.map(([, t]) => t.read())).then((values) =>
+    Object.fromEntries(named.map(([n], i) => [n, values[i] as HostStorage])),
+  );
+}
+
+export interface EarlyStoppingOptions extends MonitorOptions {
+  /** Epochs without an improvement before training stops (default 0: the first epoch that does not improve stops it). */
+  patience?: number;
   /** When training ends, put back the parameters and buffers of the best epoch (default false). */
   restoreBest?: boolean;
   /** Epochs trained before the field is watched (default 0). */
@@ -104,10 +161,8 @@ export interface EarlyStoppingOptions {
 }
 
 const earlySchema: SchemaOf<EarlyStoppingOptions> = {
-  monitor: str,
-  mode: oneOf('min', 'max', 'auto'),
+  ...monitorSchema,
   patience: num,
-  minDelta: num,
   restoreBest: bool,
   startFromEpoch: num,
 };
@@ -143,28 +198,25 @@ export interface EarlyStopping extends Callback {
  */
 export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
   checkOptions('earlyStopping', o, earlySchema);
-  const monitor = o.monitor ?? 'testLoss';
+  const watch = recordMonitor('earlyStopping', o);
+  const monitor = watch.monitor;
   const patience = o.patience ?? 0;
-  const minDelta = o.minDelta ?? 0;
   const startFrom = o.startFromEpoch ?? 0;
   check('earlyStopping', 'patience', patience, Number.isInteger(patience) && patience >= 0, 'an integer ≥ 0');
-  check('earlyStopping', 'minDelta', minDelta, Number.isFinite(minDelta) && minDelta >= 0, 'a finite number ≥ 0');
   check('earlyStopping', 'startFromEpoch', startFrom, Number.isInteger(startFrom) && startFrom >= 0, 'an integer ≥ 0');
-  const mode = o.mode === 'max' || o.mode === 'min' ? o.mode : /acc|auc/i.test(monitor) ? 'max' : 'min';
-  const improves = (v: number, best: number) => (mode === 'min' ? v + minDelta < best : v - minDelta > best);
-  const fresh = (): EarlyState => ({ best: mode === 'min' ? Infinity : -Infinity, bestEpoch: 0, wait: 0, stoppedEpoch: 0 });
+  const fresh = (): EarlyState => ({ best: watch.initial, bestEpoch: 0, wait: 0, stoppedEpoch: 0 });
   let st = fresh();
 
   // the parameters and buffers by name; those on a device are read back (fitAsync awaits the promise)
   const capture = (s: TrainState): Promise<void> | undefined => {
-    const named = s.model.namedState();
-    if (!named.some(([, t]) => isDeviceStorage(t.storage))) {
-      st.weights = Object.fromEntries(named.map(([n, t]) => [n, (t.data as HostStorage).slice()]));
+    const at = st;
+    const copy = copyState(s.model);
+    if (!(copy instanceof Promise)) {
+      at.weights = copy;
       return undefined;
     }
-    const at = st;
-    return Promise.all(named.map(([, t]) => t.read())).then((values) => {
-      at.weights = Object.fromEntries(named.map(([n], i) => [n, values[i] as HostStorage]));
+    return copy.then((w) => {
+      at.weights = w;
     });
   };
 
@@ -192,20 +244,14 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
       st = fresh();
     },
     onEpochEnd(s: TrainState, record: EpochRecord): void | Promise<void> {
-      const v = record[monitor];
-      if (typeof v !== 'number') {
-        const have = Object.keys(record).filter((k) => typeof record[k] === 'number');
-        throw new RangeError(
-          `earlyStopping: the epoch record has no number "${monitor}" to monitor (it has ${have.join(', ')})${monitor.startsWith('test') ? '; give fit a test source' : ''}`,
-        );
-      }
+      const v = watch.read(record);
       if (s.epoch <= startFrom) return;
       let pending: Promise<void> | undefined;
       const last = () => {
         if (o.restoreBest && (s.stop || s.epoch === s.epochs) && st.bestEpoch > 0) record.restoredEpoch = st.bestEpoch;
       };
       st.wait++;
-      if (improves(v, st.best)) {
+      if (watch.improves(v, st.best)) {
         st.best = v;
         st.bestEpoch = s.epoch;
         st.wait = 0;
