@@ -18,7 +18,7 @@
  * so `model.load_state_dict(safetensors.torch.load_file(f))` works on descent's files and the other
  * way round.
  */
-import type { Module } from '../nn/module.js';
+import type { Module, StateDict } from '../nn/module.js';
 import { Sequential } from '../nn/layers.js';
 import { DropConnect } from '../nn/dropconnect.js';
 import type { DType, Tensor } from '../tensor/tensor.js';
@@ -410,11 +410,35 @@ function toSafeDType(d: DType): SafetensorsDType {
 export interface SaveSafetensorsOptions {
   /** String → string pairs stored in the header's __metadata__ (descent adds format: "pt" unless given). */
   metadata?: Record<string, string>;
+  /**
+   * The values to write instead of the module's own, by its parameter and buffer names (every one,
+   * each of its shape, nothing else): a copy taken earlier, or `await module.readStateDict()` of a
+   * module on a device, whose values cannot be read synchronously.
+   */
+  state?: StateDict;
+}
+
+/** `state`'s entry for each of the module's tensors, checked against it (all present, same shapes, nothing else). */
+function stateValues(module: Module, state: StateDict): Map<string, ArrayLike<number>> {
+  const named = module.namedState();
+  const out = new Map<string, ArrayLike<number>>();
+  for (const [n, p] of named) {
+    const e = state[n];
+    if (!e) throw new RangeError(`saveSafetensors: state has no entry "${n}" (the module's ${fmtShape(p.shape)} tensor)`);
+    if (e.shape.length !== p.shape.length || e.shape.some((d, i) => d !== p.shape[i]) || e.data.length !== p.size)
+      throw new RangeError(
+        `saveSafetensors: state "${n}" has shape ${fmtShape(e.shape)} and ${e.data.length} values; the module's is ${fmtShape(p.shape)}`,
+      );
+    out.set(n, e.data);
+  }
+  const extra = Object.keys(state).filter((k) => !out.has(k));
+  if (extra.length) throw new RangeError(`saveSafetensors: state has entries the module does not: ${extra.join(', ')}`);
+  return out;
 }
 
 /**
- * The module's parameters and buffers as a safetensors file, under PyTorch's state_dict names, each
- * in its own dtype (a buffer as a float too: PyTorch's load_state_dict converts it to its integer
+ * The module's parameters and buffers (or `opts.state`'s values for them) as a safetensors file,
+ * under PyTorch's state_dict names, each in its own dtype (a buffer as a float too: PyTorch's load_state_dict converts it to its integer
  * num_batches_tracked).
  */
 export function saveSafetensors(module: Module, opts: SaveSafetensorsOptions = {}): Uint8Array {
@@ -423,11 +447,14 @@ export function saveSafetensors(module: Module, opts: SaveSafetensorsOptions = {
       'an object of strings',
       (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string'),
     ),
+    state: spec('a state dict { name: { shape, data } }', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
   });
   const names = torchParameterNames(module);
+  const given = opts.state ? stateValues(module, opts.state) : undefined;
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, p] of module.namedState()) {
-    const data = p.dtype === 'float64' ? Float64Array.from(p.data) : Float32Array.from(p.data);
+    const values = given ? given.get(name)! : p.data;
+    const data = p.dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
     tensors.set(names.get(name)!, { dtype: toSafeDType(p.dtype), shape: [...p.shape], data });
   }
   return encodeSafetensors(tensors, { format: 'pt', ...opts.metadata });

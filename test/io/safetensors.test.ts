@@ -75,6 +75,31 @@ test('save → load round-trips float32 and float64 exactly and returns the meta
   }
 });
 
+test('state: another module’s values written under this module’s names equal that module’s file; a state that does not fit is refused', () => {
+  for (const dtype of ['float32', 'float64'] as const) {
+    const a = mlp(1, dtype),
+      b = mlp(2, dtype);
+    const fromState = d.saveSafetensors(b, { state: a.stateDict(), metadata: { note: 'x' } });
+    assert.deepEqual(fromState, d.saveSafetensors(a, { metadata: { note: 'x' } }));
+    assert.notDeepEqual(fromState, d.saveSafetensors(b, { metadata: { note: 'x' } }));
+  }
+  const a = mlp(1);
+  const { '2.bias': _gone, ...missing } = a.stateDict();
+  assert.throws(
+    () => d.saveSafetensors(a, { state: missing }),
+    /saveSafetensors: state has no entry "2\.bias" \(the module's \[3\] tensor\)/,
+  );
+  const sd = a.stateDict();
+  assert.throws(
+    () => d.saveSafetensors(a, { state: { ...sd, '0.weight': { shape: [6, 4], data: sd['0.weight'].data } } }),
+    /saveSafetensors: state "0\.weight" has shape \[6, 4\] and 24 values; the module's is \[4, 6\]/,
+  );
+  assert.throws(
+    () => d.saveSafetensors(a, { state: { ...sd, extra: { shape: [1], data: [0] } } }),
+    /saveSafetensors: state has entries the module does not: extra/,
+  );
+});
+
 test('a float64 file loads into a float32 module rounded to nearest, and F16 / BF16 are converted', () => {
   const m = new d.Sequential(new d.Linear(2, 2, { rng: new d.Rng(1) }));
   const w64 = new Float64Array([0.1, -2.5, 1 / 3, 65504]);
