@@ -580,6 +580,7 @@ export {
   type Metric,
   type ModelOptions,
   type ModelSpec,
+  type MonitorOptions,
   type Progress,
   type ResolveModelOptions,
   type SpecValue,

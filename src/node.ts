@@ -1,7 +1,7 @@
 /**
  * descent/node — the Node entry: everything of the isomorphic entry (`descent`) and of the wasm
- * backend (`descent/wasm`), plus the file-system data loaders, checkpoint folders and safetensors
- * files (fs, zlib, process). Importing it starts the fastest backend (`await ready()` below:
+ * backend (`descent/wasm`), plus the file-system data loaders, checkpoint folders, safetensors
+ * files and the modelCheckpoint callback that writes them (fs, zlib, process). Importing it starts the fastest backend (`await ready()` below:
  * wasm, one thread per core up to 8, relaxed SIMD — turned on first on Node 20), so a Node program
  * trains at the CLI's speed without a backend call; `setBackend('reference')` switches to the oracle.
  *
@@ -48,6 +48,7 @@ export {
   type ReadImageOptions,
 } from './data/image-folder.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './io/safetensors-node.js';
+export { modelCheckpoint, type ModelCheckpoint, type ModelCheckpointOptions } from './io/model-checkpoint.js';
 export {
   checkpointDir,
   checkpointName,

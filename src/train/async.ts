@@ -184,7 +184,19 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   const now = o.now ?? defaultNow;
   const openStep = deviceStepScope(model, optimizer);
   const accumulate = checkAccumulate('fitAsync', o);
-  const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch: Math.ceil(train.length / accumulate), stop: false };
+  const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
+  // Schedule-Free's evaluated weights are swapped on the host (evaluateAsync), BatchNorm's statistics recomputed there
+  const bn = onDevice ? undefined : batchNormRefresh(o);
+  const s: TrainState = {
+    model,
+    optimizer,
+    epoch: 0,
+    epochs,
+    step: 0,
+    stepsPerEpoch: Math.ceil(train.length / accumulate),
+    stop: false,
+    evaluatedState: () => (onDevice ? undefined : evalModel(model, optimizer, bn).evalModel),
+  };
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
   const averages = averagingCallbacks('fitAsync', o, result);
@@ -200,9 +212,6 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   let lastCheckpoint: string | undefined;
 
   const { fail, failParameters, failAllSkipped, checkLoss } = divergenceGuard(optimizer, factor, div, () => lastCheckpoint);
-  const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
-  // Schedule-Free's evaluated weights are swapped on the host (evaluateAsync), BatchNorm's statistics recomputed there
-  const bn = onDevice ? undefined : batchNormRefresh(o);
   // a checkpoint is taken at a step boundary with nothing in flight: the parameters are read back
   // (and checked finite, as fit checks them), the optimizer's device arrays too
   const save = async (epoch: number, batch: number, masks: Rng | undefined, transform: Rng | undefined, p: EpochSums) => {

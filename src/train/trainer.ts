@@ -275,6 +275,15 @@ export interface TrainState {
   stepsPerEpoch: number;
   /** Set by a callback to end training after the current epoch (early stopping). */
   stop: boolean;
+  /**
+   * The parameters and buffers evaluation uses, by name (host copies), when they are not the
+   * model's own: an optimizer evaluated at weights of its own (Schedule-Free's average x, with
+   * BatchNorm's running statistics recomputed there as each evaluation recomputes them, so with
+   * BatchNorm a call costs a pass over that data). Undefined when evaluation uses the model as it
+   * is. What a callback that saves the evaluated model writes (modelCheckpoint); fit and fitAsync
+   * set it.
+   */
+  evaluatedState?(): Checkpoint['evalModel'];
 }
 
 /**
@@ -966,10 +975,19 @@ export function fitRun(o: FitOptions): FitResult {
   const now = o.now ?? defaultNow;
   const accumulate = checkAccumulate('fit', o);
   const stepsPerEpoch = o.fullBatch ? 1 : Math.ceil(train.length / accumulate);
-  const s: TrainState = { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch, stop: false };
+  const bn = batchNormRefresh(o);
+  const s: TrainState = {
+    model,
+    optimizer,
+    epoch: 0,
+    epochs,
+    step: 0,
+    stepsPerEpoch,
+    stop: false,
+    evaluatedState: () => evalModel(model, optimizer, bn).evalModel,
+  };
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
-  const bn = batchNormRefresh(o);
 
   // on the host every sample is taken at once: there is nothing for averages.settle() to bring back
   const averages = averagingCallbacks('fit', o, result);

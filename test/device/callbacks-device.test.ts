@@ -2,8 +2,8 @@
  * Gradient clipping and early stopping for parameters the host cannot read synchronously (the
  * emulated device: the reference kernels behind a DeviceStorage). The device clipping
  * (clipGradNormOn, clipGradValue_) against clip_grad_norm_ / clip_grad_value_ on the host, with
- * nothing read back while it is queued; fitAsync with the clipping and early-stopping callbacks on
- * the device against fit on the host; and fitAsync on host parameters giving fit's records to the bit.
+ * nothing read back while it is queued; fitAsync with the clipping, early-stopping and
+ * model-checkpoint callbacks on the device against fit on the host; and fitAsync on host parameters giving fit's records to the bit.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +22,12 @@ import {
   type Callback,
   type Module,
 } from '../../src/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { clipGradNormOn } from '../../src/optim/clip.js';
+import { modelCheckpoint } from '../../src/io/model-checkpoint.js';
+import { loadSafetensorsFile } from '../../src/io/safetensors-node.js';
+import { tempDir } from '../tmp-dir.js';
 import { toDevice } from '../../src/autograd/device.js';
 import { counters, DEVICE, registerEmulatedDevice } from './emulated-device.js';
 import { figures, mlp, runOptions, sample } from './setup.js';
@@ -178,5 +183,33 @@ test('early stopping with restoreBest on the device stops where fit stops and pu
   const values = await Promise.all(dev.parameters().map((p) => p.read()));
   ref.parameters().forEach((p, i) => {
     for (let j = 0; j < p.size; j++) assert.ok(rel(values[i][j], p.data[j]) < 1e-5, `parameter ${i}[${j}]`);
+  });
+});
+
+test('modelCheckpoint on the device saves the epochs fit saves, reading the weights back; fitAsync on the host writes fit’s file byte for byte', async () => {
+  const dir = tempDir('descent-checkpoint-device-');
+  const run = async (where: 'fit' | 'host' | 'device') => {
+    const m = mlp(5);
+    if (where === 'device') await m.to(DEVICE);
+    const path = join(dir, `${where}.safetensors`);
+    const o = options(m, 7, [modelCheckpoint({ path })], 8);
+    const records = where === 'fit' ? fit(o) : await fitAsync(o);
+    return { saves: records.filter((r) => r.savedBest === true).map((r) => r.epoch), bytes: readFileSync(path), path };
+  };
+  const want = await run('fit');
+  assert.ok(want.saves.length > 1 && want.saves.length < 8, `saves at some epochs only (${want.saves.join(', ')})`);
+  const host = await run('host');
+  assert.deepEqual(host.saves, want.saves);
+  assert.ok(host.bytes.equals(want.bytes), 'fitAsync on the host: the same file');
+  const reads = counters.reads;
+  const dev = await run('device');
+  assert.ok(counters.reads > reads);
+  assert.deepEqual(dev.saves, want.saves);
+  const a = mlp(9),
+    b = mlp(9);
+  loadSafetensorsFile(want.path, a);
+  loadSafetensorsFile(dev.path, b);
+  a.parameters().forEach((p, i) => {
+    for (let j = 0; j < p.size; j++) assert.ok(rel(b.parameters()[i].data[j], p.data[j]) < 1e-5, `parameter ${i}[${j}]`);
   });
 });

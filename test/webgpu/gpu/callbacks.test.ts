@@ -1,8 +1,9 @@
 /**
- * Gradient clipping and early stopping on WebGPU (run by `npm run test:webgpu` on lavapipe): the
- * MLP trained with clipGradNormCallback / clipGradValueCallback and earlyStopping(restoreBest) on
- * 'webgpu' (Module.to + fitAsync) follows the same run on wasm (fit): its losses, where it stops,
- * and the weights it ends with. Tolerance as in regularize.test.ts (1e-5 scaled by 1 + |value|);
+ * Gradient clipping, early stopping and model checkpoints on WebGPU (run by `npm run test:webgpu`
+ * on lavapipe): the MLP trained with clipGradNormCallback / clipGradValueCallback,
+ * earlyStopping(restoreBest) and modelCheckpoint on 'webgpu' (Module.to + fitAsync) follows the
+ * same run on wasm (fit): its losses, where it stops, the epochs it saves and the weights it ends
+ * with or saves. Tolerance as in regularize.test.ts (1e-5 scaled by 1 + |value|);
  * without the clipping the run differs by far more (checked below), so a clipping not applied on
  * the device fails here.
  */
@@ -17,6 +18,10 @@ import {
   type Callback,
   type Module,
 } from '../../../src/index.js';
+import { join } from 'node:path';
+import { modelCheckpoint } from '../../../src/io/model-checkpoint.js';
+import { loadSafetensorsFile } from '../../../src/io/safetensors-node.js';
+import { tempDir } from '../../tmp-dir.js';
 import { mlp } from './models.js';
 import { near, sgdOptions, useWasmAndWebGPU } from './setup.js';
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
@@ -91,4 +96,31 @@ test('clip_grad_norm_ on WebGPU uploads its constants once per run, none in a st
     assert.equal(clipped.steps, plain.steps);
     assert.equal(clipped.uploads - plain.uploads, constants, `normType ${normType}: uploads beyond the plain run's`);
   }
+});
+
+test('modelCheckpoint on WebGPU saves the epochs wasm saves, the weights read back from the GPU', async () => {
+  const dir = tempDir('descent-checkpoint-webgpu-');
+  const hostPath = join(dir, 'wasm.safetensors');
+  const host = mlp(2);
+  const want = fit(options(host, [modelCheckpoint({ path: hostPath }), earlyStopping({ patience: 100, restoreBest: true })], 6, 0.5));
+  const saves = want.filter((r) => r.savedBest === true).map((r) => r.epoch);
+  assert.ok(saves.length > 1 && saves.length < 6, `saves at some epochs only (${saves.join(', ')})`);
+  const devPath = join(dir, 'webgpu.safetensors');
+  const dev = mlp(2);
+  await dev.to('webgpu');
+  const got = await fitAsync(options(dev, [modelCheckpoint({ path: devPath })], 6, 0.5));
+  assert.deepEqual(
+    got.filter((r) => r.savedBest === true).map((r) => r.epoch),
+    saves,
+  );
+  const a = mlp(3),
+    b = mlp(3);
+  loadSafetensorsFile(hostPath, a);
+  loadSafetensorsFile(devPath, b);
+  // the wasm file holds the weights restoreBest put back
+  host.parameters().forEach((p, i) => assert.deepEqual(a.parameters()[i].data, p.data));
+  a.parameters().forEach((p, i) => {
+    const q = b.parameters()[i].data;
+    for (let j = 0; j < p.size; j++) assert.ok(near(q[j], p.data[j]), `parameter ${i}[${j}]: ${q[j]} vs ${p.data[j]}`);
+  });
 });
