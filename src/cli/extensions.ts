@@ -10,17 +10,22 @@ import type { BatchTransform } from '../data/loader.js';
 import type { BatchMix } from '../augment/mix.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, BaseHyper } from '../optim/optimizer.js';
+import type { SavedModelInfo } from './weights.js';
 
 export interface TrainSetup {
   model: Module;
   optimizer: Optimizer<BaseHyper>;
   epochs: number;
   stepsPerEpoch: number;
+  /** What --save records beside the weights (model spec, classes, preprocessing): a weights file an extension writes records it too. */
+  saved: SavedModelInfo;
 }
 
 export interface TrainExtension {
   name: string;
   options: OptSpec[];
+  /** Checks that need no data (output paths, flag combinations), run before anything is loaded. */
+  preflight?(o: Parsed): void;
   /** Extra fields for the model builder (e.g. dropout). */
   modelOptions?(o: Parsed): Partial<ModelOptions>;
   /** A transform for training batches (augmentation). */

@@ -65,14 +65,20 @@ export function warnRefused(saved: SavedModel, command: string, err: (line: stri
 
 const PREFIX = 'descent.';
 
-/** The weights file for `path`: safetensors when the name ends in .safetensors, JSON otherwise. */
-export function writeSavedModel(path: string, model: Module, info: SavedModelInfo, what = '--save'): void {
+/**
+ * The weights file for `path`: safetensors when the name ends in .safetensors, JSON otherwise.
+ * `state`, when given, holds the values to write instead of the model's own (by its names).
+ */
+export function writeSavedModel(path: string, model: Module, info: SavedModelInfo, what = '--save', state?: StateDict): void {
   if (/\.safetensors$/i.test(path)) {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(info)) if (v !== undefined) metadata[PREFIX + k] = typeof v === 'string' ? v : JSON.stringify(v);
-    writeFileAtomic(path, saveSafetensors(model, { metadata }), what);
+    writeFileAtomic(path, saveSafetensors(model, { metadata, state }), what);
   } else {
-    writeFileAtomic(path, JSON.stringify({ ...info, state: model.stateDict() }), what);
+    const json = state
+      ? Object.fromEntries(Object.entries(state).map(([n, e]) => [n, { shape: [...e.shape], data: Array.from(e.data) }]))
+      : model.stateDict();
+    writeFileAtomic(path, JSON.stringify({ ...info, state: json }), what);
   }
 }
 

@@ -12,6 +12,7 @@ import { runTrain, trainCommand } from '../../src/cli/commands/train.js';
 import { deviceRefusal, selectTrainBackend } from '../../src/cli/backend.js';
 import '../../src/cli/ext/regularize.js'; // the --l1/--l2 flags
 import '../../src/cli/ext/ensemble.js'; // --swa, --ema, --snapshots
+import '../../src/cli/ext/save-best.js'; // --save-best
 import type { Io } from '../../src/cli/command.js';
 import { backend } from '../../src/index.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
@@ -65,6 +66,24 @@ test("descent train --label-smoothing --class-weights on a device backend: the h
     assert.ok(Math.abs((r.testLoss as number) - (host.records[i].testLoss as number)) < 1e-4);
     assert.ok(Math.abs(r.trainLoss - plain.records[i].trainLoss) > 1e-3, 'the options change the loss');
   }
+});
+
+test('descent train --save-best on a device backend: the epochs the host run saves, the weights read back within float32 noise', async () => {
+  const dir = tempDir('descent-save-best-device-');
+  const run = async (where: string) => {
+    const file = join(dir, `${where}.json`);
+    const flags = ['--epochs', '4', '--optimizer', 'sgd', '--lr', '0.2', '--momentum', '0.9', '--save-best', file, '--backend', 'wasm'];
+    const o = parseArgs([...args.slice(0, -4), '--model', 'mlp', ...flags], trainCommand.options, 'train');
+    const r = await runTrain(where === 'host' ? o : { ...o, backend: DEVICE }, io([]));
+    const state = JSON.parse(readFileSync(file, 'utf8')).state as Record<string, { data: number[] }>;
+    return { saves: r.records.filter((x) => x.savedBest === true).map((x) => x.epoch), state };
+  };
+  const host = await run('host');
+  assert.ok(host.saves.length > 1 && host.saves.length < 4, `saves at some epochs only (${host.saves.join(', ')})`);
+  const dev = await run('device');
+  assert.deepEqual(dev.saves, host.saves);
+  for (const [name, e] of Object.entries(host.state))
+    e.data.forEach((v, j) => assert.ok(Math.abs(dev.state[name].data[j] - v) < 1e-4 * (1 + Math.abs(v)), `${name}[${j}]`));
 });
 
 test('--backend auto is wasm where WebGPU does not start; --backend webgpu says why it cannot run', async () => {

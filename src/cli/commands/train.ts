@@ -231,6 +231,7 @@ export function preflight(o: Parsed): void {
     if (o.keep !== undefined) throw new UsageError('--keep needs --checkpoint-dir DIR');
   }
   if (o.checkpointEvery !== undefined) parseCheckpointEvery(o.checkpointEvery);
+  for (const x of trainExtensions) x.preflight?.(o);
   // A fresh run never writes beside another run's checkpoints: --resume and eval would pick the
   // other run's newer step, and --keep would rank both runs together.
   if (o.checkpointDir !== undefined && o.resume === undefined) {
@@ -391,14 +392,14 @@ export function prepareTrain(
       });
   const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten });
   const stepsPerEpoch = o.fullBatch ? 1 : Math.ceil(trainLoader.length / accumulate);
-  const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch };
+  const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch, saved };
   const callbacks = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setup) ?? []), ...extraCallbacks];
   if (o.snapshots !== undefined && o.snapshots > o.epochs * stepsPerEpoch)
     throw new UsageError(`--snapshots ${o.snapshots}: more cycles than the run's ${o.epochs * stepsPerEpoch} steps`);
   let checkpoint: CheckpointOptions | undefined;
   if (o.checkpointDir !== undefined) {
     const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
-    // --save stays: a resumed run writes the weights where the run it continues was to write them.
+    // --save and --save-best stay: a resumed run writes the weights where the run it continues was to write them.
     // Paths are stored absolute, so a run resumed from another working directory finds the same
     // files, and the data with its fingerprint, so a resumed run refuses data changed since.
     const { resume: _r, json: _j, epochs: _e, checkpointDir: _d, ...options } = o;
@@ -409,7 +410,7 @@ export function prepareTrain(
       const fp = fingerprints.get(options[key]);
       if (fp) stored[key] = fp;
     }
-    if (typeof options.save === 'string') options.save = resolve(options.save);
+    for (const key of ['save', 'saveBest'] as const) if (typeof options[key] === 'string') options[key] = resolve(options[key]);
     if (typeof options.model === 'string' && /\.json$/i.test(options.model.trim())) options.model = resolve(options.model.trim());
     checkpoint = {
       save: (c) => sink.save(c),

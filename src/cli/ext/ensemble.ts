@@ -111,6 +111,10 @@ export async function runEnsembleTrain(o: Parsed, io: Io, resume?: Checkpoint, f
     throw new UsageError(
       '--save writes one model; with --ensemble N each member would overwrite it (train the members one by one to save them)',
     );
+  if (o.ensemble !== undefined && o.saveBest !== undefined)
+    throw new UsageError(
+      '--save-best writes one model; with --ensemble N each member would overwrite it (train the members one by one to save them)',
+    );
   if (o.ensemble !== undefined && o.checkpointDir !== undefined)
     throw new UsageError('--checkpoint-dir checkpoints one run; with --ensemble N train the members one by one to checkpoint them');
   if (o.snapshots !== undefined && o.fullBatch) throw new UsageError('--snapshots needs mini-batch steps; drop --full-batch');

@@ -10,7 +10,7 @@ import { clipGradNormCallback, clipGradValueCallback, earlyStopping } from '../.
 import { hasEvalWeights } from '../../optim/schedule-free.js';
 
 /** The record field --early-stop-monitor names, and how the CLI prints it. */
-const MONITORS: Record<string, { key: string; label: string }> = {
+export const MONITORS: Record<string, { key: string; label: string }> = {
   loss: { key: 'testLoss', label: 'test loss' },
   accuracy: { key: 'testAccuracy', label: 'test accuracy' },
 };
