@@ -182,3 +182,15 @@ export function randomChoiceMix(mixes: readonly BatchMix[], p?: readonly number[
     return mixes[i](x, y, rng);
   });
 }
+
+/**
+ * The mix of descent train's --mixup / --cutmix (and a sweep's): MixUp with α = `mixup`, CutMix with
+ * α = `cutmix`, or with both one of the two per batch, `randomChoiceMix([cutmix, mixup])` as
+ * torchvision's reference scripts pair them; undefined with neither.
+ */
+export function mixupCutmix(o: { mixup?: number; cutmix?: number; numClasses: number }): BatchMix | undefined {
+  const mixes: BatchMix[] = [];
+  if (o.cutmix !== undefined) mixes.push(cutmix({ alpha: o.cutmix, numClasses: o.numClasses }));
+  if (o.mixup !== undefined) mixes.push(mixup({ alpha: o.mixup, numClasses: o.numClasses }));
+  return mixes.length > 1 ? randomChoiceMix(mixes) : mixes[0];
+}

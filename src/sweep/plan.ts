@@ -6,7 +6,9 @@
  * optimizer's defaults only, one trial per seed. Scoring takes the best trial of each study and
  * the median over studies (score.ts).
  */
-import { getOptimizer, optimizerNames } from '../optim/registry.js';
+import { createOptimizer, getOptimizer, optimizerNames } from '../optim/registry.js';
+import { Tensor } from '../tensor/tensor.js';
+import { reEvaluatesLoss } from '../train/trainer.js';
 import { clip, didYouMean } from '../util/names.js';
 import { SweepSpecError, parseSpace, pointFor, samplePoints, type Sampler } from './space.js';
 import { hashOf, type TrialSpec } from './trial.js';
@@ -32,6 +34,12 @@ export interface SweepSpec {
   labelSmoothing?: number;
   /** Per-class weights of every trial's cross-entropy, or 'balanced' over each trial's training data (absent: unweighted). */
   classWeights?: ClassWeights;
+  /** α of MixUp on every trial's training batches (absent: none). */
+  mixup?: number;
+  /** α of CutMix on every trial's training batches; with mixup, one of the two per batch (absent: none). */
+  cutmix?: number;
+  /** Batches per step of every trial, their gradients summed (absent or 1: one); budgets count steps. */
+  accumulate?: number;
   /** Overrides of the workloads' own settings (all workloads). */
   target?: number;
   budget?: number;
@@ -64,11 +72,31 @@ export function checkSweepSpec(s: SweepSpec): SweepSpec {
     const readers = optimizers.filter((k) => pointForNames(k).includes(d.name));
     if (!readers.length) throw new SweepSpecError(`search space: ${d.name} is read by none of ${optimizers.join(', ')}`);
   }
+  // the options that need mini-batch steps, and an accumulation the optimizer can take
+  const minibatch = (['mixup', 'cutmix', 'accumulate'] as const).filter((k) => s[k] !== undefined && !(k === 'accumulate' && s[k] === 1));
+  const full = workloads.find((w) => getWorkload(w).batchSize === 'full');
+  if (minibatch.length && full)
+    throw new SweepSpecError(
+      `--${minibatch[0]}: workload ${full} takes full-batch steps, and --${minibatch[0]} ${minibatch[0] === 'accumulate' ? 'sums the gradients of' : 'mixes'} mini-batches; leave ${full} out of --workloads`,
+    );
+  if (s.accumulate !== undefined && s.accumulate > 1)
+    for (const k of optimizers)
+      if (reEvaluatesLoss(createOptimizer(k, [['probe', new Tensor(new Float64Array(1), [1, 1], true)]], {})))
+        throw new SweepSpecError(
+          `--accumulate ${s.accumulate}: ${k} re-evaluates the loss inside its step (a closure over one batch), so gradients cannot be summed over batches; leave it out of --optimizers`,
+        );
   if (s.tuning === 'self' && dims.length)
     throw new SweepSpecError(
       '--space: the self-tuning rule trains each optimizer with its defaults; leave --space out or use --tuning external',
     );
-  return { ...s, optimizers: [...new Set(optimizers)], workloads: [...new Set(workloads)] };
+  // accumulate 1 is the plain loop: left out, so the trials' ids are those of a sweep without it
+  const { accumulate, ...rest } = s;
+  return {
+    ...rest,
+    ...(accumulate !== undefined && accumulate !== 1 ? { accumulate } : {}),
+    optimizers: [...new Set(optimizers)],
+    workloads: [...new Set(workloads)],
+  };
 }
 
 /** The optimizers a wrapper (SAM, ASAM, Lookahead) takes as its base: first-order, not closure-driven, not wrappers. */
@@ -107,6 +135,9 @@ export function planTrials(s: SweepSpec): TrialSpec[] {
             testLimit: s.testLimit,
             ...(s.labelSmoothing !== undefined ? { labelSmoothing: s.labelSmoothing } : {}),
             ...(s.classWeights !== undefined ? { classWeights: s.classWeights } : {}),
+            ...(s.mixup !== undefined ? { mixup: s.mixup } : {}),
+            ...(s.cutmix !== undefined ? { cutmix: s.cutmix } : {}),
+            ...(s.accumulate !== undefined ? { accumulate: s.accumulate } : {}),
             budget: s.budget ?? settings.budget,
             target: s.target ?? settings.target,
             evalEvery: s.evalEvery ?? settings.evalEvery,

@@ -1,7 +1,8 @@
 /**
  * One trial of a sweep: a full training run of a workload with one optimizer, one point of the
  * search space and one seed, evaluated on the test set every `evalEvery` steps until it reaches the
- * target or spends its step budget.
+ * target or spends its step budget. The sweep-wide training settings of descent train (label
+ * smoothing, class weights, MixUp/CutMix, gradient accumulation) are fields of the spec.
  *
  * A trial is a pure function of its spec (same seed ⇒ same curve, bit for bit), which is what lets
  * the local pool and Redis workers on other machines stand in for each other. Its identity is a
@@ -22,6 +23,7 @@ import { crossEntropyWith } from '../autograd/cross-entropy.js';
 import { classWeightsFor, type ClassWeights } from '../train/class-weights.js';
 import { getModel } from '../train/models.js';
 import type { Dataset } from '../data/dataset.js';
+import { mixupCutmix } from '../augment/mix.js';
 import { getWorkload, loadSweepData } from './workloads.js';
 
 export interface TrialSpec {
@@ -35,6 +37,12 @@ export interface TrialSpec {
   labelSmoothing?: number;
   /** Per-class weights of that cross-entropy, or 'balanced' over the trial's training data (absent: unweighted; ids of such specs are unchanged). */
   classWeights?: ClassWeights;
+  /** α of MixUp on the training batches, as descent train --mixup (absent: none; ids of such specs are unchanged). */
+  mixup?: number;
+  /** α of CutMix on the training batches, as descent train --cutmix; with mixup, one of the two per batch (absent: none). */
+  cutmix?: number;
+  /** Batches whose gradients each step sums, as descent train --accumulate (absent: 1); the budget counts steps. */
+  accumulate?: number;
   budget: number;
   target: number;
   evalEvery: number;
@@ -113,9 +121,12 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
   const net = model.build({ rng: rng.fork('model'), inputShape: train.shape, classes: train.classes.length });
   const optimizer = createOptimizer(spec.optimizer, net.namedParameters(), spec.options) as Optimizer<BaseHyper>;
   const fullBatch = w.batchSize === 'full';
+  const mix = mixupCutmix({ mixup: spec.mixup, cutmix: spec.cutmix, numClasses: train.classes.length });
+  if (fullBatch && (mix || spec.accumulate !== undefined))
+    throw new RangeError(`trial: workload ${w.name} takes full-batch steps; mixup, cutmix and accumulate need mini-batches`);
   const loader = fullBatch
     ? new DataLoader(train, { batchSize: train.length, flatten })
-    : new DataLoader(train, { batchSize: w.batchSize as number, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten });
+    : new DataLoader(train, { batchSize: w.batchSize as number, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten, mix });
   const testLoader = new DataLoader(test, { batchSize: 1000, flatten });
   const criterion =
     spec.labelSmoothing !== undefined || spec.classWeights !== undefined
@@ -159,7 +170,8 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
       if (reachedAt || s.step >= spec.budget) throw new EndTrial();
     },
   });
-  const stepsPerEpoch = fullBatch ? 1 : loader.length;
+  const accumulate = spec.accumulate ?? 1;
+  const stepsPerEpoch = fullBatch ? 1 : Math.ceil(loader.length / accumulate);
   let error: string | undefined;
   try {
     fitRun({
@@ -171,6 +183,7 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
       callbacks,
       fullBatch,
       loss: criterion,
+      ...(accumulate > 1 ? { accumulate } : {}),
     });
   } catch (e) {
     if (e instanceof TrainingError) error = e.message;

@@ -214,3 +214,41 @@ test('--class-weights: checked against the training data before the results file
   assert.equal('classWeights' in plainTrial.spec, false);
   assert.notEqual(plainTrial.id, trials[0].id);
 });
+
+test('--mixup, --cutmix, --accumulate: carried in every trial spec (run in the trial processes); a full-batch workload or sam with --accumulate refused first', async () => {
+  const dir = tempDir('sweep-mix-');
+  const out = join(dir, 'r.jsonl');
+  const common = ['--budget', '20', ...base, '--points', '1', '--workers', '1'];
+  const one = [...common, '--workloads', 'mlp', '--optimizers', 'sgd', '--out', out];
+  const full = await cli('sweep', ...common, '--workloads', 'mlp,logreg', '--optimizers', 'sgd', '--out', out, '--mixup', '0.2');
+  assert.equal(full.code, 2);
+  assert.equal(
+    full.err,
+    'descent sweep: --mixup: workload logreg takes full-batch steps, and --mixup mixes mini-batches; leave logreg out of --workloads',
+  );
+  const sam = await cli('sweep', ...common, '--workloads', 'mlp', '--optimizers', 'sgd,sam', '--out', out, '--accumulate', '2');
+  assert.equal(sam.code, 2);
+  assert.match(sam.err, /^descent sweep: --accumulate 2: sam re-evaluates the loss inside its step/);
+  const zero = await cli('sweep', ...one, '--cutmix', '0');
+  assert.equal(zero.code, 2);
+  assert.match(zero.err, /--cutmix: 0 is out of range; expected a number > 0/);
+  assert.equal(existsSync(out), false, 'no results file');
+  const ok = await cli('sweep', ...one, '--mixup', '0.2', '--cutmix', '1', '--accumulate', '2', '--json');
+  assert.equal(ok.code, 0, ok.err);
+  const [header, ...trials] = lines(out).map((l) => JSON.parse(l));
+  assert.deepEqual([header.spec.mixup, header.spec.cutmix, header.spec.accumulate], [0.2, 1, 2]);
+  assert.equal(trials.length, 1);
+  assert.deepEqual([trials[0].spec.mixup, trials[0].spec.cutmix, trials[0].spec.accumulate], [0.2, 1, 2]);
+  assert.deepEqual(
+    trials[0].curve.map((p: { step: number }) => p.step),
+    [10, 20],
+    'the budget counts steps of two batches',
+  );
+  // without the flags (or with --accumulate 1) the trial spec holds none of the keys
+  const plain = await cli('sweep', ...one.slice(0, -1), join(dir, 'plain.jsonl'), '--accumulate', '1');
+  assert.equal(plain.code, 0, plain.err);
+  const [plainHeader, plainTrial] = lines(join(dir, 'plain.jsonl')).map((l) => JSON.parse(l));
+  for (const k of ['mixup', 'cutmix', 'accumulate']) assert.equal(k in plainTrial.spec, false, k);
+  assert.notEqual(plainHeader.sweep, header.sweep);
+  assert.notDeepEqual(plainTrial.curve, trials[0].curve);
+});

@@ -71,6 +71,9 @@ test('the sweep hash changes with every setting and not with the order of keys',
     { labelSmoothing: 0.1 },
     { classWeights: 'balanced' as const },
     { classWeights: [1, 2, 1, 1, 1, 1, 1, 1, 1, 1] },
+    { mixup: 0.2 },
+    { cutmix: 1 },
+    { accumulate: 2 },
     { space: 'lr=log:1e-3:1' },
     { optimizers: ['adam', 'sgd'] },
   ];
@@ -88,6 +91,35 @@ test('labelSmoothing and classWeights reach every trial; absent, the trial specs
     assert.equal(trials.length, 2 * 4 * 2);
     for (const t of trials) assert.deepEqual([t.labelSmoothing, t.classWeights], [0.1, classWeights]);
   }
+});
+
+test('mixup, cutmix and accumulate reach every trial; absent, or accumulate 1, the trial specs hold no such keys', () => {
+  const plain = planTrials(checkSweepSpec(base));
+  for (const t of plain) for (const k of ['mixup', 'cutmix', 'accumulate']) assert.equal(k in t, false, k);
+  const one = checkSweepSpec({ ...base, accumulate: 1 });
+  assert.equal('accumulate' in one, false);
+  assert.equal(sweepHash(one), sweepHash(checkSweepSpec(base)), 'accumulate 1 is the plain sweep');
+  assert.deepEqual(planTrials(one), plain);
+  const trials = planTrials(checkSweepSpec({ ...base, mixup: 0.2, cutmix: 1, accumulate: 2 }));
+  assert.equal(trials.length, plain.length);
+  for (const t of trials) assert.deepEqual([t.mixup, t.cutmix, t.accumulate], [0.2, 1, 2]);
+});
+
+test('mixup, cutmix and accumulate are refused for a full-batch workload, and accumulate for an optimizer that re-evaluates its loss', () => {
+  for (const k of ['mixup', 'cutmix', 'accumulate'] as const)
+    assert.throws(
+      () => checkSweepSpec({ ...base, workloads: ['mlp', 'logreg'], [k]: 2 }),
+      new RegExp(
+        `--${k}: workload logreg takes full-batch steps, and --${k} (mixes|sums the gradients of) mini-batches; leave logreg out of --workloads`,
+      ),
+    );
+  // one batch per step is what a full-batch workload takes anyway
+  checkSweepSpec({ ...base, workloads: ['logreg'], accumulate: 1 });
+  assert.throws(
+    () => checkSweepSpec({ ...base, optimizers: ['adam', 'sam'], space: 'lr=log:1e-3:1e-1', accumulate: 2 }),
+    /--accumulate 2: sam re-evaluates the loss inside its step \(a closure over one batch\), so gradients cannot be summed over batches; leave it out of --optimizers/,
+  );
+  checkSweepSpec({ ...base, optimizers: ['adam', 'lookahead'], space: 'lr=log:1e-3:1e-1', accumulate: 2 });
 });
 
 test("a wrapper's base in the space: a first-order optimizer to wrap, passed to the wrapper's trials only", () => {

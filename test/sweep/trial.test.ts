@@ -1,4 +1,8 @@
-/** A trial is a pure function of its spec, stops at the target, and its id changes with anything that changes the run. */
+/**
+ * A trial is a pure function of its spec, stops at the target, and its id changes with anything that
+ * changes the run; the sweep-wide training settings (loss options, MixUp/CutMix, accumulation) give
+ * the run descent train gives.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setBackend } from '../../src/backend/index.js';
@@ -10,6 +14,7 @@ import type { BaseHyper, Optimizer } from '../../src/optim/optimizer.js';
 import { evaluate, fitRun } from '../../src/train/trainer.js';
 import { getModel } from '../../src/train/models.js';
 import { loadSweepData } from '../../src/sweep/workloads.js';
+import { cutmix, mixup, randomChoiceMix, type BatchMix } from '../../src/augment/mix.js';
 
 setBackend('reference');
 const spec: TrialSpec = {
@@ -157,4 +162,76 @@ test("Schedule-Free is evaluated at its averaged weights (the optimizer's eval w
   );
   assert.notEqual(atX, atY, 'the average and the interpolation differ after 8 steps');
   assert.equal(r.curve[0].testLoss, atX);
+});
+
+/**
+ * The first evaluation of `s`'s run built by hand (as runTrial builds it) with `mix` on the training
+ * loader and `accumulate`: the mean training loss of its steps and the test loss.
+ */
+function firstPoint(s: TrialSpec, mix: BatchMix | undefined, accumulate?: number): [number, number] {
+  const data = loadSweepData('embedded');
+  const train = data.train.slice(0, s.limit),
+    testSet = data.test.slice(0, s.testLimit);
+  const rng = new Rng(s.seed);
+  const net = getModel('mlp').build({ rng: rng.fork('model'), inputShape: train.shape, classes: 10 });
+  const optimizer = createOptimizer(s.optimizer, net.namedParameters(), s.options) as Optimizer<BaseHyper>;
+  const loader = new DataLoader(train, { batchSize: 128, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten: true, mix });
+  class Stop extends Error {}
+  const losses: number[] = [];
+  let test = NaN;
+  assert.throws(
+    () =>
+      fitRun({
+        model: net,
+        optimizer,
+        train: loader,
+        epochs: 8,
+        rng: rng.fork('train'),
+        ...(accumulate ? { accumulate } : {}),
+        callbacks: [
+          {
+            onStepEnd(st, loss) {
+              losses.push(loss);
+              if (st.step < s.evalEvery) return;
+              test = evaluate(net, new DataLoader(testSet, { batchSize: 1000, flatten: true })).testLoss;
+              throw new Stop();
+            },
+          },
+        ],
+      }),
+    Stop,
+  );
+  return [losses.reduce((a, b) => a + b, 0) / losses.length, test];
+}
+
+test('mixup and cutmix: the trial trains on the mixed batches of descent train --mixup / --cutmix, one of the two per batch with both', () => {
+  const first = (r: TrialResult) => [r.curve[0].trainLoss, r.curve[0].testLoss];
+  const plain = first(runTrial(spec));
+  for (const [extra, mix] of [
+    [{ mixup: 0.4 }, mixup({ alpha: 0.4, numClasses: 10 })],
+    [{ cutmix: 1 }, cutmix({ alpha: 1, numClasses: 10 })],
+    [{ mixup: 0.4, cutmix: 1 }, randomChoiceMix([cutmix({ alpha: 1, numClasses: 10 }), mixup({ alpha: 0.4, numClasses: 10 })])],
+  ] as const) {
+    const got = first(runTrial({ ...spec, ...extra }));
+    assert.deepEqual(got, firstPoint(spec, mix), JSON.stringify(extra));
+    assert.notDeepEqual(got, plain, `${JSON.stringify(extra)} changes the run`);
+  }
+  assert.throws(
+    () => runTrial({ ...spec, workload: 'logreg', mixup: 0.2 }),
+    /workload logreg takes full-batch steps; mixup, cutmix and accumulate need mini-batches/,
+  );
+});
+
+test('accumulate: each step of the trial sums the gradients of that many batches; the budget and evaluations count steps', () => {
+  const r = runTrial({ ...spec, accumulate: 2 });
+  assert.deepEqual(
+    r.curve.map((p) => p.step),
+    [4, 8, 12],
+  );
+  assert.equal(r.steps, 12);
+  assert.deepEqual([r.curve[0].trainLoss, r.curve[0].testLoss], firstPoint(spec, undefined, 2));
+  assert.notDeepEqual(r.curve[0].testLoss, runTrial(spec).curve[0].testLoss);
+  assert.equal(trialId({ ...spec, accumulate: undefined }), trialId(spec));
+  assert.notEqual(trialId({ ...spec, accumulate: 2 }), trialId(spec));
+  assert.notEqual(trialId({ ...spec, mixup: 0.2 }), trialId({ ...spec, cutmix: 0.2 }));
 });

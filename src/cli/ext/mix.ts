@@ -6,7 +6,7 @@
  */
 import { UsageError, type Parsed } from '../args.js';
 import { registerTrainExtension } from '../extensions.js';
-import { cutmix, mixup, randomChoiceMix, type BatchMix } from '../../augment/mix.js';
+import { mixupCutmix, type BatchMix } from '../../augment/mix.js';
 
 registerTrainExtension({
   name: 'mix',
@@ -27,15 +27,11 @@ registerTrainExtension({
     },
   ],
   mix(o: Parsed, data): BatchMix | undefined {
-    const mixes: BatchMix[] = [];
-    const numClasses = data.classes;
-    if (o.cutmix !== undefined) {
-      if (data.csv) throw new UsageError('--cutmix pastes image regions, and CSV data holds feature rows, not images; use --mixup');
-      mixes.push(cutmix({ alpha: o.cutmix, numClasses }));
-    }
-    if (o.mixup !== undefined) mixes.push(mixup({ alpha: o.mixup, numClasses }));
-    if (mixes.length && o.fullBatch)
+    if (o.cutmix !== undefined && data.csv)
+      throw new UsageError('--cutmix pastes image regions, and CSV data holds feature rows, not images; use --mixup');
+    const mix = mixupCutmix({ mixup: o.mixup, cutmix: o.cutmix, numClasses: data.classes });
+    if (mix && o.fullBatch)
       throw new UsageError(`--${o.cutmix !== undefined ? 'cutmix' : 'mixup'} mixes mini-batches; it does not apply with --full-batch`);
-    return mixes.length > 1 ? randomChoiceMix(mixes) : mixes[0];
+    return mix;
   },
 });
