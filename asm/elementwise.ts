@@ -8,9 +8,9 @@
 import {
   BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MAX, BIN_MIN, BIN_GT, BIN_LT, BIN_EQ, BIN_RELU_GRAD,
   UN_NEG, UN_EXP, UN_LOG, UN_SQRT, UN_ABS, UN_SIGN, UN_RELU, UN_STEP, UN_SIGMOID, UN_TANH, UN_SQUARE, UN_RECIP,
-  UN_ERF, UN_GELU, UN_GELU_DERIV, UN_GELU_TANH, UN_GELU_TANH_DERIV, UN_SILU, UN_SILU_DERIV,
-  UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV, UN_ELU, UN_ELU_DERIV, UN_SOFTPLUS, UN_SOFTPLUS_DERIV,
+  UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV,
 } from './opcodes';
+import { activation, sigmoid, vectorised, vunary } from './activations';
 
 @inline function vbin(op: i32, x: v128, y: v128): v128 {
   switch (op) {
@@ -76,97 +76,17 @@ export function binary(op: i32, a: usize, sao: i32, sai: i32, b: usize, sbo: i32
   }
 }
 
-@inline function sigmoid(x: f32): f32 {
-  if (x >= 0) return 1 / (1 + Mathf.exp(-x));
-  const e = Mathf.exp(x);
-  return e / (1 + e);
-}
-
-/**
- * erf within about one float32 ulp (1.05 at most): the algorithm, its coefficients and the error
- * measured against mpmath are tools/erf_coefficients.py's; the WebGPU shaders evaluate the same.
- */
-function erf(x: f32): f32 {
-  const a = Mathf.abs(x);
-  if (a < 1) {
-    // a + a·P(a²)
-    const t = a * a;
-    let p: f32 = 7.87587487e-5;
-    p = p * t + <f32>-0.00080168643;
-    p = p * t + <f32>0.00518908724;
-    p = p * t + <f32>-0.0268542115;
-    p = p * t + <f32>0.112835944;
-    p = p * t + <f32>-0.37612626;
-    p = p * t + <f32>0.128379166;
-    return x + x * p;
-  }
-  if (!(a < 4)) return x != x ? x : x < 0 ? -1 : 1;
-  // 1 − e^(−a²)·Q(1/a)
-  const u: f32 = 1 / a;
-  let q: f32 = 0.0250325426;
-  q = q * u + <f32>-0.14789845;
-  q = q * u + <f32>0.360861868;
-  q = q * u + <f32>-0.42983374;
-  q = q * u + <f32>0.145477355;
-  q = q * u + <f32>0.282589793;
-  q = q * u + <f32>-0.394859582;
-  q = q * u + <f32>0.0248475205;
-  q = q * u + <f32>0.561214626;
-  q = q * u + <f32>0.00015165568;
-  const y: f32 = 1 - Mathf.exp(-(a * a)) * q;
-  return x < 0 ? -y : y;
-}
-
-// PyTorch's constants of the GELUs: √½, 1/√(2π) and √(2/π) (kAlpha, kBeta, the tanh form's kBeta)
-const SQRT1_2: f32 = 0.707106781;
-const INV_SQRT_2PI: f32 = 0.398942280;
-const SQRT_2_OVER_PI: f32 = 0.797884561;
-const KAPPA: f32 = 0.044715;
-
-/**
- * The activations and their derivatives, PyTorch's formulas (src/backend/backend.ts's UnaryOp),
- * each operation in float32 as PyTorch's float kernels do it.
- */
-@inline function activation(op: i32, x: f32, p0: f32, p1: f32): f32 {
-  switch (op) {
-    case UN_ERF: return erf(x);
-    case UN_GELU: return x * 0.5 * (1 + erf(x * SQRT1_2));
-    case UN_GELU_DERIV: return <f32>0.5 * (1 + erf(x * SQRT1_2)) + x * (INV_SQRT_2PI * Mathf.exp(x * x * -0.5));
-    case UN_GELU_TANH: return <f32>0.5 * x * (1 + Mathf.tanh(SQRT_2_OVER_PI * (x + KAPPA * (x * x * x))));
-    case UN_GELU_TANH_DERIV: {
-      const x2 = x * x;
-      const t = Mathf.tanh(SQRT_2_OVER_PI * (x + KAPPA * (x2 * x)));
-      return <f32>0.5 * (1 + t) + <f32>0.5 * x * (1 - t * t) * (SQRT_2_OVER_PI * (1 + 3 * KAPPA * x2));
-    }
-    case UN_SILU: return x / (1 + Mathf.exp(-x));
-    case UN_SILU_DERIV: {
-      const s: f32 = 1 / (1 + Mathf.exp(-x));
-      return s * (1 + x * (1 - s));
-    }
-    case UN_LEAKY_RELU: return x > 0 ? x : x * p0;
-    case UN_LEAKY_RELU_DERIV: return x > 0 ? 1 : p0;
-    case UN_ELU: return x <= 0 ? (Mathf.exp(x) - 1) * p0 : x;
-    case UN_ELU_DERIV: return x > 0 ? 1 : p0 * Mathf.exp(x);
-    case UN_SOFTPLUS: {
-      const z = x * p0;
-      return z > p1 ? x : Mathf.log1p(Mathf.exp(z)) / p0;
-    }
-    default: {
-      // UN_SOFTPLUS_DERIV
-      const z = x * p0;
-      if (z > p1) return 1;
-      const e = Mathf.exp(z);
-      return e / (e + 1);
-    }
-  }
-}
-
 /** out[i] = op(a[i]); p0, p1 are the scalars of the parameterised activations (ignored by the others). */
 export function unary(op: i32, a: usize, out: usize, n: i32, p0: f32, p1: f32): void {
   let i = 0;
   const vec = op == UN_NEG || op == UN_SQRT || op == UN_ABS || op == UN_SIGN || op == UN_RELU || op == UN_STEP
     || op == UN_SQUARE || op == UN_RECIP || op == UN_LEAKY_RELU || op == UN_LEAKY_RELU_DERIV;
-  if (vec) {
+  if (vectorised(op)) {
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i * 4;
+      v128.store(out + off, vunary(op, v128.load(a + off)));
+    }
+  } else if (vec) {
     const zero = f32x4.splat(0), one = f32x4.splat(1), vp0 = f32x4.splat(p0);
     for (; i + 4 <= n; i += 4) {
       const off = <usize>i * 4;

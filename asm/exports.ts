@@ -3,6 +3,7 @@ export { gemm, gemmScratchBytes, gemmMR, gemmPackedScratchBytes, packAAll, packB
 export { conv2dForward, conv2dLayerBackward, convPoolForward, convPoolBackward, convPoolImages } from './conv';
 export { winogradFilters, winogradScratchFloats, winogradBatch, winogradFilterGrad } from './winograd';
 export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
+export { activationForward } from './activations';
 export { adam, sgd } from './optim';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';

@@ -1,4 +1,4 @@
-"""The coefficients of the float32 erf in asm/elementwise.ts and the WebGPU shaders, and its error.
+"""The coefficients of the float32 erf in asm/activations.ts and the WebGPU shaders, and its error.
 
 Run with /usr/bin/python3 (mpmath and NumPy):  /usr/bin/python3 tools/erf_coefficients.py
 Prints both polynomials as float32 literals (highest degree first, for Horner) and the largest

@@ -10,7 +10,7 @@
  * except NaN and ±∞, and beta = 0, for which every softplus value is infinite or NaN.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import type { UnaryOp } from '../backend/index.js';
+import { LINEAR_ACTIVATION_DERIV, type SmoothLinearActivation, type UnaryOp } from '../backend/index.js';
 import { showValue } from '../util/options.js';
 import { record } from './engine.js';
 import { add, exp, mul, neg, rawUnary, sigmoid, square, sub, tanh } from './ops.js';
@@ -49,10 +49,13 @@ function activation(
   p: readonly number[],
   second: ((d: Tensor) => Tensor) | null,
 ): Tensor {
-  return record(name, [x], rawUnary(op, x, p), (g) => {
-    const d = rawUnary(deriv, x, p);
-    return [mul(g, second ? record(deriv, [x], d, (gg) => [mul(gg, second(d))]) : d)];
-  });
+  return record(name, [x], rawUnary(op, x, p), (g) => [derivTimes(g, deriv, x, p, second)]);
+}
+
+/** g·f′(x), f′ by the `deriv` kernel and recorded with `second(f′)` = f″ (null: f″ = 0). */
+function derivTimes(g: Tensor, deriv: UnaryOp, x: Tensor, p: readonly number[], second: ((d: Tensor) => Tensor) | null): Tensor {
+  const d = rawUnary(deriv, x, p);
+  return mul(g, second ? record(deriv, [x], d, (gg) => [mul(gg, second(d))]) : d);
 }
 
 /** torch.erf; d/dx = 2/√π·e^(−x²). */
@@ -78,32 +81,45 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   return activation('elu', 'elu', 'eluDeriv', x, [a], (d) => mul(d, rawUnary('step', rawUnary('neg', x))));
 }
 
+/** GELU's f″ = φ(x)·(2 − x²). */
+const geluSecond = (x: Tensor) => mul(mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI), sub(2, square(x)));
+
+/** The tanh form's f″: with t = tanh(u), u = k·(x + κx³), (1 − t²)·(u′ − x·t·u′² + ½x·u″). */
+function geluTanhSecond(x: Tensor): Tensor {
+  const x2 = square(x);
+  const t = tanh(mul(add(x, mul(mul(x2, x), KAPPA)), SQRT_2_OVER_PI));
+  const du = mul(add(mul(x2, 3 * KAPPA), 1), SQRT_2_OVER_PI);
+  const inner = add(sub(du, mul(mul(x, t), square(du))), mul(x2, 3 * KAPPA * SQRT_2_OVER_PI));
+  return mul(sub(1, square(t)), inner);
+}
+
+/** SiLU's f″ = σ(1 − σ)·(2 + x·(1 − 2σ)). */
+function siluSecond(x: Tensor): Tensor {
+  const s = sigmoid(x);
+  return mul(mul(s, sub(1, s)), add(mul(x, sub(1, mul(s, 2))), 2));
+}
+
 /**
  * F.gelu: x·Φ(x), Φ the standard normal's distribution function through erf ('none', the
  * default), or PyTorch's tanh approximation ½x·(1 + tanh(√(2/π)·(x + 0.044715x³))).
  */
 export function gelu(x: Tensor, approximate: GeluApproximate = 'none'): Tensor {
-  if (geluApproximate(approximate, 'gelu') === 'none') {
-    // f″ = φ(x)·(2 − x²)
-    return activation('gelu', 'gelu', 'geluDeriv', x, [], () => mul(mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI), sub(2, square(x))));
-  }
-  // with t = tanh(u), u = k·(x + κx³): f″ = (1 − t²)·(u′ − x·t·u′² + ½x·u″)
-  return activation('gelu', 'geluTanh', 'geluTanhDeriv', x, [], () => {
-    const x2 = square(x);
-    const t = tanh(mul(add(x, mul(mul(x2, x), KAPPA)), SQRT_2_OVER_PI));
-    const du = mul(add(mul(x2, 3 * KAPPA), 1), SQRT_2_OVER_PI);
-    const inner = add(sub(du, mul(mul(x, t), square(du))), mul(x2, 3 * KAPPA * SQRT_2_OVER_PI));
-    return mul(sub(1, square(t)), inner);
-  });
+  if (geluApproximate(approximate, 'gelu') === 'none') return activation('gelu', 'gelu', 'geluDeriv', x, [], () => geluSecond(x));
+  return activation('gelu', 'geluTanh', 'geluTanhDeriv', x, [], () => geluTanhSecond(x));
 }
 
 /** F.silu (swish): x·σ(x), as PyTorch computes it: x/(1 + e⁻ˣ). */
 export function silu(x: Tensor): Tensor {
-  // f″ = σ(1 − σ)·(2 + x·(1 − 2σ))
-  return activation('silu', 'silu', 'siluDeriv', x, [], () => {
-    const s = sigmoid(x);
-    return mul(mul(s, sub(1, s)), add(mul(x, sub(1, mul(s, 2))), 2));
-  });
+  return activation('silu', 'silu', 'siluDeriv', x, [], () => siluSecond(x));
+}
+
+/**
+ * g·f′(z) for the activations a dense layer fuses (gelu, geluTanh, silu), as their ops' backward
+ * computes it, f′ recorded with f″: the `dense` op's composed backward.
+ */
+export function smoothActivationGrad(act: SmoothLinearActivation, g: Tensor, z: Tensor): Tensor {
+  const second = act === 'gelu' ? geluSecond : act === 'geluTanh' ? geluTanhSecond : siluSecond;
+  return derivTimes(g, LINEAR_ACTIVATION_DERIV[act], z, [], () => second(z));
 }
 
 /**

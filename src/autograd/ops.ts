@@ -6,12 +6,20 @@
 import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
-import { kernelsFor, type BinaryOp, type UnaryOp } from '../backend/index.js';
+import {
+  LINEAR_ACTIVATION_DERIV,
+  isSmoothLinearActivation,
+  kernelsFor,
+  type BinaryOp,
+  type LinearActivation,
+  type UnaryOp,
+} from '../backend/index.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { record, isGradEnabled, _setAdd, _setAddInPlace, _setCopy } from './engine.js';
 // Tensor methods (x.add(y), loss.backward()) come with the ops, whichever module is imported first.
 import './methods.js';
 import { batchedMatmul } from './batched.js';
+import { smoothActivationGrad } from './activations.js';
 
 export type TensorLike = Tensor | number;
 
@@ -448,14 +456,18 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
 }
 
 /**
- * A fully connected layer, x·wᵀ + b, optionally followed by ReLU, as one op (PyTorch's F.linear,
- * Keras' Dense with its activation; Sequential runs a Linear followed by a ReLU through it). x is [m, k], w is [n, k] (PyTorch's
- * layout), b is [n] or null. On a backend with fused `linear`/`linearBackward` kernels the bias,
- * the activation and, in a plain backward pass, the ReLU mask, both products and the bias sums
- * each take one kernel call; elsewhere — and when the backward itself is being recorded (createGraph)
- * — it is the composition of mm, the bias and reluGrad, with the same values.
+ * A fully connected layer, x·wᵀ + b, optionally followed by an activation — ReLU, GELU ('gelu',
+ * its tanh form 'geluTanh') or SiLU — as one op (PyTorch's F.linear and the activation, Keras'
+ * Dense with its activation; fuse() turns a Linear followed by one of them into a module that runs
+ * through it). x is [m, k], w is [n, k] (PyTorch's layout), b is [n] or null. On a backend with
+ * fused `linear`/`linearBackward` kernels for the activation, the bias, the activation (and, for
+ * GELU and SiLU when a gradient will be asked for, f′(z), which the op keeps) and, in a plain
+ * backward pass, the activation's gradient (ReLU's mask, or g·f′(z)), both products and the bias
+ * sums each take one kernel call; elsewhere — and when the backward itself is being recorded
+ * (createGraph) — it is the composition of mm, the bias and the activation's ops (reluGrad, or
+ * g·f′(z) with f′ recorded with f″ as gelu and silu record it), with the same values.
  */
-export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation: 'relu' | null = null): Tensor {
+export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation: LinearActivation | null = null): Tensor {
   if (x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[1]) {
     throw new ShapeError(`dense: expected x [m, k] and weight [n, k], got ${fmtShape(x.shape)} and ${fmtShape(w.shape)}`);
   }
@@ -464,17 +476,34 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
   if (b && (b.ndim !== 1 || b.shape[0] !== n)) throw new ShapeError(`dense: expected bias [${n}], got ${fmtShape(b.shape)}`);
   if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype))
     throw new TypeError(`dense: dtype mismatch (${x.dtype}, ${w.dtype}${b ? `, ${b.dtype}` : ''})`);
-  const relu = activation === 'relu';
+  const act: LinearActivation = activation ?? 'none';
+  if (!LINEAR_ACTIVATIONS.includes(act))
+    throw new RangeError(
+      `dense: unknown activation ${JSON.stringify(activation)}; expected one of ${LINEAR_ACTIVATIONS.join(', ')} or null`,
+    );
+  const relu = act === 'relu',
+    smooth = isSmoothLinearActivation(act) ? act : null;
   const kn = kernelsFor(w.storage, x.storage, b?.storage);
   const out = kn.alloc(x.dtype, m * n);
+  // f′(z), by which the smooth activations' backward multiplies the output gradient: computed with
+  // the activation (fused, they share terms), and only when the op will be recorded
+  const deriv = smooth && isGradEnabled() && (x.requiresGrad || w.requiresGrad || !!b?.requiresGrad) ? kn.alloc(x.dtype, m * n) : null;
   const be = kn.backend;
   const xs = kn.on(x.storage),
     ws = kn.on(w.storage),
     bs = b ? kn.on(b.storage) : null;
-  if (!kn.ext.linear?.(xs, ws, bs, out, m, n, k, relu)) {
-    be.matmul(xs, ws, out, m, n, k, false, true);
-    if (bs) be.binary('add', out, [m, n], bs, [n], out, [m, n]);
+  if (!kn.ext.linear?.(xs, ws, bs, out, m, n, k, act, deriv)) {
+    // a backend without this activation: z as the plain layer computes it (fused or composed), then the activation's ops
+    const z = smooth ? kn.alloc(x.dtype, m * n) : out;
+    if (!smooth || !kn.ext.linear?.(xs, ws, bs, z, m, n, k, 'none', null)) {
+      be.matmul(xs, ws, z, m, n, k, false, true);
+      if (bs) be.binary('add', z, [m, n], bs, [n], z, [m, n]);
+    }
     if (relu) be.unary('relu', out, out);
+    if (smooth) {
+      be.unary(smooth, z, out);
+      if (deriv) be.unary(LINEAR_ACTIVATION_DERIV[smooth], z, deriv);
+    }
   }
   const y = new Tensor(out, [m, n]);
   return record('dense', b ? [x, w, b] : [x, w], y, (g, ctx) => {
@@ -482,20 +511,35 @@ export function dense(x: Tensor, w: Tensor, b: Tensor | null = null, activation:
       wantW = w.requiresGrad,
       wantB = !!b && b.requiresGrad;
     const fused = kn.ext.linearBackward;
+    // recorded, so a smooth activation's f′(z) was computed
+    const d = () => new Tensor(deriv!, [m, n]);
+    let gz: Tensor | null = null;
     if (fused && !isGradEnabled()) {
       // the weight's .grad buffer, when backward() lets ops add into it directly (zeroGrad({ setToNone: false }))
       const into = wantW ? ctx.leafGradTarget(w) : null;
       const gx = wantX ? kn.alloc(x.dtype, m * k) : null,
         gw = into ?? (wantW ? kn.alloc(x.dtype, n * k) : null);
       const gb = wantB ? kn.alloc(x.dtype, n) : null;
-      if (fused(kn.on(g.storage), xs, ws, relu ? out : null, gx, gw, gb, m, n, k, into !== null)) {
-        return [gx && new Tensor(gx, x.shape), gw && !into ? new Tensor(gw, w.shape) : null, gb && new Tensor(gb, [n])];
+      const grads = (): (Tensor | null)[] => [
+        gx && new Tensor(gx, x.shape),
+        gw && !into ? new Tensor(gw, w.shape) : null,
+        gb && new Tensor(gb, [n]),
+      ];
+      if (fused(kn.on(g.storage), xs, ws, relu ? out : deriv, gx, gw, gb, m, n, k, act, into !== null)) return grads();
+      // a backend without this activation's backward: g·f′(z) composed, the rest fused
+      if (smooth) {
+        gz = mul(g, d());
+        if (fused(kn.on(gz.storage), xs, ws, null, gx, gw, gb, m, n, k, 'none', into !== null)) return grads();
       }
     }
-    const gz = relu ? reluGrad(g, y) : g;
+    // composed; under createGraph z is recomputed as an op of x, w and b, and f′ recorded with f″, so f″ reaches them
+    gz ??= relu ? reluGrad(g, y) : !smooth ? g : isGradEnabled() ? smoothActivationGrad(smooth, g, dense(x, w, b)) : mul(g, d());
     return [wantX ? mm(gz, w) : null, wantW ? mm(gz, x, true, false) : null, wantB ? sum(gz, 0) : null];
   });
 }
+
+/** The activations `dense` takes (null: none). */
+const LINEAR_ACTIVATIONS: readonly string[] = ['none', 'relu', 'gelu', 'geluTanh', 'silu'] satisfies LinearActivation[];
 
 /**
  * torch.matmul: 1-D · 1-D a dot product, 2-D · 2-D mm, a 1-D operand a row (first) or a column

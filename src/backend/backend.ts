@@ -68,6 +68,26 @@ export type ActivationOp =
   | 'softplus'
   | 'softplusDeriv';
 
+/**
+ * The activation a fused dense layer (the `linear` extension, the `dense` op) applies to
+ * z = x·wᵀ + bias: none, ReLU, GELU (erf form 'gelu', PyTorch's tanh approximation 'geluTanh') or
+ * SiLU, each with the formula of its UnaryOp.
+ */
+export type LinearActivation = 'none' | 'relu' | 'gelu' | 'geluTanh' | 'silu';
+
+/** The activations whose backward multiplies by f′(z) (ReLU's needs only its output's sign). */
+export type SmoothLinearActivation = Exclude<LinearActivation, 'none' | 'relu'>;
+
+/** The UnaryOp of each smooth activation's f′: its backward is gy·f′(z). */
+export const LINEAR_ACTIVATION_DERIV: Readonly<Record<SmoothLinearActivation, ActivationOp>> = {
+  gelu: 'geluDeriv',
+  geluTanh: 'geluTanhDeriv',
+  silu: 'siluDeriv',
+};
+
+/** True for the activations whose backward multiplies by f′(z) (`deriv` of `linear`). */
+export const isSmoothLinearActivation = (a: LinearActivation): a is SmoothLinearActivation => a in LINEAR_ACTIVATION_DERIV;
+
 export interface Conv2dGeometry {
   n: number;
   c: number;
@@ -218,26 +238,41 @@ export interface AdadeltaStepHyper {
  */
 export interface Extensions {
   /**
-   * Fused fully connected layer: out[m×n] = x[m×k]·w[n×k]ᵀ + bias (+ ReLU when `relu`), in one
-   * call (the bias and the activation applied while the result is still in the backend's memory).
+   * Fused fully connected layer: out[m×n] = act(z), z = x[m×k]·w[n×k]ᵀ + bias, in one call (the
+   * bias and the activation applied while the result is still in the backend's memory). With a
+   * smooth activation (gelu, geluTanh, silu) and `deriv` not null, f′(z) is written to `deriv`
+   * [m×n] too: the factor of linearBackward (null when no gradient will be asked for); `deriv` is
+   * null with the others. A backend that does not implement `act` declines.
    */
-  linear(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean;
+  linear(
+    x: Storage,
+    w: Storage,
+    bias: Storage | null,
+    out: Storage,
+    m: number,
+    n: number,
+    k: number,
+    act: LinearActivation,
+    deriv: Storage | null,
+  ): boolean;
   /**
-   * Backward of `linear` in one call: gz = relu ? gy where y > 0 : gy, then gx = gz·w, gw = gzᵀ·x
-   * and gb = the column sums of gz, for those of gx, gw, gb that are not null. `y` is the forward's
-   * output (only read when relu). With `accumulateGw`, gw += gzᵀ·x (gw is a parameter's gradient buffer).
+   * Backward of `linear` in one call: gz = gy where y > 0 (relu; `saved` is the forward's output
+   * y), gy·f′(z) (gelu, geluTanh, silu; `saved` is f′(z), the forward's `deriv`) or gy (none;
+   * `saved` is null), then gx = gz·w, gw = gzᵀ·x and gb = the column sums of gz, for those of gx,
+   * gw, gb that are not null. With `accumulateGw`, gw += gzᵀ·x (gw is a parameter's gradient buffer).
    */
   linearBackward(
     gy: Storage,
     x: Storage,
     w: Storage,
-    y: Storage | null,
+    saved: Storage | null,
     gx: Storage | null,
     gw: Storage | null,
     gb: Storage | null,
     m: number,
     n: number,
     k: number,
+    act: LinearActivation,
     accumulateGw: boolean,
   ): boolean;
   /** Fused convolution layer: out = conv2d(x, w) + bias per output channel (+ ReLU when `relu`), like `linear`. */

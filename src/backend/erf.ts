@@ -8,7 +8,7 @@
  *               the continued fraction evaluated forward (Lentz), under 60 terms from x = 2.5 on;
  *   |x| ≥ 6     ±1 (erfc(6) ≈ 2·10⁻¹⁷ is below half a float64 ulp of 1).
  *
- * The float32 kernels (asm/elementwise.ts, the WebGPU shaders) use a polynomial of their own.
+ * The float32 kernels (asm/activations.ts, the WebGPU shaders) use a polynomial of their own.
  */
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);

@@ -8,7 +8,8 @@
  * `bias`), so a fused model's stateDict, safetensors and optimizer state read as the unfused one's.
  *
  *   fuse(model)   returns an equivalent model: inside every Sequential, a Linear followed by a
- *                 ReLU becomes LinearReLU, a Conv2d followed by a ReLU becomes Conv2dReLU, and a
+ *                 ReLU becomes LinearReLU, by a GELU (either form) LinearGELU, by a SiLU
+ *                 LinearSiLU, a Conv2d followed by a ReLU becomes Conv2dReLU, and a
  *                 Conv2d, ReLU, MaxPool2d becomes Conv2dReLUMaxPool, a BatchNorm1d/2d followed by
  *                 a ReLU becomes BatchNormReLU, and BatchNorm2d, ReLU, MaxPool2d becomes
  *                 BatchNormReLUMaxPool; each fused layer is
@@ -23,6 +24,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { convLayer, convPoolLayer } from '../autograd/conv.js';
 import { Module, type ForwardOptions } from './module.js';
 import { Linear, ReLU, Sequential, linearForward } from './layers.js';
+import { GELU, SiLU } from './activation.js';
 import { Conv2d } from './conv.js';
 import { MaxPool2d } from './pool.js';
 import { type BatchNorm, BatchNorm1d, BatchNorm2d } from './batchnorm.js';
@@ -99,6 +101,47 @@ export class LinearReLU extends FusedLayer {
   }
 }
 
+/**
+ * gelu(linear(x)) as one op, GELU's erf form or its tanh approximation as the GELU module has it.
+ * When a gradient will be asked for, the forward computes GELU′(z) beside GELU(z) (on wasm in one
+ * pass: they share erf(z/√2), or the tanh) and keeps it for the backward, which multiplies the
+ * output gradient by it in the call that computes the products.
+ */
+export class LinearGELU extends FusedLayer {
+  constructor(
+    readonly linear: Linear,
+    readonly gelu: GELU,
+  ) {
+    super(linear);
+  }
+
+  forward(x: Tensor): Tensor {
+    return linearForward(this.linear, x, this.gelu.approximate === 'tanh' ? 'geluTanh' : 'gelu');
+  }
+
+  override describe(): string {
+    return `${this.linear.describe()}+${this.gelu.describe()}`;
+  }
+}
+
+/** silu(linear(x)) as one op, like LinearGELU. */
+export class LinearSiLU extends FusedLayer {
+  constructor(
+    readonly linear: Linear,
+    readonly silu: SiLU,
+  ) {
+    super(linear);
+  }
+
+  forward(x: Tensor): Tensor {
+    return linearForward(this.linear, x, 'silu');
+  }
+
+  override describe(): string {
+    return `${this.linear.describe()}+${this.silu.describe()}`;
+  }
+}
+
 /** relu(conv(x)) as one op. */
 export class Conv2dReLU extends FusedLayer {
   constructor(readonly conv: Conv2d) {
@@ -147,7 +190,7 @@ export class Conv2dReLUMaxPool extends FusedLayer {
 const is = (m: Module | undefined, cls: abstract new (...a: never[]) => Module): boolean => m !== undefined && m.constructor === cls;
 
 /**
- * An equivalent model whose Linear/Conv2d + ReLU (+ MaxPool2d) runs are fused modules (see the
+ * An equivalent model whose Linear + ReLU/GELU/SiLU and Conv2d + ReLU (+ MaxPool2d) runs are fused modules (see the
  * header); it shares the parameter tensors with `model`, so training either trains both. A model
  * that is neither a Sequential nor a Residual, or has nothing to fuse, is returned as it is.
  */
@@ -170,6 +213,12 @@ export function fuse(model: Module): Module {
       i += 1;
     } else if (is(a, Linear) && is(b, ReLU)) {
       out.push([names[i], new LinearReLU(a as Linear)]);
+      i += 1;
+    } else if (is(a, Linear) && is(b, GELU)) {
+      out.push([names[i], new LinearGELU(a as Linear, b as GELU)]);
+      i += 1;
+    } else if (is(a, Linear) && is(b, SiLU)) {
+      out.push([names[i], new LinearSiLU(a as Linear, b as SiLU)]);
       i += 1;
     } else if (is(a, BatchNorm2d) && is(b, ReLU) && is(c, MaxPool2d)) {
       out.push([names[i], new BatchNormReLUMaxPool(a as BatchNorm, c as MaxPool2d)]);

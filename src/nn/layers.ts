@@ -4,6 +4,7 @@ import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, sizeOf, ShapeError } from '../tensor/shape.js';
 import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
+import type { LinearActivation } from '../backend/backend.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { bool, checkOptions, type SchemaOf } from '../util/options.js';
 
@@ -18,11 +19,12 @@ export interface LinearOptions {
 const linearSchema: SchemaOf<LinearOptions> = { bias: bool, ...weightOptionSpecs };
 
 /**
- * A Linear layer's forward (also the LinearReLU module's), PyTorch's rule: x is [*, inFeatures],
+ * A Linear layer's forward (also the fused LinearReLU, LinearGELU and LinearSiLU modules', with
+ * their activation), PyTorch's rule: x is [*, inFeatures],
  * every leading dimension a batch dimension (a 1-D x one sample), the result [*, outFeatures]; the
  * dense op runs on x flattened to [N, inFeatures]. A wrong last dimension is an error naming the layer.
  */
-export function linearForward(layer: Linear, x: Tensor, activation: 'relu' | null): Tensor {
+export function linearForward(layer: Linear, x: Tensor, activation: LinearActivation | null): Tensor {
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== layer.inFeatures) {
     throw new ShapeError(`${layer.describe()}: expected input [*, ${layer.inFeatures}], got ${fmtShape(x.shape)}`);
   }

@@ -2,7 +2,8 @@
  * W1 (MLP 784-256-128-10, Adam) and W2 (CNN, Adam) take the fused paths on wasm: counted calls of
  * each extension while fit() — which runs the model through fuse() — trains a few steps, and the
  * same counts for the benchmark's own loop over a fused model. If a layer or the optimizer fell
- * back to the composed primitives, a count here would be zero.
+ * back to the composed primitives, a count here would be zero. So does an MLP with GELU and SiLU
+ * built from a model spec (as the CLI's --model builds it).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,8 @@ import {
   fit,
   fuse,
   accelerationInfo,
+  buildFromLayers,
+  parseModelSpec,
   type BatchSource,
 } from '../../src/index.js';
 import { floatSource } from '../helpers.js';
@@ -30,12 +33,18 @@ const wasm = await initWasm({ threads: 2 });
 setWasmThreads(2);
 const ext = extensionsOf('wasm');
 const calls: Record<string, number> = {};
+/** linear and linearBackward calls by activation ('linear gelu', …). */
+const byActivation: Record<string, number> = {};
 /** accumulateGw = true: the weight gradient was written straight into the parameter's .grad buffer (no copy). */
 let inPlaceWeightGrads = 0;
 const spied: Partial<Extensions> = {};
 for (const [name, f] of Object.entries(ext) as [keyof Extensions, (...a: unknown[]) => unknown][]) {
   (spied as Record<string, unknown>)[name] = (...a: unknown[]) => {
     calls[name] = (calls[name] ?? 0) + 1;
+    if (name === 'linear' || name === 'linearBackward') {
+      const key = `${name} ${String(a[name === 'linear' ? 7 : 10])}`;
+      byActivation[key] = (byActivation[key] ?? 0) + 1;
+    }
     if ((name === 'linearBackward' || name === 'convLayerBackward' || name === 'convPoolLayerBackward') && a[a.length - 1] === true)
       inPlaceWeightGrads++;
     return f(...a);
@@ -76,6 +85,7 @@ function source(batch: number, batches: number, shape: number[]): BatchSource {
 
 function reset(): void {
   for (const k of Object.keys(calls)) delete calls[k];
+  for (const k of Object.keys(byActivation)) delete byActivation[k];
   inPlaceWeightGrads = 0;
 }
 
@@ -136,6 +146,29 @@ test('W1: the benchmark loop over fuse(model) (zeroGrad in place, backward, step
     assert.equal(inPlaceWeightGrads, 6, 'every weight gradient accumulated into its buffer once buffers exist');
     assert.equal(calls.adamStep, 18);
     assert.equal(calls.zero, 6, 'gradient buffers zeroed by memset once they exist');
+  } finally {
+    setBackend('reference');
+  }
+});
+
+test('an MLP with GELU (both forms) and SiLU from a model spec trains through the fused linear extensions with its activations', () => {
+  setBackend('wasm-counted');
+  try {
+    const { model } = buildFromLayers(parseModelSpec('linear:256,gelu,linear:128,gelu:tanh,linear:64,silu,linear'), {
+      rng: new Rng(1),
+      inputShape: [1, 28, 28],
+      classes: 10,
+    });
+    const optimizer = new Adam(model.namedParameters(), { lr: 1e-3 });
+    reset();
+    const steps = 2;
+    fit({ model, optimizer, train: source(128, steps, [784]), epochs: 1, rng: new Rng(2) });
+    for (const act of ['gelu', 'geluTanh', 'silu']) {
+      assert.equal(byActivation[`linear ${act}`], steps, `linear ${act}: ${JSON.stringify(byActivation)}`);
+      assert.equal(byActivation[`linearBackward ${act}`], steps, `linearBackward ${act}: ${JSON.stringify(byActivation)}`);
+    }
+    assert.equal(byActivation['linear none'], steps, 'the last layer');
+    assert.ok(!('unary' in calls), 'no activation ran as a separate pass');
   } finally {
     setBackend('reference');
   }

@@ -11,20 +11,28 @@ import {
   Conv2dReLUMaxPool,
   Dropout,
   Flatten,
+  GELU,
   Linear,
+  LinearGELU,
   LinearReLU,
+  LinearSiLU,
   MaxPool2d,
   ReLU,
   Rng,
   Sequential,
+  SiLU,
   Tanh,
   Tensor,
   crossEntropy,
   fuse,
+  grad,
+  mul,
   setBackend,
+  sum,
+  summary,
   type Module,
 } from '../../src/index.js';
-import { floatSource } from '../helpers.js';
+import { assertClose, floatSource } from '../helpers.js';
 
 setBackend('reference');
 
@@ -120,4 +128,77 @@ test('fused layers name the part an error comes from, and Sequential the layer',
       ]),
     /two layers are named "a"/,
   );
+});
+
+/** Linear + GELU / GELU('tanh') / SiLU MLPs in float64, with and without biases. */
+const smoothMlp = (act: () => Module, bias: boolean, rng: Rng) =>
+  new Sequential(
+    new Linear(5, 7, { rng, dtype: 'float64', bias }),
+    act(),
+    new Linear(7, 6, { rng, dtype: 'float64', bias }),
+    act(),
+    new Linear(6, 3, { rng, dtype: 'float64' }),
+  );
+const SMOOTH: [string, () => Module, new (...a: never[]) => Module, string][] = [
+  ['GELU', () => new GELU(), LinearGELU, "Linear(5→7)+GELU(approximate='none')"],
+  ['GELU tanh', () => new GELU('tanh'), LinearGELU, "Linear(5→7)+GELU(approximate='tanh')"],
+  ['SiLU', () => new SiLU(), LinearSiLU, 'Linear(5→7)+SiLU'],
+];
+
+test('fuse: Linear+GELU (either form) becomes LinearGELU, Linear+SiLU LinearSiLU; describe() and summary() name them', () => {
+  for (const [name, act, cls, described] of SMOOTH) {
+    const model = smoothMlp(act, true, new Rng(1));
+    const fused = fuse(model) as Sequential;
+    assert.deepEqual(fused.names, ['0', '2', '4'], name);
+    assert.ok(fused.layers[0] instanceof cls && fused.layers[1] instanceof cls && fused.layers[2] instanceof Linear, name);
+    assert.equal(fused.layers[0].describe(), described);
+    fused.namedParameters().forEach(([n, p], i) => {
+      assert.equal(n, model.namedParameters()[i][0], `${name}: the same names`);
+      assert.equal(p, model.parameters()[i], `${name}: the same tensors`);
+    });
+    const rows = summary(fused, [5]).layers;
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.layer, r.outputShape, r.params]),
+      [
+        ['0', described, [7], 42],
+        ['2', described.replace('5→7', '7→6'), [6], 48],
+        ['4', 'Linear(6→3)', [3], 21],
+      ],
+      name,
+    );
+  }
+});
+
+test('fuse: LinearGELU and LinearSiLU give the loss, gradients and second derivatives of the unfused model (float64, exactly)', () => {
+  const rnd = floatSource(11);
+  const x = new Tensor(Float64Array.from(rnd(4 * 5, -3, 3)), [4, 5]);
+  const y = Int32Array.from([0, 2, 1, 2]);
+  for (const [name, act] of SMOOTH)
+    for (const bias of [true, false]) {
+      const model = smoothMlp(act, bias, new Rng(2));
+      const fused = fuse(model);
+      const a = lossAndGrads(model, x, y);
+      const b = lossAndGrads(fused, x, y);
+      assert.equal(b.loss, a.loss, `${name} bias=${bias}`);
+      assert.deepEqual(b.grads, a.grads, `${name} bias=${bias}`);
+      // createGraph: the gradient's own gradient (here of Σ gᵢ·vᵢ, a Hessian-vector product) reaches the first layer's weight
+      // through GELU″ / SiLU″; the fused op's recorded backward recomputes z as an op of its own, so the engine adds the
+      // same terms in another order (a float64 rounding apart)
+      const hvp = (m: Module) => {
+        const ps = m.parameters();
+        const gs = grad(crossEntropy(m.forward(x), y), ps, { createGraph: true });
+        const dot = gs.reduce<Tensor | null>((acc, g, i) => {
+          const t = sum(mul(g!, new Tensor(Float64Array.from(floatSource(20 + i)(ps[i].size)), ps[i].shape)));
+          return acc ? acc.add(t) : t;
+        }, null)!;
+        return grad(dot, ps).map((g) => Array.from(g!.data));
+      };
+      const ha = hvp(model),
+        hb = hvp(fused);
+      hb.forEach((h, i) => assertClose(h, ha[i], 1e-14, `${name} bias=${bias}: Hessian-vector product, parameter ${i}`));
+      assert.ok(
+        ha[0].some((v) => v !== 0),
+        'the second derivative reached the first layer',
+      );
+    }
 });

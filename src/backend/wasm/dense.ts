@@ -1,11 +1,12 @@
 /**
  * Products on the packed GEMM (asm/gemm.ts): matmul, and a dense layer's forward (x·wᵀ + bias,
- * then ReLU) and backward, each on one copy of its operands.
+ * then its activation) and backward, each on one copy of its operands.
  */
 import { referenceBackend } from '../reference.js';
+import type { LinearActivation } from '../backend.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, type WasmOps, cut, f32 } from './context.js';
-import { BIN_RELU_GRAD, UN_RELU } from './abi.generated.js';
+import { type WasmContext, type WasmOps, PARALLEL_MACS, SMALL_ELEMENTWISE, cut, f32 } from './context.js';
+import { BIN_MUL, BIN_RELU_GRAD, UN_RELU, UN_GELU, UN_GELU_TANH, UN_SILU } from './abi.generated.js';
 import type { KernelArgs } from './runtime.js';
 
 /** Below this many multiply-adds a matmul stays in plain JS. */
@@ -25,6 +26,13 @@ const NC_UNIT = 16;
 const PRODUCT_PARTS = 16;
 /** Largest shared operand that a threaded product packs once before its parts run (else each part packs its own). */
 const PREPACK_BYTES = 16 * 2 ** 20;
+/**
+ * Elements from which a smooth activation (and its derivative) is split over the threads: 10 to 30
+ * float32 operations an element, an exp or a tanh among them (asm/activations.ts).
+ */
+const ACTIVATION_PARALLEL = 1 << 14;
+/** The kernels' codes of the smooth activations (asm/activations.ts: SIMD, the unary ops' bits). */
+const SMOOTH: Partial<Record<LinearActivation, number>> = { gelu: UN_GELU, geluTanh: UN_GELU_TANH, silu: UN_SILU };
 
 /**
  * `total` items (in multiples of `unit`) cut into equal parts, PRODUCT_PARTS at most, in order: the
@@ -100,47 +108,92 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
     rt.take(pc, out as Float32Array);
   }
 
-  /** x·wᵀ + bias (+ ReLU): the bias rows are written into C first and the product accumulates onto them. */
-  function linear(x: Storage, w: Storage, bias: Storage | null, out: Storage, m: number, n: number, k: number, relu: boolean): boolean {
-    if (!f32(x, w, bias, out) || m * n * k < SMALL_MATMUL) return false;
+  /** The activations linear takes: all of LinearActivation. */
+  const known = (act: LinearActivation): boolean => act === 'none' || act === 'relu' || SMOOTH[act] !== undefined;
+
+  /**
+   * Elementwise work on `len` floats cut into whole SIMD vectors, two parts per thread past
+   * ACTIVATION_PARALLEL: each part's [offset, count) in elements.
+   */
+  function elementParts(len: number): [number, number][] {
+    const T = len >= ACTIVATION_PARALLEL ? partsFor(PARALLEL_MACS, Math.ceil(len / 4), 2) : 1;
+    return Array.from({ length: T }, (_, t) => {
+      const [lo, hi] = cut(len, T, t, 4);
+      return [lo, hi - lo];
+    });
+  }
+
+  /**
+   * act(x·wᵀ + bias): the bias rows are written into C first and the product accumulates onto
+   * them; ReLU then runs in place, a smooth activation from z into `out` (and f′(z) into `deriv`)
+   * while z is still in the arena.
+   */
+  function linear(
+    x: Storage,
+    w: Storage,
+    bias: Storage | null,
+    out: Storage,
+    m: number,
+    n: number,
+    k: number,
+    act: LinearActivation,
+    deriv: Storage | null,
+  ): boolean {
+    const smooth = SMOOTH[act];
+    if (!f32(x, w, bias, out, deriv) || m * n * k < SMALL_MATMUL || !known(act) || (deriv !== null && smooth === undefined)) return false;
+    // below SMALL_ELEMENTWISE outputs the unary ops run on the reference, and so does the composed
+    // layer then, so that it gives what Linear and the activation module give
+    if (smooth !== undefined && m * n < SMALL_ELEMENTWISE) return false;
     rt.reset();
     const px = rt.put(x as Float32Array),
       pw = rt.put(w as Float32Array),
-      po = rt.outPtr(out as Float32Array);
+      pz = smooth === undefined ? rt.outPtr(out as Float32Array) : rt.alloc(m * n * 4);
     if (bias) {
       // the first row, then copies of the rows written so far (doubling): a TypedArray.set per row
       // cost 0.16 ms for 10,000 rows of 10, the doubling 0.015
-      const o = po >> 2;
+      const o = pz >> 2;
       rt.f32.set(bias as Float32Array, o);
       for (let r = 1; r < m; r *= 2) rt.f32.copyWithin(o + r * n, o, o + Math.min(r, m - r) * n);
     }
-    gemmInto(px, pw, po, m, n, k, false, true, bias !== null);
-    if (relu) rt.k.unary(UN_RELU, po, po, m * n, 0, 0);
-    rt.take(po, out as Float32Array);
+    gemmInto(px, pw, pz, m, n, k, false, true, bias !== null);
+    if (act === 'relu') rt.k.unary(UN_RELU, pz, pz, m * n, 0, 0);
+    if (smooth === undefined) {
+      rt.take(pz, out as Float32Array);
+      return true;
+    }
+    const py = rt.outPtr(out as Float32Array),
+      pd = deriv ? rt.outPtr(deriv as Float32Array) : 0;
+    rt.parallel(
+      'activationForward',
+      elementParts(m * n).map(([at, len]): KernelArgs<'activationForward'> => [smooth, pz + at * 4, py + at * 4, pd && pd + at * 4, len]),
+    );
+    rt.take(py, out as Float32Array);
+    if (deriv) rt.take(pd, deriv as Float32Array);
     return true;
   }
 
-  /** linear's backward: the ReLU mask, both products and the bias sums on one copy of gy (and of x). */
+  /** linear's backward: the activation's gradient (ReLU's mask, or gy·f′(z)), both products and the bias sums on one copy of gy (and of x). */
   function linearBackward(
     gy: Storage,
     x: Storage,
     w: Storage,
-    y: Storage | null,
+    saved: Storage | null,
     gx: Storage | null,
     gw: Storage | null,
     gb: Storage | null,
     m: number,
     n: number,
     k: number,
+    act: LinearActivation,
     accumulateGw: boolean,
   ): boolean {
-    if (!f32(gy, x, w, y, gx, gw, gb) || m * n * k < SMALL_MATMUL) return false;
+    if (!f32(gy, x, w, saved, gx, gw, gb) || m * n * k < SMALL_MATMUL || !known(act) || (act === 'none') !== !saved) return false;
     rt.reset();
     let pg = rt.put(gy as Float32Array);
-    if (y) {
-      const py = rt.put(y as Float32Array),
+    if (saved) {
+      const ps = rt.put(saved as Float32Array),
         pz = rt.alloc(m * n * 4);
-      rt.k.binary(BIN_RELU_GRAD, pg, 0, 1, py, 0, 1, pz, 1, m * n);
+      rt.k.binary(act === 'relu' ? BIN_RELU_GRAD : BIN_MUL, pg, 0, 1, ps, 0, 1, pz, 1, m * n);
       pg = pz;
     }
     if (gx) {

@@ -63,6 +63,7 @@ export const KERNEL_FNS = [
   'bnApply',
   'bnBackward',
   'bnPoolScatter',
+  'activationForward',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

@@ -14,7 +14,7 @@ export const ACTIVATIONS = /* wgsl */ `
 fn isInfF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 
 // erf within about one float32 ulp: tools/erf_coefficients.py gives the algorithm, the
-// coefficients and the error (asm/elementwise.ts evaluates the same)
+// coefficients and the error (asm/activations.ts evaluates the same)
 fn erfF(x: f32) -> f32 {
   if (isNan(x)) { return x; }
   let a = abs(x);

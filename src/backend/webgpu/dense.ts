@@ -1,8 +1,10 @@
 /**
  * Dense products: matmul (transpose flags read in place) and the fused linear layer with its
  * backward (bias and ReLU in the product's epilogue; the ReLU mask of the backward applied while
- * loading the output gradient, so gz is never stored).
+ * loading the output gradient, so gz is never stored). The smooth activations (GELU, SiLU) are
+ * declined: the op composes them from the product and the activation kernels.
  */
+import type { LinearActivation } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type GpuContext, GpuStorage, WG, grid, wgsl } from './context.js';
 import { type TileShape, gemmSource, partialStore } from './gemm.js';
@@ -174,9 +176,11 @@ export function denseOps(ctx: GpuContext) {
     m: number,
     n: number,
     k: number,
-    relu: boolean,
+    act: LinearActivation,
+    deriv: DeviceStorage | null,
   ): boolean {
-    if (!allOwn(ctx, x, w, bias, out) || k === 0) return false;
+    if ((act !== 'none' && act !== 'relu') || deriv !== null || !allOwn(ctx, x, w, bias, out) || k === 0) return false;
+    const relu = act === 'relu';
     const st = [own(ctx, 'linear', 'x', x, m * k), own(ctx, 'linear', 'w', w, n * k)];
     if (bias) st.push(own(ctx, 'linear', 'bias', bias, n));
     st.push(own(ctx, 'linear', 'out', out, m * n));
@@ -207,10 +211,11 @@ export function denseOps(ctx: GpuContext) {
     m: number,
     n: number,
     k: number,
+    act: LinearActivation,
     accumulateGw: boolean,
   ): boolean {
-    if (!allOwn(ctx, gy, x, w, y, gx, gw, gb)) return false;
-    const relu = y !== null;
+    if ((act !== 'none' && act !== 'relu') || (act === 'relu') !== (y !== null) || !allOwn(ctx, gy, x, w, y, gx, gw, gb)) return false;
+    const relu = act === 'relu';
     const op = 'linearBackward';
     const ggy = own(ctx, op, 'gy', gy, m * n);
     const gyy = relu ? [own(ctx, op, 'y', y, m * n)] : [];

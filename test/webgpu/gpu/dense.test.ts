@@ -9,7 +9,7 @@ import { LARGE, TALL, TINY, WIDE, splitFor, tileFor } from '../../../src/backend
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import type { DeviceStorage } from '../../../src/tensor/device.js';
 import { K, close, down, rnd, up, zeros } from './helpers.js';
-import { Linear, Rng, fromData, matmul } from '../../../src/index.js';
+import { GELU, Linear, Rng, Sequential, SiLU, fromData, fuse, matmul, square, sum, type Module } from '../../../src/index.js';
 
 const SIZES: [number, number, number][] = [
   [1, 1, 1],
@@ -94,7 +94,7 @@ test('linear and linearBackward on the large tiles equal the reference compositi
     w = rnd(n * k),
     bias = rnd(n);
   const out = zeros(m * n);
-  assert.ok(K.linear(up(x), up(w), up(bias), out, m, n, k, true));
+  assert.ok(K.linear(up(x), up(w), up(bias), out, m, n, k, 'relu', null));
   close('linear', await down(out), linearRef(x, w, bias, m, n, k, true), tolFor(k), ` ${m}×${n}×${k}`);
   // gx = gz·w is m×k' with k' = 2050 outputs per row: the large tiles
   const [m2, n2, k2] = [2048, 9, 2050];
@@ -105,7 +105,7 @@ test('linear and linearBackward on the large tiles equal the reference compositi
   const want = new Float32Array(m2 * k2);
   R.matmul(gz, w2, want, m2, k2, n2, false, false);
   const gx = zeros(m2 * k2);
-  assert.ok(K.linearBackward(up(gy), up(rnd(m2 * k2)), up(w2), up(y), gx, null, null, m2, n2, k2, false));
+  assert.ok(K.linearBackward(up(gy), up(rnd(m2 * k2)), up(w2), up(y), gx, null, null, m2, n2, k2, 'relu', false));
   close('linearBackward.gx', await down(gx), want, tolFor(n2), ` ${m2}×${n2}×${k2}`);
 });
 
@@ -145,7 +145,7 @@ test('linear (x·wᵀ + bias, ReLU) equals the reference composition', async () 
           w = rnd(n * k),
           bias = withBias ? rnd(n) : null;
         const out = zeros(m * n);
-        const ok = K.linear(up(x), up(w), bias ? up(bias) : null, out, m, n, k, relu);
+        const ok = K.linear(up(x), up(w), bias ? up(bias) : null, out, m, n, k, relu ? 'relu' : 'none', null);
         if (!ok) throw new Error('linear declined GPU storage');
         close('linear', await down(out), linearRef(x, w, bias, m, n, k, relu), tolFor(k), ` ${m}×${n}×${k} bias=${withBias} relu=${relu}`);
       }
@@ -171,7 +171,7 @@ test('linearBackward gives gx, gw (set or accumulated) and gb equal to the refer
         const gx = zeros(m * k),
           gw = up(gw0),
           gb = zeros(n);
-        const ok = K.linearBackward(up(gy), up(x), up(w), relu ? up(y) : null, gx, gw, gb, m, n, k, accumulate);
+        const ok = K.linearBackward(up(gy), up(x), up(w), relu ? up(y) : null, gx, gw, gb, m, n, k, relu ? 'relu' : 'none', accumulate);
         if (!ok) throw new Error('linearBackward declined GPU storage');
         const what = ` ${m}×${n}×${k} relu=${relu} acc=${accumulate}`;
         close('linearBackward.gx', await down(gx), gxWant, tolFor(n), what);
@@ -182,7 +182,43 @@ test('linearBackward gives gx, gw (set or accumulated) and gb equal to the refer
 
 test('the extensions decline typed arrays (the caller composes primitives)', () => {
   const x = new Float32Array(4) as unknown as DeviceStorage;
-  if (K.linear(x, x, null, x, 2, 2, 1, false) !== false) throw new Error('linear accepted a Float32Array');
+  if (K.linear(x, x, null, x, 2, 2, 1, 'none', null) !== false) throw new Error('linear accepted a Float32Array');
+});
+
+test('GELU (both forms) and SiLU after a Linear: linear declines them, so the fused layers compose them on the GPU as the unfused ones do', async () => {
+  const [m, n, k] = [40, 50, 30];
+  for (const act of ['gelu', 'geluTanh', 'silu'] as const) {
+    for (const deriv of [zeros(m * n), null])
+      assert.equal(K.linear(up(rnd(m * k)), up(rnd(n * k)), null, zeros(m * n), m, n, k, act, deriv), false, act);
+    assert.equal(
+      K.linearBackward(up(rnd(m * n)), up(rnd(m * k)), up(rnd(n * k)), up(rnd(m * n)), null, zeros(n * k), null, m, n, k, act, false),
+      false,
+    );
+  }
+  const x = fromData(rnd(m * k), [m, k]);
+  for (const [name, act] of [
+    ['GELU', () => new GELU()],
+    ['GELU tanh', () => new GELU('tanh')],
+    ['SiLU', () => new SiLU()],
+  ] as [string, () => Module][]) {
+    const make = () => new Sequential(new Linear(k, n, { rng: new Rng(1) }), act(), new Linear(n, 10, { rng: new Rng(2) }));
+    const run = async (model: Module) => {
+      await model.to('webgpu');
+      const y = model.forward(await x.to('webgpu'));
+      sum(square(y)).backward();
+      return { y: await y.read(), grads: await Promise.all(model.parameters().map((p) => p.grad!.read())) };
+    };
+    const plain = await run(make()),
+      fused = await run(fuse(make()));
+    assert.deepEqual(fused.y, plain.y, `${name}: output`);
+    fused.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `${name}: gradient ${i}`));
+    // and the CPU's values
+    const cpu = make();
+    const yc = cpu.forward(x);
+    sum(square(yc)).backward();
+    close(`${name} output`, fused.y, yc.data, tolFor(k));
+    cpu.parameters().forEach((p, i) => close(`${name} gradient ${i}`, fused.grads[i], p.grad!.data, 1e-4));
+  }
 });
 
 test('matmul with a batched first operand and Linear on a 3-D input run on the GPU as one product; two batched operands are refused by name', async () => {

@@ -39,12 +39,12 @@ test('a NaN bias gives NaN outputs through the fused ReLU of linear and convLaye
     bias = rnd(n);
   bias[1] = NaN;
   const out = zeros(m * n);
-  assert.ok(K.linear(up(x), up(w), up(bias), out, m, n, k, true));
+  assert.ok(K.linear(up(x), up(w), up(bias), out, m, n, k, 'relu', null));
   const yv = await down(out);
   for (let i = 0; i < m * n; i++) assert.equal(Number.isNaN(yv[i]), i % n === 1, `linear output ${i} = ${yv[i]}`);
   const gy = rnd(m * n);
   const gb = zeros(n);
-  assert.ok(K.linearBackward(up(gy), up(x), up(w), out, zeros(m * k), zeros(n * k), gb, m, n, k, false));
+  assert.ok(K.linearBackward(up(gy), up(x), up(w), out, zeros(m * k), zeros(n * k), gb, m, n, k, 'relu', false));
   const gbv = await down(gb);
   const col1 = gy.filter((_, i) => i % n === 1).reduce((s, v) => s + v, 0);
   assert.ok(Math.abs(gbv[1] - col1) < 1e-5, `linear bias gradient ${gbv[1]}, expected ${col1}`);

@@ -69,7 +69,7 @@ test('linear and linearBackward give the same values under every tile shape', as
   const y = up(rnd(m * n, -0.5, 1));
   await sameUnderEveryShape('linear', () => {
     const out = filled(m * n);
-    assert.ok(K.linear(x, w, bias, out, m, n, k, true));
+    assert.ok(K.linear(x, w, bias, out, m, n, k, 'relu', null));
     return [out];
   });
   const gw0 = rnd(n * k);
@@ -77,7 +77,7 @@ test('linear and linearBackward give the same values under every tile shape', as
     const gx = filled(m * k),
       gw = up(gw0),
       gb = filled(n);
-    assert.ok(K.linearBackward(gy, x, w, y, gx, gw, gb, m, n, k, true));
+    assert.ok(K.linearBackward(gy, x, w, y, gx, gw, gb, m, n, k, 'relu', true));
     return [gx, gw, gb];
   });
 });
