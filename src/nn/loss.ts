@@ -80,71 +80,58 @@ export class L1Loss {
   }
 }
 
-/** PyTorch's nn.SmoothL1Loss: `new SmoothL1Loss()`, `('sum')` or `({ reduction, beta })`. */
-export class SmoothL1Loss {
-  readonly reduction: Reduction;
-  readonly beta: number;
-  constructor(reductionOrOptions: Reduction | SmoothL1Options = 'mean') {
-    ({ reduction: this.reduction, beta: this.beta } = smoothL1Settings(reductionOrOptions));
+/**
+ * A loss object over a loss op and its options, checked (defaults filled in) once when the object is
+ * built: `options` holds them, and forward passes them to the op.
+ */
+abstract class LossWithOptions<O, T = Tensor> {
+  constructor(
+    readonly options: Readonly<O>,
+    private readonly op: (input: Tensor, target: T, options: O) => Tensor,
+  ) {}
+  forward(input: Tensor, target: T): Tensor {
+    return this.op(input, target, this.options);
   }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
+}
+
+/** PyTorch's nn.SmoothL1Loss: `new SmoothL1Loss()`, `('sum')` or `({ reduction, beta })`. */
+export class SmoothL1Loss extends LossWithOptions<Required<SmoothL1Options>> {
+  constructor(reductionOrOptions: Reduction | SmoothL1Options = 'mean') {
+    super(smoothL1Settings(reductionOrOptions), smoothL1Loss);
   }
 }
 
 /** PyTorch's nn.HuberLoss: `new HuberLoss()`, `('sum')` or `({ reduction, delta })`. */
-export class HuberLoss {
-  readonly reduction: Reduction;
-  readonly delta: number;
+export class HuberLoss extends LossWithOptions<Required<HuberOptions>> {
   constructor(reductionOrOptions: Reduction | HuberOptions = 'mean') {
-    ({ reduction: this.reduction, delta: this.delta } = huberSettings(reductionOrOptions));
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
+    super(huberSettings(reductionOrOptions), huberLoss);
   }
 }
 
 /** PyTorch's nn.BCEWithLogitsLoss: `new BCEWithLogitsLoss({ reduction, weight, posWeight })`; logits against 0/1 targets of their shape. */
-export class BCEWithLogitsLoss {
-  readonly options: BCEWithLogitsOptions;
+export class BCEWithLogitsLoss extends LossWithOptions<BCEWithLogitsOptions> {
   constructor(reductionOrOptions: Reduction | BCEWithLogitsOptions = 'mean') {
-    this.options = bceWithLogitsSettings(reductionOrOptions);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return binaryCrossEntropyWithLogits(input, target, this.options);
+    super(bceWithLogitsSettings(reductionOrOptions), binaryCrossEntropyWithLogits);
   }
 }
 
 /** PyTorch's nn.BCELoss: `new BCELoss({ reduction, weight })`; probabilities against 0/1 targets of their shape. */
-export class BCELoss {
-  readonly options: BCEOptions;
+export class BCELoss extends LossWithOptions<BCEOptions> {
   constructor(reductionOrOptions: Reduction | BCEOptions = 'mean') {
-    this.options = bceSettings(reductionOrOptions);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return binaryCrossEntropy(input, target, this.options);
+    super(bceSettings(reductionOrOptions), binaryCrossEntropy);
   }
 }
 
 /** PyTorch's nn.NLLLoss: `new NLLLoss({ reduction, weight, ignoreIndex })`; log-probabilities [N, C] against class indices. */
-export class NLLLoss {
-  readonly options: NLLOptions;
+export class NLLLoss extends LossWithOptions<NLLOptions, ArrayLike<number> | Tensor> {
   constructor(reductionOrOptions: Reduction | NLLOptions = 'mean') {
-    this.options = nllSettings(reductionOrOptions);
-  }
-  forward(input: Tensor, targets: ArrayLike<number> | Tensor): Tensor {
-    return nllLoss(input, targets, this.options);
+    super(nllSettings(reductionOrOptions), nllLoss);
   }
 }
 
 /** PyTorch's nn.KLDivLoss: `new KLDivLoss({ reduction: 'batchmean', logTarget })`; log-probabilities against probabilities. */
-export class KLDivLoss {
-  readonly reduction: KLDivReduction;
-  readonly logTarget: boolean;
+export class KLDivLoss extends LossWithOptions<Required<KLDivOptions>> {
   constructor(reductionOrOptions: KLDivReduction | KLDivOptions = 'mean') {
-    ({ reduction: this.reduction, logTarget: this.logTarget } = klDivSettings(reductionOrOptions));
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+    super(klDivSettings(reductionOrOptions), klDiv);
   }
 }
