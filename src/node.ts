@@ -24,13 +24,16 @@ export {
 export {
   CsvColumnsError,
   loadCsv,
+  loadCsvRegression,
   readCsvColumns,
   readCsvTable,
   type CsvBatch,
   type CsvClasses,
   type CsvData,
+  type CsvRegressionData,
   type CsvTable,
   type LoadCsvOptions,
+  type LoadCsvRegressionOptions,
   type ReadCsvColumnsOptions,
   type ReadCsvOptions,
 } from './data/csv.js';

@@ -1,6 +1,7 @@
 /**
- * Classification data from CSV files (Node-only): a header row, one label column, every other column
- * a numeric feature. Parsed by `csv-parse` as a stream, so a file is never held whole as text; the
+ * Classification and regression data from CSV files (Node-only): a header row, then one label
+ * column (classification) or one or more numeric target columns (regression, loadCsvRegression),
+ * every other column a numeric feature. Parsed by `csv-parse` as a stream, so a file is never held whole as text; the
  * features are converted to float32 row by row.
  *
  * A sample of F features is a Dataset sample of shape [1, 1, F]: C·H·W = F, so the flat models (mlp,
@@ -11,13 +12,15 @@
  * position of its label in the sorted unique labels of the training file. A test file may lack a
  * class but not add one: its rows would be scored against a class the model never saw.
  *
+ * A regression test file must have the training file's header; its targets are any numbers.
+ *
  * readCsvColumns reads the rows a trained model is to score: only the columns it names, found by
  * header name (so in any order, beside a label column or any other), a batch of rows at a time.
  */
 import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
 import { parse, CsvError } from 'csv-parse';
 import { DataFormatError } from './idx.js';
-import { Dataset } from './dataset.js';
+import { Dataset, RegressionDataset } from './dataset.js';
 
 export interface CsvTable {
   path: string;
@@ -54,14 +57,8 @@ function preview(names: readonly string[]): string {
 }
 
 function resolveLabelColumn(header: readonly string[], spec: string | number | undefined, where: string): number {
-  const byName = (name: string): number | null => {
-    const hits = header.flatMap((h, i) => (h === name ? [i] : []));
-    if (hits.length > 1)
-      throw new DataFormatError(where, `the label column name "${name}" appears ${hits.length} times (columns ${hits.join(', ')})`);
-    return hits.length === 1 ? hits[0] : null;
-  };
   if (spec === undefined) {
-    const i = byName('label');
+    const i = columnByName(header, 'label', 'label', where);
     if (i === null)
       throw new DataFormatError(
         where,
@@ -69,21 +66,48 @@ function resolveLabelColumn(header: readonly string[], spec: string | number | u
       );
     return i;
   }
+  return resolveColumn(header, spec, 'label', where);
+}
+
+/** The index of the one column named `name`, null when none is; a name the header holds twice is refused. */
+function columnByName(header: readonly string[], name: string, what: string, where: string): number | null {
+  const hits = header.flatMap((h, i) => (h === name ? [i] : []));
+  if (hits.length > 1)
+    throw new DataFormatError(where, `the ${what} column name "${name}" appears ${hits.length} times (columns ${hits.join(', ')})`);
+  return hits.length === 1 ? hits[0] : null;
+}
+
+/**
+ * A column given by name, or by 0-based index (negative from the end) when it is a number or an
+ * integer no column is named; `what` ("label", "target") names it in errors.
+ */
+function resolveColumn(header: readonly string[], spec: string | number, what: string, where: string): number {
   let index: number;
   if (typeof spec === 'string') {
-    const i = byName(spec);
+    const i = columnByName(header, spec, what, where);
     if (i !== null) return i;
-    if (!INTEGER.test(spec.trim())) throw new DataFormatError(where, `no label column named "${spec}" (columns: ${preview(header)})`);
+    if (!INTEGER.test(spec.trim())) throw new DataFormatError(where, `no ${what} column named "${spec}" (columns: ${preview(header)})`);
     index = Number(spec.trim());
   } else index = spec;
   const n = header.length;
   if (!Number.isInteger(index) || index < -n || index >= n) {
     throw new DataFormatError(
       where,
-      `label column index ${index} is out of range: the header has ${n} columns (0…${n - 1}, or −1…−${n} from the end)`,
+      `${what} column index ${index} is out of range: the header has ${n} columns (0…${n - 1}, or −1…−${n} from the end)`,
     );
   }
   return index < 0 ? n + index : index;
+}
+
+/** The target columns, each once, leaving at least one feature column. */
+function resolveTargetColumns(header: readonly string[], specs: readonly (string | number)[], where: string): number[] {
+  if (specs.length === 0) throw new DataFormatError(where, 'no target column given; name at least one');
+  const cols = specs.map((c) => resolveColumn(header, c, 'target', where));
+  const twice = cols.findIndex((c, k) => cols.indexOf(c) !== k);
+  if (twice >= 0) throw new DataFormatError(where, `the target column "${header[cols[twice]]}" is given twice`);
+  if (cols.length === header.length)
+    throw new DataFormatError(where, `every column is a target (${preview(header)}); expected feature columns besides them`);
+  return cols;
 }
 
 type CsvRecord = { record: string[]; info: { lines: number } };
@@ -133,26 +157,45 @@ function checkRagged(cells: readonly string[], header: readonly string[], where:
     throw new DataFormatError(where, `ragged row: expected ${header.length} fields as in the header, got ${cells.length}`);
 }
 
-/** The number a feature cell holds, else the error naming file, line and column. */
-function featureValue(cell: string, j: number, header: readonly string[], where: string): number {
+/** The number a feature (or target) cell holds, else the error naming file, line and column. */
+function featureValue(cell: string, j: number, header: readonly string[], where: string, role = 'feature'): number {
   if (!NUMBER.test(cell)) {
     const what =
       cell === ''
-        ? 'is empty; every feature needs a number (missing values are not supported)'
+        ? `is empty; every ${role} needs a number (missing values are not supported)`
         : `${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
     throw new DataFormatError(where, `column ${j} ("${header[j]}"): ${what}`);
   }
   return Number(cell);
 }
 
-/** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
-export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
+/** Which columns are what: the label column (−1 for none) and the target columns; every other one is a feature. */
+interface Layout {
+  label: number;
+  targetColumns: number[];
+}
+
+interface Rows extends Layout {
+  header: string[];
+  features: Float32Array;
+  /** rows × target columns values. */
+  targets: Float32Array;
+  labels: string[];
+  lines: Int32Array;
+  rows: number;
+}
+
+/** Read a CSV file's rows, its columns laid out by `layoutOf(header)`. Every error names the file and line (and column). */
+async function readRows(path: string, layoutOf: (header: readonly string[], where: string) => Layout): Promise<Rows> {
   let header: string[] | null = null;
-  let labelColumn = -1;
+  let layout: Layout = { label: -1, targetColumns: [] };
+  let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target
   let F = 0;
+  let T = 0;
   let rows = 0;
   let cap = 1024;
   let features = new Float32Array(0);
+  let targets = new Float32Array(0);
   let lines = new Int32Array(cap);
   const labels: string[] = [];
   for await (const rec of csvRecords(path)) {
@@ -160,14 +203,19 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
     const line = rec.info.lines;
     if (header === null) {
       header = cells;
-      labelColumn = resolveLabelColumn(header, opts.labelColumn, `${path}:${line}`);
-      F = header.length - 1;
+      layout = layoutOf(header, `${path}:${line}`);
+      role = new Int8Array(header.length);
+      if (layout.label >= 0) role[layout.label] = 1;
+      for (const j of layout.targetColumns) role[j] = 2;
+      T = layout.targetColumns.length;
+      F = header.length - T - (layout.label >= 0 ? 1 : 0);
       if (F === 0)
         throw new DataFormatError(
           `${path}:${line}`,
-          `the header has only the label column "${header[labelColumn]}"; expected feature columns besides it`,
+          `the header has only the label column "${header[layout.label]}"; expected feature columns besides it`,
         );
       features = new Float32Array(cap * F);
+      targets = new Float32Array(cap * T);
       continue;
     }
     checkRagged(cells, header, `${path}:${line}`);
@@ -176,6 +224,9 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
       const f2 = new Float32Array(cap * F);
       f2.set(features);
       features = f2;
+      const t2 = new Float32Array(cap * T);
+      t2.set(targets);
+      targets = t2;
       const l2 = new Int32Array(cap);
       l2.set(lines);
       lines = l2;
@@ -183,12 +234,14 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
     let o = rows * F;
     for (let j = 0; j < cells.length; j++) {
       const cell = cells[j];
-      if (j === labelColumn) {
+      if (role[j] === 1) {
         if (cell === '') throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): missing label`);
         labels.push(cell);
-        continue;
-      }
-      features[o++] = featureValue(cell, j, header, `${path}:${line}`);
+      } else if (role[j] === 0) features[o++] = featureValue(cell, j, header, `${path}:${line}`);
+    }
+    for (let k = 0; k < T; k++) {
+      const j = layout.targetColumns[k];
+      targets[rows * T + k] = featureValue(cells[j], j, header, `${path}:${line}`, 'target');
     }
     lines[rows] = line;
     rows++;
@@ -196,14 +249,28 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
   if (header === null) throw new DataFormatError(path, 'empty file: expected a header row, then one row per sample');
   if (rows === 0) throw new DataFormatError(path, 'no data rows after the header');
   return {
-    path,
+    ...layout,
     header,
-    labelColumn,
-    featureNames: header.filter((_, j) => j !== labelColumn),
     features: features.slice(0, rows * F),
+    targets: targets.slice(0, rows * T),
     labels,
     lines: lines.slice(0, rows),
     rows,
+  };
+}
+
+/** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
+export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
+  const r = await readRows(path, (header, where) => ({ label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [] }));
+  return {
+    path,
+    header: r.header,
+    labelColumn: r.label,
+    featureNames: r.header.filter((_, j) => j !== r.label),
+    features: r.features,
+    labels: r.labels,
+    lines: r.lines,
+    rows: r.rows,
   };
 }
 
@@ -357,18 +424,7 @@ export interface CsvData extends CsvClasses {
 export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<CsvData> {
   const train = await readCsvTable(path, opts);
   const test = opts.testPath !== undefined ? await readCsvTable(opts.testPath, opts) : undefined;
-  if (test) {
-    const a = train.header;
-    const b = test.header;
-    const j = a.findIndex((h, i) => h !== b[i]);
-    if (a.length !== b.length || j >= 0) {
-      const detail =
-        a.length !== b.length
-          ? `${b.length} columns here, ${a.length} there`
-          : `column ${j} is ${JSON.stringify(b[j])} here, ${JSON.stringify(a[j])} there`;
-      throw new DataFormatError(test.path, `header differs from the one of ${path}: ${detail}`);
-    }
-  }
+  if (test) checkSameHeader(test.path, test.header, path, train.header);
   const cls: CsvClasses = opts.classes
     ? { classes: [...opts.classes], labelKind: opts.classes.every((c) => INTEGER.test(c)) ? 'integer' : 'string' }
     : csvClasses([train]);
@@ -403,5 +459,59 @@ export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<
     test: test ? csvDataset(test, cls, 'csv/test') : undefined,
     featureNames: train.featureNames,
     labelName: train.header[train.labelColumn],
+  };
+}
+
+export interface LoadCsvRegressionOptions {
+  /** The target columns, by header name or 0-based index (negative from the end); every other column is a feature. */
+  targets: readonly (string | number)[];
+  /** A second CSV file with the same header, read as the test set. */
+  testPath?: string;
+}
+
+export interface CsvRegressionData {
+  train: RegressionDataset;
+  /** Present when `testPath` was given. */
+  test?: RegressionDataset;
+  featureNames: string[];
+  /** The header names of the target columns, in the order given: the columns of a batch's targets [B, T]. */
+  targetNames: string[];
+}
+
+/** The header of a second file must be the first's, else the error names the first column that differs. */
+function checkSameHeader(path: string, header: readonly string[], firstPath: string, first: readonly string[]): void {
+  const j = first.findIndex((h, i) => h !== header[i]);
+  if (first.length !== header.length || j >= 0) {
+    const detail =
+      first.length !== header.length
+        ? `${header.length} columns here, ${first.length} there`
+        : `column ${j} is ${JSON.stringify(header[j])} here, ${JSON.stringify(first[j])} there`;
+    throw new DataFormatError(path, `header differs from the one of ${firstPath}: ${detail}`);
+  }
+}
+
+/**
+ * Load a CSV regression data set, and its test file when given (with the same header): each row's
+ * `targets` columns, in the order given, are its targets [T], every other column a feature.
+ */
+export async function loadCsvRegression(path: string, opts: LoadCsvRegressionOptions): Promise<CsvRegressionData> {
+  if (!opts || !Array.isArray(opts.targets))
+    throw new TypeError(`loadCsvRegression: options.targets must be an array of column names or indices, got ${typeof opts?.targets}`);
+  const layoutOf = (header: readonly string[], where: string): Layout => ({
+    label: -1,
+    targetColumns: resolveTargetColumns(header, opts.targets, where),
+  });
+  const train = await readRows(path, layoutOf);
+  const test = opts.testPath !== undefined ? await readRows(opts.testPath, layoutOf) : undefined;
+  if (test) checkSameHeader(opts.testPath as string, test.header, path, train.header);
+  const targetNames = train.targetColumns.map((j) => train.header[j]);
+  const featureNames = train.header.filter((_, j) => !train.targetColumns.includes(j));
+  const shape = [1, 1, featureNames.length] as const;
+  const dataset = (r: Rows, name: string) => new RegressionDataset({ images: r.features, targets: r.targets, shape, targetNames, name });
+  return {
+    train: dataset(train, 'csv/train'),
+    test: test ? dataset(test, 'csv/test') : undefined,
+    featureNames,
+    targetNames,
   };
 }

@@ -183,3 +183,117 @@ export function datasetFromIdx(images: IdxArray, labels: IdxArray, opts: FromIdx
   for (let i = 0; i < px.length; i++) out[i] = px[i] / 255;
   return new Dataset({ images: out, labels: Int32Array.from(labels.data), shape, classes, name: opts.name });
 }
+
+export interface RegressionDatasetInit {
+  /** N·C·H·W input values, row-major, one sample after the other (F features: C = H = 1, W = F). */
+  images: Float32Array;
+  /** N·T target values, one sample's T values after the other's. */
+  targets: Float32Array;
+  /** [C, H, W] of one sample ([1, 1, F] for F features). */
+  shape: readonly [number, number, number];
+  /** The T targets' names (CSV: their header names). */
+  targetNames: readonly string[];
+  /** Shown in messages and by the CLI ("csv/train"). */
+  name?: string;
+}
+
+const regressionSchema: SchemaOf<RegressionDatasetInit> = {
+  images: spec('a Float32Array', (v) => v instanceof Float32Array),
+  targets: spec('a Float32Array', (v) => v instanceof Float32Array),
+  shape: spec('[C, H, W]', (v) => Array.isArray(v) && v.length === 3),
+  targetNames: spec('an array of target names', (v) => Array.isArray(v) && v.every((c) => typeof c === 'string')),
+  name: str,
+};
+
+/**
+ * An in-memory regression data set: inputs (`images`, as Dataset names them) as float32 N×C×H×W and T float targets per sample, the
+ * targets a batch's [B, T] tensor of the model's output shape (what mseLoss, l1Loss and huberLoss
+ * compare it with, none of which broadcasts). Rows are copied as Dataset's are.
+ */
+export class RegressionDataset implements SampleSet<Tensor> {
+  readonly images: Float32Array;
+  readonly targets: Float32Array;
+  readonly shape: readonly [number, number, number];
+  readonly targetNames: readonly string[];
+  readonly name: string;
+  readonly length: number;
+  /** C·H·W. */
+  readonly sampleSize: number;
+
+  constructor(init: RegressionDatasetInit) {
+    checkOptions('RegressionDataset', init, regressionSchema, { required: ['images', 'targets', 'shape', 'targetNames'] });
+    const name = init.name ?? 'dataset';
+    for (const d of init.shape) {
+      if (!Number.isInteger(d) || d <= 0)
+        throw new RangeError(`${name}: sample shape [${init.shape.join(', ')}] must be positive integers`);
+    }
+    const t = init.targetNames.length;
+    if (t === 0) throw new RangeError(`${name}: targetNames must not be empty`);
+    if (init.targets.length % t !== 0)
+      throw new RangeError(`${name}: ${init.targets.length} target values are not a whole number of samples of ${t} targets`);
+    const n = init.targets.length / t;
+    const [c, h, w] = init.shape;
+    const sampleSize = c * h * w;
+    if (init.images.length !== n * sampleSize)
+      throw new RangeError(`${name}: ${n} samples need ${n} × ${sampleSize} = ${n * sampleSize} input values, got ${init.images.length}`);
+    const bad = init.targets.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new RangeError(`${name}: target ${bad % t} of sample ${Math.floor(bad / t)} is ${init.targets[bad]}, expected a finite number`);
+    this.images = init.images;
+    this.targets = init.targets;
+    this.shape = Object.freeze([c, h, w]) as readonly [number, number, number];
+    this.targetNames = Object.freeze([...init.targetNames]);
+    this.name = name;
+    this.length = n;
+    this.sampleSize = sampleSize;
+  }
+
+  /** A new data set holding the samples at `indices`, in that order (copies). */
+  subset(indices: ArrayLike<number>, name = this.name): RegressionDataset {
+    const m = indices.length;
+    const s = this.sampleSize;
+    const t = this.targetNames.length;
+    const images = new Float32Array(m * s);
+    const targets = new Float32Array(m * t);
+    for (let k = 0; k < m; k++) {
+      const i = indices[k];
+      if (!Number.isInteger(i) || i < 0 || i >= this.length)
+        throw new RangeError(`${this.name}.subset: index ${k} is ${i}, expected an integer in [0, ${this.length - 1}]`);
+      images.set(this.images.subarray(i * s, (i + 1) * s), k * s);
+      targets.set(this.targets.subarray(i * t, (i + 1) * t), k * t);
+    }
+    return new RegressionDataset({ images, targets, shape: this.shape, targetNames: this.targetNames, name });
+  }
+
+  /** Samples start..end-1 (negative and out-of-range bounds clamp like Array.prototype.slice). */
+  slice(start = 0, end = this.length, name = this.name): RegressionDataset {
+    const n = this.length;
+    const a = Math.min(n, Math.max(0, start < 0 ? n + start : start));
+    const b = Math.min(n, Math.max(a, end < 0 ? n + end : end));
+    const s = this.sampleSize;
+    const t = this.targetNames.length;
+    return new RegressionDataset({
+      images: this.images.slice(a * s, b * s),
+      targets: this.targets.slice(a * t, b * t),
+      shape: this.shape,
+      targetNames: this.targetNames,
+      name,
+    });
+  }
+
+  /** The samples at `indices` as one batch: x [B, C, H, W] and y [B, T] float32. */
+  collate(indices: ArrayLike<number>): { x: Tensor; y: Tensor } {
+    const s = this.sampleSize;
+    const t = this.targetNames.length;
+    const m = indices.length;
+    const x = new Float32Array(m * s);
+    const y = new Float32Array(m * t);
+    for (let k = 0; k < m; k++) {
+      const i = indices[k];
+      x.set(this.images.subarray(i * s, i * s + s), k * s);
+      y.set(this.targets.subarray(i * t, i * t + t), k * t);
+    }
+    const [c, h, w] = this.shape;
+    return { x: new Tensor(x, [m, c, h, w]), y: new Tensor(y, [m, t]) };
+  }
+}

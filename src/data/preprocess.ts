@@ -5,7 +5,7 @@
  *
  * Isomorphic.
  */
-import { Dataset } from './dataset.js';
+import { Dataset, RegressionDataset } from './dataset.js';
 import type { Rng } from '../tensor/rng.js';
 
 /**
@@ -24,7 +24,7 @@ export interface StandardizePreprocess {
 export type Preprocess = StandardizePreprocess;
 
 /** Fit standardisation on `ds` (its training samples; never on test data). */
-export function fitStandardize(ds: Dataset): StandardizePreprocess {
+export function fitStandardize(ds: Dataset | RegressionDataset): StandardizePreprocess {
   const n = ds.length;
   const f = ds.sampleSize;
   if (n === 0) throw new RangeError(`fitStandardize: data set ${ds.name} is empty`);
@@ -90,19 +90,23 @@ export function applyPreprocess(p: Preprocess, samples: ArrayLike<number>): Floa
   return out;
 }
 
-/** `ds` with its samples transformed by `p`. */
-export function preprocessDataset(p: Preprocess, ds: Dataset): Dataset {
+/** `ds` with its inputs transformed by `p` (the labels or targets as they are). */
+export function preprocessDataset<D extends Dataset | RegressionDataset>(p: Preprocess, ds: D): D {
   if (p.mean.length !== ds.sampleSize) {
     throw new RangeError(`preprocessDataset: fitted on ${p.mean.length} features, but ${ds.name} has ${ds.sampleSize} per sample`);
   }
-  return new Dataset({ images: applyPreprocess(p, ds.images), labels: ds.labels, shape: ds.shape, classes: ds.classes, name: ds.name });
+  const images = applyPreprocess(p, ds.images);
+  if (ds instanceof RegressionDataset)
+    return new RegressionDataset({ images, targets: ds.targets, shape: ds.shape, targetNames: ds.targetNames, name: ds.name }) as D;
+  const d = ds as Dataset;
+  return new Dataset({ images, labels: d.labels, shape: d.shape, classes: d.classes, name: d.name }) as D;
 }
 
 /**
  * Hold out round(fraction · N) samples, chosen by `rng.permutation(N)`, as a validation set. Both
  * parts keep the data set's order, so the split is a pure function of (N, fraction, rng's seed).
  */
-export function randomSplit(ds: Dataset, fraction: number, rng: Rng): { train: Dataset; val: Dataset } {
+export function randomSplit<D extends Dataset | RegressionDataset>(ds: D, fraction: number, rng: Rng): { train: D; val: D } {
   if (!(fraction > 0 && fraction < 1)) throw new RangeError(`randomSplit: fraction must be in (0, 1), got ${fraction}`);
   const n = ds.length;
   const nVal = Math.round(fraction * n);
@@ -122,5 +126,5 @@ export function randomSplit(ds: Dataset, fraction: number, rng: Rng): { train: D
     if (held[i]) valIdx[b++] = i;
     else trainIdx[a++] = i;
   }
-  return { train: ds.subset(trainIdx, `${ds.name}/train`), val: ds.subset(valIdx, `${ds.name}/val`) };
+  return { train: ds.subset(trainIdx, `${ds.name}/train`) as D, val: ds.subset(valIdx, `${ds.name}/val`) as D };
 }

@@ -234,3 +234,130 @@ export function softmaxRow(logits: ArrayLike<number>): Float64Array {
   for (let j = 0; j < logits.length; j++) p[j] /= z;
   return p;
 }
+
+/** MAE, RMSE and R² of one target column, or their figures over every target. */
+export interface RegressionScores {
+  mae: number;
+  rmse: number;
+  r2: number;
+}
+
+export interface RegressionReport {
+  /** One entry per target column, in output order, with its name (or its index as a string). */
+  perTarget: (RegressionScores & { name: string })[];
+  /**
+   * Over every target: MAE and RMSE over all values (Keras' MeanAbsoluteError and
+   * RootMeanSquaredError, the figures fit's `mae` and `mse` metrics give: RMSE = √ of the mean
+   * squared error), R² the targets' unweighted mean (scikit-learn's r2_score, multioutput='uniform_average').
+   */
+  overall: RegressionScores;
+  samples: number;
+}
+
+/**
+ * Streaming sums of a regression's errors per target column, in double precision: |e|, e², and the
+ * targets' mean and squared deviations by Welford's update (so R²'s denominator does not cancel).
+ */
+class RegressionSums {
+  readonly abs: Float64Array;
+  readonly sq: Float64Array;
+  readonly mean: Float64Array;
+  readonly m2: Float64Array;
+  n = 0;
+  constructor(readonly targets: number) {
+    this.abs = new Float64Array(targets);
+    this.sq = new Float64Array(targets);
+    this.mean = new Float64Array(targets);
+    this.m2 = new Float64Array(targets);
+  }
+  add(outputs: ArrayLike<number>, targets: ArrayLike<number>, rows: number): void {
+    const t = this.targets;
+    for (let i = 0; i < rows; i++) {
+      this.n++;
+      for (let j = 0; j < t; j++) {
+        const y = targets[i * t + j];
+        const e = outputs[i * t + j] - y;
+        this.abs[j] += Math.abs(e);
+        this.sq[j] += e * e;
+        const d = y - this.mean[j];
+        this.mean[j] += d / this.n;
+        this.m2[j] += d * (y - this.mean[j]);
+      }
+    }
+  }
+  report(names: readonly string[]): RegressionReport {
+    const n = Math.max(this.n, 1);
+    // scikit-learn's force_finite: a target constant over the samples scores 1 when predicted exactly, else 0
+    const r2 = (j: number) => (this.m2[j] > 0 ? 1 - this.sq[j] / this.m2[j] : this.sq[j] === 0 ? 1 : 0);
+    const perTarget = names.map((name, j) => ({ name, mae: this.abs[j] / n, rmse: Math.sqrt(this.sq[j] / n), r2: r2(j) }));
+    const t = this.targets;
+    const sum = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
+    return {
+      perTarget,
+      overall: {
+        mae: sum(this.abs) / (n * t),
+        rmse: Math.sqrt(sum(this.sq) / (n * t)),
+        r2: perTarget.reduce((s, p) => s + p.r2, 0) / t,
+      },
+      samples: this.n,
+    };
+  }
+}
+
+function targetNames(targets: number | readonly string[], who: string): string[] {
+  const names = typeof targets === 'number' ? Array.from({ length: targets }, (_, i) => String(i)) : [...targets];
+  if (names.length < 1) throw new RangeError(`${who}: expected at least one target, got ${names.length}`);
+  return names;
+}
+
+/**
+ * scikit-learn's mean_absolute_error, root_mean_squared_error and r2_score of each target column
+ * (outputs and targets N × T, row-major, T = `targets` or its names' count), and the figures over
+ * every target (see RegressionReport.overall).
+ */
+export function regressionReport(
+  outputs: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  names: number | readonly string[],
+): RegressionReport {
+  const cols = targetNames(names, 'regressionReport');
+  const t = cols.length;
+  if (outputs.length !== targets.length || outputs.length % t !== 0)
+    throw new RangeError(
+      `regressionReport: outputs (${outputs.length} values) and targets (${targets.length}) must be the same N × ${t} values`,
+    );
+  const sums = new RegressionSums(t);
+  sums.add(outputs, targets, outputs.length / t);
+  return sums.report(cols);
+}
+
+/**
+ * A regression model's mean loss over a whole source in evaluation mode and regressionReport of
+ * its outputs against the float targets [B, T] (T = `targets` or its names' count), in one pass.
+ */
+export function evaluateRegression(
+  model: Module,
+  data: BatchSource,
+  targets: number | readonly string[],
+  lossFn: (output: Tensor, y: Tensor) => Tensor,
+): { loss: number; report: RegressionReport } {
+  const names = targetNames(targets, 'evaluateRegression');
+  const t = names.length;
+  return noGrad(() => {
+    const sums = new RegressionSums(t);
+    let lossSum = 0;
+    for (const batch of data.epoch(0)) {
+      const y = batch.y;
+      if (!(y instanceof Tensor)) throw new TypeError('evaluateRegression: needs float targets [B, T], got class labels');
+      const out = model.forward(batch.x, { training: false });
+      const b = y.shape[0];
+      if (out.size !== b * t || y.size !== b * t)
+        throw new RangeError(
+          `evaluateRegression: ${t} target${t === 1 ? '' : 's'} per sample, but the outputs are [${out.shape.join(', ')}] and the targets [${y.shape.join(', ')}]`,
+        );
+      lossSum += lossFn(out, y).item() * b;
+      sums.add(out.data, y.data, b);
+    }
+    return { loss: lossSum / Math.max(sums.n, 1), report: sums.report(names) };
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Regression data: RegressionDataset (inputs with float targets [N, T]) and loadCsvRegression, which
+ * reads the target columns of a CSV file by name or index and every other column as a feature.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RegressionDataset } from '../../src/data/dataset.js';
+import { DataLoader } from '../../src/data/loader.js';
+import { fitStandardize, preprocessDataset, randomSplit } from '../../src/data/preprocess.js';
+import { loadCsvRegression } from '../../src/data/csv.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { tempDir } from '../tmp-dir.js';
+
+const dir = tempDir('descent-regression-');
+const file = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+/** Four samples of 2 features (1,2 / 3,4 / …) with 2 targets (10·i, −i). */
+const four = () =>
+  new RegressionDataset({
+    images: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
+    targets: Float32Array.from([0, -0, 10, -1, 20, -2, 30, -3]),
+    shape: [1, 1, 2],
+    targetNames: ['ten', 'minus'],
+    name: 'four',
+  });
+
+test('RegressionDataset: a batch is x [B, C, H, W] and y [B, T], the rows at the indices asked for', () => {
+  const ds = four();
+  assert.equal(ds.length, 4);
+  const b = ds.collate([2, 0]);
+  assert.deepEqual(b.x.shape, [2, 1, 1, 2]);
+  assert.deepEqual(Array.from(b.x.data), [5, 6, 1, 2]);
+  assert.deepEqual(b.y.shape, [2, 2]);
+  assert.deepEqual(Array.from(b.y.data), [20, -2, 0, -0]);
+  const flat = new DataLoader(ds, { batchSize: 3, flatten: true }).epoch(0).next().value!;
+  assert.deepEqual(flat.x.shape, [3, 2]);
+  assert.deepEqual(Array.from(flat.y.data), [0, -0, 10, -1, 20, -2]);
+  assert.deepEqual(Array.from(ds.subset([3, 1]).targets), [30, -3, 10, -1]);
+  assert.deepEqual(Array.from(ds.slice(1, 3).images), [3, 4, 5, 6]);
+  assert.deepEqual(Array.from(ds.slice(-1).targets), [30, -3]);
+});
+
+test('RegressionDataset: standardization and a seeded split keep each sample with its targets', () => {
+  const ds = four();
+  const p = fitStandardize(ds);
+  assert.deepEqual(p.mean, [4, 5]);
+  const z = preprocessDataset(p, ds);
+  assert.ok(z instanceof RegressionDataset);
+  assert.deepEqual(Array.from(z.targets), Array.from(ds.targets));
+  assert.deepEqual(z.targetNames, ['ten', 'minus']);
+  const { train, val } = randomSplit(ds, 0.5, new Rng(3));
+  assert.ok(train instanceof RegressionDataset && val instanceof RegressionDataset);
+  for (const part of [train, val])
+    for (let i = 0; i < part.length; i++) {
+      // sample k has features 2k+1, 2k+2 and targets 10k, −k
+      const k = (part.images[2 * i] - 1) / 2;
+      assert.deepEqual([part.targets[2 * i], part.targets[2 * i + 1]], [10 * k, -k]);
+    }
+});
+
+test('RegressionDataset: inconsistent sizes and non-finite targets are refused naming the data set', () => {
+  const base = { images: new Float32Array(4), shape: [1, 1, 2] as const, targetNames: ['y'], name: 'd' };
+  assert.throws(() => new RegressionDataset({ ...base, targets: new Float32Array(3) }), /d: 3 samples need 3 × 2 = 6 input values, got 4/);
+  assert.throws(() => new RegressionDataset({ ...base, targets: Float32Array.from([1, NaN]) }), /d: target 0 of sample 1 is NaN/);
+  assert.throws(
+    () => new RegressionDataset({ ...base, targets: new Float32Array(2), targetNames: [] }),
+    /d: targetNames must not be empty/,
+  );
+  assert.throws(
+    () => new RegressionDataset({ ...base, targets: new Float32Array(3), targetNames: ['a', 'b'] }),
+    /d: 3 target values are not a whole number of samples of 2 targets/,
+  );
+});
+
+test('loadCsvRegression: targets by name or index in the order given, every other column a feature in file order', async () => {
+  const p = file('houses.csv', 'rooms,price,area,rent\n3,300.5,80,1.5\n4,410,95.5,2\n2,150,50,1\n');
+  const d = await loadCsvRegression(p, { targets: ['rent', 1] });
+  assert.deepEqual(d.targetNames, ['rent', 'price']);
+  assert.deepEqual(d.featureNames, ['rooms', 'area']);
+  assert.deepEqual(d.train.shape, [1, 1, 2]);
+  assert.deepEqual(Array.from(d.train.images), [3, 80, 4, 95.5, 2, 50]);
+  assert.deepEqual(Array.from(d.train.targets), [1.5, 300.5, 2, 410, 1, 150]);
+  assert.equal(d.test, undefined);
+  const t = file('houses-test.csv', 'rooms,price,area,rent\n5,500,120,3\n');
+  const both = await loadCsvRegression(p, { targets: ['-1'], testPath: t });
+  assert.deepEqual(both.targetNames, ['rent']);
+  assert.deepEqual(Array.from(both.test!.targets), [3]);
+  assert.deepEqual(Array.from(both.test!.images), [5, 500, 120]);
+});
+
+test('loadCsvRegression: errors name the file, the line and the column', async () => {
+  const p = file('bad.csv', 'a,y\n1,2\n3,abc\n');
+  await assert.rejects(loadCsvRegression(p, { targets: ['y'] }), /bad\.csv:3: column 1 \("y"\): "abc" is not a number/);
+  const empty = file('empty-target.csv', 'a,y\n1,\n');
+  await assert.rejects(
+    loadCsvRegression(empty, { targets: ['y'] }),
+    /empty-target\.csv:2: column 1 \("y"\): is empty; every target needs a number/,
+  );
+  const ok = file('ok.csv', 'a,y\n1,2\n');
+  await assert.rejects(loadCsvRegression(ok, { targets: ['price'] }), /ok\.csv:1: no target column named "price" \(columns: "a", "y"\)/);
+  await assert.rejects(loadCsvRegression(ok, { targets: ['y', '1'] }), /the target column "y" is given twice/);
+  await assert.rejects(loadCsvRegression(ok, { targets: ['a', 'y'] }), /every column is a target \("a", "y"\); expected feature columns/);
+  await assert.rejects(loadCsvRegression(ok, { targets: [5] }), /target column index 5 is out of range: the header has 2 columns/);
+  await assert.rejects(loadCsvRegression(ok, { targets: [] }), /no target column given/);
+  const other = file('other.csv', 'a,z\n1,2\n');
+  await assert.rejects(loadCsvRegression(ok, { targets: ['y'], testPath: other }), /other\.csv:1: no target column named "y"/);
+  const moved = file('moved.csv', 'y,a\n2,1\n');
+  await assert.rejects(
+    loadCsvRegression(ok, { targets: ['y'], testPath: moved }),
+    /moved\.csv: header differs from the one of .*ok\.csv: column 0 is "y" here, "a" there/,
+  );
+});
