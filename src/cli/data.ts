@@ -5,7 +5,8 @@
  *   DIR with IDX files       Fashion-MNIST's four IDX files
  *   DIR of class folders     PyTorch's ImageFolder layout: DIR/CLASS/*.png|jpg, or DIR/train/CLASS/…
  *                            with DIR/test (or DIR/val) beside it
- *   FILE.csv (or any file)   a header row, a label column, numeric features
+ *   FILE.csv (or any file)   a header row, a label column (or --target columns: regression),
+ *                            numeric features
  * A source without its own test set needs --test-data or --val-split, unless the caller reads only
  * its training part (`trainOnly`).
  */
@@ -13,19 +14,32 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, stat
 import { createHash, type Hash } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
-import { loadCsv } from '../data/csv.js';
+import { loadCsv, loadCsvRegression } from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
 import { checkPreprocess, fitStandardize, preprocessDataset, randomSplit, type Preprocess } from '../data/preprocess.js';
 import { parseImageSize } from '../data/image.js';
 import { Rng } from '../tensor/rng.js';
 import { UsageError, type OptSpec } from './args.js';
-import type { Dataset } from '../data/dataset.js';
+import { RegressionDataset, type Dataset } from '../data/dataset.js';
 
 const DEFAULT_FASHION_MNIST_DIR = FASHION_MNIST_SEARCH_PATH[0];
 
-export interface LoadedData {
-  train: Dataset;
-  test: Dataset;
+/** What the CLI trains on: class labels (Dataset) or, with --target, float targets (RegressionDataset). */
+export type CliDataset = Dataset | RegressionDataset;
+
+/** A regression data set (--target), whose batches' targets are floats [B, T]. */
+export function isRegression(d: CliDataset): d is RegressionDataset {
+  return d instanceof RegressionDataset;
+}
+
+/** The outputs a model of this data needs: one per class, or one per target. */
+export function outputsOf(d: CliDataset): number {
+  return isRegression(d) ? d.targetNames.length : d.classes.length;
+}
+
+export interface LoadedData<D extends CliDataset = CliDataset> {
+  train: D;
+  test: D;
   /** Where it came from, for the log line. */
   source: string;
   /**
@@ -37,10 +51,27 @@ export interface LoadedData {
   csv?: CsvColumns;
 }
 
-/** The columns of a CSV data set: the feature columns in file order and the label column. */
+/** The columns of a CSV data set: the feature columns in file order, and the label column or the target columns. */
 export interface CsvColumns {
   features: string[];
-  label: string;
+  /** Classification: the label column. */
+  label?: string;
+  /** Regression (--target): the target columns, in the order of the model's outputs. */
+  targets?: string[];
+}
+
+/** 'label "species"' or 'targets "price", "rent"': what the columns besides the features are, for messages. */
+export function describeCsvColumns(c: CsvColumns): string {
+  return c.targets ? `target${c.targets.length === 1 ? '' : 's'} ${quoteList(c.targets)}` : `label "${c.label}"`;
+}
+
+/** The class-labelled data a command needs: a regression data set (--target) is refused naming `command`. */
+export function classificationOnly(d: LoadedData, command: string): LoadedData<Dataset> {
+  if (isRegression(d.train) || isRegression(d.test))
+    throw new UsageError(
+      `--target: ${command} takes class labels; a regression data set is trained and scored by descent train, eval and predict`,
+    );
+  return d as LoadedData<Dataset>;
 }
 
 export const dataOption = {
@@ -74,6 +105,12 @@ export const dataOptions: OptSpec[] = [
     help: 'CSV: the label column, by header name or 0-based index (default: the column named "label")',
   },
   {
+    name: 'target',
+    type: 'string',
+    metavar: 'COL[,COL…]',
+    help: 'CSV: regression on the numeric column(s) COL, by header name or 0-based index; every other column is a feature. The model has one output per target, the loss is --loss (default mse) and each epoch reports the test MAE and RMSE',
+  },
+  {
     name: 'standardize',
     type: 'boolean',
     help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only',
@@ -97,6 +134,8 @@ export interface DataFlags {
   testData?: string;
   valSplit?: number;
   labelColumn?: string;
+  /** --target: the regression target columns, comma-separated. */
+  target?: string;
   standardize?: boolean;
   channels?: string | number;
   resize?: string;
@@ -124,7 +163,8 @@ export interface DataFlags {
   evaluate?: boolean;
   /**
    * What a trained model was trained on: its classes index the labels of a CSV file (which may lack
-   * some but not add one), and a CSV file must have its columns (`csv`, the default label column).
+   * some but not add one), and a CSV file must have its columns (`csv`: the features, and the default
+   * label column or the target columns).
    */
   trained?: { classes?: readonly string[]; csv?: CsvColumns };
 }
@@ -160,10 +200,15 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
   const csv = f.trained?.csv;
   if (csv && kind !== 'csv')
     throw new UsageError(
-      `--data: the model was trained on the CSV columns ${quoteList(csv.features)} (label "${csv.label}"); give a CSV file with them, not ${KIND_NAMES[kind]}`,
+      `--data: the model was trained on the CSV columns ${quoteList(csv.features)} (${describeCsvColumns(csv)}); give a CSV file with them, not ${KIND_NAMES[kind]}`,
+    );
+  if (f.target !== undefined && f.labelColumn !== undefined)
+    throw new UsageError(
+      '--target and --label-column exclude each other: --target columns are regression targets, --label-column names class labels',
     );
   const only: [keyof DataFlags, string, DataKind[]][] = [
     ['labelColumn', '--label-column', ['csv']],
+    ['target', '--target', ['csv']],
     ['standardize', '--standardize', ['csv']],
     ['channels', '--channels', ['folder']],
     ['resize', '--resize', ['folder']],
@@ -186,7 +231,7 @@ function quoteList(names: readonly string[]): string {
 function checkColumns(path: string, got: readonly string[], want: CsvColumns): void {
   const missing = want.features.filter((n) => !got.includes(n));
   const extra = got.filter((n) => !want.features.includes(n));
-  const what = `the model was trained on the feature columns ${quoteList(want.features)} (label "${want.label}")`;
+  const what = `the model was trained on the feature columns ${quoteList(want.features)} (${describeCsvColumns(want)})`;
   if (missing.length || extra.length) {
     const diff = [missing.length ? `lacks ${quoteList(missing)}` : '', extra.length ? `has ${quoteList(extra)} besides` : ''].filter(
       (x) => x,
@@ -237,19 +282,14 @@ function withTestSet(d: LoadedData, f: DataFlags): LoadedData {
 }
 
 /** The evaluation set: the given test set, or a seeded --val-split of `train`. */
-function testOrSplit(
-  train: Dataset,
-  test: Dataset | undefined,
-  f: DataFlags,
-  what: string,
-): { train: Dataset; test: Dataset; how: string } {
+function testOrSplit<D extends CliDataset>(train: D, test: D | undefined, f: DataFlags, what: string): { train: D; test: D; how: string } {
   if (test) {
     if (f.valSplit !== undefined) throw new UsageError(`--val-split applies to data without a test set; ${what} has one`);
     return { train, test, how: `${train.length} train / ${test.length} test` };
   }
-  if (f.valSplit === undefined && f.trainOnly) return { train, test: train.slice(0, 0), how: `${train.length} samples` };
+  if (f.valSplit === undefined && f.trainOnly) return { train, test: train.slice(0, 0) as D, how: `${train.length} samples` };
   if (f.valSplit === undefined && f.evaluate)
-    return { train: train.slice(0, 0), test: train, how: `${train.length} samples, all evaluated` };
+    return { train: train.slice(0, 0) as D, test: train, how: `${train.length} samples, all evaluated` };
   if (f.valSplit === undefined) {
     throw new UsageError(
       `${what} has no test set: give --test-data FILE|DIR, or --val-split F to hold out a fraction (e.g. --val-split 0.2)`,
@@ -269,18 +309,52 @@ function testOrSplit(
   };
 }
 
+/** --target's comma-separated columns; an index stays a string, which loadCsvRegression reads as a name first. */
+function targetList(raw: string): string[] {
+  const cols = raw.split(',').map((c) => c.trim());
+  if (cols.some((c) => c === ''))
+    throw new UsageError(`--target: expected COL or COL,COL,… (column names or 0-based indices), got "${raw}"`);
+  return cols;
+}
+
+/** A CSV file's rows as class-labelled samples, or with --target (or a regression model's targets) as regression samples. */
+async function readCsvSets(
+  path: string,
+  f: DataFlags,
+): Promise<{ train: CliDataset; test?: CliDataset; columns: CsvColumns; describe: string }> {
+  const trained = f.trained?.csv;
+  const targets = f.target !== undefined ? targetList(f.target) : trained?.targets;
+  if (targets !== undefined) {
+    const d = await loadCsvRegression(path, { targets, testPath: f.testData });
+    const plural = d.targetNames.length === 1 ? '' : 's';
+    return {
+      train: d.train,
+      test: d.test,
+      columns: { features: d.featureNames, targets: d.targetNames },
+      describe: `target column${plural} ${quoteList(d.targetNames)} (regression)`,
+    };
+  }
+  const d = await loadCsv(path, { labelColumn: f.labelColumn ?? trained?.label, testPath: f.testData, classes: f.trained?.classes });
+  const cls = d.classes;
+  const shown = cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
+  return {
+    train: d.train,
+    test: d.test,
+    columns: { features: d.featureNames, label: d.labelName },
+    describe: `label column "${d.labelName}" (${d.labelKind} labels, ${cls.length} classes: ${shown})`,
+  };
+}
+
 async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   if (f.testData !== undefined && isDirectory(f.testData))
     throw new UsageError(`--test-data ${f.testData} is a folder; with --data ${path} (CSV) it must be a CSV file`);
   const trained = f.trained?.csv;
-  const d = await loadCsv(path, { labelColumn: f.labelColumn ?? trained?.label, testPath: f.testData, classes: f.trained?.classes });
-  if (trained) checkColumns(path, d.featureNames, trained);
+  const d = await readCsvSets(path, f);
+  if (trained) checkColumns(path, d.columns.features, trained);
   const split = testOrSplit(d.train, d.test, f, `--data ${path}`);
-  const cls = d.classes;
-  const shown = cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
   const parts = [
-    `CSV ${path}${f.testData !== undefined ? ` + ${f.testData}` : ''}: ${d.featureNames.length} features`,
-    `label column "${d.labelName}" (${d.labelKind} labels, ${cls.length} classes: ${shown})`,
+    `CSV ${path}${f.testData !== undefined ? ` + ${f.testData}` : ''}: ${d.columns.features.length} features`,
+    d.describe,
     split.how,
   ];
   let { train, test } = split;
@@ -300,7 +374,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     test = preprocessDataset(preprocess, test);
     parts.push('standardized with the mean and std of the training part');
   }
-  return { train, test, source: parts.join(', '), preprocess, csv: { features: d.featureNames, label: d.labelName } };
+  return { train, test, source: parts.join(', '), preprocess, csv: d.columns };
 }
 
 async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
@@ -348,9 +422,9 @@ async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
 }
 
 /** The first `n` samples (or all when n is undefined). */
-export function limit(ds: Dataset, n: number | undefined): Dataset {
+export function limit<D extends CliDataset>(ds: D, n: number | undefined): D {
   if (n === undefined || n >= ds.length) return ds;
-  return ds.slice(0, n);
+  return ds.slice(0, n) as D;
 }
 
 /**

@@ -14,7 +14,7 @@ import { UsageError, givenOptions, type Parsed } from './args.js';
 import { models } from '../train/models.js';
 import { optimizerNames } from '../optim/registry.js';
 import { trainExtensions } from './extensions.js';
-import type { Dataset } from '../data/dataset.js';
+import { outputsOf, type CliDataset } from './data.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/rng.js';
 import { clip, didYouMean, findName } from '../util/names.js';
@@ -113,12 +113,12 @@ export function checkTrainOptions(o: Parsed): void {
   }
 }
 
-export function checkTrainData(o: Parsed, train: Dataset, test: Dataset): void {
+export function checkTrainData(o: Parsed, train: CliDataset, test: CliDataset): void {
   checkSameImages(train, test, test.name || 'the test set');
   const [c, h, w] = train.shape;
   if (o.optimizer === 'newton' && !o.hessianFree) {
     const n = resolveCliModel(o.model)
-      .build({ rng: new Rng(0), inputShape: train.shape, classes: train.classes.length })
+      .build({ rng: new Rng(0), inputShape: train.shape, classes: outputsOf(train) })
       .numParameters();
     if (n > NEWTON_LIMITS.exactParams) {
       throw new UsageError(

@@ -3,7 +3,7 @@
  * form names what is needed to rebuild the network without --model: the model (its built-in name or
  * canonical spec), the options that change its layers (dropout, DropConnect), the input shape, the
  * class names, the input preprocessing fitted on the training data (--standardize) and, for CSV
- * data, the feature and label columns.
+ * data, the feature columns and the label column or (regression) the target columns.
  *
  * - `FILE.safetensors`: the weights under PyTorch's state_dict names (src/io/safetensors.ts), the
  *   description in the header's __metadata__ as `descent.*` keys (JSON-encoded values), so PyTorch
@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { loadLatestCheckpoint } from '../io/checkpoints.js';
 import type { CsvColumns } from './data.js';
+import type { RegressionLossName } from './loss-flags.js';
 
 /** What rebuilds a trained network: stored beside its weights in every saved form. */
 export interface SavedModelInfo {
@@ -30,19 +31,25 @@ export interface SavedModelInfo {
   modelOptions?: Record<string, unknown>;
   /** [C, H, W] of one input. */
   inputShape: [number, number, number];
-  classes: string[];
+  /** A classifier's classes, in output order (a regression model has its targets in `csv.targets` instead). */
+  classes?: string[];
   preprocess?: Preprocess;
-  /** CSV data: the feature columns in file order and the label column, which a file evaluated needs. */
+  /** CSV data: the feature columns in file order and the label or target columns, which a file evaluated needs. */
   csv?: CsvColumns;
   seed?: number;
   /**
-   * The cross-entropy's options the model trained and was tested with (--label-smoothing,
-   * --class-weights, the weights resolved), absent for the plain one: eval reports the same loss.
+   * The criterion the model trained and was tested with, absent for the plain cross-entropy: a
+   * regression loss (--loss), or the cross-entropy's options (--label-smoothing, --class-weights,
+   * the weights resolved). eval reports the same loss.
    */
   loss?: SavedLoss;
 }
 
 export interface SavedLoss {
+  /** --loss: a regression criterion (absent: cross-entropy). */
+  name?: RegressionLossName;
+  /** huber's δ or smooth-l1's β, when given. */
+  param?: number;
   labelSmoothing?: number;
   /** One weight per class, in label order. */
   weight?: number[];
@@ -125,24 +132,41 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
   if (o.csv !== undefined) {
     const c = o.csv as Partial<CsvColumns> | null;
     const names = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'string');
-    info.csv =
-      c !== null && typeof c === 'object' && names(c.features) && typeof c.label === 'string'
-        ? { features: [...(c.features as string[])], label: c.label }
-        : bad('csv', 'expected { features: [column names], label: column name }');
+    const ok = c !== null && typeof c === 'object' && names(c.features);
+    if (ok && typeof c.label === 'string' && c.targets === undefined)
+      info.csv = { features: [...(c.features as string[])], label: c.label };
+    else if (ok && names(c.targets) && c.label === undefined)
+      info.csv = { features: [...(c.features as string[])], targets: [...(c.targets as string[])] };
+    else bad('csv', 'expected { features: [column names], label: column name } or { features: [column names], targets: [column names] }');
   }
   if (typeof o.seed === 'number') info.seed = o.seed;
   if (o.loss !== undefined) {
     const l = o.loss as SavedLoss | null;
     const smoothing = l?.labelSmoothing,
-      weight = l?.weight;
-    const ok =
-      l !== null &&
-      typeof l === 'object' &&
+      weight = l?.weight,
+      name = l?.name,
+      param = l?.param;
+    const crossEntropyOk =
       (smoothing === undefined || (typeof smoothing === 'number' && smoothing >= 0 && smoothing <= 1)) &&
       (weight === undefined || (Array.isArray(weight) && weight.every((w) => typeof w === 'number' && Number.isFinite(w) && w >= 0)));
-    info.loss = ok
-      ? { ...(smoothing !== undefined ? { labelSmoothing: smoothing } : {}), ...(weight !== undefined ? { weight: [...weight] } : {}) }
-      : bad('loss', 'expected { labelSmoothing: a number in [0, 1], weight: [one number ≥ 0 per class] }');
+    const regressionOk =
+      smoothing === undefined &&
+      weight === undefined &&
+      (name === 'mse' || name === 'l1' || name === 'huber' || name === 'smooth-l1') &&
+      (param === undefined || (typeof param === 'number' && Number.isFinite(param) && param >= 0));
+    const ok = l !== null && typeof l === 'object' && (name === undefined ? param === undefined && crossEntropyOk : regressionOk);
+    if (!ok)
+      bad(
+        'loss',
+        'expected { labelSmoothing: a number in [0, 1], weight: [one number ≥ 0 per class] } or { name: mse, l1, huber or smooth-l1, param: a number ≥ 0 }',
+      );
+    info.loss =
+      name !== undefined
+        ? { name, ...(param !== undefined ? { param } : {}) }
+        : {
+            ...(smoothing !== undefined ? { labelSmoothing: smoothing } : {}),
+            ...(weight !== undefined ? { weight: [...(weight as number[])] } : {}),
+          };
   }
   return info;
 }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { cli } from './run-cli.js';
 import { loadData } from '../../src/cli/data.js';
+import type { Dataset } from '../../src/data/dataset.js';
 import { embeddedDataDir, readIdxFile, encodeIdx, FASHION_MNIST_FILES, FASHION_MNIST_CLASSES, applyPreprocess } from '../../src/node.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -165,7 +166,7 @@ test('--val-split is a pure function of --seed, for CSV files and image folders'
   assert.equal(a.test.length, 120);
   assert.equal(a.train.length, 480);
   assert.deepEqual(a.test.images, b.test.images);
-  assert.deepEqual(a.train.labels, b.train.labels);
+  assert.deepEqual((a.train as Dataset).labels, (b.train as Dataset).labels);
   assert.notDeepEqual(a.test.images, c.test.images);
   const f1 = await loadData(join(root, 'images', 'test'), { valSplit: 0.25, seed: 9 });
   const f2 = await loadData(join(root, 'images', 'test'), { valSplit: 0.25, seed: 9 });
@@ -243,7 +244,7 @@ test('colour images: 3 channels unless --channels 1; --resize makes mixed sizes 
   await assert.rejects(loadData(dir, { valSplit: 0.25 }), /cat\/3\.png: image is 4×8 \(H×W\) but the first image, .*cat\/0\.png, is 4×6/);
   const rgb = await loadData(dir, { valSplit: 0.25, resize: '4x6', seed: 1 });
   assert.deepEqual(rgb.train.shape, [3, 4, 6]);
-  assert.deepEqual(rgb.train.classes, ['cat', 'dog', 'eel']);
+  assert.deepEqual((rgb.train as Dataset).classes, ['cat', 'dog', 'eel']);
   assert.equal(rgb.train.length + rgb.test.length, 12);
   assert.match(rgb.source, /3×4×6 \(RGB: some images are in colour, resized\)/);
   const grey = await loadData(dir, { valSplit: 0.25, resize: '2x3', channels: '1', seed: 1 });

@@ -1,7 +1,8 @@
 /**
  * Every command in README.md's ```sh blocks runs, in the README's order, in one scratch folder (so
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
- * commands name (iris.csv, flowers.csv, train.csv, test.csv, photos/, shoe.png, bag.jpg) are made here first.
+ * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, photos/, shoe.png,
+ * bag.jpg) are made here first.
  *
  * Reductions, applied to `npx descent train|compare|eval|lr-find` so the whole file runs in minutes:
  * without `--data`, `--data embedded` (the README's default is the full data set when installed,
@@ -166,6 +167,16 @@ function makeFiles(dir: string): void {
       rows.push([i % 4, ...[0, 1, 2, 3, 4, 5].map((j) => (value(i, j) + (j === i % 4 ? 1 : 0)).toFixed(3))].join(','));
     writeFileSync(join(dir, name), `${rows.join('\n')}\n`);
   }
+  // a price linear in the area and rooms, plus a bounded wobble; new houses without the price column
+  const houses = ['area,rooms,age,price'];
+  for (let i = 0; i < 160; i++) {
+    const [area, rooms, age] = [40 + 160 * value(i, 0), 1 + (i % 5), 50 * value(i, 2)];
+    houses.push([area.toFixed(1), rooms, age.toFixed(1), (2.5 * area + 20 * rooms - age + 10 * value(i, 3)).toFixed(2)].join(','));
+  }
+  writeFileSync(join(dir, 'houses.csv'), `${houses.join('\n')}\n`);
+  const fresh = ['rooms,area,age'];
+  for (let i = 0; i < 5; i++) fresh.push([1 + i, (60 + 30 * i).toFixed(1), (5 * i).toFixed(1)].join(','));
+  writeFileSync(join(dir, 'new-houses.csv'), `${fresh.join('\n')}\n`);
   for (const part of ['train', 'test']) {
     for (const cls of ['bag', 'shoe']) {
       mkdirSync(join(dir, 'photos', part, cls), { recursive: true });

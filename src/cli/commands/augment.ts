@@ -13,7 +13,7 @@ import { Rng } from '../../tensor/rng.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { parseAugment, AugmentSpecError } from '../../augment/parse.js';
 import { cutmix, mixup, randomChoiceMix } from '../../augment/mix.js';
-import { dataKind, dataOption, dataOptions, loadData } from '../data.js';
+import { classificationOnly, dataKind, dataOption, dataOptions, loadData } from '../data.js';
 import { encodePng } from '../png.js';
 
 export const DEFAULT_AUGMENT = 'flip,crop:4,scale:0.9-1.1,jitter:0.2';
@@ -71,7 +71,7 @@ export const augmentCommand: Command = {
         `--data ${o.data}: augment draws images; a CSV file holds none (give embedded, auto, a folder of IDX files or a folder of class folders of images)`,
       );
     checkWritableFile(o.out, '--out');
-    const data = await loadData(o.data, { channels: o.channels, resize: o.resize, trainOnly: true });
+    const data = classificationOnly(await loadData(o.data, { channels: o.channels, resize: o.resize, trainOnly: true }), 'descent augment');
     const ds = data.train;
     const [C, H, W] = ds.shape;
     checkBatchTransform(aug, ds.shape, o.augment);

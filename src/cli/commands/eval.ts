@@ -1,8 +1,9 @@
 /**
  * descent eval: a trained model's loss, accuracy, confusion matrix and per-class precision, recall
- * and F1 (scikit-learn's classification_report) on a data set's test part. The
- * loss is the criterion the model trained with (its label smoothing and class weights, kept in the
- * weights file), so it equals the test loss train reported.
+ * and F1 (scikit-learn's classification_report) on a data set's test part; for a regression model
+ * (trained with --target) its loss and each target's MAE, RMSE and R². The loss is the criterion
+ * the model trained with (its --loss, label smoothing and class weights, kept in the weights file),
+ * so it equals the test loss train reported.
  */
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
@@ -10,11 +11,19 @@ import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { resolveCliModel } from '../model.js';
-import { classificationReport, evaluateConfusion, type ClassificationReport, type ClassScores } from '../../train/metrics.js';
-import { dataOption, dataOptions, limit, loadData } from '../data.js';
+import {
+  classificationReport,
+  evaluateConfusion,
+  evaluateRegression,
+  type ClassificationReport,
+  type ClassScores,
+  type RegressionReport,
+} from '../../train/metrics.js';
+import { dataOption, dataOptions, isRegression, limit, loadData, outputsOf, type LoadedData } from '../data.js';
 import { readWeights, warnRefused, type SavedModel } from '../weights.js';
-import { describeLoss } from '../loss-flags.js';
-import { crossEntropyWith } from '../../autograd/cross-entropy.js';
+import { describeLoss, lossOfSaved } from '../loss-flags.js';
+import type { RegressionDataset } from '../../data/dataset.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import type { Module } from '../../nn/module.js';
 import { fmtInt } from '../progress.js';
 
@@ -61,6 +70,49 @@ function reportTable(r: ClassificationReport): string[] {
   ];
 }
 
+/** One row per target (MAE, RMSE, R²), then the figures over every target when there are several. */
+function regressionTable(r: RegressionReport): string[] {
+  const lw = Math.max(12, ...r.perTarget.map((c) => c.name.length));
+  const row = (name: string, s: { mae: number; rmse: number; r2: number }) =>
+    `${name.padEnd(lw)} ${[s.mae, s.rmse, s.r2].map((v) => v.toPrecision(5).padStart(12)).join('')}`;
+  return [
+    `${''.padEnd(lw)} ${['MAE', 'RMSE', 'R²'].map((h) => h.padStart(12)).join('')}`,
+    ...r.perTarget.map((c) => row(c.name, c)),
+    ...(r.perTarget.length > 1 ? [row('all targets', r.overall)] : []),
+  ];
+}
+
+/** eval of a regression model: its loss (the --loss it trained with) and regressionReport. */
+function evalRegression(o: Parsed, io: Io, saved: SavedModel, data: LoadedData, test: RegressionDataset): void {
+  const { model, name, flat } = buildSaved(o, saved, test.shape, outputsOf(test));
+  const loss = lossOfSaved(saved.loss, true) as (x: Tensor, y: Tensor) => Tensor;
+  const criterion = saved.loss ?? { name: 'mse' };
+  const lossName = describeLoss(criterion);
+  const r = evaluateRegression(model, new DataLoader(test, { batchSize: 1000, flatten: flat }), test.targetNames, loss);
+  if (o.json) {
+    io.out(
+      JSON.stringify({
+        weights: saved.path,
+        model: name,
+        data: data.source,
+        samples: r.report.samples,
+        loss: r.loss,
+        criterion,
+        report: r.report,
+      }),
+    );
+    return;
+  }
+  io.out(
+    `weights: ${saved.path} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.report.samples)} test samples`,
+  );
+  io.out(
+    `test loss ${r.loss.toPrecision(5)} (${lossName}, as trained)  test mae ${r.report.overall.mae.toPrecision(5)}  test rmse ${r.report.overall.rmse.toPrecision(5)}  R² ${r.report.overall.r2.toPrecision(5)}`,
+  );
+  io.out('per target (R²: 1 − residual / total sum of squares over these samples)');
+  for (const line of regressionTable(r.report)) io.out(line);
+}
+
 function confusionTable(m: Int32Array, names: readonly string[]): string[] {
   const k = names.length;
   const short = names.map((n) => n.slice(0, 6).trim());
@@ -81,7 +133,8 @@ export const evalCommand: Command = {
   options: [
     ...weightsOptions,
     dataOption,
-    ...dataOptions.filter((d) => d.name !== 'standardize'),
+    // the model's own standardization and target columns apply
+    ...dataOptions.filter((d) => d.name !== 'standardize' && d.name !== 'target'),
     {
       name: 'seed',
       type: 'int',
@@ -107,15 +160,18 @@ export const evalCommand: Command = {
       evaluate: true,
       trained: { classes: saved.classes, csv: saved.csv },
     });
-    const test = limit(data.test, o.testLimit);
+    const whole = limit(data.test, o.testLimit);
+    if (saved.inputShape && saved.inputShape.join('x') !== whole.shape.join('x')) {
+      throw new UsageError(
+        `--data: the model takes inputs of shape ${saved.inputShape.join('×')}, the test images are ${whole.shape.join('×')}`,
+      );
+    }
+    if (isRegression(whole)) return evalRegression(o, io, saved, data, whole);
+    if (saved.csv?.targets) throw new UsageError(`--data: the model ${saved.path} is a regression; give CSV data with its target columns`);
+    const test = whole;
     if (saved.classes && saved.classes.join('\u0000') !== test.classes.join('\u0000')) {
       const show = (c: readonly string[]) => (c.length <= 6 ? c.join(', ') : `${c.slice(0, 5).join(', ')}, … (${c.length})`);
       throw new UsageError(`--data: the model was trained on classes ${show(saved.classes)}; the data has ${show(test.classes)}`);
-    }
-    if (saved.inputShape && saved.inputShape.join('x') !== test.shape.join('x')) {
-      throw new UsageError(
-        `--data: the model takes inputs of shape ${saved.inputShape.join('×')}, the test images are ${test.shape.join('×')}`,
-      );
     }
     const { model, name, flat } = buildSaved(o, saved, test.shape, test.classes.length);
     // the loss the model was trained and tested with (Keras' evaluate reports the compiled loss)
@@ -128,7 +184,7 @@ export const evalCommand: Command = {
       model,
       new DataLoader(test, { batchSize: 1000, flatten: flat }),
       test.classes.length,
-      criterion ? crossEntropyWith(criterion) : undefined,
+      lossOfSaved(criterion, false),
     );
     const k = test.classes.length;
     const report = classificationReport(r.confusion, test.classes);

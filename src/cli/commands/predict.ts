@@ -1,6 +1,7 @@
-/** descent predict: class probabilities of images, or of CSV rows, under trained weights. */
+/** descent predict: class probabilities of images, or of CSV rows, under trained weights; a regression model's values of CSV rows. */
 import type { Command, Io } from '../command.js';
-import { UsageError, type Parsed } from '../args.js';
+import { UsageError, givenOptions, type Parsed } from '../args.js';
+import { describeCsvColumns } from '../data.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { noGrad } from '../../autograd/engine.js';
@@ -60,6 +61,14 @@ function printer(o: Parsed, io: Io, classes: readonly string[]) {
   };
 }
 
+/** One line (text) or record (--json) per sample of a regression model: its value of each target. */
+function valuePrinter(o: Parsed, io: Io, targets: readonly string[]) {
+  return (values: ArrayLike<number>, _k: number, name: string, where: Record<string, string | number>) => {
+    if (o.json) io.out(JSON.stringify({ ...where, predicted: Object.fromEntries(targets.map((t, j) => [t, values[j]])) }));
+    else io.out(`${name}: ${targets.map((t, j) => `${t} ${Number(values[j].toPrecision(6))}`).join(', ')}`);
+  };
+}
+
 async function predictImages(o: Parsed, io: Io, saved: SavedModel, files: string[]): Promise<void> {
   const shape = saved.inputShape ?? DEFAULT_INPUT;
   const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
@@ -81,11 +90,15 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
     throw new UsageError(
       `--weights: ${weights} holds a standardization of CSV features but not their column names; retrain it with descent train --data FILE.csv --save FILE`,
     );
-  if (!saved.classes) throw new UsageError(`--weights: ${weights} does not name its classes; retrain it with descent train --save FILE`);
+  const targets = saved.csv.targets;
+  if (!saved.classes && !targets)
+    throw new UsageError(`--weights: ${weights} does not name its classes; retrain it with descent train --save FILE`);
+  if (targets && givenOptions(o).has('top'))
+    throw new UsageError(`--top ranks classes; ${weights} is a regression model, which predicts one value per target`);
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('standard input (-) can be read once; it is given more than once');
   const columns = saved.csv.features;
   const F = columns.length;
-  const classes = saved.classes;
+  const outputs = targets ?? (saved.classes as string[]);
   let preprocess: Preprocess | undefined;
   if (saved.preprocess) {
     try {
@@ -94,8 +107,8 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
       throw new UsageError(`--weights: ${weights}: the model's ${(e as Error).message}`);
     }
   }
-  const { model, flat } = buildSaved(o, saved, [1, 1, F], classes.length);
-  const print = printer(o, io, classes);
+  const { model, flat } = buildSaved(o, saved, [1, 1, F], outputs.length);
+  const print = targets ? valuePrinter(o, io, targets) : printer(o, io, outputs);
   for (const file of files) {
     const name = file === '-' ? STDIN_NAME : file;
     try {
@@ -116,7 +129,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
     } catch (e) {
       if (e instanceof CsvColumnsError)
         throw new UsageError(
-          `${name}: the model was trained on the feature columns ${quoteList(columns)} (label "${saved.csv.label}"); this file lacks ${quoteList(e.missing)} (its columns: ${quoteList(e.header)})`,
+          `${name}: the model was trained on the feature columns ${quoteList(columns)} (${describeCsvColumns(saved.csv)}); this file lacks ${quoteList(e.missing)} (its columns: ${quoteList(e.header)})`,
         );
       throw e;
     }
@@ -125,17 +138,17 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
 
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'class probabilities of PNG or JPEG images, or of CSV rows, under trained weights',
+  summary: 'class probabilities of PNG or JPEG images, or of CSV rows, under trained weights (a regression model: its values of CSV rows)',
   positional: 'IMAGE...|FILE.csv...',
   options: [
     ...weightsOptions,
-    { name: 'top', type: 'int', min: 1, default: 3, help: 'how many classes to print per image or CSV row' },
+    { name: 'top', type: 'int', min: 1, default: 3, help: 'how many classes to print per image or CSV row (a classifier)' },
     backendOption,
     { name: 'json', type: 'boolean', help: "print one JSON record per image or CSV row (every class's probability)" },
   ],
   helpExtra: [
     "Images (a model trained on images): converted to the model's channels and resized to its input size; one line per image, FILE: class p, class p, …",
-    `CSV files (a model trained on CSV data; a name ending in .csv, or - for standard input): the header names the columns; the model's feature columns are read by name, in any order, and other columns (the label column among them) are ignored. The --standardize statistics saved with the model are applied. One line per data row, FILE:ROW: class p, …, ROW counting the rows after the header from 1; read ${CSV_BATCH_ROWS} rows at a time.`,
+    `CSV files (a model trained on CSV data; a name ending in .csv, or - for standard input): the header names the columns; the model's feature columns are read by name, in any order, and other columns (the label column among them) are ignored. The --standardize statistics saved with the model are applied. One line per data row, FILE:ROW: class p, …, ROW counting the rows after the header from 1; read ${CSV_BATCH_ROWS} rows at a time. A regression model (descent train --target) prints FILE:ROW: target value, … instead; --json gives { file, row, predicted: { target: value } }.`,
     'One call reads one kind: images and CSV files together are refused, as is the kind the model was not trained on.',
     'Examples: descent predict --weights mlp.json shoe.png bag.jpg',
     '          descent predict --weights iris.json --json new-flowers.csv',

@@ -10,7 +10,6 @@ import { Rng } from '../../tensor/rng.js';
 import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backend.js';
 import { fitRunAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
-import type { Dataset } from '../../data/dataset.js';
 import {
   fitRun,
   reEvaluatesLoss,
@@ -34,11 +33,15 @@ import {
   dataOption,
   dataOptions,
   fingerprintChange,
+  isRegression,
   limit,
   loadData,
+  outputsOf,
+  type CliDataset,
   type DataFingerprint,
   type LoadedData,
 } from '../data.js';
+import { mae, mse } from '../../train/metrics.js';
 import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
@@ -192,17 +195,34 @@ export interface TrainRun {
   saved: SavedModelInfo;
 }
 
+/** A regression's test figures: MAE and RMSE (√ of the test MSE metric, the mean over every sample and target). */
+export function regressionFigures(r: EpochRecord): { mae: number; rmse: number } | undefined {
+  return typeof r.testMae === 'number' && typeof r.testMse === 'number' ? { mae: r.testMae, rmse: Math.sqrt(r.testMse) } : undefined;
+}
+
+/** "test loss 0.1234  test acc 0.8765", or for a regression "test loss …  test mae …  test rmse …". */
+function fmtTest(r: EpochRecord): string[] {
+  if (r.testLoss === undefined) return [];
+  const g = regressionFigures(r);
+  return [
+    `test loss ${r.testLoss.toFixed(4)}`,
+    ...(g
+      ? [`test mae ${g.mae.toPrecision(5)}`, `test rmse ${g.rmse.toPrecision(5)}`]
+      : [`test acc ${(r.testAccuracy as number).toFixed(4)}`]),
+  ];
+}
+
 function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
   const parts = [`epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`, `train loss ${r.trainLoss.toFixed(4)}`];
   for (const [k, v] of Object.entries(r.terms)) parts.push(`${k} ${v.toExponential(3)}`);
-  if (r.testLoss !== undefined) parts.push(`test loss ${r.testLoss.toFixed(4)}`, `test acc ${(r.testAccuracy as number).toFixed(4)}`);
+  parts.push(...fmtTest(r));
   parts.push(`lr ${Number(r.lr.toPrecision(4))}`, `${r.seconds.toFixed(1)}s`, `${fmtInt(r.samplesPerSec)} samples/s`, ...extra);
   return parts.join('  ');
 }
 
 function fmtFullBatchRecord(r: EpochRecord, epochs: number): string {
   const cost = `evals ${r.evals}${r.hvps ? ` + ${r.hvps} Hv` : ''}, iters ${r.iters}`;
-  return `step ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  train loss ${r.trainLoss.toFixed(6)}  test loss ${(r.testLoss as number).toFixed(4)}  test acc ${(r.testAccuracy as number).toFixed(4)}  ${cost}  ${r.seconds.toFixed(2)}s`;
+  return `step ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  train loss ${r.trainLoss.toFixed(6)}  ${fmtTest(r).join('  ')}  ${cost}  ${r.seconds.toFixed(2)}s`;
 }
 
 /** Write a text file so that readers see the old one or the new one, never half of it (writeFileAtomic). */
@@ -325,7 +345,7 @@ function checkBatchNormBatches(model: Module, o: Parsed, examples: number): void
  * augmentation, in batches of the training steps' size. Used for SWA/EMA averages and for
  * Schedule-Free's average x.
  */
-export function batchNormLoader(trainSet: Dataset, o: Parsed, flatten: boolean): DataLoader<Dataset> {
+export function batchNormLoader(trainSet: CliDataset, o: Parsed, flatten: boolean): DataLoader<CliDataset> {
   return new DataLoader(trainSet, { batchSize: o.fullBatch ? trainSet.length : o.batchSize, flatten });
 }
 
@@ -348,25 +368,19 @@ export function prepareTrain(
   const criterion = lossFromFlags(o, trainSet);
   const rng = new Rng(o.seed);
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
-  const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...modelExtras });
+  const regression = isRegression(trainSet);
+  const model = spec.build({ rng: rng.fork('model'), inputShape: trainSet.shape, classes: outputsOf(trainSet), ...modelExtras });
   checkBatchNormBatches(model, o, trainSet.length);
   // What --save, eval and predict need to rebuild this network without --model.
   const saved: SavedModelInfo = {
     model: spec.name,
     modelOptions: Object.fromEntries(Object.entries(modelExtras).filter(([, v]) => v !== undefined)),
     inputShape: [...trainSet.shape],
-    classes: [...trainSet.classes],
+    ...(regression ? {} : { classes: [...trainSet.classes] }),
     ...(data.preprocess ? { preprocess: data.preprocess } : {}),
     ...(data.csv ? { csv: data.csv } : {}),
     seed: o.seed,
-    ...(criterion
-      ? {
-          loss: {
-            ...(o.labelSmoothing !== undefined ? { labelSmoothing: o.labelSmoothing } : {}),
-            ...(criterion.weight ? { weight: criterion.weight } : {}),
-          },
-        }
-      : {}),
+    ...(criterion ? { loss: criterion.saved } : {}),
   };
   const optimizer = createOptimizer(o.optimizer, model.namedParameters(), optimizerBag(o.optimizer, o)) as Optimizer<BaseHyper>;
   const accumulate: number = o.fullBatch ? 1 : (o.accumulate ?? 1);
@@ -376,9 +390,7 @@ export function prepareTrain(
     );
   const flatten = spec.input === 'flat';
   const transforms = o.fullBatch ? [] : trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
-  const mix = trainExtensions
-    .map((x) => x.mix?.(o, { classes: trainSet.classes.length, csv: Boolean(data.csv) }))
-    .find((m) => m !== undefined);
+  const mix = trainExtensions.map((x) => x.mix?.(o, { classes: outputsOf(trainSet), csv: Boolean(data.csv) })).find((m) => m !== undefined);
   const trainLoader = o.fullBatch
     ? new DataLoader(trainSet, { batchSize: trainSet.length, flatten })
     : new DataLoader(trainSet, {
@@ -449,6 +461,8 @@ export function prepareTrain(
     train: trainLoader,
     test: testLoader,
     loss: criterion?.loss,
+    // a regression reports MAE and the MSE whose root the CLI prints (RMSE)
+    ...(regression ? { metrics: { mae, mse } } : {}),
     epochs: o.epochs,
     rng: rng.fork('train'),
     callbacks,
@@ -490,7 +504,7 @@ export function prepareTrain(
       // the weights the run ends with: the last epoch's, or those of the epoch early stopping put back
       const restored = records[records.length - 1]?.restoredEpoch;
       const final = typeof restored === 'number' ? records.find((r) => r.epoch === restored) : records[records.length - 1];
-      const finalAccuracy = final ? (final.testAccuracy as number) : NaN;
+      const finalAccuracy = final && !regression ? (final.testAccuracy as number) : NaN;
       if (result.skipped > 0)
         (o.json ? io.err : io.out)(`skipped ${result.skipped} step(s) whose loss or gradient was not finite (--on-nan skip)`);
       for (const line of trainExtensions.flatMap((x) => x.summary?.(o, records) ?? [])) (o.json ? io.err : io.out)(line);
@@ -498,7 +512,11 @@ export function prepareTrain(
         writeSavedModel(o.save, model, saved);
         if (!o.json) io.out(`saved weights to ${o.save}`);
       }
-      if (!o.json && !o.fullBatch) io.out(`final test accuracy ${finalAccuracy.toFixed(4)}`);
+      const g = final && regression ? regressionFigures(final) : undefined;
+      if (!o.json && !o.fullBatch)
+        io.out(
+          g ? `final test mae ${g.mae.toPrecision(5)}  rmse ${g.rmse.toPrecision(5)}` : `final test accuracy ${finalAccuracy.toFixed(4)}`,
+        );
       return { records, finalAccuracy, trainOrder: o.fullBatch ? undefined : (e) => trainLoader.order(e), result, model, saved };
     },
   };

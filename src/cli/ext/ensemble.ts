@@ -14,7 +14,7 @@ import { registerTrainExtension, trainExtensions } from '../extensions.js';
 import { batchNormLoader, prepareTrain, preflight, runTrain, type PreparedTrain } from '../commands/train.js';
 import { writeSavedModel, type SavedModelInfo } from '../weights.js';
 import { checkWritableFile } from '../../io/files.js';
-import { FingerprintCache, loadData, limit } from '../data.js';
+import { FingerprintCache, classificationOnly, loadData, limit } from '../data.js';
 import { selectBackend } from '../backend.js';
 import { isDeviceBackend } from '../../backend/index.js';
 import { DataLoader } from '../../data/loader.js';
@@ -80,7 +80,7 @@ export function wantsEnsemble(o: Parsed): boolean {
 
 async function testLoaderAndFactory(o: Parsed) {
   const spec = resolveCliModel(o.model);
-  const data = await loadData(o.data, o);
+  const data = classificationOnly(await loadData(o.data, o), '--ensemble, --snapshots, --swa and --ema');
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
   const test = new DataLoader(testSet, { batchSize: 1000, flatten: spec.input === 'flat' });

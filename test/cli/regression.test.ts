@@ -1,0 +1,173 @@
+/**
+ * descent train --target on CSV data: a regression whose model has one output per target, trained
+ * on --loss (mse by default) and reported by test MAE and RMSE; saved with its target columns, so
+ * eval reports the same loss with each target's MAE, RMSE and R², and predict prints each row's
+ * values. A linear model fitted to exactly linear data by L-BFGS predicts new rows by the formula.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli } from './run-cli.js';
+import { readWeights } from '../../src/cli/weights.js';
+import { tempDir } from '../tmp-dir.js';
+
+const dir = tempDir('descent-regression-cli-');
+const write = (name: string, rows: (string | number)[][]): string => {
+  const path = join(dir, name);
+  writeFileSync(path, `${rows.map((r) => r.join(',')).join('\n')}\n`);
+  return path;
+};
+
+/** y = 2a − 3b + 1 and z = a + b exactly, with a text-free id column and a noise feature c. */
+function rows(n: number, seed: number): (string | number)[][] {
+  let s = seed;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+  const out: (string | number)[][] = [['a', 'y', 'b', 'c', 'z']];
+  for (let i = 0; i < n; i++) {
+    const a = Number((4 * rnd()).toFixed(3)),
+      b = Number((4 * rnd()).toFixed(3));
+    out.push([a, 2 * a - 3 * b + 1, b, Number(rnd().toFixed(3)), Number((a + b).toFixed(3))]);
+  }
+  return out;
+}
+
+const train = write('train.csv', rows(200, 3));
+const testFile = write('test.csv', rows(50, 9));
+const fields = (line: string) =>
+  Object.fromEntries([...line.matchAll(/test (loss|mae|rmse) ([0-9.e+-]+)/g)].map((m) => [m[1], Number(m[2])]));
+
+test('descent train --target: a linear model fitted by L-BFGS to linear targets; eval and predict read its targets back', async () => {
+  const weights = join(dir, 'linear.safetensors');
+  const t = await cli(
+    'train',
+    ...['--data', train, '--test-data', testFile, '--target', 'y,z', '--model', 'logreg', '--optimizer', 'lbfgs', '--full-batch'],
+    ...['--line-search', 'strong-wolfe', '--epochs', '5', '--save', weights],
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /3 features, target columns "y", "z" \(regression\), 200 train \/ 50 test/);
+  assert.match(t.out, /loss: mse \(train and test\)/);
+  const last = t.out.split('\n').filter((l) => l.startsWith('step'));
+  const f = fields(last[last.length - 1]);
+  assert.ok(f.mae < 1e-3 && f.rmse < 1e-3, last[last.length - 1]);
+  const saved = readWeights(weights);
+  assert.deepEqual(saved.csv, { features: ['a', 'b', 'c'], targets: ['y', 'z'] });
+  assert.equal(saved.classes, undefined);
+  assert.deepEqual(saved.loss, { name: 'mse' });
+
+  const e = await cli('eval', '--weights', weights, '--data', testFile, '--json');
+  assert.equal(e.code, 0, e.err);
+  const r = JSON.parse(e.out);
+  assert.deepEqual(r.criterion, { name: 'mse' });
+  assert.ok(Math.abs(r.loss - f.loss) <= 1e-4 * Math.max(f.loss, 1e-6) + 1e-8, `${r.loss} vs ${f.loss}`);
+  assert.deepEqual(
+    r.report.perTarget.map((p: { name: string }) => p.name),
+    ['y', 'z'],
+  );
+  for (const p of r.report.perTarget) assert.ok(p.r2 > 0.999999, JSON.stringify(p));
+
+  // rows in another column order, without the targets, with an id column besides
+  const fresh = write('fresh.csv', [
+    ['id', 'c', 'b', 'a'],
+    ['p', 0.1, 1, 2],
+    ['q', -0.2, -1.5, 0.25],
+  ]);
+  const p = await cli('predict', '--weights', weights, fresh, '--json');
+  assert.equal(p.code, 0, p.err);
+  const got = p.out.split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(
+    got.map((g) => g.row),
+    [1, 2],
+  );
+  for (const [g, a, b] of [
+    [got[0], 2, 1],
+    [got[1], 0.25, -1.5],
+  ] as const) {
+    assert.ok(Math.abs(g.predicted.y - (2 * a - 3 * b + 1)) < 2e-3, JSON.stringify(g));
+    assert.ok(Math.abs(g.predicted.z - (a + b)) < 2e-3, JSON.stringify(g));
+  }
+  const text = await cli('predict', '--weights', weights, fresh);
+  const line = /fresh\.csv:1: y (-?[0-9.]+), z (-?[0-9.]+)$/m.exec(text.out);
+  assert.ok(line && Math.abs(Number(line[1]) - 2) < 2e-3 && Math.abs(Number(line[2]) - 3) < 2e-3, text.out);
+  const top = await cli('predict', '--weights', weights, fresh, '--top', '2');
+  assert.equal(top.code, 2);
+  assert.match(top.err, /--top ranks classes; .* is a regression model/);
+  const lacking = write('lacking.csv', [
+    ['a', 'c'],
+    [1, 2],
+  ]);
+  const l = await cli('predict', '--weights', weights, lacking);
+  assert.equal(l.code, 2);
+  assert.match(l.err, /trained on the feature columns "a", "b", "c" \(targets "y", "z"\); this file lacks "b"/);
+});
+
+test('descent train --target --loss huber:δ: the test loss is that Huber loss, and eval reports the same', async () => {
+  const weights = join(dir, 'huber.json');
+  const t = await cli(
+    'train',
+    ...['--data', train, '--target', 'y', '--val-split', '0.25', '--standardize', '--loss', 'huber:0.5', '--epochs', '2'],
+    ...['--batch-size', '32', '--save', weights],
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /loss: huber, delta 0\.5 \(train and test\)/);
+  const last = fields(t.out.split('\n').filter((l) => l.startsWith('epoch'))[1]);
+  assert.match(t.out, /final test mae [0-9.]+ {2}rmse [0-9.]+$/m);
+  const e = await cli('eval', '--weights', weights, '--data', train, '--val-split', '0.25');
+  assert.equal(e.code, 0, e.err);
+  const loss = Number(/test loss ([0-9.e+-]+) \(huber, delta 0\.5, as trained\)/.exec(e.out)?.[1]);
+  assert.ok(Math.abs(loss - last.loss) <= 5e-4 * last.loss, `${loss} vs ${last.loss}`);
+  assert.match(e.out, new RegExp(`test mae ${last.mae.toPrecision(5).replace('.', '\\.')}`));
+  assert.match(e.out, /^y +[0-9.]+ +[0-9.]+ +-?[0-9.]+$/m);
+});
+
+test('descent train --target: a run resumed from its checkpoint ends where the uninterrupted run ends', async () => {
+  const args = ['--data', train, '--target', 'z', '--val-split', '0.2', '--batch-size', '16', '--seed', '4'];
+  const whole = await cli('train', ...args, '--epochs', '3', '--json');
+  assert.equal(whole.code, 0, whole.err);
+  const ck = join(dir, 'ck');
+  const first = await cli('train', ...args, '--epochs', '1', '--checkpoint-dir', ck, '--json');
+  assert.equal(first.code, 0, first.err);
+  const resumed = await cli('train', '--resume', ck, '--epochs', '3', '--json');
+  assert.equal(resumed.code, 0, resumed.err);
+  const end = (out: string) => {
+    const { seconds: _s, samplesPerSec: _r, ...rest } = JSON.parse(out.trim().split('\n').pop()!);
+    return rest;
+  };
+  assert.deepEqual(end(resumed.out), end(whole.out));
+  assert.ok(typeof end(whole.out).testMae === 'number' && typeof end(whole.out).testMse === 'number');
+});
+
+test('descent train --target: the flags of class labels, and a regression loss without targets, are refused in one line', async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['--target', 'y', '--label-smoothing', '0.1'],
+      /--label-smoothing is an option of the cross-entropy of class labels; --target trains a regression/,
+    ],
+    [['--target', 'y', '--class-weights', 'balanced'], /--class-weights is an option of the cross-entropy/],
+    [['--target', 'y', '--mixup', '0.2'], /--mixup mixes one-hot class labels/],
+    [['--target', 'y', '--ensemble', '2'], /--ensemble reports the members' and the ensemble's accuracy; --target trains a regression/],
+    [['--target', 'y', '--ema', '0.9'], /--ema reports the average's accuracy/],
+    [
+      ['--target', 'y', '--early-stop', '1', '--early-stop-monitor', 'accuracy'],
+      /--early-stop-monitor accuracy: a regression \(--target\) has no accuracy/,
+    ],
+    [['--target', 'y', '--loss', 'cross-entropy'], /--loss cross-entropy takes class labels/],
+    [['--target', 'y', '--loss', 'huber:-1'], /--loss huber:-1: delta must be a number > 0/],
+    [['--target', 'y', '--loss', 'mse:2'], /--loss mse takes no parameter/],
+    [['--loss', 'l1'], /--loss l1: a regression loss needs float targets; name them with --target COL/],
+    [['--target', 'y', '--label-column', 'a'], /--target and --label-column exclude each other/],
+    [['--target', 'y,'], /--target: expected COL or COL,COL,…/],
+  ];
+  for (const [flags, want] of cases) {
+    const r = await cli('train', '--data', train, '--val-split', '0.2', '--epochs', '1', ...flags);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.err}`);
+    assert.match(r.err, want);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  }
+  const missing = await cli('train', '--data', train, '--val-split', '0.2', '--target', 'price');
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /^descent train: .*train\.csv:1: no target column named "price" \(columns: "a", "y", "b", "c", "z"\)$/);
+  const idx = await cli('train', '--data', 'embedded', '--target', 'y', '--epochs', '1');
+  assert.equal(idx.code, 2);
+  assert.match(idx.err, /--target applies to CSV data, not to the embedded Fashion-MNIST/);
+});
