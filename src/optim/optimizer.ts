@@ -29,7 +29,7 @@ import { Tensor, allocStorage, type HostStorage, type Storage, type DType } from
 import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
 import { extension, kernelsFor, type Extensions } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
 import { isDeviceStorage } from '../tensor/device.js';
-import { bool, checkOptions, type SchemaOf } from '../util/options.js';
+import { bool, checkOptions, showValue, type SchemaOf } from '../util/options.js';
 import { acceleratedStep, deviceRulesText, hasAcceleration } from './accelerated.js';
 
 /**
@@ -98,7 +98,7 @@ function hostState(v: Storage): HostStorage {
 
 /** Validation helpers: every message names the optimizer, the option, the range and the value. */
 export function check(opt: string, name: string, value: unknown, ok: boolean, range: string): void {
-  if (!ok) throw new RangeError(`${opt}: invalid ${name} ${JSON.stringify(value)}; expected ${range}`);
+  if (!ok) throw new RangeError(`${opt}: invalid ${name} ${showValue(value)}; expected ${range}`);
 }
 export const checkNonNeg = (opt: string, name: string, v: number) =>
   check(opt, name, v, typeof v === 'number' && Number.isFinite(v) && v >= 0, '≥ 0');
