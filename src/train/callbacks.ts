@@ -7,8 +7,9 @@
  *                          norm ≤ maxNorm (optim/clip.ts has the exact rule)
  *   clipGradValueCallback  clip_grad_value_: every component clamped to [−c, c] (Keras' `clipvalue`)
  *   earlyStopping          Keras 3's EarlyStopping: stop once the monitored record field has not
- *                          improved by more than minDelta for `patience` epochs; optionally put back
- *                          the best epoch's weights when training ends
+ *                          improved by more than minDelta (and, with a baseline, beaten it) for
+ *                          `patience` epochs; optionally put back the best epoch's weights when
+ *                          training ends
  *
  * The record field a callback watches (its name, 'min'/'max' direction and minDelta: Keras'
  * MonitorCallback) is `recordMonitor`, shared with modelCheckpoint (src/io/model-checkpoint.ts).
@@ -158,6 +159,12 @@ export interface EarlyStoppingOptions extends MonitorOptions {
   restoreBest?: boolean;
   /** Epochs trained before the field is watched (default 0). */
   startFromEpoch?: number;
+  /**
+   * Keras' baseline: the value the field must beat (by more than minDelta) within `patience`
+   * epochs, or training stops; an improvement on the best that falls short of it does not restart
+   * the wait (default: none, any improvement does).
+   */
+  baseline?: number;
 }
 
 const earlySchema: SchemaOf<EarlyStoppingOptions> = {
@@ -165,6 +172,7 @@ const earlySchema: SchemaOf<EarlyStoppingOptions> = {
   patience: num,
   restoreBest: bool,
   startFromEpoch: num,
+  baseline: num,
 };
 
 interface EarlyState {
@@ -187,14 +195,20 @@ export interface EarlyStopping extends Callback {
 }
 
 /**
- * Keras 3's EarlyStopping, epoch for epoch: after each epoch past `startFromEpoch`, the monitored
- * field improves when it beats the best so far by more than minDelta (lower in 'min' mode, higher in
- * 'max'); otherwise the epochs waited grow, and once they reach `patience` (never after the first
- * epoch, nor after the run's last, which ends it anyway) training stops after this epoch (TrainState.stop). The record of that epoch gets
+ * Keras 3's EarlyStopping, epoch for epoch (keras/src/callbacks/early_stopping.py, on_epoch_end):
+ * after each epoch past `startFromEpoch`, the epochs waited grow by one; the monitored field
+ * improves when it beats the best so far by more than minDelta (lower in 'min' mode, higher in
+ * 'max'), and then it is the new best and the wait restarts at 0 — with a `baseline`, only when it
+ * beats the baseline too (by more than minDelta), so a run that improves but stays short of the
+ * baseline keeps waiting. An epoch that improves never stops training; one that does not stops it
+ * once the wait has reached `patience` (never after the first epoch, nor after the run's last,
+ * which ends it anyway): training stops after this epoch (TrainState.stop). So with a baseline the
+ * run stops at the first epoch without an improvement once `patience` epochs have passed since the
+ * start, or since the last epoch that beat both the best and the baseline. The record of that epoch gets
  * `stoppedEarly: true`; with restoreBest, the record of the run's last epoch gets `restoredEpoch`
- * (the best epoch, whose weights are put back when training ends, whether it stopped early or not).
- * A NaN never improves. Schedule-Free optimizers, which evaluate weights of their own, refuse
- * restoreBest.
+ * (the best epoch, whether or not it beat the baseline, whose weights are put back when training
+ * ends, whether it stopped early or not). A NaN never improves. Schedule-Free optimizers, which
+ * evaluate weights of their own, refuse restoreBest.
  */
 export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
   checkOptions('earlyStopping', o, earlySchema);
@@ -204,6 +218,8 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
   const startFrom = o.startFromEpoch ?? 0;
   check('earlyStopping', 'patience', patience, Number.isInteger(patience) && patience >= 0, 'an integer ≥ 0');
   check('earlyStopping', 'startFromEpoch', startFrom, Number.isInteger(startFrom) && startFrom >= 0, 'an integer ≥ 0');
+  const baseline = o.baseline;
+  if (baseline !== undefined) check('earlyStopping', 'baseline', baseline, Number.isFinite(baseline), 'a finite number');
   const fresh = (): EarlyState => ({ best: watch.initial, bestEpoch: 0, wait: 0, stoppedEpoch: 0 });
   let st = fresh();
 
@@ -254,7 +270,8 @@ export function earlyStopping(o: EarlyStoppingOptions = {}): EarlyStopping {
       if (watch.improves(v, st.best)) {
         st.best = v;
         st.bestEpoch = s.epoch;
-        st.wait = 0;
+        // the wait restarts only when the baseline is beaten as well (Keras)
+        if (baseline === undefined || watch.improves(v, baseline)) st.wait = 0;
         if (o.restoreBest) pending = capture(s);
         last();
         return pending;

@@ -163,6 +163,32 @@ test("earlyStopping follows Keras 3's rule: patience counts epochs without impro
   assert.equal(drive([1, 0.9, 0.95], { patience: 0 }), 0);
 });
 
+test("earlyStopping's baseline follows Keras 3: only an epoch that beats the best and the baseline restarts the wait", () => {
+  // Keras: wait += 1; an improvement on the best becomes the best, and resets the wait only when it
+  // also beats the baseline; an epoch without improvement stops once wait ≥ patience.
+  // Each epoch improves on the best but none beats 0.5: waits 1, 2, 3 (improving epochs never stop),
+  // then 0.85 does not improve with wait 4 ≥ 2 → stops after epoch 4
+  assert.equal(drive([1, 0.9, 0.8, 0.85, 0.7], { patience: 2, baseline: 0.5 }), 4);
+  // without the baseline the improvements reset the wait: epoch 4 waits 1 < 2, epoch 5 improves
+  assert.equal(drive([1, 0.9, 0.8, 0.85, 0.7], { patience: 2 }), 0);
+  // epoch 1 is no reset either: waits 1, 2 → stops after epoch 2 (without the baseline: waits 0, 1, 2 → 3)
+  assert.equal(drive([1, 1.1, 1.2, 1.3], { patience: 2, baseline: 0.5 }), 2);
+  assert.equal(drive([1, 1.1, 1.2, 1.3], { patience: 2 }), 3);
+  // a baseline beaten: the ordinary rule (waits 0, 1, 2 → stops after epoch 3)
+  assert.equal(drive([0.4, 0.45, 0.46, 0.3], { patience: 2, baseline: 0.5 }), 3);
+  // minDelta applies to the baseline: 0.48 is below 0.5 by less than 0.05, so waits 1, 2, 3 → stops after 3;
+  // without minDelta 0.48 beats it: waits 1, 0, 1, 2 → stops after 4
+  assert.equal(drive([1, 0.48, 0.6, 0.7, 0.8], { patience: 2, baseline: 0.5, minDelta: 0.05 }), 3);
+  assert.equal(drive([1, 0.48, 0.6, 0.7, 0.8], { patience: 2, baseline: 0.5 }), 4);
+  // 'max' mode: accuracies must rise above 0.9: waits 1, 2, 3 → stops after epoch 3;
+  // without the baseline: waits 0, 0, 1, 0, 1, 2 → stops after epoch 6
+  const acc = [0.5, 0.6, 0.55, 0.95, 0.9, 0.9, 0.9];
+  assert.equal(drive(acc, { monitor: 'testAccuracy', patience: 2, baseline: 0.9 }, 'testAccuracy'), 3);
+  assert.equal(drive(acc, { monitor: 'testAccuracy', patience: 2 }, 'testAccuracy'), 6);
+  // startFromEpoch: epochs 1 and 2 are not watched; then waits 1 (0.8 improves, short of 0.5), 2 → stops after epoch 4
+  assert.equal(drive([0.1, 0.2, 0.8, 0.9, 0.3], { patience: 1, baseline: 0.5, startFromEpoch: 2 }), 4);
+});
+
 test('earlyStopping names a missing monitored field and refuses bad options and restoreBest with Schedule-Free', () => {
   const o = setup(8);
   assert.throws(
@@ -172,6 +198,9 @@ test('earlyStopping names a missing monitored field and refuses bad options and 
   assert.throws(() => earlyStopping({ patience: 1.5 }), /earlyStopping: invalid patience 1.5; expected an integer ≥ 0/);
   assert.throws(() => earlyStopping({ minDelta: -1 }), /invalid minDelta -1/);
   assert.throws(() => earlyStopping({ mode: 'down' as never }), /earlyStopping/);
+  assert.throws(() => earlyStopping({ baseline: NaN }), /^RangeError: earlyStopping: invalid baseline NaN; expected a finite number$/);
+  assert.throws(() => earlyStopping({ baseline: -Infinity }), /earlyStopping: invalid baseline -Infinity; expected a finite number/);
+  assert.throws(() => earlyStopping({ baseline: '0.5' as never }), /^TypeError: earlyStopping: invalid baseline "0.5"; expected a number$/);
   const sf = setup(8, (m) => new ScheduleFreeSGD(m.namedParameters(), { lr: 0.1 }));
   assert.throws(() => fitRun({ ...sf, callbacks: [earlyStopping({ restoreBest: true })] }), /restoreBest cannot be used with/);
 });
