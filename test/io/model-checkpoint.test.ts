@@ -14,6 +14,7 @@ import { Rng } from '../../src/tensor/rng.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { ScheduleFreeSGD } from '../../src/optim/schedule-free.js';
 import { fitRun, type Callback, type FitOptions, type TrainState } from '../../src/train/trainer.js';
+import { fitRunAsync } from '../../src/train/async.js';
 import { earlyStopping } from '../../src/train/callbacks.js';
 import type { Checkpoint } from '../../src/train/checkpoint.js';
 import { resolveModel } from '../../src/train/spec.js';
@@ -97,6 +98,118 @@ test("modelCheckpoint follows Keras 3's rule: the first number saves, then each 
   assert.deepEqual(drive([NaN, 1, NaN, 0.5], {}), [2, 4]);
   // saveBestOnly false: every epoch, whatever the figure
   assert.deepEqual(drive([1, 2, 3], { saveBestOnly: false }), [1, 2, 3]);
+});
+
+test('initialValueThreshold is where Keras 3 starts the best: only a figure beating it is saved', () => {
+  // best 0.55: 0.9 no, 0.5 yes, 0.7 and 0.6 no, 0.4 yes, 0.45 no
+  assert.deepEqual(drive([0.9, 0.5, 0.7, 0.6, 0.4, 0.45], { initialValueThreshold: 0.55 }), [2, 5]);
+  // never beaten: nothing written
+  assert.deepEqual(drive([0.9, 0.5, 0.7], { initialValueThreshold: 0.3 }), []);
+  // equal is not better
+  assert.deepEqual(drive([0.5, 0.4], { initialValueThreshold: 0.5 }), [2]);
+  // 'max' (an accuracy): above 0.58
+  assert.deepEqual(drive([0.5, 0.6, 0.55, 0.9], { initialValueThreshold: 0.58 }, 'testAccuracy'), [2, 4]);
+  // minDelta against the threshold too: 0.5 + 0.05 ≥ 0.52 no, 0.45 + 0.05 < 0.52 yes, 0.4 + 0.05 < 0.45 no
+  assert.deepEqual(drive([0.5, 0.45, 0.4], { initialValueThreshold: 0.52, minDelta: 0.05 }), [2]);
+  const cb = modelCheckpoint({ path: join(dir, 't.safetensors'), initialValueThreshold: 0.25 });
+  assert.equal(cb.best, 0.25);
+});
+
+/**
+ * Drives onUpdate and onStepEnd as fit does (or, `late`, as fitAsync does: a step's loss arrives
+ * after the next step's update); `skipped` steps are counted but neither updated nor ended, as
+ * onNonFinite 'skip' leaves them. Returns the steps written.
+ */
+function driveSteps(losses: number[], o: Omit<ModelCheckpointOptions, 'path' | 'write'>, late = false, skipped: number[] = []): number[] {
+  const wrote: number[] = [];
+  const cb = modelCheckpoint({
+    monitor: 'trainLoss',
+    ...o,
+    path: join(dir, 'step-{step}'),
+    write: (p) => void wrote.push(Number(p.split('-').pop())),
+  });
+  const s = { epoch: 1, epochs: 1, step: 0, stop: false, model: { namedState: () => [] }, optimizer: {} } as unknown as TrainState;
+  cb.onTrainBegin?.(s);
+  const waiting: number[] = [];
+  for (const loss of losses) {
+    s.step++;
+    if (skipped.includes(s.step)) continue;
+    cb.onUpdate?.(s);
+    waiting.push(loss);
+    while (waiting.length > (late ? 1 : 0)) cb.onStepEnd?.(s, waiting.shift()!);
+  }
+  for (const loss of waiting) cb.onStepEnd?.(s, loss);
+  return wrote;
+}
+
+test('saveFreq N writes at every N-th optimizer step, judged by that step’s training loss', () => {
+  const losses = [0.9, 0.8, 0.85, 0.95, 0.75, 0.6, 0.65, 0.7];
+  // steps 2, 4, 6, 8 are looked at: 0.8 saves, 0.95 no, 0.6 saves, 0.7 no
+  assert.deepEqual(driveSteps(losses, { saveFreq: 2 }), [2, 6]);
+  assert.deepEqual(driveSteps(losses, { saveFreq: 2 }, true), [2, 6], "fitAsync's late losses pair with their own steps");
+  // with a threshold 0.7: only step 6's 0.6
+  assert.deepEqual(driveSteps(losses, { saveFreq: 2, initialValueThreshold: 0.7 }), [6]);
+  // saveBestOnly false: every third step, whatever its loss
+  assert.deepEqual(driveSteps(losses, { saveFreq: 3, saveBestOnly: false }), [3, 6]);
+  assert.deepEqual(driveSteps(losses, { saveFreq: 1, saveBestOnly: false }, true), [1, 2, 3, 4, 5, 6, 7, 8]);
+  // a skipped step writes nothing (step 6, whose loss 0.6 would have saved), and the losses after stay paired:
+  // step 8's 0.7 beats step 2's 0.8
+  assert.deepEqual(driveSteps(losses, { saveFreq: 2 }, true, [6]), [2, 8]);
+  // at epoch ends nothing is written with saveFreq N
+  assert.deepEqual(driveSteps([], { saveFreq: 2 }), []);
+});
+
+test('saveFreq: fit and fitAsync write the weights of each N-th step, named by {step}; a resumed run keeps the best', async () => {
+  const sub = join(dir, 'steps');
+  mkdirSync(sub);
+  // 160 samples in batches of 32: 5 steps an epoch, 10 in 2 epochs
+  const after = new Map<number, ReturnType<typeof bits>>();
+  const watch: Callback = { onUpdate: (s) => void after.set(s.step, bits(s.model)) };
+  const o = setup(7);
+  const each = modelCheckpoint({ path: join(sub, 's{step:02d}.safetensors'), saveFreq: 3, saveBestOnly: false });
+  fitRun({ ...o, callbacks: [watch, each] });
+  assert.deepEqual(readdirSync(sub).sort(), ['s03.safetensors', 's06.safetensors', 's09.safetensors']);
+  for (const k of [3, 6, 9])
+    assert.deepEqual(bits(loaded(join(sub, `s${String(k).padStart(2, '0')}.safetensors`), 7)), after.get(k), `step ${k}`);
+  assert.equal(each.lastPath, join(sub, 's09.safetensors'));
+
+  // the best training loss among steps 2, 4, …, 10, in fit and in fitAsync (on the host: its losses arrive a step late)
+  let losses: number[] = [];
+  const steps: Callback = { onStepEnd: (_s, loss) => void losses.push(loss) };
+  const best = modelCheckpoint({ path: join(sub, 'best.safetensors'), saveFreq: 2, monitor: 'trainLoss' });
+  fitRun({ ...setup(7), callbacks: [steps, best] });
+  const even = losses.map((l, i) => [i + 1, l] as const).filter(([k]) => k % 2 === 0);
+  const [bestStep, bestLoss] = even.reduce((a, b) => (b[1] < a[1] ? b : a));
+  assert.equal(best.best, bestLoss);
+  assert.equal(best.bestEpoch, Math.ceil(bestStep / 5));
+  assert.deepEqual(bits(loaded(join(sub, 'best.safetensors'), 7)), after.get(bestStep), `step ${bestStep}`);
+  losses = [];
+  const asyncBest = modelCheckpoint({ path: join(sub, 'async.safetensors'), saveFreq: 2, monitor: 'trainLoss' });
+  await fitRunAsync({ ...setup(7), callbacks: [steps, asyncBest] });
+  assert.equal(asyncBest.best, bestLoss);
+  assert.deepEqual(bits(loaded(join(sub, 'async.safetensors'), 7)), after.get(bestStep), 'fitAsync: the same step’s weights');
+
+  // resumed from the checkpoint after epoch 1, the run writes what the uninterrupted one wrote after it
+  const saved: Checkpoint[] = [];
+  const full: number[] = [];
+  const written = (into: number[]) => (p: string) => void into.push(Number(/s(\d+)$/.exec(p)![1]));
+  fitRun({
+    ...setup(7),
+    epochs: 3,
+    callbacks: [modelCheckpoint({ path: join(sub, 'r-s{step}'), saveFreq: 2, monitor: 'trainLoss', write: written(full) })],
+    checkpoint: { save: (c) => void saved.push(c) },
+  });
+  const resumed: number[] = [];
+  fitRun({
+    ...setup(7),
+    epochs: 3,
+    resume: saved[0],
+    callbacks: [modelCheckpoint({ path: join(sub, 'r-s{step}'), saveFreq: 2, monitor: 'trainLoss', write: written(resumed) })],
+  });
+  assert.deepEqual(
+    resumed,
+    full.filter((k) => k > 5),
+  );
 });
 
 /** The monitored figure scripted per epoch (set before modelCheckpoint reads it), and each epoch's weights. */
@@ -229,8 +342,33 @@ test('modelCheckpoint names a missing monitored field, refuses bad options, and 
 
   assert.throws(() => modelCheckpoint({ path: join(dir, 'best.json') }), /modelCheckpoint: path ".*best\.json" must end in \.safetensors/);
   assert.throws(
-    () => modelCheckpoint({ path: 'b-{step}.safetensors' }),
-    /\{step\} is not a placeholder; expected \{epoch\} or \{epoch:0Nd\}/,
+    () => modelCheckpoint({ path: 'b-{batch}.safetensors' }),
+    /\{batch\} is not a placeholder; expected \{epoch\}, \{step\}, or \{epoch:0Nd\}/,
+  );
+  assert.throws(
+    () => modelCheckpoint({ path: 'a.safetensors', initialValueThreshold: NaN }),
+    /^RangeError: modelCheckpoint: invalid initialValueThreshold NaN; expected a finite number$/,
+  );
+  assert.throws(
+    () => modelCheckpoint({ path: 'a.safetensors', initialValueThreshold: '0.5' as never }),
+    /^TypeError: modelCheckpoint: invalid initialValueThreshold "0.5"; expected a number$/,
+  );
+  assert.throws(
+    () => modelCheckpoint({ path: 'a.safetensors', initialValueThreshold: 0.5, saveBestOnly: false }),
+    /modelCheckpoint: initialValueThreshold 0.5 is where the best starts, and saveBestOnly false writes every time/,
+  );
+  for (const bad of [0, 1.5, -2, Infinity])
+    assert.throws(
+      () => modelCheckpoint({ path: 'a.safetensors', saveFreq: bad, saveBestOnly: false }),
+      new RegExp(`^RangeError: modelCheckpoint: invalid saveFreq ${bad}; expected 'epoch' or an integer ≥ 1$`),
+    );
+  assert.throws(
+    () => modelCheckpoint({ path: 'a.safetensors', saveFreq: 'batch' as never }),
+    /^TypeError: modelCheckpoint: invalid saveFreq "batch"; expected 'epoch' or an integer ≥ 1$/,
+  );
+  assert.throws(
+    () => modelCheckpoint({ path: 'a.safetensors', saveFreq: 100 }),
+    /modelCheckpoint: saveFreq 100 with saveBestOnly compares a figure every 100 steps, and a step has only its training loss: expected monitor 'trainLoss', got "testLoss"/,
   );
   assert.throws(() => modelCheckpoint({ path: 'b-{epoch:2d}.safetensors' }), /\{epoch:2d\} is not a placeholder/);
   assert.throws(() => modelCheckpoint({ path: 'b-}.safetensors' }), /has a lone "\}"; write \{\{ or \}\}/);
