@@ -7,7 +7,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
@@ -119,6 +119,28 @@ test('a resumed run goes on from the best so far: the epochs after the checkpoin
   assert.match(moved.err, /--save-best: with --resume the run's settings come from the checkpoint/);
 });
 
+test('--save-best-threshold X: the best starts at X, so only the epochs beating X (and the best before them) are written', async () => {
+  const plain = await cli('train', ...small, '--epochs', '8', '--save-best', join(dir, 'plain.json'), '--json');
+  assert.equal(plain.code, 0, plain.err);
+  const rs = records(plain.out);
+  // X: the third epoch's test loss, so epochs 1 to 3 cannot beat it
+  const x = rs[2].testLoss;
+  let best = x;
+  const want = rs.filter((r) => r.testLoss < best && ((best = r.testLoss), true)).map((r) => r.epoch);
+  assert.ok(want.length > 0 && want[0] > 3 && want.length < saved(rs).length, `${want.join(', ')} of ${saved(rs).join(', ')}`);
+  const file = join(dir, 'threshold.json');
+  const r = await cli('train', ...small, '--epochs', '8', '--save-best', file, '--save-best-threshold', String(x), '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(saved(records(r.out)), want);
+  assert.ok(Math.abs((await evalFile(file)).loss - rs[want[want.length - 1] - 1].testLoss) < 1e-6);
+  // never beaten: no file, and the end of the run says why
+  const none = join(dir, 'none.json');
+  const n = await cli('train', ...small, '--epochs', '2', '--save-best', none, '--save-best-threshold', '0.001');
+  assert.equal(n.code, 0, n.err);
+  assert.ok(!existsSync(none));
+  assert.match(n.out + n.err, /--save-best .*none\.json: no epoch saved \(the test loss never beat --save-best-threshold 0\.001\)/);
+});
+
 test('--save-best is checked before training: the same file as --save, a missing folder, an empty name, a lone monitor flag, --ensemble', async () => {
   const cases: [string[], number, RegExp][] = [
     [
@@ -130,6 +152,8 @@ test('--save-best is checked before training: the same file as --save, a missing
     [['--save-best', dir], 1, /--save-best .*: is a folder; refusing to replace it with a regular file/],
     [['--save-best', ''], 2, /--save-best: empty file name/],
     [['--save-best-monitor', 'accuracy'], 2, /--save-best-monitor needs --save-best FILE/],
+    [['--save-best-threshold', '0.5'], 2, /--save-best-threshold needs --save-best FILE/],
+    [['--save-best', join(dir, 'z.json'), '--save-best-threshold', 'low'], 2, /--save-best-threshold: expected a decimal number/],
     [['--save-best-monitor', 'acc', '--save-best', join(dir, 'y.json')], 2, /--save-best-monitor: .*accuracy/],
     [
       ['--save-best', join(dir, 'e.json'), '--ensemble', '2'],

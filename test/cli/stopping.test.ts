@@ -78,6 +78,65 @@ test('an early-stopped run resumed from a mid-run checkpoint stops at the same e
   assert.ok(readFileSync(join(dir, 'resumed.json')).equals(readFileSync(join(dir, 'full.json'))), 'the same weights, byte for byte');
 });
 
+/** Keras 3's EarlyStopping.on_epoch_end replayed on a 'min' sequence: the epoch (from 1) it stops after, 0 if none. */
+function kerasStop(values: number[], patience: number, baseline?: number): number {
+  let best = Infinity;
+  let wait = 0;
+  for (let i = 0; i < values.length; i++) {
+    wait += 1;
+    if (values[i] < best) {
+      best = values[i];
+      if (baseline === undefined || values[i] < baseline) wait = 0;
+      continue;
+    }
+    // Keras' epoch > 0; descent leaves the run's last epoch alone, as it ends the run anyway
+    if (wait >= patience && i > 0 && i < values.length - 1) return i + 1;
+  }
+  return 0;
+}
+
+test('--early-stop-baseline: a test loss that improves but stays above B does not restart the count; --resume keeps B', async () => {
+  const args = [...small, '--lr', '0.01', '--json'];
+  const plain = await cli('train', ...args, '--epochs', '10');
+  assert.equal(plain.code, 0, plain.err);
+  const losses: number[] = plain.out.split('\n').map((l) => JSON.parse(l).testLoss);
+  const stop = kerasStop(losses, 2, 0.01);
+  assert.ok(stop > 0 && stop !== kerasStop(losses, 2), `the baseline changes where the run stops (${stop} vs ${kerasStop(losses, 2)})`);
+  const r = await cli('train', ...args, '--epochs', '10', '--early-stop', '2', '--early-stop-baseline', '0.01');
+  assert.equal(r.code, 0, r.err);
+  const rs = r.out.split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(
+    rs.map((x) => x.testLoss),
+    losses.slice(0, stop),
+  );
+  assert.equal(rs[stop - 1].stoppedEarly, true);
+  assert.match(
+    r.err,
+    new RegExp(`stopped early after epoch ${stop}: the test loss had not beaten both its best and the baseline 0.01 for 2 epochs`),
+  );
+  // cut before the stop and resumed: the baseline comes from the checkpoint
+  const ck = join(dir, 'ck-baseline');
+  const cut = await cli(
+    'train',
+    ...args,
+    '--epochs',
+    String(stop - 1),
+    '--early-stop',
+    '2',
+    '--early-stop-baseline',
+    '0.01',
+    '--checkpoint-dir',
+    ck,
+  );
+  assert.equal(cut.code, 0, cut.err);
+  const resumed = await cli('train', '--resume', ck, '--epochs', '10', '--json');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.deepEqual(
+    resumed.out.split('\n').map((l) => [JSON.parse(l).epoch, JSON.parse(l).stoppedEarly]),
+    [[stop, true]],
+  );
+});
+
 test('--clip-grad-norm and --clip-grad-value change the run; no flag of theirs does when the gradients stay below the bound', async () => {
   const base = [...sized(300, 100), '--epochs', '1', '--optimizer', 'sgd', '--lr', '0.1', '--json'];
   const plain = JSON.parse((await cli('train', ...base)).out);
@@ -94,6 +153,11 @@ test('the flags that need --early-stop, clipping with newton and --restore-best 
     [['--restore-best'], /^descent train: --restore-best needs --early-stop PATIENCE$/],
     [['--min-delta', '0.01'], /^descent train: --min-delta needs --early-stop PATIENCE$/],
     [['--early-stop-monitor', 'accuracy'], /^descent train: --early-stop-monitor needs --early-stop PATIENCE$/],
+    [['--early-stop-baseline', '0.5'], /^descent train: --early-stop-baseline needs --early-stop PATIENCE$/],
+    [
+      ['--early-stop', '1', '--early-stop-baseline', 'nan'],
+      /--early-stop-baseline: expected a decimal number \(like 0.01 or 1e-3\), got "nan"/,
+    ],
     [
       ['--optimizer', 'newton', '--hessian-free', '--full-batch', '--model', 'logreg', '--clip-grad-norm', '1'],
       /^descent train: --clip-grad-norm: newton differentiates the loss/,

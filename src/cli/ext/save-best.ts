@@ -2,7 +2,8 @@
  * `descent train --save-best FILE`: the library's modelCheckpoint (src/io/model-checkpoint.ts,
  * Keras' ModelCheckpoint with save_best_only) writing FILE as --save does (.safetensors or JSON, the
  * same description beside the weights, so eval and predict read it), at every epoch whose test loss
- * (--save-best-monitor accuracy: test accuracy) beats the best so far. The path is stored absolute
+ * (--save-best-monitor accuracy: test accuracy) beats the best so far, which starts at
+ * --save-best-threshold when given (Keras' initial_value_threshold). The path is stored absolute
  * in checkpoints and the best figure in the callback's state, so --resume goes on from the best.
  */
 import { resolve } from 'node:path';
@@ -31,10 +32,17 @@ registerTrainExtension({
       choices: Object.keys(MONITORS),
       help: 'what --save-best watches: the test loss (lower is better) or the test accuracy (higher is better); default: what --early-stop-monitor names, else loss',
     },
+    {
+      name: 'save-best-threshold',
+      type: 'number',
+      metavar: 'X',
+      help: "with --save-best: the best starts at X, so only an epoch whose figure beats X is written (Keras' initial_value_threshold)",
+    },
   ],
   preflight(o) {
     if (o.saveBest === undefined) {
       if (o.saveBestMonitor !== undefined) throw new UsageError('--save-best-monitor needs --save-best FILE');
+      if (o.saveBestThreshold !== undefined) throw new UsageError('--save-best-threshold needs --save-best FILE');
       return;
     }
     if (o.saveBest === '') throw new UsageError('--save-best: empty file name; give the file to write the best model to');
@@ -56,6 +64,7 @@ registerTrainExtension({
         // braces doubled, since the file name is taken as written
         path: resolve(o.saveBest).replace(/[{}]/g, '$&$&'),
         monitor: monitorOf(o).key,
+        ...(o.saveBestThreshold !== undefined ? { initialValueThreshold: o.saveBestThreshold } : {}),
         write: (path, model, state) => writeSavedModel(path, model, setup.saved, '--save-best', state),
       }),
     ];
@@ -67,7 +76,12 @@ registerTrainExtension({
     if (o.saveBest === undefined) return [];
     const m = monitorOf(o);
     const best = [...records].reverse().find((r) => r.savedBest === true);
-    if (!best) return [`--save-best ${o.saveBest}: no epoch saved (the ${m.label} was never a number)`];
+    if (!best)
+      return [
+        o.saveBestThreshold === undefined
+          ? `--save-best ${o.saveBest}: no epoch saved (the ${m.label} was never a number)`
+          : `--save-best ${o.saveBest}: no epoch saved (the ${m.label} never beat --save-best-threshold ${o.saveBestThreshold})`,
+      ];
     return [`best model: epoch ${best.epoch} (${m.label} ${(best[m.key] as number).toFixed(4)}), saved to ${o.saveBest}`];
   },
 });

@@ -1,7 +1,7 @@
 /**
  * `descent train` flags for gradient clipping (--clip-grad-norm, --clip-grad-value) and early
- * stopping (--early-stop, --early-stop-monitor, --min-delta, --restore-best): the library's
- * callbacks (src/train/callbacks.ts), on every backend.
+ * stopping (--early-stop, --early-stop-monitor, --early-stop-baseline, --min-delta, --restore-best):
+ * the library's callbacks (src/train/callbacks.ts), on every backend.
  */
 import { UsageError, type Parsed } from '../args.js';
 import { registerTrainExtension } from '../extensions.js';
@@ -47,6 +47,12 @@ registerTrainExtension({
       help: 'what --early-stop watches: the test loss (lower is better) or the test accuracy (higher is better)',
     },
     {
+      name: 'early-stop-baseline',
+      type: 'number',
+      metavar: 'B',
+      help: "with --early-stop: the monitored test figure must beat B (by more than --min-delta) within PATIENCE epochs, or the run stops; an improvement that falls short of B does not restart the count (Keras' baseline)",
+    },
+    {
       name: 'min-delta',
       type: 'number',
       min: 0,
@@ -63,6 +69,7 @@ registerTrainExtension({
     if (o.earlyStop === undefined) {
       for (const [flag, given] of [
         ['--min-delta', o.minDelta !== undefined],
+        ['--early-stop-baseline', o.earlyStopBaseline !== undefined],
         ['--restore-best', o.restoreBest === true],
         ['--early-stop-monitor', o.earlyStopMonitor !== 'loss'],
       ] as const)
@@ -87,6 +94,7 @@ registerTrainExtension({
           patience: o.earlyStop,
           minDelta: o.minDelta ?? 0,
           restoreBest: o.restoreBest === true,
+          ...(o.earlyStopBaseline !== undefined ? { baseline: o.earlyStopBaseline } : {}),
         }),
       );
     return cbs;
@@ -104,10 +112,15 @@ function earlyStopLines(o: Parsed, records: readonly EpochRecord[]): string[] {
   const at = (epoch: number) => records.find((r) => r.epoch === epoch);
   const stopped = records.find((r) => r.stoppedEarly === true);
   const restored = records[records.length - 1]?.restoredEpoch;
-  if (stopped)
+  if (stopped) {
+    const by = o.minDelta ? ` by more than ${o.minDelta}` : '';
+    const span = o.earlyStop <= 1 ? 'an epoch' : `${o.earlyStop} epochs`;
     lines.push(
-      `stopped early after epoch ${stopped.epoch}: the ${m.label} did not improve for ${o.earlyStop <= 1 ? 'an epoch' : `${o.earlyStop} epochs`}${o.minDelta ? ` by more than ${o.minDelta}` : ''}`,
+      o.earlyStopBaseline === undefined
+        ? `stopped early after epoch ${stopped.epoch}: the ${m.label} did not improve for ${span}${by}`
+        : `stopped early after epoch ${stopped.epoch}: the ${m.label} had not beaten both its best and the baseline ${o.earlyStopBaseline}${by} for ${span}`,
     );
+  }
   if (typeof restored === 'number') {
     const best = at(restored)?.[m.key];
     lines.push(
