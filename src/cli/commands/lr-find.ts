@@ -21,6 +21,7 @@ const NOT_HERE = new Set([
   'save',
   'save-best',
   'save-best-monitor',
+  'save-best-threshold',
   'save-average',
   'checkpoint-dir',
   'checkpoint-every',
@@ -35,6 +36,7 @@ const NOT_HERE = new Set([
   'ema',
   'early-stop',
   'early-stop-monitor',
+  'early-stop-baseline',
   'min-delta',
   'restore-best',
 ]);
