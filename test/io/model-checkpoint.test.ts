@@ -1,7 +1,8 @@
 /**
  * modelCheckpoint (src/io/model-checkpoint.ts), Keras 3's ModelCheckpoint: the rule (Keras'
  * monitor_callback.py re-expressed as the epochs saved for hand-made sequences of the monitored
- * value: the first number saves, a NaN never improves, mode and minDelta), then real runs whose
+ * value: the first number saves, a NaN never improves, mode and minDelta, initialValueThreshold;
+ * saveFreq's steps and their training losses, in fit's order and fitAsync's late one), then real runs whose
  * files are loaded back and compared, bit for bit, with the weights of the epoch they were written
  * at (and with earlyStopping's restoreBest), a resumed run that continues the best instead of
  * restarting it, Schedule-Free's evaluated weights, and the errors.

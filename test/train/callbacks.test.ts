@@ -7,8 +7,9 @@
  * gradient evaluations clipped.
  *
  * Early stopping: Keras 3's EarlyStopping rule (keras/src/callbacks/early_stopping.py) re-expressed
- * as expected stop epochs for hand-made sequences of the monitored value, then a real run that
- * stops, checkpoints the stop, restores the best epoch's weights, and resumes to the same end.
+ * as expected stop epochs for hand-made sequences of the monitored value (the baseline's included),
+ * then a real run that stops, checkpoints the stop, restores the best epoch's weights, and resumes
+ * to the same end.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

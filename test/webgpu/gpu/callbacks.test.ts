@@ -3,7 +3,8 @@
  * on lavapipe): the MLP trained with clipGradNormCallback / clipGradValueCallback,
  * earlyStopping(restoreBest) and modelCheckpoint on 'webgpu' (Module.to + fitAsync) follows the
  * same run on wasm (fit): its losses, where it stops, the epochs it saves and the weights it ends
- * with or saves. Tolerance as in regularize.test.ts (1e-5 scaled by 1 + |value|);
+ * with or saves; with saveFreq, the weights of each step saved, which fitAsync must take at the step
+ * (its losses arrive a step late). Tolerance as in regularize.test.ts (1e-5 scaled by 1 + |value|);
  * without the clipping the run differs by far more (checked below), so a clipping not applied on
  * the device fails here.
  */
@@ -122,5 +123,43 @@ test('modelCheckpoint on WebGPU saves the epochs wasm saves, the weights read ba
   a.parameters().forEach((p, i) => {
     const q = b.parameters()[i].data;
     for (let j = 0; j < p.size; j++) assert.ok(near(q[j], p.data[j]), `parameter ${i}[${j}]: ${q[j]} vs ${p.data[j]}`);
+  });
+});
+
+test('modelCheckpoint saveFreq on WebGPU: each file holds the weights right after its step, though fitAsync reads the losses a step late', async () => {
+  const dir = tempDir('descent-checkpoint-steps-webgpu-');
+  // 192 images in batches of 64: 3 steps an epoch, 6 in 2 epochs
+  const host = mlp(2);
+  const after = new Map<number, Float32Array[]>();
+  const capture: Callback = {
+    onUpdate: (s) =>
+      void after.set(
+        s.step,
+        s.model.parameters().map((p) => Float32Array.from(p.data)),
+      ),
+  };
+  const hostBest = modelCheckpoint({ path: join(dir, 'wasm-best.safetensors'), saveFreq: 2, monitor: 'trainLoss' });
+  fit(options(host, [capture, hostBest], 2, 0.5));
+  const dev = mlp(2);
+  await dev.to('webgpu');
+  const devBest = modelCheckpoint({ path: join(dir, 'webgpu-best.safetensors'), saveFreq: 2, monitor: 'trainLoss' });
+  await fitAsync(
+    options(dev, [modelCheckpoint({ path: join(dir, 'g-{step}.safetensors'), saveFreq: 1, saveBestOnly: false }), devBest], 2, 0.5),
+  );
+  const fileParams = (path: string) => {
+    const m = mlp(3);
+    loadSafetensorsFile(path, m);
+    return m.parameters().map((p) => p.data);
+  };
+  for (let k = 1; k <= 6; k++)
+    fileParams(join(dir, `g-${k}.safetensors`)).forEach((q, i) => {
+      const p = after.get(k)![i];
+      for (let j = 0; j < p.length; j++) assert.ok(near(q[j], p[j]), `step ${k}, parameter ${i}[${j}]: ${q[j]} vs ${p[j]}`);
+    });
+  // the best of steps 2, 4, 6 by training loss: the same step's weights on both
+  assert.ok(near(devBest.best, hostBest.best), `best loss ${devBest.best} vs ${hostBest.best}`);
+  const a = fileParams(join(dir, 'wasm-best.safetensors'));
+  fileParams(join(dir, 'webgpu-best.safetensors')).forEach((q, i) => {
+    for (let j = 0; j < q.length; j++) assert.ok(near(q[j], a[i][j]), `best, parameter ${i}[${j}]: ${q[j]} vs ${a[i][j]}`);
   });
 });
