@@ -131,8 +131,12 @@ export function checkLossFlags(o: Parsed): void {
     for (const key of ['earlyStopMonitor', 'saveBestMonitor'] as const)
       if (o[key] === 'accuracy')
         throw new UsageError(`${flagOf(key)} accuracy: a regression (--target) has no accuracy; monitor the test loss (loss)`);
-  } else if (loss !== undefined && loss.name !== 'cross-entropy') {
-    throw new UsageError(`--loss ${o.loss}: a regression loss needs float targets; name them with --target COL (CSV data)`);
+  } else {
+    if (loss !== undefined && loss.name !== 'cross-entropy')
+      throw new UsageError(`--loss ${o.loss}: a regression loss needs float targets; name them with --target COL (CSV data)`);
+    for (const key of ['earlyStopMonitor', 'saveBestMonitor'] as const)
+      if (o[key] === 'mae')
+        throw new UsageError(`${flagOf(key)} mae: the test MAE is a regression's figure; name the targets with --target COL (CSV data)`);
   }
 }
 

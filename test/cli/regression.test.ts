@@ -55,6 +55,9 @@ test('descent train --target: a linear model fitted by L-BFGS to linear targets;
   assert.equal(saved.classes, undefined);
   assert.deepEqual(saved.loss, { name: 'mse' });
 
+  const sum = await cli('summary', '--weights', weights);
+  assert.equal(sum.code, 0, sum.err);
+  assert.match(sum.out, /Linear.*\[2\] +8\b/);
   const e = await cli('eval', '--weights', weights, '--data', testFile, '--json');
   assert.equal(e.code, 0, e.err);
   const r = JSON.parse(e.out);
@@ -137,6 +140,28 @@ test('descent train --target: a run resumed from its checkpoint ends where the u
   assert.ok(typeof end(whole.out).testMae === 'number' && typeof end(whole.out).testMse === 'number');
 });
 
+test('descent train --target --early-stop-monitor mae --save-best: the best epoch by test MAE is the one saved and restored', async () => {
+  const best = join(dir, 'best.json');
+  const r = await cli(
+    'train',
+    ...['--data', train, '--target', 'y', '--val-split', '0.2', '--epochs', '6', '--lr', '0.05', '--batch-size', '8', '--json'],
+    ...['--early-stop', '1', '--early-stop-monitor', 'mae', '--save-best', best],
+  );
+  assert.equal(r.code, 0, r.err);
+  const records = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  // Keras' rule on the records' own MAEs: the lowest so far is the best; patience 1 stops at the first epoch without one
+  let bestMae = Infinity;
+  let bestEpoch = 0;
+  for (const rec of records) if (rec.testMae < bestMae) [bestMae, bestEpoch] = [rec.testMae, rec.epoch];
+  const e = await cli('eval', '--weights', best, '--data', train, '--val-split', '0.2', '--json');
+  assert.equal(e.code, 0, e.err);
+  const report = JSON.parse(e.out).report;
+  assert.ok(Math.abs(report.overall.mae - bestMae) <= 1e-5 * bestMae, `${report.overall.mae} vs ${bestMae} (epoch ${bestEpoch})`);
+});
+
 test('descent train --target: the flags of class labels, and a regression loss without targets, are refused in one line', async () => {
   const cases: [string[], RegExp][] = [
     [
@@ -155,6 +180,7 @@ test('descent train --target: the flags of class labels, and a regression loss w
     [['--target', 'y', '--loss', 'huber:-1'], /--loss huber:-1: delta must be a number > 0/],
     [['--target', 'y', '--loss', 'mse:2'], /--loss mse takes no parameter/],
     [['--loss', 'l1'], /--loss l1: a regression loss needs float targets; name them with --target COL/],
+    [['--save-best', join(dir, 'never.json'), '--save-best-monitor', 'mae'], /--save-best-monitor mae: the test MAE is a regression's figure/],
     [['--target', 'y', '--label-column', 'a'], /--target and --label-column exclude each other/],
     [['--target', 'y,'], /--target: expected COL or COL,COL,…/],
   ];

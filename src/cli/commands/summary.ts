@@ -61,7 +61,8 @@ export const summaryCommand: Command = {
       const saved = readWeights(o.weights);
       warnRefused(saved, 'summary', io.err);
       shape = o.input !== undefined ? parseInput(o.input) : (saved.inputShape ?? [1, 28, 28]);
-      const classes = o.classes ?? saved.classes?.length ?? 10;
+      // outputs: the classes, or a regression's targets
+      const classes = o.classes ?? saved.classes?.length ?? saved.csv?.targets?.length ?? 10;
       built = buildSaved(o, saved, shape, classes);
     } else {
       shape = o.input !== undefined ? parseInput(o.input) : [1, 28, 28];

@@ -30,7 +30,7 @@ registerTrainExtension({
       name: 'save-best-monitor',
       type: 'string',
       choices: Object.keys(MONITORS),
-      help: 'what --save-best watches: the test loss (lower is better) or the test accuracy (higher is better); default: what --early-stop-monitor names, else loss',
+      help: 'what --save-best watches: the test loss (lower is better), the test accuracy (higher is better) or, for a --target regression, the test MAE (lower is better); default: what --early-stop-monitor names, else loss',
     },
     {
       name: 'save-best-threshold',

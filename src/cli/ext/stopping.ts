@@ -13,6 +13,7 @@ import { hasEvalWeights } from '../../optim/schedule-free.js';
 export const MONITORS: Record<string, { key: string; label: string }> = {
   loss: { key: 'testLoss', label: 'test loss' },
   accuracy: { key: 'testAccuracy', label: 'test accuracy' },
+  mae: { key: 'testMae', label: 'test MAE' },
 };
 
 registerTrainExtension({
@@ -44,7 +45,7 @@ registerTrainExtension({
       type: 'string',
       choices: Object.keys(MONITORS),
       default: 'loss',
-      help: 'what --early-stop watches: the test loss (lower is better) or the test accuracy (higher is better)',
+      help: 'what --early-stop watches: the test loss (lower is better), the test accuracy (higher is better) or, for a --target regression, the test MAE (lower is better)',
     },
     {
       name: 'early-stop-baseline',
