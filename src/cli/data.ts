@@ -111,6 +111,12 @@ export const dataOptions: OptSpec[] = [
     help: 'CSV: regression on the numeric column(s) COL, by header name or 0-based index; every other column is a feature. The model has one output per target, the loss is --loss (default mse) and each epoch reports the test MAE and RMSE',
   },
   {
+    name: 'ignore-columns',
+    type: 'string',
+    metavar: 'COL[,COL…]',
+    help: 'CSV: columns not read (an id, text), by header name or 0-based index; every other column besides the label or targets is a feature',
+  },
+  {
     name: 'standardize',
     type: 'boolean',
     help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only',
@@ -136,6 +142,8 @@ export interface DataFlags {
   labelColumn?: string;
   /** --target: the regression target columns, comma-separated. */
   target?: string;
+  /** --ignore-columns: the CSV columns not read, comma-separated. */
+  ignoreColumns?: string;
   standardize?: boolean;
   channels?: string | number;
   resize?: string;
@@ -209,6 +217,7 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
   const only: [keyof DataFlags, string, DataKind[]][] = [
     ['labelColumn', '--label-column', ['csv']],
     ['target', '--target', ['csv']],
+    ['ignoreColumns', '--ignore-columns', ['csv']],
     ['standardize', '--standardize', ['csv']],
     ['channels', '--channels', ['folder']],
     ['resize', '--resize', ['folder']],
@@ -236,7 +245,8 @@ function checkColumns(path: string, got: readonly string[], want: CsvColumns): v
     const diff = [missing.length ? `lacks ${quoteList(missing)}` : '', extra.length ? `has ${quoteList(extra)} besides` : ''].filter(
       (x) => x,
     );
-    throw new UsageError(`--data ${path}: ${what}; this file ${diff.join(' and ')}`);
+    const hint = extra.length ? ` (--ignore-columns ${extra.join(',')} leaves ${extra.length === 1 ? 'it' : 'them'} out)` : '';
+    throw new UsageError(`--data ${path}: ${what}; this file ${diff.join(' and ')}${hint}`);
   }
   const j = got.findIndex((n, i) => n !== want.features[i]);
   if (j >= 0)
@@ -309,11 +319,11 @@ function testOrSplit<D extends CliDataset>(train: D, test: D | undefined, f: Dat
   };
 }
 
-/** --target's comma-separated columns; an index stays a string, which loadCsvRegression reads as a name first. */
-function targetList(raw: string): string[] {
+/** --target's or --ignore-columns' comma-separated columns; an index stays a string, which the CSV readers read as a name first. */
+function columnList(raw: string, flag: string): string[] {
   const cols = raw.split(',').map((c) => c.trim());
   if (cols.some((c) => c === ''))
-    throw new UsageError(`--target: expected COL or COL,COL,… (column names or 0-based indices), got "${raw}"`);
+    throw new UsageError(`${flag}: expected COL or COL,COL,… (column names or 0-based indices), got "${raw}"`);
   return cols;
 }
 
@@ -323,9 +333,10 @@ async function readCsvSets(
   f: DataFlags,
 ): Promise<{ train: CliDataset; test?: CliDataset; columns: CsvColumns; describe: string }> {
   const trained = f.trained?.csv;
-  const targets = f.target !== undefined ? targetList(f.target) : trained?.targets;
+  const targets = f.target !== undefined ? columnList(f.target, '--target') : trained?.targets;
+  const ignoreColumns = f.ignoreColumns !== undefined ? columnList(f.ignoreColumns, '--ignore-columns') : undefined;
   if (targets !== undefined) {
-    const d = await loadCsvRegression(path, { targets, testPath: f.testData });
+    const d = await loadCsvRegression(path, { targets, testPath: f.testData, ignoreColumns });
     const plural = d.targetNames.length === 1 ? '' : 's';
     return {
       train: d.train,
@@ -334,7 +345,12 @@ async function readCsvSets(
       describe: `target column${plural} ${quoteList(d.targetNames)} (regression)`,
     };
   }
-  const d = await loadCsv(path, { labelColumn: f.labelColumn ?? trained?.label, testPath: f.testData, classes: f.trained?.classes });
+  const d = await loadCsv(path, {
+    labelColumn: f.labelColumn ?? trained?.label,
+    testPath: f.testData,
+    classes: f.trained?.classes,
+    ignoreColumns,
+  });
   const cls = d.classes;
   const shown = cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
   return {

@@ -46,6 +46,8 @@ export interface ReadCsvOptions {
    * column named "label".
    */
   labelColumn?: string | number;
+  /** Columns not read, by name or 0-based index (an id, text): every column besides them and the label is a feature. */
+  ignoreColumns?: readonly (string | number)[];
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -58,7 +60,7 @@ function preview(names: readonly string[]): string {
 
 function resolveLabelColumn(header: readonly string[], spec: string | number | undefined, where: string): number {
   if (spec === undefined) {
-    const i = columnByName(header, 'label', 'label', where);
+    const i = columnByName(header, 'label', 'label column', where);
     if (i === null)
       throw new DataFormatError(
         where,
@@ -66,34 +68,34 @@ function resolveLabelColumn(header: readonly string[], spec: string | number | u
       );
     return i;
   }
-  return resolveColumn(header, spec, 'label', where);
+  return resolveColumn(header, spec, 'label column', where);
 }
 
 /** The index of the one column named `name`, null when none is; a name the header holds twice is refused. */
 function columnByName(header: readonly string[], name: string, what: string, where: string): number | null {
   const hits = header.flatMap((h, i) => (h === name ? [i] : []));
   if (hits.length > 1)
-    throw new DataFormatError(where, `the ${what} column name "${name}" appears ${hits.length} times (columns ${hits.join(', ')})`);
+    throw new DataFormatError(where, `the ${what} name "${name}" appears ${hits.length} times (columns ${hits.join(', ')})`);
   return hits.length === 1 ? hits[0] : null;
 }
 
 /**
  * A column given by name, or by 0-based index (negative from the end) when it is a number or an
- * integer no column is named; `what` ("label", "target") names it in errors.
+ * integer no column is named; `what` ("label column", "target column", …) names it in errors.
  */
 function resolveColumn(header: readonly string[], spec: string | number, what: string, where: string): number {
   let index: number;
   if (typeof spec === 'string') {
     const i = columnByName(header, spec, what, where);
     if (i !== null) return i;
-    if (!INTEGER.test(spec.trim())) throw new DataFormatError(where, `no ${what} column named "${spec}" (columns: ${preview(header)})`);
+    if (!INTEGER.test(spec.trim())) throw new DataFormatError(where, `no ${what} named "${spec}" (columns: ${preview(header)})`);
     index = Number(spec.trim());
   } else index = spec;
   const n = header.length;
   if (!Number.isInteger(index) || index < -n || index >= n) {
     throw new DataFormatError(
       where,
-      `${what} column index ${index} is out of range: the header has ${n} columns (0…${n - 1}, or −1…−${n} from the end)`,
+      `${what} index ${index} is out of range: the header has ${n} columns (0…${n - 1}, or −1…−${n} from the end)`,
     );
   }
   return index < 0 ? n + index : index;
@@ -102,7 +104,7 @@ function resolveColumn(header: readonly string[], spec: string | number, what: s
 /** The target columns, each once, leaving at least one feature column. */
 function resolveTargetColumns(header: readonly string[], specs: readonly (string | number)[], where: string): number[] {
   if (specs.length === 0) throw new DataFormatError(where, 'no target column given; name at least one');
-  const cols = specs.map((c) => resolveColumn(header, c, 'target', where));
+  const cols = specs.map((c) => resolveColumn(header, c, 'target column', where));
   const twice = cols.findIndex((c, k) => cols.indexOf(c) !== k);
   if (twice >= 0) throw new DataFormatError(where, `the target column "${header[cols[twice]]}" is given twice`);
   if (cols.length === header.length)
@@ -173,10 +175,34 @@ function featureValue(cell: string, j: number, header: readonly string[], where:
 interface Layout {
   label: number;
   targetColumns: number[];
+  /** Columns not read (an id, text). */
+  ignored: number[];
+}
+
+/**
+ * The columns to ignore, each once, none of them the label or a target; `ignore` gives them by name
+ * or index as the label column is given.
+ */
+function resolveIgnored(
+  header: readonly string[],
+  ignore: readonly (string | number)[] | undefined,
+  taken: Layout,
+  where: string,
+): number[] {
+  const cols = (ignore ?? []).map((c) => resolveColumn(header, c, 'column to ignore', where));
+  const twice = cols.findIndex((c, k) => cols.indexOf(c) !== k);
+  if (twice >= 0) throw new DataFormatError(where, `the column to ignore "${header[cols[twice]]}" is given twice`);
+  for (const c of cols) {
+    if (c === taken.label) throw new DataFormatError(where, `"${header[c]}" is the label column; it cannot be ignored`);
+    if (taken.targetColumns.includes(c)) throw new DataFormatError(where, `"${header[c]}" is a target column; it cannot be ignored`);
+  }
+  return cols;
 }
 
 interface Rows extends Layout {
   header: string[];
+  /** The feature columns' names, in file order. */
+  featureNames: string[];
   features: Float32Array;
   /** rows × target columns values. */
   targets: Float32Array;
@@ -188,8 +214,8 @@ interface Rows extends Layout {
 /** Read a CSV file's rows, its columns laid out by `layoutOf(header)`. Every error names the file and line (and column). */
 async function readRows(path: string, layoutOf: (header: readonly string[], where: string) => Layout): Promise<Rows> {
   let header: string[] | null = null;
-  let layout: Layout = { label: -1, targetColumns: [] };
-  let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target
+  let layout: Layout = { label: -1, targetColumns: [], ignored: [] };
+  let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target, 3 ignored
   let F = 0;
   let T = 0;
   let rows = 0;
@@ -207,12 +233,15 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
       role = new Int8Array(header.length);
       if (layout.label >= 0) role[layout.label] = 1;
       for (const j of layout.targetColumns) role[j] = 2;
+      for (const j of layout.ignored) role[j] = 3;
       T = layout.targetColumns.length;
-      F = header.length - T - (layout.label >= 0 ? 1 : 0);
+      F = role.filter((r) => r === 0).length;
       if (F === 0)
         throw new DataFormatError(
           `${path}:${line}`,
-          `the header has only the label column "${header[layout.label]}"; expected feature columns besides it`,
+          layout.ignored.length === 0 && layout.label >= 0
+            ? `the header has only the label column "${header[layout.label]}"; expected feature columns besides it`
+            : `every column is the label, a target or ignored (${preview(header)}); expected feature columns besides them`,
         );
       features = new Float32Array(cap * F);
       targets = new Float32Array(cap * T);
@@ -251,6 +280,7 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
   return {
     ...layout,
     header,
+    featureNames: header.filter((_, j) => role[j] === 0),
     features: features.slice(0, rows * F),
     targets: targets.slice(0, rows * T),
     labels,
@@ -261,12 +291,16 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
 
 /** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
 export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
-  const r = await readRows(path, (header, where) => ({ label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [] }));
+  const r = await readRows(path, (header, where) => {
+    const layout: Layout = { label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [], ignored: [] };
+    layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
+    return layout;
+  });
   return {
     path,
     header: r.header,
     labelColumn: r.label,
-    featureNames: r.header.filter((_, j) => j !== r.label),
+    featureNames: r.featureNames,
     features: r.features,
     labels: r.labels,
     lines: r.lines,
@@ -467,6 +501,8 @@ export interface LoadCsvRegressionOptions {
   targets: readonly (string | number)[];
   /** A second CSV file with the same header, read as the test set. */
   testPath?: string;
+  /** Columns not read, by name or 0-based index (an id, text). */
+  ignoreColumns?: readonly (string | number)[];
 }
 
 export interface CsvRegressionData {
@@ -497,15 +533,16 @@ function checkSameHeader(path: string, header: readonly string[], firstPath: str
 export async function loadCsvRegression(path: string, opts: LoadCsvRegressionOptions): Promise<CsvRegressionData> {
   if (!opts || !Array.isArray(opts.targets))
     throw new TypeError(`loadCsvRegression: options.targets must be an array of column names or indices, got ${typeof opts?.targets}`);
-  const layoutOf = (header: readonly string[], where: string): Layout => ({
-    label: -1,
-    targetColumns: resolveTargetColumns(header, opts.targets, where),
-  });
+  const layoutOf = (header: readonly string[], where: string): Layout => {
+    const layout: Layout = { label: -1, targetColumns: resolveTargetColumns(header, opts.targets, where), ignored: [] };
+    layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
+    return layout;
+  };
   const train = await readRows(path, layoutOf);
   const test = opts.testPath !== undefined ? await readRows(opts.testPath, layoutOf) : undefined;
   if (test) checkSameHeader(opts.testPath as string, test.header, path, train.header);
   const targetNames = train.targetColumns.map((j) => train.header[j]);
-  const featureNames = train.header.filter((_, j) => !train.targetColumns.includes(j));
+  const featureNames = train.featureNames;
   const shape = [1, 1, featureNames.length] as const;
   const dataset = (r: Rows, name: string) => new RegressionDataset({ images: r.features, targets: r.targets, shape, targetNames, name });
   return {

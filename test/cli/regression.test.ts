@@ -123,6 +123,50 @@ test('descent train --target --loss huber:δ: the test loss is that Huber loss, 
   assert.match(e.out, /^y +[0-9.]+ +[0-9.]+ +-?[0-9.]+$/m);
 });
 
+test('--ignore-columns: an id column is not a feature; eval of a file holding it asks for the flag again', async () => {
+  const withId = write(
+    'with-id.csv',
+    rows(60, 5).map((r, i) => [i === 0 ? 'id' : 1000 + i, ...r]),
+  );
+  const weights = join(dir, 'ids.json');
+  const t = await cli(
+    'train',
+    '--data',
+    withId,
+    '--target',
+    'y',
+    '--ignore-columns',
+    'id,z',
+    '--val-split',
+    '0.2',
+    '--epochs',
+    '1',
+    '--save',
+    weights,
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /3 features, target column "y"/);
+  assert.deepEqual(readWeights(weights).csv, { features: ['a', 'b', 'c'], targets: ['y'] });
+  const refused = await cli('eval', '--weights', weights, '--data', withId, '--val-split', '0.2');
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /this file has "id", "z" besides \(--ignore-columns id,z leaves them out\)/);
+  const e = await cli('eval', '--weights', weights, '--data', withId, '--val-split', '0.2', '--ignore-columns', 'id,z');
+  assert.equal(e.code, 0, e.err);
+  // a text column is not a number, so without the flag the file cannot be read at all
+  const text = write(
+    'with-text.csv',
+    rows(60, 5).map((r, i) => [i === 0 ? 'name' : `row ${i}`, ...r]),
+  );
+  const unread = await cli('train', '--data', text, '--target', 'y', '--val-split', '0.2', '--epochs', '1');
+  assert.equal(unread.code, 1);
+  assert.match(unread.err, /with-text\.csv:2: column 0 \("name"\): "row 1" is not a number/);
+  const named = await cli('train', '--data', text, '--target', 'y', '--ignore-columns', 'name', '--val-split', '0.2', '--epochs', '1');
+  assert.equal(named.code, 0, named.err);
+  const bad = await cli('train', '--data', withId, '--target', 'y', '--ignore-columns', 'y', '--val-split', '0.2');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /"y" is a target column; it cannot be ignored/);
+});
+
 test('descent train --target: a run resumed from its checkpoint ends where the uninterrupted run ends', async () => {
   const args = ['--data', train, '--target', 'z', '--val-split', '0.2', '--batch-size', '16', '--seed', '4'];
   const whole = await cli('train', ...args, '--epochs', '3', '--json');
@@ -180,7 +224,10 @@ test('descent train --target: the flags of class labels, and a regression loss w
     [['--target', 'y', '--loss', 'huber:-1'], /--loss huber:-1: delta must be a number > 0/],
     [['--target', 'y', '--loss', 'mse:2'], /--loss mse takes no parameter/],
     [['--loss', 'l1'], /--loss l1: a regression loss needs float targets; name them with --target COL/],
-    [['--save-best', join(dir, 'never.json'), '--save-best-monitor', 'mae'], /--save-best-monitor mae: the test MAE is a regression's figure/],
+    [
+      ['--save-best', join(dir, 'never.json'), '--save-best-monitor', 'mae'],
+      /--save-best-monitor mae: the test MAE is a regression's figure/,
+    ],
     [['--target', 'y', '--label-column', 'a'], /--target and --label-column exclude each other/],
     [['--target', 'y,'], /--target: expected COL or COL,COL,…/],
   ];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RegressionDataset } from '../../src/data/dataset.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { fitStandardize, preprocessDataset, randomSplit } from '../../src/data/preprocess.js';
-import { loadCsvRegression } from '../../src/data/csv.js';
+import { loadCsv, loadCsvRegression } from '../../src/data/csv.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { tempDir } from '../tmp-dir.js';
 
@@ -114,5 +114,26 @@ test('loadCsvRegression: errors name the file, the line and the column', async (
   await assert.rejects(
     loadCsvRegression(ok, { targets: ['y'], testPath: moved }),
     /moved\.csv: header differs from the one of .*ok\.csv: column 0 is "y" here, "a" there/,
+  );
+});
+
+test('ignoreColumns: the columns named are not read, by classification and regression readers alike', async () => {
+  const p = file('ids.csv', 'id,x,name,y,label\n7,1.5,ann,2,a\n8,2.5,bob,3,b\n');
+  const r = await loadCsvRegression(p, { targets: ['y'], ignoreColumns: ['id', 'name', 'label'] });
+  assert.deepEqual(r.featureNames, ['x']);
+  assert.deepEqual(Array.from(r.train.images), [1.5, 2.5]);
+  const c = await loadCsv(p, { ignoreColumns: ['0', 'name'] });
+  assert.deepEqual(c.featureNames, ['x', 'y']);
+  assert.deepEqual(Array.from(c.train.images), [1.5, 2, 2.5, 3]);
+  await assert.rejects(loadCsv(p, { ignoreColumns: ['label'] }), /ids\.csv:1: "label" is the label column; it cannot be ignored/);
+  await assert.rejects(loadCsvRegression(p, { targets: ['y'], ignoreColumns: [3] }), /"y" is a target column; it cannot be ignored/);
+  await assert.rejects(loadCsv(p, { ignoreColumns: ['id', 'id'] }), /the column to ignore "id" is given twice/);
+  await assert.rejects(
+    loadCsv(p, { ignoreColumns: ['ssn'] }),
+    /no column to ignore named "ssn" \(columns: "id", "x", "name", "y", "label"\)/,
+  );
+  await assert.rejects(
+    loadCsvRegression(p, { targets: ['y'], ignoreColumns: ['id', 'x', 'name', 'label'] }),
+    /every column is the label, a target or ignored/,
   );
 });
