@@ -16,7 +16,15 @@ import { join, relative, resolve } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
 import { loadCsv, loadCsvRegression } from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
-import { checkPreprocess, fitStandardize, preprocessDataset, randomSplit, type Preprocess } from '../data/preprocess.js';
+import {
+  checkPreprocess,
+  fitStandardize,
+  fitTargetStandardize,
+  preprocessDataset,
+  randomSplit,
+  standardizeTargets,
+  type Preprocess,
+} from '../data/preprocess.js';
 import { parseImageSize } from '../data/image.js';
 import { Rng } from '../tensor/rng.js';
 import { UsageError, type OptSpec } from './args.js';
@@ -47,6 +55,11 @@ export interface LoadedData<D extends CliDataset = CliDataset> {
    * again for any later input (`applyPreprocess` from src/data/preprocess.ts).
    */
   preprocess?: Preprocess;
+  /**
+   * A regression's target standardization fitted on the training part (--standardize-targets): the
+   * data sets hold standardized targets, and a trained model's outputs are standardized values.
+   */
+  targetPreprocess?: Preprocess;
   /** CSV: the columns read, which a model trained on them needs again in any file it reads. */
   csv?: CsvColumns;
 }
@@ -122,6 +135,11 @@ export const dataOptions: OptSpec[] = [
     help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only',
   },
   {
+    name: 'standardize-targets',
+    type: 'boolean',
+    help: "CSV regression (--target): train on each target scaled to mean 0 and standard deviation 1 (training part's statistics, scikit-learn's TransformedTargetRegressor), the loss on those; the MAE and RMSE are reported, and predict prints, in the targets' units",
+  },
+  {
     name: 'channels',
     type: 'string',
     choices: ['1', '3'],
@@ -159,6 +177,9 @@ export interface DataFlags {
    * statistics (evaluating or predicting with a model trained with --standardize).
    */
   preprocess?: Preprocess;
+  standardizeTargets?: boolean;
+  /** A target standardization saved with a trained regression model: applied to the targets instead of fitting new statistics. */
+  targetPreprocess?: Preprocess;
   /**
    * The caller reads only the training part (descent augment): a source without a test set is taken
    * whole, and its `test` is empty.
@@ -223,6 +244,7 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     ['resize', '--resize', ['folder']],
     ['testData', '--test-data', ['csv', 'folder']],
     ['preprocess', 'a saved standardization', ['csv']],
+    ['standardizeTargets', '--standardize-targets', ['csv']],
   ];
   for (const [key, flag, kinds] of only) {
     if (f[key] !== undefined && f[key] !== false && !kinds.includes(kind)) {
@@ -390,7 +412,26 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     test = preprocessDataset(preprocess, test);
     parts.push('standardized with the mean and std of the training part');
   }
-  return { train, test, source: parts.join(', '), preprocess, csv: d.columns };
+  let targetPreprocess: Preprocess | undefined;
+  if (f.targetPreprocess !== undefined || f.standardizeTargets) {
+    if (!isRegression(train) || !isRegression(test))
+      throw new UsageError('--standardize-targets applies to a regression: name its target columns with --target');
+    if (f.targetPreprocess !== undefined) {
+      try {
+        targetPreprocess = checkPreprocess(f.targetPreprocess, train.targetNames.length);
+      } catch (e) {
+        throw new UsageError(`${path}: the model's target ${(e as Error).message}`);
+      }
+    } else targetPreprocess = fitTargetStandardize(train);
+    train = standardizeTargets(targetPreprocess, train);
+    test = standardizeTargets(targetPreprocess, test);
+    parts.push(
+      f.targetPreprocess !== undefined
+        ? 'targets standardized with the saved statistics of the model'
+        : 'targets standardized with the mean and std of the training part',
+    );
+  }
+  return { train, test, source: parts.join(', '), preprocess, targetPreprocess, csv: d.columns };
 }
 
 async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {

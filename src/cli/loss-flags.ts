@@ -134,6 +134,7 @@ export function checkLossFlags(o: Parsed): void {
   } else {
     if (loss !== undefined && loss.name !== 'cross-entropy')
       throw new UsageError(`--loss ${o.loss}: a regression loss needs float targets; name them with --target COL (CSV data)`);
+    if (o.standardizeTargets) throw new UsageError('--standardize-targets applies to a regression: name its target columns with --target');
     for (const key of ['earlyStopMonitor', 'saveBestMonitor'] as const)
       if (o[key] === 'mae')
         throw new UsageError(`${flagOf(key)} mae: the test MAE is a regression's figure; name the targets with --target COL (CSV data)`);

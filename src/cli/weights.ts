@@ -34,6 +34,8 @@ export interface SavedModelInfo {
   /** A classifier's classes, in output order (a regression model has its targets in `csv.targets` instead). */
   classes?: string[];
   preprocess?: Preprocess;
+  /** A regression's target standardization (--standardize-targets): its outputs are standardized values. */
+  targetPreprocess?: Preprocess;
   /** CSV data: the feature columns in file order and the label or target columns, which a file evaluated needs. */
   csv?: CsvColumns;
   seed?: number;
@@ -127,6 +129,13 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
       info.preprocess = checkPreprocess(o.preprocess);
     } catch (e) {
       bad('preprocess', (e as Error).message.replace(/^preprocess: /, ''));
+    }
+  }
+  if (o.targetPreprocess !== undefined) {
+    try {
+      info.targetPreprocess = checkPreprocess(o.targetPreprocess);
+    } catch (e) {
+      bad('targetPreprocess', (e as Error).message.replace(/^preprocess: /, ''));
     }
   }
   if (o.csv !== undefined) {

@@ -25,11 +25,23 @@ export type Preprocess = StandardizePreprocess;
 
 /** Fit standardisation on `ds` (its training samples; never on test data). */
 export function fitStandardize(ds: Dataset | RegressionDataset): StandardizePreprocess {
-  const n = ds.length;
-  const f = ds.sampleSize;
-  if (n === 0) throw new RangeError(`fitStandardize: data set ${ds.name} is empty`);
+  if (ds.length === 0) throw new RangeError(`fitStandardize: data set ${ds.name} is empty`);
+  return standardizeStats(ds.images, ds.length, ds.sampleSize);
+}
+
+/**
+ * Fit standardisation on the targets of `ds` (its training samples), scikit-learn's
+ * TransformedTargetRegressor with a StandardScaler: a model trained on the standardized targets
+ * predicts y' and `unstandardize` turns its outputs back into the targets' units.
+ */
+export function fitTargetStandardize(ds: RegressionDataset): StandardizePreprocess {
+  if (ds.length === 0) throw new RangeError(`fitTargetStandardize: data set ${ds.name} is empty`);
+  return standardizeStats(ds.targets, ds.length, ds.targetNames.length);
+}
+
+/** Each of the `f` columns' mean and population std over `n` rows (std 0 stored as 1), in float64. */
+function standardizeStats(x: Float32Array, n: number, f: number): StandardizePreprocess {
   const sum = new Float64Array(f);
-  const x = ds.images;
   for (let i = 0; i < n; i++) {
     const o = i * f;
     for (let j = 0; j < f; j++) sum[j] += x[o + j];
@@ -87,6 +99,28 @@ export function applyPreprocess(p: Preprocess, samples: ArrayLike<number>): Floa
   for (let o = 0; o < samples.length; o += f) {
     for (let j = 0; j < f; j++) out[o + j] = (samples[o + j] - p.mean[j]) / p.std[j];
   }
+  return out;
+}
+
+/** `ds` with its targets standardized by `p` (fitted by fitTargetStandardize), its inputs as they are. */
+export function standardizeTargets(p: Preprocess, ds: RegressionDataset): RegressionDataset {
+  if (p.mean.length !== ds.targetNames.length)
+    throw new RangeError(`standardizeTargets: fitted on ${p.mean.length} targets, but ${ds.name} has ${ds.targetNames.length}`);
+  return new RegressionDataset({
+    images: ds.images,
+    targets: applyPreprocess(p, ds.targets),
+    shape: ds.shape,
+    targetNames: ds.targetNames,
+    name: ds.name,
+  });
+}
+
+/** Standardized values (N × F, as applyPreprocess gives them) back in the units `p` was fitted on: v·std + mean, in float64. */
+export function unstandardize(p: Preprocess, values: ArrayLike<number>): Float64Array {
+  const f = p.mean.length;
+  if (values.length % f !== 0) throw new RangeError(`unstandardize: ${values.length} values are not a whole number of rows of ${f}`);
+  const out = new Float64Array(values.length);
+  for (let o = 0; o < values.length; o += f) for (let j = 0; j < f; j++) out[o + j] = values[o + j] * p.std[j] + p.mean[j];
   return out;
 }
 

@@ -124,6 +124,27 @@ export const mse: Metric = metric((output, target) => {
   return s / (o.length / Math.max(output.shape[0], 1));
 });
 
+/**
+ * MAE and MSE (as `mae`, `mse`) of outputs and targets standardized per column (v = (y − mean)/std,
+ * a model trained on standardized targets), in the targets' own units: each column's error times its
+ * std. The CLI's `--standardize-targets` reports these.
+ */
+export function unitMetrics(std: readonly number[]): { mae: Metric; mse: Metric } {
+  const errors = (output: Tensor, target: BatchTarget, name: string, f: (e: number) => number) => {
+    const t = tensorOf(output, target, name).data,
+      o = output.data;
+    const k = std.length;
+    if (o.length % k !== 0) throw new RangeError(`${name}: ${o.length} outputs are not a whole number of rows of ${k} targets`);
+    let s = 0;
+    for (let i = 0; i < o.length; i++) s += f((o[i] - t[i]) * std[i % k]);
+    return s / (o.length / Math.max(output.shape[0], 1));
+  };
+  return {
+    mae: metric((output, target) => errors(output, target, 'mae', Math.abs)),
+    mse: metric((output, target) => errors(output, target, 'mse', (e) => e * e)),
+  };
+}
+
 export interface Evaluation {
   loss: number;
   accuracy: number;
@@ -270,13 +291,16 @@ class RegressionSums {
     this.mean = new Float64Array(targets);
     this.m2 = new Float64Array(targets);
   }
-  add(outputs: ArrayLike<number>, targets: ArrayLike<number>, rows: number): void {
+  /** One batch's outputs and targets (rows × targets); with `scale`, both standardized by it, scored in the targets' units. */
+  add(outputs: ArrayLike<number>, targets: ArrayLike<number>, rows: number, scale?: TargetScale): void {
     const t = this.targets;
     for (let i = 0; i < rows; i++) {
       this.n++;
       for (let j = 0; j < t; j++) {
-        const y = targets[i * t + j];
-        const e = outputs[i * t + j] - y;
+        const s = scale ? scale.std[j] : 1,
+          m = scale ? scale.mean[j] : 0;
+        const y = targets[i * t + j] * s + m;
+        const e = outputs[i * t + j] * s + m - y;
         this.abs[j] += Math.abs(e);
         this.sq[j] += e * e;
         const d = y - this.mean[j];
@@ -331,18 +355,30 @@ export function regressionReport(
   return sums.report(cols);
 }
 
+/** The per-target mean and std targets were standardized by (`{ mean, std }`, as fitTargetStandardize gives). */
+export interface TargetScale {
+  mean: readonly number[];
+  std: readonly number[];
+}
+
 /**
  * A regression model's mean loss over a whole source in evaluation mode and regressionReport of
  * its outputs against the float targets [B, T] (T = `targets` or its names' count), in one pass.
+ * With `scale`, the model was trained on targets standardized by it and the source gives them so:
+ * the loss is over the standardized values (the one training reported), the report in the
+ * targets' own units.
  */
 export function evaluateRegression(
   model: Module,
   data: BatchSource,
   targets: number | readonly string[],
   lossFn: (output: Tensor, y: Tensor) => Tensor,
+  scale?: TargetScale,
 ): { loss: number; report: RegressionReport } {
   const names = targetNames(targets, 'evaluateRegression');
   const t = names.length;
+  if (scale && (scale.mean.length !== t || scale.std.length !== t))
+    throw new RangeError(`evaluateRegression: scale has ${scale.mean.length} means and ${scale.std.length} stds for ${t} targets`);
   return noGrad(() => {
     const sums = new RegressionSums(t);
     let lossSum = 0;
@@ -356,7 +392,7 @@ export function evaluateRegression(
           `evaluateRegression: ${t} target${t === 1 ? '' : 's'} per sample, but the outputs are [${out.shape.join(', ')}] and the targets [${y.shape.join(', ')}]`,
         );
       lossSum += lossFn(out, y).item() * b;
-      sums.add(out.data, y.data, b);
+      sums.add(out.data, y.data, b, scale);
     }
     return { loss: lossSum / Math.max(sums.n, 1), report: sums.report(names) };
   });

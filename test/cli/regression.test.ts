@@ -123,6 +123,48 @@ test('descent train --target --loss huber:δ: the test loss is that Huber loss, 
   assert.match(e.out, /^y +[0-9.]+ +[0-9.]+ +-?[0-9.]+$/m);
 });
 
+test('--standardize-targets: trained on standardized prices, reported and predicted in their units', async () => {
+  // a price of order 10⁵: y = 2000a − 3000b + 100000 exactly
+  const big = rows(200, 3).map((r, i) => (i === 0 ? r : [r[0], 2000 * Number(r[0]) - 3000 * Number(r[2]) + 100000, ...r.slice(2)]));
+  const data = write('prices.csv', big);
+  const weights = join(dir, 'prices.json');
+  const t = await cli(
+    'train',
+    ...['--data', data, '--target', 'y', '--standardize-targets', '--val-split', '0.2', '--model', 'logreg', '--optimizer', 'lbfgs'],
+    ...['--full-batch', '--line-search', 'strong-wolfe', '--epochs', '4', '--save', weights],
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /targets standardized with the mean and std of the training part/);
+  assert.match(t.out, /loss: mse on the standardized targets \(train and test; MAE and RMSE in the targets' units\)/);
+  const saved = readWeights(weights);
+  assert.equal(saved.targetPreprocess?.mean.length, 1);
+  assert.ok(saved.targetPreprocess!.std[0] > 1000, JSON.stringify(saved.targetPreprocess));
+  const last = t.out
+    .split('\n')
+    .filter((l) => l.startsWith('step'))
+    .pop()!;
+  const f = fields(last);
+  assert.ok(f.loss < 1e-8, last);
+  const e = await cli('eval', '--weights', weights, '--data', data, '--val-split', '0.2', '--json');
+  assert.equal(e.code, 0, e.err);
+  const r = JSON.parse(e.out);
+  // float32 prices of order 10⁵ carry about 0.01 of rounding
+  assert.ok(r.report.overall.mae < 0.1, JSON.stringify(r.report));
+  assert.ok(Math.abs(r.report.overall.mae - f.mae) <= 1e-3, `${r.report.overall.mae} vs ${f.mae}`);
+  assert.ok(r.report.perTarget[0].r2 > 0.9999999);
+  const fresh = write('fresh-prices.csv', [
+    ['b', 'z', 'c', 'a'],
+    [1, 3, 0, 2],
+  ]);
+  const p = await cli('predict', '--weights', weights, fresh, '--json');
+  assert.equal(p.code, 0, p.err);
+  const got = JSON.parse(p.out).predicted.y;
+  assert.ok(Math.abs(got - (2000 * 2 - 3000 * 1 + 100000)) < 0.5, String(got));
+  const refused = await cli('train', '--data', data, '--standardize-targets', '--val-split', '0.2');
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /--standardize-targets applies to a regression: name its target columns with --target/);
+});
+
 test('--ignore-columns: an id column is not a feature; eval of a file holding it asks for the flag again', async () => {
   const withId = write(
     'with-id.csv',

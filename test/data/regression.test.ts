@@ -8,7 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegressionDataset } from '../../src/data/dataset.js';
 import { DataLoader } from '../../src/data/loader.js';
-import { fitStandardize, preprocessDataset, randomSplit } from '../../src/data/preprocess.js';
+import {
+  fitStandardize,
+  fitTargetStandardize,
+  preprocessDataset,
+  randomSplit,
+  standardizeTargets,
+  unstandardize,
+} from '../../src/data/preprocess.js';
 import { loadCsv, loadCsvRegression } from '../../src/data/csv.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { tempDir } from '../tmp-dir.js';
@@ -136,4 +143,26 @@ test('ignoreColumns: the columns named are not read, by classification and regre
     loadCsvRegression(p, { targets: ['y'], ignoreColumns: ['id', 'x', 'name', 'label'] }),
     /every column is the label, a target or ignored/,
   );
+});
+
+test('target standardization: fitted on the training targets, applied and undone column by column', () => {
+  const ds = four();
+  const p = fitTargetStandardize(ds);
+  assert.deepEqual(p.mean, [15, -1.5]);
+  assert.deepEqual(
+    p.std.map((v) => Number(v.toFixed(12))),
+    [Number(Math.sqrt(125).toFixed(12)), Number(Math.sqrt(1.25).toFixed(12))],
+  );
+  const z = standardizeTargets(p, ds);
+  assert.deepEqual(Array.from(z.images), Array.from(ds.images));
+  const back = unstandardize(p, z.targets);
+  back.forEach((v, i) => assert.ok(Math.abs(v - ds.targets[i]) < 1e-5, `${i}: ${v} vs ${ds.targets[i]}`));
+  const constant = new RegressionDataset({
+    images: new Float32Array(2),
+    targets: Float32Array.from([4, 4]),
+    shape: [1, 1, 1],
+    targetNames: ['c'],
+  });
+  assert.deepEqual(fitTargetStandardize(constant), { kind: 'standardize', mean: [4], std: [1] });
+  assert.throws(() => standardizeTargets(fitTargetStandardize(constant), ds), /fitted on 1 targets, but four has 2/);
 });

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { evaluateRegression, mse, regressionReport, type RegressionScores } from '../../src/train/metrics.js';
+import { evaluateRegression, mae, mse, regressionReport, unitMetrics, type RegressionScores } from '../../src/train/metrics.js';
+import { fitTargetStandardize, standardizeTargets, unstandardize } from '../../src/data/preprocess.js';
 import { evaluate } from '../../src/train/trainer.js';
 import { RegressionDataset } from '../../src/data/dataset.js';
 import { DataLoader } from '../../src/data/loader.js';
@@ -84,4 +85,38 @@ test("evaluateRegression: one pass gives evaluate's loss and MSE and the report 
     () => evaluateRegression(model, loader, 3, (o, t) => mseLoss(o, t)),
     /3 targets per sample, but the outputs are \[10, 2\] and the targets \[10, 2\]/,
   );
+});
+
+test("targets standardized for training: unitMetrics and evaluateRegression with a scale report in the targets' units", () => {
+  const rng = new Rng(8);
+  const n = 29;
+  const x = Float32Array.from({ length: n * 2 }, () => rng.normal());
+  const y = Float32Array.from({ length: n * 2 }, (_, i) => (i % 2 ? 1000 : 0.01) * rng.normal() + (i % 2 ? 5e4 : -3));
+  const raw = new RegressionDataset({ images: x, targets: y, shape: [1, 1, 2], targetNames: ['small', 'large'] });
+  const scale = fitTargetStandardize(raw);
+  const ds = standardizeTargets(scale, raw);
+  const model = new Linear(2, 2, { rng });
+  const loader = new DataLoader(ds, { batchSize: 8, flatten: true });
+  const out = model.forward(new Tensor(x, [n, 2]));
+  const inUnits = Float32Array.from(unstandardize(scale, out.data));
+  const want = regressionReport(inUnits, y, ['small', 'large']);
+  const r = evaluateRegression(model, loader, ds.targetNames, (o, t) => mseLoss(o, t), scale);
+  r.report.perTarget.forEach((s, j) => {
+    for (const k of ['mae', 'rmse', 'r2'] as const)
+      assert.ok(
+        Math.abs(s[k] - want.perTarget[j][k]) <= 1e-4 * Math.abs(want.perTarget[j][k]),
+        `${s.name} ${k}: ${s[k]} vs ${want.perTarget[j][k]}`,
+      );
+  });
+  // the loss is the standardized one training reported
+  close(r.loss, evaluate(model, loader, { loss: (o, t) => mseLoss(o, t as Tensor), metrics: {} }).testLoss, 'loss');
+  const units = unitMetrics(scale.std);
+  const e = evaluate(model, loader, { loss: (o, t) => mseLoss(o, t as Tensor), metrics: units });
+  const standardized = evaluate(model, loader, { loss: (o, t) => mseLoss(o, t as Tensor), metrics: { mae } }).testMae;
+  assert.ok(Math.abs(e.testMae - want.overall.mae) <= 1e-4 * want.overall.mae, `${e.testMae} vs ${want.overall.mae}`);
+  assert.ok(
+    Math.abs(Math.sqrt(e.testMse) - want.overall.rmse) <= 1e-4 * want.overall.rmse,
+    `${Math.sqrt(e.testMse)} vs ${want.overall.rmse}`,
+  );
+  assert.ok(want.overall.mae > 100 * standardized, `${want.overall.mae} in the targets' units, ${standardized} standardized`);
 });

@@ -88,7 +88,13 @@ function evalRegression(o: Parsed, io: Io, saved: SavedModel, data: LoadedData, 
   const loss = lossOfSaved(saved.loss, true) as (x: Tensor, y: Tensor) => Tensor;
   const criterion = saved.loss ?? { name: 'mse' };
   const lossName = describeLoss(criterion);
-  const r = evaluateRegression(model, new DataLoader(test, { batchSize: 1000, flatten: flat }), test.targetNames, loss);
+  const r = evaluateRegression(
+    model,
+    new DataLoader(test, { batchSize: 1000, flatten: flat }),
+    test.targetNames,
+    loss,
+    data.targetPreprocess,
+  );
   if (o.json) {
     io.out(
       JSON.stringify({
@@ -107,7 +113,7 @@ function evalRegression(o: Parsed, io: Io, saved: SavedModel, data: LoadedData, 
     `weights: ${saved.path} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.report.samples)} test samples`,
   );
   io.out(
-    `test loss ${r.loss.toPrecision(5)} (${lossName}, as trained)  test mae ${r.report.overall.mae.toPrecision(5)}  test rmse ${r.report.overall.rmse.toPrecision(5)}  R² ${r.report.overall.r2.toPrecision(5)}`,
+    `test loss ${r.loss.toPrecision(5)} (${lossName}${data.targetPreprocess ? ' on the standardized targets' : ''}, as trained)  test mae ${r.report.overall.mae.toPrecision(5)}  test rmse ${r.report.overall.rmse.toPrecision(5)}  R² ${r.report.overall.r2.toPrecision(5)}`,
   );
   io.out('per target (R²: 1 − residual / total sum of squares over these samples)');
   for (const line of regressionTable(r.report)) io.out(line);
@@ -134,7 +140,7 @@ export const evalCommand: Command = {
     ...weightsOptions,
     dataOption,
     // the model's own standardization and target columns apply
-    ...dataOptions.filter((d) => d.name !== 'standardize' && d.name !== 'target'),
+    ...dataOptions.filter((d) => !['standardize', 'standardize-targets', 'target'].includes(d.name)),
     {
       name: 'seed',
       type: 'int',
@@ -157,6 +163,7 @@ export const evalCommand: Command = {
     const data = await loadData(o.data, {
       ...o,
       preprocess: saved.preprocess,
+      targetPreprocess: saved.targetPreprocess,
       evaluate: true,
       trained: { classes: saved.classes, csv: saved.csv },
     });

@@ -8,7 +8,7 @@ import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
 import { readImageFile } from '../../data/image-folder.js';
 import { CsvColumnsError, readCsvColumns } from '../../data/csv.js';
-import { applyPreprocess, checkPreprocess, type Preprocess } from '../../data/preprocess.js';
+import { applyPreprocess, checkPreprocess, unstandardize, type Preprocess } from '../../data/preprocess.js';
 import { softmaxRow } from '../../train/metrics.js';
 import { readWeights, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
@@ -107,6 +107,14 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
       throw new UsageError(`--weights: ${weights}: the model's ${(e as Error).message}`);
     }
   }
+  let targetScale: Preprocess | undefined;
+  if (targets && saved.targetPreprocess) {
+    try {
+      targetScale = checkPreprocess(saved.targetPreprocess, targets.length);
+    } catch (e) {
+      throw new UsageError(`--weights: ${weights}: the model's target ${(e as Error).message}`);
+    }
+  }
   const { model, flat } = buildSaved(o, saved, [1, 1, F], outputs.length);
   const print = targets ? valuePrinter(o, io, targets) : printer(o, io, outputs);
   for (const file of files) {
@@ -121,9 +129,11 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         const x = new Tensor(values, flat ? [b.rows, F] : [b.rows, 1, 1, F]);
         const logits = noGrad(() => model.forward(x, { training: false }));
         const k = logits.shape[1];
+        // a model trained on standardized targets (--standardize-targets) predicts them so
+        const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
         for (let i = 0; i < b.rows; i++) {
           const row = b.start + i + 1;
-          print(logits.data.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
+          print(out.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
         }
       }
     } catch (e) {

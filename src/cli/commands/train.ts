@@ -41,7 +41,7 @@ import {
   type DataFingerprint,
   type LoadedData,
 } from '../data.js';
-import { mae, mse } from '../../train/metrics.js';
+import { mae, mse, unitMetrics } from '../../train/metrics.js';
 import { progressDrawer, fmtInt } from '../progress.js';
 import { trainExtensions } from '../extensions.js';
 import '../cnn-flags.js'; // --dropout, --dropconnect, --augment
@@ -378,6 +378,7 @@ export function prepareTrain(
     inputShape: [...trainSet.shape],
     ...(regression ? {} : { classes: [...trainSet.classes] }),
     ...(data.preprocess ? { preprocess: data.preprocess } : {}),
+    ...(data.targetPreprocess ? { targetPreprocess: data.targetPreprocess } : {}),
     ...(data.csv ? { csv: data.csv } : {}),
     seed: o.seed,
     ...(criterion ? { loss: criterion.saved } : {}),
@@ -452,7 +453,10 @@ export function prepareTrain(
         io.out(`accumulating ${accumulate} batches of ${o.batchSize} per step (effective batch ${fmtInt(accumulate * o.batchSize)})`);
     }
   }
-  if (!o.json && saved.loss) io.out(`loss: ${describeLoss(saved.loss)} (train and test)`);
+  if (!o.json && saved.loss)
+    io.out(
+      `loss: ${describeLoss(saved.loss)}${data.targetPreprocess ? " on the standardized targets (train and test; MAE and RMSE in the targets' units)" : ' (train and test)'}`,
+    );
   if (!o.json && mix) io.out(`training batches mixed: ${mix.describe} (the test set is not)`);
   const bar = io.tty && !o.json && !o.fullBatch ? progressDrawer(io.raw) : null;
   const fit: FitOptions = {
@@ -461,8 +465,8 @@ export function prepareTrain(
     train: trainLoader,
     test: testLoader,
     loss: criterion?.loss,
-    // a regression reports MAE and the MSE whose root the CLI prints (RMSE)
-    ...(regression ? { metrics: { mae, mse } } : {}),
+    // a regression reports MAE and the MSE whose root the CLI prints (RMSE), in the targets' units
+    ...(regression ? { metrics: data.targetPreprocess ? unitMetrics(data.targetPreprocess.std) : { mae, mse } } : {}),
     epochs: o.epochs,
     rng: rng.fork('train'),
     callbacks,
