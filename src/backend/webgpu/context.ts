@@ -118,6 +118,8 @@ export class GpuContext {
   private readonly uniformBuffer: GPUBuffer;
   /** Buffers to pool once the current batch is submitted (copies made for aliased bindings, released storage). */
   private transient: GPUBuffer[] = [];
+  /** Buffers of garbage-collected storage to pool once the current batch is submitted. */
+  private collectedTransient: GPUBuffer[] = [];
   /** Released buffers by byte size, none of them bound by an unsubmitted command. */
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooled = 0;
@@ -210,7 +212,9 @@ export class GpuContext {
     this.encoder = null;
     this.uniformUsed = 0;
     for (const b of this.transient) this.toPool(b);
+    for (const b of this.collectedTransient) this.toPool(b, true);
     this.transient = [];
+    this.collectedTransient = [];
   }
 
   /** The pipeline of `code` and its bind group layout, compiled at the first use. */
@@ -336,21 +340,31 @@ export class GpuContext {
     });
   }
 
-  /** Pools `buffer` once the commands queued so far that use it are submitted (at the next flush; at once if none are queued). */
-  release(buffer: GPUBuffer): void {
+  /**
+   * Pools `buffer` once the commands queued so far that use it are submitted (at the next flush; at
+   * once if none are queued). `collected`: its storage was garbage-collected (see `toPool`).
+   */
+  release(buffer: GPUBuffer, collected = false): void {
     if (this.disposed) return;
-    if (this.encoder) this.transient.push(buffer);
-    else this.toPool(buffer);
+    if (this.encoder) (collected ? this.collectedTransient : this.transient).push(buffer);
+    else this.toPool(buffer, collected);
   }
 
-  private toPool(buffer: GPUBuffer): void {
+  /**
+   * The pool hands out the buffer of a size released last, so a training step takes back the
+   * buffers that the steps before freed and binds them as they did (their bind groups are cached).
+   * A buffer of a collected storage goes under the others, taken only when they run out: when the
+   * garbage collector runs does not change which buffers a step takes.
+   */
+  private toPool(buffer: GPUBuffer, collected = false): void {
     if (this.pooled + buffer.size > this.maxPoolBytes) {
       this.destroyBuffer(buffer);
       return;
     }
     let list = this.pool.get(buffer.size);
     if (!list) this.pool.set(buffer.size, (list = []));
-    list.push(buffer);
+    if (collected) list.unshift(buffer);
+    else list.push(buffer);
     this.pooled += buffer.size;
   }
 
@@ -532,7 +546,7 @@ export function currentContext(): GpuContext {
 /** Returns the buffer of a garbage-collected storage that owned it to its context's pool. */
 const collected =
   typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<{ ctx: GpuContext; buffer: GPUBuffer }>(({ ctx, buffer }) => ctx.release(buffer))
+    ? new FinalizationRegistry<{ ctx: GpuContext; buffer: GPUBuffer }>(({ ctx, buffer }) => ctx.release(buffer, true))
     : null;
 
 /** float32 or int32 values in a GPU buffer (usage STORAGE | COPY_SRC | COPY_DST). */
