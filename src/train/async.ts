@@ -412,7 +412,15 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
     }
     while (queue.length) await settle(queue.shift()!);
     if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
-    if (!(await finiteAsync(model.namedState().map(([, t]) => t)))) failParameters(e + 1, s.step);
+    // the check's temporaries are freed at once, as a step's are (its read is issued before)
+    const endCheck = openStep();
+    let finite: Promise<boolean>;
+    try {
+      finite = finiteAsync(model.namedState().map(([, t]) => t));
+    } finally {
+      endCheck();
+    }
+    if (!(await finite)) failParameters(e + 1, s.step);
     acc.seconds = secondsBefore + (now() - t0) / 1000;
     const terms: Record<string, number> = {};
     for (const [k, v] of Object.entries(acc.termSums)) terms[k] = v / Math.max(acc.seen, 1);
