@@ -87,7 +87,7 @@ import {
   type EvaluateOptions,
   type FitOptions,
   type FitResult,
-  type TrainState,
+  trainState,
 } from './trainer.js';
 import { lossFunction } from './loss.js';
 
@@ -187,16 +187,9 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
   const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
   // Schedule-Free's evaluated weights are swapped on the host (evaluateAsync), BatchNorm's statistics recomputed there
   const bn = onDevice ? undefined : batchNormRefresh(o);
-  const s: TrainState = {
-    model,
-    optimizer,
-    epoch: 0,
-    epochs,
-    step: 0,
-    stepsPerEpoch: Math.ceil(train.length / accumulate),
-    stop: false,
-    evaluatedState: () => (onDevice ? undefined : evalModel(model, optimizer, bn).evalModel),
-  };
+  const s = trainState(model, optimizer, epochs, Math.ceil(train.length / accumulate), () =>
+    onDevice ? undefined : evalModel(model, optimizer, bn).evalModel,
+  );
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
   const averages = averagingCallbacks('fitAsync', o, result);

@@ -286,6 +286,17 @@ export interface TrainState {
   evaluatedState?(): Checkpoint['evalModel'];
 }
 
+/** The state that fit and fitAsync start from and hand to their callbacks: no epoch begun, no step taken. */
+export function trainState(
+  model: Module,
+  optimizer: AnyOptimizer,
+  epochs: number,
+  stepsPerEpoch: number,
+  evaluatedState: () => Checkpoint['evalModel'],
+): TrainState {
+  return { model, optimizer, epoch: 0, epochs, step: 0, stepsPerEpoch, stop: false, evaluatedState };
+}
+
 /**
  * One finished epoch. `epoch` counts from 1 (see TrainState for the numbering). With a `test`
  * source the record carries `testLoss` and each metric under `test` + its name with a capital
@@ -976,16 +987,7 @@ export function fitRun(o: FitOptions): FitResult {
   const accumulate = checkAccumulate('fit', o);
   const stepsPerEpoch = o.fullBatch ? 1 : Math.ceil(train.length / accumulate);
   const bn = batchNormRefresh(o);
-  const s: TrainState = {
-    model,
-    optimizer,
-    epoch: 0,
-    epochs,
-    step: 0,
-    stepsPerEpoch,
-    stop: false,
-    evaluatedState: () => evalModel(model, optimizer, bn).evalModel,
-  };
+  const s = trainState(model, optimizer, epochs, stepsPerEpoch, () => evalModel(model, optimizer, bn).evalModel);
   const result: FitResult = { records: [], skipped: 0 };
   const records = result.records;
 
