@@ -1,6 +1,17 @@
 /** Test helpers: central-difference gradient checks in float64, closeness assertions. */
 import assert from 'node:assert/strict';
-import { type Tensor, fromData, grad, type Storage, Module, type ForwardOptions, zeros } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import {
+  type DType,
+  type ForwardOptions,
+  type KLDivReduction,
+  type Storage,
+  type Tensor,
+  fromData,
+  grad,
+  Module,
+  zeros,
+} from '../src/index.js';
 
 export function assertClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, tol = 1e-9, what = 'value'): void {
   const a = typeof actual === 'number' ? [actual] : Array.from(actual);
@@ -88,4 +99,29 @@ export class WithSpare extends Module {
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
     return this.net.forward(x, opts);
   }
+}
+
+/**
+ * One case of the golden loss fixture (test/fixtures/loss/losses.json; tools/golden_losses.py
+ * describes each field): a torch.nn.functional loss of `x` and target `t` (options in descent's
+ * names), its value `y` (null where PyTorch gives NaN), and for the output gradient `gy` the
+ * gradients of the input `gx` and of the target `gt` (null where not asked).
+ */
+export interface LossCase {
+  fn: string;
+  options: { beta?: number; delta?: number; weight?: number[]; posWeight?: number[]; ignoreIndex?: number; logTarget?: boolean };
+  reduction: KLDivReduction;
+  dtype: DType;
+  shape: number[];
+  x: number[];
+  t: number[];
+  y: (number | null)[];
+  gy: number[];
+  gx: number[];
+  gt: number[] | null;
+}
+
+/** The golden loss cases, read from the source tree (this file runs as dist/test/helpers.js). */
+export function lossCases(): LossCase[] {
+  return JSON.parse(readFileSync(new URL('../../test/fixtures/loss/losses.json', import.meta.url), 'utf8')).cases;
 }

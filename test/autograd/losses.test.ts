@@ -8,32 +8,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
 import { initWasm } from '../../src/backend/wasm/index.js';
-import { assertClose, randT } from '../helpers.js';
+import { assertClose, type LossCase, lossCases, randT } from '../helpers.js';
 
 await initWasm({ threads: 2 });
-const F = JSON.parse(readFileSync(new URL('../../../test/fixtures/loss/losses.json', import.meta.url), 'utf8'));
-
-interface Case {
-  fn: string;
-  options: { beta?: number; delta?: number; weight?: number[]; posWeight?: number[]; ignoreIndex?: number; logTarget?: boolean };
-  reduction: d.KLDivReduction;
-  dtype: d.DType;
-  shape: number[];
-  x: number[];
-  t: number[];
-  y: (number | null)[];
-  gy: number[];
-  gx: number[];
-  gt: number[] | null;
-}
-
 type Loss = (x: d.Tensor, t: d.Tensor | number[]) => d.Tensor;
 
 /** The case's options in descent's form: a weight of the input's size is a Tensor of its shape, others arrays. */
-function optionsOf(c: Case): Record<string, unknown> {
+function optionsOf(c: LossCase): Record<string, unknown> {
   const o: Record<string, unknown> = { ...c.options, reduction: c.reduction };
   const size = c.x.length;
   for (const k of ['weight', 'posWeight'] as const) {
@@ -44,7 +27,7 @@ function optionsOf(c: Case): Record<string, unknown> {
 }
 
 /** The function and the loss object for a case. */
-function lossesOf(c: Case): Loss[] {
+function lossesOf(c: LossCase): Loss[] {
   const o = optionsOf(c) as never;
   const r = c.reduction as d.Reduction;
   switch (c.fn) {
@@ -78,7 +61,7 @@ function closeOrNaN(actual: ArrayLike<number>, expected: (number | null)[], tol:
   });
 }
 
-const cases = F.cases as Case[];
+const cases = lossCases();
 
 test('the losses equal PyTorch: loss and the gradients of input and target, every reduction (reference and wasm, float32 and float64; the function, the nn.*Loss object, the recorded backward)', () => {
   const fns = new Set(cases.map((c) => c.fn));

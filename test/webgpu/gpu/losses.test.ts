@@ -11,29 +11,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import * as d from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
+import { lossCases } from '../../helpers.js';
 import { close } from './helpers.js';
 import { assertNear } from './setup.js';
 
-interface Case {
-  fn: string;
-  options: { beta?: number; delta?: number; weight?: number[]; posWeight?: number[]; ignoreIndex?: number; logTarget?: boolean };
-  reduction: d.KLDivReduction;
-  dtype: string;
-  shape: number[];
-  x: number[];
-  t: number[];
-  y: (number | null)[];
-  gy: number[];
-  gx: number[];
-  gt: number[] | null;
-}
-const cases = (
-  JSON.parse(readFileSync(new URL('../../../../test/fixtures/loss/losses.json', import.meta.url), 'utf8')).cases as Case[]
-).filter((c) => c.dtype === 'float32');
+const cases = lossCases().filter((c) => c.dtype === 'float32');
 
 const TOL = 2e-6;
 
