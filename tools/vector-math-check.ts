@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import * as abi from '../src/backend/wasm/abi.generated.js';
 import type { KernelExports } from '../src/backend/wasm/abi.generated.js';
+import { ACTIVATION_PAIRS, VECTOR_OPS } from './vector-math-ops.js';
 
 if (Number(process.versions.node.split('.')[0]) < 22) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -62,23 +62,6 @@ const memory = new WebAssembly.Memory({ initial: 4096, maximum: 16384 });
 const k = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { memory, abort: () => {} } })
   .exports as unknown as Check;
 
-const OPS: [string, number][] = [
-  ['exp', abi.UN_EXP],
-  ['sigmoid', abi.UN_SIGMOID],
-  ['tanh', abi.UN_TANH],
-  ['erf', abi.UN_ERF],
-  ['gelu', abi.UN_GELU],
-  ['geluDeriv', abi.UN_GELU_DERIV],
-  ['geluTanh', abi.UN_GELU_TANH],
-  ['geluTanhDeriv', abi.UN_GELU_TANH_DERIV],
-  ['silu', abi.UN_SILU],
-  ['siluDeriv', abi.UN_SILU_DERIV],
-];
-const PAIRS: [string, number, number][] = [
-  ['gelu', abi.UN_GELU, abi.UN_GELU_DERIV],
-  ['geluTanh', abi.UN_GELU_TANH, abi.UN_GELU_TANH_DERIV],
-  ['silu', abi.UN_SILU, abi.UN_SILU_DERIV],
-];
 const CHUNK = 1 << 22,
   base = 1 << 20;
 const at = (slot: number) => new Uint32Array(memory.buffer, base + slot * CHUNK * 4, CHUNK);
@@ -95,11 +78,11 @@ for (let done = 0; done < total; ) {
   const n = Math.min(CHUNK, total - done);
   for (let i = 0; i < n; i++) xs[i] = (done + i) * stride;
   const px = xs.byteOffset;
-  for (const [name, op] of OPS) {
+  for (const [name, op] of VECTOR_OPS) {
     k.unary(op, px, simd.byteOffset, n, 0, 0);
     k.scalar(op, px, scalar.byteOffset, n);
     for (let i = 0; i < n; i++) if (simd[i] !== scalar[i]) report(name, xs[i], scalar[i], simd[i]);
-    for (const [pair, f, df] of PAIRS) {
+    for (const [pair, f, df] of ACTIVATION_PAIRS) {
       if (op !== df) continue;
       k.activationForward(f, px, y.byteOffset, d.byteOffset, n);
       for (let i = 0; i < n; i++) if (d[i] !== scalar[i]) report(`activationForward ${pair} f′`, xs[i], scalar[i], d[i]);

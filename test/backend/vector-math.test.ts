@@ -11,26 +11,8 @@ import '../../src/backend/wasm/node-flags.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as bins from '../../src/backend/wasm/kernels.generated.js';
-import * as abi from '../../src/backend/wasm/abi.generated.js';
 import type { KernelExports } from '../../src/backend/wasm/abi.generated.js';
-
-const OPS: [string, number][] = [
-  ['exp', abi.UN_EXP],
-  ['sigmoid', abi.UN_SIGMOID],
-  ['tanh', abi.UN_TANH],
-  ['erf', abi.UN_ERF],
-  ['gelu', abi.UN_GELU],
-  ['geluDeriv', abi.UN_GELU_DERIV],
-  ['geluTanh', abi.UN_GELU_TANH],
-  ['geluTanhDeriv', abi.UN_GELU_TANH_DERIV],
-  ['silu', abi.UN_SILU],
-  ['siluDeriv', abi.UN_SILU_DERIV],
-];
-const PAIRS: [number, number][] = [
-  [abi.UN_GELU, abi.UN_GELU_DERIV],
-  [abi.UN_GELU_TANH, abi.UN_GELU_TANH_DERIV],
-  [abi.UN_SILU, abi.UN_SILU_DERIV],
-];
+import { ACTIVATION_PAIRS, VECTOR_OPS } from '../../tools/vector-math-ops.js';
 
 /** The inputs, as float32 bit patterns. */
 function inputs(): Uint32Array {
@@ -83,7 +65,7 @@ for (const [variant, b64] of [
     at(px).set(xs);
     const hex = (v: number) => `0x${v.toString(16)}`;
     const scalar = new Map<number, Uint32Array>();
-    for (const [name, op] of OPS) {
+    for (const [name, op] of VECTOR_OPS) {
       k.unary(op, px, pv, n, 0, 0);
       for (let i = 0; i < n; i++) k.unary(op, px + i * 4, ps + i * 4, 1, 0, 0);
       const v = at(pv),
@@ -91,15 +73,15 @@ for (const [variant, b64] of [
       for (let i = 0; i < n; i++) if (v[i] !== sc[i]) assert.fail(`${name}(${hex(xs[i])}): SIMD ${hex(v[i])}, scalar ${hex(sc[i])}`);
       scalar.set(op, sc.slice());
     }
-    for (const [f, d] of PAIRS) {
+    for (const [name, f, d] of ACTIVATION_PAIRS) {
       k.activationForward(f, px, py, pd, n);
       const y = at(py),
         dd = at(pd),
         wantY = scalar.get(f)!,
         wantD = scalar.get(d)!;
       for (let i = 0; i < n; i++) {
-        if (y[i] !== wantY[i]) assert.fail(`activationForward ${f} y(${hex(xs[i])}): ${hex(y[i])}, unary ${hex(wantY[i])}`);
-        if (dd[i] !== wantD[i]) assert.fail(`activationForward ${f} f′(${hex(xs[i])}): ${hex(dd[i])}, unary ${hex(wantD[i])}`);
+        if (y[i] !== wantY[i]) assert.fail(`activationForward ${name} y(${hex(xs[i])}): ${hex(y[i])}, unary ${hex(wantY[i])}`);
+        if (dd[i] !== wantD[i]) assert.fail(`activationForward ${name} f′(${hex(xs[i])}): ${hex(dd[i])}, unary ${hex(wantD[i])}`);
       }
       // without f′ (no gradient wanted) only y is written; an odd length takes the scalar tail too
       at(pd).fill(0xdeadbeef);
