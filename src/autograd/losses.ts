@@ -280,13 +280,16 @@ export function klDiv(input: Tensor, target: Tensor, options?: KLDivReduction | 
   const owner = 'KLDivLoss';
   const { reduction, logTarget } = klDivSettings(options);
   sameShape(owner, input, target);
-  // log p, with log 1 = 0 standing in where p = 0 (whose term p·log p is 0)
-  const logP = () => (logTarget ? target : log(add(target, rawBinary('eq', target, full([], 0, { dtype: target.dtype }), owner))));
-  const p = () => (logTarget ? exp(target) : target);
-  const values = noGrad(() => mul(p(), sub(logP(), input)));
+  // log p, with log 1 = 0 standing in where p = 0 (whose term p·log p is 0). p and log p serve the
+  // backward too; they are computed with grad mode as it is, so that a createGraph backward
+  // differentiates them in the target. The backward holds log p only when the target takes a gradient.
+  const logP = logTarget ? target : log(add(target, rawBinary('eq', target, full([], 0, { dtype: target.dtype }), owner)));
+  const p = logTarget ? exp(target) : target;
+  const values = noGrad(() => mul(p, sub(logP, input)));
+  const logPKept = target.requiresGrad ? logP : null;
   const l = record('klDiv', [input, target], values, (g) => [
-    input.requiresGrad ? neg(mul(g, p())) : null,
-    target.requiresGrad ? mul(g, logTarget ? mul(p(), add(sub(target, input), 1)) : add(sub(logP(), input), 1)) : null,
+    input.requiresGrad ? neg(mul(g, p)) : null,
+    logPKept ? mul(g, logTarget ? mul(p, add(sub(target, input), 1)) : add(sub(logPKept, input), 1)) : null,
   ]);
   if (reduction !== 'batchmean') return reduce(l, reduction);
   return div(sum(l), input.ndim === 0 ? 1 : input.shape[0]);
