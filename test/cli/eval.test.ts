@@ -285,8 +285,12 @@ test('eval applies the standardisation a CSV model was trained with, on the same
   const cols = (f: (cells: string[]) => string[]) => `${rows.map((l) => f(l.split(',')).join(',')).join('\n')}\n`;
   for (const [name, text, re] of [
     ['drop.csv', cols((c) => [c[0], c[1], c[3]]), /this file lacks "c"$/],
-    ['extra.csv', cols((c) => [...c, c[0] === 'a' ? 'd' : c[0]]), /this file has "d" besides$/],
-    ['renamed.csv', cols((c) => [c[0] === 'a' ? 'x' : c[0], c[1], c[2], c[3]]), /this file lacks "a" and has "x" besides$/],
+    ['extra.csv', cols((c) => [...c, c[0] === 'a' ? 'd' : c[0]]), /this file has "d" besides \(--ignore-columns d leaves it out\)$/],
+    [
+      'renamed.csv',
+      cols((c) => [c[0] === 'a' ? 'x' : c[0], c[1], c[2], c[3]]),
+      /this file lacks "a" and has "x" besides \(--ignore-columns x leaves it out\)$/,
+    ],
     ['swapped.csv', cols((c) => [c[1], c[0], c[2], c[3]]), /another order \(feature 0 is "b" here, "a" in training\)$/],
   ] as const) {
     writeFileSync(join(dir, name), text);
