@@ -464,7 +464,9 @@ export {
 } from './surfaces/index.js';
 // Datasets and loaders (isomorphic; file loaders are in descent/node)
 export {
+  applyImpute,
   applyPreprocess,
+  checkImpute,
   checkPreprocess,
   convertChannels,
   DataFormatError,
@@ -479,8 +481,10 @@ export {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_FILES,
   fetchFashionMnist,
+  fitImpute,
   fitStandardize,
   fitTargetStandardize,
+  imputeDataset,
   parseIdx,
   parseImageSize,
   preprocessDataset,
@@ -502,6 +506,7 @@ export {
   type IdxData,
   type IdxDType,
   type ImageShape,
+  type ImputePreprocess,
   type Preprocess,
   type RegressionDatasetInit,
   type SampleSet,

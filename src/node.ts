@@ -25,6 +25,7 @@ export {
   CsvColumnsError,
   loadCsv,
   loadCsvRegression,
+  MISSING_CELLS,
   readCsvColumns,
   readCsvTable,
   type CsvBatch,

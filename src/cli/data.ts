@@ -17,14 +17,19 @@ import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEA
 import { loadCsv, loadCsvRegression } from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
 import {
+  checkImpute,
   checkPreprocess,
+  fitImpute,
   fitStandardize,
   fitTargetStandardize,
+  imputeDataset,
   preprocessDataset,
   randomSplit,
   standardizeTargets,
+  type ImputePreprocess,
   type Preprocess,
 } from '../data/preprocess.js';
+import { DataFormatError } from '../data/idx.js';
 import { parseImageSize } from '../data/image.js';
 import { Rng } from '../tensor/rng.js';
 import { UsageError, type OptSpec } from './args.js';
@@ -55,6 +60,8 @@ export interface LoadedData<D extends CliDataset = CliDataset> {
    * again for any later input (`applyPreprocess` from src/data/preprocess.ts).
    */
   preprocess?: Preprocess;
+  /** The fill of missing feature values fitted on the training part (--impute), applied before `preprocess`. */
+  impute?: ImputePreprocess;
   /**
    * A regression's target standardization fitted on the training part (--standardize-targets): the
    * data sets hold standardized targets, and a trained model's outputs are standardized values.
@@ -135,6 +142,12 @@ export const dataOptions: OptSpec[] = [
     help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only',
   },
   {
+    name: 'impute',
+    type: 'string',
+    choices: ['mean', 'median'],
+    help: "CSV: fill missing feature cells (empty, NA, NaN, null, … as pandas reads them) with each feature's mean or median over the training part (scikit-learn's SimpleImputer), before --standardize; the values are saved with the model for eval and predict",
+  },
+  {
     name: 'standardize-targets',
     type: 'boolean',
     help: "CSV regression (--target): train on each target scaled to mean 0 and standard deviation 1 (training part's statistics, scikit-learn's TransformedTargetRegressor), the loss on those; the MAE and RMSE are reported, and predict prints, in the targets' units",
@@ -178,6 +191,10 @@ export interface DataFlags {
    */
   preprocess?: Preprocess;
   standardizeTargets?: boolean;
+  /** --impute: the strategy that fills missing feature cells. */
+  impute?: string;
+  /** An imputation saved with a trained model: fills the CSV samples' missing cells instead of fitting new values. */
+  trainedImpute?: ImputePreprocess;
   /** A target standardization saved with a trained regression model: applied to the targets instead of fitting new statistics. */
   targetPreprocess?: Preprocess;
   /**
@@ -245,6 +262,8 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     ['testData', '--test-data', ['csv', 'folder']],
     ['preprocess', 'a saved standardization', ['csv']],
     ['standardizeTargets', '--standardize-targets', ['csv']],
+    ['impute', '--impute', ['csv']],
+    ['trainedImpute', 'a saved imputation of missing values', ['csv']],
   ];
   for (const [key, flag, kinds] of only) {
     if (f[key] !== undefined && f[key] !== false && !kinds.includes(kind)) {
@@ -357,8 +376,9 @@ async function readCsvSets(
   const trained = f.trained?.csv;
   const targets = f.target !== undefined ? columnList(f.target, '--target') : trained?.targets;
   const ignoreColumns = f.ignoreColumns !== undefined ? columnList(f.ignoreColumns, '--ignore-columns') : undefined;
+  const allowMissing = f.impute !== undefined || f.trainedImpute !== undefined;
   if (targets !== undefined) {
-    const d = await loadCsvRegression(path, { targets, testPath: f.testData, ignoreColumns });
+    const d = await loadCsvRegression(path, { targets, testPath: f.testData, ignoreColumns, allowMissing });
     const plural = d.targetNames.length === 1 ? '' : 's';
     return {
       train: d.train,
@@ -372,6 +392,7 @@ async function readCsvSets(
     testPath: f.testData,
     classes: f.trained?.classes,
     ignoreColumns,
+    allowMissing,
   });
   const cls = d.classes;
   const shown = cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
@@ -387,7 +408,21 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   if (f.testData !== undefined && isDirectory(f.testData))
     throw new UsageError(`--test-data ${f.testData} is a folder; with --data ${path} (CSV) it must be a CSV file`);
   const trained = f.trained?.csv;
-  const d = await readCsvSets(path, f);
+  let d: Awaited<ReturnType<typeof readCsvSets>>;
+  try {
+    d = await readCsvSets(path, f);
+  } catch (e) {
+    // a missing feature the run was not told to fill: name the flag that fills it
+    if (
+      e instanceof DataFormatError &&
+      / a missing value; every feature needs a number unless missing features are imputed$/.test(e.message)
+    )
+      throw new DataFormatError(
+        e.file,
+        `${e.message.slice(e.file.length + 2)} (${f.trained ? 'the model was trained without --impute' : '--impute mean|median fills them'})`,
+      );
+    throw e;
+  }
   if (trained) checkColumns(path, d.columns.features, trained);
   const split = testOrSplit(d.train, d.test, f, `--data ${path}`);
   const parts = [
@@ -396,6 +431,26 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     split.how,
   ];
   let { train, test } = split;
+  let impute: ImputePreprocess | undefined;
+  if (f.trainedImpute !== undefined) {
+    try {
+      impute = checkImpute(f.trainedImpute, train.sampleSize);
+    } catch (e) {
+      throw new UsageError(`${path}: the model's ${(e as Error).message}`);
+    }
+    parts.push(`missing features filled with the saved ${impute.strategy}s of the model`);
+  } else if (f.impute !== undefined) {
+    try {
+      impute = fitImpute(train, f.impute as 'mean' | 'median', d.columns.features);
+    } catch (e) {
+      throw new UsageError(`--impute ${f.impute}: ${(e as Error).message.replace(/^fitImpute: /, '')}`);
+    }
+    parts.push(`missing features filled with the ${impute.strategy} of the training part`);
+  }
+  if (impute) {
+    train = imputeDataset(impute, train);
+    test = imputeDataset(impute, test);
+  }
   let preprocess: Preprocess | undefined;
   if (f.preprocess !== undefined) {
     try {
@@ -431,7 +486,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
         : 'targets standardized with the mean and std of the training part',
     );
   }
-  return { train, test, source: parts.join(', '), preprocess, targetPreprocess, csv: d.columns };
+  return { train, test, source: parts.join(', '), preprocess, impute, targetPreprocess, csv: d.columns };
 }
 
 async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {

@@ -15,7 +15,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Module, StateDict } from '../nn/module.js';
 import { DataFormatError } from '../data/idx.js';
-import { checkPreprocess, type Preprocess } from '../data/preprocess.js';
+import { checkImpute, checkPreprocess, type ImputePreprocess, type Preprocess } from '../data/preprocess.js';
 import { checkSafetensors, loadSafetensors, saveSafetensors, torchParameterNames } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
@@ -34,6 +34,8 @@ export interface SavedModelInfo {
   /** A classifier's classes, in output order (a regression model has its targets in `csv.targets` instead). */
   classes?: string[];
   preprocess?: Preprocess;
+  /** The values that fill missing CSV features (--impute), applied before `preprocess`. */
+  impute?: ImputePreprocess;
   /** A regression's target standardization (--standardize-targets): its outputs are standardized values. */
   targetPreprocess?: Preprocess;
   /** CSV data: the feature columns in file order and the label or target columns, which a file evaluated needs. */
@@ -129,6 +131,13 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
       info.preprocess = checkPreprocess(o.preprocess);
     } catch (e) {
       bad('preprocess', (e as Error).message.replace(/^preprocess: /, ''));
+    }
+  }
+  if (o.impute !== undefined) {
+    try {
+      info.impute = checkImpute(o.impute);
+    } catch (e) {
+      bad('impute', (e as Error).message.replace(/^impute: /, ''));
     }
   }
   if (o.targetPreprocess !== undefined) {

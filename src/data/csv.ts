@@ -48,9 +48,34 @@ export interface ReadCsvOptions {
   labelColumn?: string | number;
   /** Columns not read, by name or 0-based index (an id, text): every column besides them and the label is a feature. */
   ignoreColumns?: readonly (string | number)[];
+  /** Read a missing feature cell (empty, NA, NaN, null, … as pandas reads them: MISSING_CELLS) as NaN, for fitImpute; default: refused. */
+  allowMissing?: boolean;
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The cells that mean a missing value: an empty cell and pandas' default na_values. */
+export const MISSING_CELLS: ReadonlySet<string> = new Set([
+  '',
+  '#N/A',
+  '#N/A N/A',
+  '#NA',
+  '-1.#IND',
+  '-1.#QNAN',
+  '-NaN',
+  '-nan',
+  '1.#IND',
+  '1.#QNAN',
+  '<NA>',
+  'N/A',
+  'NA',
+  'NULL',
+  'NaN',
+  'None',
+  'n/a',
+  'nan',
+  'null',
+]);
 const INTEGER = /^[+-]?\d+$/;
 
 function preview(names: readonly string[]): string {
@@ -159,13 +184,16 @@ function checkRagged(cells: readonly string[], header: readonly string[], where:
     throw new DataFormatError(where, `ragged row: expected ${header.length} fields as in the header, got ${cells.length}`);
 }
 
-/** The number a feature (or target) cell holds, else the error naming file, line and column. */
-function featureValue(cell: string, j: number, header: readonly string[], where: string, role = 'feature'): number {
+/**
+ * The number a feature (or target) cell holds, else the error naming file, line and column. With
+ * `allowMissing`, a missing cell (MISSING_CELLS) is NaN, for an imputation to fill.
+ */
+function featureValue(cell: string, j: number, header: readonly string[], where: string, role = 'feature', allowMissing = false): number {
   if (!NUMBER.test(cell)) {
-    const what =
-      cell === ''
-        ? `is empty; every ${role} needs a number (missing values are not supported)`
-        : `${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
+    if (allowMissing && MISSING_CELLS.has(cell)) return NaN;
+    const what = MISSING_CELLS.has(cell)
+      ? `${cell === '' ? 'is empty, a missing value' : `${JSON.stringify(cell)} is a missing value`}; every ${role} needs a number${role === 'feature' ? ' unless missing features are imputed' : ''}`
+      : `${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
     throw new DataFormatError(where, `column ${j} ("${header[j]}"): ${what}`);
   }
   return Number(cell);
@@ -212,7 +240,7 @@ interface Rows extends Layout {
 }
 
 /** Read a CSV file's rows, its columns laid out by `layoutOf(header)`. Every error names the file and line (and column). */
-async function readRows(path: string, layoutOf: (header: readonly string[], where: string) => Layout): Promise<Rows> {
+async function readRows(path: string, layoutOf: (header: readonly string[], where: string) => Layout, allowMissing = false): Promise<Rows> {
   let header: string[] | null = null;
   let layout: Layout = { label: -1, targetColumns: [], ignored: [] };
   let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target, 3 ignored
@@ -266,7 +294,7 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
       if (role[j] === 1) {
         if (cell === '') throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): missing label`);
         labels.push(cell);
-      } else if (role[j] === 0) features[o++] = featureValue(cell, j, header, `${path}:${line}`);
+      } else if (role[j] === 0) features[o++] = featureValue(cell, j, header, `${path}:${line}`, 'feature', allowMissing);
     }
     for (let k = 0; k < T; k++) {
       const j = layout.targetColumns[k];
@@ -291,11 +319,15 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
 
 /** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
 export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
-  const r = await readRows(path, (header, where) => {
-    const layout: Layout = { label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [], ignored: [] };
-    layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
-    return layout;
-  });
+  const r = await readRows(
+    path,
+    (header, where) => {
+      const layout: Layout = { label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [], ignored: [] };
+      layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
+      return layout;
+    },
+    opts.allowMissing,
+  );
   return {
     path,
     header: r.header,
@@ -329,6 +361,8 @@ export interface ReadCsvColumnsOptions {
   batchRows?: number;
   /** A stream to read instead of opening `path` (standard input, say); `path` names it in messages. */
   input?: NodeJS.ReadableStream;
+  /** Read a missing cell as NaN (see ReadCsvOptions.allowMissing). */
+  allowMissing?: boolean;
 }
 
 /** A run of consecutive rows of a CSV file, the columns asked for only. */
@@ -379,7 +413,7 @@ export async function* readCsvColumns(path: string, names: readonly string[], op
     }
     checkRagged(cells, header, where);
     const o = rows * F;
-    for (let k = 0; k < F; k++) values[o + k] = featureValue(cells[index[k]], index[k], header, where);
+    for (let k = 0; k < F; k++) values[o + k] = featureValue(cells[index[k]], index[k], header, where, 'feature', opts.allowMissing);
     lines[rows++] = rec.info.lines;
     if (rows === batchRows) {
       yield { values, rows, start, lines };
@@ -503,6 +537,8 @@ export interface LoadCsvRegressionOptions {
   testPath?: string;
   /** Columns not read, by name or 0-based index (an id, text). */
   ignoreColumns?: readonly (string | number)[];
+  /** Read a missing feature cell as NaN, for fitImpute (a missing target is always refused). */
+  allowMissing?: boolean;
 }
 
 export interface CsvRegressionData {
@@ -538,8 +574,8 @@ export async function loadCsvRegression(path: string, opts: LoadCsvRegressionOpt
     layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
     return layout;
   };
-  const train = await readRows(path, layoutOf);
-  const test = opts.testPath !== undefined ? await readRows(opts.testPath, layoutOf) : undefined;
+  const train = await readRows(path, layoutOf, opts.allowMissing);
+  const test = opts.testPath !== undefined ? await readRows(opts.testPath, layoutOf, opts.allowMissing) : undefined;
   if (test) checkSameHeader(opts.testPath as string, test.header, path, train.header);
   const targetNames = train.targetColumns.map((j) => train.header[j]);
   const featureNames = train.featureNames;

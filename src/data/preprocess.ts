@@ -129,7 +129,11 @@ export function preprocessDataset<D extends Dataset | RegressionDataset>(p: Prep
   if (p.mean.length !== ds.sampleSize) {
     throw new RangeError(`preprocessDataset: fitted on ${p.mean.length} features, but ${ds.name} has ${ds.sampleSize} per sample`);
   }
-  const images = applyPreprocess(p, ds.images);
+  return withImages(ds, applyPreprocess(p, ds.images));
+}
+
+/** `ds` with `images` as its inputs, its labels or targets as they are. */
+function withImages<D extends Dataset | RegressionDataset>(ds: D, images: Float32Array): D {
   if (ds instanceof RegressionDataset)
     return new RegressionDataset({ images, targets: ds.targets, shape: ds.shape, targetNames: ds.targetNames, name: ds.name }) as D;
   const d = ds as Dataset;
@@ -161,4 +165,77 @@ export function randomSplit<D extends Dataset | RegressionDataset>(ds: D, fracti
     else trainIdx[a++] = i;
   }
   return { train: ds.subset(trainIdx, `${ds.name}/train`) as D, val: ds.subset(valIdx, `${ds.name}/val`) as D };
+}
+
+/**
+ * Missing feature values filled per feature (scikit-learn's SimpleImputer with strategy 'mean' or
+ * 'median'): the mean, or the median (the mean of the two middle values of an even count, as
+ * numpy.median), of each feature's present values over the training samples, in float64.
+ */
+export interface ImputePreprocess {
+  kind: 'impute';
+  strategy: 'mean' | 'median';
+  /** The value each feature's missing cells take. */
+  values: number[];
+}
+
+/** Fit an imputation on `ds` (its training samples, NaN where a value is missing); a feature with no value there is refused. */
+export function fitImpute(
+  ds: Dataset | RegressionDataset,
+  strategy: 'mean' | 'median',
+  featureNames?: readonly string[],
+): ImputePreprocess {
+  if (strategy !== 'mean' && strategy !== 'median')
+    throw new RangeError(`fitImpute: strategy must be "mean" or "median", got ${JSON.stringify(strategy)}`);
+  const n = ds.length;
+  const f = ds.sampleSize;
+  const x = ds.images;
+  const values = Array.from({ length: f }, (_, j) => {
+    const present: number[] = [];
+    for (let i = 0; i < n; i++) if (!Number.isNaN(x[i * f + j])) present.push(x[i * f + j]);
+    if (present.length === 0)
+      throw new RangeError(
+        `fitImpute: feature ${j}${featureNames ? ` ("${featureNames[j]}")` : ''} has no value in the ${n} training samples of ${ds.name}, so there is nothing to fill it with`,
+      );
+    if (strategy === 'mean') return present.reduce((a, v) => a + v, 0) / present.length;
+    present.sort((a, b) => a - b);
+    const m = present.length >> 1;
+    return present.length % 2 ? present[m] : (present[m - 1] + present[m]) / 2;
+  });
+  return { kind: 'impute', strategy, values };
+}
+
+/** Check that `p` is a well-formed imputation (for example one read back from a saved model) for `features` features. */
+export function checkImpute(p: unknown, features?: number): ImputePreprocess {
+  const bad = (why: string): never => {
+    throw new RangeError(`impute: ${why}`);
+  };
+  if (typeof p !== 'object' || p === null) return bad(`expected an object, got ${p === null ? 'null' : typeof p}`);
+  const o = p as Record<string, unknown>;
+  if (o.kind !== 'impute') return bad(`unknown kind ${JSON.stringify(o.kind)}; expected "impute"`);
+  if (o.strategy !== 'mean' && o.strategy !== 'median') return bad(`strategy ${JSON.stringify(o.strategy)}; expected "mean" or "median"`);
+  if (!Array.isArray(o.values)) return bad('expected an array of values');
+  if (features !== undefined && o.values.length !== features)
+    bad(`fitted on ${o.values.length} features, but the samples have ${features}`);
+  o.values.forEach((v, j) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) bad(`values[${j}] is ${String(v)}, expected a finite number`);
+  });
+  return { kind: 'impute', strategy: o.strategy, values: o.values as number[] };
+}
+
+/** Samples (N × F values) with each NaN replaced by its feature's value in `p`; new float32 values. */
+export function applyImpute(p: ImputePreprocess, samples: ArrayLike<number>): Float32Array {
+  const f = p.values.length;
+  if (samples.length % f !== 0)
+    throw new RangeError(`applyImpute: ${samples.length} values are not a whole number of samples of ${f} features`);
+  const out = Float32Array.from(samples);
+  for (let i = 0; i < out.length; i++) if (Number.isNaN(out[i])) out[i] = p.values[i % f];
+  return out;
+}
+
+/** `ds` with its missing inputs filled by `p` (the labels or targets as they are). */
+export function imputeDataset<D extends Dataset | RegressionDataset>(p: ImputePreprocess, ds: D): D {
+  if (p.values.length !== ds.sampleSize)
+    throw new RangeError(`imputeDataset: fitted on ${p.values.length} features, but ${ds.name} has ${ds.sampleSize} per sample`);
+  return withImages(ds, applyImpute(p, ds.images));
 }

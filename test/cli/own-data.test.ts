@@ -328,7 +328,7 @@ test('malformed CSV files and image folders: one line with the path and line or 
     [
       ['--data', join(dir, 'hole.csv'), '--val-split', '0.5'],
       1,
-      new RegExp(`${D('hole.csv')}:2: column 1 \\("a"\\): is empty; every feature needs a number`),
+      new RegExp(`${D('hole.csv')}:2: column 1 \\("a"\\): is empty, a missing value; every feature needs a number`),
     ],
     [
       ['--data', join(dir, 'nolabel.csv'), '--val-split', '0.5'],

@@ -209,6 +209,70 @@ test('--ignore-columns: an id column is not a feature; eval of a file holding it
   assert.match(bad.err, /"y" is a target column; it cannot be ignored/);
 });
 
+test('--impute median: missing features are filled with the training medians, saved for eval and predict', async () => {
+  const holed = (r: (string | number)[][]) => r.map((row, i) => (i > 0 && i % 4 === 1 ? [row[0], row[1], 'NA', ...row.slice(3)] : row));
+  const trainHoles = write('train-holes.csv', holed(rows(80, 3)));
+  const testHoles = write('test-holes.csv', holed(rows(20, 9)));
+  const plain = await cli('train', '--data', trainHoles, '--test-data', testHoles, '--target', 'y', '--epochs', '1');
+  assert.equal(plain.code, 1);
+  assert.match(plain.err, /train-holes\.csv:2: column 2 \("b"\): "NA" is a missing value; .* \(--impute mean\|median fills them\)$/);
+  const weights = join(dir, 'holes.json');
+  const t = await cli(
+    'train',
+    '--data',
+    trainHoles,
+    '--test-data',
+    testHoles,
+    '--target',
+    'y',
+    '--impute',
+    'median',
+    '--epochs',
+    '2',
+    '--save',
+    weights,
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /missing features filled with the median of the training part/);
+  // the medians of the training file's present values, column by column (a, b, c, z)
+  const present = rows(80, 3)
+    .slice(1)
+    .filter((_, i) => i % 4 !== 0);
+  const median = (v: number[]) => {
+    const s = [...v].sort((x, y) => x - y);
+    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const all = rows(80, 3).slice(1);
+  const want = [median(all.map((r) => Math.fround(Number(r[0])))), median(present.map((r) => Math.fround(Number(r[2]))))];
+  const saved = readWeights(weights).impute!;
+  assert.equal(saved.strategy, 'median');
+  assert.deepEqual(saved.values.slice(0, 2), want);
+  const e = await cli('eval', '--weights', weights, '--data', testHoles);
+  assert.equal(e.code, 0, e.err);
+  assert.match(e.out, /missing features filled with the saved medians of the model/);
+  // a row with a missing b scores as the row with b written as the saved median
+  const missing = write('predict-hole.csv', [
+    ['a', 'b', 'c', 'z'],
+    [1, '', 0.1, 2],
+  ]);
+  const written = write('predict-filled.csv', [
+    ['a', 'b', 'c', 'z'],
+    [1, saved.values[1], 0.1, 2],
+  ]);
+  const p1 = await cli('predict', '--weights', weights, missing, '--json');
+  const p2 = await cli('predict', '--weights', weights, written, '--json');
+  assert.equal(p1.code, 0, p1.err);
+  assert.equal(JSON.parse(p1.out).predicted.y, JSON.parse(p2.out).predicted.y);
+  const other = join(dir, 'no-impute.json');
+  assert.equal((await cli('train', '--data', train, '--target', 'y', '--val-split', '0.2', '--epochs', '1', '--save', other)).code, 0);
+  const refused = await cli('predict', '--weights', other, missing);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.err,
+    /predict-hole\.csv:2: column 1 \("b"\): is empty, a missing value; .* \(the model .*no-impute\.json was trained without --impute\)$/,
+  );
+});
+
 test('descent train --target: a run resumed from its checkpoint ends where the uninterrupted run ends', async () => {
   const args = ['--data', train, '--target', 'z', '--val-split', '0.2', '--batch-size', '16', '--seed', '4'];
   const whole = await cli('train', ...args, '--epochs', '3', '--json');

@@ -296,7 +296,10 @@ test('readCsvColumns: named columns in the order asked, in batches of consecutiv
       e.missing.join() === 'z,w',
   );
   writeFileSync(join(dir, 'bad.csv'), 'x,y\n1,2\n3,\n');
-  await assert.rejects(all(join(dir, 'bad.csv'), ['y']), /bad\.csv:3: column 1 \("y"\): is empty; every feature needs a number/);
+  await assert.rejects(
+    all(join(dir, 'bad.csv'), ['y']),
+    /bad\.csv:3: column 1 \("y"\): is empty, a missing value; every feature needs a number/,
+  );
   // a column not asked for is not read: "3," passes when only x is read
   await all(join(dir, 'bad.csv'), ['x']);
   writeFileSync(join(dir, 'empty.csv'), '');

@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { RegressionDataset } from '../../src/data/dataset.js';
 import { DataLoader } from '../../src/data/loader.js';
 import {
+  applyImpute,
+  checkImpute,
+  fitImpute,
+  imputeDataset,
   fitStandardize,
   fitTargetStandardize,
   preprocessDataset,
@@ -107,7 +111,7 @@ test('loadCsvRegression: errors name the file, the line and the column', async (
   const empty = file('empty-target.csv', 'a,y\n1,\n');
   await assert.rejects(
     loadCsvRegression(empty, { targets: ['y'] }),
-    /empty-target\.csv:2: column 1 \("y"\): is empty; every target needs a number/,
+    /empty-target\.csv:2: column 1 \("y"\): is empty, a missing value; every target needs a number/,
   );
   const ok = file('ok.csv', 'a,y\n1,2\n');
   await assert.rejects(loadCsvRegression(ok, { targets: ['price'] }), /ok\.csv:1: no target column named "price" \(columns: "a", "y"\)/);
@@ -165,4 +169,39 @@ test('target standardization: fitted on the training targets, applied and undone
   });
   assert.deepEqual(fitTargetStandardize(constant), { kind: 'standardize', mean: [4], std: [1] });
   assert.throws(() => standardizeTargets(fitTargetStandardize(constant), ds), /fitted on 1 targets, but four has 2/);
+});
+
+test('missing values: read as NaN when allowed (pandas na_values), filled by the training mean or median', async () => {
+  const p = file('holes.csv', 'a,b,y\n1,,10\nNA,4,11\n3,NaN,12\n10,null,13\n,2,14\n');
+  await assert.rejects(
+    loadCsvRegression(p, { targets: ['y'] }),
+    /holes\.csv:2: column 1 \("b"\): is empty, a missing value; every feature needs a number unless missing features are imputed$/,
+  );
+  const d = await loadCsvRegression(p, { targets: ['y'], allowMissing: true });
+  assert.deepEqual(Array.from(d.train.images), [1, NaN, NaN, 4, 3, NaN, 10, NaN, NaN, 2]);
+  // a: 1, 3, 10 present; b: 4, 2 present
+  assert.deepEqual(fitImpute(d.train, 'mean').values, [14 / 3, 3]);
+  assert.deepEqual(fitImpute(d.train, 'median').values, [3, 3]);
+  const filled = imputeDataset(fitImpute(d.train, 'median'), d.train);
+  assert.deepEqual(Array.from(filled.images), [1, 3, 3, 4, 3, 3, 10, 3, 3, 2]);
+  assert.deepEqual(Array.from(filled.targets), [10, 11, 12, 13, 14]);
+  assert.deepEqual(Array.from(applyImpute({ kind: 'impute', strategy: 'mean', values: [0.5] }, [NaN, 2])), [0.5, 2]);
+  // an even count's median is the mean of the two middle values, as numpy.median
+  const even = await loadCsvRegression(file('even.csv', 'a,y\n1,0\n9,0\n4,0\n,0\n2,0\n'), { targets: ['y'], allowMissing: true });
+  assert.deepEqual(fitImpute(even.train, 'median').values, [3]);
+  const target = file('no-target.csv', 'a,y\n1,\n');
+  await assert.rejects(
+    loadCsvRegression(target, { targets: ['y'], allowMissing: true }),
+    /column 1 \("y"\): is empty, a missing value; every target needs a number$/,
+  );
+  const empty = await loadCsvRegression(file('all-missing.csv', 'a,b,y\n1,NA,0\n2,,0\n'), { targets: ['y'], allowMissing: true });
+  assert.throws(() => fitImpute(empty.train, 'mean', empty.featureNames), /feature 1 \("b"\) has no value in the 2 training samples/);
+  const labelled = await loadCsv(file('labelled-holes.csv', 'a,label\n,x\n2,y\n'), { allowMissing: true });
+  assert.ok(Number.isNaN(labelled.train.images[0]));
+  assert.throws(
+    () => checkImpute({ kind: 'impute', strategy: 'mode', values: [1] }),
+    /impute: strategy "mode"; expected "mean" or "median"/,
+  );
+  assert.throws(() => checkImpute({ kind: 'impute', strategy: 'mean', values: [NaN] }, 1), /values\[0\] is NaN, expected a finite number/);
+  assert.throws(() => checkImpute({ kind: 'impute', strategy: 'mean', values: [1] }, 2), /fitted on 1 features, but the samples have 2/);
 });

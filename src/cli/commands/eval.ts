@@ -140,7 +140,7 @@ export const evalCommand: Command = {
     ...weightsOptions,
     dataOption,
     // the model's own standardization and target columns apply
-    ...dataOptions.filter((d) => !['standardize', 'standardize-targets', 'target'].includes(d.name)),
+    ...dataOptions.filter((d) => !['standardize', 'standardize-targets', 'target', 'impute'].includes(d.name)),
     {
       name: 'seed',
       type: 'int',
@@ -164,6 +164,7 @@ export const evalCommand: Command = {
       ...o,
       preprocess: saved.preprocess,
       targetPreprocess: saved.targetPreprocess,
+      trainedImpute: saved.impute,
       evaluate: true,
       trained: { classes: saved.classes, csv: saved.csv },
     });

@@ -8,7 +8,16 @@ import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
 import { readImageFile } from '../../data/image-folder.js';
 import { CsvColumnsError, readCsvColumns } from '../../data/csv.js';
-import { applyPreprocess, checkPreprocess, unstandardize, type Preprocess } from '../../data/preprocess.js';
+import { DataFormatError } from '../../data/idx.js';
+import {
+  applyImpute,
+  applyPreprocess,
+  checkImpute,
+  checkPreprocess,
+  unstandardize,
+  type ImputePreprocess,
+  type Preprocess,
+} from '../../data/preprocess.js';
 import { softmaxRow } from '../../train/metrics.js';
 import { readWeights, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
@@ -107,6 +116,14 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
       throw new UsageError(`--weights: ${weights}: the model's ${(e as Error).message}`);
     }
   }
+  let impute: ImputePreprocess | undefined;
+  if (saved.impute) {
+    try {
+      impute = checkImpute(saved.impute, F);
+    } catch (e) {
+      throw new UsageError(`--weights: ${weights}: the model's ${(e as Error).message}`);
+    }
+  }
   let targetScale: Preprocess | undefined;
   if (targets && saved.targetPreprocess) {
     try {
@@ -123,9 +140,11 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
       for await (const b of readCsvColumns(name, columns, {
         batchRows: CSV_BATCH_ROWS,
         input: file === '-' ? process.stdin : undefined,
+        allowMissing: impute !== undefined,
       })) {
-        // the saved statistics, applied as eval and train apply them (src/data/preprocess.ts)
-        const values = preprocess ? applyPreprocess(preprocess, b.values) : b.values;
+        // the saved fill and statistics, applied as eval and train apply them (src/data/preprocess.ts)
+        const filled = impute ? applyImpute(impute, b.values) : b.values;
+        const values = preprocess ? applyPreprocess(preprocess, filled) : filled;
         const x = new Tensor(values, flat ? [b.rows, F] : [b.rows, 1, 1, F]);
         const logits = noGrad(() => model.forward(x, { training: false }));
         const k = logits.shape[1];
@@ -137,6 +156,8 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         }
       }
     } catch (e) {
+      if (e instanceof DataFormatError && / unless missing features are imputed$/.test(e.message))
+        throw new DataFormatError(e.file, `${e.message.slice(e.file.length + 2)} (the model ${weights} was trained without --impute)`);
       if (e instanceof CsvColumnsError)
         throw new UsageError(
           `${name}: the model was trained on the feature columns ${quoteList(columns)} (${describeCsvColumns(saved.csv)}); this file lacks ${quoteList(e.missing)} (its columns: ${quoteList(e.header)})`,

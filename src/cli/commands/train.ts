@@ -378,6 +378,7 @@ export function prepareTrain(
     inputShape: [...trainSet.shape],
     ...(regression ? {} : { classes: [...trainSet.classes] }),
     ...(data.preprocess ? { preprocess: data.preprocess } : {}),
+    ...(data.impute ? { impute: data.impute } : {}),
     ...(data.targetPreprocess ? { targetPreprocess: data.targetPreprocess } : {}),
     ...(data.csv ? { csv: data.csv } : {}),
     seed: o.seed,
