@@ -135,7 +135,8 @@ function confusionTable(m: Int32Array, names: readonly string[]): string[] {
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'loss, accuracy, confusion matrix and per-class precision, recall and F1 of trained weights on a test set',
+  summary:
+    'loss, accuracy, confusion matrix and per-class precision, recall and F1 of trained weights on a test set (a regression: loss, MAE, RMSE and R² per target)',
   options: [
     ...weightsOptions,
     dataOption,
