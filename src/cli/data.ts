@@ -14,7 +14,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, stat
 import { createHash, type Hash } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
-import { loadCsv, loadCsvRegression } from '../data/csv.js';
+import { loadCsv, loadCsvRegression, MissingFeatureError } from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
 import {
   checkImpute,
@@ -413,13 +413,10 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     d = await readCsvSets(path, f);
   } catch (e) {
     // a missing feature the run was not told to fill: name the flag that fills it
-    if (
-      e instanceof DataFormatError &&
-      / a missing value; every feature needs a number unless missing features are imputed$/.test(e.message)
-    )
+    if (e instanceof MissingFeatureError)
       throw new DataFormatError(
         e.file,
-        `${e.message.slice(e.file.length + 2)} (${f.trained ? 'the model was trained without --impute' : '--impute mean|median fills them'})`,
+        `${e.problem} (${f.trained ? 'the model was trained without --impute' : '--impute mean|median fills them'})`,
       );
     throw e;
   }

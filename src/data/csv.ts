@@ -185,16 +185,31 @@ function checkRagged(cells: readonly string[], header: readonly string[], where:
 }
 
 /**
+ * A missing feature cell where missing values are not allowed: a DataFormatError whose `problem`
+ * is the message without the place, so a caller can say how the value may be filled.
+ */
+export class MissingFeatureError extends DataFormatError {
+  constructor(
+    where: string,
+    readonly problem: string,
+  ) {
+    super(where, problem);
+  }
+}
+
+/**
  * The number a feature (or target) cell holds, else the error naming file, line and column. With
  * `allowMissing`, a missing cell (MISSING_CELLS) is NaN, for an imputation to fill.
  */
 function featureValue(cell: string, j: number, header: readonly string[], where: string, role = 'feature', allowMissing = false): number {
   if (!NUMBER.test(cell)) {
     if (allowMissing && MISSING_CELLS.has(cell)) return NaN;
-    const what = MISSING_CELLS.has(cell)
-      ? `${cell === '' ? 'is empty, a missing value' : `${JSON.stringify(cell)} is a missing value`}; every ${role} needs a number${role === 'feature' ? ' unless missing features are imputed' : ''}`
-      : `${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
-    throw new DataFormatError(where, `column ${j} ("${header[j]}"): ${what}`);
+    const column = `column ${j} ("${header[j]}")`;
+    if (!MISSING_CELLS.has(cell))
+      throw new DataFormatError(where, `${column}: ${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`);
+    const missing = `${column}: ${cell === '' ? 'is empty, a missing value' : `${JSON.stringify(cell)} is a missing value`}; every ${role} needs a number`;
+    if (role === 'feature') throw new MissingFeatureError(where, `${missing} unless missing features are imputed`);
+    throw new DataFormatError(where, missing);
   }
   return Number(cell);
 }

@@ -7,7 +7,7 @@ import { backendOption, selectBackend } from '../backend.js';
 import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
 import { readImageFile } from '../../data/image-folder.js';
-import { CsvColumnsError, readCsvColumns } from '../../data/csv.js';
+import { CsvColumnsError, MissingFeatureError, readCsvColumns } from '../../data/csv.js';
 import { DataFormatError } from '../../data/idx.js';
 import {
   applyImpute,
@@ -156,8 +156,8 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         }
       }
     } catch (e) {
-      if (e instanceof DataFormatError && / unless missing features are imputed$/.test(e.message))
-        throw new DataFormatError(e.file, `${e.message.slice(e.file.length + 2)} (the model ${weights} was trained without --impute)`);
+      if (e instanceof MissingFeatureError)
+        throw new DataFormatError(e.file, `${e.problem} (the model ${weights} was trained without --impute)`);
       if (e instanceof CsvColumnsError)
         throw new UsageError(
           `${name}: the model was trained on the feature columns ${quoteList(columns)} (${describeCsvColumns(saved.csv)}); this file lacks ${quoteList(e.missing)} (its columns: ${quoteList(e.header)})`,
