@@ -82,26 +82,19 @@ export class Dataset implements SampleSet<Int32Array> {
 
   /** A new data set holding the samples at `indices`, in that order (copies). */
   subset(indices: ArrayLike<number>, name = this.name): Dataset {
-    const m = indices.length;
-    const s = this.sampleSize;
-    const images = new Float32Array(m * s);
-    const labels = new Int32Array(m);
-    for (let k = 0; k < m; k++) {
-      const i = indices[k];
-      if (!Number.isInteger(i) || i < 0 || i >= this.length) {
-        throw new RangeError(`${this.name}.subset: index ${k} is ${i}, expected an integer in [0, ${this.length - 1}]`);
-      }
-      images.set(this.images.subarray(i * s, (i + 1) * s), k * s);
-      labels[k] = this.labels[i];
-    }
-    return new Dataset({ images, labels, shape: this.shape, classes: this.classes, name });
+    checkIndices(`${this.name}.subset`, indices, this.length);
+    return new Dataset({
+      images: gatherRows(this.images, this.sampleSize, indices),
+      labels: gatherRows(this.labels, 1, indices),
+      shape: this.shape,
+      classes: this.classes,
+      name,
+    });
   }
 
   /** Samples start..end-1 (negative and out-of-range bounds clamp like Array.prototype.slice). */
   slice(start = 0, end = this.length, name = this.name): Dataset {
-    const n = this.length;
-    const a = Math.min(n, Math.max(0, start < 0 ? n + start : start));
-    const b = Math.min(n, Math.max(a, end < 0 ? n + end : end));
+    const [a, b] = sliceBounds(this.length, start, end);
     const s = this.sampleSize;
     return new Dataset({
       images: this.images.slice(a * s, b * s),
@@ -114,17 +107,11 @@ export class Dataset implements SampleSet<Int32Array> {
 
   /** The samples at `indices` as one batch: x [B, C, H, W] float32 and B labels (what a DataLoader yields). */
   collate(indices: ArrayLike<number>): { x: Tensor; y: Int32Array } {
-    const s = this.sampleSize;
-    const m = indices.length;
-    const x = new Float32Array(m * s);
-    const y = new Int32Array(m);
-    for (let k = 0; k < m; k++) {
-      const i = indices[k];
-      x.set(this.images.subarray(i * s, i * s + s), k * s);
-      y[k] = this.labels[i];
-    }
     const [c, h, w] = this.shape;
-    return { x: new Tensor(x, [m, c, h, w]), y };
+    return {
+      x: new Tensor(gatherRows(this.images, this.sampleSize, indices), [indices.length, c, h, w]),
+      y: gatherRows(this.labels, 1, indices),
+    };
   }
 
   /** Number of samples of each class, indexed by label. */
@@ -250,26 +237,19 @@ export class RegressionDataset implements SampleSet<Tensor> {
 
   /** A new data set holding the samples at `indices`, in that order (copies). */
   subset(indices: ArrayLike<number>, name = this.name): RegressionDataset {
-    const m = indices.length;
-    const s = this.sampleSize;
-    const t = this.targetNames.length;
-    const images = new Float32Array(m * s);
-    const targets = new Float32Array(m * t);
-    for (let k = 0; k < m; k++) {
-      const i = indices[k];
-      if (!Number.isInteger(i) || i < 0 || i >= this.length)
-        throw new RangeError(`${this.name}.subset: index ${k} is ${i}, expected an integer in [0, ${this.length - 1}]`);
-      images.set(this.images.subarray(i * s, (i + 1) * s), k * s);
-      targets.set(this.targets.subarray(i * t, (i + 1) * t), k * t);
-    }
-    return new RegressionDataset({ images, targets, shape: this.shape, targetNames: this.targetNames, name });
+    checkIndices(`${this.name}.subset`, indices, this.length);
+    return new RegressionDataset({
+      images: gatherRows(this.images, this.sampleSize, indices),
+      targets: gatherRows(this.targets, this.targetNames.length, indices),
+      shape: this.shape,
+      targetNames: this.targetNames,
+      name,
+    });
   }
 
   /** Samples start..end-1 (negative and out-of-range bounds clamp like Array.prototype.slice). */
   slice(start = 0, end = this.length, name = this.name): RegressionDataset {
-    const n = this.length;
-    const a = Math.min(n, Math.max(0, start < 0 ? n + start : start));
-    const b = Math.min(n, Math.max(a, end < 0 ? n + end : end));
+    const [a, b] = sliceBounds(this.length, start, end);
     const s = this.sampleSize;
     const t = this.targetNames.length;
     return new RegressionDataset({
@@ -283,17 +263,35 @@ export class RegressionDataset implements SampleSet<Tensor> {
 
   /** The samples at `indices` as one batch: x [B, C, H, W] and y [B, T] float32. */
   collate(indices: ArrayLike<number>): { x: Tensor; y: Tensor } {
-    const s = this.sampleSize;
+    const [c, h, w] = this.shape;
     const t = this.targetNames.length;
     const m = indices.length;
-    const x = new Float32Array(m * s);
-    const y = new Float32Array(m * t);
-    for (let k = 0; k < m; k++) {
-      const i = indices[k];
-      x.set(this.images.subarray(i * s, i * s + s), k * s);
-      y.set(this.targets.subarray(i * t, i * t + t), k * t);
-    }
-    const [c, h, w] = this.shape;
-    return { x: new Tensor(x, [m, c, h, w]), y: new Tensor(y, [m, t]) };
+    return {
+      x: new Tensor(gatherRows(this.images, this.sampleSize, indices), [m, c, h, w]),
+      y: new Tensor(gatherRows(this.targets, t, indices), [m, t]),
+    };
   }
+}
+
+/** Refuse an index that is not a sample of a data set of `length` samples, naming its position. */
+function checkIndices(what: string, indices: ArrayLike<number>, length: number): void {
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    if (!Number.isInteger(i) || i < 0 || i >= length)
+      throw new RangeError(`${what}: index ${k} is ${i}, expected an integer in [0, ${length - 1}]`);
+  }
+}
+
+/** Array.prototype.slice's clamping of [start, end) to n elements. */
+function sliceBounds(n: number, start: number, end: number): [number, number] {
+  const a = Math.min(n, Math.max(0, start < 0 ? n + start : start));
+  return [a, Math.min(n, Math.max(a, end < 0 ? n + end : end))];
+}
+
+/** Rows `indices` of `src` (rows of `width` values, one after the other) copied in that order into a new array of src's type. */
+function gatherRows<A extends Float32Array | Int32Array | Uint8Array>(src: A, width: number, indices: ArrayLike<number>): A {
+  const out = new (src.constructor as new (n: number) => A)(indices.length * width);
+  if (width === 1) for (let k = 0; k < indices.length; k++) out[k] = src[indices[k]];
+  else for (let k = 0; k < indices.length; k++) out.set(src.subarray(indices[k] * width, indices[k] * width + width), k * width);
+  return out;
 }

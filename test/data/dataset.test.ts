@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Dataset, datasetFromIdx, DataFormatError, FASHION_MNIST_CLASSES, type IdxArray } from '../../src/index.js';
+import { Dataset, datasetFromIdx, DataFormatError, FASHION_MNIST_CLASSES, RegressionDataset, type IdxArray } from '../../src/index.js';
 
 const CLASSES = ['a', 'b', 'c'];
 
@@ -79,6 +79,29 @@ test('subset copies the chosen samples in the given order; slice clamps like Arr
   assert.equal(ds.slice(-1).length, 1);
   assert.equal(ds.slice(2, 100).length, 2);
   assert.equal(ds.slice(3, 1).length, 0);
+});
+
+test('a RegressionDataset gathers inputs and targets by the same rows: subset, slice and collate', () => {
+  // sample i: inputs [i, 10 + i], targets [100 + i, 200 + i, 300 + i]
+  const n = 5;
+  const images = Float32Array.from({ length: 2 * n }, (_, j) => (j % 2 ? 10 : 0) + Math.floor(j / 2));
+  const targets = Float32Array.from({ length: 3 * n }, (_, j) => 100 * ((j % 3) + 1) + Math.floor(j / 3));
+  const ds = new RegressionDataset({ images, targets, shape: [1, 1, 2], targetNames: ['a', 'b', 'c'], name: 'toy' });
+  const s = ds.subset([4, 0, 4]);
+  assert.deepEqual(Array.from(s.images), [4, 14, 0, 10, 4, 14]);
+  assert.deepEqual(Array.from(s.targets), [104, 204, 304, 100, 200, 300, 104, 204, 304]);
+  s.targets[0] = 42;
+  assert.equal(ds.targets[12], 104, 'subset must not alias the parent');
+  assert.throws(() => ds.subset([1, 5]), /toy\.subset: index 1 is 5, expected an integer in \[0, 4\]/);
+  assert.throws(() => ds.subset([0.5]), /toy\.subset: index 0 is 0\.5/);
+  const sl = ds.slice(-2);
+  assert.deepEqual(Array.from(sl.images), [3, 13, 4, 14]);
+  assert.deepEqual(Array.from(sl.targets), [103, 203, 303, 104, 204, 304]);
+  const b = ds.collate([2, 1]);
+  assert.deepEqual(b.x.shape, [2, 1, 1, 2]);
+  assert.deepEqual(Array.from(b.x.data), [2, 12, 1, 11]);
+  assert.deepEqual(b.y.shape, [2, 3]);
+  assert.deepEqual(Array.from(b.y.data), [102, 202, 302, 101, 201, 301]);
 });
 
 test('the Dataset constructor checks that images and labels agree', () => {
