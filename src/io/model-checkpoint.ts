@@ -93,6 +93,8 @@ export interface ModelCheckpoint extends Callback {
   readonly best: number;
   /** The epoch (from 1) of the best value, whose model the file holds (with saveFreq N, the epoch its step ran in); 0 before the first save. */
   readonly bestEpoch: number;
+  /** The optimizer step (TrainState.step) after which the best model was taken: the epoch's last step, or with saveFreq N the step itself; 0 before the first save. */
+  readonly bestStep: number;
   /** The file written last; '' before the first write. */
   readonly lastPath: string;
 }
@@ -100,6 +102,7 @@ export interface ModelCheckpoint extends Callback {
 interface CheckpointState {
   best: number;
   bestEpoch: number;
+  bestStep: number;
   lastPath: string;
 }
 
@@ -166,7 +169,7 @@ export function modelCheckpoint(o: ModelCheckpointOptions): ModelCheckpoint {
     o.write ??
     ((path: string, model: Module, state: StateDict) =>
       writeFileAtomic(path, saveSafetensors(model, { metadata: o.metadata, state }), 'modelCheckpoint'));
-  const fresh = (): CheckpointState => ({ best: threshold ?? watch.initial, bestEpoch: 0, lastPath: '' });
+  const fresh = (): CheckpointState => ({ best: threshold ?? watch.initial, bestEpoch: 0, bestStep: 0, lastPath: '' });
   let st = fresh();
   type Values = Record<string, ArrayLike<number>>;
   // saveFreq N: the values taken after the n-th applied step (onUpdate), waiting for that step's
@@ -201,12 +204,17 @@ export function modelCheckpoint(o: ModelCheckpointOptions): ModelCheckpoint {
     get bestEpoch() {
       return st.bestEpoch;
     },
+    get bestStep() {
+      return st.bestStep;
+    },
     get lastPath() {
       return st.lastPath;
     },
     state: () => ({ ...st }),
     loadState(v) {
+      // a state without bestStep reads as step 0
       st = { ...(v as CheckpointState) };
+      st.bestStep ??= 0;
     },
     onTrainBegin() {
       st = fresh();
@@ -230,6 +238,7 @@ export function modelCheckpoint(o: ModelCheckpointOptions): ModelCheckpoint {
         if (!watch.improves(loss, st.best)) return;
         st.best = loss;
         st.bestEpoch = t.epoch;
+        st.bestStep = t.step;
       }
       return saveAt(fileAt(t.epoch, t.step), s.model, t.values);
     },
@@ -240,6 +249,7 @@ export function modelCheckpoint(o: ModelCheckpointOptions): ModelCheckpoint {
         if (!watch.improves(v, st.best)) return;
         st.best = v;
         st.bestEpoch = s.epoch;
+        st.bestStep = s.step;
         record.savedBest = true;
       }
       return saveAt(fileAt(s.epoch, s.step), s.model, valuesOf(s));

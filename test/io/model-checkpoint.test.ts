@@ -183,6 +183,7 @@ test('saveFreq: fit and fitAsync write the weights of each N-th step, named by {
   const [bestStep, bestLoss] = even.reduce((a, b) => (b[1] < a[1] ? b : a));
   assert.equal(best.best, bestLoss);
   assert.equal(best.bestEpoch, Math.ceil(bestStep / 5));
+  assert.equal(best.bestStep, bestStep);
   assert.deepEqual(bits(loaded(join(sub, 'best.safetensors'), 7)), after.get(bestStep), `step ${bestStep}`);
   losses = [];
   const asyncBest = modelCheckpoint({ path: join(sub, 'async.safetensors'), saveFreq: 2, monitor: 'trainLoss' });
@@ -242,6 +243,7 @@ test('a run writes the improving epochs only, each file holding the weights of i
   assert.notDeepEqual(weights.get(6), weights.get(5), 'the last epoch, not saved, has other weights');
   assert.equal(last.best, 0.4);
   assert.equal(last.bestEpoch, 5);
+  assert.equal(last.bestStep, 25, "epoch 5's last step (5 steps an epoch)");
   assert.equal(last.lastPath, join(sub, 'best.safetensors'));
   assert.equal(each.lastPath, join(sub, 'e05.safetensors'));
 });
@@ -299,12 +301,18 @@ test('a resumed run continues the best so far: the epochs that do not beat it ar
     ],
   );
   assert.equal(cb.bestEpoch, 4);
+  assert.equal(cb.bestStep, 20);
   // the state under its key, as the checkpoint keeps it
   assert.deepEqual(saved[1].callbacks[`modelCheckpoint:${join(dir, 'r-e{epoch}')}`], {
     best: 0.5,
     bestEpoch: 1,
+    bestStep: 5,
     lastPath: join(dir, 'r-e1'),
   });
+  // a state saved without bestStep reads as step 0
+  const older = modelCheckpoint({ monitor: 'scripted', path: join(dir, 'r-e{epoch}'), write: () => {} });
+  older.loadState!({ best: 0.5, bestEpoch: 1, lastPath: join(dir, 'r-e1') });
+  assert.deepEqual([older.best, older.bestEpoch, older.bestStep], [0.5, 1, 0]);
 });
 
 test('Schedule-Free: the file holds the weights evaluation used (its average, BatchNorm statistics recomputed there), not the trained ones', () => {
