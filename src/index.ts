@@ -711,3 +711,5 @@ export {
   type SafetensorsTensor,
   type SaveSafetensorsOptions,
 } from './io/safetensors.js';
+// ONNX export (bytes; saveOnnxFile is in descent/node)
+export { exportOnnx, ONNX_OPSET, type ExportOnnxOptions } from './io/onnx.js';

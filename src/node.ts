@@ -52,6 +52,7 @@ export {
   type ReadImageOptions,
 } from './data/image-folder.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './io/safetensors-node.js';
+export { saveOnnxFile } from './io/onnx-node.js';
 export { modelCheckpoint, type ModelCheckpoint, type ModelCheckpointOptions } from './io/model-checkpoint.js';
 export {
   checkpointDir,

@@ -8,6 +8,7 @@ import { compareCommand } from './compare.js';
 import { scheduleCommand } from './schedule.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
+import { exportCommand } from './export.js';
 import { summaryCommand } from './summary.js';
 import { sweepCommand } from './sweep.js';
 import { workerCommand } from './worker.js';
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   scheduleCommand,
   evalCommand,
   predictCommand,
+  exportCommand,
   summaryCommand,
   sweepCommand,
   workerCommand,

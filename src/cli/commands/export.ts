@@ -1,0 +1,123 @@
+/**
+ * descent export: a model written by `descent train --save` as an ONNX file (exportOnnx,
+ * src/io/onnx.ts) that ONNX Runtime runs in a browser, Node, Python or C++. The file takes what
+ * `descent predict` reads, so the model's CSV preprocessing goes inside it: missing values (NaN)
+ * filled with the saved --impute values, the saved --standardize statistics applied, a regression's
+ * --standardize-targets undone on the outputs. An image model takes [batch, C, H, W] pixels in
+ * [0, 1] (an MLP flattens them inside). The classes, targets and feature columns go in the file's
+ * metadata (`descent.classes`, `descent.targets`, `descent.features`).
+ */
+import type { Command, Io } from '../command.js';
+import { UsageError, type Parsed } from '../args.js';
+import { readWeights, warnRefused, type SavedModel } from '../weights.js';
+import { buildSaved, weightsOptions } from './eval.js';
+import { checkImpute, checkPreprocess } from '../../data/preprocess.js';
+import { exportOnnx, ONNX_OPSET, type ExportOnnxOptions } from '../../io/onnx.js';
+import { writeFileAtomic } from '../../io/files.js';
+
+/** A check of a saved value that fails as a usage error naming the weights file. */
+function savedPart<T>(weights: string, what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new UsageError(`--weights: ${weights}: the model's ${what}${(e as Error).message}`);
+  }
+}
+
+function exportOptions(o: Parsed, saved: SavedModel): { options: ExportOnnxOptions; outputs: string[]; regression: boolean } {
+  const weights: string = o.weights;
+  const targets = saved.csv?.targets;
+  const outputs = targets ?? saved.classes;
+  if (!outputs) throw new UsageError(`--weights: ${weights} does not name its classes; retrain it with descent train --save FILE`);
+  if (targets && o.softmax)
+    throw new UsageError(
+      `--softmax turns a classifier's logits into probabilities; ${weights} is a regression model (targets ${targets.join(', ')})`,
+    );
+  const metadata: Record<string, string> = { 'descent.model': o.model ?? saved.model ?? '' };
+  metadata[targets ? 'descent.targets' : 'descent.classes'] = JSON.stringify(outputs);
+  const options: ExportOnnxOptions = { inputShape: [], softmax: o.softmax === true, metadata };
+  if (saved.csv) {
+    const F = saved.csv.features.length;
+    metadata['descent.features'] = JSON.stringify(saved.csv.features);
+    options.inputShape = [F];
+    if (saved.impute) options.impute = savedPart(weights, '', () => checkImpute(saved.impute!, F)).values;
+    if (saved.preprocess) options.standardize = savedPart(weights, '', () => checkPreprocess(saved.preprocess!, F));
+    if (targets && saved.targetPreprocess)
+      options.targetStandardize = savedPart(weights, 'target ', () => checkPreprocess(saved.targetPreprocess!, targets.length));
+  } else options.inputShape = [...(saved.inputShape ?? [1, 28, 28])];
+  return { options, outputs, regression: targets !== undefined };
+}
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'a trained model as an ONNX file, for ONNX Runtime in the browser, Node, Python or C++',
+  options: [
+    ...weightsOptions,
+    { name: 'out', type: 'string', metavar: 'FILE.onnx', help: 'where to write the ONNX file (written whole or not at all); required' },
+    {
+      name: 'softmax',
+      type: 'boolean',
+      help: "end the graph with a softmax, so a classifier's file gives probabilities instead of logits",
+    },
+    { name: 'json', type: 'boolean', help: 'print one JSON object describing the file instead of the lines' },
+  ],
+  helpExtra: [
+    `The file is ONNX opset ${ONNX_OPSET}: input "input" [batch, …], output "output" [batch, outputs], the batch size free. A CSV model's file takes the feature columns in training order (NaN for a missing value when it was trained with --impute) and applies the saved --impute and --standardize values itself; a regression model trained with --standardize-targets gives values in the targets' units. An image model takes C×H×W pixels scaled to [0, 1]. Classes, targets and feature names are in the file's metadata (descent.classes, descent.targets, descent.features).`,
+    'Layers without an ONNX form (fractional max pooling, DropConnect with Gaussian inference, BatchNorm without running statistics) are refused, naming the layer.',
+    'Example: descent export --weights model.safetensors --out model.onnx --softmax',
+  ].join('\n'),
+  async run(o: Parsed, io: Io) {
+    if (!o.weights) throw new UsageError('--weights: the weights file is required (write one with descent train --save FILE)');
+    if (!o.out) throw new UsageError('--out: the ONNX file to write is required (a name ending in .onnx)');
+    if (!/\.onnx$/i.test(o.out)) throw new UsageError(`--out: expected a file name ending in .onnx, got "${o.out}"`);
+    const saved = readWeights(o.weights);
+    warnRefused(saved, 'export', io.err);
+    const { options, outputs, regression } = exportOptions(o, saved);
+    const shape =
+      options.inputShape.length === 1 ? ([1, 1, options.inputShape[0]] as const) : (options.inputShape as [number, number, number]);
+    const { model, flat } = buildSaved(o, saved, shape, outputs.length);
+    if (flat && !saved.csv) options.flatten = true;
+    let bytes: Uint8Array;
+    try {
+      bytes = exportOnnx(model, options);
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(`--weights: ${o.weights}: ${e.message}`);
+      throw e;
+    }
+    writeFileAtomic(o.out, bytes, '--out');
+    const input = ['batch', ...options.inputShape];
+    const output = ['batch', outputs.length];
+    const kind = regression ? 'values of the targets' : options.softmax ? 'probabilities of the classes' : 'logits of the classes';
+    if (o.json) {
+      io.out(
+        JSON.stringify({
+          file: o.out,
+          bytes: bytes.length,
+          opset: ONNX_OPSET,
+          input: { name: 'input', shape: input },
+          output: { name: 'output', shape: output, kind, names: outputs },
+          ...inside(options),
+        }),
+      );
+      return;
+    }
+    const { before, after } = inside(options);
+    const note = (steps: string[]) => (steps.length ? ` (${steps.join(', ')} inside)` : '');
+    io.out(`wrote ${o.out}: ONNX opset ${ONNX_OPSET}, ${bytes.length.toLocaleString('en-US')} bytes`);
+    io.out(
+      `input  "input"  [${input.join(', ')}]${saved.csv ? ` features ${preview(saved.csv.features)}` : ' pixels in [0, 1]'}${note(before)}`,
+    );
+    io.out(`output "output" [${output.join(', ')}] ${kind} ${preview(outputs)}${note(after)}`);
+  },
+};
+
+/** What the file does to a sample before the model, and to the model's outputs after it. */
+function inside(o: ExportOnnxOptions): { before: string[]; after: string[] } {
+  const before = [o.impute ? 'NaN filled by --impute' : '', o.standardize ? '--standardize' : '', o.flatten ? 'flatten' : ''];
+  const after = [o.targetStandardize ? '--standardize-targets undone' : '', o.softmax ? 'softmax' : ''];
+  return { before: before.filter((x) => x), after: after.filter((x) => x) };
+}
+
+function preview(names: readonly string[]): string {
+  return names.length <= 6 ? names.join(', ') : `${names.slice(0, 5).join(', ')}, … (${names.length})`;
+}
