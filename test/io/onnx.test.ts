@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { Rng } from '../../src/tensor/rng.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -18,6 +20,8 @@ import { Residual } from '../../src/nn/residual.js';
 import { fuse } from '../../src/nn/fuse.js';
 import { resolveModel } from '../../src/train/spec.js';
 import { exportOnnx, type ExportOnnxOptions } from '../../src/io/onnx.js';
+import { saveOnnxFile } from '../../src/io/onnx-node.js';
+import { tempDir } from '../tmp-dir.js';
 
 // ONNX Runtime's WebAssembly build, run in this process: the reference that reads and runs the files
 ort.env.wasm.numThreads = 1;
@@ -251,4 +255,19 @@ test('layers without an ONNX form, a wrong inputShape and bad options are refuse
     () => exportOnnx(new Sequential(new Linear(4, 4, { rng })), { inputShape: [4], inputName: 'x', outputName: 'x' }),
     /both "x"/,
   );
+});
+
+test('saveOnnxFile writes the file whole, and nothing when the export is refused', async () => {
+  const dir = tempDir('descent-onnx-');
+  const rng = new Rng(12);
+  const model = new Sequential(new Linear(3, 2, { rng }));
+  const path = join(dir, 'm.onnx');
+  saveOnnxFile(path, model, { inputShape: [3] });
+  const x = randomInput(rng, [2, 3]);
+  const got = await runOnnx(readFileSync(path), x);
+  const want = model.forward(x).data;
+  want.forEach((v, i) => assert.ok(Math.abs(got.data[i] - v) < 1e-6, `output ${i}: ${got.data[i]} vs ${v}`));
+  const refused = join(dir, 'no.onnx');
+  assert.throws(() => saveOnnxFile(refused, model, { inputShape: [4] }), /does not fit the model/);
+  assert.equal(existsSync(refused), false);
 });
