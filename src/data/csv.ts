@@ -4,6 +4,11 @@
  * every other column a numeric feature. Parsed by `csv-parse` as a stream, so a file is never held whole as text; the
  * features are converted to float32 row by row.
  *
+ * A text column may be one-hot encoded (`oneHot`): it becomes k features of 0 or 1, one per category
+ * (the sorted distinct values of the training file, at most MAX_ONE_HOT_CATEGORIES), named
+ * `column_value` as pandas' get_dummies names them, in its place among the features. A missing cell
+ * or a value outside the categories is all zeros (scikit-learn's handle_unknown='ignore').
+ *
  * A sample of F features is a Dataset sample of shape [1, 1, F]: C·H·W = F, so the flat models (mlp,
  * logreg) see the F features in file order, exactly as written.
  *
@@ -28,10 +33,16 @@ export interface CsvTable {
   header: string[];
   /** Index of the label column in `header`. */
   labelColumn: number;
-  /** Header names of the feature columns, in file order. */
+  /** The feature names, in file order: a column's header name, or a one-hot column's `column_value` names in its place. */
   featureNames: string[];
   /** rows × features values, row after row. */
   features: Float32Array;
+  /** The one-hot encoded columns with their categories, in file order (empty when none). */
+  oneHot: OneHotColumn[];
+  /** The header names of the columns the features are read from, in file order (a one-hot column once). */
+  featureColumns: string[];
+  /** The header names of the columns `ignoreColumns` left out, in file order. */
+  ignoredColumns: string[];
   /** The label cell of each row (trimmed). */
   labels: string[];
   /** The file line each row ends on (1-based; the header is line 1 unless blank lines precede it). */
@@ -50,6 +61,31 @@ export interface ReadCsvOptions {
   ignoreColumns?: readonly (string | number)[];
   /** Read a missing feature cell (empty, NA, NaN, null, … as pandas reads them: MISSING_CELLS) as NaN, for fitImpute; default: refused. */
   allowMissing?: boolean;
+  /**
+   * Text columns to one-hot encode, by name or 0-based index; a `{ column, categories }` (the
+   * `oneHot` a reader returned) encodes the column in those categories instead of the file's own.
+   */
+  oneHot?: readonly OneHotSpec[];
+}
+
+/** A one-hot encoded column: its header name and its categories, in the order of its features. */
+export interface OneHotColumn {
+  column: string;
+  categories: string[];
+}
+
+/**
+ * A column to one-hot encode: by name or 0-based index (its categories the sorted distinct values of
+ * the file read), or with fixed categories (those of a trained model, to read later files the same way).
+ */
+export type OneHotSpec = string | number | { readonly column: string; readonly categories: readonly string[] };
+
+/** The most categories a one-hot column may have: a column with more is almost surely a number or an id. */
+export const MAX_ONE_HOT_CATEGORIES = 1000;
+
+/** The feature names of a one-hot column: `column_value` per category (pandas' get_dummies, scikit-learn's get_feature_names_out). */
+export function oneHotNames(c: OneHotColumn): string[] {
+  return c.categories.map((v) => `${c.column}_${v}`);
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -198,6 +234,24 @@ export class MissingFeatureError extends DataFormatError {
 }
 
 /**
+ * A feature cell that holds text, not a number: a DataFormatError whose `problem` is the message
+ * without the place and the hint, and `column` the header name, so a caller can name its own way of
+ * encoding or leaving out the column.
+ */
+export class TextFeatureError extends DataFormatError {
+  constructor(
+    where: string,
+    readonly problem: string,
+    readonly column: string,
+  ) {
+    super(
+      where,
+      `${problem} (a text column is one-hot encoded by the option oneHot: [${JSON.stringify(column)}], or left out by ignoreColumns)`,
+    );
+  }
+}
+
+/**
  * The number a feature (or target) cell holds, else the error naming file, line and column. With
  * `allowMissing`, a missing cell (MISSING_CELLS) is NaN, for an imputation to fill.
  */
@@ -205,8 +259,11 @@ function featureValue(cell: string, j: number, header: readonly string[], where:
   if (!NUMBER.test(cell)) {
     if (allowMissing && MISSING_CELLS.has(cell)) return NaN;
     const column = `column ${j} ("${header[j]}")`;
-    if (!MISSING_CELLS.has(cell))
-      throw new DataFormatError(where, `${column}: ${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`);
+    if (!MISSING_CELLS.has(cell)) {
+      const problem = `${column}: ${JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}…` : cell)} is not a number`;
+      if (role === 'feature') throw new TextFeatureError(where, problem, header[j]);
+      throw new DataFormatError(where, problem);
+    }
     const missing = `${column}: ${cell === '' ? 'is empty, a missing value' : `${JSON.stringify(cell)} is a missing value`}; every ${role} needs a number`;
     if (role === 'feature') throw new MissingFeatureError(where, `${missing} unless missing features are imputed`);
     throw new DataFormatError(where, missing);
@@ -220,6 +277,8 @@ interface Layout {
   targetColumns: number[];
   /** Columns not read (an id, text). */
   ignored: number[];
+  /** One-hot encoded columns, in file order, with their categories when fixed (else fitted on the file). */
+  oneHot: { col: number; categories?: readonly string[] }[];
 }
 
 /**
@@ -242,10 +301,107 @@ function resolveIgnored(
   return cols;
 }
 
+/**
+ * The columns to one-hot encode, each once, none of them the label, a target or ignored, in file
+ * order; fixed categories must be distinct strings.
+ */
+function resolveOneHot(
+  header: readonly string[],
+  specs: readonly OneHotSpec[] | undefined,
+  taken: Layout,
+  where: string,
+): Layout['oneHot'] {
+  const out = (specs ?? []).map((spec) => {
+    if (typeof spec === 'object' && spec !== null) {
+      const cats = spec.categories;
+      if (!Array.isArray(cats) || cats.length === 0 || cats.some((c) => typeof c !== 'string'))
+        throw new TypeError(`oneHot: the categories of ${JSON.stringify(spec.column)} must be a non-empty list of strings`);
+      const twice = cats.findIndex((c, k) => cats.indexOf(c) !== k);
+      if (twice >= 0)
+        throw new TypeError(`oneHot: the category ${JSON.stringify(cats[twice])} of ${JSON.stringify(spec.column)} is given twice`);
+      return { col: resolveColumn(header, spec.column, 'one-hot column', where), categories: cats as readonly string[] };
+    }
+    return { col: resolveColumn(header, spec, 'one-hot column', where) };
+  });
+  const cols = out.map((o) => o.col);
+  const twice = cols.findIndex((c, k) => cols.indexOf(c) !== k);
+  if (twice >= 0) throw new DataFormatError(where, `the one-hot column "${header[cols[twice]]}" is given twice`);
+  for (const c of cols) {
+    const is =
+      c === taken.label
+        ? 'the label column'
+        : taken.targetColumns.includes(c)
+          ? 'a target column'
+          : taken.ignored.includes(c)
+            ? 'ignored'
+            : null;
+    if (is) throw new DataFormatError(where, `"${header[c]}" is ${is}; it cannot also be one-hot encoded`);
+  }
+  return out.sort((a, b) => a.col - b.col);
+}
+
+/** The category codes of one one-hot column as its cells are read: −1 for a missing or unknown value. */
+class CategoryCodes {
+  /** value → code: the index in fixed categories, else the order of first appearance (sorted at the end). */
+  readonly codes = new Map<string, number>();
+  constructor(readonly fixed: readonly string[] | undefined) {
+    fixed?.forEach((c, i) => this.codes.set(c, i));
+  }
+  code(cell: string): number {
+    if (MISSING_CELLS.has(cell)) return -1;
+    const c = this.codes.get(cell);
+    if (c !== undefined) return c;
+    if (this.fixed) return -1;
+    this.codes.set(cell, this.codes.size);
+    return this.codes.size - 1;
+  }
+  /** The categories in feature order and, for fitted ones, each first-appearance code's sorted index. */
+  finish(column: string, path: string): { categories: string[]; remap?: Int32Array } {
+    if (this.fixed) return { categories: [...this.fixed] };
+    const n = this.codes.size;
+    if (n === 0)
+      throw new DataFormatError(path, `the one-hot column "${column}" has no value, every cell is missing; there is no category to encode`);
+    if (n > MAX_ONE_HOT_CATEGORIES)
+      throw new DataFormatError(
+        path,
+        `the one-hot column "${column}" has ${n} distinct values, more than ${MAX_ONE_HOT_CATEGORIES}; it is likely a number or an id, not a category`,
+      );
+    const categories = [...this.codes.keys()].sort();
+    const rank = new Map(categories.map((c, i) => [c, i]));
+    const remap = new Int32Array(n);
+    for (const [c, i] of this.codes) remap[i] = rank.get(c) as number;
+    return { categories, remap };
+  }
+}
+
+/** The feature names of a file's columns: a feature column's own, a one-hot column's `column_value`; a name twice is refused. */
+function featureNamesOf(header: readonly string[], role: Int8Array, oneHot: readonly OneHotColumn[], where: string): string[] {
+  const names: string[] = [];
+  let m = 0;
+  for (let j = 0; j < header.length; j++) {
+    if (role[j] === 0) names.push(header[j]);
+    else if (role[j] === 4) names.push(...oneHotNames(oneHot[m++]));
+  }
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n) && oneHot.length > 0)
+      throw new DataFormatError(
+        where,
+        `the feature name "${n}" comes twice once the one-hot columns are encoded (column_value names); rename a column`,
+      );
+    seen.add(n);
+  }
+  return names;
+}
+
 interface Rows extends Layout {
   header: string[];
-  /** The feature columns' names, in file order. */
+  /** The feature names, in file order (a one-hot column's `column_value` names in its place). */
   featureNames: string[];
+  /** The header names of the columns features are read from, in file order (a one-hot column once). */
+  featureColumns: string[];
+  /** The one-hot columns with their categories, in file order. */
+  oneHotColumns: OneHotColumn[];
   features: Float32Array;
   /** rows × target columns values. */
   targets: Float32Array;
@@ -254,62 +410,80 @@ interface Rows extends Layout {
   rows: number;
 }
 
-/** Read a CSV file's rows, its columns laid out by `layoutOf(header)`. Every error names the file and line (and column). */
+/**
+ * Read a CSV file's rows, its columns laid out by `layoutOf(header)`. Every error names the file and
+ * line (and column). The numeric features are read row by row; a one-hot column's cells as category
+ * codes, encoded into the features once the file is read (its fitted categories are known then).
+ */
 async function readRows(path: string, layoutOf: (header: readonly string[], where: string) => Layout, allowMissing = false): Promise<Rows> {
   let header: string[] | null = null;
-  let layout: Layout = { label: -1, targetColumns: [], ignored: [] };
-  let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target, 3 ignored
-  let F = 0;
+  let headerWhere = path;
+  let layout: Layout = { label: -1, targetColumns: [], ignored: [], oneHot: [] };
+  let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target, 3 ignored, 4 one-hot
+  let hotIndex = new Int32Array(0); // per column: its index among the one-hot columns
+  let hot: CategoryCodes[] = [];
+  let F = 0; // numeric features
   let T = 0;
   let rows = 0;
   let cap = 1024;
   let features = new Float32Array(0);
   let targets = new Float32Array(0);
+  let codes: Int32Array[] = [];
   let lines = new Int32Array(cap);
   const labels: string[] = [];
+  const grow = <A extends Float32Array | Int32Array>(a: A, width: number): A => {
+    const b = new (a.constructor as new (n: number) => A)(cap * width);
+    b.set(a);
+    return b;
+  };
   for await (const rec of csvRecords(path)) {
     const cells = rec.record;
     const line = rec.info.lines;
     if (header === null) {
       header = cells;
-      layout = layoutOf(header, `${path}:${line}`);
+      headerWhere = `${path}:${line}`;
+      layout = layoutOf(header, headerWhere);
       role = new Int8Array(header.length);
+      hotIndex = new Int32Array(header.length);
       if (layout.label >= 0) role[layout.label] = 1;
       for (const j of layout.targetColumns) role[j] = 2;
       for (const j of layout.ignored) role[j] = 3;
+      layout.oneHot.forEach((h, m) => {
+        role[h.col] = 4;
+        hotIndex[h.col] = m;
+      });
+      hot = layout.oneHot.map((h) => new CategoryCodes(h.categories));
       T = layout.targetColumns.length;
       F = role.filter((r) => r === 0).length;
-      if (F === 0)
+      if (F + hot.length === 0)
         throw new DataFormatError(
-          `${path}:${line}`,
+          headerWhere,
           layout.ignored.length === 0 && layout.label >= 0
             ? `the header has only the label column "${header[layout.label]}"; expected feature columns besides it`
             : `every column is the label, a target or ignored (${preview(header)}); expected feature columns besides them`,
         );
       features = new Float32Array(cap * F);
       targets = new Float32Array(cap * T);
+      codes = hot.map(() => new Int32Array(cap));
       continue;
     }
     checkRagged(cells, header, `${path}:${line}`);
     if (rows === cap) {
       cap *= 2;
-      const f2 = new Float32Array(cap * F);
-      f2.set(features);
-      features = f2;
-      const t2 = new Float32Array(cap * T);
-      t2.set(targets);
-      targets = t2;
-      const l2 = new Int32Array(cap);
-      l2.set(lines);
-      lines = l2;
+      features = grow(features, F);
+      targets = grow(targets, T);
+      codes = codes.map((c) => grow(c, 1));
+      lines = grow(lines, 1);
     }
     let o = rows * F;
     for (let j = 0; j < cells.length; j++) {
       const cell = cells[j];
-      if (role[j] === 1) {
+      const r = role[j];
+      if (r === 1) {
         if (cell === '') throw new DataFormatError(`${path}:${line}`, `column ${j} ("${header[j]}"): missing label`);
         labels.push(cell);
-      } else if (role[j] === 0) features[o++] = featureValue(cell, j, header, `${path}:${line}`, 'feature', allowMissing);
+      } else if (r === 0) features[o++] = featureValue(cell, j, header, `${path}:${line}`, 'feature', allowMissing);
+      else if (r === 4) codes[hotIndex[j]][rows] = hot[hotIndex[j]].code(cell);
     }
     for (let k = 0; k < T; k++) {
       const j = layout.targetColumns[k];
@@ -320,11 +494,37 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
   }
   if (header === null) throw new DataFormatError(path, 'empty file: expected a header row, then one row per sample');
   if (rows === 0) throw new DataFormatError(path, 'no data rows after the header');
+  const hdr = header;
+  const fitted = hot.map((h, m) => h.finish(hdr[layout.oneHot[m].col], path));
+  const oneHotColumns = fitted.map((f, m) => ({ column: hdr[layout.oneHot[m].col], categories: f.categories }));
+  const featureNames = featureNamesOf(hdr, role, oneHotColumns, headerWhere);
+  let out = features.slice(0, rows * F);
+  if (hot.length > 0) {
+    // the numeric features and each one-hot column's 0/1 block, in column order
+    const W = featureNames.length;
+    out = new Float32Array(rows * W);
+    for (let i = 0; i < rows; i++) {
+      let src = i * F;
+      let dst = i * W;
+      for (let j = 0; j < hdr.length; j++) {
+        if (role[j] === 0) out[dst++] = features[src++];
+        else if (role[j] === 4) {
+          const m = hotIndex[j];
+          const { remap } = fitted[m];
+          const c = codes[m][i];
+          if (c >= 0) out[dst + (remap ? remap[c] : c)] = 1;
+          dst += fitted[m].categories.length;
+        }
+      }
+    }
+  }
   return {
     ...layout,
-    header,
-    featureNames: header.filter((_, j) => role[j] === 0),
-    features: features.slice(0, rows * F),
+    header: hdr,
+    featureNames,
+    featureColumns: hdr.filter((_, j) => role[j] === 0 || role[j] === 4),
+    oneHotColumns,
+    features: out,
     targets: targets.slice(0, rows * T),
     labels,
     lines: lines.slice(0, rows),
@@ -332,13 +532,19 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
   };
 }
 
+/** The header names of the ignored columns, in file order. */
+function ignoredNames(r: Rows): string[] {
+  return [...r.ignored].sort((a, b) => a - b).map((j) => r.header[j]);
+}
+
 /** Read one CSV file: header, label column, numeric features. Every error names the file and line (and column). */
 export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Promise<CsvTable> {
   const r = await readRows(
     path,
     (header, where) => {
-      const layout: Layout = { label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [], ignored: [] };
+      const layout: Layout = { label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [], ignored: [], oneHot: [] };
       layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
+      layout.oneHot = resolveOneHot(header, opts.oneHot, layout, where);
       return layout;
     },
     opts.allowMissing,
@@ -349,6 +555,9 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
     labelColumn: r.label,
     featureNames: r.featureNames,
     features: r.features,
+    oneHot: r.oneHotColumns,
+    featureColumns: r.featureColumns,
+    ignoredColumns: ignoredNames(r),
     labels: r.labels,
     lines: r.lines,
     rows: r.rows,
@@ -378,11 +587,16 @@ export interface ReadCsvColumnsOptions {
   input?: NodeJS.ReadableStream;
   /** Read a missing cell as NaN (see ReadCsvOptions.allowMissing). */
   allowMissing?: boolean;
+  /**
+   * Columns among `names` to one-hot encode in the categories given (a reader's `oneHot`): each
+   * gives its categories' count of values, 0 or 1, in its place; a missing or other value is all zeros.
+   */
+  oneHot?: readonly OneHotColumn[];
 }
 
 /** A run of consecutive rows of a CSV file, the columns asked for only. */
 export interface CsvBatch {
-  /** rows × columns values, row after row, each row's values in the order the columns were asked for. */
+  /** rows × columns values, row after row, each row's values in the order the columns were asked for (a one-hot column's categories in its place). */
   values: Float32Array;
   rows: number;
   /** Index of the batch's first row among the file's data rows (0 for the row after the header). */
@@ -403,7 +617,16 @@ export async function* readCsvColumns(path: string, names: readonly string[], op
   if (!Number.isInteger(batchRows) || batchRows < 1)
     throw new RangeError(`readCsvColumns: batchRows must be a positive integer, got ${batchRows}`);
   if (names.length === 0) throw new RangeError('readCsvColumns: no column names given');
-  const F = names.length;
+  // per column asked for: its one-hot categories' codes, or null for a number
+  const hot = names.map((n) => {
+    const c = (opts.oneHot ?? []).find((h) => h.column === n);
+    return c ? new CategoryCodes(c.categories) : null;
+  });
+  for (const h of opts.oneHot ?? [])
+    if (!names.includes(h.column))
+      throw new RangeError(`readCsvColumns: the one-hot column ${JSON.stringify(h.column)} is not among the names`);
+  const width = hot.map((h) => (h ? (h.fixed as readonly string[]).length : 1));
+  const F = width.reduce((a, w) => a + w, 0);
   let header: string[] | null = null;
   let index: number[] = [];
   let values = new Float32Array(batchRows * F);
@@ -427,8 +650,15 @@ export async function* readCsvColumns(path: string, names: readonly string[], op
       continue;
     }
     checkRagged(cells, header, where);
-    const o = rows * F;
-    for (let k = 0; k < F; k++) values[o + k] = featureValue(cells[index[k]], index[k], header, where, 'feature', opts.allowMissing);
+    let o = rows * F;
+    for (let k = 0; k < names.length; k++) {
+      const h = hot[k];
+      if (h) {
+        const c = h.code(cells[index[k]]);
+        if (c >= 0) values[o + c] = 1;
+        o += width[k];
+      } else values[o++] = featureValue(cells[index[k]], index[k], header, where, 'feature', opts.allowMissing);
+    }
     lines[rows++] = rec.info.lines;
     if (rows === batchRows) {
       yield { values, rows, start, lines };
@@ -494,7 +724,14 @@ export interface CsvData extends CsvClasses {
   train: Dataset;
   /** Present when `testPath` was given. */
   test?: Dataset;
+  /** The feature names, in file order (a one-hot column's `column_value` names in its place). */
   featureNames: string[];
+  /** The header names of the columns the features are read from, in file order (a one-hot column once). */
+  featureColumns: string[];
+  /** The one-hot encoded columns with the training file's categories (give them as `oneHot` to read another file alike). */
+  oneHot: OneHotColumn[];
+  /** The header names of the columns `ignoreColumns` left out. */
+  ignoredColumns: string[];
   /** The header name of the label column. */
   labelName: string;
 }
@@ -506,7 +743,8 @@ export interface CsvData extends CsvClasses {
  */
 export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<CsvData> {
   const train = await readCsvTable(path, opts);
-  const test = opts.testPath !== undefined ? await readCsvTable(opts.testPath, opts) : undefined;
+  // the test file's one-hot columns take the training file's categories
+  const test = opts.testPath !== undefined ? await readCsvTable(opts.testPath, { ...opts, oneHot: train.oneHot }) : undefined;
   if (test) checkSameHeader(test.path, test.header, path, train.header);
   const cls: CsvClasses = opts.classes
     ? { classes: [...opts.classes], labelKind: opts.classes.every((c) => INTEGER.test(c)) ? 'integer' : 'string' }
@@ -541,6 +779,9 @@ export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<
     train: csvDataset(train, cls, 'csv/train'),
     test: test ? csvDataset(test, cls, 'csv/test') : undefined,
     featureNames: train.featureNames,
+    featureColumns: train.featureColumns,
+    oneHot: train.oneHot,
+    ignoredColumns: train.ignoredColumns,
     labelName: train.header[train.labelColumn],
   };
 }
@@ -554,13 +795,22 @@ export interface LoadCsvRegressionOptions {
   ignoreColumns?: readonly (string | number)[];
   /** Read a missing feature cell as NaN, for fitImpute (a missing target is always refused). */
   allowMissing?: boolean;
+  /** Text columns to one-hot encode (see ReadCsvOptions.oneHot); a test file takes the training file's categories. */
+  oneHot?: readonly OneHotSpec[];
 }
 
 export interface CsvRegressionData {
   train: RegressionDataset;
   /** Present when `testPath` was given. */
   test?: RegressionDataset;
+  /** The feature names, in file order (a one-hot column's `column_value` names in its place). */
   featureNames: string[];
+  /** The header names of the columns the features are read from, in file order (a one-hot column once). */
+  featureColumns: string[];
+  /** The one-hot encoded columns with the training file's categories (give them as `oneHot` to read another file alike). */
+  oneHot: OneHotColumn[];
+  /** The header names of the columns `ignoreColumns` left out. */
+  ignoredColumns: string[];
   /** The header names of the target columns, in the order given: the columns of a batch's targets [B, T]. */
   targetNames: string[];
 }
@@ -584,13 +834,17 @@ function checkSameHeader(path: string, header: readonly string[], firstPath: str
 export async function loadCsvRegression(path: string, opts: LoadCsvRegressionOptions): Promise<CsvRegressionData> {
   if (!opts || !Array.isArray(opts.targets))
     throw new TypeError(`loadCsvRegression: options.targets must be an array of column names or indices, got ${typeof opts?.targets}`);
-  const layoutOf = (header: readonly string[], where: string): Layout => {
-    const layout: Layout = { label: -1, targetColumns: resolveTargetColumns(header, opts.targets, where), ignored: [] };
-    layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
-    return layout;
-  };
-  const train = await readRows(path, layoutOf, opts.allowMissing);
-  const test = opts.testPath !== undefined ? await readRows(opts.testPath, layoutOf, opts.allowMissing) : undefined;
+  const layoutOf =
+    (oneHot: readonly OneHotSpec[] | undefined) =>
+    (header: readonly string[], where: string): Layout => {
+      const layout: Layout = { label: -1, targetColumns: resolveTargetColumns(header, opts.targets, where), ignored: [], oneHot: [] };
+      layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
+      layout.oneHot = resolveOneHot(header, oneHot, layout, where);
+      return layout;
+    };
+  const train = await readRows(path, layoutOf(opts.oneHot), opts.allowMissing);
+  // the test file's one-hot columns take the training file's categories
+  const test = opts.testPath !== undefined ? await readRows(opts.testPath, layoutOf(train.oneHotColumns), opts.allowMissing) : undefined;
   if (test) checkSameHeader(opts.testPath as string, test.header, path, train.header);
   const targetNames = train.targetColumns.map((j) => train.header[j]);
   const featureNames = train.featureNames;
@@ -600,6 +854,9 @@ export async function loadCsvRegression(path: string, opts: LoadCsvRegressionOpt
     train: dataset(train, 'csv/train'),
     test: test ? dataset(test, 'csv/test') : undefined,
     featureNames,
+    featureColumns: train.featureColumns,
+    oneHot: train.oneHotColumns,
+    ignoredColumns: ignoredNames(train),
     targetNames,
   };
 }
