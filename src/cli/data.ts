@@ -14,7 +14,16 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, stat
 import { createHash, type Hash } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEARCH_PATH } from '../data/node.js';
-import { loadCsv, loadCsvRegression, MissingFeatureError } from '../data/csv.js';
+import {
+  loadCsv,
+  loadCsvRegression,
+  MAX_ONE_HOT_CATEGORIES,
+  MissingFeatureError,
+  oneHotNames,
+  readCsvHeader,
+  TextFeatureError,
+  type OneHotColumn,
+} from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
 import {
   checkImpute,
@@ -73,11 +82,32 @@ export interface LoadedData<D extends CliDataset = CliDataset> {
 
 /** The columns of a CSV data set: the feature columns in file order, and the label column or the target columns. */
 export interface CsvColumns {
+  /** The features in file order: a column's name, a one-hot column's `column_value` names in its place. */
   features: string[];
   /** Classification: the label column. */
   label?: string;
   /** Regression (--target): the target columns, in the order of the model's outputs. */
   targets?: string[];
+  /** --ignore-columns: the columns left out, which eval leaves out of a file holding them. */
+  ignored?: string[];
+  /** --one-hot: the one-hot encoded columns and their categories, which eval and predict encode files in. */
+  oneHot?: OneHotColumn[];
+}
+
+/**
+ * The columns of a file the features are read from, in file order: `features` with each one-hot
+ * column's `column_value` names given back as the column (a weights file's `csv` is checked to hold
+ * them so, see src/cli/weights.ts).
+ */
+export function featureColumnsOf(c: CsvColumns): string[] {
+  if (!c.oneHot?.length) return c.features;
+  const out: string[] = [];
+  for (let i = 0; i < c.features.length; ) {
+    const h = c.oneHot.find((h) => oneHotNames(h).every((n, k) => c.features[i + k] === n));
+    out.push(h ? h.column : c.features[i]);
+    i += h ? h.categories.length : 1;
+  }
+  return out;
 }
 
 /** 'label "species"' or 'targets "price", "rent"': what the columns besides the features are, for messages. */
@@ -134,7 +164,13 @@ export const dataOptions: OptSpec[] = [
     name: 'ignore-columns',
     type: 'string',
     metavar: 'COL[,COL…]',
-    help: 'CSV: columns not read (an id, text), by header name or 0-based index; every other column besides the label or targets is a feature',
+    help: 'CSV: columns not read (an id, text), by header name or 0-based index; every other column besides the label or targets is a feature. Saved with the model: eval leaves them out of a file that has them',
+  },
+  {
+    name: 'one-hot',
+    type: 'string',
+    metavar: 'COL[,COL…]',
+    help: `CSV: one-hot encode the text columns COL, by header name or 0-based index: each becomes one 0/1 feature per distinct value of the training file (sorted; named COL_value; a missing or unseen value is all zeros; at most ${MAX_ONE_HOT_CATEGORIES}), saved with the model for eval and predict`,
   },
   {
     name: 'standardize',
@@ -175,6 +211,8 @@ export interface DataFlags {
   target?: string;
   /** --ignore-columns: the CSV columns not read, comma-separated. */
   ignoreColumns?: string;
+  /** --one-hot: the CSV columns one-hot encoded, comma-separated. */
+  oneHot?: string;
   standardize?: boolean;
   channels?: string | number;
   resize?: string;
@@ -246,7 +284,7 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
   const csv = f.trained?.csv;
   if (csv && kind !== 'csv')
     throw new UsageError(
-      `--data: the model was trained on the CSV columns ${quoteList(csv.features)} (${describeCsvColumns(csv)}); give a CSV file with them, not ${KIND_NAMES[kind]}`,
+      `--data: the model was trained on the CSV columns ${quoteList(featureColumnsOf(csv))} (${describeCsvColumns(csv)}); give a CSV file with them, not ${KIND_NAMES[kind]}`,
     );
   if (f.target !== undefined && f.labelColumn !== undefined)
     throw new UsageError(
@@ -256,6 +294,7 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     ['labelColumn', '--label-column', ['csv']],
     ['target', '--target', ['csv']],
     ['ignoreColumns', '--ignore-columns', ['csv']],
+    ['oneHot', '--one-hot', ['csv']],
     ['standardize', '--standardize', ['csv']],
     ['channels', '--channels', ['folder']],
     ['resize', '--resize', ['folder']],
@@ -277,11 +316,12 @@ function quoteList(names: readonly string[]): string {
   return q.length <= 8 ? q.join(', ') : `${q.slice(0, 8).join(', ')}, … (${q.length} columns)`;
 }
 
-/** Refuse a CSV file whose feature columns are not those the model was trained on, naming them. */
-function checkColumns(path: string, got: readonly string[], want: CsvColumns): void {
-  const missing = want.features.filter((n) => !got.includes(n));
-  const extra = got.filter((n) => !want.features.includes(n));
-  const what = `the model was trained on the feature columns ${quoteList(want.features)} (${describeCsvColumns(want)})`;
+/** Refuse a CSV file whose feature columns (one-hot columns as the file's columns) are not those the model was trained on, naming them. */
+function checkColumns(path: string, got: readonly string[], trained: CsvColumns): void {
+  const want = featureColumnsOf(trained);
+  const missing = want.filter((n) => !got.includes(n));
+  const extra = got.filter((n) => !want.includes(n));
+  const what = `the model was trained on the feature columns ${quoteList(want)} (${describeCsvColumns(trained)})`;
   if (missing.length || extra.length) {
     const diff = [missing.length ? `lacks ${quoteList(missing)}` : '', extra.length ? `has ${quoteList(extra)} besides` : ''].filter(
       (x) => x,
@@ -289,10 +329,10 @@ function checkColumns(path: string, got: readonly string[], want: CsvColumns): v
     const hint = extra.length ? ` (--ignore-columns ${extra.join(',')} leaves ${extra.length === 1 ? 'it' : 'them'} out)` : '';
     throw new UsageError(`--data ${path}: ${what}; this file ${diff.join(' and ')}${hint}`);
   }
-  const j = got.findIndex((n, i) => n !== want.features[i]);
+  const j = got.findIndex((n, i) => n !== want[i]);
   if (j >= 0)
     throw new UsageError(
-      `--data ${path}: ${what}; this file has them in another order (feature ${j} is ${JSON.stringify(got[j])} here, ${JSON.stringify(want.features[j])} in training)`,
+      `--data ${path}: ${what}; this file has them in another order (feature ${j} is ${JSON.stringify(got[j])} here, ${JSON.stringify(want[j])} in training)`,
     );
 }
 
@@ -368,23 +408,60 @@ function columnList(raw: string, flag: string): string[] {
   return cols;
 }
 
+/**
+ * The one-hot columns and the columns ignored: the flags' (train), or a trained model's (eval). A
+ * model's ignored columns are left out of a file that has them, and its one-hot columns encoded with
+ * its categories where the file has them (checkColumns names a column the file lacks).
+ */
+async function csvColumnOptions(path: string, f: DataFlags): Promise<{ ignoreColumns?: string[]; oneHot?: (string | OneHotColumn)[] }> {
+  const trained = f.trained?.csv;
+  let ignoreColumns = f.ignoreColumns !== undefined ? columnList(f.ignoreColumns, '--ignore-columns') : undefined;
+  let oneHot: (string | OneHotColumn)[] | undefined = f.oneHot !== undefined ? columnList(f.oneHot, '--one-hot') : undefined;
+  const savedIgnored = ignoreColumns === undefined && trained?.ignored?.length;
+  if (savedIgnored || trained?.oneHot?.length) {
+    const header = await readCsvHeader(path);
+    if (savedIgnored) ignoreColumns = trained.ignored?.filter((n) => header.includes(n));
+    oneHot = trained.oneHot?.filter((h) => header.includes(h.column));
+  }
+  return { ignoreColumns, oneHot };
+}
+
+/** The data line's note of the one-hot columns: ', one-hot "city" (3 categories), …'. */
+function describeOneHot(oneHot: readonly OneHotColumn[]): string {
+  return oneHot.map((h) => `, one-hot "${h.column}" (${h.categories.length} categor${h.categories.length === 1 ? 'y' : 'ies'})`).join('');
+}
+
+/** The columns to save with the model: the features, the label or targets, and the ignored and one-hot columns when there are any. */
+function csvColumns(
+  d: { featureNames: string[]; ignoredColumns: string[]; oneHot: OneHotColumn[] },
+  what: { label: string } | { targets: string[] },
+): CsvColumns {
+  return {
+    features: d.featureNames,
+    ...what,
+    ...(d.ignoredColumns.length ? { ignored: d.ignoredColumns } : {}),
+    ...(d.oneHot.length ? { oneHot: d.oneHot } : {}),
+  };
+}
+
 /** A CSV file's rows as class-labelled samples, or with --target (or a regression model's targets) as regression samples. */
 async function readCsvSets(
   path: string,
   f: DataFlags,
-): Promise<{ train: CliDataset; test?: CliDataset; columns: CsvColumns; describe: string }> {
+): Promise<{ train: CliDataset; test?: CliDataset; columns: CsvColumns; featureColumns: string[]; describe: string }> {
   const trained = f.trained?.csv;
   const targets = f.target !== undefined ? columnList(f.target, '--target') : trained?.targets;
-  const ignoreColumns = f.ignoreColumns !== undefined ? columnList(f.ignoreColumns, '--ignore-columns') : undefined;
+  const { ignoreColumns, oneHot } = await csvColumnOptions(path, f);
   const allowMissing = f.impute !== undefined || f.trainedImpute !== undefined;
   if (targets !== undefined) {
-    const d = await loadCsvRegression(path, { targets, testPath: f.testData, ignoreColumns, allowMissing });
+    const d = await loadCsvRegression(path, { targets, testPath: f.testData, ignoreColumns, oneHot, allowMissing });
     const plural = d.targetNames.length === 1 ? '' : 's';
     return {
       train: d.train,
       test: d.test,
-      columns: { features: d.featureNames, targets: d.targetNames },
-      describe: `target column${plural} ${quoteList(d.targetNames)} (regression)`,
+      columns: csvColumns(d, { targets: d.targetNames }),
+      featureColumns: d.featureColumns,
+      describe: `target column${plural} ${quoteList(d.targetNames)} (regression)${describeOneHot(d.oneHot)}`,
     };
   }
   const d = await loadCsv(path, {
@@ -392,6 +469,7 @@ async function readCsvSets(
     testPath: f.testData,
     classes: f.trained?.classes,
     ignoreColumns,
+    oneHot,
     allowMissing,
   });
   const cls = d.classes;
@@ -399,8 +477,9 @@ async function readCsvSets(
   return {
     train: d.train,
     test: d.test,
-    columns: { features: d.featureNames, label: d.labelName },
-    describe: `label column "${d.labelName}" (${d.labelKind} labels, ${cls.length} classes: ${shown})`,
+    columns: csvColumns(d, { label: d.labelName }),
+    featureColumns: d.featureColumns,
+    describe: `label column "${d.labelName}" (${d.labelKind} labels, ${cls.length} classes: ${shown})${describeOneHot(d.oneHot)}`,
   };
 }
 
@@ -418,9 +497,19 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
         e.file,
         `${e.problem} (${f.trained ? 'the model was trained without --impute' : '--impute mean|median fills them'})`,
       );
+    // text in a numeric column: name the flags that encode it or leave it out
+    if (e instanceof TextFeatureError) {
+      const col = e.column;
+      const why = !trained
+        ? `--one-hot ${col} encodes a text column, --ignore-columns ${col} leaves it out`
+        : featureColumnsOf(trained).includes(col)
+          ? `the model reads "${col}" as a number`
+          : `the model has no column "${col}": --ignore-columns ${col} leaves it out`;
+      throw new DataFormatError(e.file, `${e.problem} (${why})`);
+    }
     throw e;
   }
-  if (trained) checkColumns(path, d.columns.features, trained);
+  if (trained) checkColumns(path, d.featureColumns, trained);
   const split = testOrSplit(d.train, d.test, f, `--data ${path}`);
   const parts = [
     `CSV ${path}${f.testData !== undefined ? ` + ${f.testData}` : ''}: ${d.columns.features.length} features`,

@@ -3,7 +3,8 @@
  * form names what is needed to rebuild the network without --model: the model (its built-in name or
  * canonical spec), the options that change its layers (dropout, DropConnect), the input shape, the
  * class names, the input preprocessing fitted on the training data (--standardize) and, for CSV
- * data, the feature columns and the label column or (regression) the target columns.
+ * data, the feature columns and the label column or (regression) the target columns, with the
+ * columns --ignore-columns left out and the categories of the --one-hot columns.
  *
  * - `FILE.safetensors`: the weights under PyTorch's state_dict names (src/io/safetensors.ts), the
  *   description in the header's __metadata__ as `descent.*` keys (JSON-encoded values), so PyTorch
@@ -21,6 +22,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { loadLatestCheckpoint } from '../io/checkpoints.js';
 import type { CsvColumns } from './data.js';
+import { oneHotNames, type OneHotColumn } from '../data/csv.js';
 import type { RegressionLossName } from './loss-flags.js';
 
 /** What rebuilds a trained network: stored beside its weights in every saved form. */
@@ -148,14 +150,40 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
     }
   }
   if (o.csv !== undefined) {
-    const c = o.csv as Partial<CsvColumns> | null;
+    const c = o.csv as Partial<CsvColumns>;
     const names = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'string');
-    const ok = c !== null && typeof c === 'object' && names(c.features);
+    const ok = o.csv !== null && typeof c === 'object' && names(c.features);
     if (ok && typeof c.label === 'string' && c.targets === undefined)
       info.csv = { features: [...(c.features as string[])], label: c.label };
     else if (ok && names(c.targets) && c.label === undefined)
       info.csv = { features: [...(c.features as string[])], targets: [...(c.targets as string[])] };
     else bad('csv', 'expected { features: [column names], label: column name } or { features: [column names], targets: [column names] }');
+    const csv = info.csv as CsvColumns;
+    const features = csv.features;
+    // written by models trained with --ignore-columns or --one-hot; a model without them reads as before
+    if (c.ignored !== undefined) {
+      if (!names(c.ignored)) bad('csv.ignored', 'expected a list of column names');
+      csv.ignored = [...(c.ignored as string[])];
+    }
+    if (c.oneHot !== undefined) {
+      const list = c.oneHot as unknown;
+      const hot = (h: unknown): h is OneHotColumn => {
+        const e = h as Partial<OneHotColumn> | null;
+        if (e === null || typeof e !== 'object' || typeof e.column !== 'string' || !names(e.categories)) return false;
+        const cats = e.categories as string[];
+        if (new Set(cats).size !== cats.length) return false;
+        // its column_value names lie together among the features, where the column was
+        const n = oneHotNames(e as OneHotColumn);
+        const at = features.indexOf(n[0]);
+        return at >= 0 && n.every((name, k) => features[at + k] === name);
+      };
+      if (!Array.isArray(list) || list.length === 0 || !list.every(hot))
+        bad(
+          'csv.oneHot',
+          "expected [{ column: column name, categories: [distinct values] }], each column's column_value names among the features in its place",
+        );
+      csv.oneHot = (list as OneHotColumn[]).map((h) => ({ column: h.column, categories: [...h.categories] }));
+    }
   }
   if (typeof o.seed === 'number') info.seed = o.seed;
   if (o.loss !== undefined) {

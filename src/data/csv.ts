@@ -214,6 +214,17 @@ async function* csvRecords(path: string, input?: NodeJS.ReadableStream): AsyncGe
   }
 }
 
+/** The header row of a CSV file (its names trimmed); the rest of the file is not read. */
+export async function readCsvHeader(path: string): Promise<string[]> {
+  const input = openCsvFile(path) as NodeJS.ReadableStream & { destroy(): void };
+  try {
+    for await (const rec of csvRecords(path, input)) return rec.record;
+  } finally {
+    input.destroy();
+  }
+  throw new DataFormatError(path, 'empty file: expected a header row, then one row per sample');
+}
+
 /** A row with as many fields as the header, else the error naming file and line. */
 function checkRagged(cells: readonly string[], header: readonly string[], where: string): void {
   if (cells.length !== header.length)

@@ -181,7 +181,7 @@ test('predict names what is wrong with CSV input in one line', async () => {
       /^descent predict: \S+lacks\.csv: the model was trained on the feature columns "a", "b", "c" \(label "kind"\); this file lacks "c" \(its columns: "a", "kind", "b"\)$/,
       2,
     ],
-    [[word], /^descent predict: \S+word\.csv:4: column 2 \("b"\): "ten" is not a number$/, 1],
+    [[word], /^descent predict: \S+word\.csv:4: column 2 \("b"\): "ten" is not a number \(the model reads "b" as a number\)$/, 1],
     [[ragged], /^descent predict: \S+ragged\.csv:4: ragged row: expected 3 fields as in the header, got 2$/, 1],
     [[header], /^descent predict: \S+header\.csv: no data rows after the header$/, 1],
     [[twice], /^descent predict: \S+twice\.csv:1: the column name "a" appears 2 times \(columns 0, 3\)$/, 1],

@@ -165,7 +165,7 @@ test('--standardize-targets: trained on standardized prices, reported and predic
   assert.match(refused.err, /--standardize-targets applies to a regression: name its target columns with --target/);
 });
 
-test('--ignore-columns: an id column is not a feature; eval of a file holding it asks for the flag again', async () => {
+test('--ignore-columns: an id column is not a feature; the model remembers it, so eval leaves it out of a file holding it', async () => {
   const withId = write(
     'with-id.csv',
     rows(60, 5).map((r, i) => [i === 0 ? 'id' : 1000 + i, ...r]),
@@ -188,12 +188,31 @@ test('--ignore-columns: an id column is not a feature; eval of a file holding it
   );
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /3 features, target column "y"/);
-  assert.deepEqual(readWeights(weights).csv, { features: ['a', 'b', 'c'], targets: ['y'] });
-  const refused = await cli('eval', '--weights', weights, '--data', withId, '--val-split', '0.2');
-  assert.equal(refused.code, 2);
-  assert.match(refused.err, /this file has "id", "z" besides \(--ignore-columns id,z leaves them out\)/);
-  const e = await cli('eval', '--weights', weights, '--data', withId, '--val-split', '0.2', '--ignore-columns', 'id,z');
+  assert.deepEqual(readWeights(weights).csv, { features: ['a', 'b', 'c'], targets: ['y'], ignored: ['id', 'z'] });
+  const trainLoss = Number(/test loss ([0-9.]+)/.exec(t.out)?.[1]);
+  // the saved ignored columns are left out without the flag, and with it as given
+  const e = await cli('eval', '--weights', weights, '--data', withId, '--val-split', '0.2', '--json');
   assert.equal(e.code, 0, e.err);
+  // train prints the test loss to 4 decimals
+  assert.ok(Math.abs(JSON.parse(e.out).loss - trainLoss) <= 5.001e-5, `${JSON.parse(e.out).loss} vs ${trainLoss}`);
+  const given = await cli('eval', '--weights', weights, '--data', withId, '--val-split', '0.2', '--ignore-columns', 'id,z', '--json');
+  assert.equal(given.code, 0, given.err);
+  assert.equal(JSON.parse(given.out).loss, JSON.parse(e.out).loss);
+  // a file without them is read as well, and one with another extra column is refused naming it and the flag
+  const bare = write(
+    'bare.csv',
+    rows(60, 5).map((r) => [r[0], r[1], r[2], r[3]]),
+  );
+  const b = await cli('eval', '--weights', weights, '--data', bare, '--val-split', '0.2', '--json');
+  assert.equal(b.code, 0, b.err);
+  assert.equal(JSON.parse(b.out).loss, JSON.parse(e.out).loss);
+  const other = write(
+    'other-extra.csv',
+    rows(60, 5).map((r, i) => [...r, i === 0 ? 'w' : 1]),
+  );
+  const refused = await cli('eval', '--weights', weights, '--data', other, '--val-split', '0.2');
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /this file has "w" besides \(--ignore-columns w leaves it out\)$/);
   // a text column is not a number, so without the flag the file cannot be read at all
   const text = write(
     'with-text.csv',
@@ -201,7 +220,10 @@ test('--ignore-columns: an id column is not a feature; eval of a file holding it
   );
   const unread = await cli('train', '--data', text, '--target', 'y', '--val-split', '0.2', '--epochs', '1');
   assert.equal(unread.code, 1);
-  assert.match(unread.err, /with-text\.csv:2: column 0 \("name"\): "row 1" is not a number/);
+  assert.match(
+    unread.err,
+    /with-text\.csv:2: column 0 \("name"\): "row 1" is not a number \(--one-hot name encodes a text column, --ignore-columns name leaves it out\)$/,
+  );
   const named = await cli('train', '--data', text, '--target', 'y', '--ignore-columns', 'name', '--val-split', '0.2', '--epochs', '1');
   assert.equal(named.code, 0, named.err);
   const bad = await cli('train', '--data', withId, '--target', 'y', '--ignore-columns', 'y', '--val-split', '0.2');

@@ -140,8 +140,8 @@ export const evalCommand: Command = {
   options: [
     ...weightsOptions,
     dataOption,
-    // the model's own standardization and target columns apply
-    ...dataOptions.filter((d) => !['standardize', 'standardize-targets', 'target', 'impute'].includes(d.name)),
+    // the model's own standardization, target columns, imputation and one-hot categories apply
+    ...dataOptions.filter((d) => !['standardize', 'standardize-targets', 'target', 'impute', 'one-hot'].includes(d.name)),
     {
       name: 'seed',
       type: 'int',

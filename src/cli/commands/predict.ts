@@ -1,13 +1,13 @@
 /** descent predict: class probabilities of images, or of CSV rows, under trained weights; a regression model's values of CSV rows. */
 import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type Parsed } from '../args.js';
-import { describeCsvColumns } from '../data.js';
+import { describeCsvColumns, featureColumnsOf } from '../data.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
 import { readImageFile } from '../../data/image-folder.js';
-import { CsvColumnsError, MissingFeatureError, readCsvColumns } from '../../data/csv.js';
+import { CsvColumnsError, MissingFeatureError, readCsvColumns, TextFeatureError } from '../../data/csv.js';
 import { DataFormatError } from '../../data/idx.js';
 import {
   applyImpute,
@@ -41,7 +41,7 @@ function quoteList(names: readonly string[]): string {
 
 /** What the model reads, in words, for the messages that refuse the other kind of input. */
 function expects(saved: SavedModel): string {
-  if (saved.csv) return `CSV rows with the feature columns ${quoteList(saved.csv.features)}`;
+  if (saved.csv) return `CSV rows with the feature columns ${quoteList(featureColumnsOf(saved.csv))}`;
   if (saved.preprocess) return 'CSV rows';
   return `images (${(saved.inputShape ?? DEFAULT_INPUT).join('×')}, C×H×W)`;
 }
@@ -105,8 +105,9 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
   if (targets && givenOptions(o).has('top'))
     throw new UsageError(`--top ranks classes; ${weights} is a regression model, which predicts one value per target`);
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('standard input (-) can be read once; it is given more than once');
-  const columns = saved.csv.features;
-  const F = columns.length;
+  // the file's columns: a one-hot column once, encoded in the model's categories into its features
+  const columns = featureColumnsOf(saved.csv);
+  const F = saved.csv.features.length;
   const outputs = targets ?? (saved.classes as string[]);
   let preprocess: Preprocess | undefined;
   if (saved.preprocess) {
@@ -141,6 +142,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         batchRows: CSV_BATCH_ROWS,
         input: file === '-' ? process.stdin : undefined,
         allowMissing: impute !== undefined,
+        oneHot: saved.csv.oneHot,
       })) {
         // the saved fill and statistics, applied as eval and train apply them (src/data/preprocess.ts)
         const filled = impute ? applyImpute(impute, b.values) : b.values;
@@ -158,6 +160,8 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
     } catch (e) {
       if (e instanceof MissingFeatureError)
         throw new DataFormatError(e.file, `${e.problem} (the model ${weights} was trained without --impute)`);
+      // the model's own columns only are read: this one was a number in training
+      if (e instanceof TextFeatureError) throw new DataFormatError(e.file, `${e.problem} (the model reads "${e.column}" as a number)`);
       if (e instanceof CsvColumnsError)
         throw new UsageError(
           `${name}: the model was trained on the feature columns ${quoteList(columns)} (${describeCsvColumns(saved.csv)}); this file lacks ${quoteList(e.missing)} (its columns: ${quoteList(e.header)})`,
@@ -179,7 +183,7 @@ export const predictCommand: Command = {
   ],
   helpExtra: [
     "Images (a model trained on images): converted to the model's channels and resized to its input size; one line per image, FILE: class p, class p, …",
-    `CSV files (a model trained on CSV data; a name ending in .csv, or - for standard input): the header names the columns; the model's feature columns are read by name, in any order, and other columns (the label column among them) are ignored. The --standardize statistics saved with the model are applied. One line per data row, FILE:ROW: class p, …, ROW counting the rows after the header from 1; read ${CSV_BATCH_ROWS} rows at a time. A regression model (descent train --target) prints FILE:ROW: target value, … instead; --json gives { file, row, predicted: { target: value } }.`,
+    `CSV files (a model trained on CSV data; a name ending in .csv, or - for standard input): the header names the columns; the model's feature columns are read by name, in any order, and other columns (the label column among them) are ignored. A --one-hot column is encoded in the categories saved with the model (a value it lacks is all zeros); the saved --impute values and --standardize statistics are applied. One line per data row, FILE:ROW: class p, …, ROW counting the rows after the header from 1; read ${CSV_BATCH_ROWS} rows at a time. A regression model (descent train --target) prints FILE:ROW: target value, … instead; --json gives { file, row, predicted: { target: value } }.`,
     'One call reads one kind: images and CSV files together are refused, as is the kind the model was not trained on.',
     'Examples: descent predict --weights mlp.json shoe.png bag.jpg',
     '          descent predict --weights iris.json --json new-flowers.csv',
