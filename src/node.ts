@@ -25,7 +25,9 @@ export {
   CsvColumnsError,
   loadCsv,
   loadCsvRegression,
+  MAX_ONE_HOT_CATEGORIES,
   MISSING_CELLS,
+  oneHotNames,
   readCsvColumns,
   readCsvTable,
   type CsvBatch,
@@ -35,6 +37,8 @@ export {
   type CsvTable,
   type LoadCsvOptions,
   type LoadCsvRegressionOptions,
+  type OneHotColumn,
+  type OneHotSpec,
   type ReadCsvColumnsOptions,
   type ReadCsvOptions,
 } from './data/csv.js';
