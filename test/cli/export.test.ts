@@ -191,3 +191,46 @@ test('descent export refuses a layer without an ONNX form, naming it', async () 
   assert.match(r.err, /exportOnnx: layer 2 \(FractionalMaxPool2d.*\) pools over pseudo-random regions, which no ONNX operator expresses/);
   assert.equal(existsSync(join(dir, 'fmp.onnx')), false);
 });
+
+test('descent export of a model with a one-hot column: one input per category, the categories in the file', async () => {
+  const cities = ['Rome', 'Oslo', 'Berlin'];
+  const lines = ['x,city,y'];
+  for (let i = 0; i < 60; i++) lines.push(`${(i % 9) - 4},${cities[i % 3]},${2 * ((i % 9) - 4) + 3 * (i % 3)}`);
+  const train = join(dir, 'cities.csv');
+  writeFileSync(train, `${lines.join('\n')}\n`);
+  const weights = join(dir, 'cities.json');
+  const t = await cli(
+    'train',
+    '--data',
+    train,
+    '--target',
+    'y',
+    '--one-hot',
+    'city',
+    '--val-split',
+    '0.2',
+    '--epochs',
+    '2',
+    '--save',
+    weights,
+  );
+  assert.equal(t.code, 0, t.err);
+  const out = join(dir, 'cities.onnx');
+  const e = await cli('export', '--weights', weights, '--out', out, '--json');
+  assert.equal(e.code, 0, e.err);
+  const info = JSON.parse(e.out);
+  assert.deepEqual(info.input.shape, ['batch', 4]);
+  assert.deepEqual(info.features, ['x', 'city_Berlin', 'city_Oslo', 'city_Rome']);
+  assert.deepEqual(info.oneHot, [{ column: 'city', categories: ['Berlin', 'Oslo', 'Rome'] }]);
+  assert.ok(new TextDecoder().decode(readFileSync(out)).includes('descent.oneHot'));
+  const text = await cli('export', '--weights', weights, '--out', out);
+  assert.match(text.out, /one-hot "city": 3 inputs, 1 for the row's category \(Berlin, Oslo, Rome\), else 0/);
+  // the rows predict reads raw, encoded by hand for the file
+  const rows = join(dir, 'rows.csv');
+  writeFileSync(rows, 'x,city\n1.5,Oslo\n-2,Rome\n0.25,Berlin\n');
+  const p = await cli('predict', '--weights', weights, rows, '--json');
+  assert.equal(p.code, 0, p.err);
+  const want = p.out.split('\n').map((l) => JSON.parse(l).predicted.y);
+  const got = await runOnnx(out, Float32Array.from([1.5, 0, 1, 0, -2, 0, 0, 1, 0.25, 1, 0, 0]), [3, 4]);
+  want.forEach((v: number, r: number) => assert.ok(close(got[r], v, 1e-5), `row ${r}: ${got[r]} vs ${v}`));
+});

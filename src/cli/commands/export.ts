@@ -5,7 +5,9 @@
  * filled with the saved --impute values, the saved --standardize statistics applied, a regression's
  * --standardize-targets undone on the outputs. An image model takes [batch, C, H, W] pixels in
  * [0, 1] (an MLP flattens them inside). The classes, targets and feature columns go in the file's
- * metadata (`descent.classes`, `descent.targets`, `descent.features`).
+ * metadata (`descent.classes`, `descent.targets`, `descent.features`); a --one-hot column is one
+ * input per category, which the caller encodes as the categories in `descent.oneHot` say (the
+ * graph takes numbers only).
  */
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
@@ -39,6 +41,7 @@ function exportOptions(o: Parsed, saved: SavedModel): { options: ExportOnnxOptio
   if (saved.csv) {
     const F = saved.csv.features.length;
     metadata['descent.features'] = JSON.stringify(saved.csv.features);
+    if (saved.csv.oneHot?.length) metadata['descent.oneHot'] = JSON.stringify(saved.csv.oneHot);
     options.inputShape = [F];
     if (saved.impute) options.impute = savedPart(weights, '', () => checkImpute(saved.impute!, F)).values;
     if (saved.preprocess) options.standardize = savedPart(weights, '', () => checkPreprocess(saved.preprocess!, F));
@@ -62,7 +65,7 @@ export const exportCommand: Command = {
     { name: 'json', type: 'boolean', help: 'print one JSON object describing the file instead of the lines' },
   ],
   helpExtra: [
-    `The file is ONNX opset ${ONNX_OPSET}: input "input" [batch, …], output "output" [batch, outputs], the batch size free. A CSV model's file takes the feature columns in training order (NaN for a missing value when it was trained with --impute) and applies the saved --impute and --standardize values itself; a regression model trained with --standardize-targets gives values in the targets' units. An image model takes C×H×W pixels scaled to [0, 1]. Classes, targets and feature names are in the file's metadata (descent.classes, descent.targets, descent.features).`,
+    `The file is ONNX opset ${ONNX_OPSET}: input "input" [batch, …], output "output" [batch, outputs], the batch size free. A CSV model's file takes the feature columns in training order (NaN for a missing value when it was trained with --impute) and applies the saved --impute and --standardize values itself; a regression model trained with --standardize-targets gives values in the targets' units. An image model takes C×H×W pixels scaled to [0, 1]. Classes, targets and feature names are in the file's metadata (descent.classes, descent.targets, descent.features); a --one-hot column is one input per category (1 for the row's value, else 0), its categories in descent.oneHot.`,
     'Layers without an ONNX form (fractional max pooling, DropConnect with Gaussian inference, BatchNorm without running statistics) are refused, naming the layer.',
     'Example: descent export --weights model.safetensors --out model.onnx --softmax',
   ].join('\n'),
@@ -96,6 +99,8 @@ export const exportCommand: Command = {
           opset: ONNX_OPSET,
           input: { name: 'input', shape: input },
           output: { name: 'output', shape: output, kind, names: outputs },
+          ...(saved.csv ? { features: saved.csv.features } : {}),
+          ...(saved.csv?.oneHot?.length ? { oneHot: saved.csv.oneHot } : {}),
           ...inside(options),
         }),
       );
@@ -107,6 +112,10 @@ export const exportCommand: Command = {
     io.out(
       `input  "input"  [${input.join(', ')}]${saved.csv ? ` features ${preview(saved.csv.features)}` : ' pixels in [0, 1]'}${note(before)}`,
     );
+    for (const h of saved.csv?.oneHot ?? [])
+      io.out(
+        `one-hot ${JSON.stringify(h.column)}: ${h.categories.length} inputs, 1 for the row's category (${preview(h.categories)}), else 0`,
+      );
     io.out(`output "output" [${output.join(', ')}] ${kind} ${preview(outputs)}${note(after)}`);
   },
 };
