@@ -543,6 +543,7 @@ export {
   getModel,
   layersFromJson,
   lrFind,
+  lrFindAsync,
   mae,
   mlp,
   modelFromLayers,

@@ -94,7 +94,7 @@ import { lossFunction } from './loss.js';
 const defaultNow = () => (globalThis.performance ? performance.now() : Date.now());
 
 /** The one value of a one-element tensor, read where it lives. */
-async function scalarOf(t: Tensor): Promise<number> {
+export async function scalarOf(t: Tensor): Promise<number> {
   if (!isDeviceStorage(t.storage)) return t.data[0];
   return (await t.storage.read())[0];
 }

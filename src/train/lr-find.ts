@@ -18,6 +18,9 @@
  * Penalty terms (lossTerms) and gradient edits (onGradients) of the callbacks apply as in fit;
  * nothing else of them runs (the test sets the rate itself, so schedules are left out). Optimizers
  * that re-evaluate the loss within a step (L-BFGS, Newton, SAM) are refused.
+ *
+ * lrFind runs on the host; lrFindAsync runs the same test on any backend, a device (WebGPU) included,
+ * reading each loss a step late as fitAsync does (the curve and the restored state are lrFind's).
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/rng.js';
@@ -30,7 +33,8 @@ import { setScheduledLr } from '../schedule/driver.js';
 import { captureWeights, restoreWeights } from '../ensemble/averaging.js';
 import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 import { lossFunction, lossSpec, type Loss } from './loss.js';
-import { reEvaluatesLoss, type BatchSource, type Callback, type TrainState } from './trainer.js';
+import { reEvaluatesLoss, type BatchSource, type Callback, type LabeledBatch, type TrainState } from './trainer.js';
+import { deviceStepScope, scalarOf } from './async.js';
 
 export interface LrFindOptions {
   model: Module;
@@ -133,86 +137,201 @@ export function steepestLr(lrs: readonly number[], smoothed: readonly number[], 
   return lrs[skipStart + best];
 }
 
-function positive(v: number, name: string): number {
-  if (!(v > 0 && v < Infinity)) throw new RangeError(`lrFind: invalid ${name} ${v}; expected a finite number > 0`);
+function positive(who: string, v: number, name: string): number {
+  if (!(v > 0 && v < Infinity)) throw new RangeError(`${who}: invalid ${name} ${v}; expected a finite number > 0`);
   return v;
 }
 
-function count(v: number, name: string, min: number): number {
-  if (!Number.isInteger(v) || v < min) throw new RangeError(`lrFind: invalid ${name} ${v}; expected an integer ≥ ${min}`);
+function count(who: string, v: number, name: string, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`${who}: invalid ${name} ${v}; expected an integer ≥ ${min}`);
   return v;
 }
 
-/** The learning-rate range test (see the header): the curve, the suggested rate, and the model and optimizer put back. */
-export function lrFind(options: LrFindOptions): LrFindResult {
-  const o = checkOptions('lrFind', options, schema, { required: ['model', 'optimizer', 'train'] });
-  const startLr = positive(o.startLr ?? 1e-7, 'startLr');
-  const endLr = positive(o.endLr ?? 10, 'endLr');
-  if (!(endLr > startLr)) throw new RangeError(`lrFind: endLr ${endLr} must be larger than startLr ${startLr}`);
-  const steps = count(o.steps ?? 100, 'steps', 2);
+/** A range test's checked options, the running curve and its state; shared by lrFind and lrFindAsync. */
+interface RangeTest {
+  o: LrFindOptions;
+  steps: number;
+  cbs: Callback[];
+  s: TrainState;
+  result: LrFindResult;
+  /** The lowest smoothed loss so far. */
+  best: number;
+  /** The rate of step i. */
+  lrOf(i: number): number;
+  /** The batch of the next step, the source's epochs cycled through. */
+  nextBatch(): LabeledBatch;
+  /** Appends a step's rate and loss to the curve; true when the smoothed loss has diverged (the curve ends there). */
+  record(lr: number, loss: number): boolean;
+  /** The step's forward pass: its data loss (the curve's) and the total the gradients are taken of (penalty terms added). */
+  forward(x: Tensor, y: LabeledBatch['y'], i: number): { dataLoss: Tensor; total: Tensor };
+}
+
+function setUp(who: string, options: LrFindOptions): RangeTest {
+  const o = checkOptions(who, options, schema, { required: ['model', 'optimizer', 'train'] });
+  const startLr = positive(who, o.startLr ?? 1e-7, 'startLr');
+  const endLr = positive(who, o.endLr ?? 10, 'endLr');
+  if (!(endLr > startLr)) throw new RangeError(`${who}: endLr ${endLr} must be larger than startLr ${startLr}`);
+  const steps = count(who, o.steps ?? 100, 'steps', 2);
   const smoothing = o.smoothing ?? 0.05;
-  if (!(smoothing > 0 && smoothing <= 1)) throw new RangeError(`lrFind: invalid smoothing ${smoothing}; expected in (0, 1]`);
+  if (!(smoothing > 0 && smoothing <= 1)) throw new RangeError(`${who}: invalid smoothing ${smoothing}; expected in (0, 1]`);
   const divergeThreshold = o.divergeThreshold ?? 5;
-  if (!(divergeThreshold > 1)) throw new RangeError(`lrFind: invalid divergeThreshold ${divergeThreshold}; expected > 1`);
-  const skipStart = count(o.skipStart ?? 10, 'skipStart', 0);
-  const skipEnd = count(o.skipEnd ?? 5, 'skipEnd', 0);
+  if (!(divergeThreshold > 1)) throw new RangeError(`${who}: invalid divergeThreshold ${divergeThreshold}; expected > 1`);
+  count(who, o.skipStart ?? 10, 'skipStart', 0);
+  count(who, o.skipEnd ?? 5, 'skipEnd', 0);
   const { model, optimizer } = o;
-  const p = model.parameters().find((t) => isDeviceStorage(t.storage));
-  if (p) throw new Error(`lrFind: the model's parameters live on ${p.device}; run the range test on the host (wasm or reference backend)`);
   if (reEvaluatesLoss(optimizer))
-    throw new RangeError(`lrFind: ${optimizer.rule.name} re-evaluates the loss within its step; the range test takes one loss per step`);
+    throw new RangeError(`${who}: ${optimizer.rule.name} re-evaluates the loss within its step; the range test takes one loss per step`);
+  const mode = o.mode ?? 'exp';
   const lossFn = lossFunction(o.loss);
   const cbs = o.callbacks ?? [];
   const rng = o.rng ?? new Rng(0);
   const net = fuse(model);
-  const weights = captureWeights(model);
-  const optimizerState = optimizer.stateDict();
-  const groupLrs = optimizer.paramGroups.map((g) => g.lr);
   const s: TrainState = { model, optimizer, epoch: 1, epochs: 1, step: 0, stepsPerEpoch: steps, stop: false };
-  const result: LrFindResult = { lrs: [], losses: [], smoothed: [], suggestion: null, minLossLr: NaN, diverged: false };
-  let best = Infinity;
-  try {
-    let epoch = 0;
-    let batches = o.train.epoch(epoch)[Symbol.iterator]();
-    for (let i = 0; i < steps; i++) {
+  let epoch = 0;
+  let batches = o.train.epoch(epoch)[Symbol.iterator]();
+  const t: RangeTest = {
+    o,
+    steps,
+    cbs,
+    s,
+    result: { lrs: [], losses: [], smoothed: [], suggestion: null, minLossLr: NaN, diverged: false },
+    best: Infinity,
+    lrOf: (i) => rangeTestLr(i, steps, startLr, endLr, mode),
+    nextBatch() {
       let next = batches.next();
       if (next.done) {
         batches = o.train.epoch(++epoch)[Symbol.iterator]();
         next = batches.next();
-        if (next.done) throw new RangeError('lrFind: the training source yields no batch');
+        if (next.done) throw new RangeError(`${who}: the training source yields no batch`);
       }
-      const lr = rangeTestLr(i, steps, startLr, endLr, o.mode ?? 'exp');
+      return next.value;
+    },
+    record(lr, loss) {
+      const r = t.result;
+      const i = r.lrs.length;
+      const smoothed = i === 0 ? loss : smoothing * loss + (1 - smoothing) * r.smoothed[i - 1];
+      r.lrs.push(lr);
+      r.losses.push(loss);
+      r.smoothed.push(smoothed);
+      if (smoothed < t.best) {
+        t.best = smoothed;
+        r.minLossLr = lr;
+      }
+      if (Number.isFinite(smoothed) && smoothed <= divergeThreshold * t.best) return false;
+      r.diverged = true;
+      return true;
+    },
+    forward(x, y, i) {
+      const dataLoss = lossFn(net.forward(x, { training: true, rng: rng.fork(`step:${i}`) }), y);
+      let total: Tensor = dataLoss;
+      for (const c of cbs) for (const v of Object.values(c.lossTerms?.(s) ?? {})) total = add(total, v);
+      return { dataLoss, total };
+    },
+  };
+  return t;
+}
+
+/** The curve's suggestion, once the curve is complete. */
+function finish(t: RangeTest): LrFindResult {
+  t.result.suggestion = steepestLr(t.result.lrs, t.result.smoothed, t.o.skipStart ?? 10, t.o.skipEnd ?? 5);
+  return t.result;
+}
+
+/** The learning-rate range test (see the header): the curve, the suggested rate, and the model and optimizer put back. */
+export function lrFind(options: LrFindOptions): LrFindResult {
+  const t = setUp('lrFind', options);
+  const { model, optimizer } = t.o;
+  const p = model.parameters().find((x) => isDeviceStorage(x.storage));
+  if (p) throw new Error(`lrFind: the model's parameters live on ${p.device}; run the range test there with await lrFindAsync(options)`);
+  const weights = captureWeights(model);
+  const optimizerState = optimizer.stateDict();
+  const groupLrs = optimizer.paramGroups.map((g) => g.lr);
+  try {
+    for (let i = 0; i < t.steps; i++) {
+      const batch = t.nextBatch();
+      const lr = t.lrOf(i);
       setScheduledLr(optimizer, lr, 'lrFind');
       optimizer.zeroGrad({ setToNone: false });
-      const dataLoss = lossFn(net.forward(next.value.x, { training: true, rng: rng.fork(`step:${i}`) }), next.value.y);
-      let total: Tensor = dataLoss;
-      for (const c of cbs) for (const t of Object.values(c.lossTerms?.(s) ?? {})) total = add(total, t);
-      const loss = dataLoss.item();
-      const smoothed = i === 0 ? loss : smoothing * loss + (1 - smoothing) * result.smoothed[i - 1];
-      result.lrs.push(lr);
-      result.losses.push(loss);
-      result.smoothed.push(smoothed);
-      if (smoothed < best) {
-        best = smoothed;
-        result.minLossLr = lr;
-      }
-      if (!Number.isFinite(smoothed) || smoothed > divergeThreshold * best) {
-        result.diverged = true;
-        break;
-      }
+      const { dataLoss, total } = t.forward(batch.x, batch.y, i);
+      if (t.record(lr, dataLoss.item())) break;
       total.backward();
-      for (const c of cbs) c.onGradients?.(s);
+      for (const c of t.cbs) c.onGradients?.(t.s);
       optimizer.step();
-      s.step++;
+      t.s.step++;
     }
   } finally {
-    if (o.restore ?? true) {
+    if (t.o.restore ?? true) {
       restoreWeights(model, weights);
       optimizer.loadStateDict(optimizerState);
       optimizer.setLr((_g, i) => groupLrs[i]);
       optimizer.zeroGrad();
     }
   }
-  result.suggestion = steepestLr(result.lrs, result.smoothed, skipStart, skipEnd);
-  return result;
+  return finish(t);
+}
+
+/**
+ * lrFind for parameters on any backend, a device (WebGPU) included, as fitAsync trains them: each
+ * step is queued with no read inside it (in a step scope on a device backend, as fitAsync's), and its
+ * loss is read while the next step is queued. The curve, the divergence stop and the suggestion are
+ * lrFind's: the test stops after the first step whose smoothed loss diverged and the curve ends
+ * there, as lrFind's does. Since that loss arrives a step late, the diverged step's update has been
+ * applied by then (lrFind applies none of it) and the next step's forward and backward passes have
+ * run, without an update; the weights, buffers, optimizer state and rates are put back afterwards
+ * exactly as by lrFind (the values read back before the first step are written where they live, the
+ * optimizer state loaded with loadStateDict, which puts it on the parameters' device). With
+ * `restore: false` the weights keep that one update more than lrFind's.
+ */
+export async function lrFindAsync(options: LrFindOptions): Promise<LrFindResult> {
+  const t = setUp('lrFindAsync', options);
+  const { model, optimizer } = t.o;
+  const named = model.namedState();
+  // every read is issued before the first is awaited: one wait for the device
+  const [values, optimizerState] = await Promise.all([Promise.all(named.map(([, x]) => x.read())), optimizer.readStateDict()]);
+  const groupLrs = optimizer.paramGroups.map((g) => g.lr);
+  const openStep = deviceStepScope(model, optimizer);
+  // the step queued before this one, its loss not yet read
+  let pending: { lr: number; loss: Promise<number> } | undefined;
+  try {
+    let stopped = false;
+    for (let i = 0; i < t.steps && !stopped; i++) {
+      const batch = t.nextBatch();
+      const lr = t.lrOf(i);
+      setScheduledLr(optimizer, lr, 'lrFindAsync');
+      const endStep = openStep();
+      try {
+        optimizer.zeroGrad({ setToNone: false });
+        const { dataLoss, total } = t.forward(batch.x, batch.y, i);
+        // issued now (its copy queued before the step's storage is freed), awaited in the next step
+        const loss = scalarOf(dataLoss);
+        total.backward();
+        // the step before's loss decides whether this step's update is applied
+        if (pending) stopped = t.record(pending.lr, await pending.loss);
+        // a stopped step's loss is off the curve, but its read is awaited: nothing is left in flight
+        if (stopped) await loss;
+        pending = stopped ? undefined : { lr, loss };
+        if (!stopped) {
+          for (const c of t.cbs) c.onGradients?.(t.s);
+          optimizer.step();
+          t.s.step++;
+        }
+      } finally {
+        endStep();
+      }
+    }
+    if (pending) t.record(pending.lr, await pending.loss);
+  } finally {
+    if (t.o.restore ?? true) {
+      // written after every queued step (a write is ordered after the kernels queued before it)
+      for (const [k, [, x]] of named.entries()) {
+        const st = x.storage;
+        if (isDeviceStorage(st)) st.write(values[k] as Float32Array);
+        else st.set(values[k]);
+      }
+      optimizer.loadStateDict(optimizerState);
+      optimizer.setLr((_g, i) => groupLrs[i]);
+      optimizer.zeroGrad();
+    }
+  }
+  return finish(t);
 }

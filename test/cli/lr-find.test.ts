@@ -2,7 +2,8 @@
  * `descent lr-find`: the range test on train's model, data and optimizer flags — the JSON curve
  * (rates of the exponential sweep, the suggestion where its smoothed loss falls fastest), the
  * same curve twice for one seed, the text table, and the refusals: train's flags that mean nothing
- * here, a reversed range, the GPU, optimizers that re-evaluate the loss.
+ * here, a reversed range, a run the GPU cannot take on --backend webgpu, optimizers that re-evaluate
+ * the loss. (On the GPU itself: test/webgpu/gpu/lr-find.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,7 +46,7 @@ test('descent lr-find --json gives the rates, losses and smoothed curve, the sam
   );
 });
 
-test('descent lr-find refuses the flags of a whole run, a reversed range, the GPU and optimizers that re-evaluate the loss, each in one line', async () => {
+test('descent lr-find refuses the flags of a whole run, a reversed range, a run the GPU cannot take and optimizers that re-evaluate the loss, each in one line', async () => {
   const epochs = await cli(...base, '--epochs', '3');
   assert.equal(epochs.code, 2);
   assert.match(epochs.err, /unknown option --epochs for "descent lr-find"/);
@@ -54,8 +55,13 @@ test('descent lr-find refuses the flags of a whole run, a reversed range, the GP
   const reversed = await cli('lr-find', '--data', 'embedded', '--limit', '64', '--start-lr', '0.1', '--end-lr', '0.01');
   assert.equal(reversed.code, 2);
   assert.equal(reversed.err, 'descent lr-find: --end-lr 0.01 must be larger than --start-lr 0.1');
-  const gpu = await cli(...base, '--backend', 'webgpu');
-  assert.equal(gpu.err, 'descent lr-find: --backend webgpu: the range test runs on the host; use --backend wasm');
+  // train's refusal, before any adapter is looked for: Lion has no update on the device
+  const gpu = await cli(...base, '--backend', 'webgpu', '--optimizer', 'lion');
+  assert.equal(gpu.code, 2);
+  assert.equal(
+    gpu.err,
+    'descent lr-find: --backend webgpu: --optimizer lion runs on the host (it reads values inside a step); use --backend wasm',
+  );
   const lbfgs = await cli(...base, '--optimizer', 'lbfgs');
   assert.notEqual(lbfgs.code, 0);
   assert.equal(

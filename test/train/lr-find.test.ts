@@ -2,7 +2,8 @@
  * lrFind, the learning-rate range test: the rates of each mode, the running average over the raw
  * losses, the early stop past divergeThreshold, the suggestion (numpy.gradient's slopes against
  * log₁₀ lr, hand-computed on a parabola), the model and optimizer put back (a fit after the range
- * test equals one without it, to the bit), and the options' errors.
+ * test equals one without it, to the bit), lrFindAsync's curve on the host equal to lrFind's, and
+ * the options' errors. (On the GPU: test/webgpu/gpu/lr-find.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import {
   SGD,
   fit,
   lrFind,
+  lrFindAsync,
   mlp,
   loadEmbedded,
   penaltyCallback,
@@ -105,5 +107,29 @@ test('lrFind refuses bad ranges and counts, and optimizers that re-evaluate the 
   assert.throws(
     () => lrFind({ ...base, optimizer: new LBFGS(m.parameters()) }),
     /^RangeError: lrFind: LBFGS re-evaluates the loss within its step; the range test takes one loss per step$/,
+  );
+});
+
+test('lrFindAsync on the host gives lrFind’s curve to the bit, a diverging one included, and puts the model and optimizer back', async () => {
+  for (const options of [
+    { startLr: 1e-4, endLr: 1e-1, steps: 30 },
+    { startLr: 1e-5, endLr: 1e3, steps: 100, smoothing: 0.3 },
+  ]) {
+    const a = model(5),
+      b = model(5);
+    const want = lrFind({ model: a, optimizer: new SGD(a.parameters(), { lr: 0.1, momentum: 0.9 }), train: loader(), ...options });
+    const ob = new SGD(b.parameters(), { lr: 0.1, momentum: 0.9 });
+    const before = Array.from(b.parameters()[0].data);
+    const got = await lrFindAsync({ model: b, optimizer: ob, train: loader(), ...options });
+    assert.deepEqual(got, want);
+    assert.equal(got.diverged, options.endLr > 1);
+    assert.deepEqual(Array.from(b.parameters()[0].data), before);
+    assert.deepEqual(ob.stateDict().state, {});
+    assert.equal(ob.lr, 0.1);
+  }
+  const m = model();
+  await assert.rejects(
+    lrFindAsync({ model: m, optimizer: new SGD(m.parameters()), train: loader(), steps: 1 }),
+    /^RangeError: lrFindAsync: invalid steps 1; expected an integer ≥ 2$/,
   );
 });

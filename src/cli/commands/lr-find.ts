@@ -3,12 +3,14 @@
  * optimizer and regularisation `descent train` would use, given by train's own flags. It trains
  * --steps batches at rates growing from --start-lr to --end-lr, prints the curve and the suggested
  * --lr, and writes nothing: the flags about the length of a run, its schedule, its outputs and its
- * averages are not among its options (the parser refuses them by name). It runs on the host.
+ * averages are not among its options (the parser refuses them by name). It runs where train would
+ * run (--backend, deviceRefusal): on the host with lrFind, or with the model moved to the device and
+ * lrFindAsync (losses read a step late, the same curve).
  */
-import { lrFind, type LrFindResult } from '../../train/lr-find.js';
+import { lrFind, lrFindAsync, type LrFindOptions, type LrFindResult } from '../../train/lr-find.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
-import { selectTrainBackend } from '../backend.js';
+import { deviceRefusal, selectTrainBackend } from '../backend.js';
 import { loadData } from '../data.js';
 import { prepareTrain, preflight, trainCommand } from './train.js';
 
@@ -87,11 +89,14 @@ function curveLines(r: LrFindResult, rows = 24): string[] {
 
 async function run(o: Parsed, io: Io): Promise<void> {
   if (!(o.endLr > o.startLr)) throw new UsageError(`--end-lr ${o.endLr} must be larger than --start-lr ${o.startLr}`);
-  if (o.backend === 'webgpu') throw new UsageError('--backend webgpu: the range test runs on the host; use --backend wasm');
   if (['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase()))
     throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within its step; the range test takes one loss per step`);
   preflight(o);
-  const sel = await selectTrainBackend(o.backend, 'the range test', false);
+  // the backend train would take: the device where it can run the steps (see runTrain)
+  const refusal = deviceRefusal(o);
+  if (o.backend === 'webgpu' && refusal !== null)
+    throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
+  const sel = await selectTrainBackend(o.backend, refusal ?? true, false);
   o = { ...o, backend: sel.runs };
   try {
     const data = await loadData(o.data, o);
@@ -105,7 +110,7 @@ async function run(o: Parsed, io: Io): Promise<void> {
       io.out(
         `lr range test: ${o.steps} steps of ${o.batchSize} samples, lr from ${o.startLr} to ${o.endLr} (${o.linear ? 'linear' : 'exponential'}), ${optimizer.rule.name}, ${String(o.model)}, backend ${sel.label}`,
       );
-    const r = lrFind({
+    const options: LrFindOptions = {
       model,
       optimizer,
       train,
@@ -117,7 +122,10 @@ async function run(o: Parsed, io: Io): Promise<void> {
       steps: o.steps,
       mode: o.linear ? 'linear' : 'exp',
       smoothing: o.smoothing,
-    });
+    };
+    // on a device the model moves there (in place: the optimizer keeps its tensors); nothing is saved, so it stays
+    if (sel.device) await model.to(sel.device);
+    const r = sel.device ? await lrFindAsync(options) : lrFind(options);
     if (o.json) {
       io.out(JSON.stringify(r));
       return;
