@@ -4,7 +4,8 @@
  * backward, the optimizer's fused update — without reading anything back, and reads each step's
  * loss (`await loss.read()`) a step behind, while the device runs the next one (PyTorch users know
  * the rule from `.item()`: a read inside a step waits for the device). Evaluation runs on the
- * device too and reads its losses and outputs once every batch is queued.
+ * device too and reads its losses and outputs once every batch is queued; each batch's storage is
+ * freed once its reads are issued, as a step's is.
  *
  * On a host backend the loop does `fit`'s arithmetic in `fit`'s order, so its records are
  * bit-identical to `fit`'s (test/device/fit-async.test.ts). What is read late: the divergence check
@@ -140,13 +141,30 @@ export function beginDeviceStep(model: Module, optimizer: AnyOptimizer): () => v
 
 /** beginDeviceStep with the device looked up once, for a loop whose parameters stay where they are. */
 export function deviceStepScope(model: Module, optimizer: AnyOptimizer): () => () => void {
+  return scopeOn(model, () => stepKeeps(model, optimizer));
+}
+
+/**
+ * Scopes on the device of the model's parameters where its backend has them (`beginStep`): each
+ * opened scope's returned function frees the storage allocated inside it except what `keeps()`
+ * holds then. A no-op on the host.
+ */
+function scopeOn(model: Module, keeps: () => Set<Storage>): () => () => void {
   const onDevice = model.parameters().find((p) => isDeviceStorage(p.storage));
   const begin = onDevice ? kernelsFor(onDevice.storage).ext.beginStep : undefined;
   if (!begin) return () => () => {};
   return () => {
     const end = begin();
-    return () => end(stepKeeps(model, optimizer));
+    return () => end(keeps());
   };
+}
+
+/** What outlives an evaluation batch: the parameters, their gradients and the model's buffers. */
+function stateKeeps(model: Module): Set<Storage> {
+  const keep = new Set<Storage>();
+  for (const [, t] of model.namedState()) keep.add(t.storage);
+  for (const p of model.parameters()) if (p.grad) keep.add(p.grad.storage);
+  return keep;
 }
 
 const SYNC_ONLY: [keyof FitOptions, string][] = [['fullBatch', 'a full-batch step reads the loss inside its closure']];
@@ -444,7 +462,11 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
 /**
  * `evaluate` for a model on any backend: every batch's forward pass and loss are queued first
  * (on a device, with no read in between), then the losses and — for the metrics — the outputs are
- * read and scored on the host in batch order, so the figures equal `evaluate`'s.
+ * read and scored on the host in batch order, so the figures equal `evaluate`'s. On a device
+ * backend with step scopes each batch is queued in a scope of its own: what it allocated (its
+ * upload, activations, loss, output) is freed once its reads are issued, except the model's
+ * parameters, their gradients and its buffers; a tensor of a batch kept past it (by a loss or
+ * metric function) is refused when used again.
  */
 export async function evaluateAsync(
   model: Module,
@@ -459,6 +481,9 @@ export async function evaluateAsync(
   type Queued = { b: number; y: BatchTarget; loss: Promise<number>; out: Promise<Tensor> | null };
   const queued: Queued[] = [];
   let metrics: [string, Metric][] | undefined;
+  // on a device each batch's storage (activations, loss, output) is freed when the batch is queued, as a
+  // training step's is: its reads are issued before, so their copies are queued first
+  const openBatch = scopeOn(model, () => stateKeeps(model));
   noGrad(() => {
     for (const batch of data.epoch(0)) {
       if (!metrics) {
@@ -467,14 +492,19 @@ export async function evaluateAsync(
           if (typeof m !== 'function') throw new TypeError(`evaluateAsync: metric "${name}" must be a function (output, target) => number`);
       }
       if (!o.loss) checkDefaultLossTargets('evaluateAsync', batch.y);
-      const out = net.forward(batch.x, { training: false });
-      const onDevice = isDeviceStorage(out.storage);
-      queued.push({
-        b: targetCount(batch.y),
-        y: batch.y,
-        loss: scalarOf(lossFn(out, batch.y)),
-        out: metrics.length === 0 ? null : onDevice ? out.read().then((v) => new Tensor(v, out.shape)) : Promise.resolve(out),
-      });
+      const endBatch = openBatch();
+      try {
+        const out = net.forward(batch.x, { training: false });
+        const onDevice = isDeviceStorage(out.storage);
+        queued.push({
+          b: targetCount(batch.y),
+          y: batch.y,
+          loss: scalarOf(lossFn(out, batch.y)),
+          out: metrics.length === 0 ? null : onDevice ? out.read().then((v) => new Tensor(v, out.shape)) : Promise.resolve(out),
+        });
+      } finally {
+        endBatch();
+      }
     }
   });
   let n = 0,
