@@ -15,12 +15,14 @@
  * PyTorch computes on a GPU (each gradient's norm, the norm of those norms, the clamped
  * coefficient, the scaling): nothing is read back, so a training step does not wait for the device.
  * Their total norm is a device scalar; `clipGradNormAsync` resolves to it, while `clipGradNorm_`,
- * which returns it synchronously, refuses device gradients naming clipGradNormAsync.
+ * which returns it synchronously, refuses device gradients naming clipGradNormAsync. The constants
+ * the kernels bind (maxNorm, 1e-6, 1, p and 1/p) are uploaded once per device and value: the
+ * callbacks make theirs at onTrainBegin, clipGradNormAsync keeps its own per device.
  */
 import { bool, checkOptions } from '../util/options.js';
 import type { Storage, Tensor } from '../tensor/tensor.js';
 import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
-import { kernelsFor } from '../backend/index.js';
+import { kernelsFor, type Kernels } from '../backend/index.js';
 import { check } from './optimizer.js';
 
 type ParamList = Iterable<Tensor> | Iterable<[string, Tensor]>;
@@ -95,7 +97,8 @@ export async function clipGradNormAsync(
   const list = [...params] as Tensor[] | [string, Tensor][];
   const gs = grads(list);
   if (!onDevice(gs)) return clipGradNorm_(list, maxNorm, normType, opts);
-  const total = (await clipGradNormOn(gs, maxNorm, normType).read())[0];
+  const k = kernelsFor(...gs.map((g) => g.storage));
+  const total = (await clipGradNormOn(gs, maxNorm, normType, cachedScalars(k, clipNormConstants(maxNorm, normType))).read())[0];
   if (opts.errorIfNonfinite && !Number.isFinite(total))
     throw new RangeError(`clipGradNormAsync: the total norm of order ${normType} of the gradients is ${total}`);
   return total;
@@ -118,6 +121,32 @@ export function clipNormScalars(on: Storage, maxNorm: number, normType: number):
 /** clipGradValueWith's constants −clipValue and clipValue on the device `on` lives on (as clipNormScalars). */
 export function clipValueScalars(on: Storage, clipValue: number): ReadonlyMap<number, Storage> {
   return deviceScalars(on, [-clipValue, clipValue]);
+}
+
+/** The most constants cachedScalars keeps per device; past it the cache starts over (a maxNorm that changes every call). */
+const MAX_CACHED_SCALARS = 64;
+
+/** cachedScalars' constants by the device kernels they were uploaded with (a device registered anew has new kernels). */
+const scalarCache = new WeakMap<Kernels, Map<number, Storage>>();
+
+/**
+ * One-element float32 storages of `values` on the device of `k`, by value, kept for the next call:
+ * a value is uploaded once per device. Each is allocated in a step scope of its own that keeps it,
+ * so a step scope open around the call (fitAsync's, beginDeviceStep's) does not free it. A cache
+ * started over drops its storages to the garbage collector, which pools their buffers once the
+ * commands queued with them are submitted.
+ */
+function cachedScalars(k: Kernels, values: readonly number[]): ReadonlyMap<number, Storage> {
+  let cache = scalarCache.get(k) ?? new Map<number, Storage>();
+  const have = cache;
+  const missing = values.filter((v) => !have.has(v));
+  if (missing.length === 0) return cache;
+  if (cache.size + missing.length > MAX_CACHED_SCALARS) cache = new Map();
+  scalarCache.set(k, cache);
+  const end = k.ext.beginStep?.();
+  for (const v of values) if (!cache.has(v)) cache.set(v, k.on(Float32Array.of(v)));
+  end?.(new Set(cache.values()));
+  return cache;
 }
 
 /** One-element float32 storages of `values` on the device `on` lives on, by value. */

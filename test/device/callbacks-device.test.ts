@@ -92,6 +92,28 @@ test('clipping on the device equals clip_grad_norm_ / clip_grad_value_ on the ho
   for (const [i, p] of vd.entries()) assert.deepEqual(Array.from(await p.grad!.read()), Array.from(vh[i].grad!.data));
 });
 
+test('clipGradNormAsync uploads its constants once per device and value: a second call with them uploads nothing', async () => {
+  const values = [sample(37, 4, 0.8), sample(120, 5, 0.1)];
+  for (const normType of [2, Infinity, 3]) {
+    const uploads: number[] = [];
+    for (let call = 0; call < 3; call++) {
+      const dev = await withGrads(values, true);
+      const host = await withGrads(values, false);
+      const before = counters.writes;
+      const total = clipGradNormAsync(dev, 0.25, normType);
+      uploads.push(counters.writes - before);
+      assert.ok(rel(await total, clipGradNorm_(host, 0.25, normType)) < 1e-6, `norm ${normType}, call ${call + 1}`);
+      for (const [i, p] of dev.entries()) {
+        const g = await p.grad!.read();
+        for (let j = 0; j < g.length; j++) assert.ok(rel(g[j], host[i].grad!.data[j]) < 1e-6, `norm ${normType}: g[${i}][${j}]`);
+      }
+    }
+    // maxNorm, 1e-6 and 1 (a general p-norm adds p and 1/p), those not uploaded by a call before
+    assert.ok(uploads[0] <= (normType === 3 ? 5 : 3), `norm ${normType}: the first call uploaded ${uploads[0]}`);
+    assert.deepEqual(uploads.slice(1), [0, 0], `norm ${normType}: uploads of each call ${uploads}`);
+  }
+});
+
 const options = (model: Module, seed: number, callbacks: Callback[], epochs = 2) =>
   runOptions(model, new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }), seed, { epochs, callbacks });
 
