@@ -98,7 +98,9 @@ export async function clipGradNormAsync(
   const gs = grads(list);
   if (!onDevice(gs)) return clipGradNorm_(list, maxNorm, normType, opts);
   const k = kernelsFor(...gs.map((g) => g.storage));
-  const total = (await clipGradNormOn(gs, maxNorm, normType, cachedScalars(k, clipNormConstants(maxNorm, normType))).read())[0];
+  // the cache is keyed by value as a Map compares them, −0 as 0: a maxNorm of −0 (whose coefficient is −0) uploads its own
+  const scalars = Object.is(maxNorm, -0) ? undefined : cachedScalars(k, clipNormConstants(maxNorm, normType));
+  const total = (await clipGradNormOn(gs, maxNorm, normType, scalars).read())[0];
   if (opts.errorIfNonfinite && !Number.isFinite(total))
     throw new RangeError(`clipGradNormAsync: the total norm of order ${normType} of the gradients is ${total}`);
   return total;
