@@ -154,24 +154,70 @@ export interface Evaluation {
   classes: number;
 }
 
+/**
+ * A classifier's mean loss, accuracy and confusion matrix over a whole source in evaluation mode
+ * (integer labels; outputs [B, classes]).
+ */
 export function evaluateConfusion(
   model: Module,
   data: BatchSource,
   classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
 ): Evaluation {
-  if (!Number.isInteger(classes) || classes < 1)
-    throw new RangeError(`evaluateConfusion: classes must be a positive integer, got ${classes}`);
+  return classifierPass(model, data, classes, lossFn, 'evaluateConfusion', false);
+}
+
+/**
+ * evaluateConfusion's figures and, in the same pass, each sample's class probabilities (the
+ * softmax of its outputs, in double precision, N × classes row-major) and label, in source order:
+ * what rankingReport(probabilities, labels, classes) takes.
+ */
+export function evaluateProbabilities(
+  model: Module,
+  data: BatchSource,
+  classes: number,
+  lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
+): Evaluation & { probabilities: Float64Array; labels: Int32Array } {
+  return classifierPass(model, data, classes, lossFn, 'evaluateProbabilities', true);
+}
+
+function classifierPass(
+  model: Module,
+  data: BatchSource,
+  classes: number,
+  lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor,
+  who: string,
+  keep: true,
+): Evaluation & { probabilities: Float64Array; labels: Int32Array };
+function classifierPass(
+  model: Module,
+  data: BatchSource,
+  classes: number,
+  lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor,
+  who: string,
+  keep: false,
+): Evaluation;
+function classifierPass(
+  model: Module,
+  data: BatchSource,
+  classes: number,
+  lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor,
+  who: string,
+  keep: boolean,
+): Evaluation & { probabilities?: Float64Array; labels?: Int32Array } {
+  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`${who}: classes must be a positive integer, got ${classes}`);
   return noGrad(() => {
     const confusion = new Int32Array(classes * classes);
+    const rows: Float64Array[] = [];
+    const kept: number[] = [];
     let n = 0,
       lossSum = 0,
       correct = 0;
     for (const batch of data.epoch(0)) {
-      const labels = classLabels(batch.y, 'evaluateConfusion');
+      const labels = classLabels(batch.y, who);
       const logits = model.forward(batch.x, { training: false });
       if (logits.shape[1] !== classes)
-        throw new RangeError(`evaluateConfusion: the model gives ${logits.shape[1]} outputs per sample, the data has ${classes} classes`);
+        throw new RangeError(`${who}: the model gives ${logits.shape[1]} outputs per sample, the data has ${classes} classes`);
       lossSum += lossFn(logits, labels).item() * labels.length;
       const pred = argmax(logits, -1);
       for (let i = 0; i < pred.length; i++) {
@@ -179,9 +225,20 @@ export function evaluateConfusion(
         confusion[t * classes + pred[i]]++;
         if (pred[i] === t) correct++;
       }
+      if (keep) {
+        const d = logits.data;
+        for (let i = 0; i < labels.length; i++) {
+          rows.push(softmaxRow(d.subarray(i * classes, (i + 1) * classes)));
+          kept.push(labels[i]);
+        }
+      }
       n += labels.length;
     }
-    return { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1), samples: n, confusion, classes };
+    const e: Evaluation = { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1), samples: n, confusion, classes };
+    if (!keep) return e;
+    const probabilities = new Float64Array(n * classes);
+    rows.forEach((r, i) => probabilities.set(r, i * classes));
+    return { ...e, probabilities, labels: Int32Array.from(kept) };
   });
 }
 
