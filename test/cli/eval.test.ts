@@ -6,6 +6,7 @@ import { cli } from './run-cli.js';
 import { readCheckpoint } from '../../src/io/checkpoints.js';
 import { encodeCheckpoint } from '../../src/train/checkpoint.js';
 import { tempDir } from '../tmp-dir.js';
+import { rankingReport, rocAuc, averagePrecision } from '../../src/train/ranking.js';
 
 const dir = tempDir('descent-eval-');
 const weights = join(dir, 'mlp.json');
@@ -58,13 +59,28 @@ test('descent eval reproduces the accuracy train reported, with a confusion matr
     assert.equal(c.precision, column ? r.confusion[i][i] / column : 0);
   });
   assert.equal(r.report.accuracy, r.accuracy);
+  // one-vs-rest ROC AUC and average precision of every class (all 10 are among the 500 samples)
+  assert.equal(r.ranking.perClass.length, 10);
+  r.ranking.perClass.forEach((c: { name: string; rocAuc: number; averagePrecision: number; support: number }, i: number) => {
+    assert.equal(c.name, r.classes[i]);
+    assert.equal(c.support, r.report.perClass[i].support);
+    assert.ok(c.rocAuc > 0.5 && c.rocAuc <= 1 && c.averagePrecision > 0 && c.averagePrecision <= 1, JSON.stringify(c));
+  });
+  assert.equal(r.ranking.binary, undefined);
   const text = await cli('eval', '--weights', weights, '--data', 'embedded', '--test-limit', '500');
   assert.equal(text.code, 0);
   assert.match(text.out, /test accuracy 0\.\d{4}/);
   assert.match(text.out, /^Ankle boot +\d+/m);
-  assert.match(text.out, /^ +precision +recall +f1 +support$/m);
-  assert.match(text.out, /^Ankle boot +0\.\d{4} +[01]\.\d{4} +[01]\.\d{4} +\d+$/m);
-  assert.match(text.out, /^weighted avg +[01]\.\d{4} +[01]\.\d{4} +[01]\.\d{4} +500$/m);
+  assert.match(text.out, /^ +precision +recall +f1 +support +ROC AUC +avg prec$/m);
+  assert.match(text.out, /^Ankle boot +0\.\d{4} +[01]\.\d{4} +[01]\.\d{4} +\d+ +[01]\.\d{4} +[01]\.\d{4}$/m);
+  const fixed = (v: number) => v.toFixed(4).replace('.', '\\.');
+  assert.match(
+    text.out,
+    new RegExp(
+      `^weighted avg +[01]\\.\\d{4} +[01]\\.\\d{4} +[01]\\.\\d{4} +500 +${fixed(r.ranking.weighted.rocAuc)} +${fixed(r.ranking.weighted.averagePrecision)}$`,
+      'm',
+    ),
+  );
 });
 
 test('descent eval names what is wrong with its inputs', async () => {
@@ -305,5 +321,114 @@ test('eval applies the standardisation a CSV model was trained with, on the same
   assert.match(
     img.err,
     /--data: the model was trained on the CSV columns "a", "b", "c" \(label "kind"\); give a CSV file with them, not the embedded Fashion-MNIST/,
+  );
+});
+
+test("eval's ROC AUC and average precision are rankingReport's of the model's own probabilities (predict --json), with a class absent, one class, and two classes", async () => {
+  let s = 11;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const write = (name: string, kinds: string[], rows: number) => {
+    const lines = ['a,b,kind'];
+    for (let i = 0; i < rows; i++) {
+      const k = i % kinds.length;
+      lines.push([(k + 2 * rnd()).toFixed(3), (rnd() - 0.3 * k).toFixed(3), kinds[k]].join(','));
+    }
+    const file = join(dir, name);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    return { file, lines };
+  };
+  const kinds = ['north', 'south', 'west'];
+  const three = write('ranking3.csv', kinds, 150);
+  const w3 = join(dir, 'ranking3.json');
+  const train = (data: string, out: string) =>
+    cli(
+      'train',
+      '--data',
+      data,
+      '--label-column',
+      'kind',
+      '--val-split',
+      '0.2',
+      '--standardize',
+      '--model',
+      'logreg',
+      '--epochs',
+      '3',
+      '--save',
+      out,
+    );
+  const t = await train(three.file, w3);
+  assert.equal(t.code, 0, t.err);
+  // the probabilities predict gives each row, and its label, then the report the test computes of them
+  const expected = async (weights: string, file: string, lines: string[], classes: string[]) => {
+    const p = await cli('predict', '--weights', weights, file, '--json');
+    assert.equal(p.code, 0, p.err);
+    const records = p.out.split('\n').map((l) => JSON.parse(l) as { probabilities: Record<string, number> });
+    const probabilities = records.flatMap((rec) => classes.map((c) => rec.probabilities[c]));
+    const labels = lines.slice(1).map((l) => classes.indexOf(l.split(',')[2]));
+    return { probabilities, labels };
+  };
+  const e = await cli('eval', '--weights', w3, '--data', three.file, '--label-column', 'kind', '--json');
+  assert.equal(e.code, 0, e.err);
+  const r = JSON.parse(e.out);
+  assert.equal(r.samples, 150);
+  const x = await expected(w3, three.file, three.lines, kinds);
+  assert.deepEqual(r.ranking, rankingReport(x.probabilities, x.labels, kinds));
+  assert.equal(
+    r.ranking.perClass[1].rocAuc,
+    rocAuc(
+      x.labels.map((_, i) => x.probabilities[i * 3 + 1]),
+      x.labels.map((y) => (y === 1 ? 1 : 0)),
+    ),
+  );
+  const text = await cli('eval', '--weights', w3, '--data', three.file, '--label-column', 'kind');
+  assert.equal(text.code, 0, text.err);
+  assert.ok(
+    text.out
+      .split('\n')
+      .some(
+        (l) =>
+          l.startsWith('macro avg') &&
+          l.endsWith(` ${r.ranking.macro.rocAuc.toFixed(4)}    ${r.ranking.macro.averagePrecision.toFixed(4)}`),
+      ),
+    text.out,
+  );
+
+  // a test file without "west": its row says n/a and the averages are over north and south
+  const two = join(dir, 'ranking3-no-west.csv');
+  const kept = three.lines.filter((l) => !l.endsWith(',west'));
+  writeFileSync(two, `${kept.join('\n')}\n`);
+  const a = JSON.parse((await cli('eval', '--weights', w3, '--data', two, '--label-column', 'kind', '--json')).out);
+  const y = await expected(w3, two, kept, kinds);
+  assert.deepEqual(a.ranking, rankingReport(y.probabilities, y.labels, kinds));
+  assert.deepEqual(a.ranking.perClass[2], { name: 'west', rocAuc: null, averagePrecision: null, support: 0 });
+  const at = await cli('eval', '--weights', w3, '--data', two, '--label-column', 'kind');
+  assert.match(at.out, /^west +0\.0000 +0\.0000 +0\.0000 +0 +n\/a +n\/a$/m);
+  assert.match(at.out, /^n\/a: no test sample of the class, so no ROC AUC or average precision; the averages leave it out$/m);
+
+  // one class only: no ranking (JSON null), said in a line
+  const one = join(dir, 'ranking3-south.csv');
+  writeFileSync(one, `${three.lines.filter((l, i) => i === 0 || l.endsWith(',south')).join('\n')}\n`);
+  const o = await cli('eval', '--weights', w3, '--data', one, '--label-column', 'kind', '--json');
+  assert.equal(o.code, 0, o.err);
+  assert.equal(JSON.parse(o.out).ranking, null);
+  const ot = await cli('eval', '--weights', w3, '--data', one, '--label-column', 'kind');
+  assert.match(ot.out, /^ROC AUC and average precision: undefined, every test sample is of class "south"$/m);
+  assert.match(ot.out, /^south +1\.0000 +0\.\d{4} +0\.\d{4} +50 +n\/a +n\/a$/m);
+
+  // two classes: the binary figures of class 1 ("yes") as roc_auc_score(y, p[:, 1]) gives them
+  const yesNo = write('ranking2.csv', ['no', 'yes'], 120);
+  const w2 = join(dir, 'ranking2.json');
+  assert.equal((await train(yesNo.file, w2)).code, 0);
+  const b = JSON.parse((await cli('eval', '--weights', w2, '--data', yesNo.file, '--label-column', 'kind', '--json')).out);
+  const z = await expected(w2, yesNo.file, yesNo.lines, ['no', 'yes']);
+  const p1 = z.labels.map((_, i) => z.probabilities[i * 2 + 1]);
+  assert.deepEqual(b.ranking.binary, { positive: 'yes', rocAuc: rocAuc(p1, z.labels), averagePrecision: averagePrecision(p1, z.labels) });
+  const bt = await cli('eval', '--weights', w2, '--data', yesNo.file, '--label-column', 'kind');
+  assert.ok(
+    bt.out.includes(
+      `binary, class "yes" positive (its probability as the score): ROC AUC ${b.ranking.binary.rocAuc.toFixed(4)}  average precision ${b.ranking.binary.averagePrecision.toFixed(4)}`,
+    ),
+    bt.out,
   );
 });

@@ -1,6 +1,7 @@
 /**
  * descent eval: a trained model's loss, accuracy, confusion matrix and per-class precision, recall
- * and F1 (scikit-learn's classification_report) on a data set's test part; for a regression model
+ * and F1 (scikit-learn's classification_report), with each class's one-vs-rest ROC AUC and average
+ * precision (roc_auc_score, average_precision_score) on a data set's test part; for a regression model
  * (trained with --target) its loss and each target's MAE, RMSE and R². The loss is the criterion
  * the model trained with (its --loss, label smoothing and class weights, kept in the weights file),
  * so it equals the test loss train reported.
@@ -13,12 +14,13 @@ import { DataLoader } from '../../data/loader.js';
 import { resolveCliModel } from '../model.js';
 import {
   classificationReport,
-  evaluateConfusion,
+  evaluateProbabilities,
   evaluateRegression,
   type ClassificationReport,
   type ClassScores,
   type RegressionReport,
 } from '../../train/metrics.js';
+import { rankingReport, type RankingReport } from '../../train/ranking.js';
 import { dataOption, dataOptions, isRegression, limit, loadData, outputsOf, type LoadedData } from '../data.js';
 import { readWeights, warnRefused, type SavedModel } from '../weights.js';
 import { describeLoss, lossOfSaved } from '../loss-flags.js';
@@ -57,17 +59,40 @@ export function buildSaved(
   return { model, name, flat: spec.input === 'flat' };
 }
 
-/** scikit-learn's classification_report layout: one row per class, then the two averages. */
-function reportTable(r: ClassificationReport): string[] {
+/**
+ * scikit-learn's classification_report layout: one row per class, then the two averages; with the
+ * ranking, its ROC AUC and average precision as two more columns ("n/a" for a class without samples;
+ * all "n/a" when the samples hold one class).
+ */
+function reportTable(r: ClassificationReport, ranking: RankingReport | undefined): string[] {
   const lw = Math.max(12, ...r.perClass.map((c) => c.name.length));
-  const row = (name: string, s: ClassScores) =>
-    `${name.padEnd(lw)} ${[s.precision, s.recall, s.f1].map((v) => v.toFixed(4).padStart(10)).join('')}${String(s.support).padStart(9)}`;
+  const fig = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(4)).padStart(10);
+  const row = (name: string, s: ClassScores, rank: { rocAuc: number | null; averagePrecision: number | null } | undefined) =>
+    `${name.padEnd(lw)} ${[s.precision, s.recall, s.f1].map((v) => v.toFixed(4).padStart(10)).join('')}${String(s.support).padStart(9)}${fig(rank?.rocAuc)}${fig(rank?.averagePrecision)}`;
   return [
-    `${''.padEnd(lw)} ${['precision', 'recall', 'f1'].map((h) => h.padStart(10)).join('')}${'support'.padStart(9)}`,
-    ...r.perClass.map((c) => row(c.name, c)),
-    row('macro avg', r.macro),
-    row('weighted avg', r.weighted),
+    `${''.padEnd(lw)} ${['precision', 'recall', 'f1'].map((h) => h.padStart(10)).join('')}${'support'.padStart(9)}${'ROC AUC'.padStart(10)}${'avg prec'.padStart(10)}`,
+    ...r.perClass.map((c, i) => row(c.name, c, ranking?.perClass[i])),
+    row('macro avg', r.macro, ranking?.macro),
+    row('weighted avg', r.weighted, ranking?.weighted),
   ];
+}
+
+/** The lines under the report that say what its ranking columns are, and the binary figures of two classes. */
+function rankingNotes(ranking: RankingReport | undefined, names: readonly string[], labels: Int32Array): string[] {
+  if (!ranking) {
+    const only = labels.length ? names[labels[0]] : undefined;
+    return [
+      `ROC AUC and average precision: undefined, ${only === undefined ? 'there are no test samples' : `every test sample is of class ${JSON.stringify(only)}`}`,
+    ];
+  }
+  const lines: string[] = [];
+  if (ranking.perClass.some((c) => c.support === 0))
+    lines.push('n/a: no test sample of the class, so no ROC AUC or average precision; the averages leave it out');
+  if (ranking.binary)
+    lines.push(
+      `binary, class ${JSON.stringify(ranking.binary.positive)} positive (its probability as the score): ROC AUC ${ranking.binary.rocAuc.toFixed(4)}  average precision ${ranking.binary.averagePrecision.toFixed(4)}`,
+    );
+  return lines;
 }
 
 /** One row per target (MAE, RMSE, R²), then the figures over every target when there are several. */
@@ -136,7 +161,7 @@ function confusionTable(m: Int32Array, names: readonly string[]): string[] {
 export const evalCommand: Command = {
   name: 'eval',
   summary:
-    'loss, accuracy, confusion matrix and per-class precision, recall and F1 of trained weights on a test set (a regression: loss, MAE, RMSE and R² per target)',
+    'loss, accuracy, confusion matrix and per-class precision, recall, F1, ROC AUC and average precision of trained weights on a test set (a regression: loss, MAE, RMSE and R² per target)',
   options: [
     ...weightsOptions,
     dataOption,
@@ -189,7 +214,7 @@ export const evalCommand: Command = {
       throw new UsageError(
         `--weights: ${saved.path} trained with ${criterion.weight.length} class weights; the data has ${test.classes.length} classes`,
       );
-    const r = evaluateConfusion(
+    const r = evaluateProbabilities(
       model,
       new DataLoader(test, { batchSize: 1000, flatten: flat }),
       test.classes.length,
@@ -197,6 +222,8 @@ export const evalCommand: Command = {
     );
     const k = test.classes.length;
     const report = classificationReport(r.confusion, test.classes);
+    // one-vs-rest ROC AUC and average precision of the softmax probabilities; undefined (null) when the samples hold one class
+    const ranking = new Set(r.labels).size >= 2 ? rankingReport(r.probabilities, r.labels, test.classes) : undefined;
     const rows = Array.from({ length: k }, (_, i) => Array.from(r.confusion.subarray(i * k, (i + 1) * k)));
     if (o.json) {
       io.out(
@@ -212,6 +239,7 @@ export const evalCommand: Command = {
           classes: test.classes,
           confusion: rows,
           report,
+          ranking: ranking ?? null,
         }),
       );
       return;
@@ -224,7 +252,10 @@ export const evalCommand: Command = {
     );
     io.out('confusion matrix (rows: true class, columns: predicted class)');
     for (const line of confusionTable(r.confusion, test.classes)) io.out(line);
-    io.out('per class (precision: of the samples predicted as the class; recall: of the samples of the class)');
-    for (const line of reportTable(report)) io.out(line);
+    io.out(
+      'per class (precision: of the samples predicted as the class; recall: of the samples of the class; ROC AUC and average precision: its probability as the score, its samples against the rest)',
+    );
+    for (const line of reportTable(report, ranking)) io.out(line);
+    for (const line of rankingNotes(ranking, test.classes, r.labels)) io.out(line);
   },
 };
