@@ -5,4 +5,5 @@ export * from './tensor-dataset.js';
 export * from './loader.js';
 export * from './fashion-mnist.js';
 export * from './preprocess.js';
+export { complementIndices, kFold, stratifiedKFold, stratifiedSplit } from './folds.js';
 export * from './image.js';
