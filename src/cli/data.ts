@@ -38,6 +38,7 @@ import {
   type ImputePreprocess,
   type Preprocess,
 } from '../data/preprocess.js';
+import { complementIndices, kFold, stratifiedKFold, stratifiedSplit } from '../data/folds.js';
 import { DataFormatError } from '../data/idx.js';
 import { parseImageSize } from '../data/image.js';
 import { Rng } from '../tensor/rng.js';
@@ -149,6 +150,11 @@ export const dataOptions: OptSpec[] = [
     help: 'for data without a test set: hold out the fraction F of it, chosen by --seed, as the set evaluated every epoch',
   },
   {
+    name: 'stratify',
+    type: 'boolean',
+    help: "with --val-split (or train's --cv): hold out each class in proportion, as scikit-learn's train_test_split(stratify=y) (StratifiedKFold for --cv); class labels only",
+  },
+  {
     name: 'label-column',
     type: 'string',
     metavar: 'NAME|INDEX',
@@ -206,6 +212,12 @@ export const dataOptions: OptSpec[] = [
 export interface DataFlags {
   testData?: string;
   valSplit?: number;
+  /** --stratify: --val-split (or --cv's folds) hold out each class in proportion. */
+  stratify?: boolean;
+  /** --cv K: the data is split into K folds (seeded by Rng(seed).fork('cv')) and `cvFold` is held out as the test set. */
+  cv?: number;
+  /** The fold --cv holds out, 0 … K−1. */
+  cvFold?: number;
   labelColumn?: string;
   /** --target: the regression target columns, comma-separated. */
   target?: string;
@@ -290,6 +302,8 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     throw new UsageError(
       '--target and --label-column exclude each other: --target columns are regression targets, --label-column names class labels',
     );
+  if (f.stratify && f.valSplit === undefined && f.cv === undefined)
+    throw new UsageError('--stratify applies to a held-out part: give --val-split F (or --cv K to train)');
   const only: [keyof DataFlags, string, DataKind[]][] = [
     ['labelColumn', '--label-column', ['csv']],
     ['target', '--target', ['csv']],
@@ -369,6 +383,7 @@ async function loadIdx(kind: 'embedded' | 'idx', spec: string): Promise<LoadedDa
 function withTestSet(d: LoadedData, f: DataFlags): LoadedData {
   if (f.valSplit !== undefined)
     throw new UsageError(`--val-split applies to data without a test set; ${d.source.replace(/ \(.*$/, '')} has one`);
+  if (f.cv !== undefined) throw new UsageError(`--cv applies to data without a test set; ${d.source.replace(/ \(.*$/, '')} has one`);
   return d;
 }
 
@@ -376,8 +391,15 @@ function withTestSet(d: LoadedData, f: DataFlags): LoadedData {
 function testOrSplit<D extends CliDataset>(train: D, test: D | undefined, f: DataFlags, what: string): { train: D; test: D; how: string } {
   if (test) {
     if (f.valSplit !== undefined) throw new UsageError(`--val-split applies to data without a test set; ${what} has one`);
+    if (f.cv !== undefined)
+      throw new UsageError(
+        `--cv applies to data without a test set; ${what} ${f.testData !== undefined ? `with --test-data ${f.testData}` : 'has one'}`,
+      );
     return { train, test, how: `${train.length} train / ${test.length} test` };
   }
+  if (f.stratify && isRegression(train))
+    throw new UsageError(`--stratify holds out each class in proportion; a regression (--target) has no classes, drop --stratify`);
+  if (f.cv !== undefined) return cvFold(train, f);
   if (f.valSplit === undefined && f.trainOnly) return { train, test: train.slice(0, 0) as D, how: `${train.length} samples` };
   if (f.valSplit === undefined && f.evaluate)
     return { train: train.slice(0, 0) as D, test: train, how: `${train.length} samples, all evaluated` };
@@ -389,14 +411,38 @@ function testOrSplit<D extends CliDataset>(train: D, test: D | undefined, f: Dat
   const seed = f.splitSeed ?? f.seed ?? 0;
   let parts;
   try {
-    parts = randomSplit(train, f.valSplit, new Rng(seed).fork('val-split'));
+    const rng = new Rng(seed).fork('val-split');
+    parts = f.stratify ? stratifiedSplit(train as Dataset, f.valSplit, rng) : randomSplit(train, f.valSplit, rng);
   } catch (e) {
-    throw new UsageError(`--val-split ${f.valSplit}: ${(e as Error).message.replace(/^randomSplit: /, '')}`);
+    throw new UsageError(
+      `--val-split ${f.valSplit}${f.stratify ? ' --stratify' : ''}: ${(e as Error).message.replace(/^(randomSplit|stratifiedSplit): /, '')}`,
+    );
   }
   return {
-    train: parts.train,
-    test: parts.val,
-    how: `${parts.train.length} train / ${parts.val.length} held out by --val-split ${f.valSplit} (seed ${seed})`,
+    train: parts.train as D,
+    test: parts.val as D,
+    how: `${parts.train.length} train / ${parts.val.length} held out by --val-split ${f.valSplit}${f.stratify ? ' stratified' : ''} (seed ${seed})`,
+  };
+}
+
+/** --cv K: the folds of `train` (the same for every fold's run: a pure function of the labels or count, K and the seed), fold `cvFold` held out. */
+function cvFold<D extends CliDataset>(train: D, f: DataFlags): { train: D; test: D; how: string } {
+  const k = f.cv as number;
+  const seed = f.seed ?? 0;
+  const rng = new Rng(seed).fork('cv');
+  let folds: Int32Array[];
+  try {
+    folds = f.stratify ? stratifiedKFold((train as Dataset).labels, k, rng) : kFold(train.length, k, rng);
+  } catch (e) {
+    throw new UsageError(`--cv ${k}${f.stratify ? ' --stratify' : ''}: ${(e as Error).message.replace(/^(kFold|stratifiedKFold): /, '')}`);
+  }
+  const i = f.cvFold ?? 0;
+  const test = train.subset(folds[i], `${train.name}/fold${i + 1}`) as D;
+  const rest = train.subset(complementIndices(train.length, folds[i]), `${train.name}/train`) as D;
+  return {
+    train: rest,
+    test,
+    how: `${rest.length} train / ${test.length} held out as fold ${i + 1} of --cv ${k}${f.stratify ? ' stratified' : ''} (seed ${seed})`,
   };
 }
 

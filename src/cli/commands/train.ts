@@ -200,8 +200,14 @@ export function regressionFigures(r: EpochRecord): { mae: number; rmse: number }
   return typeof r.testMae === 'number' && typeof r.testMse === 'number' ? { mae: r.testMae, rmse: Math.sqrt(r.testMse) } : undefined;
 }
 
+/** The record of the weights a run ends with: the last epoch's, or that of the epoch early stopping put back. */
+export function finalRecord(records: readonly EpochRecord[]): EpochRecord | undefined {
+  const restored = records[records.length - 1]?.restoredEpoch;
+  return typeof restored === 'number' ? records.find((r) => r.epoch === restored) : records[records.length - 1];
+}
+
 /** "test loss 0.1234  test acc 0.8765", or for a regression "test loss …  test mae …  test rmse …". */
-function fmtTest(r: EpochRecord): string[] {
+export function fmtTest(r: EpochRecord): string[] {
   if (r.testLoss === undefined) return [];
   const g = regressionFigures(r);
   return [
@@ -506,9 +512,7 @@ export function prepareTrain(
     fit,
     finish(result) {
       const records = result.records;
-      // the weights the run ends with: the last epoch's, or those of the epoch early stopping put back
-      const restored = records[records.length - 1]?.restoredEpoch;
-      const final = typeof restored === 'number' ? records.find((r) => r.epoch === restored) : records[records.length - 1];
+      const final = finalRecord(records);
       const finalAccuracy = final && !regression ? (final.testAccuracy as number) : NaN;
       if (result.skipped > 0)
         (o.json ? io.err : io.out)(`skipped ${result.skipped} step(s) whose loss or gradient was not finite (--on-nan skip)`);
@@ -581,6 +585,8 @@ export const trainCommand: Command = {
     let resume: Checkpoint | undefined;
     // the data is hashed once for the run: the resume check and the checkpoints share the fingerprint
     const fingerprints = new FingerprintCache();
+    // --cv K: K runs, one per fold (src/cli/ext/cv.ts)
+    if (o.cv !== undefined) return (await import('../ext/cv.js')).runCrossValidation(o, io, fingerprints);
     if (o.resume !== undefined) {
       preflight(o);
       ({ o, checkpoint: resume } = resolveResume(o, io, fingerprints));

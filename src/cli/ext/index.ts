@@ -5,3 +5,4 @@ import './stopping.js';
 import './save-best.js';
 import './mix.js';
 import './ensemble.js';
+import './cv.js';
