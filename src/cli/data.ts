@@ -393,7 +393,9 @@ function testOrSplit<D extends CliDataset>(train: D, test: D | undefined, f: Dat
     if (f.valSplit !== undefined) throw new UsageError(`--val-split applies to data without a test set; ${what} has one`);
     if (f.cv !== undefined)
       throw new UsageError(
-        `--cv applies to data without a test set; ${what} ${f.testData !== undefined ? `with --test-data ${f.testData}` : 'has one'}`,
+        f.testData !== undefined
+          ? `--cv applies to data without a test set, and --test-data ${f.testData} gives one; drop one of them`
+          : `--cv applies to data without a test set; ${what} has one`,
       );
     return { train, test, how: `${train.length} train / ${test.length} test` };
   }

@@ -146,7 +146,7 @@ export function stratifiedKFold(labels: ArrayLike<number>, k: number, rng: Rng):
   const classes = [...members.values()]; // Map keeps the order of first appearance
   if (classes.every((m) => m.length < k))
     throw new RangeError(
-      `stratifiedKFold: k = ${k} is larger than the count of every class (the largest has ${Math.max(...classes.map((m) => m.length))})`,
+      `stratifiedKFold: k = ${k} is larger than the count of every class (the largest has ${Math.max(...classes.map((m) => m.length))} samples)`,
     );
   const foldOf = new Int32Array(n);
   let start = 0;

@@ -134,7 +134,10 @@ test("stratifiedKFold: each fold's count of each class is scikit-learn's round r
     stratifiedKFold(small, 3, new Rng(0)).map((f) => f.length),
     [2, 1, 1],
   );
-  assert.throws(() => stratifiedKFold([0, 0, 1, 1], 3, new Rng(0)), /k = 3 is larger than the count of every class \(the largest has 2\)/);
+  assert.throws(
+    () => stratifiedKFold([0, 0, 1, 1], 3, new Rng(0)),
+    /k = 3 is larger than the count of every class \(the largest has 2 samples\)/,
+  );
 });
 
 test("stratifiedSplit: each class held out as scikit-learn's train_test_split(stratify=y) allocates it; round(f·N) in all", () => {

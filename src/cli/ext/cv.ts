@@ -64,7 +64,6 @@ export async function runCrossValidation(o: Parsed, io: Io, fingerprints = new F
   const runIo: Io = o.json ? { ...io, out: () => {} } : io;
   const figures: Record<string, number>[] = [];
   for (let i = 0; i < k; i++) {
-    if (!o.json) io.out(`fold ${i + 1}/${k}`);
     const run = await runTrain({ ...o, cvFold: i }, runIo, [], undefined, undefined, fingerprints);
     const final = finalRecord(run.records);
     if (!final || final.testLoss === undefined) throw new Error(`--cv: fold ${i + 1} ended without a test figure`);
