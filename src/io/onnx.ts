@@ -100,10 +100,9 @@ const FLOAT = 1;
 const INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
-const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
-type Attr = number | number[] | string | { float: number };
+type Attr = number | number[] | { float: number };
 
 class Graph {
   readonly nodes: ProtoWriter[] = [];
@@ -158,8 +157,7 @@ class Graph {
     for (const [k, v] of Object.entries(attrs))
       w.message(5, (a) => {
         a.string(1, k);
-        if (typeof v === 'string') a.bytes(4, new TextEncoder().encode(v)).int(20, ATTR_STRING);
-        else if (typeof v === 'number') a.int(3, v).int(20, ATTR_INT);
+        if (typeof v === 'number') a.int(3, v).int(20, ATTR_INT);
         else if (Array.isArray(v)) {
           for (const x of v) a.int(8, x);
           a.int(20, ATTR_INTS);

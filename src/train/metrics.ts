@@ -164,7 +164,7 @@ export function evaluateConfusion(
   classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
 ): Evaluation {
-  return classifierPass(model, data, classes, lossFn, 'evaluateConfusion', false);
+  return classifierPass(model, data, classes, lossFn, 'evaluateConfusion');
 }
 
 /**
@@ -178,7 +178,17 @@ export function evaluateProbabilities(
   classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
 ): Evaluation & { probabilities: Float64Array; labels: Int32Array } {
-  return classifierPass(model, data, classes, lossFn, 'evaluateProbabilities', true);
+  const kept: Kept = { rows: [], labels: [] };
+  const e = classifierPass(model, data, classes, lossFn, 'evaluateProbabilities', kept);
+  const probabilities = new Float64Array(e.samples * classes);
+  kept.rows.forEach((r, i) => probabilities.set(r, i * classes));
+  return { ...e, probabilities, labels: Int32Array.from(kept.labels) };
+}
+
+/** Where classifierPass puts each sample's softmax row and label, in source order. */
+interface Kept {
+  rows: Float64Array[];
+  labels: number[];
 }
 
 function classifierPass(
@@ -187,29 +197,11 @@ function classifierPass(
   classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor,
   who: string,
-  keep: true,
-): Evaluation & { probabilities: Float64Array; labels: Int32Array };
-function classifierPass(
-  model: Module,
-  data: BatchSource,
-  classes: number,
-  lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor,
-  who: string,
-  keep: false,
-): Evaluation;
-function classifierPass(
-  model: Module,
-  data: BatchSource,
-  classes: number,
-  lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor,
-  who: string,
-  keep: boolean,
-): Evaluation & { probabilities?: Float64Array; labels?: Int32Array } {
+  kept?: Kept,
+): Evaluation {
   if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`${who}: classes must be a positive integer, got ${classes}`);
   return noGrad(() => {
     const confusion = new Int32Array(classes * classes);
-    const rows: Float64Array[] = [];
-    const kept: number[] = [];
     let n = 0,
       lossSum = 0,
       correct = 0;
@@ -225,20 +217,16 @@ function classifierPass(
         confusion[t * classes + pred[i]]++;
         if (pred[i] === t) correct++;
       }
-      if (keep) {
+      if (kept) {
         const d = logits.data;
         for (let i = 0; i < labels.length; i++) {
-          rows.push(softmaxRow(d.subarray(i * classes, (i + 1) * classes)));
-          kept.push(labels[i]);
+          kept.rows.push(softmaxRow(d.subarray(i * classes, (i + 1) * classes)));
+          kept.labels.push(labels[i]);
         }
       }
       n += labels.length;
     }
-    const e: Evaluation = { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1), samples: n, confusion, classes };
-    if (!keep) return e;
-    const probabilities = new Float64Array(n * classes);
-    rows.forEach((r, i) => probabilities.set(r, i * classes));
-    return { ...e, probabilities, labels: Int32Array.from(kept) };
+    return { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1), samples: n, confusion, classes };
   });
 }
 

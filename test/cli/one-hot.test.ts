@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli } from './run-cli.js';
+import { cli, wholeAndResumed } from './run-cli.js';
 import { readWeights } from '../../src/cli/weights.js';
 import { tempDir } from '../tmp-dir.js';
 
@@ -193,18 +193,9 @@ test('descent train --one-hot: a run resumed from its checkpoint ends where the 
     '--batch-size',
     '16',
   ];
-  const whole = await cli('train', ...args, '--epochs', '3', '--json');
-  assert.equal(whole.code, 0, whole.err);
   const ck = join(dir, 'ck');
-  const first = await cli('train', ...args, '--epochs', '1', '--checkpoint-dir', ck, '--json');
-  assert.equal(first.code, 0, first.err);
-  const resumed = await cli('train', '--resume', ck, '--epochs', '3', '--json');
-  assert.equal(resumed.code, 0, resumed.err);
-  const end = (out: string) => {
-    const { seconds: _s, samplesPerSec: _r, ...rest } = JSON.parse(out.trim().split('\n').pop()!);
-    return rest;
-  };
-  assert.deepEqual(end(resumed.out), end(whole.out));
+  const { whole, resumed } = await wholeAndResumed(args, ck);
+  assert.deepEqual(resumed, whole);
   // the checkpoint holds the categories, as a saved model does
   assert.deepEqual(readWeights(ck).csv?.oneHot, [{ column: 'city', categories: ['Berlin', 'Oslo', 'Paris', 'Rome'] }]);
 });

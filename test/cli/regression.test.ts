@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli } from './run-cli.js';
+import { cli, wholeAndResumed } from './run-cli.js';
 import { readWeights } from '../../src/cli/weights.js';
 import { tempDir } from '../tmp-dir.js';
 
@@ -297,19 +297,10 @@ test('--impute median: missing features are filled with the training medians, sa
 
 test('descent train --target: a run resumed from its checkpoint ends where the uninterrupted run ends', async () => {
   const args = ['--data', train, '--target', 'z', '--val-split', '0.2', '--batch-size', '16', '--seed', '4'];
-  const whole = await cli('train', ...args, '--epochs', '3', '--json');
-  assert.equal(whole.code, 0, whole.err);
   const ck = join(dir, 'ck');
-  const first = await cli('train', ...args, '--epochs', '1', '--checkpoint-dir', ck, '--json');
-  assert.equal(first.code, 0, first.err);
-  const resumed = await cli('train', '--resume', ck, '--epochs', '3', '--json');
-  assert.equal(resumed.code, 0, resumed.err);
-  const end = (out: string) => {
-    const { seconds: _s, samplesPerSec: _r, ...rest } = JSON.parse(out.trim().split('\n').pop()!);
-    return rest;
-  };
-  assert.deepEqual(end(resumed.out), end(whole.out));
-  assert.ok(typeof end(whole.out).testMae === 'number' && typeof end(whole.out).testMse === 'number');
+  const { whole, resumed } = await wholeAndResumed(args, ck);
+  assert.deepEqual(resumed, whole);
+  assert.ok(typeof whole.testMae === 'number' && typeof whole.testMse === 'number');
 });
 
 test('descent train --target --early-stop-monitor mae --save-best: the best epoch by test MAE is the one saved and restored', async () => {
