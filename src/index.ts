@@ -723,5 +723,17 @@ export {
   type SafetensorsTensor,
   type SaveSafetensorsOptions,
 } from './io/safetensors.js';
+// NumPy .npy / .npz arrays (bytes; files are in descent/node)
+export {
+  encodeNpy,
+  encodeNpz,
+  NpyError,
+  parseNpy,
+  parseNpz,
+  type NpyArray,
+  type NpyData,
+  type NpyDType,
+  type NpyInput,
+} from './io/npy.js';
 // ONNX export (bytes; saveOnnxFile is in descent/node)
 export { exportOnnx, ONNX_OPSET, type ExportOnnxOptions } from './io/onnx.js';

@@ -57,6 +57,7 @@ export {
 } from './data/image-folder.js';
 export { loadSafetensorsFile, saveSafetensorsFile } from './io/safetensors-node.js';
 export { saveOnnxFile } from './io/onnx-node.js';
+export { readNpy, readNpz, saveNpy, saveNpz } from './io/npy-node.js';
 export { modelCheckpoint, type ModelCheckpoint, type ModelCheckpointOptions } from './io/model-checkpoint.js';
 export {
   checkpointDir,

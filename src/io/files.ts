@@ -360,3 +360,11 @@ export function writeDirAtomic(dir: string, files: Iterable<readonly [string, st
   }
   fsyncDir(dirname(resolve(dir)));
 }
+
+/** Why a file could not be read, for a message after its path: 'file not found', 'is a folder, expected EXPECTED', or the system's code. */
+export function readFailure(e: unknown, expected: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EISDIR') return `is a folder, expected ${expected}`;
+  return `cannot be read (${code ?? (e as Error).message})`;
+}

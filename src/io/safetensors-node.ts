@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Module } from '../nn/module.js';
-import { writeFileAtomic } from './files.js';
+import { readFailure, writeFileAtomic } from './files.js';
 import { loadSafetensors, saveSafetensors, SafetensorsError, type SaveSafetensorsOptions } from './safetensors.js';
 
 /** Write `module`'s parameters to `path` as safetensors (atomically). */
@@ -18,10 +18,7 @@ export function loadSafetensorsFile(path: string, module: Module): Record<string
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(
-      `${path}: ${code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, expected a safetensors file' : `cannot be read (${code ?? (e as Error).message})`}`,
-    );
+    throw new SafetensorsError(`${path}: ${readFailure(e, 'a safetensors file')}`);
   }
   try {
     return loadSafetensors(module, bytes);

@@ -24,6 +24,7 @@ import { DropConnect } from '../nn/dropconnect.js';
 import type { DType, Tensor } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/shape.js';
 import { checkOptions, spec } from '../util/options.js';
+import { halfToFloat } from './float16.js';
 
 /** The dtypes of the format, with their sizes in bytes. */
 export const SAFETENSORS_DTYPES = {
@@ -322,15 +323,6 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
 
 // ---------------------------------------------------------------------------------------------
 // Floating-point conversion
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f,
-    m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
