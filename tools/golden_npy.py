@@ -102,9 +102,9 @@ def main():
 
     # A Keras-style data set (keras.datasets.mnist's mnist.npz layout), channels last and uint8.
     keras = {
-        'x_train': rng.integers(0, 256, (6, 4, 3, 1), dtype='u1'),
+        'x_train': rng.integers(0, 256, (6, 5, 3, 1), dtype='u1'),
         'y_train': np.array([0, 1, 2, 0, 1, 2], dtype='u1'),
-        'x_test': rng.integers(0, 256, (3, 4, 3, 1), dtype='u1'),
+        'x_test': rng.integers(0, 256, (3, 5, 3, 1), dtype='u1'),
         'y_test': np.array([2, 0, 1], dtype='u1'),
     }
     np.savez_compressed(os.path.join(OUT, 'keras-style.npz'), **keras)

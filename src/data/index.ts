@@ -7,3 +7,4 @@ export * from './fashion-mnist.js';
 export * from './preprocess.js';
 export { complementIndices, kFold, stratifiedKFold, stratifiedSplit } from './folds.js';
 export * from './image.js';
+export * from './npz.js';
