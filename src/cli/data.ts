@@ -5,6 +5,8 @@
  *   DIR with IDX files       Fashion-MNIST's four IDX files
  *   DIR of class folders     PyTorch's ImageFolder layout: DIR/CLASS/*.png|jpg, or DIR/train/CLASS/…
  *                            with DIR/test (or DIR/val) beside it
+ *   FILE.npz                 NumPy arrays: inputs and labels or targets (src/data/npz.ts), with a
+ *                            test set where it holds x_test/y_test
  *   FILE.csv (or any file)   a header row, a label column (or --target columns: regression),
  *                            numeric features
  * A source without its own test set needs --test-data or --val-split, unless the caller reads only
@@ -25,6 +27,9 @@ import {
   type OneHotColumn,
 } from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
+import { npzDatasets, NpzDataError, type NpzDatasets } from '../data/npz.js';
+import { readNpz } from '../io/npy-node.js';
+import { NpyError } from '../io/npy.js';
 import {
   checkImpute,
   checkPreprocess,
@@ -79,6 +84,8 @@ export interface LoadedData<D extends CliDataset = CliDataset> {
   targetPreprocess?: Preprocess;
   /** CSV: the columns read, which a model trained on them needs again in any file it reads. */
   csv?: CsvColumns;
+  /** NumPy (.npz): the names of the inputs and outputs arrays read. */
+  npz?: { x: string; y: string };
 }
 
 /** The columns of a CSV data set: the feature columns in file order, and the label column or the target columns. */
@@ -128,9 +135,9 @@ export function classificationOnly(d: LoadedData, command: string): LoadedData<D
 export const dataOption = {
   name: 'data',
   type: 'string' as const,
-  metavar: 'auto|embedded|DIR|FILE.csv',
+  metavar: 'auto|embedded|DIR|FILE.csv|FILE.npz',
   default: 'auto',
-  help: `the data set: "auto" uses Fashion-MNIST from ${'/usr/share/datasets/fashion-mnist'} if installed (apt-get install dataset-fashion-mnist), else the embedded subset; "embedded" the 10k/2k subset shipped in the package; a directory of IDX files; a directory of images with one subfolder per class (or train/ and test/ subfolders in that layout); or a CSV file with a header row and a label column`,
+  help: `the data set: "auto" uses Fashion-MNIST from ${'/usr/share/datasets/fashion-mnist'} if installed (apt-get install dataset-fashion-mnist), else the embedded subset; "embedded" the 10k/2k subset shipped in the package; a directory of IDX files; a directory of images with one subfolder per class (or train/ and test/ subfolders in that layout); a NumPy .npz file of inputs and labels (x_train/y_train[/x_test/y_test], or x/y; float y: regression); or a CSV file with a header row and a label column`,
 };
 
 /** The options of users' own data (CSV files and image folders); `descent train` lists them after --data. */
@@ -139,7 +146,7 @@ export const dataOptions: OptSpec[] = [
     name: 'test-data',
     type: 'string',
     metavar: 'FILE|DIR',
-    help: 'the test set, in the format of --data (a CSV file with the same header, or an image folder)',
+    help: 'the test set, in the format of --data (a CSV file with the same header, an .npz file, or an image folder)',
   },
   {
     name: 'val-split',
@@ -265,7 +272,7 @@ export interface DataFlags {
   trained?: { classes?: readonly string[]; csv?: CsvColumns };
 }
 
-export type DataKind = 'embedded' | 'idx' | 'csv' | 'folder';
+export type DataKind = 'embedded' | 'idx' | 'csv' | 'npz' | 'folder';
 
 function isDirectory(path: string): boolean {
   try {
@@ -280,6 +287,7 @@ export function dataKind(spec: string): DataKind {
   if (spec === 'embedded') return 'embedded';
   if (spec === 'auto') return existsSync(DEFAULT_FASHION_MNIST_DIR) ? 'idx' : 'embedded';
   if (isDirectory(spec)) return hasFashionMnistFiles(spec) ? 'idx' : 'folder';
+  if (spec.toLowerCase().endsWith('.npz')) return 'npz';
   if (spec.toLowerCase().endsWith('.csv') || existsSync(spec)) return 'csv';
   return 'idx';
 }
@@ -288,6 +296,7 @@ const KIND_NAMES: Record<DataKind, string> = {
   embedded: 'the embedded Fashion-MNIST',
   idx: 'IDX data',
   csv: 'CSV data',
+  npz: 'NumPy arrays',
   folder: 'image folders',
 };
 
@@ -309,12 +318,12 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     ['target', '--target', ['csv']],
     ['ignoreColumns', '--ignore-columns', ['csv']],
     ['oneHot', '--one-hot', ['csv']],
-    ['standardize', '--standardize', ['csv']],
+    ['standardize', '--standardize', ['csv', 'npz']],
     ['channels', '--channels', ['folder']],
     ['resize', '--resize', ['folder']],
-    ['testData', '--test-data', ['csv', 'folder']],
-    ['preprocess', 'a saved standardization', ['csv']],
-    ['standardizeTargets', '--standardize-targets', ['csv']],
+    ['testData', '--test-data', ['csv', 'npz', 'folder']],
+    ['preprocess', 'a saved standardization', ['csv', 'npz']],
+    ['standardizeTargets', '--standardize-targets', ['csv', 'npz']],
     ['impute', '--impute', ['csv']],
     ['trainedImpute', 'a saved imputation of missing values', ['csv']],
   ];
@@ -323,6 +332,11 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
       throw new UsageError(`${flag} applies to ${kinds.map((k) => KIND_NAMES[k]).join(' and ')}, not to ${KIND_NAMES[kind]}`);
     }
   }
+}
+
+/** The classes for the data line: all of up to six, else the first three, …, the last. */
+function shownClasses(cls: readonly string[]): string {
+  return cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
 }
 
 function quoteList(names: readonly string[]): string {
@@ -364,6 +378,8 @@ function loadKind(kind: DataKind, spec: string, flags: DataFlags): Promise<Loade
       return loadIdx(kind, spec).then((d) => withTestSet(d, flags));
     case 'csv':
       return loadCsvData(spec, flags);
+    case 'npz':
+      return loadNpzData(spec, flags);
     case 'folder':
       return loadFolderData(spec, flags);
   }
@@ -521,7 +537,7 @@ async function readCsvSets(
     allowMissing,
   });
   const cls = d.classes;
-  const shown = cls.length <= 6 ? cls.join(', ') : `${cls.slice(0, 3).join(', ')}, …, ${cls[cls.length - 1]}`;
+  const shown = shownClasses(cls);
   return {
     train: d.train,
     test: d.test,
@@ -585,6 +601,73 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     train = imputeDataset(impute, train);
     test = imputeDataset(impute, test);
   }
+  const scaled = standardizeParts(path, train, test, f, parts, 'name its target columns with --target');
+  return { ...scaled, source: parts.join(', '), impute, csv: d.columns };
+}
+
+/** An .npz file's data sets; a malformed one is refused naming the flag, the file and the array. */
+function readNpzSets(path: string, classes: readonly string[] | undefined, flag = '--data'): NpzDatasets {
+  try {
+    return npzDatasets(readNpz(path), { name: path, classes });
+  } catch (e) {
+    if (e instanceof NpzDataError || e instanceof NpyError) throw new UsageError(`${flag} ${e.message}`);
+    throw e;
+  }
+}
+
+/** How an .npz file's inputs were read, for the data line: "x_train (28, 28) uint8 → 1×28×28 ÷255". */
+function describeNpz(d: NpzDatasets): string {
+  const chw = d.train.shape.join('×');
+  const how = {
+    features: 'features',
+    grey: 'grey images',
+    'channels-first': 'channels first',
+    'channels-last': 'channels last, transposed',
+  }[d.layout];
+  const outputs = isRegression(d.train)
+    ? `"${d.keys.y}" float targets (regression: ${quoteList(d.train.targetNames)})`
+    : `"${d.keys.y}" ${d.outputs === 'one-hot' ? 'one-hot rows' : 'labels'}, ${d.train.classes.length} classes (${shownClasses(d.train.classes)})`;
+  return `"${d.keys.x}" (${[d.train.length, ...d.sampleShape].join(', ')}) ${d.dtype} → ${chw} (${how}${d.dtype === 'uint8' ? ', ÷255' : ''}), ${outputs}`;
+}
+
+async function loadNpzData(path: string, f: DataFlags): Promise<LoadedData> {
+  const d = readNpzSets(path, f.trained?.classes);
+  let test = d.test;
+  let testNote = '';
+  if (f.testData !== undefined) {
+    if (test)
+      throw new UsageError(`--test-data: ${path} already holds a test set ("${d.keys.testX}", "${d.keys.testY}"); give one or the other`);
+    if (dataKind(f.testData) !== 'npz')
+      throw new UsageError(`--test-data ${f.testData}: with --data ${path} (NumPy arrays) it must be an .npz file`);
+    const t = readNpzSets(f.testData, isRegression(d.train) ? undefined : d.train.classes, '--test-data');
+    test = t.test ?? t.train;
+    if (test.shape.join() !== d.train.shape.join())
+      throw new UsageError(`--test-data ${f.testData}: samples of ${test.shape.join('×')}; --data ${path} has ${d.train.shape.join('×')}`);
+    if (
+      isRegression(test) !== isRegression(d.train) ||
+      (isRegression(test) && isRegression(d.train) && test.targetNames.length !== d.train.targetNames.length)
+    )
+      throw new UsageError(`--test-data ${f.testData}: its outputs are not those of --data ${path} (${describeNpz(d)})`);
+    testNote = ` + ${f.testData}`;
+  }
+  const split = testOrSplit(d.train, test, f, `--data ${path}`);
+  const parts = [`NumPy ${path}${testNote}: ${describeNpz(d)}`, split.how];
+  const scaled = standardizeParts(path, split.train, split.test, f, parts, 'save the targets as a float array');
+  return { ...scaled, source: parts.join(', '), npz: { x: d.keys.x, y: d.keys.y } };
+}
+
+/**
+ * --standardize and --standardize-targets (or a trained model's saved statistics): fitted on the
+ * training part, applied to both; each step adds its words to `parts`, the data line.
+ */
+function standardizeParts(
+  path: string,
+  train: CliDataset,
+  test: CliDataset,
+  f: DataFlags,
+  parts: string[],
+  regressionHint: string,
+): { train: CliDataset; test: CliDataset; preprocess?: Preprocess; targetPreprocess?: Preprocess } {
   let preprocess: Preprocess | undefined;
   if (f.preprocess !== undefined) {
     try {
@@ -604,7 +687,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   let targetPreprocess: Preprocess | undefined;
   if (f.targetPreprocess !== undefined || f.standardizeTargets) {
     if (!isRegression(train) || !isRegression(test))
-      throw new UsageError('--standardize-targets applies to a regression: name its target columns with --target');
+      throw new UsageError(`--standardize-targets applies to a regression: ${regressionHint}`);
     if (f.targetPreprocess !== undefined) {
       try {
         targetPreprocess = checkPreprocess(f.targetPreprocess, train.targetNames.length);
@@ -620,7 +703,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
         : 'targets standardized with the mean and std of the training part',
     );
   }
-  return { train, test, source: parts.join(', '), preprocess, impute, targetPreprocess, csv: d.columns };
+  return { train, test, preprocess, targetPreprocess };
 }
 
 async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
@@ -658,7 +741,7 @@ async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
   }
   const { sets, classes, shape, grey } = loaded;
   const s = testOrSplit(sets[0], sets[1], f, `--data ${dir}`);
-  const shown = classes.length <= 6 ? classes.join(', ') : `${classes.slice(0, 3).join(', ')}, …, ${classes[classes.length - 1]}`;
+  const shown = shownClasses(classes);
   const how = `${shape.join('×')} (${shape[0] === 1 ? 'grey' : 'RGB'}${channels === undefined ? (grey ? ': every image is grey' : ': some images are in colour') : ''}${size ? ', resized' : ''})`;
   return {
     train: s.train,
@@ -687,11 +770,11 @@ const HASH_PART_BYTES = 2 ** 20;
 
 /** What identifies a data file or folder at one time (dataFingerprint). */
 export interface DataFingerprint {
-  /** A CSV file's size. */
+  /** A CSV or .npz file's size. */
   bytes?: number;
   /** An image folder's file count. */
   files?: number;
-  /** A CSV file's content; an image folder's file names and sizes. */
+  /** A CSV or .npz file's content; an image folder's file names and sizes. */
   sha256: string;
   /** An image folder's file names, sizes and contents. */
   contentSha256?: string;
@@ -742,7 +825,7 @@ export function dataFingerprint(spec: string): DataFingerprint | undefined {
   const kind = dataKind(spec);
   const buf = Buffer.alloc(HASH_PART_BYTES);
   try {
-    if (kind === 'csv') {
+    if (kind === 'csv' || kind === 'npz') {
       const hash = createHash('sha256');
       const bytes = hashFile(spec, hash, buf);
       return { bytes, sha256: hash.digest('hex') };

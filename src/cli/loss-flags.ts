@@ -118,26 +118,42 @@ export function parseLoss(raw: string): { name: 'cross-entropy' | RegressionLoss
   return { name: key, param: v };
 }
 
-/** The flags' syntax, and that they fit the run's targets (--target or class labels), checked before any data is loaded. */
-export function checkLossFlags(o: Parsed): void {
+/**
+ * The flags' syntax, and that they fit the run's targets: checked before any data is loaded where
+ * the flags say which it is (--target: a regression; CSV or images without it: class labels), and
+ * again once an .npz file's arrays have said it (`regression`: float targets).
+ */
+export function checkLossFlags(o: Parsed, regression?: boolean): void {
   const loss = o.loss !== undefined ? parseLoss(String(o.loss)) : undefined;
   if (o.classWeights !== undefined) parseClassWeights(String(o.classWeights));
-  if (o.target !== undefined) {
+  // an .npz file's outputs decide, once read
+  if (regression === undefined && o.target === undefined && typeof o.data === 'string' && /\.npz$/i.test(o.data)) return;
+  const why = o.target !== undefined ? '--target trains a regression' : "the data's float targets make a regression";
+  if (regression ?? o.target !== undefined) {
     if (loss?.name === 'cross-entropy')
-      throw new UsageError('--loss cross-entropy takes class labels; with --target (regression) give mse, l1, huber[:δ] or smooth-l1[:β]');
+      throw new UsageError(`--loss cross-entropy takes class labels; ${why}: give mse, l1, huber[:δ] or smooth-l1[:β]`);
     for (const [key, flag] of CLASS_LABEL_FLAGS)
       if (o[key] !== undefined && o[key] !== false)
-        throw new UsageError(`${flag} ${CLASS_LABEL_FLAG_WHY[key] ?? 'needs class labels'}; --target trains a regression`);
+        throw new UsageError(`${flag} ${CLASS_LABEL_FLAG_WHY[key] ?? 'needs class labels'}; ${why}`);
     for (const key of ['earlyStopMonitor', 'saveBestMonitor'] as const)
       if (o[key] === 'accuracy')
-        throw new UsageError(`${flagOf(key)} accuracy: a regression (--target) has no accuracy; monitor the test loss (loss)`);
+        throw new UsageError(
+          `${flagOf(key)} accuracy: a regression (${o.target !== undefined ? '--target' : 'float targets'}) has no accuracy; monitor the test loss (loss)`,
+        );
   } else {
     if (loss !== undefined && loss.name !== 'cross-entropy')
-      throw new UsageError(`--loss ${o.loss}: a regression loss needs float targets; name them with --target COL (CSV data)`);
-    if (o.standardizeTargets) throw new UsageError('--standardize-targets applies to a regression: name its target columns with --target');
+      throw new UsageError(
+        `--loss ${o.loss}: a regression loss needs float targets; name them with --target COL (CSV data) or save them as a float array (.npz)`,
+      );
+    if (o.standardizeTargets)
+      throw new UsageError(
+        '--standardize-targets applies to a regression: name its target columns with --target (CSV data), or save the targets as a float array (.npz)',
+      );
     for (const key of ['earlyStopMonitor', 'saveBestMonitor'] as const)
       if (o[key] === 'mae')
-        throw new UsageError(`${flagOf(key)} mae: the test MAE is a regression's figure; name the targets with --target COL (CSV data)`);
+        throw new UsageError(
+          `${flagOf(key)} mae: the test MAE is a regression's figure; name the targets with --target COL (CSV data) or save them as a float array (.npz)`,
+        );
   }
 }
 

@@ -33,8 +33,10 @@ export interface SavedModelInfo {
   modelOptions?: Record<string, unknown>;
   /** [C, H, W] of one input. */
   inputShape: [number, number, number];
-  /** A classifier's classes, in output order (a regression model has its targets in `csv.targets` instead). */
+  /** A classifier's classes, in output order. */
   classes?: string[];
+  /** A regression model's targets, in output order (CSV: the target columns, as `csv.targets`). */
+  targets?: string[];
   preprocess?: Preprocess;
   /** The values that fill missing CSV features (--impute), applied before `preprocess`. */
   impute?: ImputePreprocess;
@@ -42,6 +44,8 @@ export interface SavedModelInfo {
   targetPreprocess?: Preprocess;
   /** CSV data: the feature columns in file order and the label or target columns, which a file evaluated needs. */
   csv?: CsvColumns;
+  /** NumPy data (an .npz file): the names of the inputs and outputs arrays it was trained on. */
+  npz?: { x: string; y: string };
   seed?: number;
   /**
    * The criterion the model trained and was tested with, absent for the plain cross-entropy: a
@@ -69,6 +73,11 @@ export interface SavedModel extends Partial<SavedModelInfo> {
   loadInto(m: Module): void;
   /** For a checkpoint folder: its newer checkpoint files that could not be read, newest first (`path` is the one read). */
   refused?: { path: string; reason: string }[];
+}
+
+/** A regression model's target names (absent for a classifier). */
+export function savedTargets(saved: Partial<SavedModelInfo>): string[] | undefined {
+  return saved.targets ?? saved.csv?.targets;
 }
 
 /** One stderr line per newer checkpoint a folder's reading passed over, naming the file read instead. */
@@ -121,6 +130,19 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
       Array.isArray(o.classes) && o.classes.length > 0 && o.classes.every((c) => typeof c === 'string')
         ? (o.classes as string[])
         : bad('classes', 'expected a list of class names');
+  }
+  if (o.targets !== undefined) {
+    info.targets =
+      Array.isArray(o.targets) && o.targets.length > 0 && o.targets.every((c) => typeof c === 'string')
+        ? (o.targets as string[])
+        : bad('targets', 'expected a list of target names');
+  }
+  if (o.npz !== undefined) {
+    const a = o.npz as { x?: unknown; y?: unknown } | null;
+    info.npz =
+      a !== null && typeof a === 'object' && typeof a.x === 'string' && typeof a.y === 'string'
+        ? { x: a.x, y: a.y }
+        : bad('npz', 'expected { x: array name, y: array name }');
   }
   if (o.modelOptions !== undefined) {
     info.modelOptions =

@@ -58,6 +58,15 @@ export interface NpzDatasets {
   outputs: 'labels' | 'one-hot' | 'targets';
 }
 
+/** The inputs array among `keys` for prediction: a plain name first, then one with _test, then _train. */
+export function npzInputKey(keys: readonly string[]): string | undefined {
+  for (const suffix of ['', '_test', '_train']) {
+    const x = NPZ_INPUT_NAMES.map((n) => n + suffix).find((k) => keys.includes(k));
+    if (x !== undefined) return x;
+  }
+  return undefined;
+}
+
 /** The name pair found in `keys`, and the test pair beside a `_train` one. */
 function findKeys(keys: readonly string[], name: string): NpzDatasets['keys'] {
   const has = (k: string) => keys.includes(k);
@@ -96,8 +105,8 @@ function layoutOf(shape: readonly number[], what: string): { chw: [number, numbe
   );
 }
 
-/** The inputs as float32 samples [N, C, H, W]: uint8 divided by 255, channels last transposed. */
-function inputsOf(a: NpyArray, what: string): { images: Float32Array; chw: [number, number, number]; layout: NpzLayout } {
+/** Inputs [N, …] as float32 samples [N, C, H, W], as npzDatasets reads them: uint8 divided by 255, channels last transposed; `what` names the array in errors. */
+export function npzInputs(a: NpyArray, what: string): { images: Float32Array; chw: [number, number, number]; layout: NpzLayout } {
   const { chw, layout } = layoutOf(a.shape, what);
   const n = a.shape[0];
   const scale = a.dtype === 'uint8' ? 1 / 255 : 1;
@@ -182,7 +191,7 @@ function datasetOf(
   classes: readonly string[] | undefined,
 ): { set: Dataset | RegressionDataset; sampleShape: number[]; layout: NpzLayout; dtype: string; outputs: Outputs['kind'] } {
   const x = arrays.get(xKey) as NpyArray;
-  const inputs = inputsOf(x, `${name}["${xKey}"]`);
+  const inputs = npzInputs(x, `${name}["${xKey}"]`);
   const n = x.shape[0];
   const out = outputsOf(arrays.get(yKey) as NpyArray, n, yKey, `${name}["${yKey}"]`, classes);
   const setName = `${name}/${xKey}`;

@@ -364,7 +364,7 @@ test('malformed CSV files and image folders: one line with the path and line or 
       2,
       /--val-split applies to data without a test set; embedded Fashion-MNIST subset has one/,
     ],
-    [['--data', 'embedded', '--standardize'], 2, /--standardize applies to CSV data, not to the embedded Fashion-MNIST/],
+    [['--data', 'embedded', '--standardize'], 2, /--standardize applies to CSV data and NumPy arrays, not to the embedded Fashion-MNIST/],
     [
       ['--data', join(dir, 'f-size'), '--val-split', '0.5'],
       1,

@@ -86,7 +86,11 @@ test("descent predict converts colour and resizes to the model's input", async (
 test('descent predict names what is wrong with its inputs', async () => {
   const before = readdirSync(dir).sort();
   const cases: [string[], RegExp, number][] = [
-    [['--weights', weights], /no input given; expected one or more PNG or JPEG images, or CSV files/, 2],
+    [
+      ['--weights', weights],
+      /no input given; expected one or more PNG or JPEG images, CSV files \(FILE.csv, - for standard input\) or NumPy files/,
+      2,
+    ],
     [[join(dir, 'img0.png')], /--weights: the weights file is required/, 2],
     [['--weights', weights, join(dir, 'absent.png')], /absent\.png/, 1],
     [['--weights', weights, weights], /mlp\.json/, 1],

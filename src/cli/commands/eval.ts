@@ -22,7 +22,7 @@ import {
 } from '../../train/metrics.js';
 import { rankingReport, type RankingReport } from '../../train/ranking.js';
 import { dataOption, dataOptions, isRegression, limit, loadData, outputsOf, type LoadedData } from '../data.js';
-import { readWeights, warnRefused, type SavedModel } from '../weights.js';
+import { readWeights, savedTargets, warnRefused, type SavedModel } from '../weights.js';
 import { describeLoss, lossOfSaved } from '../loss-flags.js';
 import type { RegressionDataset } from '../../data/dataset.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -109,6 +109,15 @@ function regressionTable(r: RegressionReport): string[] {
 
 /** eval of a regression model: its loss (the --loss it trained with) and regressionReport. */
 function evalRegression(o: Parsed, io: Io, saved: SavedModel, data: LoadedData, test: RegressionDataset): void {
+  const targets = savedTargets(saved);
+  if (targets === undefined)
+    throw new UsageError(
+      `--data: the model ${saved.path} is a classifier; the data holds regression targets (${test.targetNames.join(', ')})`,
+    );
+  if (targets.length !== test.targetNames.length)
+    throw new UsageError(
+      `--data: the model ${saved.path} predicts ${targets.length} target(s) (${targets.join(', ')}); the data has ${test.targetNames.length} (${test.targetNames.join(', ')})`,
+    );
   const { model, name, flat } = buildSaved(o, saved, test.shape, outputsOf(test));
   const loss = lossOfSaved(saved.loss, true) as (x: Tensor, y: Tensor) => Tensor;
   const criterion = saved.loss ?? { name: 'mse' };
@@ -201,7 +210,10 @@ export const evalCommand: Command = {
       );
     }
     if (isRegression(whole)) return evalRegression(o, io, saved, data, whole);
-    if (saved.csv?.targets) throw new UsageError(`--data: the model ${saved.path} is a regression; give CSV data with its target columns`);
+    if (savedTargets(saved))
+      throw new UsageError(
+        `--data: the model ${saved.path} is a regression of ${savedTargets(saved)?.length} target(s); give data with its targets (CSV: its target columns; NumPy: a float array)`,
+      );
     const test = whole;
     if (saved.classes && saved.classes.join('\u0000') !== test.classes.join('\u0000')) {
       const show = (c: readonly string[]) => (c.length <= 6 ? c.join(', ') : `${c.slice(0, 5).join(', ')}, … (${c.length})`);

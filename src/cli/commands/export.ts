@@ -11,7 +11,7 @@
  */
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
-import { readWeights, warnRefused, type SavedModel } from '../weights.js';
+import { readWeights, savedTargets, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 import { checkImpute, checkPreprocess } from '../../data/preprocess.js';
 import { exportOnnx, ONNX_OPSET, type ExportOnnxOptions } from '../../io/onnx.js';
@@ -28,7 +28,7 @@ function savedPart<T>(weights: string, what: string, f: () => T): T {
 
 function exportOptions(o: Parsed, saved: SavedModel): { options: ExportOnnxOptions; outputs: string[]; regression: boolean } {
   const weights: string = o.weights;
-  const targets = saved.csv?.targets;
+  const targets = savedTargets(saved);
   const outputs = targets ?? saved.classes;
   if (!outputs) throw new UsageError(`--weights: ${weights} does not name its classes; retrain it with descent train --save FILE`);
   if (targets && o.softmax)
@@ -44,10 +44,11 @@ function exportOptions(o: Parsed, saved: SavedModel): { options: ExportOnnxOptio
     if (saved.csv.oneHot?.length) metadata['descent.oneHot'] = JSON.stringify(saved.csv.oneHot);
     options.inputShape = [F];
     if (saved.impute) options.impute = savedPart(weights, '', () => checkImpute(saved.impute!, F)).values;
-    if (saved.preprocess) options.standardize = savedPart(weights, '', () => checkPreprocess(saved.preprocess!, F));
-    if (targets && saved.targetPreprocess)
-      options.targetStandardize = savedPart(weights, 'target ', () => checkPreprocess(saved.targetPreprocess!, targets.length));
   } else options.inputShape = [...(saved.inputShape ?? [1, 28, 28])];
+  const size = options.inputShape.reduce((a, b) => a * b, 1);
+  if (saved.preprocess) options.standardize = savedPart(weights, '', () => checkPreprocess(saved.preprocess!, size));
+  if (targets && saved.targetPreprocess)
+    options.targetStandardize = savedPart(weights, 'target ', () => checkPreprocess(saved.targetPreprocess!, targets.length));
   return { options, outputs, regression: targets !== undefined };
 }
 
@@ -65,7 +66,7 @@ export const exportCommand: Command = {
     { name: 'json', type: 'boolean', help: 'print one JSON object describing the file instead of the lines' },
   ],
   helpExtra: [
-    `The file is ONNX opset ${ONNX_OPSET}: input "input" [batch, …], output "output" [batch, outputs], the batch size free. A CSV model's file takes the feature columns in training order (NaN for a missing value when it was trained with --impute) and applies the saved --impute and --standardize values itself; a regression model trained with --standardize-targets gives values in the targets' units. An image model takes C×H×W pixels scaled to [0, 1]. Classes, targets and feature names are in the file's metadata (descent.classes, descent.targets, descent.features); a --one-hot column is one input per category (1 for the row's value, else 0), its categories in descent.oneHot.`,
+    `The file is ONNX opset ${ONNX_OPSET}: input "input" [batch, …], output "output" [batch, outputs], the batch size free. A CSV model's file takes the feature columns in training order (NaN for a missing value when it was trained with --impute) and applies the saved --impute and --standardize values itself; a regression model trained with --standardize-targets gives values in the targets' units. An image model takes C×H×W pixels scaled to [0, 1] (an .npz-trained model: a sample as it was trained, uint8 arrays as values ÷255, channels first), and applies a saved --standardize itself. Classes, targets and feature names are in the file's metadata (descent.classes, descent.targets, descent.features); a --one-hot column is one input per category (1 for the row's value, else 0), its categories in descent.oneHot.`,
     'Layers without an ONNX form (fractional max pooling, DropConnect with Gaussian inference, BatchNorm without running statistics) are refused, naming the layer.',
     'Example: descent export --weights model.safetensors --out model.onnx --softmax',
   ].join('\n'),
@@ -110,7 +111,7 @@ export const exportCommand: Command = {
     const note = (steps: string[]) => (steps.length ? ` (${steps.join(', ')} inside)` : '');
     io.out(`wrote ${o.out}: ONNX opset ${ONNX_OPSET}, ${bytes.length.toLocaleString('en-US')} bytes`);
     io.out(
-      `input  "input"  [${input.join(', ')}]${saved.csv ? ` features ${preview(saved.csv.features)}` : ' pixels in [0, 1]'}${note(before)}`,
+      `input  "input"  [${input.join(', ')}]${saved.csv ? ` features ${preview(saved.csv.features)}` : saved.npz ? ' samples as trained' : ' pixels in [0, 1]'}${note(before)}`,
     );
     for (const h of saved.csv?.oneHot ?? [])
       io.out(

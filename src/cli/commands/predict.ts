@@ -1,4 +1,4 @@
-/** descent predict: class probabilities of images, or of CSV rows, under trained weights; a regression model's values of CSV rows. */
+/** descent predict: class probabilities of images, CSV rows or NumPy arrays' samples under trained weights; a regression model's values of CSV rows or arrays. */
 import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type Parsed } from '../args.js';
 import { describeCsvColumns, featureColumnsOf } from '../data.js';
@@ -19,7 +19,10 @@ import {
   type Preprocess,
 } from '../../data/preprocess.js';
 import { softmaxRow } from '../../train/metrics.js';
-import { readWeights, warnRefused, type SavedModel } from '../weights.js';
+import { npzInputKey, npzInputs, NpzDataError } from '../../data/npz.js';
+import { NpyError, type NpyArray } from '../../io/npy.js';
+import { readNpy, readNpz } from '../../io/npy-node.js';
+import { readWeights, savedTargets, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 
 /** Fashion-MNIST's geometry, for weights files that do not state theirs. */
@@ -30,6 +33,9 @@ export const CSV_BATCH_ROWS = 1000;
 
 /** An argument read as CSV: a name ending in .csv, or `-` (standard input); any other is an image. */
 const isCsvArg = (f: string): boolean => f === '-' || /\.csv$/i.test(f);
+
+/** An argument read as NumPy arrays: a name ending in .npy or .npz. */
+const isArrayArg = (f: string): boolean => /\.np[yz]$/i.test(f);
 
 /** The name standard input has in error messages. */
 const STDIN_NAME = 'stdin';
@@ -42,6 +48,7 @@ function quoteList(names: readonly string[]): string {
 /** What the model reads, in words, for the messages that refuse the other kind of input. */
 function expects(saved: SavedModel): string {
   if (saved.csv) return `CSV rows with the feature columns ${quoteList(featureColumnsOf(saved.csv))}`;
+  if (saved.npz) return `NumPy arrays of samples ${(saved.inputShape ?? DEFAULT_INPUT).join('×')} (C×H×W) in .npy or .npz files`;
   if (saved.preprocess) return 'CSV rows';
   return `images (${(saved.inputShape ?? DEFAULT_INPUT).join('×')}, C×H×W)`;
 }
@@ -79,6 +86,8 @@ function valuePrinter(o: Parsed, io: Io, targets: readonly string[]) {
 }
 
 async function predictImages(o: Parsed, io: Io, saved: SavedModel, files: string[]): Promise<void> {
+  if (savedTargets(saved))
+    throw new UsageError(`${files[0]}: the model ${o.weights} is a regression model and takes ${expects(saved)}, not images`);
   const shape = saved.inputShape ?? DEFAULT_INPUT;
   const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
   const { model, flat } = buildSaved(o, saved, shape, classes.length);
@@ -171,10 +180,71 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
   }
 }
 
+/** The inputs array of a .npy file, or of an .npz file's inputs array (npzInputKey), with its name for messages. */
+function readInputs(file: string): { array: NpyArray; name: string } {
+  if (/\.npy$/i.test(file)) return { array: readNpy(file), name: file };
+  const arrays = readNpz(file);
+  const key = npzInputKey([...arrays.keys()]);
+  if (key === undefined)
+    throw new NpzDataError(
+      `${file}: no inputs array among ${quoteList([...arrays.keys()])}; expected one named x, X, inputs, features, data or images (or with _test or _train)`,
+    );
+  return { array: arrays.get(key) as NpyArray, name: `${file}["${key}"]` };
+}
+
+/** Each sample of .npy / .npz inputs, read as npzDatasets reads them and scored 1,000 at a time: FILE[i]: class p, … */
+async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string[]): Promise<void> {
+  const weights: string = o.weights;
+  const shape = saved.inputShape ?? DEFAULT_INPUT;
+  const targets = savedTargets(saved);
+  const outputs = targets ?? saved.classes ?? [...FASHION_MNIST_CLASSES];
+  if (targets && givenOptions(o).has('top'))
+    throw new UsageError(`--top ranks classes; ${weights} is a regression model, which predicts one value per target`);
+  const size = shape[0] * shape[1] * shape[2];
+  const part = (what: string, check: () => Preprocess): Preprocess => {
+    try {
+      return check();
+    } catch (e) {
+      throw new UsageError(`--weights: ${weights}: the model's ${what}${(e as Error).message}`);
+    }
+  };
+  const preprocess = saved.preprocess && part('', () => checkPreprocess(saved.preprocess as Preprocess, size));
+  const targetScale =
+    targets && saved.targetPreprocess && part('target ', () => checkPreprocess(saved.targetPreprocess as Preprocess, targets.length));
+  const { model, flat } = buildSaved(o, saved, shape, outputs.length);
+  const print = targets ? valuePrinter(o, io, targets) : printer(o, io, outputs);
+  for (const file of files) {
+    let samples: ReturnType<typeof npzInputs>;
+    let name: string;
+    try {
+      const read = readInputs(file);
+      name = read.name;
+      samples = npzInputs(read.array, name);
+    } catch (e) {
+      if (e instanceof NpyError || e instanceof NpzDataError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (samples.chw.join() !== shape.join())
+      throw new UsageError(`${name}: samples of ${samples.chw.join('×')} (C×H×W); the model ${weights} takes ${shape.join('×')}`);
+    const n = samples.images.length / size;
+    for (let start = 0; start < n; start += CSV_BATCH_ROWS) {
+      const rows = Math.min(CSV_BATCH_ROWS, n - start);
+      const raw = samples.images.subarray(start * size, (start + rows) * size);
+      const values = preprocess ? applyPreprocess(preprocess, raw) : raw;
+      const x = new Tensor(values, flat ? [rows, size] : [rows, ...shape]);
+      const logits = noGrad(() => model.forward(x, { training: false }));
+      const k = logits.shape[1];
+      const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
+      for (let i = 0; i < rows; i++) print(out.subarray(i * k, (i + 1) * k), k, `${file}[${start + i}]`, { file, index: start + i });
+    }
+  }
+}
+
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'class probabilities of PNG or JPEG images, or of CSV rows, under trained weights (a regression model: its values of CSV rows)',
-  positional: 'IMAGE...|FILE.csv...',
+  summary:
+    'class probabilities of PNG or JPEG images, CSV rows or NumPy arrays under trained weights (a regression model: its values of CSV rows or arrays)',
+  positional: 'IMAGE...|FILE.csv...|FILE.npy...|FILE.npz...',
   options: [
     ...weightsOptions,
     { name: 'top', type: 'int', min: 1, default: 3, help: 'how many classes to print per image or CSV row (a classifier)' },
@@ -184,7 +254,8 @@ export const predictCommand: Command = {
   helpExtra: [
     "Images (a model trained on images): converted to the model's channels and resized to its input size; one line per image, FILE: class p, class p, …",
     `CSV files (a model trained on CSV data; a name ending in .csv, or - for standard input): the header names the columns; the model's feature columns are read by name, in any order, and other columns (the label column among them) are ignored. A --one-hot column is encoded in the categories saved with the model (a value it lacks is all zeros); the saved --impute values and --standardize statistics are applied. One line per data row, FILE:ROW: class p, …, ROW counting the rows after the header from 1; read ${CSV_BATCH_ROWS} rows at a time. A regression model (descent train --target) prints FILE:ROW: target value, … instead; --json gives { file, row, predicted: { target: value } }.`,
-    'One call reads one kind: images and CSV files together are refused, as is the kind the model was not trained on.',
+    `NumPy files (a name ending in .npy, or .npz: its inputs array, named x, X, inputs, features, data or images, plain or with _test or _train): one sample per row of the first axis, read as descent train reads an .npz file's inputs (uint8 ÷255, channels last transposed), the saved --standardize statistics applied; each must have the model's input shape. One line per sample, FILE[i]: class p, … (i from 0); --json gives { file, index, predicted, probabilities } (a regression model: { file, index, predicted: { target: value } }). A model trained on CSV columns takes CSV files only.`,
+    'One call reads one kind: images, CSV files and NumPy files together are refused, as is a kind the model cannot take.',
     'Examples: descent predict --weights mlp.json shoe.png bag.jpg',
     '          descent predict --weights iris.json --json new-flowers.csv',
   ].join('\n'),
@@ -193,18 +264,34 @@ export const predictCommand: Command = {
     const files: string[] = o._;
     if (!files.length)
       throw new UsageError(
-        'no input given; expected one or more PNG or JPEG images, or CSV files (FILE.csv, - for standard input), after the options',
+        'no input given; expected one or more PNG or JPEG images, CSV files (FILE.csv, - for standard input) or NumPy files (FILE.npy, FILE.npz), after the options',
       );
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'predict', io.err);
     const csv = files.filter(isCsvArg);
-    const images = files.filter((f) => !isCsvArg(f));
-    if (csv.length && images.length)
+    const arrays = files.filter(isArrayArg);
+    const images = files.filter((f) => !isCsvArg(f) && !isArrayArg(f));
+    const kinds: [string[], string][] = [
+      [csv, 'a CSV file'],
+      [arrays, 'a NumPy file'],
+      [images, 'an image'],
+    ];
+    const given = kinds.filter(([list]) => list.length > 0);
+    if (given.length > 1)
       throw new UsageError(
-        `${csv[0]} is a CSV file and ${images[0]} an image: one call reads one kind of input, the kind the model was trained on (${o.weights} takes ${expects(saved)})`,
+        `${given[0][0][0]} is ${given[0][1]} and ${given[1][0][0]} ${given[1][1]}: one call reads one kind of input, the kind the model was trained on (${o.weights} takes ${expects(saved)})`,
       );
-    const onCsv = saved.csv !== undefined || saved.preprocess !== undefined;
+    if (arrays.length) {
+      if (saved.csv !== undefined)
+        throw new UsageError(`${arrays[0]}: the model ${o.weights} was trained on CSV data and takes ${expects(saved)}, not NumPy arrays`);
+      return predictArrays(o, io, saved, arrays);
+    }
+    if (saved.npz && saved.preprocess && images.length)
+      throw new UsageError(
+        `${images[0]}: the model ${o.weights} standardizes its inputs with the statistics of its NumPy training data; give .npy or .npz files`,
+      );
+    const onCsv = saved.csv !== undefined || (saved.preprocess !== undefined && saved.npz === undefined);
     if (onCsv && images.length)
       throw new UsageError(
         `${images[0]}: the model ${o.weights} was trained on CSV data and takes ${expects(saved)}, not images; give CSV files (named *.csv, or - for standard input)`,

@@ -3,7 +3,7 @@ import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
 import { resolveCliModel } from '../model.js';
-import { readWeights, warnRefused } from '../weights.js';
+import { readWeights, savedTargets, warnRefused } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 import { summary } from '../../nn/summary.js';
 import { ShapeError } from '../../tensor/shape.js';
@@ -62,7 +62,7 @@ export const summaryCommand: Command = {
       warnRefused(saved, 'summary', io.err);
       shape = o.input !== undefined ? parseInput(o.input) : (saved.inputShape ?? [1, 28, 28]);
       // outputs: the classes, or a regression's targets
-      const classes = o.classes ?? saved.classes?.length ?? saved.csv?.targets?.length ?? 10;
+      const classes = o.classes ?? saved.classes?.length ?? savedTargets(saved)?.length ?? 10;
       built = buildSaved(o, saved, shape, classes);
     } else {
       shape = o.input !== undefined ? parseInput(o.input) : [1, 28, 28];

@@ -371,6 +371,7 @@ export function prepareTrain(
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
   checkTrainData(o, trainSet, testSet);
+  checkLossFlags(o, isRegression(trainSet));
   const criterion = lossFromFlags(o, trainSet);
   const rng = new Rng(o.seed);
   const modelExtras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
@@ -382,11 +383,12 @@ export function prepareTrain(
     model: spec.name,
     modelOptions: Object.fromEntries(Object.entries(modelExtras).filter(([, v]) => v !== undefined)),
     inputShape: [...trainSet.shape],
-    ...(regression ? {} : { classes: [...trainSet.classes] }),
+    ...(regression ? { targets: [...trainSet.targetNames] } : { classes: [...trainSet.classes] }),
     ...(data.preprocess ? { preprocess: data.preprocess } : {}),
     ...(data.impute ? { impute: data.impute } : {}),
     ...(data.targetPreprocess ? { targetPreprocess: data.targetPreprocess } : {}),
     ...(data.csv ? { csv: data.csv } : {}),
+    ...(data.npz ? { npz: data.npz } : {}),
     seed: o.seed,
     ...(criterion ? { loss: criterion.saved } : {}),
   };
