@@ -1,7 +1,7 @@
 /**
  * Every command in README.md's ```sh blocks runs, in the README's order, in one scratch folder (so
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
- * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, photos/, shoe.png,
+ * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, mnist.npz, digits.npy, photos/, shoe.png,
  * bag.jpg) are made here first.
  *
  * Reductions, applied to `npx descent train|compare|eval|lr-find` so the whole file runs in minutes:
@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { saveNpy, saveNpz } from '../../src/io/npy-node.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(repo, 'dist', 'src', 'cli', 'main.js');
@@ -186,6 +187,16 @@ function makeFiles(dir: string): void {
   }
   png(join(dir, 'shoe.png'), 40, 30, 7);
   jpg(join(dir, 'bag.jpg'), 32, 32);
+  // Keras' mnist.npz layout: uint8 (N, 28, 28) images and uint8 labels, a train and a test pair
+  const digits = (n: number, from: number) => Uint8Array.from({ length: n * 28 * 28 }, (_, k) => ((from + k) * 37) % 256);
+  const labels = (n: number, from: number) => Uint8Array.from({ length: n }, (_, i) => (from + i) % 10);
+  saveNpz(join(dir, 'mnist.npz'), {
+    x_train: { data: digits(60, 0), shape: [60, 28, 28] },
+    y_train: { data: labels(60, 0), shape: [60] },
+    x_test: { data: digits(20, 60), shape: [20, 28, 28] },
+    y_test: { data: labels(20, 60), shape: [20] },
+  });
+  saveNpy(join(dir, 'digits.npy'), { data: digits(3, 100), shape: [3, 28, 28] });
 }
 
 /** Before the README's second image-folder command: photos/CLASS/… without a test folder. */
