@@ -225,6 +225,12 @@ export interface DataFlags {
   cv?: number;
   /** The fold --cv holds out, 0 … K−1. */
   cvFold?: number;
+  /**
+   * The files read so far by a caller that loads the same data with the same flags several times
+   * (train --cv: one run per fold), by kind and path: each load reads a file once and splits its own
+   * parts from what was read (the data sets are never changed in place).
+   */
+  reads?: Map<string, unknown>;
   labelColumn?: string;
   /** --target: the regression target columns, comma-separated. */
   target?: string;
@@ -270,6 +276,18 @@ export interface DataFlags {
    * label column or the target columns).
    */
   trained?: { classes?: readonly string[]; csv?: CsvColumns };
+}
+
+/** How many data files (or folders) loadData has read in this process: a test reads it to see that --cv reads its data once. */
+export const dataReads = { count: 0 };
+
+/** `read()`'s result, from `f.reads` when this load has read `key` before. */
+async function readOnce<T>(f: DataFlags, key: string, read: () => T | Promise<T>): Promise<T> {
+  if (f.reads?.has(key)) return f.reads.get(key) as T;
+  dataReads.count++;
+  const value = await read();
+  f.reads?.set(key, value);
+  return value;
 }
 
 export type DataKind = 'embedded' | 'idx' | 'csv' | 'npz' | 'folder';
@@ -553,7 +571,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   const trained = f.trained?.csv;
   let d: Awaited<ReturnType<typeof readCsvSets>>;
   try {
-    d = await readCsvSets(path, f);
+    d = await readOnce(f, `csv:${path}`, () => readCsvSets(path, f));
   } catch (e) {
     // a missing feature the run was not told to fill: name the flag that fills it
     if (e instanceof MissingFeatureError)
@@ -631,7 +649,7 @@ function describeNpz(d: NpzDatasets): string {
 }
 
 async function loadNpzData(path: string, f: DataFlags): Promise<LoadedData> {
-  const d = readNpzSets(path, f.trained?.classes);
+  const d = await readOnce(f, `npz:${path}`, () => readNpzSets(path, f.trained?.classes));
   let test = d.test;
   let testNote = '';
   if (f.testData !== undefined) {
@@ -727,7 +745,9 @@ async function loadFolderData(dir: string, f: DataFlags): Promise<LoadedData> {
   const dirs = testDir !== undefined ? [trainDir, testDir] : [trainDir];
   let loaded;
   try {
-    loaded = loadImageFolders(dirs, { channels, size, names: ['images/train', 'images/test'] });
+    loaded = await readOnce(f, `folder:${dirs.join('\n')}`, () =>
+      loadImageFolders(dirs, { channels, size, names: ['images/train', 'images/test'] }),
+    );
   } catch (e) {
     if (e instanceof ImageSizeError)
       throw new ImageSizeError(

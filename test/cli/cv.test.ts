@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { tempDir } from '../tmp-dir.js';
 import { complementIndices, kFold, Rng } from '../../src/index.js';
+import { dataReads } from '../../src/cli/data.js';
 
 const dir = tempDir('descent-cv-cli-');
 const header = 'a,b,c,species';
@@ -40,8 +41,10 @@ const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 const popStd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
 test('descent train --cv 3: three folds, then the mean ± population std of the figures printed for them', async () => {
+  const before = dataReads.count;
   const r = await cli('train', '--data', data, '--label-column', 'species', '--cv', '3', '--epochs', '2', '--standardize', '--seed', '4');
   assert.equal(r.code, 0, r.err);
+  assert.equal(dataReads.count - before, 1, 'the CSV file is read once for the three folds');
   const lines = r.out.split('\n');
   assert.equal(lines.filter((l) => /held out as fold [123] of --cv 3 \(seed 4\), standardized/.test(l)).length, 3, r.out);
   assert.match(r.out, /60 train \/ 30 held out as fold 1 of --cv 3/);

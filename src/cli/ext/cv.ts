@@ -63,8 +63,10 @@ export async function runCrossValidation(o: Parsed, io: Io, fingerprints = new F
   // the JSON output is one record per fold and one summary: the runs' epoch records are not printed
   const runIo: Io = o.json ? { ...io, out: () => {} } : io;
   const figures: Record<string, number>[] = [];
+  // the data is read by the first fold's run; every run splits its own fold from it
+  const reads = new Map<string, unknown>();
   for (let i = 0; i < k; i++) {
-    const run = await runTrain({ ...o, cvFold: i }, runIo, [], undefined, undefined, fingerprints);
+    const run = await runTrain({ ...o, cvFold: i, reads }, runIo, [], undefined, undefined, fingerprints);
     const final = finalRecord(run.records);
     if (!final || final.testLoss === undefined) throw new Error(`--cv: fold ${i + 1} ended without a test figure`);
     const g = regressionFigures(final);
