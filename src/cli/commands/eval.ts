@@ -22,7 +22,7 @@ import {
 } from '../../train/metrics.js';
 import { rankingReport, type RankingReport } from '../../train/ranking.js';
 import { dataOption, dataOptions, isRegression, limit, loadData, outputsOf, type LoadedData } from '../data.js';
-import { readWeights, savedTargets, warnRefused, type SavedModel } from '../weights.js';
+import { readWeights, savedTargets, warnRefused, type SavedLoss, type SavedModel } from '../weights.js';
 import { describeLoss, lossOfSaved } from '../loss-flags.js';
 import type { RegressionDataset } from '../../data/dataset.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -107,6 +107,27 @@ function regressionTable(r: RegressionReport): string[] {
   ];
 }
 
+/**
+ * The fields every eval JSON record opens with, in this order: the file read (for a checkpoint
+ * folder, its newest good checkpoint), the model, the data, the samples evaluated, their loss and
+ * the loss the model trained with when eval reports it.
+ */
+function recordHead(
+  saved: SavedModel,
+  model: string,
+  data: LoadedData,
+  samples: number,
+  loss: number,
+  criterion: SavedLoss | undefined,
+): Record<string, unknown> {
+  return { weights: saved.path, model, data: data.source, samples, loss, ...(criterion ? { criterion } : {}) };
+}
+
+/** The first line of eval's text output: the weights, the model and its size, the data and the samples evaluated. */
+function headLine(saved: SavedModel, name: string, model: Module, data: LoadedData, samples: number): string {
+  return `weights: ${saved.path} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(samples)} test samples`;
+}
+
 /** eval of a regression model: its loss (the --loss it trained with) and regressionReport. */
 function evalRegression(o: Parsed, io: Io, saved: SavedModel, data: LoadedData, test: RegressionDataset): void {
   const targets = savedTargets(saved);
@@ -130,22 +151,10 @@ function evalRegression(o: Parsed, io: Io, saved: SavedModel, data: LoadedData, 
     data.targetPreprocess,
   );
   if (o.json) {
-    io.out(
-      JSON.stringify({
-        weights: saved.path,
-        model: name,
-        data: data.source,
-        samples: r.report.samples,
-        loss: r.loss,
-        criterion,
-        report: r.report,
-      }),
-    );
+    io.out(JSON.stringify({ ...recordHead(saved, name, data, r.report.samples, r.loss, criterion), report: r.report }));
     return;
   }
-  io.out(
-    `weights: ${saved.path} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.report.samples)} test samples`,
-  );
+  io.out(headLine(saved, name, model, data, r.report.samples));
   io.out(
     `test loss ${r.loss.toPrecision(5)} (${lossName}${data.targetPreprocess ? ' on the standardized targets' : ''}, as trained)  test mae ${r.report.overall.mae.toPrecision(5)}  test rmse ${r.report.overall.rmse.toPrecision(5)}  R² ${r.report.overall.r2.toPrecision(5)}`,
   );
@@ -240,13 +249,7 @@ export const evalCommand: Command = {
     if (o.json) {
       io.out(
         JSON.stringify({
-          // the file read: for a checkpoint folder, its newest good checkpoint
-          weights: saved.path,
-          model: name,
-          data: data.source,
-          samples: r.samples,
-          loss: r.loss,
-          ...(criterion ? { criterion } : {}),
+          ...recordHead(saved, name, data, r.samples, r.loss, criterion),
           accuracy: r.accuracy,
           classes: test.classes,
           confusion: rows,
@@ -256,9 +259,7 @@ export const evalCommand: Command = {
       );
       return;
     }
-    io.out(
-      `weights: ${saved.path} (model ${name}, ${fmtInt(model.numParameters())} parameters); data: ${data.source}, ${fmtInt(r.samples)} test samples`,
-    );
+    io.out(headLine(saved, name, model, data, r.samples));
     io.out(
       `test loss ${r.loss.toFixed(4)}  test accuracy ${r.accuracy.toFixed(4)}${criterion ? `  (loss: ${describeLoss(criterion)}, as trained)` : ''}`,
     );
