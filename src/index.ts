@@ -544,6 +544,7 @@ export {
   evaluateAsync,
   evaluateConfusion,
   evaluateProbabilities,
+  evaluateProbabilitiesAsync,
   evaluateRegression,
   fit,
   fitAsync,

@@ -49,12 +49,13 @@ import type { Module } from '../nn/module.js';
 import { fuse } from '../nn/fuse.js';
 import { Optimizer as OptimizerClass, type AnyOptimizer } from '../optim/optimizer.js';
 import { kernelsFor } from '../backend/index.js';
-import { targetCount } from '../data/tensor-dataset.js';
+import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import { hasEvalWeights } from '../optim/schedule-free.js';
 import { checkOptions } from '../util/options.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { Rng } from '../tensor/rng.js';
-import type { BatchTarget, Metric } from './metrics.js';
+import { ClassifierTally, type BatchTarget, type Evaluation, type Metric } from './metrics.js';
+import { crossEntropy } from '../autograd/cross-entropy.js';
 import {
   averagingCallbacks,
   checkAccumulate,
@@ -522,4 +523,41 @@ export async function evaluateAsync(
     r[metricKey(name)] = sums[i] / Math.max(n, 1);
   });
   return r;
+}
+
+/**
+ * evaluateProbabilities for a model on any backend, a device included: the same loss, accuracy,
+ * confusion matrix, probabilities and labels, with each batch's loss and outputs read once every
+ * batch is queued and each batch's storage freed once its reads are issued, as evaluateAsync does.
+ * The softmax is taken on the host in double precision, as evaluateProbabilities takes it.
+ */
+export async function evaluateProbabilitiesAsync(
+  model: Module,
+  data: BatchSource,
+  classes: number,
+  lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
+): Promise<Evaluation & { probabilities: Float64Array; labels: Int32Array }> {
+  const tally = new ClassifierTally(classes, 'evaluateProbabilitiesAsync', true);
+  const net = fuse(model);
+  const queued: { labels: ArrayLike<number>; loss: Promise<number>; out: Promise<Tensor> }[] = [];
+  const openBatch = scopeOn(model, () => stateKeeps(model));
+  noGrad(() => {
+    for (const batch of data.epoch(0)) {
+      const labels = classLabels(batch.y, tally.who);
+      const endBatch = openBatch();
+      try {
+        const out = net.forward(batch.x, { training: false });
+        tally.checkOutputs(out);
+        queued.push({
+          labels,
+          loss: scalarOf(lossFn(out, labels)),
+          out: isDeviceStorage(out.storage) ? out.read().then((v) => new Tensor(v, out.shape)) : Promise.resolve(out),
+        });
+      } finally {
+        endBatch();
+      }
+    }
+  });
+  for (const q of queued) tally.add(await q.out, q.labels, await q.loss);
+  return tally.withProbabilities();
 }

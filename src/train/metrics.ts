@@ -12,6 +12,7 @@ import { crossEntropy } from '../autograd/cross-entropy.js';
 import type { Module } from '../nn/module.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import type { BatchSource } from './trainer.js';
+import { hostOnly } from './host-only.js';
 
 /** A batch's targets as fit() and evaluate() pass them on: class labels or a float tensor [B, …] (class probabilities [B, C] among them). */
 export type BatchTarget = ArrayLike<number> | Tensor;
@@ -164,13 +165,16 @@ export function evaluateConfusion(
   classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
 ): Evaluation {
-  return classifierPass(model, data, classes, lossFn, 'evaluateConfusion');
+  const tally = new ClassifierTally(classes, 'evaluateConfusion');
+  classifierPass(model, data, lossFn, tally, 'evaluateProbabilitiesAsync');
+  return tally.result();
 }
 
 /**
  * evaluateConfusion's figures and, in the same pass, each sample's class probabilities (the
  * softmax of its outputs, in double precision, N × classes row-major) and label, in source order:
- * what rankingReport(probabilities, labels, classes) takes.
+ * what rankingReport(probabilities, labels, classes) takes. A model on a device is evaluated by
+ * evaluateProbabilitiesAsync.
  */
 export function evaluateProbabilities(
   model: Module,
@@ -178,55 +182,98 @@ export function evaluateProbabilities(
   classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor = crossEntropy,
 ): Evaluation & { probabilities: Float64Array; labels: Int32Array } {
-  const kept: Kept = { rows: [], labels: [] };
-  const e = classifierPass(model, data, classes, lossFn, 'evaluateProbabilities', kept);
-  const probabilities = new Float64Array(e.samples * classes);
-  kept.rows.forEach((r, i) => probabilities.set(r, i * classes));
-  return { ...e, probabilities, labels: Int32Array.from(kept.labels) };
+  const tally = new ClassifierTally(classes, 'evaluateProbabilities', true);
+  classifierPass(model, data, lossFn, tally, 'evaluateProbabilitiesAsync');
+  return tally.withProbabilities();
 }
 
-/** Where classifierPass puts each sample's softmax row and label, in source order. */
-interface Kept {
-  rows: Float64Array[];
-  labels: number[];
+/**
+ * A classifier pass's running figures: each batch's logits [B, classes] (on the host), labels and
+ * mean loss are added in source order. With `keep`, each sample's softmax row and label are kept
+ * too, in that order.
+ */
+export class ClassifierTally {
+  private readonly confusion: Int32Array;
+  private n = 0;
+  private lossSum = 0;
+  private correct = 0;
+  private readonly rows: Float64Array[] | undefined;
+  private readonly labels: number[] = [];
+
+  constructor(
+    readonly classes: number,
+    readonly who: string,
+    keep = false,
+  ) {
+    if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`${who}: classes must be a positive integer, got ${classes}`);
+    this.confusion = new Int32Array(classes * classes);
+    this.rows = keep ? [] : undefined;
+  }
+
+  /** Refuses logits whose outputs per sample are not the classes. */
+  checkOutputs(logits: Tensor): void {
+    if (logits.shape[1] !== this.classes)
+      throw new RangeError(`${this.who}: the model gives ${logits.shape[1]} outputs per sample, the data has ${this.classes} classes`);
+  }
+
+  /** One batch: its host logits, its labels and its mean loss. */
+  add(logits: Tensor, labels: ArrayLike<number>, loss: number): void {
+    this.checkOutputs(logits);
+    const k = this.classes;
+    this.lossSum += loss * labels.length;
+    const pred = argmax(logits, -1);
+    for (let i = 0; i < pred.length; i++) {
+      const t = labels[i];
+      this.confusion[t * k + pred[i]]++;
+      if (pred[i] === t) this.correct++;
+    }
+    if (this.rows) {
+      const d = logits.data;
+      for (let i = 0; i < labels.length; i++) {
+        this.rows.push(softmaxRow(d.subarray(i * k, (i + 1) * k)));
+        this.labels.push(labels[i]);
+      }
+    }
+    this.n += labels.length;
+  }
+
+  /** The mean loss and accuracy over the samples added, and their confusion matrix. */
+  result(): Evaluation {
+    const n = this.n;
+    return {
+      loss: this.lossSum / Math.max(n, 1),
+      accuracy: this.correct / Math.max(n, 1),
+      samples: n,
+      confusion: this.confusion,
+      classes: this.classes,
+    };
+  }
+
+  /** result() with the kept probabilities (N × classes, row-major) and labels. */
+  withProbabilities(): Evaluation & { probabilities: Float64Array; labels: Int32Array } {
+    const rows = this.rows ?? [];
+    const probabilities = new Float64Array(this.n * this.classes);
+    rows.forEach((r, i) => probabilities.set(r, i * this.classes));
+    return { ...this.result(), probabilities, labels: Int32Array.from(this.labels) };
+  }
 }
 
+/** Adds each batch of `data` to `tally`, evaluated on the host; a model on a device is refused, naming `instead`. */
 function classifierPass(
   model: Module,
   data: BatchSource,
-  classes: number,
   lossFn: (logits: Tensor, y: ArrayLike<number>) => Tensor,
-  who: string,
-  kept?: Kept,
-): Evaluation {
-  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`${who}: classes must be a positive integer, got ${classes}`);
-  return noGrad(() => {
-    const confusion = new Int32Array(classes * classes);
-    let n = 0,
-      lossSum = 0,
-      correct = 0;
+  tally: ClassifierTally,
+  instead: string,
+): void {
+  hostOnly(model, tally.who, instead);
+  noGrad(() => {
     for (const batch of data.epoch(0)) {
-      const labels = classLabels(batch.y, who);
+      const labels = classLabels(batch.y, tally.who);
       const logits = model.forward(batch.x, { training: false });
-      if (logits.shape[1] !== classes)
-        throw new RangeError(`${who}: the model gives ${logits.shape[1]} outputs per sample, the data has ${classes} classes`);
-      lossSum += lossFn(logits, labels).item() * labels.length;
-      const pred = argmax(logits, -1);
-      for (let i = 0; i < pred.length; i++) {
-        const t = labels[i];
-        confusion[t * classes + pred[i]]++;
-        if (pred[i] === t) correct++;
-      }
-      if (kept) {
-        const d = logits.data;
-        for (let i = 0; i < labels.length; i++) {
-          kept.rows.push(softmaxRow(d.subarray(i * classes, (i + 1) * classes)));
-          kept.labels.push(labels[i]);
-        }
-      }
-      n += labels.length;
+      tally.checkOutputs(logits);
+      tally.add(logits, labels, lossFn(logits, labels).item());
     }
-    return { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1), samples: n, confusion, classes };
   });
 }
 

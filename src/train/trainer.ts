@@ -49,6 +49,7 @@ import { snapshotEnsemble, type SnapshotRun } from '../ensemble/snapshot.js';
 import { CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
 import { fitFullBatch } from './fullbatch.js';
 import { accuracy, binaryAccuracy, type BatchTarget, type Metric } from './metrics.js';
+import { hostOnly } from './host-only.js';
 import { isLossModule, lossFunction, lossSpec, type Loss, type LossFn } from './loss.js';
 
 export type { Loss, LossFn, LossModule } from './loss.js';
@@ -537,12 +538,6 @@ const defaultNow = () => (globalThis.performance ? performance.now() : Date.now(
 /** Train for `epochs` epochs; returns one record per epoch (fitRun returns the averages and snapshots too). */
 export function fit(o: FitOptions): EpochRecord[] {
   return fitRun(o).records;
-}
-
-/** fit and evaluate read losses synchronously: a model on a device is sent to their asynchronous twins. */
-function hostOnly(model: Module, what: string, instead: string): void {
-  const p = model.parameters().find((t) => isDeviceStorage(t.storage));
-  if (p) throw new Error(`${what}: the model's parameters live on ${p.device}, which is read asynchronously; use await ${instead}(…)`);
 }
 
 /** True when every value is finite (one pass, stopping at the first that is not). */
