@@ -16,8 +16,9 @@
  * coefficient, the scaling): nothing is read back, so a training step does not wait for the device.
  * Their total norm is a device scalar; `clipGradNormAsync` resolves to it, while `clipGradNorm_`,
  * which returns it synchronously, refuses device gradients naming clipGradNormAsync. The constants
- * the kernels bind (maxNorm, 1e-6, 1, p and 1/p) are uploaded once per device and value: the
- * callbacks make theirs at onTrainBegin, clipGradNormAsync keeps its own per device.
+ * the kernels bind (maxNorm, 1e-6, 1, p and 1/p; ±clipValue) are uploaded once per device and value:
+ * the callbacks make theirs at onTrainBegin, clipGradNormAsync and clipGradValue_ keep theirs per
+ * device.
  */
 import { bool, checkOptions } from '../util/options.js';
 import type { Storage, Tensor } from '../tensor/tensor.js';
@@ -213,7 +214,8 @@ export function clipGradNormOn(
 
 export function clipGradValue_(params: ParamList, clipValue: number): void {
   check('clipGradValue_', 'clipValue', clipValue, typeof clipValue === 'number' && clipValue >= 0, 'a number ≥ 0');
-  clipGradValueWith(params, clipValue);
+  // the cache is keyed by value as a Map compares them, −0 as 0: a clipValue of 0 (whose lower bound is −0) uploads its own
+  clipGradValueOn(params, clipValue, (k) => (clipValue === 0 ? undefined : cachedScalars(k, [-clipValue, clipValue])));
 }
 
 /**
@@ -221,10 +223,16 @@ export function clipGradValue_(params: ParamList, clipValue: number): void {
  * where given, so a device step uploads nothing; without, each device gradient uploads both.
  */
 export function clipGradValueWith(params: ParamList, clipValue: number, scalars?: ReadonlyMap<number, Storage>): void {
+  clipGradValueOn(params, clipValue, () => scalars);
+}
+
+/** Clamps every gradient to [−clipValue, clipValue]; a device gradient binds the constants `scalarsOn` gives for its device's kernels, uploading any it lacks. */
+function clipGradValueOn(params: ParamList, clipValue: number, scalarsOn: (k: Kernels) => ReadonlyMap<number, Storage> | undefined): void {
   for (const g of grads(params)) {
     if (isDeviceStorage(g.storage)) {
       // clamped where it lives: min(max(g, −c), c)
       const k = kernelsFor(g.storage);
+      const scalars = scalarsOn(k);
       const scalar = (v: number) => scalars?.get(v) ?? k.on(Float32Array.of(v));
       k.backend.binary('max', g.storage, [g.size], scalar(-clipValue), [], g.storage, [g.size]);
       k.backend.binary('min', g.storage, [g.size], scalar(clipValue), [], g.storage, [g.size]);

@@ -1,12 +1,12 @@
 /**
- * clipGradNormAsync on the GPU (lavapipe): the norm and the clipped gradients equal clipGradNorm_'s
- * on wasm within float32 noise, and its constants are uploaded once per device and value — also
- * when the call is inside a step scope, which frees what a step allocates but not those constants
- * (a later call binds them: a freed storage would be refused).
+ * clipGradNormAsync and clipGradValue_ on the GPU (lavapipe): the norm and the clipped gradients
+ * equal clipGradNorm_'s and clipGradValue_'s on wasm within float32 noise, and their constants are
+ * uploaded once per device and value — also when the call is inside a step scope, which frees what a
+ * step allocates but not those constants (a later call binds them: a freed storage would be refused).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clipGradNorm_, clipGradNormAsync, Rng, SGD, Tensor } from '../../../src/index.js';
+import { clipGradNorm_, clipGradNormAsync, clipGradValue_, Rng, SGD, Tensor } from '../../../src/index.js';
 import { moveTensor } from '../../../src/autograd/device.js';
 import { beginDeviceStep } from '../../../src/train/async.js';
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
@@ -58,4 +58,24 @@ test('clipGradNormAsync on the GPU equals clipGradNorm_ on wasm and uploads its 
     }
     assert.deepEqual(uploads, [first, 0, 0], `norm ${normType}: uploads of each call`);
   }
+});
+
+test('clipGradValue_ on the GPU equals clipGradValue_ on wasm and uploads ±clipValue once, inside step scopes too', async () => {
+  const model = mlp(2);
+  await model.to('webgpu');
+  const optimizer = new SGD(model.parameters());
+  const uploads: number[] = [];
+  for (let call = 0; call < 3; call++) {
+    const host = await withGrads(10 + call, false);
+    const dev = await withGrads(10 + call, true);
+    clipGradValue_(host, 0.2);
+    const end = beginDeviceStep(model, optimizer);
+    const before = webgpuInfo().uploads;
+    clipGradValue_(dev, 0.2);
+    uploads.push(webgpuInfo().uploads - before);
+    end();
+    for (const [i, p] of dev.entries()) assertNear(`call ${call + 1}: gradient ${i}`, await p.grad!.read(), host[i].grad!.data);
+  }
+  // −0.2 and 0.2 on the first call (no earlier test of this file binds them), for all three gradients
+  assert.deepEqual(uploads, [2, 0, 0], 'uploads of each call');
 });
