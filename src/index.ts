@@ -731,13 +731,11 @@ export {
   type SafetensorsTensor,
   type SaveSafetensorsOptions,
 } from './io/safetensors.js';
-// NumPy .npy / .npz arrays (bytes; files are in descent/node)
+// NumPy .npy arrays (bytes; .npz and files are in descent/node)
 export {
   encodeNpy,
-  encodeNpz,
   NpyError,
   parseNpy,
-  parseNpz,
   type NpyArray,
   type NpyData,
   type NpyDType,

@@ -58,6 +58,7 @@ export {
 export { loadSafetensorsFile, saveSafetensorsFile } from './io/safetensors-node.js';
 export { saveOnnxFile } from './io/onnx-node.js';
 export { readNpy, readNpz, saveNpy, saveNpz } from './io/npy-node.js';
+export { encodeNpz, parseNpz } from './io/npz.js';
 export { modelCheckpoint, type ModelCheckpoint, type ModelCheckpointOptions } from './io/model-checkpoint.js';
 export {
   checkpointDir,

@@ -37,7 +37,9 @@ export interface NpzDatasetsOptions {
   name?: string;
   /**
    * The classes the labels index (a test file's, or a trained model's): a label is looked up by
-   * its decimal name, and one the list lacks is refused. Default: the training labels' own.
+   * its decimal name, and one the list lacks is refused; classes none of which is named by a number
+   * (Fashion-MNIST's, an image folder's) take the labels 0 … K−1 as indices. Default: the training
+   * labels' own.
    */
   classes?: readonly string[];
 }
@@ -162,13 +164,15 @@ function outputsOf(a: NpyArray, n: number, key: string, what: string, classes: r
     const values = oneHot ? Array.from({ length: n }, (_, i) => a.data.subarray(i * cols, (i + 1) * cols).indexOf(1)) : Array.from(a.data);
     const own = oneHot ? Array.from({ length: cols }, (_, j) => String(j)) : [...new Set(values)].sort((p, q) => p - q).map(String);
     const names = classes ?? own;
-    const index = new Map(names.map((c, j) => [c, j]));
+    // classes named otherwise than by numbers (Fashion-MNIST's, an image folder's) take labels 0 … K−1 as their indices
+    const byIndex = classes !== undefined && !classes.some((c) => /^-?\d+$/.test(c));
+    const index = new Map(names.map((c, j) => [byIndex ? String(j) : c, j]));
     const labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const j = index.get(String(values[i]));
       if (j === undefined)
         throw new NpzDataError(
-          `${what}: sample ${i} has label ${values[i]}, which is not one of the ${names.length} classes (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})`,
+          `${what}: sample ${i} has label ${values[i]}, which is not one of the ${names.length} classes (${byIndex ? `0 … ${names.length - 1}: ` : ''}${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})`,
         );
       labels[i] = j;
     }

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFailure, writeFileAtomic } from './files.js';
-import { encodeNpy, encodeNpz, NpyError, parseNpy, parseNpz, type NpyArray, type NpyInput } from './npy.js';
+import { encodeNpy, NpyError, parseNpy, type NpyArray, type NpyInput } from './npy.js';
+import { encodeNpz, parseNpz } from './npz.js';
 
 function readBytes(path: string, expected: string): Uint8Array {
   try {

@@ -12,7 +12,6 @@
  * it (format 1.0, or 2.0 for a header of over 65,535 bytes, padded so the data starts at a multiple
  * of 64 bytes).
  */
-import { unzipSync, zipSync } from 'fflate';
 import { halfToFloat } from './float16.js';
 
 /** A malformed or unsupported NumPy file; the message names the array and what was expected. */
@@ -333,30 +332,4 @@ export function encodeNpy(a: NpyInput, name = 'array'): Uint8Array {
   out[padded - 1] = 0x0a;
   out.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), padded);
   return out;
-}
-
-/** The arrays of an `.npz` file's bytes, by name (the entry's name without `.npy`), in the zip's order. */
-export function parseNpz(bytes: Uint8Array, name = 'file'): Map<string, NpyArray> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (e) {
-    throw new NpyError(`${name}: not a NumPy .npz file (a zip of .npy files): ${(e as Error).message}`);
-  }
-  const out = new Map<string, NpyArray>();
-  for (const [entry, data] of Object.entries(entries)) {
-    if (entry.endsWith('/')) continue;
-    if (!entry.endsWith('.npy')) throw new NpyError(`${name}: entry "${entry}" is not a .npy array; an .npz holds .npy files only`);
-    const key = entry.slice(0, -4);
-    out.set(key, parseNpy(data, `${name}["${key}"]`));
-  }
-  return out;
-}
-
-/** The bytes of an `.npz` file of `arrays` (`np.savez`; with `compress`, `np.savez_compressed`). */
-export function encodeNpz(arrays: Record<string, NpyInput>, opts: { compress?: boolean } = {}): Uint8Array {
-  const files: Record<string, Uint8Array> = {};
-  for (const [key, a] of Object.entries(arrays)) files[`${key}.npy`] = encodeNpy(a, key);
-  // A fixed time stamp (the zip epoch, as NumPy's entries carry) keeps the bytes a function of the arrays.
-  return zipSync(files, { level: opts.compress ? 6 : 0, mtime: new Date(1980, 0, 1) });
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Dataset, NpzDataError, RegressionDataset, npzDatasets, parseNpz, type NpyArray, type NpyData } from '../../src/index.js';
+import { Dataset, NpzDataError, RegressionDataset, npzDatasets, parseNpz, type NpyArray, type NpyData } from '../../src/node.js';
 
 const arr = (data: NpyData, shape: number[], dtype: NpyArray['dtype']): NpyArray => ({ data, shape, dtype });
 const f32 = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
@@ -119,6 +119,27 @@ test('labels: classes are the sorted unique values (numerically), one-hot rows a
     { classes: ['1', '2', '3'] },
   );
   assert.deepEqual(Array.from((trained.train as Dataset).labels), [2, 2, 0, 0]);
+  // classes named otherwise (Fashion-MNIST's): the labels are their indices
+  const named = npzDatasets(
+    new Map([
+      ['x', x],
+      ['y', arr(new Uint8Array([2, 0, 1, 2]), [4], 'uint8')],
+    ]),
+    { classes: ['cat', 'dog', 'owl'] },
+  );
+  assert.deepEqual(Array.from((named.train as Dataset).labels), [2, 0, 1, 2]);
+  assert.deepEqual((named.train as Dataset).classes, ['cat', 'dog', 'owl']);
+  assert.throws(
+    () =>
+      npzDatasets(
+        new Map([
+          ['x', x],
+          ['y', arr(new Uint8Array([3, 0, 1, 2]), [4], 'uint8')],
+        ]),
+        { classes: ['cat', 'dog', 'owl'] },
+      ),
+    /sample 0 has label 3, which is not one of the 3 classes \(0 … 2: cat, dog, owl\)/,
+  );
 });
 
 test('refused, naming the file, the array and what was expected', () => {
