@@ -6,10 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, wholeAndResumed } from './run-cli.js';
-import { saveNpy, saveNpz } from '../../src/io/npy-node.js';
+import { readNpy, saveNpy, saveNpz } from '../../src/io/npy-node.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { readWeights } from '../../src/cli/weights.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { tempDir } from '../tmp-dir.js';
@@ -145,6 +146,12 @@ test("float targets train a regression: MAE per epoch, saved targets, eval R², 
   assert.equal(predicted.length, 50);
   const pm = predicted.reduce((s, q) => s + Math.abs(q.predicted.y - t[150 + q.index]), 0) / 50;
   assert.ok(Math.abs(pm - report.overall.mae) < 1e-3, `predict's MAE ${pm} vs eval's ${report.overall.mae}`);
+  const values = at('reg-preds.npy');
+  const o = await cli('predict', '--weights', weights, '--out', values, file);
+  assert.equal(o.out, `wrote 50 predictions (values of 1 target) to ${values}`);
+  const v = readNpy(values);
+  assert.deepEqual(v.shape, [50, 1]);
+  predicted.forEach((q, i) => assert.equal(v.data[i], Math.fround(q.predicted.y)));
   const x = await cli('export', '--weights', weights, '--out', at('reg.onnx'));
   assert.equal(x.code, 0, x.err);
   assert.match(x.out, /\(--standardize, flatten inside\)/);
@@ -218,4 +225,35 @@ test('refused with the flag, the file and what was expected', async () => {
   saveNpy(at('wide.npy'), { data: new Float32Array(10), shape: [2, 5] });
   const wide = await cli('predict', '--weights', weights, at('wide.npy'));
   assert.match(wide.err, /wide\.npy: samples of 1×1×5 \(C×H×W\); the model .*blobs-ref\.json takes 1×1×4/);
+});
+
+test("predict --out: every sample's probabilities as .npy [N, K] float32, or as .csv with the place, the class and one column per class", async () => {
+  const weights = at('blobs-out.json');
+  assert.equal((await cli('train', '--data', npz, ...run(2), '--save', weights)).code, 0);
+  const j = await cli('predict', '--weights', weights, '--json', npz);
+  const want = j.out
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; index: number; predicted: string; probabilities: Record<string, number> });
+  const npy = at('preds.npy');
+  const r = await cli('predict', '--weights', weights, '--out', npy, npz);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, `wrote 240 predictions (probabilities of 3 classes) to ${npy}`);
+  const a = readNpy(npy);
+  assert.deepEqual([a.dtype, a.shape], ['float32', [240, 3]]);
+  want.forEach((w, i) => ['0', '1', '2'].forEach((c, j) => assert.equal(a.data[i * 3 + j], Math.fround(w.probabilities[c]))));
+  const csvOut = at('preds.csv');
+  assert.equal((await cli('predict', '--weights', weights, '--out', csvOut, npz)).code, 0);
+  const [header, ...rows] = parse(readFileSync(csvOut, 'utf8')) as string[][];
+  assert.deepEqual(header, ['file', 'index', 'predicted', '0', '1', '2']);
+  assert.equal(rows.length, 240);
+  rows.forEach((row, i) => {
+    assert.deepEqual(row.slice(0, 3), [npz, String(i), want[i].predicted]);
+    assert.deepEqual(
+      row.slice(3).map(Number),
+      ['0', '1', '2'].map((c) => want[i].probabilities[c]),
+    );
+  });
+  const bad = await cli('predict', '--weights', weights, '--out', at('preds.txt'), npz);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--out: expected a file name ending in \.npy or \.csv, got ".*preds\.txt"/);
 });

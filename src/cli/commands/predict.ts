@@ -20,8 +20,10 @@ import {
 } from '../../data/preprocess.js';
 import { softmaxRow } from '../../train/metrics.js';
 import { npzInputKey, npzInputs, NpzDataError } from '../../data/npz.js';
-import { NpyError, type NpyArray } from '../../io/npy.js';
+import { encodeNpy, NpyError, type NpyArray } from '../../io/npy.js';
 import { readNpy, readNpz } from '../../io/npy-node.js';
+import { checkWritableFile, writeFileAtomic } from '../../io/files.js';
+import { stringify } from 'csv-stringify/sync';
 import { readWeights, savedTargets, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 
@@ -77,6 +79,50 @@ function printer(o: Parsed, io: Io, classes: readonly string[]) {
   };
 }
 
+type Where = Record<string, string | number>;
+/** Where a sample's outputs go: printed one by one, or gathered for --out and written by `end`. */
+interface Sink {
+  add(raw: ArrayLike<number>, k: number, name: string, where: Where): void;
+  end(): void;
+}
+
+/**
+ * The printer for these outputs (a classifier's classes, or a regression's targets), or with --out
+ * a collector: every sample's probabilities (a classifier, softmax of its logits) or values, written
+ * at the end as .npy [N, outputs] float32, or as .csv with the sample's place, the predicted class
+ * (a classifier) and one column per output.
+ */
+function sinkFor(o: Parsed, io: Io, outputs: readonly string[], regression: boolean): Sink {
+  if (o.out === undefined) {
+    const print = regression ? valuePrinter(o, io, outputs) : printer(o, io, outputs);
+    return { add: print, end: () => {} };
+  }
+  const path: string = o.out;
+  const rows: { where: Where; values: ArrayLike<number> }[] = [];
+  return {
+    add: (raw, _k, _name, where) => rows.push({ where, values: regression ? Array.from(raw) : softmaxRow(raw) }),
+    end: () => {
+      const k = outputs.length;
+      if (/\.npy$/i.test(path)) {
+        const data = new Float32Array(rows.length * k);
+        rows.forEach((r, i) => data.set(r.values, i * k));
+        writeFileAtomic(path, encodeNpy({ data, shape: [rows.length, k] }, path), '--out');
+      } else {
+        const place = rows.length ? Object.keys(rows[0].where) : [];
+        const records = rows.map((r) => {
+          const v = Array.from(r.values);
+          const best = v.indexOf(Math.max(...v));
+          return [...place.map((c) => r.where[c]), ...(regression ? [] : [outputs[best]]), ...v];
+        });
+        const header = [...place, ...(regression ? [] : ['predicted']), ...outputs];
+        writeFileAtomic(path, stringify([header, ...records]), '--out');
+      }
+      const what = regression ? `values of ${k} target${k === 1 ? '' : 's'}` : `probabilities of ${k} classes`;
+      io.out(`wrote ${rows.length} predictions (${what}) to ${path}`);
+    },
+  };
+}
+
 /** One line (text) or record (--json) per sample of a regression model: its value of each target. */
 function valuePrinter(o: Parsed, io: Io, targets: readonly string[]) {
   return (values: ArrayLike<number>, _k: number, name: string, where: Record<string, string | number>) => {
@@ -98,8 +144,9 @@ async function predictImages(o: Parsed, io: Io, saved: SavedModel, files: string
   const x = new Tensor(batch, flat ? [files.length, size] : [files.length, c, h, w]);
   const logits = noGrad(() => model.forward(x, { training: false }));
   const k = logits.shape[1];
-  const print = printer(o, io, classes);
-  files.forEach((f, i) => print(logits.data.subarray(i * k, (i + 1) * k), k, f, { image: f }));
+  const sink = sinkFor(o, io, classes, false);
+  files.forEach((f, i) => sink.add(logits.data.subarray(i * k, (i + 1) * k), k, f, { image: f }));
+  sink.end();
 }
 
 async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[]): Promise<void> {
@@ -143,7 +190,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
     }
   }
   const { model, flat } = buildSaved(o, saved, [1, 1, F], outputs.length);
-  const print = targets ? valuePrinter(o, io, targets) : printer(o, io, outputs);
+  const sink = sinkFor(o, io, outputs, targets !== undefined);
   for (const file of files) {
     const name = file === '-' ? STDIN_NAME : file;
     try {
@@ -163,7 +210,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
         for (let i = 0; i < b.rows; i++) {
           const row = b.start + i + 1;
-          print(out.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
+          sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
         }
       }
     } catch (e) {
@@ -178,6 +225,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
       throw e;
     }
   }
+  sink.end();
 }
 
 /** The inputs array of a .npy file, or of an .npz file's inputs array (npzInputKey), with its name for messages. */
@@ -212,7 +260,7 @@ async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string
   const targetScale =
     targets && saved.targetPreprocess && part('target ', () => checkPreprocess(saved.targetPreprocess as Preprocess, targets.length));
   const { model, flat } = buildSaved(o, saved, shape, outputs.length);
-  const print = targets ? valuePrinter(o, io, targets) : printer(o, io, outputs);
+  const sink = sinkFor(o, io, outputs, targets !== undefined);
   for (const file of files) {
     let samples: ReturnType<typeof npzInputs>;
     let name: string;
@@ -235,9 +283,10 @@ async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string
       const logits = noGrad(() => model.forward(x, { training: false }));
       const k = logits.shape[1];
       const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
-      for (let i = 0; i < rows; i++) print(out.subarray(i * k, (i + 1) * k), k, `${file}[${start + i}]`, { file, index: start + i });
+      for (let i = 0; i < rows; i++) sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}[${start + i}]`, { file, index: start + i });
     }
   }
+  sink.end();
 }
 
 export const predictCommand: Command = {
@@ -250,6 +299,12 @@ export const predictCommand: Command = {
     { name: 'top', type: 'int', min: 1, default: 3, help: 'how many classes to print per image or CSV row (a classifier)' },
     backendOption,
     { name: 'json', type: 'boolean', help: "print one JSON record per image or CSV row (every class's probability)" },
+    {
+      name: 'out',
+      type: 'string',
+      metavar: 'FILE.npy|FILE.csv',
+      help: "write every sample's prediction to FILE instead of printing it: .npy, float32 [samples, outputs] (a classifier's probabilities, a regression's values), or .csv with the sample's file and row (or index, or image), the predicted class and one column per class or target; written whole at the end or not at all",
+    },
   ],
   helpExtra: [
     "Images (a model trained on images): converted to the model's channels and resized to its input size; one line per image, FILE: class p, class p, …",
@@ -266,6 +321,10 @@ export const predictCommand: Command = {
       throw new UsageError(
         'no input given; expected one or more PNG or JPEG images, CSV files (FILE.csv, - for standard input) or NumPy files (FILE.npy, FILE.npz), after the options',
       );
+    if (o.out !== undefined) {
+      if (!/\.(npy|csv)$/i.test(o.out)) throw new UsageError(`--out: expected a file name ending in .npy or .csv, got "${o.out}"`);
+      checkWritableFile(o.out, '--out');
+    }
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'predict', io.err);
