@@ -55,7 +55,7 @@ export interface NpyInput {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** Each dtype code (`descr` without its byte order): the dtype, its bytes per value and how to read one. */
+/** Each dtype code (`descr` without its byte order): the dtype and its bytes per value. */
 const CODES: Record<string, { dtype: NpyDType; size: number }> = {
   b1: { dtype: 'bool', size: 1 },
   i1: { dtype: 'int8', size: 1 },
