@@ -23,6 +23,7 @@ export {
 } from './data/node.js';
 export {
   CsvColumnsError,
+  keepTrainingCategories,
   loadCsv,
   loadCsvRegression,
   MAX_ONE_HOT_CATEGORIES,

@@ -19,6 +19,7 @@ import { loadEmbedded, loadFashionMnist, hasFashionMnistFiles, FASHION_MNIST_SEA
 import {
   loadCsv,
   loadCsvRegression,
+  keepTrainingCategories,
   MAX_ONE_HOT_CATEGORIES,
   MissingFeatureError,
   oneHotNames,
@@ -543,7 +544,7 @@ async function readCsvSets(
       test: d.test,
       columns: csvColumns(d, { targets: d.targetNames }),
       featureColumns: d.featureColumns,
-      describe: `target column${plural} ${quoteList(d.targetNames)} (regression)${describeOneHot(d.oneHot)}`,
+      describe: `target column${plural} ${quoteList(d.targetNames)} (regression)`,
     };
   }
   const d = await loadCsv(path, {
@@ -561,7 +562,7 @@ async function readCsvSets(
     test: d.test,
     columns: csvColumns(d, { label: d.labelName }),
     featureColumns: d.featureColumns,
-    describe: `label column "${d.labelName}" (${d.labelKind} labels, ${cls.length} classes: ${shown})${describeOneHot(d.oneHot)}`,
+    describe: `label column "${d.labelName}" (${d.labelKind} labels, ${cls.length} classes: ${shown})`,
   };
 }
 
@@ -593,12 +594,25 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   }
   if (trained) checkColumns(path, d.featureColumns, trained);
   const split = testOrSplit(d.train, d.test, f, `--data ${path}`);
+  let { train, test } = split;
+  let columns = d.columns;
+  if (!trained && columns.oneHot?.length) {
+    // the categories of the training part only, when the test part was split from the same file
+    let kept: ReturnType<typeof keepTrainingCategories<CliDataset>>;
+    try {
+      kept = keepTrainingCategories(columns.features, columns.oneHot, train, [test]);
+    } catch (e) {
+      throw new UsageError(`--one-hot: ${(e as Error).message}; leave it out (--ignore-columns)`);
+    }
+    columns = { ...columns, features: kept.features, oneHot: kept.oneHot };
+    train = kept.train;
+    test = kept.sets[0];
+  }
   const parts = [
-    `CSV ${path}${f.testData !== undefined ? ` + ${f.testData}` : ''}: ${d.columns.features.length} features`,
-    d.describe,
+    `CSV ${path}${f.testData !== undefined ? ` + ${f.testData}` : ''}: ${columns.features.length} features`,
+    `${d.describe}${describeOneHot(columns.oneHot ?? [])}`,
     split.how,
   ];
-  let { train, test } = split;
   let impute: ImputePreprocess | undefined;
   if (f.trainedImpute !== undefined) {
     try {
@@ -609,7 +623,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     parts.push(`missing features filled with the saved ${impute.strategy}s of the model`);
   } else if (f.impute !== undefined) {
     try {
-      impute = fitImpute(train, f.impute as 'mean' | 'median', d.columns.features);
+      impute = fitImpute(train, f.impute as 'mean' | 'median', columns.features);
     } catch (e) {
       throw new UsageError(`--impute ${f.impute}: ${(e as Error).message.replace(/^fitImpute: /, '')}`);
     }
@@ -620,7 +634,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
     test = imputeDataset(impute, test);
   }
   const scaled = standardizeParts(path, train, test, f, parts, 'name its target columns with --target');
-  return { ...scaled, source: parts.join(', '), impute, csv: d.columns };
+  return { ...scaled, source: parts.join(', '), impute, csv: columns };
 }
 
 /** An .npz file's data sets; a malformed one is refused naming the flag, the file and the array. */

@@ -871,3 +871,47 @@ export async function loadCsvRegression(path: string, opts: LoadCsvRegressionOpt
     targetNames,
   };
 }
+
+/**
+ * The one-hot categories the training part of a split file holds. A file's categories are read
+ * from all of its rows, and --val-split and --cv split it afterwards: each one-hot column keeps the
+ * categories some sample of `train` has, and every set drops the features of the others, so a held-out
+ * sample of a category the training part lacks reads as no category (all zeros), as an unseen value of
+ * a later file does (scikit-learn's OneHotEncoder fitted on the training part, handle_unknown='ignore').
+ * `features` are the names of a sample's values in order, one-hot columns as their `column_value`
+ * names; a column left without a category in the training part is refused, naming it.
+ */
+export function keepTrainingCategories<D extends Dataset | RegressionDataset>(
+  features: readonly string[],
+  oneHot: readonly OneHotColumn[],
+  train: D,
+  sets: readonly D[],
+): { features: string[]; oneHot: OneHotColumn[]; train: D; sets: D[] } {
+  const f = features.length;
+  const keep = new Array<boolean>(f).fill(true);
+  const kept: OneHotColumn[] = oneHot.map((h) => {
+    const start = features.indexOf(oneHotNames(h)[0]);
+    const categories = h.categories.filter((_, j) => {
+      let seen = false;
+      for (let i = 0; i < train.length && !seen; i++) seen = train.images[i * f + start + j] === 1;
+      keep[start + j] = seen;
+      return seen;
+    });
+    if (categories.length === 0)
+      throw new RangeError(`one-hot column "${h.column}" has no value in the training part`);
+    return { column: h.column, categories };
+  });
+  if (keep.every((k) => k)) return { features: [...features], oneHot: kept, train, sets: [...sets] };
+  const columns = keep.flatMap((k, j) => (k ? [j] : []));
+  const narrow = (ds: D): D => {
+    const images = new Float32Array(ds.length * columns.length);
+    for (let i = 0; i < ds.length; i++)
+      for (let c = 0; c < columns.length; c++) images[i * columns.length + c] = ds.images[i * f + columns[c]];
+    const shape = [1, 1, columns.length] as const;
+    if (ds instanceof RegressionDataset)
+      return new RegressionDataset({ images, targets: ds.targets, shape, targetNames: ds.targetNames, name: ds.name }) as D;
+    const d = ds as Dataset;
+    return new Dataset({ images, labels: d.labels, shape, classes: d.classes, name: d.name }) as D;
+  };
+  return { features: columns.map((j) => features[j]), oneHot: kept, train: narrow(train), sets: sets.map(narrow) };
+}

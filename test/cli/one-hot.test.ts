@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { cli, wholeAndResumed } from './run-cli.js';
 import { readWeights } from '../../src/cli/weights.js';
 import { tempDir } from '../tmp-dir.js';
+import { Dataset, Rng, randomSplit } from '../../src/index.js';
 
 const dir = tempDir('descent-one-hot-cli-');
 const write = (name: string, rows: (string | number)[][]): string => {
@@ -198,6 +199,58 @@ test('descent train --one-hot: a run resumed from its checkpoint ends where the 
   assert.deepEqual(resumed, whole);
   // the checkpoint holds the categories, as a saved model does
   assert.deepEqual(readWeights(ck).csv?.oneHot, [{ column: 'city', categories: ['Berlin', 'Oslo', 'Paris', 'Rome'] }]);
+});
+
+test('--val-split: the categories are those of the training part; a held-out row of a category only it has reads as no category', async () => {
+  // which rows --val-split 0.25 --seed 3 holds out: the CLI's split of the same row count and seed
+  const n = 80;
+  const probe = new Dataset({
+    images: Float32Array.from({ length: n }, (_, i) => i),
+    labels: new Int32Array(n),
+    shape: [1, 1, 1],
+    classes: ['a'],
+  });
+  const heldOut = Array.from(randomSplit(probe, 0.25, new Rng(3).fork('val-split')).val.images);
+  const lone = heldOut[0];
+  const table = rows(n, 21);
+  const withLima = table.map((r, i) => (i === lone + 1 ? [r[0], r[1], 'Lima', r[3]] : r));
+  const withNone = table.map((r, i) => (i === lone + 1 ? [r[0], r[1], '', r[3]] : r));
+  const args = [
+    '--target',
+    'y',
+    '--ignore-columns',
+    'id',
+    '--one-hot',
+    'city',
+    '--val-split',
+    '0.25',
+    '--seed',
+    '3',
+    '--model',
+    'logreg',
+    '--epochs',
+    '3',
+    '--json',
+  ];
+  const weights = join(dir, 'lima.json');
+  const a = await cli('train', '--data', write('lima.csv', withLima), ...args, '--save', weights);
+  const b = await cli('train', '--data', write('none.csv', withNone), ...args);
+  assert.equal(a.code, 0, a.err);
+  const record = (out: string) => {
+    const { seconds: _s, samplesPerSec: _r, ...rest } = JSON.parse(out.trim().split('\n').pop() as string);
+    return rest;
+  };
+  assert.deepEqual(record(a.out), record(b.out));
+  const saved = readWeights(weights);
+  assert.deepEqual(saved.csv?.oneHot, [{ column: 'city', categories: ['Berlin', 'Oslo', 'Paris', 'Rome'] }]);
+  assert.deepEqual(saved.inputShape, [1, 1, 5]);
+  const text = await cli('train', '--data', join(dir, 'lima.csv'), ...args.slice(0, -1));
+  assert.match(text.out, /5 features, target column "y" \(regression\), one-hot "city" \(4 categories\), 60 train \/ 20 held out/);
+  // a column whose only values are held out has no category to train on
+  const onlyHeld = table.map((r, i) => (i === 0 ? ['id', 'x', 'code', 'y'] : [r[0], r[1], i - 1 === lone ? 'k' : '', r[3]]));
+  const c = await cli('train', '--data', write('only-held.csv', onlyHeld), ...args.map((v) => (v === 'city' ? 'code' : v)));
+  assert.equal(c.code, 2);
+  assert.match(c.err, /--one-hot: one-hot column "code" has no value in the training part; leave it out \(--ignore-columns\)/);
 });
 
 test('--one-hot refusals: a target, the label, an ignored column, twice, unknown, on images; eval takes the saved categories only', async () => {
