@@ -897,8 +897,7 @@ export function keepTrainingCategories<D extends Dataset | RegressionDataset>(
       keep[start + j] = seen;
       return seen;
     });
-    if (categories.length === 0)
-      throw new RangeError(`one-hot column "${h.column}" has no value in the training part`);
+    if (categories.length === 0) throw new RangeError(`one-hot column "${h.column}" has no value in the training part`);
     return { column: h.column, categories };
   });
   if (keep.every((k) => k)) return { features: [...features], oneHot: kept, train, sets: [...sets] };

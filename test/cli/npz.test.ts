@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { cli, wholeAndResumed } from './run-cli.js';
+import { cli, lastRecord, wholeAndResumed } from './run-cli.js';
 import { readNpy, saveNpy, saveNpz } from '../../src/io/npy-node.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
@@ -39,10 +39,6 @@ writeFileSync(
   `a,b,c,d,label\n${Array.from({ length: 240 }, (_, i) => `${Array.from(x.subarray(i * 4, i * 4 + 4)).join(',')},${y[i]}`).join('\n')}\n`,
 );
 
-const last = (out: string): Record<string, unknown> => {
-  const { seconds: _s, samplesPerSec: _r, ...rest } = JSON.parse(out.trim().split('\n').pop() as string);
-  return rest;
-};
 const run = (epochs: number) => [
   '--val-split',
   '0.25',
@@ -61,8 +57,8 @@ test('an .npz file of features and labels trains as the same samples in a CSV fi
   const b = await cli('train', '--data', csv, ...common);
   assert.equal(a.code, 0, a.err);
   assert.equal(b.code, 0, b.err);
-  assert.deepEqual(last(a.out), last(b.out));
-  assert.ok((last(a.out).testAccuracy as number) > 0.9, `accuracy ${last(a.out).testAccuracy}`);
+  assert.deepEqual(lastRecord(a.out), lastRecord(b.out));
+  assert.ok((lastRecord(a.out).testAccuracy as number) > 0.9, `accuracy ${lastRecord(a.out).testAccuracy}`);
   const line = (await cli('train', '--data', npz, ...run(1))).out.split('\n')[0];
   assert.match(
     line,
@@ -104,7 +100,7 @@ test('uint8 images channels last (Keras) train as their float32 channels-first f
   const a = await cli('train', '--data', nhwc, ...run);
   const b = await cli('train', '--data', nchw, ...run);
   assert.equal(a.code, 0, a.err);
-  assert.deepEqual(last(a.out), last(b.out));
+  assert.deepEqual(lastRecord(a.out), lastRecord(b.out));
   const text = await cli('train', '--data', nhwc, '--model', 'cnn', '--epochs', '1');
   assert.match(
     text.out,

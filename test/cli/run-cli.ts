@@ -10,6 +10,12 @@ export async function cli(...args: string[]): Promise<{ code: number; out: strin
   return { code, out: stdout.join('\n'), err: stderr.join('\n') };
 }
 
+/** The last JSON record of a `--json` output without its timings (seconds, samplesPerSec), which equal runs share. */
+export function lastRecord(out: string): Record<string, unknown> {
+  const { seconds: _s, samplesPerSec: _r, ...rest } = JSON.parse(out.trim().split('\n').pop() as string);
+  return rest;
+}
+
 /**
  * `descent train ARGS --epochs 3` run whole, and run for 1 epoch into a checkpoint folder `ck` then
  * resumed to 3: the last JSON record of each without its timings (seconds, samplesPerSec), which a
@@ -21,8 +27,7 @@ export async function wholeAndResumed(
 ): Promise<{ whole: Record<string, unknown>; resumed: Record<string, unknown> }> {
   const end = (r: { code: number; out: string; err: string }) => {
     if (r.code !== 0) throw new Error(`descent train exited ${r.code}: ${r.err}`);
-    const { seconds: _s, samplesPerSec: _r, ...rest } = JSON.parse(r.out.trim().split('\n').pop()!);
-    return rest as Record<string, unknown>;
+    return lastRecord(r.out);
   };
   const whole = end(await cli('train', ...args, '--epochs', '3', '--json'));
   end(await cli('train', ...args, '--epochs', '1', '--checkpoint-dir', ck, '--json'));
