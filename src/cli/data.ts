@@ -28,7 +28,7 @@ import {
   type OneHotColumn,
 } from '../data/csv.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
-import { npzDatasets, NpzDataError, type NpzDatasets } from '../data/npz.js';
+import { checkTestSet, npzDatasets, NpzDataError, type NpzDatasets } from '../data/npz.js';
 import { readNpz } from '../io/npy-node.js';
 import { NpyError } from '../io/npy.js';
 import {
@@ -673,13 +673,11 @@ async function loadNpzData(path: string, f: DataFlags): Promise<LoadedData> {
       throw new UsageError(`--test-data ${f.testData}: with --data ${path} (NumPy arrays) it must be an .npz file`);
     const t = readNpzSets(f.testData, isRegression(d.train) ? undefined : d.train.classes, '--test-data');
     test = t.test ?? t.train;
-    if (test.shape.join() !== d.train.shape.join())
-      throw new UsageError(`--test-data ${f.testData}: samples of ${test.shape.join('×')}; --data ${path} has ${d.train.shape.join('×')}`);
-    if (
-      isRegression(test) !== isRegression(d.train) ||
-      (isRegression(test) && isRegression(d.train) && test.targetNames.length !== d.train.targetNames.length)
-    )
-      throw new UsageError(`--test-data ${f.testData}: its outputs are not those of --data ${path} (${describeNpz(d)})`);
+    try {
+      checkTestSet(d.train, `--data ${path}`, test, `--test-data ${f.testData}`);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     testNote = ` + ${f.testData}`;
   }
   const split = testOrSplit(d.train, test, f, `--data ${path}`);

@@ -24,6 +24,7 @@ import { loadLatestCheckpoint } from '../io/checkpoints.js';
 import type { CsvColumns } from './data.js';
 import { oneHotNames, type OneHotColumn } from '../data/csv.js';
 import type { RegressionLossName } from './loss-flags.js';
+import { UsageError } from './args.js';
 
 /** What rebuilds a trained network: stored beside its weights in every saved form. */
 export interface SavedModelInfo {
@@ -73,6 +74,15 @@ export interface SavedModel extends Partial<SavedModelInfo> {
   loadInto(m: Module): void;
   /** For a checkpoint folder: its newer checkpoint files that could not be read, newest first (`path` is the one read). */
   refused?: { path: string; reason: string }[];
+}
+
+/** A check of a value saved with the model at `weights`, failing as a usage error naming the file ("the model's " + what + the check's message). */
+export function savedPart<T>(weights: string, what: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw new UsageError(`--weights: ${weights}: the model's ${what}${(e as Error).message}`);
+  }
 }
 
 /** A regression model's target names (absent for a classifier). */

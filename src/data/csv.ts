@@ -26,6 +26,7 @@ import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
 import { parse, CsvError } from 'csv-parse';
 import { DataFormatError } from './idx.js';
 import { Dataset, RegressionDataset } from './dataset.js';
+import { withImages } from './preprocess.js';
 
 export interface CsvTable {
   path: string;
@@ -906,11 +907,7 @@ export function keepTrainingCategories<D extends Dataset | RegressionDataset>(
     const images = new Float32Array(ds.length * columns.length);
     for (let i = 0; i < ds.length; i++)
       for (let c = 0; c < columns.length; c++) images[i * columns.length + c] = ds.images[i * f + columns[c]];
-    const shape = [1, 1, columns.length] as const;
-    if (ds instanceof RegressionDataset)
-      return new RegressionDataset({ images, targets: ds.targets, shape, targetNames: ds.targetNames, name: ds.name }) as D;
-    const d = ds as Dataset;
-    return new Dataset({ images, labels: d.labels, shape, classes: d.classes, name: d.name }) as D;
+    return withImages(ds, images, [1, 1, columns.length]);
   };
   return { features: columns.map((j) => features[j]), oneHot: kept, train: narrow(train), sets: sets.map(narrow) };
 }

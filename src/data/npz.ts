@@ -206,6 +206,21 @@ function datasetOf(
   return { set, sampleShape: x.shape.slice(1), layout: inputs.layout, dtype: x.dtype, outputs: out.kind };
 }
 
+/** Refuse a test set whose samples or outputs (labels, or as many targets) are not the training set's; `trainWhat` and `testWhat` name them. */
+export function checkTestSet(
+  train: Dataset | RegressionDataset,
+  trainWhat: string,
+  test: Dataset | RegressionDataset,
+  testWhat: string,
+): void {
+  if (test.shape.join() !== train.shape.join())
+    throw new NpzDataError(`${testWhat}: samples of ${test.shape.join('×')}; ${trainWhat} has ${train.shape.join('×')}`);
+  const outputs = (d: Dataset | RegressionDataset) =>
+    d instanceof RegressionDataset ? `${d.targetNames.length} target${d.targetNames.length === 1 ? '' : 's'}` : 'labels';
+  if (outputs(test) !== outputs(train))
+    throw new NpzDataError(`${testWhat}: ${outputs(test)} per sample; ${trainWhat} has ${outputs(train)}`);
+}
+
 /**
  * The data sets an .npz file's arrays hold (see the module comment for the names, shapes and
  * dtypes read). The test pair's labels index the training pair's classes.
@@ -216,18 +231,7 @@ export function npzDatasets(arrays: Map<string, NpyArray>, opts: NpzDatasetsOpti
   const train = datasetOf(arrays, keys.x, keys.y, name, opts.classes);
   const classes = train.set instanceof Dataset ? train.set.classes : undefined;
   const test = keys.testX && keys.testY ? datasetOf(arrays, keys.testX, keys.testY, name, classes).set : undefined;
-  if (test && test.shape.join() !== train.set.shape.join())
-    throw new NpzDataError(`${name}: "${keys.testX}" has samples of ${test.shape.join('×')}, "${keys.x}" of ${train.set.shape.join('×')}`);
-  if (test && test instanceof Dataset !== train.set instanceof Dataset)
-    throw new NpzDataError(`${name}: "${keys.y}" and "${keys.testY}" must both be labels or both targets`);
-  if (
-    test instanceof RegressionDataset &&
-    train.set instanceof RegressionDataset &&
-    test.targetNames.length !== train.set.targetNames.length
-  )
-    throw new NpzDataError(
-      `${name}: "${keys.testY}" has ${test.targetNames.length} targets per sample, "${keys.y}" ${train.set.targetNames.length}`,
-    );
+  if (test) checkTestSet(train.set, `${name}["${keys.x}"]`, test, `${name}["${keys.testX}"]`);
   return {
     train: train.set,
     ...(test ? { test } : {}),

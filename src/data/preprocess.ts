@@ -132,12 +132,16 @@ export function preprocessDataset<D extends Dataset | RegressionDataset>(p: Prep
   return withImages(ds, applyPreprocess(p, ds.images));
 }
 
-/** `ds` with `images` as its inputs, its labels or targets as they are. */
-function withImages<D extends Dataset | RegressionDataset>(ds: D, images: Float32Array): D {
+/** `ds` with `images` as its inputs (samples of `shape`, by default its own), its labels or targets as they are. */
+export function withImages<D extends Dataset | RegressionDataset>(
+  ds: D,
+  images: Float32Array,
+  shape: readonly [number, number, number] = ds.shape,
+): D {
   if (ds instanceof RegressionDataset)
-    return new RegressionDataset({ images, targets: ds.targets, shape: ds.shape, targetNames: ds.targetNames, name: ds.name }) as D;
+    return new RegressionDataset({ images, targets: ds.targets, shape, targetNames: ds.targetNames, name: ds.name }) as D;
   const d = ds as Dataset;
-  return new Dataset({ images, labels: d.labels, shape: d.shape, classes: d.classes, name: d.name }) as D;
+  return new Dataset({ images, labels: d.labels, shape, classes: d.classes, name: d.name }) as D;
 }
 
 /**

@@ -148,6 +148,24 @@ test('refused, naming the file, the array and what was expected', () => {
   const cases: [Map<string, NpyArray>, RegExp][] = [
     [
       new Map([
+        ['x_train', x],
+        ['y_train', y],
+        ['x_test', arr(f32(12), [4, 3], 'float32')],
+        ['y_test', y],
+      ]),
+      /f\.npz\["x_test"\]: samples of 1×1×3; f\.npz\["x_train"\] has 1×1×2/,
+    ],
+    [
+      new Map([
+        ['x_train', x],
+        ['y_train', y],
+        ['x_test', x],
+        ['y_test', arr(new Float32Array(4), [4], 'float32')],
+      ]),
+      /f\.npz\["x_test"\]: 1 target per sample; f\.npz\["x_train"\] has labels/,
+    ],
+    [
+      new Map([
         ['a', x],
         ['b', y],
       ]),

@@ -11,20 +11,11 @@
  */
 import type { Command, Io } from '../command.js';
 import { UsageError, type Parsed } from '../args.js';
-import { readWeights, savedTargets, warnRefused, type SavedModel } from '../weights.js';
+import { readWeights, savedPart, savedTargets, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 import { checkImpute, checkPreprocess } from '../../data/preprocess.js';
 import { exportOnnx, ONNX_OPSET, type ExportOnnxOptions } from '../../io/onnx.js';
 import { writeFileAtomic } from '../../io/files.js';
-
-/** A check of a saved value that fails as a usage error naming the weights file. */
-function savedPart<T>(weights: string, what: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new UsageError(`--weights: ${weights}: the model's ${what}${(e as Error).message}`);
-  }
-}
 
 function exportOptions(o: Parsed, saved: SavedModel): { options: ExportOnnxOptions; outputs: string[]; regression: boolean } {
   const weights: string = o.weights;

@@ -24,7 +24,7 @@ import { encodeNpy, NpyError, type NpyArray } from '../../io/npy.js';
 import { readNpy, readNpz } from '../../io/npy-node.js';
 import { checkWritableFile, writeFileAtomic } from '../../io/files.js';
 import { stringify } from 'csv-stringify/sync';
-import { readWeights, savedTargets, warnRefused, type SavedModel } from '../weights.js';
+import { readWeights, savedPart, savedTargets, warnRefused, type SavedModel } from '../weights.js';
 import { buildSaved, weightsOptions } from './eval.js';
 
 /** Fashion-MNIST's geometry, for weights files that do not state theirs. */
@@ -165,30 +165,8 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
   const columns = featureColumnsOf(saved.csv);
   const F = saved.csv.features.length;
   const outputs = targets ?? (saved.classes as string[]);
-  let preprocess: Preprocess | undefined;
-  if (saved.preprocess) {
-    try {
-      preprocess = checkPreprocess(saved.preprocess, F);
-    } catch (e) {
-      throw new UsageError(`--weights: ${weights}: the model's ${(e as Error).message}`);
-    }
-  }
-  let impute: ImputePreprocess | undefined;
-  if (saved.impute) {
-    try {
-      impute = checkImpute(saved.impute, F);
-    } catch (e) {
-      throw new UsageError(`--weights: ${weights}: the model's ${(e as Error).message}`);
-    }
-  }
-  let targetScale: Preprocess | undefined;
-  if (targets && saved.targetPreprocess) {
-    try {
-      targetScale = checkPreprocess(saved.targetPreprocess, targets.length);
-    } catch (e) {
-      throw new UsageError(`--weights: ${weights}: the model's target ${(e as Error).message}`);
-    }
-  }
+  const { preprocess, targetScale } = savedScaling(weights, saved, F, targets);
+  const impute = saved.impute && savedPart(weights, '', () => checkImpute(saved.impute as ImputePreprocess, F));
   const { model, flat } = buildSaved(o, saved, [1, 1, F], outputs.length);
   const sink = sinkFor(o, io, outputs, targets !== undefined);
   for (const file of files) {
@@ -228,6 +206,22 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
   sink.end();
 }
 
+/** The model's saved --standardize statistics for `size` inputs and a regression's --standardize-targets, each checked. */
+function savedScaling(
+  weights: string,
+  saved: SavedModel,
+  size: number,
+  targets: readonly string[] | undefined,
+): { preprocess?: Preprocess; targetScale?: Preprocess } {
+  return {
+    preprocess: saved.preprocess && savedPart(weights, '', () => checkPreprocess(saved.preprocess as Preprocess, size)),
+    targetScale:
+      targets && saved.targetPreprocess
+        ? savedPart(weights, 'target ', () => checkPreprocess(saved.targetPreprocess as Preprocess, targets.length))
+        : undefined,
+  };
+}
+
 /** The inputs array of a .npy file, or of an .npz file's inputs array (npzInputKey), with its name for messages. */
 function readInputs(file: string): { array: NpyArray; name: string } {
   if (/\.npy$/i.test(file)) return { array: readNpy(file), name: file };
@@ -249,16 +243,7 @@ async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string
   if (targets && givenOptions(o).has('top'))
     throw new UsageError(`--top ranks classes; ${weights} is a regression model, which predicts one value per target`);
   const size = shape[0] * shape[1] * shape[2];
-  const part = (what: string, check: () => Preprocess): Preprocess => {
-    try {
-      return check();
-    } catch (e) {
-      throw new UsageError(`--weights: ${weights}: the model's ${what}${(e as Error).message}`);
-    }
-  };
-  const preprocess = saved.preprocess && part('', () => checkPreprocess(saved.preprocess as Preprocess, size));
-  const targetScale =
-    targets && saved.targetPreprocess && part('target ', () => checkPreprocess(saved.targetPreprocess as Preprocess, targets.length));
+  const { preprocess, targetScale } = savedScaling(weights, saved, size, targets);
   const { model, flat } = buildSaved(o, saved, shape, outputs.length);
   const sink = sinkFor(o, io, outputs, targets !== undefined);
   for (const file of files) {
