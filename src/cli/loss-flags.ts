@@ -19,7 +19,7 @@ import { crossEntropyWith } from '../autograd/cross-entropy.js';
 import { mseLoss } from '../autograd/ops.js';
 import { huberLoss, l1Loss, smoothL1Loss } from '../autograd/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { isRegression, type CliDataset } from './data.js';
+import { dataKind, isRegression, type CliDataset } from './data.js';
 import { classWeightsFor, type ClassWeights } from '../train/class-weights.js';
 import type { LossFn } from '../train/trainer.js';
 import { clip } from '../util/names.js';
@@ -127,7 +127,7 @@ export function checkLossFlags(o: Parsed, regression?: boolean): void {
   const loss = o.loss !== undefined ? parseLoss(String(o.loss)) : undefined;
   if (o.classWeights !== undefined) parseClassWeights(String(o.classWeights));
   // an .npz file's outputs decide, once read
-  if (regression === undefined && o.target === undefined && typeof o.data === 'string' && /\.npz$/i.test(o.data)) return;
+  if (regression === undefined && o.target === undefined && typeof o.data === 'string' && dataKind(o.data) === 'npz') return;
   const why = o.target !== undefined ? '--target trains a regression' : "the data's float targets make a regression";
   if (regression ?? o.target !== undefined) {
     if (loss?.name === 'cross-entropy')
