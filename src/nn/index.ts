@@ -14,3 +14,4 @@ export * from './fmp.js';
 export * from './residual.js';
 export * from './fuse.js';
 export * from './summary.js';
+export * from './recurrent.js';

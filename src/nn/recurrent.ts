@@ -1,0 +1,338 @@
+/**
+ * Recurrent layers — RNN (Elman), LSTM (Hochreiter & Schmidhuber 1997, with a forget gate) and GRU
+ * (Cho et al. 2014) — as PyTorch's nn.RNN, nn.LSTM and nn.GRU with batch_first=True. For each layer
+ * k and time step t, with x_t the layer's input and h_{t−1} its previous hidden state:
+ *
+ *   RNN   h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)                 act = tanh or relu
+ *   LSTM  i, f, g, o = σ, σ, tanh, σ of (W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), in that row order
+ *         c_t = f ∘ c_{t−1} + i ∘ g,   h_t = o ∘ tanh(c_t)
+ *   GRU   r, z = σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr), σ(… z rows …)
+ *         n = tanh(W_in x_t + b_in + r ∘ (W_hn h_{t−1} + b_hn))        (PyTorch's form: b_hn inside r ∘ ·)
+ *         h_t = (1 − z) ∘ n + z ∘ h_{t−1}
+ *
+ * Conventions (PyTorch's): parameters weight_ih_l{k} [G·H, in_k], weight_hh_l{k} [G·H, H], bias_ih_l{k},
+ * bias_hh_l{k} [G·H], then the same with `_reverse` for the reverse direction, registered in that
+ * order so stateDict() is PyTorch's state_dict; every parameter starts U(−1/√H, 1/√H), drawn in
+ * registration order. A bidirectional layer's output is [forward, reverse] on the feature axis, and
+ * the next layer reads it whole. Dropout (inverted) applies to every layer's output but the last,
+ * only while training. States are [L·D, N, H], layer-major, forward before reverse.
+ *
+ * The backward is the engine's: each layer is composed of autograd ops. The input projection of all
+ * T steps is one product ([T·N, in] × W_ihᵀ); a step adds only h × W_hhᵀ and the gate arithmetic.
+ * A zero initial state is never built: the first step leaves out the terms it would zero.
+ */
+import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
+import { type Rng, nextDefaultRng } from '../tensor/rng.js';
+import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
+import { add, dense, mul, permute, relu, reshape, sigmoid, sub, tanh } from '../autograd/ops.js';
+import { cat, narrow, split, stack } from '../autograd/indexing.js';
+import { Module, parameter, type ForwardOptions } from './module.js';
+import { initializers, weightOptionSpecs, type InitName } from './init.js';
+import { fillDropMask, needRng } from './dropout.js';
+import { bool, checkOptions, int, num, oneOf, type SchemaOf } from '../util/options.js';
+
+export interface LSTMOptions {
+  /** Stacked layers, each reading the previous one's output sequence; default 1. */
+  numLayers?: number;
+  /** Biases b_ih and b_hh; default true. */
+  bias?: boolean;
+  /** A second pass from the last step to the first, its outputs beside the forward's; default false. */
+  bidirectional?: boolean;
+  /** Dropout probability on each layer's output but the last's, while training; default 0. */
+  dropout?: number;
+  /** forward(x) gives the whole output sequence [N, T, D·H] (true, default) or the last layer's final hidden states [N, D·H]. */
+  returnSequences?: boolean;
+  /** Weight initialiser; default 'torch': every parameter U(±1/√H), PyTorch's. Another name initialises the weights so (biases stay U(±1/√H)). */
+  init?: InitName;
+  rng?: Rng;
+  dtype?: DType;
+}
+export type GRUOptions = LSTMOptions;
+export interface RNNOptions extends LSTMOptions {
+  /** The activation of the hidden state; default 'tanh'. */
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+/** Initial states for forwardState, PyTorch's h_0 and c_0: [L·D, N, H]; zeros when left out. */
+export interface RecurrentState {
+  h?: Tensor;
+  c?: Tensor;
+}
+
+/** forwardState's result: the output sequence and the final states, PyTorch's (output, h_n[, c_n]). */
+export interface RecurrentResult {
+  /** [N, T, D·H]: the last layer's hidden state at each step, forward then reverse direction. */
+  output: Tensor;
+  /** [L·D, N, H]: every layer's and direction's hidden state after the whole sequence. */
+  h: Tensor;
+  /** [L·D, N, H]: the LSTM's cell states after the whole sequence (LSTM only). */
+  c?: Tensor;
+}
+
+type Cell = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+const GATES: Record<Cell, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
+
+const lstmSchema: SchemaOf<LSTMOptions> = {
+  numLayers: int,
+  bias: bool,
+  bidirectional: bool,
+  dropout: num,
+  returnSequences: bool,
+  ...weightOptionSpecs,
+};
+const rnnSchema: SchemaOf<RNNOptions> = { ...lstmSchema, nonlinearity: oneOf('tanh', 'relu') };
+
+/** One direction of one layer: its parameters, biases null without `bias`. */
+interface Weights {
+  wIh: Tensor;
+  wHh: Tensor;
+  bIh: Tensor | null;
+  bHh: Tensor | null;
+}
+
+/** One direction's state between steps: h [N, H] and, for an LSTM, c; null where it is still zero. */
+interface Carry {
+  h: Tensor | null;
+  c: Tensor | null;
+}
+
+/** The common body of RNN, LSTM and GRU; the cell's step is the only difference. */
+export abstract class Recurrent extends Module {
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly bidirectional: boolean;
+  readonly dropout: number;
+  readonly returnSequences: boolean;
+  /** Directions: 2 when bidirectional, else 1. */
+  readonly numDirections: number;
+  /** weights[layer][direction] */
+  readonly weights: Weights[][] = [];
+  private readonly kind: string;
+
+  protected constructor(
+    private readonly cell: Cell,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    opts: RNNOptions,
+  ) {
+    super();
+    this.kind = cell === 'LSTM' || cell === 'GRU' ? cell : 'RNN';
+    for (const [k, v] of [
+      ['inputSize', inputSize],
+      ['hiddenSize', hiddenSize],
+    ] as const)
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`${this.kind}: ${k} must be a positive integer, got ${v}`);
+    const numLayers = opts.numLayers ?? 1;
+    if (numLayers < 1) throw new RangeError(`${this.kind}: numLayers must be a positive integer, got ${numLayers}`);
+    this.numLayers = numLayers;
+    this.bias = opts.bias ?? true;
+    this.bidirectional = opts.bidirectional ?? false;
+    this.numDirections = this.bidirectional ? 2 : 1;
+    const dropout = opts.dropout ?? 0;
+    if (!(dropout >= 0 && dropout <= 1)) throw new RangeError(`${this.kind}: dropout must be in [0, 1], got ${dropout}`);
+    this.dropout = dropout;
+    this.returnSequences = opts.returnSequences ?? true;
+    const rng = opts.rng ?? nextDefaultRng();
+    const dtype = opts.dtype ?? 'float32';
+    const initName = opts.init ?? 'torch';
+    const b = 1 / Math.sqrt(hiddenSize);
+    const uniform = (t: Tensor) => {
+      for (let i = 0; i < t.size; i++) t.data[i] = -b + 2 * b * rng.uniform();
+    };
+    // PyTorch's U(±1/√H) for everything unless another initialiser is named for the weights
+    const weightInit = initName === 'torch' ? uniform : (t: Tensor) => initializers[initName](t, rng);
+    const rows = GATES[cell] * hiddenSize;
+    for (let k = 0; k < numLayers; k++) {
+      const inK = k === 0 ? inputSize : this.numDirections * hiddenSize;
+      const layer: Weights[] = [];
+      for (let d = 0; d < this.numDirections; d++) {
+        const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
+        const p = (name: string, shape: number[], init: (t: Tensor) => void) =>
+          this.registerParameter(name + sfx, parameter(shape, dtype, init));
+        const wIh = p('weight_ih', [rows, inK], weightInit);
+        const wHh = p('weight_hh', [rows, hiddenSize], weightInit);
+        const bIh = this.bias ? p('bias_ih', [rows], uniform) : null;
+        const bHh = this.bias ? p('bias_hh', [rows], uniform) : null;
+        layer.push({ wIh, wHh, bIh, bHh });
+      }
+      this.weights.push(layer);
+    }
+  }
+
+  /** The parameters' dtype, which the input must have. */
+  get dtype(): DType {
+    return this.weights[0][0].wIh.dtype;
+  }
+
+  /**
+   * x [N, T, inputSize] → returnSequences ? output [N, T, D·H] : the last layer's final hidden state
+   * of each direction, forward then reverse, [N, D·H] (Keras' return_sequences=False).
+   */
+  forward(x: Tensor, opts?: ForwardOptions): Tensor {
+    const r = this.run(x, undefined, opts, this.returnSequences);
+    if (this.returnSequences) return r.output!;
+    return this.bidirectional ? cat(r.last, 1) : r.last[0];
+  }
+
+  /** The output sequence and the final states, from initial states `state` (zeros where left out). */
+  forwardState(x: Tensor, state?: RecurrentState, opts?: ForwardOptions): RecurrentResult {
+    const r = this.run(x, state, opts, true);
+    const L = this.numLayers * this.numDirections;
+    const [N, H] = [x.shape[0], this.hiddenSize];
+    const out: RecurrentResult = { output: r.output!, h: L === 1 ? reshape(r.hN[0], [1, N, H]) : stack(r.hN, 0) };
+    if (this.cell === 'LSTM') out.c = L === 1 ? reshape(r.cN[0], [1, N, H]) : stack(r.cN, 0);
+    return out;
+  }
+
+  private checkInput(x: Tensor): void {
+    if (x.ndim !== 3 || x.shape[2] !== this.inputSize)
+      throw new ShapeError(`${this.kind}: expected input [N, T, ${this.inputSize}], got ${fmtShape(x.shape)}`);
+    if (x.shape[1] < 1) throw new ShapeError(`${this.kind}: expected at least one time step, got input ${fmtShape(x.shape)}`);
+    if (x.dtype !== this.dtype)
+      throw new TypeError(`${this.kind}: input is ${x.dtype}, the parameters are ${this.dtype}; convert one of them`);
+  }
+
+  /** The initial states of each layer and direction, split from [L·D, N, H] (null: zeros). */
+  private initial(t: Tensor | undefined, name: 'h' | 'c', N: number): (Tensor | null)[] {
+    const L = this.numLayers * this.numDirections;
+    if (!t) return new Array<Tensor | null>(L).fill(null);
+    const want = [L, N, this.hiddenSize];
+    if (!(t instanceof Tensor) || !shapeEq(t.shape, want))
+      throw new ShapeError(
+        `${this.kind}: expected initial state ${name} ${fmtShape(want)}, got ${t instanceof Tensor ? fmtShape(t.shape) : String(t)}`,
+      );
+    if (t.dtype !== this.dtype) throw new TypeError(`${this.kind}: initial state ${name} is ${t.dtype}, the parameters are ${this.dtype}`);
+    return L === 1 ? [reshape(t, [N, this.hiddenSize])] : split(t, 1, 0).map((s) => reshape(s, [N, this.hiddenSize]));
+  }
+
+  private run(
+    x: Tensor,
+    state: RecurrentState | undefined,
+    opts: ForwardOptions | undefined,
+    wantOutput: boolean,
+  ): { output: Tensor | null; hN: Tensor[]; cN: Tensor[]; last: Tensor[] } {
+    this.checkInput(x);
+    if (state !== undefined && (typeof state !== 'object' || state === null))
+      throw new TypeError(`${this.kind}: state must be { h, c } (initial states), got ${String(state)}`);
+    if (state?.c && this.cell !== 'LSTM') throw new RangeError(`${this.kind}: has no cell state; state takes h only`);
+    const [N, T] = x.shape;
+    const H = this.hiddenSize;
+    const D = this.numDirections;
+    const h0 = this.initial(state?.h, 'h', N);
+    const c0 = this.initial(state?.c, 'c', N);
+    const training = !!opts?.training && this.dropout > 0;
+    const rng = training ? needRng(opts, this.describe()) : null;
+    // time-major rows: step t is the contiguous block of rows [t·N, (t + 1)·N)
+    let seq = reshape(permute(x, [1, 0, 2]), [T * N, this.inputSize]);
+    const hN: Tensor[] = [];
+    const cN: Tensor[] = [];
+    let last: Tensor[] = [];
+    let output: Tensor | null = null;
+    for (let k = 0; k < this.numLayers; k++) {
+      const top = k === this.numLayers - 1;
+      const outs: Tensor[] = [];
+      last = [];
+      for (let d = 0; d < D; d++) {
+        const w = this.weights[k][d];
+        const steps = split(dense(seq, w.wIh, w.bIh), N, 0);
+        const hs = new Array<Tensor>(T);
+        const carry: Carry = { h: h0[k * D + d], c: c0[k * D + d] };
+        for (let s = 0; s < T; s++) {
+          const t = d === 0 ? s : T - 1 - s;
+          this.step(steps[t], w, carry);
+          hs[t] = carry.h!;
+        }
+        hN.push(carry.h!);
+        if (carry.c) cN.push(carry.c);
+        last.push(carry.h!);
+        if (!top || wantOutput) outs.push(stack(hs, 0));
+      }
+      if (top && !wantOutput) break;
+      let y = D === 1 ? outs[0] : cat(outs, 2);
+      if (top) {
+        output = permute(y, [1, 0, 2]);
+        break;
+      }
+      if (rng) {
+        const mask = allocStorage(y.dtype, y.size);
+        fillDropMask(mask, this.dropout, rng);
+        y = mul(y, new Tensor(mask, y.shape));
+      }
+      seq = reshape(y, [T * N, D * H]);
+    }
+    return { output, hN, cN, last };
+  }
+
+  /** One time step of the cell: `xp` is the step's input projection W_ih x_t + b_ih [N, G·H]; updates `carry`. */
+  private step(xp: Tensor, w: Weights, carry: Carry): void {
+    const H = this.hiddenSize;
+    // W_hh h + b_hh; without a previous state only the bias (or nothing) is left
+    const hp = carry.h ? dense(carry.h, w.wHh, w.bHh) : w.bHh;
+    switch (this.cell) {
+      case 'RNN_TANH':
+      case 'RNN_RELU': {
+        const z = hp ? add(xp, hp) : xp;
+        carry.h = this.cell === 'RNN_TANH' ? tanh(z) : relu(z);
+        return;
+      }
+      case 'LSTM': {
+        const z = hp ? add(xp, hp) : xp;
+        const [i, f, g, o] = split(z, H, 1);
+        const ig = mul(sigmoid(i), tanh(g));
+        carry.c = carry.c ? add(mul(sigmoid(f), carry.c), ig) : ig;
+        carry.h = mul(sigmoid(o), tanh(carry.c));
+        return;
+      }
+      case 'GRU': {
+        const rz = sigmoid(hp ? add(narrow(xp, 1, 0, 2 * H), narrow(hp, -1, 0, 2 * H)) : narrow(xp, 1, 0, 2 * H));
+        const [r, z] = split(rz, H, 1);
+        const xn = narrow(xp, 1, 2 * H, H);
+        const n = tanh(hp ? add(xn, mul(r, narrow(hp, -1, 2 * H, H))) : xn);
+        // (1 − z) ∘ n + z ∘ h = n + z ∘ (h − n)
+        carry.h = carry.h ? add(n, mul(z, sub(carry.h, n))) : mul(sub(1, z), n);
+        return;
+      }
+    }
+  }
+
+  override describe(): string {
+    const extra = [
+      this.numLayers > 1 ? `numLayers=${this.numLayers}` : '',
+      this.cell === 'RNN_RELU' ? "nonlinearity='relu'" : '',
+      this.bidirectional ? 'bidirectional' : '',
+      this.bias ? '' : 'bias=false',
+      this.dropout ? `dropout=${this.dropout}` : '',
+      this.returnSequences ? '' : 'returnSequences=false',
+    ].filter(Boolean);
+    return `${this.kind}(${this.inputSize}→${this.hiddenSize}${extra.length ? `, ${extra.join(', ')}` : ''})`;
+  }
+
+  /** The cell: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU' (PyTorch's mode names; ONNX export reads it). */
+  get mode(): Cell {
+    return this.cell;
+  }
+}
+
+/** Elman RNN, PyTorch's nn.RNN(batch_first=True): h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh). */
+export class RNN extends Recurrent {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
+    const o = checkOptions('RNN', opts, rnnSchema);
+    super(o.nonlinearity === 'relu' ? 'RNN_RELU' : 'RNN_TANH', inputSize, hiddenSize, o);
+    this.nonlinearity = o.nonlinearity ?? 'tanh';
+  }
+}
+
+/** Long short-term memory, PyTorch's nn.LSTM(batch_first=True): gates i, f, g, o; forwardState also gives c. */
+export class LSTM extends Recurrent {
+  constructor(inputSize: number, hiddenSize: number, opts: LSTMOptions = {}) {
+    super('LSTM', inputSize, hiddenSize, checkOptions('LSTM', opts, lstmSchema));
+  }
+}
+
+/** Gated recurrent unit, PyTorch's nn.GRU(batch_first=True): gates r, z, n with b_hn inside r ∘ (W_hn h + b_hn). */
+export class GRU extends Recurrent {
+  constructor(inputSize: number, hiddenSize: number, opts: GRUOptions = {}) {
+    super('GRU', inputSize, hiddenSize, checkOptions('GRU', opts, lstmSchema));
+  }
+}
