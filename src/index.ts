@@ -20,6 +20,7 @@ export {
   type Pool2dArgs,
 } from './autograd/conv.js';
 export { adaptiveAvgPool2d, type AdaptiveSize } from './autograd/adaptive.js';
+export { embedding } from './autograd/embedding.js';
 // Tensors, shapes and seeded random numbers
 export {
   arange,
@@ -185,7 +186,9 @@ export {
 } from './autograd/index.js';
 // Modules, layers, losses and initialisers
 export {
+  AdaptiveAvgPool1d,
   AdaptiveAvgPool2d,
+  AvgPool1d,
   AvgPool2d,
   BatchNorm,
   BatchNorm1d,
@@ -194,6 +197,7 @@ export {
   BatchNormReLUMaxPool,
   BCELoss,
   BCEWithLogitsLoss,
+  Conv1d,
   Conv2d,
   Conv2dReLU,
   Conv2dReLUMaxPool,
@@ -202,6 +206,7 @@ export {
   Dropout,
   Dropout2d,
   ELU,
+  Embedding,
   fans,
   Flatten,
   fmpOutputSize,
@@ -227,6 +232,7 @@ export {
   LinearReLU,
   LinearSiLU,
   LSTM,
+  MaxPool1d,
   MaxPool2d,
   Module,
   MSELoss,
@@ -246,17 +252,22 @@ export {
   Tanh,
   torchDefault_,
   torchFmpIntervals,
+  Transpose,
   uniform_,
   updateBatchNorm,
   updateBatchNormAsync,
+  type AvgPool1dOptions,
   type AvgPool2dOptions,
   type BatchNormOptions,
+  type Conv1dOptions,
   type Conv2dOptions,
   type DropConnectActivation,
   type DropConnectActivationOptions,
   type DropConnectOptions,
   type DropoutOptions,
   type ELUOptions,
+  type EmbeddingInit,
+  type EmbeddingOptions,
   type FmpSequence,
   type ForwardOptions,
   type FractionalMaxPool2dOptions,
@@ -270,6 +281,7 @@ export {
   type LinearOptions,
   type LSTMOptions,
   type ModelSummary,
+  type Pool1dOptions,
   type Pool2dOptions,
   type RecurrentResult,
   type RecurrentState,
