@@ -44,6 +44,7 @@ import { Residual } from '../nn/residual.js';
 import { BatchNormReLU, BatchNormReLUMaxPool, Conv2dReLU, Conv2dReLUMaxPool, LinearGELU, LinearReLU, LinearSiLU } from '../nn/fuse.js';
 import { checkOptions, spec, str, bool, type SchemaOf } from '../util/options.js';
 import { ProtoWriter } from './protobuf.js';
+import { emitSequence, isSequenceLayer } from './onnx-sequence.js';
 
 /** The operator set the file imports (ONNX's default domain); ONNX Runtime reads it from version 1.12 on. */
 export const ONNX_OPSET = 17;
@@ -104,7 +105,7 @@ const ATTR_INTS = 7;
 
 type Attr = number | number[] | { float: number };
 
-class Graph {
+export class Graph {
   readonly nodes: ProtoWriter[] = [];
   readonly initializers: ProtoWriter[] = [];
   private readonly used = new Set<string>();
@@ -169,7 +170,7 @@ class Graph {
 }
 
 /** What one layer's walk knows: the value holding its input and that input's shape (batch 1). */
-interface At {
+export interface At {
   x: string;
   probe: Tensor;
 }
@@ -287,6 +288,7 @@ function emit(g: Graph, m: Module, path: string, at: At): At {
     const short = m.shortcut ? emit(g, m.shortcut, `${path ? `${path}.` : ''}shortcut`, at).x : x;
     return { x: g.node(path, 'Add', [body.x, short]), probe: body.probe };
   }
+  if (isSequenceLayer(m, at.probe)) return emitSequence(g, m, path, at);
   if (m instanceof LinearReLU) return next(g.node(path, 'Relu', [gemm(g, m.linear, path, x)]));
   if (m instanceof LinearGELU) return next(gelu(g, path, gemm(g, m.linear, path, x), m.gelu.approximate));
   if (m instanceof LinearSiLU) return next(silu(g, path, gemm(g, m.linear, path, x)));
