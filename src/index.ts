@@ -21,6 +21,7 @@ export {
 } from './autograd/conv.js';
 export { adaptiveAvgPool2d, type AdaptiveSize } from './autograd/adaptive.js';
 export { embedding } from './autograd/embedding.js';
+export { transpose } from './autograd/transpose.js';
 // Tensors, shapes and seeded random numbers
 export {
   arange,

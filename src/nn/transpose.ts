@@ -1,7 +1,10 @@
-/** torch.transpose(x, dim0, dim1) as a layer: [N, C, L] → [N, L, C] with the defaults (between Embedding and Conv1d). */
+/**
+ * torch.transpose(x, dim0, dim1) as a layer: [N, C, L] → [N, L, C] with the defaults (between
+ * Embedding and Conv1d). It runs on the host and on a device (autograd/transpose.ts).
+ */
 import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { permute } from '../autograd/ops.js';
+import { transpose } from '../autograd/transpose.js';
 import { Module } from './module.js';
 
 export class Transpose extends Module {
@@ -38,7 +41,8 @@ export class Transpose extends Module {
   forward(x: Tensor): Tensor {
     if (x.ndim < 1) throw new ShapeError(`${this.describe()}: expected a tensor with at least one axis, got ${fmtShape(x.shape)}`);
     const p = this.perm(x.ndim);
-    return p.every((a, i) => a === i) ? x : permute(x, p);
+    const swapped = p.flatMap((a, i) => (a === i ? [] : [i]));
+    return swapped.length ? transpose(x, swapped[0], swapped[1]) : x;
   }
 
   override describe(): string {

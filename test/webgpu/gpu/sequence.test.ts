@@ -2,7 +2,7 @@
  * The 1-D layers on WebGPU (run by `npm run test:webgpu` on lavapipe): Conv1d and the 1-D pools run
  * on the 2-D convolution and pooling kernels through a height-1 view, so a model moved to 'webgpu'
  * runs them with nothing read back to the host, and its outputs and the gradients of the input,
- * weight and bias equal the reference backend's.
+ * weight and bias equal the reference backend's; so do Transpose's and Linear's on [N, T, F].
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +65,23 @@ test('Conv1d and MaxPool1d on webgpu equal the reference backend: values and the
       () => new d.Sequential(new d.AvgPool1d(3, { stride: 1, padding: 1, countIncludePad: false }), new d.AdaptiveAvgPool1d(4)),
       [2, 3, 10],
     );
+  } finally {
+    d.setBackend(prev);
+  }
+});
+
+test('Transpose (scatterPlanes with a permutation) and Linear on [N, T, F] on webgpu equal the reference backend', async () => {
+  reseed(8);
+  const prev = d.backend().name;
+  try {
+    const rng = new d.Rng(2);
+    await compare(
+      'Transpose → Conv1d → Transpose → Linear',
+      () => new d.Sequential(new d.Transpose(), new d.Conv1d(5, 6, 3, { rng }), new d.Transpose(1, 2), new d.Linear(6, 3, { rng })),
+      [3, 17, 5],
+    );
+    await compare('Transpose(0, 2) of [2, 3, 4, 5]', () => new d.Transpose(0, 2), [2, 3, 4, 5]);
+    await compare('Transpose(1, 3) of [2, 3, 4, 5]', () => new d.Transpose(1, 3), [2, 3, 4, 5]);
   } finally {
     d.setBackend(prev);
   }
