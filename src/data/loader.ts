@@ -21,7 +21,7 @@ import { fmtShape } from '../tensor/shape.js';
 import { bool, checkOptions, num, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 export interface Batch<Y extends Target = Int32Array> {
-  /** [B, …] as the data set stores a sample ([B, C, H, W] for images), or [B, features] when `flatten`. */
+  /** [B, …] as the data set stores a sample ([B, C, H, W] for images), [B, features] when `flatten`, [B, ...sampleShape] when given. */
   x: Tensor;
   /** B labels, or a float tensor [B, …] of targets (TensorDataset with float targets). */
   y: Y;
@@ -57,6 +57,12 @@ export interface DataLoaderOptions {
   rng?: Rng;
   /** Yield x as [B, C·H·W] (for MLPs) instead of [B, C, H, W] (any sample shape: [B, its size]). Applied after `transform`. */
   flatten?: boolean;
+  /**
+   * Yield x as [B, ...sampleShape]: each sample's values in their order, viewed in this shape (of
+   * the same size), as a model takes them, e.g. [T, F] for a sequence model reading one-channel
+   * [1, T, F] samples. Applied after `transform`; `flatten` is sampleShape [C·H·W].
+   */
+  sampleShape?: readonly number[];
   /** Applied to each batch's inputs (NCHW for images) before flattening. */
   transform?: BatchTransform;
   /**
@@ -72,6 +78,10 @@ const loaderSchema: SchemaOf<DataLoaderOptions> = {
   dropLast: bool,
   rng: rngSpec,
   flatten: bool,
+  sampleShape: spec(
+    'an array of positive integers',
+    (v) => Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0),
+  ),
   transform: spec('a function (x, rng) => Tensor', (v) => typeof v === 'function'),
   mix: spec('a function (x, y, rng) => { x, y }, e.g. mixup({ numClasses })', (v) => typeof v === 'function'),
 };
@@ -86,6 +96,7 @@ class Loader<D extends SampleSet, Y extends Target> implements Iterable<Batch<Y>
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly flatten: boolean;
+  readonly sampleShape: readonly number[] | undefined;
   readonly rng: Rng;
   readonly transform: BatchTransform | undefined;
   readonly mix: BatchMixer | undefined;
@@ -104,6 +115,9 @@ class Loader<D extends SampleSet, Y extends Target> implements Iterable<Batch<Y>
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
     this.flatten = opts.flatten ?? false;
+    if (opts.sampleShape && this.flatten)
+      throw new RangeError('DataLoader: give flatten or sampleShape, not both (flatten is sampleShape [C·H·W])');
+    this.sampleShape = opts.sampleShape && Object.freeze([...opts.sampleShape]);
     // Draw from the global generator only when randomness is used, so a plain test loader does not
     // shift the stream that later default-initialised layers see.
     this.rng = opts.rng ?? (this.shuffle || opts.transform || opts.mix ? nextDefaultRng() : new Rng(0));
@@ -189,6 +203,14 @@ class Loader<D extends SampleSet, Y extends Target> implements Iterable<Batch<Y>
       target = mixed.y;
     }
     if (this.flatten) xt = new Tensor(xt.data, [m, xt.size / m]);
+    else if (this.sampleShape) {
+      const size = this.sampleShape.reduce((a, b) => a * b, 1);
+      if (size * m !== xt.size)
+        throw new RangeError(
+          `DataLoader: sampleShape ${fmtShape(this.sampleShape)} holds ${size} values but the samples of ${this.dataset.name} hold ${xt.size / m} (${fmtShape(xt.shape.slice(1))})`,
+        );
+      xt = new Tensor(xt.data, [m, ...this.sampleShape]);
+    }
     return { x: xt, y: target as Y, indices };
   }
 }

@@ -21,7 +21,7 @@ import { scheduleCallback } from '../schedule/driver.js';
 import { evaluate, fitRun, TrainingError, type Callback } from '../train/trainer.js';
 import { crossEntropyWith } from '../autograd/cross-entropy.js';
 import { classWeightsFor, type ClassWeights } from '../train/class-weights.js';
-import { getModel } from '../train/models.js';
+import { getModel, modelSampleShape } from '../train/models.js';
 import type { Dataset } from '../data/dataset.js';
 import { mixupCutmix } from '../augment/mix.js';
 import { getWorkload, loadSweepData } from './workloads.js';
@@ -116,7 +116,7 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
   const train = subset(data.train, spec.limit);
   const test = subset(data.test, spec.testLimit);
   const model = getModel(w.model);
-  const flatten = model.input === 'flat';
+  const sampleShape = modelSampleShape(model.input, train.shape);
   const rng = new Rng(spec.seed);
   const net = model.build({ rng: rng.fork('model'), inputShape: train.shape, classes: train.classes.length });
   const optimizer = createOptimizer(spec.optimizer, net.namedParameters(), spec.options) as Optimizer<BaseHyper>;
@@ -125,9 +125,9 @@ export function runTrial(spec: TrialSpec, now: () => number = () => performance.
   if (fullBatch && (mix || spec.accumulate !== undefined))
     throw new RangeError(`trial: workload ${w.name} takes full-batch steps; mixup, cutmix and accumulate need mini-batches`);
   const loader = fullBatch
-    ? new DataLoader(train, { batchSize: train.length, flatten })
-    : new DataLoader(train, { batchSize: w.batchSize as number, shuffle: true, dropLast: false, rng: rng.fork('data'), flatten, mix });
-  const testLoader = new DataLoader(test, { batchSize: 1000, flatten });
+    ? new DataLoader(train, { batchSize: train.length, sampleShape })
+    : new DataLoader(train, { batchSize: w.batchSize as number, shuffle: true, dropLast: false, rng: rng.fork('data'), sampleShape, mix });
+  const testLoader = new DataLoader(test, { batchSize: 1000, sampleShape });
   const criterion =
     spec.labelSmoothing !== undefined || spec.classWeights !== undefined
       ? crossEntropyWith({

@@ -25,13 +25,31 @@ export interface ModelOptions {
   [extra: string]: unknown;
 }
 
+/**
+ * How a model takes each [C, H, W] sample of the data: 'flat' as a vector [C·H·W] (MLPs; a model
+ * whose first layer is an embedding reads it as token ids), 'image' as [C, H, W], 'sequence' as
+ * [T, F] = [H, W] of a one-channel sample (the rows of a grey image, the steps of an .npz array
+ * (N, T, F); a CSV row [1, 1, F] is one step of F features).
+ */
+export type ModelInput = 'flat' | 'image' | 'sequence';
+
+/** The shape of one sample as a model with `input` takes samples of `chw` = [C, H, W]. */
+export function modelSampleShape(input: ModelInput, chw: readonly number[]): number[] {
+  const [c, h, w] = chw;
+  if (input === 'flat') return [c * h * w];
+  if (input === 'image') return [c, h, w];
+  if (c !== 1)
+    throw new RangeError(`a sequence model reads one-channel samples [1, T, F] as [T, F]; these samples are ${c}×${h}×${w} (C×H×W)`);
+  return [h, w];
+}
+
 export interface ModelSpec {
   /** The name it is found by (a built-in's name, or a spec's canonical string). */
   name: string;
   /** One line for --help and listings. */
   summary: string;
-  /** 'flat': [N, C·H·W] vectors; 'image': [N, C, H, W]. */
-  input: 'flat' | 'image';
+  /** 'flat': [N, C·H·W] vectors; 'image': [N, C, H, W]; 'sequence': [N, H, W] of one-channel data. */
+  input: ModelInput;
   /** A new model for this input shape and class count, initialised from `o.rng`. */
   build(o: ModelOptions): Module;
 }

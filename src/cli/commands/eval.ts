@@ -12,6 +12,7 @@ import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { DataLoader } from '../../data/loader.js';
 import { resolveCliModel } from '../model.js';
+import { modelSampleShape, type ModelInput } from '../../train/models.js';
 import {
   classificationReport,
   evaluateProbabilities,
@@ -44,19 +45,22 @@ export const weightsOptions = [
   },
 ];
 
-/** The model a weights file belongs to, built for `inputShape` and `classes` with its weights in. */
+/**
+ * The model a weights file belongs to, built for `inputShape` and `classes` with its weights in;
+ * `input` and `sample` say how it takes each [C, H, W] sample (modelSampleShape).
+ */
 export function buildSaved(
   o: Parsed,
   saved: SavedModel,
   inputShape: readonly [number, number, number],
   classes: number,
-): { model: Module; name: string; flat: boolean } {
+): { model: Module; name: string; input: ModelInput; sample: number[] } {
   const name = o.model ?? saved.model;
   if (name === undefined) throw new UsageError(`--model: ${saved.path} does not say which model it holds; give --model`);
   const spec = resolveCliModel(name);
   const model = spec.build({ rng: new Rng(0).fork('model'), inputShape, classes, ...(o.model === undefined ? saved.modelOptions : {}) });
   saved.loadInto(model);
-  return { model, name, flat: spec.input === 'flat' };
+  return { model, name, input: spec.input, sample: modelSampleShape(spec.input, inputShape) };
 }
 
 /**
@@ -139,13 +143,13 @@ function evalRegression(o: Parsed, io: Io, saved: SavedModel, data: LoadedData, 
     throw new UsageError(
       `--data: the model ${saved.path} predicts ${targets.length} target(s) (${targets.join(', ')}); the data has ${test.targetNames.length} (${test.targetNames.join(', ')})`,
     );
-  const { model, name, flat } = buildSaved(o, saved, test.shape, outputsOf(test));
+  const { model, name, sample } = buildSaved(o, saved, test.shape, outputsOf(test));
   const loss = lossOfSaved(saved.loss, true) as (x: Tensor, y: Tensor) => Tensor;
   const criterion = saved.loss ?? { name: 'mse' };
   const lossName = describeLoss(criterion);
   const r = evaluateRegression(
     model,
-    new DataLoader(test, { batchSize: 1000, flatten: flat }),
+    new DataLoader(test, { batchSize: 1000, sampleShape: sample }),
     test.targetNames,
     loss,
     data.targetPreprocess,
@@ -228,7 +232,7 @@ export const evalCommand: Command = {
       const show = (c: readonly string[]) => (c.length <= 6 ? c.join(', ') : `${c.slice(0, 5).join(', ')}, … (${c.length})`);
       throw new UsageError(`--data: the model was trained on classes ${show(saved.classes)}; the data has ${show(test.classes)}`);
     }
-    const { model, name, flat } = buildSaved(o, saved, test.shape, test.classes.length);
+    const { model, name, sample } = buildSaved(o, saved, test.shape, test.classes.length);
     // the loss the model was trained and tested with (Keras' evaluate reports the compiled loss)
     const criterion = saved.loss && (saved.loss.labelSmoothing !== undefined || saved.loss.weight !== undefined) ? saved.loss : undefined;
     if (criterion?.weight && criterion.weight.length !== test.classes.length)
@@ -237,7 +241,7 @@ export const evalCommand: Command = {
       );
     const r = evaluateProbabilities(
       model,
-      new DataLoader(test, { batchSize: 1000, flatten: flat }),
+      new DataLoader(test, { batchSize: 1000, sampleShape: sample }),
       test.classes.length,
       lossOfSaved(criterion, false),
     );

@@ -70,11 +70,13 @@ export const exportCommand: Command = {
     const { options, outputs, regression } = exportOptions(o, saved);
     const shape =
       options.inputShape.length === 1 ? ([1, 1, options.inputShape[0]] as const) : (options.inputShape as [number, number, number]);
-    const { model, flat } = buildSaved(o, saved, shape, outputs.length);
-    if (flat && !saved.csv) options.flatten = true;
+    const built = buildSaved(o, saved, shape, outputs.length);
+    if (built.input === 'flat' && !saved.csv) options.flatten = true;
+    // a sequence model's file takes its [T, F] samples as the model does
+    if (built.input === 'sequence') options.inputShape = built.sample;
     let bytes: Uint8Array;
     try {
-      bytes = exportOnnx(model, options);
+      bytes = exportOnnx(built.model, options);
     } catch (e) {
       if (e instanceof RangeError) throw new UsageError(`--weights: ${o.weights}: ${e.message}`);
       throw e;

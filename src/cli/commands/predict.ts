@@ -136,12 +136,12 @@ async function predictImages(o: Parsed, io: Io, saved: SavedModel, files: string
     throw new UsageError(`${files[0]}: the model ${o.weights} is a regression model and takes ${expects(saved)}, not images`);
   const shape = saved.inputShape ?? DEFAULT_INPUT;
   const classes = saved.classes ?? [...FASHION_MNIST_CLASSES];
-  const { model, flat } = buildSaved(o, saved, shape, classes.length);
+  const { model, sample } = buildSaved(o, saved, shape, classes.length);
   const [c, h, w] = shape;
   const size = c * h * w;
   const batch = new Float32Array(files.length * size);
   files.forEach((f, i) => batch.set(readImageFile(f, { channels: c as 1 | 3, size: [h, w] }).data, i * size));
-  const x = new Tensor(batch, flat ? [files.length, size] : [files.length, c, h, w]);
+  const x = new Tensor(batch, [files.length, ...sample]);
   const logits = noGrad(() => model.forward(x, { training: false }));
   const k = logits.shape[1];
   const sink = sinkFor(o, io, classes, false);
@@ -167,7 +167,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
   const outputs = targets ?? (saved.classes as string[]);
   const { preprocess, targetScale } = savedScaling(weights, saved, F, targets);
   const impute = saved.impute && savedPart(weights, '', () => checkImpute(saved.impute as ImputePreprocess, F));
-  const { model, flat } = buildSaved(o, saved, [1, 1, F], outputs.length);
+  const { model, sample } = buildSaved(o, saved, [1, 1, F], outputs.length);
   const sink = sinkFor(o, io, outputs, targets !== undefined);
   for (const file of files) {
     const name = file === '-' ? STDIN_NAME : file;
@@ -181,7 +181,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         // the saved fill and statistics, applied as eval and train apply them (src/data/preprocess.ts)
         const filled = impute ? applyImpute(impute, b.values) : b.values;
         const values = preprocess ? applyPreprocess(preprocess, filled) : filled;
-        const x = new Tensor(values, flat ? [b.rows, F] : [b.rows, 1, 1, F]);
+        const x = new Tensor(values, [b.rows, ...sample]);
         const logits = noGrad(() => model.forward(x, { training: false }));
         const k = logits.shape[1];
         // a model trained on standardized targets (--standardize-targets) predicts them so
@@ -244,7 +244,7 @@ async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string
     throw new UsageError(`--top ranks classes; ${weights} is a regression model, which predicts one value per target`);
   const size = shape[0] * shape[1] * shape[2];
   const { preprocess, targetScale } = savedScaling(weights, saved, size, targets);
-  const { model, flat } = buildSaved(o, saved, shape, outputs.length);
+  const { model, sample } = buildSaved(o, saved, shape, outputs.length);
   const sink = sinkFor(o, io, outputs, targets !== undefined);
   for (const file of files) {
     let samples: ReturnType<typeof npzInputs>;
@@ -264,7 +264,7 @@ async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string
       const rows = Math.min(CSV_BATCH_ROWS, n - start);
       const raw = samples.images.subarray(start * size, (start + rows) * size);
       const values = preprocess ? applyPreprocess(preprocess, raw) : raw;
-      const x = new Tensor(values, flat ? [rows, size] : [rows, ...shape]);
+      const x = new Tensor(values, [rows, ...sample]);
       const logits = noGrad(() => model.forward(x, { training: false }));
       const k = logits.shape[1];
       const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;

@@ -8,6 +8,7 @@ import { buildSaved, weightsOptions } from './eval.js';
 import { summary } from '../../nn/summary.js';
 import { ShapeError } from '../../tensor/shape.js';
 import { ModelSpecError } from '../../train/spec.js';
+import { modelSampleShape } from '../../train/models.js';
 import type { Module } from '../../nn/module.js';
 
 /** --input: C×H×W (an image) or F (F features of a CSV row, a [1, 1, F] sample). */
@@ -55,7 +56,7 @@ export const summaryCommand: Command = {
     'Example: descent summary --weights cnn.safetensors',
   ].join('\n'),
   async run(o: Parsed, io: Io) {
-    let built: { model: Module; name: string; flat: boolean };
+    let built: { model: Module; name: string; sample: number[] };
     let shape: [number, number, number];
     if (o.weights !== undefined) {
       const saved = readWeights(o.weights);
@@ -69,9 +70,9 @@ export const summaryCommand: Command = {
       const name = o.model ?? 'mlp';
       const spec = resolveCliModel(name);
       const model = fitsInput(o, name, () => spec.build({ rng: new Rng(0).fork('model'), inputShape: shape, classes: o.classes ?? 10 }));
-      built = { model, name, flat: spec.input === 'flat' };
+      built = { model, name, sample: modelSampleShape(spec.input, shape) };
     }
-    const sample = built.flat ? [shape[0] * shape[1] * shape[2]] : [...shape];
+    const sample = built.sample;
     const s = fitsInput(o, built.name, () => summary(built.model, sample));
     if (o.json) {
       io.out(JSON.stringify({ model: built.name, inputShape: s.inputShape, layers: s.layers, params: s.params, buffers: s.buffers }));

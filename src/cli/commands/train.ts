@@ -20,7 +20,7 @@ import {
   type CheckpointOptions,
 } from '../../train/trainer.js';
 import type { Checkpoint } from '../../train/checkpoint.js';
-import { models } from '../../train/models.js';
+import { modelSampleShape, models } from '../../train/models.js';
 import { resolveCliModel } from '../model.js';
 import { modelSpecHelp } from '../../train/spec.js';
 import type { Module } from '../../nn/module.js';
@@ -351,8 +351,8 @@ function checkBatchNormBatches(model: Module, o: Parsed, examples: number): void
  * augmentation, in batches of the training steps' size. Used for SWA/EMA averages and for
  * Schedule-Free's average x.
  */
-export function batchNormLoader(trainSet: CliDataset, o: Parsed, flatten: boolean): DataLoader<CliDataset> {
-  return new DataLoader(trainSet, { batchSize: o.fullBatch ? trainSet.length : o.batchSize, flatten });
+export function batchNormLoader(trainSet: CliDataset, o: Parsed, sampleShape: readonly number[]): DataLoader<CliDataset> {
+  return new DataLoader(trainSet, { batchSize: o.fullBatch ? trainSet.length : o.batchSize, sampleShape });
 }
 
 /** Build the model, optimizer, loaders and callbacks from the options (backend selected, data loaded). */
@@ -398,21 +398,21 @@ export function prepareTrain(
     throw new UsageError(
       `--accumulate ${accumulate}: --optimizer ${o.optimizer} re-evaluates the loss inside its step (a closure over one batch), so gradients cannot be summed over batches`,
     );
-  const flatten = spec.input === 'flat';
+  const sampleShape = modelSampleShape(spec.input, trainSet.shape);
   const transforms = o.fullBatch ? [] : trainExtensions.map((x) => x.transform?.(o)).filter((t) => t !== undefined);
   const mix = trainExtensions.map((x) => x.mix?.(o, { classes: outputsOf(trainSet), csv: Boolean(data.csv) })).find((m) => m !== undefined);
   const trainLoader = o.fullBatch
-    ? new DataLoader(trainSet, { batchSize: trainSet.length, flatten })
+    ? new DataLoader(trainSet, { batchSize: trainSet.length, sampleShape })
     : new DataLoader(trainSet, {
         batchSize: o.batchSize,
         shuffle: true,
         dropLast: false,
         rng: rng.fork('data'),
-        flatten,
+        sampleShape,
         transform: transforms.length ? (x, r) => transforms.reduce((acc, t) => t!(acc, r), x) : undefined,
         mix,
       });
-  const testLoader = new DataLoader(testSet, { batchSize: 1000, flatten });
+  const testLoader = new DataLoader(testSet, { batchSize: 1000, sampleShape });
   const stepsPerEpoch = o.fullBatch ? 1 : Math.ceil(trainLoader.length / accumulate);
   const setup = { model, optimizer, epochs: o.epochs, stepsPerEpoch, saved };
   const callbacks = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setup) ?? []), ...extraCallbacks];
@@ -488,7 +488,7 @@ export function prepareTrain(
     ema: o.ema !== undefined ? { decay: o.ema } : undefined,
     snapshots: o.snapshots !== undefined ? { cycles: o.snapshots } : undefined,
     // Schedule-Free with BatchNorm: evaluated, checkpointed (evalModel) and saved at x with statistics recomputed there
-    batchNormData: batchNormLoader(trainSet, o, flatten),
+    batchNormData: batchNormLoader(trainSet, o, sampleShape),
     onStall: (i) =>
       i.stopped
         ? io.err(stallMessage(o, i.step, i.loss))

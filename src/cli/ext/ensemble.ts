@@ -22,6 +22,7 @@ import { Rng, SEED_MAX } from '../../tensor/rng.js';
 import type { Module } from '../../nn/module.js';
 import { updateBatchNorm } from '../../nn/batchnorm.js';
 import { resolveCliModel } from '../model.js';
+import { modelSampleShape } from '../../train/models.js';
 import { evaluate, type FitResult } from '../../train/trainer.js';
 import { fitEnsemble } from '../../train/ensemble-fit.js';
 import type { Checkpoint } from '../../train/checkpoint.js';
@@ -83,12 +84,13 @@ async function testLoaderAndFactory(o: Parsed) {
   const data = classificationOnly(await loadData(o.data, o), '--ensemble, --snapshots, --swa and --ema');
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
-  const test = new DataLoader(testSet, { batchSize: 1000, flatten: spec.input === 'flat' });
+  const sampleShape = modelSampleShape(spec.input, trainSet.shape);
+  const test = new DataLoader(testSet, { batchSize: 1000, sampleShape });
   const extras = Object.assign({}, ...trainExtensions.map((x) => x.modelOptions?.(o) ?? {}));
   const build = (): Module =>
     spec.build({ rng: new Rng(0).fork('model'), inputShape: trainSet.shape, classes: trainSet.classes.length, ...extras });
   // the batches an averaged model's BatchNorm statistics are recomputed from (PyTorch's update_bn over the training loader)
-  const trainBatches = () => batchNormLoader(trainSet, o, spec.input === 'flat').epoch(0);
+  const trainBatches = () => batchNormLoader(trainSet, o, sampleShape).epoch(0);
   return { test, build, data, trainBatches };
 }
 
