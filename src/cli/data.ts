@@ -652,7 +652,7 @@ function describeNpz(d: NpzDatasets): string {
   const chw = d.train.shape.join('×');
   const how = {
     features: 'features',
-    grey: 'grey images',
+    grey: 'one channel: grey images, or sequences [T, F]',
     'channels-first': 'channels first',
     'channels-last': 'channels last, transposed',
   }[d.layout];

@@ -7,7 +7,8 @@
  * `_test` (Keras' `mnist.npz` holds `x_train`, `y_train`, `x_test`, `y_test`).
  *
  * Inputs, one sample per row of the first axis: [N, F] is F features (a sample [1, 1, F], as a CSV
- * row), [N, H, W] a grey image [1, H, W], [N, C, H, W] an image channels first (PyTorch's layout),
+ * row), [N, H, W] a grey image [1, H, W] (a sequence model reads it as H steps of W features, and
+ * [N, F] as token ids or one step), [N, C, H, W] an image channels first (PyTorch's layout),
  * [N, H, W, C] channels last (Keras') when C is 1, 3 or 4 and the second axis is not, transposed to
  * [C, H, W]. uint8 inputs are divided by 255 (torchvision's ToTensor), bool are 0 and 1, every other
  * dtype is taken as it is (rounded to float32). A non-finite input is refused.

@@ -34,6 +34,23 @@
  *   softplus[:beta[:threshold]]  beta=1 threshold=20                  (identity where beta·x > threshold)
  *   relu, tanh, sigmoid, silu, flatten
  *
+ * Sequences, each sample [T, F] (steps × features) or [C, L] (channels × length):
+ *
+ *   embedding:num:dim     pad=index                                   (Embedding: token ids [T] → [T, dim];
+ *                         the first layer only; pad is padding_idx, whose row gets no gradient)
+ *   lstm:hidden           layers=1 bidirectional=false dropout=0 seq=false   (LSTM, batch first; seq=false
+ *                         gives the last layer's final state [D·hidden] (Keras' default), seq=true every step
+ *                         [T, D·hidden]; dropout between layers)
+ *   gru:hidden            as lstm (GRU)
+ *   rnn:hidden            as lstm, act=tanh|relu                      (RNN, Elman)
+ *   conv1d:out:kernel     stride=1 pad=0 dilation=1 groups=1 bias=true init=…  (Conv1d on [C, L])
+ *   maxpool1d:kernel      stride=kernel pad=0                         (MaxPool1d)
+ *   avgpool1d:kernel      stride=kernel pad=0 countpad=true           (AvgPool1d)
+ *   adaptiveavgpool1d[:out]  out=1                                    (AdaptiveAvgPool1d; gap1d = out 1)
+ *   transpose             [A, B] → [B, A]: a conv1d's [C, L] into an lstm's [T, F] and back
+ *
+ * linear on a sequence [T, F] acts on each step (→ [T, out]), as PyTorch's Linear on the last axis.
+ *
  * A residual block is `res[layers]` or `res[layers;shortcut layers]` (`residual[…]` too): y =
  * body(x) + shortcut(x), nn.Residual, the shortcut the identity when there is no `;`. Brackets and
  * `;` appear nowhere else in the grammar, so a block is one comma-separated entry whatever it
@@ -55,7 +72,10 @@
  * bit, as the built-in model with the same seed.
  *
  * The model takes flat vectors [N, C·H·W] unless the spec has an image layer (conv, pools, FMP,
- * adaptive pooling, dropout2d, flatten); then it takes [N, C, H, W].
+ * adaptive pooling, dropout2d, flatten); then it takes [N, C, H, W]. A spec with a sequence layer
+ * (lstm, gru, rnn, conv1d, the 1-D pools, transpose) takes [N, T, F]: [N, H, W] of one-channel
+ * data ([1, T, F] samples: a grey image's rows, an .npz array (N, T, F)); one that starts with an
+ * embedding takes token ids, flat [N, C·H·W].
  */
 import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
@@ -63,6 +83,7 @@ import { fmtShape, shapeEq } from '../tensor/shape.js';
 import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential } from '../nn/layers.js';
 import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
+import { AdaptiveAvgPool1d, AvgPool1d, Conv1d, Embedding, GRU, LSTM, MaxPool1d, RNN, Transpose } from '../nn/index.js';
 import { Conv2d } from '../nn/conv.js';
 import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
@@ -73,7 +94,7 @@ import { DropConnect, type DropConnectActivation } from '../nn/dropconnect.js';
 import { FractionalMaxPool2d } from '../nn/fmp.js';
 import { Residual } from '../nn/residual.js';
 import { initializers, type InitName } from '../nn/init.js';
-import { models, type ModelOptions, type ModelSpec } from './models.js';
+import { modelSampleShape, models, type ModelInput, type ModelOptions, type ModelSpec } from './models.js';
 
 /** A spec that cannot be parsed or built; the message names the layer (position and token). */
 export class ModelSpecError extends RangeError {
@@ -101,7 +122,16 @@ export type LayerType =
   | 'gelu'
   | 'silu'
   | 'softplus'
-  | 'flatten';
+  | 'flatten'
+  | 'embedding'
+  | 'lstm'
+  | 'gru'
+  | 'rnn'
+  | 'conv1d'
+  | 'maxpool1d'
+  | 'avgpool1d'
+  | 'adaptiveavgpool1d'
+  | 'transpose';
 
 export type SpecValue = number | boolean | string | [number, number];
 
@@ -147,6 +177,7 @@ interface LayerDef {
 const INT1: Kind = { t: 'int', min: 1 };
 const PAIR1: Kind = { t: 'pair', min: 1 };
 const PAIR0: Kind = { t: 'pair', min: 0 };
+const INT0: Kind = { t: 'int', min: 0 };
 const BOOL: Kind = { t: 'bool' };
 const PROB: Kind = { t: 'prob' };
 const INIT: Kind = { t: 'enum', choices: Object.keys(initializers) };
@@ -251,6 +282,55 @@ const LAYERS: Record<LayerType, LayerDef> = {
     help: 'softplus[:beta[:threshold]] (beta=1, threshold=20)',
   },
   flatten: { positional: [], required: [], options: {}, help: 'flatten' },
+  embedding: {
+    positional: ['num', 'dim'],
+    required: ['num', 'dim'],
+    options: { num: INT1, dim: INT1, pad: INT0 },
+    help: 'embedding:num:dim (pad=index; token ids in [0, num), the first layer)',
+  },
+  lstm: {
+    positional: ['hidden'],
+    required: ['hidden'],
+    options: { hidden: INT1, layers: INT1, bidirectional: BOOL, dropout: PROB, seq: BOOL },
+    help: 'lstm:hidden (layers=1, bidirectional=false, dropout=0, seq=false: the last state; seq=true: every step)',
+  },
+  gru: {
+    positional: ['hidden'],
+    required: ['hidden'],
+    options: { hidden: INT1, layers: INT1, bidirectional: BOOL, dropout: PROB, seq: BOOL },
+    help: 'gru:hidden (layers=1, bidirectional=false, dropout=0, seq=false)',
+  },
+  rnn: {
+    positional: ['hidden'],
+    required: ['hidden'],
+    options: { hidden: INT1, act: { t: 'enum', choices: ['tanh', 'relu'] }, layers: INT1, bidirectional: BOOL, dropout: PROB, seq: BOOL },
+    help: 'rnn:hidden (act=tanh|relu, layers=1, bidirectional=false, dropout=0, seq=false)',
+  },
+  conv1d: {
+    positional: ['out', 'kernel'],
+    required: ['out', 'kernel'],
+    options: { out: INT1, kernel: INT1, stride: INT1, pad: INT0, dilation: INT1, groups: INT1, bias: BOOL, init: INIT },
+    help: 'conv1d:out:kernel (stride=, pad=, dilation=, groups=, bias=, init=; on [C, L])',
+  },
+  maxpool1d: {
+    positional: ['kernel'],
+    required: ['kernel'],
+    options: { kernel: INT1, stride: INT1, pad: INT0 },
+    help: 'maxpool1d:kernel (stride=, pad=)',
+  },
+  avgpool1d: {
+    positional: ['kernel'],
+    required: ['kernel'],
+    options: { kernel: INT1, stride: INT1, pad: INT0, countpad: BOOL },
+    help: 'avgpool1d:kernel (stride=, pad=, countpad=)',
+  },
+  adaptiveavgpool1d: {
+    positional: ['out'],
+    required: [],
+    options: { out: INT1 },
+    help: 'adaptiveavgpool1d[:out] (out=1; gap1d is adaptiveavgpool1d:1)',
+  },
+  transpose: { positional: [], required: [], options: {}, help: 'transpose' },
 };
 
 const ALIASES: Record<string, LayerType> = {
@@ -263,9 +343,13 @@ const ALIASES: Record<string, LayerType> = {
   dense: 'linear',
   fractionalmaxpool2d: 'fmp',
   bn: 'batchnorm',
+  embed: 'embedding',
+  simplernn: 'rnn',
+  gap1d: 'adaptiveavgpool1d',
 };
 
 const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'adaptiveavgpool', 'fmp', 'dropout2d', 'flatten']);
+const SEQUENCE_LAYERS = new Set<LayerType>(['lstm', 'gru', 'rnn', 'conv1d', 'maxpool1d', 'avgpool1d', 'adaptiveavgpool1d', 'transpose']);
 
 /** Levenshtein distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -624,8 +708,13 @@ function someLayer(layers: readonly LayerSpec[], test: (l: PlainLayerSpec) => bo
   return layers.some((l) => (l.type === 'residual' ? someLayer(l.body, test) || someLayer(l.shortcut ?? [], test) : test(l)));
 }
 
-/** 'image' if any layer needs [C, H, W] input (or flattens it), else 'flat'. */
-export function specInput(layers: readonly LayerSpec[]): 'flat' | 'image' {
+/**
+ * How the model takes each sample: token ids, flat, when it starts with an embedding; 'sequence'
+ * ([T, F]) if any layer is a sequence layer; 'image' if any needs [C, H, W] (or flattens it); else 'flat'.
+ */
+export function specInput(layers: readonly LayerSpec[]): ModelInput {
+  if (layers[0]?.type === 'embedding') return 'flat';
+  if (someLayer(layers, (l) => SEQUENCE_LAYERS.has(l.type))) return 'sequence';
   return someLayer(layers, (l) => IMAGE_LAYERS.has(l.type)) ? 'image' : 'flat';
 }
 
@@ -674,12 +763,20 @@ const pairOf = (v: SpecValue | undefined, dflt: number | [number, number]): [num
 export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOptions): BuiltSpec {
   const [C, H, W] = o.inputShape;
   const input = specInput(layers);
-  let shape: number[] = input === 'image' ? [C, H, W] : [C * H * W];
+  if (input === 'sequence' && C !== 1) {
+    const first = layers.findIndex((l) => someLayer([l], (x) => SEQUENCE_LAYERS.has(x.type)));
+    throw new ModelSpecError(
+      `${where(first, label(layers[first]))}: a sequence model reads one-channel samples [1, T, F] as [T, F] (a grey image's rows, an .npz array (N, T, F)); these samples are ${C}×${H}×${W} (C×H×W)`,
+    );
+  }
+  let shape: number[] = modelSampleShape(input, o.inputShape);
   const root = o.rng.fork('init');
   const hasConv = someLayer(layers, (l) => l.type === 'conv');
   let convs = 0,
     fcs = 0,
-    fmps = 0;
+    fmps = 0,
+    conv1ds = 0,
+    rnns = 0;
   const dtype = o.dtype;
   /** The modules of `layers` and the shape after each, from the current `shape` on; `path` names the block ('' at the top). */
   const list = (layers: readonly LayerSpec[], path: string): { modules: Module[]; shapes: number[][] } => {
@@ -691,6 +788,23 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         if (shape.length !== 1)
           throw new ModelSpecError(`${at}: takes flat features [F] but gets ${fmtShape(shape)}; put flatten before it`);
         return shape[0];
+      };
+      /** A sequence [T, F] (or [C, L], as `what` names it). */
+      const seqIn = (what = 'sequences [T, F]'): [number, number] => {
+        if (shape.length !== 2)
+          throw new ModelSpecError(
+            `${at}: takes ${what} but gets ${fmtShape(shape)}${shape.length === 1 && i > 0 ? ' (a flat output; an lstm, gru or rnn with seq=true keeps every step)' : ''}`,
+          );
+        return shape as [number, number];
+      };
+      /** The length a 1-D window of `k` (spanning `span`), stride `s` and padding `p` leaves of `L`. */
+      const window1d = (L: number, k: number, s: number, p: number, span = k): number => {
+        const out = Math.floor((L + 2 * p - span) / s) + 1;
+        if (out < 1)
+          throw new ModelSpecError(
+            `${at}: input ${fmtShape(shape)} with padding ${p} is shorter than the kernel ${k}${span === k ? '' : ` (spanning ${span} when dilated)`}`,
+          );
+        return out;
       };
       const imageIn = (): [number, number, number] => {
         if (shape.length !== 3)
@@ -734,8 +848,10 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         }
         case 'linear':
         case 'dropconnect': {
-          // both are fully connected: the same input, width, parameter count and init stream
-          const inF = flatIn();
+          // both are fully connected: the same input, width, parameter count and init stream;
+          // a linear layer acts on each step of a sequence [T, F], as PyTorch's on the last axis
+          const steps = l.type === 'linear' && shape.length === 2 ? shape[0] : undefined;
+          const inF = steps === undefined ? flatIn() : shape[1];
           fcs++;
           const out = (l.out as number | undefined) ?? o.classes;
           fits([out, inF], l.bias === false ? 0 : out);
@@ -761,7 +877,103 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
                   samples: l.samples as number | undefined,
                   ...fc,
                 });
-          shape = [out];
+          shape = steps === undefined ? [out] : [steps, out];
+          break;
+        }
+        case 'embedding': {
+          if (path !== '' || i !== 0) throw new ModelSpecError(`${at}: reads token ids, so it must be the model's first layer`);
+          const num = l.num as number,
+            dim = l.dim as number,
+            pad = l.pad as number | undefined;
+          if (pad !== undefined && pad >= num) throw new ModelSpecError(`${at}: pad=${pad} must be a token id in [0, ${num})`);
+          fits([num, dim], 0);
+          m = new Embedding(num, dim, { paddingIdx: pad, dtype, rng: root.fork('embedding') });
+          shape = [...shape, dim];
+          break;
+        }
+        case 'lstm':
+        case 'gru':
+        case 'rnn': {
+          const [T, F] = seqIn();
+          rnns++;
+          const hidden = l.hidden as number,
+            numLayers = (l.layers as number | undefined) ?? 1,
+            D = l.bidirectional === true ? 2 : 1;
+          if (l.dropout && numLayers === 1)
+            throw new ModelSpecError(
+              `${at}: dropout=${l.dropout} acts between stacked layers, and there is one; give layers=2 or more, or put a dropout layer after it`,
+            );
+          const gates = l.type === 'lstm' ? 4 : l.type === 'gru' ? 3 : 1;
+          fits([gates * hidden, Math.max(F, D * hidden)], 0);
+          const opts = {
+            numLayers,
+            bidirectional: D === 2,
+            dropout: l.dropout as number | undefined,
+            returnSequences: l.seq === true,
+            dtype,
+            rng: root.fork(`rnn${rnns}`),
+          };
+          m =
+            l.type === 'lstm'
+              ? new LSTM(F, hidden, opts)
+              : l.type === 'gru'
+                ? new GRU(F, hidden, opts)
+                : new RNN(F, hidden, { ...opts, nonlinearity: (l.act as 'tanh' | 'relu' | undefined) ?? 'tanh' });
+          shape = l.seq === true ? [T, D * hidden] : [D * hidden];
+          break;
+        }
+        case 'conv1d': {
+          const [c, L] = seqIn('sequences [C, L]');
+          conv1ds++;
+          const k = l.kernel as number,
+            d = (l.dilation as number | undefined) ?? 1,
+            groups = (l.groups as number | undefined) ?? 1,
+            out = l.out as number;
+          if (c % groups || out % groups)
+            throw new ModelSpecError(
+              `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
+            );
+          const length = window1d(L, k, (l.stride as number | undefined) ?? 1, (l.pad as number | undefined) ?? 0, d * (k - 1) + 1);
+          fits([out, c / groups, k], l.bias === false ? 0 : out);
+          m = new Conv1d(c, out, k, {
+            stride: l.stride as number | undefined,
+            padding: l.pad as number | undefined,
+            dilation: d,
+            groups,
+            bias: l.bias as boolean | undefined,
+            init: l.init as InitName | undefined,
+            dtype,
+            rng: root.fork(`conv1d${conv1ds}`),
+          });
+          shape = [out, length];
+          break;
+        }
+        case 'maxpool1d':
+        case 'avgpool1d': {
+          const [c, L] = seqIn('sequences [C, L]');
+          const k = l.kernel as number,
+            s = (l.stride as number | undefined) ?? k,
+            p = (l.pad as number | undefined) ?? 0;
+          if (2 * p > k) throw new ModelSpecError(`${at}: padding ${p} must be at most half the kernel ${k}`);
+          const length = window1d(L, k, s, p);
+          m =
+            l.type === 'maxpool1d'
+              ? new MaxPool1d(k, { stride: s, padding: p })
+              : new AvgPool1d(k, { stride: s, padding: p, countIncludePad: l.countpad as boolean | undefined });
+          shape = [c, length];
+          break;
+        }
+        case 'adaptiveavgpool1d': {
+          const [c] = seqIn('sequences [C, L]');
+          const out = (l.out as number | undefined) ?? 1;
+          m = new AdaptiveAvgPool1d(out);
+          shape = [c, out];
+          break;
+        }
+        case 'transpose': {
+          const [a, b] = seqIn('[A, B] (a sequence [T, F] or [C, L])');
+          m = new Transpose(-2, -1);
+          shape = [b, a];
           break;
         }
         case 'conv': {
@@ -921,7 +1133,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
   if (shape.length !== 1 || shape[0] !== o.classes) {
     const last = layers.length - 1;
     throw new ModelSpecError(
-      `${where(last, label(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : ' (end with flatten and a linear layer)'}`,
+      `${where(last, label(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : shape.length === 2 ? ' (end a sequence with an lstm, gru or rnn without seq=true, or with flatten, then a linear layer)' : ' (end with flatten and a linear layer)'}`,
     );
   }
   return { model: new Sequential(...modules), shapes };
@@ -1004,7 +1216,8 @@ export function modelSpecHelp(): string[] {
     ...Object.values(LAYERS)
       .filter((d) => d.positional.length || Object.keys(d.options).length)
       .map((d) => `  ${d.help}`),
-    '  relu, tanh, sigmoid, silu, flatten',
+    '  relu, tanh, sigmoid, silu, flatten, transpose (a sequence [T, F] to [F, T]: between conv1d and lstm)',
+    "  A model with lstm, gru, rnn, conv1d or 1-D pools reads one-channel samples [1, T, F] (a grey image's rows, an .npz (N, T, F)) as sequences [T, F].",
     '  res[layers] or res[layers;shortcut layers]: a residual block, body(x) + shortcut(x) (the identity when left out);',
     '    its layers are separated by commas, the shortcut follows one ";"; a ReLU after the sum is a layer after the block.',
     '    e.g. res[conv:16:3:pad=1,batchnorm,relu,conv:16:3:pad=1,batchnorm],relu',
