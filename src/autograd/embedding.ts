@@ -42,16 +42,20 @@ function position(flat: number, shape: readonly number[]): string {
 }
 
 /**
- * W's rows at `ids` (a tensor of any shape holding integers in [0, num)): [...ids.shape, dim]. The
- * positions whose id is `paddingIdx` (an index in [0, num), or null for none) pass no gradient to W.
+ * PyTorch's F.embedding: W's rows at `ids` (a tensor of any shape holding integers in [0, num)),
+ * [...ids.shape, dim]. The positions whose id is `paddingIdx` (in [−num, num), negative counting
+ * from the end; null for none) pass no gradient to W.
  */
 export function embedding(weight: Tensor, ids: Tensor, paddingIdx: number | null = null, what = 'embedding'): Tensor {
   if (weight.ndim !== 2) throw new ShapeError(`${what}: expected weight [num, dim], got ${fmtShape(weight.shape)}`);
   if (weight.device !== 'cpu')
     throw new Error(`${what}: the weight lives on ${weight.device}; the embedding lookup runs on the host (await model.to('cpu') first)`);
   const [num, dim] = weight.shape;
+  if (paddingIdx !== null && (!Number.isInteger(paddingIdx) || paddingIdx < -num || paddingIdx >= num))
+    throw new RangeError(`${what}: paddingIdx must be an integer in [${-num}, ${num}) or null, got ${paddingIdx}`);
   const rows = embeddingRows(ids, num, what);
-  return gatherRows(weight, rows, [...ids.shape, dim], paddingIdx, false);
+  const skip = paddingIdx !== null && paddingIdx < 0 ? num + paddingIdx : paddingIdx;
+  return gatherRows(weight, rows, [...ids.shape, dim], skip, false);
 }
 
 /** out[i, :] = w[rows[i], :], or zeros where rows[i] is `skip` and `zeroSkipped`; the backward is scatterRows. */

@@ -86,6 +86,11 @@ test('Embedding refuses ids that are not integers in [0, num), naming the value 
   assert.throws(() => m.forward(d.fromData([1, 1000], [2])), /Embedding\(1000, 4\): index 1000 at \[1\] is not an integer in \[0, 1000\)$/);
   assert.throws(() => m.forward(d.fromData([-1], [1, 1])), /index -1 at \[0, 0\] is not an integer in \[0, 1000\)$/);
   assert.throws(() => m.forward(d.fromData([2.5], [1])), /index 2.5 at \[0\] is not an integer in \[0, 1000\)$/);
+  const w = d.fromData(Float64Array.from([1, 2, 3, 4, 5, 6]), [3, 2], { requiresGrad: true });
+  d.sum(d.embedding(w, d.fromData([2, 0, 2], [3]), -1)).backward();
+  assert.deepEqual(Array.from(w.grad!.data), [1, 1, 0, 0, 0, 0], 'the functional form: paddingIdx −1 is row 2');
+  assert.throws(() => d.embedding(w, d.fromData([0], [1]), 3), /embedding: paddingIdx must be an integer in \[-3, 3\) or null, got 3/);
+  assert.throws(() => d.embedding(w, d.fromData([3], [1])), /embedding: index 3 at \[0\] is not an integer in \[0, 3\)$/);
   assert.throws(() => new d.Embedding(0, 4), /Embedding: numEmbeddings must be a positive integer, got 0/);
   assert.throws(() => new d.Embedding(10, 2.5), /Embedding: embeddingDim must be a positive integer, got 2.5/);
   assert.throws(() => new d.Embedding(10, 4, { paddingIdx: 10 }), /Embedding: paddingIdx must be an integer in \[-10, 10\), got 10/);
