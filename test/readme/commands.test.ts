@@ -1,7 +1,7 @@
 /**
  * Every command in README.md's ```sh blocks runs, in the README's order, in one scratch folder (so
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
- * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, mnist.npz, digits.npy, photos/, shoe.png,
+ * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, mnist.npz, digits.npy, reviews.npz, photos/, shoe.png,
  * bag.jpg) are made here first.
  *
  * Reductions, applied to `npx descent train|compare|eval|lr-find` so the whole file runs in minutes:
@@ -197,6 +197,15 @@ function makeFiles(dir: string): void {
     y_test: { data: labels(20, 60), shape: [20] },
   });
   saveNpy(join(dir, 'digits.npy'), { data: digits(3, 100), shape: [3, 28, 28] });
+  // token ids (N, 40) over a vocabulary of 5000, 0 the padding, and two classes
+  const ids = (n: number, from: number) =>
+    Int32Array.from({ length: n * 40 }, (_, k) => (k % 40 < 30 ? 1 + (((from * 40 + k) * 7919) % 4999) : 0));
+  saveNpz(join(dir, 'reviews.npz'), {
+    x_train: { data: ids(60, 0), shape: [60, 40] },
+    y_train: { data: Int32Array.from({ length: 60 }, (_, i) => i % 2), shape: [60] },
+    x_test: { data: ids(20, 60), shape: [20, 40] },
+    y_test: { data: Int32Array.from({ length: 20 }, (_, i) => i % 2), shape: [20] },
+  });
 }
 
 /** Before the README's second image-folder command: photos/CLASS/… without a test folder. */
