@@ -94,8 +94,25 @@ function take(x: Tensor, map: Int32Array, shape: Shape, op: string): Tensor {
 function put(g: Tensor, map: Int32Array, shape: Shape, op: string): Tensor {
   const out = allocStorage(g.dtype, sizeOf(shape));
   const src = g.data;
-  for (let i = 0; i < map.length; i++) out[map[i]] += src[i];
+  // a contiguous slice (narrow or split along the first axis) is one block copy into the zeros
+  if (map.length > 0 && isRun(map)) out.set(src, map[0]);
+  else for (let i = 0; i < map.length; i++) out[map[i]] += src[i];
   return record(`${op}.backward`, [g], new Tensor(out, shape), (gg) => [take(gg, map, g.shape, op)]);
+}
+
+/** take for a map that is one run of offsets from `at`: a block copy out of x; the backward copies back into zeros. */
+function takeBlock(x: Tensor, at: number, shape: Shape): Tensor {
+  const n = sizeOf(shape);
+  const out = allocStorage(x.dtype, n);
+  out.set(x.data.subarray(at, at + n));
+  return record('narrow', [x], new Tensor(out, shape), (g) => [putBlock(g, at, x.shape)]);
+}
+
+/** The adjoint of takeBlock: zeros of `shape` holding g at offset `at`; the backward is takeBlock. */
+function putBlock(g: Tensor, at: number, shape: Shape): Tensor {
+  const out = allocStorage(g.dtype, sizeOf(shape));
+  out.set(g.data, at);
+  return record('narrow.backward', [g], new Tensor(out, shape), (gg) => [takeBlock(gg, at, g.shape)]);
 }
 
 // ---------------------------------------------------------------- index: x[...] with NumPy's slices
@@ -266,6 +283,8 @@ function sliceAxis(x: Tensor, ax: number, start: number, len: number): Tensor {
   const shape = [...x.shape];
   shape[ax] = len;
   const st = stridesOf(x.shape);
+  // no axis before `ax` holds more than one entry: the slice is one block, copied without an index map
+  if (sizeOf(x.shape.slice(0, ax)) <= 1) return takeBlock(x, start * st[ax], shape);
   return take(x, stridedMap(shape, start * st[ax], st), shape, 'narrow');
 }
 

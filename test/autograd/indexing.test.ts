@@ -78,6 +78,10 @@ test('gradients of slicing, flip, narrow, squeeze and unsqueeze match central di
   // overlapping selections of the same tensor add their gradients
   gradCheck((a) => d.add(d.index(a, '1:, 1:, 1:'), d.mul(d.index(a, ':-1, -2::-1, :-1'), 3)), [x]);
   gradCheck((a) => d.narrow(a, 2, 1, 3), [x]);
+  // a block of whole rows (no axis before it longer than 1) is copied without an index map
+  gradCheck((a) => d.narrow(a, 0, 1, 2), [x]);
+  gradCheck((a) => d.narrow(a, 1, 1, 2), [randT([1, 4, 5], 2)]);
+  gradCheck((a) => d.add(d.narrow(a, 0, 0, 2), d.mul(d.narrow(a, 0, 1, 2), 3)), [x]);
   gradCheck((a) => d.flip(a, [0, 2]), [x]);
   gradCheck((a) => d.unsqueeze(d.squeeze(d.index(a, ':, 1:2')), -1), [x]);
 });
