@@ -46,6 +46,8 @@ import { BatchNormReLU, BatchNormReLUMaxPool, Conv2dReLU, Conv2dReLUMaxPool, Lin
 import { checkOptions, spec, str, bool, type SchemaOf } from '../util/options.js';
 import { ProtoWriter } from './protobuf.js';
 import { emitSequence, isSequenceLayer } from './onnx-sequence.js';
+import { emitRecurrent } from './onnx-recurrent.js';
+import { Recurrent } from '../nn/recurrent.js';
 
 /** The operator set the file imports (ONNX's default domain); ONNX Runtime reads it from version 1.12 on. */
 export const ONNX_OPSET = 17;
@@ -298,6 +300,7 @@ function emit(g: Graph, m: Module, path: string, at: At): At {
   if (m instanceof BatchNormReLUMaxPool) return next(maxPool(g, m.pool, path, g.node(path, 'Relu', [batchNorm(g, m.bn, path, x)])));
   if (m instanceof BatchNormReLU) return next(g.node(path, 'Relu', [batchNorm(g, m.bn, path, x)]));
   if (m instanceof Linear) return next(gemm(g, m, path, x));
+  if (m instanceof Recurrent) return emitRecurrent(g, m, path, at);
   if (m instanceof DropConnect) {
     if (m.inference === 'gaussian' && m.p > 0 && m.activation !== 'none')
       refuse(path, m, "evaluates by sampling (inference 'gaussian'); ONNX has no such operator: train with inference 'mean' to export");
