@@ -20,7 +20,9 @@
  * The backward is the engine's: each layer is composed of autograd ops. The input projection of all
  * T steps is one product per gate ([T·N, in] × W_igᵀ); a step adds only h × W_hgᵀ per gate and the
  * gate arithmetic.
- * A zero initial state is never built: the first step leaves out the terms it would zero.
+ * A zero initial state is never built: the first step leaves out the terms it would zero. The
+ * slicing and joining ops (narrow, cat, permute) have host kernels only, so the layers run on the
+ * reference and wasm backends; a model moved to a device is refused with that reason.
  */
 import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
@@ -212,6 +214,12 @@ export abstract class Recurrent extends Module {
     if (x.shape[1] < 1) throw new ShapeError(`${this.kind}: expected at least one time step, got input ${fmtShape(x.shape)}`);
     if (x.dtype !== this.dtype)
       throw new TypeError(`${this.kind}: input is ${x.dtype}, the parameters are ${this.dtype}; convert one of them`);
+    // narrow, cat and permute, which the layer is made of, run on the host only
+    const on = [x, ...this.parameters()].find((t) => t.device !== 'cpu');
+    if (on)
+      throw new Error(
+        `${this.kind}: runs on the host only, and a tensor lives on ${on.device}; move the model and the input with await .to('cpu')`,
+      );
   }
 
   /** The initial states of each layer and direction, split from [L·D, N, H] (null: zeros). */
