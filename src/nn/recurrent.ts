@@ -72,7 +72,9 @@ export interface RecurrentResult {
   c?: Tensor;
 }
 
-type Cell = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+/** The cell a Recurrent layer runs, in PyTorch's mode names (RNN with tanh or ReLU, LSTM, GRU). */
+export type RecurrentMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+type Cell = RecurrentMode;
 const GATES: Record<Cell, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
 
 const lstmSchema: SchemaOf<LSTMOptions> = {
@@ -86,7 +88,7 @@ const lstmSchema: SchemaOf<LSTMOptions> = {
 const rnnSchema: SchemaOf<RNNOptions> = { ...lstmSchema, nonlinearity: oneOf('tanh', 'relu') };
 
 /** One direction of one layer: its parameters, biases null without `bias`. */
-interface Weights {
+export interface RecurrentWeights {
   wIh: Tensor;
   wHh: Tensor;
   bIh: Tensor | null;
@@ -129,8 +131,8 @@ export abstract class Recurrent extends Module {
   readonly returnSequences: boolean;
   /** Directions: 2 when bidirectional, else 1. */
   readonly numDirections: number;
-  /** weights[layer][direction] */
-  readonly weights: Weights[][] = [];
+  /** weights[layer][direction]: the parameters weight_ih_l{k}[_reverse], … of that layer and direction. */
+  readonly weights: RecurrentWeights[][] = [];
   private readonly kind: string;
 
   protected constructor(
@@ -168,7 +170,7 @@ export abstract class Recurrent extends Module {
     const rows = GATES[cell] * hiddenSize;
     for (let k = 0; k < numLayers; k++) {
       const inK = k === 0 ? inputSize : this.numDirections * hiddenSize;
-      const layer: Weights[] = [];
+      const layer: RecurrentWeights[] = [];
       for (let d = 0; d < this.numDirections; d++) {
         const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
         const p = (name: string, shape: number[], init: (t: Tensor) => void) =>
@@ -304,7 +306,7 @@ export abstract class Recurrent extends Module {
    * blocks, and the bias added to the input projection, b_ih + b_hh — except for the GRU's n gate,
    * whose b_hn stays inside r ∘ (W_hn h + b_hn).
    */
-  private gates(w: Weights): Gate[] {
+  private gates(w: RecurrentWeights): Gate[] {
     const H = this.hiddenSize;
     const G = GATES[this.cell];
     const rows = (t: Tensor, g: number) => narrow(t, 0, g * H, H);
@@ -367,7 +369,7 @@ export abstract class Recurrent extends Module {
   }
 
   /** The cell: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU' (PyTorch's mode names; ONNX export reads it). */
-  get mode(): Cell {
+  get mode(): RecurrentMode {
     return this.cell;
   }
 }
