@@ -18,8 +18,7 @@
  * only while training. States are [L·D, N, H], layer-major, forward before reverse.
  *
  * The backward is the engine's: each layer is composed of autograd ops. The input projection of all
- * T steps is one product per gate ([T·N, in] × W_igᵀ); a step adds only h × W_hgᵀ per gate and the
- * gate arithmetic.
+ * T steps is one product ([T·N, in] × W_ihᵀ); a step adds only h × W_hhᵀ and the gate arithmetic.
  * A zero initial state is never built: the first step leaves out the terms it would zero. The
  * slicing and joining ops (narrow, cat, permute) have host kernels only, so the layers run on the
  * reference and wasm backends; a model moved to a device is refused with that reason.
@@ -92,14 +91,6 @@ export interface RecurrentWeights {
   wIh: Tensor;
   wHh: Tensor;
   bIh: Tensor | null;
-  bHh: Tensor | null;
-}
-
-/** One gate's parameters in one direction: row blocks of W_ih and W_hh, the bias of its input projection, and the GRU n gate's b_hn. */
-interface Gate {
-  wIh: Tensor;
-  wHh: Tensor;
-  bias: Tensor | null;
   bHh: Tensor | null;
 }
 
@@ -266,17 +257,15 @@ export abstract class Recurrent extends Module {
       last = [];
       for (let d = 0; d < D; d++) {
         const w = this.weights[k][d];
-        const gates = this.gates(w);
-        const steps = gates.map((g) => rowBlocks(dense(seq, g.wIh, g.bias), T));
+        // b_hh joins b_ih in the input projection, except the GRU's, whose n rows sit inside r ∘ (W_hn h + b_hn)
+        const inner = this.cell === 'GRU';
+        const bias = w.bIh && w.bHh && !inner ? add(w.bIh, w.bHh) : w.bIh;
+        const steps = rowBlocks(dense(seq, w.wIh, bias), T);
         const hs = new Array<Tensor>(T);
         const carry: Carry = { h: h0[k * D + d], c: c0[k * D + d] };
         for (let s = 0; s < T; s++) {
           const t = d === 0 ? s : T - 1 - s;
-          this.step(
-            steps.map((xs) => xs[t]),
-            gates,
-            carry,
-          );
+          this.step(steps[t], w.wHh, inner ? w.bHh : null, carry);
           hs[t] = carry.h!;
         }
         hN.push(carry.h!);
@@ -301,54 +290,33 @@ export abstract class Recurrent extends Module {
   }
 
   /**
-   * Each gate's rows of the direction's parameters, so every gate is a product of its own and no step
-   * slices a [N, G·H] result (a slice's gradient is the whole it was cut from): W_ih and W_hh row
-   * blocks, and the bias added to the input projection, b_ih + b_hh — except for the GRU's n gate,
-   * whose b_hn stays inside r ∘ (W_hn h + b_hn).
+   * One time step: `xp` is the step's input projection W_ih x_t + its bias [N, G·H], `bHh` the GRU's
+   * b_hh (the other cells' is in xp); updates `carry`.
    */
-  private gates(w: RecurrentWeights): Gate[] {
+  private step(xp: Tensor, wHh: Tensor, bHh: Tensor | null, carry: Carry): void {
     const H = this.hiddenSize;
-    const G = GATES[this.cell];
-    const rows = (t: Tensor, g: number) => narrow(t, 0, g * H, H);
-    const out: Gate[] = [];
-    for (let g = 0; g < G; g++) {
-      const inner = this.cell === 'GRU' && g === 2;
-      const bIh = w.bIh && rows(w.bIh, g);
-      const bHh = w.bHh && rows(w.bHh, g);
-      out.push({
-        wIh: G === 1 ? w.wIh : rows(w.wIh, g),
-        wHh: G === 1 ? w.wHh : rows(w.wHh, g),
-        bias: bIh && bHh && !inner ? add(bIh, bHh) : bIh,
-        bHh: inner ? bHh : null,
-      });
-    }
-    return out;
-  }
-
-  /** One time step: `xp[g]` is gate g's input projection of the step, W_ig x_t + its bias [N, H]; updates `carry`. */
-  private step(xp: Tensor[], gates: Gate[], carry: Carry): void {
     const h = carry.h;
-    // gate g's pre-activation: the input projection plus W_hg h (nothing more while h is zero)
-    const pre = (g: number) => (h ? add(xp[g], dense(h, gates[g].wHh)) : xp[g]);
     switch (this.cell) {
       case 'RNN_TANH':
-        carry.h = tanh(pre(0));
+      case 'RNN_RELU': {
+        const z = h ? add(xp, dense(h, wHh)) : xp;
+        carry.h = this.cell === 'RNN_TANH' ? tanh(z) : relu(z);
         return;
-      case 'RNN_RELU':
-        carry.h = relu(pre(0));
-        return;
+      }
       case 'LSTM': {
-        const ig = mul(sigmoid(pre(0)), tanh(pre(2)));
-        carry.c = carry.c ? add(mul(sigmoid(pre(1)), carry.c), ig) : ig;
-        carry.h = mul(sigmoid(pre(3)), tanh(carry.c));
+        const [i, f, g, o] = split(h ? add(xp, dense(h, wHh)) : xp, H, 1);
+        const ig = mul(sigmoid(i), tanh(g));
+        carry.c = carry.c ? add(mul(sigmoid(f), carry.c), ig) : ig;
+        carry.h = mul(sigmoid(o), tanh(carry.c));
         return;
       }
       case 'GRU': {
-        const r = sigmoid(pre(0));
-        const z = sigmoid(pre(1));
-        const { wHh, bHh } = gates[2];
-        const hn = h ? dense(h, wHh, bHh) : bHh;
-        const n = tanh(hn ? add(xp[2], mul(r, hn)) : xp[2]);
+        // W_hh h + b_hh; while h is zero only the bias (or nothing) is left
+        const hp = h ? dense(h, wHh, bHh) : bHh;
+        const xrz = narrow(xp, 1, 0, 2 * H);
+        const [r, z] = split(sigmoid(hp ? add(xrz, narrow(hp, -1, 0, 2 * H)) : xrz), H, 1);
+        const xn = narrow(xp, 1, 2 * H, H);
+        const n = tanh(hp ? add(xn, mul(r, narrow(hp, -1, 2 * H, H))) : xn);
         // (1 − z) ∘ n + z ∘ h = n + z ∘ (h − n)
         carry.h = h ? add(n, mul(z, sub(h, n))) : mul(sub(1, z), n);
         return;
