@@ -93,8 +93,9 @@ export function deviceRefusal(o: Record<string, unknown>): string | null {
   if (o.fullBatch) return '--full-batch';
   if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase())) return `--optimizer ${o.optimizer}`;
   if (o.dropconnect !== undefined) return '--dropconnect';
-  // fractional max pooling and DropConnect draw and apply their pools and masks on the host
-  if (/fmp|dropconnect/i.test(String(o.model))) return `--model ${o.model}`;
+  // fractional max pooling and DropConnect draw and apply their pools and masks on the host; the
+  // recurrent layers and embeddings run on host kernels (their slices, concatenations and gathers)
+  if (/fmp|dropconnect|lstm|gru|rnn|embed/i.test(String(o.model))) return `--model ${o.model}`;
   return null;
 }
 
