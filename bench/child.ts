@@ -1,12 +1,12 @@
 /**
  * Runs one workload with one JS framework in this process and prints its Measurement as JSON.
- * W3/W4: the whole run, then the Measurement. W1/W2: set up and warm up, then the segment protocol
+ * W3/W4: the whole run, then the Measurement. The interleaved workloads (W1, W2, W5): set up and warm up, then the segment protocol
  * on stdin/stdout driven by run.ts (serveSegments in common.ts), then the Measurement.
  */
 // each framework's module is imported for its own run only: on a bare GPU machine
 // (tools/gpu-measure.sh) descent-webgpu and tfjs-webgpu run with the npm packages `webgpu` and
 // TensorFlow.js's core, layers and webgpu bundles (tools/gpu-peers.sh) alone
-import { serveSegments, type Measurement, type Trainer, type WorkloadId } from './common.js';
+import { WORKLOADS, isGpuWorkload, isInterleaved, serveSegments, type Measurement, type Trainer, type WorkloadId } from './common.js';
 import type { TfBackend } from './tfjs.js';
 
 const [framework, workload, ...rest] = process.argv.slice(2);
@@ -28,16 +28,23 @@ const [backendName, jsArray] = backends[framework] ?? [];
 if (!backendName) throw new Error(`bench child: unknown framework "${framework}"`);
 const tfjs = framework.startsWith('tfjs');
 let m: Measurement;
-if (w === 'W1' || w === 'W2') {
+if (backendName === 'webgpu' && !isGpuWorkload(w))
+  m = {
+    framework,
+    workload: w,
+    value: null,
+    unit: WORKLOADS[w].unit,
+    peakMiB: null,
+    note: `${framework} runs W1 and W2 (the MLP and the CNN)`,
+  };
+else if (isInterleaved(w)) {
   const t: Trainer | Measurement = tfjs
     ? await (await import('./tfjs.js')).setupTfjs(w, quick, backendName as TfBackend, batch)
-    : backendName === 'webgpu'
+    : backendName === 'webgpu' && isGpuWorkload(w)
       ? await (await import('./descent-webgpu.js')).setupDescentWebGPU(w, quick, batch, framework === 'descent-webgpu-autotune')
       : await (await import('./descent.js')).setupDescent(w, quick, backendName);
   m = 'step' in t ? await serveSegments(t) : t;
-} else if (backendName === 'webgpu')
-  m = { framework, workload: w, value: null, unit: 'ms', peakMiB: null, note: `${framework} runs W1 and W2 (the MLP and the CNN)` };
-else
+} else
   m = tfjs
     ? await (await import('./tfjs.js')).runTfjs(w, quick, backendName as 'cpu' | 'wasm')
     : await (await import('./descent.js')).runDescent(w, quick, backendName, jsArray);

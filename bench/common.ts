@@ -1,12 +1,29 @@
 /** What every benchmark child prints (one JSON line on stdout) and shared workload definitions. */
 import { createInterface } from 'node:readline';
 
-export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4';
+export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
+
+/**
+ * The samples/s workloads: a model trained step by step on Fashion-MNIST batches (batchOrder,
+ * gather), each framework in a child serving the segment protocol (serveSegments), measured
+ * interleaved across frameworks (run.ts). The others (W3, W4) are whole runs in one process.
+ */
+export const INTERLEAVED = ['W1', 'W2', 'W5'] as const;
+export type InterleavedWorkload = (typeof INTERLEAVED)[number];
+export const isInterleaved = (w: string): w is InterleavedWorkload => (INTERLEAVED as readonly string[]).includes(w);
+
+/** The interleaved workloads the GPU rows (descent-webgpu, tfjs-webgpu) run, at --gpu-batch's batches. */
+export const ON_GPU_WORKLOADS = ['W1', 'W2'] as const;
+export type GpuWorkload = (typeof ON_GPU_WORKLOADS)[number];
+export const isGpuWorkload = (w: string): w is GpuWorkload => (ON_GPU_WORKLOADS as readonly string[]).includes(w);
+
+/** The batch of each interleaved workload, in every framework (the GPU rows' --gpu-batch aside). */
+export const BATCH: Record<InterleavedWorkload, number> = { W1: 128, W2: 64, W5: 128 };
 
 export interface Measurement {
   framework: string;
   workload: WorkloadId;
-  /** samples/s for W1/W2, ms for W3/W4; null when the framework cannot run the workload */
+  /** samples/s for the interleaved workloads (W1, W2, W5), ms for W3/W4; null when the framework cannot run the workload */
   value: number | null;
   unit: 'samples/s' | 'ms';
   /** peak resident set size of the process, MiB */
@@ -25,6 +42,12 @@ export const WORKLOADS: Record<WorkloadId, { title: string; unit: 'samples/s' | 
     unit: 'ms',
     better: 'lower',
   },
+  W5: {
+    title:
+      'LSTM sequential Fashion-MNIST: each image as 28 steps of 28 features (its rows), LSTM(28, 128) → Linear(128, 10) on the last hidden state, Adam lr 1e-3, batch 128 (train samples/s)',
+    unit: 'samples/s',
+    better: 'higher',
+  },
 };
 
 /** L-BFGS history in W4, in every framework (the form of the second-order issue; PyTorch's default is 100). */
@@ -35,6 +58,9 @@ export const STEPS = {
   W1: { warmup: 10, full: 400, quick: 40 },
   W2: { warmup: 2, full: 40, quick: 6 },
   W3: { warmup: 2, full: 10, quick: 3 },
+  // a W5 step takes ~0.1 s (PyTorch) to ~4 s (tfjs-cpu): 5 timed steps a segment, and the segment
+  // budget capping the slow ones, keep a full run's W5 near W1's length
+  W5: { warmup: 3, full: 40, quick: 8 },
 };
 
 /** Seeded order of the training images (identical in every framework's run). */
@@ -80,7 +106,7 @@ export function median(xs: number[]): number {
 }
 
 /**
- * samples/s of a W1/W2 row's fastest segment (its least segment median), or null for a row without
+ * samples/s of an interleaved row's fastest segment (its least segment median), or null for a row without
  * segments. Beside the median over all steps: on a VM whose speed switches within seconds, a
  * switch that falls on one framework's segments and not another's moves the medians' ratio, while
  * each framework's fastest segment is taken at the same (faster) speed.
@@ -92,11 +118,11 @@ export function fastestSegmentSamplesPerSec(m: Measurement): number | null {
   return (batch * 1000) / Math.min(...(segs as number[]));
 }
 
-/** Rounds in which W1/W2 are measured, interleaved across frameworks (see run.ts). */
+/** Rounds in which the interleaved workloads are measured, interleaved across frameworks (see run.ts). */
 export const SEGMENTS = { full: 8, quick: 4 };
 
 /**
- * Untimed steps before each timed W1/W2 segment, in ms (--quick: 250). On this VM a process that
+ * Untimed steps before each timed segment of an interleaved workload, in ms (--quick: 250). On this VM a process that
  * has been idle for seconds, as each one is while the others take their turns, runs its next
  * seconds slower: descent's W1 step after 5 s of sleep 2.6–3.0 ms per 50-step segment against
  * 2.2–2.3 run back to back (one thread: 3.6 against 3.3), recovering only after seconds of steady
@@ -107,16 +133,16 @@ export const SEGMENTS = { full: 8, quick: 4 };
  */
 export const LEAD_MS = { full: 1_000, quick: 250 };
 
-/** One segment's share of a W1/W2 run: at most `steps` timed steps within `budgetMs`. */
-export function segmentSize(w: 'W1' | 'W2', quick: boolean): { steps: number; budgetMs: number } {
+/** One segment's share of an interleaved workload's run: at most `steps` timed steps within `budgetMs`. */
+export function segmentSize(w: InterleavedWorkload, quick: boolean): { steps: number; budgetMs: number } {
   const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
   return { steps: Math.ceil((quick ? STEPS[w].quick : STEPS[w].full) / segs), budgetMs: (quick ? 5_000 : 20_000) / segs };
 }
 
-/** A W1/W2 run set up and warmed up: `step` trains on one batch and returns its loss. */
+/** An interleaved workload's run set up and warmed up: `step` trains on one batch and returns its loss. */
 export interface Trainer {
   framework: string;
-  workload: WorkloadId;
+  workload: InterleavedWorkload;
   batch: number;
   /**
    * One training step; returns its loss. A device trainer (descent-webgpu) returns a promise of the

@@ -18,8 +18,8 @@ import { initWasm } from '../src/wasm.js';
 import { loadEmbedded, loadFashionMnist } from '../src/data/node.js';
 import { deviceStepScope } from '../src/train/async.js';
 import { disposeWebGPU, initWebGPU, webgpuInfo } from '../src/backend/webgpu/index.js';
-import { descentModel } from './models.js';
-import { type Measurement, type Trainer, STEPS, batchOrder, gather, median } from './common.js';
+import { descentInputShape, descentModel } from './models.js';
+import { type GpuWorkload, type Measurement, type Trainer, BATCH, STEPS, batchOrder, gather, median } from './common.js';
 
 /** The row's note: the adapter, marked when it is a software one. */
 function adapterNote(embedded: boolean): string {
@@ -37,7 +37,7 @@ function trainImages(): { images: Float32Array; labels: Int32Array; embedded: bo
   }
 }
 
-export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?: number, autotune = false): Promise<Trainer | Measurement> {
+export async function setupDescentWebGPU(w: GpuWorkload, quick: boolean, batch?: number, autotune = false): Promise<Trainer | Measurement> {
   const framework = autotune ? 'descent-webgpu-autotune' : 'descent-webgpu';
   await initWasm();
   setBackend('wasm');
@@ -48,12 +48,11 @@ export async function setupDescentWebGPU(w: 'W1' | 'W2', quick: boolean, batch?:
   }
   const { images, labels, embedded } = trainImages();
   const rng = new Rng(1);
-  const cnn = w === 'W2';
-  const model = descentModel(cnn, rng);
+  const model = descentModel(w, rng);
   await model.to('webgpu');
   const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
-  const B = batch ?? (cnn ? 64 : 128);
-  const shape = cnn ? [B, 1, 28, 28] : [B, 784];
+  const B = batch ?? BATCH[w];
+  const shape = descentInputShape(w, B);
   const order = batchOrder(labels.length, 42);
   let at = 0;
   let pending: Promise<ArrayLike<number>> | null = null;

@@ -1,9 +1,20 @@
-/** The four workloads run with descent (wasm backend unless --backend reference). */
+/** The workloads run with descent (wasm backend unless --backend reference). */
 import { Tensor, Linear, Adam, LBFGS, Rng, crossEntropy, setBackend, backend, extension, noGrad, parameter } from '../src/index.js';
 import { initWasm, wasmInfo, wasmFloat32Array } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
-import { descentModel } from './models.js';
-import { type Measurement, type Trainer, STEPS, W4_HISTORY, batchOrder, gather, peakMiB, warmUp } from './common.js';
+import { descentInputShape, descentModel } from './models.js';
+import {
+  type InterleavedWorkload,
+  type Measurement,
+  type Trainer,
+  BATCH,
+  STEPS,
+  W4_HISTORY,
+  batchOrder,
+  gather,
+  peakMiB,
+  warmUp,
+} from './common.js';
 
 async function init(backendName: string): Promise<void> {
   if (backendName === 'wasm') {
@@ -25,16 +36,15 @@ export async function runDescent(w: 'W3' | 'W4', quick: boolean, backendName: st
   return { ...base, ...r, extra: { ...r.extra, ...info } };
 }
 
-/** W1 and W2: data loaded, model built and warmed up; child.ts times the steps (serveSegments). */
-export async function setupDescent(w: 'W1' | 'W2', quick: boolean, backendName: string): Promise<Trainer> {
+/** An interleaved workload (W1, W2, W5): data loaded, model built and warmed up; child.ts times the steps (serveSegments). */
+export async function setupDescent(w: InterleavedWorkload, quick: boolean, backendName: string): Promise<Trainer> {
   await init(backendName);
   const { images, labels } = loadFashionMnist().train;
   const rng = new Rng(1);
-  const cnn = w === 'W2';
-  const model = descentModel(cnn, rng);
+  const model = descentModel(w, rng);
   const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
-  const B = cnn ? 64 : 128;
-  const shape = cnn ? [B, 1, 28, 28] : [B, 784];
+  const B = BATCH[w];
+  const shape = descentInputShape(w, B);
   const order = batchOrder(labels.length, 42);
   let at = 0;
   const step = () => {

@@ -1,10 +1,10 @@
 /**
- * Where the time of one training step goes: runs W1 and W2 steps with every backend kernel wrapped
+ * Where the time of one training step goes: runs W1, W2 or W5 steps with every backend kernel wrapped
  * in a timer (and its multiply-adds counted), then prints ms/step per kernel, GFLOP/s of the
  * products, and the rest (autograd, allocation, pooling and other JS outside the backend).
  * W4 times L-BFGS iterations instead (one `LBFGS.step` of maxIter 1 each: its evaluations of the
  * full-batch closure and its own vector work).
- *   node --experimental-wasm-relaxed-simd dist/bench/profile.js [W1|W2|W4] [steps] [backend]
+ *   node --experimental-wasm-relaxed-simd dist/bench/profile.js [W1|W2|W4|W5] [steps] [backend]
  */
 import {
   Tensor,
@@ -22,8 +22,8 @@ import {
 } from '../src/index.js';
 import { initWasm, wasmInfo, wasmFloat32Array } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
-import { W4_HISTORY, batchOrder, gather, median } from './common.js';
-import { descentModel } from './models.js';
+import { BATCH, W4_HISTORY, batchOrder, gather, isInterleaved, median } from './common.js';
+import { descentInputShape, descentModel } from './models.js';
 
 const [w = 'W1', stepsArg = '30', which = 'wasm'] = process.argv.slice(2);
 const t = process.env.DESCENT_WASM_THREADS;
@@ -70,7 +70,6 @@ setBackend('timed');
 
 const data = loadFashionMnist();
 const rng = new Rng(1);
-const cnn = w === 'W2';
 const phases = { forward: [] as number[], backward: [] as number[], step: [] as number[], total: [] as number[] };
 const record = (t: number[]) => {
   phases.forward.push(t[1] - t[0]);
@@ -120,9 +119,10 @@ if (w === 'W4') {
     if (rec) record([t0, t0 + fwd, t0 + fwd + bwd, t3]);
   };
 } else {
-  const model = descentModel(cnn, rng);
+  if (!isInterleaved(w)) throw new Error(`bench/profile: expected W1, W2, W4 or W5, got "${w}"`);
+  const model = descentModel(w, rng);
   const opt = new Adam(model.namedParameters(), { lr: 1e-3 });
-  const b = cnn ? 64 : 128;
+  const b = BATCH[w];
   B = b;
   const order = batchOrder(data.train.labels.length, 42);
   let at = 0;
@@ -132,7 +132,7 @@ if (w === 'W4') {
     gather(data.train.images, data.train.labels, order, at, b, 784, x, y);
     at += b;
     const t0 = performance.now();
-    const l = crossEntropy(model.forward(new Tensor(x, cnn ? [b, 1, 28, 28] : [b, 784]), { training: true, rng }), y);
+    const l = crossEntropy(model.forward(new Tensor(x, descentInputShape(w, b)), { training: true, rng }), y);
     const t1 = performance.now();
     // gradients zeroed in place, not dropped, as in the bench and PyTorch 1.13's opt.zero_grad()
     // (set_to_none defaults to False there)

@@ -3,15 +3,15 @@
  *
  * --gpu-batch sets the batch of the GPU rows, descent-webgpu(-autotune) and tfjs-webgpu (default: the workload's, 128 and 64).
  *
- * Runs W1–W4 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
+ * Runs W1–W5 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
  * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 on WebGPU with descent
  * (descent-webgpu) and TensorFlow.js (tfjs-webgpu, on the same Dawn and adapter) when a WebGPU
  * adapter exists (probeWebGPU in src/cli/backend.ts; a software one, e.g. lavapipe through
  * `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"), and on a hardware adapter
  * descent-webgpu-autotune (each product's tile timed on the device first, initWebGPU's `autotune`);
  * the descent-webgpu rows' notes give their ratio to tfjs-webgpu. Each (framework, workload) runs in its own
- * process so peak memory is that run's alone (W1/W2 interleaved across those processes, see
- * runInterleaved). Prints a table and writes bench/results/<date>.json
+ * process so peak memory is that run's alone (the samples/s workloads W1, W2 and W5 interleaved across
+ * those processes, see runInterleaved). Prints a table and writes bench/results/<date>.json
  * and .md (or DIR/<date>.json and .md with --out DIR; the folder is checked before the first
  * measurement and the files are written with writeFileAtomic). It measures; it asserts nothing.
  */
@@ -25,11 +25,15 @@ import { checkWritableDir, writeFileAtomic } from '../src/io/files.js';
 import { probeWebGPU } from '../src/cli/backend.js';
 import {
   LEAD_MS,
+  ON_GPU_WORKLOADS,
   SEGMENTS,
   WORKLOADS,
   fastestSegmentSamplesPerSec,
+  isGpuWorkload,
+  isInterleaved,
   median,
   segmentSize,
+  type InterleavedWorkload,
   type Measurement,
   type WorkloadId,
 } from './common.js';
@@ -42,12 +46,20 @@ const opt = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const only = (opt('--only')?.split(',') ?? ['W1', 'W2', 'W3', 'W4']) as WorkloadId[];
+const ids = Object.keys(WORKLOADS) as WorkloadId[];
+const only = (opt('--only')?.split(',') ?? ids) as WorkloadId[];
+for (const w of only)
+  if (!ids.includes(w)) {
+    process.stderr.write(`bench --only: expected workloads among ${ids.join(', ')}, got "${w}"\n`);
+    process.exit(2);
+  }
 const gpuBatch = new Map<string, string>();
 for (const item of opt('--gpu-batch')?.split(',') ?? []) {
   const [w, b] = item.split('=');
-  if ((w !== 'W1' && w !== 'W2') || !/^[1-9][0-9]*$/.test(b ?? '')) {
-    process.stderr.write(`bench --gpu-batch: expected W1=N,W2=N with positive integers, got "${item}"\n`);
+  if (!isGpuWorkload(w) || !/^[1-9][0-9]*$/.test(b ?? '')) {
+    process.stderr.write(
+      `bench --gpu-batch: expected ${ON_GPU_WORKLOADS.map((g) => `${g}=N`).join(',')} with positive integers, got "${item}"\n`,
+    );
     process.exit(2);
   }
   gpuBatch.set(w, b);
@@ -60,7 +72,7 @@ try {
   process.stderr.write(`${(e as Error).message}\n`);
   process.exit(1);
 }
-/** Untimed steps before each timed W1/W2 segment (ms), see LEAD_MS. */
+/** Untimed steps before each timed segment of an interleaved workload (ms), see LEAD_MS. */
 const leadMs = quick ? LEAD_MS.quick : LEAD_MS.full;
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
@@ -79,7 +91,7 @@ const frameworks = opt('--peers')?.split(',') ?? [
   ...(torchOk ? ['pytorch'] : []),
 ];
 if (webgpu.adapter === undefined) process.stderr.write(`bench: no descent-webgpu or tfjs-webgpu rows (${webgpu.error})\n`);
-/** The frameworks that train on the GPU: W1 and W2 only, at --gpu-batch's batches. */
+/** The frameworks that train on the GPU: ON_GPU_WORKLOADS only (W1, W2), at --gpu-batch's batches. */
 const ON_GPU = new Set(['descent-webgpu', 'descent-webgpu-autotune', 'tfjs-webgpu']);
 // Without Debian's OpenMP OpenBLAS, PyTorch 1.13 multiplies with the reference BLAS (a W1 step
 // takes ~37 ms instead of ~1.4 ms): its rows would not be PyTorch's speed.
@@ -151,7 +163,7 @@ function runOne(fw: string, w: WorkloadId): Measurement {
   return m;
 }
 
-/** A benchmark child speaking the W1/W2 segment protocol: one JSON object per stdout line. */
+/** A benchmark child speaking the segment protocol of the interleaved workloads: one JSON object per stdout line. */
 class Child {
   private proc: ChildProcess;
   private lines: string[] = [];
@@ -213,12 +225,12 @@ class Child {
 }
 
 /**
- * W1, W2: every framework's child is started at once and sets up and warms up; then in each of
- * SEGMENTS rounds each one in turn (the order rotated by one per round) runs a segment of timed steps
- * while the others wait on stdin. The VM's speed drifts by ±30 % from minute to minute; so every
+ * The interleaved workloads (W1, W2, W5): every framework's child is started at once and sets up and
+ * warms up; then in each of SEGMENTS rounds each one in turn (the order rotated by one per round) runs
+ * a segment of timed steps while the others wait on stdin. The VM's speed drifts by ±30 % from minute to minute; so every
  * framework samples the same minutes and the ratios compare like with like.
  */
-async function runInterleaved(w: 'W1' | 'W2', fws: string[]): Promise<Measurement[]> {
+async function runInterleaved(w: InterleavedWorkload, fws: string[]): Promise<Measurement[]> {
   const kids = fws.map((fw) => new Child(fw, w));
   const done = new Map<string, Measurement>();
   const fail = (k: Child, e: unknown) => {
@@ -316,12 +328,12 @@ function reachNote(ours: Measurement, torch: Measurement | undefined): string {
 const results: Measurement[] = [];
 process.stderr.write(`descent benchmark${quick ? ' (--quick)' : ''}: ${only.join(', ')} × ${frameworks.join(', ')}\n`);
 for (const w of only) {
-  const fws = frameworks.filter((fw) => (fw !== 'descent-js-array' || w === 'W3') && (!ON_GPU.has(fw) || w === 'W1' || w === 'W2'));
-  if (w === 'W1' || w === 'W2') results.push(...(await runInterleaved(w, fws)));
+  const fws = frameworks.filter((fw) => (fw !== 'descent-js-array' || w === 'W3') && (!ON_GPU.has(fw) || isGpuWorkload(w)));
+  if (isInterleaved(w)) results.push(...(await runInterleaved(w, fws)));
   else for (const fw of fws) results.push(runOne(fw, w));
 }
 
-/** A W1/W2 row's fastest segment, and for a peer descent's fastest ÷ its fastest. */
+/** An interleaved row's fastest segment, and for a peer descent's fastest ÷ its fastest. */
 function fastestNote(r: Measurement, ours: Measurement | undefined): string {
   const mine = fastestSegmentSamplesPerSec(r);
   if (mine === null) return '';
@@ -374,9 +386,10 @@ for (const w of only) {
 }
 lines.push('');
 const segs = quick ? SEGMENTS.quick : SEGMENTS.full;
-if (only.some((w) => w === 'W1' || w === 'W2')) {
+const interleaved = only.filter(isInterleaved);
+if (interleaved.length) {
   lines.push(
-    `W1/W2 were measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${leadMs / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in. It also switches between two speeds within seconds (one of its two vCPUs slowed: a framework on two threads then runs ~1.5× slower, one on one thread does not), and a switch that falls on some frameworks' segments and not others' moves the ratio of medians; each row's notes therefore also give its fastest segment, and descent's fastest ÷ the peer's.`,
+    `${interleaved.join(', ')} ${interleaved.length > 1 ? 'were' : 'was'} measured interleaved: all frameworks' processes set up at once, then one untimed warm-up segment each and ${segs} segments of timed steps per framework (fewer only for one whose steps exceed the total time budget), one framework computing at a time, in an order rotated by one each round. Each timed segment follows ${leadMs / 1000} s of untimed steps (none for a framework whose step takes longer than half of that): on this VM a process that has just been idle for seconds runs slower for seconds. This VM's speed drifts by up to ±30 % from minute to minute; interleaving gives every framework the same conditions, so the ratios do not depend on which minute each one ran in. It also switches between two speeds within seconds (one of its two vCPUs slowed: a framework on two threads then runs ~1.5× slower, one on one thread does not), and a switch that falls on some frameworks' segments and not others' moves the ratio of medians; each row's notes therefore also give its fastest segment, and descent's fastest ÷ the peer's.`,
   );
   lines.push('');
 }

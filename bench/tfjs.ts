@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 // the data loaders alone, not src/node.js (its file readers import npm packages a bare GPU machine lacks)
 import { loadEmbedded, loadFashionMnist } from '../src/data/node.js';
 import { describeAdapter } from '../src/backend/webgpu/index.js';
-import { type Measurement, type Trainer, STEPS, batchOrder, gather, peakMiB, warmUp } from './common.js';
+import { type InterleavedWorkload, type Measurement, type Trainer, BATCH, STEPS, batchOrder, gather, peakMiB, warmUp } from './common.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TF = any;
@@ -91,14 +91,45 @@ function trainImages(): { images: Float32Array; labels: Int32Array; embedded: bo
   }
 }
 
+/** The model of an interleaved workload, as descent's (bench/models.ts) and PyTorch's (torch_bench.py) with Keras layers. */
+function tfModel(tf: TF, w: InterleavedWorkload): TF {
+  const model = tf.sequential();
+  if (w === 'W2') {
+    model.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }));
+    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    model.add(tf.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }));
+    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    model.add(tf.layers.flatten());
+    model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
+    model.add(tf.layers.dense({ units: 10 }));
+  } else if (w === 'W5') {
+    // returnSequences false (Keras' default): the last step's hidden state [N, 128]
+    model.add(tf.layers.lstm({ inputShape: [28, 28], units: 128 }));
+    model.add(tf.layers.dense({ units: 10 }));
+  } else {
+    model.add(tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }));
+    model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
+    model.add(tf.layers.dense({ units: 10 }));
+  }
+  return model;
+}
+
+/** A batch of `b` images as the workload's model reads it: NHWC for W2 (tfjs's only conv layout on CPU), rows as time steps for W5. */
+const tfInputShape = (w: InterleavedWorkload, b: number): number[] => (w === 'W1' ? [b, 784] : w === 'W2' ? [b, 28, 28, 1] : [b, 28, 28]);
+
 /**
- * W1 and W2: data loaded, model built and warmed up; child.ts times the steps (serveSegments).
+ * An interleaved workload (W1, W2, W5): data loaded, model built and warmed up; child.ts times the steps (serveSegments).
  * A backend that fails in the warm-up (tfjs-wasm has no Conv2DBackpropFilter) gets its final
  * Measurement with value null instead. On webgpu a step returns the loss of the step before (read
  * with `data()`: WebGPU has no synchronous read-back), as descent-webgpu's does, and `batch` overrides the workload's (the GPU criteria's batches, as for
  * descent-webgpu); the note names the adapter, marked when it is a software one.
  */
-export async function setupTfjs(w: 'W1' | 'W2', quick: boolean, backendName: TfBackend, batch?: number): Promise<Trainer | Measurement> {
+export async function setupTfjs(
+  w: InterleavedWorkload,
+  quick: boolean,
+  backendName: TfBackend,
+  batch?: number,
+): Promise<Trainer | Measurement> {
   const framework = `tfjs-${backendName}`;
   let tf: TF;
   let note: string | undefined;
@@ -116,24 +147,11 @@ export async function setupTfjs(w: 'W1' | 'W2', quick: boolean, backendName: TfB
     throw new Error('bench: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)');
   if (embedded) note += '; batches from the embedded subset (Fashion-MNIST is not installed)';
   if (batch !== undefined) note = `batch ${batch} (--gpu-batch); ${note}`;
-  const cnn = w === 'W2';
   tf.util.seedrandom?.('1');
-  const model = tf.sequential();
-  if (cnn) {
-    model.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }));
-    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tf.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }));
-    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tf.layers.flatten());
-    model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
-    model.add(tf.layers.dense({ units: 10 }));
-  } else {
-    model.add(tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }));
-    model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
-    model.add(tf.layers.dense({ units: 10 }));
-  }
+  const model = tfModel(tf, w);
   const opt = tf.train.adam(1e-3);
-  const B = batch ?? (cnn ? 64 : 128);
+  const B = batch ?? BATCH[w];
+  const shape = tfInputShape(w, B);
   const order = batchOrder(labels.length, 42);
   let at = 0;
   // on webgpu one host batch serves every step, as for descent-webgpu (its values are uploaded by the
@@ -145,7 +163,7 @@ export async function setupTfjs(w: 'W1' | 'W2', quick: boolean, backendName: TfB
     gather(images, labels, order, at, B, 784, x, y);
     at += B;
     return tf.tidy(() => {
-      const xs = tf.tensor(x, cnn ? [B, 28, 28, 1] : [B, 784]); // NHWC: tfjs's only conv layout on CPU
+      const xs = tf.tensor(x, shape);
       const ys = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
       return opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs)), true);
     });

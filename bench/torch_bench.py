@@ -2,8 +2,9 @@
 
 Run as a child process with LD_LIBRARY_PATH pointing at OpenBLAS's OpenMP build. Same data, same
 batch order (the LCG shuffle of bench/common.ts), same models and hyper-parameters as the descent
-run. Prints one JSON line: {framework, workload, value, unit, peakMiB, extra}; for W1/W2 first the
-segment protocol on stdin/stdout (serve_segments), as bench/child.ts does.
+run. Prints one JSON line: {framework, workload, value, unit, peakMiB, extra}; for the interleaved
+workloads (W1, W2, W5) first the segment protocol on stdin/stdout (serve_segments), as bench/child.ts
+does.
 """
 import json, os, resource, sys, time
 
@@ -16,7 +17,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from fmnist_idx import read_idx  # noqa: E402
 
 DATA = '/usr/share/datasets/fashion-mnist'
-STEPS = {'W1': (10, 400, 40), 'W2': (2, 40, 6), 'W3': (2, 10, 3)}  # warm-up, full, quick (W1/W2: run.ts sends the timed steps)
+# warm-up, full, quick (the interleaved W1, W2, W5: run.ts sends the timed steps)
+STEPS = {'W1': (10, 400, 40), 'W2': (2, 40, 6), 'W3': (2, 10, 3), 'W5': (3, 40, 8)}
+INTERLEAVED = ('W1', 'W2', 'W5')
+BATCH = {'W1': 128, 'W2': 64, 'W5': 128}
 
 
 def batch_order(n, seed):
@@ -38,22 +42,37 @@ def rss_mib():
         return round(int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20)
 
 
+class LastStepLSTM(nn.Module):
+    """W5: nn.LSTM(28, 128, batch_first=True), then nn.Linear(128, 10) on the last step's output."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1])
+
+
 def train(workload):
     images = torch.from_numpy(read_idx(f'{DATA}/train-images-idx3-ubyte.gz').astype(np.float32) / 255.0)
     labels = torch.from_numpy(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz').astype(np.int64))
     torch.manual_seed(1)
-    cnn = workload == 'W2'
-    if cnn:
+    if workload == 'W2':
         model = nn.Sequential(
             nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
         x_all = images.reshape(-1, 1, 28, 28)
+    elif workload == 'W5':
+        model = LastStepLSTM()
+        x_all = images.reshape(-1, 28, 28)  # each image's rows as its 28 time steps
     else:
         model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
         x_all = images.reshape(-1, 784)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    B = 64 if cnn else 128
+    B = BATCH[workload]
     order = torch.from_numpy(batch_order(len(labels), 42))
     warm = STEPS[workload][0]
     at = 0
@@ -176,7 +195,7 @@ def main():
     workload = sys.argv[1]
     quick = '--quick' in sys.argv
     torch.set_num_threads(2)
-    if workload in ('W1', 'W2'):
+    if workload in INTERLEAVED:
         r = train(workload)
     elif workload == 'W3':
         r = adam10m(quick)
