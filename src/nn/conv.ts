@@ -33,6 +33,17 @@ const conv2dSchema: SchemaOf<Conv2dOptions> = {
   ...weightOptionSpecs,
 };
 
+/** A convolution's channel counts: positive integers, each divisible by `groups`. */
+export function checkChannels(layer: string, inChannels: number, outChannels: number, groups: number): void {
+  const counts = [
+    ['inChannels', inChannels],
+    ['outChannels', outChannels],
+  ] as const;
+  for (const [k, v] of counts)
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${layer}: ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of counts) if (v % groups !== 0) throw new RangeError(`${layer}: ${k} ${v} is not divisible by groups ${groups}`);
+}
+
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
@@ -50,12 +61,6 @@ export class Conv2d extends Module {
   ) {
     super();
     checkOptions('Conv2d', opts, conv2dSchema);
-    for (const [k, v] of [
-      ['inChannels', inChannels],
-      ['outChannels', outChannels],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new RangeError(`Conv2d: ${k} must be a positive integer, got ${v}`);
-    }
     this.kernelSize = pair(kernelSize, 'Conv2d kernelSize', 1);
     this.stride = pair(opts.stride ?? 1, 'Conv2d stride', 1);
     this.padding = pair(opts.padding ?? 0, 'Conv2d padding', 0);
@@ -63,12 +68,7 @@ export class Conv2d extends Module {
     const groups = opts.groups ?? 1;
     if (!Number.isInteger(groups) || groups < 1)
       throw new RangeError(`Conv2d groups: expected an integer ≥ 1, got ${JSON.stringify(groups)}`);
-    for (const [k, v] of [
-      ['inChannels', inChannels],
-      ['outChannels', outChannels],
-    ] as const) {
-      if (v % groups !== 0) throw new RangeError(`Conv2d: ${k} ${v} is not divisible by groups ${groups}`);
-    }
+    checkChannels('Conv2d', inChannels, outChannels, groups);
     this.groups = groups;
     const rng = opts.rng ?? nextDefaultRng();
     const dtype = opts.dtype ?? 'float32';

@@ -12,6 +12,7 @@ import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { convLayer, outSize } from '../autograd/conv.js';
 import { reshape } from '../autograd/ops.js';
 import { Module, parameter } from './module.js';
+import { checkChannels } from './conv.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { bool, checkOptions, num, type SchemaOf } from '../util/options.js';
 
@@ -71,23 +72,12 @@ export class Conv1d extends Module {
   ) {
     super();
     checkOptions('Conv1d', opts, conv1dSchema);
-    for (const [k, v] of [
-      ['inChannels', inChannels],
-      ['outChannels', outChannels],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new RangeError(`Conv1d: ${k} must be a positive integer, got ${v}`);
-    }
     this.kernelSize = intAtLeast(kernelSize, 'Conv1d kernelSize', 1);
     this.stride = intAtLeast(opts.stride ?? 1, 'Conv1d stride', 1);
     this.padding = intAtLeast(opts.padding ?? 0, 'Conv1d padding', 0);
     this.dilation = intAtLeast(opts.dilation ?? 1, 'Conv1d dilation', 1);
     const groups = intAtLeast(opts.groups ?? 1, 'Conv1d groups', 1);
-    for (const [k, v] of [
-      ['inChannels', inChannels],
-      ['outChannels', outChannels],
-    ] as const) {
-      if (v % groups !== 0) throw new RangeError(`Conv1d: ${k} ${v} is not divisible by groups ${groups}`);
-    }
+    checkChannels('Conv1d', inChannels, outChannels, groups);
     this.groups = groups;
     const rng = opts.rng ?? nextDefaultRng();
     const dtype = opts.dtype ?? 'float32';

@@ -183,6 +183,16 @@ const PROB: Kind = { t: 'prob' };
 const INIT: Kind = { t: 'enum', choices: Object.keys(initializers) };
 const REAL: Kind = { t: 'real', nonZero: false };
 
+/** lstm, gru and rnn: the hidden size; stacked layers, both directions, dropout between layers, and every step or the last state. */
+function recurrent(name: string, extra: Record<string, Kind> = {}, extraHelp = ''): LayerDef {
+  return {
+    positional: ['hidden'],
+    required: ['hidden'],
+    options: { hidden: INT1, ...extra, layers: INT1, bidirectional: BOOL, dropout: PROB, seq: BOOL },
+    help: `${name}:hidden (${extraHelp}layers=1, bidirectional=false, dropout=0, seq=false: the last state; seq=true: every step)`,
+  };
+}
+
 const LAYERS: Record<LayerType, LayerDef> = {
   linear: { positional: ['out'], required: [], options: { out: INT1, bias: BOOL, init: INIT }, help: 'linear[:out] (bias=, init=)' },
   conv: {
@@ -288,24 +298,9 @@ const LAYERS: Record<LayerType, LayerDef> = {
     options: { num: INT1, dim: INT1, pad: INT0 },
     help: 'embedding:num:dim (pad=index; token ids in [0, num), the first layer)',
   },
-  lstm: {
-    positional: ['hidden'],
-    required: ['hidden'],
-    options: { hidden: INT1, layers: INT1, bidirectional: BOOL, dropout: PROB, seq: BOOL },
-    help: 'lstm:hidden (layers=1, bidirectional=false, dropout=0, seq=false: the last state; seq=true: every step)',
-  },
-  gru: {
-    positional: ['hidden'],
-    required: ['hidden'],
-    options: { hidden: INT1, layers: INT1, bidirectional: BOOL, dropout: PROB, seq: BOOL },
-    help: 'gru:hidden (layers=1, bidirectional=false, dropout=0, seq=false)',
-  },
-  rnn: {
-    positional: ['hidden'],
-    required: ['hidden'],
-    options: { hidden: INT1, act: { t: 'enum', choices: ['tanh', 'relu'] }, layers: INT1, bidirectional: BOOL, dropout: PROB, seq: BOOL },
-    help: 'rnn:hidden (act=tanh|relu, layers=1, bidirectional=false, dropout=0, seq=false)',
-  },
+  lstm: recurrent('lstm'),
+  gru: recurrent('gru'),
+  rnn: recurrent('rnn', { act: { t: 'enum', choices: ['tanh', 'relu'] } }, 'act=tanh|relu, '),
   conv1d: {
     positional: ['out', 'kernel'],
     required: ['out', 'kernel'],
