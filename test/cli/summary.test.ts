@@ -59,7 +59,10 @@ test('descent summary prints each layer with its output shape and parameters, fo
 
 test('descent summary refuses a malformed --input and a model that does not fit it, in one line', async () => {
   for (const [args, re] of [
-    [['--input', '28x28'], /^descent summary: --input: expected C×H×W such as 1x28x28, or a feature count such as 4, got "28x28"$/],
+    [
+      ['--input', '1x28x28x2'],
+      /^descent summary: --input: expected C×H×W such as 1x28x28, T×F such as 50x8 \(a sequence\), or a feature count such as 4, got "1x28x28x2"$/,
+    ],
     [['--input', '0'], /--input: expected C×H×W/],
     [['--model', 'cnn', '--input', '5'], /^descent summary: --input 5: model cnn does not take inputs of this shape \(/],
     [['--model', 'conv:8:5,relu,flatten,linear', '--input', '1x3x3'], /^descent summary: --model: layer 0 \(conv:8:5\): input \[1, 3, 3\]/],
@@ -69,4 +72,24 @@ test('descent summary refuses a malformed --input and a model that does not fit 
     assert.match(r.err, re);
     assert.equal(r.err.split('\n').length, 1, r.err);
   }
+});
+
+test('descent summary --input T×F gives a sequence model its steps and features', async () => {
+  const r = await cli(
+    'summary',
+    '--model',
+    'conv1d:16:5:pad=2,relu,maxpool1d:2,transpose,gru:32,linear',
+    '--input',
+    '3x100',
+    '--classes',
+    '4',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.err);
+  const s = JSON.parse(r.out);
+  assert.deepEqual(s.inputShape, [3, 100]);
+  assert.deepEqual(
+    s.layers.map((l: { outputShape: number[] }) => l.outputShape),
+    [[16, 100], [16, 100], [16, 50], [50, 16], [32], [4]],
+  );
 });

@@ -15,9 +15,12 @@ import type { Module } from '../../nn/module.js';
 function parseInput(raw: string): [number, number, number] {
   const parts = raw.trim().split(/[x×]/);
   const dims = parts.map((p) => (/^[1-9][0-9]{0,6}$/.test(p) ? Number(p) : NaN));
-  if ((dims.length !== 1 && dims.length !== 3) || dims.some((d) => Number.isNaN(d)))
-    throw new UsageError(`--input: expected C×H×W such as 1x28x28, or a feature count such as 4, got "${raw.slice(0, 40)}"`);
-  return dims.length === 1 ? [1, 1, dims[0]] : (dims as [number, number, number]);
+  if (dims.length > 3 || dims.some((d) => Number.isNaN(d)))
+    throw new UsageError(
+      `--input: expected C×H×W such as 1x28x28, T×F such as 50x8 (a sequence), or a feature count such as 4, got "${raw.slice(0, 40)}"`,
+    );
+  // T×F is a one-channel sample [1, T, F], as an .npz (N, T, F) array gives it
+  return [...[1, 1].slice(dims.length - 1), ...dims] as [number, number, number];
 }
 
 /** A layer that cannot take --input's shape is the input's fault: one usage line naming both. */
@@ -45,8 +48,8 @@ export const summaryCommand: Command = {
     {
       name: 'input',
       type: 'string',
-      metavar: 'CxHxW|F',
-      help: "one sample's shape: channels×height×width of an image, or the feature count of a CSV row (default 1x28x28, Fashion-MNIST's; with --weights the file's)",
+      metavar: 'CxHxW|TxF|F',
+      help: "one sample's shape: channels×height×width of an image, steps×features of a sequence, or the feature count of a CSV row (default 1x28x28, Fashion-MNIST's; with --weights the file's)",
     },
     { name: 'classes', type: 'int', min: 1, max: 100000, help: 'outputs of the last layer (default 10; with --weights the file’s)' },
     { name: 'json', type: 'boolean', help: 'print one JSON object instead of the table' },
