@@ -17,8 +17,10 @@
  * the next layer reads it whole. Dropout (inverted) applies to every layer's output but the last,
  * only while training. States are [L·D, N, H], layer-major, forward before reverse.
  *
- * The backward is the engine's: each layer is composed of autograd ops. The input projection of all
- * T steps is one product ([T·N, in] × W_ihᵀ); a step adds only h × W_hhᵀ and the gate arithmetic.
+ * The input projection of all T steps is one product ([T·N, in] × W_ihᵀ). By default (`fused`) each
+ * layer and direction then runs as one autograd node with a hand-written backward through time
+ * (recurrent-fused.ts); with `fused: false` each step is composed of autograd ops — h × W_hhᵀ and
+ * the gate arithmetic — whose backward is the engine's and can itself be differentiated.
  * A zero initial state is never built: the first step leaves out the terms it would zero. The
  * slicing and joining ops (narrow, cat, permute) have host kernels only, so the layers run on the
  * reference and wasm backends; a model moved to a device is refused with that reason.
@@ -31,6 +33,7 @@ import { cat, narrow, split, stack } from '../autograd/indexing.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { fillDropMask, needRng } from './dropout.js';
+import { fusedRecurrent } from './recurrent-fused.js';
 import { bool, checkOptions, int, num, oneOf, type SchemaOf } from '../util/options.js';
 
 export interface LSTMOptions {
@@ -46,6 +49,12 @@ export interface LSTMOptions {
   returnSequences?: boolean;
   /** Weight initialiser; default 'torch': every parameter U(±1/√H), PyTorch's. Another name initialises the weights so (biases stay U(±1/√H)). */
   init?: InitName;
+  /**
+   * Each layer and direction runs as one autograd node with a hand-written backward through time
+   * (true, default: fast); false composes each step of autograd ops, whose backward is itself
+   * differentiable: needed for gradients of gradients (createGraph), which the fused backward refuses.
+   */
+  fused?: boolean;
   rng?: Rng;
   dtype?: DType;
 }
@@ -82,6 +91,7 @@ const lstmSchema: SchemaOf<LSTMOptions> = {
   bidirectional: bool,
   dropout: num,
   returnSequences: bool,
+  fused: bool,
   ...weightOptionSpecs,
 };
 const rnnSchema: SchemaOf<RNNOptions> = { ...lstmSchema, nonlinearity: oneOf('tanh', 'relu') };
@@ -120,6 +130,8 @@ export abstract class Recurrent extends Module {
   readonly bidirectional: boolean;
   readonly dropout: number;
   readonly returnSequences: boolean;
+  /** One autograd node per layer and direction (see LSTMOptions.fused). */
+  readonly fused: boolean;
   /** Directions: 2 when bidirectional, else 1. */
   readonly numDirections: number;
   /** weights[layer][direction]: the parameters weight_ih_l{k}[_reverse], … of that layer and direction. */
@@ -149,6 +161,7 @@ export abstract class Recurrent extends Module {
     if (!(dropout >= 0 && dropout <= 1)) throw new RangeError(`${this.kind}: dropout must be in [0, 1], got ${dropout}`);
     this.dropout = dropout;
     this.returnSequences = opts.returnSequences ?? true;
+    this.fused = opts.fused ?? true;
     const rng = opts.rng ?? nextDefaultRng();
     const dtype = opts.dtype ?? 'float32';
     const initName = opts.init ?? 'torch';
@@ -260,7 +273,31 @@ export abstract class Recurrent extends Module {
         // b_hh joins b_ih in the input projection, except the GRU's, whose n rows sit inside r ∘ (W_hn h + b_hn)
         const inner = this.cell === 'GRU';
         const bias = w.bIh && w.bHh && !inner ? add(w.bIh, w.bHh) : w.bIh;
-        const steps = rowBlocks(dense(seq, w.wIh, bias), T);
+        const xp = dense(seq, w.wIh, bias);
+        if (this.fused) {
+          const lstm = this.cell === 'LSTM';
+          // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c
+          const y = fusedRecurrent({
+            cell: this.cell,
+            xp,
+            wHh: w.wHh,
+            bHh: inner ? w.bHh : null,
+            h0: h0[k * D + d],
+            c0: c0[k * D + d],
+            reverse: d === 1,
+            T,
+            N,
+            H,
+            what: this.kind,
+          });
+          const hLast = reshape(narrow(y, 0, d === 0 ? T - 1 : 0, 1), [N, H]);
+          hN.push(hLast);
+          if (lstm) cN.push(reshape(narrow(y, 0, T, 1), [N, H]));
+          last.push(hLast);
+          if (!top || wantOutput) outs.push(lstm ? narrow(y, 0, 0, T) : y);
+          continue;
+        }
+        const steps = rowBlocks(xp, T);
         const hs = new Array<Tensor>(T);
         const carry: Carry = { h: h0[k * D + d], c: c0[k * D + d] };
         for (let s = 0; s < T; s++) {
@@ -332,6 +369,7 @@ export abstract class Recurrent extends Module {
       this.bias ? '' : 'bias=false',
       this.dropout ? `dropout=${this.dropout}` : '',
       this.returnSequences ? '' : 'returnSequences=false',
+      this.fused ? '' : 'fused=false',
     ].filter(Boolean);
     return `${this.kind}(${this.inputSize}→${this.hiddenSize}${extra.length ? `, ${extra.join(', ')}` : ''})`;
   }

@@ -343,3 +343,114 @@ test('dropout: between layers only while training; evaluation equals dropout 0; 
   }
   assert.ok(Math.abs(zeros / positive - 0.3) < 0.02, `drop rate ${zeros / positive}`);
 });
+
+/**
+ * The output, final states and the gradients of the input, the initial states and every parameter
+ * for sum(output·R) + sum(h_n·S) (+ sum(c_n·Sc)), from a layer built with `opts`.
+ */
+function outputsAndGrads(
+  kind: Case['kind'],
+  opts: d.RNNOptions,
+  x0: d.Tensor,
+  h0: d.Tensor,
+  c0: d.Tensor,
+  forward: d.ForwardOptions = {},
+): Record<string, ArrayLike<number>> {
+  const m = layer(kind, 3, 5, { ...opts, rng: new d.Rng(4) });
+  const [x, h, c] = [x0, h0, c0].map((t) => d.fromData(t.data.slice(), t.shape, { requiresGrad: true }));
+  const r = m.forwardState(x, kind === 'LSTM' ? { h, c } : { h }, forward);
+  const weigh = (t: d.Tensor, seed: number) => d.sum(d.mul(t, randT([...t.shape], seed)));
+  let loss = d.add(weigh(r.output, 31), weigh(r.h, 32));
+  if (r.c) loss = d.add(loss, weigh(r.c, 33));
+  loss.backward();
+  const out: Record<string, ArrayLike<number>> = { output: r.output.data, h: r.h.data, gx: x.grad!.data, gh0: h.grad!.data };
+  if (r.c) Object.assign(out, { c: r.c.data, gc0: c.grad!.data });
+  for (const [n, p] of m.namedParameters()) out[`grad ${n}`] = p.grad!.data;
+  return out;
+}
+
+test('fused (one node per layer and direction, the default) and composed (fused: false) give equal outputs and gradients', async () => {
+  const kinds: [Case['kind'], d.RNNOptions][] = [
+    ['RNN', { nonlinearity: 'tanh' }],
+    ['RNN', { nonlinearity: 'relu' }],
+    ['LSTM', {}],
+    ['GRU', {}],
+    ['LSTM', { bias: false }],
+    ['GRU', { bias: false }],
+  ];
+  for (const [kind, extra] of kinds) {
+    const opts: d.RNNOptions = { ...extra, numLayers: 2, bidirectional: true, dropout: 0.3, dtype: 'float64' };
+    const x = randT([3, 4, 3], 41);
+    const h0 = randT([4, 3, 5], 42);
+    const c0 = randT([4, 3, 5], 43);
+    const what = `${kind} ${JSON.stringify(extra)}`;
+    for (const forward of [{}, { training: true, rng: new d.Rng(5) }]) {
+      const fused = outputsAndGrads(kind, opts, x, h0, c0, forward.rng ? { ...forward, rng: new d.Rng(5) } : forward);
+      const composed = outputsAndGrads(
+        kind,
+        { ...opts, fused: false },
+        x,
+        h0,
+        c0,
+        forward.rng ? { ...forward, rng: new d.Rng(5) } : forward,
+      );
+      assert.deepEqual(Object.keys(fused), Object.keys(composed));
+      for (const k of Object.keys(fused)) assertClose(fused[k], composed[k], 1e-12, `${what} ${forward.rng ? 'training' : ''} ${k}`);
+    }
+  }
+  // float32 on the wasm backend, where the step products run in the wasm GEMM: equal to float32 precision
+  await initWasm();
+  d.setBackend('wasm');
+  try {
+    for (const kind of ['RNN', 'LSTM', 'GRU'] as const) {
+      const opts: d.RNNOptions = { numLayers: 2, bidirectional: true };
+      const m = (fused: boolean) => layer(kind, 8, 16, { ...opts, fused, rng: new d.Rng(6) });
+      const x = d.fromData(Float32Array.from(randT([6, 5, 8], 44).data), [6, 5, 8]);
+      const run = (fused: boolean) => {
+        const l = m(fused);
+        const xi = d.fromData(x.data.slice(), x.shape, { requiresGrad: true });
+        const y = l.forward(xi);
+        d.sum(d.mul(y, d.fromData(Float32Array.from(randT([...y.shape], 45).data), y.shape))).backward();
+        return [y.data, xi.grad!.data, ...l.parameters().map((p) => p.grad!.data)];
+      };
+      const [a, b] = [run(true), run(false)];
+      a.forEach((v, i) => assertClose(v, b[i], 2e-5, `wasm float32 ${kind} [${i}]`));
+    }
+  } finally {
+    d.setBackend('reference');
+  }
+});
+
+test('gradients of gradients: the fused backward refuses createGraph naming fused: false, which gives them', () => {
+  for (const kind of ['RNN', 'LSTM', 'GRU'] as const) {
+    const x = randT([2, 3, 3], 51);
+    x.requiresGrad = true;
+    const fused = layer(kind, 3, 4, { dtype: 'float64', rng: new d.Rng(7) });
+    assert.throws(
+      () => d.grad([d.sum(d.mul(fused.forward(x), fused.forward(x)))], [x], { createGraph: true }),
+      /fused layer's backward is not differentiable \(createGraph\); build the layer with \{ fused: false \}/,
+    );
+    // with fused: false the Hessian-vector product Hv of f = sum(y²) equals the central difference of the fused gradient
+    const composed = layer(kind, 3, 4, { dtype: 'float64', rng: new d.Rng(7), fused: false });
+    const f = (m: d.Recurrent, xi: d.Tensor) => d.sum(d.mul(m.forward(xi), m.forward(xi)));
+    const v = randT([2, 3, 3], 52);
+    const [g] = d.grad([f(composed, x)], [x], { createGraph: true });
+    const [hv] = d.grad([d.sum(d.mul(g!, v))], [x]);
+    const eps = 1e-5;
+    const gradAt = (sign: number) => {
+      const xs = d.fromData(
+        x.data.map((xv, i) => xv + sign * eps * v.data[i]),
+        x.shape,
+        { requiresGrad: true },
+      );
+      return d.grad([f(fused, xs)], [xs])[0]!.data;
+    };
+    const [gp, gm] = [gradAt(1), gradAt(-1)];
+    assertClose(
+      hv!.data,
+      Array.from(gp, (p, i) => (p - gm[i]) / (2 * eps)),
+      1e-6,
+      `${kind} Hv`,
+    );
+  }
+});
