@@ -13,11 +13,14 @@
  *
  * The hand-written backward is not made of ops, so it has no gradient itself: under createGraph
  * it throws, naming the layers' `fused: false` (the composed form, whose backward is differentiable).
- * Host only, as the composed form: the values are read and written in JS memory.
+ * Host only, as the composed form. What the backward reads lives in JS memory; each step's
+ * products and activations write into a scratch block in the backend's own memory where it offers
+ * one (wasm: WebAssembly memory), so the kernels write in place and no result is copied out of it.
  */
-import { Tensor, allocStorage, type HostStorage } from '../tensor/tensor.js';
+import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { isGradEnabled, record } from '../autograd/engine.js';
 import { kernelsFor } from '../backend/backend.js';
+import { isDeviceStorage } from '../tensor/device.js';
 import type { RecurrentMode } from './recurrent.js';
 
 /** The gate rows of each cell: RNN 1, LSTM 4 (i, f, g, o), GRU 3 (r, z, n). */
@@ -42,8 +45,6 @@ export interface FusedArgs {
   what: string;
 }
 
-const sigm = (v: number) => 1 / (1 + Math.exp(-v));
-
 /** out[m×n] = a[m×k]·op(b) through the current backend, no autograd. */
 function product(
   a: HostStorage,
@@ -58,92 +59,62 @@ function product(
   kernelsFor(a, b, out).backend.matmul(a, b, out, m, n, k, transA, transB);
 }
 
+/** Scratch blocks by dtype, grown on demand; used within one forward or one backward call (calls run one at a time). */
+const scratchBlocks = new Map<DType, HostStorage>();
+
+/**
+ * Arrays of `sizes` elements cut from the scratch block of `dtype`: in the current backend's own
+ * memory where it offers that (extension allocLike; wasm with shared memory, float32), else in JS
+ * memory. Their contents are whatever the last call left: every user writes before it reads.
+ */
+function scratch(dtype: DType, sizes: number[]): HostStorage[] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let block = scratchBlocks.get(dtype);
+  if (!block || block.length < total) {
+    const host = allocStorage(dtype, total);
+    const own = kernelsFor().ext.allocLike?.(host);
+    block = own && !isDeviceStorage(own) ? (own as HostStorage) : host;
+    scratchBlocks.set(dtype, block);
+  }
+  let at = 0;
+  return sizes.map((n) => {
+    at += n;
+    return block.subarray(at - n, at);
+  });
+}
+
+/** out = op(a) elementwise through the current backend (the wasm SIMD kernels for float32). */
+function unary(op: 'sigmoid' | 'tanh' | 'relu', a: HostStorage, out: HostStorage): void {
+  kernelsFor(a, out).backend.unary(op, a, out);
+}
+
+/** What the forward keeps for the backward (processing order; see forwardSteps). */
+interface Saved {
+  hs: HostStorage;
+  cs: HostStorage;
+  tcs: HostStorage;
+  acts: HostStorage;
+  hn: HostStorage;
+}
+
 /**
  * Runs the layer direction; returns Y [T (+1), N, H] (see the file's comment), recorded as one node
  * over xp, W_hh, the GRU's b_hh and the initial states given.
  */
 export function fusedRecurrent(a: FusedArgs): Tensor {
   const { cell, xp, wHh, bHh, h0, c0, reverse, T, N, H } = a;
-  const G = GATES[cell];
-  const GH = G * H;
-  const NH = N * H;
-  const dtype = xp.dtype;
   const lstm = cell === 'LSTM';
-  const gru = cell === 'GRU';
-  const X = xp.data;
-  const W = wHh.data;
-  const bh = bHh ? bHh.data : null;
-  // processing order s = 0 … T − 1 reads step t = reverse ? T − 1 − s : s.
-  // hs: [T + 1, N, H] in processing order, hs[0] = h0 (zeros when not given): hs[0 … T) are the h_{t−1} of the steps
-  const hs = allocStorage(dtype, (T + 1) * NH);
-  if (h0) hs.set(h0.data, 0);
-  const cs = lstm ? allocStorage(dtype, (T + 1) * NH) : null;
-  if (cs && c0) cs.set(c0.data, 0);
-  // acts: the gate activations of every step [T, N, G·H] (processing order); the GRU's W_hn h + b_hn in hn
-  const acts = allocStorage(dtype, T * N * GH);
-  const hn = gru ? allocStorage(dtype, T * NH) : null;
-  const hp = allocStorage(dtype, N * GH);
-  for (let s = 0; s < T; s++) {
-    const t = reverse ? T - 1 - s : s;
-    const first = s === 0 && !h0;
-    const hPrev = hs.subarray(s * NH, (s + 1) * NH);
-    if (!first) product(hPrev, W, hp, N, GH, H, false, true);
-    const xo = t * N * GH;
-    const ao = s * N * GH;
-    const ho = (s + 1) * NH;
-    for (let n = 0; n < N; n++) {
-      const xr = xo + n * GH;
-      const ar = ao + n * GH;
-      const pr = n * GH;
-      const hr = ho + n * H;
-      const hpr = s * NH + n * H;
-      if (cell === 'RNN_TANH' || cell === 'RNN_RELU') {
-        for (let j = 0; j < H; j++) {
-          const z = X[xr + j] + (first ? 0 : hp[pr + j]);
-          const v = cell === 'RNN_TANH' ? Math.tanh(z) : z > 0 ? z : 0;
-          acts[ar + j] = v;
-          hs[hr + j] = v;
-        }
-      } else if (lstm) {
-        for (let j = 0; j < H; j++) {
-          const h1 = first ? 0 : 1;
-          const i = sigm(X[xr + j] + h1 * hp[pr + j]);
-          const f = sigm(X[xr + H + j] + h1 * hp[pr + H + j]);
-          const g = Math.tanh(X[xr + 2 * H + j] + h1 * hp[pr + 2 * H + j]);
-          const o = sigm(X[xr + 3 * H + j] + h1 * hp[pr + 3 * H + j]);
-          acts[ar + j] = i;
-          acts[ar + H + j] = f;
-          acts[ar + 2 * H + j] = g;
-          acts[ar + 3 * H + j] = o;
-          const c = f * cs![hpr + j] + i * g;
-          cs![hr + j] = c;
-          hs[hr + j] = o * Math.tanh(c);
-        }
-      } else {
-        for (let j = 0; j < H; j++) {
-          // W_hh h + b_hh, per gate row; only the bias while h is zero
-          const hr_ = (first ? 0 : hp[pr + j]) + (bh ? bh[j] : 0);
-          const hz = (first ? 0 : hp[pr + H + j]) + (bh ? bh[H + j] : 0);
-          const hnv = (first ? 0 : hp[pr + 2 * H + j]) + (bh ? bh[2 * H + j] : 0);
-          const r = sigm(X[xr + j] + hr_);
-          const z = sigm(X[xr + H + j] + hz);
-          const nv = Math.tanh(X[xr + 2 * H + j] + r * hnv);
-          acts[ar + j] = r;
-          acts[ar + H + j] = z;
-          acts[ar + 2 * H + j] = nv;
-          hn![s * NH + n * H + j] = hnv;
-          hs[hr + j] = nv + z * (hs[hpr + j] - nv);
-        }
-      }
-    }
-  }
+  const NH = N * H;
+  const st = forwardSteps(a);
+  const { hs, cs } = st;
+  const dtype = xp.dtype;
   // Y in time order; the LSTM's final c after the T rows
   const Y = allocStorage(dtype, (T + (lstm ? 1 : 0)) * NH);
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     Y.set(hs.subarray((s + 1) * NH, (s + 2) * NH), t * NH);
   }
-  if (cs) Y.set(cs.subarray(T * NH, (T + 1) * NH), T * NH);
+  if (lstm) Y.set(cs.subarray(T * NH, (T + 1) * NH), T * NH);
   const inputs: Tensor[] = [xp, wHh];
   if (bHh) inputs.push(bHh);
   if (h0) inputs.push(h0);
@@ -154,89 +125,274 @@ export function fusedRecurrent(a: FusedArgs): Tensor {
       throw new Error(
         `${a.what}: the fused layer's backward is not differentiable (createGraph); build the layer with { fused: false } for gradients of gradients`,
       );
-    const gY = gy.data;
-    const gXP = allocStorage(dtype, T * N * GH);
-    // gHP: the gradient of h_{t−1}·W_hhᵀ (+ b_hh) per step [T, N, G·H], processing order; the GRU's differs from gXP in its n rows
-    const gHP = gru ? allocStorage(dtype, T * N * GH) : null;
-    const dh = allocStorage(dtype, NH); // dL/dh of the current step from later steps
-    const dc = lstm ? allocStorage(dtype, NH) : null;
-    if (dc) dc.set(gY.subarray(T * NH, (T + 1) * NH));
-    const dhPrev = allocStorage(dtype, NH);
-    for (let s = T - 1; s >= 0; s--) {
-      const t = reverse ? T - 1 - s : s;
+    return backwardSteps(a, st, gy.data);
+  });
+}
+
+// The loops of a step, each in a function of its own: called T times a pass, V8 optimises them
+// early and keeps them optimised (one long function running each loop T times is compiled and
+// thrown away as it reaches code it has not run yet).
+
+/** out[e] = a[at + e] + b[e] for e < n. */
+function addAt(out: HostStorage, a: HostStorage, at: number, b: HostStorage, n: number): void {
+  for (let e = 0; e < n; e++) out[e] = a[at + e] + b[e];
+}
+
+/** out [N, H] = the H columns of src [N, G·H] from column `from`. */
+function gatherColumns(src: HostStorage, from: number, out: HostStorage, N: number, H: number): void {
+  const GH = src.length / N;
+  for (let n = 0; n < N; n++) for (let j = 0, r = n * GH + from; j < H; j++) out[n * H + j] = src[r + j];
+}
+
+/**
+ * The LSTM step's gates into acts (from σ of all rows in act, tanh of the g rows in tg) and
+ * c_t = f ∘ c_{t−1} + i ∘ g into cs and into `c`.
+ */
+function lstmCell(
+  act: HostStorage,
+  tg: HostStorage,
+  acts: HostStorage,
+  ao: number,
+  cs: HostStorage,
+  ho: number,
+  c: HostStorage,
+  N: number,
+  H: number,
+): void {
+  const GH = 4 * H;
+  const NH = N * H;
+  for (let n = 0; n < N; n++) {
+    const r = n * GH;
+    for (let j = 0; j < H; j++) {
+      const e = n * H + j;
+      const i = act[r + j];
+      const f = act[r + H + j];
+      const g = tg[e];
+      acts[ao + r + j] = i;
+      acts[ao + r + H + j] = f;
+      acts[ao + r + 2 * H + j] = g;
+      acts[ao + r + 3 * H + j] = act[r + 3 * H + j];
+      const cv = f * cs[ho + e] + i * g;
+      cs[ho + NH + e] = cv;
+      c[e] = cv;
+    }
+  }
+}
+
+/** h_t = o ∘ tanh(c_t) into hs, tanh(c_t) (in tc) kept in tcs. */
+function lstmHidden(act: HostStorage, tc: HostStorage, tcs: HostStorage, hs: HostStorage, ho: number, N: number, H: number): void {
+  const NH = N * H;
+  for (let n = 0; n < N; n++) {
+    for (let j = 0, r = n * 4 * H + 3 * H; j < H; j++) {
+      const e = n * H + j;
+      tcs[ho + e] = tc[e];
+      hs[ho + NH + e] = act[r + j] * tc[e];
+    }
+  }
+}
+
+/** The LSTM step's backward: the pre-activations' gradient into gXP and dc ← dc_{t−1}, from dh (later steps) + gY (the output's). */
+function lstmBack(
+  acts: HostStorage,
+  ao: number,
+  tcs: HostStorage,
+  cs: HostStorage,
+  ho: number,
+  dh: HostStorage,
+  gY: HostStorage,
+  go: number,
+  dc: HostStorage,
+  gXP: HostStorage,
+  xo: number,
+  N: number,
+  H: number,
+): void {
+  const GH = 4 * H;
+  for (let n = 0; n < N; n++) {
+    const ar = ao + n * GH;
+    const xr = xo + n * GH;
+    for (let j = 0; j < H; j++) {
+      const e = n * H + j;
+      const dH = dh[e] + gY[go + e];
+      const i = acts[ar + j];
+      const f = acts[ar + H + j];
+      const g = acts[ar + 2 * H + j];
+      const o = acts[ar + 3 * H + j];
+      const tc = tcs[ho + e];
+      const dC = dc[e] + dH * o * (1 - tc * tc);
+      gXP[xr + j] = dC * g * i * (1 - i);
+      gXP[xr + H + j] = dC * cs[ho + e] * f * (1 - f);
+      gXP[xr + 2 * H + j] = dC * i * (1 - g * g);
+      gXP[xr + 3 * H + j] = dH * tc * o * (1 - o);
+      dc[e] = dC * f;
+    }
+  }
+}
+
+/** The steps of the forward, in a function of their own: its arrays are locals, not a closure's captured variables, which V8 reads slower in loops. */
+function forwardSteps(a: FusedArgs): Saved {
+  const { cell, xp, wHh, bHh, h0, c0, reverse, T, N, H } = a;
+  const G = GATES[cell];
+  const GH = G * H;
+  const NH = N * H;
+  const NG = N * GH;
+  const dtype = xp.dtype;
+  const lstm = cell === 'LSTM';
+  const gru = cell === 'GRU';
+  const X = xp.data;
+  const W = wHh.data;
+  const bh = bHh ? bHh.data : null;
+  // processing order s = 0 … T − 1 reads step t = reverse ? T − 1 − s : s.
+  // hs: h [T + 1, N, H] in processing order, hs[0] = h0 (zeros when not given): hs[0 … T) are the h_{t−1} of the steps
+  const hs = allocStorage(dtype, (T + 1) * NH);
+  if (h0) hs.set(h0.data, 0);
+  // the LSTM's c_t like hs, and tanh(c_t) [T, N, H]
+  const cs = allocStorage(dtype, lstm ? (T + 1) * NH : 0);
+  if (lstm && c0) cs.set(c0.data, 0);
+  const tcs = allocStorage(dtype, lstm ? T * NH : 0);
+  // the gate activations of every step [T, N, G·H]; the GRU's W_hn h_{t−1} + b_hn [T, N, H]
+  const acts = allocStorage(dtype, T * NG);
+  const hn = allocStorage(dtype, gru ? T * NH : 0);
+  // hp: h_{t−1}·W_hhᵀ; pre: the pre-activations; act: their activations; u, v: [N, H] operands of tanh
+  const [hp, pre, act, u, v] = scratch(dtype, [NG, NG, NG, NH, NH]);
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const xo = t * NG;
+    const ao = s * NG;
+    const ho = s * NH; // h_{t−1} in hs; h_t at ho + NH
+    if (s > 0 || h0) {
+      product(hs.subarray(ho, ho + NH), W, hp, N, GH, H, false, true);
+      addAt(pre, X, xo, hp, NG);
+    } else pre.set(X.subarray(xo, xo + NG));
+    if (cell === 'RNN_TANH' || cell === 'RNN_RELU') {
+      unary(cell === 'RNN_TANH' ? 'tanh' : 'relu', pre, act);
+      for (let e = 0; e < NH; e++) {
+        acts[ao + e] = act[e];
+        hs[ho + NH + e] = act[e];
+      }
+    } else if (lstm) {
+      // σ of all four row blocks (the g block's is replaced by its tanh)
+      unary('sigmoid', pre, act);
+      gatherColumns(pre, 2 * H, u, N, H);
+      unary('tanh', u, v);
+      lstmCell(act, v, acts, ao, cs, ho, u, N, H);
+      unary('tanh', u, v);
+      lstmHidden(act, v, tcs, hs, ho, N, H);
+    } else {
+      // r and z take b_hh with the product; n's part W_hn h + b_hn is kept apart for r ∘ (·)
       const first = s === 0 && !h0;
-      const go = t * NH;
-      const ao = s * N * GH;
-      const xo = t * N * GH;
-      const hpo = s * NH; // h_{t−1} (and c_{t−1}) in hs/cs
+      for (let n = 0; n < N; n++) {
+        const r = n * GH;
+        for (let j = 0; j < H; j++) {
+          if (bh) {
+            pre[r + j] += bh[j];
+            pre[r + H + j] += bh[H + j];
+          }
+          hn[ho + n * H + j] = (first ? 0 : hp[r + 2 * H + j]) + (bh ? bh[2 * H + j] : 0);
+        }
+      }
+      unary('sigmoid', pre, act);
+      for (let n = 0; n < N; n++)
+        for (let j = 0, r = n * GH; j < H; j++) u[n * H + j] = X[xo + r + 2 * H + j] + act[r + j] * hn[ho + n * H + j];
+      unary('tanh', u, v);
+      for (let n = 0; n < N; n++) {
+        const r = n * GH;
+        for (let j = 0; j < H; j++) {
+          const e = n * H + j;
+          const z = act[r + H + j];
+          const nv = v[e];
+          acts[ao + r + j] = act[r + j];
+          acts[ao + r + H + j] = z;
+          acts[ao + r + 2 * H + j] = nv;
+          hs[ho + NH + e] = nv + z * (hs[ho + e] - nv);
+        }
+      }
+    }
+  }
+  return { hs, cs, tcs, acts, hn };
+}
+
+/** The backward through time: the gradients of the node's inputs, in their order. */
+function backwardSteps(a: FusedArgs, st: Saved, gY: HostStorage): (Tensor | null)[] {
+  const { cell, xp, wHh, bHh, h0, c0, reverse, T, N, H } = a;
+  const G = GATES[cell];
+  const GH = G * H;
+  const NH = N * H;
+  const NG = N * GH;
+  const dtype = xp.dtype;
+  const lstm = cell === 'LSTM';
+  const gru = cell === 'GRU';
+  const W = wHh.data;
+  const { hs, cs, tcs, acts, hn } = st;
+  const gXP = allocStorage(dtype, T * NG);
+  // gHP: the gradient of h_{t−1}·W_hhᵀ (+ b_hh) per step [T, N, G·H], processing order; the GRU's differs from gXP in its n rows
+  const gHP = allocStorage(dtype, gru ? T * NG : 0);
+  const dh = allocStorage(dtype, NH); // dL/dh of the current step from later steps
+  const dc = allocStorage(dtype, lstm ? NH : 0);
+  if (lstm) dc.set(gY.subarray(T * NH, (T + 1) * NH));
+  const [dhPrev] = scratch(dtype, [NH]);
+  for (let s = T - 1; s >= 0; s--) {
+    const t = reverse ? T - 1 - s : s;
+    const go = t * NH;
+    const ao = s * NG;
+    const xo = t * NG;
+    const ho = s * NH; // h_{t−1}, c_{t−1} in hs, cs; tanh(c_t), W_hn h_{t−1} + b_hn in tcs, hn
+    if (cell === 'RNN_TANH') {
+      for (let e = 0; e < NH; e++) {
+        const v = acts[ao + e];
+        gXP[xo + e] = (dh[e] + gY[go + e]) * (1 - v * v);
+      }
+    } else if (cell === 'RNN_RELU') {
+      for (let e = 0; e < NH; e++) gXP[xo + e] = acts[ao + e] > 0 ? dh[e] + gY[go + e] : 0;
+    } else if (lstm) lstmBack(acts, ao, tcs, cs, ho, dh, gY, go, dc, gXP, xo, N, H);
+    else {
       for (let n = 0; n < N; n++) {
         const ar = ao + n * GH;
         const xr = xo + n * GH;
-        const r0 = n * H;
         for (let j = 0; j < H; j++) {
-          const e = r0 + j;
+          const e = n * H + j;
           const dH = dh[e] + gY[go + e];
-          if (cell === 'RNN_TANH') {
-            const v = acts[ar + j];
-            gXP[xr + j] = dH * (1 - v * v);
-          } else if (cell === 'RNN_RELU') {
-            gXP[xr + j] = acts[ar + j] > 0 ? dH : 0;
-          } else if (lstm) {
-            const i = acts[ar + j];
-            const f = acts[ar + H + j];
-            const g = acts[ar + 2 * H + j];
-            const o = acts[ar + 3 * H + j];
-            const tc = Math.tanh(cs![hpo + NH + e]);
-            const dC = dc![e] + dH * o * (1 - tc * tc);
-            gXP[xr + j] = dC * g * i * (1 - i);
-            gXP[xr + H + j] = dC * cs![hpo + e] * f * (1 - f);
-            gXP[xr + 2 * H + j] = dC * i * (1 - g * g);
-            gXP[xr + 3 * H + j] = dH * tc * o * (1 - o);
-            dc![e] = dC * f;
-          } else {
-            const r = acts[ar + j];
-            const z = acts[ar + H + j];
-            const nv = acts[ar + 2 * H + j];
-            const hPrev = hs[hpo + e];
-            const dn = dH * (1 - z) * (1 - nv * nv);
-            const dr = dn * hn![hpo + e] * r * (1 - r);
-            const dz = dH * (hPrev - nv) * z * (1 - z);
-            gXP[xr + j] = dr;
-            gXP[xr + H + j] = dz;
-            gXP[xr + 2 * H + j] = dn;
-            gHP![ar + j] = dr;
-            gHP![ar + H + j] = dz;
-            gHP![ar + 2 * H + j] = dn * r;
-            // the direct path of h_t = n + z ∘ (h_{t−1} − n)
-            dh[e] = dH * z;
-          }
+          const r = acts[ar + j];
+          const z = acts[ar + H + j];
+          const nv = acts[ar + 2 * H + j];
+          const dn = dH * (1 - z) * (1 - nv * nv);
+          const dr = dn * hn[ho + e] * r * (1 - r);
+          const dz = dH * (hs[ho + e] - nv) * z * (1 - z);
+          gXP[xr + j] = dr;
+          gXP[xr + H + j] = dz;
+          gXP[xr + 2 * H + j] = dn;
+          gHP[ar + j] = dr;
+          gHP[ar + H + j] = dz;
+          gHP[ar + 2 * H + j] = dn * r;
+          // the direct path of h_t = n + z ∘ (h_{t−1} − n)
+          dh[e] = dH * z;
         }
       }
-      // h_{t−1} reaches h_t through the product only, except the GRU's direct z ∘ h_{t−1} (written into dh above)
-      if (!gru) dh.fill(0);
-      if (first) continue;
-      const gStep = gru ? gHP!.subarray(ao, ao + N * GH) : gXP.subarray(xo, xo + N * GH);
-      product(gStep, W, dhPrev, N, H, GH, false, false);
-      for (let e = 0; e < NH; e++) dh[e] += dhPrev[e];
     }
-    // dW_hh = Σ_s gHP_sᵀ·h_{s−1}: one product over all steps, in processing order (the first step's h_{−1} is h0 or zeros)
-    let gH: HostStorage;
-    if (gru) gH = gHP!;
-    else if (!reverse) gH = gXP;
-    else {
-      gH = allocStorage(dtype, T * N * GH);
-      for (let s = 0; s < T; s++) gH.set(gXP.subarray((T - 1 - s) * N * GH, (T - s) * N * GH), s * N * GH);
-    }
-    const gW = allocStorage(dtype, GH * H);
-    product(gH, hs.subarray(0, T * NH), gW, GH, H, T * N, true, false);
-    const grads: (Tensor | null)[] = [new Tensor(gXP, xp.shape), new Tensor(gW, wHh.shape)];
-    if (bHh) {
-      const gb = allocStorage(dtype, GH);
-      for (let r = 0; r < T * N; r++) for (let j = 0; j < GH; j++) gb[j] += gHP![r * GH + j];
-      grads.push(new Tensor(gb, bHh.shape));
-    }
-    if (h0) grads.push(new Tensor(dh.slice(), h0.shape));
-    if (c0) grads.push(new Tensor(dc!.slice(), c0.shape));
-    return grads;
-  });
+    // h_{t−1} reaches h_t through the product only, except the GRU's direct z ∘ h_{t−1} (written into dh above)
+    if (!gru) dh.fill(0);
+    if (s === 0 && !h0) continue;
+    const gStep = gru ? gHP.subarray(ao, ao + NG) : gXP.subarray(xo, xo + NG);
+    product(gStep, W, dhPrev, N, H, GH, false, false);
+    addAt(dh, dh, 0, dhPrev, NH);
+  }
+  // dW_hh = Σ_s gHP_sᵀ·h_{s−1}: one product over all steps, in processing order (the first step's h_{−1} is h0 or zeros)
+  let gH: HostStorage;
+  if (gru) gH = gHP;
+  else if (!reverse) gH = gXP;
+  else {
+    gH = allocStorage(dtype, T * NG);
+    for (let s = 0; s < T; s++) gH.set(gXP.subarray((T - 1 - s) * NG, (T - s) * NG), s * NG);
+  }
+  const gW = allocStorage(dtype, GH * H);
+  product(gH, hs.subarray(0, T * NH), gW, GH, H, T * N, true, false);
+  const grads: (Tensor | null)[] = [new Tensor(gXP, xp.shape), new Tensor(gW, wHh.shape)];
+  if (bHh) {
+    const gb = allocStorage(dtype, GH);
+    for (let r = 0; r < T * N; r++) for (let j = 0; j < GH; j++) gb[j] += gHP[r * GH + j];
+    grads.push(new Tensor(gb, bHh.shape));
+  }
+  if (h0) grads.push(new Tensor(dh.slice(), h0.shape));
+  if (c0) grads.push(new Tensor(dc.slice(), c0.shape));
+  return grads;
 }
