@@ -59,8 +59,8 @@ function product(
   kernelsFor(a, b, out).backend.matmul(a, b, out, m, n, k, transA, transB);
 }
 
-/** Scratch blocks by dtype, grown on demand; used within one forward or one backward call (calls run one at a time). */
-const scratchBlocks = new Map<DType, HostStorage>();
+/** Scratch blocks by backend and dtype, grown on demand; each is used within one forward or one backward call (calls run one at a time). */
+const scratchBlocks = new Map<string, HostStorage>();
 
 /**
  * Arrays of `sizes` elements cut from the scratch block of `dtype`: in the current backend's own
@@ -69,12 +69,14 @@ const scratchBlocks = new Map<DType, HostStorage>();
  */
 function scratch(dtype: DType, sizes: number[]): HostStorage[] {
   const total = sizes.reduce((a, b) => a + b, 0);
-  let block = scratchBlocks.get(dtype);
+  const kn = kernelsFor();
+  const key = `${kn.backend.name} ${dtype}`;
+  let block = scratchBlocks.get(key);
   if (!block || block.length < total) {
     const host = allocStorage(dtype, total);
-    const own = kernelsFor().ext.allocLike?.(host);
+    const own = kn.ext.allocLike?.(host);
     block = own && !isDeviceStorage(own) ? (own as HostStorage) : host;
-    scratchBlocks.set(dtype, block);
+    scratchBlocks.set(key, block);
   }
   let at = 0;
   return sizes.map((n) => {
