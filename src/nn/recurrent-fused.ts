@@ -231,6 +231,76 @@ function lstmBack(
   }
 }
 
+/** The GRU step's gates into acts (r, z from act; n in nv) and h_t = n + z ∘ (h_{t−1} − n) into hs. */
+function gruHidden(
+  act: HostStorage,
+  nvs: HostStorage,
+  acts: HostStorage,
+  ao: number,
+  hs: HostStorage,
+  ho: number,
+  N: number,
+  H: number,
+): void {
+  const GH = 3 * H;
+  const NH = N * H;
+  for (let n = 0; n < N; n++) {
+    const r = n * GH;
+    for (let j = 0; j < H; j++) {
+      const e = n * H + j;
+      const z = act[r + H + j];
+      const nv = nvs[e];
+      acts[ao + r + j] = act[r + j];
+      acts[ao + r + H + j] = z;
+      acts[ao + r + 2 * H + j] = nv;
+      hs[ho + NH + e] = nv + z * (hs[ho + e] - nv);
+    }
+  }
+}
+
+/**
+ * The GRU step's backward: the gradients of the input projection's rows into gXP and of W_hh h + b_hh's
+ * into gHP (their n rows differ by r), and dh ← the direct path z ∘ dh_t (the product's part is added after).
+ */
+function gruBack(
+  acts: HostStorage,
+  ao: number,
+  hn: HostStorage,
+  hs: HostStorage,
+  ho: number,
+  dh: HostStorage,
+  gY: HostStorage,
+  go: number,
+  gXP: HostStorage,
+  gHP: HostStorage,
+  xo: number,
+  N: number,
+  H: number,
+): void {
+  const GH = 3 * H;
+  for (let n = 0; n < N; n++) {
+    const ar = ao + n * GH;
+    const xr = xo + n * GH;
+    for (let j = 0; j < H; j++) {
+      const e = n * H + j;
+      const dH = dh[e] + gY[go + e];
+      const r = acts[ar + j];
+      const z = acts[ar + H + j];
+      const nv = acts[ar + 2 * H + j];
+      const dn = dH * (1 - z) * (1 - nv * nv);
+      const dr = dn * hn[ho + e] * r * (1 - r);
+      const dz = dH * (hs[ho + e] - nv) * z * (1 - z);
+      gXP[xr + j] = dr;
+      gXP[xr + H + j] = dz;
+      gXP[xr + 2 * H + j] = dn;
+      gHP[ar + j] = dr;
+      gHP[ar + H + j] = dz;
+      gHP[ar + 2 * H + j] = dn * r;
+      dh[e] = dH * z;
+    }
+  }
+}
+
 /** The steps of the forward, in a function of their own: its arrays are locals, not a closure's captured variables, which V8 reads slower in loops. */
 function forwardSteps(a: FusedArgs): Saved {
   const { cell, xp, wHh, bHh, h0, c0, reverse, T, N, H } = a;
@@ -297,18 +367,7 @@ function forwardSteps(a: FusedArgs): Saved {
       for (let n = 0; n < N; n++)
         for (let j = 0, r = n * GH; j < H; j++) u[n * H + j] = X[xo + r + 2 * H + j] + act[r + j] * hn[ho + n * H + j];
       unary('tanh', u, v);
-      for (let n = 0; n < N; n++) {
-        const r = n * GH;
-        for (let j = 0; j < H; j++) {
-          const e = n * H + j;
-          const z = act[r + H + j];
-          const nv = v[e];
-          acts[ao + r + j] = act[r + j];
-          acts[ao + r + H + j] = z;
-          acts[ao + r + 2 * H + j] = nv;
-          hs[ho + NH + e] = nv + z * (hs[ho + e] - nv);
-        }
-      }
+      gruHidden(act, v, acts, ao, hs, ho, N, H);
     }
   }
   return { hs, cs, tcs, acts, hn };
@@ -347,30 +406,7 @@ function backwardSteps(a: FusedArgs, st: Saved, gY: HostStorage): (Tensor | null
     } else if (cell === 'RNN_RELU') {
       for (let e = 0; e < NH; e++) gXP[xo + e] = acts[ao + e] > 0 ? dh[e] + gY[go + e] : 0;
     } else if (lstm) lstmBack(acts, ao, tcs, cs, ho, dh, gY, go, dc, gXP, xo, N, H);
-    else {
-      for (let n = 0; n < N; n++) {
-        const ar = ao + n * GH;
-        const xr = xo + n * GH;
-        for (let j = 0; j < H; j++) {
-          const e = n * H + j;
-          const dH = dh[e] + gY[go + e];
-          const r = acts[ar + j];
-          const z = acts[ar + H + j];
-          const nv = acts[ar + 2 * H + j];
-          const dn = dH * (1 - z) * (1 - nv * nv);
-          const dr = dn * hn[ho + e] * r * (1 - r);
-          const dz = dH * (hs[ho + e] - nv) * z * (1 - z);
-          gXP[xr + j] = dr;
-          gXP[xr + H + j] = dz;
-          gXP[xr + 2 * H + j] = dn;
-          gHP[ar + j] = dr;
-          gHP[ar + H + j] = dz;
-          gHP[ar + 2 * H + j] = dn * r;
-          // the direct path of h_t = n + z ∘ (h_{t−1} − n)
-          dh[e] = dH * z;
-        }
-      }
-    }
+    else gruBack(acts, ao, hn, hs, ho, dh, gY, go, gXP, gHP, xo, N, H);
     // h_{t−1} reaches h_t through the product only, except the GRU's direct z ∘ h_{t−1} (written into dh above)
     if (!gru) dh.fill(0);
     if (s === 0 && !h0) continue;
