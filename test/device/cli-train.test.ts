@@ -115,8 +115,8 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   assert.equal(deviceRefusal(parsed('--dropconnect', '0.5')), '--dropconnect');
   // recurrent layers and embeddings run on host kernels; conv1d runs on the device
   for (const m of ['lstm:8,linear', 'gru:8,linear', 'rnn:8,linear', 'embedding:20:4,flatten,linear'])
-    assert.equal(deviceRefusal(parsed('--model', m)), `--model ${m}`, m);
-  assert.equal(deviceRefusal(parsed('--model', 'conv1d:4:3,relu,flatten,linear')), null);
+    assert.equal(deviceRefusal({ ...parsed(), model: m }), `--model ${m}`, m);
+  assert.equal(deviceRefusal({ ...parsed(), model: 'conv1d:4:3,relu,flatten,linear' }), null);
   assert.equal(deviceRefusal(parsed('--full-batch')), '--full-batch');
   // weight averages and snapshots sample inside the step, on the device (src/ensemble/device.ts)
   for (const f of [

@@ -27,6 +27,7 @@ test('names that differ only in case are the documented class / op pairs', () =>
     'AvgPool2d / avgPool2d',
     'Conv2d / conv2d',
     'ELU / elu',
+    'Embedding / embedding',
     'GELU / gelu',
     'HuberLoss / huberLoss',
     'L1Loss / l1Loss',
@@ -42,6 +43,7 @@ test('names that differ only in case are the documented class / op pairs', () =>
     'Softplus / softplus',
     'Tanh / tanh',
     'Tensor / tensor',
+    'Transpose / transpose',
   ]);
   for (const p of pairs) {
     const [cls, fn] = p.split(' / ');
