@@ -19,7 +19,8 @@
  *   where(βx > threshold, x, softplus(βx)/β), GroupNorm as InstanceNormalization over [N, G, −1] then
  *   the per-channel affine, AdaptiveAvgPool2d as AveragePool when each output cell's bin has the same
  *   size (else refused). Fused layers (`fuse()`) are written as their parts. The sequence layers
- *   (Conv1d, the 1-D pools, Embedding, Transpose, Linear on more than two axes) are onnx-sequence.ts's.
+ *   (Conv1d, the 1-D pools, Embedding, Transpose, Linear on more than two axes) are onnx-sequence.ts's,
+ *   RNN, LSTM and GRU onnx-recurrent.ts's (one ONNX RNN, LSTM or GRU operator per layer).
  * - Refused, naming the layer: FractionalMaxPool2d (pseudo-random regions, no operator), DropConnect with
  *   Gaussian inference (it samples), BatchNorm without running statistics (its evaluation normalises
  *   by the batch), and any module this file does not know (a custom layer).
