@@ -400,6 +400,36 @@ export interface Extensions {
     relu: boolean,
     sums: Float64Array,
   ): boolean;
+  /**
+   * A batch of products in one call: out[z] (m×n, at z·m·n) = op(a[z])·op(b[z]) for z < batch,
+   * operand z of a at z·strideA (of b at z·strideB), op transposing an operand read in place as
+   * `matmul` does; a stride of 0 shares one matrix among the batch (a broadcast operand).
+   */
+  batchedMatmul(
+    a: Storage,
+    b: Storage,
+    out: Storage,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+  ): boolean;
+  /** out = x of shape `shape` with its dimensions reordered: output dimension i is x's dimension perm[i] (torch.permute, a copy). */
+  permute(x: Storage, shape: Shape, perm: readonly number[], out: Storage): boolean;
+  /** torch.where: out = cond ≠ 0 ? a : b elementwise, the three broadcast to outShape as `binary` broadcasts. */
+  where(cond: Storage, cShape: Shape, a: Storage, aShape: Shape, b: Storage, bShape: Shape, out: Storage, outShape: Shape): boolean;
+  /** An embedding lookup: out[i, :] = w[rows[i], :] for `count` rows of `dim`, or zeros where rows[i] is `skip` (−1: none). */
+  embeddingGather(w: Storage, rows: IndexStorage, out: Storage, count: number, dim: number, skip: number): boolean;
+  /**
+   * The lookup's backward as a sorted scatter-add: gw[r, :] = Σ g[order[q], :] for q from starts[r]
+   * to starts[r + 1] − 1 in that order, for the `num` rows of gw [num, dim] (`starts` has num + 1
+   * entries; the host sorts the positions by row, so the sums are deterministic).
+   */
+  embeddingScatter(g: Storage, starts: IndexStorage, order: IndexStorage, gw: Storage, num: number, dim: number): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**
@@ -465,6 +495,11 @@ const EXTENSION_NAMES = {
   batchNormBackward: true,
   batchNormPool: true,
   batchNormPoolBackward: true,
+  batchedMatmul: true,
+  permute: true,
+  where: true,
+  embeddingGather: true,
+  embeddingScatter: true,
   zero: true,
   allocLike: true,
   adamStep: true,

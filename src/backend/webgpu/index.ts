@@ -26,6 +26,7 @@ import { poolOps } from './pool.js';
 import { updateOps } from './updates.js';
 import { type TunedProduct, enableAutotune, tunedProducts } from './tune.js';
 import { fusedOps } from './fused.js';
+import { sequenceOps } from './sequence.js';
 import { KernelProfiler, type KernelTime } from './profile.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
@@ -90,6 +91,7 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       ...pool,
       ...fusedOps(ctx, { ...conv, ...elementwise, ...pool }),
       ...updateOps(ctx),
+      ...sequenceOps(ctx),
       // batch normalisation on a device is its composite definition (src/nn/batchnorm.ts)
       batchNorm: () => false,
       batchNormBackward: () => false,
