@@ -2,13 +2,16 @@
  * torch.matmul's rule for operands of more than two dimensions: a [..., n, k] · b [..., k, m] gives
  * [...batch, n, m], the batch dimensions (all but the last two) broadcast against each other; a 1-D a
  * is a row [1, k] and a 1-D b a column [k, 1], whose dimension the result drops. With b one matrix
- * the rows of every batch entry of a go through one mm; otherwise each batch entry is one mm on its
- * slices (host storage only), the gradients mm's, summed over broadcast dimensions by broadcastTo's.
+ * the rows of every batch entry of a go through one mm. Otherwise, on a backend with the
+ * `batchedMatmul` extension (WebGPU), the batch is one call of it (bmm below); elsewhere each batch
+ * entry is one mm on its slices, the gradients mm's, summed over broadcast dimensions by
+ * broadcastTo's.
  */
-import type { Tensor } from '../tensor/tensor.js';
-import { isDeviceStorage } from '../tensor/device.js';
-import { broadcastShapes, fmtShape, sizeOf, ShapeError } from '../tensor/shape.js';
-import { broadcastTo, mm, reshape } from './ops.js';
+import { Tensor } from '../tensor/tensor.js';
+import { broadcastShapes, fmtShape, sizeOf, shapeEq, ShapeError } from '../tensor/shape.js';
+import { kernelsFor } from '../backend/index.js';
+import { record } from './engine.js';
+import { broadcastTo, mm, reshape, sumTo } from './ops.js';
 import { narrow, stack } from './indexing.js';
 
 export function batchedMatmul(a: Tensor, b: Tensor): Tensor {
@@ -25,17 +28,62 @@ export function batchedMatmul(a: Tensor, b: Tensor): Tensor {
     return a.ndim === 1 ? reshape(rows, [m]) : b.ndim === 1 ? reshape(rows, rows.shape.slice(0, -1)) : rows;
   }
   const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul (batch dimensions)');
-  if (isDeviceStorage(a.storage) || isDeviceStorage(b.storage)) {
-    throw new Error(
-      `matmul: a product of two batched operands (${fmtShape(a.shape)} · ${fmtShape(b.shape)}) runs on the CPU backends only; move the tensors with await t.to('cpu')`,
-    );
-  }
   const count = sizeOf(batch);
+  const shape = [...batch, ...(a.ndim === 1 ? [] : [n]), ...(b.ndim === 1 ? [] : [m])];
   if (count === 0) throw new ShapeError(`matmul: the batch dimensions ${fmtShape(batch)} hold no matrices`);
+  const kn = kernelsFor(a.storage, b.storage);
+  if (kn.ext.batchedMatmul) {
+    // an operand holding one matrix is shared (stride 0); one whose batch is only partly broadcast is expanded
+    const operand = (x: Tensor, rows: number, cols: number) =>
+      sizeOf(x.shape.slice(0, -2)) === 1
+        ? reshape(x, [1, rows, cols])
+        : reshape(shapeEq(x.shape.slice(0, -2), batch) ? x : broadcastTo(x, [...batch, rows, cols]), [count, rows, cols]);
+    return reshape(bmm(operand(a2, n, k), operand(b2, k, m), false, false), shape);
+  }
+  if (kn.device !== null)
+    throw new Error(
+      `matmul: a product of two batched operands (${fmtShape(a.shape)} · ${fmtShape(b.shape)}) needs the batchedMatmul kernel, which ${kn.device} does not have; move the tensors with await t.to('cpu')`,
+    );
   const as = reshape(broadcastTo(a2, [...batch, n, k]), [count, n, k]);
   const bs = reshape(broadcastTo(b2, [...batch, k, m]), [count, k, m]);
   const products: Tensor[] = [];
   for (let i = 0; i < count; i++) products.push(mm(reshape(narrow(as, 0, i, 1), [n, k]), reshape(narrow(bs, 0, i, 1), [k, m])));
-  const shape = [...batch, ...(a.ndim === 1 ? [] : [n]), ...(b.ndim === 1 ? [] : [m])];
   return reshape(stack(products), shape);
+}
+
+/**
+ * c[z] = op(a[z])·op(b[z]) for a [A, ·, ·] and b [B, ·, ·] with A, B each the batch or 1 (one matrix
+ * shared by the batch), by the backend's batchedMatmul. For c = op(a)·op(b) the gradients are
+ * products of the same kind: op(a)'s is gc·op(b)ᵀ and op(b)'s is op(a)ᵀ·gc, read back through the
+ * flags (a transposed operand's gradient is the transpose, so its product swaps its factors), then
+ * summed over the batch for a shared operand.
+ */
+function bmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  const [ba, ar, ac] = a.shape,
+    [bb, br, bc] = b.shape;
+  const batch = Math.max(ba, bb);
+  const [n, k] = transA ? [ac, ar] : [ar, ac];
+  const m = transB ? br : bc;
+  const kn = kernelsFor(a.storage, b.storage);
+  const out = kn.alloc(a.dtype, batch * n * m);
+  const done = kn.ext.batchedMatmul?.(
+    kn.on(a.storage),
+    kn.on(b.storage),
+    out,
+    batch,
+    n,
+    m,
+    k,
+    transA,
+    transB,
+    ba === 1 ? 0 : ar * ac,
+    bb === 1 ? 0 : br * bc,
+  );
+  if (!done)
+    throw new Error(`matmul: the ${kn.backend.name} backend declined a batched product of ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
+  const shared = (g: Tensor, x: Tensor) => (x.shape[0] === 1 && batch > 1 ? sumTo(g, x.shape) : g);
+  return record('batchedMatmul', [a, b], new Tensor(out, [batch, n, m]), (g) => [
+    a.requiresGrad ? shared(transA ? bmm(b, g, transB, true) : bmm(g, b, false, !transB), a) : null,
+    b.requiresGrad ? shared(transB ? bmm(g, a, true, transA) : bmm(a, g, !transA, false), b) : null,
+  ]);
 }
