@@ -5,7 +5,7 @@
  */
 import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, ShapeError } from '../tensor/shape.js';
+import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import {
   LINEAR_ACTIVATION_DERIV,
   isSmoothLinearActivation,
@@ -138,6 +138,31 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
     inStrides[i] = acc;
     acc *= x.shape[i];
   }
+  const inv = new Array<number>(d.length);
+  d.forEach((a, i) => (inv[a] = i));
+  if (isDeviceStorage(x.storage)) {
+    // on a device: the backend's permute kernel, else scatterPlanes (max pooling's backward) over
+    // one plane with the map of each input element to its output offset, uploaded
+    const k = kernelsFor(x.storage);
+    const dev = k.alloc(x.dtype, x.size);
+    if (!k.ext.permute?.(x.storage, x.shape, d, dev)) {
+      const to = new Int32Array(x.size);
+      const outStrides = new Array<number>(x.ndim);
+      d.forEach((a, i) => (outStrides[a] = stridesOf(shape)[i]));
+      const at = new Array<number>(x.ndim).fill(0);
+      for (let i = 0, o = 0; i < x.size; i++) {
+        to[i] = o;
+        for (let a = x.ndim - 1; a >= 0; a--) {
+          o += outStrides[a];
+          if (++at[a] < x.shape[a]) break;
+          o -= outStrides[a] * x.shape[a];
+          at[a] = 0;
+        }
+      }
+      k.backend.scatterPlanes(x.storage, k.onIndex(to), dev, 1, x.size, x.size);
+    }
+    return record('permute', [x], new Tensor(dev, shape), (g) => [permute(g, inv)]);
+  }
   const st = d.map((a) => inStrides[a]);
   const out = allocStorage(x.dtype, x.size);
   const idx = new Array<number>(x.ndim).fill(0);
@@ -152,8 +177,6 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
       idx[k] = 0;
     }
   }
-  const inv = new Array<number>(d.length);
-  d.forEach((a, i) => (inv[a] = i));
   return record('permute', [x], new Tensor(out, shape), (g) => [permute(g, inv)]);
 }
 

@@ -70,7 +70,7 @@ test('Conv1d and MaxPool1d on webgpu equal the reference backend: values and the
   }
 });
 
-test('Transpose (scatterPlanes with a permutation) and Linear on [N, T, F] on webgpu equal the reference backend', async () => {
+test('Transpose (the permute kernel) and Linear on [N, T, F] on webgpu equal the reference backend', async () => {
   reseed(8);
   const prev = d.backend().name;
   try {
