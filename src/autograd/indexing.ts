@@ -15,6 +15,7 @@
 import { Tensor, allocStorage, full, tensor, type DType, type HostStorage } from '../tensor/tensor.js';
 import { type Shape, broadcastShapes, fmtShape, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import { broadcastStrides } from '../backend/reference.js';
+import { kernelsFor } from '../backend/index.js';
 import { record } from './engine.js';
 import { max, neg, nonEmptyAxis, nonEmptyTensor, reshape, sumTo, type TensorLike } from './ops.js';
 
@@ -560,6 +561,19 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     ['b', y.shape],
   ]);
   const n = sizeOf(shape);
+  const k = kernelsFor(cond.storage, x.storage, y.storage);
+  if (k.device !== null) {
+    // on a device: the backend's where kernel, the three operands broadcast in place
+    const out = k.alloc(x.dtype, n);
+    if (!k.ext.where?.(k.on(cond.storage), cond.shape, k.on(x.storage), x.shape, k.on(y.storage), y.shape, out, shape))
+      throw new Error(
+        `where: the ${k.backend.name} backend declined cond ${fmtShape(cond.shape)}, a ${fmtShape(x.shape)}, b ${fmtShape(y.shape)}`,
+      );
+    return record('where', [x, y], new Tensor(out, shape), (g) => [
+      x.requiresGrad ? sumTo(where(cond, g, 0), x.shape) : null,
+      y.requiresGrad ? sumTo(where(cond, 0, g), y.shape) : null,
+    ]);
+  }
   const c = expand(cond, shape),
     xd = expand(x, shape),
     yd = expand(y, shape);
