@@ -177,6 +177,15 @@ test('where and maskedFill with a mask on webgpu equal the reference: broadcast 
   }
 });
 
+test('dropout (a host mask uploaded), mean over an axis and a sum over broadcast dimensions on webgpu equal the reference', async () => {
+  reseed(28);
+  const s = [2, 3, 5, 4];
+  const drop = new d.Dropout(0.3);
+  await compareOp('dropout', operands(s), [s], ([x]) => drop.forward(x, { training: true, rng: new d.Rng(3) }));
+  await compareOp('mean over axis 1', operands(s), [s], ([x]) => d.mean(x, 1));
+  await compareOp('bias [4] added to [2, 3, 5, 4]', operands(s, [4]), [s, [4]], ([x, b]) => d.add(x, b));
+});
+
 test('Embedding on webgpu equals the reference: repeated ids add their gradients, the padding row gets none; no read-back', async () => {
   reseed(25);
   const prev = d.backend().name;
