@@ -94,8 +94,8 @@ export function deviceRefusal(o: Record<string, unknown>): string | null {
   if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase())) return `--optimizer ${o.optimizer}`;
   if (o.dropconnect !== undefined) return '--dropconnect';
   // fractional max pooling and DropConnect draw and apply their pools and masks on the host; the
-  // recurrent layers and embeddings run on host kernels (their slices, concatenations and gathers)
-  if (/fmp|dropconnect|lstm|gru|rnn|embed/i.test(String(o.model))) return `--model ${o.model}`;
+  // recurrent layers run their steps on the host (recurrent-fused.ts)
+  if (/fmp|dropconnect|lstm|gru|rnn/i.test(String(o.model))) return `--model ${o.model}`;
   return null;
 }
 
