@@ -22,6 +22,7 @@ export {
 export { adaptiveAvgPool2d, type AdaptiveSize } from './autograd/adaptive.js';
 export { embedding } from './autograd/embedding.js';
 export { transpose } from './autograd/transpose.js';
+export { scaledDotProductAttention, type MaskKind, type ScaledDotProductAttentionOptions } from './autograd/attention.js';
 // Tensors, shapes and seeded random numbers
 export {
   arange,
@@ -234,9 +235,11 @@ export {
   LinearSiLU,
   LSTM,
   MaxPool1d,
+  MultiheadAttention,
   MaxPool2d,
   Module,
   MSELoss,
+  PositionalEmbedding,
   NLLLoss,
   normal_,
   parameter,
@@ -247,6 +250,7 @@ export {
   Sequential,
   Sigmoid,
   SiLU,
+  SinusoidalPositionalEncoding,
   SmoothL1Loss,
   Softplus,
   summary,
@@ -254,9 +258,13 @@ export {
   torchDefault_,
   torchFmpIntervals,
   Transpose,
+  TransformerEncoder,
+  TransformerEncoderLayer,
   uniform_,
   updateBatchNorm,
   updateBatchNormAsync,
+  type AttendOptions,
+  type AttendResult,
   type AvgPool1dOptions,
   type AvgPool2dOptions,
   type BatchNormOptions,
@@ -267,6 +275,7 @@ export {
   type DropConnectOptions,
   type DropoutOptions,
   type ELUOptions,
+  type EncoderMasks,
   type EmbeddingInit,
   type EmbeddingOptions,
   type FmpSequence,
@@ -282,16 +291,21 @@ export {
   type LinearOptions,
   type LSTMOptions,
   type ModelSummary,
+  type MultiheadAttentionOptions,
   type Pool1dOptions,
   type Pool2dOptions,
+  type PositionalEmbeddingOptions,
   type RecurrentMode,
   type RecurrentResult,
   type RecurrentState,
   type RecurrentWeights,
   type RNNOptions,
+  type SinusoidalPositionalEncodingOptions,
   type SoftplusOptions,
   type StateDict,
   type StateEntry,
+  type TransformerEncoderLayerOptions,
+  type TransformerEncoderOptions,
 } from './nn/index.js';
 // Augmentation
 export {

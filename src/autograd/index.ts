@@ -6,3 +6,4 @@ export * from './indexing.js';
 export * from './stats.js';
 export * from './activations.js';
 export * from './losses.js';
+export * from './attention.js';

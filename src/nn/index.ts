@@ -19,3 +19,6 @@ export * from './conv1d.js';
 export * from './pool1d.js';
 export * from './embedding.js';
 export * from './transpose.js';
+export * from './attention.js';
+export * from './transformer.js';
+export * from './positional.js';

@@ -1,0 +1,176 @@
+/**
+ * Scaled dot-product attention (Vaswani et al. 2017), PyTorch 2's F.scaled_dot_product_attention:
+ *
+ *   A = softmax(scale · Q Kᵀ + M),   out = dropout(A) · V        scale = 1/√Ek by default
+ *
+ * q [..., L, Ek], k [..., S, Ek], v [..., S, Ev] → [..., L, Ev], the leading dimensions broadcast as
+ * torch.matmul's. Composed of autograd ops (mul, transpose, matmul, where/add, softmax), so the
+ * backward is the engine's and differentiates again.
+ *
+ * Masks. descent has no bool dtype: a bool mask is a tensor of 0 and 1 (what gt, eq, logicalNot
+ * give, and what `where` and `maskedFill` take), a float mask a tensor whose values are added to the
+ * scores. `maskKind` says which a mask is ('bool' by default; a 'bool' mask holding anything but 0
+ * and 1 is refused, so an additive mask of 0 and −∞ cannot be read as a bool one by mistake).
+ *
+ *   HERE (PyTorch's SDPA): a bool mask's 1 means "takes part" (True = attend). nn.MultiheadAttention
+ *   uses the opposite convention (1 = masked); see src/nn/attention.ts.
+ *
+ * A row whose keys are all masked has every score −∞ and its softmax is 0/0: NaN, as PyTorch 1.13's
+ * attention gives (and PyTorch's own docs warn of); nothing here replaces it by zeros.
+ *
+ * Dropout of the attention weights is drawn from `rng` and applies only with `training: true`
+ * (descent's modes are arguments; PyTorch's function drops whenever dropout_p > 0 and its modules
+ * pass dropout_p only while training).
+ */
+import { Tensor, allocStorage } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/rng.js';
+import { broadcastShapes, fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { add, matmul, mul, softmax } from './ops.js';
+import { where } from './indexing.js';
+import { transpose } from './transpose.js';
+import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
+
+/** How a mask tensor is read: 'bool' (0/1, its meaning set by the caller's convention) or 'float' (added to the scores). */
+export type MaskKind = 'bool' | 'float';
+
+export interface ScaledDotProductAttentionOptions {
+  /**
+   * Broadcasts to the scores [..., L, S]. With maskKind 'bool': 1 = the query attends to that key,
+   * 0 = it does not (PyTorch SDPA's True = attend). With 'float': added to the scaled scores.
+   */
+  attnMask?: Tensor | null;
+  /** How attnMask is read; default 'bool'. */
+  maskKind?: MaskKind;
+  /** Query i attends to keys j ≤ i only (the lower triangle of [L, S]); not with attnMask. Default false. */
+  isCausal?: boolean;
+  /** Drop probability of the attention weights while training, in [0, 1); default 0. */
+  dropoutP?: number;
+  /** Multiplies Q Kᵀ; default 1/√Ek. */
+  scale?: number;
+  /** Training mode: dropout applies only then. Default false. */
+  training?: boolean;
+  /** Where dropout masks are drawn from (needed when training with dropoutP > 0). */
+  rng?: Rng;
+}
+
+const tensorOrNull = spec('a Tensor or null', (v) => v === null || v instanceof Tensor);
+const sdpaSchema: SchemaOf<ScaledDotProductAttentionOptions> = {
+  attnMask: tensorOrNull,
+  maskKind: oneOf('bool', 'float'),
+  isCausal: bool,
+  dropoutP: num,
+  scale: num,
+  training: bool,
+  rng: rngSpec,
+};
+
+/** A mask read as MaskKind's 'bool' must hold only 0 and 1 (checked on the host; a device mask is taken as given). */
+export function checkBoolMask(mask: Tensor, what: string, name: string): void {
+  if (isDeviceStorage(mask.storage)) return;
+  const d = mask.data;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] !== 0 && d[i] !== 1)
+      throw new RangeError(
+        `${what}: ${name} is read as a bool mask (0/1) but holds ${d[i]} at flat index ${i}; pass maskKind: 'float' for a mask added to the scores`,
+      );
+  }
+}
+
+/** The [L, S] causal mask in the "1 = attend" convention: key j ≤ query i. */
+export function causalAttendMask(l: number, s: number, dtype: Tensor['dtype']): Tensor {
+  const m = allocStorage(dtype, l * s);
+  for (let i = 0; i < l; i++) for (let j = 0; j <= i && j < s; j++) m[i * s + j] = 1;
+  return new Tensor(m, [l, s]);
+}
+
+/**
+ * The attention computation shared by scaledDotProductAttention and MultiheadAttention: the
+ * output and the attention weights (after dropout, as PyTorch 1.13's MHA returns them). `attend`
+ * is a 0/1 mask (1 = attend) or null, `additive` a float mask or null; both broadcast to the scores.
+ */
+export function attentionCore(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  attend: Tensor | null,
+  additive: Tensor | null,
+  scale: number,
+  dropoutP: number,
+  rng: Rng | null,
+): { output: Tensor; weights: Tensor } {
+  // q is scaled before the product, as PyTorch 1.13's MHA does (q / √E, then baddbmm)
+  let scores = matmul(mul(q, scale), transpose(k, -2, -1));
+  if (additive) scores = add(scores, additive);
+  if (attend) scores = where(attend, scores, -Infinity);
+  let weights = softmax(scores);
+  if (dropoutP > 0 && rng) {
+    const m = allocStorage(weights.dtype, weights.size);
+    const threshold = dropoutP * 4294967296,
+      keep = 1 / (1 - dropoutP);
+    for (let i = 0; i < m.length; i++) m[i] = rng.nextU32() >= threshold ? keep : 0;
+    weights = mul(weights, new Tensor(m, weights.shape));
+  }
+  return { output: matmul(weights, v), weights };
+}
+
+/** The shape a mask must broadcast to, checked with a message naming the mask and the scores. */
+export function checkMaskShape(mask: Tensor, scores: readonly number[], what: string, name: string, expected: string): void {
+  let ok = true;
+  try {
+    ok = shapeEq(broadcastShapes(mask.shape, scores, name), scores);
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw new ShapeError(`${what}: ${name} ${fmtShape(mask.shape)} does not broadcast to the scores ${fmtShape(scores)} (${expected})`);
+}
+
+/** softmax(scale·QKᵀ + mask)·V; see the file's header for the mask conventions (bool: 1 = attend). */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOptions = {}): Tensor {
+  const what = 'scaledDotProductAttention';
+  checkOptions(what, opts, sdpaSchema);
+  for (const [n, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
+    if (!(t instanceof Tensor) || t.ndim < 2)
+      throw new ShapeError(
+        `${what}: expected ${n} [..., ${n === 'q' ? 'L' : 'S'}, E], got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`,
+      );
+  }
+  const [l, ek] = q.shape.slice(-2);
+  const [s, ek2] = k.shape.slice(-2);
+  if (ek !== ek2)
+    throw new ShapeError(`${what}: q ${fmtShape(q.shape)} and k ${fmtShape(k.shape)} differ in their last dimension (${ek} vs ${ek2})`);
+  if (v.shape[v.ndim - 2] !== s)
+    throw new ShapeError(`${what}: k ${fmtShape(k.shape)} has ${s} keys but v ${fmtShape(v.shape)} has ${v.shape[v.ndim - 2]} values`);
+  if (q.dtype !== k.dtype || q.dtype !== v.dtype) throw new TypeError(`${what}: dtype mismatch (q ${q.dtype}, k ${k.dtype}, v ${v.dtype})`);
+  const batch = broadcastShapes(
+    broadcastShapes(q.shape.slice(0, -2), k.shape.slice(0, -2), `${what} (batch dimensions of q and k)`),
+    v.shape.slice(0, -2),
+    `${what} (batch dimensions of v)`,
+  );
+  const scoreShape = [...batch, l, s];
+  const dropoutP = opts.dropoutP ?? 0;
+  if (!(dropoutP >= 0 && dropoutP < 1)) throw new RangeError(`${what}: dropoutP must be in [0, 1), got ${dropoutP}`);
+  const scale = opts.scale ?? 1 / Math.sqrt(ek);
+  if (!Number.isFinite(scale)) throw new RangeError(`${what}: scale must be a finite number, got ${scale}`);
+  const mask = opts.attnMask ?? null;
+  if (mask && opts.isCausal) throw new RangeError(`${what}: give attnMask or isCausal, not both (PyTorch's rule)`);
+  const kind = opts.maskKind ?? 'bool';
+  let attend: Tensor | null = null,
+    additive: Tensor | null = null;
+  if (mask) {
+    checkMaskShape(mask, scoreShape, what, 'attnMask', '[..., L, S]');
+    if (kind === 'bool') {
+      checkBoolMask(mask, what, 'attnMask');
+      attend = mask;
+    } else additive = mask;
+  } else if (opts.isCausal) attend = causalAttendMask(l, s, q.dtype);
+  const training = opts.training ?? false;
+  if (training && dropoutP > 0 && !opts.rng)
+    throw new Error(`${what}: training with dropoutP ${dropoutP} needs a random generator; pass { training: true, rng }`);
+  return attentionCore(q, k, v, attend, additive, scale, training ? dropoutP : 0, opts.rng ?? null).output;
+}
