@@ -20,7 +20,8 @@
  *   the per-channel affine, AdaptiveAvgPool2d as AveragePool when each output cell's bin has the same
  *   size (else refused). Fused layers (`fuse()`) are written as their parts. The sequence layers
  *   (Conv1d, the 1-D pools, Embedding, Transpose, Linear on more than two axes) are onnx-sequence.ts's,
- *   RNN, LSTM and GRU onnx-recurrent.ts's (one ONNX RNN, LSTM or GRU operator per layer).
+ *   RNN, LSTM and GRU onnx-recurrent.ts's (one ONNX RNN, LSTM or GRU operator per layer), the
+ *   attention layers (MultiheadAttention, the Transformer encoder, the positional layers) onnx-attention.ts's.
  * - Refused, naming the layer: FractionalMaxPool2d (pseudo-random regions, no operator), DropConnect with
  *   Gaussian inference (it samples), BatchNorm without running statistics (its evaluation normalises
  *   by the batch), and any module this file does not know (a custom layer).
@@ -48,6 +49,7 @@ import { checkOptions, spec, str, bool, type SchemaOf } from '../util/options.js
 import { ProtoWriter } from './protobuf.js';
 import { emitSequence, isSequenceLayer } from './onnx-sequence.js';
 import { emitRecurrent } from './onnx-recurrent.js';
+import { emitAttention, isAttentionLayer } from './onnx-attention.js';
 import { Recurrent } from '../nn/recurrent.js';
 
 /** The operator set the file imports (ONNX's default domain); ONNX Runtime reads it from version 1.12 on. */
@@ -302,6 +304,7 @@ function emit(g: Graph, m: Module, path: string, at: At): At {
   if (m instanceof BatchNormReLU) return next(g.node(path, 'Relu', [batchNorm(g, m.bn, path, x)]));
   if (m instanceof Linear) return next(gemm(g, m, path, x));
   if (m instanceof Recurrent) return emitRecurrent(g, m, path, at);
+  if (isAttentionLayer(m)) return emitAttention(g, m, path, at);
   if (m instanceof DropConnect) {
     if (m.inference === 'gaussian' && m.p > 0 && m.activation !== 'none')
       refuse(path, m, "evaluates by sampling (inference 'gaussian'); ONNX has no such operator: train with inference 'mean' to export");
