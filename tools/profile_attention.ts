@@ -13,7 +13,7 @@ import {
   Module,
   Rng,
   Sequential,
-  Tensor,
+  type Tensor,
   TransformerEncoder,
   TransformerEncoderLayer,
   crossEntropy,
