@@ -270,6 +270,22 @@ test('state dicts, safetensors, summary and fuse of a model holding a Transforme
   const perLayer = 3 * E * E + 3 * E + E * E + E + E * FF + FF + FF * E + E + 4 * E;
   assert.equal(s.layers[2].params, 2 * perLayer + 2 * E);
   assert.match(s.toString(), /TransformerEncoder\(2 × TransformerEncoderLayer\(8, 2 heads, ff 16, gelu, pre-norm\), final norm\)/);
+  const bare = d.summary(
+    new d.Sequential(
+      new d.SinusoidalPositionalEncoding(8),
+      new d.MultiheadAttention(8, 2, { rng: new d.Rng(1) }),
+      new d.TransformerEncoderLayer(8, 2, { dimFeedforward: 16 }),
+    ),
+    [5, 8],
+  );
+  assert.deepEqual(
+    bare.layers.map((l) => [l.outputShape, l.params]),
+    [
+      [[5, 8], 0],
+      [[5, 8], 4 * 8 * 8 + 4 * 8],
+      [[5, 8], perLayer],
+    ],
+  );
   const f = d.fuse(a);
   assert.deepEqual(Object.keys(f.stateDict()), Object.keys(a.stateDict()), 'fuse keeps the names');
   assert.deepEqual(Array.from(f.forward(ids).data), Array.from(a.forward(ids).data), 'fuse leaves the encoder as it is');
