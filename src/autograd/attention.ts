@@ -15,8 +15,10 @@
  *   HERE (PyTorch's SDPA): a bool mask's 1 means "takes part" (True = attend). nn.MultiheadAttention
  *   uses the opposite convention (1 = masked); see src/nn/attention.ts.
  *
- * A row whose keys are all masked has every score −∞ and its softmax is 0/0: NaN, as PyTorch 1.13's
- * attention gives (and PyTorch's own docs warn of); nothing here replaces it by zeros.
+ * A query whose keys are all masked (every score −∞) attends to nothing: its weights and output are
+ * 0, as PyTorch 2.5+'s F.scaled_dot_product_attention gives them (its math backend's _safe_softmax;
+ * checked against PyTorch 2.6), and its gradients are 0, not NaN. nn.MultiheadAttention keeps
+ * PyTorch 1.13's NaN for such a row (see src/nn/attention.ts): `emptyRows` of attentionCore.
  *
  * Dropout of the attention weights is drawn from `rng` and applies only with `training: true`
  * (descent's modes are arguments; PyTorch's function drops whenever dropout_p > 0 and its modules
@@ -88,6 +90,8 @@ export function causalAttendMask(l: number, s: number, dtype: Tensor['dtype']): 
  * The attention computation shared by scaledDotProductAttention and MultiheadAttention: the
  * output and the attention weights (after dropout, as PyTorch 1.13's MHA returns them). `attend`
  * is a 0/1 mask (1 = attend) or null, `additive` a float mask or null; both broadcast to the scores.
+ * `emptyRows` is what a query with no key to attend gets: 'zero' weights (PyTorch 2.5+'s SDPA) or
+ * 'nan' (softmax of all −∞, PyTorch 1.13's MHA).
  */
 export function attentionCore(
   q: Tensor,
@@ -98,12 +102,15 @@ export function attentionCore(
   scale: number,
   dropoutP: number,
   rng: Rng | null,
+  emptyRows: 'zero' | 'nan',
 ): { output: Tensor; weights: Tensor } {
   // q is scaled before the product, as PyTorch 1.13's MHA does (q / √E, then baddbmm)
   let scores = matmul(mul(q, scale), transpose(k, -2, -1));
   if (additive) scores = add(scores, additive);
   if (attend) scores = where(attend, scores, -Infinity);
-  let weights = softmax(scores);
+  const keep = emptyRows === 'zero' && (attend || additive) ? rowsWithKeys(scores) : null;
+  // an empty row's scores are replaced before the softmax, so neither its value nor its gradient is NaN
+  let weights = keep ? where(keep, softmax(where(keep, scores, 0)), 0) : softmax(scores);
   if (dropoutP > 0 && rng) {
     const m = allocStorage(weights.dtype, weights.size);
     const threshold = dropoutP * 4294967296,
@@ -112,6 +119,27 @@ export function attentionCore(
     weights = mul(weights, new Tensor(m, weights.shape));
   }
   return { output: matmul(weights, v), weights };
+}
+
+/** [..., L, 1]: 1 where a row of the scores has a key (a score above −∞), 0 where it has none; null when every row has one. */
+function rowsWithKeys(scores: Tensor): Tensor | null {
+  if (isDeviceStorage(scores.storage)) return null;
+  const s = scores.shape[scores.ndim - 1];
+  const rows = scores.size / s;
+  const d = scores.data;
+  const keep = allocStorage(scores.dtype, rows);
+  let empty = false;
+  for (let r = 0; r < rows; r++) {
+    let any = 0;
+    for (let j = r * s; j < (r + 1) * s; j++)
+      if (d[j] !== -Infinity) {
+        any = 1;
+        break;
+      }
+    keep[r] = any;
+    if (!any) empty = true;
+  }
+  return empty ? new Tensor(keep, [...scores.shape.slice(0, -1), 1]) : null;
 }
 
 /** The shape a mask must broadcast to, checked with a message naming the mask and the scores. */
@@ -172,5 +200,5 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const training = opts.training ?? false;
   if (training && dropoutP > 0 && !opts.rng)
     throw new Error(`${what}: training with dropoutP ${dropoutP} needs a random generator; pass { training: true, rng }`);
-  return attentionCore(q, k, v, attend, additive, scale, training ? dropoutP : 0, opts.rng ?? null).output;
+  return attentionCore(q, k, v, attend, additive, scale, training ? dropoutP : 0, opts.rng ?? null, 'zero').output;
 }

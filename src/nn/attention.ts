@@ -17,7 +17,8 @@
  * attnMask [L, S] or [N·numHeads, L, S] 1 = query i may not attend to key j. With maskKind 'float'
  * both are added to the scores instead (keyPaddingMask broadcast over heads and queries). A bool
  * mask is a tensor of 0 and 1 (see src/autograd/attention.ts). A query whose keys are all masked
- * gets NaN, as PyTorch 1.13's MHA gives it.
+ * gets NaN, as PyTorch 1.13's MHA gives it and PyTorch 2.6's with need_weights=True (the default;
+ * its need_weights=False path runs SDPA and gives 0); scaledDotProductAttention gives 0 instead.
  *
  * Composed of autograd ops: with self-attention one product for q, k and v together (the packed
  * in_proj), heads by reshape and permute, Q·Kᵀ and A·V as batched products.
@@ -183,7 +184,7 @@ export class MultiheadAttention extends Module {
     const { attend, additive } = this.masks(opts, n, l, s, query.dtype);
     const training = opts.training ?? false;
     const rng = training && this.dropout > 0 ? (opts.rng ?? needRng(undefined, what)) : null;
-    const core = attentionCore(q, k, v, attend, additive, 1 / Math.sqrt(d), rng ? this.dropout : 0, rng);
+    const core = attentionCore(q, k, v, attend, additive, 1 / Math.sqrt(d), rng ? this.dropout : 0, rng, 'nan');
     const heads = reshape(permute(core.output, [0, 2, 1, 3]), [n * l, e]);
     const output = reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]);
     if (opts.needWeights === false) return { output, weights: null };

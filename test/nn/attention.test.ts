@@ -212,15 +212,29 @@ test('trap: the two mask conventions — SDPA bool mask 1 = attend, MultiheadAtt
   assert.throws(() => m.attend(x, x, x, { attnMask: d.fromData(new Float64Array(9).fill(0.5), [3, 3]) }), /holds 0\.5/);
 });
 
-test(`trap: a query whose keys are all masked gives NaN, as PyTorch ${F.torch}'s MHA (its sample 1: NaN ${F.allPadded.sample1NaN})`, () => {
+test(`trap: a query whose keys are all masked — NaN in MultiheadAttention, as PyTorch ${F.torch}'s MHA (its sample 1: NaN ${F.allPadded.sample1NaN}); 0 in SDPA, as PyTorch 2.5+'s`, () => {
   assert.deepEqual(F.allPadded, { sample0Finite: true, sample1NaN: true }, 'PyTorch gives NaN for an all-padding sample');
   const m = new d.MultiheadAttention(4, 2, { dtype: 'float64', rng: new d.Rng(2) });
   const x = randT([2, 3, 4], 11);
   const { output } = m.attend(x, x, x, { keyPaddingMask: d.fromData(new Float64Array([0, 0, 0, 1, 1, 1]), [2, 3]) });
   assert.ok(output.data.slice(0, 12).every(Number.isFinite), 'sample 0 is finite');
   assert.ok(output.data.slice(12).every(Number.isNaN), 'sample 1 is NaN');
-  const y = d.scaledDotProductAttention(x, x, x, { attnMask: d.fromData(new Float64Array([1, 1, 1, 0, 0, 0, 1, 1, 1]), [3, 3]) });
-  assert.ok(y.data.slice(4, 8).every(Number.isNaN) && y.data.slice(0, 4).every(Number.isFinite), 'SDPA: the row with no key is NaN');
+  // SDPA (PyTorch 2.6 gives F.scaled_dot_product_attention(q, q, q, attn_mask)[0, 1] = [0, 0, 0, 0] here)
+  const q = randT([2, 3, 4], 12);
+  const rowMask = d.fromData(new Float64Array([1, 1, 1, 0, 0, 0, 1, 1, 1]), [3, 3]);
+  const y = d.scaledDotProductAttention(q, q, q, { attnMask: rowMask });
+  for (const n of [0, 1]) {
+    assert.deepEqual(Array.from(y.data.slice(n * 12 + 4, n * 12 + 8)), [0, 0, 0, 0], 'SDPA: the row with no key is 0');
+    assert.ok([...y.data.slice(n * 12, n * 12 + 4), ...y.data.slice(n * 12 + 8, n * 12 + 12)].every((v) => Number.isFinite(v) && v !== 0));
+  }
+  d.sum(d.mul(y, randT([2, 3, 4], 13))).backward();
+  assert.ok(q.grad!.data.every(Number.isFinite), 'and its gradients are finite');
+  // the other rows are as without the empty one: the same as a float mask with −∞ there, and −∞ everywhere is 0 too
+  const add = d.fromData(
+    Float64Array.from(rowMask.data, (v) => (v ? 0 : -Infinity)),
+    [3, 3],
+  );
+  assertClose(d.scaledDotProductAttention(q, q, q, { attnMask: add, maskKind: 'float' }).data, y.data, 1e-15, 'float −∞ mask');
 });
 
 test('isCausal equals the lower-triangular mask, in SDPA (1 = attend) and in MHA (1 = masked)', () => {
