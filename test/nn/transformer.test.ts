@@ -176,6 +176,8 @@ test('trap: TransformerEncoder deep-copies its layer — every layer starts equa
   const l0 = enc.layers.layers[0] as d.TransformerEncoderLayer;
   l0.linear1.weight.data[0] += 1;
   assert.equal(enc.stateDict()['layers.1.linear1.weight'].data[0], ref['linear1.weight'].data[0]);
+  // same seed ⇒ same layer
+  assert.deepEqual(new d.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, rng: new d.Rng(3) }).stateDict(), ref);
   // and the copies keep the layer's options
   assert.equal((enc.layers.layers[2] as d.TransformerEncoderLayer).describe(), layer.describe());
 });
