@@ -2,17 +2,18 @@
  * torch.matmul's rule for operands of more than two dimensions: a [..., n, k] · b [..., k, m] gives
  * [...batch, n, m], the batch dimensions (all but the last two) broadcast against each other; a 1-D a
  * is a row [1, k] and a 1-D b a column [k, 1], whose dimension the result drops. With b one matrix
- * the rows of every batch entry of a go through one mm. Otherwise, on a backend with the
- * `batchedMatmul` extension (WebGPU), the batch is one call of it (bmm below); elsewhere each batch
- * entry is one mm on its slices, the gradients mm's, summed over broadcast dimensions by
- * broadcastTo's.
+ * the rows of every batch entry of a go through one mm. Otherwise the batch is one autograd node
+ * (bmm below): on a backend with the `batchedMatmul` extension (WebGPU) one call of it, on the host
+ * one backend product per matrix on views of the operands and the output — never slices that are
+ * copied out and stacked, whose backward writes each entry's gradient into a zero tensor of the
+ * whole operand (quadratic in the batch).
  */
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type HostStorage } from '../tensor/tensor.js';
 import { broadcastShapes, fmtShape, sizeOf, shapeEq, ShapeError } from '../tensor/shape.js';
 import { kernelsFor } from '../backend/index.js';
 import { record } from './engine.js';
 import { broadcastTo, mm, reshape, sumTo } from './ops.js';
-import { narrow, stack } from './indexing.js';
+import { transpose } from './transpose.js';
 
 export function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0)
@@ -31,24 +32,27 @@ export function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const count = sizeOf(batch);
   const shape = [...batch, ...(a.ndim === 1 ? [] : [n]), ...(b.ndim === 1 ? [] : [m])];
   if (count === 0) throw new ShapeError(`matmul: the batch dimensions ${fmtShape(batch)} hold no matrices`);
-  const kn = kernelsFor(a.storage, b.storage);
-  if (kn.ext.batchedMatmul) {
-    // an operand holding one matrix is shared (stride 0); one whose batch is only partly broadcast is expanded
-    const operand = (x: Tensor, rows: number, cols: number) =>
-      sizeOf(x.shape.slice(0, -2)) === 1
-        ? reshape(x, [1, rows, cols])
-        : reshape(shapeEq(x.shape.slice(0, -2), batch) ? x : broadcastTo(x, [...batch, rows, cols]), [count, rows, cols]);
-    return reshape(bmm(operand(a2, n, k), operand(b2, k, m), false, false), shape);
-  }
-  if (kn.device !== null)
-    throw new Error(
-      `matmul: a product of two batched operands (${fmtShape(a.shape)} · ${fmtShape(b.shape)}) needs the batchedMatmul kernel, which ${kn.device} does not have; move the tensors with await t.to('cpu')`,
-    );
-  const as = reshape(broadcastTo(a2, [...batch, n, k]), [count, n, k]);
-  const bs = reshape(broadcastTo(b2, [...batch, k, m]), [count, k, m]);
-  const products: Tensor[] = [];
-  for (let i = 0; i < count; i++) products.push(mm(reshape(narrow(as, 0, i, 1), [n, k]), reshape(narrow(bs, 0, i, 1), [k, m])));
-  return reshape(stack(products), shape);
+  // an operand holding one matrix is shared (stride 0); one whose batch is only partly broadcast is expanded
+  const operand = (x: Tensor, rows: number, cols: number) =>
+    sizeOf(x.shape.slice(0, -2)) === 1
+      ? reshape(x, [1, rows, cols])
+      : reshape(shapeEq(x.shape.slice(0, -2), batch) ? x : broadcastTo(x, [...batch, rows, cols]), [count, rows, cols]);
+  return reshape(bmm(operand(a2, n, k), operand(b2, k, m), false, false), shape);
+}
+
+/**
+ * a · bᵀ over the last two dimensions (attention's Q·Kᵀ): a [..., n, k], b [..., m, k] → [..., n, m].
+ * With equal batch dimensions one product with b read transposed, so bᵀ is never copied out;
+ * otherwise matmul(a, transpose(b)) with broadcasting.
+ */
+export function matmulTransposed(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim < 3 || !shapeEq(a.shape.slice(0, -2), b.shape.slice(0, -2)) || a.shape[a.ndim - 1] !== b.shape[b.ndim - 1])
+    return batchedMatmul(a, transpose(b, -2, -1));
+  const [n, k] = a.shape.slice(-2),
+    m = b.shape[b.ndim - 2];
+  const count = sizeOf(a.shape.slice(0, -2));
+  if (count === 0) throw new ShapeError(`matmul: the batch dimensions ${fmtShape(a.shape.slice(0, -2))} hold no matrices`);
+  return reshape(bmm(reshape(a, [count, n, k]), reshape(b, [count, m, k]), false, true), [...a.shape.slice(0, -2), n, m]);
 }
 
 /**
@@ -79,8 +83,29 @@ function bmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
     ba === 1 ? 0 : ar * ac,
     bb === 1 ? 0 : br * bc,
   );
-  if (!done)
-    throw new Error(`matmul: the ${kn.backend.name} backend declined a batched product of ${fmtShape(a.shape)} · ${fmtShape(b.shape)}`);
+  if (!done) {
+    if (kn.device !== null)
+      throw new Error(
+        `matmul: a product of two batched operands (${fmtShape(a.shape)} · ${fmtShape(b.shape)}) needs the batchedMatmul kernel, which ${kn.device} does not have; move the tensors with await t.to('cpu')`,
+      );
+    // on the host: one backend product per matrix, on views of the operands and the output
+    const A = a.data,
+      B = b.data,
+      C = out as HostStorage;
+    const sa = ba === 1 ? 0 : ar * ac,
+      sb = bb === 1 ? 0 : br * bc;
+    for (let z = 0; z < batch; z++)
+      kn.backend.matmul(
+        A.subarray(z * sa, z * sa + ar * ac),
+        B.subarray(z * sb, z * sb + br * bc),
+        C.subarray(z * n * m, (z + 1) * n * m),
+        n,
+        m,
+        k,
+        transA,
+        transB,
+      );
+  }
   const shared = (g: Tensor, x: Tensor) => (x.shape[0] === 1 && batch > 1 ? sumTo(g, x.shape) : g);
   return record('batchedMatmul', [a, b], new Tensor(out, [batch, n, m]), (g) => [
     a.requiresGrad ? shared(transA ? bmm(b, g, transB, true) : bmm(g, b, false, !transB), a) : null,
