@@ -3,7 +3,7 @@
  * derivative right beside it (micrograd's habit), written in these same ops so that it can itself be
  * differentiated.
  */
-import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
+import { Tensor, allocStorage, full, type DType, type HostStorage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import {
@@ -163,21 +163,57 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
     }
     return record('permute', [x], new Tensor(dev, shape), (g) => [permute(g, inv)]);
   }
-  const st = d.map((a) => inStrides[a]);
   const out = allocStorage(x.dtype, x.size);
-  const idx = new Array<number>(x.ndim).fill(0);
+  permuteInto(
+    x.data,
+    out,
+    shape,
+    d.map((a) => inStrides[a]),
+  );
+  return record('permute', [x], new Tensor(out, shape), (g) => [permute(g, inv)]);
+}
+
+/**
+ * out (contiguous, of `shape`) ← src read with the strides `st` of each output dimension. Output
+ * dimensions that are contiguous in src too are merged first, so a permutation that keeps the
+ * innermost dimensions together (attention's heads split [N, L, H, D] → [N, H, L, D]) copies runs of
+ * them in one plain loop rather than stepping an index per element.
+ */
+function permuteInto(src: HostStorage, out: HostStorage, shape: readonly number[], st: readonly number[]): void {
+  const dims: number[] = [],
+    strides: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && strides[last] === st[i] * shape[i]) {
+      dims[last] *= shape[i];
+      strides[last] = st[i];
+    } else {
+      dims.push(shape[i]);
+      strides.push(st[i]);
+    }
+  }
+  const r = dims.length;
+  if (r === 0) {
+    if (out.length) out[0] = src[0];
+    return;
+  }
+  // runs of the innermost dimension: contiguous in src (stride 1) or strided
+  const run = dims[r - 1],
+    step = strides[r - 1];
+  const outer = out.length / run;
+  const idx = new Array<number>(r).fill(0);
   let off = 0;
-  for (let o = 0; o < x.size; o++) {
-    out[o] = x.data[off];
-    for (let k = x.ndim - 1; k >= 0; k--) {
-      idx[k]++;
-      off += st[k];
-      if (idx[k] < shape[k]) break;
-      off -= st[k] * shape[k];
+  for (let o = 0, at = 0; o < outer; o++, at += run) {
+    if (step === 1) for (let j = 0; j < run; j++) out[at + j] = src[off + j];
+    else for (let j = 0, q = off; j < run; j++, q += step) out[at + j] = src[q];
+    for (let k = r - 2; k >= 0; k--) {
+      off += strides[k];
+      if (++idx[k] < dims[k]) break;
+      off -= strides[k] * dims[k];
       idx[k] = 0;
     }
   }
-  return record('permute', [x], new Tensor(out, shape), (g) => [permute(g, inv)]);
 }
 
 /** Transpose of a matrix. */

@@ -206,3 +206,30 @@ test('max, min, argmax and argmin over an empty axis are refused, as in PyTorch,
   assert.deepEqual(d.max(d.zeros([0, 3]), 1).shape, [0]);
   assert.deepEqual(d.min(d.zeros([2, 0]), 0).shape, [0]);
 });
+
+test('permute equals out[i] = x[Σ iₖ·stride(dims[k])] for every permutation of shapes with size-1 and merged axes', () => {
+  const shapes = [
+    [2, 3, 4],
+    [1, 5, 1, 3],
+    [2, 3, 1, 4, 2],
+    [3, 1],
+    [4, 2, 3, 5],
+  ];
+  const perms = (n: number): number[][] =>
+    n === 1 ? [[0]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, at) => [...p.slice(0, at), n - 1, ...p.slice(at)]));
+  for (const shape of shapes) {
+    const x = d.arange(shape.reduce((a, b) => a * b, 1)).reshape(shape);
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    for (const p of perms(shape.length)) {
+      const y = d.permute(x, p);
+      const outShape = p.map((a) => shape[a]);
+      assert.deepEqual(y.shape, outShape);
+      const idx = new Array<number>(outShape.length).fill(0);
+      for (let o = 0; o < y.size; o++) {
+        const want = idx.reduce((acc, v, k) => acc + v * strides[p[k]], 0);
+        assert.equal(y.data[o], want, `permute ${JSON.stringify(shape)} by ${JSON.stringify(p)} at ${o}`);
+        for (let k = outShape.length - 1; k >= 0 && ++idx[k] === outShape[k]; k--) idx[k] = 0;
+      }
+    }
+  }
+});
