@@ -4,7 +4,7 @@
  *   A = softmax(scale · Q Kᵀ + M),   out = dropout(A) · V        scale = 1/√Ek by default
  *
  * q [..., L, Ek], k [..., S, Ek], v [..., S, Ev] → [..., L, Ev], the leading dimensions broadcast as
- * torch.matmul's. Composed of autograd ops (mul, transpose, matmul, where/add, softmax), so the
+ * torch.matmul's. Composed of autograd ops (mul, matmul and matmulTransposed, where/add, softmax), so the
  * backward is the engine's and differentiates again.
  *
  * Masks. descent has no bool dtype: a bool mask is a tensor of 0 and 1 (what gt, eq, logicalNot
@@ -30,7 +30,7 @@ import { broadcastShapes, fmtShape, shapeEq, ShapeError } from '../tensor/shape.
 import { isDeviceStorage } from '../tensor/device.js';
 import { add, matmul, mul, softmax } from './ops.js';
 import { where } from './indexing.js';
-import { transpose } from './transpose.js';
+import { matmulTransposed } from './batched.js';
 import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 /** How a mask tensor is read: 'bool' (0/1, its meaning set by the caller's convention) or 'float' (added to the scores). */
@@ -105,7 +105,7 @@ export function attentionCore(
   emptyRows: 'zero' | 'nan',
 ): { output: Tensor; weights: Tensor } {
   // q is scaled before the product, as PyTorch 1.13's MHA does (q / √E, then baddbmm)
-  let scores = matmul(mul(q, scale), transpose(k, -2, -1));
+  let scores = matmulTransposed(mul(q, scale), k);
   if (additive) scores = add(scores, additive);
   if (attend) scores = where(attend, scores, -Infinity);
   const keep = emptyRows === 'zero' && (attend || additive) ? rowsWithKeys(scores) : null;
