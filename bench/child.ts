@@ -1,6 +1,6 @@
 /**
  * Runs one workload with one JS framework in this process and prints its Measurement as JSON.
- * W3/W4: the whole run, then the Measurement. The interleaved workloads (W1, W2, W5): set up and warm up, then the segment protocol
+ * W3/W4: the whole run, then the Measurement. The interleaved workloads (W1, W2, W5, W6): set up and warm up, then the segment protocol
  * on stdin/stdout driven by run.ts (serveSegments in common.ts), then the Measurement.
  */
 // each framework's module is imported for its own run only: on a bare GPU machine
@@ -36,6 +36,15 @@ if (backendName === 'webgpu' && !isGpuWorkload(w))
     unit: WORKLOADS[w].unit,
     peakMiB: null,
     note: `${framework} runs W1 and W2 (the MLP and the CNN)`,
+  };
+else if (tfjs && w === 'W6')
+  m = {
+    framework,
+    workload: w,
+    value: null,
+    unit: WORKLOADS[w].unit,
+    peakMiB: null,
+    note: 'TensorFlow.js 4.22 has no attention layer among tf.layers',
   };
 else if (isInterleaved(w)) {
   const t: Trainer | Measurement = tfjs

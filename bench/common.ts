@@ -1,14 +1,14 @@
 /** What every benchmark child prints (one JSON line on stdout) and shared workload definitions. */
 import { createInterface } from 'node:readline';
 
-export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
+export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6';
 
 /**
  * The samples/s workloads: a model trained step by step on Fashion-MNIST batches (batchOrder,
  * gather), each framework in a child serving the segment protocol (serveSegments), measured
  * interleaved across frameworks (run.ts). The others (W3, W4) are whole runs in one process.
  */
-export const INTERLEAVED = ['W1', 'W2', 'W5'] as const;
+export const INTERLEAVED = ['W1', 'W2', 'W5', 'W6'] as const;
 export type InterleavedWorkload = (typeof INTERLEAVED)[number];
 export const isInterleaved = (w: string): w is InterleavedWorkload => (INTERLEAVED as readonly string[]).includes(w);
 
@@ -18,12 +18,12 @@ export type GpuWorkload = (typeof ON_GPU_WORKLOADS)[number];
 export const isGpuWorkload = (w: string): w is GpuWorkload => (ON_GPU_WORKLOADS as readonly string[]).includes(w);
 
 /** The batch of each interleaved workload, in every framework (the GPU rows' --gpu-batch aside). */
-export const BATCH: Record<InterleavedWorkload, number> = { W1: 128, W2: 64, W5: 128 };
+export const BATCH: Record<InterleavedWorkload, number> = { W1: 128, W2: 64, W5: 128, W6: 128 };
 
 export interface Measurement {
   framework: string;
   workload: WorkloadId;
-  /** samples/s for the interleaved workloads (W1, W2, W5), ms for W3/W4; null when the framework cannot run the workload */
+  /** samples/s for the interleaved workloads (W1, W2, W5, W6), ms for W3/W4; null when the framework cannot run the workload */
   value: number | null;
   unit: 'samples/s' | 'ms';
   /** peak resident set size of the process, MiB */
@@ -48,6 +48,12 @@ export const WORKLOADS: Record<WorkloadId, { title: string; unit: 'samples/s' | 
     unit: 'samples/s',
     better: 'higher',
   },
+  W6: {
+    title:
+      'Transformer encoder on Fashion-MNIST rows: 28 tokens of 28 features, Linear(28, 64) per token + learned positions, 2 pre-norm layers (4 heads, feed-forward 128, GELU, dropout 0.1), LayerNorm, mean over tokens → Linear(64, 10), Adam lr 1e-3, batch 128 (train samples/s)',
+    unit: 'samples/s',
+    better: 'higher',
+  },
 };
 
 /** L-BFGS history in W4, in every framework (the form of the second-order issue; PyTorch's default is 100). */
@@ -61,6 +67,7 @@ export const STEPS = {
   // a W5 step takes ~0.1 s (PyTorch) to ~4 s (tfjs-cpu): 5 timed steps a segment, and the segment
   // budget capping the slow ones, keep a full run's W5 near W1's length
   W5: { warmup: 3, full: 40, quick: 8 },
+  W6: { warmup: 3, full: 40, quick: 8 },
 };
 
 /** Seeded order of the training images (identical in every framework's run). */

@@ -36,7 +36,7 @@ export async function runDescent(w: 'W3' | 'W4', quick: boolean, backendName: st
   return { ...base, ...r, extra: { ...r.extra, ...info } };
 }
 
-/** An interleaved workload (W1, W2, W5): data loaded, model built and warmed up; child.ts times the steps (serveSegments). */
+/** An interleaved workload (W1, W2, W5, W6): data loaded, model built and warmed up; child.ts times the steps (serveSegments). */
 export async function setupDescent(w: InterleavedWorkload, quick: boolean, backendName: string): Promise<Trainer> {
   await init(backendName);
   const { images, labels } = loadFashionMnist().train;

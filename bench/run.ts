@@ -3,14 +3,14 @@
  *
  * --gpu-batch sets the batch of the GPU rows, descent-webgpu(-autotune) and tfjs-webgpu (default: the workload's, 128 and 64).
  *
- * Runs W1–W5 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
+ * Runs W1–W6 with descent, TensorFlow.js (cpu and wasm backends) and — when /usr/bin/python3 can
  * import torch — PyTorch (2 threads, OpenBLAS OpenMP build), and W1–W2 on WebGPU with descent
  * (descent-webgpu) and TensorFlow.js (tfjs-webgpu, on the same Dawn and adapter) when a WebGPU
  * adapter exists (probeWebGPU in src/cli/backend.ts; a software one, e.g. lavapipe through
  * `eval "$(bash tools/lavapipe.sh)"`, gives rows marked "software adapter"), and on a hardware adapter
  * descent-webgpu-autotune (each product's tile timed on the device first, initWebGPU's `autotune`);
  * the descent-webgpu rows' notes give their ratio to tfjs-webgpu. Each (framework, workload) runs in its own
- * process so peak memory is that run's alone (the samples/s workloads W1, W2 and W5 interleaved across
+ * process so peak memory is that run's alone (the samples/s workloads W1, W2, W5 and W6 interleaved across
  * those processes, see runInterleaved). Prints a table and writes bench/results/<date>.json
  * and .md (or DIR/<date>.json and .md with --out DIR; the folder is checked before the first
  * measurement and the files are written with writeFileAtomic). It measures; it asserts nothing.
@@ -225,7 +225,7 @@ class Child {
 }
 
 /**
- * The interleaved workloads (W1, W2, W5): every framework's child is started at once and sets up and
+ * The interleaved workloads (W1, W2, W5, W6): every framework's child is started at once and sets up and
  * warms up; then in each of SEGMENTS rounds each one in turn (the order rotated by one per round) runs
  * a segment of timed steps while the others wait on stdin. The VM's speed drifts by ±30 % from minute to minute; so every
  * framework samples the same minutes and the ratios compare like with like.

@@ -118,7 +118,7 @@ function tfModel(tf: TF, w: InterleavedWorkload): TF {
 const tfInputShape = (w: InterleavedWorkload, b: number): number[] => (w === 'W1' ? [b, 784] : w === 'W2' ? [b, 28, 28, 1] : [b, 28, 28]);
 
 /**
- * An interleaved workload (W1, W2, W5): data loaded, model built and warmed up; child.ts times the steps (serveSegments).
+ * An interleaved workload (W1, W2, W5; W6 has no tfjs model): data loaded, model built and warmed up; child.ts times the steps (serveSegments).
  * A backend that fails in the warm-up (tfjs-wasm has no Conv2DBackpropFilter) gets its final
  * Measurement with value null instead. On webgpu a step returns the loss of the step before (read
  * with `data()`: WebGPU has no synchronous read-back), as descent-webgpu's does, and `batch` overrides the workload's (the GPU criteria's batches, as for

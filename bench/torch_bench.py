@@ -18,9 +18,9 @@ from fmnist_idx import read_idx  # noqa: E402
 
 DATA = '/usr/share/datasets/fashion-mnist'
 # warm-up, full, quick (the interleaved W1, W2, W5: run.ts sends the timed steps)
-STEPS = {'W1': (10, 400, 40), 'W2': (2, 40, 6), 'W3': (2, 10, 3), 'W5': (3, 40, 8)}
-INTERLEAVED = ('W1', 'W2', 'W5')
-BATCH = {'W1': 128, 'W2': 64, 'W5': 128}
+STEPS = {'W1': (10, 400, 40), 'W2': (2, 40, 6), 'W3': (2, 10, 3), 'W5': (3, 40, 8), 'W6': (3, 40, 8)}
+INTERLEAVED = ('W1', 'W2', 'W5', 'W6')
+BATCH = {'W1': 128, 'W2': 64, 'W5': 128, 'W6': 128}
 
 
 def batch_order(n, seed):
@@ -55,6 +55,23 @@ class LastStepLSTM(nn.Module):
         return self.fc(out[:, -1])
 
 
+class RowTransformer(nn.Module):
+    """W6: each image's 28 rows as tokens: Linear(28, 64) per token plus a learned position embedding,
+    two pre-norm nn.TransformerEncoderLayer(64, 4, 128, dropout 0.1, GELU) and a final LayerNorm
+    (nn.TransformerEncoder's norm), the mean over the tokens, Linear(64, 10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(28, 64)
+        self.pos = nn.Parameter(torch.randn(28, 64) * 0.02)
+        layer = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.1, activation='gelu', batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(64), enable_nested_tensor=False)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(self.encoder(self.proj(x) + self.pos).mean(1))
+
+
 def train(workload):
     images = torch.from_numpy(read_idx(f'{DATA}/train-images-idx3-ubyte.gz').astype(np.float32) / 255.0)
     labels = torch.from_numpy(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz').astype(np.int64))
@@ -68,6 +85,9 @@ def train(workload):
     elif workload == 'W5':
         model = LastStepLSTM()
         x_all = images.reshape(-1, 28, 28)  # each image's rows as its 28 time steps
+    elif workload == 'W6':
+        model = RowTransformer()
+        x_all = images.reshape(-1, 28, 28)  # each image's rows as its 28 tokens
     else:
         model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
         x_all = images.reshape(-1, 784)

@@ -25,7 +25,7 @@ test('the samples/s workloads are the interleaved ones, each with its steps and 
       assert.ok(Number.isInteger(BATCH[w]) && BATCH[w] > 0, `${w}: batch ${BATCH[w]}`);
     }
   }
-  assert.ok(INTERLEAVED.includes('W5'));
+  assert.ok(INTERLEAVED.includes('W5') && INTERLEAVED.includes('W6'));
   assert.ok(ON_GPU_WORKLOADS.every((w) => isInterleaved(w)));
 });
 
@@ -78,9 +78,41 @@ test("W5's model has PyTorch's nn.LSTM(28, 128) and nn.Linear(128, 10) parameter
   assert.deepEqual(descentInputShape('W5', 5), [5, 28, 28]);
 });
 
+test("W6's model has the parameters of the PyTorch runner's RowTransformer, in its order, and takes an image as 28 tokens of its rows", () => {
+  const model = descentModel('W6', new Rng(1));
+  const params = [...model.namedParameters()].map(([n, p]) => [n.replace(/^\d+\./, ''), p.shape]);
+  // per encoder layer, nn.TransformerEncoderLayer(64, 4, 128)'s named_parameters()
+  const layer: [string, number[]][] = [
+    ['self_attn.in_proj_weight', [192, 64]],
+    ['self_attn.in_proj_bias', [192]],
+    ['self_attn.out_proj.weight', [64, 64]],
+    ['self_attn.out_proj.bias', [64]],
+    ['linear1.weight', [128, 64]],
+    ['linear1.bias', [128]],
+    ['linear2.weight', [64, 128]],
+    ['linear2.bias', [64]],
+    ['norm1.weight', [64]],
+    ['norm1.bias', [64]],
+    ['norm2.weight', [64]],
+    ['norm2.bias', [64]],
+  ];
+  assert.deepEqual(params, [
+    ['weight', [64, 28]],
+    ['bias', [64]],
+    ['weight', [28, 64]],
+    ...layer,
+    ...layer,
+    ['weight', [64]],
+    ['bias', [64]],
+    ['weight', [10, 64]],
+    ['bias', [10]],
+  ]);
+  assert.deepEqual(descentInputShape('W6', 5), [5, 28, 28]);
+});
+
 test('bench --only with a workload it does not know is refused before any measurement', () => {
   const r = spawnSync(process.execPath, [bench, '--quick', '--only', 'W5,W9', '--peers', 'none'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 2, r.stderr);
-  assert.equal(r.stderr.trim(), 'bench --only: expected workloads among W1, W2, W3, W4, W5, got "W9"');
+  assert.equal(r.stderr.trim(), 'bench --only: expected workloads among W1, W2, W3, W4, W5, W6, got "W9"');
   assert.equal(r.stdout, '');
 });
