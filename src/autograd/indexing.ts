@@ -16,6 +16,7 @@ import { Tensor, allocStorage, full, tensor, type DType, type HostStorage } from
 import { type Shape, broadcastShapes, fmtShape, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import { broadcastStrides } from '../backend/reference.js';
 import { kernelsFor } from '../backend/index.js';
+import { isDeviceStorage } from '../tensor/device.js';
 import { record } from './engine.js';
 import { max, neg, nonEmptyAxis, nonEmptyTensor, reshape, sumTo, type TensorLike } from './ops.js';
 
@@ -283,10 +284,46 @@ function sliceAxis(x: Tensor, ax: number, start: number, len: number): Tensor {
   if (start === 0 && len === x.shape[ax]) return x;
   const shape = [...x.shape];
   shape[ax] = len;
+  if (isDeviceStorage(x.storage)) return sliceRowsOn(x, ax, start, len, shape);
   const st = stridesOf(x.shape);
   // no axis before `ax` holds more than one entry: the slice is one block, copied without an index map
   if (sizeOf(x.shape.slice(0, ax)) <= 1) return takeBlock(x, start * st[ax], shape);
   return take(x, stridedMap(shape, start * st[ax], st), shape, 'narrow');
+}
+
+/**
+ * A slice on a device: x as rows of the elements after `ax` ([A·n, B]), the rows a·n + start + j
+ * (j < len) copied out by the backend's row gather (Embedding's kernel); the backward adds each
+ * gradient row into its row of zeros by the row scatter (each row receives at most one), and the
+ * scatter's backward is this gather again.
+ */
+function sliceRowsOn(x: Tensor, ax: number, start: number, len: number, shape: Shape): Tensor {
+  const k = kernelsFor(x.storage);
+  const n = x.shape[ax],
+    outer = sizeOf(x.shape.slice(0, ax)),
+    inner = sizeOf(x.shape.slice(ax + 1));
+  const rows = new Int32Array(outer * len);
+  for (let a = 0, i = 0; a < outer; a++) for (let j = 0; j < len; j++) rows[i++] = a * n + start + j;
+  // the scatter's row ranges: row r of x receives position starts[r] (one) or none
+  const starts = new Int32Array(outer * n + 1);
+  for (const r of rows) starts[r + 1] = 1;
+  for (let r = 0; r < outer * n; r++) starts[r + 1] += starts[r];
+  const order = Int32Array.from(rows, (_, i) => i);
+  const gather = (src: Tensor): Tensor => {
+    const out = k.alloc(src.dtype, rows.length * inner);
+    if (!k.ext.embeddingGather?.(src.storage, k.onIndex(rows), out, rows.length, inner, -1))
+      throw new Error(
+        `narrow: a slice of a tensor on ${k.device} needs its row gather kernel, which it does not have; move the tensor with await t.to('cpu')`,
+      );
+    return record('narrow', [src], new Tensor(out, shape), (g) => [scatter(g)]);
+  };
+  const scatter = (g: Tensor): Tensor => {
+    const out = k.alloc(g.dtype, outer * n * inner);
+    if (!k.ext.embeddingScatter?.(k.on(g.storage), k.onIndex(starts), k.onIndex(order), out, outer * n, inner))
+      throw new Error(`narrow: the backward of a slice on ${k.device} needs its row scatter kernel, which it does not have`);
+    return record('narrow.backward', [g], new Tensor(out, x.shape), (gg) => [gather(gg)]);
+  };
+  return gather(x);
 }
 
 /** Reverse the order of elements along `axes` (torch.flip, np.flip). */
