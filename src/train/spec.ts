@@ -48,6 +48,16 @@
  *   avgpool1d:kernel      stride=kernel pad=0 countpad=true           (AvgPool1d)
  *   adaptiveavgpool1d[:out]  out=1                                    (AdaptiveAvgPool1d; gap1d = out 1)
  *   transpose             [A, B] → [B, A]: a conv1d's [C, L] into an lstm's [T, F] and back
+ *   seqmean               the mean over the steps: [T, F] → [F] (x.mean(dim=1); Keras'
+ *                         GlobalAveragePooling1D)
+ *   attention:heads       dropout=0 bias=true                         (MultiheadAttention, self-attention
+ *                         on [T, F]; heads divides F)
+ *   transformer:heads     ff=4·F dropout=0.1 act=relu|gelu prenorm=false eps=1e-5 layers=1 norm=prenorm
+ *                         (TransformerEncoderLayer(F, heads), dimFeedforward ff, normFirst prenorm; layers
+ *                         stacked, each with weights of its own; norm: a LayerNorm(F) after the stack)
+ *   posembed[:max]        max=T                                       (a learned position embedding
+ *                         [max, F], its first T rows added to [T, F])
+ *   posenc                Vaswani et al.'s sinusoidal position encoding added to [T, F]
  *
  * linear on a sequence [T, F] acts on each step (→ [T, out]), as PyTorch's Linear on the last axis.
  *
@@ -73,7 +83,8 @@
  *
  * The model takes flat vectors [N, C·H·W] unless the spec has an image layer (conv, pools, FMP,
  * adaptive pooling, dropout2d, flatten); then it takes [N, C, H, W]. A spec with a sequence layer
- * (lstm, gru, rnn, conv1d, the 1-D pools, transpose) takes [N, T, F]: [N, H, W] of one-channel
+ * (lstm, gru, rnn, conv1d, the 1-D pools, transpose, seqmean, attention, transformer, posembed,
+ * posenc) takes [N, T, F]: [N, H, W] of one-channel
  * data ([1, T, F] samples: a grey image's rows, an .npz array (N, T, F)); one that starts with an
  * embedding takes token ids, flat [N, C·H·W].
  */
@@ -83,7 +94,21 @@ import { fmtShape, shapeEq } from '../tensor/shape.js';
 import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential } from '../nn/layers.js';
 import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
-import { AdaptiveAvgPool1d, AvgPool1d, Conv1d, Embedding, GRU, LSTM, MaxPool1d, RNN, Transpose } from '../nn/index.js';
+import {
+  AdaptiveAvgPool1d,
+  AvgPool1d,
+  Conv1d,
+  Embedding,
+  GRU,
+  LSTM,
+  MaxPool1d,
+  MultiheadAttention,
+  PositionalEmbedding,
+  RNN,
+  SinusoidalPositionalEncoding,
+  TransformerEncoderLayer,
+  Transpose,
+} from '../nn/index.js';
 import { Conv2d } from '../nn/conv.js';
 import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
@@ -131,7 +156,12 @@ export type LayerType =
   | 'maxpool1d'
   | 'avgpool1d'
   | 'adaptiveavgpool1d'
-  | 'transpose';
+  | 'transpose'
+  | 'seqmean'
+  | 'attention'
+  | 'transformer'
+  | 'posembed'
+  | 'posenc';
 
 export type SpecValue = number | boolean | string | [number, number];
 
@@ -326,6 +356,35 @@ const LAYERS: Record<LayerType, LayerDef> = {
     help: 'adaptiveavgpool1d[:out] (out=1; gap1d is adaptiveavgpool1d:1)',
   },
   transpose: { positional: [], required: [], options: {}, help: 'transpose' },
+  seqmean: { positional: [], required: [], options: {}, help: 'seqmean' },
+  attention: {
+    positional: ['heads'],
+    required: ['heads'],
+    options: { heads: INT1, dropout: PROB, bias: BOOL },
+    help: 'attention:heads (dropout=0, bias=true; self-attention on [T, F], heads divides F)',
+  },
+  transformer: {
+    positional: ['heads'],
+    required: ['heads'],
+    options: {
+      heads: INT1,
+      ff: INT1,
+      dropout: PROB,
+      act: { t: 'enum', choices: ['relu', 'gelu'] },
+      prenorm: BOOL,
+      eps: { t: 'real', lo: 0, hi: Infinity },
+      layers: INT1,
+      norm: BOOL,
+    },
+    help: 'transformer:heads (ff=4·F, dropout=0.1, act=relu|gelu, prenorm=false, eps=1e-5, layers=1, norm=prenorm: a final layernorm)',
+  },
+  posembed: {
+    positional: ['max'],
+    required: [],
+    options: { max: INT1 },
+    help: 'posembed[:max] (max=T; a learned position embedding added to [T, F])',
+  },
+  posenc: { positional: [], required: [], options: {}, help: 'posenc' },
 };
 
 const ALIASES: Record<string, LayerType> = {
@@ -341,10 +400,31 @@ const ALIASES: Record<string, LayerType> = {
   embed: 'embedding',
   simplernn: 'rnn',
   gap1d: 'adaptiveavgpool1d',
+  multiheadattention: 'attention',
+  mha: 'attention',
+  transformerencoderlayer: 'transformer',
+  positionembedding: 'posembed',
+  positionalembedding: 'posembed',
+  positionalencoding: 'posenc',
+  globalaveragepooling1d: 'seqmean',
 };
 
 const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'adaptiveavgpool', 'fmp', 'dropout2d', 'flatten']);
-const SEQUENCE_LAYERS = new Set<LayerType>(['lstm', 'gru', 'rnn', 'conv1d', 'maxpool1d', 'avgpool1d', 'adaptiveavgpool1d', 'transpose']);
+const SEQUENCE_LAYERS = new Set<LayerType>([
+  'lstm',
+  'gru',
+  'rnn',
+  'conv1d',
+  'maxpool1d',
+  'avgpool1d',
+  'adaptiveavgpool1d',
+  'transpose',
+  'seqmean',
+  'attention',
+  'transformer',
+  'posembed',
+  'posenc',
+]);
 
 /** Levenshtein distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -771,7 +851,9 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
     fcs = 0,
     fmps = 0,
     conv1ds = 0,
-    rnns = 0;
+    rnns = 0,
+    attns = 0,
+    posembeds = 0;
   const dtype = o.dtype;
   /** The modules of `layers` and the shape after each, from the current `shape` on; `path` names the block ('' at the top). */
   const list = (layers: readonly LayerSpec[], path: string): { modules: Module[]; shapes: number[][] } => {
@@ -971,6 +1053,70 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
           shape = [b, a];
           break;
         }
+        case 'seqmean': {
+          // the mean over the steps, x.mean(dim=1): [T, F] → [F] (Keras' GlobalAveragePooling1D)
+          const [, F] = seqIn();
+          m = new Sequential(new Transpose(-2, -1), new AdaptiveAvgPool1d(1), new Flatten());
+          shape = [F];
+          break;
+        }
+        case 'attention':
+        case 'transformer': {
+          const [, F] = seqIn();
+          const heads = l.heads as number;
+          if (F % heads)
+            throw new ModelSpecError(
+              `${at}: heads=${heads} must divide the features (${F}, of ${fmtShape(shape)}): each head takes F / heads of them`,
+            );
+          attns++;
+          const rng = root.fork(`attention${attns}`);
+          if (l.type === 'attention') {
+            fits([3 * F, F], 3 * F);
+            m = new MultiheadAttention(F, heads, {
+              dropout: l.dropout as number | undefined,
+              bias: l.bias as boolean | undefined,
+              dtype,
+              rng,
+            });
+            break;
+          }
+          const ff = (l.ff as number | undefined) ?? 4 * F,
+            numLayers = (l.layers as number | undefined) ?? 1,
+            prenorm = l.prenorm === true,
+            eps = l.eps as number | undefined;
+          fits([ff, F], ff);
+          // each stacked layer draws its own weights (PyTorch's TransformerEncoder copies one layer's)
+          const stack: Module[] = Array.from(
+            { length: numLayers },
+            (_, k) =>
+              new TransformerEncoderLayer(F, heads, {
+                dimFeedforward: ff,
+                dropout: (l.dropout as number | undefined) ?? 0.1,
+                activation: (l.act as 'relu' | 'gelu' | undefined) ?? 'relu',
+                normFirst: prenorm,
+                layerNormEps: eps,
+                dtype,
+                rng: numLayers === 1 ? rng : rng.fork(`layer${k}`),
+              }),
+          );
+          if ((l.norm as boolean | undefined) ?? prenorm) stack.push(new LayerNorm(F, { eps, dtype }));
+          m = stack.length === 1 ? stack[0] : new Sequential(...stack);
+          break;
+        }
+        case 'posembed': {
+          const [T, F] = seqIn();
+          const max = (l.max as number | undefined) ?? T;
+          if (max < T) throw new ModelSpecError(`${at}: max=${max} positions, but the sequences have ${T} steps (${fmtShape(shape)})`);
+          fits([max, F], 0);
+          posembeds++;
+          m = new PositionalEmbedding(max, F, { dtype, rng: root.fork(`posembed${posembeds}`) });
+          break;
+        }
+        case 'posenc': {
+          const [T, F] = seqIn();
+          m = new SinusoidalPositionalEncoding(F, { maxLength: Math.max(T, 5000) });
+          break;
+        }
         case 'conv': {
           const [c, h, w] = imageIn();
           convs++;
@@ -1128,7 +1274,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
   if (shape.length !== 1 || shape[0] !== o.classes) {
     const last = layers.length - 1;
     throw new ModelSpecError(
-      `${where(last, label(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : shape.length === 2 ? ' (end a sequence with an lstm, gru or rnn without seq=true, or with flatten, then a linear layer)' : ' (end with flatten and a linear layer)'}`,
+      `${where(last, label(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : shape.length === 2 ? ' (end a sequence with an lstm, gru or rnn without seq=true, with seqmean (the mean over its steps) or with flatten, then a linear layer)' : ' (end with flatten and a linear layer)'}`,
     );
   }
   return { model: new Sequential(...modules), shapes };
@@ -1212,7 +1358,8 @@ export function modelSpecHelp(): string[] {
       .filter((d) => d.positional.length || Object.keys(d.options).length)
       .map((d) => `  ${d.help}`),
     '  relu, tanh, sigmoid, silu, flatten, transpose (a sequence [T, F] to [F, T]: between conv1d and lstm)',
-    "  A model with lstm, gru, rnn, conv1d or 1-D pools reads one-channel samples [1, T, F] (a grey image's rows, an .npz (N, T, F)) as sequences [T, F].",
+    '  seqmean (the mean over the steps, [T, F] to [F]), posenc (sinusoidal position encoding)',
+    "  A model with lstm, gru, rnn, conv1d, 1-D pools, attention, transformer or position layers reads one-channel samples [1, T, F] (a grey image's rows, an .npz (N, T, F)) as sequences [T, F].",
     '  res[layers] or res[layers;shortcut layers]: a residual block, body(x) + shortcut(x) (the identity when left out);',
     '    its layers are separated by commas, the shortcut follows one ";"; a ReLU after the sum is a layer after the block.',
     '    e.g. res[conv:16:3:pad=1,batchnorm,relu,conv:16:3:pad=1,batchnorm],relu',
