@@ -231,6 +231,62 @@ export interface AdadeltaStepHyper {
   maximize: boolean;
 }
 
+/** The cells of the recurrent layers: Elman with tanh or ReLU, LSTM (gates i, f, g, o), GRU (r, z, n). */
+export type RecurrentCell = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+
+/**
+ * One step of a fused recurrent layer's forward (extension recurrentStep), on a batch of N rows
+ * with H hidden units and G gate blocks per row (RNN 1, LSTM 4, GRU 3; G·H columns, PyTorch's
+ * order). Inputs: x [N, G·H] the step's input projection x_t·W_ihᵀ + b_ih (+ b_hh but for the GRU),
+ * hPrev [N, H] (null: zeros, and the product h_{t−1}·W_hhᵀ is skipped), w = W_hh [G·H, H], bHh the
+ * GRU's b_hh [G·H] (null: none), cPrev the LSTM's c_{t−1} [N, H] (null: zeros). Outputs: acts
+ * [N, G·H] the gate activations (RNN h_t; LSTM σ(i), σ(f), tanh(g), σ(o); GRU r, z, n), h [N, H]
+ * h_t, and the LSTM's c [N, H] c_t and tc [N, H] tanh(c_t), the GRU's hn [N, H] W_hn h_{t−1} + b_hn.
+ */
+export interface RecurrentStepArgs {
+  cell: RecurrentCell;
+  N: number;
+  H: number;
+  x: Storage;
+  hPrev: Storage | null;
+  w: Storage;
+  bHh: Storage | null;
+  cPrev: Storage | null;
+  acts: Storage;
+  h: Storage;
+  c: Storage | null;
+  tc: Storage | null;
+  hn: Storage | null;
+}
+
+/**
+ * One step of a fused recurrent layer's backward through time (extension recurrentStepBackward),
+ * from what the forward step wrote (acts, the LSTM's tc and cPrev, the GRU's hn and hPrev; a null
+ * cPrev or hPrev: zeros) and dH = dh + gy, dh the gradient of h_t from later steps, gy the output's:
+ * gx [N, G·H] ← the gradient of the step's pre-activations (that of x); the GRU's ghp [N, G·H] ←
+ * that of h_{t−1}·W_hhᵀ + b_hh (its n block is gx's times r); the LSTM's dc [N, H], dL/dc_t on
+ * entry, ← dL/dc_{t−1}; dh ← dL/dh_{t−1}: the GRU's direct path dH ∘ z, plus (when `prev`) the
+ * product's part gx·W_hh (GRU: ghp·W_hh). Without `prev` (no gradient asked for h_{t−1}) the
+ * product is skipped.
+ */
+export interface RecurrentStepBackwardArgs {
+  cell: RecurrentCell;
+  N: number;
+  H: number;
+  acts: Storage;
+  tc: Storage | null;
+  cPrev: Storage | null;
+  hn: Storage | null;
+  hPrev: Storage | null;
+  w: Storage;
+  gy: Storage;
+  dh: Storage;
+  dc: Storage | null;
+  gx: Storage;
+  ghp: Storage | null;
+  prev: boolean;
+}
+
 /**
  * The extensions a backend may register (all optional). Each one that can decline returns false
  * when it does not handle its arguments (a dtype, a size, memory it does not own) and has then
@@ -430,6 +486,16 @@ export interface Extensions {
    * entries; the host sorts the positions by row, so the sums are deterministic).
    */
   embeddingScatter(g: Storage, starts: IndexStorage, order: IndexStorage, gw: Storage, num: number, dim: number): boolean;
+  /**
+   * One step of a fused recurrent layer's forward: the product h_{t−1}·W_hhᵀ and the gate pass
+   * (see RecurrentStepArgs). The wasm backend runs it for float32 (SIMD σ and tanh with the bits
+   * of its unary kernels); elsewhere recurrent-fused.ts runs the same step in JavaScript. Optional
+   * here, as the next: the fused recurrent layers run on host backends only, so a device backend
+   * need not even decline them.
+   */
+  recurrentStep?(s: RecurrentStepArgs): boolean;
+  /** One step of a fused recurrent layer's backward through time: the gate pass and the product for dh_{t−1} (see RecurrentStepBackwardArgs). */
+  recurrentStepBackward?(s: RecurrentStepBackwardArgs): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**
@@ -500,6 +566,8 @@ const EXTENSION_NAMES = {
   where: true,
   embeddingGather: true,
   embeddingScatter: true,
+  recurrentStep: true,
+  recurrentStepBackward: true,
   zero: true,
   allocLike: true,
   adamStep: true,

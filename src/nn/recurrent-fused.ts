@@ -327,11 +327,32 @@ function forwardSteps(a: FusedArgs): Saved {
   const hn = allocStorage(dtype, gru ? T * NH : 0);
   // hp: h_{t−1}·W_hhᵀ; pre: the pre-activations; act: their activations; u, v: [N, H] operands of tanh
   const [hp, pre, act, u, v] = scratch(dtype, [NG, NG, NG, NH, NH]);
+  // the backend's whole step (wasm, float32: SIMD kernels) where it offers one; else the loops below
+  const step = kernelsFor(X, W).ext.recurrentStep;
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     const xo = t * NG;
     const ao = s * NG;
     const ho = s * NH; // h_{t−1} in hs; h_t at ho + NH
+    const state = (a: HostStorage, at: number): HostStorage => a.subarray(at, at + NH);
+    if (
+      step?.({
+        cell,
+        N,
+        H,
+        x: X.subarray(xo, xo + NG),
+        hPrev: s > 0 || h0 ? state(hs, ho) : null,
+        w: W,
+        bHh: bh,
+        cPrev: lstm ? state(cs, ho) : null,
+        acts: acts.subarray(ao, ao + NG),
+        h: state(hs, ho + NH),
+        c: lstm ? state(cs, ho + NH) : null,
+        tc: lstm ? state(tcs, ho) : null,
+        hn: gru ? state(hn, ho) : null,
+      })
+    )
+      continue;
     if (s > 0 || h0) {
       product(hs.subarray(ho, ho + NH), W, hp, N, GH, H, false, true);
       addAt(pre, X, xo, hp, NG);
@@ -388,16 +409,39 @@ function backwardSteps(a: FusedArgs, st: Saved, gY: HostStorage): (Tensor | null
   const gXP = allocStorage(dtype, T * NG);
   // gHP: the gradient of h_{t−1}·W_hhᵀ (+ b_hh) per step [T, N, G·H], processing order; the GRU's differs from gXP in its n rows
   const gHP = allocStorage(dtype, gru ? T * NG : 0);
-  const dh = allocStorage(dtype, NH); // dL/dh of the current step from later steps
-  const dc = allocStorage(dtype, lstm ? NH : 0);
+  // dh: dL/dh of the current step from later steps; dc: the LSTM's dL/dc_t (in the backend's memory, as the kernels' operands)
+  const [dhPrev, dh, dc] = scratch(dtype, [NH, NH, lstm ? NH : 0]);
+  dh.fill(0);
   if (lstm) dc.set(gY.subarray(T * NH, (T + 1) * NH));
-  const [dhPrev] = scratch(dtype, [NH]);
+  // the backend's whole step (wasm, float32: SIMD kernels) where it offers one; else the loops below
+  const step = kernelsFor(gY, W).ext.recurrentStepBackward;
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
     const go = t * NH;
     const ao = s * NG;
     const xo = t * NG;
     const ho = s * NH; // h_{t−1}, c_{t−1} in hs, cs; tanh(c_t), W_hn h_{t−1} + b_hn in tcs, hn
+    const state = (a: HostStorage, at: number): HostStorage => a.subarray(at, at + NH);
+    if (
+      step?.({
+        cell,
+        N,
+        H,
+        acts: acts.subarray(ao, ao + NG),
+        tc: lstm ? state(tcs, ho) : null,
+        cPrev: lstm ? state(cs, ho) : null,
+        hn: gru ? state(hn, ho) : null,
+        hPrev: gru ? state(hs, ho) : null,
+        w: W,
+        gy: state(gY, go),
+        dh,
+        dc: lstm ? dc : null,
+        gx: gXP.subarray(xo, xo + NG),
+        ghp: gru ? gHP.subarray(ao, ao + NG) : null,
+        prev: s > 0 || h0 !== null,
+      })
+    )
+      continue;
     if (cell === 'RNN_TANH') {
       for (let e = 0; e < NH; e++) {
         const v = acts[ao + e];

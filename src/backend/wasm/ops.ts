@@ -8,21 +8,32 @@
  *   updates.ts      adamStep, sgdStep, batchUpdates                       asm/optim.ts
  *   norm.ts         batchNorm, batchNormBackward                          asm/norm.ts
  *   memory.ts       allocLike, zero                                       asm/exports.ts
+ *   recurrent.ts    recurrentStep, recurrentStepBackward                  asm/recurrent.ts, asm/gemm.ts
  *
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
  * do not provide runs on the reference.
  */
 import type { WasmRuntime } from './runtime.js';
 import { type WasmOps, makeContext } from './context.js';
-import { denseOps } from './dense.js';
+import { denseOps, makeGemm } from './dense.js';
 import { convolutionOps } from './convolution.js';
 import { poolingOps } from './pooling.js';
 import { mathOps } from './math.js';
 import { updateOps } from './updates.js';
 import { memoryOps } from './memory.js';
 import { normOps } from './norm.js';
+import { recurrentOps } from './recurrent.js';
 
 export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
   const cx = makeContext(rt, maxThreads);
-  return { ...memoryOps(cx), ...denseOps(cx), ...convolutionOps(cx), ...poolingOps(cx), ...mathOps(cx), ...updateOps(cx), ...normOps(cx) };
+  return {
+    ...memoryOps(cx),
+    ...denseOps(cx),
+    ...convolutionOps(cx),
+    ...poolingOps(cx),
+    ...mathOps(cx),
+    ...updateOps(cx),
+    ...normOps(cx),
+    ...recurrentOps(cx, makeGemm(cx)),
+  };
 }

@@ -64,6 +64,12 @@ export const KERNEL_FNS = [
   'bnBackward',
   'bnPoolScatter',
   'activationForward',
+  'lstmStep',
+  'lstmBack',
+  'gruStep',
+  'gruBack',
+  'rnnStep',
+  'rnnBack',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

@@ -1,0 +1,119 @@
+/**
+ * The wasm backend's recurrent step (extensions recurrentStep and recurrentStepBackward,
+ * src/backend/wasm/recurrent.ts on asm/recurrent.ts): the fused layers call it for float32, once
+ * per layer, direction and step in each pass, and give what recurrent-fused.ts's JavaScript loops
+ * give on the same backend without it (a backend registered with the same kernels less those two),
+ * to float32 precision: outputs, final states and the gradients of the input, the initial states
+ * and every parameter, for RNN tanh and ReLU, LSTM and GRU, bidirectional and two layers deep,
+ * with and without initial states, at sizes with H not a multiple of 4, N = 1, and a step big
+ * enough for the threads to split its gate pass. For float64 the extension declines.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initWasm, setWasmThreads } from '../../src/backend/wasm/index.js';
+import { setBackend, registerBackend, extensionsOf, type Extensions } from '../../src/backend/backend.js';
+import * as d from '../../src/index.js';
+import { assertClose, floatSource } from '../helpers.js';
+
+const wasm = await initWasm({ threads: 2 });
+setWasmThreads(2);
+const ext = extensionsOf('wasm');
+const STEP = ['recurrentStep', 'recurrentStepBackward'] as const;
+/** Calls of each step extension, and how many of them it handled (returned true). */
+const calls: Record<string, { called: number; handled: number }> = {};
+const spied: Partial<Extensions> = { ...ext };
+for (const name of STEP) {
+  const f = ext[name] as (s: unknown) => boolean;
+  assert.equal(typeof f, 'function', `wasm offers ${name}`);
+  (spied as Record<string, unknown>)[name] = (s: unknown) => {
+    const c = (calls[name] ??= { called: 0, handled: 0 });
+    c.called++;
+    const r = f(s);
+    if (r) c.handled++;
+    return r;
+  };
+}
+registerBackend({ ...wasm, name: 'wasm-step-counted' }, spied);
+const without: Partial<Extensions> = { ...ext };
+for (const name of STEP) delete without[name];
+registerBackend({ ...wasm, name: 'wasm-step-js' }, without);
+
+type Kind = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+
+function build(kind: Kind, inputSize: number, H: number, opts: d.RNNOptions): d.Recurrent {
+  const o = { ...opts, rng: new d.Rng(11) };
+  if (kind === 'LSTM') return new d.LSTM(inputSize, H, o);
+  if (kind === 'GRU') return new d.GRU(inputSize, H, o);
+  return new d.RNN(inputSize, H, { ...o, nonlinearity: kind === 'RNN_TANH' ? 'tanh' : 'relu' });
+}
+
+/** Outputs and gradients of one run on `backend`: y, h_n (c_n), then the gradients of x, h0 (c0) and every parameter. */
+function run(
+  backend: string,
+  kind: Kind,
+  sizes: { N: number; T: number; I: number; H: number },
+  opts: d.RNNOptions,
+  states: boolean,
+): d.HostStorage[] {
+  setBackend(backend);
+  try {
+    const { N, T, I, H } = sizes;
+    const layers = (opts.numLayers ?? 1) * (opts.bidirectional ? 2 : 1);
+    const src = floatSource(N * 1000 + H);
+    const rnd = (n: number, lo = -1, hi = 1) => (opts.dtype === 'float64' ? Float64Array.from(src(n, lo, hi)) : src(n, lo, hi));
+    const m = build(kind, I, H, opts);
+    const x = d.fromData(rnd(N * T * I, -2, 2), [N, T, I], { requiresGrad: true });
+    const h0 = states ? d.fromData(rnd(layers * N * H), [layers, N, H], { requiresGrad: true }) : undefined;
+    const c0 = states && kind === 'LSTM' ? d.fromData(rnd(layers * N * H), [layers, N, H], { requiresGrad: true }) : undefined;
+    const r = m.forwardState(x, { h: h0, c: c0 });
+    const R = (t: d.Tensor) => d.fromData(rnd(t.size), t.shape);
+    let loss = d.add(d.sum(d.mul(r.output, R(r.output))), d.sum(d.mul(r.h, R(r.h))));
+    if (r.c) loss = d.add(loss, d.sum(d.mul(r.c, R(r.c))));
+    loss.backward();
+    const out = [r.output.data, r.h.data, ...(r.c ? [r.c.data] : []), x.grad!.data];
+    if (h0) out.push(h0.grad!.data);
+    if (c0) out.push(c0.grad!.data);
+    for (const p of m.parameters()) out.push(p.grad!.data);
+    return out as d.HostStorage[];
+  } finally {
+    setBackend('reference');
+  }
+}
+
+const CASES: { sizes: { N: number; T: number; I: number; H: number }; opts: d.RNNOptions; states: boolean }[] = [
+  // H not a multiple of 4 (the kernels' scalar columns), one row
+  { sizes: { N: 1, T: 4, I: 3, H: 5 }, opts: { numLayers: 2, bidirectional: true }, states: true },
+  { sizes: { N: 3, T: 5, I: 4, H: 7 }, opts: { numLayers: 2, bidirectional: true }, states: false },
+  // no biases
+  { sizes: { N: 2, T: 3, I: 4, H: 8 }, opts: { bias: false }, states: true },
+  // a step of 64 × 4·66 pre-activations: the gate pass split over the two threads (and H mod 4 = 2)
+  { sizes: { N: 64, T: 6, I: 10, H: 66 }, opts: { bidirectional: true }, states: true },
+];
+
+for (const kind of ['RNN_TANH', 'RNN_RELU', 'LSTM', 'GRU'] as const) {
+  test(`${kind}: the wasm step kernels run every step of both passes and give the JavaScript loops' values to float32 precision`, () => {
+    for (const { sizes, opts, states } of CASES) {
+      const what = `${kind} ${JSON.stringify(sizes)} ${JSON.stringify(opts)}${states ? ' with initial states' : ''}`;
+      for (const k of Object.keys(calls)) delete calls[k];
+      const fast = run('wasm-step-counted', kind, sizes, opts, states);
+      const passes = (opts.numLayers ?? 1) * (opts.bidirectional ? 2 : 1) * sizes.T;
+      for (const name of STEP) assert.deepEqual(calls[name], { called: passes, handled: passes }, `${what}: ${name} calls`);
+      const slow = run('wasm-step-js', kind, sizes, opts, states);
+      assert.equal(fast.length, slow.length);
+      fast.forEach((v, i) => {
+        assert.ok(v instanceof Float32Array, `${what} [${i}] is float32`);
+        assertClose(v, slow[i], 3e-5, `${what} [${i}]`);
+      });
+    }
+  });
+}
+
+test('float64: the step extensions decline and the JavaScript loops run (equal to the run without them)', () => {
+  for (const k of Object.keys(calls)) delete calls[k];
+  const sizes = { N: 2, T: 3, I: 3, H: 5 };
+  const opts: d.RNNOptions = { dtype: 'float64', bidirectional: true };
+  const fast = run('wasm-step-counted', 'LSTM', sizes, opts, true);
+  const slow = run('wasm-step-js', 'LSTM', sizes, opts, true);
+  for (const name of STEP) assert.deepEqual(calls[name], { called: 6, handled: 0 }, name);
+  fast.forEach((v, i) => assert.deepEqual(v, slow[i], `[${i}]`));
+});
