@@ -43,8 +43,9 @@ const macsOf = (name: string, a: unknown[]): number => {
   return 0;
 };
 const timed: Record<string, unknown> = { name: 'timed' };
+const without = new Set((process.env.DESCENT_PROFILE_WITHOUT ?? '').split(',').filter(Boolean));
 for (const [k, f] of Object.entries(inner)) {
-  if (typeof f !== 'function') continue;
+  if (typeof f !== 'function' || without.has(k)) continue;
   timed[k] = (...a: unknown[]) => {
     const key = k.startsWith('convPool')
       ? `${k} c=${(a[k.endsWith('Backward') ? 8 : 5] as Conv2dGeometry).c}`
