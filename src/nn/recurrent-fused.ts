@@ -13,15 +13,19 @@
  *
  * The hand-written backward is not made of ops, so it has no gradient itself: under createGraph
  * it throws, naming the layers' `fused: false` (the composed form, whose backward is differentiable).
- * Host only, as the composed form. What the backward reads lives in JS memory; each step's
- * products and activations write into a scratch block in the backend's own memory where it offers
- * one (wasm: WebAssembly memory), so the kernels write in place and no result is copied out of it.
+ * Host only, as the composed form. A backend may run a whole step, its product and its gate pass,
+ * as one call (extension recurrentStep / recurrentStepBackward; wasm, float32: SIMD kernels); then
+ * what the backward reads lives in the backend's memory (recurrent-saved.ts).
+ * Elsewhere (the reference backend, float64) the steps run in the loops below, their products
+ * through the backend, and each step's products and activations write into a scratch block in the
+ * backend's own memory where it offers one, so the kernels write in place.
  */
 import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { isGradEnabled, record } from '../autograd/engine.js';
 import { kernelsFor } from '../backend/backend.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import type { RecurrentMode } from './recurrent.js';
+import { type Claim, claimSaved, endWith, reclaim, release } from './recurrent-saved.js';
 
 /** The gate rows of each cell: RNN 1, LSTM 4 (i, f, g, o), GRU 3 (r, z, n). */
 const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
@@ -92,6 +96,8 @@ function unary(op: 'sigmoid' | 'tanh' | 'relu', a: HostStorage, out: HostStorage
 
 /** What the forward keeps for the backward (processing order; see forwardSteps). */
 interface Saved {
+  /** The backend-memory block the arrays below are cut from (recurrent-saved.ts), or null: plain typed arrays. */
+  claim: Claim | null;
   hs: HostStorage;
   cs: HostStorage;
   tcs: HostStorage;
@@ -108,6 +114,8 @@ export function fusedRecurrent(a: FusedArgs): Tensor {
   const lstm = cell === 'LSTM';
   const NH = N * H;
   const st = forwardSteps(a);
+  // the graph's node holds st while its backward may run: a block claimed for it ends when st is collected, at the latest
+  if (st.claim) endWith(st, st.claim);
   const { hs, cs } = st;
   const dtype = xp.dtype;
   // Y in time order; the LSTM's final c after the T rows
@@ -122,13 +130,21 @@ export function fusedRecurrent(a: FusedArgs): Tensor {
   if (h0) inputs.push(h0);
   if (c0) inputs.push(c0);
   const out = new Tensor(Y, [T + (lstm ? 1 : 0), N, H]);
-  return record(`${cell.toLowerCase()}Sequence`, inputs, out, (gy) => {
+  record(`${cell.toLowerCase()}Sequence`, inputs, out, (gy) => {
     if (isGradEnabled())
       throw new Error(
         `${a.what}: the fused layer's backward is not differentiable (createGraph); build the layer with { fused: false } for gradients of gradients`,
       );
-    return backwardSteps(a, st, gy.data);
+    if (st.claim) reclaim(st.claim, a.what);
+    try {
+      return backwardSteps(a, st, gy.data);
+    } finally {
+      if (st.claim) release(st.claim);
+    }
   });
+  // without a graph nothing reads what the forward saved
+  if (!out.node && st.claim) release(st.claim);
+  return out;
 }
 
 // The loops of a step, each in a function of its own: called T times a pass, V8 optimises them
@@ -316,15 +332,16 @@ function forwardSteps(a: FusedArgs): Saved {
   const bh = bHh ? bHh.data : null;
   // processing order s = 0 … T − 1 reads step t = reverse ? T − 1 − s : s.
   // hs: h [T + 1, N, H] in processing order, hs[0] = h0 (zeros when not given): hs[0 … T) are the h_{t−1} of the steps
-  const hs = allocStorage(dtype, (T + 1) * NH);
+  // the LSTM's c_t like hs, and tanh(c_t) [T, N, H]; the gate activations of every step [T, N,
+  // G·H]; the GRU's W_hn h_{t−1} + b_hn [T, N, H]. In the backend's memory where it runs whole
+  // steps (recurrent-saved.ts; contents stale until written), else zeroed typed arrays.
+  const sizes = [(T + 1) * NH, lstm ? (T + 1) * NH : 0, lstm ? T * NH : 0, T * NG, gru ? T * NH : 0];
+  const pooled = claimSaved(dtype, sizes);
+  const [hs, cs, tcs, acts, hn] = pooled ? pooled.arrays : sizes.map((n) => allocStorage(dtype, n));
   if (h0) hs.set(h0.data, 0);
-  // the LSTM's c_t like hs, and tanh(c_t) [T, N, H]
-  const cs = allocStorage(dtype, lstm ? (T + 1) * NH : 0);
+  else hs.fill(0, 0, NH);
   if (lstm && c0) cs.set(c0.data, 0);
-  const tcs = allocStorage(dtype, lstm ? T * NH : 0);
-  // the gate activations of every step [T, N, G·H]; the GRU's W_hn h_{t−1} + b_hn [T, N, H]
-  const acts = allocStorage(dtype, T * NG);
-  const hn = allocStorage(dtype, gru ? T * NH : 0);
+  else if (lstm) cs.fill(0, 0, NH);
   // hp: h_{t−1}·W_hhᵀ; pre: the pre-activations; act: their activations; u, v: [N, H] operands of tanh
   const [hp, pre, act, u, v] = scratch(dtype, [NG, NG, NG, NH, NH]);
   // the backend's whole step (wasm, float32: SIMD kernels) where it offers one; else the loops below
@@ -391,7 +408,7 @@ function forwardSteps(a: FusedArgs): Saved {
       gruHidden(act, v, acts, ao, hs, ho, N, H);
     }
   }
-  return { hs, cs, tcs, acts, hn };
+  return { claim: pooled?.claim ?? null, hs, cs, tcs, acts, hn };
 }
 
 /** The backward through time: the gradients of the node's inputs, in their order. */
@@ -407,10 +424,10 @@ function backwardSteps(a: FusedArgs, st: Saved, gY: HostStorage): (Tensor | null
   const W = wHh.data;
   const { hs, cs, tcs, acts, hn } = st;
   const gXP = allocStorage(dtype, T * NG);
-  // gHP: the gradient of h_{t−1}·W_hhᵀ (+ b_hh) per step [T, N, G·H], processing order; the GRU's differs from gXP in its n rows
-  const gHP = allocStorage(dtype, gru ? T * NG : 0);
-  // dh: dL/dh of the current step from later steps; dc: the LSTM's dL/dc_t (in the backend's memory, as the kernels' operands)
-  const [dhPrev, dh, dc] = scratch(dtype, [NH, NH, lstm ? NH : 0]);
+  // dh: dL/dh of the current step from later steps; dc: the LSTM's dL/dc_t; gHP: the gradient of
+  // h_{t−1}·W_hhᵀ (+ b_hh) per step [T, N, G·H], processing order, the GRU's (it differs from gXP
+  // in its n rows); all in the backend's memory where it offers it, as the kernels' operands
+  const [dhPrev, dh, dc, gHP] = scratch(dtype, [NH, NH, lstm ? NH : 0, gru ? T * NG : 0]);
   dh.fill(0);
   if (lstm) dc.set(gY.subarray(T * NH, (T + 1) * NH));
   // the backend's whole step (wasm, float32: SIMD kernels) where it offers one; else the loops below

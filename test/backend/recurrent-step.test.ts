@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initWasm, setWasmThreads } from '../../src/backend/wasm/index.js';
+import { initWasm, setWasmThreads, wasmInfo } from '../../src/backend/wasm/index.js';
 import { setBackend, registerBackend, extensionsOf, type Extensions } from '../../src/backend/backend.js';
 import * as d from '../../src/index.js';
 import { assertClose, floatSource } from '../helpers.js';
@@ -116,4 +116,27 @@ test('float64: the step extensions decline and the JavaScript loops run (equal t
   const slow = run('wasm-step-js', 'LSTM', sizes, opts, true);
   for (const name of STEP) assert.deepEqual(calls[name], { called: 6, handled: 0 }, name);
   fast.forEach((v, i) => assert.deepEqual(v, slow[i], `[${i}]`));
+});
+
+test('what the forward saves lives in reused blocks of wasm memory: a second backward through one graph works until a later forward reuses them, then throws naming fused: false', () => {
+  setBackend('wasm-step-counted');
+  try {
+    const m = new d.LSTM(3, 6, { rng: new d.Rng(2) });
+    const src = floatSource(9);
+    const x = d.fromData(src(2 * 4 * 3), [2, 4, 3], { requiresGrad: true });
+    const loss = () => d.sum(d.mul(m.forward(x), d.fromData(src(2 * 4 * 6), [2, 4, 6])));
+    const l1 = loss();
+    l1.backward();
+    const g1 = Float32Array.from(x.grad!.data);
+    x.grad = null;
+    l1.backward();
+    assert.deepEqual(Float32Array.from(x.grad!.data), g1, 'the same gradient from a second backward');
+    const before = wasmInfo().memoryBytes;
+    // steps of a training loop reuse the same block: the memory does not grow with them
+    for (let i = 0; i < 20; i++) loss().backward();
+    assert.equal(wasmInfo().memoryBytes, before, 'no memory grown by 20 more passes');
+    assert.throws(() => l1.backward(), /LSTM.*later forward reused.*fused: false/);
+  } finally {
+    setBackend('reference');
+  }
 });
