@@ -9,6 +9,7 @@
 
 import { UN_SIGMOID, UN_TANH } from './opcodes';
 import { sigmoid, vunary } from './activations';
+import { gemmPackedB } from './gemm';
 
 @inline function vsigmoid(x: v128): v128 {
   return vunary(UN_SIGMOID, x);
@@ -233,4 +234,57 @@ export function rnnBack(acts: usize, dh: usize, gy: usize, gx: usize, e0: i32, e
     const d = load<f32>(at(dh, e)) + load<f32>(at(gy, e));
     store<f32>(at(gx, e), relu ? (v > 0 ? d : 0) : d * (1 - v * v));
   }
+}
+
+// One threaded part of a whole step: rows [n0, n1) of the product h_{t−1}·W_hhᵀ (forward) or
+// gx·W_hh (backward), W_hh packed once by packBAll, and the gate pass on the same rows, which the
+// product leaves in this thread's cache. Rows are row-local in both: the forward's product reads
+// h_{t−1} and writes pre, the gate pass then reads pre; the backward's gate pass reads dh and
+// writes gx, the product then reads gx and overwrites dh (or adds to it: the GRU's direct path).
+// n0 is a multiple of gemmMR(); `scratch` holds gemmPackedScratchBytes(0) bytes.
+
+/** lstmStep on rows [n0, n1) after pre += h·Wᵀ there (h = 0: no product). */
+export function lstmRows(h: usize, pw: usize, pre: usize, cPrev: usize, acts: usize, c: usize, tc: usize, hOut: usize,
+                         N: i32, n0: i32, n1: i32, H: i32, scratch: usize): void {
+  if (h) gemmPackedB(h, pw, pre, N, 4 * H, H, false, true, n0, n1, scratch);
+  lstmStep(pre, cPrev, acts, c, tc, hOut, n0, n1, H);
+}
+
+/** gruStep on rows [n0, n1) after hp = h·Wᵀ there (h = 0: no product, hp reads as zeros). */
+export function gruRows(x: usize, h: usize, pw: usize, hp: usize, b: usize, acts: usize, hn: usize, hOut: usize,
+                        N: i32, n0: i32, n1: i32, H: i32, scratch: usize): void {
+  if (h) gemmPackedB(h, pw, hp, N, 3 * H, H, false, false, n0, n1, scratch);
+  gruStep(x, h ? hp : 0, b, h, acts, hn, hOut, n0, n1, H);
+}
+
+/** rnnStep on rows [n0, n1) after pre += h·Wᵀ there (h = 0: no product). */
+export function rnnRows(h: usize, pw: usize, pre: usize, acts: usize, hOut: usize, N: i32, n0: i32, n1: i32, H: i32,
+                        relu: bool, scratch: usize): void {
+  if (h) gemmPackedB(h, pw, pre, N, H, H, false, true, n0, n1, scratch);
+  rnnStep(pre, acts, hOut, n0 * H, n1 * H, relu);
+}
+
+/** dh on rows [n0, n1) after a backward gate pass there: ← g·W (g = gx or the GRU's ghp, K = G·H deep), += for the GRU, zeros without `prev`. */
+@inline function backRows(g: usize, pw: usize, dh: usize, N: i32, n0: i32, n1: i32, H: i32, K: i32, acc: bool, prev: bool,
+                          scratch: usize): void {
+  if (prev) gemmPackedB(g, pw, dh, N, H, K, false, acc, n0, n1, scratch);
+  else if (!acc) memory.fill(dh + (<usize>(n0 * H) << 2), 0, <usize>((n1 - n0) * H) << 2);
+}
+
+export function lstmBackRows(acts: usize, tc: usize, cPrev: usize, dh: usize, gy: usize, dc: usize, gx: usize, pw: usize,
+                             N: i32, n0: i32, n1: i32, H: i32, prev: bool, scratch: usize): void {
+  lstmBack(acts, tc, cPrev, dh, gy, dc, gx, n0, n1, H);
+  backRows(gx, pw, dh, N, n0, n1, H, 4 * H, false, prev, scratch);
+}
+
+export function gruBackRows(acts: usize, hn: usize, hPrev: usize, dh: usize, gy: usize, gx: usize, ghp: usize, pw: usize,
+                            N: i32, n0: i32, n1: i32, H: i32, prev: bool, scratch: usize): void {
+  gruBack(acts, hn, hPrev, dh, gy, gx, ghp, n0, n1, H);
+  backRows(ghp, pw, dh, N, n0, n1, H, 3 * H, true, prev, scratch);
+}
+
+export function rnnBackRows(acts: usize, dh: usize, gy: usize, gx: usize, pw: usize, N: i32, n0: i32, n1: i32, H: i32,
+                            relu: bool, prev: bool, scratch: usize): void {
+  rnnBack(acts, dh, gy, gx, n0 * H, n1 * H, relu);
+  backRows(gx, pw, dh, N, n0, n1, H, H, false, prev, scratch);
 }

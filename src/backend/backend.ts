@@ -242,6 +242,8 @@ export type RecurrentCell = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
  * GRU's b_hh [G·H] (null: none), cPrev the LSTM's c_{t−1} [N, H] (null: zeros). Outputs: acts
  * [N, G·H] the gate activations (RNN h_t; LSTM σ(i), σ(f), tanh(g), σ(o); GRU r, z, n), h [N, H]
  * h_t, and the LSTM's c [N, H] c_t and tc [N, H] tanh(c_t), the GRU's hn [N, H] W_hn h_{t−1} + b_hn.
+ * `firstStep` is true on the first step of a pass: the steps after it, up to the next first step,
+ * come at once with the same w, so the backend may keep what it derives from w (a packed copy).
  */
 export interface RecurrentStepArgs {
   cell: RecurrentCell;
@@ -257,6 +259,7 @@ export interface RecurrentStepArgs {
   c: Storage | null;
   tc: Storage | null;
   hn: Storage | null;
+  firstStep: boolean;
 }
 
 /**
@@ -267,7 +270,7 @@ export interface RecurrentStepArgs {
  * that of h_{t−1}·W_hhᵀ + b_hh (its n block is gx's times r); the LSTM's dc [N, H], dL/dc_t on
  * entry, ← dL/dc_{t−1}; dh ← dL/dh_{t−1}: the GRU's direct path dH ∘ z, plus (when `prev`) the
  * product's part gx·W_hh (GRU: ghp·W_hh). Without `prev` (no gradient asked for h_{t−1}) the
- * product is skipped.
+ * product is skipped. `firstStep` as in RecurrentStepArgs.
  */
 export interface RecurrentStepBackwardArgs {
   cell: RecurrentCell;
@@ -285,6 +288,7 @@ export interface RecurrentStepBackwardArgs {
   gx: Storage;
   ghp: Storage | null;
   prev: boolean;
+  firstStep: boolean;
 }
 
 /**

@@ -367,6 +367,7 @@ function forwardSteps(a: FusedArgs): Saved {
         c: lstm ? state(cs, ho + NH) : null,
         tc: lstm ? state(tcs, ho) : null,
         hn: gru ? state(hn, ho) : null,
+        firstStep: s === 0,
       })
     )
       continue;
@@ -456,6 +457,7 @@ function backwardSteps(a: FusedArgs, st: Saved, gY: HostStorage): (Tensor | null
         gx: gXP.subarray(xo, xo + NG),
         ghp: gru ? gHP.subarray(ao, ao + NG) : null,
         prev: s > 0 || h0 !== null,
+        firstStep: s === T - 1,
       })
     )
       continue;

@@ -140,3 +140,53 @@ test('what the forward saves lives in reused blocks of wasm memory: a second bac
     setBackend('reference');
   }
 });
+
+test('training: Adam steps that change W_hh in place between passes give the JavaScript loops’ trajectory (W_hh is packed anew each pass)', () => {
+  const losses = (backend: string) => {
+    setBackend(backend);
+    try {
+      const m = new d.LSTM(5, 40, { rng: new d.Rng(4) });
+      const opt = new d.Adam(m.parameters(), { lr: 0.05 });
+      const src = floatSource(21);
+      const x = d.fromData(src(16 * 6 * 5), [16, 6, 5]);
+      const r = d.fromData(src(16 * 6 * 40), [16, 6, 40]);
+      const out: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        opt.zeroGrad();
+        const l = d.sum(d.mul(m.forward(x), r));
+        l.backward();
+        opt.step();
+        out.push(l.data[0]);
+      }
+      return out;
+    } finally {
+      setBackend('reference');
+    }
+  };
+  for (const k of Object.keys(calls)) delete calls[k];
+  const fast = losses('wasm-step-counted');
+  assert.equal(calls.recurrentStep.handled, 4 * 6);
+  assertClose(fast, losses('wasm-step-js'), 1e-4, 'losses');
+  assert.ok(Math.abs(fast[3] - fast[0]) > 0.1, `the steps change the loss: ${fast}`);
+});
+
+test('W_hh changed in place between two forwards (no backward between them): the second forward reads the new values', () => {
+  const outputs = (backend: string) => {
+    setBackend(backend);
+    try {
+      const m = new d.LSTM(5, 40, { rng: new d.Rng(4) });
+      const x = d.fromData(floatSource(22)(8 * 3 * 5), [8, 3, 5]);
+      const first = d.noGrad(() => m.forward(x)).data.slice();
+      const w = m.namedParameters().find(([n]) => n === 'weight_hh_l0')![1];
+      for (let i = 0; i < w.data.length; i++) w.data[i] *= -1.5;
+      return [first, d.noGrad(() => m.forward(x)).data.slice()];
+    } finally {
+      setBackend('reference');
+    }
+  };
+  const [a1, a2] = outputs('wasm-step-counted');
+  const [b1, b2] = outputs('wasm-step-js');
+  assertClose(a1, b1, 3e-5, 'first forward');
+  assertClose(a2, b2, 3e-5, 'second forward');
+  assert.ok(Math.abs(a2[100] - a1[100]) > 1e-3, 'the change shows');
+});

@@ -8,14 +8,14 @@
  *   updates.ts      adamStep, sgdStep, batchUpdates                       asm/optim.ts
  *   norm.ts         batchNorm, batchNormBackward                          asm/norm.ts
  *   memory.ts       allocLike, zero                                       asm/exports.ts
- *   recurrent.ts    recurrentStep, recurrentStepBackward                  asm/recurrent.ts, asm/gemm.ts
+ *   recurrent.ts    recurrentStep, recurrentStepBackward                  asm/recurrent.ts
  *
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
  * do not provide runs on the reference.
  */
 import type { WasmRuntime } from './runtime.js';
 import { type WasmOps, makeContext } from './context.js';
-import { denseOps, makeGemm } from './dense.js';
+import { denseOps } from './dense.js';
 import { convolutionOps } from './convolution.js';
 import { poolingOps } from './pooling.js';
 import { mathOps } from './math.js';
@@ -34,6 +34,6 @@ export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps 
     ...mathOps(cx),
     ...updateOps(cx),
     ...normOps(cx),
-    ...recurrentOps(cx, makeGemm(cx)),
+    ...recurrentOps(cx),
   };
 }

@@ -70,6 +70,12 @@ export const KERNEL_FNS = [
   'gruBack',
   'rnnStep',
   'rnnBack',
+  'lstmRows',
+  'gruRows',
+  'rnnRows',
+  'lstmBackRows',
+  'gruBackRows',
+  'rnnBackRows',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

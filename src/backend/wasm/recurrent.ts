@@ -1,15 +1,15 @@
 /**
- * One step of a fused recurrent layer, forward and backward (asm/recurrent.ts), with its product
- * on the packed GEMM: the forward accumulates h_{t−1}·W_hhᵀ onto a copy of the step's input
- * projection (the GRU, whose n block needs the two apart, into a block of its own), then the gate
- * pass; the backward runs the gate pass, then dh_{t−1} = gx·W_hh (the GRU's added onto its direct
- * path). Operands outside WebAssembly memory are copied in and the results out, as every op does;
- * the gate pass is split over the threads by rows from ACTIVATION_PARALLEL elements.
+ * One step of a fused recurrent layer, forward and backward (asm/recurrent.ts), as ONE threaded
+ * job: each part takes rows of the batch through the product and the gate pass (asm's *Rows).
+ * The forward accumulates h_{t−1}·W_hhᵀ onto a copy of the step's input projection (the GRU, whose
+ * n block needs the two apart, into a block of its own), then applies the gates; the backward
+ * applies the gates' derivatives, then dh_{t−1} = gx·W_hh (the GRU's added onto its direct path).
+ * W_hh is packed once a pass, on its first step. Operands outside WebAssembly memory are copied in
+ * and the results out, as every op does.
  */
 import type { RecurrentStepArgs, RecurrentStepBackwardArgs } from '../backend.js';
 import type { Storage } from '../../tensor/tensor.js';
 import { type WasmContext, type WasmOps, PARALLEL_MACS, cut, f32 } from './context.js';
-import type { GemmInto } from './dense.js';
 import type { KernelArgs } from './runtime.js';
 
 /** Gate blocks per row of each cell. */
@@ -20,7 +20,7 @@ const GATES = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 } as const;
  */
 const ACTIVATION_PARALLEL = 1 << 14;
 
-export function recurrentOps(cx: WasmContext, gemmInto: GemmInto): Pick<WasmOps, 'recurrentStep' | 'recurrentStepBackward'> {
+export function recurrentOps(cx: WasmContext): Pick<WasmOps, 'recurrentStep' | 'recurrentStepBackward'> {
   const { rt, partsFor } = cx;
 
   /** A fresh copy of `a` in the arena (never `a` in place: the caller writes into it). */
@@ -39,51 +39,81 @@ export function recurrentOps(cx: WasmContext, gemmInto: GemmInto): Pick<WasmOps,
     if (a) rt.take(p, a as Float32Array);
   };
 
-  /** Row ranges [n0, n1) of the gate pass: one, or two per thread when the step is big enough. */
-  function rowParts(N: number, elements: number): [number, number][] {
-    const T = elements >= ACTIVATION_PARALLEL ? partsFor(PARALLEL_MACS, N, 2) : 1;
-    return Array.from({ length: T }, (_, t) => cut(N, T, t, 1));
+  /** W_hh packed for the product of the current pass (packBAll's layout), kept between its steps; the array keeps the block alive. */
+  let packed: Float32Array | null = null;
+  let packedFor = '';
+
+  /**
+   * Makes room for op(W) packed as [k×n] and forgets the last packing on a pass's first step (W
+   * changes in place between passes). Before rt.reset(): a persistent block is cut where the
+   * arena starts.
+   */
+  function reservePacked(n: number, k: number, first: boolean): void {
+    const floats = Math.ceil(n / 8) * 8 * k;
+    if (!packed || packed.length < floats) {
+      packed = rt.persistent(floats);
+      packedFor = '';
+    }
+    if (first) packedFor = '';
+  }
+
+  /** Address of op(W) packed for the pass: packed on its first product, or when another matrix or orientation comes. */
+  function packW(w: Float32Array, n: number, k: number, trans: boolean): number {
+    const pw = rt.put(w);
+    const key = rt.owns(w) ? `${w.byteOffset} ${w.length} ${n} ${k} ${trans}` : '';
+    if (!key || key !== packedFor) {
+      rt.k.packBAll(pw, n, k, +trans, 0, n, packed!.byteOffset);
+      packedFor = key;
+    }
+    return packed!.byteOffset;
+  }
+
+  /** Row ranges [n0, n1) of a step's parts, starting at multiples of the GEMM's panel height, and each part's packing scratch. */
+  function rowParts(N: number, GH: number, H: number): [number, number, number][] {
+    const mr = rt.k.gemmMR();
+    const T = N * GH >= ACTIVATION_PARALLEL ? partsFor(Math.max(N * GH * H, PARALLEL_MACS), Math.ceil(N / mr), 2) : 1;
+    const bytes = rt.k.gemmPackedScratchBytes(0);
+    return Array.from({ length: T }, (_, t) => [...cut(N, T, t, mr), rt.alloc(bytes)] as [number, number, number]);
   }
 
   function recurrentStep(s: RecurrentStepArgs): boolean {
     const { cell, N, H } = s;
     if (!f32(s.x, s.hPrev, s.w, s.bHh, s.cPrev, s.acts, s.h, s.c, s.tc, s.hn)) return false;
     const GH = GATES[cell] * H;
+    reservePacked(GH, H, s.firstStep);
     rt.reset();
-    const pw = rt.put(s.w as Float32Array),
-      ph = put(s.hPrev);
+    const ph = put(s.hPrev),
+      pw = ph ? packW(s.w as Float32Array, GH, H, true) : 0;
     const pActs = outPtr(s.acts),
       pH = outPtr(s.h);
-    const rows = rowParts(N, N * GH);
+    const parts = rowParts(N, GH, H);
     if (cell === 'GRU') {
       const px = rt.put(s.x as Float32Array),
         pb = put(s.bHh),
         php = ph ? rt.alloc(N * GH * 4) : 0,
         pHn = outPtr(s.hn);
-      if (ph) gemmInto(ph, pw, php, N, GH, H, false, true, false);
       rt.parallel(
-        'gruStep',
-        rows.map(([n0, n1]): KernelArgs<'gruStep'> => [px, php, pb, ph, pActs, pHn, pH, n0, n1, H]),
+        'gruRows',
+        parts.map(([n0, n1, sc]): KernelArgs<'gruRows'> => [px, ph, pw, php, pb, pActs, pHn, pH, N, n0, n1, H, sc]),
       );
       take(pHn, s.hn);
     } else {
       const pre = copyIn(s.x as Float32Array);
-      if (ph) gemmInto(ph, pw, pre, N, GH, H, false, true, true);
       if (cell === 'LSTM') {
         const pc = put(s.cPrev),
           pC = outPtr(s.c),
           pTc = outPtr(s.tc);
         rt.parallel(
-          'lstmStep',
-          rows.map(([n0, n1]): KernelArgs<'lstmStep'> => [pre, pc, pActs, pC, pTc, pH, n0, n1, H]),
+          'lstmRows',
+          parts.map(([n0, n1, sc]): KernelArgs<'lstmRows'> => [ph, pw, pre, pc, pActs, pC, pTc, pH, N, n0, n1, H, sc]),
         );
         take(pC, s.c);
         take(pTc, s.tc);
       } else {
         const relu = +(cell === 'RNN_RELU');
         rt.parallel(
-          'rnnStep',
-          rows.map(([n0, n1]): KernelArgs<'rnnStep'> => [pre, pActs, pH, n0 * H, n1 * H, relu]),
+          'rnnRows',
+          parts.map(([n0, n1, sc]): KernelArgs<'rnnRows'> => [ph, pw, pre, pActs, pH, N, n0, n1, H, relu, sc]),
         );
       }
     }
@@ -96,21 +126,22 @@ export function recurrentOps(cx: WasmContext, gemmInto: GemmInto): Pick<WasmOps,
     const { cell, N, H } = s;
     if (!f32(s.acts, s.tc, s.cPrev, s.hn, s.hPrev, s.w, s.gy, s.dh, s.dc, s.gx, s.ghp)) return false;
     const GH = GATES[cell] * H;
+    reservePacked(H, GH, s.firstStep);
     rt.reset();
+    const pw = s.prev ? packW(s.w as Float32Array, H, GH, false) : 0;
     const pActs = rt.put(s.acts as Float32Array),
       pgy = rt.put(s.gy as Float32Array),
       pdh = rt.put(s.dh as Float32Array),
       pgx = rt.outPtr(s.gx as Float32Array);
-    // the gate pass has no transcendental: memory-bound, one part per thread at most
-    const rows = rowParts(N, (N * GH) / 2);
-    let pg = pgx;
+    const parts = rowParts(N, GH, H);
+    const prev = +s.prev;
     if (cell === 'LSTM') {
       const pTc = put(s.tc),
         pc = put(s.cPrev),
         pdc = put(s.dc);
       rt.parallel(
-        'lstmBack',
-        rows.map(([n0, n1]): KernelArgs<'lstmBack'> => [pActs, pTc, pc, pdh, pgy, pdc, pgx, n0, n1, H]),
+        'lstmBackRows',
+        parts.map(([n0, n1, sc]): KernelArgs<'lstmBackRows'> => [pActs, pTc, pc, pdh, pgy, pdc, pgx, pw, N, n0, n1, H, prev, sc]),
       );
       take(pdc, s.dc);
     } else if (cell === 'GRU') {
@@ -118,21 +149,17 @@ export function recurrentOps(cx: WasmContext, gemmInto: GemmInto): Pick<WasmOps,
         ph = put(s.hPrev),
         pghp = outPtr(s.ghp);
       rt.parallel(
-        'gruBack',
-        rows.map(([n0, n1]): KernelArgs<'gruBack'> => [pActs, pHn, ph, pdh, pgy, pgx, pghp, n0, n1, H]),
+        'gruBackRows',
+        parts.map(([n0, n1, sc]): KernelArgs<'gruBackRows'> => [pActs, pHn, ph, pdh, pgy, pgx, pghp, pw, N, n0, n1, H, prev, sc]),
       );
       take(pghp, s.ghp);
-      pg = pghp;
     } else {
       const relu = +(cell === 'RNN_RELU');
       rt.parallel(
-        'rnnBack',
-        rows.map(([n0, n1]): KernelArgs<'rnnBack'> => [pActs, pdh, pgy, pgx, n0 * H, n1 * H, relu]),
+        'rnnBackRows',
+        parts.map(([n0, n1, sc]): KernelArgs<'rnnBackRows'> => [pActs, pdh, pgy, pgx, pw, N, n0, n1, H, relu, prev, sc]),
       );
     }
-    // dh_{t−1}: the GRU's direct path (written by its gate pass) plus the product; the others' product alone
-    if (s.prev) gemmInto(pg, rt.put(s.w as Float32Array), pdh, N, H, GH, false, false, cell === 'GRU');
-    else if (cell !== 'GRU') rt.k.zero(pdh, N * H);
     take(pgx, s.gx);
     take(pdh, s.dh);
     return true;
