@@ -45,21 +45,7 @@ function equalCut(total: number, unit: number): [number, number][] {
   return Array.from({ length: parts }, (_, t) => cut(total, parts, t, unit));
 }
 
-/** C (+)= op(A)·op(B) on operands already in linear memory (addresses); `acc` adds onto C. */
-export type GemmInto = (
-  pa: number,
-  pb: number,
-  pc: number,
-  m: number,
-  n: number,
-  k: number,
-  transA: boolean,
-  transB: boolean,
-  acc: boolean,
-) => void;
-
-/** The products' driver, shared by the families that run a product inside a fused op (dense.ts, recurrent.ts). */
-export function makeGemm({ rt, partsFor }: WasmContext): GemmInto {
+export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' | 'linear' | 'linearBackward'> {
   /**
    * C (+)= op(A)·op(B) on operands already in linear memory. Split over the threads along the
    * dimension whose other operand is the cheaper one to pack, and that other operand is packed
@@ -111,12 +97,6 @@ export function makeGemm({ rt, partsFor }: WasmContext): GemmInto {
     }
     rt.parallel('gemm', parts);
   }
-  return gemmInto;
-}
-
-export function denseOps(cx: WasmContext): Pick<WasmOps, 'matmul' | 'linear' | 'linearBackward'> {
-  const { rt, partsFor } = cx;
-  const gemmInto = makeGemm(cx);
 
   function matmul(a: Storage, b: Storage, out: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
     if (!f32(a, b, out) || m * n * k < SMALL_MATMUL) return referenceBackend.matmul(a, b, out, m, n, k, transA, transB);
