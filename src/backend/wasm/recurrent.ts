@@ -39,8 +39,14 @@ export function recurrentOps(cx: WasmContext): Pick<WasmOps, 'recurrentStep' | '
     if (a) rt.take(p, a as Float32Array);
   };
 
-  /** W_hh packed for the product of the current pass (packBAll's layout), kept between its steps; the array keeps the block alive. */
+  /**
+   * W_hh packed for the product of the current pass (packBAll's layout), kept between its steps:
+   * its address and size as numbers, since growing an unshared memory detaches the view (which
+   * only keeps the block alive).
+   */
   let packed: Float32Array | null = null;
+  let packedAt = 0;
+  let packedFloats = 0;
   let packedFor = '';
 
   /**
@@ -50,8 +56,10 @@ export function recurrentOps(cx: WasmContext): Pick<WasmOps, 'recurrentStep' | '
    */
   function reservePacked(n: number, k: number, first: boolean): void {
     const floats = Math.ceil(n / 8) * 8 * k;
-    if (!packed || packed.length < floats) {
+    if (packedFloats < floats) {
       packed = rt.persistent(floats);
+      packedAt = packed.byteOffset;
+      packedFloats = floats;
       packedFor = '';
     }
     if (first) packedFor = '';
@@ -62,10 +70,10 @@ export function recurrentOps(cx: WasmContext): Pick<WasmOps, 'recurrentStep' | '
     const pw = rt.put(w);
     const key = rt.owns(w) ? `${w.byteOffset} ${w.length} ${n} ${k} ${trans}` : '';
     if (!key || key !== packedFor) {
-      rt.k.packBAll(pw, n, k, +trans, 0, n, packed!.byteOffset);
+      rt.k.packBAll(pw, n, k, +trans, 0, n, packedAt);
       packedFor = key;
     }
-    return packed!.byteOffset;
+    return packedAt;
   }
 
   /** Row ranges [n0, n1) of a step's parts, starting at multiples of the GEMM's panel height, and each part's packing scratch. */
