@@ -114,8 +114,6 @@ export function fusedRecurrent(a: FusedArgs): Tensor {
   const lstm = cell === 'LSTM';
   const NH = N * H;
   const st = forwardSteps(a);
-  // the graph's node holds st while its backward may run: a block claimed for it ends when st is collected, at the latest
-  if (st.claim) endWith(st, st.claim);
   const { hs, cs } = st;
   const dtype = xp.dtype;
   // Y in time order; the LSTM's final c after the T rows
@@ -342,6 +340,10 @@ function forwardSteps(a: FusedArgs): Saved {
   else hs.fill(0, 0, NH);
   if (lstm && c0) cs.set(c0.data, 0);
   else if (lstm) cs.fill(0, 0, NH);
+  const saved: Saved = { claim: pooled?.claim ?? null, hs, cs, tcs, acts, hn };
+  // the graph's node holds `saved` while its backward may run: a block claimed for it ends when
+  // `saved` is collected at the latest (also when a step below throws and no node holds it)
+  if (pooled) endWith(saved, pooled.claim);
   // hp: h_{t−1}·W_hhᵀ; pre: the pre-activations; act: their activations; u, v: [N, H] operands of tanh
   const [hp, pre, act, u, v] = scratch(dtype, [NG, NG, NG, NH, NH]);
   // the backend's whole step (wasm, float32: SIMD kernels) where it offers one; else the loops below
@@ -409,7 +411,7 @@ function forwardSteps(a: FusedArgs): Saved {
       gruHidden(act, v, acts, ao, hs, ho, N, H);
     }
   }
-  return { claim: pooled?.claim ?? null, hs, cs, tcs, acts, hn };
+  return saved;
 }
 
 /** The backward through time: the gradients of the node's inputs, in their order. */
