@@ -7,7 +7,7 @@ export { activationForward } from './activations';
 export { adam, sgd } from './optim';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
-export { lstmStep, lstmBack, gruStep, gruBack, rnnStep, rnnBack, lstmRows, gruRows, rnnRows, lstmBackRows, gruBackRows, rnnBackRows } from './recurrent';
+export { lstmRows, gruRows, rnnRows, lstmBackRows, gruBackRows, rnnBackRows } from './recurrent';
 
 /** Zeroes n floats at p (memory.fill: a native memset, where TypedArray.fill on shared memory is a slow loop). */
 export function zero(p: usize, n: i32): void {
