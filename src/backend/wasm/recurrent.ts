@@ -15,8 +15,9 @@ import type { KernelArgs } from './runtime.js';
 /** Gate blocks per row of each cell. */
 const GATES = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 } as const;
 /**
- * Elements of a step's pre-activations from which its gate pass is split over the threads: each
- * element takes a σ or a tanh (~2–5 ns on one thread), a step of W5 (128 × 512) ~0.2 ms.
+ * Elements of a step's pre-activations from which the step (product and gate pass) is split over
+ * the threads by rows: each element takes a σ or a tanh (~2–7 ns on one thread; W5's 128 × 512
+ * ~0.3 ms) besides its H multiply-adds.
  */
 const ACTIVATION_PARALLEL = 1 << 14;
 
