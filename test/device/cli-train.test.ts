@@ -113,10 +113,15 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
     null,
   );
   assert.equal(deviceRefusal(parsed('--dropconnect', '0.5')), '--dropconnect');
-  // recurrent layers and embeddings run on host kernels; conv1d runs on the device
-  for (const m of ['lstm:8,linear', 'gru:8,linear', 'rnn:8,linear', 'embedding:20:4,flatten,linear'])
+  // recurrent layers run their steps on the host; conv1d, embeddings and attention run on the device
+  for (const m of ['lstm:8,linear', 'gru:8,linear', 'rnn:8,linear', 'embedding:20:4,lstm:8,linear'])
     assert.equal(deviceRefusal({ ...parsed(), model: m }), `--model ${m}`, m);
-  assert.equal(deviceRefusal({ ...parsed(), model: 'conv1d:4:3,relu,flatten,linear' }), null);
+  for (const m of [
+    'conv1d:4:3,relu,flatten,linear',
+    'embedding:20:4,flatten,linear',
+    'embedding:20:8,posembed,transformer:2,seqmean,linear',
+  ])
+    assert.equal(deviceRefusal({ ...parsed(), model: m }), null, m);
   assert.equal(deviceRefusal(parsed('--full-batch')), '--full-batch');
   // weight averages and snapshots sample inside the step, on the device (src/ensemble/device.ts)
   for (const f of [
