@@ -28,24 +28,14 @@ const [backendName, jsArray] = backends[framework] ?? [];
 if (!backendName) throw new Error(`bench child: unknown framework "${framework}"`);
 const tfjs = framework.startsWith('tfjs');
 let m: Measurement;
-if (backendName === 'webgpu' && !isGpuWorkload(w))
-  m = {
-    framework,
-    workload: w,
-    value: null,
-    unit: WORKLOADS[w].unit,
-    peakMiB: null,
-    note: `${framework} runs W1 and W2 (the MLP and the CNN)`,
-  };
-else if (tfjs && w === 'W6')
-  m = {
-    framework,
-    workload: w,
-    value: null,
-    unit: WORKLOADS[w].unit,
-    peakMiB: null,
-    note: 'TensorFlow.js 4.22 has no attention layer among tf.layers',
-  };
+// a workload the framework has no model for: a row saying why
+const cannot =
+  backendName === 'webgpu' && !isGpuWorkload(w)
+    ? `${framework} runs W1 and W2 (the MLP and the CNN)`
+    : tfjs && w === 'W6'
+      ? 'TensorFlow.js 4.22 has no attention layer among tf.layers'
+      : null;
+if (cannot !== null) m = { framework, workload: w, value: null, unit: WORKLOADS[w].unit, peakMiB: null, note: cannot };
 else if (isInterleaved(w)) {
   const t: Trainer | Measurement = tfjs
     ? await (await import('./tfjs.js')).setupTfjs(w, quick, backendName as TfBackend, batch)
