@@ -22,7 +22,7 @@ export interface LayerSummary {
 export interface ModelSummary {
   /** One sample's shape as the model takes it (no batch dimension). */
   inputShape: number[];
-  /** The top-level layers of a Sequential in order; any other model is one row. */
+  /** The layers of a Sequential in order (those of a Sequential inside it too); any other model is one row. */
   layers: LayerSummary[];
   /** Trained values of the whole model. */
   params: number;
@@ -43,7 +43,13 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
       `summary: invalid inputShape ${JSON.stringify(inputShape)}; expected the shape of one sample, such as [1, 28, 28]`,
     );
   const dtype = model.parameters()[0]?.dtype ?? 'float32';
-  const steps: [string, Module][] = model instanceof Sequential ? model.layers.map((m, i) => [model.names[i], m]) : [['', model]];
+  // a Sequential inside a Sequential (a spec's stacked encoder layers, its seqmean) lists its own
+  // layers, named as their parameters are ("2.0", "2.1")
+  const rows = (s: Sequential, prefix: string): [string, Module][] =>
+    s.layers.flatMap((m, i): [string, Module][] =>
+      m instanceof Sequential ? rows(m, `${prefix}${s.names[i]}.`) : [[`${prefix}${s.names[i]}`, m]],
+    );
+  const steps: [string, Module][] = model instanceof Sequential ? rows(model, '') : [['', model]];
   const layers: LayerSummary[] = [];
   noGrad(() => {
     const size = inputShape.reduce((a, d) => a * d, 1);
@@ -61,9 +67,11 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
     params,
     buffers,
     toString() {
+      // the names padded to one width, so the layers start in one column ("2" and "2.1")
+      const nameWidth = Math.max(...layers.map((l) => l.name.length));
       const rows = [
         ['layer', 'output shape', 'parameters'],
-        ...layers.map((l) => [`${l.name ? `${l.name}  ` : ''}${l.layer}`, shapeText(l.outputShape), fmt(l.params)]),
+        ...layers.map((l) => [`${l.name ? `${l.name.padEnd(nameWidth)}  ` : ''}${l.layer}`, shapeText(l.outputShape), fmt(l.params)]),
       ];
       const w = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length)));
       const lines = rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padStart(10)}`);

@@ -10,6 +10,7 @@ import { getModel } from '../../src/train/models.js';
 import { resolveModel } from '../../src/train/spec.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { Linear } from '../../src/nn/layers.js';
+import * as d from '../../src/index.js';
 
 test('the lecture CNN: shapes and parameter counts by layer, totals equal numParameters', () => {
   const model = getModel('cnn').build({ rng: new Rng(1), inputShape: [1, 28, 28], classes: 10 });
@@ -56,4 +57,26 @@ test('BatchNorm counts its running statistics as buffers; a model that is not a 
   assert.throws(() => summary(model, []), /summary: invalid inputShape \[\]; expected the shape of one sample/);
   assert.throws(() => summary(model, [3, 16.5, 16]), /summary: invalid inputShape/);
   assert.throws(() => summary(model, [1, 16, 16]), /Conv2d/);
+});
+
+test('a Sequential inside the model lists its own layers, named as their parameters are, the names padded to one column', () => {
+  const rng = new d.Rng(1);
+  const net = new d.Sequential(
+    new d.Linear(4, 6, { rng }),
+    new d.Sequential(new d.ReLU(), new d.Linear(6, 3, { rng })),
+    new d.Linear(3, 2, { rng }),
+  );
+  const s = d.summary(net, [4]);
+  assert.deepEqual(
+    s.layers.map((l) => [l.name, l.outputShape, l.params]),
+    [
+      ['0', [6], 30],
+      ['1.0', [6], 0],
+      ['1.1', [3], 21],
+      ['2', [2], 8],
+    ],
+  );
+  assert.ok(net.namedParameters().some(([n]) => n === '1.1.weight'));
+  const lines = s.toString().split('\n');
+  assert.equal(lines[2].indexOf('Linear'), lines[4].indexOf('Linear'), lines.join('\n'));
 });
