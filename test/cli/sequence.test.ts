@@ -1,6 +1,7 @@
 /**
  * descent train / eval / predict / summary / export with sequence models: a grey image read row by
- * row by an LSTM, .npz sequences (N, T, F) by a GRU and a conv1d, token ids (N, T) by an embedding;
+ * row by an LSTM, .npz sequences (N, T, F) by a GRU and a conv1d, token ids (N, T) by an embedding
+ * with an LSTM or a Transformer encoder;
  * what train saved rebuilds the model everywhere; the data that a sequence model cannot read is
  * refused naming the layer or the value.
  */
@@ -123,6 +124,38 @@ test('token ids (N, T) train an embedding and an LSTM; uint8 ids, read as pixels
   assert.match(bad.err, /Embedding\(20, 8, paddingIdx 0\): index 0\.0\d+ at \[\d+, \d+\] is not an integer/);
   assert.match(bad.err, /int32/);
   assert.doesNotMatch(bad.err, /\n\s+at /, 'no stack trace');
+});
+
+test('token ids (N, T) train a Transformer encoder (posenc, transformer, seqmean); eval, summary and export rebuild it from the saved file', async () => {
+  const { x, y } = tokens(400, 9);
+  const file = at('tokens-attention.npz');
+  saveNpz(file, {
+    x_train: { data: x.subarray(0, 320 * 10), shape: [320, 10] },
+    y_train: { data: y.subarray(0, 320), shape: [320] },
+    x_test: { data: x.subarray(320 * 10), shape: [80, 10] },
+    y_test: { data: y.subarray(320), shape: [80] },
+  });
+  const weights = at('attention.safetensors');
+  const spec = 'embedding:20:16,posenc,transformer:4:ff=32:dropout=0:prenorm=true,seqmean,linear';
+  const r = await cli(
+    'train',
+    ...['--data', file, '--model', spec, '--optimizer', 'adamw', '--lr', '0.01', '--batch-size', '32', '--epochs', '12'],
+    ...['--save', weights, '--json'],
+  );
+  assert.equal(r.code, 0, r.err);
+  const last = lastRecord(r.out);
+  assert.ok((last.testAccuracy as number) > 0.9, `accuracy ${last.testAccuracy} (chance 0.5)`);
+  const e = await cli('eval', '--weights', weights, '--data', file, '--json');
+  assert.equal(e.code, 0, e.err);
+  assert.equal(JSON.parse(e.out).accuracy, last.testAccuracy);
+  const s = await cli('summary', '--weights', weights);
+  assert.equal(s.code, 0, s.err);
+  assert.match(s.out, /2\.0  TransformerEncoderLayer\(16, 4 heads, ff 32, relu, pre-norm\).*\[10, 16\]/);
+  assert.match(s.out, /3\.0  Transpose.*\[16, 10\]/);
+  const o = await cli('export', '--weights', weights, '--out', at('attention.onnx'), '--json');
+  assert.equal(o.code, 0, o.err);
+  // a sample as it was trained: the .npz's ids of one row, [1, 1, T] as every .npz sample is kept
+  assert.deepEqual(JSON.parse(o.out).input.shape, ['batch', 1, 1, 10]);
 });
 
 test('a sequence model refuses colour images, naming the layer and the shapes', async () => {
