@@ -72,8 +72,10 @@ export const exportCommand: Command = {
       options.inputShape.length === 1 ? ([1, 1, options.inputShape[0]] as const) : (options.inputShape as [number, number, number]);
     const built = buildSaved(o, saved, shape, outputs.length);
     if (built.input === 'flat' && !saved.csv) options.flatten = true;
-    // a sequence model's file takes its [T, F] samples as the model does
+    // a sequence model's file takes its [T, F] samples as the model does; a flat model trained on
+    // an .npz of rows (N, F) — features, or token ids (N, T) — the rows, not the [1, 1, F] it keeps
     if (built.input === 'sequence') options.inputShape = built.sample;
+    else if (built.input === 'flat' && saved.npz && shape[0] === 1 && shape[1] === 1) options.inputShape = [shape[2]];
     let bytes: Uint8Array;
     try {
       bytes = exportOnnx(built.model, options);
