@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setBackend, backendNames, isDeviceBackend } from '../backend/index.js';
 import { initWasm } from '../backend/wasm/index.js';
 import { UsageError, type OptSpec } from './args.js';
+import { resolveCliModel } from './model.js';
 
 export const backendOption: OptSpec = {
   name: 'backend',
@@ -93,10 +94,26 @@ export function deviceRefusal(o: Record<string, unknown>): string | null {
   if (o.fullBatch) return '--full-batch';
   if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase())) return `--optimizer ${o.optimizer}`;
   if (o.dropconnect !== undefined) return '--dropconnect';
-  // fractional max pooling and DropConnect draw and apply their pools and masks on the host; the
-  // recurrent layers run their steps on the host (recurrent-fused.ts)
-  if (/fmp|dropconnect|lstm|gru|rnn/i.test(String(o.model))) return `--model ${o.model}`;
+  if (hostLayers(String(o.model))) return `--model ${o.model}`;
   return null;
+}
+
+/**
+ * Layers that run on the host only: fractional max pooling and DropConnect draw and apply their
+ * pools and masks there, the recurrent layers run their steps there (recurrent-fused.ts).
+ */
+const HOST_LAYERS = new Set(['fmp', 'dropconnect', 'lstm', 'gru', 'rnn']);
+
+/** Whether the model --model names has a host-only layer, read from its canonical spec (a .json file's layers too, aliases resolved). */
+function hostLayers(model: string): boolean {
+  let spec: string;
+  try {
+    spec = resolveCliModel(model).name;
+  } catch {
+    // a --model that does not resolve is refused by the run itself, with its own message
+    return false;
+  }
+  return spec.split(/[,[\];]/).some((token) => HOST_LAYERS.has(token.split(':')[0].trim()));
 }
 
 /** What descent train runs on; `label` is what its model line prints after "backend" (the name, and why or where). */

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../../src/cli/args.js';
 import { runTrain, trainCommand } from '../../src/cli/commands/train.js';
@@ -122,6 +122,16 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
     'embedding:20:8,posembed,transformer:2,seqmean,linear',
   ])
     assert.equal(deviceRefusal({ ...parsed(), model: m }), null, m);
+  // read from the model's layers, not its name: aliases, a residual block's body, a .json file
+  for (const m of ['simplernn:8,linear', 'linear:8,res[dropconnect:8:0.5,relu],linear', 'fmp'])
+    assert.equal(deviceRefusal({ ...parsed(), model: m }), `--model ${m}`, m);
+  const dir = tempDir('descent-refusal-');
+  const recurrent = join(dir, 'model.json'),
+    plain = join(dir, 'gru-free.json');
+  writeFileSync(recurrent, JSON.stringify([{ type: 'lstm', hidden: 8 }, { type: 'linear' }]));
+  writeFileSync(plain, JSON.stringify([{ type: 'linear', out: 8 }, { type: 'relu' }, { type: 'linear' }]));
+  assert.equal(deviceRefusal({ ...parsed(), model: recurrent }), `--model ${recurrent}`);
+  assert.equal(deviceRefusal({ ...parsed(), model: plain }), null);
   assert.equal(deviceRefusal(parsed('--full-batch')), '--full-batch');
   // weight averages and snapshots sample inside the step, on the device (src/ensemble/device.ts)
   for (const f of [
