@@ -150,8 +150,8 @@ test('token ids (N, T) train a Transformer encoder (posenc, transformer, seqmean
   assert.equal(JSON.parse(e.out).accuracy, last.testAccuracy);
   const s = await cli('summary', '--weights', weights);
   assert.equal(s.code, 0, s.err);
-  assert.match(s.out, /2\.0  TransformerEncoderLayer\(16, 4 heads, ff 32, relu, pre-norm\).*\[10, 16\]/);
-  assert.match(s.out, /3\.0  Transpose.*\[16, 10\]/);
+  assert.match(s.out, /2\.0 {2}TransformerEncoderLayer\(16, 4 heads, ff 32, relu, pre-norm\).*\[10, 16\]/);
+  assert.match(s.out, /3\.0 {2}Transpose.*\[16, 10\]/);
   const o = await cli('export', '--weights', weights, '--out', at('attention.onnx'), '--json');
   assert.equal(o.code, 0, o.err);
   // the file takes the .npz's rows of ids, as the model was trained on them
