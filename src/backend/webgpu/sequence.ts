@@ -17,7 +17,7 @@
  * same sums in the same order as the host's loop, and O(num·dim + count·dim) work.
  */
 import type { DeviceStorage } from '../../tensor/device.js';
-import type { Shape } from '../../tensor/shape.js';
+import { type Shape, sizeOf } from '../../tensor/shape.js';
 import { broadcastStrides } from '../reference.js';
 import { type GpuContext, GpuStorage, MAX_GROUPS, WG, WGSL_COMMON, grid, wgsl } from './context.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
@@ -193,7 +193,7 @@ export function sequenceOps(ctx: GpuContext) {
 
   function permute(x: DeviceStorage, shape: Shape, perm: readonly number[], out: DeviceStorage): boolean {
     if (!allOwn(ctx, x, out)) return false;
-    const size = shape.reduce((p, q) => p * q, 1);
+    const size = sizeOf(shape);
     const gx = own(ctx, 'permute', 'x', x, size);
     const go = own(ctx, 'permute', 'out', out, size);
     if (size === 0) return true;
@@ -225,12 +225,11 @@ export function sequenceOps(ctx: GpuContext) {
     outShape: Shape,
   ): boolean {
     if (!allOwn(ctx, cond, a, b, out)) return false;
-    const size = (s: Shape) => s.reduce((p, q) => p * q, 1);
-    const n = size(outShape);
+    const n = sizeOf(outShape);
     const st = [
-      own(ctx, 'where', 'cond', cond, size(cShape)),
-      own(ctx, 'where', 'a', a, size(aShape)),
-      own(ctx, 'where', 'b', b, size(bShape)),
+      own(ctx, 'where', 'cond', cond, sizeOf(cShape)),
+      own(ctx, 'where', 'a', a, sizeOf(aShape)),
+      own(ctx, 'where', 'b', b, sizeOf(bShape)),
     ];
     const go = own(ctx, 'where', 'out', out, n);
     // WebGPU refuses a buffer bound both read-only and writable: an in-place where declines
