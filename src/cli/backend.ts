@@ -109,9 +109,10 @@ function hostLayers(model: string): boolean {
   let spec: string;
   try {
     spec = resolveCliModel(model).name;
-  } catch {
+  } catch (e) {
     // a --model that does not resolve is refused by the run itself, with its own message
-    return false;
+    if (e instanceof UsageError) return false;
+    throw e;
   }
   return spec.split(/[,[\];]/).some((token) => HOST_LAYERS.has(token.split(':')[0].trim()));
 }
