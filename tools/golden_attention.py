@@ -21,6 +21,9 @@ the file holds the outputs and the gradients of every input and parameter (by st
   TransformerEncoder(2 pre-norm gelu layers, final norm) → mean over L → Linear; ten Adam steps
   (lr 0.01) on the mean cross-entropy: the initial state_dict under descent's Sequential names
   (0. embedding, 1. positions, 2. encoder, 4. linear) and the loss before each step.
+- trainMasked: the same classifier on post-padded ids (padding id 0, Embedding padding_idx=0, each
+  sample 2..L tokens long): src_key_padding_mask = (ids == 0) for every encoder layer and the mean
+  over each sample's other steps (Keras' masked GlobalAveragePooling1D); ten Adam steps as train.
 """
 import json
 import math
@@ -215,10 +218,15 @@ class Classifier(nn.Module):
         self.enc = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(E), enable_nested_tensor=False)
         self.lin = nn.Linear(E, C)
 
-    def forward(self, ids):
+    def forward(self, ids, pad=None):
         x = self.emb(ids)
         x = x + self.pos[: ids.shape[1]]
-        return self.lin(self.enc(x).mean(dim=1))
+        if pad is None:
+            return self.lin(self.enc(x).mean(dim=1))
+        mask = ids == pad
+        keep = (~mask).double().unsqueeze(2)
+        h = self.enc(x, src_key_padding_mask=mask)
+        return self.lin((h * keep).sum(dim=1) / keep.sum(dim=1))
 
 
 def train():
@@ -242,10 +250,35 @@ def train():
             'lr': 0.01, 'state': state, 'ids': entry(ids.double()), 'y': [int(v) for v in y], 'losses': losses}
 
 
+def train_masked():
+    V, maxlen, E, H, FF, C, N, L = 11, 10, 8, 2, 16, 3, 6, 7
+    model = Classifier(V, maxlen, E, H, FF, C)
+    with torch.no_grad():
+        model.emb = nn.Embedding(V, E, padding_idx=0)
+    model.train()
+    ids = torch.randint(1, V, (N, L))
+    for i, n in enumerate(torch.randint(2, L + 1, (N,)).tolist()):
+        ids[i, n:] = 0
+    y = torch.randint(0, C, (N,))
+    state = {'0.weight': entry(model.emb.weight), '1.weight': entry(model.pos)}
+    state.update({f'2.{k}': entry(v) for k, v in model.enc.state_dict().items()})
+    state.update({f'4.{k}': entry(v) for k, v in model.lin.state_dict().items()})
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(10):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(ids, pad=0), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    return {'vocab': V, 'maxLength': maxlen, 'dModel': E, 'nhead': H, 'dimFeedforward': FF, 'classes': C,
+            'lr': 0.01, 'state': state, 'ids': entry(ids.double()), 'y': [int(v) for v in y], 'losses': losses}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     data = {'torch': torch.__version__, 'sdpa': sdpa_cases(), 'mha': mha_cases(), 'allPadded': all_padded_nan(),
-            'layers': layer_cases(), 'train': train()}
+            'layers': layer_cases(), 'train': train(), 'trainMasked': train_masked()}
     with open(os.path.join(OUT, 'attention.json'), 'w') as f:
         json.dump(data, f)
         f.write('\n')

@@ -108,7 +108,7 @@ export function attentionCore(
   let scores = matmulTransposed(mul(q, scale), k);
   if (additive) scores = add(scores, additive);
   if (attend) scores = where(attend, scores, -Infinity);
-  const keep = emptyRows === 'zero' && (attend || additive) ? rowsWithKeys(scores) : null;
+  const keep = emptyRows === 'zero' && (attend || additive) ? rowsWithKeys(scores, attend, additive) : null;
   // an empty row's scores are replaced before the softmax, so neither its value nor its gradient is NaN
   let weights = keep ? where(keep, softmax(where(keep, scores, 0)), 0) : softmax(scores);
   if (dropoutP > 0 && rng) {
@@ -121,25 +121,32 @@ export function attentionCore(
   return { output: matmul(weights, v), weights };
 }
 
-/** [..., L, 1]: 1 where a row of the scores has a key (a score above −∞), 0 where it has none; null when every row has one. */
-function rowsWithKeys(scores: Tensor): Tensor | null {
-  if (isDeviceStorage(scores.storage)) return null;
-  const s = scores.shape[scores.ndim - 1];
-  const rows = scores.size / s;
-  const d = scores.data;
+/**
+ * [..., L, 1]: 1 where a row of the scores has a key (a score above −∞), 0 where it has none; null
+ * when every row has one. Read from a host `attend` mask alone when it is the only mask (its rows
+ * broadcast over the scores'), so scores on a device need no read-back; else from host scores;
+ * null (no rows found empty) for a device's scores under an additive mask.
+ */
+function rowsWithKeys(scores: Tensor, attend: Tensor | null, additive: Tensor | null): Tensor | null {
+  const from = attend && !additive && !isDeviceStorage(attend.storage) ? attend : isDeviceStorage(scores.storage) ? null : scores;
+  if (!from) return null;
+  const taken = (x: number) => (from === attend ? x !== 0 : x !== -Infinity);
+  const s = from.shape[from.ndim - 1];
+  const rows = from.size / s;
+  const d = from.data;
   const keep = allocStorage(scores.dtype, rows);
   let empty = false;
   for (let r = 0; r < rows; r++) {
     let any = 0;
     for (let j = r * s; j < (r + 1) * s; j++)
-      if (d[j] !== -Infinity) {
+      if (taken(d[j])) {
         any = 1;
         break;
       }
     keep[r] = any;
     if (!any) empty = true;
   }
-  return empty ? new Tensor(keep, [...scores.shape.slice(0, -1), 1]) : null;
+  return empty ? new Tensor(keep, [...from.shape.slice(0, -1), 1]) : null;
 }
 
 /** The shape a mask must broadcast to, checked with a message naming the mask and the scores. */

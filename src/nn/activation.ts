@@ -6,7 +6,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { elu, finiteArg, gelu, geluApproximate, leakyRelu, silu, softplus, type GeluApproximate } from '../autograd/activations.js';
-import { Module } from './module.js';
+import { Module, type MaskSupport } from './module.js';
 import { checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 
 export interface LeakyReLUOptions {
@@ -49,6 +49,10 @@ export class LeakyReLU extends Module {
     this.negativeSlope = finiteArg(o.negativeSlope ?? 0.01, 'LeakyReLU', 'negativeSlope');
   }
 
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
+
   forward(x: Tensor): Tensor {
     return leakyRelu(x, this.negativeSlope);
   }
@@ -66,6 +70,10 @@ export class ELU extends Module {
     super();
     const o = optionsOf<ELUOptions>(alpha, 'alpha', 'ELU', eluSchema);
     this.alpha = finiteArg(o.alpha ?? 1, 'ELU', 'alpha');
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   forward(x: Tensor): Tensor {
@@ -87,6 +95,10 @@ export class GELU extends Module {
     this.approximate = geluApproximate(o.approximate ?? 'none', 'GELU');
   }
 
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
+
   forward(x: Tensor): Tensor {
     return gelu(x, this.approximate);
   }
@@ -98,6 +110,10 @@ export class GELU extends Module {
 
 /** x·σ(x), also called swish. */
 export class SiLU extends Module {
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
+
   forward(x: Tensor): Tensor {
     return silu(x);
   }
@@ -117,6 +133,10 @@ export class Softplus extends Module {
       typeof beta === 'object' && beta !== null ? checkOptions('Softplus', beta, softplusSchema) : { beta, threshold };
     this.beta = finiteArg(o.beta ?? 1, 'Softplus', 'beta', true);
     this.threshold = finiteArg(o.threshold ?? 20, 'Softplus', 'threshold');
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   forward(x: Tensor): Tensor {

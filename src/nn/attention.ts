@@ -29,7 +29,7 @@ import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, dense, mean, permute, reshape } from '../autograd/ops.js';
 import { narrow } from '../autograd/indexing.js';
 import { attentionCore, causalAttendMask, checkBoolMask, type MaskKind } from '../autograd/attention.js';
-import { Module, parameter, type ForwardOptions } from './module.js';
+import { Module, parameter, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear } from './layers.js';
 import { glorotUniform_ } from './init.js';
 import { checkDropP, needRng } from './dropout.js';
@@ -44,6 +44,8 @@ export interface MultiheadAttentionOptions {
   kdim?: number;
   /** Features of a value; default embedDim. */
   vdim?: number;
+  /** forward(x) attends causally (query i to keys j ≤ i: PyTorch's is_causal=True in each call); attend takes its masks as given. Default false. */
+  causal?: boolean;
   rng?: Rng;
   dtype?: DType;
 }
@@ -61,6 +63,12 @@ export interface AttendOptions {
   needWeights?: boolean;
   /** Weights averaged over the heads [N, L, S] (default true) or per head [N, numHeads, L, S]. */
   averageAttnWeights?: boolean;
+  /**
+   * What a query whose keys are all masked gets: 'nan' (the default; PyTorch 1.13's MHA, and PyTorch
+   * 2.6's with needWeights) or 'zero' weights, so a zero output (PyTorch 2.6's need_weights=False
+   * path, and forward's: a sample that is all padding must not end a training run).
+   */
+  emptyRows?: 'nan' | 'zero';
   /** Training mode: dropout of the attention weights applies only then. Default false. */
   training?: boolean;
   /** Where dropout masks are drawn from while training. */
@@ -79,6 +87,7 @@ const mhaSchema: SchemaOf<MultiheadAttentionOptions> = {
   bias: bool,
   kdim: int,
   vdim: int,
+  causal: bool,
   rng: rngSpec,
   dtype: oneOf('float32', 'float64'),
 };
@@ -90,6 +99,7 @@ const attendSchema: SchemaOf<AttendOptions> = {
   isCausal: bool,
   needWeights: bool,
   averageAttnWeights: bool,
+  emptyRows: oneOf('nan', 'zero'),
   training: bool,
   rng: rngSpec,
 };
@@ -99,6 +109,8 @@ export class MultiheadAttention extends Module {
   readonly kdim: number;
   readonly vdim: number;
   readonly dropout: number;
+  /** Whether forward attends causally (MultiheadAttentionOptions.causal). */
+  readonly causal: boolean;
   /** Whether q, k and v share one [3E, E] in_proj_weight (kdim = vdim = embedDim). */
   readonly packed: boolean;
   readonly inProjWeight: Tensor | null;
@@ -129,6 +141,7 @@ export class MultiheadAttention extends Module {
     this.kdim = opts.kdim ?? embedDim;
     this.vdim = opts.vdim ?? embedDim;
     this.dropout = checkDropP(opts.dropout ?? 0, what);
+    this.causal = opts.causal ?? false;
     this.packed = this.kdim === embedDim && this.vdim === embedDim;
     const rng = opts.rng ?? nextDefaultRng();
     const dtype = opts.dtype ?? 'float32';
@@ -144,9 +157,25 @@ export class MultiheadAttention extends Module {
     if (this.outProj.bias) this.outProj.bias.data.fill(0);
   }
 
-  /** Self-attention of x [N, L, E] (query = key = value), without masks or weights: the layer in a Sequential. */
+  /**
+   * Self-attention of x [N, L, E] (query = key = value), without weights: the layer in a Sequential.
+   * opts.mask [N, L] (1 = padding) is the key padding mask; causal as built; a query with no key
+   * left gets 0 (emptyRows 'zero').
+   */
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
-    return this.attend(x, x, x, { needWeights: false, training: opts?.training, rng: opts?.rng }).output;
+    return this.attend(x, x, x, {
+      keyPaddingMask: opts?.mask ?? null,
+      isCausal: this.causal,
+      emptyRows: 'zero',
+      needWeights: false,
+      training: opts?.training,
+      rng: opts?.rng,
+    }).output;
+  }
+
+  /** The output's steps are the input's; the mask is read as the keys' padding. */
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   /** PyTorch's forward(query, key, value, …) with batch_first=True; see the file's header for the mask convention (bool: 1 = masked). */
@@ -184,7 +213,7 @@ export class MultiheadAttention extends Module {
     const { attend, additive } = this.masks(opts, n, l, s, query.dtype);
     const training = opts.training ?? false;
     const rng = training && this.dropout > 0 ? (opts.rng ?? needRng(undefined, what)) : null;
-    const core = attentionCore(q, k, v, attend, additive, 1 / Math.sqrt(d), rng ? this.dropout : 0, rng, 'nan');
+    const core = attentionCore(q, k, v, attend, additive, 1 / Math.sqrt(d), rng ? this.dropout : 0, rng, opts.emptyRows ?? 'nan');
     const heads = reshape(permute(core.output, [0, 2, 1, 3]), [n * l, e]);
     const output = reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]);
     if (opts.needWeights === false) return { output, weights: null };
@@ -248,6 +277,6 @@ export class MultiheadAttention extends Module {
 
   override describe(): string {
     const dims = this.packed ? '' : `, kdim ${this.kdim}, vdim ${this.vdim}`;
-    return `MultiheadAttention(${this.embedDim}, ${this.numHeads} heads${dims}${this.dropout ? `, dropout ${this.dropout}` : ''})`;
+    return `MultiheadAttention(${this.embedDim}, ${this.numHeads} heads${dims}${this.dropout ? `, dropout ${this.dropout}` : ''}${this.causal ? ', causal' : ''})`;
   }
 }

@@ -11,7 +11,7 @@ import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/te
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { mul } from '../autograd/ops.js';
-import { Module, type ForwardOptions } from './module.js';
+import { Module, type ForwardOptions, type MaskSupport } from './module.js';
 import { checkOptions, num, showValue, type SchemaOf } from '../util/options.js';
 
 export interface DropoutOptions {
@@ -59,6 +59,10 @@ export class Dropout extends Module {
   constructor(p: number | DropoutOptions = 0.5) {
     super();
     this.p = dropP(p, 'Dropout');
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {

@@ -22,7 +22,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { convLayer, convPoolLayer } from '../autograd/conv.js';
-import { Module, type ForwardOptions } from './module.js';
+import { Module, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear, ReLU, Sequential, linearForward } from './layers.js';
 import { GELU, SiLU } from './activation.js';
 import { Conv2d } from './conv.js';
@@ -92,6 +92,10 @@ export class LinearReLU extends FusedLayer {
     super(linear);
   }
 
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
+
   forward(x: Tensor): Tensor {
     return linearForward(this.linear, x, 'relu');
   }
@@ -115,6 +119,10 @@ export class LinearGELU extends FusedLayer {
     super(linear);
   }
 
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
+
   forward(x: Tensor): Tensor {
     return linearForward(this.linear, x, this.gelu.approximate === 'tanh' ? 'geluTanh' : 'gelu');
   }
@@ -131,6 +139,10 @@ export class LinearSiLU extends FusedLayer {
     readonly silu: SiLU,
   ) {
     super(linear);
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   forward(x: Tensor): Tensor {

@@ -22,3 +22,4 @@ export * from './transpose.js';
 export * from './attention.js';
 export * from './transformer.js';
 export * from './positional.js';
+export * from './seqmean.js';

@@ -12,7 +12,7 @@ import type { Tensor, DType } from '../tensor/tensor.js';
 import { fmtShape, ShapeError, sizeOf } from '../tensor/shape.js';
 import { add, mul } from '../autograd/ops.js';
 import { normaliseRows } from './norm-host.js';
-import { Module, parameter } from './module.js';
+import { Module, parameter, type MaskSupport } from './module.js';
 import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 
 export interface LayerNormOptions {
@@ -58,6 +58,10 @@ export class LayerNorm extends Module {
             parameter(shape, dtype, (t) => t.data.fill(0)),
           )
         : null;
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   forward(x: Tensor): Tensor {

@@ -3,7 +3,7 @@ import type { Tensor, DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, sizeOf, ShapeError } from '../tensor/shape.js';
 import { dense, relu, reshape, sigmoid, tanh } from '../autograd/ops.js';
-import { Module, parameter, type ForwardOptions } from './module.js';
+import { Module, maskOf, parameter, withMask, type ForwardOptions, type MaskSupport } from './module.js';
 import type { LinearActivation } from '../backend/backend.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { bool, checkOptions, type SchemaOf } from '../util/options.js';
@@ -76,6 +76,10 @@ export class Linear extends Module {
     return linearForward(this, x, null);
   }
 
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
+
   override describe(): string {
     return `Linear(${this.inFeatures}→${this.outFeatures})`;
   }
@@ -85,17 +89,29 @@ export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
   }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
 }
 
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
+  }
 }
 
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return tanh(x);
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 }
 
@@ -137,19 +153,35 @@ export class Sequential extends Module {
     return s;
   }
 
+  /**
+   * The layers in order. A padding mask (opts.mask, or the one x carries) goes from layer to layer
+   * as each one's maskSupport says, and the output carries the last one (a nested Sequential's
+   * passes on to its parent's next layer).
+   */
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
     let h = x;
+    let mask = opts?.mask ?? maskOf(x);
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i];
+      const support = layer.maskSupport;
       try {
-        h = layer.forward(h, opts);
+        if (mask && support === 'refuse')
+          throw new ShapeError(
+            `takes no padding mask, and its input has one (from an Embedding with maskPadding, or forward's mask): its padding steps would count as data; a layer that ends the steps (SequenceMean) or is per step (Linear, LayerNorm, attention) goes before it`,
+          );
+        h = layer.forward(h, (opts?.mask ?? null) === mask ? opts : { ...opts, mask });
       } catch (e) {
         // a nested Sequential has named its own layer already: that error passes through as it is
         if (e instanceof ShapeError && !(layer instanceof Sequential))
           throw new ShapeError(`layer ${this.names[i]} (${layer.describe()}): ${e.message}`);
         throw e;
       }
+      mask = support === 'keep' ? mask : maskOf(h);
     }
-    return h;
+    return withMask(h, mask);
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'own';
   }
 }

@@ -17,6 +17,37 @@ export interface ForwardOptions {
   training?: boolean;
   /** Where stochastic layers draw their masks while training. */
   rng?: Rng;
+  /**
+   * Which steps of a sequence input [N, T, …] are padding: [N, T] of 0 and 1, 1 = padding
+   * (PyTorch's key_padding_mask). A Sequential carries it from layer to layer — given here, or
+   * made by an Embedding with maskPadding (Keras' mask_zero) — and its layers' maskSupport says
+   * what each does with it: attention does not attend to padding keys, SequenceMean leaves
+   * padding steps out of its mean, and a layer that cannot honour it refuses it.
+   */
+  mask?: Tensor | null;
+}
+
+/**
+ * What a layer does with a padding mask (ForwardOptions.mask) inside a Sequential: 'keep' — its
+ * output's steps are its input's (a per-step layer, or attention, which reads the mask), so the
+ * mask goes on to the next layer; 'own' — its output carries the mask the layer attached to it
+ * (withMask), or none: an Embedding makes one, SequenceMean ends one, a Sequential passes on its
+ * last layer's; 'refuse' — a mask given to it is an error naming the layer, so padding never
+ * silently counts as data.
+ */
+export type MaskSupport = 'keep' | 'own' | 'refuse';
+
+const masks = new WeakMap<Tensor, Tensor>();
+
+/** `t`, carrying `mask` (Keras' _keras_mask): the padding mask of its steps, read by maskOf. */
+export function withMask(t: Tensor, mask: Tensor | null): Tensor {
+  if (mask) masks.set(t, mask);
+  return t;
+}
+
+/** The padding mask a layer attached to its output (withMask), or null. */
+export function maskOf(t: Tensor): Tensor | null {
+  return masks.get(t) ?? null;
 }
 
 /** One parameter's or buffer's saved values: its shape and its values in row-major order (any array-like: number[], Float32Array, …). */
@@ -33,6 +64,11 @@ export abstract class Module {
   private readonly _children = new Map<string, Module>();
 
   abstract forward(x: Tensor, opts?: ForwardOptions): Tensor;
+
+  /** See MaskSupport. 'refuse' unless the layer says otherwise. */
+  get maskSupport(): MaskSupport {
+    return 'refuse';
+  }
 
   /** Same as forward; reads like PyTorch's model(x). */
   call(x: Tensor, opts?: ForwardOptions): Tensor {

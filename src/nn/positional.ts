@@ -19,7 +19,7 @@ import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add } from '../autograd/ops.js';
 import { narrow } from '../autograd/indexing.js';
-import { Module, parameter } from './module.js';
+import { Module, parameter, type MaskSupport } from './module.js';
 import { normal_, weightOptionSpecs } from './init.js';
 import { checkOptions, num, type SchemaOf } from '../util/options.js';
 
@@ -60,6 +60,10 @@ export class PositionalEmbedding extends Module {
       'weight',
       parameter([maxLength, dim], opts.dtype ?? 'float32', (t) => normal_(t, 0, 0.02, rng)),
     );
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   /** x [N, L, dim] + weight[0:L] (the same rows for every sample). */
@@ -120,6 +124,10 @@ export class SinusoidalPositionalEncoding extends Module {
     if (!this.table || this.table.shape[0] < l || this.table.dtype !== dtype)
       this.table = new Tensor(sinusoidalTable(l, this.dim, this.base, dtype), [l, this.dim]);
     return this.table.shape[0] === l ? this.table : narrow(this.table, 0, 0, l);
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   /** x [N, L, dim] + P[0:L]. */

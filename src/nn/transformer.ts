@@ -16,7 +16,7 @@ import { Tensor, type DType } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add } from '../autograd/ops.js';
 import type { MaskKind } from '../autograd/attention.js';
-import { Module, type ForwardOptions } from './module.js';
+import { Module, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear, linearForward, Sequential } from './layers.js';
 import { LayerNorm } from './layernorm.js';
 import { MultiheadAttention } from './attention.js';
@@ -36,6 +36,8 @@ export interface TransformerEncoderLayerOptions {
   normFirst?: boolean;
   /** Biases of the linear layers, the attention and the LayerNorms (PyTorch 2's bias=); default true. */
   bias?: boolean;
+  /** forward(x) attends causally (PyTorch's is_causal=True in each call); forwardMasked takes its masks as given. Default false. */
+  causal?: boolean;
   rng?: Rng;
   dtype?: DType;
 }
@@ -50,6 +52,8 @@ export interface EncoderMasks {
   isCausal?: boolean;
   /** How the masks are read; default 'bool'. */
   maskKind?: MaskKind;
+  /** What a position with no key left gets: NaN (the default, PyTorch 1.13's) or 0 (PyTorch 2.6's); see AttendOptions.emptyRows. */
+  emptyRows?: 'nan' | 'zero';
 }
 
 const layerSchema: SchemaOf<TransformerEncoderLayerOptions> = {
@@ -59,6 +63,7 @@ const layerSchema: SchemaOf<TransformerEncoderLayerOptions> = {
   layerNormEps: num,
   normFirst: bool,
   bias: bool,
+  causal: bool,
   rng: rngSpec,
   dtype: oneOf('float32', 'float64'),
 };
@@ -75,6 +80,7 @@ export class TransformerEncoderLayer extends Module {
   readonly layerNormEps: number;
   readonly normFirst: boolean;
   readonly bias: boolean;
+  readonly causal: boolean;
   /** PyTorch's dropout (inside the feed-forward block), dropout1 (after attention), dropout2 (after the feed-forward block). */
   private readonly drops: [Dropout, Dropout, Dropout];
 
@@ -101,6 +107,7 @@ export class TransformerEncoderLayer extends Module {
     if (!(this.layerNormEps >= 0)) throw new RangeError(`${what}: layerNormEps must be ≥ 0, got ${this.layerNormEps}`);
     this.normFirst = opts.normFirst ?? false;
     this.bias = opts.bias ?? true;
+    this.causal = opts.causal ?? false;
     const rng = opts.rng;
     const dtype = opts.dtype ?? 'float32';
     const ff = this.dimFeedforward;
@@ -116,9 +123,17 @@ export class TransformerEncoderLayer extends Module {
     this.drops = [new Dropout(this.dropoutP), new Dropout(this.dropoutP), new Dropout(this.dropoutP)];
   }
 
-  /** The layer without masks: x [N, L, dModel] → [N, L, dModel]. */
+  /**
+   * x [N, L, dModel] → [N, L, dModel]: the layer in a Sequential. opts.mask [N, L] (1 = padding) is
+   * src_key_padding_mask; causal as built; a position with no key left gets 0 (emptyRows 'zero').
+   */
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
-    return this.forwardMasked(x, {}, opts);
+    return this.forwardMasked(x, { srcKeyPaddingMask: opts?.mask ?? null, isCausal: this.causal, emptyRows: 'zero' }, opts);
+  }
+
+  /** The output's positions are the input's; the mask is read as the keys' padding. */
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   /** The layer with PyTorch's src_mask / src_key_padding_mask / is_causal (bool: 1 = masked). */
@@ -135,6 +150,7 @@ export class TransformerEncoderLayer extends Module {
           keyPaddingMask: masks.srcKeyPaddingMask ?? null,
           isCausal: masks.isCausal ?? false,
           maskKind: masks.maskKind ?? 'bool',
+          emptyRows: masks.emptyRows ?? 'nan',
           needWeights: false,
           training: opts?.training ?? false,
           rng: opts?.rng,
@@ -161,6 +177,7 @@ export class TransformerEncoderLayer extends Module {
       layerNormEps: this.layerNormEps,
       normFirst: this.normFirst,
       bias: this.bias,
+      causal: this.causal,
       dtype,
     };
   }
@@ -179,6 +196,7 @@ export class TransformerEncoderLayer extends Module {
       this.activation,
       this.normFirst ? 'pre-norm' : 'post-norm',
       this.dropoutP ? `dropout ${this.dropoutP}` : '',
+      this.causal ? 'causal' : '',
     ].filter(Boolean);
     return `TransformerEncoderLayer(${this.dModel}, ${this.nhead} heads, ${extra.join(', ')})`;
   }
@@ -215,8 +233,15 @@ export class TransformerEncoder extends Module {
     this.norm = opts.norm ? this.registerModule('norm', opts.norm) : null;
   }
 
+  /** Each layer's forward (opts.mask as src_key_padding_mask, each layer's causal), then the norm. */
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
-    return this.forwardMasked(x, {}, opts);
+    let h = x;
+    for (const layer of this.layers.layers) h = layer.forward(h, opts);
+    return this.norm ? this.norm.forward(h) : h;
+  }
+
+  override get maskSupport(): MaskSupport {
+    return 'keep';
   }
 
   /** Every layer with the same masks (PyTorch's mask / src_key_padding_mask / is_causal), then the norm. */
