@@ -36,8 +36,10 @@
  *
  * Sequences, each sample [T, F] (steps × features) or [C, L] (channels × length):
  *
- *   embedding:num:dim     pad=index                                   (Embedding: token ids [T] → [T, dim];
- *                         the first layer only; pad is padding_idx, whose row gets no gradient)
+ *   embedding:num:dim     pad=index mask=false                        (Embedding: token ids [T] → [T, dim];
+ *                         the first layer only; pad is padding_idx, whose row gets no gradient; mask=true:
+ *                         the pad steps are padding, which attention does not attend to and seqmean
+ *                         leaves out (Keras' mask_zero); the layers up to a seqmean must honour it)
  *   lstm:hidden           layers=1 bidirectional=false dropout=0 seq=false   (LSTM, batch first; seq=false
  *                         gives the last layer's final state [D·hidden] (Keras' default), seq=true every step
  *                         [T, D·hidden]; dropout between layers)
@@ -50,9 +52,10 @@
  *   transpose             [A, B] → [B, A]: a conv1d's [C, L] into an lstm's [T, F] and back
  *   seqmean               the mean over the steps: [T, F] → [F] (x.mean(dim=1); Keras'
  *                         GlobalAveragePooling1D)
- *   attention:heads       dropout=0 bias=true                         (MultiheadAttention, self-attention
- *                         on [T, F]; heads divides F)
+ *   attention:heads       dropout=0 bias=true causal=false            (MultiheadAttention, self-attention
+ *                         on [T, F]; heads divides F; causal: step i attends to steps ≤ i)
  *   transformer:heads     ff=4·F dropout=0.1 act=relu|gelu prenorm=false eps=1e-5 layers=1 norm=prenorm
+ *                         causal=false
  *                         (TransformerEncoderLayer(F, heads), dimFeedforward ff, normFirst prenorm; layers
  *                         stacked, each with weights of its own; norm: a LayerNorm(F) after the stack)
  *   posembed[:max]        max=T                                       (a learned position embedding
@@ -105,6 +108,7 @@ import {
   MultiheadAttention,
   PositionalEmbedding,
   RNN,
+  SequenceMean,
   SinusoidalPositionalEncoding,
   TransformerEncoderLayer,
   Transpose,
@@ -325,8 +329,8 @@ const LAYERS: Record<LayerType, LayerDef> = {
   embedding: {
     positional: ['num', 'dim'],
     required: ['num', 'dim'],
-    options: { num: INT1, dim: INT1, pad: INT0 },
-    help: 'embedding:num:dim (pad=index; token ids in [0, num), the first layer)',
+    options: { num: INT1, dim: INT1, pad: INT0, mask: BOOL },
+    help: 'embedding:num:dim (pad=index, mask=false: mask=true makes the pad steps padding; token ids in [0, num), the first layer)',
   },
   lstm: recurrent('lstm'),
   gru: recurrent('gru'),
@@ -360,8 +364,8 @@ const LAYERS: Record<LayerType, LayerDef> = {
   attention: {
     positional: ['heads'],
     required: ['heads'],
-    options: { heads: INT1, dropout: PROB, bias: BOOL },
-    help: 'attention:heads (dropout=0, bias=true; self-attention on [T, F], heads divides F)',
+    options: { heads: INT1, dropout: PROB, bias: BOOL, causal: BOOL },
+    help: 'attention:heads (dropout=0, bias=true, causal=false; self-attention on [T, F], heads divides F)',
   },
   transformer: {
     positional: ['heads'],
@@ -375,8 +379,9 @@ const LAYERS: Record<LayerType, LayerDef> = {
       eps: { t: 'real', lo: 0, hi: Infinity },
       layers: INT1,
       norm: BOOL,
+      causal: BOOL,
     },
-    help: 'transformer:heads (ff=4·F, dropout=0.1, act=relu|gelu, prenorm=false, eps=1e-5, layers=1, norm=prenorm: a final layernorm)',
+    help: 'transformer:heads (ff=4·F, dropout=0.1, act=relu|gelu, prenorm=false, eps=1e-5, layers=1, norm=prenorm: a final layernorm, causal=false)',
   },
   posembed: {
     positional: ['max'],
@@ -854,6 +859,8 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
     rnns = 0,
     attns = 0,
     posembeds = 0;
+  /** Whether the output so far carries the embedding's padding mask (mask=true, until a layer ends it). */
+  let masked = false;
   const dtype = o.dtype;
   /** The modules of `layers` and the shape after each, from the current `shape` on; `path` names the block ('' at the top). */
   const list = (layers: readonly LayerSpec[], path: string): { modules: Module[]; shapes: number[][] } => {
@@ -963,8 +970,11 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
             dim = l.dim as number,
             pad = l.pad as number | undefined;
           if (pad !== undefined && pad >= num) throw new ModelSpecError(`${at}: pad=${pad} must be a token id in [0, ${num})`);
+          if (l.mask === true && pad === undefined)
+            throw new ModelSpecError(`${at}: mask=true makes the steps whose id is pad= padding; give pad= (the padding token's id)`);
           fits([num, dim], 0);
-          m = new Embedding(num, dim, { paddingIdx: pad, dtype, rng: root.fork('embedding') });
+          m = new Embedding(num, dim, { paddingIdx: pad, maskPadding: l.mask === true, dtype, rng: root.fork('embedding') });
+          masked = l.mask === true;
           shape = [...shape, dim];
           break;
         }
@@ -1056,7 +1066,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         case 'seqmean': {
           // the mean over the steps, x.mean(dim=1): [T, F] → [F] (Keras' GlobalAveragePooling1D)
           const [, F] = seqIn();
-          m = new Sequential(new Transpose(-2, -1), new AdaptiveAvgPool1d(1), new Flatten());
+          m = new SequenceMean();
           shape = [F];
           break;
         }
@@ -1075,6 +1085,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
             m = new MultiheadAttention(F, heads, {
               dropout: l.dropout as number | undefined,
               bias: l.bias as boolean | undefined,
+              causal: l.causal as boolean | undefined,
               dtype,
               rng,
             });
@@ -1095,6 +1106,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
                 activation: (l.act as 'relu' | 'gelu' | undefined) ?? 'relu',
                 normFirst: prenorm,
                 layerNormEps: eps,
+                causal: l.causal as boolean | undefined,
                 dtype,
                 rng: numLayers === 1 ? rng : rng.fork(`layer${k}`),
               }),
@@ -1265,6 +1277,14 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
           m = new Softplus((l.beta as number | undefined) ?? 1, (l.threshold as number | undefined) ?? 20);
           break;
       }
+      if (masked && path === '' && !(m instanceof Embedding)) {
+        const after = maskAfter(m);
+        if (after === null)
+          throw new ModelSpecError(
+            `${at}: takes no padding mask, and the embedding's mask=true gives one; end the steps with seqmean before it, or leave mask=true out`,
+          );
+        masked = after;
+      }
       modules.push(m);
       shapes.push([...shape]);
     });
@@ -1278,6 +1298,18 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
     );
   }
   return { model: new Sequential(...modules), shapes };
+}
+
+/** Whether a padding mask goes on after `m` (true), ends there (false), or `m` refuses it (null): Sequential.forward's rule. */
+function maskAfter(m: Module): boolean | null {
+  if (m instanceof Sequential) {
+    for (const x of m.layers) {
+      const r = maskAfter(x);
+      if (r !== true) return r;
+    }
+    return true;
+  }
+  return m.maskSupport === 'keep' ? true : m.maskSupport === 'refuse' ? null : false;
 }
 
 /** A ModelSpec (the interface of the built-in models) for a list of layers; its name is the canonical spec string. */

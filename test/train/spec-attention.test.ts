@@ -1,5 +1,6 @@
 /**
- * Attention layers in a model spec: attention, transformer, posembed, posenc and seqmean parse,
+ * Attention layers in a model spec: attention, transformer, posembed, posenc and seqmean (and the
+ * embedding's mask=true, the layers' causal=true) parse,
  * format and build with the shapes and modules they name (PyTorch's TransformerEncoderLayer options,
  * each stacked layer with weights of its own, the final LayerNorm of a pre-norm stack); the
  * mistakes are refused naming the layer and the shapes.
@@ -89,4 +90,39 @@ test('attention mistakes name the layer, the shapes and the way out', () => {
   rejects(() => d.parseModelSpec('transformer'), /transformer needs heads/);
   rejects(() => d.parseModelSpec('transformer:2:act=tanh'), /expected one of relu, gelu/);
   rejects(() => d.parseModelSpec('attention:2:dropout=1.5'), /dropout/);
+});
+
+test('embedding mask=true carries the padding mask to the attention layers and seqmean; causal=true builds causal layers', () => {
+  const spec =
+    'embedding:20:8:pad=0:mask=true,posenc,transformer:2:ff=16:dropout=0:layers=2:causal=true,attention:2:causal=true,seqmean,linear';
+  const layers = d.parseModelSpec(spec);
+  assert.equal(d.formatModelSpec(layers), spec);
+  const b = built(spec, [1, 1, 6], 3);
+  const [emb, , stack, mha, mean] = b.model.layers;
+  assert.ok(emb instanceof d.Embedding && emb.maskPadding && emb.paddingIdx === 0);
+  assert.ok(stack instanceof d.Sequential && stack.layers.every((l) => !(l instanceof d.TransformerEncoderLayer) || l.causal));
+  assert.ok(mha instanceof d.MultiheadAttention && mha.causal);
+  assert.ok(mean instanceof d.SequenceMean, 'seqmean is one SequenceMean layer');
+  // padding at the end of a sample changes nothing
+  const out = (ids: number[], t: number) => Array.from(b.model.forward(d.fromData(Float32Array.from(ids), [1, t])).data);
+  const a = out([3, 7, 1, 0, 0, 0], 6);
+  const shorter = built(spec, [1, 1, 3], 3).model;
+  shorter.loadStateDict(b.model.stateDict());
+  const c = Array.from(shorter.forward(d.fromData(Float32Array.from([3, 7, 1]), [1, 3])).data);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(a[i] - c[i]) < 1e-5, `logit ${i}: ${a[i]} vs ${c[i]}`);
+});
+
+test('mask=true mistakes: no pad=, and a layer before seqmean that cannot honour the mask, named with the way out', () => {
+  rejects(
+    () => built('embedding:20:8:mask=true,seqmean,linear', [1, 1, 6]),
+    /layer 0 \(embedding:20:8:mask=true\): mask=true .* give pad=/,
+  );
+  for (const [spec, at] of [
+    ['embedding:20:8:pad=0:mask=true,lstm:8,linear', 'layer 1 \\(lstm:8\\)'],
+    ['embedding:20:8:pad=0:mask=true,transformer:2,flatten,linear', 'layer 2 \\(flatten\\)'],
+    ['embedding:20:8:pad=0:mask=true,transpose,conv1d:4:3,gap1d,flatten,linear', 'layer 1 \\(transpose\\)'],
+  ] as const)
+    rejects(() => built(spec, [1, 1, 6]), new RegExp(`${at}: takes no padding mask, .*end the steps with seqmean before it`));
+  // after seqmean the mask has ended: any layer may follow
+  assert.deepEqual(built('embedding:20:8:pad=0:mask=true,seqmean,linear:4,relu,linear', [1, 1, 6]).shapes.at(-1), [10]);
 });
