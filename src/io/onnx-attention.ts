@@ -1,10 +1,12 @@
 /**
  * ONNX forms of the attention layers, for exportOnnx (onnx.ts), in opset-17 operators:
  *
- * - MultiheadAttention (its forward: self-attention without masks): one MatMul of x [N, L, E] with
+ * - MultiheadAttention (its forward: self-attention): one MatMul of x [N, L, E] with
  *   in_proj_weightᵀ (a Transpose of the initializer, which runtimes fold) and Add of in_proj_bias;
  *   Reshape [0, 0, 3, H, D] and Transpose to [3, N, H, L, D], Gather of q, k and v; q·(1/√D)·kᵀ by
- *   MatMul, Softmax over the last axis, MatMul with v; Transpose and Reshape back to [N, L, E] and
+ *   MatMul, plus −∞ where a key is padding (At.mask, by Where) and above the diagonal when causal (a
+ *   constant [L, L]), Softmax over the last axis (with a mask: NaN, a query with no key left, → 0,
+ *   as forward's emptyRows 'zero'), MatMul with v; Transpose and Reshape back to [N, L, E] and
  *   the output projection as MatMul and Add.
  * - TransformerEncoderLayer: that attention, the feed-forward block as MatMul/Add with Relu or GELU
  *   (x·½(1 + erf(x/√2)), as onnx.ts writes GELU), LayerNormalization for norm1 and norm2, Add for the
@@ -53,8 +55,16 @@ function gelu(g: Graph, path: string, x: string): string {
   return g.node(path, 'Mul', [half, g.node(path, 'Add', [inner, g.scalar(`${path}.one`, 1)])]);
 }
 
-/** Self-attention of x [N, L, E] (MultiheadAttention.forward). */
-function selfAttention(g: Graph, m: MultiheadAttention, path: string, x: string): string {
+/** Self-attention of x [N, L, E] (MultiheadAttention.forward), with the padding mask (bool [N, L]) if any. */
+function selfAttention(
+  g: Graph,
+  m: MultiheadAttention,
+  path: string,
+  x: string,
+  l: number,
+  mask: string | undefined,
+  causal: boolean,
+): string {
   const e = m.embedDim,
     h = m.numHeads,
     d = m.headDim;
@@ -65,14 +75,25 @@ function selfAttention(g: Graph, m: MultiheadAttention, path: string, x: string)
   const part = (i: number) => g.node(path, 'Gather', [split, g.constant(`${path}.index`, [], [i], 'int64')], { axis: 0 });
   const q = g.node(path, 'Mul', [part(0), g.scalar(`${path}.scale`, 1 / Math.sqrt(d))]);
   const kT = g.node(path, 'Transpose', [part(1)], { perm: [0, 1, 3, 2] });
-  const weights = g.node(path, 'Softmax', [g.node(path, 'MatMul', [q, kT])], { axis: -1 });
+  let scores = g.node(path, 'MatMul', [q, kT]);
+  if (mask) {
+    const padding = g.node(path, 'Where', [mask, g.scalar(`${path}.minusInf`, -Infinity), g.scalar(`${path}.zero`, 0)]);
+    const perKey = g.node(path, 'Unsqueeze', [padding, g.constant(`${path}.axes`, [2], [1, 2], 'int64')]);
+    scores = g.node(path, 'Add', [scores, perKey]);
+  }
+  if (causal) {
+    const above = Float32Array.from({ length: l * l }, (_, i) => (i % l > Math.floor(i / l) ? -Infinity : 0));
+    scores = g.node(path, 'Add', [scores, g.constant(`${path}.causal`, [l, l], above)]);
+  }
+  let weights = g.node(path, 'Softmax', [scores], { axis: -1 });
+  if (mask) weights = g.node(path, 'Where', [g.node(path, 'IsNaN', [weights]), g.scalar(`${path}.zero`, 0), weights]);
   const heads = g.node(path, 'Transpose', [g.node(path, 'MatMul', [weights, part(2)])], { perm: [0, 2, 1, 3] });
   const joined = g.node(path, 'Reshape', [heads, g.constant(`${path}.joined`, [3], [0, 0, e], 'int64')]);
   return linear(g, sub(path, 'out_proj'), joined, m.outProj.weight, m.outProj.bias);
 }
 
-function encoderLayer(g: Graph, m: TransformerEncoderLayer, path: string, x: string): string {
-  const sa = (h: string) => selfAttention(g, m.selfAttn, sub(path, 'self_attn'), h);
+function encoderLayer(g: Graph, m: TransformerEncoderLayer, path: string, x: string, l: number, mask: string | undefined): string {
+  const sa = (h: string) => selfAttention(g, m.selfAttn, sub(path, 'self_attn'), h, l, mask, m.causal);
   const ff = (h: string) => {
     const p1 = sub(path, 'linear1');
     const z = linear(g, p1, h, m.linear1.weight, m.linear1.bias);
@@ -91,18 +112,18 @@ function encoderLayer(g: Graph, m: TransformerEncoderLayer, path: string, x: str
 
 /** Writes the attention layer `m` (isAttentionLayer) from `at`; returns where its output is. */
 export function emitAttention(g: Graph, m: Module, path: string, at: At): At {
-  const { x, probe } = at;
-  const next = (y: string): At => ({ x: y, probe: m.forward(probe, { training: false }) });
-  if (m instanceof MultiheadAttention) return next(selfAttention(g, m, path, x));
-  if (m instanceof TransformerEncoderLayer) return next(encoderLayer(g, m, path, x));
+  const { x, probe, mask } = at;
+  const next = (y: string): At => ({ x: y, probe: m.forward(probe, { training: false }), mask });
+  const l = probe.shape[1];
+  if (m instanceof MultiheadAttention) return next(selfAttention(g, m, path, x, l, mask, m.causal));
+  if (m instanceof TransformerEncoderLayer) return next(encoderLayer(g, m, path, x, l, mask));
   if (m instanceof TransformerEncoder) {
     let y = x;
     m.layers.layers.forEach((layer, i) => {
-      y = encoderLayer(g, layer as TransformerEncoderLayer, sub(path, `layers.${i}`), y);
+      y = encoderLayer(g, layer as TransformerEncoderLayer, sub(path, `layers.${i}`), y, l, mask);
     });
     return next(m.norm ? layerNorm(g, sub(path, 'norm'), y, m.norm) : y);
   }
-  const l = probe.shape[1];
   if (m instanceof PositionalEmbedding) {
     const rows = g.node(path, 'Slice', [
       g.tensor(m.weight),

@@ -7,7 +7,10 @@
  * - AdaptiveAvgPool1d: GlobalAveragePool for an output of 1, AveragePool when the output size
  *   divides the length (every bin the same size); other sizes are refused, as for the 2-D form.
  * - Embedding: the ids arrive as floats (a graph's input is float32), so Cast to int64, then Gather
- *   of the weight's rows (axis 0).
+ *   of the weight's rows (axis 0); with maskPadding also the padding mask, Equal(ids, paddingIdx),
+ *   which the attention layers and SequenceMean after it read (At.mask).
+ * - SequenceMean: ReduceMean over axis 1; with a padding mask, ReduceSum of x·w over axis 1 with
+ *   w = (1 − mask) / max(1, the sample's count of other steps), as SequenceMean computes it.
  * - Transpose: Transpose with the permutation that swaps its two axes.
  * - Linear (and the fused LinearReLU, LinearSiLU) on an input of more than two axes: MatMul with
  *   the transposed weight, then Add of the bias, over the last axis (Gemm takes 2-D inputs only).
@@ -24,6 +27,8 @@ import type { At, Graph } from './onnx.js';
 
 /** ONNX's TensorProto.DataType for int64 (Cast's `to`). */
 const INT64 = 7;
+/** … and for float32. */
+const FLOAT = 1;
 
 /** Whether emitSequence writes `m` for an input shaped like `probe`. */
 export function isSequenceLayer(m: Module, probe: Tensor): boolean {
@@ -38,6 +43,16 @@ export function isSequenceLayer(m: Module, probe: Tensor): boolean {
   );
 }
 
+/** SequenceMean of x [N, T, F] → [N, F], over the steps `mask` (bool [N, T], true = padding) does not set. */
+export function sequenceMean(g: Graph, path: string, x: string, mask: string | undefined): string {
+  if (!mask) return g.node(path, 'ReduceMean', [x], { axes: [1], keepdims: 0 });
+  const axis1 = g.constant(`${path}.axis1`, [1], [1], 'int64');
+  const keep = g.node(path, 'Cast', [g.node(path, 'Not', [mask])], { to: FLOAT });
+  const count = g.node(path, 'Max', [g.node(path, 'ReduceSum', [keep, axis1], { keepdims: 1 }), g.scalar(`${path}.one`, 1)]);
+  const w = g.node(path, 'Unsqueeze', [g.node(path, 'Div', [keep, count]), g.constant(`${path}.axis2`, [1], [2], 'int64')]);
+  return g.node(path, 'ReduceSum', [g.node(path, 'Mul', [x, w]), axis1], { keepdims: 0 });
+}
+
 function refuse(path: string, m: Module, why: string): never {
   throw new RangeError(`exportOnnx: layer ${path || '(the model)'} (${m.describe()}) ${why}`);
 }
@@ -45,7 +60,7 @@ function refuse(path: string, m: Module, why: string): never {
 /** Writes the sequence layer `m` (isSequenceLayer) from `at`; returns where its output is. */
 export function emitSequence(g: Graph, m: Module, path: string, at: At): At {
   const { x, probe } = at;
-  const next = (y: string): At => ({ x: y, probe: m.forward(probe, { training: false }) });
+  const next = (y: string): At => ({ x: y, probe: m.forward(probe, { training: false }), mask: at.mask });
   if (m instanceof Conv1d) {
     const inputs = [x, g.tensor(m.weight)];
     if (m.bias) inputs.push(g.tensor(m.bias));
@@ -84,7 +99,10 @@ export function emitSequence(g: Graph, m: Module, path: string, at: At): At {
   }
   if (m instanceof Embedding) {
     const ids = g.node(path, 'Cast', [x], { to: INT64 });
-    return next(g.node(path, 'Gather', [g.tensor(m.weight), ids], { axis: 0 }));
+    const y = g.node(path, 'Gather', [g.tensor(m.weight), ids], { axis: 0 });
+    if (!m.maskPadding) return next(y);
+    const pad = g.node(path, 'Equal', [ids, g.constant(`${path}.pad`, [], [m.paddingIdx!], 'int64')]);
+    return { x: y, probe: m.forward(probe), mask: at.mask ? g.node(path, 'Or', [at.mask, pad]) : pad };
   }
   if (m instanceof Transpose) return next(g.node(path, 'Transpose', [x], { perm: m.perm(probe.ndim) }));
   if (m instanceof Linear) return next(matMul(g, m, path, x));

@@ -47,10 +47,11 @@ import { Residual } from '../nn/residual.js';
 import { BatchNormReLU, BatchNormReLUMaxPool, Conv2dReLU, Conv2dReLUMaxPool, LinearGELU, LinearReLU, LinearSiLU } from '../nn/fuse.js';
 import { checkOptions, spec, str, bool, type SchemaOf } from '../util/options.js';
 import { ProtoWriter } from './protobuf.js';
-import { emitSequence, isSequenceLayer } from './onnx-sequence.js';
+import { emitSequence, isSequenceLayer, sequenceMean } from './onnx-sequence.js';
 import { emitRecurrent } from './onnx-recurrent.js';
 import { emitAttention, isAttentionLayer } from './onnx-attention.js';
 import { Recurrent } from '../nn/recurrent.js';
+import { SequenceMean } from '../nn/seqmean.js';
 
 /** The operator set the file imports (ONNX's default domain); ONNX Runtime reads it from version 1.12 on. */
 export const ONNX_OPSET = 17;
@@ -179,6 +180,8 @@ export class Graph {
 export interface At {
   x: string;
   probe: Tensor;
+  /** The bool [N, T] padding mask of x's steps (true = padding), from an Embedding with maskPadding, until a SequenceMean ends it. */
+  mask?: string;
 }
 
 /**
@@ -280,7 +283,7 @@ function refuse(path: string, m: Module, why: string): never {
 
 /** Writes `m`'s evaluation forward from `at`; returns where its output is. */
 function emit(g: Graph, m: Module, path: string, at: At): At {
-  const next = (x: string): At => ({ x, probe: m.forward(at.probe, { training: false }) });
+  const next = (x: string): At => ({ x, probe: m.forward(at.probe, { training: false }), mask: at.mask });
   const { x } = at;
   if (m instanceof Sequential) {
     let cur = at;
@@ -392,6 +395,7 @@ function emit(g: Graph, m: Module, path: string, at: At): At {
   if (m instanceof SiLU) return next(silu(g, path, x));
   if (m instanceof Softplus) return next(softplus(g, path, x, m.beta, m.threshold));
   if (m instanceof Flatten) return next(g.node(path, 'Flatten', [x], { axis: 1 }));
+  if (m instanceof SequenceMean) return { x: sequenceMean(g, path, x, at.mask), probe: m.forward(at.probe) };
   if (m instanceof Dropout || m instanceof Dropout2d) return next(x);
   if (m instanceof FractionalMaxPool2d) refuse(path, m, 'pools over pseudo-random regions, which no ONNX operator expresses');
   refuse(path, m, `is a ${m.constructor.name}, which exportOnnx has no ONNX form for`);

@@ -16,17 +16,18 @@ import { Embedding } from '../../src/nn/embedding.js';
 import { MultiheadAttention } from '../../src/nn/attention.js';
 import { TransformerEncoder, TransformerEncoderLayer } from '../../src/nn/transformer.js';
 import { PositionalEmbedding, SinusoidalPositionalEncoding } from '../../src/nn/positional.js';
+import { SequenceMean } from '../../src/nn/seqmean.js';
 import { exportOnnx } from '../../src/io/onnx.js';
 
 ort.env.wasm.numThreads = 1;
 
 /** Runs the model's file on a batch in ONNX Runtime (token ids when `vocab` is given); asserts its output equals forward's. */
-async function assertSameOutputs(model: Module, inputShape: number[], batch = 3, vocab = 0): Promise<number[]> {
+async function assertSameOutputs(model: Module, inputShape: number[], batch = 3, vocab = 0, given?: number[]): Promise<number[]> {
   const rng = new Rng(7);
   const shape = [batch, ...inputShape];
   const n = shape.reduce((a, b) => a * b, 1);
   const x = new Tensor(
-    Float32Array.from({ length: n }, () => (vocab ? Math.floor(rng.uniform() * vocab) : rng.normal())),
+    given ? Float32Array.from(given) : Float32Array.from({ length: n }, () => (vocab ? Math.floor(rng.uniform() * vocab) : rng.normal())),
     shape,
   );
   const want = model.forward(x, { training: false });
@@ -68,4 +69,23 @@ test('MultiheadAttention (self-attention), with and without biases, and a post-n
 test('SinusoidalPositionalEncoding adds its table (odd width too)', async () => {
   assert.deepEqual(await assertSameOutputs(new SinusoidalPositionalEncoding(6), [9, 6]), [3, 9, 6]);
   assert.deepEqual(await assertSameOutputs(new SinusoidalPositionalEncoding(5, { base: 100 }), [4, 5]), [3, 4, 5]);
+});
+
+test('a padding mask (Embedding maskPadding) and causal layers: −∞ for padding keys, the masked mean, an all-padding sample 0 as forward gives it', async () => {
+  const rng = new Rng(3);
+  const layer = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, activation: 'gelu', normFirst: true, causal: true, rng });
+  const model = new Sequential(
+    new Embedding(11, 8, { paddingIdx: 0, maskPadding: true, rng }),
+    new PositionalEmbedding(10, 8, { rng }),
+    new TransformerEncoder(layer, 2, { norm: new LayerNorm(8) }),
+    new MultiheadAttention(8, 2, { rng }),
+    new SequenceMean(),
+    new Linear(8, 3, { rng }),
+  );
+  for (const p of model.parameters()) for (let i = 0; i < p.size; i++) p.data[i] += 0.1 * rng.normal();
+  const ids = [4, 8, 5, 0, 0, 0, 3, 1, 2, 7, 9, 6, 0, 0, 0, 0, 0, 0];
+  assert.deepEqual(await assertSameOutputs(model, [6], 3, 11, ids), [3, 3]);
+  // unmasked, SequenceMean is ReduceMean
+  const plain = new Sequential(new Embedding(11, 8, { rng }), new MultiheadAttention(8, 4, { causal: true, rng }), new SequenceMean());
+  assert.deepEqual(await assertSameOutputs(plain, [5], 2, 11), [2, 8]);
 });
