@@ -1,7 +1,7 @@
 /**
  * descent train / eval / predict / summary / export with sequence models: a grey image read row by
  * row by an LSTM, .npz sequences (N, T, F) by a GRU and a conv1d, token ids (N, T) by an embedding
- * with an LSTM or a Transformer encoder;
+ * with an LSTM or a Transformer encoder (its padding masked);
  * what train saved rebuilds the model everywhere; the data that a sequence model cannot read is
  * refused naming the layer or the value.
  */
@@ -126,7 +126,7 @@ test('token ids (N, T) train an embedding and an LSTM; uint8 ids, read as pixels
   assert.doesNotMatch(bad.err, /\n\s+at /, 'no stack trace');
 });
 
-test('token ids (N, T) train a Transformer encoder (posenc, transformer, seqmean); eval, summary and export rebuild it from the saved file', async () => {
+test('padded token ids (N, T) train a Transformer encoder with the padding masked (mask=true, posenc, transformer, seqmean); eval, summary and export rebuild it from the saved file', async () => {
   const { x, y } = tokens(400, 9);
   const file = at('tokens-attention.npz');
   saveNpz(file, {
@@ -136,7 +136,7 @@ test('token ids (N, T) train a Transformer encoder (posenc, transformer, seqmean
     y_test: { data: y.subarray(320), shape: [80] },
   });
   const weights = at('attention.safetensors');
-  const spec = 'embedding:20:16,posenc,transformer:4:ff=32:dropout=0:prenorm=true,seqmean,linear';
+  const spec = 'embedding:20:16:pad=0:mask=true,posenc,transformer:4:ff=32:dropout=0:prenorm=true,seqmean,linear';
   const r = await cli(
     'train',
     ...['--data', file, '--model', spec, '--optimizer', 'adamw', '--lr', '0.01', '--batch-size', '32', '--epochs', '12'],
@@ -150,12 +150,17 @@ test('token ids (N, T) train a Transformer encoder (posenc, transformer, seqmean
   assert.equal(JSON.parse(e.out).accuracy, last.testAccuracy);
   const s = await cli('summary', '--weights', weights);
   assert.equal(s.code, 0, s.err);
+  assert.match(s.out, /0 +Embedding\(20, 16, paddingIdx 0, masked\)/);
   assert.match(s.out, /2\.0 {2}TransformerEncoderLayer\(16, 4 heads, ff 32, relu, pre-norm\).*\[10, 16\]/);
-  assert.match(s.out, /3\.0 {2}Transpose.*\[16, 10\]/);
+  assert.match(s.out, /3 +SequenceMean +\[16\]/);
   const o = await cli('export', '--weights', weights, '--out', at('attention.onnx'), '--json');
   assert.equal(o.code, 0, o.err);
   // the file takes the .npz's rows of ids, as the model was trained on them
   assert.deepEqual(JSON.parse(o.out).input.shape, ['batch', 10]);
+  const bad = await cli('train', '--data', file, '--model', 'embedding:20:16:pad=0:mask=true,lstm:8,linear', '--epochs', '1');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /layer 1 \(lstm:8\): takes no padding mask, and the embedding's mask=true gives one/);
+  assert.doesNotMatch(bad.err, /\n\s+at /, 'no stack trace');
 });
 
 test('a sequence model refuses colour images, naming the layer and the shapes', async () => {
