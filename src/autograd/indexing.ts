@@ -397,6 +397,7 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   shape[ax] = total;
   const outer = sizeOf(first.shape.slice(0, ax));
   const inner = sizeOf(first.shape.slice(ax + 1));
+  if (tensors.some((t) => isDeviceStorage(t.storage))) return catOn(tensors, ax, shape, outer, inner);
   const out = allocStorage(first.dtype, sizeOf(shape));
   const offsets: number[] = [];
   let at = 0;
@@ -409,6 +410,30 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   const outStrides = stridesOf(shape);
   return record('cat', [...tensors], new Tensor(out, shape), (g) =>
     tensors.map((t, i) => (t.requiresGrad ? take(g, stridedMap(t.shape, offsets[i] * inner, outStrides), t.shape, 'cat') : null)),
+  );
+}
+
+/**
+ * cat on a device: each operand written into its place by the backend's catPiece kernel (a host
+ * operand uploaded first); the backward hands each operand its slice of the gradient, narrow's row
+ * gather on the device, so a join of T operands costs O(size) both ways.
+ */
+function catOn(tensors: readonly Tensor[], ax: number, shape: Shape, outer: number, inner: number): Tensor {
+  const k = kernelsFor(...tensors.map((t) => t.storage));
+  const out = k.alloc(tensors[0].dtype, sizeOf(shape));
+  const total = shape[ax];
+  const offsets: number[] = [];
+  let at = 0;
+  for (const t of tensors) {
+    offsets.push(at);
+    if (!k.ext.catPiece?.(k.on(t.storage), out, outer, t.shape[ax] * inner, total * inner, at * inner))
+      throw new Error(
+        `cat: joining tensors on ${k.device} needs its catPiece kernel, which it does not have; move them with await t.to('cpu')`,
+      );
+    at += t.shape[ax];
+  }
+  return record('cat', [...tensors], new Tensor(out, shape), (g) =>
+    tensors.map((t, i) => (t.requiresGrad ? sliceAxis(g, ax, offsets[i], t.shape[ax]) : null)),
   );
 }
 

@@ -491,6 +491,13 @@ export interface Extensions {
    */
   embeddingScatter(g: Storage, starts: IndexStorage, order: IndexStorage, gw: Storage, num: number, dim: number): boolean;
   /**
+   * One operand of a concatenation written into its place (torch.cat, one operand at a time): seen
+   * as `outer` rows, x's row o (`row` elements) goes to offset `at` of out's row o (`outRow`
+   * elements); the rest of out keeps what it holds. Device backends implement it; the host's cat
+   * copies blocks itself.
+   */
+  catPiece(x: Storage, out: Storage, outer: number, row: number, outRow: number, at: number): boolean;
+  /**
    * One step of a fused recurrent layer's forward: the product h_{t−1}·W_hhᵀ and the gate pass
    * (see RecurrentStepArgs). The wasm backend runs it for float32 (SIMD σ and tanh with the bits
    * of its unary kernels); elsewhere recurrent-fused.ts runs the same step in JavaScript. Optional
@@ -570,6 +577,7 @@ const EXTENSION_NAMES = {
   where: true,
   embeddingGather: true,
   embeddingScatter: true,
+  catPiece: true,
   recurrentStep: true,
   recurrentStepBackward: true,
   zero: true,

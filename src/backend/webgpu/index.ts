@@ -27,6 +27,7 @@ import { updateOps } from './updates.js';
 import { type TunedProduct, enableAutotune, tunedProducts } from './tune.js';
 import { fusedOps } from './fused.js';
 import { sequenceOps } from './sequence.js';
+import { joinOps } from './join.js';
 import { KernelProfiler, type KernelTime } from './profile.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
@@ -92,6 +93,7 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       ...fusedOps(ctx, { ...conv, ...elementwise, ...pool }),
       ...updateOps(ctx),
       ...sequenceOps(ctx),
+      ...joinOps(ctx),
       // batch normalisation on a device is its composite definition (src/nn/batchnorm.ts)
       batchNorm: () => false,
       batchNormBackward: () => false,
