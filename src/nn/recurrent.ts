@@ -21,9 +21,11 @@
  * layer and direction then runs as one autograd node with a hand-written backward through time
  * (recurrent-fused.ts); with `fused: false` each step is composed of autograd ops — h × W_hhᵀ and
  * the gate arithmetic — whose backward is the engine's and can itself be differentiated.
- * A zero initial state is never built: the first step leaves out the terms it would zero. The
- * slicing and joining ops (narrow, cat, permute) have host kernels only, so the layers run on the
- * reference and wasm backends; a model moved to a device is refused with that reason.
+ * A zero initial state is never built: the first step leaves out the terms it would zero. On a
+ * device (parameters moved with `await model.to('webgpu')`) every layer runs the composed form,
+ * whatever `fused` says: the fused node's steps are host loops, while each op of the composed step
+ * (products, elementwise gates, narrow's row gather, cat's piece kernel, permute) has a device
+ * kernel, so a training step queues kernels only and reads nothing back.
  */
 import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
@@ -53,6 +55,7 @@ export interface LSTMOptions {
    * Each layer and direction runs as one autograd node with a hand-written backward through time
    * (true, default: fast); false composes each step of autograd ops, whose backward is itself
    * differentiable: needed for gradients of gradients (createGraph), which the fused backward refuses.
+   * On a device the composed form runs either way.
    */
   fused?: boolean;
   rng?: Rng;
@@ -220,12 +223,23 @@ export abstract class Recurrent extends Module {
     if (x.shape[1] < 1) throw new ShapeError(`${this.kind}: expected at least one time step, got input ${fmtShape(x.shape)}`);
     if (x.dtype !== this.dtype)
       throw new TypeError(`${this.kind}: input is ${x.dtype}, the parameters are ${this.dtype}; convert one of them`);
-    // narrow, cat and permute, which the layer is made of, run on the host only
-    const on = [x, ...this.parameters()].find((t) => t.device !== 'cpu');
-    if (on)
+    // an input on the host is uploaded by the first op; one on a device the parameters are not on
+    // would make every op upload a parameter and leave device gradients on host parameters
+    const where = this.paramDevice();
+    if (x.device !== 'cpu' && x.device !== where)
       throw new Error(
-        `${this.kind}: runs on the host only, and a tensor lives on ${on.device}; move the model and the input with await .to('cpu')`,
+        `${this.kind}: the input lives on ${x.device} and the parameters on ${where}; move the model with await model.to('${x.device}')`,
       );
+  }
+
+  /** Where the parameters live: 'cpu' or a device backend's name (all of them, as Module.to moves them together). */
+  private paramDevice(): string {
+    const ps = this.parameters();
+    const where = ps[0].device;
+    const other = ps.find((p) => p.device !== where);
+    if (other)
+      throw new Error(`${this.kind}: its parameters live on ${where} and ${other.device}; move the model with await model.to(device)`);
+    return where;
   }
 
   /** The initial states of each layer and direction, split from [L·D, N, H] (null: zeros). */
@@ -256,6 +270,8 @@ export abstract class Recurrent extends Module {
     const D = this.numDirections;
     const h0 = this.initial(state?.h, 'h', N);
     const c0 = this.initial(state?.c, 'c', N);
+    // the fused node runs its steps in host loops; on a device the composed step's ops have kernels
+    const fused = this.fused && this.paramDevice() === 'cpu';
     const training = !!opts?.training && this.dropout > 0;
     const rng = training ? needRng(opts, this.describe()) : null;
     // time-major rows: step t is the contiguous block of rows [t·N, (t + 1)·N)
@@ -274,7 +290,7 @@ export abstract class Recurrent extends Module {
         const inner = this.cell === 'GRU';
         const bias = w.bIh && w.bHh && !inner ? add(w.bIh, w.bHh) : w.bIh;
         const xp = dense(seq, w.wIh, bias);
-        if (this.fused) {
+        if (fused) {
           const lstm = this.cell === 'LSTM';
           // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c
           const y = fusedRecurrent({
