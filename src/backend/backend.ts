@@ -292,6 +292,71 @@ export interface RecurrentStepBackwardArgs {
 }
 
 /**
+ * One step of a fused recurrent layer on a device (extension recurrentGates), after the product
+ * hp = h_{t−1}·W_hhᵀ: the gate pass, reading and writing the layer's buffers at element offsets
+ * (a device buffer has no subarray views). Step s of the processing order is time t (t = s, or
+ * T − 1 − s in reverse). Writes h_t into hs at hOff + N·H, into `h` (alone, the next product's
+ * operand) and into y at yOff; the LSTM reads c_{t−1} from cs at hOff and writes c_t at hOff + N·H
+ * (and into y at cLast when cLast ≥ 0: the final c after the T rows of h); the GRU reads h_{t−1}
+ * from hs at hOff. The gate activations the backward reads go to acts at aOff: [N, 4H] per step,
+ * the LSTM's i, f, g, o, the GRU's r, z, n and W_hn h_{t−1} + b_hn; the RNN keeps none (its
+ * backward reads h_t from hs).
+ */
+export interface RecurrentGatesArgs {
+  cell: RecurrentCell;
+  N: number;
+  H: number;
+  /** XP [T·N, G·H] time-major; the step's rows from xOff. */
+  xp: Storage;
+  xOff: number;
+  /** h_{t−1}·W_hhᵀ [N, G·H]. */
+  hp: Storage;
+  /** The GRU's b_hh [G·H] (inside r ∘ (W_hn h + b_hn)), or null. */
+  bHh: Storage | null;
+  /** [(T + 1)·N·H], processing order: the initial state, then h after each step. */
+  hs: Storage;
+  hOff: number;
+  /** The LSTM's cell states, as hs; null for the other cells. */
+  cs: Storage | null;
+  acts: Storage | null;
+  aOff: number;
+  h: Storage;
+  y: Storage;
+  yOff: number;
+  cLast: number;
+}
+
+/**
+ * A step of the backward through time on a device (extension recurrentGatesBackward), from the
+ * forward's buffers: dL/dh_t = gy at yOff (the output's) + dh (dZ_{t+1}·W_hh) + the GRU's carry
+ * (z_{t+1} ∘ dL/dh_{t+1}); the LSTM's carry is dL/dc_t on entry (plus gy at cLast when cLast ≥ 0,
+ * the final c's) and dL/dc_{t−1} on exit; the GRU's carry becomes z_t ∘ dL/dh_t. Writes the
+ * gradient of the step's pre-activations: into dxp at xOff (time order, that of XP) and, as the
+ * gradient of h_{t−1}·W_hhᵀ (+ b_hh) — the GRU's n block times r — into dz at zOff (processing
+ * order, for dW_hh = dZᵀ·hs as one product) and into dzs [N, G·H] alone (the next product's operand).
+ */
+export interface RecurrentGatesBackwardArgs {
+  cell: RecurrentCell;
+  N: number;
+  H: number;
+  gy: Storage;
+  yOff: number;
+  cLast: number;
+  dh: Storage;
+  acts: Storage | null;
+  aOff: number;
+  hs: Storage;
+  hOff: number;
+  cs: Storage | null;
+  carry: Storage | null;
+  dz: Storage;
+  zOff: number;
+  dzs: Storage;
+  dxp: Storage;
+  xOff: number;
+}
+
+/**
  * The extensions a backend may register (all optional). Each one that can decline returns false
  * when it does not handle its arguments (a dtype, a size, memory it does not own) and has then
  * written nothing; the caller composes primitives instead.
@@ -507,6 +572,10 @@ export interface Extensions {
   recurrentStep?(s: RecurrentStepArgs): boolean;
   /** One step of a fused recurrent layer's backward through time: the gate pass and the product for dh_{t−1} (see RecurrentStepBackwardArgs). */
   recurrentStepBackward?(s: RecurrentStepBackwardArgs): boolean;
+  /** A fused recurrent layer's gate pass on a device (see RecurrentGatesArgs); device backends implement it. */
+  recurrentGates(s: RecurrentGatesArgs): boolean;
+  /** Its backward (see RecurrentGatesBackwardArgs). */
+  recurrentGatesBackward(s: RecurrentGatesBackwardArgs): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**
@@ -580,6 +649,8 @@ const EXTENSION_NAMES = {
   catPiece: true,
   recurrentStep: true,
   recurrentStepBackward: true,
+  recurrentGates: true,
+  recurrentGatesBackward: true,
   zero: true,
   allocLike: true,
   adamStep: true,

@@ -22,10 +22,11 @@
  * (recurrent-fused.ts); with `fused: false` each step is composed of autograd ops — h × W_hhᵀ and
  * the gate arithmetic — whose backward is the engine's and can itself be differentiated.
  * A zero initial state is never built: the first step leaves out the terms it would zero. On a
- * device (parameters moved with `await model.to('webgpu')`) every layer runs the composed form,
- * whatever `fused` says: the fused node's steps are host loops, while each op of the composed step
+ * device (parameters moved with `await model.to('webgpu')`) the fused node is recurrent-device.ts,
+ * the same algorithm on device buffers (the backend's products and its gate kernels, extension
+ * recurrentGates); a device backend without those runs the composed step, each of whose ops
  * (products, elementwise gates, narrow's row gather, cat's piece kernel, permute) has a device
- * kernel, so a training step queues kernels only and reads nothing back.
+ * kernel. Either way a training step queues kernels only and reads nothing back.
  */
 import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
@@ -35,7 +36,8 @@ import { cat, narrow, split, stack } from '../autograd/indexing.js';
 import { Module, parameter, type ForwardOptions } from './module.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { fillDropMask, needRng } from './dropout.js';
-import { fusedRecurrent } from './recurrent-fused.js';
+import { type FusedArgs, fusedRecurrent } from './recurrent-fused.js';
+import { deviceRecurrent } from './recurrent-device.js';
 import { bool, checkOptions, int, num, oneOf, type SchemaOf } from '../util/options.js';
 
 export interface LSTMOptions {
@@ -55,7 +57,7 @@ export interface LSTMOptions {
    * Each layer and direction runs as one autograd node with a hand-written backward through time
    * (true, default: fast); false composes each step of autograd ops, whose backward is itself
    * differentiable: needed for gradients of gradients (createGraph), which the fused backward refuses.
-   * On a device the composed form runs either way.
+   * On a device both run on device kernels.
    */
   fused?: boolean;
   rng?: Rng;
@@ -270,8 +272,7 @@ export abstract class Recurrent extends Module {
     const D = this.numDirections;
     const h0 = this.initial(state?.h, 'h', N);
     const c0 = this.initial(state?.c, 'c', N);
-    // the fused node runs its steps in host loops; on a device the composed step's ops have kernels
-    const fused = this.fused && this.paramDevice() === 'cpu';
+    const onDevice = this.paramDevice() !== 'cpu';
     const training = !!opts?.training && this.dropout > 0;
     const rng = training ? needRng(opts, this.describe()) : null;
     // time-major rows: step t is the contiguous block of rows [t·N, (t + 1)·N)
@@ -290,22 +291,23 @@ export abstract class Recurrent extends Module {
         const inner = this.cell === 'GRU';
         const bias = w.bIh && w.bHh && !inner ? add(w.bIh, w.bHh) : w.bIh;
         const xp = dense(seq, w.wIh, bias);
-        if (fused) {
+        const args: FusedArgs = {
+          cell: this.cell,
+          xp,
+          wHh: w.wHh,
+          bHh: inner ? w.bHh : null,
+          h0: h0[k * D + d],
+          c0: c0[k * D + d],
+          reverse: d === 1,
+          T,
+          N,
+          H,
+          what: this.kind,
+        };
+        // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c; null: the composed step
+        const y = !this.fused ? null : onDevice ? deviceRecurrent(args) : fusedRecurrent(args);
+        if (y) {
           const lstm = this.cell === 'LSTM';
-          // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c
-          const y = fusedRecurrent({
-            cell: this.cell,
-            xp,
-            wHh: w.wHh,
-            bHh: inner ? w.bHh : null,
-            h0: h0[k * D + d],
-            c0: c0[k * D + d],
-            reverse: d === 1,
-            T,
-            N,
-            H,
-            what: this.kind,
-          });
           const hLast = reshape(narrow(y, 0, d === 0 ? T - 1 : 0, 1), [N, H]);
           hN.push(hLast);
           if (lstm) cN.push(reshape(narrow(y, 0, T, 1), [N, H]));

@@ -20,7 +20,8 @@ import { ACTIVATIONS, ACTIVATION_OPS, PARAMETRISED } from './activations.js';
 /** Most dimensions a broadcast binary op supports after merging. */
 export const MAX_RANK = 6;
 
-const SPECIAL = /* wgsl */ `
+/** The WGSL functions with IEEE special cases (division, powers, σ and tanh without overflow), shared by the kernels that need them. */
+export const SPECIAL = /* wgsl */ `
 fn divF(x: f32, y: f32) -> f32 {
   if (y == 0.0) {
     if (x == 0.0 || isNan(x)) { return nanF(); }

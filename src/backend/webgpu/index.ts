@@ -28,6 +28,7 @@ import { type TunedProduct, enableAutotune, tunedProducts } from './tune.js';
 import { fusedOps } from './fused.js';
 import { sequenceOps } from './sequence.js';
 import { joinOps } from './join.js';
+import { recurrentOps } from './recurrent.js';
 import { KernelProfiler, type KernelTime } from './profile.js';
 import { browserGpu } from './platform-browser.js';
 import { nodeGpu } from './platform-node.js';
@@ -94,6 +95,7 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       ...updateOps(ctx),
       ...sequenceOps(ctx),
       ...joinOps(ctx),
+      ...recurrentOps(ctx),
       // batch normalisation on a device is its composite definition (src/nn/batchnorm.ts)
       batchNorm: () => false,
       batchNormBackward: () => false,

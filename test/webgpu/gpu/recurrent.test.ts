@@ -1,10 +1,11 @@
 /**
  * The recurrent layers on the WebGPU backend (run by `npm run test:webgpu` on lavapipe): RNN (tanh,
- * relu), LSTM and GRU moved to 'webgpu' run their composed step on device kernels, with nothing
- * read back from the forward to the end of the backward; the outputs, final states and the
- * gradients of the input, the initial states and every parameter equal the same layer's on wasm
- * (its fused node) within float32 noise, for every option: numLayers, bidirectional, dropout
- * between layers (the same mask stream), returnSequences, forwardState with h0/c0, odd sizes. Then
+ * relu), LSTM and GRU moved to 'webgpu' run their fused node on device buffers (one gate pass a
+ * step each way) or, with fused: false, their composed step on the op kernels, with nothing read
+ * back from the forward to the end of the backward; the outputs, final states and the gradients
+ * of the input, the initial states and every parameter equal the same layer's on wasm (its fused
+ * node) within float32 noise, for every option: numLayers, bidirectional, dropout between layers
+ * (the same mask stream), returnSequences, forwardState with h0/c0, odd sizes. Then
  * an Embedding → LSTM → Linear model trained with Adam by fitAsync on the device follows the same
  * run on wasm, step by step. The device cat (catPiece) is checked on its own first.
  */
@@ -142,9 +143,15 @@ async function compare(c: Case): Promise<void> {
   const xd = await Promise.all(inputs.map(([v, s]) => d.fromData(v, s, { requiresGrad: true }).to('webgpu')));
   const gd = await Promise.all(gys.map((g, i) => d.fromData(g, ys[i].shape).to('webgpu')));
   const before = webgpuInfo().reads;
+  const count = (kernel: string) => webgpuInfo().kernels[kernel] ?? 0;
+  const [gates, gatesBack] = [count('recurrentGates'), count('recurrentGatesBackward')];
   const yd = run(dev, xd);
   total(yd, gd).backward();
   assert.equal(webgpuInfo().reads, before, `${c.name}: nothing is read back from the forward to the end of the backward`);
+  // the fused node: one gate pass a step, layer and direction, each way; the composed step: none
+  const passes = host.fused ? c.shape[1] * L : 0;
+  assert.equal(count('recurrentGates') - gates, passes, `${c.name}: gate passes`);
+  assert.equal(count('recurrentGatesBackward') - gatesBack, passes, `${c.name}: backward gate passes`);
   for (const [i, y] of yd.entries()) {
     assert.equal(y.device, 'webgpu', `${c.name}: result ${i} lives on the device`);
     assert.deepEqual(y.shape, ys[i].shape, `${c.name}: result ${i}'s shape`);
@@ -208,12 +215,45 @@ test('RNN, LSTM and GRU on webgpu equal wasm: outputs, final states and every gr
         shape: [2, 3, 3],
         dropoutSeed: 13,
       },
-      { name: 'LSTM, fused false', make: () => new d.LSTM(3, 4, { fused: false, rng: rng(14) }), shape: [2, 3, 3] },
     ];
+    // the composed step (fused: false) runs on the device's op kernels, every cell and option
+    for (const c of [...cases])
+      cases.push({
+        ...c,
+        name: `${c.name}, fused false`,
+        make: () => {
+          const m = c.make();
+          const o = { rng: rng(20) };
+          const opts = {
+            numLayers: m.numLayers,
+            bidirectional: m.bidirectional,
+            bias: m.bias,
+            dropout: m.dropout,
+            returnSequences: m.returnSequences,
+            fused: false,
+            ...o,
+          };
+          return m.mode === 'LSTM'
+            ? new d.LSTM(m.inputSize, m.hiddenSize, opts)
+            : m.mode === 'GRU'
+              ? new d.GRU(m.inputSize, m.hiddenSize, opts)
+              : new d.RNN(m.inputSize, m.hiddenSize, { ...opts, nonlinearity: m.mode === 'RNN_RELU' ? 'relu' : 'tanh' });
+        },
+      });
     for (const c of cases) await compare(c);
   } finally {
     d.setBackend(prev);
   }
+});
+
+test('the fused backward on webgpu refuses createGraph, naming fused: false, as on the host', async () => {
+  const m = await new d.GRU(3, 4, { rng: new d.Rng(1) }).to('webgpu');
+  const x = await d.rand([2, 3, 3], new d.Rng(2)).to('webgpu');
+  const y = d.sum(m.forward(x));
+  assert.throws(
+    () => d.grad(y, m.parameters(), { createGraph: true }),
+    /GRU: the fused layer's backward is not differentiable \(createGraph\); build the layer with \{ fused: false \}/,
+  );
 });
 
 test('a recurrent layer refuses an input on webgpu while its parameters are on the host, naming the move', async () => {
