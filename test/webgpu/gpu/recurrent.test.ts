@@ -279,41 +279,47 @@ function tokens(n: number, T: number, rng: d.Rng): d.TensorDataset {
   return new d.TensorDataset(d.fromData(ids, [n, T]), labels);
 }
 
-test('Embedding → LSTM → Linear trained with Adam by fitAsync on webgpu follows the same run on wasm', async () => {
+test('Embedding → LSTM (or GRU) → Linear trained with Adam by fitAsync on webgpu follows the same run on wasm', async () => {
   const prev = d.backend().name;
   d.setBackend('wasm');
   try {
-    const run = async (device: boolean) => {
-      const model = new d.Sequential(
-        new d.Embedding(10, 6, { rng: new d.Rng(1) }),
-        new d.LSTM(6, 7, { numLayers: 2, bidirectional: true, dropout: 0.2, returnSequences: false, rng: new d.Rng(2) }),
-        new d.Linear(14, 2, { rng: new d.Rng(3) }),
-      );
-      if (device) await model.to('webgpu');
-      const rng = new d.Rng(4);
-      const losses: number[] = [];
-      const o: d.FitOptions = {
-        model,
-        optimizer: new d.Adam(model.parameters(), { lr: 0.01 }),
-        train: new d.DataLoader(tokens(48, 6, new d.Rng(5)), { batchSize: 16, shuffle: true, rng: rng.fork('data') }),
-        epochs: 2,
-        rng,
-        now: () => 0,
-        callbacks: [{ onStepEnd: (_s, loss) => void losses.push(loss) }],
-      };
-      const records = device ? await d.fitAsync(o) : d.fit(o);
-      const params = await Promise.all(model.parameters().map((p) => p.read()));
-      return { records, losses, params };
-    };
-    const want = await run(false);
-    const reads = webgpuInfo().reads;
-    const got = await run(true);
-    assert.equal(got.losses.length, 6);
-    assertNear('step loss', got.losses, want.losses, 1e-5);
-    for (const [i, p] of got.params.entries()) assertNear(`parameter ${i}`, p, want.params[i], 1e-4);
-    // one read a step (its loss), the epoch end's finite check, and the parameters read above
-    assert.ok(webgpuInfo().reads - reads <= got.losses.length + 2 * 2 + got.params.length, `reads: ${webgpuInfo().reads - reads}`);
+    for (const gru of [false, true]) await fitBoth(gru);
   } finally {
     d.setBackend(prev);
   }
 });
+
+async function fitBoth(gru: boolean): Promise<void> {
+  const run = async (device: boolean) => {
+    const model = new d.Sequential(
+      new d.Embedding(10, 6, { rng: new d.Rng(1) }),
+      gru
+        ? new d.GRU(6, 7, { returnSequences: false, rng: new d.Rng(2) })
+        : new d.LSTM(6, 7, { numLayers: 2, bidirectional: true, dropout: 0.2, returnSequences: false, rng: new d.Rng(2) }),
+      new d.Linear(gru ? 7 : 14, 2, { rng: new d.Rng(3) }),
+    );
+    if (device) await model.to('webgpu');
+    const rng = new d.Rng(4);
+    const losses: number[] = [];
+    const o: d.FitOptions = {
+      model,
+      optimizer: new d.Adam(model.parameters(), { lr: 0.01 }),
+      train: new d.DataLoader(tokens(48, 6, new d.Rng(5)), { batchSize: 16, shuffle: true, rng: rng.fork('data') }),
+      epochs: 2,
+      rng,
+      now: () => 0,
+      callbacks: [{ onStepEnd: (_s, loss) => void losses.push(loss) }],
+    };
+    const records = device ? await d.fitAsync(o) : d.fit(o);
+    const params = await Promise.all(model.parameters().map((p) => p.read()));
+    return { records, losses, params };
+  };
+  const want = await run(false);
+  const reads = webgpuInfo().reads;
+  const got = await run(true);
+  assert.equal(got.losses.length, 6);
+  assertNear(`${gru ? 'GRU' : 'LSTM'} step loss`, got.losses, want.losses, 1e-5);
+  for (const [i, p] of got.params.entries()) assertNear(`parameter ${i}`, p, want.params[i], 1e-4);
+  // one read a step (its loss), the epoch end's finite check, and the parameters read above
+  assert.ok(webgpuInfo().reads - reads <= got.losses.length + 2 * 2 + got.params.length, `reads: ${webgpuInfo().reads - reads}`);
+}
