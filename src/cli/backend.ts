@@ -98,11 +98,8 @@ export function deviceRefusal(o: Record<string, unknown>): string | null {
   return null;
 }
 
-/**
- * Layers that run on the host only: fractional max pooling and DropConnect draw and apply their
- * pools and masks there, the recurrent layers run their steps there (recurrent-fused.ts).
- */
-const HOST_LAYERS = new Set(['fmp', 'dropconnect', 'lstm', 'gru', 'rnn']);
+/** Layers that run on the host only: fractional max pooling and DropConnect draw and apply their pools and masks there. */
+const HOST_LAYERS = new Set(['fmp', 'dropconnect']);
 
 /** Whether the model --model names has a host-only layer, read from its canonical spec (a .json file's layers too, aliases resolved). */
 function hostLayers(model: string): boolean {

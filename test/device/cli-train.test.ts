@@ -113,24 +113,26 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
     null,
   );
   assert.equal(deviceRefusal(parsed('--dropconnect', '0.5')), '--dropconnect');
-  // recurrent layers run their steps on the host; conv1d, embeddings and attention run on the device
-  for (const m of ['lstm:8,linear', 'gru:8,linear', 'rnn:8,linear', 'embedding:20:4,lstm:8,linear'])
-    assert.equal(deviceRefusal({ ...parsed(), model: m }), `--model ${m}`, m);
+  // recurrent layers, conv1d, embeddings and attention run on the device
   for (const m of [
+    'lstm:8,linear',
+    'gru:8:bidirectional=true,linear',
+    'rnn:8,linear',
+    'embedding:20:4,lstm:8,linear',
     'conv1d:4:3,relu,flatten,linear',
     'embedding:20:4,flatten,linear',
     'embedding:20:8,posembed,transformer:2,seqmean,linear',
   ])
     assert.equal(deviceRefusal({ ...parsed(), model: m }), null, m);
   // read from the model's layers, not its name: aliases, a residual block's body, a .json file
-  for (const m of ['simplernn:8,linear', 'linear:8,res[dropconnect:8:0.5,relu],linear', 'fmp'])
+  for (const m of ['fractionalmaxpool2d,flatten,linear', 'linear:8,res[dropconnect:8:0.5,relu],linear', 'fmp'])
     assert.equal(deviceRefusal({ ...parsed(), model: m }), `--model ${m}`, m);
   const dir = tempDir('descent-refusal-');
-  const recurrent = join(dir, 'model.json'),
-    plain = join(dir, 'gru-free.json');
-  writeFileSync(recurrent, JSON.stringify([{ type: 'lstm', hidden: 8 }, { type: 'linear' }]));
+  const hostOnly = join(dir, 'model.json'),
+    plain = join(dir, 'plain.json');
+  writeFileSync(hostOnly, JSON.stringify([{ type: 'dropconnect', out: 8 }, { type: 'linear' }]));
   writeFileSync(plain, JSON.stringify([{ type: 'linear', out: 8 }, { type: 'relu' }, { type: 'linear' }]));
-  assert.equal(deviceRefusal({ ...parsed(), model: recurrent }), `--model ${recurrent}`);
+  assert.equal(deviceRefusal({ ...parsed(), model: hostOnly }), `--model ${hostOnly}`);
   assert.equal(deviceRefusal({ ...parsed(), model: plain }), null);
   assert.equal(deviceRefusal(parsed('--full-batch')), '--full-batch');
   // weight averages and snapshots sample inside the step, on the device (src/ensemble/device.ts)

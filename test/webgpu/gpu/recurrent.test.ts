@@ -11,6 +11,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
 import * as d from '../../../src/index.js';
@@ -323,3 +325,29 @@ async function fitBoth(gru: boolean): Promise<void> {
   // one read a step (its loss), the epoch end's finite check, and the parameters read above
   assert.ok(webgpuInfo().reads - reads <= got.losses.length + 2 * 2 + got.params.length, `reads: ${webgpuInfo().reads - reads}`);
 }
+
+test('descent train --backend webgpu trains LSTM and GRU models on the GPU, with the losses of the wasm run', () => {
+  const main = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+  const args = ['train', '--data', 'embedded', '--limit', '64', '--test-limit', '32', '--batch-size', '32', '--epochs', '1'];
+  const losses = (out: string) =>
+    out
+      .match(/^epoch 1\/1 {2}train loss (\S+) {2}test loss (\S+)/m)
+      ?.slice(1)
+      .map(Number);
+  for (const model of ['lstm:16:bidirectional=true,linear', 'gru:12,linear']) {
+    const gpu = spawnSync(process.execPath, [main, ...args, '--model', model, '--backend', 'webgpu'], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    assert.equal(gpu.status, 0, `${model}: exit status ${gpu.status}: ${gpu.stderr}`);
+    assert.match(gpu.stdout, /backend webgpu \(/, model);
+    const host = spawnSync(process.execPath, [main, ...args, '--model', model, '--backend', 'wasm'], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    assert.equal(host.status, 0, host.stderr);
+    const [a, b] = [losses(gpu.stdout), losses(host.stdout)];
+    assert.ok(a && b, gpu.stdout);
+    for (let i = 0; i < 2; i++) assert.ok(Math.abs(a[i] - b[i]) <= 2e-4 * (1 + Math.abs(b[i])), `${model}: ${a} on webgpu, ${b} on wasm`);
+  }
+});
