@@ -27,13 +27,23 @@
  * recurrentGates); a device backend without those runs the composed step, each of whose ops
  * (products, elementwise gates, narrow's row gather, cat's piece kernel, permute) has a device
  * kernel. Either way a training step queues kernels only and reads nothing back.
+ *
+ * A padding mask (ForwardOptions.mask [N, T], 1 = padding, which a Sequential carries from an
+ * Embedding with maskPadding) makes each sample skip its padding steps, as Keras' masking does: the
+ * state passes over them unchanged, which for post-padded samples is PyTorch's packed sequences.
+ * It is done by moving rows, not by changing the step: each sample's real steps are gathered to the
+ * front (for the reverse direction, in reverse order, so it too runs forward from a zero state),
+ * the layer runs over all T positions — those after a sample's real steps come after everything
+ * that is read and take no gradient — and its outputs are gathered back to their steps, zero at
+ * the padding (PyTorch's pad_packed_sequence); a final state is the one after the last real step.
  */
 import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 import { add, dense, mul, permute, relu, reshape, sigmoid, sub, tanh } from '../autograd/ops.js';
 import { cat, narrow, split, stack } from '../autograd/indexing.js';
-import { Module, parameter, type ForwardOptions } from './module.js';
+import { embedding as gatherRows } from '../autograd/embedding.js';
+import { Module, parameter, type ForwardOptions, type MaskSupport } from './module.js';
 import { initializers, weightOptionSpecs, type InitName } from './init.js';
 import { fillDropMask, needRng } from './dropout.js';
 import { type FusedArgs, fusedRecurrent } from './recurrent-fused.js';
@@ -204,14 +214,19 @@ export abstract class Recurrent extends Module {
    * of each direction, forward then reverse, [N, D·H] (Keras' return_sequences=False).
    */
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
-    const r = this.run(x, undefined, opts, this.returnSequences);
+    const r = this.run(x, undefined, opts, this.returnSequences, false);
     if (this.returnSequences) return r.output!;
     return this.bidirectional ? cat(r.last, 1) : r.last[0];
   }
 
-  /** The output sequence and the final states, from initial states `state` (zeros where left out). */
+  /** Padding steps are skipped (see the file's header); every step's output keeps the mask, a final state ends it. */
+  override get maskSupport(): MaskSupport {
+    return this.returnSequences ? 'keep' : 'own';
+  }
+
+  /** The output sequence and the final states, from initial states `state` (zeros where left out); opts.mask as forward's. */
   forwardState(x: Tensor, state?: RecurrentState, opts?: ForwardOptions): RecurrentResult {
-    const r = this.run(x, state, opts, true);
+    const r = this.run(x, state, opts, true, true);
     const L = this.numLayers * this.numDirections;
     const [N, H] = [x.shape[0], this.hiddenSize];
     const out: RecurrentResult = { output: r.output!, h: L === 1 ? reshape(r.hN[0], [1, N, H]) : stack(r.hN, 0) };
@@ -262,6 +277,7 @@ export abstract class Recurrent extends Module {
     state: RecurrentState | undefined,
     opts: ForwardOptions | undefined,
     wantOutput: boolean,
+    wantC: boolean,
   ): { output: Tensor | null; hN: Tensor[]; cN: Tensor[]; last: Tensor[] } {
     this.checkInput(x);
     if (state !== undefined && (typeof state !== 'object' || state === null))
@@ -275,6 +291,7 @@ export abstract class Recurrent extends Module {
     const onDevice = this.paramDevice() !== 'cpu';
     const training = !!opts?.training && this.dropout > 0;
     const rng = training ? needRng(opts, this.describe()) : null;
+    const plan = opts?.mask ? maskPlan(opts.mask, N, T, this.kind, x.dtype) : null;
     // time-major rows: step t is the contiguous block of rows [t·N, (t + 1)·N)
     let seq = reshape(permute(x, [1, 0, 2]), [T * N, this.inputSize]);
     const hN: Tensor[] = [];
@@ -290,7 +307,10 @@ export abstract class Recurrent extends Module {
         // b_hh joins b_ih in the input projection, except the GRU's, whose n rows sit inside r ∘ (W_hn h + b_hn)
         const inner = this.cell === 'GRU';
         const bias = w.bIh && w.bHh && !inner ? add(w.bIh, w.bHh) : w.bIh;
-        const xp = dense(seq, w.wIh, bias);
+        const projected = dense(seq, w.wIh, bias);
+        // under a mask every direction runs forward over its order of the real steps (see the header)
+        const order = plan && (d === 0 ? plan.forward : plan.reverse);
+        const xp = order ? gatherRows(projected, order.rows) : projected;
         const args: FusedArgs = {
           cell: this.cell,
           xp,
@@ -298,14 +318,24 @@ export abstract class Recurrent extends Module {
           bHh: inner ? w.bHh : null,
           h0: h0[k * D + d],
           c0: c0[k * D + d],
-          reverse: d === 1,
+          reverse: d === 1 && !order,
           T,
           N,
           H,
           what: this.kind,
         };
         // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c; null: the composed step
-        const y = !this.fused ? null : onDevice ? deviceRecurrent(args) : fusedRecurrent(args);
+        // the fused node gives the LSTM's c after the last position only: a masked c_n is the composed step's
+        const composed = !this.fused || (order !== null && wantC && this.cell === 'LSTM');
+        const y = composed ? null : onDevice ? deviceRecurrent(args) : fusedRecurrent(args);
+        if (y && order) {
+          const hs = reshape(narrow(y, 0, 0, T), [T * N, H]);
+          const hLast = plan!.final(hs, h0[k * D + d], H);
+          hN.push(hLast);
+          last.push(hLast);
+          if (!top || wantOutput) outs.push(reshape(plan!.back(hs, order), [T, N, H]));
+          continue;
+        }
         if (y) {
           const lstm = this.cell === 'LSTM';
           const hLast = reshape(narrow(y, 0, d === 0 ? T - 1 : 0, 1), [N, H]);
@@ -317,11 +347,22 @@ export abstract class Recurrent extends Module {
         }
         const steps = rowBlocks(xp, T);
         const hs = new Array<Tensor>(T);
+        const cs = new Array<Tensor>(T);
         const carry: Carry = { h: h0[k * D + d], c: c0[k * D + d] };
         for (let s = 0; s < T; s++) {
-          const t = d === 0 ? s : T - 1 - s;
+          const t = d === 0 || order ? s : T - 1 - s;
           this.step(steps[t], w.wHh, inner ? w.bHh : null, carry);
           hs[t] = carry.h!;
+          if (carry.c) cs[t] = carry.c;
+        }
+        if (order) {
+          const rows = (ts: Tensor[]) => reshape(stack(ts, 0), [T * N, H]);
+          const hLast = plan!.final(rows(hs), h0[k * D + d], H);
+          hN.push(hLast);
+          if (this.cell === 'LSTM') cN.push(plan!.final(rows(cs), c0[k * D + d], H));
+          last.push(hLast);
+          if (!top || wantOutput) outs.push(reshape(plan!.back(rows(hs), order), [T, N, H]));
+          continue;
         }
         hN.push(carry.h!);
         if (carry.c) cN.push(carry.c);
@@ -396,6 +437,78 @@ export abstract class Recurrent extends Module {
   get mode(): RecurrentMode {
     return this.cell;
   }
+}
+
+/** One direction's order of the rows under a mask: position p·N + n reads step rows[p·N + n] of sample n; `back` undoes it. */
+interface MaskOrder {
+  rows: Tensor;
+  back: Tensor;
+}
+
+interface MaskPlan {
+  forward: MaskOrder;
+  reverse: MaskOrder;
+  /** Each position's output back at its step (time-major [T·N, H]), zero at the padding steps. */
+  back(hs: Tensor, order: MaskOrder): Tensor;
+  /** The state after each sample's last real step ([N, H]); a sample all padding keeps its initial state (zero without one). */
+  final(hs: Tensor, initial: Tensor | null, H: number): Tensor;
+}
+
+/**
+ * The row orders of a padding mask [N, T] (1 = padding; see the file's header). Rows are time-major
+ * (step t of sample n is row t·N + n). Forward order: a sample's real steps in order, then its
+ * padding steps; reverse order: its real steps last to first, then its padding steps.
+ */
+function maskPlan(mask: Tensor, N: number, T: number, what: string, dtype: DType): MaskPlan {
+  if (!(mask instanceof Tensor) || mask.ndim !== 2 || mask.shape[0] !== N || mask.shape[1] !== T)
+    throw new ShapeError(
+      `${what}: expected a padding mask [${N}, ${T}] ([N, T]), got ${mask instanceof Tensor ? fmtShape(mask.shape) : String(mask)}`,
+    );
+  if (mask.device !== 'cpu')
+    throw new Error(`${what}: the padding mask lives on ${mask.device}; the steps are ordered on the host (keep the mask on the cpu)`);
+  const m = mask.data;
+  const lengths = new Int32Array(N);
+  const order = (reverse: boolean): MaskOrder => {
+    const rows = allocStorage(dtype, T * N);
+    const back = allocStorage(dtype, T * N);
+    for (let n = 0; n < N; n++) {
+      const real: number[] = [];
+      const pad: number[] = [];
+      for (let t = 0; t < T; t++) (m[n * T + t] !== 0 ? pad : real).push(t);
+      lengths[n] = real.length;
+      if (reverse) real.reverse();
+      [...real, ...pad].forEach((t, p) => {
+        rows[p * N + n] = t * N + n;
+        back[t * N + n] = p * N + n;
+      });
+    }
+    return { rows: new Tensor(rows, [T * N]), back: new Tensor(back, [T * N]) };
+  };
+  const forward = order(false);
+  const reverse = order(true);
+  const keep = allocStorage(dtype, T * N);
+  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) keep[t * N + n] = m[n * T + t] !== 0 ? 0 : 1;
+  const lastRow = allocStorage(dtype, N);
+  const empty = allocStorage(dtype, N);
+  for (let n = 0; n < N; n++) {
+    lastRow[n] = Math.max(lengths[n] - 1, 0) * N + n;
+    empty[n] = lengths[n] === 0 ? 1 : 0;
+  }
+  const anyEmpty = empty.some((v) => v !== 0);
+  const keepT = new Tensor(keep, [T * N, 1]);
+  const emptyT = new Tensor(empty, [N, 1]);
+  const lastT = new Tensor(lastRow, [N]);
+  return {
+    forward,
+    reverse,
+    back: (hs, o) => mul(gatherRows(hs, o.back), keepT),
+    final(hs, initial, H) {
+      const at = gatherRows(hs, lastT);
+      if (!anyEmpty) return at;
+      const kept = mul(at, sub(1, emptyT));
+      return initial ? add(kept, mul(reshape(initial, [N, H]), emptyT)) : kept;
+    },
+  };
 }
 
 /** Elman RNN, PyTorch's nn.RNN(batch_first=True): h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh). */
