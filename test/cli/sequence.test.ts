@@ -157,9 +157,17 @@ test('padded token ids (N, T) train a Transformer encoder with the padding maske
   assert.equal(o.code, 0, o.err);
   // the file takes the .npz's rows of ids, as the model was trained on them
   assert.deepEqual(JSON.parse(o.out).input.shape, ['batch', 10]);
-  const bad = await cli('train', '--data', file, '--model', 'embedding:20:16:pad=0:mask=true,lstm:8,linear', '--epochs', '1');
+  const bad = await cli(
+    'train',
+    '--data',
+    file,
+    '--model',
+    'embedding:20:16:pad=0:mask=true,conv1d:8:3,gap1d,flatten,linear',
+    '--epochs',
+    '1',
+  );
   assert.notEqual(bad.code, 0);
-  assert.match(bad.err, /layer 1 \(lstm:8\): takes no padding mask, and the embedding's mask=true gives one/);
+  assert.match(bad.err, /layer 1 \(conv1d:8:3\): takes no padding mask, and the embedding's mask=true gives one/);
   assert.doesNotMatch(bad.err, /\n\s+at /, 'no stack trace');
 });
 

@@ -17,6 +17,7 @@ import { MultiheadAttention } from '../../src/nn/attention.js';
 import { TransformerEncoder, TransformerEncoderLayer } from '../../src/nn/transformer.js';
 import { PositionalEmbedding, SinusoidalPositionalEncoding } from '../../src/nn/positional.js';
 import { SequenceMean } from '../../src/nn/seqmean.js';
+import { LSTM } from '../../src/nn/recurrent.js';
 import { exportOnnx } from '../../src/io/onnx.js';
 
 ort.env.wasm.numThreads = 1;
@@ -88,4 +89,16 @@ test('a padding mask (Embedding maskPadding) and causal layers: −∞ for paddi
   // unmasked, SequenceMean is ReduceMean
   const plain = new Sequential(new Embedding(11, 8, { rng }), new MultiheadAttention(8, 4, { causal: true, rng }), new SequenceMean());
   assert.deepEqual(await assertSameOutputs(plain, [5], 2, 11), [2, 8]);
+});
+
+test('a recurrent layer under a padding mask is refused by name: the export would not skip the padding steps', () => {
+  const rng = new Rng(4);
+  const model = new Sequential(
+    new Embedding(11, 4, { paddingIdx: 0, maskPadding: true, rng }),
+    new LSTM(4, 5, { returnSequences: false, rng }),
+  );
+  assert.throws(
+    () => exportOnnx(model, { inputShape: [6] }),
+    /exportOnnx: layer 1 \(LSTM\(4→5, returnSequences=false\)\) skips the padding steps/,
+  );
 });

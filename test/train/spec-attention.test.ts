@@ -118,11 +118,17 @@ test('mask=true mistakes: no pad=, and a layer before seqmean that cannot honour
     /layer 0 \(embedding:20:8:mask=true\): mask=true .* give pad=/,
   );
   for (const [spec, at] of [
-    ['embedding:20:8:pad=0:mask=true,lstm:8,linear', 'layer 1 \\(lstm:8\\)'],
+    ['embedding:20:8:pad=0:mask=true,conv1d:4:3,gap1d,flatten,linear', 'layer 1 \\(conv1d:4:3\\)'],
     ['embedding:20:8:pad=0:mask=true,transformer:2,flatten,linear', 'layer 2 \\(flatten\\)'],
     ['embedding:20:8:pad=0:mask=true,transpose,conv1d:4:3,gap1d,flatten,linear', 'layer 1 \\(transpose\\)'],
   ] as const)
     rejects(() => built(spec, [1, 1, 6]), new RegExp(`${at}: takes no padding mask, .*end the steps with seqmean before it`));
-  // after seqmean the mask has ended: any layer may follow
+  // after seqmean, or a recurrent layer's final state, the mask has ended: any layer may follow; one giving every step keeps it
   assert.deepEqual(built('embedding:20:8:pad=0:mask=true,seqmean,linear:4,relu,linear', [1, 1, 6]).shapes.at(-1), [10]);
+  assert.deepEqual(built('embedding:20:8:pad=0:mask=true,lstm:8,linear:4,relu,linear', [1, 1, 6]).shapes.at(-1), [10]);
+  assert.deepEqual(built('embedding:20:8:pad=0:mask=true,gru:8:seq=true,transformer:2,seqmean,linear', [1, 1, 6]).shapes.at(-1), [10]);
+  rejects(
+    () => built('embedding:20:8:pad=0:mask=true,rnn:8:seq=true,flatten,linear', [1, 1, 6]),
+    /layer 2 \(flatten\): takes no padding mask/,
+  );
 });
