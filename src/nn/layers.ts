@@ -167,7 +167,7 @@ export class Sequential extends Module {
       try {
         if (mask && support === 'refuse')
           throw new ShapeError(
-            `takes no padding mask, and its input has one (from an Embedding with maskPadding, or forward's mask): its padding steps would count as data; a layer that ends the steps (SequenceMean) or is per step (Linear, LayerNorm, attention) goes before it`,
+            `takes no padding mask, and its input has one (from an Embedding with maskPadding, or forward's mask), so its padding steps would count as data; end the steps before it with SequenceMean or a recurrent layer's final state`,
           );
         h = layer.forward(h, (opts?.mask ?? null) === mask ? opts : { ...opts, mask });
       } catch (e) {

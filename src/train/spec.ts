@@ -1281,7 +1281,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
         const after = maskAfter(m);
         if (after === null)
           throw new ModelSpecError(
-            `${at}: takes no padding mask, and the embedding's mask=true gives one; end the steps with seqmean before it, or leave mask=true out`,
+            `${at}: takes no padding mask, and the embedding's mask=true gives one; end the steps before it with seqmean or an lstm, gru or rnn without seq=true, or leave mask=true out`,
           );
         masked = after;
       }

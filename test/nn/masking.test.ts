@@ -187,12 +187,12 @@ test('a mask given to forward reaches every layer, as an Embedding with maskPadd
 test('a layer that cannot honour the mask refuses it, naming itself; so does an Embedding with maskPadding but no paddingIdx', () => {
   const rng = new d.Rng(2);
   const ids = d.fromData(new Float32Array([1, 2, 0, 0]), [1, 4]);
-  const withLstm = new d.Sequential(
+  const withConv = new d.Sequential(
     new d.Embedding(5, 4, { paddingIdx: 0, maskPadding: true, rng }),
     new d.Linear(4, 4, { rng }),
-    new d.LSTM(4, 3, { rng }),
+    new d.Conv1d(4, 3, 2, { rng }),
   );
-  assert.throws(() => withLstm.forward(ids), /layer 2 \(LSTM.*\): takes no padding mask, and its input has one/);
+  assert.throws(() => withConv.forward(ids), /layer 2 \(Conv1d.*\): takes no padding mask, and its input has one/);
   const withFlatten = new d.Sequential(new d.Embedding(5, 4, { paddingIdx: 0, maskPadding: true, rng }), new d.Flatten());
   assert.throws(() => withFlatten.forward(ids), /layer 1 \(Flatten\): takes no padding mask/);
   // after SequenceMean there is no mask left: a Flatten there is fine

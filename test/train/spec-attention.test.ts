@@ -122,7 +122,10 @@ test('mask=true mistakes: no pad=, and a layer before seqmean that cannot honour
     ['embedding:20:8:pad=0:mask=true,transformer:2,flatten,linear', 'layer 2 \\(flatten\\)'],
     ['embedding:20:8:pad=0:mask=true,transpose,conv1d:4:3,gap1d,flatten,linear', 'layer 1 \\(transpose\\)'],
   ] as const)
-    rejects(() => built(spec, [1, 1, 6]), new RegExp(`${at}: takes no padding mask, .*end the steps with seqmean before it`));
+    rejects(
+      () => built(spec, [1, 1, 6]),
+      new RegExp(`${at}: takes no padding mask, .*end the steps before it with seqmean or an lstm, gru or rnn without seq=true`),
+    );
   // after seqmean, or a recurrent layer's final state, the mask has ended: any layer may follow; one giving every step keeps it
   assert.deepEqual(built('embedding:20:8:pad=0:mask=true,seqmean,linear:4,relu,linear', [1, 1, 6]).shapes.at(-1), [10]);
   assert.deepEqual(built('embedding:20:8:pad=0:mask=true,lstm:8,linear:4,relu,linear', [1, 1, 6]).shapes.at(-1), [10]);
