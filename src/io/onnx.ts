@@ -306,15 +306,7 @@ function emit(g: Graph, m: Module, path: string, at: At): At {
   if (m instanceof BatchNormReLUMaxPool) return next(maxPool(g, m.pool, path, g.node(path, 'Relu', [batchNorm(g, m.bn, path, x)])));
   if (m instanceof BatchNormReLU) return next(g.node(path, 'Relu', [batchNorm(g, m.bn, path, x)]));
   if (m instanceof Linear) return next(gemm(g, m, path, x));
-  if (m instanceof Recurrent) {
-    if (at.mask)
-      refuse(
-        path,
-        m,
-        "skips the padding steps of the embedding's mask, which this export does not write (ONNX's sequence_lens covers post-padding only)",
-      );
-    return emitRecurrent(g, m, path, at);
-  }
+  if (m instanceof Recurrent) return emitRecurrent(g, m, path, at);
   if (isAttentionLayer(m)) return emitAttention(g, m, path, at);
   if (m instanceof DropConnect) {
     if (m.inference === 'gaussian' && m.p > 0 && m.activation !== 'none')
