@@ -7,9 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import {
+  backend,
+  crossEntropy,
   DataLoader,
   fit,
   fitAsync,
+  fromData,
   Rng,
   SGD,
   setBackend,
@@ -19,7 +22,7 @@ import {
   type Module,
 } from '../../../src/index.js';
 import { initWasm } from '../../../src/backend/wasm/index.js';
-import { disposeWebGPU, initWebGPU } from '../../../src/backend/webgpu/index.js';
+import { disposeWebGPU, initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { loadEmbedded } from '../../../src/data/node.js';
 
 /** The scaled difference a device run may differ from the wasm run by (float32 noise). */
@@ -137,4 +140,55 @@ export function assertRunNear(got: Recorded, want: Recorded): { loss: number; st
     assert.equal(r.testAccuracy, w.testAccuracy, `epoch ${i + 1} test accuracy`);
   }
   return { loss, state };
+}
+
+/** A batch of stepsTrainAlike: the input's values and shape (token ids or features) and the class targets. */
+export interface StepBatch {
+  x: Float32Array;
+  shape: number[];
+  targets: number[];
+}
+
+/**
+ * Trains the model `build` makes step by step on `batches` (cross-entropy, SGD with momentum 0.9 at
+ * `lr`: Adam's g/√v would scale the float32 noise of gradients near zero up to whole steps) on wasm
+ * and then on webgpu, the model moved there and the input uploaded first where `upload`. Asserts
+ * that a device step reads nothing back, that the step losses and the parameters are near the
+ * wasm run's and that the loss falls; returns both runs' losses.
+ */
+export async function assertStepsAlike(
+  build: () => Module,
+  batches: readonly StepBatch[],
+  { lr = 0.05, training = false, upload = false }: { lr?: number; training?: boolean; upload?: boolean } = {},
+): Promise<{ want: number[]; got: number[] }> {
+  await initWasm();
+  const prev = backend().name;
+  const run = async (device: boolean) => {
+    const model = build();
+    if (device) await model.to('webgpu');
+    const opt = new SGD(model.parameters(), { lr, momentum: 0.9 });
+    const losses: number[] = [];
+    for (const b of batches) {
+      const reads = webgpuInfo().reads;
+      opt.zeroGrad();
+      const x = fromData(b.x, b.shape);
+      const loss = crossEntropy(model.forward(device && upload ? await x.to('webgpu') : x, { training }), b.targets);
+      loss.backward();
+      opt.step();
+      if (device) assert.equal(webgpuInfo().reads, reads, 'a step reads nothing back');
+      losses.push((await loss.read())[0]);
+    }
+    return { losses, params: await Promise.all(model.parameters().map(async (p) => Array.from(await p.read()))) };
+  };
+  try {
+    setBackend('wasm');
+    const want = await run(false);
+    const got = await run(true);
+    assertNear('step loss', got.losses, want.losses);
+    for (const [i, p] of got.params.entries()) assertNear(`parameter ${i}`, p, want.params[i]);
+    assert.ok(want.losses.at(-1)! < want.losses[0], `the loss falls: ${want.losses}`);
+    return { want: want.losses, got: got.losses };
+  } finally {
+    setBackend(prev);
+  }
 }
