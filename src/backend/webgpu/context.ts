@@ -650,6 +650,12 @@ export function grid(n: number, perGroup: number = WG): [number, number] {
  * `grid()`, NaN tests by bits (immune to fast-math folding), and IEEE special values (from a
  * variable: WGSL rejects a constant expression that evaluates to NaN or ∞).
  */
+/** The entry of a kernel with one thread per element: `i` the element, the threads past `p.n` (the uniform's first field) returning at once. */
+export const THREAD_MAIN = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flatGroup(wid, nwg) * ${WG}u + li;
+  if (i >= p.n) { return; }`;
+
 export const WGSL_COMMON = /* wgsl */ `
 fn flatGroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.y * nwg.x + wid.x; }
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }

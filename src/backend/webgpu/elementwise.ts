@@ -13,7 +13,7 @@ import type { ActivationOp, BinaryOp, UnaryOp } from '../backend.js';
 import { broadcastStrides } from '../reference.js';
 import type { Shape } from '../../tensor/shape.js';
 import type { DeviceStorage } from '../../tensor/device.js';
-import { type GpuContext, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, WGSL_COMMON, grid, wgsl, THREAD_MAIN } from './context.js';
 import { READ, WRITE, own } from './dense.js';
 import { ACTIVATIONS, ACTIVATION_OPS, PARAMETRISED } from './activations.js';
 
@@ -122,10 +122,7 @@ struct Params { ${fields} }
 ${bindings}
 ${WGSL_COMMON}
 ${SPECIAL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   ${walk}
   let x = ${x};
   let y = ${y};
@@ -143,10 +140,7 @@ ${inPlace ? WRITE(1, 'o') : `${READ(1, 'a')}\n${WRITE(2, 'o')}`}
 ${WGSL_COMMON}
 ${SPECIAL}
 ${activation ? ACTIVATIONS : ''}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   let x = ${inPlace ? 'o[i]' : 'a[i]'};
   o[i] = ${UNARY[op]};
 }

@@ -16,7 +16,7 @@
  * its slice into partial tile z of a scratch buffer, and a second kernel adds the S partials of
  * each output in slice order (so the result is deterministic) into the output, set or accumulated.
  */
-import { type GpuContext, GpuStorage, MAX_GROUPS, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, GpuStorage, MAX_GROUPS, WGSL_COMMON, grid, wgsl, THREAD_MAIN } from './context.js';
 
 /**
  * A tile of C computed by one workgroup of ty·tx threads, `ty` along its rows and `tx` along its
@@ -294,10 +294,7 @@ struct Params { n: u32, slices: u32 }
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 ${WGSL_COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   var s = 0.0;
   for (var z = 0u; z < p.slices; z++) { s += part[z * p.n + i]; }
   out[i] ${accumulate ? '+=' : '='} s;

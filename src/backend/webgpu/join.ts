@@ -6,7 +6,7 @@
  * output, so the pieces need no ordering among themselves, and a piece never reads the output.
  */
 import type { DeviceStorage } from '../../tensor/device.js';
-import { type GpuContext, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, WGSL_COMMON, grid, wgsl, THREAD_MAIN } from './context.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 
 /** out[(i / row)·outRow + at + i % row] = x[i]. */
@@ -17,10 +17,7 @@ struct Params { n: u32, row: u32, outRow: u32, at: u32 }
 ${READ(1, 'x')}
 ${WRITE(2, 'o')}
 ${WGSL_COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   o[(i / p.row) * p.outRow + p.at + i % p.row] = x[i];
 }
 `;

@@ -19,7 +19,7 @@
  * Every offset is in elements; NONE (0xffffffff) marks an LSTM step with no final c to write or read.
  */
 import type { RecurrentGatesArgs, RecurrentGatesBackwardArgs } from '../backend.js';
-import { type GpuContext, type GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, type GpuStorage, WGSL_COMMON, grid, wgsl, THREAD_MAIN } from './context.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 import { SPECIAL } from './elementwise.js';
 
@@ -32,10 +32,7 @@ struct Params { n: u32, H: u32, ${params.map((p) => `${p}: u32`).join(', ')} }
 ${bindings.map(([name, mode], i) => (mode === 'r' ? READ(i + 1, name) : WRITE(i + 1, name))).join('\n')}
 ${WGSL_COMMON}
 ${SPECIAL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   let H = p.H;
   let row = i / H;
   let j = i % H;

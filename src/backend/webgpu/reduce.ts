@@ -13,7 +13,7 @@
 import type { Shape } from '../../tensor/shape.js';
 import type { DeviceStorage } from '../../tensor/device.js';
 import { stridesOf } from '../../tensor/shape.js';
-import { type GpuContext, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, WG, WGSL_COMMON, grid, wgsl, THREAD_MAIN } from './context.js';
 import { READ, WRITE, own } from './dense.js';
 import { MAX_RANK, mergeDims } from './elementwise.js';
 
@@ -78,10 +78,7 @@ ${READ(1, 'a')}
 ${WRITE(2, 'o')}
 ${withArg ? WRITE(3, 'arg', 'i32') : ''}
 ${WGSL_COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   let outer = i / p.inner;
   let base = outer * p.len * p.inner + (i - outer * p.inner);
   var best = a[base];

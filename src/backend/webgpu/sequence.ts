@@ -19,7 +19,7 @@
 import type { DeviceStorage } from '../../tensor/device.js';
 import { type Shape, sizeOf } from '../../tensor/shape.js';
 import { broadcastStrides } from '../reference.js';
-import { type GpuContext, GpuStorage, MAX_GROUPS, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, GpuStorage, MAX_GROUPS, WGSL_COMMON, grid, wgsl, THREAD_MAIN } from './context.js';
 import { READ, WRITE, allOwn, own } from './dense.js';
 import { MAX_RANK } from './elementwise.js';
 import { type TileShape, gemmSource, partialStore } from './gemm.js';
@@ -53,10 +53,7 @@ struct Params { n: u32, ${dims.map((d) => `s${d}: u32,`).join(' ')} ${dims.map((
 ${READ(1, 'x')}
 ${WRITE(2, 'o')}
 ${WGSL_COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   var rest = i; var at = 0u;
   ${[5, 4, 3, 2, 1, 0].map((d) => `{ let c = rest % p.s${d}; rest = rest / p.s${d}; at += c * p.t${d}; }`).join('\n  ')}
   o[i] = x[at];
@@ -75,10 +72,7 @@ ${READ(2, 'a')}
 ${READ(3, 'b')}
 ${WRITE(4, 'o')}
 ${WGSL_COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   var rest = i; var ic = 0u; var ia = 0u; var ib = 0u;
   ${[5, 4, 3, 2, 1, 0].map((d) => `{ let k = rest % p.s${d}; rest = rest / p.s${d}; ic += k * p.c${d}; ia += k * p.a${d}; ib += k * p.b${d}; }`).join('\n  ')}
   o[i] = select(b[ib], a[ia], c[ic] != 0.0);
@@ -95,10 +89,7 @@ ${READ(1, 'w')}
 ${READ(2, 'rows', 'i32')}
 ${WRITE(3, 'o')}
 ${WGSL_COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   let r = rows[i / p.dim];
   o[i] = select(w[u32(r) * p.dim + i % p.dim], 0.0, r == p.skip);
 }
@@ -115,10 +106,7 @@ ${READ(2, 'starts', 'i32')}
 ${READ(3, 'order', 'i32')}
 ${WRITE(4, 'gw')}
 ${WGSL_COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }
+${THREAD_MAIN}
   let r = i / p.dim;
   let j = i % p.dim;
   var s = 0.0;

@@ -8,13 +8,8 @@
  */
 import type { AdadeltaStepHyper, AdagradStepHyper, AdamStepHyper, RmspropStepHyper, SgdStepHyper } from '../backend.js';
 import type { DeviceStorage } from '../../tensor/device.js';
-import { type GpuContext, GpuStorage, WG, WGSL_COMMON, grid, wgsl } from './context.js';
+import { type GpuContext, GpuStorage, WGSL_COMMON, grid, wgsl, THREAD_MAIN } from './context.js';
 import { READ, WRITE, allOwn } from './dense.js';
-
-const MAIN = `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flatGroup(wid, nwg) * ${WG}u + li;
-  if (i >= p.n) { return; }`;
 
 /** gv: the gradient, negated when maximizing, plus the coupled weight decay λθ (SGD's, RMSprop's, Adagrad's and Adadelta's first lines). */
 const DECAYED_GRAD = `  let pv = param[i];
@@ -32,7 +27,7 @@ ${WRITE(3, 'm')}
 ${WRITE(4, 'v')}
 ${amsgrad ? WRITE(5, 'vmax') : ''}
 ${WGSL_COMMON}
-${MAIN}
+${THREAD_MAIN}
   var pv = param[i];
   var gv = g[i];
   if (p.maximize == 1u) { gv = -gv; }
@@ -56,7 +51,7 @@ ${READ(1, 'g')}
 ${WRITE(2, 'param')}
 ${momentum ? WRITE(3, 'buf') : ''}
 ${WGSL_COMMON}
-${MAIN}
+${THREAD_MAIN}
 ${DECAYED_GRAD}
   var d = gv;
   ${
@@ -83,7 +78,7 @@ ${WRITE(3, 'v')}
 ${centered ? WRITE(4, 'ga') : ''}
 ${momentum ? WRITE(centered ? 5 : 4, 'buf') : ''}
 ${WGSL_COMMON}
-${MAIN}
+${THREAD_MAIN}
 ${DECAYED_GRAD}
   let vv = v[i] * p.alpha + p.oneMinusAlpha * gv * gv;
   v[i] = vv;
@@ -122,7 +117,7 @@ ${READ(1, 'g')}
 ${WRITE(2, 'param')}
 ${WRITE(3, 'sum')}
 ${WGSL_COMMON}
-${MAIN}
+${THREAD_MAIN}
 ${DECAYED_GRAD}
   let sv = sum[i] + gv * gv;
   sum[i] = sv;
@@ -142,7 +137,7 @@ ${WRITE(2, 'param')}
 ${WRITE(3, 'v')}
 ${WRITE(4, 'u')}
 ${WGSL_COMMON}
-${MAIN}
+${THREAD_MAIN}
 ${DECAYED_GRAD}
   let vv = v[i] * p.rho + p.oneMinusRho * gv * gv;
   v[i] = vv;
