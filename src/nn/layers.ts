@@ -124,6 +124,21 @@ export class Flatten extends Module {
 }
 
 /**
+ * Whether a padding mask goes on after `m` (true), ends there (false), or `m` refuses it (null):
+ * Sequential.forward's rule, read from the layers' maskSupport without running them.
+ */
+export function maskAfter(m: Module): boolean | null {
+  if (m instanceof Sequential) {
+    for (const x of m.layers) {
+      const r = maskAfter(x);
+      if (r !== true) return r;
+    }
+    return true;
+  }
+  return m.maskSupport === 'keep' ? true : m.maskSupport === 'refuse' ? null : false;
+}
+
+/**
  * Layers applied in order; a shape error names the layer (its name — the index unless given — and
  * kind). Each layer runs its own forward: fusing a Linear and the ReLU after it into one op is the
  * explicit `fuse(model)` pass (nn/fuse.ts), which returns a Sequential of fused modules under the

@@ -11,14 +11,14 @@
  *   names are `body.0.weight`, `shortcut.0.weight`, …: those of a PyTorch `nn.Module` whose
  *   attributes `body` and `shortcut` hold the same modules (`shortcut = nn.Identity()` has no state).
  *
- * Both parts see the same `training` and `rng`; the gradient of x is the sum of the two paths'
+ * Both parts see the same `training`, `rng` and padding mask; the gradient of x is the sum of the two paths'
  * (autograd's add).
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 import { add } from '../autograd/ops.js';
-import { Module, type ForwardOptions } from './module.js';
-import { Sequential } from './layers.js';
+import { Module, type ForwardOptions, type MaskSupport } from './module.js';
+import { Sequential, maskAfter } from './layers.js';
 
 export class Residual extends Module {
   constructor(
@@ -41,6 +41,11 @@ export class Residual extends Module {
         `the body gives ${fmtShape(y.shape)} but the ${this.shortcut ? 'shortcut' : 'identity shortcut (the input)'} gives ${fmtShape(s.shape)}; the two are added, so their shapes must be equal`,
       );
     return add(y, s);
+  }
+
+  /** Keeps a padding mask when both paths keep every step (per-step layers, attention); else refuses it. */
+  override get maskSupport(): MaskSupport {
+    return maskAfter(this.body) === true && (!this.shortcut || maskAfter(this.shortcut) === true) ? 'keep' : 'refuse';
   }
 
   override describe(): string {

@@ -94,7 +94,7 @@
 import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, shapeEq } from '../tensor/shape.js';
-import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential } from '../nn/layers.js';
+import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential, maskAfter } from '../nn/layers.js';
 import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
 import {
@@ -1298,18 +1298,6 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
     );
   }
   return { model: new Sequential(...modules), shapes };
-}
-
-/** Whether a padding mask goes on after `m` (true), ends there (false), or `m` refuses it (null): Sequential.forward's rule. */
-function maskAfter(m: Module): boolean | null {
-  if (m instanceof Sequential) {
-    for (const x of m.layers) {
-      const r = maskAfter(x);
-      if (r !== true) return r;
-    }
-    return true;
-  }
-  return m.maskSupport === 'keep' ? true : m.maskSupport === 'refuse' ? null : false;
 }
 
 /** A ModelSpec (the interface of the built-in models) for a list of layers; its name is the canonical spec string. */

@@ -238,3 +238,19 @@ test('causal: a step never sees the steps after it; forward equals attend / forw
     true,
   );
 });
+
+test('a residual block of per-step layers keeps the mask (padding changes nothing); one with a layer that refuses it refuses it', () => {
+  const rng = new d.Rng(8);
+  const model = new d.Sequential(
+    new d.Embedding(12, 8, { paddingIdx: 0, maskPadding: true, rng }),
+    new d.Residual(new d.Sequential(new d.LayerNorm(8), new d.MultiheadAttention(8, 2, { rng }), new d.Linear(8, 8, { rng }))),
+    new d.SequenceMean(),
+    new d.Linear(8, 2, { rng }),
+  );
+  const short = model.forward(d.fromData(Float32Array.from([3, 7, 1]), [1, 3]));
+  const padded = model.forward(d.fromData(Float32Array.from([3, 7, 1, 0, 0]), [1, 5]));
+  assertClose(padded.data, short.data, 1e-5, 'padding');
+  assert.equal(model.layers[1].maskSupport, 'keep');
+  const refusing = new d.Residual(new d.Sequential(new d.Flatten()));
+  assert.equal(refusing.maskSupport, 'refuse');
+});

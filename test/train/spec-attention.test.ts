@@ -134,4 +134,13 @@ test('mask=true mistakes: no pad=, and a layer before seqmean that cannot honour
     () => built('embedding:20:8:pad=0:mask=true,rnn:8:seq=true,flatten,linear', [1, 1, 6]),
     /layer 2 \(flatten\): takes no padding mask/,
   );
+  // a residual block keeps it when every layer in it does
+  assert.deepEqual(
+    built('embedding:20:8:pad=0:mask=true,res[layernorm,attention:2,linear:8],seqmean,linear', [1, 1, 6]).shapes.at(-1),
+    [10],
+  );
+  rejects(
+    () => built('embedding:20:8:pad=0:mask=true,res[conv1d:6:1],seqmean,linear', [1, 1, 6]),
+    /layer 1 \(res\): takes no padding mask/,
+  );
 });
