@@ -8,3 +8,4 @@ export * from './preprocess.js';
 export { complementIndices, kFold, stratifiedKFold, stratifiedSplit } from './folds.js';
 export * from './image.js';
 export * from './npz.js';
+export * from './text.js';
