@@ -46,6 +46,8 @@ export interface CsvTable {
   ignoredColumns: string[];
   /** The label cell of each row (trimmed). */
   labels: string[];
+  /** The free-text column's cell of each row (trimmed; a missing cell is ''), when `text` named one. */
+  texts?: string[];
   /** The file line each row ends on (1-based; the header is line 1 unless blank lines precede it). */
   lines: Int32Array;
   rows: number;
@@ -67,6 +69,11 @@ export interface ReadCsvOptions {
    * `oneHot` a reader returned) encodes the column in those categories instead of the file's own.
    */
   oneHot?: readonly OneHotSpec[];
+  /**
+   * A free-text column, by name or 0-based index, read as strings (`texts`): every other column
+   * besides the label must be ignored (a TextColumnsError names the others), so `features` is empty.
+   */
+  text?: string | number;
 }
 
 /** A one-hot encoded column: its header name and its categories, in the order of its features. */
@@ -291,6 +298,8 @@ interface Layout {
   ignored: number[];
   /** One-hot encoded columns, in file order, with their categories when fixed (else fitted on the file). */
   oneHot: { col: number; categories?: readonly string[] }[];
+  /** The free-text column, read as strings. */
+  text?: number;
 }
 
 /**
@@ -311,6 +320,40 @@ function resolveIgnored(
     if (taken.targetColumns.includes(c)) throw new DataFormatError(where, `"${header[c]}" is a target column; it cannot be ignored`);
   }
   return cols;
+}
+
+/** The free-text column: neither the label, a target, ignored nor one-hot encoded. */
+function resolveTextColumn(header: readonly string[], spec: string | number, taken: Layout, where: string): number {
+  const c = resolveColumn(header, spec, 'text column', where);
+  const what =
+    c === taken.label
+      ? 'the label column'
+      : taken.targetColumns.includes(c)
+        ? 'a target column'
+        : taken.ignored.includes(c)
+          ? 'ignored'
+          : taken.oneHot.some((h) => h.col === c)
+            ? 'one-hot encoded'
+            : null;
+  if (what !== null) throw new DataFormatError(where, `the text column "${header[c]}" is ${what}; it cannot also be the text`);
+  return c;
+}
+
+/**
+ * A text column beside other feature columns: a text model reads the text only, so every other
+ * column besides the label must be ignored. `others` names them, for the caller's hint.
+ */
+export class TextColumnsError extends DataFormatError {
+  constructor(
+    where: string,
+    readonly text: string,
+    readonly others: readonly string[],
+  ) {
+    super(
+      where,
+      `the text column "${text}" is read alone, and ${others.map((n) => JSON.stringify(n)).join(', ')} ${others.length === 1 ? 'is a feature column' : 'are feature columns'} besides it; ignore ${others.length === 1 ? 'it' : 'them'} (ignoreColumns)`,
+    );
+  }
 }
 
 /**
@@ -418,6 +461,8 @@ interface Rows extends Layout {
   /** rows × target columns values. */
   targets: Float32Array;
   labels: string[];
+  /** The text column's cells, when the layout has one. */
+  texts: string[];
   lines: Int32Array;
   rows: number;
 }
@@ -431,7 +476,7 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
   let header: string[] | null = null;
   let headerWhere = path;
   let layout: Layout = { label: -1, targetColumns: [], ignored: [], oneHot: [] };
-  let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target, 3 ignored, 4 one-hot
+  let role = new Int8Array(0); // per column: 0 feature, 1 label, 2 target, 3 ignored, 4 one-hot, 5 text
   let hotIndex = new Int32Array(0); // per column: its index among the one-hot columns
   let hot: CategoryCodes[] = [];
   let F = 0; // numeric features
@@ -443,6 +488,7 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
   let codes: Int32Array[] = [];
   let lines = new Int32Array(cap);
   const labels: string[] = [];
+  const texts: string[] = [];
   const grow = <A extends Float32Array | Int32Array>(a: A, width: number): A => {
     const b = new (a.constructor as new (n: number) => A)(cap * width);
     b.set(a);
@@ -464,10 +510,17 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
         role[h.col] = 4;
         hotIndex[h.col] = m;
       });
+      if (layout.text !== undefined) role[layout.text] = 5;
       hot = layout.oneHot.map((h) => new CategoryCodes(h.categories));
       T = layout.targetColumns.length;
       F = role.filter((r) => r === 0).length;
-      if (F + hot.length === 0)
+      if (layout.text !== undefined && F + hot.length > 0)
+        throw new TextColumnsError(
+          headerWhere,
+          header[layout.text],
+          header.filter((_, j) => role[j] === 0 || role[j] === 4),
+        );
+      if (F + hot.length === 0 && layout.text === undefined)
         throw new DataFormatError(
           headerWhere,
           layout.ignored.length === 0 && layout.label >= 0
@@ -496,6 +549,7 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
         labels.push(cell);
       } else if (r === 0) features[o++] = featureValue(cell, j, header, `${path}:${line}`, 'feature', allowMissing);
       else if (r === 4) codes[hotIndex[j]][rows] = hot[hotIndex[j]].code(cell);
+      else if (r === 5) texts.push(MISSING_CELLS.has(cell) ? '' : cell);
     }
     for (let k = 0; k < T; k++) {
       const j = layout.targetColumns[k];
@@ -534,11 +588,12 @@ async function readRows(path: string, layoutOf: (header: readonly string[], wher
     ...layout,
     header: hdr,
     featureNames,
-    featureColumns: hdr.filter((_, j) => role[j] === 0 || role[j] === 4),
+    featureColumns: hdr.filter((_, j) => role[j] === 0 || role[j] === 4 || role[j] === 5),
     oneHotColumns,
     features: out,
     targets: targets.slice(0, rows * T),
     labels,
+    texts,
     lines: lines.slice(0, rows),
     rows,
   };
@@ -557,6 +612,7 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
       const layout: Layout = { label: resolveLabelColumn(header, opts.labelColumn, where), targetColumns: [], ignored: [], oneHot: [] };
       layout.ignored = resolveIgnored(header, opts.ignoreColumns, layout, where);
       layout.oneHot = resolveOneHot(header, opts.oneHot, layout, where);
+      if (opts.text !== undefined) layout.text = resolveTextColumn(header, opts.text, layout, where);
       return layout;
     },
     opts.allowMissing,
@@ -571,6 +627,7 @@ export async function readCsvTable(path: string, opts: ReadCsvOptions = {}): Pro
     featureColumns: r.featureColumns,
     ignoredColumns: ignoredNames(r),
     labels: r.labels,
+    ...(r.text !== undefined ? { texts: r.texts } : {}),
     lines: r.lines,
     rows: r.rows,
   };
@@ -686,6 +743,61 @@ export async function* readCsvColumns(path: string, names: readonly string[], op
   else if (start === 0) throw new DataFormatError(path, 'no data rows after the header');
 }
 
+/** A run of consecutive rows' texts (readCsvTexts). */
+export interface CsvTextBatch {
+  texts: string[];
+  rows: number;
+  /** Index of the batch's first row among the file's data rows (0 for the row after the header). */
+  start: number;
+  /** The file line each row ends on (1-based). */
+  lines: Int32Array;
+}
+
+/**
+ * Read the free-text column `column` of a CSV file, by header name, in batches of consecutive rows
+ * (a missing cell is ''), as readCsvColumns reads numbers: other columns are not read; a name the
+ * header lacks is a CsvColumnsError.
+ */
+export async function* readCsvTexts(
+  path: string,
+  column: string,
+  opts: Pick<ReadCsvColumnsOptions, 'batchRows' | 'input'> = {},
+): AsyncGenerator<CsvTextBatch> {
+  const batchRows = opts.batchRows ?? 1000;
+  if (!Number.isInteger(batchRows) || batchRows < 1)
+    throw new RangeError(`readCsvTexts: batchRows must be a positive integer, got ${batchRows}`);
+  let header: string[] | null = null;
+  let j = -1;
+  let texts: string[] = [];
+  let lines: number[] = [];
+  let start = 0;
+  for await (const rec of csvRecords(path, opts.input)) {
+    const where = `${path}:${rec.info.lines}`;
+    if (header === null) {
+      header = rec.record;
+      const hits = header.flatMap((h, i) => (h === column ? [i] : []));
+      if (hits.length === 0) throw new CsvColumnsError(where, [column], header);
+      if (hits.length > 1)
+        throw new DataFormatError(where, `the column name "${column}" appears ${hits.length} times (columns ${hits.join(', ')})`);
+      j = hits[0];
+      continue;
+    }
+    checkRagged(rec.record, header, where);
+    const cell = rec.record[j];
+    texts.push(MISSING_CELLS.has(cell) ? '' : cell);
+    lines.push(rec.info.lines);
+    if (texts.length === batchRows) {
+      yield { texts, rows: texts.length, start, lines: Int32Array.from(lines) };
+      start += texts.length;
+      texts = [];
+      lines = [];
+    }
+  }
+  if (header === null) throw new DataFormatError(path, 'empty file: expected a header row, then one row per sample');
+  if (texts.length > 0) yield { texts, rows: texts.length, start, lines: Int32Array.from(lines) };
+  else if (start === 0) throw new DataFormatError(path, 'no data rows after the header');
+}
+
 export interface CsvClasses {
   /** Class names in index order. */
   classes: string[];
@@ -707,6 +819,12 @@ export function csvClasses(tables: readonly CsvTable[]): CsvClasses {
 
 /** A table as a Dataset of [1, 1, F] samples with labels indexed in `classes`. */
 export function csvDataset(table: CsvTable, cls: CsvClasses, name = table.path): Dataset {
+  const labels = labelIndices(table, cls);
+  return new Dataset({ images: table.features, labels, shape: [1, 1, table.featureNames.length], classes: cls.classes, name });
+}
+
+/** Each row's class index in `cls`; a label outside them is refused naming file and line. */
+function labelIndices(table: CsvTable, cls: CsvClasses): Int32Array {
   const index = new Map(cls.classes.map((c, i) => [c, i]));
   const labels = new Int32Array(table.rows);
   for (let i = 0; i < table.rows; i++) {
@@ -719,7 +837,7 @@ export function csvDataset(table: CsvTable, cls: CsvClasses, name = table.path):
       );
     labels[i] = y;
   }
-  return new Dataset({ images: table.features, labels, shape: [1, 1, table.featureNames.length], classes: cls.classes, name });
+  return labels;
 }
 
 export interface LoadCsvOptions extends ReadCsvOptions {
@@ -754,14 +872,34 @@ export interface CsvData extends CsvClasses {
  * classify, unless `classes` gives those of a trained model.
  */
 export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<CsvData> {
+  if (opts.text !== undefined) throw new TypeError('loadCsv: a text column has no numeric features; read it with loadCsvText');
   const train = await readCsvTable(path, opts);
   // the test file's one-hot columns take the training file's categories
   const test = opts.testPath !== undefined ? await readCsvTable(opts.testPath, { ...opts, oneHot: train.oneHot }) : undefined;
   if (test) checkSameHeader(test.path, test.header, path, train.header);
-  const cls: CsvClasses = opts.classes
-    ? { classes: [...opts.classes], labelKind: opts.classes.every((c) => INTEGER.test(c)) ? 'integer' : 'string' }
+  const cls = tableClasses(path, train, test, opts.classes);
+  return {
+    ...cls,
+    train: csvDataset(train, cls, 'csv/train'),
+    test: test ? csvDataset(test, cls, 'csv/test') : undefined,
+    featureNames: train.featureNames,
+    featureColumns: train.featureColumns,
+    oneHot: train.oneHot,
+    ignoredColumns: train.ignoredColumns,
+    labelName: train.header[train.labelColumn],
+  };
+}
+
+/**
+ * The classes of a training table (and its test table): the given classes of a trained model, which
+ * every label must be among, else the training table's own, at least 2, which the test table's
+ * labels must be among.
+ */
+function tableClasses(path: string, train: CsvTable, test: CsvTable | undefined, classes: readonly string[] | undefined): CsvClasses {
+  const cls: CsvClasses = classes
+    ? { classes: [...classes], labelKind: classes.every((c) => INTEGER.test(c)) ? 'integer' : 'string' }
     : csvClasses([train]);
-  if (opts.classes) {
+  if (classes) {
     const known = new Set(cls.classes);
     for (const t of test ? [train, test] : [train]) {
       const i = t.labels.findIndex((l) => !known.has(cls.labelKind === 'integer' && INTEGER.test(l) ? String(Number(l)) : l));
@@ -786,13 +924,51 @@ export async function loadCsv(path: string, opts: LoadCsvOptions = {}): Promise<
         `class "${test.labels[i]}" is not a class of ${path} (${preview(cls.classes)}); a test file may lack a class but not add one`,
       );
   }
+  return cls;
+}
+
+/** The texts of a CSV file and their class indices. */
+export interface CsvTexts {
+  texts: string[];
+  labels: Int32Array;
+  /** The file line each row ends on (1-based). */
+  lines: Int32Array;
+}
+
+export interface CsvTextData extends CsvClasses {
+  train: CsvTexts;
+  /** Present when `testPath` was given. */
+  test?: CsvTexts;
+  /** The header name of the text column. */
+  textColumn: string;
+  /** The header names of the columns `ignoreColumns` left out (every one besides the text and the label). */
+  ignoredColumns: string[];
+  labelName: string;
+}
+
+/**
+ * Load a CSV file of free text and class labels, and its test file when given (same header, only
+ * labels of the training file): the column `text` as strings (a missing cell is ''), every column
+ * besides it and the label ignored by `ignoreColumns` (a TextColumnsError names the others). Classes
+ * as loadCsv finds them. Turn the texts into token ids with a TextVectorizer (src/data/text.ts).
+ */
+export async function loadCsvText(
+  path: string,
+  opts: Omit<LoadCsvOptions, 'text' | 'oneHot' | 'allowMissing'> & { text: string | number },
+): Promise<CsvTextData> {
+  if (!opts || (typeof opts.text !== 'string' && typeof opts.text !== 'number'))
+    throw new TypeError(`loadCsvText: options.text must be a column name or index, got ${typeof opts?.text}`);
+  const read = { labelColumn: opts.labelColumn, ignoreColumns: opts.ignoreColumns, text: opts.text };
+  const train = await readCsvTable(path, read);
+  const test = opts.testPath !== undefined ? await readCsvTable(opts.testPath, read) : undefined;
+  if (test) checkSameHeader(test.path, test.header, path, train.header);
+  const cls = tableClasses(path, train, test, opts.classes);
+  const texts = (t: CsvTable): CsvTexts => ({ texts: t.texts ?? [], labels: labelIndices(t, cls), lines: t.lines });
   return {
     ...cls,
-    train: csvDataset(train, cls, 'csv/train'),
-    test: test ? csvDataset(test, cls, 'csv/test') : undefined,
-    featureNames: train.featureNames,
-    featureColumns: train.featureColumns,
-    oneHot: train.oneHot,
+    train: texts(train),
+    test: test ? texts(test) : undefined,
+    textColumn: train.featureColumns[0],
     ignoredColumns: train.ignoredColumns,
     labelName: train.header[train.labelColumn],
   };
