@@ -25,8 +25,12 @@ import {
   oneHotNames,
   readCsvHeader,
   TextFeatureError,
+  loadCsvText,
+  TextColumnsError,
+  type CsvTexts,
   type OneHotColumn,
 } from '../data/csv.js';
+import { DEFAULT_MAX_TOKENS, TextVectorizer, type TextVectorizerJSON } from '../data/text.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
 import { checkTestSet, npzDatasets, NpzDataError, type NpzDatasets } from '../data/npz.js';
 import { readNpz } from '../io/npy-node.js';
@@ -49,7 +53,7 @@ import { DataFormatError } from '../data/idx.js';
 import { parseImageSize } from '../data/image.js';
 import { Rng } from '../tensor/rng.js';
 import { UsageError, type OptSpec } from './args.js';
-import { RegressionDataset, type Dataset } from '../data/dataset.js';
+import { Dataset, RegressionDataset } from '../data/dataset.js';
 
 const DEFAULT_FASHION_MNIST_DIR = FASHION_MNIST_SEARCH_PATH[0];
 
@@ -101,6 +105,16 @@ export interface CsvColumns {
   ignored?: string[];
   /** --one-hot: the one-hot encoded columns and their categories, which eval and predict encode files in. */
   oneHot?: OneHotColumn[];
+  /**
+   * --text: the free-text column (the only feature, `features` = [column]) and the vectorizer fitted
+   * on the training part, which eval, predict and export read the column's texts with.
+   */
+  text?: CsvTextColumn;
+}
+
+/** A free-text column and its vectorizer (vocabulary, T), as a weights file keeps them. */
+export interface CsvTextColumn extends TextVectorizerJSON {
+  column: string;
 }
 
 /**
@@ -187,6 +201,26 @@ export const dataOptions: OptSpec[] = [
     help: `CSV: one-hot encode the text columns COL, by header name or 0-based index: each becomes one 0/1 feature per distinct value of the training file (sorted; named COL_value; a missing or unseen value is all zeros; at most ${MAX_ONE_HOT_CATEGORIES}), saved with the model for eval and predict`,
   },
   {
+    name: 'text',
+    type: 'string',
+    metavar: 'COL',
+    help: `CSV: the free-text column COL, by header name or 0-based index, is the model's input: lowercased, punctuation stripped, split on whitespace and read as token ids [T] through a vocabulary of the training part's most frequent words (Keras' TextVectorization: 0 padding, 1 unknown), saved with the model for eval, predict and export. Every other column besides the label must be left out by --ignore-columns. Default model: embedding:V:64:pad=0:mask=true,seqmean,linear, V the vocabulary size; a --model must start with embedding:V:dim:pad=0:mask=true`,
+  },
+  {
+    name: 'max-tokens',
+    type: 'int',
+    min: 3,
+    metavar: 'N',
+    help: `with --text: at most N words in the vocabulary, padding and unknown included (default ${DEFAULT_MAX_TOKENS})`,
+  },
+  {
+    name: 'sequence-length',
+    type: 'int',
+    min: 1,
+    metavar: 'T',
+    help: 'with --text: the tokens read of each text, cut or padded with 0 to T (default: the longest training text)',
+  },
+  {
     name: 'standardize',
     type: 'boolean',
     help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only',
@@ -239,6 +273,12 @@ export interface DataFlags {
   ignoreColumns?: string;
   /** --one-hot: the CSV columns one-hot encoded, comma-separated. */
   oneHot?: string;
+  /** --text: the CSV free-text column. */
+  text?: string;
+  /** --max-tokens: the vocabulary size cap of --text. */
+  maxTokens?: number;
+  /** --sequence-length: the token ids read of each --text text. */
+  sequenceLength?: number;
   standardize?: boolean;
   channels?: string | number;
   resize?: string;
@@ -337,6 +377,7 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     ['target', '--target', ['csv']],
     ['ignoreColumns', '--ignore-columns', ['csv']],
     ['oneHot', '--one-hot', ['csv']],
+    ['text', '--text', ['csv']],
     ['standardize', '--standardize', ['csv', 'npz']],
     ['channels', '--channels', ['folder']],
     ['resize', '--resize', ['folder']],
@@ -350,6 +391,26 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
     if (f[key] !== undefined && f[key] !== false && !kinds.includes(kind)) {
       throw new UsageError(`${flag} applies to ${kinds.map((k) => KIND_NAMES[k]).join(' and ')}, not to ${KIND_NAMES[kind]}`);
     }
+  }
+  for (const [key, flag] of [
+    ['maxTokens', '--max-tokens'],
+    ['sequenceLength', '--sequence-length'],
+  ] as const)
+    if (f[key] !== undefined && f.text === undefined)
+      throw new UsageError(`${flag} applies to a free-text column: give --text COL (a CSV column of text)`);
+  if (f.text !== undefined) {
+    const numeric: [keyof DataFlags, string][] = [
+      ['target', '--target'],
+      ['oneHot', '--one-hot'],
+      ['standardize', '--standardize'],
+      ['impute', '--impute'],
+      ['standardizeTargets', '--standardize-targets'],
+    ];
+    for (const [key, flag] of numeric)
+      if (f[key] !== undefined && f[key] !== false)
+        throw new UsageError(
+          `${flag} applies to numeric CSV features; with --text ${f.text} the model reads the text's token ids only (a classifier: name its label with --label-column)`,
+        );
   }
 }
 
@@ -570,6 +631,7 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   if (f.testData !== undefined && isDirectory(f.testData))
     throw new UsageError(`--test-data ${f.testData} is a folder; with --data ${path} (CSV) it must be a CSV file`);
   const trained = f.trained?.csv;
+  if (f.text !== undefined || trained?.text) return loadCsvTextData(path, f);
   let d: Awaited<ReturnType<typeof readCsvSets>>;
   try {
     d = await readOnce(f, `csv:${path}`, () => readCsvSets(path, f));
@@ -635,6 +697,91 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   }
   const scaled = standardizeParts(path, train, test, f, parts, 'name its target columns with --target');
   return { ...scaled, source: parts.join(', '), impute, csv: columns };
+}
+
+/** A data set of row numbers into `texts`, whose split (--val-split, --cv) picks the texts of each part. */
+function rowsOf(t: CsvTexts, classes: readonly string[], name: string): Dataset {
+  return new Dataset({ images: Float32Array.from(t.texts, (_, i) => i), labels: t.labels, shape: [1, 1, 1], classes, name });
+}
+
+/** The texts a data set of row numbers (rowsOf) picks. */
+function textsOf(rows: Dataset, texts: readonly string[]): string[] {
+  return Array.from(rows.images, (i) => texts[i]);
+}
+
+/**
+ * A CSV file's free-text column (--text, or a text model's saved column) as token ids [1, 1, T]:
+ * the vocabulary is fitted on the training part only, after the split, as --standardize's
+ * statistics are; a trained model's saved vectorizer reads the texts instead.
+ */
+async function loadCsvTextData(path: string, f: DataFlags): Promise<LoadedData> {
+  const trained = f.trained?.csv;
+  if (trained && !trained.text)
+    throw new UsageError(
+      `--text: the model was trained on the CSV columns ${quoteList(featureColumnsOf(trained))} as numbers; it reads no text column`,
+    );
+  if (trained?.targets) throw new UsageError('--text: a text model is a classifier; the saved model is a regression');
+  const column = trained?.text?.column ?? (f.text as string);
+  let ignoreColumns = f.ignoreColumns !== undefined ? columnList(f.ignoreColumns, '--ignore-columns') : undefined;
+  if (trained) {
+    // a text model reads its text and label columns only: every other column of the file is left out
+    const header = await readCsvHeader(path);
+    const label = f.labelColumn ?? trained.label;
+    ignoreColumns = header.filter((n) => n !== column && n !== label);
+  }
+  let d: Awaited<ReturnType<typeof loadCsvText>>;
+  try {
+    d = await readOnce(f, `csv-text:${path}`, () =>
+      loadCsvText(path, {
+        text: column,
+        labelColumn: f.labelColumn ?? trained?.label,
+        testPath: f.testData,
+        classes: f.trained?.classes,
+        ignoreColumns,
+      }),
+    );
+  } catch (e) {
+    if (e instanceof TextColumnsError)
+      throw new UsageError(
+        `--text ${f.text}: a text model reads the text only, and ${path} has the feature column${e.others.length === 1 ? '' : 's'} ${quoteList(e.others)} besides it; --ignore-columns ${e.others.join(',')} leaves ${e.others.length === 1 ? 'it' : 'them'} out`,
+      );
+    throw e;
+  }
+  const split = testOrSplit(rowsOf(d.train, d.classes, 'csv/train'), d.test && rowsOf(d.test, d.classes, 'csv/test'), f, `--data ${path}`);
+  const testTexts = (d.test ?? d.train).texts;
+  let vectorizer: TextVectorizer;
+  if (trained?.text) {
+    try {
+      vectorizer = TextVectorizer.fromJSON(trained.text);
+    } catch (e) {
+      throw new UsageError(`--weights: the model's text vectorizer: ${(e as Error).message.replace(/^TextVectorizer.fromJSON: /, '')}`);
+    }
+  } else {
+    vectorizer = new TextVectorizer({ maxTokens: f.maxTokens, sequenceLength: f.sequenceLength });
+    vectorizer.adapt(textsOf(split.train, d.train.texts));
+  }
+  const ids = (rows: Dataset, texts: readonly string[], name: string): Dataset => {
+    const out = vectorizer.transform(textsOf(rows, texts));
+    return new Dataset({ images: Float32Array.from(out.ids), labels: rows.labels, shape: [1, 1, out.shape[1]], classes: d.classes, name });
+  };
+  const train = ids(split.train, d.train.texts, 'csv/train');
+  const test = ids(split.test, testTexts, split.test.name);
+  const json = vectorizer.toJSON();
+  const V = json.vocabulary.length;
+  const text = `text "${d.textColumn}" (${V.toLocaleString('en-US')} words${trained ? ' in the saved vocabulary' : ''}, ${json.sequenceLength.toLocaleString('en-US')} tokens)`;
+  const cls = shownClasses(d.classes);
+  const columns: CsvColumns = {
+    features: [d.textColumn],
+    label: d.labelName,
+    ...(d.ignoredColumns.length ? { ignored: d.ignoredColumns } : {}),
+    text: { column: d.textColumn, ...json },
+  };
+  return {
+    train,
+    test,
+    source: `CSV ${path}${f.testData !== undefined ? ` + ${f.testData}` : ''}: ${text}, label column "${d.labelName}" (${d.labelKind} labels, ${d.classes.length} classes: ${cls}), ${split.how}`,
+    csv: columns,
+  };
 }
 
 /** An .npz file's data sets; a malformed one is refused naming the flag, the file and the array. */

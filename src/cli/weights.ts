@@ -21,7 +21,8 @@ import { checkSafetensors, loadSafetensors, saveSafetensors, torchParameterNames
 import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { loadLatestCheckpoint } from '../io/checkpoints.js';
-import type { CsvColumns } from './data.js';
+import type { CsvColumns, CsvTextColumn } from './data.js';
+import { TextVectorizer } from '../data/text.js';
 import { oneHotNames, type OneHotColumn } from '../data/csv.js';
 import type { RegressionLossName } from './loss-flags.js';
 import { UsageError } from './args.js';
@@ -215,6 +216,18 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
           "expected [{ column: column name, categories: [distinct values] }], each column's column_value names among the features in its place",
         );
       csv.oneHot = (list as OneHotColumn[]).map((h) => ({ column: h.column, categories: [...h.categories] }));
+    }
+    // written by models trained with --text: the text column, the only feature, and its vectorizer
+    if (c.text !== undefined) {
+      const t = c.text as Partial<CsvTextColumn> | null;
+      if (t === null || typeof t !== 'object' || typeof t.column !== 'string' || features.length !== 1 || features[0] !== t.column)
+        bad('csv.text', 'expected { column: the text column, the only feature, maxTokens, standardize, sequenceLength, vocabulary }');
+      const { column, ...rest } = t as CsvTextColumn;
+      try {
+        csv.text = { column, ...TextVectorizer.fromJSON(rest).toJSON() };
+      } catch (e) {
+        bad('csv.text', (e as Error).message.replace(/^TextVectorizer.fromJSON: /, ''));
+      }
     }
   }
   if (typeof o.seed === 'number') info.seed = o.seed;

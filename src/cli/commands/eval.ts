@@ -188,7 +188,10 @@ export const evalCommand: Command = {
     ...weightsOptions,
     dataOption,
     // the model's own standardization, target columns, imputation and one-hot categories apply
-    ...dataOptions.filter((d) => !['standardize', 'standardize-targets', 'target', 'impute', 'one-hot'].includes(d.name)),
+    ...dataOptions.filter(
+      (d) =>
+        !['standardize', 'standardize-targets', 'target', 'impute', 'one-hot', 'text', 'max-tokens', 'sequence-length'].includes(d.name),
+    ),
     {
       name: 'seed',
       type: 'int',

@@ -29,7 +29,13 @@ function exportOptions(o: Parsed, saved: SavedModel): { options: ExportOnnxOptio
   const metadata: Record<string, string> = { 'descent.model': o.model ?? saved.model ?? '' };
   metadata[targets ? 'descent.targets' : 'descent.classes'] = JSON.stringify(outputs);
   const options: ExportOnnxOptions = { inputShape: [], softmax: o.softmax === true, metadata };
-  if (saved.csv) {
+  if (saved.csv?.text) {
+    // token ids [T] of the text column, read through the vocabulary kept in the metadata
+    const { column, ...vectorizer } = saved.csv.text;
+    metadata['descent.features'] = JSON.stringify(saved.csv.features);
+    metadata['descent.text'] = JSON.stringify({ column, ...vectorizer });
+    options.inputShape = [vectorizer.sequenceLength];
+  } else if (saved.csv) {
     const F = saved.csv.features.length;
     metadata['descent.features'] = JSON.stringify(saved.csv.features);
     if (saved.csv.oneHot?.length) metadata['descent.oneHot'] = JSON.stringify(saved.csv.oneHot);
@@ -57,7 +63,7 @@ export const exportCommand: Command = {
     { name: 'json', type: 'boolean', help: 'print one JSON object describing the file instead of the lines' },
   ],
   helpExtra: [
-    `The file is ONNX opset ${ONNX_OPSET}: input "input" [batch, …], output "output" [batch, outputs], the batch size free. A CSV model's file takes the feature columns in training order (NaN for a missing value when it was trained with --impute) and applies the saved --impute and --standardize values itself; a regression model trained with --standardize-targets gives values in the targets' units. An image model takes C×H×W pixels scaled to [0, 1] (an .npz-trained model: a sample as it was trained, uint8 arrays as values ÷255, channels first), and applies a saved --standardize itself. Classes, targets and feature names are in the file's metadata (descent.classes, descent.targets, descent.features); a --one-hot column is one input per category (1 for the row's value, else 0), its categories in descent.oneHot.`,
+    `The file is ONNX opset ${ONNX_OPSET}: input "input" [batch, …], output "output" [batch, outputs], the batch size free. A CSV model's file takes the feature columns in training order (NaN for a missing value when it was trained with --impute) and applies the saved --impute and --standardize values itself; a regression model trained with --standardize-targets gives values in the targets' units. An image model takes C×H×W pixels scaled to [0, 1] (an .npz-trained model: a sample as it was trained, uint8 arrays as values ÷255, channels first), and applies a saved --standardize itself. Classes, targets and feature names are in the file's metadata (descent.classes, descent.targets, descent.features); a --one-hot column is one input per category (1 for the row's value, else 0), its categories in descent.oneHot. A --text model takes T token ids of its text column (as floats, 0 padding after the text's first T tokens); its vocabulary and T are in descent.text.`,
     'Layers without an ONNX form (fractional max pooling, DropConnect with Gaussian inference, BatchNorm without running statistics) are refused, naming the layer.',
     'Example: descent export --weights model.safetensors --out model.onnx --softmax',
   ].join('\n'),
@@ -97,6 +103,7 @@ export const exportCommand: Command = {
           output: { name: 'output', shape: output, kind, names: outputs },
           ...(saved.csv ? { features: saved.csv.features } : {}),
           ...(saved.csv?.oneHot?.length ? { oneHot: saved.csv.oneHot } : {}),
+          ...(saved.csv?.text ? { text: { column: saved.csv.text.column, vocabularySize: saved.csv.text.vocabulary.length } } : {}),
           ...inside(options),
         }),
       );
@@ -106,7 +113,7 @@ export const exportCommand: Command = {
     const note = (steps: string[]) => (steps.length ? ` (${steps.join(', ')} inside)` : '');
     io.out(`wrote ${o.out}: ONNX opset ${ONNX_OPSET}, ${bytes.length.toLocaleString('en-US')} bytes`);
     io.out(
-      `input  "input"  [${input.join(', ')}]${saved.csv ? ` features ${preview(saved.csv.features)}` : saved.npz ? ' samples as trained' : ' pixels in [0, 1]'}${note(before)}`,
+      `input  "input"  [${input.join(', ')}]${saved.csv?.text ? ` token ids of the text column ${JSON.stringify(saved.csv.text.column)} (vocabulary of ${saved.csv.text.vocabulary.length} words in descent.text)` : saved.csv ? ` features ${preview(saved.csv.features)}` : saved.npz ? ' samples as trained' : ' pixels in [0, 1]'}${note(before)}`,
     );
     for (const h of saved.csv?.oneHot ?? [])
       io.out(

@@ -1,13 +1,14 @@
 /** descent predict: class probabilities of images, CSV rows or NumPy arrays' samples under trained weights; a regression model's values of CSV rows or arrays. */
 import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type Parsed } from '../args.js';
-import { describeCsvColumns, featureColumnsOf } from '../data.js';
+import { describeCsvColumns, featureColumnsOf, type CsvTextColumn } from '../data.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
 import { readImageFile } from '../../data/image-folder.js';
-import { CsvColumnsError, MissingFeatureError, readCsvColumns, TextFeatureError } from '../../data/csv.js';
+import { CsvColumnsError, MissingFeatureError, readCsvColumns, readCsvTexts, TextFeatureError } from '../../data/csv.js';
+import { TextVectorizer } from '../../data/text.js';
 import { DataFormatError } from '../../data/idx.js';
 import {
   applyImpute,
@@ -161,6 +162,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
   if (targets && givenOptions(o).has('top'))
     throw new UsageError(`--top ranks classes; ${weights} is a regression model, which predicts one value per target`);
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('standard input (-) can be read once; it is given more than once');
+  if (saved.csv.text) return predictTexts(o, io, saved, saved.csv.text, files);
   // the file's columns: a one-hot column once, encoded in the model's categories into its features
   const columns = featureColumnsOf(saved.csv);
   const F = saved.csv.features.length;
@@ -199,6 +201,39 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
       if (e instanceof CsvColumnsError)
         throw new UsageError(
           `${name}: the model was trained on the feature columns ${quoteList(columns)} (${describeCsvColumns(saved.csv)}); this file lacks ${quoteList(e.missing)} (its columns: ${quoteList(e.header)})`,
+        );
+      throw e;
+    }
+  }
+  sink.end();
+}
+
+/** A --text model's predictions: each file's text column read through the saved vocabulary, a batch of rows at a time. */
+async function predictTexts(o: Parsed, io: Io, saved: SavedModel, text: CsvTextColumn, files: string[]): Promise<void> {
+  const classes = saved.classes as string[];
+  const vectorizer = savedPart(o.weights, '', () => TextVectorizer.fromJSON({ ...text, column: undefined }));
+  const T = vectorizer.sequenceLength as number;
+  const { model, sample } = buildSaved(o, saved, [1, 1, T], classes.length);
+  const sink = sinkFor(o, io, classes, false);
+  for (const file of files) {
+    const name = file === '-' ? STDIN_NAME : file;
+    try {
+      for await (const b of readCsvTexts(name, text.column, {
+        batchRows: CSV_BATCH_ROWS,
+        input: file === '-' ? process.stdin : undefined,
+      })) {
+        const x = new Tensor(Float32Array.from(vectorizer.transform(b.texts).ids), [b.rows, ...sample]);
+        const logits = noGrad(() => model.forward(x, { training: false }));
+        const k = logits.shape[1];
+        for (let i = 0; i < b.rows; i++) {
+          const row = b.start + i + 1;
+          sink.add(logits.data.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
+        }
+      }
+    } catch (e) {
+      if (e instanceof CsvColumnsError)
+        throw new UsageError(
+          `${name}: the model reads the text column "${text.column}" (${describeCsvColumns(saved.csv!)}); this file lacks it (its columns: ${quoteList(e.header)})`,
         );
       throw e;
     }

@@ -38,6 +38,7 @@ import {
   loadData,
   outputsOf,
   type CliDataset,
+  type CsvTextColumn,
   type DataFingerprint,
   type LoadedData,
 } from '../data.js';
@@ -323,6 +324,25 @@ export function resolveResume(o: Parsed, io: Io, fingerprints = new FingerprintC
   return { o: merged, checkpoint: c };
 }
 
+/**
+ * The model of a --text run: without --model, a bag of embeddings (fastText-like) over the
+ * vocabulary; a --model must start with an embedding of at least the vocabulary's V rows, since the
+ * input is token ids in [0, V).
+ */
+function textModel(o: Parsed, text: CsvTextColumn): string {
+  const V = text.vocabulary.length;
+  const way = `embedding:${V}:dim:pad=0:mask=true,… (e.g. embedding:${V}:64:pad=0:mask=true,seqmean,linear)`;
+  if (!givenOptions(o).has('model') && o.model === 'mlp') return `embedding:${V}:64:pad=0:mask=true,seqmean,linear`;
+  const name = resolveCliModel(o.model).name;
+  const num = /^embedding:(\d+)/.exec(name);
+  if (!num) throw new UsageError(`--model ${o.model}: --text ${text.column} gives the model token ids; start it with an embedding: ${way}`);
+  if (Number(num[1]) < V)
+    throw new UsageError(
+      `--model ${o.model}: the embedding has ${num[1]} rows, and the vocabulary of --text ${text.column} has ${V} words (ids 0 … ${V - 1}); give embedding:${V}:… or --max-tokens ${num[1]}`,
+    );
+  return o.model;
+}
+
 /** A run made ready: the options for fitRun and what to print and write when it returns. */
 export interface PreparedTrain {
   fit: FitOptions;
@@ -367,6 +387,7 @@ export function prepareTrain(
 ): PreparedTrain {
   if (!o.fullBatch && ['lbfgs', 'newton'].includes(String(o.optimizer).toLowerCase()))
     throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within a step; add --full-batch`);
+  if (data.csv?.text) o = { ...o, model: textModel(o, data.csv.text) };
   const spec = resolveCliModel(o.model);
   const trainSet = limit(data.train, o.limit);
   const testSet = limit(data.test, o.testLimit);
