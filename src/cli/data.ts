@@ -743,7 +743,7 @@ async function loadCsvTextData(path: string, f: DataFlags): Promise<LoadedData> 
   } catch (e) {
     if (e instanceof TextColumnsError)
       throw new UsageError(
-        `--text ${f.text}: a text model reads the text only, and ${path} has the feature column${e.others.length === 1 ? '' : 's'} ${quoteList(e.others)} besides it; --ignore-columns ${e.others.join(',')} leaves ${e.others.length === 1 ? 'it' : 'them'} out`,
+        `--text ${f.text}: a text model reads the text only, and ${e.file.replace(/:\d+$/, '')} has the feature column${e.others.length === 1 ? '' : 's'} ${quoteList(e.others)} besides it; --ignore-columns ${e.others.join(',')} leaves ${e.others.length === 1 ? 'it' : 'them'} out`,
       );
     throw e;
   }

@@ -84,6 +84,7 @@ test('the default model (a bag of embeddings) learns the keyword; eval and predi
   const s = await cli('summary', '--weights', weights);
   assert.equal(s.code, 0, s.err);
   assert.match(s.out, /Embedding/);
+  assert.match(s.out, new RegExp(`input: 15 token ids of the CSV text column "review" \\(vocabulary of ${V} words`));
   const x = await cli('export', '--weights', weights, '--out', at('bag.onnx'), '--json');
   assert.equal(x.code, 0, x.err);
   assert.deepEqual(JSON.parse(x.out).input.shape, ['batch', 15]);

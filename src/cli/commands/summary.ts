@@ -61,8 +61,12 @@ export const summaryCommand: Command = {
   async run(o: Parsed, io: Io) {
     let built: { model: Module; name: string; sample: number[] };
     let shape: [number, number, number];
+    let note: string | undefined;
     if (o.weights !== undefined) {
       const saved = readWeights(o.weights);
+      const text = saved.csv?.text;
+      if (text)
+        note = `input: ${text.sequenceLength} token ids of the CSV text column ${JSON.stringify(text.column)} (vocabulary of ${text.vocabulary.length.toLocaleString('en-US')} words, 0 padding, 1 unknown)`;
       warnRefused(saved, 'summary', io.err);
       shape = o.input !== undefined ? parseInput(o.input) : (saved.inputShape ?? [1, 28, 28]);
       // outputs: the classes, or a regression's targets
@@ -83,5 +87,6 @@ export const summaryCommand: Command = {
     }
     io.out(`model: ${built.name}`);
     for (const line of s.toString().split('\n')) io.out(line);
+    if (note) io.out(note);
   },
 };
