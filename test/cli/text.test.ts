@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, lastRecord } from './run-cli.js';
 import { readWeights } from '../../src/cli/weights.js';
-import { Rng } from '../../src/tensor/rng.js';
+import { Dataset, Rng, randomSplit } from '../../src/index.js';
 import { tempDir } from '../tmp-dir.js';
 
 const dir = tempDir('descent-text-cli-');
@@ -106,9 +106,51 @@ test("an LSTM over the ids (mask=true skips the padding) learns too; --sequence-
   const text = readWeights(weights).csv?.text;
   assert.equal(text?.sequenceLength, 20);
   assert.equal(text?.column, 'review');
+  // the test file's words are not in the vocabulary
+  assert.ok(!text?.vocabulary.includes('popcorn'));
   const e = await cli('eval', '--weights', weights, '--data', holdout, '--json');
   assert.equal(e.code, 0, e.err);
   assert.equal(JSON.parse(e.out).accuracy, last.testAccuracy);
+});
+
+test('the vocabulary is fitted on the training part only: a word of a held-out row only is unknown, one of a training row only is known', async () => {
+  const lines = reviews(60, 5).trim().split('\n');
+  // the rows --val-split 0.25 --seed 3 holds out: a split of the row numbers, as the CLI splits them
+  const probe = new Dataset({
+    images: Float32Array.from({ length: 60 }, (_, i) => i),
+    labels: new Int32Array(60),
+    shape: [1, 1, 1],
+    classes: ['a'],
+  });
+  const parts = randomSplit(probe, 0.25, new Rng(3).fork('val-split'));
+  const [held, kept] = [parts.val.images[0], parts.train.images[0]];
+  const tag = (i: number, word: string) => (lines[i + 1] = lines[i + 1].replace(',"', `,"${word} `));
+  tag(held, 'xylophone');
+  tag(kept, 'kazoo');
+  const file = at('tagged.csv');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const weights = at('tagged.json');
+  const r = await cli(
+    'train',
+    '--data',
+    file,
+    '--text',
+    'review',
+    '--ignore-columns',
+    'id',
+    '--val-split',
+    '0.25',
+    '--seed',
+    '3',
+    '--epochs',
+    '1',
+    '--save',
+    weights,
+  );
+  assert.equal(r.code, 0, r.err);
+  const vocabulary = readWeights(weights).csv?.text?.vocabulary ?? [];
+  assert.ok(vocabulary.includes('kazoo'));
+  assert.ok(!vocabulary.includes('xylophone'));
 });
 
 test('refusals name the way: a feature column left in, a model without an embedding, too small an embedding, --text on other data', async () => {
