@@ -108,7 +108,7 @@ async function run(o: Parsed, io: Io): Promise<void> {
     const { model, optimizer, train, loss, rng, callbacks } = p.fit;
     if (!o.json)
       io.out(
-        `lr range test: ${o.steps} steps of ${o.batchSize} samples, lr from ${o.startLr} to ${o.endLr} (${o.linear ? 'linear' : 'exponential'}), ${optimizer.rule.name}, ${String(o.model)}, backend ${sel.label}`,
+        `lr range test: ${o.steps} steps of ${o.batchSize} samples, lr from ${o.startLr} to ${o.endLr} (${o.linear ? 'linear' : 'exponential'}), ${optimizer.rule.name}, ${p.model}, backend ${sel.label}`,
       );
     const options: LrFindOptions = {
       model,

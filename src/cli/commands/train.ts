@@ -346,6 +346,8 @@ function textModel(o: Parsed, text: CsvTextColumn): string {
 /** A run made ready: the options for fitRun and what to print and write when it returns. */
 export interface PreparedTrain {
   fit: FitOptions;
+  /** The model trained: --model, or a --text run's default embedding model. */
+  model: string;
   finish(result: FitResult): TrainRun;
 }
 
@@ -533,6 +535,7 @@ export function prepareTrain(
   };
   return {
     fit,
+    model: o.model,
     finish(result) {
       const records = result.records;
       const final = finalRecord(records);
