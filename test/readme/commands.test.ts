@@ -1,7 +1,7 @@
 /**
  * Every command in README.md's ```sh blocks runs, in the README's order, in one scratch folder (so
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
- * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, mnist.npz, digits.npy, reviews.npz, photos/, shoe.png,
+ * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, reviews.csv, mnist.npz, digits.npy, reviews.npz, photos/, shoe.png,
  * bag.jpg) are made here first.
  *
  * Reductions, applied to `npx descent train|compare|eval|lr-find` so the whole file runs in minutes:
@@ -178,6 +178,15 @@ function makeFiles(dir: string): void {
   const fresh = ['rooms,area,age'];
   for (let i = 0; i < 5; i++) fresh.push([1 + i, (60 + 30 * i).toFixed(1), (5 * i).toFixed(1)].join(','));
   writeFileSync(join(dir, 'new-houses.csv'), `${fresh.join('\n')}\n`);
+  // free text and a label: two classes told apart by their words, some punctuation and case
+  const words = [
+    ['great', 'loved', 'wonderful', 'fun'],
+    ['boring', 'awful', 'bad', 'dull'],
+  ];
+  const reviews = ['review,label'];
+  for (let i = 0; i < 60; i++)
+    reviews.push(`"The film was ${words[i % 2][i % 4]}, really ${words[i % 2][(i + 1) % 4]}!",${i % 2 ? 'neg' : 'pos'}`);
+  writeFileSync(join(dir, 'reviews.csv'), `${reviews.join('\n')}\n`);
   for (const part of ['train', 'test']) {
     for (const cls of ['bag', 'shoe']) {
       mkdirSync(join(dir, 'photos', part, cls), { recursive: true });
