@@ -493,3 +493,18 @@ export function gemmPackedB(a: usize, pb: usize, c: usize, m: i32, n: i32, k: i3
     }
   }
 }
+
+// ---------------------------------------------------------------- a batch of products
+/**
+ * C[z] = op(A[z]) · op(B[z]) for z in [z0, z1): C[z] (m×n) at c + z·m·n floats, A[z] at a + z·strideA
+ * floats, B[z] at b + z·strideB (a stride of 0 shares one matrix among the batch). Each product is
+ * gemm's over the whole matrix, so every output is the fma sequence a single gemm call gives it:
+ * the batch equals one product per matrix bit for bit, and threads split the batch, not a product.
+ */
+export function gemmBatch(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
+                          strideA: i32, strideB: i32, z0: i32, z1: i32, scratch: usize): void {
+  for (let z = z0; z < z1; z++) {
+    gemm(a + <usize>z * <usize>strideA * 4, b + <usize>z * <usize>strideB * 4, c + <usize>z * <usize>(m * n) * 4,
+         m, n, k, transA, transB, false, 0, m, 0, n, scratch);
+  }
+}

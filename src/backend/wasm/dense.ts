@@ -1,6 +1,7 @@
 /**
- * Products on the packed GEMM (asm/gemm.ts): matmul, and a dense layer's forward (x·wᵀ + bias,
- * then its activation) and backward, each on one copy of its operands.
+ * Products on the packed GEMM (asm/gemm.ts): matmul, a batch of products (batchedMatmul), and a
+ * dense layer's forward (x·wᵀ + bias, then its activation) and backward, each on one copy of its
+ * operands.
  */
 import { referenceBackend } from '../reference.js';
 import type { LinearActivation } from '../backend.js';
@@ -45,7 +46,7 @@ function equalCut(total: number, unit: number): [number, number][] {
   return Array.from({ length: parts }, (_, t) => cut(total, parts, t, unit));
 }
 
-export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' | 'linear' | 'linearBackward'> {
+export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' | 'linear' | 'linearBackward' | 'batchedMatmul'> {
   /**
    * C (+)= op(A)·op(B) on operands already in linear memory. Split over the threads along the
    * dimension whose other operand is the cheaper one to pack, and that other operand is packed
@@ -106,6 +107,46 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
       pc = rt.outPtr(out as Float32Array);
     gemmInto(pa, pb, pc, m, n, k, transA, transB, false);
     rt.take(pc, out as Float32Array);
+  }
+
+  /**
+   * The batchedMatmul extension: every product of the batch in one kernel call (gemmBatch) on one
+   * copy of each operand, the batch cut over the threads, where one backend matmul per matrix
+   * costs a copy in and out and a call each (1,024 products of 28×16×28 per attention product
+   * in W6). Declines (the caller then runs one matmul per matrix) for float64, for a batch too
+   * small to be worth a call, and for a batch of fewer matrices than threads whose products are
+   * each big enough to be split over the threads by matmul.
+   */
+  function batchedMatmul(
+    a: Storage,
+    b: Storage,
+    out: Storage,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+  ): boolean {
+    const macs = m * n * k;
+    if (!f32(a, b, out) || batch * macs < SMALL_MATMUL) return false;
+    if (batch < rt.threads && partsFor(macs, Math.ceil(Math.max(m / MR_UNIT, n / NC_UNIT)), 2) > 1) return false;
+    rt.reset();
+    const pa = rt.put(a as Float32Array),
+      pb = rt.put(b as Float32Array),
+      pc = rt.outPtr(out as Float32Array);
+    const T = partsFor(batch * macs, batch, 2);
+    const parts: KernelArgs<'gemmBatch'>[] = [];
+    for (let t = 0; t < T; t++) {
+      const [z0, z1] = cut(batch, T, t, 1);
+      parts.push([pa, pb, pc, m, n, k, +transA, +transB, strideA, strideB, z0, z1, rt.alloc(rt.gemmScratch)]);
+    }
+    rt.parallel('gemmBatch', parts);
+    rt.take(pc, out as Float32Array);
+    rt.batchedProducts++;
+    return true;
   }
 
   /** The activations linear takes: all of LinearActivation. */
@@ -214,5 +255,5 @@ export function denseOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'matmul' 
     return true;
   }
 
-  return { matmul, linear, linearBackward };
+  return { matmul, linear, linearBackward, batchedMatmul };
 }

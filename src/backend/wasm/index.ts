@@ -108,6 +108,7 @@ export function wasmInfo(): {
   threadedCalls: number;
   workerParts: number;
   backoffs: number;
+  batchedProducts: number;
 } {
   const rt = runtime;
   return {
@@ -121,6 +122,7 @@ export function wasmInfo(): {
     threadedCalls: rt?.threadedCalls ?? 0,
     workerParts: rt?.workerParts ?? 0,
     backoffs: rt?.backoffs ?? 0,
+    batchedProducts: rt?.batchedProducts ?? 0,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The wasm backend's ops, one module per kernel family (each mirrors a file of asm/):
  *
- *   dense.ts        matmul, linear, linearBackward                        asm/gemm.ts, asm/activations.ts
+ *   dense.ts        matmul, batchedMatmul, linear, linearBackward         asm/gemm.ts, asm/activations.ts
  *   convolution.ts  conv2d and its gradients, conv layers, conv + pool   asm/conv.ts, asm/winograd.ts
  *   pooling.ts      max and average pooling and their backwards           asm/pool.ts
  *   math.ts         binary, unary, sum, max, logSoftmax                   asm/elementwise.ts, asm/activations.ts

@@ -70,6 +70,7 @@ export const KERNEL_FNS = [
   'lstmBackRows',
   'gruBackRows',
   'rnnBackRows',
+  'gemmBatch',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

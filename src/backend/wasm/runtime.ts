@@ -99,6 +99,8 @@ export class WasmRuntime {
   threadedCalls = 0;
   workerParts = 0;
   backoffs = 0;
+  /** batchedMatmul calls served by one gemmBatch call (dense.ts). */
+  batchedProducts = 0;
 
   constructor(opts: { shared: boolean; relaxed: boolean }) {
     const useRelaxed = opts.relaxed && WebAssembly.validate(decode(opts.shared ? bins.relaxedShared : bins.relaxed) as BufferSource);
