@@ -576,6 +576,14 @@ export interface Extensions {
   recurrentGates(s: RecurrentGatesArgs): boolean;
   /** Its backward (see RecurrentGatesBackwardArgs). */
   recurrentGatesBackward(s: RecurrentGatesBackwardArgs): boolean;
+  /**
+   * A dropout mask drawn as src/autograd/dropout-mask.ts draws it in JavaScript: mask[i] = keep
+   * where the i-th nextU32() of the generator whose four words are `words` is ≥ threshold, else 0;
+   * `words` is advanced in place past the last draw, so the masks equal the JavaScript ones bit
+   * for bit (same seed, same masks on every backend). Optional: a mask is drawn into a host array,
+   * so a device backend need not even decline it.
+   */
+  dropoutMask?(mask: Storage, threshold: number, keep: number, words: Int32Array): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**
@@ -651,6 +659,7 @@ const EXTENSION_NAMES = {
   recurrentStepBackward: true,
   recurrentGates: true,
   recurrentGatesBackward: true,
+  dropoutMask: true,
   zero: true,
   allocLike: true,
   adamStep: true,

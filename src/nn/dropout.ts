@@ -11,6 +11,7 @@ import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/te
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { mul } from '../autograd/ops.js';
+import { fillDropMask } from '../autograd/dropout-mask.js';
 import { Module, type ForwardOptions, type MaskSupport } from './module.js';
 import { checkOptions, num, showValue, type SchemaOf } from '../util/options.js';
 
@@ -45,12 +46,8 @@ export function needRng(opts: ForwardOptions | undefined, what: string): Rng {
   return opts.rng;
 }
 
-/** Fill `mask` with 1/(1−p) where kept (probability 1 − p) and 0 where dropped (everywhere for p = 1). */
-export function fillDropMask(mask: Float32Array | Float64Array, p: number, rng: Rng): void {
-  const threshold = p * 4294967296;
-  const keep = p < 1 ? 1 / (1 - p) : 0;
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() >= threshold ? keep : 0;
-}
+// the masks of every dropout, drawn where the backend draws fastest (src/autograd/dropout-mask.ts)
+export { fillDropMask };
 
 export class Dropout extends Module {
   readonly p: number;

@@ -162,18 +162,21 @@ export class Rng {
 
   /** A generator at a position taken by `getState()` (forks depend on the seed, which it keeps). */
   static fromState(st: RngState): Rng {
-    const ok =
-      st &&
-      Number.isInteger(st.seed) &&
-      Array.isArray(st.words) &&
-      st.words.length === 4 &&
-      st.words.every((w) => Number.isInteger(w)) &&
-      (st.spare === null || typeof st.spare === 'number');
-    if (!ok) throw new RangeError('Rng.fromState: expected { seed, words: [4 integers], spare }');
+    checkState(st, 'Rng.fromState');
     const r = new Rng(st.seed);
-    [r.a, r.b, r.c, r.d] = st.words.map((w) => w | 0) as [number, number, number, number];
-    r.spare = st.spare;
+    r.restore(st);
     return r;
+  }
+
+  /**
+   * Moves this generator to the words and spare of a position taken by `getState()`, keeping its
+   * seed (and so its forks): how a kernel that drew on its behalf (the wasm dropout masks) hands
+   * the position after its last draw back.
+   */
+  restore(st: RngState): void {
+    checkState(st, 'Rng.restore');
+    [this.a, this.b, this.c, this.d] = st.words.map((w) => w | 0) as [number, number, number, number];
+    this.spare = st.spare;
   }
 
   /** A random permutation of 0..n-1. */
@@ -189,6 +192,17 @@ export interface RngState {
   seed: number;
   words: [number, number, number, number];
   spare: number | null;
+}
+
+function checkState(st: RngState, what: string): void {
+  const ok =
+    st &&
+    Number.isInteger(st.seed) &&
+    Array.isArray(st.words) &&
+    st.words.length === 4 &&
+    st.words.every((w) => Number.isInteger(w)) &&
+    (st.spare === null || typeof st.spare === 'number');
+  if (!ok) throw new RangeError(`${what}: expected { seed, words: [4 integers], spare }`);
 }
 
 function rotl(x: number, k: number): number {

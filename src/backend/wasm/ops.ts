@@ -9,6 +9,7 @@
  *   norm.ts         batchNorm, batchNormBackward                          asm/norm.ts
  *   memory.ts       allocLike, zero                                       asm/exports.ts
  *   recurrent.ts    recurrentStep, recurrentStepBackward                  asm/recurrent.ts
+ *   random.ts       dropoutMask                                           asm/random.ts
  *
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
  * do not provide runs on the reference.
@@ -23,6 +24,7 @@ import { updateOps } from './updates.js';
 import { memoryOps } from './memory.js';
 import { normOps } from './norm.js';
 import { recurrentOps } from './recurrent.js';
+import { randomOps } from './random.js';
 
 export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
   const cx = makeContext(rt, maxThreads);
@@ -35,5 +37,6 @@ export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps 
     ...updateOps(cx),
     ...normOps(cx),
     ...recurrentOps(cx),
+    ...randomOps(cx),
   };
 }

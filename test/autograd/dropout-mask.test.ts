@@ -1,0 +1,79 @@
+/**
+ * Dropout masks drawn by the wasm backend's dropoutMask extension (asm/random.ts) against the
+ * JavaScript draw they replace (one Rng.nextU32() per element, kept when ≥ p·2³²): the same mask
+ * bit for bit and the generator at the same position afterwards, for odd lengths and p = 0, 0.1,
+ * 0.5, 1; a float64 mask and a short one are declined and drawn in JavaScript.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initWasm } from '../../src/backend/wasm/index.js';
+import { extensionsOf, Rng, setBackend } from '../../src/index.js';
+import { fillDropMask } from '../../src/autograd/dropout-mask.js';
+import { SMALL_ELEMENTWISE } from '../../src/backend/wasm/context.js';
+
+await initWasm({ threads: 2 });
+const drawWasm = extensionsOf('wasm').dropoutMask!;
+
+/** The mask by its definition, from a copy of the generator. */
+function jsMask(n: number, p: number, rng: Rng): Float32Array {
+  const m = new Float32Array(n);
+  const keep = p < 1 ? 1 / (1 - p) : 0;
+  for (let i = 0; i < n; i++) m[i] = rng.nextU32() >= p * 4294967296 ? keep : 0;
+  return m;
+}
+
+test('the wasm dropout mask is the JavaScript one bit for bit, and the generator continues from the same position', () => {
+  for (const n of [SMALL_ELEMENTWISE, 4099, 100_003])
+    for (const p of [0, 0.1, 0.5, 1]) {
+      const seed = 17 + n;
+      const want = jsMask(n, p, new Rng(seed));
+      const after = new Rng(seed);
+      for (let i = 0; i < n; i++) after.nextU32();
+
+      const rng = new Rng(seed);
+      const words = Int32Array.from(rng.getState().words);
+      const got = new Float32Array(n).fill(Number.NaN);
+      assert.equal(drawWasm(got, p * 4294967296, p < 1 ? 1 / (1 - p) : 0, words), true, `n ${n} p ${p}: declined`);
+      assert.deepEqual(got, want, `n ${n} p ${p}: mask`);
+      assert.deepEqual([...words], after.getState().words, `n ${n} p ${p}: words after`);
+
+      // through fillDropMask on the wasm backend, then the next draws of the generator
+      setBackend('wasm');
+      const viaHelper = new Float32Array(n);
+      const r2 = new Rng(seed);
+      fillDropMask(viaHelper, p, r2);
+      assert.deepEqual(viaHelper, want, `n ${n} p ${p}: fillDropMask`);
+      assert.equal(r2.nextU32(), after.nextU32(), `n ${n} p ${p}: next draw`);
+    }
+  const kept = jsMask(100_000, 0.1, new Rng(3)).filter((v) => v !== 0).length;
+  assert.ok(Math.abs(kept / 100_000 - 0.9) < 0.01, `kept share ${kept / 100_000}`);
+});
+
+test('a float64 or short mask is declined by the wasm kernel and drawn in JavaScript, the same on both backends', () => {
+  const w = Int32Array.from(new Rng(5).getState().words);
+  assert.equal(drawWasm(new Float64Array(SMALL_ELEMENTWISE * 2), 0.5 * 4294967296, 2, w), false);
+  assert.equal(drawWasm(new Float32Array(SMALL_ELEMENTWISE - 1), 0.5 * 4294967296, 2, w), false);
+  assert.deepEqual(w, Int32Array.from(new Rng(5).getState().words), 'words untouched when declined');
+  const masks = ['wasm', 'reference'].map((b) => {
+    setBackend(b);
+    const m = new Float64Array(5000);
+    fillDropMask(m, 0.3, new Rng(9));
+    return m;
+  });
+  setBackend('wasm');
+  assert.deepEqual(masks[0], masks[1]);
+});
+
+test('Rng.restore moves a generator to a position getState took, keeping its seed; a malformed state is refused', () => {
+  const a = new Rng(42);
+  for (let i = 0; i < 10; i++) a.nextU32();
+  const st = a.getState();
+  const b = new Rng(42);
+  b.restore(st);
+  assert.equal(b.nextU32(), a.nextU32());
+  assert.equal(b.seed, 42);
+  assert.throws(
+    () => b.restore({ seed: 42, words: [1, 2, 3] as unknown as [number, number, number, number], spare: null }),
+    /Rng\.restore: expected/,
+  );
+});
