@@ -3,8 +3,8 @@
  * [...batch, n, m], the batch dimensions (all but the last two) broadcast against each other; a 1-D a
  * is a row [1, k] and a 1-D b a column [k, 1], whose dimension the result drops. With b one matrix
  * the rows of every batch entry of a go through one mm. Otherwise the batch is one autograd node
- * (bmm below): on a backend with the `batchedMatmul` extension (WebGPU) one call of it, on the host
- * one backend product per matrix on views of the operands and the output — never slices that are
+ * (bmm below): on a backend with the `batchedMatmul` extension (WebGPU; wasm for float32) one call
+ * of it, else one backend product per matrix on views of the operands and the output — never slices that are
  * copied out and stacked, whose backward writes each entry's gradient into a zero tensor of the
  * whole operand (quadratic in the batch).
  */

@@ -626,8 +626,20 @@ export function logSoftmax(x: Tensor): Tensor {
   return record('logSoftmax', [x], y, (g) => [sub(g, mul(exp(y), sum(g, -1, true)))]);
 }
 
+/**
+ * Softmax over the last dimension: the probabilities logSoftmax's kernel writes beside the logs,
+ * so one kernel call forward (exp(logSoftmax(x)) took two, and five backward). The gradient
+ * y ⊙ (g − Σ g·y) over the row is written in ops, so it differentiates again.
+ */
 export function softmax(x: Tensor): Tensor {
-  return exp(logSoftmax(x));
+  if (x.ndim < 1) throw new ShapeError('softmax: expected at least one dimension');
+  const cols = x.shape[x.ndim - 1];
+  const k = kernelsFor(x.storage);
+  const logs = k.alloc(x.dtype, x.size),
+    out = k.alloc(x.dtype, x.size);
+  k.backend.logSoftmax(x.storage, x.size / cols, cols, logs, out);
+  const y = new Tensor(out, x.shape);
+  return record('softmax', [x], y, (g) => [mul(y, sub(g, sum(mul(g, y), -1, true)))]);
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';
