@@ -577,6 +577,40 @@ export interface Extensions {
   /** Its backward (see RecurrentGatesBackwardArgs). */
   recurrentGatesBackward(s: RecurrentGatesBackwardArgs): boolean;
   /**
+   * Layer normalisation of `rows` contiguous rows of `features` values, with the affine:
+   * out = (x − μ)·invstd·w + b per row (w, b per feature; null: 1 and 0), μ and invstd =
+   * 1/√(biased variance + eps) of each row written to `mean` and `invstd`. Optional: a host
+   * backend's op (a device normalises with composed ops).
+   */
+  layerNorm?(
+    x: Storage,
+    w: Storage | null,
+    b: Storage | null,
+    out: Storage,
+    rows: number,
+    features: number,
+    eps: number,
+    mean: Float64Array,
+    invstd: Float64Array,
+  ): boolean;
+  /**
+   * layerNorm's backward from the forward's `mean` and `invstd`: with x̂ = (x − μ)·invstd and
+   * ĝ = g·w, gx = invstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) over each row; gw = Σ_rows g·x̂ and
+   * gb = Σ_rows g (each written, not accumulated; null: not wanted).
+   */
+  layerNormBackward?(
+    g: Storage,
+    x: Storage,
+    w: Storage | null,
+    mean: Float64Array,
+    invstd: Float64Array,
+    gx: Storage,
+    gw: Storage | null,
+    gb: Storage | null,
+    rows: number,
+    features: number,
+  ): boolean;
+  /**
    * A dropout mask drawn as src/autograd/dropout-mask.ts draws it in JavaScript: mask[i] = keep
    * where the i-th nextU32() of the generator whose four words are `words` is ≥ threshold, else 0;
    * `words` is advanced in place past the last draw, so the masks equal the JavaScript ones bit
@@ -659,6 +693,8 @@ const EXTENSION_NAMES = {
   recurrentStepBackward: true,
   recurrentGates: true,
   recurrentGatesBackward: true,
+  layerNorm: true,
+  layerNormBackward: true,
   dropoutMask: true,
   zero: true,
   allocLike: true,

@@ -10,8 +10,7 @@
  */
 import type { Tensor, DType } from '../tensor/tensor.js';
 import { fmtShape, ShapeError, sizeOf } from '../tensor/shape.js';
-import { add, mul } from '../autograd/ops.js';
-import { normaliseRows } from './norm-host.js';
+import { layerNormRows } from './norm-host.js';
 import { Module, parameter, type MaskSupport } from './module.js';
 import { bool, checkOptions, num, oneOf, type SchemaOf } from '../util/options.js';
 
@@ -69,10 +68,7 @@ export class LayerNorm extends Module {
     const tail = x.shape.slice(x.ndim - k);
     if (x.ndim < k || tail.some((d, i) => d !== this.normalizedShape[i]))
       throw new ShapeError(`${this.describe()}: expected input [*, ${this.normalizedShape.join(', ')}], got ${fmtShape(x.shape)}`);
-    let y = normaliseRows(x, x.size / sizeOf(tail), this.eps);
-    if (this.weight) y = mul(y, this.weight);
-    if (this.bias) y = add(y, this.bias);
-    return y;
+    return layerNormRows(x, x.size / sizeOf(tail), this.weight, this.bias, this.eps);
   }
 
   override describe(): string {

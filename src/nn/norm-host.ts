@@ -152,3 +152,52 @@ export function normaliseRows(x: Tensor, rows: number, eps: number): Tensor {
     return [new Tensor(gx, x.shape)];
   });
 }
+
+/**
+ * LayerNorm's whole forward, x cut into `rows` rows of F = x.size / rows: (x − μ)/√(σ² + eps)·w + b
+ * per row, w and b (F values each, any shape) per feature. One op each way where the backend has
+ * the layerNorm extensions (wasm, float32); else normaliseRows, then the product by w and the sum
+ * with b as ops. Under createGraph the gradients are written in ops of x, w and g (for LayerNorm
+ * the weight varies along the normalised row, so ĝ = g·w enters the statistics' terms, unlike
+ * normGradient's per-channel weight).
+ */
+export function layerNormRows(x: Tensor, rows: number, w: Tensor | null, b: Tensor | null, eps: number): Tensor {
+  const ln = extension('layerNorm');
+  const F = rows ? x.size / rows : 0;
+  const mu = new Float64Array(rows),
+    invstd = new Float64Array(rows);
+  const out = isDeviceStorage(x.storage) || !ln ? null : allocStorage(x.dtype, x.size);
+  if (!out || !ln?.(x.data, w?.data ?? null, b?.data ?? null, out, rows, F, eps, mu, invstd)) {
+    let y = normaliseRows(x, rows, eps);
+    if (w) y = mul(y, w);
+    if (b) y = add(y, b);
+    return y;
+  }
+  const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
+  return record('layerNorm', inputs, new Tensor(out, x.shape), (g) => {
+    const grads: (Tensor | null)[] = [];
+    const bwd = isGradEnabled() ? undefined : extension('layerNormBackward');
+    if (bwd) {
+      const gx = allocStorage(x.dtype, x.size),
+        gw = w?.requiresGrad ? allocStorage(w.dtype, w.size) : null,
+        gb = b?.requiresGrad ? allocStorage(b.dtype, b.size) : null;
+      if (bwd(g.data, x.data, w?.data ?? null, mu, invstd, gx, gw, gb, rows, F)) {
+        grads.push(new Tensor(gx, x.shape));
+        if (w) grads.push(gw && new Tensor(gw, w.shape));
+        if (b) grads.push(gb && new Tensor(gb, b.shape));
+        return grads;
+      }
+    }
+    // in ops (differentiable under createGraph): x̂ from x, ĝ = g·w
+    const x2 = reshape(x, [rows, F]),
+      g2 = reshape(g, [rows, F]);
+    const { d, invstd: is } = momentsOver(x2, [1], eps);
+    const xhat = mul(d, is);
+    const gh = w ? mul(g2, reshape(w, [1, F])) : g2;
+    const gx = mul(is, sub(sub(gh, mean(gh, [1], true)), mul(xhat, mean(mul(gh, xhat), [1], true))));
+    grads.push(reshape(gx, x.shape));
+    if (w) grads.push(reshape(sum(mul(g2, xhat), [0]), w.shape));
+    if (b) grads.push(reshape(sum(g2, [0]), b.shape));
+    return grads;
+  });
+}

@@ -10,6 +10,7 @@
  *   memory.ts       allocLike, zero                                       asm/exports.ts
  *   recurrent.ts    recurrentStep, recurrentStepBackward                  asm/recurrent.ts
  *   random.ts       dropoutMask                                           asm/random.ts
+ *   layernorm.ts    layerNorm, layerNormBackward                          asm/layernorm.ts
  *
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
  * do not provide runs on the reference.
@@ -25,6 +26,7 @@ import { memoryOps } from './memory.js';
 import { normOps } from './norm.js';
 import { recurrentOps } from './recurrent.js';
 import { randomOps } from './random.js';
+import { layerNormOps } from './layernorm.js';
 
 export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
   const cx = makeContext(rt, maxThreads);
@@ -38,5 +40,6 @@ export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps 
     ...normOps(cx),
     ...recurrentOps(cx),
     ...randomOps(cx),
+    ...layerNormOps(cx),
   };
 }

@@ -71,6 +71,8 @@ export const KERNEL_FNS = [
   'gruBackRows',
   'rnnBackRows',
   'gemmBatch',
+  'lnForward',
+  'lnBackward',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

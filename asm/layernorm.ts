@@ -1,0 +1,134 @@
+/**
+ * Layer normalisation over rows (src/nn/layernorm.ts): x [rows, F], each row normalised by its
+ * own mean and biased variance, then the per-feature affine, in one pass each way over a range of
+ * rows [r0, r1) so threads split the rows:
+ *
+ *   lnForward   y = (x − μ)·invstd·w + b; the row's μ and invstd into stats (float64: μ at row r,
+ *               invstd at rows + r)
+ *   lnBackward  x̂ = (x − μ)·invstd, ĝ = g·w:  gx = invstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), and the
+ *               part's Σ over its rows of g·x̂ (w's gradient) and of g (b's) added into acc
+ *               (float64: F of each)
+ *
+ * w = 0 means no weight (1), b = 0 no bias (0). Row sums run in float32 vectors added into float64
+ * per row; a value is centred on the mean rounded to float32, as asm/norm.ts centres a channel.
+ */
+
+@inline function hsum(v: v128): f64 {
+  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
+}
+
+/** Vectors per float32 partial sum before it is added into the float64 total. */
+const BLOCK: i32 = 32;
+
+export function lnForward(x: usize, y: usize, w: usize, b: usize, F: i32, eps: f64, stats: usize, rows: i32, r0: i32, r1: i32): void {
+  const F4 = F & ~3;
+  for (let r = r0; r < r1; r++) {
+    const px = x + <usize>r * <usize>F * 4, py = y + <usize>r * <usize>F * 4;
+    // the mean, then the squares about it rounded to float32 (one pass each, float64 totals)
+    let s: f64 = 0;
+    let j = 0;
+    while (j < F4) {
+      let acc = f32x4.splat(0);
+      const end = min(F4, j + 4 * BLOCK);
+      for (; j < end; j += 4) acc = f32x4.add(acc, v128.load(px + <usize>j * 4));
+      s += hsum(acc);
+    }
+    for (; j < F; j++) s += <f64>load<f32>(px + <usize>j * 4);
+    const mean = s / <f64>F;
+    const mf = <f32>mean;
+    const mv = f32x4.splat(mf);
+    let q: f64 = 0;
+    j = 0;
+    while (j < F4) {
+      let acc = f32x4.splat(0);
+      const end = min(F4, j + 4 * BLOCK);
+      for (; j < end; j += 4) {
+        const d = f32x4.sub(v128.load(px + <usize>j * 4), mv);
+        acc = f32x4.add(acc, f32x4.mul(d, d));
+      }
+      q += hsum(acc);
+    }
+    for (; j < F; j++) {
+      const d = load<f32>(px + <usize>j * 4) - mf;
+      q += <f64>(d * d);
+    }
+    const invstd = 1 / Math.sqrt(q / <f64>F + eps);
+    store<f64>(stats + <usize>r * 8, mean);
+    store<f64>(stats + <usize>(rows + r) * 8, invstd);
+    const isf = <f32>invstd;
+    const iv = f32x4.splat(isf);
+    for (j = 0; j < F4; j += 4) {
+      let v = f32x4.mul(f32x4.sub(v128.load(px + <usize>j * 4), mv), iv);
+      if (w) v = f32x4.mul(v, v128.load(w + <usize>j * 4));
+      if (b) v = f32x4.add(v, v128.load(b + <usize>j * 4));
+      v128.store(py + <usize>j * 4, v);
+    }
+    for (; j < F; j++) {
+      let v = (load<f32>(px + <usize>j * 4) - mf) * isf;
+      if (w) v *= load<f32>(w + <usize>j * 4);
+      if (b) v += load<f32>(b + <usize>j * 4);
+      store<f32>(py + <usize>j * 4, v);
+    }
+  }
+}
+
+export function lnBackward(g: usize, x: usize, w: usize, stats: usize, gx: usize, acc: usize, F: i32, rows: i32, r0: i32, r1: i32): void {
+  const F4 = F & ~3;
+  const rF: f64 = 1 / <f64>F;
+  for (let r = r0; r < r1; r++) {
+    const off = <usize>r * <usize>F * 4;
+    const pg = g + off, px = x + off, pgx = gx + off;
+    const mf = <f32>load<f64>(stats + <usize>r * 8);
+    const isf = <f32>load<f64>(stats + <usize>(rows + r) * 8);
+    const mv = f32x4.splat(mf), iv = f32x4.splat(isf);
+    // Σ ĝ and Σ ĝ·x̂ over the row; Σ g·x̂ and Σ g into the part's float64 sums
+    let sa = f32x4.splat(0), sb = f32x4.splat(0);
+    let j = 0;
+    for (; j < F4; j += 4) {
+      const gv = v128.load(pg + <usize>j * 4);
+      const xh = f32x4.mul(f32x4.sub(v128.load(px + <usize>j * 4), mv), iv);
+      const gh = w ? f32x4.mul(gv, v128.load(w + <usize>j * 4)) : gv;
+      sa = f32x4.add(sa, gh);
+      sb = f32x4.add(sb, f32x4.mul(gh, xh));
+      if (acc) {
+        const gxh = f32x4.mul(gv, xh);
+        const pw = acc + <usize>j * 8, pb = acc + <usize>(F + j) * 8;
+        store<f64>(pw, load<f64>(pw) + <f64>f32x4.extract_lane(gxh, 0));
+        store<f64>(pw, load<f64>(pw, 8) + <f64>f32x4.extract_lane(gxh, 1), 8);
+        store<f64>(pw, load<f64>(pw, 16) + <f64>f32x4.extract_lane(gxh, 2), 16);
+        store<f64>(pw, load<f64>(pw, 24) + <f64>f32x4.extract_lane(gxh, 3), 24);
+        store<f64>(pb, load<f64>(pb) + <f64>f32x4.extract_lane(gv, 0));
+        store<f64>(pb, load<f64>(pb, 8) + <f64>f32x4.extract_lane(gv, 1), 8);
+        store<f64>(pb, load<f64>(pb, 16) + <f64>f32x4.extract_lane(gv, 2), 16);
+        store<f64>(pb, load<f64>(pb, 24) + <f64>f32x4.extract_lane(gv, 3), 24);
+      }
+    }
+    let ta = hsum(sa), tb = hsum(sb);
+    for (; j < F; j++) {
+      const gv = load<f32>(pg + <usize>j * 4);
+      const xh = (load<f32>(px + <usize>j * 4) - mf) * isf;
+      const gh = w ? gv * load<f32>(w + <usize>j * 4) : gv;
+      ta += <f64>gh;
+      tb += <f64>(gh * xh);
+      if (acc) {
+        const pw = acc + <usize>j * 8, pb = acc + <usize>(F + j) * 8;
+        store<f64>(pw, load<f64>(pw) + <f64>(gv * xh));
+        store<f64>(pb, load<f64>(pb) + <f64>gv);
+      }
+    }
+    const a = <f32>(ta * rF), bq = <f32>(tb * rF);
+    const av = f32x4.splat(a), bv = f32x4.splat(bq);
+    for (j = 0; j < F4; j += 4) {
+      const gv = v128.load(pg + <usize>j * 4);
+      const xh = f32x4.mul(f32x4.sub(v128.load(px + <usize>j * 4), mv), iv);
+      const gh = w ? f32x4.mul(gv, v128.load(w + <usize>j * 4)) : gv;
+      v128.store(pgx + <usize>j * 4, f32x4.mul(iv, f32x4.sub(f32x4.sub(gh, av), f32x4.mul(xh, bv))));
+    }
+    for (; j < F; j++) {
+      const gv = load<f32>(pg + <usize>j * 4);
+      const xh = (load<f32>(px + <usize>j * 4) - mf) * isf;
+      const gh = w ? gv * load<f32>(w + <usize>j * 4) : gv;
+      store<f32>(pgx + <usize>j * 4, isf * (gh - a - xh * bq));
+    }
+  }
+}
