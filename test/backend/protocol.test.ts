@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runParts, ticket, TICKET, DONE, FN, NARGS, ARGS_BYTE, CTL_BYTES } from '../../src/backend/wasm/protocol.js';
+import { Worker } from 'node:worker_threads';
+import { runParts, ticket, wake, TICKET, DONE, DONE_SLEEPERS, FN, NARGS, ARGS_BYTE, CTL_BYTES } from '../../src/backend/wasm/protocol.js';
 import { initWasm, wasmFloat32Array, setWasmThreads } from '../../src/backend/wasm/index.js';
 
 function block() {
@@ -131,5 +132,46 @@ test('jobs of alternating sizes on two threads give exact results (stress)', asy
     wasm.matmul(o.a, o.b, o.c, o.m, o.n, o.k, false, false);
     // small integers: every sum is exact in float32
     assert.deepEqual(o.c, o.want, `iteration ${it}, ${o.m}×${o.n}×${o.k}`);
+  }
+});
+
+test('wake notifies only while a thread counts itself asleep; a blocked spinThenWait counts itself and is woken', async () => {
+  const { i32 } = block();
+  const real = Atomics.notify;
+  let notifies = 0;
+  Atomics.notify = ((a: Int32Array, i: number, n?: number) => {
+    notifies++;
+    return real(a, i, n);
+  }) as typeof Atomics.notify;
+  try {
+    wake(i32, DONE, DONE_SLEEPERS);
+    assert.equal(notifies, 0, 'nobody asleep: no notify');
+    Atomics.store(i32, DONE_SLEEPERS, 1);
+    wake(i32, DONE, DONE_SLEEPERS);
+    assert.equal(notifies, 1, 'one asleep: one notify');
+  } finally {
+    Atomics.notify = real;
+    Atomics.store(i32, DONE_SLEEPERS, 0);
+  }
+  // a thread blocked in spinThenWait (no spinning) shows in the count until the value it waits for arrives
+  const url = new URL('../../src/backend/wasm/protocol.js', import.meta.url).href;
+  const w = new Worker(
+    `import(${JSON.stringify(url)}).then((p) => { const i32 = new Int32Array(require('node:worker_threads').workerData); p.spinThenWait(i32, p.DONE, (v) => v === 7, 0, p.DONE_SLEEPERS); i32[p.TICKET] = 1; require('node:worker_threads').parentPort.postMessage('done'); });`,
+    { eval: true, workerData: i32.buffer },
+  );
+  try {
+    const t0 = Date.now();
+    while (Atomics.load(i32, DONE_SLEEPERS) !== 1) {
+      assert.ok(Date.now() - t0 < 10_000, 'the waiting thread never counted itself');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const done = new Promise((r) => w.once('message', r));
+    Atomics.store(i32, DONE, 7);
+    wake(i32, DONE, DONE_SLEEPERS);
+    await done;
+    assert.equal(i32[TICKET], 1);
+    assert.equal(Atomics.load(i32, DONE_SLEEPERS), 0, 'awake again: uncounted');
+  } finally {
+    await w.terminate();
   }
 });

@@ -26,6 +26,7 @@
  *   DONE    parts finished, added by each thread when it runs out of parts (the caller waits
  *           until all are)
  *   FN, NARGS, ERROR
+ *   SEQ_SLEEPERS, DONE_SLEEPERS  threads blocked (or about to block) in Atomics.wait on SEQ, on DONE
  * f64 arguments from byte ctl + ARGS_BYTE: part p's arguments at [p·NARGS, (p+1)·NARGS).
  */
 import type { KernelExports } from './abi.generated.js';
@@ -35,7 +36,9 @@ export const SEQ = 0,
   DONE = 2,
   FN = 3,
   NARGS = 4,
-  ERROR = 5;
+  ERROR = 5,
+  SEQ_SLEEPERS = 6,
+  DONE_SLEEPERS = 7;
 export const ARGS_BYTE = 64;
 export const MAX_PARTS = 32; // ≤ 255: TICKET holds front and back in 8 bits each
 export const MAX_ARGS = 16;
@@ -76,7 +79,13 @@ export const KERNEL_FNS = [
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
-/** How long an idle worker spins before it blocks in Atomics.wait. */
+/**
+ * How long an idle worker spins before it blocks in Atomics.wait. Waking a blocked worker costs
+ * the poster an Atomics.notify, which on the 2-vCPU benchmark VM took 40–140 µs on average (up to
+ * milliseconds under load; a worker woken every 2 ms, 300 wakes); spinning longer saves those
+ * wakes (W6: 20 ms left 50 of ~700 a profile run) but took a core from the main thread on the
+ * loaded VM (W6's step 230 → 270–330 ms with other processes running), so a worker spins briefly.
+ */
 export const SPIN_MS = 1;
 
 /**
@@ -103,15 +112,38 @@ type Fn = (...args: number[]) => void;
  * Reads i32[index] until `ready` accepts it: spinning for `spinMs` (the clock read every 256
  * loads), then blocked in Atomics.wait (at most `waitMs` at a time) until a notify. Returns the
  * accepted value. Both sides of the protocol wait this way: a worker for the next job, the caller
- * for the workers' last parts.
+ * for the workers' last parts. While blocked the thread counts itself in i32[sleepers], so that
+ * `wake` skips the notify when nobody sleeps (see there).
  */
-export function spinThenWait(i32: Int32Array, index: number, ready: (v: number) => boolean, spinMs: number, waitMs = Infinity): number {
+export function spinThenWait(
+  i32: Int32Array,
+  index: number,
+  ready: (v: number) => boolean,
+  spinMs: number,
+  sleepers: number,
+  waitMs = Infinity,
+): number {
   const until = performance.now() + spinMs;
   for (let spins = 1; ; spins++) {
     const v = Atomics.load(i32, index);
     if (ready(v)) return v;
-    if ((spins & 255) === 0 && performance.now() > until) Atomics.wait(i32, index, v, waitMs);
+    if ((spins & 255) === 0 && performance.now() > until) {
+      Atomics.add(i32, sleepers, 1);
+      Atomics.wait(i32, index, v, waitMs);
+      Atomics.sub(i32, sleepers, 1);
+    }
   }
+}
+
+/**
+ * Atomics.notify on i32[index] only when a thread counts itself in i32[sleepers]: the notify is
+ * the costly part of posting a job (see SPIN_MS). Called after the store to i32[index]. A thread
+ * that is about to block adds itself before its Atomics.wait(index, v): the atomics are
+ * sequentially consistent, so either this load sees the count (and notifies), or the add comes
+ * after it and so after the store, and the wait then finds i32[index] ≠ v and returns at once.
+ */
+export function wake(i32: Int32Array, index: number, sleepers: number): void {
+  if (Atomics.load(i32, sleepers) > 0) Atomics.notify(i32, index);
 }
 
 /** TICKET's value for job `seq` with parts [front, back) unclaimed (a new job: front 0, back = its part count). */
@@ -157,7 +189,7 @@ export function runParts(i32: Int32Array, f64: Float64Array, base: number, seq: 
   // a thread gets here only once its claimed parts are finished.
   if (ran) {
     Atomics.add(i32, base + DONE, ran);
-    Atomics.notify(i32, base + DONE);
+    wake(i32, base + DONE, base + DONE_SLEEPERS);
   }
   return ran;
 }

@@ -17,8 +17,10 @@ import {
   MAX_PARTS,
   ARGS_BYTE,
   SEQ,
+  SEQ_SLEEPERS,
   TICKET,
   DONE,
+  DONE_SLEEPERS,
   FN,
   NARGS,
   ERROR,
@@ -26,6 +28,7 @@ import {
   runParts,
   spinThenWait,
   ticket,
+  wake,
   type KernelFn,
   type WorkerInit,
   type WasmMemoryHandle,
@@ -296,7 +299,7 @@ export class WasmRuntime {
     const seq = (this.seq = (this.seq + 1) & 0x3fffffff);
     Atomics.store(i32, base + TICKET, ticket(seq, parts.length));
     Atomics.store(i32, base + SEQ, seq);
-    Atomics.notify(i32, base + SEQ);
+    wake(i32, base + SEQ, base + SEQ_SLEEPERS);
     const ran = runParts(i32, this.f64, base, seq, this.fns);
     this.threadedCalls++;
     this.workerParts += parts.length - ran;
@@ -304,7 +307,7 @@ export class WasmRuntime {
     // WAIT_SPIN_MS, then blocked. A worker's last part often ends shortly after this thread's, and
     // blocked, this thread needs a notify and a wake-up first, which cost more than the spin.
     const t1 = performance.now();
-    spinThenWait(i32, base + DONE, (done) => done >= parts.length, WAIT_SPIN_MS, 5);
+    spinThenWait(i32, base + DONE, (done) => done >= parts.length, WAIT_SPIN_MS, base + DONE_SLEEPERS, 5);
     // On a machine busy with other processes a worker that claimed a part may be descheduled for
     // milliseconds. If this thread keeps waiting longer than it computed, run alone for a while.
     // Only waits of more than WAIT_NOISE_MS count: on an idle machine a spinning worker finishes

@@ -4,7 +4,7 @@
  * worker_threads: init data in workerData) and worker-browser.ts (a module Web Worker: init data
  * in the first message) are the scripts that start it.
  */
-import { SEQ, SPIN_MS, KERNEL_FNS, runParts, spinThenWait, type WorkerInit } from './protocol.js';
+import { SEQ, SEQ_SLEEPERS, SPIN_MS, KERNEL_FNS, runParts, spinThenWait, type WorkerInit } from './protocol.js';
 
 export function serve(init: WorkerInit, ready: () => void): never {
   const instance = new WebAssembly.Instance(init.module as WebAssembly.Module, {
@@ -23,7 +23,7 @@ export function serve(init: WorkerInit, ready: () => void): never {
   let seen = Atomics.load(i32, base + SEQ);
   ready();
   for (;;) {
-    seen = spinThenWait(i32, base + SEQ, (seq) => seq !== seen, SPIN_MS);
+    seen = spinThenWait(i32, base + SEQ, (seq) => seq !== seen, SPIN_MS, base + SEQ_SLEEPERS);
     runParts(i32, f64, base, seen, fns, true);
   }
 }
