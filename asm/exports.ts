@@ -5,7 +5,7 @@ export { winogradFilters, winogradScratchFloats, winogradBatch, winogradFilterGr
 export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { activationForward } from './activations';
 export { adam, sgd } from './optim';
-export { dropoutMask } from './random';
+export { dropoutMask, dropoutApply } from './random';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
 export { lnForward, lnBackward } from './layernorm';

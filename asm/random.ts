@@ -27,3 +27,26 @@ export function dropoutMask(state: usize, out: usize, n: i32, threshold: f64, ke
   store<u32>(state, c, 8);
   store<u32>(state, d, 12);
 }
+
+/** dropoutMask's mask into `mask` and x·mask into y in the same pass (Dropout's forward: the mask is kept for the backward). */
+export function dropoutApply(state: usize, x: usize, y: usize, mask: usize, n: i32, threshold: f64, keep: f32): void {
+  let a = load<u32>(state), b = load<u32>(state, 4), c = load<u32>(state, 8), d = load<u32>(state, 12);
+  for (let i = 0; i < n; i++) {
+    const u = rotl(b * 5, 7) * 9;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    const m: f32 = <f64>u >= threshold ? keep : 0;
+    const o = <usize>i << 2;
+    store<f32>(mask + o, m);
+    store<f32>(y + o, load<f32>(x + o) * m);
+  }
+  store<u32>(state, a);
+  store<u32>(state, b, 4);
+  store<u32>(state, c, 8);
+  store<u32>(state, d, 12);
+}

@@ -31,7 +31,7 @@ import { isDeviceStorage } from '../tensor/device.js';
 import { add, matmul, mul, softmax } from './ops.js';
 import { where } from './indexing.js';
 import { matmulTransposed } from './batched.js';
-import { fillDropMask } from './dropout-mask.js';
+import { applyDropout } from './dropout-mask.js';
 import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 /** How a mask tensor is read: 'bool' (0/1, its meaning set by the caller's convention) or 'float' (added to the scores). */
@@ -113,9 +113,7 @@ export function attentionCore(
   // an empty row's scores are replaced before the softmax, so neither its value nor its gradient is NaN
   let weights = keep ? where(keep, softmax(where(keep, scores, 0)), 0) : softmax(scores);
   if (dropoutP > 0 && rng) {
-    const m = allocStorage(weights.dtype, weights.size);
-    fillDropMask(m, dropoutP, rng);
-    weights = mul(weights, new Tensor(m, weights.shape));
+    weights = applyDropout(weights, dropoutP, rng);
   }
   return { output: matmul(weights, v), weights };
 }

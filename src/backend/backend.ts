@@ -618,6 +618,8 @@ export interface Extensions {
    * so a device backend need not even decline it.
    */
   dropoutMask?(mask: Storage, threshold: number, keep: number, words: Int32Array): boolean;
+  /** dropoutMask's mask into `mask` and out = x·mask, in one call (a dropout's forward). Optional, as dropoutMask. */
+  dropout?(x: Storage, out: Storage, mask: Storage, threshold: number, keep: number, words: Int32Array): boolean;
   /** a.fill(0) for an array in the backend's own memory (wasm: memset, where TypedArray.fill on shared memory is an element loop). */
   zero(a: Storage): boolean;
   /**
@@ -696,6 +698,7 @@ const EXTENSION_NAMES = {
   layerNorm: true,
   layerNormBackward: true,
   dropoutMask: true,
+  dropout: true,
   zero: true,
   allocLike: true,
   adamStep: true,

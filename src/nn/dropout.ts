@@ -11,7 +11,7 @@ import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/te
 import type { Rng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { mul } from '../autograd/ops.js';
-import { fillDropMask } from '../autograd/dropout-mask.js';
+import { applyDropout, fillDropMask } from '../autograd/dropout-mask.js';
 import { Module, type ForwardOptions, type MaskSupport } from './module.js';
 import { checkOptions, num, showValue, type SchemaOf } from '../util/options.js';
 
@@ -64,7 +64,8 @@ export class Dropout extends Module {
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {
     if (!opts?.training || this.p === 0) return x;
-    return mul(x, new Tensor(this.mask(x.size, needRng(opts, this.describe()), x.dtype), x.shape));
+    // the mask `mask` draws, applied in one kernel call where the backend has it
+    return applyDropout(x, this.p, needRng(opts, this.describe()));
   }
 
   /**

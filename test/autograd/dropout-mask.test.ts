@@ -2,13 +2,14 @@
  * Dropout masks drawn by the wasm backend's dropoutMask extension (asm/random.ts) against the
  * JavaScript draw they replace (one Rng.nextU32() per element, kept when ≥ p·2³²): the same mask
  * bit for bit and the generator at the same position afterwards, for odd lengths and p = 0, 0.1,
- * 0.5, 1; a float64 mask and a short one are declined and drawn in JavaScript.
+ * 0.5, 1; a float64 mask and a short one are declined and drawn in JavaScript. applyDropout (the
+ * dropout extension: mask and product in one call) against x · mask as ops on the reference.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initWasm } from '../../src/backend/wasm/index.js';
-import { extensionsOf, Rng, setBackend } from '../../src/index.js';
-import { fillDropMask } from '../../src/autograd/dropout-mask.js';
+import { Dropout, extensionsOf, fromData, mul, Rng, setBackend, Tensor } from '../../src/index.js';
+import { applyDropout, fillDropMask } from '../../src/autograd/dropout-mask.js';
 import { SMALL_ELEMENTWISE } from '../../src/backend/wasm/context.js';
 
 await initWasm({ threads: 2 });
@@ -76,4 +77,42 @@ test('Rng.restore moves a generator to a position getState took, keeping its see
     () => b.restore({ seed: 42, words: [1, 2, 3] as unknown as [number, number, number, number], spare: null }),
     /Rng\.restore: expected/,
   );
+});
+
+test('applyDropout on wasm: one dropout op (mask and product in one call) equal bit for bit to x · mask and its gradient g · mask', () => {
+  const shape = [37, 113]; // 4,181 elements: past the kernels' threshold, not a multiple of 4
+  const n = shape[0] * shape[1];
+  const xs = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
+  xs[5] = Number.NaN;
+  xs[6] = Number.POSITIVE_INFINITY;
+  const gs = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+  const run = (backend: string) => {
+    setBackend(backend);
+    const x = new Tensor(new Float32Array(xs), shape);
+    x.requiresGrad = true;
+    const rng = new Rng(31);
+    const y = applyDropout(x, 0.25, rng);
+    y.backward(new Tensor(new Float32Array(gs), shape));
+    return { op: y.node?.op, y: y.data, g: x.grad!.data, next: rng.nextU32() };
+  };
+  try {
+    const fused = run('wasm');
+    const composed = run('reference');
+    assert.equal(fused.op, 'dropout', 'the fused op on wasm');
+    assert.equal(composed.op, 'mul', 'ops on the reference');
+    assert.deepEqual(fused.y, composed.y, 'outputs');
+    assert.deepEqual(fused.g, composed.g, 'gradients');
+    assert.equal(fused.next, composed.next, 'the generator after the draws');
+    // the definition: the mask fillDropMask draws, times x
+    const mask = jsMask(n, 0.25, new Rng(31));
+    assert.deepEqual(fused.y, mul(fromData(xs, shape), fromData(mask, shape)).data);
+    // Dropout's forward draws what Dropout.mask draws
+    setBackend('wasm');
+    const d = new Dropout(0.25);
+    const viaModule = d.forward(fromData(xs, shape), { training: true, rng: new Rng(31) });
+    assert.deepEqual(viaModule.data, fused.y);
+    assert.deepEqual(d.mask(n, new Rng(31)), mask);
+  } finally {
+    setBackend('wasm');
+  }
 });
