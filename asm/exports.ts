@@ -8,7 +8,7 @@ export { adam, sgd } from './optim';
 export { dropoutMask, dropoutApply } from './random';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
-export { lnForward, lnBackward } from './layernorm';
+export { lnForward, lnBackward, lnBackwardScratchBytes } from './layernorm';
 export { lstmRows, gruRows, rnnRows, lstmBackRows, gruBackRows, rnnBackRows } from './recurrent';
 
 /** Zeroes n floats at p (memory.fill: a native memset, where TypedArray.fill on shared memory is a slow loop). */

@@ -7,7 +7,7 @@
  *               invstd at rows + r)
  *   lnBackward  x̂ = (x − μ)·invstd, ĝ = g·w:  gx = invstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), and the
  *               part's Σ over its rows of g·x̂ (w's gradient) and of g (b's) added into acc
- *               (float64: F of each)
+ *               (float64: F of each; summed in float32 over FLUSH_ROWS rows at a time)
  *
  * w = 0 means no weight (1), b = 0 no bias (0). Row sums run in float32 vectors added into float64
  * per row; a value is centred on the mean rounded to float32, as asm/norm.ts centres a channel.
@@ -72,10 +72,35 @@ export function lnForward(x: usize, y: usize, w: usize, b: usize, F: i32, eps: f
   }
 }
 
-export function lnBackward(g: usize, x: usize, w: usize, stats: usize, gx: usize, acc: usize, F: i32, rows: i32, r0: i32, r1: i32): void {
+/** Rows whose g·x̂ and g a part sums in float32 before adding them into its float64 sums. */
+const FLUSH_ROWS: i32 = 32;
+
+/** Adds the float32 sums at fw and fb (F each) into the float64 ones at acc (gw's F, then gb's F) and zeroes them. */
+function flushPair(fw: usize, fb: usize, acc: usize, F: i32): void {
+  for (let j = 0; j < F; j++) {
+    const o = <usize>j * 4;
+    store<f64>(acc + <usize>j * 8, load<f64>(acc + <usize>j * 8) + <f64>load<f32>(fw + o));
+    store<f64>(acc + <usize>(F + j) * 8, load<f64>(acc + <usize>(F + j) * 8) + <f64>load<f32>(fb + o));
+    store<f32>(fw + o, 0);
+    store<f32>(fb + o, 0);
+  }
+}
+
+/** lnBackward's scratch bytes for F features: the float32 sums (2F, vector-aligned). */
+export function lnBackwardScratchBytes(F: i32): i32 {
+  return 2 * ((F + 3) & ~3) * 4 + 16;
+}
+
+export function lnBackward(g: usize, x: usize, w: usize, stats: usize, gx: usize, acc: usize, F: i32, rows: i32, r0: i32, r1: i32, scratch: usize): void {
   const F4 = F & ~3;
   const rF: f64 = 1 / <f64>F;
+  // float32 sums of g·x̂ (at fw) and of g (at fb), flushed into acc every FLUSH_ROWS rows
+  const fw = (scratch + 15) & ~15, fb = fw + <usize>((F + 3) & ~3) * 4;
+  if (acc) {
+    memory.fill(fw, 0, <usize>((F + 3) & ~3) * 8);
+  }
   for (let r = r0; r < r1; r++) {
+    if (acc && r > r0 && (r - r0) % FLUSH_ROWS == 0) flushPair(fw, fb, acc, F);
     const off = <usize>r * <usize>F * 4;
     const pg = g + off, px = x + off, pgx = gx + off;
     const mf = <f32>load<f64>(stats + <usize>r * 8);
@@ -91,16 +116,9 @@ export function lnBackward(g: usize, x: usize, w: usize, stats: usize, gx: usize
       sa = f32x4.add(sa, gh);
       sb = f32x4.add(sb, f32x4.mul(gh, xh));
       if (acc) {
-        const gxh = f32x4.mul(gv, xh);
-        const pw = acc + <usize>j * 8, pb = acc + <usize>(F + j) * 8;
-        store<f64>(pw, load<f64>(pw) + <f64>f32x4.extract_lane(gxh, 0));
-        store<f64>(pw, load<f64>(pw, 8) + <f64>f32x4.extract_lane(gxh, 1), 8);
-        store<f64>(pw, load<f64>(pw, 16) + <f64>f32x4.extract_lane(gxh, 2), 16);
-        store<f64>(pw, load<f64>(pw, 24) + <f64>f32x4.extract_lane(gxh, 3), 24);
-        store<f64>(pb, load<f64>(pb) + <f64>f32x4.extract_lane(gv, 0));
-        store<f64>(pb, load<f64>(pb, 8) + <f64>f32x4.extract_lane(gv, 1), 8);
-        store<f64>(pb, load<f64>(pb, 16) + <f64>f32x4.extract_lane(gv, 2), 16);
-        store<f64>(pb, load<f64>(pb, 24) + <f64>f32x4.extract_lane(gv, 3), 24);
+        const o = <usize>j * 4;
+        v128.store(fw + o, f32x4.add(v128.load(fw + o), f32x4.mul(gv, xh)));
+        v128.store(fb + o, f32x4.add(v128.load(fb + o), gv));
       }
     }
     let ta = hsum(sa), tb = hsum(sb);
@@ -111,9 +129,9 @@ export function lnBackward(g: usize, x: usize, w: usize, stats: usize, gx: usize
       ta += <f64>gh;
       tb += <f64>(gh * xh);
       if (acc) {
-        const pw = acc + <usize>j * 8, pb = acc + <usize>(F + j) * 8;
-        store<f64>(pw, load<f64>(pw) + <f64>(gv * xh));
-        store<f64>(pb, load<f64>(pb) + <f64>gv);
+        const o = <usize>j * 4;
+        store<f32>(fw + o, load<f32>(fw + o) + gv * xh);
+        store<f32>(fb + o, load<f32>(fb + o) + gv);
       }
     }
     const a = <f32>(ta * rF), bq = <f32>(tb * rF);
@@ -131,4 +149,5 @@ export function lnBackward(g: usize, x: usize, w: usize, stats: usize, gx: usize
       store<f32>(pgx + <usize>j * 4, isf * (gh - a - xh * bq));
     }
   }
+  if (acc) flushPair(fw, fb, acc, F);
 }

@@ -67,11 +67,12 @@ export function layerNormOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'laye
     // each part's float64 sums of g·x̂ and g (F each), zeroed here, added up below
     const accs = parts.map(() => (sums ? rt.alloc(features * 16) : 0));
     for (const p of accs) if (p) rt.k.zero(p, features * 4);
+    const scratch = accs.map((p) => (p ? rt.alloc(rt.k.lnBackwardScratchBytes(features)) : 0));
     rt.f64.set(mean, ps >> 3);
     rt.f64.set(invstd, (ps >> 3) + rows);
     rt.parallel(
       'lnBackward',
-      parts.map(([r0, r1], t): KernelArgs<'lnBackward'> => [pg, px, pw, ps, pgx, accs[t], features, rows, r0, r1]),
+      parts.map(([r0, r1], t): KernelArgs<'lnBackward'> => [pg, px, pw, ps, pgx, accs[t], features, rows, r0, r1, sums ? scratch[t] : 0]),
     );
     if (sums) {
       const f = rt.f64;
