@@ -35,6 +35,52 @@ test('shape ops and reductions: gradients match central differences', () => {
   gradCheck((a) => d.sumTo(a, [3, 1]), [randT([2, 3, 4], 18)]);
 });
 
+test('broadcastTo equals its definition out[i] = x[i with the stretched dimensions at 0], for stretches inner, middle, leading and mixed', () => {
+  const cases: [number[], number[]][] = [
+    [
+      [3, 1],
+      [5, 3, 4],
+    ],
+    [
+      [2, 1, 3],
+      [2, 4, 3],
+    ],
+    [[4], [3, 2, 4]],
+    [
+      [1, 3, 1, 2],
+      [2, 3, 5, 2],
+    ],
+    [
+      [2, 1],
+      [1, 2, 1],
+    ],
+    [
+      [1, 1],
+      [3, 2],
+    ],
+  ];
+  for (const [from, to] of cases) {
+    const x = randT(from, 23);
+    const y = d.broadcastTo(x, to);
+    const pad = [...new Array(to.length - from.length).fill(1), ...from];
+    const want = new Float64Array(y.size);
+    for (let o = 0; o < y.size; o++) {
+      let rest = o,
+        at = 0,
+        stride = 1;
+      for (let k = to.length - 1; k >= 0; k--) {
+        const i = rest % to[k];
+        rest = Math.floor(rest / to[k]);
+        at += (pad[k] === 1 ? 0 : i) * stride;
+        stride *= pad[k];
+      }
+      want[o] = x.data[at];
+    }
+    assert.deepEqual([...y.shape], to);
+    assert.deepEqual(y.data, want, `${JSON.stringify(from)} → ${JSON.stringify(to)}`);
+  }
+});
+
 test('matmul in all four transpose combinations: values and gradients', () => {
   const A = randT([3, 4], 19),
     B = randT([4, 5], 20);
