@@ -178,9 +178,10 @@ export class Sequential extends Module {
     let mask = opts?.mask ?? maskOf(x);
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i];
-      const support = layer.maskSupport;
+      // read only under a mask: a Residual's answer walks its paths
+      const support = mask ? layer.maskSupport : null;
       try {
-        if (mask && support === 'refuse')
+        if (support === 'refuse')
           throw new ShapeError(
             `takes no padding mask, and its input has one (from an Embedding with maskPadding, or forward's mask), so its padding steps would count as data; end the steps before it with SequenceMean or a recurrent layer's final state`,
           );
