@@ -1,20 +1,6 @@
 /** The models of the interleaved workloads built with descent (the bench and the profile train the same ones), fused as fit() fuses them. */
-import {
-  AdaptiveAvgPool1d,
-  Conv2d,
-  Flatten,
-  LayerNorm,
-  Linear,
-  LSTM,
-  MaxPool2d,
-  PositionalEmbedding,
-  ReLU,
-  Sequential,
-  TransformerEncoderLayer,
-  Transpose,
-  type Rng,
-  fuse,
-} from '../src/index.js';
+import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, type Rng, fuse } from '../src/index.js';
+import { getModel } from '../src/train/models.js';
 import type { InterleavedWorkload } from './common.js';
 
 export function descentModel(w: InterleavedWorkload, rng: Rng): Sequential {
@@ -39,26 +25,9 @@ export function descentModel(w: InterleavedWorkload, rng: Rng): Sequential {
         ),
       );
     case 'W5':
-      // the final hidden state [N, 128] only: PyTorch's out[:, -1] of a one-layer LSTM
-      return fuse(new Sequential(new LSTM(28, 128, { returnSequences: false, rng }), new Linear(128, 10, { rng })));
-    case 'W6': {
-      const layer = () =>
-        new TransformerEncoderLayer(64, 4, { dimFeedforward: 128, dropout: 0.1, activation: 'gelu', normFirst: true, rng });
-      return fuse(
-        new Sequential(
-          new Linear(28, 64, { rng }),
-          new PositionalEmbedding(28, 64, { rng }),
-          layer(),
-          layer(),
-          new LayerNorm(64),
-          // the mean over the 28 tokens
-          new Transpose(-2, -1),
-          new AdaptiveAvgPool1d(1),
-          new Flatten(),
-          new Linear(64, 10, { rng }),
-        ),
-      );
-    }
+    case 'W6':
+      // the built-in models lstm and transformer (src/train/models.ts), each image's rows as 28 steps
+      return fuse(getModel(w === 'W5' ? 'lstm' : 'transformer').build({ rng, inputShape: [1, 28, 28], classes: 10 }) as Sequential);
   }
 }
 

@@ -68,6 +68,22 @@ export const WORKLOADS: readonly Workload[] = [
     embedded: { budget: 200, target: 0.75, evalEvery: 20 },
     full: { budget: 200, target: 0.775, evalEvery: 50 },
   },
+  {
+    name: 'lstm',
+    model: 'lstm',
+    batchSize: 128,
+    summary: 'LSTM(28→128) over the image rows, batch 128',
+    embedded: { budget: 200, target: 0.75, evalEvery: 20 },
+    full: { budget: 300, target: 0.8, evalEvery: 50 },
+  },
+  {
+    name: 'transformer',
+    model: 'transformer',
+    batchSize: 128,
+    summary: 'Transformer encoder (2 pre-norm layers, 4 heads, d 64) on the image rows as tokens, batch 128',
+    embedded: { budget: 200, target: 0.75, evalEvery: 20 },
+    full: { budget: 300, target: 0.8, evalEvery: 50 },
+  },
 ];
 
 export function getWorkload(name: string): Workload {

@@ -111,3 +111,27 @@ registerModel({
   input: 'image',
   build: (o) => fmpNet(o),
 });
+
+/**
+ * The sequence benchmarks as models by name, written as specs so that they mean what `--model SPEC`
+ * means (its layers, names and parameter order). Each [1, H, W] sample is read as H steps of W
+ * features: a grey image's rows.
+ */
+export const SEQUENCE_MODEL_SPECS = {
+  lstm: 'lstm:128,linear',
+  transformer: 'linear:64,posembed,transformer:4:ff=128:act=gelu:prenorm=true:layers=2,seqmean,linear',
+} as const;
+
+registerModel({
+  name: 'lstm',
+  summary: `LSTM(W→128) over the H rows of each image, its last hidden state into fc10 (${SEQUENCE_MODEL_SPECS.lstm}; the benchmark model W5)`,
+  input: 'sequence',
+  build: (o) => resolveModel(SEQUENCE_MODEL_SPECS.lstm).build(o),
+});
+
+registerModel({
+  name: 'transformer',
+  summary: `the rows as tokens: Linear(W→64), learned positions, two pre-norm Transformer encoder layers (4 heads, ff 128, GELU, dropout 0.1), LayerNorm, the mean over the tokens, fc10 (${SEQUENCE_MODEL_SPECS.transformer}; the benchmark model W6)`,
+  input: 'sequence',
+  build: (o) => resolveModel(SEQUENCE_MODEL_SPECS.transformer).build(o),
+});

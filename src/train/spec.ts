@@ -1326,7 +1326,7 @@ export interface ResolveModelOptions {
 }
 
 /**
- * The model `arg` names: a built-in model's name (mlp, logreg, cnn, fmp), a spec string, inline
+ * The model `arg` names: a built-in model's name (mlp, logreg, cnn, fmp, lstm, transformer), a spec string, inline
  * JSON (starting with `[` or `{`), or the path of a `.json` file of layers. The ModelSpec of a spec
  * or a file is named by its canonical spec string, which rebuilds the same model.
  */

@@ -80,7 +80,7 @@ test("W5's model has PyTorch's nn.LSTM(28, 128) and nn.Linear(128, 10) parameter
 
 test("W6's model has the parameters of the PyTorch runner's RowTransformer, in its order, and takes an image as 28 tokens of its rows", () => {
   const model = descentModel('W6', new Rng(1));
-  const params = [...model.namedParameters()].map(([n, p]) => [n.replace(/^\d+\./, ''), p.shape]);
+  const params = [...model.namedParameters()].map(([n, p]) => [n.replace(/^(\d+\.)+/, ''), p.shape]);
   // per encoder layer, nn.TransformerEncoderLayer(64, 4, 128)'s named_parameters()
   const layer: [string, number[]][] = [
     ['self_attn.in_proj_weight', [192, 64]],

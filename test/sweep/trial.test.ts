@@ -14,6 +14,7 @@ import type { BaseHyper, Optimizer } from '../../src/optim/optimizer.js';
 import { evaluate, fitRun } from '../../src/train/trainer.js';
 import { getModel } from '../../src/train/models.js';
 import { loadSweepData } from '../../src/sweep/workloads.js';
+import { resolveModel } from '../../src/train/spec.js';
 import { cutmix, mixup, randomChoiceMix, type BatchMix } from '../../src/augment/mix.js';
 
 setBackend('reference');
@@ -234,4 +235,37 @@ test('accumulate: each step of the trial sums the gradients of that many batches
   assert.equal(trialId({ ...spec, accumulate: undefined }), trialId(spec));
   assert.notEqual(trialId({ ...spec, accumulate: 2 }), trialId(spec));
   assert.notEqual(trialId({ ...spec, mixup: 0.2 }), trialId({ ...spec, cutmix: 0.2 }));
+});
+
+test('the sequence workloads train the benchmark models W5 and W6 on the image rows, as their specs built by hand', () => {
+  // the specs written out here, not read from the registry: a changed built-in fails this test
+  const written: Record<string, string> = {
+    lstm: 'lstm:128,linear',
+    transformer: 'linear:64,posembed,transformer:4:ff=128:act=gelu:prenorm=true:layers=2,seqmean,linear',
+  };
+  const data = loadSweepData('embedded');
+  const train = data.train.slice(0, 96),
+    testSet = data.test.slice(0, 50);
+  for (const [workload, specString] of Object.entries(written)) {
+    const s: TrialSpec = { ...spec, workload, limit: 96, testLimit: 50, budget: 2, evalEvery: 2, options: { lr: 0.003 } };
+    const r = runTrial(s);
+    const rng = new Rng(s.seed);
+    const built = resolveModel(specString);
+    assert.equal(built.input, 'sequence');
+    const net = built.build({ rng: rng.fork('model'), inputShape: train.shape, classes: train.classes.length });
+    const optimizer = createOptimizer('adam', net.namedParameters(), { lr: 0.003 }) as Optimizer<BaseHyper>;
+    // each [1, 28, 28] image as 28 steps of 28 features
+    const loader = new DataLoader(train, { batchSize: 128, shuffle: true, dropLast: false, rng: rng.fork('data'), sampleShape: [28, 28] });
+    const records = fitRun({ model: net, optimizer, train: loader, epochs: 2, rng: rng.fork('train') }).records;
+    const e = evaluate(net, new DataLoader(testSet, { batchSize: 1000, sampleShape: [28, 28] }), { optimizer });
+    assert.equal(r.status, 'budget', workload);
+    assert.deepEqual(
+      r.curve.map((p) => [p.step, p.testLoss, p.testAccuracy]),
+      [[2, e.testLoss, e.testAccuracy]],
+      workload,
+    );
+    // one batch an epoch: the epoch's mean loss is its step's, up to the rounding of loss·B/B
+    const byHand = (records[0].trainLoss + records[1].trainLoss) / 2;
+    assert.ok(Math.abs(r.curve[0].trainLoss - byHand) <= 1e-12 * byHand, `${workload}: ${r.curve[0].trainLoss} vs ${byHand}`);
+  }
 });
