@@ -260,6 +260,9 @@ export {
   torchDefault_,
   torchFmpIntervals,
   Transpose,
+  Transformer,
+  TransformerDecoder,
+  TransformerDecoderLayer,
   TransformerEncoder,
   TransformerEncoderLayer,
   uniform_,
@@ -273,6 +276,7 @@ export {
   type BatchNormOptions,
   type Conv1dOptions,
   type Conv2dOptions,
+  type DecoderMasks,
   type DropConnectActivation,
   type DropConnectActivationOptions,
   type DropConnectOptions,
@@ -308,8 +312,12 @@ export {
   type SoftplusOptions,
   type StateDict,
   type StateEntry,
+  type TransformerDecoderLayerOptions,
+  type TransformerDecoderOptions,
   type TransformerEncoderLayerOptions,
   type TransformerEncoderOptions,
+  type TransformerMasks,
+  type TransformerOptions,
 } from './nn/index.js';
 // Augmentation
 export {

@@ -21,5 +21,6 @@ export * from './embedding.js';
 export * from './transpose.js';
 export * from './attention.js';
 export * from './transformer.js';
+export * from './decoder.js';
 export * from './positional.js';
 export * from './seqmean.js';
