@@ -14,12 +14,16 @@
  * - TransformerEncoder: its layers in order, then LayerNormalization for the final norm.
  * - PositionalEmbedding: Add of Slice(weight, 0, L) (L is the sample's, fixed by inputShape).
  * - SinusoidalPositionalEncoding: Add of the [L, dim] table as a constant.
+ *
+ * The decoder side (TransformerDecoderLayer, TransformerDecoder, Transformer) reads two sequences,
+ * and exportOnnx writes a graph of one input: twoInputRefusal names why they are refused.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import type { LayerNorm } from '../nn/layernorm.js';
 import { MultiheadAttention } from '../nn/attention.js';
 import { TransformerEncoder, TransformerEncoderLayer } from '../nn/transformer.js';
+import { Transformer, TransformerDecoder, TransformerDecoderLayer } from '../nn/decoder.js';
 import { PositionalEmbedding, SinusoidalPositionalEncoding, sinusoidalTable } from '../nn/positional.js';
 import type { At, Graph } from './onnx.js';
 
@@ -32,6 +36,18 @@ export function isAttentionLayer(m: Module): boolean {
     m instanceof PositionalEmbedding ||
     m instanceof SinusoidalPositionalEncoding
   );
+}
+
+/** Why exportOnnx cannot write `m` as the model, or null: the decoder side takes two sequences. */
+export function twoInputRefusal(m: Module): string | null {
+  const inputs =
+    m instanceof Transformer
+      ? 'src and tgt'
+      : m instanceof TransformerDecoder || m instanceof TransformerDecoderLayer
+        ? 'tgt and memory'
+        : null;
+  if (!inputs) return null;
+  return `exportOnnx: the model (${m.describe()}) reads two sequences (${inputs}); exportOnnx writes a graph of one input, so it has no ONNX form for it`;
 }
 
 const sub = (path: string, name: string) => (path ? `${path}.${name}` : name);

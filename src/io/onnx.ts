@@ -24,7 +24,8 @@
  *   attention layers (MultiheadAttention, the Transformer encoder, the positional layers) onnx-attention.ts's.
  * - Refused, naming the layer: FractionalMaxPool2d (pseudo-random regions, no operator), DropConnect with
  *   Gaussian inference (it samples), BatchNorm without running statistics (its evaluation normalises
- *   by the batch), and any module this file does not know (a custom layer).
+ *   by the batch), the Transformer decoder and nn.Transformer (two input sequences), and any module
+ *   this file does not know (a custom layer).
  *
  * The model's own forward runs once on a zero sample first: an inputShape the model cannot take is
  * refused with the model's message, and every layer's input shape is known while writing.
@@ -49,7 +50,7 @@ import { checkOptions, spec, str, bool, type SchemaOf } from '../util/options.js
 import { ProtoWriter } from './protobuf.js';
 import { emitSequence, isSequenceLayer, sequenceMean } from './onnx-sequence.js';
 import { emitRecurrent } from './onnx-recurrent.js';
-import { emitAttention, isAttentionLayer } from './onnx-attention.js';
+import { emitAttention, isAttentionLayer, twoInputRefusal } from './onnx-attention.js';
 import { Recurrent } from '../nn/recurrent.js';
 import { SequenceMean } from '../nn/seqmean.js';
 
@@ -191,6 +192,8 @@ export interface At {
 export function exportOnnx(model: Module, options: ExportOnnxOptions): Uint8Array {
   if (!(model instanceof Module)) throw new TypeError(`exportOnnx: model must be a Module, got ${String(model)}`);
   const o = checkOptions('exportOnnx', options, schema, { required: ['inputShape'] });
+  const twoInputs = twoInputRefusal(model);
+  if (twoInputs) throw new RangeError(twoInputs);
   const state = model.namedState();
   const onDevice = state.find(([, t]) => t.device !== 'cpu');
   if (onDevice)

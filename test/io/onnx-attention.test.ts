@@ -2,7 +2,7 @@
  * ONNX export of the attention layers (src/io/onnx-attention.ts): each file runs in ONNX Runtime's
  * WebAssembly build and gives the model's evaluation forward — the packed projection's split into
  * heads, the scaling, the post- and pre-norm orders, GELU, the final norm and both positional
- * layers all show in the numbers.
+ * layers all show in the numbers. The decoder side, which reads two sequences, is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import { LayerNorm } from '../../src/nn/layernorm.js';
 import { Embedding } from '../../src/nn/embedding.js';
 import { MultiheadAttention } from '../../src/nn/attention.js';
 import { TransformerEncoder, TransformerEncoderLayer } from '../../src/nn/transformer.js';
+import { Transformer, TransformerDecoder, TransformerDecoderLayer } from '../../src/nn/decoder.js';
 import { PositionalEmbedding, SinusoidalPositionalEncoding } from '../../src/nn/positional.js';
 import { SequenceMean } from '../../src/nn/seqmean.js';
 import { GRU, LSTM, RNN } from '../../src/nn/recurrent.js';
@@ -109,4 +110,18 @@ test('recurrent layers under a padding mask (padding before, between and after t
   ];
   assert.deepEqual(await assertSameOutputs(models[0], [6], 4, 11, ids), [4, 2]);
   assert.deepEqual(await assertSameOutputs(models[1], [6], 4, 11, ids), [4, 3]);
+});
+
+test('the Transformer decoder and nn.Transformer are refused, naming the model and its two inputs', () => {
+  const rng = new Rng(5);
+  const layer = new TransformerDecoderLayer(8, 2, { dimFeedforward: 16, rng });
+  const cases: [Module, RegExp][] = [
+    [layer, /exportOnnx: the model \(TransformerDecoderLayer\(8, 2 heads, .*\)\) reads two sequences \(tgt and memory\); .*one input/],
+    [new TransformerDecoder(layer, 2), /the model \(TransformerDecoder\(2 × .*\)\) reads two sequences \(tgt and memory\)/],
+    [
+      new Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16, rng }),
+      /the model \(Transformer\(8, 2 heads, .*\)\) reads two sequences \(src and tgt\)/,
+    ],
+  ];
+  for (const [m, re] of cases) assert.throws(() => exportOnnx(m, { inputShape: [5, 8] }), re);
 });
