@@ -248,26 +248,37 @@ function checkDecoderInputs(what: string, e: number, h: number, tgt: Tensor, mem
   if (!(memory instanceof Tensor) || memory.ndim !== 3 || memory.shape[0] !== n || memory.shape[2] !== e)
     throw new ShapeError(`${what}: expected memory [${n}, S, ${e}] (tgt's batch ${n}, dModel ${e}), got ${shapeOf(memory)}`);
   const s = memory.shape[1];
-  const padding = (name: string, m: Tensor | null | undefined, len: number) => {
-    if (m && !(m.ndim === 2 && m.shape[0] === n && m.shape[1] === len))
-      throw new ShapeError(
-        `${what}: expected ${name} [${n}, ${len}] ([N, ${name.startsWith('tgt') ? 'T' : 'S'}]), got ${fmtShape(m.shape)}`,
-      );
-  };
-  const attn = (name: string, m: Tensor | null | undefined, len: number, causal: boolean | undefined) => {
-    if (m && causal) throw new RangeError(`${what}: give ${name} or ${name === 'tgtMask' ? 'tgtIsCausal' : 'memoryIsCausal'}, not both`);
-    if (!m) return;
-    const ok2 = m.ndim === 2 && m.shape[0] === t && m.shape[1] === len;
-    const ok3 = m.ndim === 3 && m.shape[0] === n * h && m.shape[1] === t && m.shape[2] === len;
-    if (!ok2 && !ok3)
-      throw new ShapeError(
-        `${what}: expected ${name} [${t}, ${len}] or [${n * h}, ${t}, ${len}] ([N·nhead, T, ${name === 'memoryMask' ? 'S' : 'T'}]), got ${fmtShape(m.shape)}`,
-      );
-  };
-  padding('tgtKeyPaddingMask', masks.tgtKeyPaddingMask, t);
-  padding('memoryKeyPaddingMask', masks.memoryKeyPaddingMask, s);
-  attn('tgtMask', masks.tgtMask, t, masks.tgtIsCausal);
-  attn('memoryMask', masks.memoryMask, s, masks.memoryIsCausal);
+  checkPadding(what, 'tgtKeyPaddingMask', masks.tgtKeyPaddingMask, n, t, 'T');
+  checkPadding(what, 'memoryKeyPaddingMask', masks.memoryKeyPaddingMask, n, s, 'S');
+  checkAttnMask(what, 'tgtMask', masks.tgtMask, n * h, [t, t], 'T, T', masks.tgtIsCausal, 'tgtIsCausal');
+  checkAttnMask(what, 'memoryMask', masks.memoryMask, n * h, [t, s], 'T, S', masks.memoryIsCausal, 'memoryIsCausal');
+}
+
+/** A key padding mask is [N, len] (`letter` names len in the message). */
+function checkPadding(what: string, name: string, m: Tensor | null | undefined, n: number, len: number, letter: string): void {
+  if (m && !(m.ndim === 2 && m.shape[0] === n && m.shape[1] === len))
+    throw new ShapeError(`${what}: expected ${name} [${n}, ${len}] ([N, ${letter}]), got ${fmtShape(m.shape)}`);
+}
+
+/** An attention mask is [L, S] or [N·nhead, L, S], and not given with its causal flag. */
+function checkAttnMask(
+  what: string,
+  name: string,
+  m: Tensor | null | undefined,
+  nh: number,
+  [l, s]: [number, number],
+  letters: string,
+  causal: boolean | undefined,
+  flag: string,
+): void {
+  if (!m) return;
+  if (causal) throw new RangeError(`${what}: give ${name} or ${flag}, not both`);
+  const ok2 = m.ndim === 2 && m.shape[0] === l && m.shape[1] === s;
+  const ok3 = m.ndim === 3 && m.shape[0] === nh && m.shape[1] === l && m.shape[2] === s;
+  if (!ok2 && !ok3)
+    throw new ShapeError(
+      `${what}: expected ${name} [${l}, ${s}] or [${nh}, ${l}, ${s}] ([${letters}] or [N·nhead, ${letters}]), got ${fmtShape(m.shape)}`,
+    );
 }
 
 export interface TransformerDecoderOptions {
@@ -426,6 +437,9 @@ export class Transformer extends Module {
         `${what}: expected tgt [${src.shape[0]}, T, ${e}] (src's batch ${src.shape[0]}, dModel ${e}), got ${shapeOf(tgt)}`,
       );
     checkOptions(`${what}: masks`, masks, transformerMasksSchema);
+    const [n, sl] = src.shape;
+    checkPadding(what, 'srcKeyPaddingMask', srcKeyPaddingMask, n, sl, 'S');
+    checkAttnMask(what, 'srcMask', srcMask, n * this.nhead, [sl, sl], 'S, S', srcIsCausal, 'srcIsCausal');
     const memory = this.encoder.forwardMasked(
       src,
       {

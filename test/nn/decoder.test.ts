@@ -418,7 +418,19 @@ test('errors name the layer and the expected against the actual value', () => {
   assert.throws(() => t.forward(tgt), /forward takes one input, a Transformer two \(src and tgt\)/);
   assert.throws(() => t.forwardMasked(d.zeros([2, 6, 4]), tgt), /Transformer\(8, .*\): expected src \[N, S, 8\], got \[2, 6, 4\]/);
   assert.throws(() => t.forwardMasked(mem, d.zeros([3, 5, 8])), /expected tgt \[2, T, 8\] \(src's batch 2, dModel 8\), got \[3, 5, 8\]/);
-  assert.throws(() => t.forwardMasked(mem, tgt, { srcKeyPaddingMask: d.zeros([2, 5]) }), /expected keyPaddingMask \[2, 6\]/);
+  assert.throws(
+    () => t.forwardMasked(mem, tgt, { srcKeyPaddingMask: d.zeros([2, 5]) }),
+    /expected srcKeyPaddingMask \[2, 6\] \(\[N, S\]\), got \[2, 5\]/,
+  );
+  assert.throws(
+    () => t.forwardMasked(mem, tgt, { srcMask: d.zeros([6, 5]) }),
+    /expected srcMask \[6, 6\] or \[4, 6, 6\] \(\[S, S\] or \[N·nhead, S, S\]\), got \[6, 5\]/,
+  );
+  assert.throws(() => t.forwardMasked(mem, tgt, { srcMask: d.zeros([6, 6]), srcIsCausal: true }), /give srcMask or srcIsCausal, not both/);
+  assert.throws(
+    () => t.forwardMasked(mem, tgt, { memoryMask: d.zeros([5, 5]) }),
+    /TransformerDecoderLayer\(.*\): expected memoryMask \[5, 6\]/,
+  );
   assert.throws(() => new d.Transformer({ numEncoderLayers: 0 }), /numEncoderLayers must be a positive integer, got 0/);
   assert.throws(() => new d.Transformer({ dModel: 10, nhead: 4 }), /Transformer: dModel 10 is not divisible by nhead 4/);
   assert.throws(() => new d.Transformer({ d_model: 8 } as never), /d_model/);
