@@ -22,6 +22,10 @@
  *
  * A float Tensor of the logits' shape [N, C] is a class-probability target instead
  * (cross-entropy-probs.ts); integer targets are an array, a typed array or a Tensor [N].
+ *
+ * Logits [N, C, d1…dk] (a sequence model's [B, V, T], a segmentation's [N, C, H, W]) take one
+ * target per position, [N, d1…dk], PyTorch's K-dimensional loss: see perPosition. nllLoss, below,
+ * shares the targets, options and both forms.
  */
 import { Tensor, allocStorage, full, type DType } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
@@ -30,7 +34,22 @@ import { kernelsFor } from '../backend/index.js';
 import { checkOptions, int, num, oneOf, spec, tensor, type SchemaOf } from '../util/options.js';
 import { noGrad, record, isGradEnabled } from './engine.js';
 import { crossEntropyProbs } from './cross-entropy-probs.js';
-import { checkReduction, div, exp, logSoftmax, mul, neg, oneHot, rawBinary, rawUnary, reshape, sub, sum, type Reduction } from './ops.js';
+import {
+  checkReduction,
+  div,
+  exp,
+  logSoftmax,
+  mul,
+  neg,
+  oneHot,
+  permute,
+  rawBinary,
+  rawUnary,
+  reshape,
+  sub,
+  sum,
+  type Reduction,
+} from './ops.js';
 
 export interface CrossEntropyOptions {
   /** 'mean' (default: divided by Σ weight[target], N without weights), 'sum' or 'none' (one loss per row). */
@@ -255,7 +274,9 @@ function recordedGradient(
 
 /**
  * Cross-entropy of logits [N, C] against integer targets or class probabilities [N, C] (see the
- * header), PyTorch's `F.cross_entropy`. The third argument is the reduction ('mean', the default,
+ * header), PyTorch's `F.cross_entropy`; logits [N, C, d1…dk] against targets [N, d1…dk] (or
+ * probabilities of the logits' shape) as PyTorch's K-dimensional form, e.g. a language model's
+ * `crossEntropy(out.transpose(1, 2), y)` for out [B, T, V] and next-token ids y [B, T]. The third argument is the reduction ('mean', the default,
  * 'sum' or 'none') or `{ reduction, labelSmoothing, weight, ignoreIndex }`.
  */
 export function crossEntropy(
@@ -278,7 +299,8 @@ export function crossEntropyWith(
 }
 
 function crossEntropyOf(logits: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Tensor {
-  if (logits.ndim !== 2) throw new ShapeError(`${OWNER}: expected logits [N, C], got ${fmtShape(logits.shape)}`);
+  if (logits.ndim > 2) return perPosition(logits, targets, o, OWNER, crossEntropyOf);
+  if (logits.ndim !== 2) throw new ShapeError(`${OWNER}: expected logits [N, C] or [N, C, d1, …, dk], got ${fmtShape(logits.shape)}`);
   if (targets instanceof Tensor && targets.ndim === 2 && targets.shape[0] === logits.shape[0] && targets.shape[1] === logits.shape[1])
     return crossEntropyProbs(logits, targets, o, classWeights(logits, o));
   const q = targetsOf(logits, targets, o);
@@ -382,6 +404,49 @@ function crossEntropyOnDevice(logits: Tensor, q: Targets, reduction: Reduction):
   });
 }
 
+/**
+ * The K-dimensional form, PyTorch's: input [N, C, d1…dk] (k ≥ 1) against class indices [N, d1…dk]
+ * (a Tensor of that shape, or N·d1⋯dk values in its row-major order) or, for cross-entropy, class
+ * probabilities of the input's shape. Every position is a row of the 2-D loss: the input is
+ * permuted to [N, d1…dk, C] and viewed as [N·d1⋯dk, C], the targets as N·d1⋯dk rows, and the 2-D
+ * op applied, so every option means what it does there — 'mean' divides by Σ weight[target] over
+ * the positions not ignored (by N·d1⋯dk for probabilities, as PyTorch) — and autograd composes
+ * the backward through the permutation. 'none' gives [N, d1…dk].
+ */
+function perPosition(
+  input: Tensor,
+  targets: ArrayLike<number> | Tensor,
+  o: CrossEntropySettings,
+  owner: string,
+  op2d: (input: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings) => Tensor,
+): Tensor {
+  const [N, C, ...dims] = input.shape;
+  const rows = dims.reduce((a, b) => a * b, N);
+  const positions = [N, ...dims];
+  // C last, then one row per position: [0, 2, …, k+1, 1]
+  const classesLast = (x: Tensor): Tensor => reshape(permute(x, [0, ...dims.map((_, i) => i + 2), 1]), [rows, C]);
+  classWeights(input, o, owner);
+  const what = `class indices ${fmtShape(positions)}${owner === OWNER ? ` or class probabilities of the ${inputName(owner)}' shape ${fmtShape(input.shape)}` : ''}`;
+  let t: ArrayLike<number> | Tensor;
+  if (targets instanceof Tensor) {
+    const same = (shape: readonly number[]) => targets.ndim === shape.length && shape.every((s, i) => targets.shape[i] === s);
+    if (owner === OWNER && same(input.shape)) t = classesLast(targets);
+    else if (same(positions)) t = reshape(targets, [rows]);
+    else
+      throw new ShapeError(
+        `${owner}: ${inputName(owner)} ${fmtShape(input.shape)} need targets of ${what}; got a Tensor ${fmtShape(targets.shape)}`,
+      );
+  } else {
+    if ((Array.isArray(targets) || ArrayBuffer.isView(targets)) && targets.length !== rows)
+      throw new ShapeError(
+        `${owner}: ${inputName(owner)} ${fmtShape(input.shape)} need ${rows} targets (${what}, row-major); got ${targets.length}`,
+      );
+    t = targets;
+  }
+  const y = op2d(classesLast(input), t, o);
+  return o.reduction === 'none' ? reshape(y, positions) : y;
+}
+
 export interface NLLOptions {
   /** 'mean' (default: divided by Σ weight[target] over the rows not ignored, their count without weights), 'sum' or 'none'. */
   reduction?: Reduction;
@@ -395,7 +460,8 @@ const NLL = 'NLLLoss';
 const nllSchema: SchemaOf<NLLOptions> = { reduction: schema.reduction, weight: schema.weight, ignoreIndex: schema.ignoreIndex };
 
 /**
- * PyTorch's F.nll_loss: log-probabilities [N, C] (a logSoftmax's output) against class indices,
+ * PyTorch's F.nll_loss: log-probabilities [N, C] (a logSoftmax's output; or [N, C, d1…dk] against targets
+ * [N, d1…dk], the K-dimensional form) against class indices,
  * ℓᵢ = −w[tᵢ]·input[i, tᵢ], with crossEntropy's weights, ignored rows and mean (divided by
  * Σ w[tᵢ] over the rows not ignored): nllLoss(logSoftmax(x), t) is crossEntropy(x, t). The input
  * is taken as it is (not checked to be log-probabilities, as PyTorch does not), so it can be on a
@@ -413,7 +479,9 @@ export function nllSettings(reductionOrOptions: Reduction | NLLOptions | undefin
 }
 
 function nllOf(input: Tensor, targets: ArrayLike<number> | Tensor, o: CrossEntropySettings): Tensor {
-  if (input.ndim !== 2) throw new ShapeError(`${NLL}: expected log-probabilities [N, C], got ${fmtShape(input.shape)}`);
+  if (input.ndim > 2) return perPosition(input, targets, o, NLL, nllOf);
+  if (input.ndim !== 2)
+    throw new ShapeError(`${NLL}: expected log-probabilities [N, C] or [N, C, d1, …, dk], got ${fmtShape(input.shape)}`);
   const [N, C] = input.shape;
   const q = targetsOf(input, targets, o, NLL);
   const qm = targetMatrix(q, C, input.dtype);
