@@ -9,3 +9,4 @@ export { complementIndices, kFold, stratifiedKFold, stratifiedSplit } from './fo
 export * from './image.js';
 export * from './npz.js';
 export * from './text.js';
+export * from './windows.js';
