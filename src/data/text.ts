@@ -1,11 +1,16 @@
 /**
- * Free text as token ids, as Keras' TextVectorization (output_mode 'int', split 'whitespace', no
- * ngrams) makes them. Isomorphic.
+ * Free text as token ids, as Keras' TextVectorization (output_mode 'int', split 'whitespace' or
+ * 'character', no ngrams) makes them. Isomorphic.
  *
  *   standardize  'lower_and_strip_punctuation' (default): lowercase, then delete every character of
  *                Keras' DEFAULT_STRIP_REGEX, [!"#$%&()*+,-./:;<=>?@[\]^_`{|}~'];
  *                'lower': lowercase only; 'none': the text as given.
- *   split        on runs of whitespace (JS `\s`); empty pieces are dropped.
+ *   split        'whitespace' (default): on runs of whitespace (JS `\s`); empty pieces are dropped.
+ *                'character': into Unicode code points after standardize, as Keras'
+ *                tf.strings.unicode_split(x, 'UTF-8'): every character is a token, spaces and
+ *                line breaks included (a character-level language model's vocabulary; give it
+ *                standardize 'none' to keep case and punctuation). Code points, not grapheme
+ *                clusters: an accent written as a combining mark is a token of its own, as in Keras.
  *   vocabulary   index 0 = '' (padding), 1 = '[UNK]' (any token outside the vocabulary), then the
  *                tokens of the adapted texts by count, most frequent first, at most maxTokens
  *                entries in all. Ties in count go in descending code-point order of the token (what
@@ -13,6 +18,12 @@
  *                bytes, whose order is the code points'): of "apple" and "banana" seen equally
  *                often, "banana" comes first. The tokens '' and '[UNK]' are never learned.
  *   transform    each text's ids, cut to its first T tokens and post-padded with 0 to T.
+ *   encode       one text's ids, all of them (no padding, no cut): a language model's stream.
+ *   decode       ids back to text: the tokens joined with '' ('character') or ' ' ('whitespace');
+ *                padding (0) is dropped, and 1 reads as '[UNK]' (standardize and '[UNK]' lose
+ *                what they lose: decode(encode(s)) is s only for a standardize 'none' character
+ *                vocabulary holding every character of s). Keras has no decode: its users index
+ *                get_vocabulary() and join, which gives '' for padding too.
  *
  * T is `sequenceLength` when given, else the longest adapted text's token count (at least 1),
  * fixed by adapt (Keras pads each batch to its own longest text instead) so that a saved vectorizer
@@ -25,6 +36,7 @@
 import { checkOptions, int, oneOf, type SchemaOf } from '../util/options.js';
 
 export type TextStandardize = 'lower_and_strip_punctuation' | 'lower' | 'none';
+export type TextSplit = 'whitespace' | 'character';
 
 export interface TextVectorizerOptions {
   /** Entries of the vocabulary, padding and '[UNK]' among them (≥ 3). Default 20000. */
@@ -33,12 +45,16 @@ export interface TextVectorizerOptions {
   sequenceLength?: number;
   /** Default 'lower_and_strip_punctuation'. */
   standardize?: TextStandardize;
+  /** Tokens are words ('whitespace', the default) or Unicode characters ('character'). */
+  split?: TextSplit;
 }
 
 /** What a vectorizer keeps: its settings, vocabulary and T (JSON round-trips). */
 export interface TextVectorizerJSON {
   maxTokens: number;
   standardize: TextStandardize;
+  /** Absent in JSON written before characters were a choice: read as 'whitespace'. */
+  split?: TextSplit;
   /** T, the ids per text. */
   sequenceLength: number;
   /** The vocabulary in index order: '' and '[UNK]' first. */
@@ -57,6 +73,7 @@ const schema: SchemaOf<TextVectorizerOptions> = {
   maxTokens: int,
   sequenceLength: int,
   standardize: oneOf('lower_and_strip_punctuation', 'lower', 'none'),
+  split: oneOf('whitespace', 'character'),
 };
 
 /** Code-point order (that of UTF-8 bytes), which differs from `<` on strings only beyond U+FFFF. */
@@ -77,11 +94,11 @@ export function standardizeText(text: string, how: TextStandardize = 'lower_and_
   return how === 'lower' ? lower : lower.replace(STRIP, '');
 }
 
-/** `text` standardized and split on whitespace: its tokens. */
-export function textTokens(text: string, how: TextStandardize = 'lower_and_strip_punctuation'): string[] {
-  return standardizeText(text, how)
-    .split(WHITESPACE)
-    .filter((t) => t !== '');
+/** `text` standardized and split on whitespace (or into its code points, split 'character'): its tokens. */
+export function textTokens(text: string, how: TextStandardize = 'lower_and_strip_punctuation', split: TextSplit = 'whitespace'): string[] {
+  const s = standardizeText(text, how);
+  if (split === 'character') return [...s];
+  return s.split(WHITESPACE).filter((t) => t !== '');
 }
 
 function checkTexts(owner: string, texts: unknown): asserts texts is readonly string[] {
@@ -93,6 +110,7 @@ function checkTexts(owner: string, texts: unknown): asserts texts is readonly st
 export class TextVectorizer {
   readonly maxTokens: number;
   readonly standardize: TextStandardize;
+  readonly split: TextSplit;
   private fixedLength: number | undefined;
   private vocab: string[] | null = null;
   private index = new Map<string, number>();
@@ -106,6 +124,7 @@ export class TextVectorizer {
       throw new RangeError(`TextVectorizer: sequenceLength must be ≥ 1, got ${opts.sequenceLength}`);
     this.maxTokens = maxTokens;
     this.standardize = opts.standardize ?? 'lower_and_strip_punctuation';
+    this.split = opts.split ?? 'whitespace';
     this.fixedLength = opts.sequenceLength;
   }
 
@@ -121,7 +140,7 @@ export class TextVectorizer {
 
   /** The tokens of one text, standardized and split as this vectorizer does. */
   tokens(text: string): string[] {
-    return textTokens(text, this.standardize);
+    return textTokens(text, this.standardize, this.split);
   }
 
   /**
@@ -178,9 +197,50 @@ export class TextVectorizer {
     return { ids, shape: [texts.length, T] };
   }
 
+  /**
+   * The ids of the whole of `text`, standardized and split as adapt did: no padding, no cut to T
+   * (1 for a token outside the vocabulary). A language model's training stream, or a prompt.
+   */
+  encode(text: string): Int32Array {
+    if (typeof text !== 'string')
+      throw new TypeError(`TextVectorizer.encode: text must be a string, got ${text === null ? 'null' : typeof text}`);
+    if (this.vocab === null) throw new Error('TextVectorizer.encode: the vectorizer has no vocabulary; call adapt(texts) first');
+    const toks = this.tokens(text);
+    const ids = new Int32Array(toks.length);
+    for (let i = 0; i < toks.length; i++) ids[i] = this.index.get(toks[i]) ?? 1;
+    return ids;
+  }
+
+  /**
+   * Ids back to text: their tokens joined with '' (split 'character') or ' ' (split 'whitespace'),
+   * padding (0) dropped, 1 as '[UNK]'. An id outside the vocabulary is refused.
+   */
+  decode(ids: ArrayLike<number>): string {
+    if (this.vocab === null) throw new Error('TextVectorizer.decode: the vectorizer has no vocabulary; call adapt(texts) first');
+    if (!Array.isArray(ids) && !ArrayBuffer.isView(ids))
+      throw new TypeError(
+        `TextVectorizer.decode: ids must be an array or a typed array of token ids, got ${ids === null ? 'null' : typeof ids}`,
+      );
+    const vocab = this.vocab;
+    const toks: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= vocab.length)
+        throw new RangeError(`TextVectorizer.decode: ids[${i}] is ${id}, expected an integer in [0, ${vocab.length - 1}]`);
+      if (id !== 0) toks.push(vocab[id]);
+    }
+    return toks.join(this.split === 'character' ? '' : ' ');
+  }
+
   toJSON(): TextVectorizerJSON {
     if (this.vocab === null || this.fixedLength === undefined) throw new Error('TextVectorizer.toJSON: call adapt(texts) first');
-    return { maxTokens: this.maxTokens, standardize: this.standardize, sequenceLength: this.fixedLength, vocabulary: [...this.vocab] };
+    return {
+      maxTokens: this.maxTokens,
+      standardize: this.standardize,
+      split: this.split,
+      sequenceLength: this.fixedLength,
+      vocabulary: [...this.vocab],
+    };
   }
 
   /** A vectorizer as toJSON wrote it; a malformed one is refused naming the field. */
@@ -190,7 +250,7 @@ export class TextVectorizer {
       throw new TypeError(`TextVectorizer.fromJSON: ${field}: expected ${expected}`);
     };
     if (j === null || typeof j !== 'object') return bad('the value', 'an object { maxTokens, standardize, sequenceLength, vocabulary }');
-    const v = new TextVectorizer({ maxTokens: j.maxTokens, standardize: j.standardize, sequenceLength: j.sequenceLength });
+    const v = new TextVectorizer({ maxTokens: j.maxTokens, standardize: j.standardize, split: j.split, sequenceLength: j.sequenceLength });
     if (j.sequenceLength === undefined) bad('sequenceLength', 'an integer ≥ 1');
     const vocab = j.vocabulary;
     if (!Array.isArray(vocab) || !vocab.every((t) => typeof t === 'string')) return bad('vocabulary', 'an array of strings');
