@@ -9,3 +9,4 @@ export * from './ensemble-fit.js';
 export * from './async.js';
 export * from './callbacks.js';
 export * from './lr-find.js';
+export * from './generate.js';
