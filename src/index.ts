@@ -544,6 +544,8 @@ export {
   standardizeText,
   textTokens,
   TextVectorizer,
+  nextTokenWindows,
+  NextTokenWindows,
   DEFAULT_MAX_TOKENS,
   OOV_TOKEN,
   PAD_TOKEN,
@@ -575,6 +577,8 @@ export {
   type NpzDatasetsOptions,
   type NpzLayout,
   type TextStandardize,
+  type TextSplit,
+  type NextTokenWindowsOptions,
   type TextVectorizerJSON,
   type TextVectorizerOptions,
   type Preprocess,
@@ -685,6 +689,10 @@ export {
   type ResolveModelOptions,
   type SpecValue,
   type TrainState,
+  generate,
+  sampleNext,
+  type GenerateOptions,
+  type SampleOptions,
 } from './train/index.js';
 // Learning-rate schedules
 export {
