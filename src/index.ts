@@ -545,7 +545,7 @@ export {
   textTokens,
   TextVectorizer,
   nextTokenWindows,
-  NextTokenWindows,
+  type NextTokenWindows,
   DEFAULT_MAX_TOKENS,
   OOV_TOKEN,
   PAD_TOKEN,

@@ -31,7 +31,16 @@ export interface NextTokenWindowsOptions {
 const schema: SchemaOf<NextTokenWindowsOptions> = { contextLength: int, stride: int };
 
 /** The next-token windows of a stream (see the header): sample i is ids[i·stride …] and the same shifted by one. */
-export class NextTokenWindows implements SampleSet<Tensor> {
+export interface NextTokenWindows extends SampleSet<Tensor> {
+  /** The stream, read (not copied) at each collate. */
+  readonly ids: Int32Array;
+  /** T. */
+  readonly contextLength: number;
+  readonly stride: number;
+  collate(indices: ArrayLike<number>): { x: Tensor; y: Tensor };
+}
+
+class Windows implements NextTokenWindows {
   readonly length: number;
   readonly name = 'nextTokenWindows';
   readonly contextLength: number;
@@ -82,5 +91,5 @@ export class NextTokenWindows implements SampleSet<Tensor> {
  * { contextLength: 64 }), { batchSize: 32, shuffle: true })` yields x and y [32, 64].
  */
 export function nextTokenWindows(ids: Int32Array, opts: NextTokenWindowsOptions): NextTokenWindows {
-  return new NextTokenWindows(ids, opts);
+  return new Windows(ids, opts);
 }
