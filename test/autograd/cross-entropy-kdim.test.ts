@@ -128,6 +128,20 @@ test("a language model's loss: crossEntropy(out.transpose(1, 2), y) equals cross
   const b = d.crossEntropy(d.reshape(out, [6, 5]), y);
   assertClose(a.data, b.data, 1e-15, 'loss');
   assertClose(d.grad([a], [out])[0]!.data, d.grad([b], [out])[0]!.data, 1e-15, 'gradient');
+  // the recorded backward (createGraph) goes through the swap too: Hessian-vector products agree
+  const v = d.fromData(
+    Array.from({ length: 30 }, (_, i) => Math.cos(i)),
+    [2, 3, 5],
+    { dtype: 'float64' },
+  );
+  const hv = (loss: d.Tensor) => {
+    const g = d.grad([loss], [out], { createGraph: true })[0]!;
+    assert.ok(g.requiresGrad);
+    return d.grad([d.sum(d.mul(g, v))], [out])[0]!.data;
+  };
+  const viaSwap = hv(d.crossEntropy(d.transpose(out, 1, 2), d.fromData(y, [2, 3]), { labelSmoothing: 0.1 }));
+  assertClose(viaSwap, hv(d.crossEntropy(d.reshape(out, [6, 5]), y, { labelSmoothing: 0.1 })), 1e-14, 'Hessian-vector product');
+  assert.ok(Array.from(viaSwap).some((h) => Math.abs(h) > 1e-3));
 });
 
 test('K-dimensional shape errors name the expected and the actual shapes', () => {
