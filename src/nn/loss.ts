@@ -36,7 +36,8 @@ import {
 /**
  * PyTorch's nn.CrossEntropyLoss: `new CrossEntropyLoss()`, `('sum')` or
  * `({ reduction, labelSmoothing, weight, ignoreIndex })`; its targets are class indices or class
- * probabilities [N, C]. The options are checked when the loss is built: a
+ * probabilities [N, C], or, for logits [N, C, d1…dk], class indices [N, d1…dk] or probabilities of
+ * the logits' shape (PyTorch's K-dimensional form; 'none' gives [N, d1…dk]). The options are checked when the loss is built: a
  * misspelt name or a misspelt reduction is refused, never a silent mean.
  */
 export class CrossEntropyLoss {
@@ -122,7 +123,7 @@ export class BCELoss extends LossWithOptions<BCEOptions> {
   }
 }
 
-/** PyTorch's nn.NLLLoss: `new NLLLoss({ reduction, weight, ignoreIndex })`; log-probabilities [N, C] against class indices. */
+/** PyTorch's nn.NLLLoss: `new NLLLoss({ reduction, weight, ignoreIndex })`; log-probabilities [N, C] against class indices ([N, C, d1…dk] against [N, d1…dk]). */
 export class NLLLoss extends LossWithOptions<NLLOptions, ArrayLike<number> | Tensor> {
   constructor(reductionOrOptions: Reduction | NLLOptions = 'mean') {
     super(nllSettings(reductionOrOptions), nllLoss);

@@ -87,3 +87,14 @@ test("crossEntropy, nllLoss on [N, C, d1…dk] 'webgpu' tensors equal PyTorch's 
   }
   assert.ok(n >= 40);
 });
+
+test('generate and sampleNext refuse a model and logits on webgpu, naming the device', async () => {
+  const rng = new d.Rng(1);
+  const model = await new d.Sequential(new d.Embedding(5, 4, { rng }), new d.Linear(4, 5, { rng })).to('webgpu');
+  assert.throws(
+    () => d.generate(model, [1, 2], { maxNewTokens: 1 }),
+    /generate: the model's parameters live on webgpu; .*await model.to\('cpu'\)/,
+  );
+  const logits = await d.zeros([2, 5]).to('webgpu');
+  assert.throws(() => d.sampleNext(logits), /sampleNext: the logits live on webgpu/);
+});
