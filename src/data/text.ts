@@ -53,7 +53,7 @@ export interface TextVectorizerOptions {
 export interface TextVectorizerJSON {
   maxTokens: number;
   standardize: TextStandardize;
-  /** Absent in JSON written before characters were a choice: read as 'whitespace'. */
+  /** Optional: JSON without it reads as 'whitespace', the only split a vectorizer without it can have had. */
   split?: TextSplit;
   /** T, the ids per text. */
   sequenceLength: number;

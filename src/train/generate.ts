@@ -11,7 +11,8 @@
  *      softmax probability is ≤ 1 − p, never the largest: what is left is the smallest set of
  *      largest logits whose probability is ≥ p, at least one token.
  *   4. one draw u ~ U[0, 1) from `rng` against the softmax of what is kept (cumulative, in index
- *      order): exactly one uniform per row, so same seed ⇒ same ids. (torch.multinomial draws
+ *      order): one uniform per row (none where logit / τ overflows to +∞: that id has all the
+ *      mass), so same seed ⇒ same ids. (torch.multinomial draws
  *      differently: the same seed gives other ids than PyTorch, the same distribution.)
  *
  * generate(model, prompt, opts), nanoGPT's loop: crop the ids to the last contextLength, run the
