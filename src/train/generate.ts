@@ -12,8 +12,8 @@
  *      largest logits whose probability is ≥ p, at least one token.
  *   4. one draw u ~ U[0, 1) from `rng` against the softmax of what is kept (cumulative, in index
  *      order): one uniform per row (none where logit / τ overflows to +∞: that id has all the
- *      mass), so same seed ⇒ same ids. (torch.multinomial draws
- *      differently: the same seed gives other ids than PyTorch, the same distribution.)
+ *      mass), so same seed ⇒ same ids. (torch.multinomial draws differently: the same seed
+ *      gives other ids than PyTorch, from the same distribution.)
  *
  * generate(model, prompt, opts), nanoGPT's loop: crop the ids to the last contextLength, run the
  * model in evaluation mode without a graph (noGrad, training false), take the last position's
