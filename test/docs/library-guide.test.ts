@@ -56,6 +56,7 @@ test('docs/library.md: one section per task of the library, each with a checked 
       'Models',
       'Data',
       'Training with fit',
+      'Language models',
       'Optimizers and schedules',
       'Regularisation',
       'Ensembles and weight averages',
