@@ -487,15 +487,16 @@ export async function evaluateAsync(
   const openBatch = scopeOn(model, () => stateKeeps(model));
   noGrad(() => {
     for (const batch of data.epoch(0)) {
-      if (!metrics) {
-        metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss));
-        for (const [name, m] of metrics)
-          if (typeof m !== 'function') throw new TypeError(`evaluateAsync: metric "${name}" must be a function (output, target) => number`);
-      }
       if (!o.loss) checkDefaultLossTargets('evaluateAsync', batch.y);
       const endBatch = openBatch();
       try {
         const out = net.forward(batch.x, { training: false });
+        if (!metrics) {
+          metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss, out));
+          for (const [name, m] of metrics)
+            if (typeof m !== 'function')
+              throw new TypeError(`evaluateAsync: metric "${name}" must be a function (output, target) => number`);
+        }
         const onDevice = isDeviceStorage(out.storage);
         queued.push({
           b: targetCount(batch.y),

@@ -215,15 +215,19 @@ export function checkDefaultLossTargets(who: string, y: BatchTarget): void {
 
 /**
  * The metrics evaluated when none are given: accuracy for class labels, and for class
- * probabilities under cross-entropy (arg-max against arg-max); binary accuracy (as `accuracy`)
- * under the binary cross-entropies; none for other float targets.
+ * probabilities under cross-entropy (arg-max against arg-max: targets [B, C] of the output's shape);
+ * binary accuracy (as `accuracy`) under the binary cross-entropies; none for other float targets
+ * (a regression's, or a sequence model's ids [B, T] against its output [B, T, V]).
  */
-export function defaultMetrics(y: BatchTarget, loss: Loss | undefined): Record<string, Metric> {
+export function defaultMetrics(y: BatchTarget, loss: Loss | undefined, output: Tensor): Record<string, Metric> {
   const threshold = binaryThreshold(loss);
   if (threshold !== null) return { accuracy: binaryAccuracy(threshold) };
   const crossEntropyLoss = loss === undefined || loss === crossEntropy || loss instanceof CrossEntropyLoss;
-  return !(y instanceof Tensor) || (crossEntropyLoss && y.ndim === 2 && y.shape[1] >= 2) ? { accuracy } : {};
+  const probabilities = y instanceof Tensor && y.ndim === 2 && y.shape[1] >= 2 && sameShape(y.shape, output.shape);
+  return !(y instanceof Tensor) || (crossEntropyLoss && probabilities) ? { accuracy } : {};
 }
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * The binary losses' decision threshold, as Keras resolves 'accuracy' to binary accuracy under a
@@ -1343,14 +1347,14 @@ export function evaluateAt(
       let metrics: [string, Metric][] | undefined;
       let sums: number[] = [];
       for (const batch of data.epoch(0)) {
+        if (!o.loss) checkDefaultLossTargets('evaluate', batch.y);
+        const out = net.forward(batch.x, { training: false });
         if (!metrics) {
-          metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss));
+          metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss, out));
           for (const [name, m] of metrics)
             if (typeof m !== 'function') throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
           sums = metrics.map(() => 0);
         }
-        if (!o.loss) checkDefaultLossTargets('evaluate', batch.y);
-        const out = net.forward(batch.x, { training: false });
         const b = targetCount(batch.y);
         lossSum += lossFn(out, batch.y).item() * b;
         metrics.forEach(([, m], i) => {

@@ -15,6 +15,8 @@ import {
   ReLU,
   SGD,
   mseLoss,
+  Conv1d,
+  CrossEntropyLoss,
   DataLoader,
   TensorDataset,
   fit,
@@ -187,6 +189,23 @@ test('classification: default accuracy, top-k by name, and loss-only runs (metri
     'metrics do not change training',
   );
   for (const r of lossOnly) assert.ok(!('testAccuracy' in r) && typeof r.testLoss === 'number', JSON.stringify(r));
+});
+
+test("class ids per position [B, T] under the K-dimensional cross-entropy (output [B, C, T]) get no default accuracy: a [B, C] float target of the output's shape is what reads as class probabilities", () => {
+  const rng = new Rng(4);
+  // [B, 3 features, T = 4] → [B, C = 5, T]: a per-position classifier in PyTorch's layout (a 1×1 convolution)
+  const conv = new Conv1d(3, 5, 1, { rng });
+  const x = randn([6, 3, 4], rng);
+  const ids = new Tensor(
+    Float32Array.from({ length: 24 }, (_, i) => (i * 7) % 5),
+    [6, 4],
+  );
+  const r = evaluate(conv, new DataLoader(new TensorDataset(x, ids), { batchSize: 3 }), { loss: new CrossEntropyLoss() });
+  assert.deepEqual(Object.keys(r), ['testLoss']);
+  assert.ok(Number.isFinite(r.testLoss));
+  // the loss is the per-position mean over each batch, weighted by its samples
+  const whole = new CrossEntropyLoss().forward(conv.forward(x), ids).item();
+  assert.ok(Math.abs(r.testLoss - whole) < 1e-6, `${r.testLoss} vs ${whole}`);
 });
 
 test('full-batch steps take float targets: batches are concatenated into one tensor', () => {
