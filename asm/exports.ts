@@ -9,6 +9,7 @@ export { dropoutMask, dropoutApply } from './random';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
 export { lnForward, lnBackward, lnBackwardScratchBytes } from './layernorm';
+export { permute } from './layout';
 export { lstmRows, gruRows, rnnRows, lstmBackRows, gruBackRows, rnnBackRows } from './recurrent';
 
 /** Zeroes n floats at p (memory.fill: a native memset, where TypedArray.fill on shared memory is a slow loop). */

@@ -5,7 +5,7 @@
  */
 import { Tensor, allocStorage, full, type DType, type HostStorage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { type Shape, broadcastShapes, fmtShape, normAxis, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
+import { type Shape, broadcastShapes, fmtShape, mergeDims, normAxis, shapeEq, sizeOf, stridesOf, ShapeError } from '../tensor/shape.js';
 import {
   LINEAR_ACTIVATION_DERIV,
   isSmoothLinearActivation,
@@ -170,12 +170,15 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
     return record('permute', [x], new Tensor(dev, shape), (g) => [permute(g, inv)]);
   }
   const out = allocStorage(x.dtype, x.size);
-  permuteInto(
-    x.data,
-    out,
-    shape,
-    d.map((a) => inStrides[a]),
-  );
+  // a host backend's permute kernel (wasm), else the loop below
+  const k = kernelsFor(x.storage);
+  if (k.device !== null || !k.ext.permute?.(x.storage, x.shape, d, out))
+    permuteInto(
+      x.data,
+      out,
+      shape,
+      d.map((a) => inStrides[a]),
+    );
   return record('permute', [x], new Tensor(out, shape), (g) => [permute(g, inv)]);
 }
 
@@ -186,19 +189,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
  * them in one plain loop rather than stepping an index per element.
  */
 function permuteInto(src: HostStorage, out: HostStorage, shape: readonly number[], st: readonly number[]): void {
-  const dims: number[] = [],
-    strides: number[] = [];
-  for (let i = 0; i < shape.length; i++) {
-    if (shape[i] === 1) continue;
-    const last = dims.length - 1;
-    if (last >= 0 && strides[last] === st[i] * shape[i]) {
-      dims[last] *= shape[i];
-      strides[last] = st[i];
-    } else {
-      dims.push(shape[i]);
-      strides.push(st[i]);
-    }
-  }
+  const { dims, strides } = mergeDims(shape, st);
   const r = dims.length;
   if (r === 0) {
     if (out.length) out[0] = src[0];

@@ -18,6 +18,31 @@ export function fmtShape(s: Shape): string {
   return `[${s.join(', ')}]`;
 }
 
+/**
+ * A permuted read of a contiguous tensor as few dimensions as it is: output dimensions of `shape`
+ * read with the source strides `strides` (in elements). Size-1 dimensions are dropped, and a
+ * dimension whose source stride is the next one's stride × that one's size is merged into it (a
+ * permutation that keeps the innermost dimensions together, as attention's heads split
+ * [N, L, H, D] → [N, H, L, D] does, copies runs of them). Row-major order of the result is the
+ * output's order; an empty list means one element.
+ */
+export function mergeDims(shape: Shape, strides: readonly number[]): { dims: number[]; strides: number[] } {
+  const dims: number[] = [],
+    st: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && st[last] === strides[i] * shape[i]) {
+      dims[last] *= shape[i];
+      st[last] = strides[i];
+    } else {
+      dims.push(shape[i]);
+      st.push(strides[i]);
+    }
+  }
+  return { dims, strides: st };
+}
+
 /** Row-major strides of a contiguous tensor. */
 export function stridesOf(shape: Shape): number[] {
   const st = new Array<number>(shape.length);

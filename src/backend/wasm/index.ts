@@ -109,6 +109,7 @@ export function wasmInfo(): {
   workerParts: number;
   backoffs: number;
   batchedProducts: number;
+  permutes: number;
 } {
   const rt = runtime;
   return {
@@ -123,6 +124,7 @@ export function wasmInfo(): {
     workerParts: rt?.workerParts ?? 0,
     backoffs: rt?.backoffs ?? 0,
     batchedProducts: rt?.batchedProducts ?? 0,
+    permutes: rt?.permutes ?? 0,
   };
 }
 

@@ -11,6 +11,7 @@
  *   recurrent.ts    recurrentStep, recurrentStepBackward                  asm/recurrent.ts
  *   random.ts       dropoutMask                                           asm/random.ts
  *   layernorm.ts    layerNorm, layerNormBackward                          asm/layernorm.ts
+ *   layout.ts       permute                                               asm/layout.ts
  *
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
  * do not provide runs on the reference.
@@ -27,6 +28,7 @@ import { normOps } from './norm.js';
 import { recurrentOps } from './recurrent.js';
 import { randomOps } from './random.js';
 import { layerNormOps } from './layernorm.js';
+import { layoutOps } from './layout.js';
 
 export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
   const cx = makeContext(rt, maxThreads);
@@ -41,5 +43,6 @@ export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps 
     ...recurrentOps(cx),
     ...randomOps(cx),
     ...layerNormOps(cx),
+    ...layoutOps(cx),
   };
 }

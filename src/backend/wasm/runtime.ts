@@ -104,6 +104,8 @@ export class WasmRuntime {
   backoffs = 0;
   /** batchedMatmul calls served by one gemmBatch call (dense.ts). */
   batchedProducts = 0;
+  /** permute calls served by the permute kernel (layout.ts). */
+  permutes = 0;
 
   constructor(opts: { shared: boolean; relaxed: boolean }) {
     const useRelaxed = opts.relaxed && WebAssembly.validate(decode(opts.shared ? bins.relaxedShared : bins.relaxed) as BufferSource);
