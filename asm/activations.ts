@@ -198,7 +198,7 @@ const EXP2F_TAB = memory.data<u64>([
 }
 
 /** Mathf.exp (expf_lut) of four lanes. */
-@inline function vexp(x: v128): v128 {
+@inline export function vexp(x: v128): v128 {
   const lo = f32x4.demote_f64x2_zero(expLanes(f64x2.promote_low_f32x4(x)));
   const hi = f32x4.demote_f64x2_zero(expLanes(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1))));
   let y = i32x4.shuffle(lo, hi, 0, 1, 4, 5);

@@ -10,7 +10,7 @@ import {
   UN_NEG, UN_EXP, UN_LOG, UN_SQRT, UN_ABS, UN_SIGN, UN_RELU, UN_STEP, UN_SIGMOID, UN_TANH, UN_SQUARE, UN_RECIP,
   UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV,
 } from './opcodes';
-import { activation, sigmoid, vectorised, vunary } from './activations';
+import { activation, sigmoid, vectorised, vunary, vexp } from './activations';
 
 @inline function vbin(op: i32, x: v128, y: v128): v128 {
   switch (op) {
@@ -201,22 +201,55 @@ export function max(a: usize, outer: i32, len: i32, inner: i32, out: usize, arg:
   }
 }
 
+/**
+ * (a − m) − log s per row and, where `probs` ≠ 0, the softmax e/s, with m the row maximum, e =
+ * exp(a − m) and s = Σ e summed in float64 in column order. Four columns at a time: vexp gives
+ * Mathf.exp's bits, the sum takes the lanes in column order, and the float64 steps are the same
+ * operations two lanes at a time, so every result equals the one-column-at-a-time loop's.
+ */
 export function logSoftmax(a: usize, rows: i32, cols: i32, out: usize, probs: usize): void {
+  const vec = cols & ~3;
   for (let r = 0; r < rows; r++) {
     const pa = a + <usize>(r * cols) * 4, po = out + <usize>(r * cols) * 4, pp = probs + <usize>(r * cols) * 4;
     let m: f32 = -Infinity;
     for (let j = 0; j < cols; j++) { const v = load<f32>(pa + <usize>j * 4); if (v > m) m = v; }
+    const mv = f32x4.splat(m);
     let s: f64 = 0;
-    for (let j = 0; j < cols; j++) {
+    let j = 0;
+    for (; j < vec; j += 4) {
+      const e = vexp(f32x4.sub(v128.load(pa + <usize>j * 4), mv));
+      if (probs) v128.store(pp + <usize>j * 4, e);
+      s += <f64>f32x4.extract_lane(e, 0);
+      s += <f64>f32x4.extract_lane(e, 1);
+      s += <f64>f32x4.extract_lane(e, 2);
+      s += <f64>f32x4.extract_lane(e, 3);
+    }
+    for (; j < cols; j++) {
       const e = Mathf.exp(load<f32>(pa + <usize>j * 4) - m);
       s += <f64>e;
       if (probs) store<f32>(pp + <usize>j * 4, e);
     }
     // (a − m) − log s in f64, rounded once: m + log s would round log s away where |m| ≫ log s
     const logS = Math.log(s), m64 = <f64>m;
-    for (let j = 0; j < cols; j++) store<f32>(po + <usize>j * 4, <f32>(<f64>load<f32>(pa + <usize>j * 4) - m64 - logS));
+    const m2 = f64x2.splat(m64), l2 = f64x2.splat(logS);
+    for (j = 0; j < vec; j += 4) {
+      const x = v128.load(pa + <usize>j * 4);
+      const lo = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(x), m2), l2);
+      const hi = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)), m2), l2);
+      v128.store(po + <usize>j * 4, i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
+    for (; j < cols; j++) store<f32>(po + <usize>j * 4, <f32>(<f64>load<f32>(pa + <usize>j * 4) - m64 - logS));
     // the softmax too when asked (the cross-entropy's backward needs it; exp is the costly part)
-    if (probs) for (let j = 0; j < cols; j++) store<f32>(pp + <usize>j * 4, <f32>(<f64>load<f32>(pp + <usize>j * 4) / s));
+    if (probs) {
+      const s2 = f64x2.splat(s);
+      for (j = 0; j < vec; j += 4) {
+        const e = v128.load(pp + <usize>j * 4);
+        const lo = f64x2.div(f64x2.promote_low_f32x4(e), s2);
+        const hi = f64x2.div(f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)), s2);
+        v128.store(pp + <usize>j * 4, i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      }
+      for (; j < cols; j++) store<f32>(pp + <usize>j * 4, <f32>(<f64>load<f32>(pp + <usize>j * 4) / s));
+    }
   }
 }
 

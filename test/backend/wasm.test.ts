@@ -441,6 +441,9 @@ test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
     [3, 1000],
     [1000, 3],
     [4000, 10],
+    [700, 28],
+    [331, 7],
+    [2100, 1],
   ]) {
     const a = rnd(rows * cols, -20, 20);
     const got = new Float32Array(rows * cols),
@@ -466,6 +469,45 @@ test('wasm sum, max (with arg) and logSoftmax equal the reference', () => {
           `${name} row ${r} sums to 1`,
         );
     }
+  }
+});
+
+test('wasm logSoftmax (four columns at a time) gives to the bit exp(a − m) / s and (a − m) − log s, exp the wasm exp, s the float64 sum in column order', () => {
+  for (const [rows, cols] of [
+    [512, 28],
+    [301, 10],
+    [700, 7],
+    [150, 33],
+  ]) {
+    const a = rnd(rows * cols, -30, 30);
+    a[3] = -Infinity;
+    const got = new Float32Array(rows * cols),
+      p = new Float32Array(rows * cols);
+    W.logSoftmax(a, rows, cols, got, p);
+    // the row maxima subtracted in float32, then the unary exp kernel (Mathf.exp's bits, ≥ SMALL_ELEMENTWISE values)
+    const shifted = new Float32Array(rows * cols),
+      m = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      m[r] = -Infinity;
+      for (let j = 0; j < cols; j++) if (a[r * cols + j] > m[r]) m[r] = a[r * cols + j];
+      for (let j = 0; j < cols; j++) shifted[r * cols + j] = a[r * cols + j] - m[r];
+    }
+    assert.ok(shifted.length >= SMALL_ELEMENTWISE);
+    const e = new Float32Array(rows * cols);
+    W.unary('exp', shifted, e);
+    const wantLs = new Float32Array(rows * cols),
+      wantP = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += e[r * cols + j];
+      const logS = Math.log(s);
+      for (let j = 0; j < cols; j++) {
+        wantLs[r * cols + j] = a[r * cols + j] - m[r] - logS;
+        wantP[r * cols + j] = e[r * cols + j] / s;
+      }
+    }
+    assert.deepEqual(got, wantLs, `logSoftmax ${rows}x${cols}`);
+    assert.deepEqual(p, wantP, `softmax ${rows}x${cols}`);
   }
 });
 
