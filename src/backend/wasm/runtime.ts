@@ -301,7 +301,11 @@ export class WasmRuntime {
     const seq = (this.seq = (this.seq + 1) & 0x3fffffff);
     Atomics.store(i32, base + TICKET, ticket(seq, parts.length));
     Atomics.store(i32, base + SEQ, seq);
+    // the notify that wakes a blocked worker: tens of microseconds on an idle machine, up to
+    // milliseconds on a loaded one, where it costs this thread more than the worker's share saves
+    const tw = performance.now();
     wake(i32, base + SEQ, base + SEQ_SLEEPERS);
+    const woke = performance.now() - tw;
     const ran = runParts(i32, this.f64, base, seq, this.fns);
     this.threadedCalls++;
     this.workerParts += parts.length - ran;
@@ -314,8 +318,8 @@ export class WasmRuntime {
     // milliseconds. If this thread keeps waiting longer than it computed, run alone for a while.
     // Only waits of more than WAIT_NOISE_MS count: on an idle machine a spinning worker finishes
     // well within it, so a short wait after a small product is not taken for a late worker.
-    const waited = performance.now() - t1,
-      worked = t1 - t0;
+    const waited = performance.now() - t1 + woke,
+      worked = t1 - t0 - woke;
     const share = waited > WAIT_NOISE_MS ? waited / Math.max(worked + waited, 1e-3) : 0;
     this.waitShare = 0.9 * this.waitShare + 0.1 * share;
     if (this.waitShare > 0.5) {
