@@ -150,9 +150,9 @@ export function classificationOnly(d: LoadedData, command: string): LoadedData<D
 export const dataOption = {
   name: 'data',
   type: 'string' as const,
-  metavar: 'auto|embedded|DIR|FILE.csv|FILE.npz',
+  metavar: 'auto|embedded|DIR|FILE.csv|FILE.npz|FILE.txt',
   default: 'auto',
-  help: `the data set: "auto" uses Fashion-MNIST from ${'/usr/share/datasets/fashion-mnist'} if installed (apt-get install dataset-fashion-mnist), else the embedded subset; "embedded" the 10k/2k subset shipped in the package; a directory of IDX files; a directory of images with one subfolder per class (or train/ and test/ subfolders in that layout); a NumPy .npz file of inputs and labels (x_train/y_train[/x_test/y_test], or x/y; float y: regression); or a CSV file with a header row and a label column`,
+  help: `the data set: "auto" uses Fashion-MNIST from ${'/usr/share/datasets/fashion-mnist'} if installed (apt-get install dataset-fashion-mnist), else the embedded subset; "embedded" the 10k/2k subset shipped in the package; a directory of IDX files; a directory of images with one subfolder per class (or train/ and test/ subfolders in that layout); a NumPy .npz file of inputs and labels (x_train/y_train[/x_test/y_test], or x/y; float y: regression); a CSV file with a header row and a label column; or (descent train, eval) a .txt file of plain text, which trains a next-token language model (see --tokens)`,
 };
 
 /** The options of users' own data (CSV files and image folders); `descent train` lists them after --data. */
@@ -211,7 +211,7 @@ export const dataOptions: OptSpec[] = [
     type: 'int',
     min: 3,
     metavar: 'N',
-    help: `with --text: at most N words in the vocabulary, padding and unknown included (default ${DEFAULT_MAX_TOKENS})`,
+    help: `with --text or plain text (--data FILE.txt): at most N tokens in the vocabulary, padding and unknown included (default ${DEFAULT_MAX_TOKENS})`,
   },
   {
     name: 'sequence-length',
@@ -331,7 +331,7 @@ async function readOnce<T>(f: DataFlags, key: string, read: () => T | Promise<T>
   return value;
 }
 
-export type DataKind = 'embedded' | 'idx' | 'csv' | 'npz' | 'folder';
+export type DataKind = 'embedded' | 'idx' | 'csv' | 'npz' | 'folder' | 'text';
 
 function isDirectory(path: string): boolean {
   try {
@@ -347,6 +347,8 @@ export function dataKind(spec: string): DataKind {
   if (spec === 'auto') return existsSync(DEFAULT_FASHION_MNIST_DIR) ? 'idx' : 'embedded';
   if (isDirectory(spec)) return hasFashionMnistFiles(spec) ? 'idx' : 'folder';
   if (spec.toLowerCase().endsWith('.npz')) return 'npz';
+  // plain text: a language model's corpus (src/cli/lm.ts), which only train, eval and generate read
+  if (spec.toLowerCase().endsWith('.txt')) return 'text';
   if (spec.toLowerCase().endsWith('.csv') || existsSync(spec)) return 'csv';
   return 'idx';
 }
@@ -357,6 +359,7 @@ const KIND_NAMES: Record<DataKind, string> = {
   csv: 'CSV data',
   npz: 'NumPy arrays',
   folder: 'image folders',
+  text: 'plain text (a language model corpus)',
 };
 
 /** Refuse options that do not apply to this kind of data, instead of ignoring them. */
@@ -462,6 +465,10 @@ function loadKind(kind: DataKind, spec: string, flags: DataFlags): Promise<Loade
       return loadNpzData(spec, flags);
     case 'folder':
       return loadFolderData(spec, flags);
+    case 'text':
+      throw new UsageError(
+        `--data ${spec}: a .txt file is a language model's corpus, which descent train trains on (and descent eval and descent generate read the model saved from it); this command takes class-labelled or regression data`,
+      );
   }
 }
 
@@ -1004,7 +1011,7 @@ export function dataFingerprint(spec: string): DataFingerprint | undefined {
   const kind = dataKind(spec);
   const buf = Buffer.alloc(HASH_PART_BYTES);
   try {
-    if (kind === 'csv' || kind === 'npz') {
+    if (kind === 'csv' || kind === 'npz' || kind === 'text') {
       const hash = createHash('sha256');
       const bytes = hashFile(spec, hash, buf);
       return { bytes, sha256: hash.digest('hex') };

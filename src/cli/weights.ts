@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { loadLatestCheckpoint } from '../io/checkpoints.js';
 import type { CsvColumns, CsvTextColumn } from './data.js';
-import { TextVectorizer } from '../data/text.js';
+import { TextVectorizer, type TextVectorizerJSON } from '../data/text.js';
 import { oneHotNames, type OneHotColumn } from '../data/csv.js';
 import type { RegressionLossName } from './loss-flags.js';
 import { UsageError } from './args.js';
@@ -55,6 +55,26 @@ export interface SavedModelInfo {
    * the weights resolved). eval reports the same loss.
    */
   loss?: SavedLoss;
+  /**
+   * A next-token language model (descent train --data FILE.txt): its tokens, context and
+   * vocabulary. `model` is then the layers up to the per-step logits [T, V], built by lmModel
+   * (src/cli/lm.ts), and `inputShape` [1, 1, T].
+   */
+  lm?: SavedLm;
+}
+
+/** What a language model keeps beside its weights: eval and generate read text through it. */
+export interface SavedLm {
+  /** 'char': every Unicode character is a token (case, punctuation, line breaks kept); 'word': lowercased words without punctuation. */
+  tokens: 'char' | 'word';
+  /** T, the window the model trained on: generation crops its context to the last T tokens. */
+  contextLength: number;
+  /** The training windows' stride (held-out windows tile the text: stride T). */
+  stride: number;
+  /** The training text's first token: where generation starts without a prompt. */
+  start: string;
+  /** The vocabulary and how text is split into it. */
+  vectorizer: TextVectorizerJSON;
 }
 
 export interface SavedLoss {
@@ -231,6 +251,30 @@ function infoFrom(path: string, o: Record<string, unknown>): Partial<SavedModelI
     }
   }
   if (typeof o.seed === 'number') info.seed = o.seed;
+  if (o.lm !== undefined) {
+    const l = o.lm as Partial<SavedLm> | null;
+    const shape = 'expected { tokens: char or word, contextLength, stride, start, vectorizer }';
+    if (
+      l === null ||
+      typeof l !== 'object' ||
+      (l.tokens !== 'char' && l.tokens !== 'word') ||
+      !Number.isInteger(l.contextLength) ||
+      (l.contextLength as number) < 1 ||
+      !Number.isInteger(l.stride) ||
+      (l.stride as number) < 1 ||
+      typeof l.start !== 'string'
+    )
+      return bad('lm', shape);
+    let vectorizer: TextVectorizerJSON;
+    try {
+      vectorizer = TextVectorizer.fromJSON(l.vectorizer).toJSON();
+    } catch (e) {
+      return bad('lm.vectorizer', (e as Error).message.replace(/^TextVectorizer.fromJSON: /, ''));
+    }
+    const split = l.tokens === 'char' ? 'character' : 'whitespace';
+    if (vectorizer.split !== split) bad('lm.vectorizer', `split ${split} for tokens ${l.tokens}, got ${vectorizer.split}`);
+    info.lm = { tokens: l.tokens, contextLength: l.contextLength as number, stride: l.stride as number, start: l.start, vectorizer };
+  }
   if (o.loss !== undefined) {
     const l = o.loss as SavedLoss | null;
     const smoothing = l?.labelSmoothing,

@@ -29,6 +29,7 @@ import type { RegressionDataset } from '../../data/dataset.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Module } from '../../nn/module.js';
 import { fmtInt } from '../progress.js';
+import { isCorpus, lmModel } from '../lm.js';
 
 export const weightsOptions = [
   {
@@ -57,6 +58,13 @@ export function buildSaved(
 ): { model: Module; name: string; input: ModelInput; sample: number[] } {
   const name = o.model ?? saved.model;
   if (name === undefined) throw new UsageError(`--model: ${saved.path} does not say which model it holds; give --model`);
+  if (saved.lm) {
+    // a language model: its layers up to the per-step logits [T, V] (see lmModel)
+    const T = saved.lm.contextLength;
+    const { model } = lmModel(name, saved.lm.vectorizer.vocabulary.length, T, new Rng(0).fork('model'));
+    saved.loadInto(model);
+    return { model, name, input: 'flat', sample: [T] };
+  }
   const spec = resolveCliModel(name);
   const model = spec.build({ rng: new Rng(0).fork('model'), inputShape, classes, ...(o.model === undefined ? saved.modelOptions : {}) });
   saved.loadInto(model);
@@ -210,6 +218,11 @@ export const evalCommand: Command = {
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'eval', io.err);
+    if (saved.lm) return (await import('../lm-eval.js')).evalLm(o, io, saved);
+    if (isCorpus(o.data))
+      throw new UsageError(
+        `--data ${o.data}: plain text is scored by a language model (trained with descent train --data FILE.txt); ${saved.path} is ${savedTargets(saved) ? 'a regression model' : 'a classifier'} of ${saved.inputShape ? saved.inputShape.join('×') : 'its'} inputs`,
+      );
     // a source without a test set is evaluated whole; CSV rows are read in the model's columns and classes
     const data = await loadData(o.data, {
       ...o,

@@ -73,6 +73,10 @@ export const exportCommand: Command = {
     if (!/\.onnx$/i.test(o.out)) throw new UsageError(`--out: expected a file name ending in .onnx, got "${o.out}"`);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'export', io.err);
+    if (saved.lm)
+      throw new UsageError(
+        `--weights: ${saved.path} is a language model (per-step logits [T, V] over its vocabulary), which export does not write: the ONNX file's output is [batch, outputs]; descent generate --weights ${o.weights} samples from it`,
+      );
     const { options, outputs, regression } = exportOptions(o, saved);
     const shape =
       options.inputShape.length === 1 ? ([1, 1, options.inputShape[0]] as const) : (options.inputShape as [number, number, number]);

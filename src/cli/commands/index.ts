@@ -8,6 +8,7 @@ import { compareCommand } from './compare.js';
 import { scheduleCommand } from './schedule.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
+import { generateCommand } from './generate.js';
 import { exportCommand } from './export.js';
 import { summaryCommand } from './summary.js';
 import { sweepCommand } from './sweep.js';
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   scheduleCommand,
   evalCommand,
   predictCommand,
+  generateCommand,
   exportCommand,
   summaryCommand,
   sweepCommand,

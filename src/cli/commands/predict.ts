@@ -348,6 +348,10 @@ export const predictCommand: Command = {
     await selectBackend(o.backend);
     const saved = readWeights(o.weights);
     warnRefused(saved, 'predict', io.err);
+    if (saved.lm)
+      throw new UsageError(
+        `--weights: ${saved.path} is a language model (its next-token logits over ${saved.lm.vectorizer.vocabulary.length} ${saved.lm.tokens === 'char' ? 'characters' : 'words'}); descent generate --weights ${o.weights} --prompt TEXT continues a text with it`,
+      );
     const csv = files.filter(isCsvArg);
     const arrays = files.filter(isArrayArg);
     const images = files.filter((f) => !isCsvArg(f) && !isArrayArg(f));

@@ -67,6 +67,8 @@ export const summaryCommand: Command = {
       const text = saved.csv?.text;
       if (text)
         note = `input: ${text.sequenceLength} token ids of the CSV text column ${JSON.stringify(text.column)} (vocabulary of ${text.vocabulary.length.toLocaleString('en-US')} words, 0 padding, 1 unknown)`;
+      if (saved.lm)
+        note = `input: ${saved.lm.contextLength} token ids (${saved.lm.tokens === 'char' ? 'characters' : 'words'}; vocabulary of ${saved.lm.vectorizer.vocabulary.length.toLocaleString('en-US')} tokens, 0 padding, 1 unknown); output: every step's next-token logits`;
       warnRefused(saved, 'summary', io.err);
       shape = o.input !== undefined ? parseInput(o.input) : (saved.inputShape ?? [1, 28, 28]);
       // outputs: the classes, or a regression's targets

@@ -55,6 +55,7 @@ import { hyperParameterFlags, optimizerBagFrom, sharedOptimizerFlags } from '../
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 import { checkLossFlags, describeLoss, lossFromFlags, lossOptions } from '../loss-flags.js';
+import { checkLmFlags, fmtPerplexity, isCorpus, lmOptions } from '../lm.js';
 
 export const optimizerOptions: OptSpec[] = [
   { name: 'lr', type: 'number', min: 0, help: "learning rate η (default: the optimizer's own)" },
@@ -129,6 +130,7 @@ export const trainOptions: OptSpec[] = [
   ...lossOptions,
   dataOption,
   ...dataOptions,
+  ...lmOptions,
   { name: 'limit', type: 'int', min: 1, help: 'use only the first N training images' },
   { name: 'test-limit', type: 'int', min: 1, help: 'use only the first N test images' },
   { name: 'seed', type: 'int', min: 0, max: SEED_MAX, default: 1, help: 'seed of every random choice (init, shuffling, masks)' },
@@ -213,13 +215,14 @@ export function fmtTest(r: EpochRecord): string[] {
   const g = regressionFigures(r);
   return [
     `test loss ${r.testLoss.toFixed(4)}`,
+    ...(typeof r.testPerplexity === 'number' ? [`test ppl ${fmtPerplexity(r.testPerplexity)}`] : []),
     ...(g
       ? [`test mae ${g.mae.toPrecision(5)}`, `test rmse ${g.rmse.toPrecision(5)}`]
       : [`test acc ${(r.testAccuracy as number).toFixed(4)}`]),
   ];
 }
 
-function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
+export function fmtRecord(r: EpochRecord, epochs: number, extra: string[]): string {
   const parts = [`epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}`, `train loss ${r.trainLoss.toFixed(4)}`];
   for (const [k, v] of Object.entries(r.terms)) parts.push(`${k} ${v.toExponential(3)}`);
   parts.push(...fmtTest(r));
@@ -246,6 +249,7 @@ export function parseCheckpointEvery(v: string): { everyEpochs?: number; everySt
 
 /** Checks that need no data: output paths and flag combinations, so a mistake fails in the first second. */
 export function preflight(o: Parsed): void {
+  checkLmFlags(o);
   checkTrainOptions(o);
   checkLossFlags(o);
   if (o.save !== undefined) {
@@ -341,6 +345,40 @@ function textModel(o: Parsed, text: CsvTextColumn): string {
       `--model ${o.model}: the embedding has ${num[1]} rows, and the vocabulary of --text ${text.column} has ${V} words (ids 0 … ${V - 1}); give embedding:${V}:… or --max-tokens ${num[1]}`,
     );
   return o.model;
+}
+
+/**
+ * --checkpoint-dir: where the run's checkpoints go and what they keep to resume it (its options,
+ * paths made absolute, and its data's fingerprints); undefined without the flag.
+ */
+export function checkpointOptions(o: Parsed, saved: SavedModelInfo, fingerprints: FingerprintCache): CheckpointOptions | undefined {
+  if (o.checkpointDir === undefined) return undefined;
+  const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
+  // --save and --save-best stay: a resumed run writes the weights where the run it continues was to write them.
+  // Paths are stored absolute, so a run resumed from another working directory finds the same
+  // files, and the data with its fingerprint, so a resumed run refuses data changed since.
+  const { resume: _r, json: _j, epochs: _e, checkpointDir: _d, ...options } = o;
+  const stored: Record<string, DataFingerprint> = {};
+  for (const key of ['data', 'testData'] as const) {
+    if (typeof options[key] !== 'string') continue;
+    options[key] = absoluteDataPath(options[key]);
+    const fp = fingerprints.get(options[key]);
+    if (fp) stored[key] = fp;
+  }
+  for (const key of ['save', 'saveBest'] as const) if (typeof options[key] === 'string') options[key] = resolve(options[key]);
+  if (typeof options.model === 'string' && /\.json$/i.test(options.model.trim())) options.model = resolve(options.model.trim());
+  return {
+    save: (c) => sink.save(c),
+    ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}),
+    meta: { command: 'train', options, saved, fingerprints: stored },
+  };
+}
+
+/** The optimizer and its hyper-parameters for the model line: "adam {…}", a wrapper "… over adam {…}". */
+export function described(opt: Optimizer<BaseHyper>): string {
+  const base = (opt as { base?: Optimizer<BaseHyper> }).base;
+  const own = Object.fromEntries(Object.entries(opt.paramGroups[0]).filter(([k]) => k !== 'params' && !(base && k === 'lr')));
+  return `${opt.rule.name} ${JSON.stringify(own)}${base ? ` over ${described(base)}` : ''}`;
 }
 
 /** A run made ready: the options for fitRun and what to print and write when it returns. */
@@ -441,28 +479,7 @@ export function prepareTrain(
   const callbacks = [...trainExtensions.flatMap((x) => x.callbacks?.(o, setup) ?? []), ...extraCallbacks];
   if (o.snapshots !== undefined && o.snapshots > o.epochs * stepsPerEpoch)
     throw new UsageError(`--snapshots ${o.snapshots}: more cycles than the run's ${o.epochs * stepsPerEpoch} steps`);
-  let checkpoint: CheckpointOptions | undefined;
-  if (o.checkpointDir !== undefined) {
-    const sink = checkpointDir(o.checkpointDir, { keep: o.keep });
-    // --save and --save-best stay: a resumed run writes the weights where the run it continues was to write them.
-    // Paths are stored absolute, so a run resumed from another working directory finds the same
-    // files, and the data with its fingerprint, so a resumed run refuses data changed since.
-    const { resume: _r, json: _j, epochs: _e, checkpointDir: _d, ...options } = o;
-    const stored: Record<string, DataFingerprint> = {};
-    for (const key of ['data', 'testData'] as const) {
-      if (typeof options[key] !== 'string') continue;
-      options[key] = absoluteDataPath(options[key]);
-      const fp = fingerprints.get(options[key]);
-      if (fp) stored[key] = fp;
-    }
-    for (const key of ['save', 'saveBest'] as const) if (typeof options[key] === 'string') options[key] = resolve(options[key]);
-    if (typeof options.model === 'string' && /\.json$/i.test(options.model.trim())) options.model = resolve(options.model.trim());
-    checkpoint = {
-      save: (c) => sink.save(c),
-      ...(o.checkpointEvery !== undefined ? parseCheckpointEvery(o.checkpointEvery) : {}),
-      meta: { command: 'train', options, saved, fingerprints: stored },
-    };
-  }
+  const checkpoint = checkpointOptions(o, saved, fingerprints);
   if (!o.json) {
     if (o.fullBatch) {
       io.out(
@@ -473,11 +490,6 @@ export function prepareTrain(
       io.out(
         `data: ${data.source}${trainSet !== data.train || testSet !== data.test ? `, using ${trainSet.length} / ${testSet.length}` : ''}`,
       );
-      const described = (opt: Optimizer<BaseHyper>): string => {
-        const base = (opt as { base?: Optimizer<BaseHyper> }).base;
-        const own = Object.fromEntries(Object.entries(opt.paramGroups[0]).filter(([k]) => k !== 'params' && !(base && k === 'lr')));
-        return `${opt.rule.name} ${JSON.stringify(own)}${base ? ` over ${described(base)}` : ''}`;
-      };
       io.out(
         `model: ${o.model} (${fmtInt(model.numParameters())} parameters), optimizer: ${described(optimizer)}, seed ${o.seed}, backend ${backendLabel}`,
       );
@@ -570,15 +582,19 @@ export async function runTrain(
   fingerprints = new FingerprintCache(),
 ): Promise<TrainRun> {
   preflight(o);
+  const lm = isCorpus(o.data);
+  if (lm && o.backend === 'webgpu')
+    throw new UsageError('--backend webgpu: a language model trains on the host; use --backend wasm or auto');
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
-  const refusal = deviceRefusal(o);
+  const refusal = lm ? 'a language model' : deviceRefusal(o);
   if (o.backend === 'webgpu' && refusal !== null)
     throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
   const sel = await selectTrainBackend(o.backend, refusal ?? true, o.gpuAutotune === true);
   o = { ...o, backend: sel.runs };
   try {
-    const data = loaded ?? (await loadData(o.data, o));
-    const p = prepareTrain(o, io, data, extraCallbacks, resume, sel.label, fingerprints);
+    const p = lm
+      ? (await import('../lm-train.js')).prepareLmTrain(o, io, extraCallbacks, resume, sel.label, fingerprints)
+      : prepareTrain(o, io, loaded ?? (await loadData(o.data, o)), extraCallbacks, resume, sel.label, fingerprints);
     if (!sel.device) return p.finish(fitRun(p.fit));
     // on a device: the model moves there, trains with the asynchronous loop (resuming p.fit.resume:
     // the checkpoint's parameters and optimizer state are written on the device) and comes back for saving
@@ -611,6 +627,8 @@ export const trainCommand: Command = {
     let resume: Checkpoint | undefined;
     // the data is hashed once for the run: the resume check and the checkpoints share the fingerprint
     const fingerprints = new FingerprintCache();
+    // a language model's refusals (--cv, --ensemble, …) before those commands take the run
+    checkLmFlags(o);
     // --cv K: K runs, one per fold (src/cli/ext/cv.ts)
     if (o.cv !== undefined) return (await import('../ext/cv.js')).runCrossValidation(o, io, fingerprints);
     if (o.resume !== undefined) {
