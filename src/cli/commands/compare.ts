@@ -24,6 +24,7 @@
  * into a fresh temporary folder beside DIR once every run has finished, which is then renamed to DIR:
  * DIR either holds a complete export or does not exist (an interrupted export never appears there).
  */
+import { isCorpus } from '../lm.js';
 import { SEED_MAX } from '../../tensor/rng.js';
 import { MAX_EPOCHS, resolveName } from '../train-checks.js';
 import { models } from '../../train/models.js';
@@ -228,6 +229,10 @@ export const compareCommand: Command = {
     'Same start in PyTorch: descent compare --epochs 3 --export-run runs/s1 && /usr/bin/python3 tools/compare_torch.py --from runs/s1',
   ].join('\n'),
   async run(o: Parsed, io: Io) {
+    if (isCorpus(o.data))
+      throw new UsageError(
+        `--data ${o.data}: plain text trains a language model; compare trains its built-in models (--model mlp, cnn, …) on labelled data; compare optimizers on a language model with descent train --data ${o.data} --optimizer NAME, one run each (the same --seed gives the same initial weights and batches)`,
+      );
     const keys = String(o.optimizers)
       .split(',')
       .map((s) => s.trim().toLowerCase())

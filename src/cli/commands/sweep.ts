@@ -3,6 +3,7 @@
  * run to a target test accuracy; results appended to a JSONL file that the next run reuses; scored
  * by steps and time to target with performance profiles (src/sweep/).
  */
+import { isCorpus } from '../lm.js';
 import { availableParallelism } from 'node:os';
 import { checkWritableFile, writeFileAtomic } from '../../io/files.js';
 import type { Command, Io } from '../command.js';
@@ -184,6 +185,10 @@ export const sweepCommand: Command = {
     'On many machines: descent worker --queue redis://HOST:6379 on each, and descent sweep ... --queue redis://HOST:6379 once.',
   ].join('\n'),
   async run(o: Parsed, io: Io) {
+    if (isCorpus(o.data))
+      throw new UsageError(
+        `--data ${o.data}: plain text trains a language model; sweep tunes optimizers on its Fashion-MNIST workloads; a language model trains with descent train --data ${o.data}`,
+      );
     let spec: SweepSpec;
     try {
       spec = sweepSpecOf(o);
