@@ -19,7 +19,7 @@ export function evalLm(o: Parsed, io: Io, saved: SavedModel): void {
     throw new UsageError(
       `--data ${o.data}: ${saved.path} is a language model (${lm.tokens === 'char' ? 'characters' : 'words'}); give it plain text, a .txt file`,
     );
-  checkLmFlags(o, 'descent eval');
+  checkLmFlags(o);
   const corpus = loadCorpus(o, lm, true);
   const T = lm.contextLength;
   const V = lm.vectorizer.vocabulary.length;

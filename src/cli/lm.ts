@@ -88,8 +88,8 @@ const NOT_FOR_LM: [string, string][] = [
 /** The flags that only a language model reads: refused for other data. */
 const LM_ONLY = ['tokens', 'context', 'stride'];
 
-/** Refuse the flags that make no sense for a language model (train), or that only it reads (other data). */
-export function checkLmFlags(o: Parsed, command = 'descent train'): void {
+/** Refuse the flags that make no sense for a language model (train, eval), or that only it reads (other data). */
+export function checkLmFlags(o: Parsed): void {
   const given = givenOptions(o);
   if (!isCorpus(o.data)) {
     const f = LM_ONLY.find((k) => given.has(k));
@@ -103,7 +103,6 @@ export function checkLmFlags(o: Parsed, command = 'descent train'): void {
     throw new UsageError(`--test-data ${o.testData}: with --data ${o.data} (plain text) it must be a .txt file too`);
   if (o.testData !== undefined && given.has('val-split'))
     throw new UsageError(`--val-split applies to text without a test text, and --test-data ${o.testData} gives one; drop one of them`);
-  void command;
 }
 
 /** A UTF-8 text file (without its byte-order mark); a missing file or one that is not UTF-8 is refused naming the flag. */

@@ -55,7 +55,7 @@ import { hyperParameterFlags, optimizerBagFrom, sharedOptimizerFlags } from '../
 import { SEED_MAX } from '../../tensor/rng.js';
 import { LBFGS_LIMITS } from '../../optim/lbfgs.js';
 import { checkLossFlags, describeLoss, lossFromFlags, lossOptions } from '../loss-flags.js';
-import { checkLmFlags, fmtPerplexity, isCorpus, lmOptions } from '../lm.js';
+import { checkLmFlags, fmtPerplexity, isCorpus, LM_DEFAULT_MODEL, lmOptions } from '../lm.js';
 
 export const optimizerOptions: OptSpec[] = [
   { name: 'lr', type: 'number', min: 0, help: "learning rate η (default: the optimizer's own)" },
@@ -621,6 +621,7 @@ export const trainCommand: Command = {
       'Example: descent train --model mlp --optimizer sgd --lr 0.1 --epochs 5 --batch-size 128 --seed 1',
       'Wrappers: descent train --optimizer sam --base sgd --lr 0.05 --momentum 0.9 --rho 0.05; --optimizer lookahead:adam --lr 0.001 --k 5 --alpha 0.5. schedule-free-sgd and schedule-free-adamw are evaluated (and saved) at their average, with BatchNorm statistics recomputed there over the training set.',
       'Checkpoints: descent train ... --checkpoint-dir ck --checkpoint-every 100steps --keep 3; later descent train --resume ck --epochs 10',
+      `Language model: descent train --data corpus.txt --context 64 --epochs 5 --save lm.safetensors (characters; --tokens word for words; default model ${LM_DEFAULT_MODEL}, V the vocabulary size), then descent generate --weights lm.safetensors --prompt "The " and descent eval --weights lm.safetensors --data other.txt`,
     ].join('\n');
   },
   async run(o, io) {
