@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, givenOptions, type OptSpec, type Parsed } from './args.js';
 import { TextVectorizer, textTokens, type TextVectorizerJSON } from '../data/text.js';
-import { NextTokenWindows } from '../data/windows.js';
+import { nextTokenWindows, type NextTokenWindows } from '../data/windows.js';
 import { resolveCliModel } from './model.js';
 import { formatModelSpec, modelFromLayers, ModelSpecError, parseModelSpec, type LayerSpec } from '../train/spec.js';
 import { Sequential } from '../nn/layers.js';
@@ -212,7 +212,7 @@ export function corpusWindows(ids: Int32Array, T: number, stride: number, what: 
       `${what} holds ${ids.length.toLocaleString('en-US')} tokens, too few for one window of --context ${T} and its next token (${T + 1}); give a longer text or a smaller --context`,
     );
   const kept = limit === undefined ? ids : ids.subarray(0, Math.min(ids.length, (limit - 1) * stride + T + 1));
-  return new NextTokenWindows(kept, { contextLength: T, stride });
+  return nextTokenWindows(kept, { contextLength: T, stride });
 }
 
 /** Each entry `embedding:V:` of a spec string with V the vocabulary size. */
