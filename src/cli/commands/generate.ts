@@ -68,7 +68,7 @@ export const generateCommand: Command = {
     { name: 'json', type: 'boolean', help: 'print one JSON object { prompt, generated, text } instead of the text' },
   ],
   helpExtra: [
-    'Prints the prompt followed by the generated text (words joined by spaces for a --tokens word model). Without --prompt the text starts with the first token of the training text (nanoGPT starts from a line break; the first token is in every vocabulary), which is printed as the prompt.',
+    'Prints the prompt followed by the generated text (words joined by spaces for a --tokens word model). Without --prompt the text starts with the first token of the training text (nanoGPT starts from a line break, which not every vocabulary holds), which is printed as the prompt.',
     'Example: descent train --data corpus.txt --context 64 --epochs 5 --save lm.safetensors && descent generate --weights lm.safetensors --prompt "The " --length 300 --temperature 0.8 --top-k 20',
   ].join('\n'),
   async run(o: Parsed, io: Io) {
