@@ -24,14 +24,13 @@ import { TextVectorizer, textTokens, type TextVectorizerJSON } from '../data/tex
 import { nextTokenWindows, type NextTokenWindows } from '../data/windows.js';
 import { resolveCliModel } from './model.js';
 import { formatModelSpec, modelFromLayers, ModelSpecError, parseModelSpec, type LayerSpec } from '../train/spec.js';
-import { Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../autograd/cross-entropy.js';
 import { argmax } from '../autograd/ops.js';
 import { transpose } from '../autograd/transpose.js';
 import type { Metric, BatchTarget } from '../train/metrics.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Rng } from '../tensor/rng.js';
+import type { Rng } from '../tensor/rng.js';
 import { targetCount } from '../data/tensor-dataset.js';
 import type { SavedLm } from './weights.js';
 
@@ -225,10 +224,6 @@ function withVocabularySize(arg: string, V: number): string {
  * per-step logits [T, V], and its canonical spec (V written out, the last linear layer sized V),
  * which rebuilds it. A spec that does not start with an embedding of at least V rows, or whose
  * output is not [T, V] per window, is refused naming what it gives.
- *
- * The spec builder ends every model in [classes]; a per-step [T, V] is built as the spec with a
- * flatten appended ([T·V] classes) and the flatten taken off again: the layers, their names and
- * their weights are those of the spec.
  */
 export function lmModel(arg: string, V: number, T: number, rng: Rng, flag = '--model'): { model: Module; name: string } {
   const example = `e.g. ${withVocabularySize(LM_DEFAULT_MODEL, V)}, or embedding:${V}:64,lstm:256:seq=true,linear`;
@@ -250,27 +245,21 @@ export function lmModel(arg: string, V: number, T: number, rng: Rng, flag = '--m
     throw new UsageError(
       `${flag} ${arg}: the embedding has ${first.num} rows, and the vocabulary has ${V} tokens (ids 0 … ${V - 1}); write embedding:V:… (V stands for the vocabulary size) or give --max-tokens ${first.num}`,
     );
-  let ends: string;
-  try {
-    modelFromLayers(layers).build({ rng: new Rng(0), inputShape: [1, 1, T], classes: V });
-    ends = `[${V}]`;
-  } catch (e) {
-    if (!(e instanceof ModelSpecError)) throw e;
-    const m = /the model ends in (\[[^\]]*\])/.exec(e.message);
-    if (!m) throw new UsageError(`${flag}: ${e.message}`);
-    ends = m[1];
-  }
-  if (ends !== `[${T}, ${V}]`)
-    throw new UsageError(
-      `${flag} ${arg}: a language model gives every step's next-token logits, [T, V] = [${T}, ${V}] per window; this model gives ${ends}${ends === `[${V}]` ? " (one output per window: a recurrent layer gives every step's with seq=true, e.g. lstm:256:seq=true)" : ''}`,
-    );
   let last = -1;
   layers.forEach((l, i) => {
     if (l.type === 'linear') last = i;
   });
   const sized = layers.map((l, i) => (i === last && l.type === 'linear' && l.out === undefined ? { ...l, out: V } : l));
-  const flat = modelFromLayers([...sized, { type: 'flatten' }]).build({ rng, inputShape: [1, 1, T], classes: T * V }) as Sequential;
-  return { model: new Sequential(...flat.layers.slice(0, -1)), name: formatModelSpec(sized) };
+  try {
+    const model = modelFromLayers(sized).build({ rng, inputShape: [1, 1, T], classes: V, perStep: true });
+    return { model, name: formatModelSpec(sized) };
+  } catch (e) {
+    if (e instanceof ModelSpecError)
+      throw new UsageError(
+        `${flag} ${arg}: a language model gives every step's next-token logits, [T, V] = [${T}, ${V}] per window; ${e.message}`,
+      );
+    throw e;
+  }
 }
 
 /** The per-token cross-entropy of logits [B, T, V] against the next ids [B, T] (the K-dimensional form on [B, V, T]). */

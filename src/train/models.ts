@@ -22,6 +22,8 @@ export interface ModelOptions {
   dropout?: number;
   /** DropConnect probability on hidden Linear layers (models that support it). */
   dropconnect?: number;
+  /** A spec model ends in [T, classes], a class per step, instead of [classes] (BuildSpecOptions.perStep). */
+  perStep?: boolean;
   [extra: string]: unknown;
 }
 

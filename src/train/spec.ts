@@ -76,7 +76,8 @@
  * is `{"type": "residual", "body": [...], "shortcut": [...]}` (shortcut optional).
  *
  * Output size: the last fully-connected layer (linear or dropconnect) may leave out its size; it
- * then has one output per class of the data. Written or not, the model must end in [classes].
+ * then has one output per class of the data. Written or not, the model must end in [classes]
+ * ([T, classes] when built with perStep: a class per step, as a language model's next tokens).
  *
  * Initialisation draws from the same named generators as the built-in models, under `init`: the
  * k-th conv from `conv{k}`, the k-th FMP layer from `fmp{k}`, and the k-th fully-connected layer
@@ -807,6 +808,11 @@ export interface BuildSpecOptions {
   classes: number;
   /** Parameter dtype (default float32). */
   dtype?: DType;
+  /**
+   * The model gives classes per step, ending in [T, classes] (a language model's next-token logits
+   * at every position), not [classes]. Default false.
+   */
+  perStep?: boolean;
 }
 
 export interface BuiltSpec {
@@ -1291,7 +1297,14 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
     return { modules, shapes };
   };
   const { modules, shapes } = list(layers, '');
-  if (shape.length !== 1 || shape[0] !== o.classes) {
+  if (o.perStep) {
+    if (shape.length !== 2 || shape[1] !== o.classes) {
+      const last = layers.length - 1;
+      throw new ModelSpecError(
+        `${where(last, label(layers[last]))}: the model ends in ${fmtShape(shape)}, and a model with ${o.classes} classes at every step must end in [T, ${o.classes}]${shape.length === 1 ? ' (a recurrent layer gives every step with seq=true, e.g. lstm:256:seq=true; seqmean and flatten end the steps)' : ''}`,
+      );
+    }
+  } else if (shape.length !== 1 || shape[0] !== o.classes) {
     const last = layers.length - 1;
     throw new ModelSpecError(
       `${where(last, label(layers[last]))}: the model ends in ${fmtShape(shape)} but the data has ${o.classes} classes, so it must end in [${o.classes}]${shape.length === 1 ? ` (write the last linear layer as linear:${o.classes}, or as linear to take the class count)` : shape.length === 2 ? ' (end a sequence with an lstm, gru or rnn without seq=true, with seqmean (the mean over its steps) or with flatten, then a linear layer)' : ' (end with flatten and a linear layer)'}`,

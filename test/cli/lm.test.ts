@@ -196,7 +196,7 @@ test('flags and models that make no sense for a language model are refused in on
   };
   await refused(
     ['--data', corpus, '--context', '16', '--model', 'embedding:V:16,lstm:32,linear'],
-    /a language model gives every step's next-token logits, \[T, V\] = \[16, \d+\] per window; this model gives \[\d+\] \(one output per window: .*seq=true/,
+    /a language model gives every step's next-token logits, \[T, V\] = \[16, \d+\] per window; layer 2 \(linear:\d+\): the model ends in \[\d+\], .*must end in \[T, \d+\] \(a recurrent layer gives every step with seq=true/,
   );
   await refused(['--data', corpus, '--model', 'linear:64,relu,linear'], /start it with embedding:V:dim/);
   await refused(['--data', corpus, '--model', 'cnn'], /is a built-in model/);

@@ -128,3 +128,18 @@ test('sequence mistakes name the layer, the shapes and the way out', () => {
   rejects(() => d.parseModelSpec('rnn:4:act=sigmoid'), /expected one of tanh, relu/);
   rejects(() => d.parseModelSpec('embedding:10'), /embedding needs dim/);
 });
+
+test('perStep: a spec ends in [T, classes], a class per step (a language model), and a model ending in [classes] is refused naming seq=true', () => {
+  const rng = new d.Rng(1);
+  const lm = d.resolveModel('embedding:12:8,lstm:16:seq=true,linear').build({ rng, inputShape: [1, 1, 5], classes: 12, perStep: true });
+  assert.deepEqual(lm.forward(d.tensor([[1, 2, 3, 4, 5]])).shape, [1, 5, 12]);
+  assert.throws(
+    () => d.resolveModel('embedding:12:8,lstm:16,linear').build({ rng, inputShape: [1, 1, 5], classes: 12, perStep: true }),
+    /layer 2 \(linear\): the model ends in \[12\], and a model with 12 classes at every step must end in \[T, 12\] \(a recurrent layer gives every step with seq=true/,
+  );
+  // without perStep the same per-step model is refused: it must end in [classes]
+  assert.throws(
+    () => d.resolveModel('embedding:12:8,lstm:16:seq=true,linear').build({ rng, inputShape: [1, 1, 5], classes: 12 }),
+    /the model ends in \[5, 12\] but the data has 12 classes/,
+  );
+});
