@@ -169,7 +169,7 @@ export const dataOptions: OptSpec[] = [
     gt: 0,
     max: 0.99,
     metavar: 'F',
-    help: 'for data without a test set: hold out the fraction F of it, chosen by --seed, as the set evaluated every epoch',
+    help: 'for data without a test set: hold out the fraction F of it, chosen by --seed (plain text: its last fraction F, default 0.1), as the set evaluated every epoch',
   },
   {
     name: 'stratify',

@@ -1,7 +1,7 @@
 /**
  * Every command in README.md's ```sh blocks runs, in the README's order, in one scratch folder (so
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
- * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, reviews.csv, mnist.npz, digits.npy, reviews.npz, photos/, shoe.png,
+ * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, reviews.csv, corpus.txt, other.txt, mnist.npz, digits.npy, reviews.npz, photos/, shoe.png,
  * bag.jpg) are made here first.
  *
  * Reductions, applied to `npx descent train|compare|eval|lr-find` so the whole file runs in minutes:
@@ -187,6 +187,10 @@ function makeFiles(dir: string): void {
   for (let i = 0; i < 60; i++)
     reviews.push(`"The film was ${words[i % 2][i % 4]}, really ${words[i % 2][(i + 1) % 4]}!",${i % 2 ? 'neg' : 'pos'}`);
   writeFileSync(join(dir, 'reviews.csv'), `${reviews.join('\n')}\n`);
+  // plain text for the language model: the corpus of test/cli/lm.test.ts, and its second half as other text
+  const corpus = readFileSync(join(repo, 'test', 'fixtures', 'text', 'corpus.txt'), 'utf8');
+  writeFileSync(join(dir, 'corpus.txt'), corpus);
+  writeFileSync(join(dir, 'other.txt'), corpus.slice(corpus.length >> 1));
   for (const part of ['train', 'test']) {
     for (const cls of ['bag', 'shoe']) {
       mkdirSync(join(dir, 'photos', part, cls), { recursive: true });
