@@ -114,15 +114,23 @@ const schema: SchemaOf<TextVectorizerOptions> = {
   padToMaxTokens: bool,
 };
 
-/** Code-point order (that of UTF-8 bytes), which differs from `<` on strings only beyond U+FFFF. */
+/**
+ * Code-point order (that of UTF-8 bytes), which differs from `<` on strings only beyond U+FFFF: at the
+ * first differing UTF-16 unit, a surrogate (half of a code point ≥ U+10000) must rank above the units
+ * U+E000..U+FFFF, so those two ranges swap places before the units are compared.
+ */
 function compareCodePoints(a: string, b: string): number {
-  const x = [...a],
-    y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = (x[i].codePointAt(0) as number) - (y[i].codePointAt(0) as number);
-    if (d !== 0) return d;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i),
+      y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
   }
-  return x.length - y.length;
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  return unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
 /** `text` standardized as `how` says. */
@@ -253,9 +261,10 @@ export class TextVectorizer {
     counts.delete(PAD_TOKEN);
     counts.delete(OOV_TOKEN);
     const special = this.outputMode === 'int' ? [PAD_TOKEN, OOV_TOKEN] : [OOV_TOKEN];
-    const learned = [...counts.keys()]
-      .sort((a, b) => (counts.get(b) as number) - (counts.get(a) as number) || compareCodePoints(b, a))
-      .slice(0, this.maxTokens - special.length);
+    const learned = [...counts]
+      .sort((a, b) => b[1] - a[1] || compareCodePoints(b[0], a[0]))
+      .slice(0, this.maxTokens - special.length)
+      .map(([t]) => t);
     this.setVocabulary([...special, ...learned]);
     if (tfIdf) {
       const idf = new Float64Array(learned.length + 1);
@@ -329,16 +338,17 @@ export class TextVectorizer {
     }
     const W = this.outputWidth;
     const rows = new Float32Array(texts.length * W);
-    // counts in float64 first, so that tf_idf rounds once (count × idf) to float32
-    const row = new Float64Array(W);
+    const idf = this.idfWeights;
+    // a text's counts by index, kept to the indices it holds: the work is its term count, not W
+    const count = new Map<number, number>();
     texts.forEach((text, i) => {
-      row.fill(0);
-      for (const t of this.tokens(text)) row[this.index.get(t) ?? 0] += 1;
-      for (let j = 0; j < W; j++) {
-        const c = row[j];
-        if (c === 0) continue;
-        rows[i * W + j] = this.outputMode === 'multi_hot' ? 1 : this.outputMode === 'count' ? c : c * (this.idfWeights as Float64Array)[j];
+      count.clear();
+      for (const t of this.tokens(text)) {
+        const j = this.index.get(t) ?? 0;
+        count.set(j, (count.get(j) ?? 0) + 1);
       }
+      // tf_idf rounds once to float32, count × idf in float64
+      for (const [j, c] of count) rows[i * W + j] = this.outputMode === 'multi_hot' ? 1 : idf === null ? c : c * idf[j];
     });
     return new Tensor(rows, [texts.length, W]);
   }

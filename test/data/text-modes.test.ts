@@ -217,3 +217,15 @@ test('end to end: tf_idf bigram rows into a Linear model trained with fit separa
   // 'very' and 'it' occur in both classes: the words that decide are the class words
   assert.ok(v.vocabulary().includes('very good') && v.vocabulary().includes('very bad'));
 });
+
+test('ties go in UTF-8 byte order, descending, on random words mixing ASCII, é, U+D7FF, U+E000..U+FFFF and astral characters', () => {
+  const rng = new Rng(3);
+  // U+E000..U+FFFF sort below astral characters by code point, above them by UTF-16 unit
+  const pool = ['a', 'z', 'é', '\uD7FF', '\uE000', '\uFF5A', '\uFFFF', '😀', '𝔸'];
+  const words = [
+    ...new Set(Array.from({ length: 2000 }, () => Array.from({ length: 1 + rng.int(4) }, () => pool[rng.int(pool.length)]).join(''))),
+  ];
+  const v = new TextVectorizer({ standardize: 'none', outputMode: 'count' }).adapt([words.join(' ')]);
+  const bytesDescending = [...words].sort((a, b) => Buffer.compare(Buffer.from(b), Buffer.from(a)));
+  assert.deepEqual(v.vocabulary().slice(1), bytesDescending);
+});
