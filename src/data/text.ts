@@ -33,8 +33,9 @@
  *                of adapted texts (empty ones included) and df the number of them holding the term;
  *                the '[UNK]' entry gets the mean idf of the learned terms (Keras' choice: an unknown
  *                term's document frequency is not known in one pass), 0 when none was learned.
- *   encode       one text's ids, all of them (no padding, no cut): a language model's stream.
- *   decode       ids back to text: the tokens joined with '' ('character') or ' ' ('whitespace');
+ *                The idf is kept in float64 (Keras: float32) and each row entry rounded once to float32.
+ *   encode       'int' only: one text's ids, all of them (no padding, no cut): a language model's stream.
+ *   decode       'int' only: ids back to text: the tokens joined with '' ('character') or ' ' ('whitespace');
  *                padding (0) is dropped, and 1 reads as '[UNK]' (standardize and '[UNK]' lose
  *                what they lose: decode(encode(s)) is s only for a standardize 'none' character
  *                vocabulary holding every character of s). Keras has no decode: its users index
@@ -43,6 +44,11 @@
  * T is `sequenceLength` when given, else the longest adapted text's term count (at least 1),
  * fixed by adapt (Keras pads each batch to its own longest text instead) so that a saved vectorizer
  * gives every later text the length the model was trained on.
+ *
+ * Where descent parts from Keras: padToMaxTokens with 'int' and repeated n-gram sizes are refused
+ * (Keras ignores the one and emits the n-grams twice for the other); output_mode 'one_hot', sparse
+ * and ragged outputs are not offered. toJSON's sequenceLength is the row width in a bag mode, so a
+ * saved vectorizer always says how many values per text a model reads.
  *
  * Lowercasing is String.prototype.toLowerCase (full Unicode; TensorFlow's tf.strings.lower, which
  * Keras calls without an encoding, lowercases ASCII letters only), so the two differ on non-ASCII
