@@ -30,7 +30,7 @@ import {
   type CsvTexts,
   type OneHotColumn,
 } from '../data/csv.js';
-import { DEFAULT_MAX_TOKENS, TextVectorizer, type TextVectorizerJSON } from '../data/text.js';
+import { DEFAULT_MAX_TOKENS, TextVectorizer, type TextOutputMode, type TextVectorizerJSON } from '../data/text.js';
 import { ImageSizeError, loadImageFolders } from '../data/image-folder.js';
 import { checkTestSet, npzDatasets, NpzDataError, type NpzDatasets } from '../data/npz.js';
 import { readNpz } from '../io/npy-node.js';
@@ -221,6 +221,19 @@ export const dataOptions: OptSpec[] = [
     help: 'with --text: the tokens read of each text, cut or padded with 0 to T (default: the longest training text)',
   },
   {
+    name: 'text-mode',
+    type: 'string',
+    choices: ['int', 'multi_hot', 'count', 'tf_idf'],
+    metavar: 'MODE',
+    help: "with --text: what the model reads of each text (Keras' TextVectorization output_mode): int, its token ids [T] (the default); multi_hot, count or tf_idf, one value per vocabulary term [V] — 1 if the text holds it, how often, or that count times the term's idf log(1 + texts / (1 + texts holding it)), index 0 counting unknown terms. A bag of terms trains a linear model by default (--model linear: logistic regression, as scikit-learn's TfidfVectorizer with LogisticRegression); a --model for it reads V features, no embedding",
+  },
+  {
+    name: 'ngrams',
+    type: 'string',
+    metavar: 'K|N,M,…',
+    help: "with --text: the terms are the n-grams of the words, of sizes 1 … K (or the sizes listed), joined by a space, as Keras' ngrams (default 1: words)",
+  },
+  {
     name: 'standardize',
     type: 'boolean',
     help: 'CSV: scale each feature to mean 0 and standard deviation 1, with statistics of the training part only',
@@ -279,6 +292,10 @@ export interface DataFlags {
   maxTokens?: number;
   /** --sequence-length: the token ids read of each --text text. */
   sequenceLength?: number;
+  /** --text-mode: int (token ids), multi_hot, count or tf_idf (a bag of terms). */
+  textMode?: string;
+  /** --ngrams: K (sizes 1 … K) or a list of sizes, as given. */
+  ngrams?: string;
   standardize?: boolean;
   channels?: string | number;
   resize?: string;
@@ -398,6 +415,8 @@ function checkFlagsApply(kind: DataKind, f: DataFlags): void {
   for (const [key, flag] of [
     ['maxTokens', '--max-tokens'],
     ['sequenceLength', '--sequence-length'],
+    ['textMode', '--text-mode'],
+    ['ngrams', '--ngrams'],
   ] as const)
     if (f[key] !== undefined && f.text === undefined)
       throw new UsageError(`${flag} applies to a free-text column: give --text COL (a CSV column of text)`);
@@ -706,6 +725,16 @@ async function loadCsvData(path: string, f: DataFlags): Promise<LoadedData> {
   return { ...scaled, source: parts.join(', '), impute, csv: columns };
 }
 
+/** --ngrams K (sizes 1 … K) or N,M,… (those sizes), checked here so that a bad value names the flag. */
+function ngramSizes(arg: string | undefined): number | number[] | undefined {
+  if (arg === undefined) return undefined;
+  const parts = arg.split(',').map((p) => p.trim());
+  const sizes = parts.map(Number);
+  if (parts.some((p) => !/^\d+$/.test(p)) || sizes.some((n) => n < 1) || new Set(sizes).size !== sizes.length)
+    throw new UsageError(`--ngrams: expected K (n-grams of 1 … K words) or distinct sizes N,M,… each an integer ≥ 1, got "${arg}"`);
+  return parts.length === 1 ? sizes[0] : sizes;
+}
+
 /** A data set of row numbers into `texts`, whose split (--val-split, --cv) picks the texts of each part. */
 function rowsOf(t: CsvTexts, classes: readonly string[], name: string): Dataset {
   return new Dataset({ images: Float32Array.from(t.texts, (_, i) => i), labels: t.labels, shape: [1, 1, 1], classes, name });
@@ -764,18 +793,33 @@ async function loadCsvTextData(path: string, f: DataFlags): Promise<LoadedData> 
       throw new UsageError(`--weights: the model's text vectorizer: ${(e as Error).message.replace(/^TextVectorizer.fromJSON: /, '')}`);
     }
   } else {
-    vectorizer = new TextVectorizer({ maxTokens: f.maxTokens, sequenceLength: f.sequenceLength });
+    const mode = (f.textMode ?? 'int') as TextOutputMode;
+    if (mode !== 'int' && f.sequenceLength !== undefined)
+      throw new UsageError(
+        `--sequence-length applies to --text-mode int (token ids); --text-mode ${mode} gives one value per vocabulary term`,
+      );
+    vectorizer = new TextVectorizer({
+      maxTokens: f.maxTokens,
+      sequenceLength: f.sequenceLength,
+      outputMode: mode,
+      ngrams: ngramSizes(f.ngrams),
+    });
     vectorizer.adapt(textsOf(split.train, d.train.texts));
   }
-  const ids = (rows: Dataset, texts: readonly string[], name: string): Dataset => {
-    const out = vectorizer.transform(textsOf(rows, texts));
-    return new Dataset({ images: Float32Array.from(out.ids), labels: rows.labels, shape: [1, 1, out.shape[1]], classes: d.classes, name });
+  const rowsOfTexts = (rows: Dataset, texts: readonly string[], name: string): Dataset => {
+    const x = vectorizer.vectorize(textsOf(rows, texts));
+    return new Dataset({ images: x.data as Float32Array, labels: rows.labels, shape: [1, 1, x.shape[1]], classes: d.classes, name });
   };
-  const train = ids(split.train, d.train.texts, 'csv/train');
-  const test = ids(split.test, testTexts, split.test.name);
+  const train = rowsOfTexts(split.train, d.train.texts, 'csv/train');
+  const test = rowsOfTexts(split.test, testTexts, split.test.name);
   const json = vectorizer.toJSON();
   const V = json.vocabulary.length;
-  const text = `text "${d.textColumn}" (${V.toLocaleString('en-US')} words${trained ? ' in the saved vocabulary' : ''}, ${json.sequenceLength.toLocaleString('en-US')} tokens)`;
+  const terms = json.ngrams === 1 || (Array.isArray(json.ngrams) && json.ngrams.length === 1 && json.ngrams[0] === 1) ? 'words' : 'terms';
+  const saved = trained ? ' in the saved vocabulary' : '';
+  const text =
+    json.outputMode === 'int' || json.outputMode === undefined
+      ? `text "${d.textColumn}" (${V.toLocaleString('en-US')} ${terms}${saved}, ${json.sequenceLength.toLocaleString('en-US')} tokens)`
+      : `text "${d.textColumn}" (${V.toLocaleString('en-US')} ${terms}${saved}, ${json.outputMode} rows of ${json.sequenceLength.toLocaleString('en-US')})`;
   const cls = shownClasses(d.classes);
   const columns: CsvColumns = {
     features: [d.textColumn],

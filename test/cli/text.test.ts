@@ -183,3 +183,91 @@ test('refusals name the way: a feature column left in, a model without an embedd
   assert.match(std.err, /--standardize applies to numeric CSV features/);
   for (const r of [extra, mlp, small, npz, tokens, std]) assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
 });
+
+test('--text-mode tf_idf: a bag of words trains a linear model (logistic regression); eval, predict, summary and export read the texts through the saved vocabulary and idf; --ngrams 2 adds word pairs', async () => {
+  const weights = at('tfidf.json');
+  const bag = ['--text-mode', 'tf_idf'];
+  const r = await cli(
+    'train',
+    ...base,
+    ...bag,
+    '--val-split',
+    '0.3',
+    '--epochs',
+    '15',
+    '--batch-size',
+    '16',
+    '--lr',
+    '0.05',
+    '--save',
+    weights,
+  );
+  assert.equal(r.code, 0, r.err);
+  const text = readWeights(weights).csv?.text;
+  const V = text?.vocabulary.length as number;
+  assert.equal(text?.outputMode, 'tf_idf');
+  assert.equal(text?.vocabulary[0], '[UNK]', 'a bag has no padding entry: 0 counts the unknown terms');
+  assert.match(r.out, new RegExp(`text "review" \\(${V} words, tf_idf rows of ${V}\\)`));
+  assert.match(r.out, /model: linear \(/);
+  const acc = Number(/final test accuracy ([\d.]+)/.exec(r.out)?.[1]);
+  assert.ok(acc > 0.9, `accuracy ${acc}`);
+  const same = await cli('eval', '--weights', weights, '--data', train, '--val-split', '0.3', '--seed', '1', '--json');
+  assert.equal(same.code, 0, same.err);
+  assert.equal(JSON.parse(same.out).accuracy, acc);
+  const e = await cli('eval', '--weights', weights, '--data', holdout, '--json');
+  const p = await cli('predict', '--weights', weights, holdout, '--json');
+  assert.equal(p.code, 0, p.err);
+  const predicted = p.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).predicted as string);
+  assert.equal(predicted.filter((c, i) => c === (i % 2 === 0 ? 'pos' : 'neg')).length / 100, JSON.parse(e.out).accuracy);
+  const s = await cli('summary', '--weights', weights);
+  assert.match(s.out, new RegExp(`input: ${V} tf_idf values of the CSV text column "review", one per vocabulary term`));
+  const x = await cli('export', '--weights', weights, '--out', at('tfidf.onnx'), '--json');
+  assert.equal(x.code, 0, x.err);
+  assert.deepEqual(JSON.parse(x.out).input.shape, ['batch', V]);
+  // word pairs are terms too
+  const pairs = await cli(
+    'train',
+    ...base,
+    '--text-mode',
+    'multi_hot',
+    '--ngrams',
+    '2',
+    '--val-split',
+    '0.3',
+    '--epochs',
+    '1',
+    '--save',
+    at('pairs.json'),
+  );
+  assert.equal(pairs.code, 0, pairs.err);
+  const vocabulary = readWeights(at('pairs.json')).csv?.text?.vocabulary as string[];
+  assert.ok(vocabulary.includes('the') && vocabulary.some((t) => /^\S+ \S+$/.test(t)), 'single words and word pairs');
+  assert.match(pairs.out, new RegExp(`text "review" \\(${vocabulary.length} terms, multi_hot rows of ${vocabulary.length}\\)`));
+  // refusals: an embedding reads ids, not term values; --sequence-length is int's; a bad --ngrams; --text-mode without --text
+  const emb = await cli(
+    'train',
+    ...base,
+    ...bag,
+    '--val-split',
+    '0.2',
+    '--model',
+    'embedding:100:8:pad=0:mask=true,seqmean,linear',
+    '--epochs',
+    '1',
+  );
+  assert.equal(emb.code, 2);
+  assert.match(emb.err, /--text-mode tf_idf gives the model \d+ values a text \(one per vocabulary term\), not token ids/);
+  const len = await cli('train', ...base, ...bag, '--sequence-length', '5', '--val-split', '0.2', '--epochs', '1');
+  assert.equal(len.code, 2);
+  assert.match(len.err, /--sequence-length applies to --text-mode int/);
+  const ng = await cli('train', ...base, '--ngrams', '0', '--val-split', '0.2', '--epochs', '1');
+  assert.equal(ng.code, 2);
+  assert.match(ng.err, /--ngrams: expected K .* got "0"/);
+  const alone = await cli('train', '--data', train, '--text-mode', 'count', '--val-split', '0.2', '--epochs', '1');
+  assert.equal(alone.code, 2);
+  assert.match(alone.err, /--text-mode applies to a free-text column: give --text COL/);
+  for (const q of [emb, len, ng, alone]) assert.doesNotMatch(q.err, /\n\s+at /, 'no stack trace');
+});

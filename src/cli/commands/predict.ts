@@ -212,7 +212,7 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
 async function predictTexts(o: Parsed, io: Io, saved: SavedModel, text: CsvTextColumn, files: string[]): Promise<void> {
   const classes = saved.classes as string[];
   const vectorizer = savedPart(o.weights, '', () => TextVectorizer.fromJSON({ ...text, column: undefined }));
-  const T = vectorizer.sequenceLength as number;
+  const T = vectorizer.outputWidth;
   const { model, sample } = buildSaved(o, saved, [1, 1, T], classes.length);
   const sink = sinkFor(o, io, classes, false);
   for (const file of files) {
@@ -222,7 +222,7 @@ async function predictTexts(o: Parsed, io: Io, saved: SavedModel, text: CsvTextC
         batchRows: CSV_BATCH_ROWS,
         input: file === '-' ? process.stdin : undefined,
       })) {
-        const x = new Tensor(Float32Array.from(vectorizer.transform(b.texts).ids), [b.rows, ...sample]);
+        const x = new Tensor(vectorizer.vectorize(b.texts).data, [b.rows, ...sample]);
         const logits = noGrad(() => model.forward(x, { training: false }));
         const k = logits.shape[1];
         for (let i = 0; i < b.rows; i++) {

@@ -66,7 +66,10 @@ export const summaryCommand: Command = {
       const saved = readWeights(o.weights);
       const text = saved.csv?.text;
       if (text)
-        note = `input: ${text.sequenceLength} token ids of the CSV text column ${JSON.stringify(text.column)} (vocabulary of ${text.vocabulary.length.toLocaleString('en-US')} words, 0 padding, 1 unknown)`;
+        note =
+          text.outputMode === undefined || text.outputMode === 'int'
+            ? `input: ${text.sequenceLength} token ids of the CSV text column ${JSON.stringify(text.column)} (vocabulary of ${text.vocabulary.length.toLocaleString('en-US')} words, 0 padding, 1 unknown)`
+            : `input: ${text.sequenceLength} ${text.outputMode} values of the CSV text column ${JSON.stringify(text.column)}, one per vocabulary term (0: unknown terms)`;
       if (saved.lm)
         note = `input: ${saved.lm.contextLength} token ids (${saved.lm.tokens === 'char' ? 'characters' : 'words'}; vocabulary of ${saved.lm.vectorizer.vocabulary.length.toLocaleString('en-US')} tokens, 0 padding, 1 unknown); output: every step's next-token logits`;
       warnRefused(saved, 'summary', io.err);

@@ -335,6 +335,15 @@ export function resolveResume(o: Parsed, io: Io, fingerprints = new FingerprintC
  */
 function textModel(o: Parsed, text: CsvTextColumn): string {
   const V = text.vocabulary.length;
+  if (text.outputMode !== undefined && text.outputMode !== 'int') {
+    // a bag of terms: V features a row, a linear model by default (logistic regression)
+    if (!givenOptions(o).has('model') && o.model === 'mlp') return 'linear';
+    if (/^embedding:/.test(resolveCliModel(o.model).name))
+      throw new UsageError(
+        `--model ${o.model}: --text-mode ${text.outputMode} gives the model ${V} values a text (one per vocabulary term), not token ids; leave the embedding out (e.g. linear, or linear:64,relu,linear), or use --text-mode int`,
+      );
+    return o.model;
+  }
   const way = `embedding:${V}:dim:pad=0:mask=true,… (e.g. embedding:${V}:64:pad=0:mask=true,seqmean,linear)`;
   if (!givenOptions(o).has('model') && o.model === 'mlp') return `embedding:${V}:64:pad=0:mask=true,seqmean,linear`;
   const name = resolveCliModel(o.model).name;
