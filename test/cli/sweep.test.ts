@@ -141,7 +141,7 @@ test('user errors: a bad search space, a results file of another sweep, an unrea
   assert.equal(unread.code, 2);
   assert.equal(unread.err, 'descent sweep: search space: beta1 is read by none of adagrad');
   const wl = await cli('sweep', '--workloads', 'mpl', ...base, '--out', out);
-  assert.match(wl.err, /^descent sweep: unknown workload "mpl"; expected logreg, mlp, cnn, fmp \(did you mean mlp\?\)$/);
+  assert.match(wl.err, /^descent sweep: unknown workload "mpl"; expected logreg, mlp, cnn, fmp, lstm, transformer \(did you mean mlp\?\)$/);
   // a wrong --data is refused before the results file exists, so the corrected sweep is not blocked by it
   const missing = join(dir, 'no-such-data');
   const data = await cli('sweep', ...small, '--optimizers', 'sgd', '--points', '1', '--data', missing, '--out', out);
