@@ -9,7 +9,7 @@
  * backward = topological sort of the nodes reachable from the outputs, then the chain rule in
  * reverse order, summing the contributions that reach a tensor from several consumers.
  */
-import { type Tensor, full, type Storage } from '../tensor/tensor.js';
+import { type GradGroup, type Tensor, full, type Storage } from '../tensor/tensor.js';
 import { bool, checkOptions, spec, tensor as tensorSpec, type SchemaOf } from '../util/options.js';
 import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 
@@ -62,6 +62,34 @@ export function record(op: string, inputs: Tensor[], out: Tensor, backward: Back
     out.node = { op, inputs, backward };
   }
   return out;
+}
+
+export type GroupBackwardFn = (gs: readonly (Tensor | null)[], ctx: BackwardContext) => (Tensor | null)[];
+
+/**
+ * Attach one node shared by several outputs of an op (split's pieces) when grad mode is on and an
+ * input needs a gradient: the engine calls `backward` once with every output's gradient (null for
+ * an output no gradient reached), so the op can join them in one tensor instead of summing one
+ * full-size gradient per output.
+ */
+export function recordParts(op: string, inputs: Tensor[], outs: Tensor[], backward: GroupBackwardFn): Tensor[] {
+  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return outs;
+  const group: GradGroup = { size: outs.length, backward };
+  outs.forEach((out, index) => {
+    out.requiresGrad = true;
+    out.node = {
+      op,
+      inputs,
+      // used only by a caller that differentiates one output alone; the engine uses `part`
+      backward: (g, ctx) =>
+        backward(
+          outs.map((_, i) => (i === index ? g : null)),
+          ctx,
+        ),
+      part: { index, group },
+    };
+  });
+  return outs;
 }
 
 function topoOrder(roots: Tensor[]): Tensor[] {
@@ -130,16 +158,34 @@ function propagate(
     grads.set(o, prev ? add2(prev, g) : g);
   });
   const order = topoOrder(outputs);
+  // Outputs of one multi-output op share their inputs and none depends on another, so each one's
+  // gradient is complete when it is reached, and the last of them this pass reaches comes before
+  // any of their inputs: the group's backward runs there, once, with all their gradients.
+  const groups = new Map<GradGroup, { left: number; gs: (Tensor | null)[] }>();
+  for (const t of order) {
+    const part = t.node?.part;
+    if (!part) continue;
+    const entry = groups.get(part.group);
+    if (entry) entry.left++;
+    else groups.set(part.group, { left: 1, gs: new Array<Tensor | null>(part.group.size).fill(null) });
+  }
   withGrad(createGraph, () => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
-      const g = grads.get(t);
-      if (!g) continue;
+      const g = grads.get(t) ?? null;
+      const part = t.node?.part;
+      if (!g && !part) continue;
       grads.delete(t); // free as we go: memory of a backward pass stays at one frontier
-      if (wanted(t)) sink(t, g);
+      if (g && wanted(t)) sink(t, g);
       if (!t.node) continue;
+      let gs: (Tensor | null)[];
+      if (part) {
+        const entry = groups.get(part.group)!;
+        entry.gs[part.index] = g;
+        if (--entry.left > 0 || entry.gs.every((x) => !x)) continue;
+        gs = part.group.backward(entry.gs, ctx);
+      } else gs = t.node.backward(g!, ctx);
       const ins = t.node.inputs;
-      const gs = t.node.backward(g, ctx);
       for (let j = 0; j < ins.length; j++) {
         const gi = gs[j];
         const x = ins[j];

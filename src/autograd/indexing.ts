@@ -17,7 +17,7 @@ import { type Shape, broadcastShapes, fmtShape, shapeEq, sizeOf, stridesOf, Shap
 import { broadcastStrides } from '../backend/reference.js';
 import { kernelsFor } from '../backend/index.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { record } from './engine.js';
+import { noGrad, record, recordParts } from './engine.js';
 import { max, neg, nonEmptyAxis, nonEmptyTensor, reshape, sumTo, type TensorLike } from './ops.js';
 
 // ---------------------------------------------------------------- argument checks
@@ -476,12 +476,22 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], axi
     const total = sizes.reduce((a, b) => a + b, 0);
     if (total !== n) throw new RangeError(`split: sections ${fmtShape(sizes)} sum to ${total}, expected ${n} (the size of axis ${ax})`);
   }
+  if (sizes.length === 1) return [x];
+  const starts: number[] = [];
   let at = 0;
-  return sizes.map((s) => {
-    const piece = sliceAxis(x, ax, at, s);
+  for (const s of sizes) {
+    starts.push(at);
     at += s;
-    return piece;
-  });
+  }
+  const pieces = noGrad(() => sizes.map((s, i) => sliceAxis(x, ax, starts[i], s)));
+  // one node for all pieces: their gradients are joined by one cat (zeros for a piece none reached)
+  // rather than each piece's gradient written into a full-size zero tensor and the pieces' sums added
+  return recordParts('split', [x], pieces, (gs) => [
+    cat(
+      gs.map((g, i) => g ?? full(pieces[i].shape, 0, { dtype: x.dtype })),
+      ax,
+    ),
+  ]);
 }
 
 /**

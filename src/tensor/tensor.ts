@@ -34,6 +34,17 @@ export interface GradNode {
    * is the engine's BackwardContext (autograd/engine.ts): where a leaf's gradient may be added directly.
    */
   backward(gradOut: Tensor, ctx: { leafGradTarget(t: Tensor): Storage | null }): (Tensor | null)[];
+  /**
+   * Set when the tensor is output `index` of an op with several outputs (split): the engine then
+   * runs `group.backward` once, over the gradients of all of them, instead of `backward`.
+   */
+  readonly part?: { readonly index: number; readonly group: GradGroup };
+}
+
+/** The one backward of an op with `size` outputs: the inputs' gradients given each output's (null: none reached it). */
+export interface GradGroup {
+  readonly size: number;
+  backward(gradOuts: readonly (Tensor | null)[], ctx: { leafGradTarget(t: Tensor): Storage | null }): (Tensor | null)[];
 }
 
 export function allocStorage(dtype: DType, n: number): HostStorage {
