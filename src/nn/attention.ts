@@ -27,7 +27,7 @@ import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, dense, mean, permute, reshape } from '../autograd/ops.js';
-import { narrow } from '../autograd/indexing.js';
+import { narrow, split } from '../autograd/indexing.js';
 import { attentionCore, causalAttendMask, checkBoolMask, type MaskKind } from '../autograd/attention.js';
 import { Module, parameter, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear } from './layers.js';
@@ -201,7 +201,8 @@ export class MultiheadAttention extends Module {
     if (this.inProjWeight && query === key && key === value) {
       // [N·L, 3E] → [N, L, 3, H, D] → [3, N, H, L, D]
       const qkv = permute(reshape(dense(rows(query, e), this.inProjWeight, this.inProjBias), [n, l, 3, h, d]), [2, 0, 3, 1, 4]);
-      [q, k, v] = [0, 1, 2].map((i) => reshape(narrow(qkv, 0, i, 1), [n, h, l, d]));
+      // one split, whose backward joins the three gradients in one tensor
+      [q, k, v] = split(qkv, 1, 0).map((t) => reshape(t, [n, h, l, d]));
     } else {
       const w = (i: number, sep: Tensor | null) => sep ?? narrow(this.inProjWeight!, 0, i * e, e);
       const heads = (t: Tensor, len: number) => permute(reshape(t, [n, len, h, d]), [0, 2, 1, 3]);

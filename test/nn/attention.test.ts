@@ -270,6 +270,29 @@ test('gradients of SDPA with a float mask and dropout-free MHA agree with centra
   gradCheck((q, k, v) => m.attend(q, k, v).output, [randT([2, 3, 4], 4), randT([2, 5, 3], 5), randT([2, 5, 2], 6)]);
 });
 
+test('second order through self-attention (packed q/k/v split): the gradient of the gradient agrees with central differences (float64)', () => {
+  // x ↦ ∇ₓ Σ out³ differentiated again: the split's joined backward (a cat) must itself be recorded
+  const m = new d.MultiheadAttention(4, 2, { dtype: 'float64', rng: new d.Rng(7) });
+  const cube = (t: d.Tensor) => d.sum(d.pow(t, 3));
+  const inputGrad = (x: d.Tensor) => d.grad(cube(m.attend(x, x, x).output), [x], { createGraph: true })[0]!;
+  gradCheck(inputGrad, [randT([2, 3, 4], 8)]);
+  // and the parameters' second derivatives: ∂/∂W of Σ ∇ₓ, through the packed in_proj_weight
+  const x = randT([2, 3, 4], 10);
+  const w = m.inProjWeight!;
+  const [gx] = d.grad(cube(m.attend(x, x, x).output), [x], { createGraph: true });
+  const [gw] = d.grad(d.sum(gx!), [w]);
+  assert.deepEqual([...gw!.shape], [12, 4]);
+  assert.ok(
+    [...gw!.data].some((v) => v !== 0),
+    'the second derivative reaches every third of in_proj_weight',
+  );
+  for (let part = 0; part < 3; part++)
+    assert.ok(
+      [...gw!.data.subarray(part * 16, (part + 1) * 16)].some((v) => v !== 0),
+      `rows ${part * 4}..${part * 4 + 3} of in_proj_weight get a second derivative`,
+    );
+});
+
 test("initialisation is PyTorch's: Xavier-uniform projections, zero in_proj_bias and out_proj.bias, Linear's default out_proj.weight", () => {
   const e = 16;
   const m = new d.MultiheadAttention(e, 4, { rng: new d.Rng(7) });
