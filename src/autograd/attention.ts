@@ -105,8 +105,9 @@ export function attentionCore(
   rng: Rng | null,
   emptyRows: 'zero' | 'nan',
 ): { output: Tensor; weights: Tensor } {
-  // q is scaled before the product, as PyTorch 1.13's MHA does (q / √E, then baddbmm)
-  let scores = matmulTransposed(mul(q, scale), k);
+  // q is scaled before the product, as PyTorch 1.13's MHA does (q / √E, then baddbmm); a scale of 1
+  // (one already folded into q) is no product at all
+  let scores = matmulTransposed(scale === 1 ? q : mul(q, scale), k);
   if (additive) scores = add(scores, additive);
   if (attend) scores = where(attend, scores, -Infinity);
   const keep = emptyRows === 'zero' && (attend || additive) ? rowsWithKeys(scores, attend, additive) : null;

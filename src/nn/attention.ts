@@ -26,8 +26,8 @@
 import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { add, dense, mean, permute, reshape } from '../autograd/ops.js';
-import { narrow, split } from '../autograd/indexing.js';
+import { add, dense, mean, mul, permute, reshape } from '../autograd/ops.js';
+import { cat, narrow, split } from '../autograd/indexing.js';
 import { attentionCore, causalAttendMask, checkBoolMask, type MaskKind } from '../autograd/attention.js';
 import { Module, parameter, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear } from './layers.js';
@@ -196,17 +196,27 @@ export class MultiheadAttention extends Module {
 
     // projections: self-attention is one product with the packed weight, otherwise one per input
     const rows = (t: Tensor, f: number) => reshape(t, [t.shape[0] * t.shape[1], f]);
+    // q's scale 1/√D: when it is a power of two (D = 4, 16, 64, …) scaling changes only exponents,
+    // so (x·Wqᵀ + bq)·s equals x·(s·Wq)ᵀ + s·bq exactly, values and gradients (barring subnormals):
+    // the scale goes on the [E, E] weight rows instead of on q [N, H, L, D]
+    const scale = 1 / Math.sqrt(d);
+    const fold = Number.isFinite(Math.log2(scale)) && Number.isInteger(Math.log2(scale));
+    const scaled = (t: Tensor) => (fold ? mul(t, scale) : t);
     const bias = (i: number) => (this.inProjBias ? narrow(this.inProjBias, 0, i * e, e) : null);
+    // the packed weight (or bias) with its first E rows (q's) scaled
+    const packedQ = (t: Tensor) => (fold ? cat([mul(narrow(t, 0, 0, e), scale), narrow(t, 0, e, 2 * e)], 0) : t);
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.inProjWeight && query === key && key === value) {
       // [N·L, 3E] → [N, L, 3, H, D] → [3, N, H, L, D]
-      const qkv = permute(reshape(dense(rows(query, e), this.inProjWeight, this.inProjBias), [n, l, 3, h, d]), [2, 0, 3, 1, 4]);
+      const b = this.inProjBias && packedQ(this.inProjBias);
+      const qkv = permute(reshape(dense(rows(query, e), packedQ(this.inProjWeight), b), [n, l, 3, h, d]), [2, 0, 3, 1, 4]);
       // one split, whose backward joins the three gradients in one tensor
       [q, k, v] = split(qkv, 1, 0).map((t) => reshape(t, [n, h, l, d]));
     } else {
       const w = (i: number, sep: Tensor | null) => sep ?? narrow(this.inProjWeight!, 0, i * e, e);
       const heads = (t: Tensor, len: number) => permute(reshape(t, [n, len, h, d]), [0, 2, 1, 3]);
-      q = heads(dense(rows(query, e), w(0, this.qProjWeight), bias(0)), l);
+      const bq = bias(0);
+      q = heads(dense(rows(query, e), scaled(w(0, this.qProjWeight)), bq && scaled(bq)), l);
       k = heads(dense(rows(key, this.kdim), w(1, this.kProjWeight), bias(1)), s);
       v = heads(dense(rows(value, this.vdim), w(2, this.vProjWeight), bias(2)), s);
     }
@@ -214,7 +224,7 @@ export class MultiheadAttention extends Module {
     const { attend, additive } = this.masks(opts, n, l, s, query.dtype);
     const training = opts.training ?? false;
     const rng = training && this.dropout > 0 ? (opts.rng ?? needRng(undefined, what)) : null;
-    const core = attentionCore(q, k, v, attend, additive, 1 / Math.sqrt(d), rng ? this.dropout : 0, rng, opts.emptyRows ?? 'nan');
+    const core = attentionCore(q, k, v, attend, additive, fold ? 1 : scale, rng ? this.dropout : 0, rng, opts.emptyRows ?? 'nan');
     const heads = reshape(permute(core.output, [0, 2, 1, 3]), [n * l, e]);
     const output = reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]);
     if (opts.needWeights === false) return { output, weights: null };

@@ -293,6 +293,50 @@ test('second order through self-attention (packed q/k/v split): the gradient of 
     );
 });
 
+test("a power-of-two scale 1/√D folded into q's projection rows gives exactly the unfolded q·s: output and every gradient (float32, reference and wasm)", async () => {
+  await initWasm();
+  const prev = d.backend().name;
+  try {
+    for (const backend of ['reference', 'wasm'])
+      for (const packed of [true, false]) {
+        d.setBackend(backend);
+        // D = 16: scale 1/4; kdim ≠ embedDim makes the projections separate
+        const e = 64,
+          h = 4,
+          dh = 16;
+        const m = new d.MultiheadAttention(e, h, packed ? { rng: new d.Rng(3) } : { kdim: 32, vdim: 32, rng: new d.Rng(3) });
+        for (const p of m.parameters()) if (p.name?.endsWith('bias')) p.data.set(randT([p.size], 4).data);
+        const x = d.fromData(randT([3, 5, e], 5).data, [3, 5, e], { dtype: 'float32', requiresGrad: true });
+        const kv = packed ? x : d.fromData(randT([3, 6, 32], 6).data, [3, 6, 32], { dtype: 'float32', requiresGrad: true });
+        const gy = d.fromData(randT([3, 5, e], 7).data, [3, 5, e], { dtype: 'float32' });
+        const params = m.parameters();
+        const inputs = packed ? [x, ...params] : [x, kv, ...params];
+        const got = d.grad([m.attend(x, kv, kv).output], inputs, { gradOutputs: [gy] });
+        // the same layer written out with q scaled after its projection, as PyTorch does
+        const rows = (t: d.Tensor) => d.reshape(t, [t.shape[0] * t.shape[1], t.shape[2]]);
+        const heads = (t: d.Tensor, len: number) => d.permute(d.reshape(t, [3, len, h, dh]), [0, 2, 1, 3]);
+        const b = (i: number) => d.narrow(m.inProjBias!, 0, i * e, e);
+        let q: d.Tensor, k: d.Tensor, v: d.Tensor;
+        if (packed) {
+          const qkv = d.permute(d.reshape(d.dense(rows(x), m.inProjWeight!, m.inProjBias), [3, 5, 3, h, dh]), [2, 0, 3, 1, 4]);
+          [q, k, v] = d.split(qkv, 1, 0).map((t) => d.reshape(t, [3, h, 5, dh]));
+        } else {
+          q = heads(d.dense(rows(x), m.qProjWeight!, b(0)), 5);
+          k = heads(d.dense(rows(kv), m.kProjWeight!, b(1)), 6);
+          v = heads(d.dense(rows(kv), m.vProjWeight!, b(2)), 6);
+        }
+        const o = d.reshape(d.permute(d.scaledDotProductAttention(q, k, v), [0, 2, 1, 3]), [15, e]);
+        const y = d.reshape(d.dense(o, m.outProj.weight, m.outProj.bias), [3, 5, e]);
+        const want = d.grad([y], inputs, { gradOutputs: [gy] });
+        const what = `${backend}, ${packed ? 'packed' : 'separate'}`;
+        assert.deepEqual([...m.attend(x, kv, kv).output.data], [...y.data], `${what}: output`);
+        got.forEach((g, i) => assert.deepEqual([...g!.data], [...want[i]!.data], `${what}: gradient of ${inputs[i].name ?? `input ${i}`}`));
+      }
+  } finally {
+    d.setBackend(prev);
+  }
+});
+
 test("initialisation is PyTorch's: Xavier-uniform projections, zero in_proj_bias and out_proj.bias, Linear's default out_proj.weight", () => {
   const e = 16;
   const m = new d.MultiheadAttention(e, 4, { rng: new d.Rng(7) });
