@@ -270,12 +270,15 @@ test('gradients of SDPA with a float mask and dropout-free MHA agree with centra
   gradCheck((q, k, v) => m.attend(q, k, v).output, [randT([2, 3, 4], 4), randT([2, 5, 3], 5), randT([2, 5, 2], 6)]);
 });
 
-test('second order through self-attention (packed q/k/v split): the gradient of the gradient agrees with central differences (float64)', () => {
+test('second order through self-attention (packed q/k/v split, the scale folded or not): the gradient of the gradient agrees with central differences (float64)', () => {
   // x ↦ ∇ₓ Σ out³ differentiated again: the split's joined backward (a cat) must itself be recorded
   const m = new d.MultiheadAttention(4, 2, { dtype: 'float64', rng: new d.Rng(7) });
   const cube = (t: d.Tensor) => d.sum(d.pow(t, 3));
   const inputGrad = (x: d.Tensor) => d.grad(cube(m.attend(x, x, x).output), [x], { createGraph: true })[0]!;
   gradCheck(inputGrad, [randT([2, 3, 4], 8)]);
+  // head size 4: the scale 1/2 folded into q's projection rows
+  const m8 = new d.MultiheadAttention(8, 2, { dtype: 'float64', rng: new d.Rng(9) });
+  gradCheck((x) => d.grad(cube(m8.attend(x, x, x).output), [x], { createGraph: true })[0]!, [randT([2, 3, 8], 11)]);
   // and the parameters' second derivatives: ∂/∂W of Σ ∇ₓ, through the packed in_proj_weight
   const x = randT([2, 3, 4], 10);
   const w = m.inProjWeight!;
