@@ -462,7 +462,7 @@ test('errors name the layer (position and token), the shapes, and the nearest va
     () => build('linear', { dropout: 0.5 }),
     /the dropout option applies to the built-in models; write dropout layers in the spec instead/,
   );
-  rejects(() => d.resolveModel('resnt'), /^unknown model "resnt"; expected one of mlp, logreg, cnn, fmp, a layer spec/);
+  rejects(() => d.resolveModel('resnt'), /^unknown model "resnt"; expected one of mlp, logreg, cnn, fmp, lstm, transformer, a layer spec/);
   rejects(() => d.resolveModel('cnnn'), /^unknown model "cnnn" \(did you mean "cnn"\?\)/);
   rejects(() => d.layersFromJson([{ type: 'conv', out: 8 }], 'net.json'), /^net\.json: layer 0 \(conv\): conv needs kernel/);
   rejects(() => d.layersFromJson([{ out: 8 }], 'net.json'), /^net\.json: layer 0 \(\{"out":8\}\): needs "type"/);
