@@ -281,7 +281,6 @@ test("the ensemble preset's claims hold for what it draws: above the mean member
   assert.equal(snapSwatch, 'rgb(230, 159, 0)', "the legend swatch has the markers' orange");
   assert.ok(xTicks.length > 4, `x ticks drawn: ${JSON.stringify(xTicks)}`);
   for (const t of xTicks) assert.ok(Number.isInteger(Number(t.text)), `fractional tick ${t.text} on ${t.id}`);
-  console.log('SNAPDEBUG', JSON.stringify(snap.report), JSON.stringify(ens));
   assert.equal(snap.report.average, 0.785, 'the text says the snapshot ensemble reaches 78.5 %');
   assert.equal(snap.report.members[4], 0.801, 'the text says the last snapshot reaches 80.1 %');
   const meanSnapshot = snap.report.members.reduce((a, b) => a + b, 0) / snap.report.members.length;
