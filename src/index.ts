@@ -695,6 +695,7 @@ export {
   type SpecValue,
   type TrainState,
   generate,
+  generateAsync,
   sampleNext,
   type GenerateOptions,
   type SampleOptions,

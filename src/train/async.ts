@@ -160,6 +160,14 @@ function scopeOn(model: Module, keeps: () => Set<Storage>): () => () => void {
   };
 }
 
+/**
+ * Scopes for forward passes without training on the device of the model's parameters (see scopeOn):
+ * each frees what it allocated but the model's state and gradients. A no-op on the host.
+ */
+export function evaluationScope(model: Module): () => () => void {
+  return scopeOn(model, () => stateKeeps(model));
+}
+
 /** What outlives an evaluation batch: the parameters, their gradients and the model's buffers. */
 function stateKeeps(model: Module): Set<Storage> {
   const keep = new Set<Storage>();
@@ -484,7 +492,7 @@ export async function evaluateAsync(
   let metrics: [string, Metric][] | undefined;
   // on a device each batch's storage (activations, loss, output) is freed when the batch is queued, as a
   // training step's is: its reads are issued before, so their copies are queued first
-  const openBatch = scopeOn(model, () => stateKeeps(model));
+  const openBatch = evaluationScope(model);
   noGrad(() => {
     for (const batch of data.epoch(0)) {
       if (!o.loss) checkDefaultLossTargets('evaluateAsync', batch.y);
@@ -541,7 +549,7 @@ export async function evaluateProbabilitiesAsync(
   const tally = new ClassifierTally(classes, 'evaluateProbabilitiesAsync', true);
   const net = fuse(model);
   const queued: { labels: ArrayLike<number>; loss: Promise<number>; out: Promise<Tensor> }[] = [];
-  const openBatch = scopeOn(model, () => stateKeeps(model));
+  const openBatch = evaluationScope(model);
   noGrad(() => {
     for (const batch of data.epoch(0)) {
       const labels = classLabels(batch.y, tally.who);

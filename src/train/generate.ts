@@ -19,14 +19,17 @@
  * model in evaluation mode without a graph (noGrad, training false), take the last position's
  * logits (output [B, T, V]; an output [B, V] is taken as the last position's already), sampleNext,
  * append; maxNewTokens times. The model reads ids as a float tensor [B, T] in its parameters'
- * dtype (what Embedding takes). Host only: a model on a device is refused (each step would wait
- * on a read back).
+ * dtype (what Embedding takes). generate runs a model on the host; generateAsync runs one on any
+ * backend, reading back the last position's logits once per token.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { nextDefaultRng, type Rng } from '../tensor/rng.js';
 import { noGrad } from '../autograd/engine.js';
+import { narrow } from '../autograd/indexing.js';
+import { reshape } from '../autograd/ops.js';
+import { evaluationScope } from './async.js';
 import type { Module } from '../nn/module.js';
 import { checkOptions, int, num, rng as rngSpec, type SchemaOf } from '../util/options.js';
 
@@ -146,8 +149,7 @@ function sampleRows(logits: Tensor, s: SampleSettings): Int32Array {
 }
 
 /** The prompt as B rows of T0 ids: number[] (B = 1), number[][] (rows of one length) or a Tensor [B, T0] of ids. */
-function promptIds(prompt: unknown): { ids: number[][] } {
-  const owner = 'generate';
+function promptIds(owner: string, prompt: unknown): { ids: number[][] } {
   let rows: ArrayLike<number>[];
   if (prompt instanceof Tensor) {
     if (prompt.ndim !== 2) throw new ShapeError(`${owner}: a prompt Tensor must be ids [B, T0], got ${fmtShape(prompt.shape)}`);
@@ -171,11 +173,58 @@ function promptIds(prompt: unknown): { ids: number[][] } {
   return { ids: rows.map((r) => Array.from(r)) };
 }
 
+/** What generate and generateAsync check and set up before their loops. */
+function generationSetup(
+  owner: string,
+  model: Module,
+  prompt: ArrayLike<number> | number[][] | Tensor,
+  opts: GenerateOptions,
+): { o: GenerateOptions; s: SampleSettings; ids: number[][]; dtype: string } {
+  const o = checkOptions(owner, opts, generateSchema);
+  if (o.maxNewTokens === undefined) throw new TypeError(`${owner}: maxNewTokens is required (the tokens to append)`);
+  if (o.maxNewTokens < 0) throw new RangeError(`${owner}: maxNewTokens must be an integer ≥ 0, got ${o.maxNewTokens}`);
+  if (o.contextLength !== undefined && o.contextLength < 1)
+    throw new RangeError(`${owner}: contextLength must be an integer ≥ 1, got ${o.contextLength}`);
+  const s = sampleSettings(owner, o);
+  const { ids } = promptIds(owner, prompt);
+  return { o, s, ids, dtype: model.parameters()[0]?.dtype ?? 'float32' };
+}
+
+/** The model's input for the next token: the last contextLength ids of each row, as floats [B, Tc] on the host. */
+function contextInput(ids: number[][], contextLength: number | undefined, dtype: string): Tensor {
+  const B = ids.length;
+  const T = ids[0].length;
+  const from = contextLength === undefined ? 0 : Math.max(0, T - contextLength);
+  const Tc = T - from;
+  const x = new Tensor(dtype === 'float64' ? new Float64Array(B * Tc) : new Float32Array(B * Tc), [B, Tc]);
+  for (let b = 0; b < B; b++) x.data.set(ids[b].slice(from), b * Tc);
+  return x;
+}
+
+/** The last position's logits [B, V] of the model's output for input x [B, Tc] (an output [B, V] is taken as they are), where the output lives. */
+function lastLogits(owner: string, x: Tensor, out: Tensor): Tensor {
+  const [B, Tc] = x.shape;
+  if (out.ndim === 3 && out.shape[0] === B && out.shape[1] === Tc) return reshape(narrow(out, 1, Tc - 1, 1), [B, out.shape[2]]);
+  if (out.ndim === 2 && out.shape[0] === B) return out;
+  throw new ShapeError(
+    `${owner}: the model maps ids ${fmtShape(x.shape)} to ${fmtShape(out.shape)}; expected logits [${B}, ${Tc}, V] (or the last position's, [${B}, V])`,
+  );
+}
+
+/** The ids [B, T] of the rows, row-major, as generate returns them. */
+function flatIds(ids: number[][]): { ids: Int32Array; shape: [number, number] } {
+  const B = ids.length;
+  const T = ids[0].length;
+  const flat = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) flat.set(ids[b], b * T);
+  return { ids: flat, shape: [B, T] };
+}
+
 /**
  * nanoGPT's generate (see the header): the prompt's ids [B, T0] — a number[] or Int32Array for one
  * sequence, a number[][] or a Tensor [B, T0] — extended by maxNewTokens sampled ids. Returns ids
  * [B, T0 + maxNewTokens], row-major, prompt included, as TextVectorizer.transform returns ids
- * (`vectorizer.decode(out.ids)` for B = 1).
+ * (`vectorizer.decode(out.ids)` for B = 1). The model runs on the host; for one on a device, generateAsync.
  */
 export function generate(
   model: Module,
@@ -183,47 +232,55 @@ export function generate(
   opts: GenerateOptions,
 ): { ids: Int32Array; shape: [number, number] } {
   const owner = 'generate';
-  const o = checkOptions(owner, opts, generateSchema);
-  if (o.maxNewTokens === undefined) throw new TypeError(`${owner}: maxNewTokens is required (the tokens to append)`);
-  if (o.maxNewTokens < 0) throw new RangeError(`${owner}: maxNewTokens must be an integer ≥ 0, got ${o.maxNewTokens}`);
-  if (o.contextLength !== undefined && o.contextLength < 1)
-    throw new RangeError(`${owner}: contextLength must be an integer ≥ 1, got ${o.contextLength}`);
   const onDevice = model.parameters().find((t) => isDeviceStorage(t.storage));
   if (onDevice)
     throw new Error(
-      `${owner}: the model's parameters live on ${onDevice.device}; generate samples on the host, one read per token: await model.to('cpu') first`,
+      `${owner}: the model's parameters live on ${onDevice.device}; generate waits for each token's logits: use await generateAsync(model, prompt, options), or await model.to('cpu') first`,
     );
-  const s = sampleSettings(owner, o);
-  const { ids } = promptIds(prompt);
-  const B = ids.length;
-  const dtype = model.parameters()[0]?.dtype ?? 'float32';
+  const { o, s, ids, dtype } = generationSetup(owner, model, prompt, opts);
   noGrad(() => {
     for (let n = 0; n < o.maxNewTokens; n++) {
-      const T = ids[0].length;
-      const from = o.contextLength === undefined ? 0 : Math.max(0, T - o.contextLength);
-      const Tc = T - from;
-      const x = new Tensor(dtype === 'float64' ? new Float64Array(B * Tc) : new Float32Array(B * Tc), [B, Tc]);
-      for (let b = 0; b < B; b++) x.data.set(ids[b].slice(from), b * Tc);
-      const out = model.forward(x, { training: false });
-      if (isDeviceStorage(out.storage))
-        throw new TypeError(`${owner}: the model's output lives on ${out.storage.device}; generate runs on the host`);
-      let last: Tensor;
-      if (out.ndim === 3 && out.shape[0] === B && out.shape[1] === Tc) {
-        const V = out.shape[2];
-        const rows = new Float64Array(B * V);
-        for (let b = 0; b < B; b++) rows.set(out.data.subarray((b * Tc + Tc - 1) * V, (b * Tc + Tc) * V), b * V);
-        last = new Tensor(rows, [B, V]);
-      } else if (out.ndim === 2 && out.shape[0] === B) last = out;
-      else
-        throw new ShapeError(
-          `${owner}: the model maps ids ${fmtShape(x.shape)} to ${fmtShape(out.shape)}; expected logits [${B}, ${Tc}, V] (or the last position's, [${B}, V])`,
-        );
+      const x = contextInput(ids, o.contextLength, dtype);
+      const last = lastLogits(owner, x, model.forward(x, { training: false }));
+      if (isDeviceStorage(last.storage))
+        throw new TypeError(`${owner}: the model's output lives on ${last.storage.device}; use generateAsync for a model on a device`);
       const next = sampleRows(last, s);
-      for (let b = 0; b < B; b++) ids[b].push(next[b]);
+      for (let b = 0; b < ids.length; b++) ids[b].push(next[b]);
     }
   });
-  const T = ids[0].length;
-  const flat = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) flat.set(ids[b], b * T);
-  return { ids: flat, shape: [B, T] };
+  return flatIds(ids);
+}
+
+/**
+ * generate for a model on any backend, a device included (`await model.to('webgpu')`), as PyTorch
+ * generates with a model on CUDA: each token's forward runs where the parameters live, and only the
+ * last position's logits [B, V] are read back (the one wait per token); the draws are generate's,
+ * so the same seed gives the same ids from equal logits. On a device each token's storage is freed
+ * once its logits are read.
+ */
+export async function generateAsync(
+  model: Module,
+  prompt: ArrayLike<number> | number[][] | Tensor,
+  opts: GenerateOptions,
+): Promise<{ ids: Int32Array; shape: [number, number] }> {
+  const owner = 'generateAsync';
+  const { o, s, ids, dtype } = generationSetup(owner, model, prompt, opts);
+  const openToken = evaluationScope(model);
+  for (let n = 0; n < o.maxNewTokens; n++) {
+    const x = contextInput(ids, o.contextLength, dtype);
+    const end = openToken();
+    let read: Promise<Float32Array | Float64Array> | Tensor;
+    let shape: readonly number[];
+    try {
+      const last = noGrad(() => lastLogits(owner, x, model.forward(x, { training: false })));
+      shape = last.shape;
+      read = isDeviceStorage(last.storage) ? (last.storage.read() as Promise<Float32Array | Float64Array>) : last;
+    } finally {
+      end();
+    }
+    const last = read instanceof Tensor ? read : new Tensor(await read, shape);
+    const next = sampleRows(last, s);
+    for (let b = 0; b < ids.length; b++) ids[b].push(next[b]);
+  }
+  return flatIds(ids);
 }

@@ -172,3 +172,31 @@ test('bad options and prompts are refused by name', () => {
     /the model maps ids \[1, 2\] to \[1, 5, 3\]; expected logits \[1, 2, V\]/,
   );
 });
+
+test('generateAsync on the host: the ids of generate, the same checks', async () => {
+  const rng = new d.Rng(2);
+  const model = new d.Sequential(new d.Embedding(7, 4, { rng }), new d.Linear(4, 7, { rng }));
+  for (const o of [{ temperature: 0 }, { temperature: 0.8, topK: 4 }, { topP: 0.9 }]) {
+    const want = d.generate(
+      model,
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { maxNewTokens: 12, contextLength: 3, ...o, rng: new d.Rng(5) },
+    );
+    const got = await d.generateAsync(
+      model,
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { maxNewTokens: 12, contextLength: 3, ...o, rng: new d.Rng(5) },
+    );
+    assert.deepEqual(got, want);
+  }
+  const m = new Counter(5);
+  assert.deepEqual(Array.from((await d.generateAsync(m, [2], { maxNewTokens: 3, temperature: 0 })).ids), [2, 3, 4, 0]);
+  await assert.rejects(d.generateAsync(m, [0], { maxNewTokens: -1 }), /generateAsync: maxNewTokens must be an integer ≥ 0, got -1/);
+  await assert.rejects(d.generateAsync(m, [], { maxNewTokens: 1 }), /generateAsync: the prompt is empty/);
+});

@@ -592,10 +592,8 @@ export async function runTrain(
 ): Promise<TrainRun> {
   preflight(o);
   const lm = isCorpus(o.data);
-  if (lm && o.backend === 'webgpu')
-    throw new UsageError('--backend webgpu: a language model trains on the host; use --backend wasm or auto');
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
-  const refusal = lm ? 'a language model' : deviceRefusal(o);
+  const refusal = deviceRefusal(o);
   if (o.backend === 'webgpu' && refusal !== null)
     throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
   const sel = await selectTrainBackend(o.backend, refusal ?? true, o.gpuAutotune === true);
