@@ -17,7 +17,7 @@ import type { FingerprintCache } from './data.js';
 import { progressDrawer, fmtInt } from './progress.js';
 import { trainExtensions } from './extensions.js';
 import { writeSavedModel, type SavedModelInfo } from './weights.js';
-import { checkpointOptions, described, finalRecord, fmtRecord, optimizerBag, type PreparedTrain } from './commands/train.js';
+import { checkpointOptions, described, epochPrinter, finalRecord, optimizerBag, type PreparedTrain } from './commands/train.js';
 import { corpusWindows, fmtPerplexity, LM_DEFAULT_MODEL, LM_EVAL_BATCH, lmLoss, lmModel, loadCorpus, tokenAccuracy } from './lm.js';
 
 /** A record with its test perplexity, exp(test loss), when it has a test loss. */
@@ -104,19 +104,7 @@ export function prepareLmTrain(
     onNonFinite: o.onNan ?? 'stop',
     batchNormData: false,
     onProgress: bar ? (p) => bar.draw(p) : undefined,
-    onEpoch: (r) => {
-      bar?.clear();
-      withPerplexity(r);
-      if (o.json) io.out(JSON.stringify(r));
-      else
-        io.out(
-          fmtRecord(
-            r,
-            o.epochs,
-            trainExtensions.map((x) => x.describe?.(o, r)).filter((s): s is string => !!s),
-          ),
-        );
-    },
+    onEpoch: epochPrinter(o, io, bar, withPerplexity),
   };
   return {
     fit,

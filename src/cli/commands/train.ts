@@ -424,6 +424,28 @@ export function batchNormLoader(trainSet: CliDataset, o: Parsed, sampleShape: re
   return new DataLoader(trainSet, { batchSize: o.fullBatch ? trainSet.length : o.batchSize, sampleShape });
 }
 
+/**
+ * What a train run prints at each epoch's end: the record as one JSON line with --json, else its
+ * line (a full-batch one with --full-batch) with the extensions' figures; `amend` adds derived
+ * figures to the record first. The progress bar is cleared before.
+ */
+export function epochPrinter(o: Parsed, io: Io, bar: { clear(): void } | null, amend?: (r: EpochRecord) => void): (r: EpochRecord) => void {
+  return (r) => {
+    bar?.clear();
+    amend?.(r);
+    if (o.json) io.out(JSON.stringify(r));
+    else if (o.fullBatch) io.out(fmtFullBatchRecord(r, o.epochs));
+    else
+      io.out(
+        fmtRecord(
+          r,
+          o.epochs,
+          trainExtensions.map((x) => x.describe?.(o, r)).filter((s): s is string => !!s),
+        ),
+      );
+  };
+}
+
 /** Build the model, optimizer, loaders and callbacks from the options (backend selected, data loaded). */
 export function prepareTrain(
   o: Parsed,
@@ -540,19 +562,7 @@ export function prepareTrain(
             `descent train: warning: the loss has stayed at ${i.loss} for ${i.steps} steps (step ${i.step}, learning rate ${i.lr}): the optimizer makes no progress${String(o.optimizer).toLowerCase() === 'newton' ? '; try --damping or without --hessian-free' : ''}`,
           ),
     onProgress: bar ? (p) => bar.draw(p) : undefined,
-    onEpoch: (r) => {
-      bar?.clear();
-      if (o.json) io.out(JSON.stringify(r));
-      else if (o.fullBatch) io.out(fmtFullBatchRecord(r, o.epochs));
-      else
-        io.out(
-          fmtRecord(
-            r,
-            o.epochs,
-            trainExtensions.map((x) => x.describe?.(o, r)).filter((s): s is string => !!s),
-          ),
-        );
-    },
+    onEpoch: epochPrinter(o, io, bar),
   };
   return {
     fit,
