@@ -424,11 +424,10 @@ function perPosition(
   const rows = dims.reduce((a, b) => a * b, N);
   const positions = [N, ...dims];
   const D = rows / N;
-  // C last, then one row per position: [N, C, D] → [N, D, C] viewed as [N·D, C]
-  const classesLast = (x: Tensor): Tensor =>
-    isDeviceStorage(x.storage)
-      ? reshape(permute(x, [0, ...dims.map((_, i) => i + 2), 1]), [rows, C])
-      : reshape(swapInner(reshape(x, [N, C, D])), [rows, C]);
+  // C last, then one row per position: [N, C, D] → [N, D, C] viewed as [N·D, C]. The engine's
+  // permute is a backend kernel (wasm, WebGPU) where there is one, recorded with a backward that
+  // permutes g back, so the loss reads no value on the host and a recorded backward composes.
+  const classesLast = (x: Tensor): Tensor => reshape(permute(reshape(x, [N, C, D]), [0, 2, 1]), [rows, C]);
   classWeights(input, o, owner);
   const what = `class indices ${fmtShape(positions)}${owner === OWNER ? ` or class probabilities of the ${inputName(owner)}' shape ${fmtShape(input.shape)}` : ''}`;
   let t: ArrayLike<number> | Tensor;
@@ -449,23 +448,6 @@ function perPosition(
   }
   const y = op2d(classesLast(input), t, o);
   return o.reduction === 'none' ? reshape(y, positions) : y;
-}
-
-/**
- * x [N, A, B] → [N, B, A] on the host, recorded (its backward is the same swap of g, so a recorded
- * backward composes too). A plain loop over the two inner dimensions: the general permute steps an
- * index per run and costs ~20 ns an element on a language model's [64, 65, 128] logits, this ~1.
- */
-function swapInner(x: Tensor): Tensor {
-  const [N, A, B] = x.shape;
-  const src = x.data,
-    out = allocStorage(x.dtype, x.size);
-  for (let n = 0, base = 0; n < N; n++, base += A * B)
-    for (let a = 0; a < A; a++) {
-      const from = base + a * B;
-      for (let b = 0, to = base + a; b < B; b++, to += A) out[to] = src[from + b];
-    }
-  return record('swapInner', [x], new Tensor(out, [N, B, A]), (g) => [swapInner(g)]);
 }
 
 export interface NLLOptions {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
-import { initWasm } from '../../src/backend/wasm/index.js';
+import { initWasm, wasmInfo } from '../../src/backend/wasm/index.js';
 import { assertClose } from '../helpers.js';
 
 await initWasm({ threads: 2 });
@@ -128,7 +128,7 @@ test("a language model's loss: crossEntropy(out.transpose(1, 2), y) equals cross
   const b = d.crossEntropy(d.reshape(out, [6, 5]), y);
   assertClose(a.data, b.data, 1e-15, 'loss');
   assertClose(d.grad([a], [out])[0]!.data, d.grad([b], [out])[0]!.data, 1e-15, 'gradient');
-  // the recorded backward (createGraph) goes through the swap too: Hessian-vector products agree
+  // the recorded backward (createGraph) goes through the permute too: Hessian-vector products agree
   const v = d.fromData(
     Array.from({ length: 30 }, (_, i) => Math.cos(i)),
     [2, 3, 5],
@@ -139,9 +139,34 @@ test("a language model's loss: crossEntropy(out.transpose(1, 2), y) equals cross
     assert.ok(g.requiresGrad);
     return d.grad([d.sum(d.mul(g, v))], [out])[0]!.data;
   };
-  const viaSwap = hv(d.crossEntropy(d.transpose(out, 1, 2), d.fromData(y, [2, 3]), { labelSmoothing: 0.1 }));
-  assertClose(viaSwap, hv(d.crossEntropy(d.reshape(out, [6, 5]), y, { labelSmoothing: 0.1 })), 1e-14, 'Hessian-vector product');
-  assert.ok(Array.from(viaSwap).some((h) => Math.abs(h) > 1e-3));
+  const viaPermute = hv(d.crossEntropy(d.transpose(out, 1, 2), d.fromData(y, [2, 3]), { labelSmoothing: 0.1 }));
+  assertClose(viaPermute, hv(d.crossEntropy(d.reshape(out, [6, 5]), y, { labelSmoothing: 0.1 })), 1e-14, 'Hessian-vector product');
+  assert.ok(Array.from(viaPermute).some((h) => Math.abs(h) > 1e-3));
+});
+
+test("on wasm, the K-dimensional loss moves the classes last with the permute kernel, forward and backward: a char LM's [B, V, T] logits give the 2-D loss of their [B·T, V] rows, bit for bit", () => {
+  d.setBackend('wasm');
+  const [B, V, T] = [4, 65, 16]; // 4160 floats: above the size under which wasm leaves a permute to JavaScript
+  const rng = new d.Rng(7);
+  const x = d.randn([B, V, T], rng, { requiresGrad: true });
+  const y = Int32Array.from({ length: B * T }, (_, i) => (i * 31) % V);
+  const before = wasmInfo().permutes;
+  const loss = d.crossEntropy(x, y, { labelSmoothing: 0.1 });
+  const [gx] = d.grad([loss], [x]);
+  assert.equal(wasmInfo().permutes - before, 2, 'permute kernel calls: the logits forward, their gradient back');
+  // the same rows laid out [B·T, V] by hand, through the 2-D loss
+  const xs = x.data,
+    rows = new Float32Array(B * T * V);
+  for (let b = 0; b < B; b++) for (let v = 0; v < V; v++) for (let t = 0; t < T; t++) rows[(b * T + t) * V + v] = xs[(b * V + v) * T + t];
+  const x2 = new d.Tensor(rows, [B * T, V], true);
+  const loss2 = d.crossEntropy(x2, y, { labelSmoothing: 0.1 });
+  const [g2] = d.grad([loss2], [x2]);
+  assert.equal(loss.data[0], loss2.data[0], 'loss');
+  const back = new Float32Array(B * V * T);
+  for (let b = 0; b < B; b++)
+    for (let v = 0; v < V; v++) for (let t = 0; t < T; t++) back[(b * V + v) * T + t] = g2!.data[(b * T + t) * V + v];
+  assert.deepEqual(gx!.data, back, 'gradient');
+  assert.ok(back.some((g) => g !== 0));
 });
 
 test('K-dimensional shape errors name the expected and the actual shapes', () => {
