@@ -17,18 +17,28 @@
  * A decoder takes two sequences, so it is not a layer of a Sequential: forward(x) refuses, and
  * forwardMasked(tgt, memory, masks) is its call (Transformer: forwardMasked(src, tgt, masks)).
  */
-import { Rng, nextDefaultRng } from '../tensor/rng.js';
+import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add } from '../autograd/ops.js';
 import type { MaskKind } from '../autograd/attention.js';
 import { Module, type ForwardOptions } from './module.js';
-import { Linear, linearForward, Sequential } from './layers.js';
+import { Linear, type Sequential } from './layers.js';
 import { LayerNorm } from './layernorm.js';
 import { MultiheadAttention, type AttendOptions } from './attention.js';
-import { checkDropP, Dropout } from './dropout.js';
+import { Dropout } from './dropout.js';
 import { glorotUniform_ } from './init.js';
 import { TransformerEncoder, TransformerEncoderLayer } from './transformer.js';
+import {
+  checkSizes,
+  cloneLayer,
+  describeStack,
+  feedForward,
+  layerOptions,
+  layerSettings,
+  layerTraits,
+  stackParts,
+} from './transformer-parts.js';
 import { bool, checkOptions, int, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 export interface TransformerDecoderLayerOptions {
@@ -91,18 +101,6 @@ const layerSchema: SchemaOf<TransformerDecoderLayerOptions> = {
   dtype: oneOf('float32', 'float64'),
 };
 
-/** Positive-integer sizes and the dModel/nhead split, checked as the encoder checks them. */
-function checkSizes(what: string, dModel: number, nhead: number, dimFeedforward: number): void {
-  for (const [k, v] of [
-    ['dModel', dModel],
-    ['nhead', nhead],
-    ['dimFeedforward', dimFeedforward],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${what}: ${k} must be a positive integer, got ${v}`);
-  }
-  if (dModel % nhead !== 0) throw new RangeError(`${what}: dModel ${dModel} is not divisible by nhead ${nhead}`);
-}
-
 const shapeOf = (t: unknown) => (t instanceof Tensor ? fmtShape(t.shape) : t === null ? 'null' : typeof t);
 
 export class TransformerDecoderLayer extends Module {
@@ -130,14 +128,14 @@ export class TransformerDecoderLayer extends Module {
     super();
     const what = 'TransformerDecoderLayer';
     checkOptions(what, opts, layerSchema);
-    this.dimFeedforward = opts.dimFeedforward ?? 2048;
-    checkSizes(what, dModel, nhead, this.dimFeedforward);
-    this.dropoutP = checkDropP(opts.dropout ?? 0.1, what);
-    this.activation = opts.activation ?? 'relu';
-    this.layerNormEps = opts.layerNormEps ?? 1e-5;
-    if (!(this.layerNormEps >= 0)) throw new RangeError(`${what}: layerNormEps must be ≥ 0, got ${this.layerNormEps}`);
-    this.normFirst = opts.normFirst ?? false;
-    this.bias = opts.bias ?? true;
+    ({
+      dimFeedforward: this.dimFeedforward,
+      dropoutP: this.dropoutP,
+      activation: this.activation,
+      layerNormEps: this.layerNormEps,
+      normFirst: this.normFirst,
+      bias: this.bias,
+    } = layerSettings(what, dModel, nhead, opts));
     const rng = opts.rng;
     const dtype = opts.dtype ?? 'float32';
     const ff = this.dimFeedforward;
@@ -192,8 +190,7 @@ export class TransformerDecoderLayer extends Module {
         }).output,
         opts,
       );
-    const ffb = (h: Tensor) =>
-      drop3.forward(this.linear2.forward(dropFF.forward(linearForward(this.linear1, h, this.activation), opts)), opts);
+    const ffb = (h: Tensor) => feedForward(this, h, dropFF, drop3, opts);
     if (this.normFirst) {
       let x = add(tgt, sa(this.norm1.forward(tgt)));
       x = add(x, ca(this.norm2.forward(x)));
@@ -206,33 +203,16 @@ export class TransformerDecoderLayer extends Module {
 
   /** The options this layer was built with (without rng): what clone() builds from. */
   options(): TransformerDecoderLayerOptions {
-    return {
-      dimFeedforward: this.dimFeedforward,
-      dropout: this.dropoutP,
-      activation: this.activation,
-      layerNormEps: this.layerNormEps,
-      normFirst: this.normFirst,
-      bias: this.bias,
-      dtype: this.linear1.weight.dtype,
-    };
+    return { ...layerOptions(this), dtype: this.linear1.weight.dtype };
   }
 
   /** A deep copy: the same options and the same parameter values in new tensors (PyTorch's copy.deepcopy). */
   clone(): TransformerDecoderLayer {
-    // the copy's own initial values are overwritten: a fixed local generator keeps the caller's streams untouched
-    const c = new TransformerDecoderLayer(this.dModel, this.nhead, { ...this.options(), rng: new Rng(0) });
-    c.copyFrom(this);
-    return c;
+    return cloneLayer(this, (rng) => new TransformerDecoderLayer(this.dModel, this.nhead, { ...this.options(), rng }));
   }
 
   override describe(): string {
-    const extra = [
-      `ff ${this.dimFeedforward}`,
-      this.activation,
-      this.normFirst ? 'pre-norm' : 'post-norm',
-      this.dropoutP ? `dropout ${this.dropoutP}` : '',
-    ].filter(Boolean);
-    return `TransformerDecoderLayer(${this.dModel}, ${this.nhead} heads, ${extra.join(', ')})`;
+    return `TransformerDecoderLayer(${this.dModel}, ${this.nhead} heads, ${layerTraits(this).join(', ')})`;
   }
 }
 
@@ -306,11 +286,9 @@ export class TransformerDecoder extends Module {
       throw new TypeError(
         `${what}: expected a TransformerDecoderLayer, got ${decoderLayer === null ? 'null' : ((decoderLayer as object)?.constructor?.name ?? typeof decoderLayer)}`,
       );
-    if (!Number.isInteger(numLayers) || numLayers < 1)
-      throw new RangeError(`${what}: numLayers must be a positive integer, got ${numLayers}`);
-    checkOptions(what, opts, { norm: { expected: 'a LayerNorm or null', test: (v) => v === null || v instanceof LayerNorm } });
-    this.layers = this.registerModule('layers', new Sequential(...Array.from({ length: numLayers }, () => decoderLayer.clone())));
-    this.norm = opts.norm ? this.registerModule('norm', opts.norm) : null;
+    const { layers, norm } = stackParts(what, numLayers, opts, () => decoderLayer.clone());
+    this.layers = this.registerModule('layers', layers);
+    this.norm = norm ? this.registerModule('norm', norm) : null;
   }
 
   /** Refused: a decoder reads a target and a memory; forwardMasked(tgt, memory, masks) is its call. */
@@ -328,8 +306,7 @@ export class TransformerDecoder extends Module {
   }
 
   override describe(): string {
-    const first = this.layers.layers[0] as TransformerDecoderLayer;
-    return `TransformerDecoder(${this.numLayers} × ${first.describe()}${this.norm ? ', final norm' : ''})`;
+    return describeStack('TransformerDecoder', this.numLayers, this.layers.layers[0], this.norm);
   }
 }
 
@@ -471,12 +448,6 @@ export class Transformer extends Module {
 
   override describe(): string {
     const enc = this.encoder.layers.layers[0] as TransformerEncoderLayer;
-    const extra = [
-      `ff ${enc.dimFeedforward}`,
-      enc.activation,
-      enc.normFirst ? 'pre-norm' : 'post-norm',
-      enc.dropoutP ? `dropout ${enc.dropoutP}` : '',
-    ];
-    return `Transformer(${this.dModel}, ${this.nhead} heads, ${this.encoder.numLayers} encoder + ${this.decoder.numLayers} decoder layers, ${extra.filter(Boolean).join(', ')})`;
+    return `Transformer(${this.dModel}, ${this.nhead} heads, ${this.encoder.numLayers} encoder + ${this.decoder.numLayers} decoder layers, ${layerTraits(enc).join(', ')})`;
   }
 }

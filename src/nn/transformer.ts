@@ -11,16 +11,17 @@
  * dropouts and the attention's share `dropout` and act only while training. Masks follow nn.MHA's
  * convention (bool: 1 = masked; see src/nn/attention.ts).
  */
-import { Rng } from '../tensor/rng.js';
+import type { Rng } from '../tensor/rng.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add } from '../autograd/ops.js';
 import type { MaskKind } from '../autograd/attention.js';
 import { Module, type ForwardOptions, type MaskSupport } from './module.js';
-import { Linear, linearForward, Sequential } from './layers.js';
+import { Linear, type Sequential } from './layers.js';
 import { LayerNorm } from './layernorm.js';
 import { MultiheadAttention } from './attention.js';
-import { checkDropP, Dropout } from './dropout.js';
+import { Dropout } from './dropout.js';
+import { cloneLayer, describeStack, feedForward, layerOptions, layerSettings, layerTraits, stackParts } from './transformer-parts.js';
 import { bool, checkOptions, int, num, oneOf, rng as rngSpec, type SchemaOf } from '../util/options.js';
 
 export interface TransformerEncoderLayerOptions {
@@ -92,21 +93,14 @@ export class TransformerEncoderLayer extends Module {
     super();
     const what = 'TransformerEncoderLayer';
     checkOptions(what, opts, layerSchema);
-    this.dimFeedforward = opts.dimFeedforward ?? 2048;
-    for (const [k, v] of [
-      ['dModel', dModel],
-      ['nhead', nhead],
-      ['dimFeedforward', this.dimFeedforward],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new RangeError(`${what}: ${k} must be a positive integer, got ${v}`);
-    }
-    if (dModel % nhead !== 0) throw new RangeError(`${what}: dModel ${dModel} is not divisible by nhead ${nhead}`);
-    this.dropoutP = checkDropP(opts.dropout ?? 0.1, what);
-    this.activation = opts.activation ?? 'relu';
-    this.layerNormEps = opts.layerNormEps ?? 1e-5;
-    if (!(this.layerNormEps >= 0)) throw new RangeError(`${what}: layerNormEps must be ≥ 0, got ${this.layerNormEps}`);
-    this.normFirst = opts.normFirst ?? false;
-    this.bias = opts.bias ?? true;
+    ({
+      dimFeedforward: this.dimFeedforward,
+      dropoutP: this.dropoutP,
+      activation: this.activation,
+      layerNormEps: this.layerNormEps,
+      normFirst: this.normFirst,
+      bias: this.bias,
+    } = layerSettings(what, dModel, nhead, opts));
     this.causal = opts.causal ?? false;
     const rng = opts.rng;
     const dtype = opts.dtype ?? 'float32';
@@ -157,8 +151,7 @@ export class TransformerEncoderLayer extends Module {
         }).output,
         opts,
       );
-    const ffb = (h: Tensor) =>
-      drop2.forward(this.linear2.forward(dropFF.forward(linearForward(this.linear1, h, this.activation), opts)), opts);
+    const ffb = (h: Tensor) => feedForward(this, h, dropFF, drop2, opts);
     if (this.normFirst) {
       const h = add(x, sa(this.norm1.forward(x)));
       return add(h, ffb(this.norm2.forward(h)));
@@ -169,35 +162,16 @@ export class TransformerEncoderLayer extends Module {
 
   /** The options this layer was built with (without rng): what clone() builds from. */
   options(): TransformerEncoderLayerOptions {
-    const dtype = this.linear1.weight.dtype;
-    return {
-      dimFeedforward: this.dimFeedforward,
-      dropout: this.dropoutP,
-      activation: this.activation,
-      layerNormEps: this.layerNormEps,
-      normFirst: this.normFirst,
-      bias: this.bias,
-      causal: this.causal,
-      dtype,
-    };
+    return { ...layerOptions(this), causal: this.causal, dtype: this.linear1.weight.dtype };
   }
 
   /** A deep copy: the same options and the same parameter values in new tensors (PyTorch's copy.deepcopy). */
   clone(): TransformerEncoderLayer {
-    // the copy's own initial values are overwritten: a fixed local generator keeps the caller's streams untouched
-    const c = new TransformerEncoderLayer(this.dModel, this.nhead, { ...this.options(), rng: new Rng(0) });
-    c.copyFrom(this);
-    return c;
+    return cloneLayer(this, (rng) => new TransformerEncoderLayer(this.dModel, this.nhead, { ...this.options(), rng }));
   }
 
   override describe(): string {
-    const extra = [
-      `ff ${this.dimFeedforward}`,
-      this.activation,
-      this.normFirst ? 'pre-norm' : 'post-norm',
-      this.dropoutP ? `dropout ${this.dropoutP}` : '',
-      this.causal ? 'causal' : '',
-    ].filter(Boolean);
+    const extra = [...layerTraits(this), ...(this.causal ? ['causal'] : [])];
     return `TransformerEncoderLayer(${this.dModel}, ${this.nhead} heads, ${extra.join(', ')})`;
   }
 }
@@ -226,11 +200,9 @@ export class TransformerEncoder extends Module {
     const what = 'TransformerEncoder';
     if (!(encoderLayer instanceof TransformerEncoderLayer))
       throw new TypeError(`${what}: expected a TransformerEncoderLayer, got ${encoderLayer === null ? 'null' : typeof encoderLayer}`);
-    if (!Number.isInteger(numLayers) || numLayers < 1)
-      throw new RangeError(`${what}: numLayers must be a positive integer, got ${numLayers}`);
-    checkOptions(what, opts, { norm: { expected: 'a LayerNorm or null', test: (v) => v === null || v instanceof LayerNorm } });
-    this.layers = this.registerModule('layers', new Sequential(...Array.from({ length: numLayers }, () => encoderLayer.clone())));
-    this.norm = opts.norm ? this.registerModule('norm', opts.norm) : null;
+    const { layers, norm } = stackParts(what, numLayers, opts, () => encoderLayer.clone());
+    this.layers = this.registerModule('layers', layers);
+    this.norm = norm ? this.registerModule('norm', norm) : null;
   }
 
   /** Each layer's forward (opts.mask as src_key_padding_mask, each layer's causal), then the norm. */
@@ -252,7 +224,6 @@ export class TransformerEncoder extends Module {
   }
 
   override describe(): string {
-    const first = this.layers.layers[0] as TransformerEncoderLayer;
-    return `TransformerEncoder(${this.numLayers} × ${first.describe()}${this.norm ? ', final norm' : ''})`;
+    return describeStack('TransformerEncoder', this.numLayers, this.layers.layers[0], this.norm);
   }
 }

@@ -355,6 +355,64 @@ test('trap: TransformerDecoder deep-copies its layer — every layer starts equa
   );
 });
 
+test("describe() and options() of the encoder's and the decoder's layers, stacks and the Transformer, to the letter; a clone has its layer's options and description", () => {
+  const rng = new d.Rng(1);
+  const enc = new d.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0.25, causal: true, rng });
+  const enc0 = new d.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, activation: 'gelu', normFirst: true, rng });
+  const dec = new d.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, dropout: 0.25, layerNormEps: 1e-6, bias: false, rng });
+  const dec0 = new d.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, activation: 'gelu', normFirst: true, rng });
+  assert.equal(enc.describe(), 'TransformerEncoderLayer(8, 2 heads, ff 16, relu, post-norm, dropout 0.25, causal)');
+  assert.equal(enc0.describe(), 'TransformerEncoderLayer(8, 2 heads, ff 16, gelu, pre-norm)');
+  assert.equal(dec.describe(), 'TransformerDecoderLayer(8, 2 heads, ff 16, relu, post-norm, dropout 0.25)');
+  assert.equal(dec0.describe(), 'TransformerDecoderLayer(8, 2 heads, ff 16, gelu, pre-norm)');
+  assert.equal(
+    new d.TransformerEncoder(enc, 2).describe(),
+    'TransformerEncoder(2 × TransformerEncoderLayer(8, 2 heads, ff 16, relu, post-norm, dropout 0.25, causal))',
+  );
+  assert.equal(
+    new d.TransformerDecoder(dec, 3, { norm: new d.LayerNorm(8) }).describe(),
+    'TransformerDecoder(3 × TransformerDecoderLayer(8, 2 heads, ff 16, relu, post-norm, dropout 0.25), final norm)',
+  );
+  const t = new d.Transformer({
+    dModel: 8,
+    nhead: 2,
+    dimFeedforward: 16,
+    numEncoderLayers: 1,
+    numDecoderLayers: 2,
+    dropout: 0,
+    activation: 'gelu',
+    normFirst: true,
+    rng,
+  });
+  assert.equal(t.describe(), 'Transformer(8, 2 heads, 1 encoder + 2 decoder layers, ff 16, gelu, pre-norm)');
+  const encOptions = {
+    dimFeedforward: 16,
+    dropout: 0.25,
+    activation: 'relu',
+    layerNormEps: 1e-5,
+    normFirst: false,
+    bias: true,
+    causal: true,
+    dtype: 'float32',
+  };
+  const decOptions = {
+    dimFeedforward: 16,
+    dropout: 0.25,
+    activation: 'relu',
+    layerNormEps: 1e-6,
+    normFirst: false,
+    bias: false,
+    dtype: 'float32',
+  };
+  // the keys in this order too (options() is what a spec or a saved model would print)
+  assert.equal(JSON.stringify(enc.options()), JSON.stringify(encOptions));
+  assert.equal(JSON.stringify(dec.options()), JSON.stringify(decOptions));
+  assert.equal(JSON.stringify(enc.clone().options()), JSON.stringify(encOptions));
+  assert.equal(JSON.stringify(dec.clone().options()), JSON.stringify(decOptions));
+  assert.equal(dec.clone().describe(), dec.describe());
+  assert.equal(enc.clone().describe(), enc.describe());
+});
+
 test('dropout: eval is deterministic and equals dropout 0; training draws from the rng (same seed ⇒ same output)', () => {
   const mk = (dropout: number) => new d.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, dropout, dtype: 'float64', rng: new d.Rng(2) });
   const a = mk(0.3),
