@@ -27,7 +27,7 @@ import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, dense, mean, mul, permute, reshape } from '../autograd/ops.js';
-import { cat, narrow, split } from '../autograd/indexing.js';
+import { narrow, split } from '../autograd/indexing.js';
 import { attentionCore, causalAttendMask, checkBoolMask, type MaskKind } from '../autograd/attention.js';
 import { Module, parameter, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear } from './layers.js';
@@ -119,6 +119,8 @@ export class MultiheadAttention extends Module {
   readonly vProjWeight: Tensor | null;
   readonly inProjBias: Tensor | null;
   readonly outProj: Linear;
+  /** The packed projection's row scales [3E, 1] per dtype (see qRowScale), built on first use. */
+  private readonly rowScales = new Map<DType, Tensor>();
 
   constructor(
     readonly embedDim: number,
@@ -203,8 +205,11 @@ export class MultiheadAttention extends Module {
     const fold = Number.isFinite(Math.log2(scale)) && Number.isInteger(Math.log2(scale));
     const scaled = (t: Tensor) => (fold ? mul(t, scale) : t);
     const bias = (i: number) => (this.inProjBias ? narrow(this.inProjBias, 0, i * e, e) : null);
-    // the packed weight (or bias) with its first E rows (q's) scaled
-    const packedQ = (t: Tensor) => (fold ? cat([mul(narrow(t, 0, 0, e), scale), narrow(t, 0, e, 2 * e)], 0) : t);
+    // the packed weight (or bias) with its first E rows (q's) scaled: one broadcast product by a
+    // constant column, s on q's rows and 1 on k's and v's (x·1 = x), so no [3E, E] is cut and
+    // joined again each way; its backward is g times the same column
+    const rows3 = fold && this.inProjWeight ? this.qRowScale(scale, this.inProjWeight.dtype) : null;
+    const packedQ = (t: Tensor) => (rows3 ? mul(t, t.ndim === 2 ? rows3 : reshape(rows3, [3 * e])) : t);
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.inProjWeight && query === key && key === value) {
       // [N·L, 3E] → [N, L, 3, H, D] → [3, N, H, L, D]
@@ -229,6 +234,20 @@ export class MultiheadAttention extends Module {
     const output = reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]);
     if (opts.needWeights === false) return { output, weights: null };
     return { output, weights: opts.averageAttnWeights === false ? core.weights : mean(core.weights, 1) };
+  }
+
+  /** [3E, 1]: `scale` in q's E rows, 1 in k's and v's; a constant (no gradient), one per dtype. */
+  private qRowScale(scale: number, dtype: DType): Tensor {
+    let col = this.rowScales.get(dtype);
+    if (!col) {
+      const e = this.embedDim,
+        data = allocStorage(dtype, 3 * e);
+      data.fill(1);
+      data.fill(scale, 0, e);
+      col = new Tensor(data, [3 * e, 1]);
+      this.rowScales.set(dtype, col);
+    }
+    return col;
   }
 
   /**
