@@ -86,13 +86,28 @@ export function probeWebGPU(): { adapter?: string; software?: boolean; error?: s
 const DEVICE_OPTIMIZERS = new Set(['adam', 'adamw', 'sgd', 'gd', 'momentum', 'nesterov', 'rmsprop', 'adagrad', 'adadelta']);
 
 /**
+ * The optimizers without a fused update on the GPU whose rule Optimizer.stepAsync runs on the host
+ * for parameters there (each step reads the parameters and gradients back and writes the update):
+ * the rule-based ones whose step is the Optimizer's own (not the wrappers, the closures, the
+ * group-adaptive ones, nor Schedule-Free, which evaluates at weights it swaps on the host).
+ */
+const HOST_STEP_OPTIMIZERS = new Set(['adamax', 'nadam', 'radam', 'lion', 'adafactor', 'rprop', 'asgd', 'muon', 'adan', 'soap']);
+
+/** Whether --optimizer updates parameters on the GPU by its rule on the host (see HOST_STEP_OPTIMIZERS). */
+export function updatesOnHost(o: Record<string, unknown>): boolean {
+  return HOST_STEP_OPTIMIZERS.has(String(o.optimizer).toLowerCase());
+}
+
+/**
  * Why `descent train` with these options cannot run on a device (fitAsync's refusals and the
  * optimizers without a device update), or null. --backend auto then runs wasm. Resuming, step
  * checkpoints, --on-nan skip, --swa, --ema and --snapshots run on a device (fitRunAsync takes them).
+ * With `hostSteps` (an explicit --backend webgpu) an optimizer whose rule runs on the host for
+ * parameters on the GPU (updatesOnHost) is taken; auto leaves such a run on wasm, where it is faster.
  */
-export function deviceRefusal(o: Record<string, unknown>): string | null {
+export function deviceRefusal(o: Record<string, unknown>, hostSteps = false): string | null {
   if (o.fullBatch) return '--full-batch';
-  if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase())) return `--optimizer ${o.optimizer}`;
+  if (!DEVICE_OPTIMIZERS.has(String(o.optimizer).toLowerCase()) && !(hostSteps && updatesOnHost(o))) return `--optimizer ${o.optimizer}`;
   if (o.dropconnect !== undefined) return '--dropconnect';
   if (hostLayers(String(o.model))) return `--model ${o.model}`;
   return null;

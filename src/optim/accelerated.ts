@@ -39,8 +39,39 @@ export interface Acceleration<H extends BaseHyper, S extends ParamState, K exten
 type AnyAcceleration = Acceleration<any, any, ExtensionName>;
 
 const table = new Map<string, AnyAcceleration[]>();
-/** Parameter updates per rule: how many ran fused, how many ran the rule. */
-const counts = new Map<string, { fused: number; pure: number }>();
+/**
+ * Parameter updates per rule: how many ran fused, how many ran the rule, and of those how many
+ * updated a parameter on a device by its rule on the host (stepAsync's host path).
+ */
+const counts = new Map<string, { fused: number; pure: number; host: number }>();
+
+function countsOf(rule: string): { fused: number; pure: number; host: number } {
+  let c = counts.get(rule);
+  if (!c) counts.set(rule, (c = { fused: 0, pure: 0, host: 0 }));
+  return c;
+}
+
+/** Counts one update of a parameter on a device run by its rule on the host (a pure update too). */
+export function countHostUpdate(rule: string): void {
+  const c = countsOf(rule);
+  c.pure++;
+  c.host++;
+}
+
+/**
+ * True when a fused update of `rule` that the backend with extensions `ext` implements accepts these
+ * options, arrays and state (`state` undefined: the state the rule would make there).
+ */
+export function fusedFor(
+  rule: string,
+  h: BaseHyper,
+  param: Storage,
+  grad: Storage,
+  state: ParamState | undefined,
+  ext: Readonly<Partial<Extensions>>,
+): boolean {
+  return (table.get(rule) ?? []).some((a) => typeof ext[a.extension] === 'function' && a.accepts(h, param, grad, state ?? {}));
+}
 
 export function registerAcceleration<H extends BaseHyper, S extends ParamState, K extends ExtensionName>(a: Acceleration<H, S, K>): void {
   const list = table.get(a.rule) ?? [];
@@ -61,8 +92,7 @@ export function acceleratedStep(
   h: BaseHyper,
   ext?: Readonly<Partial<Extensions>>,
 ): boolean {
-  let c = counts.get(rule);
-  if (!c) counts.set(rule, (c = { fused: 0, pure: 0 }));
+  const c = countsOf(rule);
   const list = table.get(rule);
   if (list) {
     for (const a of list) {
@@ -101,12 +131,13 @@ export interface AccelerationRow {
 /**
  * Which rules run fused on the current backend and under which options; every rule not listed,
  * and a listed rule outside `supports`, runs its own loop. `updates` counts parameter updates per
- * rule since the process started (fused vs pure), so a test or a log can see which path ran.
+ * rule since the process started (fused vs pure; `host`: the pure updates of parameters on a device,
+ * read back and written by Optimizer.stepAsync), so a test or a log can see which path ran.
  */
 export function accelerationInfo(): {
   backend: string;
   accelerated: AccelerationRow[];
-  updates: Record<string, { fused: number; pure: number }>;
+  updates: Record<string, { fused: number; pure: number; host: number }>;
 } {
   const name = backend().name;
   const ext = extensionsOf(name);
@@ -115,7 +146,7 @@ export function accelerationInfo(): {
     for (const a of list)
       accelerated.push({ rule: a.rule, extension: a.extension, supports: a.supports, available: typeof ext[a.extension] === 'function' });
   }
-  const updates: Record<string, { fused: number; pure: number }> = {};
+  const updates: Record<string, { fused: number; pure: number; host: number }> = {};
   for (const [r, c] of counts) updates[r] = { ...c };
   return { backend: name, accelerated, updates };
 }

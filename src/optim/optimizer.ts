@@ -28,9 +28,9 @@
 import { Tensor, allocStorage, type HostStorage, type Storage, type DType } from '../tensor/tensor.js';
 import { noGrad, withGrad, keepGradBuffer, isGradBuffer } from '../autograd/engine.js';
 import { extension, kernelsFor, type Extensions } from '../backend/index.js'; // index: the reference backend is registered even when nothing else imported it
-import { isDeviceStorage } from '../tensor/device.js';
+import { isDeviceStorage, type DeviceStorage } from '../tensor/device.js';
 import { bool, checkOptions, showValue, type SchemaOf } from '../util/options.js';
-import { acceleratedStep, deviceRulesText, hasAcceleration } from './accelerated.js';
+import { acceleratedStep, countHostUpdate, deviceRulesText, fusedFor, hasAcceleration } from './accelerated.js';
 
 /**
  * One entry of a parameter's optimizer state: a count or a buffer of the parameter's length. A rule
@@ -268,12 +268,24 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
   step(closure?: Closure): number | undefined {
     const loss = closure ? lossValue(this.rule.name, withGrad(true, closure)) : undefined;
     const rule = this.rule;
+    const onHost = this.hostValues;
     let where = this.paramGroups[0].params[0].storage;
     const all = () => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
           if (!p.grad) continue;
           const name = this.nameOf(p);
+          const read = onHost?.get(p);
+          if (read) {
+            // stepAsync's host path: the rule on the values read back, its state on the host, the parameter written back
+            let s = this.state.get(name);
+            if (!s) this.state.set(name, (s = rule.init(read.param, g, p.shape)));
+            else followParameter(rule.name, name, s, read.param);
+            rule.apply(read.param, read.grad, s, g);
+            (p.storage as DeviceStorage).write(read.param);
+            countHostUpdate(rule.name);
+            continue;
+          }
           const device = isDeviceStorage(p.storage) ? kernelsFor(p.storage) : null;
           // a parameter on a device runs a fused update there or nothing: no silent host path
           if (device && !hasAcceleration(rule.name, device.ext))
@@ -296,6 +308,50 @@ export class Optimizer<H extends BaseHyper, S extends ParamState = ParamState> e
     const batch = kernelsFor(where).ext.batchUpdates;
     noGrad(() => (batch ? batch(all) : all()));
     return loss;
+  }
+
+  /** Inside stepAsync: the values read back of the parameters on a device that its host path updates. */
+  private hostValues: Map<Tensor, { param: Float32Array; grad: Float32Array }> | null = null;
+
+  /**
+   * step() for parameters on any backend, as fitAsync takes it. A parameter on a device that no
+   * fused update there takes (this rule, these options) is updated by the rule on the host: its
+   * values and gradient are read back (one wait for the device), its state lives on the host (state
+   * on the device is read back once), and the updated values are written to the device, counted as
+   * `host` in accelerationInfo().updates. Every other parameter updates as step() does. An optimizer
+   * whose step() is its own (wrappers, the group-adaptive ones) runs step().
+   */
+  async stepAsync(): Promise<void> {
+    const rule = this.rule.name;
+    const fallback: Tensor[] = [];
+    for (const g of this.paramGroups)
+      for (const p of g.params) {
+        if (!p.grad || !isDeviceStorage(p.storage)) continue;
+        if (!fusedFor(rule, g, p.storage, p.grad.storage, this.state.get(this.nameOf(p)), kernelsFor(p.storage).ext)) fallback.push(p);
+      }
+    if (fallback.length === 0 || this.step !== Optimizer.prototype.step) {
+      this.step();
+      return;
+    }
+    const reads = await Promise.all(
+      fallback.map(async (p) => {
+        const s = this.state.get(this.nameOf(p));
+        const onDevice = Object.entries(s ?? {}).filter(([, v]) => v !== undefined && typeof v !== 'number' && isDeviceStorage(v));
+        const [param, grad, ...state] = await Promise.all([
+          (p.storage as DeviceStorage).read(),
+          (p.grad as Tensor).read(),
+          ...onDevice.map(([, v]) => (v as DeviceStorage).read()),
+        ]);
+        onDevice.forEach(([k], i) => ((s as ParamState)[k] = state[i] as Float32Array));
+        return [p, { param: param as Float32Array, grad: grad as Float32Array }] as const;
+      }),
+    );
+    this.hostValues = new Map(reads);
+    try {
+      this.step();
+    } finally {
+      this.hostValues = null;
+    }
   }
 
   override async readStateDict(): Promise<OptimizerStateDict> {
@@ -441,7 +497,7 @@ function followParameter(rule: string, name: string, s: ParamState, p: Storage):
 
 /** The message of a rule asked to update a parameter on a device where it has no fused update. */
 function deviceRuleError(rule: string, param: string, device: string, ext: Readonly<Partial<Extensions>>): string {
-  return `${rule}: parameter "${param}" lives on ${device}, where ${rule} with these options has no fused update (its rule runs on the host only); optimizers that run on ${device}: ${deviceRulesText(ext)}`;
+  return `${rule}: parameter "${param}" lives on ${device}, where ${rule} with these options has no fused update (its rule runs on the host: await optimizer.stepAsync(), as fitAsync steps, reads the parameter back and writes its update); optimizers that run on ${device}: ${deviceRulesText(ext)}`;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

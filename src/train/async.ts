@@ -358,7 +358,9 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
       }
       if (!p.bad) {
         for (const c of cbs) c.onGradients?.(s);
-        optimizer.step();
+        // a rule without a fused update where a parameter lives runs on the host (Optimizer.stepAsync)
+        if (optimizer instanceof OptimizerClass) await optimizer.stepAsync();
+        else optimizer.step();
       }
       s.step++;
       // edits of the parameters (constraints, proximal steps) belong to the step, as in fit

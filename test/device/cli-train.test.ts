@@ -107,6 +107,10 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   assert.equal(deviceRefusal(parsed('--on-nan', 'skip', '--checkpoint-dir', 'ck', '--checkpoint-every', '10steps')), null);
   for (const o of ['rmsprop', 'adagrad', 'adadelta']) assert.equal(deviceRefusal(parsed('--optimizer', o)), null, o);
   assert.equal(deviceRefusal(parsed('--optimizer', 'lion')), '--optimizer lion');
+  // an explicit --backend webgpu takes the rule-based optimizers whose rule then runs on the host; auto does not, nor the wrappers
+  for (const o of ['lion', 'muon', 'soap', 'nadam']) assert.equal(deviceRefusal(parsed('--optimizer', o), true), null, o);
+  for (const o of ['sam', 'lookahead', 'prodigy', 'schedule-free-adamw'])
+    assert.equal(deviceRefusal(parsed('--optimizer', o), true), `--optimizer ${o}`, o);
   // penalties and constraints run on the device (src/regularize/device.ts)
   assert.equal(
     deviceRefusal(parsed('--l1', '1e-4', '--l1-proximal', '--l2', '0.001', '--max-norm', '3', '--decoupled-decay', '0.01')),
@@ -143,8 +147,8 @@ test('runs a device cannot take: --backend auto keeps them on wasm, --backend we
   ])
     assert.equal(deviceRefusal(parsed(...f)), null, f[0]);
   await assert.rejects(
-    () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'lion'), io([])),
-    /^UsageError: --backend webgpu: --optimizer lion runs on the host \(it reads values inside a step\); use --backend wasm$/,
+    () => runTrain(parsed('--backend', 'webgpu', '--optimizer', 'sam'), io([])),
+    /^UsageError: --backend webgpu: --optimizer sam runs on the host \(it reads values inside a step\); use --backend wasm$/,
   );
   const { label, release: _, ...kept } = await selectTrainBackend('auto', '--optimizer lion');
   assert.deepEqual(kept, { host: 'wasm', device: null, runs: 'wasm' });

@@ -28,6 +28,11 @@ import {
   parseAugment,
   ReLU,
   Lion,
+  Muon,
+  muonParamGroups,
+  accelerationInfo,
+  isDeviceStorage,
+  type Storage,
   Rng,
   SGD,
   Sequential,
@@ -232,6 +237,55 @@ test('fitAsync on a host backend gives records bit-identical to fit', async () =
   );
 });
 
+for (const [name, makeOpt] of [
+  ['Lion', (m: Module) => new Lion(m.parameters(), { lr: 1e-3, weightDecay: 0.1 })],
+  ['Adam with epsInsideSqrt', (m: Module) => new Adam(m.parameters(), { lr: 1e-3, epsInsideSqrt: true })],
+  ['Muon (Adam for the biases)', (m: Module) => new Muon(muonParamGroups(m.namedParameters()), { lr: 0.02 })],
+] as const) {
+  test(`fitAsync on the emulated device with a rule that has no fused update there (${name}): the rule runs on the host, the reference backend's run to the bit, each update counted`, async () => {
+    const host = mlpModel(3);
+    const hostOpt = makeOpt(host);
+    const hostRecords = fit(options(host, hostOpt, 5));
+    const dev = mlpModel(3);
+    await dev.to(DEVICE);
+    const devOpt = makeOpt(dev);
+    const rule = devOpt.rule.name;
+    const before = accelerationInfo().updates[rule]?.host ?? 0;
+    const records = await fitAsync(options(dev, devOpt, 5));
+    assert.deepEqual(figures(records), figures(hostRecords));
+    assert.deepEqual(await paramsOf(dev), await paramsOf(host));
+    // 8 steps of the model's 4 parameters, every one on the host path; the state stays on the host
+    assert.equal(accelerationInfo().updates[rule].host - before, 8 * 4);
+    for (const st of devOpt.state.values())
+      for (const v of Object.values(st)) if (typeof v === 'object') assert.ok(!isDeviceStorage(v as Storage), 'host state');
+    // the optimizer's state equals the host run's (a checkpoint of it resumes either)
+    assert.deepEqual(await devOpt.readStateDict(), await hostOpt.readStateDict());
+  });
+}
+
+test('stepAsync reads state that lives on the device back to the host once, then updates there by the rule', async () => {
+  // Adam's state made by its fused update on the device, then epsInsideSqrt (which no fused update takes)
+  const [batch] = new DataLoader(trainSet, { batchSize: 64 }).epoch(0);
+  const run = async (where: 'host' | 'device') => {
+    const m = mlpModel(4);
+    if (where === 'device') await m.to(DEVICE);
+    const opt = new Adam(m.parameters(), { lr: 1e-3 });
+    for (const epsInsideSqrt of [false, true, true]) {
+      for (const g of opt.paramGroups) g.epsInsideSqrt = epsInsideSqrt;
+      opt.zeroGrad();
+      crossEntropy(m.forward(batch.x), batch.y).backward();
+      await opt.stepAsync();
+    }
+    return { params: await paramsOf(m), state: await opt.readStateDict(), opt };
+  };
+  const host = await run('host');
+  const dev = await run('device');
+  assert.deepEqual(dev.params, host.params);
+  assert.deepEqual(dev.state, host.state);
+  for (const st of dev.opt.state.values())
+    for (const v of Object.values(st)) if (typeof v === 'object') assert.ok(!isDeviceStorage(v as Storage), 'read back to the host');
+});
+
 test('a host read of a device tensor and an optimizer without a device update fail with their messages', async () => {
   const m = mlpModel(2);
   await m.to(DEVICE);
@@ -248,7 +302,7 @@ test('a host read of a device tensor and an optimizer without a device update fa
   loss.backward();
   assert.throws(
     () => opt.step(),
-    /^Error: Lion: parameter "1\.weight" lives on emulated, where Lion with these options has no fused update \(its rule runs on the host only\); optimizers that run on emulated: Adam \(.*\); AdamW \(.*\); SGD \(.*\); RMSprop \(.*\); Adagrad \(.*\); Adadelta \(.*\)$/,
+    /^Error: Lion: parameter "1\.weight" lives on emulated, where Lion with these options has no fused update \(its rule runs on the host: await optimizer\.stepAsync\(\), as fitAsync steps, reads the parameter back and writes its update\); optimizers that run on emulated: Adam \(.*\); AdamW \(.*\); SGD \(.*\); RMSprop \(.*\); Adagrad \(.*\); Adadelta \(.*\)$/,
   );
   const eps = new Adam(m.parameters(), { lr: 1e-3, epsInsideSqrt: true });
   assert.throws(() => eps.step(), /Adam: parameter "1\.weight" lives on emulated, where Adam with these options has no fused update/);

@@ -7,7 +7,7 @@
 import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
-import { deviceRefusal, selectTrainBackend, trainBackendOption } from '../backend.js';
+import { deviceRefusal, selectTrainBackend, trainBackendOption, updatesOnHost } from '../backend.js';
 import { fitRunAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
 import {
@@ -603,15 +603,19 @@ export async function runTrain(
   preflight(o);
   const lm = isCorpus(o.data);
   // 'auto' and 'webgpu' resolve here; the model line prints the backend that runs
-  const refusal = deviceRefusal(o);
+  const refusal = deviceRefusal(o, o.backend === 'webgpu');
   if (o.backend === 'webgpu' && refusal !== null)
     throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
   const sel = await selectTrainBackend(o.backend, refusal ?? true, o.gpuAutotune === true);
   o = { ...o, backend: sel.runs };
+  const label =
+    sel.device && updatesOnHost(o)
+      ? `${sel.label}; --optimizer ${o.optimizer} updates on the host: each step reads the parameters and gradients back`
+      : sel.label;
   try {
     const p = lm
-      ? (await import('../lm-train.js')).prepareLmTrain(o, io, extraCallbacks, resume, sel.label, fingerprints)
-      : prepareTrain(o, io, loaded ?? (await loadData(o.data, o)), extraCallbacks, resume, sel.label, fingerprints);
+      ? (await import('../lm-train.js')).prepareLmTrain(o, io, extraCallbacks, resume, label, fingerprints)
+      : prepareTrain(o, io, loaded ?? (await loadData(o.data, o)), extraCallbacks, resume, label, fingerprints);
     if (!sel.device) return p.finish(fitRun(p.fit));
     // on a device: the model moves there, trains with the asynchronous loop (resuming p.fit.resume:
     // the checkpoint's parameters and optimizer state are written on the device) and comes back for saving
