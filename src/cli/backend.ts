@@ -129,6 +129,13 @@ function hostLayers(model: string): boolean {
   return spec.split(/[,[\];]/).some((token) => HOST_LAYERS.has(token.split(':')[0].trim()));
 }
 
+/** The backend a run's model line names: the selection's label, and on a device that the optimizer updates on the host where it does (updatesOnHost). */
+export function runLabel(sel: TrainBackend, o: Record<string, unknown>): string {
+  return sel.device && updatesOnHost(o)
+    ? `${sel.label}; --optimizer ${o.optimizer} updates on the host: each step reads the parameters and gradients back`
+    : sel.label;
+}
+
 /** What descent train runs on; `label` is what its model line prints after "backend" (the name, and why or where). */
 export interface TrainBackend {
   host: string;

@@ -115,6 +115,15 @@ function finiteAsync(tensors: readonly Tensor[]): Promise<boolean> {
   return scalarOf(flag).then((v) => v === 0 && hostFinite);
 }
 
+/**
+ * One optimizer step wherever its parameters live: a rule without a fused update where a parameter
+ * lives runs on the host (Optimizer.stepAsync); other optimizers step as step() does.
+ */
+export async function stepOnDevice(optimizer: AnyOptimizer): Promise<void> {
+  if (optimizer instanceof OptimizerClass) await optimizer.stepAsync();
+  else optimizer.step();
+}
+
 /** What outlives a training step: the parameters, their gradients, the model's buffers (BatchNorm's running statistics) and the optimizer's state. */
 function stepKeeps(model: Module, optimizer: AnyOptimizer): Set<Storage> {
   const keep = new Set<Storage>();
@@ -358,9 +367,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
       }
       if (!p.bad) {
         for (const c of cbs) c.onGradients?.(s);
-        // a rule without a fused update where a parameter lives runs on the host (Optimizer.stepAsync)
-        if (optimizer instanceof OptimizerClass) await optimizer.stepAsync();
-        else optimizer.step();
+        await stepOnDevice(optimizer);
       }
       s.step++;
       // edits of the parameters (constraints, proximal steps) belong to the step, as in fit

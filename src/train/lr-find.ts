@@ -34,7 +34,7 @@ import { captureWeights, restoreWeights } from '../ensemble/averaging.js';
 import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 import { lossFunction, lossSpec, type Loss } from './loss.js';
 import { reEvaluatesLoss, type BatchSource, type Callback, type LabeledBatch, type TrainState } from './trainer.js';
-import { deviceStepScope, scalarOf } from './async.js';
+import { deviceStepScope, scalarOf, stepOnDevice } from './async.js';
 
 export interface LrFindOptions {
   model: Module;
@@ -312,7 +312,7 @@ export async function lrFindAsync(options: LrFindOptions): Promise<LrFindResult>
         pending = stopped ? undefined : { lr, loss };
         if (!stopped) {
           for (const c of t.cbs) c.onGradients?.(t.s);
-          optimizer.step();
+          await stepOnDevice(optimizer);
           t.s.step++;
         }
       } finally {

@@ -55,12 +55,12 @@ test('descent lr-find refuses the flags of a whole run, a reversed range, a run 
   const reversed = await cli('lr-find', '--data', 'embedded', '--limit', '64', '--start-lr', '0.1', '--end-lr', '0.01');
   assert.equal(reversed.code, 2);
   assert.equal(reversed.err, 'descent lr-find: --end-lr 0.01 must be larger than --start-lr 0.1');
-  // train's refusal, before any adapter is looked for: Lion has no update on the device
-  const gpu = await cli(...base, '--backend', 'webgpu', '--optimizer', 'lion');
+  // train's refusal, before any adapter is looked for: SAM's step reads values inside it
+  const gpu = await cli(...base, '--backend', 'webgpu', '--optimizer', 'sam');
   assert.equal(gpu.code, 2);
   assert.equal(
     gpu.err,
-    'descent lr-find: --backend webgpu: --optimizer lion runs on the host (it reads values inside a step); use --backend wasm',
+    'descent lr-find: --backend webgpu: --optimizer sam runs on the host (it reads values inside a step); use --backend wasm',
   );
   const lbfgs = await cli(...base, '--optimizer', 'lbfgs');
   assert.notEqual(lbfgs.code, 0);

@@ -10,7 +10,7 @@
 import { lrFind, lrFindAsync, type LrFindOptions, type LrFindResult } from '../../train/lr-find.js';
 import { UsageError, type OptSpec, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
-import { deviceRefusal, selectTrainBackend } from '../backend.js';
+import { deviceRefusal, runLabel, selectTrainBackend } from '../backend.js';
 import { loadData } from '../data.js';
 import { prepareTrain, preflight, trainCommand } from './train.js';
 
@@ -93,22 +93,23 @@ async function run(o: Parsed, io: Io): Promise<void> {
     throw new UsageError(`--optimizer ${o.optimizer} re-evaluates the loss within its step; the range test takes one loss per step`);
   preflight(o);
   // the backend train would take: the device where it can run the steps (see runTrain)
-  const refusal = deviceRefusal(o);
+  const refusal = deviceRefusal(o, o.backend === 'webgpu');
   if (o.backend === 'webgpu' && refusal !== null)
     throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
   const sel = await selectTrainBackend(o.backend, refusal ?? true, false);
   o = { ...o, backend: sel.runs };
+  const label = runLabel(sel, o);
   try {
     const data = await loadData(o.data, o);
     // train's flags left out take their defaults, as train's own checks expect them
     const defaults = Object.fromEntries(
       trainCommand.options.filter((x) => NOT_HERE.has(x.name) && x.default !== undefined).map((x) => [camelCase(x.name), x.default]),
     );
-    const p = prepareTrain({ ...defaults, ...o, epochs: 1, json: true }, io, data, [], undefined, sel.label);
+    const p = prepareTrain({ ...defaults, ...o, epochs: 1, json: true }, io, data, [], undefined, label);
     const { model, optimizer, train, loss, rng, callbacks } = p.fit;
     if (!o.json)
       io.out(
-        `lr range test: ${o.steps} steps of ${o.batchSize} samples, lr from ${o.startLr} to ${o.endLr} (${o.linear ? 'linear' : 'exponential'}), ${optimizer.rule.name}, ${p.model}, backend ${sel.label}`,
+        `lr range test: ${o.steps} steps of ${o.batchSize} samples, lr from ${o.startLr} to ${o.endLr} (${o.linear ? 'linear' : 'exponential'}), ${optimizer.rule.name}, ${p.model}, backend ${label}`,
       );
     const options: LrFindOptions = {
       model,

@@ -7,7 +7,7 @@
 import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type OptSpec, type Parsed } from '../args.js';
 import { Rng } from '../../tensor/rng.js';
-import { deviceRefusal, selectTrainBackend, trainBackendOption, updatesOnHost } from '../backend.js';
+import { deviceRefusal, runLabel, selectTrainBackend, trainBackendOption } from '../backend.js';
 import { fitRunAsync } from '../../train/async.js';
 import { DataLoader } from '../../data/loader.js';
 import {
@@ -608,10 +608,7 @@ export async function runTrain(
     throw new UsageError(`--backend webgpu: ${refusal} runs on the host (it reads values inside a step); use --backend wasm`);
   const sel = await selectTrainBackend(o.backend, refusal ?? true, o.gpuAutotune === true);
   o = { ...o, backend: sel.runs };
-  const label =
-    sel.device && updatesOnHost(o)
-      ? `${sel.label}; --optimizer ${o.optimizer} updates on the host: each step reads the parameters and gradients back`
-      : sel.label;
+  const label = runLabel(sel, o);
   try {
     const p = lm
       ? (await import('../lm-train.js')).prepareLmTrain(o, io, extraCallbacks, resume, label, fingerprints)

@@ -52,7 +52,7 @@ for (const [name, makeOpt] of cases) {
   });
 }
 
-test('descent train --optimizer muon --backend webgpu trains there and says its updates run on the host; auto leaves it on wasm', () => {
+test('descent train --optimizer muon and lr-find --optimizer lion with --backend webgpu run there and say the updates run on the host; auto leaves them on wasm', () => {
   const main = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
   const args = [
     'train',
@@ -85,6 +85,18 @@ test('descent train --optimizer muon --backend webgpu trains there and says its 
       ?.slice(1)
       .map(Number);
   assertNear('epoch losses', losses(r.stdout) ?? [], losses(wasm.stdout) ?? [NaN, NaN], 1e-3);
+  // the range test steps the same way: lion's curve and suggestion on the GPU are wasm's
+  const find = (backend: string) => {
+    const f = ['lr-find', '--data', 'embedded', '--optimizer', 'lion', '--steps', '30', '--backend', backend];
+    const out = spawnSync(process.execPath, [main, ...f], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(out.status, 0, out.stderr);
+    return out.stdout;
+  };
+  const onGpu = find('webgpu');
+  assert.match(onGpu, /backend webgpu .*; --optimizer lion updates on the host/);
+  const suggestion = (out: string) => out.match(/^suggested --lr .*$/m)?.[0];
+  assert.ok(suggestion(onGpu), onGpu);
+  assert.equal(suggestion(onGpu), suggestion(find('wasm')));
   const auto = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(auto.status, 0, auto.stderr);
   assert.match(auto.stdout, /backend wasm \(auto: /);
