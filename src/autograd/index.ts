@@ -7,3 +7,4 @@ export * from './stats.js';
 export * from './activations.js';
 export * from './losses.js';
 export * from './attention.js';
+export * from './activations-more.js';

@@ -24,3 +24,7 @@ export * from './transformer.js';
 export * from './decoder.js';
 export * from './positional.js';
 export * from './seqmean.js';
+export * from './activation-more.js';
+export * from './rmsnorm.js';
+export * from './softmax.js';
+export * from './unflatten.js';

@@ -1,0 +1,114 @@
+/**
+ * hardtanh, relu6, hardsigmoid, hardswish, mish, selu and prelu, and softmax / logSoftmax over a
+ * chosen dim through the Softmax / LogSoftmax layers, against PyTorch 1.13 (fixtures from
+ * tools/golden_layers2.py) on the reference and wasm backends, float64 and float32: values, the
+ * gradients at the kinks as PyTorch defines them, and second derivatives.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as d from '../../src/index.js';
+import { initWasm } from '../../src/backend/wasm/index.js';
+import { assertClose, gradCheck, randT } from '../helpers.js';
+
+await initWasm({ threads: 2 });
+const G = JSON.parse(readFileSync(new URL('../../../test/fixtures/layers2/activations.json', import.meta.url), 'utf8'));
+
+interface Case {
+  name: string;
+  op: string;
+  args: number[];
+  dtype: d.DType;
+  x: number[];
+  xshape: number[];
+  y: number[];
+  gy: number[];
+  gx: number[];
+  w?: number[];
+  gw?: number[];
+}
+
+const unary: Record<string, (x: d.Tensor, ...a: number[]) => d.Tensor> = {
+  hardtanh: d.hardtanh,
+  relu6: d.relu6,
+  hardsigmoid: d.hardsigmoid,
+  hardswish: d.hardswish,
+  mish: d.mish,
+  selu: d.selu,
+  softmax: (x, dim) => new d.Softmax(dim).forward(x),
+  logSoftmax: (x, dim) => new d.LogSoftmax(dim).forward(x),
+};
+
+test('the activations equal PyTorch: values and gradients, kinks included (reference and wasm, float64 and float32)', () => {
+  const cases = G.cases as Case[];
+  assert.ok(cases.length >= 24);
+  try {
+    for (const backend of ['reference', 'wasm']) {
+      d.setBackend(backend);
+      for (const c of cases) {
+        const what = `${backend} ${c.name} ${c.dtype}`;
+        // selu multiplies by α·λ in one product where PyTorch's kernel has it folded: one ulp apart
+        const tol = c.dtype === 'float64' ? 1e-14 : 2e-7;
+        const x = d.fromData(c.x, c.xshape, { dtype: c.dtype, requiresGrad: true });
+        const w = c.w ? d.fromData(c.w, [c.w.length], { dtype: c.dtype, requiresGrad: true }) : null;
+        const y = w ? d.prelu(x, w) : unary[c.op](x, ...c.args);
+        assert.equal(y.dtype, c.dtype);
+        assertClose(y.data, c.y, tol, `${what} y`);
+        d.backward(y, { gradient: d.fromData(c.gy, c.xshape, { dtype: c.dtype }) });
+        assertClose(x.grad!.data, c.gx, tol, `${what} gx`);
+        if (w) assertClose(w.grad!.data, c.gw!, c.dtype === 'float64' ? 1e-13 : 1e-5, `${what} gw`);
+      }
+    }
+  } finally {
+    d.setBackend('wasm');
+  }
+});
+
+test("the kinks' gradients are PyTorch's: hardswish −½ at −3 and 1 at 3 (the vectorised kernel's), hardtanh and relu6 0 on their bounds, hardsigmoid 0 at ±3", () => {
+  const x = d.fromData([-3, 3, -1, 1, 0, 6], [6], { dtype: 'float64', requiresGrad: true });
+  const gradOf = (f: (t: d.Tensor) => d.Tensor) => Array.from(d.grad([d.sum(f(x))], [x])[0]!.data);
+  assert.deepEqual(gradOf(d.hardswish).slice(0, 2), [-0.5, 1]);
+  assert.deepEqual(gradOf(d.hardsigmoid).slice(0, 2), [0, 0]);
+  assert.deepEqual(gradOf((t) => d.hardtanh(t)).slice(2, 4), [0, 0]);
+  assert.deepEqual(gradOf(d.relu6).slice(4, 6), [0, 0]);
+  // and the fixture holds the same points: PyTorch agrees
+  const hs = (G.cases as Case[]).find((c) => c.name === 'hardswish' && c.dtype === 'float64')!;
+  assert.equal(hs.gx[hs.x.indexOf(-3)] / hs.gy[hs.x.indexOf(-3)], -0.5);
+  assert.equal(hs.gx[hs.x.indexOf(3)] / hs.gy[hs.x.indexOf(3)], 1);
+});
+
+test('mish is finite and exact far out: x at +1000, −0 at −1000, gradients 1 and 0', () => {
+  const x = d.fromData([1000, -1000, 1e5, -1e5], [4], { dtype: 'float64', requiresGrad: true });
+  const y = d.mish(x);
+  assert.deepEqual(Array.from(y.data), [1000, -0, 1e5, -0]);
+  assert.deepEqual(Array.from(d.grad([d.sum(y)], [x])[0]!.data), [1, 0, 1, 0]);
+});
+
+test('second derivatives equal PyTorch (createGraph), and central differences for prelu and hardsigmoid', () => {
+  for (const c of G.second as { name: string; op: string; args: number[]; x: number[]; gy: number[]; v: number[]; ggx: number[] }[]) {
+    const x = d.fromData(c.x, [c.x.length], { dtype: 'float64', requiresGrad: true });
+    const y = unary[c.op](x, ...c.args);
+    const [g1] = d.grad([y], [x], { gradOutputs: [d.fromData(c.gy, [c.gy.length], { dtype: 'float64' })], createGraph: true });
+    // a piecewise-linear f′ is constant: its gradient is no graph, PyTorch's zeros
+    const gg = g1!.requiresGrad ? d.grad([d.sum(d.mul(g1!, d.fromData(c.v, [c.v.length], { dtype: 'float64' })))], [x])[0] : null;
+    assertClose(gg ? gg.data : new Float64Array(c.x.length), c.ggx, 1e-12, `${c.name} ggx`);
+  }
+  assert.ok((G.second as unknown[]).length >= 6);
+  const x = randT([2, 3, 4], 5, -2, 2);
+  const w = d.fromData([0.1, -0.3, 2], [3], { dtype: 'float64', requiresGrad: true });
+  gradCheck((a, b) => d.prelu(a, b), [x, w]);
+  gradCheck((a) => d.hardsigmoid(a), [randT([12], 6, -2.5, 2.5)]);
+});
+
+test('prelu: one slope or one per channel (dim 1); a 1-D input has one channel; errors name the sizes', () => {
+  const x = d.fromData([-1, 2, -3, 4, -5, 6], [1, 3, 2], { dtype: 'float64' });
+  assert.deepEqual(Array.from(d.prelu(x, d.fromData([0.5], [1], { dtype: 'float64' })).data), [-0.5, 2, -1.5, 4, -2.5, 6]);
+  assert.deepEqual(Array.from(d.prelu(x, d.fromData([1, 2, 3], [3], { dtype: 'float64' })).data), [-1, 2, -6, 4, -15, 6]);
+  assert.throws(
+    () => d.prelu(d.zeros([3], { dtype: 'float64' }), d.fromData([1, 2, 3], [3], { dtype: 'float64' })),
+    /prelu: weight has 3 values, expected 1 or the 1 channel of x \[3\] \(dim 1\)/,
+  );
+  assert.throws(() => d.prelu(x, d.zeros([2], { dtype: 'float64' })), /weight has 2 values, expected 1 or the 3 channels of x \[1, 3, 2\]/);
+  assert.throws(() => d.prelu(x, d.zeros([3])), /prelu: weight is float32, expected float64 like x/);
+  assert.throws(() => d.hardtanh(x, 2, 1), /hardtanh: min \(2\) must be ≤ max \(1\)/);
+});
