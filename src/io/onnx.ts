@@ -13,7 +13,9 @@
  * - Parameters and buffers become initializers under their PyTorch state names (`0.weight`), in
  *   float32 (a float64 model is narrowed).
  * - Each layer is its ONNX operator (Gemm, Conv, MaxPool, AveragePool, GlobalAveragePool,
- *   BatchNormalization, LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Flatten, Add); the
+ *   BatchNormalization, LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Flatten, Add; PReLU,
+ *   Hardswish, Hardsigmoid, SELU, Hardtanh/ReLU6, Mish, Softmax, LogSoftmax, Identity, Unflatten and
+ *   RMSNorm are onnx-more.ts's); the
  *   ones without an operator of their own are written as PyTorch's exporter writes them: GELU as
  *   x·½(1 + erf(x/√2)) (or its tanh form), SiLU as x·σ(x), Softplus with its beta and threshold as
  *   where(βx > threshold, x, softplus(βx)/β), GroupNorm as InstanceNormalization over [N, G, −1] then
@@ -53,6 +55,7 @@ import { emitRecurrent } from './onnx-recurrent.js';
 import { emitAttention, isAttentionLayer, twoInputRefusal } from './onnx-attention.js';
 import { Recurrent } from '../nn/recurrent.js';
 import { SequenceMean } from '../nn/seqmean.js';
+import { emitMore, isMoreLayer } from './onnx-more.js';
 
 /** The operator set the file imports (ONNX's default domain); ONNX Runtime reads it from version 1.12 on. */
 export const ONNX_OPSET = 17;
@@ -398,6 +401,7 @@ function emit(g: Graph, m: Module, path: string, at: At): At {
   if (m instanceof SiLU) return next(silu(g, path, x));
   if (m instanceof Softplus) return next(softplus(g, path, x, m.beta, m.threshold));
   if (m instanceof Flatten) return next(g.node(path, 'Flatten', [x], { axis: 1 }));
+  if (isMoreLayer(m)) return emitMore(g, m, path, at, (why) => refuse(path, m, why));
   if (m instanceof SequenceMean) return { x: sequenceMean(g, path, x, at.mask), probe: m.forward(at.probe) };
   if (m instanceof Dropout || m instanceof Dropout2d) return next(x);
   if (m instanceof FractionalMaxPool2d) refuse(path, m, 'pools over pseudo-random regions, which no ONNX operator expresses');
