@@ -10,6 +10,8 @@ a case says so). One script, two PyTorch versions, each writing what it has:
             prelu's weight) the gradient of sum(y·gy).
     second: {name, op, args, x, gy, v, ggx} in float64: ggx the gradient of sum(gx·v), gx as above
             computed with create_graph.
+    nonfinite: {name, op, args, x, y, gx} at NaN, ∞ and −∞ (strings "NaN", "Infinity", "-Infinity"),
+            gx of sum(y), as PyTorch's vectorised kernels give them.
     The inputs hold the kinks (±3 and their neighbours, hardtanh's and relu6's bounds, 0 of both
     signs) and large magnitudes (mish at ±20, ±30, ±1000), plus seeded random values.
   PyTorch 2.6 (rmsnorm.json): nn.RMSNorm / F.rms_norm (PyTorch 2.4+), with eps None (the dtype's
@@ -22,6 +24,7 @@ Run:  /usr/bin/python3 tools/golden_layers2.py                      (PyTorch 1.1
 Both write under test/fixtures/layers2/.
 """
 import json
+import math
 import os
 
 import torch
@@ -33,6 +36,11 @@ gen = torch.Generator().manual_seed(7)
 
 def flat(t):
     return [float(v) for v in t.detach().to(torch.float64).reshape(-1).tolist()]
+
+
+def enc(t):
+    """Values as JSON numbers, NaN and ±∞ as the strings "NaN", "Infinity", "-Infinity"."""
+    return [('NaN' if math.isnan(v) else ('Infinity' if v > 0 else '-Infinity') if math.isinf(v) else v) for v in flat(t)]
 
 
 def uniform(shape, lo, hi, dtype=torch.float64):
@@ -95,7 +103,18 @@ def activations():
             (gx,) = torch.autograd.grad((y * gy).sum(), x)
             cases.append({'name': f'{fname} dim {dim}', 'op': fname, 'args': [dim], 'dtype': 'float64', 'x': flat(x),
                           'xshape': [2, 3, 4], 'y': flat(y), 'gy': flat(gy), 'gx': flat(gx)})
-    return {'torch': torch.__version__, 'cases': cases, 'second': second}
+    # NaN and ±∞ in a tensor of 64, so they go through PyTorch's vectorised kernels (its scalar
+    # kernels, for a tensor's last few elements, differ at NaN)
+    nonfinite = []
+    for name, f in fns.items():
+        x = torch.zeros(64, dtype=torch.float64)
+        x[:3] = torch.tensor([math.nan, math.inf, -math.inf])
+        x.requires_grad_(True)
+        y = f(x)
+        (gx,) = torch.autograd.grad(y.sum(), x)
+        op, args = ops[name]
+        nonfinite.append({'name': name, 'op': op, 'args': args, 'x': enc(x[:3]), 'y': enc(y[:3]), 'gx': enc(gx[:3])})
+    return {'torch': torch.__version__, 'cases': cases, 'second': second, 'nonfinite': nonfinite}
 
 
 def rmsnorm():

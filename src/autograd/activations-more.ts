@@ -38,9 +38,12 @@ function inside(x: Tensor, lo: number, hi: number): Tensor {
   return mul(side('gt', x, lo), side('lt', x, hi));
 }
 
-/** min(max(x, lo), hi) by the max and min kernels. */
+/**
+ * min(max(x, lo), hi) by the max and min kernels, the bound first: max(a, b) is a ≥ b ? a : b on
+ * every backend, so a NaN x comes through as NaN, as PyTorch's clamp gives it.
+ */
 function clip(x: Tensor, lo: number, hi: number): Tensor {
-  return rawBinary('min', rawBinary('max', x, scalarLike(x, lo), 'clip'), scalarLike(x, hi), 'clip');
+  return rawBinary('min', scalarLike(x, hi), rawBinary('max', scalarLike(x, lo), x, 'clip'), 'clip');
 }
 
 /**
@@ -80,8 +83,9 @@ export function hardswish(x: Tensor): Tensor {
   return record('hardswish', [x], y, (g) => {
     const below = side('lt', x, -3),
       above = sub(1, side('lt', x, 3));
-    // x/3 + ½ on [−3, 3) (1 − below − above is its indicator), 1 from 3 on
-    const ramp = rawBinary('add', rawBinary('div', x, scalarLike(x, 3), 'hardswish'), scalarLike(x, 0.5), 'hardswish');
+    // x/3 + ½ on [−3, 3) (1 − below − above is its indicator), 1 from 3 on; the ramp reads x clipped
+    // to [−3, 3], so ±∞ meet the indicator's 0 as finite values (∞·0 would be NaN)
+    const ramp = rawBinary('add', rawBinary('div', clip(x, -3, 3), scalarLike(x, 3), 'hardswish'), scalarLike(x, 0.5), 'hardswish');
     const d = rawBinary('add', rawBinary('mul', ramp, sub(sub(1, below), above), 'hardswish'), above, 'hardswish');
     return [
       mul(

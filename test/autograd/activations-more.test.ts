@@ -77,6 +77,36 @@ test("the kinks' gradients are PyTorch's: hardswish −½ at −3 and 1 at 3 (th
   assert.equal(hs.gx[hs.x.indexOf(3)] / hs.gy[hs.x.indexOf(3)], 1);
 });
 
+test('NaN and ±∞ give what PyTorch gives: a NaN input stays NaN through the clipping ones (reference and wasm, float64 and float32)', () => {
+  const num = (v: number | string) => (typeof v === 'number' ? v : Number(v));
+  const cases = G.nonfinite as { name: string; op: string; args: number[]; x: string[]; y: (number | string)[]; gx: (number | string)[] }[];
+  assert.equal(cases.length, 7);
+  try {
+    for (const backend of ['reference', 'wasm'])
+      for (const dtype of ['float64', 'float32'] as const) {
+        d.setBackend(backend);
+        for (const c of cases) {
+          const x = d.fromData(c.x.map(num), [3], { dtype, requiresGrad: true });
+          const y = unary[c.op](x, ...c.args);
+          const [gx] = d.grad([d.sum(y)], [x]);
+          const what = `${backend} ${dtype} ${c.name}`;
+          assert.deepEqual(
+            Array.from(y.data),
+            c.y.map((v) => (dtype === 'float32' ? Math.fround(num(v)) : num(v))),
+            `${what} y`,
+          );
+          assert.deepEqual(
+            Array.from(gx!.data),
+            c.gx.map((v) => (dtype === 'float32' ? Math.fround(num(v)) : num(v))),
+            `${what} gx`,
+          );
+        }
+      }
+  } finally {
+    d.setBackend('wasm');
+  }
+});
+
 test('mish is finite and exact far out: x at +1000, −0 at −1000, gradients 1 and 0', () => {
   const x = d.fromData([1000, -1000, 1e5, -1e5], [4], { dtype: 'float64', requiresGrad: true });
   const y = d.mish(x);
