@@ -40,6 +40,7 @@ export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], 
   const tail = x.shape.slice(x.ndim - k);
   if (x.ndim < k || tail.some((d, i) => d !== shape[i]))
     throw new ShapeError(`rmsNorm: expected input [*, ${shape.join(', ')}] (normalizedShape), got ${fmtShape(x.shape)}`);
+  if (weight && weight.dtype !== x.dtype) throw new TypeError(`rmsNorm: weight is ${weight.dtype}, expected ${x.dtype} like x`);
   if (weight && (weight.ndim !== k || weight.shape.some((d, i) => d !== shape[i])))
     throw new ShapeError(`rmsNorm: expected weight ${fmtShape(shape)} (normalizedShape), got ${fmtShape(weight.shape)}`);
   const F = tail.reduce((a, d) => a * d, 1);

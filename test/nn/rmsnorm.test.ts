@@ -73,5 +73,9 @@ test('RMSNorm: errors name the layer with expected and actual', () => {
   assert.throws(() => new d.RMSNorm(4, { eps: -1 }), /RMSNorm: invalid eps -1; expected ≥ 0/);
   assert.throws(() => new d.RMSNorm(4, { bias: true } as never), /RMSNorm/);
   assert.throws(() => new d.RMSNorm([4, 5]).forward(d.zeros([2, 5, 4])), /RMSNorm\(4×5\): expected input \[\*, 4, 5\], got \[2, 5, 4\]/);
+  assert.throws(
+    () => d.rmsNorm(d.zeros([2, 4]), 4, d.zeros([4], { dtype: 'float64' })),
+    /rmsNorm: weight is float64, expected float32 like x/,
+  );
   assert.throws(() => d.rmsNorm(d.zeros([2, 4]), 4, d.zeros([5])), /rmsNorm: expected weight \[4\] \(normalizedShape\), got \[5\]/);
 });
