@@ -28,11 +28,15 @@
  *   layernorm             eps=1e-5 affine=true  (LayerNorm over each sample's whole shape)
  *   groupnorm:groups      eps=1e-5 affine=true  (GroupNorm; groups divides the channels, the first
  *                         dimension of [C, H, W], [C, L] or [F])
+ *   rmsnorm               eps=(the dtype's machine epsilon) affine=true  (RMSNorm over each sample's
+ *                         whole shape, as layernorm)
  *   leakyrelu[:slope]     slope=0.01                                  (LeakyReLU, negative_slope)
  *   elu[:alpha]           alpha=1
  *   gelu[:approximate]    approximate=none|tanh                       (none: x·Φ(x) through erf)
  *   softplus[:beta[:threshold]]  beta=1 threshold=20                  (identity where beta·x > threshold)
- *   relu, tanh, sigmoid, silu, flatten
+ *   hardtanh[:min[:max]]  min=-1 max=1
+ *   prelu[:num]           num=1 init=0.25   (PReLU; num 1, or the channels: the sample's first dimension)
+ *   relu, tanh, sigmoid, silu, mish, hardswish, hardsigmoid, selu, relu6, flatten
  *
  * Sequences, each sample [T, F] (steps × features) or [C, L] (channels × length):
  *
@@ -97,6 +101,8 @@ import type { Rng } from '../tensor/rng.js';
 import { fmtShape, shapeEq } from '../tensor/shape.js';
 import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential, maskAfter } from '../nn/layers.js';
 import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
+import { Hardsigmoid, Hardswish, Hardtanh, Mish, PReLU, ReLU6, SELU } from '../nn/activation-more.js';
+import { RMSNorm } from '../nn/rmsnorm.js';
 import type { Module } from '../nn/module.js';
 import {
   AdaptiveAvgPool1d,
@@ -152,6 +158,14 @@ export type LayerType =
   | 'gelu'
   | 'silu'
   | 'softplus'
+  | 'mish'
+  | 'hardswish'
+  | 'hardsigmoid'
+  | 'selu'
+  | 'relu6'
+  | 'hardtanh'
+  | 'prelu'
+  | 'rmsnorm'
   | 'flatten'
   | 'embedding'
   | 'lstm'
@@ -325,6 +339,24 @@ const LAYERS: Record<LayerType, LayerDef> = {
     required: [],
     options: { beta: { t: 'real', nonZero: true }, threshold: REAL },
     help: 'softplus[:beta[:threshold]] (beta=1, threshold=20)',
+  },
+  mish: { positional: [], required: [], options: {}, help: 'mish' },
+  hardswish: { positional: [], required: [], options: {}, help: 'hardswish' },
+  hardsigmoid: { positional: [], required: [], options: {}, help: 'hardsigmoid' },
+  selu: { positional: [], required: [], options: {}, help: 'selu' },
+  relu6: { positional: [], required: [], options: {}, help: 'relu6' },
+  hardtanh: { positional: ['min', 'max'], required: [], options: { min: REAL, max: REAL }, help: 'hardtanh[:min[:max]] (min=-1, max=1)' },
+  prelu: {
+    positional: ['num'],
+    required: [],
+    options: { num: INT1, init: REAL },
+    help: 'prelu[:num] (num=1 slope, or one per channel: the first dimension of the sample; init=0.25)',
+  },
+  rmsnorm: {
+    positional: [],
+    required: [],
+    options: { eps: { t: 'real', lo: 0, hi: Infinity }, affine: BOOL },
+    help: "rmsnorm (eps= the dtype's machine epsilon, affine=true; over each sample's whole shape, as layernorm)",
   },
   flatten: { positional: [], required: [], options: {}, help: 'flatten' },
   embedding: {
@@ -1254,6 +1286,40 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
           m = new GroupNorm(groups, shape[0], { eps: l.eps as number | undefined, affine: l.affine as boolean | undefined, dtype });
           break;
         }
+        case 'rmsnorm':
+          m = new RMSNorm(shape, { eps: l.eps as number | undefined, elementwiseAffine: l.affine as boolean | undefined, dtype });
+          break;
+        case 'prelu': {
+          const num = (l.num as number | undefined) ?? 1;
+          if (num !== 1 && num !== shape[0])
+            throw new ModelSpecError(
+              `${at}: num=${num} must be 1 or the channels (${shape[0]}, the first dimension of ${fmtShape(shape)})`,
+            );
+          m = new PReLU({ numParameters: num, init: l.init as number | undefined, dtype });
+          break;
+        }
+        case 'mish':
+          m = new Mish();
+          break;
+        case 'hardswish':
+          m = new Hardswish();
+          break;
+        case 'hardsigmoid':
+          m = new Hardsigmoid();
+          break;
+        case 'selu':
+          m = new SELU();
+          break;
+        case 'relu6':
+          m = new ReLU6();
+          break;
+        case 'hardtanh': {
+          const min = (l.min as number | undefined) ?? -1;
+          const max = (l.max as number | undefined) ?? 1;
+          if (!(min <= max)) throw new ModelSpecError(`${at}: min=${min} must be ≤ max=${max}`);
+          m = new Hardtanh(min, max);
+          break;
+        }
         case 'flatten':
           m = new Flatten();
           shape = [shape.reduce((a, b) => a * b, 1)];
@@ -1390,7 +1456,7 @@ export function modelSpecHelp(): string[] {
     ...Object.values(LAYERS)
       .filter((d) => d.positional.length || Object.keys(d.options).length)
       .map((d) => `  ${d.help}`),
-    '  relu, tanh, sigmoid, silu, flatten, transpose (a sequence [T, F] to [F, T]: between conv1d and lstm)',
+    '  relu, tanh, sigmoid, silu, mish, hardswish, hardsigmoid, selu, relu6, flatten, transpose (a sequence [T, F] to [F, T]: between conv1d and lstm)',
     '  seqmean (the mean over the steps, [T, F] to [F]), posenc (sinusoidal position encoding)',
     "  A model with lstm, gru, rnn, conv1d, 1-D pools, attention, transformer or position layers reads one-channel samples [1, T, F] (a grey image's rows, an .npz (N, T, F)) as sequences [T, F].",
     '  res[layers] or res[layers;shortcut layers]: a residual block, body(x) + shortcut(x) (the identity when left out);',

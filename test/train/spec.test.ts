@@ -531,3 +531,40 @@ test('the CLI: --model FILE.json trains (also with --ensemble), a bad spec is on
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('rmsnorm, prelu[:num], hardtanh[:min[:max]], mish, hardswish, hardsigmoid, selu, relu6: parse, format, build and refuse bad values', () => {
+  const spec =
+    'conv:4:3:pad=1,rmsnorm,prelu:4:init=0.1,hardswish,conv:4:3:pad=1,prelu,mish,flatten,linear:16,rmsnorm:eps=0.001:affine=false,hardtanh:-2:2,linear:16,hardsigmoid,linear:16,selu,linear:16,relu6,linear';
+  const layers = d.parseModelSpec(spec);
+  assert.deepEqual(d.parseModelSpec(d.formatModelSpec(layers)), layers);
+  assert.deepEqual(
+    layers.find((l) => l.type === 'hardtanh'),
+    { type: 'hardtanh', min: -2, max: 2 },
+  );
+  const { model } = d.buildFromLayers(layers, { rng: new d.Rng(1), inputShape: IMG, classes: 10 });
+  const described = model.layers.map((m) => m.describe());
+  for (const want of [
+    'RMSNorm(4×28×28)',
+    'PReLU(numParameters=4)',
+    'Hardswish',
+    'PReLU(numParameters=1)',
+    'Mish',
+    'RMSNorm(16, eps 0.001, no affine)',
+    'Hardtanh(minVal=-2, maxVal=2)',
+    'Hardsigmoid',
+    'SELU',
+    'ReLU6',
+  ])
+    assert.ok(described.includes(want), `${want} in ${described.join(' | ')}`);
+  const prelu = model.layers.find((m) => m instanceof d.PReLU) as d.PReLU;
+  assert.deepEqual(Array.from(prelu.weight.data), Array(4).fill(Math.fround(0.1)));
+  assert.deepEqual(model.forward(d.zeros([2, 1, 28, 28])).shape, [2, 10]);
+  const build = (s: string) => d.buildFromLayers(d.parseModelSpec(s), { rng: new d.Rng(1), inputShape: IMG, classes: 10 });
+  rejects(
+    () => build('conv:4:3,prelu:3,flatten,linear'),
+    /^layer 1 \(prelu:3\): num=3 must be 1 or the channels \(4, the first dimension of \[4, 26, 26\]\)/,
+  );
+  rejects(() => build('flatten,hardtanh:1:-1,linear'), /^layer 1 \(hardtanh:1:-1\): min=1 must be ≤ max=-1/);
+  rejects(() => d.parseModelSpec('mish:1'), /^layer 0 \(mish:1\): mish takes no values, got 1/);
+  rejects(() => d.parseModelSpec('rmsnorm:eps=-1'), /eps/);
+});
