@@ -19,6 +19,13 @@ export {
   type Conv2dArgs,
   type Pool2dArgs,
 } from './autograd/conv.js';
+export {
+  convTranspose1d,
+  convTranspose2d,
+  convTranspose2dGeometry,
+  type ConvTranspose1dArgs,
+  type ConvTranspose2dArgs,
+} from './autograd/conv-transpose.js';
 export { adaptiveAvgPool2d, type AdaptiveSize } from './autograd/adaptive.js';
 export { embedding } from './autograd/embedding.js';
 export { transpose } from './autograd/transpose.js';
@@ -213,6 +220,8 @@ export {
   Conv2d,
   Conv2dReLU,
   Conv2dReLUMaxPool,
+  ConvTranspose1d,
+  ConvTranspose2d,
   CrossEntropyLoss,
   DropConnect,
   Dropout,
@@ -299,6 +308,8 @@ export {
   type BatchNormOptions,
   type Conv1dOptions,
   type Conv2dOptions,
+  type ConvTranspose1dOptions,
+  type ConvTranspose2dOptions,
   type DecoderMasks,
   type DropConnectActivation,
   type DropConnectActivationOptions,

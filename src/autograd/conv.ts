@@ -62,7 +62,11 @@ function convOp(x: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
   ]);
 }
 
-function convBackInputOp(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
+/**
+ * The input gradient of a convolution as a differentiable op: gy [N, K, oh, ow] and w [K, C/groups,
+ * kh, kw] give [N, C, h, w]. It is also the transposed convolution's forward (conv-transpose.ts).
+ */
+export function convBackInputOp(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
   const k = kernelsFor(w.storage, gy.storage);
   const out = k.alloc(gy.dtype, g.n * g.c * g.h * g.w);
   k.backend.conv2dBackwardInput(k.on(gy.storage), k.on(w.storage), out, g);
