@@ -26,6 +26,7 @@ export {
   type ConvTranspose1dArgs,
   type ConvTranspose2dArgs,
 } from './autograd/conv-transpose.js';
+export { interpolate, type InterpolateMode, type InterpolateOptions } from './autograd/interpolate.js';
 export { adaptiveAvgPool2d, type AdaptiveSize } from './autograd/adaptive.js';
 export { embedding } from './autograd/embedding.js';
 export { transpose } from './autograd/transpose.js';
@@ -300,6 +301,7 @@ export {
   uniform_,
   updateBatchNorm,
   updateBatchNormAsync,
+  Upsample,
   withMask,
   type AttendOptions,
   type AttendResult,
@@ -356,6 +358,7 @@ export {
   type TransformerEncoderOptions,
   type TransformerMasks,
   type TransformerOptions,
+  type UpsampleOptions,
 } from './nn/index.js';
 // Augmentation
 export {

@@ -17,6 +17,7 @@ export * from './summary.js';
 export * from './recurrent.js';
 export * from './conv1d.js';
 export * from './conv-transpose.js';
+export * from './upsample.js';
 export * from './pool1d.js';
 export * from './embedding.js';
 export * from './transpose.js';
