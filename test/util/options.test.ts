@@ -163,6 +163,28 @@ const ROWS: Row[] = [
     wrong: ['padding', '1', 'a number or [number, number]'],
   },
   {
+    owner: 'ConvTranspose2d',
+    make: (o) => new d.ConvTranspose2d(1, 2, 3, o as never),
+    unknown: ['strides', 'stride'],
+    snake: ['output_padding', 'outputPadding'],
+    wrong: ['outputPadding', '1', 'a number or [number, number]'],
+  },
+  {
+    owner: 'ConvTranspose1d',
+    make: (o) => new d.ConvTranspose1d(1, 2, 3, o as never),
+    unknown: ['strides', 'stride'],
+    snake: ['output_padding', 'outputPadding'],
+    wrong: ['stride', [1, 2], 'a number'],
+  },
+  {
+    owner: 'Upsample',
+    make: (o) => new d.Upsample(o as never),
+    base: { scaleFactor: 2 },
+    unknown: ['sizes', 'size'],
+    snake: ['scale_factor', 'scaleFactor'],
+    wrong: ['alignCorners', 'yes', 'true or false or null'],
+  },
+  {
     owner: 'MaxPool2d',
     make: (o) => new d.MaxPool2d(2, o as never),
     unknown: ['kernel', null],
