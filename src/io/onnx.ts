@@ -22,6 +22,7 @@
  *   the per-channel affine, AdaptiveAvgPool2d as AveragePool when each output cell's bin has the same
  *   size (else refused). Fused layers (`fuse()`) are written as their parts. The sequence layers
  *   (Conv1d, the 1-D pools, Embedding, Transpose, Linear on more than two axes) are onnx-sequence.ts's,
+ *   ConvTranspose2d, ConvTranspose1d and Upsample (ConvTranspose, Resize) onnx-upsampling.ts's,
  *   RNN, LSTM and GRU onnx-recurrent.ts's (one ONNX RNN, LSTM or GRU operator per layer), the
  *   attention layers (MultiheadAttention, the Transformer encoder, the positional layers) onnx-attention.ts's.
  * - Refused, naming the layer: FractionalMaxPool2d (pseudo-random regions, no operator), DropConnect with
@@ -52,6 +53,7 @@ import { checkOptions, spec, str, bool, type SchemaOf } from '../util/options.js
 import { ProtoWriter } from './protobuf.js';
 import { emitSequence, isSequenceLayer, sequenceMean } from './onnx-sequence.js';
 import { emitRecurrent } from './onnx-recurrent.js';
+import { emitUpsampling, isUpsamplingLayer } from './onnx-upsampling.js';
 import { emitAttention, isAttentionLayer, twoInputRefusal } from './onnx-attention.js';
 import { Recurrent } from '../nn/recurrent.js';
 import { SequenceMean } from '../nn/seqmean.js';
@@ -112,9 +114,10 @@ const FLOAT = 1;
 const INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
-type Attr = number | number[] | { float: number };
+type Attr = number | number[] | { float: number } | { string: string };
 
 export class Graph {
   readonly nodes: ProtoWriter[] = [];
@@ -173,7 +176,8 @@ export class Graph {
         else if (Array.isArray(v)) {
           for (const x of v) a.int(8, x);
           a.int(20, ATTR_INTS);
-        } else a.float(2, v.float).int(20, ATTR_FLOAT);
+        } else if ('string' in v) a.string(4, v.string).int(20, ATTR_STRING);
+        else a.float(2, v.float).int(20, ATTR_FLOAT);
       });
     this.nodes.push(w);
     return out;
@@ -304,6 +308,7 @@ function emit(g: Graph, m: Module, path: string, at: At): At {
     return { x: g.node(path, 'Add', [body.x, short]), probe: body.probe };
   }
   if (isSequenceLayer(m, at.probe)) return emitSequence(g, m, path, at);
+  if (isUpsamplingLayer(m)) return emitUpsampling(g, m, path, at);
   if (m instanceof LinearReLU) return next(g.node(path, 'Relu', [gemm(g, m.linear, path, x)]));
   if (m instanceof LinearGELU) return next(gelu(g, path, gemm(g, m.linear, path, x), m.gelu.approximate));
   if (m instanceof LinearSiLU) return next(silu(g, path, gemm(g, m.linear, path, x)));
