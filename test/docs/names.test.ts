@@ -26,6 +26,8 @@ test('names that differ only in case are the documented class / op pairs', () =>
     'AdaptiveAvgPool2d / adaptiveAvgPool2d',
     'AvgPool2d / avgPool2d',
     'Conv2d / conv2d',
+    'ConvTranspose1d / convTranspose1d',
+    'ConvTranspose2d / convTranspose2d',
     'ELU / elu',
     'Embedding / embedding',
     'GELU / gelu',
