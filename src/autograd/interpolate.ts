@@ -3,12 +3,14 @@
  * 'nearest-exact', 'linear' ([N, C, L]) and 'bilinear' ([N, C, H, W]).
  *
  * Each of these is separable and linear in x: along an axis of size n resampled to m, out = A·x
- * with A an [m, n] matrix whose row o holds the weights of output o's source positions (one 1 for
- * the nearest modes; λ0 at i0 and λ1 at i1 for the linear ones). So the op is one or two matrix
- * products with constant matrices — x·Awᵀ along the width, then Ah·(…) along the height — whose
- * backward (gx = Ahᵀ·gy·Aw) and every higher derivative the products already have, on every backend
- * (the matrices are uploaded where x lives). A product adds the zero weights too: exact for finite
- * values, but an infinite or NaN entry of x spreads across its row instead of staying local.
+ * with A an [m, n] matrix whose row o holds the weights of output o's source taps (one 1 for the
+ * nearest modes; λ0 at i0 and λ1 at i1 for the linear ones), the width first, then the height. On
+ * the host each axis is a loop over its taps (O(output); the backward adds each gradient into its
+ * taps). On a device, where indexSelect does not run, each axis is a product
+ * with the constant matrix — x·Awᵀ, then Ah·(…) — whose backward (gx = Ahᵀ·gy·Aw) and every higher
+ * derivative the products have; it adds the zero weights too: exact for finite values, but there
+ * an infinite or NaN entry of x spreads across its row instead of staying local. A test holds the
+ * two forms equal.
  *
  * Source positions, as PyTorch 1.13's CPU kernel computes them for contiguous NCHW (and [N, C, L])
  * input, in the input's dtype (`dst` the output index, n → m). Its channels-last kernel — which
@@ -26,6 +28,8 @@
 import { Tensor, allocStorage, type DType } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { bool, checkOptions, nullable, oneOf, spec, type SchemaOf } from '../util/options.js';
+import { isDeviceStorage } from '../tensor/device.js';
+import { record } from './engine.js';
 import { matmul } from './ops.js';
 
 export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear';
@@ -134,27 +138,49 @@ export function nearestIndices(a: Axis, exact: boolean, dtype: DType): Int32Arra
   return idx;
 }
 
-/** The [m, n] matrix of an axis's resampling in `mode`, as row-major values. */
-export function interpolationMatrix(a: Axis, mode: InterpolateMode, alignCorners: boolean, dtype: DType): Tensor {
+/**
+ * Each output position's source taps along one axis: i0 with weight 1 − l1 and i1 with weight l1
+ * (the nearest modes: i1 = i0, l1 = 0); `identity` when the axis is copied as it is.
+ */
+export interface AxisTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  l1: Float64Array;
+  identity: boolean;
+}
+
+/** The taps of an axis's resampling in `mode`, in `dtype` arithmetic where ATen's nearest rounds. */
+export function axisTaps(a: Axis, mode: InterpolateMode, alignCorners: boolean, dtype: DType): AxisTaps {
   const { n, m } = a;
-  const A = allocStorage(dtype, m * n);
+  const l1 = new Float64Array(m);
+  let i0: Int32Array, i1: Int32Array;
   if (mode === 'nearest' || mode === 'nearest-exact') {
-    const idx = nearestIndices(a, mode === 'nearest-exact', dtype);
-    for (let o = 0; o < m; o++) A[o * n + idx[o]] = 1;
+    i0 = i1 = nearestIndices(a, mode === 'nearest-exact', dtype);
+  } else if (m === n) {
+    i0 = i1 = Int32Array.from({ length: m }, (_, o) => o);
   } else {
+    i0 = new Int32Array(m);
+    i1 = new Int32Array(m);
     const ratio = alignCorners ? (m > 1 ? (n - 1) / (m - 1) : 0) : (a.scale ?? n / m);
     for (let o = 0; o < m; o++) {
-      if (m === n) {
-        A[o * n + o] = 1;
-        continue;
-      }
       const s = alignCorners ? ratio * o : Math.max(ratio * (o + 0.5) - 0.5, 0);
-      const i0 = Math.trunc(s);
-      const i1 = i0 < n - 1 ? i0 + 1 : i0;
-      const l1 = s - i0;
-      A[o * n + i0] += 1 - l1;
-      A[o * n + i1] += l1;
+      i0[o] = Math.trunc(s);
+      i1[o] = i0[o] < n - 1 ? i0[o] + 1 : i0[o];
+      l1[o] = s - i0[o];
     }
+  }
+  const identity = m === n && i0.every((v, o) => v === o && l1[o] === 0);
+  return { i0, i1, l1, identity };
+}
+
+/** The [m, n] matrix A of an axis's resampling (out = A·x along the axis), from its taps. */
+export function interpolationMatrix(a: Axis, mode: InterpolateMode, alignCorners: boolean, dtype: DType): Tensor {
+  const { n, m } = a;
+  const { i0, i1, l1 } = axisTaps(a, mode, alignCorners, dtype);
+  const A = allocStorage(dtype, m * n);
+  for (let o = 0; o < m; o++) {
+    A[o * n + i0[o]] += 1 - l1[o];
+    A[o * n + i1[o]] += l1[o];
   }
   return new Tensor(A, [m, n]);
 }
@@ -170,17 +196,80 @@ export function interpolateWith(x: Tensor, opts: InterpolateOptions, what: strin
   const axes = interpolateAxes(x.shape, opts, what);
   const mode = opts.mode ?? 'nearest';
   const align = opts.alignCorners ?? false;
-  // an axis whose matrix is the identity (the linear modes at an unchanged size; nearest with scale 1) is skipped
-  const matrix = (a: Axis) => {
-    const A = interpolationMatrix(a, mode, align, x.dtype);
-    return a.m === a.n && Array.from({ length: a.n }, (_, i) => A.data[i * a.n + i]).every((v) => v === 1) ? null : A;
-  };
-  const last = matrix(axes[axes.length - 1]);
-  // the last axis: x·Aᵀ, one product over all rows; then the height: A·(…), one matrix for every image
-  let y = last ? matmul(x, transposed(last)) : x;
-  const first = axes.length === 2 ? matrix(axes[0]) : null;
-  if (first) y = matmul(first, y);
+  let y = x;
+  // the last axis first, then the height (PyTorch's order of the bilinear sums); a copied axis is skipped
+  for (let k = axes.length - 1; k >= 0; k--) {
+    const taps = axisTaps(axes[k], mode, align, x.dtype);
+    if (taps.identity) continue;
+    const axis = k + 2;
+    y = isDeviceStorage(y.storage)
+      ? resampleByProduct(y, axis, interpolationMatrix(axes[k], mode, align, x.dtype))
+      : resampleByTaps(y, axis, taps);
+  }
   return y;
+}
+
+/**
+ * The axis resampled as a product with its matrix A [m, n]: x·Aᵀ for the last axis (one product
+ * over all rows), A·x for the height (one matrix for every image). Runs wherever matmul does; the
+ * matrix is uploaded there.
+ */
+function resampleByProduct(x: Tensor, axis: number, A: Tensor): Tensor {
+  return axis === x.ndim - 1 ? matmul(x, transposed(A)) : matmul(A, x);
+}
+
+/** x viewed as [outer, n, inner] around `axis`. */
+function around(shape: readonly number[], axis: number): [number, number, number] {
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  return [outer, shape[axis], shape.slice(axis + 1).reduce((a, b) => a * b, 1)];
+}
+
+/**
+ * The axis resampled on the host from its taps: y[…, j, …] = x[…, i0[j], …]·(1 − l1[j]) +
+ * x[…, i1[j], …]·l1[j] — O(output), where the product with the matrix is O(output·n). Its backward
+ * is the adjoint below, whose backward is this op again (both are linear), to any order.
+ */
+function resampleByTaps(x: Tensor, axis: number, t: AxisTaps): Tensor {
+  const [outer, n, inner] = around(x.shape, axis);
+  const m = t.i0.length;
+  const shape = [...x.shape];
+  shape[axis] = m;
+  const out = allocStorage(x.dtype, outer * m * inner);
+  const d = x.data;
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < m; j++) {
+      const a = (o * n + t.i0[j]) * inner,
+        b = (o * n + t.i1[j]) * inner,
+        c = (o * m + j) * inner;
+      const w1 = t.l1[j],
+        w0 = 1 - w1;
+      if (w1 === 0) for (let k = 0; k < inner; k++) out[c + k] = d[a + k];
+      else for (let k = 0; k < inner; k++) out[c + k] = d[a + k] * w0 + d[b + k] * w1;
+    }
+  return record('interpolate', [x], new Tensor(out, shape), (g) => [resampleAdjoint(g, axis, t, x.shape)]);
+}
+
+/** The adjoint of resampleByTaps: each output's gradient added into its taps, weighted (zeros elsewhere). */
+function resampleAdjoint(g: Tensor, axis: number, t: AxisTaps, xShape: readonly number[]): Tensor {
+  const [outer, n, inner] = around(xShape, axis);
+  const m = t.i0.length;
+  const out = allocStorage(g.dtype, outer * n * inner);
+  const d = g.data;
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < m; j++) {
+      const a = (o * n + t.i0[j]) * inner,
+        b = (o * n + t.i1[j]) * inner,
+        c = (o * m + j) * inner;
+      const w1 = t.l1[j],
+        w0 = 1 - w1;
+      if (w1 === 0) for (let k = 0; k < inner; k++) out[a + k] += d[c + k];
+      else
+        for (let k = 0; k < inner; k++) {
+          out[a + k] += d[c + k] * w0;
+          out[b + k] += d[c + k] * w1;
+        }
+    }
+  return record('interpolate.backward', [g], new Tensor(out, xShape), (gg) => [resampleByTaps(gg, axis, t)]);
 }
 
 /** Aᵀ of a constant matrix, as a new row-major tensor. */

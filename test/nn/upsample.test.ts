@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
 import { initWasm } from '../../src/backend/wasm/index.js';
 import { gradCheck, randT, assertClose } from '../helpers.js';
+import { interpolateAxes, interpolationMatrix } from '../../src/autograd/interpolate.js';
 
 type Entry = { shape: number[]; data: number[]; grad: number[] };
 type Case = { name: string; params: d.InterpolateOptions; x: Entry; y: number[]; yShape: number[]; gy: number[]; forwardOnly?: boolean };
@@ -103,4 +104,16 @@ test('Upsample: describe, and clear errors naming the layer and the expected and
     () => d.interpolate(d.zeros([1, 2, 3, 3]), { scaleFactor: 0.2 }),
     /scaleFactor 0.2 turns size 3 into 0.6.*rounds down to 0/,
   );
+});
+
+test("the host's gathers of taps equal the device's form, products with the interpolation matrices, on every golden case", () => {
+  for (const c of F.cases) {
+    const x = d.fromData(Float64Array.from(c.x.data), c.x.shape);
+    const axes = interpolateAxes(x.shape, c.params);
+    const A = axes.map((a) => interpolationMatrix(a, c.params.mode ?? 'nearest', c.params.alignCorners ?? false, 'float64'));
+    // x·Awᵀ along the last axis, then Ah·(…) along the height
+    let want = d.matmul(x, d.t(A[A.length - 1]));
+    if (A.length === 2) want = d.matmul(A[0], want);
+    assertClose(d.interpolate(x, c.params).data, want.data, 1e-15, c.name);
+  }
 });
