@@ -79,6 +79,22 @@ test('interpolate: gradients match central differences (bilinear both alignments
   );
 });
 
+test('interpolate: gradient of the gradient (the backward is itself differentiable)', () => {
+  // f(x) = Σ (∂/∂x Σ interpolate(x)²·u)²: the backward of the backward runs the forward again
+  const u = randT([1, 2, 5, 7], 6);
+  u.requiresGrad = false;
+  for (const opts of [{ size: [5, 7], mode: 'bilinear' }, { scaleFactor: [1.7, 2.5] }] as d.InterpolateOptions[])
+    gradCheck(
+      (x) => {
+        const y = d.interpolate(x, opts);
+        const [gx] = d.grad(d.sum(d.mul(d.square(y), u)), [x], { createGraph: true });
+        return d.sum(d.square(gx!));
+      },
+      [randT([1, 2, 3, 3], 7)],
+      1e-5,
+    );
+});
+
 test('Upsample: describe, and clear errors naming the layer and the expected and actual values', () => {
   assert.equal(new d.Upsample({ scaleFactor: 2 }).describe(), 'Upsample(scaleFactor 2, nearest)');
   assert.equal(
