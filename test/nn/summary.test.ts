@@ -80,3 +80,26 @@ test('a Sequential inside the model lists its own layers, named as their paramet
   const lines = s.toString().split('\n');
   assert.equal(lines[2].indexOf('Linear'), lines[4].indexOf('Linear'), lines.join('\n'));
 });
+
+test('a decoder: ConvTranspose2d and Upsample shapes and parameter counts (weight [in, out/groups, kh, kw])', () => {
+  const rng = new Rng(2);
+  const model = new d.Sequential(
+    new d.Conv2d(1, 8, 3, { stride: 2, padding: 1, rng }),
+    new d.ConvTranspose2d(8, 4, 4, { stride: 2, padding: 1, groups: 2, rng }),
+    new d.Upsample({ scaleFactor: 2, mode: 'bilinear' }),
+    new d.ConvTranspose2d(4, 1, 3, { stride: 2, padding: 1, outputPadding: 1, bias: false, rng }),
+  );
+  const s = summary(model, [1, 28, 28]);
+  assert.deepEqual(
+    s.layers.map((l) => [l.outputShape, l.params]),
+    [
+      [[8, 14, 14], 8 * 9 + 8],
+      // (14 − 1)·2 − 2 + 3 + 1 = 28; weight [8, 4/2, 4, 4]
+      [[4, 28, 28], 8 * 2 * 16 + 4],
+      [[4, 56, 56], 0],
+      // (56 − 1)·2 − 2 + 2 + 1 + 1 = 112
+      [[1, 112, 112], 4 * 1 * 9],
+    ],
+  );
+  assert.equal(s.params, model.numParameters());
+});
