@@ -6,11 +6,14 @@
  * with A an [m, n] matrix whose row o holds the weights of output o's source taps (one 1 for the
  * nearest modes; λ0 at i0 and λ1 at i1 for the linear ones), the width first, then the height. On
  * the host each axis is a loop over its taps (O(output); the backward adds each gradient into its
- * taps). On a device, where indexSelect does not run, each axis is a product
- * with the constant matrix — x·Awᵀ, then Ah·(…) — whose backward (gx = Ahᵀ·gy·Aw) and every higher
- * derivative the products have; it adds the zero weights too: exact for finite values, but there
- * an infinite or NaN entry of x spreads across its row instead of staying local. A test holds the
- * two forms equal.
+ * taps). On a device, which has no such kernel, each axis is a product with the constant matrix —
+ * x·Awᵀ, then Ah·(…) — whose backward (gx = Ahᵀ·gy·Aw) and every higher derivative the products
+ * have; it adds the zero weights too: exact for finite values, but there an infinite or NaN entry
+ * of x spreads across its row instead of staying local. A test holds the two forms equal.
+ *
+ * The backward is the adjoint of the forward everywhere. PyTorch 1.13's nearest backward is not
+ * where m = n or m = 2n comes from a scale factor (its backward takes the special cases below, its
+ * NCHW forward does not), so there descent's input gradient differs from PyTorch's.
  *
  * Source positions, as PyTorch 1.13's CPU kernel computes them for contiguous NCHW (and [N, C, L])
  * input, in the input's dtype (`dst` the output index, n → m). Its channels-last kernel — which
