@@ -5,6 +5,7 @@
  * from the weight tensor as it lies, so a transposed convolution's fan counts its output channels.
  */
 import type { Tensor, DType } from '../tensor/tensor.js';
+import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { pair, type Pair } from '../autograd/conv.js';
 import { convTranspose1dLayer, convTransposeLayer, type ConvTranspose2dArgs } from '../autograd/conv-transpose.js';
@@ -120,6 +121,28 @@ export class ConvTranspose2d extends Module {
 
   forward(x: Tensor): Tensor {
     return convTransposeLayer(x, this.weight, this.bias, this.convArgs(), this.describe());
+  }
+
+  /**
+   * PyTorch's forward(input, output_size): the output [N, out, H', W'] of the size asked for, which
+   * picks the outputPadding (in place of the layer's own) — the way back to an encoder's size when
+   * a stride > 1 convolution mapped several sizes to one. Each of H', W' must lie in
+   * [min, min + stride − 1] (PyTorch's range), min being the size with no outputPadding.
+   */
+  forwardToSize(x: Tensor, outputSize: Pair): Tensor {
+    const what = this.describe();
+    const size = pair(outputSize, `${what} outputSize`, 1);
+    if (x.ndim !== 4) throw new ShapeError(`${what}: expected input [N, C, H, W], got ${fmtShape(x.shape)}`);
+    const outputPadding = size.map((want, i) => {
+      const least = (x.shape[2 + i] - 1) * this.stride[i] - 2 * this.padding[i] + this.dilation[i] * (this.kernelSize[i] - 1) + 1;
+      const most = least + this.stride[i] - 1;
+      if (want < least || want > most)
+        throw new RangeError(
+          `${what}: outputSize ${want} (${i ? 'width' : 'height'}) must lie in [${least}, ${most}] for an input ${i ? 'width' : 'height'} of ${x.shape[2 + i]}`,
+        );
+      return want - least;
+    }) as [number, number];
+    return convTransposeLayer(x, this.weight, this.bias, { ...this.convArgs(), outputPadding }, what);
   }
 
   /** The transposed convolution's arguments, as convTranspose2d takes them. */

@@ -182,3 +182,21 @@ test('transposed convolutions: clear errors naming the layer, the expected and t
   );
   assert.throws(() => new d.ConvTranspose1d(2, 2, 3).forward(d.zeros([1, 2, 4, 4])), /expected input \[N, C, L\]/);
 });
+
+test("ConvTranspose2d.forwardToSize: PyTorch's forward(input, output_size) picks the outputPadding that gives the size", () => {
+  const m = new d.ConvTranspose2d(2, 3, 3, { stride: [2, 3], padding: 1, dtype: 'float64', rng: new d.Rng(3) });
+  const x = randT([2, 2, 4, 5], 13);
+  // least sizes (4 − 1)·2 − 2 + 2 + 1 = 7 and (5 − 1)·3 − 2 + 2 + 1 = 13; at most 7 + 1 and 13 + 2
+  for (const [h, w] of [
+    [7, 13],
+    [8, 15],
+    [8, 14],
+  ]) {
+    const y = m.forwardToSize(x, [h, w]);
+    assert.deepEqual(y.shape, [2, 3, h, w]);
+    const want = d.convTranspose2d(x, m.weight, m.bias, { ...m.convArgs(), outputPadding: [h - 7, w - 13] });
+    assert.deepEqual(Array.from(y.data), Array.from(want.data));
+  }
+  assert.throws(() => m.forwardToSize(x, [9, 13]), /outputSize 9 \(height\) must lie in \[7, 8\] for an input height of 4/);
+  assert.throws(() => m.forwardToSize(x, [8, 12]), /outputSize 12 \(width\) must lie in \[13, 15\] for an input width of 5/);
+});
