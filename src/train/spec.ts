@@ -11,6 +11,11 @@
  *   linear[:out]          bias=true init=torch|he|heUniform|glorot|glorotNormal
  *   conv:out:kernel       stride=1 pad=0 dilation=1 groups=1 bias=true init=…
  *                         (Conv2d; groups divides the input and output channels)
+ *   convt:out:kernel      stride=1 pad=0 outpad=0 dilation=1 groups=1 bias=true init=…
+ *                         (ConvTranspose2d: the output (H − 1)·stride − 2·pad + dilation·(kernel − 1)
+ *                         + outpad + 1; outpad smaller than the stride or the dilation)
+ *   upsample[:factor]     factor=2 mode=nearest|nearest-exact|bilinear align=false (with bilinear)
+ *                         (Upsample by a scale factor: ⌊H·factor⌋ × ⌊W·factor⌋)
  *   maxpool:kernel        stride=kernel pad=0                         (MaxPool2d)
  *   avgpool:kernel        stride=kernel pad=0 countpad=true           (AvgPool2d, count_include_pad)
  *   adaptiveavgpool[:out] out=1 (or HxW)                              (AdaptiveAvgPool2d; gap = out 1,
@@ -89,7 +94,7 @@
  * none (as mlp and logreg). So a spec of a built-in architecture gives the same weights, bit for
  * bit, as the built-in model with the same seed.
  *
- * The model takes flat vectors [N, C·H·W] unless the spec has an image layer (conv, pools, FMP,
+ * The model takes flat vectors [N, C·H·W] unless the spec has an image layer (conv, convt, upsample, pools, FMP,
  * adaptive pooling, dropout2d, flatten); then it takes [N, C, H, W]. A spec with a sequence layer
  * (lstm, gru, rnn, conv1d, the 1-D pools, transpose, seqmean, attention, transformer, posembed,
  * posenc) takes [N, T, F]: [N, H, W] of one-channel
@@ -121,6 +126,8 @@ import {
   Transpose,
 } from '../nn/index.js';
 import { Conv2d } from '../nn/conv.js';
+import { ConvTranspose2d } from '../nn/conv-transpose.js';
+import { Upsample } from '../nn/upsample.js';
 import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/batchnorm.js';
@@ -140,6 +147,8 @@ export class ModelSpecError extends RangeError {
 export type LayerType =
   | 'linear'
   | 'conv'
+  | 'convt'
+  | 'upsample'
   | 'maxpool'
   | 'avgpool'
   | 'adaptiveavgpool'
@@ -249,6 +258,33 @@ const LAYERS: Record<LayerType, LayerDef> = {
     required: ['out', 'kernel'],
     options: { out: INT1, kernel: PAIR1, stride: PAIR1, pad: PAIR0, dilation: PAIR1, groups: INT1, bias: BOOL, init: INIT },
     help: 'conv:out:kernel (stride=, pad=, dilation=, groups=, bias=, init=)',
+  },
+  convt: {
+    positional: ['out', 'kernel'],
+    required: ['out', 'kernel'],
+    options: {
+      out: INT1,
+      kernel: PAIR1,
+      stride: PAIR1,
+      pad: PAIR0,
+      outpad: PAIR0,
+      dilation: PAIR1,
+      groups: INT1,
+      bias: BOOL,
+      init: INIT,
+    },
+    help: 'convt:out:kernel (stride=, pad=, outpad=, dilation=, groups=, bias=, init=; ConvTranspose2d)',
+  },
+  upsample: {
+    positional: ['factor'],
+    required: [],
+    options: {
+      factor: { t: 'real', lo: 0, hi: Infinity, nonZero: true },
+      mode: { t: 'enum', choices: ['nearest', 'nearest-exact', 'bilinear'] },
+      align: BOOL,
+    },
+    only: { align: ['mode', 'bilinear'] },
+    help: 'upsample[:factor] (factor=2, mode=nearest|nearest-exact|bilinear, align=false with bilinear)',
   },
   maxpool: {
     positional: ['kernel'],
@@ -447,7 +483,17 @@ const ALIASES: Record<string, LayerType> = {
   globalaveragepooling1d: 'seqmean',
 };
 
-const IMAGE_LAYERS = new Set<LayerType>(['conv', 'maxpool', 'avgpool', 'adaptiveavgpool', 'fmp', 'dropout2d', 'flatten']);
+const IMAGE_LAYERS = new Set<LayerType>([
+  'conv',
+  'convt',
+  'upsample',
+  'maxpool',
+  'avgpool',
+  'adaptiveavgpool',
+  'fmp',
+  'dropout2d',
+  'flatten',
+]);
 const SEQUENCE_LAYERS = new Set<LayerType>([
   'lstm',
   'gru',
@@ -1201,6 +1247,59 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
             rng: root.fork(`conv${convs}`),
           });
           shape = [out, oh, ow];
+          break;
+        }
+        case 'convt': {
+          const [c, h, w] = imageIn();
+          convs++;
+          const k = pairOf(l.kernel, 1),
+            s = pairOf(l.stride, 1),
+            p = pairOf(l.pad, 0),
+            op = pairOf(l.outpad, 0),
+            d = pairOf(l.dilation, 1),
+            groups = (l.groups as number | undefined) ?? 1;
+          const out = l.out as number;
+          if (c % groups || out % groups)
+            throw new ModelSpecError(
+              `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
+            );
+          for (const i of [0, 1])
+            if (!(op[i] < s[i] || op[i] < d[i]))
+              throw new ModelSpecError(
+                `${at}: outpad=${op.join('x')} must be smaller than the stride (${s.join('x')}) or the dilation (${d.join('x')})`,
+              );
+          // PyTorch's ConvTranspose2d output size (H − 1)·s − 2p + d·(k − 1) + outpad + 1
+          const oh = (h - 1) * s[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1,
+            ow = (w - 1) * s[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1;
+          if (oh < 1 || ow < 1)
+            throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} gives an empty output (${oh}×${ow})`);
+          fits([c, out / groups, ...k], l.bias === false ? 0 : out);
+          m = new ConvTranspose2d(c, out, k, {
+            stride: s,
+            padding: p,
+            outputPadding: op,
+            dilation: d,
+            groups,
+            bias: l.bias as boolean | undefined,
+            init: l.init as InitName | undefined,
+            dtype,
+            rng: root.fork(`conv${convs}`),
+          });
+          shape = [out, oh, ow];
+          break;
+        }
+        case 'upsample': {
+          const [c, h, w] = imageIn();
+          const f = (l.factor as number | undefined) ?? 2;
+          const oh = Math.floor(h * f),
+            ow = Math.floor(w * f);
+          if (oh < 1 || ow < 1) throw new ModelSpecError(`${at}: factor ${f} leaves ${fmtShape(shape)} empty (${oh}×${ow})`);
+          m = new Upsample({
+            scaleFactor: f,
+            mode: (l.mode as 'nearest' | 'nearest-exact' | 'bilinear' | undefined) ?? 'nearest',
+            ...(l.align !== undefined ? { alignCorners: l.align as boolean } : {}),
+          });
+          shape = [c, oh, ow];
           break;
         }
         case 'maxpool':

@@ -568,3 +568,38 @@ test('rmsnorm, prelu[:num], hardtanh[:min[:max]], mish, hardswish, hardsigmoid, 
   rejects(() => d.parseModelSpec('mish:1'), /^layer 0 \(mish:1\): mish takes no values, got 1/);
   rejects(() => d.parseModelSpec('rmsnorm:eps=-1'), /eps/);
 });
+
+test('convt:out:kernel and upsample[:factor]: parsed, formatted, built as ConvTranspose2d and Upsample, shapes as PyTorch, bad values refused', () => {
+  const spec =
+    'conv:8:3:stride=2:pad=1,relu,convt:4:3:stride=2:pad=1:outpad=1,upsample,upsample:0.5:mode=bilinear:align=true,flatten,linear';
+  const layers = d.parseModelSpec(spec);
+  assert.deepEqual(d.parseModelSpec(d.formatModelSpec(layers)), layers);
+  const { model, shapes } = d.buildFromLayers(layers, { rng: new d.Rng(1), inputShape: IMG, classes: 10 });
+  // 28 → conv stride 2 → 14 → convt stride 2: (14 − 1)·2 − 2 + 2 + 1 + 1 = 28 → ×2 → 56 → ×0.5 → 28
+  assert.deepEqual(shapes.slice(0, 5), [
+    [8, 14, 14],
+    [8, 14, 14],
+    [4, 28, 28],
+    [4, 56, 56],
+    [4, 28, 28],
+  ]);
+  const convt = model.layers[2] as d.ConvTranspose2d;
+  assert.ok(convt instanceof d.ConvTranspose2d);
+  assert.deepEqual(convt.weight.shape, [8, 4, 3, 3]);
+  assert.deepEqual(
+    model.layers.slice(3, 5).map((m) => m.describe()),
+    ['Upsample(scaleFactor 2, nearest)', 'Upsample(scaleFactor 0.5, bilinear, alignCorners true)'],
+  );
+  assert.deepEqual(model.forward(d.zeros([2, 1, 28, 28])).shape, [2, 10]);
+  const build = (s: string) => d.buildFromLayers(d.parseModelSpec(s), { rng: new d.Rng(1), inputShape: IMG, classes: 10 });
+  rejects(
+    () => build('convt:4:3:stride=2:outpad=2,flatten,linear'),
+    /^layer 0 \(convt:4:3:stride=2:outpad=2\): outpad=2x2 must be smaller than the stride \(2x2\) or the dilation \(1x1\)/,
+  );
+  rejects(
+    () => build('conv:4:3,convt:6:3:groups=4,flatten,linear'),
+    /groups=4 must divide the input channels \(4, of \[4, 26, 26\]\) and the output channels \(6\)/,
+  );
+  rejects(() => d.parseModelSpec('upsample:2:align=true'), /align/);
+  rejects(() => d.parseModelSpec('upsample:0'), /factor: expected a non-zero number/);
+});
