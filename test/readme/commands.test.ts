@@ -1,7 +1,7 @@
 /**
  * Every command in README.md's ```sh blocks runs, in the README's order, in one scratch folder (so
  * `--save cnn.safetensors` comes before the `eval` and `predict` that read it). The files the
- * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, reviews.csv, corpus.txt, other.txt, mnist.npz, digits.npy, reviews.npz, photos/, shoe.png,
+ * commands name (iris.csv, flowers.csv, train.csv, test.csv, houses.csv, new-houses.csv, reviews.csv, corpus.txt, other.txt, mnist.npz, digits.npy, reviews.npz, pixels.npz, photos/, shoe.png,
  * bag.jpg) are made here first.
  *
  * Reductions, applied to `npx descent train|compare|eval|lr-find` so the whole file runs in minutes:
@@ -210,6 +210,14 @@ function makeFiles(dir: string): void {
     y_test: { data: labels(20, 60), shape: [20] },
   });
   saveNpy(join(dir, 'digits.npy'), { data: digits(3, 100), shape: [3, 28, 28] });
+  // an autoencoder's data: uint8 images (N, 1, 28, 28) and their pixels ÷255 as float targets (N, 784)
+  const pixels = (n: number, from: number) => Float32Array.from(digits(n, from), (v) => v / 255);
+  saveNpz(join(dir, 'pixels.npz'), {
+    x_train: { data: digits(40, 0), shape: [40, 1, 28, 28] },
+    y_train: { data: pixels(40, 0), shape: [40, 784] },
+    x_test: { data: digits(10, 40), shape: [10, 1, 28, 28] },
+    y_test: { data: pixels(10, 40), shape: [10, 784] },
+  });
   // token ids (N, 40) over a vocabulary of 5000, 0 the padding, and two classes
   const ids = (n: number, from: number) =>
     Int32Array.from({ length: n * 40 }, (_, k) => (k % 40 < 30 ? 1 + (((from * 40 + k) * 7919) % 4999) : 0));
