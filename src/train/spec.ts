@@ -483,6 +483,14 @@ const ALIASES: Record<string, LayerType> = {
   globalaveragepooling1d: 'seqmean',
 };
 
+/** A convolution's groups divide its input channels `c` (of the layer's input `shape`) and its output channels `out`. */
+function groupsDivide(at: string, groups: number, c: number, out: number, shape: readonly number[]): void {
+  if (c % groups || out % groups)
+    throw new ModelSpecError(
+      `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
+    );
+}
+
 const IMAGE_LAYERS = new Set<LayerType>([
   'conv',
   'convt',
@@ -1100,10 +1108,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
             d = (l.dilation as number | undefined) ?? 1,
             groups = (l.groups as number | undefined) ?? 1,
             out = l.out as number;
-          if (c % groups || out % groups)
-            throw new ModelSpecError(
-              `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
-            );
+          groupsDivide(at, groups, c, out, shape);
           const length = window1d(L, k, (l.stride as number | undefined) ?? 1, (l.pad as number | undefined) ?? 0, d * (k - 1) + 1);
           fits([out, c / groups, k], l.bias === false ? 0 : out);
           m = new Conv1d(c, out, k, {
@@ -1222,10 +1227,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
             d = pairOf(l.dilation, 1),
             groups = (l.groups as number | undefined) ?? 1;
           const out = l.out as number;
-          if (c % groups || out % groups)
-            throw new ModelSpecError(
-              `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
-            );
+          groupsDivide(at, groups, c, out, shape);
           // the dilated kernel spans d·(k − 1) + 1 pixels: PyTorch's output size floor((H + 2p − d·(k − 1) − 1)/s) + 1
           const span: [number, number] = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
           const oh = Math.floor((h + 2 * p[0] - span[0]) / s[0]) + 1,
@@ -1259,10 +1261,7 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
             d = pairOf(l.dilation, 1),
             groups = (l.groups as number | undefined) ?? 1;
           const out = l.out as number;
-          if (c % groups || out % groups)
-            throw new ModelSpecError(
-              `${at}: groups=${groups} must divide the input channels (${c}, of ${fmtShape(shape)}) and the output channels (${out})`,
-            );
+          groupsDivide(at, groups, c, out, shape);
           for (const i of [0, 1])
             if (!(op[i] < s[i] || op[i] < d[i]))
               throw new ModelSpecError(
