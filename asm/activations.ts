@@ -11,7 +11,8 @@
 
 import {
   UN_EXP, UN_SIGMOID, UN_TANH, UN_ERF, UN_GELU, UN_GELU_DERIV, UN_GELU_TANH, UN_GELU_TANH_DERIV, UN_SILU, UN_SILU_DERIV,
-  UN_ELU, UN_ELU_DERIV, UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV, UN_SOFTPLUS,
+  UN_ELU, UN_ELU_DERIV, UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV, UN_SOFTPLUS, UN_MISH, UN_MISH_DERIV, UN_HARDSWISH,
+  UN_HARDSWISH_DERIV, UN_HARDSIGMOID, UN_HARDSIGMOID_DERIV, UN_SELU, UN_SELU_DERIV,
 } from './opcodes';
 
 // ---------------------------------------------------------------- scalar
@@ -62,6 +63,29 @@ const SQRT1_2: f32 = 0.707106781;
 const INV_SQRT_2PI: f32 = 0.398942280;
 const SQRT_2_OVER_PI: f32 = 0.797884561;
 const KAPPA: f32 = 0.044715;
+/** PyTorch's hardsigmoid_backward slope, the float literal 1.0f / 6.0f. */
+const ONE_SIXTH: f32 = 1.0 / 6.0;
+/**
+ * Past this x, Mish's tanh(log1p(eˣ)) and σ(x) are 1 in float32 (tanh rounds to 1 from 9.01, σ
+ * from 16.7), and below it eˣ·(eˣ + 2) stays finite (2.4e17 at 20).
+ */
+const MISH_LINEAR: f32 = 20;
+
+/**
+ * Mish's t = tanh(log1p(eˣ)) from e = eˣ: tanh(log(1 + e)) = ((1 + e)² − 1)/((1 + e)² + 1) =
+ * n/(n + 2) with n = e·(e + 2), one exp and one division where PyTorch's formula takes an exp, a
+ * log1p and a tanh; within a few float32 ulps of it and without its cancellation for small e. 1
+ * past MISH_LINEAR, where n would overflow.
+ */
+@inline function mishT(x: f32, e: f32): f32 {
+  const n = e * (e + 2);
+  return x > MISH_LINEAR ? 1 : n / (n + 2);
+}
+
+/** min(max(v, 0), 6) with NaN passing through, as PyTorch's clamp lets it (−0 stays −0). */
+@inline function clamp06(v: f32): f32 {
+  return v < 0 ? 0 : v > 6 ? 6 : v;
+}
 
 /**
  * The activations and their derivatives, PyTorch's formulas (src/backend/backend.ts's UnaryOp),
@@ -91,6 +115,26 @@ const KAPPA: f32 = 0.044715;
       const z = x * p0;
       return z > p1 ? x : Mathf.log1p(Mathf.exp(z)) / p0;
     }
+    case UN_MISH: return x * mishT(x, Mathf.exp(x));
+    case UN_MISH_DERIV: {
+      // 1 − t² as u·(2 − u), u = 1 − t = 2/(n + 2), without 1 − t·t's cancellation near t = 1 (the
+      // error in f′ falls from 1.3e-6 to 1.6e-7 at most, PyTorch's own float32 kernel's is 1e-6);
+      // σ(x) = e/(1 + e) from the same e; past MISH_LINEAR t = σ = 1, u = 0, and +∞ gives ∞·0 = NaN
+      // as PyTorch does, −∞ too (σ = 0)
+      const e = Mathf.exp(x);
+      const big = x > MISH_LINEAR;
+      const n = e * (e + 2);
+      const t: f32 = big ? 1 : n / (n + 2);
+      const u: f32 = big ? 0 : 2 / (n + 2);
+      const s: f32 = big ? 1 : e / (e + 1);
+      return t + x * s * (u * (2 - u));
+    }
+    case UN_HARDSWISH: return x * clamp06(x + 3) / 6;
+    case UN_HARDSWISH_DERIV: return x < -3 ? 0 : x >= 3 ? 1 : x / 3 + <f32>0.5;
+    case UN_HARDSIGMOID: return clamp06(x + 3) / 6;
+    case UN_HARDSIGMOID_DERIV: return x > -3 && x < 3 ? ONE_SIXTH : 0;
+    case UN_SELU: return x <= 0 ? (Mathf.exp(x) - 1) * p0 : x * p1;
+    case UN_SELU_DERIV: return x > 0 ? p1 : p0 * Mathf.exp(x);
     default: {
       // UN_SOFTPLUS_DERIV
       const z = x * p0;
@@ -106,7 +150,8 @@ const KAPPA: f32 = 0.044715;
 /** The ops `vunary` takes (the rest stay scalar). */
 @inline export function vectorised(op: i32): bool {
   return op == UN_EXP || op == UN_SIGMOID || op == UN_TANH || op == UN_ERF || op == UN_GELU || op == UN_GELU_DERIV
-    || op == UN_GELU_TANH || op == UN_GELU_TANH_DERIV || op == UN_SILU || op == UN_SILU_DERIV;
+    || op == UN_GELU_TANH || op == UN_GELU_TANH_DERIV || op == UN_SILU || op == UN_SILU_DERIV || op == UN_MISH
+    || op == UN_MISH_DERIV || op == UN_HARDSWISH || op == UN_HARDSWISH_DERIV || op == UN_HARDSIGMOID || op == UN_HARDSIGMOID_DERIV;
 }
 
 /**
@@ -120,9 +165,11 @@ const K32 = memory.data<f32>([
   // erf: P (near 0), then Q (of 1/|x|)
   7.87587487e-5, -0.00080168643, 0.00518908724, -0.0268542115, 0.112835944, -0.37612626, 0.128379166,
   0.0250325426, -0.14789845, 0.360861868, -0.42983374, 0.145477355, 0.282589793, -0.394859582, 0.0248475205, 0.561214626, 0.00015165568,
+  -3, ONE_SIXTH, MISH_LINEAR,
 ]);
 const HALF = 0, ONE = 1, TWO = 2, MINUS_TWO = 3, THREE = 4, SIX = 5, MINUS_QUARTER = 6, MINUS_HALF = 7, MINUS_ONE = 8, FOUR = 9;
 const C_SQRT1_2 = 10, C_INV_SQRT_2PI = 11, C_SQRT_2_OVER_PI = 12, C_KAPPA = 13, C_KAPPA3 = 14, ERF_P = 15, ERF_Q = 22;
+const MINUS_THREE = 32, C_ONE_SIXTH = 33, C_MISH_LINEAR = 34;
 const KBITS = memory.data<u32>([
   0x7FFFFFFF, 0x80000000, 1, 0x7F, 20, 0xFFFFFFFF,
   // expf_lut: 2¹²⁷, log(FLT_MAX), log(2⁻¹⁵⁰)
@@ -313,6 +360,18 @@ const EXP2F_TAB = memory.data<u64>([
   return f32x4.mul(s, f32x4.add(kf(ONE), f32x4.mul(x, f32x4.sub(kf(ONE), s))));
 }
 
+/** Mish's t (mishT) from x and e = eˣ. */
+@inline function vmishT(x: v128, e: v128): v128 {
+  const n = f32x4.mul(e, f32x4.add(e, kf(TWO)));
+  return sel(kf(ONE), f32x4.div(n, f32x4.add(n, kf(TWO))), f32x4.gt(x, kf(C_MISH_LINEAR)));
+}
+/** clamp06(x + 3): +0 below (andnot), 6 above, NaN and −0 through, as the scalar selects. */
+@inline function vclamp06(x: v128): v128 {
+  const c = f32x4.add(x, kf(THREE));
+  const lo = v128.andnot(c, f32x4.lt(c, f32x4.splat(0)));
+  return sel(kf(SIX), lo, f32x4.gt(lo, kf(SIX)));
+}
+
 /** `activation` (and exp, sigmoid, tanh) of four lanes, for the ops `vectorised` names. */
 @inline export function vunary(op: i32, x: v128): v128 {
   switch (op) {
@@ -336,6 +395,24 @@ const EXP2F_TAB = memory.data<u64>([
       return geluTanhDeriv(x, x2, geluTanhT(x, x2));
     }
     case UN_SILU: return f32x4.div(x, siluDen(x));
+    case UN_MISH: return f32x4.mul(x, vmishT(x, vexp(x)));
+    case UN_MISH_DERIV: {
+      const e = vexp(x);
+      const big = f32x4.gt(x, kf(C_MISH_LINEAR));
+      const n = f32x4.mul(e, f32x4.add(e, kf(TWO)));
+      const q = f32x4.add(n, kf(TWO));
+      const t = sel(kf(ONE), f32x4.div(n, q), big);
+      const u = v128.andnot(f32x4.div(kf(TWO), q), big);
+      const s = sel(kf(ONE), f32x4.div(e, f32x4.add(e, kf(ONE))), big);
+      return f32x4.add(t, f32x4.mul(f32x4.mul(x, s), f32x4.mul(u, f32x4.sub(kf(TWO), u))));
+    }
+    case UN_HARDSWISH: return f32x4.div(f32x4.mul(x, vclamp06(x)), kf(SIX));
+    case UN_HARDSWISH_DERIV: {
+      const ramp = f32x4.add(f32x4.div(x, kf(THREE)), kf(HALF));
+      return v128.andnot(sel(kf(ONE), ramp, f32x4.ge(x, kf(THREE))), f32x4.lt(x, kf(MINUS_THREE)));
+    }
+    case UN_HARDSIGMOID: return f32x4.div(vclamp06(x), kf(SIX));
+    case UN_HARDSIGMOID_DERIV: return v128.and(v128.and(f32x4.gt(x, kf(MINUS_THREE)), f32x4.lt(x, kf(THREE))), kf(C_ONE_SIXTH));
     default: return siluDeriv(x, siluDen(x)); // UN_SILU_DERIV
   }
 }

@@ -41,3 +41,11 @@ export const UN_ELU: i32 = 21; // x ≤ 0 ? (eˣ − 1)·p0 : x
 export const UN_ELU_DERIV: i32 = 22;
 export const UN_SOFTPLUS: i32 = 23; // x·p0 > p1 ? x : log1p(e^(x·p0))/p0
 export const UN_SOFTPLUS_DERIV: i32 = 24;
+export const UN_MISH: i32 = 25;
+export const UN_MISH_DERIV: i32 = 26;
+export const UN_HARDSWISH: i32 = 27;
+export const UN_HARDSWISH_DERIV: i32 = 28;
+export const UN_HARDSIGMOID: i32 = 29;
+export const UN_HARDSIGMOID_DERIV: i32 = 30;
+export const UN_SELU: i32 = 31; // x ≤ 0 ? (eˣ − 1)·p0 : x·p1 (p0 = alpha·scale, p1 = scale)
+export const UN_SELU_DERIV: i32 = 32;

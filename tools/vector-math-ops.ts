@@ -17,6 +17,12 @@ export const VECTOR_OPS: readonly [string, number][] = [
   ['geluTanhDeriv', abi.UN_GELU_TANH_DERIV],
   ['silu', abi.UN_SILU],
   ['siluDeriv', abi.UN_SILU_DERIV],
+  ['mish', abi.UN_MISH],
+  ['mishDeriv', abi.UN_MISH_DERIV],
+  ['hardswish', abi.UN_HARDSWISH],
+  ['hardswishDeriv', abi.UN_HARDSWISH_DERIV],
+  ['hardsigmoid', abi.UN_HARDSIGMOID],
+  ['hardsigmoidDeriv', abi.UN_HARDSIGMOID_DERIV],
 ];
 
 /** The activations that activationForward computes with their derivative: name, f's op, f′'s op. */

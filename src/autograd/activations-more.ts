@@ -1,27 +1,25 @@
 /**
  * The activations of MobileNetV3, YOLOv4, self-normalising nets and PReLU ResNets, as
  * torch.nn.functional has them: hardtanh, relu6, hardsigmoid, hardswish, mish, selu and prelu.
- * Each is composed of the backends' existing kernels (max, min, comparisons, softplus, tanh, elu),
- * so it runs wherever its operand lives, a WebGPU device included, with no kernel of its own.
+ * Mish, Hardswish, Hardsigmoid and SELU are each one backend kernel forward and one for f′
+ * backward (UnaryOp in src/backend/backend.ts), as silu is; hardtanh and prelu are composed of the
+ * backends' existing kernels (max, min, comparisons), so everything runs wherever its operand lives.
  *
- * The piecewise ones record their own backward, PyTorch's, because the derivative the composition
- * would give at a kink is not PyTorch's: hardtanh's and hardsigmoid's gradient is 0 on the
- * boundaries (the open interval passes it), hardswish's is x/3 + ½ on [−3, 3) (so −½ at −3), 0
- * below and 1 from 3 on. Their f′ is recorded with f″ (0, or hardswish's 1/3 on the open
- * interval, PyTorch's double backward), so createGraph differentiates them again.
+ * The gradients at the kinks are PyTorch's, not what a composition would give: hardtanh's and
+ * hardsigmoid's is 0 on the boundaries (the open interval passes it), hardswish's is x/3 + ½ on
+ * [−3, 3) (so −½ at −3), 0 below and 1 from 3 on. Each f′ is recorded with f″ (0, or hardswish's
+ * 1/3 on the open interval, PyTorch's double backward; Mish's and SELU's smooth ones), so
+ * createGraph differentiates them again.
  */
 import { full, type Tensor } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { record } from './engine.js';
-import { add, div, mul, rawBinary, rawUnary, reshape, sub, tanh } from './ops.js';
-import { elu, finiteArg, softplus } from './activations.js';
+import { add, div, mul, rawBinary, rawUnary, reshape, sigmoid, square, sub, tanh } from './ops.js';
+import { activation, finiteArg, softplus } from './activations.js';
 
 /** SELU's α and λ (Klambauer et al. 2017): PyTorch's 1.6732632423543772848… and 1.0507009873554804934…, rounded to float64. */
 export const SELU_ALPHA = 1.6732632423543772;
 export const SELU_SCALE = 1.0507009873554805;
-
-/** PyTorch's hardsigmoid_backward slope, the float literal 1.0f / 6.0f, also in float64. */
-const ONE_SIXTH_F32 = Math.fround(1 / 6);
 
 /** A 0/1 tensor of x > c (op 'gt') or x < c (op 'lt'), where x lives; NaN gives 0. */
 function side(op: 'gt' | 'lt', x: Tensor, c: number): Tensor {
@@ -65,53 +63,51 @@ export function relu6(x: Tensor): Tensor {
 /**
  * F.hardsigmoid: min(max(x + 3, 0), 6)/6, PyTorch's formula in its order of operations; the
  * gradient is g·⅙ strictly inside (−3, 3), else 0, with ⅙ rounded to float32 in every dtype, as
- * PyTorch's kernel writes it (1.0f / 6.0f).
+ * PyTorch's kernel writes it (1.0f / 6.0f). f′ is piecewise constant: f″ = 0.
  */
 export function hardsigmoid(x: Tensor): Tensor {
-  const y = div(clip(rawBinary('add', x, scalarLike(x, 3), 'hardsigmoid'), 0, 6), 6);
-  return record('hardsigmoid', [x], y, (g) => [mul(g, mul(inside(x, -3, 3), ONE_SIXTH_F32))]);
+  return activation('hardsigmoid', 'hardsigmoid', 'hardsigmoidDeriv', x, [], null);
 }
 
 /**
  * F.hardswish: x·min(max(x + 3, 0), 6)/6 (MobileNetV3's h-swish). The gradient is PyTorch's
  * hardswish_backward as its vectorised kernel computes it, the one every element of a tensor but
  * the last few takes: 0 for x < −3, x/3 + ½ for −3 ≤ x < 3, 1 for x ≥ 3 (its scalar kernel, for
- * the tail, gives 1½ at exactly 3).
+ * the tail, gives 1½ at exactly 3); f″ is 1/3 strictly inside (−3, 3), else 0.
  */
 export function hardswish(x: Tensor): Tensor {
-  const y = div(rawBinary('mul', x, clip(rawBinary('add', x, scalarLike(x, 3), 'hardswish'), 0, 6), 'hardswish'), 6);
-  return record('hardswish', [x], y, (g) => {
-    const below = side('lt', x, -3),
-      above = sub(1, side('lt', x, 3));
-    // x/3 + ½ on [−3, 3) (1 − below − above is its indicator), 1 from 3 on; the ramp reads x clipped
-    // to [−3, 3], so ±∞ meet the indicator's 0 as finite values (∞·0 would be NaN)
-    const ramp = rawBinary('add', rawBinary('div', clip(x, -3, 3), scalarLike(x, 3), 'hardswish'), scalarLike(x, 0.5), 'hardswish');
-    const d = rawBinary('add', rawBinary('mul', ramp, sub(sub(1, below), above), 'hardswish'), above, 'hardswish');
-    return [
-      mul(
-        g,
-        record('hardswishDeriv', [x], d, (gg) => [mul(gg, div(inside(x, -3, 3), 3))]),
-      ),
-    ];
-  });
+  return activation('hardswish', 'hardswish', 'hardswishDeriv', x, [], () => div(inside(x, -3, 3), 3));
 }
 
 /**
- * F.mish: x·tanh(softplus(x)) (Misra 2019). softplus switches to x past 20, where tanh is already 1
- * in float64, so large positive x gives x and large negative x gives −0 with no overflow; the
- * gradient is tanh(sp) + x·σ(x)·(1 − tanh²(sp)), PyTorch's mish_backward, by the composition.
+ * Mish's f″ from f′'s form t + x·σ·(1 − t²), t = tanh(softplus(x)), t′ = σ·(1 − t²):
+ * (1 − t²)·σ·(2 + x·(1 − σ) − 2x·σ·t).
+ */
+function mishSecond(x: Tensor): Tensor {
+  const s = sigmoid(x),
+    t = tanh(softplus(x));
+  const u = sub(1, square(t));
+  return mul(mul(u, s), sub(add(mul(x, sub(1, s)), 2), mul(mul(mul(x, s), t), 2)));
+}
+
+/**
+ * F.mish: x·tanh(log1p(eˣ)) (Misra 2019), PyTorch's formula; large positive x gives x and large
+ * negative x −0, with no overflow. The gradient is PyTorch's mish_backward,
+ * tanh(sp) + x·σ(x)·(1 − tanh²(sp)), sp = log1p(eˣ). The wasm and WebGPU kernels evaluate
+ * tanh(log1p(eˣ)) as the equal rational function of eˣ (asm/activations.ts), within a few float32 ulps.
  */
 export function mish(x: Tensor): Tensor {
-  return mul(x, tanh(softplus(x)));
+  return activation('mish', 'mish', 'mishDeriv', x, [], () => mishSecond(x));
 }
 
 /**
- * F.selu: λ·(x > 0 ? x : α·(eˣ − 1)) with α ≈ 1.6733, λ ≈ 1.0507 (Klambauer et al. 2017): λ·elu(x, α).
- * PyTorch multiplies by α·λ once on the negative side; the two products round differently by at
- * most one unit in the last place.
+ * F.selu: λ·(x > 0 ? x : α·(eˣ − 1)) with α ≈ 1.6733, λ ≈ 1.0507 (Klambauer et al. 2017), as
+ * PyTorch's ELU kernel computes it: x ≤ 0 ? (eˣ − 1)·αλ : x·λ, αλ one product in float64; the
+ * gradient is λ for x > 0, else αλ·eˣ, and f″ is αλ·eˣ below 0, else 0 (PyTorch's double backward).
  */
 export function selu(x: Tensor): Tensor {
-  return mul(elu(x, SELU_ALPHA), SELU_SCALE);
+  const p = [SELU_ALPHA * SELU_SCALE, SELU_SCALE];
+  return activation('selu', 'selu', 'seluDeriv', x, p, (d) => mul(d, rawUnary('step', rawUnary('neg', x))));
 }
 
 /**

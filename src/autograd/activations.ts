@@ -41,7 +41,7 @@ export function geluApproximate(v: unknown, what: string): GeluApproximate {
  * f(x) by the `op` kernel, its backward g·f′(x) by the `deriv` kernel; f′ is recorded with
  * `second(f′)` = f″ (null: f″ = 0, f′ a constant), which createGraph differentiates.
  */
-function activation(
+export function activation(
   name: string,
   op: UnaryOp,
   deriv: UnaryOp,

@@ -35,9 +35,15 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | '
  *   elu             x ≤ 0 ? (eˣ − 1)·p[0] : x  (alpha)              eluDeriv        x > 0 ? 1 : p[0]·eˣ
  *   softplus        x·p[0] > p[1] ? x : log1p(e^(x·p[0]))/p[0]     softplusDeriv   x·p[0] > p[1] ? 1 : z/(z + 1), z = e^(x·p[0])
  *                   (beta, threshold)
+ *   mish            x·tanh(log1p(eˣ))                               mishDeriv       t + x·σ(x)·(1 − t²), t = tanh(log1p(eˣ))
+ *   hardswish       x·min(max(x + 3, 0), 6)/6                       hardswishDeriv  x < −3 ? 0 : x ≥ 3 ? 1 : x/3 + ½
+ *   hardsigmoid     min(max(x + 3, 0), 6)/6                         hardsigmoidDeriv −3 < x < 3 ? ⅙ (float32's 1.0f/6.0f) : 0
+ *   selu            x ≤ 0 ? (eˣ − 1)·p[0] : x·p[1]                  seluDeriv       x > 0 ? p[1] : p[0]·eˣ
+ *                   (alpha·scale, scale)
  *
  * Each comparison is written so that NaN takes the branch PyTorch's vectorised kernels take:
- * leakyReluDeriv(NaN) is p[0] (PyTorch's gradient there is finite); every other op gives NaN.
+ * leakyReluDeriv(NaN) is p[0] and hardsigmoidDeriv(NaN) 0 (PyTorch's gradients there are finite);
+ * every other op gives NaN (the clamps of hardswish and hardsigmoid pass it, as PyTorch's clamp does).
  */
 export type UnaryOp =
   | 'neg'
@@ -66,7 +72,15 @@ export type ActivationOp =
   | 'elu'
   | 'eluDeriv'
   | 'softplus'
-  | 'softplusDeriv';
+  | 'softplusDeriv'
+  | 'mish'
+  | 'mishDeriv'
+  | 'hardswish'
+  | 'hardswishDeriv'
+  | 'hardsigmoid'
+  | 'hardsigmoidDeriv'
+  | 'selu'
+  | 'seluDeriv';
 
 /**
  * The activation a fused dense layer (the `linear` extension, the `dense` op) applies to

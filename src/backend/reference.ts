@@ -37,6 +37,11 @@ const INV_SQRT_2PI = (2 / Math.sqrt(Math.PI)) * Math.SQRT1_2 * 0.5; // 1/√(2π
 /** tanh(√(2/π)·(x + 0.044715x³)), the tanh GELU's inner function. */
 const geluTanhInner = (x: number): number => Math.tanh(SQRT_2_OVER_PI * (x + KAPPA * x * x * x));
 
+/** min(max(v, 0), 6), NaN passing through as PyTorch's clamp lets it. */
+const clamp06 = (v: number): number => (v < 0 ? 0 : v > 6 ? 6 : v);
+/** PyTorch's hardsigmoid_backward slope, the float literal 1.0f / 6.0f, in every dtype. */
+const ONE_SIXTH_F32 = Math.fround(1 / 6);
+
 /** Each op as a function of x and the op's scalars p0, p1 (see UnaryOp for the formulas). */
 const unFns: Record<UnaryOp, (x: number, p0: number, p1: number) => number> = {
   neg: (x) => -x,
@@ -75,6 +80,18 @@ const unFns: Record<UnaryOp, (x: number, p0: number, p1: number) => number> = {
     const z = Math.exp(x * beta);
     return z / (z + 1);
   },
+  mish: (x) => x * Math.tanh(Math.log1p(Math.exp(x))),
+  mishDeriv: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    const t = Math.tanh(Math.log1p(Math.exp(x)));
+    return t + x * s * (1 - t * t);
+  },
+  hardswish: (x) => (x * clamp06(x + 3)) / 6,
+  hardswishDeriv: (x) => (x < -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5),
+  hardsigmoid: (x) => clamp06(x + 3) / 6,
+  hardsigmoidDeriv: (x) => (x > -3 && x < 3 ? ONE_SIXTH_F32 : 0),
+  selu: (x, negCoef, scale) => (x <= 0 ? (Math.exp(x) - 1) * negCoef : x * scale),
+  seluDeriv: (x, negCoef, scale) => (x > 0 ? scale : negCoef * Math.exp(x)),
 };
 
 /** Strides of `shape` aligned right against an output of rank `rank`, 0 where broadcast. */

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
-import { initWasm } from '../../src/backend/wasm/index.js';
+import { initWasm, wasmInfo } from '../../src/backend/wasm/index.js';
 import { assertClose, gradCheck, randT } from '../helpers.js';
 
 await initWasm({ threads: 2 });
@@ -128,6 +128,56 @@ test('second derivatives equal PyTorch (createGraph), and central differences fo
   const w = d.fromData([0.1, -0.3, 2], [3], { dtype: 'float64', requiresGrad: true });
   gradCheck((a, b) => d.prelu(a, b), [x, w]);
   gradCheck((a) => d.hardsigmoid(a), [randT([12], 6, -2.5, 2.5)]);
+});
+
+test('mish, hardswish, hardsigmoid and selu run one wasm kernel each way, equal to the reference backend on float32 tensors past the small-tensor cut', () => {
+  // 4,099 values: the SIMD loop and its scalar tail; the kinks, Mish's switch at 20, NaN and ±∞ among them
+  const n = 4099;
+  const xs = new Float32Array(n);
+  for (let i = 0; i < n; i++) xs[i] = -25 + (50 * ((i * 2654435761) % 4096)) / 4096;
+  xs.set([-3, 3, 0, -0, 6, -6, 20, Math.fround(20.000002), Math.fround(19.999998), Number.NaN, Infinity, -Infinity, -90, 90]);
+  xs.set([-3, 3, Number.NaN, Infinity, -Infinity], n - 5);
+  const gys = Float32Array.from(xs, (_, i) => 0.5 + ((i * 7) % 13) / 13);
+  const ops = { mish: d.mish, hardswish: d.hardswish, hardsigmoid: d.hardsigmoid, selu: d.selu };
+  const run = (f: (t: d.Tensor) => d.Tensor) => {
+    const x = d.fromData(xs, [n], { requiresGrad: true });
+    const y = f(x);
+    d.backward(y, { gradient: d.fromData(gys, [n]) });
+    return [y.data, x.grad!.data];
+  };
+  const wasm = d.backend();
+  const unary = wasm.unary;
+  try {
+    for (const [name, f] of Object.entries(ops)) {
+      d.setBackend('reference');
+      const [yr, gr] = run(f);
+      d.setBackend('wasm');
+      const called: string[] = [];
+      wasm.unary = (op, a, out, p) => {
+        called.push(op);
+        unary.call(wasm, op, a, out, p);
+      };
+      const copied = wasmInfo().copiedBytes;
+      const [yw, gw] = run(f);
+      wasm.unary = unary;
+      assert.deepEqual(called, [name, `${name}Deriv`], `${name}: one kernel forward, one backward`);
+      assert.ok(wasmInfo().copiedBytes - copied >= 2 * n * 4, `${name}: the kernels ran in wasm memory`);
+      for (const [what, a, e] of [
+        ['y', yw, yr],
+        ['gx', gw, gr],
+      ] as const) {
+        const odd = (v: ArrayLike<number>) => Array.from(v, (t, i) => `${i}:${t}`).filter((_, i) => !Number.isFinite(v[i]));
+        assert.deepEqual(odd(a), odd(e), `${name} ${what}: NaN and ±∞ where the reference has them`);
+        const keep = (v: ArrayLike<number>) => Array.from(v, (t) => (Number.isFinite(t) ? t : 0));
+        // the reference rounds f′ once and then g·f′, float32 kernels each step (x/3 + ½: two), so
+        // a few ulps apart; mish's rational form of tanh(log1p(eˣ)) a few more
+        assertClose(keep(a), keep(e), name === 'mish' ? 5e-7 : 3e-7, `${name} ${what}`);
+      }
+    }
+  } finally {
+    wasm.unary = unary;
+    d.setBackend('wasm');
+  }
 });
 
 test('prelu: one slope or one per channel (dim 1); a 1-D input has one channel; errors name the sizes', () => {

@@ -1,5 +1,5 @@
 /**
- * asm/activations.ts computes exp, sigmoid, tanh, erf and the GELUs and SiLU with their derivatives
+ * asm/activations.ts computes exp, sigmoid, tanh, erf, the GELUs, SiLU, Mish, Hardswish and Hardsigmoid with their derivatives
  * four lanes at a time, as the scalar code's own operations (Mathf.exp's table method, musl's
  * tanhf and expm1f, the erf polynomials): the SIMD results must be the scalar results, bit for bit.
  * Each kernel runs once over all the inputs (the SIMD loop) and once per input (n = 1: the scalar
@@ -27,7 +27,7 @@ function inputs(): Uint32Array {
   for (const b of [0, 1, 0x7fffff, 0x800000, 0x7f7fffff, 0x7f800000, 0x7fc00000, 0x7fc12345, 0x7f812345]) bits.push(b, b | 0x80000000);
   // the branch thresholds (bits and values) of expf, expm1f, tanhf, erf and their ±4-ulp neighbours, at 1, ½, 2, 1/√2 and √2 times
   const thresholds = [0x42b00000, 0x42b17217, 0x3eb17218, 0x3f851592, 0x33000000, 0x4195b844, 0x41200000, 0x3f0c9f54, 0x3e82c578];
-  const values = [1, 4, 0.25, 13.86, 6.93, 0.3466, 1.0397, 88.72, 103.97, 9.4, 13.3, Math.SQRT2, 4 * Math.SQRT2, 20];
+  const values = [1, 4, 0.25, 13.86, 6.93, 0.3466, 1.0397, 88.72, 103.97, 9.4, 13.3, Math.SQRT2, 4 * Math.SQRT2, 20, 3, 6];
   const fromBits = (b: number) => {
     u[0] = b;
     return f[0];

@@ -47,6 +47,14 @@ import {
   UN_ELU_DERIV,
   UN_SOFTPLUS,
   UN_SOFTPLUS_DERIV,
+  UN_MISH,
+  UN_MISH_DERIV,
+  UN_HARDSWISH,
+  UN_HARDSWISH_DERIV,
+  UN_HARDSIGMOID,
+  UN_HARDSIGMOID_DERIV,
+  UN_SELU,
+  UN_SELU_DERIV,
 } from './abi.generated.js';
 
 /**
@@ -96,6 +104,14 @@ const UN_CODES: Record<UnaryOp, number> = {
   eluDeriv: UN_ELU_DERIV,
   softplus: UN_SOFTPLUS,
   softplusDeriv: UN_SOFTPLUS_DERIV,
+  mish: UN_MISH,
+  mishDeriv: UN_MISH_DERIV,
+  hardswish: UN_HARDSWISH,
+  hardswishDeriv: UN_HARDSWISH_DERIV,
+  hardsigmoid: UN_HARDSIGMOID,
+  hardsigmoidDeriv: UN_HARDSIGMOID_DERIV,
+  selu: UN_SELU,
+  seluDeriv: UN_SELU_DERIV,
 };
 
 export function mathOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'binary' | 'unary' | 'sum' | 'max' | 'logSoftmax'> {

@@ -1,6 +1,6 @@
 /**
  * The activations of UnaryOp in WGSL (src/backend/backend.ts gives the formulas, PyTorch's): erf,
- * the two GELUs, SiLU, LeakyReLU, ELU and Softplus with their derivatives. `ACTIVATION_OPS` maps
+ * the two GELUs, SiLU, LeakyReLU, ELU, Softplus, Mish, Hardswish, Hardsigmoid and SELU with their derivatives. `ACTIVATION_OPS` maps
  * each op to its expression in x (and the uniforms p.p0, p.p1 where `PARAMETRISED` lists it);
  * elementwise.ts puts it in its unary kernel.
  *
@@ -131,6 +131,57 @@ fn softplusDerivF(x: f32, beta: f32, threshold: f32) -> f32 {
   let e = exp(z);
   return e / (e + 1.0);
 }
+// Mish's tanh(log1p(eˣ)) as n/(n + 2), n = eˣ·(eˣ + 2) (asm/activations.ts's mishT), 1 past 20
+// where n would overflow; x is clamped below so that e^x stays a number
+fn mishT(x: f32) -> f32 {
+  if (x > 20.0) { return 1.0; }
+  let e = exp(max(x, -104.0));
+  let n = e * (e + 2.0);
+  return n / (n + 2.0);
+}
+// +∞ gives ∞·1 = ∞ and −∞ gives −∞·0 = NaN, as PyTorch's
+fn mishF(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  if (isInfF(x)) { return select(nanF(), x, x > 0.0); }
+  return x * mishT(x);
+}
+// t + x·σ(x)·(1 − t²), 1 − t² as u·(2 − u), u = 1 − t = 2/(n + 2) (asm/activations.ts's, free of
+// 1 − t·t's cancellation); at ±∞ PyTorch's ∞·0 is NaN
+fn mishDerivF(x: f32) -> f32 {
+  if (isNan(x) || isInfF(x)) { return nanF(); }
+  if (x > 20.0) { return 1.0; }
+  let e = exp(max(x, -104.0));
+  let n = e * (e + 2.0);
+  let u = 2.0 / (n + 2.0);
+  return n / (n + 2.0) + x * sigmoidF(x) * (u * (2.0 - u));
+}
+fn hardswishF(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  if (isInfF(x)) { return select(nanF(), x, x > 0.0); }
+  return x * clamp(x + 3.0, 0.0, 6.0) / 6.0;
+}
+fn hardswishDerivF(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  if (x < -3.0) { return 0.0; }
+  if (x >= 3.0) { return 1.0; }
+  return x / 3.0 + 0.5;
+}
+fn hardsigmoidF(x: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  return clamp(x + 3.0, 0.0, 6.0) / 6.0;
+}
+// ⅙ as float32's 1.0f/6.0f strictly inside (−3, 3), 0 on the bounds, beyond and at NaN
+fn hardsigmoidDerivF(x: f32) -> f32 {
+  return select(0.0, 1.0 / 6.0, !isNan(x) && x > -3.0 && x < 3.0);
+}
+fn seluF(x: f32, negCoef: f32, scale: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  return select(x * scale, (exp(x) - 1.0) * negCoef, x <= 0.0);
+}
+fn seluDerivF(x: f32, negCoef: f32, scale: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  return select(negCoef * exp(x), scale, x > 0.0);
+}
 `;
 
 export const ACTIVATION_OPS: Record<ActivationOp, string> = {
@@ -147,7 +198,24 @@ export const ACTIVATION_OPS: Record<ActivationOp, string> = {
   eluDeriv: 'eluDerivF(x, p.p0)',
   softplus: 'softplusF(x, p.p0, p.p1)',
   softplusDeriv: 'softplusDerivF(x, p.p0, p.p1)',
+  mish: 'mishF(x)',
+  mishDeriv: 'mishDerivF(x)',
+  hardswish: 'hardswishF(x)',
+  hardswishDeriv: 'hardswishDerivF(x)',
+  hardsigmoid: 'hardsigmoidF(x)',
+  hardsigmoidDeriv: 'hardsigmoidDerivF(x)',
+  selu: 'seluF(x, p.p0, p.p1)',
+  seluDeriv: 'seluDerivF(x, p.p0, p.p1)',
 };
 
 /** The ops that read the uniforms p0, p1 (their kernels' Params has them after n). */
-export const PARAMETRISED: ReadonlySet<UnaryOp> = new Set(['leakyRelu', 'leakyReluDeriv', 'elu', 'eluDeriv', 'softplus', 'softplusDeriv']);
+export const PARAMETRISED: ReadonlySet<UnaryOp> = new Set([
+  'leakyRelu',
+  'leakyReluDeriv',
+  'elu',
+  'eluDeriv',
+  'softplus',
+  'softplusDeriv',
+  'selu',
+  'seluDeriv',
+]);

@@ -93,10 +93,18 @@ const KERNELS: [UnaryOp, number[]][] = [
   ['softplusDeriv', [2, 3]],
   ['softplus', [-1, 20]],
   ['softplusDeriv', [-1, 20]],
+  ['mish', []],
+  ['mishDeriv', []],
+  ['hardswish', []],
+  ['hardswishDeriv', []],
+  ['hardsigmoid', []],
+  ['hardsigmoidDeriv', []],
+  ['selu', [1.6732632423543772 * 1.0507009873554805, 1.0507009873554805]],
+  ['seluDeriv', [1.6732632423543772 * 1.0507009873554805, 1.0507009873554805]],
 ];
 
 test('each activation kernel equals the reference: ±0, tiny and huge values, ±∞, NaN, and 70,001 values over many workgroups', async () => {
-  const special = [0, -0, 1e-30, -1e-30, 1, -1, 4, -4, 20, -20, 100, -100, 1e30, -1e30, Infinity, -Infinity, NaN];
+  const special = [0, -0, 1e-30, -1e-30, 1, -1, 3, -3, 4, -4, 6, 20, -20, 100, -100, 1e30, -1e30, Infinity, -Infinity, NaN];
   for (const n of [special.length, 70001]) {
     const a = Float32Array.from({ length: n }, (_, i) => (i < special.length ? special[i] : (next() * 2 - 1) * 12));
     for (const [op, p] of KERNELS) {

@@ -1,9 +1,10 @@
 /**
  * PReLU, Mish, Hardswish, Hardsigmoid, SELU, Hardtanh, ReLU6, RMSNorm, Softmax/LogSoftmax over a
- * middle dim, Identity and Unflatten on WebGPU (run by `npm run test:webgpu` on lavapipe): all are
- * composed of primitives, so a model moved to 'webgpu' runs them on the device's kernels with
- * nothing read back, and the outputs and the gradients of input and parameters equal the reference
- * backend's; an MLP of them trains step for step as on wasm.
+ * middle dim, Identity and Unflatten on WebGPU (run by `npm run test:webgpu` on lavapipe): Mish,
+ * Hardswish, Hardsigmoid and SELU run their own activation kernels, the rest are composed of
+ * primitives, so a model moved to 'webgpu' runs them on the device's kernels with nothing read
+ * back, and the outputs and the gradients of input and parameters equal the reference backend's;
+ * an MLP of them trains step for step as on wasm.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import { assertStepsAlike, type StepBatch } from './setup.js';
 const TOL = 1e-5;
 
 /** y = m(x) and the gradients of Σ y·gy on the reference backend and on 'webgpu', compared. */
-async function compare(name: string, make: () => d.Module, shape: number[]): Promise<void> {
+async function compare(name: string, make: () => d.Module, shape: number[], kernels: string[] = []): Promise<void> {
   d.setBackend('reference');
   const host = make();
   const n = shape.reduce((a, b) => a * b, 1);
@@ -32,10 +33,12 @@ async function compare(name: string, make: () => d.Module, shape: number[]): Pro
   await dev.to('webgpu');
   const xd = await d.fromData(xv, shape, { requiresGrad: true }).to('webgpu');
   const gy = await d.fromData(gyv, y.shape).to('webgpu');
-  const before = webgpuInfo().reads;
+  const before = webgpuInfo();
   const yd = dev.forward(xd);
   d.sum(d.mul(yd, gy)).backward();
-  assert.equal(webgpuInfo().reads, before, `${name}: nothing is read back to the host`);
+  const after = webgpuInfo();
+  assert.equal(after.reads, before.reads, `${name}: nothing is read back to the host`);
+  for (const k of kernels) assert.ok((after.kernels[k] ?? 0) > (before.kernels[k] ?? 0), `${name}: ${k} runs on the device`);
   assert.equal(yd.device, 'webgpu');
   assert.deepEqual(yd.shape, y.shape, `${name}: shape`);
   close(name, await yd.read(), y.data, TOL, ' y');
@@ -50,10 +53,10 @@ test('the new layers on webgpu equal the reference backend: values and the gradi
   try {
     await compare('PReLU per channel', () => new d.PReLU({ numParameters: 4, init: 0.1 }), [3, 4, 5]);
     await compare('PReLU one slope', () => new d.PReLU(), [6, 7]);
-    await compare('Mish', () => new d.Mish(), [5, 9]);
-    await compare('Hardswish', () => new d.Hardswish(), [5, 9]);
-    await compare('Hardsigmoid', () => new d.Hardsigmoid(), [5, 9]);
-    await compare('SELU', () => new d.SELU(), [5, 9]);
+    await compare('Mish', () => new d.Mish(), [5, 9], ['unary.mish', 'unary.mishDeriv']);
+    await compare('Hardswish', () => new d.Hardswish(), [5, 9], ['unary.hardswish', 'unary.hardswishDeriv']);
+    await compare('Hardsigmoid', () => new d.Hardsigmoid(), [5, 9], ['unary.hardsigmoid', 'unary.hardsigmoidDeriv']);
+    await compare('SELU', () => new d.SELU(), [5, 9], ['unary.selu', 'unary.seluDeriv']);
     await compare('Hardtanh', () => new d.Hardtanh(-2, 2.5), [5, 9]);
     await compare('ReLU6', () => new d.ReLU6(), [5, 9]);
     await compare('RMSNorm over [C, L]', () => new d.RMSNorm([4, 5], { eps: 1e-5 }), [3, 4, 5]);
