@@ -8,7 +8,7 @@ export { adam, sgd } from './optim';
 export { dropoutMask, dropoutApply } from './random';
 export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
-export { lnForward, lnBackward, lnBackwardScratchBytes } from './layernorm';
+export { lnForward, lnBackward, lnBackwardScratchBytes, rmsForward, rmsBackward } from './layernorm';
 export { permute } from './layout';
 export { lstmRows, gruRows, rnnRows, lstmBackRows, gruBackRows, rnnBackRows } from './recurrent';
 

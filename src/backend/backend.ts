@@ -625,6 +625,27 @@ export interface Extensions {
     features: number,
   ): boolean;
   /**
+   * RMS normalisation of `rows` contiguous rows of `features` values (src/nn/rmsnorm.ts):
+   * out = x·r·w per row (w per feature; null: 1), r = 1/√(mean(x²) + eps) of each row written to
+   * `r`. Optional: a host backend's op (the reference's is the JavaScript loop of rmsnorm.ts, a
+   * device normalises with composed ops).
+   */
+  rmsNorm?(x: Storage, w: Storage | null, out: Storage, rows: number, features: number, eps: number, r: Float64Array): boolean;
+  /**
+   * rmsNorm's backward from the forward's `r`: with ĝ = g·w, gx = r·ĝ − x·r³·mean(ĝ·x) over each
+   * row; gw = Σ_rows g·x·r (written, not accumulated; null: not wanted).
+   */
+  rmsNormBackward?(
+    g: Storage,
+    x: Storage,
+    w: Storage | null,
+    r: Float64Array,
+    gx: Storage,
+    gw: Storage | null,
+    rows: number,
+    features: number,
+  ): boolean;
+  /**
    * A dropout mask drawn as src/autograd/dropout-mask.ts draws it in JavaScript: mask[i] = keep
    * where the i-th nextU32() of the generator whose four words are `words` is ≥ threshold, else 0;
    * `words` is advanced in place past the last draw, so the masks equal the JavaScript ones bit
@@ -711,6 +732,8 @@ const EXTENSION_NAMES = {
   recurrentGatesBackward: true,
   layerNorm: true,
   layerNormBackward: true,
+  rmsNorm: true,
+  rmsNormBackward: true,
   dropoutMask: true,
   dropout: true,
   zero: true,

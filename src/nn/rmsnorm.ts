@@ -12,6 +12,7 @@
 import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
 import { isGradEnabled, record } from '../autograd/engine.js';
+import { extension } from '../backend/backend.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, div, mean, mul, reshape, sqrt, square, sub, sum } from '../autograd/ops.js';
 import { Module, parameter, type MaskSupport } from './module.js';
@@ -56,7 +57,9 @@ export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], 
 /**
  * rmsNorm on the host as one op: one loop forward (each row's mean square in float64, then
  * x·r·w, r = 1/√(mean(x²) + eps)) and one backward, gx = r·(ĝ − x̂·mean(ĝ·x̂)) with x̂ = x·r and
- * ĝ = g·w, gw = Σ_rows g·x̂, where the composition takes about ten passes over x each way. Under
+ * ĝ = g·w, gw = Σ_rows g·x̂, where the composition takes about ten passes over x each way. Each
+ * loop is the backend's rmsNorm / rmsNormBackward extension where it has one that takes the
+ * operands (wasm: float32, SIMD, rows over the threads), else rmsRows / rmsRowsBackward here. Under
  * createGraph the backward is the same formula in autograd ops of x, w and g, so it differentiates
  * again.
  */
@@ -65,7 +68,7 @@ function hostRmsNorm(x: Tensor, rows: number, F: number, w: Tensor | null, eps: 
     wd = w?.data ?? null;
   const r = new Float64Array(rows);
   const out = allocStorage(x.dtype, x.size);
-  rmsRows(xd, wd, out, r, rows, F, eps);
+  if (!extension('rmsNorm')?.(xd, wd, out, rows, F, eps, r)) rmsRows(xd, wd, out, r, rows, F, eps);
   return record('rmsNorm', w ? [x, w] : [x], new Tensor(out, x.shape), (g) => {
     if (isGradEnabled()) {
       const x2 = reshape(x, [rows, F]),
@@ -77,7 +80,13 @@ function hostRmsNorm(x: Tensor, rows: number, F: number, w: Tensor | null, eps: 
       return w ? [gx, reshape(sum(mul(g2, xhat), 0), w.shape)] : [gx];
     }
     const gx = allocStorage(x.dtype, x.size);
-    const gw = wd && w?.requiresGrad ? new Float64Array(F) : null;
+    const gwOut = wd && w?.requiresGrad ? allocStorage(w.dtype, F) : null;
+    if (extension('rmsNormBackward')?.(g.data, xd, wd, r, gx, gwOut, rows, F)) {
+      const grads: (Tensor | null)[] = [new Tensor(gx, x.shape)];
+      if (w) grads.push(gwOut && new Tensor(gwOut, w.shape));
+      return grads;
+    }
+    const gw = gwOut ? new Float64Array(F) : null;
     rmsRowsBackward(g.data, xd, wd, r, gx, gw, rows, F);
     const grads: (Tensor | null)[] = [new Tensor(gx, x.shape)];
     if (w) grads.push(gw && new Tensor(w.dtype === 'float64' ? gw : Float32Array.from(gw), w.shape));

@@ -1,16 +1,17 @@
 /**
  * RMSNorm and rmsNorm against PyTorch 2.6's nn.RMSNorm (fixtures from tools/golden_layers2.py) on
  * the reference and wasm backends, float64 and float32: eps None as the dtype's machine epsilon,
- * eps given, with and without weight, over one and two trailing dimensions; second derivatives;
- * errors.
+ * eps given, with and without weight, over one and two trailing dimensions; the wasm kernels on
+ * larger float32 tensors against the reference backend's loop; second derivatives; errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
-import { initWasm } from '../../src/backend/wasm/index.js';
+import { initWasm, wasmInfo } from '../../src/backend/wasm/index.js';
+import { extension } from '../../src/backend/backend.js';
 import { machineEps } from '../../src/nn/rmsnorm.js';
-import { assertClose, gradCheck, randT } from '../helpers.js';
+import { assertClose, floatSource, gradCheck, randT } from '../helpers.js';
 
 await initWasm({ threads: 2 });
 const G = JSON.parse(readFileSync(new URL('../../../test/fixtures/layers2/rmsnorm.json', import.meta.url), 'utf8'));
@@ -39,6 +40,44 @@ test('RMSNorm equals PyTorch 2.6: output and the gradients of input and weight (
     }
   } finally {
     d.setBackend('wasm');
+  }
+});
+
+test("float32 past the small-tensor cut runs wasm's rmsNorm kernels both ways, equal to the reference backend's loop", () => {
+  const rnd = floatSource(11);
+  // F = 99 (a scalar tail after the SIMD loop), rows 67; F = 256 over 200 rows (parts of more than FLUSH_ROWS rows)
+  for (const [rows, F, affine] of [
+    [67, 99, true],
+    [200, 256, true],
+    [40, 64, false],
+  ] as const) {
+    const xv = rnd(rows * F, -3, 3),
+      gv = rnd(rows * F, -1, 1),
+      wv = rnd(F, 0.5, 1.5);
+    const run = () => {
+      const x = d.fromData(xv, [rows, F], { requiresGrad: true });
+      const w = affine ? d.fromData(wv, [F], { requiresGrad: true }) : null;
+      const y = d.rmsNorm(x, F, w, 1e-5);
+      d.backward(y, { gradient: d.fromData(gv, [rows, F]) });
+      return [y.data, x.grad!.data, w ? w.grad!.data : new Float32Array(0)];
+    };
+    const what = `[${rows}, ${F}]${affine ? '' : ' no weight'}`;
+    try {
+      d.setBackend('reference');
+      assert.equal(extension('rmsNorm'), undefined);
+      const [yr, gxr, gwr] = run();
+      d.setBackend('wasm');
+      assert.ok(extension('rmsNorm') && extension('rmsNormBackward'));
+      const copied = wasmInfo().copiedBytes;
+      const [yw, gxw, gww] = run();
+      // x in and y out forward, g and x in and gx out backward: the JavaScript loop copies nothing
+      assert.ok(wasmInfo().copiedBytes - copied >= 5 * rows * F * 4, `${what}: the kernels ran`);
+      assertClose(yw, yr, 3e-7, `${what} y`);
+      assertClose(gxw, gxr, 2e-6, `${what} gx`);
+      assertClose(gww, gwr, 2e-6 * Math.sqrt(rows), `${what} gw`);
+    } finally {
+      d.setBackend('wasm');
+    }
   }
 });
 

@@ -76,6 +76,8 @@ export const KERNEL_FNS = [
   'gemmBatch',
   'lnForward',
   'lnBackward',
+  'rmsForward',
+  'rmsBackward',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
