@@ -12,7 +12,7 @@
 import {
   UN_EXP, UN_SIGMOID, UN_TANH, UN_ERF, UN_GELU, UN_GELU_DERIV, UN_GELU_TANH, UN_GELU_TANH_DERIV, UN_SILU, UN_SILU_DERIV,
   UN_ELU, UN_ELU_DERIV, UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV, UN_SOFTPLUS, UN_MISH, UN_MISH_DERIV, UN_HARDSWISH,
-  UN_HARDSWISH_DERIV, UN_HARDSIGMOID, UN_HARDSIGMOID_DERIV, UN_SELU, UN_SELU_DERIV,
+  UN_HARDSWISH_DERIV, UN_HARDSIGMOID, UN_HARDSIGMOID_DERIV, UN_SELU, UN_SELU_DERIV, UN_HARDTANH, UN_HARDTANH_DERIV,
 } from './opcodes';
 
 // ---------------------------------------------------------------- scalar
@@ -135,6 +135,11 @@ const MISH_LINEAR: f32 = 20;
     case UN_HARDSIGMOID_DERIV: return x > -3 && x < 3 ? ONE_SIXTH : 0;
     case UN_SELU: return x <= 0 ? (Mathf.exp(x) - 1) * p0 : x * p1;
     case UN_SELU_DERIV: return x > 0 ? p1 : p0 * Mathf.exp(x);
+    case UN_HARDTANH: {
+      const v = p0 >= x ? p0 : x;
+      return p1 <= v ? p1 : v;
+    }
+    case UN_HARDTANH_DERIV: return x > p0 && x < p1 ? 1 : 0;
     default: {
       // UN_SOFTPLUS_DERIV
       const z = x * p0;

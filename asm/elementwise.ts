@@ -8,7 +8,7 @@
 import {
   BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MAX, BIN_MIN, BIN_GT, BIN_LT, BIN_EQ, BIN_RELU_GRAD,
   UN_NEG, UN_EXP, UN_LOG, UN_SQRT, UN_ABS, UN_SIGN, UN_RELU, UN_STEP, UN_SIGMOID, UN_TANH, UN_SQUARE, UN_RECIP,
-  UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV,
+  UN_LEAKY_RELU, UN_LEAKY_RELU_DERIV, UN_ELU, UN_ELU_DERIV, UN_SELU, UN_SELU_DERIV, UN_HARDTANH, UN_HARDTANH_DERIV,
 } from './opcodes';
 import { activation, sigmoid, vectorised, vunary, vexp } from './activations';
 
@@ -85,6 +85,27 @@ export function unary(op: i32, a: usize, out: usize, n: i32, p0: f32, p1: f32): 
     for (; i + 4 <= n; i += 4) {
       const off = <usize>i * 4;
       v128.store(out + off, vunary(op, v128.load(a + off)));
+    }
+  } else if (op == UN_ELU || op == UN_ELU_DERIV || op == UN_SELU || op == UN_SELU_DERIV || op == UN_HARDTANH || op == UN_HARDTANH_DERIV) {
+    // the activations with scalars, `activation`'s formulas on four lanes (vexp has Mathf.exp's bits)
+    const zero = f32x4.splat(0), one = f32x4.splat(1), vp0 = f32x4.splat(p0), vp1 = f32x4.splat(p1);
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i * 4;
+      const x = v128.load(a + off);
+      let y: v128;
+      switch (op) {
+        case UN_ELU: y = v128.bitselect(f32x4.mul(f32x4.sub(vexp(x), one), vp0), x, f32x4.le(x, zero)); break;
+        case UN_ELU_DERIV: y = v128.bitselect(one, f32x4.mul(vp0, vexp(x)), f32x4.gt(x, zero)); break;
+        case UN_SELU: y = v128.bitselect(f32x4.mul(f32x4.sub(vexp(x), one), vp0), f32x4.mul(x, vp1), f32x4.le(x, zero)); break;
+        case UN_SELU_DERIV: y = v128.bitselect(vp1, f32x4.mul(vp0, vexp(x)), f32x4.gt(x, zero)); break;
+        case UN_HARDTANH: {
+          const v = v128.bitselect(vp0, x, f32x4.ge(vp0, x));
+          y = v128.bitselect(vp1, v, f32x4.le(vp1, v));
+          break;
+        }
+        default: y = v128.and(v128.and(f32x4.gt(x, vp0), f32x4.lt(x, vp1)), one); // UN_HARDTANH_DERIV
+      }
+      v128.store(out + off, y);
     }
   } else if (vec) {
     const zero = f32x4.splat(0), one = f32x4.splat(1), vp0 = f32x4.splat(p0);

@@ -49,3 +49,5 @@ export const UN_HARDSIGMOID: i32 = 29;
 export const UN_HARDSIGMOID_DERIV: i32 = 30;
 export const UN_SELU: i32 = 31; // x ≤ 0 ? (eˣ − 1)·p0 : x·p1 (p0 = alpha·scale, p1 = scale)
 export const UN_SELU_DERIV: i32 = 32;
+export const UN_HARDTANH: i32 = 33; // min(p1, max(p0, x)) as BIN_MIN and BIN_MAX take them
+export const UN_HARDTANH_DERIV: i32 = 34;

@@ -1,9 +1,9 @@
 /**
  * The activations of MobileNetV3, YOLOv4, self-normalising nets and PReLU ResNets, as
  * torch.nn.functional has them: hardtanh, relu6, hardsigmoid, hardswish, mish, selu and prelu.
- * Mish, Hardswish, Hardsigmoid and SELU are each one backend kernel forward and one for f′
- * backward (UnaryOp in src/backend/backend.ts), as silu is; hardtanh and prelu are composed of the
- * backends' existing kernels (max, min, comparisons), so everything runs wherever its operand lives.
+ * Each but prelu is one backend kernel forward and one for f′ backward (UnaryOp in
+ * src/backend/backend.ts), as silu is; prelu is composed of the backends' existing kernels; so
+ * everything runs wherever its operand lives, a WebGPU device included.
  *
  * The gradients at the kinks are PyTorch's, not what a composition would give: hardtanh's and
  * hardsigmoid's is 0 on the boundaries (the open interval passes it), hardswish's is x/3 + ½ on
@@ -13,7 +13,6 @@
  */
 import { full, type Tensor } from '../tensor/tensor.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
-import { record } from './engine.js';
 import { add, div, mul, rawBinary, rawUnary, reshape, sigmoid, square, sub, tanh } from './ops.js';
 import { activation, finiteArg, softplus } from './activations.js';
 
@@ -37,14 +36,6 @@ function inside(x: Tensor, lo: number, hi: number): Tensor {
 }
 
 /**
- * min(max(x, lo), hi) by the max and min kernels, the bound first: max(a, b) is a ≥ b ? a : b on
- * every backend, so a NaN x comes through as NaN, as PyTorch's clamp gives it.
- */
-function clip(x: Tensor, lo: number, hi: number): Tensor {
-  return rawBinary('min', scalarLike(x, hi), rawBinary('max', scalarLike(x, lo), x, 'clip'), 'clip');
-}
-
-/**
  * F.hardtanh: x clipped to [min, max]. The gradient is g strictly inside (min, max) and 0 on and
  * past the bounds (PyTorch's hardtanh_backward).
  */
@@ -52,7 +43,7 @@ export function hardtanh(x: Tensor, min = -1, max = 1): Tensor {
   const lo = finiteArg(min, 'hardtanh', 'min'),
     hi = finiteArg(max, 'hardtanh', 'max');
   if (lo > hi) throw new RangeError(`hardtanh: min (${lo}) must be ≤ max (${hi})`);
-  return record('hardtanh', [x], clip(x, lo, hi), (g) => [mul(g, inside(x, lo, hi))]);
+  return activation('hardtanh', 'hardtanh', 'hardtanhDeriv', x, [lo, hi], null);
 }
 
 /** F.relu6: min(max(x, 0), 6), hardtanh(x, 0, 6), so its gradient is 0 at 0 and at 6 as PyTorch's. */

@@ -40,10 +40,13 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | '
  *   hardsigmoid     min(max(x + 3, 0), 6)/6                         hardsigmoidDeriv −3 < x < 3 ? ⅙ (float32's 1.0f/6.0f) : 0
  *   selu            x ≤ 0 ? (eˣ − 1)·p[0] : x·p[1]                  seluDeriv       x > 0 ? p[1] : p[0]·eˣ
  *                   (alpha·scale, scale)
+ *   hardtanh        min(p[1], max(p[0], x))  (min_val, max_val)     hardtanhDeriv   p[0] < x < p[1] ? 1 : 0
+ *                   (max(a, b) = a ≥ b ? a : b, min(a, b) = a ≤ b ? a : b, the binary ops')
  *
  * Each comparison is written so that NaN takes the branch PyTorch's vectorised kernels take:
- * leakyReluDeriv(NaN) is p[0] and hardsigmoidDeriv(NaN) 0 (PyTorch's gradients there are finite);
- * every other op gives NaN (the clamps of hardswish and hardsigmoid pass it, as PyTorch's clamp does).
+ * leakyReluDeriv(NaN) is p[0], hardsigmoidDeriv(NaN) and hardtanhDeriv(NaN) 0 (PyTorch's gradients
+ * there are finite); every other op gives NaN (the clamps of hardswish, hardsigmoid and hardtanh pass
+ * it, as PyTorch's clamp does).
  */
 export type UnaryOp =
   | 'neg'
@@ -80,7 +83,9 @@ export type ActivationOp =
   | 'hardsigmoid'
   | 'hardsigmoidDeriv'
   | 'selu'
-  | 'seluDeriv';
+  | 'seluDeriv'
+  | 'hardtanh'
+  | 'hardtanhDeriv';
 
 /**
  * The activation a fused dense layer (the `linear` extension, the `dense` op) applies to

@@ -92,6 +92,11 @@ const unFns: Record<UnaryOp, (x: number, p0: number, p1: number) => number> = {
   hardsigmoidDeriv: (x) => (x > -3 && x < 3 ? ONE_SIXTH_F32 : 0),
   selu: (x, negCoef, scale) => (x <= 0 ? (Math.exp(x) - 1) * negCoef : x * scale),
   seluDeriv: (x, negCoef, scale) => (x > 0 ? scale : negCoef * Math.exp(x)),
+  hardtanh: (x, lo, hi) => {
+    const v = lo >= x ? lo : x;
+    return hi <= v ? hi : v;
+  },
+  hardtanhDeriv: (x, lo, hi) => (x > lo && x < hi ? 1 : 0),
 };
 
 /** Strides of `shape` aligned right against an output of rank `rank`, 0 where broadcast. */

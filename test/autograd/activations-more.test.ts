@@ -130,7 +130,7 @@ test('second derivatives equal PyTorch (createGraph), and central differences fo
   gradCheck((a) => d.hardsigmoid(a), [randT([12], 6, -2.5, 2.5)]);
 });
 
-test('mish, hardswish, hardsigmoid and selu run one wasm kernel each way, equal to the reference backend on float32 tensors past the small-tensor cut', () => {
+test('mish, hardswish, hardsigmoid, selu, hardtanh and relu6 run one wasm kernel each way, equal to the reference backend on float32 tensors past the small-tensor cut', () => {
   // 4,099 values: the SIMD loop and its scalar tail; the kinks, Mish's switch at 20, NaN and ±∞ among them
   const n = 4099;
   const xs = new Float32Array(n);
@@ -138,7 +138,14 @@ test('mish, hardswish, hardsigmoid and selu run one wasm kernel each way, equal 
   xs.set([-3, 3, 0, -0, 6, -6, 20, Math.fround(20.000002), Math.fround(19.999998), Number.NaN, Infinity, -Infinity, -90, 90]);
   xs.set([-3, 3, Number.NaN, Infinity, -Infinity], n - 5);
   const gys = Float32Array.from(xs, (_, i) => 0.5 + ((i * 7) % 13) / 13);
-  const ops = { mish: d.mish, hardswish: d.hardswish, hardsigmoid: d.hardsigmoid, selu: d.selu };
+  const ops: [string, string, (t: d.Tensor) => d.Tensor][] = [
+    ['mish', 'mish', d.mish],
+    ['hardswish', 'hardswish', d.hardswish],
+    ['hardsigmoid', 'hardsigmoid', d.hardsigmoid],
+    ['selu', 'selu', d.selu],
+    ['hardtanh(-2, 2.5)', 'hardtanh', (t) => d.hardtanh(t, -2, 2.5)],
+    ['relu6', 'hardtanh', d.relu6],
+  ];
   const run = (f: (t: d.Tensor) => d.Tensor) => {
     const x = d.fromData(xs, [n], { requiresGrad: true });
     const y = f(x);
@@ -148,7 +155,7 @@ test('mish, hardswish, hardsigmoid and selu run one wasm kernel each way, equal 
   const wasm = d.backend();
   const unary = wasm.unary;
   try {
-    for (const [name, f] of Object.entries(ops)) {
+    for (const [name, kernel, f] of ops) {
       d.setBackend('reference');
       const [yr, gr] = run(f);
       d.setBackend('wasm');
@@ -160,7 +167,7 @@ test('mish, hardswish, hardsigmoid and selu run one wasm kernel each way, equal 
       const copied = wasmInfo().copiedBytes;
       const [yw, gw] = run(f);
       wasm.unary = unary;
-      assert.deepEqual(called, [name, `${name}Deriv`], `${name}: one kernel forward, one backward`);
+      assert.deepEqual(called, [kernel, `${kernel}Deriv`], `${name}: one kernel forward, one backward`);
       assert.ok(wasmInfo().copiedBytes - copied >= 2 * n * 4, `${name}: the kernels ran in wasm memory`);
       for (const [what, a, e] of [
         ['y', yw, yr],

@@ -12,7 +12,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as bins from '../../src/backend/wasm/kernels.generated.js';
 import type { KernelExports } from '../../src/backend/wasm/abi.generated.js';
+import * as abi from '../../src/backend/wasm/abi.generated.js';
 import { ACTIVATION_PAIRS, VECTOR_OPS } from '../../tools/vector-math-ops.js';
+
+const SELU = [1.6732632423543772 * 1.0507009873554805, 1.0507009873554805];
+/** Name, op code and the two scalars of each vectorised activation that takes them. */
+const PARAMETRISED_OPS: [string, number, number, number][] = [
+  ['elu', abi.UN_ELU, 1, 0],
+  ['eluDeriv', abi.UN_ELU_DERIV, 1, 0],
+  ['elu(-0.7)', abi.UN_ELU, -0.7, 0],
+  ['eluDeriv(-0.7)', abi.UN_ELU_DERIV, -0.7, 0],
+  ['selu', abi.UN_SELU, SELU[0], SELU[1]],
+  ['seluDeriv', abi.UN_SELU_DERIV, SELU[0], SELU[1]],
+  ['hardtanh', abi.UN_HARDTANH, -1, 1],
+  ['hardtanhDeriv', abi.UN_HARDTANH_DERIV, -1, 1],
+  ['hardtanh(0, 6)', abi.UN_HARDTANH, 0, 6],
+  ['hardtanhDeriv(0, 6)', abi.UN_HARDTANH_DERIV, 0, 6],
+];
 
 /** The inputs, as float32 bit patterns. */
 function inputs(): Uint32Array {
@@ -88,6 +104,14 @@ for (const [variant, b64] of [
       k.activationForward(f, px, py, 0, n - 3);
       assert.ok(at(pd).every((v) => v === 0xdeadbeef));
       assert.deepEqual(at(py).subarray(0, n - 3), wantY.subarray(0, n - 3));
+    }
+    // the activations with scalars (ELU, SELU, Hardtanh), vectorised with their scalars in lanes
+    for (const [name, op, p0, p1] of PARAMETRISED_OPS) {
+      k.unary(op, px, pv, n, p0, p1);
+      for (let i = 0; i < n; i++) k.unary(op, px + i * 4, ps + i * 4, 1, p0, p1);
+      const v = at(pv),
+        sc = at(ps);
+      for (let i = 0; i < n; i++) if (v[i] !== sc[i]) assert.fail(`${name}(${hex(xs[i])}): SIMD ${hex(v[i])}, scalar ${hex(sc[i])}`);
     }
   });
 }

@@ -55,6 +55,8 @@ import {
   UN_HARDSIGMOID_DERIV,
   UN_SELU,
   UN_SELU_DERIV,
+  UN_HARDTANH,
+  UN_HARDTANH_DERIV,
 } from './abi.generated.js';
 
 /**
@@ -112,6 +114,8 @@ const UN_CODES: Record<UnaryOp, number> = {
   hardsigmoidDeriv: UN_HARDSIGMOID_DERIV,
   selu: UN_SELU,
   seluDeriv: UN_SELU_DERIV,
+  hardtanh: UN_HARDTANH,
+  hardtanhDeriv: UN_HARDTANH_DERIV,
 };
 
 export function mathOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'binary' | 'unary' | 'sum' | 'max' | 'logSoftmax'> {

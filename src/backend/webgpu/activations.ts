@@ -1,6 +1,6 @@
 /**
  * The activations of UnaryOp in WGSL (src/backend/backend.ts gives the formulas, PyTorch's): erf,
- * the two GELUs, SiLU, LeakyReLU, ELU, Softplus, Mish, Hardswish, Hardsigmoid and SELU with their derivatives. `ACTIVATION_OPS` maps
+ * the two GELUs, SiLU, LeakyReLU, ELU, Softplus, Mish, Hardswish, Hardsigmoid, SELU and Hardtanh with their derivatives. `ACTIVATION_OPS` maps
  * each op to its expression in x (and the uniforms p.p0, p.p1 where `PARAMETRISED` lists it);
  * elementwise.ts puts it in its unary kernel.
  *
@@ -182,6 +182,13 @@ fn seluDerivF(x: f32, negCoef: f32, scale: f32) -> f32 {
   if (isNan(x)) { return x; }
   return select(negCoef * exp(x), scale, x > 0.0);
 }
+fn hardtanhF(x: f32, lo: f32, hi: f32) -> f32 {
+  if (isNan(x)) { return x; }
+  return clamp(x, lo, hi);
+}
+fn hardtanhDerivF(x: f32, lo: f32, hi: f32) -> f32 {
+  return select(0.0, 1.0, !isNan(x) && x > lo && x < hi);
+}
 `;
 
 export const ACTIVATION_OPS: Record<ActivationOp, string> = {
@@ -206,6 +213,8 @@ export const ACTIVATION_OPS: Record<ActivationOp, string> = {
   hardsigmoidDeriv: 'hardsigmoidDerivF(x)',
   selu: 'seluF(x, p.p0, p.p1)',
   seluDeriv: 'seluDerivF(x, p.p0, p.p1)',
+  hardtanh: 'hardtanhF(x, p.p0, p.p1)',
+  hardtanhDeriv: 'hardtanhDerivF(x, p.p0, p.p1)',
 };
 
 /** The ops that read the uniforms p0, p1 (their kernels' Params has them after n). */
@@ -218,4 +227,6 @@ export const PARAMETRISED: ReadonlySet<UnaryOp> = new Set([
   'softplusDeriv',
   'selu',
   'seluDeriv',
+  'hardtanh',
+  'hardtanhDeriv',
 ]);

@@ -101,6 +101,10 @@ const KERNELS: [UnaryOp, number[]][] = [
   ['hardsigmoidDeriv', []],
   ['selu', [1.6732632423543772 * 1.0507009873554805, 1.0507009873554805]],
   ['seluDeriv', [1.6732632423543772 * 1.0507009873554805, 1.0507009873554805]],
+  ['hardtanh', [-1, 1]],
+  ['hardtanhDeriv', [-1, 1]],
+  ['hardtanh', [0, 6]],
+  ['hardtanhDeriv', [0, 6]],
 ];
 
 test('each activation kernel equals the reference: ±0, tiny and huge values, ±∞, NaN, and 70,001 values over many workgroups', async () => {

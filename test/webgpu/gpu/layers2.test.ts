@@ -1,8 +1,8 @@
 /**
  * PReLU, Mish, Hardswish, Hardsigmoid, SELU, Hardtanh, ReLU6, RMSNorm, Softmax/LogSoftmax over a
  * middle dim, Identity and Unflatten on WebGPU (run by `npm run test:webgpu` on lavapipe): Mish,
- * Hardswish, Hardsigmoid and SELU run their own activation kernels, the rest are composed of
- * primitives, so a model moved to 'webgpu' runs them on the device's kernels with nothing read
+ * Hardswish, Hardsigmoid, SELU, Hardtanh and ReLU6 run their own activation kernels, the rest are
+ * composed of primitives, so a model moved to 'webgpu' runs them on the device's kernels with nothing read
  * back, and the outputs and the gradients of input and parameters equal the reference backend's;
  * an MLP of them trains step for step as on wasm.
  */
@@ -57,8 +57,8 @@ test('the new layers on webgpu equal the reference backend: values and the gradi
     await compare('Hardswish', () => new d.Hardswish(), [5, 9], ['unary.hardswish', 'unary.hardswishDeriv']);
     await compare('Hardsigmoid', () => new d.Hardsigmoid(), [5, 9], ['unary.hardsigmoid', 'unary.hardsigmoidDeriv']);
     await compare('SELU', () => new d.SELU(), [5, 9], ['unary.selu', 'unary.seluDeriv']);
-    await compare('Hardtanh', () => new d.Hardtanh(-2, 2.5), [5, 9]);
-    await compare('ReLU6', () => new d.ReLU6(), [5, 9]);
+    await compare('Hardtanh', () => new d.Hardtanh(-2, 2.5), [5, 9], ['unary.hardtanh', 'unary.hardtanhDeriv']);
+    await compare('ReLU6', () => new d.ReLU6(), [5, 9], ['unary.hardtanh', 'unary.hardtanhDeriv']);
     await compare('RMSNorm over [C, L]', () => new d.RMSNorm([4, 5], { eps: 1e-5 }), [3, 4, 5]);
     await compare('RMSNorm eps None, no affine', () => new d.RMSNorm(16, { elementwiseAffine: false }), [6, 16]);
     await compare('Softmax dim 1', () => new d.Softmax(1), [3, 4, 5]);
