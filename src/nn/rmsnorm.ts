@@ -7,7 +7,8 @@
  *
  * the same in training and evaluation. eps left out is PyTorch's None: the machine epsilon of x's
  * dtype (float32 2⁻²³ ≈ 1.19e-7, float64 2⁻⁵² ≈ 2.22e-16), as torch.finfo(dtype).eps. On the host
- * one op with a loop each way; on a device composed of autograd ops; both differentiate to any order.
+ * one op with a loop each way (the wasm backend's SIMD kernels for float32); on a device composed of
+ * autograd ops; both differentiate to any order.
  */
 import { Tensor, allocStorage, type DType, type HostStorage } from '../tensor/tensor.js';
 import { isDeviceStorage } from '../tensor/device.js';
