@@ -103,7 +103,7 @@
  */
 import type { DType } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
-import { fmtShape, shapeEq } from '../tensor/shape.js';
+import { fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 import { Linear, ReLU, Sigmoid, Tanh, Flatten, Sequential, maskAfter } from '../nn/layers.js';
 import { ELU, GELU, LeakyReLU, SiLU, Softplus } from '../nn/activation.js';
 import { Hardsigmoid, Hardswish, Hardtanh, Mish, PReLU, ReLU6, SELU } from '../nn/activation-more.js';
@@ -127,6 +127,7 @@ import {
 } from '../nn/index.js';
 import { Conv2d } from '../nn/conv.js';
 import { ConvTranspose2d } from '../nn/conv-transpose.js';
+import { transposedOutSize } from '../autograd/conv-transpose.js';
 import { Upsample } from '../nn/upsample.js';
 import { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from '../nn/pool.js';
 import { Dropout, Dropout2d } from '../nn/dropout.js';
@@ -1262,16 +1263,16 @@ export function buildFromLayers(layers: readonly LayerSpec[], o: BuildSpecOption
             groups = (l.groups as number | undefined) ?? 1;
           const out = l.out as number;
           groupsDivide(at, groups, c, out, shape);
-          for (const i of [0, 1])
-            if (!(op[i] < s[i] || op[i] < d[i]))
-              throw new ModelSpecError(
-                `${at}: outpad=${op.join('x')} must be smaller than the stride (${s.join('x')}) or the dilation (${d.join('x')})`,
-              );
-          // PyTorch's ConvTranspose2d output size (H − 1)·s − 2p + d·(k − 1) + outpad + 1
-          const oh = (h - 1) * s[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1,
-            ow = (w - 1) * s[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1;
-          if (oh < 1 || ow < 1)
-            throw new ModelSpecError(`${at}: input ${fmtShape(shape)} with padding ${p.join('×')} gives an empty output (${oh}×${ow})`);
+          // the layer's own output size and checks (outpad below the stride or the dilation, a non-empty output)
+          const outSize = (i: 0 | 1, n: number) => {
+            try {
+              return transposedOutSize(n, k[i], s[i], p[i], op[i], d[i], at, i === 0 ? 'height' : 'width');
+            } catch (e) {
+              throw e instanceof RangeError || e instanceof ShapeError ? new ModelSpecError(e.message) : e;
+            }
+          };
+          const oh = outSize(0, h),
+            ow = outSize(1, w);
           fits([c, out / groups, ...k], l.bias === false ? 0 : out);
           m = new ConvTranspose2d(c, out, k, {
             stride: s,

@@ -594,8 +594,9 @@ test('convt:out:kernel and upsample[:factor]: parsed, formatted, built as ConvTr
   const build = (s: string) => d.buildFromLayers(d.parseModelSpec(s), { rng: new d.Rng(1), inputShape: IMG, classes: 10 });
   rejects(
     () => build('convt:4:3:stride=2:outpad=2,flatten,linear'),
-    /^layer 0 \(convt:4:3:stride=2:outpad=2\): outpad=2x2 must be smaller than the stride \(2x2\) or the dilation \(1x1\)/,
+    /^layer 0 \(convt:4:3:stride=2:outpad=2\): outputPadding 2 \(height\) must be smaller than the stride 2 or the dilation 1/,
   );
+  rejects(() => build('conv:4:3,convt:4:3:pad=20,flatten,linear'), /^layer 1 \(convt:4:3:pad=20\): output height .* expected ≥ 1/);
   rejects(
     () => build('conv:4:3,convt:6:3:groups=4,flatten,linear'),
     /groups=4 must divide the input channels \(4, of \[4, 26, 26\]\) and the output channels \(6\)/,
