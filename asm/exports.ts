@@ -10,6 +10,7 @@ export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
 export { lnForward, lnBackward, lnBackwardScratchBytes, rmsForward, rmsBackward } from './layernorm';
 export { permute } from './layout';
+export { attnForward, attnBackward, attnScratchFloats } from './attention';
 export { lstmRows, gruRows, rnnRows, lstmBackRows, gruBackRows, rnnBackRows } from './recurrent';
 
 /** Zeroes n floats at p (memory.fill: a native memset, where TypedArray.fill on shared memory is a slow loop). */

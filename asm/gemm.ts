@@ -37,7 +37,8 @@ export function gemmScratchBytes(): i32 {
   return (MC * KC + KC * NC + MR * NR) * 4 + 64;
 }
 
-@inline function madd(a: v128, b: v128, c: v128): v128 {
+/** a·b + c: one fused multiply-add under relaxed SIMD, else a product and a sum. */
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   else return f32x4.add(f32x4.mul(a, b), c);
 }

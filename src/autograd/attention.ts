@@ -28,10 +28,13 @@ import { Tensor, allocStorage } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 import { broadcastShapes, fmtShape, shapeEq, ShapeError } from '../tensor/shape.js';
 import { isDeviceStorage } from '../tensor/device.js';
-import { add, matmul, mul, softmax } from './ops.js';
-import { where } from './indexing.js';
+import { add, matmul, mul, permute, reshape, softmax, sub, sum } from './ops.js';
+import { split, stack, where } from './indexing.js';
 import { matmulTransposed } from './batched.js';
-import { applyDropout } from './dropout-mask.js';
+import { transpose } from './transpose.js';
+import { applyDropout, fillDropMask } from './dropout-mask.js';
+import { isGradEnabled, record } from './engine.js';
+import { type AttentionArgs, extension } from '../backend/backend.js';
 import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 /** How a mask tensor is read: 'bool' (0/1, its meaning set by the caller's convention) or 'float' (added to the scores). */
@@ -206,4 +209,71 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   if (training && dropoutP > 0 && !opts.rng)
     throw new Error(`${what}: training with dropoutP ${dropoutP} needs a random generator; pass { training: true, rng }`);
   return attentionCore(q, k, v, attend, additive, scale, training ? dropoutP : 0, opts.rng ?? null, 'zero').output;
+}
+
+/**
+ * Self-attention on packed projections: `qkv` [N·L, 3E] (each position's q, k and v, each `heads`
+ * heads side by side: the packed in-projection's output) → [N·L, E], the heads side by side as an
+ * output projection takes them. Scores scale·(q·k), with `causal` none for keys after the query,
+ * the weights dropped with probability `dropoutP` from `rng` (the draws applyDropout makes over
+ * the weights [N, H, L, L], so the masks equal attentionCore's). One op each way on a backend
+ * with the attention extensions (wasm, float32), whose kernels keep the scores in cache instead of
+ * the composition's arrays; null elsewhere, for the caller to compose. Under createGraph the
+ * backward is written in ops of qkv (recomputing the softmax), so it differentiates again.
+ */
+export function packedSelfAttention(
+  qkv: Tensor,
+  n: number,
+  l: number,
+  heads: number,
+  scale: number,
+  causal: boolean,
+  dropoutP: number,
+  rng: Rng | null,
+): Tensor | null {
+  const fwd = extension('attention'),
+    bwd = extension('attentionBackward');
+  if (!fwd || !bwd || isDeviceStorage(qkv.storage) || qkv.dtype !== 'float32') return null;
+  const e = qkv.shape[1] / 3,
+    d = e / heads;
+  let mask: Float32Array | null = null;
+  if (dropoutP > 0 && rng) {
+    mask = allocStorage('float32', n * heads * l * l) as Float32Array;
+    fillDropMask(mask, dropoutP, rng);
+  }
+  const a: AttentionArgs = { qkv: qkv.data, mask, n, length: l, heads, headDim: d, scale, causal };
+  const out = allocStorage('float32', n * l * e),
+    probs = allocStorage('float32', n * heads * l * l);
+  const maskT = mask && new Tensor(mask, [n, heads, l, l]);
+  if (!fwd(a, out, probs)) return composedPacked(qkv, n, l, heads, scale, causal, maskT).out;
+  return record('attention', [qkv], new Tensor(out, [n * l, e]), (g) => {
+    if (!isGradEnabled()) {
+      const gqkv = allocStorage('float32', qkv.size);
+      if (bwd(a, g.data, probs, gqkv)) return [new Tensor(gqkv, qkv.shape)];
+    }
+    // in ops of qkv: P recomputed, then the gradient of P′·V through the mask and the softmax
+    const { q, k, v, p, dropped } = composedPacked(qkv, n, l, heads, scale, causal, maskT);
+    const gh = permute(reshape(g, [n, l, heads, d]), [0, 2, 1, 3]);
+    let dp = matmulTransposed(gh, v);
+    if (maskT) dp = mul(dp, maskT);
+    let ds = mul(p, sub(dp, sum(mul(dp, p), -1, true)));
+    if (scale !== 1) ds = mul(ds, scale);
+    const grads = stack([matmul(ds, k), matmul(transpose(ds, 2, 3), q), matmul(transpose(dropped, 2, 3), gh)]);
+    // [3, N, H, L, D] → [N, L, 3, H, D]
+    return [reshape(permute(grads, [1, 3, 0, 2, 4]), qkv.shape)];
+  });
+}
+
+/** packedSelfAttention composed of ops: the heads, the softmax P, the dropped weights P·mask and the output [N·L, E]. */
+function composedPacked(qkv: Tensor, n: number, l: number, heads: number, scale: number, causal: boolean, mask: Tensor | null) {
+  const e = qkv.shape[1] / 3,
+    d = e / heads;
+  const [q, k, v] = split(permute(reshape(qkv, [n, l, 3, heads, d]), [2, 0, 3, 1, 4]), 1, 0).map((t) => reshape(t, [n, heads, l, d]));
+  let scores = matmulTransposed(q, k);
+  if (scale !== 1) scores = mul(scores, scale);
+  if (causal) scores = where(causalAttendMask(l, l, qkv.dtype), scores, -Infinity);
+  const p = softmax(scores);
+  const dropped = mask ? mul(p, mask) : p;
+  const out = reshape(permute(matmul(dropped, v), [0, 2, 1, 3]), [n * l, e]);
+  return { q, k, v, p, dropped, out };
 }

@@ -254,6 +254,24 @@ export interface AdadeltaStepHyper {
 export type RecurrentCell = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 
 /**
+ * Self-attention of N sequences of `length` positions on their packed projections (extensions
+ * attention and attentionBackward): `qkv` [N, L, 3, H, D], each position's q, k and v rows of
+ * E = H·D values side by side, each as `heads` heads of `headDim`. Scores scale·(q_i·k_j), with
+ * `causal` no weight on keys after the query; the softmax's weights times `mask` [N, H, L, L]
+ * (the dropout mask, null for none) weight the values.
+ */
+export interface AttentionArgs {
+  readonly qkv: Storage;
+  readonly mask: Storage | null;
+  readonly n: number;
+  readonly length: number;
+  readonly heads: number;
+  readonly headDim: number;
+  readonly scale: number;
+  readonly causal: boolean;
+}
+
+/**
  * One step of a fused recurrent layer's forward (extension recurrentStep), on a batch of N rows
  * with H hidden units and G gate blocks per row (RNN 1, LSTM 4, GRU 3; G·H columns, PyTorch's
  * order). Inputs: x [N, G·H] the step's input projection x_t·W_ihᵀ + b_ih (+ b_hh but for the GRU),
@@ -651,6 +669,14 @@ export interface Extensions {
     features: number,
   ): boolean;
   /**
+   * Self-attention of packed projections (see AttentionArgs) into `out` [N, L, H·D] (the heads side
+   * by side), the softmax P [N, H, L, L] before dropout into `probs`. Optional: a host backend's op
+   * (the reference's, and a device's, is the composition of src/autograd/attention.ts).
+   */
+  attention?(a: AttentionArgs, out: Storage, probs: Storage): boolean;
+  /** attention's backward from its `probs`: the gradient of qkv [N, L, 3·H·D] for the output's gradient `g` (every element written). */
+  attentionBackward?(a: AttentionArgs, g: Storage, probs: Storage, gqkv: Storage): boolean;
+  /**
    * A dropout mask drawn as src/autograd/dropout-mask.ts draws it in JavaScript: mask[i] = keep
    * where the i-th nextU32() of the generator whose four words are `words` is ≥ threshold, else 0;
    * `words` is advanced in place past the last draw, so the masks equal the JavaScript ones bit
@@ -737,6 +763,8 @@ const EXTENSION_NAMES = {
   recurrentGatesBackward: true,
   layerNorm: true,
   layerNormBackward: true,
+  attention: true,
+  attentionBackward: true,
   rmsNorm: true,
   rmsNormBackward: true,
   dropoutMask: true,

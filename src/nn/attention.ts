@@ -28,7 +28,7 @@ import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, dense, mean, mul, permute, reshape } from '../autograd/ops.js';
 import { narrow, split } from '../autograd/indexing.js';
-import { attentionCore, causalAttendMask, checkBoolMask, type MaskKind } from '../autograd/attention.js';
+import { attentionCore, causalAttendMask, checkBoolMask, packedSelfAttention, type MaskKind } from '../autograd/attention.js';
 import { Module, parameter, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear } from './layers.js';
 import { glorotUniform_ } from './init.js';
@@ -210,11 +210,19 @@ export class MultiheadAttention extends Module {
     // joined again each way; its backward is g times the same column
     const rows3 = fold && this.inProjWeight ? this.qRowScale(scale, this.inProjWeight.dtype) : null;
     const packedQ = (t: Tensor) => (rows3 ? mul(t, t.ndim === 2 ? rows3 : reshape(rows3, [3 * e])) : t);
+    const training = opts.training ?? false;
+    const rng = training && this.dropout > 0 ? (opts.rng ?? needRng(undefined, what)) : null;
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.inProjWeight && query === key && key === value) {
-      // [N·L, 3E] → [N, L, 3, H, D] → [3, N, H, L, D]
       const b = this.inProjBias && packedQ(this.inProjBias);
-      const qkv = permute(reshape(dense(rows(query, e), packedQ(this.inProjWeight), b), [n, l, 3, h, d]), [2, 0, 3, 1, 4]);
+      const proj = dense(rows(query, e), packedQ(this.inProjWeight), b);
+      // no weights asked and no mask but the causal one: one op each way where the backend has the
+      // attention kernels (the same values and dropout draws as the composition below)
+      const plain = opts.needWeights === false && !opts.keyPaddingMask && !opts.attnMask;
+      const fused = plain && packedSelfAttention(proj, n, l, h, fold ? 1 : scale, opts.isCausal ?? false, rng ? this.dropout : 0, rng);
+      if (fused) return { output: reshape(dense(fused, this.outProj.weight, this.outProj.bias), [n, l, e]), weights: null };
+      // [N·L, 3E] → [N, L, 3, H, D] → [3, N, H, L, D]
+      const qkv = permute(reshape(proj, [n, l, 3, h, d]), [2, 0, 3, 1, 4]);
       // one split, whose backward joins the three gradients in one tensor
       [q, k, v] = split(qkv, 1, 0).map((t) => reshape(t, [n, h, l, d]));
     } else {
@@ -227,8 +235,6 @@ export class MultiheadAttention extends Module {
     }
 
     const { attend, additive } = this.masks(opts, n, l, s, query.dtype);
-    const training = opts.training ?? false;
-    const rng = training && this.dropout > 0 ? (opts.rng ?? needRng(undefined, what)) : null;
     const core = attentionCore(q, k, v, attend, additive, fold ? 1 : scale, rng ? this.dropout : 0, rng, opts.emptyRows ?? 'nan');
     const heads = reshape(permute(core.output, [0, 2, 1, 3]), [n * l, e]);
     const output = reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]);

@@ -110,6 +110,7 @@ export function wasmInfo(): {
   backoffs: number;
   batchedProducts: number;
   permutes: number;
+  attentions: number;
 } {
   const rt = runtime;
   return {
@@ -125,6 +126,7 @@ export function wasmInfo(): {
     backoffs: rt?.backoffs ?? 0,
     batchedProducts: rt?.batchedProducts ?? 0,
     permutes: rt?.permutes ?? 0,
+    attentions: rt?.attentions ?? 0,
   };
 }
 

@@ -12,6 +12,7 @@
  *   random.ts       dropoutMask                                           asm/random.ts
  *   layernorm.ts    layerNorm, layerNormBackward                          asm/layernorm.ts
  *   layout.ts       permute                                               asm/layout.ts
+ *   attention.ts    attention, attentionBackward                          asm/attention.ts
  *
  * The backend is `{ ...referenceBackend, ...makeWasmOps(...) }` (index.ts), so an op the families
  * do not provide runs on the reference.
@@ -29,6 +30,7 @@ import { recurrentOps } from './recurrent.js';
 import { randomOps } from './random.js';
 import { layerNormOps } from './layernorm.js';
 import { layoutOps } from './layout.js';
+import { attentionOps } from './attention.js';
 
 export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps {
   const cx = makeContext(rt, maxThreads);
@@ -44,5 +46,6 @@ export function makeWasmOps(rt: WasmRuntime, maxThreads: () => number): WasmOps 
     ...randomOps(cx),
     ...layerNormOps(cx),
     ...layoutOps(cx),
+    ...attentionOps(cx),
   };
 }

@@ -78,6 +78,8 @@ export const KERNEL_FNS = [
   'lnBackward',
   'rmsForward',
   'rmsBackward',
+  'attnForward',
+  'attnBackward',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 

@@ -106,6 +106,8 @@ export class WasmRuntime {
   batchedProducts = 0;
   /** permute calls served by the permute kernel (layout.ts). */
   permutes = 0;
+  /** attention and attentionBackward calls (attention.ts). */
+  attentions = 0;
 
   constructor(opts: { shared: boolean; relaxed: boolean }) {
     const useRelaxed = opts.relaxed && WebAssembly.validate(decode(opts.shared ? bins.relaxedShared : bins.relaxed) as BufferSource);
