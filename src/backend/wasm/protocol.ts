@@ -80,6 +80,8 @@ export const KERNEL_FNS = [
   'rmsBackward',
   'attnForward',
   'attnBackward',
+  'dropoutMask',
+  'dropoutApply',
 ] as const satisfies readonly (keyof KernelExports)[];
 export type KernelFn = (typeof KERNEL_FNS)[number];
 
