@@ -37,3 +37,19 @@
 @inline export function geoAt(geo: usize, slot: i32): i32 {
   return load<i32>(geo + <usize>slot * 4);
 }
+
+/**
+ * The layout block of an attention call (asm/attention.ts), ATT_INTS i32 slots: the lengths and head
+ * sizes, then for each of q, k, v and the output its strides in floats between sequences, heads
+ * and positions (a head's values are contiguous). Gradients share their operand's strides.
+ */
+@inline export const ATT_LQ: i32 = 0; // queries per sequence
+@inline export const ATT_LK: i32 = 1; // keys (and values) per sequence
+@inline export const ATT_H: i32 = 2; // heads per sequence
+@inline export const ATT_DK: i32 = 3; // a head's query and key size
+@inline export const ATT_DV: i32 = 4; // a head's value (and output) size
+@inline export const ATT_Q: i32 = 5; // q's strides: sequence, head, position (three slots)
+@inline export const ATT_K: i32 = 8; // k's
+@inline export const ATT_V: i32 = 11; // v's
+@inline export const ATT_O: i32 = 14; // the output's (and its gradient's)
+@inline export const ATT_INTS: i32 = 17;

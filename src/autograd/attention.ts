@@ -35,6 +35,7 @@ import { transpose } from './transpose.js';
 import { applyDropout, fillDropMask } from './dropout-mask.js';
 import { isGradEnabled, record } from './engine.js';
 import { type AttentionArgs, extension } from '../backend/backend.js';
+import type { Storage } from '../tensor/tensor.js';
 import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 
 /** How a mask tensor is read: 'bool' (0/1, its meaning set by the caller's convention) or 'float' (added to the scores). */
@@ -208,7 +209,54 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const training = opts.training ?? false;
   if (training && dropoutP > 0 && !opts.rng)
     throw new Error(`${what}: training with dropoutP ${dropoutP} needs a random generator; pass { training: true, rng }`);
+  const fused = !mask && fusedSdpa(q, k, v, scoreShape, scale, opts.isCausal ?? false, training ? dropoutP : 0, opts.rng ?? null);
+  if (fused) return fused;
   return attentionCore(q, k, v, attend, additive, scale, training ? dropoutP : 0, opts.rng ?? null, 'zero').output;
+}
+
+/**
+ * scaledDotProductAttention on the attention kernels, where the backend has them: float32 host
+ * tensors of one batch shape (no broadcasting), no mask but the causal one; each batch entry is a
+ * sequence of one head. Null otherwise (attentionCore composes).
+ */
+function fusedSdpa(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scoreShape: number[],
+  scale: number,
+  causal: boolean,
+  dropoutP: number,
+  rng: Rng | null,
+): Tensor | null {
+  const batch = scoreShape.slice(0, -2);
+  const same = (t: Tensor) => t.ndim === batch.length + 2 && batch.every((b, i) => t.shape[i] === b);
+  if (!fusable(q, k, v) || !same(q) || !same(k) || !same(v)) return null;
+  const [lq, lk] = scoreShape.slice(-2);
+  const dk = q.shape[q.ndim - 1],
+    dv = v.shape[v.ndim - 1];
+  const n = batch.reduce((x, y) => x * y, 1);
+  const operand = (t: Tensor, l: number, d: number) => ({ data: t.data, offset: 0, strides: [l * d, 0, d] as const });
+  const a = {
+    q: operand(q, lq, dk),
+    k: operand(k, lk, dk),
+    v: operand(v, lk, dv),
+    outStrides: [lq * dv, 0, dv] as const,
+    n,
+    heads: 1,
+    lq,
+    lk,
+    dk,
+    dv,
+  };
+  return fusedAttention({ ...a, scale, causal }, [q, k, v], [...batch, lq, dv], dropoutP, rng, (g, probs, mask) => {
+    const gq = allocStorage('float32', q.size),
+      gk = allocStorage('float32', k.size),
+      gv = allocStorage('float32', v.size);
+    if (runBackward(a, scale, causal, mask, g, probs, gq, gk, gv))
+      return [new Tensor(gq, q.shape), new Tensor(gk, k.shape), new Tensor(gv, v.shape)];
+    return attentionGradOps(q, k, v, g, scale, causal, mask && reshape(mask, scoreShape));
+  });
 }
 
 /**
@@ -217,9 +265,10 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
  * output projection takes them. Scores scale·(q·k), with `causal` none for keys after the query,
  * the weights dropped with probability `dropoutP` from `rng` (the draws applyDropout makes over
  * the weights [N, H, L, L], so the masks equal attentionCore's). One op each way on a backend
- * with the attention extensions (wasm, float32), whose kernels keep the scores in cache instead of
- * the composition's arrays; null elsewhere, for the caller to compose. Under createGraph the
- * backward is written in ops of qkv (recomputing the softmax), so it differentiates again.
+ * with the attention extensions (wasm, float32), which read q, k and v in place and keep the
+ * scores in cache instead of the composition's arrays; null elsewhere, for the caller to compose.
+ * Under createGraph the backward is written in ops of qkv (recomputing the softmax), so it
+ * differentiates again.
  */
 export function packedSelfAttention(
   qkv: Tensor,
@@ -231,49 +280,90 @@ export function packedSelfAttention(
   dropoutP: number,
   rng: Rng | null,
 ): Tensor | null {
-  const fwd = extension('attention'),
-    bwd = extension('attentionBackward');
-  if (!fwd || !bwd || isDeviceStorage(qkv.storage) || qkv.dtype !== 'float32') return null;
+  if (!fusable(qkv)) return null;
   const e = qkv.shape[1] / 3,
     d = e / heads;
-  let mask: Float32Array | null = null;
-  if (dropoutP > 0 && rng) {
-    mask = allocStorage('float32', n * heads * l * l) as Float32Array;
-    fillDropMask(mask, dropoutP, rng);
-  }
-  const a: AttentionArgs = { qkv: qkv.data, mask, n, length: l, heads, headDim: d, scale, causal };
-  const out = allocStorage('float32', n * l * e),
-    probs = allocStorage('float32', n * heads * l * l);
-  const maskT = mask && new Tensor(mask, [n, heads, l, l]);
-  if (!fwd(a, out, probs)) return composedPacked(qkv, n, l, heads, scale, causal, maskT).out;
-  return record('attention', [qkv], new Tensor(out, [n * l, e]), (g) => {
-    if (!isGradEnabled()) {
-      const gqkv = allocStorage('float32', qkv.size);
-      if (bwd(a, g.data, probs, gqkv)) return [new Tensor(gqkv, qkv.shape)];
-    }
-    // in ops of qkv: P recomputed, then the gradient of P′·V through the mask and the softmax
-    const { q, k, v, p, dropped } = composedPacked(qkv, n, l, heads, scale, causal, maskT);
+  const strides = [l * 3 * e, d, 3 * e] as const;
+  const operand = (offset: number) => ({ data: qkv.data, offset, strides });
+  const a = { q: operand(0), k: operand(e), v: operand(2 * e), outStrides: [l * e, d, e] as const, n, heads, lq: l, lk: l, dk: d, dv: d };
+  return fusedAttention({ ...a, scale, causal }, [qkv], [n * l, e], dropoutP, rng, (g, probs, mask) => {
+    const gqkv = allocStorage('float32', qkv.size);
+    if (runBackward(a, scale, causal, mask, g, probs, gqkv, gqkv, gqkv)) return [new Tensor(gqkv, qkv.shape)];
+    // in ops of qkv: [N·L, 3E] → [3, N, H, L, D], the gradients of the three, back to [N·L, 3E]
+    const [q, k, v] = split(permute(reshape(qkv, [n, l, 3, heads, d]), [2, 0, 3, 1, 4]), 1, 0).map((t) => reshape(t, [n, heads, l, d]));
     const gh = permute(reshape(g, [n, l, heads, d]), [0, 2, 1, 3]);
-    let dp = matmulTransposed(gh, v);
-    if (maskT) dp = mul(dp, maskT);
-    let ds = mul(p, sub(dp, sum(mul(dp, p), -1, true)));
-    if (scale !== 1) ds = mul(ds, scale);
-    const grads = stack([matmul(ds, k), matmul(transpose(ds, 2, 3), q), matmul(transpose(dropped, 2, 3), gh)]);
-    // [3, N, H, L, D] → [N, L, 3, H, D]
+    const grads = stack(attentionGradOps(q, k, v, gh, scale, causal, mask));
     return [reshape(permute(grads, [1, 3, 0, 2, 4]), qkv.shape)];
   });
 }
 
-/** packedSelfAttention composed of ops: the heads, the softmax P, the dropped weights P·mask and the output [N·L, E]. */
-function composedPacked(qkv: Tensor, n: number, l: number, heads: number, scale: number, causal: boolean, mask: Tensor | null) {
-  const e = qkv.shape[1] / 3,
-    d = e / heads;
-  const [q, k, v] = split(permute(reshape(qkv, [n, l, 3, heads, d]), [2, 0, 3, 1, 4]), 1, 0).map((t) => reshape(t, [n, heads, l, d]));
+/** True when the attention kernels can take `t`: the backend has them and t is float32 on the host. */
+function fusable(...ts: Tensor[]): boolean {
+  return (
+    !!extension('attention') && !!extension('attentionBackward') && ts.every((t) => !isDeviceStorage(t.storage) && t.dtype === 'float32')
+  );
+}
+
+type Backward = (g: Tensor, probs: Float32Array, mask: Tensor | null) => Tensor[];
+
+/**
+ * The attention kernel's forward on `a` (its mask drawn here, as applyDropout would over the
+ * weights [N, H, lq, lk]), recorded as one op of `inputs` whose gradients `backward` gives.
+ */
+function fusedAttention(
+  a: Omit<AttentionArgs, 'mask'>,
+  inputs: Tensor[],
+  shape: number[],
+  dropoutP: number,
+  rng: Rng | null,
+  backward: Backward,
+): Tensor {
+  let mask: Float32Array | null = null;
+  if (dropoutP > 0 && rng) {
+    mask = allocStorage('float32', a.n * a.heads * a.lq * a.lk) as Float32Array;
+    fillDropMask(mask, dropoutP, rng);
+  }
+  const out = allocStorage('float32', a.n * a.lq * a.heads * a.dv),
+    probs = allocStorage('float32', a.n * a.heads * a.lq * a.lk) as Float32Array;
+  // the operands were checked (float32, on the host): the kernel takes them
+  if (!extension('attention')!({ ...a, mask }, out, probs)) throw new Error('attention: the kernel declined float32 host operands');
+  const maskT = mask && new Tensor(mask, [a.n, a.heads, a.lq, a.lk]);
+  return record('attention', inputs, new Tensor(out, shape), (g) => backward(g, probs, maskT));
+}
+
+/** The attention kernel's backward into gq, gk, gv; false under createGraph (the caller writes it in ops). */
+function runBackward(
+  a: Omit<AttentionArgs, 'mask' | 'scale' | 'causal'>,
+  scale: number,
+  causal: boolean,
+  mask: Tensor | null,
+  g: Tensor,
+  probs: Float32Array,
+  gq: Storage,
+  gk: Storage,
+  gv: Storage,
+): boolean {
+  if (isGradEnabled()) return false;
+  if (!extension('attentionBackward')!({ ...a, scale, causal, mask: mask?.data ?? null }, g.data, probs, gq, gk, gv))
+    throw new Error('attention: the backward kernel declined float32 host operands');
+  return true;
+}
+
+/**
+ * The gradients of softmax(scale·q·kᵀ [causal]) ⊙ mask · v with respect to q, k and v for the
+ * output's gradient g, in differentiable ops (the softmax recomputed): q [..., Lq, Dk],
+ * k [..., Lk, Dk], v [..., Lk, Dv], g [..., Lq, Dv].
+ */
+function attentionGradOps(q: Tensor, k: Tensor, v: Tensor, g: Tensor, scale: number, causal: boolean, mask: Tensor | null): Tensor[] {
   let scores = matmulTransposed(q, k);
   if (scale !== 1) scores = mul(scores, scale);
-  if (causal) scores = where(causalAttendMask(l, l, qkv.dtype), scores, -Infinity);
+  const r = scores.ndim;
+  if (causal) scores = where(causalAttendMask(q.shape[r - 2], k.shape[r - 2], q.dtype), scores, -Infinity);
   const p = softmax(scores);
   const dropped = mask ? mul(p, mask) : p;
-  const out = reshape(permute(matmul(dropped, v), [0, 2, 1, 3]), [n * l, e]);
-  return { q, k, v, p, dropped, out };
+  let dp = matmulTransposed(g, v);
+  if (mask) dp = mul(dp, mask);
+  let ds = mul(p, sub(dp, sum(mul(dp, p), -1, true)));
+  if (scale !== 1) ds = mul(ds, scale);
+  return [matmul(ds, k), matmul(transpose(ds, r - 2, r - 1), q), matmul(transpose(dropped, r - 2, r - 1), g)];
 }

@@ -253,20 +253,33 @@ export interface AdadeltaStepHyper {
 /** The cells of the recurrent layers: Elman with tanh or ReLU, LSTM (gates i, f, g, o), GRU (r, z, n). */
 export type RecurrentCell = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 
+/** One operand of an attention call: its storage, where its first value is (floats), and its strides in floats between sequences, heads and positions (a head's values contiguous). */
+export interface AttentionOperand {
+  readonly data: Storage;
+  readonly offset: number;
+  readonly strides: readonly [number, number, number];
+}
+
 /**
- * Self-attention of N sequences of `length` positions on their packed projections (extensions
- * attention and attentionBackward): `qkv` [N, L, 3, H, D], each position's q, k and v rows of
- * E = H·D values side by side, each as `heads` heads of `headDim`. Scores scale·(q_i·k_j), with
- * `causal` no weight on keys after the query; the softmax's weights times `mask` [N, H, L, L]
- * (the dropout mask, null for none) weight the values.
+ * Scaled dot-product attention of N sequences of `heads` heads (extensions attention and
+ * attentionBackward): queries q (lq positions of dk values), keys k (lk of dk) and values v (lk of
+ * dv), each at its own strides, so MultiheadAttention's packed projection [N, L, 3, H, D] is read
+ * in place as three operands of one storage. Scores scale·(q_i·k_j), with `causal` no weight on
+ * keys after the query (j > i); the softmax's weights times `mask` [N, H, lq, lk] (the dropout
+ * mask, null for none) weight the values; the output is written at `outStrides` from offset 0.
  */
 export interface AttentionArgs {
-  readonly qkv: Storage;
+  readonly q: AttentionOperand;
+  readonly k: AttentionOperand;
+  readonly v: AttentionOperand;
+  readonly outStrides: readonly [number, number, number];
   readonly mask: Storage | null;
   readonly n: number;
-  readonly length: number;
   readonly heads: number;
-  readonly headDim: number;
+  readonly lq: number;
+  readonly lk: number;
+  readonly dk: number;
+  readonly dv: number;
   readonly scale: number;
   readonly causal: boolean;
 }
@@ -669,13 +682,13 @@ export interface Extensions {
     features: number,
   ): boolean;
   /**
-   * Self-attention of packed projections (see AttentionArgs) into `out` [N, L, H·D] (the heads side
-   * by side), the softmax P [N, H, L, L] before dropout into `probs`. Optional: a host backend's op
-   * (the reference's, and a device's, is the composition of src/autograd/attention.ts).
+   * Scaled dot-product attention (see AttentionArgs) into `out`, the softmax P [N, H, lq, lk]
+   * before dropout into `probs`. Optional: a host backend's op (the reference's, and a device's,
+   * is the composition of src/autograd/attention.ts).
    */
   attention?(a: AttentionArgs, out: Storage, probs: Storage): boolean;
-  /** attention's backward from its `probs`: the gradient of qkv [N, L, 3·H·D] for the output's gradient `g` (every element written). */
-  attentionBackward?(a: AttentionArgs, g: Storage, probs: Storage, gqkv: Storage): boolean;
+  /** attention's backward from its `probs`: the gradients of q, k and v for the output's gradient `g` (at g's own operand's offset and strides; one storage may take several; every element written). */
+  attentionBackward?(a: AttentionArgs, g: Storage, probs: Storage, gq: Storage, gk: Storage, gv: Storage): boolean;
   /**
    * A dropout mask drawn as src/autograd/dropout-mask.ts draws it in JavaScript: mask[i] = keep
    * where the i-th nextU32() of the generator whose four words are `words` is ≥ threshold, else 0;

@@ -6,7 +6,9 @@
  * a scale that is not folded into the weights, causal, with dropout while training (the same masks:
  * the generator ends at the same position), one and two threads; the kernels are the ones that ran
  * (wasmInfo's count), a mask other than the causal one composes, and under createGraph the
- * gradients differentiate again.
+ * gradients differentiate again. scaledDotProductAttention the same way: q, k and v of one batch
+ * shape (2-, 3- and 4-D), keys fewer and more than queries, value size ≠ key size, causal, dropout;
+ * broadcast batch dimensions compose.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,6 +124,95 @@ test('the fused attention differentiates twice (createGraph): its second derivat
       assertClose(got.g1, want.g1, 1e-4, `causal ${causal}: first derivative`);
       assertClose(got.g2, want.g2, 1e-3, `causal ${causal}: second derivative`);
     }
+  } finally {
+    d.setBackend('reference');
+  }
+});
+
+interface SdpaCase {
+  batch: number[];
+  lq: number;
+  lk: number;
+  dk: number;
+  dv: number;
+}
+const SDPA: SdpaCase[] = [
+  { batch: [3, 2], lq: 9, lk: 9, dk: 8, dv: 8 },
+  { batch: [4], lq: 6, lk: 11, dk: 5, dv: 7 }, // more keys than queries, value size ≠ key size
+  { batch: [2, 3], lq: 13, lk: 5, dk: 16, dv: 4 }, // fewer keys than queries: causal rows past the keys see them all
+  { batch: [], lq: 20, lk: 17, dk: 3, dv: 9 },
+];
+
+/** scaledDotProductAttention's output and the gradients of q, k, v on `backend` in `dtype`; the kernel calls; the generator's next word. */
+function runSdpa(c: SdpaCase, causal: boolean, dropoutP: number, scale: number | undefined, backend: string, dtype: d.DType): Run {
+  d.setBackend(backend);
+  const t = (shape: number[], seed: number) => d.fromData(randT(shape, seed).data, shape, { dtype, requiresGrad: true });
+  const q = t([...c.batch, c.lq, c.dk], 1),
+    k = t([...c.batch, c.lk, c.dk], 2),
+    v = t([...c.batch, c.lk, c.dv], 3);
+  const rng = new d.Rng(9);
+  const before = wasmInfo().attentions;
+  const y = d.scaledDotProductAttention(q, k, v, { isCausal: causal, dropoutP, scale, training: dropoutP > 0, rng });
+  d.backward(y, { gradient: d.fromData(randT([...y.shape], 4).data, y.shape, { dtype }) });
+  const out = [y.data, q.grad!.data, k.grad!.data, v.grad!.data];
+  return { attentions: wasmInfo().attentions - before, out: out.map((a) => Float64Array.from(a)), next: rng.nextU32() };
+}
+
+for (const threads of [1, 2]) {
+  test(`scaledDotProductAttention on wasm float32 runs the attention kernels and equals the composed float64 path (${threads} thread(s))`, () => {
+    setWasmThreads(threads);
+    try {
+      for (const c of SDPA)
+        for (const causal of [false, true])
+          for (const [dropoutP, scale] of [
+            [0, undefined],
+            [0.25, 0.3],
+          ] as const) {
+            const what = `SDPA ${JSON.stringify(c)}, causal ${causal}, dropout ${dropoutP}, scale ${scale}`;
+            const got = runSdpa(c, causal, dropoutP, scale, 'wasm', 'float32');
+            const want = runSdpa(c, causal, dropoutP, scale, 'reference', 'float64');
+            assert.equal(got.attentions, 2, `${what}: one kernel call forward, one backward`);
+            assert.equal(want.attentions, 0, `${what}: the reference composes`);
+            assert.equal(got.next, want.next, `${what}: the generator ends at the same position`);
+            ['y', 'gq', 'gk', 'gv'].forEach((name, i) => assertClose(got.out[i], want.out[i], 1e-4, `${what} ${name}`));
+          }
+    } finally {
+      setWasmThreads(2);
+      d.setBackend('reference');
+    }
+  });
+}
+
+test('scaledDotProductAttention with broadcast batch dimensions or a mask composes on wasm; under createGraph the kernel op differentiates twice', () => {
+  d.setBackend('wasm');
+  try {
+    const f = (shape: number[], seed: number) => d.fromData(Float32Array.from(randT(shape, seed).data), shape);
+    const before = wasmInfo().attentions;
+    d.scaledDotProductAttention(f([2, 3, 5, 4], 1), f([3, 5, 4], 2), f([3, 5, 4], 3));
+    d.scaledDotProductAttention(f([3, 5, 4], 1), f([3, 5, 4], 2), f([3, 5, 4], 3), { attnMask: f([5, 5], 4), maskKind: 'float' });
+    assert.equal(wasmInfo().attentions, before);
+  } finally {
+    d.setBackend('reference');
+  }
+  const second = (backend: string, dtype: d.DType) => {
+    d.setBackend(backend);
+    const t = (shape: number[], seed: number) => d.fromData(randT(shape, seed).data, shape, { dtype, requiresGrad: true });
+    const q = t([2, 7, 4], 1),
+      k = t([2, 5, 4], 2),
+      v = t([2, 5, 3], 3);
+    const u = d.fromData(randT([2, 7, 3], 4).data, [2, 7, 3], { dtype });
+    const before = wasmInfo().attentions;
+    const y = d.scaledDotProductAttention(q, k, v, { isCausal: true, dropoutP: 0.2, training: true, rng: new d.Rng(6) });
+    const gs = d.grad(d.sum(d.mul(y, u)), [q, k, v], { createGraph: true });
+    const [g2] = d.grad(d.sum(d.mul(d.add(d.sum(d.mul(gs[0]!, gs[0]!)), d.sum(d.mul(gs[2]!, gs[2]!))), 1)), [q]);
+    return { attentions: wasmInfo().attentions - before, g1: gs.flatMap((g) => [...g!.data]), g2: g2!.data };
+  };
+  try {
+    const got = second('wasm', 'float32');
+    const want = second('reference', 'float64');
+    assert.equal(got.attentions, 1, 'the forward ran the kernel');
+    assertClose(got.g1, want.g1, 1e-4, 'first derivatives');
+    assertClose(got.g2, want.g2, 1e-3, 'second derivative');
   } finally {
     d.setBackend('reference');
   }
