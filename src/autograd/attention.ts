@@ -216,8 +216,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
 
 /**
  * scaledDotProductAttention on the attention kernels, where the backend has them: float32 host
- * tensors of one batch shape (no broadcasting), no mask but the causal one; each batch entry is a
- * sequence of one head. Null otherwise (attentionCore composes).
+ * tensors of one batch shape (no broadcasting), none empty, no mask but the causal one; each batch
+ * entry is a sequence of one head. Null otherwise (attentionCore composes).
  */
 function fusedSdpa(
   q: Tensor,
@@ -231,7 +231,7 @@ function fusedSdpa(
 ): Tensor | null {
   const batch = scoreShape.slice(0, -2);
   const same = (t: Tensor) => t.ndim === batch.length + 2 && batch.every((b, i) => t.shape[i] === b);
-  if (!fusable(q, k, v) || !same(q) || !same(k) || !same(v)) return null;
+  if (!fusable(q, k, v) || !same(q) || !same(k) || !same(v) || q.size === 0 || k.size === 0 || v.size === 0) return null;
   const [lq, lk] = scoreShape.slice(-2);
   const dk = q.shape[q.ndim - 1],
     dv = v.shape[v.ndim - 1];
@@ -280,7 +280,7 @@ export function packedSelfAttention(
   dropoutP: number,
   rng: Rng | null,
 ): Tensor | null {
-  if (!fusable(qkv)) return null;
+  if (!fusable(qkv) || qkv.size === 0) return null;
   const e = qkv.shape[1] / 3,
     d = e / heads;
   const strides = [l * 3 * e, d, 3 * e] as const;

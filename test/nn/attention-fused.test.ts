@@ -183,13 +183,16 @@ for (const threads of [1, 2]) {
   });
 }
 
-test('scaledDotProductAttention with broadcast batch dimensions or a mask composes on wasm; under createGraph the kernel op differentiates twice', () => {
+test('scaledDotProductAttention with broadcast batch dimensions, a mask or an empty operand composes on wasm; under createGraph the kernel op differentiates twice', () => {
   d.setBackend('wasm');
   try {
     const f = (shape: number[], seed: number) => d.fromData(Float32Array.from(randT(shape, seed).data), shape);
     const before = wasmInfo().attentions;
     d.scaledDotProductAttention(f([2, 3, 5, 4], 1), f([3, 5, 4], 2), f([3, 5, 4], 3));
     d.scaledDotProductAttention(f([3, 5, 4], 1), f([3, 5, 4], 2), f([3, 5, 4], 3), { attnMask: f([5, 5], 4), maskKind: 'float' });
+    // no queries, or no keys (every weight 0): composed, as on the reference
+    assert.deepEqual(d.scaledDotProductAttention(f([2, 0, 4], 1), f([2, 3, 4], 2), f([2, 3, 4], 3)).shape, [2, 0, 4]);
+    assert.deepEqual([...d.scaledDotProductAttention(f([2, 3, 4], 1), f([2, 0, 4], 2), f([2, 0, 4], 3)).data], new Array(24).fill(0));
     assert.equal(wasmInfo().attentions, before);
   } finally {
     d.setBackend('reference');
