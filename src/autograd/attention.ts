@@ -297,6 +297,54 @@ export function packedSelfAttention(
   });
 }
 
+/**
+ * Attention on separate projections: q [N·Lq, E], k and v [N·Lk, E] (each `heads` heads side by
+ * side: MultiheadAttention's cross-attention, or its separate q, k, v weights) → [N·Lq, E], read and
+ * written in place as packedSelfAttention's; null where the kernels cannot run.
+ */
+export function projectedAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  n: number,
+  lq: number,
+  lk: number,
+  heads: number,
+  scale: number,
+  causal: boolean,
+  dropoutP: number,
+  rng: Rng | null,
+): Tensor | null {
+  if (!fusable(q, k, v) || q.size === 0 || k.size === 0) return null;
+  const e = q.shape[1],
+    d = e / heads;
+  const operand = (t: Tensor, len: number) => ({ data: t.data, offset: 0, strides: [len * e, d, e] as const });
+  const a = {
+    q: operand(q, lq),
+    k: operand(k, lk),
+    v: operand(v, lk),
+    outStrides: [lq * e, d, e] as const,
+    n,
+    heads,
+    lq,
+    lk,
+    dk: d,
+    dv: d,
+  };
+  return fusedAttention({ ...a, scale, causal }, [q, k, v], [n * lq, e], dropoutP, rng, (g, probs, mask) => {
+    const gq = allocStorage('float32', q.size),
+      gk = allocStorage('float32', k.size),
+      gv = allocStorage('float32', v.size);
+    if (runBackward(a, scale, causal, mask, g, probs, gq, gk, gv))
+      return [new Tensor(gq, q.shape), new Tensor(gk, k.shape), new Tensor(gv, v.shape)];
+    // in ops: [N·L, E] ↔ [N, H, L, D]
+    const split4 = (t: Tensor, len: number) => permute(reshape(t, [n, len, heads, d]), [0, 2, 1, 3]);
+    const rows = (t: Tensor, len: number) => reshape(permute(t, [0, 2, 1, 3]), [n * len, e]);
+    const [dq, dk, dv] = attentionGradOps(split4(q, lq), split4(k, lk), split4(v, lk), split4(g, lq), scale, causal, mask);
+    return [rows(dq, lq), rows(dk, lk), rows(dv, lk)];
+  });
+}
+
 /** True when the attention kernels can take `t`: the backend has them and t is float32 on the host. */
 function fusable(...ts: Tensor[]): boolean {
   return (

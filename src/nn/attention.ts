@@ -28,7 +28,14 @@ import { type Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { add, dense, mean, mul, permute, reshape } from '../autograd/ops.js';
 import { narrow, split } from '../autograd/indexing.js';
-import { attentionCore, causalAttendMask, checkBoolMask, packedSelfAttention, type MaskKind } from '../autograd/attention.js';
+import {
+  attentionCore,
+  causalAttendMask,
+  checkBoolMask,
+  packedSelfAttention,
+  projectedAttention,
+  type MaskKind,
+} from '../autograd/attention.js';
 import { Module, parameter, type ForwardOptions, type MaskSupport } from './module.js';
 import { Linear } from './layers.js';
 import { glorotUniform_ } from './init.js';
@@ -212,15 +219,21 @@ export class MultiheadAttention extends Module {
     const packedQ = (t: Tensor) => (rows3 ? mul(t, t.ndim === 2 ? rows3 : reshape(rows3, [3 * e])) : t);
     const training = opts.training ?? false;
     const rng = training && this.dropout > 0 ? (opts.rng ?? needRng(undefined, what)) : null;
+    // no weights asked and no mask but the causal one: one op each way where the backend has the
+    // attention kernels (the same values and dropout draws as the composition below)
+    const plain = opts.needWeights === false && !opts.keyPaddingMask && !opts.attnMask;
+    const causal = opts.isCausal ?? false,
+      dropout = rng ? this.dropout : 0;
+    const project = (heads: Tensor) => ({
+      output: reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]),
+      weights: null,
+    });
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.inProjWeight && query === key && key === value) {
       const b = this.inProjBias && packedQ(this.inProjBias);
       const proj = dense(rows(query, e), packedQ(this.inProjWeight), b);
-      // no weights asked and no mask but the causal one: one op each way where the backend has the
-      // attention kernels (the same values and dropout draws as the composition below)
-      const plain = opts.needWeights === false && !opts.keyPaddingMask && !opts.attnMask;
-      const fused = plain && packedSelfAttention(proj, n, l, h, fold ? 1 : scale, opts.isCausal ?? false, rng ? this.dropout : 0, rng);
-      if (fused) return { output: reshape(dense(fused, this.outProj.weight, this.outProj.bias), [n, l, e]), weights: null };
+      const fused = plain && packedSelfAttention(proj, n, l, h, fold ? 1 : scale, causal, dropout, rng);
+      if (fused) return project(fused);
       // [N·L, 3E] → [N, L, 3, H, D] → [3, N, H, L, D]
       const qkv = permute(reshape(proj, [n, l, 3, h, d]), [2, 0, 3, 1, 4]);
       // one split, whose backward joins the three gradients in one tensor
@@ -229,9 +242,14 @@ export class MultiheadAttention extends Module {
       const w = (i: number, sep: Tensor | null) => sep ?? narrow(this.inProjWeight!, 0, i * e, e);
       const heads = (t: Tensor, len: number) => permute(reshape(t, [n, len, h, d]), [0, 2, 1, 3]);
       const bq = bias(0);
-      q = heads(dense(rows(query, e), scaled(w(0, this.qProjWeight)), bq && scaled(bq)), l);
-      k = heads(dense(rows(key, this.kdim), w(1, this.kProjWeight), bias(1)), s);
-      v = heads(dense(rows(value, this.vdim), w(2, this.vProjWeight), bias(2)), s);
+      const qp = dense(rows(query, e), scaled(w(0, this.qProjWeight)), bq && scaled(bq));
+      const kp = dense(rows(key, this.kdim), w(1, this.kProjWeight), bias(1));
+      const vp = dense(rows(value, this.vdim), w(2, this.vProjWeight), bias(2));
+      const fused = plain && projectedAttention(qp, kp, vp, n, l, s, h, fold ? 1 : scale, causal, dropout, rng);
+      if (fused) return project(fused);
+      q = heads(qp, l);
+      k = heads(kp, s);
+      v = heads(vp, s);
     }
 
     const { attend, additive } = this.masks(opts, n, l, s, query.dtype);

@@ -1,5 +1,5 @@
 /**
- * MultiheadAttention's self-attention on the wasm backend's attention / attentionBackward
+ * MultiheadAttention's self- and cross-attention on the wasm backend's attention / attentionBackward
  * extensions (one kernel call each way, asm/attention.ts) against the composed path the reference
  * runs (the heads' split, batched products, softmax, dropout, the heads' merge) in float64:
  * outputs and every gradient within float32 rounding, for W6's shape, odd head sizes and lengths,
@@ -74,6 +74,44 @@ for (const threads of [1, 2]) {
               const tol = i < 2 ? 1e-4 : 1e-5 * c.n * c.l;
               assertClose(g, want.out[i], tol, `${what} ${names[i]}`);
             });
+          }
+    } finally {
+      setWasmThreads(2);
+      d.setBackend('reference');
+    }
+  });
+}
+
+for (const threads of [1, 2]) {
+  test(`MultiheadAttention's cross-attention (packed weights, key ≠ query; separate kdim/vdim weights) runs the kernels and equals the composed float64 path (${threads} thread(s))`, () => {
+    setWasmThreads(threads);
+    const cross = (opts: { kdim?: number; vdim?: number }, causal: boolean, dropout: number, backend: string, dtype: d.DType): Run => {
+      d.setBackend(backend);
+      const [e, heads, n, lq, lk] = [12, 3, 3, 7, 10];
+      const m32 = new d.MultiheadAttention(e, heads, { ...opts, dropout, rng: new d.Rng(21) });
+      const m = dtype === 'float32' ? m32 : new d.MultiheadAttention(e, heads, { ...opts, dropout, dtype, rng: new d.Rng(21) });
+      if (m !== m32) m.parameters().forEach((p, i) => p.data.set(m32.parameters()[i].data));
+      const t = (shape: number[], seed: number) => d.fromData(randT(shape, seed).data, shape, { dtype, requiresGrad: true });
+      const query = t([n, lq, e], 1),
+        key = t([n, lk, opts.kdim ?? e], 2),
+        value = t([n, lk, opts.vdim ?? e], 3);
+      const rng = new d.Rng(8);
+      const before = wasmInfo().attentions;
+      const y = m.attend(query, key, value, { needWeights: false, isCausal: causal, training: dropout > 0, rng }).output;
+      d.backward(y, { gradient: d.fromData(randT([n, lq, e], 4).data, [n, lq, e], { dtype }) });
+      const out = [y.data, query.grad!.data, key.grad!.data, value.grad!.data, ...m.parameters().map((p) => p.grad!.data)];
+      return { attentions: wasmInfo().attentions - before, out: out.map((a) => Float64Array.from(a)), next: rng.nextU32() };
+    };
+    try {
+      for (const opts of [{}, { kdim: 5, vdim: 8 }])
+        for (const causal of [false, true])
+          for (const dropout of [0, 0.3]) {
+            const what = `cross-attention ${JSON.stringify(opts)}, causal ${causal}, dropout ${dropout}`;
+            const got = cross(opts, causal, dropout, 'wasm', 'float32');
+            const want = cross(opts, causal, dropout, 'reference', 'float64');
+            assert.equal(got.attentions, 2, `${what}: one kernel call forward, one backward`);
+            assert.equal(got.next, want.next, `${what}: the generator ends at the same position`);
+            got.out.forEach((g, i) => assertClose(g, want.out[i], i < 4 ? 1e-4 : 3e-4, `${what} output ${i}`));
           }
     } finally {
       setWasmThreads(2);
