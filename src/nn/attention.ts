@@ -224,10 +224,8 @@ export class MultiheadAttention extends Module {
     const plain = opts.needWeights === false && !opts.keyPaddingMask && !opts.attnMask;
     const causal = opts.isCausal ?? false,
       dropout = rng ? this.dropout : 0;
-    const project = (heads: Tensor) => ({
-      output: reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]),
-      weights: null,
-    });
+    // the heads side by side [N·L, E] through the output projection
+    const project = (o: Tensor) => ({ output: reshape(dense(o, this.outProj.weight, this.outProj.bias), [n, l, e]), weights: null });
     let q: Tensor, k: Tensor, v: Tensor;
     if (this.inProjWeight && query === key && key === value) {
       const b = this.inProjBias && packedQ(this.inProjBias);
@@ -253,9 +251,8 @@ export class MultiheadAttention extends Module {
     }
 
     const { attend, additive } = this.masks(opts, n, l, s, query.dtype);
-    const core = attentionCore(q, k, v, attend, additive, fold ? 1 : scale, rng ? this.dropout : 0, rng, opts.emptyRows ?? 'nan');
-    const heads = reshape(permute(core.output, [0, 2, 1, 3]), [n * l, e]);
-    const output = reshape(dense(heads, this.outProj.weight, this.outProj.bias), [n, l, e]);
+    const core = attentionCore(q, k, v, attend, additive, fold ? 1 : scale, dropout, rng, opts.emptyRows ?? 'nan');
+    const { output } = project(reshape(permute(core.output, [0, 2, 1, 3]), [n * l, e]));
     if (opts.needWeights === false) return { output, weights: null };
     return { output, weights: opts.averageAttnWeights === false ? core.weights : mean(core.weights, 1) };
   }
