@@ -276,7 +276,7 @@ test('a resumed run continues the best so far: the epochs that do not beat it ar
   const wrote =
     (into: number[]): ModelCheckpointOptions['write'] =>
     (p) =>
-      void into.push(Number(/e(\d+)/.exec(p)![1]));
+      void into.push(Number(/r-e(\d+)$/.exec(p)![1]));
   const full: number[] = [];
   const o = setup(3);
   fitRun({
