@@ -21,6 +21,7 @@
  */
 import { vexp } from './activations';
 import { madd } from './gemm';
+import { hsum } from './norm';
 import { ATT_LQ, ATT_LK, ATT_H, ATT_DK, ATT_DV, ATT_Q, ATT_K, ATT_V, ATT_O } from './geometry';
 
 /** Floats of scratch one part needs: a transposed k [Dk, Lk4] and a row [Lk4]; backward a transposed v [Dv, Lk4], a row, and dS and P′ transposed [Lk, Lq4]. */
@@ -144,7 +145,7 @@ export function attnForward(q0: usize, k0: usize, v0: usize, out: usize, probs: 
       for (let j = 0; j < jEnd4; j += 4) {
         const e = vexp(f32x4.sub(v128.load(row + <usize>j * 4), mv));
         v128.store(row + <usize>j * 4, e);
-        s += <f64>f32x4.extract_lane(e, 0) + <f64>f32x4.extract_lane(e, 1) + <f64>f32x4.extract_lane(e, 2) + <f64>f32x4.extract_lane(e, 3);
+        s += hsum(e);
       }
       // P = e / s in float64, rounded once (the lanes past jEnd are 0); P′ = P·mask back into the row
       const s2 = f64x2.splat(s);

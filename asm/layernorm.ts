@@ -14,9 +14,7 @@
  * per row; a value is centred on the mean rounded to float32, as asm/norm.ts centres a channel.
  */
 
-@inline function hsum(v: v128): f64 {
-  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
-}
+import { hsum } from './norm';
 
 /** Vectors per float32 partial sum before it is added into the float64 total. */
 const BLOCK: i32 = 32;

@@ -23,7 +23,8 @@ const CH_A: i32 = 1;
 const CH_B: i32 = 2;
 const CH_SLOTS: i32 = 4;
 
-@inline function hsum(v: v128): f64 {
+/** The four lanes' sum in float64, lane 0 first (the order every row and channel sum of these kernels takes). */
+@inline export function hsum(v: v128): f64 {
   return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
 }
 
