@@ -1,90 +1,112 @@
 /**
- * Winograd F(2×2, 5×5) for stride-1 5×5 convolutions (Lavin & Gray, "Fast Algorithms for
- * Convolutional Neural Networks", 2016): each 2×2 block of outputs comes from a 6×6 patch of the
- * input with 36 multiplications per channel pair instead of 100 (2.8× fewer), at the price of the
- * transforms below. Interpolation points 0, ±1, ±2, ∞ (derived and checked in
- * tools/winograd_f2x5.py):
+ * Winograd F(4×4, 5×5) for stride-1 5×5 convolutions (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016): each 4×4 block of outputs comes from an 8×8 patch of the
+ * input with 64 multiplications per channel pair instead of 400 (6.25× fewer), at the price of the
+ * transforms below. Interpolation points 0, ±1, ±2, ±1/2, ∞ (derived and checked in
+ * tools/winograd_f4x5.py; float32 error on a 32-channel sum close to F(2×2, 5×5)'s):
  *
- *   Bᵀ = [ 4  0 -5  0  1  0        G = [  1/4     0     0     0     0        Aᵀ = [ 1  1  1  1  1  0
- *          0 -4 -4  1  1  0              -1/6  -1/6  -1/6  -1/6  -1/6               0  1 -1  2 -2  1 ]
- *          0  4 -4 -1  1  0              -1/6   1/6  -1/6   1/6  -1/6
- *          0 -2 -1  2  1  0              1/24  1/12   1/6   1/3   2/3
- *          0  2 -1 -2  1  0              1/24 -1/12   1/6  -1/3   2/3
- *          0  4  0 -5  0  1 ]               0     0     0     0     1 ]
+ *   Bᵀ = [ 1   0   -21/4    0    21/4    0   -1  0      G = [  1      0      0      0      0
+ *          0   1     1   -17/4  -17/4    1    1  0           -2/9   -2/9   -2/9   -2/9   -2/9
+ *          0  -1     1    17/4  -17/4   -1    1  0           -2/9    2/9   -2/9    2/9   -2/9
+ *          0  1/2   1/4   -5/2   -5/4    2    1  0           1/90   1/45   2/45   4/45   8/45
+ *          0 -1/2   1/4    5/2   -5/4   -2    1  0           1/90  -1/45   2/45  -4/45   8/45
+ *          0   2     4    -5/2    -5    1/2   1  0          32/45  16/45   8/45   4/45   2/45
+ *          0  -2     4     5/2    -5   -1/2   1  0          32/45 -16/45   8/45  -4/45   2/45
+ *          0  -1     0    21/4     0   -21/4  0  1 ]           0      0      0      0      1   ]
+ *
+ *   Aᵀ = [ 1  1  1  1  1   1    1    0
+ *          0  1 -1  2 -2  1/2 -1/2   0
+ *          0  1  1  4  4  1/4  1/4   0
+ *          0  1 -1  8 -8  1/8 -1/8   1 ]
  *
  *   Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A
  *
- * Per WINO_NB images: the input transform writes V[ξ][c][tile] (ξ = one of the 36 cells of the
- * 6×6 transform), 36 products M[ξ] = U[ξ] · V[ξ] (U[ξ][k][c], the filters' transform, computed once
- * per call by winogradFilters) run on the packed GEMM, and the output transform writes the 2×2
+ * Per WINO_NB images: the input transform writes V[ξ][c][tile] (ξ = one of the 64 cells of the
+ * 8×8 transform), 64 products M[ξ] = U[ξ] · V[ξ] (U[ξ][k][c], the filters' transform, computed once
+ * per call by winogradFilters) run on the packed GEMM, and the output transform writes the 4×4
  * blocks (+ bias, ReLU). The input gradient is the same routine on the transposed, rotated filters;
  * the weight gradient (winogradWeightGrad, winogradFilterGrad) runs the adjoint transforms. The
- * transforms work on 4 tiles of a tile row at a time (SIMD lanes).
+ * transforms work on 4 tiles of a tile row at a time (SIMD lanes): columns first on whole vectors
+ * of the plane, then a 4×4 transpose puts each tile's values in its own lane for the rows.
  */
 import { gemm } from './gemm';
 
-/** Images whose tiles go through the 36 products together (their columns); scratch is sized for it. */
-export const WINO_NB: i32 = 4;
+/** Images whose tiles go through the 64 products together (their columns); scratch is sized for it. */
+export const WINO_NB: i32 = 8;
+/** Cells of the transform domain: the 8×8 patch. */
+export const WINO_CELLS: i32 = 64;
 
 export function winogradBatch(): i32 {
   return WINO_NB;
 }
 
+/** Cells of the transform domain (the JS side sizes the weight gradient's dU [cells][K][C] with it). */
+export function winogradCells(): i32 {
+  return WINO_CELLS;
+}
+
+/** Rows and columns of the padded plane the transforms read: every 8×8 patch and every 5-vector load fits. */
+@inline function planeRows(th: i32): i32 { return 4 * th + 4; }
+@inline function planeCols(tw: i32): i32 { return 4 * tw + 20; }
+
 /** Floats of scratch nb images need: V, M, the padded plane and the vector temporaries (before the GEMM's scratch). */
 export function winogradScratchFloats(c: i32, k: i32, oh: i32, ow: i32, nb: i32): i32 {
-  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1, t = th * tw * nb;
-  return 36 * c * t + 36 * k * t + (2 * th + 4) * (2 * tw + 16) + 42 * 4 + 32;
+  const th = (oh + 3) >> 2, tw = (ow + 3) >> 2, t = th * tw * nb;
+  return 64 * cellFloats(c, t) + 64 * cellFloats(k, t) + planeRows(th) * planeCols(tw) + 4 * (40 + 32 + 16) + 32;
 }
 
 /**
- * U[ξ][kk][cc] = (G g Gᵀ)[ξ] for the 5×5 filters g = w[kk][cc] of w [K][C][5][5]. With `flip`, the
- * filters of the input gradient's convolution instead (the same layer transposed and rotated by
- * 180°): U[ξ][cc][kk] from g[i][j] = w[kk][cc][4 − i][4 − j]. t: 30 floats of scratch.
+ * Floats from one cell's [rows × tiles] matrix of V, M or Z to the next: 16 more than the matrix,
+ * so that the 8 cells a transform writes or reads at once never lie a power of two apart (with 32
+ * channels × 128 tiles they would be 16 KiB apart and share one set of the L1 cache).
+ */
+@inline function cellFloats(rows: i32, nt: i32): i32 { return rows * nt + 16; }
+
+/** G (8×5), row-major: the filter transform's matrix (see the header). */
+const G_TABLE: StaticArray<f64> = [
+  1, 0, 0, 0, 0,
+  -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9,
+  -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9,
+  1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45,
+  1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45,
+  32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45,
+  32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45,
+  0, 0, 0, 0, 1,
+];
+
+/**
+ * U[ξ][kk][cc] = (G g Gᵀ)[ξ] for the 5×5 filters g = w[kk][cc] of w [K][C][5][5], in float64 and
+ * rounded once. With `flip`, the filters of the input gradient's convolution instead (the same
+ * layer transposed and rotated by 180°): U[ξ][cc][kk] from g[i][j] = w[kk][cc][4 − i][4 − j].
+ * t: 40 float64 of scratch (G·g).
  */
 export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, flip: bool): void {
   const kc = k * c;
   for (let f = 0; f < kc; f++) {
     const g = w + <usize>f * 100;
-    // rows of G·g (each a combination of g's 5 rows); the rotation reads g from its far corner
-    for (let j = 0; j < 5; j++) {
-      let g0: f32, g1: f32, g2: f32, g3: f32, g4: f32;
-      if (flip) {
-        const jj = 4 - j;
-        g0 = load<f32>(g + <usize>(4 * 5 + jj) * 4); g1 = load<f32>(g + <usize>(3 * 5 + jj) * 4); g2 = load<f32>(g + <usize>(2 * 5 + jj) * 4);
-        g3 = load<f32>(g + <usize>(1 * 5 + jj) * 4); g4 = load<f32>(g + <usize>(0 * 5 + jj) * 4);
-      } else {
-        g0 = load<f32>(g + <usize>(0 * 5 + j) * 4); g1 = load<f32>(g + <usize>(1 * 5 + j) * 4); g2 = load<f32>(g + <usize>(2 * 5 + j) * 4);
-        g3 = load<f32>(g + <usize>(3 * 5 + j) * 4); g4 = load<f32>(g + <usize>(4 * 5 + j) * 4);
+    // t = G·g (8×5); the rotation reads g from its far corner
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 5; j++) {
+        let s: f64 = 0;
+        for (let e = 0; e < 5; e++) {
+          const ge = flip ? load<f32>(g + <usize>((4 - e) * 5 + 4 - j) * 4) : load<f32>(g + <usize>(e * 5 + j) * 4);
+          s += unchecked(G_TABLE[i * 5 + e]) * <f64>ge;
+        }
+        store<f64>(t + <usize>(i * 5 + j) * 8, s);
       }
-      store<f32>(t + <usize>(0 * 5 + j) * 4, gRow0(g0));
-      store<f32>(t + <usize>(1 * 5 + j) * 4, gRow1(g0, g1, g2, g3, g4));
-      store<f32>(t + <usize>(2 * 5 + j) * 4, gRow2(g0, g1, g2, g3, g4));
-      store<f32>(t + <usize>(3 * 5 + j) * 4, gRow3(g0, g1, g2, g3, g4));
-      store<f32>(t + <usize>(4 * 5 + j) * 4, gRow4(g0, g1, g2, g3, g4));
-      store<f32>(t + <usize>(5 * 5 + j) * 4, g4);
     }
-    // (G g) Gᵀ: the same combinations along each row
-    for (let i = 0; i < 6; i++) {
-      const r = t + <usize>(i * 5) * 4;
-      const a0 = load<f32>(r), a1 = load<f32>(r, 4), a2 = load<f32>(r, 8), a3 = load<f32>(r, 12), a4 = load<f32>(r, 16);
-      // flipped: filter (kk, cc) = (f / c, f % c) lands at [cc][kk]
-      const at = flip ? (f % c) * k + f / c : f;
-      const base = u + <usize>at * 4, step = <usize>kc * 4, row = <usize>(i * 6);
-      store<f32>(base + (row + 0) * step, gRow0(a0));
-      store<f32>(base + (row + 1) * step, gRow1(a0, a1, a2, a3, a4));
-      store<f32>(base + (row + 2) * step, gRow2(a0, a1, a2, a3, a4));
-      store<f32>(base + (row + 3) * step, gRow3(a0, a1, a2, a3, a4));
-      store<f32>(base + (row + 4) * step, gRow4(a0, a1, a2, a3, a4));
-      store<f32>(base + (row + 5) * step, a4);
+    // (G g) Gᵀ; flipped: filter (kk, cc) = (f / c, f % c) lands at [cc][kk]
+    const at = flip ? (f % c) * k + f / c : f;
+    const base = u + <usize>at * 4, step = <usize>kc * 4;
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 8; j++) {
+        let s: f64 = 0;
+        for (let e = 0; e < 5; e++) s += load<f64>(t + <usize>(i * 5 + e) * 8) * unchecked(G_TABLE[j * 5 + e]);
+        store<f32>(base + <usize>(i * 8 + j) * step, <f32>s);
+      }
     }
   }
 }
-
-@inline function gRow0(a0: f32): f32 { return a0 * 0.25; }
-@inline function gRow1(a0: f32, a1: f32, a2: f32, a3: f32, a4: f32): f32 { return -(a0 + a1 + a2 + a3 + a4) / 6; }
-@inline function gRow2(a0: f32, a1: f32, a2: f32, a3: f32, a4: f32): f32 { return (-a0 + a1 - a2 + a3 - a4) / 6; }
-@inline function gRow3(a0: f32, a1: f32, a2: f32, a3: f32, a4: f32): f32 { return (a0 + 2 * a1 + 4 * a2 + 8 * a3 + 16 * a4) / 24; }
-@inline function gRow4(a0: f32, a1: f32, a2: f32, a3: f32, a4: f32): f32 { return (a0 - 2 * a1 + 4 * a2 - 8 * a3 + 16 * a4) / 24; }
 
 /** The first `lanes` (1–4) lanes of v at dst: the last tiles of a row must not spill into the next row's. */
 @inline function storeLanes(dst: usize, v: v128, lanes: i32): void {
@@ -94,30 +116,55 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
   if (lanes > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
 }
 
-/** The six outputs of Bᵀ·v for four lanes at once, stored at dst, dst+16, …, dst+80. */
-@inline function btStore(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, dst: usize): void {
-  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
-  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, v0), f32x4.mul(five, v2)), v4));
-  const a = f32x4.add(v3, v4), b = f32x4.mul(four, f32x4.add(v1, v2)), c = f32x4.sub(v4, v3), d = f32x4.mul(four, f32x4.sub(v1, v2));
-  v128.store(dst, f32x4.sub(a, b), 16);
-  v128.store(dst, f32x4.add(c, d), 32);
-  const e = f32x4.sub(v4, v2), h = f32x4.mul(two, f32x4.sub(v3, v1));
-  v128.store(dst, f32x4.add(e, h), 48);
-  v128.store(dst, f32x4.sub(e, h), 64);
-  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, v1), f32x4.mul(five, v3)), v5), 80);
+/** a + b·s (a product and a sum under every variant) */
+@inline function addScaled(a: v128, b: v128, s: f32): v128 {
+  return f32x4.add(a, f32x4.mul(b, f32x4.splat(s)));
+}
+
+/** The eight outputs of Bᵀ·d for four lanes at once, stored at dst, dst + step, …, dst + 7·step. */
+@inline function btStore(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, d6: v128, d7: v128, dst: usize, step: usize): void {
+  v128.store(dst, addScaled(f32x4.sub(d0, d6), f32x4.sub(d4, d2), 5.25));
+  const e1 = f32x4.add(addScaled(d2, d4, -4.25), d6), o1 = f32x4.add(addScaled(d1, d3, -4.25), d5);
+  v128.store(dst + step, f32x4.add(e1, o1));
+  v128.store(dst + 2 * step, f32x4.sub(e1, o1));
+  const e2 = addScaled(addScaled(d6, d2, 0.25), d4, -1.25), o2 = addScaled(addScaled(f32x4.mul(d1, f32x4.splat(0.5)), d3, -2.5), d5, 2);
+  v128.store(dst + 3 * step, f32x4.add(e2, o2));
+  v128.store(dst + 4 * step, f32x4.sub(e2, o2));
+  const e3 = addScaled(addScaled(d6, d2, 4), d4, -5), o3 = addScaled(addScaled(f32x4.mul(d1, f32x4.splat(2)), d3, -2.5), d5, 0.5);
+  v128.store(dst + 5 * step, f32x4.add(e3, o3));
+  v128.store(dst + 6 * step, f32x4.sub(e3, o3));
+  v128.store(dst + 7 * step, addScaled(f32x4.sub(d7, d1), f32x4.sub(d3, d5), 5.25));
+}
+
+/** The eight values A·z of four (z0 … z3) (the adjoint of the output transform), stored at dst, dst + step, …. */
+@inline function aStore(z0: v128, z1: v128, z2: v128, z3: v128, dst: usize, step: usize): void {
+  const s02 = f32x4.add(z0, z2), s13 = f32x4.add(z1, z3);
+  v128.store(dst, z0);
+  v128.store(dst + step, f32x4.add(s02, s13));
+  v128.store(dst + 2 * step, f32x4.sub(s02, s13));
+  const a = addScaled(z0, z2, 4), b = addScaled(f32x4.mul(z1, f32x4.splat(2)), z3, 8);
+  v128.store(dst + 3 * step, f32x4.add(a, b));
+  v128.store(dst + 4 * step, f32x4.sub(a, b));
+  const p = addScaled(z0, z2, 0.25), q = addScaled(f32x4.mul(z1, f32x4.splat(0.5)), z3, 0.125);
+  v128.store(dst + 5 * step, f32x4.add(p, q));
+  v128.store(dst + 6 * step, f32x4.sub(p, q));
+  v128.store(dst + 7 * step, z3);
 }
 
 /**
- * V[ξ1·6+ξ2][ci][tile] = (Bᵀ d B)[ξ1][ξ2] for every 6×6 input patch d of nb images (tiles in
+ * V[ξ1·8+ξ2][ci][tile] = (Bᵀ d B)[ξ1][ξ2] for every 8×8 input patch d of nb images (tiles in
  * (image, row, column) order), 4 patches of a tile row per vector, read from P: one plane at a time
- * with its zero padding around (rows 2·th + 4, columns 2·tw + 16, so every patch and the widest
- * vector loads fit). P's margins are zeroed here once; each plane only fills the inside.
+ * with its zero padding around (planeRows × planeCols, so every patch and every load fits). P's
+ * margins are zeroed here once; each plane only fills the inside. Per group of 4 patches: Bᵀ down
+ * the columns of 5 vectors (the group's 20 columns) into R[ξ1][5], then per ξ1 the 4×4 transposes
+ * give column j of patch t (plane column 4t + j) in lane t, and Bᵀ along the rows writes V.
  */
-@inline function inputTransform(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, th: i32, tw: i32, V: usize, P: usize, R: usize, T6: usize): void {
-  const PH = 2 * th + 4, PW = 2 * tw + 16, per = th * tw, nt = per * nb;
+@inline function inputTransform(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, th: i32, tw: i32, V: usize, P: usize, R: usize, T8: usize): void {
+  const PH = planeRows(th), PW = planeCols(tw), per = th * tw, nt = per * nb;
   const zv = f32x4.splat(0);
   for (let i = 0; i < PH * PW; i += 4) v128.store(P + <usize>i * 4, zv);
   const rows = min(h, PH - pad), cols = min(w, PW - pad);
+  const rowStep = <usize>PW * 4, cellStep = <usize>cellFloats(c, nt) * 4;
 
   for (let pl = 0; pl < nb * c; pl++) {
     const plane = xb + <usize>(pl * h * w) * 4;
@@ -130,25 +177,28 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
     }
     for (let ty = 0; ty < th; ty++) {
       for (let t0 = 0; t0 < tw; t0 += 4) {
-        // rows: R[i][ξ2] = Bᵀ along row i of the 4 patches; patch t's column j is 2t + j, so the
-        // six inputs are the even and odd lanes of three pairs of vectors
-        for (let i = 0; i < 6; i++) {
-          const r = P + <usize>((2 * ty + i) * PW + 2 * t0) * 4;
-          const a0 = v128.load(r), b0 = v128.load(r, 16), a1 = v128.load(r, 8), b1 = v128.load(r, 24), a2 = v128.load(r, 16), b2 = v128.load(r, 32);
-          btStore(v128.shuffle<f32>(a0, b0, 0, 2, 4, 6), v128.shuffle<f32>(a0, b0, 1, 3, 5, 7),
-            v128.shuffle<f32>(a1, b1, 0, 2, 4, 6), v128.shuffle<f32>(a1, b1, 1, 3, 5, 7),
-            v128.shuffle<f32>(a2, b2, 0, 2, 4, 6), v128.shuffle<f32>(a2, b2, 1, 3, 5, 7), R + <usize>(i * 6) * 16);
+        for (let q = 0; q < 5; q++) {
+          const p = P + <usize>(4 * ty * PW + 4 * t0 + 4 * q) * 4;
+          btStore(v128.load(p), v128.load(p + rowStep), v128.load(p + 2 * rowStep), v128.load(p + 3 * rowStep),
+            v128.load(p + 4 * rowStep), v128.load(p + 5 * rowStep), v128.load(p + 6 * rowStep), v128.load(p + 7 * rowStep),
+            R + <usize>q * 16, 80);
         }
-        // columns: for each ξ2, Bᵀ along the 6 rows, into V
         const lanes = min(4, tw - t0);
         const tile = img * per + ty * tw + t0;
-        for (let x2 = 0; x2 < 6; x2++) {
-          const col = R + <usize>x2 * 16;
-          btStore(v128.load(col), v128.load(col, 96), v128.load(col, 192), v128.load(col, 288), v128.load(col, 384), v128.load(col, 480), T6);
-          for (let x1 = 0; x1 < 6; x1++) {
-            const v = v128.load(T6 + <usize>x1 * 16);
-            const dst = V + (<usize>((x1 * 6 + x2) * c + ci) * <usize>nt + <usize>tile) * 4;
-            storeLanes(dst, v, lanes);
+        for (let x1 = 0; x1 < 8; x1++) {
+          const r = R + <usize>x1 * 80;
+          const v0 = v128.load(r), v1 = v128.load(r, 16), v2 = v128.load(r, 32), v3 = v128.load(r, 48), v4 = v128.load(r, 64);
+          const a = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), b = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+          const e = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), f = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+          const c0 = v128.shuffle<f32>(a, b, 0, 1, 4, 5), c1 = v128.shuffle<f32>(a, b, 2, 3, 6, 7);
+          const c2 = v128.shuffle<f32>(e, f, 0, 1, 4, 5), c3 = v128.shuffle<f32>(e, f, 2, 3, 6, 7);
+          const c4 = v128.shuffle<f32>(c0, v4, 1, 2, 3, 4), c5 = v128.shuffle<f32>(c1, v4, 1, 2, 3, 5);
+          const c6 = v128.shuffle<f32>(c2, v4, 1, 2, 3, 6), c7 = v128.shuffle<f32>(c3, v4, 1, 2, 3, 7);
+          const dst = V + <usize>x1 * 8 * cellStep + (<usize>ci * <usize>nt + <usize>tile) * 4;
+          if (lanes == 4) btStore(c0, c1, c2, c3, c4, c5, c6, c7, dst, cellStep);
+          else {
+            btStore(c0, c1, c2, c3, c4, c5, c6, c7, T8, 16);
+            for (let x2 = 0; x2 < 8; x2++) storeLanes(dst + <usize>x2 * cellStep, v128.load(T8 + <usize>x2 * 16), lanes);
           }
         }
       }
@@ -156,32 +206,41 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
   }
 }
 
+/** (Aᵀ·m) for one row of 8 vectors m0 … m7: the four outputs, stored at dst, dst + step, …. */
+@inline function atStore(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, m6: v128, m7: v128, dst: usize, step: usize): void {
+  const sa = f32x4.add(m1, m2), da = f32x4.sub(m1, m2), sb = f32x4.add(m3, m4), db = f32x4.sub(m3, m4);
+  const sc = f32x4.add(m5, m6), dc = f32x4.sub(m5, m6);
+  v128.store(dst, f32x4.add(f32x4.add(m0, sa), f32x4.add(sb, sc)));
+  v128.store(dst + step, addScaled(addScaled(da, db, 2), dc, 0.5));
+  v128.store(dst + 2 * step, addScaled(addScaled(sa, sb, 4), sc, 0.25));
+  v128.store(dst + 3 * step, f32x4.add(addScaled(addScaled(da, db, 8), dc, 0.125), m7));
+}
+
 /**
  * nb consecutive images: ob[b][K][oh][ow] = conv(xb[b][C][h][w], w) (+ bias) (then ReLU) with
- * padding `pad`, given the filters' transform U. The images' tiles share the 36 products (more
- * columns for the GEMM: 49 tiles alone ran it at half speed). scratch: winogradScratchFloats
- * floats, then the GEMM's scratch.
+ * padding `pad`, given the filters' transform U. The images' tiles share the 64 products (more
+ * columns for the GEMM). scratch: winogradScratchFloats floats, then the GEMM's scratch.
  */
 export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, u: usize, k: i32, ob: usize, oh: i32, ow: i32,
                                bias: usize, relu: bool, scratch: usize): void {
-  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1, nt = th * tw * nb, per = th * tw;
-  const V = (scratch + 15) & ~15;
-  const M = V + <usize>(36 * c * nt) * 4;
-  const P = M + <usize>(36 * k * nt) * 4;        // a padded input plane: (2·th + 4) × (2·tw + 16)
-  const PH = 2 * th + 4, PW = 2 * tw + 16;
-  const R = P + <usize>(PH * PW) * 4;        // 6 × 6 vectors
-  const T6 = R + 36 * 16;                    // 6 more vectors
-  const gs = T6 + 6 * 16;                    // the GEMM's scratch (it aligns it itself)
-  inputTransform(xb, nb, c, h, w, pad, th, tw, V, P, R, T6);
+  const th = (oh + 3) >> 2, tw = (ow + 3) >> 2, nt = th * tw * nb, per = th * tw;
+  const V = (scratch + 15) & ~15, vs = <usize>cellFloats(c, nt) * 4, ms = <usize>cellFloats(k, nt) * 4;
+  const M = V + 64 * vs;
+  const P = M + 64 * ms;                     // a padded input plane: planeRows × planeCols
+  const R = P + <usize>(planeRows(th) * planeCols(tw)) * 4;   // 8 × 5 vectors
+  const T8 = R + 40 * 16;                    // 8 × 4 vectors
+  const gs = T8 + 32 * 16;                   // the GEMM's scratch (it aligns it itself)
+  inputTransform(xb, nb, c, h, w, pad, th, tw, V, P, R, T8);
 
-  // the 36 products M[ξ] = U[ξ] · V[ξ]: [K × C] · [C × tiles]
-  for (let x = 0; x < 36; x++) {
-    gemm(u + <usize>(x * k * c) * 4, V + <usize>(x * c * nt) * 4, M + <usize>(x * k * nt) * 4, k, nt, c, false, false, false, 0, k, 0, nt, gs);
+  // the 64 products M[ξ] = U[ξ] · V[ξ]: [K × C] · [C × tiles]
+  for (let x = 0; x < 64; x++) {
+    gemm(u + <usize>(x * k * c) * 4, V + <usize>x * vs, M + <usize>x * ms, k, nt, c, false, false, false, 0, k, 0, nt, gs);
   }
 
-  // output transform: Y = Aᵀ m A per tile, 4 tiles at a time, then bias, ReLU, interleaved into the rows
-  const zero4 = f32x4.splat(0), two = f32x4.splat(2);
-  const mstep = <usize>(k * nt) * 4;
+  // output transform: Y = Aᵀ m A per tile, 4 tiles at a time: Aᵀ along each row ξ1 into T8[ξ1][j],
+  // Aᵀ down each column j into R[i][j], then bias, ReLU and a 4×4 transpose per output row
+  const zero4 = f32x4.splat(0);
+  const mstep = ms;
   for (let pl = 0; pl < nb * k; pl++) {
     const img = pl / k, kk = pl % k;
     const bv = bias ? f32x4.splat(load<f32>(bias + <usize>kk * 4)) : zero4;
@@ -189,40 +248,40 @@ export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: 
     for (let ty = 0; ty < th; ty++) {
       for (let t0 = 0; t0 < tw; t0 += 4) {
         const m0 = M + <usize>(kk * nt + img * per + ty * tw + t0) * 4;
-        // rows: S[ξ1] = (Aᵀ along the row ξ1): two vectors each
-        let y00 = zero4, y01 = zero4, y10 = zero4, y11 = zero4;
-        for (let x1 = 0; x1 < 6; x1++) {
-          const p = m0 + <usize>(x1 * 6) * mstep;
-          // (the last group of a row may read past its tiles, inside the scratch; those lanes are not stored)
-          const a0 = v128.load(p), a1 = v128.load(p + mstep), a2 = v128.load(p + 2 * mstep);
-          const a3 = v128.load(p + 3 * mstep), a4 = v128.load(p + 4 * mstep), a5 = v128.load(p + 5 * mstep);
-          const s0 = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), a4);
-          const s1 = f32x4.add(f32x4.add(f32x4.sub(a1, a2), f32x4.mul(two, f32x4.sub(a3, a4))), a5);
-          // columns: Aᵀ row 0 takes ξ1 = 0..4, row 1 takes ξ1 = 1, −2, 2·3, −2·4, 5
-          if (x1 < 5) { y00 = f32x4.add(y00, s0); y01 = f32x4.add(y01, s1); }
-          if (x1 == 1) { y10 = f32x4.add(y10, s0); y11 = f32x4.add(y11, s1); }
-          else if (x1 == 2) { y10 = f32x4.sub(y10, s0); y11 = f32x4.sub(y11, s1); }
-          else if (x1 == 3) { y10 = f32x4.add(y10, f32x4.mul(two, s0)); y11 = f32x4.add(y11, f32x4.mul(two, s1)); }
-          else if (x1 == 4) { y10 = f32x4.sub(y10, f32x4.mul(two, s0)); y11 = f32x4.sub(y11, f32x4.mul(two, s1)); }
-          else if (x1 == 5) { y10 = f32x4.add(y10, s0); y11 = f32x4.add(y11, s1); }
+        // (the last group of a row may read past its tiles, inside the scratch; those lanes are not stored)
+        for (let x1 = 0; x1 < 8; x1++) {
+          const p = m0 + <usize>(x1 * 8) * mstep;
+          atStore(v128.load(p), v128.load(p + mstep), v128.load(p + 2 * mstep), v128.load(p + 3 * mstep),
+            v128.load(p + 4 * mstep), v128.load(p + 5 * mstep), v128.load(p + 6 * mstep), v128.load(p + 7 * mstep),
+            T8 + <usize>x1 * 64, 16);
         }
-        y00 = f32x4.add(y00, bv); y01 = f32x4.add(y01, bv); y10 = f32x4.add(y10, bv); y11 = f32x4.add(y11, bv);
-        if (relu) {
-          y00 = v128.andnot(y00, f32x4.le(y00, zero4)); y01 = v128.andnot(y01, f32x4.le(y01, zero4));
-          y10 = v128.andnot(y10, f32x4.le(y10, zero4)); y11 = v128.andnot(y11, f32x4.le(y11, zero4));
+        for (let j = 0; j < 4; j++) {
+          const p = T8 + <usize>j * 16;
+          atStore(v128.load(p), v128.load(p, 64), v128.load(p, 128), v128.load(p, 192),
+            v128.load(p, 256), v128.load(p, 320), v128.load(p, 384), v128.load(p, 448), R + <usize>j * 16, 64);
         }
-        // row 2ty + i, columns 2t0 … 2t0 + 7: (y_i0, y_i1) of tile t0, then of t0 + 1, …
-        const x0 = 2 * t0;
-        for (let i = 0; i < 2; i++) {
-          const oy = 2 * ty + i;
+        // row 4ty + i, columns 4t0 … 4t0 + 15: tile t0's 4 values, then t0 + 1's, …
+        const x0 = 4 * t0;
+        for (let i = 0; i < 4; i++) {
+          const oy = 4 * ty + i;
           if (oy >= oh) break;
-          const c0 = i == 0 ? y00 : y10, c1 = i == 0 ? y01 : y11;
-          const lo = v128.shuffle<f32>(c0, c1, 0, 4, 1, 5), hi = v128.shuffle<f32>(c0, c1, 2, 6, 3, 7);
+          const r = R + <usize>i * 64;
+          let y0 = f32x4.add(v128.load(r), bv), y1 = f32x4.add(v128.load(r, 16), bv);
+          let y2 = f32x4.add(v128.load(r, 32), bv), y3 = f32x4.add(v128.load(r, 48), bv);
+          if (relu) {
+            y0 = v128.andnot(y0, f32x4.le(y0, zero4)); y1 = v128.andnot(y1, f32x4.le(y1, zero4));
+            y2 = v128.andnot(y2, f32x4.le(y2, zero4)); y3 = v128.andnot(y3, f32x4.le(y3, zero4));
+          }
+          const a = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5), b = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+          const e = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7), f = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+          const o0 = v128.shuffle<f32>(a, b, 0, 1, 4, 5), o1 = v128.shuffle<f32>(a, b, 2, 3, 6, 7);
+          const o2 = v128.shuffle<f32>(e, f, 0, 1, 4, 5), o3 = v128.shuffle<f32>(e, f, 2, 3, 6, 7);
           const dst = out + <usize>(oy * ow + x0) * 4;
-          if (x0 + 8 <= ow) { v128.store(dst, lo); v128.store(dst, hi, 16); }
+          if (x0 + 16 <= ow) { v128.store(dst, o0); v128.store(dst, o1, 16); v128.store(dst, o2, 32); v128.store(dst, o3, 48); }
           else {
-            v128.store(T6, lo); v128.store(T6, hi, 16);
-            for (let j = 0; j < ow - x0; j++) store<f32>(dst + <usize>j * 4, load<f32>(T6 + <usize>j * 4));
+            const tmp = T8; // T8's first row is read above; free again here
+            v128.store(tmp, o0); v128.store(tmp, o1, 16); v128.store(tmp, o2, 32); v128.store(tmp, o3, 48);
+            for (let j = 0; j < ow - x0; j++) store<f32>(dst + <usize>j * 4, load<f32>(tmp + <usize>j * 4));
           }
         }
       }
@@ -230,41 +289,31 @@ export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: 
   }
 }
 
-
-/** The six values (p, p + q, p − q, p + 2q, p − 2q, q): A·(p, q) for A = (Aᵀ)ᵀ, 6×2. */
-@inline function aStore(p: v128, q: v128, dst: usize): void {
-  const two = f32x4.splat(2), q2 = f32x4.mul(two, q);
-  v128.store(dst, p);
-  v128.store(dst, f32x4.add(p, q), 16);
-  v128.store(dst, f32x4.sub(p, q), 32);
-  v128.store(dst, f32x4.add(p, q2), 48);
-  v128.store(dst, f32x4.sub(p, q2), 64);
-  v128.store(dst, q, 80);
-}
-
 /**
  * The weight gradient of nb images in the Winograd domain: with V the input transform of x (as in
- * the forward) and Z[ξ][k][tile] = (A z Aᵀ)[ξ] for each 2×2 block z of the output gradient gz (the
- * adjoint of the output transform), dU[ξ] (+)= Z[ξ] · V[ξ]ᵀ — 36 products [K × tiles]·[tiles × C].
+ * the forward) and Z[ξ][k][tile] = (A z Aᵀ)[ξ] for each 4×4 block z of the output gradient gz (the
+ * adjoint of the output transform), dU[ξ] (+)= Z[ξ] · V[ξ]ᵀ — 64 products [K × tiles]·[tiles × C].
  * `first` overwrites dU, else it accumulates. winogradFilterGrad then turns dU into the 5×5
  * filters' gradient. scratch as winogradImages.
  */
 export function winogradWeightGrad(xb: usize, gzb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, k: i32, oh: i32, ow: i32,
                                    dU: usize, first: bool, scratch: usize): void {
-  const th = (oh + 1) >> 1, tw = (ow + 1) >> 1, nt = th * tw * nb, per = th * tw;
-  const V = (scratch + 15) & ~15;
-  const Z = V + <usize>(36 * c * nt) * 4;
-  const P = Z + <usize>(36 * k * nt) * 4;
-  const PH = 2 * th + 4, PW = 2 * tw + 16;
+  const th = (oh + 3) >> 2, tw = (ow + 3) >> 2, nt = th * tw * nb, per = th * tw;
+  const V = (scratch + 15) & ~15, vs = <usize>cellFloats(c, nt) * 4, zs = <usize>cellFloats(k, nt) * 4;
+  const Z = V + 64 * vs;
+  const P = Z + 64 * zs;
+  const PH = planeRows(th), PW = planeCols(tw);
   const R = P + <usize>(PH * PW) * 4;
-  const T6 = R + 36 * 16;
-  const gs = T6 + 6 * 16;
-  inputTransform(xb, nb, c, h, w, pad, th, tw, V, P, R, T6);
+  const T8 = R + 40 * 16;
+  const gs = T8 + 32 * 16;
+  inputTransform(xb, nb, c, h, w, pad, th, tw, V, P, R, T8);
 
-  // Z: each gz plane copied into P (zero beyond its edges: the last tiles of odd sizes), then per
-  // 4 blocks the rows' A·(z_i0, z_i1) and the columns' A·(row 0, row 1)
+  // Z: each gz plane copied into P (zero beyond its edges: the last blocks of sizes that are not
+  // multiples of 4), then per 4 blocks A down the 4 columns of 4 vectors, a 4×4 transpose per row
+  // of the result, and A along it
   const zv = f32x4.splat(0);
   for (let i = 0; i < PH * PW; i += 4) v128.store(P + <usize>i * 4, zv);
+  const rowStep = <usize>PW * 4, cellStep = zs;
   for (let pl = 0; pl < nb * k; pl++) {
     const plane = gzb + <usize>(pl * oh * ow) * 4;
     const img = pl / k, kk = pl % k;
@@ -276,19 +325,24 @@ export function winogradWeightGrad(xb: usize, gzb: usize, nb: i32, c: i32, h: i3
     }
     for (let ty = 0; ty < th; ty++) {
       for (let t0 = 0; t0 < tw; t0 += 4) {
-        const r0 = P + <usize>((2 * ty) * PW + 2 * t0) * 4, r1 = r0 + <usize>PW * 4;
-        const a0 = v128.load(r0), b0 = v128.load(r0, 16), a1 = v128.load(r1), b1 = v128.load(r1, 16);
-        // rows 0 and 1 of the 4 blocks, each expanded to 6 values
-        aStore(v128.shuffle<f32>(a0, b0, 0, 2, 4, 6), v128.shuffle<f32>(a0, b0, 1, 3, 5, 7), R);
-        aStore(v128.shuffle<f32>(a1, b1, 0, 2, 4, 6), v128.shuffle<f32>(a1, b1, 1, 3, 5, 7), R + 96);
+        for (let q = 0; q < 4; q++) {
+          const p = P + <usize>(4 * ty * PW + 4 * t0 + 4 * q) * 4;
+          aStore(v128.load(p), v128.load(p + rowStep), v128.load(p + 2 * rowStep), v128.load(p + 3 * rowStep), R + <usize>q * 16, 64);
+        }
         const lanes = min(4, tw - t0);
         const tile = img * per + ty * tw + t0;
-        for (let x2 = 0; x2 < 6; x2++) {
-          aStore(v128.load(R + <usize>x2 * 16), v128.load(R + 96 + <usize>x2 * 16), T6);
-          for (let x1 = 0; x1 < 6; x1++) {
-            const v = v128.load(T6 + <usize>x1 * 16);
-            const dst = Z + (<usize>((x1 * 6 + x2) * k + kk) * <usize>nt + <usize>tile) * 4;
-            storeLanes(dst, v, lanes);
+        for (let x1 = 0; x1 < 8; x1++) {
+          const r = R + <usize>x1 * 64;
+          const v0 = v128.load(r), v1 = v128.load(r, 16), v2 = v128.load(r, 32), v3 = v128.load(r, 48);
+          const a = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), b = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+          const e = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), f = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+          const z0 = v128.shuffle<f32>(a, b, 0, 1, 4, 5), z1 = v128.shuffle<f32>(a, b, 2, 3, 6, 7);
+          const z2 = v128.shuffle<f32>(e, f, 0, 1, 4, 5), z3 = v128.shuffle<f32>(e, f, 2, 3, 6, 7);
+          const dst = Z + <usize>x1 * 8 * zs + (<usize>kk * <usize>nt + <usize>tile) * 4;
+          if (lanes == 4) aStore(z0, z1, z2, z3, dst, cellStep);
+          else {
+            aStore(z0, z1, z2, z3, T8, 16);
+            for (let x2 = 0; x2 < 8; x2++) storeLanes(dst + <usize>x2 * cellStep, v128.load(T8 + <usize>x2 * 16), lanes);
           }
         }
       }
@@ -296,24 +350,14 @@ export function winogradWeightGrad(xb: usize, gzb: usize, nb: i32, c: i32, h: i3
   }
 
   // dU[ξ] (+)= Z[ξ] · V[ξ]ᵀ
-  for (let x = 0; x < 36; x++) {
-    gemm(Z + <usize>(x * k * nt) * 4, V + <usize>(x * c * nt) * 4, dU + <usize>(x * k * c) * 4, k, c, nt, false, true, !first, 0, k, 0, c, gs);
+  for (let x = 0; x < 64; x++) {
+    gemm(Z + <usize>x * zs, V + <usize>x * vs, dU + <usize>(x * k * c) * 4, k, c, nt, false, true, !first, 0, k, 0, c, gs);
   }
 }
 
-/** G (6×5), row-major: the filter transform's matrix (see the header). */
-const G_TABLE: StaticArray<f32> = [
-  0.25, 0, 0, 0, 0,
-  -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
-  -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
-  1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3,
-  1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
-  0, 0, 0, 0, 1,
-];
-
 /**
  * gw[kk][cc] = Gᵀ dU[·][kk][cc] G (5×5), the adjoint of winogradFilters: the filters' gradient
- * from the Winograd-domain gradient dU [36][K][C]; 4 input channels per vector (C a multiple of 4
+ * from the Winograd-domain gradient dU [64][K][C]; 4 input channels per vector (C a multiple of 4
  * on that path, the rest one at a time).
  */
 export function winogradFilterGrad(dU: usize, gw: usize, k: i32, c: i32): void {
@@ -325,14 +369,14 @@ export function winogradFilterGrad(dU: usize, gw: usize, k: i32, c: i32): void {
       for (let i = 0; i < 5; i++) {
         for (let j = 0; j < 5; j++) {
           let acc = f32x4.splat(0);
-          for (let x1 = 0; x1 < 6; x1++) {
-            const gi = unchecked(G_TABLE[x1 * 5 + i]);
+          for (let x1 = 0; x1 < 8; x1++) {
+            const gi = <f32>unchecked(G_TABLE[x1 * 5 + i]);
             if (gi == 0) continue;
             let t = f32x4.splat(0);
-            for (let x2 = 0; x2 < 6; x2++) {
-              const gj = unchecked(G_TABLE[x2 * 5 + j]);
+            for (let x2 = 0; x2 < 8; x2++) {
+              const gj = <f32>unchecked(G_TABLE[x2 * 5 + j]);
               if (gj == 0) continue;
-              const p = dU + <usize>((x1 * 6 + x2) * kc + kk * c + c0) * 4;
+              const p = dU + <usize>((x1 * 8 + x2) * kc + kk * c + c0) * 4;
               const v = lanes == 4 ? v128.load(p) : loadPartial(p, lanes);
               t = f32x4.add(t, f32x4.mul(v, f32x4.splat(gj)));
             }

@@ -319,9 +319,9 @@ test('Sequential reports a pooling error against the MaxPool2d layer; fused, aga
   }
 });
 
-// ---------------------------------------------------------------- Winograd F(2×2, 5×5)
+// ---------------------------------------------------------------- Winograd F(4×4, 5×5)
 
-test('Winograd F(2×2, 5×5): the forward, the input gradient and the weight gradient equal the reference for paddings 0–5, odd sizes and batches, on 1 and 2 threads', () => {
+test('Winograd F(4×4, 5×5): the forward, the input gradient and the weight gradient equal the reference for paddings 0–5, odd sizes and batches, on 1 and 2 threads', () => {
   for (const threads of [1, 2]) {
     setWasmThreads(threads);
     for (const pad of [0, 1, 2, 3, 4, 5]) {

@@ -12,10 +12,10 @@ import type { KernelArgs } from './runtime.js';
 
 let winogradEnabled = true;
 /**
- * Whether 5×5 stride-1 convolutions may run as Winograd F(2×2, 5×5) (default on; PyTorch's
+ * Whether 5×5 stride-1 convolutions may run as Winograd F(4×4, 5×5) (default on; PyTorch's
  * torch.backends.mkldnn.enabled is the like switch): off, every convolution is im2col + GEMM,
- * which rounds like the reference more closely and does 100 multiplications per output pair and
- * channel pair where Winograd does 36.
+ * which rounds like the reference more closely and does 400 multiplications per 4×4 block of
+ * outputs and channel pair where Winograd does 64.
  */
 export function setWinogradEnabled(on: boolean): void {
   winogradEnabled = on;
@@ -26,9 +26,9 @@ const NO_X = new Float32Array(0),
   NO_W = new Float32Array(0);
 
 /**
- * Whether a forward convolution runs as Winograd F(2×2, 5×5) (asm/winograd.ts): 5×5 filters,
+ * Whether a forward convolution runs as Winograd F(4×4, 5×5) (asm/winograd.ts): 5×5 filters,
  * stride 1, no dilation, one channel group, the same padding on both axes, and enough channels on
- * both sides for its 36 products to be worth their transforms (W2's first layer, one input
+ * both sides for its 64 products to be worth their transforms (W2's first layer, one input
  * channel, stays direct). Every other convolution is im2col + GEMM (asm/conv.ts), which handles
  * any dilation and groups.
  */
@@ -93,8 +93,8 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
    */
   function winogradFilters(pw: number, g: Conv2dGeometry, transposed = false): number {
     if (!winograd(g) || (transposed && g.padH > 4)) return 0;
-    const u = rt.alloc(36 * g.k * g.c * 4);
-    rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(30 * 4), +transposed);
+    const u = rt.alloc(rt.k.winogradCells() * g.k * g.c * 4);
+    rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(40 * 8), +transposed);
     return u;
   }
 
@@ -211,7 +211,7 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
       gbs: number[] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      const part = gw ? rt.alloc((wino ? 36 * g.k * g.c : gw.length) * 4) : 0,
+      const part = gw ? rt.alloc((wino ? rt.k.winogradCells() * g.k * g.c : gw.length) * 4) : 0,
         pgb = gb ? rt.alloc(gb.length * 4) : 0;
       if (gw) gws.push(part);
       if (gb) gbs.push(pgb);
@@ -309,9 +309,9 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
     return true;
   }
 
-  /** gw (+)= the filters' gradient from the parts' Winograd-domain partials dU [36][K][C] (summed, then Gᵀ·dU·G). */
+  /** gw (+)= the filters' gradient from the parts' Winograd-domain partials dU [64][K][C] (summed, then Gᵀ·dU·G). */
   function weightFromWinograd(gw: Storage, dUs: number[], g: Conv2dGeometry, accumulate: boolean): void {
-    const n = 36 * g.k * g.c;
+    const n = rt.k.winogradCells() * g.k * g.c;
     for (let i = 1; i < dUs.length; i++) rt.k.addInto(dUs[0], dUs[i], n);
     const into = accumulate ? rt.put(gw as Float32Array) : rt.outPtr(gw as Float32Array);
     const dst = accumulate ? rt.alloc(gw.length * 4) : into;
