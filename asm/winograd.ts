@@ -3,7 +3,7 @@
  * Convolutional Neural Networks", 2016): each 4×4 block of outputs comes from an 8×8 patch of the
  * input with 64 multiplications per channel pair instead of 400 (6.25× fewer), at the price of the
  * transforms below. Interpolation points 0, ±1, ±2, ±1/2, ∞ (derived and checked in
- * tools/winograd_f4x5.py; float32 error on a 32-channel sum close to F(2×2, 5×5)'s):
+ * tools/winograd_f4x5.py; its float32 error is about twice F(2×2, 5×5)'s):
  *
  *   Bᵀ = [ 1   0   -21/4    0    21/4    0   -1  0      G = [  1      0      0      0      0
  *          0   1     1   -17/4  -17/4    1    1  0           -2/9   -2/9   -2/9   -2/9   -2/9
@@ -62,48 +62,66 @@ export function winogradScratchFloats(c: i32, k: i32, oh: i32, ow: i32, nb: i32)
  */
 @inline function cellFloats(rows: i32, nt: i32): i32 { return rows * nt + 16; }
 
-/** G (8×5), row-major: the filter transform's matrix (see the header). */
-const G_TABLE: StaticArray<f64> = [
-  1, 0, 0, 0, 0,
-  -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9,
-  -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9,
-  1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45,
-  1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45,
-  32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45,
-  32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45,
-  0, 0, 0, 0, 1,
-];
+/**
+ * G·(g0 … g4) (the filter transform's matrix, see the header) in float64, its eight values at dst,
+ * dst + step, … (as float32 when `narrow`): rows 1/2, 3/4 and 5/6 are sums and differences of
+ * the even and odd taps.
+ */
+@inline function gStore(g0: f64, g1: f64, g2: f64, g3: f64, g4: f64, dst: usize, step: usize, narrow: bool): void {
+  const e1 = g0 + g2 + g4, o1 = g1 + g3;
+  const e3 = g0 / 90 + g2 * (2.0 / 45) + g4 * (8.0 / 45), o3 = g1 / 45 + g3 * (4.0 / 45);
+  const e5 = g0 * (32.0 / 45) + g2 * (8.0 / 45) + g4 * (2.0 / 45), o5 = g1 * (16.0 / 45) + g3 * (4.0 / 45);
+  put(dst, g0, narrow);
+  put(dst + step, (e1 + o1) * (-2.0 / 9), narrow);
+  put(dst + 2 * step, (e1 - o1) * (-2.0 / 9), narrow);
+  put(dst + 3 * step, e3 + o3, narrow);
+  put(dst + 4 * step, e3 - o3, narrow);
+  put(dst + 5 * step, e5 + o5, narrow);
+  put(dst + 6 * step, e5 - o5, narrow);
+  put(dst + 7 * step, g4, narrow);
+}
+
+@inline function put(dst: usize, v: f64, narrow: bool): void {
+  if (narrow) store<f32>(dst, <f32>v);
+  else store<f64>(dst, v);
+}
+
+/** Filters transformed per block before their cells are written out (a cache line of each cell). */
+const FILTER_BLOCK: i32 = 16;
+
+/** Scratch bytes winogradFilters needs: G·g in float64 (8 × 5), then a block's 8 × 8 transforms. */
+export function winogradFiltersScratchBytes(): i32 {
+  return 40 * 8 + FILTER_BLOCK * 64 * 4;
+}
 
 /**
  * U[ξ][kk][cc] = (G g Gᵀ)[ξ] for the 5×5 filters g = w[kk][cc] of w [K][C][5][5], in float64 and
  * rounded once. With `flip`, the filters of the input gradient's convolution instead (the same
  * layer transposed and rotated by 180°): U[ξ][cc][kk] from g[i][j] = w[kk][cc][4 − i][4 − j].
- * t: 40 float64 of scratch (G·g).
+ * FILTER_BLOCK consecutive outputs of each cell are computed together and written as one run, since
+ * the cells lie K·C floats apart (a power of two for most layers). t: winogradFiltersScratchBytes.
  */
 export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, flip: bool): void {
-  const kc = k * c;
-  for (let f = 0; f < kc; f++) {
-    const g = w + <usize>f * 100;
-    // t = G·g (8×5); the rotation reads g from its far corner
-    for (let i = 0; i < 8; i++) {
+  const kc = k * c, S = t + 40 * 8;
+  for (let a0 = 0; a0 < kc; a0 += FILTER_BLOCK) {
+    const n = min(FILTER_BLOCK, kc - a0);
+    for (let q = 0; q < n; q++) {
+      // output a = kk·C + cc reads filter a; flipped, a = cc·K + kk reads filter kk·C + cc
+      const a = a0 + q, g = w + <usize>(flip ? (a % k) * c + a / k : a) * 100;
+      // G down each column j of g (the rotation reads g from its far corner), then along each row
       for (let j = 0; j < 5; j++) {
-        let s: f64 = 0;
-        for (let e = 0; e < 5; e++) {
-          const ge = flip ? load<f32>(g + <usize>((4 - e) * 5 + 4 - j) * 4) : load<f32>(g + <usize>(e * 5 + j) * 4);
-          s += unchecked(G_TABLE[i * 5 + e]) * <f64>ge;
-        }
-        store<f64>(t + <usize>(i * 5 + j) * 8, s);
+        const col = g + <usize>(flip ? 4 - j : j) * 4;
+        if (flip) gStore(load<f32>(col, 80), load<f32>(col, 60), load<f32>(col, 40), load<f32>(col, 20), load<f32>(col), t + <usize>j * 8, 40, false);
+        else gStore(load<f32>(col), load<f32>(col, 20), load<f32>(col, 40), load<f32>(col, 60), load<f32>(col, 80), t + <usize>j * 8, 40, false);
+      }
+      for (let i = 0; i < 8; i++) {
+        const r = t + <usize>i * 40;
+        gStore(load<f64>(r), load<f64>(r, 8), load<f64>(r, 16), load<f64>(r, 24), load<f64>(r, 32), S + <usize>(q * 64 + i * 8) * 4, 4, true);
       }
     }
-    // (G g) Gᵀ; flipped: filter (kk, cc) = (f / c, f % c) lands at [cc][kk]
-    const at = flip ? (f % c) * k + f / c : f;
-    const base = u + <usize>at * 4, step = <usize>kc * 4;
-    for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 8; j++) {
-        let s: f64 = 0;
-        for (let e = 0; e < 5; e++) s += load<f64>(t + <usize>(i * 5 + e) * 8) * unchecked(G_TABLE[j * 5 + e]);
-        store<f32>(base + <usize>(i * 8 + j) * step, <f32>s);
-      }
+    for (let x = 0; x < 64; x++) {
+      const dst = u + <usize>(x * kc + a0) * 4;
+      for (let q = 0; q < n; q++) store<f32>(dst + <usize>q * 4, load<f32>(S + <usize>(q * 64 + x) * 4));
     }
   }
 }
@@ -355,42 +373,59 @@ export function winogradWeightGrad(xb: usize, gzb: usize, nb: i32, c: i32, h: i3
   }
 }
 
+/** Gᵀ·(d0 … d7) for four lanes (the adjoint of gStore): its five values at dst, dst + step, …. */
+@inline function gtStore(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, d6: v128, d7: v128, dst: usize, step: usize): void {
+  const sa = f32x4.add(d1, d2), da = f32x4.sub(d1, d2), sb = f32x4.add(d3, d4), db = f32x4.sub(d3, d4);
+  const sc = f32x4.add(d5, d6), dc = f32x4.sub(d5, d6);
+  const ka = <f32>(-2.0 / 9);
+  v128.store(dst, addScaled(addScaled(addScaled(d0, sa, ka), sb, <f32>(1.0 / 90)), sc, <f32>(32.0 / 45)));
+  v128.store(dst + step, addScaled(addScaled(f32x4.mul(da, f32x4.splat(ka)), db, <f32>(1.0 / 45)), dc, <f32>(16.0 / 45)));
+  v128.store(dst + 2 * step, addScaled(addScaled(f32x4.mul(sa, f32x4.splat(ka)), sb, <f32>(2.0 / 45)), sc, <f32>(8.0 / 45)));
+  v128.store(dst + 3 * step, addScaled(addScaled(f32x4.mul(da, f32x4.splat(ka)), db, <f32>(4.0 / 45)), dc, <f32>(4.0 / 45)));
+  v128.store(dst + 4 * step, f32x4.add(addScaled(addScaled(f32x4.mul(sa, f32x4.splat(ka)), sb, <f32>(8.0 / 45)), sc, <f32>(2.0 / 45)), d7));
+}
+
 /**
  * gw[kk][cc] = Gᵀ dU[·][kk][cc] G (5×5), the adjoint of winogradFilters: the filters' gradient
- * from the Winograd-domain gradient dU [64][K][C]; 4 input channels per vector (C a multiple of 4
- * on that path, the rest one at a time).
+ * from the Winograd-domain gradient dU [64][K][C], 4 input channels per vector: Gᵀ along each row
+ * ξ1 into t[ξ1][j], then down each column j. t: 64 vectors of scratch (and 40 more).
  */
-export function winogradFilterGrad(dU: usize, gw: usize, k: i32, c: i32): void {
+export function winogradFilterGrad(dU: usize, gw: usize, k: i32, c: i32, t: usize): void {
   const kc = k * c;
+  const D = (t + 15) & ~15, T = D + 64 * 16, O = T + 40 * 16;
   for (let kk = 0; kk < k; kk++) {
     for (let c0 = 0; c0 < c; c0 += 4) {
       const lanes = min(4, c - c0);
-      // t[ξ1][j] = Σ_ξ2 dU[ξ1][ξ2] G[ξ2][j]; then gw[i][j] = Σ_ξ1 G[ξ1][i] t[ξ1][j]
-      for (let i = 0; i < 5; i++) {
-        for (let j = 0; j < 5; j++) {
-          let acc = f32x4.splat(0);
-          for (let x1 = 0; x1 < 8; x1++) {
-            const gi = <f32>unchecked(G_TABLE[x1 * 5 + i]);
-            if (gi == 0) continue;
-            let t = f32x4.splat(0);
-            for (let x2 = 0; x2 < 8; x2++) {
-              const gj = <f32>unchecked(G_TABLE[x2 * 5 + j]);
-              if (gj == 0) continue;
-              const p = dU + <usize>((x1 * 8 + x2) * kc + kk * c + c0) * 4;
-              const v = lanes == 4 ? v128.load(p) : loadPartial(p, lanes);
-              t = f32x4.add(t, f32x4.mul(v, f32x4.splat(gj)));
-            }
-            acc = f32x4.add(acc, f32x4.mul(t, f32x4.splat(gi)));
-          }
-          const o = gw + <usize>((kk * c + c0) * 25 + i * 5 + j) * 4;
-          store<f32>(o, f32x4.extract_lane(acc, 0));
-          if (lanes > 1) store<f32>(o, f32x4.extract_lane(acc, 1), 100);
-          if (lanes > 2) store<f32>(o, f32x4.extract_lane(acc, 2), 200);
-          if (lanes > 3) store<f32>(o, f32x4.extract_lane(acc, 3), 300);
-        }
+      const src = dU + <usize>(kk * c + c0) * 4;
+      for (let x = 0; x < 64; x++) {
+        const p = src + <usize>(x * kc) * 4;
+        v128.store(D + <usize>x * 16, lanes == 4 ? v128.load(p) : loadPartial(p, lanes));
+      }
+      for (let x1 = 0; x1 < 8; x1++) {
+        const r = D + <usize>x1 * 128;
+        gtStore(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80),
+          v128.load(r, 96), v128.load(r, 112), T + <usize>x1 * 80, 16);
+      }
+      for (let j = 0; j < 5; j++) {
+        const r = T + <usize>j * 16;
+        gtStore(v128.load(r), v128.load(r, 80), v128.load(r, 160), v128.load(r, 240), v128.load(r, 320), v128.load(r, 400),
+          v128.load(r, 480), v128.load(r, 560), O + <usize>j * 16, 80);
+      }
+      // O[i][j] holds gw[kk][c0 + lane][i][j]
+      for (let e = 0; e < 25; e++) {
+        const v = v128.load(O + <usize>e * 16), o = gw + <usize>((kk * c + c0) * 25 + e) * 4;
+        store<f32>(o, f32x4.extract_lane(v, 0));
+        if (lanes > 1) store<f32>(o, f32x4.extract_lane(v, 1), 100);
+        if (lanes > 2) store<f32>(o, f32x4.extract_lane(v, 2), 200);
+        if (lanes > 3) store<f32>(o, f32x4.extract_lane(v, 3), 300);
       }
     }
   }
+}
+
+/** Scratch bytes winogradFilterGrad needs. */
+export function winogradFilterGradScratchBytes(): i32 {
+  return (64 + 40 + 25) * 16 + 16;
 }
 
 @inline function loadPartial(p: usize, lanes: i32): v128 {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as d from '../../src/index.js';
 import { initWasm, setWasmThreads } from '../../src/backend/wasm/index.js';
+import { setWinogradEnabled } from '../../src/backend/wasm/convolution.js';
 import { gradCheck, randT, assertClose } from '../helpers.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../../test/fixtures/upsampling/${name}`, import.meta.url), 'utf8'));
@@ -72,10 +73,19 @@ test('the wasm backend equals PyTorch on every golden transposed convolution, th
     d.setBackend('wasm');
     for (const threads of [1, 2]) {
       setWasmThreads(threads);
-      for (const c of F.cases) checkGolden(c, op2d, 'float32', 3e-5, `wasm threads=${threads}`);
+      // im2col rounds like the reference; Winograd F(4×4, 5×5) (the 8-channel 5×5 case) further
+      // from it (3.2e-5 on this fixture against 2e-6: its transforms scale values by up to 21/4
+      // and 8 before they cancel; tools/winograd_f4x5.py)
+      for (const c of F.cases) {
+        setWinogradEnabled(false);
+        checkGolden(c, op2d, 'float32', 3e-5, `wasm threads=${threads} im2col`);
+        setWinogradEnabled(true);
+        checkGolden(c, op2d, 'float32', 1e-4, `wasm threads=${threads}`);
+      }
       for (const c of F.cases1d) checkGolden(c, op1d, 'float32', 3e-5, `wasm threads=${threads}`);
     }
   } finally {
+    setWinogradEnabled(true);
     d.setBackend('reference');
   }
 });

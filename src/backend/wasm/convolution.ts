@@ -94,7 +94,7 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
   function winogradFilters(pw: number, g: Conv2dGeometry, transposed = false): number {
     if (!winograd(g) || (transposed && g.padH > 4)) return 0;
     const u = rt.alloc(rt.k.winogradCells() * g.k * g.c * 4);
-    rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(40 * 8), +transposed);
+    rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(rt.k.winogradFiltersScratchBytes()), +transposed);
     return u;
   }
 
@@ -315,7 +315,7 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
     for (let i = 1; i < dUs.length; i++) rt.k.addInto(dUs[0], dUs[i], n);
     const into = accumulate ? rt.put(gw as Float32Array) : rt.outPtr(gw as Float32Array);
     const dst = accumulate ? rt.alloc(gw.length * 4) : into;
-    rt.k.winogradFilterGrad(dUs[0], dst, g.k, g.c);
+    rt.k.winogradFilterGrad(dUs[0], dst, g.k, g.c, rt.alloc(rt.k.winogradFilterGradScratchBytes()));
     if (accumulate) rt.k.addInto(into, dst, gw.length);
     rt.take(into, gw as Float32Array);
   }
