@@ -16,7 +16,7 @@ import {
   GEO_POOL, GEO_RELU,
 } from './geometry';
 import { maxPool2d } from './pool';
-import { winogradImages, winogradWeightGrad, WINO_CELLS, WINO_NB } from './winograd';
+import { winogradCells, winogradImages, winogradWeightGrad, WINO_NB } from './winograd';
 
 /** dst[0..n) = 0 (a loop: for short runs the bulk-memory instruction is a slow call in V8). */
 @inline function zero(dst: usize, n: i32): void {
@@ -140,10 +140,10 @@ export function conv2dForward(x: usize, w: usize, out: usize, geo: usize, b0: i3
   for (let b = b0; b < b1; b++) forwardImage(x + <usize>(b * chw) * 4, w, out + <usize>(b * kohw) * 4, geo, scratch, bias, relu);
 }
 
-/** nb consecutive images of conv2dForward by Winograd F(4×4, 5×5), given the filters' transform u. */
+/** nb consecutive images of conv2dForward by Winograd F(4×4, r×r), given the filters' transform u. */
 @inline function winogradForward(xb: usize, nb: i32, w: usize, ob: usize, geo: usize, scratch: usize, bias: usize, relu: i32, u: usize): void {
   winogradImages(xb, nb, geoAt(geo, GEO_C), geoAt(geo, GEO_H), geoAt(geo, GEO_W), geoAt(geo, GEO_PH), u,
-    geoAt(geo, GEO_K), ob, geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), bias, relu != 0, scratch);
+    geoAt(geo, GEO_K), ob, geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), bias, relu != 0, scratch, geoAt(geo, GEO_KH));
 }
 
 /** One image of conv2dForward: ob = W·col(xb) (+ bias) (then ReLU), group by group. */
@@ -184,7 +184,7 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
   const ckk = geoAt(geo, GEO_C) / geoAt(geo, GEO_G) * geoAt(geo, GEO_KH) * geoAt(geo, GEO_KW), chw = geoAt(geo, GEO_C) * geoAt(geo, GEO_H) * geoAt(geo, GEO_W);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
-  if (dU && b1 <= b0) zero(dU, WINO_CELLS * k * geoAt(geo, GEO_C));
+  if (dU && b1 <= b0) zero(dU, winogradCells(geoAt(geo, GEO_KH)) * k * geoAt(geo, GEO_C));
   const z = f32x4.splat(0);
   for (let b = b0; b < b1; b++) {
     const gzb = gz + <usize>(b * k * ohw) * 4;
@@ -211,16 +211,17 @@ export function conv2dLayerBackward(gz: usize, y: usize, x: usize, w: usize, gx:
 /** nb images' share of the weight gradient in the Winograd domain (dU, overwritten when `first`). */
 @inline function winogradWeight(xb: usize, gzb: usize, nb: i32, geo: usize, dU: usize, first: bool, scratch: usize): void {
   winogradWeightGrad(xb, gzb, nb, geoAt(geo, GEO_C), geoAt(geo, GEO_H), geoAt(geo, GEO_W), geoAt(geo, GEO_PH),
-    geoAt(geo, GEO_K), geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), dU, first, scratch);
+    geoAt(geo, GEO_K), geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), dU, first, scratch, geoAt(geo, GEO_KH));
 }
 
 /**
  * nb images' input gradients by Winograd: the stride-1 convolution of gz with the rotated,
- * transposed filters (their transform ut), padded 4 − p.
+ * transposed filters (their transform ut), padded r − 1 − p.
  */
 @inline function winogradBackInput(gzb: usize, nb: i32, gxb: usize, geo: usize, scratch: usize, ut: usize): void {
-  winogradImages(gzb, nb, geoAt(geo, GEO_K), geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), 4 - geoAt(geo, GEO_PH), ut,
-    geoAt(geo, GEO_C), gxb, geoAt(geo, GEO_H), geoAt(geo, GEO_W), 0, false, scratch);
+  const r = geoAt(geo, GEO_KH);
+  winogradImages(gzb, nb, geoAt(geo, GEO_K), geoAt(geo, GEO_OH), geoAt(geo, GEO_OW), r - 1 - geoAt(geo, GEO_PH), ut,
+    geoAt(geo, GEO_C), gxb, geoAt(geo, GEO_H), geoAt(geo, GEO_W), 0, false, scratch, r);
 }
 
 /** One image's share of a layer's backward from its (masked) output gradient gzb: gb +=, gw (+)=, gx_b =; gw and gx group by group. */
@@ -316,7 +317,7 @@ export function convPoolBackward(gp: usize, pooled: usize, idx: usize, x: usize,
   const gzs = scratch, rest = scratch + imagesBytes(geo, step);
   if (gb) zero(gb, k);
   if (gw && b1 <= b0) zero(gw, k * ckk);
-  if (dU && b1 <= b0) zero(dU, WINO_CELLS * k * geoAt(geo, GEO_C));
+  if (dU && b1 <= b0) zero(dU, winogradCells(geoAt(geo, GEO_KH)) * k * geoAt(geo, GEO_C));
   for (let b0c = b0; b0c < b1; b0c += step) {
     const nb = min(step, b1 - b0c);
     for (let i = 0; i < nb; i++) {

@@ -1,26 +1,24 @@
 /**
- * Winograd F(4×4, 5×5) against im2col + GEMM on W2's second convolution layer (64 images of
- * 32 × 14 × 14, 64 filters 5 × 5, padding 2, bias and ReLU): the layer's forward (`convLayer`), its
- * input and weight gradients (`convLayerBackward`), on one thread and on two. The two paths
- * alternate call by call (a slow phase of the machine hits both alike); each figure is the best
- * and the median of the rounds.
- *   node --experimental-wasm-relaxed-simd dist/bench/winograd.js [rounds]
+ * Winograd F(4×4, r×r) against im2col + GEMM on one convolution layer with bias and ReLU, by
+ * default W2's second (64 images of 32 × 14 × 14, 64 filters 5 × 5, padding 2): the layer's
+ * forward (`convLayer`), its input and weight gradients (`convLayerBackward`), on one thread and
+ * on two. The two paths alternate call by call (a slow phase of the machine hits both alike); each
+ * figure is the best and the median of the rounds.
+ *   node --experimental-wasm-relaxed-simd dist/bench/winograd.js [rounds] [C K H r]
+ * e.g. `20 32 48 14 3`: 32 → 48 channels on 14 × 14, 3 × 3 filters, padding 1 (padding (r − 1)/2).
  */
 import { extensionsOf, Rng, conv2dGeometry } from '../src/index.js';
 import { initWasm, setWasmThreads, setWinogradEnabled } from '../src/wasm.js';
 import { median } from './common.js';
 
-const rounds = Number(process.argv[2] ?? '20');
+const [rounds, C, K, H, r] = [20, 32, 64, 14, 5].map((d, i) => Number(process.argv[2 + i] ?? d));
 const W = { ...(await initWasm()), ...extensionsOf('wasm') };
-const N = 64,
-  C = 32,
-  K = 64,
-  H = 14;
-const g = conv2dGeometry([N, C, H, H], [K, C, 5, 5], { padding: 2 });
+const N = 64;
+const g = conv2dGeometry([N, C, H, H], [K, C, r, r], { padding: (r - 1) / 2 });
 const rng = new Rng(3);
 const fill = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.uniform());
 const x = fill(N * C * H * H, -0.5, 1),
-  w = fill(K * C * 25, -0.07, 0.07),
+  w = fill(K * C * r * r, -0.07, 0.07),
   b = fill(K, -0.1, 0.1),
   gy = fill(N * K * H * H, -1, 1);
 const y = new Float32Array(gy.length),
@@ -36,7 +34,7 @@ const time = (f: () => void): number => {
 const forward = () => W.convLayer!(x, w, b, y, g, true);
 const backward = () => W.convLayerBackward!(gy, x, w, y, gx, gw, gb, g, false);
 
-console.log(`conv 5×5, ${C} → ${K} channels, ${H}×${H}, padding 2, batch ${N}; ${rounds} rounds, best / median ms`);
+console.log(`conv ${r}×${r}, ${C} → ${K} channels, ${H}×${H}, padding ${(r - 1) / 2}, batch ${N}; ${rounds} rounds, best / median ms`);
 console.log('threads  pass                  im2col + GEMM      Winograd');
 for (const threads of [1, 2]) {
   setWasmThreads(threads);

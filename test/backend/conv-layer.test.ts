@@ -319,14 +319,14 @@ test('Sequential reports a pooling error against the MaxPool2d layer; fused, aga
   }
 });
 
-// ---------------------------------------------------------------- Winograd F(4×4, 5×5)
+// ---------------------------------------------------------------- Winograd F(4×4, 3×3) and F(4×4, 5×5)
 
-test('Winograd F(4×4, 5×5): the forward, the input gradient and the weight gradient equal the reference for paddings 0–5, odd sizes and batches, on 1 and 2 threads', () => {
-  for (const threads of [1, 2]) {
+test('Winograd F(4×4, r×r), 3×3 and 5×5: the forward, the input gradient and the weight gradient equal the reference for paddings 0 to r, odd sizes and batches, on 1 and 2 threads', () => {
+  for (const [threads, r, pad] of [1, 2].flatMap((t) => [3, 5].flatMap((r) => Array.from({ length: r + 1 }, (_, p) => [t, r, p])))) {
     setWasmThreads(threads);
-    for (const pad of [0, 1, 2, 3, 4, 5]) {
+    {
       const xs = [5, 9, 11, 13],
-        ws = [10, 9, 5, 5]; // 5 images: not a multiple of the images per product
+        ws = [10, 9, r, r]; // 5 images: not a multiple of the images per product
       const g = conv2dGeometry(xs, ws, { padding: pad });
       const nx = xs.reduce((a, b) => a * b),
         nw = ws.reduce((a, b) => a * b),
@@ -335,9 +335,9 @@ test('Winograd F(4×4, 5×5): the forward, the input gradient and the weight gra
         w = rnd(nw, -0.3, 0.3),
         b = rnd(g.k),
         gy = rnd(ny);
-      const what = `padding ${pad}, threads ${threads}`;
+      const what = `${r}×${r}, padding ${pad}, threads ${threads}`;
       const want = composed(x, w, b, gy, g, false);
-      const tol = 3e-5 * Math.sqrt(g.c * 25 * g.n);
+      const tol = 3e-5 * Math.sqrt(g.c * r * r * g.n);
       const run = (on: boolean) => {
         setWinogradEnabled(on);
         const y = new Float32Array(ny).fill(NaN),
@@ -373,17 +373,17 @@ test('Winograd F(4×4, 5×5): the forward, the input gradient and the weight gra
         fast.gw.some((v, i) => v !== direct.gw[i]),
         `${what}: the weight gradient took the Winograd path`,
       );
-      // the two paths round differently: Winograd really ran (for the input gradient only while 4 − p ≥ 0)
+      // the two paths round differently: Winograd really ran (for the input gradient only while r − 1 − p ≥ 0)
       assert.ok(
         fast.y.some((v, i) => v !== direct.y[i]),
         `${what}: the forward took the Winograd path`,
       );
-      if (pad <= 4)
+      if (pad <= r - 1)
         assert.ok(
           fast.gx.some((v, i) => v !== direct.gx[i]),
           `${what}: the input gradient took the Winograd path`,
         );
-      else assert.deepEqual(fast.gx, direct.gx, `${what}: no Winograd input gradient beyond padding 4`);
+      else assert.deepEqual(fast.gx, direct.gx, `${what}: no Winograd input gradient beyond padding r − 1`);
     }
   }
 });

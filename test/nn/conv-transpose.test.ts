@@ -75,7 +75,7 @@ test('the wasm backend equals PyTorch on every golden transposed convolution, th
       setWasmThreads(threads);
       // im2col rounds like the reference; Winograd F(4×4, 5×5) (the 8-channel 5×5 case) further
       // from it (3.2e-5 on this fixture against 2e-6: its transforms scale values by up to 21/4
-      // and 8 before they cancel; tools/winograd_f4x5.py)
+      // and 8 before they cancel; tools/winograd.py)
       for (const c of F.cases) {
         setWinogradEnabled(false);
         checkGolden(c, op2d, 'float32', 3e-5, `wasm threads=${threads} im2col`);

@@ -12,10 +12,11 @@ import type { KernelArgs } from './runtime.js';
 
 let winogradEnabled = true;
 /**
- * Whether 5×5 stride-1 convolutions may run as Winograd F(4×4, 5×5) (default on; PyTorch's
- * torch.backends.mkldnn.enabled is the like switch): off, every convolution is im2col + GEMM,
- * which rounds like the reference more closely and does 400 multiplications per 4×4 block of
- * outputs and channel pair where Winograd does 64.
+ * Whether 3×3 and 5×5 stride-1 convolutions may run as Winograd F(4×4, 3×3) and F(4×4, 5×5)
+ * (default on; PyTorch's torch.backends.mkldnn.enabled is the like switch): off, every
+ * convolution is im2col + GEMM, which rounds like the reference more closely and does 144 (3×3)
+ * or 400 (5×5) multiplications per 4×4 block of outputs and channel pair where Winograd does 36
+ * or 64.
  */
 export function setWinogradEnabled(on: boolean): void {
   winogradEnabled = on;
@@ -26,16 +27,17 @@ const NO_X = new Float32Array(0),
   NO_W = new Float32Array(0);
 
 /**
- * Whether a forward convolution runs as Winograd F(4×4, 5×5) (asm/winograd.ts): 5×5 filters,
- * stride 1, no dilation, one channel group, the same padding on both axes, and enough channels on
- * both sides for its 64 products to be worth their transforms (W2's first layer, one input
- * channel, stays direct). Every other convolution is im2col + GEMM (asm/conv.ts), which handles
- * any dilation and groups.
+ * Whether a forward convolution runs as Winograd F(4×4, r×r) (asm/winograd.ts): square 3×3 or
+ * 5×5 filters, stride 1, no dilation, one channel group, the same padding on both axes, and enough
+ * channels on both sides for its products to be worth their transforms (from 8 both ways it was
+ * faster than im2col on every layer of bench/winograd.ts's runs, docs/performance.md; W2's first
+ * layer, one input channel, stays direct). Every other convolution is im2col + GEMM
+ * (asm/conv.ts), which handles any dilation and groups.
  */
 const winograd = (g: Conv2dGeometry): boolean =>
   winogradEnabled &&
-  g.kh === 5 &&
-  g.kw === 5 &&
+  (g.kh === 5 || g.kh === 3) &&
+  g.kw === g.kh &&
   g.strideH === 1 &&
   g.strideW === 1 &&
   g.dilationH === 1 &&
@@ -82,19 +84,19 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
     // the forward's Winograd buffers, and those of the input gradient's (the transposed layer)
     const nb = rt.k.winogradBatch();
     const wino = winograd(g)
-      ? Math.max(rt.k.winogradScratchFloats(g.c, g.k, g.oh, g.ow, nb), rt.k.winogradScratchFloats(g.k, g.c, g.h, g.w, nb)) * 4
+      ? Math.max(rt.k.winogradScratchFloats(g.c, g.k, g.oh, g.ow, nb, g.kh), rt.k.winogradScratchFloats(g.k, g.c, g.h, g.w, nb, g.kh)) * 4
       : 0;
     return Math.max(direct, wino) + rt.gemmScratch + 64;
   }
 
   /**
    * The filters' Winograd transform in the arena when the convolution runs that way, else 0; with
-   * `transposed`, that of the input gradient's convolution (padding 4 − p, so p ≤ 4).
+   * `transposed`, that of the input gradient's convolution (padding r − 1 − p, so p ≤ r − 1).
    */
   function winogradFilters(pw: number, g: Conv2dGeometry, transposed = false): number {
-    if (!winograd(g) || (transposed && g.padH > 4)) return 0;
-    const u = rt.alloc(rt.k.winogradCells() * g.k * g.c * 4);
-    rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(rt.k.winogradFiltersScratchBytes()), +transposed);
+    if (!winograd(g) || (transposed && g.padH > g.kh - 1)) return 0;
+    const u = rt.alloc(rt.k.winogradCells(g.kh) * g.k * g.c * 4);
+    rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(rt.k.winogradFiltersScratchBytes()), +transposed, g.kh);
     return u;
   }
 
@@ -211,7 +213,7 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
       gbs: number[] = [];
     for (let t = 0; t < T; t++) {
       const [b0, b1] = cut(g.n, T, t, 1);
-      const part = gw ? rt.alloc((wino ? rt.k.winogradCells() * g.k * g.c : gw.length) * 4) : 0,
+      const part = gw ? rt.alloc((wino ? rt.k.winogradCells(g.kh) * g.k * g.c : gw.length) * 4) : 0,
         pgb = gb ? rt.alloc(gb.length * 4) : 0;
       if (gw) gws.push(part);
       if (gb) gbs.push(pgb);
@@ -309,13 +311,13 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
     return true;
   }
 
-  /** gw (+)= the filters' gradient from the parts' Winograd-domain partials dU [64][K][C] (summed, then Gᵀ·dU·G). */
+  /** gw (+)= the filters' gradient from the parts' Winograd-domain partials dU [α²][K][C] (summed, then Gᵀ·dU·G). */
   function weightFromWinograd(gw: Storage, dUs: number[], g: Conv2dGeometry, accumulate: boolean): void {
-    const n = rt.k.winogradCells() * g.k * g.c;
+    const n = rt.k.winogradCells(g.kh) * g.k * g.c;
     for (let i = 1; i < dUs.length; i++) rt.k.addInto(dUs[0], dUs[i], n);
     const into = accumulate ? rt.put(gw as Float32Array) : rt.outPtr(gw as Float32Array);
     const dst = accumulate ? rt.alloc(gw.length * 4) : into;
-    rt.k.winogradFilterGrad(dUs[0], dst, g.k, g.c, rt.alloc(rt.k.winogradFilterGradScratchBytes()));
+    rt.k.winogradFilterGrad(dUs[0], dst, g.k, g.c, rt.alloc(rt.k.winogradFilterGradScratchBytes()), g.kh);
     if (accumulate) rt.k.addInto(into, dst, gw.length);
     rt.take(into, gw as Float32Array);
   }
