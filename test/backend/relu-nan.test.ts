@@ -90,6 +90,7 @@ for (const backend of ['reference', 'wasm']) {
         ['dense', [6, 20], [9, 20], (x, w, b) => dense(x, w, b, 'relu')],
         ['conv 3×3 (im2col)', [3, 2, 7, 9], [5, 2, 3, 3], (x, w, b) => convLayer(x, w, b, { padding: 1 }, 'relu')],
         ['conv 5×5, 8 → 8 (Winograd)', [4, 8, 10, 10], [8, 8, 5, 5], (x, w, b) => convLayer(x, w, b, { padding: 2 }, 'relu')],
+        ['conv 3×3, 8 → 8 (Winograd)', [4, 8, 10, 10], [8, 8, 3, 3], (x, w, b) => convLayer(x, w, b, { padding: 1 }, 'relu')],
         ['conv + max pool', [3, 1, 8, 8], [4, 1, 5, 5], (x, w, b) => convPoolLayer(x, w, b, { padding: 2 }, 'relu', 2)],
       ];
       for (const [what, xs, ws, layer] of layers) {
