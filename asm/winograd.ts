@@ -211,36 +211,24 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
   }
 }
 
-/** The eight values A·z of four (z0 … z3) (the adjoint of the 5×5 output transform), stored at dst, dst + step, …. */
-@inline function a8Store(z0: v128, z1: v128, z2: v128, z3: v128, dst: usize, step: usize): void {
-  const s02 = f32x4.add(z0, z2), s13 = f32x4.add(z1, z3);
-  v128.store(dst, z0);
-  v128.store(dst + step, f32x4.add(s02, s13));
-  v128.store(dst + 2 * step, f32x4.sub(s02, s13));
-  const a = addScaled(z0, z2, 4), b = addScaled(f32x4.mul(z1, f32x4.splat(2)), z3, 8);
-  v128.store(dst + 3 * step, f32x4.add(a, b));
-  v128.store(dst + 4 * step, f32x4.sub(a, b));
-  const p = addScaled(z0, z2, 0.25), q = addScaled(f32x4.mul(z1, f32x4.splat(0.5)), z3, 0.125);
-  v128.store(dst + 5 * step, f32x4.add(p, q));
-  v128.store(dst + 6 * step, f32x4.sub(p, q));
-  v128.store(dst + 7 * step, z3);
-}
-
-/** The six values A·z (the adjoint of the 3×3 output transform), stored at dst, dst + step, …. */
-@inline function a6Store(z0: v128, z1: v128, z2: v128, z3: v128, dst: usize, step: usize): void {
-  const s02 = f32x4.add(z0, z2), s13 = f32x4.add(z1, z3);
-  v128.store(dst, z0);
-  v128.store(dst + step, f32x4.add(s02, s13));
-  v128.store(dst + 2 * step, f32x4.sub(s02, s13));
-  const a = addScaled(z0, z2, 4), b = addScaled(f32x4.mul(z1, f32x4.splat(2)), z3, 8);
-  v128.store(dst + 3 * step, f32x4.add(a, b));
-  v128.store(dst + 4 * step, f32x4.sub(a, b));
-  v128.store(dst + 5 * step, z3);
-}
-
+/**
+ * The α values A·z of four (z0 … z3) (the adjoint of the output transform), stored at dst,
+ * dst + step, …: the points 0, ±1, ±2, then ±1/2 for α = 8, then ∞.
+ */
 @inline function aStore(alpha: i32, z0: v128, z1: v128, z2: v128, z3: v128, dst: usize, step: usize): void {
-  if (alpha == 8) a8Store(z0, z1, z2, z3, dst, step);
-  else a6Store(z0, z1, z2, z3, dst, step);
+  const s02 = f32x4.add(z0, z2), s13 = f32x4.add(z1, z3);
+  v128.store(dst, z0);
+  v128.store(dst + step, f32x4.add(s02, s13));
+  v128.store(dst + 2 * step, f32x4.sub(s02, s13));
+  const a = addScaled(z0, z2, 4), b = addScaled(f32x4.mul(z1, f32x4.splat(2)), z3, 8);
+  v128.store(dst + 3 * step, f32x4.add(a, b));
+  v128.store(dst + 4 * step, f32x4.sub(a, b));
+  if (alpha == 8) {
+    const p = addScaled(z0, z2, 0.25), q = addScaled(f32x4.mul(z1, f32x4.splat(0.5)), z3, 0.125);
+    v128.store(dst + 5 * step, f32x4.add(p, q));
+    v128.store(dst + 6 * step, f32x4.sub(p, q));
+  }
+  v128.store(dst + <usize>(alpha - 1) * step, z3);
 }
 
 /**
