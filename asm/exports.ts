@@ -6,7 +6,7 @@ export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { activationForward } from './activations';
 export { adam, sgd } from './optim';
 export { dropoutMask, dropoutApply } from './random';
-export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward } from './pool';
+export { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward, fmpArgmax } from './pool';
 export { bnStats, bnApply, bnBackward, bnPoolScatter } from './norm';
 export { lnForward, lnBackward, lnBackwardScratchBytes, rmsForward, rmsBackward } from './layernorm';
 export { permute } from './layout';

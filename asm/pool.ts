@@ -4,6 +4,7 @@
  *   scatterPlanes       gx[idx[p]] += gy[p] per plane (max pooling's backward)
  *   avgPool2d           out = window means (divisor with or without the padded cells)
  *   avgPool2dBackward   its transpose: each gy / divisor spread over its window
+ *   fmpArgmax           the arg-max offsets of fractional max pooling's windows (per image)
  * Geometry arrives in a block laid out as asm/geometry.ts names it.
  *
  * The reference semantics are kept exactly (src/backend/reference-conv.ts): padding is −∞ for the
@@ -229,6 +230,38 @@ export function avgPool2dBackward(gy: usize, gx: usize, geo: usize, inclPad: boo
             store<f32>(d, <f32>(<f64>load<f32>(d) + v));
           }
         }
+      }
+    }
+  }
+}
+
+/**
+ * Fractional max pooling's arg-max (Graham's variants, src/nn/fmp.ts) for planes [p0, p1) of x
+ * [N, C, h, w]: idx[pl][i][j] = the offset in plane pl of the maximum over rows [r0[i], r1[i]) ×
+ * columns [c0[j], c1[j]), the windows of image pl / C: rows holds per image its oh starts then its
+ * oh ends, cols its ow starts then ow ends (i32). The first maximum in row-major order wins and a
+ * NaN wins (the last one); an all −∞ window gives its first cell.
+ */
+export function fmpArgmax(x: usize, idx: usize, rows: usize, cols: usize, c: i32, h: i32, w: i32, oh: i32, ow: i32, p0: i32, p1: i32): void {
+  const hw = h * w, ohw = oh * ow;
+  for (let pl = p0; pl < p1; pl++) {
+    const n = pl / c;
+    const r0 = rows + <usize>(n * 2 * oh) * 4, r1 = r0 + <usize>oh * 4;
+    const c0 = cols + <usize>(n * 2 * ow) * 4, c1 = c0 + <usize>ow * 4;
+    const plane = x + <usize>(pl * hw) * 4, out = idx + <usize>(pl * ohw) * 4;
+    for (let i = 0; i < oh; i++) {
+      const ya = load<i32>(r0 + <usize>i * 4), yb = load<i32>(r1 + <usize>i * 4);
+      for (let j = 0; j < ow; j++) {
+        const xa = load<i32>(c0 + <usize>j * 4), xb = load<i32>(c1 + <usize>j * 4);
+        let best = -Infinity as f32, bi = ya * w + xa;
+        for (let y = ya; y < yb; y++) {
+          const row = plane + <usize>(y * w) * 4;
+          for (let xx = xa; xx < xb; xx++) {
+            const v = load<f32>(row + <usize>xx * 4);
+            if (v > best || v != v) { best = v; bi = y * w + xx; }
+          }
+        }
+        store<i32>(out + <usize>(i * ow + j) * 4, bi);
       }
     }
   }

@@ -600,6 +600,25 @@ export interface Extensions {
   /** An embedding lookup: out[i, :] = w[rows[i], :] for `count` rows of `dim`, or zeros where rows[i] is `skip` (−1: none). */
   embeddingGather(w: Storage, rows: IndexStorage, out: Storage, count: number, dim: number, skip: number): boolean;
   /**
+   * Fractional max pooling's arg-max (Graham's variants): for x [n, c, h, w], idx[p][i][j] = the
+   * offset within plane p of the maximum over rows [r0[i], r1[i]) × columns [c0[j], c1[j]) of image
+   * p / c's windows; `rows` holds per image its oh starts then its oh ends, `cols` its ow starts
+   * then ow ends. The first maximum in row-major order wins, a NaN wins (the last one), and an all
+   * −∞ window gives its first cell (src/nn/fmp.ts's loop, which runs where this returns false).
+   */
+  fmpArgmax(
+    x: Storage,
+    idx: Int32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    rows: Int32Array,
+    cols: Int32Array,
+    oh: number,
+    ow: number,
+  ): boolean;
+  /**
    * The lookup's backward as a sorted scatter-add: gw[r, :] = Σ g[order[q], :] for q from starts[r]
    * to starts[r + 1] − 1 in that order, for the `num` rows of gw [num, dim] (`starts` has num + 1
    * entries; the host sorts the positions by row, so the sums are deterministic).
@@ -769,6 +788,7 @@ const EXTENSION_NAMES = {
   where: true,
   embeddingGather: true,
   embeddingScatter: true,
+  fmpArgmax: true,
   catPiece: true,
   recurrentStep: true,
   recurrentStepBackward: true,

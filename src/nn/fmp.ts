@@ -27,6 +27,7 @@
  * u = 1/2 in every layer).
  */
 import type { Tensor } from '../tensor/tensor.js';
+import { backend, extensionsOf } from '../backend/backend.js';
 import { Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { gatherPlanes, pair, type Pair } from '../autograd/conv.js';
@@ -234,12 +235,24 @@ export class FractionalMaxPool2d extends Module {
         );
       }
     } else {
+      // every image's windows (drawn in image order, rows then columns), per image its starts then its ends
+      const rows = new Int32Array(N * 2 * oh),
+        cols = new Int32Array(N * 2 * ow);
       for (let n = 0; n < N; n++) {
-        const { rows, cols } = this.regions(H, W, rng);
-        const [r0, r1] = rows,
-          [c0, c1] = cols;
-        for (let c = 0; c < C; c++) {
-          const pl = n * C + c;
+        const r = this.regions(H, W, rng);
+        rows.set(r.rows[0], 2 * n * oh);
+        rows.set(r.rows[1], (2 * n + 1) * oh);
+        cols.set(r.cols[0], 2 * n * ow);
+        cols.set(r.cols[1], (2 * n + 1) * ow);
+      }
+      const kernel = extensionsOf(backend().name).fmpArgmax;
+      if (!kernel?.(x.data, idx, N, C, H, W, rows, cols, oh, ow)) {
+        for (let pl = 0; pl < N * C; pl++) {
+          const n = Math.floor(pl / C),
+            r0 = rows.subarray(2 * n * oh, (2 * n + 1) * oh),
+            r1 = rows.subarray((2 * n + 1) * oh, (2 * n + 2) * oh),
+            c0 = cols.subarray(2 * n * ow, (2 * n + 1) * ow),
+            c1 = cols.subarray((2 * n + 1) * ow, (2 * n + 2) * ow);
           argmaxWindows(x.data, pl * H * W, W, r0, r1, c0, c1, idx, pl * oh * ow);
         }
       }

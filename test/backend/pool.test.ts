@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { initWasm, setWasmThreads } from '../../src/backend/wasm/index.js';
 import { referenceBackend as R } from '../../src/backend/reference.js';
 import { SMALL_ELEMENTWISE } from '../../src/backend/wasm/context.js';
-import { POOL_PARALLEL, poolWork } from '../../src/backend/wasm/pooling.js';
+import { FMP_PARALLEL, POOL_PARALLEL, poolWork } from '../../src/backend/wasm/pooling.js';
 import type { PoolGeometry } from '../../src/backend/backend.js';
-import { setBackend, backend } from '../../src/backend/backend.js';
+import { setBackend, backend, extensionsOf } from '../../src/backend/backend.js';
 import { maxPool2d, avgPool2d } from '../../src/autograd/conv.js';
 import { FractionalMaxPool2d } from '../../src/nn/fmp.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -207,4 +207,50 @@ test('pooling layers train the same on the wasm backend: maxPool2d, avgPool2d an
   const [l2, g2] = run('reference');
   assert.ok(Math.abs(l1 - l2) <= 1e-4 * Math.abs(l2), `loss ${l1} vs ${l2}`);
   assertSame(g1, g2, 'input gradient');
+});
+
+test("fractional max pooling's arg-max kernel picks the reference's cells: ties (ReLU's zeros), NaN, −∞ windows, 1 and 2 threads, planes split", () => {
+  assert.equal(
+    extensionsOf('wasm').fmpArgmax?.(new Float64Array(16), new Int32Array(9), 1, 1, 4, 4, new Int32Array(6), new Int32Array(6), 3, 3),
+    false,
+    'float64 stays on the JavaScript loop',
+  );
+  // [64, 16, 28, 28] has FMP_PARALLEL outputs and more, so two threads split its planes
+  for (const [shape, threads] of [
+    [[3, 5, 17, 23], 1],
+    [[3, 5, 17, 23], 2],
+    [[64, 16, 28, 28], 2],
+  ] as const) {
+    setWasmThreads(threads);
+    const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
+    seed = 4242;
+    const values = rnd(n).map((v) => (v < 0 ? 0 : v)); // half the cells 0: tied windows
+    values[7] = NaN;
+    values[40] = NaN;
+    values[41] = NaN;
+    for (let i = 2 * 17 * 23; i < 3 * 17 * 23; i++) values[i] = -Infinity; // one whole plane of −∞
+    const run = (name: string) => {
+      setBackend(name);
+      const x = new Tensor(values.slice(), [...shape]);
+      x.requiresGrad = true;
+      const y = new FractionalMaxPool2d({ rng: new Rng(3) }).forward(x, { training: true, rng: new Rng(11) });
+      seed = 99;
+      y.mul(new Tensor(rnd(y.size), y.shape))
+        .sum()
+        .backward();
+      return { y: y.data, g: x.grad!.data };
+    };
+    try {
+      const fast = run('wasm'),
+        ref = run('reference');
+      assertSame(fast.y, ref.y, `${shape} threads ${threads}: values`);
+      assertSame(fast.g, ref.g, `${shape} threads ${threads}: the gradient reaches the same cells`);
+    } finally {
+      setBackend('reference');
+    }
+  }
+  assert.ok(
+    64 * 16 * 19 * 19 >= FMP_PARALLEL && 3 * 5 * 12 * 16 < FMP_PARALLEL,
+    'the big case is split over the threads, the small ones not',
+  );
 });

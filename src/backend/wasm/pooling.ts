@@ -20,7 +20,15 @@ export const POOL_PARALLEL = 1 << 22;
 /** Elements a pooling kernel touches: the input once, each window once per output. */
 export const poolWork = (g: PoolGeometry): number => g.n * g.c * (g.h * g.w + g.oh * g.ow * g.kh * g.kw);
 
-type PoolFn = 'maxPool2d' | 'scatterPlanes' | 'avgPool2d' | 'avgPool2dBackward';
+/**
+ * Outputs from which fractional max pooling's arg-max splits its planes over the threads. Each
+ * output scans a window of 1–3 × 1–3 cells with scalar compares, ~10 ns (64 × 16 × 28 × 28 → 19 × 19,
+ * 370 k outputs: 3.9 ms on one thread, where maxPool2d 2 × 2 takes 0.39 ms over the same input), so
+ * inputs far below POOL_PARALLEL are worth a second thread.
+ */
+export const FMP_PARALLEL = 1 << 14;
+
+type PoolFn = 'maxPool2d' | 'scatterPlanes' | 'avgPool2d' | 'avgPool2dBackward' | 'fmpArgmax';
 
 /** Runs pooling kernel `fn` over planes [0, planes), cut into parts when `work` (elements touched) is POOL_PARALLEL or more. */
 export function overPlanes<F extends KernelFn>(
@@ -87,5 +95,30 @@ export function poolingOps(cx: WasmContext): Pick<WasmOps, PoolFn> {
     rt.take(pgx, gx as Float32Array);
   }
 
-  return { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward };
+  function fmpArgmax(
+    x: Storage,
+    idx: Int32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    rows: Int32Array,
+    cols: Int32Array,
+    oh: number,
+    ow: number,
+  ): boolean {
+    if (!f32(x)) return false;
+    rt.reset();
+    const px = rt.put(x as Float32Array),
+      pi = rt.alloc(idx.length * 4),
+      pr = putI32(rt, rows),
+      pc = putI32(rt, cols);
+    const outputs = n * c * oh * ow;
+    overPlanesOf('fmpArgmax', n * c, outputs >= FMP_PARALLEL ? POOL_PARALLEL : 0, (p0, p1) => [px, pi, pr, pc, c, h, w, oh, ow, p0, p1]);
+    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
+    rt.copiedBytes += idx.length * 4;
+    return true;
+  }
+
+  return { maxPool2d, scatterPlanes, avgPool2d, avgPool2dBackward, fmpArgmax };
 }

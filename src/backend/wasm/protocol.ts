@@ -57,6 +57,7 @@ export const KERNEL_FNS = [
   'unary',
   'maxPool2d',
   'scatterPlanes',
+  'fmpArgmax',
   'avgPool2d',
   'avgPool2dBackward',
   'gemmPackedA',

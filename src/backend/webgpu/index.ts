@@ -101,6 +101,8 @@ export function webgpuKernels(ctx: GpuContext): WebGPUKernels {
       batchNormBackward: () => false,
       batchNormPool: () => false,
       batchNormPoolBackward: () => false,
+      // fractional max pooling reads host values (x.data); a device tensor is refused there
+      fmpArgmax: () => false,
       allocDevice: (dtype, length) => GpuStorage.zeros(dtype, length, ctx),
       beginStep: () => ctx.beginStep(),
     };
