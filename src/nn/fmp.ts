@@ -247,13 +247,12 @@ export class FractionalMaxPool2d extends Module {
       }
       const kernel = extensionsOf(backend().name).fmpArgmax;
       if (!kernel?.(x.data, idx, N, C, H, W, rows, cols, oh, ow)) {
-        for (let pl = 0; pl < N * C; pl++) {
-          const n = Math.floor(pl / C),
-            r0 = rows.subarray(2 * n * oh, (2 * n + 1) * oh),
+        for (let n = 0; n < N; n++) {
+          const r0 = rows.subarray(2 * n * oh, (2 * n + 1) * oh),
             r1 = rows.subarray((2 * n + 1) * oh, (2 * n + 2) * oh),
             c0 = cols.subarray(2 * n * ow, (2 * n + 1) * ow),
             c1 = cols.subarray((2 * n + 1) * ow, (2 * n + 2) * ow);
-          argmaxWindows(x.data, pl * H * W, W, r0, r1, c0, c1, idx, pl * oh * ow);
+          for (let pl = n * C; pl < (n + 1) * C; pl++) argmaxWindows(x.data, pl * H * W, W, r0, r1, c0, c1, idx, pl * oh * ow);
         }
       }
     }
