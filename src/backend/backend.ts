@@ -294,6 +294,8 @@ export interface AttentionArgs {
  * h_t, and the LSTM's c [N, H] c_t and tc [N, H] tanh(c_t), the GRU's hn [N, H] W_hn h_{t−1} + b_hn.
  * `firstStep` is true on the first step of a pass: the steps after it, up to the next first step,
  * come at once with the same w, so the backend may keep what it derives from w (a packed copy).
+ * `xWritable`: nothing reads x after the step, so the backend may accumulate the product into it
+ * in place.
  */
 export interface RecurrentStepArgs {
   cell: RecurrentCell;
@@ -310,6 +312,7 @@ export interface RecurrentStepArgs {
   tc: Storage | null;
   hn: Storage | null;
   firstStep: boolean;
+  xWritable?: boolean;
 }
 
 /**

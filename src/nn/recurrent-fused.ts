@@ -8,8 +8,13 @@
  *
  * The node's input is the input projection XP = X·W_ihᵀ + b_ih (+ b_hh, except the GRU's) of all
  * steps, [T·N, G·H] time-major, so its gradient flows on into the product that made it (W_ih,
- * the biases, X). The node's output is one tensor [T (+ 1 for the LSTM), N, H]: h_t at row t in
- * time order, and the LSTM's final cell state as the last row, so a layer costs O(1) recorded ops.
+ * the biases, X); or X, W_ih and that bias themselves (a `Projection`), and the node computes XP
+ * into its scratch block and, in the backward, the three gradients from XP's: then neither XP
+ * nor its gradient (two arrays of T·N·G·H, 7.3 MB each for W5's LSTM) is a tensor of its own,
+ * and with the wasm backend both stay in wasm memory, where the step kernels accumulate into XP
+ * in place and write XP's gradient, which the products of the backward read in place. The node's
+ * output is one tensor [T (+ 1 for the LSTM), N, H]: h_t at row t in time order, and the LSTM's
+ * final cell state as the last row, so a layer costs O(1) recorded ops.
  *
  * The hand-written backward is not made of ops, so it has no gradient itself: under createGraph
  * it throws, naming the layers' `fused: false` (the composed form, whose backward is differentiable).
@@ -48,6 +53,16 @@ export interface FusedArgs {
   /** The layer, for messages. */
   what: string;
 }
+
+/** X [T·N, I], W_ih [G·H, I] and the bias of XP = X·W_ihᵀ + bias (null: none), which the node computes itself. */
+export interface Projection {
+  x: Tensor;
+  w: Tensor;
+  b: Tensor | null;
+}
+
+/** FusedArgs with the node's input given as XP or as the projection that makes it. */
+export type HostFusedArgs = Omit<FusedArgs, 'xp'> & { xp: Tensor | Projection };
 
 /** out[m×n] = a[m×k]·op(b) through the current backend, no autograd. */
 function product(
@@ -105,17 +120,47 @@ interface Saved {
   hn: HostStorage;
 }
 
+/** XP [M, GH] ← x·wᵀ + b: the backend's fused dense layer where it has one, else its product and the bias added row by row. */
+function projectForward(p: Projection, XP: HostStorage, M: number, GH: number): void {
+  const I = p.w.shape[1];
+  const x = p.x.data as HostStorage;
+  const w = p.w.data as HostStorage;
+  const b = p.b ? (p.b.data as HostStorage) : null;
+  if (kernelsFor(x, w, XP).ext.linear?.(x, w, b, XP, M, GH, I, 'none', null)) return;
+  product(x, w, XP, M, GH, I, false, true);
+  if (b) for (let r = 0; r < M; r++) for (let j = 0, o = r * GH; j < GH; j++) XP[o + j] += b[j];
+}
+
+/** The gradients of x, w and b (null for those that ask for none) from XP's [M, GH]: gXP·W, gXPᵀ·X and gXP's column sums. */
+function projectBackward(p: Projection, gXP: HostStorage, M: number, GH: number): (Tensor | null)[] {
+  const I = p.w.shape[1];
+  const dtype = p.x.dtype;
+  const x = p.x.data as HostStorage;
+  const w = p.w.data as HostStorage;
+  const gx = p.x.requiresGrad ? allocStorage(dtype, M * I) : null;
+  const gw = p.w.requiresGrad ? allocStorage(dtype, GH * I) : null;
+  const gb = p.b?.requiresGrad ? allocStorage(dtype, GH) : null;
+  if (!kernelsFor(gXP, x, w).ext.linearBackward?.(gXP, x, w, null, gx, gw, gb, M, GH, I, 'none', false)) {
+    if (gx) product(gXP, w, gx, M, I, GH, false, false);
+    if (gw) product(gXP, x, gw, GH, I, M, true, false);
+    if (gb) for (let r = 0; r < M; r++) for (let j = 0, o = r * GH; j < GH; j++) gb[j] += gXP[o + j];
+  }
+  const grads = [gx && new Tensor(gx, p.x.shape), gw && new Tensor(gw, p.w.shape)];
+  if (p.b) grads.push(gb && new Tensor(gb, p.b.shape));
+  return grads;
+}
+
 /**
  * Runs the layer direction; returns Y [T (+1), N, H] (see the file's comment), recorded as one node
- * over xp, W_hh, the GRU's b_hh and the initial states given.
+ * over XP (or X, W_ih and its bias), W_hh, the GRU's b_hh and the initial states given.
  */
-export function fusedRecurrent(a: FusedArgs): Tensor {
+export function fusedRecurrent(a: HostFusedArgs): Tensor {
   const { cell, xp, wHh, bHh, h0, c0, reverse, T, N, H } = a;
   const lstm = cell === 'LSTM';
   const NH = N * H;
   const st = forwardSteps(a);
   const { hs, cs } = st;
-  const dtype = xp.dtype;
+  const dtype = wHh.dtype;
   // Y in time order; the LSTM's final c after the T rows
   const Y = allocStorage(dtype, (T + (lstm ? 1 : 0)) * NH);
   for (let s = 0; s < T; s++) {
@@ -123,7 +168,10 @@ export function fusedRecurrent(a: FusedArgs): Tensor {
     Y.set(hs.subarray((s + 1) * NH, (s + 2) * NH), t * NH);
   }
   if (lstm) Y.set(cs.subarray(T * NH, (T + 1) * NH), T * NH);
-  const inputs: Tensor[] = [xp, wHh];
+  const proj = xp instanceof Tensor ? null : xp;
+  const inputs: Tensor[] = proj ? [proj.x, proj.w] : [xp as Tensor];
+  if (proj?.b) inputs.push(proj.b);
+  inputs.push(wHh);
   if (bHh) inputs.push(bHh);
   if (h0) inputs.push(h0);
   if (c0) inputs.push(c0);
@@ -135,7 +183,10 @@ export function fusedRecurrent(a: FusedArgs): Tensor {
       );
     if (st.claim) reclaim(st.claim, a.what);
     try {
-      return backwardSteps(a, st, gy.data);
+      const grads = backwardSteps(a, st, gy.data);
+      if (!proj) return grads;
+      // grads[0] is XP's gradient in the scratch block, read before this backward returns
+      return [...projectBackward(proj, grads[0]!.data as HostStorage, T * N, GATES[cell] * H), ...grads.slice(1)];
     } finally {
       if (st.claim) release(st.claim);
     }
@@ -316,16 +367,15 @@ function gruBack(
 }
 
 /** The steps of the forward, in a function of their own: its arrays are locals, not a closure's captured variables, which V8 reads slower in loops. */
-function forwardSteps(a: FusedArgs): Saved {
+function forwardSteps(a: HostFusedArgs): Saved {
   const { cell, xp, wHh, bHh, h0, c0, reverse, T, N, H } = a;
   const G = GATES[cell];
   const GH = G * H;
   const NH = N * H;
   const NG = N * GH;
-  const dtype = xp.dtype;
+  const dtype = wHh.dtype;
   const lstm = cell === 'LSTM';
   const gru = cell === 'GRU';
-  const X = xp.data;
   const W = wHh.data;
   const bh = bHh ? bHh.data : null;
   // processing order s = 0 … T − 1 reads step t = reverse ? T − 1 − s : s.
@@ -344,8 +394,13 @@ function forwardSteps(a: FusedArgs): Saved {
   // the graph's node holds `saved` while its backward may run: a block claimed for it ends when
   // `saved` is collected at the latest (also when a step below throws and no node holds it)
   if (pooled) endWith(saved, pooled.claim);
-  // hp: h_{t−1}·W_hhᵀ; pre: the pre-activations; act: their activations; u, v: [N, H] operands of tanh
-  const [hp, pre, act, u, v] = scratch(dtype, [NG, NG, NG, NH, NH]);
+  // hp: h_{t−1}·W_hhᵀ; pre: the pre-activations; act: their activations; u, v: [N, H] operands of
+  // tanh; XP computed here when the node is given its projection (then the step kernels may
+  // accumulate into it in place: nothing reads it after its step)
+  const proj = xp instanceof Tensor ? null : xp;
+  const [hp, pre, act, u, v, xpScratch] = scratch(dtype, [NG, NG, NG, NH, NH, proj ? T * NG : 0]);
+  const X = proj ? xpScratch : (xp as Tensor).data;
+  if (proj) projectForward(proj, X, T * N, GH);
   // the backend's whole step (wasm, float32: SIMD kernels) where it offers one; else the loops below
   const step = kernelsFor(X, W).ext.recurrentStep;
   for (let s = 0; s < T; s++) {
@@ -370,6 +425,7 @@ function forwardSteps(a: FusedArgs): Saved {
         tc: lstm ? state(tcs, ho) : null,
         hn: gru ? state(hn, ho) : null,
         firstStep: s === 0,
+        xWritable: proj !== null,
       })
     )
       continue;
@@ -415,22 +471,25 @@ function forwardSteps(a: FusedArgs): Saved {
 }
 
 /** The backward through time: the gradients of the node's inputs, in their order. */
-function backwardSteps(a: FusedArgs, st: Saved, gY: HostStorage): (Tensor | null)[] {
+function backwardSteps(a: HostFusedArgs, st: Saved, gY: HostStorage): (Tensor | null)[] {
   const { cell, xp, wHh, bHh, h0, c0, reverse, T, N, H } = a;
   const G = GATES[cell];
   const GH = G * H;
   const NH = N * H;
   const NG = N * GH;
-  const dtype = xp.dtype;
+  const dtype = wHh.dtype;
   const lstm = cell === 'LSTM';
   const gru = cell === 'GRU';
   const W = wHh.data;
   const { hs, cs, tcs, acts, hn } = st;
-  const gXP = allocStorage(dtype, T * NG);
+  const given = xp instanceof Tensor ? xp : null;
   // dh: dL/dh of the current step from later steps; dc: the LSTM's dL/dc_t; gHP: the gradient of
   // h_{t−1}·W_hhᵀ (+ b_hh) per step [T, N, G·H], processing order, the GRU's (it differs from gXP
-  // in its n rows); all in the backend's memory where it offers it, as the kernels' operands
-  const [dhPrev, dh, dc, gHP] = scratch(dtype, [NH, NH, lstm ? NH : 0, gru ? T * NG : 0]);
+  // in its n rows); all in the backend's memory where it offers it, as the kernels' operands; gXP
+  // there too when the node computed XP (the caller turns it into the projection's gradients
+  // before the block is used again), else a tensor of its own, XP's gradient
+  const [dhPrev, dh, dc, gHP, gXPScratch] = scratch(dtype, [NH, NH, lstm ? NH : 0, gru ? T * NG : 0, given ? 0 : T * NG]);
+  const gXP = given ? allocStorage(dtype, T * NG) : gXPScratch;
   dh.fill(0);
   if (lstm) dc.set(gY.subarray(T * NH, (T + 1) * NH));
   // the backend's whole step (wasm, float32: SIMD kernels) where it offers one; else the loops below
@@ -489,7 +548,7 @@ function backwardSteps(a: FusedArgs, st: Saved, gY: HostStorage): (Tensor | null
   }
   const gW = allocStorage(dtype, GH * H);
   product(gH, hs.subarray(0, T * NH), gW, GH, H, T * N, true, false);
-  const grads: (Tensor | null)[] = [new Tensor(gXP, xp.shape), new Tensor(gW, wHh.shape)];
+  const grads: (Tensor | null)[] = [new Tensor(gXP, [T * N, GH]), new Tensor(gW, wHh.shape)];
   if (bHh) {
     const gb = allocStorage(dtype, GH);
     for (let r = 0; r < T * N; r++) for (let j = 0; j < GH; j++) gb[j] += gHP[r * GH + j];

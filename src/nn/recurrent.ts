@@ -307,13 +307,17 @@ export abstract class Recurrent extends Module {
         // b_hh joins b_ih in the input projection, except the GRU's, whose n rows sit inside r ∘ (W_hn h + b_hn)
         const inner = this.cell === 'GRU';
         const bias = w.bIh && w.bHh && !inner ? add(w.bIh, w.bHh) : w.bIh;
-        const projected = dense(seq, w.wIh, bias);
         // under a mask every direction runs forward over its order of the real steps (see the header)
         const order = plan && (d === 0 ? plan.forward : plan.reverse);
-        const xp = order ? gatherRows(projected, order.rows) : projected;
-        const args: FusedArgs = {
+        // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c; null: the composed step
+        // the fused node gives the LSTM's c after the last position only: a masked c_n is the composed step's
+        const composed = !this.fused || (order !== null && wantC && this.cell === 'LSTM');
+        // the fused node on the host computes the projection itself, unless a mask reorders its rows
+        const inside = !composed && !onDevice && !order;
+        const projected = inside ? null : dense(seq, w.wIh, bias);
+        const xp = order ? gatherRows(projected!, order.rows) : projected;
+        const args: Omit<FusedArgs, 'xp'> = {
           cell: this.cell,
-          xp,
           wHh: w.wHh,
           bHh: inner ? w.bHh : null,
           h0: h0[k * D + d],
@@ -324,10 +328,13 @@ export abstract class Recurrent extends Module {
           H,
           what: this.kind,
         };
-        // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c; null: the composed step
-        // the fused node gives the LSTM's c after the last position only: a masked c_n is the composed step's
-        const composed = !this.fused || (order !== null && wantC && this.cell === 'LSTM');
-        const y = composed ? null : onDevice ? deviceRecurrent(args) : fusedRecurrent(args);
+        const y = composed
+          ? null
+          : inside
+            ? fusedRecurrent({ ...args, xp: { x: seq, w: w.wIh, b: bias } })
+            : onDevice
+              ? deviceRecurrent({ ...args, xp: xp! })
+              : fusedRecurrent({ ...args, xp: xp! });
         if (y && order) {
           const hs = reshape(narrow(y, 0, 0, T), [T * N, H]);
           const hLast = plan!.final(hs, h0[k * D + d], H);
@@ -345,7 +352,7 @@ export abstract class Recurrent extends Module {
           if (!top || wantOutput) outs.push(lstm ? narrow(y, 0, 0, T) : y);
           continue;
         }
-        const steps = rowBlocks(xp, T);
+        const steps = rowBlocks(xp!, T);
         const hs = new Array<Tensor>(T);
         const cs = new Array<Tensor>(T);
         const carry: Carry = { h: h0[k * D + d], c: c0[k * D + d] };

@@ -1,7 +1,8 @@
 /**
  * One step of a fused recurrent layer, forward and backward (asm/recurrent.ts), as ONE threaded
  * job: each part takes rows of the batch through the product and the gate pass (asm's *Rows).
- * The forward accumulates h_{t−1}·W_hhᵀ onto a copy of the step's input projection (the GRU, whose
+ * The forward accumulates h_{t−1}·W_hhᵀ onto the step's input projection, a copy of it unless the
+ * caller lets the step write into it (xWritable) and it lies in wasm memory (the GRU, whose
  * n block needs the two apart, into a block of its own), then applies the gates; the backward
  * applies the gates' derivatives, then dh_{t−1} = gx·W_hh (the GRU's added onto its direct path).
  * W_hh is packed once a pass, on its first step. Operands outside WebAssembly memory are copied in
@@ -107,7 +108,8 @@ export function recurrentOps(cx: WasmContext): Pick<WasmOps, 'recurrentStep' | '
       );
       take(pHn, s.hn);
     } else {
-      const pre = copyIn(s.x as Float32Array);
+      // x itself where the caller lets the step write into it and it lies in wasm memory
+      const pre = s.xWritable && rt.owns(s.x as Float32Array) ? rt.put(s.x as Float32Array) : copyIn(s.x as Float32Array);
       if (cell === 'LSTM') {
         const pc = put(s.cPrev),
           pC = outPtr(s.c),
