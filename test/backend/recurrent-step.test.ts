@@ -190,3 +190,63 @@ test('W_hh changed in place between two forwards (no backward between them): the
   assertClose(a2, b2, 3e-5, 'second forward');
   assert.ok(Math.abs(a2[100] - a1[100]) > 1e-3, 'the change shows');
 });
+
+/** |got − exact| in float32 ulps of the exact value (a normal float32 here). */
+function ulps(got: number, exact: number): number {
+  const e = Math.fround(Math.abs(exact));
+  const next = new Float32Array(new Uint32Array([new Uint32Array(new Float32Array([e]).buffer)[0] + 1]).buffer)[0];
+  return Math.abs(got - exact) / (next - e);
+}
+
+test('the step kernels’ σ and tanh (float32 operations only, tools/recurrent_activations.py) are within 2.5 and 1.5 ulp of the exact values (its largest errors), with their limits, ±0, ±∞ and NaN', () => {
+  // an LSTM's first step without initial states: acts = σ(i), σ(f), tanh(g), σ(o) of the input
+  // projection as given; an RNN's: h = tanh(x). H = 7 runs 4 columns in lanes and 3 alone.
+  const H = 7;
+  const xs: number[] = [0, -0, Infinity, -Infinity, Number.NaN, 1e-40, -1e-40, 1e-30, 200, -200, 88.7, -88.7, 0.5493, -0.5493];
+  for (let v = -30; v <= 30; v += 0.0137) xs.push(v);
+  for (let e = -20; e <= 1; e += 0.25) xs.push(2 ** e, -(2 ** e), 0.5493 * (1 + 2 ** e / 64));
+  const N = Math.ceil(xs.length / H);
+  const x = new Float32Array(N * 4 * H);
+  // every value in every gate block: σ reads blocks 0, 1, 3, tanh block 2
+  for (let n = 0; n < N; n++)
+    for (let g = 0; g < 4; g++) for (let j = 0; j < H; j++) x[n * 4 * H + g * H + j] = xs[(n * H + j) % xs.length];
+  const acts = new Float32Array(N * 4 * H);
+  const buf = () => new Float32Array(N * H);
+  const handled = ext.recurrentStep!({
+    cell: 'LSTM',
+    N,
+    H,
+    x,
+    hPrev: null,
+    w: new Float32Array(4 * H * H),
+    bHh: null,
+    cPrev: null,
+    acts,
+    h: buf(),
+    c: buf(),
+    tc: buf(),
+    hn: null,
+    firstStep: true,
+  });
+  assert.ok(handled, 'the wasm step handles float32');
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  let worst = 0;
+  let checked = 0;
+  for (let e = 0; e < x.length; e++) {
+    const v = x[e];
+    const got = acts[e];
+    const exact = Math.floor(e / H) % 4 === 2 ? Math.tanh(v) : sigmoid(v);
+    const what = `${Math.floor(e / H) % 4 === 2 ? 'tanh' : 'σ'}(${v})`;
+    if (Number.isNaN(v)) assert.ok(Number.isNaN(got), `${what} = ${got}`);
+    else if (v === 0) assert.ok(Object.is(got, Math.floor(e / H) % 4 === 2 ? v : 0.5), `${what} = ${got}`);
+    else if (Math.abs(exact) < 1.1754944e-38) assert.ok(Math.abs(got - exact) < 1.2e-38, `${what} = ${got}`);
+    else {
+      worst = Math.max(worst, ulps(got, exact));
+      const bound = Math.floor(e / H) % 4 === 2 ? 1.5 : 2.5;
+      assert.ok(ulps(got, exact) <= bound, `${what} = ${got}, exact ${exact}: ${ulps(got, exact)} ulp`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 4000, `${checked} values checked`);
+  console.log(`step kernels' σ and tanh: ${checked} values, largest error ${worst.toFixed(3)} ulp`);
+});
