@@ -309,7 +309,6 @@ export abstract class Recurrent extends Module {
         const bias = w.bIh && w.bHh && !inner ? add(w.bIh, w.bHh) : w.bIh;
         // under a mask every direction runs forward over its order of the real steps (see the header)
         const order = plan && (d === 0 ? plan.forward : plan.reverse);
-        // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c; null: the composed step
         // the fused node gives the LSTM's c after the last position only: a masked c_n is the composed step's
         const composed = !this.fused || (order !== null && wantC && this.cell === 'LSTM');
         // the fused node on the host computes the projection itself, unless a mask reorders its rows
@@ -328,6 +327,7 @@ export abstract class Recurrent extends Module {
           H,
           what: this.kind,
         };
+        // [T (+ 1), N, H]: h_t in time order, then the LSTM's final c; null: the composed step
         const y = composed
           ? null
           : inside
