@@ -102,14 +102,19 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: found.executablePath, env: found.env, headless: true, args: [...TEST_ARGS, ...found.args] });
 }
 
-/** As launchChromium, as one context with a profile folder of its own (`profile`), e.g. to keep storage across pages. */
+/**
+ * As launchChromium, as one context with a profile folder of its own (`profile`), e.g. to keep
+ * storage across pages; `options.env` is set over the browser's environment.
+ */
 export async function launchChromiumContext(profile: string, options: ContextOptions = {}): Promise<BrowserContext> {
   const { chromium } = await import('playwright-core');
   const found = await findChromium();
+  const inherited: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) inherited[k] = v;
   return chromium.launchPersistentContext(profile, {
     ...options,
     executablePath: found.executablePath,
-    env: found.env,
+    env: options.env ? { ...(found.env ?? inherited), ...options.env } : found.env,
     headless: true,
     args: [...TEST_ARGS, ...found.args],
   });

@@ -22,6 +22,7 @@ import { loadEmbedded } from '../../src/node.js';
 import { TrainSession, type DropMasks, type StepRecord } from '../../lab/src/train/session.js';
 import { DEFAULTS, fromQuery, toQuery, type TrainConfig } from '../../lab/src/train/config.js';
 import { TRAIN_PRESETS } from '../../lab/src/train/presets.js';
+import { usableLanguage } from '../../lab/src/train/locale.js';
 import { launchChromiumContext } from '../browser/chromium.js';
 import { buildAndServeLab, type ServedLab } from './serve.js';
 
@@ -136,6 +137,31 @@ test('URL round trip and validation of the settings', () => {
     'cycles: expected an integer in [1, 50], got 0',
     'schedule: expected one of constant, exponential, inverse, snapshot, got "cyclic"',
   ]);
+});
+
+test("the page starts in a Chromium under the C locale, whose language ('en-US@posix') Intl refuses and uPlot reads as it loads", async () => {
+  assert.equal(usableLanguage('en-US@posix'), 'en-US');
+  assert.equal(usableLanguage('de-DE'), 'de-DE');
+  assert.equal(usableLanguage(''), 'en-US');
+  const cProfile = mkdtempSync(join(tmpdir(), 'descent-lab-train-c-locale-'));
+  const c = await launchChromiumContext(cProfile, { env: { LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', LANGUAGE: '' } });
+  try {
+    const page = await c.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.addInitScript(() => {
+      (window as any).__languageAtStart = navigator.language;
+    });
+    await page.goto(`${base}train.html`);
+    await page.waitForFunction(() => (window as any).__train?.ready === true, undefined, { timeout: 60000 });
+    const [atStart, now] = await page.evaluate(() => [(window as any).__languageAtStart as string, navigator.language]);
+    console.log(`# Chromium under LANG=C.UTF-8: navigator.language ${JSON.stringify(atStart)}, on the page ${JSON.stringify(now)}`);
+    assert.equal(now, usableLanguage(atStart));
+    assert.deepEqual(errors, []);
+  } finally {
+    await c.close();
+    rmSync(cProfile, { recursive: true, force: true });
+  }
 });
 
 test('a short run in the browser gives the losses of the same run in Node', async () => {

@@ -3,6 +3,8 @@
  * training in a Web Worker (worker.ts) so the page stays responsive. A preset's runs are trained
  * one after the other and overlaid. The settings and the preset live in the URL (config.ts).
  */
+// before uPlot, which reads navigator.language as it loads
+import './locale.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './train.css';
