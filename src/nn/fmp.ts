@@ -27,7 +27,7 @@
  * u = 1/2 in every layer).
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { backend, extensionsOf } from '../backend/backend.js';
+import { extension } from '../backend/backend.js';
 import { Rng, nextDefaultRng } from '../tensor/rng.js';
 import { fmtShape, ShapeError } from '../tensor/shape.js';
 import { gatherPlanes, pair, type Pair } from '../autograd/conv.js';
@@ -245,7 +245,7 @@ export class FractionalMaxPool2d extends Module {
         cols.set(r.cols[0], 2 * n * ow);
         cols.set(r.cols[1], (2 * n + 1) * ow);
       }
-      const kernel = extensionsOf(backend().name).fmpArgmax;
+      const kernel = extension('fmpArgmax');
       if (!kernel?.(x.data, idx, N, C, H, W, rows, cols, oh, ow)) {
         for (let n = 0; n < N; n++) {
           const r0 = rows.subarray(2 * n * oh, (2 * n + 1) * oh),

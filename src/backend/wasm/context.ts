@@ -84,6 +84,12 @@ export function putI32(rt: WasmRuntime, a: Int32Array): number {
   return p;
 }
 
+/** The Int32Array at arena address p copied out into `a` (its length). */
+export function takeI32(rt: WasmRuntime, p: number, a: Int32Array): void {
+  a.set(rt.i32.subarray(p >> 2, (p >> 2) + a.length));
+  rt.copiedBytes += a.length * 4;
+}
+
 /** Writes a geometry block (asm/geometry.ts) at i32 index `at`; a pooling's K is its C. */
 function writeGeometry(i32: Int32Array, at: number, g: Conv2dGeometry | PoolGeometry): void {
   i32[at + GEO_N] = g.n;

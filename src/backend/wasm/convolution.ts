@@ -7,7 +7,7 @@
 import type { Conv2dGeometry, PoolGeometry } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, type WasmOps, convPoolBlock, cut, f32, geometryBlock, putI32 } from './context.js';
+import { type WasmContext, type WasmOps, convPoolBlock, cut, f32, geometryBlock, putI32, takeI32 } from './context.js';
 import type { KernelArgs } from './runtime.js';
 
 let winogradEnabled = true;
@@ -267,8 +267,7 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
     }
     rt.parallel('convPoolForward', parts);
     rt.take(po, out as Float32Array);
-    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
-    rt.copiedBytes += idx.length * 4;
+    takeI32(rt, pi, idx);
     return true;
   }
 

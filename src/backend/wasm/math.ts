@@ -7,7 +7,7 @@ import type { BinaryOp, UnaryOp } from '../backend.js';
 import { referenceBackend, broadcastStrides } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
 import type { Shape } from '../../tensor/shape.js';
-import { type WasmContext, type WasmOps, PARALLEL_MACS, SMALL_ELEMENTWISE, cut, f32 } from './context.js';
+import { type WasmContext, type WasmOps, PARALLEL_MACS, SMALL_ELEMENTWISE, cut, f32, takeI32 } from './context.js';
 import type { KernelArgs } from './runtime.js';
 
 import {
@@ -205,7 +205,7 @@ export function mathOps({ rt, partsFor }: WasmContext): Pick<WasmOps, 'binary' |
     const pArg = arg ? rt.alloc(arg.length * 4) : 0;
     rt.k.max(pa, outer, shape[axis], inner, po, pArg);
     rt.take(po, out as Float32Array);
-    if (arg) arg.set(rt.i32.subarray(pArg >> 2, (pArg >> 2) + arg.length));
+    if (arg) takeI32(rt, pArg, arg);
   }
 
   function logSoftmax(a: Storage, rows: number, cols: number, out: Storage, probs: Storage | null = null): void {

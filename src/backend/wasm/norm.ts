@@ -9,7 +9,7 @@
  */
 import type { IndexStorage, Storage } from '../../tensor/tensor.js';
 import type { PoolGeometry } from '../backend.js';
-import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32 } from './context.js';
+import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32, takeI32 } from './context.js';
 import { overPlanes, poolWork } from './pooling.js';
 import type { KernelArgs } from './runtime.js';
 
@@ -169,8 +169,7 @@ export function normOps(cx: WasmContext): Pick<WasmOps, 'batchNorm' | 'batchNorm
     );
     overPlanes(cx, 'maxPool2d', pg.n * pg.c, poolWork(pg), (p0, p1) => [pz, po, pi, geo, p0, p1]);
     rt.take(po, out as Float32Array);
-    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
-    rt.copiedBytes += idx.length * 4;
+    takeI32(rt, pi, idx);
     return true;
   }
 

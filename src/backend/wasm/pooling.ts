@@ -6,7 +6,7 @@
 import type { PoolGeometry } from '../backend.js';
 import { referenceBackend } from '../reference.js';
 import type { Storage } from '../../tensor/tensor.js';
-import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32 } from './context.js';
+import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE, cut, f32, geometryBlock, putI32, takeI32 } from './context.js';
 import type { KernelArgs } from './runtime.js';
 import type { KernelFn } from './protocol.js';
 
@@ -61,8 +61,7 @@ export function poolingOps(cx: WasmContext): Pick<WasmOps, PoolFn> {
       geo = geometryBlock(rt, g);
     overPlanesOf('maxPool2d', g.n * g.c, poolWork(g), (p0, p1) => [px, po, pi, geo, p0, p1]);
     rt.take(po, out as Float32Array);
-    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
-    rt.copiedBytes += idx.length * 4;
+    takeI32(rt, pi, idx);
   }
 
   function scatterPlanes(gy: Storage, idx: Int32Array, gx: Storage, planes: number, inPlane: number, outPlane: number): void {
@@ -115,8 +114,7 @@ export function poolingOps(cx: WasmContext): Pick<WasmOps, PoolFn> {
       pc = putI32(rt, cols);
     const outputs = n * c * oh * ow;
     overPlanesOf('fmpArgmax', n * c, outputs >= FMP_PARALLEL ? POOL_PARALLEL : 0, (p0, p1) => [px, pi, pr, pc, c, h, w, oh, ow, p0, p1]);
-    idx.set(rt.i32.subarray(pi >> 2, (pi >> 2) + idx.length));
-    rt.copiedBytes += idx.length * 4;
+    takeI32(rt, pi, idx);
     return true;
   }
 
