@@ -212,7 +212,7 @@ const EXP_INV_LN2_N = 0, EXP_SHIFT = 1, EXP_C0 = 2, EXP_C1 = 3, EXP_C2 = 4, D_ON
   return v128.load64_splat(K64 + (<usize>i << 3));
 }
 /** m ? a : b per 32-bit lane, for masks that are all ones or all zeros in each lane (comparisons): one blend with relaxed SIMD. */
-@inline function sel(a: v128, b: v128, m: v128): v128 {
+@inline export function sel(a: v128, b: v128, m: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, m);
   return v128.bitselect(a, b, m);
 }

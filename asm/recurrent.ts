@@ -6,10 +6,12 @@
  * this file's, of float32 operations only (an LSTM takes five per hidden unit and step): σ within
  * 2.5 ulp of the exact value and tanh within 1.5, where the `unary` kernel's (activations.ts:
  * AssemblyScript's exp and musl's tanh, vectorised) are within one at about three times the work;
- * the algorithm, its coefficients and its error are tools/recurrent_activations.py's. The last H mod 4 columns of a
- * row take the same functions on one lane. An address of 0 stands for an array of zeros.
+ * the algorithm, its coefficients and its error are tools/recurrent_activations.py's. The last
+ * H mod 4 columns of a row take the same functions on one lane. An address of 0 stands for an
+ * array of zeros.
  */
 
+import { sel } from './activations';
 import { gemmPackedB } from './gemm';
 
 /** tools/recurrent_activations.py's constants, each broadcast from memory where it is used (V8 builds a v128.const anew at each use in a loop). */
@@ -59,9 +61,7 @@ const BIAS_MINUS_1 = 0, ABS = 1, SIGN = 2;
   for (let k = 1; k < 7; k++) q = horner(q, s, POLY_P + k);
   const small = f32x4.add(a, f32x4.mul(a, f32x4.mul(s, q)));
   const large = f32x4.sub(rk(ONE), f32x4.div(rk(TWO), f32x4.add(vexp(f32x4.add(a, a)), rk(ONE))));
-  const m = f32x4.lt(a, rk(TANH_T0));
-  const t = ASC_FEATURE_RELAXED_SIMD ? i32x4.relaxed_laneselect(small, large, m) : v128.bitselect(small, large, m);
-  return v128.or(t, v128.and(x, rki(SIGN)));
+  return v128.or(sel(small, large, f32x4.lt(a, rk(TANH_T0))), v128.and(x, rki(SIGN)));
 }
 /** The same on one float (lane 0), for the columns past the last multiple of 4. */
 @inline function sigmoid(x: f32): f32 {
