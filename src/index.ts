@@ -735,6 +735,7 @@ export {
   generate,
   generateAsync,
   sampleNext,
+  trainStep,
   type GenerateOptions,
   type SampleOptions,
 } from './train/index.js';

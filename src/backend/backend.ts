@@ -764,9 +764,10 @@ export interface Extensions {
    * recorded storage not in `keep` (and stops recording). The training loop wraps each step in it,
    * keeping the parameters, their gradients and the optimizer state, so a step's activations and
    * gradients go back to the device at once instead of whenever the garbage collector reclaims
-   * their wrappers.
+   * their wrappers. `keep` may be a function giving the set: it is called only when the scope
+   * recorded something (finding what to keep is not free, and a step may allocate nothing there).
    */
-  beginStep(): (keep: ReadonlySet<Storage>) => void;
+  beginStep(): (keep: ReadonlySet<Storage> | (() => ReadonlySet<Storage>)) => void;
 }
 
 export type ExtensionName = keyof Extensions;

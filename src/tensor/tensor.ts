@@ -47,8 +47,36 @@ export interface GradGroup {
   backward(gradOuts: readonly (Tensor | null)[], ctx: { leafGradTarget(t: Tensor): Storage | null }): (Tensor | null)[];
 }
 
+/**
+ * Where allocStorage takes float32 arrays while a host backend's step scope is open (the wasm
+ * backend's memory, so its kernels read and write them in place instead of copying them in and
+ * out): `alloc` hands out zeroed arrays, and the tensors built on them are recorded, so that those
+ * whose memory the scope frees at its end can be marked released (see `release`).
+ */
+export interface StorageArena {
+  /** A zeroed array of n elements, or null to leave it to a plain JS array. */
+  alloc(n: number): Float32Array | null;
+  /** True for an array `alloc` handed out in this scope. */
+  owns(a: Float32Array): boolean;
+  /** Called with every tensor built on an array that `owns`. */
+  track(t: Tensor): void;
+}
+
+let arena: StorageArena | null = null;
+/** Below this many elements allocStorage keeps plain JS arrays (a scalar loss, a bias). */
+const ARENA_MIN = 1024;
+
+/** Sets allocStorage's arena (see StorageArena); returns the one it replaces. */
+export function setStorageArena(a: StorageArena | null): StorageArena | null {
+  const prev = arena;
+  arena = a;
+  return prev;
+}
+
+/** Zeroed storage of n elements. */
 export function allocStorage(dtype: DType, n: number): HostStorage {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  if (dtype === 'float64') return new Float64Array(n);
+  return (arena !== null && n >= ARENA_MIN ? arena.alloc(n) : null) ?? new Float32Array(n);
 }
 
 export function dtypeOf(s: Storage): DType {
@@ -94,6 +122,7 @@ export class Tensor {
     this.dtype = dtypeOf(data);
     this.size = n;
     this.requiresGrad = requiresGrad;
+    if (arena !== null && data instanceof Float32Array && arena.owns(data)) arena.track(this);
   }
 
   get ndim(): number {
@@ -108,6 +137,7 @@ export class Tensor {
   get data(): HostStorage {
     const h = this._host;
     if (h !== null) return h;
+    if (this._storage === RELEASED) throw new Error(releasedMessage(this));
     throw new Error(
       `tensor ${fmtShape(this.shape)} lives on ${(this._storage as DeviceStorage).device}; read it with await t.read() or move it with await t.to('cpu')`,
     );
@@ -119,7 +149,18 @@ export class Tensor {
    * modules hold).
    */
   get storage(): Storage {
+    if (this._storage === RELEASED) throw new Error(releasedMessage(this));
     return this._storage;
+  }
+
+  /**
+   * Marks the tensor's values as freed by the step scope that allocated them (StorageArena): its
+   * `data`, `storage` and `read()` then throw, naming the tensor, instead of reading memory that
+   * later steps reuse.
+   */
+  _release(): void {
+    this._storage = RELEASED;
+    this._host = null;
   }
 
   /** moveStorage's setter (not for other callers: see moveStorage). */
@@ -192,6 +233,13 @@ export class Tensor {
  * Replaces `t`'s storage by `s` of the same length and element type (Module.to moving a parameter
  * between the host and a device); the tensor object stays the one modules and optimizers hold.
  */
+/** The storage of a released tensor (Tensor._release); never handed to a kernel: `storage` throws first. */
+const RELEASED: Storage = new Float32Array(0);
+
+function releasedMessage(t: Tensor): string {
+  return `tensor ${fmtShape(t.shape)} was computed in a training step whose memory was freed when the step ended (fit and trainStep free a step's intermediates); copy what you keep past the step with t.clone() inside it`;
+}
+
 export function moveStorage(t: Tensor, s: Storage): void {
   if (s.length !== t.size || dtypeOf(s) !== t.dtype)
     throw new TypeError(`moveStorage: tensor ${fmtShape(t.shape)} ${t.dtype} cannot take ${s.length} ${dtypeOf(s)} values`);

@@ -10,3 +10,4 @@ export * from './async.js';
 export * from './callbacks.js';
 export * from './lr-find.js';
 export * from './generate.js';
+export * from './step-scope.js';

@@ -38,6 +38,7 @@ import { noGrad } from '../autograd/engine.js';
 import { add, div } from '../autograd/ops.js';
 import { crossEntropy } from '../autograd/cross-entropy.js';
 import type { Module } from '../nn/module.js';
+import { openHostStep } from './step-scope.js';
 import { fuse } from '../nn/fuse.js';
 import { tracksBatchNorm, updateBatchNorm } from '../nn/batchnorm.js';
 import { ClosureOptimizer, Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
@@ -1089,125 +1090,144 @@ export function fitRun(o: FitOptions): FitResult {
   }
 
   const maskRng = rng.fork('masks');
-  for (let e = startEpoch; e < epochs && !s.stop; e++) {
-    s.epoch = e + 1;
-    const resuming = e === startEpoch && startBatch > 0;
-    if (!resuming) for (const c of cbs) c.onEpochBegin?.(s);
-    const acc = resuming ? partial : { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
-    const termSums = acc.termSums;
-    let t0 = now();
-    const secondsBefore = acc.seconds;
-    let b = resuming ? startBatch : 0;
-    const epochRng = resuming && resumedMasks ? resumedMasks : maskRng.fork(`epoch:${e}`);
-    let transformRng: Rng | undefined;
-    const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
-    // The micro-batches of the optimizer step in progress: their gradients are summed in the buffers
-    // and their figures are counted when the step is taken (a skipped group's are not).
-    type Micro = { batch: LabeledBatch; n: number; dataLoss: number; total: number; terms: [string, number][] };
-    let group: Micro[] = [];
-    // why the group's step is not applied (onNonFinite 'skip'): its first non-finite loss, or its summed gradient
-    let groupBad: string | null = null;
-    const endGroup = () => {
-      if (!groupBad && onNonFinite === 'skip' && !gradsFinite(optimizer)) groupBad = 'a gradient became non-finite';
-      if (groupBad) {
-        result.skipped++;
-        s.step++;
-        b += group.length;
-        o.onSkip?.({ epoch: e + 1, step: s.step, reason: groupBad });
-      } else {
-        for (const c of cbs) c.onGradients?.(s);
-        if (needsClosure(optimizer)) {
-          // accumulate is 1 here (checkAccumulate): the group is the batch
-          const { batch, total } = group[0];
-          // The first evaluation is the pass above (its gradients are in .grad); later ones redo it at the moved weights.
-          let calls = 0;
-          optimizer.step(() => {
-            if (calls++ === 0) return total;
-            optimizer.zeroGrad({ setToNone: false });
-            let l = lossFn(net.forward(batch.x, { training: true, rng: epochRng }), batch.y);
-            for (const c of cbs) for (const v of Object.values(c.lossTerms?.(s) ?? {})) l = add(l, v);
-            l.backward();
-            for (const c of cbs) c.onGradients?.(s);
-            return l.item();
+  // Each optimizer step (its micro-batches, the update, the callbacks around it) runs in a step
+  // scope (step-scope.ts): what it allocates and nothing reachable from these roots holds is freed
+  // when the step ends.
+  // (not the records: a search per step through every epoch's record would grow with the run)
+  const roots = () => [model, net, optimizer, cbs, averages, o.loss, bn, s, result.ema, result.swa, result.snapshots];
+  let endStep: (() => void) | null = null;
+  const closeStep = () => {
+    const end = endStep;
+    endStep = null;
+    end?.();
+  };
+  try {
+    for (let e = startEpoch; e < epochs && !s.stop; e++) {
+      s.epoch = e + 1;
+      const resuming = e === startEpoch && startBatch > 0;
+      if (!resuming) for (const c of cbs) c.onEpochBegin?.(s);
+      const acc = resuming ? partial : { seen: 0, lossSum: 0, termSums: {} as Record<string, number>, seconds: 0 };
+      const termSums = acc.termSums;
+      let t0 = now();
+      const secondsBefore = acc.seconds;
+      let b = resuming ? startBatch : 0;
+      const epochRng = resuming && resumedMasks ? resumedMasks : maskRng.fork(`epoch:${e}`);
+      let transformRng: Rng | undefined;
+      const batches = resuming ? train.epoch(e, { batch: startBatch, transformRng: resumedTransform }) : train.epoch(e);
+      // The micro-batches of the optimizer step in progress: their gradients are summed in the buffers
+      // and their figures are counted when the step is taken (a skipped group's are not).
+      type Micro = { batch: LabeledBatch; n: number; dataLoss: number; total: number; terms: [string, number][] };
+      let group: Micro[] = [];
+      // why the group's step is not applied (onNonFinite 'skip'): its first non-finite loss, or its summed gradient
+      let groupBad: string | null = null;
+      const endGroup = () => {
+        if (!groupBad && onNonFinite === 'skip' && !gradsFinite(optimizer)) groupBad = 'a gradient became non-finite';
+        if (groupBad) {
+          result.skipped++;
+          s.step++;
+          b += group.length;
+          o.onSkip?.({ epoch: e + 1, step: s.step, reason: groupBad });
+        } else {
+          for (const c of cbs) c.onGradients?.(s);
+          if (needsClosure(optimizer)) {
+            // accumulate is 1 here (checkAccumulate): the group is the batch
+            const { batch, total } = group[0];
+            // The first evaluation is the pass above (its gradients are in .grad); later ones redo it at the moved weights.
+            let calls = 0;
+            optimizer.step(() => {
+              if (calls++ === 0) return total;
+              optimizer.zeroGrad({ setToNone: false });
+              let l = lossFn(net.forward(batch.x, { training: true, rng: epochRng }), batch.y);
+              for (const c of cbs) for (const v of Object.values(c.lossTerms?.(s) ?? {})) l = add(l, v);
+              l.backward();
+              for (const c of cbs) c.onGradients?.(s);
+              return l.item();
+            });
+          } else optimizer.step();
+          s.step++;
+          for (const c of cbs) c.onUpdate?.(s);
+          const stepLoss = groupLoss(group);
+          for (const c of cbs) c.onStepEnd?.(s, stepLoss);
+          for (const m of group) {
+            for (const [k, tv] of m.terms) termSums[k] = (termSums[k] ?? 0) + tv * m.n;
+            acc.seen += m.n;
+            acc.lossSum += m.dataLoss * m.n;
+            b++;
+          }
+        }
+        group = [];
+        groupBad = null;
+        acc.seconds = secondsBefore + (now() - t0) / 1000;
+        if (o.onProgress && acc.seen > 0) {
+          const rate = acc.seen / Math.max(acc.seconds, 1e-9);
+          o.onProgress({
+            epoch: e + 1,
+            epochs,
+            batch: b,
+            numBatches: train.length,
+            loss: acc.lossSum / acc.seen,
+            samplesPerSec: rate,
+            etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
           });
-        } else optimizer.step();
-        s.step++;
-        for (const c of cbs) c.onUpdate?.(s);
-        const stepLoss = groupLoss(group);
-        for (const c of cbs) c.onStepEnd?.(s, stepLoss);
-        for (const m of group) {
-          for (const [k, tv] of m.terms) termSums[k] = (termSums[k] ?? 0) + tv * m.n;
-          acc.seen += m.n;
-          acc.lossSum += m.dataLoss * m.n;
-          b++;
         }
+        // at a group boundary: the gradients are spent, so the checkpoint resumes bit for bit
+        const every = o.checkpoint?.everySteps;
+        if (every && s.step % every === 0 && !(b === train.length && checkpointDue(e))) {
+          save(e, b, epochRng, transformRng, acc);
+          t0 = now() - (acc.seconds - secondsBefore) * 1000;
+        }
+        closeStep();
+      };
+      for (const batch of batches) {
+        if (resuming && b + group.length >= train.length)
+          throw new RangeError(
+            `fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
+          );
+        if (!o.loss) checkDefaultLossTargets('fit', batch.y);
+        if (group.length === 0) {
+          endStep = openHostStep(roots);
+          for (const c of cbs) c.onStepBegin?.(s);
+        }
+        const n = targetCount(batch.y);
+        const logits = net.forward(batch.x, { training: true, rng: epochRng });
+        let loss = lossFn(logits, batch.y);
+        const dataLoss = loss.item();
+        let total = dataLoss;
+        const stepTerms: [string, number][] = [];
+        for (const c of cbs) {
+          const terms = c.lossTerms?.(s);
+          if (!terms) continue;
+          for (const [k, v] of Object.entries(terms)) {
+            const tv = v.item();
+            stepTerms.push([k, tv]);
+            total += tv;
+            loss = add(loss, v);
+          }
+        }
+        const bad = checkLoss(total, e + 1, s.step + 1);
+        if (bad && onNonFinite === 'stop') fail('non-finite loss', total, e + 1, s.step + 1, bad);
+        groupBad ??= bad;
+        if (!groupBad) {
+          // the buffers are zeroed before the group's first backward pass only: its gradients add up
+          if (group.length === 0) optimizer.zeroGrad({ setToNone: false });
+          scaledLoss(loss, accumulate).backward();
+        }
+        transformRng = batch.transformRng;
+        group.push({ batch, n, dataLoss, total, terms: stepTerms });
+        if (groupEnds(b + group.length, accumulate, train.length)) endGroup();
       }
-      group = [];
-      groupBad = null;
+      // a source that yields fewer batches than its length: its last, partial group steps too
+      if (group.length) endGroup();
+      if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
+      // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
+      if (!allFinite(model)) failParameters(e + 1, s.step);
       acc.seconds = secondsBefore + (now() - t0) / 1000;
-      if (o.onProgress && acc.seen > 0) {
-        const rate = acc.seen / Math.max(acc.seconds, 1e-9);
-        o.onProgress({
-          epoch: e + 1,
-          epochs,
-          batch: b,
-          numBatches: train.length,
-          loss: acc.lossSum / acc.seen,
-          samplesPerSec: rate,
-          etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
-        });
-      }
-      // at a group boundary: the gradients are spent, so the checkpoint resumes bit for bit
-      const every = o.checkpoint?.everySteps;
-      if (every && s.step % every === 0 && !(b === train.length && checkpointDue(e))) {
-        save(e, b, epochRng, transformRng, acc);
-        t0 = now() - (acc.seconds - secondsBefore) * 1000;
-      }
-    };
-    for (const batch of batches) {
-      if (resuming && b + group.length >= train.length)
-        throw new RangeError(
-          `fit: the training source yielded more than its ${train.length} batches in epoch ${e + 1} (a source resumed mid-epoch must start at the batch it is given)`,
-        );
-      if (!o.loss) checkDefaultLossTargets('fit', batch.y);
-      if (group.length === 0) for (const c of cbs) c.onStepBegin?.(s);
-      const n = targetCount(batch.y);
-      const logits = net.forward(batch.x, { training: true, rng: epochRng });
-      let loss = lossFn(logits, batch.y);
-      const dataLoss = loss.item();
-      let total = dataLoss;
-      const stepTerms: [string, number][] = [];
-      for (const c of cbs) {
-        const terms = c.lossTerms?.(s);
-        if (!terms) continue;
-        for (const [k, v] of Object.entries(terms)) {
-          const tv = v.item();
-          stepTerms.push([k, tv]);
-          total += tv;
-          loss = add(loss, v);
-        }
-      }
-      const bad = checkLoss(total, e + 1, s.step + 1);
-      if (bad && onNonFinite === 'stop') fail('non-finite loss', total, e + 1, s.step + 1, bad);
-      groupBad ??= bad;
-      if (!groupBad) {
-        // the buffers are zeroed before the group's first backward pass only: its gradients add up
-        if (group.length === 0) optimizer.zeroGrad({ setToNone: false });
-        scaledLoss(loss, accumulate).backward();
-      }
-      transformRng = batch.transformRng;
-      group.push({ batch, n, dataLoss, total, terms: stepTerms });
-      if (groupEnds(b + group.length, accumulate, train.length)) endGroup();
+      finishEpoch(e, acc);
+      // a run stopped by a callback (early stopping) ends with a checkpoint, as its last epoch would
+      if (checkpointDue(e) || s.stop) save(e + 1, 0, undefined, undefined, acc);
     }
-    // a source that yields fewer batches than its length: its last, partial group steps too
-    if (group.length) endGroup();
-    if (acc.seen === 0 && b > 0) failAllSkipped(e + 1, s.step, result.skipped);
-    // One pass per epoch: a non-finite gradient with a finite loss stops here at the latest, before evaluation and any checkpoint.
-    if (!allFinite(model)) failParameters(e + 1, s.step);
-    acc.seconds = secondsBefore + (now() - t0) / 1000;
-    finishEpoch(e, acc);
-    // a run stopped by a callback (early stopping) ends with a checkpoint, as its last epoch would
-    if (checkpointDue(e) || s.stop) save(e + 1, 0, undefined, undefined, acc);
+  } finally {
+    closeStep();
   }
   for (const c of cbs) c.onTrainEnd?.(s);
   endInEvalMode(model, optimizer, bn);

@@ -1,11 +1,16 @@
-/** Arrays that live in WebAssembly memory: optimizer state allocated there, and zeroing them with memset. */
-import type { Storage } from '../../tensor/tensor.js';
+/**
+ * Arrays that live in WebAssembly memory: optimizer state allocated there, a training step's
+ * intermediates (step scopes), and zeroing them with memset.
+ */
+import { setStorageArena, type Storage, type Tensor } from '../../tensor/tensor.js';
 import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE } from './context.js';
+
+const EMPTY: ReadonlySet<Storage> = new Set();
 
 /** Most bytes allocLike keeps in WebAssembly memory (parameters and optimizer state). */
 const PERSISTENT_CAP = 384 * 2 ** 20;
 
-export function memoryOps({ rt }: WasmContext): Pick<WasmOps, 'allocLike' | 'zero'> {
+export function memoryOps({ rt }: WasmContext): Pick<WasmOps, 'allocLike' | 'zero' | 'beginStep'> {
   /** a.fill(0) with memset for arrays in wasm memory (TypedArray.fill on shared memory is an element loop). */
   function zero(a: Storage): boolean {
     if (!(a instanceof Float32Array) || !rt.owns(a)) return false;
@@ -26,5 +31,33 @@ export function memoryOps({ rt }: WasmContext): Pick<WasmOps, 'allocLike' | 'zer
     return rt.persistent(p.length);
   }
 
-  return { allocLike, zero };
+  /**
+   * A step scope: while it is open, allocStorage takes float32 arrays (of at least its minimum
+   * size) from this memory, so the kernels read operands and write results in place and the step
+   * makes no garbage for the collector to chase; the returned function frees them, but the blocks
+   * `keep` holds a view into, and marks the tensors built on freed arrays released. Only with
+   * shared memory (growing an unshared one detaches every view).
+   */
+  function beginStep(): (keep: ReadonlySet<Storage> | (() => ReadonlySet<Storage>)) => void {
+    if (!rt.shared) return () => {};
+    const end = rt.beginScope();
+    const arrays = new Set<Float32Array>();
+    const tensors: Tensor[] = [];
+    const outer = setStorageArena({
+      alloc(n) {
+        const a = rt.scopedArray(n);
+        if (a) arrays.add(a);
+        return a;
+      },
+      owns: (a) => arrays.has(a),
+      track: (t) => tensors.push(t),
+    });
+    return (keep) => {
+      setStorageArena(outer);
+      const freed = end(arrays.size === 0 ? EMPTY : typeof keep === 'function' ? keep() : keep);
+      for (const t of tensors) if (freed.has(t.storage as Float32Array)) t._release();
+    };
+  }
+
+  return { allocLike, zero, beginStep };
 }

@@ -4,10 +4,10 @@
  * workers that run slices of a kernel on the same (shared) memory.
  *
  * Memory layout: [0, heapBase) kernels' static data · control block (one slot per worker) ·
- * persistent blocks (wasmFloat32Array) · transient arena, reset at every kernel call.
- * Tensor storage stays in JS typed arrays: a kernel call copies its operands into the arena and
- * its result out (docs/performance.md has the cost of that decision). A typed array that already
- * lives in this memory (wasmFloat32Array) is used in place.
+ * persistent blocks (wasmFloat32Array, parameters and optimizer state, a step scope's arrays) ·
+ * transient arena, reset at every kernel call. A kernel call copies the operands that are JS typed
+ * arrays into the arena and its result out; a typed array that lives in this memory is used in
+ * place — inside a training step's scope (beginScope) that is every sizeable array the step makes.
  */
 import * as bins from './kernels.generated.js';
 import type { KernelExports } from './abi.generated.js';
@@ -206,14 +206,12 @@ export class WasmRuntime {
     typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ p: number; bytes: number }>((b) => this.release(b)) : null;
 
   /**
-   * A zeroed Float32Array of n elements that lives in WebAssembly memory. Its block returns to a
-   * free list when the array is garbage-collected (so keep the array itself, not only a subarray
-   * of it, for as long as the memory is used).
+   * A block of `bytes` (a multiple of 64) for an array that outlives kernel calls: the best-fitting
+   * free block, else one at the top; null when the top would pass `limit`.
    */
-  persistent(n: number): Float32Array {
-    const bytes = align(Math.max(n, 1) * 4, 64);
-    let p = -1;
-    // best fit: the smallest free block that holds it (freed parameters and state come back in the same sizes)
+  private block(bytes: number, limit = Number.POSITIVE_INFINITY): number | null {
+    // best fit: the smallest free block that holds it (freed parameters, state and a step's
+    // intermediates come back in the same sizes)
     let i = -1;
     for (let j = 0; j < this.freeBlocks.length; j++) {
       const b = this.freeBlocks[j];
@@ -221,20 +219,98 @@ export class WasmRuntime {
     }
     if (i >= 0) {
       const b = this.freeBlocks[i];
-      p = b.p;
+      const p = b.p;
       if (b.bytes > bytes) {
         b.p += bytes;
         b.bytes -= bytes;
       } else this.freeBlocks.splice(i, 1);
-    } else {
-      p = align(this.persistTop, 64);
-      this.persistTop = p + bytes;
-      this.ensure(this.persistTop);
+      return p;
     }
+    // above the transient blocks of a kernel call being prepared, if any (an op may allocate its
+    // output after copying its operands in); the gap below goes to the free list
+    const p = align(Math.max(this.persistTop, this.top), 64);
+    if (p + bytes > limit) return null;
+    if (p > this.persistTop) this.release({ p: this.persistTop, bytes: p - this.persistTop });
+    this.persistTop = p + bytes;
+    this.ensure(this.persistTop);
+    return p;
+  }
+
+  /**
+   * A zeroed Float32Array of n elements that lives in WebAssembly memory. Its block returns to a
+   * free list when the array is garbage-collected (so keep the array itself, not only a subarray
+   * of it, for as long as the memory is used).
+   */
+  persistent(n: number): Float32Array {
+    const bytes = align(Math.max(n, 1) * 4, 64);
+    const p = this.block(bytes) as number;
     this.k.zero(p, n); // the block may hold old data (a freed block, or memory the transient arena used)
     const view = new Float32Array(this.memory.buffer, p, n);
     this.finalizer?.register(view, { p, bytes });
     return view;
+  }
+
+  /** Open step scopes, innermost last: the blocks each handed out. */
+  private readonly scopes: ScopedBlock[][] = [];
+
+  /**
+   * A zeroed Float32Array of n elements in WebAssembly memory, freed when the innermost step scope
+   * ends unless kept (beginScope); null when none is open or the memory would pass SCOPED_LIMIT
+   * (the step's other arrays then stay in JS memory).
+   */
+  scopedArray(n: number): Float32Array | null {
+    const scope = this.scopes[this.scopes.length - 1];
+    if (!scope) return null;
+    const bytes = align(Math.max(n, 1) * 4, 64);
+    const p = this.block(bytes, SCOPED_LIMIT);
+    if (p === null) return null;
+    this.k.zero(p, n);
+    const view = new Float32Array(this.memory.buffer, p, n);
+    scope.push({ view, p, bytes });
+    return view;
+  }
+
+  /**
+   * Opens a step scope; the returned function closes it and frees every block scopedArray handed
+   * out inside it (and in no inner scope) unless `keep` holds a view into the block (the array or a
+   * subarray of it): a kept block becomes persistent, freed when its array is collected. It
+   * returns the arrays of the freed blocks. Scopes close innermost first.
+   */
+  beginScope(): (keep: ReadonlySet<unknown>) => Set<Float32Array> {
+    const scope: ScopedBlock[] = [];
+    this.scopes.push(scope);
+    return (keep) => {
+      if (this.scopes[this.scopes.length - 1] !== scope) throw new Error('wasm backend: step scopes must end innermost first');
+      this.scopes.pop();
+      // the blocks by address, and for each kept view into this memory the block that holds its first byte
+      scope.sort((a, b) => a.p - b.p);
+      const kept = new Set<ScopedBlock>();
+      for (const v of keep) {
+        if (!ArrayBuffer.isView(v) || !this.owns(v)) continue;
+        const at = v.byteOffset;
+        let lo = 0,
+          hi = scope.length - 1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >> 1;
+          const b = scope[mid];
+          if (at < b.p) hi = mid - 1;
+          else if (at >= b.p + b.bytes) lo = mid + 1;
+          else {
+            kept.add(b);
+            break;
+          }
+        }
+      }
+      const freed = new Set<Float32Array>();
+      for (const b of scope) {
+        if (kept.has(b)) this.finalizer?.register(b.view, { p: b.p, bytes: b.bytes });
+        else {
+          this.release({ p: b.p, bytes: b.bytes });
+          freed.add(b.view);
+        }
+      }
+      return freed;
+    };
   }
 
   private release(freed: { p: number; bytes: number }): void {
@@ -332,6 +408,19 @@ export class WasmRuntime {
     if (i32[base + ERROR]) throw new Error(`wasm backend: kernel ${fn} failed in a worker`);
   }
 }
+
+/** A block that scopedArray handed out: its array, address and size. */
+interface ScopedBlock {
+  readonly view: Float32Array;
+  readonly p: number;
+  readonly bytes: number;
+}
+
+/**
+ * The highest address scopedArray places a block at (768 MiB of the 1 GiB memory): a step that
+ * needs more keeps its other arrays in JS memory, and kernels keep room for their transient blocks.
+ */
+const SCOPED_LIMIT = 768 * 2 ** 20;
 
 /** How long the caller spins for the workers' last parts before it blocks (ms). */
 const WAIT_SPIN_MS = 0.5;

@@ -377,13 +377,15 @@ export class GpuContext {
    * Opens a step scope; the returned function destroys every storage allocated inside it (and in
    * no inner scope) that `keep` does not hold, and closes it. Scopes close innermost first.
    */
-  beginStep(): (keep: ReadonlySet<unknown>) => void {
+  beginStep(): (keep: ReadonlySet<unknown> | (() => ReadonlySet<unknown>)) => void {
     const scope = new Set<GpuStorage>();
     this.scopes.push(scope);
     return (keep) => {
       if (this.scopes[this.scopes.length - 1] !== scope) throw new Error('webgpu backend: step scopes must end innermost first');
       this.scopes.pop();
-      for (const s of scope) if (!keep.has(s)) s.destroy();
+      if (scope.size === 0) return;
+      const kept = typeof keep === 'function' ? keep() : keep;
+      for (const s of scope) if (!kept.has(s)) s.destroy();
     };
   }
 

@@ -1,0 +1,194 @@
+/**
+ * Step scopes on the wasm backend (src/train/step-scope.ts): fit and trainStep give the same
+ * results bit for bit with and without them, for every registered optimizer; a step's memory is
+ * reused by the next; what the model, the optimizer or the step's result hold survives; a tensor
+ * of the step held elsewhere is released and says so when read.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initWasm, wasmPersistentBytes } from '../../src/backend/wasm/index.js';
+import { setBackend } from '../../src/backend/index.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { Linear, ReLU, Sequential } from '../../src/nn/layers.js';
+import { Dropout } from '../../src/nn/dropout.js';
+import { Module } from '../../src/nn/module.js';
+import { Adam } from '../../src/optim/adam.js';
+import { getOptimizer, optimizerNames } from '../../src/optim/registry.js';
+import { fitRun, type FitOptions } from '../../src/train/trainer.js';
+import { modelSampleShape, models } from '../../src/train/models.js';
+import { resolveModel } from '../../src/train/spec.js';
+import { wasmInfo } from '../../src/backend/wasm/index.js';
+import { setHostStepScopes, trainStep } from '../../src/train/step-scope.js';
+import { DataLoader } from '../../src/data/loader.js';
+import { loadEmbedded } from '../../src/data/node.js';
+import { crossEntropy } from '../../src/autograd/cross-entropy.js';
+import { mul } from '../../src/autograd/ops.js';
+import '../../src/index.js'; // every optimizer registered
+
+await initWasm({ threads: 2 });
+setBackend('wasm');
+
+const data = loadEmbedded();
+const train = data.train.slice(0, 256);
+
+/** Big enough that its activations and gradients (≥ 1024 values) come from the step's arena. */
+function net(seed: number): Module {
+  const rng = new Rng(seed);
+  return new Sequential(new Linear(784, 32, { rng }), new ReLU(), new Dropout(0.2), new Linear(32, 10, { rng }));
+}
+
+const bits1 = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('hex');
+const bits = (m: Module) =>
+  m.namedParameters().map(([, p]) => Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('hex'));
+
+/** Options each optimizer needs to take a few cheap steps on the net. */
+const extra: Record<string, Record<string, unknown>> = { newton: { hessianFree: true, cgMaxIter: 3 } };
+
+function run(name: string, scopes: boolean, more: Partial<FitOptions> = {}) {
+  const was = setHostStepScopes(scopes);
+  try {
+    const model = net(1);
+    const optimizer = getOptimizer(name).create(model.namedParameters(), { lr: 0.01, ...extra[name] });
+    const rng = new Rng(2);
+    const loader = new DataLoader(train, { batchSize: 64, shuffle: true, rng: rng.fork('data'), flatten: true });
+    const r = fitRun({ model, optimizer, train: loader, epochs: 2, rng, ...more });
+    return {
+      records: r.records.map(({ seconds, samplesPerSec, ...rest }) => rest),
+      params: bits(model),
+      ema: r.ema?.stateDict(),
+      swa: r.swa?.stateDict(),
+      snapshots: r.snapshots?.snapshots.map((m) => [...m].map(([k, v]) => [k, Array.from(v)])),
+    };
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    setHostStepScopes(was);
+  }
+}
+
+test('fit on wasm: every registered optimizer gives the same records and parameters bit for bit with step scopes as without', () => {
+  const names = optimizerNames();
+  assert.ok(names.length >= 25, `expected the whole registry, got ${names.length}`);
+  for (const name of names) {
+    const plain = run(name, false);
+    const scoped = run(name, true);
+    assert.deepEqual(scoped, plain, `${name}: the run with step scopes differs from the run without`);
+    if ('error' in plain) assert.match(plain.error as string, /newton|closure/i, `${name}: ${plain.error}`);
+  }
+});
+
+test('fit on wasm: every built-in model and a BatchNorm CNN give the same records and parameters bit for bit with step scopes as without, copying less', () => {
+  const specs = [...models.keys(), 'conv:8:3:pad=1:bias=false,batchnorm,relu,maxpool:2,flatten,linear:10'];
+  assert.ok(specs.length >= 7);
+  const small = train.slice(0, 96);
+  const once = (name: string, scopes: boolean) => {
+    const was = setHostStepScopes(scopes);
+    try {
+      const spec = resolveModel(name);
+      const rng = new Rng(7);
+      const model = spec.build({ rng: rng.fork('model'), inputShape: small.shape, classes: 10 });
+      const optimizer = new Adam(model.namedParameters(), { lr: 1e-3 });
+      const loader = new DataLoader(small, {
+        batchSize: 32,
+        shuffle: true,
+        rng: rng.fork('data'),
+        sampleShape: modelSampleShape(spec.input, small.shape),
+      });
+      const copied = wasmInfo().copiedBytes;
+      const r = fitRun({ model, optimizer, train: loader, epochs: 2, rng });
+      return {
+        out: {
+          records: r.records.map(({ seconds, samplesPerSec, ...rest }) => rest),
+          state: model.namedState().map(([n, t]) => [n, bits1(t)]),
+        },
+        copied: wasmInfo().copiedBytes - copied,
+      };
+    } finally {
+      setHostStepScopes(was);
+    }
+  };
+  for (const name of specs) {
+    const plain = once(name, false);
+    const scoped = once(name, true);
+    assert.deepEqual(scoped.out, plain.out, `${name}: the run with step scopes differs from the run without`);
+    // the step's arrays live in WebAssembly memory: the kernels read and write them in place (what
+    // logreg copies is mostly its input batches, fetched before the step opens)
+    assert.ok(
+      scoped.copied < (name === 'logreg' ? plain.copied : plain.copied / 2),
+      `${name}: ${scoped.copied} bytes copied with step scopes, ${plain.copied} without`,
+    );
+  }
+});
+
+test('fit on wasm with accumulation, EMA, SWA and snapshots: the same bit for bit with step scopes as without', () => {
+  const more: Partial<FitOptions> = {
+    accumulate: 2,
+    ema: { decay: 0.9 },
+    swa: { startEpoch: 1 },
+    snapshots: { cycles: 2 },
+  } as Partial<FitOptions>;
+  const plain = run('adam', false, more);
+  assert.ok(!('error' in plain), `the run failed: ${'error' in plain ? plain.error : ''}`);
+  assert.deepEqual(run('adam', true, more), plain);
+});
+
+test("fit on wasm: a step's memory is reused by the next (WebAssembly memory held does not grow with the steps)", () => {
+  const model = net(3);
+  const optimizer = new Adam(model.namedParameters(), { lr: 1e-3 });
+  const rng = new Rng(4);
+  const loader = new DataLoader(train, { batchSize: 32, shuffle: true, rng: rng.fork('data'), flatten: true });
+  fitRun({ model, optimizer, train: loader, epochs: 1, rng });
+  const after1 = wasmPersistentBytes();
+  fitRun({ model, optimizer, train: loader, epochs: 3, rng });
+  const after3 = wasmPersistentBytes();
+  // 8 steps an epoch, each with ~0.3 MB of arena arrays: kept, 24 more steps would add ~7 MB
+  assert.ok(after3 <= after1, `persistent bytes grew from ${after1} to ${after3}`);
+});
+
+/** A module that keeps its last hidden activation (as a cache might): reachable from the model, so kept. */
+class Keeper extends Module {
+  readonly inner = this.registerModule('inner', new Linear(784, 64, { rng: new Rng(5) }));
+  last: Tensor | null = null;
+  forward(x: Tensor): Tensor {
+    this.last = this.inner.forward(x);
+    return this.last;
+  }
+}
+
+test('trainStep: what the model, the optimizer and the result hold survives the step; a tensor held elsewhere is released and says so', () => {
+  const model = new Keeper();
+  const optimizer = new Adam(model.namedParameters(), { lr: 1e-3 });
+  const x = new Tensor(train.images.slice(0, 32 * 784), [32, 784]);
+  const y = train.labels.slice(0, 32);
+  let outside: Tensor | null = null;
+  const step = () =>
+    trainStep(model, optimizer, () => {
+      const out = model.forward(x);
+      outside = mul(out, 2);
+      const l = crossEntropy(out, y);
+      optimizer.zeroGrad();
+      l.backward();
+      optimizer.step();
+      return { loss: l.item(), doubled: mul(out, 3) };
+    });
+  const r1 = step();
+  const cached = model.last!;
+  const kept = Array.from(cached.data);
+  const returned = Array.from(r1.doubled.data);
+  const held = outside!;
+  assert.throws(() => held.data, /tensor \[32, 64\] was computed in a training step whose memory was freed when the step ended.*clone\(\)/);
+  const r2 = step();
+  // the next step allocated its arrays over the freed ones; the kept ones still hold their values
+  assert.deepEqual(Array.from(cached.data), kept);
+  assert.deepEqual(Array.from(r1.doubled.data), returned);
+  for (let i = 0; i < returned.length; i++) assert.equal(returned[i], Math.fround(kept[i] * 3));
+  assert.notEqual(r2.loss, r1.loss);
+  // the parameters' gradients are reachable from the model: kept from step to step
+  for (const p of model.parameters()) assert.ok(p.grad && Number.isFinite(p.grad.data[0]));
+});
+
+test('trainStep refuses a step that is not a function', () => {
+  const model = net(6);
+  assert.throws(() => trainStep(model, null, 3 as unknown as () => number), /trainStep: expected the step as a function, got number/);
+});
