@@ -1,5 +1,18 @@
 /** The workloads run with descent (wasm backend unless --backend reference). */
-import { Tensor, Linear, Adam, LBFGS, Rng, crossEntropy, setBackend, backend, extension, noGrad, parameter } from '../src/index.js';
+import {
+  Tensor,
+  Linear,
+  Adam,
+  LBFGS,
+  Rng,
+  crossEntropy,
+  trainStep,
+  setBackend,
+  backend,
+  extension,
+  noGrad,
+  parameter,
+} from '../src/index.js';
 import { initWasm, wasmInfo, wasmFloat32Array } from '../src/wasm.js';
 import { loadFashionMnist } from '../src/node.js';
 import { descentInputShape, descentModel } from './models.js';
@@ -52,14 +65,17 @@ export async function setupDescent(w: InterleavedWorkload, quick: boolean, backe
       y = new Int32Array(B);
     gather(images, labels, order, at, B, 784, x, y);
     at += B;
-    const out = model.forward(new Tensor(x, shape), { training: true, rng });
-    const l = crossEntropy(out, y);
-    // gradients zeroed in place, not dropped: what the PyTorch runner's opt.zero_grad() does
-    // (set_to_none defaults to False in PyTorch 1.13)
-    opt.zeroGrad({ setToNone: false });
-    l.backward();
-    opt.step();
-    return l.data[0];
+    // one step scope (trainStep), as fit runs its steps
+    return trainStep(model, opt, () => {
+      const out = model.forward(new Tensor(x, shape), { training: true, rng });
+      const l = crossEntropy(out, y);
+      // gradients zeroed in place, not dropped: what the PyTorch runner's opt.zero_grad() does
+      // (set_to_none defaults to False in PyTorch 1.13)
+      opt.zeroGrad({ setToNone: false });
+      l.backward();
+      opt.step();
+      return l.item();
+    });
   };
   warmUp(step, STEPS[w].warmup, quick);
   return { framework: label(backendName), workload: w, batch: B, step, finish: () => (backendName === 'wasm' ? wasmInfo() : {}) };

@@ -13,6 +13,7 @@ import {
   Linear,
   Rng,
   crossEntropy,
+  trainStep,
   setBackend,
   registerBackend,
   backend,
@@ -132,16 +133,19 @@ if (w === 'W4') {
       y = new Int32Array(b);
     gather(data.train.images, data.train.labels, order, at, b, 784, x, y);
     at += b;
-    const t0 = performance.now();
-    const l = crossEntropy(model.forward(new Tensor(x, descentInputShape(w, b)), { training: true, rng }), y);
-    const t1 = performance.now();
-    // gradients zeroed in place, not dropped, as in the bench and PyTorch 1.13's opt.zero_grad()
-    // (set_to_none defaults to False there)
-    opt.zeroGrad({ setToNone: false });
-    l.backward();
-    const t2 = performance.now();
-    opt.step();
-    if (rec) record([t0, t1, t2, performance.now()]);
+    // as bench/descent.ts: one trainStep (a step scope, as fit's steps)
+    trainStep(model, opt, () => {
+      const t0 = performance.now();
+      const l = crossEntropy(model.forward(new Tensor(x, descentInputShape(w, b)), { training: true, rng }), y);
+      const t1 = performance.now();
+      // gradients zeroed in place, not dropped, as in the bench and PyTorch 1.13's opt.zero_grad()
+      // (set_to_none defaults to False there)
+      opt.zeroGrad({ setToNone: false });
+      l.backward();
+      const t2 = performance.now();
+      opt.step();
+      if (rec) record([t0, t1, t2, performance.now()]);
+    });
   };
 }
 for (let i = 0; i < 5; i++) step(false);
