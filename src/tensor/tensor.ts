@@ -3,7 +3,8 @@
  *
  * Storage is a plain JS typed array owned by the tensor (`HostStorage`), so the garbage collector
  * frees it: no dispose()/tidy() in user code; fast backends copy operands into WebAssembly memory for
- * the heavy kernels (see docs/design.md). Or it is a `DeviceStorage` that a device backend owns (a
+ * the heavy kernels, except inside a training step's scope, where allocStorage takes the arrays
+ * from that memory and the scope's end frees them (StorageArena; see docs/design.md). Or it is a `DeviceStorage` that a device backend owns (a
  * GPU buffer): then `storage` is what ops hand to that backend's kernels, `data` throws (the host
  * cannot read a device synchronously) and `await read()` gives the values. A tensor is immutable
  * from the library's point of view except for parameters, which optimizers update in place and
@@ -51,7 +52,7 @@ export interface GradGroup {
  * Where allocStorage takes float32 arrays while a host backend's step scope is open (the wasm
  * backend's memory, so its kernels read and write them in place instead of copying them in and
  * out): `alloc` hands out zeroed arrays, and the tensors built on them are recorded, so that those
- * whose memory the scope frees at its end can be marked released (see `release`).
+ * whose memory the scope frees at its end can be marked released (`Tensor._release`).
  */
 export interface StorageArena {
   /** A zeroed array of n elements, or null to leave it to a plain JS array. */
@@ -229,10 +230,6 @@ export class Tensor {
   }
 }
 
-/**
- * Replaces `t`'s storage by `s` of the same length and element type (Module.to moving a parameter
- * between the host and a device); the tensor object stays the one modules and optimizers hold.
- */
 /** The storage of a released tensor (Tensor._release); never handed to a kernel: `storage` throws first. */
 const RELEASED: Storage = new Float32Array(0);
 
@@ -240,6 +237,10 @@ function releasedMessage(t: Tensor): string {
   return `tensor ${fmtShape(t.shape)} was computed in a training step whose memory was freed when the step ended (fit and trainStep free a step's intermediates); copy what you keep past the step with t.clone() inside it`;
 }
 
+/**
+ * Replaces `t`'s storage by `s` of the same length and element type (Module.to moving a parameter
+ * between the host and a device); the tensor object stays the one modules and optimizers hold.
+ */
 export function moveStorage(t: Tensor, s: Storage): void {
   if (s.length !== t.size || dtypeOf(s) !== t.dtype)
     throw new TypeError(`moveStorage: tensor ${fmtShape(t.shape)} ${t.dtype} cannot take ${s.length} ${dtypeOf(s)} values`);
