@@ -46,23 +46,37 @@ export function reachableStorage(roots: readonly unknown[]): Set<Storage> {
       continue;
     }
     if (Array.isArray(v)) {
-      // an array of numbers holds no storage: not searched element by element
-      if (v.length > 0 && typeof v[0] !== 'number') for (const x of v) stack.push(x);
+      // an array that starts with a number or a string (a vocabulary, a history of losses) is taken
+      // for one of them all and not searched element by element
+      if (v.length > 0 && (v[0] === null || typeof v[0] === 'object')) pushObjects(stack, v);
       continue;
     }
     if (v instanceof Map) {
-      for (const [k, x] of v) stack.push(k, x);
+      for (const [k, x] of v) {
+        if (k !== null && typeof k === 'object') stack.push(k);
+        if (x !== null && typeof x === 'object') stack.push(x);
+      }
       continue;
     }
     if (v instanceof Set) {
-      for (const x of v) stack.push(x);
+      pushObjects(stack, v);
       continue;
     }
     if (v instanceof ArrayBuffer || v instanceof Promise || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer))
       continue;
-    for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push(x);
+    let values: unknown[];
+    try {
+      values = Object.values(v);
+    } catch {
+      continue; // an own getter that throws holds nothing this search can use
+    }
+    pushObjects(stack, values);
   }
   return keep;
+}
+
+function pushObjects(stack: unknown[], xs: Iterable<unknown>): void {
+  for (const x of xs) if (x !== null && typeof x === 'object') stack.push(x);
 }
 
 let enabled = true;
