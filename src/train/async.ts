@@ -77,6 +77,7 @@ import {
   evaluateAt,
   restoreRunState,
   resumeRun,
+  reportProgress,
   type EpochSums,
   evaluate,
   evaluateSchema,
@@ -343,18 +344,7 @@ export async function fitRunAsync(o: FitOptions): Promise<FitResult> {
         }
       }
       acc.seconds = secondsBefore + (now() - t0) / 1000;
-      if (o.onProgress && acc.seen > 0) {
-        const rate = acc.seen / Math.max(acc.seconds, 1e-9);
-        o.onProgress({
-          epoch: e + 1,
-          epochs,
-          batch: b,
-          numBatches: train.length,
-          loss: acc.lossSum / acc.seen,
-          samplesPerSec: rate,
-          etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
-        });
-      }
+      reportProgress(o, e + 1, b, acc);
     };
     // The group's update, inside the step scope of its last micro-batch: the gradients hold its sum.
     const update = async (p: Pending) => {

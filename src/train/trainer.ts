@@ -567,6 +567,21 @@ export function gradsFinite(optimizer: AnyOptimizer): boolean {
   return true;
 }
 
+/** fit's and fitAsync's `onProgress` call after a step of epoch `epoch` (from 1), `batch` batches into it. */
+export function reportProgress(o: FitOptions, epoch: number, batch: number, acc: EpochSums): void {
+  if (!o.onProgress || acc.seen === 0) return;
+  const rate = acc.seen / Math.max(acc.seconds, 1e-9);
+  o.onProgress({
+    epoch,
+    epochs: o.epochs,
+    batch,
+    numBatches: o.train.length,
+    loss: acc.lossSum / acc.seen,
+    samplesPerSec: rate,
+    etaSeconds: (o.train.samplesPerEpoch - acc.seen) / rate,
+  });
+}
+
 /** The checkpoint options' counts, checked by fit and fitAsync (`who` names the loop in the message). */
 export function checkCheckpointOptions(who: string, ck: CheckpointOptions | undefined): void {
   for (const name of ['everyEpochs', 'everySteps'] as const) {
@@ -1158,18 +1173,7 @@ export function fitRun(o: FitOptions): FitResult {
         group = [];
         groupBad = null;
         acc.seconds = secondsBefore + (now() - t0) / 1000;
-        if (o.onProgress && acc.seen > 0) {
-          const rate = acc.seen / Math.max(acc.seconds, 1e-9);
-          o.onProgress({
-            epoch: e + 1,
-            epochs,
-            batch: b,
-            numBatches: train.length,
-            loss: acc.lossSum / acc.seen,
-            samplesPerSec: rate,
-            etaSeconds: (train.samplesPerEpoch - acc.seen) / rate,
-          });
-        }
+        reportProgress(o, e + 1, b, acc);
         // at a group boundary: the gradients are spent, so the checkpoint resumes bit for bit
         const every = o.checkpoint?.everySteps;
         if (every && s.step % every === 0 && !(b === train.length && checkpointDue(e))) {
