@@ -1106,9 +1106,9 @@ export function fitRun(o: FitOptions): FitResult {
 
   const maskRng = rng.fork('masks');
   // Each optimizer step (its micro-batches, the update, the callbacks around it) runs in a step
-  // scope (step-scope.ts): what it allocates and nothing reachable from these roots holds is freed
-  // when the step ends.
-  // (not the records: a search per step through every epoch's record would grow with the run)
+  // scope (step-scope.ts): what it allocates is freed when the step ends unless something reachable
+  // from these roots holds it. Not the records: searching every epoch's record at every step would
+  // cost more the longer the run.
   const roots = () => [model, net, optimizer, cbs, averages, o.loss, bn, s, result.ema, result.swa, result.snapshots];
   let endStep: (() => void) | null = null;
   const closeStep = () => {
