@@ -236,6 +236,14 @@ export class WasmRuntime {
     return p;
   }
 
+  /** Blocks held by several arrays: each collection counts one down, the last frees the block. */
+  private readonly sharedFinalizer =
+    typeof FinalizationRegistry === 'function'
+      ? new FinalizationRegistry<{ p: number; bytes: number; left: number }>((b) => {
+          if (--b.left === 0) this.release({ p: b.p, bytes: b.bytes });
+        })
+      : null;
+
   /**
    * A zeroed Float32Array of n elements that lives in WebAssembly memory. Its block returns to a
    * free list when the array is garbage-collected (so keep the array itself, not only a subarray
@@ -284,7 +292,7 @@ export class WasmRuntime {
       this.scopes.pop();
       // the blocks by address, and for each kept view into this memory the block that holds its first byte
       scope.sort((a, b) => a.p - b.p);
-      const kept = new Set<ScopedBlock>();
+      const kept = new Map<ScopedBlock, ArrayBufferView[]>();
       for (const v of keep) {
         if (!ArrayBuffer.isView(v) || !this.owns(v)) continue;
         const at = v.byteOffset;
@@ -296,17 +304,24 @@ export class WasmRuntime {
           if (at < b.p) hi = mid - 1;
           else if (at >= b.p + b.bytes) lo = mid + 1;
           else {
-            kept.add(b);
+            const views = kept.get(b);
+            if (views) views.push(v);
+            else kept.set(b, [v]);
             break;
           }
         }
       }
       const freed = new Set<Float32Array>();
       for (const b of scope) {
-        if (kept.has(b)) this.finalizer?.register(b.view, { p: b.p, bytes: b.bytes });
-        else {
+        const views = kept.get(b);
+        if (!views) {
           this.release({ p: b.p, bytes: b.bytes });
           freed.add(b.view);
+        } else if (views.includes(b.view)) this.finalizer?.register(b.view, { p: b.p, bytes: b.bytes });
+        else {
+          // kept through subarrays only: the block returns when the last of them is collected
+          const held = { p: b.p, bytes: b.bytes, left: views.length };
+          for (const v of views) this.sharedFinalizer?.register(v, held);
         }
       }
       return freed;
