@@ -34,6 +34,7 @@ import { captureWeights, restoreWeights } from '../ensemble/averaging.js';
 import { bool, checkOptions, num, oneOf, rng as rngSpec, spec, type SchemaOf } from '../util/options.js';
 import { lossFunction, lossSpec, type Loss } from './loss.js';
 import { reEvaluatesLoss, type BatchSource, type Callback, type LabeledBatch, type TrainState } from './trainer.js';
+import { trainStep } from './step-scope.js';
 import { deviceStepScope, scalarOf, stepOnDevice } from './async.js';
 
 export interface LrFindOptions {
@@ -251,13 +252,23 @@ export function lrFind(options: LrFindOptions): LrFindResult {
       const batch = t.nextBatch();
       const lr = t.lrOf(i);
       setScheduledLr(optimizer, lr, 'lrFind');
-      optimizer.zeroGrad({ setToNone: false });
-      const { dataLoss, total } = t.forward(batch.x, batch.y, i);
-      if (t.record(lr, dataLoss.item())) break;
-      total.backward();
-      for (const c of t.cbs) c.onGradients?.(t.s);
-      optimizer.step();
-      t.s.step++;
+      // each step in a step scope, as fit's (step-scope.ts); true: the loss diverged, no update
+      const stop = trainStep(
+        model,
+        optimizer,
+        () => {
+          optimizer.zeroGrad({ setToNone: false });
+          const { dataLoss, total } = t.forward(batch.x, batch.y, i);
+          if (t.record(lr, dataLoss.item())) return true;
+          total.backward();
+          for (const c of t.cbs) c.onGradients?.(t.s);
+          optimizer.step();
+          t.s.step++;
+          return false;
+        },
+        [t.cbs, t.s],
+      );
+      if (stop) break;
     }
   } finally {
     if (t.o.restore ?? true) {

@@ -22,6 +22,7 @@ import { modelSampleShape, models } from '../../src/train/models.js';
 import { resolveModel } from '../../src/train/spec.js';
 import { wasmInfo } from '../../src/backend/wasm/index.js';
 import { setHostStepScopes, trainStep } from '../../src/train/step-scope.js';
+import { lrFind } from '../../src/train/lr-find.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { loadEmbedded } from '../../src/data/node.js';
 import { crossEntropy } from '../../src/autograd/cross-entropy.js';
@@ -138,6 +139,28 @@ test('fit on wasm with accumulation, EMA, SWA and snapshots: the same bit for bi
   const plain = run('adam', false, more);
   assert.ok(!('error' in plain), `the run failed: ${'error' in plain ? plain.error : ''}`);
   assert.deepEqual(run('adam', true, more), plain);
+});
+
+test('lrFind on wasm: the same curve and suggestion with step scopes as without, and the weights put back', () => {
+  const once = (scopes: boolean) => {
+    const was = setHostStepScopes(scopes);
+    try {
+      const model = net(8);
+      const before = bits(model);
+      const optimizer = getOptimizer('momentum').create(model.namedParameters(), { lr: 1e-3 });
+      const rng = new Rng(9);
+      const loader = new DataLoader(train, { batchSize: 32, shuffle: true, rng: rng.fork('data'), flatten: true });
+      // an end rate high enough that the loss diverges and the test stops early
+      const r = lrFind({ model, optimizer, train: loader, rng, startLr: 1e-4, endLr: 1e4, steps: 40 });
+      assert.deepEqual(bits(model), before, 'the weights are put back');
+      return r;
+    } finally {
+      setHostStepScopes(was);
+    }
+  };
+  const plain = once(false);
+  assert.ok(plain.diverged && plain.losses.length < 40, `expected an early stop, got ${plain.losses.length} steps`);
+  assert.deepEqual(once(true), plain);
 });
 
 test("fit on wasm: a step's memory is reused by the next (WebAssembly memory held does not grow with the steps)", () => {
