@@ -258,25 +258,20 @@ export class TrainSession {
     } else {
       this.maskState = this.epochRng!.getState();
       // in a step scope, as fit's steps (on wasm with shared memory the step's arrays live in its memory)
-      trainStep(
-        this.model,
-        this.optimizer,
-        () => {
-          const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
-          let l = crossEntropy(logits, batch.y);
-          loss = l.item();
-          measure(logits);
-          const p = this.penalty();
-          if (p) {
-            pen = p.item();
-            l = add(l, p);
-          }
-          this.optimizer.zeroGrad({ setToNone: false });
-          l.backward();
-          this.optimizer.step();
-        },
-        [this],
-      );
+      trainStep(this.model, this.optimizer, () => {
+        const logits = this.model.forward(batch.x, { training: true, rng: this.epochRng! });
+        let l = crossEntropy(logits, batch.y);
+        loss = l.item();
+        measure(logits);
+        const p = this.penalty();
+        if (p) {
+          pen = p.item();
+          l = add(l, p);
+        }
+        this.optimizer.zeroGrad({ setToNone: false });
+        l.backward();
+        this.optimizer.step();
+      });
       this.evals += n / this.trainSet.length;
     }
     return this.endStep(n, loss, correct, pen, lr, state);

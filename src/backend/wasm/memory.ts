@@ -5,8 +5,6 @@
 import { setStorageArena, type Storage, type Tensor } from '../../tensor/tensor.js';
 import { type WasmContext, type WasmOps, SMALL_ELEMENTWISE } from './context.js';
 
-const EMPTY: ReadonlySet<Storage> = new Set();
-
 /** Most bytes allocLike keeps in WebAssembly memory (parameters and optimizer state). */
 const PERSISTENT_CAP = 384 * 2 ** 20;
 
@@ -41,20 +39,15 @@ export function memoryOps({ rt }: WasmContext): Pick<WasmOps, 'allocLike' | 'zer
   function beginStep(): (keep: ReadonlySet<Storage> | (() => ReadonlySet<Storage>)) => void {
     if (!rt.shared) return () => {};
     const end = rt.beginScope();
-    const arrays = new Set<Float32Array>();
     const tensors: Tensor[] = [];
     const outer = setStorageArena({
-      alloc(n) {
-        const a = rt.scopedArray(n);
-        if (a) arrays.add(a);
-        return a;
-      },
-      owns: (a) => arrays.has(a),
+      alloc: (n) => rt.scopedArray(n),
+      owns: (a) => rt.inScope(a),
       track: (t) => tensors.push(t),
     });
     return (keep) => {
       setStorageArena(outer);
-      const freed = end(arrays.size === 0 ? EMPTY : typeof keep === 'function' ? keep() : keep);
+      const freed = end(keep);
       for (const t of tensors) if (freed.has(t.storage as Float32Array)) t._release();
     };
   }

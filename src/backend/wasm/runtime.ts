@@ -258,8 +258,8 @@ export class WasmRuntime {
     return view;
   }
 
-  /** Open step scopes, innermost last: the blocks each handed out. */
-  private readonly scopes: ScopedBlock[][] = [];
+  /** Open step scopes, innermost last: the blocks each handed out, by their arrays. */
+  private readonly scopes: Map<Float32Array, ScopedBlock>[] = [];
 
   /**
    * A zeroed Float32Array of n elements in WebAssembly memory, freed when the innermost step scope
@@ -274,45 +274,47 @@ export class WasmRuntime {
     if (p === null) return null;
     this.k.zero(p, n);
     const view = new Float32Array(this.memory.buffer, p, n);
-    scope.push({ view, p, bytes });
+    scope.set(view, { view, p, bytes });
     return view;
+  }
+
+  /** True for an array scopedArray handed out in the innermost open scope. */
+  inScope(a: Float32Array): boolean {
+    return this.scopes[this.scopes.length - 1]?.has(a) ?? false;
   }
 
   /**
    * Opens a step scope; the returned function closes it and frees every block scopedArray handed
    * out inside it (and in no inner scope) unless `keep` holds a view into the block (the array or a
-   * subarray of it): a kept block becomes persistent, freed when its array is collected. It
+   * subarray of it): a kept block becomes persistent, freed when the arrays that keep it are
+   * collected. `keep` may be a function giving the set, called only when the scope has blocks. It
    * returns the arrays of the freed blocks. Scopes close innermost first.
    */
-  beginScope(): (keep: ReadonlySet<unknown>) => Set<Float32Array> {
-    const scope: ScopedBlock[] = [];
+  beginScope(): (keep: ReadonlySet<unknown> | (() => ReadonlySet<unknown>)) => ReadonlySet<Float32Array> {
+    const scope = new Map<Float32Array, ScopedBlock>();
     this.scopes.push(scope);
     return (keep) => {
       if (this.scopes[this.scopes.length - 1] !== scope) throw new Error('wasm backend: step scopes must end innermost first');
       this.scopes.pop();
-      // the blocks by address, and for each kept view into this memory the block that holds its first byte
-      scope.sort((a, b) => a.p - b.p);
+      if (scope.size === 0) return NONE_FREED;
+      // for each kept view into this memory, the block that holds its first byte: the block of the
+      // array itself, or for a subarray found by address
+      let byAddress: ScopedBlock[] | null = null;
       const kept = new Map<ScopedBlock, ArrayBufferView[]>();
-      for (const v of keep) {
+      for (const v of typeof keep === 'function' ? keep() : keep) {
         if (!ArrayBuffer.isView(v) || !this.owns(v)) continue;
-        const at = v.byteOffset;
-        let lo = 0,
-          hi = scope.length - 1;
-        while (lo <= hi) {
-          const mid = (lo + hi) >> 1;
-          const b = scope[mid];
-          if (at < b.p) hi = mid - 1;
-          else if (at >= b.p + b.bytes) lo = mid + 1;
-          else {
-            const views = kept.get(b);
-            if (views) views.push(v);
-            else kept.set(b, [v]);
-            break;
-          }
+        let b = v instanceof Float32Array ? scope.get(v) : undefined;
+        if (!b) {
+          byAddress ??= [...scope.values()].sort((x, y) => x.p - y.p);
+          b = blockAt(byAddress, v.byteOffset);
+          if (!b) continue;
         }
+        const views = kept.get(b);
+        if (views) views.push(v);
+        else kept.set(b, [v]);
       }
       const freed = new Set<Float32Array>();
-      for (const b of scope) {
+      for (const b of scope.values()) {
         const views = kept.get(b);
         if (!views) {
           this.release({ p: b.p, bytes: b.bytes });
@@ -429,6 +431,23 @@ interface ScopedBlock {
   readonly view: Float32Array;
   readonly p: number;
   readonly bytes: number;
+}
+
+/** What closing a scope that handed out nothing frees. */
+const NONE_FREED: ReadonlySet<Float32Array> = new Set();
+
+/** The block of `blocks` (sorted by address) that holds byte `at`, if any. */
+function blockAt(blocks: readonly ScopedBlock[], at: number): ScopedBlock | undefined {
+  let lo = 0,
+    hi = blocks.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const b = blocks[mid];
+    if (at < b.p) hi = mid - 1;
+    else if (at >= b.p + b.bytes) lo = mid + 1;
+    else return b;
+  }
+  return undefined;
 }
 
 /**
