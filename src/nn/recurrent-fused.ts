@@ -92,7 +92,8 @@ function scratch(dtype: DType, sizes: number[]): HostStorage[] {
   const key = `${kn.backend.name} ${dtype}`;
   let block = scratchBlocks.get(key);
   if (!block || block.length < total) {
-    const host = allocStorage(dtype, total);
+    // a plain array, not one of a step scope's (allocStorage), which would be freed with the step
+    const host = dtype === 'float64' ? new Float64Array(total) : new Float32Array(total);
     const own = kn.ext.allocLike?.(host);
     block = own && !isDeviceStorage(own) ? (own as HostStorage) : host;
     scratchBlocks.set(key, block);
