@@ -16,6 +16,7 @@ import { noGrad } from '../autograd/engine.js';
 import { classLabels } from '../data/tensor-dataset.js';
 import { add, log, mul, softmax, argmax } from '../autograd/ops.js';
 import { Module, type ForwardOptions } from '../nn/module.js';
+import { hostScoped } from '../train/step-scope.js';
 
 export class Ensemble extends Module {
   readonly members: readonly Module[];
@@ -158,12 +159,19 @@ export function evaluateEnsemble(members: readonly Module[], data: LabelledSourc
   return noGrad(() => {
     for (const { x, y: target } of data.epoch(0)) {
       const y = classLabels(target, 'evaluateEnsemble');
-      const probs = members.map((m) => softmax(m.forward(x, {})));
-      score.add(
-        probs.map((p) => p.data),
-        x.shape[0],
-        probs[0].shape[1],
-        y,
+      // a batch's arrays end with it (hostScoped); the score keeps counts
+      hostScoped(
+        members,
+        () => [members],
+        () => {
+          const probs = members.map((m) => softmax(m.forward(x, {})));
+          score.add(
+            probs.map((p) => p.data),
+            x.shape[0],
+            probs[0].shape[1],
+            y,
+          );
+        },
       );
     }
     return score.report();

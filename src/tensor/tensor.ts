@@ -234,7 +234,7 @@ export class Tensor {
 const RELEASED: Storage = new Float32Array(0);
 
 function releasedMessage(t: Tensor): string {
-  return `tensor ${fmtShape(t.shape)} was computed in a training step whose memory was freed when the step ended (fit and trainStep free a step's intermediates); copy what you keep past the step with t.clone() inside it`;
+  return `tensor ${fmtShape(t.shape)} was computed in a training step or an evaluation batch whose memory was freed when it ended (fit, trainStep, evaluate, the predictions and generate free their intermediates); copy what you keep past it with t.clone() inside it`;
 }
 
 /**

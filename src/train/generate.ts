@@ -30,6 +30,7 @@ import { noGrad } from '../autograd/engine.js';
 import { narrow } from '../autograd/indexing.js';
 import { reshape } from '../autograd/ops.js';
 import { evaluationScope } from './async.js';
+import { hostScoped } from './step-scope.js';
 import type { Module } from '../nn/module.js';
 import { checkOptions, int, num, rng as rngSpec, type SchemaOf } from '../util/options.js';
 
@@ -241,10 +242,17 @@ export function generate(
   noGrad(() => {
     for (let n = 0; n < o.maxNewTokens; n++) {
       const x = contextInput(ids, o.contextLength, dtype);
-      const last = lastLogits(owner, x, model.forward(x, { training: false }));
-      if (isDeviceStorage(last.storage))
-        throw new TypeError(`${owner}: the model's output lives on ${last.storage.device}; use generateAsync for a model on a device`);
-      const next = sampleRows(last, s);
+      // a token's arrays end with it (hostScoped); the draws are numbers
+      const next = hostScoped(
+        model,
+        () => [model],
+        () => {
+          const last = lastLogits(owner, x, model.forward(x, { training: false }));
+          if (isDeviceStorage(last.storage))
+            throw new TypeError(`${owner}: the model's output lives on ${last.storage.device}; use generateAsync for a model on a device`);
+          return sampleRows(last, s);
+        },
+      );
       for (let b = 0; b < ids.length; b++) ids[b].push(next[b]);
     }
   });

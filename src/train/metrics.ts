@@ -13,6 +13,7 @@ import type { Module } from '../nn/module.js';
 import { classLabels, targetCount } from '../data/tensor-dataset.js';
 import type { BatchSource } from './trainer.js';
 import { hostOnly } from './host-only.js';
+import { hostScoped } from './step-scope.js';
 
 /** A batch's targets as fit() and evaluate() pass them on: class labels or a float tensor [B, …] (class probabilities [B, C] among them). */
 export type BatchTarget = ArrayLike<number> | Tensor;
@@ -270,9 +271,16 @@ function classifierPass(
   noGrad(() => {
     for (const batch of data.epoch(0)) {
       const labels = classLabels(batch.y, tally.who);
-      const logits = model.forward(batch.x, { training: false });
-      tally.checkOutputs(logits);
-      tally.add(logits, labels, lossFn(logits, labels).item());
+      // a batch's arrays end with it (hostScoped): the tally copies what it keeps
+      hostScoped(
+        model,
+        () => [model, tally],
+        () => {
+          const logits = model.forward(batch.x, { training: false });
+          tally.checkOutputs(logits);
+          tally.add(logits, labels, lossFn(logits, labels).item());
+        },
+      );
     }
   });
 }
@@ -477,14 +485,20 @@ export function evaluateRegression(
     for (const batch of data.epoch(0)) {
       const y = batch.y;
       if (!(y instanceof Tensor)) throw new TypeError('evaluateRegression: needs float targets [B, T], got class labels');
-      const out = model.forward(batch.x, { training: false });
-      const b = y.shape[0];
-      if (out.size !== b * t || y.size !== b * t)
-        throw new RangeError(
-          `evaluateRegression: ${t} target${t === 1 ? '' : 's'} per sample, but the outputs are [${out.shape.join(', ')}] and the targets [${y.shape.join(', ')}]`,
-        );
-      lossSum += lossFn(out, y).item() * b;
-      sums.add(out.data, y.data, b, scale);
+      hostScoped(
+        model,
+        () => [model, sums],
+        () => {
+          const out = model.forward(batch.x, { training: false });
+          const b = y.shape[0];
+          if (out.size !== b * t || y.size !== b * t)
+            throw new RangeError(
+              `evaluateRegression: ${t} target${t === 1 ? '' : 's'} per sample, but the outputs are [${out.shape.join(', ')}] and the targets [${y.shape.join(', ')}]`,
+            );
+          lossSum += lossFn(out, y).item() * b;
+          sums.add(out.data, y.data, b, scale);
+        },
+      );
     }
     return { loss: lossSum / Math.max(sums.n, 1), report: sums.report(names) };
   });

@@ -122,11 +122,23 @@ export function openHostStep(roots: () => readonly unknown[]): (...results: unkn
  */
 export function trainStep<T>(model: Module, optimizer: AnyOptimizer | null, step: () => T, keep: readonly unknown[] = []): T {
   if (typeof step !== 'function') throw new TypeError(`trainStep: expected the step as a function, got ${typeof step}`);
-  const onDevice = model.parameters().some((p) => isDeviceStorage(p.storage));
-  const end = onDevice ? () => {} : openHostStep(() => [model, optimizer, ...keep]);
+  return hostScoped(model, () => [model, optimizer, ...keep], step);
+}
+
+/**
+ * `fn` in a host step scope (openHostStep) keeping what is reachable from `roots()` and from its
+ * result; a model whose parameters live on a device runs it unscoped (device loops scope
+ * themselves). The evaluations and predictions run each batch so (one forward pass of each of
+ * their models), as trainStep runs a training step: a batch's arrays live in WebAssembly memory
+ * and are freed when it ends. Their metrics and tallies copy what they keep of an output.
+ */
+export function hostScoped<T>(model: Module | readonly Module[], roots: () => readonly unknown[], fn: () => T): T {
+  const models: readonly Module[] = Array.isArray(model) ? model : [model as Module];
+  const onDevice = models.some((m) => m.parameters().some((p) => isDeviceStorage(p.storage)));
+  const end = onDevice ? () => {} : openHostStep(roots);
   let result: T | undefined;
   try {
-    result = step();
+    result = fn();
   } finally {
     end(result);
   }

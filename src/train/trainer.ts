@@ -38,7 +38,7 @@ import { noGrad } from '../autograd/engine.js';
 import { add, div } from '../autograd/ops.js';
 import { crossEntropy } from '../autograd/cross-entropy.js';
 import type { Module } from '../nn/module.js';
-import { openHostStep } from './step-scope.js';
+import { hostScoped, openHostStep } from './step-scope.js';
 import { fuse } from '../nn/fuse.js';
 import { tracksBatchNorm, updateBatchNorm } from '../nn/batchnorm.js';
 import { ClosureOptimizer, Optimizer as OptimizerClass, type AnyOptimizer, type ParamState } from '../optim/optimizer.js';
@@ -1372,19 +1372,27 @@ export function evaluateAt(
       let sums: number[] = [];
       for (const batch of data.epoch(0)) {
         if (!o.loss) checkDefaultLossTargets('evaluate', batch.y);
-        const out = net.forward(batch.x, { training: false });
-        if (!metrics) {
-          metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss, out));
-          for (const [name, m] of metrics)
-            if (typeof m !== 'function') throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
-          sums = metrics.map(() => 0);
-        }
-        const b = targetCount(batch.y);
-        lossSum += lossFn(out, batch.y).item() * b;
-        metrics.forEach(([, m], i) => {
-          sums[i] += m.sum ? m.sum(out, batch.y) : m(out, batch.y) * b;
-        });
-        n += b;
+        // a batch's arrays end with it (hostScoped); the metrics return numbers
+        hostScoped(
+          model,
+          () => [model, net, o.metrics, metrics],
+          () => {
+            const out = net.forward(batch.x, { training: false });
+            if (!metrics) {
+              metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss, out));
+              for (const [name, m] of metrics)
+                if (typeof m !== 'function')
+                  throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
+              sums = metrics.map(() => 0);
+            }
+            const b = targetCount(batch.y);
+            lossSum += lossFn(out, batch.y).item() * b;
+            metrics.forEach(([, m], i) => {
+              sums[i] += m.sum ? m.sum(out, batch.y) : m(out, batch.y) * b;
+            });
+            n += b;
+          },
+        );
       }
       const r: { testLoss: number; [metric: string]: number } = { testLoss: lossSum / Math.max(n, 1) };
       (metrics ?? Object.entries(o.metrics ?? {})).forEach(([name], i) => {
@@ -1403,19 +1411,25 @@ export function predictProba(model: Module, data: BatchSource): { probs: Float64
     let classes = 0;
     for (const batch of data.epoch(0)) {
       const y = classLabels(batch.y, 'predictProba');
-      const logits = model.forward(batch.x, { training: false });
-      classes = logits.shape[1];
-      const d = logits.data;
-      for (let i = 0; i < logits.shape[0]; i++) {
-        const row = new Float64Array(classes);
-        let m = -Infinity;
-        for (let j = 0; j < classes; j++) m = Math.max(m, d[i * classes + j]);
-        let z = 0;
-        for (let j = 0; j < classes; j++) z += row[j] = Math.exp(d[i * classes + j] - m);
-        for (let j = 0; j < classes; j++) row[j] /= z;
-        rows.push(row);
-        labels.push(y[i]);
-      }
+      hostScoped(
+        model,
+        () => [model],
+        () => {
+          const logits = model.forward(batch.x, { training: false });
+          classes = logits.shape[1];
+          const d = logits.data;
+          for (let i = 0; i < logits.shape[0]; i++) {
+            const row = new Float64Array(classes);
+            let m = -Infinity;
+            for (let j = 0; j < classes; j++) m = Math.max(m, d[i * classes + j]);
+            let z = 0;
+            for (let j = 0; j < classes; j++) z += row[j] = Math.exp(d[i * classes + j] - m);
+            for (let j = 0; j < classes; j++) row[j] /= z;
+            rows.push(row);
+            labels.push(y[i]);
+          }
+        },
+      );
     }
     const probs = new Float64Array(rows.length * classes);
     rows.forEach((r, i) => probs.set(r, i * classes));

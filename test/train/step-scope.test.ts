@@ -1,8 +1,9 @@
 /**
  * Step scopes on the wasm backend (src/train/step-scope.ts): fit and trainStep give the same
- * results bit for bit with and without them, for every registered optimizer; a step's memory is
- * reused by the next; what the model, the optimizer or the step's result hold survives; a tensor
- * of the step held elsewhere is released and says so when read.
+ * results bit for bit with and without them, for every registered optimizer, and so do the
+ * evaluations, predictions and generate, which scope each batch; a step's memory is reused by the
+ * next; what the model, the optimizer or the step's result hold survives; a tensor of the step held
+ * elsewhere (by a metric too) is released and says so when read.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,11 @@ import { lrFind } from '../../src/train/lr-find.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { loadEmbedded } from '../../src/data/node.js';
 import { crossEntropy } from '../../src/autograd/cross-entropy.js';
-import { mul } from '../../src/autograd/ops.js';
+import { mseLoss, mul } from '../../src/autograd/ops.js';
+import { evaluate, predictProba, type BatchSource } from '../../src/train/trainer.js';
+import { evaluateProbabilities, evaluateRegression } from '../../src/train/metrics.js';
+import { evaluateEnsemble } from '../../src/ensemble/ensemble.js';
+import { generate } from '../../src/train/generate.js';
 import '../../src/index.js'; // every optimizer registered
 
 setFlagsFromString('--expose-gc');
@@ -211,7 +216,10 @@ test('trainStep: what the model (an array of the step or a subarray of one), the
   const rows = model.rows!;
   const returned = Array.from(r1.doubled.data);
   const held = outside!;
-  assert.throws(() => held.data, /tensor \[32, 64\] was computed in a training step whose memory was freed when the step ended.*clone\(\)/);
+  assert.throws(
+    () => held.data,
+    /tensor \[32, 64\] was computed in a training step or an evaluation batch whose memory was freed when it ended.*clone\(\)/,
+  );
   // the arrays nothing holds are collected and their finalizers run: a block kept through a
   // subarray must not go back to the free list with its (unreachable) array
   for (let i = 0; i < 3; i++) {
@@ -233,4 +241,123 @@ test('trainStep: what the model (an array of the step or a subarray of one), the
 test('trainStep refuses a step that is not a function', () => {
   const model = net(6);
   assert.throws(() => trainStep(model, null, 3 as unknown as () => number), /trainStep: expected the step as a function, got number/);
+});
+
+test('evaluate, predictProba, evaluateProbabilities and evaluateEnsemble on wasm: the same to the bit with batch scopes as without, for every built-in model and a BatchNorm CNN, copying less', () => {
+  const specs = [...models.keys(), 'conv:8:3:pad=1:bias=false,batchnorm,relu,maxpool:2,flatten,linear:10'];
+  const small = train.slice(0, 96);
+  const test = data.test.slice(0, 80);
+  const once = (name: string, scopes: boolean) => {
+    const spec = resolveModel(name);
+    const rng = new Rng(11);
+    const sampleShape = modelSampleShape(spec.input, small.shape);
+    const build = (r: Rng) => spec.build({ rng: r, inputShape: small.shape, classes: 10 });
+    const [a, b] = [build(rng.fork('a')), build(rng.fork('b'))];
+    // trained a little (with fit's own scopes either way), so BatchNorm's running statistics move
+    const loader = new DataLoader(small, { batchSize: 32, shuffle: true, rng: rng.fork('data'), sampleShape });
+    fitRun({ model: a, optimizer: new Adam(a.namedParameters(), { lr: 1e-3 }), train: loader, epochs: 1, rng });
+    // batches of 32, the last one short
+    const source = new DataLoader(test, { batchSize: 32, sampleShape });
+    const was = setHostStepScopes(scopes);
+    const copied = wasmInfo().copiedBytes;
+    try {
+      const p = predictProba(a, source);
+      const e = evaluateProbabilities(a, source, 10);
+      return {
+        out: {
+          evaluate: evaluate(a, source),
+          probs: Array.from(p.probs),
+          probabilities: Array.from(e.probabilities),
+          confusion: e.confusion,
+          loss: e.loss,
+          ensemble: evaluateEnsemble([a, b], source),
+        },
+        copied: wasmInfo().copiedBytes - copied,
+      };
+    } finally {
+      setHostStepScopes(was);
+    }
+  };
+  for (const name of specs) {
+    const plain = once(name, false);
+    const scoped = once(name, true);
+    assert.ok(plain.out.evaluate.testLoss > 0 && plain.out.probs.length === 800, `${name}: ${JSON.stringify(plain.out.evaluate)}`);
+    assert.deepEqual(scoped.out, plain.out, `${name}: the evaluations with batch scopes differ from those without`);
+    // logreg's one array of a batch, its [32, 10] output, is below the arena's least size: it copies its input alike
+    if (name !== 'logreg')
+      assert.ok(scoped.copied < plain.copied / 2, `${name}: ${scoped.copied} bytes copied with batch scopes, ${plain.copied} without`);
+  }
+});
+
+test('evaluateRegression and generate (a causal Transformer) on wasm: the same with batch scopes as without', () => {
+  const rng = new Rng(12);
+  const model = new Sequential(new Linear(784, 64, { rng }), new ReLU(), new Linear(64, 3, { rng }));
+  const x = new Tensor(train.images.slice(0, 64 * 784), [64, 784]);
+  const y = new Tensor(
+    Float32Array.from({ length: 64 * 3 }, (_, i) => Math.sin(i)),
+    [64, 3],
+  );
+  const source: BatchSource = { epoch: () => [{ x, y }], length: 1, samplesPerEpoch: 64 };
+  const lm = resolveModel('embedding:24:32,posembed,transformer:4:ff=64:layers=2:causal=true,linear:24').build({
+    rng: new Rng(13),
+    inputShape: [1, 1, 16],
+    classes: 24,
+    perStep: true,
+  });
+  const once = (scopes: boolean) => {
+    const was = setHostStepScopes(scopes);
+    const copied = wasmInfo().copiedBytes;
+    try {
+      const ids = generate(
+        lm,
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { maxNewTokens: 20, contextLength: 16, rng: new Rng(14) },
+      );
+      return {
+        out: { regression: evaluateRegression(model, source, 3, (o, t) => mseLoss(o, t)), ids: Array.from(ids.ids) },
+        copied: wasmInfo().copiedBytes - copied,
+      };
+    } finally {
+      setHostStepScopes(was);
+    }
+  };
+  const plain = once(false);
+  assert.equal(plain.out.ids.length, 2 * 23);
+  assert.ok(plain.out.regression.loss > 0);
+  const scoped = once(true);
+  assert.deepEqual(scoped.out, plain.out);
+  assert.ok(scoped.copied < plain.copied / 2, `${scoped.copied} bytes copied with batch scopes, ${plain.copied} without`);
+});
+
+test("evaluate on wasm: a batch's memory is reused by the next, and an output a metric keeps is released and says so", () => {
+  const model = net(15);
+  // outputs [128, 10]: at least the arena's least size (1024 values), so they live in the batch's scope
+  const source = new DataLoader(data.test.slice(0, 256), { batchSize: 128, flatten: true });
+  evaluate(model, source);
+  const after1 = wasmPersistentBytes();
+  for (let i = 0; i < 5; i++) evaluate(model, source);
+  assert.ok(wasmPersistentBytes() <= after1, `persistent bytes grew from ${after1} to ${wasmPersistentBytes()}`);
+  const held: Tensor[] = [];
+  const copies: Tensor[] = [];
+  const r = evaluate(model, source, {
+    metrics: {
+      kept: (out: Tensor) => {
+        held.push(out);
+        copies.push(out.clone());
+        return 0;
+      },
+    },
+  });
+  assert.equal(r.testKept, 0);
+  assert.equal(held.length, 2);
+  assert.throws(
+    () => held[0].data,
+    /tensor \[128, 10\] was computed in a training step or an evaluation batch whose memory was freed.*clone\(\)/,
+  );
+  // the clones made inside the batch are plain arrays: the same logits as a forward pass outside any scope
+  const first = model.forward(new Tensor(data.test.images.slice(0, 128 * 784), [128, 784]), { training: false });
+  assert.deepEqual(Array.from(copies[0].data), Array.from(first.data));
 });
