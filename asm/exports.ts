@@ -1,7 +1,7 @@
 /** The descent WebAssembly kernels' exports: the module's entry (compiled as SIMD128 and as relaxed SIMD, shared and unshared memory). */
 export { gemm, gemmBatch, gemmScratchBytes, gemmMR, gemmPackedScratchBytes, packAAll, packBAll, gemmPackedA, gemmPackedB } from './gemm';
 export { conv2dForward, conv2dLayerBackward, convPoolForward, convPoolBackward, convPoolImages } from './conv';
-export { winogradFilters, winogradFiltersScratchBytes, winogradScratchFloats, winogradBatch, winogradCells, winogradFilterGrad, winogradFilterGradScratchBytes } from './winograd';
+export { winogradFilters, winogradPackFilters, winogradPackedFloats, winogradFiltersScratchBytes, winogradScratchFloats, winogradBatch, winogradCells, winogradFilterGrad, winogradFilterGradScratchBytes } from './winograd';
 export { binary, unary, sum, max, logSoftmax, addInto } from './elementwise';
 export { activationForward } from './activations';
 export { adam, sgd } from './optim';

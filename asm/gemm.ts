@@ -118,7 +118,7 @@ function packA(a: usize, m: i32, k: i32, transA: bool, i0: i32, mc: i32, p0: i32
 }
 
 /** Columns a packed B panel holds: 8, or 4 for a last panel of at most 4 columns in a block at least DEEP4 deep. */
-@inline function panelWidth(cols: i32, kc: i32): i32 {
+@inline export function panelWidth(cols: i32, kc: i32): i32 {
   return cols <= 4 && kc >= DEEP4 ? 4 : NR;
 }
 
@@ -491,6 +491,27 @@ export function gemmPackedB(a: usize, pb: usize, c: usize, m: i32, n: i32, k: i3
       const mc = min(MC, m1 - ic);
       packA(a, m, k, transA, ic, mc, pc, kc, pa);
       macro(pa, blk, kc, c + <usize>(ic * n) * 4, n, mc, n, beta, tile);
+    }
+  }
+}
+
+/**
+ * C[m×n] (+)= A · B with both operands already packed, each for the whole product: A by packAAll
+ * (rows [0, m)), B in packBAll's layout (columns [0, n)) — Winograd's products, whose filters are
+ * packed once a call and whose input transform writes B packed.
+ */
+export function gemmPackedAB(pa: usize, pb: usize, c: usize, m: i32, n: i32, k: i32, accumulate: bool, scratch: usize): void {
+  const mPad = padTo(m, MR), nPad = padTo(n, NR);
+  const tile = (scratch + 63) & ~63;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const beta = accumulate || pc > 0;
+      const ablk = pa + <usize>pc * mPad * 4, bblk = pb + (<usize>pc * nPad + <usize>jc * kc) * 4;
+      for (let ic = 0; ic < m; ic += MC) {
+        macro(ablk + <usize>(ic * kc) * 4, bblk, kc, c + (<usize>ic * n + jc) * 4, n, min(MC, m - ic), nc, beta, tile);
+      }
     }
   }
 }

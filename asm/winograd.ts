@@ -39,7 +39,7 @@
  * transforms work on 4 tiles of a tile row at a time (SIMD lanes): columns first on whole vectors
  * of the plane, then a 4×4 transpose puts each tile's values in its own lane for the rows.
  */
-import { gemm } from './gemm';
+import { KC, MR, gemm, gemmPackedA, gemmPackedAB, packAAll, panelWidth } from './gemm';
 
 /** Images whose tiles go through the products together (their columns); scratch is sized for it. */
 export const WINO_NB: i32 = 8;
@@ -60,7 +60,7 @@ export function winogradCells(r: i32): i32 {
 /** Floats of scratch nb images need: V, M, the padded plane and the vector temporaries (before the GEMM's scratch). */
 export function winogradScratchFloats(c: i32, k: i32, oh: i32, ow: i32, nb: i32, r: i32): i32 {
   const th = (oh + 3) >> 2, tw = (ow + 3) >> 2, t = th * tw * nb, cells = winogradCells(r);
-  return cells * cellFloats(c, t) + cells * cellFloats(k, t) + planeRows(th) * planeCols(tw) + 4 * (40 + 32 + 16) + 32;
+  return cells * vCellFloats(c, t) + cells * cellFloats(k, t) + planeRows(th) * planeCols(tw) + 4 * (40 + 32 + 16) + 32;
 }
 
 /**
@@ -69,6 +69,18 @@ export function winogradScratchFloats(c: i32, k: i32, oh: i32, ow: i32, nb: i32,
  * channels × 128 tiles they would be 16 KiB apart and share one set of the L1 cache).
  */
 @inline function cellFloats(rows: i32, nt: i32): i32 { return rows * nt + 16; }
+
+/** Floats from one cell of V to the next: room for its tiles rounded up to whole 8-column panels (packed, see inputTransform). */
+@inline function vCellFloats(rows: i32, nt: i32): i32 { return cellFloats(rows, (nt + 7) & ~7); }
+
+/**
+ * Where V[ξ][ci][tile] lies in a cell written packed (packBAll's layout of a [c × nt] operand one
+ * KC block deep): 8-tile panels of c rows, a last panel of at most 4 tiles 4 wide when c ≥ DEEP4.
+ */
+@inline function packedAt(ci: i32, tile: i32, c: i32, nt: i32): i32 {
+  const start = tile & ~7;
+  return start * c + ci * panelWidth(min(8, nt - start), c) + (tile & 7);
+}
 
 /**
  * G·(g0 … g4) for 5×5 filters (see the header) in float64, its eight values at dst, dst + step, …
@@ -239,12 +251,22 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
  * the columns of 5 vectors (the group's 20 columns) into R[ξ1][5], then per ξ1 the 4×4 transposes
  * give column j of patch t (plane column 4t + j) in lane t, and Bᵀ along the rows writes V.
  */
-@inline function inputTransform(alpha: i32, xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, th: i32, tw: i32, V: usize, P: usize, R: usize, T8: usize): void {
+@inline function inputTransform(alpha: i32, xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, th: i32, tw: i32, V: usize, P: usize, R: usize, T8: usize,
+                                packed: bool): void {
   const PH = planeRows(th), PW = planeCols(tw), per = th * tw, nt = per * nb;
   const zv = f32x4.splat(0);
   for (let i = 0; i < PH * PW; i += 4) v128.store(P + <usize>i * 4, zv);
   const rows = min(h, PH - pad), cols = min(w, PW - pad);
-  const rowStep = <usize>PW * 4, cellStep = <usize>cellFloats(c, nt) * 4;
+  const rowStep = <usize>PW * 4, cellStep = <usize>vCellFloats(c, nt) * 4;
+  if (packed && (nt & 7) != 0) {
+    // the last panel's columns past the tiles: zeros, as packB pads them
+    const start = nt & ~7, width = panelWidth(nt - start, c);
+    for (let x = 0; x < alpha * alpha; x++) {
+      for (let ci = 0; ci < c; ci++) {
+        for (let j = nt - start; j < width; j++) store<f32>(V + <usize>x * cellStep + <usize>(start * c + ci * width + j) * 4, 0);
+      }
+    }
+  }
 
   for (let pl = 0; pl < nb * c; pl++) {
     const plane = xb + <usize>(pl * h * w) * 4;
@@ -269,11 +291,26 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
           const c2 = v128.shuffle<f32>(e, f, 0, 1, 4, 5), c3 = v128.shuffle<f32>(e, f, 2, 3, 6, 7);
           const c4 = v128.shuffle<f32>(c0, v4, 1, 2, 3, 4), c5 = v128.shuffle<f32>(c1, v4, 1, 2, 3, 5);
           const c6 = v128.shuffle<f32>(c2, v4, 1, 2, 3, 6), c7 = v128.shuffle<f32>(c3, v4, 1, 2, 3, 7);
-          const dst = V + <usize>(x1 * alpha) * cellStep + (<usize>ci * <usize>nt + <usize>tile) * 4;
-          if (lanes == 4) btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, dst, cellStep);
-          else {
-            btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, T8, 16);
-            for (let x2 = 0; x2 < alpha; x2++) storeLanes(dst + <usize>x2 * cellStep, v128.load(T8 + <usize>x2 * 16), lanes);
+          const row = V + <usize>(x1 * alpha) * cellStep;
+          if (!packed) {
+            const dst = row + (<usize>ci * <usize>nt + <usize>tile) * 4;
+            if (lanes == 4) btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, dst, cellStep);
+            else {
+              btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, T8, 16);
+              for (let x2 = 0; x2 < alpha; x2++) storeLanes(dst + <usize>x2 * cellStep, v128.load(T8 + <usize>x2 * 16), lanes);
+            }
+          } else {
+            const at = packedAt(ci, tile, c, nt);
+            if (lanes == 4 && (tile & 7) + 4 <= panelWidth(min(8, nt - (tile & ~7)), c)) {
+              btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, row + <usize>at * 4, cellStep);
+            } else {
+              // lanes split over two panels (or fewer than 4): one value at a time
+              btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, T8, 16);
+              for (let l = 0; l < lanes; l++) {
+                const dst = row + <usize>packedAt(ci, tile + l, c, nt) * 4;
+                for (let x2 = 0; x2 < alpha; x2++) store<f32>(dst + <usize>x2 * cellStep, load<f32>(T8 + <usize>(x2 * 16 + l * 4)));
+              }
+            }
           }
         }
       }
@@ -311,26 +348,51 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
   }
 }
 
+/** Floats of one cell of packed filters: its [m × depth] matrix as packAAll lays it out (m rounded up to MR rows). */
+@inline function packedCellFloats(m: i32, depth: i32): i32 {
+  return (m + MR - 1) / MR * MR * depth;
+}
+
+/** Floats winogradPackFilters writes for m × depth filters of r×r (every cell's packed matrix). */
+export function winogradPackedFloats(m: i32, depth: i32, r: i32): i32 {
+  return winogradCells(r) * packedCellFloats(m, depth);
+}
+
+/**
+ * The cells U[ξ] [m × depth] of winogradFilters' output (u, [α²][m][depth]) packed once as the
+ * products' left operand (packAAll's layout, cell after cell) into pu: winogradImages reads them as
+ * they are, where a plain product would pack each cell again for every WINO_NB images.
+ */
+export function winogradPackFilters(u: usize, pu: usize, m: i32, depth: i32, r: i32): void {
+  const cells = winogradCells(r), cf = packedCellFloats(m, depth);
+  for (let x = 0; x < cells; x++) packAAll(u + <usize>(x * m * depth) * 4, m, depth, false, 0, m, pu + <usize>(x * cf) * 4);
+}
+
 /**
  * nb consecutive images: ob[b][K][oh][ow] = conv(xb[b][C][h][w], w) (+ bias) (then ReLU) with r×r
- * filters and padding `pad`, given the filters' transform U. The images' tiles share the α²
- * products (more columns for the GEMM). scratch: winogradScratchFloats floats, then the GEMM's scratch.
+ * filters and padding `pad`, given the filters' transform packed by winogradPackFilters (pu). The
+ * images' tiles share the α² products (more columns for the GEMM). scratch: winogradScratchFloats
+ * floats, then the GEMM's scratch.
  */
-export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, u: usize, k: i32, ob: usize, oh: i32, ow: i32,
+export function winogradImages(xb: usize, nb: i32, c: i32, h: i32, w: i32, pad: i32, pu: usize, k: i32, ob: usize, oh: i32, ow: i32,
                                bias: usize, relu: bool, scratch: usize, r: i32): void {
   const alpha = r + 3, cells = alpha * alpha;
   const th = (oh + 3) >> 2, tw = (ow + 3) >> 2, nt = th * tw * nb, per = th * tw;
-  const V = (scratch + 15) & ~15, vs = <usize>cellFloats(c, nt) * 4, ms = <usize>cellFloats(k, nt) * 4;
+  const V = (scratch + 15) & ~15, vs = <usize>vCellFloats(c, nt) * 4, ms = <usize>cellFloats(k, nt) * 4;
   const M = V + <usize>cells * vs;
   const P = M + <usize>cells * ms;           // a padded input plane: planeRows × planeCols
   const R = P + <usize>(planeRows(th) * planeCols(tw)) * 4;   // 8 × 5 vectors
   const T8 = R + 40 * 16;                    // 8 × 4 vectors
   const gs = T8 + 32 * 16;                   // the GEMM's scratch (it aligns it itself)
-  inputTransform(alpha, xb, nb, c, h, w, pad, th, tw, V, P, R, T8);
+  // V written as the products read it when it is one KC block deep
+  const packed = c <= KC;
+  inputTransform(alpha, xb, nb, c, h, w, pad, th, tw, V, P, R, T8, packed);
 
-  // the α² products M[ξ] = U[ξ] · V[ξ]: [K × C] · [C × tiles]
+  // the α² products M[ξ] = U[ξ] · V[ξ]: [K × C] · [C × tiles], U[ξ] packed
+  const cf = <usize>packedCellFloats(k, c) * 4;
   for (let x = 0; x < cells; x++) {
-    gemm(u + <usize>(x * k * c) * 4, V + <usize>x * vs, M + <usize>x * ms, k, nt, c, false, false, false, 0, k, 0, nt, gs);
+    if (packed) gemmPackedAB(pu + <usize>x * cf, V + <usize>x * vs, M + <usize>x * ms, k, nt, c, false, gs);
+    else gemmPackedA(pu + <usize>x * cf, V + <usize>x * vs, M + <usize>x * ms, k, nt, c, false, false, 0, nt, gs);
   }
 
   // output transform: Y = Aᵀ m A per tile, 4 tiles at a time: Aᵀ along each row ξ1 into T8[ξ1][j],
@@ -387,14 +449,14 @@ export function winogradWeightGrad(xb: usize, gzb: usize, nb: i32, c: i32, h: i3
                                    dU: usize, first: bool, scratch: usize, r: i32): void {
   const alpha = r + 3, cells = alpha * alpha;
   const th = (oh + 3) >> 2, tw = (ow + 3) >> 2, nt = th * tw * nb, per = th * tw;
-  const V = (scratch + 15) & ~15, vs = <usize>cellFloats(c, nt) * 4, zs = <usize>cellFloats(k, nt) * 4;
+  const V = (scratch + 15) & ~15, vs = <usize>vCellFloats(c, nt) * 4, zs = <usize>cellFloats(k, nt) * 4;
   const Z = V + <usize>cells * vs;
   const P = Z + <usize>cells * zs;
   const PH = planeRows(th), PW = planeCols(tw);
   const R = P + <usize>(PH * PW) * 4;
   const T8 = R + 40 * 16;
   const gs = T8 + 32 * 16;
-  inputTransform(alpha, xb, nb, c, h, w, pad, th, tw, V, P, R, T8);
+  inputTransform(alpha, xb, nb, c, h, w, pad, th, tw, V, P, R, T8, false);
 
   // Z: each gz plane copied into P (zero beyond its edges: the last blocks of sizes that are not
   // multiples of 4), then per 4 blocks A down the 4 columns of 4 vectors, a 4×4 transpose per row

@@ -387,3 +387,37 @@ test('Winograd F(4×4, r×r), 3×3 and 5×5: the forward, the input gradient and
     }
   }
 });
+
+test('Winograd with deep layers: 130 and 260 channels (a last 4-wide panel of tiles; products deeper than one packed block) equal the reference both ways', () => {
+  // [x shape, w shape, padding]: the forward's depth is C, the input gradient's K
+  const cases: [number[], number[], number][] = [
+    [[3, 130, 6, 6], [8, 130, 3, 3], 1], // 12 tiles: a last panel of 4 tiles, 130 deep
+    [[3, 8, 6, 6], [130, 8, 3, 3], 1], // the input gradient 130 deep
+    [[2, 260, 7, 7], [8, 260, 5, 5], 2], // deeper than KC = 256: V as rows of tiles
+    [[9, 16, 5, 9], [12, 16, 3, 3], 1], // groups of 4 tiles across rows and panels
+  ];
+  for (const threads of [1, 2]) {
+    setWasmThreads(threads);
+    for (const [xs, ws, pad] of cases) {
+      const g = conv2dGeometry(xs, ws, { padding: pad });
+      const nx = xs.reduce((a, b) => a * b),
+        nw = ws.reduce((a, b) => a * b),
+        ny = g.n * g.k * g.oh * g.ow;
+      const x = rnd(nx),
+        w = rnd(nw, -0.3, 0.3),
+        b = rnd(g.k),
+        gy = rnd(ny);
+      const what = `x ${xs.join('×')}, w ${ws.join('×')}, threads ${threads}`;
+      const want = composed(x, w, b, gy, g, false);
+      const tol = 3e-5 * Math.sqrt(Math.max(g.c, g.k) * g.kh * g.kw * g.n);
+      const y = new Float32Array(ny).fill(NaN),
+        gx = new Float32Array(nx).fill(NaN),
+        gw = new Float32Array(nw).fill(NaN);
+      W.convLayer!(x, w, b, y, g, false);
+      W.convLayerBackward!(gy, x, w, null, gx, gw, null, g, false);
+      assertClose(y, want.y, tol, `y ${what}`);
+      assertClose(gx, want.gx, tol, `gx ${what}`);
+      assertClose(gw, want.gw, tol, `gw ${what}`);
+    }
+  }
+});

@@ -90,14 +90,18 @@ export function convolutionOps({ rt, partsFor }: WasmContext): Pick<WasmOps, Con
   }
 
   /**
-   * The filters' Winograd transform in the arena when the convolution runs that way, else 0; with
-   * `transposed`, that of the input gradient's convolution (padding r − 1 − p, so p ≤ r − 1).
+   * The filters' Winograd transform in the arena, packed as the products read it, when the
+   * convolution runs that way, else 0; with `transposed`, that of the input gradient's convolution
+   * (padding r − 1 − p, so p ≤ r − 1), whose cells are [C × K].
    */
   function winogradFilters(pw: number, g: Conv2dGeometry, transposed = false): number {
     if (!winograd(g) || (transposed && g.padH > g.kh - 1)) return 0;
     const u = rt.alloc(rt.k.winogradCells(g.kh) * g.k * g.c * 4);
     rt.k.winogradFilters(pw, u, g.k, g.c, rt.alloc(rt.k.winogradFiltersScratchBytes()), +transposed, g.kh);
-    return u;
+    const [rows, depth] = transposed ? [g.c, g.k] : [g.k, g.c];
+    const pu = rt.alloc(rt.k.winogradPackedFloats(rows, depth, g.kh) * 4);
+    rt.k.winogradPackFilters(u, pu, rows, depth, g.kh);
+    return pu;
   }
 
   function conv2d(x: Storage, w: Storage, out: Storage, g: Conv2dGeometry): void {
