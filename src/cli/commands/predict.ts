@@ -20,6 +20,7 @@ import {
   type Preprocess,
 } from '../../data/preprocess.js';
 import { softmaxRow } from '../../train/metrics.js';
+import { hostScoped } from '../../train/step-scope.js';
 import { npzInputKey, npzInputs, NpzDataError } from '../../data/npz.js';
 import { encodeNpy, NpyError, type NpyArray } from '../../io/npy.js';
 import { readNpy, readNpz } from '../../io/npy-node.js';
@@ -184,14 +185,21 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         const filled = impute ? applyImpute(impute, b.values) : b.values;
         const values = preprocess ? applyPreprocess(preprocess, filled) : filled;
         const x = new Tensor(values, [b.rows, ...sample]);
-        const logits = noGrad(() => model.forward(x, { training: false }));
-        const k = logits.shape[1];
-        // a model trained on standardized targets (--standardize-targets) predicts them so
-        const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
-        for (let i = 0; i < b.rows; i++) {
-          const row = b.start + i + 1;
-          sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
-        }
+        // a batch's arrays end with it (hostScoped): the sink prints or copies each row
+        hostScoped(
+          model,
+          () => [model],
+          () => {
+            const logits = noGrad(() => model.forward(x, { training: false }));
+            const k = logits.shape[1];
+            // a model trained on standardized targets (--standardize-targets) predicts them so
+            const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
+            for (let i = 0; i < b.rows; i++) {
+              const row = b.start + i + 1;
+              sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
+            }
+          },
+        );
       }
     } catch (e) {
       if (e instanceof MissingFeatureError)
@@ -223,12 +231,18 @@ async function predictTexts(o: Parsed, io: Io, saved: SavedModel, text: CsvTextC
         input: file === '-' ? process.stdin : undefined,
       })) {
         const x = new Tensor(vectorizer.vectorize(b.texts).data, [b.rows, ...sample]);
-        const logits = noGrad(() => model.forward(x, { training: false }));
-        const k = logits.shape[1];
-        for (let i = 0; i < b.rows; i++) {
-          const row = b.start + i + 1;
-          sink.add(logits.data.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
-        }
+        hostScoped(
+          model,
+          () => [model],
+          () => {
+            const logits = noGrad(() => model.forward(x, { training: false }));
+            const k = logits.shape[1];
+            for (let i = 0; i < b.rows; i++) {
+              const row = b.start + i + 1;
+              sink.add(logits.data.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
+            }
+          },
+        );
       }
     } catch (e) {
       if (e instanceof CsvColumnsError)
@@ -300,10 +314,16 @@ async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string
       const raw = samples.images.subarray(start * size, (start + rows) * size);
       const values = preprocess ? applyPreprocess(preprocess, raw) : raw;
       const x = new Tensor(values, [rows, ...sample]);
-      const logits = noGrad(() => model.forward(x, { training: false }));
-      const k = logits.shape[1];
-      const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
-      for (let i = 0; i < rows; i++) sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}[${start + i}]`, { file, index: start + i });
+      hostScoped(
+        model,
+        () => [model],
+        () => {
+          const logits = noGrad(() => model.forward(x, { training: false }));
+          const k = logits.shape[1];
+          const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
+          for (let i = 0; i < rows; i++) sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}[${start + i}]`, { file, index: start + i });
+        },
+      );
     }
   }
   sink.end();
