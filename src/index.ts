@@ -734,9 +734,12 @@ export {
   type TrainState,
   generate,
   generateAsync,
+  predict,
+  predictAsync,
   sampleNext,
   trainStep,
   type GenerateOptions,
+  type PredictOptions,
   type SampleOptions,
 } from './train/index.js';
 // Learning-rate schedules

@@ -10,4 +10,5 @@ export * from './async.js';
 export * from './callbacks.js';
 export * from './lr-find.js';
 export * from './generate.js';
+export * from './predict.js';
 export * from './step-scope.js';

@@ -29,6 +29,7 @@ import { loadEmbedded } from '../../src/data/node.js';
 import { crossEntropy } from '../../src/autograd/cross-entropy.js';
 import { mseLoss, mul } from '../../src/autograd/ops.js';
 import { evaluate, predictProba, type BatchSource } from '../../src/train/trainer.js';
+import { predict } from '../../src/train/predict.js';
 import { evaluateProbabilities, evaluateRegression } from '../../src/train/metrics.js';
 import { evaluateEnsemble } from '../../src/ensemble/ensemble.js';
 import { generate } from '../../src/train/generate.js';
@@ -243,7 +244,7 @@ test('trainStep refuses a step that is not a function', () => {
   assert.throws(() => trainStep(model, null, 3 as unknown as () => number), /trainStep: expected the step as a function, got number/);
 });
 
-test('evaluate, predictProba, evaluateProbabilities and evaluateEnsemble on wasm: the same to the bit with batch scopes as without, for every built-in model and a BatchNorm CNN, copying less', () => {
+test('evaluate, predict, predictProba, evaluateProbabilities and evaluateEnsemble on wasm: the same to the bit with batch scopes as without, for every built-in model and a BatchNorm CNN, copying less', () => {
   const specs = [...models.keys(), 'conv:8:3:pad=1:bias=false,batchnorm,relu,maxpool:2,flatten,linear:10'];
   const small = train.slice(0, 96);
   const test = data.test.slice(0, 80);
@@ -266,6 +267,7 @@ test('evaluate, predictProba, evaluateProbabilities and evaluateEnsemble on wasm
       return {
         out: {
           evaluate: evaluate(a, source),
+          outputs: Array.from(predict(a, source).data),
           probs: Array.from(p.probs),
           probabilities: Array.from(e.probabilities),
           confusion: e.confusion,
