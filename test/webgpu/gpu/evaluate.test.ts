@@ -5,11 +5,12 @@
  * its figures are unchanged (equal to the same evaluation on wasm within float32 noise, the
  * accuracy exactly). The pool's bytes are not compared: a tensor of an earlier test that the
  * garbage collector reclaims meanwhile adds its buffer to the pool (the MLP's parameters, 203,560
- * bytes, did so during the CNN's test).
+ * bytes, did so during the CNN's test). predictAsync with the model on the GPU gives predict's
+ * outputs on wasm within float32 noise, and predict refuses the model.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataLoader, evaluate, evaluateAsync, type Module, type Tensor } from '../../../src/index.js';
+import { DataLoader, Tensor, evaluate, evaluateAsync, predict, predictAsync, type Module } from '../../../src/index.js';
 import { crossEntropy } from '../../../src/autograd/cross-entropy.js';
 import { initWebGPU, webgpuInfo } from '../../../src/backend/webgpu/index.js';
 import { cnn, mlpDropout } from './models.js';
@@ -63,3 +64,18 @@ for (const [name, make] of [
     for (const p of model.parameters()) assert.ok(!(p.storage as { destroyed?: boolean }).destroyed, 'a parameter was freed');
   });
 }
+
+test('predictAsync with the model on webgpu: the outputs predict gives on wasm, a tensor in batches and a source', async () => {
+  const x = new Tensor(data.test.images.slice(0, 70 * 784), [70, 1, 28, 28]);
+  for (const make of [mlpDropout, cnn]) {
+    const host = make(6);
+    const want = predict(host, x, { batchSize: 32 });
+    const model = make(6);
+    await model.to('webgpu');
+    assert.throws(() => predict(model, x), /predict: the model's parameters live on webgpu, .*predictAsync/);
+    const got = await predictAsync(model, x, { batchSize: 32 });
+    assert.deepEqual(got.shape, [70, 10]);
+    assertNear('outputs', got.data, want.data);
+    assertNear('outputs of a source', (await predictAsync(model, batches())).data, predict(host, batches()).data);
+  }
+});
