@@ -196,11 +196,11 @@ function packB(b: usize, n: i32, k: i32, transB: bool, p0: i32, kc: i32, j0: i32
 }
 
 /**
- * One MR×8 tile: ap is an MR-row packed panel, bp an 8-column packed panel, both kc deep.
- * When the tile is clipped (rows < MR or cols < 8) it goes through `tile` and only the valid
- * part is written.
+ * One MR×8 tile: ap is an MR-row packed panel, bp 8 columns of B kc deep, row p at bp + p·bs
+ * (a packed panel: bs = 32; B's own rows: its row stride, see ROWS_IN_PLACE). When the tile is
+ * clipped (rows < MR or cols < 8) it goes through `tile` and only the valid part is written.
  */
-function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, beta: bool, tile: usize): void {
+function micro(ap: usize, bp: usize, bs: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, beta: bool, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -222,7 +222,7 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, col
       c40 = madd(a, b0, c40); c41 = madd(a, b1, c41);
       a = v128.load32_splat(ap, 20);
       c50 = madd(a, b0, c50); c51 = madd(a, b1, c51);
-      ap += 24; bp += 32;
+      ap += 24; bp += bs;
     }
   } else {
     for (let p = 0; p < kc; p++) {
@@ -235,7 +235,7 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, col
       c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
       a = v128.load32_splat(ap, 12);
       c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-      ap += 16; bp += 32;
+      ap += 16; bp += bs;
     }
   }
   const ldb = <usize>ldc * 4;
@@ -316,9 +316,10 @@ function micro4(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, rows: i32, co
 
 /**
  * A tile of at most 4 rows from a 4-high packed A panel (MR = 6: a block's last ≤ 4 rows, see
- * panelHeight) against a packed B panel `bw` (8 or 4) wide; as micro and micro4 otherwise.
+ * panelHeight) against B's columns `bw` (8 or 4) wide, row p at bp + p·bs (bs = 4·bw packed; 8
+ * wide, B's own rows as micro reads them); as micro and micro4 otherwise.
  */
-function microLow(ap: usize, bp: usize, bw: i32, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, beta: bool, tile: usize): void {
+function microLow(ap: usize, bp: usize, bs: usize, bw: i32, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, beta: bool, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -334,7 +335,7 @@ function microLow(ap: usize, bp: usize, bw: i32, kc: i32, c: usize, ldc: i32, ro
       c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
       a = v128.load32_splat(ap, 12);
       c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-      ap += 16; bp += 32;
+      ap += 16; bp += bs;
     }
   } else {
     for (let p = 0; p < kc; p++) {
@@ -381,10 +382,40 @@ function microLow(ap: usize, bp: usize, bw: i32, kc: i32, c: usize, ldc: i32, ro
       }
     } else {
       for (let ir = 0; ir < mFull; ir += MR) {
-        micro(ap + <usize>(ir * kc) * 4, bpanel, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mFull - ir), cols, beta, tile);
+        micro(ap + <usize>(ir * kc) * 4, bpanel, NR * 4, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mFull - ir), cols, beta, tile);
       }
     }
-    if (mFull < mc) microLow(ap + <usize>(mFull * kc) * 4, bpanel, width, kc, c + (<usize>mFull * ldc + jr) * 4, ldc, mc - mFull, cols, beta, tile);
+    if (mFull < mc) microLow(ap + <usize>(mFull * kc) * 4, bpanel, <usize>width * 4, width, kc, c + (<usize>mFull * ldc + jr) * 4, ldc, mc - mFull, cols, beta, tile);
+  }
+}
+
+/**
+ * At most this many rows of C: B's columns are read in place from its rows (not transposed), 8 at
+ * a time, instead of packed — each packed panel would serve at most two A panels, so packing B
+ * (a full copy of it: a logistic regression's inputs in its weight gradient, 10 × 784 × 10,000)
+ * would cost as much as the product. Every output keeps the fma sequence of the packed path.
+ */
+const ROWS_IN_PLACE: i32 = 2 * MR;
+
+/**
+ * The tiles of one block whose B is read in place (ROWS_IN_PLACE): C[mc×nc] at c (+)= the packed
+ * A block ap · B's columns from b (row stride ldb floats), kc deep. Full 8-column panels are read
+ * from B's rows; the last < 8 columns are packed into pb and go through macro.
+ */
+@inline function macroInPlace(ap: usize, b: usize, ldb: i32, kc: i32, c: usize, ldc: i32, mc: i32, nc: i32, beta: bool, pb: usize, tile: usize): void {
+  const last = mc % MR;
+  const mFull = last > 0 && panelHeight(last, kc) == 4 ? mc - last : mc;
+  const full = nc & ~(NR - 1), bs = <usize>ldb * 4;
+  for (let jr = 0; jr < full; jr += NR) {
+    const bpanel = b + <usize>jr * 4;
+    for (let ir = 0; ir < mFull; ir += MR) {
+      micro(ap + <usize>(ir * kc) * 4, bpanel, bs, kc, c + (<usize>ir * ldc + jr) * 4, ldc, min(MR, mFull - ir), NR, beta, tile);
+    }
+    if (mFull < mc) microLow(ap + <usize>(mFull * kc) * 4, bpanel, bs, NR, kc, c + (<usize>mFull * ldc + jr) * 4, ldc, mc - mFull, NR, beta, tile);
+  }
+  if (full < nc) {
+    packB(b, ldb, 0, false, 0, kc, full, nc - full, pb);
+    macro(ap, pb, kc, c + <usize>full * 4, ldc, mc, nc - full, beta, tile);
   }
 }
 
@@ -402,11 +433,17 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
   const pa = (scratch + 15) & ~15;
   const pb = pa + <usize>(MC * KC) * 4;
   const tile = pb + <usize>(KC * NC) * 4;
+  const inPlace = !transB && m1 - m0 <= ROWS_IN_PLACE;
   for (let jc = n0; jc < n1; jc += NC) {
     const nc = min(NC, n1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const beta = accumulate || pc > 0;
+      if (inPlace) {
+        packA(a, m, k, transA, m0, m1 - m0, pc, kc, pa);
+        macroInPlace(pa, b + (<usize>pc * n + jc) * 4, n, kc, c + (<usize>m0 * n + jc) * 4, n, m1 - m0, nc, beta, pb, tile);
+        continue;
+      }
       packB(b, n, k, transB, pc, kc, jc, nc, pb);
       for (let ic = m0; ic < m1; ic += MC) {
         const mc = min(MC, m1 - ic);
@@ -462,13 +499,18 @@ export function gemmPackedA(pa: usize, b: usize, c: usize, m: i32, n: i32, k: i3
   const mPad = padTo(m, MR);
   const tile = (scratch + 63) & ~63;
   const pb = tile + 256;
+  const inPlace = !transB && m <= ROWS_IN_PLACE;
   for (let jc = n0; jc < n1; jc += NC) {
     const nc = min(NC, n1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const beta = accumulate || pc > 0;
-      packB(b, n, k, transB, pc, kc, jc, nc, pb);
       const blk = pa + <usize>pc * mPad * 4;
+      if (inPlace) {
+        macroInPlace(blk, b + (<usize>pc * n + jc) * 4, n, kc, c + <usize>jc * 4, n, m, nc, beta, pb, tile);
+        continue;
+      }
+      packB(b, n, k, transB, pc, kc, jc, nc, pb);
       for (let ic = 0; ic < m; ic += MC) {
         macro(blk + <usize>(ic * kc) * 4, pb, kc, c + (<usize>ic * n + jc) * 4, n, min(MC, m - ic), nc, beta, tile);
       }

@@ -93,6 +93,33 @@ for (const threads of [1, 2]) {
         }
   });
 
+  test(`B read in place (at most 12 rows of C) gives the packed path's values bit for bit (${tag})`, () => {
+    setWasmThreads(threads);
+    // m = 10 reads B's rows in place (a logistic regression's weight gradient gyᵀ·x); m = 13 holds
+    // the same 10 rows and packs B: each output is the same fma sequence over k either way. n = 70
+    // and 787 end with a clipped panel (packed in both), k = 600 spans three depth blocks, n = 16 is two
+    // full panels.
+    for (const [n, k] of [
+      [70, 300],
+      [787, 600],
+      [16, 40],
+    ])
+      for (const ta of [false, true]) {
+        const a10 = rnd(10 * k),
+          b = rnd(k * n);
+        const a13 = new Float32Array(13 * k);
+        for (let p = 0; p < k; p++) for (let i = 0; i < 10; i++) a13[ta ? p * 13 + i : i * k + p] = a10[ta ? p * 10 + i : i * k + p];
+        const c10 = new Float32Array(10 * n),
+          c13 = new Float32Array(13 * n),
+          want = new Float32Array(10 * n);
+        W.matmul(a10, b, c10, 10, n, k, ta, false);
+        W.matmul(a13, b, c13, 13, n, k, ta, false);
+        R.matmul(a10, b, want, 10, n, k, ta, false);
+        assert.deepEqual(c10, c13.subarray(0, 10 * n), `10x${n}x${k} tA=${ta}`);
+        assertClose(c10, want, TOL * Math.sqrt(k), `10x${n}x${k} tA=${ta} against the reference`);
+      }
+  });
+
   test(`a last panel of at most 4 columns (4 wide) gives the values of the same columns in an 8-wide panel (${tag})`, () => {
     setWasmThreads(threads);
     // n = 10 ends with a 2-column panel, packed 4 wide in blocks of depth ≥ 128 (KC = 256: here k = 300
