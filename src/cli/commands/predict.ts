@@ -3,6 +3,7 @@ import type { Command, Io } from '../command.js';
 import { UsageError, givenOptions, type Parsed } from '../args.js';
 import { describeCsvColumns, featureColumnsOf, type CsvTextColumn } from '../data.js';
 import { Tensor } from '../../tensor/tensor.js';
+import type { Module } from '../../nn/module.js';
 import { backendOption, selectBackend } from '../backend.js';
 import { noGrad } from '../../autograd/engine.js';
 import { FASHION_MNIST_CLASSES } from '../../data/dataset.js';
@@ -133,6 +134,30 @@ function valuePrinter(o: Parsed, io: Io, targets: readonly string[]) {
   };
 }
 
+/**
+ * The model's outputs for the batch x, row i given to the sink under where(i)'s name and place —
+ * unstandardized for a model trained on standardized targets (--standardize-targets). In a step
+ * scope (hostScoped): the batch's arrays end with it, and the sink prints or copies each row.
+ */
+function scoreBatch(
+  model: Module,
+  x: Tensor,
+  sink: Sink,
+  targetScale: Preprocess | undefined,
+  where: (i: number) => [string, Where],
+): void {
+  hostScoped(
+    model,
+    () => [model],
+    () => {
+      const logits = noGrad(() => model.forward(x, { training: false }));
+      const k = logits.shape[1];
+      const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
+      for (let i = 0; i < x.shape[0]; i++) sink.add(out.subarray(i * k, (i + 1) * k), k, ...where(i));
+    },
+  );
+}
+
 async function predictImages(o: Parsed, io: Io, saved: SavedModel, files: string[]): Promise<void> {
   if (savedTargets(saved))
     throw new UsageError(`${files[0]}: the model ${o.weights} is a regression model and takes ${expects(saved)}, not images`);
@@ -184,22 +209,10 @@ async function predictCsv(o: Parsed, io: Io, saved: SavedModel, files: string[])
         // the saved fill and statistics, applied as eval and train apply them (src/data/preprocess.ts)
         const filled = impute ? applyImpute(impute, b.values) : b.values;
         const values = preprocess ? applyPreprocess(preprocess, filled) : filled;
-        const x = new Tensor(values, [b.rows, ...sample]);
-        // a batch's arrays end with it (hostScoped): the sink prints or copies each row
-        hostScoped(
-          model,
-          () => [model],
-          () => {
-            const logits = noGrad(() => model.forward(x, { training: false }));
-            const k = logits.shape[1];
-            // a model trained on standardized targets (--standardize-targets) predicts them so
-            const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
-            for (let i = 0; i < b.rows; i++) {
-              const row = b.start + i + 1;
-              sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
-            }
-          },
-        );
+        scoreBatch(model, new Tensor(values, [b.rows, ...sample]), sink, targetScale, (i) => {
+          const row = b.start + i + 1;
+          return [`${file}:${row}`, { file, row }];
+        });
       }
     } catch (e) {
       if (e instanceof MissingFeatureError)
@@ -230,19 +243,10 @@ async function predictTexts(o: Parsed, io: Io, saved: SavedModel, text: CsvTextC
         batchRows: CSV_BATCH_ROWS,
         input: file === '-' ? process.stdin : undefined,
       })) {
-        const x = new Tensor(vectorizer.vectorize(b.texts).data, [b.rows, ...sample]);
-        hostScoped(
-          model,
-          () => [model],
-          () => {
-            const logits = noGrad(() => model.forward(x, { training: false }));
-            const k = logits.shape[1];
-            for (let i = 0; i < b.rows; i++) {
-              const row = b.start + i + 1;
-              sink.add(logits.data.subarray(i * k, (i + 1) * k), k, `${file}:${row}`, { file, row });
-            }
-          },
-        );
+        scoreBatch(model, new Tensor(vectorizer.vectorize(b.texts).data, [b.rows, ...sample]), sink, undefined, (i) => {
+          const row = b.start + i + 1;
+          return [`${file}:${row}`, { file, row }];
+        });
       }
     } catch (e) {
       if (e instanceof CsvColumnsError)
@@ -313,17 +317,10 @@ async function predictArrays(o: Parsed, io: Io, saved: SavedModel, files: string
       const rows = Math.min(CSV_BATCH_ROWS, n - start);
       const raw = samples.images.subarray(start * size, (start + rows) * size);
       const values = preprocess ? applyPreprocess(preprocess, raw) : raw;
-      const x = new Tensor(values, [rows, ...sample]);
-      hostScoped(
-        model,
-        () => [model],
-        () => {
-          const logits = noGrad(() => model.forward(x, { training: false }));
-          const k = logits.shape[1];
-          const out = targetScale ? unstandardize(targetScale, logits.data) : logits.data;
-          for (let i = 0; i < rows; i++) sink.add(out.subarray(i * k, (i + 1) * k), k, `${file}[${start + i}]`, { file, index: start + i });
-        },
-      );
+      scoreBatch(model, new Tensor(values, [rows, ...sample]), sink, targetScale, (i) => [
+        `${file}[${start + i}]`,
+        { file, index: start + i },
+      ]);
     }
   }
   sink.end();
