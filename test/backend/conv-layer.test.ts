@@ -321,22 +321,26 @@ test('Sequential reports a pooling error against the MaxPool2d layer; fused, aga
 
 // ---------------------------------------------------------------- Winograd F(4×4, 3×3) and F(4×4, 5×5)
 
+/** A layer's operands drawn for inputs xs and filters ws (with bias and an output gradient), and the composed reference's y, gx and gw. */
+function layerCase(xs: number[], ws: number[], pad: number) {
+  const g = conv2dGeometry(xs, ws, { padding: pad });
+  const nx = xs.reduce((a, b) => a * b),
+    nw = ws.reduce((a, b) => a * b),
+    ny = g.n * g.k * g.oh * g.ow;
+  const x = rnd(nx),
+    w = rnd(nw, -0.3, 0.3),
+    b = rnd(g.k),
+    gy = rnd(ny);
+  return { g, nx, nw, ny, x, w, b, gy, want: composed(x, w, b, gy, g, false) };
+}
+
 test('Winograd F(4×4, r×r), 3×3 and 5×5: the forward, the input gradient and the weight gradient equal the reference for paddings 0 to r, odd sizes and batches, on 1 and 2 threads', () => {
   for (const [threads, r, pad] of [1, 2].flatMap((t) => [3, 5].flatMap((r) => Array.from({ length: r + 1 }, (_, p) => [t, r, p])))) {
     setWasmThreads(threads);
     {
-      const xs = [5, 9, 11, 13],
-        ws = [10, 9, r, r]; // 5 images: not a multiple of the images per product
-      const g = conv2dGeometry(xs, ws, { padding: pad });
-      const nx = xs.reduce((a, b) => a * b),
-        nw = ws.reduce((a, b) => a * b),
-        ny = g.n * g.k * g.oh * g.ow;
-      const x = rnd(nx),
-        w = rnd(nw, -0.3, 0.3),
-        b = rnd(g.k),
-        gy = rnd(ny);
+      // 5 images: not a multiple of the images per product
+      const { g, nx, nw, ny, x, w, b, gy, want } = layerCase([5, 9, 11, 13], [10, 9, r, r], pad);
       const what = `${r}×${r}, padding ${pad}, threads ${threads}`;
-      const want = composed(x, w, b, gy, g, false);
       const tol = 3e-5 * Math.sqrt(g.c * r * r * g.n);
       const run = (on: boolean) => {
         setWinogradEnabled(on);
@@ -399,16 +403,8 @@ test('Winograd with deep layers: 130 and 260 channels (a last 4-wide panel of ti
   for (const threads of [1, 2]) {
     setWasmThreads(threads);
     for (const [xs, ws, pad] of cases) {
-      const g = conv2dGeometry(xs, ws, { padding: pad });
-      const nx = xs.reduce((a, b) => a * b),
-        nw = ws.reduce((a, b) => a * b),
-        ny = g.n * g.k * g.oh * g.ow;
-      const x = rnd(nx),
-        w = rnd(nw, -0.3, 0.3),
-        b = rnd(g.k),
-        gy = rnd(ny);
+      const { g, nx, nw, ny, x, w, b, gy, want } = layerCase(xs, ws, pad);
       const what = `x ${xs.join('×')}, w ${ws.join('×')}, threads ${threads}`;
-      const want = composed(x, w, b, gy, g, false);
       const tol = 3e-5 * Math.sqrt(Math.max(g.c, g.k) * g.kh * g.kw * g.n);
       const y = new Float32Array(ny).fill(NaN),
         gx = new Float32Array(nx).fill(NaN),

@@ -55,6 +55,18 @@ const bits1 = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.dat
 const bits = (m: Module) =>
   m.namedParameters().map(([, p]) => Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('hex'));
 
+/** fn's result with the host step scopes on or off, and the bytes the kernels copied in and out meanwhile. */
+function withScopes<T>(scopes: boolean, fn: () => T): { out: T; copied: number } {
+  const was = setHostStepScopes(scopes);
+  const before = wasmInfo().copiedBytes;
+  try {
+    const out = fn();
+    return { out, copied: wasmInfo().copiedBytes - before };
+  } finally {
+    setHostStepScopes(was);
+  }
+}
+
 /** Options each optimizer needs to take a few cheap steps on the net. */
 const extra: Record<string, Record<string, unknown>> = { newton: { mode: 'hessianFree', cgMaxIter: 3 } };
 
@@ -97,30 +109,23 @@ test('fit on wasm: every built-in model and a BatchNorm CNN give the same record
   assert.ok(specs.length >= 7);
   const small = train.slice(0, 96);
   const once = (name: string, scopes: boolean) => {
-    const was = setHostStepScopes(scopes);
-    try {
-      const spec = resolveModel(name);
-      const rng = new Rng(7);
-      const model = spec.build({ rng: rng.fork('model'), inputShape: small.shape, classes: 10 });
-      const optimizer = new Adam(model.namedParameters(), { lr: 1e-3 });
-      const loader = new DataLoader(small, {
-        batchSize: 32,
-        shuffle: true,
-        rng: rng.fork('data'),
-        sampleShape: modelSampleShape(spec.input, small.shape),
-      });
-      const copied = wasmInfo().copiedBytes;
+    const spec = resolveModel(name);
+    const rng = new Rng(7);
+    const model = spec.build({ rng: rng.fork('model'), inputShape: small.shape, classes: 10 });
+    const optimizer = new Adam(model.namedParameters(), { lr: 1e-3 });
+    const loader = new DataLoader(small, {
+      batchSize: 32,
+      shuffle: true,
+      rng: rng.fork('data'),
+      sampleShape: modelSampleShape(spec.input, small.shape),
+    });
+    return withScopes(scopes, () => {
       const r = fitRun({ model, optimizer, train: loader, epochs: 2, rng });
       return {
-        out: {
-          records: r.records.map(({ seconds, samplesPerSec, ...rest }) => rest),
-          state: model.namedState().map(([n, t]) => [n, bits1(t)]),
-        },
-        copied: wasmInfo().copiedBytes - copied,
+        records: r.records.map(({ seconds, samplesPerSec, ...rest }) => rest),
+        state: model.namedState().map(([n, t]) => [n, bits1(t)]),
       };
-    } finally {
-      setHostStepScopes(was);
-    }
+    });
   };
   for (const name of specs) {
     const plain = once(name, false);
@@ -259,26 +264,19 @@ test('evaluate, predict, predictProba, evaluateProbabilities and evaluateEnsembl
     fitRun({ model: a, optimizer: new Adam(a.namedParameters(), { lr: 1e-3 }), train: loader, epochs: 1, rng });
     // batches of 32, the last one short
     const source = new DataLoader(test, { batchSize: 32, sampleShape });
-    const was = setHostStepScopes(scopes);
-    const copied = wasmInfo().copiedBytes;
-    try {
+    return withScopes(scopes, () => {
       const p = predictProba(a, source);
       const e = evaluateProbabilities(a, source, 10);
       return {
-        out: {
-          evaluate: evaluate(a, source),
-          outputs: Array.from(predict(a, source).data),
-          probs: Array.from(p.probs),
-          probabilities: Array.from(e.probabilities),
-          confusion: e.confusion,
-          loss: e.loss,
-          ensemble: evaluateEnsemble([a, b], source),
-        },
-        copied: wasmInfo().copiedBytes - copied,
+        evaluate: evaluate(a, source),
+        outputs: Array.from(predict(a, source).data),
+        probs: Array.from(p.probs),
+        probabilities: Array.from(e.probabilities),
+        confusion: e.confusion,
+        loss: e.loss,
+        ensemble: evaluateEnsemble([a, b], source),
       };
-    } finally {
-      setHostStepScopes(was);
-    }
+    });
   };
   for (const name of specs) {
     const plain = once(name, false);
@@ -306,26 +304,15 @@ test('evaluateRegression and generate (a causal Transformer) on wasm: the same w
     classes: 24,
     perStep: true,
   });
-  const once = (scopes: boolean) => {
-    const was = setHostStepScopes(scopes);
-    const copied = wasmInfo().copiedBytes;
-    try {
-      const ids = generate(
-        lm,
-        [
-          [1, 2, 3],
-          [4, 5, 6],
-        ],
-        { maxNewTokens: 20, contextLength: 16, rng: new Rng(14) },
-      );
-      return {
-        out: { regression: evaluateRegression(model, source, 3, (o, t) => mseLoss(o, t)), ids: Array.from(ids.ids) },
-        copied: wasmInfo().copiedBytes - copied,
-      };
-    } finally {
-      setHostStepScopes(was);
-    }
-  };
+  const prompt = [
+    [1, 2, 3],
+    [4, 5, 6],
+  ];
+  const once = (scopes: boolean) =>
+    withScopes(scopes, () => ({
+      regression: evaluateRegression(model, source, 3, (o, t) => mseLoss(o, t)),
+      ids: Array.from(generate(lm, prompt, { maxNewTokens: 20, contextLength: 16, rng: new Rng(14) }).ids),
+    }));
   const plain = once(false);
   assert.equal(plain.out.ids.length, 2 * 23);
   assert.ok(plain.out.regression.loss > 0);
