@@ -32,9 +32,10 @@
  *   Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A
  *
  * Per WINO_NB images: the input transform writes V[ξ][c][tile] (ξ = one of the α² cells of the
- * α×α transform), α² products M[ξ] = U[ξ] · V[ξ] (U[ξ][k][c], the filters' transform, computed
- * once per call by winogradFilters) run on the packed GEMM, and the output transform writes the 4×4
- * blocks (+ bias, ReLU). The input gradient is the same routine on the transposed, rotated filters;
+ * α×α transform; as the GEMM's packed panels of 8 tiles when c ≤ KC), α² products
+ * M[ξ] = U[ξ] · V[ξ] (U[ξ][k][c], the filters' transform, computed and packed once per call by
+ * winogradFilters and winogradPackFilters) run on the packed GEMM, and the output transform writes
+ * the 4×4 blocks (+ bias, ReLU). The input gradient is the same routine on the transposed, rotated filters;
  * the weight gradient (winogradWeightGrad, winogradFilterGrad) runs the adjoint transforms. The
  * transforms work on 4 tiles of a tile row at a time (SIMD lanes): columns first on whole vectors
  * of the plane, then a 4×4 transpose puts each tile's values in its own lane for the rows.
