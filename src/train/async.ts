@@ -63,7 +63,7 @@ import {
   groupLoss,
   scaledLoss,
   checkDefaultLossTargets,
-  defaultMetrics,
+  evaluationMetrics,
   everyFinite,
   checkCallbackKeys,
   checkGradientHooks,
@@ -498,12 +498,7 @@ export async function evaluateAsync(
       const endBatch = openBatch();
       try {
         const out = net.forward(batch.x, { training: false });
-        if (!metrics) {
-          metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss, out));
-          for (const [name, m] of metrics)
-            if (typeof m !== 'function')
-              throw new TypeError(`evaluateAsync: metric "${name}" must be a function (output, target) => number`);
-        }
+        metrics ??= evaluationMetrics('evaluateAsync', o, batch.y, out);
         const onDevice = isDeviceStorage(out.storage);
         queued.push({
           b: targetCount(batch.y),

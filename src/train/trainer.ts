@@ -230,6 +230,14 @@ export function defaultMetrics(y: BatchTarget, loss: Loss | undefined, output: T
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
+/** An evaluation's metrics, fixed at its first batch: the given ones, else defaultMetrics; each must be a function. */
+export function evaluationMetrics(who: string, o: EvaluateOptions, y: BatchTarget, output: Tensor): [string, Metric][] {
+  const metrics = Object.entries(o.metrics ?? defaultMetrics(y, o.loss, output));
+  for (const [name, m] of metrics)
+    if (typeof m !== 'function') throw new TypeError(`${who}: metric "${name}" must be a function (output, target) => number`);
+  return metrics;
+}
+
 /**
  * The binary losses' decision threshold, as Keras resolves 'accuracy' to binary accuracy under a
  * binary cross-entropy: 0 for logits (BCE with logits), ½ for probabilities (BCE); null for others.
@@ -1379,10 +1387,7 @@ export function evaluateAt(
           () => {
             const out = net.forward(batch.x, { training: false });
             if (!metrics) {
-              metrics = Object.entries(o.metrics ?? defaultMetrics(batch.y, o.loss, out));
-              for (const [name, m] of metrics)
-                if (typeof m !== 'function')
-                  throw new TypeError(`evaluate: metric "${name}" must be a function (output, target) => number`);
+              metrics = evaluationMetrics('evaluate', o, batch.y, out);
               sums = metrics.map(() => 0);
             }
             const b = targetCount(batch.y);
