@@ -48,6 +48,12 @@ export function gemmScratchBytes(): i32 {
   return MR == 6 && rows <= 4 && kc >= DEEP4 ? 4 : MR;
 }
 
+/** The rows of a block of mc rows, kc deep, that lie in MR-high panels: all of them, or all but a last 4-high panel (panelHeight). */
+@inline function fullPanelRows(mc: i32, kc: i32): i32 {
+  const last = mc % MR;
+  return last > 0 && panelHeight(last, kc) == 4 ? mc - last : mc;
+}
+
 /** Pack rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row panels (a last one of ≤ 4 rows 4 high, see panelHeight). */
 function packA(a: usize, m: i32, k: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
   for (let ir = 0; ir < mc; ir += MR) {
@@ -370,8 +376,7 @@ function microLow(ap: usize, bp: usize, bs: usize, bw: i32, kc: i32, c: usize, l
  */
 @inline function macro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, mc: i32, nc: i32, beta: bool, tile: usize): void {
   // rows [0, mFull) in MR-high panels; a last panel of ≤ 4 rows, when 4 high, goes to microLow
-  const last = mc % MR;
-  const mFull = last > 0 && panelHeight(last, kc) == 4 ? mc - last : mc;
+  const mFull = fullPanelRows(mc, kc);
   for (let jr = 0; jr < nc; jr += NR) {
     const cols = min(NR, nc - jr);
     const width = panelWidth(cols, kc);
@@ -403,8 +408,7 @@ const ROWS_IN_PLACE: i32 = 2 * MR;
  * from B's rows; the last < 8 columns are packed into pb and go through macro.
  */
 @inline function macroInPlace(ap: usize, b: usize, ldb: i32, kc: i32, c: usize, ldc: i32, mc: i32, nc: i32, beta: bool, pb: usize, tile: usize): void {
-  const last = mc % MR;
-  const mFull = last > 0 && panelHeight(last, kc) == 4 ? mc - last : mc;
+  const mFull = fullPanelRows(mc, kc);
   const full = nc & ~(NR - 1), bs = <usize>ldb * 4;
   for (let jr = 0; jr < full; jr += NR) {
     const bpanel = b + <usize>jr * 4;

@@ -301,9 +301,8 @@ export function winogradFilters(w: usize, u: usize, k: i32, c: i32, t: usize, fl
               for (let x2 = 0; x2 < alpha; x2++) storeLanes(dst + <usize>x2 * cellStep, v128.load(T8 + <usize>x2 * 16), lanes);
             }
           } else {
-            const at = packedAt(ci, tile, c, nt);
             if (lanes == 4 && (tile & 7) + 4 <= panelWidth(min(8, nt - (tile & ~7)), c)) {
-              btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, row + <usize>at * 4, cellStep);
+              btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, row + <usize>packedAt(ci, tile, c, nt) * 4, cellStep);
             } else {
               // lanes split over two panels (or fewer than 4): one value at a time
               btStore(alpha, c0, c1, c2, c3, c4, c5, c6, c7, T8, 16);
